@@ -1,0 +1,139 @@
+#include "cli.h"
+
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+int cli_report(mhv_status st, const mhv_error *err)
+{
+    char line[1100];
+    mhv_error_format(err, line, sizeof line);
+    fprintf(stderr, "mhaviz: %s\n", line);
+    return st == MHV_EUSAGE ? EXIT_USAGE : EXIT_FAIL;
+}
+
+int cli_usage_error(const char *cmd, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("mhaviz: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, " (see 'mhaviz %s --help')\n", cmd);
+    return EXIT_USAGE;
+}
+
+static int is_dir(const char *p)
+{
+    struct stat sb;
+    return stat(p, &sb) == 0 && S_ISDIR(sb.st_mode);
+}
+
+const char *cli_model_dir(const char *opt, char *buf, size_t size)
+{
+    if (opt)
+        return opt;
+    const char *env = getenv("MHAVIZ_MODEL");
+    if (env && *env)
+        return env;
+    char exe[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n > 0) {
+        exe[n] = '\0';
+        char *slash = strrchr(exe, '/');
+        if (slash)
+            *slash = '\0';
+        /* build/mhaviz, build/asan/mhaviz, PREFIX/bin/mhaviz */
+        static const char *const rel[] = {"../samples/model", "../../samples/model",
+                                          "../share/mhaviz/model"};
+        for (size_t i = 0; i < sizeof rel / sizeof rel[0]; i++) {
+            snprintf(buf, size, "%s/%s", exe, rel[i]);
+            if (is_dir(buf))
+                return buf;
+        }
+    }
+    snprintf(buf, size, "samples/model");
+    return buf;
+}
+
+static mhv_status encode_one(const mhv_tok *tok, const mhv_sentence *s, cli_input_mode mode,
+                             mhv_encoding *enc, mhv_error *err)
+{
+    switch (mode) {
+    case INPUT_PRETOKENIZED: return mhv_tok_encode_pretokenized(tok, s->text, s->len, enc, err);
+    case INPUT_IDS: return mhv_tok_encode_ids(tok, s->text, s->len, enc, err);
+    case INPUT_TEXT: break;
+    }
+    return mhv_tok_encode(tok, s->text, s->len, enc, err);
+}
+
+/* Keeps the first max-1 tokens and the last one (the closing special token) in text mode,
+ * the first max tokens otherwise. */
+static void truncate_encoding(mhv_encoding *e, int max, int keep_last)
+{
+    if (keep_last && max >= 2) {
+        int last = e->n - 1;
+        free(e->pieces[max - 1]);
+        e->pieces[max - 1] = e->pieces[last];
+        e->pieces[last] = NULL;
+        e->ids[max - 1] = e->ids[last];
+        e->spans[2 * (max - 1)] = e->spans[2 * last];
+        e->spans[2 * (max - 1) + 1] = e->spans[2 * last + 1];
+        for (int i = max; i < last; i++)
+            free(e->pieces[i]);
+    } else {
+        for (int i = max; i < e->n; i++)
+            free(e->pieces[i]);
+    }
+    e->n = max;
+}
+
+mhv_status cli_encode_all(const mhv_tok *tok, const mhv_input *in, cli_input_mode mode,
+                          int max_tokens, int truncate, mhv_encoding *encs, mhv_error *err)
+{
+    memset(encs, 0, (size_t)in->n * sizeof *encs);
+    for (int i = 0; i < in->n; i++) {
+        mhv_status st = encode_one(tok, &in->s[i], mode, &encs[i], err);
+        if (st) {
+            /* the tokenizer names the token; the user needs the file and line */
+            char msg[sizeof err->msg];
+            snprintf(msg, sizeof msg, "%s", err->msg);
+            return mhv_fail(err, st, in->name, "line %d: %s", in->s[i].line, msg);
+        }
+        if (encs[i].n == 0)
+            return mhv_fail(err, MHV_EINPUT, in->name, "line %d: no tokens", in->s[i].line);
+        if (encs[i].n > max_tokens) {
+            if (!truncate)
+                return mhv_fail(err, MHV_EINPUT, in->name,
+                                "line %d: %d tokens exceed the model's %d positions (use --truncate)",
+                                in->s[i].line, encs[i].n, max_tokens);
+            fprintf(stderr, "mhaviz: %s: line %d: truncated from %d to %d tokens\n", in->name,
+                    in->s[i].line, encs[i].n, max_tokens);
+            truncate_encoding(&encs[i], max_tokens, mode == INPUT_TEXT);
+        }
+    }
+    return MHV_OK;
+}
+
+void cli_free_encodings(mhv_encoding *encs, int n)
+{
+    if (!encs)
+        return;
+    for (int i = 0; i < n; i++)
+        mhv_encoding_free(&encs[i]);
+}
+
+void cli_progress(const char *label, int k, int n, int done)
+{
+    if (!isatty(STDERR_FILENO))
+        return;
+    if (done)
+        fputs("\r\033[K", stderr);
+    else
+        fprintf(stderr, "\r%s %d/%d", label, k, n);
+    fflush(stderr);
+}

@@ -1,0 +1,63 @@
+/* cmd_info.c - `mhaviz info`: what a model directory holds. */
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+#include "commands.h"
+
+static const char info_usage[] =
+    "usage: mhaviz info [--model DIR]\n"
+    "\n"
+    "Prints the architecture, sizes, weight dtype, tensor count and tokenizer of a model\n"
+    "directory, one \"key: value\" per line.\n"
+    "\n"
+    "  --model DIR   Hugging Face model directory (default: $MHAVIZ_MODEL, else the\n"
+    "                bundled sample model)\n"
+    "  -h, --help    show this help\n";
+
+int cmd_info(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        {"model", required_argument, 0, 'm'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
+    const char *model = NULL;
+    opterr = 0;
+    int c;
+    while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'm': model = optarg; break;
+        case 'h': fputs(info_usage, stdout); return EXIT_OK;
+        case ':': return cli_usage_error("info", "option '%s' needs a value", argv[optind - 1]);
+        default: return cli_usage_error("info", "unknown option '%s'", argv[optind - 1]);
+        }
+    }
+    if (optind != argc)
+        return cli_usage_error("info", "unexpected argument '%s'", argv[optind]);
+    char model_buf[4096];
+    const char *dir = cli_model_dir(model, model_buf, sizeof model_buf);
+    mhv_error err = {0};
+    mhv_model *m = NULL;
+    mhv_tok *tok = NULL;
+    mhv_status st;
+    if ((st = mhv_model_open(dir, &m, &err)) || (st = mhv_tok_open_dir(dir, &tok, &err)))
+        goto done;
+    const mhv_config *cf = &m->cfg;
+    const mhv_bert_norm *bn = mhv_tok_bert_norm(tok);
+    printf("path: %s\n", m->dir);
+    printf("architecture: bert (model_type %s)\n", cf->model_type);
+    printf("layers: %d\nheads: %d\nhead_dim: %d\nhidden_size: %d\nintermediate_size: %d\n",
+           cf->num_layers, cf->num_heads, cf->head_dim, cf->hidden_size, cf->intermediate_size);
+    printf("vocab_size: %d\nmax_positions: %d\nactivation: %s\nlayer_norm_eps: %g\n",
+           cf->vocab_size, cf->max_positions, mhv_act_name(cf->act), (double)cf->layer_norm_eps);
+    printf("dtype: %s\ntensors: %zu\ncheckpoint_bytes: %llu\n", mhv_dtype_name(m->dtype),
+           mhv_st_count(m->st), (unsigned long long)mhv_st_file_bytes(m->st));
+    printf("tokenizer: wordpiece, %d pieces", mhv_tok_vocab_size(tok));
+    if (bn)
+        printf(", lowercase %s, strip_accents %s", bn->lowercase ? "yes" : "no",
+               bn->strip_accents ? "yes" : "no");
+    putchar('\n');
+done:
+    mhv_tok_close(tok);
+    mhv_model_close(m);
+    return st ? cli_report(st, &err) : EXIT_OK;
+}

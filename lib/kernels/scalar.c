@@ -1,0 +1,141 @@
+/* scalar.c - the reference kernels: portable C, accumulations in double so that this path
+ * is the accurate yardstick the fast paths are tested against. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kernels.h"
+
+/* y(n, out) = x(n, in) · W(out, in)^T + b */
+static void linear_scalar(float *y, const float *x, const void *w, mhv_dtype wdt, const float *b,
+                          int n, int in, int out)
+{
+    float *wrow = NULL; /* (in,) one weight row in fp32 when W is F16/BF16 */
+    if (wdt != MHV_DT_F32)
+        wrow = malloc((size_t)in * sizeof *wrow);
+    size_t esz = mhv_dtype_size(wdt);
+    for (int o = 0; o < out; o++) {
+        const float *wr;
+        if (wrow) {
+            mhv_dtype_to_f32(wrow, (const char *)w + (size_t)o * (size_t)in * esz, wdt, (size_t)in);
+            wr = wrow;
+        } else {
+            wr = (const float *)w + (size_t)o * (size_t)in;
+        }
+        for (int i = 0; i < n; i++) {
+            const float *xr = x + (size_t)i * (size_t)in;
+            double acc = b ? b[o] : 0.0;
+            for (int k = 0; k < in; k++)
+                acc += (double)xr[k] * wr[k];
+            y[(size_t)i * (size_t)out + (size_t)o] = (float)acc;
+        }
+    }
+    free(wrow);
+}
+
+static void attention_scalar(const mhv_attn_args *a)
+{
+    int n = a->n, d = a->d;
+    float *p = a->scratch; /* (n,) probabilities of the current query row */
+    for (int i = 0; i < n; i++) {
+        const float *q = a->q + (size_t)i * a->ld_q;
+        int last = a->causal ? i : n - 1; /* keys after `last` are masked out */
+        float mx = -INFINITY;
+        for (int j = 0; j <= last; j++) {
+            const float *k = a->k + (size_t)j * a->ld_k;
+            double s = 0;
+            for (int t = 0; t < d; t++)
+                s += (double)q[t] * k[t];
+            p[j] = (float)(s * a->scale);
+            if (p[j] > mx)
+                mx = p[j];
+        }
+        double sum = 0;
+        for (int j = 0; j <= last; j++) {
+            double e = exp((double)p[j] - mx);
+            p[j] = (float)e;
+            sum += e;
+        }
+        for (int j = 0; j <= last; j++)
+            p[j] = (float)(p[j] / sum);
+        for (int j = last + 1; j < n; j++)
+            p[j] = 0.0f;
+        if (a->probs)
+            memcpy(a->probs + (size_t)i * (size_t)n, p, (size_t)n * sizeof *p);
+        float *o = a->out + (size_t)i * a->ld_out;
+        for (int t = 0; t < d; t++) {
+            double acc = 0;
+            for (int j = 0; j <= last; j++)
+                acc += (double)p[j] * a->v[(size_t)j * a->ld_v + (size_t)t];
+            o[t] = (float)acc;
+        }
+    }
+}
+
+static void layernorm_scalar(float *x, const float *g, const float *b, int n, int d, float eps)
+{
+    for (int i = 0; i < n; i++) {
+        float *r = x + (size_t)i * (size_t)d;
+        double mean = 0, var = 0;
+        for (int t = 0; t < d; t++)
+            mean += r[t];
+        mean /= d;
+        for (int t = 0; t < d; t++)
+            var += (r[t] - mean) * (r[t] - mean);
+        var /= d;
+        double inv = 1.0 / sqrt(var + eps);
+        for (int t = 0; t < d; t++)
+            r[t] = (float)((r[t] - mean) * inv * g[t] + b[t]);
+    }
+}
+
+static void gelu_erf_scalar(float *x, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        x[i] = (float)(0.5 * x[i] * (1.0 + erf(x[i] / sqrt(2.0))));
+}
+
+static void gelu_tanh_scalar(float *x, size_t n)
+{
+    const double c = sqrt(2.0 / M_PI);
+    for (size_t i = 0; i < n; i++) {
+        double v = x[i];
+        x[i] = (float)(0.5 * v * (1.0 + tanh(c * (v + 0.044715 * v * v * v))));
+    }
+}
+
+static void relu_scalar(float *x, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (x[i] < 0.0f)
+            x[i] = 0.0f;
+}
+
+static void silu_scalar(float *x, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        x[i] = (float)(x[i] / (1.0 + exp(-(double)x[i])));
+}
+
+static void add_scalar(float *y, const float *x, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        y[i] += x[i];
+}
+
+static const mhv_kernels scalar_table = {
+    .name = "scalar",
+    .linear = linear_scalar,
+    .attention = attention_scalar,
+    .layernorm = layernorm_scalar,
+    .gelu_erf = gelu_erf_scalar,
+    .gelu_tanh = gelu_tanh_scalar,
+    .relu = relu_scalar,
+    .silu = silu_scalar,
+    .add = add_scalar,
+};
+
+const mhv_kernels *mhv_kernels_scalar(void)
+{
+    return &scalar_table;
+}

@@ -1,0 +1,58 @@
+/* model.h - a checkpoint's weights as views into the mapped safetensors files.
+ *
+ * Matrices stay in their stored dtype inside the mapping (no copy); the small vectors
+ * (biases, LayerNorm parameters) are converted to fp32 copies at load. Names are resolved
+ * for BertModel and BertForMaskedLM layouts ("bert." prefix) and both LayerNorm spellings
+ * (weight/bias and the old gamma/beta). */
+#ifndef MHV_MODEL_H
+#define MHV_MODEL_H
+
+#include <stdint.h>
+
+#include "config.h"
+#include "safetensors.h"
+#include "status.h"
+
+/* A row-major (rows, cols) matrix in its stored dtype. */
+typedef struct {
+    const void *data;
+    mhv_dtype dtype;
+    int rows, cols;
+} mhv_mat;
+
+typedef struct {
+    mhv_mat q, k, v;             /* (hidden, hidden) each, PyTorch (out, in) layout */
+    mhv_mat o;                   /* (hidden, hidden) attention output projection */
+    mhv_mat ffn_up;              /* (intermediate, hidden) */
+    mhv_mat ffn_down;            /* (hidden, intermediate) */
+    float *q_b, *k_b, *v_b, *o_b;    /* (hidden,) */
+    float *ln_attn_g, *ln_attn_b;    /* (hidden,) LayerNorm after attention */
+    float *ffn_up_b;                 /* (intermediate,) */
+    float *ffn_down_b;               /* (hidden,) */
+    float *ln_ffn_g, *ln_ffn_b;      /* (hidden,) LayerNorm after the FFN */
+} mhv_layer;
+
+typedef struct {
+    mhv_config cfg;
+    char dir[4096];
+    mhv_st *st;
+    mhv_dtype dtype;             /* dtype of the weight matrices ("F32", "BF16" ...) */
+    mhv_mat word_emb;            /* (vocab, hidden) */
+    mhv_mat pos_emb;             /* (max_positions, hidden) */
+    mhv_mat type_emb;            /* (type_vocab, hidden) */
+    float *emb_ln_g, *emb_ln_b;  /* (hidden,) */
+    mhv_layer *layers;           /* (num_layers,) */
+    void *vec_pool;              /* one allocation holding every fp32 vector above */
+    void **copies;               /* matrices copied because their data was misaligned */
+    int n_copies;
+} mhv_model;
+
+/* Opens DIR/config.json and DIR's safetensors checkpoint and resolves every weight, checking
+ * names, dtypes and shapes against the config. */
+mhv_status mhv_model_open(const char *dir, mhv_model **out, mhv_error *err);
+void mhv_model_close(mhv_model *m);
+
+/* dst(cols,) = row `r` of m converted to fp32. */
+void mhv_mat_row(const mhv_mat *m, int r, float *dst);
+
+#endif

@@ -1,0 +1,20 @@
+/* report.h - the JSON attention report of `mhaviz run --format json` (a stable schema,
+ * documented in man/mhaviz.1). Written as a stream: begin, one call per sentence, end. */
+#ifndef MHV_REPORT_H
+#define MHV_REPORT_H
+
+#include <stdio.h>
+
+#include "forward.h"
+#include "model.h"
+#include "tokenizer.h"
+
+#define MHV_REPORT_VERSION MHV_VERSION
+
+void mhv_report_begin(FILE *f, const mhv_model *m);
+/* `index` counts sentences from 0 (for the separating commas). */
+void mhv_report_sentence(FILE *f, int index, const char *text, size_t len,
+                         const mhv_encoding *enc, const mhv_attn *attn);
+void mhv_report_end(FILE *f);
+
+#endif

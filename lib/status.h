@@ -1,0 +1,29 @@
+/* status.h - status codes and the one-line error every lib function fills on failure. */
+#ifndef MHV_STATUS_H
+#define MHV_STATUS_H
+
+typedef enum {
+    MHV_OK = 0,
+    MHV_EIO,          /* a file could not be opened, read, mapped or written */
+    MHV_EFORMAT,      /* a file's contents are malformed or inconsistent */
+    MHV_EUNSUPPORTED, /* well-formed but not something mhaviz handles (dtype, architecture) */
+    MHV_ENOMEM,       /* an allocation failed or a size read from a file is too large */
+    MHV_EUSAGE,       /* the caller's request is invalid (bad head spec, sequence too long) */
+    MHV_EINPUT        /* the input text is invalid (not UTF-8, NUL bytes) */
+} mhv_status;
+
+/* Filled by the function that fails: `file` names the file at fault (may be empty),
+ * `msg` is one line without a final period. The CLI prints "mhaviz: file: msg". */
+typedef struct {
+    char file[512];
+    char msg[512];
+} mhv_error;
+
+/* Sets err (if non-NULL) and returns st, so failures read `return mhv_fail(err, ...)`. */
+mhv_status mhv_fail(mhv_error *err, mhv_status st, const char *file, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+/* Formats "file: msg" (or "msg" when file is empty) into buf. */
+void mhv_error_format(const mhv_error *err, char *buf, unsigned long size);
+
+#endif

@@ -1,0 +1,67 @@
+/* tokenizer.h - text to token ids exactly as the model's Hugging Face tokenizer does it.
+ *
+ * A tokenizer is loaded from a model directory (tokenizer.json, else vocab.txt with
+ * tokenizer_config.json). Today: BERT WordPiece. Byte-level BPE and SentencePiece models
+ * plug in behind the same interface. */
+#ifndef MHV_TOKENIZER_H
+#define MHV_TOKENIZER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "status.h"
+
+typedef struct {
+    int n;
+    int32_t *ids;       /* (n,) */
+    char **pieces;      /* (n,) the vocabulary strings, NUL-terminated, owned */
+    int32_t *spans;     /* (n, 2) [start, end) in Unicode characters of the input text;
+                           {-1, -1} for tokens that cover no text (special tokens) */
+} mhv_encoding;
+
+typedef enum { MHV_TOK_WORDPIECE = 0 } mhv_tok_kind;
+
+/* Normalisation settings of a BERT tokenizer (HF BertNormalizer). */
+typedef struct {
+    int clean_text;
+    int handle_chinese_chars;
+    int strip_accents;   /* HF: unset means "same as lowercase"; resolved at load */
+    int lowercase;
+} mhv_bert_norm;
+
+typedef struct mhv_tok mhv_tok;
+
+/* Loads the tokenizer of a model directory. Settings come from tokenizer.json's normalizer
+ * when present, else tokenizer_config.json, else the Hugging Face defaults. */
+mhv_status mhv_tok_open_dir(const char *dir, mhv_tok **out, mhv_error *err);
+/* Loads from explicit files (tokenizer_json may be NULL; vocab_txt may be NULL when
+ * tokenizer_json is given; tokenizer_config may be NULL). */
+mhv_status mhv_tok_open_files(const char *tokenizer_json, const char *vocab_txt,
+                              const char *tokenizer_config, mhv_tok **out, mhv_error *err);
+void mhv_tok_close(mhv_tok *tok);
+
+mhv_tok_kind mhv_tok_kind_of(const mhv_tok *tok);
+int mhv_tok_vocab_size(const mhv_tok *tok);
+const mhv_bert_norm *mhv_tok_bert_norm(const mhv_tok *tok);
+/* NULL when id is out of range. */
+const char *mhv_tok_piece(const mhv_tok *tok, int32_t id);
+/* -1 when absent. */
+int32_t mhv_tok_lookup(const mhv_tok *tok, const char *piece, size_t len);
+/* Special tokens ([CLS], [SEP], [PAD], [UNK], [MASK] and added special tokens). */
+int mhv_tok_is_special(const mhv_tok *tok, int32_t id);
+
+/* Full tokenization of one sentence (valid UTF-8, no NUL), special tokens added as the
+ * model's post-processor does ([CLS] ... [SEP] for BERT). */
+mhv_status mhv_tok_encode(const mhv_tok *tok, const char *text, size_t len, mhv_encoding *out,
+                          mhv_error *err);
+/* Pieces separated by ASCII spaces/tabs, each looked up as given; nothing added.
+ * An unknown piece is an MHV_EINPUT error naming it. */
+mhv_status mhv_tok_encode_pretokenized(const mhv_tok *tok, const char *text, size_t len,
+                                       mhv_encoding *out, mhv_error *err);
+/* Decimal ids separated by spaces/tabs/commas; nothing added. An id outside the vocabulary
+ * is an MHV_EINPUT error. Spans are {-1,-1}. */
+mhv_status mhv_tok_encode_ids(const mhv_tok *tok, const char *text, size_t len,
+                              mhv_encoding *out, mhv_error *err);
+void mhv_encoding_free(mhv_encoding *enc);
+
+#endif
