@@ -1,0 +1,170 @@
+/* Golden tests: per-head attention of small checkpoints against Hugging Face transformers
+ * (goldens made by tests/gen/gen_bert_fixtures.py, committed under tests/fixtures/goldens). */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <cjson/cJSON.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fileio.h"
+#include "forward.h"
+#include "tokenizer.h"
+
+#define TOL 1e-5
+
+static cJSON *load_golden(const char *name)
+{
+    char path[512];
+    snprintf(path, sizeof path, "tests/fixtures/goldens/%s.json", name);
+    char *text;
+    size_t len;
+    mhv_error err = {0};
+    if (mhv_read_file(path, 256u << 20, &text, &len, &err) != MHV_OK)
+        fail_msg("%s: %s", err.file, err.msg);
+    cJSON *j = cJSON_ParseWithLength(text, len);
+    free(text);
+    assert_non_null(j);
+    return j;
+}
+
+/* Max |ours - golden| over every head of one sentence; golden is [layer][head][i][j]. */
+static double compare(const mhv_attn *a, const cJSON *golden)
+{
+    double worst = 0;
+    int n = a->n;
+    for (int k = 0; k < a->count; k++) {
+        const mhv_head_attn *h = &a->heads[k];
+        const cJSON *g = cJSON_GetArrayItem(cJSON_GetArrayItem(golden, h->layer), h->head);
+        assert_non_null(g);
+        assert_int_equal(cJSON_GetArraySize(g), n);
+        for (int i = 0; i < n; i++) {
+            const cJSON *row = cJSON_GetArrayItem(g, i);
+            assert_int_equal(cJSON_GetArraySize(row), n);
+            double sum = 0;
+            for (int j = 0; j < n; j++) {
+                double d = fabs(h->w[i * n + j] - cJSON_GetArrayItem(row, j)->valuedouble);
+                if (d > worst)
+                    worst = d;
+                sum += h->w[i * n + j];
+            }
+            assert_true(fabs(sum - 1.0) < 1e-5);
+        }
+    }
+    return worst;
+}
+
+/* Runs every golden sentence of `fixture` (model dir tests/fixtures/<dir>) with all heads,
+ * checking token ids (when check_tokens) and attentions. */
+static void run_fixture(const char *dir, const char *golden_name, int check_tokens)
+{
+    char path[512];
+    snprintf(path, sizeof path, "tests/fixtures/%s", dir);
+    mhv_model *m;
+    mhv_error err = {0};
+    if (mhv_model_open(path, &m, &err) != MHV_OK)
+        fail_msg("%s: %s", err.file, err.msg);
+    mhv_tok *tok = NULL;
+    if (check_tokens && mhv_tok_open_dir(path, &tok, &err) != MHV_OK)
+        fail_msg("%s: %s", err.file, err.msg);
+    mhv_heads sel;
+    assert_int_equal(mhv_heads_parse("all", m->cfg.num_layers, m->cfg.num_heads, &sel, NULL),
+                     MHV_OK);
+    cJSON *g = load_golden(golden_name);
+    const cJSON *s;
+    int count = 0;
+    cJSON_ArrayForEach(s, cJSON_GetObjectItem(g, "sentences"))
+    {
+        const cJSON *jids = cJSON_GetObjectItem(s, "token_ids");
+        int n = cJSON_GetArraySize(jids);
+        int32_t *ids = malloc((size_t)n * sizeof *ids);
+        for (int i = 0; i < n; i++)
+            ids[i] = cJSON_GetArrayItem(jids, i)->valueint;
+        if (tok) {
+            const char *text = cJSON_GetObjectItem(s, "text")->valuestring;
+            mhv_encoding enc;
+            assert_int_equal(mhv_tok_encode(tok, text, strlen(text), &enc, &err), MHV_OK);
+            assert_int_equal(enc.n, n);
+            for (int i = 0; i < n; i++)
+                assert_int_equal(enc.ids[i], ids[i]);
+            mhv_encoding_free(&enc);
+        }
+        mhv_attn a;
+        if (mhv_forward(m, ids, n, &sel, &a, &err) != MHV_OK)
+            fail_msg("forward: %s", err.msg);
+        double worst = compare(&a, cJSON_GetObjectItem(s, "attentions"));
+        if (worst > TOL)
+            fail_msg("%s sentence %d: max abs difference %.3g > %.0e", dir, count, worst, TOL);
+        mhv_attn_free(&a);
+        free(ids);
+        count++;
+    }
+    assert_true(count > 0);
+    cJSON_Delete(g);
+    mhv_heads_free(&sel);
+    mhv_tok_close(tok);
+    mhv_model_close(m);
+}
+
+static void test_f32(void **s) { (void)s; run_fixture("bert-f32", "bert-f32", 1); }
+static void test_f16(void **s) { (void)s; run_fixture("bert-f16", "bert-f16", 1); }
+static void test_bf16(void **s) { (void)s; run_fixture("bert-bf16", "bert-bf16", 1); }
+static void test_sharded(void **s) { (void)s; run_fixture("bert-sharded", "bert-sharded", 1); }
+static void test_mlm_old(void **s) { (void)s; run_fixture("bert-mlm-old", "bert-mlm-old", 1); }
+static void test_gelunew(void **s) { (void)s; run_fixture("bert-gelunew", "bert-gelunew", 1); }
+static void test_relu(void **s) { (void)s; run_fixture("bert-relu", "bert-relu", 1); }
+static void test_minilm(void **s) { (void)s; run_fixture("minilm-2l", "minilm-2l", 1); }
+
+/* A partial selection captures exactly the same numbers as a full run. */
+static void test_selection(void **state)
+{
+    (void)state;
+    mhv_model *m;
+    mhv_error err = {0};
+    assert_int_equal(mhv_model_open("tests/fixtures/bert-f32", &m, &err), MHV_OK);
+    const int32_t ids[] = {2, 10, 11, 12, 13, 3};
+    mhv_heads all, some;
+    assert_int_equal(mhv_heads_parse("all", m->cfg.num_layers, m->cfg.num_heads, &all, NULL), 0);
+    assert_int_equal(mhv_heads_parse("1:2,0:*", m->cfg.num_layers, m->cfg.num_heads, &some, NULL),
+                     0);
+    mhv_attn a, b;
+    assert_int_equal(mhv_forward(m, ids, 6, &all, &a, &err), MHV_OK);
+    assert_int_equal(mhv_forward(m, ids, 6, &some, &b, &err), MHV_OK);
+    assert_int_equal(b.count, m->cfg.num_heads + 1);
+    for (int k = 0; k < b.count; k++) {
+        int idx = b.heads[k].layer * m->cfg.num_heads + b.heads[k].head;
+        assert_int_equal(a.heads[idx].layer, b.heads[k].layer);
+        assert_memory_equal(a.heads[idx].w, b.heads[k].w, 36 * sizeof(float));
+    }
+    mhv_attn_free(&a);
+    mhv_attn_free(&b);
+
+    /* ids beyond the vocabulary and sequences beyond the positions are refused */
+    int32_t bad[] = {2, m->cfg.vocab_size, 3};
+    assert_int_equal(mhv_forward(m, bad, 3, &all, &a, &err), MHV_EUSAGE);
+    assert_non_null(strstr(err.msg, "outside the model's vocabulary"));
+    int n = m->cfg.max_positions + 1;
+    int32_t *longer = calloc((size_t)n, sizeof *longer);
+    assert_int_equal(mhv_forward(m, longer, n, &all, &a, &err), MHV_EUSAGE);
+    assert_non_null(strstr(err.msg, "positions"));
+    free(longer);
+    mhv_heads_free(&all);
+    mhv_heads_free(&some);
+    mhv_model_close(m);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_f32),     cmocka_unit_test(test_f16),
+        cmocka_unit_test(test_bf16),    cmocka_unit_test(test_sharded),
+        cmocka_unit_test(test_mlm_old), cmocka_unit_test(test_gelunew),
+        cmocka_unit_test(test_relu),    cmocka_unit_test(test_minilm),
+        cmocka_unit_test(test_selection),
+    };
+    return cmocka_run_group_tests_name("forward", tests, NULL, NULL);
+}
