@@ -43,7 +43,8 @@ const mhv_tensor *mhv_st_find(const mhv_st *st, const char *name);
 uint64_t mhv_st_file_bytes(const mhv_st *st);
 
 /* Parses and validates the header of a safetensors file held in memory (buf, size: the
- * whole file), appending its tensors to st. `name` is used in messages. Exposed for the
+ * whole file), appending its tensors to st (left unchanged on failure). `name` is used in
+ * messages. Exposed for the
  * fuzz harness and tests; mhv_st_open_* call it on the mapping. */
 mhv_status mhv_st_parse(mhv_st *st, const uint8_t *buf, size_t size, const char *name,
                         mhv_error *err);
