@@ -27,7 +27,7 @@ else
   $(error BUILD must be release, debug or asan)
 endif
 
-PKGS := libcjson libpng
+PKGS := libcjson libpng stb
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CMOCKA_LIBS = $(shell pkg-config --libs cmocka 2>/dev/null)
@@ -44,9 +44,11 @@ CMD_SRC := $(wildcard cmd/*.c)
 CMD_OBJ := $(CMD_SRC:%.c=$(B)/obj/%.o)
 TEST_SRC := $(wildcard tests/test_*.c)
 TEST_BIN := $(TEST_SRC:tests/%.c=$(B)/tests/%)
-CLI_TESTS := $(wildcard tests/cli/*.sh)
+CLI_TESTS := $(filter-out tests/cli/lib.sh,$(wildcard tests/cli/*.sh))
 
 .PHONY: all deps demo test check run-tests install clean
+# keep test objects: they are not throwaway intermediates
+.SECONDARY:
 all: $(B)/mhaviz $(B)/libmhaviz.a
 
 $(B)/obj/%.o: %.c

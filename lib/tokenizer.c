@@ -1,0 +1,822 @@
+/* tokenizer.c - loading a BERT WordPiece tokenizer (tokenizer.json, or vocab.txt with
+ * tokenizer_config.json) and encoding sentences as Hugging Face tokenizers does.
+ *
+ * Sentence limits: mhv_tok_encode accepts any bytes without crashing, but only valid UTF-8
+ * without NUL and at most MHV_TOK_MAX_INPUT bytes is encoded; anything else is MHV_EINPUT or
+ * MHV_EUSAGE. tokenizer.json's "truncation" and "padding" are ignored on purpose: the caller
+ * decides how long a sequence the model takes. */
+#include "tokenizer.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "unicode.h"
+#include "vocab.h"
+#include "wordpiece.h"
+
+#define MHV_TOK_MAX_INPUT (64u << 20)
+#define MHV_TOK_MAX_JSON (512u << 20)
+#define MHV_TOK_MAX_SPECIAL 8 /* ids a post-processor may add before or after the text */
+
+typedef struct {
+    char *content;   /* NUL-terminated UTF-8 */
+    size_t len;      /* bytes */
+    int32_t id;
+    int lstrip, rstrip;
+} added_token;
+
+struct mhv_tok {
+    mhv_tok_kind kind;
+    mhv_vocab *vocab;
+    mhv_bert_norm norm;
+    mhv_wordpiece wp;
+    added_token *added; /* (n_added,) matched in the raw text, before normalisation */
+    int n_added;
+    int32_t pre[MHV_TOK_MAX_SPECIAL], post[MHV_TOK_MAX_SPECIAL]; /* [CLS] / [SEP] */
+    int n_pre, n_post;
+    unsigned char *special; /* (vocab size,) 1 for special tokens */
+};
+
+/* ---- file and JSON helpers ---- */
+
+static mhv_status slurp(const char *path, size_t max, char **buf, size_t *len, mhv_error *err)
+{
+    *buf = NULL;
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return mhv_fail(err, MHV_EIO, path, "cannot open: %s", strerror(errno));
+    size_t cap = 1 << 16, n = 0;
+    char *b = malloc(cap + 1);
+    mhv_status st = MHV_OK;
+    while (b) {
+        if (n == cap) {
+            if (cap >= max) {
+                st = mhv_fail(err, MHV_ENOMEM, path, "file larger than %zu MiB", max >> 20);
+                break;
+            }
+            char *nb = realloc(b, cap * 2 + 1);
+            if (!nb)
+                break;
+            b = nb;
+            cap *= 2;
+        }
+        size_t k = fread(b + n, 1, cap - n, f);
+        n += k;
+        if (k == 0) {
+            if (ferror(f))
+                st = mhv_fail(err, MHV_EIO, path, "read error");
+            break;
+        }
+    }
+    fclose(f);
+    if (!b)
+        return mhv_fail(err, MHV_ENOMEM, path, "out of memory");
+    if (st) {
+        free(b);
+        return st;
+    }
+    b[n] = '\0';
+    *buf = b;
+    *len = n;
+    return MHV_OK;
+}
+
+static mhv_status load_json(const char *path, cJSON **out, mhv_error *err)
+{
+    char *buf;
+    size_t len = 0;
+    mhv_status st = slurp(path, MHV_TOK_MAX_JSON, &buf, &len, err);
+    if (st)
+        return st;
+    /* cJSON recurses per nesting level, bounded by its CJSON_NESTING_LIMIT (1000) */
+    cJSON *j = cJSON_ParseWithLength(buf, len);
+    free(buf);
+    if (!j)
+        return mhv_fail(err, MHV_EFORMAT, path, "not valid JSON");
+    if (!cJSON_IsObject(j)) {
+        cJSON_Delete(j);
+        return mhv_fail(err, MHV_EFORMAT, path, "top level is not a JSON object");
+    }
+    *out = j;
+    return MHV_OK;
+}
+
+static const cJSON *jget(const cJSON *obj, const char *key)
+{
+    return cJSON_GetObjectItemCaseSensitive(obj, key);
+}
+
+/* A present, non-null member must be a boolean; *v keeps its default otherwise. */
+static mhv_status jbool(const cJSON *obj, const char *key, int *v, const char *file,
+                        mhv_error *err)
+{
+    const cJSON *x = jget(obj, key);
+    if (!x || cJSON_IsNull(x))
+        return MHV_OK;
+    if (!cJSON_IsBool(x))
+        return mhv_fail(err, MHV_EFORMAT, file, "'%s' is not a boolean", key);
+    *v = cJSON_IsTrue(x);
+    return MHV_OK;
+}
+
+static int jint(const cJSON *x, double lo, double hi, int64_t *v)
+{
+    if (!cJSON_IsNumber(x))
+        return 0;
+    double d = x->valuedouble;
+    if (!(d >= lo && d <= hi) || d != floor(d))
+        return 0;
+    *v = (int64_t)d;
+    return 1;
+}
+
+/* Special-token strings in tokenizer_config.json are either "x" or {"content": "x", ...}. */
+static const char *jtoken_string(const cJSON *obj, const char *key, const char *dflt)
+{
+    const cJSON *x = jget(obj, key);
+    if (cJSON_IsObject(x))
+        x = jget(x, "content");
+    return cJSON_IsString(x) ? x->valuestring : dflt;
+}
+
+/* ---- loading ---- */
+
+static mhv_status mark_special(mhv_tok *t, int32_t id)
+{
+    if (id >= 0 && id < mhv_vocab_size(t->vocab))
+        t->special[id] = 1;
+    return MHV_OK;
+}
+
+static mhv_status add_token(mhv_tok *t, const char *content, int32_t id, int lstrip,
+                            int rstrip, const char *file, mhv_error *err)
+{
+    size_t len = strlen(content);
+    if (len == 0)
+        return mhv_fail(err, MHV_EFORMAT, file, "added token %d is empty", (int)id);
+    if (!mhv_utf8_valid(content, len, NULL))
+        return mhv_fail(err, MHV_EFORMAT, file, "added token %d is not valid UTF-8", (int)id);
+    if (id < 0 || id >= mhv_vocab_size(t->vocab))
+        return mhv_fail(err, MHV_EUNSUPPORTED, file,
+                        "added token '%.60s' has id %d outside the model vocabulary", content,
+                        (int)id);
+    added_token *a = realloc(t->added, ((size_t)t->n_added + 1) * sizeof *a);
+    if (!a)
+        return mhv_fail(err, MHV_ENOMEM, file, "out of memory");
+    t->added = a;
+    a = &t->added[t->n_added];
+    a->content = strdup(content);
+    if (!a->content)
+        return mhv_fail(err, MHV_ENOMEM, file, "out of memory");
+    a->len = len;
+    a->id = id;
+    a->lstrip = lstrip;
+    a->rstrip = rstrip;
+    t->n_added++;
+    return MHV_OK;
+}
+
+static mhv_status tok_new(mhv_tok **out, const char *file, mhv_error *err)
+{
+    *out = calloc(1, sizeof **out);
+    if (!*out)
+        return mhv_fail(err, MHV_ENOMEM, file, "out of memory");
+    (*out)->kind = MHV_TOK_WORDPIECE;
+    return MHV_OK;
+}
+
+static mhv_status finish_vocab(mhv_tok *t, const char *unk, const char *prefix,
+                               size_t max_chars, const char *file, mhv_error *err)
+{
+    int32_t unk_id = mhv_vocab_lookup(t->vocab, unk, strlen(unk));
+    if (unk_id < 0)
+        return mhv_fail(err, MHV_EFORMAT, file, "unknown token '%.60s' is not in the vocabulary",
+                        unk);
+    if (strlen(prefix) >= sizeof t->wp.prefix)
+        return mhv_fail(err, MHV_EFORMAT, file, "continuing_subword_prefix is too long");
+    mhv_wordpiece_init(&t->wp, t->vocab, prefix, max_chars, unk_id);
+    t->special = calloc((size_t)mhv_vocab_size(t->vocab), 1);
+    if (!t->special)
+        return mhv_fail(err, MHV_ENOMEM, file, "out of memory");
+    return mark_special(t, unk_id);
+}
+
+static mhv_status parse_model(mhv_tok *t, const cJSON *model, const char *file, mhv_error *err)
+{
+    if (!cJSON_IsObject(model))
+        return mhv_fail(err, MHV_EFORMAT, file, "'model' is missing or not an object");
+    const cJSON *type = jget(model, "type");
+    if (type && !cJSON_IsString(type))
+        return mhv_fail(err, MHV_EFORMAT, file, "'model.type' is not a string");
+    /* Files written by older tokenizers omit the type (bert-base-chinese's): WordPiece is
+     * implied unless BPE merges are there. */
+    if (!type && jget(model, "merges"))
+        return mhv_fail(err, MHV_EUNSUPPORTED, file, "unsupported tokenizer model 'BPE'");
+    if (type && strcmp(type->valuestring, "WordPiece") != 0)
+        return mhv_fail(err, MHV_EUNSUPPORTED, file, "unsupported tokenizer model '%.60s'",
+                        type->valuestring);
+
+    const cJSON *vocab = jget(model, "vocab");
+    if (!cJSON_IsObject(vocab))
+        return mhv_fail(err, MHV_EFORMAT, file, "'model.vocab' is missing or not an object");
+    int n = cJSON_GetArraySize(vocab);
+    mhv_status st = mhv_vocab_new(n, file, &t->vocab, err);
+    if (st)
+        return st;
+    for (const cJSON *e = vocab->child; e; e = e->next) {
+        int64_t id;
+        if (!jint(e, 0, (double)n - 1, &id))
+            return mhv_fail(err, MHV_EFORMAT, file,
+                            "vocabulary entry '%.60s' has no id in 0..%d", e->string, n - 1);
+        st = mhv_vocab_set(t->vocab, (int32_t)id, e->string, strlen(e->string), err);
+        if (st)
+            return st;
+    }
+    if ((st = mhv_vocab_finish(t->vocab, err)))
+        return st;
+
+    const char *unk = "[UNK]", *prefix = "##";
+    const cJSON *x = jget(model, "unk_token");
+    if (x && !cJSON_IsNull(x)) {
+        if (!cJSON_IsString(x))
+            return mhv_fail(err, MHV_EFORMAT, file, "'model.unk_token' is not a string");
+        unk = x->valuestring;
+    }
+    x = jget(model, "continuing_subword_prefix");
+    if (x && !cJSON_IsNull(x)) {
+        if (!cJSON_IsString(x))
+            return mhv_fail(err, MHV_EFORMAT, file,
+                            "'model.continuing_subword_prefix' is not a string");
+        prefix = x->valuestring;
+    }
+    int64_t max_chars = 100;
+    x = jget(model, "max_input_chars_per_word");
+    if (x && !cJSON_IsNull(x) && !jint(x, 0, 9007199254740992.0, &max_chars))
+        return mhv_fail(err, MHV_EFORMAT, file,
+                        "'model.max_input_chars_per_word' is not a non-negative integer");
+    return finish_vocab(t, unk, prefix, (size_t)max_chars, file, err);
+}
+
+static mhv_status parse_normalizer(mhv_tok *t, const cJSON *nz, const char *file,
+                                   mhv_error *err)
+{
+    memset(&t->norm, 0, sizeof t->norm);
+    if (!nz || cJSON_IsNull(nz))
+        return MHV_OK;
+    const cJSON *type = jget(nz, "type");
+    if (!cJSON_IsObject(nz) || !cJSON_IsString(type))
+        return mhv_fail(err, MHV_EFORMAT, file, "'normalizer' has no type");
+    if (strcmp(type->valuestring, "BertNormalizer") != 0)
+        return mhv_fail(err, MHV_EUNSUPPORTED, file, "unsupported normalizer '%.60s'",
+                        type->valuestring);
+    mhv_bert_norm *b = &t->norm;
+    b->clean_text = b->handle_chinese_chars = b->lowercase = 1; /* HF defaults */
+    b->strip_accents = -1;
+    mhv_status st;
+    if ((st = jbool(nz, "clean_text", &b->clean_text, file, err)) ||
+        (st = jbool(nz, "handle_chinese_chars", &b->handle_chinese_chars, file, err)) ||
+        (st = jbool(nz, "lowercase", &b->lowercase, file, err)) ||
+        (st = jbool(nz, "strip_accents", &b->strip_accents, file, err)))
+        return st;
+    if (b->strip_accents < 0)
+        b->strip_accents = b->lowercase;
+    return MHV_OK;
+}
+
+static mhv_status parse_pre_tokenizer(const cJSON *pt, const char *file, mhv_error *err)
+{
+    const cJSON *type = jget(pt, "type");
+    if (!cJSON_IsObject(pt) || !cJSON_IsString(type))
+        return mhv_fail(err, MHV_EUNSUPPORTED, file, "'pre_tokenizer' is missing or has no type");
+    if (strcmp(type->valuestring, "BertPreTokenizer") != 0)
+        return mhv_fail(err, MHV_EUNSUPPORTED, file, "unsupported pre-tokenizer '%.60s'",
+                        type->valuestring);
+    return MHV_OK;
+}
+
+static mhv_status push_special(mhv_tok *t, int32_t *ids, int *n, int64_t id, const char *file,
+                               mhv_error *err)
+{
+    if (id < 0 || id >= mhv_vocab_size(t->vocab))
+        return mhv_fail(err, MHV_EFORMAT, file, "post-processor token id %lld out of range",
+                        (long long)id);
+    if (*n >= MHV_TOK_MAX_SPECIAL)
+        return mhv_fail(err, MHV_EUNSUPPORTED, file, "post-processor adds too many tokens");
+    ids[(*n)++] = (int32_t)id;
+    return mark_special(t, (int32_t)id);
+}
+
+/* TemplateProcessing "single": [SpecialToken..., Sequence A, SpecialToken...]. */
+static mhv_status parse_template(mhv_tok *t, const cJSON *pp, const char *file, mhv_error *err)
+{
+    const cJSON *single = jget(pp, "single"), *specials = jget(pp, "special_tokens");
+    if (!cJSON_IsArray(single))
+        return mhv_fail(err, MHV_EFORMAT, file, "'post_processor.single' is not an array");
+    int seen_seq = 0;
+    for (const cJSON *it = single->child; it; it = it->next) {
+        const cJSON *sp = jget(it, "SpecialToken"), *seq = jget(it, "Sequence");
+        if (cJSON_IsObject(seq)) {
+            if (seen_seq)
+                return mhv_fail(err, MHV_EUNSUPPORTED, file, "template repeats the sequence");
+            seen_seq = 1;
+            continue;
+        }
+        const cJSON *name = jget(sp, "id");
+        if (!cJSON_IsObject(sp) || !cJSON_IsString(name))
+            return mhv_fail(err, MHV_EFORMAT, file, "template item is neither a special token "
+                                                    "nor a sequence");
+        const cJSON *def = jget(specials, name->valuestring), *ids = jget(def, "ids");
+        int32_t *dst = seen_seq ? t->post : t->pre;
+        int *dn = seen_seq ? &t->n_post : &t->n_pre;
+        if (cJSON_IsArray(ids)) {
+            for (const cJSON *e = ids->child; e; e = e->next) {
+                int64_t id;
+                if (!jint(e, 0, INT32_MAX, &id))
+                    return mhv_fail(err, MHV_EFORMAT, file, "special token '%.60s' has a bad id",
+                                    name->valuestring);
+                mhv_status st = push_special(t, dst, dn, id, file, err);
+                if (st)
+                    return st;
+            }
+        } else {
+            /* no ids listed: the token is looked up by name */
+            int32_t id = mhv_vocab_lookup(t->vocab, name->valuestring, strlen(name->valuestring));
+            if (id < 0)
+                return mhv_fail(err, MHV_EFORMAT, file,
+                                "special token '%.60s' is not in the vocabulary",
+                                name->valuestring);
+            mhv_status st = push_special(t, dst, dn, id, file, err);
+            if (st)
+                return st;
+        }
+    }
+    if (!seen_seq)
+        return mhv_fail(err, MHV_EFORMAT, file, "template has no sequence");
+    return MHV_OK;
+}
+
+/* BertProcessing / RobertaProcessing: "cls": ["[CLS]", 101], "sep": ["[SEP]", 102]. */
+static mhv_status parse_pair_processor(mhv_tok *t, const cJSON *pp, const char *file,
+                                       mhv_error *err)
+{
+    const char *keys[2] = {"cls", "sep"};
+    for (int k = 0; k < 2; k++) {
+        const cJSON *a = jget(pp, keys[k]);
+        int64_t id;
+        if (!cJSON_IsArray(a) || cJSON_GetArraySize(a) != 2 ||
+            !jint(cJSON_GetArrayItem(a, 1), 0, INT32_MAX, &id))
+            return mhv_fail(err, MHV_EFORMAT, file, "'post_processor.%s' is not [token, id]",
+                            keys[k]);
+        mhv_status st = k == 0 ? push_special(t, t->pre, &t->n_pre, id, file, err)
+                               : push_special(t, t->post, &t->n_post, id, file, err);
+        if (st)
+            return st;
+    }
+    return MHV_OK;
+}
+
+static mhv_status parse_post_processor(mhv_tok *t, const cJSON *pp, const char *file,
+                                       mhv_error *err)
+{
+    if (!pp || cJSON_IsNull(pp))
+        return MHV_OK; /* HF adds nothing then */
+    const cJSON *type = jget(pp, "type");
+    if (!cJSON_IsObject(pp) || !cJSON_IsString(type))
+        return mhv_fail(err, MHV_EFORMAT, file, "'post_processor' has no type");
+    if (strcmp(type->valuestring, "TemplateProcessing") == 0)
+        return parse_template(t, pp, file, err);
+    if (strcmp(type->valuestring, "BertProcessing") == 0 ||
+        strcmp(type->valuestring, "RobertaProcessing") == 0)
+        return parse_pair_processor(t, pp, file, err);
+    return mhv_fail(err, MHV_EUNSUPPORTED, file, "unsupported post-processor '%.60s'",
+                    type->valuestring);
+}
+
+static mhv_status parse_added(mhv_tok *t, const cJSON *arr, const char *file, mhv_error *err)
+{
+    if (!arr || cJSON_IsNull(arr))
+        return MHV_OK;
+    if (!cJSON_IsArray(arr))
+        return mhv_fail(err, MHV_EFORMAT, file, "'added_tokens' is not an array");
+    for (const cJSON *a = arr->child; a; a = a->next) {
+        const cJSON *content = jget(a, "content");
+        int64_t id;
+        if (!cJSON_IsObject(a) || !cJSON_IsString(content) || !jint(jget(a, "id"), 0, INT32_MAX, &id))
+            return mhv_fail(err, MHV_EFORMAT, file, "an added token lacks 'id' or 'content'");
+        int special = 0, normalized = 1, lstrip = 0, rstrip = 0, single_word = 0;
+        mhv_status st;
+        if ((st = jbool(a, "special", &special, file, err)) ||
+            (st = jbool(a, "normalized", &normalized, file, err)) ||
+            (st = jbool(a, "lstrip", &lstrip, file, err)) ||
+            (st = jbool(a, "rstrip", &rstrip, file, err)) ||
+            (st = jbool(a, "single_word", &single_word, file, err)))
+            return st;
+        if (normalized || single_word)
+            return mhv_fail(err, MHV_EUNSUPPORTED, file,
+                            "added token '%.60s': %s matching is not supported",
+                            content->valuestring, normalized ? "normalized" : "single_word");
+        if ((st = add_token(t, content->valuestring, (int32_t)id, lstrip, rstrip, file, err)))
+            return st;
+        if (special)
+            mark_special(t, (int32_t)id);
+    }
+    return MHV_OK;
+}
+
+static mhv_status load_tokenizer_json(mhv_tok *t, const char *path, mhv_error *err)
+{
+    cJSON *j;
+    mhv_status st = load_json(path, &j, err);
+    if (st)
+        return st;
+    if (!(st = parse_model(t, jget(j, "model"), path, err)) &&
+        !(st = parse_normalizer(t, jget(j, "normalizer"), path, err)) &&
+        !(st = parse_pre_tokenizer(jget(j, "pre_tokenizer"), path, err)) &&
+        !(st = parse_added(t, jget(j, "added_tokens"), path, err)))
+        st = parse_post_processor(t, jget(j, "post_processor"), path, err);
+    cJSON_Delete(j);
+    return st;
+}
+
+/* vocab.txt path: what transformers' BertTokenizer builds from tokenizer_config.json. */
+static mhv_status load_vocab_txt(mhv_tok *t, const char *vocab_txt, const char *config,
+                                 mhv_error *err)
+{
+    mhv_status st = mhv_vocab_load_txt(vocab_txt, &t->vocab, err);
+    if (st)
+        return st;
+    cJSON *cfg = NULL;
+    if (config && (st = load_json(config, &cfg, err)))
+        return st;
+    int lower = 1, strip = -1, chinese = 1;
+    const char *names[5] = {"[UNK]", "[SEP]", "[PAD]", "[CLS]", "[MASK]"};
+    if (cfg) {
+        const char *keys[5] = {"unk_token", "sep_token", "pad_token", "cls_token", "mask_token"};
+        for (int i = 0; i < 5; i++)
+            names[i] = jtoken_string(cfg, keys[i], names[i]);
+        if ((st = jbool(cfg, "do_lower_case", &lower, config, err)) ||
+            (st = jbool(cfg, "strip_accents", &strip, config, err)) ||
+            (st = jbool(cfg, "tokenize_chinese_chars", &chinese, config, err)))
+            goto out;
+    }
+    t->norm.clean_text = 1;
+    t->norm.handle_chinese_chars = chinese;
+    t->norm.lowercase = lower;
+    t->norm.strip_accents = strip < 0 ? lower : strip;
+    if ((st = finish_vocab(t, names[0], "##", 100, vocab_txt, err)))
+        goto out;
+    for (int i = 0; i < 5; i++) {
+        int32_t id = mhv_vocab_lookup(t->vocab, names[i], strlen(names[i]));
+        if (id < 0) {
+            if (i == 1 || i == 3) {
+                st = mhv_fail(err, MHV_EFORMAT, vocab_txt,
+                              "special token '%.60s' is not in the vocabulary", names[i]);
+                goto out;
+            }
+            continue; /* an absent [PAD] or [MASK] is simply never produced */
+        }
+        if ((st = add_token(t, names[i], id, 0, 0, vocab_txt, err)))
+            goto out;
+        mark_special(t, id);
+        if (i == 3)
+            t->pre[t->n_pre++] = id;
+        if (i == 1)
+            t->post[t->n_post++] = id;
+    }
+out:
+    cJSON_Delete(cfg);
+    return st;
+}
+
+mhv_status mhv_tok_open_files(const char *tokenizer_json, const char *vocab_txt,
+                              const char *tokenizer_config, mhv_tok **out, mhv_error *err)
+{
+    *out = NULL;
+    if (!tokenizer_json && !vocab_txt)
+        return mhv_fail(err, MHV_EUSAGE, "", "no tokenizer.json or vocab.txt given");
+    mhv_tok *t;
+    mhv_status st = tok_new(&t, tokenizer_json ? tokenizer_json : vocab_txt, err);
+    if (st)
+        return st;
+    st = tokenizer_json ? load_tokenizer_json(t, tokenizer_json, err)
+                        : load_vocab_txt(t, vocab_txt, tokenizer_config, err);
+    if (st) {
+        mhv_tok_close(t);
+        return st;
+    }
+    *out = t;
+    return MHV_OK;
+}
+
+static int file_exists(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return 0;
+    fclose(f);
+    return 1;
+}
+
+mhv_status mhv_tok_open_dir(const char *dir, mhv_tok **out, mhv_error *err)
+{
+    *out = NULL;
+    char tj[4096], vt[4096], tc[4096];
+    if ((size_t)snprintf(tj, sizeof tj, "%s/tokenizer.json", dir) >= sizeof tj ||
+        (size_t)snprintf(vt, sizeof vt, "%s/vocab.txt", dir) >= sizeof vt ||
+        (size_t)snprintf(tc, sizeof tc, "%s/tokenizer_config.json", dir) >= sizeof tc)
+        return mhv_fail(err, MHV_EUSAGE, dir, "path too long");
+    if (file_exists(tj))
+        return mhv_tok_open_files(tj, NULL, NULL, out, err);
+    if (file_exists(vt))
+        return mhv_tok_open_files(NULL, vt, file_exists(tc) ? tc : NULL, out, err);
+    return mhv_fail(err, MHV_EIO, dir, "no tokenizer.json or vocab.txt in the directory");
+}
+
+void mhv_tok_close(mhv_tok *tok)
+{
+    if (!tok)
+        return;
+    for (int i = 0; i < tok->n_added; i++)
+        free(tok->added[i].content);
+    free(tok->added);
+    free(tok->special);
+    mhv_vocab_free(tok->vocab);
+    free(tok);
+}
+
+mhv_tok_kind mhv_tok_kind_of(const mhv_tok *tok)
+{
+    return tok->kind;
+}
+
+int mhv_tok_vocab_size(const mhv_tok *tok)
+{
+    return mhv_vocab_size(tok->vocab);
+}
+
+const mhv_bert_norm *mhv_tok_bert_norm(const mhv_tok *tok)
+{
+    return &tok->norm;
+}
+
+const char *mhv_tok_piece(const mhv_tok *tok, int32_t id)
+{
+    return mhv_vocab_piece(tok->vocab, id);
+}
+
+int32_t mhv_tok_lookup(const mhv_tok *tok, const char *piece, size_t len)
+{
+    return mhv_vocab_lookup(tok->vocab, piece, len);
+}
+
+int mhv_tok_is_special(const mhv_tok *tok, int32_t id)
+{
+    return id >= 0 && id < mhv_vocab_size(tok->vocab) && tok->special[id];
+}
+
+/* ---- encoding ---- */
+
+/* Decoded input: code points and the byte offset of each (n + 1 entries). */
+typedef struct {
+    uint32_t *cp;  /* (n,) */
+    size_t *boff;  /* (n + 1,) */
+    size_t n;
+} decoded;
+
+static mhv_status decode_input(const char *text, size_t len, decoded *d, mhv_error *err)
+{
+    memset(d, 0, sizeof *d);
+    if (len > MHV_TOK_MAX_INPUT)
+        return mhv_fail(err, MHV_EUSAGE, "", "sentence longer than %u MiB",
+                        MHV_TOK_MAX_INPUT >> 20);
+    if (len && !text)
+        return mhv_fail(err, MHV_EUSAGE, "", "no text given");
+    d->cp = malloc((len + 1) * sizeof *d->cp);
+    d->boff = malloc((len + 1) * sizeof *d->boff);
+    if (!d->cp || !d->boff)
+        return mhv_fail(err, MHV_ENOMEM, "", "out of memory");
+    size_t i = 0;
+    while (i < len) {
+        uint32_t c;
+        int k = mhv_utf8_decode(text + i, len - i, &c);
+        if (k == 0)
+            return mhv_fail(err, MHV_EINPUT, "", "invalid UTF-8 at byte %zu", i);
+        if (c == 0)
+            return mhv_fail(err, MHV_EINPUT, "", "NUL byte at byte %zu", i);
+        d->boff[d->n] = i;
+        d->cp[d->n++] = c;
+        i += (size_t)k;
+    }
+    d->boff[d->n] = len;
+    return MHV_OK;
+}
+
+static void decoded_free(decoded *d)
+{
+    free(d->cp);
+    free(d->boff);
+}
+
+/* Leftmost-longest match of an added token at character i; returns its index or -1. */
+static int match_added(const mhv_tok *tok, const char *text, const decoded *d, size_t i,
+                       size_t *end_char)
+{
+    int best = -1;
+    size_t best_len = 0, b = d->boff[i], len = d->boff[d->n];
+    for (int k = 0; k < tok->n_added; k++) {
+        const added_token *a = &tok->added[k];
+        if (a->len > best_len && a->len <= len - b && memcmp(text + b, a->content, a->len) == 0) {
+            best = k;
+            best_len = a->len;
+        }
+    }
+    if (best >= 0) {
+        size_t j = i;
+        while (d->boff[j] < b + best_len)
+            j++;
+        *end_char = j;
+    }
+    return best;
+}
+
+static mhv_status encode_segment(const mhv_tok *tok, const decoded *d, size_t a, size_t b,
+                                 mhv_toklist *out, mhv_error *err)
+{
+    if (a >= b)
+        return MHV_OK;
+    mhv_normtext nt = {0};
+    mhv_status st = mhv_bert_normalize(&tok->norm, d->cp + a, b - a, (int32_t)a, &nt, err);
+    if (!st)
+        st = mhv_wordpiece_encode(&tok->wp, &nt, out, err);
+    mhv_normtext_free(&nt);
+    return st;
+}
+
+static mhv_status encode_text(const mhv_tok *tok, const char *text, const decoded *d,
+                              mhv_toklist *out, mhv_error *err)
+{
+    mhv_status st = MHV_OK;
+    size_t seg = 0, i = 0;
+    while (i < d->n && !st) {
+        size_t end;
+        int k = match_added(tok, text, d, i, &end);
+        if (k < 0) {
+            i++;
+            continue;
+        }
+        /* lstrip/rstrip: the token swallows the whitespace next to it */
+        size_t s = i;
+        if (tok->added[k].lstrip)
+            while (s > seg && mhv_uc_is_whitespace(d->cp[s - 1]))
+                s--;
+        if (tok->added[k].rstrip)
+            while (end < d->n && mhv_uc_is_whitespace(d->cp[end]))
+                end++;
+        st = encode_segment(tok, d, seg, s, out, err);
+        if (!st)
+            st = mhv_toklist_push(out, tok->added[k].id, (int32_t)s, (int32_t)end, err);
+        seg = i = end;
+    }
+    if (!st)
+        st = encode_segment(tok, d, seg, d->n, out, err);
+    return st;
+}
+
+static mhv_status to_encoding(const mhv_tok *tok, const mhv_toklist *l, mhv_encoding *out,
+                              mhv_error *err)
+{
+    if (l->n > INT_MAX)
+        return mhv_fail(err, MHV_EUSAGE, "", "too many tokens");
+    size_t n = l->n ? l->n : 1;
+    out->ids = malloc(n * sizeof *out->ids);
+    out->spans = malloc(2 * n * sizeof *out->spans);
+    out->pieces = calloc(n, sizeof *out->pieces);
+    if (!out->ids || !out->spans || !out->pieces)
+        return mhv_fail(err, MHV_ENOMEM, "", "out of memory");
+    out->n = (int)l->n;
+    for (size_t i = 0; i < l->n; i++) {
+        out->ids[i] = l->ids[i];
+        out->spans[2 * i] = l->spans[2 * i];
+        out->spans[2 * i + 1] = l->spans[2 * i + 1];
+        out->pieces[i] = strdup(mhv_vocab_piece(tok->vocab, l->ids[i]));
+        if (!out->pieces[i])
+            return mhv_fail(err, MHV_ENOMEM, "", "out of memory");
+    }
+    return MHV_OK;
+}
+
+/* Every encode shares this ending: on failure the half-built encoding is released. */
+static mhv_status finish_encode(const mhv_tok *tok, mhv_status st, mhv_toklist *l,
+                                mhv_encoding *out, mhv_error *err)
+{
+    if (!st)
+        st = to_encoding(tok, l, out, err);
+    mhv_toklist_free(l);
+    if (st)
+        mhv_encoding_free(out);
+    return st;
+}
+
+mhv_status mhv_tok_encode(const mhv_tok *tok, const char *text, size_t len, mhv_encoding *out,
+                          mhv_error *err)
+{
+    memset(out, 0, sizeof *out);
+    mhv_toklist l = {0};
+    decoded d;
+    mhv_status st = decode_input(text, len, &d, err);
+    for (int i = 0; i < tok->n_pre && !st; i++)
+        st = mhv_toklist_push(&l, tok->pre[i], -1, -1, err);
+    if (!st)
+        st = encode_text(tok, text, &d, &l, err);
+    for (int i = 0; i < tok->n_post && !st; i++)
+        st = mhv_toklist_push(&l, tok->post[i], -1, -1, err);
+    decoded_free(&d);
+    return finish_encode(tok, st, &l, out, err);
+}
+
+mhv_status mhv_tok_encode_pretokenized(const mhv_tok *tok, const char *text, size_t len,
+                                       mhv_encoding *out, mhv_error *err)
+{
+    memset(out, 0, sizeof *out);
+    mhv_toklist l = {0};
+    decoded d;
+    mhv_status st = decode_input(text, len, &d, err);
+    size_t i = 0;
+    while (!st && i < d.n) {
+        if (d.cp[i] == ' ' || d.cp[i] == '\t') {
+            i++;
+            continue;
+        }
+        size_t j = i;
+        while (j < d.n && d.cp[j] != ' ' && d.cp[j] != '\t')
+            j++;
+        const char *p = text + d.boff[i];
+        size_t plen = d.boff[j] - d.boff[i];
+        int32_t id = mhv_vocab_lookup(tok->vocab, p, plen);
+        if (id < 0)
+            st = mhv_fail(err, MHV_EINPUT, "", "piece '%.*s' is not in the vocabulary",
+                          (int)(plen > 60 ? 60 : plen), p);
+        else
+            st = mhv_toklist_push(&l, id, (int32_t)i, (int32_t)j, err);
+        i = j;
+    }
+    decoded_free(&d);
+    return finish_encode(tok, st, &l, out, err);
+}
+
+mhv_status mhv_tok_encode_ids(const mhv_tok *tok, const char *text, size_t len,
+                              mhv_encoding *out, mhv_error *err)
+{
+    memset(out, 0, sizeof *out);
+    mhv_toklist l = {0};
+    mhv_status st = MHV_OK;
+    if (len > MHV_TOK_MAX_INPUT)
+        st = mhv_fail(err, MHV_EUSAGE, "", "input longer than %u MiB", MHV_TOK_MAX_INPUT >> 20);
+    size_t i = 0;
+    while (!st && i < len) {
+        char c = text[i];
+        if (c == ' ' || c == '\t' || c == ',') {
+            i++;
+            continue;
+        }
+        size_t j = i;
+        int64_t v = 0;
+        while (j < len && text[j] >= '0' && text[j] <= '9') {
+            if (v <= INT32_MAX)
+                v = v * 10 + (text[j] - '0');
+            j++;
+        }
+        if (j == i || (j < len && text[j] != ' ' && text[j] != '\t' && text[j] != ',')) {
+            while (j < len && text[j] != ' ' && text[j] != '\t' && text[j] != ',')
+                j++;
+            st = mhv_fail(err, MHV_EINPUT, "", "'%.*s' is not a token id",
+                          (int)(j - i > 30 ? 30 : j - i), text + i);
+        } else if (v >= mhv_vocab_size(tok->vocab)) {
+            st = mhv_fail(err, MHV_EINPUT, "", "token id %.*s is outside the vocabulary (0..%d)",
+                          (int)(j - i > 30 ? 30 : j - i), text + i, mhv_vocab_size(tok->vocab) - 1);
+        } else {
+            st = mhv_toklist_push(&l, (int32_t)v, -1, -1, err);
+        }
+        i = j;
+    }
+    return finish_encode(tok, st, &l, out, err);
+}
+
+void mhv_encoding_free(mhv_encoding *enc)
+{
+    if (!enc)
+        return;
+    if (enc->pieces)
+        for (int i = 0; i < enc->n; i++)
+            free(enc->pieces[i]);
+    free(enc->ids);
+    free(enc->pieces);
+    free(enc->spans);
+    memset(enc, 0, sizeof *enc);
+}
