@@ -51,9 +51,13 @@ const char *cli_model_dir(const char *opt, char *buf, size_t size)
         static const char *const rel[] = {"../samples/model", "../../samples/model",
                                           "../share/mhaviz/model"};
         for (size_t i = 0; i < sizeof rel / sizeof rel[0]; i++) {
-            snprintf(buf, size, "%s/%s", exe, rel[i]);
-            if (is_dir(buf))
+            char cand[PATH_MAX + 32];
+            snprintf(cand, sizeof cand, "%s/%s", exe, rel[i]);
+            char real[PATH_MAX];
+            if (is_dir(cand) && realpath(cand, real)) {
+                snprintf(buf, size, "%s", real);
                 return buf;
+            }
         }
     }
     snprintf(buf, size, "samples/model");
