@@ -11,7 +11,10 @@ BUILD ?= release
 PREFIX ?= /usr/local
 CC ?= cc
 
-DEB_PKGS := pkg-config libcjson-dev libpng-dev libstb-dev libcmocka-dev fonts-wqy-microhei
+DEB_PKGS := pkg-config libcjson-dev libpng-dev libstb-dev libcmocka-dev fonts-wqy-microhei \
+            libfontconfig-dev fonts-dejavu-core
+# clang + its fuzzer runtime: `make fuzz`, and the fuzz smoke run at the end of `make test`
+DEB_PKGS += clang libclang-rt-dev
 
 ifeq ($(BUILD),release)
   B := build
@@ -28,6 +31,11 @@ else
 endif
 
 PKGS := libcjson libpng stb
+# fontconfig finds the label fonts when present; without it well-known paths are searched
+ifeq ($(shell pkg-config --exists fontconfig 2>/dev/null && echo y),y)
+  PKGS += fontconfig
+  FONT_CFLAGS := -DMHV_HAVE_FONTCONFIG
+endif
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CMOCKA_LIBS = $(shell pkg-config --libs cmocka 2>/dev/null)
@@ -35,7 +43,7 @@ CMOCKA_LIBS = $(shell pkg-config --libs cmocka 2>/dev/null)
 WARN := -Wall -Wextra -Wshadow -Wformat=2 -Wstrict-prototypes -Wmissing-prototypes
 CFLAGS ?=
 CFLAGS += -std=c11 -D_GNU_SOURCE $(WARN) $(MODE_CFLAGS) -MMD -MP -Ilib \
-          -DMHV_VERSION='"$(VERSION)"' $(PKG_CFLAGS)
+          -DMHV_VERSION='"$(VERSION)"' $(FONT_CFLAGS) $(PKG_CFLAGS)
 LDLIBS := $(PKG_LIBS) -lm -lpthread
 
 LIB_SRC := $(wildcard lib/*.c) $(wildcard lib/kernels/*.c)
@@ -45,8 +53,20 @@ CMD_OBJ := $(CMD_SRC:%.c=$(B)/obj/%.o)
 TEST_SRC := $(wildcard tests/test_*.c)
 TEST_BIN := $(TEST_SRC:tests/%.c=$(B)/tests/%)
 CLI_TESTS := $(filter-out tests/cli/lib.sh,$(wildcard tests/cli/*.sh))
+# fuzz harnesses (tests/fuzz/fuzz_<target>.c); rules and `make fuzz` further down
+FUZZ_TARGETS ?= $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_SECONDS ?= 60
+FUZZ_SMOKE_SECONDS ?= 3
+FUZZ_TIMEOUT ?= 20
+FUZZ_CC ?= clang
+FZ := build/fuzz
+FUZZ_FLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
+FUZZ_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link -MMD -MP \
+              -Ilib -DMHV_VERSION='"$(VERSION)"' $(FONT_CFLAGS) $(PKG_CFLAGS)
+FUZZ_LIB_OBJ := $(patsubst %.c,$(FZ)/obj/%.o,$(wildcard lib/*.c))
+REPLAY_BIN := $(FUZZ_TARGETS:%=$(B)/fuzz-replay/%)
 
-.PHONY: all deps demo test check run-tests install clean
+.PHONY: all deps demo test check run-tests install clean fuzz fuzz-run fuzz-smoke bench
 # keep test objects: they are not throwaway intermediates
 .SECONDARY:
 all: $(B)/mhaviz $(B)/libmhaviz.a
@@ -54,6 +74,12 @@ all: $(B)/mhaviz $(B)/libmhaviz.a
 $(B)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c $< -o $@
+
+# Only the AVX2 kernel file gets the extensions: dispatch.c calls it after checking the CPU,
+# so the rest of the binary still runs on any x86-64.
+ifeq ($(shell uname -m),x86_64)
+$(B)/obj/lib/kernels/avx2.o: CFLAGS += -mavx2 -mfma -mf16c
+endif
 
 $(B)/libmhaviz.a: $(LIB_OBJ)
 	@mkdir -p $(dir $@)
@@ -80,28 +106,97 @@ deps:
 
 demo: deps
 	@$(MAKE) --no-print-directory all
-	./build/mhaviz run --format json --out mhaviz-out samples/sentence.txt
-	@echo "demo: attention of every head written to mhaviz-out/sentence.json"
+	./build/mhaviz run --heads all --format png,json --out mhaviz-out samples/sentence.txt
+	./build/mhaviz rank --from 它 --to 苹果 samples/sentence.txt
+	@echo "demo: figures of every head in mhaviz-out/sentence/, weights in mhaviz-out/sentence.json;"
+	@echo "demo: the table above ranks the heads by how much 它 attends to 苹果 (see its top head's figure there)"
 
-run-tests: $(TEST_BIN) $(B)/mhaviz
+run-tests: $(TEST_BIN) $(B)/mhaviz $(REPLAY_BIN)
 	@fail=0; for t in $(TEST_BIN); do \
 	  echo "== $$t"; $$t || fail=1; done; \
 	for t in $(CLI_TESTS); do \
 	  echo "== $$t"; MHAVIZ=$(B)/mhaviz bash $$t || fail=1; done; \
+	for t in $(FUZZ_TARGETS); do \
+	  echo "== fuzz replay $$t"; \
+	  $(B)/fuzz-replay/$$t $$t tests/fuzz/corpus/$$t tests/fuzz/regress/$$t || fail=1; done; \
 	exit $$fail
 
 test: deps
 	@$(MAKE) --no-print-directory run-tests
 	@$(MAKE) --no-print-directory check
+	@$(MAKE) --no-print-directory fuzz-smoke
 
 check: deps
 	@$(MAKE) --no-print-directory BUILD=asan run-tests
+
+# ---- fuzzing: tests/fuzz/fuzz_<target>.c (see tests/fuzz/README.md) ----
+# `make fuzz` builds each harness with clang's libFuzzer + ASan + UBSan and runs it for
+# FUZZ_SECONDS, one target after another (FUZZ_TARGETS="a b" picks some). New inputs go to
+# build/fuzz/corpus/<target>; a crash fails with the input saved under build/fuzz/crashes/.
+# `make test` replays tests/fuzz/corpus/ and tests/fuzz/regress/ through the same harnesses
+# built with $(CC) (no clang needed), then a FUZZ_SMOKE_SECONDS run of each target.
+
+$(FZ)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -c $< -o $@
+
+$(FZ)/libmhaviz.a: $(FUZZ_LIB_OBJ)
+	rm -f $@ && ar rcs $@ $^
+
+$(FZ)/fuzz_%: $(FZ)/obj/tests/fuzz/fuzz_%.o $(FZ)/libmhaviz.a
+	$(FUZZ_CC) $(FUZZ_FLAGS) -fsanitize=fuzzer -o $@ $^ $(LDLIBS)
+
+$(B)/fuzz-replay/%: $(B)/obj/tests/fuzz/fuzz_%.o $(B)/obj/tests/fuzz/replay.o $(B)/libmhaviz.a
+	@mkdir -p $(dir $@)
+	$(CC) $(MODE_LDFLAGS) -o $@ $^ $(LDLIBS)
+
+fuzz: deps
+	@$(MAKE) --no-print-directory fuzz-run
+
+fuzz-run: $(FUZZ_TARGETS:%=$(FZ)/fuzz_%)
+	@mkdir -p $(FZ)/crashes; fail=0; for t in $(FUZZ_TARGETS); do \
+	  mkdir -p $(FZ)/corpus/$$t; log=$(FZ)/$$t.log; seeds=; \
+	  [ -d tests/fuzz/corpus/$$t ] && seeds=tests/fuzz/corpus/$$t; \
+	  [ -f tests/fuzz/$$t.dict ] && seeds="-dict=tests/fuzz/$$t.dict $$seeds"; \
+	  $(FZ)/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -timeout=$(FUZZ_TIMEOUT) -rss_limit_mb=2048 \
+	    -print_final_stats=1 -artifact_prefix=$(FZ)/crashes/$$t- $(FZ)/corpus/$$t $$seeds \
+	    >$$log 2>&1; rc=$$?; \
+	  execs=$$(sed -n 's/^stat::number_of_executed_units: *//p' $$log); \
+	  cov=$$(grep -o 'cov: [0-9]* ft: [0-9]*' $$log | tail -1); \
+	  echo "fuzz $$t: $(FUZZ_SECONDS) s, $$execs execs, $$cov, corpus $$(ls $(FZ)/corpus/$$t | wc -l)"; \
+	  if [ $$rc != 0 ]; then fail=1; tail -40 $$log; \
+	    echo "fuzz $$t: FAILED, input saved as $$(ls -t $(FZ)/crashes/$$t-* 2>/dev/null | head -1)" \
+	      "(fix it, then add it to tests/fuzz/regress/$$t/)"; fi; \
+	done; exit $$fail
+
+# The end of `make test`: a short run of every target when clang's fuzzer runtime links.
+fuzz-smoke:
+	@mkdir -p build; \
+	if printf 'int LLVMFuzzerTestOneInput(const char *d, unsigned long n) { return (int)(d && n) * 0; }\n' | \
+	    $(FUZZ_CC) -fsanitize=fuzzer -x c - -o build/.fuzz-probe >/dev/null 2>&1; then \
+	  rm -f build/.fuzz-probe; \
+	  $(MAKE) --no-print-directory fuzz-run FUZZ_SECONDS=$(FUZZ_SMOKE_SECONDS); \
+	else echo "fuzz smoke: skipped ($(FUZZ_CC) -fsanitize=fuzzer does not link: install clang libclang-rt-dev)"; fi
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/mhaviz
 	install -m 755 $(B)/mhaviz $(DESTDIR)$(PREFIX)/bin/mhaviz
 	install -m 644 man/mhaviz.1 $(DESTDIR)$(PREFIX)/share/man/man1/mhaviz.1
 	cp -r samples/model $(DESTDIR)$(PREFIX)/share/mhaviz/
+
+# Kernel and forward-pass timings against the CPU's FMA peak and PyTorch in the same run
+# (not part of `test`). MHAVIZ_BENCH_PYTHON: a python with torch + transformers.
+bench: $(B)/bench/bench $(B)/bench/bench_render
+	./$(B)/bench/bench
+	./$(B)/bench/bench_render
+
+$(B)/bench/bench_render: $(B)/obj/bench/bench_render.o $(B)/libmhaviz.a
+	@mkdir -p $(dir $@)
+	$(CC) $(MODE_LDFLAGS) -o $@ $< $(B)/libmhaviz.a $(LDLIBS)
+
+$(B)/bench/bench: $(B)/obj/bench/bench.o $(B)/libmhaviz.a
+	@mkdir -p $(dir $@)
+	$(CC) $(MODE_LDFLAGS) -o $@ $< $(B)/libmhaviz.a $(LDLIBS)
 
 clean:
 	rm -rf build

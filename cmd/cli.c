@@ -2,6 +2,7 @@
 
 #include <limits.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +15,13 @@ int cli_report(mhv_status st, const mhv_error *err)
     mhv_error_format(err, line, sizeof line);
     fprintf(stderr, "mhaviz: %s\n", line);
     return st == MHV_EUSAGE ? EXIT_USAGE : EXIT_FAIL;
+}
+
+void cli_tok_warn(const mhv_tok *tok)
+{
+    const char *w = tok ? mhv_tok_warning(tok) : NULL;
+    if (w)
+        fprintf(stderr, "mhaviz: warning: %s\n", w);
 }
 
 int cli_usage_error(const char *cmd, const char *fmt, ...)
@@ -64,9 +72,54 @@ const char *cli_model_dir(const char *opt, char *buf, size_t size)
     return buf;
 }
 
+/* --ids for a model directory without a tokenizer: decimal ids separated by spaces, tabs
+ * or commas; each token is labelled by its id. The forward pass checks the range. */
+static mhv_status encode_bare_ids(const char *text, size_t len, mhv_encoding *enc,
+                                  mhv_error *err)
+{
+    memset(enc, 0, sizeof *enc);
+    size_t cap = len / 2 + 1; /* at most one id per two bytes */
+    enc->ids = malloc(cap * sizeof *enc->ids);
+    enc->pieces = calloc(cap, sizeof *enc->pieces);
+    enc->spans = malloc(2 * cap * sizeof *enc->spans);
+    if (!enc->ids || !enc->pieces || !enc->spans)
+        goto nomem;
+    for (size_t i = 0; i < len;) {
+        if (text[i] == ' ' || text[i] == '\t' || text[i] == ',') {
+            i++;
+            continue;
+        }
+        size_t j = i;
+        long v = 0;
+        while (j < len && text[j] >= '0' && text[j] <= '9' && j - i < 10)
+            v = v * 10 + (text[j++] - '0');
+        if (j == i || v > INT32_MAX || (j < len && text[j] != ' ' && text[j] != '\t' && text[j] != ',')) {
+            while (j < len && text[j] != ' ' && text[j] != '\t' && text[j] != ',')
+                j++;
+            mhv_encoding_free(enc);
+            return mhv_fail(err, MHV_EINPUT, "", "'%.*s' is not a token id",
+                            (int)(j - i > 30 ? 30 : j - i), text + i);
+        }
+        int k = enc->n++;
+        enc->ids[k] = (int32_t)v;
+        enc->spans[2 * k] = enc->spans[2 * k + 1] = -1;
+        if (!(enc->pieces[k] = malloc(j - i + 1)))
+            goto nomem;
+        memcpy(enc->pieces[k], text + i, j - i);
+        enc->pieces[k][j - i] = '\0';
+        i = j;
+    }
+    return MHV_OK;
+nomem:
+    mhv_encoding_free(enc);
+    return mhv_fail(err, MHV_ENOMEM, "", "out of memory");
+}
+
 static mhv_status encode_one(const mhv_tok *tok, const mhv_sentence *s, cli_input_mode mode,
                              mhv_encoding *enc, mhv_error *err)
 {
+    if (!tok && mode == INPUT_IDS)
+        return encode_bare_ids(s->text, s->len, enc, err);
     switch (mode) {
     case INPUT_PRETOKENIZED: return mhv_tok_encode_pretokenized(tok, s->text, s->len, enc, err);
     case INPUT_IDS: return mhv_tok_encode_ids(tok, s->text, s->len, enc, err);

@@ -39,18 +39,29 @@ int cmd_info(int argc, char **argv)
     mhv_model *m = NULL;
     mhv_tok *tok = NULL;
     mhv_status st;
-    if ((st = mhv_model_open(dir, &m, &err)) || (st = mhv_tok_open_dir(dir, &tok, &err)))
+    if ((st = mhv_model_open(dir, &m, &err)))
         goto done;
+    /* a bare decoder checkpoint has no tokenizer files: say so rather than fail */
+    if ((st = mhv_tok_open_dir(dir, &tok, &err)) && !(st == MHV_EIO && mhv_arch_is_decoder(m->cfg.arch)))
+        goto done;
+    st = MHV_OK;
+    cli_tok_warn(tok);
     const mhv_config *cf = &m->cfg;
-    const mhv_bert_norm *bn = mhv_tok_bert_norm(tok);
+    const mhv_bert_norm *bn = tok ? mhv_tok_bert_norm(tok) : NULL;
     printf("path: %s\n", m->dir);
-    printf("architecture: bert (model_type %s)\n", cf->model_type);
+    printf("architecture: %s (model_type %s)\n", mhv_arch_name(cf->arch), cf->model_type);
+    if (mhv_arch_has_kv_heads(cf->arch))
+        printf("kv_heads: %d\n", cf->num_kv_heads);
     printf("layers: %d\nheads: %d\nhead_dim: %d\nhidden_size: %d\nintermediate_size: %d\n",
            cf->num_layers, cf->num_heads, cf->head_dim, cf->hidden_size, cf->intermediate_size);
     printf("vocab_size: %d\nmax_positions: %d\nactivation: %s\nlayer_norm_eps: %g\n",
            cf->vocab_size, cf->max_positions, mhv_act_name(cf->act), (double)cf->layer_norm_eps);
     printf("dtype: %s\ntensors: %zu\ncheckpoint_bytes: %llu\n", mhv_dtype_name(m->dtype),
            mhv_st_count(m->st), (unsigned long long)mhv_st_file_bytes(m->st));
+    if (!tok) {
+        puts("tokenizer: none (use run --ids)");
+        goto done;
+    }
     printf("tokenizer: wordpiece, %d pieces", mhv_tok_vocab_size(tok));
     if (bn)
         printf(", lowercase %s, strip_accents %s", bn->lowercase ? "yes" : "no",

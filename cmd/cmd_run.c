@@ -13,30 +13,54 @@
 #include "forward.h"
 #include "heads.h"
 #include "report.h"
+#include "rollout.h"
+#include "run_figures.h"
 
 static const char run_usage[] =
-    "usage: mhaviz run [--model DIR] [--heads SPEC] [--format json] [--out DIR]\n"
-    "                  [--pretokenized | --ids] [--truncate] FILE\n"
+    "usage: mhaviz run [--model DIR] [--heads SPEC] [--format png,svg,json] [--out DIR]\n"
+    "                  [--colormap NAME] [--scale fixed|head|row] [--cell PX] [--values]\n"
+    "                  [--dpi N] [--font FILE] [--pretokenized | --ids] [--truncate]\n"
+    "                  [--threads N] [--aggregate mean|rollout] FILE\n"
     "\n"
-    "Runs the model on each non-empty line of FILE (- for stdin) and writes the attention\n"
-    "probabilities of the selected heads to OUT/<stem>.json.\n"
+    "Runs the model on each non-empty line of FILE (- for stdin) and draws the attention\n"
+    "of the selected heads: OUT/<stem>/L05-H03.png per head, L05.png per layer, model.png\n"
+    "when several layers are selected (<stem>-2, <stem>-3 ... for later lines); json writes\n"
+    "the weights to OUT/<stem>.json.\n"
     "\n"
     "  --model DIR      Hugging Face model directory (default: $MHAVIZ_MODEL, else the\n"
     "                   bundled sample model)\n"
     "  --heads SPEC     all (default), or a comma list of LAYER:HEAD, LAYER:*, *:HEAD\n"
     "                   (0-based), e.g. 3:7,5:*\n"
-    "  --format FMT     json (the only format so far)\n"
+    "  --format LIST    comma list of png (default), svg, json\n"
     "  --out DIR        output directory (default: mhaviz-out)\n"
     "  --pretokenized   lines are vocabulary pieces separated by spaces; nothing added\n"
     "  --ids            lines are token ids separated by spaces; nothing added\n"
     "  --truncate       cut sentences longer than the model's positions instead of failing\n"
+    "  --threads N      compute threads (default: the number of online CPUs); the results\n"
+    "                   are the same bytes whatever N\n"
+    "  --colormap NAME  viridis (default), magma, inferno, plasma, cividis, gray\n"
+    "  --scale MODE     fixed: 0..1 for every head (default); head: 0..the head's maximum;\n"
+    "                   row: each query row to its maximum\n"
+    "  --cell PX        matrix cell size (default: from the token count, 10..36)\n"
+    "  --values         print the weights in cells big enough to hold them\n"
+    "  --dpi N          scale the images for print: N/96 pixels per unit (default 96)\n"
+    "  --font FILE      label font tried first (default: $MHAVIZ_FONT, then system fonts)\n"
+    "  --aggregate KIND one JSON entry per layer instead of per head: mean (the layer's head\n"
+    "                   average) or rollout (layers 0..l, Abnar & Zuidema); JSON only\n"
     "  -h, --help       show this help\n";
 
 typedef struct {
     const char *model, *heads, *format, *out, *file;
     cli_input_mode mode;
     int truncate;
+    int threads; /* 0: online CPUs */
+    const char *aggregate; /* --aggregate mean|rollout, NULL for per-head output */
+    mhv_agg agg;
+    run_fig_opts fig;
 } run_opts;
+
+/* compared by address: tells "no --format" from "--format png" */
+static const char run_default_format[] = "png";
 
 static int parse(int argc, char **argv, run_opts *o)
 {
@@ -45,9 +69,15 @@ static int parse(int argc, char **argv, run_opts *o)
         {"format", required_argument, 0, 'f'}, {"out", required_argument, 0, 'o'},
         {"pretokenized", no_argument, 0, 'p'}, {"ids", no_argument, 0, 'i'},
         {"truncate", no_argument, 0, 't'},     {"help", no_argument, 0, 'h'},
+        {"colormap", required_argument, 0, 'c'}, {"scale", required_argument, 0, 's'},
+        {"cell", required_argument, 0, 'C'},   {"values", no_argument, 0, 'v'},
+        {"dpi", required_argument, 0, 'd'},    {"font", required_argument, 0, 'F'},
+        {"threads", required_argument, 0, 'T'},
+        {"aggregate", required_argument, 0, 'A'},
         {0, 0, 0, 0},
     };
-    *o = (run_opts){.heads = "all", .format = "json", .out = "mhaviz-out"};
+    *o = (run_opts){.heads = "all", .format = run_default_format, .out = "mhaviz-out"};
+    o->fig.render = mhv_render_default_params();
     opterr = 0;
     int c;
     while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
@@ -59,14 +89,46 @@ static int parse(int argc, char **argv, run_opts *o)
         case 'p': o->mode = INPUT_PRETOKENIZED; break;
         case 'i': o->mode = INPUT_IDS; break;
         case 't': o->truncate = 1; break;
+        case 'T': {
+            char *end;
+            errno = 0;
+            long v = strtol(optarg, &end, 10);
+            if (errno || end == optarg || *end || v < 1 || v > 1024)
+                return cli_usage_error("run", "--threads '%s' is not a number from 1 to 1024",
+                                       optarg);
+            o->threads = (int)v;
+            break;
+        }
+        case 'A': {
+            mhv_error e;
+            if (mhv_agg_parse(optarg, &o->agg, &e))
+                return cli_usage_error("run", "--aggregate '%s' is not mean or rollout", optarg);
+            o->aggregate = mhv_agg_name(o->agg);
+            break;
+        }
         case 'h': fputs(run_usage, stdout); return -1;
         case ':': return cli_usage_error("run", "option '%s' needs a value", argv[optind - 1]);
-        default: return cli_usage_error("run", "unknown option '%s'", argv[optind - 1]);
+        case '?': return cli_usage_error("run", "unknown option '%s'", argv[optind - 1]);
+        default: {
+            int rc = run_fig_option(c, optarg, &o->fig);
+            if (rc)
+                return rc == 1 ? cli_usage_error("run", "unknown option '%s'", argv[optind - 1])
+                               : rc;
+        }
         }
     }
-    if (strcmp(o->format, "json") != 0)
-        return cli_usage_error("run", "--format '%s' is not supported (supported: json)",
-                               o->format);
+    /* aggregates are not drawn yet: they default to, and need, JSON */
+    if (o->aggregate) {
+        if (o->format == run_default_format)
+            o->format = "json";
+        if (strcmp(o->format, "json") != 0)
+            return cli_usage_error("run", "--aggregate writes JSON only (--format json)");
+        if (strcmp(o->heads, "all") != 0)
+            return cli_usage_error("run", "--aggregate needs every head (no --heads)");
+    }
+    int frc = run_fig_parse_format(o->format, &o->fig);
+    if (frc)
+        return frc;
     if (optind != argc - 1)
         return cli_usage_error("run", optind >= argc ? "no input FILE given"
                                                      : "exactly one input FILE expected");
@@ -80,9 +142,11 @@ static int dir_exists(const char *p)
     return stat(p, &sb) == 0 && S_ISDIR(sb.st_mode);
 }
 
-/* Runs every sentence and streams the report into DIR/<stem>.json. */
-static mhv_status write_report(const mhv_model *m, const mhv_input *in, const mhv_encoding *encs,
-                               const mhv_heads *sel, const run_opts *o, mhv_error *err)
+/* Runs every sentence, streams the report into DIR/<stem>.json and draws the figures into
+ * DIR/<stem>[-k]/ as --format asks. A failure removes everything this run wrote. */
+static mhv_status write_outputs(mhv_forward_ctx *fc, const mhv_model *m, const mhv_tok *tok,
+                                const mhv_input *in, const mhv_encoding *encs,
+                                const mhv_heads *sel, const run_opts *o, mhv_error *err)
 {
     char stem[256], path[4096];
     mhv_input_stem(o->file, stem, sizeof stem);
@@ -92,31 +156,56 @@ static mhv_status write_report(const mhv_model *m, const mhv_input *in, const mh
     mhv_status st = mhv_mkdir_p(o->out, err);
     if (st)
         return st;
-    mhv_out out;
-    if ((st = mhv_out_open(&out, path, err)))
-        goto fail_dir;
-    mhv_report_begin(out.f, m);
+    mhv_out out = {0};
+    run_figs figs;
+    if ((st = run_figs_begin(&figs, &o->fig, m, tok, err)))
+        goto fail_figs;
+    if (o->fig.json) {
+        if ((st = mhv_out_open(&out, path, err)))
+            goto fail_figs;
+        mhv_report_begin(out.f, m);
+    }
     for (int i = 0; i < in->n; i++) {
         cli_progress("run", i + 1, in->n, 0);
         mhv_attn attn;
-        if ((st = mhv_forward(m, encs[i].ids, encs[i].n, sel, &attn, err))) {
+        if ((st = mhv_forward_run(fc, m, encs[i].ids, encs[i].n, sel, &attn, err))) {
             char msg[sizeof err->msg];
             snprintf(msg, sizeof msg, "%s", err->msg);
             mhv_fail(err, st, in->name, "line %d: %s", in->s[i].line, msg);
             goto fail_out;
         }
-        mhv_report_sentence(out.f, i, in->s[i].text, in->s[i].len, &encs[i], &attn);
+        if (o->aggregate) {
+            mhv_attn agg;
+            st = mhv_aggregate(&attn, m->cfg.num_layers, m->cfg.num_heads, o->agg, &agg, err);
+            if (!st)
+                mhv_report_sentence_agg(out.f, i, in->s[i].text, in->s[i].len, &encs[i], &agg,
+                                        o->aggregate);
+            mhv_attn_free(&agg);
+            mhv_attn_free(&attn);
+            if (st)
+                goto fail_out;
+            continue;
+        }
+        if (o->fig.json)
+            mhv_report_sentence(out.f, i, in->s[i].text, in->s[i].len, &encs[i], &attn);
+        st = run_figs_sentence(&figs, o->out, stem, i, &in->s[i], &encs[i], &attn, err);
         mhv_attn_free(&attn);
+        if (st)
+            goto fail_out;
     }
     cli_progress("run", in->n, in->n, 1);
-    mhv_report_end(out.f);
-    if ((st = mhv_out_commit(&out, err)))
-        goto fail_dir;
+    if (o->fig.json) {
+        mhv_report_end(out.f);
+        if ((st = mhv_out_commit(&out, err)))
+            goto fail_figs;
+    }
+    run_figs_end(&figs, 1);
     return MHV_OK;
 fail_out:
     cli_progress("run", in->n, in->n, 1);
     mhv_out_abort(&out);
-fail_dir:
+fail_figs:
+    run_figs_end(&figs, 0);
     if (created)
         rmdir(o->out);
     return st;
@@ -137,9 +226,25 @@ int cmd_run(int argc, char **argv)
     mhv_input in = {0};
     mhv_encoding *encs = NULL;
     mhv_heads sel = {0};
+    mhv_forward_ctx *fc = NULL;
     mhv_status st;
-    if ((st = mhv_model_open(dir, &m, &err)) || (st = mhv_tok_open_dir(dir, &tok, &err)))
+    if ((st = mhv_model_open(dir, &m, &err)))
         goto done;
+    if ((st = mhv_tok_open_dir(dir, &tok, &err))) {
+        /* ids need no tokenizer: tokens are labelled by their ids. A directory without
+         * tokenizer files (MHV_EIO) is normal for a bare checkpoint; one whose tokenizer
+         * cannot be read deserves a warning. */
+        if (o.mode != INPUT_IDS)
+            goto done;
+        if (st != MHV_EIO) {
+            char why[1100];
+            mhv_error_format(&err, why, sizeof why);
+            fprintf(stderr, "mhaviz: warning: %s; tokens are labelled by their ids\n", why);
+        }
+        st = MHV_OK;
+        err = (mhv_error){0};
+    }
+    cli_tok_warn(tok);
     if ((st = mhv_heads_parse(o.heads, m->cfg.num_layers, m->cfg.num_heads, &sel, &err)))
         goto done;
     if ((st = mhv_input_read(o.file, &in, &err)))
@@ -151,8 +256,14 @@ int cmd_run(int argc, char **argv)
     }
     if ((st = cli_encode_all(tok, &in, o.mode, m->cfg.max_positions, o.truncate, encs, &err)))
         goto done;
-    st = write_report(m, &in, encs, &sel, &o, &err);
+    /* one pool for the whole file: threads start once, not per sentence */
+    mhv_forward_params fp = mhv_forward_default_params();
+    fp.threads = o.threads;
+    if ((st = mhv_forward_ctx_new(&fp, &fc, &err)))
+        goto done;
+    st = write_outputs(fc, m, tok, &in, encs, &sel, &o, &err);
 done:
+    mhv_forward_ctx_free(fc);
     if (encs)
         cli_free_encodings(encs, in.n);
     free(encs);

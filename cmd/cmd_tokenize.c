@@ -52,6 +52,7 @@ int cmd_tokenize(int argc, char **argv)
     mhv_status st;
     if ((st = mhv_tok_open_dir(dir, &tok, &err)) || (st = mhv_input_read(argv[optind], &in, &err)))
         goto done;
+    cli_tok_warn(tok);
     encs = calloc((size_t)in.n, sizeof *encs);
     if (!encs) {
         st = mhv_fail(&err, MHV_ENOMEM, in.name, "out of memory");

@@ -5,5 +5,7 @@
 int cmd_run(int argc, char **argv);
 int cmd_tokenize(int argc, char **argv);
 int cmd_info(int argc, char **argv);
+int cmd_rank(int argc, char **argv);
+int cmd_stats(int argc, char **argv);
 
 #endif

@@ -13,6 +13,8 @@ static const struct {
     {"run", cmd_run, "run the model on sentences and write per-head attention"},
     {"tokenize", cmd_tokenize, "print the tokens and ids of each sentence"},
     {"info", cmd_info, "describe a model directory"},
+    {"rank", cmd_rank, "rank the heads by attention from one word to another"},
+    {"stats", cmd_stats, "per-head statistics over a corpus (entropy, distance, sinks)"},
 };
 
 static void usage(FILE *f)

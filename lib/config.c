@@ -8,6 +8,28 @@
 
 #include "fileio.h"
 
+const char *mhv_arch_name(mhv_arch arch)
+{
+    switch (arch) {
+    case MHV_ARCH_BERT: return "bert";
+    case MHV_ARCH_GPT2: return "gpt2";
+    case MHV_ARCH_LLAMA: return "llama";
+    case MHV_ARCH_MISTRAL: return "mistral";
+    case MHV_ARCH_QWEN2: return "qwen2";
+    }
+    return "?";
+}
+
+int mhv_arch_is_decoder(mhv_arch arch)
+{
+    return arch != MHV_ARCH_BERT;
+}
+
+int mhv_arch_has_kv_heads(mhv_arch arch)
+{
+    return arch == MHV_ARCH_LLAMA || arch == MHV_ARCH_MISTRAL || arch == MHV_ARCH_QWEN2;
+}
+
 const char *mhv_act_name(mhv_act act)
 {
     switch (act) {
@@ -98,8 +120,7 @@ mhv_status mhv_config_parse(const char *text, size_t len, const char *name, mhv_
     /* Old BERT checkpoints omit model_type; their config has BERT's fields. */
     snprintf(cfg->model_type, sizeof cfg->model_type, "%s", mt ? mt->valuestring : "bert");
     if (!is_bert_family(cfg->model_type)) {
-        st = mhv_fail(err, MHV_EUNSUPPORTED, name, "unsupported model_type '%.31s' (supported: bert)",
-                      cfg->model_type);
+        st = mhv_config_parse_decoder(root, name, cfg, err);
         goto out;
     }
     cfg->arch = MHV_ARCH_BERT;
@@ -123,6 +144,7 @@ mhv_status mhv_config_parse(const char *text, size_t len, const char *name, mhv_
         goto out;
     }
     cfg->head_dim = cfg->hidden_size / cfg->num_heads;
+    cfg->num_kv_heads = cfg->num_heads;
 
     cfg->layer_norm_eps = 1e-12f;
     const cJSON *eps = cJSON_GetObjectItemCaseSensitive(root, "layer_norm_eps");

@@ -92,8 +92,15 @@ mhv_status mhv_out_open(mhv_out *out, const char *path, mhv_error *err)
 
 mhv_status mhv_out_commit(mhv_out *out, mhv_error *err)
 {
-    int bad = ferror(out->f) || fflush(out->f) != 0 || fsync(fileno(out->f)) != 0;
+    /* Flush first: a stream whose earlier write failed (disk full) still holds the data, so
+     * the flush fails again and errno says why; errno left from before is unrelated. */
+    errno = 0;
+    int bad = fflush(out->f) != 0;
     int saved = errno;
+    if (!bad && ferror(out->f))
+        bad = 1, saved = 0;
+    if (!bad && fsync(fileno(out->f)) != 0)
+        bad = 1, saved = errno;
     if (fclose(out->f) != 0 && !bad) {
         bad = 1;
         saved = errno;
@@ -104,7 +111,8 @@ mhv_status mhv_out_commit(mhv_out *out, mhv_error *err)
             saved = errno;
         unlink(out->tmp);
         out->tmp[0] = '\0';
-        return mhv_fail(err, MHV_EIO, out->path, "write failed: %s", strerror(saved));
+        return mhv_fail(err, MHV_EIO, out->path, "write failed: %s",
+                        saved ? strerror(saved) : "I/O error or no space left on device");
     }
     out->tmp[0] = '\0';
     return MHV_OK;

@@ -4,7 +4,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "decoder.h"
 #include "kernels/kernels.h"
+#include "pool.h"
 
 /* Activations of one forward pass, one allocation. */
 typedef struct {
@@ -15,18 +17,38 @@ typedef struct {
     float *ctx;    /* (n, hidden) attention output before the projection */
     float *tmp;    /* (n, hidden) */
     float *ffn;    /* (n, intermediate) */
-    float *row;    /* (max(n, hidden),) softmax / embedding scratch */
+    float *row;    /* (hidden,) embedding scratch */
+    float *attn;   /* (threads, attn_stride) attention scratch, one slice per thread */
+    size_t attn_stride;
     float *arena;
+    size_t arena_cap; /* floats */
 } run_state;
 
-static mhv_status state_alloc(run_state *s, const mhv_config *c, int n, mhv_error *err)
+struct mhv_forward_ctx {
+    const mhv_kernels *K;
+    mhv_pool *pool;     /* NULL when single-threaded */
+    int threads;
+    run_state s;        /* kept across sentences: no page faults on a fresh arena each time */
+};
+
+/* Carves the activations of n tokens out of s->arena, growing it when needed. */
+static mhv_status state_alloc(run_state *s, const mhv_kernels *K, int threads,
+                              const mhv_config *c, int n, mhv_error *err)
 {
     size_t nh = (size_t)n * (size_t)c->hidden_size;
     size_t ni = (size_t)n * (size_t)c->intermediate_size;
-    size_t nrow = (size_t)(n > c->hidden_size ? n : c->hidden_size);
-    s->arena = malloc((6 * nh + ni + nrow) * sizeof(float));
-    if (!s->arena)
-        return mhv_fail(err, MHV_ENOMEM, "", "out of memory for activations (%d tokens)", n);
+    size_t nrow = (size_t)c->hidden_size;
+    /* keep every thread's slice on its own cache lines */
+    size_t as = (K->attention_scratch(n, c->head_dim) + 15) / 16 * 16;
+    size_t need = 6 * nh + ni + nrow + as * (size_t)threads + 16;
+    if (need > s->arena_cap) {
+        free(s->arena);
+        s->arena_cap = 0;
+        s->arena = malloc(need * sizeof(float));
+        if (!s->arena)
+            return mhv_fail(err, MHV_ENOMEM, "", "out of memory for activations (%d tokens)", n);
+        s->arena_cap = need;
+    }
     float *p = s->arena;
     s->x = p, p += nh;
     s->q = p, p += nh;
@@ -35,13 +57,81 @@ static mhv_status state_alloc(run_state *s, const mhv_config *c, int n, mhv_erro
     s->ctx = p, p += nh;
     s->tmp = p, p += nh;
     s->ffn = p, p += ni;
-    s->row = p;
+    s->row = p, p += nrow;
+    s->attn = p;
+    s->attn_stride = as;
     return MHV_OK;
+}
+
+/* ---- parallel work: columns of a linear layer, heads of attention ---- */
+
+typedef struct {
+    const mhv_kernels *K;
+    float *y;
+    const float *x;
+    const mhv_mat *w;
+    const float *b;
+    int n, in, out;
+    int o0, o1, chunk; /* columns o0..o1 in tasks of `chunk` */
+} linear_job;
+
+static void linear_task(void *ctx, int task, int worker)
+{
+    (void)worker;
+    const linear_job *j = ctx;
+    int a = j->o0 + task * j->chunk, e = a + j->chunk < j->o1 ? a + j->chunk : j->o1;
+    j->K->linear_cols(j->y, j->x, j->w->data, j->w->dtype, j->b, j->n, j->in, j->out, a, e);
+}
+
+/* y(n, out)[:, o0..o1] = x(n, in) · W^T + b over the pool, split by output columns so every
+ * value is computed exactly as on one thread. */
+static void par_linear_cols(mhv_forward_ctx *c, float *y, const float *x, const mhv_mat *w,
+                            const float *b, int n, int in, int out, int o0, int o1)
+{
+    int T = c->threads, cols = o1 - o0;
+    double work = (double)n * in * cols;
+    if (T <= 1 || cols < 32 || work < 2e5) {
+        c->K->linear_cols(y, x, w->data, w->dtype, b, n, in, out, o0, o1);
+        return;
+    }
+    /* one task per thread, in whole 16-column register tiles */
+    int chunk = ((cols + T - 1) / T + 15) / 16 * 16;
+    linear_job j = {c->K, y, x, w, b, n, in, out, o0, o1, chunk};
+    mhv_pool_run(c->pool, (cols + chunk - 1) / chunk, linear_task, &j);
+}
+
+static void par_linear(mhv_forward_ctx *c, float *y, const float *x, const mhv_mat *w,
+                       const float *b, int n, int in, int out)
+{
+    par_linear_cols(c, y, x, w, b, n, in, out, 0, out);
+}
+
+typedef struct {
+    const mhv_kernels *K;
+    mhv_attn_args base;  /* head 0's arguments */
+    const int *heads;    /* (count,) head index of each task */
+    float **probs;       /* (count,) where each task's probabilities go, or NULL */
+    size_t off_per_head; /* columns between heads in q, k, v and out */
+    run_state *s;
+} attn_job;
+
+static void attn_task(void *ctx, int task, int worker)
+{
+    const attn_job *j = ctx;
+    mhv_attn_args a = j->base;
+    size_t off = (size_t)j->heads[task] * j->off_per_head;
+    a.q += off, a.k += off, a.v += off;
+    if (a.out)
+        a.out += off;
+    a.probs = j->probs[task];
+    a.scratch = j->s->attn + (size_t)worker * j->s->attn_stride;
+    j->K->attention(&a);
 }
 
 static void embed(const mhv_model *m, const mhv_kernels *K, const int32_t *ids, int n,
                   run_state *s)
 {
+    /* Embeddings run on the caller alone: n·hidden adds are noise next to one layer. */
     int H = m->cfg.hidden_size;
     for (int i = 0; i < n; i++) {
         float *xi = s->x + (size_t)i * (size_t)H;
@@ -65,43 +155,64 @@ static void activate(const mhv_kernels *K, mhv_act act, float *x, size_t len)
 }
 
 /* Self-attention of layer l over s->x into s->ctx, writing the probabilities of selected
- * heads into their slots of out. */
-static void attention(const mhv_model *m, const mhv_kernels *K, int l, int n, run_state *s,
+ * heads into their slots of out. In the last layer computed (`last`) nothing reads ctx, so
+ * only the selected heads run, without V or P·V, and Q, K only for their columns. */
+static void attention(mhv_forward_ctx *fc, const mhv_model *m, int l, int last, int n,
                       const mhv_heads *sel, mhv_attn *out, int *next_slot)
 {
     const mhv_config *c = &m->cfg;
     const mhv_layer *ly = &m->layers[l];
-    int H = c->hidden_size, d = c->head_dim;
-    K->linear(s->q, s->x, ly->q.data, ly->q.dtype, ly->q_b, n, H, H);
-    K->linear(s->k, s->x, ly->k.data, ly->k.dtype, ly->k_b, n, H, H);
-    K->linear(s->v, s->x, ly->v.data, ly->v.dtype, ly->v_b, n, H, H);
-    for (int h = 0; h < c->num_heads; h++) {
-        size_t off = (size_t)h * (size_t)d;
-        mhv_attn_args a = {
-            .q = s->q + off, .k = s->k + off, .v = s->v + off,
+    run_state *s = &fc->s;
+    int H = c->hidden_size, d = c->head_dim, NH = c->num_heads;
+    int heads[MHV_MAX_HEADS];     /* (count,) heads to run */
+    float *probs[MHV_MAX_HEADS];  /* (count,) their probability maps, or NULL */
+    int count = 0;
+    for (int h = 0; h < NH; h++) {
+        int want = mhv_heads_has(sel, l, h);
+        if (!want && l == last)
+            continue;
+        heads[count] = h;
+        probs[count++] = want ? out->heads[(*next_slot)++].w : NULL;
+    }
+    if (l == last) {
+        for (int t = 0; t < count; t++) {
+            int o0 = heads[t] * d;
+            par_linear_cols(fc, s->q, s->x, &ly->q, ly->q_b, n, H, H, o0, o0 + d);
+            par_linear_cols(fc, s->k, s->x, &ly->k, ly->k_b, n, H, H, o0, o0 + d);
+        }
+    } else {
+        par_linear(fc, s->q, s->x, &ly->q, ly->q_b, n, H, H);
+        par_linear(fc, s->k, s->x, &ly->k, ly->k_b, n, H, H);
+        par_linear(fc, s->v, s->x, &ly->v, ly->v_b, n, H, H);
+    }
+    attn_job j = {
+        .K = fc->K,
+        .base = {
+            .q = s->q, .k = s->k, .v = s->v,
             .n = n, .d = d, .ld_q = (size_t)H, .ld_k = (size_t)H, .ld_v = (size_t)H,
             .scale = (float)(1.0 / sqrt((double)d)), .causal = c->causal,
-            .probs = NULL, .scratch = s->row, .out = s->ctx + off, .ld_out = (size_t)H,
-        };
-        if (mhv_heads_has(sel, l, h))
-            a.probs = out->heads[(*next_slot)++].w;
-        K->attention(&a);
-    }
+            .out = l == last ? NULL : s->ctx, .ld_out = (size_t)H,
+        },
+        .heads = heads, .probs = probs, .off_per_head = (size_t)d, .s = s,
+    };
+    mhv_pool_run(fc->pool, count, attn_task, &j);
 }
 
 /* Everything after the attention probabilities: output projection, FFN, LayerNorms. */
-static void finish_layer(const mhv_model *m, const mhv_kernels *K, int l, int n, run_state *s)
+static void finish_layer(mhv_forward_ctx *fc, const mhv_model *m, int l, int n)
 {
+    const mhv_kernels *K = fc->K;
+    run_state *s = &fc->s;
     const mhv_config *c = &m->cfg;
     const mhv_layer *ly = &m->layers[l];
     int H = c->hidden_size, I = c->intermediate_size;
     size_t nh = (size_t)n * (size_t)H;
-    K->linear(s->tmp, s->ctx, ly->o.data, ly->o.dtype, ly->o_b, n, H, H);
+    par_linear(fc, s->tmp, s->ctx, &ly->o, ly->o_b, n, H, H);
     K->add(s->x, s->tmp, nh);
     K->layernorm(s->x, ly->ln_attn_g, ly->ln_attn_b, n, H, c->layer_norm_eps);
-    K->linear(s->ffn, s->x, ly->ffn_up.data, ly->ffn_up.dtype, ly->ffn_up_b, n, H, I);
+    par_linear(fc, s->ffn, s->x, &ly->ffn_up, ly->ffn_up_b, n, H, I);
     activate(K, c->act, s->ffn, (size_t)n * (size_t)I);
-    K->linear(s->tmp, s->ffn, ly->ffn_down.data, ly->ffn_down.dtype, ly->ffn_down_b, n, I, H);
+    par_linear(fc, s->tmp, s->ffn, &ly->ffn_down, ly->ffn_down_b, n, I, H);
     K->add(s->x, s->tmp, nh);
     K->layernorm(s->x, ly->ln_ffn_g, ly->ln_ffn_b, n, H, c->layer_norm_eps);
 }
@@ -131,8 +242,68 @@ static mhv_status attn_alloc(mhv_attn *out, const mhv_heads *sel, int n, mhv_err
     return MHV_OK;
 }
 
+mhv_forward_params mhv_forward_default_params(void)
+{
+    return (mhv_forward_params){.threads = 0};
+}
+
+mhv_status mhv_forward_ctx_new(const mhv_forward_params *p, mhv_forward_ctx **out,
+                               mhv_error *err)
+{
+    *out = NULL;
+    mhv_forward_ctx *c = calloc(1, sizeof *c);
+    if (!c)
+        return mhv_fail(err, MHV_ENOMEM, "", "out of memory");
+    c->K = mhv_kernels_get();
+    int threads = p && p->threads > 0 ? p->threads : mhv_pool_online_cpus();
+    c->threads = 1;
+    if (threads > 1) {
+        mhv_status st = mhv_pool_new(threads, &c->pool, err);
+        if (st) {
+            free(c);
+            return st;
+        }
+        c->threads = mhv_pool_threads(c->pool);
+    }
+    *out = c;
+    return MHV_OK;
+}
+
+void mhv_forward_ctx_free(mhv_forward_ctx *c)
+{
+    if (!c)
+        return;
+    mhv_pool_free(c->pool);
+    free(c->s.arena);
+    free(c);
+}
+
+int mhv_forward_ctx_threads(const mhv_forward_ctx *c)
+{
+    return c->threads;
+}
+
+const char *mhv_forward_ctx_kernel(const mhv_forward_ctx *c)
+{
+    return c->K->name;
+}
+
 mhv_status mhv_forward(const mhv_model *m, const int32_t *ids, int n, const mhv_heads *sel,
                        mhv_attn *out, mhv_error *err)
+{
+    mhv_forward_params p = {.threads = 1};
+    mhv_forward_ctx *c;
+    memset(out, 0, sizeof *out);
+    mhv_status st = mhv_forward_ctx_new(&p, &c, err);
+    if (st)
+        return st;
+    st = mhv_forward_run(c, m, ids, n, sel, out, err);
+    mhv_forward_ctx_free(c);
+    return st;
+}
+
+mhv_status mhv_forward_run(mhv_forward_ctx *fc, const mhv_model *m, const int32_t *ids, int n,
+                           const mhv_heads *sel, mhv_attn *out, mhv_error *err)
 {
     const mhv_config *c = &m->cfg;
     memset(out, 0, sizeof *out);
@@ -152,22 +323,24 @@ mhv_status mhv_forward(const mhv_model *m, const int32_t *ids, int n, const mhv_
     mhv_status st = attn_alloc(out, sel, n, err);
     if (st)
         return st;
-    run_state s = {0};
-    if ((st = state_alloc(&s, c, n, err))) {
+    if (mhv_arch_is_decoder(c->arch)) { /* GPT-2, llama family: lib/decoder.c */
+        if ((st = mhv_decoder_run(fc->K, fc->pool, m, ids, n, sel, out, err)))
+            mhv_attn_free(out);
+        return st;
+    }
+    if ((st = state_alloc(&fc->s, fc->K, fc->threads, c, n, err))) {
         mhv_attn_free(out);
         return st;
     }
-    const mhv_kernels *K = mhv_kernels_get();
-    embed(m, K, ids, n, &s);
+    embed(m, fc->K, ids, n, &fc->s);
     /* Attention probabilities of layer l depend only on layers 0..l, so the work stops at
      * the last selected layer's softmax. */
     int last = mhv_heads_last_layer(sel), slot = 0;
     for (int l = 0; l <= last; l++) {
-        attention(m, K, l, n, &s, sel, out, &slot);
+        attention(fc, m, l, last, n, sel, out, &slot);
         if (l < last)
-            finish_layer(m, K, l, n, &s);
+            finish_layer(fc, m, l, n);
     }
-    free(s.arena);
     return MHV_OK;
 }
 

@@ -180,6 +180,12 @@ mhv_status mhv_model_open(const char *dir, mhv_model **out, mhv_error *err)
         st = mhv_st_open_dir(dir, &m->st, err);
     if (st)
         goto fail;
+    if (mhv_arch_is_decoder(m->cfg.arch)) {
+        if ((st = mhv_model_load_decoder(m, err)))
+            goto fail;
+        *out = m;
+        return MHV_OK;
+    }
 
     loader ld = {.m = m};
     ld.prefix = mhv_st_find(m->st, "bert.embeddings.word_embeddings.weight") ? "bert." : "";

@@ -18,6 +18,11 @@ typedef struct {
     const void *data;
     mhv_dtype dtype;
     int rows, cols;
+    /* GPT-2 Conv1D weights are stored (in, out): then transposed is 1 and element (r, c) is
+     * data[c * ld + r], ld being the stored row length (the matrix may be a column slice of
+     * a wider one, as q/k/v are of c_attn). 0 and unused for the PyTorch layout. */
+    int transposed;
+    size_t ld;
 } mhv_mat;
 
 typedef struct {
@@ -30,6 +35,12 @@ typedef struct {
     float *ffn_up_b;                 /* (intermediate,) */
     float *ffn_down_b;               /* (hidden,) */
     float *ln_ffn_g, *ln_ffn_b;      /* (hidden,) LayerNorm after the FFN */
+    /* Decoders (pre-norm): ln_attn_* is the norm before attention (ln_1, input_layernorm),
+     * ln_ffn_* the one before the MLP (ln_2, post_attention_layernorm); RMSNorm has no _b.
+     * q is (num_heads*head_dim, hidden), k and v (num_kv_heads*head_dim, hidden), o
+     * (hidden, num_heads*head_dim). Absent biases are NULL. */
+    mhv_mat ffn_gate;                /* (intermediate, hidden) SwiGLU gate, llama family */
+    float *ffn_gate_b;               /* (intermediate,) or NULL */
 } mhv_layer;
 
 typedef struct {
@@ -42,6 +53,10 @@ typedef struct {
     mhv_mat type_emb;            /* (type_vocab, hidden) */
     float *emb_ln_g, *emb_ln_b;  /* (hidden,) */
     mhv_layer *layers;           /* (num_layers,) */
+    float *norm_g, *norm_b;      /* (hidden,) decoders' final norm (ln_f, norm); norm_b NULL
+                                  * for RMSNorm */
+    mhv_mat lm_head;             /* (vocab, hidden) decoders; the token embedding when tied;
+                                  * data NULL for a base model without lm_head.weight */
     void *vec_pool;              /* one allocation holding every fp32 vector above */
     void **copies;               /* matrices copied because their data was misaligned */
     int n_copies;
@@ -51,6 +66,11 @@ typedef struct {
  * names, dtypes and shapes against the config. */
 mhv_status mhv_model_open(const char *dir, mhv_model **out, mhv_error *err);
 void mhv_model_close(mhv_model *m);
+
+/* Internal (lib/model_decoder.c): resolves the weights of a decoder checkpoint into m, whose
+ * cfg, dir and st are set. GPT-2 names with or without "transformer.", llama-family names
+ * with or without "model."; old GPT-2 attn.bias/attn.masked_bias buffers are ignored. */
+mhv_status mhv_model_load_decoder(mhv_model *m, mhv_error *err);
 
 /* dst(cols,) = row `r` of m converted to fp32. */
 void mhv_mat_row(const mhv_mat *m, int r, float *dst);

@@ -8,14 +8,6 @@
 #define MHV_VERSION "0.0.0"
 #endif
 
-static const char *arch_name(mhv_arch a)
-{
-    switch (a) {
-    case MHV_ARCH_BERT: return "bert";
-    }
-    return "?";
-}
-
 void mhv_report_begin(FILE *f, const mhv_model *m)
 {
     const mhv_config *c = &m->cfg;
@@ -23,13 +15,24 @@ void mhv_report_begin(FILE *f, const mhv_model *m)
     mhv_jsonw_str(f, m->dir, strlen(m->dir));
     fprintf(f,
             ", \"architecture\": \"%s\", \"num_layers\": %d, \"num_heads\": %d, "
-            "\"hidden_size\": %d, \"dtype\": \"%s\", \"causal\": %s},\n \"sentences\": [",
-            arch_name(c->arch), c->num_layers, c->num_heads, c->hidden_size,
+            "\"hidden_size\": %d, \"dtype\": \"%s\", \"causal\": %s",
+            mhv_arch_name(c->arch), c->num_layers, c->num_heads, c->hidden_size,
             mhv_dtype_name(m->dtype), c->causal ? "true" : "false");
+    /* llama-family models name their key/value heads (GQA: fewer than query heads) */
+    if (mhv_arch_has_kv_heads(c->arch))
+        fprintf(f, ", \"num_key_value_heads\": %d", c->num_kv_heads);
+    fputs("},\n \"sentences\": [", f);
 }
 
 void mhv_report_sentence(FILE *f, int index, const char *text, size_t len,
                          const mhv_encoding *enc, const mhv_attn *attn)
+{
+    mhv_report_sentence_agg(f, index, text, len, enc, attn, NULL);
+}
+
+void mhv_report_sentence_agg(FILE *f, int index, const char *text, size_t len,
+                             const mhv_encoding *enc, const mhv_attn *attn,
+                             const char *aggregate)
 {
     fputs(index ? ",\n  {\"text\": " : "\n  {\"text\": ", f);
     mhv_jsonw_str(f, text, len);
@@ -54,8 +57,15 @@ void mhv_report_sentence(FILE *f, int index, const char *text, size_t len,
     size_t n = (size_t)attn->n;
     for (int k = 0; k < attn->count; k++) {
         const mhv_head_attn *h = &attn->heads[k];
-        fprintf(f, "%s\n    {\"layer\": %d, \"head\": %d, \"weights\": [", k ? "," : "", h->layer,
-                h->head);
+        if (aggregate)
+            fprintf(f, "%s\n    {\"layer\": %d, \"aggregate\": \"%s\", ", k ? "," : "",
+                    h->layer, aggregate);
+        else
+            fprintf(f, "%s\n    {\"layer\": %d, \"head\": %d, ", k ? "," : "", h->layer,
+                    h->head);
+        if (attn->kv_group > 0 && !aggregate)
+            fprintf(f, "\"kv_head\": %d, ", h->head / attn->kv_group);
+        fputs("\"weights\": [", f);
         for (size_t i = 0; i < n; i++) {
             fputs(i ? ",\n      " : "\n      ", f);
             mhv_jsonw_floats(f, h->w + i * n, n);

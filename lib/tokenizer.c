@@ -16,6 +16,8 @@
 
 #include <cjson/cJSON.h>
 
+#include "bpe.h"
+#include "pretok.h"
 #include "unicode.h"
 #include "vocab.h"
 #include "wordpiece.h"
@@ -41,6 +43,10 @@ struct mhv_tok {
     int32_t pre[MHV_TOK_MAX_SPECIAL], post[MHV_TOK_MAX_SPECIAL]; /* [CLS] / [SEP] */
     int n_pre, n_post;
     unsigned char *special; /* (vocab size,) 1 for special tokens */
+    mhv_bpe *bpe;           /* BPE kinds: normalizer, pre-tokenizer and model */
+    int trim_offsets;       /* ByteLevel post-processor: spans leave out leading/trailing Ġ */
+    int trim_prefix_space;  /* ... except the one space add_prefix_space put at the start */
+    char warning[700];      /* mhv_tok_warning; empty when none */
 };
 
 /* ---- file and JSON helpers ---- */
@@ -391,6 +397,26 @@ static mhv_status parse_post_processor(mhv_tok *t, const cJSON *pp, const char *
         return mhv_fail(err, MHV_EFORMAT, file, "'post_processor' has no type");
     if (strcmp(type->valuestring, "TemplateProcessing") == 0)
         return parse_template(t, pp, file, err);
+    if (strcmp(type->valuestring, "ByteLevel") == 0 && t->bpe) {
+        /* adds no token; trim_offsets shortens spans (HF ByteLevel::process_offsets) */
+        mhv_status st = jbool(pp, "trim_offsets", &t->trim_offsets, file, err);
+        return st ? st : jbool(pp, "add_prefix_space", &t->trim_prefix_space, file, err);
+    }
+    if (strcmp(type->valuestring, "Sequence") == 0 && t->bpe) {
+        /* Llama-3: ByteLevel then TemplateProcessing; nested sequences are refused */
+        const cJSON *l = jget(pp, "processors");
+        if (!cJSON_IsArray(l))
+            return mhv_fail(err, MHV_EFORMAT, file, "'post_processor.processors' is not an array");
+        for (const cJSON *p = l->child; p; p = p->next) {
+            const cJSON *pt = jget(p, "type");
+            if (cJSON_IsString(pt) && strcmp(pt->valuestring, "Sequence") == 0)
+                return mhv_fail(err, MHV_EUNSUPPORTED, file, "nested post-processor sequences");
+            mhv_status st = parse_post_processor(t, p, file, err);
+            if (st)
+                return st;
+        }
+        return MHV_OK;
+    }
     if (strcmp(type->valuestring, "BertProcessing") == 0 ||
         strcmp(type->valuestring, "RobertaProcessing") == 0)
         return parse_pair_processor(t, pp, file, err);
@@ -417,7 +443,9 @@ static mhv_status parse_added(mhv_tok *t, const cJSON *arr, const char *file, mh
             (st = jbool(a, "rstrip", &rstrip, file, err)) ||
             (st = jbool(a, "single_word", &single_word, file, err)))
             return st;
-        if (normalized || single_word)
+        /* normalized tokens are matched in the raw text: the same text when the normalizer
+         * is absent or NFC (GPT-2, Qwen2); WordPiece lowercases, so it refuses them */
+        if ((normalized && !t->bpe) || single_word)
             return mhv_fail(err, MHV_EUNSUPPORTED, file,
                             "added token '%.60s': %s matching is not supported",
                             content->valuestring, normalized ? "normalized" : "single_word");
@@ -429,13 +457,42 @@ static mhv_status parse_added(mhv_tok *t, const cJSON *arr, const char *file, mh
     return MHV_OK;
 }
 
+static mhv_status alloc_special(mhv_tok *t, const char *file, mhv_error *err)
+{
+    t->special = calloc((size_t)mhv_vocab_size(t->vocab), 1);
+    return t->special ? MHV_OK : mhv_fail(err, MHV_ENOMEM, file, "out of memory");
+}
+
+/* BPE tokenizer.json: bpe.c reads model, normalizer and pre-tokenizer; added tokens and the
+ * post-processor are shared with WordPiece. */
+static mhv_status load_bpe_json(mhv_tok *t, const cJSON *j, const char *path, mhv_error *err)
+{
+    mhv_status st = mhv_bpe_from_json(j, path, &t->vocab, &t->bpe, err);
+    if (st)
+        return st;
+    t->kind = mhv_bpe_is_bytelevel(t->bpe) ? MHV_TOK_BYTELEVEL_BPE : MHV_TOK_SENTENCEPIECE_BPE;
+    if (!(st = alloc_special(t, path, err)) &&
+        !(st = parse_added(t, jget(j, "added_tokens"), path, err)))
+        st = parse_post_processor(t, jget(j, "post_processor"), path, err);
+    return st;
+}
+
+static int is_bpe(const cJSON *model)
+{
+    const cJSON *type = jget(model, "type");
+    return cJSON_IsString(type) ? strcmp(type->valuestring, "BPE") == 0
+                                : !type && jget(model, "merges") != NULL;
+}
+
 static mhv_status load_tokenizer_json(mhv_tok *t, const char *path, mhv_error *err)
 {
     cJSON *j;
     mhv_status st = load_json(path, &j, err);
     if (st)
         return st;
-    if (!(st = parse_model(t, jget(j, "model"), path, err)) &&
+    if (is_bpe(jget(j, "model")))
+        st = load_bpe_json(t, j, path, err);
+    else if (!(st = parse_model(t, jget(j, "model"), path, err)) &&
         !(st = parse_normalizer(t, jget(j, "normalizer"), path, err)) &&
         !(st = parse_pre_tokenizer(jget(j, "pre_tokenizer"), path, err)) &&
         !(st = parse_added(t, jget(j, "added_tokens"), path, err)))
@@ -464,6 +521,13 @@ static mhv_status load_vocab_txt(mhv_tok *t, const char *vocab_txt, const char *
             (st = jbool(cfg, "strip_accents", &strip, config, err)) ||
             (st = jbool(cfg, "tokenize_chinese_chars", &chinese, config, err)))
             goto out;
+    }
+    int32_t dup_first, dup_last;
+    if (mhv_vocab_duplicate(t->vocab, &dup_first, &dup_last)) {
+        const char *p = mhv_vocab_piece(t->vocab, dup_last);
+        snprintf(t->warning, sizeof t->warning,
+                 "%.500s: piece '%.60s' is on lines %d and %d; the later line is used, as "
+                 "Hugging Face does", vocab_txt, p, (int)dup_first + 1, (int)dup_last + 1);
     }
     t->norm.clean_text = 1;
     t->norm.handle_chinese_chars = chinese;
@@ -523,6 +587,130 @@ static int file_exists(const char *path)
     return 1;
 }
 
+#define MHV_TOK_MAX_ADDED 65536
+
+/* Entries of tokenizer_config.json's added_tokens_decoder: {"151643": {"content": ...}}. */
+static mhv_status config_added(const cJSON *cfg, const char *file, int32_t **ids,
+                               const char ***pieces, int *n, mhv_error *err)
+{
+    const cJSON *dec = jget(cfg, "added_tokens_decoder");
+    *n = 0;
+    if (!dec || cJSON_IsNull(dec))
+        return MHV_OK;
+    if (!cJSON_IsObject(dec))
+        return mhv_fail(err, MHV_EFORMAT, file, "'added_tokens_decoder' is not an object");
+    int k = cJSON_GetArraySize(dec);
+    if (k > MHV_TOK_MAX_ADDED)
+        return mhv_fail(err, MHV_EUNSUPPORTED, file, "more than %d added tokens",
+                        MHV_TOK_MAX_ADDED);
+    *ids = malloc((size_t)(k ? k : 1) * sizeof **ids);
+    *pieces = malloc((size_t)(k ? k : 1) * sizeof **pieces);
+    if (!*ids || !*pieces)
+        return mhv_fail(err, MHV_ENOMEM, file, "out of memory");
+    for (const cJSON *e = dec->child; e; e = e->next) {
+        char *end;
+        errno = 0;
+        long id = strtol(e->string, &end, 10);
+        const cJSON *c = jget(e, "content");
+        if (errno || *end || end == e->string || id < 0 || id >= (1 << 24) ||
+            !cJSON_IsString(c))
+            return mhv_fail(err, MHV_EFORMAT, file,
+                            "added_tokens_decoder entry '%.30s' has no id or content", e->string);
+        (*ids)[*n] = (int32_t)id;
+        (*pieces)[(*n)++] = c->valuestring;
+    }
+    return MHV_OK;
+}
+
+/* vocab.json + merges.txt: what transformers' GPT2Tokenizer / Qwen2Tokenizer build from
+ * tokenizer_config.json and special_tokens_map.json. */
+static mhv_status load_bpe_files(mhv_tok *t, const char *vj, const char *mt, const char *cfgp,
+                                 const char *stmp, mhv_error *err)
+{
+    cJSON *cfg = NULL, *stm = NULL;
+    int32_t *ids = NULL;
+    const char **pieces = NULL;
+    int n = 0, aps = 0, add_bos = 0, add_eos = 0;
+    mhv_status st = MHV_OK;
+    if ((cfgp && (st = load_json(cfgp, &cfg, err))) || (stmp && (st = load_json(stmp, &stm, err))))
+        goto out;
+    const char *cls = jtoken_string(cfg, "tokenizer_class", "GPT2Tokenizer");
+    int qwen2 = strncmp(cls, "Qwen2Tokenizer", 14) == 0;
+    if (!qwen2 && strncmp(cls, "GPT2Tokenizer", 13) != 0) {
+        st = mhv_fail(err, MHV_EUNSUPPORTED, cfgp ? cfgp : vj,
+                      "tokenizer_class '%.60s' without a tokenizer.json is not supported "
+                      "(GPT2Tokenizer and Qwen2Tokenizer are)", cls);
+        goto out;
+    }
+    if (cfg && ((st = jbool(cfg, "add_prefix_space", &aps, cfgp, err)) ||
+                (st = jbool(cfg, "add_bos_token", &add_bos, cfgp, err)) ||
+                (st = jbool(cfg, "add_eos_token", &add_eos, cfgp, err)) ||
+                (st = config_added(cfg, cfgp, &ids, &pieces, &n, err))))
+        goto out;
+    if ((st = mhv_bpe_from_files(vj, mt, qwen2, aps, ids, pieces, n, &t->vocab, &t->bpe, err)))
+        goto out;
+    t->kind = MHV_TOK_BYTELEVEL_BPE;
+    if ((st = alloc_special(t, vj, err)))
+        goto out;
+    const cJSON *e = n ? jget(cfg, "added_tokens_decoder")->child : NULL;
+    for (int i = 0; i < n && !st; i++, e = e->next) {
+        int special = 0, lstrip = 0, rstrip = 0, single = 0;
+        if ((st = jbool(e, "special", &special, cfgp, err)) ||
+            (st = jbool(e, "lstrip", &lstrip, cfgp, err)) ||
+            (st = jbool(e, "rstrip", &rstrip, cfgp, err)) ||
+            (st = jbool(e, "single_word", &single, cfgp, err)))
+            break;
+        if (single)
+            st = mhv_fail(err, MHV_EUNSUPPORTED, cfgp,
+                          "added token '%.60s': single_word matching is not supported", pieces[i]);
+        else if (!(st = add_token(t, pieces[i], ids[i], lstrip, rstrip, cfgp, err)) && special)
+            mark_special(t, ids[i]);
+    }
+    /* special tokens named in the two files are matched in the text like added tokens */
+    const char *keys[4] = {"bos_token", "eos_token", "unk_token", "pad_token"};
+    int32_t named[4];
+    for (int k = 0; k < 4 && !st; k++) {
+        const char *s = jtoken_string(stm, keys[k], jtoken_string(cfg, keys[k], NULL));
+        named[k] = s ? mhv_vocab_lookup(t->vocab, s, strlen(s)) : -1;
+        if (named[k] >= 0 && !(st = add_token(t, s, named[k], 0, 0, vj, err)))
+            mark_special(t, named[k]);
+    }
+    if (!st && (add_bos || add_eos)) {
+        for (int k = 0; k < 2; k++)
+            if ((k == 0 ? add_bos : add_eos) && named[k] < 0)
+                st = mhv_fail(err, MHV_EFORMAT, cfgp, "%s is set but the token is not in the "
+                                                      "vocabulary", k ? "add_eos_token" : "add_bos_token");
+        if (!st && add_bos)
+            t->pre[t->n_pre++] = named[0];
+        if (!st && add_eos)
+            t->post[t->n_post++] = named[1];
+    }
+out:
+    free(ids);
+    free(pieces);
+    cJSON_Delete(cfg);
+    cJSON_Delete(stm);
+    return st;
+}
+
+mhv_status mhv_tok_open_bpe_files(const char *vocab_json, const char *merges_txt,
+                                  const char *tokenizer_config, const char *special_tokens_map,
+                                  mhv_tok **out, mhv_error *err)
+{
+    *out = NULL;
+    mhv_tok *t;
+    mhv_status st = tok_new(&t, vocab_json, err);
+    if (st)
+        return st;
+    if ((st = load_bpe_files(t, vocab_json, merges_txt, tokenizer_config, special_tokens_map,
+                             err))) {
+        mhv_tok_close(t);
+        return st;
+    }
+    *out = t;
+    return MHV_OK;
+}
+
 mhv_status mhv_tok_open_dir(const char *dir, mhv_tok **out, mhv_error *err)
 {
     *out = NULL;
@@ -535,7 +723,16 @@ mhv_status mhv_tok_open_dir(const char *dir, mhv_tok **out, mhv_error *err)
         return mhv_tok_open_files(tj, NULL, NULL, out, err);
     if (file_exists(vt))
         return mhv_tok_open_files(NULL, vt, file_exists(tc) ? tc : NULL, out, err);
-    return mhv_fail(err, MHV_EIO, dir, "no tokenizer.json or vocab.txt in the directory");
+    char vj[4096], mt[4096], sm[4096];
+    if ((size_t)snprintf(vj, sizeof vj, "%s/vocab.json", dir) >= sizeof vj ||
+        (size_t)snprintf(mt, sizeof mt, "%s/merges.txt", dir) >= sizeof mt ||
+        (size_t)snprintf(sm, sizeof sm, "%s/special_tokens_map.json", dir) >= sizeof sm)
+        return mhv_fail(err, MHV_EUSAGE, dir, "path too long");
+    if (file_exists(vj) && file_exists(mt))
+        return mhv_tok_open_bpe_files(vj, mt, file_exists(tc) ? tc : NULL,
+                                      file_exists(sm) ? sm : NULL, out, err);
+    return mhv_fail(err, MHV_EIO, dir,
+                    "no tokenizer.json, vocab.txt or vocab.json + merges.txt in the directory");
 }
 
 void mhv_tok_close(mhv_tok *tok)
@@ -546,6 +743,7 @@ void mhv_tok_close(mhv_tok *tok)
         free(tok->added[i].content);
     free(tok->added);
     free(tok->special);
+    mhv_bpe_free(tok->bpe);
     mhv_vocab_free(tok->vocab);
     free(tok);
 }
@@ -573,6 +771,11 @@ const char *mhv_tok_piece(const mhv_tok *tok, int32_t id)
 int32_t mhv_tok_lookup(const mhv_tok *tok, const char *piece, size_t len)
 {
     return mhv_vocab_lookup(tok->vocab, piece, len);
+}
+
+const char *mhv_tok_warning(const mhv_tok *tok)
+{
+    return tok->warning[0] ? tok->warning : NULL;
 }
 
 int mhv_tok_is_special(const mhv_tok *tok, int32_t id)
@@ -650,6 +853,8 @@ static mhv_status encode_segment(const mhv_tok *tok, const decoded *d, size_t a,
 {
     if (a >= b)
         return MHV_OK;
+    if (tok->bpe)
+        return mhv_bpe_encode(tok->bpe, d->cp + a, b - a, (int32_t)a, a == 0, out, err);
     mhv_normtext nt = {0};
     mhv_status st = mhv_bert_normalize(&tok->norm, d->cp + a, b - a, (int32_t)a, &nt, err);
     if (!st)
@@ -723,6 +928,47 @@ static mhv_status finish_encode(const mhv_tok *tok, mhv_status st, mhv_toklist *
     return st;
 }
 
+/* Leading / trailing "Ġ" (a space byte) of a byte-level piece. */
+static void count_spaces(const char *p, size_t *lead, size_t *trail)
+{
+    size_t len = strlen(p), n = 0, k = 0;
+    *lead = *trail = 0;
+    int in_lead = 1;
+    while (k < len) {
+        uint32_t c = 0;
+        int w = mhv_utf8_decode(p + k, len - k, &c);
+        if (w == 0)
+            break;
+        int sp = c == 0x120 || mhv_uc_is_whitespace(c);
+        if (in_lead && sp)
+            (*lead)++;
+        else
+            in_lead = 0;
+        n = sp ? n + 1 : 0;
+        k += (size_t)w;
+    }
+    *trail = n;
+}
+
+/* HF ByteLevel::process_offsets: spans leave out the spaces a token starts or ends with. */
+static void trim_offsets(const mhv_tok *tok, mhv_toklist *l, size_t first)
+{
+    for (size_t i = first; i < l->n; i++) {
+        int32_t *s = &l->spans[2 * i];
+        if (s[0] < 0)
+            continue;
+        size_t lead, trail;
+        count_spaces(mhv_vocab_piece(tok->vocab, l->ids[i]), &lead, &trail);
+        if (lead > 0) {
+            if ((i == first || s[0] == 0) && tok->trim_prefix_space && lead == 1)
+                lead = 0;
+            s[0] = s[0] + (int32_t)lead < s[1] ? s[0] + (int32_t)lead : s[1];
+        }
+        if (trail > 0 && s[1] >= (int32_t)trail)
+            s[1] = s[1] - (int32_t)trail > s[0] ? s[1] - (int32_t)trail : s[0];
+    }
+}
+
 mhv_status mhv_tok_encode(const mhv_tok *tok, const char *text, size_t len, mhv_encoding *out,
                           mhv_error *err)
 {
@@ -734,6 +980,8 @@ mhv_status mhv_tok_encode(const mhv_tok *tok, const char *text, size_t len, mhv_
         st = mhv_toklist_push(&l, tok->pre[i], -1, -1, err);
     if (!st)
         st = encode_text(tok, text, &d, &l, err);
+    if (!st && tok->trim_offsets)
+        trim_offsets(tok, &l, (size_t)tok->n_pre);
     for (int i = 0; i < tok->n_post && !st; i++)
         st = mhv_toklist_push(&l, tok->post[i], -1, -1, err);
     decoded_free(&d);
@@ -819,4 +1067,92 @@ void mhv_encoding_free(mhv_encoding *enc)
     free(enc->pieces);
     free(enc->spans);
     memset(enc, 0, sizeof *enc);
+}
+
+/* ---- token text ---- */
+
+/* "<0xE8>" -> 0xE8; -1 for anything else. */
+static int byte_piece(const char *p)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    if (strlen(p) != 6 || strncmp(p, "<0x", 3) != 0 || p[5] != '>')
+        return -1;
+    const char *h = strchr(hex, p[3]), *l = strchr(hex, p[4]);
+    if (!h || !l || !p[3] || !p[4])
+        return -1;
+    return (int)((h - hex) * 16 + (l - hex));
+}
+
+size_t mhv_tok_token_bytes(const mhv_tok *tok, int32_t id, unsigned char *buf, size_t cap)
+{
+    const char *p = mhv_vocab_piece(tok->vocab, id);
+    if (!p)
+        return 0;
+    size_t len = strlen(p), n = 0, i = 0;
+#define PUT(b) do { if (n < cap) buf[n] = (unsigned char)(b); n++; } while (0)
+    if (tok->special[id] || tok->kind == MHV_TOK_WORDPIECE) {
+        if (!tok->special[id] && len > 2 && p[0] == '#' && p[1] == '#')
+            i = 2;
+        for (; i < len; i++)
+            PUT(p[i]);
+        return n;
+    }
+    if (tok->kind == MHV_TOK_SENTENCEPIECE_BPE) {
+        int b = byte_piece(p);
+        if (b >= 0) {
+            PUT(b);
+            return n;
+        }
+    }
+    while (i < len) {
+        uint32_t c;
+        int k = mhv_utf8_decode(p + i, len - i, &c);
+        int b = tok->kind == MHV_TOK_BYTELEVEL_BPE ? mhv_bytelevel_byte(c) : -1;
+        if (b >= 0)
+            PUT(b);
+        else if (tok->kind == MHV_TOK_SENTENCEPIECE_BPE && c == 0x2581)
+            PUT(' ');
+        else /* an added token's own text, outside the byte alphabet */
+            for (int j = 0; j < k; j++)
+                PUT(p[i + (size_t)j]);
+        i += (size_t)(k ? k : 1);
+    }
+#undef PUT
+    return n;
+}
+
+void mhv_tok_token_text(const mhv_tok *tok, int32_t id, char *buf, size_t size)
+{
+    unsigned char raw[1024];
+    size_t n = mhv_tok_token_bytes(tok, id, raw, sizeof raw), o = 0, i = 0;
+    if (n > sizeof raw)
+        n = sizeof raw;
+    if (size == 0)
+        return;
+    while (i < n) {
+        uint32_t c;
+        int k = mhv_utf8_decode((const char *)raw + i, n - i, &c);
+        if (k > 0) {
+            if (o + (size_t)k >= size)
+                break;
+            memcpy(buf + o, raw + i, (size_t)k);
+            o += (size_t)k;
+            i += (size_t)k;
+            continue;
+        }
+        /* a run of bytes that do not decode: "<E8 8B>" */
+        char hex[3 * sizeof raw + 2];
+        size_t h = 0;
+        hex[h++] = '<';
+        while (i < n && mhv_utf8_decode((const char *)raw + i, n - i, &c) == 0) {
+            h += (size_t)snprintf(hex + h, sizeof hex - h, h > 1 ? " %02X" : "%02X", raw[i]);
+            i++;
+        }
+        hex[h++] = '>';
+        if (o + h >= size)
+            break;
+        memcpy(buf + o, hex, h);
+        o += h;
+    }
+    buf[o] = '\0';
 }

@@ -1,8 +1,8 @@
 /* tokenizer.h - text to token ids exactly as the model's Hugging Face tokenizer does it.
  *
  * A tokenizer is loaded from a model directory (tokenizer.json, else vocab.txt with
- * tokenizer_config.json). Today: BERT WordPiece. Byte-level BPE and SentencePiece models
- * plug in behind the same interface. */
+ * tokenizer_config.json, else vocab.json + merges.txt). Kinds: BERT WordPiece, byte-level BPE
+ * (GPT-2, Qwen2) and SentencePiece-style BPE with byte fallback (LLaMA). */
 #ifndef MHV_TOKENIZER_H
 #define MHV_TOKENIZER_H
 
@@ -19,7 +19,11 @@ typedef struct {
                            {-1, -1} for tokens that cover no text (special tokens) */
 } mhv_encoding;
 
-typedef enum { MHV_TOK_WORDPIECE = 0 } mhv_tok_kind;
+typedef enum {
+    MHV_TOK_WORDPIECE = 0,
+    MHV_TOK_BYTELEVEL_BPE,     /* GPT-2, Qwen2: pieces spell bytes with bytes_to_unicode ("Ġ") */
+    MHV_TOK_SENTENCEPIECE_BPE  /* LLaMA: "▁" for a space, "<0xE8>" byte-fallback pieces */
+} mhv_tok_kind;
 
 /* Normalisation settings of a BERT tokenizer (HF BertNormalizer). */
 typedef struct {
@@ -38,6 +42,12 @@ mhv_status mhv_tok_open_dir(const char *dir, mhv_tok **out, mhv_error *err);
  * tokenizer_json is given; tokenizer_config may be NULL). */
 mhv_status mhv_tok_open_files(const char *tokenizer_json, const char *vocab_txt,
                               const char *tokenizer_config, mhv_tok **out, mhv_error *err);
+/* Loads a byte-level BPE from vocab.json + merges.txt (transformers' slow-tokenizer layout);
+ * tokenizer_config and special_tokens_map may be NULL. mhv_tok_open_dir uses it when the
+ * directory has no tokenizer.json and no vocab.txt. */
+mhv_status mhv_tok_open_bpe_files(const char *vocab_json, const char *merges_txt,
+                                  const char *tokenizer_config, const char *special_tokens_map,
+                                  mhv_tok **out, mhv_error *err);
 void mhv_tok_close(mhv_tok *tok);
 
 mhv_tok_kind mhv_tok_kind_of(const mhv_tok *tok);
@@ -49,6 +59,9 @@ const char *mhv_tok_piece(const mhv_tok *tok, int32_t id);
 int32_t mhv_tok_lookup(const mhv_tok *tok, const char *piece, size_t len);
 /* Special tokens ([CLS], [SEP], [PAD], [UNK], [MASK] and added special tokens). */
 int mhv_tok_is_special(const mhv_tok *tok, int32_t id);
+/* A one-line warning about the files loaded (a piece listed twice in vocab.txt, accepted as
+ * Hugging Face does), "file: problem" like an error; NULL when there is nothing to say. */
+const char *mhv_tok_warning(const mhv_tok *tok);
 
 /* Full tokenization of one sentence (valid UTF-8, no NUL), special tokens added as the
  * model's post-processor does ([CLS] ... [SEP] for BERT). */
@@ -63,5 +76,15 @@ mhv_status mhv_tok_encode_pretokenized(const mhv_tok *tok, const char *text, siz
 mhv_status mhv_tok_encode_ids(const mhv_tok *tok, const char *text, size_t len,
                               mhv_encoding *out, mhv_error *err);
 void mhv_encoding_free(mhv_encoding *enc);
+
+/* The bytes token id stands for in the text, as the Hugging Face decoder of its kind yields
+ * them: byte-level pieces mapped back through bytes_to_unicode, SentencePiece "▁" as a space
+ * and "<0xE8>" as that byte, WordPiece's "##" dropped; a special token is its piece. Writes at
+ * most cap bytes to buf and returns the full length (0 for an id out of range). */
+size_t mhv_tok_token_bytes(const mhv_tok *tok, int32_t id, unsigned char *buf, size_t cap);
+/* Display text of token id: its bytes as UTF-8, with each run of bytes that are not a whole
+ * valid character written as hex, "<E8 8B>" (the first or last piece of a split Chinese
+ * character). Always NUL-terminated; cut (never inside a character) when size is short. */
+void mhv_tok_token_text(const mhv_tok *tok, int32_t id, char *buf, size_t size);
 
 #endif

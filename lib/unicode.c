@@ -1,6 +1,9 @@
 /* unicode.c - UTF-8 and the Unicode properties of BERT tokenization (tables generated). */
 #include "unicode.h"
 
+#include <stdlib.h>
+#include <string.h>
+
 int mhv_utf8_decode(const char *s, size_t len, uint32_t *cp)
 {
     const unsigned char *u = (const unsigned char *)s;
@@ -205,4 +208,177 @@ int mhv_uc_decompose(uint32_t cp, uint32_t out[MHV_UC_MAX_EXPANSION])
         return copy_map(m, out);
     out[0] = cp;
     return 1;
+}
+
+int mhv_uc_is_letter(uint32_t cp)
+{
+    if (cp < 0x80)
+        return (cp | 0x20) >= 'a' && (cp | 0x20) <= 'z';
+    return in_ranges(mhv_uc_letter_ranges, mhv_uc_letter_ranges_n, cp);
+}
+
+int mhv_uc_is_number(uint32_t cp)
+{
+    if (cp < 0x80)
+        return cp >= '0' && cp <= '9';
+    return in_ranges(mhv_uc_number_ranges, mhv_uc_number_ranges_n, cp);
+}
+
+/* ---- NFC ---- */
+
+enum { H_SB = 0xAC00, H_LB = 0x1100, H_VB = 0x1161, H_TB = 0x11A7, H_LN = 19, H_VN = 21,
+       H_TN = 28, H_SN = 11172 };
+
+/* Pure canonical decomposition (mhv_uc_decompose is the BERT one, with marks stripped). */
+static int nfd_one(uint32_t cp, uint32_t out[MHV_UC_MAX_EXPANSION])
+{
+    if (cp >= H_SB && cp < H_SB + H_SN) {
+        uint32_t s = cp - H_SB;
+        out[0] = H_LB + s / (H_VN * H_TN);
+        out[1] = H_VB + (s % (H_VN * H_TN)) / H_TN;
+        if (s % H_TN == 0)
+            return 2;
+        out[2] = H_TB + s % H_TN;
+        return 3;
+    }
+    const mhv_uc_map *m = cp < 0xC0 ? NULL : find_map(mhv_uc_nfd_map, mhv_uc_nfd_map_n, cp);
+    if (m)
+        return copy_map(m, out);
+    out[0] = cp;
+    return 1;
+}
+
+/* 1 and *c when a followed by b composes (primary composites only). */
+static int compose_pair(uint32_t a, uint32_t b, uint32_t *c)
+{
+    if (a >= H_LB && a < H_LB + H_LN && b >= H_VB && b < H_VB + H_VN) {
+        *c = H_SB + ((a - H_LB) * H_VN + (b - H_VB)) * H_TN;
+        return 1;
+    }
+    if (a >= H_SB && a < H_SB + H_SN && (a - H_SB) % H_TN == 0 && b > H_TB && b < H_TB + H_TN) {
+        *c = a + (b - H_TB);
+        return 1;
+    }
+    int lo = 0, hi = mhv_uc_compose_pairs_n - 1;
+    while (lo <= hi) {
+        int mid = lo + (hi - lo) / 2;
+        const mhv_uc_pair *p = &mhv_uc_compose_pairs[mid];
+        if (a < p->a || (a == p->a && b < p->b))
+            hi = mid - 1;
+        else if (a > p->a || b > p->b)
+            lo = mid + 1;
+        else {
+            *c = p->c;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* Stable sort of a run of marks by combining class, each with its change (see mhv_uc_nfc);
+ * counting sort so that a hostile run of thousands of marks stays linear. tcp / tch have
+ * room for the run. */
+static void sort_marks(uint32_t *cp, int32_t *ch, size_t n, uint32_t *tcp, int32_t *tch)
+{
+    if (n < 2)
+        return;
+    size_t count[257] = {0};
+    for (size_t i = 0; i < n; i++)
+        count[mhv_uc_ccc(cp[i]) + 1]++;
+    for (int k = 1; k < 257; k++)
+        count[k] += count[k - 1];
+    for (size_t i = 0; i < n; i++) {
+        size_t at = count[mhv_uc_ccc(cp[i])]++;
+        tcp[at] = cp[i];
+        tch[at] = ch[i];
+    }
+    memcpy(cp, tcp, n * sizeof *cp);
+    memcpy(ch, tch, n * sizeof *ch);
+}
+
+/* Spans follow HF's alignment bookkeeping (NormalizedString::transform fed by the crate
+ * unicode-normalization-alignments): every output code point carries a change, 0 when it
+ * stands for the next input character, +1 when a decomposition inserted it, and a composition
+ * adds up both changes minus one. Reading the output in order, a code point with change c <= 0
+ * takes the origin of the next input character and consumes 1 - c of them; an inserted one
+ * takes the origin of the last consumed. So origins are positional through the reordering
+ * (checked against tokenizers on "a\u0345\u302e", "\u010f\u302f", "\u1e9b\u0323"). */
+int mhv_uc_nfc(const uint32_t *cps, const int32_t *orig, size_t n, uint32_t **out_cp,
+               int32_t **out_orig, size_t *out_n)
+{
+    *out_cp = NULL;
+    *out_orig = NULL;
+    *out_n = 0;
+    size_t cap = 1; /* decomposed length, counted first so memory is 2x that, not 36x n */
+    for (size_t i = 0; i < n; i++) {
+        uint32_t buf[MHV_UC_MAX_EXPANSION];
+        cap += (size_t)nfd_one(cps[i], buf);
+    }
+    uint32_t *d = malloc(2 * cap * sizeof *d); /* second halves: scratch for sort_marks */
+    int32_t *ch = malloc(2 * cap * sizeof *ch);
+    if (!d || !ch) {
+        free(d);
+        free(ch);
+        return -1;
+    }
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++) {
+        uint32_t buf[MHV_UC_MAX_EXPANSION];
+        int k = nfd_one(cps[i], buf);
+        for (int j = 0; j < k; j++) {
+            d[m] = buf[j];
+            ch[m++] = j > 0;
+        }
+    }
+    for (size_t i = 0; i < m;) {
+        if (mhv_uc_ccc(d[i]) == 0) {
+            i++;
+            continue;
+        }
+        size_t j = i;
+        while (j < m && mhv_uc_ccc(d[j]) != 0)
+            j++;
+        sort_marks(d + i, ch + i, j - i, d + cap, ch + cap);
+        i = j;
+    }
+    /* Canonical composition (UAX #15): a character joins the last starter unless something
+     * between them is a starter or has a class >= its own. */
+    size_t w = 0, st = 0;
+    int have_st = 0, last = 0;
+    for (size_t i = 0; i < m; i++) {
+        uint32_t c = d[i], comp;
+        int cc = mhv_uc_ccc(c);
+        if (have_st && (w == st + 1 || (last != 0 && last < cc)) && compose_pair(d[st], c, &comp)) {
+            d[st] = comp;
+            ch[st] += ch[i] - 1;
+            continue;
+        }
+        if (cc == 0) {
+            st = w;
+            have_st = 1;
+        }
+        last = cc;
+        d[w] = c;
+        ch[w++] = ch[i];
+    }
+    int32_t *o = malloc((w ? w : 1) * sizeof *o);
+    if (!o) {
+        free(d);
+        free(ch);
+        return -1;
+    }
+    size_t p = 0; /* input characters consumed */
+    for (size_t i = 0; i < w; i++) {
+        if (ch[i] > 0) {
+            o[i] = orig[p > 0 ? p - 1 : 0];
+            continue;
+        }
+        o[i] = orig[p < n ? p : n - 1];
+        p += (size_t)(1 - ch[i]);
+    }
+    free(ch);
+    *out_cp = d;
+    *out_orig = o;
+    *out_n = w;
+    return 0;
 }

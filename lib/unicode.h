@@ -53,6 +53,19 @@ int mhv_uc_to_lower(uint32_t cp, uint32_t out[MHV_UC_MAX_EXPANSION]);
  * The caller does the canonical reordering across characters (mhv_uc_ccc). */
 int mhv_uc_decompose(uint32_t cp, uint32_t out[MHV_UC_MAX_EXPANSION]);
 
+/* \p{L} / \p{N} as the regex engine of HF tokenizers sees them (byte-level BPE pre-tokenizers;
+ * whitespace there, \s, is mhv_uc_is_whitespace). */
+int mhv_uc_is_letter(uint32_t cp);
+int mhv_uc_is_number(uint32_t cp);
+/* NFC of cps (n,), as HF's NFC normalizer: full canonical decomposition, canonical
+ * reordering, canonical composition. orig (n,) gives each code point's original character;
+ * the output's origins follow HF's alignments (see unicode.c: a composed character keeps its
+ * starter's, reordered marks keep their positions). On success *out_cp and *out_orig are
+ * malloc'd arrays of *out_n entries (the caller frees them); -1 when out of memory. The sort
+ * of combining marks is a counting sort, so no input is quadratic. */
+int mhv_uc_nfc(const uint32_t *cps, const int32_t *orig, size_t n, uint32_t **out_cp,
+               int32_t **out_orig, size_t *out_n);
+
 /* The generated tables (lib/unicode_tables.c), sorted, for unicode.c only. */
 extern const mhv_uc_range mhv_uc_control_ranges[], mhv_uc_punct_ranges[], mhv_uc_mn_ranges[];
 extern const int mhv_uc_control_ranges_n, mhv_uc_punct_ranges_n, mhv_uc_mn_ranges_n;
@@ -60,5 +73,14 @@ extern const mhv_uc_ccc_range mhv_uc_ccc_ranges[];
 extern const int mhv_uc_ccc_ranges_n;
 extern const mhv_uc_map mhv_uc_lower_map[], mhv_uc_decomp_map[];
 extern const int mhv_uc_lower_map_n, mhv_uc_decomp_map_n;
+extern const mhv_uc_range mhv_uc_letter_ranges[], mhv_uc_number_ranges[];
+extern const int mhv_uc_letter_ranges_n, mhv_uc_number_ranges_n;
+extern const mhv_uc_map mhv_uc_nfd_map[];
+extern const int mhv_uc_nfd_map_n;
+typedef struct {
+    uint32_t a, b, c; /* a followed by b composes to c */
+} mhv_uc_pair;
+extern const mhv_uc_pair mhv_uc_compose_pairs[]; /* sorted by (a, b) */
+extern const int mhv_uc_compose_pairs_n;
 
 #endif

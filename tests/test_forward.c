@@ -13,9 +13,38 @@
 
 #include "fileio.h"
 #include "forward.h"
+#include "kernels/kernels.h"
 #include "tokenizer.h"
 
 #define TOL 1e-5
+
+/* Every golden runs through each kernel table this CPU has, on 1 and 2 threads; the 2-thread
+ * result must be the same bytes as the 1-thread one. */
+static const char *const kernel_names[] = {"scalar", "avx2"};
+#define N_KERNELS 2
+#define N_THREADS 2
+
+static int kernel_available(int k)
+{
+    return k == 0 || mhv_kernels_avx2_if_supported() != NULL;
+}
+
+/* Forward pass with MHAVIZ_KERNEL=kernel_names[k] on `threads` threads. */
+static void forward_with(int k, int threads, const mhv_model *m, const int32_t *ids, int n,
+                         const mhv_heads *sel, mhv_attn *a)
+{
+    mhv_error err = {0};
+    setenv("MHAVIZ_KERNEL", kernel_names[k], 1);
+    mhv_forward_params p = {.threads = threads};
+    mhv_forward_ctx *c;
+    if (mhv_forward_ctx_new(&p, &c, &err) != MHV_OK)
+        fail_msg("forward context: %s", err.msg);
+    assert_string_equal(mhv_forward_ctx_kernel(c), kernel_names[k]);
+    if (mhv_forward_run(c, m, ids, n, sel, a, &err) != MHV_OK)
+        fail_msg("forward: %s", err.msg);
+    mhv_forward_ctx_free(c);
+    unsetenv("MHAVIZ_KERNEL");
+}
 
 static cJSON *load_golden(const char *name)
 {
@@ -93,13 +122,29 @@ static void run_fixture(const char *dir, const char *golden_name, int check_toke
                 assert_int_equal(enc.ids[i], ids[i]);
             mhv_encoding_free(&enc);
         }
-        mhv_attn a;
-        if (mhv_forward(m, ids, n, &sel, &a, &err) != MHV_OK)
-            fail_msg("forward: %s", err.msg);
-        double worst = compare(&a, cJSON_GetObjectItem(s, "attentions"));
-        if (worst > TOL)
-            fail_msg("%s sentence %d: max abs difference %.3g > %.0e", dir, count, worst, TOL);
-        mhv_attn_free(&a);
+        for (int k = 0; k < N_KERNELS; k++) {
+            if (!kernel_available(k))
+                continue;
+            mhv_attn one;
+            for (int t = 1; t <= N_THREADS; t++) {
+                mhv_attn a;
+                forward_with(k, t, m, ids, n, &sel, &a);
+                double worst = compare(&a, cJSON_GetObjectItem(s, "attentions"));
+                if (worst > TOL)
+                    fail_msg("%s sentence %d (%s, %d threads): max abs difference %.3g > %.0e",
+                             dir, count, kernel_names[k], t, worst, TOL);
+                if (t == 1) {
+                    one = a;
+                    continue;
+                }
+                size_t bytes = (size_t)a.count * (size_t)n * (size_t)n * sizeof(float);
+                if (memcmp(one.buf, a.buf, bytes) != 0)
+                    fail_msg("%s sentence %d (%s): 1 and %d threads differ", dir, count,
+                             kernel_names[k], t);
+                mhv_attn_free(&a);
+            }
+            mhv_attn_free(&one);
+        }
         free(ids);
         count++;
     }

@@ -401,8 +401,10 @@ static void test_bad_tokenizer_json(void **state)
                      MHV_EUNSUPPORTED);
     assert_string_equal(err.msg, "unsupported tokenizer model 'Unigram'");
     assert_non_null(strstr(err.file, "tokenizer.json"));
+    /* an untyped model with merges is BPE (tests/test_bpe.c); this one has no vocabulary */
     assert_int_equal(open_json("{\"model\":{\"vocab\":{}, \"merges\":[]}}", &err),
-                     MHV_EUNSUPPORTED);
+                     MHV_EFORMAT);
+    assert_string_equal(err.msg, "empty vocabulary");
     assert_int_equal(open_json("{\"model\":", &err), MHV_EFORMAT);
     assert_int_equal(open_json("[1]", &err), MHV_EFORMAT);
     assert_int_equal(open_json("{\"model\":{\"vocab\":{\"[UNK]\":0,\"a\":2}},"

@@ -2,7 +2,11 @@
  *
  * Kernels know nothing about models: plain pointers, sizes and strides, fp32 activations.
  * The scalar table is the reference; faster tables (AVX2) are chosen at run time by CPU
- * feature detection, or forced with MHAVIZ_KERNEL=scalar. */
+ * feature detection, or forced with MHAVIZ_KERNEL=scalar|avx2.
+ *
+ * Kernels are single-threaded; callers parallelise by splitting the columns of a linear
+ * layer (linear_cols) or the heads of attention, never the reduction, so the bytes of a
+ * result do not depend on the thread count. */
 #ifndef MHV_KERNELS_H
 #define MHV_KERNELS_H
 
@@ -17,9 +21,12 @@ typedef struct {
     size_t ld_q, ld_k, ld_v;    /* row strides in floats */
     float scale;                /* usually 1/sqrt(d) */
     int causal;                 /* mask keys j > i */
+    int window;                 /* > 0 (with causal): also mask keys j <= i - window, the
+                                 * sliding window of Mistral/Qwen2; 0: none */
     float *probs;               /* (n, n) softmax probabilities out, or NULL when not wanted */
-    float *scratch;             /* (n,) work row, always provided */
-    float *out;                 /* (n, ld_out): probs · v */
+    float *scratch;             /* (attention_scratch(n, d),) work space, always provided */
+    float *out;                 /* (n, ld_out): probs · v, or NULL when not wanted (then v
+                                 * is not read) */
     size_t ld_out;
 } mhv_attn_args;
 
@@ -29,10 +36,22 @@ typedef struct {
      * b may be NULL. */
     void (*linear)(float *y, const float *x, const void *w, mhv_dtype wdt, const float *b,
                    int n, int in, int out);
+    /* The same, writing only columns o0..o1 of y (n, out); each column's value is the same
+     * bytes as in a full call, whatever o0 and o1. */
+    void (*linear_cols)(float *y, const float *x, const void *w, mhv_dtype wdt, const float *b,
+                        int n, int in, int out, int o0, int o1);
+    /* As linear_cols with W stored transposed, (in, ldw) row-major with output o in column
+     * o (GPT-2's Conv1D layout; w may point at a column slice of a wider matrix). */
+    void (*linear_t_cols)(float *y, const float *x, const void *w, mhv_dtype wdt, size_t ldw,
+                          const float *b, int n, int in, int out, int o0, int o1);
     /* One attention head (see mhv_attn_args). */
     void (*attention)(const mhv_attn_args *a);
+    /* Floats of scratch attention needs for n tokens and head dim d. */
+    size_t (*attention_scratch)(int n, int d);
     /* x(n, d) rows normalised in place: (x - mean) / sqrt(var + eps) * g + b. */
     void (*layernorm)(float *x, const float *g, const float *b, int n, int d, float eps);
+    /* x(n, d) rows normalised in place: x / sqrt(mean(x^2) + eps) * g (RMSNorm). */
+    void (*rmsnorm)(float *x, const float *g, int n, int d, float eps);
     /* In place over n values. */
     void (*gelu_erf)(float *x, size_t n);
     void (*gelu_tanh)(float *x, size_t n);
@@ -43,8 +62,12 @@ typedef struct {
 } mhv_kernels;
 
 /* The table for this CPU, honouring MHAVIZ_KERNEL (documented: "scalar" forces the
- * reference path). */
+ * reference path, "avx2" the AVX2 one when the CPU has it). */
 const mhv_kernels *mhv_kernels_get(void);
 const mhv_kernels *mhv_kernels_scalar(void);
+/* NULL when this CPU lacks AVX2, FMA or F16C. */
+const mhv_kernels *mhv_kernels_avx2_if_supported(void);
+/* Only valid after checking the CPU (avx2.c is compiled with -mavx2 -mfma -mf16c). */
+const mhv_kernels *mhv_kernels_avx2(void);
 
 #endif

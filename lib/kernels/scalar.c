@@ -6,15 +6,15 @@
 
 #include "kernels.h"
 
-/* y(n, out) = x(n, in) · W(out, in)^T + b */
-static void linear_scalar(float *y, const float *x, const void *w, mhv_dtype wdt, const float *b,
-                          int n, int in, int out)
+/* y(n, out)[:, o0..o1] = x(n, in) · W(o0..o1, in)^T + b */
+static void linear_cols_scalar(float *y, const float *x, const void *w, mhv_dtype wdt,
+                               const float *b, int n, int in, int out, int o0, int o1)
 {
     float *wrow = NULL; /* (in,) one weight row in fp32 when W is F16/BF16 */
     if (wdt != MHV_DT_F32)
         wrow = malloc((size_t)in * sizeof *wrow);
     size_t esz = mhv_dtype_size(wdt);
-    for (int o = 0; o < out; o++) {
+    for (int o = o0; o < o1; o++) {
         const float *wr;
         if (wrow) {
             mhv_dtype_to_f32(wrow, (const char *)w + (size_t)o * (size_t)in * esz, wdt, (size_t)in);
@@ -33,15 +33,55 @@ static void linear_scalar(float *y, const float *x, const void *w, mhv_dtype wdt
     free(wrow);
 }
 
+/* y(n, out)[:, o0..o1] = x(n, in) · W + b with W stored (in, ldw): one column of W is
+ * gathered (and converted) at a time, then dotted with every row of x. */
+static void linear_t_cols_scalar(float *y, const float *x, const void *w, mhv_dtype wdt,
+                                 size_t ldw, const float *b, int n, int in, int out, int o0,
+                                 int o1)
+{
+    float *wcol = malloc((size_t)in * sizeof *wcol); /* (in,) column o of W in fp32 */
+    if (!wcol)
+        return; /* callers size nothing here; a failed 4*in-byte malloc is not recoverable */
+    size_t esz = mhv_dtype_size(wdt);
+    for (int o = o0; o < o1; o++) {
+        for (int k = 0; k < in; k++)
+            mhv_dtype_to_f32(wcol + k, (const char *)w + ((size_t)k * ldw + (size_t)o) * esz,
+                             wdt, 1);
+        for (int i = 0; i < n; i++) {
+            const float *xr = x + (size_t)i * (size_t)in;
+            double acc = b ? b[o] : 0.0;
+            for (int k = 0; k < in; k++)
+                acc += (double)xr[k] * wcol[k];
+            y[(size_t)i * (size_t)out + (size_t)o] = (float)acc;
+        }
+    }
+    free(wcol);
+}
+
+static void linear_scalar(float *y, const float *x, const void *w, mhv_dtype wdt, const float *b,
+                          int n, int in, int out)
+{
+    linear_cols_scalar(y, x, w, wdt, b, n, in, out, 0, out);
+}
+
+static size_t attention_scratch_scalar(int n, int d)
+{
+    (void)d;
+    return (size_t)n;
+}
+
 static void attention_scalar(const mhv_attn_args *a)
 {
     int n = a->n, d = a->d;
     float *p = a->scratch; /* (n,) probabilities of the current query row */
+    if (!a->probs && !a->out)
+        return;
     for (int i = 0; i < n; i++) {
         const float *q = a->q + (size_t)i * a->ld_q;
         int last = a->causal ? i : n - 1; /* keys after `last` are masked out */
+        int first = a->causal && a->window > 0 && i >= a->window ? i - a->window + 1 : 0;
         float mx = -INFINITY;
-        for (int j = 0; j <= last; j++) {
+        for (int j = first; j <= last; j++) {
             const float *k = a->k + (size_t)j * a->ld_k;
             double s = 0;
             for (int t = 0; t < d; t++)
@@ -51,21 +91,25 @@ static void attention_scalar(const mhv_attn_args *a)
                 mx = p[j];
         }
         double sum = 0;
-        for (int j = 0; j <= last; j++) {
+        for (int j = first; j <= last; j++) {
             double e = exp((double)p[j] - mx);
             p[j] = (float)e;
             sum += e;
         }
-        for (int j = 0; j <= last; j++)
+        for (int j = first; j <= last; j++)
             p[j] = (float)(p[j] / sum);
+        for (int j = 0; j < first; j++)
+            p[j] = 0.0f;
         for (int j = last + 1; j < n; j++)
             p[j] = 0.0f;
         if (a->probs)
             memcpy(a->probs + (size_t)i * (size_t)n, p, (size_t)n * sizeof *p);
+        if (!a->out)
+            continue;
         float *o = a->out + (size_t)i * a->ld_out;
         for (int t = 0; t < d; t++) {
             double acc = 0;
-            for (int j = 0; j <= last; j++)
+            for (int j = first; j <= last; j++)
                 acc += (double)p[j] * a->v[(size_t)j * a->ld_v + (size_t)t];
             o[t] = (float)acc;
         }
@@ -86,6 +130,19 @@ static void layernorm_scalar(float *x, const float *g, const float *b, int n, in
         double inv = 1.0 / sqrt(var + eps);
         for (int t = 0; t < d; t++)
             r[t] = (float)((r[t] - mean) * inv * g[t] + b[t]);
+    }
+}
+
+static void rmsnorm_scalar(float *x, const float *g, int n, int d, float eps)
+{
+    for (int i = 0; i < n; i++) {
+        float *r = x + (size_t)i * (size_t)d;
+        double ss = 0;
+        for (int t = 0; t < d; t++)
+            ss += (double)r[t] * r[t];
+        double inv = 1.0 / sqrt(ss / d + eps);
+        for (int t = 0; t < d; t++)
+            r[t] = (float)(r[t] * inv * g[t]);
     }
 }
 
@@ -126,7 +183,11 @@ static void add_scalar(float *y, const float *x, size_t n)
 static const mhv_kernels scalar_table = {
     .name = "scalar",
     .linear = linear_scalar,
+    .linear_cols = linear_cols_scalar,
+    .linear_t_cols = linear_t_cols_scalar,
+    .rmsnorm = rmsnorm_scalar,
     .attention = attention_scalar,
+    .attention_scratch = attention_scratch_scalar,
     .layernorm = layernorm_scalar,
     .gelu_erf = gelu_erf_scalar,
     .gelu_tanh = gelu_tanh_scalar,

@@ -12,7 +12,7 @@ check "run silent" "[ ! -s $TMP/stdout ] && [ ! -s $TMP/stderr ]"
 check "run wrote two.json only" "[ \"\$(ls -A $TMP/out)\" = two.json ]"
 check "json valid" "perl -MJSON::PP -e 'local \$/; my \$j = decode_json(<STDIN>); exit !(@{\$j->{sentences}} == 2 && @{\$j->{sentences}[0]{attentions}} == 12 && \$j->{sentences}[0]{tokens}[0] eq \"[CLS]\")' <$TMP/out/two.json"
 
-"$MHAVIZ" run --model "$FIX" --heads 1:2,2:* --out "$TMP/out" - <"$TMP/two.txt"
+"$MHAVIZ" run --model "$FIX" --heads 1:2,2:* --format json --out "$TMP/out" - <"$TMP/two.txt"
 check "stdin stem and head count" "perl -MJSON::PP -e 'local \$/; my \$j = decode_json(<STDIN>); my \$a = \$j->{sentences}[1]{attentions}; exit !(@\$a == 5 && \$a->[0]{layer} == 1 && \$a->[0]{head} == 2)' <$TMP/out/stdin.json"
 
 tok=$("$MHAVIZ" tokenize --model "$FIX" "$TMP/two.txt")
@@ -20,14 +20,14 @@ check "tokenize two lines" "[ \"\$(printf '%s\n' \"\$tok\" | wc -l)\" = 2 ]"
 check "tokenize pieces" "printf '%s\n' \"\$tok\" | head -1 | grep -q '^\[CLS\] 苹 果 从'"
 ids=$(printf '%s\n' "$tok" | head -1 | cut -f2)
 printf '%s\n' "$ids" >"$TMP/ids.txt"
-"$MHAVIZ" run --model "$FIX" --ids --out "$TMP/out" "$TMP/ids.txt"
+"$MHAVIZ" run --model "$FIX" --ids --format json --out "$TMP/out" "$TMP/ids.txt"
 check "ids input equals text input" "perl -MJSON::PP -e 'local \$/; open my \$a, \"<\", \"$TMP/out/ids.json\"; open my \$b, \"<\", \"$TMP/out/two.json\"; my \$x = decode_json(<\$a>); my \$y = decode_json(<\$b>); exit !(JSON::PP->new->canonical->encode(\$x->{sentences}[0]{attentions}) eq JSON::PP->new->canonical->encode(\$y->{sentences}[0]{attentions}))'"
 pieces=$(printf '%s\n' "$tok" | head -1 | cut -f1)
 printf '%s\n' "$pieces" >"$TMP/pre.txt"
 check "pretokenized round trip" "[ \"\$("$MHAVIZ" tokenize --model "$FIX" --pretokenized "$TMP/pre.txt" | cut -f2)\" = \"$ids\" ]"
 
 perl -e 'print "果" x 100, "\n"' >"$TMP/long.txt"
-"$MHAVIZ" run --model "$FIX" --truncate --out "$TMP/out" "$TMP/long.txt" 2>"$TMP/stderr"
+"$MHAVIZ" run --model "$FIX" --truncate --format json --out "$TMP/out" "$TMP/long.txt" 2>"$TMP/stderr"
 check "truncate works" "[ $? = 0 ] && grep -q 'truncated from 102 to 64 tokens' $TMP/stderr"
 check "truncate keeps [SEP]" "perl -MJSON::PP -e 'local \$/; my \$j = decode_json(<STDIN>); my \$t = \$j->{sentences}[0]{tokens}; exit !(@\$t == 64 && \$t->[-1] eq \"[SEP]\")' <$TMP/out/long.json"
 

@@ -1,7 +1,10 @@
 #!/usr/bin/env python3
-"""Make samples/model/, the random-weight demo model for `make demo`.
+"""Write samples/sentence.txt and samples/sentences.txt, and with DIR a random-weight demo BERT.
 
-    HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 python3 tests/gen/gen_sample_model.py
+    HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 python3 tests/gen/gen_sample_model.py [DIR]
+
+The bundled samples/model is now the trained demo model (samples/zh-demo/train.py); this
+random one was its placeholder and is kept for fixtures and comparisons (random vs trained).
 
 A small BERT (hidden 64, 4 layers, 4 heads) in the Hugging Face layout, with
 a vocab.txt trimmed from bert-base-chinese (Apache-2.0) to what
@@ -39,8 +42,10 @@ def main():
         f.write("".join(s + "\n" for s in [SENTENCE] + MORE))
     texts = [SENTENCE] + MORE
 
+    if len(sys.argv) < 2:
+        return
     vocab = fx.trimmed_chinese_vocab(texts, 0, SEED)
-    d = os.path.join(SAMPLES, "model")
+    d = sys.argv[1]
     readme = os.path.join(d, "README.md")
     keep = open(readme, encoding="utf-8").read() if os.path.exists(readme) else None
     bg.reset_dir(d)
@@ -60,10 +65,10 @@ def main():
     ids = [i for i, _ in toks]
     m2, info = bg.load_bert(d)
     assert not info["missing_keys"]
-    bg.print_peakiness("samples/model", bg.peakiness(m2, ids))
+    bg.print_peakiness(d, bg.peakiness(m2, ids))
     # no golden is made from the demo model: report conditioning, don't gate on it
     print("  fp32 vs fp64 max |diff| %.2e" % bg.check_conditioning(m2, ids, limit=1e-5))
-    print("samples/model: vocab %d, %d bytes" % (len(vocab), bg.dir_size(d)))
+    print("%s: vocab %d, %d bytes" % (d, len(vocab), bg.dir_size(d)))
 
 
 if __name__ == "__main__":

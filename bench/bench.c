@@ -1,0 +1,421 @@
+/* bench.c - `make bench`: the CPU's FMA peak, the GEMM and attention kernels against it, the
+ * BERT-base-shaped forward pass on 1 and 2 threads in F32 and BF16, and the same forward pass
+ * in PyTorch (bench/torch_ref.py through $MHAVIZ_BENCH_PYTHON, default python3) timed in the
+ * same invocation, printed as one table with ratios.
+ *
+ * Timings are the best of several runs: the machines here are shared, and the minimum is the
+ * figure least disturbed by other processes. */
+#include <immintrin.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "dtype.h"
+#include "forward.h"
+#include "heads.h"
+#include "kernels/kernels.h"
+#include "model.h"
+#include "pool.h"
+
+static double now(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
+}
+
+static uint64_t rng = 88172645463325252ull;
+
+static float frand(void)
+{
+    rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17;
+    return (float)((rng >> 40) / 16777216.0) * 2.0f - 1.0f;
+}
+
+/* ---- 1. FMA peak: independent FMA chains, more than latency x ports of them ---- */
+
+__attribute__((target("avx2,fma"))) static double peak_avx2(long iters)
+{
+    __m256 a0 = _mm256_set1_ps(0.1f), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0;
+    __m256 a7 = a0, a8 = a0, a9 = a0, a10 = a0, a11 = a0;
+    const __m256 m = _mm256_set1_ps(0.999f), c = _mm256_set1_ps(0.001f);
+    double t = now();
+    for (long i = 0; i < iters; i++) {
+#define F(x) x = _mm256_fmadd_ps(x, m, c);
+        F(a0) F(a1) F(a2) F(a3) F(a4) F(a5) F(a6) F(a7) F(a8) F(a9) F(a10) F(a11)
+        __asm__ volatile("" : "+x"(a0), "+x"(a1), "+x"(a2), "+x"(a3), "+x"(a4), "+x"(a5),
+                         "+x"(a6), "+x"(a7), "+x"(a8), "+x"(a9), "+x"(a10), "+x"(a11));
+#undef F
+    }
+    t = now() - t;
+    volatile float sink = a0[0] + a1[0] + a2[0] + a3[0] + a4[0] + a5[0] + a6[0] + a7[0] + a8[0] +
+                          a9[0] + a10[0] + a11[0];
+    (void)sink;
+    return (double)iters * 12 * 16 / t / 1e9;
+}
+
+__attribute__((target("avx512f"))) static double peak_avx512(long iters)
+{
+    __m512 a0 = _mm512_set1_ps(0.1f), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0;
+    __m512 a7 = a0, a8 = a0, a9 = a0, a10 = a0, a11 = a0;
+    const __m512 m = _mm512_set1_ps(0.999f), c = _mm512_set1_ps(0.001f);
+    double t = now();
+    for (long i = 0; i < iters; i++) {
+#define F(x) x = _mm512_fmadd_ps(x, m, c);
+        F(a0) F(a1) F(a2) F(a3) F(a4) F(a5) F(a6) F(a7) F(a8) F(a9) F(a10) F(a11)
+        __asm__ volatile("" : "+v"(a0), "+v"(a1), "+v"(a2), "+v"(a3), "+v"(a4), "+v"(a5),
+                         "+v"(a6), "+v"(a7), "+v"(a8), "+v"(a9), "+v"(a10), "+v"(a11));
+#undef F
+    }
+    t = now() - t;
+    volatile float sink = _mm512_reduce_add_ps(_mm512_add_ps(a0, a11)) + a1[0] + a2[0] + a3[0] +
+                          a4[0] + a5[0] + a6[0] + a7[0] + a8[0] + a9[0] + a10[0];
+    (void)sink;
+    return (double)iters * 12 * 32 / t / 1e9;
+}
+
+static double best_of(double (*f)(long), long iters, int reps)
+{
+    double best = 0;
+    for (int r = 0; r < reps; r++) {
+        double g = f(iters);
+        if (g > best)
+            best = g;
+    }
+    return best;
+}
+
+/* ---- machine ---- */
+
+static void print_machine(void)
+{
+    char model[256] = "unknown", line[8192];
+    int has_flags = 0;
+    char flags[512] = "";
+    FILE *f = fopen("/proc/cpuinfo", "r");
+    while (f && fgets(line, sizeof line, f)) {
+        if (!strncmp(line, "model name", 10) && strchr(line, ':')) {
+            snprintf(model, sizeof model, "%s", strchr(line, ':') + 2);
+            model[strcspn(model, "\n")] = 0;
+        } else if (!has_flags && !strncmp(line, "flags", 5)) {
+            has_flags = 1;
+            const char *want[] = {" avx ", " avx2 ", " fma ", " f16c ", " avx512f ", " avx512bw ",
+                                  " avx512_bf16 ", " amx_tile "};
+            for (size_t i = 0; i < sizeof want / sizeof *want; i++)
+                if (strstr(line, want[i]))
+                    strncat(flags, want[i] + 1, sizeof flags - strlen(flags) - 1);
+        }
+    }
+    if (f)
+        fclose(f);
+    printf("machine: %s, %d online CPUs, flags: %s\n", model, mhv_pool_online_cpus(), flags);
+    printf("mhaviz kernels: %s\n\n", mhv_kernels_get()->name);
+}
+
+/* ---- 2. GEMM ---- */
+
+static double time_linear(const mhv_kernels *K, int M, int Kd, int N, mhv_dtype dt, int reps)
+{
+    float *x = malloc((size_t)M * (size_t)Kd * sizeof *x);
+    float *y = malloc((size_t)M * (size_t)N * sizeof *y);
+    size_t nw = (size_t)Kd * (size_t)N;
+    void *w = malloc(nw * mhv_dtype_size(dt));
+    float *b = calloc((size_t)N, sizeof *b);
+    for (size_t i = 0; i < (size_t)M * (size_t)Kd; i++)
+        x[i] = frand();
+    for (size_t i = 0; i < nw; i++) {
+        float v = frand() * 0.05f;
+        if (dt == MHV_DT_F32)
+            ((float *)w)[i] = v;
+        else
+            ((uint16_t *)w)[i] = mhv_f32_to_bf16(v);
+    }
+    K->linear(y, x, w, dt, b, M, Kd, N);
+    double best = 1e30;
+    for (int r = 0; r < reps; r++) {
+        double t = now();
+        K->linear(y, x, w, dt, b, M, Kd, N);
+        t = now() - t;
+        if (t < best)
+            best = t;
+    }
+    free(x), free(y), free(w), free(b);
+    return 2.0 * M * Kd * (double)N / best / 1e9;
+}
+
+/* ---- 3. attention: heads x one head each, probabilities written as for selected heads ---- */
+
+static double time_attention(const mhv_kernels *K, int heads, int n, int d, int reps)
+{
+    size_t H = (size_t)heads * (size_t)d;
+    float *q = malloc((size_t)n * H * sizeof *q), *k = malloc((size_t)n * H * sizeof *k);
+    float *v = malloc((size_t)n * H * sizeof *v), *o = malloc((size_t)n * H * sizeof *o);
+    float *p = malloc((size_t)n * (size_t)n * (size_t)heads * sizeof *p);
+    float *s = malloc(K->attention_scratch(n, d) * sizeof *s);
+    for (size_t i = 0; i < (size_t)n * H; i++)
+        q[i] = frand(), k[i] = frand(), v[i] = frand();
+    double best = 1e30;
+    for (int r = 0; r < reps + 1; r++) {
+        double t = now();
+        for (int h = 0; h < heads; h++) {
+            size_t off = (size_t)h * (size_t)d;
+            mhv_attn_args a = {
+                .q = q + off, .k = k + off, .v = v + off, .n = n, .d = d, .ld_q = H, .ld_k = H,
+                .ld_v = H, .scale = 0.125f, .causal = 0,
+                .probs = p + (size_t)h * (size_t)n * (size_t)n, .scratch = s, .out = o + off,
+                .ld_out = H,
+            };
+            K->attention(&a);
+        }
+        t = now() - t;
+        if (r > 0 && t < best)
+            best = t;
+    }
+    free(q), free(k), free(v), free(o), free(p), free(s);
+    return 4.0 * heads * (double)n * n * d / best / 1e9;
+}
+
+/* ---- 4. forward: a BERT-base-shaped model with random weights, built in memory ---- */
+
+typedef struct {
+    mhv_model m;
+    void **blocks;
+    int n_blocks;
+} mem_model;
+
+static void *keep(mem_model *mm, void *p)
+{
+    mm->blocks[mm->n_blocks++] = p;
+    return p;
+}
+
+static mhv_mat rand_mat(mem_model *mm, int rows, int cols, mhv_dtype dt)
+{
+    size_t n = (size_t)rows * (size_t)cols;
+    void *p = keep(mm, malloc(n * mhv_dtype_size(dt)));
+    for (size_t i = 0; i < n; i++) {
+        float v = frand() * 0.035f; /* about BERT's initializer_range 0.02 std */
+        if (dt == MHV_DT_F32)
+            ((float *)p)[i] = v;
+        else
+            ((uint16_t *)p)[i] = mhv_f32_to_bf16(v);
+    }
+    return (mhv_mat){.data = p, .dtype = dt, .rows = rows, .cols = cols};
+}
+
+static float *const_vec(mem_model *mm, int n, float v)
+{
+    float *p = keep(mm, malloc((size_t)n * sizeof *p));
+    for (int i = 0; i < n; i++)
+        p[i] = v;
+    return p;
+}
+
+static float *rand_vec(mem_model *mm, int n)
+{
+    float *p = keep(mm, malloc((size_t)n * sizeof *p));
+    for (int i = 0; i < n; i++)
+        p[i] = frand() * 0.02f;
+    return p;
+}
+
+static mem_model *bert_base(mhv_dtype dt)
+{
+    mem_model *mm = calloc(1, sizeof *mm);
+    mhv_config *c = &mm->m.cfg;
+    c->arch = MHV_ARCH_BERT;
+    snprintf(c->model_type, sizeof c->model_type, "bert");
+    c->hidden_size = 768, c->num_layers = 12, c->num_heads = 12, c->num_kv_heads = 12;
+    c->head_dim = 64, c->intermediate_size = 3072, c->vocab_size = 21128;
+    c->max_positions = 512, c->type_vocab_size = 2, c->layer_norm_eps = 1e-12f;
+    c->act = MHV_ACT_GELU, c->causal = 0;
+    int H = 768, I = 3072;
+    mm->blocks = calloc(512, sizeof *mm->blocks);
+    mm->m.dtype = dt;
+    mm->m.word_emb = rand_mat(mm, c->vocab_size, H, dt);
+    mm->m.pos_emb = rand_mat(mm, c->max_positions, H, dt);
+    mm->m.type_emb = rand_mat(mm, 2, H, dt);
+    mm->m.emb_ln_g = const_vec(mm, H, 1.0f), mm->m.emb_ln_b = const_vec(mm, H, 0.0f);
+    mm->m.layers = keep(mm, calloc((size_t)c->num_layers, sizeof *mm->m.layers));
+    for (int l = 0; l < c->num_layers; l++) {
+        mhv_layer *ly = &mm->m.layers[l];
+        ly->q = rand_mat(mm, H, H, dt), ly->k = rand_mat(mm, H, H, dt);
+        ly->v = rand_mat(mm, H, H, dt), ly->o = rand_mat(mm, H, H, dt);
+        ly->ffn_up = rand_mat(mm, I, H, dt), ly->ffn_down = rand_mat(mm, H, I, dt);
+        ly->q_b = rand_vec(mm, H), ly->k_b = rand_vec(mm, H), ly->v_b = rand_vec(mm, H);
+        ly->o_b = rand_vec(mm, H), ly->ffn_up_b = rand_vec(mm, I), ly->ffn_down_b = rand_vec(mm, H);
+        ly->ln_attn_g = const_vec(mm, H, 1.0f), ly->ln_attn_b = const_vec(mm, H, 0.0f);
+        ly->ln_ffn_g = const_vec(mm, H, 1.0f), ly->ln_ffn_b = const_vec(mm, H, 0.0f);
+    }
+    return mm;
+}
+
+static void mem_model_free(mem_model *mm)
+{
+    for (int i = 0; i < mm->n_blocks; i++)
+        free(mm->blocks[i]);
+    free(mm->blocks);
+    free(mm);
+}
+
+/* Best wall time in ms of a forward pass capturing `heads` on `threads` threads. */
+static double time_forward(const mhv_model *m, int n, int threads, const char *heads, int reps)
+{
+    mhv_forward_params p = {.threads = threads};
+    mhv_forward_ctx *c;
+    mhv_error err = {0};
+    mhv_heads sel;
+    if (mhv_forward_ctx_new(&p, &c, &err) ||
+        mhv_heads_parse(heads, m->cfg.num_layers, m->cfg.num_heads, &sel, &err)) {
+        fprintf(stderr, "bench: %s\n", err.msg);
+        exit(1);
+    }
+    int32_t *ids = malloc((size_t)n * sizeof *ids);
+    for (int i = 0; i < n; i++)
+        ids[i] = 100 + (int32_t)((unsigned)(i * 7919) % 20000u);
+    double best = 1e30;
+    for (int r = 0; r < reps + 1; r++) {
+        mhv_attn a;
+        double t = now();
+        if (mhv_forward_run(c, m, ids, n, &sel, &a, &err)) {
+            fprintf(stderr, "bench: %s\n", err.msg);
+            exit(1);
+        }
+        t = now() - t;
+        mhv_attn_free(&a);
+        if (r > 0 && t < best) /* the first run warms the pool, arena and page tables */
+            best = t;
+    }
+    free(ids);
+    mhv_heads_free(&sel);
+    mhv_forward_ctx_free(c);
+    return best * 1e3;
+}
+
+/* ---- 5. PyTorch, same shapes, same threads ---- */
+
+#define N_SEQ 4
+static const int fwd_seqs[N_SEQ] = {16, 32, 128, 512};
+
+/* torch_ms[seq][threads-1], 0 when not measured. */
+static int run_torch(double torch_ms[N_SEQ][2], int reps)
+{
+    const char *py = getenv("MHAVIZ_BENCH_PYTHON");
+    if (!py || !*py)
+        py = "python3";
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, "'%s' bench/torch_ref.py --seqs 16,32,128,512 --threads 1,2 --reps %d",
+             py, reps);
+    FILE *f = popen(cmd, "r");
+    if (!f)
+        return 0;
+    char line[4096];
+    int got = 0;
+    while (fgets(line, sizeof line, f)) {
+        int seq, th;
+        double ms;
+        if (sscanf(line, "RESULT seq=%d threads=%d ms=%lf", &seq, &th, &ms) == 3) {
+            for (int i = 0; i < N_SEQ; i++)
+                if (fwd_seqs[i] == seq && th >= 1 && th <= 2)
+                    torch_ms[i][th - 1] = ms, got = 1;
+        } else {
+            fputs("  torch: ", stdout);
+            fputs(line, stdout);
+        }
+    }
+    int rc = pclose(f);
+    if (rc != 0 && !got)
+        printf("  (PyTorch not measured: %s exited with %d; set MHAVIZ_BENCH_PYTHON to a python "
+               "with torch and transformers)\n",
+               py, rc);
+    return got;
+}
+
+int main(int argc, char **argv)
+{
+    int quick = argc > 1 && strcmp(argv[1], "--quick") == 0;
+    int reps = quick ? 2 : 5;
+    print_machine();
+    const mhv_kernels *K = mhv_kernels_get();
+
+    long it = quick ? 20000000 : 100000000;
+    double p2 = best_of(peak_avx2, it, 3), p5 = 0;
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx512f"))
+        p5 = best_of(peak_avx512, it / 2, 3);
+    double peak = p5 > p2 ? p5 : p2;
+    printf("1. fp32 FMA peak per core: AVX2 %.1f GFLOP/s", p2);
+    if (p5 > 0)
+        printf(", AVX-512 %.1f GFLOP/s", p5);
+    else
+        printf(", AVX-512 not on this CPU");
+    printf("  -> reference peak %.1f GFLOP/s\n\n", peak);
+
+    printf("2. GEMM y(M,N) = x(M,K) W(N,K)^T, 1 thread      GFLOP/s   %% of peak\n");
+    static const struct { const char *what; int M, K, N; } gs[] = {
+        {"BERT-base QKV/O  ", 128, 768, 768},   {"BERT-base FFN up ", 128, 768, 3072},
+        {"BERT-base FFN dn ", 128, 3072, 768},  {"0.5B dec. QO     ", 128, 896, 896},
+        {"0.5B dec. FFN up ", 128, 896, 4864},  {"0.5B dec. FFN dn ", 128, 4864, 896},
+        {"BERT-base QKV s16", 16, 768, 768},
+    };
+    for (size_t i = 0; i < sizeof gs / sizeof *gs; i++)
+        for (int t = 0; t < 2; t++) {
+            mhv_dtype dt = t ? MHV_DT_BF16 : MHV_DT_F32;
+            if (t && i != 1)
+                continue;
+            double g = time_linear(K, gs[i].M, gs[i].K, gs[i].N, dt, reps);
+            printf("   %s %4d x %4d x %4d %-4s  %7.1f   %5.1f%%\n", gs[i].what, gs[i].M, gs[i].K,
+                   gs[i].N, mhv_dtype_name(dt), g, 100 * g / peak);
+        }
+
+    printf("\n3. attention, 12 heads x dim 64, probabilities written, 1 thread\n");
+    static const int as[] = {16, 128, 512, 2048};
+    for (int i = 0; i < 4; i++) {
+        double g = time_attention(K, 12, as[i], 64, as[i] >= 2048 ? 2 : reps);
+        printf("   seq %4d   %7.1f GFLOP/s   %5.1f%% of peak\n", as[i], g, 100 * g / peak);
+    }
+
+    printf("\n4. BERT-base-shaped forward (12 layers, 768, 12 heads, vocab 21128), every head "
+           "captured, ms\n");
+    double ms[2][N_SEQ][2] = {{{0}}}; /* [dtype][seq][threads-1] */
+    for (int t = 0; t < 2; t++) {
+        mhv_dtype dt = t ? MHV_DT_BF16 : MHV_DT_F32;
+        mem_model *mm = bert_base(dt);
+        for (int s = 0; s < N_SEQ; s++)
+            for (int th = 1; th <= 2; th++)
+                ms[t][s][th - 1] = time_forward(&mm->m, fwd_seqs[s], th, "all",
+                                                fwd_seqs[s] >= 512 ? (reps + 1) / 2 : reps);
+        mem_model_free(mm);
+    }
+    /* the whole-run target's shape: one head of layer 0 */
+    mem_model *mm = bert_base(MHV_DT_F32);
+    double one_head = time_forward(&mm->m, 32, 2, "0:0", reps);
+    mem_model_free(mm);
+
+    printf("\n5. PyTorch (fp32 BertModel, eager attention, output_attentions=True)\n");
+    fflush(stdout);
+    double tm[N_SEQ][2] = {{0}};
+    int have_torch = run_torch(tm, reps);
+
+    printf("\n   seq thr | mhaviz F32  mhaviz BF16 | PyTorch F32 | F32/PyTorch  BF16/PyTorch\n");
+    for (int s = 0; s < N_SEQ; s++)
+        for (int th = 1; th <= 2; th++) {
+            printf("   %3d  %d  | %8.1f    %8.1f    |", fwd_seqs[s], th, ms[0][s][th - 1],
+                   ms[1][s][th - 1]);
+            if (have_torch && tm[s][th - 1] > 0)
+                printf(" %9.1f   | %8.2fx     %8.2fx\n", tm[s][th - 1],
+                       ms[0][s][th - 1] / tm[s][th - 1], ms[1][s][th - 1] / tm[s][th - 1]);
+            else
+                printf("       -     |       -            -\n");
+        }
+    printf("   2-thread speed-up (F32): ");
+    for (int s = 0; s < N_SEQ; s++)
+        printf("seq %d %.2fx  ", fwd_seqs[s], ms[0][s][0] / ms[0][s][1]);
+    printf("\n   --heads 0:0 at seq 32, 2 threads (layer 0, one head: the rest is skipped): "
+           "%.2f ms\n",
+           one_head);
+    return 0;
+}

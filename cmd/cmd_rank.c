@@ -1,0 +1,270 @@
+/* cmd_rank.c - `mhaviz rank`: the heads that carry attention from one word to another. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "commands.h"
+#include "forward.h"
+#include "heads.h"
+#include "jsonw.h"
+#include "rank.h"
+
+static const char rank_usage[] =
+    "usage: mhaviz rank --from WORD --to WORD [--model DIR] [--top K] [--nth K] [--to-nth K]\n"
+    "                   [--heads SPEC] [--format table|json] [--truncate] FILE\n"
+    "\n"
+    "Ranks the heads by the attention the tokens of WORD (--from) pay to the tokens of\n"
+    "WORD (--to), over the sentences of FILE (- for stdin) that contain both. Words are\n"
+    "pieces of the sentence text, matched by character span whatever the tokenizer did.\n"
+    "\n"
+    "  --from WORD      the attending word (score: mean over its tokens)\n"
+    "  --to WORD        the attended word (score: sum over its tokens)\n"
+    "  --model DIR      Hugging Face model directory (default: $MHAVIZ_MODEL, else the\n"
+    "                   bundled demo model)\n"
+    "  --top K          list the K best heads (default 10; 0 = all)\n"
+    "  --nth K          use the K-th occurrence of --from in each sentence (default 1)\n"
+    "  --to-nth K       use the K-th occurrence of --to in each sentence (default 1)\n"
+    "  --heads SPEC     rank only these heads (default all), e.g. 3:*,5:1\n"
+    "  --format FMT     table (default) or json: [{\"layer\": L, \"head\": H, \"score\": S}, ...]\n"
+    "  --truncate       cut sentences longer than the model's positions instead of failing\n"
+    "  -h, --help       show this help\n";
+
+typedef struct {
+    const char *from, *to, *model, *heads, *file;
+    int top, nth, to_nth, json, truncate;
+} rank_opts;
+
+static int parse_count(const char *s, int min, int *out)
+{
+    char *end;
+    long v = strtol(s, &end, 10);
+    if (*s == '\0' || *end != '\0' || v < min || v > 1000000)
+        return -1;
+    *out = (int)v;
+    return 0;
+}
+
+static int parse(int argc, char **argv, rank_opts *o)
+{
+    static const struct option longopts[] = {
+        {"from", required_argument, 0, 'F'},  {"to", required_argument, 0, 'T'},
+        {"model", required_argument, 0, 'm'}, {"top", required_argument, 0, 'k'},
+        {"nth", required_argument, 0, 'n'},   {"to-nth", required_argument, 0, 'N'},
+        {"heads", required_argument, 0, 'H'}, {"format", required_argument, 0, 'f'},
+        {"truncate", no_argument, 0, 't'},    {"help", no_argument, 0, 'h'},
+        {0, 0, 0, 0},
+    };
+    *o = (rank_opts){.heads = "all", .top = 10, .nth = 1, .to_nth = 1};
+    const char *format = "table";
+    opterr = 0;
+    int c;
+    while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'F': o->from = optarg; break;
+        case 'T': o->to = optarg; break;
+        case 'm': o->model = optarg; break;
+        case 'H': o->heads = optarg; break;
+        case 'f': format = optarg; break;
+        case 't': o->truncate = 1; break;
+        case 'k':
+            if (parse_count(optarg, 0, &o->top))
+                return cli_usage_error("rank", "--top '%s' is not a count (0 = all)", optarg);
+            break;
+        case 'n':
+        case 'N':
+            if (parse_count(optarg, 1, c == 'n' ? &o->nth : &o->to_nth))
+                return cli_usage_error("rank", "%s '%s' is not a positive number",
+                                       c == 'n' ? "--nth" : "--to-nth", optarg);
+            break;
+        case 'h': fputs(rank_usage, stdout); return -1;
+        case ':': return cli_usage_error("rank", "option '%s' needs a value", argv[optind - 1]);
+        default: return cli_usage_error("rank", "unknown option '%s'", argv[optind - 1]);
+        }
+    }
+    if (strcmp(format, "table") == 0)
+        o->json = 0;
+    else if (strcmp(format, "json") == 0)
+        o->json = 1;
+    else
+        return cli_usage_error("rank", "--format '%s' is not supported (supported: table, json)",
+                               format);
+    if (!o->from || !*o->from)
+        return cli_usage_error("rank", "--from WORD is required");
+    if (!o->to || !*o->to)
+        return cli_usage_error("rank", "--to WORD is required");
+    if (optind != argc - 1)
+        return cli_usage_error("rank", optind >= argc ? "no input FILE given"
+                                                      : "exactly one input FILE expected");
+    o->file = argv[optind];
+    return 0;
+}
+
+/* The sentence in an error message, shortened: a corpus line can be long. */
+static void excerpt(const mhv_sentence *s, char *buf, size_t size)
+{
+    size_t n = s->len, max = 120;
+    if (n > max) {
+        n = max;
+        while (n > 0 && ((unsigned char)s->text[n] & 0xC0) == 0x80)
+            n--;
+    }
+    snprintf(buf, size, "%.*s%s", (int)n, s->text, n < s->len ? "..." : "");
+}
+
+/* Finds both words; 0 when the sentence lacks one (err says which). */
+static int locate(const mhv_sentence *s, const mhv_encoding *e, const rank_opts *o,
+                  const char *file, int r[4], mhv_error *err)
+{
+    const char *words[2] = {o->from, o->to};
+    int nths[2] = {o->nth, o->to_nth};
+    for (int w = 0; w < 2; w++) {
+        int got = mhv_rank_find(s->text, s->len, e, words[w], nths[w], &r[2 * w], &r[2 * w + 1]);
+        char ex[200];
+        excerpt(s, ex, sizeof ex);
+        if (got < nths[w]) {
+            if (nths[w] == 1)
+                mhv_fail(err, MHV_EINPUT, file, "line %d: '%s' does not occur in \"%s\"",
+                         s->line, words[w], ex);
+            else
+                mhv_fail(err, MHV_EINPUT, file,
+                         "line %d: '%s' occurs %d time%s, occurrence %d asked, in \"%s\"",
+                         s->line, words[w], got, got == 1 ? "" : "s", nths[w], ex);
+            return 0;
+        }
+        if (r[2 * w] == r[2 * w + 1]) {
+            mhv_fail(err, MHV_EINPUT, file, "line %d: '%s' was cut off by --truncate", s->line,
+                     words[w]);
+            return 0;
+        }
+    }
+    return 1;
+}
+
+static void print_table(const mhv_rank_entry *e, int k, int total, double mean,
+                        const rank_opts *o, int used)
+{
+    printf("# heads ranked by attention from '%s' to '%s' over %d sentence%s; mean of %d "
+           "heads %.4f\n",
+           o->from, o->to, used, used == 1 ? "" : "s", total, mean);
+    printf("%4s %5s %4s %8s %9s %7s\n", "rank", "layer", "head", "score", "-mean", "/mean");
+    for (int i = 0; i < k; i++) {
+        char ratio[32];
+        if (mean > 0)
+            snprintf(ratio, sizeof ratio, "%.2fx", e[i].score / mean);
+        else
+            snprintf(ratio, sizeof ratio, "-");
+        printf("%4d %5d %4d %8.4f %+9.4f %7s\n", i + 1, e[i].layer, e[i].head, e[i].score,
+               e[i].score - mean, ratio);
+    }
+}
+
+static void print_json(const mhv_rank_entry *e, int k)
+{
+    fputs("[", stdout);
+    for (int i = 0; i < k; i++) {
+        printf("%s{\"layer\": %d, \"head\": %d, \"score\": ", i ? ",\n " : "", e[i].layer,
+               e[i].head);
+        mhv_jsonw_float(stdout, (float)e[i].score);
+        fputs("}", stdout);
+    }
+    fputs("]\n", stdout);
+}
+
+int cmd_rank(int argc, char **argv)
+{
+    rank_opts o;
+    int rc = parse(argc, argv, &o);
+    if (rc)
+        return rc < 0 ? EXIT_OK : rc;
+
+    char model_buf[4096];
+    const char *dir = cli_model_dir(o.model, model_buf, sizeof model_buf);
+    mhv_error err = {0};
+    mhv_model *m = NULL;
+    mhv_tok *tok = NULL;
+    mhv_input in = {0};
+    mhv_encoding *encs = NULL;
+    mhv_heads sel = {0};
+    mhv_rank_acc acc = {0};
+    mhv_rank_entry *ranked = NULL;
+    mhv_forward_ctx *fc = NULL;
+    mhv_forward_params fp = mhv_forward_default_params();
+    mhv_status st;
+    if ((st = mhv_model_open(dir, &m, &err)) || (st = mhv_tok_open_dir(dir, &tok, &err)))
+        goto done;
+    if ((st = mhv_heads_parse(o.heads, m->cfg.num_layers, m->cfg.num_heads, &sel, &err)))
+        goto done;
+    if ((st = mhv_input_read(o.file, &in, &err)))
+        goto done;
+    encs = calloc((size_t)in.n, sizeof *encs);
+    ranked = calloc((size_t)m->cfg.num_layers * (size_t)m->cfg.num_heads, sizeof *ranked);
+    if (!encs || !ranked) {
+        st = mhv_fail(&err, MHV_ENOMEM, in.name, "out of memory");
+        goto done;
+    }
+    if ((st = cli_encode_all(tok, &in, INPUT_TEXT, m->cfg.max_positions, o.truncate, encs,
+                             &err)))
+        goto done;
+    if ((st = mhv_rank_acc_init(&acc, m->cfg.num_layers, m->cfg.num_heads, &err)) ||
+        (st = mhv_forward_ctx_new(&fp, &fc, &err)))
+        goto done;
+
+    int used = 0, skipped = 0;
+    for (int i = 0; i < in.n; i++) {
+        int r[4];
+        mhv_error miss = {0};
+        if (!locate(&in.s[i], &encs[i], &o, in.name, r, &miss)) {
+            if (in.n == 1) {
+                err = miss;
+                st = MHV_EINPUT;
+                goto done;
+            }
+            skipped++;
+            continue;
+        }
+        cli_progress("rank", i + 1, in.n, 0);
+        mhv_attn attn;
+        if ((st = mhv_forward_run(fc, m, encs[i].ids, encs[i].n, &sel, &attn, &err))) {
+            cli_progress("rank", in.n, in.n, 1);
+            char msg[sizeof err.msg];
+            snprintf(msg, sizeof msg, "%s", err.msg);
+            mhv_fail(&err, st, in.name, "line %d: %s", in.s[i].line, msg);
+            goto done;
+        }
+        mhv_rank_acc_add(&acc, &attn, r[0], r[1], r[2], r[3]);
+        mhv_attn_free(&attn);
+        used++;
+    }
+    cli_progress("rank", in.n, in.n, 1);
+    if (used == 0) {
+        st = mhv_fail(&err, MHV_EINPUT, in.name, "no sentence contains both '%s' and '%s'",
+                      o.from, o.to);
+        goto done;
+    }
+    if (skipped)
+        fprintf(stderr, "mhaviz: %s: skipped %d of %d sentences lacking '%s' or '%s'\n",
+                in.name, skipped, in.n, o.from, o.to);
+    double mean;
+    int total = mhv_rank_acc_result(&acc, ranked, &mean);
+    int k = o.top == 0 || o.top > total ? total : o.top;
+    if (o.json)
+        print_json(ranked, k);
+    else
+        print_table(ranked, k, total, mean, &o, used);
+    if (fflush(stdout) != 0 || ferror(stdout))
+        st = mhv_fail(&err, MHV_EIO, "<stdout>", "write error");
+done:
+    mhv_forward_ctx_free(fc);
+    mhv_rank_acc_free(&acc);
+    free(ranked);
+    if (encs)
+        cli_free_encodings(encs, in.n);
+    free(encs);
+    mhv_input_free(&in);
+    mhv_heads_free(&sel);
+    mhv_tok_close(tok);
+    mhv_model_close(m);
+    return st ? cli_report(st, &err) : EXIT_OK;
+}

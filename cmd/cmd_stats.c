@@ -1,0 +1,408 @@
+/* cmd_stats.c - `mhaviz stats`: per-head statistics over a corpus, sharded and mergeable. */
+#include <getopt.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "commands.h"
+#include "fileio.h"
+#include "forward.h"
+#include "heads.h"
+#include "stats.h"
+#include "stats_fig.h"
+
+static const char stats_usage[] =
+    "usage: mhaviz stats [--model DIR] [--format table|json|csv|png] [--out FILE] [--shard I/N]\n"
+    "                    [--threads N] [--truncate] CORPUS\n"
+    "       mhaviz stats --merge [--format table|json|csv|png] [--out FILE] PART.json...\n"
+    "\n"
+    "For every head, averaged over the sentences (non-empty lines) of CORPUS (- for stdin):\n"
+    "attention entropy in bits, mean distance |i-j|, mass on the first token, on [SEP]/EOS,\n"
+    "on the previous token, on the next token, on itself, and a one-word kind.\n"
+    "\n"
+    "  --model DIR      Hugging Face model directory (default: $MHAVIZ_MODEL, else the\n"
+    "                   bundled demo model)\n"
+    "  --format FMT     table (default), json (exact sums, for --merge), csv, or png (a\n"
+    "                   layers x heads grid per statistic; needs --out)\n"
+    "  --out FILE       write to FILE instead of stdout\n"
+    "  --shard I/N      only sentences number I, I+N, I+2N ... (0-based); the N shards'\n"
+    "                   JSON outputs merge to exactly the unsharded result\n"
+    "  --merge          add up the JSON outputs given instead of reading a corpus\n"
+    "  --threads N      sentences processed in parallel (default: online CPUs)\n"
+    "  --truncate       cut sentences longer than the model's positions instead of failing\n"
+    "  -h, --help       show this help\n";
+
+typedef struct {
+    const char *model, *out;
+    mhv_stats_format fmt;
+    int png; /* --format png: drawn by stats_fig, not a text format */
+    int shard_i, shard_n, merge, threads, truncate;
+    char **files;
+    int n_files;
+} stats_opts;
+
+static int parse(int argc, char **argv, stats_opts *o)
+{
+    static const struct option longopts[] = {
+        {"model", required_argument, 0, 'm'}, {"format", required_argument, 0, 'f'},
+        {"out", required_argument, 0, 'o'},   {"shard", required_argument, 0, 's'},
+        {"merge", no_argument, 0, 'M'},       {"threads", required_argument, 0, 'T'},
+        {"truncate", no_argument, 0, 't'},    {"help", no_argument, 0, 'h'},
+        {0, 0, 0, 0},
+    };
+    *o = (stats_opts){.shard_n = 1};
+    opterr = 0;
+    int c;
+    while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'm': o->model = optarg; break;
+        case 'o': o->out = optarg; break;
+        case 'M': o->merge = 1; break;
+        case 't': o->truncate = 1; break;
+        case 'f':
+            if (strcmp(optarg, "table") == 0)
+                o->fmt = MHV_STATS_TABLE;
+            else if (strcmp(optarg, "json") == 0)
+                o->fmt = MHV_STATS_JSON;
+            else if (strcmp(optarg, "csv") == 0)
+                o->fmt = MHV_STATS_CSV;
+            else if (strcmp(optarg, "png") == 0)
+                o->png = 1;
+            else
+                return cli_usage_error("stats",
+                                       "--format '%s' is not supported (supported: table, "
+                                       "json, csv, png)", optarg);
+            break;
+        case 's': {
+            char tail;
+            if (sscanf(optarg, "%d/%d%c", &o->shard_i, &o->shard_n, &tail) != 2 ||
+                o->shard_n < 1 || o->shard_i < 0 || o->shard_i >= o->shard_n)
+                return cli_usage_error("stats", "--shard '%s' is not I/N with 0 <= I < N",
+                                       optarg);
+            break;
+        }
+        case 'T': {
+            char *end;
+            long v = strtol(optarg, &end, 10);
+            if (*optarg == '\0' || *end != '\0' || v < 1 || v > 1024)
+                return cli_usage_error("stats", "--threads '%s' is not a number from 1 to 1024",
+                                       optarg);
+            o->threads = (int)v;
+            break;
+        }
+        case 'h': fputs(stats_usage, stdout); return -1;
+        case ':': return cli_usage_error("stats", "option '%s' needs a value", argv[optind - 1]);
+        default: return cli_usage_error("stats", "unknown option '%s'", argv[optind - 1]);
+        }
+    }
+    o->files = argv + optind;
+    o->n_files = argc - optind;
+    if (o->merge) {
+        if (o->n_files < 1)
+            return cli_usage_error("stats", "--merge needs at least one JSON file");
+        if (o->model || o->shard_n != 1 || o->truncate)
+            return cli_usage_error("stats", "--merge takes no --model, --shard or --truncate");
+    } else if (o->n_files != 1) {
+        return cli_usage_error("stats", o->n_files < 1 ? "no input CORPUS given"
+                                                       : "exactly one input CORPUS expected");
+    }
+    if (o->png && !o->out)
+        return cli_usage_error("stats", "--format png needs --out FILE");
+    if (!o->threads) {
+        long n = sysconf(_SC_NPROCESSORS_ONLN);
+        o->threads = n < 1 ? 1 : n > 64 ? 64 : (int)n;
+    }
+    return 0;
+}
+
+/* The work shared by the threads: each takes the next sentence of the shard and adds it to
+ * its own sums; integer sums make the order irrelevant. */
+typedef struct {
+    const mhv_model *m;
+    const mhv_tok *tok;
+    const mhv_input *in;
+    const mhv_heads *sel;
+    const stats_opts *o;
+    int *todo;          /* (n_todo,) sentence indices of this shard */
+    int n_todo;
+    atomic_int next, done, failed;
+    pthread_mutex_t lock;
+    mhv_status st;      /* the first failure, under lock */
+    mhv_error err;
+} job;
+
+typedef struct {
+    job *j;
+    mhv_stats_acc acc;
+    int is_main;
+} worker;
+
+static void fail_job(job *j, mhv_status st, const mhv_error *err, int line)
+{
+    pthread_mutex_lock(&j->lock);
+    if (!j->st) {
+        j->st = st;
+        char msg[sizeof err->msg];
+        snprintf(msg, sizeof msg, "%s", err->msg);
+        if (line > 0)
+            mhv_fail(&j->err, st, j->in->name, "line %d: %s", line, msg);
+        else
+            j->err = *err;
+    }
+    pthread_mutex_unlock(&j->lock);
+    atomic_store(&j->failed, 1);
+}
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/* "stats 120/1000  35.2 sentences/s  ETA 0:25" on a terminal's stderr. */
+static void progress(int k, int n, double t0, double *last, int done)
+{
+    if (!isatty(STDERR_FILENO))
+        return;
+    double t = now();
+    if (done) {
+        fputs("\r\033[K", stderr);
+        fflush(stderr);
+        return;
+    }
+    if (t - *last < 0.2)
+        return;
+    *last = t;
+    double rate = k / (t - t0 > 1e-9 ? t - t0 : 1e-9);
+    int eta = rate > 0 ? (int)((n - k) / rate + 0.5) : 0;
+    fprintf(stderr, "\r\033[Kstats %d/%d  %.1f sentences/s  ETA %d:%02d", k, n, rate, eta / 60,
+            eta % 60);
+    fflush(stderr);
+}
+
+static void process(worker *w, mhv_forward_ctx *fc, int idx, unsigned char *sep, int32_t *ids)
+{
+    job *j = w->j;
+    const mhv_sentence *s = &j->in->s[idx];
+    mhv_encoding e;
+    mhv_error err = {0};
+    mhv_status st = mhv_tok_encode(j->tok, s->text, s->len, &e, &err);
+    if (st) {
+        fail_job(j, st, &err, s->line);
+        return;
+    }
+    int max = j->m->cfg.max_positions, n = e.n;
+    if (n > max && !j->o->truncate) {
+        mhv_fail(&err, MHV_EINPUT, "", "%d tokens exceed the model's %d positions (use "
+                 "--truncate)", n, max);
+        fail_job(j, MHV_EINPUT, &err, s->line);
+        mhv_encoding_free(&e);
+        return;
+    }
+    /* truncation keeps the closing special token, as `run --truncate` does */
+    int keep = n > max ? max : n;
+    for (int t = 0; t < keep; t++) {
+        int src = n > max && t == keep - 1 ? n - 1 : t;
+        ids[t] = e.ids[src];
+        /* separators: special tokens after the first that cover no text ([SEP], EOS) */
+        sep[t] = t > 0 && e.spans[2 * src] < 0 && mhv_tok_is_special(j->tok, e.ids[src]);
+    }
+    mhv_encoding_free(&e);
+    mhv_attn a;
+    if ((st = mhv_forward_run(fc, j->m, ids, keep, j->sel, &a, &err))) {
+        fail_job(j, st, &err, s->line);
+        return;
+    }
+    st = mhv_stats_acc_add(&w->acc, &a, sep, &err);
+    mhv_attn_free(&a);
+    if (st)
+        fail_job(j, st, &err, 0);
+}
+
+static void *work(void *arg)
+{
+    worker *w = arg;
+    job *j = w->j;
+    mhv_forward_params fp = mhv_forward_default_params();
+    fp.threads = 1; /* parallel over sentences, not inside one */
+    mhv_forward_ctx *fc = NULL;
+    mhv_error err = {0};
+    int max = j->m->cfg.max_positions;
+    unsigned char *sep = malloc((size_t)max);
+    int32_t *ids = malloc((size_t)max * sizeof *ids);
+    mhv_status st = mhv_forward_ctx_new(&fp, &fc, &err);
+    if (!st && (!sep || !ids))
+        st = mhv_fail(&err, MHV_ENOMEM, "", "out of memory");
+    if (st)
+        fail_job(j, st, &err, 0);
+    double t0 = now(), last = 0;
+    while (!st && !atomic_load(&j->failed)) {
+        int k = atomic_fetch_add(&j->next, 1);
+        if (k >= j->n_todo)
+            break;
+        process(w, fc, j->todo[k], sep, ids);
+        int d = atomic_fetch_add(&j->done, 1) + 1;
+        if (w->is_main)
+            progress(d, j->n_todo, t0, &last, 0);
+    }
+    mhv_forward_ctx_free(fc);
+    free(sep);
+    free(ids);
+    return NULL;
+}
+
+static mhv_status run_corpus(const stats_opts *o, mhv_stats_acc *total, char *model_dir,
+                             size_t model_size, mhv_error *err)
+{
+    char buf[4096];
+    const char *dir = cli_model_dir(o->model, buf, sizeof buf);
+    snprintf(model_dir, model_size, "%s", dir);
+    mhv_model *m = NULL;
+    mhv_tok *tok = NULL;
+    mhv_input in = {0};
+    mhv_heads sel = {0};
+    worker *ws = NULL;
+    pthread_t *tids = NULL;
+    job j = {0};
+    int started = 0;
+    mhv_status st;
+    if ((st = mhv_model_open(dir, &m, err)) || (st = mhv_tok_open_dir(dir, &tok, err)) ||
+        (st = mhv_heads_parse("all", m->cfg.num_layers, m->cfg.num_heads, &sel, err)) ||
+        (st = mhv_input_read(o->files[0], &in, err)) ||
+        (st = mhv_stats_acc_init(total, m->cfg.num_layers, m->cfg.num_heads, err)))
+        goto done;
+    j = (job){.m = m, .tok = tok, .in = &in, .sel = &sel, .o = o};
+    pthread_mutex_init(&j.lock, NULL);
+    j.todo = malloc((size_t)in.n * sizeof *j.todo);
+    int T = o->threads;
+    ws = calloc((size_t)T, sizeof *ws);
+    tids = calloc((size_t)T, sizeof *tids);
+    if (!j.todo || !ws || !tids) {
+        st = mhv_fail(err, MHV_ENOMEM, in.name, "out of memory");
+        goto done;
+    }
+    for (int i = o->shard_i; i < in.n; i += o->shard_n)
+        j.todo[j.n_todo++] = i;
+    if (T > j.n_todo)
+        T = j.n_todo > 0 ? j.n_todo : 1;
+    for (int t = 0; t < T; t++) {
+        ws[t].j = &j;
+        ws[t].is_main = t == 0;
+        if ((st = mhv_stats_acc_init(&ws[t].acc, m->cfg.num_layers, m->cfg.num_heads, err)))
+            goto done;
+    }
+    for (started = 1; started < T; started++)
+        if (pthread_create(&tids[started], NULL, work, &ws[started]) != 0)
+            break;
+    work(&ws[0]);
+    for (int t = 1; t < started; t++)
+        pthread_join(tids[t], NULL);
+    progress(0, 0, 0, &(double){0}, 1);
+    if (j.st) {
+        st = j.st;
+        *err = j.err;
+        goto done;
+    }
+    for (int t = 0; t < T; t++)
+        if ((st = mhv_stats_acc_merge(total, &ws[t].acc, err)))
+            goto done;
+done:
+    if (ws)
+        for (int t = 0; t < o->threads; t++)
+            mhv_stats_acc_free(&ws[t].acc);
+    if (j.in)
+        pthread_mutex_destroy(&j.lock);
+    free(ws);
+    free(tids);
+    free(j.todo);
+    mhv_input_free(&in);
+    mhv_heads_free(&sel);
+    mhv_tok_close(tok);
+    mhv_model_close(m);
+    return st;
+}
+
+static mhv_status run_merge(const stats_opts *o, mhv_stats_acc *total, char *model,
+                            size_t model_size, mhv_error *err)
+{
+    for (int i = 0; i < o->n_files; i++) {
+        mhv_stats_acc part;
+        /* the first part names the model: shards may run where its path differs */
+        mhv_status st = mhv_stats_read_json(o->files[i], &part, i ? NULL : model, model_size,
+                                            err);
+        if (st)
+            return st;
+        if (i == 0) {
+            *total = part;
+            continue;
+        }
+        st = mhv_stats_acc_merge(total, &part, err);
+        mhv_stats_acc_free(&part);
+        if (st) {
+            snprintf(err->file, sizeof err->file, "%s", o->files[i]);
+            return st;
+        }
+    }
+    return MHV_OK;
+}
+
+static mhv_status write_png(const stats_opts *o, const mhv_stats_acc *acc, const char *model,
+                            mhv_error *err)
+{
+    mhv_font_params fp = mhv_font_default_params();
+    mhv_fontset *fs = NULL;
+    mhv_status st = mhv_font_open(&fp, &fs, err);
+    if (st)
+        return st;
+    const char *base = strrchr(model, '/');
+    base = base && base[1] ? base + 1 : model;
+    char title[512];
+    snprintf(title, sizeof title, "mhaviz stats: %.300s, %lld sentence%s (rows: layers, "
+             "columns: heads)", base,
+             (long long)acc->sentences, acc->sentences == 1 ? "" : "s");
+    mhv_out out;
+    if (!(st = mhv_out_open(&out, o->out, err))) {
+        if ((st = mhv_stats_png(out.f, o->out, acc, title, fs, err)))
+            mhv_out_abort(&out);
+        else
+            st = mhv_out_commit(&out, err);
+    }
+    mhv_font_close(fs);
+    return st;
+}
+
+int cmd_stats(int argc, char **argv)
+{
+    stats_opts o;
+    int rc = parse(argc, argv, &o);
+    if (rc)
+        return rc < 0 ? EXIT_OK : rc;
+    mhv_error err = {0};
+    mhv_stats_acc acc = {0};
+    char model[4096];
+    mhv_status st = o.merge ? run_merge(&o, &acc, model, sizeof model, &err)
+                            : run_corpus(&o, &acc, model, sizeof model, &err);
+    if (!st) {
+        if (o.png) {
+            st = write_png(&o, &acc, model, &err);
+        } else if (o.out) {
+            mhv_out out;
+            if (!(st = mhv_out_open(&out, o.out, &err))) {
+                mhv_stats_write(out.f, o.fmt, &acc, model);
+                st = mhv_out_commit(&out, &err);
+            }
+        } else {
+            mhv_stats_write(stdout, o.fmt, &acc, model);
+            if (fflush(stdout) != 0 || ferror(stdout))
+                st = mhv_fail(&err, MHV_EIO, "<stdout>", "write error");
+        }
+    }
+    mhv_stats_acc_free(&acc);
+    return st ? cli_report(st, &err) : EXIT_OK;
+}

@@ -1,0 +1,561 @@
+/* avx2.c - the kernel table for x86-64 with AVX2 + FMA (+ F16C for F16 weights).
+ *
+ * Compiled alone with -mavx2 -mfma -mf16c and only reached through mhv_kernels_avx2() after
+ * dispatch.c has checked the CPU, so nothing here runs on a CPU without those extensions.
+ *
+ * The matrix multiply follows the BLIS layout: the reduction is cut in KC blocks, rows of A in
+ * MC blocks packed into MR-row panels, columns of B packed into NR-column panels (converting
+ * F16/BF16 weights to fp32 one panel at a time, so no fp32 copy of a weight matrix exists),
+ * and a 6x16 register tile (12 ymm accumulators) does the FMAs. Every element of C is one FMA
+ * chain over k in increasing order, the same whichever tile or thread computes it, so results
+ * do not depend on how callers split the columns. */
+#if defined(__x86_64__)
+#include <immintrin.h>
+#include <math.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "kernels.h"
+
+#define MR 6
+#define NR 16
+#define KC 256
+#define MC 192 /* multiple of MR; an A block (MC, KC) is 192 KiB, in L2 */
+#define QB 48  /* query rows per attention block; multiple of MR */
+
+/* ---- element loads in the stored dtype ---- */
+
+static inline float load1(const void *base, mhv_dtype dt, size_t i)
+{
+    switch (dt) {
+    case MHV_DT_F16: return _cvtsh_ss(((const uint16_t *)base)[i]);
+    case MHV_DT_BF16: {
+        uint32_t u = (uint32_t)((const uint16_t *)base)[i] << 16;
+        float f;
+        memcpy(&f, &u, sizeof f);
+        return f;
+    }
+    default: return ((const float *)base)[i];
+    }
+}
+
+static inline __m256 load8(const void *base, mhv_dtype dt, size_t i)
+{
+    switch (dt) {
+    case MHV_DT_F16:
+        return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)((const uint16_t *)base + i)));
+    case MHV_DT_BF16: {
+        __m128i h = _mm_loadu_si128((const __m128i *)((const uint16_t *)base + i));
+        return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16));
+    }
+    default: return _mm256_loadu_ps((const float *)base + i);
+    }
+}
+
+/* r[i] holds row i of an 8x8 block; afterwards r[i] holds column i. */
+static inline void transpose8(__m256 r[8])
+{
+    __m256 t0 = _mm256_unpacklo_ps(r[0], r[1]), t1 = _mm256_unpackhi_ps(r[0], r[1]);
+    __m256 t2 = _mm256_unpacklo_ps(r[2], r[3]), t3 = _mm256_unpackhi_ps(r[2], r[3]);
+    __m256 t4 = _mm256_unpacklo_ps(r[4], r[5]), t5 = _mm256_unpackhi_ps(r[4], r[5]);
+    __m256 t6 = _mm256_unpacklo_ps(r[6], r[7]), t7 = _mm256_unpackhi_ps(r[6], r[7]);
+    __m256 s0 = _mm256_shuffle_ps(t0, t2, _MM_SHUFFLE(1, 0, 1, 0));
+    __m256 s1 = _mm256_shuffle_ps(t0, t2, _MM_SHUFFLE(3, 2, 3, 2));
+    __m256 s2 = _mm256_shuffle_ps(t1, t3, _MM_SHUFFLE(1, 0, 1, 0));
+    __m256 s3 = _mm256_shuffle_ps(t1, t3, _MM_SHUFFLE(3, 2, 3, 2));
+    __m256 s4 = _mm256_shuffle_ps(t4, t6, _MM_SHUFFLE(1, 0, 1, 0));
+    __m256 s5 = _mm256_shuffle_ps(t4, t6, _MM_SHUFFLE(3, 2, 3, 2));
+    __m256 s6 = _mm256_shuffle_ps(t5, t7, _MM_SHUFFLE(1, 0, 1, 0));
+    __m256 s7 = _mm256_shuffle_ps(t5, t7, _MM_SHUFFLE(3, 2, 3, 2));
+    r[0] = _mm256_permute2f128_ps(s0, s4, 0x20);
+    r[1] = _mm256_permute2f128_ps(s1, s5, 0x20);
+    r[2] = _mm256_permute2f128_ps(s2, s6, 0x20);
+    r[3] = _mm256_permute2f128_ps(s3, s7, 0x20);
+    r[4] = _mm256_permute2f128_ps(s0, s4, 0x31);
+    r[5] = _mm256_permute2f128_ps(s1, s5, 0x31);
+    r[6] = _mm256_permute2f128_ps(s2, s6, 0x31);
+    r[7] = _mm256_permute2f128_ps(s3, s7, 0x31);
+}
+
+/* ---- packing ---- */
+
+/* How B is given to gemm. */
+typedef enum {
+    B_NT,     /* B(k, j) = src[j*ld + k]: weight rows (out, in), or K rows (keys, d) */
+    B_NN,     /* B(k, j) = src[k*ld + j]: fp32 only, V rows (keys, d) */
+    B_PACKED, /* already packed panels: panel p at src + p*ld*NR, element (k, j) at [k*NR + j] */
+} b_mode;
+
+typedef struct {
+    const void *src;
+    mhv_dtype dt;
+    b_mode mode;
+    size_t ld; /* row stride in elements; for B_PACKED the full reduction length */
+} b_src;
+
+/* dst(kc, NR) = B(k0.., j0..j0+nj) zero-padded to NR columns. */
+static void pack_b(float *restrict dst, const b_src *b, int k0, int kc, int j0, int nj)
+{
+    if (b->mode == B_NN) {
+        const float *s = (const float *)b->src + (size_t)k0 * b->ld + (size_t)j0;
+        for (int k = 0; k < kc; k++, s += b->ld, dst += NR) {
+            if (nj == NR) {
+                _mm256_storeu_ps(dst, _mm256_loadu_ps(s));
+                _mm256_storeu_ps(dst + 8, _mm256_loadu_ps(s + 8));
+            } else {
+                for (int j = 0; j < NR; j++)
+                    dst[j] = j < nj ? s[j] : 0.0f;
+            }
+        }
+        return;
+    }
+    /* B_NT: columns of B are rows of src; an 8x8 transpose turns 8 rows x 8 k into 8 k-rows */
+    for (int half = 0; half < 2; half++) {
+        int jb = half * 8, nv = nj - jb; /* valid columns in this half */
+        int k = 0;
+        if (nv >= 8) {
+            for (; k + 8 <= kc; k += 8) {
+                __m256 r[8];
+                for (int t = 0; t < 8; t++)
+                    r[t] = load8(b->src, b->dt, (size_t)(j0 + jb + t) * b->ld + (size_t)(k0 + k));
+                transpose8(r);
+                for (int t = 0; t < 8; t++)
+                    _mm256_storeu_ps(dst + (size_t)(k + t) * NR + jb, r[t]);
+            }
+        }
+        for (; k < kc; k++)
+            for (int t = 0; t < 8; t++)
+                dst[(size_t)k * NR + (size_t)(jb + t)] =
+                    t < nv ? load1(b->src, b->dt, (size_t)(j0 + jb + t) * b->ld + (size_t)(k0 + k))
+                           : 0.0f;
+    }
+}
+
+/* dst = A(i0..i0+mc, k0..k0+kc) as MR-row panels, each (kc, MR), rows past mc zeroed. */
+static void pack_a(float *restrict dst, const float *a, size_t lda, int mc, int kc)
+{
+    for (int i = 0; i < mc; i += MR, dst += (size_t)MR * (size_t)kc) {
+        int mi = mc - i < MR ? mc - i : MR;
+        const float *rows[MR];
+        for (int r = 0; r < MR; r++)
+            rows[r] = a + (size_t)(i + (r < mi ? r : 0)) * lda;
+        for (int k = 0; k < kc; k++)
+            for (int r = 0; r < MR; r++)
+                dst[(size_t)k * MR + (size_t)r] = r < mi ? rows[r][k] : 0.0f;
+    }
+}
+
+/* ---- the register tile ---- */
+
+/* c(MR, NR) = (first ? bias-or-0 : c) + a(kc, MR)^T-panel · b(kc, NR)-panel. */
+static void tile_6x16(int kc, const float *restrict a, const float *restrict b, float *c,
+                      size_t ldc, const float *bias, int first)
+{
+    __m256 c00 = _mm256_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
+    __m256 c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
+    for (int k = 0; k < kc; k++, a += MR, b += NR) {
+        __m256 b0 = _mm256_loadu_ps(b), b1 = _mm256_loadu_ps(b + 8), x;
+        x = _mm256_broadcast_ss(a + 0);
+        c00 = _mm256_fmadd_ps(x, b0, c00), c01 = _mm256_fmadd_ps(x, b1, c01);
+        x = _mm256_broadcast_ss(a + 1);
+        c10 = _mm256_fmadd_ps(x, b0, c10), c11 = _mm256_fmadd_ps(x, b1, c11);
+        x = _mm256_broadcast_ss(a + 2);
+        c20 = _mm256_fmadd_ps(x, b0, c20), c21 = _mm256_fmadd_ps(x, b1, c21);
+        x = _mm256_broadcast_ss(a + 3);
+        c30 = _mm256_fmadd_ps(x, b0, c30), c31 = _mm256_fmadd_ps(x, b1, c31);
+        x = _mm256_broadcast_ss(a + 4);
+        c40 = _mm256_fmadd_ps(x, b0, c40), c41 = _mm256_fmadd_ps(x, b1, c41);
+        x = _mm256_broadcast_ss(a + 5);
+        c50 = _mm256_fmadd_ps(x, b0, c50), c51 = _mm256_fmadd_ps(x, b1, c51);
+    }
+    __m256 i0, i1;
+    if (first) {
+        i0 = bias ? _mm256_loadu_ps(bias) : _mm256_setzero_ps();
+        i1 = bias ? _mm256_loadu_ps(bias + 8) : _mm256_setzero_ps();
+    }
+#define STORE_ROW(r, lo, hi)                                                                  \
+    do {                                                                                      \
+        float *cr = c + (size_t)(r) * ldc;                                                    \
+        __m256 l0 = first ? i0 : _mm256_loadu_ps(cr), l1 = first ? i1 : _mm256_loadu_ps(cr + 8); \
+        _mm256_storeu_ps(cr, _mm256_add_ps(l0, lo));                                          \
+        _mm256_storeu_ps(cr + 8, _mm256_add_ps(l1, hi));                                      \
+    } while (0)
+    STORE_ROW(0, c00, c01);
+    STORE_ROW(1, c10, c11);
+    STORE_ROW(2, c20, c21);
+    STORE_ROW(3, c30, c31);
+    STORE_ROW(4, c40, c41);
+    STORE_ROW(5, c50, c51);
+#undef STORE_ROW
+}
+
+/* A partial tile goes through a full one in a buffer so that its elements see exactly the
+ * operations a full tile's would. */
+static void tile_edge(int kc, const float *a, const float *b, float *c, size_t ldc,
+                      const float *bias, int first, int mi, int nj)
+{
+    float t[MR * NR] __attribute__((aligned(32)));
+    float bb[NR] = {0};
+    if (first && bias)
+        memcpy(bb, bias, (size_t)nj * sizeof *bb);
+    if (!first)
+        for (int r = 0; r < mi; r++)
+            memcpy(t + r * NR, c + (size_t)r * ldc, (size_t)nj * sizeof *t);
+    tile_6x16(kc, a, b, t, NR, bias ? bb : NULL, first);
+    for (int r = 0; r < mi; r++)
+        memcpy(c + (size_t)r * ldc, t + r * NR, (size_t)nj * sizeof *t);
+}
+
+/* C(M, j0..j1) = A(M, K) · B(K, j0..j1) + bias[j]; A fp32 with row stride lda, C row stride
+ * ldc. Only columns j0..j1 of C are written. */
+static void gemm(int M, int j0, int j1, int K, const float *A, size_t lda, const b_src *B,
+                 float *C, size_t ldc, const float *bias)
+{
+    _Static_assert(MC % MR == 0, "A blocks hold whole panels");
+    float apack[MC * KC] __attribute__((aligned(64)));
+    float bpack[KC * NR] __attribute__((aligned(64)));
+    if (K <= 0) {
+        for (int i = 0; i < M; i++)
+            for (int j = j0; j < j1; j++)
+                C[(size_t)i * ldc + (size_t)j] = bias ? bias[j] : 0.0f;
+        return;
+    }
+    for (int k0 = 0; k0 < K; k0 += KC) {
+        int kc = K - k0 < KC ? K - k0 : KC, first = k0 == 0;
+        for (int i0 = 0; i0 < M; i0 += MC) {
+            int mc = M - i0 < MC ? M - i0 : MC;
+            pack_a(apack, A + (size_t)i0 * lda + (size_t)k0, lda, mc, kc);
+            for (int j = j0; j < j1; j += NR) {
+                int nj = j1 - j < NR ? j1 - j : NR;
+                const float *bp;
+                if (B->mode == B_PACKED) {
+                    /* prepacked panels start at multiples of NR */
+                    bp = (const float *)B->src + (size_t)(j / NR) * B->ld * NR + (size_t)k0 * NR;
+                } else {
+                    pack_b(bpack, B, k0, kc, j, nj);
+                    bp = bpack;
+                }
+                const float *bj = bias ? bias + j : NULL;
+                for (int i = 0; i < mc; i += MR) {
+                    int mi = mc - i < MR ? mc - i : MR;
+                    float *ct = C + (size_t)(i0 + i) * ldc + (size_t)j;
+                    if (mi == MR && nj == NR)
+                        tile_6x16(kc, apack + (size_t)i * (size_t)kc, bp, ct, ldc, bj, first);
+                    else
+                        tile_edge(kc, apack + (size_t)i * (size_t)kc, bp, ct, ldc, bj, first, mi,
+                                  nj);
+                }
+            }
+        }
+    }
+}
+
+static void linear_cols_avx2(float *y, const float *x, const void *w, mhv_dtype wdt,
+                             const float *b, int n, int in, int out, int o0, int o1)
+{
+    b_src B = {.src = w, .dt = wdt, .mode = B_NT, .ld = (size_t)in};
+    gemm(n, o0, o1, in, x, (size_t)in, &B, y, (size_t)out, b);
+}
+
+static void linear_avx2(float *y, const float *x, const void *w, mhv_dtype wdt, const float *b,
+                        int n, int in, int out)
+{
+    linear_cols_avx2(y, x, w, wdt, b, n, in, out, 0, out);
+}
+
+/* ---- vectorised exp ---- */
+
+/* e^x to about 1 ulp: x = m·ln2 + r with ln2 split in two (Cody-Waite) so r is exact,
+ * |r| <= ln2/2, a degree-6 polynomial (Cephes expf) for e^r, 2^m built in the exponent.
+ * x below -88.38 (and -inf) gives 0, above 88.38 gives about 3.4e38. */
+static inline __m256 exp8(__m256 x)
+{
+    const __m256 hi = _mm256_set1_ps(88.3762626647949f), lo = _mm256_set1_ps(-88.3762626647949f);
+    x = _mm256_min_ps(_mm256_max_ps(x, lo), hi);
+    __m256 m = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)),
+                               _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m256 r = _mm256_fnmadd_ps(m, _mm256_set1_ps(0.693359375f), x);
+    r = _mm256_fnmadd_ps(m, _mm256_set1_ps(-2.12194440e-4f), r);
+    __m256 p = _mm256_set1_ps(1.9875691500e-4f);
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.3981999507e-3f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(8.3334519073e-3f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(4.1665795894e-2f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.6666665459e-1f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(5.0000001201e-1f));
+    p = _mm256_fmadd_ps(p, _mm256_mul_ps(r, r), _mm256_add_ps(r, _mm256_set1_ps(1.0f)));
+    /* m in [-127, 127]: the biased exponent m + 127 is in [0, 254]; 0 makes the result 0 */
+    __m256i e = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(m), _mm256_set1_epi32(127)),
+                                  23);
+    return _mm256_mul_ps(p, _mm256_castsi256_ps(e));
+}
+
+static inline float hmax8(__m256 v)
+{
+    __m128 m = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    m = _mm_max_ps(m, _mm_movehl_ps(m, m));
+    m = _mm_max_ss(m, _mm_movehdup_ps(m));
+    return _mm_cvtss_f32(m);
+}
+
+static inline float hsum8(__m256 v)
+{
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+}
+
+/* p(width,): p[0..len) = softmax(p[0..len) * scale), p[len..width) = 0. */
+static void softmax_row(float *p, int len, int width, float scale)
+{
+    const __m256 vs = _mm256_set1_ps(scale);
+    __m256 vm = _mm256_set1_ps(-INFINITY);
+    int j = 0;
+    for (; j + 8 <= len; j += 8) {
+        __m256 v = _mm256_mul_ps(_mm256_loadu_ps(p + j), vs);
+        _mm256_storeu_ps(p + j, v);
+        vm = _mm256_max_ps(vm, v);
+    }
+    float mx = hmax8(vm);
+    for (; j < len; j++) {
+        p[j] *= scale;
+        if (p[j] > mx)
+            mx = p[j];
+    }
+    /* a row of -inf scores would subtract -inf from -inf */
+    if (mx == -INFINITY)
+        mx = 0.0f;
+    __m256 vmx = _mm256_set1_ps(mx), vsum = _mm256_setzero_ps();
+    float tail[8] __attribute__((aligned(32)));
+    for (j = 0; j + 8 <= len; j += 8) {
+        __m256 e = exp8(_mm256_sub_ps(_mm256_loadu_ps(p + j), vmx));
+        _mm256_storeu_ps(p + j, e);
+        vsum = _mm256_add_ps(vsum, e);
+    }
+    if (j < len) {
+        /* the tail through the same vector exp, padded with -inf (e = 0) */
+        for (int t = 0; t < 8; t++)
+            tail[t] = j + t < len ? p[j + t] - mx : -INFINITY;
+        __m256 e = exp8(_mm256_load_ps(tail));
+        vsum = _mm256_add_ps(vsum, e);
+        _mm256_store_ps(tail, e);
+        for (int t = 0; j + t < len; t++)
+            p[j + t] = tail[t];
+    }
+    float inv = 1.0f / hsum8(vsum);
+    __m256 vi = _mm256_set1_ps(inv);
+    for (j = 0; j + 8 <= len; j += 8)
+        _mm256_storeu_ps(p + j, _mm256_mul_ps(_mm256_loadu_ps(p + j), vi));
+    for (; j < len; j++)
+        p[j] *= inv;
+    for (j = len; j < width; j++)
+        p[j] = 0.0f;
+}
+
+/* ---- attention ---- */
+
+static size_t round_up(size_t x, size_t m) { return (x + m - 1) / m * m; }
+
+static size_t attention_scratch_avx2(int n, int d)
+{
+    size_t un = (size_t)n, ud = (size_t)d;
+    return (size_t)QB * un + round_up(un, NR) * ud + un * round_up(ud, NR) + 16;
+}
+
+/* kt: K as B_PACKED panels of scores = Q·K^T (reduction d, columns = keys);
+ * vp: V as B_PACKED panels of P·V (reduction = keys, columns = d). */
+static void pack_kv(float *kt, float *vp, const mhv_attn_args *a, int want_v)
+{
+    int n = a->n, d = a->d;
+    b_src K = {.src = a->k, .dt = MHV_DT_F32, .mode = B_NT, .ld = a->ld_k};
+    for (int j = 0; j < n; j += NR)
+        for (int k0 = 0; k0 < d; k0 += KC) {
+            int kc = d - k0 < KC ? d - k0 : KC;
+            pack_b(kt + (size_t)(j / NR) * (size_t)d * NR + (size_t)k0 * NR, &K, k0, kc, j,
+                   n - j < NR ? n - j : NR);
+        }
+    if (!want_v)
+        return;
+    b_src V = {.src = a->v, .dt = MHV_DT_F32, .mode = B_NN, .ld = a->ld_v};
+    for (int j = 0; j < d; j += NR)
+        for (int k0 = 0; k0 < n; k0 += KC) {
+            int kc = n - k0 < KC ? n - k0 : KC;
+            pack_b(vp + (size_t)(j / NR) * (size_t)n * NR + (size_t)k0 * NR, &V, k0, kc, j,
+                   d - j < NR ? d - j : NR);
+        }
+}
+
+static void attention_avx2(const mhv_attn_args *a)
+{
+    int n = a->n, d = a->d;
+    if (!a->probs && !a->out)
+        return;
+    /* scratch: s (QB, n) scores when probs is not kept | kt packed K | vp packed V */
+    float *s = a->scratch;
+    float *kt = s + (size_t)QB * (size_t)n;
+    float *vp = kt + round_up((size_t)n, NR) * (size_t)d;
+    pack_kv(kt, vp, a, a->out != NULL);
+    b_src K = {.src = kt, .dt = MHV_DT_F32, .mode = B_PACKED, .ld = (size_t)d};
+    b_src V = {.src = vp, .dt = MHV_DT_F32, .mode = B_PACKED, .ld = (size_t)n};
+    for (int i0 = 0; i0 < n; i0 += QB) {
+        int rows = n - i0 < QB ? n - i0 : QB;
+        int nk = a->causal ? i0 + rows : n; /* keys any row of this block can see */
+        float *sb = a->probs ? a->probs + (size_t)i0 * (size_t)n : s; /* (rows, n) */
+        gemm(rows, 0, nk, d, a->q + (size_t)i0 * a->ld_q, a->ld_q, &K, sb, (size_t)n, NULL);
+        for (int r = 0; r < rows; r++) {
+            int len = a->causal ? i0 + r + 1 : n;
+            softmax_row(sb + (size_t)r * (size_t)n, len, a->probs ? n : nk, a->scale);
+        }
+        if (a->out)
+            gemm(rows, 0, d, nk, sb, (size_t)n, &V, a->out + (size_t)i0 * a->ld_out, a->ld_out,
+                 NULL);
+    }
+}
+
+/* ---- element-wise ---- */
+
+static void layernorm_avx2(float *x, const float *g, const float *b, int n, int d, float eps)
+{
+    /* Sums in double like the reference: LayerNorm is a small share of the time, and fp32
+     * sums over 768+ values would drift from it by more than the matrix multiplies do. */
+    for (int i = 0; i < n; i++) {
+        float *r = x + (size_t)i * (size_t)d;
+        __m256d s0 = _mm256_setzero_pd(), s1 = s0;
+        int t = 0;
+        for (; t + 8 <= d; t += 8) {
+            __m256 v = _mm256_loadu_ps(r + t);
+            s0 = _mm256_add_pd(s0, _mm256_cvtps_pd(_mm256_castps256_ps128(v)));
+            s1 = _mm256_add_pd(s1, _mm256_cvtps_pd(_mm256_extractf128_ps(v, 1)));
+        }
+        double acc[4];
+        _mm256_storeu_pd(acc, _mm256_add_pd(s0, s1));
+        double mean = (acc[0] + acc[1]) + (acc[2] + acc[3]);
+        for (; t < d; t++)
+            mean += r[t];
+        mean /= d;
+        __m256d vm = _mm256_set1_pd(mean);
+        s0 = _mm256_setzero_pd(), s1 = s0;
+        for (t = 0; t + 8 <= d; t += 8) {
+            __m256 v = _mm256_loadu_ps(r + t);
+            __m256d a0 = _mm256_sub_pd(_mm256_cvtps_pd(_mm256_castps256_ps128(v)), vm);
+            __m256d a1 = _mm256_sub_pd(_mm256_cvtps_pd(_mm256_extractf128_ps(v, 1)), vm);
+            s0 = _mm256_fmadd_pd(a0, a0, s0);
+            s1 = _mm256_fmadd_pd(a1, a1, s1);
+        }
+        _mm256_storeu_pd(acc, _mm256_add_pd(s0, s1));
+        double var = (acc[0] + acc[1]) + (acc[2] + acc[3]);
+        for (; t < d; t++)
+            var += (r[t] - mean) * (r[t] - mean);
+        var /= d;
+        double inv = 1.0 / sqrt(var + eps);
+        __m256d vi = _mm256_set1_pd(inv);
+        for (t = 0; t + 4 <= d; t += 4) {
+            __m256d v = _mm256_cvtps_pd(_mm_loadu_ps(r + t));
+            __m256d y = _mm256_mul_pd(_mm256_mul_pd(_mm256_sub_pd(v, vm), vi),
+                                      _mm256_cvtps_pd(_mm_loadu_ps(g + t)));
+            y = _mm256_add_pd(y, _mm256_cvtps_pd(_mm_loadu_ps(b + t)));
+            _mm_storeu_ps(r + t, _mm256_cvtpd_ps(y));
+        }
+        for (; t < d; t++)
+            r[t] = (float)((r[t] - mean) * inv * g[t] + b[t]);
+    }
+}
+
+/* Applies f to x[0..n) eight at a time, the tail through a padded buffer. */
+#define MAP8(x, n, f)                                                                         \
+    do {                                                                                      \
+        size_t i_ = 0;                                                                        \
+        for (; i_ + 8 <= (n); i_ += 8)                                                        \
+            _mm256_storeu_ps((x) + i_, f(_mm256_loadu_ps((x) + i_)));                         \
+        if (i_ < (n)) {                                                                       \
+            float t_[8] __attribute__((aligned(32))) = {0};                                   \
+            memcpy(t_, (x) + i_, ((n) - i_) * sizeof(float));                                 \
+            _mm256_store_ps(t_, f(_mm256_load_ps(t_)));                                       \
+            memcpy((x) + i_, t_, ((n) - i_) * sizeof(float));                                 \
+        }                                                                                     \
+    } while (0)
+
+/* x·Φ(x) = x/2 · (1 + erf(x/√2)). erf is N. Juffa's fp32 erff (max error 0.99 ulp): an odd
+ * polynomial for |z| <= 0.9277 and 1 - exp(poly(|z|)) above, where 1 + erf is taken as
+ * 2 - exp(..) or exp(..) directly, so negative x keep their relative accuracy. */
+static inline __m256 gelu_erf8(__m256 x)
+{
+    __m256 z = _mm256_mul_ps(x, _mm256_set1_ps(0.70710678118654752f));
+    __m256 t = _mm256_andnot_ps(_mm256_set1_ps(-0.0f), z), s = _mm256_mul_ps(z, z);
+    /* |z| > 0.9277 */
+    __m256 r = _mm256_fmadd_ps(_mm256_set1_ps(-1.72853470e-5f), t, _mm256_set1_ps(3.83197126e-4f));
+    __m256 u = _mm256_fmadd_ps(_mm256_set1_ps(-3.88396438e-3f), t, _mm256_set1_ps(2.42546219e-2f));
+    r = _mm256_fmadd_ps(r, s, u);
+    r = _mm256_fmadd_ps(r, t, _mm256_set1_ps(-1.06777877e-1f));
+    r = _mm256_fmadd_ps(r, t, _mm256_set1_ps(-6.34846687e-1f));
+    r = _mm256_fmadd_ps(r, t, _mm256_set1_ps(-1.28717512e-1f));
+    r = _mm256_fmadd_ps(r, t, _mm256_sub_ps(_mm256_setzero_ps(), t));
+    __m256 e = exp8(r); /* erfc(|z|) */
+    __m256 pos = _mm256_cmp_ps(z, _mm256_setzero_ps(), _CMP_GT_OQ);
+    __m256 big = _mm256_blendv_ps(e, _mm256_sub_ps(_mm256_set1_ps(2.0f), e), pos);
+    /* |z| <= 0.9277 */
+    __m256 q = _mm256_set1_ps(-5.96761703e-4f);
+    q = _mm256_fmadd_ps(q, s, _mm256_set1_ps(4.99119423e-3f));
+    q = _mm256_fmadd_ps(q, s, _mm256_set1_ps(-2.67681349e-2f));
+    q = _mm256_fmadd_ps(q, s, _mm256_set1_ps(1.12819925e-1f));
+    q = _mm256_fmadd_ps(q, s, _mm256_set1_ps(-3.76125336e-1f));
+    q = _mm256_fmadd_ps(q, s, _mm256_set1_ps(1.28379166e-1f));
+    __m256 small = _mm256_add_ps(_mm256_set1_ps(1.0f), _mm256_fmadd_ps(q, z, z));
+    __m256 onep = _mm256_blendv_ps(small, big,
+                                   _mm256_cmp_ps(t, _mm256_set1_ps(0.927734375f), _CMP_GT_OQ));
+    return _mm256_mul_ps(_mm256_mul_ps(_mm256_set1_ps(0.5f), x), onep);
+}
+
+/* x / (1 + e^-v): the logistic form of both the tanh GELU and SiLU, which keeps the
+ * accuracy of exp for either sign (1 + tanh(u) = 2 / (1 + e^-2u)). */
+static inline __m256 x_sigmoid8(__m256 x, __m256 v)
+{
+    __m256 e = exp8(_mm256_sub_ps(_mm256_setzero_ps(), v));
+    return _mm256_div_ps(x, _mm256_add_ps(_mm256_set1_ps(1.0f), e));
+}
+
+static inline __m256 gelu_tanh8(__m256 x)
+{
+    /* 2u = 2·sqrt(2/π)·(x + 0.044715 x³) */
+    __m256 x3 = _mm256_mul_ps(_mm256_mul_ps(x, x), x);
+    __m256 u = _mm256_fmadd_ps(_mm256_set1_ps(0.044715f), x3, x);
+    return x_sigmoid8(x, _mm256_mul_ps(u, _mm256_set1_ps(1.5957691216057308f)));
+}
+
+static inline __m256 silu8(__m256 x) { return x_sigmoid8(x, x); }
+static inline __m256 relu8(__m256 x) { return _mm256_max_ps(x, _mm256_setzero_ps()); }
+
+static void gelu_erf_avx2(float *x, size_t n) { MAP8(x, n, gelu_erf8); }
+static void gelu_tanh_avx2(float *x, size_t n) { MAP8(x, n, gelu_tanh8); }
+static void silu_avx2(float *x, size_t n) { MAP8(x, n, silu8); }
+static void relu_avx2(float *x, size_t n) { MAP8(x, n, relu8); }
+
+static void add_avx2(float *y, const float *x, size_t n)
+{
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        _mm256_storeu_ps(y + i, _mm256_add_ps(_mm256_loadu_ps(y + i), _mm256_loadu_ps(x + i)));
+    for (; i < n; i++)
+        y[i] += x[i];
+}
+
+static const mhv_kernels avx2_table = {
+    .name = "avx2",
+    .linear = linear_avx2,
+    .linear_cols = linear_cols_avx2,
+    .attention = attention_avx2,
+    .attention_scratch = attention_scratch_avx2,
+    .layernorm = layernorm_avx2,
+    .gelu_erf = gelu_erf_avx2,
+    .gelu_tanh = gelu_tanh_avx2,
+    .relu = relu_avx2,
+    .silu = silu_avx2,
+    .add = add_avx2,
+};
+
+const mhv_kernels *mhv_kernels_avx2(void)
+{
+    return &avx2_table;
+}
+
+#endif /* __x86_64__ */

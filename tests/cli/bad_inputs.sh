@@ -1,0 +1,175 @@
+#!/usr/bin/env bash
+# Hostile and broken files (issue 8), beyond errors.sh: each case exits 1 or 2 with one
+# "mhaviz: FILE: problem" line naming the file, prints nothing on stdout and leaves no output.
+# Under `make check` the binary is the ASan+UBSan build, so a sanitizer report fails the case
+# (it adds stderr lines and changes the exit code).
+. "$(dirname "$0")/lib.sh"
+FIX=tests/fixtures/bert-f32
+echo "苹果从树上掉下来，小明把它捡起来了。" >"$TMP/s.txt"
+
+fresh_model() { rm -rf "$TMP/$1"; cp -r "$FIX" "$TMP/$1"; }
+run() { "$MHAVIZ" run --format json --out "$TMP/out" "$@"; }
+M=$TMP/m
+ST=$M/model.safetensors
+# set_prefix FILE HEX16: overwrites the 8-byte little-endian header length
+set_prefix() { printf "$(echo "$2" | sed 's/../\\x&/g')" | dd of="$1" bs=1 count=8 conv=notrunc 2>/dev/null; }
+KEY1='encoder\.layer\.1\.attention\.self\.key\.weight'
+Q0='encoder\.layer\.0\.attention\.self\.query\.weight'
+
+# ---- safetensors: the length prefix ----
+fresh_model m; set_prefix "$ST" 0000000000000000
+expect_fail st-header-length-0 1 "model.safetensors: header length is 0" -- run --model "$M" "$TMP/s.txt"
+fresh_model m; printf '\x10\x00\x00\x00\x00\x00\x00\x00{}' >"$ST"
+expect_fail st-header-past-eof 1 "model.safetensors: header length 16 goes beyond the end" -- run --model "$M" "$TMP/s.txt"
+fresh_model m; printf '\x02\x00\x00' >"$ST"
+expect_fail st-shorter-than-prefix 1 "too short for the 8-byte header length" -- run --model "$M" "$TMP/s.txt"
+
+# ---- safetensors: the JSON header ----
+fresh_model m; st_edit "$ST" 's/^\{/{{/'
+expect_fail st-header-not-json 1 "model.safetensors: header is not valid JSON" -- run --model "$M" "$TMP/s.txt"
+fresh_model m; st_edit "$ST" '$_ = "[" . (" " x (length($_) - 2)) . "]"'
+expect_fail st-header-not-object 1 "model.safetensors: header is not a JSON object" -- run --model "$M" "$TMP/s.txt"
+fresh_model m; st_edit "$ST" "s/$KEY1/encoder.layer.1.attention.self.query.weight/"
+expect_fail st-duplicate-name 1 "duplicate tensor name 'encoder.layer.1.attention.self.query.weight'" -- run --model "$M" "$TMP/s.txt"
+fresh_model m; st_edit "$ST" 's/"format"/"form\xff"/'
+expect_fail st-header-bad-utf8 1 "model.safetensors: header is not valid UTF-8" -- run --model "$M" "$TMP/s.txt"
+fresh_model m; st_edit "$ST" 's/\}(\s*)$/}x$1/'
+expect_fail st-header-trailing-garbage 1 "header has trailing bytes after the JSON object" -- run --model "$M" "$TMP/s.txt"
+fresh_model m; st_edit "$ST" 's/"format":"pt"/"format":1/'
+expect_fail st-metadata-not-string 1 "'__metadata__' value 'format' is not a string" -- run --model "$M" "$TMP/s.txt"
+
+# ---- safetensors: the tensor table ----
+fresh_model m; st_edit "$ST" "s/(\"$KEY1\"[^}]*\"data_offsets\":\\[)(\\d+),(\\d+)/\$1\$3,\$2/"
+expect_fail st-offsets-reversed 1 "data_offsets begin 294912 is after end 278528" -- run --model "$M" "$TMP/s.txt"
+fresh_model m; st_edit "$ST" "s/(\"$KEY1\"[^}]*\"shape\":\\[)64,64/\${1}64,63/"
+expect_fail st-offsets-not-shape 1 "has 16384 data bytes, but its shape and dtype F32 need 16128" -- run --model "$M" "$TMP/s.txt"
+fresh_model m; printf 'junk' >>"$ST"
+expect_fail st-bytes-after-last 1 "4 unused bytes after the last tensor" -- run --model "$M" "$TMP/s.txt"
+fresh_model m; st_edit "$ST" 's/"shape":\[64\],"data_offsets":\[0,256\]/"shape":[60],"data_offsets":[16,256]/'
+expect_fail st-hole 1 "16 unused bytes before tensor 'embeddings.LayerNorm.bias'" -- run --model "$M" "$TMP/s.txt"
+fresh_model m; st_edit "$ST" "s/(\"$Q0\"[^}]*\"dtype\":\")F32([^}]*\"shape\":\\[)64,64/\${1}I8\${2}64,256/"
+expect_fail st-int8-weight 1 "dtype I8; only F32, F16 and BF16 are supported" -- run --model "$M" "$TMP/s.txt"
+fresh_model m; st_edit "$ST" "s/(\"$Q0\"[^}]*\"dtype\":\")F32/\${1}float32/"
+expect_fail st-dtype-name 1 "unknown dtype 'float32'" -- run --model "$M" "$TMP/s.txt"
+fresh_model m; st_edit "$ST" "s/(\"$KEY1\"[^}]*\"shape\":\\[)64,64/\${1}64,-64/"
+expect_fail st-negative-dim 1 "shape[1] is not a non-negative integer" -- run --model "$M" "$TMP/s.txt"
+fresh_model m; st_edit "$ST" "s/(\"$KEY1\"[^}]*\"shape\":\\[)64,64/\${1}4294967296,4294967296,4294967296/"
+expect_fail st-overflowing-dims 1 "element count overflows" -- run --model "$M" "$TMP/s.txt"
+fresh_model m; st_edit "$ST" "s/(\"$KEY1\"[^}]*\"shape\":\\[)64,64/\${1}64,64.5/"
+expect_fail st-fractional-dim 1 "shape[1] is not a non-negative integer" -- run --model "$M" "$TMP/s.txt"
+fresh_model m; st_edit "$ST" "s/(\"$KEY1\"[^}]*\"shape\":\\[)64,64/\${1}0,64/; s/(\"$KEY1\"[^}]*\"data_offsets\":\\[)(\\d+),(\\d+)/\$1\$2,\$2/"
+# zero rows: valid safetensors, wrong for the model (and the freed bytes are now a hole)
+expect_fail st-zero-dim 1 "model.safetensors" -- run --model "$M" "$TMP/s.txt"
+fresh_model m; st_edit "$ST" "s/(\"$KEY1\"[^}]*\"shape\":\\[)64,64/\${1}1,1,1,1,1,1,1,1,64,64/"
+expect_fail st-too-many-dims 1 "more than 8 dimensions" -- run --model "$M" "$TMP/s.txt"
+fresh_model m; st_edit "$ST" "s/(\"$KEY1\"[^}]*)\"dtype\":\"F32\",?/\$1/"
+expect_fail st-no-dtype 1 "has no 'dtype'" -- run --model "$M" "$TMP/s.txt"
+
+# ---- files that are not what they should be ----
+fresh_model m; rm "$ST"; mkdir "$ST"
+expect_fail st-is-directory 1 "model.safetensors: is a directory" -- run --model "$M" "$TMP/s.txt"
+fresh_model m; rm "$M/config.json"; mkdir "$M/config.json"
+expect_fail config-is-directory 1 "config.json: not a regular file" -- run --model "$M" "$TMP/s.txt"
+fresh_model m; rm "$ST"; mkfifo "$ST"
+expect_fail st-is-fifo 1 "model.safetensors: is not a regular file" -- run --model "$M" "$TMP/s.txt"
+: >"$TMP/plainfile"
+expect_fail model-is-file 1 "not a model directory" -- run --model "$TMP/plainfile" "$TMP/s.txt"
+expect_fail input-is-directory 1 "not a regular file" -- run --model "$FIX" "$TMP"
+
+# ---- sharded checkpoints ----
+cp_sharded() { rm -rf "$M"; cp -r tests/fixtures/bert-sharded "$M"; }
+cp_sharded; rm "$M/model-00003-of-00004.safetensors"
+expect_fail shard-missing 1 "model.safetensors.index.json: shard 'model-00003-of-00004.safetensors' is missing" -- run --model "$M" "$TMP/s.txt"
+cp_sharded; echo '{"weight_map": ' >"$M/model.safetensors.index.json"
+expect_fail index-not-json 1 "model.safetensors.index.json: not valid JSON" -- run --model "$M" "$TMP/s.txt"
+cp_sharded; perl -pi -e 's/"model-00002-of-00004\.safetensors"/"..\/..\/etc\/passwd"/' "$M/model.safetensors.index.json"
+expect_fail index-path-escape 1 "is not a plain file name" -- run --model "$M" "$TMP/s.txt"
+cp_sharded; head -c 5000 "$M/model-00004-of-00004.safetensors" >"$TMP/x" && mv "$TMP/x" "$M/model-00004-of-00004.safetensors"
+expect_fail shard-truncated 1 "model-00004-of-00004.safetensors" -- run --model "$M" "$TMP/s.txt"
+
+# ---- config.json ----
+cfg() { fresh_model m; perl -0pi -e "$1" "$M/config.json"; }
+cfg 's/"num_attention_heads": 4/"num_attention_heads": 5/'
+expect_fail config-heads-not-dividing 1 "config.json: num_attention_heads 5 does not divide hidden_size 64" -- run --model "$M" "$TMP/s.txt"
+cfg 's/"num_hidden_layers": 3/"num_hidden_layers": 1000000000/'
+expect_fail config-1e9-layers 1 "field 'num_hidden_layers' is 1000000000, outside" -- run --model "$M" "$TMP/s.txt"
+cfg 's/"hidden_size": 64/"hidden_size": "64"/'
+expect_fail config-wrong-type 1 "config.json: field 'hidden_size' is not a number" -- run --model "$M" "$TMP/s.txt"
+cfg 's/"vocab_size": 429/"vocab_size": 1e300/'
+expect_fail config-huge-number 1 "field 'vocab_size' is" -- run --model "$M" "$TMP/s.txt"
+cfg 's/^\{/[{/; s/\}\s*$/}]/'
+expect_fail config-not-object 1 "config.json: not a JSON object" -- run --model "$M" "$TMP/s.txt"
+cfg 's/"intermediate_size": 128/"intermediate_size": 256/'
+expect_fail config-disagrees-with-weights 1 "has shape [128,64], expected [256,64]" -- run --model "$M" "$TMP/s.txt"
+cfg 's/"num_hidden_layers": 3/"num_hidden_layers": 1000/'
+expect_fail config-more-layers-than-file 1 "checkpoint is too small for the sizes in config.json" -- run --model "$M" "$TMP/s.txt"
+fresh_model m; perl -e 'print "[" x 100000' >"$M/config.json"
+expect_fail config-deep-nesting 1 "config.json: not valid JSON" -- run --model "$M" "$TMP/s.txt"
+
+# ---- vocab.txt / tokenizer.json ----
+fresh_model m; : >"$M/vocab.txt"
+expect_fail vocab-empty 1 "vocab.txt: empty vocabulary file" -- run --model "$M" "$TMP/s.txt"
+fresh_model m; printf '\xc3\x28\n' >>"$M/vocab.txt"
+expect_fail vocab-bad-utf8 1 "vocab.txt: line 430 is not valid UTF-8" -- run --model "$M" "$TMP/s.txt"
+fresh_model m; printf 'x\0y\n' >>"$M/vocab.txt"
+expect_fail vocab-nul 1 "vocab.txt: NUL byte at offset" -- run --model "$M" "$TMP/s.txt"
+# a piece listed twice: Hugging Face accepts it (the later line wins the lookup), and so do
+# we, with one warning line naming both lines; the run itself succeeds
+fresh_model m; sed -i '20s/.*/[CLS]/' "$M/vocab.txt"
+rm -rf "$TMP/out"; run --model "$M" "$TMP/s.txt" >"$TMP/stdout" 2>"$TMP/stderr"; rc=$?
+if [ $rc = 0 ] && [ "$(wc -l <"$TMP/stderr")" = 1 ] && [ -s "$TMP/out/s.json" ] &&
+   grep -qF "mhaviz: warning: $M/vocab.txt: piece '[CLS]' is on lines 6 and 20; the later line is used" "$TMP/stderr"
+then ok; else bad "vocab-duplicate: exit $rc: $(head -c 300 "$TMP/stderr")"; fi
+# more pieces than the model has embeddings: refused when such a token is used
+fresh_model m; perl -e 'print "p$_\n" for 1..1000' >>"$M/vocab.txt"; echo 'p1000 [CLS]' >"$TMP/p.txt"
+expect_fail vocab-larger-than-model 2 "p.txt: line 1: token id 1428 outside the model's vocabulary (0-428)" -- run --model "$M" --pretokenized "$TMP/p.txt"
+tj() { rm -rf "$M"; cp -r tests/fixtures/minilm-2l "$M"; perl -0pi -e "$1" "$M/tokenizer.json"; }
+tj 's/("model": *\{\s*"type": *)"WordPiece"/$1"Unigram"/'
+expect_fail tokenizer-unknown-model 1 "tokenizer.json: unsupported tokenizer model 'Unigram'" -- run --model "$M" "$TMP/s.txt"
+tj 's/^\{/{"x": tru/'
+expect_fail tokenizer-not-json 1 "tokenizer.json: not valid JSON" -- run --model "$M" "$TMP/s.txt"
+
+# ---- input ----
+printf 'fine\n\xf0\x28\x8c\x28\n' >"$TMP/in-bad.txt"
+expect_fail input-bad-utf8-4byte 1 "in-bad.txt: line 2: invalid UTF-8" -- run --model "$FIX" "$TMP/in-bad.txt"
+printf '\xed\xa0\x80\n' >"$TMP/in-surrogate.txt"
+expect_fail input-surrogate 1 "in-surrogate.txt: line 1: invalid UTF-8" -- run --model "$FIX" "$TMP/in-surrogate.txt"
+printf 'ok\n\0\n' >"$TMP/in-nul.txt"
+expect_fail input-nul-line 1 "in-nul.txt: line 2: contains a NUL byte" -- run --model "$FIX" "$TMP/in-nul.txt"
+perl -e 'print "苹果 " x 200000, "\n"' >"$TMP/in-1mb.txt"
+expect_fail input-1mb-line 1 "in-1mb.txt: line 1: 400002 tokens exceed the model's 64 positions" -- run --model "$FIX" "$TMP/in-1mb.txt"
+: >"$TMP/in-empty.txt"
+expect_fail input-empty 1 "in-empty.txt: no sentences" -- run --model "$FIX" "$TMP/in-empty.txt"
+printf ' \t \r\n\f\v\n' >"$TMP/in-ws.txt"
+expect_fail input-whitespace-only 1 "in-ws.txt: no sentences" -- run --model "$FIX" "$TMP/in-ws.txt"
+
+# ---- output ----
+expect_fail out-under-proc 1 "mhaviz-bad-out" -- "$MHAVIZ" run --model "$FIX" --out /proc/mhaviz-bad-out "$TMP/s.txt"
+# a read-only and a full file system, when this user may mount a tmpfs (root); skipped otherwise
+mkdir -p "$TMP/ro" "$TMP/full"
+if mount -t tmpfs -o size=64k,ro tmpfs "$TMP/ro" 2>/dev/null; then
+    trap 'umount "$TMP/ro" "$TMP/full" 2>/dev/null; rm -rf "$TMP"' EXIT
+    expect_fail out-read-only 1 "Read-only file system" -- "$MHAVIZ" run --model "$FIX" --out "$TMP/ro/out" "$TMP/s.txt"
+    umount "$TMP/ro"
+else
+    echo "skip: out-read-only (cannot mount a tmpfs)"
+fi
+if mount -t tmpfs -o size=16k tmpfs "$TMP/full" 2>/dev/null; then
+    trap 'umount "$TMP/full" 2>/dev/null; rm -rf "$TMP"' EXIT
+    expect_fail out-disk-full 1 "No space left on device" -- run --model "$FIX" --out "$TMP/full" "$TMP/s.txt"
+    if [ -n "$(ls -A "$TMP/full")" ]; then bad "out-disk-full: left $(ls -A "$TMP/full")"; fi
+    if "$MHAVIZ" run --help 2>/dev/null | grep -q 'png'; then
+        expect_fail out-disk-full-png 1 "$TMP/full/" -- "$MHAVIZ" run --model "$FIX" --format png --out "$TMP/full" "$TMP/s.txt"
+        if [ -n "$(ls -A "$TMP/full")" ]; then bad "out-disk-full-png: left $(ls -A "$TMP/full")"; fi
+    fi
+    umount "$TMP/full"
+else
+    echo "skip: out-disk-full (cannot mount a tmpfs)"
+fi
+# a file size limit is a disk-full that needs no privilege: writes fail with EFBIG
+(trap '' XFSZ; ulimit -f 4; exec "$MHAVIZ" run --model "$FIX" --format json --out "$TMP/fsz" "$TMP/s.txt") >"$TMP/stdout" 2>"$TMP/stderr"
+rc=$?
+if [ $rc = 1 ] && [ "$(wc -l <"$TMP/stderr")" = 1 ] && grep -q '^mhaviz: .*fsz' "$TMP/stderr" &&
+   [ -z "$(ls -A "$TMP/fsz" 2>/dev/null)" ]; then ok; else bad "out-file-size-limit: exit $rc: $(head -c 300 "$TMP/stderr"); left: $(ls -A "$TMP/fsz" 2>/dev/null)"; fi
+
+finish

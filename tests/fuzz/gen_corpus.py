@@ -1,0 +1,240 @@
+#!/usr/bin/env python3
+"""Writes the seed corpora under tests/fuzz/corpus/<target>/ from the committed fixtures.
+
+Run from the repository root: python3 tests/fuzz/gen_corpus.py
+Seeds are small on purpose (libFuzzer mutates small inputs faster): safetensors files keep the
+real headers' names, dtypes and ranks with dimensions cut to at most 3; the real vocabularies
+(bert-base-chinese, MiniLM) are sampled; tokenizer.json files keep every section but a sample
+of the vocabulary. Deterministic: the same fixtures give the same corpus.
+"""
+import json
+import os
+import random
+import struct
+
+FIX = "tests/fixtures"
+OUT = "tests/fuzz/corpus"
+DSIZE = {"F64": 8, "F32": 4, "F16": 2, "BF16": 2, "I64": 8, "I32": 4, "I16": 2, "I8": 1,
+         "U64": 8, "U32": 4, "U16": 2, "U8": 1, "BOOL": 1, "F8_E4M3": 1, "F8_E5M2": 1}
+
+
+def put(target, name, data):
+    d = os.path.join(OUT, target)
+    os.makedirs(d, exist_ok=True)
+    if isinstance(data, str):
+        data = data.encode("utf-8")
+    with open(os.path.join(d, name), "wb") as f:
+        f.write(data)
+
+
+def st_header(path):
+    with open(path, "rb") as f:
+        n = struct.unpack("<Q", f.read(8))[0]
+        return json.loads(f.read(n))
+
+
+def st_file(header, pad=True):
+    """A valid safetensors file for header (offsets recomputed, data bytes patterned)."""
+    out, pos = {}, 0
+    for k, v in header.items():
+        if k == "__metadata__":
+            out[k] = v
+            continue
+        nb = DSIZE[v["dtype"]]
+        for d in v["shape"]:
+            nb *= d
+        out[k] = {"dtype": v["dtype"], "shape": v["shape"], "data_offsets": [pos, pos + nb]}
+        pos += nb
+    h = json.dumps(out, separators=(",", ":")).encode()
+    if pad:
+        h += b" " * (-len(h) % 8)
+    return struct.pack("<Q", len(h)) + h + bytes(i * 37 & 0xFF for i in range(pos))
+
+
+def shrink(header, keep=None, maxdim=3):
+    out = {}
+    names = [k for k in header if k != "__metadata__"]
+    if keep:
+        names = names[:keep]
+    if "__metadata__" in header:
+        out["__metadata__"] = header["__metadata__"]
+    for k in names:
+        v = header[k]
+        out[k] = {"dtype": v["dtype"], "shape": [min(d, maxdim) for d in v["shape"]]}
+    return out
+
+
+def safetensors():
+    files = [("f32", "bert-f32/model.safetensors"), ("f16", "bert-f16/model.safetensors"),
+             ("bf16", "bert-bf16/model.safetensors"), ("old", "bert-mlm-old/model.safetensors"),
+             ("shard1", "bert-sharded/model-00001-of-00004.safetensors"),
+             ("minilm", "minilm-2l/model.safetensors")]
+    for tag, rel in files:
+        h = st_header(os.path.join(FIX, rel))
+        put("safetensors", tag + "-small", st_file(shrink(h, keep=12)))
+        put("safetensors", tag + "-all", st_file(shrink(h, maxdim=1), pad=False))
+    # every dtype, scalars, zero-size and rank-8 tensors
+    h = {"__metadata__": {"format": "pt"}}
+    for i, dt in enumerate(DSIZE):
+        h["t_%s" % dt.lower()] = {"dtype": dt, "shape": [2, 1 + i % 3]}
+    h["scalar"] = {"dtype": "F32", "shape": []}
+    h["empty"] = {"dtype": "F16", "shape": [0, 5]}
+    h["rank8"] = {"dtype": "U8", "shape": [1, 2, 1, 2, 1, 2, 1, 2]}
+    put("safetensors", "dtypes", st_file(h))
+    put("safetensors", "empty-header", st_file({}))
+    # the real f32 header with the first 64 data bytes: offsets beyond the data area
+    with open(os.path.join(FIX, "bert-f32/model.safetensors"), "rb") as f:
+        n = struct.unpack("<Q", f.read(8))[0]
+        f.seek(0)
+        put("safetensors", "f32-truncated", f.read(8 + n + 64))
+
+
+def configs():
+    for d in sorted(os.listdir(FIX)):
+        p = os.path.join(FIX, d, "config.json")
+        if os.path.isfile(p):
+            with open(p, "rb") as f:
+                put("config", d, f.read())
+    put("config", "minimal", '{"hidden_size":8,"num_hidden_layers":1,"num_attention_heads":2,'
+        '"intermediate_size":16,"vocab_size":10}')
+
+
+def sample_lines(path, n, seed):
+    with open(path, encoding="utf-8") as f:
+        lines = f.read().split("\n")
+    rnd = random.Random(seed)
+    head = lines[:110]  # [PAD], [unused..], [UNK], [CLS], [SEP], [MASK] live here
+    rest = lines[110:]
+    return head + sorted(rnd.sample(rest, min(n, len(rest))), key=rest.index)
+
+
+def vocabs():
+    zh = sample_lines(os.path.join(FIX, "tok-bert-base-chinese/vocab.txt"), 300, 1)
+    put("vocab", "bert-base-chinese-sample", "\n".join(zh) + "\n")
+    en = sample_lines(os.path.join(FIX, "tok-minilm/vocab.txt"), 300, 2)
+    put("vocab", "minilm-sample", "\n".join(en) + "\n")
+    with open(os.path.join(FIX, "bert-f32/vocab.txt"), "rb") as f:
+        put("vocab", "fixture", f.read())
+    put("vocab", "crlf-no-final-newline", "[PAD]\r\n[UNK]\r\n[CLS]\r\n[SEP]\r\n##a\r\nb")
+    put("vocab", "duplicate", "[UNK]\n[CLS]\n[SEP]\nx\nx\n")
+
+
+def tokjsons():
+    for tag, rel, seed in [("bert-base-chinese", "tok-bert-base-chinese/tokenizer.json", 3),
+                           ("minilm", "tok-minilm/tokenizer.json", 4),
+                           ("minilm-2l", "minilm-2l/tokenizer.json", 5)]:
+        with open(os.path.join(FIX, rel), encoding="utf-8") as f:
+            j = json.load(f)
+        vocab = j["model"]["vocab"]
+        byid = sorted(vocab, key=vocab.get)
+        keep = set(byid[:110])
+        rnd = random.Random(seed)
+        keep.update(rnd.sample(byid[110:], min(200, max(0, len(byid) - 110))))
+        # keep ids dense: renumber, and remap the ids the other sections name
+        order = [p for p in byid if p in keep]
+        newid = {p: i for i, p in enumerate(order)}
+        j["model"]["vocab"] = newid
+        for a in j.get("added_tokens") or []:
+            a["id"] = newid.get(a["content"], 0)
+        pp = j.get("post_processor") or {}
+        for k, st in (pp.get("special_tokens") or {}).items():
+            st["ids"] = [newid.get(t, 0) for t in st.get("tokens", [])]
+        for k in ("cls", "sep"):
+            if k in pp:
+                pp[k][1] = newid.get(pp[k][0], 0)
+        put("tokjson", tag, json.dumps(j, ensure_ascii=False, indent=1))
+
+
+def bpe_tokjsons():
+    """Byte-level BPE tokenizer.json files cut to the byte alphabet and the first merges."""
+    for tag, rel in [("gpt2", "tok-gpt2/tokenizer.json"), ("qwen2", "tok-qwen2/tokenizer.json")]:
+        with open(os.path.join(FIX, rel), encoding="utf-8") as f:
+            j = json.load(f)
+        m = j["model"]
+        merges = [x.split(" ") if isinstance(x, str) else x for x in m["merges"][:150]]
+        byid = sorted(m["vocab"], key=m["vocab"].get)
+        keep = set(byid[:256])  # the byte alphabet comes first in both
+        for a, b in merges:
+            keep.update((a, b, a + b))
+        order = [p for p in byid if p in keep]
+        newid = {p: i for i, p in enumerate(order)}
+        m["vocab"] = newid
+        m["merges"] = [" ".join(x) for x in merges]
+        for i, a in enumerate(j.get("added_tokens") or []):
+            a["id"] = len(order) + i
+        put("tokjson", tag, json.dumps(j, ensure_ascii=False, indent=1))
+
+
+def sentences():
+    out = []
+    for g in ("tok-goldens-bert-base-chinese.json", "tok-goldens-minilm.json"):
+        with open(os.path.join(FIX, g), encoding="utf-8") as f:
+            out += [c["sentence"] for c in json.load(f)["cases"]]
+    with open(os.path.join(FIX, "tok-llamacpp-bge/ggml-vocab-bert-bge.gguf.inp"),
+              encoding="utf-8") as f:
+        out += [s for s in f.read().split("\n__ggml_vocab_test__\n") if s]
+    return out
+
+
+def wordpiece():
+    s = sentences()
+    rnd = random.Random(6)
+    picked = [x for x in s if x][:40]
+    for i, text in enumerate(picked):
+        # first byte: tokenizer (mod 3) and mode; mostly text mode
+        put("wordpiece", "s%02d" % i, bytes([i % 3]) + text.encode("utf-8"))
+    put("wordpiece", "pretok", bytes([3]) + "[CLS] 苹 ##果 [SEP]".encode())
+    put("wordpiece", "ids", bytes([6]) + b"101 2769, 102\t0")
+    put("wordpiece", "long-word", bytes([2]) + b"a" * 300 + b" supercalifragilistic")
+    rnd.shuffle(picked)
+
+
+def bpe_pretok_rank():
+    extra = ["Hello world", "  leading spaces\n\nand newlines\r\n", "I'm you'll we'd THEY'RE",
+             "数字123456 and 3.14", "emoji 🤗🧑‍💻 ok", "tabs\tand\u00a0nbsp", "ĠĊ weird ȧ",
+             "<|endoftext|> special"]
+    s = [x for x in sentences() if x][:20] + extra
+    for i, t in enumerate(s):
+        put("bpe", "s%02d" % i, bytes([i % 4]) + t.encode())
+        put("pretok", "s%02d" % i, bytes([i % 2]) + t.encode())
+    cases = [("苹果从树上掉下来，小明把它捡起来了。", "它", "苹果"),
+             ("The cat sat on the mat because it was tired.", "it", "cat"),
+             ("小明说他喜欢他的猫。", "他", "小明"), ("a a a a", "a", "a"),
+             ("Tokyo is in Japan", "Japan", "Tokyo")]
+    for i, (t, a, b) in enumerate(cases):
+        put("rank", "r%02d" % i, bytes([i * 9 % 64]) + "\0".join((t, a, b)).encode())
+
+
+def heads():
+    for i, spec in enumerate(["all", "3:7", "5:*,*:0", "*:*", "0:0,1:1,2:2", "11:11",
+                              "1-2", "9:", ":3", "*:0,", "0000000001:1"]):
+        put("heads", "h%02d" % i, bytes([12 - 1, 12 - 1]) + spec.encode())
+
+
+def inputs():
+    s = [x for x in sentences() if x and "\n" not in x]
+    put("input", "sentences", "\n".join(s[:20]) + "\n")
+    put("input", "crlf-blank", "first\r\n\r\n  \t\r\nsecond")
+    put("input", "single", "苹果从树上掉下来，小明把它捡起来了。")
+
+
+def labels():
+    pieces = ["[CLS]", "[SEP]", "##ing", "苹", "##果", "Ġthe", "Ġ", "âĢĻ", "è", "Ċ",
+              "ĠâĢľ", "<s>", "<|endoftext|>", "a" * 150, "##" + "果" * 60]
+    for i, p in enumerate(pieces):
+        for kind in (0, 1):
+            put("label", "p%02d-%d" % (i, kind), bytes([kind | (2 if p[:1] in "[<" else 0)])
+                + p.encode())
+
+
+if __name__ == "__main__":
+    safetensors()
+    configs()
+    vocabs()
+    tokjsons()
+    bpe_tokjsons()
+    wordpiece()
+    bpe_pretok_rank()
+    heads()
+    inputs()
+    labels()

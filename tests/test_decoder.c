@@ -1,0 +1,416 @@
+/* Decoder models (GPT-2, LLaMA, Mistral, Qwen2): per-head attention against Hugging Face
+ * transformers (goldens by tests/gen/gen_decoder_fixtures.py), logits of the ForCausalLM
+ * fixtures, config parsing of real-world config.json files, and the real trained
+ * stories260K model against the llama2.c-checked reference dumps
+ * (tests/gen/convert_stories260k.py). Ids in, no tokenizer. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <cjson/cJSON.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "decoder.h"
+#include "fileio.h"
+#include "forward.h"
+
+#define TOL 1e-5
+#define LOGIT_TOL 1e-4 /* logits are O(1-10): 1e-5 relative */
+
+static cJSON *load_json(const char *path)
+{
+    char *text;
+    size_t len;
+    mhv_error err = {0};
+    if (mhv_read_file(path, 256u << 20, &text, &len, &err) != MHV_OK)
+        fail_msg("%s: %s", err.file, err.msg);
+    cJSON *j = cJSON_ParseWithLength(text, len);
+    free(text);
+    assert_non_null(j);
+    return j;
+}
+
+static int32_t *json_ids(const cJSON *arr, int *n)
+{
+    *n = cJSON_GetArraySize(arr);
+    int32_t *ids = malloc((size_t)*n * sizeof *ids);
+    for (int i = 0; i < *n; i++)
+        ids[i] = cJSON_GetArrayItem(arr, i)->valueint;
+    return ids;
+}
+
+/* Max |ours - golden| over every captured head; golden is [layer][head][i][j]. Also checks
+ * that rows sum to 1 and that nothing above the diagonal is non-zero. */
+static double compare(const mhv_attn *a, const cJSON *golden)
+{
+    double worst = 0;
+    int n = a->n;
+    for (int k = 0; k < a->count; k++) {
+        const mhv_head_attn *h = &a->heads[k];
+        const cJSON *g = cJSON_GetArrayItem(cJSON_GetArrayItem(golden, h->layer), h->head);
+        assert_non_null(g);
+        assert_int_equal(cJSON_GetArraySize(g), n);
+        for (int i = 0; i < n; i++) {
+            const cJSON *row = cJSON_GetArrayItem(g, i);
+            assert_int_equal(cJSON_GetArraySize(row), n);
+            double sum = 0;
+            for (int j = 0; j < n; j++) {
+                float w = h->w[i * n + j];
+                double d = fabs(w - cJSON_GetArrayItem(row, j)->valuedouble);
+                if (d > worst)
+                    worst = d;
+                if (j > i)
+                    assert_true(w == 0.0f);
+                sum += w;
+            }
+            assert_true(fabs(sum - 1.0) < 1e-5);
+        }
+    }
+    return worst;
+}
+
+static mhv_model *open_model(const char *dir)
+{
+    mhv_model *m;
+    mhv_error err = {0};
+    if (mhv_model_open(dir, &m, &err) != MHV_OK)
+        fail_msg("%s: %s", err.file, err.msg);
+    return m;
+}
+
+/* Every golden sentence of tests/fixtures/<name> with all heads (and logits when the
+ * golden has them). */
+static void run_fixture(const char *name, mhv_arch arch, int kv_heads)
+{
+    char path[512];
+    snprintf(path, sizeof path, "tests/fixtures/%s", name);
+    mhv_model *m = open_model(path);
+    assert_int_equal(m->cfg.arch, arch);
+    assert_int_equal(m->cfg.num_kv_heads, kv_heads);
+    assert_true(m->cfg.causal);
+    mhv_heads sel;
+    assert_int_equal(mhv_heads_parse("all", m->cfg.num_layers, m->cfg.num_heads, &sel, NULL),
+                     MHV_OK);
+    snprintf(path, sizeof path, "tests/fixtures/goldens/%s.json", name);
+    cJSON *g = load_json(path);
+    const cJSON *s;
+    int count = 0;
+    mhv_error err = {0};
+    cJSON_ArrayForEach(s, cJSON_GetObjectItem(g, "sentences"))
+    {
+        int n;
+        int32_t *ids = json_ids(cJSON_GetObjectItem(s, "token_ids"), &n);
+        mhv_attn a;
+        if (mhv_forward(m, ids, n, &sel, &a, &err) != MHV_OK)
+            fail_msg("forward: %s", err.msg);
+        double worst = compare(&a, cJSON_GetObjectItem(s, "attentions"));
+        if (worst > TOL)
+            fail_msg("%s sentence %d: max abs difference %.3g > %.0e", name, count, worst, TOL);
+        assert_int_equal(a.kv_group, mhv_arch_has_kv_heads(arch) ? m->cfg.num_heads / kv_heads : 0);
+        mhv_attn_free(&a);
+
+        const cJSON *gl = cJSON_GetObjectItem(s, "logits_last");
+        if (gl) {
+            int V = m->cfg.vocab_size;
+            assert_int_equal(cJSON_GetArraySize(gl), V);
+            float *logits = malloc((size_t)n * (size_t)V * sizeof *logits);
+            if (mhv_decoder_logits(m, ids, n, logits, &err) != MHV_OK)
+                fail_msg("logits: %s", err.msg);
+            double lw = 0;
+            for (int v = 0; v < V; v++) {
+                double d = fabs(logits[(size_t)(n - 1) * (size_t)V + (size_t)v] -
+                                cJSON_GetArrayItem(gl, v)->valuedouble);
+                if (d > lw)
+                    lw = d;
+            }
+            if (lw > LOGIT_TOL)
+                fail_msg("%s sentence %d: logits differ by %.3g", name, count, lw);
+            free(logits);
+        }
+        free(ids);
+        count++;
+    }
+    assert_true(count > 0);
+    cJSON_Delete(g);
+    mhv_heads_free(&sel);
+    mhv_model_close(m);
+}
+
+static void test_gpt2_f32(void **s) { (void)s; run_fixture("dec-gpt2-f32", MHV_ARCH_GPT2, 4); }
+static void test_gpt2_f16_oldbufs(void **s)
+{
+    (void)s;
+    run_fixture("dec-gpt2-f16-oldbufs", MHV_ARCH_GPT2, 4);
+}
+static void test_llama_f32(void **s) { (void)s; run_fixture("dec-llama-f32", MHV_ARCH_LLAMA, 4); }
+static void test_llama_bf16_gqa2_linear(void **s)
+{
+    (void)s;
+    run_fixture("dec-llama-bf16-gqa2-linear", MHV_ARCH_LLAMA, 2);
+}
+static void test_llama_f16_gqa4_llama3(void **s)
+{
+    (void)s;
+    run_fixture("dec-llama-f16-gqa4-llama3", MHV_ARCH_LLAMA, 2);
+}
+static void test_mistral_sw(void **s)
+{
+    (void)s;
+    run_fixture("dec-mistral-f32-sw5", MHV_ARCH_MISTRAL, 2);
+}
+static void test_qwen2_f32(void **s) { (void)s; run_fixture("dec-qwen2-f32", MHV_ARCH_QWEN2, 2); }
+static void test_qwen2_bf16_gqa4(void **s)
+{
+    (void)s;
+    run_fixture("dec-qwen2-bf16-gqa4", MHV_ARCH_QWEN2, 2);
+}
+
+/* A partial selection captures the same bytes as a full run, for GQA and GPT-2 models. */
+static void test_selection(void **state)
+{
+    (void)state;
+    const char *dirs[] = {"tests/fixtures/dec-qwen2-bf16-gqa4", "tests/fixtures/dec-gpt2-f32"};
+    for (size_t d = 0; d < 2; d++) {
+        mhv_model *m = open_model(dirs[d]);
+        const int32_t ids[] = {5, 17, 3, 99, 42, 7, 1};
+        mhv_heads all, some;
+        assert_int_equal(mhv_heads_parse("all", m->cfg.num_layers, m->cfg.num_heads, &all, NULL), 0);
+        assert_int_equal(mhv_heads_parse("0:1,0:3", m->cfg.num_layers, m->cfg.num_heads, &some,
+                                         NULL), 0);
+        mhv_attn a, b;
+        mhv_error err = {0};
+        assert_int_equal(mhv_forward(m, ids, 7, &all, &a, &err), MHV_OK);
+        assert_int_equal(mhv_forward(m, ids, 7, &some, &b, &err), MHV_OK);
+        assert_int_equal(b.count, 2);
+        for (int k = 0; k < b.count; k++) {
+            int idx = b.heads[k].layer * m->cfg.num_heads + b.heads[k].head;
+            assert_memory_equal(a.heads[idx].w, b.heads[k].w, 49 * sizeof(float));
+        }
+        mhv_attn_free(&a);
+        mhv_attn_free(&b);
+        mhv_heads_free(&all);
+        mhv_heads_free(&some);
+        mhv_model_close(m);
+    }
+}
+
+/* A base model saved without lm_head has no logits; a BERT model neither. */
+static void test_logits_errors(void **state)
+{
+    (void)state;
+    mhv_model *m = open_model("tests/fixtures/dec-llama-bf16-gqa2-linear");
+    const int32_t ids[] = {1, 2};
+    float logits[2 * 400];
+    mhv_error err = {0};
+    assert_int_equal(mhv_decoder_logits(m, ids, 2, logits, &err), MHV_EUNSUPPORTED);
+    assert_non_null(strstr(err.msg, "lm_head"));
+    mhv_model_close(m);
+    m = open_model("tests/fixtures/bert-f32");
+    assert_int_equal(mhv_decoder_logits(m, ids, 2, logits, &err), MHV_EUNSUPPORTED);
+    mhv_model_close(m);
+}
+
+/* ---- config.json of real checkpoints (abridged to the fields that matter) ---- */
+
+static mhv_status parse(const char *text, mhv_config *c, mhv_error *err)
+{
+    return mhv_config_parse(text, strlen(text), "config.json", c, err);
+}
+
+static void test_config_real(void **state)
+{
+    (void)state;
+    mhv_config c;
+    mhv_error err = {0};
+    /* Qwen/Qwen2-7B */
+    const char qwen7b[] =
+        "{\"architectures\": [\"Qwen2ForCausalLM\"], \"hidden_act\": \"silu\", \"hidden_size\": 3584,"
+        " \"intermediate_size\": 18944, \"max_position_embeddings\": 131072, \"max_window_layers\": 28,"
+        " \"model_type\": \"qwen2\", \"num_attention_heads\": 28, \"num_hidden_layers\": 28,"
+        " \"num_key_value_heads\": 4, \"rms_norm_eps\": 1e-06, \"rope_theta\": 1000000.0,"
+        " \"sliding_window\": 131072, \"tie_word_embeddings\": false, \"torch_dtype\": \"bfloat16\","
+        " \"use_cache\": true, \"use_sliding_window\": false, \"vocab_size\": 152064}";
+    assert_int_equal(parse(qwen7b, &c, &err), MHV_OK);
+    assert_int_equal(c.arch, MHV_ARCH_QWEN2);
+    assert_int_equal(c.head_dim, 128);
+    assert_int_equal(c.num_kv_heads, 4);
+    assert_int_equal(c.sliding_window, 0);
+    assert_true(c.attn_bias && !c.attn_out_bias);
+    assert_true(c.rope_theta == 1e6);
+    /* meta-llama/Llama-3.2-1B: llama3 rope, tied, head_dim given */
+    const char llama32[] =
+        "{\"model_type\": \"llama\", \"hidden_size\": 2048, \"head_dim\": 64,"
+        " \"intermediate_size\": 8192, \"num_attention_heads\": 32, \"num_hidden_layers\": 16,"
+        " \"num_key_value_heads\": 8, \"rms_norm_eps\": 1e-05, \"rope_theta\": 500000.0,"
+        " \"rope_scaling\": {\"factor\": 32.0, \"high_freq_factor\": 4.0, \"low_freq_factor\": 1.0,"
+        " \"original_max_position_embeddings\": 8192, \"rope_type\": \"llama3\"},"
+        " \"tie_word_embeddings\": true, \"vocab_size\": 128256, \"max_position_embeddings\": 131072}";
+    assert_int_equal(parse(llama32, &c, &err), MHV_OK);
+    assert_int_equal(c.rope_kind, MHV_ROPE_LLAMA3);
+    assert_true(c.rope_factor == 32.0 && c.rope_original_max_positions == 8192);
+    assert_true(c.tie_word_embeddings);
+    /* old-style linear scaling ("type") */
+    const char linear[] =
+        "{\"model_type\": \"llama\", \"hidden_size\": 64, \"intermediate_size\": 96,"
+        " \"num_attention_heads\": 4, \"num_hidden_layers\": 1, \"vocab_size\": 10,"
+        " \"rope_scaling\": {\"type\": \"linear\", \"factor\": 4.0}}";
+    assert_int_equal(parse(linear, &c, &err), MHV_OK);
+    assert_int_equal(c.rope_kind, MHV_ROPE_LINEAR);
+    assert_int_equal(c.num_kv_heads, 4);
+    assert_true(c.rope_theta == 10000.0);
+    /* mistralai/Mistral-7B-v0.1 */
+    const char mistral[] =
+        "{\"model_type\": \"mistral\", \"hidden_size\": 4096, \"intermediate_size\": 14336,"
+        " \"num_attention_heads\": 32, \"num_hidden_layers\": 32, \"num_key_value_heads\": 8,"
+        " \"rope_theta\": 10000.0, \"sliding_window\": 4096, \"vocab_size\": 32000}";
+    assert_int_equal(parse(mistral, &c, &err), MHV_OK);
+    assert_int_equal(c.sliding_window, 4096);
+    assert_int_equal(c.window_from_layer, 0);
+    /* openai-community/gpt2 */
+    const char gpt2[] =
+        "{\"activation_function\": \"gelu_new\", \"model_type\": \"gpt2\", \"n_ctx\": 1024,"
+        " \"n_embd\": 768, \"n_head\": 12, \"n_layer\": 12, \"n_positions\": 1024,"
+        " \"layer_norm_epsilon\": 1e-05, \"vocab_size\": 50257}";
+    assert_int_equal(parse(gpt2, &c, &err), MHV_OK);
+    assert_int_equal(c.arch, MHV_ARCH_GPT2);
+    assert_int_equal(c.intermediate_size, 3072);
+    assert_int_equal(c.act, MHV_ACT_GELU_NEW);
+    assert_int_equal(c.head_dim, 64);
+}
+
+static void test_config_errors(void **state)
+{
+    (void)state;
+    mhv_config c;
+    mhv_error err = {0};
+    const char yarn[] =
+        "{\"model_type\": \"qwen2\", \"hidden_size\": 64, \"intermediate_size\": 96,"
+        " \"num_attention_heads\": 4, \"num_hidden_layers\": 1, \"vocab_size\": 10,"
+        " \"rope_scaling\": {\"type\": \"yarn\", \"factor\": 4.0}}";
+    assert_int_equal(parse(yarn, &c, &err), MHV_EUNSUPPORTED);
+    assert_string_equal(err.file, "config.json");
+    assert_non_null(strstr(err.msg, "unsupported rope scaling type 'yarn'"));
+    const char gqa[] =
+        "{\"model_type\": \"llama\", \"hidden_size\": 64, \"intermediate_size\": 96,"
+        " \"num_attention_heads\": 4, \"num_key_value_heads\": 3, \"num_hidden_layers\": 1,"
+        " \"vocab_size\": 10}";
+    assert_int_equal(parse(gqa, &c, &err), MHV_EFORMAT);
+    assert_non_null(strstr(err.msg, "num_key_value_heads 3 does not divide"));
+    const char odd[] =
+        "{\"model_type\": \"llama\", \"hidden_size\": 60, \"head_dim\": 15, \"intermediate_size\": 96,"
+        " \"num_attention_heads\": 4, \"num_hidden_layers\": 1, \"vocab_size\": 10}";
+    assert_int_equal(parse(odd, &c, &err), MHV_EFORMAT);
+    assert_non_null(strstr(err.msg, "odd"));
+    const char l3[] =
+        "{\"model_type\": \"llama\", \"hidden_size\": 64, \"intermediate_size\": 96,"
+        " \"num_attention_heads\": 4, \"num_hidden_layers\": 1, \"vocab_size\": 10,"
+        " \"rope_scaling\": {\"rope_type\": \"llama3\", \"factor\": 8.0}}";
+    assert_int_equal(parse(l3, &c, &err), MHV_EFORMAT);
+    assert_non_null(strstr(err.msg, "low_freq_factor"));
+    const char g2[] = "{\"model_type\": \"gpt2\", \"n_embd\": 64, \"n_head\": 4, \"n_layer\": 1,"
+                      " \"vocab_size\": 10, \"scale_attn_by_inverse_layer_idx\": true}";
+    assert_int_equal(parse(g2, &c, &err), MHV_EUNSUPPORTED);
+    const char qsw[] =
+        "{\"model_type\": \"qwen2\", \"hidden_size\": 64, \"intermediate_size\": 96,"
+        " \"num_attention_heads\": 4, \"num_hidden_layers\": 2, \"vocab_size\": 10,"
+        " \"use_sliding_window\": true, \"sliding_window\": 8, \"max_window_layers\": 1,"
+        " \"layer_types\": [\"full_attention\", \"sliding_attention\"]}";
+    assert_int_equal(parse(qsw, &c, &err), MHV_OK);
+    assert_int_equal(c.sliding_window, 8);
+    assert_int_equal(c.window_from_layer, 1);
+}
+
+/* ---- stories260K: a real trained llama2.c model converted to the HF layout ---- */
+
+static void run_stories(const char *ref_name)
+{
+    char path[512];
+    snprintf(path, sizeof path, "tests/fixtures/stories260K/reference/%s", ref_name);
+    cJSON *ref = load_json(path);
+    mhv_model *m = open_model("tests/fixtures/stories260K");
+    assert_int_equal(m->cfg.num_kv_heads, 4);
+    int n;
+    int32_t *ids = json_ids(cJSON_GetObjectItem(ref, "prompt_ids"), &n);
+    mhv_heads sel;
+    assert_int_equal(mhv_heads_parse("all", m->cfg.num_layers, m->cfg.num_heads, &sel, NULL), 0);
+    mhv_attn a;
+    mhv_error err = {0};
+    if (mhv_forward(m, ids, n, &sel, &a, &err) != MHV_OK)
+        fail_msg("forward: %s", err.msg);
+    double worst = compare(&a, cJSON_GetObjectItem(ref, "attention"));
+    if (worst > TOL)
+        fail_msg("stories260K %s: attention differs by %.3g > %.0e", ref_name, worst, TOL);
+    mhv_attn_free(&a);
+
+    /* Greedy decoding, checked in one pass: over prompt + reference continuation, the argmax
+     * at every position from the last prompt token on is the next reference token. */
+    int g;
+    int32_t *gen = json_ids(cJSON_GetObjectItem(ref, "greedy_continuation_ids"), &g);
+    int total = n + g - 1; /* the last generated token is never fed back */
+    if (total > m->cfg.max_positions)
+        total = m->cfg.max_positions;
+    int32_t *seq = malloc((size_t)(n + g) * sizeof *seq);
+    memcpy(seq, ids, (size_t)n * sizeof *seq);
+    memcpy(seq + n, gen, (size_t)g * sizeof *seq);
+    int V = m->cfg.vocab_size;
+    float *logits = malloc((size_t)total * (size_t)V * sizeof *logits);
+    if (mhv_decoder_logits(m, seq, total, logits, &err) != MHV_OK)
+        fail_msg("logits: %s", err.msg);
+    for (int p = n - 1; p < total; p++) {
+        const float *row = logits + (size_t)p * (size_t)V;
+        int best = 0;
+        for (int v = 1; v < V; v++)
+            if (row[v] > row[best])
+                best = v;
+        if (best != seq[p + 1])
+            fail_msg("stories260K %s: position %d predicts %d, reference %d", ref_name, p, best,
+                     (int)seq[p + 1]);
+    }
+    /* the top-5 logits at the last prompt position */
+    const cJSON *t;
+    cJSON_ArrayForEach(t, cJSON_GetObjectItem(ref, "last_prompt_position_top5"))
+    {
+        int id = cJSON_GetArrayItem(t, 0)->valueint;
+        double want = cJSON_GetArrayItem(t, 1)->valuedouble;
+        double got = logits[(size_t)(n - 1) * (size_t)V + (size_t)id];
+        if (fabs(got - want) > 1e-4 * (1 + fabs(want)))
+            fail_msg("stories260K %s: logit of %d is %.7g, reference %.7g", ref_name, id, got, want);
+    }
+    free(logits);
+    free(seq);
+    free(gen);
+    free(ids);
+    mhv_heads_free(&sel);
+    mhv_model_close(m);
+    cJSON_Delete(ref);
+}
+
+static void test_stories_once(void **s) { (void)s; run_stories("ref_once_upon_a_time.json"); }
+static void test_stories_lily(void **s) { (void)s; run_stories("ref_lily_ball.json"); }
+static void test_stories_empty(void **s) { (void)s; run_stories("ref_empty_prompt_256.json"); }
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_gpt2_f32),
+        cmocka_unit_test(test_gpt2_f16_oldbufs),
+        cmocka_unit_test(test_llama_f32),
+        cmocka_unit_test(test_llama_bf16_gqa2_linear),
+        cmocka_unit_test(test_llama_f16_gqa4_llama3),
+        cmocka_unit_test(test_mistral_sw),
+        cmocka_unit_test(test_qwen2_f32),
+        cmocka_unit_test(test_qwen2_bf16_gqa4),
+        cmocka_unit_test(test_selection),
+        cmocka_unit_test(test_logits_errors),
+        cmocka_unit_test(test_config_real),
+        cmocka_unit_test(test_config_errors),
+        cmocka_unit_test(test_stories_once),
+        cmocka_unit_test(test_stories_lily),
+        cmocka_unit_test(test_stories_empty),
+    };
+    return cmocka_run_group_tests_name("decoder", tests, NULL, NULL);
+}

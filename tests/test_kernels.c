@@ -1,0 +1,353 @@
+/* The fast kernel tables against the scalar reference: odd shapes, unaligned pointers, long
+ * rows, every weight dtype, extreme softmax inputs, and the byte-stability that threading
+ * relies on (a column split gives the same bytes as one call). */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kernels/kernels.h"
+#include "pool.h"
+
+static const int sizes[] = {1, 3, 7, 17, 63, 65, 127, 129};
+#define N_SIZES ((int)(sizeof sizes / sizeof *sizes))
+
+static uint64_t rng = 0x9e3779b97f4a7c15ull;
+
+static float frand(float lo, float hi)
+{
+    rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17;
+    return lo + (hi - lo) * (float)((rng >> 40) / 16777216.0);
+}
+
+/* n floats starting one float past a 32-byte boundary, so kernels see unaligned data. */
+static float *ualloc(size_t n)
+{
+    float *p = aligned_alloc(32, (n + 16) / 8 * 8 * sizeof(float)); /* a multiple of 32 */
+    assert_non_null(p);
+    return p + 1;
+}
+
+static void ufree(float *p)
+{
+    if (p)
+        free(p - 1);
+}
+
+static const mhv_kernels *fast(void)
+{
+    const mhv_kernels *k = mhv_kernels_avx2_if_supported();
+    if (!k)
+        skip();
+    return k;
+}
+
+static double max_abs_diff(const float *a, const float *b, size_t n)
+{
+    double w = 0;
+    for (size_t i = 0; i < n; i++) {
+        double d = fabs((double)a[i] - b[i]);
+        if (!(d <= w)) /* NaN counts as a difference */
+            w = isnan(d) ? INFINITY : d;
+    }
+    return w;
+}
+
+/* Weights w(out, in) as dtype dt in a buffer offset by one element. */
+static void *make_weights(const float *w, size_t count, mhv_dtype dt, void **base)
+{
+    if (dt == MHV_DT_F32) {
+        float *p = ualloc(count);
+        memcpy(p, w, count * sizeof *p);
+        *base = p;
+        return p;
+    }
+    uint16_t *p = malloc((count + 1) * sizeof *p);
+    assert_non_null(p);
+    for (size_t i = 0; i < count; i++)
+        p[i + 1] = dt == MHV_DT_F16 ? mhv_f32_to_f16(w[i]) : mhv_f32_to_bf16(w[i]);
+    *base = p;
+    return p + 1;
+}
+
+static void free_weights(void *base, mhv_dtype dt)
+{
+    if (dt == MHV_DT_F32)
+        ufree(base);
+    else
+        free(base);
+}
+
+static void check_linear(const mhv_kernels *F, int n, int in, int out, mhv_dtype dt, int bias)
+{
+    const mhv_kernels *S = mhv_kernels_scalar();
+    size_t nx = (size_t)n * (size_t)in, nw = (size_t)in * (size_t)out, ny = (size_t)n * (size_t)out;
+    float *x = ualloc(nx), *w32 = malloc(nw * sizeof *w32), *b = ualloc((size_t)out);
+    float *y0 = ualloc(ny), *y1 = ualloc(ny), *y2 = ualloc(ny);
+    for (size_t i = 0; i < nx; i++)
+        x[i] = frand(-1, 1);
+    for (size_t i = 0; i < nw; i++)
+        w32[i] = frand(-1, 1);
+    for (int i = 0; i < out; i++)
+        b[i] = frand(-1, 1);
+    void *wbase, *w = make_weights(w32, nw, dt, &wbase);
+    S->linear(y0, x, w, dt, bias ? b : NULL, n, in, out);
+    F->linear(y1, x, w, dt, bias ? b : NULL, n, in, out);
+    /* fp32 FMA chains against double sums: error grows about like sqrt(in) */
+    double tol = 2e-6 * (1.0 + sqrt((double)in));
+    double d = max_abs_diff(y0, y1, ny);
+    if (d > tol)
+        fail_msg("linear %s n=%d in=%d out=%d: max diff %.3g > %.3g", mhv_dtype_name(dt), n, in,
+                 out, d, tol);
+    /* columns in pieces (as threads split them): the same bytes */
+    memset(y2, 0xff, ny * sizeof *y2);
+    for (int o0 = 0, step = 5; o0 < out; o0 += step, step = step * 3 % 37 + 1) {
+        int o1 = o0 + step < out ? o0 + step : out;
+        F->linear_cols(y2, x, w, dt, bias ? b : NULL, n, in, out, o0, o1);
+    }
+    assert_memory_equal(y1, y2, ny * sizeof *y1);
+    free_weights(wbase, dt);
+    free(w32);
+    ufree(x), ufree(b), ufree(y0), ufree(y1), ufree(y2);
+}
+
+static void test_linear_odd_shapes(void **state)
+{
+    (void)state;
+    const mhv_kernels *F = fast();
+    const int ins[] = {1, 17, 65, 129, 300};
+    const int outs[] = {3, 16, 63, 129};
+    for (int t = 0; t < 3; t++) {
+        mhv_dtype dt = t == 0 ? MHV_DT_F32 : t == 1 ? MHV_DT_F16 : MHV_DT_BF16;
+        for (int i = 0; i < N_SIZES; i++)
+            for (int a = 0; a < 5; a++)
+                for (int c = 0; c < 4; c++)
+                    check_linear(F, sizes[i], ins[a], outs[c], dt, (i + a + c) % 2);
+    }
+}
+
+static void test_linear_long_rows(void **state)
+{
+    (void)state;
+    const mhv_kernels *F = fast();
+    check_linear(F, 7, 4864, 65, MHV_DT_F32, 1);
+    check_linear(F, 2, 3072, 129, MHV_DT_BF16, 1);
+    check_linear(F, 200, 520, 40, MHV_DT_F16, 0); /* more rows than one A block */
+}
+
+static void check_attention(const mhv_kernels *F, int n, int d, size_t ld, int causal,
+                            int want_probs, int want_out, float mag)
+{
+    const mhv_kernels *S = mhv_kernels_scalar();
+    size_t m = (size_t)n * ld, nn = (size_t)n * (size_t)n;
+    float *q = ualloc(m), *k = ualloc(m), *v = ualloc(m);
+    for (size_t i = 0; i < m; i++)
+        q[i] = frand(-mag, mag), k[i] = frand(-mag, mag), v[i] = frand(-1, 1);
+    float *p0 = ualloc(nn), *p1 = ualloc(nn), *o0 = ualloc(m), *o1 = ualloc(m);
+    memset(o0, 0, m * sizeof *o0), memset(o1, 0, m * sizeof *o1);
+    float *s0 = ualloc(S->attention_scratch(n, d)), *s1 = ualloc(F->attention_scratch(n, d));
+    mhv_attn_args a = {
+        .q = q, .k = k, .v = v, .n = n, .d = d, .ld_q = ld, .ld_k = ld, .ld_v = ld,
+        .scale = (float)(1.0 / sqrt((double)d)), .causal = causal, .ld_out = ld,
+    };
+    a.probs = p0, a.scratch = s0, a.out = o0;
+    S->attention(&a);
+    a.probs = want_probs ? p1 : NULL, a.scratch = s1, a.out = want_out ? o1 : NULL;
+    F->attention(&a);
+    if (want_probs) {
+        double dp = max_abs_diff(p0, p1, nn);
+        if (dp > 2e-6)
+            fail_msg("attention n=%d d=%d causal=%d mag=%g: probs differ by %.3g", n, d, causal,
+                     (double)mag, dp);
+        for (int i = 0; i < n; i++) {
+            double sum = 0;
+            for (int j = 0; j < n; j++) {
+                float p = p1[(size_t)i * (size_t)n + (size_t)j];
+                assert_false(isnan(p));
+                if (causal && j > i)
+                    assert_true(p == 0.0f);
+                sum += p;
+            }
+            if (fabs(sum - 1.0) > 1e-5)
+                fail_msg("attention n=%d row %d sums to %.9g", n, i, sum);
+        }
+    }
+    if (want_out) {
+        double dout = 0;
+        for (int i = 0; i < n; i++)
+            for (int t = 0; t < d; t++) {
+                double e = fabs((double)o0[(size_t)i * ld + (size_t)t] - o1[(size_t)i * ld + (size_t)t]);
+                if (!(e <= dout))
+                    dout = isnan(e) ? INFINITY : e;
+            }
+        if (dout > 1e-5)
+            fail_msg("attention n=%d d=%d causal=%d: output differs by %.3g", n, d, causal, dout);
+    } else {
+        for (size_t i = 0; i < m; i++)
+            assert_true(o1[i] == 0.0f);
+    }
+    ufree(q), ufree(k), ufree(v), ufree(p0), ufree(p1), ufree(o0), ufree(o1), ufree(s0),
+        ufree(s1);
+}
+
+static void test_attention_shapes(void **state)
+{
+    (void)state;
+    const mhv_kernels *F = fast();
+    const int ds[] = {1, 7, 64, 65};
+    for (int i = 0; i < N_SIZES; i++)
+        for (int j = 0; j < 4; j++)
+            for (int causal = 0; causal < 2; causal++)
+                check_attention(F, sizes[i], ds[j], (size_t)ds[j] + (size_t)(i % 3) * 5, causal,
+                                1, 1, 1.0f);
+    /* long rows; probabilities only (last layer); output only (unselected heads) */
+    check_attention(F, 600, 64, 768, 1, 1, 1, 1.0f);
+    check_attention(F, 300, 64, 64, 0, 1, 0, 1.0f);
+    check_attention(F, 300, 64, 70, 1, 0, 1, 1.0f);
+}
+
+static void test_softmax_extremes(void **state)
+{
+    (void)state;
+    const mhv_kernels *F = fast();
+    /* scores of magnitude ~1e4..1e6: one key takes all, exp underflows for the rest */
+    check_attention(F, 65, 64, 64, 0, 1, 1, 30.0f);
+    check_attention(F, 129, 16, 16, 1, 1, 1, 300.0f);
+    /* all-equal scores: uniform rows, 1/(i+1) under the causal mask */
+    int n = 129, d = 8;
+    float *z = ualloc((size_t)n * (size_t)d), *p = ualloc((size_t)n * (size_t)n);
+    float *o = ualloc((size_t)n * (size_t)d), *s = ualloc(F->attention_scratch(n, d));
+    memset(z, 0, (size_t)n * (size_t)d * sizeof *z);
+    for (int causal = 0; causal < 2; causal++) {
+        mhv_attn_args a = {
+            .q = z, .k = z, .v = z, .n = n, .d = d, .ld_q = (size_t)d, .ld_k = (size_t)d,
+            .ld_v = (size_t)d, .scale = 0.125f, .causal = causal, .probs = p, .scratch = s,
+            .out = o, .ld_out = (size_t)d,
+        };
+        F->attention(&a);
+        for (int i = 0; i < n; i++)
+            for (int j = 0; j < n; j++) {
+                float want = causal && j > i ? 0.0f : 1.0f / (float)(causal ? i + 1 : n);
+                assert_float_equal(p[(size_t)i * (size_t)n + (size_t)j], want, 1e-7);
+            }
+    }
+    ufree(z), ufree(p), ufree(o), ufree(s);
+}
+
+static void test_layernorm(void **state)
+{
+    (void)state;
+    const mhv_kernels *F = fast(), *S = mhv_kernels_scalar();
+    for (int i = 0; i < N_SIZES; i++) {
+        int n = sizes[(i + 2) % N_SIZES], d = sizes[i] + (i == 7 ? 3000 : 0);
+        size_t nd = (size_t)n * (size_t)d;
+        float *x0 = ualloc(nd), *x1 = ualloc(nd), *g = ualloc((size_t)d), *b = ualloc((size_t)d);
+        for (size_t t = 0; t < nd; t++)
+            x0[t] = x1[t] = 50.0f + frand(-3, 3); /* an offset mean, as in real residuals */
+        for (int t = 0; t < d; t++)
+            g[t] = frand(0.5f, 1.5f), b[t] = frand(-1, 1);
+        S->layernorm(x0, g, b, n, d, 1e-12f);
+        F->layernorm(x1, g, b, n, d, 1e-12f);
+        double diff = max_abs_diff(x0, x1, nd);
+        if (diff > 1e-6)
+            fail_msg("layernorm n=%d d=%d: differs by %.3g", n, d, diff);
+        ufree(x0), ufree(x1), ufree(g), ufree(b);
+    }
+}
+
+typedef void (*map_fn)(float *x, size_t n);
+
+/* f over `len` values spread over [lo, hi] plus special points, against the reference, within
+ * ulps units in the last place of the larger of the two, or `floor` absolute. */
+static void check_map(const char *name, map_fn fs, map_fn ff, float lo, float hi, double ulps,
+                      double floor)
+{
+    size_t len = 100003;
+    float *a = ualloc(len), *b = ualloc(len);
+    for (size_t i = 0; i < len; i++)
+        a[i] = lo + (hi - lo) * (float)i / (float)(len - 1);
+    const float special[] = {0.0f, -0.0f, 1e-30f, -1e-30f, 0.927f, -0.93f, 9.0f, -9.0f, 80.0f,
+                             -80.0f, 100.0f, -100.0f};
+    memcpy(a, special, sizeof special);
+    memcpy(b, a, len * sizeof *a);
+    fs(a, len);
+    ff(b, len);
+    for (size_t i = 0; i < len; i++) {
+        double big = fmax(fabs(a[i]), fabs(b[i]));
+        double tol = ulps * big * 0x1p-23 + floor;
+        if (isnan(b[i]) || fabs((double)a[i] - b[i]) > tol)
+            fail_msg("%s: element %zu: reference %.9g, fast %.9g", name, i, (double)a[i],
+                     (double)b[i]);
+    }
+    ufree(a), ufree(b);
+}
+
+static void test_activations(void **state)
+{
+    (void)state;
+    const mhv_kernels *F = fast(), *S = mhv_kernels_scalar();
+    /* erf is within 1 ulp, but for x < -1.3 GELU is x/2 · erfc(|x|/√2) with erfc = e^p taken
+     * from erf's 1 - e^p form, accurate to an ulp of 1 rather than of erfc: an absolute error
+     * of |x|·3e-8 at most, where the values are 0.1 and below */
+    check_map("gelu_erf", S->gelu_erf, F->gelu_erf, -12, 12, 4, 1e-7);
+    /* x·sigmoid(2u): for x << 0 the fp32 rounding of u = x + 0.044715x³ (relative 2^-24) is
+     * magnified |2u| times by e^-2u, hence 128 ulps on values below 1e-3; and the reference's
+     * 1 + tanh rounds to 0 below x = -8.5 where ours does not */
+    check_map("gelu_tanh", S->gelu_tanh, F->gelu_tanh, -12, 12, 128, 1e-15);
+    /* e^-x saturates at x = -88.4, so silu stops shrinking there (below 1e-36) */
+    check_map("silu", S->silu, F->silu, -80, 80, 4, 1e-36);
+    check_map("relu", S->relu, F->relu, -5, 5, 0, 0);
+    /* odd lengths through the padded tail */
+    for (int i = 0; i < N_SIZES; i++) {
+        size_t n = (size_t)sizes[i];
+        float *y0 = ualloc(n), *y1 = ualloc(n), *x = ualloc(n);
+        for (size_t t = 0; t < n; t++)
+            y0[t] = y1[t] = frand(-4, 4), x[t] = frand(-4, 4);
+        S->add(y0, x, n);
+        F->add(y1, x, n);
+        assert_memory_equal(y0, y1, n * sizeof *y0);
+        S->gelu_erf(y0, n);
+        F->gelu_erf(y1, n);
+        assert_true(max_abs_diff(y0, y1, n) < 1e-6);
+        ufree(y0), ufree(y1), ufree(x);
+    }
+}
+
+static void count_task(void *ctx, int task, int worker)
+{
+    (void)worker;
+    __atomic_fetch_add(&((int *)ctx)[task], 1, __ATOMIC_RELAXED);
+}
+
+static void test_pool(void **state)
+{
+    (void)state;
+    mhv_pool *p;
+    assert_int_equal(mhv_pool_new(3, &p, NULL), MHV_OK);
+    assert_int_equal(mhv_pool_threads(p), 3);
+    for (int round = 0; round < 200; round++) {
+        int hits[37] = {0};
+        int n = round % 37 + 1;
+        mhv_pool_run(p, n, count_task, hits);
+        for (int t = 0; t < 37; t++)
+            assert_int_equal(hits[t], t < n);
+    }
+    mhv_pool_free(p);
+    mhv_pool_free(NULL);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_linear_odd_shapes), cmocka_unit_test(test_linear_long_rows),
+        cmocka_unit_test(test_attention_shapes),  cmocka_unit_test(test_softmax_extremes),
+        cmocka_unit_test(test_layernorm),         cmocka_unit_test(test_activations),
+        cmocka_unit_test(test_pool),
+    };
+    return cmocka_run_group_tests_name("kernels", tests, NULL, NULL);
+}

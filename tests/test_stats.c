@@ -1,0 +1,247 @@
+/* stats: each statistic on hand-built attention with known answers, the kind rule, and
+ * exactness: sums added in shards and merged (also through JSON) equal the unsharded ones. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "stats.h"
+
+#define N 4
+
+static void identity(float *w, int n)
+{
+    memset(w, 0, sizeof(float) * (size_t)(n * n));
+    for (int i = 0; i < n; i++)
+        w[i * n + i] = 1;
+}
+
+static void test_identity(void **state)
+{
+    (void)state;
+    float w[N * N];
+    identity(w, N);
+    unsigned char sep[N] = {0, 0, 0, 1};
+    mhv_stat_values v;
+    mhv_stats_head(w, N, sep, &v);
+    assert_float_equal(v.v[MHV_STAT_ENTROPY], 0.0, 1e-12);
+    assert_float_equal(v.v[MHV_STAT_DISTANCE], 0.0, 1e-12);
+    assert_float_equal(v.v[MHV_STAT_FIRST], 0.25, 1e-12);
+    assert_float_equal(v.v[MHV_STAT_SEP], 0.25, 1e-12);
+    assert_float_equal(v.v[MHV_STAT_SELF], 1.0, 1e-12);
+    assert_float_equal(v.v[MHV_STAT_PREV], 0.0, 1e-12);
+    assert_float_equal(v.v[MHV_STAT_NEXT], 0.0, 1e-12);
+    for (int s = 0; s < MHV_STAT_COUNT; s++)
+        assert_true(v.has[s]);
+    /* no separator token: sep is undefined, not 0 */
+    mhv_stats_head(w, N, NULL, &v);
+    assert_false(v.has[MHV_STAT_SEP]);
+    /* one token: no previous or next */
+    float one = 1;
+    mhv_stats_head(&one, 1, NULL, &v);
+    assert_false(v.has[MHV_STAT_PREV]);
+    assert_false(v.has[MHV_STAT_NEXT]);
+    assert_true(v.has[MHV_STAT_SELF]);
+}
+
+static void test_uniform_and_previous(void **state)
+{
+    (void)state;
+    float w[N * N];
+    for (int i = 0; i < N * N; i++)
+        w[i] = 0.25f;
+    mhv_stat_values v;
+    mhv_stats_head(w, N, NULL, &v);
+    assert_float_equal(v.v[MHV_STAT_ENTROPY], 2.0, 1e-9); /* log2 4 bits */
+    /* rows: 1.5, 1, 1, 1.5 */
+    assert_float_equal(v.v[MHV_STAT_DISTANCE], 1.25, 1e-9);
+    assert_float_equal(v.v[MHV_STAT_PREV], 0.25, 1e-9);
+    assert_float_equal(v.v[MHV_STAT_NEXT], 0.25, 1e-9);
+
+    /* previous-token head: row 0 on itself, row i on i-1 */
+    memset(w, 0, sizeof w);
+    w[0] = 1;
+    for (int i = 1; i < N; i++)
+        w[i * N + i - 1] = 1;
+    mhv_stats_head(w, N, NULL, &v);
+    assert_float_equal(v.v[MHV_STAT_PREV], 1.0, 1e-12);          /* rows 1..3 only */
+    assert_float_equal(v.v[MHV_STAT_DISTANCE], 0.75, 1e-12);     /* (0+1+1+1)/4 */
+    assert_float_equal(v.v[MHV_STAT_SELF], 0.25, 1e-12);
+    assert_float_equal(v.v[MHV_STAT_FIRST], 0.5, 1e-12);         /* rows 0 and 1 */
+
+    /* a half/half row: entropy 1 bit */
+    memset(w, 0, sizeof w);
+    for (int i = 0; i < N; i++)
+        w[i * N] = w[i * N + N - 1] = 0.5f;
+    mhv_stats_head(w, N, NULL, &v);
+    assert_float_equal(v.v[MHV_STAT_ENTROPY], 1.0, 1e-9);
+}
+
+/* One sentence of 2 layers x 3 heads with the given matrices (n, n each). */
+static void add_sentence(mhv_stats_acc *acc, float *bufs, int n, const unsigned char *sep)
+{
+    mhv_head_attn hs[6];
+    for (int k = 0; k < 6; k++)
+        hs[k] = (mhv_head_attn){.layer = k / 3, .head = k % 3, .w = bufs + k * n * n};
+    mhv_attn a = {.n = n, .count = 6, .heads = hs};
+    assert_int_equal(mhv_stats_acc_add(acc, &a, sep, NULL), MHV_OK);
+}
+
+/* 8 tokens: with 4, uniform attention already puts half its mass on [CLS] + [SEP] */
+#define K 8
+
+static void test_kinds(void **state)
+{
+    (void)state;
+    float w[6][K * K];
+    memset(w, 0, sizeof w);
+    identity(w[0], K); /* self */
+    w[1][0] = 1;       /* previous */
+    for (int i = 1; i < K; i++)
+        w[1][i * K + i - 1] = 1;
+    for (int i = 0; i < K - 1; i++) /* next */
+        w[2][i * K + i + 1] = 1;
+    w[2][K * K - 1] = 1;
+    for (int i = 0; i < K; i++) { /* sink: half on [CLS], half on [SEP] */
+        w[3][i * K] = 0.5f;
+        w[3][i * K + K - 1] = 0.5f;
+    }
+    for (int i = 0; i < K * K; i++) /* broad */
+        w[4][i] = 1.0f / K;
+    for (int i = 0; i < K; i++) { /* mixed: 0.4 on the word two ahead, the rest on itself */
+        w[5][i * K + i] = 0.6f;
+        w[5][i * K + (i + 2) % K] += 0.4f;
+    }
+    unsigned char sep[K] = {0};
+    sep[K - 1] = 1;
+    mhv_stats_acc acc;
+    assert_int_equal(mhv_stats_acc_init(&acc, 2, 3, NULL), MHV_OK);
+    add_sentence(&acc, &w[0][0], K, sep);
+    assert_string_equal(mhv_stats_kind(&acc, 0, 0), "self");
+    assert_string_equal(mhv_stats_kind(&acc, 0, 1), "positional-previous");
+    assert_string_equal(mhv_stats_kind(&acc, 0, 2), "positional-next");
+    assert_string_equal(mhv_stats_kind(&acc, 1, 0), "sink");
+    assert_string_equal(mhv_stats_kind(&acc, 1, 1), "broad");
+    assert_string_equal(mhv_stats_kind(&acc, 1, 2), "self"); /* 0.6 on itself */
+    int ok;
+    assert_float_equal(mhv_stats_mean(&acc, 1, 0, MHV_STAT_SEP, &ok), 0.5, 1e-6);
+    assert_true(ok);
+    mhv_stats_acc_free(&acc);
+}
+
+/* Random row-stochastic matrices for sentence s (deterministic). */
+static int fill_random(float *bufs, int s, unsigned *seed)
+{
+    int n = 3 + s % 7;
+    for (int k = 0; k < 6; k++)
+        for (int i = 0; i < n; i++) {
+            float *row = bufs + (size_t)(k * n * n + i * n);
+            float sum = 0;
+            for (int j = 0; j < n; j++)
+                sum += row[j] = (float)rand_r(seed) / (float)RAND_MAX + 1e-3f;
+            for (int j = 0; j < n; j++)
+                row[j] /= sum;
+        }
+    return n;
+}
+
+static void assert_acc_equal(const mhv_stats_acc *a, const mhv_stats_acc *b)
+{
+    size_t cells = (size_t)a->num_layers * (size_t)a->num_heads * MHV_STAT_COUNT;
+    assert_int_equal(a->num_layers, b->num_layers);
+    assert_int_equal(a->num_heads, b->num_heads);
+    assert_int_equal(a->sentences, b->sentences);
+    assert_int_equal(a->log2n_sum, b->log2n_sum);
+    assert_memory_equal(a->sum, b->sum, cells * sizeof *a->sum);
+    assert_memory_equal(a->count, b->count, cells * sizeof *a->count);
+}
+
+static void test_merge_exact(void **state)
+{
+    (void)state;
+    enum { SENTENCES = 50, SHARDS = 3 };
+    float bufs[6 * 9 * 9];
+    unsigned char sep[9] = {0};
+    mhv_stats_acc all, part[SHARDS], merged;
+    assert_int_equal(mhv_stats_acc_init(&all, 2, 3, NULL), MHV_OK);
+    for (int p = 0; p < SHARDS; p++)
+        assert_int_equal(mhv_stats_acc_init(&part[p], 2, 3, NULL), MHV_OK);
+    for (int s = 0; s < SENTENCES; s++) {
+        unsigned seed = (unsigned)s * 2654435761u + 1;
+        int n = fill_random(bufs, s, &seed);
+        memset(sep, 0, sizeof sep);
+        sep[n - 1] = 1;
+        add_sentence(&all, bufs, n, sep);
+        add_sentence(&part[s % SHARDS], bufs, n, sep);
+    }
+    /* merged in another order than the sentences were added */
+    assert_int_equal(mhv_stats_acc_init(&merged, 2, 3, NULL), MHV_OK);
+    for (int p = SHARDS - 1; p >= 0; p--)
+        assert_int_equal(mhv_stats_acc_merge(&merged, &part[p], NULL), MHV_OK);
+    assert_acc_equal(&all, &merged);
+
+    /* and through the JSON files that --merge reads */
+    char path[] = "/tmp/mhv-test-stats.XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    FILE *f = fdopen(fd, "w");
+    mhv_stats_write(f, MHV_STATS_JSON, &part[0], "model");
+    fclose(f);
+    mhv_stats_acc back;
+    char model[64];
+    mhv_error err = {0};
+    assert_int_equal(mhv_stats_read_json(path, &back, model, sizeof model, &err), MHV_OK);
+    assert_string_equal(model, "model");
+    assert_acc_equal(&part[0], &back);
+    unlink(path);
+
+    /* shapes must agree */
+    mhv_stats_acc other;
+    assert_int_equal(mhv_stats_acc_init(&other, 3, 3, NULL), MHV_OK);
+    assert_int_equal(mhv_stats_acc_merge(&other, &all, &err), MHV_EUSAGE);
+
+    mhv_stats_acc_free(&other);
+    mhv_stats_acc_free(&back);
+    mhv_stats_acc_free(&merged);
+    mhv_stats_acc_free(&all);
+    for (int p = 0; p < SHARDS; p++)
+        mhv_stats_acc_free(&part[p]);
+}
+
+static void test_read_errors(void **state)
+{
+    (void)state;
+    char path[] = "/tmp/mhv-test-stats.XXXXXX";
+    int fd = mkstemp(path);
+    FILE *f = fdopen(fd, "w");
+    fputs("{\"mhaviz_stats\": 1, \"num_layers\": 1, \"num_heads\": 1, \"heads\": []}", f);
+    fclose(f);
+    mhv_stats_acc acc;
+    mhv_error err = {0};
+    assert_int_equal(mhv_stats_read_json(path, &acc, NULL, 0, &err), MHV_EFORMAT);
+    assert_string_equal(err.file, path);
+    f = fopen(path, "w");
+    fputs("[1, 2]", f);
+    fclose(f);
+    assert_int_equal(mhv_stats_read_json(path, &acc, NULL, 0, &err), MHV_EFORMAT);
+    assert_non_null(strstr(err.msg, "mhaviz stats"));
+    unlink(path);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_identity),
+        cmocka_unit_test(test_uniform_and_previous),
+        cmocka_unit_test(test_kinds),
+        cmocka_unit_test(test_merge_exact),
+        cmocka_unit_test(test_read_errors),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
