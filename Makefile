@@ -190,6 +190,12 @@ bench: $(B)/bench/bench $(B)/bench/bench_render
 	./$(B)/bench/bench
 	./$(B)/bench/bench_render
 
+# Time and peak RSS of a Qwen2-7B-shaped BF16 sharded checkpoint (~15 GB, generated once
+# into build/bench/qwen2-7b-bf16 by bench/gen_qwen2_7b.py; knobs in bench/bench_7b.sh).
+.PHONY: bench-7b
+bench-7b: $(B)/mhaviz
+	MHAVIZ=$(B)/mhaviz bash bench/bench_7b.sh
+
 $(B)/bench/bench_render: $(B)/obj/bench/bench_render.o $(B)/libmhaviz.a
 	@mkdir -p $(dir $@)
 	$(CC) $(MODE_LDFLAGS) -o $@ $< $(B)/libmhaviz.a $(LDLIBS)

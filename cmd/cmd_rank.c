@@ -10,6 +10,7 @@
 #include "heads.h"
 #include "jsonw.h"
 #include "rank.h"
+#include "unicode.h"
 
 static const char rank_usage[] =
     "usage: mhaviz rank --from WORD --to WORD [--model DIR] [--top K] [--nth K] [--to-nth K]\n"
@@ -94,6 +95,11 @@ static int parse(int argc, char **argv, rank_opts *o)
         return cli_usage_error("rank", "--from WORD is required");
     if (!o->to || !*o->to)
         return cli_usage_error("rank", "--to WORD is required");
+    /* the words are quoted back in messages: never echo bytes that are not text */
+    if (!mhv_utf8_valid(o->from, strlen(o->from), NULL) ||
+        !mhv_utf8_valid(o->to, strlen(o->to), NULL))
+        return cli_usage_error("rank", "--%s WORD is not valid UTF-8",
+                               mhv_utf8_valid(o->from, strlen(o->from), NULL) ? "to" : "from");
     if (optind != argc - 1)
         return cli_usage_error("rank", optind >= argc ? "no input FILE given"
                                                       : "exactly one input FILE expected");

@@ -89,6 +89,16 @@ mhv_status run_figs_begin(run_figs *r, const run_fig_opts *o, const mhv_model *m
     return mhv_font_open(&fp, &r->fs, err);
 }
 
+static mhv_label_kind label_kind(mhv_tok_kind k)
+{
+    switch (k) {
+    case MHV_TOK_BYTELEVEL_BPE: return MHV_LABEL_BYTELEVEL;
+    case MHV_TOK_SENTENCEPIECE_BPE: return MHV_LABEL_SENTENCEPIECE;
+    case MHV_TOK_WORDPIECE: break;
+    }
+    return MHV_LABEL_WORDPIECE;
+}
+
 mhv_status run_figs_sentence(run_figs *r, const char *out, const char *stem, int index,
                              const mhv_sentence *s, const mhv_encoding *enc,
                              const mhv_attn *attn, mhv_error *err)
@@ -114,7 +124,7 @@ mhv_status run_figs_sentence(run_figs *r, const char *out, const char *stem, int
         .n = enc->n,
         .pieces = (const char *const *)enc->pieces,
         .special = special,
-        .kind = MHV_LABEL_WORDPIECE, /* the only tokenizer kind so far */
+        .kind = r->tok ? label_kind(mhv_tok_kind_of(r->tok)) : MHV_LABEL_WORDPIECE,
     };
     mhv_status st = mhv_figures_write(dir, r->o->formats, &r->o->render, r->fs, &in, attn,
                                       &r->written, err);

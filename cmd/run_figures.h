@@ -33,7 +33,8 @@ typedef struct {
     mhv_written written;
 } run_figs;
 
-/* Opens the fonts when an image format was asked for. */
+/* Opens the fonts when an image format was asked for. tok may be NULL (ids without a
+ * tokenizer): labels are then the pieces as given, none special. */
 mhv_status run_figs_begin(run_figs *r, const run_fig_opts *o, const mhv_model *m,
                           const mhv_tok *tok, mhv_error *err);
 /* Writes the figures of sentence `index` (0-based) into OUT/<stem> (the first sentence) or

@@ -121,6 +121,47 @@ static void bytelevel(const char *piece, mhv_label *l)
     }
 }
 
+/* "<0xE8>" -> 0xE8; -1 when piece is not a byte-fallback piece. */
+static int byte_piece(const char *p)
+{
+    static const char hexd[] = "0123456789ABCDEF";
+    if (strlen(p) != 6 || strncmp(p, "<0x", 3) != 0 || p[5] != '>')
+        return -1;
+    const char *h = strchr(hexd, p[3]), *l = strchr(hexd, p[4]);
+    if (!h || !l || !p[3] || !p[4])
+        return -1;
+    return (int)((h - hexd) * 16 + (l - hexd));
+}
+
+static void sentencepiece(const char *piece, mhv_label *l)
+{
+    int b = byte_piece(piece);
+    if (b >= 0) {
+        unsigned char c = (unsigned char)b;
+        if (c > 0x20 && c < 0x7F)
+            add(l, MHV_LSTYLE_TEXT, (const char *)&c, 1);
+        else
+            add_bytes(l, &c, 1);
+        return;
+    }
+    const char *p = piece;
+    if (strncmp(p, "\xE2\x96\x81", 3) == 0) { /* "▁" marks a word start, like "##" */
+        add(l, MHV_LSTYLE_MARK, "\xC2\xB7", 2);
+        p += 3;
+    }
+    /* later "▁" are spaces inside the piece */
+    while (*p) {
+        const char *q = strstr(p, "\xE2\x96\x81");
+        size_t n = q ? (size_t)(q - p) : strlen(p);
+        if (n)
+            add(l, MHV_LSTYLE_TEXT, p, n);
+        if (!q)
+            break;
+        add(l, MHV_LSTYLE_TEXT, " ", 1);
+        p = q + 3;
+    }
+}
+
 void mhv_label_make(const char *piece, mhv_label_kind kind, int special, mhv_label *out)
 {
     out->n = 0;
@@ -129,6 +170,8 @@ void mhv_label_make(const char *piece, mhv_label_kind kind, int special, mhv_lab
         add(out, MHV_LSTYLE_SPECIAL, piece, len);
     } else if (kind == MHV_LABEL_BYTELEVEL) {
         bytelevel(piece, out);
+    } else if (kind == MHV_LABEL_SENTENCEPIECE) {
+        sentencepiece(piece, out);
     } else if (len > 2 && piece[0] == '#' && piece[1] == '#') {
         add(out, MHV_LSTYLE_MARK, "##", 2);
         add(out, MHV_LSTYLE_TEXT, piece + 2, len - 2);

@@ -4,7 +4,8 @@
 
 typedef enum {
     MHV_LABEL_WORDPIECE = 0, /* BERT: "##" marks a word continuation */
-    MHV_LABEL_BYTELEVEL      /* GPT-2 / Qwen2: pieces are bytes spelled with bytes_to_unicode */
+    MHV_LABEL_BYTELEVEL,     /* GPT-2 / Qwen2: pieces are bytes spelled with bytes_to_unicode */
+    MHV_LABEL_SENTENCEPIECE  /* LLaMA: "▁" is a space, "<0xE8>" a byte-fallback piece */
 } mhv_label_kind;
 
 typedef enum {

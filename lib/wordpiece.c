@@ -251,7 +251,10 @@ static mhv_status encode_word(const mhv_wordpiece *wp, const mhv_normtext *t, si
     size_t first = out->n, start = 0;
     while (start < nch) {
         int32_t id = -1;
-        size_t end = nch;
+        /* a character is at least one byte, so no piece spans more than max_piece_bytes
+         * characters: starting there keeps a long word (max_input_chars_per_word is the
+         * file's to set) linear instead of quadratic */
+        size_t end = nch - start > wp->max_piece_bytes ? start + wp->max_piece_bytes : nch;
         for (; end > start; end--) {
             size_t len = s->boff[end] - s->boff[start];
             const char *p = w + s->boff[start];

@@ -140,6 +140,75 @@ static void test_linear_long_rows(void **state)
     check_linear(F, 200, 520, 40, MHV_DT_F16, 0); /* more rows than one A block */
 }
 
+/* Around the switch from dot products (few rows) to the packed GEMM, and the shapes of
+ * BERT-base at short sequences. */
+static void test_linear_small_n(void **state)
+{
+    (void)state;
+    const mhv_kernels *F = fast();
+    const int ns[] = {2, 5, 16, 31, 32, 33, 39, 40, 41, 48};
+    for (size_t i = 0; i < sizeof ns / sizeof *ns; i++)
+        for (int t = 0; t < 3; t++) {
+            mhv_dtype dt = t == 0 ? MHV_DT_F32 : t == 1 ? MHV_DT_F16 : MHV_DT_BF16;
+            check_linear(F, ns[i], 768, 37 + (int)i, dt, (int)i % 2);
+            check_linear(F, ns[i], 131, 20, dt, 1);
+        }
+    check_linear(F, 16, 3072, 50, MHV_DT_BF16, 1);
+}
+
+/* linear_t_cols: W stored (in, ldw) with the output columns at column `c0` of a wider
+ * matrix (GPT-2's fused c_attn is sliced this way). */
+static void check_linear_t(const mhv_kernels *F, int n, int in, int out, int c0, mhv_dtype dt,
+                           int bias)
+{
+    const mhv_kernels *S = mhv_kernels_scalar();
+    size_t ldw = (size_t)(c0 + out + 3);
+    size_t nx = (size_t)n * (size_t)in, nw = (size_t)in * ldw, ny = (size_t)n * (size_t)out;
+    float *x = ualloc(nx), *w32 = malloc(nw * sizeof *w32), *b = ualloc((size_t)out);
+    float *y0 = ualloc(ny), *y1 = ualloc(ny), *y2 = ualloc(ny);
+    for (size_t i = 0; i < nx; i++)
+        x[i] = frand(-1, 1);
+    for (size_t i = 0; i < nw; i++)
+        w32[i] = frand(-1, 1);
+    for (int i = 0; i < out; i++)
+        b[i] = frand(-1, 1);
+    void *wbase, *w = make_weights(w32, nw, dt, &wbase);
+    const void *wc = (const char *)w + (size_t)c0 * mhv_dtype_size(dt);
+    S->linear_t_cols(y0, x, wc, dt, ldw, bias ? b : NULL, n, in, out, 0, out);
+    F->linear_t_cols(y1, x, wc, dt, ldw, bias ? b : NULL, n, in, out, 0, out);
+    double tol = 2e-6 * (1.0 + sqrt((double)in));
+    double d = max_abs_diff(y0, y1, ny);
+    if (d > tol)
+        fail_msg("linear_t %s n=%d in=%d out=%d: max diff %.3g > %.3g", mhv_dtype_name(dt), n,
+                 in, out, d, tol);
+    memset(y2, 0xff, ny * sizeof *y2);
+    for (int o0 = 0, step = 7; o0 < out; o0 += step, step = step * 3 % 41 + 1) {
+        int o1 = o0 + step < out ? o0 + step : out;
+        F->linear_t_cols(y2, x, wc, dt, ldw, bias ? b : NULL, n, in, out, o0, o1);
+    }
+    assert_memory_equal(y1, y2, ny * sizeof *y1);
+    free_weights(wbase, dt);
+    free(w32);
+    ufree(x), ufree(b), ufree(y0), ufree(y1), ufree(y2);
+}
+
+static void test_linear_t(void **state)
+{
+    (void)state;
+    const mhv_kernels *F = fast();
+    const int ins[] = {1, 17, 65, 300};
+    const int outs[] = {3, 16, 63, 129};
+    for (int t = 0; t < 3; t++) {
+        mhv_dtype dt = t == 0 ? MHV_DT_F32 : t == 1 ? MHV_DT_F16 : MHV_DT_BF16;
+        for (int i = 0; i < N_SIZES; i++)
+            for (int a = 0; a < 4; a++)
+                for (int c = 0; c < 4; c++)
+                    check_linear_t(F, sizes[i], ins[a], outs[c], (a + c) % 3 * 5, dt,
+                                   (i + a + c) % 2);
+    }
+    check_linear_t(F, 5, 3072, 70, 768, MHV_DT_F32, 1);
+}
+
 static void check_attention(const mhv_kernels *F, int n, int d, size_t ld, int causal,
                             int want_probs, int want_out, float mag)
 {
@@ -260,6 +329,47 @@ static void test_layernorm(void **state)
     }
 }
 
+static void test_rmsnorm(void **state)
+{
+    (void)state;
+    const mhv_kernels *F = fast(), *S = mhv_kernels_scalar();
+    for (int i = 0; i < N_SIZES; i++) {
+        int n = sizes[(i + 3) % N_SIZES], d = sizes[i] + (i == 6 ? 3500 : 0);
+        size_t nd = (size_t)n * (size_t)d;
+        float *x0 = ualloc(nd), *x1 = ualloc(nd), *g = ualloc((size_t)d);
+        for (size_t t = 0; t < nd; t++)
+            x0[t] = x1[t] = frand(-30, 30);
+        for (int t = 0; t < d; t++)
+            g[t] = frand(0.5f, 1.5f);
+        S->rmsnorm(x0, g, n, d, 1e-6f);
+        F->rmsnorm(x1, g, n, d, 1e-6f);
+        double diff = max_abs_diff(x0, x1, nd);
+        if (diff > 1e-6)
+            fail_msg("rmsnorm n=%d d=%d: differs by %.3g", n, d, diff);
+        ufree(x0), ufree(x1), ufree(g);
+    }
+}
+
+/* Every entry of the tables callers get is set (dispatch fills what a fast table lacks from
+ * the scalar one). */
+static void check_complete(const mhv_kernels *k)
+{
+    assert_non_null(k->name);
+    assert_non_null(k->linear), assert_non_null(k->linear_cols);
+    assert_non_null(k->linear_t_cols), assert_non_null(k->attention);
+    assert_non_null(k->attention_scratch), assert_non_null(k->layernorm);
+    assert_non_null(k->rmsnorm), assert_non_null(k->gelu_erf), assert_non_null(k->gelu_tanh);
+    assert_non_null(k->relu), assert_non_null(k->silu), assert_non_null(k->add);
+}
+
+static void test_tables_complete(void **state)
+{
+    (void)state;
+    check_complete(mhv_kernels_scalar());
+    check_complete(mhv_kernels_get());
+    check_complete(fast());
+}
+
 typedef void (*map_fn)(float *x, size_t n);
 
 /* f over `len` values spread over [lo, hi] plus special points, against the reference, within
@@ -347,7 +457,9 @@ int main(void)
         cmocka_unit_test(test_linear_odd_shapes), cmocka_unit_test(test_linear_long_rows),
         cmocka_unit_test(test_attention_shapes),  cmocka_unit_test(test_softmax_extremes),
         cmocka_unit_test(test_layernorm),         cmocka_unit_test(test_activations),
-        cmocka_unit_test(test_pool),
+        cmocka_unit_test(test_pool),              cmocka_unit_test(test_linear_small_n),
+        cmocka_unit_test(test_linear_t),          cmocka_unit_test(test_rmsnorm),
+        cmocka_unit_test(test_tables_complete),
     };
     return cmocka_run_group_tests_name("kernels", tests, NULL, NULL);
 }

@@ -64,6 +64,27 @@ static void test_bytelevel(void **state)
     expect(&l, 0, MHV_LSTYLE_SPECIAL, "<|endoftext|>");
 }
 
+static void test_sentencepiece(void **state)
+{
+    (void)state;
+    mhv_label l;
+    mhv_label_make("\xE2\x96\x81the", MHV_LABEL_SENTENCEPIECE, 0, &l);
+    assert_int_equal(l.n, 2);
+    expect(&l, 0, MHV_LSTYLE_MARK, "\xC2\xB7");
+    expect(&l, 1, MHV_LSTYLE_TEXT, "the");
+    mhv_label_make("<0xE8>", MHV_LABEL_SENTENCEPIECE, 0, &l);
+    assert_int_equal(l.n, 1);
+    expect(&l, 0, MHV_LSTYLE_BYTES, "<E8>");
+    mhv_label_make("<0x0A>", MHV_LABEL_SENTENCEPIECE, 0, &l);
+    expect(&l, 0, MHV_LSTYLE_BYTES, "<0A>");
+    mhv_label_make("<0x41>", MHV_LABEL_SENTENCEPIECE, 0, &l);
+    expect(&l, 0, MHV_LSTYLE_TEXT, "A");
+    mhv_label_make("苹果", MHV_LABEL_SENTENCEPIECE, 0, &l);
+    expect(&l, 0, MHV_LSTYLE_TEXT, "苹果");
+    mhv_label_make("<s>", MHV_LABEL_SENTENCEPIECE, 1, &l);
+    expect(&l, 0, MHV_LSTYLE_SPECIAL, "<s>");
+}
+
 static void test_long_piece(void **state)
 {
     (void)state;
@@ -85,6 +106,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_wordpiece),
         cmocka_unit_test(test_bytelevel),
+        cmocka_unit_test(test_sentencepiece),
         cmocka_unit_test(test_long_piece),
     };
     return cmocka_run_group_tests_name("label", tests, NULL, NULL);

@@ -52,6 +52,22 @@ static inline __m256 load8(const void *base, mhv_dtype dt, size_t i)
     }
 }
 
+static inline float hmax8(__m256 v)
+{
+    __m128 m = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    m = _mm_max_ps(m, _mm_movehl_ps(m, m));
+    m = _mm_max_ss(m, _mm_movehdup_ps(m));
+    return _mm_cvtss_f32(m);
+}
+
+static inline float hsum8(__m256 v)
+{
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+}
+
 /* r[i] holds row i of an 8x8 block; afterwards r[i] holds column i. */
 static inline void transpose8(__m256 r[8])
 {
@@ -82,7 +98,7 @@ static inline void transpose8(__m256 r[8])
 /* How B is given to gemm. */
 typedef enum {
     B_NT,     /* B(k, j) = src[j*ld + k]: weight rows (out, in), or K rows (keys, d) */
-    B_NN,     /* B(k, j) = src[k*ld + j]: fp32 only, V rows (keys, d) */
+    B_NN,     /* B(k, j) = src[k*ld + j]: V rows (keys, d), or weights stored (in, out) */
     B_PACKED, /* already packed panels: panel p at src + p*ld*NR, element (k, j) at [k*NR + j] */
 } b_mode;
 
@@ -97,14 +113,14 @@ typedef struct {
 static void pack_b(float *restrict dst, const b_src *b, int k0, int kc, int j0, int nj)
 {
     if (b->mode == B_NN) {
-        const float *s = (const float *)b->src + (size_t)k0 * b->ld + (size_t)j0;
-        for (int k = 0; k < kc; k++, s += b->ld, dst += NR) {
+        size_t at = (size_t)k0 * b->ld + (size_t)j0; /* element (k0, j0) */
+        for (int k = 0; k < kc; k++, at += b->ld, dst += NR) {
             if (nj == NR) {
-                _mm256_storeu_ps(dst, _mm256_loadu_ps(s));
-                _mm256_storeu_ps(dst + 8, _mm256_loadu_ps(s + 8));
+                _mm256_storeu_ps(dst, load8(b->src, b->dt, at));
+                _mm256_storeu_ps(dst + 8, load8(b->src, b->dt, at + 8));
             } else {
                 for (int j = 0; j < NR; j++)
-                    dst[j] = j < nj ? s[j] : 0.0f;
+                    dst[j] = j < nj ? load1(b->src, b->dt, at + (size_t)j) : 0.0f;
             }
         }
         return;
@@ -250,10 +266,118 @@ static void gemm(int M, int j0, int j1, int K, const float *A, size_t lda, const
     }
 }
 
+/* ---- few rows: dot products against weight rows read in place ----
+ *
+ * With a handful of rows of x, transposing W into panels costs as much as the multiply it
+ * feeds (each panel serves n/6 register tiles). Here a tile of DR rows of x and DC rows of W
+ * keeps DR x DC accumulators; the DC weight rows (a few KiB) stay in L1 while every row block
+ * of x (small, in L2) passes over them, so W streams from memory once, converted in
+ * registers. */
+
+#define DR 4 /* rows of x per dot tile */
+#define DC 3 /* rows of W (output columns) per dot tile */
+/* n at or below this takes the dot-product path (measured crossover on Zen 3, see
+ * BENCHMARKS.md); a function of n alone, so every column split of one call agrees */
+#ifndef DOT_MAX_N
+#define DOT_MAX_N 40
+#endif
+
+/* y(r, c) with row stride ldy = x(r rows, stride ldx) · W(c rows of `in`)^T + bias(c).
+ * Each value is one 8-lane FMA chain over k, hsum8, the k tail by fmaf in order, then the
+ * bias: the same operations for any r, c, so the tile shape (and thread split) never changes
+ * a byte. */
+static inline __attribute__((always_inline)) void
+dot_tile(int r, int c, mhv_dtype dt, const float *x, size_t ldx, const void *w, int in,
+         const float *bias, float *y, size_t ldy)
+{
+    __m256 acc[DR][DC];
+    for (int i = 0; i < r; i++)
+        for (int j = 0; j < c; j++)
+            acc[i][j] = _mm256_setzero_ps();
+    int k = 0;
+    for (; k + 8 <= in; k += 8) {
+        __m256 wv[DC];
+#pragma GCC unroll 4
+        for (int j = 0; j < c; j++)
+            wv[j] = load8(w, dt, (size_t)j * (size_t)in + (size_t)k);
+#pragma GCC unroll 4
+        for (int i = 0; i < r; i++) {
+            __m256 xv = _mm256_loadu_ps(x + (size_t)i * ldx + (size_t)k);
+#pragma GCC unroll 4
+            for (int j = 0; j < c; j++)
+                acc[i][j] = _mm256_fmadd_ps(xv, wv[j], acc[i][j]);
+        }
+    }
+    for (int i = 0; i < r; i++)
+        for (int j = 0; j < c; j++) {
+            float s = hsum8(acc[i][j]);
+            for (int t = k; t < in; t++)
+                s = fmaf(x[(size_t)i * ldx + (size_t)t],
+                         load1(w, dt, (size_t)j * (size_t)in + (size_t)t), s);
+            y[(size_t)i * ldy + (size_t)j] = bias ? s + bias[j] : s;
+        }
+}
+
+/* The partial tiles at the edges: the same arithmetic, not unrolled. */
+static __attribute__((noinline)) void dot_tile_edge(int r, int c, mhv_dtype dt, const float *x,
+                                                    size_t ldx, const void *w, int in,
+                                                    const float *bias, float *y, size_t ldy)
+{
+    dot_tile(r, c, dt, x, ldx, w, in, bias, y, ldy);
+}
+
+#define DOT_FULL(name, DT)                                                                    \
+    static void name(const float *x, size_t ldx, const void *w, int in, const float *bias,    \
+                     float *y, size_t ldy)                                                    \
+    {                                                                                         \
+        dot_tile(DR, DC, DT, x, ldx, w, in, bias, y, ldy);                                    \
+    }
+DOT_FULL(dot_full_f32, MHV_DT_F32)
+DOT_FULL(dot_full_f16, MHV_DT_F16)
+DOT_FULL(dot_full_bf16, MHV_DT_BF16)
+#undef DOT_FULL
+
+/* y(n, out)[:, o0..o1] = x(n, in) · W(o0..o1, in)^T + b, W rows read in place. */
+static void dot_cols(float *y, const float *x, const void *w, mhv_dtype dt, const float *b,
+                     int n, int in, int out, int o0, int o1)
+{
+    void (*full)(const float *, size_t, const void *, int, const float *, float *, size_t) =
+        dt == MHV_DT_F16 ? dot_full_f16 : dt == MHV_DT_BF16 ? dot_full_bf16 : dot_full_f32;
+    size_t esz = mhv_dtype_size(dt), ldy = (size_t)out, ldx = (size_t)in;
+    for (int o = o0; o < o1; o += DC) {
+        int c = o1 - o < DC ? o1 - o : DC;
+        const void *wo = (const char *)w + (size_t)o * (size_t)in * esz;
+        const float *bo = b ? b + o : NULL;
+        for (int i = 0; i < n; i += DR) {
+            int r = n - i < DR ? n - i : DR;
+            const float *xi = x + (size_t)i * ldx;
+            float *yi = y + (size_t)i * ldy + (size_t)o;
+            if (r == DR && c == DC)
+                full(xi, ldx, wo, in, bo, yi, ldy);
+            else
+                dot_tile_edge(r, c, dt, xi, ldx, wo, in, bo, yi, ldy);
+        }
+    }
+}
+
 static void linear_cols_avx2(float *y, const float *x, const void *w, mhv_dtype wdt,
                              const float *b, int n, int in, int out, int o0, int o1)
 {
+    if (n <= DOT_MAX_N) {
+        dot_cols(y, x, w, wdt, b, n, in, out, o0, o1);
+        return;
+    }
     b_src B = {.src = w, .dt = wdt, .mode = B_NT, .ld = (size_t)in};
+    gemm(n, o0, o1, in, x, (size_t)in, &B, y, (size_t)out, b);
+}
+
+/* y(n, out)[:, o0..o1] = x(n, in) · W + b with W stored (in, ldw), w at column 0: rows of W
+ * are rows of B, packed (and converted) panel by panel like V. */
+static void linear_t_cols_avx2(float *y, const float *x, const void *w, mhv_dtype wdt,
+                               size_t ldw, const float *b, int n, int in, int out, int o0,
+                               int o1)
+{
+    b_src B = {.src = w, .dt = wdt, .mode = B_NN, .ld = ldw};
     gemm(n, o0, o1, in, x, (size_t)in, &B, y, (size_t)out, b);
 }
 
@@ -287,22 +411,6 @@ static inline __m256 exp8(__m256 x)
     __m256i e = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(m), _mm256_set1_epi32(127)),
                                   23);
     return _mm256_mul_ps(p, _mm256_castsi256_ps(e));
-}
-
-static inline float hmax8(__m256 v)
-{
-    __m128 m = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-    m = _mm_max_ps(m, _mm_movehl_ps(m, m));
-    m = _mm_max_ss(m, _mm_movehdup_ps(m));
-    return _mm_cvtss_f32(m);
-}
-
-static inline float hsum8(__m256 v)
-{
-    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-    s = _mm_add_ss(s, _mm_movehdup_ps(s));
-    return _mm_cvtss_f32(s);
 }
 
 /* p(width,): p[0..len) = softmax(p[0..len) * scale), p[len..width) = 0. */
@@ -461,6 +569,37 @@ static void layernorm_avx2(float *x, const float *g, const float *b, int n, int 
     }
 }
 
+static void rmsnorm_avx2(float *x, const float *g, int n, int d, float eps)
+{
+    /* the sum of squares in double, as layernorm_avx2 and the reference */
+    for (int i = 0; i < n; i++) {
+        float *r = x + (size_t)i * (size_t)d;
+        __m256d s0 = _mm256_setzero_pd(), s1 = s0;
+        int t = 0;
+        for (; t + 8 <= d; t += 8) {
+            __m256 v = _mm256_loadu_ps(r + t);
+            __m256d a0 = _mm256_cvtps_pd(_mm256_castps256_ps128(v));
+            __m256d a1 = _mm256_cvtps_pd(_mm256_extractf128_ps(v, 1));
+            s0 = _mm256_fmadd_pd(a0, a0, s0);
+            s1 = _mm256_fmadd_pd(a1, a1, s1);
+        }
+        double acc[4];
+        _mm256_storeu_pd(acc, _mm256_add_pd(s0, s1));
+        double ss = (acc[0] + acc[1]) + (acc[2] + acc[3]);
+        for (; t < d; t++)
+            ss += (double)r[t] * r[t];
+        double inv = 1.0 / sqrt(ss / d + eps);
+        __m256d vi = _mm256_set1_pd(inv);
+        for (t = 0; t + 4 <= d; t += 4) {
+            __m256d v = _mm256_mul_pd(_mm256_cvtps_pd(_mm_loadu_ps(r + t)), vi);
+            v = _mm256_mul_pd(v, _mm256_cvtps_pd(_mm_loadu_ps(g + t)));
+            _mm_storeu_ps(r + t, _mm256_cvtpd_ps(v));
+        }
+        for (; t < d; t++)
+            r[t] = (float)(r[t] * inv * g[t]);
+    }
+}
+
 /* Applies f to x[0..n) eight at a time, the tail through a padded buffer. */
 #define MAP8(x, n, f)                                                                         \
     do {                                                                                      \
@@ -543,9 +682,11 @@ static const mhv_kernels avx2_table = {
     .name = "avx2",
     .linear = linear_avx2,
     .linear_cols = linear_cols_avx2,
+    .linear_t_cols = linear_t_cols_avx2,
     .attention = attention_avx2,
     .attention_scratch = attention_scratch_avx2,
     .layernorm = layernorm_avx2,
+    .rmsnorm = rmsnorm_avx2,
     .gelu_erf = gelu_erf_avx2,
     .gelu_tanh = gelu_tanh_avx2,
     .relu = relu_avx2,

@@ -65,9 +65,11 @@ typedef struct {
  * reference path, "avx2" the AVX2 one when the CPU has it). */
 const mhv_kernels *mhv_kernels_get(void);
 const mhv_kernels *mhv_kernels_scalar(void);
-/* NULL when this CPU lacks AVX2, FMA or F16C. */
+/* NULL when this CPU lacks AVX2, FMA or F16C. Entries avx2.c leaves NULL are filled from
+ * the scalar table, so every entry of a table from mhv_kernels_get is set. */
 const mhv_kernels *mhv_kernels_avx2_if_supported(void);
-/* Only valid after checking the CPU (avx2.c is compiled with -mavx2 -mfma -mf16c). */
+/* The raw AVX2 table (entries may be NULL). Only valid after checking the CPU (avx2.c is
+ * compiled with -mavx2 -mfma -mf16c). */
 const mhv_kernels *mhv_kernels_avx2(void);
 
 #endif

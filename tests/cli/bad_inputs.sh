@@ -86,6 +86,14 @@ cp_sharded; perl -pi -e 's/"model-00002-of-00004\.safetensors"/"..\/..\/etc\/pas
 expect_fail index-path-escape 1 "is not a plain file name" -- run --model "$M" "$TMP/s.txt"
 cp_sharded; head -c 5000 "$M/model-00004-of-00004.safetensors" >"$TMP/x" && mv "$TMP/x" "$M/model-00004-of-00004.safetensors"
 expect_fail shard-truncated 1 "model-00004-of-00004.safetensors" -- run --model "$M" "$TMP/s.txt"
+cp_sharded; rm "$M/model.safetensors.index.json"; mkdir "$M/model.safetensors.index.json"
+expect_fail index-is-directory 1 "model.safetensors.index.json: is not a regular file" -- run --model "$M" "$TMP/s.txt"
+cp_sharded; echo '{"weight_map": {}}' >"$M/model.safetensors.index.json"
+expect_fail index-empty-weight-map 1 "model.safetensors.index.json: 'weight_map' is empty" -- run --model "$M" "$TMP/s.txt"
+cp_sharded; perl -0pi -e 's/("embeddings.LayerNorm.bias": )"model-00001-of-00004.safetensors"/$1"model-00002-of-00004.safetensors"/' "$M/model.safetensors.index.json"
+expect_fail index-wrong-shard 1 "tensor 'embeddings.LayerNorm.bias' is in shard 'model-00001-of-00004.safetensors', not 'model-00002-of-00004.safetensors'" -- run --model "$M" "$TMP/s.txt"
+cp_sharded; cp "$M/model-00001-of-00004.safetensors" "$M/model-00002-of-00004.safetensors"
+expect_fail tensor-in-two-shards 1 "model-00002-of-00004.safetensors: tensor 'embeddings.LayerNorm.bias' is also in 'model-00001-of-00004.safetensors'" -- run --model "$M" "$TMP/s.txt"
 
 # ---- config.json ----
 cfg() { fresh_model m; perl -0pi -e "$1" "$M/config.json"; }
@@ -105,6 +113,16 @@ cfg 's/"num_hidden_layers": 3/"num_hidden_layers": 1000/'
 expect_fail config-more-layers-than-file 1 "checkpoint is too small for the sizes in config.json" -- run --model "$M" "$TMP/s.txt"
 fresh_model m; perl -e 'print "[" x 100000' >"$M/config.json"
 expect_fail config-deep-nesting 1 "config.json: not valid JSON" -- run --model "$M" "$TMP/s.txt"
+# decoder checkpoints (the fixtures have no tokenizer: the model is checked first)
+dec() { rm -rf "$M"; cp -r tests/fixtures/dec-llama-f32 "$M"; [ -z "$1" ] || perl -0pi -e "$1" "$M/config.json"; }
+dec 's/"num_key_value_heads": 4/"num_key_value_heads": 3/'
+expect_fail dec-kv-heads-not-dividing 1 "config.json: num_key_value_heads 3 does not divide num_attention_heads 4" -- run --model "$M" "$TMP/s.txt"
+dec 's/"rope_type": "default"/"rope_type": "yarn"/'
+expect_fail dec-unknown-rope 1 "config.json: unsupported rope scaling type 'yarn'" -- run --model "$M" "$TMP/s.txt"
+dec 's/"head_dim": 16/"head_dim": 15/'
+expect_fail dec-odd-head-dim 1 "config.json: head_dim 15 is odd" -- run --model "$M" "$TMP/s.txt"
+dec ''; st_edit "$ST" 's/model\.layers\.1\.self_attn\.k_proj\.weight/model.layers.1.self_attn.k_prox.weight/'
+expect_fail dec-missing-tensor 1 "model.safetensors: missing tensor 'model.layers.1.self_attn.k_proj.weight'" -- run --model "$M" "$TMP/s.txt"
 
 # ---- vocab.txt / tokenizer.json ----
 fresh_model m; : >"$M/vocab.txt"
@@ -142,6 +160,13 @@ expect_fail input-1mb-line 1 "in-1mb.txt: line 1: 400002 tokens exceed the model
 expect_fail input-empty 1 "in-empty.txt: no sentences" -- run --model "$FIX" "$TMP/in-empty.txt"
 printf ' \t \r\n\f\v\n' >"$TMP/in-ws.txt"
 expect_fail input-whitespace-only 1 "in-ws.txt: no sentences" -- run --model "$FIX" "$TMP/in-ws.txt"
+
+# ---- rank --from/--to ----
+if "$MHAVIZ" rank --help >/dev/null 2>&1; then
+    expect_fail rank-word-bad-utf8 2 "--from WORD is not valid UTF-8" -- "$MHAVIZ" rank --model "$FIX" --from "$(printf '\xff')" --to 它 "$TMP/s.txt"
+    expect_fail rank-word-absent 1 "s.txt: line 1: '香蕉' does not occur" -- "$MHAVIZ" rank --model "$FIX" --from 香蕉 --to 它 "$TMP/s.txt"
+    expect_fail rank-nth-huge 2 "--nth '99999999999' is not a positive number" -- "$MHAVIZ" rank --model "$FIX" --from 苹果 --to 它 --nth 99999999999 "$TMP/s.txt"
+fi
 
 # ---- output ----
 expect_fail out-under-proc 1 "mhaviz-bad-out" -- "$MHAVIZ" run --model "$FIX" --out /proc/mhaviz-bad-out "$TMP/s.txt"

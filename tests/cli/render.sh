@@ -62,6 +62,23 @@ rm -rf "$TMP/out"
 MHAVIZ_FONT=/nonexistent/font.ttf "$MHAVIZ" run --model "$FIX" --format json --out "$TMP/out" "$TMP/two.txt"
 check "json needs no font" "[ $? = 0 ] && [ -s $TMP/out/two.json ]"
 
+# a character no font has: drawn as a box, named once on stderr, the run succeeds
+cp -r "$FIX" "$TMP/model"
+sed -i '$ s/.*/\xF0\x93\x80\x80/' "$TMP/model/vocab.txt" # U+13000 replaces the last piece
+printf '[CLS] \xF0\x93\x80\x80 苹 \xF0\x93\x80\x80 [SEP]\n' >"$TMP/glyph.txt"
+rm -rf "$TMP/out"
+"$MHAVIZ" run --model "$TMP/model" --pretokenized --heads '0:0,1:0' --format png,svg --out "$TMP/out" "$TMP/glyph.txt" 2>"$TMP/stderr"
+check "missing glyph run exit 0" "[ $? = 0 ] && [ -s $TMP/out/glyph/L00-H00.png ]"
+check "missing glyph reported once" "[ \"\$(cat $TMP/stderr)\" = 'mhaviz: warning: no font has U+13000; drawn as boxes (see --font and fonts/README.md)' ]"
+
+# a decoder without tokenizer files: causal maps labelled by ids, GQA group in the title
+echo "1 403 407 261 378 395 260 411" >"$TMP/ids.txt"
+rm -rf "$TMP/out"
+"$MHAVIZ" run --model tests/fixtures/stories260K --ids --heads '4:7' --format png,svg --out "$TMP/out" "$TMP/ids.txt" 2>"$TMP/stderr"
+check "decoder figures" "[ $? = 0 ] && [ \"\$(listing $TMP/out/ids)\" = 'L04-H07.png L04-H07.svg L04.png L04.svg ' ]"
+check "decoder masked cells" "[ \$(grep -c 'url(#hatch' $TMP/out/ids/L04-H07.svg) = 28 ]"
+check "decoder kv head in title" "grep -q '<title>stories260K .* layer 4, head 7 (kv head 3)</title>' $TMP/out/ids/L04-H07.svg"
+
 # a failure after figures were written takes them all back
 rm -rf "$TMP/out"
 mkdir -p "$TMP/out"

@@ -32,5 +32,8 @@ mkdir -p "$TMP/out"
 perl -e 'print "好\n", "果" x 100, "\n"' >"$TMP/long.txt"
 expect_fail "failed run leaves no --out file" 1 "long.txt: line 2: 102 tokens exceed the model's 64 positions" -- "$MHAVIZ" stats --model "$FIX" --out "$TMP/out/s.txt" "$TMP/long.txt"
 check "--truncate" "\"$MHAVIZ\" stats --model $FIX --truncate $TMP/long.txt >/dev/null"
+"$MHAVIZ" stats --merge --format png --out "$TMP/s.png" "$TMP/p0.json" "$TMP/p1.json" "$TMP/p2.json"
+check "png written" "[ \"\$(head -c 8 $TMP/s.png | od -An -c | tr -d ' ')\" = '211PNG\\r\\n032\\n' ]"
+expect_fail "png needs --out" 2 "--format png needs --out FILE" -- "$MHAVIZ" stats --model "$FIX" --format png "$TMP/c.txt"
 check "help" "\"$MHAVIZ\" stats --help | grep -q '^usage: mhaviz stats'"
 finish

@@ -205,6 +205,14 @@ def bpe_pretok_rank():
         put("rank", "r%02d" % i, bytes([i * 9 % 64]) + "\0".join((t, a, b)).encode())
 
 
+def index():
+    put("index", "both", '{"metadata":{"total_size":22},"weight_map":{"x":"a.safetensors",'
+        '"y":"a.safetensors","z":"b.safetensors"}}')
+    put("index", "one", '{"weight_map":{"x":"a.safetensors","y":"a.safetensors"}}')
+    with open(os.path.join(FIX, "bert-sharded/model.safetensors.index.json"), "rb") as f:
+        put("index", "bert-sharded", f.read())
+
+
 def heads():
     for i, spec in enumerate(["all", "3:7", "5:*,*:0", "*:*", "0:0,1:1,2:2", "11:11",
                               "1-2", "9:", ":3", "*:0,", "0000000001:1"]):
@@ -235,6 +243,7 @@ if __name__ == "__main__":
     bpe_tokjsons()
     wordpiece()
     bpe_pretok_rank()
+    index()
     heads()
     inputs()
     labels()

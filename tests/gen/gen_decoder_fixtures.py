@@ -143,6 +143,8 @@ def make(name, cls, config, dtype, seed, qk_std, note, shard=None, post=None, ga
     model.save_pretrained(path, **kw)
     if post:
         post(path)
+    for f in os.listdir(path):  # save_pretrained writes 0600
+        os.chmod(os.path.join(path, f), 0o644)
     # goldens from what is on disk, computed in fp32
     ref = cls.from_pretrained(path, dtype=torch.float32, attn_implementation="eager").eval()
     lists = id_lists(config.vocab_size, seed + 1)
