@@ -184,10 +184,13 @@ install: all
 	install -m 644 man/mhaviz.1 $(DESTDIR)$(PREFIX)/share/man/man1/mhaviz.1
 	cp -r samples/model $(DESTDIR)$(PREFIX)/share/mhaviz/
 
-# Kernel and forward-pass timings against the CPU's FMA peak and PyTorch in the same run
-# (not part of `test`). MHAVIZ_BENCH_PYTHON: a python with torch + transformers.
-bench: $(B)/bench/bench $(B)/bench/bench_render
+# Kernel and forward-pass timings against the CPU's FMA peak and PyTorch in the same run,
+# then the whole `mhaviz run` process and its peak RSS on a bert-base-shaped checkpoint
+# (generated once into build/bench/ by bench/gen_bert_base.py; not part of `test`).
+# MHAVIZ_BENCH_PYTHON: a python with torch + transformers (and numpy for the generator).
+bench: $(B)/bench/bench $(B)/bench/bench_render $(B)/mhaviz
 	./$(B)/bench/bench
+	MHAVIZ=$(B)/mhaviz bash bench/bench_run.sh
 	./$(B)/bench/bench_render
 
 # Time and peak RSS of a Qwen2-7B-shaped BF16 sharded checkpoint (~15 GB, generated once

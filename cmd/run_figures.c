@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "modelname.h"
 
 int run_fig_parse_format(const char *list, run_fig_opts *o)
 {
@@ -63,17 +64,6 @@ int run_fig_option(int c, const char *arg, run_fig_opts *o)
     return 1;
 }
 
-static void model_name(const char *dir, char *buf, size_t size)
-{
-    char tmp[4096];
-    snprintf(tmp, sizeof tmp, "%s", dir);
-    size_t n = strlen(tmp);
-    while (n > 1 && tmp[n - 1] == '/')
-        tmp[--n] = '\0';
-    const char *slash = strrchr(tmp, '/');
-    snprintf(buf, size, "%s", slash && slash[1] ? slash + 1 : tmp);
-}
-
 mhv_status run_figs_begin(run_figs *r, const run_fig_opts *o, const mhv_model *m,
                           const mhv_tok *tok, mhv_error *err)
 {
@@ -81,7 +71,7 @@ mhv_status run_figs_begin(run_figs *r, const run_fig_opts *o, const mhv_model *m
     r->o = o;
     r->m = m;
     r->tok = tok;
-    model_name(m->dir, r->model_name, sizeof r->model_name);
+    mhv_modelname_of(m->dir, r->model_name, sizeof r->model_name);
     if (!o->formats)
         return MHV_OK;
     mhv_font_params fp = mhv_font_default_params();

@@ -17,7 +17,7 @@ typedef struct {
     float *ctx;    /* (n, hidden) attention output before the projection */
     float *tmp;    /* (n, hidden) */
     float *ffn;    /* (n, intermediate) */
-    float *row;    /* (hidden,) embedding scratch */
+    float *row;    /* (threads, hidden) embedding scratch, one row per thread */
     float *attn;   /* (threads, attn_stride) attention scratch, one slice per thread */
     size_t attn_stride;
     float *arena;
@@ -37,7 +37,7 @@ static mhv_status state_alloc(run_state *s, const mhv_kernels *K, int threads,
 {
     size_t nh = (size_t)n * (size_t)c->hidden_size;
     size_t ni = (size_t)n * (size_t)c->intermediate_size;
-    size_t nrow = (size_t)c->hidden_size;
+    size_t nrow = (size_t)threads * (size_t)c->hidden_size;
     /* keep every thread's slice on its own cache lines */
     size_t as = (K->attention_scratch(n, c->head_dim) + 15) / 16 * 16;
     size_t need = 6 * nh + ni + nrow + as * (size_t)threads + 16;
@@ -73,37 +73,153 @@ typedef struct {
     const float *b;
     int n, in, out;
     int o0, o1, chunk; /* columns o0..o1 in tasks of `chunk` */
+    int act;           /* > 0: apply activation act - 1 (an mhv_act) to the columns written */
 } linear_job;
+
+static void activate(const mhv_kernels *K, mhv_act act, float *x, size_t len);
+
+/* Columns a..e of y, then (when asked) the activation on them while they are in cache:
+ * element-wise, so the bytes are those of activating the whole matrix afterwards. */
+static void linear_range(const linear_job *j, int a, int e)
+{
+    j->K->linear_cols(j->y, j->x, j->w->data, j->w->dtype, j->b, j->n, j->in, j->out, a, e);
+    if (j->act > 0)
+        for (int i = 0; i < j->n; i++)
+            activate(j->K, (mhv_act)(j->act - 1), j->y + (size_t)i * (size_t)j->out + (size_t)a,
+                     (size_t)(e - a));
+}
 
 static void linear_task(void *ctx, int task, int worker)
 {
     (void)worker;
     const linear_job *j = ctx;
     int a = j->o0 + task * j->chunk, e = a + j->chunk < j->o1 ? a + j->chunk : j->o1;
-    j->K->linear_cols(j->y, j->x, j->w->data, j->w->dtype, j->b, j->n, j->in, j->out, a, e);
+    linear_range(j, a, e);
+}
+
+/* Columns per task when `cols` are split over T threads: about four tasks per thread, in
+ * whole 16-column register tiles of at least 32 columns. Handed out from a counter, they
+ * balance a core that is also running something else, and a task's columns still cover
+ * several tiles (the A panel is packed once per task). */
+static int linear_chunk(int cols, int T)
+{
+    int chunk = ((cols + 4 * T - 1) / (4 * T) + 15) / 16 * 16;
+    return chunk < 32 ? 32 : chunk;
 }
 
 /* y(n, out)[:, o0..o1] = x(n, in) · W^T + b over the pool, split by output columns so every
- * value is computed exactly as on one thread. */
-static void par_linear_cols(mhv_forward_ctx *c, float *y, const float *x, const mhv_mat *w,
-                            const float *b, int n, int in, int out, int o0, int o1)
+ * value is computed exactly as on one thread; act > 0 also applies activation act - 1. */
+static void par_linear_act(mhv_forward_ctx *c, float *y, const float *x, const mhv_mat *w,
+                           const float *b, int n, int in, int out, int o0, int o1, int act)
 {
     int T = c->threads, cols = o1 - o0;
     double work = (double)n * in * cols;
+    linear_job j = {c->K, y, x, w, b, n, in, out, o0, o1, cols, act};
     if (T <= 1 || cols < 32 || work < 2e5) {
-        c->K->linear_cols(y, x, w->data, w->dtype, b, n, in, out, o0, o1);
+        linear_range(&j, o0, o1);
         return;
     }
-    /* one task per thread, in whole 16-column register tiles */
-    int chunk = ((cols + T - 1) / T + 15) / 16 * 16;
-    linear_job j = {c->K, y, x, w, b, n, in, out, o0, o1, chunk};
-    mhv_pool_run(c->pool, (cols + chunk - 1) / chunk, linear_task, &j);
+    j.chunk = linear_chunk(cols, T);
+    mhv_pool_run(c->pool, (cols + j.chunk - 1) / j.chunk, linear_task, &j);
+}
+
+static void par_linear_cols(mhv_forward_ctx *c, float *y, const float *x, const mhv_mat *w,
+                            const float *b, int n, int in, int out, int o0, int o1)
+{
+    par_linear_act(c, y, x, w, b, n, in, out, o0, o1, 0);
 }
 
 static void par_linear(mhv_forward_ctx *c, float *y, const float *x, const mhv_mat *w,
                        const float *b, int n, int in, int out)
 {
-    par_linear_cols(c, y, x, w, b, n, in, out, 0, out);
+    par_linear_act(c, y, x, w, b, n, in, out, 0, out, 0);
+}
+
+/* Several linear layers of the same shape over the same x (Q, K, V) as one pool job: one
+ * wake-up and one wait instead of three, and the tail of one overlaps the next. */
+typedef struct {
+    linear_job j[3];
+    int tasks_each;
+} linear3_job;
+
+static void linear3_task(void *ctx, int task, int worker)
+{
+    const linear3_job *g = ctx;
+    linear_task((void *)&g->j[task / g->tasks_each], task % g->tasks_each, worker);
+}
+
+static void par_linear3(mhv_forward_ctx *c, float *y[3], const float *x, const mhv_mat *w[3],
+                        const float *b[3], int n, int in, int out)
+{
+    int T = c->threads;
+    if (T <= 1 || out < 32 || (double)n * in * out < 2e5) {
+        for (int k = 0; k < 3; k++)
+            par_linear(c, y[k], x, w[k], b[k], n, in, out);
+        return;
+    }
+    int chunk = linear_chunk(out, T);
+    linear3_job g = {.tasks_each = (out + chunk - 1) / chunk};
+    for (int k = 0; k < 3; k++)
+        g.j[k] = (linear_job){c->K, y[k], x, w[k], b[k], n, in, out, 0, out, chunk, 0};
+    mhv_pool_run(c->pool, 3 * g.tasks_each, linear3_task, &g);
+}
+
+/* ---- parallel work over rows: embeddings, residual add + LayerNorm ---- */
+
+typedef void (*rows_fn)(void *arg, int r0, int r1, int worker);
+
+typedef struct {
+    rows_fn fn;
+    void *arg;
+    int n, per; /* rows 0..n in tasks of `per` */
+} rows_job;
+
+static void rows_task(void *ctx, int task, int worker)
+{
+    const rows_job *j = ctx;
+    int r0 = task * j->per, r1 = r0 + j->per < j->n ? r0 + j->per : j->n;
+    j->fn(j->arg, r0, r1, worker);
+}
+
+/* fn over rows 0..n (each `width` floats) on the pool. Row operations see whole rows, so
+ * how rows are split never changes a byte. */
+static void par_rows(mhv_forward_ctx *c, int n, int width, rows_fn fn, void *arg)
+{
+    int T = c->threads;
+    if (T <= 1 || n < 2 || (size_t)n * (size_t)width < 4096) {
+        fn(arg, 0, n, 0);
+        return;
+    }
+    int tasks = 2 * T < n ? 2 * T : n;
+    rows_job j = {fn, arg, n, (n + tasks - 1) / tasks};
+    mhv_pool_run(c->pool, (n + j.per - 1) / j.per, rows_task, &j);
+}
+
+typedef struct {
+    const mhv_kernels *K;
+    float *x;          /* (n, d) residual stream, updated in place */
+    const float *add;  /* (n, d) added first, or NULL */
+    const float *g, *b;
+    int d;
+    float eps;
+} add_ln_job;
+
+static void add_ln_rows(void *arg, int r0, int r1, int worker)
+{
+    (void)worker;
+    const add_ln_job *j = arg;
+    size_t off = (size_t)r0 * (size_t)j->d, len = (size_t)(r1 - r0) * (size_t)j->d;
+    if (j->add)
+        j->K->add(j->x + off, j->add + off, len);
+    j->K->layernorm(j->x + off, j->g, j->b, r1 - r0, j->d, j->eps);
+}
+
+/* x(n, d) = LayerNorm(x + add) row by row over the pool; add may be NULL. */
+static void par_add_layernorm(mhv_forward_ctx *c, float *x, const float *add, const float *g,
+                              const float *b, int n, int d, float eps)
+{
+    add_ln_job j = {c->K, x, add, g, b, d, eps};
+    par_rows(c, n, d, add_ln_rows, &j);
 }
 
 typedef struct {
@@ -128,20 +244,35 @@ static void attn_task(void *ctx, int task, int worker)
     j->K->attention(&a);
 }
 
-static void embed(const mhv_model *m, const mhv_kernels *K, const int32_t *ids, int n,
-                  run_state *s)
+typedef struct {
+    const mhv_model *m;
+    const mhv_kernels *K;
+    const int32_t *ids;
+    run_state *s;
+} embed_job;
+
+static void embed_rows(void *arg, int r0, int r1, int worker)
 {
-    /* Embeddings run on the caller alone: n·hidden adds are noise next to one layer. */
+    const embed_job *j = arg;
+    const mhv_model *m = j->m;
     int H = m->cfg.hidden_size;
-    for (int i = 0; i < n; i++) {
-        float *xi = s->x + (size_t)i * (size_t)H;
-        mhv_mat_row(&m->word_emb, ids[i], xi);
-        mhv_mat_row(&m->pos_emb, i, s->row);
-        K->add(xi, s->row, (size_t)H);
-        mhv_mat_row(&m->type_emb, 0, s->row); /* token type 0: one segment */
-        K->add(xi, s->row, (size_t)H);
+    float *row = j->s->row + (size_t)worker * (size_t)H; /* (hidden,) this thread's */
+    for (int i = r0; i < r1; i++) {
+        float *xi = j->s->x + (size_t)i * (size_t)H;
+        mhv_mat_row(&m->word_emb, j->ids[i], xi);
+        mhv_mat_row(&m->pos_emb, i, row);
+        j->K->add(xi, row, (size_t)H);
+        mhv_mat_row(&m->type_emb, 0, row); /* token type 0: one segment */
+        j->K->add(xi, row, (size_t)H);
     }
-    K->layernorm(s->x, m->emb_ln_g, m->emb_ln_b, n, H, m->cfg.layer_norm_eps);
+    j->K->layernorm(j->s->x + (size_t)r0 * (size_t)H, m->emb_ln_g, m->emb_ln_b, r1 - r0, H,
+                    m->cfg.layer_norm_eps);
+}
+
+static void embed(mhv_forward_ctx *fc, const mhv_model *m, const int32_t *ids, int n)
+{
+    embed_job j = {m, fc->K, ids, &fc->s};
+    par_rows(fc, n, m->cfg.hidden_size, embed_rows, &j);
 }
 
 static void activate(const mhv_kernels *K, mhv_act act, float *x, size_t len)
@@ -181,9 +312,10 @@ static void attention(mhv_forward_ctx *fc, const mhv_model *m, int l, int last, 
             par_linear_cols(fc, s->k, s->x, &ly->k, ly->k_b, n, H, H, o0, o0 + d);
         }
     } else {
-        par_linear(fc, s->q, s->x, &ly->q, ly->q_b, n, H, H);
-        par_linear(fc, s->k, s->x, &ly->k, ly->k_b, n, H, H);
-        par_linear(fc, s->v, s->x, &ly->v, ly->v_b, n, H, H);
+        float *y[3] = {s->q, s->k, s->v};
+        const mhv_mat *w[3] = {&ly->q, &ly->k, &ly->v};
+        const float *b[3] = {ly->q_b, ly->k_b, ly->v_b};
+        par_linear3(fc, y, s->x, w, b, n, H, H);
     }
     attn_job j = {
         .K = fc->K,
@@ -201,20 +333,15 @@ static void attention(mhv_forward_ctx *fc, const mhv_model *m, int l, int last, 
 /* Everything after the attention probabilities: output projection, FFN, LayerNorms. */
 static void finish_layer(mhv_forward_ctx *fc, const mhv_model *m, int l, int n)
 {
-    const mhv_kernels *K = fc->K;
     run_state *s = &fc->s;
     const mhv_config *c = &m->cfg;
     const mhv_layer *ly = &m->layers[l];
     int H = c->hidden_size, I = c->intermediate_size;
-    size_t nh = (size_t)n * (size_t)H;
     par_linear(fc, s->tmp, s->ctx, &ly->o, ly->o_b, n, H, H);
-    K->add(s->x, s->tmp, nh);
-    K->layernorm(s->x, ly->ln_attn_g, ly->ln_attn_b, n, H, c->layer_norm_eps);
-    par_linear(fc, s->ffn, s->x, &ly->ffn_up, ly->ffn_up_b, n, H, I);
-    activate(K, c->act, s->ffn, (size_t)n * (size_t)I);
+    par_add_layernorm(fc, s->x, s->tmp, ly->ln_attn_g, ly->ln_attn_b, n, H, c->layer_norm_eps);
+    par_linear_act(fc, s->ffn, s->x, &ly->ffn_up, ly->ffn_up_b, n, H, I, 0, I, 1 + (int)c->act);
     par_linear(fc, s->tmp, s->ffn, &ly->ffn_down, ly->ffn_down_b, n, I, H);
-    K->add(s->x, s->tmp, nh);
-    K->layernorm(s->x, ly->ln_ffn_g, ly->ln_ffn_b, n, H, c->layer_norm_eps);
+    par_add_layernorm(fc, s->x, s->tmp, ly->ln_ffn_g, ly->ln_ffn_b, n, H, c->layer_norm_eps);
 }
 
 static mhv_status attn_alloc(mhv_attn *out, const mhv_heads *sel, int n, mhv_error *err)
@@ -332,7 +459,7 @@ mhv_status mhv_forward_run(mhv_forward_ctx *fc, const mhv_model *m, const int32_
         mhv_attn_free(out);
         return st;
     }
-    embed(m, fc->K, ids, n, &fc->s);
+    embed(fc, m, ids, n);
     /* Attention probabilities of layer l depend only on layers 0..l, so the work stops at
      * the last selected layer's softmax. */
     int last = mhv_heads_last_layer(sel), slot = 0;

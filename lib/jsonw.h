@@ -10,6 +10,8 @@
 void mhv_jsonw_str(FILE *f, const char *s, size_t len);
 /* A float with 9 significant digits (exact round trip of fp32); NaN and inf as null. */
 void mhv_jsonw_float(FILE *f, float v);
+/* The text mhv_jsonw_float writes, NUL-terminated into buf (32 bytes); returns its length. */
+size_t mhv_jsonw_format_float(char *buf, float v);
 /* A row of floats as [a, b, ...]. */
 void mhv_jsonw_floats(FILE *f, const float *v, size_t n);
 

@@ -8,8 +8,8 @@
 #include "scene.h"
 #include "status.h"
 
-/* Writes c to f (opened "wb"; `name` for messages), as an exact 8-bit palette image when it
- * has at most 256 colours and 8-bit RGB otherwise, with the scene's metadata as iTXt chunks
+/* Writes c to f (opened "wb"; `name` for messages) as 8-bit RGB, with the scene's metadata
+ * as iTXt chunks
  * (UTF-8: a Chinese sentence survives, which tEXt's Latin-1 would not) and a pHYs chunk of
  * `dpi` so the image prints at its intended size. No time chunk: the same input gives the
  * same bytes. */

@@ -37,7 +37,9 @@ mhv_status mhv_scale_parse(const char *s, mhv_scale *out, mhv_error *err)
 
 int mhv_render_default_cell(int n)
 {
-    int c = n > 0 ? (600 + n / 2) / n : 36;
+    /* a 480 px matrix is 5 inches at 96 dpi: a page-wide figure with room for labels and
+     * colourbar; print sizes come from --dpi, not from more pixels per cell */
+    int c = n > 0 ? (480 + n / 2) / n : 36;
     return c < 10 ? 10 : c > 36 ? 36 : c;
 }
 
@@ -173,7 +175,7 @@ static int axes_make(ctx *c, const mhv_fig_input *in, float cell, axes *a)
     }
     a->cell = cell;
     float css = cell / c->k;
-    a->px = fminf(13.0f, fmaxf(7.0f, css * 0.62f)) * c->k;
+    a->px = fminf(13.0f, fmaxf(7.0f, css * 0.7f)) * c->k;
     mhv_font_vmetrics(c->fs, a->px, &a->asc, &a->desc);
     a->max_w = 0;
     for (int i = 0; i < in->n; i++) {
@@ -423,7 +425,12 @@ mhv_status mhv_render_head(const mhv_render_params *p, mhv_fontset *fs, const mh
     const char *caption = caption_of(p->scale, 1);
     cbar_geom g = cbar_measure(&c, vmax, caption);
     float mat = (float)n * cell;
-    float x0 = m + a.max_w + pad, y0 = m + tasc + tdesc + 8 * k + a.key_h + pad;
+    /* axis names, so a reader of the paper knows rows attend to columns */
+    float apx = 10 * k, aasc, adesc;
+    mhv_font_vmetrics(fs, apx, &aasc, &adesc);
+    float axis = aasc + adesc + 4 * k;
+    float x0 = m + axis + a.max_w + pad;
+    float y0 = m + tasc + tdesc + 8 * k + axis + a.key_h + pad;
     float cbh = fmaxf(mat, 120 * k);
     float width = x0 + mat + 14 * k + g.width + m;
     width = fmaxf(width, m + text_w(&c, title, tpx) + m);
@@ -432,6 +439,9 @@ mhv_status mhv_render_head(const mhv_render_params *p, mhv_fontset *fs, const mh
     out->height = (int)ceilf(height);
 
     text_at(&c, MHV_ROLE_TITLE, m, m + tasc, tpx, 0, INK, title);
+    static const char KEY[] = "key \xE2\x86\x92", QUERY[] = "\xE2\x86\x90 query"; /* "→", "←" (down once turned) */
+    text_at(&c, MHV_ROLE_TICK, x0, y0 - a.key_h - pad - 4 * k - adesc, apx, 0, TICK, KEY);
+    text_at(&c, MHV_ROLE_TICK, m + aasc, y0 + text_w(&c, QUERY, apx), apx, 1, TICK, QUERY);
     axes_draw(&c, &a, n, x0, y0, y0, cell, 1, 1);
     matrix_draw(&c, p, t, h->w, n, x0, y0, cell);
     cbar_draw(&c, p, &g, x0 + mat + 14 * k, y0, cbh, vmax, caption);
@@ -447,13 +457,24 @@ mhv_status mhv_render_head(const mhv_render_params *p, mhv_fontset *fs, const mh
     return finish(out, err);
 }
 
-/* Grid columns for k panels: near square, wider than tall. */
+/* Grid columns for k panels: near square, never taller than wide nor more than twice as
+ * wide as tall, with the fewest empty slots (8 heads: 4 x 2, not 3 x 3 with a hole). */
 static int grid_cols(int k)
 {
-    int c = 1;
-    while (c * c < k)
-        c++;
-    return c;
+    int c0 = 1;
+    while (c0 * c0 < k)
+        c0++;
+    int best = c0, best_empty = c0 * ((k + c0 - 1) / c0) - k;
+    for (int c = c0 + 1; c <= k; c++) {
+        int rows = (k + c - 1) / c, empty = c * rows - k;
+        if (c > 2 * rows)
+            break;
+        if (empty < best_empty) {
+            best = c;
+            best_empty = empty;
+        }
+    }
+    return best;
 }
 
 mhv_status mhv_render_layer(const mhv_render_params *p, mhv_fontset *fs,
@@ -472,8 +493,9 @@ mhv_status mhv_render_layer(const mhv_render_params *p, mhv_fontset *fs,
         return mhv_fail(err, MHV_EUSAGE, "", "layer %d has no captured heads", layer);
     float k = scale_of(p);
     int base = p->cell > 0 ? p->cell : mhv_render_default_cell(n);
-    /* panels at 60% of the single-head cell keep a 12-head grid printable */
-    float cell = fmaxf(2.0f, roundf((float)base * 0.6f)) * k;
+    /* panels at half the single-head cell: a 12-head grid of 30 tokens is about a page wide
+     * (4 x 240 px), where 60% made it 16 inches and five times the pixels of one head */
+    float cell = fmaxf(2.0f, roundf((float)base * 0.5f)) * k;
     int labels = cell >= 8 * k;
     ctx c = {out, fs, k};
     axes a = {0};

@@ -33,7 +33,7 @@ mhv_status mhv_scale_parse(const char *s, mhv_scale *out, mhv_error *err);
 
 /* What a figure shows besides the weights. */
 typedef struct {
-    const char *model;              /* name in titles (the model directory's base name) */
+    const char *model;              /* name in titles (mhv_modelname_of) */
     int num_layers, num_heads;      /* of the model: file name widths, overview columns */
     int causal;                     /* keys after the query are masked (decoders) */
     int kv_group;                   /* query heads per key/value head (GQA), 0 = none */

@@ -160,6 +160,7 @@ static mhv_status mark_special(mhv_tok *t, int32_t id)
     return MHV_OK;
 }
 
+/* Every mhv_tok_open_* calls sort_added after its last add_token: match_added needs it. */
 static mhv_status add_token(mhv_tok *t, const char *content, int32_t id, int lstrip,
                             int rstrip, const char *file, mhv_error *err)
 {
@@ -558,6 +559,44 @@ out:
     return st;
 }
 
+/* Orders the added tokens by content bytes, a prefix before its extensions, and equal
+ * contents in file order (the first one wins a match, as before sorting), for match_added. */
+static int added_cmp(const void *x, const void *y, void *arg)
+{
+    const added_token *all = arg;
+    int a = *(const int *)x, b = *(const int *)y;
+    size_t la = all[a].len, lb = all[b].len;
+    int c = memcmp(all[a].content, all[b].content, la < lb ? la : lb);
+    if (c)
+        return c;
+    if (la != lb)
+        return la < lb ? -1 : 1;
+    return a < b ? -1 : a > b;
+}
+
+static mhv_status sort_added(mhv_tok *t, const char *file, mhv_error *err)
+{
+    if (t->n_added < 2)
+        return MHV_OK;
+    size_t n = (size_t)t->n_added;
+    int *order = malloc(n * sizeof *order);
+    added_token *sorted = malloc(n * sizeof *sorted);
+    if (!order || !sorted) {
+        free(order);
+        free(sorted);
+        return mhv_fail(err, MHV_ENOMEM, file, "out of memory");
+    }
+    for (size_t i = 0; i < n; i++)
+        order[i] = (int)i;
+    qsort_r(order, n, sizeof *order, added_cmp, t->added);
+    for (size_t i = 0; i < n; i++)
+        sorted[i] = t->added[order[i]];
+    free(t->added);
+    free(order);
+    t->added = sorted;
+    return MHV_OK;
+}
+
 mhv_status mhv_tok_open_files(const char *tokenizer_json, const char *vocab_txt,
                               const char *tokenizer_config, mhv_tok **out, mhv_error *err)
 {
@@ -570,6 +609,8 @@ mhv_status mhv_tok_open_files(const char *tokenizer_json, const char *vocab_txt,
         return st;
     st = tokenizer_json ? load_tokenizer_json(t, tokenizer_json, err)
                         : load_vocab_txt(t, vocab_txt, tokenizer_config, err);
+    if (!st)
+        st = sort_added(t, tokenizer_json ? tokenizer_json : vocab_txt, err);
     if (st) {
         mhv_tok_close(t);
         return st;
@@ -703,7 +744,8 @@ mhv_status mhv_tok_open_bpe_files(const char *vocab_json, const char *merges_txt
     if (st)
         return st;
     if ((st = load_bpe_files(t, vocab_json, merges_txt, tokenizer_config, special_tokens_map,
-                             err))) {
+                             err)) ||
+        (st = sort_added(t, vocab_json, err))) {
         mhv_tok_close(t);
         return st;
     }
@@ -830,18 +872,46 @@ static void decoded_free(decoded *d)
 static int match_added(const mhv_tok *tok, const char *text, const decoded *d, size_t i,
                        size_t *end_char)
 {
-    int best = -1;
-    size_t best_len = 0, b = d->boff[i], len = d->boff[d->n];
-    for (int k = 0; k < tok->n_added; k++) {
-        const added_token *a = &tok->added[k];
-        if (a->len > best_len && a->len <= len - b && memcmp(text + b, a->content, a->len) == 0) {
-            best = k;
-            best_len = a->len;
+    /* tok->added is sorted (sort_added): the tokens that start with the text's next k bytes
+     * are one run [lo, hi), its shortest member first, so the match walks the text narrowing
+     * the run like a trie instead of comparing every added token at every character */
+    const unsigned char *s = (const unsigned char *)text + d->boff[i];
+    size_t len = d->boff[d->n] - d->boff[i], best_len = 0;
+    int best = -1, lo = 0, hi = tok->n_added;
+    for (size_t k = 0;; k++) {
+        if (lo < hi && tok->added[lo].len == k) {
+            if (k > 0) {
+                best = lo; /* the whole token matched; a longer one may still */
+                best_len = k;
+            }
+            while (lo < hi && tok->added[lo].len == k)
+                lo++;
         }
+        if (lo >= hi || k >= len)
+            break;
+        /* every token in [lo, hi) is longer than k: keep those whose byte k is s[k] */
+        int a = lo, z = hi;
+        while (a < z) {
+            int m = a + (z - a) / 2;
+            if ((unsigned char)tok->added[m].content[k] < s[k])
+                a = m + 1;
+            else
+                z = m;
+        }
+        lo = a;
+        z = hi;
+        while (a < z) {
+            int m = a + (z - a) / 2;
+            if ((unsigned char)tok->added[m].content[k] <= s[k])
+                a = m + 1;
+            else
+                z = m;
+        }
+        hi = a;
     }
     if (best >= 0) {
         size_t j = i;
-        while (d->boff[j] < b + best_len)
+        while (d->boff[j] < d->boff[i] + best_len)
             j++;
         *end_char = j;
     }
@@ -1083,21 +1153,18 @@ static int byte_piece(const char *p)
     return (int)((h - hex) * 16 + (l - hex));
 }
 
-size_t mhv_tok_token_bytes(const mhv_tok *tok, int32_t id, unsigned char *buf, size_t cap)
+size_t mhv_tok_piece_bytes(mhv_tok_kind kind, const char *p, unsigned char *buf, size_t cap)
 {
-    const char *p = mhv_vocab_piece(tok->vocab, id);
-    if (!p)
-        return 0;
     size_t len = strlen(p), n = 0, i = 0;
 #define PUT(b) do { if (n < cap) buf[n] = (unsigned char)(b); n++; } while (0)
-    if (tok->special[id] || tok->kind == MHV_TOK_WORDPIECE) {
-        if (!tok->special[id] && len > 2 && p[0] == '#' && p[1] == '#')
+    if (kind == MHV_TOK_WORDPIECE) {
+        if (len > 2 && p[0] == '#' && p[1] == '#')
             i = 2;
         for (; i < len; i++)
             PUT(p[i]);
         return n;
     }
-    if (tok->kind == MHV_TOK_SENTENCEPIECE_BPE) {
+    if (kind == MHV_TOK_SENTENCEPIECE_BPE) {
         int b = byte_piece(p);
         if (b >= 0) {
             PUT(b);
@@ -1107,18 +1174,36 @@ size_t mhv_tok_token_bytes(const mhv_tok *tok, int32_t id, unsigned char *buf, s
     while (i < len) {
         uint32_t c;
         int k = mhv_utf8_decode(p + i, len - i, &c);
-        int b = tok->kind == MHV_TOK_BYTELEVEL_BPE ? mhv_bytelevel_byte(c) : -1;
+        if (k == 0) { /* not UTF-8 (only a malformed file has it): the byte itself */
+            PUT(p[i]);
+            i++;
+            continue;
+        }
+        int b = kind == MHV_TOK_BYTELEVEL_BPE ? mhv_bytelevel_byte(c) : -1;
         if (b >= 0)
             PUT(b);
-        else if (tok->kind == MHV_TOK_SENTENCEPIECE_BPE && c == 0x2581)
+        else if (kind == MHV_TOK_SENTENCEPIECE_BPE && c == 0x2581)
             PUT(' ');
         else /* an added token's own text, outside the byte alphabet */
             for (int j = 0; j < k; j++)
                 PUT(p[i + (size_t)j]);
-        i += (size_t)(k ? k : 1);
+        i += (size_t)k;
     }
 #undef PUT
     return n;
+}
+
+size_t mhv_tok_token_bytes(const mhv_tok *tok, int32_t id, unsigned char *buf, size_t cap)
+{
+    const char *p = mhv_vocab_piece(tok->vocab, id);
+    if (!p)
+        return 0;
+    if (!tok->special[id])
+        return mhv_tok_piece_bytes(tok->kind, p, buf, cap);
+    size_t len = strlen(p);
+    if (cap)
+        memcpy(buf, p, len < cap ? len : cap);
+    return len;
 }
 
 void mhv_tok_token_text(const mhv_tok *tok, int32_t id, char *buf, size_t size)

@@ -82,6 +82,9 @@ void mhv_encoding_free(mhv_encoding *enc);
  * and "<0xE8>" as that byte, WordPiece's "##" dropped; a special token is its piece. Writes at
  * most cap bytes to buf and returns the full length (0 for an id out of range). */
 size_t mhv_tok_token_bytes(const mhv_tok *tok, int32_t id, unsigned char *buf, size_t cap);
+/* The same for a non-special vocabulary piece of a tokenizer of `kind`, without a tokenizer
+ * (figure labels use it): bytes that are not UTF-8 pass through unchanged. */
+size_t mhv_tok_piece_bytes(mhv_tok_kind kind, const char *piece, unsigned char *buf, size_t cap);
 /* Display text of token id: its bytes as UTF-8, with each run of bytes that are not a whole
  * valid character written as hex, "<E8 8B>" (the first or last piece of a split Chinese
  * character). Always NUL-terminated; cut (never inside a character) when size is short. */

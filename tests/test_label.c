@@ -60,6 +60,13 @@ static void test_bytelevel(void **state)
     /* "Ċ" is a newline byte */
     mhv_label_make("\xC4\x8A", MHV_LABEL_BYTELEVEL, 0, &l);
     expect(&l, 0, MHV_LSTYLE_BYTES, "<0A>");
+    /* "ħ" is byte 0x85 (a C1 control when decoded) and a raw 0xFF is no UTF-8 at all: both
+     * shown as bytes, around text that decodes */
+    mhv_label_make("a\xC4\xA7\xFF" "b", MHV_LABEL_BYTELEVEL, 0, &l);
+    assert_int_equal(l.n, 3);
+    expect(&l, 0, MHV_LSTYLE_TEXT, "a");
+    expect(&l, 1, MHV_LSTYLE_BYTES, "<85 FF>");
+    expect(&l, 2, MHV_LSTYLE_TEXT, "b");
     mhv_label_make("<|endoftext|>", MHV_LABEL_BYTELEVEL, 1, &l);
     expect(&l, 0, MHV_LSTYLE_SPECIAL, "<|endoftext|>");
 }

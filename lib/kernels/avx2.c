@@ -19,8 +19,12 @@
 
 #define MR 6
 #define NR 16
+#ifndef KC
 #define KC 256
+#endif
+#ifndef MC
 #define MC 192 /* multiple of MR; an A block (MC, KC) is 192 KiB, in L2 */
+#endif
 #define QB 48  /* query rows per attention block; multiple of MR */
 
 /* ---- element loads in the stored dtype ---- */
@@ -147,7 +151,10 @@ static void pack_b(float *restrict dst, const b_src *b, int k0, int kc, int j0, 
     }
 }
 
-/* dst = A(i0..i0+mc, k0..k0+kc) as MR-row panels, each (kc, MR), rows past mc zeroed. */
+/* dst = A(i0..i0+mc, k0..k0+kc) as MR-row panels, each (kc, MR), rows past mc zeroed.
+ * Full panels go 8 k at a time through an 8x8 transpose (rows 6 and 7 zero) whose 8-float
+ * stores overlap by 2: each is overwritten by the next, and the last one's 2 extra floats
+ * land in the next panel (written after) or in the 8 floats of slack dst must have. */
 static void pack_a(float *restrict dst, const float *a, size_t lda, int mc, int kc)
 {
     for (int i = 0; i < mc; i += MR, dst += (size_t)MR * (size_t)kc) {
@@ -155,7 +162,19 @@ static void pack_a(float *restrict dst, const float *a, size_t lda, int mc, int 
         const float *rows[MR];
         for (int r = 0; r < MR; r++)
             rows[r] = a + (size_t)(i + (r < mi ? r : 0)) * lda;
-        for (int k = 0; k < kc; k++)
+        int k = 0;
+        if (mi == MR) {
+            for (; k + 8 <= kc; k += 8) {
+                __m256 t[8];
+                for (int r = 0; r < MR; r++)
+                    t[r] = _mm256_loadu_ps(rows[r] + k);
+                t[6] = t[7] = _mm256_setzero_ps();
+                transpose8(t);
+                for (int c = 0; c < 8; c++)
+                    _mm256_storeu_ps(dst + (size_t)(k + c) * MR, t[c]);
+            }
+        }
+        for (; k < kc; k++)
             for (int r = 0; r < MR; r++)
                 dst[(size_t)k * MR + (size_t)r] = r < mi ? rows[r][k] : 0.0f;
     }
@@ -228,7 +247,7 @@ static void gemm(int M, int j0, int j1, int K, const float *A, size_t lda, const
                  float *C, size_t ldc, const float *bias)
 {
     _Static_assert(MC % MR == 0, "A blocks hold whole panels");
-    float apack[MC * KC] __attribute__((aligned(64)));
+    float apack[MC * KC + 8] __attribute__((aligned(64))); /* + pack_a's store slack */
     float bpack[KC * NR] __attribute__((aligned(64)));
     if (K <= 0) {
         for (int i = 0; i < M; i++)
@@ -279,7 +298,7 @@ static void gemm(int M, int j0, int j1, int K, const float *A, size_t lda, const
 /* n at or below this takes the dot-product path (measured crossover on Zen 3, see
  * BENCHMARKS.md); a function of n alone, so every column split of one call agrees */
 #ifndef DOT_MAX_N
-#define DOT_MAX_N 40
+#define DOT_MAX_N 48
 #endif
 
 /* y(r, c) with row stride ldy = x(r rows, stride ldx) · W(c rows of `in`)^T + bias(c).

@@ -15,6 +15,28 @@ ST=$M/model.safetensors
 set_prefix() { printf "$(echo "$2" | sed 's/../\\x&/g')" | dd of="$1" bs=1 count=8 conv=notrunc 2>/dev/null; }
 KEY1='encoder\.layer\.1\.attention\.self\.key\.weight'
 Q0='encoder\.layer\.0\.attention\.self\.query\.weight'
+# st_reshape FILE TENSOR DIMS: gives TENSOR the shape [DIMS] and re-tiles the data area (its
+# bytes cut or zero-padded), so the file stays valid safetensors and only the model can object
+st_reshape() {
+    perl -MJSON::PP -e '
+        my ($f, $name, $dims) = @ARGV;
+        my %sz = (F32 => 4, F16 => 2, BF16 => 2, I8 => 1, U8 => 1, F64 => 8, I64 => 8, I32 => 4);
+        open(my $h, "<:raw", $f) or die; local $/; my $all = <$h>; close $h;
+        my $n = unpack("Q<", substr($all, 0, 8)); my $hdr = decode_json(substr($all, 8, $n));
+        my $data = substr($all, 8 + $n);
+        $hdr->{$name}{shape} = [split /,/, $dims];
+        my ($out, $pos) = ("", 0);
+        for my $k (sort { $hdr->{$a}{data_offsets}[0] <=> $hdr->{$b}{data_offsets}[0] }
+                   grep { $_ ne "__metadata__" } keys %$hdr) {
+            my $t = $hdr->{$k}; my ($b, $e) = @{$t->{data_offsets}};
+            my $nb = $sz{$t->{dtype}}; $nb *= $_ for @{$t->{shape}};
+            my $bytes = substr($data, $b, $e - $b); $bytes = substr($bytes . ("\0" x $nb), 0, $nb);
+            $t->{data_offsets} = [$pos, $pos + $nb]; $out .= $bytes; $pos += $nb;
+        }
+        my $j = JSON::PP->new->canonical->encode($hdr);
+        open($h, ">:raw", $f) or die; print $h pack("Q<", length $j), $j, $out; close $h;
+    ' "$@"
+}
 
 # ---- safetensors: the length prefix ----
 fresh_model m; set_prefix "$ST" 0000000000000000
@@ -57,9 +79,11 @@ fresh_model m; st_edit "$ST" "s/(\"$KEY1\"[^}]*\"shape\":\\[)64,64/\${1}42949672
 expect_fail st-overflowing-dims 1 "element count overflows" -- run --model "$M" "$TMP/s.txt"
 fresh_model m; st_edit "$ST" "s/(\"$KEY1\"[^}]*\"shape\":\\[)64,64/\${1}64,64.5/"
 expect_fail st-fractional-dim 1 "shape[1] is not a non-negative integer" -- run --model "$M" "$TMP/s.txt"
-fresh_model m; st_edit "$ST" "s/(\"$KEY1\"[^}]*\"shape\":\\[)64,64/\${1}0,64/; s/(\"$KEY1\"[^}]*\"data_offsets\":\\[)(\\d+),(\\d+)/\$1\$2,\$2/"
-# zero rows: valid safetensors, wrong for the model (and the freed bytes are now a hole)
-expect_fail st-zero-dim 1 "model.safetensors" -- run --model "$M" "$TMP/s.txt"
+# zero rows, or a scalar: valid safetensors, wrong for the model
+fresh_model m; st_reshape "$ST" encoder.layer.1.attention.self.key.weight 0,64
+expect_fail st-zero-dim 1 "tensor 'encoder.layer.1.attention.self.key.weight' has shape [0,64], expected [64,64]" -- run --model "$M" "$TMP/s.txt"
+fresh_model m; st_reshape "$ST" embeddings.LayerNorm.weight ""
+expect_fail st-scalar 1 "tensor 'embeddings.LayerNorm.weight' has shape [], expected [64]" -- run --model "$M" "$TMP/s.txt"
 fresh_model m; st_edit "$ST" "s/(\"$KEY1\"[^}]*\"shape\":\\[)64,64/\${1}1,1,1,1,1,1,1,1,64,64/"
 expect_fail st-too-many-dims 1 "more than 8 dimensions" -- run --model "$M" "$TMP/s.txt"
 fresh_model m; st_edit "$ST" "s/(\"$KEY1\"[^}]*)\"dtype\":\"F32\",?/\$1/"
@@ -146,6 +170,27 @@ tj 's/("model": *\{\s*"type": *)"WordPiece"/$1"Unigram"/'
 expect_fail tokenizer-unknown-model 1 "tokenizer.json: unsupported tokenizer model 'Unigram'" -- run --model "$M" "$TMP/s.txt"
 tj 's/^\{/{"x": tru/'
 expect_fail tokenizer-not-json 1 "tokenizer.json: not valid JSON" -- run --model "$M" "$TMP/s.txt"
+# a tokenizer.json that lifts max_input_chars_per_word, and a 300000-character word: WordPiece
+# must stay linear (it was quadratic: minutes for a 1 MB word)
+rm -rf "$M"; cp -r tests/fixtures/tok-minilm "$M"
+perl -0pi -e 's/"max_input_chars_per_word": *100/"max_input_chars_per_word":100000000/' "$M/tokenizer.json"
+perl -e 'print "a" x 300000, "\n"' >"$TMP/word.txt"
+timeout 60 "$MHAVIZ" tokenize --model "$M" "$TMP/word.txt" >"$TMP/stdout" 2>"$TMP/stderr"; rc=$?
+if [ $rc = 0 ] && [ ! -s "$TMP/stderr" ] && head -c 20 "$TMP/stdout" | grep -q '^\[CLS\] aaa ##aa'; then ok
+else bad "wordpiece-long-word: exit $rc (124 = timed out): $(head -c 200 "$TMP/stderr")"; fi
+# 20000 added tokens and a 100 KB sentence: added tokens are matched by walking a sorted
+# table, not by trying each one at each character (that took 30 s here, minutes for 1 MB)
+rm -rf "$M"; cp -r tests/fixtures/tok-minilm "$M"
+perl -MJSON::PP -0e 'my $j = decode_json(<STDIN>);
+    $j->{added_tokens} = [map { {id => $_, content => sprintf("zq%05d", $_), single_word => JSON::PP::false,
+        lstrip => JSON::PP::false, rstrip => JSON::PP::false, normalized => JSON::PP::false,
+        special => JSON::PP::true} } 0 .. 19999];
+    print encode_json($j)' <tests/fixtures/tok-minilm/tokenizer.json >"$M/tokenizer.json"
+perl -e 'print "hello world zq01234 " x 5000, "\n"' >"$TMP/many.txt"
+timeout 60 "$MHAVIZ" tokenize --model "$M" "$TMP/many.txt" >"$TMP/stdout" 2>"$TMP/stderr"; rc=$?
+# (the token's id is 1234; the piece printed is the vocabulary's entry 1234)
+if [ $rc = 0 ] && [ ! -s "$TMP/stderr" ] && cut -f2 "$TMP/stdout" | grep -q '^101 7592 2088 1234 7592 2088 1234 '; then ok
+else bad "many-added-tokens: exit $rc (124 = timed out): $(head -c 200 "$TMP/stderr")"; fi
 
 # ---- input ----
 printf 'fine\n\xf0\x28\x8c\x28\n' >"$TMP/in-bad.txt"

@@ -32,19 +32,23 @@ int LLVMFuzzerInitialize(int *argc, char ***argv);
     } while (0)
 
 /* Puts data in an in-memory file and returns a path naming it, for loaders that take a
- * path (vocab.txt, tokenizer.json, input files). One file per process, rewritten each call;
- * nothing touches the disk. */
-static inline const char *fuzz_as_file(const uint8_t *data, size_t size)
+ * path (vocab.txt, tokenizer.json, input files). One file per slot (0..3) and process,
+ * rewritten each call; nothing touches the disk. */
+static inline const char *fuzz_as_file_n(int slot, const uint8_t *data, size_t size)
 {
-    static int fd = -1;
-    static char path[64];
+    static int fds[4] = {-1, -1, -1, -1};
+    static char paths[4][64];
+    if (slot < 0 || slot >= 4)
+        abort();
+    int fd = fds[slot];
+    char *path = paths[slot];
     if (fd < 0) {
-        fd = memfd_create("mhv-fuzz", 0);
+        fd = fds[slot] = memfd_create("mhv-fuzz", 0);
         if (fd < 0) {
             perror("memfd_create");
             abort();
         }
-        snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+        snprintf(path, sizeof paths[slot], "/proc/self/fd/%d", fd);
     }
     if (ftruncate(fd, 0) != 0) {
         perror("ftruncate");
@@ -60,6 +64,11 @@ static inline const char *fuzz_as_file(const uint8_t *data, size_t size)
         off += (size_t)w;
     }
     return path;
+}
+
+static inline const char *fuzz_as_file(const uint8_t *data, size_t size)
+{
+    return fuzz_as_file_n(0, data, size);
 }
 
 #endif

@@ -1,16 +1,20 @@
 /* fuzz_bpe.c - byte-level BPE on arbitrary text with the real GPT-2 and Qwen2 tokenizers
  * (tests/fixtures/tok-gpt2, tok-qwen2): ids inside the vocabulary, spans inside the text.
- * The first byte picks the tokenizer and whether the segment starts the sentence. */
+ * The first byte picks the tokenizer, whether the segment starts the sentence, and whether
+ * the bytes go to the BPE model directly (valid UTF-8 only) or through the whole tokenizer
+ * (mhv_tok_encode: any bytes, added tokens, post-processor). */
 #include <cjson/cJSON.h>
 #include <string.h>
 
 #include "bpe.h"
 #include "fileio.h"
 #include "fuzz.h"
+#include "tokenizer.h"
 #include "unicode.h"
 
 static mhv_bpe *models[2];
 static mhv_vocab *vocabs[2];
+static mhv_tok *toks[2];
 
 static void load(int i, const char *path)
 {
@@ -28,6 +32,29 @@ static void load(int i, const char *path)
         exit(1);
     }
     cJSON_Delete(j);
+    if (mhv_tok_open_files(path, NULL, NULL, &toks[i], &err) != MHV_OK) {
+        fprintf(stderr, "fuzz_bpe: %s: %s\n", path, err.msg);
+        exit(1);
+    }
+}
+
+/* The whole tokenizer on any bytes: refused cleanly, or ids and spans in range. */
+static void whole(const mhv_tok *tok, const char *s, size_t len)
+{
+    mhv_encoding enc;
+    mhv_error err = {0};
+    if (mhv_tok_encode(tok, s, len, &enc, &err) != MHV_OK) {
+        FUZZ_CHECK(enc.n == 0 && err.msg[0] && !strchr(err.msg, '\n'));
+        return;
+    }
+    size_t nchars = 0;
+    mhv_utf8_valid(s, len, &nchars);
+    for (int i = 0; i < enc.n; i++) {
+        FUZZ_CHECK(enc.ids[i] >= 0 && enc.ids[i] < mhv_tok_vocab_size(tok) && enc.pieces[i]);
+        int32_t a = enc.spans[2 * i], b = enc.spans[2 * i + 1];
+        FUZZ_CHECK((a == -1 && b == -1) || (a >= 0 && a <= b && (size_t)b <= nchars));
+    }
+    mhv_encoding_free(&enc);
 }
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
@@ -45,6 +72,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     int m = data[0] & 1, at_start = (data[0] >> 1) & 1;
     const char *s = (const char *)data + 1;
     size_t len = size - 1, n = 0;
+    if (data[0] & 4) {
+        whole(toks[m], s, len);
+        return 0;
+    }
     if (!mhv_utf8_valid(s, len, NULL) || memchr(s, '\0', len))
         return 0; /* the tokenizer refuses these before BPE sees them */
     uint32_t *cp = malloc((len + 1) * sizeof *cp);

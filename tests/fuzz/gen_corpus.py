@@ -165,6 +165,25 @@ def bpe_tokjsons():
         put("tokjson", tag, json.dumps(j, ensure_ascii=False, indent=1))
 
 
+def bpe_files():
+    """vocab.json + merges.txt (the slow-tokenizer layout) cut like bpe_tokjsons."""
+    with open(os.path.join(FIX, "tok-gpt2/vocab.json"), encoding="utf-8") as f:
+        vocab = json.load(f)
+    with open(os.path.join(FIX, "tok-gpt2/merges.txt"), encoding="utf-8") as f:
+        lines = f.read().split("\n")
+    header = [l for l in lines[:1] if l.startswith("#")]
+    merges = [l.split(" ") for l in lines[len(header):len(header) + 150] if l]
+    byid = sorted(vocab, key=vocab.get)
+    keep = set(byid[:256])
+    for a, b in merges:
+        keep.update((a, b, a + b))
+    order = [p for p in byid if p in keep]
+    v = json.dumps({p: i for i, p in enumerate(order)}, ensure_ascii=False).encode()
+    m = "\n".join(header + [" ".join(x) for x in merges]).encode() + b"\n"
+    for flags in (0, 1, 2, 5):
+        put("bpefiles", "gpt2-%d" % flags, bytes([flags]) + v + b"\0" + m)
+
+
 def sentences():
     out = []
     for g in ("tok-goldens-bert-base-chinese.json", "tok-goldens-minilm.json"):
@@ -195,7 +214,7 @@ def bpe_pretok_rank():
              "<|endoftext|> special"]
     s = [x for x in sentences() if x][:20] + extra
     for i, t in enumerate(s):
-        put("bpe", "s%02d" % i, bytes([i % 4]) + t.encode())
+        put("bpe", "s%02d" % i, bytes([i % 8]) + t.encode())
         put("pretok", "s%02d" % i, bytes([i % 2]) + t.encode())
     cases = [("苹果从树上掉下来，小明把它捡起来了。", "它", "苹果"),
              ("The cat sat on the mat because it was tired.", "it", "cat"),
@@ -235,15 +254,25 @@ def labels():
                 + p.encode())
 
 
+def renders():
+    cases = [(0, "[CLS]\n苹\n果\n从\n树\n上\n[SEP]"), (1, "<s>\nĠThe\nĠcat\nâĢĻ\nè\nĊ\n</s>"),
+             (0x10, "[CLS]\nun\n##aff\n##able\n[SEP]"),
+             (0x22, "<|endoftext|>\nHello\nĠworld\n<|im_end|>"), (0x04, "a" * 150 + "\n" + "果" * 40)]
+    for i, (flags, t) in enumerate(cases):
+        put("render", "r%02d" % i, bytes([flags, t.count("\n")]) + t.encode())
+
+
 if __name__ == "__main__":
     safetensors()
     configs()
     vocabs()
     tokjsons()
     bpe_tokjsons()
+    bpe_files()
     wordpiece()
     bpe_pretok_rank()
     index()
     heads()
     inputs()
     labels()
+    renders()
