@@ -178,8 +178,8 @@ static mhv_status write_outputs(mhv_forward_ctx *fc, const mhv_model *m, const m
             mhv_attn agg;
             st = mhv_aggregate(&attn, m->cfg.num_layers, m->cfg.num_heads, o->agg, &agg, err);
             if (!st)
-                mhv_report_sentence_agg(out.f, i, in->s[i].text, in->s[i].len, &encs[i], &agg,
-                                        o->aggregate);
+                mhv_report_sentence_agg(out.f, i, in->s[i].text, in->s[i].len, &encs[i], tok,
+                                        &agg, o->aggregate);
             mhv_attn_free(&agg);
             mhv_attn_free(&attn);
             if (st)
@@ -187,7 +187,7 @@ static mhv_status write_outputs(mhv_forward_ctx *fc, const mhv_model *m, const m
             continue;
         }
         if (o->fig.json)
-            mhv_report_sentence(out.f, i, in->s[i].text, in->s[i].len, &encs[i], &attn);
+            mhv_report_sentence(out.f, i, in->s[i].text, in->s[i].len, &encs[i], tok, &attn);
         st = run_figs_sentence(&figs, o->out, stem, i, &in->s[i], &encs[i], &attn, err);
         mhv_attn_free(&attn);
         if (st)

@@ -25,14 +25,14 @@ void mhv_report_begin(FILE *f, const mhv_model *m)
 }
 
 void mhv_report_sentence(FILE *f, int index, const char *text, size_t len,
-                         const mhv_encoding *enc, const mhv_attn *attn)
+                         const mhv_encoding *enc, const mhv_tok *tok, const mhv_attn *attn)
 {
-    mhv_report_sentence_agg(f, index, text, len, enc, attn, NULL);
+    mhv_report_sentence_agg(f, index, text, len, enc, tok, attn, NULL);
 }
 
 void mhv_report_sentence_agg(FILE *f, int index, const char *text, size_t len,
-                             const mhv_encoding *enc, const mhv_attn *attn,
-                             const char *aggregate)
+                             const mhv_encoding *enc, const mhv_tok *tok,
+                             const mhv_attn *attn, const char *aggregate)
 {
     fputs(index ? ",\n  {\"text\": " : "\n  {\"text\": ", f);
     mhv_jsonw_str(f, text, len);
@@ -41,6 +41,18 @@ void mhv_report_sentence_agg(FILE *f, int index, const char *text, size_t len,
         if (i)
             fputs(", ", f);
         mhv_jsonw_str(f, enc->pieces[i], strlen(enc->pieces[i]));
+    }
+    fputs("],\n   \"token_texts\": [", f);
+    for (int i = 0; i < enc->n; i++) {
+        /* what the token stands for in the text: byte-level pieces decoded, split
+         * characters as "<E8 8B>"; without a tokenizer (--ids) the piece itself */
+        char buf[512];
+        if (tok)
+            mhv_tok_token_text(tok, enc->ids[i], buf, sizeof buf);
+        else
+            snprintf(buf, sizeof buf, "%s", enc->pieces[i]);
+        fputs(i ? ", " : "", f);
+        mhv_jsonw_str(f, buf, strlen(buf));
     }
     fputs("],\n   \"token_ids\": [", f);
     for (int i = 0; i < enc->n; i++)

@@ -11,6 +11,7 @@ check "run exit 0" "[ $? = 0 ]"
 check "run silent" "[ ! -s $TMP/stdout ] && [ ! -s $TMP/stderr ]"
 check "run wrote two.json only" "[ \"\$(ls -A $TMP/out)\" = two.json ]"
 check "json valid" "perl -MJSON::PP -e 'local \$/; my \$j = decode_json(<STDIN>); exit !(@{\$j->{sentences}} == 2 && @{\$j->{sentences}[0]{attentions}} == 12 && \$j->{sentences}[0]{tokens}[0] eq \"[CLS]\")' <$TMP/out/two.json"
+check "json token_texts" "perl -MJSON::PP -e 'local \$/; my \$j = decode_json(<STDIN>); my \$s = \$j->{sentences}[0]; exit !(@{\$s->{token_texts}} == @{\$s->{tokens}} && \$s->{token_texts}[1] eq \$s->{tokens}[1] && length(\$s->{token_texts}[1]) == 1 && !defined \$s->{spans}[0] && \$s->{spans}[1][0] == 0)' <$TMP/out/two.json"
 
 "$MHAVIZ" run --model "$FIX" --heads 1:2,2:* --format json --out "$TMP/out" - <"$TMP/two.txt"
 check "stdin stem and head count" "perl -MJSON::PP -e 'local \$/; my \$j = decode_json(<STDIN>); my \$a = \$j->{sentences}[1]{attentions}; exit !(@\$a == 5 && \$a->[0]{layer} == 1 && \$a->[0]{head} == 2)' <$TMP/out/stdin.json"
