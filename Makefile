@@ -107,9 +107,10 @@ deps:
 demo: deps
 	@$(MAKE) --no-print-directory all
 	./build/mhaviz run --heads all --format png,json --out mhaviz-out samples/sentence.txt
-	./build/mhaviz rank --from 它 --to 苹果 samples/sentence.txt
+	./build/mhaviz rank --from 它 --to 苹果 --render --out mhaviz-out/rank samples/sentence.txt
 	@echo "demo: figures of every head in mhaviz-out/sentence/, weights in mhaviz-out/sentence.json;"
-	@echo "demo: the table above ranks the heads by how much 它 attends to 苹果 (see its top head's figure there)"
+	@echo "demo: the table above ranks the heads by how much 它 attends to 苹果; mhaviz-out/rank/sentence/"
+	@echo "demo: holds the listed heads with the rows of 它 and the columns of 苹果 outlined"
 
 run-tests: $(TEST_BIN) $(B)/mhaviz $(REPLAY_BIN)
 	@fail=0; for t in $(TEST_BIN); do \

@@ -10,11 +10,13 @@
 #include "heads.h"
 #include "jsonw.h"
 #include "rank.h"
+#include "run_figures.h"
 #include "unicode.h"
 
 static const char rank_usage[] =
     "usage: mhaviz rank --from WORD --to WORD [--model DIR] [--top K] [--nth K] [--to-nth K]\n"
-    "                   [--heads SPEC] [--format table|json] [--truncate] FILE\n"
+    "                   [--heads SPEC] [--format table|json] [--truncate]\n"
+    "                   [--render] [--render-format png,svg] [--out DIR] FILE\n"
     "\n"
     "Ranks the heads by the attention the tokens of WORD (--from) pay to the tokens of\n"
     "WORD (--to), over the sentences of FILE (- for stdin) that contain both. Words are\n"
@@ -30,11 +32,18 @@ static const char rank_usage[] =
     "  --heads SPEC     rank only these heads (default all), e.g. 3:*,5:1\n"
     "  --format FMT     table (default) or json: [{\"layer\": L, \"head\": H, \"score\": S}, ...]\n"
     "  --truncate       cut sentences longer than the model's positions instead of failing\n"
+    "  --render         also draw the listed heads for each sentence used, the rows of\n"
+    "                   --from and the columns of --to outlined: OUT/<stem>/L05-H03.png\n"
+    "                   (<stem>-2, <stem>-3 ... for later lines), as run names them\n"
+    "  --render-format LIST  png (default), svg or png,svg; implies --render\n"
+    "  --out DIR        where --render writes (default: mhaviz-out)\n"
     "  -h, --help       show this help\n";
 
 typedef struct {
     const char *from, *to, *model, *heads, *file;
     int top, nth, to_nth, json, truncate;
+    int render;         /* MHV_FIG_* mask of --render / --render-format, 0 = no figures */
+    const char *out;    /* --out DIR */
 } rank_opts;
 
 static int parse_count(const char *s, int min, int *out)
@@ -47,6 +56,24 @@ static int parse_count(const char *s, int min, int *out)
     return 0;
 }
 
+/* "png", "svg", "png,svg" (either order) as a MHV_FIG_* mask; 0 for anything else. */
+static int parse_figure_formats(const char *list)
+{
+    int mask = 0;
+    for (const char *p = list;;) {
+        size_t n = strcspn(p, ",");
+        if (n == 3 && strncmp(p, "png", 3) == 0)
+            mask |= MHV_FIG_PNG;
+        else if (n == 3 && strncmp(p, "svg", 3) == 0)
+            mask |= MHV_FIG_SVG;
+        else
+            return 0;
+        if (p[n] == '\0')
+            return mask;
+        p += n + 1;
+    }
+}
+
 static int parse(int argc, char **argv, rank_opts *o)
 {
     static const struct option longopts[] = {
@@ -55,9 +82,12 @@ static int parse(int argc, char **argv, rank_opts *o)
         {"nth", required_argument, 0, 'n'},   {"to-nth", required_argument, 0, 'N'},
         {"heads", required_argument, 0, 'H'}, {"format", required_argument, 0, 'f'},
         {"truncate", no_argument, 0, 't'},    {"help", no_argument, 0, 'h'},
+        {"render", no_argument, 0, 'r'},      {"render-format", required_argument, 0, 'R'},
+        {"out", required_argument, 0, 'o'},
         {0, 0, 0, 0},
     };
-    *o = (rank_opts){.heads = "all", .top = 10, .nth = 1, .to_nth = 1};
+    *o = (rank_opts){.heads = "all", .top = 10, .nth = 1, .to_nth = 1, .out = "mhaviz-out"};
+    int out_given = 0;
     const char *format = "table";
     opterr = 0;
     int c;
@@ -69,6 +99,19 @@ static int parse(int argc, char **argv, rank_opts *o)
         case 'H': o->heads = optarg; break;
         case 'f': format = optarg; break;
         case 't': o->truncate = 1; break;
+        case 'r':
+            if (!o->render) /* a --render-format given before stays */
+                o->render = MHV_FIG_PNG;
+            break;
+        case 'R':
+            if ((o->render = parse_figure_formats(optarg)) == 0)
+                return cli_usage_error("rank", "--render-format '%s' is not supported (png, "
+                                       "svg or png,svg)", optarg);
+            break;
+        case 'o':
+            o->out = optarg;
+            out_given = 1;
+            break;
         case 'k':
             if (parse_count(optarg, 0, &o->top))
                 return cli_usage_error("rank", "--top '%s' is not a count (0 = all)", optarg);
@@ -91,6 +134,8 @@ static int parse(int argc, char **argv, rank_opts *o)
     else
         return cli_usage_error("rank", "--format '%s' is not supported (supported: table, json)",
                                format);
+    if (out_given && !o->render)
+        return cli_usage_error("rank", "--out is for --render's figures");
     if (!o->from || !*o->from)
         return cli_usage_error("rank", "--from WORD is required");
     if (!o->to || !*o->to)
@@ -178,6 +223,56 @@ static void print_json(const mhv_rank_entry *e, int k)
     fputs("]\n", stdout);
 }
 
+/* --render: the k best heads of every sentence that has both words, the rows of --from
+ * and the columns of --to outlined, into OUT/<stem>[-i]/ as `run` names them. Sentences are
+ * run again, for the chosen heads only, so that the first pass holds no attention. On
+ * failure every file and directory written is removed. */
+static mhv_status render_top(mhv_forward_ctx *fc, const mhv_model *m, const mhv_tok *tok,
+                             const mhv_input *in, const mhv_encoding *encs,
+                             const mhv_rank_entry *top, int k, const rank_opts *o,
+                             mhv_error *err)
+{
+    int L = m->cfg.num_layers, H = m->cfg.num_heads;
+    mhv_heads sel = {L, H, calloc((size_t)L * (size_t)H, 1)};
+    size_t nlen = strlen(o->from) + strlen(o->to) + 8;
+    char *note = malloc(nlen);
+    if (!sel.sel || !note) {
+        free(note);
+        mhv_heads_free(&sel);
+        return mhv_fail(err, MHV_ENOMEM, "", "out of memory");
+    }
+    for (int e = 0; e < k; e++)
+        sel.sel[top[e].layer * H + top[e].head] = 1;
+    snprintf(note, nlen, "%s \xE2\x86\x92 %s", o->from, o->to); /* "它 → 苹果" */
+    char stem[256];
+    mhv_input_stem(o->file, stem, sizeof stem);
+    run_fig_opts fo = {.formats = o->render, .render = mhv_render_default_params()};
+    run_figs figs;
+    mhv_status st = run_figs_begin(&figs, &fo, m, tok, err);
+    for (int i = 0; !st && i < in->n; i++) {
+        int r[4];
+        mhv_error miss = {0};
+        if (!locate(&in->s[i], &encs[i], o, in->name, r, &miss))
+            continue;
+        cli_progress("rank --render", i + 1, in->n, 0);
+        mhv_attn attn;
+        if ((st = mhv_forward_run(fc, m, encs[i].ids, encs[i].n, &sel, &attn, err))) {
+            char msg[sizeof err->msg];
+            snprintf(msg, sizeof msg, "%s", err->msg);
+            mhv_fail(err, st, in->name, "line %d: %s", in->s[i].line, msg);
+            break;
+        }
+        mhv_highlight hl = {r[0], r[1], r[2], r[3], note};
+        st = run_figs_heads(&figs, o->out, stem, i, &in->s[i], &encs[i], &attn, &hl, err);
+        mhv_attn_free(&attn);
+    }
+    cli_progress("rank --render", in->n, in->n, 1);
+    run_figs_end(&figs, st == MHV_OK);
+    free(note);
+    mhv_heads_free(&sel);
+    return st;
+}
+
 int cmd_rank(int argc, char **argv)
 {
     rank_opts o;
@@ -255,6 +350,9 @@ int cmd_rank(int argc, char **argv)
     double mean;
     int total = mhv_rank_acc_result(&acc, ranked, &mean);
     int k = o.top == 0 || o.top > total ? total : o.top;
+    /* figures first: a run that cannot write them prints no ranking either */
+    if (o.render && (st = render_top(fc, m, tok, &in, encs, ranked, k, &o, &err)))
+        goto done;
     if (o.json)
         print_json(ranked, k);
     else

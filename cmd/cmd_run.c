@@ -41,12 +41,14 @@ static const char run_usage[] =
     "  --colormap NAME  viridis (default), magma, inferno, plasma, cividis, gray\n"
     "  --scale MODE     fixed: 0..1 for every head (default); head: 0..the head's maximum;\n"
     "                   row: each query row to its maximum\n"
-    "  --cell PX        matrix cell size (default: from the token count, 10..36)\n"
+    "  --cell PX        matrix cell size (default: 480 / token count, within 10..36)\n"
     "  --values         print the weights in cells big enough to hold them\n"
     "  --dpi N          scale the images for print: N/96 pixels per unit (default 96)\n"
     "  --font FILE      label font tried first (default: $MHAVIZ_FONT, then system fonts)\n"
-    "  --aggregate KIND one JSON entry per layer instead of per head: mean (the layer's head\n"
-    "                   average) or rollout (layers 0..l, Abnar & Zuidema); JSON only\n"
+    "  --aggregate KIND one view per layer instead of per head, L05-mean.png or\n"
+    "                   L05-rollout.png (and one JSON entry per layer): mean (the layer's\n"
+    "                   head average) or rollout (layers 0..l, Abnar & Zuidema); needs\n"
+    "                   every head (no --heads)\n"
     "  -h, --help       show this help\n";
 
 typedef struct {
@@ -58,9 +60,6 @@ typedef struct {
     mhv_agg agg;
     run_fig_opts fig;
 } run_opts;
-
-/* compared by address: tells "no --format" from "--format png" */
-static const char run_default_format[] = "png";
 
 static int parse(int argc, char **argv, run_opts *o)
 {
@@ -76,7 +75,7 @@ static int parse(int argc, char **argv, run_opts *o)
         {"aggregate", required_argument, 0, 'A'},
         {0, 0, 0, 0},
     };
-    *o = (run_opts){.heads = "all", .format = run_default_format, .out = "mhaviz-out"};
+    *o = (run_opts){.heads = "all", .format = "png", .out = "mhaviz-out"};
     o->fig.render = mhv_render_default_params();
     opterr = 0;
     int c;
@@ -117,15 +116,9 @@ static int parse(int argc, char **argv, run_opts *o)
         }
         }
     }
-    /* aggregates are not drawn yet: they default to, and need, JSON */
-    if (o->aggregate) {
-        if (o->format == run_default_format)
-            o->format = "json";
-        if (strcmp(o->format, "json") != 0)
-            return cli_usage_error("run", "--aggregate writes JSON only (--format json)");
-        if (strcmp(o->heads, "all") != 0)
-            return cli_usage_error("run", "--aggregate needs every head (no --heads)");
-    }
+    if (o->aggregate && strcmp(o->heads, "all") != 0)
+        return cli_usage_error("run", "--aggregate needs every head (no --heads)");
+    o->fig.aggregate = o->aggregate;
     int frc = run_fig_parse_format(o->format, &o->fig);
     if (frc)
         return frc;
@@ -177,11 +170,13 @@ static mhv_status write_outputs(mhv_forward_ctx *fc, const mhv_model *m, const m
         if (o->aggregate) {
             mhv_attn agg;
             st = mhv_aggregate(&attn, m->cfg.num_layers, m->cfg.num_heads, o->agg, &agg, err);
-            if (!st)
+            mhv_attn_free(&attn);
+            if (!st && o->fig.json)
                 mhv_report_sentence_agg(out.f, i, in->s[i].text, in->s[i].len, &encs[i], tok,
                                         &agg, o->aggregate);
+            if (!st)
+                st = run_figs_sentence(&figs, o->out, stem, i, &in->s[i], &encs[i], &agg, err);
             mhv_attn_free(&agg);
-            mhv_attn_free(&attn);
             if (st)
                 goto fail_out;
             continue;

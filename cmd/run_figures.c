@@ -89,9 +89,12 @@ static mhv_label_kind label_kind(mhv_tok_kind k)
     return MHV_LABEL_WORDPIECE;
 }
 
-mhv_status run_figs_sentence(run_figs *r, const char *out, const char *stem, int index,
-                             const mhv_sentence *s, const mhv_encoding *enc,
-                             const mhv_attn *attn, mhv_error *err)
+/* Draws attn into the directory of sentence `index`: every figure, or with heads_only (or
+ * an aggregate) the single-head ones, with hl boxed when not NULL. */
+static mhv_status sentence_figs(run_figs *r, const char *out, const char *stem, int index,
+                                const mhv_sentence *s, const mhv_encoding *enc,
+                                const mhv_attn *attn, int heads_only, const mhv_highlight *hl,
+                                mhv_error *err)
 {
     if (!r->o->formats)
         return MHV_OK;
@@ -115,11 +118,30 @@ mhv_status run_figs_sentence(run_figs *r, const char *out, const char *stem, int
         .pieces = (const char *const *)enc->pieces,
         .special = special,
         .kind = r->tok ? label_kind(mhv_tok_kind_of(r->tok)) : MHV_LABEL_WORDPIECE,
+        .aggregate = r->o->aggregate,
     };
-    mhv_status st = mhv_figures_write(dir, r->o->formats, &r->o->render, r->fs, &in, attn,
-                                      &r->written, err);
+    if (hl)
+        in.highlight = *hl;
+    mhv_status st = heads_only ? mhv_figures_write_heads(dir, r->o->formats, &r->o->render,
+                                                         r->fs, &in, attn, &r->written, err)
+                               : mhv_figures_write(dir, r->o->formats, &r->o->render, r->fs,
+                                                   &in, attn, &r->written, err);
     free(special);
     return st;
+}
+
+mhv_status run_figs_sentence(run_figs *r, const char *out, const char *stem, int index,
+                             const mhv_sentence *s, const mhv_encoding *enc,
+                             const mhv_attn *attn, mhv_error *err)
+{
+    return sentence_figs(r, out, stem, index, s, enc, attn, 0, NULL, err);
+}
+
+mhv_status run_figs_heads(run_figs *r, const char *out, const char *stem, int index,
+                          const mhv_sentence *s, const mhv_encoding *enc, const mhv_attn *attn,
+                          const mhv_highlight *hl, mhv_error *err)
+{
+    return sentence_figs(r, out, stem, index, s, enc, attn, 1, hl, err);
 }
 
 void run_figs_end(run_figs *r, int ok)

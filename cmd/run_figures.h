@@ -15,6 +15,7 @@ typedef struct {
     int json;                   /* --format includes json */
     mhv_render_params render;
     const char *font;           /* --font FILE or NULL */
+    const char *aggregate;      /* run --aggregate: "mean", "rollout", or NULL */
 } run_fig_opts;
 
 /* Parses --format's comma list into o (png is the default when none is given). Returns 0,
@@ -42,6 +43,11 @@ mhv_status run_figs_begin(run_figs *r, const run_fig_opts *o, const mhv_model *m
 mhv_status run_figs_sentence(run_figs *r, const char *out, const char *stem, int index,
                              const mhv_sentence *s, const mhv_encoding *enc,
                              const mhv_attn *attn, mhv_error *err);
+/* The same for `rank --render`: only the single-head figures of the heads in attn, with
+ * hl's rows and columns boxed. */
+mhv_status run_figs_heads(run_figs *r, const char *out, const char *stem, int index,
+                          const mhv_sentence *s, const mhv_encoding *enc, const mhv_attn *attn,
+                          const mhv_highlight *hl, mhv_error *err);
 /* ok: warns once about characters drawn as boxes; !ok: removes every file and directory the
  * figures wrote. Frees r either way. */
 void run_figs_end(run_figs *r, int ok);

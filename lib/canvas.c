@@ -44,7 +44,7 @@ static void fill(mhv_canvas *c, const mhv_prim *p)
     int x0, x1, y0, y1;
     snap(p->x, p->w, c->w, &x0, &x1);
     snap(p->y, p->h, c->h, &y0, &y1);
-    if (x0 >= x1)
+    if (x0 >= x1 || y0 >= y1) /* empty after clipping: row0 would be outside the canvas */
         return;
     uint8_t *row0 = c->px + ((size_t)y0 * (size_t)c->w + (size_t)x0) * 3;
     for (int x = 0; x < x1 - x0; x++)

@@ -183,10 +183,37 @@ mhv_status mhv_figures_write(const char *dir, int formats, const mhv_render_para
                              mhv_fontset *fs, const mhv_fig_input *in, const mhv_attn *a,
                              mhv_written *w, mhv_error *err)
 {
+    if (in->aggregate) /* one view per layer: no grids of heads to draw */
+        return mhv_figures_write_heads(dir, formats, p, fs, in, a, w, err);
     mhv_status st = make_dirs(dir, w, err);
     if (st)
         return st;
     return each_figure(dir, formats, p, fs, in, a, w, err);
+}
+
+mhv_status mhv_figures_write_heads(const char *dir, int formats, const mhv_render_params *p,
+                                   mhv_fontset *fs, const mhv_fig_input *in0, const mhv_attn *a,
+                                   mhv_written *w, mhv_error *err)
+{
+    mhv_fig_input in = *in0;
+    if (a->kv_group > 0)
+        in.kv_group = a->kv_group;
+    int dl = digits(in.num_layers - 1), dh = digits(in.num_heads - 1);
+    mhv_status st = make_dirs(dir, w, err);
+    for (int i = 0; i < a->count && !st; i++) {
+        const mhv_head_attn *h = &a->heads[i];
+        char base[64];
+        if (in.aggregate)
+            snprintf(base, sizeof base, "L%0*d-%.20s", dl, h->layer, in.aggregate);
+        else
+            snprintf(base, sizeof base, "L%0*d-H%0*d", dl, h->layer, dh, h->head);
+        mhv_scene s;
+        if ((st = mhv_render_head(p, fs, &in, h, &s, err)))
+            break;
+        st = emit(dir, base, formats, p, fs, &s, w, err);
+        mhv_scene_free(&s);
+    }
+    return st;
 }
 
 mhv_status mhv_figures_render_only(int formats, const mhv_render_params *p, mhv_fontset *fs,

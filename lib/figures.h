@@ -33,6 +33,14 @@ mhv_status mhv_figures_write(const char *dir, int formats, const mhv_render_para
                              mhv_fontset *fs, const mhv_fig_input *in, const mhv_attn *a,
                              mhv_written *w, mhv_error *err);
 
+/* Only the single-head figures, L<l>-H<h> for each head in a (no layer grids, no
+ * overview): the heads `rank --render` picked, drawn with in->highlight. With in->aggregate
+ * (which mhv_figures_write hands on to this), a holds one view per layer and the files are
+ * L<l>-mean or L<l>-rollout, which no head figure can be called. Recorded in w likewise. */
+mhv_status mhv_figures_write_heads(const char *dir, int formats, const mhv_render_params *p,
+                                   mhv_fontset *fs, const mhv_fig_input *in, const mhv_attn *a,
+                                   mhv_written *w, mhv_error *err);
+
 /* Renders every figure of a sentence to memory without writing files (PNG rasters and SVG
  * scenes are built but discarded): what `make bench` times. */
 mhv_status mhv_figures_render_only(int formats, const mhv_render_params *p, mhv_fontset *fs,

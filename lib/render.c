@@ -18,6 +18,8 @@ static const uint8_t TICK[3] = {0x44, 0x44, 0x44};
 static const uint8_t MASK_BG[3] = {0xf2, 0xf2, 0xf2};    /* masked cells: pale hatching, */
 static const uint8_t MASK_FG[3] = {0xc4, 0xc4, 0xc4};    /* unlike any colormap's zero */
 static const uint8_t FRAME[3] = {0xdd, 0xdd, 0xdd};
+static const uint8_t HL_DARK[3] = {0x00, 0x00, 0x00};    /* highlight: black outside white, */
+static const uint8_t HL_LIGHT[3] = {0xff, 0xff, 0xff};   /* seen on any colormap without hue */
 
 mhv_render_params mhv_render_default_params(void)
 {
@@ -386,6 +388,77 @@ static mhv_status finish(mhv_scene *s, mhv_error *err)
     return st;
 }
 
+/* ---- highlight ---------------------------------------------------------------------- */
+
+/* A frame of thickness th just inside the box (x, y, w, h). */
+static void frame_draw(ctx *c, float x, float y, float w, float h, float th, const uint8_t rgb[3])
+{
+    mhv_scene_rect(c->s, MHV_ROLE_HIGHLIGHT, x, y, w, th, rgb);
+    mhv_scene_rect(c->s, MHV_ROLE_HIGHLIGHT, x, y + h - th, w, th, rgb);
+    mhv_scene_rect(c->s, MHV_ROLE_HIGHLIGHT, x, y + th, th, h - 2 * th, rgb);
+    mhv_scene_rect(c->s, MHV_ROLE_HIGHLIGHT, x + w - th, y + th, th, h - 2 * th, rgb);
+}
+
+/* Boxes around the highlighted rows and columns of an n x n matrix at (x0, y0), and a tick
+ * in the gutter beside their labels. The boxes lie on the outer pixels of the edge cells,
+ * so every cell keeps its colour at its centre; light lines first, so that where a row box
+ * crosses a column box the dark lines stay unbroken. */
+static void highlight_draw(ctx *c, const mhv_highlight *hl, int n, float x0, float y0,
+                           float cell)
+{
+    int rows = hl->row0 >= 0 && hl->row0 < hl->row1 && hl->row1 <= n;
+    int cols = hl->col0 >= 0 && hl->col0 < hl->col1 && hl->col1 <= n;
+    if (!rows && !cols)
+        return;
+    float mat = (float)n * cell;
+    /* 2 + 1 px at 96 dpi; never more than a quarter of a cell, so small cells stay visible */
+    float dark = fminf(fmaxf(1.0f, roundf(2 * c->k)), fmaxf(1.0f, floorf(cell / 4)));
+    float light = fminf(fmaxf(1.0f, roundf(c->k)), fmaxf(1.0f, floorf(cell / 8)));
+    float ry = y0 + (float)hl->row0 * cell, rh = (float)(hl->row1 - hl->row0) * cell;
+    float cx = x0 + (float)hl->col0 * cell, cw = (float)(hl->col1 - hl->col0) * cell;
+    if (rows)
+        frame_draw(c, x0 + dark, ry + dark, mat - 2 * dark, rh - 2 * dark, light, HL_LIGHT);
+    if (cols)
+        frame_draw(c, cx + dark, y0 + dark, cw - 2 * dark, mat - 2 * dark, light, HL_LIGHT);
+    if (rows) {
+        frame_draw(c, x0, ry, mat, rh, dark, HL_DARK);
+        mhv_scene_rect(c->s, MHV_ROLE_HIGHLIGHT, x0 - 3 * c->k, ry, 2 * c->k, rh, HL_DARK);
+    }
+    if (cols) {
+        frame_draw(c, cx, y0, cw, mat, dark, HL_DARK);
+        mhv_scene_rect(c->s, MHV_ROLE_HIGHLIGHT, cx, y0 - 3 * c->k, cw, 2 * c->k, HL_DARK);
+    }
+}
+
+/* "model — layer 5, head 3", or the aggregate a per-layer view stands for, and what the
+ * boxes of a highlight link. */
+static void head_title(const mhv_fig_input *in, const mhv_head_attn *h, char *t, size_t size)
+{
+    const char *model = in->model ? in->model : "";
+    int len;
+    if (in->aggregate && strcmp(in->aggregate, "rollout") == 0)
+        len = snprintf(t, size, "%s \xE2\x80\x94 rollout of layers 0..%d", model, h->layer);
+    else if (in->aggregate)
+        len = snprintf(t, size, "%s \xE2\x80\x94 layer %d, %s of heads", model, h->layer,
+                       in->aggregate);
+    else if (in->kv_group > 0) /* grouped-query attention: which key/value head it shares */
+        len = snprintf(t, size, "%s \xE2\x80\x94 layer %d, head %d (kv head %d)", model,
+                       h->layer, h->head, h->head / in->kv_group);
+    else
+        len = snprintf(t, size, "%s \xE2\x80\x94 layer %d, head %d", model, h->layer, h->head);
+    if (in->highlight.note && len > 0 && (size_t)len < size)
+        snprintf(t + len, size - (size_t)len, " \xE2\x80\x94 outlined: %s", in->highlight.note);
+    /* a long note is cut: never in the middle of a character */
+    size_t n = strlen(t);
+    if (n + 1 == size) {
+        while (n > 0 && ((unsigned char)t[n - 1] & 0xC0) == 0x80)
+            n--;
+        if (n > 0 && (unsigned char)t[n - 1] >= 0xC0)
+            n--;
+        t[n] = '\0';
+    }
+}
+
 /* ---- figures ------------------------------------------------------------------------ */
 
 mhv_status mhv_render_head(const mhv_render_params *p, mhv_fontset *fs, const mhv_fig_input *in,
@@ -414,12 +487,7 @@ mhv_status mhv_render_head(const mhv_render_params *p, mhv_fontset *fs, const mh
     }
 
     char title[600];
-    if (in->kv_group > 0) /* grouped-query attention: which key/value head it shares */
-        snprintf(title, sizeof title, "%s \xE2\x80\x94 layer %d, head %d (kv head %d)",
-                 in->model ? in->model : "", h->layer, h->head, h->head / in->kv_group);
-    else
-        snprintf(title, sizeof title, "%s \xE2\x80\x94 layer %d, head %d",
-                 in->model ? in->model : "", h->layer, h->head);
+    head_title(in, h, title, sizeof title);
     float m = 12 * k, pad = 4 * k, tpx = 14 * k, tasc, tdesc;
     mhv_font_vmetrics(fs, tpx, &tasc, &tdesc);
     const char *caption = caption_of(p->scale, 1);
@@ -444,14 +512,19 @@ mhv_status mhv_render_head(const mhv_render_params *p, mhv_fontset *fs, const mh
     text_at(&c, MHV_ROLE_TICK, m + aasc, y0 + text_w(&c, QUERY, apx), apx, 1, TICK, QUERY);
     axes_draw(&c, &a, n, x0, y0, y0, cell, 1, 1);
     matrix_draw(&c, p, t, h->w, n, x0, y0, cell);
+    highlight_draw(&c, &in->highlight, n, x0, y0, cell);
     cbar_draw(&c, p, &g, x0 + mat + 14 * k, y0, cbh, vmax, caption);
 
     meta_common(out, p, in, title);
     char buf[32];
     snprintf(buf, sizeof buf, "%d", h->layer);
     mhv_scene_meta(out, "Layer", buf);
-    snprintf(buf, sizeof buf, "%d", h->head);
-    mhv_scene_meta(out, "Head", buf);
+    if (in->aggregate) {
+        mhv_scene_meta(out, "Aggregate", in->aggregate);
+    } else {
+        snprintf(buf, sizeof buf, "%d", h->head);
+        mhv_scene_meta(out, "Head", buf);
+    }
     axes_free(&a);
     free(t);
     return finish(out, err);

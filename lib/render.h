@@ -31,6 +31,14 @@ typedef struct {
 mhv_render_params mhv_render_default_params(void);
 mhv_status mhv_scale_parse(const char *s, mhv_scale *out, mhv_error *err);
 
+/* Query rows [row0, row1) and key columns [col0, col1) outlined in the single-head figure
+ * (what `rank --render` links), note (e.g. "它 → 苹果") added to its title; empty ranges, the
+ * default, draw nothing. */
+typedef struct {
+    int row0, row1, col0, col1;
+    const char *note;
+} mhv_highlight;
+
 /* What a figure shows besides the weights. */
 typedef struct {
     const char *model;              /* name in titles (mhv_modelname_of) */
@@ -42,6 +50,10 @@ typedef struct {
     const char *const *pieces;      /* (n,) vocabulary pieces */
     const unsigned char *special;   /* (n,) 1 for special tokens; NULL = none */
     mhv_label_kind kind;
+    mhv_highlight highlight;        /* mhv_render_head only */
+    /* "mean" or "rollout": the heads are per-layer views (head -1, see rollout.h), titled
+     * "layer l, mean of heads" / "rollout of layers 0..l"; NULL for real heads */
+    const char *aggregate;
 } mhv_fig_input;
 
 /* Cell side in CSS px for n tokens: the matrix aims at ~600 px, cells 10..36 px. */

@@ -19,7 +19,8 @@ typedef enum {
     MHV_ROLE_TITLE,
     MHV_ROLE_TICK,      /* colourbar tick label, axis names */
     MHV_ROLE_VALUE,     /* a cell value */
-    MHV_ROLE_CBAR       /* a colourbar slice */
+    MHV_ROLE_CBAR,      /* a colourbar slice */
+    MHV_ROLE_HIGHLIGHT  /* a box around highlighted rows or columns, a tick by their labels */
 } mhv_role;
 
 typedef struct {

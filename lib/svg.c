@@ -219,8 +219,10 @@ mhv_status mhv_svg_write(FILE *f, const char *name, const mhv_scene *s, mhv_font
             in_rects = is_rect;
         }
         if (is_rect) {
-            rect(f, p, p->role == MHV_ROLE_CELL ? "cell" : p->role == MHV_ROLE_CBAR ? "cbar"
-                                                                                    : "deco");
+            rect(f, p, p->role == MHV_ROLE_CELL        ? "cell"
+                       : p->role == MHV_ROLE_CBAR      ? "cbar"
+                       : p->role == MHV_ROLE_HIGHLIGHT ? "highlight"
+                                                       : "deco");
         } else if (text(f, s, p, fs)) {
             return mhv_fail(err, MHV_ENOMEM, name, "out of memory for glyph outlines");
         }

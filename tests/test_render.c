@@ -528,6 +528,192 @@ static void test_svg(void **state)
     mhv_attn_free(&a);
 }
 
+/* ---- highlighted rows and columns (rank --render) ------------------------------------ */
+
+static void write_png(const mhv_scene *s, const char *path)
+{
+    mhv_error err = {0};
+    mhv_canvas c;
+    assert_int_equal(mhv_canvas_new(s->width, s->height, &c, &err), MHV_OK);
+    assert_int_equal(mhv_canvas_draw(&c, s, fs, &err), MHV_OK);
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    assert_int_equal(mhv_png_write(f, path, &c, s, 96, &err), MHV_OK);
+    assert_int_equal(fclose(f), 0);
+    mhv_canvas_free(&c);
+}
+
+/* Pixel (x, y) lies in the snapped rect of some highlight primitive. */
+static int in_highlight(const mhv_scene *s, int x, int y)
+{
+    for (int i = 0; i < s->n; i++) {
+        const mhv_prim *q = &s->prims[i];
+        if (q->role == MHV_ROLE_HIGHLIGHT && x >= lrintf(q->x) && x < lrintf(q->x + q->w) &&
+            y >= lrintf(q->y) && y < lrintf(q->y + q->h))
+            return 1;
+    }
+    return 0;
+}
+
+static void test_highlight(void **state)
+{
+    (void)state;
+    static const uint8_t black[3] = {0, 0, 0}, white[3] = {255, 255, 255};
+    mhv_render_params p = mhv_render_default_params();
+    mhv_attn a;
+    make_attn(&a, 1, 1, 0);
+    mhv_fig_input in = input(0);
+    mhv_scene plain, hl;
+    mhv_error err = {0};
+    assert_int_equal(mhv_render_head(&p, fs, &in, &a.heads[0], &plain, &err), MHV_OK);
+    /* 它 (token 13) attends to 苹果 (tokens 1 and 2) */
+    in.highlight = (mhv_highlight){13, 14, 1, 3, NULL};
+    assert_int_equal(mhv_render_head(&p, fs, &in, &a.heads[0], &hl, &err), MHV_OK);
+    int boxes = 0;
+    for (int i = 0; i < hl.n; i++)
+        boxes += hl.prims[i].role == MHV_ROLE_HIGHLIGHT;
+    assert_int_equal(boxes, 2 * 4 * 2 + 2); /* two frames per box, a tick per axis */
+
+    char dir[] = "/tmp/mhv-test-hl.XXXXXX";
+    mkdtemp_or_fail(dir);
+    char p0[256], p1[256];
+    snprintf(p0, sizeof p0, "%s/plain.png", dir);
+    snprintf(p1, sizeof p1, "%s/hl.png", dir);
+    write_png(&plain, p0);
+    write_png(&hl, p1);
+    image im0, im1;
+    read_png(p0, &im0);
+    read_png(p1, &im1);
+    assert_int_equal(im0.w, im1.w);
+    assert_int_equal(im0.h, im1.h);
+
+    /* every cell keeps its colormap colour at its centre, boxed or not */
+    grid g = cell_grid(&hl);
+    for (int i = 0; i < N; i++)
+        for (int j = 0; j < N; j++) {
+            uint8_t want[3];
+            mhv_cmap_rgb(p.cmap, a.heads[0].w[i * N + j], want);
+            const uint8_t *c = at(&im1, g.x0 + ((float)j + 0.5f) * g.cell,
+                                  g.y0 + ((float)i + 0.5f) * g.cell);
+            if (!near(c, want, 1))
+                fail_msg("cell (%d, %d) changed under the highlight", i, j);
+        }
+    /* and nothing but the boxes and ticks differs from the plain figure */
+    int changed = 0;
+    for (int y = 0; y < im1.h; y++)
+        for (int x = 0; x < im1.w; x++) {
+            const uint8_t *u = at(&im0, (float)x, (float)y), *v = at(&im1, (float)x, (float)y);
+            if (near(u, v, 0))
+                continue;
+            if (!in_highlight(&hl, x, y))
+                fail_msg("pixel (%d, %d) changed outside the highlight", x, y);
+            changed++;
+        }
+    assert_true(changed > 4 * N * (int)g.cell); /* two long boxes' worth */
+
+    /* the boxes: 2 px black on the band's edge, 1 px white inside it, at 96 dpi */
+    long ry = lrintf(g.y0 + 13 * g.cell), ry1 = lrintf(g.y0 + 14 * g.cell);
+    long cx = lrintf(g.x0 + 1 * g.cell), cx1 = lrintf(g.x0 + 3 * g.cell);
+    float mx = g.x0 + 8.5f * g.cell, my = g.y0 + 8.5f * g.cell; /* away from crossings */
+    for (int d = 0; d < 2; d++) {
+        assert_true(near(at(&im1, mx, (float)(ry + d)), black, 0));
+        assert_true(near(at(&im1, mx, (float)(ry1 - 1 - d)), black, 0));
+        assert_true(near(at(&im1, (float)(cx + d), my), black, 0));
+        assert_true(near(at(&im1, (float)(cx1 - 1 - d), my), black, 0));
+    }
+    assert_true(near(at(&im1, mx, (float)(ry + 2)), white, 0));
+    assert_true(near(at(&im1, mx, (float)(ry1 - 3)), white, 0));
+    assert_true(near(at(&im1, (float)(cx + 2), my), white, 0));
+    assert_true(near(at(&im1, (float)(cx1 - 3), my), white, 0));
+    /* just outside the bands the cells are untouched */
+    assert_true(near(at(&im1, mx, (float)(ry - 1)), at(&im0, mx, (float)(ry - 1)), 0));
+    assert_true(near(at(&im1, (float)(cx1), my), at(&im0, (float)(cx1), my), 0));
+    /* ticks in the gutter beside the 它 row label and under the 苹果 column labels */
+    assert_true(near(at(&im1, g.x0 - 2, g.y0 + 13.5f * g.cell), black, 0));
+    assert_true(near(at(&im0, g.x0 - 2, g.y0 + 13.5f * g.cell), white, 0));
+    assert_true(near(at(&im1, g.x0 + 2 * g.cell, g.y0 - 2), black, 0));
+    assert_true(near(at(&im0, g.x0 + 2 * g.cell, g.y0 - 2), white, 0));
+
+    /* the same boxes in the SVG, and the note in the title */
+    mhv_scene_free(&hl);
+    in.highlight.note = "\xE5\xAE\x83 \xE2\x86\x92 \xE8\x8B\xB9\xE6\x9E\x9C"; /* 它 → 苹果 */
+    assert_int_equal(mhv_render_head(&p, fs, &in, &a.heads[0], &hl, &err), MHV_OK);
+    assert_string_equal(mhv_scene_meta_value(&hl, 0),
+                        "test-model \xE2\x80\x94 layer 0, head 0 \xE2\x80\x94 outlined: "
+                        "\xE5\xAE\x83 \xE2\x86\x92 \xE8\x8B\xB9\xE6\x9E\x9C");
+    char ps[256];
+    snprintf(ps, sizeof ps, "%s/hl.svg", dir);
+    FILE *f = fopen(ps, "wb");
+    assert_non_null(f);
+    assert_int_equal(mhv_svg_write(f, ps, &hl, fs, &err), MHV_OK);
+    fclose(f);
+    size_t len;
+    char *svg = slurp(ps, &len);
+    assert_int_equal(count(svg, "<rect class=\"highlight\""), boxes);
+    assert_int_equal(count(svg, "<rect class=\"cell\""), N * N);
+    free(svg);
+
+    /* out-of-range or empty ranges draw nothing */
+    mhv_scene_free(&hl);
+    in.highlight = (mhv_highlight){5, 5, 20, N + 1, NULL};
+    assert_int_equal(mhv_render_head(&p, fs, &in, &a.heads[0], &hl, &err), MHV_OK);
+    for (int i = 0; i < hl.n; i++)
+        assert_int_not_equal(hl.prims[i].role, MHV_ROLE_HIGHLIGHT);
+
+    unlink(p0);
+    unlink(p1);
+    unlink(ps);
+    rmdir(dir);
+    free(im0.px);
+    free(im1.px);
+    mhv_scene_free(&hl);
+    mhv_scene_free(&plain);
+    mhv_attn_free(&a);
+}
+
+/* Aggregates are drawn like heads, titled by what they average, and named apart. */
+static void test_aggregate_figures(void **state)
+{
+    (void)state;
+    mhv_render_params p = mhv_render_default_params();
+    mhv_attn a;
+    make_attn(&a, 3, 1, 0);
+    for (int l = 0; l < 3; l++)
+        a.heads[l].head = -1;
+    mhv_fig_input in = input(0);
+    in.num_layers = 3;
+    char dir[] = "/tmp/mhv-test-agg.XXXXXX";
+    mkdtemp_or_fail(dir);
+    mhv_written w = {0};
+    mhv_error err = {0};
+    static const char *const kinds[] = {"mean", "rollout"};
+    for (int k = 0; k < 2; k++) {
+        in.aggregate = kinds[k];
+        assert_int_equal(mhv_figures_write(dir, MHV_FIG_PNG, &p, fs, &in, &a, &w, &err), MHV_OK);
+        mhv_scene s;
+        assert_int_equal(mhv_render_head(&p, fs, &in, &a.heads[2], &s, &err), MHV_OK);
+        assert_string_equal(mhv_scene_meta_value(&s, 0),
+                            k ? "test-model \xE2\x80\x94 rollout of layers 0..2"
+                              : "test-model \xE2\x80\x94 layer 2, mean of heads");
+        mhv_scene_free(&s);
+    }
+    assert_int_equal(w.n, 6); /* no layer grids, no overview */
+    static const char *const names[] = {"L00-mean.png",    "L01-mean.png",    "L02-mean.png",
+                                        "L00-rollout.png", "L01-rollout.png", "L02-rollout.png"};
+    for (int i = 0; i < 6; i++) {
+        char path[300];
+        snprintf(path, sizeof path, "%s/%s", dir, names[i]);
+        assert_string_equal(w.path[i], path);
+        image im;
+        read_png(path, &im);
+        free(im.px);
+    }
+    mhv_written_undo(&w);
+    mhv_written_free(&w);
+    assert_int_equal(rmdir(dir), 0);
+    mhv_attn_free(&a);
+}
+
 /* ---- the files of a sentence ------------------------------------------------------- */
 
 static void test_files_metadata_determinism(void **state)
@@ -658,6 +844,8 @@ int main(void)
         cmocka_unit_test(test_scale_modes),
         cmocka_unit_test(test_gqa_title),
         cmocka_unit_test(test_svg),
+        cmocka_unit_test(test_highlight),
+        cmocka_unit_test(test_aggregate_figures),
         cmocka_unit_test(test_files_metadata_determinism),
         cmocka_unit_test(test_failure_leaves_nothing),
     };

@@ -1,16 +1,48 @@
 #!/usr/bin/env bash
-# mhaviz run --aggregate: one JSON entry per layer, rows of probabilities; usage errors.
+# mhaviz run --aggregate: one figure and one JSON entry per layer, rows of probabilities;
+# file names apart from head figures; usage errors and no partial output.
 . "$(dirname "$0")/lib.sh"
-FIX=tests/fixtures/bert-f32
+FIX=tests/fixtures/bert-f32   # 3 layers, 4 heads
 check() { if eval "$2"; then ok; else bad "$1"; fi; }
+listing() { (cd "$1" && ls -A | tr '\n' ' '); }
+is_png() { [ "$(head -c 8 "$1" | od -An -tx1 | tr -d ' \n')" = 89504e470d0a1a0a ]; }
 printf '苹果从树上掉下来，小明把它捡起来了。\n' >"$TMP/s.txt"
 
 for kind in mean rollout; do
-    "$MHAVIZ" run --model "$FIX" --aggregate $kind --out "$TMP/$kind" "$TMP/s.txt" 2>"$TMP/stderr"
-    check "$kind: exit 0, json by default" "[ $? = 0 ] && [ -s $TMP/$kind/s.json ] && [ ! -s $TMP/stderr ]"
+    "$MHAVIZ" run --model "$FIX" --aggregate $kind --out "$TMP/$kind" "$TMP/s.txt" >"$TMP/stdout" 2>"$TMP/stderr"
+    check "$kind: exit 0, silent" "[ $? = 0 ] && [ ! -s $TMP/stdout ] && [ ! -s $TMP/stderr ]"
+    check "$kind: PNG by default, one per layer" "[ \"\$(listing $TMP/$kind)\" = 's ' ] && [ \"\$(listing $TMP/$kind/s)\" = 'L00-$kind.png L01-$kind.png L02-$kind.png ' ]"
+    bad_png=0
+    for f in "$TMP/$kind"/s/*.png; do is_png "$f" || bad_png=1; done
+    check "$kind: files are PNG" "[ $bad_png = 0 ]"
+    rm -rf "$TMP/$kind"
+    "$MHAVIZ" run --model "$FIX" --aggregate $kind --format json --out "$TMP/$kind" "$TMP/s.txt" 2>"$TMP/stderr"
+    check "$kind: --format json alone" "[ $? = 0 ] && [ \"\$(listing $TMP/$kind)\" = 's.json ' ] && [ ! -s $TMP/stderr ]"
     check "$kind: one entry per layer, rows sum to 1" "perl -MJSON::PP -e 'local \$/; my \$j = decode_json(<STDIN>); my \$a = \$j->{sentences}[0]{attentions}; exit 1 unless @\$a == 3; for my \$l (0..2) { exit 1 unless \$a->[\$l]{layer} == \$l && \$a->[\$l]{aggregate} eq \"$kind\" && !exists \$a->[\$l]{head}; for my \$r (@{\$a->[\$l]{weights}}) { my \$s = 0; \$s += \$_ for @\$r; exit 1 if abs(\$s - 1) > 1e-5 } } exit 0' <$TMP/$kind/s.json"
 done
+
+# svg and json together; titles say what each figure averages
+rm -rf "$TMP/out"
+"$MHAVIZ" run --model "$FIX" --aggregate mean --format svg,json --out "$TMP/out" "$TMP/s.txt"
+check "mean svg+json files" "[ \"\$(listing $TMP/out)\" = 's s.json ' ] && [ \"\$(listing $TMP/out/s)\" = 'L00-mean.svg L01-mean.svg L02-mean.svg ' ]"
+check "mean title" "grep -q '<title>bert-f32 — layer 1, mean of heads</title>' $TMP/out/s/L01-mean.svg"
+rm -rf "$TMP/out"
+"$MHAVIZ" run --model "$FIX" --aggregate rollout --format svg --out "$TMP/out" "$TMP/s.txt"
+check "rollout title" "grep -q '<title>bert-f32 — rollout of layers 0..2</title>' $TMP/out/s/L02-rollout.svg"
+# the names cannot collide with a plain run's figures in the same directory
+"$MHAVIZ" run --model "$FIX" --format svg --out "$TMP/out" "$TMP/s.txt"
+check "beside head figures" "[ \$(ls $TMP/out/s | wc -l) = 19 ] && [ -s $TMP/out/s/L02-rollout.svg ] && [ -s $TMP/out/s/L02.svg ]"
+
+# a failure after figures were written takes them all back
+rm -rf "$TMP/out"
+mkdir -p "$TMP/out"
+printf '我喜欢小猫。\n' >>"$TMP/s.txt"
+: >"$TMP/out/s-2"
+"$MHAVIZ" run --model "$FIX" --aggregate rollout --format png,json --out "$TMP/out" "$TMP/s.txt" >"$TMP/stdout" 2>"$TMP/stderr"
+check "late failure exit 1" "[ $? = 1 ] && grep -q '^mhaviz: .*s-2: not a directory' $TMP/stderr && [ \$(wc -l <$TMP/stderr) = 1 ]"
+check "late failure leaves only what was there" "[ \"\$(listing $TMP/out)\" = 's-2 ' ]"
+
 expect_fail "unknown aggregate" 2 "--aggregate 'max' is not mean or rollout" -- "$MHAVIZ" run --model "$FIX" --aggregate max --out "$TMP/out" "$TMP/s.txt"
-expect_fail "aggregate is JSON only" 2 "--aggregate writes JSON only" -- "$MHAVIZ" run --model "$FIX" --aggregate mean --format png --out "$TMP/out" "$TMP/s.txt"
 expect_fail "aggregate needs all heads" 2 "--aggregate needs every head" -- "$MHAVIZ" run --model "$FIX" --aggregate mean --heads 0:1 --out "$TMP/out" "$TMP/s.txt"
+check "help: --aggregate draws" "\"$MHAVIZ\" run --help | grep -q 'L05-rollout.png'"
 finish
