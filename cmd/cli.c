@@ -155,12 +155,8 @@ mhv_status cli_encode_all(const mhv_tok *tok, const mhv_input *in, cli_input_mod
     memset(encs, 0, (size_t)in->n * sizeof *encs);
     for (int i = 0; i < in->n; i++) {
         mhv_status st = encode_one(tok, &in->s[i], mode, &encs[i], err);
-        if (st) {
-            /* the tokenizer names the token; the user needs the file and line */
-            char msg[sizeof err->msg];
-            snprintf(msg, sizeof msg, "%s", err->msg);
-            return mhv_fail(err, st, in->name, "line %d: %s", in->s[i].line, msg);
-        }
+        if (st)
+            return cli_fail_line(err, st, in, i);
         if (encs[i].n == 0)
             return mhv_fail(err, MHV_EINPUT, in->name, "line %d: no tokens", in->s[i].line);
         if (encs[i].n > max_tokens) {
@@ -182,6 +178,61 @@ void cli_free_encodings(mhv_encoding *encs, int n)
         return;
     for (int i = 0; i < n; i++)
         mhv_encoding_free(&encs[i]);
+}
+
+mhv_status cli_open_model(const char *dir, cli_input_mode mode, mhv_model **m, mhv_tok **tok,
+                          mhv_error *err)
+{
+    mhv_status st;
+    if ((st = mhv_model_open(dir, m, err)))
+        return st;
+    if ((st = mhv_tok_open_dir(dir, tok, err))) {
+        /* ids need no tokenizer: tokens are labelled by their ids. A directory without
+         * tokenizer files (MHV_EIO) is normal for a bare checkpoint; one whose tokenizer
+         * cannot be read deserves a warning. */
+        if (mode != INPUT_IDS)
+            return st;
+        if (st != MHV_EIO) {
+            char why[1100];
+            mhv_error_format(err, why, sizeof why);
+            fprintf(stderr, "mhaviz: warning: %s; tokens are labelled by their ids\n", why);
+        }
+        *err = (mhv_error){0};
+    }
+    return MHV_OK;
+}
+
+mhv_status cli_job_read(cli_job *job, const char *heads, const char *file, cli_input_mode mode,
+                        int truncate, mhv_error *err)
+{
+    const mhv_config *cfg = &job->m->cfg;
+    mhv_status st;
+    if ((st = mhv_heads_parse(heads, cfg->num_layers, cfg->num_heads, &job->sel, err)) ||
+        (st = mhv_input_read(file, &job->in, err)))
+        return st;
+    if (!(job->encs = calloc((size_t)job->in.n, sizeof *job->encs)))
+        return mhv_fail(err, MHV_ENOMEM, job->in.name, "out of memory");
+    return cli_encode_all(job->tok, &job->in, mode, cfg->max_positions, truncate, job->encs,
+                          err);
+}
+
+void cli_job_close(cli_job *job)
+{
+    if (job->encs)
+        cli_free_encodings(job->encs, job->in.n);
+    free(job->encs);
+    mhv_input_free(&job->in);
+    mhv_heads_free(&job->sel);
+    mhv_tok_close(job->tok);
+    mhv_model_close(job->m);
+}
+
+mhv_status cli_fail_line(mhv_error *err, mhv_status st, const mhv_input *in, int i)
+{
+    /* the library names the token or the tensor; the user needs the file and line */
+    char msg[sizeof err->msg];
+    snprintf(msg, sizeof msg, "%s", err->msg);
+    return mhv_fail(err, st, in->name, "line %d: %s", in->s[i].line, msg);
 }
 
 void cli_progress(const char *label, int k, int n, int done)

@@ -2,6 +2,7 @@
 #ifndef MHV_CLI_H
 #define MHV_CLI_H
 
+#include "heads.h"
 #include "input.h"
 #include "model.h"
 #include "status.h"
@@ -30,6 +31,33 @@ typedef enum { INPUT_TEXT = 0, INPUT_PRETOKENIZED, INPUT_IDS } cli_input_mode;
 mhv_status cli_encode_all(const mhv_tok *tok, const mhv_input *in, cli_input_mode mode,
                           int max_tokens, int truncate, mhv_encoding *encs, mhv_error *err);
 void cli_free_encodings(mhv_encoding *encs, int n);
+
+/* Opens the model of dir and its tokenizer. With INPUT_IDS a directory whose tokenizer is
+ * missing or unreadable still serves (*tok = NULL, tokens labelled by their ids; an
+ * unreadable one is warned about); the other modes need it. On failure the caller still
+ * closes *m and *tok. */
+mhv_status cli_open_model(const char *dir, cli_input_mode mode, mhv_model **m, mhv_tok **tok,
+                          mhv_error *err);
+
+/* What run and rank work on: a model and its tokenizer, the heads asked for, and every
+ * sentence of the input file, encoded. */
+typedef struct {
+    mhv_model *m;
+    mhv_tok *tok;       /* NULL with INPUT_IDS and no usable tokenizer (cli_open_model) */
+    mhv_heads sel;
+    mhv_input in;
+    mhv_encoding *encs; /* (in.n,) */
+} cli_job;
+
+/* With job->m and job->tok opened (cli_open_model): parses the heads spec, reads file and
+ * encodes every sentence (cli_encode_all, with the model's positions as the limit). On
+ * failure too the caller calls cli_job_close. */
+mhv_status cli_job_read(cli_job *job, const char *heads, const char *file, cli_input_mode mode,
+                        int truncate, mhv_error *err);
+/* Frees everything in job, model and tokenizer included; job may be partly filled. */
+void cli_job_close(cli_job *job);
+/* Rewords the error of sentence i of in as "file: line N: <msg>"; returns st. */
+mhv_status cli_fail_line(mhv_error *err, mhv_status st, const mhv_input *in, int i);
 
 /* Progress "label k/n" on stderr, only when stderr is a terminal; done=1 clears the line. */
 void cli_progress(const char *label, int k, int n, int done);

@@ -257,9 +257,7 @@ static mhv_status render_top(mhv_forward_ctx *fc, const mhv_model *m, const mhv_
         cli_progress("rank --render", i + 1, in->n, 0);
         mhv_attn attn;
         if ((st = mhv_forward_run(fc, m, encs[i].ids, encs[i].n, &sel, &attn, err))) {
-            char msg[sizeof err->msg];
-            snprintf(msg, sizeof msg, "%s", err->msg);
-            mhv_fail(err, st, in->name, "line %d: %s", in->s[i].line, msg);
+            cli_fail_line(err, st, in, i);
             break;
         }
         mhv_highlight hl = {r[0], r[1], r[2], r[3], note};
@@ -283,41 +281,31 @@ int cmd_rank(int argc, char **argv)
     char model_buf[4096];
     const char *dir = cli_model_dir(o.model, model_buf, sizeof model_buf);
     mhv_error err = {0};
-    mhv_model *m = NULL;
-    mhv_tok *tok = NULL;
-    mhv_input in = {0};
-    mhv_encoding *encs = NULL;
-    mhv_heads sel = {0};
+    cli_job job = {0};
     mhv_rank_acc acc = {0};
     mhv_rank_entry *ranked = NULL;
     mhv_forward_ctx *fc = NULL;
     mhv_forward_params fp = mhv_forward_default_params();
     mhv_status st;
-    if ((st = mhv_model_open(dir, &m, &err)) || (st = mhv_tok_open_dir(dir, &tok, &err)))
+    if ((st = cli_open_model(dir, INPUT_TEXT, &job.m, &job.tok, &err)) ||
+        (st = cli_job_read(&job, o.heads, o.file, INPUT_TEXT, o.truncate, &err)))
         goto done;
-    if ((st = mhv_heads_parse(o.heads, m->cfg.num_layers, m->cfg.num_heads, &sel, &err)))
-        goto done;
-    if ((st = mhv_input_read(o.file, &in, &err)))
-        goto done;
-    encs = calloc((size_t)in.n, sizeof *encs);
-    ranked = calloc((size_t)m->cfg.num_layers * (size_t)m->cfg.num_heads, sizeof *ranked);
-    if (!encs || !ranked) {
-        st = mhv_fail(&err, MHV_ENOMEM, in.name, "out of memory");
+    int L = job.m->cfg.num_layers, H = job.m->cfg.num_heads;
+    ranked = calloc((size_t)L * (size_t)H, sizeof *ranked);
+    if (!ranked) {
+        st = mhv_fail(&err, MHV_ENOMEM, job.in.name, "out of memory");
         goto done;
     }
-    if ((st = cli_encode_all(tok, &in, INPUT_TEXT, m->cfg.max_positions, o.truncate, encs,
-                             &err)))
-        goto done;
-    if ((st = mhv_rank_acc_init(&acc, m->cfg.num_layers, m->cfg.num_heads, &err)) ||
+    if ((st = mhv_rank_acc_init(&acc, L, H, &err)) ||
         (st = mhv_forward_ctx_new(&fp, &fc, &err)))
         goto done;
 
     int used = 0, skipped = 0;
-    for (int i = 0; i < in.n; i++) {
+    for (int i = 0; i < job.in.n; i++) {
         int r[4];
         mhv_error miss = {0};
-        if (!locate(&in.s[i], &encs[i], &o, in.name, r, &miss)) {
-            if (in.n == 1) {
+        if (!locate(&job.in.s[i], &job.encs[i], &o, job.in.name, r, &miss)) {
+            if (job.in.n == 1) {
                 err = miss;
                 st = MHV_EINPUT;
                 goto done;
@@ -325,33 +313,33 @@ int cmd_rank(int argc, char **argv)
             skipped++;
             continue;
         }
-        cli_progress("rank", i + 1, in.n, 0);
+        cli_progress("rank", i + 1, job.in.n, 0);
         mhv_attn attn;
-        if ((st = mhv_forward_run(fc, m, encs[i].ids, encs[i].n, &sel, &attn, &err))) {
-            cli_progress("rank", in.n, in.n, 1);
-            char msg[sizeof err.msg];
-            snprintf(msg, sizeof msg, "%s", err.msg);
-            mhv_fail(&err, st, in.name, "line %d: %s", in.s[i].line, msg);
+        if ((st = mhv_forward_run(fc, job.m, job.encs[i].ids, job.encs[i].n, &job.sel, &attn,
+                                  &err))) {
+            cli_progress("rank", job.in.n, job.in.n, 1);
+            cli_fail_line(&err, st, &job.in, i);
             goto done;
         }
         mhv_rank_acc_add(&acc, &attn, r[0], r[1], r[2], r[3]);
         mhv_attn_free(&attn);
         used++;
     }
-    cli_progress("rank", in.n, in.n, 1);
+    cli_progress("rank", job.in.n, job.in.n, 1);
     if (used == 0) {
-        st = mhv_fail(&err, MHV_EINPUT, in.name, "no sentence contains both '%s' and '%s'",
+        st = mhv_fail(&err, MHV_EINPUT, job.in.name, "no sentence contains both '%s' and '%s'",
                       o.from, o.to);
         goto done;
     }
     if (skipped)
         fprintf(stderr, "mhaviz: %s: skipped %d of %d sentences lacking '%s' or '%s'\n",
-                in.name, skipped, in.n, o.from, o.to);
+                job.in.name, skipped, job.in.n, o.from, o.to);
     double mean;
     int total = mhv_rank_acc_result(&acc, ranked, &mean);
     int k = o.top == 0 || o.top > total ? total : o.top;
     /* figures first: a run that cannot write them prints no ranking either */
-    if (o.render && (st = render_top(fc, m, tok, &in, encs, ranked, k, &o, &err)))
+    if (o.render &&
+        (st = render_top(fc, job.m, job.tok, &job.in, job.encs, ranked, k, &o, &err)))
         goto done;
     if (o.json)
         print_json(ranked, k);
@@ -363,12 +351,6 @@ done:
     mhv_forward_ctx_free(fc);
     mhv_rank_acc_free(&acc);
     free(ranked);
-    if (encs)
-        cli_free_encodings(encs, in.n);
-    free(encs);
-    mhv_input_free(&in);
-    mhv_heads_free(&sel);
-    mhv_tok_close(tok);
-    mhv_model_close(m);
+    cli_job_close(&job);
     return st ? cli_report(st, &err) : EXIT_OK;
 }

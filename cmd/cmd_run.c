@@ -162,9 +162,7 @@ static mhv_status write_outputs(mhv_forward_ctx *fc, const mhv_model *m, const m
         cli_progress("run", i + 1, in->n, 0);
         mhv_attn attn;
         if ((st = mhv_forward_run(fc, m, encs[i].ids, encs[i].n, sel, &attn, err))) {
-            char msg[sizeof err->msg];
-            snprintf(msg, sizeof msg, "%s", err->msg);
-            mhv_fail(err, st, in->name, "line %d: %s", in->s[i].line, msg);
+            cli_fail_line(err, st, in, i);
             goto fail_out;
         }
         if (o->aggregate) {
@@ -216,55 +214,22 @@ int cmd_run(int argc, char **argv)
     char model_buf[4096];
     const char *dir = cli_model_dir(o.model, model_buf, sizeof model_buf);
     mhv_error err = {0};
-    mhv_model *m = NULL;
-    mhv_tok *tok = NULL;
-    mhv_input in = {0};
-    mhv_encoding *encs = NULL;
-    mhv_heads sel = {0};
+    cli_job job = {0};
     mhv_forward_ctx *fc = NULL;
     mhv_status st;
-    if ((st = mhv_model_open(dir, &m, &err)))
+    if ((st = cli_open_model(dir, o.mode, &job.m, &job.tok, &err)))
         goto done;
-    if ((st = mhv_tok_open_dir(dir, &tok, &err))) {
-        /* ids need no tokenizer: tokens are labelled by their ids. A directory without
-         * tokenizer files (MHV_EIO) is normal for a bare checkpoint; one whose tokenizer
-         * cannot be read deserves a warning. */
-        if (o.mode != INPUT_IDS)
-            goto done;
-        if (st != MHV_EIO) {
-            char why[1100];
-            mhv_error_format(&err, why, sizeof why);
-            fprintf(stderr, "mhaviz: warning: %s; tokens are labelled by their ids\n", why);
-        }
-        st = MHV_OK;
-        err = (mhv_error){0};
-    }
-    cli_tok_warn(tok);
-    if ((st = mhv_heads_parse(o.heads, m->cfg.num_layers, m->cfg.num_heads, &sel, &err)))
-        goto done;
-    if ((st = mhv_input_read(o.file, &in, &err)))
-        goto done;
-    encs = calloc((size_t)in.n, sizeof *encs);
-    if (!encs) {
-        st = mhv_fail(&err, MHV_ENOMEM, in.name, "out of memory");
-        goto done;
-    }
-    if ((st = cli_encode_all(tok, &in, o.mode, m->cfg.max_positions, o.truncate, encs, &err)))
+    cli_tok_warn(job.tok);
+    if ((st = cli_job_read(&job, o.heads, o.file, o.mode, o.truncate, &err)))
         goto done;
     /* one pool for the whole file: threads start once, not per sentence */
     mhv_forward_params fp = mhv_forward_default_params();
     fp.threads = o.threads;
     if ((st = mhv_forward_ctx_new(&fp, &fc, &err)))
         goto done;
-    st = write_outputs(fc, m, tok, &in, encs, &sel, &o, &err);
+    st = write_outputs(fc, job.m, job.tok, &job.in, job.encs, &job.sel, &o, &err);
 done:
     mhv_forward_ctx_free(fc);
-    if (encs)
-        cli_free_encodings(encs, in.n);
-    free(encs);
-    mhv_input_free(&in);
-    mhv_heads_free(&sel);
-    mhv_tok_close(tok);
-    mhv_model_close(m);
+    cli_job_close(&job);
     return st ? cli_report(st, &err) : EXIT_OK;
 }

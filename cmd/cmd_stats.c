@@ -272,7 +272,7 @@ static mhv_status run_corpus(const stats_opts *o, mhv_stats_acc *total, char *mo
     job j = {0};
     int started = 0;
     mhv_status st;
-    if ((st = mhv_model_open(dir, &m, err)) || (st = mhv_tok_open_dir(dir, &tok, err)) ||
+    if ((st = cli_open_model(dir, INPUT_TEXT, &m, &tok, err)) ||
         (st = mhv_heads_parse("all", m->cfg.num_layers, m->cfg.num_heads, &sel, err)) ||
         (st = mhv_input_read(o->files[0], &in, err)) ||
         (st = mhv_stats_acc_init(total, m->cfg.num_layers, m->cfg.num_heads, err)))

@@ -6,7 +6,6 @@
  * "word" of one repeated letter does not hang. */
 #include "bpe.h"
 
-#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +13,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "fileio.h"
 #include "pretok.h"
 #include "unicode.h"
 
@@ -475,54 +475,13 @@ mhv_status mhv_bpe_from_json(const cJSON *root, const char *file, mhv_vocab **vo
 
 /* ---- vocab.json + merges.txt ---- */
 
-static mhv_status slurp(const char *path, char **buf, size_t *len, mhv_error *err)
-{
-    *buf = NULL;
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return mhv_fail(err, MHV_EIO, path, "cannot open: %s", strerror(errno));
-    size_t cap = 1 << 16, n = 0;
-    char *p = malloc(cap + 1);
-    while (p) {
-        if (n == cap) {
-            char *q = cap >= MAX_FILE ? NULL : realloc(p, 2 * cap + 1);
-            if (!q) {
-                free(p);
-                fclose(f);
-                return cap >= MAX_FILE
-                           ? mhv_fail(err, MHV_ENOMEM, path, "file larger than %u MiB",
-                                      MAX_FILE >> 20)
-                           : mhv_fail(err, MHV_ENOMEM, path, "out of memory");
-            }
-            p = q;
-            cap *= 2;
-        }
-        size_t k = fread(p + n, 1, cap - n, f);
-        n += k;
-        if (k == 0)
-            break;
-    }
-    int bad = ferror(f);
-    fclose(f);
-    if (!p)
-        return mhv_fail(err, MHV_ENOMEM, path, "out of memory");
-    if (bad) {
-        free(p);
-        return mhv_fail(err, MHV_EIO, path, "read error");
-    }
-    p[n] = '\0';
-    *buf = p;
-    *len = n;
-    return MHV_OK;
-}
-
 static mhv_status load_vocab_json(const char *path, const int32_t *extra_ids,
                                   const char *const *extra, int n_extra, mhv_vocab **out,
                                   mhv_error *err)
 {
     char *buf;
     size_t len;
-    mhv_status st = slurp(path, &buf, &len, err);
+    mhv_status st = mhv_read_file(path, MAX_FILE, &buf, &len, err);
     if (st)
         return st;
     cJSON *j = cJSON_ParseWithLength(buf, len);
@@ -559,7 +518,7 @@ static mhv_status load_merges_txt(mhv_bpe *b, const char *path, mhv_error *err)
 {
     char *buf;
     size_t len;
-    mhv_status st = slurp(path, &buf, &len, err);
+    mhv_status st = mhv_read_file(path, MAX_FILE, &buf, &len, err);
     if (st)
         return st;
     snprintf(b->file, sizeof b->file, "%s", path);

@@ -48,16 +48,11 @@ static void shape_str(const int64_t *shape, int ndim, char *buf, size_t size)
         snprintf(buf + n, size - n, "]");
 }
 
-/* Finds a tensor and checks its dtype and shape (rows, cols; cols 0 for a vector). */
-static mhv_status get_tensor(loader *ld, const char *name, int rows, int cols,
-                             const mhv_tensor **out, mhv_error *err)
+mhv_status mhv_model_check_tensor(const mhv_model *m, const mhv_tensor *t, const char *full,
+                                  int rows, int cols, mhv_error *err)
 {
-    char full[512];
-    const mhv_tensor *t = lookup(ld, name, full, sizeof full);
-    if (!t)
-        return mhv_fail(err, MHV_EFORMAT, ld->ckpt_name, "missing tensor '%s'", full);
-    char where[4200];
-    snprintf(where, sizeof where, "%s/%s", ld->m->dir, t->file);
+    char where[4700];
+    snprintf(where, sizeof where, "%s/%s", m->dir, t->file);
     if (!mhv_dtype_is_float_weight(t->dtype))
         return mhv_fail(err, MHV_EUNSUPPORTED, where,
                         "tensor '%s' has dtype %s; only F32, F16 and BF16 are supported", full,
@@ -71,8 +66,42 @@ static mhv_status get_tensor(loader *ld, const char *name, int rows, int cols,
         return mhv_fail(err, MHV_EFORMAT, where, "tensor '%s' has shape %s, expected %s", full,
                         got_s, want_s);
     }
-    *out = t;
     return MHV_OK;
+}
+
+const void *mhv_model_tensor_data(mhv_model *m, const mhv_tensor *t, const char *ckpt_name,
+                                  mhv_error *err)
+{
+    /* Kernels read elements as aligned floats/halves; a file whose data offsets break that
+     * alignment (the HF writer never does) gets a private aligned copy instead. */
+    if ((uintptr_t)t->data % mhv_dtype_size(t->dtype) == 0)
+        return t->data;
+    void *copy = malloc(t->nbytes);
+    void **grown = realloc(m->copies, (size_t)(m->n_copies + 1) * sizeof *grown);
+    if (grown)
+        m->copies = grown;
+    if (!copy || !grown) {
+        free(copy);
+        mhv_fail(err, MHV_ENOMEM, ckpt_name, "out of memory copying '%s'", t->name);
+        return NULL;
+    }
+    memcpy(copy, t->data, t->nbytes);
+    m->copies[m->n_copies++] = copy;
+    return copy;
+}
+
+/* Finds a tensor and checks its dtype and shape (rows, cols; cols 0 for a vector). */
+static mhv_status get_tensor(loader *ld, const char *name, int rows, int cols,
+                             const mhv_tensor **out, mhv_error *err)
+{
+    char full[512];
+    const mhv_tensor *t = lookup(ld, name, full, sizeof full);
+    if (!t)
+        return mhv_fail(err, MHV_EFORMAT, ld->ckpt_name, "missing tensor '%s'", full);
+    mhv_status st = mhv_model_check_tensor(ld->m, t, full, rows, cols, err);
+    if (!st)
+        *out = t;
+    return st;
 }
 
 static mhv_status get_mat(loader *ld, const char *name, int rows, int cols, mhv_mat *mat,
@@ -82,26 +111,11 @@ static mhv_status get_mat(loader *ld, const char *name, int rows, int cols, mhv_
     mhv_status st = get_tensor(ld, name, rows, cols, &t, err);
     if (st)
         return st;
-    mat->data = t->data;
+    if (!(mat->data = mhv_model_tensor_data(ld->m, t, ld->ckpt_name, err)))
+        return MHV_ENOMEM;
     mat->dtype = t->dtype;
     mat->rows = rows;
     mat->cols = cols;
-    /* Kernels read elements as aligned floats/halves; a file whose data offsets break that
-     * alignment (the HF writer never does) gets a private aligned copy instead. */
-    if ((uintptr_t)t->data % mhv_dtype_size(t->dtype) != 0) {
-        void *copy = malloc(t->nbytes);
-        void **grown = realloc(ld->m->copies, (size_t)(ld->m->n_copies + 1) * sizeof *grown);
-        if (!copy || !grown) {
-            free(copy);
-            if (grown)
-                ld->m->copies = grown;
-            return mhv_fail(err, MHV_ENOMEM, ld->ckpt_name, "out of memory copying '%s'", name);
-        }
-        memcpy(copy, t->data, t->nbytes);
-        ld->m->copies = grown;
-        ld->m->copies[ld->m->n_copies++] = copy;
-        mat->data = copy;
-    }
     return MHV_OK;
 }
 

@@ -71,6 +71,14 @@ void mhv_model_close(mhv_model *m);
  * cfg, dir and st are set. GPT-2 names with or without "transformer.", llama-family names
  * with or without "model."; old GPT-2 attn.bias/attn.masked_bias buffers are ignored. */
 mhv_status mhv_model_load_decoder(mhv_model *m, mhv_error *err);
+/* Internal (the loaders): t, found as `full`, checked for a float dtype and the shape (rows,
+ * cols; cols 0 for a vector) the config implies. */
+mhv_status mhv_model_check_tensor(const mhv_model *m, const mhv_tensor *t, const char *full,
+                                  int rows, int cols, mhv_error *err);
+/* Internal (the loaders): the data of t, or a private aligned copy kept in m->copies when
+ * the file misaligns it; NULL when out of memory (err names ckpt_name). */
+const void *mhv_model_tensor_data(mhv_model *m, const mhv_tensor *t, const char *ckpt_name,
+                                  mhv_error *err);
 
 /* dst(cols,) = row `r` of m converted to fp32. */
 void mhv_mat_row(const mhv_mat *m, int r, float *dst);

@@ -19,15 +19,6 @@ typedef struct {
     float *pool_end;
 } dec_loader;
 
-static void shape_str(const int64_t *shape, int ndim, char *buf, size_t size)
-{
-    size_t n = (size_t)snprintf(buf, size, "[");
-    for (int i = 0; i < ndim && n < size; i++)
-        n += (size_t)snprintf(buf + n, size - n, "%s%lld", i ? "," : "", (long long)shape[i]);
-    if (n < size)
-        snprintf(buf + n, size - n, "]");
-}
-
 /* The tensor `name` (after the prefix unless bare) checked for dtype and shape (rows, cols;
  * cols 0 for a vector). NULL with MHV_OK in *st when absent and optional. */
 static const mhv_tensor *find(dec_loader *ld, const char *name, int bare, int rows, int cols,
@@ -42,45 +33,17 @@ static const mhv_tensor *find(dec_loader *ld, const char *name, int bare, int ro
             *st = mhv_fail(err, MHV_EFORMAT, ld->ckpt_name, "missing tensor '%s'", full);
         return NULL;
     }
-    char where[4700];
-    snprintf(where, sizeof where, "%s/%s", ld->m->dir, t->file);
-    if (!mhv_dtype_is_float_weight(t->dtype)) {
-        *st = mhv_fail(err, MHV_EUNSUPPORTED, where,
-                       "tensor '%s' has dtype %s; only F32, F16 and BF16 are supported", full,
-                       mhv_dtype_name(t->dtype));
-        return NULL;
-    }
-    int64_t want[2] = {rows, cols};
-    int want_ndim = cols ? 2 : 1;
-    if (t->ndim != want_ndim || t->shape[0] != want[0] || (cols && t->shape[1] != want[1])) {
-        char got_s[128], want_s[64];
-        shape_str(t->shape, t->ndim, got_s, sizeof got_s);
-        shape_str(want, want_ndim, want_s, sizeof want_s);
-        *st = mhv_fail(err, MHV_EFORMAT, where, "tensor '%s' has shape %s, expected %s", full,
-                       got_s, want_s);
-        return NULL;
-    }
-    return t;
+    *st = mhv_model_check_tensor(ld->m, t, full, rows, cols, err);
+    return *st ? NULL : t;
 }
 
-/* The data of t, or an aligned private copy when the file misaligns it (see model.c). */
+/* The data of t, or an aligned private copy when the file misaligns it. */
 static const void *aligned_data(dec_loader *ld, const mhv_tensor *t, mhv_status *st,
                                 mhv_error *err)
 {
-    if ((uintptr_t)t->data % mhv_dtype_size(t->dtype) == 0)
-        return t->data;
-    void *copy = malloc(t->nbytes);
-    void **grown = realloc(ld->m->copies, (size_t)(ld->m->n_copies + 1) * sizeof *grown);
-    if (grown)
-        ld->m->copies = grown;
-    if (!copy || !grown) {
-        free(copy);
-        *st = mhv_fail(err, MHV_ENOMEM, ld->ckpt_name, "out of memory copying '%s'", t->name);
-        return NULL;
-    }
-    memcpy(copy, t->data, t->nbytes);
-    ld->m->copies[ld->m->n_copies++] = copy;
-    return copy;
+    const void *data = mhv_model_tensor_data(ld->m, t, ld->ckpt_name, err);
+    *st = data ? MHV_OK : MHV_ENOMEM;
+    return data;
 }
 
 /* A PyTorch-layout (rows, cols) matrix. */

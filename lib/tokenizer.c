@@ -17,6 +17,7 @@
 #include <cjson/cJSON.h>
 
 #include "bpe.h"
+#include "fileio.h"
 #include "pretok.h"
 #include "unicode.h"
 #include "vocab.h"
@@ -51,53 +52,11 @@ struct mhv_tok {
 
 /* ---- file and JSON helpers ---- */
 
-static mhv_status slurp(const char *path, size_t max, char **buf, size_t *len, mhv_error *err)
-{
-    *buf = NULL;
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return mhv_fail(err, MHV_EIO, path, "cannot open: %s", strerror(errno));
-    size_t cap = 1 << 16, n = 0;
-    char *b = malloc(cap + 1);
-    mhv_status st = MHV_OK;
-    while (b) {
-        if (n == cap) {
-            if (cap >= max) {
-                st = mhv_fail(err, MHV_ENOMEM, path, "file larger than %zu MiB", max >> 20);
-                break;
-            }
-            char *nb = realloc(b, cap * 2 + 1);
-            if (!nb)
-                break;
-            b = nb;
-            cap *= 2;
-        }
-        size_t k = fread(b + n, 1, cap - n, f);
-        n += k;
-        if (k == 0) {
-            if (ferror(f))
-                st = mhv_fail(err, MHV_EIO, path, "read error");
-            break;
-        }
-    }
-    fclose(f);
-    if (!b)
-        return mhv_fail(err, MHV_ENOMEM, path, "out of memory");
-    if (st) {
-        free(b);
-        return st;
-    }
-    b[n] = '\0';
-    *buf = b;
-    *len = n;
-    return MHV_OK;
-}
-
 static mhv_status load_json(const char *path, cJSON **out, mhv_error *err)
 {
     char *buf;
     size_t len = 0;
-    mhv_status st = slurp(path, MHV_TOK_MAX_JSON, &buf, &len, err);
+    mhv_status st = mhv_read_file(path, MHV_TOK_MAX_JSON, &buf, &len, err);
     if (st)
         return st;
     /* cJSON recurses per nesting level, bounded by its CJSON_NESTING_LIMIT (1000) */

@@ -186,30 +186,6 @@ int mhv_uc_to_lower(uint32_t cp, uint32_t out[MHV_UC_MAX_EXPANSION])
     return 1;
 }
 
-int mhv_uc_decompose(uint32_t cp, uint32_t out[MHV_UC_MAX_EXPANSION])
-{
-    /* Hangul syllables: the algorithm of Unicode 3.12 instead of 11172 table rows. */
-    enum { SB = 0xAC00, LB = 0x1100, VB = 0x1161, TB = 0x11A7, VN = 21, TN = 28, SN = 11172 };
-    if (cp >= SB && cp < SB + SN) {
-        uint32_t s = cp - SB;
-        out[0] = LB + s / (VN * TN);
-        out[1] = VB + (s % (VN * TN)) / TN;
-        if (s % TN == 0)
-            return 2;
-        out[2] = TB + s % TN;
-        return 3;
-    }
-    if (cp < 0xC0) {
-        out[0] = cp;
-        return 1;
-    }
-    const mhv_uc_map *m = find_map(mhv_uc_decomp_map, mhv_uc_decomp_map_n, cp);
-    if (m)
-        return copy_map(m, out);
-    out[0] = cp;
-    return 1;
-}
-
 int mhv_uc_is_letter(uint32_t cp)
 {
     if (cp < 0x80)
@@ -229,9 +205,10 @@ int mhv_uc_is_number(uint32_t cp)
 enum { H_SB = 0xAC00, H_LB = 0x1100, H_VB = 0x1161, H_TB = 0x11A7, H_LN = 19, H_VN = 21,
        H_TN = 28, H_SN = 11172 };
 
-/* Pure canonical decomposition (mhv_uc_decompose is the BERT one, with marks stripped). */
+/* Pure canonical decomposition (mhv_uc_decompose is the BERT one). */
 static int nfd_one(uint32_t cp, uint32_t out[MHV_UC_MAX_EXPANSION])
 {
+    /* Hangul syllables: the algorithm of Unicode 3.12 instead of 11172 table rows. */
     if (cp >= H_SB && cp < H_SB + H_SN) {
         uint32_t s = cp - H_SB;
         out[0] = H_LB + s / (H_VN * H_TN);
@@ -246,6 +223,13 @@ static int nfd_one(uint32_t cp, uint32_t out[MHV_UC_MAX_EXPANSION])
         return copy_map(m, out);
     out[0] = cp;
     return 1;
+}
+
+int mhv_uc_decompose(uint32_t cp, uint32_t out[MHV_UC_MAX_EXPANSION])
+{
+    const mhv_uc_map *m =
+        cp < 0xC0 ? NULL : find_map(mhv_uc_decomp_delta, mhv_uc_decomp_delta_n, cp);
+    return m ? copy_map(m, out) : nfd_one(cp, out);
 }
 
 /* 1 and *c when a followed by b composes (primary composites only). */

@@ -71,8 +71,11 @@ extern const mhv_uc_range mhv_uc_control_ranges[], mhv_uc_punct_ranges[], mhv_uc
 extern const int mhv_uc_control_ranges_n, mhv_uc_punct_ranges_n, mhv_uc_mn_ranges_n;
 extern const mhv_uc_ccc_range mhv_uc_ccc_ranges[];
 extern const int mhv_uc_ccc_ranges_n;
-extern const mhv_uc_map mhv_uc_lower_map[], mhv_uc_decomp_map[];
-extern const int mhv_uc_lower_map_n, mhv_uc_decomp_map_n;
+extern const mhv_uc_map mhv_uc_lower_map[];
+extern const int mhv_uc_lower_map_n;
+/* BERT's decomposition where it differs from mhv_uc_nfd_map (HF's tables are older). */
+extern const mhv_uc_map mhv_uc_decomp_delta[];
+extern const int mhv_uc_decomp_delta_n;
 extern const mhv_uc_range mhv_uc_letter_ranges[], mhv_uc_number_ranges[];
 extern const int mhv_uc_letter_ranges_n, mhv_uc_number_ranges_n;
 extern const mhv_uc_map mhv_uc_nfd_map[];

@@ -1,11 +1,11 @@
 /* vocab.c - vocabulary with an open-addressing hash table over one string arena. */
 #include "vocab.h"
 
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "fileio.h"
 #include "unicode.h"
 
 struct mhv_vocab {
@@ -128,57 +128,12 @@ mhv_status mhv_vocab_finish(mhv_vocab *v, mhv_error *err)
     return MHV_OK;
 }
 
-static mhv_status read_file(const char *path, char **buf, size_t *len, mhv_error *err)
-{
-    *buf = NULL;
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return mhv_fail(err, MHV_EIO, path, "cannot open: %s", strerror(errno));
-    size_t cap = 1 << 16, n = 0;
-    char *b = malloc(cap);
-    if (!b) {
-        fclose(f);
-        return mhv_fail(err, MHV_ENOMEM, path, "out of memory");
-    }
-    for (;;) {
-        if (n == cap) {
-            if (cap >= MHV_VOCAB_MAX_FILE) {
-                free(b);
-                fclose(f);
-                return mhv_fail(err, MHV_ENOMEM, path, "file larger than %u MiB",
-                                MHV_VOCAB_MAX_FILE >> 20);
-            }
-            char *nb = realloc(b, cap * 2);
-            if (!nb) {
-                free(b);
-                fclose(f);
-                return mhv_fail(err, MHV_ENOMEM, path, "out of memory");
-            }
-            b = nb;
-            cap *= 2;
-        }
-        size_t k = fread(b + n, 1, cap - n, f);
-        n += k;
-        if (k == 0)
-            break;
-    }
-    int bad = ferror(f);
-    fclose(f);
-    if (bad) {
-        free(b);
-        return mhv_fail(err, MHV_EIO, path, "read error");
-    }
-    *buf = b;
-    *len = n;
-    return MHV_OK;
-}
-
 mhv_status mhv_vocab_load_txt(const char *path, mhv_vocab **out, mhv_error *err)
 {
     *out = NULL;
     char *buf;
     size_t len = 0;
-    mhv_status st = read_file(path, &buf, &len, err);
+    mhv_status st = mhv_read_file(path, MHV_VOCAB_MAX_FILE, &buf, &len, err);
     if (st)
         return st;
     if (len == 0) {

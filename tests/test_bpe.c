@@ -20,47 +20,12 @@
 #include "tokenizer.h"
 #include "unicode.h"
 
+#include "testutil.h"
+
 #define GPT2 "tests/fixtures/tok-gpt2"
 #define QWEN2 "tests/fixtures/tok-qwen2"
 #define LLAMA "tests/fixtures/tok-llama"
 #define LLAMA_META "tests/fixtures/tok-llama-metaspace"
-
-static mhv_tok *open_dir(const char *dir)
-{
-    mhv_tok *t = NULL;
-    mhv_error err = {{0}, {0}};
-    if (mhv_tok_open_dir(dir, &t, &err))
-        fail_msg("%s: %s: %s", dir, err.file, err.msg);
-    return t;
-}
-
-static char *read_text(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        fail_msg("cannot open %s", path);
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *b = malloc((size_t)n + 1);
-    assert_non_null(b);
-    assert_int_equal(fread(b, 1, (size_t)n, f), (size_t)n);
-    fclose(f);
-    b[n] = '\0';
-    if (len)
-        *len = (size_t)n;
-    return b;
-}
-
-static cJSON *read_json(const char *path)
-{
-    size_t n;
-    char *b = read_text(path, &n);
-    cJSON *j = cJSON_ParseWithLength(b, n);
-    free(b);
-    assert_non_null(j);
-    return j;
-}
 
 static void write_text(const char *path, const char *s, size_t len)
 {
@@ -72,62 +37,13 @@ static void write_text(const char *path, const char *s, size_t len)
 
 /* ---- goldens ---- */
 
-static int check_case(const mhv_tok *t, const cJSON *c, const char *label)
-{
-    const char *s = cJSON_GetObjectItem(c, "sentence")->valuestring;
-    const cJSON *ids = cJSON_GetObjectItem(c, "ids"), *toks = cJSON_GetObjectItem(c, "tokens"),
-                *offs = cJSON_GetObjectItem(c, "offsets");
-    mhv_encoding e;
-    mhv_error err = {{0}, {0}};
-    if (mhv_tok_encode(t, s, strlen(s), &e, &err)) {
-        print_error("%s: '%s': %s\n", label, s, err.msg);
-        return 1;
-    }
-    int bad = 0, n = cJSON_GetArraySize(ids);
-    if (e.n != n) {
-        print_error("%s: '%.80s': %d tokens, HF has %d\n", label, s, e.n, n);
-        bad = 1;
-    }
-    for (int i = 0; !bad && i < n; i++) {
-        const cJSON *o = cJSON_GetArrayItem(offs, i);
-        int id = cJSON_GetArrayItem(ids, i)->valueint;
-        int s0 = cJSON_GetArrayItem(o, 0)->valueint, s1 = cJSON_GetArrayItem(o, 1)->valueint;
-        /* [0, 0] is what HF reports for the tokens its post-processor adds */
-        if (s0 == 0 && s1 == 0)
-            s0 = s1 = -1;
-        if (e.ids[i] != id || strcmp(e.pieces[i], cJSON_GetArrayItem(toks, i)->valuestring) != 0) {
-            print_error("%s: '%.80s': token %d is %d '%s', HF %d '%s'\n", label, s, i, e.ids[i],
-                        e.pieces[i], id, cJSON_GetArrayItem(toks, i)->valuestring);
-            bad = 1;
-        } else if (e.spans[2 * i] != s0 || e.spans[2 * i + 1] != s1) {
-            print_error("%s: '%.80s': token %d span [%d,%d), HF [%d,%d)\n", label, s, i,
-                        e.spans[2 * i], e.spans[2 * i + 1], s0, s1);
-            bad = 1;
-        }
-    }
-    mhv_encoding_free(&e);
-    return bad;
-}
-
-static void run_goldens(mhv_tok *t, const char *golden, const char *label)
-{
-    cJSON *j = read_json(golden);
-    const cJSON *cases = cJSON_GetObjectItem(j, "cases");
-    assert_true(cJSON_GetArraySize(cases) >= 50);
-    int bad = 0;
-    for (const cJSON *c = cases->child; c; c = c->next)
-        bad += check_case(t, c, label);
-    cJSON_Delete(j);
-    assert_int_equal(bad, 0);
-}
-
 static void test_golden_gpt2_json(void **state)
 {
     (void)state;
-    mhv_tok *t = open_dir(GPT2);
+    mhv_tok *t = tu_open_tok_dir(GPT2);
     assert_int_equal(mhv_tok_kind_of(t), MHV_TOK_BYTELEVEL_BPE);
     assert_int_equal(mhv_tok_vocab_size(t), 50257);
-    run_goldens(t, "tests/fixtures/tok-goldens-gpt2.json", "gpt2 tokenizer.json");
+    tu_run_goldens(t, "tests/fixtures/tok-goldens-gpt2.json", "gpt2 tokenizer.json", 0);
     mhv_tok_close(t);
 }
 
@@ -140,16 +56,16 @@ static void test_golden_gpt2_files(void **state)
                                GPT2 "/tokenizer_config.json", GPT2 "/special_tokens_map.json", &t,
                                &err))
         fail_msg("%s: %s", err.file, err.msg);
-    run_goldens(t, "tests/fixtures/tok-goldens-gpt2.json", "gpt2 vocab.json");
+    tu_run_goldens(t, "tests/fixtures/tok-goldens-gpt2.json", "gpt2 vocab.json", 0);
     mhv_tok_close(t);
 }
 
 static void test_golden_qwen2_json(void **state)
 {
     (void)state;
-    mhv_tok *t = open_dir(QWEN2);
+    mhv_tok *t = tu_open_tok_dir(QWEN2);
     assert_int_equal(mhv_tok_vocab_size(t), 151646);
-    run_goldens(t, "tests/fixtures/tok-goldens-qwen2.json", "qwen2 tokenizer.json");
+    tu_run_goldens(t, "tests/fixtures/tok-goldens-qwen2.json", "qwen2 tokenizer.json", 0);
     mhv_tok_close(t);
 }
 
@@ -184,7 +100,7 @@ static void test_golden_qwen2_files(void **state)
 {
     (void)state;
     make_tmpdir();
-    cJSON *j = read_json(QWEN2 "/tokenizer.json");
+    cJSON *j = tu_read_json(QWEN2 "/tokenizer.json");
     const cJSON *model = cJSON_GetObjectItem(j, "model");
     char *v = cJSON_PrintUnformatted(cJSON_GetObjectItem(model, "vocab"));
     assert_non_null(v);
@@ -201,13 +117,13 @@ static void test_golden_qwen2_files(void **state)
     fclose(f);
     cJSON_Delete(j);
     size_t n;
-    char *cfg = read_text(QWEN2 "/tokenizer_config.json", &n);
+    char *cfg = tu_read_file(QWEN2 "/tokenizer_config.json", &n);
     tmp_path(p, sizeof p, "tokenizer_config.json");
     write_text(p, cfg, n);
     free(cfg);
-    mhv_tok *t = open_dir(tmpdir);
+    mhv_tok *t = tu_open_tok_dir(tmpdir);
     assert_int_equal(mhv_tok_vocab_size(t), 151646);
-    run_goldens(t, "tests/fixtures/tok-goldens-qwen2.json", "qwen2 vocab.json");
+    tu_run_goldens(t, "tests/fixtures/tok-goldens-qwen2.json", "qwen2 vocab.json", 0);
     mhv_tok_close(t);
     rm_tmpdir();
 }
@@ -215,12 +131,12 @@ static void test_golden_qwen2_files(void **state)
 static void test_golden_llama(void **state)
 {
     (void)state;
-    mhv_tok *t = open_dir(LLAMA);
+    mhv_tok *t = tu_open_tok_dir(LLAMA);
     assert_int_equal(mhv_tok_kind_of(t), MHV_TOK_SENTENCEPIECE_BPE);
-    run_goldens(t, "tests/fixtures/tok-goldens-llama.json", "llama legacy");
+    tu_run_goldens(t, "tests/fixtures/tok-goldens-llama.json", "llama legacy", 0);
     mhv_tok_close(t);
-    t = open_dir(LLAMA_META);
-    run_goldens(t, "tests/fixtures/tok-goldens-llama-metaspace.json", "llama metaspace");
+    t = tu_open_tok_dir(LLAMA_META);
+    tu_run_goldens(t, "tests/fixtures/tok-goldens-llama-metaspace.json", "llama metaspace", 0);
     mhv_tok_close(t);
 }
 
@@ -228,47 +144,12 @@ static void test_golden_llama(void **state)
 
 static void run_llamacpp(const char *dir, const char *name)
 {
-    static const char sep[] = "\n__ggml_vocab_test__\n";
     char ip_path[256], op_path[256];
     snprintf(ip_path, sizeof ip_path, "tests/fixtures/tok-llamacpp-bpe/%s.inp", name);
     snprintf(op_path, sizeof op_path, "tests/fixtures/tok-llamacpp-bpe/%s.out", name);
-    char *inp = read_text(ip_path, NULL), *outp = read_text(op_path, NULL);
-    mhv_tok *t = open_dir(dir);
-    char *ip = inp, *op = outp;
-    int n_cases = 0;
-    for (;;) {
-        char *iend = strstr(ip, sep), *oend = strchr(op, '\n');
-        size_t il = iend ? (size_t)(iend - ip) : strlen(ip);
-        if (!iend && il > 0 && ip[il - 1] == '\n')
-            il--; /* the file's final newline is not part of the last text */
-        mhv_encoding e;
-        mhv_error err = {{0}, {0}};
-        assert_int_equal(mhv_tok_encode(t, ip, il, &e, &err), MHV_OK);
-        char *q = op;
-        for (int i = 0; i < e.n; i++) {
-            char *end;
-            long id = strtol(q, &end, 10);
-            if (end == q || id != e.ids[i])
-                fail_msg("%s case %d ('%.*s'): token %d is %d, expected %.10s", name, n_cases,
-                         (int)il, ip, i, e.ids[i], q);
-            q = end;
-        }
-        while (*q == ' ')
-            q++;
-        if (!(*q == '\n' || *q == '\0'))
-            fail_msg("%s case %d ('%.*s'): %d tokens, more expected: %.20s", name, n_cases,
-                     (int)il, ip, e.n, q);
-        mhv_encoding_free(&e);
-        n_cases++;
-        if (!iend || !oend)
-            break;
-        ip = iend + strlen(sep);
-        op = oend + 1;
-    }
-    assert_true(n_cases >= 46);
+    mhv_tok *t = tu_open_tok_dir(dir);
+    tu_run_llamacpp(t, ip_path, op_path, name, 0);
     mhv_tok_close(t);
-    free(inp);
-    free(outp);
 }
 
 static void test_llamacpp_gpt2(void **state)
@@ -305,7 +186,7 @@ static void expect_texts(const mhv_tok *t, const char *s, const char *const *wan
 static void test_token_text(void **state)
 {
     (void)state;
-    mhv_tok *t = open_dir(QWEN2);
+    mhv_tok *t = tu_open_tok_dir(QWEN2);
     /* 把它 is split after the first two bytes of 把 (HF: "ĠæĬ" then "Ĭ") */
     const char *q[] = {"苹果", " <E6 8A>", "<8A>", "它"};
     expect_texts(t, "苹果 把它", q, 4);
@@ -325,7 +206,7 @@ static void test_token_text(void **state)
     mhv_encoding_free(&e);
     mhv_tok_close(t);
 
-    t = open_dir(LLAMA);
+    t = tu_open_tok_dir(LLAMA);
     /* 龘 is not in the trained vocabulary: three byte-fallback tokens */
     const char *l[] = {"<s>", " ", "<E9>", "<BE>", "<98>"};
     expect_texts(t, "龘", l, 5);
@@ -402,7 +283,7 @@ static void test_patterns(void **state)
 static void test_long_words(void **state)
 {
     (void)state;
-    mhv_tok *t = open_dir(QWEN2);
+    mhv_tok *t = tu_open_tok_dir(QWEN2);
     size_t n = 100000;
     char *s = malloc(3 * n + 1);
     assert_non_null(s);

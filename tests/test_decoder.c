@@ -18,21 +18,10 @@
 #include "fileio.h"
 #include "forward.h"
 
+#include "testutil.h"
+
 #define TOL 1e-5
 #define LOGIT_TOL 1e-4 /* logits are O(1-10): 1e-5 relative */
-
-static cJSON *load_json(const char *path)
-{
-    char *text;
-    size_t len;
-    mhv_error err = {0};
-    if (mhv_read_file(path, 256u << 20, &text, &len, &err) != MHV_OK)
-        fail_msg("%s: %s", err.file, err.msg);
-    cJSON *j = cJSON_ParseWithLength(text, len);
-    free(text);
-    assert_non_null(j);
-    return j;
-}
 
 static int32_t *json_ids(const cJSON *arr, int *n)
 {
@@ -41,36 +30,6 @@ static int32_t *json_ids(const cJSON *arr, int *n)
     for (int i = 0; i < *n; i++)
         ids[i] = cJSON_GetArrayItem(arr, i)->valueint;
     return ids;
-}
-
-/* Max |ours - golden| over every captured head; golden is [layer][head][i][j]. Also checks
- * that rows sum to 1 and that nothing above the diagonal is non-zero. */
-static double compare(const mhv_attn *a, const cJSON *golden)
-{
-    double worst = 0;
-    int n = a->n;
-    for (int k = 0; k < a->count; k++) {
-        const mhv_head_attn *h = &a->heads[k];
-        const cJSON *g = cJSON_GetArrayItem(cJSON_GetArrayItem(golden, h->layer), h->head);
-        assert_non_null(g);
-        assert_int_equal(cJSON_GetArraySize(g), n);
-        for (int i = 0; i < n; i++) {
-            const cJSON *row = cJSON_GetArrayItem(g, i);
-            assert_int_equal(cJSON_GetArraySize(row), n);
-            double sum = 0;
-            for (int j = 0; j < n; j++) {
-                float w = h->w[i * n + j];
-                double d = fabs(w - cJSON_GetArrayItem(row, j)->valuedouble);
-                if (d > worst)
-                    worst = d;
-                if (j > i)
-                    assert_true(w == 0.0f);
-                sum += w;
-            }
-            assert_true(fabs(sum - 1.0) < 1e-5);
-        }
-    }
-    return worst;
 }
 
 static mhv_model *open_model(const char *dir)
@@ -96,7 +55,7 @@ static void run_fixture(const char *name, mhv_arch arch, int kv_heads)
     assert_int_equal(mhv_heads_parse("all", m->cfg.num_layers, m->cfg.num_heads, &sel, NULL),
                      MHV_OK);
     snprintf(path, sizeof path, "tests/fixtures/goldens/%s.json", name);
-    cJSON *g = load_json(path);
+    cJSON *g = tu_read_json(path);
     const cJSON *s;
     int count = 0;
     mhv_error err = {0};
@@ -107,7 +66,7 @@ static void run_fixture(const char *name, mhv_arch arch, int kv_heads)
         mhv_attn a;
         if (mhv_forward(m, ids, n, &sel, &a, &err) != MHV_OK)
             fail_msg("forward: %s", err.msg);
-        double worst = compare(&a, cJSON_GetObjectItem(s, "attentions"));
+        double worst = tu_compare_attn(&a, cJSON_GetObjectItem(s, "attentions"), 1);
         if (worst > TOL)
             fail_msg("%s sentence %d: max abs difference %.3g > %.0e", name, count, worst, TOL);
         assert_int_equal(a.kv_group, mhv_arch_has_kv_heads(arch) ? m->cfg.num_heads / kv_heads : 0);
@@ -330,7 +289,7 @@ static void run_stories(const char *ref_name)
 {
     char path[512];
     snprintf(path, sizeof path, "tests/fixtures/stories260K/reference/%s", ref_name);
-    cJSON *ref = load_json(path);
+    cJSON *ref = tu_read_json(path);
     mhv_model *m = open_model("tests/fixtures/stories260K");
     assert_int_equal(m->cfg.num_kv_heads, 4);
     int n;
@@ -341,7 +300,7 @@ static void run_stories(const char *ref_name)
     mhv_error err = {0};
     if (mhv_forward(m, ids, n, &sel, &a, &err) != MHV_OK)
         fail_msg("forward: %s", err.msg);
-    double worst = compare(&a, cJSON_GetObjectItem(ref, "attention"));
+    double worst = tu_compare_attn(&a, cJSON_GetObjectItem(ref, "attention"), 1);
     if (worst > TOL)
         fail_msg("stories260K %s: attention differs by %.3g > %.0e", ref_name, worst, TOL);
     mhv_attn_free(&a);

@@ -16,6 +16,8 @@
 #include "kernels/kernels.h"
 #include "tokenizer.h"
 
+#include "testutil.h"
+
 #define TOL 1e-5
 
 /* Every golden runs through each kernel table this CPU has, on 1 and 2 threads; the 2-thread
@@ -46,47 +48,6 @@ static void forward_with(int k, int threads, const mhv_model *m, const int32_t *
     unsetenv("MHAVIZ_KERNEL");
 }
 
-static cJSON *load_golden(const char *name)
-{
-    char path[512];
-    snprintf(path, sizeof path, "tests/fixtures/goldens/%s.json", name);
-    char *text;
-    size_t len;
-    mhv_error err = {0};
-    if (mhv_read_file(path, 256u << 20, &text, &len, &err) != MHV_OK)
-        fail_msg("%s: %s", err.file, err.msg);
-    cJSON *j = cJSON_ParseWithLength(text, len);
-    free(text);
-    assert_non_null(j);
-    return j;
-}
-
-/* Max |ours - golden| over every head of one sentence; golden is [layer][head][i][j]. */
-static double compare(const mhv_attn *a, const cJSON *golden)
-{
-    double worst = 0;
-    int n = a->n;
-    for (int k = 0; k < a->count; k++) {
-        const mhv_head_attn *h = &a->heads[k];
-        const cJSON *g = cJSON_GetArrayItem(cJSON_GetArrayItem(golden, h->layer), h->head);
-        assert_non_null(g);
-        assert_int_equal(cJSON_GetArraySize(g), n);
-        for (int i = 0; i < n; i++) {
-            const cJSON *row = cJSON_GetArrayItem(g, i);
-            assert_int_equal(cJSON_GetArraySize(row), n);
-            double sum = 0;
-            for (int j = 0; j < n; j++) {
-                double d = fabs(h->w[i * n + j] - cJSON_GetArrayItem(row, j)->valuedouble);
-                if (d > worst)
-                    worst = d;
-                sum += h->w[i * n + j];
-            }
-            assert_true(fabs(sum - 1.0) < 1e-5);
-        }
-    }
-    return worst;
-}
-
 /* Runs every golden sentence of `fixture` (model dir tests/fixtures/<dir>) with all heads,
  * checking token ids (when check_tokens) and attentions. */
 static void run_fixture(const char *dir, const char *golden_name, int check_tokens)
@@ -103,7 +64,8 @@ static void run_fixture(const char *dir, const char *golden_name, int check_toke
     mhv_heads sel;
     assert_int_equal(mhv_heads_parse("all", m->cfg.num_layers, m->cfg.num_heads, &sel, NULL),
                      MHV_OK);
-    cJSON *g = load_golden(golden_name);
+    snprintf(path, sizeof path, "tests/fixtures/goldens/%s.json", golden_name);
+    cJSON *g = tu_read_json(path);
     const cJSON *s;
     int count = 0;
     cJSON_ArrayForEach(s, cJSON_GetObjectItem(g, "sentences"))
@@ -129,7 +91,7 @@ static void run_fixture(const char *dir, const char *golden_name, int check_toke
             for (int t = 1; t <= N_THREADS; t++) {
                 mhv_attn a;
                 forward_with(k, t, m, ids, n, &sel, &a);
-                double worst = compare(&a, cJSON_GetObjectItem(s, "attentions"));
+                double worst = tu_compare_attn(&a, cJSON_GetObjectItem(s, "attentions"), 0);
                 if (worst > TOL)
                     fail_msg("%s sentence %d (%s, %d threads): max abs difference %.3g > %.0e",
                              dir, count, kernel_names[k], t, worst, TOL);

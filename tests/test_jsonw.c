@@ -1,6 +1,6 @@
 /* The JSON writer: floats are the bytes printf("%.9g") gives (the fast formatter is checked
- * against it on every float of several binades and random bit patterns), non-finite values
- * are null, strings are escaped. */
+ * against it on strided sweeps of two binades, powers of ten and random bit patterns),
+ * non-finite values are null, strings are escaped. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>

@@ -17,18 +17,10 @@
 #include "unicode.h"
 #include "vocab.h"
 
+#include "testutil.h"
+
 #define CHINESE "tests/fixtures/tok-bert-base-chinese"
 #define MINILM "tests/fixtures/tok-minilm"
-
-static mhv_tok *open_dir(const char *dir)
-{
-    mhv_tok *t = NULL;
-    mhv_error err = {{0}, {0}};
-    mhv_status st = mhv_tok_open_dir(dir, &t, &err);
-    if (st)
-        fail_msg("%s: %s: %s", dir, err.file, err.msg);
-    return t;
-}
 
 static mhv_tok *open_txt(const char *dir)
 {
@@ -73,67 +65,11 @@ static void expect_pieces(const mhv_tok *t, const char *s, const char *want)
 
 /* ---- goldens ---- */
 
-static cJSON *read_json(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    assert_non_null(f);
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *b = malloc((size_t)n + 1);
-    assert_non_null(b);
-    assert_int_equal(fread(b, 1, (size_t)n, f), (size_t)n);
-    fclose(f);
-    cJSON *j = cJSON_ParseWithLength(b, (size_t)n);
-    free(b);
-    assert_non_null(j);
-    return j;
-}
-
-static int check_golden(const mhv_tok *t, const cJSON *c, const char *label)
-{
-    const char *s = cJSON_GetObjectItem(c, "sentence")->valuestring;
-    const cJSON *ids = cJSON_GetObjectItem(c, "ids"), *toks = cJSON_GetObjectItem(c, "tokens"),
-                *offs = cJSON_GetObjectItem(c, "offsets");
-    mhv_encoding e;
-    encode(t, s, &e);
-    int bad = 0, n = cJSON_GetArraySize(ids);
-    if (e.n != n) {
-        print_error("%s: '%s': %d tokens, HF has %d\n", label, s, e.n, n);
-        bad = 1;
-    }
-    for (int i = 0; !bad && i < n; i++) {
-        const cJSON *o = cJSON_GetArrayItem(offs, i);
-        int id = cJSON_GetArrayItem(ids, i)->valueint;
-        int s0 = cJSON_GetArrayItem(o, 0)->valueint, s1 = cJSON_GetArrayItem(o, 1)->valueint;
-        int special = (i == 0 || i == n - 1) && s0 == 0 && s1 == 0;
-        if (e.ids[i] != id || strcmp(e.pieces[i], cJSON_GetArrayItem(toks, i)->valuestring) != 0) {
-            print_error("%s: '%s': token %d is %d '%s', HF %d '%s'\n", label, s, i, e.ids[i],
-                        e.pieces[i], id, cJSON_GetArrayItem(toks, i)->valuestring);
-            bad = 1;
-        } else if (special ? (e.spans[2 * i] != -1 || e.spans[2 * i + 1] != -1)
-                           : (e.spans[2 * i] != s0 || e.spans[2 * i + 1] != s1)) {
-            print_error("%s: '%s': token %d span [%d,%d), HF [%d,%d)\n", label, s, i,
-                        e.spans[2 * i], e.spans[2 * i + 1], s0, s1);
-            bad = 1;
-        }
-    }
-    mhv_encoding_free(&e);
-    return bad;
-}
-
 static void run_goldens(const char *dir, const char *golden, int via_txt)
 {
-    mhv_tok *t = via_txt ? open_txt(dir) : open_dir(dir);
-    cJSON *j = read_json(golden);
-    const cJSON *cases = cJSON_GetObjectItem(j, "cases");
-    assert_true(cJSON_GetArraySize(cases) >= 50);
-    int bad = 0;
-    for (const cJSON *c = cases->child; c; c = c->next)
-        bad += check_golden(t, c, via_txt ? "vocab.txt" : "tokenizer.json");
-    cJSON_Delete(j);
+    mhv_tok *t = via_txt ? open_txt(dir) : tu_open_tok_dir(dir);
+    tu_run_goldens(t, golden, via_txt ? "vocab.txt" : "tokenizer.json", 1);
     mhv_tok_close(t);
-    assert_int_equal(bad, 0);
 }
 
 static void test_golden_chinese_json(void **state)
@@ -160,62 +96,15 @@ static void test_golden_minilm_txt(void **state)
     run_goldens(MINILM, "tests/fixtures/tok-goldens-minilm.json", 1);
 }
 
-static char *read_text(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    assert_non_null(f);
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *b = malloc((size_t)n + 1);
-    assert_non_null(b);
-    assert_int_equal(fread(b, 1, (size_t)n, f), (size_t)n);
-    fclose(f);
-    b[n] = '\0';
-    *len = (size_t)n;
-    return b;
-}
-
 /* llama.cpp's bge vectors (no special tokens) with the same uncased vocabulary as MiniLM. */
 static void test_llamacpp_bge(void **state)
 {
     (void)state;
-    static const char sep[] = "\n__ggml_vocab_test__\n";
-    size_t ilen, olen;
-    char *inp = read_text("tests/fixtures/tok-llamacpp-bge/ggml-vocab-bert-bge.gguf.inp", &ilen);
-    char *outp = read_text("tests/fixtures/tok-llamacpp-bge/ggml-vocab-bert-bge.gguf.out", &olen);
-    mhv_tok *t = open_dir(MINILM);
-    char *ip = inp, *op = outp;
-    int n_cases = 0;
-    for (;;) {
-        char *iend = strstr(ip, sep), *oend = strchr(op, '\n');
-        size_t il = iend ? (size_t)(iend - ip) : strlen(ip);
-        mhv_encoding e;
-        mhv_error err = {{0}, {0}};
-        assert_int_equal(mhv_tok_encode(t, ip, il, &e, &err), MHV_OK);
-        char *q = op;
-        for (int i = 1; i + 1 < e.n; i++) {
-            char *end;
-            long id = strtol(q, &end, 10);
-            if (end == q || id != e.ids[i])
-                fail_msg("llama.cpp case %d ('%.*s'): token %d is %d, expected %.10s", n_cases,
-                         (int)il, ip, i, e.ids[i], q);
-            q = end;
-        }
-        while (*q == ' ')
-            q++;
-        assert_true(*q == '\n' || *q == '\0'); /* no expected id left over */
-        mhv_encoding_free(&e);
-        n_cases++;
-        if (!iend || !oend)
-            break;
-        ip = iend + strlen(sep);
-        op = oend + 1;
-    }
-    assert_true(n_cases >= 46);
+    mhv_tok *t = tu_open_tok_dir(MINILM);
+    tu_run_llamacpp(t, "tests/fixtures/tok-llamacpp-bge/ggml-vocab-bert-bge.gguf.inp",
+                    "tests/fixtures/tok-llamacpp-bge/ggml-vocab-bert-bge.gguf.out", "llama.cpp",
+                    1);
     mhv_tok_close(t);
-    free(inp);
-    free(outp);
 }
 
 /* ---- unit cases ---- */
@@ -223,7 +112,7 @@ static void test_llamacpp_bge(void **state)
 static void test_settings(void **state)
 {
     (void)state;
-    mhv_tok *c = open_dir(CHINESE), *m = open_dir(MINILM), *ct = open_txt(CHINESE);
+    mhv_tok *c = tu_open_tok_dir(CHINESE), *m = tu_open_tok_dir(MINILM), *ct = open_txt(CHINESE);
     const mhv_bert_norm *n = mhv_tok_bert_norm(c);
     assert_int_equal(n->lowercase, 0);
     assert_int_equal(n->strip_accents, 0); /* unset: follows lowercase */
@@ -255,7 +144,7 @@ static void test_settings(void **state)
 static void test_cases_chinese(void **state)
 {
     (void)state;
-    mhv_tok *t = open_dir(CHINESE);
+    mhv_tok *t = tu_open_tok_dir(CHINESE);
     expect_pieces(t, "它是苹果", "它 是 苹 果");
     /* this vocabulary lacks curly quotes: HF gives [UNK] for them too */
     expect_pieces(t, "。，“”（）《》", "。 ， [UNK] [UNK] （ ） 《 》");
@@ -284,7 +173,7 @@ static void test_cases_chinese(void **state)
 static void test_cases_minilm(void **state)
 {
     (void)state;
-    mhv_tok *t = open_dir(MINILM);
+    mhv_tok *t = tu_open_tok_dir(MINILM);
     expect_pieces(t, "GPT-4", "gp ##t - 4");
     expect_pieces(t, "Café NAÏVE", "cafe naive");
     expect_pieces(t, "a\tb\x01" "c\r\nd", "a bc d");
@@ -325,7 +214,7 @@ static void test_cases_minilm(void **state)
 static void test_bad_input(void **state)
 {
     (void)state;
-    mhv_tok *t = open_dir(MINILM);
+    mhv_tok *t = tu_open_tok_dir(MINILM);
     mhv_encoding e;
     mhv_error err = {{0}, {0}};
     const char *bad[] = {"\xff", "a\xc0\xaf", "\xed\xa0\x80", "\xf4\x90\x80\x80", "\xe4\xb8",
@@ -343,7 +232,7 @@ static void test_bad_input(void **state)
 static void test_pretokenized_and_ids(void **state)
 {
     (void)state;
-    mhv_tok *t = open_dir(MINILM);
+    mhv_tok *t = tu_open_tok_dir(MINILM);
     mhv_encoding e;
     mhv_error err = {{0}, {0}};
     const char *s = "[CLS] hello\t##s  [SEP]";

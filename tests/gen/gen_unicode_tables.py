@@ -217,6 +217,9 @@ def emit_ccc(f, name, ccc_zero):
 
 
 def emit_map(f, name, m):
+    if not m:  # C has no empty arrays
+        f.write(f"const mhv_uc_map {name}[1] = {{{{0, 0, 0}}}};\nconst int {name}_n = 0;\n\n")
+        return
     pool, entries = [], []
     for c in sorted(m):
         v = m[c]
@@ -254,6 +257,11 @@ def main():
     except ImportError:
         pass
     nfd, pairs, dropped = nfc_tables()
+    # The BERT decomposition is the NFD one where HF's older tables agree, so only the code
+    # points where they differ are written, to be looked up before mhv_uc_nfd_map (one HF
+    # does not decompose maps to itself).
+    decomp_delta = {c: decomp.get(c, [c]) for c in set(decomp) | set(nfd)
+                    if decomp.get(c, [c]) != nfd.get(c, [c])}
     # Mn is only consulted through decomp-then-filter, so fold it in: decomp entries keep
     # marks out, and a lone Mn code point maps to nothing.
     with open(OUT, "w", encoding="ascii") as f:
@@ -267,7 +275,7 @@ def main():
         emit_ranges(f, "mhv_uc_mn_ranges", mn)
         emit_ccc(f, "mhv_uc_ccc_ranges", ccc_zero)
         emit_map(f, "mhv_uc_lower_map", lower)
-        emit_map(f, "mhv_uc_decomp_map", decomp)
+        emit_map(f, "mhv_uc_decomp_delta", decomp_delta)
         emit_ranges(f, "mhv_uc_letter_ranges", letters)
         emit_ranges(f, "mhv_uc_number_ranges", numbers)
         emit_map(f, "mhv_uc_nfd_map", nfd)
