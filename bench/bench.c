@@ -368,6 +368,8 @@ int main(int argc, char **argv)
         {"0.5B dec. FFN up ", 128, 896, 4864, 0},  {"0.5B dec. FFN dn ", 128, 4864, 896, 0},
         {"BERT-base QKV s16", 16, 768, 768, 1},    {"BERT-base QKV s32", 32, 768, 768, 1},
         {"BERT-base FFN up s32", 32, 768, 3072, 1}, {"BERT-base FFN dn s32", 32, 3072, 768, 1},
+        {"BERT-base QKV/O s512", 512, 768, 768, 0}, {"BERT-base FFN up s512", 512, 768, 3072, 1},
+        {"BERT-base FFN dn s512", 512, 3072, 768, 0},
     };
     for (size_t i = 0; i < sizeof gs / sizeof *gs; i++)
         for (int t = 0; t < 2; t++) {
@@ -375,7 +377,7 @@ int main(int argc, char **argv)
             if (t && !gs[i].bf16)
                 continue;
             double g = time_linear(K, gs[i].M, gs[i].K, gs[i].N, dt, reps);
-            printf("   %-20s %4d x %4d x %4d %-4s  %7.1f   %5.1f%%\n", gs[i].what, gs[i].M, gs[i].K,
+            printf("   %-21s %4d x %4d x %4d %-4s %7.1f   %5.1f%%\n", gs[i].what, gs[i].M, gs[i].K,
                    gs[i].N, mhv_dtype_name(dt), g, 100 * g / peak);
         }
 

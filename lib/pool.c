@@ -98,7 +98,7 @@ mhv_status mhv_pool_new(int threads, mhv_pool **out, mhv_error *err)
     pthread_cond_init(&p->cv, NULL);
     pthread_attr_t attr;
     pthread_attr_init(&attr);
-    /* the matrix multiply keeps its packed panels (~210 KiB) on the stack */
+    /* the matrix multiply keeps its packed panels (~222 KiB) on the stack */
     pthread_attr_setstacksize(&attr, 8u << 20);
     for (int i = 1; i < threads; i++) {
         worker *w = &p->w[i - 1];

@@ -13,20 +13,23 @@
 #include <immintrin.h>
 #include <math.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "kernels.h"
 
 #define MR 6
 #define NR 16
+/* Measured on Zen 3 (32 KiB L1d, 512 KiB L2), BERT-base shapes at 128 and 512 rows: a KC of
+ * 384 (a 24 KiB B panel in L1) and NC 512 beat 256/256 by 3-6%; see BENCHMARKS.md. */
 #ifndef KC
-#define KC 256
+#define KC 384
 #endif
 #ifndef MC
-#define MC 192 /* multiple of MR; an A block (MC, KC) is 192 KiB, in L2 */
+#define MC 132 /* multiple of MR; rows of A per block on the stack, (MC, KC) is 198 KiB */
 #endif
 #ifndef NC
-#define NC 256 /* multiple of NR; columns of C per block, (MC, NC) is 192 KiB */
+#define NC 512 /* multiple of NR; columns of C per block */
 #endif
 #define QB 48  /* query rows per attention block; multiple of MR */
 
@@ -227,6 +230,50 @@ static void tile_6x16(int kc, const float *restrict a, const float *restrict b, 
 #undef STORE_ROW
 }
 
+/* c(mi, NR) for mi < MR full-width rows (the last row panel): each element the same FMA
+ * chain and the same final add as in tile_6x16, without the work of the absent rows. */
+static inline __attribute__((always_inline)) void
+tile_rows(int mi, int kc, const float *restrict a, const float *restrict b, float *c,
+          size_t ldc, const float *bias, int first)
+{
+    __m256 acc[MR - 1][2];
+    for (int r = 0; r < mi; r++)
+        acc[r][0] = acc[r][1] = _mm256_setzero_ps();
+    for (int k = 0; k < kc; k++, a += MR, b += NR) {
+        __m256 b0 = _mm256_loadu_ps(b), b1 = _mm256_loadu_ps(b + 8);
+        for (int r = 0; r < mi; r++) {
+            __m256 x = _mm256_broadcast_ss(a + r);
+            acc[r][0] = _mm256_fmadd_ps(x, b0, acc[r][0]);
+            acc[r][1] = _mm256_fmadd_ps(x, b1, acc[r][1]);
+        }
+    }
+    for (int r = 0; r < mi; r++) {
+        float *cr = c + (size_t)r * ldc;
+        __m256 l0, l1;
+        if (first) {
+            l0 = bias ? _mm256_loadu_ps(bias) : _mm256_setzero_ps();
+            l1 = bias ? _mm256_loadu_ps(bias + 8) : _mm256_setzero_ps();
+        } else {
+            l0 = _mm256_loadu_ps(cr), l1 = _mm256_loadu_ps(cr + 8);
+        }
+        _mm256_storeu_ps(cr, _mm256_add_ps(l0, acc[r][0]));
+        _mm256_storeu_ps(cr + 8, _mm256_add_ps(l1, acc[r][1]));
+    }
+}
+
+#define TILE_ROWS(n)                                                                          \
+    static void tile_rows_##n(int kc, const float *a, const float *b, float *c, size_t ldc,  \
+                              const float *bias, int first)                                   \
+    {                                                                                         \
+        tile_rows(n, kc, a, b, c, ldc, bias, first);                                          \
+    }
+TILE_ROWS(1)
+TILE_ROWS(2)
+TILE_ROWS(3)
+TILE_ROWS(4)
+TILE_ROWS(5)
+#undef TILE_ROWS
+
 /* A partial tile goes through a full one in a buffer so that its elements see exactly the
  * operations a full tile's would. */
 static void tile_edge(int kc, const float *a, const float *b, float *c, size_t ldc,
@@ -250,7 +297,10 @@ static void gemm(int M, int j0, int j1, int K, const float *A, size_t lda, const
                  float *C, size_t ldc, const float *bias)
 {
     _Static_assert(MC % MR == 0, "A blocks hold whole panels");
-    float apack[MC * KC + 8] __attribute__((aligned(64))); /* + pack_a's store slack */
+    static void (*const tile_short[MR])(int, const float *, const float *, float *, size_t,
+                                        const float *, int) = {
+        NULL, tile_rows_1, tile_rows_2, tile_rows_3, tile_rows_4, tile_rows_5};
+    float astack[MC * KC + 8] __attribute__((aligned(64))); /* + pack_a's store slack */
     float bpack[KC * NR] __attribute__((aligned(64)));
     if (K <= 0) {
         for (int i = 0; i < M; i++)
@@ -258,14 +308,26 @@ static void gemm(int M, int j0, int j1, int K, const float *A, size_t lda, const
                 C[(size_t)i * ldc + (size_t)j] = bias ? bias[j] : 0.0f;
         return;
     }
-    /* Column blocks outermost, so the (M, NC) block of C stays in L2 over the KC steps of the
-     * reduction instead of streaming a wide C (FFN up: 128 x 3072) through L3 once per step. */
+    /* More rows than MC: every row in one A block on the heap, so each weight panel is
+     * packed once per KC step and serves all rows (at 512 rows that beats keeping A in L2);
+     * without memory, MC-row blocks on the stack. */
+    float *apack = astack, *aheap = NULL;
+    int mb = MC;
+    if (M > MC) {
+        size_t rows = (size_t)(M + MR - 1) / MR * MR;
+        aheap = aligned_alloc(64, (rows * KC + 16) * sizeof *aheap);
+        if (aheap)
+            apack = aheap, mb = (int)rows;
+    }
+    /* Column blocks outermost, so the (M, NC) block of C stays in cache over the KC steps of
+     * the reduction instead of streaming a wide C (FFN up: 128 x 3072) through L3 once per
+     * step. */
     for (int jc = j0; jc < j1; jc += NC)
     for (int k0 = 0; k0 < K; k0 += KC) {
         int kc = K - k0 < KC ? K - k0 : KC, first = k0 == 0;
         int jend = j1 - jc < NC ? j1 : jc + NC;
-        for (int i0 = 0; i0 < M; i0 += MC) {
-            int mc = M - i0 < MC ? M - i0 : MC;
+        for (int i0 = 0; i0 < M; i0 += mb) {
+            int mc = M - i0 < mb ? M - i0 : mb;
             pack_a(apack, A + (size_t)i0 * lda + (size_t)k0, lda, mc, kc);
             for (int j = jc; j < jend; j += NR) {
                 int nj = jend - j < NR ? jend - j : NR;
@@ -281,15 +343,18 @@ static void gemm(int M, int j0, int j1, int K, const float *A, size_t lda, const
                 for (int i = 0; i < mc; i += MR) {
                     int mi = mc - i < MR ? mc - i : MR;
                     float *ct = C + (size_t)(i0 + i) * ldc + (size_t)j;
-                    if (mi == MR && nj == NR)
-                        tile_6x16(kc, apack + (size_t)i * (size_t)kc, bp, ct, ldc, bj, first);
+                    const float *ap = apack + (size_t)i * (size_t)kc;
+                    if (nj < NR)
+                        tile_edge(kc, ap, bp, ct, ldc, bj, first, mi, nj);
+                    else if (mi == MR)
+                        tile_6x16(kc, ap, bp, ct, ldc, bj, first);
                     else
-                        tile_edge(kc, apack + (size_t)i * (size_t)kc, bp, ct, ldc, bj, first, mi,
-                                  nj);
+                        tile_short[mi](kc, ap, bp, ct, ldc, bj, first);
                 }
             }
         }
     }
+    free(aheap);
 }
 
 /* ---- few rows: dot products against weight rows read in place ----
