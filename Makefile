@@ -75,10 +75,12 @@ $(B)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c $< -o $@
 
-# Only the AVX2 kernel file gets the extensions: dispatch.c calls it after checking the CPU,
+# Only the kernel files get the extensions: dispatch.c calls them after checking the CPU,
 # so the rest of the binary still runs on any x86-64.
 ifeq ($(shell uname -m),x86_64)
 $(B)/obj/lib/kernels/avx2.o: CFLAGS += -mavx2 -mfma -mf16c
+$(B)/obj/lib/kernels/avx512.o: CFLAGS += -mavx512f -mavx512bw -mavx512dq -mavx512vl -mavx2 \
+                                         -mfma -mf16c
 endif
 
 $(B)/libmhaviz.a: $(LIB_OBJ)

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "parlinear.h"
 #include "rope.h"
 
 typedef struct {
@@ -32,6 +33,8 @@ typedef struct {
     float *inv_freq; /* (head_dim/2,) */
     float *scratch;  /* (threads, scratch_stride) attention scratch */
     size_t scratch_stride;
+    float *xp;       /* (mhv_plin_xp_floats(n, widest input),) packed input of a linear layer,
+                      * or NULL */
     float *arena;
 } dec_state;
 
@@ -54,8 +57,12 @@ static mhv_status state_alloc(dec_state *s, const dec_ctx *dc, const mhv_config 
     size_t sa = dc->k.attention_scratch(n, c->head_dim);
     size_t sb = dc->scalar->attention_scratch(n, c->head_dim);
     s->scratch_stride = ((sa > sb ? sa : sb) + 15) / 16 * 16;
+    int widest = c->intermediate_size > c->hidden_size ? c->intermediate_size : c->hidden_size;
+    if ((int)QD > widest)
+        widest = (int)QD;
+    size_t nxp = (mhv_plin_xp_floats(&dc->k, n, widest) + 15) / 16 * 16;
     size_t floats = N * (3 * H + 2 * QD + 2 * KVD + 2 * I) + H + 2 * N * half + half +
-                    s->scratch_stride * (size_t)dc->threads;
+                    s->scratch_stride * (size_t)dc->threads + nxp;
     s->arena = malloc(floats * sizeof(float));
     if (!s->arena)
         return mhv_fail(err, MHV_ENOMEM, "", "out of memory for activations (%d tokens)", n);
@@ -73,52 +80,17 @@ static mhv_status state_alloc(dec_state *s, const dec_ctx *dc, const mhv_config 
     s->cos_t = p, p += N * half;
     s->sin_t = p, p += N * half;
     s->inv_freq = p, p += half;
-    s->scratch = p;
+    s->scratch = p, p += s->scratch_stride * (size_t)dc->threads;
+    s->xp = nxp ? p : NULL;
     return MHV_OK;
 }
 
-/* ---- linear layers over the pool, split by output columns (same bytes on any thread
- * count, see kernels.h) ---- */
-
-typedef struct {
-    const mhv_kernels *K;
-    float *y;
-    const float *x;
-    const mhv_mat *w;
-    const float *b;
-    int n, chunk;
-} lin_job;
-
-static void lin_cols(const lin_job *j, int o0, int o1)
+/* y(n, w.rows) = x(n, w.cols) · W^T + b over the pool (lib/parlinear.c) */
+static void linear(const dec_ctx *dc, const dec_state *s, float *y, const float *x,
+                   const mhv_mat *w, const float *b, int n)
 {
-    const mhv_mat *w = j->w;
-    if (w->transposed)
-        j->K->linear_t_cols(j->y, j->x, w->data, w->dtype, w->ld, j->b, j->n, w->cols, w->rows,
-                            o0, o1);
-    else
-        j->K->linear_cols(j->y, j->x, w->data, w->dtype, j->b, j->n, w->cols, w->rows, o0, o1);
-}
-
-static void lin_task(void *ctx, int task, int worker)
-{
-    (void)worker;
-    const lin_job *j = ctx;
-    int o0 = task * j->chunk, o1 = o0 + j->chunk < j->w->rows ? o0 + j->chunk : j->w->rows;
-    lin_cols(j, o0, o1);
-}
-
-/* y(n, w.rows) = x(n, w.cols) · W^T + b */
-static void linear(const dec_ctx *dc, float *y, const float *x, const mhv_mat *w, const float *b,
-                   int n)
-{
-    lin_job j = {&dc->k, y, x, w, b, n, w->rows};
-    int T = dc->threads, out = w->rows;
-    if (T <= 1 || out < 32 || (double)n * w->cols * out < 2e5) {
-        lin_cols(&j, 0, out);
-        return;
-    }
-    j.chunk = ((out + T - 1) / T + 15) / 16 * 16; /* whole 16-column register tiles */
-    mhv_pool_run(dc->pool, (out + j.chunk - 1) / j.chunk, lin_task, &j);
+    mhv_plin p = {&dc->k, dc->pool, dc->threads, s->xp};
+    mhv_plin_run(&p, y, x, w, b, n, 0, w->rows, MHV_PLIN_NO_ACT);
 }
 
 /* ---- attention over the pool, one task per head ---- */
@@ -191,10 +163,14 @@ static void attention(const dec_ctx *dc, const mhv_model *m, int l, int is_last,
     const mhv_config *c = &m->cfg;
     const mhv_layer *ly = &m->layers[l];
     int d = c->head_dim, QD = c->num_heads * d, KVD = c->num_kv_heads * d;
-    linear(dc, s->q, s->xb, &ly->q, ly->q_b, n);            /* q: (n, QD) */
-    linear(dc, s->k, s->xb, &ly->k, ly->k_b, n);            /* k: (n, KVD) */
-    if (!is_last)
-        linear(dc, s->v, s->xb, &ly->v, ly->v_b, n);        /* v: (n, KVD) */
+    /* q: (n, QD), k and v: (n, KVD), one pool job over one packed xb */
+    mhv_plin p = {&dc->k, dc->pool, dc->threads, s->xp};
+    mhv_plin_part parts[3] = {
+        {s->q, &ly->q, ly->q_b, 0, ly->q.rows},
+        {s->k, &ly->k, ly->k_b, 0, ly->k.rows},
+        {s->v, &ly->v, ly->v_b, 0, ly->v.rows},
+    };
+    mhv_plin_run_parts(&p, parts, is_last ? 2 : 3, s->xb, n);
     if (c->arch != MHV_ARCH_GPT2) {
         mhv_rope_apply(s->q, n, c->num_heads, d / 2, (size_t)QD, s->cos_t, s->sin_t);
         mhv_rope_apply(s->k, n, c->num_kv_heads, d / 2, (size_t)KVD, s->cos_t, s->sin_t);
@@ -232,21 +208,26 @@ static void finish_layer(const dec_ctx *dc, const mhv_model *m, int l, int n, de
     const mhv_config *c = &m->cfg;
     const mhv_layer *ly = &m->layers[l];
     size_t nh = (size_t)n * (size_t)c->hidden_size, ni = (size_t)n * (size_t)c->intermediate_size;
-    linear(dc, s->tmp, s->ctx, &ly->o, ly->o_b, n);         /* tmp: (n, H) */
+    linear(dc, s, s->tmp, s->ctx, &ly->o, ly->o_b, n);      /* tmp: (n, H) */
     dc->k.add(s->x, s->tmp, nh);
     memcpy(s->xb, s->x, nh * sizeof *s->x);
     norm(dc, c, s->xb, ly->ln_ffn_g, ly->ln_ffn_b, n);
     if (c->arch == MHV_ARCH_GPT2) {
-        linear(dc, s->gate, s->xb, &ly->ffn_up, ly->ffn_up_b, n);      /* gate: (n, I) */
+        linear(dc, s, s->gate, s->xb, &ly->ffn_up, ly->ffn_up_b, n);   /* gate: (n, I) */
         activate(&dc->k, c->act, s->gate, ni);
     } else {
-        linear(dc, s->gate, s->xb, &ly->ffn_gate, ly->ffn_gate_b, n);  /* gate: (n, I) */
-        linear(dc, s->up, s->xb, &ly->ffn_up, ly->ffn_up_b, n);        /* up: (n, I) */
+        /* gate, up: (n, I) each */
+        mhv_plin p = {&dc->k, dc->pool, dc->threads, s->xp};
+        mhv_plin_part parts[2] = {
+            {s->gate, &ly->ffn_gate, ly->ffn_gate_b, 0, ly->ffn_gate.rows},
+            {s->up, &ly->ffn_up, ly->ffn_up_b, 0, ly->ffn_up.rows},
+        };
+        mhv_plin_run_parts(&p, parts, 2, s->xb, n);
         activate(&dc->k, c->act, s->gate, ni);
         for (size_t t = 0; t < ni; t++)
             s->gate[t] *= s->up[t];
     }
-    linear(dc, s->tmp, s->gate, &ly->ffn_down, ly->ffn_down_b, n);     /* tmp: (n, H) */
+    linear(dc, s, s->tmp, s->gate, &ly->ffn_down, ly->ffn_down_b, n);  /* tmp: (n, H) */
     dc->k.add(s->x, s->tmp, nh);
 }
 
@@ -304,7 +285,7 @@ static mhv_status run(const dec_ctx *dc, const mhv_model *m, const int32_t *ids,
     }
     if (logits) {
         norm(dc, c, s.x, m->norm_g, m->norm_b, n);
-        linear(dc, logits, s.x, &m->lm_head, NULL, n);      /* logits: (n, vocab) */
+        linear(dc, &s, logits, s.x, &m->lm_head, NULL, n);  /* logits: (n, vocab) */
     }
     free(heads_buf);
     free(probs_buf);

@@ -6,6 +6,7 @@
 
 #include "decoder.h"
 #include "kernels/kernels.h"
+#include "parlinear.h"
 #include "pool.h"
 
 /* Activations of one forward pass, one allocation. */
@@ -20,6 +21,7 @@ typedef struct {
     float *row;    /* (threads, hidden) embedding scratch, one row per thread */
     float *attn;   /* (threads, attn_stride) attention scratch, one slice per thread */
     size_t attn_stride;
+    float *xp;     /* (mhv_plin_xp_floats(n, intermediate),) packed input of a linear layer */
     float *arena;
     size_t arena_cap; /* floats */
 } run_state;
@@ -40,7 +42,9 @@ static mhv_status state_alloc(run_state *s, const mhv_kernels *K, int threads,
     size_t nrow = (size_t)threads * (size_t)c->hidden_size;
     /* keep every thread's slice on its own cache lines */
     size_t as = (K->attention_scratch(n, c->head_dim) + 15) / 16 * 16;
-    size_t need = 6 * nh + ni + nrow + as * (size_t)threads + 16;
+    int widest = c->intermediate_size > c->hidden_size ? c->intermediate_size : c->hidden_size;
+    size_t nxp = (mhv_plin_xp_floats(K, n, widest) + 15) / 16 * 16;
+    size_t need = 6 * nh + ni + nrow + as * (size_t)threads + nxp + 16;
     if (need > s->arena_cap) {
         free(s->arena);
         s->arena_cap = 0;
@@ -58,110 +62,10 @@ static mhv_status state_alloc(run_state *s, const mhv_kernels *K, int threads,
     s->tmp = p, p += nh;
     s->ffn = p, p += ni;
     s->row = p, p += nrow;
-    s->attn = p;
+    s->attn = p, p += as * (size_t)threads;
     s->attn_stride = as;
+    s->xp = nxp ? p : NULL;
     return MHV_OK;
-}
-
-/* ---- parallel work: columns of a linear layer, heads of attention ---- */
-
-typedef struct {
-    const mhv_kernels *K;
-    float *y;
-    const float *x;
-    const mhv_mat *w;
-    const float *b;
-    int n, in, out;
-    int o0, o1, chunk; /* columns o0..o1 in tasks of `chunk` */
-    int act;           /* > 0: apply activation act - 1 (an mhv_act) to the columns written */
-} linear_job;
-
-static void activate(const mhv_kernels *K, mhv_act act, float *x, size_t len);
-
-/* Columns a..e of y, then (when asked) the activation on them while they are in cache:
- * element-wise, so the bytes are those of activating the whole matrix afterwards. */
-static void linear_range(const linear_job *j, int a, int e)
-{
-    j->K->linear_cols(j->y, j->x, j->w->data, j->w->dtype, j->b, j->n, j->in, j->out, a, e);
-    if (j->act > 0)
-        for (int i = 0; i < j->n; i++)
-            activate(j->K, (mhv_act)(j->act - 1), j->y + (size_t)i * (size_t)j->out + (size_t)a,
-                     (size_t)(e - a));
-}
-
-static void linear_task(void *ctx, int task, int worker)
-{
-    (void)worker;
-    const linear_job *j = ctx;
-    int a = j->o0 + task * j->chunk, e = a + j->chunk < j->o1 ? a + j->chunk : j->o1;
-    linear_range(j, a, e);
-}
-
-/* Columns per task when `cols` are split over T threads: about four tasks per thread, in
- * whole 16-column register tiles of at least 32 columns. Handed out from a counter, they
- * balance a core that is also running something else, and a task's columns still cover
- * several tiles (the A panel is packed once per task). */
-static int linear_chunk(int cols, int T)
-{
-    int chunk = ((cols + 4 * T - 1) / (4 * T) + 15) / 16 * 16;
-    return chunk < 32 ? 32 : chunk;
-}
-
-/* y(n, out)[:, o0..o1] = x(n, in) · W^T + b over the pool, split by output columns so every
- * value is computed exactly as on one thread; act > 0 also applies activation act - 1. */
-static void par_linear_act(mhv_forward_ctx *c, float *y, const float *x, const mhv_mat *w,
-                           const float *b, int n, int in, int out, int o0, int o1, int act)
-{
-    int T = c->threads, cols = o1 - o0;
-    double work = (double)n * in * cols;
-    linear_job j = {c->K, y, x, w, b, n, in, out, o0, o1, cols, act};
-    if (T <= 1 || cols < 32 || work < 2e5) {
-        linear_range(&j, o0, o1);
-        return;
-    }
-    j.chunk = linear_chunk(cols, T);
-    mhv_pool_run(c->pool, (cols + j.chunk - 1) / j.chunk, linear_task, &j);
-}
-
-static void par_linear_cols(mhv_forward_ctx *c, float *y, const float *x, const mhv_mat *w,
-                            const float *b, int n, int in, int out, int o0, int o1)
-{
-    par_linear_act(c, y, x, w, b, n, in, out, o0, o1, 0);
-}
-
-static void par_linear(mhv_forward_ctx *c, float *y, const float *x, const mhv_mat *w,
-                       const float *b, int n, int in, int out)
-{
-    par_linear_act(c, y, x, w, b, n, in, out, 0, out, 0);
-}
-
-/* Several linear layers of the same shape over the same x (Q, K, V) as one pool job: one
- * wake-up and one wait instead of three, and the tail of one overlaps the next. */
-typedef struct {
-    linear_job j[3];
-    int tasks_each;
-} linear3_job;
-
-static void linear3_task(void *ctx, int task, int worker)
-{
-    const linear3_job *g = ctx;
-    linear_task((void *)&g->j[task / g->tasks_each], task % g->tasks_each, worker);
-}
-
-static void par_linear3(mhv_forward_ctx *c, float *y[3], const float *x, const mhv_mat *w[3],
-                        const float *b[3], int n, int in, int out)
-{
-    int T = c->threads;
-    if (T <= 1 || out < 32 || (double)n * in * out < 2e5) {
-        for (int k = 0; k < 3; k++)
-            par_linear(c, y[k], x, w[k], b[k], n, in, out);
-        return;
-    }
-    int chunk = linear_chunk(out, T);
-    linear3_job g = {.tasks_each = (out + chunk - 1) / chunk};
-    for (int k = 0; k < 3; k++)
-        g.j[k] = (linear_job){c->K, y[k], x, w[k], b[k], n, in, out, 0, out, chunk, 0};
-    mhv_pool_run(c->pool, 3 * g.tasks_each, linear3_task, &g);
 }
 
 /* ---- parallel work over rows: embeddings, residual add + LayerNorm ---- */
@@ -275,14 +179,10 @@ static void embed(mhv_forward_ctx *fc, const mhv_model *m, const int32_t *ids, i
     par_rows(fc, n, m->cfg.hidden_size, embed_rows, &j);
 }
 
-static void activate(const mhv_kernels *K, mhv_act act, float *x, size_t len)
+/* The linear layers' view of the context: its kernels, pool and packed-x buffer. */
+static mhv_plin plin(const mhv_forward_ctx *fc)
 {
-    switch (act) {
-    case MHV_ACT_GELU: K->gelu_erf(x, len); break;
-    case MHV_ACT_GELU_NEW: K->gelu_tanh(x, len); break;
-    case MHV_ACT_RELU: K->relu(x, len); break;
-    case MHV_ACT_SILU: K->silu(x, len); break;
-    }
+    return (mhv_plin){fc->K, fc->pool, fc->threads, fc->s.xp};
 }
 
 /* Self-attention of layer l over s->x into s->ctx, writing the probabilities of selected
@@ -305,18 +205,21 @@ static void attention(mhv_forward_ctx *fc, const mhv_model *m, int l, int last, 
         heads[count] = h;
         probs[count++] = want ? out->heads[(*next_slot)++].w : NULL;
     }
+    mhv_plin pl = plin(fc);
+    mhv_plin_part parts[2 * MHV_MAX_HEADS]; /* Q, K (, V) columns this layer needs */
+    int np = 0;
     if (l == last) {
         for (int t = 0; t < count; t++) {
             int o0 = heads[t] * d;
-            par_linear_cols(fc, s->q, s->x, &ly->q, ly->q_b, n, H, H, o0, o0 + d);
-            par_linear_cols(fc, s->k, s->x, &ly->k, ly->k_b, n, H, H, o0, o0 + d);
+            parts[np++] = (mhv_plin_part){s->q, &ly->q, ly->q_b, o0, o0 + d};
+            parts[np++] = (mhv_plin_part){s->k, &ly->k, ly->k_b, o0, o0 + d};
         }
     } else {
-        float *y[3] = {s->q, s->k, s->v};
-        const mhv_mat *w[3] = {&ly->q, &ly->k, &ly->v};
-        const float *b[3] = {ly->q_b, ly->k_b, ly->v_b};
-        par_linear3(fc, y, s->x, w, b, n, H, H);
+        parts[np++] = (mhv_plin_part){s->q, &ly->q, ly->q_b, 0, H};
+        parts[np++] = (mhv_plin_part){s->k, &ly->k, ly->k_b, 0, H};
+        parts[np++] = (mhv_plin_part){s->v, &ly->v, ly->v_b, 0, H};
     }
+    mhv_plin_run_parts(&pl, parts, np, s->x, n);
     attn_job j = {
         .K = fc->K,
         .base = {
@@ -337,10 +240,11 @@ static void finish_layer(mhv_forward_ctx *fc, const mhv_model *m, int l, int n)
     const mhv_config *c = &m->cfg;
     const mhv_layer *ly = &m->layers[l];
     int H = c->hidden_size, I = c->intermediate_size;
-    par_linear(fc, s->tmp, s->ctx, &ly->o, ly->o_b, n, H, H);
+    mhv_plin pl = plin(fc);
+    mhv_plin_run(&pl, s->tmp, s->ctx, &ly->o, ly->o_b, n, 0, H, MHV_PLIN_NO_ACT);
     par_add_layernorm(fc, s->x, s->tmp, ly->ln_attn_g, ly->ln_attn_b, n, H, c->layer_norm_eps);
-    par_linear_act(fc, s->ffn, s->x, &ly->ffn_up, ly->ffn_up_b, n, H, I, 0, I, 1 + (int)c->act);
-    par_linear(fc, s->tmp, s->ffn, &ly->ffn_down, ly->ffn_down_b, n, I, H);
+    mhv_plin_run(&pl, s->ffn, s->x, &ly->ffn_up, ly->ffn_up_b, n, 0, I, (int)c->act);
+    mhv_plin_run(&pl, s->tmp, s->ffn, &ly->ffn_down, ly->ffn_down_b, n, 0, H, MHV_PLIN_NO_ACT);
     par_add_layernorm(fc, s->x, s->tmp, ly->ln_ffn_g, ly->ln_ffn_b, n, H, c->layer_norm_eps);
 }
 

@@ -22,13 +22,14 @@
 
 /* Every golden runs through each kernel table this CPU has, on 1 and 2 threads; the 2-thread
  * result must be the same bytes as the 1-thread one. */
-static const char *const kernel_names[] = {"scalar", "avx2"};
-#define N_KERNELS 2
+static const char *const kernel_names[] = {"scalar", "avx2", "avx512"};
+#define N_KERNELS 3
 #define N_THREADS 2
 
 static int kernel_available(int k)
 {
-    return k == 0 || mhv_kernels_avx2_if_supported() != NULL;
+    return k == 0 || (k == 1 ? mhv_kernels_avx2_if_supported()
+                             : mhv_kernels_avx512_if_supported()) != NULL;
 }
 
 /* Forward pass with MHAVIZ_KERNEL=kernel_names[k] on `threads` threads. */
@@ -126,10 +127,11 @@ static void test_gelunew(void **s) { (void)s; run_fixture("bert-gelunew", "bert-
 static void test_relu(void **s) { (void)s; run_fixture("bert-relu", "bert-relu", 1); }
 static void test_minilm(void **s) { (void)s; run_fixture("minilm-2l", "minilm-2l", 1); }
 
-/* Longer sequences than the goldens have, with random ids: the AVX2 path within TOL of the
- * scalar one (itself held to the goldens above), through both of its matrix multiplies (dot
- * products at few tokens, packed GEMM beyond) and with the row-parallel embeddings and
- * LayerNorms, and the same bytes on 1 and 2 threads. */
+/* Longer sequences than the goldens have, with random ids: each fast path within TOL of the
+ * scalar one (itself held to the goldens above), through all of their matrix multiplies
+ * (AVX2: dot products at few tokens, packed GEMM beyond; AVX-512: one and two token vectors
+ * per panel, chunked reductions) and with the row-parallel embeddings and LayerNorms, and
+ * the same bytes on 1 and 2 threads. */
 static void check_against_scalar(const char *dir, int n)
 {
     char path[512];
@@ -150,17 +152,19 @@ static void check_against_scalar(const char *dir, int n)
     mhv_attn ref;
     forward_with(0, 1, m, ids, n, &sel, &ref);
     size_t cells = (size_t)ref.count * (size_t)n * (size_t)n;
-    if (kernel_available(1)) {
+    for (int k = 1; k < N_KERNELS; k++) {
+        if (!kernel_available(k))
+            continue;
         mhv_attn one, two;
-        forward_with(1, 1, m, ids, n, &sel, &one);
-        forward_with(1, 2, m, ids, n, &sel, &two);
+        forward_with(k, 1, m, ids, n, &sel, &one);
+        forward_with(k, 2, m, ids, n, &sel, &two);
         double worst = 0;
         for (size_t i = 0; i < cells; i++)
             worst = fmax(worst, fabs((double)one.buf[i] - ref.buf[i]));
         if (worst > TOL)
-            fail_msg("%s n=%d: avx2 differs from scalar by %.3g", dir, n, worst);
+            fail_msg("%s n=%d: %s differs from scalar by %.3g", dir, n, kernel_names[k], worst);
         if (memcmp(one.buf, two.buf, cells * sizeof *one.buf) != 0)
-            fail_msg("%s n=%d (avx2): 1 and 2 threads differ", dir, n);
+            fail_msg("%s n=%d (%s): 1 and 2 threads differ", dir, n, kernel_names[k]);
         mhv_attn_free(&one);
         mhv_attn_free(&two);
     }

@@ -1,8 +1,8 @@
 /* kernels.h - the numeric primitives of the forward pass, behind one dispatch table.
  *
  * Kernels know nothing about models: plain pointers, sizes and strides, fp32 activations.
- * The scalar table is the reference; faster tables (AVX2) are chosen at run time by CPU
- * feature detection, or forced with MHAVIZ_KERNEL=scalar|avx2.
+ * The scalar table is the reference; faster tables (AVX-512, AVX2) are chosen at run time by
+ * CPU feature detection, or forced with MHAVIZ_KERNEL=scalar|avx2|avx512.
  *
  * Kernels are single-threaded; callers parallelise by splitting the columns of a linear
  * layer (linear_cols) or the heads of attention, never the reduction, so the bytes of a
@@ -44,6 +44,14 @@ typedef struct {
      * o (GPT-2's Conv1D layout; w may point at a column slice of a wider matrix). */
     void (*linear_t_cols)(float *y, const float *x, const void *w, mhv_dtype wdt, size_t ldw,
                           const float *b, int n, int in, int out, int o0, int o1);
+    /* Linear layers over x packed once, for tables whose linear_cols would otherwise pack
+     * x again for every column range (NULL in the others): xpack fills xpack_floats(n, in)
+     * floats at xp from x(n, in); linear_xp_cols then gives the same bytes as linear_cols
+     * for any columns, from the packed x. */
+    size_t (*xpack_floats)(int n, int in);
+    void (*xpack)(float *xp, const float *x, int n, int in);
+    void (*linear_xp_cols)(float *y, const float *xp, const void *w, mhv_dtype wdt,
+                           const float *b, int n, int in, int out, int o0, int o1);
     /* One attention head (see mhv_attn_args). */
     void (*attention)(const mhv_attn_args *a);
     /* Floats of scratch attention needs for n tokens and head dim d. */
@@ -62,7 +70,7 @@ typedef struct {
 } mhv_kernels;
 
 /* The table for this CPU, honouring MHAVIZ_KERNEL (documented: "scalar" forces the
- * reference path, "avx2" the AVX2 one when the CPU has it). */
+ * reference path, "avx2" / "avx512" those tables when the CPU has them). */
 const mhv_kernels *mhv_kernels_get(void);
 const mhv_kernels *mhv_kernels_scalar(void);
 /* NULL when this CPU lacks AVX2, FMA or F16C. Entries avx2.c leaves NULL are filled from
@@ -71,5 +79,12 @@ const mhv_kernels *mhv_kernels_avx2_if_supported(void);
 /* The raw AVX2 table (entries may be NULL). Only valid after checking the CPU (avx2.c is
  * compiled with -mavx2 -mfma -mf16c). */
 const mhv_kernels *mhv_kernels_avx2(void);
+
+/* NULL unless this CPU has AVX-512 F/BW/DQ/VL as well as AVX2, FMA and F16C. Entries
+ * avx512.c leaves NULL come from the AVX2 table (then the scalar one), except the
+ * xpack entries, which only tables that use them have. */
+const mhv_kernels *mhv_kernels_avx512_if_supported(void);
+/* The raw AVX-512 table (entries may be NULL). Only valid after checking the CPU. */
+const mhv_kernels *mhv_kernels_avx512(void);
 
 #endif
