@@ -308,6 +308,202 @@ static void linear_avx512(float *y, const float *x, const void *w, mhv_dtype wdt
     linear_cols_avx512(y, x, w, wdt, b, n, in, out, 0, out);
 }
 
+/* ---- vectorised exp, softmax ---- */
+
+/* e^x to about 1 ulp, the algorithm of avx2.c's exp8 on 16 lanes: x = m·ln2 + r with ln2
+ * split in two (Cody-Waite), a degree-6 polynomial for e^r, 2^m built in the exponent.
+ * x below -88.38 (and -inf) gives 0, above 88.38 about 3.4e38. */
+static inline __m512 exp16(__m512 x)
+{
+    const __m512 hi = _mm512_set1_ps(88.3762626647949f), lo = _mm512_set1_ps(-88.3762626647949f);
+    x = _mm512_min_ps(_mm512_max_ps(x, lo), hi);
+    __m512 m = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
+                                    _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m512 r = _mm512_fnmadd_ps(m, _mm512_set1_ps(0.693359375f), x);
+    r = _mm512_fnmadd_ps(m, _mm512_set1_ps(-2.12194440e-4f), r);
+    __m512 p = _mm512_set1_ps(1.9875691500e-4f);
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.3981999507e-3f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(8.3334519073e-3f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(4.1665795894e-2f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.6666665459e-1f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.0000001201e-1f));
+    p = _mm512_fmadd_ps(p, _mm512_mul_ps(r, r), _mm512_add_ps(r, _mm512_set1_ps(1.0f)));
+    __m512i e = _mm512_slli_epi32(
+        _mm512_add_epi32(_mm512_cvtps_epi32(m), _mm512_set1_epi32(127)), 23);
+    return _mm512_mul_ps(p, _mm512_castsi512_ps(e));
+}
+
+/* p(width,): p[0..len) = softmax(p[0..len)) (scores already scaled), p[len..width) = 0. */
+static void softmax_row(float *p, int len, int width)
+{
+    __m512 vm = _mm512_set1_ps(-INFINITY);
+    for (int j = 0; j < len; j += 16)
+        vm = _mm512_max_ps(vm, _mm512_mask_loadu_ps(_mm512_set1_ps(-INFINITY), lanes(len - j),
+                                                     p + j));
+    float mx = _mm512_reduce_max_ps(vm);
+    /* a row of -inf scores would subtract -inf from -inf */
+    if (mx == -INFINITY)
+        mx = 0.0f;
+    __m512 vmx = _mm512_set1_ps(mx), vsum = _mm512_setzero_ps();
+    for (int j = 0; j < len; j += 16) {
+        __mmask16 m = lanes(len - j);
+        __m512 e = exp16(_mm512_sub_ps(_mm512_maskz_loadu_ps(m, p + j), vmx));
+        e = _mm512_maskz_mov_ps(m, e);
+        _mm512_mask_storeu_ps(p + j, m, e);
+        vsum = _mm512_add_ps(vsum, e);
+    }
+    __m512 vi = _mm512_set1_ps(1.0f / _mm512_reduce_add_ps(vsum));
+    for (int j = 0; j < len; j += 16) {
+        __mmask16 m = lanes(len - j);
+        _mm512_mask_storeu_ps(p + j, m, _mm512_mul_ps(_mm512_maskz_loadu_ps(m, p + j), vi));
+    }
+    for (int j = len; j < width; j++)
+        p[j] = 0.0f;
+}
+
+/* ---- attention ----
+ *
+ * Per block of QB query rows: scores = Q·K^T with K^T packed once per head into key
+ * panels (xpack's layout: the keys are the "tokens"), a tile of 12 query rows x 32 keys
+ * with the query values broadcast from Q in place; softmax; then P·V with V read in place
+ * (its rows are contiguous along the head dim), a tile of 6 query rows x 64 dims. */
+
+#define QB 12 /* query rows per block: one score tile, whose rows stay in L1 to the end */
+#define PR 6  /* query rows per P·V tile */
+
+static size_t attention_scratch_avx512(int n, int d)
+{
+    return panels(n) * TP * (size_t)d + (size_t)QB * (size_t)n + 16;
+}
+
+/* s(R, ld_s)[:, p*TP ..] = scale · Q(R rows) · K^T for the keys of panel p below nk. */
+static inline __attribute__((always_inline)) void
+score_tile(int R, const float *q, size_t ld_q, const float *kt, int d, float scale, float *s,
+           size_t ld_s, int nkeys)
+{
+    __m512 acc[WR][2];
+    for (int i = 0; i < R; i++)
+        acc[i][0] = acc[i][1] = _mm512_setzero_ps();
+    tile_fma(R, 2, d, q, ld_q, kt, (const char *)q, 0, 0, acc);
+    __m512 vs = _mm512_set1_ps(scale);
+    __mmask16 m0 = lanes(nkeys), m1 = lanes(nkeys - 16);
+    for (int i = 0; i < R; i++) {
+        _mm512_mask_storeu_ps(s + (size_t)i * ld_s, m0, _mm512_mul_ps(acc[i][0], vs));
+        if (nkeys > 16)
+            _mm512_mask_storeu_ps(s + (size_t)i * ld_s + 16, m1, _mm512_mul_ps(acc[i][1], vs));
+    }
+}
+
+typedef void (*score_fn)(const float *q, size_t ld_q, const float *kt, int d, float scale,
+                         float *s, size_t ld_s, int nkeys);
+#define SCORE(R)                                                                              \
+    static void score_##R(const float *q, size_t ld_q, const float *kt, int d, float scale,  \
+                          float *s, size_t ld_s, int nkeys)                                   \
+    {                                                                                         \
+        score_tile(R, q, ld_q, kt, d, scale, s, ld_s, nkeys);                                 \
+    }
+SCORE(1) SCORE(2) SCORE(3) SCORE(4) SCORE(5) SCORE(6)
+SCORE(7) SCORE(8) SCORE(9) SCORE(10) SCORE(11) SCORE(12)
+#undef SCORE
+static const score_fn scores[WR + 1] = {NULL,     score_1,  score_2, score_3, score_4,
+                                        score_5,  score_6,  score_7, score_8, score_9,
+                                        score_10, score_11, score_12};
+
+/* o(R, ld_o)[:, 0..16·NV) = P(R rows, ld_p)[:, 0..nk) · V(nk, ld_v)[:, 0..16·NV), the last
+ * vector masked to `mlast` lanes. */
+static inline __attribute__((always_inline)) void
+pv_tile(int R, int NV, const float *p, size_t ld_p, const float *v, size_t ld_v, int nk,
+        __mmask16 mlast, float *o, size_t ld_o)
+{
+    __m512 acc[PR][4];
+#pragma GCC unroll 6
+    for (int i = 0; i < R; i++)
+#pragma GCC unroll 4
+        for (int t = 0; t < NV; t++)
+            acc[i][t] = _mm512_setzero_ps();
+    for (int j = 0; j < nk; j++, v += ld_v) {
+        __m512 vv[4];
+#pragma GCC unroll 4
+        for (int t = 0; t < NV; t++)
+            vv[t] = t == NV - 1 ? _mm512_maskz_loadu_ps(mlast, v + 16 * t) : _mm512_loadu_ps(v + 16 * t);
+#pragma GCC unroll 6
+        for (int i = 0; i < R; i++) {
+            __m512 b = _mm512_set1_ps(p[(size_t)i * ld_p + (size_t)j]);
+#pragma GCC unroll 4
+            for (int t = 0; t < NV; t++)
+                acc[i][t] = _mm512_fmadd_ps(b, vv[t], acc[i][t]);
+        }
+    }
+#pragma GCC unroll 6
+    for (int i = 0; i < R; i++)
+#pragma GCC unroll 4
+        for (int t = 0; t < NV; t++)
+            _mm512_mask_storeu_ps(o + (size_t)i * ld_o + 16 * t, t == NV - 1 ? mlast : 0xFFFF,
+                                  acc[i][t]);
+}
+
+typedef void (*pv_fn)(const float *p, size_t ld_p, const float *v, size_t ld_v, int nk,
+                      __mmask16 mlast, float *o, size_t ld_o);
+#define PV(R, NV)                                                                             \
+    static void pv_##R##_##NV(const float *p, size_t ld_p, const float *v, size_t ld_v,      \
+                              int nk, __mmask16 mlast, float *o, size_t ld_o)                 \
+    {                                                                                         \
+        pv_tile(R, NV, p, ld_p, v, ld_v, nk, mlast, o, ld_o);                                 \
+    }
+#define PVS(R) PV(R, 1) PV(R, 2) PV(R, 3) PV(R, 4)
+PVS(1) PVS(2) PVS(3) PVS(4) PVS(5) PVS(6)
+#undef PVS
+#undef PV
+static const pv_fn pvs[PR + 1][5] = {
+    {NULL},
+    {NULL, pv_1_1, pv_1_2, pv_1_3, pv_1_4}, {NULL, pv_2_1, pv_2_2, pv_2_3, pv_2_4},
+    {NULL, pv_3_1, pv_3_2, pv_3_3, pv_3_4}, {NULL, pv_4_1, pv_4_2, pv_4_3, pv_4_4},
+    {NULL, pv_5_1, pv_5_2, pv_5_3, pv_5_4}, {NULL, pv_6_1, pv_6_2, pv_6_3, pv_6_4},
+};
+
+static void attention_avx512(const mhv_attn_args *a)
+{
+    int n = a->n, d = a->d;
+    if (!a->probs && !a->out)
+        return;
+    /* scratch: kt packed K^T (panels(n), d, TP) | s (QB, n) scores when probs is not kept */
+    float *kt = a->scratch;
+    float *s = kt + panels(n) * TP * (size_t)d;
+    xpack_ld(kt, a->k, a->ld_k, n, d);
+    for (int i0 = 0; i0 < n; i0 += QB) {
+        int rows = n - i0 < QB ? n - i0 : QB;
+        int nk = a->causal ? i0 + rows : n; /* keys any row of this block can see */
+        float *sb = a->probs ? a->probs + (size_t)i0 * (size_t)n : s; /* (rows, n) */
+        for (int r0 = 0; r0 < rows; r0 += WR) {
+            int r = rows - r0 < WR ? rows - r0 : WR;
+            /* under the causal mask these rows see keys up to i0 + r0 + r - 1 */
+            int nkr = a->causal ? i0 + r0 + r : n;
+            for (int p = 0; p * TP < nkr; p++) {
+                int nkeys = nkr - p * TP < TP ? nkr - p * TP : TP;
+                scores[r](a->q + (size_t)(i0 + r0) * a->ld_q, a->ld_q,
+                          kt + (size_t)p * TP * (size_t)d, d, a->scale,
+                          sb + (size_t)r0 * (size_t)n + (size_t)p * TP, (size_t)n, nkeys);
+            }
+        }
+        for (int r = 0; r < rows; r++) {
+            int len = a->causal ? i0 + r + 1 : n;
+            softmax_row(sb + (size_t)r * (size_t)n, len, a->probs ? n : nk);
+        }
+        if (!a->out)
+            continue;
+        for (int r0 = 0; r0 < rows; r0 += PR) {
+            int r = rows - r0 < PR ? rows - r0 : PR;
+            int nkr = a->causal ? i0 + r0 + r : n; /* later keys have probability 0 */
+            for (int c0 = 0; c0 < d; c0 += 64) {
+                int nc = d - c0 < 64 ? d - c0 : 64, nv = (nc + 15) / 16;
+                pvs[r][nv](sb + (size_t)r0 * (size_t)n, (size_t)n, a->v + c0, a->ld_v, nkr,
+                           lanes(nc - 16 * (nv - 1)),
+                           a->out + (size_t)(i0 + r0) * a->ld_out + (size_t)c0, a->ld_out);
+            }
+        }
+    }
+}
+
 static const mhv_kernels avx512_table = {
     .name = "avx512",
     .linear = linear_avx512,
@@ -315,6 +511,8 @@ static const mhv_kernels avx512_table = {
     .xpack_floats = xpack_floats_avx512,
     .xpack = xpack_avx512,
     .linear_xp_cols = linear_xp_cols_avx512,
+    .attention = attention_avx512,
+    .attention_scratch = attention_scratch_avx512,
 };
 
 const mhv_kernels *mhv_kernels_avx512(void)
