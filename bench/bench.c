@@ -133,16 +133,23 @@ static double time_linear(const mhv_kernels *K, int M, int Kd, int N, mhv_dtype 
         else
             ((uint16_t *)w)[i] = mhv_f32_to_bf16(v);
     }
-    K->linear(y, x, w, dt, b, M, Kd, N);
+    /* as the forward pass calls it: a table that packs x packs it into a buffer it keeps
+     * (the pack is timed too) */
+    float *xp = K->xpack ? malloc(K->xpack_floats(M, Kd) * sizeof *xp) : NULL;
     double best = 1e30;
-    for (int r = 0; r < reps; r++) {
+    for (int r = 0; r < reps + 1; r++) {
         double t = now();
-        K->linear(y, x, w, dt, b, M, Kd, N);
+        if (xp) {
+            K->xpack(xp, x, M, Kd);
+            K->linear_xp_cols(y, xp, w, dt, b, M, Kd, N, 0, N);
+        } else {
+            K->linear(y, x, w, dt, b, M, Kd, N);
+        }
         t = now() - t;
-        if (t < best)
+        if (r > 0 && t < best)
             best = t;
     }
-    free(x), free(y), free(w), free(b);
+    free(x), free(y), free(w), free(b), free(xp);
     return 2.0 * M * Kd * (double)N / best / 1e9;
 }
 
@@ -300,20 +307,29 @@ static double time_forward(const mhv_model *m, int n, int threads, const char *h
 #define N_SEQ 4
 static const int fwd_seqs[N_SEQ] = {16, 32, 128, 512};
 
-/* torch_ms[seq][threads-1] lowered to what this run measures (0: not measured yet); the
- * lines describing torch are printed when `verbose`. */
-static int run_torch(double torch_ms[N_SEQ][2], int reps, int verbose)
+/* A PyTorch to compare with: bench/torch_ref.py run by `python` with --impl `impl` and the
+ * environment assignments `env` in front. */
+typedef struct {
+    const char *label;
+    const char *python;
+    const char *impl;
+    const char *env;
+    double ms[N_SEQ][2]; /* [seq][threads-1], best of the rounds; 0 = not measured */
+    int measured;
+} torch_ref;
+
+/* Runs r once, lowering r->ms to what it measures; describes the run when `verbose`. */
+static void run_torch(torch_ref *r, int reps, int verbose)
 {
-    const char *py = getenv("MHAVIZ_BENCH_PYTHON");
-    if (!py || !*py)
-        py = "python3";
-    char cmd[1024];
-    snprintf(cmd, sizeof cmd, "'%s' bench/torch_ref.py --seqs 16,32,128,512 --threads 1,2 --reps %d",
-             py, reps);
+    char cmd[2048];
+    snprintf(cmd, sizeof cmd,
+             "%s '%s' bench/torch_ref.py --impl %s --seqs 16,32,128,512 --threads 1,2 "
+             "--reps %d 2>&1",
+             r->env, r->python, r->impl, reps);
     FILE *f = popen(cmd, "r");
     if (!f)
-        return 0;
-    char line[4096];
+        return;
+    char line[4096], last[4096] = "";
     int got = 0;
     while (fgets(line, sizeof line, f)) {
         int seq, th;
@@ -321,22 +337,21 @@ static int run_torch(double torch_ms[N_SEQ][2], int reps, int verbose)
         if (sscanf(line, "RESULT seq=%d threads=%d ms=%lf", &seq, &th, &ms) == 3) {
             for (int i = 0; i < N_SEQ; i++)
                 if (fwd_seqs[i] == seq && th >= 1 && th <= 2) {
-                    double *t = &torch_ms[i][th - 1];
+                    double *t = &r->ms[i][th - 1];
                     if (*t == 0 || ms < *t)
                         *t = ms;
                     got = 1;
                 }
-        } else if (verbose) {
-            fputs("  torch: ", stdout);
-            fputs(line, stdout);
+        } else {
+            snprintf(last, sizeof last, "%s", line);
+            if (verbose)
+                printf("     %s", line);
         }
     }
     int rc = pclose(f);
-    if (rc != 0 && !got)
-        printf("  (PyTorch not measured: %s exited with %d; set MHAVIZ_BENCH_PYTHON to a python "
-               "with torch and transformers)\n",
-               py, rc);
-    return got;
+    r->measured |= got;
+    if (!got && verbose)
+        printf("     (not measured: exit status %d%s%s)\n", rc, *last ? ": " : "", last);
 }
 
 int main(int argc, char **argv)
@@ -345,6 +360,15 @@ int main(int argc, char **argv)
     int reps = quick ? 2 : 5;
     print_machine();
     const mhv_kernels *K = mhv_kernels_get();
+    /* the fast tables this CPU has, compared side by side in sections 2 and 3 */
+    const mhv_kernels *tables[2];
+    int nt = 0;
+    if (mhv_kernels_avx2_if_supported())
+        tables[nt++] = mhv_kernels_avx2_if_supported();
+    if (mhv_kernels_avx512_if_supported())
+        tables[nt++] = mhv_kernels_avx512_if_supported();
+    if (!nt)
+        tables[nt++] = K;
 
     long it = quick ? 20000000 : 100000000;
     double p2 = best_of(peak_avx2, it, 3), p5 = 0;
@@ -359,12 +383,15 @@ int main(int argc, char **argv)
         printf(", AVX-512 not on this CPU");
     printf("  -> reference peak %.1f GFLOP/s\n\n", peak);
 
-    printf("2. GEMM y(M,N) = x(M,K) W(N,K)^T, 1 thread         GFLOP/s   %% of peak\n");
-    /* bf16: also timed with BF16 weights. Up to 48 rows the AVX2 kernel takes dot products
-     * against the weight rows in place; beyond, the packed GEMM. */
+    printf("2. GEMM y(M,N) = x(M,K) W(N,K)^T, 1 thread, GFLOP/s and %% of the reference peak\n");
+    printf("   %-21s %-23s", "", "");
+    for (int t = 0; t < nt; t++)
+        printf(" %15s", tables[t]->name);
+    printf("\n");
+    /* bf16: also timed with BF16 weights */
     static const struct { const char *what; int M, K, N, bf16; } gs[] = {
-        {"BERT-base QKV/O  ", 128, 768, 768, 0},   {"BERT-base FFN up ", 128, 768, 3072, 1},
-        {"BERT-base FFN dn ", 128, 3072, 768, 0},  {"0.5B dec. QO     ", 128, 896, 896, 0},
+        {"BERT-base QKV/O  ", 128, 768, 768, 1},   {"BERT-base FFN up ", 128, 768, 3072, 1},
+        {"BERT-base FFN dn ", 128, 3072, 768, 1},  {"0.5B dec. QO     ", 128, 896, 896, 0},
         {"0.5B dec. FFN up ", 128, 896, 4864, 0},  {"0.5B dec. FFN dn ", 128, 4864, 896, 0},
         {"BERT-base QKV s16", 16, 768, 768, 1},    {"BERT-base QKV s32", 32, 768, 768, 1},
         {"BERT-base FFN up s32", 32, 768, 3072, 1}, {"BERT-base FFN dn s32", 32, 3072, 768, 1},
@@ -372,30 +399,59 @@ int main(int argc, char **argv)
         {"BERT-base FFN dn s512", 512, 3072, 768, 0},
     };
     for (size_t i = 0; i < sizeof gs / sizeof *gs; i++)
-        for (int t = 0; t < 2; t++) {
-            mhv_dtype dt = t ? MHV_DT_BF16 : MHV_DT_F32;
-            if (t && !gs[i].bf16)
+        for (int b = 0; b < 2; b++) {
+            mhv_dtype dt = b ? MHV_DT_BF16 : MHV_DT_F32;
+            if (b && !gs[i].bf16)
                 continue;
-            double g = time_linear(K, gs[i].M, gs[i].K, gs[i].N, dt, reps);
-            printf("   %-21s %4d x %4d x %4d %-4s %7.1f   %5.1f%%\n", gs[i].what, gs[i].M, gs[i].K,
-                   gs[i].N, mhv_dtype_name(dt), g, 100 * g / peak);
+            printf("   %-21s %4d x %4d x %4d %-4s", gs[i].what, gs[i].M, gs[i].K, gs[i].N,
+                   mhv_dtype_name(dt));
+            for (int t = 0; t < nt; t++) {
+                double g = time_linear(tables[t], gs[i].M, gs[i].K, gs[i].N, dt, 2 * reps);
+                printf("   %6.1f %5.1f%%", g, 100 * g / peak);
+            }
+            printf("\n");
+            fflush(stdout);
         }
 
-    printf("\n3. attention, 12 heads x dim 64, probabilities written, 1 thread\n");
+    printf("\n3. attention, 12 heads x dim 64, probabilities written, 1 thread, GFLOP/s and %% "
+           "of peak\n  %10s", "");
+    for (int t = 0; t < nt; t++)
+        printf(" %15s", tables[t]->name);
+    printf("\n");
     static const int as[] = {16, 128, 512, 2048};
     for (int i = 0; i < 4; i++) {
-        double g = time_attention(K, 12, as[i], 64, as[i] >= 2048 ? 2 : reps);
-        printf("   seq %4d   %7.1f GFLOP/s   %5.1f%% of peak\n", as[i], g, 100 * g / peak);
+        printf("   seq %4d ", as[i]);
+        for (int t = 0; t < nt; t++) {
+            double g = time_attention(tables[t], 12, as[i], 64, as[i] >= 2048 ? 2 : 2 * reps);
+            printf("   %6.1f %5.1f%%", g, 100 * g / peak);
+        }
+        printf("\n");
+        fflush(stdout);
     }
 
     printf("\n4. BERT-base-shaped forward (12 layers, 768, 12 heads, vocab 21128), every head "
-           "captured, ms\n");
-    printf("5. PyTorch (fp32 BertModel, eager attention, output_attentions=True)\n");
+           "captured, %s kernels, ms\n", K->name);
+    printf("5. PyTorch, same model shape, fp32, eager attention with the probabilities "
+           "returned:\n");
+    const char *py = getenv("MHAVIZ_BENCH_PYTHON");
+    const char *dpy = getenv("MHAVIZ_BENCH_DEBIAN_PYTHON");
+    /* Debian's OpenBLAS, OpenMP build, whichever libblas.so.3 the alternatives point at */
+    const char *oblas = "LD_LIBRARY_PATH=/usr/lib/x86_64-linux-gnu/openblas-openmp";
+    char oblas512[256];
+    snprintf(oblas512, sizeof oblas512, "%s OPENBLAS_CORETYPE=SkylakeX", oblas);
+    torch_ref refs[3] = {
+        {"A: PyPI torch + transformers BertModel", py && *py ? py : "python3", "transformers",
+         "", {{0}}, 0},
+        {"B: Debian python3-torch + OpenBLAS", dpy && *dpy ? dpy : "/usr/bin/python3", "plain",
+         oblas, {{0}}, 0},
+        {"C: as B, OpenBLAS's AVX-512 kernels", dpy && *dpy ? dpy : "/usr/bin/python3", "plain",
+         oblas512, {{0}}, 0},
+    };
+    int nrefs = p5 > 0 ? 3 : 2;
     /* Rounds of mhaviz then PyTorch, keeping each cell's best: on a shared machine the load
      * drifts, and alternating keeps either side from getting only the quiet minutes. */
-    int rounds = quick ? 1 : 2, have_torch = 0;
+    int rounds = quick ? 1 : 2;
     double ms[2][N_SEQ][2] = {{{0}}}; /* [dtype][seq][threads-1] */
-    double tm[N_SEQ][2] = {{0}};
     for (int round = 0; round < rounds; round++) {
         for (int t = 0; t < 2; t++) {
             mhv_dtype dt = t ? MHV_DT_BF16 : MHV_DT_F32;
@@ -410,24 +466,45 @@ int main(int argc, char **argv)
                 }
             mem_model_free(mm);
         }
+        for (int r = 0; r < nrefs; r++) {
+            if (round == 0)
+                printf("   %s (%s)\n", refs[r].label, refs[r].python);
+            if (round == 0 || refs[r].measured)
+                run_torch(&refs[r], reps, round == 0);
+        }
         fflush(stdout);
-        have_torch |= run_torch(tm, reps, round == 0);
     }
     /* the whole-run target's shape: one head of layer 0 */
     mem_model *mm = bert_base(MHV_DT_F32);
     double one_head = time_forward(&mm->m, 32, 2, "0:0", reps);
     mem_model_free(mm);
 
-    printf("\n   seq thr | mhaviz F32  mhaviz BF16 | PyTorch F32 | F32/PyTorch  BF16/PyTorch\n");
+    printf("\n   seq thr | mhaviz F32   BF16 |");
+    for (int r = 0; r < nrefs; r++)
+        if (refs[r].measured)
+            printf(" %c ms   F32/%c |", refs[r].label[0], refs[r].label[0]);
+    printf(" F32 / fastest PyTorch\n");
     for (int s = 0; s < N_SEQ; s++)
         for (int th = 1; th <= 2; th++) {
-            printf("   %3d  %d  | %8.1f    %8.1f    |", fwd_seqs[s], th, ms[0][s][th - 1],
+            printf("   %3d  %d  | %8.1f %7.1f |", fwd_seqs[s], th, ms[0][s][th - 1],
                    ms[1][s][th - 1]);
-            if (have_torch && tm[s][th - 1] > 0)
-                printf(" %9.1f   | %8.2fx     %8.2fx\n", tm[s][th - 1],
-                       ms[0][s][th - 1] / tm[s][th - 1], ms[1][s][th - 1] / tm[s][th - 1]);
+            double fastest = 0;
+            for (int r = 0; r < nrefs; r++) {
+                if (!refs[r].measured)
+                    continue;
+                double t = refs[r].ms[s][th - 1];
+                if (t > 0)
+                    printf(" %7.1f %6.2fx |", t, ms[0][s][th - 1] / t);
+                else
+                    printf(" %7s %7s |", "-", "-");
+                if (t > 0 && (fastest == 0 || t < fastest))
+                    fastest = t;
+            }
+            if (fastest > 0)
+                printf("   %.2fx (target %s)\n", ms[0][s][th - 1] / fastest,
+                       fwd_seqs[s] <= 32 ? "<= 0.5x" : "<= 0.8x");
             else
-                printf("       -     |       -            -\n");
+                printf("   -\n");
         }
     printf("   2-thread speed-up (F32): ");
     for (int s = 0; s < N_SEQ; s++)

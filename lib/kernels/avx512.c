@@ -32,10 +32,6 @@
 #ifndef KC
 #define KC 512
 #endif
-/* How far ahead in a weight row the tiles prefetch, in elements. */
-#ifndef PFD
-#define PFD 256
-#endif
 
 /* ---- 16x16 transpose ---- */
 
@@ -125,14 +121,27 @@ static void xpack_avx512(float *xp, const float *x, int n, int in)
 
 /* ---- weights: F32 in place, F16/BF16 converted by chunk ---- */
 
-/* dst(rows, kc) = W rows r0.. columns k0..k0+kc in fp32. */
+/* dst(rows, KC)[:, 0..kc) = W(rows, ld)[:, k0..k0+kc) in fp32; prefetches the same
+ * extent of each row from `next` on. */
 static void convert_rows(float *dst, const void *w, mhv_dtype dt, size_t ld, int rows, int k0,
-                         int kc)
+                         int kc, const char *next)
 {
     for (int r = 0; r < rows; r++) {
         const uint16_t *src = (const uint16_t *)w + (size_t)r * ld + (size_t)k0;
         float *d = dst + (size_t)r * KC;
-        for (int k = 0; k < kc; k += 16) {
+        for (int b = 0; b < kc * 2; b += 64)
+            _mm_prefetch(next + (size_t)r * ld * 2 + (size_t)b, _MM_HINT_T0);
+        int k = 0;
+        if (dt == MHV_DT_BF16)
+            for (; k + 16 <= kc; k += 16) {
+                __m256i h = _mm256_loadu_si256((const __m256i *)(src + k));
+                _mm512_store_ps(d + k, _mm512_castsi512_ps(
+                                           _mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16)));
+            }
+        else
+            for (; k + 16 <= kc; k += 16)
+                _mm512_store_ps(d + k, _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(src + k))));
+        for (; k < kc; k += 16) {
             __mmask16 m = lanes(kc - k);
             __m256i h = _mm256_maskz_loadu_epi16(m, src + k);
             __m512 f = dt == MHV_DT_F16
@@ -145,17 +154,12 @@ static void convert_rows(float *dst, const void *w, mhv_dtype dt, size_t ld, int
 
 /* ---- the register tile ---- */
 
-/* acc[i][v] += Σ_k w[i*ldw + k] · xp[k*TP + 16v .. +16] over k < kc, for i < R, v < NV.
- * Each step also prefetches one line, pf + (k % R)·pfld + k·pfstep: the weight rows ahead of
- * the ones in use, which only the first token panel reads from memory; with few tokens there
- * is no second panel to hide that latency. */
+/* acc[i][v] += Σ_k w[i*ldw + k] · xp[k*TP + 16v .. +16] over k < kc, for i < R, v < NV. */
 static inline __attribute__((always_inline)) void
-tile_fma(int R, int NV, int kc, const float *w, size_t ldw, const float *xp, const char *pf,
-         size_t pfld, size_t pfstep, __m512 acc[WR][2])
+tile_fma(int R, int NV, int kc, const float *w, size_t ldw, const float *xp, __m512 acc[WR][2])
 {
     const float *w0 = w, *w1 = w + 4 * ldw, *w2 = w + 8 * ldw;
     for (int k = 0; k < kc; k++, xp += TP) {
-        _mm_prefetch(pf + (size_t)(k % R) * pfld + (size_t)k * pfstep, _MM_HINT_T0);
         __m512 x0 = _mm512_loadu_ps(xp), x1 = NV > 1 ? _mm512_loadu_ps(xp + 16) : x0;
 #pragma GCC unroll 12
         for (int i = 0; i < R; i++) {
@@ -176,8 +180,6 @@ typedef struct {
     size_t ldy;
     const float *bias;/* bias + column0, or NULL */
     int nt;           /* valid tokens of this panel (<= TP) */
-    const char *pf;   /* what to prefetch (see tile_fma) */
-    size_t pfld, pfstep;
 } tile_io;
 
 /* The tile of R weight rows x NV·16 tokens over one chunk (see tile_io). */
@@ -188,7 +190,7 @@ tile(int R, int NV, int kc, const float *w, size_t ldw, const float *xp, const t
     for (int i = 0; i < R; i++)
         for (int v = 0; v < NV; v++)
             acc[i][v] = _mm512_setzero_ps();
-    tile_fma(R, NV, kc, w, ldw, xp, io->pf, io->pfld, io->pfstep, acc);
+    tile_fma(R, NV, kc, w, ldw, xp, acc);
     if (!io->first)
         for (int i = 0; i < R; i++)
             for (int v = 0; v < NV; v++)
@@ -266,12 +268,15 @@ static void linear_xp_cols_avx512(float *y, const float *xp, const void *w, mhv_
                 int kc = in - k0 < KC ? in - k0 : KC;
                 const float *wk = wbuf;
                 size_t ldw = KC;
-                /* F32: the rows in use, PFD floats ahead; F16/BF16: the next chunk */
-                const char *pf = wo + ((size_t)k0 + PFD) * esz;
-                if (wdt == MHV_DT_F32)
+                if (wdt == MHV_DT_F32) {
                     wk = (const float *)wo + k0, ldw = (size_t)in;
-                else
-                    convert_rows(wbuf, wo, wdt, (size_t)in, r, k0, kc);
+                } else {
+                    /* the chunk after this one (of these rows, or the next group's) is
+                     * fetched while the tiles run: with few tokens they are short */
+                    const char *next = k0 + kc < in ? wo + (size_t)(k0 + kc) * esz
+                                                    : wo + (size_t)WR * (size_t)in * esz;
+                    convert_rows(wbuf, wo, wdt, (size_t)in, r, k0, kc, next);
+                }
                 for (int p = p0; p < p1; p++) {
                     int nt = n - p * TP < TP ? n - p * TP : TP;
                     tile_io io = {
@@ -279,7 +284,6 @@ static void linear_xp_cols_avx512(float *y, const float *xp, const void *w, mhv_
                         .first = k0 == 0, .last = k0 + kc >= in,
                         .y = y + (size_t)p * TP * ldy + (size_t)o, .ldy = ldy,
                         .bias = b ? b + o : NULL, .nt = nt,
-                        .pf = pf, .pfld = (size_t)in * esz, .pfstep = esz,
                     };
                     tiles[r][nt > 16](kc, wk, ldw,
                                       xp + ((size_t)p * (size_t)in + (size_t)k0) * TP, &io);
@@ -384,7 +388,7 @@ score_tile(int R, const float *q, size_t ld_q, const float *kt, int d, float sca
     __m512 acc[WR][2];
     for (int i = 0; i < R; i++)
         acc[i][0] = acc[i][1] = _mm512_setzero_ps();
-    tile_fma(R, 2, d, q, ld_q, kt, (const char *)q, 0, 0, acc);
+    tile_fma(R, 2, d, q, ld_q, kt, acc);
     __m512 vs = _mm512_set1_ps(scale);
     __mmask16 m0 = lanes(nkeys), m1 = lanes(nkeys - 16);
     for (int i = 0; i < R; i++) {
@@ -504,6 +508,76 @@ static void attention_avx512(const mhv_attn_args *a)
     }
 }
 
+/* ---- element-wise: avx2.c's functions on 16 lanes, the tail masked ---- */
+
+#define MAP16(x, n, f)                                                                        \
+    do {                                                                                      \
+        for (size_t i_ = 0; i_ < (n); i_ += 16) {                                             \
+            __mmask16 m_ = (n) - i_ >= 16 ? 0xFFFF : (__mmask16)((1u << ((n) - i_)) - 1);     \
+            _mm512_mask_storeu_ps((x) + i_, m_, f(_mm512_maskz_loadu_ps(m_, (x) + i_)));      \
+        }                                                                                     \
+    } while (0)
+
+/* x·Φ(x) = x/2 · (1 + erf(x/√2)) with N. Juffa's erff (see avx2.c's gelu_erf8). */
+static inline __m512 gelu_erf16(__m512 x)
+{
+    __m512 z = _mm512_mul_ps(x, _mm512_set1_ps(0.70710678118654752f));
+    __m512 t = _mm512_abs_ps(z), s = _mm512_mul_ps(z, z);
+    /* |z| > 0.9277 */
+    __m512 r = _mm512_fmadd_ps(_mm512_set1_ps(-1.72853470e-5f), t, _mm512_set1_ps(3.83197126e-4f));
+    __m512 u = _mm512_fmadd_ps(_mm512_set1_ps(-3.88396438e-3f), t, _mm512_set1_ps(2.42546219e-2f));
+    r = _mm512_fmadd_ps(r, s, u);
+    r = _mm512_fmadd_ps(r, t, _mm512_set1_ps(-1.06777877e-1f));
+    r = _mm512_fmadd_ps(r, t, _mm512_set1_ps(-6.34846687e-1f));
+    r = _mm512_fmadd_ps(r, t, _mm512_set1_ps(-1.28717512e-1f));
+    r = _mm512_fmadd_ps(r, t, _mm512_sub_ps(_mm512_setzero_ps(), t));
+    __m512 e = exp16(r); /* erfc(|z|) */
+    __mmask16 pos = _mm512_cmp_ps_mask(z, _mm512_setzero_ps(), _CMP_GT_OQ);
+    __m512 big = _mm512_mask_blend_ps(pos, e, _mm512_sub_ps(_mm512_set1_ps(2.0f), e));
+    /* |z| <= 0.9277 */
+    __m512 q = _mm512_set1_ps(-5.96761703e-4f);
+    q = _mm512_fmadd_ps(q, s, _mm512_set1_ps(4.99119423e-3f));
+    q = _mm512_fmadd_ps(q, s, _mm512_set1_ps(-2.67681349e-2f));
+    q = _mm512_fmadd_ps(q, s, _mm512_set1_ps(1.12819925e-1f));
+    q = _mm512_fmadd_ps(q, s, _mm512_set1_ps(-3.76125336e-1f));
+    q = _mm512_fmadd_ps(q, s, _mm512_set1_ps(1.28379166e-1f));
+    __m512 small = _mm512_add_ps(_mm512_set1_ps(1.0f), _mm512_fmadd_ps(q, z, z));
+    __mmask16 far = _mm512_cmp_ps_mask(t, _mm512_set1_ps(0.927734375f), _CMP_GT_OQ);
+    __m512 onep = _mm512_mask_blend_ps(far, small, big);
+    return _mm512_mul_ps(_mm512_mul_ps(_mm512_set1_ps(0.5f), x), onep);
+}
+
+/* x / (1 + e^-v), as avx2.c's x_sigmoid8 */
+static inline __m512 x_sigmoid16(__m512 x, __m512 v)
+{
+    __m512 e = exp16(_mm512_sub_ps(_mm512_setzero_ps(), v));
+    return _mm512_div_ps(x, _mm512_add_ps(_mm512_set1_ps(1.0f), e));
+}
+
+static inline __m512 gelu_tanh16(__m512 x)
+{
+    __m512 x3 = _mm512_mul_ps(_mm512_mul_ps(x, x), x);
+    __m512 u = _mm512_fmadd_ps(_mm512_set1_ps(0.044715f), x3, x);
+    return x_sigmoid16(x, _mm512_mul_ps(u, _mm512_set1_ps(1.5957691216057308f)));
+}
+
+static inline __m512 silu16(__m512 x) { return x_sigmoid16(x, x); }
+static inline __m512 relu16(__m512 x) { return _mm512_max_ps(x, _mm512_setzero_ps()); }
+
+static void gelu_erf_avx512(float *x, size_t n) { MAP16(x, n, gelu_erf16); }
+static void gelu_tanh_avx512(float *x, size_t n) { MAP16(x, n, gelu_tanh16); }
+static void silu_avx512(float *x, size_t n) { MAP16(x, n, silu16); }
+static void relu_avx512(float *x, size_t n) { MAP16(x, n, relu16); }
+
+static void add_avx512(float *y, const float *x, size_t n)
+{
+    for (size_t i = 0; i < n; i += 16) {
+        __mmask16 m = n - i >= 16 ? 0xFFFF : (__mmask16)((1u << (n - i)) - 1);
+        _mm512_mask_storeu_ps(y + i, m, _mm512_add_ps(_mm512_maskz_loadu_ps(m, y + i),
+                                                      _mm512_maskz_loadu_ps(m, x + i)));
+    }
+}
+
 static const mhv_kernels avx512_table = {
     .name = "avx512",
     .linear = linear_avx512,
@@ -513,6 +587,11 @@ static const mhv_kernels avx512_table = {
     .linear_xp_cols = linear_xp_cols_avx512,
     .attention = attention_avx512,
     .attention_scratch = attention_scratch_avx512,
+    .gelu_erf = gelu_erf_avx512,
+    .gelu_tanh = gelu_tanh_avx512,
+    .relu = relu_avx512,
+    .silu = silu_avx512,
+    .add = add_avx512,
 };
 
 const mhv_kernels *mhv_kernels_avx512(void)
