@@ -3,6 +3,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "decoder.h"
 #include "kernels/kernels.h"
@@ -248,14 +249,35 @@ static void finish_layer(mhv_forward_ctx *fc, const mhv_model *m, int l, int n)
     par_add_layernorm(fc, s->x, s->tmp, ly->ln_ffn_g, ly->ln_ffn_b, n, H, c->layer_norm_eps);
 }
 
+/* Memory for the probability maps: at 512 tokens and every head of BERT-base that is 150 MB
+ * written once, and faulting it in 4 KiB pages cost more than zeroing it; 2 MiB pages
+ * (where transparent huge pages are on "madvise") take 512 times fewer faults. Freed with
+ * free(). */
+static float *alloc_maps(size_t bytes)
+{
+    const size_t huge = 2u << 20;
+    void *p = NULL;
+    if (bytes >= 2 * huge) {
+        if (posix_memalign(&p, huge, (bytes + huge - 1) / huge * huge) != 0)
+            return NULL;
+        madvise(p, (bytes + huge - 1) / huge * huge, MADV_HUGEPAGE); /* a hint only */
+        return p;
+    }
+    return malloc(bytes);
+}
+
 static mhv_status attn_alloc(mhv_attn *out, const mhv_heads *sel, int n, mhv_error *err)
 {
     memset(out, 0, sizeof *out);
     out->n = n;
     out->count = mhv_heads_count(sel);
-    size_t cells = (size_t)out->count * (size_t)n * (size_t)n;
+    size_t cells, bytes;
+    if (__builtin_mul_overflow((size_t)out->count, (size_t)n * (size_t)n, &cells) ||
+        __builtin_mul_overflow(cells ? cells : 1, sizeof(float), &bytes))
+        return mhv_fail(err, MHV_ENOMEM, "", "%d attention maps of %d tokens are too large",
+                        out->count, n);
     out->heads = calloc((size_t)out->count + 1, sizeof *out->heads);
-    out->buf = malloc((cells ? cells : 1) * sizeof(float));
+    out->buf = alloc_maps(bytes);
     if (!out->heads || !out->buf) {
         mhv_attn_free(out);
         return mhv_fail(err, MHV_ENOMEM, "", "out of memory for %d attention maps of %d tokens",

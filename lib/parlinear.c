@@ -69,13 +69,36 @@ static int split_pays(const mhv_plin *p, int n, int in, int cols)
     return p->threads > 1 && cols >= 64 && (double)n * in * cols >= 2e5;
 }
 
-/* Packs x when the table wants it (not for transposed weights); returns the packed x or
- * NULL. */
+typedef struct {
+    const mhv_kernels *K;
+    float *xp;
+    const float *x;
+    int n, in, rows; /* x(n, in) in tasks of `rows` rows */
+} pack_job;
+
+static void pack_task(void *ctx, int task, int worker)
+{
+    (void)worker;
+    const pack_job *j = ctx;
+    int r0 = task * j->rows, r1 = r0 + j->rows < j->n ? r0 + j->rows : j->n;
+    size_t off = (size_t)r0 * (size_t)j->in;
+    j->K->xpack(j->xp + off, j->x + off, r1 - r0, j->in);
+}
+
+/* Packs x when the table wants it (not for transposed weights), in row blocks over the pool
+ * when there are several panels; returns the packed x or NULL. */
 static const float *pack(const mhv_plin *p, const mhv_mat *w, const float *x, int n)
 {
     if (!p->K->xpack || !p->xp || w->transposed)
         return NULL;
-    p->K->xpack(p->xp, x, n, w->cols);
+    int pr = p->K->xpack_rows > 0 ? p->K->xpack_rows : n, panels = (n + pr - 1) / pr;
+    if (p->threads <= 1 || panels < 2 || (size_t)n * (size_t)w->cols < 16384) {
+        p->K->xpack(p->xp, x, n, w->cols);
+        return p->xp;
+    }
+    int per = (panels + 2 * p->threads - 1) / (2 * p->threads); /* panels per task */
+    pack_job j = {p->K, p->xp, x, n, w->cols, per * pr};
+    mhv_pool_run(p->pool, (n + j.rows - 1) / j.rows, pack_task, &j);
     return p->xp;
 }
 

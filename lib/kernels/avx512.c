@@ -584,6 +584,7 @@ static const mhv_kernels avx512_table = {
     .linear_cols = linear_cols_avx512,
     .xpack_floats = xpack_floats_avx512,
     .xpack = xpack_avx512,
+    .xpack_rows = TP,
     .linear_xp_cols = linear_xp_cols_avx512,
     .attention = attention_avx512,
     .attention_scratch = attention_scratch_avx512,

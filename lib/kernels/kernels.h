@@ -50,6 +50,9 @@ typedef struct {
      * for any columns, from the packed x. */
     size_t (*xpack_floats)(int n, int in);
     void (*xpack)(float *xp, const float *x, int n, int in);
+    /* Rows per packed panel: rows r0.. of x (r0 a multiple of it) pack to xp + r0 * in, so
+     * callers may pack row blocks on several threads. */
+    int xpack_rows;
     void (*linear_xp_cols)(float *y, const float *xp, const void *w, mhv_dtype wdt,
                            const float *b, int n, int in, int out, int o0, int o1);
     /* One attention head (see mhv_attn_args). */
