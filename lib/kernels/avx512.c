@@ -64,7 +64,11 @@ static inline __attribute__((always_inline)) void transpose16(__m512 r[16])
         r[i] = t[i];
 }
 
-static inline __mmask16 lanes(int n) { return (__mmask16)(n >= 16 ? 0xFFFF : (1u << n) - 1); }
+/* The mask of the first n lanes (none for n <= 0, all for n >= 16). */
+static inline __mmask16 lanes(int n)
+{
+    return (__mmask16)(n >= 16 ? 0xFFFF : n <= 0 ? 0 : (1u << n) - 1);
+}
 
 /* ---- packing x ---- */
 
