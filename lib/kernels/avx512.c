@@ -32,6 +32,9 @@
 #ifndef KC
 #define KC 512
 #endif
+#ifndef PFD
+#define PFD 128 /* weight prefetch distance in floats: 64-256 measured alike, 0 or 512 slower */
+#endif
 
 /* ---- 16x16 transpose ---- */
 
@@ -158,22 +161,41 @@ static void convert_rows(float *dst, const void *w, mhv_dtype dt, size_t ld, int
 
 /* ---- the register tile ---- */
 
-/* acc[i][v] += Σ_k w[i*ldw + k] · xp[k*TP + 16v .. +16] over k < kc, for i < R, v < NV. */
+/* One step k of tile_fma. */
+#define TILE_STEP(R, NV, w0, w1, w2, ldw, k, xp, acc)                                        \
+    do {                                                                                      \
+        __m512 x0 = _mm512_loadu_ps(xp), x1 = NV > 1 ? _mm512_loadu_ps((xp) + 16) : x0;       \
+        _Pragma("GCC unroll 12") for (int i = 0; i < R; i++)                                  \
+        {                                                                                     \
+            const float *wb = i < 4 ? w0 : i < 8 ? w1 : w2;                                   \
+            __m512 b = _mm512_set1_ps(wb[(size_t)(i & 3) * (ldw) + (size_t)(k)]);              \
+            acc[i][0] = _mm512_fmadd_ps(b, x0, acc[i][0]);                                    \
+            if (NV > 1)                                                                       \
+                acc[i][1] = _mm512_fmadd_ps(b, x1, acc[i][1]);                                \
+        }                                                                                     \
+    } while (0)
+
+/* acc[i][v] += Σ_k w[i*ldw + k] · xp[k*TP + 16v .. +16] over k < kc, for i < R, v < NV.
+ * Every 16 steps (a cache line of each weight row) the lines PFD floats ahead are
+ * prefetched: with few tokens only one panel passes over the rows, straight from memory
+ * (measured: forward at 16 and 32 tokens 5-10% faster than leaving it to the hardware). */
 static inline __attribute__((always_inline)) void
 tile_fma(int R, int NV, int kc, const float *w, size_t ldw, const float *xp, __m512 acc[WR][2])
 {
     const float *w0 = w, *w1 = w + 4 * ldw, *w2 = w + 8 * ldw;
-    for (int k = 0; k < kc; k++, xp += TP) {
-        __m512 x0 = _mm512_loadu_ps(xp), x1 = NV > 1 ? _mm512_loadu_ps(xp + 16) : x0;
+    int k = 0;
+    for (; k + 16 <= kc;) {
 #pragma GCC unroll 12
         for (int i = 0; i < R; i++) {
             const float *wb = i < 4 ? w0 : i < 8 ? w1 : w2;
-            __m512 b = _mm512_set1_ps(wb[(size_t)(i & 3) * ldw + (size_t)k]);
-            acc[i][0] = _mm512_fmadd_ps(b, x0, acc[i][0]);
-            if (NV > 1)
-                acc[i][1] = _mm512_fmadd_ps(b, x1, acc[i][1]);
+            _mm_prefetch((const char *)(wb + (size_t)(i & 3) * ldw + (size_t)k + PFD),
+                         _MM_HINT_T0);
         }
+        for (int e = k + 16; k < e; k++, xp += TP)
+            TILE_STEP(R, NV, w0, w1, w2, ldw, k, xp, acc);
     }
+    for (; k < kc; k++, xp += TP)
+        TILE_STEP(R, NV, w0, w1, w2, ldw, k, xp, acc);
 }
 
 /* Where a tile's accumulators come from and go. */
