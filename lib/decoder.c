@@ -185,10 +185,6 @@ static void attention(const dec_ctx *dc, const mhv_model *m, int l, int is_last,
         .group = c->num_heads / c->num_kv_heads, .d = d, .heads = heads_buf, .probs = probs_buf,
         .scratch = s->scratch, .scratch_stride = s->scratch_stride,
     };
-    /* A window only matters once the sequence outgrows it; the scalar kernel is the one
-     * known to honour mhv_attn_args.window. */
-    if (window > 0 && n > window)
-        j.K = dc->scalar;
     int tasks = 0;
     for (int h = 0; h < c->num_heads; h++) {
         int want = sel && mhv_heads_has(sel, l, h);

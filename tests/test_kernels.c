@@ -257,8 +257,8 @@ static void test_linear_t(void **state)
     ON_FAST_TABLES(linear_t_on);
 }
 
-static void check_attention(const mhv_kernels *F, int n, int d, size_t ld, int causal,
-                            int want_probs, int want_out, float mag)
+static void check_attention_w(const mhv_kernels *F, int n, int d, size_t ld, int causal,
+                              int window, int want_probs, int want_out, float mag)
 {
     const mhv_kernels *S = mhv_kernels_scalar();
     size_t m = (size_t)n * ld, nn = (size_t)n * (size_t)n;
@@ -270,7 +270,8 @@ static void check_attention(const mhv_kernels *F, int n, int d, size_t ld, int c
     float *s0 = ualloc(S->attention_scratch(n, d)), *s1 = ualloc(F->attention_scratch(n, d));
     mhv_attn_args a = {
         .q = q, .k = k, .v = v, .n = n, .d = d, .ld_q = ld, .ld_k = ld, .ld_v = ld,
-        .scale = (float)(1.0 / sqrt((double)d)), .causal = causal, .ld_out = ld,
+        .scale = (float)(1.0 / sqrt((double)d)), .causal = causal, .window = window,
+        .ld_out = ld,
     };
     a.probs = p0, a.scratch = s0, a.out = o0;
     S->attention(&a);
@@ -292,7 +293,7 @@ static void check_attention(const mhv_kernels *F, int n, int d, size_t ld, int c
             for (int j = 0; j < n; j++) {
                 float p = p1[(size_t)i * (size_t)n + (size_t)j];
                 assert_false(isnan(p));
-                if (causal && j > i)
+                if ((causal && j > i) || (window > 0 && causal && j <= i - window))
                     assert_true(p == 0.0f);
                 sum += p;
             }
@@ -316,6 +317,29 @@ static void check_attention(const mhv_kernels *F, int n, int d, size_t ld, int c
     }
     ufree(q), ufree(k), ufree(v), ufree(p0), ufree(p1), ufree(o0), ufree(o1), ufree(s0),
         ufree(s1);
+}
+
+static void check_attention(const mhv_kernels *F, int n, int d, size_t ld, int causal,
+                            int want_probs, int want_out, float mag)
+{
+    check_attention_w(F, n, d, ld, causal, 0, want_probs, want_out, mag);
+}
+
+/* Mistral/Qwen2's sliding window: shorter than the sequence, around a block edge, longer */
+static void attention_window_on(const mhv_kernels *F)
+{
+    const int windows[] = {1, 5, 12, 13, 48, 300};
+    for (int i = 0; i < 6; i++) {
+        check_attention_w(F, 129, 64, 70, 1, windows[i], 1, 1, 1.0f);
+        check_attention_w(F, 61, 16, 16, 1, windows[i], 0, 1, 1.0f);
+        check_attention_w(F, 61, 16, 16, 1, windows[i], 1, 0, 1.0f);
+    }
+}
+
+static void test_attention_window(void **state)
+{
+    (void)state;
+    ON_FAST_TABLES(attention_window_on);
 }
 
 static void attention_shapes_on(const mhv_kernels *F)
@@ -535,6 +559,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_linear_odd_shapes), cmocka_unit_test(test_linear_long_rows),
         cmocka_unit_test(test_attention_shapes),  cmocka_unit_test(test_softmax_extremes),
+        cmocka_unit_test(test_attention_window),
         cmocka_unit_test(test_layernorm),         cmocka_unit_test(test_activations),
         cmocka_unit_test(test_pool),              cmocka_unit_test(test_linear_small_n),
         cmocka_unit_test(test_linear_t),          cmocka_unit_test(test_rmsnorm),

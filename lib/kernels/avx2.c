@@ -602,8 +602,11 @@ static void attention_avx2(const mhv_attn_args *a)
         float *sb = a->probs ? a->probs + (size_t)i0 * (size_t)n : s; /* (rows, n) */
         gemm(rows, 0, nk, d, a->q + (size_t)i0 * a->ld_q, a->ld_q, &K, sb, (size_t)n, NULL);
         for (int r = 0; r < rows; r++) {
-            int len = a->causal ? i0 + r + 1 : n;
-            softmax_row(sb + (size_t)r * (size_t)n, len, a->probs ? n : nk, a->scale);
+            int len = a->causal ? i0 + r + 1 : n, first = mhv_attn_first_key(a, i0 + r);
+            float *row = sb + (size_t)r * (size_t)n;
+            for (int j = 0; j < first; j++) /* before a sliding window */
+                row[j] = 0.0f;
+            softmax_row(row + first, len - first, (a->probs ? n : nk) - first, a->scale);
         }
         if (a->out)
             gemm(rows, 0, d, nk, sb, (size_t)n, &V, a->out + (size_t)i0 * a->ld_out, a->ld_out,

@@ -516,17 +516,22 @@ static void attention_avx512(const mhv_attn_args *a)
             }
         }
         for (int r = 0; r < rows; r++) {
-            int len = a->causal ? i0 + r + 1 : n;
-            softmax_row(sb + (size_t)r * (size_t)n, len, a->probs ? n : nk);
+            int len = a->causal ? i0 + r + 1 : n, first = mhv_attn_first_key(a, i0 + r);
+            float *row = sb + (size_t)r * (size_t)n;
+            for (int j = 0; j < first; j++) /* before a sliding window */
+                row[j] = 0.0f;
+            softmax_row(row + first, len - first, (a->probs ? n : nk) - first);
         }
         if (!a->out)
             continue;
         for (int r0 = 0; r0 < rows; r0 += PR) {
             int r = rows - r0 < PR ? rows - r0 : PR;
-            int nkr = a->causal ? i0 + r0 + r : n; /* later keys have probability 0 */
+            /* keys before j0 or from nkr on have probability 0 in all these rows */
+            int nkr = a->causal ? i0 + r0 + r : n, j0 = mhv_attn_first_key(a, i0 + r0);
             for (int c0 = 0; c0 < d; c0 += 64) {
                 int nc = d - c0 < 64 ? d - c0 : 64, nv = (nc + 15) / 16;
-                pvs[r][nv](sb + (size_t)r0 * (size_t)n, (size_t)n, a->v + c0, a->ld_v, nkr,
+                pvs[r][nv](sb + (size_t)r0 * (size_t)n + (size_t)j0, (size_t)n,
+                           a->v + (size_t)j0 * a->ld_v + c0, a->ld_v, nkr - j0,
                            lanes(nc - 16 * (nv - 1)),
                            a->out + (size_t)(i0 + r0) * a->ld_out + (size_t)c0, a->ld_out);
             }

@@ -30,6 +30,13 @@ typedef struct {
     size_t ld_out;
 } mhv_attn_args;
 
+/* The first key query i sees: i - window + 1 under a sliding window, else 0 (keys after i
+ * are masked too when causal). */
+static inline int mhv_attn_first_key(const mhv_attn_args *a, int i)
+{
+    return a->causal && a->window > 0 && i >= a->window ? i - a->window + 1 : 0;
+}
+
 typedef struct {
     const char *name;
     /* y(n, out) = x(n, in) · W(out, in)^T + b(out); W in its stored dtype, rows contiguous;

@@ -79,7 +79,7 @@ static void attention_scalar(const mhv_attn_args *a)
     for (int i = 0; i < n; i++) {
         const float *q = a->q + (size_t)i * a->ld_q;
         int last = a->causal ? i : n - 1; /* keys after `last` are masked out */
-        int first = a->causal && a->window > 0 && i >= a->window ? i - a->window + 1 : 0;
+        int first = mhv_attn_first_key(a, i);
         float mx = -INFINITY;
         for (int j = first; j <= last; j++) {
             const float *k = a->k + (size_t)j * a->ld_k;
