@@ -66,7 +66,7 @@ FUZZ_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) $(FUZZ_FLAGS) -fsanitize=fuzzer-no-
 FUZZ_LIB_OBJ := $(patsubst %.c,$(FZ)/obj/%.o,$(wildcard lib/*.c))
 REPLAY_BIN := $(FUZZ_TARGETS:%=$(B)/fuzz-replay/%)
 
-.PHONY: all deps demo test check run-tests install clean fuzz fuzz-run fuzz-smoke bench
+.PHONY: all deps bench-deps demo test check run-tests install clean fuzz fuzz-run fuzz-smoke bench
 # keep test objects: they are not throwaway intermediates
 .SECONDARY:
 all: $(B)/mhaviz $(B)/libmhaviz.a
@@ -94,10 +94,10 @@ $(B)/tests/%: $(B)/obj/tests/%.o $(B)/libmhaviz.a
 	@mkdir -p $(dir $@)
 	$(CC) $(MODE_LDFLAGS) -o $@ $< $(B)/libmhaviz.a $(CMOCKA_LIBS) $(LDLIBS)
 
-# Installs the Debian packages the build needs when any is missing (root or sudo).
-deps:
-	@command -v dpkg-query >/dev/null 2>&1 || { echo "deps: not a Debian system; install: $(DEB_PKGS)" >&2; exit 0; }; \
-	missing=$$(for p in $(DEB_PKGS); do \
+# Installs the Debian packages of $(1) that are missing (as root, or with sudo).
+define install_missing
+	@command -v dpkg-query >/dev/null 2>&1 || { echo "deps: not a Debian system; install: $(1)" >&2; exit 0; }; \
+	missing=$$(for p in $(1); do \
 	  dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
 	  echo "deps: installing" $$missing >&2; \
@@ -105,6 +105,17 @@ deps:
 	  $$SUDO apt-get update -qq >&2 && \
 	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing >&2; \
 	fi
+endef
+
+# The build's packages.
+deps:
+	$(call install_missing,$(DEB_PKGS))
+
+# `make bench` only: Debian's PyTorch (the second reference row) with the OpenMP build of
+# OpenBLAS, and numpy for the checkpoint generator.
+BENCH_DEB_PKGS := python3-torch libopenblas0-openmp python3-numpy
+bench-deps:
+	$(call install_missing,$(BENCH_DEB_PKGS))
 
 demo: deps
 	@$(MAKE) --no-print-directory all
@@ -190,8 +201,11 @@ install: all
 # Kernel and forward-pass timings against the CPU's FMA peak and PyTorch in the same run,
 # then the whole `mhaviz run` process and its peak RSS on a bert-base-shaped checkpoint
 # (generated once into build/bench/ by bench/gen_bert_base.py; not part of `test`).
-# MHAVIZ_BENCH_PYTHON: a python with torch + transformers (and numpy for the generator).
-bench: $(B)/bench/bench $(B)/bench/bench_render $(B)/mhaviz
+# MHAVIZ_BENCH_PYTHON: a python with torch + transformers from PyPI (the headline reference;
+# default python3); MHAVIZ_BENCH_DEBIAN_PYTHON: the one with Debian's python3-torch (default
+# /usr/bin/python3). See BENCHMARKS.md.
+bench: deps bench-deps
+	@$(MAKE) --no-print-directory $(B)/bench/bench $(B)/bench/bench_render $(B)/mhaviz
 	./$(B)/bench/bench
 	MHAVIZ=$(B)/mhaviz bash bench/bench_run.sh
 	./$(B)/bench/bench_render
