@@ -85,11 +85,17 @@ static mhv_status state_alloc(dec_state *s, const dec_ctx *dc, const mhv_config 
     return MHV_OK;
 }
 
-/* y(n, w.rows) = x(n, w.cols) · W^T + b over the pool (lib/parlinear.c) */
+/* The linear layers' view of the context (lib/parlinear.c): kernels, pool, packed x. */
+static mhv_plin plin(const dec_ctx *dc, const dec_state *s)
+{
+    return (mhv_plin){&dc->k, dc->pool, dc->threads, s->xp};
+}
+
+/* y(n, w.rows) = x(n, w.cols) · W^T + b over the pool */
 static void linear(const dec_ctx *dc, const dec_state *s, float *y, const float *x,
                    const mhv_mat *w, const float *b, int n)
 {
-    mhv_plin p = {&dc->k, dc->pool, dc->threads, s->xp};
+    mhv_plin p = plin(dc, s);
     mhv_plin_run(&p, y, x, w, b, n, 0, w->rows, MHV_PLIN_NO_ACT);
 }
 
@@ -120,16 +126,6 @@ static void attn_task(void *ctx, int task, int worker)
     a.probs = j->probs[task];
     a.scratch = j->scratch + (size_t)worker * j->scratch_stride;
     j->K->attention(&a);
-}
-
-static void activate(const mhv_kernels *K, mhv_act act, float *x, size_t len)
-{
-    switch (act) {
-    case MHV_ACT_GELU: K->gelu_erf(x, len); break;
-    case MHV_ACT_GELU_NEW: K->gelu_tanh(x, len); break;
-    case MHV_ACT_RELU: K->relu(x, len); break;
-    case MHV_ACT_SILU: K->silu(x, len); break;
-    }
 }
 
 static void norm(const dec_ctx *dc, const mhv_config *c, float *x, const float *g,
@@ -164,11 +160,11 @@ static void attention(const dec_ctx *dc, const mhv_model *m, int l, int is_last,
     const mhv_layer *ly = &m->layers[l];
     int d = c->head_dim, QD = c->num_heads * d, KVD = c->num_kv_heads * d;
     /* q: (n, QD), k and v: (n, KVD), one pool job over one packed xb */
-    mhv_plin p = {&dc->k, dc->pool, dc->threads, s->xp};
+    mhv_plin p = plin(dc, s);
     mhv_plin_part parts[3] = {
-        {s->q, &ly->q, ly->q_b, 0, ly->q.rows},
-        {s->k, &ly->k, ly->k_b, 0, ly->k.rows},
-        {s->v, &ly->v, ly->v_b, 0, ly->v.rows},
+        {s->q, &ly->q, ly->q_b, 0, ly->q.rows, MHV_PLIN_NO_ACT},
+        {s->k, &ly->k, ly->k_b, 0, ly->k.rows, MHV_PLIN_NO_ACT},
+        {s->v, &ly->v, ly->v_b, 0, ly->v.rows, MHV_PLIN_NO_ACT},
     };
     mhv_plin_run_parts(&p, parts, is_last ? 2 : 3, s->xb, n);
     if (c->arch != MHV_ARCH_GPT2) {
@@ -209,17 +205,18 @@ static void finish_layer(const dec_ctx *dc, const mhv_model *m, int l, int n, de
     memcpy(s->xb, s->x, nh * sizeof *s->x);
     norm(dc, c, s->xb, ly->ln_ffn_g, ly->ln_ffn_b, n);
     if (c->arch == MHV_ARCH_GPT2) {
-        linear(dc, s, s->gate, s->xb, &ly->ffn_up, ly->ffn_up_b, n);   /* gate: (n, I) */
-        activate(&dc->k, c->act, s->gate, ni);
+        /* gate: (n, I), activated as it is computed */
+        mhv_plin p = plin(dc, s);
+        mhv_plin_run(&p, s->gate, s->xb, &ly->ffn_up, ly->ffn_up_b, n, 0, ly->ffn_up.rows,
+                     (int)c->act);
     } else {
         /* gate, up: (n, I) each */
-        mhv_plin p = {&dc->k, dc->pool, dc->threads, s->xp};
+        mhv_plin p = plin(dc, s);
         mhv_plin_part parts[2] = {
-            {s->gate, &ly->ffn_gate, ly->ffn_gate_b, 0, ly->ffn_gate.rows},
-            {s->up, &ly->ffn_up, ly->ffn_up_b, 0, ly->ffn_up.rows},
+            {s->gate, &ly->ffn_gate, ly->ffn_gate_b, 0, ly->ffn_gate.rows, (int)c->act},
+            {s->up, &ly->ffn_up, ly->ffn_up_b, 0, ly->ffn_up.rows, MHV_PLIN_NO_ACT},
         };
         mhv_plin_run_parts(&p, parts, 2, s->xb, n);
-        activate(&dc->k, c->act, s->gate, ni);
         for (size_t t = 0; t < ni; t++)
             s->gate[t] *= s->up[t];
     }

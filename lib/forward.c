@@ -212,13 +212,15 @@ static void attention(mhv_forward_ctx *fc, const mhv_model *m, int l, int last, 
     if (l == last) {
         for (int t = 0; t < count; t++) {
             int o0 = heads[t] * d;
-            parts[np++] = (mhv_plin_part){s->q, &ly->q, ly->q_b, o0, o0 + d};
-            parts[np++] = (mhv_plin_part){s->k, &ly->k, ly->k_b, o0, o0 + d};
+            parts[np++] = (mhv_plin_part){s->q, &ly->q, ly->q_b, o0, o0 + d, 
+                                          MHV_PLIN_NO_ACT};
+            parts[np++] = (mhv_plin_part){s->k, &ly->k, ly->k_b, o0, o0 + d, 
+                                          MHV_PLIN_NO_ACT};
         }
     } else {
-        parts[np++] = (mhv_plin_part){s->q, &ly->q, ly->q_b, 0, H};
-        parts[np++] = (mhv_plin_part){s->k, &ly->k, ly->k_b, 0, H};
-        parts[np++] = (mhv_plin_part){s->v, &ly->v, ly->v_b, 0, H};
+        parts[np++] = (mhv_plin_part){s->q, &ly->q, ly->q_b, 0, H, MHV_PLIN_NO_ACT};
+        parts[np++] = (mhv_plin_part){s->k, &ly->k, ly->k_b, 0, H, MHV_PLIN_NO_ACT};
+        parts[np++] = (mhv_plin_part){s->v, &ly->v, ly->v_b, 0, H, MHV_PLIN_NO_ACT};
     }
     mhv_plin_run_parts(&pl, parts, np, s->x, n);
     attn_job j = {

@@ -136,8 +136,7 @@ static void parts_task(void *ctx, int task, int worker)
         const mhv_plin_part *q = &g->parts[i];
         int chunk = part_chunk(g->p, q), tasks = (q->o1 - q->o0 + chunk - 1) / chunk;
         if (task < tasks) {
-            job j = {g->p->K, q->y, g->x, g->xp, q->w, q->b, g->n, q->o0, q->o1, chunk,
-                     MHV_PLIN_NO_ACT};
+            job j = {g->p->K, q->y, g->x, g->xp, q->w, q->b, g->n, q->o0, q->o1, chunk, q->act};
             run_task(&j, task, worker);
             return;
         }
@@ -155,7 +154,7 @@ void mhv_plin_run_parts(const mhv_plin *p, const mhv_plin_part *parts, int count
     if (!same) {
         for (int i = 0; i < count; i++)
             mhv_plin_run(p, parts[i].y, x, parts[i].w, parts[i].b, n, parts[i].o0, parts[i].o1,
-                         MHV_PLIN_NO_ACT);
+                         parts[i].act);
         return;
     }
     parts_job g = {p, parts, count, x, pack(p, parts[0].w, x, n), n};
@@ -168,7 +167,7 @@ void mhv_plin_run_parts(const mhv_plin *p, const mhv_plin_part *parts, int count
     if (!split_pays(p, n, parts[0].w->cols, cols)) {
         for (int i = 0; i < count; i++) {
             job j = {p->K, parts[i].y, x, g.xp, parts[i].w, parts[i].b, n, parts[i].o0,
-                     parts[i].o1, 0, MHV_PLIN_NO_ACT};
+                     parts[i].o1, 0, parts[i].act};
             run_range(&j, parts[i].o0, parts[i].o1);
         }
         return;

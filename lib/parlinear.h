@@ -34,13 +34,14 @@ void mhv_plin_run(const mhv_plin *p, float *y, const float *x, const mhv_mat *w,
                   const float *b, int n, int o0, int o1, int act);
 
 /* Column ranges of linear layers over the same x (Q, K and V; the selected heads' columns
- * of Q and K) as one pool job, x packed once: parts[i].y(n, w.rows)[:, o0..o1] =
- * x · parts[i].W^T + b. */
+ * of Q and K; SwiGLU's gate and up) as one pool job, x packed once: parts[i].y(n,
+ * w.rows)[:, o0..o1] = x · parts[i].W^T + b, then activation act. */
 typedef struct {
     float *y;
     const mhv_mat *w;
     const float *b;     /* or NULL */
     int o0, o1;
+    int act;            /* an mhv_act, or MHV_PLIN_NO_ACT */
 } mhv_plin_part;
 
 void mhv_plin_run_parts(const mhv_plin *p, const mhv_plin_part *parts, int count,
