@@ -251,18 +251,20 @@ static void finish_layer(mhv_forward_ctx *fc, const mhv_model *m, int l, int n)
     par_add_layernorm(fc, s->x, s->tmp, ly->ln_ffn_g, ly->ln_ffn_b, n, H, c->layer_norm_eps);
 }
 
-/* Memory for the probability maps: at 512 tokens and every head of BERT-base that is 150 MB
- * written once, and faulting it in 4 KiB pages cost more than zeroing it; 2 MiB pages
- * (where transparent huge pages are on "madvise") take 512 times fewer faults. Freed with
- * free(). */
+/* Memory for the probability maps. Up to 32 MiB malloc recycles the previous sentence's
+ * pages (glibc's adaptive mmap threshold stops there); beyond, every sentence gets fresh
+ * pages (at 512 tokens and every head of BERT-base, 150 MB), and faulting those in 4 KiB
+ * pages cost more than zeroing them: 2 MiB pages (where transparent huge pages are on
+ * "madvise") take 512 times fewer faults. Freed with free(). */
 static float *alloc_maps(size_t bytes)
 {
     const size_t huge = 2u << 20;
     void *p = NULL;
-    if (bytes >= 2 * huge) {
-        if (posix_memalign(&p, huge, (bytes + huge - 1) / huge * huge) != 0)
+    if (bytes > 16 * huge) {
+        size_t len = (bytes + huge - 1) / huge * huge;
+        if (posix_memalign(&p, huge, len) != 0)
             return NULL;
-        madvise(p, (bytes + huge - 1) / huge * huge, MADV_HUGEPAGE); /* a hint only */
+        madvise(p, len, MADV_HUGEPAGE); /* a hint only */
         return p;
     }
     return malloc(bytes);
