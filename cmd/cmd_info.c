@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "kernels/kernels.h"
 #include "commands.h"
 
 static const char info_usage[] =
@@ -68,6 +69,8 @@ int cmd_info(int argc, char **argv)
                bn->strip_accents ? "yes" : "no");
     putchar('\n');
 done:
+    /* what a run on this machine would compute with (MHAVIZ_KERNEL honoured) */
+    printf("kernels: %s\n", mhv_kernels_get()->name);
     mhv_tok_close(tok);
     mhv_model_close(m);
     return st ? cli_report(st, &err) : EXIT_OK;

@@ -35,6 +35,8 @@ check "truncate keeps [SEP]" "perl -MJSON::PP -e 'local \$/; my \$j = decode_jso
 info=$("$MHAVIZ" info --model "$FIX")
 check "info layers" "printf '%s\n' \"\$info\" | grep -q '^layers: 3$'"
 check "info dtype" "printf '%s\n' \"\$info\" | grep -q '^dtype: F32$'"
+check "info kernels" "printf '%s\n' \"\$info\" | grep -Eq '^kernels: (scalar|avx2|avx512)$'"
+check "info kernels forced" "MHAVIZ_KERNEL=scalar \"$MHAVIZ\" info --model \"$FIX\" | grep -q '^kernels: scalar$'"
 check "info bf16" "\"$MHAVIZ\" info --model tests/fixtures/bert-bf16 | grep -q '^dtype: BF16$'"
 
 check "--version" "[ \"\$("$MHAVIZ" --version)\" = 'mhaviz 0.1.0' ]"
