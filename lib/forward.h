@@ -45,7 +45,7 @@ mhv_status mhv_forward_ctx_new(const mhv_forward_params *p, mhv_forward_ctx **ou
                                mhv_error *err);
 void mhv_forward_ctx_free(mhv_forward_ctx *c);
 int mhv_forward_ctx_threads(const mhv_forward_ctx *c);
-/* "scalar" or "avx2". */
+/* The kernel table in use: "scalar", "avx2" or "avx512". */
 const char *mhv_forward_ctx_kernel(const mhv_forward_ctx *c);
 /* mhv_forward on the context's threads. */
 mhv_status mhv_forward_run(mhv_forward_ctx *c, const mhv_model *m, const int32_t *ids, int n,
