@@ -153,6 +153,29 @@ static double time_linear(const mhv_kernels *K, int M, int Kd, int N, mhv_dtype 
     return 2.0 * M * Kd * (double)N / best / 1e9;
 }
 
+/* The same with W stored (in, out), GPT-2's Conv1D layout. */
+static double time_linear_t(const mhv_kernels *K, int M, int Kd, int N, int reps)
+{
+    float *x = malloc((size_t)M * (size_t)Kd * sizeof *x);
+    float *y = malloc((size_t)M * (size_t)N * sizeof *y);
+    float *w = malloc((size_t)Kd * (size_t)N * sizeof *w);
+    float *b = calloc((size_t)N, sizeof *b);
+    for (size_t i = 0; i < (size_t)M * (size_t)Kd; i++)
+        x[i] = frand();
+    for (size_t i = 0; i < (size_t)Kd * (size_t)N; i++)
+        w[i] = frand() * 0.05f;
+    double best = 1e30;
+    for (int r = 0; r < reps + 1; r++) {
+        double t = now();
+        K->linear_t_cols(y, x, w, MHV_DT_F32, (size_t)N, b, M, Kd, N, 0, N);
+        t = now() - t;
+        if (r > 0 && t < best)
+            best = t;
+    }
+    free(x), free(y), free(w), free(b);
+    return 2.0 * M * Kd * (double)N / best / 1e9;
+}
+
 /* ---- 3. attention: heads x one head each, probabilities written as for selected heads ---- */
 
 static double time_attention(const mhv_kernels *K, int heads, int n, int d, int reps)
@@ -413,6 +436,19 @@ int main(int argc, char **argv)
             printf("\n");
             fflush(stdout);
         }
+
+    static const struct { const char *what; int M, K, N; } ts[] = {
+        {"GPT-2 c_attn (W^T)  ", 128, 768, 2304}, {"GPT-2 c_proj mlp (W^T)", 128, 3072, 768},
+    };
+    for (size_t i = 0; i < sizeof ts / sizeof *ts; i++) {
+        printf("   %-21s %4d x %4d x %4d F32 ", ts[i].what, ts[i].M, ts[i].K, ts[i].N);
+        for (int t = 0; t < nt; t++) {
+            double g = time_linear_t(tables[t], ts[i].M, ts[i].K, ts[i].N, 2 * reps);
+            printf("   %6.1f %5.1f%%", g, 100 * g / peak);
+        }
+        printf("\n");
+        fflush(stdout);
+    }
 
     printf("\n3. attention, 12 heads x dim 64, probabilities written, 1 thread, GFLOP/s and %% "
            "of peak\n  %10s", "");
