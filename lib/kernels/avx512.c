@@ -254,8 +254,13 @@ typedef void (*tile_fn)(int kc, const float *w, size_t ldw, const float *xp, con
         tile(R, NV, kc, w, ldw, xp, io);                                                      \
     }
 #define TILES(R) TILE(R, 1) TILE(R, 2)
-TILES(1) TILES(2) TILES(3) TILES(4) TILES(5) TILES(6)
-TILES(7) TILES(8) TILES(9) TILES(10) TILES(11) TILES(12)
+/* M(1) ... M(WR), and the table {NULL, p_1 ... p_WR} of functions made that way */
+#define FOR_ROWS(M) M(1) M(2) M(3) M(4) M(5) M(6) M(7) M(8) M(9) M(10) M(11) M(12)
+#define ROW_FNS(p)                                                                            \
+    {NULL, p##_1, p##_2, p##_3, p##_4, p##_5, p##_6, p##_7, p##_8, p##_9, p##_10, p##_11,    \
+     p##_12}
+_Static_assert(WR == 12, "FOR_ROWS and ROW_FNS list 12 rows");
+FOR_ROWS(TILES)
 #undef TILES
 #undef TILE
 
@@ -383,12 +388,9 @@ typedef void (*ttile_fn)(const float *x, int in, const float *bp, size_t xs, con
     {                                                                                         \
         ttile(R, x, in, bp, xs, bias, nc, y, ldy);                                            \
     }
-TTILE(1) TTILE(2) TTILE(3) TTILE(4) TTILE(5) TTILE(6)
-TTILE(7) TTILE(8) TTILE(9) TTILE(10) TTILE(11) TTILE(12)
+FOR_ROWS(TTILE)
 #undef TTILE
-static const ttile_fn ttiles[WR + 1] = {NULL,    ttile_1,  ttile_2,  ttile_3, ttile_4,
-                                        ttile_5, ttile_6,  ttile_7,  ttile_8, ttile_9,
-                                        ttile_10, ttile_11, ttile_12};
+static const ttile_fn ttiles[WR + 1] = ROW_FNS(ttile);
 
 /* panel(in, TP) = W(:, o..o+nc) in fp32, columns past nc zero. */
 static void tpanel(float *panel, const void *w, mhv_dtype dt, size_t ldw, int in, int o, int nc)
@@ -548,12 +550,9 @@ typedef void (*score_fn)(const float *q, size_t ld_q, const float *kt, int d, fl
     {                                                                                         \
         score_tile(R, q, ld_q, kt, d, scale, s, ld_s, nkeys);                                 \
     }
-SCORE(1) SCORE(2) SCORE(3) SCORE(4) SCORE(5) SCORE(6)
-SCORE(7) SCORE(8) SCORE(9) SCORE(10) SCORE(11) SCORE(12)
+FOR_ROWS(SCORE)
 #undef SCORE
-static const score_fn scores[WR + 1] = {NULL,     score_1,  score_2, score_3, score_4,
-                                        score_5,  score_6,  score_7, score_8, score_9,
-                                        score_10, score_11, score_12};
+static const score_fn scores[WR + 1] = ROW_FNS(score);
 
 /* o(R, ld_o)[:, 0..16·NV) = P(R rows, ld_p)[:, 0..nk) · V(nk, ld_v)[:, 0..16·NV), the last
  * vector masked to `mlast` lanes. */
