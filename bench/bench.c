@@ -117,7 +117,10 @@ static void print_machine(void)
 
 /* ---- 2. GEMM ---- */
 
-static double time_linear(const mhv_kernels *K, int M, int Kd, int N, mhv_dtype dt, int reps)
+/* GFLOP/s of y(M, N) = x(M, Kd) · W + b with W (N, Kd) in dtype dt, or with `transposed`
+ * W stored (Kd, N) as GPT-2's Conv1D keeps it. */
+static double time_linear(const mhv_kernels *K, int M, int Kd, int N, mhv_dtype dt,
+                          int transposed, int reps)
 {
     float *x = malloc((size_t)M * (size_t)Kd * sizeof *x);
     float *y = malloc((size_t)M * (size_t)N * sizeof *y);
@@ -135,11 +138,13 @@ static double time_linear(const mhv_kernels *K, int M, int Kd, int N, mhv_dtype 
     }
     /* as the forward pass calls it: a table that packs x packs it into a buffer it keeps
      * (the pack is timed too) */
-    float *xp = K->xpack ? malloc(K->xpack_floats(M, Kd) * sizeof *xp) : NULL;
+    float *xp = K->xpack && !transposed ? malloc(K->xpack_floats(M, Kd) * sizeof *xp) : NULL;
     double best = 1e30;
     for (int r = 0; r < reps + 1; r++) {
         double t = now();
-        if (xp) {
+        if (transposed) {
+            K->linear_t_cols(y, x, w, dt, (size_t)N, b, M, Kd, N, 0, N);
+        } else if (xp) {
             K->xpack(xp, x, M, Kd);
             K->linear_xp_cols(y, xp, w, dt, b, M, Kd, N, 0, N);
         } else {
@@ -150,29 +155,6 @@ static double time_linear(const mhv_kernels *K, int M, int Kd, int N, mhv_dtype 
             best = t;
     }
     free(x), free(y), free(w), free(b), free(xp);
-    return 2.0 * M * Kd * (double)N / best / 1e9;
-}
-
-/* The same with W stored (in, out), GPT-2's Conv1D layout. */
-static double time_linear_t(const mhv_kernels *K, int M, int Kd, int N, int reps)
-{
-    float *x = malloc((size_t)M * (size_t)Kd * sizeof *x);
-    float *y = malloc((size_t)M * (size_t)N * sizeof *y);
-    float *w = malloc((size_t)Kd * (size_t)N * sizeof *w);
-    float *b = calloc((size_t)N, sizeof *b);
-    for (size_t i = 0; i < (size_t)M * (size_t)Kd; i++)
-        x[i] = frand();
-    for (size_t i = 0; i < (size_t)Kd * (size_t)N; i++)
-        w[i] = frand() * 0.05f;
-    double best = 1e30;
-    for (int r = 0; r < reps + 1; r++) {
-        double t = now();
-        K->linear_t_cols(y, x, w, MHV_DT_F32, (size_t)N, b, M, Kd, N, 0, N);
-        t = now() - t;
-        if (r > 0 && t < best)
-            best = t;
-    }
-    free(x), free(y), free(w), free(b);
     return 2.0 * M * Kd * (double)N / best / 1e9;
 }
 
@@ -430,7 +412,7 @@ int main(int argc, char **argv)
             printf("   %-21s %4d x %4d x %4d %-4s", gs[i].what, gs[i].M, gs[i].K, gs[i].N,
                    mhv_dtype_name(dt));
             for (int t = 0; t < nt; t++) {
-                double g = time_linear(tables[t], gs[i].M, gs[i].K, gs[i].N, dt, 2 * reps);
+                double g = time_linear(tables[t], gs[i].M, gs[i].K, gs[i].N, dt, 0, 2 * reps);
                 printf("   %6.1f %5.1f%%", g, 100 * g / peak);
             }
             printf("\n");
@@ -443,7 +425,8 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < sizeof ts / sizeof *ts; i++) {
         printf("   %-21s %4d x %4d x %4d F32 ", ts[i].what, ts[i].M, ts[i].K, ts[i].N);
         for (int t = 0; t < nt; t++) {
-            double g = time_linear_t(tables[t], ts[i].M, ts[i].K, ts[i].N, 2 * reps);
+            double g = time_linear(tables[t], ts[i].M, ts[i].K, ts[i].N, MHV_DT_F32, 1,
+                                   2 * reps);
             printf("   %6.1f %5.1f%%", g, 100 * g / peak);
         }
         printf("\n");

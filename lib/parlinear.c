@@ -102,19 +102,6 @@ static const float *pack(const mhv_plin *p, const mhv_mat *w, const float *x, in
     return p->xp;
 }
 
-void mhv_plin_run(const mhv_plin *p, float *y, const float *x, const mhv_mat *w,
-                  const float *b, int n, int o0, int o1, int act)
-{
-    int cols = o1 - o0;
-    job j = {p->K, y, x, pack(p, w, x, n), w, b, n, o0, o1, cols, act};
-    if (!split_pays(p, n, w->cols, cols)) {
-        run_range(&j, o0, o1);
-        return;
-    }
-    j.chunk = chunk_for(cols, p->threads);
-    mhv_pool_run(p->pool, (cols + j.chunk - 1) / j.chunk, run_task, &j);
-}
-
 typedef struct {
     const mhv_plin *p;
     const mhv_plin_part *parts;
@@ -151,10 +138,9 @@ void mhv_plin_run_parts(const mhv_plin *p, const mhv_plin_part *parts, int count
     for (int i = 1; same && i < count; i++)
         same = parts[i].w->cols == parts[0].w->cols &&
                parts[i].w->transposed == parts[0].w->transposed;
-    if (!same) {
+    if (!same) { /* one packed x each */
         for (int i = 0; i < count; i++)
-            mhv_plin_run(p, parts[i].y, x, parts[i].w, parts[i].b, n, parts[i].o0, parts[i].o1,
-                         parts[i].act);
+            mhv_plin_run_parts(p, &parts[i], 1, x, n);
         return;
     }
     parts_job g = {p, parts, count, x, pack(p, parts[0].w, x, n), n};
@@ -173,4 +159,11 @@ void mhv_plin_run_parts(const mhv_plin *p, const mhv_plin_part *parts, int count
         return;
     }
     mhv_pool_run(p->pool, tasks, parts_task, &g);
+}
+
+void mhv_plin_run(const mhv_plin *p, float *y, const float *x, const mhv_mat *w,
+                  const float *b, int n, int o0, int o1, int act)
+{
+    mhv_plin_part part = {y, w, b, o0, o1, act};
+    mhv_plin_run_parts(p, &part, 1, x, n);
 }

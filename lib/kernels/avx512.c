@@ -128,6 +128,16 @@ static void xpack_avx512(float *xp, const float *x, int n, int in)
 
 /* ---- weights: F32 in place, F16/BF16 converted by chunk ---- */
 
+/* The n lanes of m (n <= 16) of a row of F16 or BF16 weights from src on, in fp32 (the
+ * other lanes 0): F16 by F16C, BF16 by shifting it into the high half. */
+static inline __m512 half16(const uint16_t *src, mhv_dtype dt, __mmask16 m)
+{
+    __m256i h = _mm256_maskz_loadu_epi16(m, src);
+    if (dt == MHV_DT_F16)
+        return _mm512_cvtph_ps(h);
+    return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
+}
+
 /* dst(rows, KC)[:, 0..kc) = W(rows, ld)[:, k0..k0+kc) in fp32; prefetches the same
  * extent of each row from `next` on. */
 static void convert_rows(float *dst, const void *w, mhv_dtype dt, size_t ld, int rows, int k0,
@@ -139,27 +149,12 @@ static void convert_rows(float *dst, const void *w, mhv_dtype dt, size_t ld, int
         for (int b = 0; b < kc * 2; b += 64)
             _mm_prefetch(next + (size_t)r * ld * 2 + (size_t)b, _MM_HINT_T0);
         int k = 0;
-        if (dt == MHV_DT_BF16)
-            for (; k + 16 <= kc; k += 16) {
-                __m256i h = _mm256_loadu_si256((const __m256i *)(src + k));
-                _mm512_store_ps(d + k, _mm512_castsi512_ps(
-                                           _mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16)));
-            }
-        else
-            for (; k + 16 <= kc; k += 16)
-                _mm512_store_ps(d + k, _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(src + k))));
-        for (; k < kc; k += 16) {
-            __mmask16 m = lanes(kc - k);
-            __m256i h = _mm256_maskz_loadu_epi16(m, src + k);
-            __m512 f = dt == MHV_DT_F16
-                           ? _mm512_cvtph_ps(h)
-                           : _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
-            _mm512_mask_storeu_ps(d + k, m, f);
-        }
+        for (; k + 16 <= kc; k += 16) /* whole vectors: plain aligned stores are faster */
+            _mm512_store_ps(d + k, half16(src + k, dt, 0xFFFF));
+        if (k < kc)
+            _mm512_mask_storeu_ps(d + k, lanes(kc - k), half16(src + k, dt, lanes(kc - k)));
     }
 }
-
-/* ---- the register tile ---- */
 
 /* One step k of tile_fma. */
 #define TILE_STEP(R, NV, w0, w1, w2, ldw, k, xp, acc)                                        \
@@ -272,6 +267,14 @@ static const tile_fn tiles[WR + 1][2] = {
     {tile_12_1, tile_12_2},
 };
 
+/* y(n, ldy)[:, o0..o1] = b (or 0): a linear layer with nothing to sum. */
+static void fill_bias(float *y, size_t ldy, const float *b, int n, int o0, int o1)
+{
+    for (int i = 0; i < n; i++)
+        for (int j = o0; j < o1; j++)
+            y[(size_t)i * ldy + (size_t)j] = b ? b[j] : 0.0f;
+}
+
 /* y(n, out)[:, o0..o1] = x · W(o0..o1, in)^T + b, x given packed by xpack. */
 static void linear_xp_cols_avx512(float *y, const float *xp, const void *w, mhv_dtype wdt,
                                   const float *b, int n, int in, int out, int o0, int o1)
@@ -279,9 +282,7 @@ static void linear_xp_cols_avx512(float *y, const float *xp, const void *w, mhv_
     int np = (int)panels(n);
     size_t ldy = (size_t)out;
     if (in <= 0) {
-        for (int i = 0; i < n; i++)
-            for (int j = o0; j < o1; j++)
-                y[(size_t)i * ldy + (size_t)j] = b ? b[j] : 0.0f;
+        fill_bias(y, ldy, b, n, o0, o1);
         return;
     }
     float wbuf[WR * KC] __attribute__((aligned(64))); /* (WR, KC) converted weights */
@@ -403,14 +404,8 @@ static void tpanel(float *panel, const void *w, mhv_dtype dt, size_t ldw, int in
             v0 = _mm512_maskz_loadu_ps(m0, (const float *)w + at);
             v1 = _mm512_maskz_loadu_ps(m1, (const float *)w + at + 16);
         } else {
-            __m256i h0 = _mm256_maskz_loadu_epi16(m0, (const uint16_t *)w + at);
-            __m256i h1 = _mm256_maskz_loadu_epi16(m1, (const uint16_t *)w + at + 16);
-            if (dt == MHV_DT_F16) {
-                v0 = _mm512_cvtph_ps(h0), v1 = _mm512_cvtph_ps(h1);
-            } else {
-                v0 = _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h0), 16));
-                v1 = _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h1), 16));
-            }
+            v0 = half16((const uint16_t *)w + at, dt, m0);
+            v1 = half16((const uint16_t *)w + at + 16, dt, m1);
         }
         _mm512_store_ps(panel + (size_t)k * TP, v0);
         _mm512_store_ps(panel + (size_t)k * TP + 16, v1);
@@ -428,9 +423,7 @@ static void linear_t_cols_avx512(float *y, const float *x, const void *w, mhv_dt
                                  int o1)
 {
     if (in <= 0) {
-        for (int i = 0; i < n; i++)
-            for (int j = o0; j < o1; j++)
-                y[(size_t)i * (size_t)out + (size_t)j] = b ? b[j] : 0.0f;
+        fill_bias(y, (size_t)out, b, n, o0, o1);
         return;
     }
     float *panel = aligned_alloc(64, (size_t)in * TP * sizeof *panel); /* (in, TP) */
