@@ -46,7 +46,8 @@ CFLAGS += -std=c11 -D_GNU_SOURCE $(WARN) $(MODE_CFLAGS) -MMD -MP -Ilib \
           -DMHV_VERSION='"$(VERSION)"' $(FONT_CFLAGS) $(PKG_CFLAGS)
 LDLIBS := $(PKG_LIBS) -lm -lpthread
 
-LIB_SRC := $(wildcard lib/*.c) $(wildcard lib/kernels/*.c)
+# the library is every .c under lib/ (one folder per layer: see lib/README.md)
+LIB_SRC := $(sort $(wildcard lib/*/*.c lib/*/*/*.c))
 LIB_OBJ := $(LIB_SRC:%.c=$(B)/obj/%.o)
 CMD_SRC := $(wildcard cmd/*.c)
 CMD_OBJ := $(CMD_SRC:%.c=$(B)/obj/%.o)
@@ -63,7 +64,7 @@ FZ := build/fuzz
 FUZZ_FLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
 FUZZ_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link -MMD -MP \
               -Ilib -DMHV_VERSION='"$(VERSION)"' $(FONT_CFLAGS) $(PKG_CFLAGS)
-FUZZ_LIB_OBJ := $(patsubst %.c,$(FZ)/obj/%.o,$(wildcard lib/*.c))
+FUZZ_LIB_OBJ := $(LIB_SRC:%.c=$(FZ)/obj/%.o)
 REPLAY_BIN := $(FUZZ_TARGETS:%=$(B)/fuzz-replay/%)
 
 .PHONY: all deps bench-deps demo test check run-tests install clean fuzz fuzz-run fuzz-smoke bench
@@ -73,14 +74,15 @@ all: $(B)/mhaviz $(B)/libmhaviz.a
 
 $(B)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -c $< -o $@
+	$(CC) $(CFLAGS) $(KFLAGS) -c $< -o $@
 
 # Only the kernel files get the extensions: dispatch.c calls them after checking the CPU,
 # so the rest of the binary still runs on any x86-64.
 ifeq ($(shell uname -m),x86_64)
-$(B)/obj/lib/kernels/avx2.o: CFLAGS += -mavx2 -mfma -mf16c
-$(B)/obj/lib/kernels/avx512.o: CFLAGS += -mavx512f -mavx512bw -mavx512dq -mavx512vl -mavx2 \
-                                         -mfma -mf16c
+KERNEL_AVX2_FLAGS := -mavx2 -mfma -mf16c
+KERNEL_AVX512_FLAGS := -mavx512f -mavx512bw -mavx512dq -mavx512vl $(KERNEL_AVX2_FLAGS)
+$(B)/obj/lib/nn/kernels/avx2.o $(FZ)/obj/lib/nn/kernels/avx2.o: KFLAGS := $(KERNEL_AVX2_FLAGS)
+$(B)/obj/lib/nn/kernels/avx512.o $(FZ)/obj/lib/nn/kernels/avx512.o: KFLAGS := $(KERNEL_AVX512_FLAGS)
 endif
 
 $(B)/libmhaviz.a: $(LIB_OBJ)
@@ -152,7 +154,7 @@ check: deps
 
 $(FZ)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(FUZZ_CFLAGS) -c $< -o $@
+	$(FUZZ_CC) $(FUZZ_CFLAGS) $(KFLAGS) -c $< -o $@
 
 $(FZ)/libmhaviz.a: $(FUZZ_LIB_OBJ)
 	rm -f $@ && ar rcs $@ $^

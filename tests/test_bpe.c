@@ -16,9 +16,9 @@
 
 #include <cjson/cJSON.h>
 
-#include "pretok.h"
-#include "tokenizer.h"
-#include "unicode.h"
+#include "tok/pretok.h"
+#include "tok/tokenizer.h"
+#include "text/unicode.h"
 
 #include "testutil.h"
 

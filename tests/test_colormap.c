@@ -6,7 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "colormap.h"
+#include "fig/colormap.h"
 
 /* Published values: matplotlib.colors.to_hex(cmap(x)) for x = 0, .25, .5, .75, 1 (the same
  * hex values as the BIDS colormap and cividis papers' reference tables). */

@@ -6,7 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "config.h"
+#include "ckpt/config.h"
 
 /* The real bert-base-chinese config.json (Apache-2.0, see tests/fixtures/tok-bert-base-chinese). */
 static const char bert_base_chinese[] =

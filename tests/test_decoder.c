@@ -14,9 +14,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "decoder.h"
-#include "fileio.h"
-#include "forward.h"
+#include "model/decoder.h"
+#include "base/fileio.h"
+#include "model/forward.h"
 
 #include "testutil.h"
 

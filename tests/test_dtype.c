@@ -9,7 +9,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "dtype.h"
+#include "base/dtype.h"
 
 static float fbits(uint32_t u)
 {

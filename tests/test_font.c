@@ -7,7 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "font.h"
+#include "fig/font.h"
 
 /* Installed by `make deps` (fonts-wqy-microhei, fonts-dejavu-core). */
 #define WQY "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc"

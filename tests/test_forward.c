@@ -11,10 +11,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "fileio.h"
-#include "forward.h"
-#include "kernels/kernels.h"
-#include "tokenizer.h"
+#include "base/fileio.h"
+#include "model/forward.h"
+#include "nn/kernels/kernels.h"
+#include "tok/tokenizer.h"
 
 #include "testutil.h"
 

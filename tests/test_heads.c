@@ -5,7 +5,7 @@
 #include <cmocka.h>
 #include <string.h>
 
-#include "heads.h"
+#include "base/heads.h"
 
 static void test_all(void **state)
 {

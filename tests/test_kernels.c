@@ -11,8 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "kernels/kernels.h"
-#include "pool.h"
+#include "nn/kernels/kernels.h"
+#include "base/pool.h"
 
 static const int sizes[] = {1, 3, 7, 17, 63, 65, 127, 129};
 #define N_SIZES ((int)(sizeof sizes / sizeof *sizes))

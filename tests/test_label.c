@@ -5,7 +5,7 @@
 #include <cmocka.h>
 #include <string.h>
 
-#include "label.h"
+#include "fig/label.h"
 
 static void expect(const mhv_label *l, int i, mhv_label_style st, const char *text)
 {

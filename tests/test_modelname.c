@@ -9,7 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "modelname.h"
+#include "ckpt/modelname.h"
 
 static char root[] = "/tmp/mhv-test-name.XXXXXX";
 

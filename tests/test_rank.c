@@ -6,7 +6,7 @@
 #include <cmocka.h>
 #include <string.h>
 
-#include "rank.h"
+#include "analysis/rank.h"
 
 /* An encoding with the given spans (pairs of character offsets, -1 -1 for specials). */
 static mhv_encoding enc_of(int n, int32_t *spans)

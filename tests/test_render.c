@@ -13,11 +13,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "canvas.h"
-#include "figures.h"
-#include "png_out.h"
-#include "svg.h"
-#include "fileio.h"
+#include "fig/canvas.h"
+#include "fig/figures.h"
+#include "fig/png_out.h"
+#include "fig/svg.h"
+#include "base/fileio.h"
 
 /* The sample sentence as bert-base-chinese tokenizes it, plus a WordPiece continuation. */
 static const char *const PIECES[] = {"[CLS]", "苹", "果", "从", "树", "上", "掉",   "下",

@@ -11,9 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "fileio.h"
-#include "forward.h"
-#include "rollout.h"
+#include "base/fileio.h"
+#include "model/forward.h"
+#include "analysis/rollout.h"
 
 #define TOL 1e-5
 

@@ -17,7 +17,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "safetensors.h"
+#include "ckpt/safetensors.h"
 
 #define FNAME "model.safetensors"
 

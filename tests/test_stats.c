@@ -11,7 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "stats.h"
+#include "analysis/stats.h"
 
 #define N 4
 

@@ -13,9 +13,9 @@
 
 #include <cjson/cJSON.h>
 
-#include "tokenizer.h"
-#include "unicode.h"
-#include "vocab.h"
+#include "tok/tokenizer.h"
+#include "text/unicode.h"
+#include "tok/vocab.h"
 
 #include "testutil.h"
 

@@ -9,9 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "fileio.h"
-#include "forward.h"
-#include "tokenizer.h"
+#include "base/fileio.h"
+#include "model/forward.h"
+#include "tok/tokenizer.h"
 
 /* The whole file, NUL-terminated (the caller frees it); *len (if non-NULL) gets its size.
  * Fails the test when the file cannot be read. */

@@ -6,11 +6,11 @@
 #include <cjson/cJSON.h>
 #include <string.h>
 
-#include "bpe.h"
-#include "fileio.h"
+#include "tok/bpe.h"
+#include "base/fileio.h"
 #include "fuzz.h"
-#include "tokenizer.h"
-#include "unicode.h"
+#include "tok/tokenizer.h"
+#include "text/unicode.h"
 
 static mhv_bpe *models[2];
 static mhv_vocab *vocabs[2];

@@ -3,7 +3,7 @@
  * "vocab.json\0merges.txt". An accepted model encodes a fixed sentence. */
 #include <string.h>
 
-#include "bpe.h"
+#include "tok/bpe.h"
 #include "fuzz.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -1,7 +1,7 @@
 /* fuzz_config.c - config.json text: every accepted config is internally consistent. */
 #include <string.h>
 
-#include "config.h"
+#include "ckpt/config.h"
 #include "fuzz.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

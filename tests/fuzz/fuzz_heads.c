@@ -2,7 +2,7 @@
 #include <string.h>
 
 #include "fuzz.h"
-#include "heads.h"
+#include "base/heads.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

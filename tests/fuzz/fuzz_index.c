@@ -6,7 +6,7 @@
 #include <sys/stat.h>
 
 #include "fuzz.h"
-#include "safetensors.h"
+#include "ckpt/safetensors.h"
 
 static char dir[64], index_path[128];
 

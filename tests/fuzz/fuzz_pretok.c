@@ -3,8 +3,8 @@
 #include <string.h>
 
 #include "fuzz.h"
-#include "pretok.h"
-#include "unicode.h"
+#include "tok/pretok.h"
+#include "text/unicode.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

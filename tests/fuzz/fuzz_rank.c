@@ -5,8 +5,8 @@
 #include <string.h>
 
 #include "fuzz.h"
-#include "rank.h"
-#include "tokenizer.h"
+#include "analysis/rank.h"
+#include "tok/tokenizer.h"
 
 static mhv_tok *tok;
 

@@ -4,11 +4,11 @@
  * taken from the remaining bytes. Fonts are the system's (fonts-wqy-microhei, DejaVu). */
 #include <string.h>
 
-#include "canvas.h"
+#include "fig/canvas.h"
 #include "fuzz.h"
-#include "render.h"
-#include "svg.h"
-#include "unicode.h"
+#include "fig/render.h"
+#include "fig/svg.h"
+#include "text/unicode.h"
 
 static mhv_fontset *fonts;
 static FILE *devnull;

@@ -3,8 +3,8 @@
 #include <string.h>
 
 #include "fuzz.h"
-#include "tokenizer.h"
-#include "vocab.h"
+#include "tok/tokenizer.h"
+#include "tok/vocab.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

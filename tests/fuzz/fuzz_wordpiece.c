@@ -5,8 +5,8 @@
 #include <string.h>
 
 #include "fuzz.h"
-#include "tokenizer.h"
-#include "unicode.h"
+#include "tok/tokenizer.h"
+#include "text/unicode.h"
 
 static mhv_tok *toks[3];
 

@@ -1,0 +1,48 @@
+/* rank.h - which heads link one piece of a sentence to another (`mhaviz rank`).
+ *
+ * Words are found in the sentence text, not among the tokens, and mapped to the tokens
+ * whose character spans overlap them, so "苹果" finds one token or two and "它" finds the
+ * token "把它" of a tokenizer that merged them. */
+#ifndef MHV_RANK_H
+#define MHV_RANK_H
+
+#include <stddef.h>
+
+#include "model/forward.h"
+#include "base/status.h"
+#include "tok/tokenizer.h"
+
+/* Token range [t0, t1) covering the nth (1-based) occurrence of word (UTF-8, non-empty) in
+ * text. Returns the number of occurrences of word in text when fewer than nth (0 = absent)
+ * and leaves t0/t1 untouched; returns nth when found. An occurrence that overlaps no token
+ * (cut off by truncation) gives t0 == t1. */
+int mhv_rank_find(const char *text, size_t len, const mhv_encoding *enc, const char *word,
+                  int nth, int *t0, int *t1);
+
+/* Attention mass of one head from the tokens [f0, f1) (mean over them) to the tokens
+ * [t0, t1) (sum over them); w: (n, n) rows are queries. */
+double mhv_rank_score(const float *w, int n, int f0, int f1, int t0, int t1);
+
+/* Per-head running sums over sentences. */
+typedef struct {
+    int num_layers, num_heads;
+    double *sum;        /* (num_layers, num_heads) summed scores */
+    int *count;         /* (num_layers, num_heads) sentences seen by each head */
+} mhv_rank_acc;
+
+mhv_status mhv_rank_acc_init(mhv_rank_acc *acc, int num_layers, int num_heads, mhv_error *err);
+void mhv_rank_acc_free(mhv_rank_acc *acc);
+/* Adds the score of every head captured in a for the ranges given. */
+void mhv_rank_acc_add(mhv_rank_acc *acc, const mhv_attn *a, int f0, int f1, int t0, int t1);
+
+typedef struct {
+    int layer, head;
+    double score;       /* mean over the sentences the head saw */
+} mhv_rank_entry;
+
+/* The heads seen at least once, best first (ties: lower layer, then lower head), into
+ * out (room for num_layers * num_heads). Returns how many; *mean gets the average score
+ * over them (0 when none). */
+int mhv_rank_acc_result(const mhv_rank_acc *acc, mhv_rank_entry *out, double *mean);
+
+#endif

@@ -1,0 +1,93 @@
+#include "analysis/report.h"
+
+#include <string.h>
+
+#include "base/jsonw.h"
+
+#ifndef MHV_VERSION
+#define MHV_VERSION "0.0.0"
+#endif
+
+void mhv_report_begin(FILE *f, const mhv_model *m)
+{
+    const mhv_config *c = &m->cfg;
+    fputs("{\"mhaviz_version\": \"" MHV_VERSION "\",\n \"model\": {\"path\": ", f);
+    mhv_jsonw_str(f, m->dir, strlen(m->dir));
+    fprintf(f,
+            ", \"architecture\": \"%s\", \"num_layers\": %d, \"num_heads\": %d, "
+            "\"hidden_size\": %d, \"dtype\": \"%s\", \"causal\": %s",
+            mhv_arch_name(c->arch), c->num_layers, c->num_heads, c->hidden_size,
+            mhv_dtype_name(m->dtype), c->causal ? "true" : "false");
+    /* llama-family models name their key/value heads (GQA: fewer than query heads) */
+    if (mhv_arch_has_kv_heads(c->arch))
+        fprintf(f, ", \"num_key_value_heads\": %d", c->num_kv_heads);
+    fputs("},\n \"sentences\": [", f);
+}
+
+void mhv_report_sentence(FILE *f, int index, const char *text, size_t len,
+                         const mhv_encoding *enc, const mhv_tok *tok, const mhv_attn *attn)
+{
+    mhv_report_sentence_agg(f, index, text, len, enc, tok, attn, NULL);
+}
+
+void mhv_report_sentence_agg(FILE *f, int index, const char *text, size_t len,
+                             const mhv_encoding *enc, const mhv_tok *tok,
+                             const mhv_attn *attn, const char *aggregate)
+{
+    fputs(index ? ",\n  {\"text\": " : "\n  {\"text\": ", f);
+    mhv_jsonw_str(f, text, len);
+    fputs(",\n   \"tokens\": [", f);
+    for (int i = 0; i < enc->n; i++) {
+        if (i)
+            fputs(", ", f);
+        mhv_jsonw_str(f, enc->pieces[i], strlen(enc->pieces[i]));
+    }
+    fputs("],\n   \"token_texts\": [", f);
+    for (int i = 0; i < enc->n; i++) {
+        /* what the token stands for in the text: byte-level pieces decoded, split
+         * characters as "<E8 8B>"; without a tokenizer (--ids) the piece itself */
+        char buf[512];
+        if (tok)
+            mhv_tok_token_text(tok, enc->ids[i], buf, sizeof buf);
+        else
+            snprintf(buf, sizeof buf, "%s", enc->pieces[i]);
+        fputs(i ? ", " : "", f);
+        mhv_jsonw_str(f, buf, strlen(buf));
+    }
+    fputs("],\n   \"token_ids\": [", f);
+    for (int i = 0; i < enc->n; i++)
+        fprintf(f, "%s%d", i ? ", " : "", (int)enc->ids[i]);
+    fputs("],\n   \"spans\": [", f);
+    for (int i = 0; i < enc->n; i++) {
+        const int32_t *sp = enc->spans + 2 * i;
+        if (sp[0] < 0)
+            fprintf(f, "%snull", i ? ", " : "");
+        else
+            fprintf(f, "%s[%d, %d]", i ? ", " : "", (int)sp[0], (int)sp[1]);
+    }
+    fputs("],\n   \"attentions\": [", f);
+    size_t n = (size_t)attn->n;
+    for (int k = 0; k < attn->count; k++) {
+        const mhv_head_attn *h = &attn->heads[k];
+        if (aggregate)
+            fprintf(f, "%s\n    {\"layer\": %d, \"aggregate\": \"%s\", ", k ? "," : "",
+                    h->layer, aggregate);
+        else
+            fprintf(f, "%s\n    {\"layer\": %d, \"head\": %d, ", k ? "," : "", h->layer,
+                    h->head);
+        if (attn->kv_group > 0 && !aggregate)
+            fprintf(f, "\"kv_head\": %d, ", h->head / attn->kv_group);
+        fputs("\"weights\": [", f);
+        for (size_t i = 0; i < n; i++) {
+            fputs(i ? ",\n      " : "\n      ", f);
+            mhv_jsonw_floats(f, h->w + i * n, n);
+        }
+        fputs("]}", f);
+    }
+    fputs("]}", f);
+}
+
+void mhv_report_end(FILE *f)
+{
+    fputs("\n ]}\n", f);
+}

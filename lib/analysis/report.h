@@ -1,0 +1,26 @@
+/* report.h - the JSON attention report of `mhaviz run --format json` (a stable schema,
+ * documented in man/mhaviz.1). Written as a stream: begin, one call per sentence, end. */
+#ifndef MHV_REPORT_H
+#define MHV_REPORT_H
+
+#include <stdio.h>
+
+#include "model/forward.h"
+#include "model/model.h"
+#include "tok/tokenizer.h"
+
+#define MHV_REPORT_VERSION MHV_VERSION
+
+void mhv_report_begin(FILE *f, const mhv_model *m);
+/* `index` counts sentences from 0 (for the separating commas); tok (may be NULL) gives the
+ * tokens' display texts. */
+void mhv_report_sentence(FILE *f, int index, const char *text, size_t len,
+                         const mhv_encoding *enc, const mhv_tok *tok, const mhv_attn *attn);
+/* The same with layer aggregates (rollout.h) in place of heads: each entry is
+ * {"layer": l, "aggregate": "<aggregate>", "weights": ...}. */
+void mhv_report_sentence_agg(FILE *f, int index, const char *text, size_t len,
+                             const mhv_encoding *enc, const mhv_tok *tok,
+                             const mhv_attn *attn, const char *aggregate);
+void mhv_report_end(FILE *f);
+
+#endif

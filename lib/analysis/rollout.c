@@ -1,0 +1,99 @@
+#include "analysis/rollout.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+mhv_status mhv_agg_parse(const char *s, mhv_agg *out, mhv_error *err)
+{
+    if (strcmp(s, "mean") == 0)
+        *out = MHV_AGG_MEAN;
+    else if (strcmp(s, "rollout") == 0)
+        *out = MHV_AGG_ROLLOUT;
+    else
+        return mhv_fail(err, MHV_EUSAGE, "", "--aggregate '%s' is not mean or rollout", s);
+    return MHV_OK;
+}
+
+const char *mhv_agg_name(mhv_agg a)
+{
+    return a == MHV_AGG_ROLLOUT ? "rollout" : "mean";
+}
+
+/* The captured matrix of (layer, head), NULL when absent. */
+static const float *find(const mhv_attn *a, int layer, int head)
+{
+    for (int k = 0; k < a->count; k++)
+        if (a->heads[k].layer == layer && a->heads[k].head == head)
+            return a->heads[k].w;
+    return NULL;
+}
+
+mhv_status mhv_aggregate(const mhv_attn *a, int num_layers, int num_heads, mhv_agg kind,
+                         mhv_attn *out, mhv_error *err)
+{
+    memset(out, 0, sizeof *out);
+    size_t n = (size_t)a->n, nn = n * n;
+    for (int l = 0; l < num_layers; l++)
+        for (int h = 0; h < num_heads; h++)
+            if (!find(a, l, h))
+                return mhv_fail(err, MHV_EUSAGE, "",
+                                "aggregates need every head of layers 0..%d; head %d:%d was "
+                                "not captured", num_layers - 1, l, h);
+    out->heads = calloc((size_t)num_layers, sizeof *out->heads);
+    out->buf = malloc((size_t)num_layers * nn * sizeof *out->buf);
+    double *m = malloc(nn * sizeof *m);      /* (n, n) this layer's mean, then A_l */
+    double *r = malloc(nn * sizeof *r);      /* (n, n) rollout through the layer below */
+    double *t = malloc(nn * sizeof *t);      /* (n, n) product scratch */
+    if (!out->heads || !out->buf || !m || !r || !t) {
+        free(m);
+        free(r);
+        free(t);
+        mhv_attn_free(out);
+        return mhv_fail(err, MHV_ENOMEM, "", "out of memory");
+    }
+    out->n = a->n;
+    out->count = num_layers;
+    for (int l = 0; l < num_layers; l++) {
+        memset(m, 0, nn * sizeof *m);
+        for (int h = 0; h < num_heads; h++) {
+            const float *w = find(a, l, h);
+            for (size_t i = 0; i < nn; i++)
+                m[i] += w[i];
+        }
+        for (size_t i = 0; i < nn; i++)
+            m[i] /= num_heads;
+        if (kind == MHV_AGG_ROLLOUT) {
+            /* the residual stream carries each token's own state forward: add I */
+            for (size_t i = 0; i < n; i++) {
+                double sum = 0.0;
+                for (size_t j = 0; j < n; j++) {
+                    m[i * n + j] = 0.5 * m[i * n + j] + (i == j ? 0.5 : 0.0);
+                    sum += m[i * n + j];
+                }
+                for (size_t j = 0; j < n; j++)
+                    m[i * n + j] /= sum;
+            }
+            if (l == 0) {
+                memcpy(r, m, nn * sizeof *r);
+            } else {
+                for (size_t i = 0; i < n; i++)
+                    for (size_t j = 0; j < n; j++) {
+                        double s = 0.0;
+                        for (size_t k = 0; k < n; k++)
+                            s += m[i * n + k] * r[k * n + j];
+                        t[i * n + j] = s;
+                    }
+                memcpy(r, t, nn * sizeof *r);
+            }
+        }
+        const double *src = kind == MHV_AGG_ROLLOUT ? r : m;
+        float *dst = out->buf + (size_t)l * nn;
+        for (size_t i = 0; i < nn; i++)
+            dst[i] = (float)src[i];
+        out->heads[l] = (mhv_head_attn){.layer = l, .head = -1, .w = dst};
+    }
+    free(m);
+    free(r);
+    free(t);
+    return MHV_OK;
+}

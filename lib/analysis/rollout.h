@@ -1,0 +1,24 @@
+/* rollout.h - whole-layer views of captured attention: the head mean of each layer and
+ * attention rollout (Abnar & Zuidema 2020, "Quantifying Attention Flow in Transformers"). */
+#ifndef MHV_ROLLOUT_H
+#define MHV_ROLLOUT_H
+
+#include "model/forward.h"
+#include "base/status.h"
+
+typedef enum { MHV_AGG_MEAN = 0, MHV_AGG_ROLLOUT } mhv_agg;
+
+/* "mean" or "rollout"; anything else is MHV_EUSAGE naming the choices. */
+mhv_status mhv_agg_parse(const char *s, mhv_agg *out, mhv_error *err);
+const char *mhv_agg_name(mhv_agg a);
+
+/* From a, which must hold every head of layers 0..num_layers-1, fills out with one entry per
+ * layer (heads[l].layer = l, heads[l].head = -1):
+ *   mean:    M_l = the average of layer l's heads;
+ *   rollout: A_l = 0.5 * M_l + 0.5 * I with rows renormalised to sum 1,
+ *            R_0 = A_0 and R_l = A_l R_{l-1}, so entry l covers layers 0..l.
+ * Computed in double, stored as float. out is freed with mhv_attn_free. */
+mhv_status mhv_aggregate(const mhv_attn *a, int num_layers, int num_heads, mhv_agg kind,
+                         mhv_attn *out, mhv_error *err);
+
+#endif

@@ -1,0 +1,370 @@
+#include "analysis/stats.h"
+
+#include <cjson/cJSON.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/fileio.h"
+#include "base/jsonw.h"
+
+#define EXACT_LIMIT ((int64_t)1 << 53) /* sums stay integers a JSON double holds exactly */
+#define LOG2N_Q (-24)
+
+static const char *const names[MHV_STAT_COUNT] = {"entropy", "distance", "first", "sep",
+                                                  "prev",    "next",     "self"};
+
+const char *mhv_stat_name(mhv_stat s)
+{
+    return (unsigned)s < MHV_STAT_COUNT ? names[s] : "?";
+}
+
+int mhv_stat_quantum_log2(mhv_stat s)
+{
+    /* distances reach hundreds of tokens: a coarser step keeps their sums in range */
+    return s == MHV_STAT_DISTANCE ? -16 : -24;
+}
+
+void mhv_stats_head(const float *w, int n, const unsigned char *sep, mhv_stat_values *out)
+{
+    memset(out, 0, sizeof *out);
+    int any_sep = 0;
+    for (int j = 0; sep && j < n; j++)
+        any_sep |= sep[j];
+    for (int i = 0; i < n; i++) {
+        const float *row = w + (size_t)i * (size_t)n;
+        double h = 0.0, d = 0.0, s = 0.0;
+        for (int j = 0; j < n; j++) {
+            double p = row[j];
+            if (p > 0.0)
+                h -= p * log2(p);
+            d += p * fabs((double)(i - j));
+            if (sep && sep[j])
+                s += p;
+        }
+        out->v[MHV_STAT_ENTROPY] += h;
+        out->v[MHV_STAT_DISTANCE] += d;
+        out->v[MHV_STAT_FIRST] += row[0];
+        out->v[MHV_STAT_SEP] += s;
+        out->v[MHV_STAT_SELF] += row[i];
+        if (i >= 1)
+            out->v[MHV_STAT_PREV] += row[i - 1];
+        if (i + 1 < n)
+            out->v[MHV_STAT_NEXT] += row[i + 1];
+    }
+    for (int k = 0; k < MHV_STAT_COUNT; k++) {
+        int rows = k == MHV_STAT_PREV || k == MHV_STAT_NEXT ? n - 1 : n;
+        if (k == MHV_STAT_SEP && !any_sep)
+            rows = 0;
+        out->has[k] = rows > 0;
+        out->v[k] = rows > 0 ? out->v[k] / rows : 0.0;
+    }
+}
+
+mhv_status mhv_stats_acc_init(mhv_stats_acc *acc, int num_layers, int num_heads,
+                              mhv_error *err)
+{
+    memset(acc, 0, sizeof *acc);
+    size_t cells = (size_t)num_layers * (size_t)num_heads * MHV_STAT_COUNT;
+    if (num_layers < 1 || num_heads < 1 || num_layers > 4096 || num_heads > 4096)
+        return mhv_fail(err, MHV_EUSAGE, "", "%d layers x %d heads is not a model shape",
+                        num_layers, num_heads);
+    acc->sum = calloc(cells, sizeof *acc->sum);
+    acc->count = calloc(cells, sizeof *acc->count);
+    if (!acc->sum || !acc->count) {
+        mhv_stats_acc_free(acc);
+        return mhv_fail(err, MHV_ENOMEM, "", "out of memory");
+    }
+    acc->num_layers = num_layers;
+    acc->num_heads = num_heads;
+    return MHV_OK;
+}
+
+void mhv_stats_acc_free(mhv_stats_acc *acc)
+{
+    free(acc->sum);
+    free(acc->count);
+    memset(acc, 0, sizeof *acc);
+}
+
+static int64_t fixed(double v, int q)
+{
+    return (int64_t)llround(ldexp(v, -q));
+}
+
+/* a += b, refusing to leave the exact range. */
+static int add_exact(int64_t *a, int64_t b)
+{
+    int64_t r;
+    if (__builtin_add_overflow(*a, b, &r) || r > EXACT_LIMIT || r < -EXACT_LIMIT)
+        return -1;
+    *a = r;
+    return 0;
+}
+
+static mhv_status too_big(mhv_error *err)
+{
+    return mhv_fail(err, MHV_EUSAGE, "",
+                    "statistics sums would lose exactness: split the corpus with --shard "
+                    "and report the shards separately");
+}
+
+mhv_status mhv_stats_acc_add(mhv_stats_acc *acc, const mhv_attn *a, const unsigned char *sep,
+                             mhv_error *err)
+{
+    if (add_exact(&acc->log2n_sum, fixed(log2((double)a->n), LOG2N_Q)) ||
+        add_exact(&acc->sentences, 1))
+        return too_big(err);
+    for (int k = 0; k < a->count; k++) {
+        const mhv_head_attn *h = &a->heads[k];
+        if (h->layer >= acc->num_layers || h->head >= acc->num_heads)
+            continue;
+        mhv_stat_values v;
+        mhv_stats_head(h->w, a->n, sep, &v);
+        size_t c = ((size_t)h->layer * (size_t)acc->num_heads + (size_t)h->head) *
+                   MHV_STAT_COUNT;
+        for (int s = 0; s < MHV_STAT_COUNT; s++) {
+            if (!v.has[s])
+                continue;
+            if (add_exact(&acc->sum[c + (size_t)s], fixed(v.v[s], mhv_stat_quantum_log2(s))) ||
+                add_exact(&acc->count[c + (size_t)s], 1))
+                return too_big(err);
+        }
+    }
+    return MHV_OK;
+}
+
+mhv_status mhv_stats_acc_merge(mhv_stats_acc *dst, const mhv_stats_acc *src, mhv_error *err)
+{
+    if (dst->num_layers != src->num_layers || dst->num_heads != src->num_heads)
+        return mhv_fail(err, MHV_EUSAGE, "",
+                        "cannot merge statistics of %d x %d heads into %d x %d heads",
+                        src->num_layers, src->num_heads, dst->num_layers, dst->num_heads);
+    size_t cells = (size_t)dst->num_layers * (size_t)dst->num_heads * MHV_STAT_COUNT;
+    for (size_t i = 0; i < cells; i++)
+        if (add_exact(&dst->sum[i], src->sum[i]) || add_exact(&dst->count[i], src->count[i]))
+            return too_big(err);
+    if (add_exact(&dst->sentences, src->sentences) ||
+        add_exact(&dst->log2n_sum, src->log2n_sum))
+        return too_big(err);
+    return MHV_OK;
+}
+
+double mhv_stats_mean(const mhv_stats_acc *acc, int layer, int head, mhv_stat s, int *ok)
+{
+    size_t c = ((size_t)layer * (size_t)acc->num_heads + (size_t)head) * MHV_STAT_COUNT +
+               (size_t)s;
+    *ok = acc->count[c] > 0;
+    if (!*ok)
+        return 0.0;
+    return ldexp((double)acc->sum[c], mhv_stat_quantum_log2(s)) / (double)acc->count[c];
+}
+
+const char *mhv_stats_kind(const mhv_stats_acc *acc, int layer, int head)
+{
+    int ok;
+    double m[MHV_STAT_COUNT];
+    for (int s = 0; s < MHV_STAT_COUNT; s++)
+        m[s] = mhv_stats_mean(acc, layer, head, (mhv_stat)s, &ok);
+    const struct {
+        double v;
+        const char *kind;
+    } c[] = {
+        {m[MHV_STAT_SELF], "self"},
+        {m[MHV_STAT_PREV], "positional-previous"},
+        {m[MHV_STAT_NEXT], "positional-next"},
+        {m[MHV_STAT_FIRST] + m[MHV_STAT_SEP], "sink"},
+    };
+    int best = 0;
+    for (int i = 1; i < 4; i++)
+        if (c[i].v > c[best].v)
+            best = i;
+    if (c[best].v >= 0.5)
+        return c[best].kind;
+    if (acc->sentences > 0) {
+        double uniform = ldexp((double)acc->log2n_sum, LOG2N_Q) / (double)acc->sentences;
+        if (m[MHV_STAT_ENTROPY] >= 0.75 * uniform)
+            return "broad";
+    }
+    return "mixed";
+}
+
+static void write_table(FILE *f, const mhv_stats_acc *acc, int csv)
+{
+    if (csv)
+        fputs("layer,head", f);
+    else
+        fprintf(f, "%5s %4s", "layer", "head");
+    for (int s = 0; s < MHV_STAT_COUNT; s++)
+        fprintf(f, csv ? ",%s" : " %8s", names[s]);
+    fputs(csv ? ",kind,sentences\n" : "  kind\n", f);
+    for (int l = 0; l < acc->num_layers; l++)
+        for (int h = 0; h < acc->num_heads; h++) {
+            fprintf(f, csv ? "%d,%d" : "%5d %4d", l, h);
+            for (int s = 0; s < MHV_STAT_COUNT; s++) {
+                int ok;
+                double v = mhv_stats_mean(acc, l, h, (mhv_stat)s, &ok);
+                if (!ok)
+                    fputs(csv ? "," : "        -", f);
+                else
+                    fprintf(f, csv ? ",%.6f" : " %8.4f", v);
+            }
+            size_t c = ((size_t)l * (size_t)acc->num_heads + (size_t)h) * MHV_STAT_COUNT;
+            if (csv)
+                fprintf(f, ",%s,%lld\n", mhv_stats_kind(acc, l, h), (long long)acc->count[c]);
+            else
+                fprintf(f, "  %s\n", mhv_stats_kind(acc, l, h));
+        }
+}
+
+static void write_json(FILE *f, const mhv_stats_acc *acc, const char *model)
+{
+    fputs("{\"mhaviz_stats\": 1,\n \"model\": ", f);
+    mhv_jsonw_str(f, model, strlen(model));
+    fprintf(f, ",\n \"num_layers\": %d, \"num_heads\": %d, \"sentences\": %lld,\n",
+            acc->num_layers, acc->num_heads, (long long)acc->sentences);
+    fprintf(f, " \"log2_tokens_sum\": %lld, \"log2_tokens_step_log2\": %d,\n \"step_log2\": {",
+            (long long)acc->log2n_sum, LOG2N_Q);
+    for (int s = 0; s < MHV_STAT_COUNT; s++)
+        fprintf(f, "%s\"%s\": %d", s ? ", " : "", names[s], mhv_stat_quantum_log2((mhv_stat)s));
+    fputs("},\n \"heads\": [", f);
+    for (int l = 0; l < acc->num_layers; l++)
+        for (int h = 0; h < acc->num_heads; h++) {
+            size_t c = ((size_t)l * (size_t)acc->num_heads + (size_t)h) * MHV_STAT_COUNT;
+            fprintf(f, "%s\n  {\"layer\": %d, \"head\": %d, \"kind\": \"%s\"",
+                    l || h ? "," : "", l, h, mhv_stats_kind(acc, l, h));
+            for (int s = 0; s < MHV_STAT_COUNT; s++) {
+                int ok;
+                double v = mhv_stats_mean(acc, l, h, (mhv_stat)s, &ok);
+                if (ok)
+                    fprintf(f, ", \"%s\": %.9g", names[s], v);
+                else
+                    fprintf(f, ", \"%s\": null", names[s]);
+            }
+            fputs(",\n   \"sums\": [", f);
+            for (int s = 0; s < MHV_STAT_COUNT; s++)
+                fprintf(f, "%s%lld", s ? ", " : "", (long long)acc->sum[c + (size_t)s]);
+            fputs("], \"counts\": [", f);
+            for (int s = 0; s < MHV_STAT_COUNT; s++)
+                fprintf(f, "%s%lld", s ? ", " : "", (long long)acc->count[c + (size_t)s]);
+            fputs("]}", f);
+        }
+    fputs("\n ]}\n", f);
+}
+
+void mhv_stats_write(FILE *f, mhv_stats_format fmt, const mhv_stats_acc *acc,
+                     const char *model)
+{
+    if (fmt == MHV_STATS_JSON)
+        write_json(f, acc, model);
+    else
+        write_table(f, acc, fmt == MHV_STATS_CSV);
+}
+
+/* An integer field that a double holds exactly, within [lo, hi]. */
+static int get_int(const cJSON *obj, const char *key, int64_t lo, int64_t hi, int64_t *out)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+    if (!cJSON_IsNumber(v) || !(v->valuedouble >= (double)lo && v->valuedouble <= (double)hi))
+        return -1;
+    *out = (int64_t)v->valuedouble;
+    return (double)*out == v->valuedouble ? 0 : -1;
+}
+
+static int get_int_array(const cJSON *obj, const char *key, int64_t lo, int64_t *out)
+{
+    const cJSON *a = cJSON_GetObjectItemCaseSensitive(obj, key);
+    if (!cJSON_IsArray(a) || cJSON_GetArraySize(a) != MHV_STAT_COUNT)
+        return -1;
+    int i = 0;
+    for (const cJSON *v = a->child; v; v = v->next, i++) {
+        if (!cJSON_IsNumber(v))
+            return -1;
+        if (!(v->valuedouble >= (double)lo && v->valuedouble <= (double)EXACT_LIMIT))
+            return -1;
+        out[i] = (int64_t)v->valuedouble;
+        if ((double)out[i] != v->valuedouble)
+            return -1;
+    }
+    return 0;
+}
+
+mhv_status mhv_stats_read_json(const char *path, mhv_stats_acc *acc, char *model, size_t size,
+                               mhv_error *err)
+{
+    memset(acc, 0, sizeof *acc);
+    char *text;
+    size_t len;
+    mhv_status st = mhv_read_file(path, (size_t)1 << 30, &text, &len, err);
+    if (st)
+        return st;
+    cJSON *root = cJSON_ParseWithLength(text, len);
+    free(text);
+    if (!root)
+        return mhv_fail(err, MHV_EFORMAT, path, "not valid JSON");
+    int64_t ver, L, H;
+    const cJSON *heads = cJSON_GetObjectItemCaseSensitive(root, "heads");
+    if (get_int(root, "mhaviz_stats", 1, 1, &ver)) {
+        st = mhv_fail(err, MHV_EFORMAT, path, "not the JSON output of 'mhaviz stats'");
+        goto done;
+    }
+    if (get_int(root, "num_layers", 1, 4096, &L) || get_int(root, "num_heads", 1, 4096, &H) ||
+        !cJSON_IsArray(heads)) {
+        st = mhv_fail(err, MHV_EFORMAT, path, "missing or invalid num_layers, num_heads or heads");
+        goto done;
+    }
+    if ((st = mhv_stats_acc_init(acc, (int)L, (int)H, err)))
+        goto done;
+    const cJSON *mj = cJSON_GetObjectItemCaseSensitive(root, "model");
+    if (model && size)
+        snprintf(model, size, "%s", cJSON_IsString(mj) ? mj->valuestring : "");
+    int64_t q;
+    if (get_int(root, "sentences", 0, EXACT_LIMIT, &acc->sentences) ||
+        get_int(root, "log2_tokens_sum", 0, EXACT_LIMIT, &acc->log2n_sum) ||
+        get_int(root, "log2_tokens_step_log2", LOG2N_Q, LOG2N_Q, &q)) {
+        st = mhv_fail(err, MHV_EFORMAT, path, "missing or invalid sentences or log2_tokens_sum");
+        goto done;
+    }
+    /* sums written with another step cannot be added exactly */
+    const cJSON *steps = cJSON_GetObjectItemCaseSensitive(root, "step_log2");
+    for (int s = 0; s < MHV_STAT_COUNT; s++) {
+        int64_t v;
+        if (get_int(steps, names[s], -64, 64, &v) || v != mhv_stat_quantum_log2((mhv_stat)s)) {
+            st = mhv_fail(err, MHV_EFORMAT, path, "step_log2.%s differs from this version's %d",
+                          names[s], mhv_stat_quantum_log2((mhv_stat)s));
+            goto done;
+        }
+    }
+    unsigned char *seen = calloc((size_t)(L * H), 1);
+    if (!seen) {
+        st = mhv_fail(err, MHV_ENOMEM, path, "out of memory");
+        goto done;
+    }
+    int i = 0;
+    for (const cJSON *h = heads->child; h; h = h->next, i++) {
+        int64_t l, k;
+        if (get_int(h, "layer", 0, L - 1, &l) || get_int(h, "head", 0, H - 1, &k)) {
+            st = mhv_fail(err, MHV_EFORMAT, path, "heads[%d]: layer or head out of range", i);
+            break;
+        }
+        size_t c = (size_t)(l * H + k);
+        if (seen[c]) {
+            st = mhv_fail(err, MHV_EFORMAT, path, "heads[%d]: head %d:%d listed twice", i,
+                          (int)l, (int)k);
+            break;
+        }
+        seen[c] = 1;
+        if (get_int_array(h, "sums", -EXACT_LIMIT, acc->sum + c * MHV_STAT_COUNT) ||
+            get_int_array(h, "counts", 0, acc->count + c * MHV_STAT_COUNT)) {
+            st = mhv_fail(err, MHV_EFORMAT, path, "heads[%d]: sums or counts are not %d exact "
+                          "integers", i, MHV_STAT_COUNT);
+            break;
+        }
+    }
+    free(seen);
+done:
+    cJSON_Delete(root);
+    if (st)
+        mhv_stats_acc_free(acc);
+    return st;
+}

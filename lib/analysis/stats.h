@@ -1,0 +1,81 @@
+/* stats.h - what every head does over a corpus (`mhaviz stats`).
+ *
+ * Each statistic is first a mean over the query rows of one sentence, then a mean over
+ * sentences. The running sums are fixed-point integers, not floats, so adding sentences in
+ * any order, on any number of threads, or in shards merged later gives the same bytes. */
+#ifndef MHV_STATS_H
+#define MHV_STATS_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "model/forward.h"
+#include "base/status.h"
+
+typedef enum {
+    MHV_STAT_ENTROPY = 0, /* bits: -sum_j w log2 w */
+    MHV_STAT_DISTANCE,    /* sum_j w |i - j|, in tokens */
+    MHV_STAT_FIRST,       /* w[i][0]: the [CLS] / BOS token */
+    MHV_STAT_SEP,         /* sum of w[i][j] over the caller's separator tokens ([SEP], EOS) */
+    MHV_STAT_PREV,        /* w[i][i-1], rows i >= 1 */
+    MHV_STAT_NEXT,        /* w[i][i+1], rows i <= n-2 */
+    MHV_STAT_SELF,        /* w[i][i] */
+    MHV_STAT_COUNT
+} mhv_stat;
+
+/* "entropy", "distance", "first", "sep", "prev", "next", "self". */
+const char *mhv_stat_name(mhv_stat s);
+/* log2 of the fixed-point step of a statistic's sums (-24: steps of 2^-24). */
+int mhv_stat_quantum_log2(mhv_stat s);
+
+/* One head on one sentence: v[s] is the mean over the rows that have statistic s; has[s]
+ * is 0 when no row has it (PREV/NEXT with one token, SEP with no separator token).
+ * w: (n, n) rows are queries; sep: (n,) 1 for separator tokens, may be NULL. */
+typedef struct {
+    double v[MHV_STAT_COUNT];
+    unsigned char has[MHV_STAT_COUNT];
+} mhv_stat_values;
+
+void mhv_stats_head(const float *w, int n, const unsigned char *sep, mhv_stat_values *out);
+
+typedef struct {
+    int num_layers, num_heads;
+    int64_t *sum;          /* (num_layers, num_heads, MHV_STAT_COUNT) fixed-point sums */
+    int64_t *count;        /* (num_layers, num_heads, MHV_STAT_COUNT) sentences in each sum */
+    int64_t sentences;
+    int64_t log2n_sum;     /* sum over sentences of log2(tokens), step 2^-24: the entropy of
+                              uniform attention, for the "broad" rule */
+} mhv_stats_acc;
+
+mhv_status mhv_stats_acc_init(mhv_stats_acc *acc, int num_layers, int num_heads,
+                              mhv_error *err);
+void mhv_stats_acc_free(mhv_stats_acc *acc);
+/* Adds one sentence: every head captured in a. MHV_EUSAGE if a sum would leave the range
+ * where it stays exact (2^53 steps: about 10^7 sentences; split the corpus with shards). */
+mhv_status mhv_stats_acc_add(mhv_stats_acc *acc, const mhv_attn *a, const unsigned char *sep,
+                             mhv_error *err);
+/* dst += src (same shape, else MHV_EUSAGE). */
+mhv_status mhv_stats_acc_merge(mhv_stats_acc *dst, const mhv_stats_acc *src, mhv_error *err);
+
+/* Mean of statistic s for (layer, head); 0 when no sentence had it (*ok = 0). */
+double mhv_stats_mean(const mhv_stats_acc *acc, int layer, int head, mhv_stat s, int *ok);
+
+/* The head's kind, decided in this order from the means:
+ *   the largest of self, prev, next and sink = first + sep, when it is >= 0.5:
+ *     "self", "positional-previous", "positional-next" or "sink";
+ *   else "broad" when entropy >= 0.75 * mean log2(tokens) (near-uniform attention);
+ *   else "mixed". */
+const char *mhv_stats_kind(const mhv_stats_acc *acc, int layer, int head);
+
+typedef enum { MHV_STATS_TABLE = 0, MHV_STATS_JSON, MHV_STATS_CSV } mhv_stats_format;
+
+/* Writes the means (and, in JSON, the exact sums that --merge reads back). `model` is the
+ * model directory recorded in JSON. */
+void mhv_stats_write(FILE *f, mhv_stats_format fmt, const mhv_stats_acc *acc,
+                     const char *model);
+/* Reads a JSON file written by mhv_stats_write into acc (initialised here) and its model
+ * field into model (size bytes; may be NULL). */
+mhv_status mhv_stats_read_json(const char *path, mhv_stats_acc *acc, char *model, size_t size,
+                               mhv_error *err);
+
+#endif

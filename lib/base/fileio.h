@@ -1,0 +1,35 @@
+/* fileio.h - whole-file reads with a size limit, and output files that appear atomically. */
+#ifndef MHV_FILEIO_H
+#define MHV_FILEIO_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+#include "base/status.h"
+
+/* Reads a regular file into a NUL-terminated buffer (caller frees). Refuses directories
+ * and files larger than max_bytes. */
+mhv_status mhv_read_file(const char *path, size_t max_bytes, char **out, size_t *len,
+                         mhv_error *err);
+/* Reads a FILE* to EOF (for stdin), same contract; `name` is used in messages. */
+mhv_status mhv_read_stream(FILE *f, const char *name, size_t max_bytes, char **out, size_t *len,
+                           mhv_error *err);
+
+/* An output file written to "<path>.tmp.XXXXXX" beside its target and renamed into place
+ * by mhv_out_commit, so a failed run never leaves a partial file under the final name. */
+typedef struct {
+    FILE *f;
+    char path[4096];
+    char tmp[4096 + 16];
+} mhv_out;
+
+mhv_status mhv_out_open(mhv_out *out, const char *path, mhv_error *err);
+/* Flushes, fsyncs, closes and renames; on failure removes the temporary file. */
+mhv_status mhv_out_commit(mhv_out *out, mhv_error *err);
+/* Closes and removes the temporary file; safe to call after a failed commit or twice. */
+void mhv_out_abort(mhv_out *out);
+
+/* Creates a directory and its parents (like mkdir -p). */
+mhv_status mhv_mkdir_p(const char *path, mhv_error *err);
+
+#endif

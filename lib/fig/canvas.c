@@ -1,0 +1,128 @@
+#include "fig/canvas.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_SIDE 32768
+
+mhv_status mhv_canvas_new(int w, int h, mhv_canvas *c, mhv_error *err)
+{
+    c->w = c->h = 0;
+    c->px = NULL;
+    if (w <= 0 || h <= 0 || w > MAX_SIDE || h > MAX_SIDE)
+        return mhv_fail(err, MHV_EUSAGE, "",
+                        "figure of %d x %d pixels is too large (at most %d; use a smaller --cell "
+                        "or --dpi)", w, h, MAX_SIDE);
+    size_t n = (size_t)w * (size_t)h * 3;
+    c->px = malloc(n);
+    if (!c->px)
+        return mhv_fail(err, MHV_ENOMEM, "", "out of memory for a %d x %d figure", w, h);
+    memset(c->px, 255, n);
+    c->w = w;
+    c->h = h;
+    return MHV_OK;
+}
+
+void mhv_canvas_free(mhv_canvas *c)
+{
+    free(c->px);
+    c->px = NULL;
+    c->w = c->h = 0;
+}
+
+/* [a, b) of a span snapped to whole pixels and clipped to [0, max). */
+static void snap(float pos, float len, int max, int *a, int *b)
+{
+    long lo = lrintf(pos), hi = lrintf(pos + len);
+    *a = lo < 0 ? 0 : lo > max ? max : (int)lo;
+    *b = hi < 0 ? 0 : hi > max ? max : (int)hi;
+}
+
+static void fill(mhv_canvas *c, const mhv_prim *p)
+{
+    int x0, x1, y0, y1;
+    snap(p->x, p->w, c->w, &x0, &x1);
+    snap(p->y, p->h, c->h, &y0, &y1);
+    if (x0 >= x1 || y0 >= y1) /* empty after clipping: row0 would be outside the canvas */
+        return;
+    uint8_t *row0 = c->px + ((size_t)y0 * (size_t)c->w + (size_t)x0) * 3;
+    for (int x = 0; x < x1 - x0; x++)
+        memcpy(row0 + 3 * x, p->rgb, 3);
+    /* rows of a cell are identical: copy the first */
+    for (int y = y0 + 1; y < y1; y++)
+        memcpy(c->px + ((size_t)y * (size_t)c->w + (size_t)x0) * 3, row0, (size_t)(x1 - x0) * 3);
+}
+
+static void hatch(mhv_canvas *c, const mhv_prim *p)
+{
+    int x0, x1, y0, y1;
+    snap(p->x, p->w, c->w, &x0, &x1);
+    snap(p->y, p->h, c->h, &y0, &y1);
+    int pitch = (int)lrintf(p->aux);
+    if (pitch < 3)
+        pitch = 3;
+    int thick = pitch / 4 > 0 ? pitch / 4 : 1;
+    for (int y = y0; y < y1; y++) {
+        uint8_t *r = c->px + ((size_t)y * (size_t)c->w) * 3;
+        for (int x = x0; x < x1; x++)
+            memcpy(r + 3 * x, (x + y) % pitch < thick ? p->rgb2 : p->rgb, 3);
+    }
+}
+
+static void blend(uint8_t *d, const uint8_t rgb[3], unsigned a)
+{
+    for (int k = 0; k < 3; k++)
+        d[k] = (uint8_t)((d[k] * (255 - a) + rgb[k] * a + 127) / 255);
+}
+
+/* Blits glyph coverage at pen (px, py) on the baseline; rotated text maps the run's
+ * (u right, v down) to the page's (v right, u up). */
+static void blit(mhv_canvas *c, const mhv_glyph_bitmap *bm, int px, int py, int rot,
+                 const uint8_t rgb[3])
+{
+    for (int gy = 0; gy < bm->h; gy++)
+        for (int gx = 0; gx < bm->w; gx++) {
+            unsigned a = bm->alpha[gy * bm->w + gx];
+            if (!a)
+                continue;
+            int u = bm->x0 + gx, v = bm->y0 + gy;
+            int x = rot ? px + v : px + u, y = rot ? py - u - 1 : py + v;
+            if (x < 0 || y < 0 || x >= c->w || y >= c->h)
+                continue;
+            blend(c->px + ((size_t)y * (size_t)c->w + (size_t)x) * 3, rgb, a);
+        }
+}
+
+static mhv_status text(mhv_canvas *c, const mhv_scene *s, const mhv_prim *p, mhv_fontset *fs,
+                       mhv_error *err)
+{
+    mhv_placed g[256];
+    int n = mhv_font_layout(fs, mhv_prim_text(s, p), p->len, p->w, g, 256, NULL);
+    int px = (int)lrintf(p->x), py = (int)lrintf(p->y);
+    for (int i = 0; i < n; i++) {
+        const mhv_glyph_bitmap *bm = mhv_font_bitmap(fs, g[i].g, p->w);
+        if (!bm)
+            return mhv_fail(err, MHV_ENOMEM, "", "out of memory for glyphs");
+        int pen = (int)lrintf(g[i].x);
+        blit(c, bm, p->rot ? px : px + pen, p->rot ? py - pen : py, p->rot, p->rgb);
+    }
+    return MHV_OK;
+}
+
+mhv_status mhv_canvas_draw(mhv_canvas *c, const mhv_scene *s, mhv_fontset *fs, mhv_error *err)
+{
+    for (int i = 0; i < s->n; i++) {
+        const mhv_prim *p = &s->prims[i];
+        if (p->kind == MHV_PRIM_RECT) {
+            fill(c, p);
+        } else if (p->kind == MHV_PRIM_HATCH) {
+            hatch(c, p);
+        } else {
+            mhv_status st = text(c, s, p, fs, err);
+            if (st)
+                return st;
+        }
+    }
+    return MHV_OK;
+}

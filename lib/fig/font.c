@@ -1,0 +1,482 @@
+#include "fig/font.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* The implementation lives in Debian's libstb (-lstb); only the declarations here. */
+#include <stb_truetype.h>
+
+#ifdef MHV_HAVE_FONTCONFIG
+#include <fontconfig/fontconfig.h>
+#endif
+
+#define MAX_FACES 16
+
+typedef struct {
+    stbtt_fontinfo info;
+    const unsigned char *map;  /* (size,) the whole file, read-only */
+    size_t size;
+    char name[600];
+} font_face;
+
+/* Cache slot: key (face + 1, glyph, size in quarter pixels); face 0 is the placeholder. */
+typedef struct {
+    int used;
+    int face, glyph, q;
+    mhv_glyph_bitmap bm;
+} slot;
+
+struct mhv_fontset {
+    font_face faces[MAX_FACES];
+    int n;
+    slot *cache;       /* (cap,) open addressing */
+    size_t cap, count;
+    uint32_t *missing; /* (n_missing,) */
+    int n_missing, cap_missing;
+};
+
+mhv_font_params mhv_font_default_params(void)
+{
+    const char *env = getenv("MHAVIZ_FONT");
+    return (mhv_font_params){.file = NULL, .env = (env && *env) ? env : NULL, .system = 1};
+}
+
+static void face_name(char *buf, size_t size, const char *path, int index)
+{
+    if (index)
+        snprintf(buf, size, "%s#%d", path, index);
+    else
+        snprintf(buf, size, "%s", path);
+}
+
+static int already(const mhv_fontset *fs, const char *path, int index)
+{
+    char name[600];
+    face_name(name, sizeof name, path, index);
+    for (int i = 0; i < fs->n; i++)
+        if (strcmp(fs->faces[i].name, name) == 0)
+            return 1;
+    return 0;
+}
+
+/* Maps face `index` of path into fs. Returns MHV_OK, or an error the caller may ignore
+ * (system fonts) or report (a font the user named). */
+static mhv_status add_face(mhv_fontset *fs, const char *path, int index, const char *what,
+                           mhv_error *err)
+{
+    if (fs->n == MAX_FACES || already(fs, path, index))
+        return MHV_OK;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return mhv_fail(err, MHV_EIO, path, "%scannot open font: %s", what, strerror(errno));
+    struct stat sb;
+    if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode) || sb.st_size < 12) {
+        close(fd);
+        return mhv_fail(err, MHV_EIO, path, "%snot a font file", what);
+    }
+    size_t size = (size_t)sb.st_size;
+    void *map = mmap(NULL, size, PROT_READ, MAP_PRIVATE, fd, 0);
+    close(fd);
+    if (map == MAP_FAILED)
+        return mhv_fail(err, MHV_EIO, path, "%scannot map font: %s", what, strerror(errno));
+    font_face *f = &fs->faces[fs->n];
+    int nfonts = stbtt_GetNumberOfFonts(map);
+    int off = nfonts > index ? stbtt_GetFontOffsetForIndex(map, index) : -1;
+    if (off < 0 || (size_t)off >= size || !stbtt_InitFont(&f->info, map, off)) {
+        munmap(map, size);
+        return mhv_fail(err, MHV_EFORMAT, path, "%snot a TrueType/OpenType font or collection",
+                        what);
+    }
+    f->map = map;
+    f->size = size;
+    face_name(f->name, sizeof f->name, path, index);
+    fs->n++;
+    return MHV_OK;
+}
+
+#ifdef MHV_HAVE_FONTCONFIG
+/* Adds fontconfig's best match for pattern, when it has the probe character (fontconfig
+ * always answers something, even a font without CJK). */
+static void add_fc(mhv_fontset *fs, FcConfig *cfg, const char *pattern, uint32_t probe)
+{
+    FcPattern *p = FcNameParse((const FcChar8 *)pattern);
+    if (!p)
+        return;
+    FcConfigSubstitute(cfg, p, FcMatchPattern);
+    FcDefaultSubstitute(p);
+    FcResult r;
+    FcPattern *m = FcFontMatch(cfg, p, &r);
+    FcChar8 *file = NULL;
+    int index = 0;
+    if (m && FcPatternGetString(m, FC_FILE, 0, &file) == FcResultMatch) {
+        FcPatternGetInteger(m, FC_INDEX, 0, &index);
+        int before = fs->n;
+        if (add_face(fs, (const char *)file, index, "", NULL) == MHV_OK && fs->n > before &&
+            !stbtt_FindGlyphIndex(&fs->faces[before].info, (int)probe)) {
+            munmap((void *)fs->faces[before].map, fs->faces[before].size);
+            fs->n = before;
+        }
+    }
+    if (m)
+        FcPatternDestroy(m);
+    FcPatternDestroy(p);
+}
+#endif
+
+/* Where the packages named in fonts/README.md put their files, and macOS's CJK fonts. */
+static const char *const well_known[] = {
+    "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
+    "/usr/share/fonts/TTF/DejaVuSans.ttf",
+    "/usr/share/fonts/dejavu/DejaVuSans.ttf",
+    "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
+    "/usr/share/fonts/wenquanyi/wqy-microhei/wqy-microhei.ttc",
+    "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
+    "/usr/share/fonts/noto-cjk/NotoSansCJK-Regular.ttc",
+    "/usr/share/fonts/google-noto-cjk/NotoSansCJK-Regular.ttc",
+    "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc",
+    "/System/Library/Fonts/PingFang.ttc",
+    "/System/Library/Fonts/Supplemental/Arial Unicode.ttf",
+};
+
+mhv_status mhv_font_open(const mhv_font_params *p, mhv_fontset **out, mhv_error *err)
+{
+    *out = NULL;
+    mhv_fontset *fs = calloc(1, sizeof *fs);
+    if (!fs)
+        return mhv_fail(err, MHV_ENOMEM, "", "out of memory");
+    mhv_status st;
+    if (p->file && (st = add_face(fs, p->file, 0, "", err)))
+        goto fail;
+    if (p->env && (st = add_face(fs, p->env, 0, "MHAVIZ_FONT: ", err)))
+        goto fail;
+    if (p->system) {
+#ifdef MHV_HAVE_FONTCONFIG
+        /* a private configuration, destroyed below: no global fontconfig state is left */
+        FcConfig *cfg = FcInitLoadConfigAndFonts();
+        if (cfg) {
+            add_fc(fs, cfg, "sans-serif", 'A');
+            add_fc(fs, cfg, "sans-serif:lang=zh-cn", 0x4E2D);
+            FcConfigDestroy(cfg);
+        }
+#endif
+        for (size_t i = 0; i < sizeof well_known / sizeof well_known[0]; i++)
+            if (access(well_known[i], R_OK) == 0)
+                add_face(fs, well_known[i], 0, "", NULL);
+    }
+    if (fs->n == 0) {
+        st = mhv_fail(err, MHV_EIO, "",
+                      "no font found: install fonts-wqy-microhei, or give --font FILE or "
+                      "MHAVIZ_FONT (see fonts/README.md)");
+        goto fail;
+    }
+    fs->cap = 512;
+    fs->cache = calloc(fs->cap, sizeof *fs->cache);
+    if (!fs->cache) {
+        st = mhv_fail(err, MHV_ENOMEM, "", "out of memory");
+        goto fail;
+    }
+    *out = fs;
+    return MHV_OK;
+fail:
+    mhv_font_close(fs);
+    return st;
+}
+
+void mhv_font_close(mhv_fontset *fs)
+{
+    if (!fs)
+        return;
+    for (int i = 0; i < fs->n; i++)
+        munmap((void *)fs->faces[i].map, fs->faces[i].size);
+    for (size_t i = 0; i < fs->cap; i++)
+        if (fs->cache[i].used)
+            free((void *)fs->cache[i].bm.alpha);
+    free(fs->cache);
+    free(fs->missing);
+    free(fs);
+}
+
+int mhv_font_count(const mhv_fontset *fs)
+{
+    return fs->n;
+}
+
+const char *mhv_font_name(const mhv_fontset *fs, int i)
+{
+    return i >= 0 && i < fs->n ? fs->faces[i].name : "";
+}
+
+/* Decodes one UTF-8 character at *s (len > 0); malformed input yields U+FFFD, one byte. */
+static uint32_t utf8_next(const unsigned char **s, const unsigned char *end)
+{
+    const unsigned char *p = *s;
+    uint32_t c = *p;
+    int n = c < 0x80 ? 0 : c >= 0xF0 && c < 0xF5 ? 3 : c >= 0xE0 ? 2 : c >= 0xC2 && c < 0xE0 ? 1 : -1;
+    if (n < 0 || end - p <= n) {
+        *s = p + 1;
+        return n == 0 ? c : 0xFFFD;
+    }
+    c &= n == 0 ? 0x7F : n == 1 ? 0x1F : n == 2 ? 0x0F : 0x07;
+    for (int i = 1; i <= n; i++) {
+        if ((p[i] & 0xC0) != 0x80) {
+            *s = p + 1;
+            return 0xFFFD;
+        }
+        c = c << 6 | (p[i] & 0x3F);
+    }
+    *s = p + n + 1;
+    if ((n == 2 && c < 0x800) || (n == 3 && (c < 0x10000 || c > 0x10FFFF)) ||
+        (c >= 0xD800 && c < 0xE000))
+        return 0xFFFD;
+    return c;
+}
+
+/* Default-ignorable characters a shaper would not draw. */
+static int invisible(uint32_t c)
+{
+    return (c >= 0x200B && c <= 0x200F) || (c >= 0xFE00 && c <= 0xFE0F) ||
+           (c >= 0x2060 && c <= 0x2064) || c == 0xFEFF || c == 0xAD ||
+           (c >= 0xE0100 && c <= 0xE01EF);
+}
+
+static void note_missing(mhv_fontset *fs, uint32_t cp)
+{
+    for (int i = 0; i < fs->n_missing; i++)
+        if (fs->missing[i] == cp)
+            return;
+    if (fs->n_missing == fs->cap_missing) {
+        int cap = fs->cap_missing ? 2 * fs->cap_missing : 8;
+        uint32_t *m = realloc(fs->missing, (size_t)cap * sizeof *m);
+        if (!m)
+            return; /* the box is still drawn; only the report loses the character */
+        fs->missing = m;
+        fs->cap_missing = cap;
+    }
+    fs->missing[fs->n_missing++] = cp;
+}
+
+static mhv_glyph find_glyph(mhv_fontset *fs, uint32_t cp)
+{
+    for (int i = 0; i < fs->n; i++) {
+        int g = stbtt_FindGlyphIndex(&fs->faces[i].info, (int)cp);
+        if (g)
+            return (mhv_glyph){i, g, cp};
+    }
+    note_missing(fs, cp);
+    return (mhv_glyph){-1, 0, cp};
+}
+
+static float em_scale(const mhv_fontset *fs, int f, float px)
+{
+    return stbtt_ScaleForMappingEmToPixels(&fs->faces[f].info, px);
+}
+
+/* Placeholder box: 0.6 em wide, from the baseline up 0.72 em, stroke 0.07 em. */
+#define BOX_ADV 0.68f
+#define BOX_X0 0.08f
+#define BOX_X1 0.60f
+#define BOX_TOP 0.72f
+#define BOX_STROKE 0.07f
+
+static float advance(const mhv_fontset *fs, mhv_glyph g, float px)
+{
+    if (g.face < 0)
+        return BOX_ADV * px;
+    int adv, lsb;
+    stbtt_GetGlyphHMetrics(&fs->faces[g.face].info, g.glyph, &adv, &lsb);
+    return (float)adv * em_scale(fs, g.face, px);
+}
+
+int mhv_font_layout(mhv_fontset *fs, const char *s, size_t len, float px, mhv_placed *out,
+                    int cap, float *width)
+{
+    const unsigned char *p = (const unsigned char *)s, *end = p + len;
+    float x = 0;
+    int n = 0;
+    mhv_glyph prev = {-1, 0, 0};
+    while (p < end) {
+        uint32_t cp = utf8_next(&p, end);
+        if (invisible(cp))
+            continue;
+        mhv_glyph g = find_glyph(fs, cp);
+        if (n > 0 && g.face >= 0 && g.face == prev.face)
+            x += (float)stbtt_GetGlyphKernAdvance(&fs->faces[g.face].info, prev.glyph, g.glyph) *
+                 em_scale(fs, g.face, px);
+        if (n < cap && out)
+            out[n] = (mhv_placed){g, x};
+        n++;
+        x += advance(fs, g, px);
+        prev = g;
+    }
+    if (width)
+        *width = x;
+    return n < cap || !out ? n : cap;
+}
+
+float mhv_font_width(mhv_fontset *fs, const char *s, size_t len, float px)
+{
+    float w;
+    mhv_font_layout(fs, s, len, px, NULL, 0, &w);
+    return w;
+}
+
+void mhv_font_vmetrics(const mhv_fontset *fs, float px, float *ascent, float *descent)
+{
+    int a, d, gap;
+    stbtt_GetFontVMetrics(&fs->faces[0].info, &a, &d, &gap);
+    float sc = em_scale(fs, 0, px);
+    *ascent = (float)a * sc;
+    *descent = (float)-d * sc;
+}
+
+static size_t slot_hash(int face, int glyph, int q, size_t cap)
+{
+    uint64_t h = (uint64_t)(uint32_t)(face + 1) * 0x9E3779B97F4A7C15ull;
+    h ^= (uint64_t)(uint32_t)glyph * 0xC2B2AE3D27D4EB4Full;
+    h ^= (uint64_t)(uint32_t)q * 0x165667B19E3779F9ull;
+    h ^= h >> 29;
+    return (size_t)h & (cap - 1);
+}
+
+static int grow(mhv_fontset *fs)
+{
+    size_t cap = fs->cap * 2;
+    slot *c = calloc(cap, sizeof *c);
+    if (!c)
+        return -1;
+    for (size_t i = 0; i < fs->cap; i++) {
+        if (!fs->cache[i].used)
+            continue;
+        size_t h = slot_hash(fs->cache[i].face, fs->cache[i].glyph, fs->cache[i].q, cap);
+        while (c[h].used)
+            h = (h + 1) & (cap - 1);
+        c[h] = fs->cache[i];
+    }
+    free(fs->cache);
+    fs->cache = c;
+    fs->cap = cap;
+    return 0;
+}
+
+static int box_bitmap(float px, mhv_glyph_bitmap *bm)
+{
+    int x0 = (int)lrintf(BOX_X0 * px), x1 = (int)lrintf(BOX_X1 * px);
+    int top = (int)lrintf(BOX_TOP * px);
+    int t = (int)lrintf(BOX_STROKE * px);
+    if (t < 1)
+        t = 1;
+    int w = x1 - x0 > 2 * t ? x1 - x0 : 2 * t + 1, h = top > 2 * t ? top : 2 * t + 1;
+    uint8_t *a = calloc((size_t)w * (size_t)h, 1);
+    if (!a)
+        return -1;
+    for (int y = 0; y < h; y++)
+        for (int x = 0; x < w; x++)
+            if (x < t || x >= w - t || y < t || y >= h - t)
+                a[y * w + x] = 255;
+    *bm = (mhv_glyph_bitmap){w, h, x0, -h, a};
+    return 0;
+}
+
+const mhv_glyph_bitmap *mhv_font_bitmap(mhv_fontset *fs, mhv_glyph g, float px)
+{
+    int q = (int)lrintf(px * 4.0f);
+    int face_key = g.face < 0 ? -1 : g.face, glyph_key = g.face < 0 ? 0 : g.glyph;
+    size_t h = slot_hash(face_key, glyph_key, q, fs->cap);
+    while (fs->cache[h].used) {
+        slot *s = &fs->cache[h];
+        if (s->face == face_key && s->glyph == glyph_key && s->q == q)
+            return &s->bm;
+        h = (h + 1) & (fs->cap - 1);
+    }
+    if ((fs->count + 1) * 2 > fs->cap) {
+        if (grow(fs))
+            return NULL;
+        return mhv_font_bitmap(fs, g, px); /* one level: the table now has room */
+    }
+    mhv_glyph_bitmap bm;
+    if (g.face < 0) {
+        if (box_bitmap(px, &bm))
+            return NULL;
+    } else {
+        const stbtt_fontinfo *fi = &fs->faces[g.face].info;
+        float sc = em_scale(fs, g.face, px);
+        int w = 0, hh = 0, x0 = 0, y0 = 0;
+        unsigned char *a = stbtt_GetGlyphBitmap(fi, sc, sc, g.glyph, &w, &hh, &x0, &y0);
+        /* copied into our allocation so the cache frees with free(), not stbtt's allocator */
+        uint8_t *c = malloc(w > 0 && hh > 0 ? (size_t)w * (size_t)hh : 1);
+        if (!c) {
+            stbtt_FreeBitmap(a, NULL);
+            return NULL;
+        }
+        if (a && w > 0 && hh > 0)
+            memcpy(c, a, (size_t)w * (size_t)hh);
+        else
+            w = hh = 0;
+        stbtt_FreeBitmap(a, NULL);
+        bm = (mhv_glyph_bitmap){w, hh, x0, y0, c};
+    }
+    fs->cache[h] = (slot){1, face_key, glyph_key, q, bm};
+    fs->count++;
+    return &fs->cache[h].bm;
+}
+
+int mhv_font_outline(mhv_fontset *fs, mhv_glyph g, float px, mhv_path_op **ops)
+{
+    *ops = NULL;
+    if (g.face < 0) {
+        /* the box as an outer and an inner contour, so nonzero and evenodd both leave a hole */
+        float x0 = BOX_X0 * px, x1 = BOX_X1 * px, y0 = -BOX_TOP * px, y1 = 0, t = BOX_STROKE * px;
+        mhv_path_op *o = malloc(10 * sizeof *o);
+        if (!o)
+            return -1;
+        float pts[10][2] = {{x0, y0},     {x1, y0},     {x1, y1},     {x0, y1},    {x0, y0},
+                            {x0 + t, y0 + t}, {x0 + t, y1 - t}, {x1 - t, y1 - t}, {x1 - t, y0 + t},
+                            {x0 + t, y0 + t}};
+        for (int i = 0; i < 10; i++)
+            o[i] = (mhv_path_op){(i == 0 || i == 5) ? 'M' : 'L', pts[i][0], pts[i][1], 0, 0, 0, 0};
+        *ops = o;
+        return 10;
+    }
+    const stbtt_fontinfo *fi = &fs->faces[g.face].info;
+    stbtt_vertex *v = NULL;
+    int n = stbtt_GetGlyphShape(fi, g.glyph, &v);
+    if (n <= 0) {
+        stbtt_FreeShape(fi, v);
+        return 0;
+    }
+    mhv_path_op *o = malloc((size_t)n * sizeof *o);
+    if (!o) {
+        stbtt_FreeShape(fi, v);
+        return -1;
+    }
+    float sc = em_scale(fs, g.face, px);
+    for (int i = 0; i < n; i++) {
+        char op = v[i].type == STBTT_vmove ? 'M' : v[i].type == STBTT_vline ? 'L'
+                : v[i].type == STBTT_vcurve ? 'Q' : 'C';
+        /* font units are y up; the page is y down */
+        o[i] = (mhv_path_op){op,
+                             v[i].x * sc, -v[i].y * sc,
+                             v[i].cx * sc, -v[i].cy * sc,
+                             v[i].cx1 * sc, -v[i].cy1 * sc};
+    }
+    stbtt_FreeShape(fi, v);
+    *ops = o;
+    return n;
+}
+
+int mhv_font_missing_count(const mhv_fontset *fs)
+{
+    return fs->n_missing;
+}
+
+uint32_t mhv_font_missing(const mhv_fontset *fs, int i)
+{
+    return i >= 0 && i < fs->n_missing ? fs->missing[i] : 0;
+}

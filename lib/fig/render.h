@@ -1,0 +1,78 @@
+/* render.h - attention heatmap figures: one head, one layer's heads, the whole model.
+ *
+ * A figure is laid out once as a scene (scene.h) and drawn from it by canvas.h (PNG) or
+ * svg.h, so both formats show the same picture. All sizes are CSS pixels (1/96 inch)
+ * multiplied by dpi / 96. */
+#ifndef MHV_RENDER_H
+#define MHV_RENDER_H
+
+#include "fig/colormap.h"
+#include "fig/font.h"
+#include "model/forward.h"
+#include "fig/label.h"
+#include "fig/scene.h"
+#include "base/status.h"
+
+typedef enum {
+    MHV_SCALE_FIXED = 0, /* 0..1 for every head, so heads compare (the default) */
+    MHV_SCALE_HEAD,      /* 0..the head's largest weight */
+    MHV_SCALE_ROW        /* each query row stretched to its largest weight */
+} mhv_scale;
+
+typedef struct {
+    mhv_cmap cmap;
+    mhv_scale scale;
+    int cell;       /* matrix cell side in CSS px; 0 = mhv_render_default_cell(n) */
+    int values;     /* print each weight in cells big enough to hold it */
+    int dpi;        /* 96 = one pixel per CSS px; 300 for print */
+} mhv_render_params;
+
+/* viridis, fixed scale, automatic cell, no values, 96 dpi. */
+mhv_render_params mhv_render_default_params(void);
+mhv_status mhv_scale_parse(const char *s, mhv_scale *out, mhv_error *err);
+
+/* Query rows [row0, row1) and key columns [col0, col1) outlined in the single-head figure
+ * (what `rank --render` links), note (e.g. "它 → 苹果") added to its title; empty ranges, the
+ * default, draw nothing. */
+typedef struct {
+    int row0, row1, col0, col1;
+    const char *note;
+} mhv_highlight;
+
+/* What a figure shows besides the weights. */
+typedef struct {
+    const char *model;              /* name in titles (mhv_modelname_of) */
+    int num_layers, num_heads;      /* of the model: file name widths, overview columns */
+    int causal;                     /* keys after the query are masked (decoders) */
+    int kv_group;                   /* query heads per key/value head (GQA), 0 = none */
+    const char *sentence;           /* recorded in the files' metadata */
+    int n;                          /* tokens */
+    const char *const *pieces;      /* (n,) vocabulary pieces */
+    const unsigned char *special;   /* (n,) 1 for special tokens; NULL = none */
+    mhv_label_kind kind;
+    mhv_highlight highlight;        /* mhv_render_head only */
+    /* "mean" or "rollout": the heads are per-layer views (head -1, see rollout.h), titled
+     * "layer l, mean of heads" / "rollout of layers 0..l"; NULL for real heads */
+    const char *aggregate;
+} mhv_fig_input;
+
+/* Cell side in CSS px for n tokens: the matrix aims at ~600 px, cells 10..36 px. */
+int mhv_render_default_cell(int n);
+
+/* Fills out (caller frees with mhv_scene_free; on failure out is empty). */
+mhv_status mhv_render_head(const mhv_render_params *p, mhv_fontset *fs, const mhv_fig_input *in,
+                           const mhv_head_attn *h, mhv_scene *out, mhv_error *err);
+/* The heads of `layer` present in a, in a grid with one shared colourbar. */
+mhv_status mhv_render_layer(const mhv_render_params *p, mhv_fontset *fs,
+                            const mhv_fig_input *in, const mhv_attn *a, int layer,
+                            mhv_scene *out, mhv_error *err);
+/* Thumbnails, one row per layer present in a, one column per head of the model. */
+mhv_status mhv_render_model(const mhv_render_params *p, mhv_fontset *fs,
+                            const mhv_fig_input *in, const mhv_attn *a, mhv_scene *out,
+                            mhv_error *err);
+
+/* t(n, n) = the colormap position of each weight w(n, n) under p->scale; masked cells
+ * (causal and key j > query i) get -1. */
+void mhv_render_norm(const mhv_render_params *p, int causal, const float *w, int n, float *t);
+
+#endif

@@ -1,0 +1,79 @@
+/* scene.h - a figure as a display list, drawn identically by the raster (canvas) and the SVG
+ * writer: filled rects, hatched rects (masked cells) and text runs, in pixels, y down. */
+#ifndef MHV_SCENE_H
+#define MHV_SCENE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "fig/font.h"
+#include "base/status.h"
+
+typedef enum { MHV_PRIM_RECT = 0, MHV_PRIM_HATCH, MHV_PRIM_TEXT } mhv_prim_kind;
+
+/* What a primitive is, for SVG grouping and for tests. */
+typedef enum {
+    MHV_ROLE_OTHER = 0,
+    MHV_ROLE_CELL,      /* one matrix cell (rect or hatch) */
+    MHV_ROLE_LABEL,     /* one token label part */
+    MHV_ROLE_TITLE,
+    MHV_ROLE_TICK,      /* colourbar tick label, axis names */
+    MHV_ROLE_VALUE,     /* a cell value */
+    MHV_ROLE_CBAR,      /* a colourbar slice */
+    MHV_ROLE_HIGHLIGHT  /* a box around highlighted rows or columns, a tick by their labels */
+} mhv_role;
+
+typedef struct {
+    uint8_t kind, role;
+    uint8_t rot;        /* text: 1 = turned 90 degrees counter-clockwise (reads upwards) */
+    uint8_t rgb[3];     /* fill, or text colour; hatch: background */
+    uint8_t rgb2[3];    /* hatch: line colour */
+    float x, y, w, h;   /* rect; text: pen at the start of the baseline, w = size in px/em */
+    float aux;          /* hatch: distance between the diagonal lines, px */
+    uint32_t text;      /* text: offset into the scene's string pool */
+    uint32_t len;
+} mhv_prim;
+
+typedef struct {
+    int width, height;         /* pixels */
+    mhv_prim *prims;           /* (n,) painted in order over a white background */
+    int n, cap;
+    char *pool;                /* strings of text primitives and metadata */
+    size_t pool_len, pool_cap;
+    struct {
+        uint32_t key, value;   /* offsets into pool */
+    } meta[8];                 /* PNG text chunks / SVG metadata, e.g. "Model" */
+    int n_meta;
+    int oom;                   /* an append failed: the scene is incomplete */
+} mhv_scene;
+
+void mhv_scene_init(mhv_scene *s, int width, int height);
+void mhv_scene_free(mhv_scene *s);
+/* Appenders record allocation failure in s->oom instead of returning it, so layout code
+ * stays readable; the caller checks once with mhv_scene_check. */
+void mhv_scene_rect(mhv_scene *s, mhv_role role, float x, float y, float w, float h,
+                    const uint8_t rgb[3]);
+/* Diagonal lines `pitch` px apart, anchored to the page so neighbouring cells join up. */
+void mhv_scene_hatch(mhv_scene *s, mhv_role role, float x, float y, float w, float h,
+                     float pitch, const uint8_t bg[3], const uint8_t fg[3]);
+void mhv_scene_text(mhv_scene *s, mhv_role role, float x, float y, float px, int rot,
+                    const uint8_t rgb[3], const char *text, size_t len);
+void mhv_scene_meta(mhv_scene *s, const char *key, const char *value);
+mhv_status mhv_scene_check(const mhv_scene *s, mhv_error *err);
+
+static inline const char *mhv_prim_text(const mhv_scene *s, const mhv_prim *p)
+{
+    return s->pool + p->text;
+}
+
+static inline const char *mhv_scene_meta_key(const mhv_scene *s, int i)
+{
+    return s->pool + s->meta[i].key;
+}
+
+static inline const char *mhv_scene_meta_value(const mhv_scene *s, int i)
+{
+    return s->pool + s->meta[i].value;
+}
+
+#endif

@@ -1,0 +1,54 @@
+/* forward.h - the forward pass, capturing the attention probabilities of selected heads. */
+#ifndef MHV_FORWARD_H
+#define MHV_FORWARD_H
+
+#include <stdint.h>
+
+#include "base/heads.h"
+#include "model/model.h"
+#include "base/status.h"
+
+typedef struct {
+    int layer, head;
+    float *w;           /* (n, n): w[i*n + j] = attention of query i to key j */
+} mhv_head_attn;
+
+typedef struct {
+    int n;              /* tokens */
+    int count;          /* captured heads, in (layer, head) order */
+    mhv_head_attn *heads;
+    float *buf;         /* (count, n, n) storage behind heads[].w */
+    int kv_group;       /* models with key/value heads (llama family): query heads per kv
+                         * head, so head h reads kv head h / kv_group; 0 for the others */
+} mhv_attn;
+
+/* Runs the model on ids(n) and fills out (caller frees with mhv_attn_free). Layers above the
+ * last selected one are not computed. Ids must be < vocab size and n <= max positions
+ * (MHV_EUSAGE otherwise, naming the limit). */
+mhv_status mhv_forward(const mhv_model *m, const int32_t *ids, int n, const mhv_heads *sel,
+                       mhv_attn *out, mhv_error *err);
+void mhv_attn_free(mhv_attn *a);
+
+/* How forward passes run: mhv_forward uses one thread; a context made once per run keeps a
+ * thread pool and the activation buffers across sentences. Results are the same bytes
+ * whatever the thread count. */
+typedef struct {
+    int threads;        /* threads in all, the caller included; <= 0: online CPUs */
+} mhv_forward_params;
+
+mhv_forward_params mhv_forward_default_params(void);
+
+typedef struct mhv_forward_ctx mhv_forward_ctx;
+
+/* Starts the pool and picks the kernels (mhv_kernels_get: honours MHAVIZ_KERNEL). */
+mhv_status mhv_forward_ctx_new(const mhv_forward_params *p, mhv_forward_ctx **out,
+                               mhv_error *err);
+void mhv_forward_ctx_free(mhv_forward_ctx *c);
+int mhv_forward_ctx_threads(const mhv_forward_ctx *c);
+/* The kernel table in use: "scalar", "avx2" or "avx512". */
+const char *mhv_forward_ctx_kernel(const mhv_forward_ctx *c);
+/* mhv_forward on the context's threads. */
+mhv_status mhv_forward_run(mhv_forward_ctx *c, const mhv_model *m, const int32_t *ids, int n,
+                           const mhv_heads *sel, mhv_attn *out, mhv_error *err);
+
+#endif

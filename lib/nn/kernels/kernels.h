@@ -1,0 +1,100 @@
+/* kernels.h - the numeric primitives of the forward pass, behind one dispatch table.
+ *
+ * Kernels know nothing about models: plain pointers, sizes and strides, fp32 activations.
+ * The scalar table is the reference; faster tables (AVX-512, AVX2) are chosen at run time by
+ * CPU feature detection, or forced with MHAVIZ_KERNEL=scalar|avx2|avx512.
+ *
+ * Kernels are single-threaded; callers parallelise by splitting the columns of a linear
+ * layer (linear_cols) or the heads of attention, never the reduction, so the bytes of a
+ * result do not depend on the thread count. */
+#ifndef MHV_KERNELS_H
+#define MHV_KERNELS_H
+
+#include <stddef.h>
+
+#include "base/dtype.h"
+
+typedef struct {
+    const float *q, *k, *v;     /* q: (n, ld_q), k: (n, ld_k), v: (n, ld_v); first d used */
+    int n;                      /* tokens */
+    int d;                      /* head dim */
+    size_t ld_q, ld_k, ld_v;    /* row strides in floats */
+    float scale;                /* usually 1/sqrt(d) */
+    int causal;                 /* mask keys j > i */
+    int window;                 /* > 0 (with causal): also mask keys j <= i - window, the
+                                 * sliding window of Mistral/Qwen2; 0: none */
+    float *probs;               /* (n, n) softmax probabilities out, or NULL when not wanted */
+    float *scratch;             /* (attention_scratch(n, d),) work space, always provided */
+    float *out;                 /* (n, ld_out): probs · v, or NULL when not wanted (then v
+                                 * is not read) */
+    size_t ld_out;
+} mhv_attn_args;
+
+/* The first key query i sees: i - window + 1 under a sliding window, else 0 (keys after i
+ * are masked too when causal). */
+static inline int mhv_attn_first_key(const mhv_attn_args *a, int i)
+{
+    return a->causal && a->window > 0 && i >= a->window ? i - a->window + 1 : 0;
+}
+
+typedef struct {
+    const char *name;
+    /* y(n, out) = x(n, in) · W(out, in)^T + b(out); W in its stored dtype, rows contiguous;
+     * b may be NULL. */
+    void (*linear)(float *y, const float *x, const void *w, mhv_dtype wdt, const float *b,
+                   int n, int in, int out);
+    /* The same, writing only columns o0..o1 of y (n, out); each column's value is the same
+     * bytes as in a full call, whatever o0 and o1. */
+    void (*linear_cols)(float *y, const float *x, const void *w, mhv_dtype wdt, const float *b,
+                        int n, int in, int out, int o0, int o1);
+    /* As linear_cols with W stored transposed, (in, ldw) row-major with output o in column
+     * o (GPT-2's Conv1D layout; w may point at a column slice of a wider matrix). */
+    void (*linear_t_cols)(float *y, const float *x, const void *w, mhv_dtype wdt, size_t ldw,
+                          const float *b, int n, int in, int out, int o0, int o1);
+    /* Linear layers over x packed once, for tables whose linear_cols would otherwise pack
+     * x again for every column range (NULL in the others): xpack fills xpack_floats(n, in)
+     * floats at xp from x(n, in); linear_xp_cols then gives the same bytes as linear_cols
+     * for any columns, from the packed x. */
+    size_t (*xpack_floats)(int n, int in);
+    void (*xpack)(float *xp, const float *x, int n, int in);
+    /* Rows per packed panel: rows r0.. of x (r0 a multiple of it) pack to xp + r0 * in, so
+     * callers may pack row blocks on several threads. */
+    int xpack_rows;
+    void (*linear_xp_cols)(float *y, const float *xp, const void *w, mhv_dtype wdt,
+                           const float *b, int n, int in, int out, int o0, int o1);
+    /* One attention head (see mhv_attn_args). */
+    void (*attention)(const mhv_attn_args *a);
+    /* Floats of scratch attention needs for n tokens and head dim d. */
+    size_t (*attention_scratch)(int n, int d);
+    /* x(n, d) rows normalised in place: (x - mean) / sqrt(var + eps) * g + b. */
+    void (*layernorm)(float *x, const float *g, const float *b, int n, int d, float eps);
+    /* x(n, d) rows normalised in place: x / sqrt(mean(x^2) + eps) * g (RMSNorm). */
+    void (*rmsnorm)(float *x, const float *g, int n, int d, float eps);
+    /* In place over n values. */
+    void (*gelu_erf)(float *x, size_t n);
+    void (*gelu_tanh)(float *x, size_t n);
+    void (*relu)(float *x, size_t n);
+    void (*silu)(float *x, size_t n);
+    /* y += x over n values. */
+    void (*add)(float *y, const float *x, size_t n);
+} mhv_kernels;
+
+/* The table for this CPU, honouring MHAVIZ_KERNEL (documented: "scalar" forces the
+ * reference path, "avx2" / "avx512" those tables when the CPU has them). */
+const mhv_kernels *mhv_kernels_get(void);
+const mhv_kernels *mhv_kernels_scalar(void);
+/* NULL when this CPU lacks AVX2, FMA or F16C. Entries avx2.c leaves NULL are filled from
+ * the scalar table, so every entry of a table from mhv_kernels_get is set. */
+const mhv_kernels *mhv_kernels_avx2_if_supported(void);
+/* The raw AVX2 table (entries may be NULL). Only valid after checking the CPU (avx2.c is
+ * compiled with -mavx2 -mfma -mf16c). */
+const mhv_kernels *mhv_kernels_avx2(void);
+
+/* NULL unless this CPU has AVX-512 F/BW/DQ/VL as well as AVX2, FMA and F16C. Entries
+ * avx512.c leaves NULL come from the AVX2 table (then the scalar one), except the
+ * xpack entries, which only tables that use them have. */
+const mhv_kernels *mhv_kernels_avx512_if_supported(void);
+/* The raw AVX-512 table (entries may be NULL). Only valid after checking the CPU. */
+const mhv_kernels *mhv_kernels_avx512(void);
+
+#endif

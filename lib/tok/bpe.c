@@ -1,0 +1,931 @@
+/* bpe.c - BPE tokenization as Hugging Face tokenizers does it (models::bpe, normalizers NFC /
+ * Prepend / Replace, pre-tokenizers ByteLevel / Split / Metaspace), with character spans.
+ *
+ * Merging uses HF's algorithm: a min-heap of candidate merges ordered by (rank, position),
+ * stale entries skipped when popped, so a word of n symbols costs O(n log n) and a 100 kB
+ * "word" of one repeated letter does not hang. */
+#include "tok/bpe.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "base/fileio.h"
+#include "tok/pretok.h"
+#include "text/unicode.h"
+
+#define MAX_NORM_STEPS 8
+#define MAX_PREPEND 16            /* code points of a Prepend normalizer */
+#define MAX_MERGES (1 << 24)
+#define MAX_FILE (512u << 20)
+#define METASPACE 0x2581u         /* "▁" */
+
+typedef enum { NORM_NFC, NORM_PREPEND, NORM_REPLACE } norm_kind;
+
+typedef struct {
+    norm_kind kind;
+    uint32_t text[MAX_PREPEND]; /* PREPEND: the prefix; REPLACE: text[0] -> text[1] */
+    int n;
+} norm_step;
+
+typedef enum { PT_NONE, PT_BYTELEVEL, PT_METASPACE } pt_kind;
+
+struct mhv_bpe {
+    const mhv_vocab *vocab;
+    /* merges: open addressing on the pair of ids; cap a power of two >= 2 * n */
+    uint64_t *mkey;   /* (mcap,) (left << 32 | right) + 1, 0 = empty */
+    int32_t *mrank;   /* (mcap,) */
+    int32_t *mnew;    /* (mcap,) id of the merged piece */
+    uint32_t mcap;
+    int32_t unk_id;   /* -1 when the model has no unk token */
+    int byte_fallback, fuse_unk, ignore_merges;
+    int32_t byte_tok[256]; /* ids of "<0x00>".."<0xFF>" for byte fallback, -1 if absent */
+    norm_step norm[MAX_NORM_STEPS];
+    int n_norm;
+    pt_kind pt;
+    int split;                  /* PT_BYTELEVEL: split with `pattern` first */
+    mhv_pretok_kind pattern;
+    int add_prefix_space;       /* PT_BYTELEVEL */
+    int meta_prepend;           /* PT_METASPACE: 0 never, 1 first, 2 always */
+    int meta_split;
+    uint32_t meta_char;
+    uint32_t byte_char[256];    /* bytes_to_unicode */
+    char file[512];
+};
+
+/* ---- merge table ---- */
+
+static uint32_t pair_hash(uint64_t k)
+{
+    k ^= k >> 33;
+    k *= 0xff51afd7ed558ccdull;
+    k ^= k >> 33;
+    return (uint32_t)k;
+}
+
+static mhv_status merges_alloc(mhv_bpe *b, size_t n, mhv_error *err)
+{
+    if (n > MAX_MERGES)
+        return mhv_fail(err, MHV_ENOMEM, b->file, "%zu merges is too many", n);
+    b->mcap = 16;
+    while (b->mcap < 2 * n + 2)
+        b->mcap <<= 1;
+    b->mkey = calloc(b->mcap, sizeof *b->mkey);
+    b->mrank = malloc(b->mcap * sizeof *b->mrank);
+    b->mnew = malloc(b->mcap * sizeof *b->mnew);
+    if (!b->mkey || !b->mrank || !b->mnew)
+        return mhv_fail(err, MHV_ENOMEM, b->file, "out of memory");
+    return MHV_OK;
+}
+
+static uint32_t merge_slot(const mhv_bpe *b, int32_t l, int32_t r)
+{
+    uint64_t k = ((uint64_t)(uint32_t)l << 32 | (uint32_t)r) + 1;
+    uint32_t mask = b->mcap - 1, i = pair_hash(k) & mask;
+    while (b->mkey[i] && b->mkey[i] != k)
+        i = (i + 1) & mask;
+    return i;
+}
+
+static int merge_get(const mhv_bpe *b, int32_t l, int32_t r, int32_t *rank, int32_t *id)
+{
+    uint32_t s = merge_slot(b, l, r);
+    if (!b->mkey[s])
+        return 0;
+    *rank = b->mrank[s];
+    *id = b->mnew[s];
+    return 1;
+}
+
+/* A merge "a b": both parts and their concatenation must be in the vocabulary (HF refuses the
+ * file otherwise). A pair listed twice keeps its later rank, as HF's HashMap collect does. */
+static mhv_status add_merge(mhv_bpe *b, const char *a, size_t alen, const char *c, size_t clen,
+                            int32_t rank, mhv_error *err)
+{
+    int32_t l = mhv_vocab_lookup(b->vocab, a, alen), r = mhv_vocab_lookup(b->vocab, c, clen);
+    if (l < 0 || r < 0)
+        return mhv_fail(err, MHV_EFORMAT, b->file, "merge %d: '%.*s' is not in the vocabulary",
+                        (int)rank + 1, (int)(l < 0 ? (alen > 60 ? 60 : alen) : (clen > 60 ? 60 : clen)),
+                        l < 0 ? a : c);
+    char buf[1024];
+    if (alen + clen > sizeof buf)
+        return mhv_fail(err, MHV_EFORMAT, b->file, "merge %d is too long", (int)rank + 1);
+    memcpy(buf, a, alen);
+    memcpy(buf + alen, c, clen);
+    int32_t m = mhv_vocab_lookup(b->vocab, buf, alen + clen);
+    if (m < 0)
+        return mhv_fail(err, MHV_EFORMAT, b->file,
+                        "merge %d: '%.*s' is not in the vocabulary", (int)rank + 1,
+                        (int)(alen + clen > 60 ? 60 : alen + clen), buf);
+    uint32_t s = merge_slot(b, l, r);
+    b->mkey[s] = ((uint64_t)(uint32_t)l << 32 | (uint32_t)r) + 1;
+    b->mrank[s] = rank;
+    b->mnew[s] = m;
+    return MHV_OK;
+}
+
+/* ---- construction ---- */
+
+static mhv_status bpe_new(const char *file, mhv_bpe **out, mhv_error *err)
+{
+    *out = calloc(1, sizeof **out);
+    if (!*out)
+        return mhv_fail(err, MHV_ENOMEM, file, "out of memory");
+    mhv_bpe *b = *out;
+    snprintf(b->file, sizeof b->file, "%s", file);
+    b->unk_id = -1;
+    for (int i = 0; i < 256; i++)
+        b->byte_char[i] = mhv_bytelevel_char((unsigned char)i);
+    return MHV_OK;
+}
+
+void mhv_bpe_free(mhv_bpe *b)
+{
+    if (!b)
+        return;
+    free(b->mkey);
+    free(b->mrank);
+    free(b->mnew);
+    free(b);
+}
+
+int mhv_bpe_is_bytelevel(const mhv_bpe *b)
+{
+    return b->pt == PT_BYTELEVEL;
+}
+
+static void find_byte_tokens(mhv_bpe *b)
+{
+    for (int i = 0; i < 256; i++) {
+        char name[8];
+        snprintf(name, sizeof name, "<0x%02X>", i);
+        b->byte_tok[i] = mhv_vocab_lookup(b->vocab, name, 6);
+    }
+}
+
+static const cJSON *jget(const cJSON *o, const char *k)
+{
+    return cJSON_GetObjectItemCaseSensitive(o, k);
+}
+
+static mhv_status jflag(const cJSON *o, const char *key, int *v, const char *file, mhv_error *err)
+{
+    const cJSON *x = jget(o, key);
+    if (!x || cJSON_IsNull(x))
+        return MHV_OK;
+    if (!cJSON_IsBool(x))
+        return mhv_fail(err, MHV_EFORMAT, file, "'%s' is not a boolean", key);
+    *v = cJSON_IsTrue(x);
+    return MHV_OK;
+}
+
+/* A string member that must be absent, null or empty (affixes mhaviz does not implement). */
+static mhv_status jempty(const cJSON *o, const char *key, const char *file, mhv_error *err)
+{
+    const cJSON *x = jget(o, key);
+    if (!x || cJSON_IsNull(x) || (cJSON_IsString(x) && x->valuestring[0] == '\0'))
+        return MHV_OK;
+    return mhv_fail(err, MHV_EUNSUPPORTED, file, "BPE '%s' is not supported", key);
+}
+
+/* One code point from a JSON string, for Metaspace / Replace settings. */
+static int one_char(const char *s, uint32_t *cp)
+{
+    size_t len = strlen(s);
+    return len > 0 && (size_t)mhv_utf8_decode(s, len, cp) == len;
+}
+
+/* The vocabulary: model.vocab's ids, plus added tokens whose id lies beyond it (Qwen2's
+ * <|endoftext|> is 151643, the model vocabulary 0..151642). Ids must end up dense. */
+static mhv_status build_vocab(const cJSON *vocab, const cJSON *added, const char *file,
+                              mhv_vocab **out, mhv_error *err)
+{
+    if (!cJSON_IsObject(vocab))
+        return mhv_fail(err, MHV_EFORMAT, file, "'model.vocab' is missing or not an object");
+    double max = -1;
+    for (const cJSON *e = vocab->child; e; e = e->next) {
+        if (!cJSON_IsNumber(e) || e->valuedouble < 0 || e->valuedouble >= (1 << 24) ||
+            e->valuedouble != floor(e->valuedouble))
+            return mhv_fail(err, MHV_EFORMAT, file, "vocabulary entry '%.60s' has no valid id",
+                            e->string);
+        if (e->valuedouble > max)
+            max = e->valuedouble;
+    }
+    double model_max = max;
+    if (cJSON_IsArray(added))
+        for (const cJSON *a = added->child; a; a = a->next) {
+            const cJSON *id = jget(a, "id"), *c = jget(a, "content");
+            if (!cJSON_IsNumber(id) || id->valuedouble < 0 || id->valuedouble >= (1 << 24) ||
+                id->valuedouble != floor(id->valuedouble) || !cJSON_IsString(c))
+                return mhv_fail(err, MHV_EFORMAT, file, "an added token lacks 'id' or 'content'");
+            if (id->valuedouble > max)
+                max = id->valuedouble;
+        }
+    if (max < 0)
+        return mhv_fail(err, MHV_EFORMAT, file, "empty vocabulary");
+    mhv_status st = mhv_vocab_new((int32_t)max + 1, file, out, err);
+    for (const cJSON *e = vocab->child; e && !st; e = e->next)
+        st = mhv_vocab_set(*out, (int32_t)e->valuedouble, e->string, strlen(e->string), err);
+    if (cJSON_IsArray(added))
+        for (const cJSON *a = added->child; a && !st; a = a->next) {
+            int32_t id = (int32_t)jget(a, "id")->valuedouble;
+            const char *c = jget(a, "content")->valuestring;
+            if (id > model_max)
+                st = mhv_vocab_set(*out, id, c, strlen(c), err);
+            else if (strcmp(mhv_vocab_piece(*out, id) ? mhv_vocab_piece(*out, id) : "", c) != 0)
+                st = mhv_fail(err, MHV_EUNSUPPORTED, file,
+                              "added token '%.60s' reuses id %d of another piece", c, (int)id);
+        }
+    if (!st)
+        st = mhv_vocab_finish(*out, err);
+    return st;
+}
+
+static mhv_status parse_merges_json(mhv_bpe *b, const cJSON *merges, mhv_error *err)
+{
+    if (!cJSON_IsArray(merges))
+        return mhv_fail(err, MHV_EFORMAT, b->file, "'model.merges' is missing or not an array");
+    mhv_status st = merges_alloc(b, (size_t)cJSON_GetArraySize(merges), err);
+    int32_t rank = 0;
+    for (const cJSON *m = merges->child; m && !st; m = m->next, rank++) {
+        if (cJSON_IsString(m)) {
+            /* "a b": exactly one space, as HF's convert_merges_to_hashmap */
+            const char *s = m->valuestring, *sp = strchr(s, ' ');
+            if (!sp || strchr(sp + 1, ' '))
+                return mhv_fail(err, MHV_EFORMAT, b->file,
+                                "merge %d is not two pieces separated by one space", (int)rank + 1);
+            st = add_merge(b, s, (size_t)(sp - s), sp + 1, strlen(sp + 1), rank, err);
+        } else if (cJSON_IsArray(m) && cJSON_GetArraySize(m) == 2 &&
+                   cJSON_IsString(m->child) && cJSON_IsString(m->child->next)) {
+            const char *x = m->child->valuestring, *y = m->child->next->valuestring;
+            st = add_merge(b, x, strlen(x), y, strlen(y), rank, err);
+        } else {
+            return mhv_fail(err, MHV_EFORMAT, b->file,
+                            "merge %d is neither \"a b\" nor [\"a\", \"b\"]", (int)rank + 1);
+        }
+    }
+    return st;
+}
+
+static mhv_status parse_bpe_model(mhv_bpe *b, const cJSON *model, mhv_error *err)
+{
+    const char *f = b->file;
+    mhv_status st;
+    const cJSON *drop = jget(model, "dropout");
+    if (drop && !cJSON_IsNull(drop) && !(cJSON_IsNumber(drop) && drop->valuedouble == 0))
+        return mhv_fail(err, MHV_EUNSUPPORTED, f, "BPE dropout is not supported");
+    if ((st = jempty(model, "continuing_subword_prefix", f, err)) ||
+        (st = jempty(model, "end_of_word_suffix", f, err)) ||
+        (st = jflag(model, "fuse_unk", &b->fuse_unk, f, err)) ||
+        (st = jflag(model, "byte_fallback", &b->byte_fallback, f, err)) ||
+        (st = jflag(model, "ignore_merges", &b->ignore_merges, f, err)))
+        return st;
+    const cJSON *unk = jget(model, "unk_token");
+    if (unk && !cJSON_IsNull(unk)) {
+        if (!cJSON_IsString(unk))
+            return mhv_fail(err, MHV_EFORMAT, f, "'model.unk_token' is not a string");
+        b->unk_id = mhv_vocab_lookup(b->vocab, unk->valuestring, strlen(unk->valuestring));
+        if (b->unk_id < 0)
+            return mhv_fail(err, MHV_EFORMAT, f, "unknown token '%.60s' is not in the vocabulary",
+                            unk->valuestring);
+    }
+    find_byte_tokens(b);
+    return parse_merges_json(b, jget(model, "merges"), err);
+}
+
+static mhv_status add_norm(mhv_bpe *b, const cJSON *n, mhv_error *err)
+{
+    const cJSON *type = jget(n, "type");
+    if (!cJSON_IsObject(n) || !cJSON_IsString(type))
+        return mhv_fail(err, MHV_EFORMAT, b->file, "a normalizer has no type");
+    const char *t = type->valuestring;
+    if (strcmp(t, "Sequence") == 0) {
+        const cJSON *list = jget(n, "normalizers");
+        if (!cJSON_IsArray(list))
+            return mhv_fail(err, MHV_EFORMAT, b->file, "'normalizers' is not an array");
+        /* nesting is not followed: a Sequence inside a Sequence is refused below */
+        for (const cJSON *x = list->child; x; x = x->next) {
+            const cJSON *xt = jget(x, "type");
+            if (cJSON_IsString(xt) && strcmp(xt->valuestring, "Sequence") == 0)
+                return mhv_fail(err, MHV_EUNSUPPORTED, b->file, "nested normalizer sequences");
+            mhv_status st = add_norm(b, x, err);
+            if (st)
+                return st;
+        }
+        return MHV_OK;
+    }
+    if (b->n_norm >= MAX_NORM_STEPS)
+        return mhv_fail(err, MHV_EUNSUPPORTED, b->file, "more than %d normalizers", MAX_NORM_STEPS);
+    norm_step *s = &b->norm[b->n_norm];
+    memset(s, 0, sizeof *s);
+    if (strcmp(t, "NFC") == 0) {
+        s->kind = NORM_NFC;
+    } else if (strcmp(t, "Prepend") == 0) {
+        const cJSON *p = jget(n, "prepend");
+        if (!cJSON_IsString(p))
+            return mhv_fail(err, MHV_EFORMAT, b->file, "Prepend normalizer has no 'prepend'");
+        s->kind = NORM_PREPEND;
+        const char *q = p->valuestring;
+        size_t len = strlen(q), i = 0;
+        while (i < len) {
+            int k = mhv_utf8_decode(q + i, len - i, &s->text[s->n]);
+            if (k == 0 || s->n + 1 >= MAX_PREPEND)
+                return mhv_fail(err, MHV_EUNSUPPORTED, b->file, "Prepend text is too long or "
+                                                                "not UTF-8");
+            s->n++;
+            i += (size_t)k;
+        }
+    } else if (strcmp(t, "Replace") == 0) {
+        const cJSON *pat = jget(jget(n, "pattern"), "String"), *c = jget(n, "content");
+        s->kind = NORM_REPLACE;
+        if (!cJSON_IsString(pat) || !cJSON_IsString(c) || !one_char(pat->valuestring, &s->text[0]) ||
+            !one_char(c->valuestring, &s->text[1]))
+            return mhv_fail(err, MHV_EUNSUPPORTED, b->file,
+                            "only Replace of one character by one character is supported");
+    } else {
+        return mhv_fail(err, MHV_EUNSUPPORTED, b->file, "unsupported normalizer '%.60s'", t);
+    }
+    b->n_norm++;
+    return MHV_OK;
+}
+
+static mhv_status parse_bytelevel(mhv_bpe *b, const cJSON *p, int after_split, mhv_error *err)
+{
+    int use_regex = 1;
+    mhv_status st;
+    if ((st = jflag(p, "add_prefix_space", &b->add_prefix_space, b->file, err)) ||
+        (st = jflag(p, "use_regex", &use_regex, b->file, err)))
+        return st;
+    if (use_regex && after_split)
+        return mhv_fail(err, MHV_EUNSUPPORTED, b->file,
+                        "a ByteLevel pre-tokenizer with use_regex after a Split");
+    b->pt = PT_BYTELEVEL;
+    if (use_regex) {
+        b->split = 1;
+        b->pattern = MHV_PRETOK_GPT2;
+    }
+    return MHV_OK;
+}
+
+static mhv_status parse_split(mhv_bpe *b, const cJSON *p, mhv_error *err)
+{
+    const cJSON *rx = jget(jget(p, "pattern"), "Regex"), *beh = jget(p, "behavior");
+    int invert = 0;
+    mhv_status st = jflag(p, "invert", &invert, b->file, err);
+    if (st)
+        return st;
+    if (!cJSON_IsString(rx))
+        return mhv_fail(err, MHV_EUNSUPPORTED, b->file, "Split pre-tokenizer without a Regex");
+    if (!mhv_pretok_from_pattern(rx->valuestring, &b->pattern))
+        return mhv_fail(err, MHV_EUNSUPPORTED, b->file, "unsupported split pattern '%.120s'",
+                        rx->valuestring);
+    if (invert || !cJSON_IsString(beh) || strcmp(beh->valuestring, "Isolated") != 0)
+        return mhv_fail(err, MHV_EUNSUPPORTED, b->file,
+                        "Split pre-tokenizer: only behavior Isolated without invert is supported");
+    b->split = 1;
+    return MHV_OK;
+}
+
+static mhv_status parse_metaspace(mhv_bpe *b, const cJSON *p, mhv_error *err)
+{
+    const cJSON *rep = jget(p, "replacement"), *scheme = jget(p, "prepend_scheme");
+    b->pt = PT_METASPACE;
+    b->meta_char = METASPACE;
+    b->meta_split = 1;
+    b->meta_prepend = 2;
+    if (rep && !(cJSON_IsString(rep) && one_char(rep->valuestring, &b->meta_char)))
+        return mhv_fail(err, MHV_EUNSUPPORTED, b->file,
+                        "Metaspace replacement is not one character");
+    /* files older than tokenizers 0.14 say add_prefix_space instead of prepend_scheme */
+    int aps = 1;
+    mhv_status st;
+    if ((st = jflag(p, "split", &b->meta_split, b->file, err)) ||
+        (st = jflag(p, "add_prefix_space", &aps, b->file, err)))
+        return st;
+    b->meta_prepend = aps ? 2 : 0;
+    if (cJSON_IsString(scheme)) {
+        const char *s = scheme->valuestring;
+        b->meta_prepend = strcmp(s, "always") == 0 ? 2 : strcmp(s, "first") == 0 ? 1
+                        : strcmp(s, "never") == 0 ? 0 : -1;
+        if (b->meta_prepend < 0)
+            return mhv_fail(err, MHV_EUNSUPPORTED, b->file,
+                            "Metaspace prepend_scheme '%.30s' is unknown", s);
+    }
+    return MHV_OK;
+}
+
+static mhv_status parse_pretok(mhv_bpe *b, const cJSON *p, mhv_error *err)
+{
+    if (!p || cJSON_IsNull(p))
+        return MHV_OK;
+    const cJSON *type = jget(p, "type");
+    if (!cJSON_IsObject(p) || !cJSON_IsString(type))
+        return mhv_fail(err, MHV_EFORMAT, b->file, "'pre_tokenizer' has no type");
+    const char *t = type->valuestring;
+    if (strcmp(t, "ByteLevel") == 0)
+        return parse_bytelevel(b, p, 0, err);
+    if (strcmp(t, "Metaspace") == 0)
+        return parse_metaspace(b, p, err);
+    if (strcmp(t, "Sequence") == 0) {
+        /* the one sequence in use: Split(pattern) then ByteLevel(use_regex=false), Qwen2's */
+        const cJSON *l = jget(p, "pretokenizers");
+        const cJSON *a = cJSON_IsArray(l) ? l->child : NULL, *c = a ? a->next : NULL;
+        const cJSON *at = jget(a, "type"), *ct = jget(c, "type");
+        if (!a || !c || c->next || !cJSON_IsString(at) || !cJSON_IsString(ct) ||
+            strcmp(at->valuestring, "Split") != 0 || strcmp(ct->valuestring, "ByteLevel") != 0)
+            return mhv_fail(err, MHV_EUNSUPPORTED, b->file,
+                            "unsupported pre-tokenizer sequence (only Split + ByteLevel)");
+        mhv_status st = parse_split(b, a, err);
+        return st ? st : parse_bytelevel(b, c, 1, err);
+    }
+    return mhv_fail(err, MHV_EUNSUPPORTED, b->file, "unsupported pre-tokenizer '%.60s'", t);
+}
+
+mhv_status mhv_bpe_from_json(const cJSON *root, const char *file, mhv_vocab **vocab,
+                             mhv_bpe **out, mhv_error *err)
+{
+    *vocab = NULL;
+    *out = NULL;
+    mhv_bpe *b;
+    mhv_status st = bpe_new(file, &b, err);
+    if (st)
+        return st;
+    const cJSON *model = jget(root, "model"), *nz = jget(root, "normalizer");
+    st = build_vocab(jget(model, "vocab"), jget(root, "added_tokens"), file, vocab, err);
+    if (!st) {
+        b->vocab = *vocab;
+        st = parse_bpe_model(b, model, err);
+    }
+    if (!st && nz && !cJSON_IsNull(nz))
+        st = add_norm(b, nz, err);
+    if (!st)
+        st = parse_pretok(b, jget(root, "pre_tokenizer"), err);
+    if (st) {
+        mhv_bpe_free(b);
+        mhv_vocab_free(*vocab);
+        *vocab = NULL;
+        return st;
+    }
+    *out = b;
+    return MHV_OK;
+}
+
+/* ---- vocab.json + merges.txt ---- */
+
+static mhv_status load_vocab_json(const char *path, const int32_t *extra_ids,
+                                  const char *const *extra, int n_extra, mhv_vocab **out,
+                                  mhv_error *err)
+{
+    char *buf;
+    size_t len;
+    mhv_status st = mhv_read_file(path, MAX_FILE, &buf, &len, err);
+    if (st)
+        return st;
+    cJSON *j = cJSON_ParseWithLength(buf, len);
+    free(buf);
+    if (!j)
+        return mhv_fail(err, MHV_EFORMAT, path, "not valid JSON");
+    if (!cJSON_IsObject(j)) {
+        cJSON_Delete(j);
+        return mhv_fail(err, MHV_EFORMAT, path, "top level is not a JSON object");
+    }
+    /* the same shape as tokenizer.json's model.vocab + added_tokens */
+    cJSON *added = cJSON_CreateArray();
+    for (int i = 0; added && i < n_extra; i++) {
+        cJSON *a = cJSON_CreateObject();
+        if (!a || !cJSON_AddNumberToObject(a, "id", extra_ids[i]) ||
+            !cJSON_AddStringToObject(a, "content", extra[i])) {
+            cJSON_Delete(a);
+            cJSON_Delete(added);
+            added = NULL;
+            break;
+        }
+        cJSON_AddItemToArray(added, a);
+    }
+    if (!added)
+        st = mhv_fail(err, MHV_ENOMEM, path, "out of memory");
+    else
+        st = build_vocab(j, added, path, out, err);
+    cJSON_Delete(added);
+    cJSON_Delete(j);
+    return st;
+}
+
+static mhv_status load_merges_txt(mhv_bpe *b, const char *path, mhv_error *err)
+{
+    char *buf;
+    size_t len;
+    mhv_status st = mhv_read_file(path, MAX_FILE, &buf, &len, err);
+    if (st)
+        return st;
+    snprintf(b->file, sizeof b->file, "%s", path);
+    if (memchr(buf, '\0', len)) {
+        free(buf);
+        return mhv_fail(err, MHV_EFORMAT, path, "NUL byte in the file");
+    }
+    size_t lines = 1;
+    for (size_t i = 0; i < len; i++)
+        lines += buf[i] == '\n';
+    if ((st = merges_alloc(b, lines, err))) {
+        free(buf);
+        return st;
+    }
+    size_t pos = 0;
+    int32_t rank = 0;
+    for (int line = 1; pos < len && !st; line++) {
+        char *nl = memchr(buf + pos, '\n', len - pos);
+        size_t end = nl ? (size_t)(nl - buf) : len, e = end;
+        if (e > pos && buf[e - 1] == '\r')
+            e--;
+        const char *s = buf + pos;
+        size_t n = e - pos;
+        pos = end + 1;
+        if ((line == 1 && n >= 8 && memcmp(s, "#version", 8) == 0) || (n == 0 && pos >= len))
+            continue; /* the header, and the empty "line" after the final newline */
+        const char *sp = memchr(s, ' ', n);
+        if (!sp || memchr(sp + 1, ' ', n - (size_t)(sp - s) - 1) || sp == s || sp + 1 == s + n)
+            st = mhv_fail(err, MHV_EFORMAT, path,
+                          "line %d is not two pieces separated by one space", line);
+        else if (!mhv_utf8_valid(s, n, NULL))
+            st = mhv_fail(err, MHV_EFORMAT, path, "line %d is not valid UTF-8", line);
+        else
+            st = add_merge(b, s, (size_t)(sp - s), sp + 1, (size_t)(s + n - sp - 1), rank++, err);
+    }
+    free(buf);
+    return st;
+}
+
+mhv_status mhv_bpe_from_files(const char *vocab_json, const char *merges_txt, int qwen2,
+                              int add_prefix_space, const int32_t *extra_ids,
+                              const char *const *extra_pieces, int n_extra, mhv_vocab **vocab,
+                              mhv_bpe **out, mhv_error *err)
+{
+    *vocab = NULL;
+    *out = NULL;
+    mhv_bpe *b;
+    mhv_status st = bpe_new(vocab_json, &b, err);
+    if (st)
+        return st;
+    st = load_vocab_json(vocab_json, extra_ids, extra_pieces, n_extra, vocab, err);
+    if (!st) {
+        b->vocab = *vocab;
+        find_byte_tokens(b);
+        st = load_merges_txt(b, merges_txt, err);
+    }
+    if (st) {
+        mhv_bpe_free(b);
+        mhv_vocab_free(*vocab);
+        *vocab = NULL;
+        return st;
+    }
+    /* what transformers' GPT2Tokenizer / Qwen2Tokenizer do in Python */
+    b->pt = PT_BYTELEVEL;
+    b->split = 1;
+    b->pattern = qwen2 ? MHV_PRETOK_QWEN2 : MHV_PRETOK_GPT2;
+    b->add_prefix_space = add_prefix_space;
+    if (qwen2) {
+        b->norm[0].kind = NORM_NFC;
+        b->n_norm = 1;
+    }
+    *out = b;
+    return MHV_OK;
+}
+
+/* ---- encoding ---- */
+
+/* Code points with the original character each came from. */
+typedef struct {
+    uint32_t *cp;  /* (n,) */
+    int32_t *orig; /* (n,) */
+    size_t n, cap;
+} text;
+
+static void text_free(text *t)
+{
+    free(t->cp);
+    free(t->orig);
+    memset(t, 0, sizeof *t);
+}
+
+static int text_reserve(text *t, size_t more)
+{
+    if (t->n + more <= t->cap)
+        return 1;
+    size_t cap = t->cap ? t->cap : 64;
+    while (cap < t->n + more)
+        cap *= 2;
+    uint32_t *c = realloc(t->cp, cap * sizeof *c);
+    if (!c)
+        return 0;
+    t->cp = c;
+    int32_t *o = realloc(t->orig, cap * sizeof *o);
+    if (!o)
+        return 0;
+    t->orig = o;
+    t->cap = cap;
+    return 1;
+}
+
+static int text_push(text *t, uint32_t cp, int32_t orig)
+{
+    if (!text_reserve(t, 1))
+        return 0;
+    t->cp[t->n] = cp;
+    t->orig[t->n++] = orig;
+    return 1;
+}
+
+/* Prepends p (HF NormalizedString::prepend: the new characters align with the first one;
+ * nothing happens to an empty text). */
+static int text_prepend(text *t, const uint32_t *p, size_t k)
+{
+    if (t->n == 0 || k == 0)
+        return 1;
+    if (!text_reserve(t, k))
+        return 0;
+    memmove(t->cp + k, t->cp, t->n * sizeof *t->cp);
+    memmove(t->orig + k, t->orig, t->n * sizeof *t->orig);
+    for (size_t i = 0; i < k; i++) {
+        t->cp[i] = p[i];
+        t->orig[i] = t->orig[k];
+    }
+    t->n += k;
+    return 1;
+}
+
+static mhv_status normalize(const mhv_bpe *b, text *t, mhv_error *err)
+{
+    for (int s = 0; s < b->n_norm; s++) {
+        const norm_step *ns = &b->norm[s];
+        if (ns->kind == NORM_REPLACE) {
+            for (size_t i = 0; i < t->n; i++)
+                if (t->cp[i] == ns->text[0])
+                    t->cp[i] = ns->text[1];
+        } else if (ns->kind == NORM_PREPEND) {
+            if (!text_prepend(t, ns->text, (size_t)ns->n))
+                return mhv_fail(err, MHV_ENOMEM, "", "out of memory");
+        } else {
+            uint32_t *cp;
+            int32_t *orig;
+            size_t n;
+            if (mhv_uc_nfc(t->cp, t->orig, t->n, &cp, &orig, &n))
+                return mhv_fail(err, MHV_ENOMEM, "", "out of memory");
+            free(t->cp);
+            free(t->orig);
+            t->cp = cp;
+            t->orig = orig;
+            t->n = t->cap = n;
+        }
+    }
+    return MHV_OK;
+}
+
+/* Merge candidates: HF's heap orders by lowest rank, then leftmost position. */
+typedef struct {
+    int32_t rank, pos, id;
+} cand;
+
+static int cand_less(const cand *a, const cand *b)
+{
+    return a->rank != b->rank ? a->rank < b->rank : a->pos < b->pos;
+}
+
+static void heap_push(cand *h, size_t *n, cand c)
+{
+    size_t i = (*n)++;
+    while (i > 0 && cand_less(&c, &h[(i - 1) / 2])) {
+        h[i] = h[(i - 1) / 2];
+        i = (i - 1) / 2;
+    }
+    h[i] = c;
+}
+
+static cand heap_pop(cand *h, size_t *n)
+{
+    cand top = h[0], last = h[--*n];
+    size_t i = 0;
+    for (;;) {
+        size_t c = 2 * i + 1;
+        if (c >= *n)
+            break;
+        if (c + 1 < *n && cand_less(&h[c + 1], &h[c]))
+            c++;
+        if (!cand_less(&h[c], &last))
+            break;
+        h[i] = h[c];
+        i = c;
+    }
+    if (*n > 0)
+        h[i] = last;
+    return top;
+}
+
+typedef struct {
+    int32_t id;
+    int32_t prev, next; /* symbol indices, -1 at the ends */
+    int32_t c0, c1;     /* characters [c0, c1) of the word; c1 == -1 once merged away */
+} sym;
+
+static mhv_status push_token(const text *w, mhv_toklist *out, int32_t id, int32_t c0, int32_t c1,
+                             mhv_error *err)
+{
+    int32_t s = w->orig[c0], e = w->orig[c1 - 1] + 1;
+    return mhv_toklist_push(out, id, s, e < s ? s : e, err);
+}
+
+/* Initial symbols of a word: one per character when the vocabulary has it, else its bytes
+ * as <0xXX> tokens (byte_fallback), else unk (consecutive unknowns fused when fuse_unk). */
+static mhv_status word_symbols(const mhv_bpe *b, const text *w, sym *s, int32_t *ns,
+                               mhv_error *err)
+{
+    (void)err;
+    int32_t n = 0, unk_c0 = -1, unk_c1 = -1;
+    for (size_t i = 0; i < w->n; i++) {
+        char u[4];
+        int k = mhv_utf8_encode(w->cp[i], u);
+        int32_t id = mhv_vocab_lookup(b->vocab, u, (size_t)k);
+        int bytes_ok = 0;
+        if (id < 0 && b->byte_fallback) {
+            bytes_ok = 1;
+            for (int j = 0; j < k; j++)
+                bytes_ok &= b->byte_tok[(unsigned char)u[j]] >= 0;
+        }
+        if (id >= 0 || bytes_ok) {
+            if (unk_c0 >= 0) {
+                s[n++] = (sym){b->unk_id, 0, 0, unk_c0, unk_c1};
+                unk_c0 = -1;
+            }
+            if (id >= 0)
+                s[n++] = (sym){id, 0, 0, (int32_t)i, (int32_t)i + 1};
+            else
+                for (int j = 0; j < k; j++)
+                    s[n++] = (sym){b->byte_tok[(unsigned char)u[j]], 0, 0, (int32_t)i,
+                                   (int32_t)i + 1};
+            continue;
+        }
+        if (b->unk_id < 0)
+            continue; /* HF drops a character it cannot represent when there is no unk */
+        if (unk_c0 >= 0 && !b->fuse_unk) {
+            s[n++] = (sym){b->unk_id, 0, 0, unk_c0, unk_c1};
+            unk_c0 = -1;
+        }
+        if (unk_c0 < 0)
+            unk_c0 = (int32_t)i;
+        unk_c1 = (int32_t)i + 1;
+    }
+    if (unk_c0 >= 0)
+        s[n++] = (sym){b->unk_id, 0, 0, unk_c0, unk_c1};
+    for (int32_t i = 0; i < n; i++) {
+        s[i].prev = i - 1;
+        s[i].next = i + 1 < n ? i + 1 : -1;
+    }
+    *ns = n;
+    return MHV_OK;
+}
+
+static mhv_status bpe_word(const mhv_bpe *b, const text *w, mhv_toklist *out, mhv_error *err)
+{
+    if (w->n == 0)
+        return MHV_OK;
+    if (w->n > INT32_MAX / 8)
+        return mhv_fail(err, MHV_EUSAGE, "", "word too long");
+    if (b->ignore_merges) {
+        /* Llama-3 style: a word that is itself in the vocabulary is not merged up */
+        char *u = malloc(4 * w->n);
+        if (!u)
+            return mhv_fail(err, MHV_ENOMEM, "", "out of memory");
+        size_t len = 0;
+        for (size_t i = 0; i < w->n; i++)
+            len += (size_t)mhv_utf8_encode(w->cp[i], u + len);
+        int32_t id = mhv_vocab_lookup(b->vocab, u, len);
+        free(u);
+        if (id >= 0)
+            return push_token(w, out, id, 0, (int32_t)w->n, err);
+    }
+    sym *s = malloc(4 * w->n * sizeof *s);           /* up to 4 byte-fallback symbols a char */
+    cand *h = malloc((3 * 4 * w->n + 1) * sizeof *h); /* n initial pairs + 2 per merge */
+    mhv_status st = MHV_OK;
+    if (!s || !h) {
+        st = mhv_fail(err, MHV_ENOMEM, "", "out of memory");
+        goto out;
+    }
+    int32_t n;
+    size_t nh = 0;
+    if ((st = word_symbols(b, w, s, &n, err)))
+        goto out;
+    for (int32_t i = 0; i + 1 < n; i++) {
+        cand c = {0, i, 0};
+        if (merge_get(b, s[i].id, s[i + 1].id, &c.rank, &c.id))
+            heap_push(h, &nh, c);
+    }
+    while (nh > 0) {
+        cand c = heap_pop(h, &nh);
+        sym *l = &s[c.pos];
+        if (l->c1 < 0 || l->next < 0)
+            continue;
+        sym *r = &s[l->next];
+        int32_t rank, id;
+        if (!merge_get(b, l->id, r->id, &rank, &id) || rank != c.rank || id != c.id)
+            continue; /* stale: one side was merged since this candidate was pushed */
+        l->id = c.id;
+        l->c1 = r->c1;
+        l->next = r->next;
+        r->c1 = -1;
+        if (l->next >= 0)
+            s[l->next].prev = c.pos;
+        cand d = {0, 0, 0};
+        if (l->prev >= 0 && merge_get(b, s[l->prev].id, l->id, &d.rank, &d.id)) {
+            d.pos = l->prev;
+            heap_push(h, &nh, d);
+        }
+        if (l->next >= 0 && merge_get(b, l->id, s[l->next].id, &d.rank, &d.id)) {
+            d.pos = c.pos;
+            heap_push(h, &nh, d);
+        }
+    }
+    for (int32_t i = n > 0 ? 0 : -1; i >= 0 && !st; i = s[i].next)
+        st = push_token(w, out, s[i].id, s[i].c0, s[i].c1, err);
+out:
+    free(s);
+    free(h);
+    return st;
+}
+
+/* Byte-level: each UTF-8 byte of [a, b) becomes its bytes_to_unicode character, all aligned
+ * to the character the byte belongs to; then BPE. */
+static mhv_status bytelevel_word(const mhv_bpe *b, const text *t, size_t a, size_t e,
+                                 text *w, mhv_toklist *out, mhv_error *err)
+{
+    w->n = 0;
+    for (size_t i = a; i < e; i++) {
+        char u[4];
+        int k = mhv_utf8_encode(t->cp[i], u);
+        for (int j = 0; j < k; j++)
+            if (!text_push(w, b->byte_char[(unsigned char)u[j]], t->orig[i]))
+                return mhv_fail(err, MHV_ENOMEM, "", "out of memory");
+    }
+    return bpe_word(b, w, out, err);
+}
+
+static mhv_status plain_word(const mhv_bpe *b, const text *t, size_t a, size_t e, text *w,
+                             mhv_toklist *out, mhv_error *err)
+{
+    w->n = 0;
+    if (!text_reserve(w, e - a))
+        return mhv_fail(err, MHV_ENOMEM, "", "out of memory");
+    memcpy(w->cp, t->cp + a, (e - a) * sizeof *w->cp);
+    memcpy(w->orig, t->orig + a, (e - a) * sizeof *w->orig);
+    w->n = e - a;
+    return bpe_word(b, w, out, err);
+}
+
+mhv_status mhv_bpe_encode(const mhv_bpe *b, const uint32_t *cps, size_t n, int32_t orig_base,
+                          int at_start, mhv_toklist *out, mhv_error *err)
+{
+    text t = {0}, w = {0};
+    mhv_status st = MHV_OK;
+    if (!text_reserve(&t, n + 1)) {
+        st = mhv_fail(err, MHV_ENOMEM, "", "out of memory");
+        goto done;
+    }
+    for (size_t i = 0; i < n; i++)
+        text_push(&t, cps[i], orig_base + (int32_t)i);
+    if ((st = normalize(b, &t, err)))
+        goto done;
+    if (b->pt == PT_METASPACE) {
+        for (size_t i = 0; i < t.n; i++)
+            if (t.cp[i] == ' ')
+                t.cp[i] = b->meta_char;
+        if ((b->meta_prepend == 2 || (b->meta_prepend == 1 && at_start)) && t.n > 0 &&
+            t.cp[0] != b->meta_char && !text_prepend(&t, &b->meta_char, 1)) {
+            st = mhv_fail(err, MHV_ENOMEM, "", "out of memory");
+            goto done;
+        }
+    }
+    if (b->pt == PT_BYTELEVEL && b->add_prefix_space && t.n > 0 && t.cp[0] != ' ') {
+        uint32_t sp = ' ';
+        if (!text_prepend(&t, &sp, 1)) {
+            st = mhv_fail(err, MHV_ENOMEM, "", "out of memory");
+            goto done;
+        }
+    }
+    size_t i = 0;
+    while (i < t.n && !st) {
+        size_t e = t.n;
+        if (b->pt == PT_BYTELEVEL && b->split)
+            e = mhv_pretok_match(b->pattern, t.cp, t.n, i);
+        else if (b->pt == PT_METASPACE && b->meta_split) /* MergedWithNext: "▁" starts a word */
+            for (e = i + 1; e < t.n && t.cp[e] != b->meta_char;)
+                e++;
+        st = b->pt == PT_BYTELEVEL ? bytelevel_word(b, &t, i, e, &w, out, err)
+                                   : plain_word(b, &t, i, e, &w, out, err);
+        i = e;
+    }
+done:
+    text_free(&t);
+    text_free(&w);
+    return st;
+}

@@ -1,0 +1,93 @@
+/* tokenizer.h - text to token ids exactly as the model's Hugging Face tokenizer does it.
+ *
+ * A tokenizer is loaded from a model directory (tokenizer.json, else vocab.txt with
+ * tokenizer_config.json, else vocab.json + merges.txt). Kinds: BERT WordPiece, byte-level BPE
+ * (GPT-2, Qwen2) and SentencePiece-style BPE with byte fallback (LLaMA). */
+#ifndef MHV_TOKENIZER_H
+#define MHV_TOKENIZER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/status.h"
+
+typedef struct {
+    int n;
+    int32_t *ids;       /* (n,) */
+    char **pieces;      /* (n,) the vocabulary strings, NUL-terminated, owned */
+    int32_t *spans;     /* (n, 2) [start, end) in Unicode characters of the input text;
+                           {-1, -1} for tokens that cover no text (special tokens) */
+} mhv_encoding;
+
+typedef enum {
+    MHV_TOK_WORDPIECE = 0,
+    MHV_TOK_BYTELEVEL_BPE,     /* GPT-2, Qwen2: pieces spell bytes with bytes_to_unicode ("Ġ") */
+    MHV_TOK_SENTENCEPIECE_BPE  /* LLaMA: "▁" for a space, "<0xE8>" byte-fallback pieces */
+} mhv_tok_kind;
+
+/* Normalisation settings of a BERT tokenizer (HF BertNormalizer). */
+typedef struct {
+    int clean_text;
+    int handle_chinese_chars;
+    int strip_accents;   /* HF: unset means "same as lowercase"; resolved at load */
+    int lowercase;
+} mhv_bert_norm;
+
+typedef struct mhv_tok mhv_tok;
+
+/* Loads the tokenizer of a model directory. Settings come from tokenizer.json's normalizer
+ * when present, else tokenizer_config.json, else the Hugging Face defaults. */
+mhv_status mhv_tok_open_dir(const char *dir, mhv_tok **out, mhv_error *err);
+/* Loads from explicit files (tokenizer_json may be NULL; vocab_txt may be NULL when
+ * tokenizer_json is given; tokenizer_config may be NULL). */
+mhv_status mhv_tok_open_files(const char *tokenizer_json, const char *vocab_txt,
+                              const char *tokenizer_config, mhv_tok **out, mhv_error *err);
+/* Loads a byte-level BPE from vocab.json + merges.txt (transformers' slow-tokenizer layout);
+ * tokenizer_config and special_tokens_map may be NULL. mhv_tok_open_dir uses it when the
+ * directory has no tokenizer.json and no vocab.txt. */
+mhv_status mhv_tok_open_bpe_files(const char *vocab_json, const char *merges_txt,
+                                  const char *tokenizer_config, const char *special_tokens_map,
+                                  mhv_tok **out, mhv_error *err);
+void mhv_tok_close(mhv_tok *tok);
+
+mhv_tok_kind mhv_tok_kind_of(const mhv_tok *tok);
+int mhv_tok_vocab_size(const mhv_tok *tok);
+const mhv_bert_norm *mhv_tok_bert_norm(const mhv_tok *tok);
+/* NULL when id is out of range. */
+const char *mhv_tok_piece(const mhv_tok *tok, int32_t id);
+/* -1 when absent. */
+int32_t mhv_tok_lookup(const mhv_tok *tok, const char *piece, size_t len);
+/* Special tokens ([CLS], [SEP], [PAD], [UNK], [MASK] and added special tokens). */
+int mhv_tok_is_special(const mhv_tok *tok, int32_t id);
+/* A one-line warning about the files loaded (a piece listed twice in vocab.txt, accepted as
+ * Hugging Face does), "file: problem" like an error; NULL when there is nothing to say. */
+const char *mhv_tok_warning(const mhv_tok *tok);
+
+/* Full tokenization of one sentence (valid UTF-8, no NUL), special tokens added as the
+ * model's post-processor does ([CLS] ... [SEP] for BERT). */
+mhv_status mhv_tok_encode(const mhv_tok *tok, const char *text, size_t len, mhv_encoding *out,
+                          mhv_error *err);
+/* Pieces separated by ASCII spaces/tabs, each looked up as given; nothing added.
+ * An unknown piece is an MHV_EINPUT error naming it. */
+mhv_status mhv_tok_encode_pretokenized(const mhv_tok *tok, const char *text, size_t len,
+                                       mhv_encoding *out, mhv_error *err);
+/* Decimal ids separated by spaces/tabs/commas; nothing added. An id outside the vocabulary
+ * is an MHV_EINPUT error. Spans are {-1,-1}. */
+mhv_status mhv_tok_encode_ids(const mhv_tok *tok, const char *text, size_t len,
+                              mhv_encoding *out, mhv_error *err);
+void mhv_encoding_free(mhv_encoding *enc);
+
+/* The bytes token id stands for in the text, as the Hugging Face decoder of its kind yields
+ * them: byte-level pieces mapped back through bytes_to_unicode, SentencePiece "▁" as a space
+ * and "<0xE8>" as that byte, WordPiece's "##" dropped; a special token is its piece. Writes at
+ * most cap bytes to buf and returns the full length (0 for an id out of range). */
+size_t mhv_tok_token_bytes(const mhv_tok *tok, int32_t id, unsigned char *buf, size_t cap);
+/* The same for a non-special vocabulary piece of a tokenizer of `kind`, without a tokenizer
+ * (figure labels use it): bytes that are not UTF-8 pass through unchanged. */
+size_t mhv_tok_piece_bytes(mhv_tok_kind kind, const char *piece, unsigned char *buf, size_t cap);
+/* Display text of token id: its bytes as UTF-8, with each run of bytes that are not a whole
+ * valid character written as hex, "<E8 8B>" (the first or last piece of a split Chinese
+ * character). Always NUL-terminated; cut (never inside a character) when size is short. */
+void mhv_tok_token_text(const mhv_tok *tok, int32_t id, char *buf, size_t size);
+
+#endif
