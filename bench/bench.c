@@ -13,12 +13,12 @@
 #include <string.h>
 #include <time.h>
 
-#include "dtype.h"
-#include "forward.h"
-#include "heads.h"
-#include "kernels/kernels.h"
-#include "model.h"
-#include "pool.h"
+#include "base/dtype.h"
+#include "model/forward.h"
+#include "base/heads.h"
+#include "nn/kernels/kernels.h"
+#include "model/model.h"
+#include "base/pool.h"
 
 static double now(void)
 {

@@ -8,9 +8,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "canvas.h"
-#include "figures.h"
-#include "png_out.h"
+#include "fig/canvas.h"
+#include "fig/figures.h"
+#include "fig/png_out.h"
 
 /* CPU time of this process: the files are fsynced, and waiting for the disk is not
  * rendering. Wall time is printed too. */

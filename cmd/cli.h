@@ -2,11 +2,11 @@
 #ifndef MHV_CLI_H
 #define MHV_CLI_H
 
-#include "heads.h"
-#include "input.h"
-#include "model.h"
-#include "status.h"
-#include "tokenizer.h"
+#include "base/heads.h"
+#include "text/input.h"
+#include "model/model.h"
+#include "base/status.h"
+#include "tok/tokenizer.h"
 
 /* Exit codes (man page: EXIT STATUS). */
 enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2 };

@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "cli.h"
-#include "kernels/kernels.h"
+#include "nn/kernels/kernels.h"
 #include "commands.h"
 
 static const char info_usage[] =

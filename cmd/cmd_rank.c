@@ -6,12 +6,12 @@
 
 #include "cli.h"
 #include "commands.h"
-#include "forward.h"
-#include "heads.h"
-#include "jsonw.h"
-#include "rank.h"
+#include "model/forward.h"
+#include "base/heads.h"
+#include "base/jsonw.h"
+#include "analysis/rank.h"
 #include "run_figures.h"
-#include "unicode.h"
+#include "text/unicode.h"
 
 static const char rank_usage[] =
     "usage: mhaviz rank --from WORD --to WORD [--model DIR] [--top K] [--nth K] [--to-nth K]\n"

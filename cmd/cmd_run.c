@@ -9,11 +9,11 @@
 
 #include "cli.h"
 #include "commands.h"
-#include "fileio.h"
-#include "forward.h"
-#include "heads.h"
-#include "report.h"
-#include "rollout.h"
+#include "base/fileio.h"
+#include "model/forward.h"
+#include "base/heads.h"
+#include "analysis/report.h"
+#include "analysis/rollout.h"
 #include "run_figures.h"
 
 static const char run_usage[] =

@@ -10,11 +10,11 @@
 
 #include "cli.h"
 #include "commands.h"
-#include "fileio.h"
-#include "forward.h"
-#include "heads.h"
-#include "stats.h"
-#include "stats_fig.h"
+#include "base/fileio.h"
+#include "model/forward.h"
+#include "base/heads.h"
+#include "analysis/stats.h"
+#include "fig/stats_fig.h"
 
 static const char stats_usage[] =
     "usage: mhaviz stats [--model DIR] [--format table|json|csv|png] [--out FILE] [--shard I/N]\n"

@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "cli.h"
-#include "modelname.h"
+#include "ckpt/modelname.h"
 
 int run_fig_parse_format(const char *list, run_fig_opts *o)
 {

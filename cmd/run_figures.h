@@ -3,12 +3,12 @@
 #ifndef MHV_RUN_FIGURES_H
 #define MHV_RUN_FIGURES_H
 
-#include "figures.h"
-#include "forward.h"
-#include "input.h"
-#include "model.h"
-#include "render.h"
-#include "tokenizer.h"
+#include "fig/figures.h"
+#include "model/forward.h"
+#include "text/input.h"
+#include "model/model.h"
+#include "fig/render.h"
+#include "tok/tokenizer.h"
 
 typedef struct {
     int formats;                /* MHV_FIG_* mask */
