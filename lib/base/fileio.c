@@ -7,6 +7,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+int mhv_path_exists(const char *path)
+{
+    struct stat sb;
+    return stat(path, &sb) == 0;
+}
+
 mhv_status mhv_read_stream(FILE *f, const char *name, size_t max_bytes, char **out, size_t *len,
                            mhv_error *err)
 {

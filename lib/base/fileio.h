@@ -11,6 +11,9 @@
  * and files larger than max_bytes. */
 mhv_status mhv_read_file(const char *path, size_t max_bytes, char **out, size_t *len,
                          mhv_error *err);
+/* True when path names something stat() reaches (a file, a directory ...). */
+int mhv_path_exists(const char *path);
+
 /* Reads a FILE* to EOF (for stdin), same contract; `name` is used in messages. */
 mhv_status mhv_read_stream(FILE *f, const char *name, size_t max_bytes, char **out, size_t *len,
                            mhv_error *err);
