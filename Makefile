@@ -4,7 +4,9 @@
 #   make test       install missing Debian packages, build, run all tests (plain and ASan+UBSan)
 #   make check      the test suite under AddressSanitizer + UndefinedBehaviorSanitizer
 #   make install PREFIX=/usr/local
-# BUILD=release|debug|asan selects the flags; output goes under build/ (build/asan/ ...).
+#   make unit | cli | replay   one tier of the tests: cmocka programs, CLI scripts, fuzz replays
+# BUILD=release|debug|asan selects the flags; output goes under O (default build/: build/asan/
+# ...), so several work trees or people can build side by side (make O=build-mine test).
 
 VERSION := 0.1.0
 BUILD ?= release
@@ -16,14 +18,15 @@ DEB_PKGS := pkg-config libcjson-dev libpng-dev libstb-dev libcmocka-dev fonts-wq
 # clang + its fuzzer runtime: `make fuzz`, and the fuzz smoke run at the end of `make test`
 DEB_PKGS += clang libclang-rt-dev
 
+O ?= build
 ifeq ($(BUILD),release)
-  B := build
+  B := $(O)
   MODE_CFLAGS := -O2 -g
 else ifeq ($(BUILD),debug)
-  B := build/debug
+  B := $(O)/debug
   MODE_CFLAGS := -O0 -g
 else ifeq ($(BUILD),asan)
-  B := build/asan
+  B := $(O)/asan
   MODE_CFLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
   MODE_LDFLAGS := -fsanitize=address,undefined
 else
@@ -40,9 +43,12 @@ PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CMOCKA_LIBS = $(shell pkg-config --libs cmocka 2>/dev/null)
 
-WARN := -Wall -Wextra -Wshadow -Wformat=2 -Wstrict-prototypes -Wmissing-prototypes
+WARN := -Wall -Wextra -Wshadow -Wformat=2 -Wstrict-prototypes -Wmissing-prototypes -Wvla -Wundef \
+        -Wpointer-arith -Wwrite-strings -Wredundant-decls -Wcast-align
+# `make test` builds with -Werror: a warning fails CI rather than scrolling past
+WERROR ?=
 CFLAGS ?=
-CFLAGS += -std=c11 -D_GNU_SOURCE $(WARN) $(MODE_CFLAGS) -MMD -MP -Ilib \
+CFLAGS += -std=c11 -D_GNU_SOURCE $(WARN) $(WERROR) $(MODE_CFLAGS) -MMD -MP -Ilib \
           -DMHV_VERSION='"$(VERSION)"' $(FONT_CFLAGS) $(PKG_CFLAGS)
 LDLIBS := $(PKG_LIBS) -lm -lpthread
 
@@ -60,14 +66,14 @@ FUZZ_SECONDS ?= 60
 FUZZ_SMOKE_SECONDS ?= 3
 FUZZ_TIMEOUT ?= 20
 FUZZ_CC ?= clang
-FZ := build/fuzz
+FZ := $(O)/fuzz
 FUZZ_FLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
 FUZZ_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link -MMD -MP \
               -Ilib -DMHV_VERSION='"$(VERSION)"' $(FONT_CFLAGS) $(PKG_CFLAGS)
 FUZZ_LIB_OBJ := $(LIB_SRC:%.c=$(FZ)/obj/%.o)
 REPLAY_BIN := $(FUZZ_TARGETS:%=$(B)/fuzz-replay/%)
 
-.PHONY: all deps bench-deps demo test check run-tests install clean fuzz fuzz-run fuzz-smoke bench
+.PHONY: all deps bench-deps demo test check run-tests unit cli replay install clean fuzz fuzz-run fuzz-smoke bench
 # keep test objects: they are not throwaway intermediates
 .SECONDARY:
 all: $(B)/mhaviz $(B)/libmhaviz.a
@@ -121,25 +127,36 @@ bench-deps:
 
 demo: deps
 	@$(MAKE) --no-print-directory all
-	./build/mhaviz run --heads all --format png,json --out mhaviz-out samples/sentence.txt
-	./build/mhaviz rank --from 它 --to 苹果 --render --out mhaviz-out/rank samples/sentence.txt
+	./$(B)/mhaviz run --heads all --format png,json --out mhaviz-out samples/sentence.txt
+	./$(B)/mhaviz rank --from 它 --to 苹果 --render --out mhaviz-out/rank samples/sentence.txt
 	@echo "demo: figures of every head in mhaviz-out/sentence/, weights in mhaviz-out/sentence.json;"
 	@echo "demo: the table above ranks the heads by how much 它 attends to 苹果; mhaviz-out/rank/sentence/"
 	@echo "demo: holds the listed heads with the rows of 它 and the columns of 苹果 outlined"
 
-run-tests: $(TEST_BIN) $(B)/mhaviz $(REPLAY_BIN)
-	@fail=0; for t in $(TEST_BIN); do \
-	  echo "== $$t"; $$t || fail=1; done; \
-	for t in $(CLI_TESTS); do \
-	  echo "== $$t"; MHAVIZ=$(B)/mhaviz bash $$t || fail=1; done; \
-	for t in $(FUZZ_TARGETS); do \
+# The three tiers; each runs every program of its tier and fails at the end if one failed.
+unit: $(TEST_BIN)
+	@fail=0; for t in $(TEST_BIN); do echo "== $$t"; $$t || fail=1; done; exit $$fail
+
+cli: $(B)/mhaviz
+	@fail=0; for t in $(CLI_TESTS); do \
+	  echo "== $$t"; MHAVIZ=$(B)/mhaviz bash $$t || fail=1; done; exit $$fail
+
+replay: $(REPLAY_BIN)
+	@fail=0; for t in $(FUZZ_TARGETS); do \
 	  echo "== fuzz replay $$t"; \
 	  $(B)/fuzz-replay/$$t $$t tests/fuzz/corpus/$$t tests/fuzz/regress/$$t || fail=1; done; \
 	exit $$fail
 
+run-tests: $(TEST_BIN) $(B)/mhaviz $(REPLAY_BIN)
+	@fail=0; \
+	$(MAKE) --no-print-directory unit || fail=1; \
+	$(MAKE) --no-print-directory cli || fail=1; \
+	$(MAKE) --no-print-directory replay || fail=1; \
+	exit $$fail
+
 test: deps
-	@$(MAKE) --no-print-directory run-tests
-	@$(MAKE) --no-print-directory check
+	@$(MAKE) --no-print-directory WERROR=-Werror run-tests
+	@$(MAKE) --no-print-directory WERROR=-Werror check
 	@$(MAKE) --no-print-directory fuzz-smoke
 
 check: deps
@@ -187,10 +204,10 @@ fuzz-run: $(FUZZ_TARGETS:%=$(FZ)/fuzz_%)
 
 # The end of `make test`: a short run of every target when clang's fuzzer runtime links.
 fuzz-smoke:
-	@mkdir -p build; \
+	@mkdir -p $(O); \
 	if printf 'int LLVMFuzzerTestOneInput(const char *d, unsigned long n) { return (int)(d && n) * 0; }\n' | \
-	    $(FUZZ_CC) -fsanitize=fuzzer -x c - -o build/.fuzz-probe >/dev/null 2>&1; then \
-	  rm -f build/.fuzz-probe; \
+	    $(FUZZ_CC) -fsanitize=fuzzer -x c - -o $(O)/.fuzz-probe >/dev/null 2>&1; then \
+	  rm -f $(O)/.fuzz-probe; \
 	  $(MAKE) --no-print-directory fuzz-run FUZZ_SECONDS=$(FUZZ_SMOKE_SECONDS); \
 	else echo "fuzz smoke: skipped ($(FUZZ_CC) -fsanitize=fuzzer does not link: install clang libclang-rt-dev)"; fi
 
@@ -227,6 +244,6 @@ $(B)/bench/bench: $(B)/obj/bench/bench.o $(B)/libmhaviz.a
 	$(CC) $(MODE_LDFLAGS) -o $@ $< $(B)/libmhaviz.a $(LDLIBS)
 
 clean:
-	rm -rf build
+	rm -rf $(O)
 
--include $(shell find build -name '*.d' 2>/dev/null)
+-include $(shell find $(O) -name '*.d' 2>/dev/null)

@@ -15,7 +15,8 @@
 #include <unistd.h>
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-int LLVMFuzzerInitialize(int *argc, char ***argv);
+/* weak: replay.c calls it only when the harness defines it */
+__attribute__((weak)) int LLVMFuzzerInitialize(int *argc, char ***argv);
 
 /* Fixtures are found relative to the repository root, where make runs the harnesses. */
 #ifndef MHV_FUZZ_FIXTURES

@@ -12,7 +12,6 @@
 
 #include "fuzz.h"
 
-__attribute__((weak)) int LLVMFuzzerInitialize(int *argc, char ***argv);
 
 static int run_file(const char *path)
 {
