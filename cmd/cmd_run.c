@@ -156,7 +156,8 @@ static mhv_status write_outputs(mhv_forward_ctx *fc, const mhv_model *m, const m
     if (o->fig.json) {
         if ((st = mhv_out_open(&out, path, err)))
             goto fail_figs;
-        mhv_report_begin(out.f, m);
+        mhv_model_info info = mhv_model_describe(m);
+        mhv_report_begin(out.f, &info);
     }
     for (int i = 0; i < in->n; i++) {
         cli_progress("run", i + 1, in->n, 0);

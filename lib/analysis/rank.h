@@ -8,7 +8,7 @@
 
 #include <stddef.h>
 
-#include "model/forward.h"
+#include "base/attn.h"
 #include "base/status.h"
 #include "tok/tokenizer.h"
 

@@ -8,19 +8,18 @@
 #define MHV_VERSION "0.0.0"
 #endif
 
-void mhv_report_begin(FILE *f, const mhv_model *m)
+void mhv_report_begin(FILE *f, const mhv_model_info *m)
 {
-    const mhv_config *c = &m->cfg;
     fputs("{\"mhaviz_version\": \"" MHV_VERSION "\",\n \"model\": {\"path\": ", f);
-    mhv_jsonw_str(f, m->dir, strlen(m->dir));
+    mhv_jsonw_str(f, m->path, strlen(m->path));
     fprintf(f,
             ", \"architecture\": \"%s\", \"num_layers\": %d, \"num_heads\": %d, "
             "\"hidden_size\": %d, \"dtype\": \"%s\", \"causal\": %s",
-            mhv_arch_name(c->arch), c->num_layers, c->num_heads, c->hidden_size,
-            mhv_dtype_name(m->dtype), c->causal ? "true" : "false");
+            m->architecture, m->num_layers, m->num_heads, m->hidden_size, m->dtype,
+            m->causal ? "true" : "false");
     /* llama-family models name their key/value heads (GQA: fewer than query heads) */
-    if (mhv_arch_has_kv_heads(c->arch))
-        fprintf(f, ", \"num_key_value_heads\": %d", c->num_kv_heads);
+    if (m->num_kv_heads > 0)
+        fprintf(f, ", \"num_key_value_heads\": %d", m->num_kv_heads);
     fputs("},\n \"sentences\": [", f);
 }
 

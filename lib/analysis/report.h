@@ -5,13 +5,12 @@
 
 #include <stdio.h>
 
-#include "model/forward.h"
-#include "model/model.h"
+#include "base/attn.h"
 #include "tok/tokenizer.h"
 
 #define MHV_REPORT_VERSION MHV_VERSION
 
-void mhv_report_begin(FILE *f, const mhv_model *m);
+void mhv_report_begin(FILE *f, const mhv_model_info *m);
 /* `index` counts sentences from 0 (for the separating commas); tok (may be NULL) gives the
  * tokens' display texts. */
 void mhv_report_sentence(FILE *f, int index, const char *text, size_t len,

@@ -3,7 +3,7 @@
 #ifndef MHV_ROLLOUT_H
 #define MHV_ROLLOUT_H
 
-#include "model/forward.h"
+#include "base/attn.h"
 #include "base/status.h"
 
 typedef enum { MHV_AGG_MEAN = 0, MHV_AGG_ROLLOUT } mhv_agg;

@@ -9,7 +9,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "model/forward.h"
+#include "base/attn.h"
 #include "base/status.h"
 
 typedef enum {

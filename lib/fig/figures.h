@@ -5,7 +5,7 @@
 #define MHV_FIGURES_H
 
 #include "fig/font.h"
-#include "model/forward.h"
+#include "base/attn.h"
 #include "fig/render.h"
 #include "base/status.h"
 

@@ -8,7 +8,7 @@
 
 #include "fig/colormap.h"
 #include "fig/font.h"
-#include "model/forward.h"
+#include "base/attn.h"
 #include "fig/label.h"
 #include "fig/scene.h"
 #include "base/status.h"

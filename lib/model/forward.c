@@ -3,7 +3,6 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 
 #include "model/decoder.h"
 #include "nn/kernels/kernels.h"
@@ -251,54 +250,6 @@ static void finish_layer(mhv_forward_ctx *fc, const mhv_model *m, int l, int n)
     par_add_layernorm(fc, s->x, s->tmp, ly->ln_ffn_g, ly->ln_ffn_b, n, H, c->layer_norm_eps);
 }
 
-/* Memory for the probability maps. Up to 32 MiB malloc recycles the previous sentence's
- * pages (glibc's adaptive mmap threshold stops there); beyond, every sentence gets fresh
- * pages (at 512 tokens and every head of BERT-base, 150 MB), and faulting those in 4 KiB
- * pages cost more than zeroing them: 2 MiB pages (where transparent huge pages are on
- * "madvise") take 512 times fewer faults. Freed with free(). */
-static float *alloc_maps(size_t bytes)
-{
-    const size_t huge = 2u << 20;
-    void *p = NULL;
-    if (bytes > 16 * huge) {
-        size_t len = (bytes + huge - 1) / huge * huge;
-        if (posix_memalign(&p, huge, len) != 0)
-            return NULL;
-        madvise(p, len, MADV_HUGEPAGE); /* a hint only */
-        return p;
-    }
-    return malloc(bytes);
-}
-
-static mhv_status attn_alloc(mhv_attn *out, const mhv_heads *sel, int n, mhv_error *err)
-{
-    memset(out, 0, sizeof *out);
-    out->n = n;
-    out->count = mhv_heads_count(sel);
-    size_t cells, bytes;
-    if (__builtin_mul_overflow((size_t)out->count, (size_t)n * (size_t)n, &cells) ||
-        __builtin_mul_overflow(cells ? cells : 1, sizeof(float), &bytes))
-        return mhv_fail(err, MHV_ENOMEM, "", "%d attention maps of %d tokens are too large",
-                        out->count, n);
-    out->heads = calloc((size_t)out->count + 1, sizeof *out->heads);
-    out->buf = alloc_maps(bytes);
-    if (!out->heads || !out->buf) {
-        mhv_attn_free(out);
-        return mhv_fail(err, MHV_ENOMEM, "", "out of memory for %d attention maps of %d tokens",
-                        out->count, n);
-    }
-    int slot = 0;
-    for (int l = 0; l < sel->num_layers; l++)
-        for (int h = 0; h < sel->num_heads; h++)
-            if (mhv_heads_has(sel, l, h)) {
-                out->heads[slot].layer = l;
-                out->heads[slot].head = h;
-                out->heads[slot].w = out->buf + (size_t)slot * (size_t)n * (size_t)n;
-                slot++;
-            }
-    return MHV_OK;
-}
-
 mhv_forward_params mhv_forward_default_params(void)
 {
     return (mhv_forward_params){.threads = 0};
@@ -377,7 +328,7 @@ mhv_status mhv_forward_run(mhv_forward_ctx *fc, const mhv_model *m, const int32_
             return mhv_fail(err, MHV_EUSAGE, "", "token id %d outside the model's vocabulary (0-%d)",
                             (int)ids[i], c->vocab_size - 1);
 
-    mhv_status st = attn_alloc(out, sel, n, err);
+    mhv_status st = mhv_attn_alloc(out, sel, n, err);
     if (st)
         return st;
     if (mhv_arch_is_decoder(c->arch)) { /* GPT-2, llama family: lib/decoder.c */
@@ -399,13 +350,4 @@ mhv_status mhv_forward_run(mhv_forward_ctx *fc, const mhv_model *m, const int32_
             finish_layer(fc, m, l, n);
     }
     return MHV_OK;
-}
-
-void mhv_attn_free(mhv_attn *a)
-{
-    if (!a)
-        return;
-    free(a->heads);
-    free(a->buf);
-    memset(a, 0, sizeof *a);
 }

@@ -4,30 +4,16 @@
 
 #include <stdint.h>
 
+#include "base/attn.h"
 #include "base/heads.h"
 #include "model/model.h"
 #include "base/status.h"
-
-typedef struct {
-    int layer, head;
-    float *w;           /* (n, n): w[i*n + j] = attention of query i to key j */
-} mhv_head_attn;
-
-typedef struct {
-    int n;              /* tokens */
-    int count;          /* captured heads, in (layer, head) order */
-    mhv_head_attn *heads;
-    float *buf;         /* (count, n, n) storage behind heads[].w */
-    int kv_group;       /* models with key/value heads (llama family): query heads per kv
-                         * head, so head h reads kv head h / kv_group; 0 for the others */
-} mhv_attn;
 
 /* Runs the model on ids(n) and fills out (caller frees with mhv_attn_free). Layers above the
  * last selected one are not computed. Ids must be < vocab size and n <= max positions
  * (MHV_EUSAGE otherwise, naming the limit). */
 mhv_status mhv_forward(const mhv_model *m, const int32_t *ids, int n, const mhv_heads *sel,
                        mhv_attn *out, mhv_error *err);
-void mhv_attn_free(mhv_attn *a);
 
 /* How forward passes run: mhv_forward uses one thread; a context made once per run keeps a
  * thread pool and the activation buffers across sentences. Results are the same bytes

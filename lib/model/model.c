@@ -267,3 +267,14 @@ void mhv_mat_row(const mhv_mat *m, int r, float *dst)
     mhv_dtype_to_f32(dst, (const char *)m->data + (size_t)r * (size_t)m->cols * esz, m->dtype,
                      (size_t)m->cols);
 }
+
+mhv_model_info mhv_model_describe(const mhv_model *m)
+{
+    const mhv_config *c = &m->cfg;
+    return (mhv_model_info){
+        .path = m->dir, .architecture = mhv_arch_name(c->arch), .num_layers = c->num_layers,
+        .num_heads = c->num_heads, .hidden_size = c->hidden_size,
+        .num_kv_heads = mhv_arch_has_kv_heads(c->arch) ? c->num_kv_heads : 0,
+        .dtype = mhv_dtype_name(m->dtype), .causal = c->causal,
+    };
+}

@@ -9,6 +9,7 @@
 
 #include <stdint.h>
 
+#include "base/attn.h"
 #include "ckpt/config.h"
 #include "ckpt/safetensors.h"
 #include "base/status.h"
@@ -79,6 +80,9 @@ mhv_status mhv_model_check_tensor(const mhv_model *m, const mhv_tensor *t, const
  * the file misaligns it; NULL when out of memory (err names ckpt_name). */
 const void *mhv_model_tensor_data(mhv_model *m, const mhv_tensor *t, const char *ckpt_name,
                                   mhv_error *err);
+
+/* The model as reports and figure titles describe it (strings borrowed from m). */
+mhv_model_info mhv_model_describe(const mhv_model *m);
 
 /* dst(cols,) = row `r` of m converted to fp32. */
 void mhv_mat_row(const mhv_mat *m, int r, float *dst);
