@@ -112,7 +112,7 @@ static void print_machine(void)
     if (f)
         fclose(f);
     printf("machine: %s, %d online CPUs, flags: %s\n", model, mhv_pool_online_cpus(), flags);
-    printf("mhaviz kernels: %s\n\n", mhv_kernels_get()->name);
+    printf("mhaviz kernels: %s\n\n", mhv_kernels_select(getenv("MHAVIZ_KERNEL"))->name);
 }
 
 /* ---- 2. GEMM ---- */

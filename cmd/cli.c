@@ -245,3 +245,20 @@ void cli_progress(const char *label, int k, int n, int done)
         fprintf(stderr, "\r%s %d/%d", label, k, n);
     fflush(stderr);
 }
+
+mhv_forward_params cli_forward_params(int threads)
+{
+    mhv_forward_params p = mhv_forward_default_params();
+    p.threads = threads;
+    p.kernel = getenv("MHAVIZ_KERNEL");
+    return p;
+}
+
+mhv_font_params cli_font_params(const char *file)
+{
+    mhv_font_params p = mhv_font_default_params();
+    const char *env = getenv("MHAVIZ_FONT");
+    p.file = file;
+    p.env = env && *env ? env : NULL;
+    return p;
+}

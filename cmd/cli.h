@@ -4,6 +4,8 @@
 
 #include "base/heads.h"
 #include "text/input.h"
+#include "fig/font.h"
+#include "model/forward.h"
 #include "model/model.h"
 #include "base/status.h"
 #include "tok/tokenizer.h"
@@ -61,5 +63,10 @@ mhv_status cli_fail_line(mhv_error *err, mhv_status st, const mhv_input *in, int
 
 /* Progress "label k/n" on stderr, only when stderr is a terminal; done=1 clears the line. */
 void cli_progress(const char *label, int k, int n, int done);
+
+/* Library settings from the documented environment: $MHAVIZ_KERNEL picks the kernel table,
+ * $MHAVIZ_FONT the label font tried after `file` (--font; may be NULL). */
+mhv_forward_params cli_forward_params(int threads);
+mhv_font_params cli_font_params(const char *file);
 
 #endif

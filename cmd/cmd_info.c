@@ -1,6 +1,7 @@
 /* cmd_info.c - `mhaviz info`: what a model directory holds. */
 #include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
@@ -70,7 +71,7 @@ int cmd_info(int argc, char **argv)
     putchar('\n');
 done:
     /* what a run on this machine would compute with (MHAVIZ_KERNEL honoured) */
-    printf("kernels: %s\n", mhv_kernels_get()->name);
+    printf("kernels: %s\n", mhv_kernels_select(getenv("MHAVIZ_KERNEL"))->name);
     mhv_tok_close(tok);
     mhv_model_close(m);
     return st ? cli_report(st, &err) : EXIT_OK;

@@ -285,7 +285,7 @@ int cmd_rank(int argc, char **argv)
     mhv_rank_acc acc = {0};
     mhv_rank_entry *ranked = NULL;
     mhv_forward_ctx *fc = NULL;
-    mhv_forward_params fp = mhv_forward_default_params();
+    mhv_forward_params fp = cli_forward_params(0);
     mhv_status st;
     if ((st = cli_open_model(dir, INPUT_TEXT, &job.m, &job.tok, &err)) ||
         (st = cli_job_read(&job, o.heads, o.file, INPUT_TEXT, o.truncate, &err)))

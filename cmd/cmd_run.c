@@ -224,8 +224,7 @@ int cmd_run(int argc, char **argv)
     if ((st = cli_job_read(&job, o.heads, o.file, o.mode, o.truncate, &err)))
         goto done;
     /* one pool for the whole file: threads start once, not per sentence */
-    mhv_forward_params fp = mhv_forward_default_params();
-    fp.threads = o.threads;
+    mhv_forward_params fp = cli_forward_params(o.threads);
     if ((st = mhv_forward_ctx_new(&fp, &fc, &err)))
         goto done;
     st = write_outputs(fc, job.m, job.tok, &job.in, job.encs, &job.sel, &o, &err);

@@ -229,8 +229,7 @@ static void *work(void *arg)
 {
     worker *w = arg;
     job *j = w->j;
-    mhv_forward_params fp = mhv_forward_default_params();
-    fp.threads = 1; /* parallel over sentences, not inside one */
+    mhv_forward_params fp = cli_forward_params(1); /* parallel over sentences, not inside one */
     mhv_forward_ctx *fc = NULL;
     mhv_error err = {0};
     int max = j->m->cfg.max_positions;
@@ -355,7 +354,7 @@ static mhv_status run_merge(const stats_opts *o, mhv_stats_acc *total, char *mod
 static mhv_status write_png(const stats_opts *o, const mhv_stats_acc *acc, const char *model,
                             mhv_error *err)
 {
-    mhv_font_params fp = mhv_font_default_params();
+    mhv_font_params fp = cli_font_params(NULL);
     mhv_fontset *fs = NULL;
     mhv_status st = mhv_font_open(&fp, &fs, err);
     if (st)

@@ -74,8 +74,7 @@ mhv_status run_figs_begin(run_figs *r, const run_fig_opts *o, const mhv_model *m
     mhv_modelname_of(m->dir, r->model_name, sizeof r->model_name);
     if (!o->formats)
         return MHV_OK;
-    mhv_font_params fp = mhv_font_default_params();
-    fp.file = o->font;
+    mhv_font_params fp = cli_font_params(o->font);
     return mhv_font_open(&fp, &r->fs, err);
 }
 

@@ -32,13 +32,12 @@ static int kernel_available(int k)
                              : mhv_kernels_avx512_if_supported()) != NULL;
 }
 
-/* Forward pass with MHAVIZ_KERNEL=kernel_names[k] on `threads` threads. */
+/* Forward pass with the kernel table kernel_names[k] on `threads` threads. */
 static void forward_with(int k, int threads, const mhv_model *m, const int32_t *ids, int n,
                          const mhv_heads *sel, mhv_attn *a)
 {
     mhv_error err = {0};
-    setenv("MHAVIZ_KERNEL", kernel_names[k], 1);
-    mhv_forward_params p = {.threads = threads};
+    mhv_forward_params p = {.threads = threads, .kernel = kernel_names[k]};
     mhv_forward_ctx *c;
     if (mhv_forward_ctx_new(&p, &c, &err) != MHV_OK)
         fail_msg("forward context: %s", err.msg);
@@ -46,7 +45,6 @@ static void forward_with(int k, int threads, const mhv_model *m, const int32_t *
     if (mhv_forward_run(c, m, ids, n, sel, a, &err) != MHV_OK)
         fail_msg("forward: %s", err.msg);
     mhv_forward_ctx_free(c);
-    unsetenv("MHAVIZ_KERNEL");
 }
 
 /* Runs every golden sentence of `fixture` (model dir tests/fixtures/<dir>) with all heads,

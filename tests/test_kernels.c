@@ -462,7 +462,7 @@ static void test_tables_complete(void **state)
 {
     (void)state;
     check_complete(mhv_kernels_scalar());
-    check_complete(mhv_kernels_get());
+    check_complete(mhv_kernels_select(NULL));
     const mhv_kernels *t[2];
     for (int i = 0, n = fast_tables(t); i < n; i++)
         check_complete(t[i]);

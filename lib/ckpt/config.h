@@ -5,6 +5,7 @@
 #include <stddef.h>
 
 #include "base/status.h"
+#include "nn/rope.h"
 
 typedef enum {
     MHV_ARCH_BERT = 0,
@@ -14,8 +15,6 @@ typedef enum {
     MHV_ARCH_QWEN2      /* llama + q/k/v biases (+ optional sliding window on upper layers) */
 } mhv_arch;
 
-/* RoPE frequency scaling (config.json rope_scaling / rope_parameters). */
-typedef enum { MHV_ROPE_NONE = 0, MHV_ROPE_LINEAR, MHV_ROPE_LLAMA3 } mhv_rope_kind;
 
 typedef enum { MHV_ACT_GELU = 0, MHV_ACT_GELU_NEW, MHV_ACT_RELU, MHV_ACT_SILU } mhv_act;
 

@@ -44,8 +44,7 @@ struct mhv_fontset {
 
 mhv_font_params mhv_font_default_params(void)
 {
-    const char *env = getenv("MHAVIZ_FONT");
-    return (mhv_font_params){.file = NULL, .env = (env && *env) ? env : NULL, .system = 1};
+    return (mhv_font_params){.file = NULL, .env = NULL, .system = 1};
 }
 
 static void face_name(char *buf, size_t size, const char *path, int index)

@@ -17,11 +17,12 @@ typedef struct mhv_fontset mhv_fontset;
 
 typedef struct {
     const char *file;   /* --font: searched first; missing or unreadable is an error */
-    const char *env;    /* $MHAVIZ_FONT (set by mhv_font_default_params): same rule, after file */
+    const char *env;    /* the CLI's $MHAVIZ_FONT, or NULL: same rule, after file (named
+                         * MHAVIZ_FONT in messages) */
     int system;         /* also search fontconfig's matches and well-known paths */
 } mhv_font_params;
 
-/* file NULL, env = getenv("MHAVIZ_FONT") (the one variable this module reads), system 1. */
+/* file NULL, env NULL, system 1 (the library reads no environment variable). */
 mhv_font_params mhv_font_default_params(void);
 
 /* Builds the fontset: file, env, then (with system) fontconfig's sans-serif and zh-cn matches

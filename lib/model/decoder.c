@@ -260,7 +260,9 @@ static mhv_status run(const dec_ctx *dc, const mhv_model *m, const int32_t *ids,
         return mhv_fail(err, MHV_ENOMEM, "", "out of memory");
     }
     if (c->arch != MHV_ARCH_GPT2) {
-        mhv_rope_inv_freq(c, s.inv_freq);
+        mhv_rope r = {c->rope_theta, c->rope_kind, c->rope_factor, c->rope_low_freq_factor,
+                      c->rope_high_freq_factor, c->rope_original_max_positions};
+        mhv_rope_inv_freq(&r, c->head_dim, s.inv_freq);
         mhv_rope_table(s.inv_freq, c->head_dim / 2, n, s.cos_t, s.sin_t);
     }
     if (out && mhv_arch_has_kv_heads(c->arch))
@@ -313,6 +315,6 @@ mhv_status mhv_decoder_logits(const mhv_model *m, const int32_t *ids, int n, flo
             return mhv_fail(err, MHV_EUSAGE, "", "token id %d outside the model's vocabulary (0-%d)",
                             (int)ids[i], c->vocab_size - 1);
     dec_ctx dc;
-    ctx_init(&dc, mhv_kernels_get(), NULL);
+    ctx_init(&dc, mhv_kernels_select(NULL), NULL);
     return run(&dc, m, ids, n, NULL, NULL, logits, err);
 }

@@ -252,7 +252,7 @@ static void finish_layer(mhv_forward_ctx *fc, const mhv_model *m, int l, int n)
 
 mhv_forward_params mhv_forward_default_params(void)
 {
-    return (mhv_forward_params){.threads = 0};
+    return (mhv_forward_params){.threads = 0, .kernel = NULL};
 }
 
 mhv_status mhv_forward_ctx_new(const mhv_forward_params *p, mhv_forward_ctx **out,
@@ -262,7 +262,7 @@ mhv_status mhv_forward_ctx_new(const mhv_forward_params *p, mhv_forward_ctx **ou
     mhv_forward_ctx *c = calloc(1, sizeof *c);
     if (!c)
         return mhv_fail(err, MHV_ENOMEM, "", "out of memory");
-    c->K = mhv_kernels_get();
+    c->K = mhv_kernels_select(p ? p->kernel : NULL);
     int threads = p && p->threads > 0 ? p->threads : mhv_pool_online_cpus();
     c->threads = 1;
     if (threads > 1) {

@@ -20,13 +20,14 @@ mhv_status mhv_forward(const mhv_model *m, const int32_t *ids, int n, const mhv_
  * whatever the thread count. */
 typedef struct {
     int threads;        /* threads in all, the caller included; <= 0: online CPUs */
+    const char *kernel; /* kernel table by name (mhv_kernels_select); NULL: the widest */
 } mhv_forward_params;
 
 mhv_forward_params mhv_forward_default_params(void);
 
 typedef struct mhv_forward_ctx mhv_forward_ctx;
 
-/* Starts the pool and picks the kernels (mhv_kernels_get: honours MHAVIZ_KERNEL). */
+/* Starts the pool and picks the kernels (p->kernel). */
 mhv_status mhv_forward_ctx_new(const mhv_forward_params *p, mhv_forward_ctx **out,
                                mhv_error *err);
 void mhv_forward_ctx_free(mhv_forward_ctx *c);

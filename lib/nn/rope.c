@@ -2,26 +2,26 @@
 
 #include <math.h>
 
-void mhv_rope_inv_freq(const mhv_config *c, float *inv_freq)
+void mhv_rope_inv_freq(const mhv_rope *c, int head_dim, float *inv_freq)
 {
-    int d = c->head_dim, half = d / 2;
+    int d = head_dim, half = d / 2;
     for (int j = 0; j < half; j++) {
         float e = (float)(2 * j) / (float)d;
-        float f = (float)(1.0 / (double)(float)pow(c->rope_theta, (double)e));
-        if (c->rope_kind == MHV_ROPE_LINEAR) {
-            f = (float)(f / c->rope_factor);
-        } else if (c->rope_kind == MHV_ROPE_LLAMA3) {
+        float f = (float)(1.0 / (double)(float)pow(c->theta, (double)e));
+        if (c->kind == MHV_ROPE_LINEAR) {
+            f = (float)(f / c->factor);
+        } else if (c->kind == MHV_ROPE_LLAMA3) {
             /* Llama 3.1: long wavelengths divided by factor, short ones kept, a smooth blend
              * between (transformers' _compute_llama3_parameters). */
-            double old_len = c->rope_original_max_positions;
-            double low_wl = old_len / c->rope_low_freq_factor;
-            double high_wl = old_len / c->rope_high_freq_factor;
+            double old_len = c->original_max_positions;
+            double low_wl = old_len / c->low_freq_factor;
+            double high_wl = old_len / c->high_freq_factor;
             double wl = 2 * M_PI / f;
-            double g = wl > low_wl ? f / c->rope_factor : f;
+            double g = wl > low_wl ? f / c->factor : f;
             if (!(wl < high_wl) && !(wl > low_wl)) {
-                double smooth = (old_len / wl - c->rope_low_freq_factor) /
-                                (c->rope_high_freq_factor - c->rope_low_freq_factor);
-                g = (1 - smooth) * g / c->rope_factor + smooth * g;
+                double smooth = (old_len / wl - c->low_freq_factor) /
+                                (c->high_freq_factor - c->low_freq_factor);
+                g = (1 - smooth) * g / c->factor + smooth * g;
             }
             f = (float)g;
         }

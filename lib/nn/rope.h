@@ -6,10 +6,21 @@
 #ifndef MHV_ROPE_H
 #define MHV_ROPE_H
 
-#include "ckpt/config.h"
+#include <stddef.h>
 
-/* inv_freq(head_dim/2,) as transformers computes it (fp32, scaled per c->rope_kind). */
-void mhv_rope_inv_freq(const mhv_config *c, float *inv_freq);
+/* RoPE frequency scaling (config.json rope_scaling / rope_parameters). */
+typedef enum { MHV_ROPE_NONE = 0, MHV_ROPE_LINEAR, MHV_ROPE_LLAMA3 } mhv_rope_kind;
+
+typedef struct {
+    double theta;              /* rope_theta */
+    mhv_rope_kind kind;
+    double factor;             /* linear and llama3 */
+    double low_freq_factor, high_freq_factor; /* llama3 */
+    int original_max_positions;               /* llama3 */
+} mhv_rope;
+
+/* inv_freq(head_dim/2,) as transformers computes it (fp32, scaled per r->kind). */
+void mhv_rope_inv_freq(const mhv_rope *r, int head_dim, float *inv_freq);
 /* cos, sin (n, half) for positions 0..n-1: angle = fp32(pos * inv_freq[j]), as transformers. */
 void mhv_rope_table(const float *inv_freq, int half, int n, float *cos_t, float *sin_t);
 /* Rotates x(n, heads, 2*half) in place (row stride ld floats) with the table of n positions. */

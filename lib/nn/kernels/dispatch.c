@@ -1,6 +1,5 @@
 /* dispatch.c - picks the kernel table for this CPU once. */
 #include <pthread.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "kernels.h"
@@ -67,12 +66,11 @@ const mhv_kernels *mhv_kernels_avx512_if_supported(void)
     return NULL;
 }
 
-const mhv_kernels *mhv_kernels_get(void)
+const mhv_kernels *mhv_kernels_select(const char *force)
 {
-    /* MHAVIZ_KERNEL=scalar forces the reference path (tests compare against it); "avx2" and
-     * "avx512" are honoured only on a CPU that has them, since that code would fault
-     * elsewhere. By default the widest table the CPU has. */
-    const char *force = getenv("MHAVIZ_KERNEL");
+    /* "scalar" forces the reference path (tests compare against it); "avx2" and "avx512" are
+     * honoured only on a CPU that has them, since that code would fault elsewhere. By
+     * default the widest table the CPU has. */
     if (force && strcmp(force, "scalar") == 0)
         return mhv_kernels_scalar();
     const mhv_kernels *k = NULL;

@@ -2,7 +2,7 @@
  *
  * Kernels know nothing about models: plain pointers, sizes and strides, fp32 activations.
  * The scalar table is the reference; faster tables (AVX-512, AVX2) are chosen at run time by
- * CPU feature detection, or forced with MHAVIZ_KERNEL=scalar|avx2|avx512.
+ * CPU feature detection, or forced by name (mhv_kernels_select).
  *
  * Kernels are single-threaded; callers parallelise by splitting the columns of a linear
  * layer (linear_cols) or the heads of attention, never the reduction, so the bytes of a
@@ -79,12 +79,13 @@ typedef struct {
     void (*add)(float *y, const float *x, size_t n);
 } mhv_kernels;
 
-/* The table for this CPU, honouring MHAVIZ_KERNEL (documented: "scalar" forces the
- * reference path, "avx2" / "avx512" those tables when the CPU has them). */
-const mhv_kernels *mhv_kernels_get(void);
+/* The table for this CPU: by default (name NULL, empty or unknown) the widest the CPU has;
+ * "scalar" forces the reference path, "avx2" / "avx512" those tables when the CPU has them
+ * (else the next narrower one). The CLI passes $MHAVIZ_KERNEL. */
+const mhv_kernels *mhv_kernels_select(const char *name);
 const mhv_kernels *mhv_kernels_scalar(void);
 /* NULL when this CPU lacks AVX2, FMA or F16C. Entries avx2.c leaves NULL are filled from
- * the scalar table, so every entry of a table from mhv_kernels_get is set. */
+ * the scalar table, so every entry of a table from mhv_kernels_select is set. */
 const mhv_kernels *mhv_kernels_avx2_if_supported(void);
 /* The raw AVX2 table (entries may be NULL). Only valid after checking the CPU (avx2.c is
  * compiled with -mavx2 -mfma -mf16c). */
