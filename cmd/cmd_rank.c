@@ -1,5 +1,6 @@
 /* cmd_rank.c - `mhaviz rank`: the heads that carry attention from one word to another. */
 #include <getopt.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,12 +16,14 @@
 
 static const char rank_usage[] =
     "usage: mhaviz rank --from WORD --to WORD [--model DIR] [--top K] [--nth K] [--to-nth K]\n"
-    "                   [--heads SPEC] [--format table|json] [--truncate]\n"
+    "                   [--heads SPEC] [--format table|json] [--truncate] [--substring]\n"
+    "                   [--allow-unk]\n"
     "                   [--render] [--render-format png,svg] [--out DIR] FILE\n"
     "\n"
     "Ranks the heads by the attention the tokens of WORD (--from) pay to the tokens of\n"
     "WORD (--to), over the sentences of FILE (- for stdin) that contain both. Words are\n"
-    "pieces of the sentence text, matched by character span whatever the tokenizer did.\n"
+    "whole words of the sentence text (CJK, kana, Thai: any characters), mapped to the\n"
+    "tokens whose character spans overlap them, whatever the tokenizer did.\n"
     "\n"
     "  --from WORD      the attending word (score: mean over its tokens)\n"
     "  --to WORD        the attended word (score: sum over its tokens)\n"
@@ -30,8 +33,17 @@ static const char rank_usage[] =
     "  --nth K          use the K-th occurrence of --from in each sentence (default 1)\n"
     "  --to-nth K       use the K-th occurrence of --to in each sentence (default 1)\n"
     "  --heads SPEC     rank only these heads (default all), e.g. 3:*,5:1\n"
-    "  --format FMT     table (default) or json: [{\"layer\": L, \"head\": H, \"score\": S}, ...]\n"
+    "  --format FMT     table (default): per head the score, -mean (score minus the mean\n"
+    "                   score of all heads ranked) and /mean (score divided by that mean),\n"
+    "                   after one '# line N:' comment per sentence naming the tokens\n"
+    "                   matched; json: {\"from\", \"to\", \"sentences\": [{\"line\", \"from\":\n"
+    "                   [{\"index\", \"text\"}...], \"to\": [...]}...], \"heads\": [{\"layer\",\n"
+    "                   \"head\", \"score\"}...]}\n"
     "  --truncate       cut sentences longer than the model's positions instead of failing\n"
+    "  --substring      match --from / --to anywhere, even inside a longer word (\"it\" in\n"
+    "                   \"fit\"); default: whole words only\n"
+    "  --allow-unk      rank a sentence where a word matched only the unknown token\n"
+    "                   ([UNK]); default: report it and skip the sentence\n"
     "  --render         also draw the listed heads for each sentence used, the rows of\n"
     "                   --from and the columns of --to outlined: OUT/<stem>/L05-H03.png\n"
     "                   (<stem>-2, <stem>-3 ... for later lines), as run names them\n"
@@ -42,6 +54,9 @@ static const char rank_usage[] =
 typedef struct {
     const char *from, *to, *model, *heads, *file;
     int top, nth, to_nth, json, truncate;
+    int substring, allow_unk; /* --substring, --allow-unk */
+    int32_t unk;            /* the tokenizer's unknown token; -1: none, or --allow-unk */
+    const char *unk_piece;  /* its text, "[UNK]" */
     int render;         /* MHV_FIG_* mask of --render / --render-format, 0 = no figures */
     const char *out;    /* --out DIR */
 } rank_opts;
@@ -74,6 +89,9 @@ static int parse_figure_formats(const char *list)
     }
 }
 
+/* getopt values of the options without a short letter */
+enum { OPT_SUBSTRING = 1000, OPT_ALLOW_UNK };
+
 static int parse(int argc, char **argv, rank_opts *o)
 {
     static const struct option longopts[] = {
@@ -84,6 +102,8 @@ static int parse(int argc, char **argv, rank_opts *o)
         {"truncate", no_argument, 0, 't'},    {"help", no_argument, 0, 'h'},
         {"render", no_argument, 0, 'r'},      {"render-format", required_argument, 0, 'R'},
         {"out", required_argument, 0, 'o'},
+        {"substring", no_argument, 0, OPT_SUBSTRING},
+        {"allow-unk", no_argument, 0, OPT_ALLOW_UNK},
         {0, 0, 0, 0},
     };
     *o = (rank_opts){.heads = "all", .top = 10, .nth = 1, .to_nth = 1, .out = "mhaviz-out"};
@@ -99,6 +119,8 @@ static int parse(int argc, char **argv, rank_opts *o)
         case 'H': o->heads = optarg; break;
         case 'f': format = optarg; break;
         case 't': o->truncate = 1; break;
+        case OPT_SUBSTRING: o->substring = 1; break;
+        case OPT_ALLOW_UNK: o->allow_unk = 1; break;
         case 'r':
             if (!o->render) /* a --render-format given before stays */
                 o->render = MHV_FIG_PNG;
@@ -164,41 +186,189 @@ static void excerpt(const mhv_sentence *s, char *buf, size_t size)
     snprintf(buf, size, "%.*s%s", (int)n, s->text, n < s->len ? "..." : "");
 }
 
-/* Finds both words; 0 when the sentence lacks one (err says which). */
-static int locate(const mhv_sentence *s, const mhv_encoding *e, const rank_opts *o,
-                  const char *file, int r[4], mhv_error *err)
+/* "first" ... "tenth", then "11th", "22nd" ... */
+static void ordinal(int k, char *buf, size_t size)
+{
+    static const char *const words[] = {"first", "second", "third", "fourth", "fifth",
+                                        "sixth", "seventh", "eighth", "ninth", "tenth"};
+    if (k >= 1 && k <= 10) {
+        snprintf(buf, size, "%s", words[k - 1]);
+        return;
+    }
+    const char *suffix = "th";
+    if (k % 100 < 11 || k % 100 > 13)
+        suffix = k % 10 == 1 ? "st" : k % 10 == 2 ? "nd" : k % 10 == 3 ? "rd" : "th";
+    snprintf(buf, size, "%d%s", k, suffix);
+}
+
+/* The tokenizer's unknown token ([UNK] for WordPiece, <unk> for SentencePiece), -1 when it
+ * has none (byte-level BPE spells every text). */
+static int32_t unk_id(const mhv_tok *tok)
+{
+    static const char *const names[] = {"[UNK]", "<unk>"};
+    for (size_t k = 0; k < sizeof names / sizeof names[0]; k++) {
+        int32_t id = mhv_tok_lookup(tok, names[k], strlen(names[k]));
+        if (id >= 0 && mhv_tok_is_special(tok, id))
+            return id;
+    }
+    return -1;
+}
+
+/* What locate found in one sentence: used, or why not. */
+enum { LOC_OK, LOC_ABSENT, LOC_FEW, LOC_CUT, LOC_UNK };
+
+/* Finds both words into r ({from t0, t1, to t0, t1}); anything but LOC_OK leaves a message
+ * in err: a word absent (LOC_ABSENT), fewer occurrences than --nth / --to-nth (LOC_FEW), cut
+ * off by --truncate (LOC_CUT), or matched only the unknown token o->unk (LOC_UNK; r is
+ * filled). */
+static int locate_why(const mhv_sentence *s, const mhv_encoding *e, const rank_opts *o,
+                      const char *file, int r[4], mhv_error *err)
 {
     const char *words[2] = {o->from, o->to};
+    const char *flags[2] = {"--nth", "--to-nth"};
     int nths[2] = {o->nth, o->to_nth};
+    mhv_rank_match how = o->substring ? MHV_RANK_SUBSTRING : MHV_RANK_WORDS;
+    char ex[200];
+    excerpt(s, ex, sizeof ex);
     for (int w = 0; w < 2; w++) {
-        int got = mhv_rank_find(s->text, s->len, e, words[w], nths[w], &r[2 * w], &r[2 * w + 1]);
-        char ex[200];
-        excerpt(s, ex, sizeof ex);
+        int got = mhv_rank_find(s->text, s->len, e, words[w], nths[w], how, &r[2 * w],
+                                &r[2 * w + 1]);
         if (got < nths[w]) {
-            if (nths[w] == 1)
+            int t0, t1; /* occurrences inside other words, which --substring would count */
+            int inside = how == MHV_RANK_WORDS
+                             ? mhv_rank_find(s->text, s->len, e, words[w], INT_MAX,
+                                             MHV_RANK_SUBSTRING, &t0, &t1) - got
+                             : 0;
+            if (got == 0 && inside > 0) {
+                mhv_fail(err, MHV_EINPUT, file,
+                         "line %d: '%s' occurs only inside other words (%d time%s; --substring "
+                         "counts those) in \"%s\"",
+                         s->line, words[w], inside, inside == 1 ? "" : "s", ex);
+                return LOC_ABSENT;
+            }
+            if (got == 0) {
                 mhv_fail(err, MHV_EINPUT, file, "line %d: '%s' does not occur in \"%s\"",
                          s->line, words[w], ex);
-            else
-                mhv_fail(err, MHV_EINPUT, file,
-                         "line %d: '%s' occurs %d time%s, occurrence %d asked, in \"%s\"",
-                         s->line, words[w], got, got == 1 ? "" : "s", nths[w], ex);
-            return 0;
+                return LOC_ABSENT;
+            }
+            char hint[80] = "";
+            if (inside > 0)
+                snprintf(hint, sizeof hint, " (%d more inside other words: --substring counts "
+                         "those)", inside);
+            char nth[16];
+            ordinal(nths[w], nth, sizeof nth);
+            mhv_fail(err, MHV_EINPUT, file,
+                     "line %d has %d occurrence%s of '%s'; %s %d asked for the %s%s, in \"%s\"",
+                     s->line, got, got == 1 ? "" : "s", words[w], flags[w], nths[w], nth, hint,
+                     ex);
+            return LOC_FEW;
         }
         if (r[2 * w] == r[2 * w + 1]) {
             mhv_fail(err, MHV_EINPUT, file, "line %d: '%s' was cut off by --truncate", s->line,
                      words[w]);
-            return 0;
+            return LOC_CUT;
         }
     }
-    return 1;
+    for (int w = 0; w < 2; w++)
+        if (mhv_rank_only_unk(e, r[2 * w], r[2 * w + 1], o->unk)) {
+            int t0 = r[2 * w], t1 = r[2 * w + 1];
+            char at[32];
+            if (t1 - t0 == 1)
+                snprintf(at, sizeof at, "token %d", t0);
+            else
+                snprintf(at, sizeof at, "tokens %d-%d", t0, t1 - 1);
+            mhv_fail(err, MHV_EINPUT, file,
+                     "line %d: '%s' is only the unknown token %s (%s): the vocabulary lacks "
+                     "it; --allow-unk ranks it anyway",
+                     s->line, words[w], o->unk_piece, at);
+            return LOC_UNK;
+        }
+    return LOC_OK;
+}
+
+/* Finds both words; 0 when the sentence is not used (err says why). */
+static int locate(const mhv_sentence *s, const mhv_encoding *e, const rank_opts *o,
+                  const char *file, int r[4], mhv_error *err)
+{
+    return locate_why(s, e, o, file, r, err) == LOC_OK;
+}
+
+/* The tokens [t0, t1) as `token 13 "它"` or `tokens 1 "苹", 2 "果"` (json = 0), or as
+ * [{"index": 13, "text": "它"}] (json = 1). */
+static void print_tokens(const mhv_tok *tok, const mhv_encoding *e, int t0, int t1, int json)
+{
+    if (json)
+        fputs("[", stdout);
+    else
+        printf("token%s ", t1 - t0 == 1 ? "" : "s");
+    for (int t = t0; t < t1; t++) {
+        char text[256];
+        mhv_tok_token_text(tok, e->ids[t], text, sizeof text);
+        if (json)
+            printf("%s{\"index\": %d, \"text\": ", t > t0 ? ", " : "", t);
+        else
+            printf("%s%d ", t > t0 ? ", " : "", t);
+        mhv_jsonw_str(stdout, text, strlen(text));
+        if (json)
+            fputs("}", stdout);
+    }
+    if (json)
+        fputs("]", stdout);
+}
+
+/* What each sentence matched: the sentences used, and those skipped for the unknown token. */
+typedef struct {
+    const mhv_input *in;
+    const mhv_encoding *encs;
+    const mhv_tok *tok;
+    const int (*r)[4];          /* (in->n, 4) the token ranges locate found */
+    const unsigned char *why;   /* (in->n,) LOC_* */
+} rank_matches;
+
+static void print_matches_table(const rank_matches *mt, const rank_opts *o)
+{
+    for (int i = 0; i < mt->in->n; i++) {
+        if (mt->why[i] != LOC_OK && mt->why[i] != LOC_UNK)
+            continue;
+        printf("# line %d: %s'%s' = ", mt->in->s[i].line,
+               mt->why[i] == LOC_UNK ? "skipped, only unknown tokens: " : "", o->from);
+        print_tokens(mt->tok, &mt->encs[i], mt->r[i][0], mt->r[i][1], 0);
+        printf("; '%s' = ", o->to);
+        print_tokens(mt->tok, &mt->encs[i], mt->r[i][2], mt->r[i][3], 0);
+        fputs("\n", stdout);
+    }
+}
+
+static void print_matches_json(const rank_matches *mt, const rank_opts *o)
+{
+    fputs("{\"from\": ", stdout);
+    mhv_jsonw_str(stdout, o->from, strlen(o->from));
+    fputs(", \"to\": ", stdout);
+    mhv_jsonw_str(stdout, o->to, strlen(o->to));
+    fputs(",\n \"sentences\": [", stdout);
+    int k = 0;
+    for (int i = 0; i < mt->in->n; i++) {
+        if (mt->why[i] != LOC_OK && mt->why[i] != LOC_UNK)
+            continue;
+        printf("%s\n  {\"line\": %d, ", k++ ? "," : "", mt->in->s[i].line);
+        if (mt->why[i] == LOC_UNK)
+            fputs("\"skipped\": \"unknown token\", ", stdout);
+        fputs("\"from\": ", stdout);
+        print_tokens(mt->tok, &mt->encs[i], mt->r[i][0], mt->r[i][1], 1);
+        fputs(", \"to\": ", stdout);
+        print_tokens(mt->tok, &mt->encs[i], mt->r[i][2], mt->r[i][3], 1);
+        fputs("}", stdout);
+    }
+    fputs("],\n \"heads\": ", stdout);
 }
 
 static void print_table(const mhv_rank_entry *e, int k, int total, double mean,
-                        const rank_opts *o, int used)
+                        const rank_opts *o, int used, const rank_matches *mt)
 {
     printf("# heads ranked by attention from '%s' to '%s' over %d sentence%s; mean of %d "
            "heads %.4f\n",
            o->from, o->to, used, used == 1 ? "" : "s", total, mean);
+    print_matches_table(mt, o);
     printf("%4s %5s %4s %8s %9s %7s\n", "rank", "layer", "head", "score", "-mean", "/mean");
     for (int i = 0; i < k; i++) {
         char ratio[32];
@@ -211,16 +381,18 @@ static void print_table(const mhv_rank_entry *e, int k, int total, double mean,
     }
 }
 
-static void print_json(const mhv_rank_entry *e, int k)
+static void print_json(const mhv_rank_entry *e, int k, const rank_opts *o,
+                       const rank_matches *mt)
 {
+    print_matches_json(mt, o);
     fputs("[", stdout);
     for (int i = 0; i < k; i++) {
-        printf("%s{\"layer\": %d, \"head\": %d, \"score\": ", i ? ",\n " : "", e[i].layer,
+        printf("%s{\"layer\": %d, \"head\": %d, \"score\": ", i ? ",\n  " : "", e[i].layer,
                e[i].head);
         mhv_jsonw_float(stdout, (float)e[i].score);
         fputs("}", stdout);
     }
-    fputs("]\n", stdout);
+    fputs("]}\n", stdout);
 }
 
 /* --render: the k best heads of every sentence that has both words, the rows of --from
@@ -284,15 +456,21 @@ int cmd_rank(int argc, char **argv)
     cli_job job = {0};
     mhv_rank_acc acc = {0};
     mhv_rank_entry *ranked = NULL;
+    int (*rg)[4] = NULL;        /* (job.in.n, 4) token ranges of each sentence */
+    unsigned char *why = NULL;  /* (job.in.n,) LOC_* of each sentence */
     mhv_forward_ctx *fc = NULL;
     mhv_forward_params fp = cli_forward_params(0);
     mhv_status st;
     if ((st = cli_open_model(dir, INPUT_TEXT, &job.m, &job.tok, &err)) ||
         (st = cli_job_read(&job, o.heads, o.file, INPUT_TEXT, o.truncate, &err)))
         goto done;
+    o.unk = o.allow_unk ? -1 : unk_id(job.tok);
+    o.unk_piece = o.unk >= 0 ? mhv_tok_piece(job.tok, o.unk) : "";
     int L = job.m->cfg.num_layers, H = job.m->cfg.num_heads;
     ranked = calloc((size_t)L * (size_t)H, sizeof *ranked);
-    if (!ranked) {
+    rg = calloc((size_t)job.in.n + 1, sizeof *rg);
+    why = calloc((size_t)job.in.n + 1, sizeof *why);
+    if (!ranked || !rg || !why) {
         st = mhv_fail(&err, MHV_ENOMEM, job.in.name, "out of memory");
         goto done;
     }
@@ -300,17 +478,27 @@ int cmd_rank(int argc, char **argv)
         (st = mhv_forward_ctx_new(&fp, &fc, &err)))
         goto done;
 
-    int used = 0, skipped = 0;
+    int used = 0, skipped = 0, skipped_unk = 0;
+    mhv_error first_few = {0}, first_unk = {0}; /* why no sentence was used, when none is */
     for (int i = 0; i < job.in.n; i++) {
-        int r[4];
+        int *r = rg[i];
         mhv_error miss = {0};
-        if (!locate(&job.in.s[i], &job.encs[i], &o, job.in.name, r, &miss)) {
+        why[i] = (unsigned char)locate_why(&job.in.s[i], &job.encs[i], &o, job.in.name, r,
+                                           &miss);
+        if (why[i] != LOC_OK) {
             if (job.in.n == 1) {
                 err = miss;
                 st = MHV_EINPUT;
                 goto done;
             }
-            skipped++;
+            if (why[i] == LOC_FEW && !first_few.msg[0])
+                first_few = miss;
+            if (why[i] == LOC_UNK && !first_unk.msg[0])
+                first_unk = miss;
+            if (why[i] == LOC_UNK)
+                skipped_unk++;
+            else
+                skipped++;
             continue;
         }
         cli_progress("rank", i + 1, job.in.n, 0);
@@ -327,13 +515,25 @@ int cmd_rank(int argc, char **argv)
     }
     cli_progress("rank", job.in.n, job.in.n, 1);
     if (used == 0) {
-        st = mhv_fail(&err, MHV_EINPUT, job.in.name, "no sentence contains both '%s' and '%s'",
-                      o.from, o.to);
+        /* the most telling reason: an --nth past the count, else the unknown token */
+        if (first_few.msg[0])
+            err = first_few;
+        else if (first_unk.msg[0])
+            err = first_unk;
+        else
+            mhv_fail(&err, MHV_EINPUT, job.in.name, "no sentence contains both '%s' and '%s'",
+                     o.from, o.to);
+        st = MHV_EINPUT;
         goto done;
     }
     if (skipped)
         fprintf(stderr, "mhaviz: %s: skipped %d of %d sentences lacking '%s' or '%s'\n",
                 job.in.name, skipped, job.in.n, o.from, o.to);
+    if (skipped_unk)
+        fprintf(stderr,
+                "mhaviz: %s: skipped %d of %d sentences where '%s' or '%s' is only the unknown "
+                "token %s (--allow-unk ranks them)\n",
+                job.in.name, skipped_unk, job.in.n, o.from, o.to, o.unk_piece);
     double mean;
     int total = mhv_rank_acc_result(&acc, ranked, &mean);
     int k = o.top == 0 || o.top > total ? total : o.top;
@@ -341,16 +541,19 @@ int cmd_rank(int argc, char **argv)
     if (o.render &&
         (st = render_top(fc, job.m, job.tok, &job.in, job.encs, ranked, k, &o, &err)))
         goto done;
+    rank_matches mt = {&job.in, job.encs, job.tok, (const int (*)[4])rg, why};
     if (o.json)
-        print_json(ranked, k);
+        print_json(ranked, k, &o, &mt);
     else
-        print_table(ranked, k, total, mean, &o, used);
+        print_table(ranked, k, total, mean, &o, used, &mt);
     if (fflush(stdout) != 0 || ferror(stdout))
         st = mhv_fail(&err, MHV_EIO, "<stdout>", "write error");
 done:
     mhv_forward_ctx_free(fc);
     mhv_rank_acc_free(&acc);
     free(ranked);
+    free(rg);
+    free(why);
     cli_job_close(&job);
     return st ? cli_report(st, &err) : EXIT_OK;
 }

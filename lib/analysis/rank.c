@@ -1,4 +1,5 @@
 #include "analysis/rank.h"
+#include "analysis/rank_internal.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -9,8 +10,80 @@ static int is_lead(unsigned char c)
     return (c & 0xC0) != 0x80;
 }
 
+static int in_ranges(const mhv_uc_range *r, int n, uint32_t cp)
+{
+    int lo = 0, hi = n - 1;
+    while (lo <= hi) {
+        int mid = lo + (hi - lo) / 2;
+        if (cp < r[mid].lo)
+            hi = mid - 1;
+        else if (cp > r[mid].hi)
+            lo = mid + 1;
+        else
+            return 1;
+    }
+    return 0;
+}
+
+/* Letters, digits and marks: the characters a word of a spaced script is made of. */
+static int is_word_char(uint32_t cp)
+{
+    return mhv_uc_is_letter(cp) || mhv_uc_is_number(cp) || mhv_uc_is_nonspacing_mark(cp) ||
+           in_ranges(mhv_rank_mark_ranges, mhv_rank_mark_ranges_n, cp);
+}
+
+/* Scripts written without spaces between words: their characters are words of their own
+ * (UAX #29 gives each ideograph its own word too; for Thai and the like it needs a
+ * dictionary, so any run of characters may be a word). */
+static int is_spaceless(uint32_t cp)
+{
+    static const mhv_uc_range r[] = {
+        {0x0E00, 0x0EFF},   /* Thai, Lao */
+        {0x1000, 0x109F},   /* Myanmar */
+        {0x1780, 0x17FF},   /* Khmer */
+        {0x19E0, 0x19FF},   /* Khmer symbols */
+        {0x2E80, 0x2FDF},   /* CJK radicals, Kangxi radicals */
+        {0x3000, 0x30FF},   /* CJK symbols (々 〇), hiragana, katakana */
+        {0x31C0, 0x31FF},   /* CJK strokes, katakana phonetic extensions */
+        {0xFF66, 0xFF9F},   /* halfwidth katakana */
+    };
+    return mhv_uc_is_chinese_char(cp) || in_ranges(r, (int)(sizeof r / sizeof r[0]), cp);
+}
+
+/* The code point that ends just before byte i of text (i > 0, at a character start). */
+static uint32_t char_before(const char *text, size_t i)
+{
+    size_t k = i - 1;
+    while (k > 0 && !is_lead((unsigned char)text[k]))
+        k--;
+    uint32_t cp;
+    return mhv_utf8_decode(text + k, i - k, &cp) ? cp : 0xFFFD;
+}
+
+static uint32_t char_at(const char *s, size_t len)
+{
+    uint32_t cp;
+    return mhv_utf8_decode(s, len, &cp) ? cp : 0xFFFD;
+}
+
+/* 1 when a word may start or end between the characters a and b. */
+static int edge_ok(uint32_t a, uint32_t b)
+{
+    return !is_word_char(a) || !is_word_char(b) || is_spaceless(a) || is_spaceless(b);
+}
+
+/* 1 when text[i, i + wl) (== word) is a whole word of text[0, len). */
+static int whole_word(const char *text, size_t len, size_t i, const char *word, size_t wl)
+{
+    if (i > 0 && !edge_ok(char_before(text, i), char_at(word, wl)))
+        return 0;
+    if (i + wl < len && !edge_ok(char_before(word, wl), char_at(text + i + wl, len - i - wl)))
+        return 0;
+    return 1;
+}
+
 int mhv_rank_find(const char *text, size_t len, const mhv_encoding *enc, const char *word,
-                  int nth, int *t0, int *t1)
+                  int nth, mhv_rank_match how, int *t0, int *t1)
 {
     size_t wl = strlen(word);
     if (wl == 0 || nth < 1)
@@ -20,7 +93,9 @@ int mhv_rank_find(const char *text, size_t len, const mhv_encoding *enc, const c
     for (size_t i = 0; i + wl <= len; i++) {
         if (!is_lead((unsigned char)text[i]))
             continue;
-        if (memcmp(text + i, word, wl) == 0 && ++found == nth) {
+        if (memcmp(text + i, word, wl) == 0 &&
+            (how == MHV_RANK_SUBSTRING || whole_word(text, len, i, word, wl)) &&
+            ++found == nth) {
             size_t wchars = 0;
             for (size_t k = 0; k < wl; k++)
                 wchars += (size_t)is_lead((unsigned char)word[k]);
@@ -41,6 +116,16 @@ int mhv_rank_find(const char *text, size_t len, const mhv_encoding *enc, const c
         chars++;
     }
     return found;
+}
+
+int mhv_rank_only_unk(const mhv_encoding *enc, int t0, int t1, int32_t unk_id)
+{
+    if (unk_id < 0 || t0 < 0 || t1 > enc->n || t0 >= t1)
+        return 0;
+    for (int t = t0; t < t1; t++)
+        if (enc->ids[t] != unk_id)
+            return 0;
+    return 1;
 }
 
 double mhv_rank_score(const float *w, int n, int f0, int f1, int t0, int t1)

@@ -7,17 +7,33 @@
 #define MHV_RANK_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "base/attn.h"
 #include "base/status.h"
 #include "tok/tokenizer.h"
 
+/* How --from / --to words are found in the sentence text:
+ *   MHV_RANK_WORDS      whole words: an occurrence counts only where it does not continue a
+ *                       word of a script written with spaces, i.e. unless, at its start or
+ *                       end, the characters on both sides of the edge are word characters
+ *                       (letters L*, digits N*, marks M*) and neither is of a script written
+ *                       without spaces (CJK ideographs, kana, Thai, Lao, Khmer, Myanmar),
+ *                       whose characters match wherever they are. "it" is not found in "fit"
+ *                       or "it2", it is in "it's" and "(it)"; "它" is found in "它们".
+ *   MHV_RANK_SUBSTRING  any occurrence, even inside a word. */
+typedef enum { MHV_RANK_WORDS = 0, MHV_RANK_SUBSTRING } mhv_rank_match;
+
 /* Token range [t0, t1) covering the nth (1-based) occurrence of word (UTF-8, non-empty) in
- * text. Returns the number of occurrences of word in text when fewer than nth (0 = absent)
- * and leaves t0/t1 untouched; returns nth when found. An occurrence that overlaps no token
- * (cut off by truncation) gives t0 == t1. */
+ * text, counting occurrences as `how` says. Returns the number of occurrences of word in text
+ * when fewer than nth (0 = absent) and leaves t0/t1 untouched; returns nth when found. An
+ * occurrence that overlaps no token (cut off by truncation) gives t0 == t1. */
 int mhv_rank_find(const char *text, size_t len, const mhv_encoding *enc, const char *word,
-                  int nth, int *t0, int *t1);
+                  int nth, mhv_rank_match how, int *t0, int *t1);
+
+/* 1 when the tokens [t0, t1) are not empty and every one of them is unk_id (the tokenizer's
+ * unknown token; -1 = it has none, never true): a word the vocabulary cannot spell. */
+int mhv_rank_only_unk(const mhv_encoding *enc, int t0, int t1, int32_t unk_id);
 
 /* Attention mass of one head from the tokens [f0, f1) (mean over them) to the tokens
  * [t0, t1) (sum over them); w: (n, n) rows are queries. */

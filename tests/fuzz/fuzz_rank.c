@@ -1,7 +1,8 @@
 /* fuzz_rank.c - `mhaviz rank --from/--to`: finding words in a sentence and mapping them to
  * token ranges, then scoring a head over those ranges. Input: one byte (the two --nth
- * values), then "sentence\0from\0to". Ranges must lie inside the tokens and the score must
- * read only inside the (n, n) attention matrix (ASan checks). */
+ * values and, in bit 6, --substring), then "sentence\0from\0to". Ranges must lie inside the
+ * tokens, whole words can be no more than substrings, and the score must read only inside
+ * the (n, n) attention matrix (ASan checks). */
 #include <string.h>
 
 #include "fuzz.h"
@@ -41,15 +42,24 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     }
     int nth[2] = {1 + (data[0] & 7), 1 + (data[0] >> 3 & 7)};
+    mhv_rank_match how = data[0] & 0x40 ? MHV_RANK_SUBSTRING : MHV_RANK_WORDS;
+    int32_t unk = mhv_tok_lookup(tok, "[UNK]", 5);
     int r[2][2] = {{-1, -1}, {-1, -1}};
     const char *w[2] = {from, to};
     for (int k = 0; k < 2; k++) {
-        int got = mhv_rank_find(text, strlen(text), &enc, w[k], nth[k], &r[k][0], &r[k][1]);
+        int got = mhv_rank_find(text, strlen(text), &enc, w[k], nth[k], how, &r[k][0], &r[k][1]);
         FUZZ_CHECK(got >= 0 && got <= nth[k]);
-        if (got == nth[k])
+        if (got == nth[k]) {
             FUZZ_CHECK(r[k][0] >= 0 && r[k][0] <= r[k][1] && r[k][1] <= enc.n);
-        else
+            (void)mhv_rank_only_unk(&enc, r[k][0], r[k][1], unk);
+        } else {
             FUZZ_CHECK(r[k][0] == -1 && r[k][1] == -1);
+        }
+        int x0, x1, many = 1 << 20;
+        int words = mhv_rank_find(text, strlen(text), &enc, w[k], many, MHV_RANK_WORDS, &x0, &x1);
+        int subs = mhv_rank_find(text, strlen(text), &enc, w[k], many, MHV_RANK_SUBSTRING, &x0,
+                                 &x1);
+        FUZZ_CHECK(words <= subs);
     }
     if (r[0][0] >= 0 && r[1][0] >= 0 && enc.n > 0) {
         size_t n = (size_t)enc.n;
