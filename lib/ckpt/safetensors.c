@@ -19,6 +19,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "base/hash.h"
+
 /* Same limit as the reference: a bigger header is an attack, not a checkpoint. */
 #define ST_MAX_HEADER ((uint64_t)100000000)
 /* JSON numbers are doubles: integers above 2^53 are not exact, so no offset or dimension
@@ -47,21 +49,11 @@ struct mhv_st {
 
 /* ---- the name table ---- */
 
-static uint64_t hash_name(const char *s)
-{
-    uint64_t h = 1469598103934665603ull; /* FNV-1a */
-    for (; *s; s++) {
-        h ^= (unsigned char)*s;
-        h *= 1099511628211ull;
-    }
-    return h;
-}
-
 /* Returns the slot holding `name`, or the empty slot where it would go. */
 static size_t slot_of(const mhv_st *st, const char *name)
 {
     size_t mask = st->nslots - 1;
-    size_t i = (size_t)hash_name(name) & mask;
+    size_t i = (size_t)mhv_hash(name, strlen(name)) & mask; /* keyed: no crafted collisions */
     while (st->slots[i] && strcmp(st->t[st->slots[i] - 1].name, name) != 0)
         i = (i + 1) & mask;
     return i;

@@ -1,4 +1,5 @@
-/* vocab.c - vocabulary with an open-addressing hash table over one string arena. */
+/* vocab.c - vocabulary with an open-addressing hash table over one string arena; the hash
+ * is keyed per process (base/hash.h) so a crafted file cannot put every piece in one run. */
 #include "tok/vocab.h"
 
 #include <stdio.h>
@@ -6,6 +7,7 @@
 #include <string.h>
 
 #include "base/fileio.h"
+#include "base/hash.h"
 #include "text/unicode.h"
 
 struct mhv_vocab {
@@ -17,16 +19,6 @@ struct mhv_vocab {
     int32_t dup_first, dup_last; /* first duplicate seen in vocab.txt, -1 if none */
     char file[512];
 };
-
-static uint32_t hash_bytes(const char *s, size_t len)
-{
-    uint32_t h = 2166136261u; /* FNV-1a: short keys, no adversary that matters here */
-    for (size_t i = 0; i < len; i++) {
-        h ^= (unsigned char)s[i];
-        h *= 16777619u;
-    }
-    return h;
-}
 
 mhv_status mhv_vocab_new(int32_t n, const char *file, mhv_vocab **out, mhv_error *err)
 {
@@ -72,7 +64,7 @@ void mhv_vocab_free(mhv_vocab *v)
 /* Returns the slot holding piece, or the empty slot where it would go. */
 static uint32_t find_slot(const mhv_vocab *v, const char *s, size_t len)
 {
-    uint32_t mask = v->cap - 1, i = hash_bytes(s, len) & mask;
+    uint32_t mask = v->cap - 1, i = (uint32_t)mhv_hash(s, len) & mask;
     for (;;) {
         int32_t id = v->slot[i];
         if (id < 0 || (v->plen[id] == len && memcmp(v->piece[id], s, len) == 0))
