@@ -17,21 +17,50 @@ int cli_report(mhv_status st, const mhv_error *err)
     return st == MHV_EUSAGE ? EXIT_USAGE : EXIT_FAIL;
 }
 
+__attribute__((format(printf, 1, 0))) static void say(const char *fmt, va_list ap)
+{
+    char raw[4096], line[4 * sizeof raw];
+    vsnprintf(raw, sizeof raw, fmt, ap);
+    fprintf(stderr, "mhaviz: %s\n", mhv_escape_controls(raw, line, sizeof line));
+}
+
+void cli_say(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    say(fmt, ap);
+    va_end(ap);
+}
+
+void cli_put_escaped(FILE *f, const char *s)
+{
+    char small[256];
+    size_t need = 4 * strlen(s) + 1;
+    char *buf = need <= sizeof small ? small : malloc(need);
+    if (!buf) {
+        fputs("?", f);
+        return;
+    }
+    fputs(mhv_escape_controls(s, buf, need), f);
+    if (buf != small)
+        free(buf);
+}
+
 void cli_tok_warn(const mhv_tok *tok)
 {
     const char *w = tok ? mhv_tok_warning(tok) : NULL;
     if (w)
-        fprintf(stderr, "mhaviz: warning: %s\n", w);
+        cli_say("warning: %s", w);
 }
 
 int cli_usage_error(const char *cmd, const char *fmt, ...)
 {
+    char msg[2048];
     va_list ap;
     va_start(ap, fmt);
-    fputs("mhaviz: ", stderr);
-    vfprintf(stderr, fmt, ap);
+    vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    fprintf(stderr, " (see 'mhaviz %s --help')\n", cmd);
+    cli_say("%s (see 'mhaviz %s --help')", msg, cmd);
     return EXIT_USAGE;
 }
 
@@ -164,8 +193,8 @@ mhv_status cli_encode_all(const mhv_tok *tok, const mhv_input *in, cli_input_mod
                 return mhv_fail(err, MHV_EINPUT, in->name,
                                 "line %d: %d tokens exceed the model's %d positions (use --truncate)",
                                 in->s[i].line, encs[i].n, max_tokens);
-            fprintf(stderr, "mhaviz: %s: line %d: truncated from %d to %d tokens\n", in->name,
-                    in->s[i].line, encs[i].n, max_tokens);
+            cli_say("%s: line %d: truncated from %d to %d tokens", in->name, in->s[i].line,
+                    encs[i].n, max_tokens);
             truncate_encoding(&encs[i], max_tokens, mode == INPUT_TEXT);
         }
     }
@@ -195,7 +224,7 @@ mhv_status cli_open_model(const char *dir, cli_input_mode mode, mhv_model **m, m
         if (st != MHV_EIO) {
             char why[1100];
             mhv_error_format(err, why, sizeof why);
-            fprintf(stderr, "mhaviz: warning: %s; tokens are labelled by their ids\n", why);
+            cli_say("warning: %s; tokens are labelled by their ids", why);
         }
         *err = (mhv_error){0};
     }

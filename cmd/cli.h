@@ -2,6 +2,8 @@
 #ifndef MHV_CLI_H
 #define MHV_CLI_H
 
+#include <stdio.h>
+
 #include "base/heads.h"
 #include "text/input.h"
 #include "fig/font.h"
@@ -15,6 +17,11 @@ enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2 };
 
 /* Prints "mhaviz: file: msg" and returns the exit code for st. */
 int cli_report(mhv_status st, const mhv_error *err);
+/* Prints "mhaviz: " and the formatted line on stderr, control bytes escaped (file names and
+ * file contents may hold ESC, BEL ...: see mhv_escape_controls). */
+void cli_say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Writes s to f with control bytes escaped as cli_say does. */
+void cli_put_escaped(FILE *f, const char *s);
 /* Prints "mhaviz: warning: file: problem" when the tokenizer has a warning. */
 void cli_tok_warn(const mhv_tok *tok);
 /* Prints "mhaviz: <msg>" and a hint to --help, returns EXIT_USAGE. */

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "outdir.h"
 #include "commands.h"
 #include "base/fileio.h"
 #include "model/forward.h"
@@ -129,12 +130,6 @@ static int parse(int argc, char **argv, run_opts *o)
     return 0;
 }
 
-static int dir_exists(const char *p)
-{
-    struct stat sb;
-    return stat(p, &sb) == 0 && S_ISDIR(sb.st_mode);
-}
-
 /* Runs every sentence, streams the report into DIR/<stem>.json and draws the figures into
  * DIR/<stem>[-k]/ as --format asks. A failure removes everything this run wrote. */
 static mhv_status write_outputs(mhv_forward_ctx *fc, const mhv_model *m, const mhv_tok *tok,
@@ -143,12 +138,15 @@ static mhv_status write_outputs(mhv_forward_ctx *fc, const mhv_model *m, const m
 {
     char stem[256], path[4096];
     mhv_input_stem(o->file, stem, sizeof stem);
-    if (snprintf(path, sizeof path, "%s/%s.json", o->out, stem) >= (int)sizeof path)
-        return mhv_fail(err, MHV_EUSAGE, o->out, "output path too long");
-    int created = !dir_exists(o->out);
-    mhv_status st = mhv_mkdir_p(o->out, err);
+    /* everything is written into a staging directory and moved into --out at the end */
+    cli_outdir od;
+    mhv_status st = cli_outdir_begin(&od, o->out, err);
     if (st)
         return st;
+    if (snprintf(path, sizeof path, "%s/%s.json", od.stage, stem) >= (int)sizeof path) {
+        cli_outdir_abort(&od, NULL);
+        return mhv_fail(err, MHV_EUSAGE, o->out, "output path too long");
+    }
     mhv_out out = {0};
     run_figs figs;
     if ((st = run_figs_begin(&figs, &o->fig, m, tok, err)))
@@ -174,7 +172,7 @@ static mhv_status write_outputs(mhv_forward_ctx *fc, const mhv_model *m, const m
                 mhv_report_sentence_agg(out.f, i, in->s[i].text, in->s[i].len, &encs[i], tok,
                                         &agg, o->aggregate);
             if (!st)
-                st = run_figs_sentence(&figs, o->out, stem, i, &in->s[i], &encs[i], &agg, err);
+                st = run_figs_sentence(&figs, od.stage, stem, i, &in->s[i], &encs[i], &agg, err);
             mhv_attn_free(&agg);
             if (st)
                 goto fail_out;
@@ -182,7 +180,7 @@ static mhv_status write_outputs(mhv_forward_ctx *fc, const mhv_model *m, const m
         }
         if (o->fig.json)
             mhv_report_sentence(out.f, i, in->s[i].text, in->s[i].len, &encs[i], tok, &attn);
-        st = run_figs_sentence(&figs, o->out, stem, i, &in->s[i], &encs[i], &attn, err);
+        st = run_figs_sentence(&figs, od.stage, stem, i, &in->s[i], &encs[i], &attn, err);
         mhv_attn_free(&attn);
         if (st)
             goto fail_out;
@@ -194,14 +192,17 @@ static mhv_status write_outputs(mhv_forward_ctx *fc, const mhv_model *m, const m
             goto fail_figs;
     }
     run_figs_end(&figs, 1);
+    if ((st = cli_outdir_commit(&od, err)))
+        return st;
+    if (o->fig.formats)
+        cli_outdir_leftovers(&od, stem, in->n);
     return MHV_OK;
 fail_out:
     cli_progress("run", in->n, in->n, 1);
     mhv_out_abort(&out);
 fail_figs:
     run_figs_end(&figs, 0);
-    if (created)
-        rmdir(o->out);
+    cli_outdir_abort(&od, err);
     return st;
 }
 

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "outdir.h"
 #include "commands.h"
 #include "base/fileio.h"
 #include "model/forward.h"
@@ -367,10 +368,12 @@ static mhv_status write_png(const stats_opts *o, const mhv_stats_acc *acc, const
              (long long)acc->sentences, acc->sentences == 1 ? "" : "s");
     mhv_out out;
     if (!(st = mhv_out_open(&out, o->out, err))) {
+        cli_signals_tmpfile(out.tmp[0] ? out.tmp : NULL);
         if ((st = mhv_stats_png(out.f, o->out, acc, title, fs, err)))
             mhv_out_abort(&out);
         else
             st = mhv_out_commit(&out, err);
+        cli_signals_tmpfile(NULL);
     }
     mhv_font_close(fs);
     return st;
@@ -393,8 +396,10 @@ int cmd_stats(int argc, char **argv)
         } else if (o.out) {
             mhv_out out;
             if (!(st = mhv_out_open(&out, o.out, &err))) {
+                cli_signals_tmpfile(out.tmp[0] ? out.tmp : NULL);
                 mhv_stats_write(out.f, o.fmt, &acc, model);
                 st = mhv_out_commit(&out, &err);
+                cli_signals_tmpfile(NULL);
             }
         } else {
             mhv_stats_write(stdout, o.fmt, &acc, model);

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "commands.h"
@@ -50,7 +51,13 @@ int cmd_tokenize(int argc, char **argv)
     mhv_input in = {0};
     mhv_encoding *encs = NULL;
     mhv_status st;
-    if ((st = mhv_tok_open_dir(dir, &tok, &err)) || (st = mhv_input_read(argv[optind], &in, &err)))
+    if ((st = mhv_tok_open_dir(dir, &tok, &err))) {
+        /* --ids needs no tokenizer files, as in run: tokens are then their ids */
+        if (mode != INPUT_IDS || st != MHV_EIO)
+            goto done;
+        err = (mhv_error){0};
+    }
+    if ((st = mhv_input_read(argv[optind], &in, &err)))
         goto done;
     cli_tok_warn(tok);
     encs = calloc((size_t)in.n, sizeof *encs);
@@ -61,9 +68,16 @@ int cmd_tokenize(int argc, char **argv)
     /* no position limit here: tokenize shows what the tokenizer does, whatever the model */
     if ((st = cli_encode_all(tok, &in, mode, 1 << 30, 0, encs, &err)))
         goto done;
+    /* pieces come from the vocabulary file: on a terminal, control bytes are shown escaped */
+    int tty = isatty(STDOUT_FILENO);
     for (int i = 0; i < in.n; i++) {
-        for (int k = 0; k < encs[i].n; k++)
-            printf("%s%s", k ? " " : "", encs[i].pieces[k]);
+        for (int k = 0; k < encs[i].n; k++) {
+            fputs(k ? " " : "", stdout);
+            if (tty)
+                cli_put_escaped(stdout, encs[i].pieces[k]);
+            else
+                fputs(encs[i].pieces[k], stdout);
+        }
         putchar('\t');
         for (int k = 0; k < encs[i].n; k++)
             printf("%s%d", k ? " " : "", (int)encs[i].ids[k]);

@@ -4,6 +4,7 @@
 
 #include "cli.h"
 #include "commands.h"
+#include "outdir.h"
 
 static const struct {
     const char *name;
@@ -42,9 +43,11 @@ int main(int argc, char **argv)
         printf("mhaviz %s\n", MHV_VERSION);
         return EXIT_OK;
     }
+    /* an interrupted run removes what it wrote (cmd/outdir.h) */
+    cli_signals_init();
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         if (strcmp(argv[1], commands[i].name) == 0)
             return commands[i].fn(argc - 1, argv + 1);
-    fprintf(stderr, "mhaviz: '%s' is not a command (see 'mhaviz --help')\n", argv[1]);
+    cli_say("'%s' is not a command (see 'mhaviz --help')", argv[1]);
     return EXIT_USAGE;
 }

@@ -22,8 +22,64 @@ mhv_status mhv_fail(mhv_error *err, mhv_status st, const char *file, const char 
 
 void mhv_error_format(const mhv_error *err, char *buf, unsigned long size)
 {
+    char raw[sizeof err->file + sizeof err->msg + 4];
     if (err->file[0])
-        snprintf(buf, size, "%s: %s", err->file, err->msg);
+        snprintf(raw, sizeof raw, "%s: %s", err->file, err->msg);
     else
-        snprintf(buf, size, "%s", err->msg);
+        snprintf(raw, sizeof raw, "%s", err->msg);
+    mhv_escape_controls(raw, buf, size);
+}
+
+/* Length of the valid UTF-8 sequence at s (1..4), or 0 when s does not start one. */
+static size_t utf8_seq(const unsigned char *s)
+{
+    unsigned char c = s[0];
+    size_t n;
+    if (c < 0x80)
+        return 1;
+    if (c >= 0xc2 && c <= 0xdf)
+        n = 2;
+    else if (c >= 0xe0 && c <= 0xef)
+        n = 3;
+    else if (c >= 0xf0 && c <= 0xf4)
+        n = 4;
+    else
+        return 0;
+    for (size_t i = 1; i < n; i++)
+        if ((s[i] & 0xc0) != 0x80)
+            return 0;
+    if ((c == 0xe0 && s[1] < 0xa0) || (c == 0xf0 && s[1] < 0x90) || (c == 0xf4 && s[1] > 0x8f))
+        return 0; /* overlong, or above U+10FFFF */
+    return n;
+}
+
+char *mhv_escape_controls(const char *s, char *buf, unsigned long size)
+{
+    static const char hex[] = "0123456789abcdef";
+    const unsigned char *p = (const unsigned char *)s;
+    unsigned long o = 0;
+    if (!size)
+        return buf;
+    while (*p) {
+        size_t n = utf8_seq(p);
+        int ctl = n == 0 || (n == 1 && (*p < 0x20 || *p == 0x7f)) ||
+                  (n == 2 && p[0] == 0xc2 && p[1] < 0xa0);
+        size_t take = ctl ? (n ? n : 1) : n;
+        size_t need = ctl ? 4 * take : take;
+        if (o + need >= size)
+            break;
+        for (size_t i = 0; i < take; i++) {
+            if (ctl) {
+                buf[o++] = '\\';
+                buf[o++] = 'x';
+                buf[o++] = hex[p[i] >> 4];
+                buf[o++] = hex[p[i] & 15];
+            } else {
+                buf[o++] = (char)p[i];
+            }
+        }
+        p += take;
+    }
+    buf[o] = '\0';
+    return buf;
 }

@@ -23,7 +23,14 @@ typedef struct {
 mhv_status mhv_fail(mhv_error *err, mhv_status st, const char *file, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
-/* Formats "file: msg" (or "msg" when file is empty) into buf. */
+/* Formats "file: msg" (or "msg" when file is empty) into buf, with every control byte
+ * escaped (mhv_escape_controls): messages quote file names and file contents. */
 void mhv_error_format(const mhv_error *err, char *buf, unsigned long size);
+
+/* Copies s into buf (NUL-terminated, cut at a whole character when too long) with every
+ * C0 control byte, DEL, C1 control (U+0080..U+009F) and byte that is not part of valid UTF-8
+ * written as \xNN, so text from a file cannot drive the terminal it is printed on. A
+ * backslash is kept as is. Returns buf. */
+char *mhv_escape_controls(const char *s, char *buf, unsigned long size);
 
 #endif

@@ -23,7 +23,7 @@ mhv_status mhv_input_read(const char *path, mhv_input *in, mhv_error *err)
     size_t len;
     mhv_status st = is_stdin
                         ? mhv_read_stream(stdin, in->name, MHV_INPUT_MAX_BYTES, &in->buf, &len, err)
-                        : mhv_read_file(path, MHV_INPUT_MAX_BYTES, &in->buf, &len, err);
+                        : mhv_read_input(path, MHV_INPUT_MAX_BYTES, &in->buf, &len, err);
     if (st)
         return st;
     size_t cap = 0;
@@ -93,6 +93,13 @@ void mhv_input_stem(const char *path, char *stem, size_t size)
     const char *dot = strrchr(base, '.');
     size_t n = dot && dot != base ? (size_t)(dot - base) : strlen(base);
     snprintf(stem, size, "%.*s", (int)n, base);
+    /* the stem names files under --out: one plain path component, printable, not hidden
+     * (".." from "...txt" would write outside --out, "." into --out itself) */
+    for (char *p = stem; *p; p++)
+        if ((unsigned char)*p < 0x20 || *p == 0x7f || *p == '/' || *p == '\\')
+            *p = '_';
+    if (stem[0] == '.')
+        stem[0] = '_';
     if (!stem[0])
         snprintf(stem, size, "input");
 }

@@ -26,7 +26,9 @@ typedef struct {
  * invalid UTF-8 is an MHV_EINPUT error naming the line; no sentence at all is an error. */
 mhv_status mhv_input_read(const char *path, mhv_input *in, mhv_error *err);
 void mhv_input_free(mhv_input *in);
-/* The file name without directory and extension ("data/s.txt" -> "s"; stdin -> "stdin"). */
+/* The file name without directory and extension ("data/s.txt" -> "s"; stdin -> "stdin"),
+ * made one safe path component: control bytes, '/' and '\\' become '_', so does a leading
+ * '.' ("..txt" -> "_", ".x.txt" -> "_x"); an empty stem is "input". */
 void mhv_input_stem(const char *path, char *stem, size_t size);
 
 #endif

@@ -79,13 +79,16 @@ check "decoder figures" "[ $? = 0 ] && [ \"\$(listing $TMP/out/ids)\" = 'L04-H07
 check "decoder masked cells" "[ \$(grep -c 'url(#hatch' $TMP/out/ids/L04-H07.svg) = 28 ]"
 check "decoder kv head in title" "grep -q '<title>stories260K .* layer 4, head 7 (kv head 3)</title>' $TMP/out/ids/L04-H07.svg"
 
-# a failure after figures were written takes them all back
-rm -rf "$TMP/out"
+# a failure after figures were written takes them all back: the second line holds a piece
+# the vocabulary has and the model has no embedding for, found by the forward pass
+rm -rf "$TMP/out" "$TMP/m"
 mkdir -p "$TMP/out"
-: >"$TMP/out/two-2" # a file where the second sentence's directory should go
-"$MHAVIZ" run --model "$FIX" --format png,svg,json --out "$TMP/out" "$TMP/two.txt" >"$TMP/stdout" 2>"$TMP/stderr"
-check "late failure exit 1" "[ $? = 1 ] && grep -q '^mhaviz: .*two-2: not a directory' $TMP/stderr && [ \$(wc -l <$TMP/stderr) = 1 ]"
-check "late failure leaves only what was there" "[ \"\$(listing $TMP/out)\" = 'two-2 ' ]"
+: >"$TMP/out/late-2"
+cp -r "$FIX" "$TMP/m"; perl -e 'print "p$_\n" for 1..1000' >>"$TMP/m/vocab.txt"
+printf '[CLS] [SEP]\n[CLS] p1000 [SEP]\n' >"$TMP/late.txt"
+"$MHAVIZ" run --model "$TMP/m" --pretokenized --format png,svg,json --out "$TMP/out" "$TMP/late.txt" >"$TMP/stdout" 2>"$TMP/stderr"
+check "late failure exit 2" "[ $? = 2 ] && grep -q '^mhaviz: .*late.txt: line 2: token id 1428 outside' $TMP/stderr && [ \$(wc -l <$TMP/stderr) = 1 ]"
+check "late failure leaves only what was there" "[ \"\$(ls -A $TMP/out | tr '\\n' ' ')\" = 'late-2 ' ]"
 rm -rf "$TMP/out"
 expect_fail too-large 2 "too large" -- "$MHAVIZ" run --model "$FIX" --cell 200 --dpi 1200 --out "$TMP/out" "$TMP/two.txt"
 finish
