@@ -17,6 +17,8 @@ DEB_PKGS := pkg-config libcjson-dev libpng-dev libstb-dev libcmocka-dev fonts-wq
             libfontconfig-dev fonts-dejavu-core
 # clang + its fuzzer runtime: `make fuzz`, and the fuzz smoke run at the end of `make test`
 DEB_PKGS += clang libclang-rt-dev
+# xxd turns the HTML explorer's JavaScript and CSS into C (lib/fig/html_app.*)
+DEB_PKGS += xxd
 
 O ?= build
 ifeq ($(BUILD),release)
@@ -55,6 +57,10 @@ LDLIBS := $(PKG_LIBS) -lm -lpthread
 # the library is every .c under lib/ (one folder per layer: see lib/README.md)
 LIB_SRC := $(sort $(wildcard lib/*/*.c lib/*/*/*.c))
 LIB_OBJ := $(LIB_SRC:%.c=$(B)/obj/%.o)
+# lib/fig/html.c embeds lib/fig/html_app.{js,css}: made into C arrays at build time by
+# `xxd -i`, so the sources stay plain JavaScript and CSS and no generated file is committed
+HTML_ASSETS := lib/fig/html_app.js lib/fig/html_app.css
+LIB_OBJ += $(B)/obj/gen/html_assets.o
 CMD_SRC := $(wildcard cmd/*.c)
 CMD_OBJ := $(CMD_SRC:%.c=$(B)/obj/%.o)
 TEST_SRC := $(wildcard tests/test_*.c)
@@ -70,10 +76,10 @@ FZ := $(O)/fuzz
 FUZZ_FLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
 FUZZ_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link -MMD -MP \
               -Ilib -DMHV_VERSION='"$(VERSION)"' $(FONT_CFLAGS) $(PKG_CFLAGS)
-FUZZ_LIB_OBJ := $(LIB_SRC:%.c=$(FZ)/obj/%.o)
+FUZZ_LIB_OBJ := $(LIB_SRC:%.c=$(FZ)/obj/%.o) $(FZ)/obj/gen/html_assets.o
 REPLAY_BIN := $(FUZZ_TARGETS:%=$(B)/fuzz-replay/%)
 
-.PHONY: all deps bench-deps demo test check run-tests unit cli replay install clean fuzz fuzz-run fuzz-smoke bench
+.PHONY: all deps bench-deps browser-deps demo test check run-tests unit cli replay install clean fuzz fuzz-run fuzz-smoke bench
 # keep test objects: they are not throwaway intermediates
 .SECONDARY:
 all: $(B)/mhaviz $(B)/libmhaviz.a
@@ -90,6 +96,15 @@ KERNEL_AVX512_FLAGS := -mavx512f -mavx512bw -mavx512dq -mavx512vl $(KERNEL_AVX2_
 $(B)/obj/lib/nn/kernels/avx2.o $(FZ)/obj/lib/nn/kernels/avx2.o: KFLAGS := $(KERNEL_AVX2_FLAGS)
 $(B)/obj/lib/nn/kernels/avx512.o $(FZ)/obj/lib/nn/kernels/avx512.o: KFLAGS := $(KERNEL_AVX512_FLAGS)
 endif
+
+$(O)/gen/html_assets.c: $(HTML_ASSETS)
+	@mkdir -p $(dir $@)
+	for f in $(HTML_ASSETS); do (cd $$(dirname $$f) && xxd -i $$(basename $$f)) || exit 1; done >$@.tmp
+	mv $@.tmp $@
+
+$(B)/obj/gen/html_assets.o: $(O)/gen/html_assets.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c $< -o $@
 
 $(B)/libmhaviz.a: $(LIB_OBJ)
 	@mkdir -p $(dir $@)
@@ -125,6 +140,12 @@ BENCH_DEB_PKGS := python3-torch libopenblas0-openmp python3-numpy
 bench-deps:
 	$(call install_missing,$(BENCH_DEB_PKGS))
 
+# The browser test of the HTML explorer (tests/cli/browser.sh) only: a machine where these
+# cannot be installed still passes `make test`, with that test reported as skipped.
+BROWSER_DEB_PKGS := chromium chromium-driver python3-selenium
+browser-deps:
+	$(call install_missing,$(BROWSER_DEB_PKGS))
+
 demo: deps
 	@$(MAKE) --no-print-directory all
 	./$(B)/mhaviz run --heads all --format png,json --out mhaviz-out samples/sentence.txt
@@ -155,6 +176,8 @@ run-tests: $(TEST_BIN) $(B)/mhaviz $(REPLAY_BIN)
 	exit $$fail
 
 test: deps
+	@$(MAKE) --no-print-directory browser-deps || \
+	  echo "deps: $(BROWSER_DEB_PKGS) not installable: the browser test is skipped" >&2
 	@$(MAKE) --no-print-directory WERROR=-Werror run-tests
 	@$(MAKE) --no-print-directory WERROR=-Werror check
 	@$(MAKE) --no-print-directory fuzz-smoke
@@ -172,6 +195,10 @@ check: deps
 $(FZ)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) $(KFLAGS) -c $< -o $@
+
+$(FZ)/obj/gen/html_assets.o: $(O)/gen/html_assets.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -c $< -o $@
 
 $(FZ)/libmhaviz.a: $(FUZZ_LIB_OBJ)
 	rm -f $@ && ar rcs $@ $^

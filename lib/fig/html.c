@@ -1,0 +1,219 @@
+#include "fig/html.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fig/label.h"
+
+#ifndef MHV_VERSION
+#define MHV_VERSION "0.0.0"
+#endif
+
+/* lib/fig/html_app.{js,css} as C arrays, made at build time by `xxd -i` (see the Makefile). */
+extern unsigned char html_app_js[];
+extern unsigned int html_app_js_len;
+extern unsigned char html_app_css[];
+extern unsigned int html_app_css_len;
+
+unsigned char mhv_html_quant(float w)
+{
+    if (!(w > 0))
+        return 0;
+    if (w >= 1)
+        return 255;
+    return (unsigned char)lrintf(255.0f * sqrtf(w));
+}
+
+/* Text as a JSON string that may sit inside <script>: '<', '>' and '&' are escaped, so
+ * neither "</script>" nor "<!--" can occur; U+2028/2029 too, for older JS parsers. */
+static void jstr(FILE *f, const char *s, size_t len)
+{
+    static const char hexd[] = "0123456789abcdef";
+    fputc('"', f);
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c == '"' || c == '\\') {
+            fputc('\\', f);
+            fputc(c, f);
+        } else if (c < 0x20 || c == '<' || c == '>' || c == '&') {
+            fprintf(f, "\\u00%c%c", hexd[c >> 4], hexd[c & 15]);
+        } else if (c == 0xE2 && i + 2 < len && (unsigned char)s[i + 1] == 0x80 &&
+                   ((unsigned char)s[i + 2] == 0xA8 || (unsigned char)s[i + 2] == 0xA9)) {
+            fprintf(f, "\\u202%c", (unsigned char)s[i + 2] == 0xA8 ? '8' : '9');
+            i += 2;
+        } else {
+            fputc(c, f);
+        }
+    }
+    fputc('"', f);
+}
+
+static void jcstr(FILE *f, const char *s)
+{
+    jstr(f, s ? s : "", s ? strlen(s) : 0);
+}
+
+/* Bytes b(n,) as base64 between quotes. */
+static void b64(FILE *f, const unsigned char *b, size_t n)
+{
+    static const char tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    char out[4096];
+    size_t o = 0;
+    fputc('"', f);
+    for (size_t i = 0; i < n; i += 3) {
+        uint32_t v = (uint32_t)b[i] << 16;
+        if (i + 1 < n)
+            v |= (uint32_t)b[i + 1] << 8;
+        if (i + 2 < n)
+            v |= b[i + 2];
+        out[o++] = tab[v >> 18];
+        out[o++] = tab[(v >> 12) & 63];
+        out[o++] = i + 1 < n ? tab[(v >> 6) & 63] : '=';
+        out[o++] = i + 2 < n ? tab[v & 63] : '=';
+        if (o + 4 > sizeof out) {
+            fwrite(out, 1, o, f);
+            o = 0;
+        }
+    }
+    fwrite(out, 1, o, f);
+    fputc('"', f);
+}
+
+static mhv_status check(FILE *f, const char *name, mhv_error *err)
+{
+    if (ferror(f))
+        return mhv_fail(err, MHV_EIO, name, "write failed: %s", strerror(errno));
+    return MHV_OK;
+}
+
+mhv_status mhv_html_begin(FILE *f, const char *name, const mhv_html_info *info, mhv_error *err)
+{
+    char title[1024];
+    if (info->title)
+        snprintf(title, sizeof title, "%s", info->title);
+    else
+        snprintf(title, sizeof title, "%s \xE2\x80\x94 %s", info->model ? info->model : "",
+                 info->source ? info->source : "");
+    fputs("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+          "<meta name=\"generator\" content=\"mhaviz " MHV_VERSION "\">\n"
+          "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>",
+          f);
+    /* the title as HTML text: the same escapes as JSON strings do no harm there except
+     * quotes, so escape by hand */
+    for (const char *s = title; *s; s++) {
+        if (*s == '<')
+            fputs("&lt;", f);
+        else if (*s == '>')
+            fputs("&gt;", f);
+        else if (*s == '&')
+            fputs("&amp;", f);
+        else
+            fputc(*s, f);
+    }
+    fputs("</title>\n</head>\n<body>\n<div class=\"mhv-root\">\n<style>\n", f);
+    fwrite(html_app_css, 1, html_app_css_len, f);
+    fputs("</style>\n<noscript>This attention explorer needs JavaScript.</noscript>\n"
+          "<script type=\"application/json\" class=\"mhv-info\">{\"version\": ",
+          f);
+    jcstr(f, MHV_VERSION);
+    fputs(", \"title\": ", f);
+    jcstr(f, title);
+    fputs(", \"model\": ", f);
+    jcstr(f, info->model);
+    fputs(", \"source\": ", f);
+    jcstr(f, info->source);
+    fprintf(f, ", \"layers\": %d, \"heads\": %d, \"causal\": %s, \"cmap\": ", info->num_layers,
+            info->num_heads, info->causal ? "true" : "false");
+    jcstr(f, mhv_cmap_name(info->cmap));
+    fprintf(f, ", \"scale\": \"%s\", \"quant\": \"sqrt8\",\n\"cmaps\": {",
+            info->scale == MHV_SCALE_HEAD ? "head" : info->scale == MHV_SCALE_ROW ? "row"
+                                                                                  : "fixed");
+    /* the PNGs' own tables, so the page shows the same colours */
+    for (int c = 0; c < MHV_CMAP_COUNT; c++) {
+        unsigned char rgb[256 * 3];
+        for (int i = 0; i < 256; i++)
+            for (int k = 0; k < 3; k++)
+                rgb[3 * i + k] =
+                    (unsigned char)lrintf(mhv_cmap_tables[c][i][k] * 255.0f);
+        fprintf(f, "%s\"%s\": ", c ? ", " : "", mhv_cmap_name((mhv_cmap)c));
+        b64(f, rgb, sizeof rgb);
+    }
+    fputs("}}</script>\n", f);
+    return check(f, name, err);
+}
+
+/* One matrix w(n, n) as base64 of its quantised weights; for causal models only the
+ * lower triangle with the diagonal, row by row (the rest is masked). */
+static int matrix(FILE *f, const float *w, int n, int causal, unsigned char *buf)
+{
+    size_t k = 0;
+    for (int i = 0; i < n; i++)
+        for (int j = 0; j <= (causal ? i : n - 1); j++)
+            buf[k++] = mhv_html_quant(w[(size_t)i * (size_t)n + (size_t)j]);
+    b64(f, buf, k);
+    return 0;
+}
+
+mhv_status mhv_html_sentence(FILE *f, const char *name, const mhv_fig_input *in,
+                             const mhv_attn *a, const mhv_attn *agg, const char *agg_name,
+                             mhv_error *err)
+{
+    int n = in->n;
+    unsigned char *buf = malloc((size_t)n * (size_t)n + 1);
+    if (!buf)
+        return mhv_fail(err, MHV_ENOMEM, name, "out of memory");
+    fputs("<script type=\"application/json\" class=\"mhv-sentence\">{\"text\": ", f);
+    jcstr(f, in->sentence);
+    fprintf(f, ", \"n\": %d, \"kv_group\": %d,\n\"tokens\": [", n, a->kv_group);
+    /* a token is its label's parts: [text, style] pairs, style 0 text, 1 marker ("##"),
+     * 2 special, 3 bytes; a plain token is just its text */
+    for (int i = 0; i < n; i++) {
+        mhv_label l;
+        mhv_label_make(in->pieces[i], in->kind, in->special ? in->special[i] : 0, &l);
+        if (i)
+            fputs(", ", f);
+        if (l.n == 1 && l.part[0].style == MHV_LSTYLE_TEXT) {
+            jcstr(f, l.part[0].text);
+            continue;
+        }
+        fputc('[', f);
+        for (int p = 0; p < l.n; p++) {
+            fputs(p ? ", " : "", f);
+            jcstr(f, l.part[p].text);
+            fprintf(f, ", %d", (int)l.part[p].style);
+        }
+        fputc(']', f);
+    }
+    fputs("],\n\"heads\": [", f);
+    for (int h = 0; h < a->count; h++) {
+        fprintf(f, "%s[%d, %d, ", h ? ",\n" : "\n", a->heads[h].layer, a->heads[h].head);
+        matrix(f, a->heads[h].w, n, in->causal, buf);
+        fputc(']', f);
+    }
+    fputs("]", f);
+    if (agg && agg_name) {
+        fputs(",\n\"agg\": ", f);
+        jcstr(f, agg_name);
+        fputs(", \"views\": [", f);
+        for (int h = 0; h < agg->count; h++) {
+            fprintf(f, "%s[%d, ", h ? ",\n" : "\n", agg->heads[h].layer);
+            matrix(f, agg->heads[h].w, n, in->causal, buf);
+            fputc(']', f);
+        }
+        fputs("]", f);
+    }
+    fputs("}</script>\n", f);
+    free(buf);
+    return check(f, name, err);
+}
+
+mhv_status mhv_html_end(FILE *f, const char *name, mhv_error *err)
+{
+    fputs("<script>\n", f);
+    fwrite(html_app_js, 1, html_app_js_len, f);
+    fputs("</script>\n</div>\n</body>\n</html>\n", f);
+    return check(f, name, err);
+}

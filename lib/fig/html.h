@@ -1,0 +1,44 @@
+/* html.h - the interactive explorer: one self-contained HTML file per input file, written
+ * sentence by sentence (OUT/<stem>.html).
+ *
+ * The file holds its own CSS and JavaScript (lib/fig/html_app.{css,js}, embedded at build
+ * time) and the weights, quantised to 8 bits on a square-root scale (q = round(255 sqrt(w)),
+ * w = (q / 255)^2: within 0.4% of the weight, finer near 0 where most weights are) and base64
+ * encoded, one string per head, decoded by the page only when a view needs that head. It
+ * loads nothing from the network. The exact weights are in the JSON output. */
+#ifndef MHV_HTML_H
+#define MHV_HTML_H
+
+#include <stdio.h>
+
+#include "fig/colormap.h"
+#include "fig/render.h"
+#include "base/attn.h"
+#include "base/status.h"
+
+/* What the page shows first and says about the model. */
+typedef struct {
+    const char *model;      /* title (mhv_modelname_of or --model-name) */
+    const char *source;     /* input file name, shown under the title */
+    const char *title;      /* the page title; NULL = "<model> — <source>" */
+    int num_layers, num_heads;
+    int causal;             /* keys after the query are masked (hatched, as in the PNGs) */
+    mhv_cmap cmap;          /* initial colormap and scale; the page can change both */
+    mhv_scale scale;
+} mhv_html_info;
+
+/* Writes the page up to the first sentence (`name` for messages). */
+mhv_status mhv_html_begin(FILE *f, const char *name, const mhv_html_info *info, mhv_error *err);
+/* One sentence: its tokens (from in: n, pieces, special, kind, sentence), the captured heads
+ * of a and, when agg is not NULL, its per-layer views (head -1) named agg_name ("mean",
+ * "rollout"). kv_group from a is shown in head names. */
+mhv_status mhv_html_sentence(FILE *f, const char *name, const mhv_fig_input *in,
+                             const mhv_attn *a, const mhv_attn *agg, const char *agg_name,
+                             mhv_error *err);
+/* The application script and the end of the page. */
+mhv_status mhv_html_end(FILE *f, const char *name, mhv_error *err);
+
+/* The quantisation of one weight (exposed for tests): NaN and w <= 0 give 0, w >= 1 255. */
+unsigned char mhv_html_quant(float w);
+
+#endif
