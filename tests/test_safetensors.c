@@ -600,7 +600,8 @@ static void test_dir_empty(void **state)
     mhv_st *st;
     mhv_error err;
     mhv_status rc = mhv_st_open_dir(dir, &st, &err);
-    expect_error(&err, rc, MHV_EIO, dir, "no model.safetensors or model.safetensors.index.json");
+    expect_error(&err, rc, MHV_EIO, dir, "no model.safetensors, model.safetensors.index.json, "
+                                        "pytorch_model.bin or pytorch_model.bin.index.json");
     assert_null(st);
 }
 

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "base/hash.h"
+#include "ckpt/torchbin.h"
 
 /* Same limit as the reference: a bigger header is an attack, not a checkpoint. */
 #define ST_MAX_HEADER ((uint64_t)100000000)
@@ -45,6 +46,7 @@ struct mhv_st {
     size_t *slots;     /* open-addressing table of tensor index + 1; 0 = empty */
     size_t nslots;     /* power of two, kept at least twice n */
     uint64_t file_bytes;
+    char *source;      /* the index or single file opened, for mhv_st_source */
 };
 
 /* ---- the name table ---- */
@@ -473,6 +475,53 @@ out:
     return rc;
 }
 
+/* The tensors of a torch.save checkpoint (pytorch_model.bin), read by ckpt/torchbin.h,
+ * under the same rules as a safetensors header's. */
+static mhv_status parse_torch_into(mhv_st *st, const uint8_t *buf, size_t size,
+                                   const char *name, const char *file_label, mhv_error *err)
+{
+    mhv_tbin tb;
+    mhv_status rc = mhv_tbin_parse(buf, size, name, &tb, err);
+    if (rc != MHV_OK)
+        return rc;
+    size_t keep = st->n, want;
+    if (__builtin_add_overflow(st->n, tb.n, &want) ||
+        grow((void **)&st->t, &st->cap, want, sizeof *st->t) != 0 ||
+        (want * 2 > st->nslots && table_rebuild(st, want) != 0)) {
+        rc = mhv_fail(err, MHV_ENOMEM, name, "out of memory for %zu tensors", tb.n);
+        goto out;
+    }
+    for (size_t i = 0; i < tb.n; i++) {
+        mhv_tensor t = tb.t[i];
+        size_t slot = slot_of(st, t.name);
+        if (st->slots[slot]) { /* duplicates within the file were refused by torchbin */
+            rc = mhv_fail(err, MHV_EFORMAT, name, "tensor '" NAME_FMT "' is also in '%s'",
+                          t.name, st->t[st->slots[slot] - 1].file);
+            goto out;
+        }
+        if (!(t.name = strdup(t.name))) {
+            rc = mhv_fail(err, MHV_ENOMEM, name, "out of memory");
+            goto out;
+        }
+        t.file = file_label;
+        st->t[st->n] = t;
+        st->slots[slot] = ++st->n;
+    }
+out:
+    if (rc != MHV_OK)
+        rollback(st, keep);
+    mhv_tbin_free(&tb);
+    return rc;
+}
+
+/* PyTorch checkpoints (pytorch_model.bin and its shards) are read as such; everything else
+ * as safetensors. */
+static int is_torch_file(const char *path)
+{
+    size_t n = strlen(path);
+    return n >= 4 && strcmp(path + n - 4, ".bin") == 0;
+}
+
 /* ---- public API ---- */
 
 mhv_st *mhv_st_new(void)
@@ -494,6 +543,7 @@ void mhv_st_close(mhv_st *st)
     free(st->files);
     free(st->t);
     free(st->slots);
+    free(st->source);
     free(st);
 }
 
@@ -566,7 +616,8 @@ static mhv_status open_into(mhv_st *st, const char *path, int *missing, mhv_erro
         munmap(map, size);
         return mhv_fail(err, MHV_ENOMEM, path, "out of memory");
     }
-    mhv_status rc = parse_into(st, map, size, path, label, err);
+    mhv_status rc = is_torch_file(path) ? parse_torch_into(st, map, size, path, label, err)
+                                        : parse_into(st, map, size, path, label, err);
     if (rc != MHV_OK) {
         st->nfiles--;
         free(st->files[st->nfiles].name);
@@ -584,6 +635,8 @@ mhv_status mhv_st_open_file(const char *path, mhv_st **out, mhv_error *err)
     if (!st)
         return mhv_fail(err, MHV_ENOMEM, path, "out of memory");
     mhv_status rc = open_into(st, path, NULL, err);
+    if (rc == MHV_OK && !(st->source = strdup(path)))
+        rc = mhv_fail(err, MHV_ENOMEM, path, "out of memory");
     if (rc != MHV_OK) {
         mhv_st_close(st);
         return rc;
@@ -727,6 +780,8 @@ static mhv_status open_index(const char *dir, const char *ipath, mhv_st **out, m
     else
         rc = open_shards(st, dir, ipath, wm, err);
     cJSON_Delete(root);
+    if (rc == MHV_OK && !(st->source = strdup(ipath)))
+        rc = mhv_fail(err, MHV_ENOMEM, ipath, "out of memory");
     if (rc != MHV_OK) {
         mhv_st_close(st);
         return rc;
@@ -738,20 +793,30 @@ static mhv_status open_index(const char *dir, const char *ipath, mhv_st **out, m
 mhv_status mhv_st_open_dir(const char *dir, mhv_st **out, mhv_error *err)
 {
     *out = NULL;
+    /* transformers' order: safetensors first, then the PyTorch checkpoint */
     char *ipath = join(dir, "model.safetensors.index.json");
     char *spath = join(dir, "model.safetensors");
+    char *bipath = join(dir, "pytorch_model.bin.index.json");
+    char *bpath = join(dir, "pytorch_model.bin");
     mhv_status rc;
     struct stat sb;
-    if (!ipath || !spath)
+    if (!ipath || !spath || !bipath || !bpath)
         rc = mhv_fail(err, MHV_ENOMEM, dir, "out of memory");
     else if (stat(ipath, &sb) == 0)
         rc = open_index(dir, ipath, out, err);
     else if (stat(spath, &sb) == 0)
         rc = mhv_st_open_file(spath, out, err);
+    else if (stat(bipath, &sb) == 0)
+        rc = open_index(dir, bipath, out, err);
+    else if (stat(bpath, &sb) == 0)
+        rc = mhv_st_open_file(bpath, out, err);
     else
-        rc = mhv_fail(err, MHV_EIO, dir, "no model.safetensors or model.safetensors.index.json");
+        rc = mhv_fail(err, MHV_EIO, dir, "no model.safetensors, model.safetensors.index.json, "
+                      "pytorch_model.bin or pytorch_model.bin.index.json");
     free(ipath);
     free(spath);
+    free(bipath);
+    free(bpath);
     return rc;
 }
 
@@ -776,4 +841,9 @@ const mhv_tensor *mhv_st_find(const mhv_st *st, const char *name)
 uint64_t mhv_st_file_bytes(const mhv_st *st)
 {
     return st ? st->file_bytes : 0;
+}
+
+const char *mhv_st_source(const mhv_st *st)
+{
+    return st && st->source ? st->source : "";
 }

@@ -28,10 +28,12 @@ typedef struct {
 
 typedef struct mhv_st mhv_st;
 
-/* Opens a single .safetensors file. */
+/* Opens a single .safetensors file, or a PyTorch checkpoint when the name ends in ".bin". */
 mhv_status mhv_st_open_file(const char *path, mhv_st **out, mhv_error *err);
 /* Opens the checkpoint of a model directory: model.safetensors.index.json (sharded) if
- * present, else model.safetensors. */
+ * present, else model.safetensors, else pytorch_model.bin.index.json, else
+ * pytorch_model.bin. PyTorch checkpoints (torch.save's zip format) are read without running
+ * code (ckpt/torchbin.h) into the same table. */
 mhv_status mhv_st_open_dir(const char *dir, mhv_st **out, mhv_error *err);
 void mhv_st_close(mhv_st *st);
 
@@ -41,6 +43,10 @@ const mhv_tensor *mhv_st_at(const mhv_st *st, size_t i);
 const mhv_tensor *mhv_st_find(const mhv_st *st, const char *name);
 /* Total bytes of all mapped files. */
 uint64_t mhv_st_file_bytes(const mhv_st *st);
+/* The file opened, as the path given or built: the index .json of a sharded checkpoint, else
+ * the single file ("dir/pytorch_model.bin"). For messages about the checkpoint as a whole
+ * ("missing tensor"). "" for sets made by mhv_st_new. */
+const char *mhv_st_source(const mhv_st *st);
 
 /* Parses and validates the header of a safetensors file held in memory (buf, size: the
  * whole file), appending its tensors to st (left unchanged on failure). `name` is used in

@@ -1,0 +1,59 @@
+/* pickle.h - a restricted reader of the pickle stream torch.save writes for a state dict.
+ *
+ * This is not a pickle interpreter: nothing is ever called or imported. It accepts only the
+ * opcodes and globals torch.save produces for a dict (or OrderedDict) of tensors -
+ * torch._utils._rebuild_tensor_v2 / _rebuild_parameter, collections.OrderedDict, the
+ * persistent ids ('storage', torch.<Type>Storage, key, location, numel), tuples, ints,
+ * strings, bools, None and (metadata) dicts - and refuses anything else with one line naming
+ * the opcode or global. Every tensor must be contiguous row-major and lie inside the storage
+ * its persistent id declares; the storages' bytes are checked against the archive by the
+ * caller (ckpt/torchbin.h). */
+#ifndef MHV_PICKLE_H
+#define MHV_PICKLE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/dtype.h"
+#include "base/status.h"
+
+#define MHV_PKL_MAX_DIMS 8
+/* A state dict's pickle is ~100 bytes a tensor; this is far above any real one and keeps
+ * every index in 32 bits. */
+#define MHV_PKL_MAX_BYTES ((size_t)1 << 30)
+
+/* One persistent id: a storage of `numel` elements of `dtype`, record data/<key>. */
+typedef struct {
+    const char *key;     /* into the pickle buffer, not NUL-terminated */
+    size_t key_len;
+    mhv_dtype dtype;
+    uint64_t numel;
+} mhv_pkl_storage;
+
+/* One entry of the state dict. */
+typedef struct {
+    const char *name;    /* into the pickle buffer, not NUL-terminated; valid UTF-8, no NUL */
+    size_t name_len;
+    size_t storage;      /* index into storages */
+    uint64_t offset;     /* in elements */
+    int ndim;
+    int64_t shape[MHV_PKL_MAX_DIMS];
+    uint64_t numel;
+} mhv_pkl_tensor;
+
+typedef struct {
+    mhv_pkl_tensor *tensors;
+    size_t n_tensors;
+    /* one per persistent id in the stream, in order: the same key may appear several times
+     * (tensors sharing a storage), always with the same dtype and numel */
+    mhv_pkl_storage *storages;
+    size_t n_storages;
+} mhv_pkl_state_dict;
+
+/* Reads the pickle p[0..n) as a state dict. `name` labels errors ("pytorch_model.bin"). The
+ * result points into p, which must outlive it. On failure *out is untouched. */
+mhv_status mhv_pkl_read_state_dict(const uint8_t *p, size_t n, const char *name,
+                                   mhv_pkl_state_dict *out, mhv_error *err);
+void mhv_pkl_state_dict_free(mhv_pkl_state_dict *sd);
+
+#endif
