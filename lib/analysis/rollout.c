@@ -1,4 +1,5 @@
 #include "analysis/rollout.h"
+#include "analysis/flow.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -9,14 +10,16 @@ mhv_status mhv_agg_parse(const char *s, mhv_agg *out, mhv_error *err)
         *out = MHV_AGG_MEAN;
     else if (strcmp(s, "rollout") == 0)
         *out = MHV_AGG_ROLLOUT;
+    else if (strcmp(s, "flow") == 0)
+        *out = MHV_AGG_FLOW;
     else
-        return mhv_fail(err, MHV_EUSAGE, "", "--aggregate '%s' is not mean or rollout", s);
+        return mhv_fail(err, MHV_EUSAGE, "", "--aggregate '%s' is not mean, rollout or flow", s);
     return MHV_OK;
 }
 
 const char *mhv_agg_name(mhv_agg a)
 {
-    return a == MHV_AGG_ROLLOUT ? "rollout" : "mean";
+    return a == MHV_AGG_ROLLOUT ? "rollout" : a == MHV_AGG_FLOW ? "flow" : "mean";
 }
 
 /* The captured matrix of (layer, head), NULL when absent. */
@@ -44,10 +47,14 @@ mhv_status mhv_aggregate(const mhv_attn *a, int num_layers, int num_heads, mhv_a
     double *m = malloc(nn * sizeof *m);      /* (n, n) this layer's mean, then A_l */
     double *r = malloc(nn * sizeof *r);      /* (n, n) rollout through the layer below */
     double *t = malloc(nn * sizeof *t);      /* (n, n) product scratch */
-    if (!out->heads || !out->buf || !m || !r || !t) {
+    double *caps = NULL;                     /* (num_layers, n, n) flow: every A_l, then */
+    if (kind == MHV_AGG_FLOW)                /* the flows */
+        caps = malloc(((size_t)num_layers * nn + 1) * sizeof *caps);
+    if (!out->heads || !out->buf || !m || !r || !t || (kind == MHV_AGG_FLOW && !caps)) {
         free(m);
         free(r);
         free(t);
+        free(caps);
         mhv_attn_free(out);
         return mhv_fail(err, MHV_ENOMEM, "", "out of memory");
     }
@@ -62,7 +69,7 @@ mhv_status mhv_aggregate(const mhv_attn *a, int num_layers, int num_heads, mhv_a
         }
         for (size_t i = 0; i < nn; i++)
             m[i] /= num_heads;
-        if (kind == MHV_AGG_ROLLOUT) {
+        if (kind != MHV_AGG_MEAN) {
             /* the residual stream carries each token's own state forward: add I */
             for (size_t i = 0; i < n; i++) {
                 double sum = 0.0;
@@ -73,7 +80,9 @@ mhv_status mhv_aggregate(const mhv_attn *a, int num_layers, int num_heads, mhv_a
                 for (size_t j = 0; j < n; j++)
                     m[i * n + j] /= sum;
             }
-            if (l == 0) {
+            if (kind == MHV_AGG_FLOW) {
+                memcpy(caps + (size_t)l * nn, m, nn * sizeof *caps);
+            } else if (l == 0) {
                 memcpy(r, m, nn * sizeof *r);
             } else {
                 for (size_t i = 0; i < n; i++)
@@ -95,5 +104,17 @@ mhv_status mhv_aggregate(const mhv_attn *a, int num_layers, int num_heads, mhv_a
     free(m);
     free(r);
     free(t);
+    if (kind == MHV_AGG_FLOW) {
+        double *flows = malloc(((size_t)num_layers * nn + 1) * sizeof *flows);
+        mhv_status st = flows ? mhv_flow(caps, num_layers, a->n, flows, err)
+                              : mhv_fail(err, MHV_ENOMEM, "", "out of memory");
+        for (size_t i = 0; !st && i < (size_t)num_layers * nn; i++)
+            out->buf[i] = (float)flows[i];
+        free(flows);
+        free(caps);
+        if (st)
+            mhv_attn_free(out);
+        return st;
+    }
     return MHV_OK;
 }

@@ -1,14 +1,15 @@
-/* rollout.h - whole-layer views of captured attention: the head mean of each layer and
- * attention rollout (Abnar & Zuidema 2020, "Quantifying Attention Flow in Transformers"). */
+/* rollout.h - whole-layer views of captured attention: the head mean of each layer,
+ * attention rollout and attention flow (Abnar & Zuidema 2020, "Quantifying Attention Flow in
+ * Transformers"). */
 #ifndef MHV_ROLLOUT_H
 #define MHV_ROLLOUT_H
 
 #include "base/attn.h"
 #include "base/status.h"
 
-typedef enum { MHV_AGG_MEAN = 0, MHV_AGG_ROLLOUT } mhv_agg;
+typedef enum { MHV_AGG_MEAN = 0, MHV_AGG_ROLLOUT, MHV_AGG_FLOW } mhv_agg;
 
-/* "mean" or "rollout"; anything else is MHV_EUSAGE naming the choices. */
+/* "mean", "rollout" or "flow"; anything else is MHV_EUSAGE naming the choices. */
 mhv_status mhv_agg_parse(const char *s, mhv_agg *out, mhv_error *err);
 const char *mhv_agg_name(mhv_agg a);
 
@@ -16,7 +17,10 @@ const char *mhv_agg_name(mhv_agg a);
  * layer (heads[l].layer = l, heads[l].head = -1):
  *   mean:    M_l = the average of layer l's heads;
  *   rollout: A_l = 0.5 * M_l + 0.5 * I with rows renormalised to sum 1,
- *            R_0 = A_0 and R_l = A_l R_{l-1}, so entry l covers layers 0..l.
+ *            R_0 = A_0 and R_l = A_l R_{l-1}, so entry l covers layers 0..l;
+ *   flow:    the same A_l as capacities of the layer graph, entry l row i the maximum flow
+ *            from position i after layer l to each input token, rows normalised to sum 1
+ *            (flow.h says exactly; slow: layers * n * n max-flow problems).
  * Computed in double, stored as float. out is freed with mhv_attn_free. */
 mhv_status mhv_aggregate(const mhv_attn *a, int num_layers, int num_heads, mhv_agg kind,
                          mhv_attn *out, mhv_error *err);
