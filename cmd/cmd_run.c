@@ -16,9 +16,10 @@
 #include "analysis/report.h"
 #include "analysis/rollout.h"
 #include "run_figures.h"
+#include "text/unicode.h"
 
 static const char run_usage[] =
-    "usage: mhaviz run [--model DIR] [--heads SPEC] [--format png,svg,json] [--out DIR]\n"
+    "usage: mhaviz run [--model DIR] [--heads SPEC] [--format png,svg,json,html] [--out DIR]\n"
     "                  [--colormap NAME] [--scale fixed|head|row] [--cell PX] [--values]\n"
     "                  [--dpi N] [--font FILE] [--pretokenized | --ids] [--truncate]\n"
     "                  [--threads N] [--aggregate mean|rollout] FILE\n"
@@ -32,7 +33,8 @@ static const char run_usage[] =
     "                   bundled sample model)\n"
     "  --heads SPEC     all (default), or a comma list of LAYER:HEAD, LAYER:*, *:HEAD\n"
     "                   (0-based), e.g. 3:7,5:*\n"
-    "  --format LIST    comma list of png (default), svg, json\n"
+    "  --format LIST    comma list of png (default), svg, json, html (OUT/<stem>.html: an\n"
+    "                   interactive explorer of every sentence, one file, works offline)\n"
     "  --out DIR        output directory (default: mhaviz-out)\n"
     "  --pretokenized   lines are vocabulary pieces separated by spaces; nothing added\n"
     "  --ids            lines are token ids separated by spaces; nothing added\n"
@@ -69,9 +71,7 @@ static int parse(int argc, char **argv, run_opts *o)
         {"format", required_argument, 0, 'f'}, {"out", required_argument, 0, 'o'},
         {"pretokenized", no_argument, 0, 'p'}, {"ids", no_argument, 0, 'i'},
         {"truncate", no_argument, 0, 't'},     {"help", no_argument, 0, 'h'},
-        {"colormap", required_argument, 0, 'c'}, {"scale", required_argument, 0, 's'},
-        {"cell", required_argument, 0, 'C'},   {"values", no_argument, 0, 'v'},
-        {"dpi", required_argument, 0, 'd'},    {"font", required_argument, 0, 'F'},
+        RUN_FIG_LONGOPTS,                      {"row", required_argument, 0, 'w'},
         {"threads", required_argument, 0, 'T'},
         {"aggregate", required_argument, 0, 'A'},
         {0, 0, 0, 0},
@@ -109,8 +109,14 @@ static int parse(int argc, char **argv, run_opts *o)
         case 'h': fputs(run_usage, stdout); return -1;
         case ':': return cli_usage_error("run", "option '%s' needs a value", argv[optind - 1]);
         case '?': return cli_usage_error("run", "unknown option '%s'", argv[optind - 1]);
+        case 'w':
+            if (!*optarg || !mhv_utf8_valid(optarg, strlen(optarg), NULL))
+                return cli_usage_error("run", "--row WORD is empty or not valid UTF-8");
+            o->fig.row_word = optarg;
+            o->fig.render.view = MHV_VIEW_ROW;
+            break;
         default: {
-            int rc = run_fig_option(c, optarg, &o->fig);
+            int rc = run_fig_option("run", c, optarg, &o->fig);
             if (rc)
                 return rc == 1 ? cli_usage_error("run", "unknown option '%s'", argv[optind - 1])
                                : rc;
@@ -120,6 +126,8 @@ static int parse(int argc, char **argv, run_opts *o)
     if (o->aggregate && strcmp(o->heads, "all") != 0)
         return cli_usage_error("run", "--aggregate needs every head (no --heads)");
     o->fig.aggregate = o->aggregate;
+    if (o->fig.render.view == MHV_VIEW_ROW && !o->fig.row_word)
+        return cli_usage_error("run", "--view row needs --row WORD (the query word drawn)");
     int frc = run_fig_parse_format(o->format, &o->fig);
     if (frc)
         return frc;
@@ -149,7 +157,8 @@ static mhv_status write_outputs(mhv_forward_ctx *fc, const mhv_model *m, const m
     }
     mhv_out out = {0};
     run_figs figs;
-    if ((st = run_figs_begin(&figs, &o->fig, m, tok, err)))
+    if ((st = run_figs_begin(&figs, &o->fig, m, tok, err)) ||
+        (st = run_figs_html_begin(&figs, od.stage, stem, o->file, err)))
         goto fail_figs;
     if (o->fig.json) {
         if ((st = mhv_out_open(&out, path, err)))
@@ -170,6 +179,8 @@ static mhv_status write_outputs(mhv_forward_ctx *fc, const mhv_model *m, const m
             mhv_attn_free(&attn);
             if (!st && o->fig.json)
                 mhv_report_sentence_agg(out.f, i, in->s[i].text, in->s[i].len, &encs[i], tok,
+            if (!st) /* the page shows the heads and their aggregate */
+                st = run_figs_html_sentence(&figs, &in->s[i], &encs[i], &attn, &agg, err);
                                         &agg, o->aggregate);
             if (!st)
                 st = run_figs_sentence(&figs, od.stage, stem, i, &in->s[i], &encs[i], &agg, err);
@@ -180,7 +191,9 @@ static mhv_status write_outputs(mhv_forward_ctx *fc, const mhv_model *m, const m
         }
         if (o->fig.json)
             mhv_report_sentence(out.f, i, in->s[i].text, in->s[i].len, &encs[i], tok, &attn);
-        st = run_figs_sentence(&figs, od.stage, stem, i, &in->s[i], &encs[i], &attn, err);
+        st = run_figs_html_sentence(&figs, &in->s[i], &encs[i], &attn, NULL, err);
+        if (!st)
+            st = run_figs_sentence(&figs, od.stage, stem, i, &in->s[i], &encs[i], &attn, err);
         mhv_attn_free(&attn);
         if (st)
             goto fail_out;
@@ -189,6 +202,8 @@ static mhv_status write_outputs(mhv_forward_ctx *fc, const mhv_model *m, const m
     if (o->fig.json) {
         mhv_report_end(out.f);
         if ((st = mhv_out_commit(&out, err)))
+    if ((st = run_figs_html_commit(&figs, err)))
+        goto fail_out;
             goto fail_figs;
     }
     run_figs_end(&figs, 1);
@@ -227,6 +242,10 @@ int cmd_run(int argc, char **argv)
     /* one pool for the whole file: threads start once, not per sentence */
     mhv_forward_params fp = cli_forward_params(o.threads);
     if ((st = mhv_forward_ctx_new(&fp, &fc, &err)))
+    int longest = 0;
+    for (int i = 0; i < job.in.n; i++)
+        longest = job.encs[i].n > longest ? job.encs[i].n : longest;
+    run_fig_values_warn(&o.fig, longest);
         goto done;
     st = write_outputs(fc, job.m, job.tok, &job.in, job.encs, &job.sel, &o, &err);
 done:

@@ -7,11 +7,14 @@
 
 #include "cli.h"
 #include "ckpt/modelname.h"
+#include "fig/html.h"
+#include "text/unicode.h"
 
 int run_fig_parse_format(const char *list, run_fig_opts *o)
 {
     o->formats = 0;
     o->json = 0;
+    o->html = 0;
     const char *p = list;
     while (*p) {
         size_t n = strcspn(p, ",");
@@ -21,47 +24,91 @@ int run_fig_parse_format(const char *list, run_fig_opts *o)
             o->formats |= MHV_FIG_SVG;
         else if (n == 4 && strncmp(p, "json", 4) == 0)
             o->json = 1;
+        else if (n == 4 && strncmp(p, "html", 4) == 0)
+            o->html = 1;
         else
-            return cli_usage_error("run", "--format '%.*s' is not supported (png, svg, json)",
-                                   (int)n, p);
+            return cli_usage_error("run", "--format '%.*s' is not supported (png, svg, json, "
+                                   "html)", (int)n, p);
         p += n;
         if (*p == ',')
             p++;
     }
-    if (!o->formats && !o->json)
-        return cli_usage_error("run", "--format needs at least one of png, svg, json");
+    if (!o->formats && !o->json && !o->html)
+        return cli_usage_error("run", "--format needs at least one of png, svg, json, html");
     return 0;
 }
 
-static int int_arg(const char *opt, const char *arg, int lo, int hi, int *out)
+static int int_arg(const char *cmd, const char *opt, const char *arg, int lo, int hi, int *out)
 {
     char *end;
     long v = strtol(arg, &end, 10);
     if (end == arg || *end || v < lo || v > hi)
-        return cli_usage_error("run", "%s '%s' is not a whole number from %d to %d", opt, arg,
+        return cli_usage_error(cmd, "%s '%s' is not a whole number from %d to %d", opt, arg,
                                lo, hi);
     *out = (int)v;
     return 0;
 }
 
-int run_fig_option(int c, const char *arg, run_fig_opts *o)
+/* A title or name drawn on figures: one line of text. */
+static int text_arg(const char *cmd, const char *opt, const char *arg)
+{
+    if (!mhv_utf8_valid(arg, strlen(arg), NULL))
+        return cli_usage_error(cmd, "%s is not valid UTF-8", opt);
+    for (const char *q = arg; *q; q++)
+        if ((unsigned char)*q < 0x20)
+            return cli_usage_error(cmd, "%s holds a control character", opt);
+    return 0;
+}
+
+int run_fig_option(const char *cmd, int c, const char *arg, run_fig_opts *o)
 {
     mhv_error err = {0};
     switch (c) {
-    case 'c':
+    case FIG_OPT_COLORMAP:
         if (mhv_cmap_parse(arg, &o->render.cmap, &err))
-            return cli_usage_error("run", "--colormap: %s", err.msg);
+            return cli_usage_error(cmd, "--colormap: %s", err.msg);
         return 0;
-    case 's':
+    case FIG_OPT_SCALE:
         if (mhv_scale_parse(arg, &o->render.scale, &err))
-            return cli_usage_error("run", "--scale: %s", err.msg);
+            return cli_usage_error(cmd, "--scale: %s", err.msg);
         return 0;
-    case 'C': return int_arg("--cell", arg, 2, 200, &o->render.cell);
-    case 'd': return int_arg("--dpi", arg, 24, 1200, &o->render.dpi);
-    case 'v': o->render.values = 1; return 0;
-    case 'F': o->font = arg; return 0;
+    case FIG_OPT_CELL: return int_arg(cmd, "--cell", arg, 2, 200, &o->render.cell);
+    case FIG_OPT_DPI: return int_arg(cmd, "--dpi", arg, 24, 1200, &o->render.dpi);
+    case FIG_OPT_FONT_SIZE: return int_arg(cmd, "--font-size", arg, 4, 72, &o->render.font_px);
+    case FIG_OPT_VALUES: o->render.values = 1; return 0;
+    case FIG_OPT_FONT: o->font = arg; return 0;
+    case FIG_OPT_TITLE:
+        o->render.title = arg;
+        return text_arg(cmd, "--title", arg);
+    case FIG_OPT_NO_TITLE: o->render.no_title = 1; return 0;
+    case FIG_OPT_MODEL_NAME:
+        o->model_name = arg;
+        return text_arg(cmd, "--model-name", arg);
+    case FIG_OPT_VIEW:
+        if (mhv_view_parse(arg, &o->render.view, &err))
+            return cli_usage_error(cmd, "--view: %s", err.msg);
+        return 0;
+    case FIG_OPT_MIN_WEIGHT: {
+        char *end;
+        float v = strtof(arg, &end);
+        if (end == arg || *end || !(v >= 0 && v <= 1))
+            return cli_usage_error(cmd, "--min-weight '%s' is not a number from 0 to 1", arg);
+        o->render.min_weight = v;
+        return 0;
+    }
+    case FIG_OPT_SVG_TEXT: o->render.svg_text = 1; return 0;
     }
     return 1;
+}
+
+void run_fig_values_warn(const run_fig_opts *o, int n)
+{
+    int need = mhv_render_values_cell(&o->render, n);
+    if (!need || !o->formats)
+        return;
+    int cell = o->render.cell > 0 ? o->render.cell : mhv_render_default_cell(n);
+    fprintf(stderr, "mhaviz: warning: --values: cells of %d px are too small to print the "
+            "weights; use --cell %d or more\n", cell, need);
 }
 
 mhv_status run_figs_begin(run_figs *r, const run_fig_opts *o, const mhv_model *m,
@@ -71,7 +118,12 @@ mhv_status run_figs_begin(run_figs *r, const run_fig_opts *o, const mhv_model *m
     r->o = o;
     r->m = m;
     r->tok = tok;
-    mhv_modelname_of(m->dir, r->model_name, sizeof r->model_name);
+    /* titles name the directory (or --model-name), never config.json's "_name_or_path":
+     * a fine-tuned model would carry its parent's name */
+    if (o->model_name)
+        snprintf(r->model_name, sizeof r->model_name, "%s", o->model_name);
+    else
+        mhv_modelname_of_dir(m->dir, r->model_name, sizeof r->model_name);
     if (!o->formats)
         return MHV_OK;
     mhv_font_params fp = cli_font_params(o->font);
@@ -88,6 +140,31 @@ static mhv_label_kind label_kind(mhv_tok_kind k)
     return MHV_LABEL_WORDPIECE;
 }
 
+/* What the figures of sentence s show besides the weights; *special (caller frees) backs
+ * in->special. */
+static mhv_status fig_input(const run_figs *r, const mhv_sentence *s, const mhv_encoding *enc,
+                            mhv_fig_input *out, unsigned char **special, mhv_error *err)
+{
+    *special = malloc((size_t)enc->n + 1);
+    if (!*special)
+        return mhv_fail(err, MHV_ENOMEM, "", "out of memory");
+    for (int i = 0; i < enc->n; i++)
+        (*special)[i] = r->tok ? (unsigned char)mhv_tok_is_special(r->tok, enc->ids[i]) : 0;
+    *out = (mhv_fig_input){
+        .model = r->model_name,
+        .num_layers = r->m->cfg.num_layers,
+        .num_heads = r->m->cfg.num_heads,
+        .causal = r->m->cfg.causal,
+        .sentence = s->text,
+        .n = enc->n,
+        .pieces = (const char *const *)enc->pieces,
+        .special = *special,
+        .kind = r->tok ? label_kind(mhv_tok_kind_of(r->tok)) : MHV_LABEL_WORDPIECE,
+        .aggregate = r->o->aggregate,
+    };
+    return MHV_OK;
+}
+
 /* Draws attn into the directory of sentence `index`: every figure, or with heads_only (or
  * an aggregate) the single-head ones, with hl boxed when not NULL. */
 static mhv_status sentence_figs(run_figs *r, const char *out, const char *stem, int index,
@@ -102,26 +179,14 @@ static mhv_status sentence_figs(run_figs *r, const char *out, const char *stem, 
                          : snprintf(dir, sizeof dir, "%s/%s-%d", out, stem, index + 1);
     if (len >= (int)sizeof dir)
         return mhv_fail(err, MHV_EUSAGE, out, "output path too long");
-    unsigned char *special = malloc((size_t)enc->n);
-    if (!special)
-        return mhv_fail(err, MHV_ENOMEM, "", "out of memory");
-    for (int i = 0; i < enc->n; i++)
-        special[i] = r->tok ? (unsigned char)mhv_tok_is_special(r->tok, enc->ids[i]) : 0;
-    mhv_fig_input in = {
-        .model = r->model_name,
-        .num_layers = r->m->cfg.num_layers,
-        .num_heads = r->m->cfg.num_heads,
-        .causal = r->m->cfg.causal,
-        .sentence = s->text,
-        .n = enc->n,
-        .pieces = (const char *const *)enc->pieces,
-        .special = special,
-        .kind = r->tok ? label_kind(mhv_tok_kind_of(r->tok)) : MHV_LABEL_WORDPIECE,
-        .aggregate = r->o->aggregate,
-    };
+    mhv_fig_input in;
+    unsigned char *special;
+    mhv_status st = fig_input(r, s, enc, &in, &special, err);
+    if (st)
+        return st;
     if (hl)
         in.highlight = *hl;
-    mhv_status st = heads_only ? mhv_figures_write_heads(dir, r->o->formats, &r->o->render,
+    st = heads_only ? mhv_figures_write_heads(dir, r->o->formats, &r->o->render,
                                                          r->fs, &in, attn, &r->written, err)
                                : mhv_figures_write(dir, r->o->formats, &r->o->render, r->fs,
                                                    &in, attn, &r->written, err);
@@ -143,8 +208,70 @@ mhv_status run_figs_heads(run_figs *r, const char *out, const char *stem, int in
     return sentence_figs(r, out, stem, index, s, enc, attn, 1, hl, err);
 }
 
+mhv_status run_figs_html_begin(run_figs *r, const char *out, const char *stem,
+                               const char *source, mhv_error *err)
+{
+    if (!r->o->html)
+        return MHV_OK;
+    char path[4096];
+    if (snprintf(path, sizeof path, "%s/%s.html", out, stem) >= (int)sizeof path)
+        return mhv_fail(err, MHV_EUSAGE, out, "output path too long");
+    mhv_status st = mhv_out_open(&r->html, path, err);
+    if (st)
+        return st;
+    r->html_open = 1;
+    const char *base = strrchr(source, '/');
+    mhv_html_info info = {
+        .model = r->model_name,
+        .source = strcmp(source, "-") == 0 ? "stdin" : base ? base + 1 : source,
+        .num_layers = r->m->cfg.num_layers,
+        .num_heads = r->m->cfg.num_heads,
+        .causal = r->m->cfg.causal,
+        .cmap = r->o->render.cmap,
+        .scale = r->o->render.scale,
+    };
+    return mhv_html_begin(r->html.f, path, &info, err);
+}
+
+mhv_status run_figs_html_sentence(run_figs *r, const mhv_sentence *s, const mhv_encoding *enc,
+                                  const mhv_attn *attn, const mhv_attn *agg, mhv_error *err)
+{
+    if (!r->html_open)
+        return MHV_OK;
+    mhv_fig_input in;
+    unsigned char *special;
+    mhv_status st = fig_input(r, s, enc, &in, &special, err);
+    if (st)
+        return st;
+    st = mhv_html_sentence(r->html.f, r->html.path, &in, attn, agg, agg ? r->o->aggregate : NULL,
+                           err);
+    free(special);
+    return st;
+}
+
+mhv_status run_figs_html_commit(run_figs *r, mhv_error *err)
+{
+    if (!r->html_open)
+        return MHV_OK;
+    mhv_status st = mhv_html_end(r->html.f, r->html.path, err);
+    r->html_open = 0;
+    if (st) {
+        mhv_out_abort(&r->html);
+        return st;
+    }
+    char path[sizeof r->html.path];
+    memcpy(path, r->html.path, sizeof path);
+    if ((st = mhv_out_commit(&r->html, err)))
+        return st;
+    return mhv_written_add(&r->written, path, 0, err);
+}
+
 void run_figs_end(run_figs *r, int ok)
 {
+    if (r->html_open) {
+        mhv_out_abort(&r->html);
+        r->html_open = 0;
+    }
     if (!ok) {
         mhv_written_undo(&r->written);
     } else if (r->fs && mhv_font_missing_count(r->fs) > 0) {

@@ -3,6 +3,7 @@
 #ifndef MHV_RUN_FIGURES_H
 #define MHV_RUN_FIGURES_H
 
+#include "base/fileio.h"
 #include "fig/figures.h"
 #include "model/forward.h"
 #include "text/input.h"
@@ -13,17 +14,47 @@
 typedef struct {
     int formats;                /* MHV_FIG_* mask */
     int json;                   /* --format includes json */
+    int html;                   /* --format includes html: OUT/<stem>.html */
     mhv_render_params render;
     const char *font;           /* --font FILE or NULL */
     const char *aggregate;      /* run --aggregate: "mean", "rollout", or NULL */
+    const char *model_name;     /* --model-name: the model in titles instead of its directory */
+    const char *row_word;       /* run --row WORD: head figures as that word's row */
 } run_fig_opts;
+
+/* The figure options every command that draws takes (run, rank --render, stats --format
+ * png), as getopt_long entries with codes from FIG_OPT_FIRST; put RUN_FIG_LONGOPTS in the
+ * command's table and hand unknown codes to run_fig_option. */
+enum {
+    FIG_OPT_FIRST = 0x200,
+    FIG_OPT_COLORMAP = FIG_OPT_FIRST, FIG_OPT_SCALE, FIG_OPT_CELL, FIG_OPT_VALUES, FIG_OPT_DPI,
+    FIG_OPT_FONT, FIG_OPT_TITLE, FIG_OPT_NO_TITLE, FIG_OPT_FONT_SIZE, FIG_OPT_MODEL_NAME,
+    FIG_OPT_VIEW, FIG_OPT_MIN_WEIGHT, FIG_OPT_SVG_TEXT, FIG_OPT_LAST
+};
+#define RUN_FIG_LONGOPTS                                                                    \
+    {"colormap", required_argument, 0, FIG_OPT_COLORMAP},                                   \
+    {"scale", required_argument, 0, FIG_OPT_SCALE},                                         \
+    {"cell", required_argument, 0, FIG_OPT_CELL},                                           \
+    {"values", no_argument, 0, FIG_OPT_VALUES},                                             \
+    {"dpi", required_argument, 0, FIG_OPT_DPI},                                             \
+    {"font", required_argument, 0, FIG_OPT_FONT},                                           \
+    {"title", required_argument, 0, FIG_OPT_TITLE},                                         \
+    {"no-title", no_argument, 0, FIG_OPT_NO_TITLE},                                         \
+    {"font-size", required_argument, 0, FIG_OPT_FONT_SIZE},                                 \
+    {"model-name", required_argument, 0, FIG_OPT_MODEL_NAME},                               \
+    {"view", required_argument, 0, FIG_OPT_VIEW},                                           \
+    {"min-weight", required_argument, 0, FIG_OPT_MIN_WEIGHT},                               \
+    {"svg-text", no_argument, 0, FIG_OPT_SVG_TEXT}
 
 /* Parses --format's comma list into o (png is the default when none is given). Returns 0,
  * or prints a usage error and returns EXIT_USAGE. */
 int run_fig_parse_format(const char *list, run_fig_opts *o);
-/* Handles --colormap (c), --scale (s), --cell (C), --values (v), --font (F), --dpi (d);
- * returns 0, 1 when the option is not one of these, or EXIT_USAGE after a usage error. */
-int run_fig_option(int c, const char *arg, run_fig_opts *o);
+/* Handles the FIG_OPT_* options for command cmd ("run" ... in messages); returns 0, 1 when
+ * c is not one of them, or EXIT_USAGE after a usage error. */
+int run_fig_option(const char *cmd, int c, const char *arg, run_fig_opts *o);
+/* After parsing: --values with cells too small to print them says so on stderr, with the
+ * --cell that would (n: the longest sentence's tokens). */
+void run_fig_values_warn(const run_fig_opts *o, int n);
 
 typedef struct {
     const run_fig_opts *o;
@@ -32,6 +63,8 @@ typedef struct {
     mhv_fontset *fs;
     char model_name[256];
     mhv_written written;
+    mhv_out html;               /* OUT/<stem>.html while it is written */
+    int html_open;
 } run_figs;
 
 /* Opens the fonts when an image format was asked for. tok may be NULL (ids without a
@@ -48,8 +81,18 @@ mhv_status run_figs_sentence(run_figs *r, const char *out, const char *stem, int
 mhv_status run_figs_heads(run_figs *r, const char *out, const char *stem, int index,
                           const mhv_sentence *s, const mhv_encoding *enc, const mhv_attn *attn,
                           const mhv_highlight *hl, mhv_error *err);
+/* --format html: opens OUT/<stem>.html (source: the input file's name, shown on the page);
+ * a no-op without html. */
+mhv_status run_figs_html_begin(run_figs *r, const char *out, const char *stem,
+                               const char *source, mhv_error *err);
+/* Adds a sentence to the page: the heads of attn and, when not NULL, the per-layer views of
+ * agg (run --aggregate). */
+mhv_status run_figs_html_sentence(run_figs *r, const mhv_sentence *s, const mhv_encoding *enc,
+                                  const mhv_attn *attn, const mhv_attn *agg, mhv_error *err);
+/* Ends the page and renames it into place (recorded, so a later failure removes it). */
+mhv_status run_figs_html_commit(run_figs *r, mhv_error *err);
 /* ok: warns once about characters drawn as boxes; !ok: removes every file and directory the
- * figures wrote. Frees r either way. */
+ * figures wrote (and a page being written). Frees r either way. */
 void run_figs_end(run_figs *r, int ok);
 
 #endif

@@ -117,6 +117,14 @@ void mhv_modelname_of(const char *dir, char *buf, size_t size)
     buf[0] = '\0';
     if (config_name(dir, buf, size))
         return;
+    mhv_modelname_of_dir(dir, buf, size);
+}
+
+void mhv_modelname_of_dir(const char *dir, char *buf, size_t size)
+{
+    if (size == 0)
+        return;
+    buf[0] = '\0';
     char real[PATH_MAX];
     const char *path = realpath(dir, real) ? real : dir;
     if (hub_cache(path, buf, size))

@@ -12,5 +12,9 @@
  *      nothing ("samples/model", "bert-zh/checkpoint").
  * Reads config.json only; a missing or unreadable one is not an error. */
 void mhv_modelname_of(const char *dir, char *buf, size_t size);
+/* Steps 2 and 3 only: the name of the directory itself, config.json unread. What figure
+ * titles show by default, so that a fine-tuned model is not titled with its parent's
+ * "_name_or_path" (all-MiniLM-L6-v2 is not "nreimers/MiniLM-L6-H384-uncased"). */
+void mhv_modelname_of_dir(const char *dir, char *buf, size_t size);
 
 #endif

@@ -23,7 +23,28 @@ static const uint8_t HL_LIGHT[3] = {0xff, 0xff, 0xff};   /* seen on any colormap
 
 mhv_render_params mhv_render_default_params(void)
 {
-    return (mhv_render_params){MHV_CMAP_VIRIDIS, MHV_SCALE_FIXED, 0, 0, 96};
+    return (mhv_render_params){.cmap = MHV_CMAP_VIRIDIS, .scale = MHV_SCALE_FIXED, .dpi = 96,
+                               .view = MHV_VIEW_MATRIX, .min_weight = 0.02f};
+}
+
+mhv_status mhv_view_parse(const char *s, mhv_view *out, mhv_error *err)
+{
+    static const char *const names[] = {"matrix", "lines", "row"};
+    for (int i = 0; i < 3; i++)
+        if (strcmp(s, names[i]) == 0) {
+            *out = (mhv_view)i;
+            return MHV_OK;
+        }
+    return mhv_fail(err, MHV_EUSAGE, "", "unknown view '%s' (matrix, lines, row)", s);
+}
+
+/* Values are printed in cells of at least this many CSS px (matrix_draw). */
+#define VALUES_MIN_CELL 18
+
+int mhv_render_values_cell(const mhv_render_params *p, int n)
+{
+    int cell = p->cell > 0 ? p->cell : mhv_render_default_cell(n);
+    return p->values && p->view == MHV_VIEW_MATRIX && cell < VALUES_MIN_CELL ? VALUES_MIN_CELL : 0;
 }
 
 mhv_status mhv_scale_parse(const char *s, mhv_scale *out, mhv_error *err)
@@ -72,6 +93,8 @@ typedef struct {
     mhv_scene *s;
     mhv_fontset *fs;
     float k;            /* device px per CSS px */
+    float fk;           /* text other than labels: --font-size / 11, else 1 */
+    int font_px;        /* --font-size, 0 = labels sized from the cell */
 } ctx;
 
 static const uint8_t *style_rgb(mhv_label_style st)
@@ -130,6 +153,7 @@ typedef struct {
     float cell;
     int any_wide;       /* some label is wider than a column */
     float key_h;        /* height of the key label band */
+    int step;           /* every step-th label is drawn: cells smaller than the text */
 } axes;
 
 /* One East Asian wide character: it stays upright in a column of turned labels, as in
@@ -177,7 +201,9 @@ static int axes_make(ctx *c, const mhv_fig_input *in, float cell, axes *a)
     }
     a->cell = cell;
     float css = cell / c->k;
-    a->px = fminf(13.0f, fmaxf(7.0f, css * 0.7f)) * c->k;
+    a->px = (c->font_px > 0 ? (float)c->font_px : fminf(13.0f, fmaxf(7.0f, css * 0.7f))) * c->k;
+    /* labels taller than their cell would overprint one another: thin them */
+    a->step = a->px > cell ? (int)ceilf(a->px / cell) : 1;
     mhv_font_vmetrics(c->fs, a->px, &a->asc, &a->desc);
     a->max_w = 0;
     for (int i = 0; i < in->n; i++) {
@@ -201,12 +227,12 @@ static void axes_draw(ctx *c, const axes *a, int n, float x0, float y0, float ky
                       int rows, int cols)
 {
     float pad = 4 * c->k;
-    for (int i = 0; rows && i < n; i++) {
+    for (int i = 0; rows && i < n; i += a->step) {
         float w = a->w[i];
         float y = y0 + ((float)i + 0.5f) * cell + (a->asc - a->desc) / 2;
         label_draw(c, &a->l[i], x0 - pad - w, y, a->px, 0);
     }
-    for (int j = 0; cols && j < n; j++) {
+    for (int j = 0; cols && j < n; j += a->step) {
         float mid = x0 + ((float)j + 0.5f) * cell;
         if (key_rotated(c, a, j))
             label_draw(c, &a->l[j], mid + (a->asc - a->desc) / 2, ky - pad, a->px, 1);
@@ -305,7 +331,7 @@ typedef struct {
 
 static cbar_geom cbar_measure(ctx *c, float vmax, const char *caption)
 {
-    cbar_geom g = {12 * c->k, 4 * c->k, 3 * c->k, 10 * c->k, 0, 10 * c->k, 0};
+    cbar_geom g = {12 * c->k, 4 * c->k, 3 * c->k, 10 * c->k * c->fk, 0, 10 * c->k * c->fk, 0};
     float v[16];
     int n = ticks(vmax, v, 16);
     for (int i = 0; i < n; i++) {
@@ -438,6 +464,9 @@ static void head_title(const mhv_fig_input *in, const mhv_head_attn *h, char *t,
     int len;
     if (in->aggregate && strcmp(in->aggregate, "rollout") == 0)
         len = snprintf(t, size, "%s \xE2\x80\x94 rollout of layers 0..%d", model, h->layer);
+    else if (in->aggregate && strcmp(in->aggregate, "flow") == 0)
+        len = snprintf(t, size, "%s \xE2\x80\x94 attention flow through layers 0..%d", model,
+                       h->layer);
     else if (in->aggregate)
         len = snprintf(t, size, "%s \xE2\x80\x94 layer %d, %s of heads", model, h->layer,
                        in->aggregate);
@@ -459,6 +488,45 @@ static void head_title(const mhv_fig_input *in, const mhv_head_attn *h, char *t,
     }
 }
 
+/* The title line a figure gets: --title's, none with --no-title, else dflt. */
+static const char *title_of(const mhv_render_params *p, const char *dflt)
+{
+    return p->no_title ? NULL : p->title ? p->title : dflt;
+}
+
+static ctx ctx_of(const mhv_render_params *p, mhv_scene *out, mhv_fontset *fs)
+{
+    float k = scale_of(p);
+    return (ctx){out, fs, k, p->font_px > 0 ? (float)p->font_px / 11.0f : 1.0f, p->font_px};
+}
+
+/* "every 3rd token labelled": the corner note of a figure whose labels were thinned. */
+static void thin_note(int step, char *buf, size_t size)
+{
+    const char *suf = step % 100 / 10 == 1 ? "th" : step % 10 == 2 ? "nd" : step % 10 == 3 ? "rd" : "th";
+    snprintf(buf, size, "labels: every %d%s token (the cells are too small for all; see --cell)",
+             step, suf);
+}
+
+/* Height the corner note takes at the bottom of a figure (0 without thinning). */
+static float note_h(ctx *c, int step)
+{
+    float asc, desc;
+    mhv_font_vmetrics(c->fs, 10 * c->k * c->fk, &asc, &desc);
+    return step > 1 ? asc + desc + 6 * c->k : 0;
+}
+
+static void note_draw(ctx *c, int step, float x, float bottom)
+{
+    if (step <= 1)
+        return;
+    char buf[128];
+    thin_note(step, buf, sizeof buf);
+    float asc, desc;
+    mhv_font_vmetrics(c->fs, 10 * c->k * c->fk, &asc, &desc);
+    text_at(c, MHV_ROLE_TICK, x, bottom - desc, 10 * c->k * c->fk, 0, TICK, buf);
+}
+
 /* ---- figures ------------------------------------------------------------------------ */
 
 mhv_status mhv_render_head(const mhv_render_params *p, mhv_fontset *fs, const mhv_fig_input *in,
@@ -467,7 +535,7 @@ mhv_status mhv_render_head(const mhv_render_params *p, mhv_fontset *fs, const mh
     int n = in->n;
     float k = scale_of(p);
     float cell = (float)(p->cell > 0 ? p->cell : mhv_render_default_cell(n)) * k;
-    ctx c = {out, fs, k};
+    ctx c = ctx_of(p, out, fs);
     mhv_scene_init(out, 0, 0);
     axes a;
     float *t = malloc((size_t)n * (size_t)n * sizeof *t);
@@ -486,27 +554,32 @@ mhv_status mhv_render_head(const mhv_render_params *p, mhv_fontset *fs, const mh
             vmax = 1;
     }
 
-    char title[600];
-    head_title(in, h, title, sizeof title);
-    float m = 12 * k, pad = 4 * k, tpx = 14 * k, tasc, tdesc;
+    char dflt[600];
+    head_title(in, h, dflt, sizeof dflt);
+    const char *title = title_of(p, dflt);
+    float m = 12 * k, pad = 4 * k, tpx = 14 * k * c.fk, tasc, tdesc;
     mhv_font_vmetrics(fs, tpx, &tasc, &tdesc);
     const char *caption = caption_of(p->scale, 1);
     cbar_geom g = cbar_measure(&c, vmax, caption);
     float mat = (float)n * cell;
     /* axis names, so a reader of the paper knows rows attend to columns */
-    float apx = 10 * k, aasc, adesc;
+    float apx = 10 * k * c.fk, aasc, adesc;
     mhv_font_vmetrics(fs, apx, &aasc, &adesc);
     float axis = aasc + adesc + 4 * k;
     float x0 = m + axis + a.max_w + pad;
-    float y0 = m + tasc + tdesc + 8 * k + axis + a.key_h + pad;
+    float y0 = m + (title ? tasc + tdesc + 8 * k : 0) + axis + a.key_h + pad;
     float cbh = fmaxf(mat, 120 * k);
     float width = x0 + mat + 14 * k + g.width + m;
-    width = fmaxf(width, m + text_w(&c, title, tpx) + m);
-    float height = y0 + fmaxf(mat, cbh) + m;
+    if (title)
+        width = fmaxf(width, m + text_w(&c, title, tpx) + m);
+    float nh = note_h(&c, a.step);
+    float height = y0 + fmaxf(mat, cbh) + nh + m;
     out->width = (int)ceilf(width);
     out->height = (int)ceilf(height);
 
-    text_at(&c, MHV_ROLE_TITLE, m, m + tasc, tpx, 0, INK, title);
+    if (title)
+        text_at(&c, MHV_ROLE_TITLE, m, m + tasc, tpx, 0, INK, title);
+    note_draw(&c, a.step, m, height - m);
     static const char KEY[] = "key \xE2\x86\x92", QUERY[] = "\xE2\x86\x90 query"; /* "→", "←" (down once turned) */
     text_at(&c, MHV_ROLE_TICK, x0, y0 - a.key_h - pad - 4 * k - adesc, apx, 0, TICK, KEY);
     text_at(&c, MHV_ROLE_TICK, m + aasc, y0 + text_w(&c, QUERY, apx), apx, 1, TICK, QUERY);
@@ -515,7 +588,7 @@ mhv_status mhv_render_head(const mhv_render_params *p, mhv_fontset *fs, const mh
     highlight_draw(&c, &in->highlight, n, x0, y0, cell);
     cbar_draw(&c, p, &g, x0 + mat + 14 * k, y0, cbh, vmax, caption);
 
-    meta_common(out, p, in, title);
+    meta_common(out, p, in, title ? title : dflt);
     char buf[32];
     snprintf(buf, sizeof buf, "%d", h->layer);
     mhv_scene_meta(out, "Layer", buf);
@@ -569,33 +642,38 @@ mhv_status mhv_render_layer(const mhv_render_params *p, mhv_fontset *fs,
     /* panels at half the single-head cell: a 12-head grid of 30 tokens is about a page wide
      * (4 x 240 px), where 60% made it 16 inches and five times the pixels of one head */
     float cell = fmaxf(2.0f, roundf((float)base * 0.5f)) * k;
-    int labels = cell >= 8 * k;
-    ctx c = {out, fs, k};
+    ctx c = ctx_of(p, out, fs);
     axes a = {0};
     float *t = malloc((size_t)n * (size_t)n * sizeof *t);
-    if (!t || (labels && axes_make(&c, in, cell, &a))) {
+    if (!t || axes_make(&c, in, cell, &a)) {
         free(t);
         return mhv_fail(err, MHV_ENOMEM, "", "out of memory");
     }
     int cols = grid_cols(cnt), rows = (cnt + cols - 1) / cols;
-    char title[600];
-    snprintf(title, sizeof title, "%s \xE2\x80\x94 layer %d", in->model ? in->model : "", layer);
-    float m = 12 * k, tpx = 14 * k, ppx = 11 * k, tasc, tdesc, pasc, pdesc;
+    char dflt[600];
+    snprintf(dflt, sizeof dflt, "%s \xE2\x80\x94 layer %d", in->model ? in->model : "", layer);
+    const char *title = title_of(p, dflt);
+    float m = 12 * k, tpx = 14 * k * c.fk, ppx = 11 * k * c.fk, tasc, tdesc, pasc, pdesc;
     mhv_font_vmetrics(fs, tpx, &tasc, &tdesc);
     mhv_font_vmetrics(fs, ppx, &pasc, &pdesc);
     const char *caption = caption_of(p->scale, 0);
     cbar_geom g = cbar_measure(&c, 1.0f, caption);
     float mat = (float)n * cell, gap = 14 * k, ptitle = pasc + pdesc + 4 * k;
-    float left = m + (labels ? a.max_w + 4 * k : 0);
-    float top = m + tasc + tdesc + 8 * k;
-    float keys = labels ? a.key_h + 4 * k : 0;   /* key labels under the first row's titles */
+    float left = m + a.max_w + 4 * k;
+    float top = m + (title ? tasc + tdesc + 8 * k : 0);
+    float keys = a.key_h + 4 * k;   /* key labels under the first row's titles */
     float gw = (float)cols * mat + (float)(cols - 1) * gap;
     float gh = keys + (float)rows * (mat + ptitle) + (float)(rows - 1) * gap;
-    float width = fmaxf(left + gw + 16 * k + g.width + m, m + text_w(&c, title, tpx) + m);
+    float width = left + gw + 16 * k + g.width + m;
+    if (title)
+        width = fmaxf(width, m + text_w(&c, title, tpx) + m);
+    float nh = note_h(&c, a.step);
     out->width = (int)ceilf(width);
-    out->height = (int)ceilf(top + fmaxf(gh, 120 * k) + m);
+    out->height = (int)ceilf(top + fmaxf(gh, 120 * k) + nh + m);
 
-    text_at(&c, MHV_ROLE_TITLE, m, m + tasc, tpx, 0, INK, title);
+    if (title)
+        text_at(&c, MHV_ROLE_TITLE, m, m + tasc, tpx, 0, INK, title);
+    note_draw(&c, a.step, m, (float)out->height - m);
     for (int q = 0; q < cnt; q++) {
         const mhv_head_attn *h = &at->heads[first + q];
         int r = q / cols, col = q % cols;
@@ -610,12 +688,12 @@ mhv_status mhv_render_layer(const mhv_render_params *p, mhv_fontset *fs,
         text_at(&c, MHV_ROLE_TITLE, px0, ty, ppx, 0, INK, pt);
         mhv_render_norm(p, in->causal, h->w, n, t);
         matrix_draw(&c, p, t, NULL, n, px0, py0, cell);
-        if (labels) /* shared axes: rows on the first column, keys on the first row */
-            axes_draw(&c, &a, n, px0, py0, py0, cell, col == 0, r == 0);
+        /* shared axes: rows on the first column, keys on the first row */
+        axes_draw(&c, &a, n, px0, py0, py0, cell, col == 0, r == 0);
     }
     cbar_draw(&c, p, &g, left + gw + 16 * k, top + ptitle + keys,
               fmaxf(gh - ptitle - keys, 120 * k), 1.0f, caption);
-    meta_common(out, p, in, title);
+    meta_common(out, p, in, title ? title : dflt);
     char buf[32];
     snprintf(buf, sizeof buf, "%d", layer);
     mhv_scene_meta(out, "Layer", buf);
@@ -633,7 +711,7 @@ mhv_status mhv_render_model(const mhv_render_params *p, mhv_fontset *fs,
     float k = scale_of(p);
     /* thumbnails of about 80 CSS px, whole pixels per cell */
     float cell = fmaxf(1.0f, floorf(80.0f / (float)n)) * k;
-    ctx c = {out, fs, k};
+    ctx c = ctx_of(p, out, fs);
     float *t = malloc((size_t)n * (size_t)n * sizeof *t);
     if (!t)
         return mhv_fail(err, MHV_ENOMEM, "", "out of memory");
@@ -641,23 +719,26 @@ mhv_status mhv_render_model(const mhv_render_params *p, mhv_fontset *fs,
     for (int i = 0; i < at->count; i++)
         if ((nl == 0 || layers[nl - 1] != at->heads[i].layer) && nl < 1024)
             layers[nl++] = at->heads[i].layer;
-    char title[600];
-    snprintf(title, sizeof title, "%s \xE2\x80\x94 all captured heads",
+    char dflt[600];
+    snprintf(dflt, sizeof dflt, "%s \xE2\x80\x94 all captured heads",
              in->model ? in->model : "");
-    float m = 12 * k, tpx = 14 * k, lpx = 10 * k, tasc, tdesc, lasc, ldesc;
+    const char *title = title_of(p, dflt);
+    float m = 12 * k, tpx = 14 * k * c.fk, lpx = 10 * k * c.fk, tasc, tdesc, lasc, ldesc;
     mhv_font_vmetrics(fs, tpx, &tasc, &tdesc);
     mhv_font_vmetrics(fs, lpx, &lasc, &ldesc);
     const char *caption = caption_of(p->scale, 0);
     cbar_geom g = cbar_measure(&c, 1.0f, caption);
     float thumb = (float)n * cell, gap = 5 * k;
     float lw = text_w(&c, "L000", lpx);
-    float left = m + lw + 6 * k, top = m + tasc + tdesc + 8 * k + lasc + ldesc + 4 * k;
+    float left = m + lw + 6 * k;
+    float top = m + (title ? tasc + tdesc + 8 * k : 0) + lasc + ldesc + 4 * k;
     float gw = (float)H * thumb + (float)(H - 1) * gap, gh = (float)nl * thumb + (float)(nl - 1) * gap;
     out->width = (int)ceilf(fmaxf(left + gw + 16 * k + g.width + m,
-                                  m + text_w(&c, title, tpx) + m));
+                                  title ? m + text_w(&c, title, tpx) + m : 0));
     out->height = (int)ceilf(top + fmaxf(gh, 120 * k) + m);
 
-    text_at(&c, MHV_ROLE_TITLE, m, m + tasc, tpx, 0, INK, title);
+    if (title)
+        text_at(&c, MHV_ROLE_TITLE, m, m + tasc, tpx, 0, INK, title);
     char buf[32];
     for (int hh = 0; hh < H; hh++) {
         snprintf(buf, sizeof buf, "H%d", hh);
@@ -686,7 +767,7 @@ mhv_status mhv_render_model(const mhv_render_params *p, mhv_fontset *fs,
         }
     }
     cbar_draw(&c, p, &g, left + gw + 16 * k, top, fmaxf(gh, 120 * k), 1.0f, caption);
-    meta_common(out, p, in, title);
+    meta_common(out, p, in, title ? title : dflt);
     free(t);
     return finish(out, err);
 }

@@ -19,16 +19,38 @@ typedef enum {
     MHV_SCALE_ROW        /* each query row stretched to its largest weight */
 } mhv_scale;
 
+/* What a head figure draws (the layer grids and the overview are always matrices). */
+typedef enum {
+    MHV_VIEW_MATRIX = 0, /* the n x n heatmap (the default) */
+    MHV_VIEW_LINES,      /* queries left, keys right, a line per weight (Clark et al. 2019);
+                          * a layer's figure overlays its heads in distinct colours */
+    MHV_VIEW_ROW         /* one query word's attention over the sentence as bars: the rows
+                          * of mhv_fig_input.highlight (their mean), its columns marked */
+} mhv_view;
+
 typedef struct {
     mhv_cmap cmap;
     mhv_scale scale;
     int cell;       /* matrix cell side in CSS px; 0 = mhv_render_default_cell(n) */
     int values;     /* print each weight in cells big enough to hold it */
     int dpi;        /* 96 = one pixel per CSS px; 300 for print */
+    const char *title; /* the title line of every figure instead of the default; NULL: default */
+    int no_title;   /* no title line at all */
+    int font_px;    /* token labels in CSS px, other text in proportion; 0 = from the cell */
+    mhv_view view;
+    float min_weight; /* lines view: weights below are not drawn */
+    int svg_text;   /* SVG: labels as <text> naming the font instead of outlines */
 } mhv_render_params;
 
-/* viridis, fixed scale, automatic cell, no values, 96 dpi. */
+/* viridis, fixed scale, automatic cell, no values, 96 dpi, default titles, matrix view,
+ * lines from weight 0.02. */
 mhv_render_params mhv_render_default_params(void);
+mhv_status mhv_view_parse(const char *s, mhv_view *out, mhv_error *err);
+
+/* With p->values: 0 when the head figures of n tokens have cells big enough to print the
+ * weights, else the smallest --cell that does (for a message: --values draws nothing in
+ * smaller cells). */
+int mhv_render_values_cell(const mhv_render_params *p, int n);
 mhv_status mhv_scale_parse(const char *s, mhv_scale *out, mhv_error *err);
 
 /* Query rows [row0, row1) and key columns [col0, col1) outlined in the single-head figure

@@ -1,0 +1,235 @@
+#!/usr/bin/python3
+"""explorer.py PAGE.html RUN.json SHOTS_DIR: the HTML explorer in a real browser.
+
+Debian's chromium, headless, driven by chromedriver through python3-selenium, opens the page
+from file:// with the network emulated offline and name resolution and proxying pointed
+nowhere, then checks that it paints (a screenshot that is not blank), that hovering a cell
+shows the weight of the JSON output of the same run, that the layer and head selectors and a
+thumbnail click switch heads, that clicking a token outlines its row and column, that the
+line view draws and reacts to hover, and that no request left the page. Screenshots are
+saved in SHOTS_DIR. Prints one line per check; exits 1 when one fails.
+"""
+import json
+import os
+import struct
+import sys
+import tempfile
+import time
+import zlib
+
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.action_chains import ActionChains
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import Select, WebDriverWait
+
+page, ref_path, shots = sys.argv[1:4]
+ref = json.load(open(ref_path, encoding="utf-8"))
+failures = 0
+
+
+def check(name, cond, detail=""):
+    global failures
+    if cond:
+        print("ok:", name)
+    else:
+        failures += 1
+        print("FAIL:", name, detail)
+
+
+def png_pixels(data):
+    """(width, height, rows of RGB(A) bytes) of an 8-bit RGB or RGBA PNG."""
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    pos, idat, w = 8, b"", 0
+    while pos < len(data):
+        n, kind = struct.unpack(">I4s", data[pos:pos + 8])
+        body = data[pos + 8:pos + 8 + n]
+        if kind == b"IHDR":
+            w, h, depth, ctype = struct.unpack(">IIBB", body[:10])
+            assert depth == 8 and ctype in (2, 6), (depth, ctype)
+            bpp = 3 if ctype == 2 else 4
+        elif kind == b"IDAT":
+            idat += body
+        pos += 12 + n
+    raw, stride, rows, prev = zlib.decompress(idat), w * bpp, [], bytearray(w * bpp)
+    for y in range(h):
+        f, line = raw[y * (stride + 1)], bytearray(raw[y * (stride + 1) + 1:(y + 1) * (stride + 1)])
+        for x in range(stride):
+            a = line[x - bpp] if x >= bpp else 0
+            b, c = prev[x], prev[x - bpp] if x >= bpp else 0
+            if f == 1:
+                line[x] = (line[x] + a) & 255
+            elif f == 2:
+                line[x] = (line[x] + b) & 255
+            elif f == 3:
+                line[x] = (line[x] + (a + b) // 2) & 255
+            elif f == 4:
+                p = a + b - c
+                pa, pb, pc = abs(p - a), abs(p - b), abs(p - c)
+                line[x] = (line[x] + (a if pa <= pb and pa <= pc else b if pb <= pc else c)) & 255
+        rows.append(bytes(line))
+        prev = line
+    return w, h, bpp, rows
+
+
+def not_blank(png):
+    """Distinct colours and the share of non-white pixels of a screenshot."""
+    w, h, bpp, rows = png_pixels(png)
+    colours, ink = set(), 0
+    for r in rows[::2]:
+        for x in range(0, w * bpp, 2 * bpp):
+            px = r[x:x + 3]
+            colours.add(px)
+            ink += px != b"\xff\xff\xff"
+    return len(colours), ink / ((h // 2) * (w // 2) or 1)
+
+
+def shot(driver, name):
+    png = driver.get_screenshot_as_png()
+    with open(os.path.join(shots, name), "wb") as f:
+        f.write(png)
+    return png
+
+
+def weights_of(sent, layer, head):
+    for a in ref["sentences"][sent]["attentions"]:
+        if a["layer"] == layer and a.get("head", -1) == head:
+            return a["weights"]
+    raise KeyError((layer, head))
+
+
+opts = webdriver.ChromeOptions()
+opts.binary_location = "/usr/bin/chromium"
+profile = tempfile.mkdtemp(prefix="mhaviz-chromium.")
+for a in ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+          "--window-size=1400,1000", "--user-data-dir=" + profile, "--no-first-run",
+          "--disable-background-networking", "--disable-component-update", "--disable-sync",
+          "--disable-default-apps", "--disable-extensions",
+          "--host-resolver-rules=MAP * ~NOTFOUND", "--proxy-server=127.0.0.1:9",
+          "--proxy-bypass-list=<-loopback>"]:
+    opts.add_argument(a)
+opts.set_capability("goog:loggingPrefs", {"performance": "ALL", "browser": "ALL"})
+driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=opts)
+try:
+    driver.execute_cdp_cmd("Network.enable", {})
+    driver.execute_cdp_cmd("Network.emulateNetworkConditions", {
+        "offline": True, "latency": 0, "downloadThroughput": -1, "uploadThroughput": -1})
+    t0 = time.time()
+    driver.get("file://" + os.path.abspath(page))
+    root = driver.find_element(By.CSS_SELECTOR, ".mhv-root")
+    WebDriverWait(driver, 20).until(lambda d: root.get_attribute("data-ready") == "1")
+    load = time.time() - t0
+    print("page ready in %.0f ms (first view drawn %s ms after navigation)"
+          % (load * 1000, root.get_attribute("data-ready-ms")))
+
+    errors = [e for e in driver.get_log("browser") if e.get("level") == "SEVERE"]
+    check("no script errors", not errors, errors)
+    colours, ink = not_blank(shot(driver, "head.png"))
+    check("head view paints", colours >= 20 and ink > 0.05, "%d colours, %.1f%% ink" % (colours, ink * 100))
+    check("starts on layer 0, head 0", root.get_attribute("data-state") == "head 0 0 0",
+          root.get_attribute("data-state"))
+
+    def hover_cell(i, j):
+        over = driver.find_element(By.CSS_SELECTOR, ".mhv-overlay")
+        x0, y0, cell = (float(over.get_attribute(k)) for k in ("data-x0", "data-y0", "data-cell"))
+        size = over.size
+        x = x0 + (j + 0.5) * cell - size["width"] / 2
+        y = y0 + (i + 0.5) * cell - size["height"] / 2
+        ActionChains(driver).move_to_element_with_offset(over, int(round(x)), int(round(y))).perform()
+        tip = driver.find_element(By.CSS_SELECTOR, ".mhv-tip")
+        return tip.text, tip.get_attribute("data-value")
+
+    def hover_matches(layer, head, cells, what):
+        w = weights_of(0, layer, head)
+        toks = ref["sentences"][0]["tokens"]
+        bad = []
+        for i, j in cells:
+            text, value = hover_cell(i, j)
+            shown = float(text.rsplit(" ", 1)[-1]) if "weight" in text else None
+            x = w[i][j]
+            tol = x ** 0.5 / 255 + 0.0006
+            if shown is None or abs(shown - x) > tol or ("query %d:" % i) not in text or \
+                    ("key %d:" % j) not in text:
+                bad.append((i, j, text, x))
+        check(what, not bad, bad[:3])
+
+    n = len(ref["sentences"][0]["tokens"])
+    cells = [(0, 0), (n - 1, n - 1), (n // 2, 1), (3, n - 2), (n - 3, n // 3)]
+    hover_matches(0, 0, cells, "hover shows the JSON weight (layer 0, head 0)")
+    shot(driver, "head-hover.png")
+
+    Select(driver.find_element(By.CSS_SELECTOR, "select.mhv-layer")).select_by_value("2")
+    check("layer selector switches", root.get_attribute("data-state") == "head 2 0 0",
+          root.get_attribute("data-state"))
+    hover_matches(2, 0, cells, "hover after the layer switch (layer 2, head 0)")
+    Select(driver.find_element(By.CSS_SELECTOR, "select.mhv-head")).select_by_value("3")
+    check("head selector switches", root.get_attribute("data-state") == "head 2 3 0",
+          root.get_attribute("data-state"))
+    hover_matches(2, 3, cells, "hover after the head switch (layer 2, head 3)")
+
+    # a click on a query label outlines its row and column on the overlay
+    over = driver.find_element(By.CSS_SELECTOR, ".mhv-overlay")
+    x0, y0, cell = (float(over.get_attribute(k)) for k in ("data-x0", "data-y0", "data-cell"))
+    ActionChains(driver).move_to_element_with_offset(
+        over, int(x0 - 10 - over.size["width"] / 2),
+        int(y0 + 4.5 * cell - over.size["height"] / 2)).click().perform()
+    # off the canvas: no hover box
+    ActionChains(driver).move_to_element(driver.find_element(By.CSS_SELECTOR, ".mhv-root h1")).perform()
+    outlined = driver.execute_script(
+        "var c = arguments[0], g = c.getContext('2d'), r = c.width / parseFloat(c.style.width);"
+        "var x0 = +c.getAttribute('data-x0'), y0 = +c.getAttribute('data-y0'),"
+        " cell = +c.getAttribute('data-cell'), n = +c.getAttribute('data-n');"
+        "function dark(x, y) { var d = g.getImageData(Math.round(x * r), Math.round(y * r), 1, 1).data;"
+        " return d[3] > 200 && d[0] < 60; }"
+        "return [dark(x0 + 0.4, y0 + 4.5 * cell), dark(x0 + 4.5 * cell, y0 + 0.4),"
+        " dark(x0 + 0.4, y0 + 1.5 * cell)];", over)
+    check("clicking a token outlines its row and column", outlined == [True, True, False], outlined)
+    shot(driver, "head-outlined.png")
+
+    driver.find_element(By.CSS_SELECTOR, "button[data-view=model]").click()
+    WebDriverWait(driver, 20).until(lambda d: root.get_attribute("data-thumbs") == "done")
+    thumbs = driver.find_elements(By.CSS_SELECTOR, "canvas.mhv-thumb")
+    L, H = ref["model"]["num_layers"], ref["model"]["num_heads"]
+    check("model view: one thumbnail per head", len(thumbs) == L * H, len(thumbs))
+    colours, ink = not_blank(shot(driver, "model.png"))
+    check("model view paints", colours >= 20 and ink > 0.05, "%d colours" % colours)
+    driver.find_element(By.CSS_SELECTOR, "canvas.mhv-thumb[data-layer='1'][data-head='2']").click()
+    check("thumbnail click opens the head", root.get_attribute("data-state") == "head 1 2 0",
+          root.get_attribute("data-state"))
+    hover_matches(1, 2, cells, "hover after the thumbnail click (layer 1, head 2)")
+
+    driver.find_element(By.CSS_SELECTOR, "button[data-view=lines]").click()
+    # every head of the layer overlaid (each click redraws the view)
+    for k in range(len(driver.find_elements(By.CSS_SELECTOR, ".mhv-heads input[type=checkbox]"))):
+        box = driver.find_elements(By.CSS_SELECTOR, ".mhv-heads input[type=checkbox]")[k]
+        if not box.is_selected():
+            box.click()
+    lines = driver.find_element(By.CSS_SELECTOR, "canvas.mhv-lines")
+    colours, ink = not_blank(shot(driver, "lines.png"))
+    check("line view paints, heads overlaid", colours >= 8 and ink > 0.01, "%d colours" % colours)
+    y0, row, xl = (float(lines.get_attribute(k)) for k in ("data-y0", "data-row", "data-xl"))
+    ActionChains(driver).move_to_element_with_offset(
+        lines, int(xl - 6 - lines.size["width"] / 2),
+        int(y0 + 4.5 * row - lines.size["height"] / 2)).perform()
+    tip = driver.find_element(By.CSS_SELECTOR, ".mhv-tip").text
+    check("line view hover focuses a token", tip.startswith("query 4:") and "head 3:" in tip, tip)
+    shot(driver, "lines-hover.png")
+
+    # every request the page made: the file itself only
+    # (the browser's own start page loads chrome:// resources before the navigation: those
+    # are not the page's; any http, https, ws or ftp request at all is a failure)
+    url = "file://" + os.path.abspath(page)
+    outside = []
+    for e in driver.get_log("performance"):
+        m = json.loads(e["message"])["message"]
+        if m.get("method") == "Network.requestWillBeSent":
+            u, doc = m["params"]["request"]["url"], m["params"].get("documentURL", "")
+            if u.startswith(("http", "ws", "ftp")) or \
+                    (doc == url and not u.startswith(("file:", "data:", "blob:"))):
+                outside.append(u)
+    resources = driver.execute_script("return performance.getEntriesByType('resource').length;")
+    check("no request left the page", not outside and resources == 0, (outside, resources))
+finally:
+    driver.quit()
+print("%s: %d check(s) failed" % (page, failures) if failures else "%s: all checks passed" % page)
+sys.exit(1 if failures else 0)
