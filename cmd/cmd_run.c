@@ -106,15 +106,15 @@ static int parse(int argc, char **argv, run_opts *o)
             o->aggregate = mhv_agg_name(o->agg);
             break;
         }
-        case 'h': fputs(run_usage, stdout); return -1;
-        case ':': return cli_usage_error("run", "option '%s' needs a value", argv[optind - 1]);
-        case '?': return cli_usage_error("run", "unknown option '%s'", argv[optind - 1]);
         case 'w':
             if (!*optarg || !mhv_utf8_valid(optarg, strlen(optarg), NULL))
                 return cli_usage_error("run", "--row WORD is empty or not valid UTF-8");
             o->fig.row_word = optarg;
             o->fig.render.view = MHV_VIEW_ROW;
             break;
+        case 'h': fputs(run_usage, stdout); return -1;
+        case ':': return cli_usage_error("run", "option '%s' needs a value", argv[optind - 1]);
+        case '?': return cli_usage_error("run", "unknown option '%s'", argv[optind - 1]);
         default: {
             int rc = run_fig_option("run", c, optarg, &o->fig);
             if (rc)
@@ -123,11 +123,11 @@ static int parse(int argc, char **argv, run_opts *o)
         }
         }
     }
+    if (o->fig.render.view == MHV_VIEW_ROW && !o->fig.row_word)
+        return cli_usage_error("run", "--view row needs --row WORD (the query word drawn)");
     if (o->aggregate && strcmp(o->heads, "all") != 0)
         return cli_usage_error("run", "--aggregate needs every head (no --heads)");
     o->fig.aggregate = o->aggregate;
-    if (o->fig.render.view == MHV_VIEW_ROW && !o->fig.row_word)
-        return cli_usage_error("run", "--view row needs --row WORD (the query word drawn)");
     int frc = run_fig_parse_format(o->format, &o->fig);
     if (frc)
         return frc;
@@ -176,11 +176,11 @@ static mhv_status write_outputs(mhv_forward_ctx *fc, const mhv_model *m, const m
         if (o->aggregate) {
             mhv_attn agg;
             st = mhv_aggregate(&attn, m->cfg.num_layers, m->cfg.num_heads, o->agg, &agg, err);
+            if (!st) /* the page shows the heads and their aggregate */
+                st = run_figs_html_sentence(&figs, &in->s[i], &encs[i], &attn, &agg, err);
             mhv_attn_free(&attn);
             if (!st && o->fig.json)
                 mhv_report_sentence_agg(out.f, i, in->s[i].text, in->s[i].len, &encs[i], tok,
-            if (!st) /* the page shows the heads and their aggregate */
-                st = run_figs_html_sentence(&figs, &in->s[i], &encs[i], &attn, &agg, err);
                                         &agg, o->aggregate);
             if (!st)
                 st = run_figs_sentence(&figs, od.stage, stem, i, &in->s[i], &encs[i], &agg, err);
@@ -199,11 +199,11 @@ static mhv_status write_outputs(mhv_forward_ctx *fc, const mhv_model *m, const m
             goto fail_out;
     }
     cli_progress("run", in->n, in->n, 1);
+    if ((st = run_figs_html_commit(&figs, err)))
+        goto fail_out;
     if (o->fig.json) {
         mhv_report_end(out.f);
         if ((st = mhv_out_commit(&out, err)))
-    if ((st = run_figs_html_commit(&figs, err)))
-        goto fail_out;
             goto fail_figs;
     }
     run_figs_end(&figs, 1);
@@ -239,13 +239,13 @@ int cmd_run(int argc, char **argv)
     cli_tok_warn(job.tok);
     if ((st = cli_job_read(&job, o.heads, o.file, o.mode, o.truncate, &err)))
         goto done;
-    /* one pool for the whole file: threads start once, not per sentence */
-    mhv_forward_params fp = cli_forward_params(o.threads);
-    if ((st = mhv_forward_ctx_new(&fp, &fc, &err)))
     int longest = 0;
     for (int i = 0; i < job.in.n; i++)
         longest = job.encs[i].n > longest ? job.encs[i].n : longest;
     run_fig_values_warn(&o.fig, longest);
+    /* one pool for the whole file: threads start once, not per sentence */
+    mhv_forward_params fp = cli_forward_params(o.threads);
+    if ((st = mhv_forward_ctx_new(&fp, &fc, &err)))
         goto done;
     st = write_outputs(fc, job.m, job.tok, &job.in, job.encs, &job.sel, &o, &err);
 done:
