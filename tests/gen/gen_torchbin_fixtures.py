@@ -311,6 +311,13 @@ def corpus():
         shutil.copy(os.path.join(FIX, "bin-views", f), os.path.join(CORPUS, f))
     for f in sorted(os.listdir(os.path.join(FIX, "bin-bad"))):
         shutil.copy(os.path.join(FIX, "bin-bad", f), os.path.join(CORPUS, "bad-" + f))
+    # the bare pickles, for the harness's pickle-only pass
+    for f in ["views.bin", "views-p4.bin"]:
+        z = zipfile.ZipFile(os.path.join(FIX, "bin-views", f))
+        pkl = [n for n in z.namelist() if n.endswith("/data.pkl")][0]
+        write(os.path.join(CORPUS, f.replace(".bin", ".pkl")), z.read(pkl))
+    z = zipfile.ZipFile(os.path.join(FIX, "bin-bert-f16", "pytorch_model.bin"))
+    write(os.path.join(CORPUS, "bert-f16.pkl"), z.read("pytorch_model/data.pkl"))
     # a real checkpoint's layout with the weights cut to a few elements
     small = {k: v.flatten()[:3].clone() for k, v in list(
         load_file(os.path.join(FIX, "bert-relu", "model.safetensors")).items())[:6]}
