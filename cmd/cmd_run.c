@@ -22,7 +22,7 @@ static const char run_usage[] =
     "usage: mhaviz run [--model DIR] [--heads SPEC] [--format png,svg,json,html] [--out DIR]\n"
     "                  [--colormap NAME] [--scale fixed|head|row] [--cell PX] [--values]\n"
     "                  [--dpi N] [--font FILE] [--pretokenized | --ids] [--truncate]\n"
-    "                  [--threads N] [--aggregate mean|rollout] FILE\n"
+    "                  [--threads N] [--aggregate mean|rollout|flow] FILE\n"
     "\n"
     "Runs the model on each non-empty line of FILE (- for stdin) and draws the attention\n"
     "of the selected heads: OUT/<stem>/L05-H03.png per head, L05.png per layer, model.png\n"
@@ -48,9 +48,11 @@ static const char run_usage[] =
     "  --values         print the weights in cells big enough to hold them\n"
     "  --dpi N          scale the images for print: N/96 pixels per unit (default 96)\n"
     "  --font FILE      label font tried first (default: $MHAVIZ_FONT, then system fonts)\n"
-    "  --aggregate KIND one view per layer instead of per head, L05-mean.png or\n"
-    "                   L05-rollout.png (and one JSON entry per layer): mean (the layer's\n"
-    "                   head average) or rollout (layers 0..l, Abnar & Zuidema); needs\n"
+    "  --aggregate KIND one view per layer instead of per head, L05-mean.png,\n"
+    "                   L05-rollout.png or L05-flow.png (and one JSON entry per layer): mean\n"
+    "                   (the layer's head average), rollout or flow (attention rollout or\n"
+    "                   attention flow through layers 0..l, Abnar & Zuidema; flow solves\n"
+    "                   layers x tokens^2 max-flow problems: slow past ~40 tokens); needs\n"
     "                   every head (no --heads)\n"
     "  -h, --help       show this help\n";
 
@@ -59,7 +61,7 @@ typedef struct {
     cli_input_mode mode;
     int truncate;
     int threads; /* 0: online CPUs */
-    const char *aggregate; /* --aggregate mean|rollout, NULL for per-head output */
+    const char *aggregate; /* --aggregate mean|rollout|flow, NULL for per-head output */
     mhv_agg agg;
     run_fig_opts fig;
 } run_opts;
@@ -102,7 +104,8 @@ static int parse(int argc, char **argv, run_opts *o)
         case 'A': {
             mhv_error e;
             if (mhv_agg_parse(optarg, &o->agg, &e))
-                return cli_usage_error("run", "--aggregate '%s' is not mean or rollout", optarg);
+                return cli_usage_error("run", "--aggregate '%s' is not mean, rollout or flow",
+                                       optarg);
             o->aggregate = mhv_agg_name(o->agg);
             break;
         }
