@@ -222,6 +222,15 @@ def bpe_pretok_rank():
              ("Tokyo is in Japan", "Japan", "Tokyo")]
     for i, (t, a, b) in enumerate(cases):
         put("rank", "r%02d" % i, bytes([i * 9 % 64]) + "\0".join((t, a, b)).encode())
+    # whole words (mode byte bit 6 clear) and --substring (set): inside words, marks, mixed
+    words = [("The trophy did not fit into the suitcase because it was too big.", "it", "trophy"),
+             ("Der Hund sah, dass er mu\u0308de war. Er schlief \u00fcber", "er", "Hund"),
+             ("我用iPhone拍了它，it is GPT4和它的iPad。", "Phone", "它"),
+             ("कम कमा it's (it) it_x fit-it", "कम", "it")]
+    for i, (t, a, b) in enumerate(words):
+        for mode in (0, 0x40):
+            put("rank", "w%02d%s" % (i, "s" if mode else ""),
+                bytes([mode | i * 9 % 64]) + "\0".join((t, a, b)).encode())
 
 
 def index():
