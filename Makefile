@@ -13,7 +13,7 @@ BUILD ?= release
 PREFIX ?= /usr/local
 CC ?= cc
 
-DEB_PKGS := pkg-config libcjson-dev libpng-dev libstb-dev libcmocka-dev fonts-wqy-microhei \
+DEB_PKGS := pkg-config libcjson-dev libpng-dev libstb-dev libcmocka-dev libonig-dev fonts-wqy-microhei \
             libfontconfig-dev fonts-dejavu-core
 # clang + its fuzzer runtime: `make fuzz`, and the fuzz smoke run at the end of `make test`
 DEB_PKGS += clang libclang-rt-dev
@@ -35,7 +35,7 @@ else
   $(error BUILD must be release, debug or asan)
 endif
 
-PKGS := libcjson libpng stb
+PKGS := libcjson libpng stb oniguruma
 # fontconfig finds the label fonts when present; without it well-known paths are searched
 ifeq ($(shell pkg-config --exists fontconfig 2>/dev/null && echo y),y)
   PKGS += fontconfig

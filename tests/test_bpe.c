@@ -379,13 +379,13 @@ static void test_bad_files(void **state)
         {"{\"model\": {\"type\": \"BPE\", \"vocab\": {\"a\": 0}, \"merges\": [],"
          " \"dropout\": 0.1}}", "dropout", MHV_EUNSUPPORTED},
         {"{\"model\": {\"type\": \"BPE\", \"vocab\": {\"a\": 0}, \"merges\": []},"
-         " \"pre_tokenizer\": {\"type\": \"Split\", \"pattern\": {\"Regex\": \"\\\\d+\"},"
-         " \"behavior\": \"Isolated\"}}", "unsupported pre-tokenizer 'Split'", MHV_EUNSUPPORTED},
+         " \"pre_tokenizer\": {\"type\": \"Split\", \"pattern\": {\"Regex\": \"(\\\\d+\"},"
+         " \"behavior\": \"Isolated\"}}", "regex '(\\d+'", MHV_EUNSUPPORTED},
         {"{\"model\": {\"type\": \"BPE\", \"vocab\": {\"a\": 0}, \"merges\": []},"
          " \"pre_tokenizer\": {\"type\": \"Sequence\", \"pretokenizers\": [{\"type\": \"Split\","
-         " \"pattern\": {\"Regex\": \"\\\\p{N}{1,3}\"}, \"behavior\": \"Isolated\"},"
+         " \"pattern\": {\"Regex\": \"\\\\p{N}{1,3}\"}, \"behavior\": \"Sideways\"},"
          " {\"type\": \"ByteLevel\", \"use_regex\": false}]}}",
-         "unsupported split pattern '\\p{N}{1,3}'", MHV_EUNSUPPORTED},
+         "unsupported behavior 'Sideways'", MHV_EUNSUPPORTED},
         {"{\"model\": {\"type\": \"BPE\", \"vocab\": {\"a\": 0}, \"merges\": []},"
          " \"normalizer\": {\"type\": \"NFKC\"}}", "unsupported normalizer 'NFKC'",
          MHV_EUNSUPPORTED},
@@ -400,8 +400,10 @@ static void test_bad_files(void **state)
         {"{\"model\": {\"type\": \"BPE\", \"vocab\": {\"a\": 0}, \"merges\": []},"
          " \"post_processor\": {\"type\": \"Sequence\", \"processors\": [{\"type\": "
          "\"Sequence\", \"processors\": []}]}}", "nested", MHV_EUNSUPPORTED},
-        {"{\"model\": {\"type\": \"Unigram\", \"vocab\": []}}", "unsupported tokenizer model "
-         "'Unigram'", MHV_EUNSUPPORTED},
+        {"{\"model\": {\"type\": \"Unigram\", \"vocab\": []}}", "Unigram vocabulary of 0 "
+         "pieces", MHV_EFORMAT},
+        {"{\"model\": {\"type\": \"WordLevel\", \"vocab\": {}}}", "unsupported tokenizer model "
+         "'WordLevel'", MHV_EUNSUPPORTED},
     };
     char p[256];
     tmp_path(p, sizeof p, "tokenizer.json");

@@ -286,9 +286,9 @@ static void test_bad_tokenizer_json(void **state)
 {
     (void)state;
     mhv_error err = {{0}, {0}};
-    assert_int_equal(open_json("{\"model\":{\"type\":\"Unigram\",\"vocab\":[]}}", &err),
+    assert_int_equal(open_json("{\"model\":{\"type\":\"WordLevel\",\"vocab\":{}}}", &err),
                      MHV_EUNSUPPORTED);
-    assert_string_equal(err.msg, "unsupported tokenizer model 'Unigram'");
+    assert_string_equal(err.msg, "unsupported tokenizer model 'WordLevel'");
     assert_non_null(strstr(err.file, "tokenizer.json"));
     /* an untyped model with merges is BPE (tests/test_bpe.c); this one has no vocabulary */
     assert_int_equal(open_json("{\"model\":{\"vocab\":{}, \"merges\":[]}}", &err),

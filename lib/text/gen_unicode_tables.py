@@ -141,6 +141,16 @@ def regex_classes():
     return out
 
 
+def strip_accents_marks():
+    """What the StripAccents normalizer of `tokenizers` removes (general category M), probed."""
+    try:
+        from tokenizers import normalizers
+    except ImportError:
+        return {c for c in range(MAXCP) if scalar(c) and ud.category(chr(c)).startswith("M")}
+    sa = normalizers.StripAccents()
+    return {c for c in range(1, MAXCP) if scalar(c) and sa.normalize_str(chr(c)) == ""}
+
+
 def base_classes():
     letters = {c for c in range(MAXCP) if scalar(c) and ud.category(chr(c)).startswith("L")}
     numbers = {c for c in range(MAXCP) if scalar(c) and ud.category(chr(c)).startswith("N")}
@@ -269,7 +279,7 @@ def main():
         f.write(f" * Base: Unicode {ud.unidata_version} (Python {sys.version.split()[0]} unicodedata);\n")
         f.write(f" * {note};\n * {cls_note}; NFC composition pairs {len(pairs)} "
                 f"({dropped} that tokenizers does not compose left out). */\n")
-        f.write('#include "unicode.h"\n\n')
+        f.write('#include "text/unicode.h"\n\n')
         emit_ranges(f, "mhv_uc_control_ranges", control)
         emit_ranges(f, "mhv_uc_punct_ranges", punct)
         emit_ranges(f, "mhv_uc_mn_ranges", mn)
@@ -278,6 +288,7 @@ def main():
         emit_map(f, "mhv_uc_decomp_delta", decomp_delta)
         emit_ranges(f, "mhv_uc_letter_ranges", letters)
         emit_ranges(f, "mhv_uc_number_ranges", numbers)
+        emit_ranges(f, "mhv_uc_mark_ranges", strip_accents_marks())
         emit_map(f, "mhv_uc_nfd_map", nfd)
         emit_pairs(f, "mhv_uc_compose_pairs", pairs)
     print(f"wrote {OUT}: {note}")

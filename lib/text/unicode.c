@@ -200,6 +200,11 @@ int mhv_uc_is_number(uint32_t cp)
     return in_ranges(mhv_uc_number_ranges, mhv_uc_number_ranges_n, cp);
 }
 
+int mhv_uc_is_mark(uint32_t cp)
+{
+    return cp >= 0x300 && in_ranges(mhv_uc_mark_ranges, mhv_uc_mark_ranges_n, cp);
+}
+
 /* ---- NFC ---- */
 
 enum { H_SB = 0xAC00, H_LB = 0x1100, H_VB = 0x1161, H_TB = 0x11A7, H_LN = 19, H_VN = 21,
@@ -287,8 +292,8 @@ static void sort_marks(uint32_t *cp, int32_t *ch, size_t n, uint32_t *tcp, int32
  * takes the origin of the next input character and consumes 1 - c of them; an inserted one
  * takes the origin of the last consumed. So origins are positional through the reordering
  * (checked against tokenizers on "a\u0345\u302e", "\u010f\u302f", "\u1e9b\u0323"). */
-int mhv_uc_nfc(const uint32_t *cps, const int32_t *orig, size_t n, uint32_t **out_cp,
-               int32_t **out_orig, size_t *out_n)
+static int normalize(const uint32_t *cps, const int32_t *orig, size_t n, int compose,
+                     uint32_t **out_cp, int32_t **out_orig, size_t *out_n)
 {
     *out_cp = NULL;
     *out_orig = NULL;
@@ -329,7 +334,9 @@ int mhv_uc_nfc(const uint32_t *cps, const int32_t *orig, size_t n, uint32_t **ou
      * between them is a starter or has a class >= its own. */
     size_t w = 0, st = 0;
     int have_st = 0, last = 0;
-    for (size_t i = 0; i < m; i++) {
+    if (!compose)
+        w = m;
+    for (size_t i = 0; compose && i < m; i++) {
         uint32_t c = d[i], comp;
         int cc = mhv_uc_ccc(c);
         if (have_st && (w == st + 1 || (last != 0 && last < cc)) && compose_pair(d[st], c, &comp)) {
@@ -365,4 +372,16 @@ int mhv_uc_nfc(const uint32_t *cps, const int32_t *orig, size_t n, uint32_t **ou
     *out_orig = o;
     *out_n = w;
     return 0;
+}
+
+int mhv_uc_nfc(const uint32_t *cps, const int32_t *orig, size_t n, uint32_t **out_cp,
+               int32_t **out_orig, size_t *out_n)
+{
+    return normalize(cps, orig, n, 1, out_cp, out_orig, out_n);
+}
+
+int mhv_uc_nfd(const uint32_t *cps, const int32_t *orig, size_t n, uint32_t **out_cp,
+               int32_t **out_orig, size_t *out_n)
+{
+    return normalize(cps, orig, n, 0, out_cp, out_orig, out_n);
 }

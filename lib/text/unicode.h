@@ -57,6 +57,8 @@ int mhv_uc_decompose(uint32_t cp, uint32_t out[MHV_UC_MAX_EXPANSION]);
  * whitespace there, \s, is mhv_uc_is_whitespace). */
 int mhv_uc_is_letter(uint32_t cp);
 int mhv_uc_is_number(uint32_t cp);
+/* General category M (Mn, Mc, Me): what HF's StripAccents normalizer removes. */
+int mhv_uc_is_mark(uint32_t cp);
 /* NFC of cps (n,), as HF's NFC normalizer: full canonical decomposition, canonical
  * reordering, canonical composition. orig (n,) gives each code point's original character;
  * the output's origins follow HF's alignments (see unicode.c: a composed character keeps its
@@ -64,6 +66,9 @@ int mhv_uc_is_number(uint32_t cp);
  * malloc'd arrays of *out_n entries (the caller frees them); -1 when out of memory. The sort
  * of combining marks is a counting sort, so no input is quadratic. */
 int mhv_uc_nfc(const uint32_t *cps, const int32_t *orig, size_t n, uint32_t **out_cp,
+               int32_t **out_orig, size_t *out_n);
+/* NFD the same way: decomposition and canonical reordering, no composition. */
+int mhv_uc_nfd(const uint32_t *cps, const int32_t *orig, size_t n, uint32_t **out_cp,
                int32_t **out_orig, size_t *out_n);
 
 /* The generated tables (lib/text/unicode_tables.c), sorted, for unicode.c only. */
@@ -76,8 +81,8 @@ extern const int mhv_uc_lower_map_n;
 /* BERT's decomposition where it differs from mhv_uc_nfd_map (HF's tables are older). */
 extern const mhv_uc_map mhv_uc_decomp_delta[];
 extern const int mhv_uc_decomp_delta_n;
-extern const mhv_uc_range mhv_uc_letter_ranges[], mhv_uc_number_ranges[];
-extern const int mhv_uc_letter_ranges_n, mhv_uc_number_ranges_n;
+extern const mhv_uc_range mhv_uc_letter_ranges[], mhv_uc_number_ranges[], mhv_uc_mark_ranges[];
+extern const int mhv_uc_letter_ranges_n, mhv_uc_number_ranges_n, mhv_uc_mark_ranges_n;
 extern const mhv_uc_map mhv_uc_nfd_map[];
 extern const int mhv_uc_nfd_map_n;
 typedef struct {

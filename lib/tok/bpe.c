@@ -1,5 +1,7 @@
-/* bpe.c - BPE tokenization as Hugging Face tokenizers does it (models::bpe, normalizers NFC /
- * Prepend / Replace, pre-tokenizers ByteLevel / Split / Metaspace), with character spans.
+/* bpe.c - the BPE model of Hugging Face tokenizers (models::bpe): the vocabulary and merges
+ * of tokenizer.json or of vocab.json + merges.txt, and the merging of one word, with byte
+ * fallback, unk fusing and ignore_merges; every token keeps the span of original characters
+ * it came from.
  *
  * Merging uses HF's algorithm: a min-heap of candidate merges ordered by (rank, position),
  * stale entries skipped when popped, so a word of n symbols costs O(n log n) and a 100 kB
@@ -14,24 +16,11 @@
 #include <cjson/cJSON.h>
 
 #include "base/fileio.h"
-#include "tok/pretok.h"
+#include "base/json.h"
 #include "text/unicode.h"
 
-#define MAX_NORM_STEPS 8
-#define MAX_PREPEND 16            /* code points of a Prepend normalizer */
 #define MAX_MERGES (1 << 24)
 #define MAX_FILE (512u << 20)
-#define METASPACE 0x2581u         /* "▁" */
-
-typedef enum { NORM_NFC, NORM_PREPEND, NORM_REPLACE } norm_kind;
-
-typedef struct {
-    norm_kind kind;
-    uint32_t text[MAX_PREPEND]; /* PREPEND: the prefix; REPLACE: text[0] -> text[1] */
-    int n;
-} norm_step;
-
-typedef enum { PT_NONE, PT_BYTELEVEL, PT_METASPACE } pt_kind;
 
 struct mhv_bpe {
     const mhv_vocab *vocab;
@@ -43,16 +32,6 @@ struct mhv_bpe {
     int32_t unk_id;   /* -1 when the model has no unk token */
     int byte_fallback, fuse_unk, ignore_merges;
     int32_t byte_tok[256]; /* ids of "<0x00>".."<0xFF>" for byte fallback, -1 if absent */
-    norm_step norm[MAX_NORM_STEPS];
-    int n_norm;
-    pt_kind pt;
-    int split;                  /* PT_BYTELEVEL: split with `pattern` first */
-    mhv_pretok_kind pattern;
-    int add_prefix_space;       /* PT_BYTELEVEL */
-    int meta_prepend;           /* PT_METASPACE: 0 never, 1 first, 2 always */
-    int meta_split;
-    uint32_t meta_char;
-    uint32_t byte_char[256];    /* bytes_to_unicode */
     char file[512];
 };
 
@@ -137,8 +116,6 @@ static mhv_status bpe_new(const char *file, mhv_bpe **out, mhv_error *err)
     mhv_bpe *b = *out;
     snprintf(b->file, sizeof b->file, "%s", file);
     b->unk_id = -1;
-    for (int i = 0; i < 256; i++)
-        b->byte_char[i] = mhv_bytelevel_char((unsigned char)i);
     return MHV_OK;
 }
 
@@ -152,11 +129,6 @@ void mhv_bpe_free(mhv_bpe *b)
     free(b);
 }
 
-int mhv_bpe_is_bytelevel(const mhv_bpe *b)
-{
-    return b->pt == PT_BYTELEVEL;
-}
-
 static void find_byte_tokens(mhv_bpe *b)
 {
     for (int i = 0; i < 256; i++) {
@@ -166,36 +138,14 @@ static void find_byte_tokens(mhv_bpe *b)
     }
 }
 
-static const cJSON *jget(const cJSON *o, const char *k)
-{
-    return cJSON_GetObjectItemCaseSensitive(o, k);
-}
-
-static mhv_status jflag(const cJSON *o, const char *key, int *v, const char *file, mhv_error *err)
-{
-    const cJSON *x = jget(o, key);
-    if (!x || cJSON_IsNull(x))
-        return MHV_OK;
-    if (!cJSON_IsBool(x))
-        return mhv_fail(err, MHV_EFORMAT, file, "'%s' is not a boolean", key);
-    *v = cJSON_IsTrue(x);
-    return MHV_OK;
-}
-
 /* A string member that must be absent, null or empty (affixes mhaviz does not implement). */
 static mhv_status jempty(const cJSON *o, const char *key, const char *file, mhv_error *err)
 {
-    const cJSON *x = jget(o, key);
-    if (!x || cJSON_IsNull(x) || (cJSON_IsString(x) && x->valuestring[0] == '\0'))
-        return MHV_OK;
-    return mhv_fail(err, MHV_EUNSUPPORTED, file, "BPE '%s' is not supported", key);
-}
-
-/* One code point from a JSON string, for Metaspace / Replace settings. */
-static int one_char(const char *s, uint32_t *cp)
-{
-    size_t len = strlen(s);
-    return len > 0 && (size_t)mhv_utf8_decode(s, len, cp) == len;
+    const char *s;
+    mhv_status st = mhv_json_str(o, key, "", &s, file, err);
+    if (!st && s[0])
+        st = mhv_fail(err, MHV_EUNSUPPORTED, file, "BPE '%s' is not supported", key);
+    return st;
 }
 
 /* The vocabulary: model.vocab's ids, plus added tokens whose id lies beyond it (Qwen2's
@@ -217,7 +167,7 @@ static mhv_status build_vocab(const cJSON *vocab, const cJSON *added, const char
     double model_max = max;
     if (cJSON_IsArray(added))
         for (const cJSON *a = added->child; a; a = a->next) {
-            const cJSON *id = jget(a, "id"), *c = jget(a, "content");
+            const cJSON *id = mhv_json_get(a, "id"), *c = mhv_json_get(a, "content");
             if (!cJSON_IsNumber(id) || id->valuedouble < 0 || id->valuedouble >= (1 << 24) ||
                 id->valuedouble != floor(id->valuedouble) || !cJSON_IsString(c))
                 return mhv_fail(err, MHV_EFORMAT, file, "an added token lacks 'id' or 'content'");
@@ -231,8 +181,8 @@ static mhv_status build_vocab(const cJSON *vocab, const cJSON *added, const char
         st = mhv_vocab_set(*out, (int32_t)e->valuedouble, e->string, strlen(e->string), err);
     if (cJSON_IsArray(added))
         for (const cJSON *a = added->child; a && !st; a = a->next) {
-            int32_t id = (int32_t)jget(a, "id")->valuedouble;
-            const char *c = jget(a, "content")->valuestring;
+            int32_t id = (int32_t)mhv_json_get(a, "id")->valuedouble;
+            const char *c = mhv_json_get(a, "content")->valuestring;
             if (id > model_max)
                 st = mhv_vocab_set(*out, id, c, strlen(c), err);
             else if (strcmp(mhv_vocab_piece(*out, id) ? mhv_vocab_piece(*out, id) : "", c) != 0)
@@ -272,180 +222,30 @@ static mhv_status parse_merges_json(mhv_bpe *b, const cJSON *merges, mhv_error *
 
 static mhv_status parse_bpe_model(mhv_bpe *b, const cJSON *model, mhv_error *err)
 {
-    const char *f = b->file;
+    const char *f = b->file, *unk;
     mhv_status st;
-    const cJSON *drop = jget(model, "dropout");
-    if (drop && !cJSON_IsNull(drop) && !(cJSON_IsNumber(drop) && drop->valuedouble == 0))
+    const cJSON *drop = mhv_json_get(model, "dropout");
+    if (drop && !(cJSON_IsNumber(drop) && drop->valuedouble == 0))
         return mhv_fail(err, MHV_EUNSUPPORTED, f, "BPE dropout is not supported");
     if ((st = jempty(model, "continuing_subword_prefix", f, err)) ||
         (st = jempty(model, "end_of_word_suffix", f, err)) ||
-        (st = jflag(model, "fuse_unk", &b->fuse_unk, f, err)) ||
-        (st = jflag(model, "byte_fallback", &b->byte_fallback, f, err)) ||
-        (st = jflag(model, "ignore_merges", &b->ignore_merges, f, err)))
+        (st = mhv_json_bool(model, "fuse_unk", 0, &b->fuse_unk, f, err)) ||
+        (st = mhv_json_bool(model, "byte_fallback", 0, &b->byte_fallback, f, err)) ||
+        (st = mhv_json_bool(model, "ignore_merges", 0, &b->ignore_merges, f, err)) ||
+        (st = mhv_json_str(model, "unk_token", "", &unk, f, err)))
         return st;
-    const cJSON *unk = jget(model, "unk_token");
-    if (unk && !cJSON_IsNull(unk)) {
-        if (!cJSON_IsString(unk))
-            return mhv_fail(err, MHV_EFORMAT, f, "'model.unk_token' is not a string");
-        b->unk_id = mhv_vocab_lookup(b->vocab, unk->valuestring, strlen(unk->valuestring));
+    if (unk[0]) {
+        b->unk_id = mhv_vocab_lookup(b->vocab, unk, strlen(unk));
         if (b->unk_id < 0)
             return mhv_fail(err, MHV_EFORMAT, f, "unknown token '%.60s' is not in the vocabulary",
-                            unk->valuestring);
+                            unk);
     }
     find_byte_tokens(b);
-    return parse_merges_json(b, jget(model, "merges"), err);
+    return parse_merges_json(b, mhv_json_get(model, "merges"), err);
 }
 
-static mhv_status add_norm(mhv_bpe *b, const cJSON *n, mhv_error *err)
-{
-    const cJSON *type = jget(n, "type");
-    if (!cJSON_IsObject(n) || !cJSON_IsString(type))
-        return mhv_fail(err, MHV_EFORMAT, b->file, "a normalizer has no type");
-    const char *t = type->valuestring;
-    if (strcmp(t, "Sequence") == 0) {
-        const cJSON *list = jget(n, "normalizers");
-        if (!cJSON_IsArray(list))
-            return mhv_fail(err, MHV_EFORMAT, b->file, "'normalizers' is not an array");
-        /* nesting is not followed: a Sequence inside a Sequence is refused below */
-        for (const cJSON *x = list->child; x; x = x->next) {
-            const cJSON *xt = jget(x, "type");
-            if (cJSON_IsString(xt) && strcmp(xt->valuestring, "Sequence") == 0)
-                return mhv_fail(err, MHV_EUNSUPPORTED, b->file, "nested normalizer sequences");
-            mhv_status st = add_norm(b, x, err);
-            if (st)
-                return st;
-        }
-        return MHV_OK;
-    }
-    if (b->n_norm >= MAX_NORM_STEPS)
-        return mhv_fail(err, MHV_EUNSUPPORTED, b->file, "more than %d normalizers", MAX_NORM_STEPS);
-    norm_step *s = &b->norm[b->n_norm];
-    memset(s, 0, sizeof *s);
-    if (strcmp(t, "NFC") == 0) {
-        s->kind = NORM_NFC;
-    } else if (strcmp(t, "Prepend") == 0) {
-        const cJSON *p = jget(n, "prepend");
-        if (!cJSON_IsString(p))
-            return mhv_fail(err, MHV_EFORMAT, b->file, "Prepend normalizer has no 'prepend'");
-        s->kind = NORM_PREPEND;
-        const char *q = p->valuestring;
-        size_t len = strlen(q), i = 0;
-        while (i < len) {
-            int k = mhv_utf8_decode(q + i, len - i, &s->text[s->n]);
-            if (k == 0 || s->n + 1 >= MAX_PREPEND)
-                return mhv_fail(err, MHV_EUNSUPPORTED, b->file, "Prepend text is too long or "
-                                                                "not UTF-8");
-            s->n++;
-            i += (size_t)k;
-        }
-    } else if (strcmp(t, "Replace") == 0) {
-        const cJSON *pat = jget(jget(n, "pattern"), "String"), *c = jget(n, "content");
-        s->kind = NORM_REPLACE;
-        if (!cJSON_IsString(pat) || !cJSON_IsString(c) || !one_char(pat->valuestring, &s->text[0]) ||
-            !one_char(c->valuestring, &s->text[1]))
-            return mhv_fail(err, MHV_EUNSUPPORTED, b->file,
-                            "only Replace of one character by one character is supported");
-    } else {
-        return mhv_fail(err, MHV_EUNSUPPORTED, b->file, "unsupported normalizer '%.60s'", t);
-    }
-    b->n_norm++;
-    return MHV_OK;
-}
-
-static mhv_status parse_bytelevel(mhv_bpe *b, const cJSON *p, int after_split, mhv_error *err)
-{
-    int use_regex = 1;
-    mhv_status st;
-    if ((st = jflag(p, "add_prefix_space", &b->add_prefix_space, b->file, err)) ||
-        (st = jflag(p, "use_regex", &use_regex, b->file, err)))
-        return st;
-    if (use_regex && after_split)
-        return mhv_fail(err, MHV_EUNSUPPORTED, b->file,
-                        "a ByteLevel pre-tokenizer with use_regex after a Split");
-    b->pt = PT_BYTELEVEL;
-    if (use_regex) {
-        b->split = 1;
-        b->pattern = MHV_PRETOK_GPT2;
-    }
-    return MHV_OK;
-}
-
-static mhv_status parse_split(mhv_bpe *b, const cJSON *p, mhv_error *err)
-{
-    const cJSON *rx = jget(jget(p, "pattern"), "Regex"), *beh = jget(p, "behavior");
-    int invert = 0;
-    mhv_status st = jflag(p, "invert", &invert, b->file, err);
-    if (st)
-        return st;
-    if (!cJSON_IsString(rx))
-        return mhv_fail(err, MHV_EUNSUPPORTED, b->file, "Split pre-tokenizer without a Regex");
-    if (!mhv_pretok_from_pattern(rx->valuestring, &b->pattern))
-        return mhv_fail(err, MHV_EUNSUPPORTED, b->file, "unsupported split pattern '%.120s'",
-                        rx->valuestring);
-    if (invert || !cJSON_IsString(beh) || strcmp(beh->valuestring, "Isolated") != 0)
-        return mhv_fail(err, MHV_EUNSUPPORTED, b->file,
-                        "Split pre-tokenizer: only behavior Isolated without invert is supported");
-    b->split = 1;
-    return MHV_OK;
-}
-
-static mhv_status parse_metaspace(mhv_bpe *b, const cJSON *p, mhv_error *err)
-{
-    const cJSON *rep = jget(p, "replacement"), *scheme = jget(p, "prepend_scheme");
-    b->pt = PT_METASPACE;
-    b->meta_char = METASPACE;
-    b->meta_split = 1;
-    b->meta_prepend = 2;
-    if (rep && !(cJSON_IsString(rep) && one_char(rep->valuestring, &b->meta_char)))
-        return mhv_fail(err, MHV_EUNSUPPORTED, b->file,
-                        "Metaspace replacement is not one character");
-    /* files older than tokenizers 0.14 say add_prefix_space instead of prepend_scheme */
-    int aps = 1;
-    mhv_status st;
-    if ((st = jflag(p, "split", &b->meta_split, b->file, err)) ||
-        (st = jflag(p, "add_prefix_space", &aps, b->file, err)))
-        return st;
-    b->meta_prepend = aps ? 2 : 0;
-    if (cJSON_IsString(scheme)) {
-        const char *s = scheme->valuestring;
-        b->meta_prepend = strcmp(s, "always") == 0 ? 2 : strcmp(s, "first") == 0 ? 1
-                        : strcmp(s, "never") == 0 ? 0 : -1;
-        if (b->meta_prepend < 0)
-            return mhv_fail(err, MHV_EUNSUPPORTED, b->file,
-                            "Metaspace prepend_scheme '%.30s' is unknown", s);
-    }
-    return MHV_OK;
-}
-
-static mhv_status parse_pretok(mhv_bpe *b, const cJSON *p, mhv_error *err)
-{
-    if (!p || cJSON_IsNull(p))
-        return MHV_OK;
-    const cJSON *type = jget(p, "type");
-    if (!cJSON_IsObject(p) || !cJSON_IsString(type))
-        return mhv_fail(err, MHV_EFORMAT, b->file, "'pre_tokenizer' has no type");
-    const char *t = type->valuestring;
-    if (strcmp(t, "ByteLevel") == 0)
-        return parse_bytelevel(b, p, 0, err);
-    if (strcmp(t, "Metaspace") == 0)
-        return parse_metaspace(b, p, err);
-    if (strcmp(t, "Sequence") == 0) {
-        /* the one sequence in use: Split(pattern) then ByteLevel(use_regex=false), Qwen2's */
-        const cJSON *l = jget(p, "pretokenizers");
-        const cJSON *a = cJSON_IsArray(l) ? l->child : NULL, *c = a ? a->next : NULL;
-        const cJSON *at = jget(a, "type"), *ct = jget(c, "type");
-        if (!a || !c || c->next || !cJSON_IsString(at) || !cJSON_IsString(ct) ||
-            strcmp(at->valuestring, "Split") != 0 || strcmp(ct->valuestring, "ByteLevel") != 0)
-            return mhv_fail(err, MHV_EUNSUPPORTED, b->file,
-                            "unsupported pre-tokenizer sequence (only Split + ByteLevel)");
-        mhv_status st = parse_split(b, a, err);
-        return st ? st : parse_bytelevel(b, c, 1, err);
-    }
-    return mhv_fail(err, MHV_EUNSUPPORTED, b->file, "unsupported pre-tokenizer '%.60s'", t);
-}
-
-mhv_status mhv_bpe_from_json(const cJSON *root, const char *file, mhv_vocab **vocab,
-                             mhv_bpe **out, mhv_error *err)
+mhv_status mhv_bpe_from_json(const cJSON *model, const cJSON *added, const char *file,
+                             mhv_vocab **vocab, mhv_bpe **out, mhv_error *err)
 {
     *vocab = NULL;
     *out = NULL;
@@ -453,16 +253,11 @@ mhv_status mhv_bpe_from_json(const cJSON *root, const char *file, mhv_vocab **vo
     mhv_status st = bpe_new(file, &b, err);
     if (st)
         return st;
-    const cJSON *model = jget(root, "model"), *nz = jget(root, "normalizer");
-    st = build_vocab(jget(model, "vocab"), jget(root, "added_tokens"), file, vocab, err);
+    st = build_vocab(mhv_json_get(model, "vocab"), added, file, vocab, err);
     if (!st) {
         b->vocab = *vocab;
         st = parse_bpe_model(b, model, err);
     }
-    if (!st && nz && !cJSON_IsNull(nz))
-        st = add_norm(b, nz, err);
-    if (!st)
-        st = parse_pretok(b, jget(root, "pre_tokenizer"), err);
     if (st) {
         mhv_bpe_free(b);
         mhv_vocab_free(*vocab);
@@ -479,19 +274,10 @@ static mhv_status load_vocab_json(const char *path, const int32_t *extra_ids,
                                   const char *const *extra, int n_extra, mhv_vocab **out,
                                   mhv_error *err)
 {
-    char *buf;
-    size_t len;
-    mhv_status st = mhv_read_file(path, MAX_FILE, &buf, &len, err);
+    cJSON *j;
+    mhv_status st = mhv_json_load(path, MAX_FILE, &j, err);
     if (st)
         return st;
-    cJSON *j = cJSON_ParseWithLength(buf, len);
-    free(buf);
-    if (!j)
-        return mhv_fail(err, MHV_EFORMAT, path, "not valid JSON");
-    if (!cJSON_IsObject(j)) {
-        cJSON_Delete(j);
-        return mhv_fail(err, MHV_EFORMAT, path, "top level is not a JSON object");
-    }
     /* the same shape as tokenizer.json's model.vocab + added_tokens */
     cJSON *added = cJSON_CreateArray();
     for (int i = 0; added && i < n_extra; i++) {
@@ -558,10 +344,9 @@ static mhv_status load_merges_txt(mhv_bpe *b, const char *path, mhv_error *err)
     return st;
 }
 
-mhv_status mhv_bpe_from_files(const char *vocab_json, const char *merges_txt, int qwen2,
-                              int add_prefix_space, const int32_t *extra_ids,
-                              const char *const *extra_pieces, int n_extra, mhv_vocab **vocab,
-                              mhv_bpe **out, mhv_error *err)
+mhv_status mhv_bpe_from_files(const char *vocab_json, const char *merges_txt,
+                              const int32_t *extra_ids, const char *const *extra_pieces,
+                              int n_extra, mhv_vocab **vocab, mhv_bpe **out, mhv_error *err)
 {
     *vocab = NULL;
     *out = NULL;
@@ -581,107 +366,18 @@ mhv_status mhv_bpe_from_files(const char *vocab_json, const char *merges_txt, in
         *vocab = NULL;
         return st;
     }
-    /* what transformers' GPT2Tokenizer / Qwen2Tokenizer do in Python */
-    b->pt = PT_BYTELEVEL;
-    b->split = 1;
-    b->pattern = qwen2 ? MHV_PRETOK_QWEN2 : MHV_PRETOK_GPT2;
-    b->add_prefix_space = add_prefix_space;
-    if (qwen2) {
-        b->norm[0].kind = NORM_NFC;
-        b->n_norm = 1;
-    }
     *out = b;
     return MHV_OK;
 }
 
 /* ---- encoding ---- */
 
-/* Code points with the original character each came from. */
+/* One word: code points with the original character each came from. */
 typedef struct {
-    uint32_t *cp;  /* (n,) */
-    int32_t *orig; /* (n,) */
-    size_t n, cap;
+    const uint32_t *cp; /* (n,) */
+    const int32_t *orig; /* (n,) */
+    size_t n;
 } text;
-
-static void text_free(text *t)
-{
-    free(t->cp);
-    free(t->orig);
-    memset(t, 0, sizeof *t);
-}
-
-static int text_reserve(text *t, size_t more)
-{
-    if (t->n + more <= t->cap)
-        return 1;
-    size_t cap = t->cap ? t->cap : 64;
-    while (cap < t->n + more)
-        cap *= 2;
-    uint32_t *c = realloc(t->cp, cap * sizeof *c);
-    if (!c)
-        return 0;
-    t->cp = c;
-    int32_t *o = realloc(t->orig, cap * sizeof *o);
-    if (!o)
-        return 0;
-    t->orig = o;
-    t->cap = cap;
-    return 1;
-}
-
-static int text_push(text *t, uint32_t cp, int32_t orig)
-{
-    if (!text_reserve(t, 1))
-        return 0;
-    t->cp[t->n] = cp;
-    t->orig[t->n++] = orig;
-    return 1;
-}
-
-/* Prepends p (HF NormalizedString::prepend: the new characters align with the first one;
- * nothing happens to an empty text). */
-static int text_prepend(text *t, const uint32_t *p, size_t k)
-{
-    if (t->n == 0 || k == 0)
-        return 1;
-    if (!text_reserve(t, k))
-        return 0;
-    memmove(t->cp + k, t->cp, t->n * sizeof *t->cp);
-    memmove(t->orig + k, t->orig, t->n * sizeof *t->orig);
-    for (size_t i = 0; i < k; i++) {
-        t->cp[i] = p[i];
-        t->orig[i] = t->orig[k];
-    }
-    t->n += k;
-    return 1;
-}
-
-static mhv_status normalize(const mhv_bpe *b, text *t, mhv_error *err)
-{
-    for (int s = 0; s < b->n_norm; s++) {
-        const norm_step *ns = &b->norm[s];
-        if (ns->kind == NORM_REPLACE) {
-            for (size_t i = 0; i < t->n; i++)
-                if (t->cp[i] == ns->text[0])
-                    t->cp[i] = ns->text[1];
-        } else if (ns->kind == NORM_PREPEND) {
-            if (!text_prepend(t, ns->text, (size_t)ns->n))
-                return mhv_fail(err, MHV_ENOMEM, "", "out of memory");
-        } else {
-            uint32_t *cp;
-            int32_t *orig;
-            size_t n;
-            if (mhv_uc_nfc(t->cp, t->orig, t->n, &cp, &orig, &n))
-                return mhv_fail(err, MHV_ENOMEM, "", "out of memory");
-            free(t->cp);
-            free(t->orig);
-            t->cp = cp;
-            t->orig = orig;
-            t->n = t->cap = n;
-        }
-    }
-    return MHV_OK;
-}
 
 /* Merge candidates: HF's heap orders by lowest rank, then leftmost position. */
 typedef struct {
@@ -786,8 +482,10 @@ static mhv_status word_symbols(const mhv_bpe *b, const text *w, sym *s, int32_t 
     return MHV_OK;
 }
 
-static mhv_status bpe_word(const mhv_bpe *b, const text *w, mhv_toklist *out, mhv_error *err)
+mhv_status mhv_bpe_word(const mhv_bpe *b, const uint32_t *cp, const int32_t *orig,
+                        size_t n_cp, mhv_toklist *out, mhv_error *err)
 {
+    const text word = {cp, orig, n_cp}, *w = &word;
     if (w->n == 0)
         return MHV_OK;
     if (w->n > INT32_MAX / 8)
@@ -856,76 +554,3 @@ out:
 
 /* Byte-level: each UTF-8 byte of [a, b) becomes its bytes_to_unicode character, all aligned
  * to the character the byte belongs to; then BPE. */
-static mhv_status bytelevel_word(const mhv_bpe *b, const text *t, size_t a, size_t e,
-                                 text *w, mhv_toklist *out, mhv_error *err)
-{
-    w->n = 0;
-    for (size_t i = a; i < e; i++) {
-        char u[4];
-        int k = mhv_utf8_encode(t->cp[i], u);
-        for (int j = 0; j < k; j++)
-            if (!text_push(w, b->byte_char[(unsigned char)u[j]], t->orig[i]))
-                return mhv_fail(err, MHV_ENOMEM, "", "out of memory");
-    }
-    return bpe_word(b, w, out, err);
-}
-
-static mhv_status plain_word(const mhv_bpe *b, const text *t, size_t a, size_t e, text *w,
-                             mhv_toklist *out, mhv_error *err)
-{
-    w->n = 0;
-    if (!text_reserve(w, e - a))
-        return mhv_fail(err, MHV_ENOMEM, "", "out of memory");
-    memcpy(w->cp, t->cp + a, (e - a) * sizeof *w->cp);
-    memcpy(w->orig, t->orig + a, (e - a) * sizeof *w->orig);
-    w->n = e - a;
-    return bpe_word(b, w, out, err);
-}
-
-mhv_status mhv_bpe_encode(const mhv_bpe *b, const uint32_t *cps, size_t n, int32_t orig_base,
-                          int at_start, mhv_toklist *out, mhv_error *err)
-{
-    text t = {0}, w = {0};
-    mhv_status st = MHV_OK;
-    if (!text_reserve(&t, n + 1)) {
-        st = mhv_fail(err, MHV_ENOMEM, "", "out of memory");
-        goto done;
-    }
-    for (size_t i = 0; i < n; i++)
-        text_push(&t, cps[i], orig_base + (int32_t)i);
-    if ((st = normalize(b, &t, err)))
-        goto done;
-    if (b->pt == PT_METASPACE) {
-        for (size_t i = 0; i < t.n; i++)
-            if (t.cp[i] == ' ')
-                t.cp[i] = b->meta_char;
-        if ((b->meta_prepend == 2 || (b->meta_prepend == 1 && at_start)) && t.n > 0 &&
-            t.cp[0] != b->meta_char && !text_prepend(&t, &b->meta_char, 1)) {
-            st = mhv_fail(err, MHV_ENOMEM, "", "out of memory");
-            goto done;
-        }
-    }
-    if (b->pt == PT_BYTELEVEL && b->add_prefix_space && t.n > 0 && t.cp[0] != ' ') {
-        uint32_t sp = ' ';
-        if (!text_prepend(&t, &sp, 1)) {
-            st = mhv_fail(err, MHV_ENOMEM, "", "out of memory");
-            goto done;
-        }
-    }
-    size_t i = 0;
-    while (i < t.n && !st) {
-        size_t e = t.n;
-        if (b->pt == PT_BYTELEVEL && b->split)
-            e = mhv_pretok_match(b->pattern, t.cp, t.n, i);
-        else if (b->pt == PT_METASPACE && b->meta_split) /* MergedWithNext: "▁" starts a word */
-            for (e = i + 1; e < t.n && t.cp[e] != b->meta_char;)
-                e++;
-        st = b->pt == PT_BYTELEVEL ? bytelevel_word(b, &t, i, e, &w, out, err)
-                                   : plain_word(b, &t, i, e, &w, out, err);
-        i = e;
-    }
-done:
-    text_free(&t);
-    text_free(&w);
-    return st;
-}

@@ -1,5 +1,7 @@
-/* tokenizer.c - loading a BERT WordPiece tokenizer (tokenizer.json, or vocab.txt with
- * tokenizer_config.json) and encoding sentences as Hugging Face tokenizers does.
+/* tokenizer.c - the tokenizer handle and encoding: added tokens matched in the raw text, the
+ * segments between them through WordPiece (wordpiece.c) or a BPE / Unigram pipeline
+ * (pipeline.c), then the post-processor's template. Loading is tok_json.c (tokenizer.json)
+ * and tok_files.c (vocab.txt, vocab.json + merges.txt); token display text is token_text.c.
  *
  * Sentence limits: mhv_tok_encode accepts any bytes without crashing, but only valid UTF-8
  * without NUL and at most MHV_TOK_MAX_INPUT bytes is encoded; anything else is MHV_EINPUT or
@@ -7,120 +9,43 @@
  * decides how long a sequence the model takes. */
 #include "tok/tokenizer.h"
 
-#include <errno.h>
 #include <limits.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <cjson/cJSON.h>
 
-#include "tok/bpe.h"
 #include "base/fileio.h"
-#include "tok/pretok.h"
+#include "base/json.h"
 #include "text/unicode.h"
+#include "tok/tok_impl.h"
 #include "tok/vocab.h"
 #include "tok/wordpiece.h"
 
-#define MHV_TOK_MAX_INPUT (64u << 20)
-#define MHV_TOK_MAX_JSON (512u << 20)
-#define MHV_TOK_MAX_SPECIAL 8 /* ids a post-processor may add before or after the text */
+/* ---- building a handle (shared by the loaders) ---- */
 
-typedef struct {
-    char *content;   /* NUL-terminated UTF-8 */
-    size_t len;      /* bytes */
-    int32_t id;
-    int lstrip, rstrip;
-} added_token;
-
-struct mhv_tok {
-    mhv_tok_kind kind;
-    mhv_vocab *vocab;
-    mhv_bert_norm norm;
-    mhv_wordpiece wp;
-    added_token *added; /* (n_added,) matched in the raw text, before normalisation */
-    int n_added;
-    int32_t pre[MHV_TOK_MAX_SPECIAL], post[MHV_TOK_MAX_SPECIAL]; /* [CLS] / [SEP] */
-    int n_pre, n_post;
-    unsigned char *special; /* (vocab size,) 1 for special tokens */
-    mhv_bpe *bpe;           /* BPE kinds: normalizer, pre-tokenizer and model */
-    int trim_offsets;       /* ByteLevel post-processor: spans leave out leading/trailing Ġ */
-    int trim_prefix_space;  /* ... except the one space add_prefix_space put at the start */
-    char warning[700];      /* mhv_tok_warning; empty when none */
-};
-
-/* ---- file and JSON helpers ---- */
-
-static mhv_status load_json(const char *path, cJSON **out, mhv_error *err)
+const char *tok_token_string(const cJSON *obj, const char *key, const char *dflt)
 {
-    char *buf;
-    size_t len = 0;
-    mhv_status st = mhv_read_file(path, MHV_TOK_MAX_JSON, &buf, &len, err);
-    if (st)
-        return st;
-    /* cJSON recurses per nesting level, bounded by its CJSON_NESTING_LIMIT (1000) */
-    cJSON *j = cJSON_ParseWithLength(buf, len);
-    free(buf);
-    if (!j)
-        return mhv_fail(err, MHV_EFORMAT, path, "not valid JSON");
-    if (!cJSON_IsObject(j)) {
-        cJSON_Delete(j);
-        return mhv_fail(err, MHV_EFORMAT, path, "top level is not a JSON object");
-    }
-    *out = j;
-    return MHV_OK;
-}
-
-static const cJSON *jget(const cJSON *obj, const char *key)
-{
-    return cJSON_GetObjectItemCaseSensitive(obj, key);
-}
-
-/* A present, non-null member must be a boolean; *v keeps its default otherwise. */
-static mhv_status jbool(const cJSON *obj, const char *key, int *v, const char *file,
-                        mhv_error *err)
-{
-    const cJSON *x = jget(obj, key);
-    if (!x || cJSON_IsNull(x))
-        return MHV_OK;
-    if (!cJSON_IsBool(x))
-        return mhv_fail(err, MHV_EFORMAT, file, "'%s' is not a boolean", key);
-    *v = cJSON_IsTrue(x);
-    return MHV_OK;
-}
-
-static int jint(const cJSON *x, double lo, double hi, int64_t *v)
-{
-    if (!cJSON_IsNumber(x))
-        return 0;
-    double d = x->valuedouble;
-    if (!(d >= lo && d <= hi) || d != floor(d))
-        return 0;
-    *v = (int64_t)d;
-    return 1;
-}
-
-/* Special-token strings in tokenizer_config.json are either "x" or {"content": "x", ...}. */
-static const char *jtoken_string(const cJSON *obj, const char *key, const char *dflt)
-{
-    const cJSON *x = jget(obj, key);
+    const cJSON *x = mhv_json_get(obj, key);
     if (cJSON_IsObject(x))
-        x = jget(x, "content");
+        x = mhv_json_get(x, "content");
     return cJSON_IsString(x) ? x->valuestring : dflt;
 }
 
-/* ---- loading ---- */
-
-static mhv_status mark_special(mhv_tok *t, int32_t id)
+void tok_mark_special(mhv_tok *t, int32_t id)
 {
     if (id >= 0 && id < mhv_vocab_size(t->vocab))
         t->special[id] = 1;
-    return MHV_OK;
 }
 
-/* Every mhv_tok_open_* calls sort_added after its last add_token: match_added needs it. */
-static mhv_status add_token(mhv_tok *t, const char *content, int32_t id, int lstrip,
+mhv_status tok_alloc_special(mhv_tok *t, const char *file, mhv_error *err)
+{
+    t->special = calloc((size_t)mhv_vocab_size(t->vocab), 1);
+    return t->special ? MHV_OK : mhv_fail(err, MHV_ENOMEM, file, "out of memory");
+}
+
+mhv_status tok_add_token(mhv_tok *t, const char *content, int32_t id, int lstrip,
                             int rstrip, const char *file, mhv_error *err)
 {
     size_t len = strlen(content);
@@ -148,7 +73,7 @@ static mhv_status add_token(mhv_tok *t, const char *content, int32_t id, int lst
     return MHV_OK;
 }
 
-static mhv_status tok_new(mhv_tok **out, const char *file, mhv_error *err)
+mhv_status tok_new(mhv_tok **out, const char *file, mhv_error *err)
 {
     *out = calloc(1, sizeof **out);
     if (!*out)
@@ -157,8 +82,8 @@ static mhv_status tok_new(mhv_tok **out, const char *file, mhv_error *err)
     return MHV_OK;
 }
 
-static mhv_status finish_vocab(mhv_tok *t, const char *unk, const char *prefix,
-                               size_t max_chars, const char *file, mhv_error *err)
+mhv_status tok_finish_wordpiece(mhv_tok *t, const char *unk, const char *prefix,
+                                size_t max_chars, const char *file, mhv_error *err)
 {
     int32_t unk_id = mhv_vocab_lookup(t->vocab, unk, strlen(unk));
     if (unk_id < 0)
@@ -167,355 +92,31 @@ static mhv_status finish_vocab(mhv_tok *t, const char *unk, const char *prefix,
     if (strlen(prefix) >= sizeof t->wp.prefix)
         return mhv_fail(err, MHV_EFORMAT, file, "continuing_subword_prefix is too long");
     mhv_wordpiece_init(&t->wp, t->vocab, prefix, max_chars, unk_id);
-    t->special = calloc((size_t)mhv_vocab_size(t->vocab), 1);
-    if (!t->special)
-        return mhv_fail(err, MHV_ENOMEM, file, "out of memory");
-    return mark_special(t, unk_id);
+    mhv_status st = tok_alloc_special(t, file, err);
+    if (!st)
+        tok_mark_special(t, unk_id);
+    return st;
 }
 
-static mhv_status parse_model(mhv_tok *t, const cJSON *model, const char *file, mhv_error *err)
+
+mhv_status tok_template_add(mhv_tok *t, tok_template *tp, int32_t id, int seq, int type_id,
+                            const char *file, mhv_error *err)
 {
-    if (!cJSON_IsObject(model))
-        return mhv_fail(err, MHV_EFORMAT, file, "'model' is missing or not an object");
-    const cJSON *type = jget(model, "type");
-    if (type && !cJSON_IsString(type))
-        return mhv_fail(err, MHV_EFORMAT, file, "'model.type' is not a string");
-    /* Files written by older tokenizers omit the type (bert-base-chinese's): WordPiece is
-     * implied unless BPE merges are there. */
-    if (!type && jget(model, "merges"))
-        return mhv_fail(err, MHV_EUNSUPPORTED, file, "unsupported tokenizer model 'BPE'");
-    if (type && strcmp(type->valuestring, "WordPiece") != 0)
-        return mhv_fail(err, MHV_EUNSUPPORTED, file, "unsupported tokenizer model '%.60s'",
-                        type->valuestring);
-
-    const cJSON *vocab = jget(model, "vocab");
-    if (!cJSON_IsObject(vocab))
-        return mhv_fail(err, MHV_EFORMAT, file, "'model.vocab' is missing or not an object");
-    int n = cJSON_GetArraySize(vocab);
-    mhv_status st = mhv_vocab_new(n, file, &t->vocab, err);
-    if (st)
-        return st;
-    for (const cJSON *e = vocab->child; e; e = e->next) {
-        int64_t id;
-        if (!jint(e, 0, (double)n - 1, &id))
-            return mhv_fail(err, MHV_EFORMAT, file,
-                            "vocabulary entry '%.60s' has no id in 0..%d", e->string, n - 1);
-        st = mhv_vocab_set(t->vocab, (int32_t)id, e->string, strlen(e->string), err);
-        if (st)
-            return st;
-    }
-    if ((st = mhv_vocab_finish(t->vocab, err)))
-        return st;
-
-    const char *unk = "[UNK]", *prefix = "##";
-    const cJSON *x = jget(model, "unk_token");
-    if (x && !cJSON_IsNull(x)) {
-        if (!cJSON_IsString(x))
-            return mhv_fail(err, MHV_EFORMAT, file, "'model.unk_token' is not a string");
-        unk = x->valuestring;
-    }
-    x = jget(model, "continuing_subword_prefix");
-    if (x && !cJSON_IsNull(x)) {
-        if (!cJSON_IsString(x))
-            return mhv_fail(err, MHV_EFORMAT, file,
-                            "'model.continuing_subword_prefix' is not a string");
-        prefix = x->valuestring;
-    }
-    int64_t max_chars = 100;
-    x = jget(model, "max_input_chars_per_word");
-    if (x && !cJSON_IsNull(x) && !jint(x, 0, 9007199254740992.0, &max_chars))
-        return mhv_fail(err, MHV_EFORMAT, file,
-                        "'model.max_input_chars_per_word' is not a non-negative integer");
-    return finish_vocab(t, unk, prefix, (size_t)max_chars, file, err);
-}
-
-static mhv_status parse_normalizer(mhv_tok *t, const cJSON *nz, const char *file,
-                                   mhv_error *err)
-{
-    memset(&t->norm, 0, sizeof t->norm);
-    if (!nz || cJSON_IsNull(nz))
-        return MHV_OK;
-    const cJSON *type = jget(nz, "type");
-    if (!cJSON_IsObject(nz) || !cJSON_IsString(type))
-        return mhv_fail(err, MHV_EFORMAT, file, "'normalizer' has no type");
-    if (strcmp(type->valuestring, "BertNormalizer") != 0)
-        return mhv_fail(err, MHV_EUNSUPPORTED, file, "unsupported normalizer '%.60s'",
-                        type->valuestring);
-    mhv_bert_norm *b = &t->norm;
-    b->clean_text = b->handle_chinese_chars = b->lowercase = 1; /* HF defaults */
-    b->strip_accents = -1;
-    mhv_status st;
-    if ((st = jbool(nz, "clean_text", &b->clean_text, file, err)) ||
-        (st = jbool(nz, "handle_chinese_chars", &b->handle_chinese_chars, file, err)) ||
-        (st = jbool(nz, "lowercase", &b->lowercase, file, err)) ||
-        (st = jbool(nz, "strip_accents", &b->strip_accents, file, err)))
-        return st;
-    if (b->strip_accents < 0)
-        b->strip_accents = b->lowercase;
-    return MHV_OK;
-}
-
-static mhv_status parse_pre_tokenizer(const cJSON *pt, const char *file, mhv_error *err)
-{
-    const cJSON *type = jget(pt, "type");
-    if (!cJSON_IsObject(pt) || !cJSON_IsString(type))
-        return mhv_fail(err, MHV_EUNSUPPORTED, file, "'pre_tokenizer' is missing or has no type");
-    if (strcmp(type->valuestring, "BertPreTokenizer") != 0)
-        return mhv_fail(err, MHV_EUNSUPPORTED, file, "unsupported pre-tokenizer '%.60s'",
-                        type->valuestring);
-    return MHV_OK;
-}
-
-static mhv_status push_special(mhv_tok *t, int32_t *ids, int *n, int64_t id, const char *file,
-                               mhv_error *err)
-{
-    if (id < 0 || id >= mhv_vocab_size(t->vocab))
+    if (seq < 0 && (id < 0 || id >= mhv_vocab_size(t->vocab)))
         return mhv_fail(err, MHV_EFORMAT, file, "post-processor token id %lld out of range",
                         (long long)id);
-    if (*n >= MHV_TOK_MAX_SPECIAL)
+    int specials = 0;
+    for (int i = 0; i < tp->n; i++)
+        specials += tp->item[i].seq < 0;
+    if ((seq < 0 && specials >= 2 * MHV_TOK_MAX_SPECIAL) ||
+        tp->n >= (int)(sizeof tp->item / sizeof tp->item[0]))
         return mhv_fail(err, MHV_EUNSUPPORTED, file, "post-processor adds too many tokens");
-    ids[(*n)++] = (int32_t)id;
-    return mark_special(t, (int32_t)id);
-}
-
-/* TemplateProcessing "single": [SpecialToken..., Sequence A, SpecialToken...]. */
-static mhv_status parse_template(mhv_tok *t, const cJSON *pp, const char *file, mhv_error *err)
-{
-    const cJSON *single = jget(pp, "single"), *specials = jget(pp, "special_tokens");
-    if (!cJSON_IsArray(single))
-        return mhv_fail(err, MHV_EFORMAT, file, "'post_processor.single' is not an array");
-    int seen_seq = 0;
-    for (const cJSON *it = single->child; it; it = it->next) {
-        const cJSON *sp = jget(it, "SpecialToken"), *seq = jget(it, "Sequence");
-        if (cJSON_IsObject(seq)) {
-            if (seen_seq)
-                return mhv_fail(err, MHV_EUNSUPPORTED, file, "template repeats the sequence");
-            seen_seq = 1;
-            continue;
-        }
-        const cJSON *name = jget(sp, "id");
-        if (!cJSON_IsObject(sp) || !cJSON_IsString(name))
-            return mhv_fail(err, MHV_EFORMAT, file, "template item is neither a special token "
-                                                    "nor a sequence");
-        const cJSON *def = jget(specials, name->valuestring), *ids = jget(def, "ids");
-        int32_t *dst = seen_seq ? t->post : t->pre;
-        int *dn = seen_seq ? &t->n_post : &t->n_pre;
-        if (cJSON_IsArray(ids)) {
-            for (const cJSON *e = ids->child; e; e = e->next) {
-                int64_t id;
-                if (!jint(e, 0, INT32_MAX, &id))
-                    return mhv_fail(err, MHV_EFORMAT, file, "special token '%.60s' has a bad id",
-                                    name->valuestring);
-                mhv_status st = push_special(t, dst, dn, id, file, err);
-                if (st)
-                    return st;
-            }
-        } else {
-            /* no ids listed: the token is looked up by name */
-            int32_t id = mhv_vocab_lookup(t->vocab, name->valuestring, strlen(name->valuestring));
-            if (id < 0)
-                return mhv_fail(err, MHV_EFORMAT, file,
-                                "special token '%.60s' is not in the vocabulary",
-                                name->valuestring);
-            mhv_status st = push_special(t, dst, dn, id, file, err);
-            if (st)
-                return st;
-        }
-    }
-    if (!seen_seq)
-        return mhv_fail(err, MHV_EFORMAT, file, "template has no sequence");
+    tp->item[tp->n].id = id;
+    tp->item[tp->n].seq = seq;
+    tp->item[tp->n++].type_id = type_id;
+    if (seq < 0)
+        tok_mark_special(t, id);
     return MHV_OK;
-}
-
-/* BertProcessing / RobertaProcessing: "cls": ["[CLS]", 101], "sep": ["[SEP]", 102]. */
-static mhv_status parse_pair_processor(mhv_tok *t, const cJSON *pp, const char *file,
-                                       mhv_error *err)
-{
-    const char *keys[2] = {"cls", "sep"};
-    for (int k = 0; k < 2; k++) {
-        const cJSON *a = jget(pp, keys[k]);
-        int64_t id;
-        if (!cJSON_IsArray(a) || cJSON_GetArraySize(a) != 2 ||
-            !jint(cJSON_GetArrayItem(a, 1), 0, INT32_MAX, &id))
-            return mhv_fail(err, MHV_EFORMAT, file, "'post_processor.%s' is not [token, id]",
-                            keys[k]);
-        mhv_status st = k == 0 ? push_special(t, t->pre, &t->n_pre, id, file, err)
-                               : push_special(t, t->post, &t->n_post, id, file, err);
-        if (st)
-            return st;
-    }
-    return MHV_OK;
-}
-
-static mhv_status parse_post_processor(mhv_tok *t, const cJSON *pp, const char *file,
-                                       mhv_error *err)
-{
-    if (!pp || cJSON_IsNull(pp))
-        return MHV_OK; /* HF adds nothing then */
-    const cJSON *type = jget(pp, "type");
-    if (!cJSON_IsObject(pp) || !cJSON_IsString(type))
-        return mhv_fail(err, MHV_EFORMAT, file, "'post_processor' has no type");
-    if (strcmp(type->valuestring, "TemplateProcessing") == 0)
-        return parse_template(t, pp, file, err);
-    if (strcmp(type->valuestring, "ByteLevel") == 0 && t->bpe) {
-        /* adds no token; trim_offsets shortens spans (HF ByteLevel::process_offsets) */
-        mhv_status st = jbool(pp, "trim_offsets", &t->trim_offsets, file, err);
-        return st ? st : jbool(pp, "add_prefix_space", &t->trim_prefix_space, file, err);
-    }
-    if (strcmp(type->valuestring, "Sequence") == 0 && t->bpe) {
-        /* Llama-3: ByteLevel then TemplateProcessing; nested sequences are refused */
-        const cJSON *l = jget(pp, "processors");
-        if (!cJSON_IsArray(l))
-            return mhv_fail(err, MHV_EFORMAT, file, "'post_processor.processors' is not an array");
-        for (const cJSON *p = l->child; p; p = p->next) {
-            const cJSON *pt = jget(p, "type");
-            if (cJSON_IsString(pt) && strcmp(pt->valuestring, "Sequence") == 0)
-                return mhv_fail(err, MHV_EUNSUPPORTED, file, "nested post-processor sequences");
-            mhv_status st = parse_post_processor(t, p, file, err);
-            if (st)
-                return st;
-        }
-        return MHV_OK;
-    }
-    if (strcmp(type->valuestring, "BertProcessing") == 0 ||
-        strcmp(type->valuestring, "RobertaProcessing") == 0)
-        return parse_pair_processor(t, pp, file, err);
-    return mhv_fail(err, MHV_EUNSUPPORTED, file, "unsupported post-processor '%.60s'",
-                    type->valuestring);
-}
-
-static mhv_status parse_added(mhv_tok *t, const cJSON *arr, const char *file, mhv_error *err)
-{
-    if (!arr || cJSON_IsNull(arr))
-        return MHV_OK;
-    if (!cJSON_IsArray(arr))
-        return mhv_fail(err, MHV_EFORMAT, file, "'added_tokens' is not an array");
-    for (const cJSON *a = arr->child; a; a = a->next) {
-        const cJSON *content = jget(a, "content");
-        int64_t id;
-        if (!cJSON_IsObject(a) || !cJSON_IsString(content) || !jint(jget(a, "id"), 0, INT32_MAX, &id))
-            return mhv_fail(err, MHV_EFORMAT, file, "an added token lacks 'id' or 'content'");
-        int special = 0, normalized = 1, lstrip = 0, rstrip = 0, single_word = 0;
-        mhv_status st;
-        if ((st = jbool(a, "special", &special, file, err)) ||
-            (st = jbool(a, "normalized", &normalized, file, err)) ||
-            (st = jbool(a, "lstrip", &lstrip, file, err)) ||
-            (st = jbool(a, "rstrip", &rstrip, file, err)) ||
-            (st = jbool(a, "single_word", &single_word, file, err)))
-            return st;
-        /* normalized tokens are matched in the raw text: the same text when the normalizer
-         * is absent or NFC (GPT-2, Qwen2); WordPiece lowercases, so it refuses them */
-        if ((normalized && !t->bpe) || single_word)
-            return mhv_fail(err, MHV_EUNSUPPORTED, file,
-                            "added token '%.60s': %s matching is not supported",
-                            content->valuestring, normalized ? "normalized" : "single_word");
-        if ((st = add_token(t, content->valuestring, (int32_t)id, lstrip, rstrip, file, err)))
-            return st;
-        if (special)
-            mark_special(t, (int32_t)id);
-    }
-    return MHV_OK;
-}
-
-static mhv_status alloc_special(mhv_tok *t, const char *file, mhv_error *err)
-{
-    t->special = calloc((size_t)mhv_vocab_size(t->vocab), 1);
-    return t->special ? MHV_OK : mhv_fail(err, MHV_ENOMEM, file, "out of memory");
-}
-
-/* BPE tokenizer.json: bpe.c reads model, normalizer and pre-tokenizer; added tokens and the
- * post-processor are shared with WordPiece. */
-static mhv_status load_bpe_json(mhv_tok *t, const cJSON *j, const char *path, mhv_error *err)
-{
-    mhv_status st = mhv_bpe_from_json(j, path, &t->vocab, &t->bpe, err);
-    if (st)
-        return st;
-    t->kind = mhv_bpe_is_bytelevel(t->bpe) ? MHV_TOK_BYTELEVEL_BPE : MHV_TOK_SENTENCEPIECE_BPE;
-    if (!(st = alloc_special(t, path, err)) &&
-        !(st = parse_added(t, jget(j, "added_tokens"), path, err)))
-        st = parse_post_processor(t, jget(j, "post_processor"), path, err);
-    return st;
-}
-
-static int is_bpe(const cJSON *model)
-{
-    const cJSON *type = jget(model, "type");
-    return cJSON_IsString(type) ? strcmp(type->valuestring, "BPE") == 0
-                                : !type && jget(model, "merges") != NULL;
-}
-
-static mhv_status load_tokenizer_json(mhv_tok *t, const char *path, mhv_error *err)
-{
-    cJSON *j;
-    mhv_status st = load_json(path, &j, err);
-    if (st)
-        return st;
-    if (is_bpe(jget(j, "model")))
-        st = load_bpe_json(t, j, path, err);
-    else if (!(st = parse_model(t, jget(j, "model"), path, err)) &&
-        !(st = parse_normalizer(t, jget(j, "normalizer"), path, err)) &&
-        !(st = parse_pre_tokenizer(jget(j, "pre_tokenizer"), path, err)) &&
-        !(st = parse_added(t, jget(j, "added_tokens"), path, err)))
-        st = parse_post_processor(t, jget(j, "post_processor"), path, err);
-    cJSON_Delete(j);
-    return st;
-}
-
-/* vocab.txt path: what transformers' BertTokenizer builds from tokenizer_config.json. */
-static mhv_status load_vocab_txt(mhv_tok *t, const char *vocab_txt, const char *config,
-                                 mhv_error *err)
-{
-    mhv_status st = mhv_vocab_load_txt(vocab_txt, &t->vocab, err);
-    if (st)
-        return st;
-    cJSON *cfg = NULL;
-    if (config && (st = load_json(config, &cfg, err)))
-        return st;
-    int lower = 1, strip = -1, chinese = 1;
-    const char *names[5] = {"[UNK]", "[SEP]", "[PAD]", "[CLS]", "[MASK]"};
-    if (cfg) {
-        const char *keys[5] = {"unk_token", "sep_token", "pad_token", "cls_token", "mask_token"};
-        for (int i = 0; i < 5; i++)
-            names[i] = jtoken_string(cfg, keys[i], names[i]);
-        if ((st = jbool(cfg, "do_lower_case", &lower, config, err)) ||
-            (st = jbool(cfg, "strip_accents", &strip, config, err)) ||
-            (st = jbool(cfg, "tokenize_chinese_chars", &chinese, config, err)))
-            goto out;
-    }
-    int32_t dup_first, dup_last;
-    if (mhv_vocab_duplicate(t->vocab, &dup_first, &dup_last)) {
-        const char *p = mhv_vocab_piece(t->vocab, dup_last);
-        snprintf(t->warning, sizeof t->warning,
-                 "%.500s: piece '%.60s' is on lines %d and %d; the later line is used, as "
-                 "Hugging Face does", vocab_txt, p, (int)dup_first + 1, (int)dup_last + 1);
-    }
-    t->norm.clean_text = 1;
-    t->norm.handle_chinese_chars = chinese;
-    t->norm.lowercase = lower;
-    t->norm.strip_accents = strip < 0 ? lower : strip;
-    if ((st = finish_vocab(t, names[0], "##", 100, vocab_txt, err)))
-        goto out;
-    for (int i = 0; i < 5; i++) {
-        int32_t id = mhv_vocab_lookup(t->vocab, names[i], strlen(names[i]));
-        if (id < 0) {
-            if (i == 1 || i == 3) {
-                st = mhv_fail(err, MHV_EFORMAT, vocab_txt,
-                              "special token '%.60s' is not in the vocabulary", names[i]);
-                goto out;
-            }
-            continue; /* an absent [PAD] or [MASK] is simply never produced */
-        }
-        if ((st = add_token(t, names[i], id, 0, 0, vocab_txt, err)))
-            goto out;
-        mark_special(t, id);
-        if (i == 3)
-            t->pre[t->n_pre++] = id;
-        if (i == 1)
-            t->post[t->n_post++] = id;
-    }
-out:
-    cJSON_Delete(cfg);
-    return st;
 }
 
 /* Orders the added tokens by content bytes, a prefix before its extensions, and equal
@@ -533,7 +134,7 @@ static int added_cmp(const void *x, const void *y, void *arg)
     return a < b ? -1 : a > b;
 }
 
-static mhv_status sort_added(mhv_tok *t, const char *file, mhv_error *err)
+mhv_status tok_sort_added(mhv_tok *t, const char *file, mhv_error *err)
 {
     if (t->n_added < 2)
         return MHV_OK;
@@ -566,10 +167,10 @@ mhv_status mhv_tok_open_files(const char *tokenizer_json, const char *vocab_txt,
     mhv_status st = tok_new(&t, tokenizer_json ? tokenizer_json : vocab_txt, err);
     if (st)
         return st;
-    st = tokenizer_json ? load_tokenizer_json(t, tokenizer_json, err)
-                        : load_vocab_txt(t, vocab_txt, tokenizer_config, err);
+    st = tokenizer_json ? tok_load_json(t, tokenizer_json, err)
+                        : tok_load_vocab_txt(t, vocab_txt, tokenizer_config, err);
     if (!st)
-        st = sort_added(t, tokenizer_json ? tokenizer_json : vocab_txt, err);
+        st = tok_sort_added(t, tokenizer_json ? tokenizer_json : vocab_txt, err);
     if (st) {
         mhv_tok_close(t);
         return st;
@@ -578,120 +179,6 @@ mhv_status mhv_tok_open_files(const char *tokenizer_json, const char *vocab_txt,
     return MHV_OK;
 }
 
-static int file_exists(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return 0;
-    fclose(f);
-    return 1;
-}
-
-#define MHV_TOK_MAX_ADDED 65536
-
-/* Entries of tokenizer_config.json's added_tokens_decoder: {"151643": {"content": ...}}. */
-static mhv_status config_added(const cJSON *cfg, const char *file, int32_t **ids,
-                               const char ***pieces, int *n, mhv_error *err)
-{
-    const cJSON *dec = jget(cfg, "added_tokens_decoder");
-    *n = 0;
-    if (!dec || cJSON_IsNull(dec))
-        return MHV_OK;
-    if (!cJSON_IsObject(dec))
-        return mhv_fail(err, MHV_EFORMAT, file, "'added_tokens_decoder' is not an object");
-    int k = cJSON_GetArraySize(dec);
-    if (k > MHV_TOK_MAX_ADDED)
-        return mhv_fail(err, MHV_EUNSUPPORTED, file, "more than %d added tokens",
-                        MHV_TOK_MAX_ADDED);
-    *ids = malloc((size_t)(k ? k : 1) * sizeof **ids);
-    *pieces = malloc((size_t)(k ? k : 1) * sizeof **pieces);
-    if (!*ids || !*pieces)
-        return mhv_fail(err, MHV_ENOMEM, file, "out of memory");
-    for (const cJSON *e = dec->child; e; e = e->next) {
-        char *end;
-        errno = 0;
-        long id = strtol(e->string, &end, 10);
-        const cJSON *c = jget(e, "content");
-        if (errno || *end || end == e->string || id < 0 || id >= (1 << 24) ||
-            !cJSON_IsString(c))
-            return mhv_fail(err, MHV_EFORMAT, file,
-                            "added_tokens_decoder entry '%.30s' has no id or content", e->string);
-        (*ids)[*n] = (int32_t)id;
-        (*pieces)[(*n)++] = c->valuestring;
-    }
-    return MHV_OK;
-}
-
-/* vocab.json + merges.txt: what transformers' GPT2Tokenizer / Qwen2Tokenizer build from
- * tokenizer_config.json and special_tokens_map.json. */
-static mhv_status load_bpe_files(mhv_tok *t, const char *vj, const char *mt, const char *cfgp,
-                                 const char *stmp, mhv_error *err)
-{
-    cJSON *cfg = NULL, *stm = NULL;
-    int32_t *ids = NULL;
-    const char **pieces = NULL;
-    int n = 0, aps = 0, add_bos = 0, add_eos = 0;
-    mhv_status st = MHV_OK;
-    if ((cfgp && (st = load_json(cfgp, &cfg, err))) || (stmp && (st = load_json(stmp, &stm, err))))
-        goto out;
-    const char *cls = jtoken_string(cfg, "tokenizer_class", "GPT2Tokenizer");
-    int qwen2 = strncmp(cls, "Qwen2Tokenizer", 14) == 0;
-    if (!qwen2 && strncmp(cls, "GPT2Tokenizer", 13) != 0) {
-        st = mhv_fail(err, MHV_EUNSUPPORTED, cfgp ? cfgp : vj,
-                      "tokenizer_class '%.60s' without a tokenizer.json is not supported "
-                      "(GPT2Tokenizer and Qwen2Tokenizer are)", cls);
-        goto out;
-    }
-    if (cfg && ((st = jbool(cfg, "add_prefix_space", &aps, cfgp, err)) ||
-                (st = jbool(cfg, "add_bos_token", &add_bos, cfgp, err)) ||
-                (st = jbool(cfg, "add_eos_token", &add_eos, cfgp, err)) ||
-                (st = config_added(cfg, cfgp, &ids, &pieces, &n, err))))
-        goto out;
-    if ((st = mhv_bpe_from_files(vj, mt, qwen2, aps, ids, pieces, n, &t->vocab, &t->bpe, err)))
-        goto out;
-    t->kind = MHV_TOK_BYTELEVEL_BPE;
-    if ((st = alloc_special(t, vj, err)))
-        goto out;
-    const cJSON *e = n ? jget(cfg, "added_tokens_decoder")->child : NULL;
-    for (int i = 0; i < n && !st; i++, e = e->next) {
-        int special = 0, lstrip = 0, rstrip = 0, single = 0;
-        if ((st = jbool(e, "special", &special, cfgp, err)) ||
-            (st = jbool(e, "lstrip", &lstrip, cfgp, err)) ||
-            (st = jbool(e, "rstrip", &rstrip, cfgp, err)) ||
-            (st = jbool(e, "single_word", &single, cfgp, err)))
-            break;
-        if (single)
-            st = mhv_fail(err, MHV_EUNSUPPORTED, cfgp,
-                          "added token '%.60s': single_word matching is not supported", pieces[i]);
-        else if (!(st = add_token(t, pieces[i], ids[i], lstrip, rstrip, cfgp, err)) && special)
-            mark_special(t, ids[i]);
-    }
-    /* special tokens named in the two files are matched in the text like added tokens */
-    const char *keys[4] = {"bos_token", "eos_token", "unk_token", "pad_token"};
-    int32_t named[4];
-    for (int k = 0; k < 4 && !st; k++) {
-        const char *s = jtoken_string(stm, keys[k], jtoken_string(cfg, keys[k], NULL));
-        named[k] = s ? mhv_vocab_lookup(t->vocab, s, strlen(s)) : -1;
-        if (named[k] >= 0 && !(st = add_token(t, s, named[k], 0, 0, vj, err)))
-            mark_special(t, named[k]);
-    }
-    if (!st && (add_bos || add_eos)) {
-        for (int k = 0; k < 2; k++)
-            if ((k == 0 ? add_bos : add_eos) && named[k] < 0)
-                st = mhv_fail(err, MHV_EFORMAT, cfgp, "%s is set but the token is not in the "
-                                                      "vocabulary", k ? "add_eos_token" : "add_bos_token");
-        if (!st && add_bos)
-            t->pre[t->n_pre++] = named[0];
-        if (!st && add_eos)
-            t->post[t->n_post++] = named[1];
-    }
-out:
-    free(ids);
-    free(pieces);
-    cJSON_Delete(cfg);
-    cJSON_Delete(stm);
-    return st;
-}
 
 mhv_status mhv_tok_open_bpe_files(const char *vocab_json, const char *merges_txt,
                                   const char *tokenizer_config, const char *special_tokens_map,
@@ -702,9 +189,9 @@ mhv_status mhv_tok_open_bpe_files(const char *vocab_json, const char *merges_txt
     mhv_status st = tok_new(&t, vocab_json, err);
     if (st)
         return st;
-    if ((st = load_bpe_files(t, vocab_json, merges_txt, tokenizer_config, special_tokens_map,
+    if ((st = tok_load_bpe_files(t, vocab_json, merges_txt, tokenizer_config, special_tokens_map,
                              err)) ||
-        (st = sort_added(t, vocab_json, err))) {
+        (st = tok_sort_added(t, vocab_json, err))) {
         mhv_tok_close(t);
         return st;
     }
@@ -720,18 +207,18 @@ mhv_status mhv_tok_open_dir(const char *dir, mhv_tok **out, mhv_error *err)
         (size_t)snprintf(vt, sizeof vt, "%s/vocab.txt", dir) >= sizeof vt ||
         (size_t)snprintf(tc, sizeof tc, "%s/tokenizer_config.json", dir) >= sizeof tc)
         return mhv_fail(err, MHV_EUSAGE, dir, "path too long");
-    if (file_exists(tj))
+    if (mhv_path_exists(tj))
         return mhv_tok_open_files(tj, NULL, NULL, out, err);
-    if (file_exists(vt))
-        return mhv_tok_open_files(NULL, vt, file_exists(tc) ? tc : NULL, out, err);
+    if (mhv_path_exists(vt))
+        return mhv_tok_open_files(NULL, vt, mhv_path_exists(tc) ? tc : NULL, out, err);
     char vj[4096], mt[4096], sm[4096];
     if ((size_t)snprintf(vj, sizeof vj, "%s/vocab.json", dir) >= sizeof vj ||
         (size_t)snprintf(mt, sizeof mt, "%s/merges.txt", dir) >= sizeof mt ||
         (size_t)snprintf(sm, sizeof sm, "%s/special_tokens_map.json", dir) >= sizeof sm)
         return mhv_fail(err, MHV_EUSAGE, dir, "path too long");
-    if (file_exists(vj) && file_exists(mt))
-        return mhv_tok_open_bpe_files(vj, mt, file_exists(tc) ? tc : NULL,
-                                      file_exists(sm) ? sm : NULL, out, err);
+    if (mhv_path_exists(vj) && mhv_path_exists(mt))
+        return mhv_tok_open_bpe_files(vj, mt, mhv_path_exists(tc) ? tc : NULL,
+                                      mhv_path_exists(sm) ? sm : NULL, out, err);
     return mhv_fail(err, MHV_EIO, dir,
                     "no tokenizer.json, vocab.txt or vocab.json + merges.txt in the directory");
 }
@@ -744,7 +231,7 @@ void mhv_tok_close(mhv_tok *tok)
         free(tok->added[i].content);
     free(tok->added);
     free(tok->special);
-    mhv_bpe_free(tok->bpe);
+    mhv_pipeline_free(tok->pipe);
     mhv_vocab_free(tok->vocab);
     free(tok);
 }
@@ -882,8 +369,8 @@ static mhv_status encode_segment(const mhv_tok *tok, const decoded *d, size_t a,
 {
     if (a >= b)
         return MHV_OK;
-    if (tok->bpe)
-        return mhv_bpe_encode(tok->bpe, d->cp + a, b - a, (int32_t)a, a == 0, out, err);
+    if (tok->pipe)
+        return mhv_pipeline_encode(tok->pipe, d->cp + a, b - a, (int32_t)a, out, err);
     mhv_normtext nt = {0};
     mhv_status st = mhv_bert_normalize(&tok->norm, d->cp + a, b - a, (int32_t)a, &nt, err);
     if (!st)
@@ -980,9 +467,9 @@ static void count_spaces(const char *p, size_t *lead, size_t *trail)
 }
 
 /* HF ByteLevel::process_offsets: spans leave out the spaces a token starts or ends with. */
-static void trim_offsets(const mhv_tok *tok, mhv_toklist *l, size_t first)
+static void trim_offsets(const mhv_tok *tok, mhv_toklist *l, size_t first, size_t end)
 {
-    for (size_t i = first; i < l->n; i++) {
+    for (size_t i = first; i < end; i++) {
         int32_t *s = &l->spans[2 * i];
         if (s[0] < 0)
             continue;
@@ -998,23 +485,81 @@ static void trim_offsets(const mhv_tok *tok, mhv_toklist *l, size_t first)
     }
 }
 
-mhv_status mhv_tok_encode(const mhv_tok *tok, const char *text, size_t len, mhv_encoding *out,
-                          mhv_error *err)
+/* The post-processor's template around the sequences (text[1] is NULL for one sentence);
+ * types (may be NULL) gets each token's type id, *boundary the first token of the second
+ * sequence's part of the template. Spans of the second sentence count its own characters. */
+static mhv_status encode_template(const mhv_tok *tok, const tok_template *tp,
+                                  const char *const text[2], const size_t len[2],
+                                  mhv_encoding *out, mhv_error *err)
 {
     memset(out, 0, sizeof *out);
     mhv_toklist l = {0};
-    decoded d;
-    mhv_status st = decode_input(text, len, &d, err);
-    for (int i = 0; i < tok->n_pre && !st; i++)
-        st = mhv_toklist_push(&l, tok->pre[i], -1, -1, err);
-    if (!st)
-        st = encode_text(tok, text, &d, &l, err);
-    if (!st && tok->trim_offsets)
-        trim_offsets(tok, &l, (size_t)tok->n_pre);
-    for (int i = 0; i < tok->n_post && !st; i++)
-        st = mhv_toklist_push(&l, tok->post[i], -1, -1, err);
-    decoded_free(&d);
-    return finish_encode(tok, st, &l, out, err);
+    int32_t *types = NULL;
+    size_t ntypes = 0;
+    int pair = text[1] != NULL, boundary = 0;
+    mhv_status st = MHV_OK;
+    for (int i = 0; i < tp->n && !st; i++) {
+        int seq = tp->item[i].seq;
+        size_t first = l.n;
+        if (pair && boundary == 0 && (seq == 1 || (i > 0 && tp->item[i].type_id != 0)))
+            boundary = (int)l.n;
+        if (seq < 0) {
+            st = mhv_toklist_push(&l, tp->item[i].id, -1, -1, err);
+        } else {
+            decoded d;
+            if (!(st = decode_input(text[seq], len[seq], &d, err)))
+                st = encode_text(tok, text[seq], &d, &l, err);
+            decoded_free(&d);
+            if (!st && tok->trim_offsets)
+                trim_offsets(tok, &l, first, l.n);
+        }
+        if (!st && pair) {
+            int32_t *t = realloc(types, (l.n ? l.n : 1) * sizeof *t);
+            if (!t) {
+                st = mhv_fail(err, MHV_ENOMEM, "", "out of memory");
+                break;
+            }
+            types = t;
+            for (; ntypes < l.n; ntypes++)
+                types[ntypes] = tp->item[i].type_id;
+        }
+    }
+    st = finish_encode(tok, st, &l, out, err);
+    if (!st && pair) {
+        out->type_ids = types;
+        out->boundary = boundary;
+        types = NULL;
+    }
+    free(types);
+    return st;
+}
+
+mhv_status mhv_tok_encode(const mhv_tok *tok, const char *text, size_t len, mhv_encoding *out,
+                          mhv_error *err)
+{
+    const char *texts[2] = {text, NULL};
+    const size_t lens[2] = {len, 0};
+    if (tok->single.n == 0) { /* no post-processor: the sequence alone */
+        static const tok_template bare = {.item = {{-1, 0, 0}}, .n = 1};
+        return encode_template(tok, &bare, texts, lens, out, err);
+    }
+    return encode_template(tok, &tok->single, texts, lens, out, err);
+}
+
+int mhv_tok_has_pair(const mhv_tok *tok)
+{
+    return tok->has_pair;
+}
+
+mhv_status mhv_tok_encode_pair(const mhv_tok *tok, const char *first, size_t first_len,
+                               const char *second, size_t second_len, mhv_encoding *out,
+                               mhv_error *err)
+{
+    const char *texts[2] = {first, second ? second : ""};
+    const size_t lens[2] = {first_len, second ? second_len : 0};
+    /* without a pair template HF concatenates the two, the second with type id 1 */
+    static const tok_template bare = {.item = {{-1, 0, 0}, {-1, 1, 1}}, .n = 2};
+    return encode_template(tok, tok->has_pair ? &tok->pair : &bare, texts, lens, out, err);
 }
 
 mhv_status mhv_tok_encode_pretokenized(const mhv_tok *tok, const char *text, size_t len,
@@ -1095,108 +640,7 @@ void mhv_encoding_free(mhv_encoding *enc)
     free(enc->ids);
     free(enc->pieces);
     free(enc->spans);
+    free(enc->type_ids);
     memset(enc, 0, sizeof *enc);
 }
 
-/* ---- token text ---- */
-
-/* "<0xE8>" -> 0xE8; -1 for anything else. */
-static int byte_piece(const char *p)
-{
-    static const char hex[] = "0123456789ABCDEF";
-    if (strlen(p) != 6 || strncmp(p, "<0x", 3) != 0 || p[5] != '>')
-        return -1;
-    const char *h = strchr(hex, p[3]), *l = strchr(hex, p[4]);
-    if (!h || !l || !p[3] || !p[4])
-        return -1;
-    return (int)((h - hex) * 16 + (l - hex));
-}
-
-size_t mhv_tok_piece_bytes(mhv_tok_kind kind, const char *p, unsigned char *buf, size_t cap)
-{
-    size_t len = strlen(p), n = 0, i = 0;
-#define PUT(b) do { if (n < cap) buf[n] = (unsigned char)(b); n++; } while (0)
-    if (kind == MHV_TOK_WORDPIECE) {
-        if (len > 2 && p[0] == '#' && p[1] == '#')
-            i = 2;
-        for (; i < len; i++)
-            PUT(p[i]);
-        return n;
-    }
-    if (kind == MHV_TOK_SENTENCEPIECE_BPE) {
-        int b = byte_piece(p);
-        if (b >= 0) {
-            PUT(b);
-            return n;
-        }
-    }
-    while (i < len) {
-        uint32_t c;
-        int k = mhv_utf8_decode(p + i, len - i, &c);
-        if (k == 0) { /* not UTF-8 (only a malformed file has it): the byte itself */
-            PUT(p[i]);
-            i++;
-            continue;
-        }
-        int b = kind == MHV_TOK_BYTELEVEL_BPE ? mhv_bytelevel_byte(c) : -1;
-        if (b >= 0)
-            PUT(b);
-        else if (kind == MHV_TOK_SENTENCEPIECE_BPE && c == 0x2581)
-            PUT(' ');
-        else /* an added token's own text, outside the byte alphabet */
-            for (int j = 0; j < k; j++)
-                PUT(p[i + (size_t)j]);
-        i += (size_t)k;
-    }
-#undef PUT
-    return n;
-}
-
-size_t mhv_tok_token_bytes(const mhv_tok *tok, int32_t id, unsigned char *buf, size_t cap)
-{
-    const char *p = mhv_vocab_piece(tok->vocab, id);
-    if (!p)
-        return 0;
-    if (!tok->special[id])
-        return mhv_tok_piece_bytes(tok->kind, p, buf, cap);
-    size_t len = strlen(p);
-    if (cap)
-        memcpy(buf, p, len < cap ? len : cap);
-    return len;
-}
-
-void mhv_tok_token_text(const mhv_tok *tok, int32_t id, char *buf, size_t size)
-{
-    unsigned char raw[1024];
-    size_t n = mhv_tok_token_bytes(tok, id, raw, sizeof raw), o = 0, i = 0;
-    if (n > sizeof raw)
-        n = sizeof raw;
-    if (size == 0)
-        return;
-    while (i < n) {
-        uint32_t c;
-        int k = mhv_utf8_decode((const char *)raw + i, n - i, &c);
-        if (k > 0) {
-            if (o + (size_t)k >= size)
-                break;
-            memcpy(buf + o, raw + i, (size_t)k);
-            o += (size_t)k;
-            i += (size_t)k;
-            continue;
-        }
-        /* a run of bytes that do not decode: "<E8 8B>" */
-        char hex[3 * sizeof raw + 2];
-        size_t h = 0;
-        hex[h++] = '<';
-        while (i < n && mhv_utf8_decode((const char *)raw + i, n - i, &c) == 0) {
-            h += (size_t)snprintf(hex + h, sizeof hex - h, h > 1 ? " %02X" : "%02X", raw[i]);
-            i++;
-        }
-        hex[h++] = '>';
-        if (o + h >= size)
-            break;
-        memcpy(buf + o, hex, h);
-        o += h;
-    }
-    buf[o] = '\0';
-}

@@ -1,8 +1,10 @@
 /* tokenizer.h - text to token ids exactly as the model's Hugging Face tokenizer does it.
  *
  * A tokenizer is loaded from a model directory (tokenizer.json, else vocab.txt with
- * tokenizer_config.json, else vocab.json + merges.txt). Kinds: BERT WordPiece, byte-level BPE
- * (GPT-2, Qwen2) and SentencePiece-style BPE with byte fallback (LLaMA). */
+ * tokenizer_config.json, else vocab.json + merges.txt). Models: WordPiece (BERT), BPE
+ * (GPT-2, Qwen2, LLaMA, Llama-3, Mistral ...) and Unigram (T5, XLM-R, ALBERT, DeBERTa-v3),
+ * with the normalizers, pre-tokenizers (any Split regex, through Oniguruma) and
+ * post-processors tokenizer.json describes. */
 #ifndef MHV_TOKENIZER_H
 #define MHV_TOKENIZER_H
 
@@ -17,12 +19,15 @@ typedef struct {
     char **pieces;      /* (n,) the vocabulary strings, NUL-terminated, owned */
     int32_t *spans;     /* (n, 2) [start, end) in Unicode characters of the input text;
                            {-1, -1} for tokens that cover no text (special tokens) */
+    int32_t *type_ids;  /* (n,) token type ids of a pair (mhv_tok_encode_pair); else NULL */
+    int boundary;       /* pair: index of the first token of the second segment; else 0 */
 } mhv_encoding;
 
 typedef enum {
     MHV_TOK_WORDPIECE = 0,
     MHV_TOK_BYTELEVEL_BPE,     /* GPT-2, Qwen2: pieces spell bytes with bytes_to_unicode ("Ġ") */
-    MHV_TOK_SENTENCEPIECE_BPE  /* LLaMA: "▁" for a space, "<0xE8>" byte-fallback pieces */
+    MHV_TOK_SENTENCEPIECE_BPE  /* SentencePiece-style pieces, BPE (LLaMA) or Unigram (T5, XLM-R):
+                                  "▁" for a space, "<0xE8>" byte-fallback pieces */
 } mhv_tok_kind;
 
 /* Normalisation settings of a BERT tokenizer (HF BertNormalizer). */
@@ -67,6 +72,17 @@ const char *mhv_tok_warning(const mhv_tok *tok);
  * model's post-processor does ([CLS] ... [SEP] for BERT). */
 mhv_status mhv_tok_encode(const mhv_tok *tok, const char *text, size_t len, mhv_encoding *out,
                           mhv_error *err);
+/* A sentence pair as the tokenizer encodes tokenizer(first, second): the post-processor's
+ * pair template (BERT: [CLS] A [SEP] B [SEP], B's type id 1; RoBERTa / XLM-R: <s> A </s>
+ * </s> B </s>), out->type_ids and out->boundary set (the boundary is the first token whose
+ * type id is not 0, else the first token of B). The spans of B's tokens count characters of
+ * `second`. Without a pair template the two are concatenated, the second with type id 1,
+ * as HF does. */
+mhv_status mhv_tok_encode_pair(const mhv_tok *tok, const char *first, size_t first_len,
+                               const char *second, size_t second_len, mhv_encoding *out,
+                               mhv_error *err);
+/* 1 when the post-processor defines a pair template. */
+int mhv_tok_has_pair(const mhv_tok *tok);
 /* Pieces separated by ASCII spaces/tabs, each looked up as given; nothing added.
  * An unknown piece is an MHV_EINPUT error naming it. */
 mhv_status mhv_tok_encode_pretokenized(const mhv_tok *tok, const char *text, size_t len,

@@ -166,8 +166,8 @@ then ok; else bad "vocab-duplicate: exit $rc: $(head -c 300 "$TMP/stderr")"; fi
 fresh_model m; perl -e 'print "p$_\n" for 1..1000' >>"$M/vocab.txt"; echo 'p1000 [CLS]' >"$TMP/p.txt"
 expect_fail vocab-larger-than-model 2 "p.txt: line 1: token id 1428 outside the model's vocabulary (0-428)" -- run --model "$M" --pretokenized "$TMP/p.txt"
 tj() { rm -rf "$M"; cp -r tests/fixtures/minilm-2l "$M"; perl -0pi -e "$1" "$M/tokenizer.json"; }
-tj 's/("model": *\{\s*"type": *)"WordPiece"/$1"Unigram"/'
-expect_fail tokenizer-unknown-model 1 "tokenizer.json: unsupported tokenizer model 'Unigram'" -- run --model "$M" "$TMP/s.txt"
+tj 's/("model": *\{\s*"type": *)"WordPiece"/$1"WordLevel"/'
+expect_fail tokenizer-unknown-model 1 "tokenizer.json: unsupported tokenizer model 'WordLevel'" -- run --model "$M" "$TMP/s.txt"
 tj 's/^\{/{"x": tru/'
 expect_fail tokenizer-not-json 1 "tokenizer.json: not valid JSON" -- run --model "$M" "$TMP/s.txt"
 # a tokenizer.json that lifts max_input_chars_per_word, and a 300000-character word: WordPiece

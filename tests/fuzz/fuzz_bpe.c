@@ -1,33 +1,40 @@
-/* fuzz_bpe.c - byte-level BPE on arbitrary text with the real GPT-2 and Qwen2 tokenizers
- * (tests/fixtures/tok-gpt2, tok-qwen2): ids inside the vocabulary, spans inside the text.
+/* fuzz_bpe.c - BPE pipelines on arbitrary text with the real GPT-2 and Qwen2 tokenizers
+ * (../shared/data/gpt2-tokenizer, qwen-tokenizer; skipped when absent) and the Llama-3-style
+ * one trained here (tests/fixtures/tok-llama3): ids inside the vocabulary, spans inside the
+ * text.
  * The first byte picks the tokenizer, whether the segment starts the sentence, and whether
  * the bytes go to the BPE model directly (valid UTF-8 only) or through the whole tokenizer
  * (mhv_tok_encode: any bytes, added tokens, post-processor). */
 #include <cjson/cJSON.h>
 #include <string.h>
 
-#include "tok/bpe.h"
+#include "tok/pipeline.h"
 #include "base/fileio.h"
 #include "fuzz.h"
 #include "tok/tokenizer.h"
 #include "text/unicode.h"
 
-static mhv_bpe *models[2];
-static mhv_vocab *vocabs[2];
-static mhv_tok *toks[2];
+#define N_TOK 3
+static mhv_pipeline *models[N_TOK];
+static mhv_vocab *vocabs[N_TOK];
+static mhv_tok *toks[N_TOK];
 
 static void load(int i, const char *path)
 {
     char *text;
     size_t len;
     mhv_error err = {0};
+    if (!mhv_path_exists(path)) {
+        fprintf(stderr, "fuzz_bpe: %s is absent: skipped\n", path);
+        return;
+    }
     if (mhv_read_file(path, 64u << 20, &text, &len, &err) != MHV_OK) {
         fprintf(stderr, "fuzz_bpe: %s: %s (run from the repository root)\n", err.file, err.msg);
         exit(1);
     }
     cJSON *j = cJSON_ParseWithLength(text, len);
     free(text);
-    if (!j || mhv_bpe_from_json(j, path, &vocabs[i], &models[i], &err) != MHV_OK) {
+    if (!j || mhv_pipeline_from_json(j, path, &vocabs[i], &models[i], &err) != MHV_OK) {
         fprintf(stderr, "fuzz_bpe: %s: %s\n", path, j ? err.msg : "not valid JSON");
         exit(1);
     }
@@ -60,8 +67,9 @@ static void whole(const mhv_tok *tok, const char *s, size_t len)
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     (void)argc, (void)argv;
-    load(0, MHV_FUZZ_FIXTURES "/tok-gpt2/tokenizer.json");
-    load(1, MHV_FUZZ_FIXTURES "/tok-qwen2/tokenizer.json");
+    load(0, "../shared/data/gpt2-tokenizer/tokenizer.json");
+    load(1, "../shared/data/qwen-tokenizer/tokenizer.json");
+    load(2, MHV_FUZZ_FIXTURES "/tok-llama3/tokenizer.json");
     return 0;
 }
 
@@ -69,7 +77,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size < 1 || size > 65536)
         return 0;
-    int m = data[0] & 1, at_start = (data[0] >> 1) & 1;
+    int m = (data[0] & 3) % N_TOK, base = (data[0] >> 3) & 1;
+    if (!toks[m])
+        return 0;
     const char *s = (const char *)data + 1;
     size_t len = size - 1, n = 0;
     if (data[0] & 4) {
@@ -89,12 +99,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     mhv_toklist out = {0};
     mhv_error err = {0};
-    if (mhv_bpe_encode(models[m], cp, n, 0, at_start, &out, &err) == MHV_OK) {
+    if (mhv_pipeline_encode(models[m], cp, n, base, &out, &err) == MHV_OK) {
         int32_t nv = mhv_vocab_size(vocabs[m]);
         for (size_t i = 0; i < out.n; i++) {
             FUZZ_CHECK(out.ids[i] >= 0 && out.ids[i] < nv);
             int32_t a = out.spans[2 * i], b = out.spans[2 * i + 1];
-            FUZZ_CHECK(a >= 0 && a <= b && (size_t)b <= n);
+            FUZZ_CHECK(a >= base && a <= b && (size_t)b <= n + (size_t)base);
         }
         /* a non-empty text always gives tokens: byte-level BPE has every byte */
         FUZZ_CHECK(n == 0 || out.n > 0);

@@ -1,0 +1,79 @@
+/* tok_impl.h - inside the tokenizer (tokenizer.c, tok_json.c, tok_files.c, token_text.c):
+ * the handle and the helpers the loaders share. Not for use outside lib/tok. */
+#ifndef MHV_TOK_IMPL_H
+#define MHV_TOK_IMPL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "tok/pipeline.h"
+#include "tok/tokenizer.h"
+#include "tok/vocab.h"
+#include "tok/wordpiece.h"
+
+#define MHV_TOK_MAX_INPUT (64u << 20)
+#define MHV_TOK_MAX_JSON (512u << 20)
+#define MHV_TOK_MAX_SPECIAL 8 /* ids a post-processor may add before or after the text */
+
+typedef struct {
+    char *content;   /* NUL-terminated UTF-8 */
+    size_t len;      /* bytes */
+    int32_t id;
+    int lstrip, rstrip;
+} added_token;
+
+/* A post-processor template: special tokens around the sequence(s). seq is -1 for a special
+ * token, 0 for the first sequence ($A), 1 for the second ($B). */
+typedef struct {
+    struct {
+        int32_t id;
+        int seq;
+        int type_id;
+    } item[2 * MHV_TOK_MAX_SPECIAL + 2];
+    int n;
+} tok_template;
+
+struct mhv_tok {
+    mhv_tok_kind kind;
+    mhv_vocab *vocab;
+    mhv_bert_norm norm;
+    mhv_wordpiece wp;
+    added_token *added; /* (n_added,) matched in the raw text, before normalisation */
+    int n_added;
+    tok_template single, pair; /* the post-processor ([CLS] $A [SEP], ...) */
+    int has_pair;              /* pair is set (otherwise pairs are refused) */
+    unsigned char *special; /* (vocab size,) 1 for special tokens */
+    mhv_pipeline *pipe;     /* BPE / Unigram: normalizer, pre-tokenizer and model */
+    int trim_offsets;       /* ByteLevel post-processor: spans leave out leading/trailing Ġ */
+    int trim_prefix_space;  /* ... except the one space add_prefix_space put at the start */
+    char warning[700];      /* mhv_tok_warning; empty when none */
+};
+
+struct cJSON;
+
+/* tokenizer.c */
+mhv_status tok_new(mhv_tok **out, const char *file, mhv_error *err);
+void tok_mark_special(mhv_tok *t, int32_t id);
+mhv_status tok_alloc_special(mhv_tok *t, const char *file, mhv_error *err);
+/* Every mhv_tok_open_* calls tok_sort_added after its last tok_add_token. */
+mhv_status tok_add_token(mhv_tok *t, const char *content, int32_t id, int lstrip, int rstrip,
+                         const char *file, mhv_error *err);
+mhv_status tok_sort_added(mhv_tok *t, const char *file, mhv_error *err);
+/* WordPiece: the unk token, prefix and word limit, and the special-token table. */
+mhv_status tok_finish_wordpiece(mhv_tok *t, const char *unk, const char *prefix,
+                                size_t max_chars, const char *file, mhv_error *err);
+/* Appends a special token (seq -1) or a sequence to a template. */
+mhv_status tok_template_add(mhv_tok *t, tok_template *tp, int32_t id, int seq, int type_id,
+                            const char *file, mhv_error *err);
+/* Special-token strings in tokenizer_config.json are either "x" or {"content": "x", ...}. */
+const char *tok_token_string(const struct cJSON *obj, const char *key, const char *dflt);
+
+/* tok_json.c: tokenizer.json */
+mhv_status tok_load_json(mhv_tok *t, const char *path, mhv_error *err);
+/* tok_files.c: vocab.txt (+ tokenizer_config.json), vocab.json + merges.txt */
+mhv_status tok_load_vocab_txt(mhv_tok *t, const char *vocab_txt, const char *config,
+                              mhv_error *err);
+mhv_status tok_load_bpe_files(mhv_tok *t, const char *vj, const char *mt, const char *cfgp,
+                              const char *stmp, mhv_error *err);
+
+#endif

@@ -1,0 +1,328 @@
+#!/usr/bin/env python3
+"""Tokenizer fixtures of the model families mhaviz reads, made here, and their goldens.
+
+Writes tests/fixtures/tok-<name>/tokenizer.json and tests/fixtures/tok-goldens-<name>.json:
+
+  byte-level BPE trained with `tokenizers` using each family's exact pre-tokenizer:
+    llama3    Split(Llama-3 regex) + ByteLevel, ignore_merges, <|begin_of_text|> template
+    deepseek  Split(\\p{N}{1,3}) + Split(CJK runs) + Split(DeepSeek-V3 regex) + ByteLevel
+    tekken    Split(Mistral Tekken regex) + ByteLevel
+    olmo      ByteLevel(use_regex) as GPT-NeoX / OLMo / Pythia (add_prefix_space false)
+    roberta   ByteLevel(add_prefix_space) + RobertaProcessing (single and pair)
+  SentencePiece models trained with `sentencepiece` (nmt_nfkc, byte fallback) and converted by
+  transformers' own converters (convert_slow_tokenizer):
+    t5        unigram, T5Converter (Precompiled + WhitespaceSplit + Metaspace, "$A </s>")
+    xlmr      unigram, XLMRobertaConverter ("<s> $A </s>", pair)
+    albert    unigram, AlbertConverter (Replace, lowercase, NFKD? see file, "[CLS] $A [SEP]")
+    debertav2 unigram, DebertaV2Converter
+    llamaspm  BPE + byte fallback, LlamaConverter
+    gemma     BPE + byte fallback, GemmaConverter
+A converter whose output mhaviz does not read yet is reported and skipped, not written.
+
+Goldens: HF `tokenizers` on >= 100 varied sentences (English, Chinese, mixed, digits, emoji,
+accents, whitespace runs, very long words): ids, tokens (id_to_token of each id: for an
+unknown character Unigram's Encoding.tokens shows the text, the vocabulary piece is what
+mhaviz reports), offsets in characters; pairs: ids and type_ids of tokenizer.encode(a, b).
+
+    HF_HUB_OFFLINE=1 /work/venv/bin/python tests/gen/gen_tok_families.py
+Deterministic (fixed seeds, single-threaded training)."""
+import json
+import os
+import random
+import sys
+import tempfile
+import types
+
+import tokenizers
+from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, trainers
+from tokenizers import Regex
+
+FIX = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fixtures")
+FIX = os.path.normpath(FIX)
+
+LLAMA3 = (r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}|"
+          r" ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+")
+DEEPSEEK = [r"\p{N}{1,3}", "[一-龥\u3040-ゟ゠-ヿ]+",
+            r"[!\"#$%&'()*+,\-./:;<=>?@\[\\\]^_`{|}~][A-Za-z]+|[^\r\n\p{L}\p{P}\p{S}]?[\p{L}\p{M}]+|"
+            r" ?[\p{P}\p{S}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"]
+TEKKEN = (r"[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]*[\p{Ll}\p{Lm}\p{Lo}\p{M}]+|"
+          r"[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]+[\p{Ll}\p{Lm}\p{Lo}\p{M}]*|"
+          r"\p{N}| ?[^\s\p{L}\p{N}]+[\r\n/]*|\s*[\r\n]+|\s+(?!\S)|\s+")
+
+WORDS = ("the quick brown fox jumps over lazy dog attention head layer token model weight "
+         "language transformer sentence pair question answer entailment contradiction neutral "
+         "researcher visualise probability matrix tokenizer unigram piece merge byte fallback "
+         "normalization international organisation running walked happily unbelievable "
+         "naïve café résumé Zürich façade São Paulo Ångström coöperate crème brûlée").split()
+ZH = "我们他她它是的了在有和人这中大为上个国不以要会到说时地也子就出年能下过学生可对"
+EMOJI = ["😀", "🤗", "👍🏽", "🇫🇷", "👨‍👩‍👧", "❤️", "🎉"]
+
+
+def corpus():
+    rng = random.Random(7)
+    lines = []
+    for i in range(3000):
+        k = rng.random()
+        ws = [rng.choice(WORDS) for _ in range(rng.randint(3, 12))]
+        if k < 0.3:
+            s = " ".join(ws).capitalize() + rng.choice([".", "!", "?", ",", ";"])
+        elif k < 0.5:
+            s = "".join(rng.choice(ZH) for _ in range(rng.randint(4, 20))) + "。"
+        elif k < 0.7:
+            s = " ".join(ws[:3]) + " " + "".join(rng.choice(ZH) for _ in range(5)) + \
+                f" {rng.randint(0, 99999)} " + rng.choice(EMOJI)
+        elif k < 0.85:
+            s = f"In {rng.randint(1900, 2030)}, {rng.randint(1, 999)}.{rng.randint(0, 99)}% of " + \
+                " ".join(ws) + f" cost ${rng.randint(1, 10**6)}"
+        else:
+            s = "I'm sure they'll say we've DONE it, isn't it? " + " ".join(ws).upper()
+        lines.append(s)
+    return lines
+
+
+def sentences():
+    rng = random.Random(11)
+    out = [
+        "Hello world", "Hello, world!", " leading space", "trailing space ", "  two  spaces  ",
+        "tabs\tand\nnewlines\r\nhere", "\n\nblank lines\n\n", "   ", "a", "I'm",
+        "I'M SHOUTING, DON'T YOU'LL WE'VE", "they're here'", "'s 't 're",
+        "Numbers 1 12 123 1234 12345 3.14159 1,000,000", "2024-06-01T12:34:56Z",
+        "我爱北京天安门", "苹果从树上掉下来，小明把它捡起来了。", "Qwen2是阿里巴巴发布的大语言模型。",
+        "mixed 中文 and English 混合 text 123", "日本語のテキストとカタカナ", "한국어 문장입니다",
+        "emoji 😀🤗 and flags 🇫🇷🇩🇪 family 👨‍👩‍👧 skin 👍🏽", "❤️ hearts ❤ ♥",
+        "naïve café résumé", "decomposed: cafe\u0301 nai\u0308ve", "Ångström Å Å",
+        "ﬁnance ﬂow ｆｕｌｌｗｉｄｔｈ ＡＢＣ １２３", "ℌ ℍ ① ² ½ ™ Ⅻ", "ß ẞ ı İ ǅ",
+        "Supercalifragilisticexpialidocious" * 3, "a" * 300, "ab" * 150, "x" * 50 + " " + "y" * 50,
+        "!!!???...,,,;;;", "<s> </s> <unk> [CLS] <pad>", "http://example.com/a/b?c=d&e=f",
+        "def f(x):\n    return x ** 2  # square", "C++ & C# // comments /* block */",
+        "e-mail: someone@example.org", "\u00a0non-breaking\u00a0space", "zero\u200bwidth\u200djoiner",
+        "Ελληνικά κείμενα", "Русский текст здесь", "עברית מימין לשמאל", "العربية نص",
+        "हिन्दी पाठ", "ไทย ภาษา", "Tiếng Việt có dấu", "combining a\u0301\u0302\u0303 marks",
+        "\u3000ideographic\u3000space", "ＡＢＣ　全角", "…—–‘’“”", "$100 €50 £20 ¥1000",
+    ]
+    while len(out) < 130:
+        k = rng.random()
+        ws = [rng.choice(WORDS) for _ in range(rng.randint(1, 10))]
+        if k < 0.25:
+            s = " ".join(ws)
+        elif k < 0.45:
+            s = "".join(rng.choice(ZH) for _ in range(rng.randint(1, 15)))
+        elif k < 0.6:
+            s = rng.choice(ws) + rng.choice(["", " ", "  ", "\t", "\n"]) + \
+                "".join(rng.choice(ZH) for _ in range(3)) + str(rng.randint(0, 10**rng.randint(1, 8)))
+        elif k < 0.75:
+            s = " ".join(w.upper() if rng.random() < 0.5 else w for w in ws) + rng.choice(EMOJI)
+        elif k < 0.9:
+            s = (" " * rng.randint(0, 4)).join(ws) + " " * rng.randint(0, 3)
+        else:
+            s = "".join(rng.choice(WORDS) for _ in range(rng.randint(5, 20)))
+        out.append(s)
+    return out
+
+
+def pairs():
+    rng = random.Random(13)
+    ss = sentences()
+    return [(ss[i], ss[(i * 7 + 3) % len(ss)]) for i in range(0, 60)] + \
+           [("Is it raining?", "Yes, it is."), ("我们", "他们"), (" a ", " b ")]
+
+
+def bytelevel(name, pre, post=None, ignore_merges=False, add_prefix_space=False, vocab=800):
+    tok = Tokenizer(models.BPE(ignore_merges=ignore_merges))
+    tok.pre_tokenizer = pre
+    tok.decoder = decoders.ByteLevel()
+    specials = ["<|begin_of_text|>", "<|end_of_text|>"] if name != "roberta" else \
+        ["<s>", "<pad>", "</s>", "<unk>", "<mask>"]
+    trainer = trainers.BpeTrainer(vocab_size=vocab, special_tokens=specials,
+                                  initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+                                  show_progress=False)
+    tok.train_from_iterator(corpus(), trainer)
+    if post is not None:
+        tok.post_processor = post
+    return tok
+
+
+def byte_level_families():
+    bl = pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False)
+    out = {}
+    out["llama3"] = bytelevel("llama3", pre_tokenizers.Sequence([
+        pre_tokenizers.Split(Regex(LLAMA3), behavior="isolated", invert=False), bl]),
+        ignore_merges=True)
+    out["llama3"].post_processor = processors.Sequence([
+        processors.ByteLevel(trim_offsets=False),
+        processors.TemplateProcessing(single="<|begin_of_text|> $A",
+                                      pair="<|begin_of_text|> $A <|begin_of_text|>:1 $B:1",
+                                      special_tokens=[("<|begin_of_text|>", 0)])])
+    out["deepseek"] = bytelevel("deepseek", pre_tokenizers.Sequence(
+        [pre_tokenizers.Split(Regex(p), behavior="isolated", invert=False) for p in DEEPSEEK] +
+        [bl]))
+    out["tekken"] = bytelevel("tekken", pre_tokenizers.Sequence([
+        pre_tokenizers.Split(Regex(TEKKEN), behavior="isolated", invert=False), bl]))
+    out["olmo"] = bytelevel("olmo", pre_tokenizers.ByteLevel(add_prefix_space=False,
+                                                             trim_offsets=True, use_regex=True),
+                            post=processors.ByteLevel(trim_offsets=True))
+    rob = bytelevel("roberta", pre_tokenizers.ByteLevel(add_prefix_space=True, use_regex=True))
+    rob.post_processor = processors.RobertaProcessing(("</s>", rob.token_to_id("</s>")),
+                                                      ("<s>", rob.token_to_id("<s>")),
+                                                      trim_offsets=True, add_prefix_space=True)
+    out["roberta"] = rob
+    # a pre-tokenizer zoo on a WordPiece-free BPE: Whitespace, Digits, Punctuation, Metaspace
+    zoo = Tokenizer(models.BPE(unk_token="<unk>"))
+    zoo.normalizer = tokenizers.normalizers.Sequence([
+        tokenizers.normalizers.NFD(), tokenizers.normalizers.StripAccents(),
+        tokenizers.normalizers.Lowercase(), tokenizers.normalizers.Strip(),
+        tokenizers.normalizers.Replace(Regex(r"\s{2,}"), " "),
+        tokenizers.normalizers.Replace("q", "k")])
+    zoo.pre_tokenizer = pre_tokenizers.Sequence([
+        pre_tokenizers.Digits(individual_digits=True), pre_tokenizers.Punctuation(),
+        pre_tokenizers.WhitespaceSplit(),
+        pre_tokenizers.Metaspace(replacement="\u2581", prepend_scheme="first", split=True)])
+    trainer = trainers.BpeTrainer(vocab_size=600, special_tokens=["<unk>", "<s>", "</s>"],
+                                  show_progress=False)
+    zoo.train_from_iterator(corpus(), trainer)
+    zoo.post_processor = processors.TemplateProcessing(
+        single="<s> $A </s>", pair="<s> $A </s> $B:1 </s>:1",
+        special_tokens=[("<s>", zoo.token_to_id("<s>")), ("</s>", zoo.token_to_id("</s>"))])
+    out["zoo"] = zoo
+    ws = Tokenizer(models.BPE(unk_token="<unk>"))
+    ws.pre_tokenizer = pre_tokenizers.Sequence([pre_tokenizers.Whitespace(),
+                                                pre_tokenizers.Digits(individual_digits=False)])
+    ws.train_from_iterator(corpus(), trainers.BpeTrainer(vocab_size=500,
+                                                         special_tokens=["<unk>"],
+                                                         show_progress=False))
+    out["whitespace"] = ws
+    return out
+
+
+def spm_train(model_type, vocab, byte_fallback, rule="nmt_nfkc", extra=None):
+    import sentencepiece as spm
+    d = tempfile.mkdtemp(prefix="mhv-spm-")
+    with open(os.path.join(d, "corpus.txt"), "w", encoding="utf-8") as f:
+        f.write("\n".join(corpus()) + "\n")
+    prefix = os.path.join(d, "m")
+    args = dict(input=os.path.join(d, "corpus.txt"), model_prefix=prefix, vocab_size=vocab,
+                model_type=model_type, byte_fallback=byte_fallback,
+                normalization_rule_name=rule, character_coverage=0.9995, num_threads=1,
+                seed_sentencepiece_size=100000, shuffle_input_sentence=False,
+                pad_id=0, unk_id=2, bos_id=-1, eos_id=1, minloglevel=2)
+    if extra:
+        args.update(extra)
+    spm.SentencePieceTrainer.train(**args)
+    return prefix + ".model"
+
+
+class SlowShim:
+    """What the converters read from a slow tokenizer, answered by the .model itself."""
+
+    def __init__(self, model_file, specials):
+        import sentencepiece as spm
+        self.sp = spm.SentencePieceProcessor(model_file=model_file)
+        self.vocab_file = model_file
+        self.do_lower_case, self.keep_accents, self.split_by_punct = False, True, False
+        self.legacy, self.add_prefix_space, self._extra_ids, self.extra_ids = True, True, 0, 0
+        for k, v in specials.items():
+            setattr(self, k, v)
+
+    def convert_tokens_to_ids(self, t):
+        if isinstance(t, list):
+            return [self.convert_tokens_to_ids(x) for x in t]
+        return self.sp.piece_to_id(t)
+
+    def convert_ids_to_tokens(self, i):
+        if isinstance(i, list):
+            return [self.sp.id_to_piece(x) for x in i]
+        return self.sp.id_to_piece(i)
+
+    def __getattr__(self, name):
+        if name.endswith("_token_id"):
+            t = getattr(self, name[:-3], None)
+            return self.sp.piece_to_id(t) if t else None
+        if name.endswith("_token"):
+            return None
+        raise AttributeError(name)
+
+
+def convert(conv_name, model_file, specials):
+    import transformers.convert_slow_tokenizer as c
+    conv = getattr(c, conv_name)(SlowShim(model_file, specials))
+    return conv.converted()
+
+
+def spm_families():
+    out = {}
+    uni = spm_train("unigram", 600, False)
+    uni_bf = spm_train("unigram", 900, True)
+    t5 = dict(eos_token="</s>", unk_token="<unk>", pad_token="<pad>")
+    bert = dict(cls_token="[CLS]", sep_token="[SEP]", unk_token="<unk>", pad_token="<pad>",
+                mask_token="[MASK]")
+    xlmr = dict(bos_token="<s>", eos_token="</s>", cls_token="<s>", sep_token="</s>",
+                unk_token="<unk>", pad_token="<pad>", mask_token="<mask>")
+    uni_cls = spm_train("unigram", 600, False, extra=dict(
+        pad_id=0, unk_id=1, bos_id=-1, eos_id=-1, user_defined_symbols=["[CLS]", "[SEP]",
+                                                                        "[MASK]"]))
+    for name, conv, mf, sp in (("t5", "T5Converter", uni, t5),
+                               ("xlmr", "XLMRobertaConverter", uni, xlmr),
+                               ("albert", "AlbertConverter", uni_cls, bert),
+                               ("debertav2", "DebertaV2Converter", uni_bf, bert)):
+        try:
+            out[name] = convert(conv, mf, sp)
+        except Exception as e:  # noqa: BLE001 - reported, fixture skipped
+            print(f"skip {name}: {conv}: {e}")
+    bpe = spm_train("bpe", 900, True, extra=dict(pad_id=-1, unk_id=0, bos_id=1, eos_id=2))
+    llama = dict(bos_token="<s>", eos_token="</s>", unk_token="<unk>", pad_token=None)
+    for name, conv in (("llamaspm", "LlamaConverter"), ("gemma", "GemmaConverter")):
+        try:
+            out[name] = convert(conv, bpe, llama)
+        except Exception as e:  # noqa: BLE001
+            print(f"skip {name}: {conv}: {e}")
+    return out
+
+
+def enc_dict(tok, enc, s):
+    return {"sentence": s, "ids": enc.ids, "tokens": [tok.id_to_token(i) for i in enc.ids],
+            "offsets": [list(o) for o in enc.offsets]}
+
+
+def write(name, tok):
+    d = os.path.join(FIX, f"tok-{name}")
+    os.makedirs(d, exist_ok=True)
+    path = os.path.join(d, "tokenizer.json")
+    tok.no_truncation()
+    tok.no_padding()
+    tok.save(path)
+    tok = Tokenizer.from_file(path)
+    cases = [enc_dict(tok, tok.encode(s), s) for s in sentences()]
+    pair_cases = []
+    if tok.post_processor is not None:
+        for a, b in pairs():
+            try:
+                e = tok.encode(a, b)
+            except Exception:  # noqa: BLE001 - no pair template
+                break
+            pair_cases.append({"first": a, "second": b, "ids": e.ids, "type_ids": e.type_ids})
+    doc = {"generator": "tests/gen/gen_tok_families.py",
+           "tokenizers_version": tokenizers.__version__,
+           "tokenizer": f"tests/fixtures/tok-{name}/tokenizer.json",
+           "offsets": "characters of the sentence, [start, end); [0, 0] for post-processor specials",
+           "tokens": "id_to_token of each id",
+           "cases": cases, "pairs": pair_cases}
+    with open(os.path.join(FIX, f"tok-goldens-{name}.json"), "w", encoding="utf-8") as f:
+        json.dump(doc, f, ensure_ascii=False, indent=0)
+    print(f"tok-{name}: {len(cases)} sentences, {len(pair_cases)} pairs, "
+          f"{os.path.getsize(path)} bytes")
+
+
+def main():
+    os.environ["HF_HUB_OFFLINE"] = "1"
+    only = set(sys.argv[1:])
+    fams = {}
+    if not only or only - {"t5", "xlmr", "albert", "debertav2", "llamaspm", "gemma"}:
+        fams.update(byte_level_families())
+    fams.update(spm_families())
+    for name, tok in fams.items():
+        if not only or name in only:
+            write(name, tok)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,173 @@
+/* test_tok_families.c - tokenizers of the families made by tests/gen/gen_tok_families.py
+ * (Split regexes of Llama-3, DeepSeek, Tekken; GPT-NeoX/OLMo ByteLevel; RoBERTa; a zoo of
+ * normalizers and pre-tokenizers; SentencePiece Unigram models converted by transformers for
+ * T5, XLM-R, ALBERT, DeBERTa-v2): ids, pieces and spans equal HF's on every golden sentence,
+ * sentence pairs equal tokenizer.encode(a, b) (ids and type ids); and the hand matchers of
+ * the GPT-2 / Qwen2 patterns agree with Oniguruma on the same patterns. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "testutil.h"
+
+#include "text/unicode.h"
+#include "tok/pretok.h"
+#include "tok/regex.h"
+
+/* One golden case: HF's [0, 0] is our {-1, -1} (a special token) or an empty span at 0. */
+static int check_case(const mhv_tok *t, const cJSON *c, const char *label)
+{
+    const char *s = cJSON_GetObjectItem(c, "sentence")->valuestring;
+    const cJSON *ids = cJSON_GetObjectItem(c, "ids"), *toks = cJSON_GetObjectItem(c, "tokens"),
+                *offs = cJSON_GetObjectItem(c, "offsets");
+    mhv_encoding e;
+    mhv_error err = {0};
+    if (mhv_tok_encode(t, s, strlen(s), &e, &err)) {
+        print_error("%s: '%s': %s\n", label, s, err.msg);
+        return 1;
+    }
+    int n = cJSON_GetArraySize(ids), bad = e.n != n;
+    for (int i = 0; !bad && i < n; i++) {
+        const cJSON *o = cJSON_GetArrayItem(offs, i);
+        int a = e.spans[2 * i] < 0 ? 0 : e.spans[2 * i], b = e.spans[2 * i + 1] < 0 ? 0 : e.spans[2 * i + 1];
+        bad = e.ids[i] != cJSON_GetArrayItem(ids, i)->valueint ||
+              strcmp(e.pieces[i], cJSON_GetArrayItem(toks, i)->valuestring) != 0 ||
+              a != cJSON_GetArrayItem(o, 0)->valueint || b != cJSON_GetArrayItem(o, 1)->valueint;
+    }
+    if (bad) {
+        print_error("%s: '%.80s' differs from HF:\n  ours:", label, s);
+        for (int i = 0; i < e.n; i++)
+            print_error(" %d'%s'[%d,%d)", e.ids[i], e.pieces[i], e.spans[2 * i], e.spans[2 * i + 1]);
+        print_error("\n  HF:  ");
+        for (int i = 0; i < n; i++) {
+            const cJSON *o = cJSON_GetArrayItem(offs, i);
+            print_error(" %d'%s'[%d,%d)", cJSON_GetArrayItem(ids, i)->valueint,
+                        cJSON_GetArrayItem(toks, i)->valuestring, cJSON_GetArrayItem(o, 0)->valueint,
+                        cJSON_GetArrayItem(o, 1)->valueint);
+        }
+        print_error("\n");
+    }
+    mhv_encoding_free(&e);
+    return bad;
+}
+
+static void family(const char *name, int min_cases)
+{
+    char dir[256], golden[256];
+    snprintf(dir, sizeof dir, "tests/fixtures/tok-%s", name);
+    snprintf(golden, sizeof golden, "tests/fixtures/tok-goldens-%s.json", name);
+    mhv_tok *t = tu_open_tok_dir(dir);
+    cJSON *j = tu_read_json(golden);
+    const cJSON *cases = cJSON_GetObjectItem(j, "cases");
+    assert_true(cJSON_GetArraySize(cases) >= min_cases);
+    int bad = 0, n = 0;
+    for (const cJSON *c = cases->child; c; c = c->next)
+        bad += check_case(t, c, name);
+    /* pairs: the template's ids and type ids */
+    const cJSON *pairs = cJSON_GetObjectItem(j, "pairs");
+    for (const cJSON *c = pairs ? pairs->child : NULL; c; c = c->next, n++) {
+        const char *a = cJSON_GetObjectItem(c, "first")->valuestring;
+        const char *b = cJSON_GetObjectItem(c, "second")->valuestring;
+        const cJSON *ids = cJSON_GetObjectItem(c, "ids"), *types = cJSON_GetObjectItem(c, "type_ids");
+        mhv_encoding e;
+        mhv_error err = {0};
+        if (mhv_tok_encode_pair(t, a, strlen(a), b, strlen(b), &e, &err)) {
+            print_error("%s: pair '%s' / '%s': %s\n", name, a, b, err.msg);
+            bad++;
+            continue;
+        }
+        int m = cJSON_GetArraySize(ids), diff = e.n != m;
+        for (int i = 0; !diff && i < m; i++)
+            diff = e.ids[i] != cJSON_GetArrayItem(ids, i)->valueint ||
+                   e.type_ids[i] != cJSON_GetArrayItem(types, i)->valueint;
+        if (diff) {
+            print_error("%s: pair '%.40s' / '%.40s' differs from HF (%d tokens, HF %d)\n", name,
+                        a, b, e.n, m);
+            bad++;
+        }
+        mhv_encoding_free(&e);
+    }
+    cJSON_Delete(j);
+    mhv_tok_close(t);
+    assert_int_equal(bad, 0);
+}
+
+static void test_llama3(void **s) { (void)s; family("llama3", 100); }
+static void test_deepseek(void **s) { (void)s; family("deepseek", 100); }
+static void test_tekken(void **s) { (void)s; family("tekken", 100); }
+static void test_olmo(void **s) { (void)s; family("olmo", 100); }
+static void test_roberta(void **s) { (void)s; family("roberta", 100); }
+static void test_zoo(void **s) { (void)s; family("zoo", 100); }
+static void test_whitespace(void **s) { (void)s; family("whitespace", 100); }
+static void test_t5(void **s) { (void)s; family("t5", 100); }
+static void test_xlmr(void **s) { (void)s; family("xlmr", 100); }
+static void test_albert(void **s) { (void)s; family("albert", 100); }
+static void test_debertav2(void **s) { (void)s; family("debertav2", 100); }
+
+/* The hand matchers are Oniguruma's matches of their patterns on varied text. */
+static void agree(mhv_pretok_kind kind, const char *pattern, const char *text)
+{
+    size_t len = strlen(text), n = 0;
+    uint32_t *cp = malloc((len + 1) * sizeof *cp);
+    for (size_t i = 0; i < len;) {
+        int k = mhv_utf8_decode(text + i, len - i, &cp[n]);
+        assert_true(k > 0);
+        n++;
+        i += (size_t)k;
+    }
+    mhv_regex *re;
+    mhv_error err = {0};
+    assert_int_equal(mhv_regex_new(pattern, "", &re, &err), MHV_OK);
+    size_t *r, count;
+    assert_int_equal(mhv_regex_find_all(re, cp, n, &r, &count, &err), MHV_OK);
+    size_t i = 0, k = 0;
+    while (i < n) {
+        size_t e = mhv_pretok_match(kind, cp, n, i);
+        if (k >= count || r[2 * k] != i || r[2 * k + 1] != e)
+            fail_msg("'%s': hand match [%zu, %zu), regex [%zu, %zu)", text, i, e,
+                     k < count ? r[2 * k] : 0, k < count ? r[2 * k + 1] : 0);
+        i = e;
+        k++;
+    }
+    assert_int_equal(k, count);
+    free(r);
+    free(cp);
+    mhv_regex_free(re);
+}
+
+static void test_hand_matchers_agree(void **state)
+{
+    (void)state;
+    cJSON *j = tu_read_json("tests/fixtures/tok-goldens-llama3.json");
+    const cJSON *cases = cJSON_GetObjectItem(j, "cases");
+    for (const cJSON *c = cases->child; c; c = c->next) {
+        const char *s = cJSON_GetObjectItem(c, "sentence")->valuestring;
+        agree(MHV_PRETOK_GPT2, mhv_pretok_pattern_gpt2, s);
+        agree(MHV_PRETOK_QWEN2, mhv_pretok_pattern_qwen2, s);
+    }
+    static const char *const extra[] = {"'S 'T 'RE ſ's \u017f", "a\r\n\r\n b", " \t\n x",
+                                        "x  \n  y", "١٢٣ ⅻ ½", "\u2028\u2029\xc2\x85"};
+    for (size_t i = 0; i < sizeof extra / sizeof *extra; i++) {
+        agree(MHV_PRETOK_GPT2, mhv_pretok_pattern_gpt2, extra[i]);
+        agree(MHV_PRETOK_QWEN2, mhv_pretok_pattern_qwen2, extra[i]);
+    }
+    cJSON_Delete(j);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_llama3),     cmocka_unit_test(test_deepseek),
+        cmocka_unit_test(test_tekken),     cmocka_unit_test(test_olmo),
+        cmocka_unit_test(test_roberta),    cmocka_unit_test(test_zoo),
+        cmocka_unit_test(test_whitespace), cmocka_unit_test(test_t5),
+        cmocka_unit_test(test_xlmr),       cmocka_unit_test(test_albert),
+        cmocka_unit_test(test_debertav2),  cmocka_unit_test(test_hand_matchers_agree),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
