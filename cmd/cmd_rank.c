@@ -17,8 +17,7 @@
 static const char rank_usage[] =
     "usage: mhaviz rank --from WORD --to WORD [--model DIR] [--top K] [--nth K] [--to-nth K]\n"
     "                   [--heads SPEC] [--format table|json] [--truncate] [--substring]\n"
-    "                   [--allow-unk]\n"
-    "                   [--render] [--render-format png,svg] [--out DIR] FILE\n"
+    "                   [--allow-unk] [--render] [--render-format png,svg] [--out DIR] FILE\n"
     "\n"
     "Ranks the heads by the attention the tokens of WORD (--from) pay to the tokens of\n"
     "WORD (--to), over the sentences of FILE (- for stdin) that contain both. Words are\n"
@@ -49,6 +48,10 @@ static const char rank_usage[] =
     "                   (<stem>-2, <stem>-3 ... for later lines), as run names them\n"
     "  --render-format LIST  png (default), svg or png,svg; implies --render\n"
     "  --out DIR        where --render writes (default: mhaviz-out)\n"
+    "  --view VIEW      --render's figures: matrix (default), lines, or row (a bar chart\n"
+    "                   of the --from word's attention, the --to word's bars coloured)\n"
+    "  --colormap, --scale, --cell, --values, --dpi, --font, --font-size, --title,\n"
+    "  --no-title, --model-name, --min-weight, --svg-text   as for run (mhaviz run --help)\n"
     "  -h, --help       show this help\n";
 
 typedef struct {
@@ -59,6 +62,8 @@ typedef struct {
     const char *unk_piece;  /* its text, "[UNK]" */
     int render;         /* MHV_FIG_* mask of --render / --render-format, 0 = no figures */
     const char *out;    /* --out DIR */
+    run_fig_opts fig;   /* --render's figure options (--colormap, --view row ...) */
+    const char *fig_opt; /* the first one given, for "only with --render" */
 } rank_opts;
 
 static int parse_count(const char *s, int min, int *out)
@@ -104,9 +109,11 @@ static int parse(int argc, char **argv, rank_opts *o)
         {"out", required_argument, 0, 'o'},
         {"substring", no_argument, 0, OPT_SUBSTRING},
         {"allow-unk", no_argument, 0, OPT_ALLOW_UNK},
+        RUN_FIG_LONGOPTS,
         {0, 0, 0, 0},
     };
     *o = (rank_opts){.heads = "all", .top = 10, .nth = 1, .to_nth = 1, .out = "mhaviz-out"};
+    o->fig.render = mhv_render_default_params();
     int out_given = 0;
     const char *format = "table";
     opterr = 0;
@@ -146,9 +153,19 @@ static int parse(int argc, char **argv, rank_opts *o)
             break;
         case 'h': fputs(rank_usage, stdout); return -1;
         case ':': return cli_usage_error("rank", "option '%s' needs a value", argv[optind - 1]);
-        default: return cli_usage_error("rank", "unknown option '%s'", argv[optind - 1]);
+        default: {
+            int rc = c >= FIG_OPT_FIRST && c < FIG_OPT_LAST
+                         ? run_fig_option("rank", c, optarg, &o->fig) : 1;
+            if (rc)
+                return rc == 1 ? cli_usage_error("rank", "unknown option '%s'", argv[optind - 1])
+                               : rc;
+            if (!o->fig_opt)
+                o->fig_opt = argv[optind - 1];
+        }
         }
     }
+    if (o->fig_opt && !o->render)
+        return cli_usage_error("rank", "%s is for --render's figures", o->fig_opt);
     if (strcmp(format, "table") == 0)
         o->json = 0;
     else if (strcmp(format, "json") == 0)
@@ -418,7 +435,8 @@ static mhv_status render_top(mhv_forward_ctx *fc, const mhv_model *m, const mhv_
     snprintf(note, nlen, "%s \xE2\x86\x92 %s", o->from, o->to); /* "它 → 苹果" */
     char stem[256];
     mhv_input_stem(o->file, stem, sizeof stem);
-    run_fig_opts fo = {.formats = o->render, .render = mhv_render_default_params()};
+    run_fig_opts fo = o->fig;
+    fo.formats = o->render;
     run_figs figs;
     mhv_status st = run_figs_begin(&figs, &fo, m, tok, err);
     for (int i = 0; !st && i < in->n; i++) {
