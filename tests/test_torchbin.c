@@ -437,6 +437,25 @@ static void test_pickle_opcodes(void **state)
             "element count is not a non-negative int");
 }
 
+/* A pickle of nothing but pushes is stopped at the object budget, before its memory grows
+ * with the input. */
+static void test_pickle_object_budget(void **state)
+{
+    (void)state;
+    size_t n = MHV_PKL_MAX_OBJECTS / 2 + 16;
+    uint8_t *buf = malloc(n);
+    assert_non_null(buf);
+    memset(buf, 'N', n);
+    buf[0] = 0x80;
+    buf[1] = 2;
+    buf[n - 1] = '.';
+    mhv_pkl_state_dict sd;
+    mhv_error err = {0};
+    mhv_status rc = mhv_pkl_read_state_dict(buf, n, "p.bin", &sd, &err);
+    expect_error(&err, rc, MHV_EFORMAT, "p.bin", "pickle holds more than 16777216 objects");
+    free(buf);
+}
+
 /* ---- the directory: safetensors first, then pytorch_model.bin ---- */
 
 static void copy_file(const char *from, const char *to)
@@ -504,6 +523,7 @@ int main(void)
         cmocka_unit_test(test_every_truncation),
         cmocka_unit_test(test_every_byte_flip),
         cmocka_unit_test(test_pickle_opcodes),
+        cmocka_unit_test(test_pickle_object_budget),
         cmocka_unit_test(test_dir_order_and_missing_shard),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -58,6 +58,7 @@ typedef struct {
     size_t nt, capt;
     mhv_pkl_storage *s;
     size_t ns, caps;
+    size_t objects; /* values, pushes, marks, memo entries, tuple items, dict entries */
 } vm;
 
 static int grow(void **p, size_t *cap, size_t need, size_t elem)
@@ -97,10 +98,22 @@ static mhv_status nomem(vm *m)
     return mhv_fail(m->err, MHV_ENOMEM, m->name, "out of memory reading the pickle");
 }
 
+/* Counts k more objects against MHV_PKL_MAX_OBJECTS. */
+static mhv_status spend(vm *m, size_t k)
+{
+    m->objects += k; /* k <= the stack, so this cannot wrap */
+    if (m->objects > MHV_PKL_MAX_OBJECTS)
+        return fail(m, "pickle holds more than %zu objects, more than a state dict's can",
+                    MHV_PKL_MAX_OBJECTS);
+    return MHV_OK;
+}
+
 /* ---- values and the stack ---- */
 
 static mhv_status new_val(vm *m, pval v, uint32_t *idx)
 {
+    if (spend(m, 1))
+        return MHV_EFORMAT;
     if (grow((void **)&m->v, &m->capv, m->nv + 1, sizeof *m->v))
         return nomem(m);
     m->v[m->nv] = v;
@@ -110,6 +123,8 @@ static mhv_status new_val(vm *m, pval v, uint32_t *idx)
 
 static mhv_status push(vm *m, uint32_t idx)
 {
+    if (spend(m, 1))
+        return MHV_EFORMAT;
     if (grow((void **)&m->stack, &m->capstack, m->sp + 1, sizeof *m->stack))
         return nomem(m);
     m->stack[m->sp++] = idx;
@@ -150,6 +165,8 @@ static mhv_status pop_mark(vm *m, size_t *first)
 static mhv_status make_tuple(vm *m, size_t first)
 {
     size_t k = m->sp - first;
+    if (spend(m, k))
+        return MHV_EFORMAT;
     if (grow((void **)&m->items, &m->capitems, m->nitems + k, sizeof *m->items))
         return nomem(m);
     pval t = {.kind = V_TUPLE, .a = (uint32_t)m->nitems, .b = (uint32_t)k};
@@ -162,6 +179,8 @@ static mhv_status make_tuple(vm *m, size_t first)
 
 static mhv_status dict_add(vm *m, uint32_t dict, uint32_t key, uint32_t val)
 {
+    if (spend(m, 1))
+        return MHV_EFORMAT;
     if (grow((void **)&m->d, &m->capd, m->nd + 1, sizeof *m->d))
         return nomem(m);
     pval *dv = &m->v[dict];
@@ -541,6 +560,8 @@ static mhv_status memo_put(vm *m, uint64_t idx)
         return fail(m, "pickle memo index %llu at byte %zu skips ahead of %zu",
                     (unsigned long long)idx, m->op_pos, m->nmemo);
     if (idx == m->nmemo) {
+        if (spend(m, 1))
+            return MHV_EFORMAT;
         if (grow((void **)&m->memo, &m->capmemo, m->nmemo + 1, sizeof *m->memo))
             return nomem(m);
         m->nmemo++;
@@ -618,6 +639,8 @@ static mhv_status run(vm *m, uint32_t *result)
                 return fail(m, "%zu bytes after the end of the pickle", m->n - m->pos);
             return MHV_OK;
         case '(': /* MARK */
+            if (spend(m, 1))
+                return MHV_EFORMAT;
             if (grow((void **)&m->marks, &m->capmarks, m->nmarks + 1, sizeof *m->marks))
                 return nomem(m);
             m->marks[m->nmarks++] = m->sp;

@@ -18,9 +18,11 @@
 #include "base/status.h"
 
 #define MHV_PKL_MAX_DIMS 8
-/* A state dict's pickle is ~100 bytes a tensor; this is far above any real one and keeps
- * every index in 32 bits. */
-#define MHV_PKL_MAX_BYTES ((size_t)1 << 30)
+/* A state dict's pickle is ~100 bytes and ~30 objects (values, stack pushes, marks, memo
+ * entries, tuple items, dict entries) a tensor: these are far above any real one (a few MB for 50000 tensors) and
+ * bound the memory and time a hostile pickle can take (about 400 MB at worst). */
+#define MHV_PKL_MAX_BYTES ((size_t)256 << 20)
+#define MHV_PKL_MAX_OBJECTS ((size_t)1 << 24)
 
 /* One persistent id: a storage of `numel` elements of `dtype`, record data/<key>. */
 typedef struct {
