@@ -21,7 +21,9 @@
 static const char run_usage[] =
     "usage: mhaviz run [--model DIR] [--heads SPEC] [--format png,svg,json,html] [--out DIR]\n"
     "                  [--colormap NAME] [--scale fixed|head|row] [--cell PX] [--values]\n"
-    "                  [--dpi N] [--font FILE] [--pretokenized | --ids] [--truncate]\n"
+    "                  [--dpi N] [--font FILE] [--font-size PX] [--title TEXT | --no-title]\n"
+    "                  [--model-name NAME] [--view matrix|lines|row] [--min-weight W]\n"
+    "                  [--row WORD] [--svg-text] [--pretokenized | --ids] [--truncate]\n"
     "                  [--threads N] [--aggregate mean|rollout|flow] FILE\n"
     "\n"
     "Runs the model on each non-empty line of FILE (- for stdin) and draws the attention\n"
@@ -48,6 +50,16 @@ static const char run_usage[] =
     "  --values         print the weights in cells big enough to hold them\n"
     "  --dpi N          scale the images for print: N/96 pixels per unit (default 96)\n"
     "  --font FILE      label font tried first (default: $MHAVIZ_FONT, then system fonts)\n"
+    "  --font-size PX   token labels' size (default: from the cell, 7..13); other text\n"
+    "                   in proportion\n"
+    "  --title TEXT     the title line of every figure; --no-title: none\n"
+    "  --model-name NAME  the model in titles (default: its directory's name)\n"
+    "  --view VIEW      matrix (default); lines: queries left, keys right, a line per\n"
+    "                   weight (L05.png overlays the layer's heads); row: see --row\n"
+    "  --min-weight W   lines view: leave out weights below W (default 0.02)\n"
+    "  --row WORD       head figures as bars of WORD's attention over the sentence (the\n"
+    "                   mean of its tokens' rows); sentences without WORD are skipped\n"
+    "  --svg-text       SVG labels as text in the named font (editable) instead of outlines\n"
     "  --aggregate KIND one view per layer instead of per head, L05-mean.png,\n"
     "                   L05-rollout.png or L05-flow.png (and one JSON entry per layer): mean\n"
     "                   (the layer's head average), rollout or flow (attention rollout or\n"
@@ -110,8 +122,12 @@ static int parse(int argc, char **argv, run_opts *o)
             break;
         }
         case 'w':
-            if (!*optarg || !mhv_utf8_valid(optarg, strlen(optarg), NULL))
-                return cli_usage_error("run", "--row WORD is empty or not valid UTF-8");
+            if (!*optarg || !mhv_utf8_valid(optarg, strlen(optarg), NULL) ||
+                strcspn(optarg, "\x01\x02\x03\x04\x05\x06\x07\x08\t\n\x0b\x0c\r\x0e\x0f\x10"
+                        "\x11\x12\x13\x14\x15\x16\x17\x18\x19\x1a\x1b\x1c\x1d\x1e\x1f") !=
+                    strlen(optarg))
+                return cli_usage_error("run", "--row WORD is empty, not valid UTF-8 or holds a "
+                                       "control character");
             o->fig.row_word = optarg;
             o->fig.render.view = MHV_VIEW_ROW;
             break;

@@ -16,6 +16,7 @@
 #include "base/heads.h"
 #include "analysis/stats.h"
 #include "fig/stats_fig.h"
+#include "run_figures.h"
 
 static const char stats_usage[] =
     "usage: mhaviz stats [--model DIR] [--format table|json|csv|png] [--out FILE] [--shard I/N]\n"
@@ -36,12 +37,19 @@ static const char stats_usage[] =
     "  --merge          add up the JSON outputs given instead of reading a corpus\n"
     "  --threads N      sentences processed in parallel (default: online CPUs)\n"
     "  --truncate       cut sentences longer than the model's positions instead of failing\n"
+    "  --colormap NAME, --cell PX, --dpi N, --font FILE, --font-size PX, --title TEXT,\n"
+    "  --no-title, --model-name NAME, --values   figure options of --format png, as for\n"
+    "                   run (values are printed when cells of --cell 22 or more hold them)\n"
+    "  --scale MODE     fixed (default): masses 0..1, entropy and distance 0..their largest\n"
+    "                   head; head or row: every panel from 0 to its largest value\n"
     "  -h, --help       show this help\n";
 
 typedef struct {
     const char *model, *out;
     mhv_stats_format fmt;
     int png; /* --format png: drawn by stats_fig, not a text format */
+    run_fig_opts fig;       /* --colormap, --cell, --dpi, --title ... (png only) */
+    const char *fig_opt;    /* the first figure option given */
     int shard_i, shard_n, merge, threads, truncate;
     char **files;
     int n_files;
@@ -54,9 +62,11 @@ static int parse(int argc, char **argv, stats_opts *o)
         {"out", required_argument, 0, 'o'},   {"shard", required_argument, 0, 's'},
         {"merge", no_argument, 0, 'M'},       {"threads", required_argument, 0, 'T'},
         {"truncate", no_argument, 0, 't'},    {"help", no_argument, 0, 'h'},
+        RUN_FIG_LONGOPTS,
         {0, 0, 0, 0},
     };
     *o = (stats_opts){.shard_n = 1};
+    o->fig.render = mhv_render_default_params();
     opterr = 0;
     int c;
     while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
@@ -98,9 +108,21 @@ static int parse(int argc, char **argv, stats_opts *o)
         }
         case 'h': fputs(stats_usage, stdout); return -1;
         case ':': return cli_usage_error("stats", "option '%s' needs a value", argv[optind - 1]);
-        default: return cli_usage_error("stats", "unknown option '%s'", argv[optind - 1]);
+        default: {
+            int rc = c >= FIG_OPT_FIRST && c < FIG_OPT_LAST
+                         ? run_fig_option("stats", c, optarg, &o->fig) : 1;
+            if (rc)
+                return rc == 1 ? cli_usage_error("stats", "unknown option '%s'", argv[optind - 1])
+                               : rc;
+            if (c == FIG_OPT_VIEW || c == FIG_OPT_MIN_WEIGHT || c == FIG_OPT_SVG_TEXT)
+                return cli_usage_error("stats", "%s is not for stats figures", argv[optind - 1]);
+            if (!o->fig_opt)
+                o->fig_opt = argv[optind - 1];
+        }
         }
     }
+    if (o->fig_opt && !o->png)
+        return cli_usage_error("stats", "%s is for --format png", o->fig_opt);
     o->files = argv + optind;
     o->n_files = argc - optind;
     if (o->merge) {
@@ -355,21 +377,35 @@ static mhv_status run_merge(const stats_opts *o, mhv_stats_acc *total, char *mod
 static mhv_status write_png(const stats_opts *o, const mhv_stats_acc *acc, const char *model,
                             mhv_error *err)
 {
-    mhv_font_params fp = cli_font_params(NULL);
+    mhv_font_params fp = cli_font_params(o->fig.font);
     mhv_fontset *fs = NULL;
     mhv_status st = mhv_font_open(&fp, &fs, err);
     if (st)
         return st;
     const char *base = strrchr(model, '/');
     base = base && base[1] ? base + 1 : model;
+    if (o->fig.model_name)
+        base = o->fig.model_name;
     char title[512];
     snprintf(title, sizeof title, "mhaviz stats: %.300s, %lld sentence%s (rows: layers, "
              "columns: heads)", base,
              (long long)acc->sentences, acc->sentences == 1 ? "" : "s");
+    const mhv_render_params *r = &o->fig.render;
+    mhv_stats_fig_params sp = mhv_stats_fig_default_params();
+    sp.cmap = r->cmap;
+    sp.cell = r->cell;
+    sp.dpi = r->dpi;
+    sp.font_px = r->font_px;
+    sp.stretch = r->scale != MHV_SCALE_FIXED;
+    sp.no_title = r->no_title;
+    if (r->values && mhv_stats_values_cell(&sp))
+        fprintf(stderr, "mhaviz: warning: --values: cells of %d px are too small to print the "
+                "values; use --cell %d or more\n", sp.cell, mhv_stats_values_cell(&sp));
     mhv_out out;
     if (!(st = mhv_out_open(&out, o->out, err))) {
         cli_signals_tmpfile(out.tmp[0] ? out.tmp : NULL);
-        if ((st = mhv_stats_png(out.f, o->out, acc, title, fs, err)))
+        if ((st = mhv_stats_png(out.f, o->out, acc, r->title ? r->title : title, &sp, fs,
+                                err)))
             mhv_out_abort(&out);
         else
             st = mhv_out_commit(&out, err);

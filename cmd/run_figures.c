@@ -7,6 +7,7 @@
 
 #include "cli.h"
 #include "ckpt/modelname.h"
+#include "analysis/rank.h"
 #include "fig/html.h"
 #include "text/unicode.h"
 
@@ -186,6 +187,17 @@ static mhv_status sentence_figs(run_figs *r, const char *out, const char *stem, 
         return st;
     if (hl)
         in.highlight = *hl;
+    if (r->o->row_word && !hl) { /* run --row WORD: that word's tokens are the rows drawn */
+        r->row_sentences++;
+        int t0 = 0, t1 = 0;
+        if (mhv_rank_find(s->text, s->len, enc, r->o->row_word, 1, MHV_RANK_WORDS, &t0, &t1) < 1 ||
+            t0 == t1) {
+            r->row_missing++;
+            free(special);
+            return MHV_OK;
+        }
+        in.highlight = (mhv_highlight){t0, t1, 0, 0, r->o->row_word};
+    }
     st = heads_only ? mhv_figures_write_heads(dir, r->o->formats, &r->o->render,
                                                          r->fs, &in, attn, &r->written, err)
                                : mhv_figures_write(dir, r->o->formats, &r->o->render, r->fs,
@@ -274,7 +286,12 @@ void run_figs_end(run_figs *r, int ok)
     }
     if (!ok) {
         mhv_written_undo(&r->written);
-    } else if (r->fs && mhv_font_missing_count(r->fs) > 0) {
+    } else if (r->row_missing) {
+        fprintf(stderr, "mhaviz: warning: --row '%s' does not occur in %d of %d sentence%s: "
+                "no figures for %s\n", r->o->row_word, r->row_missing, r->row_sentences,
+                r->row_sentences == 1 ? "" : "s", r->row_missing == 1 ? "it" : "them");
+    }
+    if (ok && r->fs && mhv_font_missing_count(r->fs) > 0) {
         /* one line for the whole run, however many figures showed the boxes */
         fputs("mhaviz: warning: no font has", stderr);
         int n = mhv_font_missing_count(r->fs);

@@ -65,6 +65,7 @@ typedef struct {
     mhv_written written;
     mhv_out html;               /* OUT/<stem>.html while it is written */
     int html_open;
+    int row_sentences, row_missing; /* run --row: sentences seen, and lacking the word */
 } run_figs;
 
 /* Opens the fonts when an image format was asked for. tok may be NULL (ids without a

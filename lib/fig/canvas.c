@@ -76,6 +76,55 @@ static void blend(uint8_t *d, const uint8_t rgb[3], unsigned a)
         d[k] = (uint8_t)((d[k] * (255 - a) + rgb[k] * a + 127) / 255);
 }
 
+/* An antialiased line: each pixel near the segment is covered by how much of it lies within
+ * width/2 of the centre line (distance measured from the pixel centre), times the opacity.
+ * Walks the major axis, so the cost is the line's length times its width. */
+static void line(mhv_canvas *c, const mhv_prim *p)
+{
+    float x0 = p->x, y0 = p->y, x1 = p->w, y1 = p->h, hw = fmaxf(p->aux, 0.5f) / 2;
+    float dx = x1 - x0, dy = y1 - y0, len = sqrtf(dx * dx + dy * dy);
+    if (!(len > 0) || !(len < 1e6f))
+        return;
+    int steep = fabsf(dy) > fabsf(dx);
+    float a0 = steep ? y0 : x0, a1 = steep ? y1 : x1, b0 = steep ? x0 : y0;
+    float slope = steep ? dx / dy : dy / dx;
+    float reach = hw * len / fmaxf(fabsf(steep ? dy : dx), 1e-6f) + 1.0f; /* across the axis */
+    if (a1 < a0) {
+        float t = a0;
+        a0 = a1;
+        a1 = t;
+        b0 = steep ? (y0 < y1 ? x0 : x1) : (x0 < x1 ? y0 : y1);
+    }
+    int amax = steep ? c->h : c->w, bmax = steep ? c->w : c->h;
+    int ia0 = (int)floorf(a0 - hw), ia1 = (int)ceilf(a1 + hw);
+    for (int ia = ia0 < 0 ? 0 : ia0; ia < ia1 && ia < amax; ia++) {
+        float ac = (float)ia + 0.5f;
+        float at = fminf(fmaxf(ac, a0), a1);  /* butt ends: clamp along the segment */
+        float bc = b0 + (at - a0) * slope;
+        int ib0 = (int)floorf(bc - reach), ib1 = (int)ceilf(bc + reach);
+        for (int ib = ib0 < 0 ? 0 : ib0; ib < ib1 && ib < bmax; ib++) {
+            float px = steep ? (float)ib + 0.5f : ac, py = steep ? ac : (float)ib + 0.5f;
+            /* distance from the pixel centre to the segment */
+            float t = ((px - x0) * dx + (py - y0) * dy) / (len * len);
+            if (t < 0 || t > 1) {
+                /* past an end: covered only within half a pixel of it */
+                float e = t < 0 ? -t * len : (t - 1) * len;
+                if (e > 0.5f)
+                    continue;
+            }
+            t = fminf(fmaxf(t, 0), 1);
+            float qx = x0 + t * dx - px, qy = y0 + t * dy - py, d = sqrtf(qx * qx + qy * qy);
+            float cov = fminf(1.0f, hw + 0.5f - d);
+            if (cov <= 0)
+                continue;
+            int x = steep ? ib : ia, y = steep ? ia : ib;
+            unsigned a = (unsigned)lrintf(cov * (float)p->alpha);
+            if (a)
+                blend(c->px + ((size_t)y * (size_t)c->w + (size_t)x) * 3, p->rgb, a);
+        }
+    }
+}
+
 /* Blits glyph coverage at pen (px, py) on the baseline; rotated text maps the run's
  * (u right, v down) to the page's (v right, u up). */
 static void blit(mhv_canvas *c, const mhv_glyph_bitmap *bm, int px, int py, int rot,
@@ -118,6 +167,8 @@ mhv_status mhv_canvas_draw(mhv_canvas *c, const mhv_scene *s, mhv_fontset *fs, m
             fill(c, p);
         } else if (p->kind == MHV_PRIM_HATCH) {
             hatch(c, p);
+        } else if (p->kind == MHV_PRIM_LINE) {
+            line(c, p);
         } else {
             mhv_status st = text(c, s, p, fs, err);
             if (st)

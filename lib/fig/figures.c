@@ -94,7 +94,7 @@ static mhv_status emit(const char *dir, const char *base, int formats, const mhv
         mhv_out out;
         if ((st = mhv_out_open(&out, path, err)))
             return st;
-        if ((st = mhv_svg_write(out.f, path, s, fs, err))) {
+        if ((st = mhv_svg_write_labels(out.f, path, s, fs, p->svg_text, err))) {
             mhv_out_abort(&out);
             return st;
         }
@@ -133,6 +133,37 @@ static mhv_status make_dirs(const char *dir, mhv_written *w, mhv_error *err)
     return MHV_OK;
 }
 
+/* The figure of one head in the view p asks for. */
+static mhv_status head_figure(const mhv_render_params *p, mhv_fontset *fs,
+                              const mhv_fig_input *in, const mhv_head_attn *h, mhv_scene *s,
+                              mhv_error *err)
+{
+    if (p->view == MHV_VIEW_LINES)
+        return mhv_render_lines(p, fs, in, &h, 1, s, err);
+    if (p->view == MHV_VIEW_ROW)
+        return mhv_render_row(p, fs, in, h, s, err);
+    return mhv_render_head(p, fs, in, h, s, err);
+}
+
+/* A layer's figure: its heads in a grid of matrices, or overlaid in the line view. */
+static mhv_status layer_figure(const mhv_render_params *p, mhv_fontset *fs,
+                               const mhv_fig_input *in, const mhv_attn *a, int layer,
+                               mhv_scene *s, mhv_error *err)
+{
+    if (p->view != MHV_VIEW_LINES)
+        return mhv_render_layer(p, fs, in, a, layer, s, err);
+    const mhv_head_attn **hs = malloc((size_t)a->count * sizeof *hs);
+    if (!hs)
+        return mhv_fail(err, MHV_ENOMEM, "", "out of memory");
+    int k = 0;
+    for (int i = 0; i < a->count; i++)
+        if (a->heads[i].layer == layer)
+            hs[k++] = &a->heads[i];
+    mhv_status st = mhv_render_lines(p, fs, in, hs, k, s, err);
+    free(hs);
+    return st;
+}
+
 /* Walks every figure of the sentence; with dir == NULL only builds them in memory. */
 static mhv_status each_figure(const char *dir, int formats, const mhv_render_params *p,
                               mhv_fontset *fs, const mhv_fig_input *in0, const mhv_attn *a,
@@ -149,7 +180,7 @@ static mhv_status each_figure(const char *dir, int formats, const mhv_render_par
     int layers = 0;
     for (int i = 0; i < a->count && !st; i++) {
         const mhv_head_attn *h = &a->heads[i];
-        if ((st = mhv_render_head(p, fs, in, h, &s, err)))
+        if ((st = head_figure(p, fs, in, h, &s, err)))
             break;
         snprintf(base, sizeof base, "L%0*d-H%0*d", dl, h->layer, dh, h->head);
         st = dir ? emit(dir, base, formats, p, fs, &s, w, err) : MHV_OK;
@@ -160,10 +191,11 @@ static mhv_status each_figure(const char *dir, int formats, const mhv_render_par
             mhv_canvas_free(&c);
         }
         mhv_scene_free(&s);
-        /* a layer's grid follows its last head */
-        if (!st && (i + 1 == a->count || a->heads[i + 1].layer != h->layer)) {
+        /* a layer's grid follows its last head; the row view has head figures only */
+        if (!st && p->view != MHV_VIEW_ROW &&
+            (i + 1 == a->count || a->heads[i + 1].layer != h->layer)) {
             layers++;
-            if ((st = mhv_render_layer(p, fs, in, a, h->layer, &s, err)))
+            if ((st = layer_figure(p, fs, in, a, h->layer, &s, err)))
                 break;
             snprintf(base, sizeof base, "L%0*d", dl, h->layer);
             st = dir ? emit(dir, base, formats, p, fs, &s, w, err) : MHV_OK;
@@ -208,7 +240,7 @@ mhv_status mhv_figures_write_heads(const char *dir, int formats, const mhv_rende
         else
             snprintf(base, sizeof base, "L%0*d-H%0*d", dl, h->layer, dh, h->head);
         mhv_scene s;
-        if ((st = mhv_render_head(p, fs, &in, h, &s, err)))
+        if ((st = head_figure(p, fs, &in, h, &s, err)))
             break;
         st = emit(dir, base, formats, p, fs, &s, w, err);
         mhv_scene_free(&s);

@@ -479,3 +479,49 @@ uint32_t mhv_font_missing(const mhv_fontset *fs, int i)
 {
     return i >= 0 && i < fs->n_missing ? fs->missing[i] : 0;
 }
+
+void mhv_font_family(const mhv_fontset *fs, int i, char *buf, size_t size)
+{
+    if (size == 0)
+        return;
+    buf[0] = '\0';
+    if (i < 0 || i >= fs->n)
+        return;
+    /* name ID 1 (family): Windows Unicode (UTF-16BE) English first, then Mac Roman */
+    int len = 0;
+    const char *s = stbtt_GetFontNameString(&fs->faces[i].info, &len, STBTT_PLATFORM_ID_MICROSOFT,
+                                            STBTT_MS_EID_UNICODE_BMP, STBTT_MS_LANG_ENGLISH, 1);
+    size_t o = 0;
+    if (s && len > 1) {
+        for (int k = 0; k + 1 < len; k += 2) {
+            uint32_t c = (uint32_t)(unsigned char)s[k] << 8 | (unsigned char)s[k + 1];
+            if (c >= 0xD800 && c < 0xDC00 && k + 3 < len) { /* a surrogate pair */
+                uint32_t lo = (uint32_t)(unsigned char)s[k + 2] << 8 | (unsigned char)s[k + 3];
+                c = 0x10000 + ((c - 0xD800) << 10) + (lo - 0xDC00);
+                k += 2;
+            }
+            char u[4];
+            size_t n = c < 0x80 ? 1 : c < 0x800 ? 2 : c < 0x10000 ? 3 : 4;
+            if (c < 0x20 || (c >= 0xD800 && c < 0xE000) || c > 0x10FFFF || o + n >= size)
+                break;
+            if (n == 1)
+                u[0] = (char)c;
+            else if (n == 2)
+                u[0] = (char)(0xC0 | c >> 6), u[1] = (char)(0x80 | (c & 0x3F));
+            else if (n == 3)
+                u[0] = (char)(0xE0 | c >> 12), u[1] = (char)(0x80 | ((c >> 6) & 0x3F)),
+                u[2] = (char)(0x80 | (c & 0x3F));
+            else
+                u[0] = (char)(0xF0 | c >> 18), u[1] = (char)(0x80 | ((c >> 12) & 0x3F)),
+                u[2] = (char)(0x80 | ((c >> 6) & 0x3F)), u[3] = (char)(0x80 | (c & 0x3F));
+            memcpy(buf + o, u, n);
+            o += n;
+        }
+    } else if ((s = stbtt_GetFontNameString(&fs->faces[i].info, &len, STBTT_PLATFORM_ID_MAC,
+                                            STBTT_MAC_EID_ROMAN, STBTT_MAC_LANG_ENGLISH, 1))) {
+        for (int k = 0; k < len && o + 1 < size; k++)
+            if ((unsigned char)s[k] >= 0x20 && (unsigned char)s[k] < 0x7F)
+                buf[o++] = s[k];
+    }
+    buf[o] = '\0';
+}

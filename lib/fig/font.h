@@ -34,6 +34,9 @@ void mhv_font_close(mhv_fontset *fs);
 int mhv_font_count(const mhv_fontset *fs);
 /* "path" or "path#index" for face i (for messages and metadata). */
 const char *mhv_font_name(const mhv_fontset *fs, int i);
+/* The family name face i gives itself ("DejaVu Sans"), UTF-8, in buf; "" when it has none
+ * (SVG --svg-text and PDF name the fonts). */
+void mhv_font_family(const mhv_fontset *fs, int i, char *buf, size_t size);
 
 /* A glyph of one face; face -1 means no face has the character (placeholder box). */
 typedef struct {

@@ -1,4 +1,5 @@
 #include "fig/render.h"
+#include "fig/render_internal.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -770,4 +771,61 @@ mhv_status mhv_render_model(const mhv_render_params *p, mhv_fontset *fs,
     meta_common(out, p, in, title ? title : dflt);
     free(t);
     return finish(out, err);
+}
+
+/* ---- shared with the line and row views (render_internal.h) -------------------------- */
+
+const uint8_t mhv_fig_ink[3] = {0x22, 0x22, 0x22};
+const uint8_t mhv_fig_tick[3] = {0x44, 0x44, 0x44};
+
+float mhv_fig_label_width(mhv_fontset *fs, const mhv_label *l, float px)
+{
+    ctx c = {NULL, fs, 1, 1, 0};
+    return label_width(&c, l, px);
+}
+
+void mhv_fig_label_draw(mhv_scene *s, mhv_fontset *fs, const mhv_label *l, float x, float y,
+                        float px, int rot)
+{
+    ctx c = {s, fs, 1, 1, 0};
+    label_draw(&c, l, x, y, px, rot);
+}
+
+void mhv_fig_head_title(const mhv_fig_input *in, const mhv_head_attn *h, char *t, size_t size)
+{
+    head_title(in, h, t, size);
+}
+
+const char *mhv_fig_title_of(const mhv_render_params *p, const char *dflt)
+{
+    return title_of(p, dflt);
+}
+
+void mhv_fig_meta(mhv_scene *s, const mhv_render_params *p, const mhv_fig_input *in,
+                  const char *title)
+{
+    meta_common(s, p, in, title);
+}
+
+void mhv_fig_note(mhv_scene *s, mhv_fontset *fs, const mhv_render_params *p, int step,
+                  float x, float bottom)
+{
+    ctx c = ctx_of(p, s, fs);
+    note_draw(&c, step, x, bottom);
+}
+
+float mhv_fig_note_h(mhv_fontset *fs, const mhv_render_params *p, int step)
+{
+    ctx c = ctx_of(p, NULL, fs);
+    return note_h(&c, step);
+}
+
+mhv_status mhv_fig_finish(mhv_scene *s, mhv_error *err)
+{
+    return finish(s, err);
+}
+
+int mhv_fig_one_wide_char(const mhv_label *l)
+{
+    return one_wide_char(l);
 }

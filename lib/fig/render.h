@@ -93,6 +93,19 @@ mhv_status mhv_render_model(const mhv_render_params *p, mhv_fontset *fs,
                             const mhv_fig_input *in, const mhv_attn *a, mhv_scene *out,
                             mhv_error *err);
 
+/* The line view (Clark et al. 2019): queries in a left column, keys in a right one, a line
+ * for each weight of at least p->min_weight, its width and opacity the weight under
+ * p->scale. heads(k,) are overlaid in distinct colours with a legend (a layer's figure);
+ * in->highlight's rows and columns are marked beside their labels. (lines.c) */
+mhv_status mhv_render_lines(const mhv_render_params *p, mhv_fontset *fs,
+                            const mhv_fig_input *in, const mhv_head_attn *const *heads, int k,
+                            mhv_scene *out, mhv_error *err);
+/* The row view: the attention of the query tokens in->highlight.row0..row1 (their mean row)
+ * over every key as bars, the keys col0..col1 (when given) in a second colour, the title
+ * naming in->highlight.note. No rows is MHV_EUSAGE. (lines.c) */
+mhv_status mhv_render_row(const mhv_render_params *p, mhv_fontset *fs, const mhv_fig_input *in,
+                          const mhv_head_attn *h, mhv_scene *out, mhv_error *err);
+
 /* t(n, n) = the colormap position of each weight w(n, n) under p->scale; masked cells
  * (causal and key j > query i) get -1. */
 void mhv_render_norm(const mhv_render_params *p, int causal, const float *w, int n, float *t);

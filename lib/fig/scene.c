@@ -89,6 +89,17 @@ void mhv_scene_hatch(mhv_scene *s, mhv_role role, float x, float y, float w, flo
     copy3(p->rgb2, fg);
 }
 
+void mhv_scene_line(mhv_scene *s, mhv_role role, float x0, float y0, float x1, float y1,
+                    float width, const uint8_t rgb[3], uint8_t alpha)
+{
+    mhv_prim *p = push(s);
+    if (!p)
+        return;
+    *p = (mhv_prim){.kind = MHV_PRIM_LINE, .role = (uint8_t)role, .alpha = alpha, .x = x0,
+                    .y = y0, .w = x1, .h = y1, .aux = width};
+    copy3(p->rgb, rgb);
+}
+
 void mhv_scene_text(mhv_scene *s, mhv_role role, float x, float y, float px, int rot,
                     const uint8_t rgb[3], const char *text, size_t len)
 {

@@ -1,5 +1,6 @@
-/* scene.h - a figure as a display list, drawn identically by the raster (canvas) and the SVG
- * writer: filled rects, hatched rects (masked cells) and text runs, in pixels, y down. */
+/* scene.h - a figure as a display list, drawn identically by the raster (canvas), the SVG
+ * and the PDF writer: filled rects, hatched rects (masked cells), straight lines and text
+ * runs, in pixels, y down. */
 #ifndef MHV_SCENE_H
 #define MHV_SCENE_H
 
@@ -9,7 +10,7 @@
 #include "fig/font.h"
 #include "base/status.h"
 
-typedef enum { MHV_PRIM_RECT = 0, MHV_PRIM_HATCH, MHV_PRIM_TEXT } mhv_prim_kind;
+typedef enum { MHV_PRIM_RECT = 0, MHV_PRIM_HATCH, MHV_PRIM_TEXT, MHV_PRIM_LINE } mhv_prim_kind;
 
 /* What a primitive is, for SVG grouping and for tests. */
 typedef enum {
@@ -20,7 +21,9 @@ typedef enum {
     MHV_ROLE_TICK,      /* colourbar tick label, axis names */
     MHV_ROLE_VALUE,     /* a cell value */
     MHV_ROLE_CBAR,      /* a colourbar slice */
-    MHV_ROLE_HIGHLIGHT  /* a box around highlighted rows or columns, a tick by their labels */
+    MHV_ROLE_HIGHLIGHT, /* a box around highlighted rows or columns, a tick by their labels */
+    MHV_ROLE_LINK,      /* a line of the line view: one weight from a query to a key */
+    MHV_ROLE_BAR        /* a bar of the row view */
 } mhv_role;
 
 typedef struct {
@@ -28,8 +31,10 @@ typedef struct {
     uint8_t rot;        /* text: 1 = turned 90 degrees counter-clockwise (reads upwards) */
     uint8_t rgb[3];     /* fill, or text colour; hatch: background */
     uint8_t rgb2[3];    /* hatch: line colour */
-    float x, y, w, h;   /* rect; text: pen at the start of the baseline, w = size in px/em */
-    float aux;          /* hatch: distance between the diagonal lines, px */
+    uint8_t alpha;      /* line: opacity, 255 = opaque */
+    float x, y, w, h;   /* rect; text: pen at the start of the baseline, w = size in px/em;
+                         * line: from (x, y) to (w, h) */
+    float aux;          /* hatch: distance between the diagonal lines, px; line: width, px */
     uint32_t text;      /* text: offset into the scene's string pool */
     uint32_t len;
 } mhv_prim;
@@ -56,6 +61,10 @@ void mhv_scene_rect(mhv_scene *s, mhv_role role, float x, float y, float w, floa
 /* Diagonal lines `pitch` px apart, anchored to the page so neighbouring cells join up. */
 void mhv_scene_hatch(mhv_scene *s, mhv_role role, float x, float y, float w, float h,
                      float pitch, const uint8_t bg[3], const uint8_t fg[3]);
+/* A straight line with butt ends, `width` px wide, drawn over what is below it
+ * with opacity alpha (0..255). */
+void mhv_scene_line(mhv_scene *s, mhv_role role, float x0, float y0, float x1, float y1,
+                    float width, const uint8_t rgb[3], uint8_t alpha);
 void mhv_scene_text(mhv_scene *s, mhv_role role, float x, float y, float px, int rot,
                     const uint8_t rgb[3], const char *text, size_t len);
 void mhv_scene_meta(mhv_scene *s, const char *key, const char *value);

@@ -118,6 +118,31 @@ static int text(FILE *f, const mhv_scene *s, const mhv_prim *p, mhv_fontset *fs)
     return 0;
 }
 
+/* --svg-text: the run as <text> in the fonts named (families), turned like the outlines. */
+static void text_el(FILE *f, const mhv_scene *s, const mhv_prim *p, const char *families)
+{
+    fprintf(f, "<text class=\"%s\" x=\"", role_class(p->role));
+    num(f, p->x);
+    fputs("\" y=\"", f);
+    num(f, p->y);
+    fputs("\" font-size=\"", f);
+    num(f, p->w);
+    fputs("\" font-family=\"", f);
+    esc(f, families);
+    fputs("\" fill=\"", f);
+    hex(f, p->rgb);
+    if (p->rot) {
+        fputs("\" transform=\"rotate(-90 ", f);
+        num(f, p->x);
+        fputc(' ', f);
+        num(f, p->y);
+        fputc(')', f);
+    }
+    fputs("\" xml:space=\"preserve\">", f);
+    esc(f, mhv_prim_text(s, p));
+    fputs("</text>\n", f);
+}
+
 static void rect(FILE *f, const mhv_prim *p, const char *cls)
 {
     fputs("<rect class=\"", f);
@@ -135,6 +160,28 @@ static void rect(FILE *f, const mhv_prim *p, const char *cls)
         fprintf(f, "url(#hatch%ld)", lrintf(p->aux * 100));
     else
         hex(f, p->rgb);
+    fputs("\"/>\n", f);
+}
+
+/* A line of the line view: antialiased, so outside the crispEdges groups. */
+static void line(FILE *f, const mhv_prim *p)
+{
+    fputs("<line class=\"link\" x1=\"", f);
+    num(f, p->x);
+    fputs("\" y1=\"", f);
+    num(f, p->y);
+    fputs("\" x2=\"", f);
+    num(f, p->w);
+    fputs("\" y2=\"", f);
+    num(f, p->h);
+    fputs("\" stroke=\"", f);
+    hex(f, p->rgb);
+    fputs("\" stroke-width=\"", f);
+    num(f, p->aux);
+    if (p->alpha < 255) {
+        fputs("\" stroke-opacity=\"", f);
+        num(f, (float)p->alpha / 255.0f);
+    }
     fputs("\"/>\n", f);
 }
 
@@ -185,6 +232,26 @@ static void patterns(FILE *f, const mhv_scene *s)
 mhv_status mhv_svg_write(FILE *f, const char *name, const mhv_scene *s, mhv_fontset *fs,
                          mhv_error *err)
 {
+    return mhv_svg_write_labels(f, name, s, fs, 0, err);
+}
+
+mhv_status mhv_svg_write_labels(FILE *f, const char *name, const mhv_scene *s, mhv_fontset *fs,
+                                int as_text, mhv_error *err)
+{
+    /* the families of the fonts the labels come from, in the order they are searched */
+    char families[1024] = "";
+    size_t fl = 0;
+    for (int i = 0; as_text && i < mhv_font_count(fs); i++) {
+        char fam[256];
+        mhv_font_family(fs, i, fam, sizeof fam);
+        if (!fam[0] || strchr(fam, '\'') || strstr(families, fam))
+            continue;
+        int w = snprintf(families + fl, sizeof families - fl, "'%s', ", fam);
+        if (w < 0 || (size_t)w >= sizeof families - fl)
+            break;
+        fl += (size_t)w;
+    }
+    snprintf(families + fl, sizeof families - fl, "sans-serif");
     fprintf(f,
             "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
             "<svg xmlns=\"http://www.w3.org/2000/svg\" version=\"1.1\" width=\"%d\" "
@@ -213,16 +280,21 @@ mhv_status mhv_svg_write(FILE *f, const char *name, const mhv_scene *s, mhv_font
     int in_rects = 0;
     for (int i = 0; i < s->n; i++) {
         const mhv_prim *p = &s->prims[i];
-        int is_rect = p->kind != MHV_PRIM_TEXT;
+        int is_rect = p->kind == MHV_PRIM_RECT || p->kind == MHV_PRIM_HATCH;
         if (is_rect != in_rects) {
             fputs(is_rect ? "<g shape-rendering=\"crispEdges\">\n" : "</g>\n", f);
             in_rects = is_rect;
         }
-        if (is_rect) {
+        if (p->kind == MHV_PRIM_LINE) {
+            line(f, p);
+        } else if (is_rect) {
             rect(f, p, p->role == MHV_ROLE_CELL        ? "cell"
                        : p->role == MHV_ROLE_CBAR      ? "cbar"
                        : p->role == MHV_ROLE_HIGHLIGHT ? "highlight"
+                       : p->role == MHV_ROLE_BAR       ? "bar"
                                                        : "deco");
+        } else if (as_text) {
+            text_el(f, s, p, families);
         } else if (text(f, s, p, fs)) {
             return mhv_fail(err, MHV_ENOMEM, name, "out of memory for glyph outlines");
         }
