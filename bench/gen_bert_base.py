@@ -7,8 +7,8 @@
 BertModel layout (config.json, model.safetensors, vocab.txt, tokenizer_config.json). Weights
 are seeded random N(0, 0.02) like BERT's initializer, LayerNorm gains 1 and biases 0; the
 safetensors file is written directly (header + raw little-endian bytes), so only numpy is
-needed. vocab.txt is copied from --vocab (default: the committed bert-base-chinese vocabulary
-in tests/fixtures/tok-bert-base-chinese/). Deterministic; overwrites its outputs.
+needed. vocab.txt is copied from --vocab (default: the real bert-base-chinese vocabulary
+in ../shared/data/bert-base-chinese/). Deterministic; overwrites its outputs.
 """
 
 import argparse
@@ -65,7 +65,7 @@ def main():
     ap.add_argument("out")
     ap.add_argument("--dtype", default="F32", choices=["F32", "BF16"])
     ap.add_argument("--vocab", default=os.path.join(
-        HERE, "..", "tests", "fixtures", "tok-bert-base-chinese", "vocab.txt"))
+        HERE, "..", "..", "shared", "data", "bert-base-chinese", "vocab.txt"))
     a = ap.parse_args()
     esz = 4 if a.dtype == "F32" else 2
     os.makedirs(a.out, exist_ok=True)

@@ -22,8 +22,22 @@
 
 #include "testutil.h"
 
-#define GPT2 "tests/fixtures/tok-gpt2"
-#define QWEN2 "tests/fixtures/tok-qwen2"
+/* The real GPT-2 and Qwen2 tokenizers and llama.cpp's vectors are public data read in place
+ * from ../shared/data (see its INDEX.md); a test that needs them is skipped without it. */
+#define GPT2 "gpt2-tokenizer"
+#define QWEN2 "qwen-tokenizer"
+#define LLAMACPP "llamacpp-tokenizer-testvectors"
+
+/* ../shared/data/rel, or the test is skipped */
+static const char *shared(const char *rel)
+{
+    static char buf[8][512];
+    static int k;
+    char *b = buf[k++ % 8];
+    if (!tu_shared(rel, b, 512))
+        skip();
+    return b;
+}
 #define LLAMA "tests/fixtures/tok-llama"
 #define LLAMA_META "tests/fixtures/tok-llama-metaspace"
 
@@ -40,7 +54,7 @@ static void write_text(const char *path, const char *s, size_t len)
 static void test_golden_gpt2_json(void **state)
 {
     (void)state;
-    mhv_tok *t = tu_open_tok_dir(GPT2);
+    mhv_tok *t = tu_open_tok_dir(shared(GPT2));
     assert_int_equal(mhv_tok_kind_of(t), MHV_TOK_BYTELEVEL_BPE);
     assert_int_equal(mhv_tok_vocab_size(t), 50257);
     tu_run_goldens(t, "tests/fixtures/tok-goldens-gpt2.json", "gpt2 tokenizer.json", 0);
@@ -52,8 +66,9 @@ static void test_golden_gpt2_files(void **state)
     (void)state;
     mhv_tok *t = NULL;
     mhv_error err = {{0}, {0}};
-    if (mhv_tok_open_bpe_files(GPT2 "/vocab.json", GPT2 "/merges.txt",
-                               GPT2 "/tokenizer_config.json", GPT2 "/special_tokens_map.json", &t,
+    if (mhv_tok_open_bpe_files(shared(GPT2 "/vocab.json"), shared(GPT2 "/merges.txt"),
+                               shared(GPT2 "/tokenizer_config.json"),
+                               shared(GPT2 "/special_tokens_map.json"), &t,
                                &err))
         fail_msg("%s: %s", err.file, err.msg);
     tu_run_goldens(t, "tests/fixtures/tok-goldens-gpt2.json", "gpt2 vocab.json", 0);
@@ -63,7 +78,7 @@ static void test_golden_gpt2_files(void **state)
 static void test_golden_qwen2_json(void **state)
 {
     (void)state;
-    mhv_tok *t = tu_open_tok_dir(QWEN2);
+    mhv_tok *t = tu_open_tok_dir(shared(QWEN2));
     assert_int_equal(mhv_tok_vocab_size(t), 151646);
     tu_run_goldens(t, "tests/fixtures/tok-goldens-qwen2.json", "qwen2 tokenizer.json", 0);
     mhv_tok_close(t);
@@ -99,8 +114,10 @@ static void rm_tmpdir(void)
 static void test_golden_qwen2_files(void **state)
 {
     (void)state;
+    const char *qj = shared(QWEN2 "/tokenizer.json");
+    const char *qc = shared(QWEN2 "/tokenizer_config.json");
     make_tmpdir();
-    cJSON *j = tu_read_json(QWEN2 "/tokenizer.json");
+    cJSON *j = tu_read_json(qj);
     const cJSON *model = cJSON_GetObjectItem(j, "model");
     char *v = cJSON_PrintUnformatted(cJSON_GetObjectItem(model, "vocab"));
     assert_non_null(v);
@@ -117,7 +134,7 @@ static void test_golden_qwen2_files(void **state)
     fclose(f);
     cJSON_Delete(j);
     size_t n;
-    char *cfg = tu_read_file(QWEN2 "/tokenizer_config.json", &n);
+    char *cfg = tu_read_file(qc, &n);
     tmp_path(p, sizeof p, "tokenizer_config.json");
     write_text(p, cfg, n);
     free(cfg);
@@ -145,10 +162,11 @@ static void test_golden_llama(void **state)
 static void run_llamacpp(const char *dir, const char *name)
 {
     char ip_path[256], op_path[256];
-    snprintf(ip_path, sizeof ip_path, "tests/fixtures/tok-llamacpp-bpe/%s.inp", name);
-    snprintf(op_path, sizeof op_path, "tests/fixtures/tok-llamacpp-bpe/%s.out", name);
-    mhv_tok *t = tu_open_tok_dir(dir);
-    tu_run_llamacpp(t, ip_path, op_path, name, 0);
+    snprintf(ip_path, sizeof ip_path, LLAMACPP "/%s.inp", name);
+    snprintf(op_path, sizeof op_path, LLAMACPP "/%s.out", name);
+    const char *ip = shared(ip_path), *op = shared(op_path);
+    mhv_tok *t = tu_open_tok_dir(shared(dir));
+    tu_run_llamacpp(t, ip, op, name, 0);
     mhv_tok_close(t);
 }
 
@@ -186,7 +204,7 @@ static void expect_texts(const mhv_tok *t, const char *s, const char *const *wan
 static void test_token_text(void **state)
 {
     (void)state;
-    mhv_tok *t = tu_open_tok_dir(QWEN2);
+    mhv_tok *t = tu_open_tok_dir(shared(QWEN2));
     /* 把它 is split after the first two bytes of 把 (HF: "ĠæĬ" then "Ĭ") */
     const char *q[] = {"苹果", " <E6 8A>", "<8A>", "它"};
     expect_texts(t, "苹果 把它", q, 4);
@@ -283,7 +301,7 @@ static void test_patterns(void **state)
 static void test_long_words(void **state)
 {
     (void)state;
-    mhv_tok *t = tu_open_tok_dir(QWEN2);
+    mhv_tok *t = tu_open_tok_dir(shared(QWEN2));
     size_t n = 100000;
     char *s = malloc(3 * n + 1);
     assert_non_null(s);

@@ -19,7 +19,18 @@
 
 #include "testutil.h"
 
-#define CHINESE "tests/fixtures/tok-bert-base-chinese"
+/* The real bert-base-chinese tokenizer and llama.cpp's vectors are public data read in place
+ * from ../shared/data (see its INDEX.md); a test that needs them is skipped without it. */
+static const char *shared(const char *rel)
+{
+    static char buf[4][512];
+    static int k;
+    char *b = buf[k++ % 4];
+    if (!tu_shared(rel, b, 512))
+        skip();
+    return b;
+}
+#define CHINESE shared("bert-base-chinese")
 #define MINILM "tests/fixtures/tok-minilm"
 
 static mhv_tok *open_txt(const char *dir)
@@ -100,10 +111,10 @@ static void test_golden_minilm_txt(void **state)
 static void test_llamacpp_bge(void **state)
 {
     (void)state;
+    const char *inp = shared("llamacpp-tokenizer-testvectors/ggml-vocab-bert-bge.gguf.inp");
+    const char *out = shared("llamacpp-tokenizer-testvectors/ggml-vocab-bert-bge.gguf.out");
     mhv_tok *t = tu_open_tok_dir(MINILM);
-    tu_run_llamacpp(t, "tests/fixtures/tok-llamacpp-bge/ggml-vocab-bert-bge.gguf.inp",
-                    "tests/fixtures/tok-llamacpp-bge/ggml-vocab-bert-bge.gguf.out", "llama.cpp",
-                    1);
+    tu_run_llamacpp(t, inp, out, "llama.cpp", 1);
     mhv_tok_close(t);
 }
 

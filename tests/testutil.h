@@ -6,6 +6,7 @@
 
 #include <cjson/cJSON.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -36,6 +37,25 @@ static inline cJSON *tu_read_json(const char *path)
     assert_non_null(j);
     return j;
 }
+
+/* Test data from other public repositories is read in place from ../shared/data (see its
+ * INDEX.md), never copied into the repository. tu_shared fills buf with the path of rel there
+ * and returns 1, or prints "skipped: <path> is absent" and returns 0: the caller then calls
+ * cmocka's skip(). */
+#define TU_SHARED "../shared/data"
+static inline int tu_shared(const char *rel, char *buf, size_t size)
+{
+    snprintf(buf, size, "%s/%s", TU_SHARED, rel);
+    if (mhv_path_exists(buf))
+        return 1;
+    print_message("skipped: %s is absent (public test data, not in the repository)\n", buf);
+    return 0;
+}
+#define TU_SHARED_OR_SKIP(rel, buf)                                                          \
+    do {                                                                                     \
+        if (!tu_shared(rel, buf, sizeof buf))                                                \
+            skip();                                                                          \
+    } while (0)
 
 static inline mhv_tok *tu_open_tok_dir(const char *dir)
 {

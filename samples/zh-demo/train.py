@@ -14,7 +14,7 @@ clock (--minutes), the only source of non-determinism between machines: the
 data and initialisation are seeded, but how many steps fit differs.
 
 The vocabulary is the subset of bert-base-chinese's vocab.txt (Apache-2.0,
-tests/fixtures/tok-bert-base-chinese/vocab.txt) that the corpus and
+../shared/data/bert-base-chinese/vocab.txt) that the corpus and
 samples/*.txt use, in bert-base-chinese's order, re-numbered from 0.
 
 It reports masked-token accuracy on held-out sentences (held-out nouns, held-out
@@ -173,7 +173,7 @@ def main():
     ap.add_argument("--minutes", type=float, default=25.0)
     ap.add_argument("--out", default=os.path.join(REPO, "samples", "model"))
     ap.add_argument("--bert-vocab",
-                    default=os.path.join(REPO, "tests/fixtures/tok-bert-base-chinese/vocab.txt"))
+                    default=os.path.join(REPO, "../shared/data/bert-base-chinese/vocab.txt"))
     ap.add_argument("--batch", type=int, default=64)
     ap.add_argument("--lr", type=float, default=1e-3)
     args = ap.parse_args()

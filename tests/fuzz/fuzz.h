@@ -23,6 +23,12 @@ __attribute__((weak)) int LLVMFuzzerInitialize(int *argc, char ***argv);
 #define MHV_FUZZ_FIXTURES "tests/fixtures"
 #endif
 
+/* Public test data (real tokenizers from other repositories) is read in place from here, never
+ * copied into the repository; a harness falls back to a fixture made here when it is absent. */
+#ifndef MHV_FUZZ_SHARED
+#define MHV_FUZZ_SHARED "../shared/data"
+#endif
+
 /* A harness found a broken invariant: abort so libFuzzer saves the input. */
 #define FUZZ_CHECK(cond)                                                                    \
     do {                                                                                    \

@@ -1,9 +1,11 @@
 /* fuzz_wordpiece.c - BERT normalisation, pre-tokenisation and WordPiece on arbitrary bytes,
- * with the real bert-base-chinese vocabulary (tokenizer.json and vocab.txt) and the real
+ * with the real bert-base-chinese vocabulary (tokenizer.json and vocab.txt, read from
+ * ../shared/data; without it the 429-entry vocab.txt of tests/fixtures/bert-f32) and the
  * MiniLM one (lowercasing, accent stripping). The first input byte picks the tokenizer and
  * the mode (text, --pretokenized, --ids); the rest is the sentence. */
 #include <string.h>
 
+#include "base/fileio.h"
 #include "fuzz.h"
 #include "tok/tokenizer.h"
 #include "text/unicode.h"
@@ -25,9 +27,16 @@ static mhv_tok *open_or_die(const char *tj, const char *vt, const char *tc)
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     (void)argc, (void)argv;
-    toks[0] = open_or_die(MHV_FUZZ_FIXTURES "/tok-bert-base-chinese/tokenizer.json", NULL, NULL);
-    toks[1] = open_or_die(NULL, MHV_FUZZ_FIXTURES "/tok-bert-base-chinese/vocab.txt",
-                          MHV_FUZZ_FIXTURES "/tok-bert-base-chinese/tokenizer_config.json");
+    if (mhv_path_exists(MHV_FUZZ_SHARED "/bert-base-chinese/tokenizer.json")) {
+        toks[0] = open_or_die(MHV_FUZZ_SHARED "/bert-base-chinese/tokenizer.json", NULL, NULL);
+        toks[1] = open_or_die(NULL, MHV_FUZZ_SHARED "/bert-base-chinese/vocab.txt",
+                              MHV_FUZZ_SHARED "/bert-base-chinese/tokenizer_config.json");
+    } else {
+        fprintf(stderr, "fuzz_wordpiece: " MHV_FUZZ_SHARED "/bert-base-chinese is absent: "
+                        "tests/fixtures/bert-f32's vocabulary instead\n");
+        toks[0] = toks[1] = open_or_die(NULL, MHV_FUZZ_FIXTURES "/bert-f32/vocab.txt",
+                                        MHV_FUZZ_FIXTURES "/bert-f32/tokenizer_config.json");
+    }
     toks[2] = open_or_die(MHV_FUZZ_FIXTURES "/tok-minilm/tokenizer.json", NULL, NULL);
     return 0;
 }

@@ -13,6 +13,21 @@ import random
 import struct
 
 FIX = "tests/fixtures"
+
+# Public tokenizers from other repositories are read in place from ../shared/data (see its
+# INDEX.md and SOURCE.txt files); they are not copied into tests/fixtures.
+SHARED = "../shared/data"  # beside the repository; the scripts run from its root
+SHARED_DIRS = {"tok-bert-base-chinese": "bert-base-chinese", "tok-gpt2": "gpt2-tokenizer",
+               "tok-qwen2": "qwen-tokenizer", "tok-llamacpp-bge": "llamacpp-tokenizer-testvectors",
+               "tok-llamacpp-bpe": "llamacpp-tokenizer-testvectors"}
+
+
+def fixture(rel):
+    """tests/fixtures/rel, or its ../shared/data equivalent for public data."""
+    head, _, tail = rel.partition("/")
+    if head in SHARED_DIRS:
+        return os.path.join(SHARED, SHARED_DIRS[head], tail)
+    return os.path.join(FIX, rel)
 OUT = "tests/fuzz/corpus"
 DSIZE = {"F64": 8, "F32": 4, "F16": 2, "BF16": 2, "I64": 8, "I32": 4, "I16": 2, "I8": 1,
          "U64": 8, "U32": 4, "U16": 2, "U8": 1, "BOOL": 1, "F8_E4M3": 1, "F8_E5M2": 1}
@@ -109,7 +124,7 @@ def sample_lines(path, n, seed):
 
 
 def vocabs():
-    zh = sample_lines(os.path.join(FIX, "tok-bert-base-chinese/vocab.txt"), 300, 1)
+    zh = sample_lines(fixture("tok-bert-base-chinese/vocab.txt"), 300, 1)
     put("vocab", "bert-base-chinese-sample", "\n".join(zh) + "\n")
     en = sample_lines(os.path.join(FIX, "tok-minilm/vocab.txt"), 300, 2)
     put("vocab", "minilm-sample", "\n".join(en) + "\n")
@@ -123,7 +138,7 @@ def tokjsons():
     for tag, rel, seed in [("bert-base-chinese", "tok-bert-base-chinese/tokenizer.json", 3),
                            ("minilm", "tok-minilm/tokenizer.json", 4),
                            ("minilm-2l", "minilm-2l/tokenizer.json", 5)]:
-        with open(os.path.join(FIX, rel), encoding="utf-8") as f:
+        with open(fixture(rel), encoding="utf-8") as f:
             j = json.load(f)
         vocab = j["model"]["vocab"]
         byid = sorted(vocab, key=vocab.get)
@@ -148,7 +163,7 @@ def tokjsons():
 def bpe_tokjsons():
     """Byte-level BPE tokenizer.json files cut to the byte alphabet and the first merges."""
     for tag, rel in [("gpt2", "tok-gpt2/tokenizer.json"), ("qwen2", "tok-qwen2/tokenizer.json")]:
-        with open(os.path.join(FIX, rel), encoding="utf-8") as f:
+        with open(fixture(rel), encoding="utf-8") as f:
             j = json.load(f)
         m = j["model"]
         merges = [x.split(" ") if isinstance(x, str) else x for x in m["merges"][:150]]
@@ -167,9 +182,9 @@ def bpe_tokjsons():
 
 def bpe_files():
     """vocab.json + merges.txt (the slow-tokenizer layout) cut like bpe_tokjsons."""
-    with open(os.path.join(FIX, "tok-gpt2/vocab.json"), encoding="utf-8") as f:
+    with open(fixture("tok-gpt2/vocab.json"), encoding="utf-8") as f:
         vocab = json.load(f)
-    with open(os.path.join(FIX, "tok-gpt2/merges.txt"), encoding="utf-8") as f:
+    with open(fixture("tok-gpt2/merges.txt"), encoding="utf-8") as f:
         lines = f.read().split("\n")
     header = [l for l in lines[:1] if l.startswith("#")]
     merges = [l.split(" ") for l in lines[len(header):len(header) + 150] if l]
@@ -189,7 +204,7 @@ def sentences():
     for g in ("tok-goldens-bert-base-chinese.json", "tok-goldens-minilm.json"):
         with open(os.path.join(FIX, g), encoding="utf-8") as f:
             out += [c["sentence"] for c in json.load(f)["cases"]]
-    with open(os.path.join(FIX, "tok-llamacpp-bge/ggml-vocab-bert-bge.gguf.inp"),
+    with open(fixture("tok-llamacpp-bge/ggml-vocab-bert-bge.gguf.inp"),
               encoding="utf-8") as f:
         out += [s for s in f.read().split("\n__ggml_vocab_test__\n") if s]
     return out

@@ -11,7 +11,8 @@ Outputs:
                                                      Metaspace(prepend_scheme=first) form
   tests/fixtures/tok-goldens-{gpt2,qwen2,llama,llama-metaspace}.json
 
-The real GPT-2 and Qwen2 files are in tests/fixtures/tok-gpt2 and tok-qwen2 (see SOURCE.txt).
+The real GPT-2 and Qwen2 files are read from ../shared/data/gpt2-tokenizer and qwen-tokenizer
+(see their SOURCE.txt); they are not copied into the repository.
 Offsets: the Python binding reports [start, end) in characters of the sentence; a byte-level
 token that holds only part of a character gets that whole character's span; [0, 0] marks the
 tokens a post-processor adds. When transformers is importable, its slow GPT2Tokenizer /
@@ -30,6 +31,21 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from gen_tok_goldens import COMMON  # noqa: E402  (the BERT goldens' sentences, reused)
 
 FIX = "tests/fixtures"
+
+# Public tokenizers from other repositories are read in place from ../shared/data (see its
+# INDEX.md and SOURCE.txt files); they are not copied into tests/fixtures.
+SHARED = "../shared/data"  # beside the repository; the scripts run from its root
+SHARED_DIRS = {"tok-bert-base-chinese": "bert-base-chinese", "tok-gpt2": "gpt2-tokenizer",
+               "tok-qwen2": "qwen-tokenizer", "tok-llamacpp-bge": "llamacpp-tokenizer-testvectors",
+               "tok-llamacpp-bpe": "llamacpp-tokenizer-testvectors"}
+
+
+def fixture(rel):
+    """tests/fixtures/rel, or its ../shared/data equivalent for public data."""
+    head, _, tail = rel.partition("/")
+    if head in SHARED_DIRS:
+        return os.path.join(SHARED, SHARED_DIRS[head], tail)
+    return os.path.join(FIX, rel)
 
 # Mixed Chinese / English / emoji / numbers, and the places where the two split patterns differ.
 MIXED = [
@@ -165,7 +181,7 @@ def slow_check(name, sentences, fast_ids):
     except ImportError:
         return "slow tokenizer not cross-checked (transformers missing)"
     d = tempfile.mkdtemp()
-    src = json.load(open(os.path.join(FIX, name, "tokenizer.json"), encoding="utf-8"))
+    src = json.load(open(fixture(name + "/tokenizer.json"), encoding="utf-8"))
     with open(os.path.join(d, "vocab.json"), "w", encoding="utf-8") as f:
         json.dump(src["model"]["vocab"], f, ensure_ascii=False)
     with open(os.path.join(d, "merges.txt"), "w", encoding="utf-8") as f:
@@ -212,7 +228,7 @@ def main():
         with open(os.path.join(FIX, d, "tokenizer.json"), "w", encoding="utf-8") as f:
             json.dump(j, f, ensure_ascii=False, indent=1)
     for name in ("gpt2", "qwen2", "llama", "llama-metaspace"):
-        path = f"{FIX}/tok-{name}/tokenizer.json"
+        path = fixture(f"tok-{name}/tokenizer.json")
         tok = Tokenizer.from_file(path)
         note = "no slow tokenizer (trained here)"
         if name in ("gpt2", "qwen2"):

@@ -19,6 +19,21 @@ from tokenizers import Tokenizer
 
 FIX = "tests/fixtures"
 
+# Public tokenizers from other repositories are read in place from ../shared/data (see its
+# INDEX.md and SOURCE.txt files); they are not copied into tests/fixtures.
+SHARED = "../shared/data"  # beside the repository; the scripts run from its root
+SHARED_DIRS = {"tok-bert-base-chinese": "bert-base-chinese", "tok-gpt2": "gpt2-tokenizer",
+               "tok-qwen2": "qwen-tokenizer", "tok-llamacpp-bge": "llamacpp-tokenizer-testvectors",
+               "tok-llamacpp-bpe": "llamacpp-tokenizer-testvectors"}
+
+
+def fixture(rel):
+    """tests/fixtures/rel, or its ../shared/data equivalent for public data."""
+    head, _, tail = rel.partition("/")
+    if head in SHARED_DIRS:
+        return os.path.join(SHARED, SHARED_DIRS[head], tail)
+    return os.path.join(FIX, rel)
+
 COMMON = [
     "",
     "Hello, world!",
@@ -115,7 +130,7 @@ def via_vocab_txt(name, sentences):
     d = tempfile.mkdtemp()
     try:
         for f in ("vocab.txt", "tokenizer_config.json"):
-            shutil.copy(os.path.join(FIX, name, f), d)
+            shutil.copy(fixture(name + "/" + f), d)
         t = BertTokenizer.from_pretrained(d)
         return [t(s)["input_ids"] for s in sentences]
     finally:
@@ -125,7 +140,7 @@ def via_vocab_txt(name, sentences):
 def main():
     os.environ["HF_HUB_OFFLINE"] = "1"
     for name in ("tok-bert-base-chinese", "tok-minilm"):
-        tok = Tokenizer.from_file(os.path.join(FIX, name, "tokenizer.json"))
+        tok = Tokenizer.from_file(fixture(name + "/tokenizer.json"))
         tok.no_truncation()
         tok.no_padding()
         check_char_offsets(tok)
@@ -140,7 +155,7 @@ def main():
                 print(f"  {name}: vocab.txt path differs: {s!r}")
         doc = {"generator": "tests/gen/gen_tok_goldens.py",
                "tokenizers_version": tokenizers.__version__,
-               "tokenizer": f"{FIX}/{name}/tokenizer.json",
+               "tokenizer": fixture(name + "/tokenizer.json"),
                "offsets": "characters of the sentence, [start, end); [0, 0] for added specials",
                "vocab_txt_check": note,
                "cases": out}
