@@ -108,6 +108,8 @@ static void test_t5(void **s) { (void)s; family("t5", 100); }
 static void test_xlmr(void **s) { (void)s; family("xlmr", 100); }
 static void test_albert(void **s) { (void)s; family("albert", 100); }
 static void test_debertav2(void **s) { (void)s; family("debertav2", 100); }
+static void test_llamaspm(void **s) { (void)s; family("llamaspm", 100); }
+static void test_gemma(void **s) { (void)s; family("gemma", 100); }
 
 /* The hand matchers are Oniguruma's matches of their patterns on varied text. */
 static void agree(mhv_pretok_kind kind, const char *pattern, const char *text)
@@ -167,7 +169,8 @@ int main(void)
         cmocka_unit_test(test_roberta),    cmocka_unit_test(test_zoo),
         cmocka_unit_test(test_whitespace), cmocka_unit_test(test_t5),
         cmocka_unit_test(test_xlmr),       cmocka_unit_test(test_albert),
-        cmocka_unit_test(test_debertav2),  cmocka_unit_test(test_hand_matchers_agree),
+        cmocka_unit_test(test_debertav2),  cmocka_unit_test(test_llamaspm),
+        cmocka_unit_test(test_gemma),      cmocka_unit_test(test_hand_matchers_agree),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -16,7 +16,10 @@ Writes tests/fixtures/tok-<name>/tokenizer.json and tests/fixtures/tok-goldens-<
     albert    unigram, AlbertConverter (Replace, lowercase, NFKD? see file, "[CLS] $A [SEP]")
     debertav2 unigram, DebertaV2Converter
     llamaspm  BPE + byte fallback, LlamaConverter
-    gemma     BPE + byte fallback, GemmaConverter
+    gemma     BPE + byte fallback (identity rules, split digits), GemmaConverter
+  (transformers 5.25's converters call SentencePieceExtractor.extract(vocab_scores) for BPE
+  models, which the extractor no longer accepts: patch_extractor answers that call with the
+  library's own generate_merges.)
 A converter whose output mhaviz does not read yet is reported and skipped, not written.
 
 Goldens: HF `tokenizers` on >= 100 varied sentences (English, Chinese, mixed, digits, emoji,
@@ -242,8 +245,34 @@ class SlowShim:
         raise AttributeError(name)
 
 
+def patch_extractor(c):
+    """transformers 5.25's SpmConverter.tokenizer calls SentencePieceExtractor.extract(vocab_scores)
+    for BPE models, an API the extractor no longer has (and GemmaSentencePieceExtractor reads a
+    missing self.sp): give both the (vocab, merges) answer that call expects, computed by the
+    library's own generate_merges, so the converters run unchanged otherwise."""
+    import sentencepiece as spm
+    base = c.SentencePieceExtractor
+    if getattr(base, "_mhv_patched", False):
+        return
+    init, extract = base.__init__, base.extract
+
+    def __init__(self, model):
+        init(self, model)
+        self.sp = spm.SentencePieceProcessor(model_file=model)
+
+    def extract_(self, model_type=None, **kw):
+        if isinstance(model_type, list) or (model_type is None and "vocab_scores" in kw):
+            vocab_scores = model_type if isinstance(model_type, list) else kw["vocab_scores"]
+            vocab = {p.piece: i for i, p in enumerate(self.proto.pieces)}
+            return vocab, c.generate_merges(vocab, vocab_scores)
+        return extract(self, model_type, **kw)
+
+    base.__init__, base.extract, base._mhv_patched = __init__, extract_, True
+
+
 def convert(conv_name, model_file, specials):
     import transformers.convert_slow_tokenizer as c
+    patch_extractor(c)
     conv = getattr(c, conv_name)(SlowShim(model_file, specials))
     return conv.converted()
 
@@ -269,10 +298,16 @@ def spm_families():
         except Exception as e:  # noqa: BLE001 - reported, fixture skipped
             print(f"skip {name}: {conv}: {e}")
     bpe = spm_train("bpe", 900, True, extra=dict(pad_id=-1, unk_id=0, bos_id=1, eos_id=2))
+    # Gemma's own model: identity normalization, digits split, "\t" and "\n" as pieces
+    gemma = spm_train("bpe", 900, True, rule="identity", extra=dict(
+        pad_id=0, unk_id=3, bos_id=2, eos_id=1, user_defined_symbols=["\t", "\n"],
+        remove_extra_whitespaces=False, split_digits=True))
     llama = dict(bos_token="<s>", eos_token="</s>", unk_token="<unk>", pad_token=None)
-    for name, conv in (("llamaspm", "LlamaConverter"), ("gemma", "GemmaConverter")):
+    gem = dict(bos_token="<s>", eos_token="</s>", unk_token="<unk>", pad_token="<pad>")
+    for name, conv, mf, sp in (("llamaspm", "LlamaConverter", bpe, llama),
+                               ("gemma", "GemmaConverter", gemma, gem)):
         try:
-            out[name] = convert(conv, bpe, llama)
+            out[name] = convert(conv, mf, sp)
         except Exception as e:  # noqa: BLE001
             print(f"skip {name}: {conv}: {e}")
     return out
