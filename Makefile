@@ -156,7 +156,8 @@ demo: deps
 
 # The three tiers; each runs every program of its tier and fails at the end if one failed.
 unit: $(TEST_BIN)
-	@fail=0; for t in $(TEST_BIN); do echo "== $$t"; $$t || fail=1; done; exit $$fail
+	@fail=0; echo "== tests/layers.sh"; bash tests/layers.sh || fail=1; \
+	for t in $(TEST_BIN); do echo "== $$t"; $$t || fail=1; done; exit $$fail
 
 cli: $(B)/mhaviz
 	@fail=0; for t in $(CLI_TESTS); do \

@@ -238,8 +238,7 @@ static mem_model *bert_base(mhv_dtype dt)
 {
     mem_model *mm = calloc(1, sizeof *mm);
     mhv_config *c = &mm->m.cfg;
-    c->arch = MHV_ARCH_BERT;
-    snprintf(c->model_type, sizeof c->model_type, "bert");
+    mhv_config_set_type(c, "bert", NULL);
     c->hidden_size = 768, c->num_layers = 12, c->num_heads = 12, c->num_kv_heads = 12;
     c->head_dim = 64, c->intermediate_size = 3072, c->vocab_size = 21128;
     c->max_positions = 512, c->type_vocab_size = 2, c->layer_norm_eps = 1e-12f;
@@ -365,7 +364,7 @@ int main(int argc, char **argv)
     int quick = argc > 1 && strcmp(argv[1], "--quick") == 0;
     int reps = quick ? 2 : 5;
     print_machine();
-    const mhv_kernels *K = mhv_kernels_get();
+    const mhv_kernels *K = mhv_kernels_select(getenv("MHAVIZ_KERNEL"));
     /* the fast tables this CPU has, compared side by side in sections 2 and 3 */
     const mhv_kernels *tables[2];
     int nt = 0;

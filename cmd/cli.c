@@ -236,8 +236,12 @@ mhv_status cli_job_read(cli_job *job, const char *heads, const char *file, cli_i
 {
     const mhv_config *cfg = &job->m->cfg;
     mhv_status st;
-    if ((st = mhv_heads_parse(heads, cfg->num_layers, cfg->num_heads, &job->sel, err)) ||
-        (st = mhv_input_read(file, &job->in, err)))
+    if ((st = mhv_heads_parse(heads, cfg->num_layers, cfg->num_heads, &job->sel, err))) {
+        char msg[sizeof err->msg]; /* the library names the spec; the user, the option */
+        snprintf(msg, sizeof msg, "%s", err->msg);
+        return mhv_fail(err, st, "", "--heads: %s", msg);
+    }
+    if ((st = mhv_input_read(file, &job->in, err)))
         return st;
     if (!(job->encs = calloc((size_t)job->in.n, sizeof *job->encs)))
         return mhv_fail(err, MHV_ENOMEM, job->in.name, "out of memory");

@@ -44,15 +44,15 @@ int cmd_info(int argc, char **argv)
     if ((st = mhv_model_open(dir, &m, &err)))
         goto done;
     /* a bare decoder checkpoint has no tokenizer files: say so rather than fail */
-    if ((st = mhv_tok_open_dir(dir, &tok, &err)) && !(st == MHV_EIO && mhv_arch_is_decoder(m->cfg.arch)))
+    if ((st = mhv_tok_open_dir(dir, &tok, &err)) && !(st == MHV_EIO && m->cfg.causal))
         goto done;
     st = MHV_OK;
     cli_tok_warn(tok);
     const mhv_config *cf = &m->cfg;
     const mhv_bert_norm *bn = tok ? mhv_tok_bert_norm(tok) : NULL;
     printf("path: %s\n", m->dir);
-    printf("architecture: %s (model_type %s)\n", mhv_arch_name(cf->arch), cf->model_type);
-    if (mhv_arch_has_kv_heads(cf->arch))
+    printf("architecture: %s (model_type %s)\n", cf->arch, cf->model_type);
+    if (cf->kv_heads)
         printf("kv_heads: %d\n", cf->num_kv_heads);
     printf("layers: %d\nheads: %d\nhead_dim: %d\nhidden_size: %d\nintermediate_size: %d\n",
            cf->num_layers, cf->num_heads, cf->head_dim, cf->hidden_size, cf->intermediate_size);

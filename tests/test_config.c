@@ -6,9 +6,9 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "ckpt/config.h"
+#include "model/config.h"
 
-/* The real bert-base-chinese config.json (Apache-2.0, see tests/fixtures/tok-bert-base-chinese). */
+/* The real bert-base-chinese config.json (Apache-2.0; the file is in ../shared/data/bert-base-chinese). */
 static const char bert_base_chinese[] =
     "{\"architectures\": [\"BertForMaskedLM\"], \"attention_probs_dropout_prob\": 0.1,"
     " \"directionality\": \"bidi\", \"hidden_act\": \"gelu\", \"hidden_dropout_prob\": 0.1,"
@@ -27,7 +27,7 @@ static void test_real_config(void **state)
     assert_int_equal(mhv_config_parse(bert_base_chinese, strlen(bert_base_chinese), "config.json",
                                       &c, &err),
                      MHV_OK);
-    assert_int_equal(c.arch, MHV_ARCH_BERT);
+    assert_string_equal(c.arch, "bert");
     assert_int_equal(c.hidden_size, 768);
     assert_int_equal(c.num_layers, 12);
     assert_int_equal(c.num_heads, 12);

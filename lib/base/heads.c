@@ -41,20 +41,20 @@ mhv_status mhv_heads_parse(const char *spec, int L, int H, mhv_heads *out, mhv_e
         if (!colon) {
             mhv_heads_free(out);
             return mhv_fail(err, MHV_EUSAGE, "",
-                            "--heads: '%.*s' is not LAYER:HEAD (e.g. 3:7, 5:*, *:0 or all)",
+                            "'%.*s' is not LAYER:HEAD (e.g. 3:7, 5:*, *:0 or all)",
                             (int)(item_end - p), p);
         }
         int l = parse_index(p, colon, L), h = parse_index(colon + 1, item_end, H);
         if (l == -2 || h == -2) {
             mhv_heads_free(out);
             return mhv_fail(err, MHV_EUSAGE, "",
-                            "--heads: '%.*s' is not LAYER:HEAD (e.g. 3:7, 5:*, *:0 or all)",
+                            "'%.*s' is not LAYER:HEAD (e.g. 3:7, 5:*, *:0 or all)",
                             (int)(item_end - p), p);
         }
         if (l == -3 || h == -3) {
             mhv_heads_free(out);
             return mhv_fail(err, MHV_EUSAGE, "",
-                            "--heads: '%.*s' is out of range (layers 0-%d, heads 0-%d)",
+                            "'%.*s' is out of range (layers 0-%d, heads 0-%d)",
                             (int)(item_end - p), p, L - 1, H - 1);
         }
         for (int a = 0; a < L; a++)

@@ -1,4 +1,5 @@
-/* forward.h - the forward pass, capturing the attention probabilities of selected heads. */
+/* forward.h - the forward pass of any model family, capturing the attention probabilities
+ * of selected heads. */
 #ifndef MHV_FORWARD_H
 #define MHV_FORWARD_H
 
@@ -6,14 +7,8 @@
 
 #include "base/attn.h"
 #include "base/heads.h"
-#include "model/model.h"
 #include "base/status.h"
-
-/* Runs the model on ids(n) and fills out (caller frees with mhv_attn_free). Layers above the
- * last selected one are not computed. Ids must be < vocab size and n <= max positions
- * (MHV_EUSAGE otherwise, naming the limit). */
-mhv_status mhv_forward(const mhv_model *m, const int32_t *ids, int n, const mhv_heads *sel,
-                       mhv_attn *out, mhv_error *err);
+#include "model/model.h"
 
 /* How forward passes run: mhv_forward uses one thread; a context made once per run keeps a
  * thread pool and the activation buffers across sentences. Results are the same bytes
@@ -34,8 +29,20 @@ void mhv_forward_ctx_free(mhv_forward_ctx *c);
 int mhv_forward_ctx_threads(const mhv_forward_ctx *c);
 /* The kernel table in use: "scalar", "avx2" or "avx512". */
 const char *mhv_forward_ctx_kernel(const mhv_forward_ctx *c);
-/* mhv_forward on the context's threads. */
+
+/* Runs the model on ids(n) and fills out (caller frees with mhv_attn_free). Layers above the
+ * last selected one are not computed. Ids must be < vocab size and n <= max positions
+ * (MHV_EUSAGE otherwise, naming the limit). */
 mhv_status mhv_forward_run(mhv_forward_ctx *c, const mhv_model *m, const int32_t *ids, int n,
                            const mhv_heads *sel, mhv_attn *out, mhv_error *err);
+/* mhv_forward_run on one thread with the widest kernels. */
+mhv_status mhv_forward(const mhv_model *m, const int32_t *ids, int n, const mhv_heads *sel,
+                       mhv_attn *out, mhv_error *err);
+
+/* logits(n, vocab): every layer, the final norm and the LM head (tied or not) over ids(n).
+ * MHV_EUNSUPPORTED for an encoder or a base model saved without its LM head; MHV_EUSAGE
+ * for bad ids or too many tokens. */
+mhv_status mhv_forward_logits(mhv_forward_ctx *c, const mhv_model *m, const int32_t *ids,
+                              int n, float *logits, mhv_error *err);
 
 #endif

@@ -9,10 +9,10 @@
 
 #include <stddef.h>
 
-#include "ckpt/config.h"
-#include "nn/kernels/kernels.h"
-#include "model/model.h"
 #include "base/pool.h"
+#include "ckpt/weights.h"
+#include "nn/act.h"
+#include "nn/kernels/kernels.h"
 
 typedef struct {
     const mhv_kernels *K;

@@ -1,7 +1,7 @@
 /* fuzz_config.c - config.json text: every accepted config is internally consistent. */
 #include <string.h>
 
-#include "ckpt/config.h"
+#include "model/config.h"
 #include "fuzz.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -14,13 +14,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         FUZZ_CHECK(cfg.hidden_size >= 1 && cfg.hidden_size <= MHV_MAX_HIDDEN);
         FUZZ_CHECK(cfg.head_dim >= 1 && cfg.num_kv_heads >= 1);
         /* BERT and GPT-2 split hidden_size; the llama family may give head_dim itself */
-        FUZZ_CHECK(mhv_arch_has_kv_heads(cfg.arch) ? cfg.num_heads % cfg.num_kv_heads == 0 &&
+        FUZZ_CHECK(cfg.kv_heads ? cfg.num_heads % cfg.num_kv_heads == 0 &&
                                                          (long)cfg.head_dim * cfg.num_heads <=
                                                              4L * MHV_MAX_HIDDEN
                                                    : cfg.head_dim * cfg.num_heads == cfg.hidden_size);
         FUZZ_CHECK(cfg.intermediate_size >= 1 && cfg.intermediate_size <= 4 * MHV_MAX_HIDDEN);
         FUZZ_CHECK(cfg.sliding_window >= 0 && cfg.sliding_window <= MHV_MAX_POSITIONS);
         FUZZ_CHECK(cfg.vocab_size >= 1 && cfg.max_positions >= 1);
+        FUZZ_CHECK(cfg.family && cfg.arch && strcmp(cfg.arch, cfg.model_type) == 0);
         FUZZ_CHECK(memchr(cfg.model_type, '\0', sizeof cfg.model_type));
     } else {
         FUZZ_CHECK(err.msg[0] && !strchr(err.msg, '\n'));

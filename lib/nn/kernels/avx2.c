@@ -478,31 +478,47 @@ static void linear_avx2(float *y, const float *x, const void *w, mhv_dtype wdt, 
     linear_cols_avx2(y, x, w, wdt, b, n, in, out, 0, out);
 }
 
-/* ---- vectorised exp ---- */
+/* ---- element-wise functions (simd_math.h) on 8 lanes ---- */
 
-/* e^x to about 1 ulp: x = m·ln2 + r with ln2 split in two (Cody-Waite) so r is exact,
- * |r| <= ln2/2, a degree-6 polynomial (Cephes expf) for e^r, 2^m built in the exponent.
- * x below -88.38 (and -inf) gives 0, above 88.38 gives about 3.4e38. */
-static inline __m256 exp8(__m256 x)
+static inline __m256 load_tail8(const float *p, size_t n)
 {
-    const __m256 hi = _mm256_set1_ps(88.3762626647949f), lo = _mm256_set1_ps(-88.3762626647949f);
-    x = _mm256_min_ps(_mm256_max_ps(x, lo), hi);
-    __m256 m = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)),
-                               _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-    __m256 r = _mm256_fnmadd_ps(m, _mm256_set1_ps(0.693359375f), x);
-    r = _mm256_fnmadd_ps(m, _mm256_set1_ps(-2.12194440e-4f), r);
-    __m256 p = _mm256_set1_ps(1.9875691500e-4f);
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.3981999507e-3f));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(8.3334519073e-3f));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(4.1665795894e-2f));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.6666665459e-1f));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(5.0000001201e-1f));
-    p = _mm256_fmadd_ps(p, _mm256_mul_ps(r, r), _mm256_add_ps(r, _mm256_set1_ps(1.0f)));
-    /* m in [-127, 127]: the biased exponent m + 127 is in [0, 254]; 0 makes the result 0 */
-    __m256i e = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(m), _mm256_set1_epi32(127)),
-                                  23);
-    return _mm256_mul_ps(p, _mm256_castsi256_ps(e));
+    float t[8] __attribute__((aligned(32))) = {0};
+    memcpy(t, p, n * sizeof(float));
+    return _mm256_load_ps(t);
 }
+
+static inline void store_tail8(float *p, __m256 v, size_t n)
+{
+    float t[8] __attribute__((aligned(32)));
+    _mm256_store_ps(t, v);
+    memcpy(p, t, n * sizeof(float));
+}
+
+#define V __m256
+#define V_W 8
+#define V_SET1 _mm256_set1_ps
+#define V_ZERO _mm256_setzero_ps
+#define V_ADD _mm256_add_ps
+#define V_SUB _mm256_sub_ps
+#define V_MUL _mm256_mul_ps
+#define V_DIV _mm256_div_ps
+#define V_FMADD _mm256_fmadd_ps
+#define V_FNMADD _mm256_fnmadd_ps
+#define V_MIN _mm256_min_ps
+#define V_MAX _mm256_max_ps
+#define V_ROUND(x) _mm256_round_ps(x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC)
+#define V_ABS(x) _mm256_andnot_ps(_mm256_set1_ps(-0.0f), x)
+#define V_SEL_GT(a, b, t, f) _mm256_blendv_ps(f, t, _mm256_cmp_ps(a, b, _CMP_GT_OQ))
+#define V_POW2I(m)                                                                            \
+    _mm256_castsi256_ps(                                                                      \
+        _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(m), _mm256_set1_epi32(127)), 23))
+#define V_LOADU _mm256_loadu_ps
+#define V_STOREU _mm256_storeu_ps
+#define V_LOAD_TAIL load_tail8
+#define V_STORE_TAIL store_tail8
+#define VFN(name) name##8
+#define VK(name) name##_avx2
+#include "simd_math.h"
 
 /* p(width,): p[0..len) = softmax(p[0..len) * scale), p[len..width) = 0. */
 static void softmax_row(float *p, int len, int width, float scale)
@@ -692,84 +708,6 @@ static void rmsnorm_avx2(float *x, const float *g, int n, int d, float eps)
         for (; t < d; t++)
             r[t] = (float)(r[t] * inv * g[t]);
     }
-}
-
-/* Applies f to x[0..n) eight at a time, the tail through a padded buffer. */
-#define MAP8(x, n, f)                                                                         \
-    do {                                                                                      \
-        size_t i_ = 0;                                                                        \
-        for (; i_ + 8 <= (n); i_ += 8)                                                        \
-            _mm256_storeu_ps((x) + i_, f(_mm256_loadu_ps((x) + i_)));                         \
-        if (i_ < (n)) {                                                                       \
-            float t_[8] __attribute__((aligned(32))) = {0};                                   \
-            memcpy(t_, (x) + i_, ((n) - i_) * sizeof(float));                                 \
-            _mm256_store_ps(t_, f(_mm256_load_ps(t_)));                                       \
-            memcpy((x) + i_, t_, ((n) - i_) * sizeof(float));                                 \
-        }                                                                                     \
-    } while (0)
-
-/* x·Φ(x) = x/2 · (1 + erf(x/√2)). erf is N. Juffa's fp32 erff (max error 0.99 ulp): an odd
- * polynomial for |z| <= 0.9277 and 1 - exp(poly(|z|)) above, where 1 + erf is taken as
- * 2 - exp(..) or exp(..) directly, so negative x keep their relative accuracy. */
-static inline __m256 gelu_erf8(__m256 x)
-{
-    __m256 z = _mm256_mul_ps(x, _mm256_set1_ps(0.70710678118654752f));
-    __m256 t = _mm256_andnot_ps(_mm256_set1_ps(-0.0f), z), s = _mm256_mul_ps(z, z);
-    /* |z| > 0.9277 */
-    __m256 r = _mm256_fmadd_ps(_mm256_set1_ps(-1.72853470e-5f), t, _mm256_set1_ps(3.83197126e-4f));
-    __m256 u = _mm256_fmadd_ps(_mm256_set1_ps(-3.88396438e-3f), t, _mm256_set1_ps(2.42546219e-2f));
-    r = _mm256_fmadd_ps(r, s, u);
-    r = _mm256_fmadd_ps(r, t, _mm256_set1_ps(-1.06777877e-1f));
-    r = _mm256_fmadd_ps(r, t, _mm256_set1_ps(-6.34846687e-1f));
-    r = _mm256_fmadd_ps(r, t, _mm256_set1_ps(-1.28717512e-1f));
-    r = _mm256_fmadd_ps(r, t, _mm256_sub_ps(_mm256_setzero_ps(), t));
-    __m256 e = exp8(r); /* erfc(|z|) */
-    __m256 pos = _mm256_cmp_ps(z, _mm256_setzero_ps(), _CMP_GT_OQ);
-    __m256 big = _mm256_blendv_ps(e, _mm256_sub_ps(_mm256_set1_ps(2.0f), e), pos);
-    /* |z| <= 0.9277 */
-    __m256 q = _mm256_set1_ps(-5.96761703e-4f);
-    q = _mm256_fmadd_ps(q, s, _mm256_set1_ps(4.99119423e-3f));
-    q = _mm256_fmadd_ps(q, s, _mm256_set1_ps(-2.67681349e-2f));
-    q = _mm256_fmadd_ps(q, s, _mm256_set1_ps(1.12819925e-1f));
-    q = _mm256_fmadd_ps(q, s, _mm256_set1_ps(-3.76125336e-1f));
-    q = _mm256_fmadd_ps(q, s, _mm256_set1_ps(1.28379166e-1f));
-    __m256 small = _mm256_add_ps(_mm256_set1_ps(1.0f), _mm256_fmadd_ps(q, z, z));
-    __m256 onep = _mm256_blendv_ps(small, big,
-                                   _mm256_cmp_ps(t, _mm256_set1_ps(0.927734375f), _CMP_GT_OQ));
-    return _mm256_mul_ps(_mm256_mul_ps(_mm256_set1_ps(0.5f), x), onep);
-}
-
-/* x / (1 + e^-v): the logistic form of both the tanh GELU and SiLU, which keeps the
- * accuracy of exp for either sign (1 + tanh(u) = 2 / (1 + e^-2u)). */
-static inline __m256 x_sigmoid8(__m256 x, __m256 v)
-{
-    __m256 e = exp8(_mm256_sub_ps(_mm256_setzero_ps(), v));
-    return _mm256_div_ps(x, _mm256_add_ps(_mm256_set1_ps(1.0f), e));
-}
-
-static inline __m256 gelu_tanh8(__m256 x)
-{
-    /* 2u = 2·sqrt(2/π)·(x + 0.044715 x³) */
-    __m256 x3 = _mm256_mul_ps(_mm256_mul_ps(x, x), x);
-    __m256 u = _mm256_fmadd_ps(_mm256_set1_ps(0.044715f), x3, x);
-    return x_sigmoid8(x, _mm256_mul_ps(u, _mm256_set1_ps(1.5957691216057308f)));
-}
-
-static inline __m256 silu8(__m256 x) { return x_sigmoid8(x, x); }
-static inline __m256 relu8(__m256 x) { return _mm256_max_ps(x, _mm256_setzero_ps()); }
-
-static void gelu_erf_avx2(float *x, size_t n) { MAP8(x, n, gelu_erf8); }
-static void gelu_tanh_avx2(float *x, size_t n) { MAP8(x, n, gelu_tanh8); }
-static void silu_avx2(float *x, size_t n) { MAP8(x, n, silu8); }
-static void relu_avx2(float *x, size_t n) { MAP8(x, n, relu8); }
-
-static void add_avx2(float *y, const float *x, size_t n)
-{
-    size_t i = 0;
-    for (; i + 8 <= n; i += 8)
-        _mm256_storeu_ps(y + i, _mm256_add_ps(_mm256_loadu_ps(y + i), _mm256_loadu_ps(x + i)));
-    for (; i < n; i++)
-        y[i] += x[i];
 }
 
 static const mhv_kernels avx2_table = {

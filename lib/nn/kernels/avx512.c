@@ -449,30 +449,40 @@ static void linear_t_cols_avx512(float *y, const float *x, const void *w, mhv_dt
     free(panel);
 }
 
-/* ---- vectorised exp, softmax ---- */
+/* ---- element-wise functions (simd_math.h) on 16 lanes, tails masked ---- */
 
-/* e^x to about 1 ulp, the algorithm of avx2.c's exp8 on 16 lanes: x = m·ln2 + r with ln2
- * split in two (Cody-Waite), a degree-6 polynomial for e^r, 2^m built in the exponent.
- * x below -88.38 (and -inf) gives 0, above 88.38 about 3.4e38. */
-static inline __m512 exp16(__m512 x)
+static inline __mmask16 tail_mask(size_t n)
 {
-    const __m512 hi = _mm512_set1_ps(88.3762626647949f), lo = _mm512_set1_ps(-88.3762626647949f);
-    x = _mm512_min_ps(_mm512_max_ps(x, lo), hi);
-    __m512 m = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
-                                    _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-    __m512 r = _mm512_fnmadd_ps(m, _mm512_set1_ps(0.693359375f), x);
-    r = _mm512_fnmadd_ps(m, _mm512_set1_ps(-2.12194440e-4f), r);
-    __m512 p = _mm512_set1_ps(1.9875691500e-4f);
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.3981999507e-3f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(8.3334519073e-3f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(4.1665795894e-2f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.6666665459e-1f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.0000001201e-1f));
-    p = _mm512_fmadd_ps(p, _mm512_mul_ps(r, r), _mm512_add_ps(r, _mm512_set1_ps(1.0f)));
-    __m512i e = _mm512_slli_epi32(
-        _mm512_add_epi32(_mm512_cvtps_epi32(m), _mm512_set1_epi32(127)), 23);
-    return _mm512_mul_ps(p, _mm512_castsi512_ps(e));
+    return (__mmask16)((1u << n) - 1);
 }
+
+#define V __m512
+#define V_W 16
+#define V_SET1 _mm512_set1_ps
+#define V_ZERO _mm512_setzero_ps
+#define V_ADD _mm512_add_ps
+#define V_SUB _mm512_sub_ps
+#define V_MUL _mm512_mul_ps
+#define V_DIV _mm512_div_ps
+#define V_FMADD _mm512_fmadd_ps
+#define V_FNMADD _mm512_fnmadd_ps
+#define V_MIN _mm512_min_ps
+#define V_MAX _mm512_max_ps
+#define V_ROUND(x) _mm512_roundscale_ps(x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC)
+#define V_ABS _mm512_abs_ps
+#define V_SEL_GT(a, b, t, f) _mm512_mask_blend_ps(_mm512_cmp_ps_mask(a, b, _CMP_GT_OQ), f, t)
+#define V_POW2I(m)                                                                            \
+    _mm512_castsi512_ps(                                                                      \
+        _mm512_slli_epi32(_mm512_add_epi32(_mm512_cvtps_epi32(m), _mm512_set1_epi32(127)), 23))
+#define V_LOADU _mm512_loadu_ps
+#define V_STOREU _mm512_storeu_ps
+#define V_LOAD_TAIL(p, n) _mm512_maskz_loadu_ps(tail_mask(n), p)
+#define V_STORE_TAIL(p, v, n) _mm512_mask_storeu_ps(p, tail_mask(n), v)
+#define VFN(name) name##16
+#define VK(name) name##_avx512
+#include "simd_math.h"
+
+/* ---- softmax ---- */
 
 /* p(width,): p[0..len) = softmax(p[0..len)) (scores already scaled), p[len..width) = 0. */
 static void softmax_row(float *p, int len, int width)
@@ -644,76 +654,6 @@ static void attention_avx512(const mhv_attn_args *a)
                            a->out + (size_t)(i0 + r0) * a->ld_out + (size_t)c0, a->ld_out);
             }
         }
-    }
-}
-
-/* ---- element-wise: avx2.c's functions on 16 lanes, the tail masked ---- */
-
-#define MAP16(x, n, f)                                                                        \
-    do {                                                                                      \
-        for (size_t i_ = 0; i_ < (n); i_ += 16) {                                             \
-            __mmask16 m_ = (n) - i_ >= 16 ? 0xFFFF : (__mmask16)((1u << ((n) - i_)) - 1);     \
-            _mm512_mask_storeu_ps((x) + i_, m_, f(_mm512_maskz_loadu_ps(m_, (x) + i_)));      \
-        }                                                                                     \
-    } while (0)
-
-/* x·Φ(x) = x/2 · (1 + erf(x/√2)) with N. Juffa's erff (see avx2.c's gelu_erf8). */
-static inline __m512 gelu_erf16(__m512 x)
-{
-    __m512 z = _mm512_mul_ps(x, _mm512_set1_ps(0.70710678118654752f));
-    __m512 t = _mm512_abs_ps(z), s = _mm512_mul_ps(z, z);
-    /* |z| > 0.9277 */
-    __m512 r = _mm512_fmadd_ps(_mm512_set1_ps(-1.72853470e-5f), t, _mm512_set1_ps(3.83197126e-4f));
-    __m512 u = _mm512_fmadd_ps(_mm512_set1_ps(-3.88396438e-3f), t, _mm512_set1_ps(2.42546219e-2f));
-    r = _mm512_fmadd_ps(r, s, u);
-    r = _mm512_fmadd_ps(r, t, _mm512_set1_ps(-1.06777877e-1f));
-    r = _mm512_fmadd_ps(r, t, _mm512_set1_ps(-6.34846687e-1f));
-    r = _mm512_fmadd_ps(r, t, _mm512_set1_ps(-1.28717512e-1f));
-    r = _mm512_fmadd_ps(r, t, _mm512_sub_ps(_mm512_setzero_ps(), t));
-    __m512 e = exp16(r); /* erfc(|z|) */
-    __mmask16 pos = _mm512_cmp_ps_mask(z, _mm512_setzero_ps(), _CMP_GT_OQ);
-    __m512 big = _mm512_mask_blend_ps(pos, e, _mm512_sub_ps(_mm512_set1_ps(2.0f), e));
-    /* |z| <= 0.9277 */
-    __m512 q = _mm512_set1_ps(-5.96761703e-4f);
-    q = _mm512_fmadd_ps(q, s, _mm512_set1_ps(4.99119423e-3f));
-    q = _mm512_fmadd_ps(q, s, _mm512_set1_ps(-2.67681349e-2f));
-    q = _mm512_fmadd_ps(q, s, _mm512_set1_ps(1.12819925e-1f));
-    q = _mm512_fmadd_ps(q, s, _mm512_set1_ps(-3.76125336e-1f));
-    q = _mm512_fmadd_ps(q, s, _mm512_set1_ps(1.28379166e-1f));
-    __m512 small = _mm512_add_ps(_mm512_set1_ps(1.0f), _mm512_fmadd_ps(q, z, z));
-    __mmask16 far = _mm512_cmp_ps_mask(t, _mm512_set1_ps(0.927734375f), _CMP_GT_OQ);
-    __m512 onep = _mm512_mask_blend_ps(far, small, big);
-    return _mm512_mul_ps(_mm512_mul_ps(_mm512_set1_ps(0.5f), x), onep);
-}
-
-/* x / (1 + e^-v), as avx2.c's x_sigmoid8 */
-static inline __m512 x_sigmoid16(__m512 x, __m512 v)
-{
-    __m512 e = exp16(_mm512_sub_ps(_mm512_setzero_ps(), v));
-    return _mm512_div_ps(x, _mm512_add_ps(_mm512_set1_ps(1.0f), e));
-}
-
-static inline __m512 gelu_tanh16(__m512 x)
-{
-    __m512 x3 = _mm512_mul_ps(_mm512_mul_ps(x, x), x);
-    __m512 u = _mm512_fmadd_ps(_mm512_set1_ps(0.044715f), x3, x);
-    return x_sigmoid16(x, _mm512_mul_ps(u, _mm512_set1_ps(1.5957691216057308f)));
-}
-
-static inline __m512 silu16(__m512 x) { return x_sigmoid16(x, x); }
-static inline __m512 relu16(__m512 x) { return _mm512_max_ps(x, _mm512_setzero_ps()); }
-
-static void gelu_erf_avx512(float *x, size_t n) { MAP16(x, n, gelu_erf16); }
-static void gelu_tanh_avx512(float *x, size_t n) { MAP16(x, n, gelu_tanh16); }
-static void silu_avx512(float *x, size_t n) { MAP16(x, n, silu16); }
-static void relu_avx512(float *x, size_t n) { MAP16(x, n, relu16); }
-
-static void add_avx512(float *y, const float *x, size_t n)
-{
-    for (size_t i = 0; i < n; i += 16) {
-        __mmask16 m = n - i >= 16 ? 0xFFFF : (__mmask16)((1u << (n - i)) - 1);
-        _mm512_mask_storeu_ps(y + i, m, _mm512_add_ps(_mm512_maskz_loadu_ps(m, y + i),
-                                                      _mm512_maskz_loadu_ps(m, x + i)));
     }
 }
 

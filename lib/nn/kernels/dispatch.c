@@ -5,6 +5,8 @@
 #include "kernels.h"
 
 #if defined(__x86_64__)
+#include <cpuid.h>
+
 /* A fast table with every entry it leaves NULL taken from the next slower one (AVX-512 from
  * AVX2, AVX2 from scalar), so a kernel added to kernels.h before its fast version exists
  * still runs. The xpack entries are not filled: they belong to the table's own linear. */
@@ -35,11 +37,17 @@ static void fill_avx512(void)
     fill_from(&avx512_filled, &avx2_filled);
 }
 
+/* F16C from CPUID leaf 1 (ECX bit 29): clang's __builtin_cpu_supports does not know it. */
+static int has_f16c(void)
+{
+    unsigned a, b, c, d;
+    return __get_cpuid(1, &a, &b, &c, &d) && (c >> 29 & 1);
+}
+
 static int has_avx2(void)
 {
     __builtin_cpu_init();
-    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
-           __builtin_cpu_supports("f16c");
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && has_f16c();
 }
 #endif
 

@@ -1,0 +1,178 @@
+/* bert.c - BERT (BertModel, BertForMaskedLM ...): learned positions and token types, post-norm
+ * layers (x = LN(x + attn(x)); x = LN(x + FFN(x))), bidirectional attention.
+ *
+ *   x = LN(tok[id] + pos[i] + type[0])
+ *   per layer: x = LN1(x + O·attn(x));  x = LN2(x + down(act(up(x)))) */
+#include <cjson/cJSON.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "base/json.h"
+#include "model/family.h"
+
+static const char *const model_types[] = {"bert", NULL};
+
+/* An eps in [0, 1] (missing or null: def). */
+static mhv_status read_eps(const cJSON *root, const char *key, double def, float *out,
+                           const char *name, mhv_error *err)
+{
+    const cJSON *it = mhv_json_get(root, key);
+    if (!it) {
+        *out = (float)def;
+        return MHV_OK;
+    }
+    if (!cJSON_IsNumber(it) || !isfinite(it->valuedouble) || it->valuedouble < 0 ||
+        it->valuedouble > 1)
+        return mhv_fail(err, MHV_EFORMAT, name, "field '%s' is not a number in [0, 1]", key);
+    *out = (float)it->valuedouble;
+    return MHV_OK;
+}
+
+static mhv_status bert_config(const cJSON *root, mhv_config *c, const char *name,
+                              mhv_error *err)
+{
+    mhv_status st;
+    if ((st = mhv_json_int(root, "hidden_size", -1, 1, MHV_MAX_HIDDEN, &c->hidden_size, name,
+                           err)) ||
+        (st = mhv_json_int(root, "num_hidden_layers", -1, 1, MHV_MAX_LAYERS, &c->num_layers,
+                           name, err)) ||
+        (st = mhv_json_int(root, "num_attention_heads", -1, 1, MHV_MAX_HEADS, &c->num_heads,
+                           name, err)) ||
+        (st = mhv_json_int(root, "intermediate_size", -1, 1, 4 * MHV_MAX_HIDDEN,
+                           &c->intermediate_size, name, err)) ||
+        (st = mhv_json_int(root, "vocab_size", -1, 1, MHV_MAX_VOCAB, &c->vocab_size, name,
+                           err)) ||
+        (st = mhv_json_int(root, "max_position_embeddings", 512, 1, MHV_MAX_POSITIONS,
+                           &c->max_positions, name, err)) ||
+        (st = mhv_json_int(root, "type_vocab_size", 2, 1, 1024, &c->type_vocab_size, name,
+                           err)))
+        return st;
+    if (c->hidden_size % c->num_heads != 0)
+        return mhv_fail(err, MHV_EFORMAT, name,
+                        "num_attention_heads %d does not divide hidden_size %d", c->num_heads,
+                        c->hidden_size);
+    c->head_dim = c->hidden_size / c->num_heads;
+    c->num_kv_heads = c->num_heads;
+    if ((st = read_eps(root, "layer_norm_eps", 1e-12, &c->layer_norm_eps, name, err)) ||
+        (st = mhv_config_act(root, "hidden_act", MHV_ACT_GELU, &c->act, name, err)))
+        return st;
+    /* Only absolute position embeddings are implemented; say so rather than compute wrongly. */
+    const cJSON *pet = cJSON_GetObjectItemCaseSensitive(root, "position_embedding_type");
+    if (pet && (!cJSON_IsString(pet) || strcmp(pet->valuestring, "absolute") != 0))
+        return mhv_fail(err, MHV_EUNSUPPORTED, name,
+                        "unsupported position_embedding_type (only 'absolute')");
+    c->causal = 0;
+    return MHV_OK;
+}
+
+static size_t bert_vector_floats(const mhv_config *c)
+{
+    size_t H = (size_t)c->hidden_size;
+    return 2 * H + (size_t)c->num_layers * (9 * H + (size_t)c->intermediate_size);
+}
+
+static mhv_status bert_load(mhv_model *m, mhv_wload *ld, mhv_error *err)
+{
+    static const char *const prefixes[] = {"bert.", NULL}; /* BertFor* heads */
+    const mhv_config *c = &m->cfg;
+    int H = c->hidden_size, I = c->intermediate_size;
+    mhv_wload_prefix(ld, prefixes, "embeddings.word_embeddings.weight");
+    mhv_status st;
+    if ((st = mhv_wload_mat(ld, "embeddings.word_embeddings.weight", c->vocab_size, H, 0,
+                            &m->word_emb, err)) ||
+        (st = mhv_wload_mat(ld, "embeddings.position_embeddings.weight", c->max_positions, H, 0,
+                            &m->pos_emb, err)) ||
+        (st = mhv_wload_mat(ld, "embeddings.token_type_embeddings.weight", c->type_vocab_size,
+                            H, 0, &m->type_emb, err)) ||
+        (st = mhv_wload_vec(ld, "embeddings.LayerNorm.weight", H, 0, &m->emb_ln_g, err)) ||
+        (st = mhv_wload_vec(ld, "embeddings.LayerNorm.bias", H, 0, &m->emb_ln_b, err)))
+        return st;
+    for (int l = 0; l < c->num_layers; l++) {
+        mhv_layer *ly = &m->layers[l];
+        char n[160];
+#define N(suffix) (snprintf(n, sizeof n, "encoder.layer.%d.%s", l, suffix), n)
+        if ((st = mhv_wload_mat(ld, N("attention.self.query.weight"), H, H, 0, &ly->q, err)) ||
+            (st = mhv_wload_vec(ld, N("attention.self.query.bias"), H, 0, &ly->q_b, err)) ||
+            (st = mhv_wload_mat(ld, N("attention.self.key.weight"), H, H, 0, &ly->k, err)) ||
+            (st = mhv_wload_vec(ld, N("attention.self.key.bias"), H, 0, &ly->k_b, err)) ||
+            (st = mhv_wload_mat(ld, N("attention.self.value.weight"), H, H, 0, &ly->v, err)) ||
+            (st = mhv_wload_vec(ld, N("attention.self.value.bias"), H, 0, &ly->v_b, err)) ||
+            (st = mhv_wload_mat(ld, N("attention.output.dense.weight"), H, H, 0, &ly->o, err)) ||
+            (st = mhv_wload_vec(ld, N("attention.output.dense.bias"), H, 0, &ly->o_b, err)) ||
+            (st = mhv_wload_vec(ld, N("attention.output.LayerNorm.weight"), H, 0,
+                                &ly->ln_attn_g, err)) ||
+            (st = mhv_wload_vec(ld, N("attention.output.LayerNorm.bias"), H, 0, &ly->ln_attn_b,
+                                err)) ||
+            (st = mhv_wload_mat(ld, N("intermediate.dense.weight"), I, H, 0, &ly->ffn_up, err)) ||
+            (st = mhv_wload_vec(ld, N("intermediate.dense.bias"), I, 0, &ly->ffn_up_b, err)) ||
+            (st = mhv_wload_mat(ld, N("output.dense.weight"), H, I, 0, &ly->ffn_down, err)) ||
+            (st = mhv_wload_vec(ld, N("output.dense.bias"), H, 0, &ly->ffn_down_b, err)) ||
+            (st = mhv_wload_vec(ld, N("output.LayerNorm.weight"), H, 0, &ly->ln_ffn_g, err)) ||
+            (st = mhv_wload_vec(ld, N("output.LayerNorm.bias"), H, 0, &ly->ln_ffn_b, err)))
+            return st;
+#undef N
+    }
+    return MHV_OK;
+}
+
+static mhv_norm layernorm(const float *g, const float *b, float eps)
+{
+    return (mhv_norm){MHV_NORM_LAYER, g, b, eps};
+}
+
+static mhv_status bert_forward(mhv_nn *nn, const mhv_model *m, const int32_t *ids, int n,
+                               mhv_capture *cap, float *logits, mhv_error *err)
+{
+    const mhv_config *c = &m->cfg;
+    if (logits)
+        return mhv_fail(err, MHV_EUNSUPPORTED, m->dir, "logits need a decoder model, not %s",
+                        c->arch);
+    int H = c->hidden_size, I = c->intermediate_size;
+    size_t nh = (size_t)n * (size_t)H;
+    float *x;      /* (n, H) residual stream */
+    float *q;      /* (n, H) */
+    float *k;      /* (n, H) */
+    float *v;      /* (n, H) */
+    float *ctx;    /* (n, H) attention output before the projection */
+    float *tmp;    /* (n, H) */
+    float *ffn;    /* (n, I) */
+    const mhv_nn_buf bufs[] = {{&x, nh}, {&q, nh}, {&k, nh}, {&v, nh}, {&ctx, nh}, {&tmp, nh},
+                               {&ffn, (size_t)n * (size_t)I}};
+    mhv_nn_shape shape = {n, H, I > H ? I : H, c->head_dim};
+    mhv_status st = mhv_nn_begin(nn, &shape, bufs, (int)(sizeof bufs / sizeof bufs[0]), err);
+    if (st)
+        return st;
+
+    mhv_norm emb_ln = layernorm(m->emb_ln_g, m->emb_ln_b, c->layer_norm_eps);
+    mhv_embed emb = {&m->word_emb, &m->pos_emb, &m->type_emb, &emb_ln};
+    mhv_nn_embed(nn, x, &emb, ids, n, H);
+    for (int l = 0; l <= cap->last; l++) {
+        const mhv_layer *ly = &m->layers[l];
+        mhv_attn_layer attn = {
+            .wq = &ly->q, .wk = &ly->k, .wv = &ly->v, .bq = ly->q_b, .bk = ly->k_b,
+            .bv = ly->v_b, .heads = c->num_heads, .kv_heads = c->num_heads,
+            .head_dim = c->head_dim, .scale = (float)(1.0 / sqrt((double)c->head_dim)),
+        };
+        mhv_nn_attention(nn, &attn, x, n, l, &(mhv_attn_bufs){q, k, v, ctx}, cap);
+        if (mhv_capture_done(cap, l))
+            break;
+        mhv_norm ln1 = layernorm(ly->ln_attn_g, ly->ln_attn_b, c->layer_norm_eps);
+        mhv_norm ln2 = layernorm(ly->ln_ffn_g, ly->ln_ffn_b, c->layer_norm_eps);
+        mhv_nn_linear(nn, tmp, ctx, &ly->o, ly->o_b, n, MHV_NN_NO_ACT);
+        mhv_nn_add_norm(nn, x, tmp, &ln1, n, H);
+        mhv_nn_linear(nn, ffn, x, &ly->ffn_up, ly->ffn_up_b, n, (int)c->act);
+        mhv_nn_linear(nn, tmp, ffn, &ly->ffn_down, ly->ffn_down_b, n, MHV_NN_NO_ACT);
+        mhv_nn_add_norm(nn, x, tmp, &ln2, n, H);
+    }
+    return MHV_OK;
+}
+
+const mhv_family mhv_family_bert = {
+    .name = "bert",
+    .model_types = model_types,
+    .config = bert_config,
+    .vector_floats = bert_vector_floats,
+    .load = bert_load,
+    .forward = bert_forward,
+};

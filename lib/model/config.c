@@ -1,0 +1,141 @@
+#include "model/config.h"
+
+#include <cjson/cJSON.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/fileio.h"
+#include "base/json.h"
+#include "model/family.h"
+
+mhv_status mhv_config_act(const cJSON *root, const char *key, mhv_act def, mhv_act *act,
+                          const char *name, mhv_error *err)
+{
+    const char *s;
+    mhv_status st = mhv_json_str(root, key, "", &s, name, err);
+    if (st)
+        return st;
+    if (!*s && !mhv_json_get(root, key)) {
+        *act = def;
+        return MHV_OK;
+    }
+    int a = mhv_act_from_name(s);
+    if (a < 0)
+        return mhv_fail(err, MHV_EUNSUPPORTED, name, "unsupported %s '%.64s'", key, s);
+    *act = (mhv_act)a;
+    return MHV_OK;
+}
+
+mhv_status mhv_config_rope(const cJSON *root, mhv_rope *r, const char *name, mhv_error *err)
+{
+    const cJSON *params = cJSON_GetObjectItemCaseSensitive(root, "rope_parameters");
+    const cJSON *scaling = cJSON_GetObjectItemCaseSensitive(root, "rope_scaling");
+    if (params && !cJSON_IsNull(params) && !cJSON_IsObject(params))
+        return mhv_fail(err, MHV_EFORMAT, name, "field 'rope_parameters' is not an object");
+    if (scaling && !cJSON_IsNull(scaling) && !cJSON_IsObject(scaling))
+        return mhv_fail(err, MHV_EFORMAT, name, "field 'rope_scaling' is not an object");
+    if (params && !cJSON_IsObject(params))
+        params = NULL;
+    if (scaling && !cJSON_IsObject(scaling))
+        scaling = NULL;
+
+    memset(r, 0, sizeof *r);
+    mhv_status st;
+    double theta = 10000.0;
+    if (params && (st = mhv_json_num(params, "rope_theta", theta, 0, 1e12, &theta, name, err)))
+        return st;
+    if ((st = mhv_json_num(root, "rope_theta", theta, 0, 1e12, &r->theta, name, err)))
+        return st;
+
+    /* the scaling settings live in rope_scaling, else in rope_parameters */
+    const cJSON *sc = scaling ? scaling : params;
+    r->kind = MHV_ROPE_NONE;
+    if (!sc)
+        return MHV_OK;
+    const cJSON *ty = cJSON_GetObjectItemCaseSensitive(sc, "rope_type");
+    if (!ty)
+        ty = cJSON_GetObjectItemCaseSensitive(sc, "type");
+    if (ty && !cJSON_IsString(ty))
+        return mhv_fail(err, MHV_EFORMAT, name, "rope type is not a string");
+    double partial = 1.0;
+    if ((st = mhv_json_num(sc, "partial_rotary_factor", 1.0, 0, 1, &partial, name, err)))
+        return st;
+    if (partial != 1.0)
+        return mhv_fail(err, MHV_EUNSUPPORTED, name, "unsupported partial_rotary_factor %g",
+                        partial);
+    const char *t = ty ? ty->valuestring : "default";
+    if (strcmp(t, "default") == 0)
+        return MHV_OK;
+    if (strcmp(t, "linear") == 0) {
+        r->kind = MHV_ROPE_LINEAR;
+        return mhv_json_num(sc, "factor", NAN, 0, 1e6, &r->factor, name, err);
+    }
+    if (strcmp(t, "llama3") == 0) {
+        r->kind = MHV_ROPE_LLAMA3;
+        if ((st = mhv_json_num(sc, "factor", NAN, 0, 1e6, &r->factor, name, err)) ||
+            (st = mhv_json_num(sc, "low_freq_factor", NAN, 0, 1e6, &r->low_freq_factor, name,
+                               err)) ||
+            (st = mhv_json_num(sc, "high_freq_factor", NAN, 0, 1e6, &r->high_freq_factor, name,
+                               err)) ||
+            (st = mhv_json_int(sc, "original_max_position_embeddings", -1, 1, MHV_MAX_POSITIONS,
+                               &r->original_max_positions, name, err)))
+            return st;
+        if (r->high_freq_factor <= r->low_freq_factor)
+            return mhv_fail(err, MHV_EFORMAT, name,
+                            "llama3 rope: high_freq_factor must exceed low_freq_factor");
+        return MHV_OK;
+    }
+    return mhv_fail(err, MHV_EUNSUPPORTED, name,
+                    "unsupported rope scaling type '%.40s' (supported: default, linear, llama3)", t);
+}
+
+mhv_status mhv_config_parse(const char *text, size_t len, const char *name, mhv_config *cfg,
+                            mhv_error *err)
+{
+    memset(cfg, 0, sizeof *cfg);
+    cJSON *root;
+    mhv_status st = mhv_json_parse(text, len, name, &root, err);
+    if (st)
+        return st;
+    const cJSON *mt = cJSON_GetObjectItemCaseSensitive(root, "model_type");
+    if (mt && !cJSON_IsString(mt)) {
+        st = mhv_fail(err, MHV_EFORMAT, name, "field 'model_type' is not a string");
+        goto out;
+    }
+    /* Old BERT checkpoints omit model_type; their config has BERT's fields. */
+    snprintf(cfg->model_type, sizeof cfg->model_type, "%s", mt ? mt->valuestring : "bert");
+    if (!(cfg->family = mhv_family_find(cfg->model_type, &cfg->arch))) {
+        char list[256];
+        mhv_family_list(list, sizeof list);
+        st = mhv_fail(err, MHV_EUNSUPPORTED, name, "unsupported model_type '%.31s' (supported: %s)",
+                      cfg->model_type, list);
+        goto out;
+    }
+    st = cfg->family->config(root, cfg, name, err);
+out:
+    cJSON_Delete(root);
+    return st;
+}
+
+mhv_status mhv_config_load(const char *path, mhv_config *cfg, mhv_error *err)
+{
+    char *text;
+    size_t len;
+    /* a config.json is a few kB; 16 MiB is far beyond any real one */
+    mhv_status st = mhv_read_file(path, 16u << 20, &text, &len, err);
+    if (st)
+        return st;
+    st = mhv_config_parse(text, len, path, cfg, err);
+    free(text);
+    return st;
+}
+
+mhv_status mhv_config_set_type(mhv_config *c, const char *model_type, mhv_error *err)
+{
+    snprintf(c->model_type, sizeof c->model_type, "%s", model_type);
+    if (!(c->family = mhv_family_find(c->model_type, &c->arch)))
+        return mhv_fail(err, MHV_EUNSUPPORTED, "", "unsupported model_type '%.31s'", model_type);
+    return MHV_OK;
+}

@@ -1,0 +1,70 @@
+/* config.h - a Hugging Face config.json as the hyperparameters of one model family.
+ *
+ * model_type picks the family (lib/model/families.c); the family reads its own fields, with
+ * the defaults of the transformers config class, so a config.json parses to the model
+ * transformers would build from it. What a family does not implement is refused by name. */
+#ifndef MHV_CONFIG_H
+#define MHV_CONFIG_H
+
+#include <stddef.h>
+
+#include "base/status.h"
+#include "nn/act.h"
+#include "nn/rope.h"
+
+struct mhv_family;
+
+typedef struct {
+    const struct mhv_family *family;
+    const char *arch;         /* the architecture as reports name it: "bert", "mistral" ...
+                               * (static; the family's name for this model_type) */
+    char model_type[32];      /* as written in config.json */
+    int hidden_size;
+    int num_layers;
+    int num_heads;
+    int num_kv_heads;         /* == num_heads except for grouped-query attention */
+    int head_dim;             /* hidden_size / num_heads unless config.json gives head_dim */
+    int intermediate_size;
+    int vocab_size;
+    int max_positions;
+    int type_vocab_size;      /* 0: no token type embeddings */
+    float layer_norm_eps;     /* LayerNorm eps, or RMSNorm eps (rms_norm_eps) */
+    mhv_act act;
+    int causal;               /* 0 for encoders, 1 for decoders */
+    int kv_heads;             /* the family has key/value heads (reports num_key_value_heads) */
+    int tie_word_embeddings;  /* lm_head is the token embedding matrix */
+    int attn_bias;            /* q/k/v projections have biases */
+    int attn_out_bias;        /* the output projection has one */
+    int mlp_bias;             /* the feed-forward projections have biases */
+    mhv_rope rope;            /* rotary families */
+    int sliding_window;       /* 0: none; else key j is seen by query i only when i - j < it */
+    int window_from_layer;    /* layers >= this one use sliding_window (Qwen2 max_window_layers) */
+} mhv_config;
+
+/* Limits on sizes accepted from a file: far beyond any real model, small enough that
+ * products of them cannot overflow 64-bit arithmetic. */
+#define MHV_MAX_LAYERS 1024
+#define MHV_MAX_HEADS 1024
+#define MHV_MAX_HIDDEN 65536
+#define MHV_MAX_VOCAB 4000000
+#define MHV_MAX_POSITIONS 1048576
+
+mhv_status mhv_config_load(const char *path, mhv_config *cfg, mhv_error *err);
+/* Parses config.json text; `name` is the file name used in messages. */
+mhv_status mhv_config_parse(const char *text, size_t len, const char *name, mhv_config *cfg,
+                            mhv_error *err);
+
+/* Sets c's model_type and the family that runs it, for a config built in memory (the
+ * benchmarks); MHV_EUNSUPPORTED when no family opens model_type. */
+mhv_status mhv_config_set_type(mhv_config *c, const char *model_type, mhv_error *err);
+
+/* Helpers for the families' config readers (`name` is the file, for messages). */
+struct cJSON;
+/* config.json's activation under key (missing or null: def); unknown names are refused. */
+mhv_status mhv_config_act(const struct cJSON *root, const char *key, mhv_act def, mhv_act *act,
+                          const char *name, mhv_error *err);
+/* rope_theta and the scaling (rope_scaling, or transformers 5's rope_parameters) into r. */
+mhv_status mhv_config_rope(const struct cJSON *root, mhv_rope *r, const char *name,
+                           mhv_error *err);
+
+#endif

@@ -1,0 +1,34 @@
+/* families.c - the model families mhaviz opens, by config.json model_type. Adding a family
+ * is a new file in this folder and a line here. */
+#include <stdio.h>
+#include <string.h>
+
+#include "model/family.h"
+
+static const mhv_family *const families[] = {
+    &mhv_family_bert,
+    &mhv_family_gpt2,
+    &mhv_family_llama,
+};
+
+#define N_FAMILIES (sizeof families / sizeof families[0])
+
+const mhv_family *mhv_family_find(const char *model_type, const char **arch)
+{
+    for (size_t f = 0; f < N_FAMILIES; f++)
+        for (const char *const *t = families[f]->model_types; *t; t++)
+            if (strcmp(*t, model_type) == 0) {
+                *arch = *t;
+                return families[f];
+            }
+    return NULL;
+}
+
+void mhv_family_list(char *buf, size_t size)
+{
+    size_t n = 0;
+    buf[0] = '\0';
+    for (size_t f = 0; f < N_FAMILIES; f++)
+        for (const char *const *t = families[f]->model_types; *t && n < size; t++)
+            n += (size_t)snprintf(buf + n, size - n, "%s%s", n ? ", " : "", *t);
+}

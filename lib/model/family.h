@@ -1,0 +1,46 @@
+/* family.h - what a model family file provides (internal to lib/model).
+ *
+ * A family is one file (bert.c, gpt2.c, llama.c): the model_types it opens, its config.json
+ * fields, its weight names and its layer loop written with the blocks of lib/nn/blocks.h.
+ * A difference between model_types of one family that is only a number or a flag is a row
+ * of the family's table, not code. */
+#ifndef MHV_FAMILY_H
+#define MHV_FAMILY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/status.h"
+#include "ckpt/weights.h"
+#include "model/config.h"
+#include "model/model.h"
+#include "nn/blocks.h"
+
+struct cJSON;
+
+typedef struct mhv_family {
+    const char *name;
+    const char *const *model_types;   /* NULL-terminated */
+    /* Reads root's fields into c (c->model_type and c->arch set, the rest zero). */
+    mhv_status (*config)(const struct cJSON *root, mhv_config *c, const char *name,
+                         mhv_error *err);
+    /* An upper bound of the fp32 vector floats load() takes (biases, norms). */
+    size_t (*vector_floats)(const mhv_config *c);
+    /* Resolves every weight of m (cfg, dir and st set) through ld. */
+    mhv_status (*load)(mhv_model *m, mhv_wload *ld, mhv_error *err);
+    /* Layers 0..cap->last over ids(n) (validated), keeping the captured heads; with logits,
+     * every layer, the final norm and the LM head into logits(n, vocab). */
+    mhv_status (*forward)(mhv_nn *nn, const mhv_model *m, const int32_t *ids, int n,
+                          mhv_capture *cap, float *logits, mhv_error *err);
+} mhv_family;
+
+extern const mhv_family mhv_family_bert;
+extern const mhv_family mhv_family_gpt2;
+extern const mhv_family mhv_family_llama;
+
+/* The family that opens model_type, and its name for it; NULL when none does. */
+const mhv_family *mhv_family_find(const char *model_type, const char **arch);
+/* "bert, gpt2, llama, mistral, qwen2": every model_type, for messages. */
+void mhv_family_list(char *buf, size_t size);
+
+#endif

@@ -1,0 +1,324 @@
+#include "nn/blocks.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "nn/rope.h"
+
+#define MAX_HEADS 1024 /* the config caps heads (MHV_MAX_HEADS) */
+
+void mhv_nn_init(mhv_nn *nn, const mhv_kernels *K, mhv_pool *pool)
+{
+    memset(nn, 0, sizeof *nn);
+    nn->K = K;
+    nn->pool = pool;
+    nn->threads = pool ? mhv_pool_threads(pool) : 1;
+}
+
+void mhv_nn_release(mhv_nn *nn)
+{
+    free(nn->arena);
+    nn->arena = NULL;
+    nn->arena_cap = 0;
+}
+
+/* Whole 64-byte lines, so buffers never share a cache line. */
+static size_t lines(size_t floats)
+{
+    return (floats + 15) / 16 * 16;
+}
+
+mhv_status mhv_nn_begin(mhv_nn *nn, const mhv_nn_shape *sh, const mhv_nn_buf *bufs, int count,
+                        mhv_error *err)
+{
+    size_t T = (size_t)nn->threads;
+    size_t row = lines((size_t)sh->width);
+    size_t as = lines(nn->K->attention_scratch(sh->n, sh->head_dim));
+    size_t xp = lines(mhv_plin_xp_floats(nn->K, sh->n, sh->widest_in));
+    size_t need = T * row + T * as + xp;
+    for (int i = 0; i < count; i++)
+        need += lines(bufs[i].floats);
+    if (need > nn->arena_cap) {
+        free(nn->arena);
+        nn->arena_cap = 0;
+        nn->arena = aligned_alloc(64, need * sizeof(float));
+        if (!nn->arena)
+            return mhv_fail(err, MHV_ENOMEM, "", "out of memory for activations (%d tokens)",
+                            sh->n);
+        nn->arena_cap = need;
+    }
+    float *p = nn->arena;
+    for (int i = 0; i < count; i++) {
+        *bufs[i].ptr = p;
+        p += lines(bufs[i].floats);
+    }
+    nn->row = p, p += T * row;
+    nn->row_width = (int)row;
+    nn->attn_scratch = p, p += T * as;
+    nn->attn_stride = as;
+    nn->xp = xp ? p : NULL;
+    return MHV_OK;
+}
+
+/* ---- work over rows ---- */
+
+typedef void (*rows_fn)(const void *arg, int r0, int r1, int worker);
+
+typedef struct {
+    rows_fn fn;
+    const void *arg;
+    int n, per; /* rows 0..n in tasks of `per` */
+} rows_job;
+
+static void rows_task(void *ctx, int task, int worker)
+{
+    const rows_job *j = ctx;
+    int r0 = task * j->per, r1 = r0 + j->per < j->n ? r0 + j->per : j->n;
+    j->fn(j->arg, r0, r1, worker);
+}
+
+/* fn over rows 0..n (each `width` floats) on the pool. Row operations see whole rows, so
+ * how rows are split never changes a byte. */
+static void par_rows(mhv_nn *nn, int n, int width, rows_fn fn, const void *arg)
+{
+    int T = nn->threads;
+    if (T <= 1 || n < 2 || (size_t)n * (size_t)width < 4096) {
+        fn(arg, 0, n, 0);
+        return;
+    }
+    int tasks = 2 * T < n ? 2 * T : n;
+    rows_job j = {fn, arg, n, (n + tasks - 1) / tasks};
+    mhv_pool_run(nn->pool, (n + j.per - 1) / j.per, rows_task, &j);
+}
+
+typedef struct {
+    const mhv_kernels *K;
+    float *x;              /* (n, d) */
+    const float *y;        /* (n, d) the other operand, or NULL */
+    const mhv_norm *norm;  /* or NULL */
+    int d;
+    enum { ROWS_NORM, ROWS_ADD_NORM, ROWS_ADD, ROWS_MUL } op;
+} rows_args;
+
+static void apply_norm(const mhv_kernels *K, const mhv_norm *nm, float *x, int rows, int d)
+{
+    if (nm->kind == MHV_NORM_RMS)
+        K->rmsnorm(x, nm->g, rows, d, nm->eps);
+    else
+        K->layernorm(x, nm->g, nm->b, rows, d, nm->eps);
+}
+
+static void rows_op(const void *arg, int r0, int r1, int worker)
+{
+    (void)worker;
+    const rows_args *a = arg;
+    size_t off = (size_t)r0 * (size_t)a->d, len = (size_t)(r1 - r0) * (size_t)a->d;
+    float *x = a->x + off;
+    switch (a->op) {
+    case ROWS_NORM: /* y is the source */
+        if (a->y != a->x)
+            memcpy(x, a->y + off, len * sizeof *x);
+        apply_norm(a->K, a->norm, x, r1 - r0, a->d);
+        break;
+    case ROWS_ADD_NORM:
+        a->K->add(x, a->y + off, len);
+        apply_norm(a->K, a->norm, x, r1 - r0, a->d);
+        break;
+    case ROWS_ADD:
+        a->K->add(x, a->y + off, len);
+        break;
+    case ROWS_MUL:
+        for (size_t t = 0; t < len; t++)
+            x[t] *= a->y[off + t];
+        break;
+    }
+}
+
+void mhv_nn_norm(mhv_nn *nn, float *y, const float *x, const mhv_norm *nm, int n, int d)
+{
+    rows_args a = {nn->K, y, x, nm, d, ROWS_NORM};
+    par_rows(nn, n, d, rows_op, &a);
+}
+
+void mhv_nn_add_norm(mhv_nn *nn, float *x, const float *add, const mhv_norm *nm, int n, int d)
+{
+    rows_args a = {nn->K, x, add, nm, d, ROWS_ADD_NORM};
+    par_rows(nn, n, d, rows_op, &a);
+}
+
+void mhv_nn_add(mhv_nn *nn, float *x, const float *add, int n, int d)
+{
+    rows_args a = {nn->K, x, add, NULL, d, ROWS_ADD};
+    par_rows(nn, n, d, rows_op, &a);
+}
+
+void mhv_nn_mul(mhv_nn *nn, float *x, const float *y, int n, int d)
+{
+    rows_args a = {nn->K, x, y, NULL, d, ROWS_MUL};
+    par_rows(nn, n, d, rows_op, &a);
+}
+
+/* ---- embeddings ---- */
+
+typedef struct {
+    mhv_nn *nn;
+    float *x;
+    const mhv_embed *e;
+    const int32_t *ids;
+    int d;
+} embed_args;
+
+static void embed_rows(const void *arg, int r0, int r1, int worker)
+{
+    const embed_args *j = arg;
+    const mhv_embed *e = j->e;
+    const mhv_kernels *K = j->nn->K;
+    size_t d = (size_t)j->d;
+    float *row = j->nn->row + (size_t)worker * (size_t)j->nn->row_width; /* (d,) */
+    for (int i = r0; i < r1; i++) {
+        float *xi = j->x + (size_t)i * d;
+        mhv_mat_row(e->tok, j->ids[i], xi);
+        if (e->pos) {
+            mhv_mat_row(e->pos, i, row);
+            K->add(xi, row, d);
+        }
+        if (e->type) {
+            mhv_mat_row(e->type, 0, row); /* token type 0: one segment */
+            K->add(xi, row, d);
+        }
+    }
+    if (e->norm)
+        apply_norm(K, e->norm, j->x + (size_t)r0 * d, r1 - r0, j->d);
+}
+
+void mhv_nn_embed(mhv_nn *nn, float *x, const mhv_embed *e, const int32_t *ids, int n, int d)
+{
+    embed_args a = {nn, x, e, ids, d};
+    par_rows(nn, n, d, embed_rows, &a);
+}
+
+/* ---- linear layers ---- */
+
+static mhv_plin plin(const mhv_nn *nn)
+{
+    return (mhv_plin){nn->K, nn->pool, nn->threads, nn->xp};
+}
+
+void mhv_nn_linear(mhv_nn *nn, float *y, const float *x, const mhv_mat *w, const float *b,
+                   int n, int act)
+{
+    mhv_plin p = plin(nn);
+    mhv_plin_run(&p, y, x, w, b, n, 0, w->rows, act);
+}
+
+void mhv_nn_linear_parts(mhv_nn *nn, const mhv_plin_part *parts, int count, const float *x,
+                         int n)
+{
+    mhv_plin p = plin(nn);
+    mhv_plin_run_parts(&p, parts, count, x, n);
+}
+
+/* ---- rotary embeddings over rows, for a list of heads ---- */
+
+typedef struct {
+    float *x;           /* (n, ld) */
+    size_t ld;
+    const int *heads;   /* (count,) heads to rotate */
+    int count, d;
+    const mhv_rotary *r;
+} rope_args;
+
+static void rope_rows(const void *arg, int r0, int r1, int worker)
+{
+    (void)worker;
+    const rope_args *a = arg;
+    size_t off = (size_t)r0 * (size_t)a->r->half;
+    for (int t = 0; t < a->count; t++)
+        mhv_rope_apply(a->x + (size_t)r0 * a->ld + (size_t)a->heads[t] * (size_t)a->d, r1 - r0,
+                       1, a->r->half, a->ld, a->r->cos_t + off, a->r->sin_t + off);
+}
+
+static void rope(mhv_nn *nn, const mhv_rotary *r, float *x, size_t ld, const int *heads,
+                 int count, int d, int n)
+{
+    rope_args a = {x, ld, heads, count, d, r};
+    par_rows(nn, n, count * d, rope_rows, &a);
+}
+
+/* ---- attention, one task per head ---- */
+
+typedef struct {
+    const mhv_kernels *K;
+    mhv_attn_args base;  /* head 0 / key-value head 0 */
+    int group, d;        /* query heads per key/value head; head dim */
+    const int *heads;    /* (tasks,) the head of each task */
+    float **probs;       /* (tasks,) where its probabilities go, or NULL */
+    const mhv_nn *nn;
+} attn_job;
+
+static void attn_task(void *ctx, int task, int worker)
+{
+    const attn_job *j = ctx;
+    int h = j->heads[task];
+    mhv_attn_args a = j->base;
+    size_t kv = (size_t)(h / j->group) * (size_t)j->d; /* the shared kv head, in place */
+    a.q += (size_t)h * (size_t)j->d;
+    a.k += kv;
+    if (a.out) {
+        a.v += kv;
+        a.out += (size_t)h * (size_t)j->d;
+    }
+    a.probs = j->probs[task];
+    a.scratch = j->nn->attn_scratch + (size_t)worker * j->nn->attn_stride;
+    j->K->attention(&a);
+}
+
+void mhv_nn_attention(mhv_nn *nn, const mhv_attn_layer *a, const float *x, int n, int l,
+                      const mhv_attn_bufs *b, mhv_capture *cap)
+{
+    int d = a->head_dim, QD = a->heads * d, KVD = a->kv_heads * d;
+    int group = a->heads / a->kv_heads, done = mhv_capture_done(cap, l);
+    int heads[MAX_HEADS];        /* (count,) heads to run */
+    float *probs[MAX_HEADS];     /* (count,) their probability maps, or NULL */
+    int kv_heads[MAX_HEADS];     /* (kv_count,) key/value heads they read */
+    int count = 0, kv_count = 0;
+    for (int h = 0; h < a->heads; h++) {
+        int want = cap->sel && mhv_heads_has(cap->sel, l, h);
+        if (!want && done)
+            continue; /* nothing reads this head's output */
+        heads[count] = h;
+        probs[count++] = want ? cap->out->heads[cap->next++].w : NULL;
+        if (!kv_count || kv_heads[kv_count - 1] != h / group)
+            kv_heads[kv_count++] = h / group;
+    }
+    /* Q, K (, V) as one pool job over x packed once; in a done layer only the columns of
+     * the heads that run (a column's bytes do not depend on which others are computed) */
+    mhv_plin_part parts[2 * MAX_HEADS + 1];
+    int np = 0;
+    if (done) {
+        for (int t = 0; t < count; t++)
+            parts[np++] = (mhv_plin_part){b->q, a->wq, a->bq, heads[t] * d, heads[t] * d + d,
+                                          MHV_NN_NO_ACT};
+        for (int t = 0; t < kv_count; t++)
+            parts[np++] = (mhv_plin_part){b->k, a->wk, a->bk, kv_heads[t] * d,
+                                          kv_heads[t] * d + d, MHV_NN_NO_ACT};
+    } else {
+        parts[np++] = (mhv_plin_part){b->q, a->wq, a->bq, 0, QD, MHV_NN_NO_ACT};
+        parts[np++] = (mhv_plin_part){b->k, a->wk, a->bk, 0, KVD, MHV_NN_NO_ACT};
+        parts[np++] = (mhv_plin_part){b->v, a->wv, a->bv, 0, KVD, MHV_NN_NO_ACT};
+    }
+    mhv_nn_linear_parts(nn, parts, np, x, n);
+    if (a->rope) {
+        rope(nn, a->rope, b->q, (size_t)QD, heads, count, d, n);
+        rope(nn, a->rope, b->k, (size_t)KVD, kv_heads, kv_count, d, n);
+    }
+    attn_job j = {
+        .K = nn->K,
+        .base = {.q = b->q, .k = b->k, .v = b->v, .n = n, .d = d, .ld_q = (size_t)QD,
+                 .ld_k = (size_t)KVD, .ld_v = (size_t)KVD, .scale = a->scale,
+                 .causal = a->causal, .window = a->window, .out = done ? NULL : b->ctx,
+                 .ld_out = (size_t)QD},
+        .group = group, .d = d, .heads = heads, .probs = probs, .nn = nn,
+    };
+    mhv_pool_run(nn->pool, count, attn_task, &j);
+}

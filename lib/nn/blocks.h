@@ -1,0 +1,157 @@
+/* blocks.h - the blocks every model family is written with (llama.cpp's build_norm /
+ * build_attn / build_ffn over ggml, here over mhv_kernels and the thread pool).
+ *
+ * A family's forward pass declares its activation buffers once (mhv_nn_begin), then calls
+ * these blocks in its layer loop. Every block splits its work over the pool so that each
+ * value is computed exactly as on one thread: rows for element-wise work and norms, output
+ * columns for linear layers, heads for attention. Results are the same bytes whatever the
+ * thread count. */
+#ifndef MHV_BLOCKS_H
+#define MHV_BLOCKS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/attn.h"
+#include "base/heads.h"
+#include "base/pool.h"
+#include "base/status.h"
+#include "ckpt/weights.h"
+#include "nn/act.h"
+#include "nn/kernels/kernels.h"
+#include "nn/parlinear.h"
+
+/* The execution context of forward passes: kernels, pool and one arena of activations kept
+ * across sentences (no fresh pages for every sentence). */
+typedef struct {
+    const mhv_kernels *K;
+    mhv_pool *pool;         /* NULL: the calling thread only */
+    int threads;
+    float *arena;
+    size_t arena_cap;       /* floats */
+    /* block scratch, carved from the arena by mhv_nn_begin */
+    float *row;             /* (threads, width) one embedding row per thread */
+    int row_width;
+    float *attn_scratch;    /* (threads, attn_stride) attention scratch per thread */
+    size_t attn_stride;
+    float *xp;              /* packed input of a linear layer, or NULL (kernels.h: xpack) */
+} mhv_nn;
+
+/* pool may be NULL. Frees nothing it was given. */
+void mhv_nn_init(mhv_nn *nn, const mhv_kernels *K, mhv_pool *pool);
+void mhv_nn_release(mhv_nn *nn);
+
+/* A buffer a forward pass asks for: *ptr gets `floats` floats (64-byte aligned). */
+typedef struct {
+    float **ptr;
+    size_t floats;
+} mhv_nn_buf;
+
+/* The sizes the blocks' own scratch depends on. */
+typedef struct {
+    int n;                  /* tokens */
+    int width;              /* widest embedding row (hidden size) */
+    int widest_in;          /* widest input of any linear layer */
+    int head_dim;           /* of the attention heads */
+} mhv_nn_shape;
+
+/* Carves the caller's buffers and the blocks' scratch for one pass out of the arena,
+ * growing it when needed. Pointers from an earlier call are invalid afterwards. */
+mhv_status mhv_nn_begin(mhv_nn *nn, const mhv_nn_shape *shape, const mhv_nn_buf *bufs,
+                        int count, mhv_error *err);
+
+/* ---- norms and element-wise blocks ---- */
+
+typedef enum { MHV_NORM_LAYER = 0, MHV_NORM_RMS } mhv_norm_kind;
+
+typedef struct {
+    mhv_norm_kind kind;
+    const float *g, *b;     /* (d,) scale and shift; b NULL for RMSNorm (and bias-free
+                             * LayerNorm) */
+    float eps;
+} mhv_norm;
+
+/* y(n, d) = norm(x) row by row; y may be x. */
+void mhv_nn_norm(mhv_nn *nn, float *y, const float *x, const mhv_norm *nm, int n, int d);
+/* x(n, d) = norm(x + add): the residual add of post-norm families (BERT). */
+void mhv_nn_add_norm(mhv_nn *nn, float *x, const float *add, const mhv_norm *nm, int n, int d);
+/* x(n, d) += add: the residual add of pre-norm families. */
+void mhv_nn_add(mhv_nn *nn, float *x, const float *add, int n, int d);
+/* x(n, d) *= y: the gate of gated feed-forward layers (SwiGLU). */
+void mhv_nn_mul(mhv_nn *nn, float *x, const float *y, int n, int d);
+
+/* ---- embeddings ---- */
+
+typedef struct {
+    const mhv_mat *tok;     /* (vocab, d) */
+    const mhv_mat *pos;     /* (max_positions, d) learned positions, or NULL */
+    const mhv_mat *type;    /* (type_vocab, d) token types, or NULL */
+    const mhv_norm *norm;   /* applied after the sum, or NULL */
+} mhv_embed;
+
+/* x(n, d) = tok[ids[i]] + pos[i] + type[0] (those present, added in that order), then norm. */
+void mhv_nn_embed(mhv_nn *nn, float *x, const mhv_embed *e, const int32_t *ids, int n, int d);
+
+/* ---- linear layers ---- */
+
+/* No activation after a linear layer (otherwise an mhv_act). */
+#define MHV_NN_NO_ACT MHV_PLIN_NO_ACT
+
+/* y(n, w.rows) = x(n, w.cols) · W^T + b (b may be NULL), then act (an mhv_act or
+ * MHV_NN_NO_ACT). */
+void mhv_nn_linear(mhv_nn *nn, float *y, const float *x, const mhv_mat *w, const float *b,
+                   int n, int act);
+/* Several linear layers over the same x (SwiGLU's gate and up), x packed once. */
+void mhv_nn_linear_parts(mhv_nn *nn, const mhv_plin_part *parts, int count, const float *x,
+                         int n);
+
+/* ---- rotary embeddings ---- */
+
+typedef struct {
+    const float *cos_t, *sin_t; /* (n, half) for positions 0..n-1 (rope.h) */
+    int half;                   /* rotated pairs per head: head_dim / 2 */
+} mhv_rotary;
+
+/* ---- self-attention over the selected heads ---- */
+
+/* What a forward pass keeps: the probabilities of the selected heads, written once into
+ * their slots. Layers above `last` are not computed; in the last layer, unless its output
+ * is needed (logits), only the selected heads run, with Q and K only for their columns and
+ * no V or output. */
+typedef struct {
+    const mhv_heads *sel;   /* NULL: nothing kept */
+    mhv_attn *out;          /* one slot per selected head, in (layer, head) order */
+    int next;               /* the next slot of out */
+    int last;               /* last layer computed */
+    int full_last;          /* the last layer's output is needed too */
+} mhv_capture;
+
+/* True when layer l is the last one computed and nothing reads its output. */
+static inline int mhv_capture_done(const mhv_capture *c, int l)
+{
+    return l == c->last && !c->full_last;
+}
+
+/* One attention layer: projections, heads, and how scores are masked. */
+typedef struct {
+    const mhv_mat *wq, *wk, *wv;    /* (heads*d, in), (kv_heads*d, in), (kv_heads*d, in) */
+    const float *bq, *bk, *bv;      /* or NULL */
+    int heads, kv_heads, head_dim;  /* query head h reads key/value head h / (heads/kv_heads) */
+    float scale;                    /* of the scores, usually 1/sqrt(head_dim) */
+    int causal;
+    int window;                     /* > 0: sliding window (with causal) */
+    const mhv_rotary *rope;         /* rotary positions on q and k, or NULL */
+} mhv_attn_layer;
+
+/* Activations of the attention block: q (n, heads*d), k and v (n, kv_heads*d), ctx (n,
+ * heads*d) = softmax(q k^T) v of every head (not written when the layer is done). */
+typedef struct {
+    float *q, *k, *v, *ctx;
+} mhv_attn_bufs;
+
+/* Self-attention of layer l over x(n, in): projections, rotary positions, probabilities of
+ * the selected heads into their slots of cap->out, ctx unless the layer is done. */
+void mhv_nn_attention(mhv_nn *nn, const mhv_attn_layer *a, const float *x, int n, int l,
+                      const mhv_attn_bufs *b, mhv_capture *cap);
+
+#endif
