@@ -486,9 +486,9 @@ BAD_HEADER(test_layout_data_without_tensors, "{}", 3, MHV_EFORMAT,
 BAD_HEADER(test_duplicate_name,
            "{'a':{'dtype':'F32','shape':[1],'data_offsets':[0,4]},"
            "'a':{'dtype':'F32','shape':[1],'data_offsets':[4,8]}}",
-           8, MHV_EFORMAT, "duplicate tensor name 'a'")
+           8, MHV_EFORMAT, "header has a duplicate key 'a'")
 BAD_HEADER(test_duplicate_metadata, "{'__metadata__':{},'__metadata__':{}}", 0, MHV_EFORMAT,
-           "two '__metadata__'")
+           "header has a duplicate key '__metadata__'")
 
 /* ---- files on disk ---- */
 

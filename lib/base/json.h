@@ -13,10 +13,21 @@
 
 struct cJSON;
 
+/* What parsing may cost in memory (the tree, not the text): the largest real tokenizer.json
+ * (~30 MB) needs ~0.3 GB; a 100 MB safetensors header of small values would need 4 GB. */
+#define MHV_JSON_MAX_PARSE_BYTES (1536u << 20)
+
 /* Parses text(len) into a JSON object (caller frees with cJSON_Delete); `name` is the file
- * named in messages. A document that is not an object is MHV_EFORMAT. */
+ * named in messages. MHV_EFORMAT: not valid JSON, not an object, bytes other than white space
+ * after it, \u0000 inside a string (refused: cJSON would cut the string there), or a key
+ * given twice in one object (refused: Python keeps the last, cJSON the first).
+ * MHV_ENOMEM: the tree would exceed MHV_JSON_MAX_PARSE_BYTES, or memory ran out. */
 mhv_status mhv_json_parse(const char *text, size_t len, const char *name, struct cJSON **out,
                           mhv_error *err);
+/* The same, with `what` naming the document inside the file in messages ("header is not
+ * valid JSON", "header has a duplicate key 'x'"). */
+mhv_status mhv_json_parse_doc(const char *text, size_t len, const char *name, const char *what,
+                              struct cJSON **out, mhv_error *err);
 /* Reads path (a regular file of at most max_bytes) and parses it as above. */
 mhv_status mhv_json_load(const char *path, size_t max_bytes, struct cJSON **out,
                          mhv_error *err);

@@ -19,7 +19,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "base/fileio.h"
 #include "base/hash.h"
+#include "base/json.h"
 #include "ckpt/torchbin.h"
 
 /* Same limit as the reference: a bigger header is an attack, not a checkpoint. */
@@ -28,7 +30,7 @@
  * may exceed it (no file is that large anyway). */
 #define ST_MAX_JSON_INT ((uint64_t)1 << 53)
 /* An index.json is a few hundred KB even for the largest models. */
-#define ST_MAX_INDEX_BYTES ((off_t)64 << 20)
+#define ST_MAX_INDEX_BYTES ((size_t)64 << 20)
 /* Tensor names quoted in messages are cut so one hostile name cannot fill the line. */
 #define NAME_FMT "%.120s"
 
@@ -133,11 +135,6 @@ static int json_uint(const cJSON *v, uint64_t *out)
         return -1;
     *out = (uint64_t)d;
     return 0;
-}
-
-static int is_json_space(uint8_t c)
-{
-    return c == ' ' || c == '\t' || c == '\n' || c == '\r';
 }
 
 /* ---- parsing one file ---- */
@@ -324,24 +321,12 @@ static mhv_status parse_json_header(const uint8_t *h, size_t n, const char *name
         return mhv_fail(err, MHV_ENOMEM, name, "out of memory for a %zu-byte header", n);
     memcpy(copy, h, n);
     copy[n] = '\0';
-    const char *end = NULL;
-    cJSON *root = cJSON_ParseWithLengthOpts(copy, n, &end, 0);
-    size_t at = end ? (size_t)(end - copy) : 0;
+    /* the shared reader: trailing bytes, \u0000 in names, duplicate names, parse cost */
+    cJSON *root;
+    mhv_status rc = mhv_json_parse_doc(copy, n, name, "header", &root, err);
     free(copy);
-    if (!root)
-        return mhv_fail(err, MHV_EFORMAT, name, "header is not valid JSON (near byte %zu)", at);
-    /* The writer pads the header with spaces to align the data; anything else is garbage
-     * that a more lenient parser might read differently. */
-    for (size_t i = at; i < n; i++)
-        if (!is_json_space(h[i])) {
-            cJSON_Delete(root);
-            return mhv_fail(err, MHV_EFORMAT, name,
-                            "header has trailing bytes after the JSON object (byte %zu)", i);
-        }
-    if (!cJSON_IsObject(root)) {
-        cJSON_Delete(root);
-        return mhv_fail(err, MHV_EFORMAT, name, "header is not a JSON object");
-    }
+    if (rc)
+        return rc;
     *out = root;
     return MHV_OK;
 }
@@ -659,50 +644,6 @@ static char *join(const char *dir, const char *name)
     return p;
 }
 
-/* Reads a whole small file into a NUL-terminated buffer. */
-static mhv_status read_small(const char *path, char **text, size_t *len, mhv_error *err)
-{
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-    if (fd < 0)
-        return mhv_fail(err, MHV_EIO, path, "cannot open: %s", strerror(errno));
-    struct stat sb;
-    if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
-        close(fd);
-        return mhv_fail(err, MHV_EIO, path, "is not a regular file");
-    }
-    if (sb.st_size > ST_MAX_INDEX_BYTES) {
-        close(fd);
-        return mhv_fail(err, MHV_EFORMAT, path, "file is %lld bytes, more than an index can be",
-                        (long long)sb.st_size);
-    }
-    size_t cap = (size_t)sb.st_size;
-    char *buf = malloc(cap + 1);
-    if (!buf) {
-        close(fd);
-        return mhv_fail(err, MHV_ENOMEM, path, "out of memory");
-    }
-    size_t got = 0;
-    while (got < cap) {
-        ssize_t r = read(fd, buf + got, cap - got);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r < 0) {
-            int e = errno;
-            free(buf);
-            close(fd);
-            return mhv_fail(err, MHV_EIO, path, "cannot read: %s", strerror(e));
-        }
-        if (r == 0)
-            break;
-        got += (size_t)r;
-    }
-    close(fd);
-    buf[got] = '\0';
-    *text = buf;
-    *len = got;
-    return MHV_OK;
-}
-
 /* A shard must be a file inside the model directory, never a path out of it. */
 static int plain_file_name(const char *s)
 {
@@ -758,13 +699,14 @@ static mhv_status open_index(const char *dir, const char *ipath, mhv_st **out, m
 {
     char *text = NULL;
     size_t len = 0;
-    mhv_status rc = read_small(ipath, &text, &len, err);
+    mhv_status rc = mhv_read_file(ipath, ST_MAX_INDEX_BYTES, &text, &len, err);
     if (rc != MHV_OK)
         return rc;
-    cJSON *root = cJSON_ParseWithLength(text, len);
+    cJSON *root;
+    rc = mhv_json_parse(text, len, ipath, &root, err);
     free(text);
-    if (!root)
-        return mhv_fail(err, MHV_EFORMAT, ipath, "not valid JSON");
+    if (rc != MHV_OK)
+        return rc;
     const cJSON *wm = cJSON_GetObjectItemCaseSensitive(root, "weight_map");
     mhv_st *st = NULL;
     if (!cJSON_IsObject(root))

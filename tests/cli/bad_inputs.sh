@@ -52,7 +52,7 @@ expect_fail st-header-not-json 1 "model.safetensors: header is not valid JSON" -
 fresh_model m; st_edit "$ST" '$_ = "[" . (" " x (length($_) - 2)) . "]"'
 expect_fail st-header-not-object 1 "model.safetensors: header is not a JSON object" -- run --model "$M" "$TMP/s.txt"
 fresh_model m; st_edit "$ST" "s/$KEY1/encoder.layer.1.attention.self.query.weight/"
-expect_fail st-duplicate-name 1 "duplicate tensor name 'encoder.layer.1.attention.self.query.weight'" -- run --model "$M" "$TMP/s.txt"
+expect_fail st-duplicate-name 1 "header has a duplicate key 'encoder.layer.1.attention.self.query.weight'" -- run --model "$M" "$TMP/s.txt"
 fresh_model m; st_edit "$ST" 's/"format"/"form\xff"/'
 expect_fail st-header-bad-utf8 1 "model.safetensors: header is not valid UTF-8" -- run --model "$M" "$TMP/s.txt"
 fresh_model m; st_edit "$ST" 's/\}(\s*)$/}x$1/'
@@ -111,13 +111,45 @@ expect_fail index-path-escape 1 "is not a plain file name" -- run --model "$M" "
 cp_sharded; head -c 5000 "$M/model-00004-of-00004.safetensors" >"$TMP/x" && mv "$TMP/x" "$M/model-00004-of-00004.safetensors"
 expect_fail shard-truncated 1 "model-00004-of-00004.safetensors" -- run --model "$M" "$TMP/s.txt"
 cp_sharded; rm "$M/model.safetensors.index.json"; mkdir "$M/model.safetensors.index.json"
-expect_fail index-is-directory 1 "model.safetensors.index.json: is not a regular file" -- run --model "$M" "$TMP/s.txt"
+expect_fail index-is-directory 1 "model.safetensors.index.json: not a regular file" -- run --model "$M" "$TMP/s.txt"
 cp_sharded; echo '{"weight_map": {}}' >"$M/model.safetensors.index.json"
 expect_fail index-empty-weight-map 1 "model.safetensors.index.json: 'weight_map' is empty" -- run --model "$M" "$TMP/s.txt"
 cp_sharded; perl -0pi -e 's/("embeddings.LayerNorm.bias": )"model-00001-of-00004.safetensors"/$1"model-00002-of-00004.safetensors"/' "$M/model.safetensors.index.json"
 expect_fail index-wrong-shard 1 "tensor 'embeddings.LayerNorm.bias' is in shard 'model-00001-of-00004.safetensors', not 'model-00002-of-00004.safetensors'" -- run --model "$M" "$TMP/s.txt"
 cp_sharded; cp "$M/model-00001-of-00004.safetensors" "$M/model-00002-of-00004.safetensors"
 expect_fail tensor-in-two-shards 1 "model-00002-of-00004.safetensors: tensor 'embeddings.LayerNorm.bias' is also in 'model-00001-of-00004.safetensors'" -- run --model "$M" "$TMP/s.txt"
+
+# ---- JSON read by the shared reader (base/json.h): what Python would read differently ----
+# \u0000 inside a string: cJSON would end the name there ("key.weight\u0000x" -> "key.weight")
+fresh_model m; st_edit "$ST" "s/$KEY1/encoder.layer.1.attention.self.key.weight\\\\u0000x/"
+expect_fail st-name-u0000 1 'model.safetensors: header has \u0000 in a string' -- run --model "$M" "$TMP/s.txt"
+cp_sharded; perl -0pi -e 's/\{/{"metadata": {}, "metadata": {},/' "$M/model.safetensors.index.json"
+expect_fail index-duplicate-key 1 "model.safetensors.index.json: duplicate key 'metadata'" -- run --model "$M" "$TMP/s.txt"
+cp_sharded; perl -0pi -e 's/\}\s*$/} {}/' "$M/model.safetensors.index.json"
+expect_fail index-trailing-bytes 1 "model.safetensors.index.json: has trailing bytes after the JSON object" -- run --model "$M" "$TMP/s.txt"
+# parse cost: a 48 MB header of small numbers would take ~2 GB as a cJSON tree; refused as
+# out of memory before parsing, quickly and within 1 GB of address space when not under ASan
+fresh_model m
+perl -e 'my $j = "{\"a\":[" . ("0," x 24000000) . "0]}"; print pack("Q<", length $j), $j' >"$ST"
+expect_fail st-header-parse-cost 1 "model.safetensors: out of memory: parsing header JSON would take about" -- \
+    bash -c 'mem_limit() { (ulimit -v 1000000 && "$1" --version) >/dev/null 2>&1 && ulimit -v 1000000; }; mem_limit "$1"; shift; exec timeout 60 "$@"' _ "$MHAVIZ" "$MHAVIZ" run --format json --out "$TMP/out" --model "$M" "$TMP/s.txt"
+
+# ---- a FIFO where a file is read: refused at once, never a hang ----
+fresh_model m; rm "$M/config.json"; mkfifo "$M/config.json"
+expect_fail config-is-fifo 1 "config.json: not a regular file" -- timeout 20 "$MHAVIZ" run --format json --out "$TMP/out" --model "$M" "$TMP/s.txt"
+fresh_model m; rm "$M/vocab.txt"; mkfifo "$M/vocab.txt"
+expect_fail vocab-is-fifo 1 "vocab.txt: not a regular file" -- timeout 20 "$MHAVIZ" tokenize --model "$M" "$TMP/s.txt"
+rm -rf "$M"; cp -r tests/fixtures/tok-minilm "$M"; rm "$M/tokenizer.json"; mkfifo "$M/tokenizer.json"
+expect_fail tokenizer-json-is-fifo 1 "tokenizer.json: not a regular file" -- timeout 20 "$MHAVIZ" tokenize --model "$M" "$TMP/s.txt"
+cp_sharded; rm "$M/model.safetensors.index.json"; mkfifo "$M/model.safetensors.index.json"
+expect_fail index-is-fifo 1 "model.safetensors.index.json: not a regular file" -- timeout 20 "$MHAVIZ" run --format json --out "$TMP/out" --model "$M" "$TMP/s.txt"
+# ... but the input may be a pipe: -, process substitution, and a FIFO (one nobody writes
+# reads as empty rather than hanging)
+if "$MHAVIZ" tokenize --model "$FIX" <(cat "$TMP/s.txt") >"$TMP/stdout" 2>"$TMP/stderr" &&
+   "$MHAVIZ" tokenize --model "$FIX" - <"$TMP/s.txt" | cmp -s - "$TMP/stdout" && [ -s "$TMP/stdout" ]; then ok
+else bad "input-process-substitution: $(head -c 200 "$TMP/stderr")"; fi
+mkfifo "$TMP/in.fifo"
+expect_fail input-fifo-no-writer 1 "in.fifo: no sentences" -- timeout 20 "$MHAVIZ" tokenize --model "$FIX" "$TMP/in.fifo"
 
 # ---- config.json ----
 cfg() { fresh_model m; perl -0pi -e "$1" "$M/config.json"; }
