@@ -4,7 +4,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "base/fileio.h"
 
 void mhv_mat_row(const mhv_mat *m, int r, float *dst)
 {
@@ -31,12 +30,8 @@ mhv_status mhv_wload_init(mhv_wload *ld, const mhv_st *st, const char *dir, size
     ld->st = st;
     ld->dir = dir;
     ld->store = store;
-    char path[4200];
-    snprintf(path, sizeof path, "%s/model.safetensors.index.json", dir);
-    if (mhv_path_exists(path))
-        snprintf(ld->ckpt_name, sizeof ld->ckpt_name, "%s", path);
-    else
-        snprintf(ld->ckpt_name, sizeof ld->ckpt_name, "%s/model.safetensors", dir);
+    /* the index of a sharded checkpoint, else its one file */
+    snprintf(ld->ckpt_name, sizeof ld->ckpt_name, "%s", mhv_st_source(st));
     /* every vector is stored in the checkpoint (2 bytes an element at least), so a config
      * that asks for more than the files hold is refused before allocating */
     if (vec_floats > mhv_st_file_bytes(st) / 2)
