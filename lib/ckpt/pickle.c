@@ -14,22 +14,23 @@
 
 #define NAME_FMT "%.120s"
 
-enum { V_NONE, V_BOOL, V_INT, V_STR, V_TUPLE, V_DICT, V_GLOBAL, V_STORAGE, V_TENSOR };
+enum { V_NONE, V_BOOL, V_INT, V_STR, V_TUPLE, V_DICT, V_LIST, V_GLOBAL, V_STORAGE, V_TENSOR };
 enum { G_ORDERED_DICT = 1, G_REBUILD_TENSOR_V2, G_REBUILD_PARAMETER, G_STORAGE };
 
 typedef struct {
     uint8_t kind;
     uint8_t glob;   /* V_GLOBAL: G_* */
     uint8_t dtype;  /* V_GLOBAL G_STORAGE: its mhv_dtype */
-    uint32_t a;     /* V_STR: offset in the stream; V_TUPLE: first item; V_DICT: first entry
-                     * + 1 (0: none); V_STORAGE / V_TENSOR: index into storages / tensors */
-    uint32_t b;     /* V_STR: length; V_TUPLE: item count; V_DICT: last entry + 1 */
-    uint32_t count; /* V_DICT: entries */
+    uint32_t a;     /* V_STR: offset in the stream; V_TUPLE: first item; V_DICT, V_LIST: first
+                     * entry + 1 (0: none); V_STORAGE / V_TENSOR: index into storages /
+                     * tensors */
+    uint32_t b;     /* V_STR: length; V_TUPLE: item count; V_DICT, V_LIST: last entry + 1 */
+    uint32_t count; /* V_DICT, V_LIST: entries */
     int64_t i;      /* V_INT, V_BOOL */
 } pval;
 
 typedef struct {
-    uint32_t key, val, next; /* next entry + 1, 0 at the end */
+    uint32_t key, val, next; /* next entry + 1, 0 at the end; a list's entries use val */
 } dentry;
 
 typedef struct {
@@ -59,6 +60,7 @@ typedef struct {
     mhv_pkl_storage *s;
     size_t ns, caps;
     size_t objects; /* values, pushes, marks, memo entries, tuple items, dict entries */
+    int legacy;     /* persistent ids of the legacy format: a 6th element, view_metadata */
 } vm;
 
 static int grow(void **p, size_t *cap, size_t need, size_t elem)
@@ -465,9 +467,13 @@ static mhv_status op_binpersid(vm *m)
     if (rc)
         return rc;
     const pval *pid = &m->v[pi];
-    if (pid->kind != V_TUPLE || pid->b != 5 || !is_str(m, item(m, pid, 0), "storage"))
+    if (pid->kind != V_TUPLE || pid->b != (m->legacy ? 6u : 5u) ||
+        !is_str(m, item(m, pid, 0), "storage"))
         return fail(m, "persistent id at byte %zu is not a ('storage', type, key, location, "
-                    "numel) tuple", m->op_pos);
+                    "numel%s) tuple", m->op_pos, m->legacy ? ", view" : "");
+    if (m->legacy && item(m, pid, 5)->kind != V_NONE)
+        return fail(m, "persistent id at byte %zu is a storage view (pre-1.0 torch.save); "
+                    "re-save with torch>=1.6", m->op_pos);
     const pval *type = item(m, pid, 1), *key = item(m, pid, 2), *loc = item(m, pid, 3),
                *numel = item(m, pid, 4);
     if (type->kind != V_GLOBAL || type->glob != G_STORAGE)
@@ -515,6 +521,33 @@ static mhv_status op_setitem(vm *m)
     if (m->sp <= fence(m) || m->v[m->stack[m->sp - 1]].kind != V_DICT)
         return fail(m, "pickle SETITEM at byte %zu has no dict to fill", m->op_pos);
     return dict_add(m, m->stack[m->sp - 1], k, val);
+}
+
+/* A list keeps its items as dict entries with no key. */
+static mhv_status op_append(vm *m)
+{
+    uint32_t val = 0;
+    mhv_status rc = pop(m, &val);
+    if (rc)
+        return rc;
+    if (m->sp <= fence(m) || m->v[m->stack[m->sp - 1]].kind != V_LIST)
+        return fail(m, "pickle APPEND at byte %zu has no list to fill", m->op_pos);
+    return dict_add(m, m->stack[m->sp - 1], 0, val);
+}
+
+static mhv_status op_appends(vm *m)
+{
+    size_t first = 0;
+    mhv_status rc = pop_mark(m, &first);
+    if (rc)
+        return rc;
+    if (first <= fence(m) || m->v[m->stack[first - 1]].kind != V_LIST)
+        return fail(m, "pickle APPENDS at byte %zu has no list to fill", m->op_pos);
+    for (size_t i = first; i < m->sp; i++)
+        if ((rc = dict_add(m, m->stack[first - 1], 0, m->stack[i])))
+            return rc;
+    m->sp = first;
+    return MHV_OK;
 }
 
 /* DICT: a new dict of the key/value pairs above the mark. */
@@ -635,8 +668,6 @@ static mhv_status run(vm *m, uint32_t *result)
             if (m->nmarks || m->sp)
                 return fail(m, "pickle stops at byte %zu with values left on its stack",
                             m->op_pos);
-            if (m->pos != m->n)
-                return fail(m, "%zu bytes after the end of the pickle", m->n - m->pos);
             return MHV_OK;
         case '(': /* MARK */
             if (spend(m, 1))
@@ -659,6 +690,15 @@ static mhv_status run(vm *m, uint32_t *result)
             rc = make_tuple(m, m->sp - k);
             break;
         }
+        case ']': /* EMPTY_LIST */
+            rc = push_new(m, (pval){.kind = V_LIST});
+            break;
+        case 'a': /* APPEND */
+            rc = op_append(m);
+            break;
+        case 'e': /* APPENDS */
+            rc = op_appends(m);
+            break;
         case '}': /* EMPTY_DICT */
             rc = push_new(m, (pval){.kind = V_DICT});
             break;
@@ -820,6 +860,18 @@ static mhv_status collect(vm *m, uint32_t root, mhv_pkl_state_dict *out)
     return MHV_OK;
 }
 
+static void vm_free(vm *m)
+{
+    free(m->v);
+    free(m->items);
+    free(m->d);
+    free(m->stack);
+    free(m->marks);
+    free(m->memo);
+    free(m->t);
+    free(m->s);
+}
+
 mhv_status mhv_pkl_read_state_dict(const uint8_t *p, size_t n, const char *name,
                                    mhv_pkl_state_dict *out, mhv_error *err)
 {
@@ -829,17 +881,111 @@ mhv_status mhv_pkl_read_state_dict(const uint8_t *p, size_t n, const char *name,
     vm m = {.p = p, .n = n, .name = name, .err = err};
     uint32_t root = 0;
     mhv_status rc = run(&m, &root);
+    if (!rc && m.pos != n)
+        rc = fail(&m, "%zu bytes after the end of the pickle", n - m.pos);
     if (!rc)
         rc = collect(&m, root, out);
-    free(m.v);
-    free(m.items);
-    free(m.d);
-    free(m.stack);
-    free(m.marks);
-    free(m.memo);
-    free(m.t);
-    free(m.s);
+    vm_free(&m);
     return rc;
+}
+
+/* ---- the legacy stream ---- */
+
+/* One pickle of the legacy stream starting at *pos (< 2 * MHV_PKL_MAX_BYTES, so offsets
+ * into p fit the values' 32 bits); *pos moves past its STOP. check(m, root) accepts the
+ * value, or fails. Positions in messages are file offsets. */
+static mhv_status legacy_part(const uint8_t *p, size_t n, size_t *pos, const char *name,
+                              mhv_status (*check)(vm *, uint32_t, void *), void *ctx,
+                              mhv_error *err)
+{
+    size_t window = n - *pos < MHV_PKL_MAX_BYTES ? n - *pos : MHV_PKL_MAX_BYTES;
+    vm m = {.p = p, .n = *pos + window, .pos = *pos, .name = name, .err = err, .legacy = 1};
+    uint32_t root = 0;
+    mhv_status rc = run(&m, &root);
+    if (!rc)
+        rc = check(&m, root, ctx);
+    if (!rc)
+        *pos = m.pos;
+    vm_free(&m);
+    return rc;
+}
+
+static mhv_status check_sys_info(vm *m, uint32_t root, void *ctx)
+{
+    (void)ctx;
+    const pval *d = &m->v[root];
+    if (d->kind != V_DICT)
+        return fail(m, "legacy header: sys_info is not a dict");
+    for (uint32_t e = d->a; e; e = m->d[e - 1].next) {
+        const pval *k = &m->v[m->d[e - 1].key], *v = &m->v[m->d[e - 1].val];
+        if (is_str(m, k, "little_endian") && !(v->kind == V_BOOL && v->i))
+            return fail(m, "checkpoint was saved big-endian; only little-endian checkpoints are "
+                        "supported");
+    }
+    return MHV_OK;
+}
+
+typedef struct {
+    mhv_pkl_state_dict *out;
+} legacy_ctx;
+
+static mhv_status take_state_dict(vm *m, uint32_t root, void *ctx)
+{
+    legacy_ctx *c = ctx;
+    return collect(m, root, c->out);
+}
+
+static mhv_status take_keys(vm *m, uint32_t root, void *ctx)
+{
+    legacy_ctx *c = ctx;
+    const pval *l = &m->v[root];
+    if (l->kind != V_LIST)
+        return fail(m, "legacy storage key list is not a list");
+    mhv_pkl_str *keys = l->count ? calloc(l->count, sizeof *keys) : NULL;
+    if (l->count && !keys)
+        return nomem(m);
+    size_t k = 0;
+    for (uint32_t e = l->a; e; e = m->d[e - 1].next) {
+        const pval *s = &m->v[m->d[e - 1].val];
+        if (s->kind != V_STR) {
+            free(keys);
+            return fail(m, "legacy storage key %zu is not a string", k);
+        }
+        keys[k].s = (const char *)m->p + s->a;
+        keys[k].len = s->b;
+        k++;
+    }
+    c->out->keys = keys;
+    c->out->n_keys = k;
+    return MHV_OK;
+}
+
+mhv_status mhv_pkl_read_legacy(const uint8_t *p, size_t n, const char *name,
+                               mhv_pkl_state_dict *out, size_t *data_off, mhv_error *err)
+{
+    /* the magic number 0x1950a86a20f9469cfc6c and protocol version 1001, each a pickle of
+     * its own, as torch writes them with protocol 2 */
+    static const uint8_t head[] = {0x80, 0x02, 0x8a, 0x0a, 0x6c, 0xfc, 0x9c, 0x46, 0xf9, 0x20,
+                                   0x6a, 0xa8, 0x50, 0x19, '.', 0x80, 0x02, 'M', 0xe9, 0x03, '.'};
+    if (n < sizeof head || memcmp(p, head, sizeof head) != 0)
+        return mhv_fail(err, MHV_EFORMAT, name,
+                        "legacy torch.save header is not magic number + protocol 1001");
+    size_t pos = sizeof head;
+    mhv_pkl_state_dict sd = {0};
+    legacy_ctx ctx = {&sd};
+    mhv_status rc = legacy_part(p, n, &pos, name, check_sys_info, NULL, err);
+    if (!rc)
+        rc = legacy_part(p, n, &pos, name, take_state_dict, &ctx, err);
+    /* the key list follows the state dict, whose pickle is at most MHV_PKL_MAX_BYTES */
+    if (!rc)
+        rc = legacy_part(p, n, &pos, name, take_keys, &ctx, err);
+    if (rc) {
+        mhv_pkl_state_dict_free(&sd);
+        return rc;
+    }
+    *out = sd;
+    *data_off = pos;
+    return MHV_OK;
 }
 
 void mhv_pkl_state_dict_free(mhv_pkl_state_dict *sd)
@@ -848,7 +994,9 @@ void mhv_pkl_state_dict_free(mhv_pkl_state_dict *sd)
         return;
     free(sd->tensors);
     free(sd->storages);
+    free(sd->keys);
     sd->tensors = NULL;
     sd->storages = NULL;
-    sd->n_tensors = sd->n_storages = 0;
+    sd->keys = NULL;
+    sd->n_tensors = sd->n_storages = sd->n_keys = 0;
 }

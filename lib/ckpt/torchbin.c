@@ -72,61 +72,125 @@ static const mhv_zip_entry *record(const mhv_zip *z, const char *prefix, size_t 
     return mhv_zip_find(z, buf, plen + 1 + a_len + b_len);
 }
 
-/* Resolves every storage to its record: sdata[i] is storage i's bytes. Storages sharing a
- * key must agree on dtype and size. */
-static mhv_status resolve_storages(const mhv_zip *z, const char *prefix, size_t plen,
-                                   const mhv_pkl_state_dict *sd, const uint8_t **sdata,
-                                   char *path, const char *label, mhv_error *err)
+/* The storage indices sorted by key (*order, the caller frees it). Storages sharing a key
+ * must agree on dtype and size. */
+static mhv_status sort_storages(const mhv_pkl_state_dict *sd, size_t **order, const char *label,
+                                mhv_error *err)
 {
     size_t n = sd->n_storages;
-    if (!n)
-        return MHV_OK;
-    size_t *order = malloc(n * sizeof *order);
-    mhv_status rc = MHV_OK;
-    if (!order) {
-        rc = mhv_fail(err, MHV_ENOMEM, label, "out of memory");
-        goto out;
-    }
+    size_t *o = malloc((n ? n : 1) * sizeof *o);
+    if (!o)
+        return mhv_fail(err, MHV_ENOMEM, label, "out of memory");
     for (size_t i = 0; i < n; i++)
-        order[i] = i;
-    qsort_r(order, n, sizeof *order, storage_cmp, sd->storages);
-    const uint8_t *data = NULL;
-    for (size_t k = 0; k < n; k++) {
+        o[i] = i;
+    qsort_r(o, n, sizeof *o, storage_cmp, sd->storages);
+    for (size_t k = 1; k < n; k++) {
+        const mhv_pkl_storage *s = &sd->storages[o[k]], *prev = &sd->storages[o[k - 1]];
+        if (bytes_cmp(prev->key, prev->key_len, s->key, s->key_len) == 0 &&
+            (prev->dtype != s->dtype || prev->numel != s->numel)) {
+            free(o);
+            return mhv_fail(err, MHV_EFORMAT, label,
+                            "storage '%.*s' is declared as %llu x %s and as %llu x %s",
+                            KEY_ARG(s), (unsigned long long)prev->numel,
+                            mhv_dtype_name(prev->dtype), (unsigned long long)s->numel,
+                            mhv_dtype_name(s->dtype));
+        }
+    }
+    *order = o;
+    return MHV_OK;
+}
+
+static int same_key(const mhv_pkl_storage *a, const mhv_pkl_storage *b)
+{
+    return bytes_cmp(a->key, a->key_len, b->key, b->key_len) == 0;
+}
+
+/* Zip format: each storage is the record <prefix>/data/<key> of exactly its byte size.
+ * sdata[i] receives storage i's bytes. */
+static mhv_status zip_storages(const mhv_zip *z, const char *prefix, size_t plen,
+                               const mhv_pkl_state_dict *sd, const size_t *order,
+                               const uint8_t **sdata, char *path, const char *label,
+                               mhv_error *err)
+{
+    for (size_t k = 0; k < sd->n_storages; k++) {
         const mhv_pkl_storage *s = &sd->storages[order[k]];
-        const mhv_pkl_storage *prev = k ? &sd->storages[order[k - 1]] : NULL;
-        if (prev && bytes_cmp(prev->key, prev->key_len, s->key, s->key_len) == 0) {
-            if (prev->dtype != s->dtype || prev->numel != s->numel) {
-                rc = mhv_fail(err, MHV_EFORMAT, label,
-                              "storage '%.*s' is declared as %llu x %s and as %llu x %s",
-                              KEY_ARG(s), (unsigned long long)prev->numel,
-                              mhv_dtype_name(prev->dtype), (unsigned long long)s->numel,
-                              mhv_dtype_name(s->dtype));
-                goto out;
-            }
-            sdata[order[k]] = data;
+        if (k && same_key(&sd->storages[order[k - 1]], s)) {
+            sdata[order[k]] = sdata[order[k - 1]];
             continue;
         }
         const mhv_zip_entry *e = record(z, prefix, plen, "data/", 5, s->key, s->key_len, path);
-        if (!e) {
-            rc = mhv_fail(err, MHV_EFORMAT, label, "storage '%.*s' has no record '%.*s/data/%.*s'",
-                          KEY_ARG(s), (int)(plen > 60 ? 60 : plen), prefix, KEY_ARG(s));
-            goto out;
-        }
+        if (!e)
+            return mhv_fail(err, MHV_EFORMAT, label, "storage '%.*s' has no record '%.*s/data/%.*s'",
+                            KEY_ARG(s), (int)(plen > 60 ? 60 : plen), prefix, KEY_ARG(s));
         uint64_t want;
         if (__builtin_mul_overflow(s->numel, (uint64_t)mhv_dtype_size(s->dtype), &want) ||
-            want != e->size) {
-            rc = mhv_fail(err, MHV_EFORMAT, label,
-                          "storage '%.*s' of %llu x %s has a %llu-byte record", KEY_ARG(s),
-                          (unsigned long long)s->numel, mhv_dtype_name(s->dtype),
-                          (unsigned long long)e->size);
-            goto out;
-        }
-        data = e->data;
-        sdata[order[k]] = data;
+            want != e->size)
+            return mhv_fail(err, MHV_EFORMAT, label,
+                            "storage '%.*s' of %llu x %s has a %llu-byte record", KEY_ARG(s),
+                            (unsigned long long)s->numel, mhv_dtype_name(s->dtype),
+                            (unsigned long long)e->size);
+        sdata[order[k]] = e->data;
     }
-out:
-    free(order);
-    return rc;
+    return MHV_OK;
+}
+
+/* Legacy format: after the pickles, for each key of the key list in order, its element count
+ * (int64 little-endian) and its bytes, up to the end of the file. */
+static mhv_status legacy_storages(const uint8_t *buf, size_t size, size_t pos,
+                                  const mhv_pkl_state_dict *sd, const size_t *order,
+                                  const uint8_t **sdata, const char *label, mhv_error *err)
+{
+    size_t n = sd->n_storages;
+    for (size_t i = 0; i < sd->n_keys; i++) {
+        mhv_pkl_storage key = {.key = sd->keys[i].s, .key_len = sd->keys[i].len};
+        const mhv_pkl_storage *s = &key;
+        size_t lo = 0, hi = n; /* the first storage whose key is not below this one */
+        while (lo < hi) {
+            size_t mid = lo + (hi - lo) / 2;
+            const mhv_pkl_storage *m = &sd->storages[order[mid]];
+            if (bytes_cmp(m->key, m->key_len, key.key, key.key_len) < 0)
+                lo = mid + 1;
+            else
+                hi = mid;
+        }
+        if (lo == n || !same_key(&sd->storages[order[lo]], s))
+            return mhv_fail(err, MHV_EFORMAT, label,
+                            "storage '%.*s' of the key list is used by no tensor", KEY_ARG(s));
+        s = &sd->storages[order[lo]];
+        if (sdata[order[lo]])
+            return mhv_fail(err, MHV_EFORMAT, label, "storage '%.*s' is listed twice",
+                            KEY_ARG(s));
+        uint64_t nbytes;
+        if (size - pos < 8)
+            return mhv_fail(err, MHV_EFORMAT, label,
+                            "storage '%.*s' is missing from the end of the file (file "
+                            "truncated?)", KEY_ARG(s));
+        uint64_t count = 0;
+        for (int b = 7; b >= 0; b--)
+            count = (count << 8) | buf[pos + (size_t)b];
+        if (count != s->numel)
+            return mhv_fail(err, MHV_EFORMAT, label,
+                            "storage '%.*s' has %llu elements in the file but %llu in the "
+                            "pickle", KEY_ARG(s), (unsigned long long)count,
+                            (unsigned long long)s->numel);
+        pos += 8;
+        if (__builtin_mul_overflow(count, (uint64_t)mhv_dtype_size(s->dtype), &nbytes) ||
+            nbytes > size - pos)
+            return mhv_fail(err, MHV_EFORMAT, label,
+                            "storage '%.*s' (%llu x %s) runs past the end of the file (file "
+                            "truncated?)", KEY_ARG(s), (unsigned long long)count,
+                            mhv_dtype_name(s->dtype));
+        for (size_t k = lo; k < n && same_key(&sd->storages[order[k]], s); k++)
+            sdata[order[k]] = buf + pos;
+        pos += (size_t)nbytes;
+    }
+    for (size_t i = 0; i < n; i++)
+        if (!sdata[i])
+            return mhv_fail(err, MHV_EFORMAT, label, "storage '%.*s' is not in the key list",
+                            KEY_ARG(&sd->storages[i]));
+    if (pos != size)
+        return mhv_fail(err, MHV_EFORMAT, label, "%zu bytes after the last storage", size - pos);
+    return MHV_OK;
 }
 
 static mhv_status check_names(const mhv_pkl_state_dict *sd, const char *label, mhv_error *err)
@@ -185,10 +249,56 @@ static mhv_status build_table(const mhv_pkl_state_dict *sd, const uint8_t *const
     return MHV_OK;
 }
 
+/* The storages of sd resolved (zip record or legacy data area), the names checked, the
+ * table built. pos: where a legacy file's data area starts; z NULL for legacy. */
+static mhv_status finish(const uint8_t *buf, size_t size, const mhv_zip *z, const char *prefix,
+                         size_t plen, char *path, size_t pos, const mhv_pkl_state_dict *sd,
+                         mhv_tbin *out, const char *label, mhv_error *err)
+{
+    size_t *order = NULL;
+    const uint8_t **sdata = calloc(sd->n_storages ? sd->n_storages : 1, sizeof *sdata);
+    if (!sdata)
+        return mhv_fail(err, MHV_ENOMEM, label, "out of memory");
+    mhv_status rc = sort_storages(sd, &order, label, err);
+    if (!rc)
+        rc = z ? zip_storages(z, prefix, plen, sd, order, sdata, path, label, err)
+               : legacy_storages(buf, size, pos, sd, order, sdata, label, err);
+    if (!rc)
+        rc = check_names(sd, label, err);
+    if (!rc)
+        rc = build_table(sd, sdata, out, label, err);
+    free(order);
+    free(sdata);
+    return rc;
+}
+
+/* The pickle of torch's legacy magic number (0x1950a86a20f9469cfc6c, a LONG1 after PROTO 2):
+ * how every pre-1.6 (or _use_new_zipfile_serialization=False) file starts. */
+static const uint8_t legacy_magic[] = {0x80, 0x02, 0x8a, 0x0a, 0x6c, 0xfc, 0x9c, 0x46,
+                                       0xf9, 0x20, 0x6a, 0xa8, 0x50, 0x19};
+
+static mhv_status parse_legacy(const uint8_t *buf, size_t size, const char *label, mhv_tbin *out,
+                               mhv_error *err)
+{
+    mhv_pkl_state_dict sd = {0};
+    size_t pos = 0;
+    mhv_status rc = mhv_pkl_read_legacy(buf, size, label, &sd, &pos, err);
+    if (!rc)
+        rc = finish(buf, size, NULL, NULL, 0, NULL, pos, &sd, out, label, err);
+    mhv_pkl_state_dict_free(&sd);
+    return rc;
+}
+
 mhv_status mhv_tbin_parse(const uint8_t *buf, size_t size, const char *label, mhv_tbin *out,
                           mhv_error *err)
 {
     memset(out, 0, sizeof *out);
+    if (size >= sizeof legacy_magic && memcmp(buf, legacy_magic, sizeof legacy_magic) == 0)
+        return parse_legacy(buf, size, label, out, err);
+    if (size >= 262 && memcmp(buf + 257, "ustar", 5) == 0)
+        return mhv_fail(err, MHV_EUNSUPPORTED, label,
+                        "tar-format torch.save checkpoints (torch<0.4) are not supported; "
+                        "re-save with torch>=1.6");
     mhv_zip *z = NULL;
     mhv_status rc = mhv_zip_open(buf, size, label, &z, err);
     if (rc)
@@ -196,7 +306,6 @@ mhv_status mhv_tbin_parse(const uint8_t *buf, size_t size, const char *label, mh
     const char *prefix = NULL;
     size_t plen = 0;
     mhv_pkl_state_dict sd = {0};
-    const uint8_t **sdata = NULL;
     char *path = NULL;
     const mhv_zip_entry *e;
     if ((rc = archive_prefix(z, label, &prefix, &plen, err)))
@@ -230,19 +339,10 @@ mhv_status mhv_tbin_parse(const uint8_t *buf, size_t size, const char *label, mh
         goto out;
     }
     path = longer;
-    if ((rc = mhv_pkl_read_state_dict(e->data, (size_t)e->size, label, &sd, err)))
-        goto out;
-    if (sd.n_storages && !(sdata = calloc(sd.n_storages, sizeof *sdata))) {
-        rc = mhv_fail(err, MHV_ENOMEM, label, "out of memory");
-        goto out;
-    }
-    if ((rc = resolve_storages(z, prefix, plen, &sd, sdata, path, label, err)) ||
-        (rc = check_names(&sd, label, err)))
-        goto out;
-    rc = build_table(&sd, sdata, out, label, err);
+    if (!(rc = mhv_pkl_read_state_dict(e->data, (size_t)e->size, label, &sd, err)))
+        rc = finish(buf, size, z, prefix, plen, path, 0, &sd, out, label, err);
 out:
     free(path);
-    free(sdata);
     mhv_pkl_state_dict_free(&sd);
     mhv_zip_free(z);
     return rc;

@@ -1,11 +1,14 @@
-/* torchbin.h - PyTorch checkpoints (torch.save's zip format: pytorch_model.bin and its
- * shards) as a table of tensors, read without running any code.
+/* torchbin.h - PyTorch checkpoints (torch.save: pytorch_model.bin and its shards) as a table
+ * of tensors, read without running any code.
  *
- * The zip container is read by ckpt/torchzip.h and the pickle by the restricted reader of
- * ckpt/pickle.h; this module joins them: every storage a tensor uses must be a stored record
- * <archive>/data/<key> of exactly numel x element-size bytes, and every tensor a contiguous
- * row-major slice of its storage. Tensors are views into the caller's buffer (the mapped
- * file); nothing is copied. The legacy (pre-1.6) format is refused by name. */
+ * The zip container (PyTorch >= 1.6) is read by ckpt/torchzip.h and the pickle by the
+ * restricted reader of ckpt/pickle.h; this module joins them: every storage a tensor uses
+ * must be a stored record <archive>/data/<key> of exactly numel x element-size bytes, and
+ * every tensor a contiguous row-major slice of its storage. The legacy stream (older torch,
+ * or _use_new_zipfile_serialization=False) is read too: its pickles, then each listed
+ * storage's element count and bytes, which must account for the rest of the file exactly.
+ * Tensors are views into the caller's buffer (the mapped file); nothing is copied. The tar
+ * format of torch < 0.4 is refused by name. */
 #ifndef MHV_TORCHBIN_H
 #define MHV_TORCHBIN_H
 

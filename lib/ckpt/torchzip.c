@@ -38,11 +38,6 @@ static uint64_t le(const uint8_t *p, int k)
 #define U32(p) ((uint32_t)le((p), 4))
 #define U64(p) le((p), 8)
 
-/* The 10-byte pickle of torch's legacy magic number (0x1950a86a20f9469cfc6c as a LONG1
- * after PROTO 2): how every pre-1.6 (or _use_new_zipfile_serialization=False) file starts. */
-static const uint8_t legacy_magic[] = {0x80, 0x02, 0x8a, 0x0a, 0x6c, 0xfc, 0x9c, 0x46,
-                                       0xf9, 0x20, 0x6a, 0xa8, 0x50, 0x19};
-
 void mhv_zip_free(mhv_zip *z)
 {
     if (!z)
@@ -294,14 +289,6 @@ mhv_status mhv_zip_open(const uint8_t *buf, size_t size, const char *label, mhv_
                         mhv_error *err)
 {
     *out = NULL;
-    if (size >= sizeof legacy_magic && memcmp(buf, legacy_magic, sizeof legacy_magic) == 0)
-        return mhv_fail(err, MHV_EUNSUPPORTED, label,
-                        "legacy (pre-1.6) torch.save format is not supported; re-save with "
-                        "torch>=1.6");
-    if (size >= 262 && memcmp(buf + 257, "ustar", 5) == 0)
-        return mhv_fail(err, MHV_EUNSUPPORTED, label,
-                        "legacy (tar) torch.save format is not supported; re-save with "
-                        "torch>=1.6");
     if (size < 4 || U32(buf) != SIG_LOCAL)
         return mhv_fail(err, MHV_EFORMAT, label,
                         "not a PyTorch zip checkpoint (no zip local header at the start)");

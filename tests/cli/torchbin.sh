@@ -31,6 +31,7 @@ same_json bert-f16 tests/fixtures/bin-bert-f16 tests/fixtures/bert-f16 "$TMP/s.t
 same_json bert-sharded tests/fixtures/bin-bert-sharded tests/fixtures/bert-relu "$TMP/s.txt"
 same_json llama-bf16 tests/fixtures/bin-dec-llama-bf16 tests/fixtures/dec-llama-bf16-gqa2-linear \
     --ids "$TMP/ids.txt"
+same_json bert-legacy tests/fixtures/bin-bert-legacy tests/fixtures/bert-relu "$TMP/s.txt"
 
 # ---- hostile checkpoints ----
 M=$TMP/m
@@ -65,8 +66,16 @@ with_bad compressed
 expect_fail compressed-entry 1 "$BIN: entry 'archive/data/0' is compressed (method 8); torch.save stores entries uncompressed" -- run
 with_bad header-past-end
 expect_fail storage-offset-past-end 1 "$BIN: entry 'archive/data/0' has its local header at offset 2147483632, outside the entries" -- run
-with_bad legacy
-expect_fail legacy-format 1 "$BIN: legacy (pre-1.6) torch.save format is not supported; re-save with torch>=1.6" -- run
+with_bad legacy-global
+expect_fail legacy-forbidden-global 1 "$BIN: pickle global 'os.system' is not allowed" -- run
+with_bad legacy-view
+expect_fail legacy-storage-view 1 "is a storage view (pre-1.0 torch.save); re-save with torch>=1.6" -- run
+with_bad legacy-count
+expect_fail legacy-count 1 "$BIN: storage '0' has 5 elements in the file but 6 in the pickle" -- run
+with_bad tar
+expect_fail tar-format 1 "$BIN: tar-format torch.save checkpoints (torch<0.4) are not supported; re-save with torch>=1.6" -- run
+fresh; head -c 150000 tests/fixtures/bin-bert-legacy/pytorch_model.bin >"$BIN"
+expect_fail legacy-truncated 1 "runs past the end of the file (file truncated?)" -- run
 
 fresh; head -c 100000 tests/fixtures/bin-bert-f32/pytorch_model.bin >"$BIN"
 expect_fail truncated 1 "$BIN: no zip end-of-central-directory record (file truncated?)" -- run

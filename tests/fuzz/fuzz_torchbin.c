@@ -1,4 +1,4 @@
-/* fuzz_torchbin.c - a whole torch.save checkpoint (pytorch_model.bin) from memory: the zip
+/* fuzz_torchbin.c - a whole torch.save checkpoint (zip or legacy) from memory: the zip
  * reader (end records, zip64, central directory, local headers, overlaps), the restricted
  * pickle reader and the storage checks; and the same bytes as a bare pickle, so mutations
  * of the seed pickles (the .pkl files of corpus/torchbin) reach the pickle reader without

@@ -15,6 +15,8 @@ the same model as its safetensors twin, so the tests compare the two:
                      with its _metadata attribute (what users save by hand)
   bin-bert-sharded/  bert-relu's weights in 3 shards + pytorch_model.bin.index.json
   bin-dec-llama-bf16/ dec-llama-bf16-gqa2-linear's weights, torch.save(model.state_dict())
+  bin-bert-legacy/   bert-relu's weights in the legacy (pre-1.6) format
+                     (_use_new_zipfile_serialization=False), as 2019-2020 checkpoints are
 
 bin-views/ holds small torch.save files of views, dtypes and pickle protocols (read by
 tests/test_torchbin.c), and bin-bad/ the hostile files tests/cli/torchbin.sh feeds to
@@ -119,6 +121,12 @@ def real_checkpoints():
     with open(os.path.join(d, "pytorch_model.bin.index.json"), "w") as f:
         f.write(json.dumps(index, indent=2, sort_keys=True) + "\n")
 
+    d = os.path.join(FIX, "bin-bert-legacy")
+    reset_dir(d)
+    copy_side_files(os.path.join(FIX, "bert-relu"), d)
+    torch.save(plain, os.path.join(d, "pytorch_model.bin"), _use_new_zipfile_serialization=False)
+    check_load(os.path.join(d, "pytorch_model.bin"), plain)
+
     # bert-f16 and the BF16 Llama as users save them: torch.save(model.state_dict())
     for dst, src, cls, ccls, dt in [
             ("bin-bert-f16", "bert-f16", BertModel, BertConfig, torch.float16),
@@ -210,6 +218,35 @@ def p_state_dict(entries):
     return b"\x80\x02}(" + b"".join(p_str(k) + v for k, v in entries) + b"u."
 
 
+def p_legacy_tensor(stype, key, numel, offset, shape, stride, view=None):
+    """A tensor of the legacy format: its persistent id has a 6th element, view_metadata."""
+    pid = p_tuple([p_str("storage"), b"ctorch\n%s\n" % stype.encode(), p_str(key), p_str("cpu"),
+                   p_int(numel), view if view is not None else b"N"])
+    args = [pid + b"Q", p_int(offset), p_tuple([p_int(x) for x in shape]),
+            p_tuple([p_int(x) for x in stride]), b"\x89", b"ccollections\nOrderedDict\n)R"]
+    return b"ctorch._utils\n_rebuild_tensor_v2\n" + p_tuple(args) + b"R"
+
+
+def legacy_bytes(entries, keys, data, little=True):
+    """The legacy stream: magic, protocol 1001, sys_info, state dict, key list, then for each
+    key its element count and bytes (data: [(count, bytes)])."""
+    magic = b"\x80\x02\x8a\x0a\x6c\xfc\x9c\x46\xf9\x20\x6a\xa8\x50\x19."
+    proto = b"\x80\x02M\xe9\x03."
+    sys_info = (b"\x80\x02}(" + p_str("protocol_version") + p_int(1001) + p_str("little_endian")
+                + (b"\x88" if little else b"\x89") + p_str("type_sizes") + b"}("
+                + p_str("short") + p_int(2) + p_str("int") + p_int(4) + p_str("long") + p_int(4)
+                + b"uu.")
+    key_list = b"\x80\x02](" + b"".join(p_str(k) for k in keys) + b"e."
+    tail = b"".join(struct.pack("<q", n) + b for n, b in data)
+    return magic + proto + sys_info + p_state_dict(entries) + key_list + tail
+
+
+def lw_tensor(**kw):
+    a = dict(stype="FloatStorage", key="0", numel=6, offset=0, shape=(2, 3), stride=(3, 1))
+    a.update(kw)
+    return p_legacy_tensor(**a)
+
+
 def archive(pkl, storages, prefix="archive", byteorder=b"little", **kw):
     recs = [(prefix + "/data.pkl", pkl), (prefix + "/byteorder", byteorder)]
     recs += [(prefix + "/data/" + k, v) for k, v in storages]
@@ -236,12 +273,14 @@ def crafted_ok():
     files = {
         "crafted.bin": archive(p_state_dict([("w", w_tensor())]), [("0", SIX)]),
         "crafted-zip64.bin": archive(p_state_dict([("w", w_tensor())]), [("0", SIX)], zip64=True),
+        "crafted-legacy.bin": legacy_bytes([("w", lw_tensor())], ["0"], [(6, SIX)]),
     }
     for name, data in files.items():
         write(os.path.join(FIX, "bin-views", name), data)
         got = torch.load(os.path.join(FIX, "bin-views", name), weights_only=True)
         assert got["w"].tolist() == [[0.5, -1.0, 2.0], [3.25, -4.5, 6.0]], name
-        assert zipfile.ZipFile(os.path.join(FIX, "bin-views", name)).testzip() is None
+        if "legacy" not in name:
+            assert zipfile.ZipFile(os.path.join(FIX, "bin-views", name)).testzip() is None
 
 
 def views():
@@ -269,6 +308,8 @@ def views():
     sd._metadata = {"": {"version": 1}}
     torch.save(sd, os.path.join(d, "views.bin"))
     torch.save(sd, os.path.join(d, "views-p4.bin"), pickle_protocol=4)
+    torch.save(sd, os.path.join(d, "views-legacy.bin"), _use_new_zipfile_serialization=False)
+    check_load(os.path.join(d, "views-legacy.bin"), sd)
     check_load(os.path.join(d, "views.bin"), sd)
     # torch's weights_only reader lacks protocol 4's FRAME; this file is our own torch.save
     check_load(os.path.join(d, "views-p4.bin"), sd, weights_only=False)
@@ -299,15 +340,26 @@ def bad_files():
     put("compressed", archive(p_state_dict([("w", good)]), [("0", SIX)], method=8))
     put("header-past-end", archive(p_state_dict([("w", good)]), [("0", SIX)],
                                    lho_patch=0x7FFFFFF0))
-    # a real torch.save of a transposed tensor, and the legacy (pre-1.6) format
+    # a real torch.save of a transposed tensor
     torch.save({"w": torch.arange(6.0).reshape(2, 3).t()}, os.path.join(d, "torch-transposed.bin"))
-    torch.save({"w": torch.ones(2)}, os.path.join(d, "legacy.bin"),
-               _use_new_zipfile_serialization=False)
+    # the legacy format
+    lw = [("w", lw_tensor())]
+    put("legacy-count", legacy_bytes(lw, ["0"], [(5, SIX)]))
+    put("legacy-short", legacy_bytes(lw, ["0"], [(6, SIX[:20])]))
+    put("legacy-trailing", legacy_bytes(lw, ["0"], [(6, SIX + b"xx")]))
+    put("legacy-unused-key", legacy_bytes(lw, ["0", "1"], [(6, SIX), (6, SIX)]))
+    put("legacy-unlisted", legacy_bytes(lw, [], []))
+    put("legacy-view", legacy_bytes([("w", lw_tensor(view=p_tuple([p_str("1"), p_int(0),
+                                                                  p_int(6)])))], ["0"], [(6, SIX)]))
+    put("legacy-big-endian", legacy_bytes(lw, ["0"], [(6, SIX)], little=False))
+    put("legacy-global", legacy_bytes([("w", b"cos\nsystem\nX\x02\x00\x00\x00id\x85R")], [], []))
+    put("tar", b"\0" * 257 + b"ustar\x0000" + b"\0" * 248)
 
 
 def corpus():
     reset_dir(CORPUS)
-    for f in ["crafted.bin", "crafted-zip64.bin", "views.bin", "views-p4.bin"]:
+    for f in ["crafted.bin", "crafted-zip64.bin", "crafted-legacy.bin", "views.bin",
+              "views-p4.bin", "views-legacy.bin"]:
         shutil.copy(os.path.join(FIX, "bin-views", f), os.path.join(CORPUS, f))
     for f in sorted(os.listdir(os.path.join(FIX, "bin-bad"))):
         shutil.copy(os.path.join(FIX, "bin-bad", f), os.path.join(CORPUS, "bad-" + f))
