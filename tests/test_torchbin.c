@@ -431,6 +431,8 @@ static void test_pickle_opcodes(void **state)
     mhv_pkl_state_dict sd;
     mhv_error err = {0};
     assert_int_equal(pkl("\x80\x02}.", 4, &sd, &err), MHV_OK); /* an empty state dict */
+    /* Python 2's strings (SHORT_BINSTRING, BINSTRING) are strings too */
+    PKL_BAD("\x80\x02}(U\x01wT\x01\x00\x00\x00vu.", "state dict entry 'w' is not a tensor");
     PKL_BAD("\x80\x04\x8c\x02os\x8c\x06system\x93.", "pickle global 'os.system' is not allowed");
     PKL_BAD("\x80\x02" "c\x01\xff\nx\n.", "pickle global '??.x' is not allowed");
     PKL_BAD("\x80\x02" "ctorch\nUntypedStorage\n.", "pickle global 'torch.UntypedStorage'");

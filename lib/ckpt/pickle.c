@@ -720,6 +720,12 @@ static mhv_status run(vm *m, uint32_t *result)
         case 0x8d: /* BINUNICODE8 */
             rc = read_str(m, 8);
             break;
+        case 'U': /* SHORT_BINSTRING, BINSTRING: Python 2's str (legacy files saved there) */
+            rc = read_str(m, 1);
+            break;
+        case 'T':
+            rc = read_str(m, 4);
+            break;
         case 'J': /* BININT */
             rc = op_int(m, 4, 1);
             break;
