@@ -1,8 +1,8 @@
 /* Decoder models (GPT-2, LLaMA, Mistral, Qwen2): per-head attention against Hugging Face
  * transformers (goldens by tests/gen/gen_decoder_fixtures.py), logits of the ForCausalLM
  * fixtures, config parsing of real-world config.json files, and the real trained
- * stories260K model against the llama2.c-checked reference dumps
- * (tests/gen/convert_stories260k.py). Ids in, no tokenizer. */
+ * stories260K model (read in place from ../shared/data, skipped when absent) against the
+ * llama2.c-checked reference dumps beside it. Ids in, no tokenizer. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -14,7 +14,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "model/forward.h"
 #include "base/fileio.h"
 #include "model/forward.h"
 
@@ -297,14 +296,94 @@ static void test_config_errors(void **state)
     assert_int_equal(c.window_from_layer, 1);
 }
 
-/* ---- stories260K: a real trained llama2.c model converted to the HF layout ---- */
+/* ---- stories260K: a real trained llama2.c model, read in place from ../shared/data ---- */
+
+/* stories260K.bin (llama2.c's legacy format: 7 int32 header, then fp32 arrays; see the
+ * SOURCE.txt beside it) as an in-memory llama-family model in the Hugging Face layout. q and
+ * k rows are permuted per head as transformers' convert_llama_weights_to_hf.py does: llama2.c
+ * rotates adjacent pairs (2i, 2i+1), Hugging Face halves (i, i + head_dim/2). The file is
+ * kept in *blob (freed by the caller with the model). */
+static mhv_model *stories_model(const char *path, float **blob)
+{
+    size_t len;
+    char *raw = tu_read_file(path, &len);
+    int32_t h[7];
+    assert_true(len > sizeof h);
+    memcpy(h, raw, sizeof h);
+    int dim = h[0], hidden = h[1], L = h[2], NH = h[3], NKV = h[4], V = h[5], S = h[6];
+    int hs = dim / NH, kv = NKV * hs;
+    size_t floats = (size_t)V * dim + (size_t)L * (2 * dim + 2 * dim * dim + 2 * kv * dim +
+                                                   3 * hidden * dim) + dim + (size_t)S * hs;
+    assert_int_equal(len, sizeof h + floats * sizeof(float));
+    float *f = malloc(floats * sizeof *f);
+    memcpy(f, raw + sizeof h, floats * sizeof *f);
+    free(raw);
+    *blob = f;
+
+    mhv_model *m = calloc(1, sizeof *m);
+    mhv_config *c = &m->cfg;
+    assert_int_equal(mhv_config_set_type(c, "llama", NULL), MHV_OK);
+    c->hidden_size = dim, c->num_layers = L, c->num_heads = NH, c->num_kv_heads = NKV;
+    c->head_dim = hs, c->intermediate_size = hidden, c->vocab_size = V, c->max_positions = S;
+    c->layer_norm_eps = 1e-5f, c->act = MHV_ACT_SILU, c->causal = 1, c->kv_heads = 1;
+    c->tie_word_embeddings = 1, c->rope.theta = 10000.0;
+    snprintf(m->dir, sizeof m->dir, "%s", path);
+    m->dtype = MHV_DT_F32;
+    m->layers = calloc((size_t)L, sizeof *m->layers);
+    float *p = f;
+#define TAKE(n) (p += (n), p - (n))
+#define MAT(r, cl) ((mhv_mat){.data = TAKE((size_t)(r) * (cl)), .dtype = MHV_DT_F32, .rows = (r), .cols = (cl)})
+    m->word_emb = MAT(V, dim);
+    m->lm_head = m->word_emb;
+    for (int l = 0; l < L; l++)
+        m->layers[l].ln_attn_g = TAKE(dim);
+    for (int l = 0; l < L; l++)
+        m->layers[l].q = MAT(dim, dim);
+    for (int l = 0; l < L; l++)
+        m->layers[l].k = MAT(kv, dim);
+    for (int l = 0; l < L; l++)
+        m->layers[l].v = MAT(kv, dim);
+    for (int l = 0; l < L; l++)
+        m->layers[l].o = MAT(dim, dim);
+    for (int l = 0; l < L; l++)
+        m->layers[l].ln_ffn_g = TAKE(dim);
+    for (int l = 0; l < L; l++)
+        m->layers[l].ffn_gate = MAT(hidden, dim); /* w1 */
+    for (int l = 0; l < L; l++)
+        m->layers[l].ffn_down = MAT(dim, hidden); /* w2 */
+    for (int l = 0; l < L; l++)
+        m->layers[l].ffn_up = MAT(hidden, dim);   /* w3 */
+    m->norm_g = TAKE(dim);
+#undef MAT
+#undef TAKE
+    /* new row j*hs/2 + i of a head is old row 2i + j */
+    float *tmp = malloc((size_t)hs * dim * sizeof *tmp);
+    for (int l = 0; l < L; l++)
+        for (int which = 0; which < 2; which++) {
+            const mhv_mat *w = which ? &m->layers[l].k : &m->layers[l].q;
+            float *data = (float *)(uintptr_t)w->data;
+            for (int head = 0; head < w->rows / hs; head++) {
+                float *rows = data + (size_t)head * hs * dim;
+                for (int i = 0; i < hs / 2; i++)
+                    for (int j = 0; j < 2; j++)
+                        memcpy(tmp + (size_t)(j * hs / 2 + i) * dim, rows + (size_t)(2 * i + j) * dim,
+                               (size_t)dim * sizeof *tmp);
+                memcpy(rows, tmp, (size_t)hs * dim * sizeof *tmp);
+            }
+        }
+    free(tmp);
+    return m;
+}
 
 static void run_stories(const char *ref_name)
 {
-    char path[512];
-    snprintf(path, sizeof path, "tests/fixtures/stories260K/reference/%s", ref_name);
+    char rel[256], path[1024], bin[1024];
+    snprintf(rel, sizeof rel, "stories260K/reference/%s", ref_name);
+    TU_SHARED_OR_SKIP(rel, path);
+    TU_SHARED_OR_SKIP("stories260K/stories260K.bin", bin);
     cJSON *ref = tu_read_json(path);
-    mhv_model *m = open_model("tests/fixtures/stories260K");
+    float *blob;
+    mhv_model *m = stories_model(bin, &blob);
     assert_int_equal(m->cfg.num_kv_heads, 4);
     int n;
     int32_t *ids = json_ids(cJSON_GetObjectItem(ref, "prompt_ids"), &n);
@@ -358,7 +437,9 @@ static void run_stories(const char *ref_name)
     free(gen);
     free(ids);
     mhv_heads_free(&sel);
-    mhv_model_close(m);
+    free(m->layers);
+    free(m);
+    free(blob);
     cJSON_Delete(ref);
 }
 

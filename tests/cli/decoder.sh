@@ -57,11 +57,6 @@ check "gpt2 fields" "perl -MJSON::PP -e 'local \$/; my \$j = decode_json(<STDIN>
     exit !(\$m->{architecture} eq \"gpt2\" && \$m->{causal} && !exists \$m->{num_key_value_heads}
            && !exists \$j->{sentences}[0]{attentions}[0]{kv_head})' <$TMP/out/ids.json"
 
-# stories260K (a real trained model) through the CLI
-printf '1 403 407 261 378\n' >"$TMP/once.txt"
-"$MHAVIZ" run --model tests/fixtures/stories260K --ids --heads 4:7 --format json --out "$TMP/out" "$TMP/once.txt"
-check "stories260K runs" "[ $? = 0 ] && grep -q '\"num_key_value_heads\": 4' $TMP/out/once.json"
-
 info=$("$MHAVIZ" info --model tests/fixtures/dec-qwen2-bf16-gqa4)
 check "info decoder" "printf '%s\n' \"\$info\" | grep -q '^architecture: qwen2' && printf '%s\n' \"\$info\" | grep -q '^kv_heads: 2$' && printf '%s\n' \"\$info\" | grep -q '^tokenizer: none'"
 
