@@ -334,6 +334,8 @@ static mhv_status run_corpus(const stats_opts *o, mhv_stats_acc *total, char *mo
     for (int t = 0; t < T; t++)
         if ((st = mhv_stats_acc_merge(total, &ws[t].acc, err)))
             goto done;
+    /* a shard's JSON says which it is: --merge refuses the same shard twice */
+    st = mhv_stats_acc_set_shard(total, o->shard_i, o->shard_n, err);
 done:
     if (ws)
         for (int t = 0; t < o->threads; t++)
@@ -371,6 +373,8 @@ static mhv_status run_merge(const stats_opts *o, mhv_stats_acc *total, char *mod
             return st;
         }
     }
+    if (total->sentences < 1)
+        return mhv_fail(err, MHV_EFORMAT, o->files[0], "no sentences in the parts merged");
     return MHV_OK;
 }
 

@@ -204,7 +204,7 @@ static void test_merge_exact(void **state)
     /* shapes must agree */
     mhv_stats_acc other;
     assert_int_equal(mhv_stats_acc_init(&other, 3, 3, NULL), MHV_OK);
-    assert_int_equal(mhv_stats_acc_merge(&other, &all, &err), MHV_EUSAGE);
+    assert_int_equal(mhv_stats_acc_merge(&other, &all, &err), MHV_EFORMAT);
 
     mhv_stats_acc_free(&other);
     mhv_stats_acc_free(&back);
@@ -230,8 +230,89 @@ static void test_read_errors(void **state)
     fputs("[1, 2]", f);
     fclose(f);
     assert_int_equal(mhv_stats_read_json(path, &acc, NULL, 0, &err), MHV_EFORMAT);
-    assert_non_null(strstr(err.msg, "mhaviz stats"));
+    assert_non_null(strstr(err.msg, "not a JSON object"));
     unlink(path);
+}
+
+/* A part whose numbers its own counts cannot produce is refused, naming what is wrong. */
+static void expect_part_error(const char *sentences, const char *shards, const char *sums,
+                              const char *counts, const char *needle)
+{
+    char path[] = "/tmp/mhv-test-stats.XXXXXX";
+    int fd = mkstemp(path);
+    FILE *f = fdopen(fd, "w");
+    fprintf(f, "{\"mhaviz_stats\": 1, \"model\": \"m\", \"num_layers\": 1, \"num_heads\": 1, "
+            "\"sentences\": %s, %s\"log2_tokens_sum\": 0, \"log2_tokens_step_log2\": -24, "
+            "\"step_log2\": {", sentences, shards);
+    for (int s = 0; s < MHV_STAT_COUNT; s++)
+        fprintf(f, "%s\"%s\": %d", s ? ", " : "", mhv_stat_name((mhv_stat)s),
+                mhv_stat_quantum_log2((mhv_stat)s));
+    fprintf(f, "}, \"heads\": [{\"layer\": 0, \"head\": 0, \"sums\": [%s], \"counts\": [%s]}]}",
+            sums, counts);
+    fclose(f);
+    mhv_stats_acc acc;
+    mhv_error err = {0};
+    mhv_status st = mhv_stats_read_json(path, &acc, NULL, 0, &err);
+    unlink(path);
+    if (!needle) {
+        assert_int_equal(st, MHV_OK);
+        mhv_stats_acc_free(&acc);
+        return;
+    }
+    assert_int_equal(st, MHV_EFORMAT);
+    if (!strstr(err.msg, needle))
+        fail_msg("message '%s' lacks '%s'", err.msg, needle);
+}
+
+static void test_read_validation(void **state)
+{
+    (void)state;
+    const char *ok_sums = "0, 0, 0, 0, 0, 0, 0", *ok_counts = "2, 2, 2, 0, 1, 1, 2";
+    expect_part_error("2", "", ok_sums, ok_counts, NULL);
+    expect_part_error("0", "", ok_sums, "0, 0, 0, 0, 0, 0, 0", "0 sentences");
+    expect_part_error("2", "", "0, 0, 0, 0, 0, 0, 0", "3, 2, 2, 0, 1, 1, 2", "entropy sum 0 over 3 of 2");
+    expect_part_error("2", "", "0, -5, 0, 0, 0, 0, 0", ok_counts, "distance sum -5");
+    expect_part_error("2", "", "0, 0, 0, 7, 0, 0, 0", ok_counts, "sep sum 7 over 0");
+    /* a mass of 1 per sentence at most */
+    expect_part_error("2", "", "0, 0, 900000000, 0, 0, 0, 0", ok_counts, "first sum 900000000");
+    expect_part_error("2", "\"shard_n\": 3, \"shards\": [3], ", ok_sums, ok_counts, "shards[0]");
+    expect_part_error("2", "\"shard_n\": 3, \"shards\": [1, 1], ", ok_sums, ok_counts, "shards[1]");
+    /* 4096 x 4096 heads claimed by a small file: refused before allocating them */
+    char path[] = "/tmp/mhv-test-stats.XXXXXX";
+    int fd = mkstemp(path);
+    FILE *f = fdopen(fd, "w");
+    fputs("{\"mhaviz_stats\": 1, \"num_layers\": 4096, \"num_heads\": 4096, \"heads\": [{}]}", f);
+    fclose(f);
+    mhv_stats_acc acc;
+    mhv_error err = {0};
+    assert_int_equal(mhv_stats_read_json(path, &acc, NULL, 0, &err), MHV_EFORMAT);
+    assert_non_null(strstr(err.msg, "lists 1 heads, not the 16777216"));
+    unlink(path);
+}
+
+/* The same shard merged twice is refused and leaves the sum as it was. */
+static void test_merge_shard_twice(void **state)
+{
+    (void)state;
+    mhv_stats_acc a, b, c;
+    mhv_error err = {0};
+    assert_int_equal(mhv_stats_acc_init(&a, 1, 1, NULL), MHV_OK);
+    assert_int_equal(mhv_stats_acc_init(&b, 1, 1, NULL), MHV_OK);
+    assert_int_equal(mhv_stats_acc_init(&c, 1, 1, NULL), MHV_OK);
+    a.sentences = b.sentences = c.sentences = 1;
+    assert_int_equal(mhv_stats_acc_set_shard(&a, 0, 3, NULL), MHV_OK);
+    assert_int_equal(mhv_stats_acc_set_shard(&b, 2, 3, NULL), MHV_OK);
+    assert_int_equal(mhv_stats_acc_set_shard(&c, 2, 4, NULL), MHV_OK);
+    assert_int_equal(mhv_stats_acc_merge(&a, &b, &err), MHV_OK);
+    assert_int_equal(a.n_shards, 2);
+    assert_int_equal(mhv_stats_acc_merge(&a, &b, &err), MHV_EFORMAT);
+    assert_string_equal(err.msg, "shard 2/3 is already in the merge");
+    assert_true(a.sentences == 2);
+    assert_int_equal(mhv_stats_acc_merge(&a, &c, &err), MHV_EFORMAT);
+    assert_string_equal(err.msg, "shards of 4 cannot be merged with shards of 3");
+    mhv_stats_acc_free(&a);
+    mhv_stats_acc_free(&b);
+    mhv_stats_acc_free(&c);
 }
 
 int main(void)
@@ -242,6 +323,8 @@ int main(void)
         cmocka_unit_test(test_kinds),
         cmocka_unit_test(test_merge_exact),
         cmocka_unit_test(test_read_errors),
+        cmocka_unit_test(test_read_validation),
+        cmocka_unit_test(test_merge_shard_twice),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "base/fileio.h"
+#include "base/json.h"
 #include "base/jsonw.h"
 
 #define EXACT_LIMIT ((int64_t)1 << 53) /* sums stay integers a JSON double holds exactly */
@@ -84,6 +85,7 @@ void mhv_stats_acc_free(mhv_stats_acc *acc)
 {
     free(acc->sum);
     free(acc->count);
+    free(acc->shards);
     memset(acc, 0, sizeof *acc);
 }
 
@@ -134,19 +136,93 @@ mhv_status mhv_stats_acc_add(mhv_stats_acc *acc, const mhv_attn *a, const unsign
     return MHV_OK;
 }
 
+/* The union of dst's and src's shard lists into *out (ascending), or an error naming a
+ * shard in both. */
+static mhv_status merge_shards(const mhv_stats_acc *dst, const mhv_stats_acc *src,
+                               int32_t **out, int *n_out, mhv_error *err)
+{
+    *out = NULL;
+    *n_out = 0;
+    if (!src->n_shards && !dst->n_shards)
+        return MHV_OK;
+    if (src->n_shards && dst->n_shards && src->shard_n != dst->shard_n)
+        return mhv_fail(err, MHV_EFORMAT, "", "shards of %d cannot be merged with shards of %d",
+                        src->shard_n, dst->shard_n);
+    int32_t *u = malloc(((size_t)dst->n_shards + (size_t)src->n_shards) * sizeof *u);
+    if (!u)
+        return mhv_fail(err, MHV_ENOMEM, "", "out of memory");
+    int a = 0, b = 0, n = 0;
+    while (a < dst->n_shards || b < src->n_shards) {
+        if (a < dst->n_shards && b < src->n_shards && dst->shards[a] == src->shards[b]) {
+            mhv_status st = mhv_fail(err, MHV_EFORMAT, "", "shard %d/%d is already in the merge",
+                                     (int)src->shards[b], src->shard_n);
+            free(u);
+            return st;
+        }
+        if (b >= src->n_shards || (a < dst->n_shards && dst->shards[a] < src->shards[b]))
+            u[n++] = dst->shards[a++];
+        else
+            u[n++] = src->shards[b++];
+    }
+    *out = u;
+    *n_out = n;
+    return MHV_OK;
+}
+
 mhv_status mhv_stats_acc_merge(mhv_stats_acc *dst, const mhv_stats_acc *src, mhv_error *err)
 {
     if (dst->num_layers != src->num_layers || dst->num_heads != src->num_heads)
-        return mhv_fail(err, MHV_EUSAGE, "",
+        return mhv_fail(err, MHV_EFORMAT, "",
                         "cannot merge statistics of %d x %d heads into %d x %d heads",
                         src->num_layers, src->num_heads, dst->num_layers, dst->num_heads);
+    int32_t *shards;
+    int n_shards;
+    mhv_status st = merge_shards(dst, src, &shards, &n_shards, err);
+    if (st)
+        return st;
     size_t cells = (size_t)dst->num_layers * (size_t)dst->num_heads * MHV_STAT_COUNT;
-    for (size_t i = 0; i < cells; i++)
-        if (add_exact(&dst->sum[i], src->sum[i]) || add_exact(&dst->count[i], src->count[i]))
+    /* checked first, so that a failed merge leaves dst as it was */
+    for (size_t i = 0; i < cells; i++) {
+        int64_t r;
+        if (__builtin_add_overflow(dst->sum[i], src->sum[i], &r) || r > EXACT_LIMIT ||
+            r < -EXACT_LIMIT || __builtin_add_overflow(dst->count[i], src->count[i], &r) ||
+            r > EXACT_LIMIT) {
+            free(shards);
             return too_big(err);
-    if (add_exact(&dst->sentences, src->sentences) ||
-        add_exact(&dst->log2n_sum, src->log2n_sum))
+        }
+    }
+    int64_t s1 = dst->sentences, s2 = dst->log2n_sum;
+    if (add_exact(&s1, src->sentences) || add_exact(&s2, src->log2n_sum)) {
+        free(shards);
         return too_big(err);
+    }
+    for (size_t i = 0; i < cells; i++) {
+        dst->sum[i] += src->sum[i];
+        dst->count[i] += src->count[i];
+    }
+    dst->sentences = s1;
+    dst->log2n_sum = s2;
+    if (shards) {
+        free(dst->shards);
+        dst->shards = shards;
+        dst->n_shards = n_shards;
+        dst->shard_n = src->n_shards ? src->shard_n : dst->shard_n;
+    }
+    return MHV_OK;
+}
+
+mhv_status mhv_stats_acc_set_shard(mhv_stats_acc *acc, int i, int n, mhv_error *err)
+{
+    if (n <= 1)
+        return MHV_OK;
+    int32_t *s = malloc(sizeof *s);
+    if (!s)
+        return mhv_fail(err, MHV_ENOMEM, "", "out of memory");
+    *s = i;
+    free(acc->shards);
+    acc->shards = s;
+    acc->n_shards = 1;
+    acc->shard_n = n;
     return MHV_OK;
 }
 
@@ -223,6 +299,13 @@ static void write_json(FILE *f, const mhv_stats_acc *acc, const char *model)
     mhv_jsonw_str(f, model, strlen(model));
     fprintf(f, ",\n \"num_layers\": %d, \"num_heads\": %d, \"sentences\": %lld,\n",
             acc->num_layers, acc->num_heads, (long long)acc->sentences);
+    /* shards until all N are in: --merge refuses one given twice */
+    if (acc->n_shards && acc->n_shards < acc->shard_n) {
+        fprintf(f, " \"shard_n\": %d, \"shards\": [", acc->shard_n);
+        for (int i = 0; i < acc->n_shards; i++)
+            fprintf(f, "%s%d", i ? ", " : "", (int)acc->shards[i]);
+        fputs("],\n", f);
+    }
     fprintf(f, " \"log2_tokens_sum\": %lld, \"log2_tokens_step_log2\": %d,\n \"step_log2\": {",
             (long long)acc->log2n_sum, LOG2N_Q);
     for (int s = 0; s < MHV_STAT_COUNT; s++)
@@ -289,6 +372,59 @@ static int get_int_array(const cJSON *obj, const char *key, int64_t lo, int64_t 
     return 0;
 }
 
+/* The largest value one sentence can give statistic s: log2 of 2^31 tokens bits of
+ * entropy, 2^31 tokens of distance, a mass of 1 for the others. */
+static double stat_max(mhv_stat s)
+{
+    return s == MHV_STAT_ENTROPY ? 31.0 : s == MHV_STAT_DISTANCE ? 2147483648.0 : 1.0;
+}
+
+/* One head's sums and counts against the file's own sentence count. */
+static mhv_status check_sums(const mhv_stats_acc *acc, size_t c, const char *path, int i, int l,
+                             int k, mhv_error *err)
+{
+    for (int s = 0; s < MHV_STAT_COUNT; s++) {
+        int64_t sum = acc->sum[c * MHV_STAT_COUNT + (size_t)s];
+        int64_t n = acc->count[c * MHV_STAT_COUNT + (size_t)s];
+        /* each sentence adds a rounded value: up to half a step more than the largest */
+        double top = (ldexp(stat_max((mhv_stat)s), -mhv_stat_quantum_log2((mhv_stat)s)) + 1.0) *
+                     (double)n;
+        if (n > acc->sentences || sum < 0 || (n == 0 && sum != 0) || (double)sum > top)
+            return mhv_fail(err, MHV_EFORMAT, path, "heads[%d] (%d:%d): %s sum %lld over %lld of "
+                            "%lld sentences cannot be", i, l, k, names[s], (long long)sum,
+                            (long long)n, (long long)acc->sentences);
+    }
+    return MHV_OK;
+}
+
+/* The optional shard ids of a part: "shard_n": N, "shards": [I, ...] ascending. */
+static mhv_status read_shards(const cJSON *root, const char *path, mhv_stats_acc *acc,
+                              mhv_error *err)
+{
+    const cJSON *ids = cJSON_GetObjectItemCaseSensitive(root, "shards");
+    int64_t n;
+    if (!ids && !cJSON_GetObjectItemCaseSensitive(root, "shard_n"))
+        return MHV_OK;
+    if (get_int(root, "shard_n", 2, INT32_MAX, &n) || !cJSON_IsArray(ids) ||
+        cJSON_GetArraySize(ids) < 1 || cJSON_GetArraySize(ids) >= n)
+        return mhv_fail(err, MHV_EFORMAT, path, "invalid shard_n or shards");
+    int m = cJSON_GetArraySize(ids);
+    if (!(acc->shards = malloc((size_t)m * sizeof *acc->shards)))
+        return mhv_fail(err, MHV_ENOMEM, path, "out of memory");
+    acc->shard_n = (int)n;
+    int j = 0;
+    for (const cJSON *v = ids->child; v; v = v->next, j++) {
+        double d = cJSON_IsNumber(v) ? v->valuedouble : -1;
+        if (!(d >= 0 && d < (double)n && d == floor(d)) ||
+            (j > 0 && (int32_t)d <= acc->shards[j - 1]))
+            return mhv_fail(err, MHV_EFORMAT, path, "shards[%d] is not a shard id above the "
+                            "previous one, below %d", j, (int)n);
+        acc->shards[j] = (int32_t)d;
+        acc->n_shards = j + 1;
+    }
+    return MHV_OK;
+}
+
 mhv_status mhv_stats_read_json(const char *path, mhv_stats_acc *acc, char *model, size_t size,
                                mhv_error *err)
 {
@@ -298,10 +434,11 @@ mhv_status mhv_stats_read_json(const char *path, mhv_stats_acc *acc, char *model
     mhv_status st = mhv_read_file(path, (size_t)1 << 30, &text, &len, err);
     if (st)
         return st;
-    cJSON *root = cJSON_ParseWithLength(text, len);
+    cJSON *root;
+    st = mhv_json_parse(text, len, path, &root, err);
     free(text);
-    if (!root)
-        return mhv_fail(err, MHV_EFORMAT, path, "not valid JSON");
+    if (st)
+        return st;
     int64_t ver, L, H;
     const cJSON *heads = cJSON_GetObjectItemCaseSensitive(root, "heads");
     if (get_int(root, "mhaviz_stats", 1, 1, &ver)) {
@@ -311,6 +448,13 @@ mhv_status mhv_stats_read_json(const char *path, mhv_stats_acc *acc, char *model
     if (get_int(root, "num_layers", 1, 4096, &L) || get_int(root, "num_heads", 1, 4096, &H) ||
         !cJSON_IsArray(heads)) {
         st = mhv_fail(err, MHV_EFORMAT, path, "missing or invalid num_layers, num_heads or heads");
+        goto done;
+    }
+    /* before allocating L x H cells: the file must hold every one of them */
+    if (cJSON_GetArraySize(heads) != L * H) {
+        st = mhv_fail(err, MHV_EFORMAT, path, "lists %d heads, not the %lld of %lld layers x "
+                      "%lld heads", cJSON_GetArraySize(heads), (long long)(L * H), (long long)L,
+                      (long long)H);
         goto done;
     }
     if ((st = mhv_stats_acc_init(acc, (int)L, (int)H, err)))
@@ -323,6 +467,16 @@ mhv_status mhv_stats_read_json(const char *path, mhv_stats_acc *acc, char *model
         get_int(root, "log2_tokens_sum", 0, EXACT_LIMIT, &acc->log2n_sum) ||
         get_int(root, "log2_tokens_step_log2", LOG2N_Q, LOG2N_Q, &q)) {
         st = mhv_fail(err, MHV_EFORMAT, path, "missing or invalid sentences or log2_tokens_sum");
+        goto done;
+    }
+    if ((st = read_shards(root, path, acc, err)))
+        goto done;
+    /* at least one sentence (a shard may have none), of at most 2^31 tokens: log2 of each
+     * is in [0, 31] */
+    if ((acc->sentences < 1 && !acc->n_shards) ||
+        (double)acc->log2n_sum > ldexp(31.0, -LOG2N_Q) * (double)acc->sentences) {
+        st = mhv_fail(err, MHV_EFORMAT, path, "%lld sentences with log2_tokens_sum %lld cannot "
+                      "be", (long long)acc->sentences, (long long)acc->log2n_sum);
         goto done;
     }
     /* sums written with another step cannot be added exactly */
@@ -360,6 +514,8 @@ mhv_status mhv_stats_read_json(const char *path, mhv_stats_acc *acc, char *model
                           "integers", i, MHV_STAT_COUNT);
             break;
         }
+        if ((st = check_sums(acc, c, path, i, (int)l, (int)k, err)))
+            break;
     }
     free(seen);
 done:

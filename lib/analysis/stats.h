@@ -45,6 +45,9 @@ typedef struct {
     int64_t sentences;
     int64_t log2n_sum;     /* sum over sentences of log2(tokens), step 2^-24: the entropy of
                               uniform attention, for the "broad" rule */
+    int shard_n;           /* the N of `--shard I/N` when the sums are shards, else 0 */
+    int n_shards;
+    int32_t *shards;       /* (n_shards,) the I of each shard summed, ascending */
 } mhv_stats_acc;
 
 mhv_status mhv_stats_acc_init(mhv_stats_acc *acc, int num_layers, int num_heads,
@@ -54,8 +57,11 @@ void mhv_stats_acc_free(mhv_stats_acc *acc);
  * where it stays exact (2^53 steps: about 10^7 sentences; split the corpus with shards). */
 mhv_status mhv_stats_acc_add(mhv_stats_acc *acc, const mhv_attn *a, const unsigned char *sep,
                              mhv_error *err);
-/* dst += src (same shape, else MHV_EUSAGE). */
+/* dst += src. MHV_EFORMAT when the shapes differ, when both are shards of different N, or
+ * when a shard of src is already in dst (a part merged twice); dst is then unchanged. */
 mhv_status mhv_stats_acc_merge(mhv_stats_acc *dst, const mhv_stats_acc *src, mhv_error *err);
+/* Records that acc holds shard i of n (n = 1: the whole corpus, nothing recorded). */
+mhv_status mhv_stats_acc_set_shard(mhv_stats_acc *acc, int i, int n, mhv_error *err);
 
 /* Mean of statistic s for (layer, head); 0 when no sentence had it (*ok = 0). */
 double mhv_stats_mean(const mhv_stats_acc *acc, int layer, int head, mhv_stat s, int *ok);
@@ -74,7 +80,9 @@ typedef enum { MHV_STATS_TABLE = 0, MHV_STATS_JSON, MHV_STATS_CSV } mhv_stats_fo
 void mhv_stats_write(FILE *f, mhv_stats_format fmt, const mhv_stats_acc *acc,
                      const char *model);
 /* Reads a JSON file written by mhv_stats_write into acc (initialised here) and its model
- * field into model (size bytes; may be NULL). */
+ * field into model (size bytes; may be NULL). Every number is checked against the file's
+ * own counts: a head per layer and head, counts at most the sentences (at least one), no
+ * sum without a count, sums within what the statistic can reach; shard ids in range. */
 mhv_status mhv_stats_read_json(const char *path, mhv_stats_acc *acc, char *model, size_t size,
                                mhv_error *err);
 

@@ -245,6 +245,19 @@ if "$MHAVIZ" rank --help >/dev/null 2>&1; then
     expect_fail rank-nth-huge 2 "--nth '99999999999' is not a positive number" -- "$MHAVIZ" rank --model "$FIX" --from 苹果 --to 它 --nth 99999999999 "$TMP/s.txt"
 fi
 
+# ---- stats --merge parts: checked against their own counts (content errors exit 1) ----
+printf 'one\ntwo\nthree\n' >"$TMP/c3.txt"
+for i in 0 1 2; do "$MHAVIZ" stats --model "$FIX" --format json --shard $i/3 --out "$TMP/p$i.json" "$TMP/c3.txt"; done
+printf '{"mhaviz_stats": 1, "num_layers": 4096, "num_heads": 4096, "sentences": 1, "heads": [], "x": "%0200d"}' 0 >"$TMP/huge.json"
+expect_fail merge-huge-shape 1 "huge.json: lists 0 heads, not the 16777216 of 4096 layers x 4096 heads" -- "$MHAVIZ" stats --merge "$TMP/huge.json"
+expect_fail merge-shard-twice 1 "p1.json: shard 1/3 is already in the merge" -- "$MHAVIZ" stats --merge "$TMP/p0.json" "$TMP/p1.json" "$TMP/p1.json"
+perl -0pe 's/"sums": \[(\d+)/"sums": [-$1/' "$TMP/p0.json" >"$TMP/neg.json"
+expect_fail merge-negative-sum 1 "neg.json: heads[0] (0:0): entropy sum -" -- "$MHAVIZ" stats --merge "$TMP/neg.json"
+perl -0pe 's/"counts": \[\d+/"counts": [0/' "$TMP/p0.json" >"$TMP/nocount.json"
+expect_fail merge-sum-without-count 1 "nocount.json: heads[0] (0:0): entropy sum" -- "$MHAVIZ" stats --merge "$TMP/nocount.json"
+perl -MJSON::PP -0e 'my $j = decode_json(<STDIN>); $j->{num_heads} = 2; $j->{heads} = [grep { $_->{head} < 2 } @{$j->{heads}}]; print encode_json($j)' <"$TMP/p2.json" >"$TMP/narrow.json"
+expect_fail merge-other-shape 1 "narrow.json: cannot merge statistics of 3 x 2 heads into 3 x 4 heads" -- "$MHAVIZ" stats --merge "$TMP/p0.json" "$TMP/narrow.json"
+
 # ---- output ----
 expect_fail out-under-proc 1 "mhaviz-bad-out" -- "$MHAVIZ" run --model "$FIX" --out /proc/mhaviz-bad-out "$TMP/s.txt"
 # a read-only and a full file system, when this user may mount a tmpfs (root); skipped otherwise
