@@ -64,7 +64,7 @@ static const char run_usage[] =
     "                   L05-rollout.png or L05-flow.png (and one JSON entry per layer): mean\n"
     "                   (the layer's head average), rollout or flow (attention rollout or\n"
     "                   attention flow through layers 0..l, Abnar & Zuidema; flow solves\n"
-    "                   layers x tokens^2 max-flow problems: slow past ~40 tokens); needs\n"
+    "                   layers x tokens^2 max-flow problems: seconds past ~50 tokens); needs\n"
     "                   every head (no --heads)\n"
     "  -h, --help       show this help\n";
 

@@ -49,32 +49,79 @@ static void push(net *g, int v, int k, double d)
         g->f[edge(g, m, k - n, x)] -= d;
 }
 
-/* Levels from s over arcs with residual capacity; 1 when t is reached. */
+/* The first arc k >= k0 of v with residual capacity into a node one level further, or 2n.
+ * The arcs are scanned as rows of cap and f rather than through residual(): this loop is
+ * where the time goes. */
+static int next_arc(const net *g, int v, int k0)
+{
+    int n = g->n, m = v / n, x = v % n, want = g->level[v] + 1;
+    int k = k0;
+    if (k < n && m > 0) {
+        const double *c = g->cap + edge(g, m - 1, x, 0), *f = g->f + edge(g, m - 1, x, 0);
+        const int *lv = g->level + (m - 1) * n;
+        for (; k < n; k++)
+            if (lv[k] == want && c[k] - f[k] > EPS)
+                return k;
+    }
+    if (k < n)
+        k = n;
+    if (m < g->top) {
+        const double *f = g->f + edge(g, m, 0, x); /* f[y * n]: edge (m + 1, y) -> (m, x) */
+        const int *lv = g->level + (m + 1) * n;
+        for (; k < 2 * n; k++)
+            if (lv[k - n] == want && f[(size_t)(k - n) * (size_t)n] > EPS)
+                return k;
+    }
+    return 2 * n;
+}
+
+/* Levels from s over arcs with residual capacity, up to t's; 1 when t is reached. Nodes as
+ * far as t (other than t) cannot lead to it in this phase: they stay unexpanded and are
+ * marked dead. */
 static int bfs(net *g, int s, int t)
 {
-    int nodes = (g->top + 1) * g->n, head = 0, tail = 0;
+    int n = g->n, nodes = (g->top + 1) * n, head = 0, tail = 0;
     for (int v = 0; v < nodes; v++)
         g->level[v] = -1;
     g->level[s] = 0;
     g->queue[tail++] = s;
     while (head < tail) {
         int v = g->queue[head++];
-        for (int k = 0; k < 2 * g->n; k++) {
-            int w;
-            if (residual(g, v, k, &w) > EPS && g->level[w] < 0) {
-                g->level[w] = g->level[v] + 1;
-                g->queue[tail++] = w;
-            }
+        if (g->level[t] >= 0 && g->level[v] >= g->level[t])
+            break;
+        int m = v / n, x = v % n, lv = g->level[v] + 1;
+        if (m > 0) {
+            const double *c = g->cap + edge(g, m - 1, x, 0), *f = g->f + edge(g, m - 1, x, 0);
+            int *to = g->level + (m - 1) * n;
+            for (int y = 0; y < n; y++)
+                if (to[y] < 0 && c[y] - f[y] > EPS) {
+                    to[y] = lv;
+                    g->queue[tail++] = (m - 1) * n + y;
+                }
+        }
+        if (m < g->top) {
+            const double *f = g->f + edge(g, m, 0, x);
+            int *to = g->level + (m + 1) * n;
+            for (int y = 0; y < n; y++)
+                if (to[y] < 0 && f[(size_t)y * (size_t)n] > EPS) {
+                    to[y] = lv;
+                    g->queue[tail++] = (m + 1) * n + y;
+                }
         }
     }
-    return g->level[t] >= 0;
+    if (g->level[t] < 0)
+        return 0;
+    for (int v = 0; v < nodes; v++)
+        if (v != t && g->level[v] >= g->level[t])
+            g->level[v] = -1;
+    return 1;
 }
 
 /* A blocking flow in the level graph, found path by path without recursion; returns its
  * value. */
 static double blocking(net *g, int s, int t)
 {
-    int n2 = 2 * g->n, nodes = (g->top + 1) * g->n;
+    int n = g->n, n2 = 2 * n, nodes = (g->top + 1) * n;
     for (int v = 0; v < nodes; v++)
         g->arc[v] = 0;
     double total = 0.0;
@@ -95,17 +142,11 @@ static double blocking(net *g, int s, int t)
             v = s;
             continue;
         }
-        int w = -1;
-        for (; g->arc[v] < n2; g->arc[v]++) {
-            int x;
-            if (residual(g, v, g->arc[v], &x) > EPS && g->level[x] == g->level[v] + 1) {
-                w = x;
-                break;
-            }
-        }
-        if (w >= 0) {
-            g->path[depth++] = v * n2 + g->arc[v];
-            v = w;
+        g->arc[v] = next_arc(g, v, g->arc[v]);
+        if (g->arc[v] < n2) {
+            int k = g->arc[v], m = v / n;
+            g->path[depth++] = v * n2 + k;
+            v = k < n ? (m - 1) * n + k : (m + 1) * n + (k - n);
             continue;
         }
         g->level[v] = -1; /* dead end: no path to t through v in this phase */
