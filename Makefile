@@ -19,6 +19,8 @@ DEB_PKGS := pkg-config libcjson-dev libpng-dev libstb-dev libcmocka-dev libonig-
 DEB_PKGS += clang libclang-rt-dev
 # xxd turns the HTML explorer's JavaScript and CSS into C (lib/fig/html_app.*)
 DEB_PKGS += xxd
+# pdftoppm and pdffonts check the PDF figures in `make test`
+DEB_PKGS += poppler-utils
 
 O ?= build
 ifeq ($(BUILD),release)

@@ -17,7 +17,7 @@
 static const char rank_usage[] =
     "usage: mhaviz rank --from WORD --to WORD [--model DIR] [--top K] [--nth K] [--to-nth K]\n"
     "                   [--heads SPEC] [--format table|json] [--truncate] [--substring]\n"
-    "                   [--allow-unk] [--render] [--render-format png,svg] [--out DIR] FILE\n"
+    "                   [--allow-unk] [--render] [--render-format png,svg,pdf] [--out DIR] FILE\n"
     "\n"
     "Ranks the heads by the attention the tokens of WORD (--from) pay to the tokens of\n"
     "WORD (--to), over the sentences of FILE (- for stdin) that contain both. Words are\n"
@@ -46,7 +46,7 @@ static const char rank_usage[] =
     "  --render         also draw the listed heads for each sentence used, the rows of\n"
     "                   --from and the columns of --to outlined: OUT/<stem>/L05-H03.png\n"
     "                   (<stem>-2, <stem>-3 ... for later lines), as run names them\n"
-    "  --render-format LIST  png (default), svg or png,svg; implies --render\n"
+    "  --render-format LIST  comma list of png (default), svg, pdf; implies --render\n"
     "  --out DIR        where --render writes (default: mhaviz-out)\n"
     "  --view VIEW      --render's figures: matrix (default), lines, or row (a bar chart\n"
     "                   of the --from word's attention, the --to word's bars coloured)\n"
@@ -86,6 +86,8 @@ static int parse_figure_formats(const char *list)
             mask |= MHV_FIG_PNG;
         else if (n == 3 && strncmp(p, "svg", 3) == 0)
             mask |= MHV_FIG_SVG;
+        else if (n == 3 && strncmp(p, "pdf", 3) == 0)
+            mask |= MHV_FIG_PDF;
         else
             return 0;
         if (p[n] == '\0')
@@ -134,8 +136,8 @@ static int parse(int argc, char **argv, rank_opts *o)
             break;
         case 'R':
             if ((o->render = parse_figure_formats(optarg)) == 0)
-                return cli_usage_error("rank", "--render-format '%s' is not supported (png, "
-                                       "svg or png,svg)", optarg);
+                return cli_usage_error("rank", "--render-format '%s' is not supported (a comma "
+                                       "list of png, svg, pdf)", optarg);
             break;
         case 'o':
             o->out = optarg;
@@ -160,12 +162,12 @@ static int parse(int argc, char **argv, rank_opts *o)
                 return rc == 1 ? cli_usage_error("rank", "unknown option '%s'", argv[optind - 1])
                                : rc;
             if (!o->fig_opt)
-                o->fig_opt = argv[optind - 1];
+                o->fig_opt = run_fig_option_name(c);
         }
         }
     }
     if (o->fig_opt && !o->render)
-        return cli_usage_error("rank", "%s is for --render's figures", o->fig_opt);
+        return cli_usage_error("rank", "--%s is for --render's figures", o->fig_opt);
     if (strcmp(format, "table") == 0)
         o->json = 0;
     else if (strcmp(format, "json") == 0)

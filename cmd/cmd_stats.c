@@ -115,14 +115,15 @@ static int parse(int argc, char **argv, stats_opts *o)
                 return rc == 1 ? cli_usage_error("stats", "unknown option '%s'", argv[optind - 1])
                                : rc;
             if (c == FIG_OPT_VIEW || c == FIG_OPT_MIN_WEIGHT || c == FIG_OPT_SVG_TEXT)
-                return cli_usage_error("stats", "%s is not for stats figures", argv[optind - 1]);
+                return cli_usage_error("stats", "--%s is not for stats figures",
+                                       run_fig_option_name(c));
             if (!o->fig_opt)
-                o->fig_opt = argv[optind - 1];
+                o->fig_opt = run_fig_option_name(c);
         }
         }
     }
     if (o->fig_opt && !o->png)
-        return cli_usage_error("stats", "%s is for --format png", o->fig_opt);
+        return cli_usage_error("stats", "--%s is for --format png", o->fig_opt);
     o->files = argv + optind;
     o->n_files = argc - optind;
     if (o->merge) {

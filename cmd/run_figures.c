@@ -1,5 +1,6 @@
 #include "run_figures.h"
 
+#include <getopt.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,17 +26,20 @@ int run_fig_parse_format(const char *list, run_fig_opts *o)
             o->formats |= MHV_FIG_SVG;
         else if (n == 4 && strncmp(p, "json", 4) == 0)
             o->json = 1;
+        else if (n == 3 && strncmp(p, "pdf", 3) == 0)
+            o->formats |= MHV_FIG_PDF;
         else if (n == 4 && strncmp(p, "html", 4) == 0)
             o->html = 1;
         else
-            return cli_usage_error("run", "--format '%.*s' is not supported (png, svg, json, "
-                                   "html)", (int)n, p);
+            return cli_usage_error("run", "--format '%.*s' is not supported (png, svg, pdf, "
+                                   "json, html)", (int)n, p);
         p += n;
         if (*p == ',')
             p++;
     }
     if (!o->formats && !o->json && !o->html)
-        return cli_usage_error("run", "--format needs at least one of png, svg, json, html");
+        return cli_usage_error("run", "--format needs at least one of png, svg, pdf, json, "
+                               "html");
     return 0;
 }
 
@@ -100,6 +104,15 @@ int run_fig_option(const char *cmd, int c, const char *arg, run_fig_opts *o)
     case FIG_OPT_SVG_TEXT: o->render.svg_text = 1; return 0;
     }
     return 1;
+}
+
+const char *run_fig_option_name(int c)
+{
+    static const struct option opts[] = {RUN_FIG_LONGOPTS};
+    for (size_t i = 0; i < sizeof opts / sizeof opts[0]; i++)
+        if (opts[i].val == c)
+            return opts[i].name;
+    return "?";
 }
 
 void run_fig_values_warn(const run_fig_opts *o, int n)

@@ -52,6 +52,8 @@ int run_fig_parse_format(const char *list, run_fig_opts *o);
 /* Handles the FIG_OPT_* options for command cmd ("run" ... in messages); returns 0, 1 when
  * c is not one of them, or EXIT_USAGE after a usage error. */
 int run_fig_option(const char *cmd, int c, const char *arg, run_fig_opts *o);
+/* "colormap" for FIG_OPT_COLORMAP ... (for messages). */
+const char *run_fig_option_name(int c);
 /* After parsing: --values with cells too small to print them says so on stderr, with the
  * --cell that would (n: the longest sentence's tokens). */
 void run_fig_values_warn(const run_fig_opts *o, int n);

@@ -10,6 +10,7 @@
 #include "fig/canvas.h"
 #include "base/fileio.h"
 #include "fig/png_out.h"
+#include "fig/pdf.h"
 #include "fig/svg.h"
 
 mhv_status mhv_written_add(mhv_written *w, const char *path, int is_dir, mhv_error *err)
@@ -95,6 +96,19 @@ static mhv_status emit(const char *dir, const char *base, int formats, const mhv
         if ((st = mhv_out_open(&out, path, err)))
             return st;
         if ((st = mhv_svg_write_labels(out.f, path, s, fs, p->svg_text, err))) {
+            mhv_out_abort(&out);
+            return st;
+        }
+        if ((st = mhv_out_commit(&out, err)) || (st = mhv_written_add(w, path, 0, err)))
+            return st;
+    }
+    if (formats & MHV_FIG_PDF) {
+        if (snprintf(path, sizeof path, "%s/%s.pdf", dir, base) >= (int)sizeof path)
+            return mhv_fail(err, MHV_EUSAGE, dir, "output path too long");
+        mhv_out out;
+        if ((st = mhv_out_open(&out, path, err)))
+            return st;
+        if ((st = mhv_pdf_write(out.f, path, s, fs, p->dpi, err))) {
             mhv_out_abort(&out);
             return st;
         }

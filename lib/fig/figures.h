@@ -9,7 +9,7 @@
 #include "fig/render.h"
 #include "base/status.h"
 
-enum { MHV_FIG_PNG = 1, MHV_FIG_SVG = 2 };
+enum { MHV_FIG_PNG = 1, MHV_FIG_SVG = 2, MHV_FIG_PDF = 4 };
 
 /* Paths this run created, in creation order: files and the directories made for them. */
 typedef struct {
