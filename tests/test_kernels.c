@@ -388,6 +388,73 @@ static void softmax_extremes_on(const mhv_kernels *F)
     ufree(z), ufree(p), ufree(o), ufree(s);
 }
 
+/* The scalar attention's extras against a direct computation: a two-sided window (ModernBERT),
+ * soft capping (Gemma 2) and an additive score bias (T5, DeBERTa), alone and together. */
+static void check_features(int n, int d, int causal, int window, float softcap, int with_bias)
+{
+    float *q = malloc((size_t)n * d * sizeof *q), *k = malloc((size_t)n * d * sizeof *k);
+    float *v = malloc((size_t)n * d * sizeof *v), *bias = malloc((size_t)n * n * sizeof *bias);
+    float *p = malloc((size_t)n * n * sizeof *p), *o = malloc((size_t)n * d * sizeof *o);
+    float *scratch = malloc((size_t)n * sizeof *scratch);
+    for (int i = 0; i < n * d; i++)
+        q[i] = frand(-3, 3), k[i] = frand(-3, 3), v[i] = frand(-1, 1);
+    for (int i = 0; i < n * n; i++)
+        bias[i] = frand(-2, 2);
+    mhv_attn_args a = {.q = q, .k = k, .v = v, .n = n, .d = d, .ld_q = (size_t)d,
+                       .ld_k = (size_t)d, .ld_v = (size_t)d, .scale = 0.5f, .causal = causal,
+                       .window = window, .softcap = softcap, .bias = with_bias ? bias : NULL,
+                       .ld_bias = (size_t)n, .probs = p, .scratch = scratch, .out = o,
+                       .ld_out = (size_t)d};
+    assert_true(mhv_attn_needs_scalar(&a) == ((window > 0 && !causal) || softcap > 0 || with_bias));
+    mhv_kernels_scalar()->attention(&a);
+    for (int i = 0; i < n; i++) {
+        double sc[256], mx = -INFINITY, sum = 0;
+        int seen[256];
+        for (int j = 0; j < n; j++) {
+            seen[j] = !(causal && j > i) && !(window > 0 && abs(i - j) >= window);
+            double s = 0;
+            for (int t = 0; t < d; t++)
+                s += (double)q[i * d + t] * k[j * d + t];
+            s *= 0.5;
+            if (softcap > 0)
+                s = softcap * tanh(s / softcap);
+            if (with_bias)
+                s += bias[i * n + j];
+            sc[j] = s;
+            if (seen[j] && s > mx)
+                mx = s;
+        }
+        for (int j = 0; j < n; j++)
+            sum += seen[j] ? exp(sc[j] - mx) : 0;
+        for (int j = 0; j < n; j++) {
+            double want = seen[j] ? exp(sc[j] - mx) / sum : 0;
+            double got = p[i * n + j];
+            if (fabs(got - want) > 1e-6)
+                fail_msg("n=%d causal=%d window=%d cap=%g bias=%d: p[%d][%d] = %.9g, want %.9g",
+                         n, causal, window, (double)softcap, with_bias, i, j, got, want);
+        }
+        for (int t = 0; t < d; t++) {
+            double want = 0;
+            for (int j = 0; j < n; j++)
+                want += (seen[j] ? exp(sc[j] - mx) / sum : 0) * v[j * d + t];
+            assert_true(fabs(o[i * d + t] - want) < 1e-5);
+        }
+    }
+    free(q), free(k), free(v), free(bias), free(p), free(o), free(scratch);
+}
+
+static void test_attention_features(void **state)
+{
+    (void)state;
+    for (int causal = 0; causal < 2; causal++)
+        for (int window = 0; window < 5; window += 2)
+            for (int cap = 0; cap < 2; cap++)
+                for (int bias = 0; bias < 2; bias++) {
+                    check_features(1, 4, causal, window, cap ? 5.0f : 0, bias);
+                    check_features(23, 8, causal, window, cap ? 5.0f : 0, bias);
+                }
+}
+
 static void test_softmax_extremes(void **state)
 {
     (void)state;
@@ -560,6 +627,7 @@ int main(void)
         cmocka_unit_test(test_linear_odd_shapes), cmocka_unit_test(test_linear_long_rows),
         cmocka_unit_test(test_attention_shapes),  cmocka_unit_test(test_softmax_extremes),
         cmocka_unit_test(test_attention_window),
+        cmocka_unit_test(test_attention_features),
         cmocka_unit_test(test_layernorm),         cmocka_unit_test(test_activations),
         cmocka_unit_test(test_pool),              cmocka_unit_test(test_linear_small_n),
         cmocka_unit_test(test_linear_t),          cmocka_unit_test(test_rmsnorm),

@@ -33,7 +33,10 @@ mhv_status mhv_nn_begin(mhv_nn *nn, const mhv_nn_shape *sh, const mhv_nn_buf *bu
 {
     size_t T = (size_t)nn->threads;
     size_t row = lines((size_t)sh->width);
-    size_t as = lines(nn->K->attention_scratch(sh->n, sh->head_dim));
+    /* the scalar attention takes the heads the fast tables cannot (mhv_attn_needs_scalar) */
+    size_t as = nn->K->attention_scratch(sh->n, sh->head_dim);
+    size_t as_ref = mhv_kernels_scalar()->attention_scratch(sh->n, sh->head_dim);
+    as = lines(as > as_ref ? as : as_ref);
     size_t xp = lines(mhv_plin_xp_floats(nn->K, sh->n, sh->widest_in));
     size_t need = T * row + T * as + xp;
     for (int i = 0; i < count; i++)
@@ -270,7 +273,7 @@ static void attn_task(void *ctx, int task, int worker)
     }
     a.probs = j->probs[task];
     a.scratch = j->nn->attn_scratch + (size_t)worker * j->nn->attn_stride;
-    j->K->attention(&a);
+    (mhv_attn_needs_scalar(&a) ? mhv_kernels_scalar() : j->K)->attention(&a);
 }
 
 void mhv_nn_attention(mhv_nn *nn, const mhv_attn_layer *a, const float *x, int n, int l,

@@ -21,8 +21,15 @@ typedef struct {
     size_t ld_q, ld_k, ld_v;    /* row strides in floats */
     float scale;                /* usually 1/sqrt(d) */
     int causal;                 /* mask keys j > i */
-    int window;                 /* > 0 (with causal): also mask keys j <= i - window, the
-                                 * sliding window of Mistral/Qwen2; 0: none */
+    int window;                 /* > 0: also mask keys as far as window from the query:
+                                 * j <= i - window (the sliding window of Mistral, Qwen2),
+                                 * and without causal j >= i + window too (ModernBERT's
+                                 * local layers); 0: none */
+    float softcap;              /* > 0: scores s become softcap * tanh(s / softcap) (Gemma 2),
+                                 * after scaling; 0: none */
+    const float *bias;          /* (n, ld_bias) added to the scores after scaling and
+                                 * capping (relative positions: T5, DeBERTa), or NULL */
+    size_t ld_bias;
     float *probs;               /* (n, n) softmax probabilities out, or NULL when not wanted */
     float *scratch;             /* (attention_scratch(n, d),) work space, always provided */
     float *out;                 /* (n, ld_out): probs · v, or NULL when not wanted (then v
@@ -30,11 +37,26 @@ typedef struct {
     size_t ld_out;
 } mhv_attn_args;
 
-/* The first key query i sees: i - window + 1 under a sliding window, else 0 (keys after i
- * are masked too when causal). */
+/* The first key query i sees: i - window + 1 under a sliding window, else 0. */
 static inline int mhv_attn_first_key(const mhv_attn_args *a, int i)
 {
-    return a->causal && a->window > 0 && i >= a->window ? i - a->window + 1 : 0;
+    return a->window > 0 && i >= a->window ? i - a->window + 1 : 0;
+}
+
+/* The last key query i sees: i when causal, i + window - 1 under a two-sided window, else
+ * the last token. */
+static inline int mhv_attn_last_key(const mhv_attn_args *a, int i)
+{
+    if (a->causal)
+        return i;
+    return a->window > 0 && i + a->window < a->n ? i + a->window - 1 : a->n - 1;
+}
+
+/* True when a needs what only the scalar attention implements (two-sided windows, soft
+ * capping, a score bias): the fast tables hand such heads to it. */
+static inline int mhv_attn_needs_scalar(const mhv_attn_args *a)
+{
+    return (a->window > 0 && !a->causal) || a->softcap > 0 || a->bias;
 }
 
 typedef struct {

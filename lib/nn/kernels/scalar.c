@@ -78,8 +78,9 @@ static void attention_scalar(const mhv_attn_args *a)
         return;
     for (int i = 0; i < n; i++) {
         const float *q = a->q + (size_t)i * a->ld_q;
-        int last = a->causal ? i : n - 1; /* keys after `last` are masked out */
+        int last = mhv_attn_last_key(a, i); /* keys outside first..last are masked */
         int first = mhv_attn_first_key(a, i);
+        const float *bias = a->bias ? a->bias + (size_t)i * a->ld_bias : NULL;
         float mx = -INFINITY;
         for (int j = first; j <= last; j++) {
             const float *k = a->k + (size_t)j * a->ld_k;
@@ -87,6 +88,10 @@ static void attention_scalar(const mhv_attn_args *a)
             for (int t = 0; t < d; t++)
                 s += (double)q[t] * k[t];
             p[j] = (float)(s * a->scale);
+            if (a->softcap > 0)
+                p[j] = (float)(a->softcap * tanh((double)p[j] / a->softcap));
+            if (bias)
+                p[j] += bias[j];
             if (p[j] > mx)
                 mx = p[j];
         }
