@@ -16,6 +16,7 @@
 #include "testutil.h"
 
 #include "text/unicode.h"
+#include "tok/charsmap.h"
 #include "tok/pretok.h"
 #include "tok/regex.h"
 
@@ -110,6 +111,48 @@ static void test_albert(void **s) { (void)s; family("albert", 100); }
 static void test_debertav2(void **s) { (void)s; family("debertav2", 100); }
 static void test_llamaspm(void **s) { (void)s; family("llamaspm", 100); }
 static void test_gemma(void **s) { (void)s; family("gemma", 100); }
+static void test_nfkc(void **s) { (void)s; family("nfkc", 100); }
+static void test_unigram_nfkd(void **s) { (void)s; family("unigram-nfkd", 100); }
+
+/* SentencePiece's precompiled charsmap (a small one made from a few rules) normalizes as HF's
+ * Precompiled normalizer, graphemes and the shortest-prefix quirk included. */
+static void test_precompiled(void **state)
+{
+    (void)state;
+    cJSON *j = tu_read_json("tests/fixtures/tok-goldens-charsmap.json");
+    mhv_charsmap *m;
+    mhv_error err = {0};
+    assert_int_equal(mhv_charsmap_from_base64(cJSON_GetObjectItem(j, "charsmap")->valuestring, "",
+                                              &m, &err), MHV_OK);
+    int bad = 0, n = 0;
+    for (const cJSON *c = cJSON_GetObjectItem(j, "cases")->child; c; c = c->next, n++) {
+        const char *text = cJSON_GetObjectItem(c, "text")->valuestring;
+        const char *want = cJSON_GetObjectItem(c, "normalized")->valuestring;
+        mhv_normtext t = {0};
+        size_t len = strlen(text), k = 0;
+        while (k < len) {
+            uint32_t cp;
+            int w = mhv_utf8_decode(text + k, len - k, &cp);
+            assert_true(w > 0 && mhv_normtext_push(&t, cp, (int32_t)t.n));
+            k += (size_t)w;
+        }
+        assert_int_equal(mhv_charsmap_apply(m, &t, &err), MHV_OK);
+        char got[4096];
+        size_t o = 0;
+        for (size_t i = 0; i < t.n && o + 4 < sizeof got; i++)
+            o += (size_t)mhv_utf8_encode(t.cp[i], got + o);
+        got[o] = '\0';
+        if (strcmp(got, want) != 0) {
+            print_error("precompiled: '%s' -> '%s', HF '%s'\n", text, got, want);
+            bad++;
+        }
+        mhv_normtext_free(&t);
+    }
+    assert_true(n >= 60);
+    assert_int_equal(bad, 0);
+    mhv_charsmap_free(m);
+    cJSON_Delete(j);
+}
 
 /* The hand matchers are Oniguruma's matches of their patterns on varied text. */
 static void agree(mhv_pretok_kind kind, const char *pattern, const char *text)
@@ -170,7 +213,9 @@ int main(void)
         cmocka_unit_test(test_whitespace), cmocka_unit_test(test_t5),
         cmocka_unit_test(test_xlmr),       cmocka_unit_test(test_albert),
         cmocka_unit_test(test_debertav2),  cmocka_unit_test(test_llamaspm),
-        cmocka_unit_test(test_gemma),      cmocka_unit_test(test_hand_matchers_agree),
+        cmocka_unit_test(test_gemma),      cmocka_unit_test(test_nfkc),
+        cmocka_unit_test(test_unigram_nfkd), cmocka_unit_test(test_precompiled),
+        cmocka_unit_test(test_hand_matchers_agree),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -151,6 +151,36 @@ def strip_accents_marks():
     return {c for c in range(1, MAXCP) if scalar(c) and sa.normalize_str(chr(c)) == ""}
 
 
+def nfkd_delta(nfd):
+    """Compatibility decompositions as HF's NFKD normalizer yields them, where they differ from
+    the canonical one (probed code point by code point; unicodedata without tokenizers)."""
+    try:
+        from tokenizers import normalizers
+        nfkd = normalizers.NFKD().normalize_str
+    except ImportError:
+        def nfkd(x):
+            return ud.normalize("NFKD", x)
+    out = {}
+    for c in range(0xA0, MAXCP):
+        if not scalar(c):
+            continue
+        d = [ord(x) for x in nfkd(chr(c))]
+        if d and d != nfd.get(c, [c]) and d != full_nfd(c, nfd):
+            out[c] = d
+    return out
+
+
+def full_nfd(c, nfd):
+    """Recursive canonical decomposition (Hangul by arithmetic, as unicode.c)."""
+    if 0xAC00 <= c < 0xAC00 + 11172:
+        s = c - 0xAC00
+        r = [0x1100 + s // 588, 0x1161 + (s % 588) // 28]
+        return r + ([0x11A7 + s % 28] if s % 28 else [])
+    if c not in nfd:
+        return [c]
+    return [y for x in nfd[c] for y in full_nfd(x, nfd)] if nfd[c] != [c] else [c]
+
+
 def base_classes():
     letters = {c for c in range(MAXCP) if scalar(c) and ud.category(chr(c)).startswith("L")}
     numbers = {c for c in range(MAXCP) if scalar(c) and ud.category(chr(c)).startswith("N")}
@@ -290,6 +320,7 @@ def main():
         emit_ranges(f, "mhv_uc_number_ranges", numbers)
         emit_ranges(f, "mhv_uc_mark_ranges", strip_accents_marks())
         emit_map(f, "mhv_uc_nfd_map", nfd)
+        emit_map(f, "mhv_uc_nfkd_delta", nfkd_delta(nfd))
         emit_pairs(f, "mhv_uc_compose_pairs", pairs)
     print(f"wrote {OUT}: {note}")
 

@@ -292,16 +292,24 @@ static void sort_marks(uint32_t *cp, int32_t *ch, size_t n, uint32_t *tcp, int32
  * takes the origin of the next input character and consumes 1 - c of them; an inserted one
  * takes the origin of the last consumed. So origins are positional through the reordering
  * (checked against tokenizers on "a\u0345\u302e", "\u010f\u302f", "\u1e9b\u0323"). */
-static int normalize(const uint32_t *cps, const int32_t *orig, size_t n, int compose,
-                     uint32_t **out_cp, int32_t **out_orig, size_t *out_n)
+/* Compatibility decomposition (NFKD of one code point), as HF's NFKD yields it. */
+static int nfkd_one(uint32_t cp, uint32_t out[MHV_UC_MAX_EXPANSION])
 {
+    const mhv_uc_map *m = cp < 0xA0 ? NULL : find_map(mhv_uc_nfkd_delta, mhv_uc_nfkd_delta_n, cp);
+    return m ? copy_map(m, out) : nfd_one(cp, out);
+}
+
+static int normalize(const uint32_t *cps, const int32_t *orig, size_t n, int compose,
+                     int compat, uint32_t **out_cp, int32_t **out_orig, size_t *out_n)
+{
+    int (*decompose)(uint32_t, uint32_t *) = compat ? nfkd_one : nfd_one;
     *out_cp = NULL;
     *out_orig = NULL;
     *out_n = 0;
     size_t cap = 1; /* decomposed length, counted first so memory is 2x that, not 36x n */
     for (size_t i = 0; i < n; i++) {
         uint32_t buf[MHV_UC_MAX_EXPANSION];
-        cap += (size_t)nfd_one(cps[i], buf);
+        cap += (size_t)decompose(cps[i], buf);
     }
     uint32_t *d = malloc(2 * cap * sizeof *d); /* second halves: scratch for sort_marks */
     int32_t *ch = malloc(2 * cap * sizeof *ch);
@@ -313,7 +321,7 @@ static int normalize(const uint32_t *cps, const int32_t *orig, size_t n, int com
     size_t m = 0;
     for (size_t i = 0; i < n; i++) {
         uint32_t buf[MHV_UC_MAX_EXPANSION];
-        int k = nfd_one(cps[i], buf);
+        int k = decompose(cps[i], buf);
         for (int j = 0; j < k; j++) {
             d[m] = buf[j];
             ch[m++] = j > 0;
@@ -377,11 +385,23 @@ static int normalize(const uint32_t *cps, const int32_t *orig, size_t n, int com
 int mhv_uc_nfc(const uint32_t *cps, const int32_t *orig, size_t n, uint32_t **out_cp,
                int32_t **out_orig, size_t *out_n)
 {
-    return normalize(cps, orig, n, 1, out_cp, out_orig, out_n);
+    return normalize(cps, orig, n, 1, 0, out_cp, out_orig, out_n);
 }
 
 int mhv_uc_nfd(const uint32_t *cps, const int32_t *orig, size_t n, uint32_t **out_cp,
                int32_t **out_orig, size_t *out_n)
 {
-    return normalize(cps, orig, n, 0, out_cp, out_orig, out_n);
+    return normalize(cps, orig, n, 0, 0, out_cp, out_orig, out_n);
+}
+
+int mhv_uc_nfkc(const uint32_t *cps, const int32_t *orig, size_t n, uint32_t **out_cp,
+                int32_t **out_orig, size_t *out_n)
+{
+    return normalize(cps, orig, n, 1, 1, out_cp, out_orig, out_n);
+}
+
+int mhv_uc_nfkd(const uint32_t *cps, const int32_t *orig, size_t n, uint32_t **out_cp,
+                int32_t **out_orig, size_t *out_n)
+{
+    return normalize(cps, orig, n, 0, 1, out_cp, out_orig, out_n);
 }

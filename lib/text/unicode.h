@@ -70,6 +70,11 @@ int mhv_uc_nfc(const uint32_t *cps, const int32_t *orig, size_t n, uint32_t **ou
 /* NFD the same way: decomposition and canonical reordering, no composition. */
 int mhv_uc_nfd(const uint32_t *cps, const int32_t *orig, size_t n, uint32_t **out_cp,
                int32_t **out_orig, size_t *out_n);
+/* NFKC and NFKD: the same with compatibility decompositions. */
+int mhv_uc_nfkc(const uint32_t *cps, const int32_t *orig, size_t n, uint32_t **out_cp,
+                int32_t **out_orig, size_t *out_n);
+int mhv_uc_nfkd(const uint32_t *cps, const int32_t *orig, size_t n, uint32_t **out_cp,
+                int32_t **out_orig, size_t *out_n);
 
 /* The generated tables (lib/text/unicode_tables.c), sorted, for unicode.c only. */
 extern const mhv_uc_range mhv_uc_control_ranges[], mhv_uc_punct_ranges[], mhv_uc_mn_ranges[];
@@ -83,8 +88,8 @@ extern const mhv_uc_map mhv_uc_decomp_delta[];
 extern const int mhv_uc_decomp_delta_n;
 extern const mhv_uc_range mhv_uc_letter_ranges[], mhv_uc_number_ranges[], mhv_uc_mark_ranges[];
 extern const int mhv_uc_letter_ranges_n, mhv_uc_number_ranges_n, mhv_uc_mark_ranges_n;
-extern const mhv_uc_map mhv_uc_nfd_map[];
-extern const int mhv_uc_nfd_map_n;
+extern const mhv_uc_map mhv_uc_nfd_map[], mhv_uc_nfkd_delta[];
+extern const int mhv_uc_nfd_map_n, mhv_uc_nfkd_delta_n;
 typedef struct {
     uint32_t a, b, c; /* a followed by b composes to c */
 } mhv_uc_pair;

@@ -15,8 +15,8 @@
 #define MAX_DEPTH 4 /* Sequence inside Sequence */
 
 typedef enum {
-    NZ_NFC, NZ_NFD, NZ_LOWER, NZ_STRIP, NZ_STRIP_ACCENTS, NZ_REPLACE, NZ_PREPEND,
-    NZ_PRECOMPILED
+    NZ_NFC, NZ_NFD, NZ_NFKC, NZ_NFKD, NZ_LOWER, NZ_STRIP, NZ_STRIP_ACCENTS, NZ_REPLACE,
+    NZ_PREPEND, NZ_PRECOMPILED
 } nz_kind;
 
 typedef struct {
@@ -119,8 +119,10 @@ void mhv_normalizer_free(mhv_normalizer *nz)
     free(nz);
 }
 
-static const char *const nz_names[] = {"NFC", "NFD", "Lowercase", "Strip", "StripAccents",
-                                       "Replace", "Prepend", "Precompiled", "Sequence"};
+static const char *const nz_names[] = {"NFC",          "NFD",     "NFKC",    "NFKD",
+                                       "Lowercase",    "Strip",   "StripAccents",
+                                       "Replace",      "Prepend", "Precompiled",
+                                       "Sequence"};
 enum { N_NAMES = sizeof nz_names / sizeof nz_names[0] };
 
 static mhv_status add_step(mhv_normalizer *nz, const cJSON *j, int depth, const char *file,
@@ -269,13 +271,15 @@ static mhv_status replace(const nz_step *s, mhv_normtext *t, mhv_error *err)
     return MHV_OK;
 }
 
-static mhv_status unicode_form(mhv_normtext *t, int compose, mhv_error *err)
+static mhv_status unicode_form(mhv_normtext *t, nz_kind form, mhv_error *err)
 {
     uint32_t *cp;
     int32_t *orig;
     size_t n;
-    int rc = compose ? mhv_uc_nfc(t->cp, t->orig, t->n, &cp, &orig, &n)
-                     : mhv_uc_nfd(t->cp, t->orig, t->n, &cp, &orig, &n);
+    int (*f)(const uint32_t *, const int32_t *, size_t, uint32_t **, int32_t **, size_t *) =
+        form == NZ_NFC ? mhv_uc_nfc : form == NZ_NFD ? mhv_uc_nfd
+                                    : form == NZ_NFKC ? mhv_uc_nfkc : mhv_uc_nfkd;
+    int rc = f(t->cp, t->orig, t->n, &cp, &orig, &n);
     if (rc)
         return mhv_fail(err, MHV_ENOMEM, "", "out of memory");
     mhv_normtext_free(t);
@@ -326,8 +330,10 @@ mhv_status mhv_normalizer_apply(const mhv_normalizer *nz, mhv_normtext *t, mhv_e
     for (int i = 0; nz && i < nz->n && !st; i++) {
         const nz_step *s = &nz->steps[i];
         switch (s->kind) {
-        case NZ_NFC: st = unicode_form(t, 1, err); break;
-        case NZ_NFD: st = unicode_form(t, 0, err); break;
+        case NZ_NFC:
+        case NZ_NFD:
+        case NZ_NFKC:
+        case NZ_NFKD: st = unicode_form(t, s->kind, err); break;
         case NZ_LOWER: st = lowercase(t, err); break;
         case NZ_STRIP: filter(t, 0, s->left, s->right); break;
         case NZ_STRIP_ACCENTS: filter(t, 1, 0, 0); break;

@@ -1,5 +1,5 @@
-/* normalize.h - the normalizers of tokenizer.json for BPE and Unigram models (NFC, NFD,
- * Lowercase, Strip, StripAccents, Replace, Prepend, Precompiled, nested Sequence), applied
+/* normalize.h - the normalizers of tokenizer.json for BPE and Unigram models (NFC, NFD, NFKC,
+ * NFKD, Lowercase, Strip, StripAccents, Replace, Prepend, Precompiled, nested Sequence), applied
  * to text whose every code point remembers the original character it came from. */
 #ifndef MHV_NORMALIZE_H
 #define MHV_NORMALIZE_H

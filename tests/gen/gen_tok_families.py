@@ -29,6 +29,7 @@ mhaviz reports), offsets in characters; pairs: ids and type_ids of tokenizer.enc
 
     HF_HUB_OFFLINE=1 /work/venv/bin/python tests/gen/gen_tok_families.py
 Deterministic (fixed seeds, single-threaded training)."""
+import base64
 import json
 import os
 import random
@@ -194,6 +195,28 @@ def byte_level_families():
                                                          special_tokens=["<unk>"],
                                                          show_progress=False))
     out["whitespace"] = ws
+    # NFKC + Lowercase, punctuation merged both ways, a literal Split inverted, delimiters
+    nk = Tokenizer(models.BPE(unk_token="<unk>", fuse_unk=True))
+    N = tokenizers.normalizers
+    nk.normalizer = N.Sequence([N.NFKC(), N.Lowercase(), N.Prepend("\u2581")])
+    nk.pre_tokenizer = pre_tokenizers.Sequence([
+        pre_tokenizers.CharDelimiterSplit("-"),
+        pre_tokenizers.Split(" ", behavior="merged_with_next", invert=False),
+        pre_tokenizers.Split("ab", behavior="contiguous", invert=True),
+        pre_tokenizers.Punctuation(behavior="merged_with_previous")])
+    nk.train_from_iterator(corpus(), trainers.BpeTrainer(vocab_size=500, special_tokens=["<unk>"],
+                                                         show_progress=False))
+    out["nfkc"] = nk
+    # a Unigram trained by tokenizers: NFKD, marks removed by a regex Replace, Metaspace never
+    un = Tokenizer(models.Unigram())
+    un.normalizer = N.Sequence([N.NFKD(), N.Replace(Regex(r"\p{Mn}+"), ""), N.Strip(left=False)])
+    un.pre_tokenizer = pre_tokenizers.Sequence([
+        pre_tokenizers.Digits(individual_digits=False),
+        pre_tokenizers.Metaspace(replacement="_", prepend_scheme="never", split=False)])
+    un.train_from_iterator(corpus(), trainers.UnigramTrainer(
+        vocab_size=400, special_tokens=["<unk>", "<cls>"], unk_token="<unk>", show_progress=False))
+    un.post_processor = processors.BertProcessing(("<unk>", 0), ("<cls>", 1))
+    out["unigram-nfkd"] = un
     return out
 
 
@@ -347,9 +370,83 @@ def write(name, tok):
           f"{os.path.getsize(path)} bytes")
 
 
+def small_charsmap():
+    """A precompiled charsmap from a handful of normalization rules (the real nmt_nfkc one is
+    200 KB): sentencepiece compiles the TSV into the same Darts format."""
+    import sentencepiece as spm
+    from transformers.convert_slow_tokenizer import import_protobuf
+    pb2 = import_protobuf()
+    d = tempfile.mkdtemp(prefix="mhv-spm-")
+    rules = {"41": "61", "FB01": "66 69", "65 301": "E9", "FF21": "41", "2460": "31",
+             "3000": "20", "E9": "65 301", "1F600": "3A 29", "AC00": "1100 1161"}
+    with open(os.path.join(d, "rules.tsv"), "w") as f:
+        for k, v in rules.items():
+            f.write(f"{k}\t{v}\n")
+    with open(os.path.join(d, "c.txt"), "w", encoding="utf-8") as f:
+        f.write("\n".join(corpus()[:500]) + "\n")
+    spm.SentencePieceTrainer.train(input=os.path.join(d, "c.txt"), model_prefix=os.path.join(d, "m"),
+                                   vocab_size=200, normalization_rule_tsv=os.path.join(d, "rules.tsv"),
+                                   num_threads=1, minloglevel=2)
+    m = pb2.ModelProto()
+    with open(os.path.join(d, "m.model"), "rb") as f:
+        m.ParseFromString(f.read())
+    return m.normalizer_spec.precompiled_charsmap
+
+
+def fuzz_seeds():
+    """Seed corpora of tests/fuzz/fuzz_{unigram,charsmap,regex}.c (replayed by make test)."""
+    root = os.path.normpath(os.path.join(FIX, "..", "fuzz", "corpus"))
+    ss = sentences()
+
+    def put(target, name, data):
+        os.makedirs(os.path.join(root, target), exist_ok=True)
+        with open(os.path.join(root, target, name), "wb") as f:
+            f.write(data)
+
+    for i, x in enumerate(ss[:40]):
+        put("unigram", f"text-{i:03d}", bytes([(i % 3) << 1]) + x.encode())
+        put("regex", f"hand-{i:03d}", bytes([(i & 1) << 1]) + x.encode())
+    for i, (a, b) in enumerate(pairs()[:10]):
+        put("unigram", f"pair-{i:03d}", bytes([8 | ((i % 3) << 1)]) + f"{a}\t{b}".encode())
+    src = json.load(open(os.path.join(FIX, "tok-unigram-nfkd", "tokenizer.json"), encoding="utf-8"))
+    model = src["model"]
+    small = dict(model, vocab=model["vocab"][:80])
+    put("unigram", "model-small", b"\x01" + json.dumps(small, ensure_ascii=False).encode())
+    put("unigram", "model-bytefallback", b"\x01" + json.dumps(
+        {"type": "Unigram", "unk_id": 0, "byte_fallback": True,
+         "vocab": [["<unk>", 0.0]] + [[f"<0x{b:02X}>", -5.0] for b in range(256)] +
+                  [["\u2581He", -1.0], ["llo", -1.5], ["l", -3.0], ["o", -3.0], ["\u2581", -2.0]]},
+        ensure_ascii=False).encode())
+    put("unigram", "model-nounk", b"\x01" + json.dumps(
+        {"type": "Unigram", "unk_id": None, "vocab": [["a", -1.0], ["\u2581", -1.0]]}).encode())
+    cm = small_charsmap()
+    texts = ["A café ﬁ ＡＢＣ ① 😀 가", "e\u0301 E\u0301 \u3000x", "plain"]
+    for i, t in enumerate(texts):
+        put("charsmap", f"small-{i}", len(cm).to_bytes(2, "little") + cm + t.encode())
+    put("charsmap", "truncated", (len(cm) // 2).to_bytes(2, "little") + cm[:len(cm) // 2] + b"A")
+    b64 = base64.b64encode(cm)
+    put("charsmap", "base64", len(b64).to_bytes(2, "little") + b64)
+    # HF's Precompiled normalizer on the small charsmap: a golden for tests/test_tok_families.c
+    pre = tokenizers.normalizers.Precompiled(cm)
+    cases = texts + ss[:60] + ["A\u0301", "ﬁ\u0301", "\r\n", "e\u0301\u0302", "가\u0301"]
+    with open(os.path.join(FIX, "tok-goldens-charsmap.json"), "w", encoding="utf-8") as f:
+        json.dump({"generator": "tests/gen/gen_tok_families.py (fuzz_seeds)",
+                   "tokenizers_version": tokenizers.__version__,
+                   "charsmap": base64.b64encode(cm).decode(),
+                   "cases": [{"text": t, "normalized": pre.normalize_str(t)} for t in cases]},
+                  f, ensure_ascii=False, indent=0)
+    pats = [LLAMA3, TEKKEN] + DEEPSEEK + [r"\s+", r"(?i:abc)|x*", "", r"\p{N}{1,3}", r"(?<=a)b",
+                                          r"[^\s\p{L}]+", "\u2581"]
+    for i, p in enumerate(pats):
+        put("regex", f"pattern-{i:02d}", b"\x01" + p.encode() + b"\x00" + ss[i * 3].encode())
+
+
 def main():
     os.environ["HF_HUB_OFFLINE"] = "1"
     only = set(sys.argv[1:])
+    if only == {"fuzz"}:
+        fuzz_seeds()
+        return
     fams = {}
     if not only or only - {"t5", "xlmr", "albert", "debertav2", "llamaspm", "gemma"}:
         fams.update(byte_level_families())
