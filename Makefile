@@ -253,17 +253,23 @@ install: all
 # MHAVIZ_BENCH_PYTHON: a python with torch + transformers from PyPI (the headline reference;
 # default python3); MHAVIZ_BENCH_DEBIAN_PYTHON: the one with Debian's python3-torch (default
 # /usr/bin/python3). See BENCHMARKS.md.
-bench: deps bench-deps
-	@$(MAKE) --no-print-directory $(B)/bench/bench $(B)/bench/bench_render $(B)/mhaviz
+bench: deps bench-deps browser-deps
+	@$(MAKE) --no-print-directory $(B)/bench/bench $(B)/bench/bench_render $(B)/bench/bench_html \
+	  $(B)/mhaviz
 	./$(B)/bench/bench
 	MHAVIZ=$(B)/mhaviz bash bench/bench_run.sh
 	./$(B)/bench/bench_render
+	BENCH_HTML=$(B)/bench/bench_html bash bench/bench_html.sh
 
 # Time and peak RSS of a Qwen2-7B-shaped BF16 sharded checkpoint (~15 GB, generated once
 # into build/bench/qwen2-7b-bf16 by bench/gen_qwen2_7b.py; knobs in bench/bench_7b.sh).
 .PHONY: bench-7b
 bench-7b: $(B)/mhaviz
 	MHAVIZ=$(B)/mhaviz bash bench/bench_7b.sh
+
+$(B)/bench/bench_html: $(B)/obj/bench/bench_html.o $(B)/libmhaviz.a
+	@mkdir -p $(dir $@)
+	$(CC) $(MODE_LDFLAGS) -o $@ $< $(B)/libmhaviz.a $(LDLIBS)
 
 $(B)/bench/bench_render: $(B)/obj/bench/bench_render.o $(B)/libmhaviz.a
 	@mkdir -p $(dir $@)
