@@ -18,11 +18,18 @@
 #endif
 
 #define MAX_FACES 16
+/* a glyph bitmap side beyond this is a broken glyph box, drawn as nothing */
+#define GLYPH_MAX_SIDE 4096
 
 typedef struct {
     stbtt_fontinfo info;
     const unsigned char *map;  /* (size,) the whole file, read-only */
     size_t size;
+    void *window;              /* (window_len,) the reservation map lies in (see map_font) */
+    size_t window_len;
+    /* TrueType outlines (0 when the face has CFF ones), checked by check_sfnt */
+    uint32_t glyf, glyf_len, loca;
+    int loc_format, num_glyphs;
     char name[600];
 } font_face;
 
@@ -65,6 +72,165 @@ static int already(const mhv_fontset *fs, const char *path, int index)
     return 0;
 }
 
+/* ---- fonts are files from anywhere (--font, MHAVIZ_FONT, user fonts via fontconfig) ----
+ *
+ * stb_truetype trusts the file: it follows table offsets and offsets inside tables without
+ * checking them against the file, and recurses into composite glyphs without a limit. So
+ * before stb sees a face, check_sfnt checks the table directory and the tables stb reads at
+ * fixed places; composite_ok bounds each glyph's components before stb draws it; and the
+ * file is mapped inside a window of readable zero pages (map_font) that covers every address
+ * an unchecked 32-bit offset can reach, so what is left unchecked reads zeros, not past the
+ * mapping. */
+
+#define FONT_MAX_BYTES ((size_t)256 << 20)
+/* below the file: stb adds offsets in int, which may wrap negative */
+#define WINDOW_BEFORE ((size_t)1 << 31)
+/* above it: 32-bit offsets from inside a table, plus stb's 512 MB CFF window */
+#define WINDOW_AFTER (((size_t)1 << 33) + ((size_t)1 << 20))
+
+static uint32_t be16(const uint8_t *p) { return (uint32_t)p[0] << 8 | p[1]; }
+static uint32_t be32(const uint8_t *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+/* Maps the file at the start of the window's middle; falls back to a plain mapping when the
+ * address space is limited (ulimit -v): check_sfnt's checks still hold then. */
+static const uint8_t *map_font(int fd, size_t size, void **window, size_t *window_len)
+{
+    size_t len = WINDOW_BEFORE + size + WINDOW_AFTER;
+    void *w = mmap(NULL, len, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (w != MAP_FAILED) {
+        uint8_t *at = (uint8_t *)w + WINDOW_BEFORE;
+        if (mmap(at, size, PROT_READ, MAP_PRIVATE | MAP_FIXED, fd, 0) != MAP_FAILED) {
+            *window = w;
+            *window_len = len;
+            return at;
+        }
+        munmap(w, len);
+    }
+    void *m = mmap(NULL, size, PROT_READ, MAP_PRIVATE, fd, 0);
+    if (m == MAP_FAILED)
+        return NULL;
+    *window = m;
+    *window_len = size;
+    return m;
+}
+
+/* The offset of face `index` in a file (a TTC collection or a single face), or -1. */
+static long face_offset(const uint8_t *d, size_t size, int index)
+{
+    if (size >= 12 && memcmp(d, "ttcf", 4) == 0) {
+        uint32_t n = be32(d + 8);
+        if (index < 0 || (uint32_t)index >= n || 12 + 4 * (uint64_t)n > size)
+            return -1;
+        return (long)be32(d + 12 + 4 * (size_t)index);
+    }
+    return index == 0 ? 0 : -1;
+}
+
+/* Checks the table directory of the face at off (every table inside the file) and the
+ * tables stb reads at fixed offsets; fills f's TrueType outline fields. "" or a reason. */
+static const char *check_sfnt(const uint8_t *d, size_t size, size_t off, font_face *f)
+{
+    if (off > size || size - off < 12)
+        return "table directory past the end of the file";
+    uint32_t ntab = be16(d + off + 4);
+    if (ntab == 0 || (uint64_t)off + 12 + 16 * (uint64_t)ntab > size)
+        return "table directory past the end of the file";
+    uint32_t pos[6] = {0}, len[6] = {0};
+    static const char tags[6][5] = {"head", "hhea", "maxp", "hmtx", "loca", "glyf"};
+    for (uint32_t i = 0; i < ntab; i++) {
+        const uint8_t *r = d + off + 12 + 16 * (size_t)i;
+        uint32_t o = be32(r + 8), l = be32(r + 12);
+        if ((uint64_t)o + l > size)
+            return "a table lies past the end of the file";
+        for (int t = 0; t < 6; t++)
+            if (memcmp(r, tags[t], 4) == 0) {
+                pos[t] = o;
+                len[t] = l;
+            }
+    }
+    /* head: unitsPerEm (every scale divides by it) and indexToLocFormat */
+    if (len[0] < 54 || len[1] < 36 || len[2] < 6)
+        return "head, hhea or maxp table missing or too short";
+    uint32_t upem = be16(d + pos[0] + 18), fmt = be16(d + pos[0] + 50);
+    if (upem < 16 || upem > 16384 || fmt > 1)
+        return "head table has an invalid unitsPerEm or indexToLocFormat";
+    uint32_t nmetrics = be16(d + pos[1] + 34), nglyphs = be16(d + pos[2] + 4);
+    if (nmetrics == 0 || (uint64_t)len[3] < 4 * (uint64_t)nmetrics)
+        return "hmtx table shorter than hhea says";
+    f->glyf = f->glyf_len = f->loca = 0;
+    f->num_glyphs = (int)nglyphs;
+    f->loc_format = (int)fmt;
+    if (len[5]) {
+        if ((uint64_t)len[4] < ((uint64_t)nglyphs + 1) * (fmt ? 4 : 2))
+            return "loca table shorter than maxp says";
+        f->glyf = pos[5];
+        f->glyf_len = len[5];
+        f->loca = pos[4];
+    }
+    return "";
+}
+
+/* [*a, *b) of glyph g inside glyf; -1 when loca points outside it. */
+static int glyph_span(const font_face *f, int g, uint32_t *a, uint32_t *b)
+{
+    const uint8_t *loca = f->map + f->loca;
+    if (g < 0 || g >= f->num_glyphs)
+        return -1;
+    if (f->loc_format) {
+        *a = be32(loca + 4 * (size_t)g);
+        *b = be32(loca + 4 * (size_t)g + 4);
+    } else {
+        *a = 2 * be16(loca + 2 * (size_t)g);
+        *b = 2 * be16(loca + 2 * (size_t)g + 2);
+    }
+    return *a <= *b && *b <= f->glyf_len ? 0 : -1;
+}
+
+/* 1 when stb may draw glyph g: its record and every component of a composite lie inside
+ * glyf, components name existing glyphs, nesting is at most 8 deep and 256 glyphs in all
+ * (stb would recurse forever into a glyph that contains itself). */
+static int composite_ok(const font_face *f, int g)
+{
+    if (!f->glyf)
+        return 1; /* CFF outlines: stb's charstring reader bounds itself */
+    enum { MAX_DEPTH = 8, MAX_SEEN = 256 };
+    int stack[MAX_SEEN], depth[MAX_SEEN], sp = 0, seen = 0;
+    stack[sp] = g;
+    depth[sp++] = 0;
+    while (sp > 0) {
+        sp--;
+        int gi = stack[sp], d = depth[sp];
+        uint32_t a, b;
+        if (++seen > MAX_SEEN || glyph_span(f, gi, &a, &b))
+            return 0;
+        if (a == b)
+            continue;
+        const uint8_t *p = f->map + f->glyf;
+        if (b - a < 10)
+            return 0;
+        if (!(be16(p + a) & 0x8000))
+            continue; /* a simple glyph */
+        if (d >= MAX_DEPTH)
+            return 0;
+        for (uint32_t q = a + 10;;) {
+            if (b - q < 4)
+                return 0;
+            uint32_t flags = be16(p + q), comp = be16(p + q + 2);
+            q += 4 + ((flags & 1) ? 4 : 2) + ((flags & 8) ? 2 : (flags & 0x40) ? 4 : (flags & 0x80) ? 8 : 0);
+            if (q > b || comp >= (uint32_t)f->num_glyphs || sp == MAX_SEEN)
+                return 0;
+            stack[sp] = (int)comp;
+            depth[sp++] = d + 1;
+            if (!(flags & 0x20))
+                break;
+        }
+    }
+    return 1;
+}
+
 /* Maps face `index` of path into fs. Returns MHV_OK, or an error the caller may ignore
  * (system fonts) or report (a font the user named). */
 static mhv_status add_face(mhv_fontset *fs, const char *path, int index, const char *what,
@@ -72,7 +238,7 @@ static mhv_status add_face(mhv_fontset *fs, const char *path, int index, const c
 {
     if (fs->n == MAX_FACES || already(fs, path, index))
         return MHV_OK;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     if (fd < 0)
         return mhv_fail(err, MHV_EIO, path, "%scannot open font: %s", what, strerror(errno));
     struct stat sb;
@@ -80,18 +246,25 @@ static mhv_status add_face(mhv_fontset *fs, const char *path, int index, const c
         close(fd);
         return mhv_fail(err, MHV_EIO, path, "%snot a font file", what);
     }
+    if ((unsigned long long)sb.st_size > FONT_MAX_BYTES) {
+        close(fd);
+        return mhv_fail(err, MHV_EFORMAT, path, "%sfont file larger than %zu MB", what,
+                        FONT_MAX_BYTES >> 20);
+    }
     size_t size = (size_t)sb.st_size;
-    void *map = mmap(NULL, size, PROT_READ, MAP_PRIVATE, fd, 0);
-    close(fd);
-    if (map == MAP_FAILED)
-        return mhv_fail(err, MHV_EIO, path, "%scannot map font: %s", what, strerror(errno));
     font_face *f = &fs->faces[fs->n];
-    int nfonts = stbtt_GetNumberOfFonts(map);
-    int off = nfonts > index ? stbtt_GetFontOffsetForIndex(map, index) : -1;
-    if (off < 0 || (size_t)off >= size || !stbtt_InitFont(&f->info, map, off)) {
-        munmap(map, size);
-        return mhv_fail(err, MHV_EFORMAT, path, "%snot a TrueType/OpenType font or collection",
-                        what);
+    const uint8_t *map = map_font(fd, size, &f->window, &f->window_len);
+    close(fd);
+    if (!map)
+        return mhv_fail(err, MHV_EIO, path, "%scannot map font: %s", what, strerror(errno));
+    long off = face_offset(map, size, index);
+    const char *why = off < 0 ? "no such face in the file" : check_sfnt(map, size, (size_t)off, f);
+    if (!*why && !stbtt_InitFont(&f->info, map, (int)off))
+        why = "stb_truetype refuses it";
+    if (*why) {
+        munmap(f->window, f->window_len);
+        return mhv_fail(err, MHV_EFORMAT, path, "%snot a TrueType/OpenType font or collection (%s)",
+                        what, why);
     }
     f->map = map;
     f->size = size;
@@ -193,7 +366,7 @@ void mhv_font_close(mhv_fontset *fs)
     if (!fs)
         return;
     for (int i = 0; i < fs->n; i++)
-        munmap((void *)fs->faces[i].map, fs->faces[i].size);
+        munmap(fs->faces[i].window, fs->faces[i].window_len);
     for (size_t i = 0; i < fs->cap; i++)
         if (fs->cache[i].used)
             free((void *)fs->cache[i].bm.alpha);
@@ -406,8 +579,13 @@ const mhv_glyph_bitmap *mhv_font_bitmap(mhv_fontset *fs, mhv_glyph g, float px)
     } else {
         const stbtt_fontinfo *fi = &fs->faces[g.face].info;
         float sc = em_scale(fs, g.face, px);
-        int w = 0, hh = 0, x0 = 0, y0 = 0;
-        unsigned char *a = stbtt_GetGlyphBitmap(fi, sc, sc, g.glyph, &w, &hh, &x0, &y0);
+        int w = 0, hh = 0, x0 = 0, y0 = 0, bx0, by0, bx1, by1;
+        /* a glyph box from the file may be anything: stb multiplies w * h in int */
+        stbtt_GetGlyphBitmapBox(fi, g.glyph, sc, sc, &bx0, &by0, &bx1, &by1);
+        int drawable = composite_ok(&fs->faces[g.face], g.glyph) &&
+                       (long long)bx1 - bx0 <= GLYPH_MAX_SIDE && (long long)by1 - by0 <= GLYPH_MAX_SIDE;
+        unsigned char *a = drawable ? stbtt_GetGlyphBitmap(fi, sc, sc, g.glyph, &w, &hh, &x0, &y0)
+                                    : NULL;
         /* copied into our allocation so the cache frees with free(), not stbtt's allocator */
         uint8_t *c = malloc(w > 0 && hh > 0 ? (size_t)w * (size_t)hh : 1);
         if (!c) {
@@ -445,6 +623,8 @@ int mhv_font_outline(mhv_fontset *fs, mhv_glyph g, float px, mhv_path_op **ops)
     }
     const stbtt_fontinfo *fi = &fs->faces[g.face].info;
     stbtt_vertex *v = NULL;
+    if (!composite_ok(&fs->faces[g.face], g.glyph))
+        return 0;
     int n = stbtt_GetGlyphShape(fi, g.glyph, &v);
     if (n <= 0) {
         stbtt_FreeShape(fi, v);

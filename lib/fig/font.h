@@ -3,8 +3,10 @@
  * Faces are TrueType/OpenType files (TTC collections included) read with stb_truetype from a
  * read-only mapping. A fontset is searched in order for each character, so Latin and CJK may
  * come from different files. A character no face has is drawn as a placeholder box and
- * remembered, so the caller can report it once. Fonts are trusted system files: stb_truetype
- * does not defend against malicious ones. */
+ * remembered, so the caller can report it once. Fonts may come from anywhere (--font, user
+ * fonts found by fontconfig): the table directory and the tables stb_truetype reads are
+ * checked before it sees a face, composite glyphs are bounded before it draws them, and the
+ * file is mapped inside a window of zero pages that catches what stb reads unchecked. */
 #ifndef MHV_FONT_H
 #define MHV_FONT_H
 

@@ -1,6 +1,7 @@
 #include "fig/render.h"
 #include "fig/render_internal.h"
 
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,6 +10,15 @@
 #ifndef MHV_VERSION
 #define MHV_VERSION "0.0.0"
 #endif
+
+/* A figure side in whole pixels. NaN (a font with broken metrics) or a side beyond int is
+ * 0 or INT_MAX, which the canvas refuses, instead of (int)ceilf's undefined behaviour. */
+static int side(float v)
+{
+    if (!(v > 0))
+        return 0;
+    return v < 2e9f ? (int)ceilf(v) : INT_MAX;
+}
 
 /* Colours of everything that is not data. */
 static const uint8_t INK[3] = {0x22, 0x22, 0x22};        /* token text, titles */
@@ -575,8 +585,8 @@ mhv_status mhv_render_head(const mhv_render_params *p, mhv_fontset *fs, const mh
         width = fmaxf(width, m + text_w(&c, title, tpx) + m);
     float nh = note_h(&c, a.step);
     float height = y0 + fmaxf(mat, cbh) + nh + m;
-    out->width = (int)ceilf(width);
-    out->height = (int)ceilf(height);
+    out->width = side(width);
+    out->height = side(height);
 
     if (title)
         text_at(&c, MHV_ROLE_TITLE, m, m + tasc, tpx, 0, INK, title);
@@ -669,8 +679,8 @@ mhv_status mhv_render_layer(const mhv_render_params *p, mhv_fontset *fs,
     if (title)
         width = fmaxf(width, m + text_w(&c, title, tpx) + m);
     float nh = note_h(&c, a.step);
-    out->width = (int)ceilf(width);
-    out->height = (int)ceilf(top + fmaxf(gh, 120 * k) + nh + m);
+    out->width = side(width);
+    out->height = side(top + fmaxf(gh, 120 * k) + nh + m);
 
     if (title)
         text_at(&c, MHV_ROLE_TITLE, m, m + tasc, tpx, 0, INK, title);
@@ -734,9 +744,9 @@ mhv_status mhv_render_model(const mhv_render_params *p, mhv_fontset *fs,
     float left = m + lw + 6 * k;
     float top = m + (title ? tasc + tdesc + 8 * k : 0) + lasc + ldesc + 4 * k;
     float gw = (float)H * thumb + (float)(H - 1) * gap, gh = (float)nl * thumb + (float)(nl - 1) * gap;
-    out->width = (int)ceilf(fmaxf(left + gw + 16 * k + g.width + m,
+    out->width = side(fmaxf(left + gw + 16 * k + g.width + m,
                                   title ? m + text_w(&c, title, tpx) + m : 0));
-    out->height = (int)ceilf(top + fmaxf(gh, 120 * k) + m);
+    out->height = side(top + fmaxf(gh, 120 * k) + m);
 
     if (title)
         text_at(&c, MHV_ROLE_TITLE, m, m + tasc, tpx, 0, INK, title);

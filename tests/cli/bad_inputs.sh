@@ -245,6 +245,27 @@ if "$MHAVIZ" rank --help >/dev/null 2>&1; then
     expect_fail rank-nth-huge 2 "--nth '99999999999' is not a positive number" -- "$MHAVIZ" rank --model "$FIX" --from 苹果 --to 它 --nth 99999999999 "$TMP/s.txt"
 fi
 
+# ---- fonts (--font, MHAVIZ_FONT, user fonts): crafted files from tests/fuzz/gen_font_corpus.py ----
+FR=tests/fuzz/regress/font
+figs() { timeout 60 "$MHAVIZ" run --model "$FIX" --heads 0:0 --format png,svg --out "$TMP/out" "$@"; }
+expect_fail font-table-offset 1 "head-offset-7fffff00.ttf: not a TrueType/OpenType font or collection (a table lies past the end of the file)" -- figs --font "$FR/head-offset-7fffff00.ttf" "$TMP/s.txt"
+expect_fail font-truncated 1 "truncated.ttf: not a TrueType/OpenType font or collection (a table lies past the end of the file)" -- figs --font "$FR/truncated.ttf" "$TMP/s.txt"
+expect_fail font-units-per-em-0 1 "units-per-em-0.ttf: not a TrueType/OpenType font or collection (head table has an invalid unitsPerEm" -- figs --font "$FR/units-per-em-0.ttf" "$TMP/s.txt"
+expect_fail font-env-ttc-past-end 1 "MHAVIZ_FONT: not a TrueType/OpenType font or collection (table directory past the end" -- env MHAVIZ_FONT="$FR/ttc-face-past-end.ttc" "$MHAVIZ" run --model "$FIX" --heads 0:0 --out "$TMP/out" "$TMP/s.txt"
+# a glyph that contains itself and a glyph box of 65535 units at 16 per em: drawn as nothing
+echo "AgC 苹果" >"$TMP/font.txt"
+for f in self-composite huge-glyph-box; do
+    rm -rf "$TMP/out"
+    if figs --font "$FR/$f.ttf" "$TMP/font.txt" 2>"$TMP/stderr" && [ -s "$TMP/out/font/L00-H00.png" ]; then ok
+    else bad "font-$f: exit $?: $(head -c 200 "$TMP/stderr")"; fi
+done
+# the same under a 2 GB address-space limit (the font is then mapped without its window)
+if (ulimit -v 2000000 && "$MHAVIZ" --version) >/dev/null 2>&1; then
+    rm -rf "$TMP/out"
+    if (ulimit -v 2000000; figs --font "$FR/self-composite.ttf" "$TMP/font.txt") 2>"$TMP/stderr"; then ok
+    else bad "font-limited-address-space: $(head -c 200 "$TMP/stderr")"; fi
+fi
+
 # ---- stats --merge parts: checked against their own counts (content errors exit 1) ----
 printf 'one\ntwo\nthree\n' >"$TMP/c3.txt"
 for i in 0 1 2; do "$MHAVIZ" stats --model "$FIX" --format json --shard $i/3 --out "$TMP/p$i.json" "$TMP/c3.txt"; done
