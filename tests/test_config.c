@@ -105,7 +105,7 @@ static void test_errors(void **state)
     expect_error("model_type", "\"gpt_neox\"", MHV_EUNSUPPORTED, "gpt_neox");
     /* a decoder model_type is parsed by its own rules: BERT's field names are not GPT-2's */
     expect_error("model_type", "\"gpt2\"", MHV_EFORMAT, "missing field 'n_embd'");
-    expect_error("model_type", "\"roberta\"", MHV_EUNSUPPORTED, "roberta");
+    expect_error("model_type", "\"xlnet\"", MHV_EUNSUPPORTED, "supported: bert, roberta");
     expect_error("model_type", "null", MHV_EFORMAT, "model_type");
     expect_error("layer_norm_eps", "-1", MHV_EFORMAT, "layer_norm_eps");
     expect_error("position_embedding_type", "\"relative_key\"", MHV_EUNSUPPORTED,

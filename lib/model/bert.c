@@ -1,8 +1,10 @@
-/* bert.c - BERT (BertModel, BertForMaskedLM ...): learned positions and token types, post-norm
- * layers (x = LN(x + attn(x)); x = LN(x + FFN(x))), bidirectional attention.
+/* bert.c - the BERT family: BERT, RoBERTa, XLM-RoBERTa, CamemBERT, ELECTRA (BertModel,
+ * RobertaModel ..., their *ForMaskedLM / *ForSequenceClassification weights): learned
+ * positions and token types, post-norm layers, bidirectional attention.
  *
- *   x = LN(tok[id] + pos[i] + type[0])
- *   per layer: x = LN1(x + O·attn(x));  x = LN2(x + down(act(up(x)))) */
+ *   x = LN(tok[id] + type[0] + pos[p(i)])   (ELECTRA: then a projection to hidden_size)
+ *   per layer: x = LN1(x + O·attn(x));  x = LN2(x + down(act(up(x))))
+ * The model_types differ only in data: the rows of `variants`. */
 #include <cjson/cJSON.h>
 #include <math.h>
 #include <stdio.h>
@@ -11,7 +13,33 @@
 #include "base/json.h"
 #include "model/family.h"
 
-static const char *const model_types[] = {"bert", NULL};
+typedef struct {
+    const char *model_type;
+    const char *prefix;       /* of the *For* checkpoints: "bert.", "roberta." ... */
+    int pad_positions;        /* positions from pad_token_id + 1 (fairseq's make_positions) */
+    int pad_default;          /* pad_token_id when config.json omits it */
+    int factorised;           /* embedding_size may differ from hidden_size (projected) */
+    int embedding_default;    /* embedding_size when config.json omits it */
+} variant;
+
+static const variant variants[] = {
+    {"bert", "bert.", 0, 0, 0, 0},
+    {"roberta", "roberta.", 1, 1, 0, 0},
+    {"xlm-roberta", "roberta.", 1, 1, 0, 0},
+    {"camembert", "roberta.", 1, 1, 0, 0},
+    {"electra", "electra.", 0, 0, 1, 128},
+};
+
+static const char *const model_types[] = {"bert", "roberta", "xlm-roberta", "camembert",
+                                          "electra", NULL};
+
+static const variant *variant_of(const mhv_config *c)
+{
+    for (size_t i = 0; i < sizeof variants / sizeof variants[0]; i++)
+        if (strcmp(variants[i].model_type, c->arch) == 0)
+            return &variants[i];
+    return &variants[0];
+}
 
 /* An eps in [0, 1] (missing or null: def). */
 static mhv_status read_eps(const cJSON *root, const char *key, double def, float *out,
@@ -32,6 +60,7 @@ static mhv_status read_eps(const cJSON *root, const char *key, double def, float
 static mhv_status bert_config(const cJSON *root, mhv_config *c, const char *name,
                               mhv_error *err)
 {
+    const variant *v = variant_of(c);
     mhv_status st;
     if ((st = mhv_json_int(root, "hidden_size", -1, 1, MHV_MAX_HIDDEN, &c->hidden_size, name,
                            err)) ||
@@ -63,30 +92,52 @@ static mhv_status bert_config(const cJSON *root, mhv_config *c, const char *name
         return mhv_fail(err, MHV_EUNSUPPORTED, name,
                         "unsupported position_embedding_type (only 'absolute')");
     c->causal = 0;
+    c->embedding_size = c->hidden_size;
+    if (v->factorised &&
+        (st = mhv_json_int(root, "embedding_size", v->embedding_default, 1, MHV_MAX_HIDDEN,
+                           &c->embedding_size, name, err)))
+        return st;
+    c->pad_positions = v->pad_positions;
+    if (v->pad_positions) {
+        /* position rows pad_id + 1 .. max_position_embeddings - 1 are the usable ones */
+        if ((st = mhv_json_int(root, "pad_token_id", v->pad_default, 0, MHV_MAX_VOCAB - 1,
+                               &c->pad_id, name, err)))
+            return st;
+        if (c->max_positions <= c->pad_id + 1)
+            return mhv_fail(err, MHV_EFORMAT, name,
+                            "max_position_embeddings %d leaves no position after pad_token_id %d",
+                            c->max_positions, c->pad_id);
+        c->pos_offset = c->pad_id + 1;
+        c->max_positions -= c->pos_offset;
+    }
     return MHV_OK;
 }
 
 static size_t bert_vector_floats(const mhv_config *c)
 {
-    size_t H = (size_t)c->hidden_size;
-    return 2 * H + (size_t)c->num_layers * (9 * H + (size_t)c->intermediate_size);
+    size_t H = (size_t)c->hidden_size, E = (size_t)c->embedding_size;
+    return 2 * E + H + (size_t)c->num_layers * (9 * H + (size_t)c->intermediate_size);
 }
 
 static mhv_status bert_load(mhv_model *m, mhv_wload *ld, mhv_error *err)
 {
-    static const char *const prefixes[] = {"bert.", NULL}; /* BertFor* heads */
     const mhv_config *c = &m->cfg;
-    int H = c->hidden_size, I = c->intermediate_size;
+    const char *const prefixes[] = {variant_of(c)->prefix, NULL}; /* *For* heads */
+    int H = c->hidden_size, I = c->intermediate_size, E = c->embedding_size;
     mhv_wload_prefix(ld, prefixes, "embeddings.word_embeddings.weight");
     mhv_status st;
-    if ((st = mhv_wload_mat(ld, "embeddings.word_embeddings.weight", c->vocab_size, H, 0,
+    if ((st = mhv_wload_mat(ld, "embeddings.word_embeddings.weight", c->vocab_size, E, 0,
                             &m->word_emb, err)) ||
-        (st = mhv_wload_mat(ld, "embeddings.position_embeddings.weight", c->max_positions, H, 0,
-                            &m->pos_emb, err)) ||
+        (st = mhv_wload_mat(ld, "embeddings.position_embeddings.weight",
+                            c->max_positions + c->pos_offset, E, 0, &m->pos_emb, err)) ||
         (st = mhv_wload_mat(ld, "embeddings.token_type_embeddings.weight", c->type_vocab_size,
-                            H, 0, &m->type_emb, err)) ||
-        (st = mhv_wload_vec(ld, "embeddings.LayerNorm.weight", H, 0, &m->emb_ln_g, err)) ||
-        (st = mhv_wload_vec(ld, "embeddings.LayerNorm.bias", H, 0, &m->emb_ln_b, err)))
+                            E, 0, &m->type_emb, err)) ||
+        (st = mhv_wload_vec(ld, "embeddings.LayerNorm.weight", E, 0, &m->emb_ln_g, err)) ||
+        (st = mhv_wload_vec(ld, "embeddings.LayerNorm.bias", E, 0, &m->emb_ln_b, err)))
+        return st;
+    if (E != H &&
+        ((st = mhv_wload_mat(ld, "embeddings_project.weight", H, E, 0, &m->emb_proj, err)) ||
+         (st = mhv_wload_vec(ld, "embeddings_project.bias", H, 0, &m->emb_proj_b, err))))
         return st;
     for (int l = 0; l < c->num_layers; l++) {
         mhv_layer *ly = &m->layers[l];
@@ -128,8 +179,9 @@ static mhv_status bert_forward(mhv_nn *nn, const mhv_model *m, const int32_t *id
     if (logits)
         return mhv_fail(err, MHV_EUNSUPPORTED, m->dir, "logits need a decoder model, not %s",
                         c->arch);
-    int H = c->hidden_size, I = c->intermediate_size;
+    int H = c->hidden_size, I = c->intermediate_size, E = c->embedding_size;
     size_t nh = (size_t)n * (size_t)H;
+    float *emb;    /* (n, E) embeddings before the projection (ELECTRA) */
     float *x;      /* (n, H) residual stream */
     float *q;      /* (n, H) */
     float *k;      /* (n, H) */
@@ -138,15 +190,24 @@ static mhv_status bert_forward(mhv_nn *nn, const mhv_model *m, const int32_t *id
     float *tmp;    /* (n, H) */
     float *ffn;    /* (n, I) */
     const mhv_nn_buf bufs[] = {{&x, nh}, {&q, nh}, {&k, nh}, {&v, nh}, {&ctx, nh}, {&tmp, nh},
-                               {&ffn, (size_t)n * (size_t)I}};
-    mhv_nn_shape shape = {n, H, I > H ? I : H, c->head_dim};
+                               {&ffn, (size_t)n * (size_t)I},
+                               {&emb, E != H ? (size_t)n * (size_t)E : 0}};
+    int widest = I > H ? I : H;
+    mhv_nn_shape shape = {n, E > H ? E : H, E > widest ? E : widest, c->head_dim};
     mhv_status st = mhv_nn_begin(nn, &shape, bufs, (int)(sizeof bufs / sizeof bufs[0]), err);
     if (st)
         return st;
 
     mhv_norm emb_ln = layernorm(m->emb_ln_g, m->emb_ln_b, c->layer_norm_eps);
-    mhv_embed emb = {&m->word_emb, &m->pos_emb, &m->type_emb, &emb_ln};
-    mhv_nn_embed(nn, x, &emb, ids, n, H);
+    mhv_embed e = {.tok = &m->word_emb, .pos = &m->pos_emb, .type = &m->type_emb,
+                   .norm = &emb_ln, .pos_offset = c->pos_offset,
+                   .pad_id = c->pad_positions ? c->pad_id : -1};
+    if (E == H) {
+        mhv_nn_embed(nn, x, &e, ids, n, H);
+    } else {
+        mhv_nn_embed(nn, emb, &e, ids, n, E);
+        mhv_nn_linear(nn, x, emb, &m->emb_proj, m->emb_proj_b, n, MHV_NN_NO_ACT);
+    }
     for (int l = 0; l <= cap->last; l++) {
         const mhv_layer *ly = &m->layers[l];
         mhv_attn_layer attn = {

@@ -28,6 +28,11 @@ typedef struct {
     int vocab_size;
     int max_positions;
     int type_vocab_size;      /* 0: no token type embeddings */
+    int embedding_size;       /* of the token embeddings: hidden_size unless factorised
+                               * (ELECTRA, ALBERT) */
+    int pos_offset;           /* learned positions: token i takes row i + pos_offset */
+    int pad_positions;        /* RoBERTa's positions: counted from pad_id + 1, pads at pad_id */
+    int pad_id;               /* pad_token_id */
     float layer_norm_eps;     /* LayerNorm eps, or RMSNorm eps (rms_norm_eps) */
     mhv_act act;
     int causal;               /* 0 for encoders, 1 for decoders */

@@ -126,7 +126,7 @@ static mhv_status gpt2_forward(mhv_nn *nn, const mhv_model *m, const int32_t *id
     if (st)
         return st;
 
-    mhv_embed emb = {&m->word_emb, &m->pos_emb, NULL, NULL};
+    mhv_embed emb = {.tok = &m->word_emb, .pos = &m->pos_emb, .pad_id = -1};
     mhv_nn_embed(nn, x, &emb, ids, n, H);
     for (int l = 0; l <= cap->last; l++) {
         const mhv_layer *ly = &m->layers[l];

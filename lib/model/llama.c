@@ -252,7 +252,7 @@ static mhv_status llama_forward(mhv_nn *nn, const mhv_model *m, const int32_t *i
     mhv_rope_table(inv_freq, half, n, cos_t, sin_t);
     mhv_rotary rot = {cos_t, sin_t, half};
 
-    mhv_embed emb = {&m->word_emb, NULL, NULL, NULL};
+    mhv_embed emb = {.tok = &m->word_emb, .pad_id = -1};
     mhv_nn_embed(nn, x, &emb, ids, n, H);
     for (int l = 0; l <= cap->last; l++) {
         const mhv_layer *ly = &m->layers[l];

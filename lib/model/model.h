@@ -36,7 +36,10 @@ typedef struct {
     mhv_mat word_emb;            /* (vocab, hidden) */
     mhv_mat pos_emb;             /* (max_positions, hidden) learned positions, or none */
     mhv_mat type_emb;            /* (type_vocab, hidden) token types, or none */
-    float *emb_ln_g, *emb_ln_b;  /* (hidden,) the embedding norm, or NULL */
+    float *emb_ln_g, *emb_ln_b;  /* (embedding size,) the embedding norm, or NULL */
+    mhv_mat emb_proj;            /* (hidden, embedding size) when they differ (ELECTRA), or
+                                  * none */
+    float *emb_proj_b;
     mhv_layer *layers;           /* (num_layers,) */
     float *norm_g, *norm_b;      /* (hidden,) decoders' final norm (ln_f, norm); norm_b NULL
                                   * for RMSNorm */

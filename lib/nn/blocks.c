@@ -38,7 +38,8 @@ mhv_status mhv_nn_begin(mhv_nn *nn, const mhv_nn_shape *sh, const mhv_nn_buf *bu
     size_t as_ref = mhv_kernels_scalar()->attention_scratch(sh->n, sh->head_dim);
     as = lines(as > as_ref ? as : as_ref);
     size_t xp = lines(mhv_plin_xp_floats(nn->K, sh->n, sh->widest_in));
-    size_t need = T * row + T * as + xp;
+    size_t pos = lines((size_t)sh->n); /* int32 position rows, one float's room each */
+    size_t need = T * row + T * as + xp + pos;
     for (int i = 0; i < count; i++)
         need += lines(bufs[i].floats);
     if (need > nn->arena_cap) {
@@ -60,6 +61,8 @@ mhv_status mhv_nn_begin(mhv_nn *nn, const mhv_nn_shape *sh, const mhv_nn_buf *bu
     nn->attn_scratch = p, p += T * as;
     nn->attn_stride = as;
     nn->xp = xp ? p : NULL;
+    p += xp;
+    nn->pos = (int32_t *)(void *)p;
     return MHV_OK;
 }
 
@@ -181,12 +184,12 @@ static void embed_rows(const void *arg, int r0, int r1, int worker)
     for (int i = r0; i < r1; i++) {
         float *xi = j->x + (size_t)i * d;
         mhv_mat_row(e->tok, j->ids[i], xi);
-        if (e->pos) {
-            mhv_mat_row(e->pos, i, row);
-            K->add(xi, row, d);
-        }
         if (e->type) {
             mhv_mat_row(e->type, 0, row); /* token type 0: one segment */
+            K->add(xi, row, d);
+        }
+        if (e->pos) {
+            mhv_mat_row(e->pos, j->nn->pos[i], row);
             K->add(xi, row, d);
         }
     }
@@ -196,6 +199,11 @@ static void embed_rows(const void *arg, int r0, int r1, int worker)
 
 void mhv_nn_embed(mhv_nn *nn, float *x, const mhv_embed *e, const int32_t *ids, int n, int d)
 {
+    for (int i = 0, rank = 0; i < n; i++)
+        if (e->pad_id < 0)
+            nn->pos[i] = i + e->pos_offset;
+        else
+            nn->pos[i] = ids[i] == e->pad_id ? e->pad_id : e->pad_id + 1 + rank++;
     embed_args a = {nn, x, e, ids, d};
     par_rows(nn, n, d, embed_rows, &a);
 }

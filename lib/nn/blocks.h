@@ -35,6 +35,7 @@ typedef struct {
     float *attn_scratch;    /* (threads, attn_stride) attention scratch per thread */
     size_t attn_stride;
     float *xp;              /* packed input of a linear layer, or NULL (kernels.h: xpack) */
+    int32_t *pos;           /* (n,) position rows of the tokens (mhv_nn_embed) */
 } mhv_nn;
 
 /* pool may be NULL. Frees nothing it was given. */
@@ -84,12 +85,16 @@ void mhv_nn_mul(mhv_nn *nn, float *x, const float *y, int n, int d);
 
 typedef struct {
     const mhv_mat *tok;     /* (vocab, d) */
-    const mhv_mat *pos;     /* (max_positions, d) learned positions, or NULL */
+    const mhv_mat *pos;     /* (positions, d) learned positions, or NULL */
     const mhv_mat *type;    /* (type_vocab, d) token types, or NULL */
     const mhv_norm *norm;   /* applied after the sum, or NULL */
+    int pos_offset;         /* token i (0-based) takes position row i + pos_offset */
+    int pad_id;             /* >= 0: RoBERTa's rule instead: tokens equal to pad_id take row
+                             * pad_id, the others pad_id + 1 + their rank among non-pads */
 } mhv_embed;
 
-/* x(n, d) = tok[ids[i]] + pos[i] + type[0] (those present, added in that order), then norm. */
+/* x(n, d) = tok[ids[i]] + type[0] + pos[position of i] (those present, added in that order,
+ * as transformers does), then norm. */
 void mhv_nn_embed(mhv_nn *nn, float *x, const mhv_embed *e, const int32_t *ids, int n, int d);
 
 /* ---- linear layers ---- */

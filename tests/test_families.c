@@ -1,0 +1,137 @@
+/* Every model family against Hugging Face transformers: each golden
+ * tests/fixtures/goldens/fam-*.json (made by tests/gen/fam_<family>.py) names a fixture
+ * checkpoint; every head of every sentence must match transformers' eager attention within
+ * the golden's tolerance (1e-5, or 1.25x transformers' own fp32-vs-float64 difference),
+ * on 1 and 2 threads with the same bytes, and with the scalar kernels; the last position's
+ * logits too where the golden has them. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <cjson/cJSON.h>
+#include <dirent.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/fileio.h"
+#include "model/forward.h"
+
+#include "testutil.h"
+
+#define LOGIT_TOL 1e-4 /* logits are O(1-10): 1e-5 relative */
+
+static int32_t *json_ids(const cJSON *arr, int *n)
+{
+    *n = cJSON_GetArraySize(arr);
+    int32_t *ids = malloc((size_t)(*n ? *n : 1) * sizeof *ids);
+    for (int i = 0; i < *n; i++)
+        ids[i] = cJSON_GetArrayItem(arr, i)->valueint;
+    return ids;
+}
+
+static void run_with(const mhv_model *m, const char *kernel, int threads, const int32_t *ids,
+                     int n, const mhv_heads *sel, mhv_attn *a)
+{
+    mhv_forward_params p = {.threads = threads, .kernel = kernel};
+    mhv_forward_ctx *c;
+    mhv_error err = {0};
+    if (mhv_forward_ctx_new(&p, &c, &err) || mhv_forward_run(c, m, ids, n, sel, a, &err))
+        fail_msg("%s: forward: %s", m->dir, err.msg);
+    mhv_forward_ctx_free(c);
+}
+
+static void check_golden(const char *file)
+{
+    char path[1024];
+    snprintf(path, sizeof path, "tests/fixtures/goldens/%s", file);
+    cJSON *g = tu_read_json(path);
+    const char *fixture = cJSON_GetObjectItem(g, "fixture")->valuestring;
+    double tol = cJSON_GetObjectItem(g, "tolerance")->valuedouble;
+    assert_true(tol >= 1e-5 && tol < 1e-3);
+    snprintf(path, sizeof path, "tests/fixtures/%s", fixture);
+    mhv_model *m;
+    mhv_error err = {0};
+    if (mhv_model_open(path, &m, &err) != MHV_OK)
+        fail_msg("%s: %s: %s", fixture, err.file, err.msg);
+    mhv_heads sel;
+    assert_int_equal(mhv_heads_parse("all", m->cfg.num_layers, m->cfg.num_heads, &sel, NULL), 0);
+    const cJSON *s;
+    int count = 0;
+    cJSON_ArrayForEach(s, cJSON_GetObjectItem(g, "sentences"))
+    {
+        int n;
+        int32_t *ids = json_ids(cJSON_GetObjectItem(s, "token_ids"), &n);
+        mhv_attn a1, a2, as;
+        run_with(m, NULL, 1, ids, n, &sel, &a1);
+        run_with(m, NULL, 2, ids, n, &sel, &a2);
+        run_with(m, "scalar", 1, ids, n, &sel, &as);
+        const cJSON *want = cJSON_GetObjectItem(s, "attentions");
+        double w1 = tu_compare_attn(&a1, want, m->cfg.causal);
+        double ws = tu_compare_attn(&as, want, m->cfg.causal);
+        if (w1 > tol || ws > tol)
+            fail_msg("%s sentence %d (%d tokens): attention differs by %.3g (scalar %.3g) > %.3g",
+                     fixture, count, n, w1, ws, tol);
+        size_t bytes = (size_t)a1.count * (size_t)n * (size_t)n * sizeof(float);
+        if (memcmp(a1.buf, a2.buf, bytes) != 0)
+            fail_msg("%s sentence %d: 1 and 2 threads differ", fixture, count);
+        mhv_attn_free(&a1), mhv_attn_free(&a2), mhv_attn_free(&as);
+
+        const cJSON *lg = cJSON_GetObjectItem(s, "logits_last");
+        if (lg) {
+            int V = m->cfg.vocab_size;
+            assert_int_equal(cJSON_GetArraySize(lg), V);
+            float *logits = malloc((size_t)n * (size_t)V * sizeof *logits);
+            mhv_forward_params p = {.threads = 1};
+            mhv_forward_ctx *c;
+            if (mhv_forward_ctx_new(&p, &c, &err) ||
+                mhv_forward_logits(c, m, ids, n, logits, &err))
+                fail_msg("%s: logits: %s", fixture, err.msg);
+            mhv_forward_ctx_free(c);
+            for (int v = 0; v < V; v++) {
+                double want_l = cJSON_GetArrayItem(lg, v)->valuedouble;
+                double got = logits[(size_t)(n - 1) * (size_t)V + (size_t)v];
+                if (fabs(got - want_l) > LOGIT_TOL * (1 + fabs(want_l)))
+                    fail_msg("%s sentence %d: logit %d is %.7g, want %.7g", fixture, count, v,
+                             got, want_l);
+            }
+            free(logits);
+        }
+        free(ids);
+        count++;
+    }
+    assert_true(count > 0);
+    print_message("%s: %d sentences within %.2g\n", fixture, count, tol);
+    mhv_heads_free(&sel);
+    mhv_model_close(m);
+    cJSON_Delete(g);
+}
+
+static int is_family_golden(const struct dirent *d)
+{
+    size_t len = strlen(d->d_name);
+    return strncmp(d->d_name, "fam-", 4) == 0 && len > 5 && strcmp(d->d_name + len - 5, ".json") == 0;
+}
+
+static void test_families(void **state)
+{
+    (void)state;
+    struct dirent **list;
+    int n = scandir("tests/fixtures/goldens", &list, is_family_golden, alphasort);
+    assert_true(n > 0);
+    for (int i = 0; i < n; i++) {
+        check_golden(list[i]->d_name);
+        free(list[i]);
+    }
+    free(list);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_families),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
