@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "analysis/finite.h"
 #include "commands.h"
 #include "model/forward.h"
 #include "base/heads.h"
@@ -452,6 +453,11 @@ static mhv_status render_top(mhv_forward_ctx *fc, const mhv_model *m, const mhv_
             cli_fail_line(err, st, in, i);
             break;
         }
+        if ((st = mhv_attn_check_finite(&attn, err))) {
+            mhv_attn_free(&attn);
+            cli_fail_line(err, st, in, i);
+            break;
+        }
         mhv_highlight hl = {r[0], r[1], r[2], r[3], note};
         st = run_figs_heads(&figs, o->out, stem, i, &in->s[i], &encs[i], &attn, &hl, err);
         mhv_attn_free(&attn);
@@ -525,6 +531,12 @@ int cmd_rank(int argc, char **argv)
         mhv_attn attn;
         if ((st = mhv_forward_run(fc, job.m, job.encs[i].ids, job.encs[i].n, &job.sel, &attn,
                                   &err))) {
+            cli_progress("rank", job.in.n, job.in.n, 1);
+            cli_fail_line(&err, st, &job.in, i);
+            goto done;
+        }
+        if ((st = mhv_attn_check_finite(&attn, &err))) {
+            mhv_attn_free(&attn);
             cli_progress("rank", job.in.n, job.in.n, 1);
             cli_fail_line(&err, st, &job.in, i);
             goto done;

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "analysis/finite.h"
 #include "outdir.h"
 #include "commands.h"
 #include "base/fileio.h"
@@ -189,6 +190,11 @@ static mhv_status write_outputs(mhv_forward_ctx *fc, const mhv_model *m, const m
         cli_progress("run", i + 1, in->n, 0);
         mhv_attn attn;
         if ((st = mhv_forward_run(fc, m, encs[i].ids, encs[i].n, sel, &attn, err))) {
+            cli_fail_line(err, st, in, i);
+            goto fail_out;
+        }
+        if ((st = mhv_attn_check_finite(&attn, err))) {
+            mhv_attn_free(&attn);
             cli_fail_line(err, st, in, i);
             goto fail_out;
         }

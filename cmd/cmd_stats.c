@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "analysis/finite.h"
 #include "outdir.h"
 #include "commands.h"
 #include "base/fileio.h"
@@ -240,6 +241,11 @@ static void process(worker *w, mhv_forward_ctx *fc, int idx, unsigned char *sep,
     mhv_encoding_free(&e);
     mhv_attn a;
     if ((st = mhv_forward_run(fc, j->m, ids, keep, j->sel, &a, &err))) {
+        fail_job(j, st, &err, s->line);
+        return;
+    }
+    if ((st = mhv_attn_check_finite(&a, &err))) {
+        mhv_attn_free(&a);
         fail_job(j, st, &err, s->line);
         return;
     }

@@ -245,6 +245,23 @@ if "$MHAVIZ" rank --help >/dev/null 2>&1; then
     expect_fail rank-nth-huge 2 "--nth '99999999999' is not a positive number" -- "$MHAVIZ" rank --model "$FIX" --from 苹果 --to 它 --nth 99999999999 "$TMP/s.txt"
 fi
 
+# ---- NaN / infinite weights: found after the forward pass, naming the layer and head ----
+# st_poke FILE TENSOR INDEX HEX8: overwrites float INDEX of TENSOR with the little-endian bytes
+st_poke() {
+    perl -MJSON::PP -e '
+        my ($f, $name, $i, $hex) = @ARGV;
+        open(my $h, "+<:raw", $f) or die; read($h, my $len, 8); my $n = unpack("Q<", $len);
+        read($h, my $hdr, $n); my $t = decode_json($hdr)->{$name} or die "no $name";
+        seek($h, 8 + $n + $t->{data_offsets}[0] + 4 * $i, 0); print $h pack("H8", $hex); close $h;
+    ' "$@"
+}
+fresh_model m; st_poke "$ST" encoder.layer.1.attention.self.key.weight 0 0000c07f
+expect_fail nan-key-weight 1 "s.txt: line 1: layer 1, head 0: attention of token 0 is NaN" -- run --model "$M" "$TMP/s.txt"
+expect_fail nan-key-weight-stats 1 "line 1: layer 1, head 0: attention of token 0 is NaN" -- "$MHAVIZ" stats --model "$M" "$TMP/s.txt"
+expect_fail nan-key-weight-rank 1 "s.txt: line 1: layer 1, head 0: attention of token 0 is NaN" -- "$MHAVIZ" rank --model "$M" --from 它 --to 苹果 "$TMP/s.txt"
+fresh_model m; st_poke "$ST" encoder.layer.0.attention.self.query.bias 5 0000807f
+expect_fail inf-query-bias 1 "s.txt: line 1: layer 0, head 0: attention of token 0 is NaN" -- run --model "$M" "$TMP/s.txt"
+
 # ---- fonts (--font, MHAVIZ_FONT, user fonts): crafted files from tests/fuzz/gen_font_corpus.py ----
 FR=tests/fuzz/regress/font
 figs() { timeout 60 "$MHAVIZ" run --model "$FIX" --heads 0:0 --format png,svg --out "$TMP/out" "$@"; }
