@@ -405,7 +405,7 @@ static void test_bad_files(void **state)
          " {\"type\": \"ByteLevel\", \"use_regex\": false}]}}",
          "unsupported behavior 'Sideways'", MHV_EUNSUPPORTED},
         {"{\"model\": {\"type\": \"BPE\", \"vocab\": {\"a\": 0}, \"merges\": []},"
-         " \"normalizer\": {\"type\": \"NFKC\"}}", "unsupported normalizer 'NFKC'",
+         " \"normalizer\": {\"type\": \"NFKX\"}}", "unsupported normalizer 'NFKX'",
          MHV_EUNSUPPORTED},
         {"{\"model\": {\"type\": \"BPE\", \"vocab\": {\"a\": 0}, \"merges\": []},"
          " \"pre_tokenizer\": {\"type\": \"Metaspace\", \"prepend_scheme\": \"sometimes\"}}",

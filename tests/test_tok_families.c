@@ -112,6 +112,8 @@ static void test_debertav2(void **s) { (void)s; family("debertav2", 100); }
 static void test_llamaspm(void **s) { (void)s; family("llamaspm", 100); }
 static void test_gemma(void **s) { (void)s; family("gemma", 100); }
 static void test_nfkc(void **s) { (void)s; family("nfkc", 100); }
+static void test_added_bpe(void **s) { (void)s; family("added-bpe", 100); }
+static void test_added_wordpiece(void **s) { (void)s; family("added-wordpiece", 100); }
 static void test_unigram_nfkd(void **s) { (void)s; family("unigram-nfkd", 100); }
 
 /* SentencePiece's precompiled charsmap (a small one made from a few rules) normalizes as HF's
@@ -215,6 +217,7 @@ int main(void)
         cmocka_unit_test(test_debertav2),  cmocka_unit_test(test_llamaspm),
         cmocka_unit_test(test_gemma),      cmocka_unit_test(test_nfkc),
         cmocka_unit_test(test_unigram_nfkd), cmocka_unit_test(test_precompiled),
+        cmocka_unit_test(test_added_bpe),  cmocka_unit_test(test_added_wordpiece),
         cmocka_unit_test(test_hand_matchers_agree),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

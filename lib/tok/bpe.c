@@ -32,8 +32,16 @@ struct mhv_bpe {
     int32_t unk_id;   /* -1 when the model has no unk token */
     int byte_fallback, fuse_unk, ignore_merges;
     int32_t byte_tok[256]; /* ids of "<0x00>".."<0xFF>" for byte fallback, -1 if absent */
+    int32_t n_model;       /* ids >= n_model are added tokens, not the model's pieces */
     char file[512];
 };
+
+/* A piece of the model's own vocabulary (added tokens beyond it are not), -1 if absent. */
+static int32_t lookup(const mhv_bpe *b, const char *s, size_t len)
+{
+    int32_t id = mhv_vocab_lookup(b->vocab, s, len);
+    return id < b->n_model ? id : -1;
+}
 
 /* ---- merge table ---- */
 
@@ -84,7 +92,7 @@ static int merge_get(const mhv_bpe *b, int32_t l, int32_t r, int32_t *rank, int3
 static mhv_status add_merge(mhv_bpe *b, const char *a, size_t alen, const char *c, size_t clen,
                             int32_t rank, mhv_error *err)
 {
-    int32_t l = mhv_vocab_lookup(b->vocab, a, alen), r = mhv_vocab_lookup(b->vocab, c, clen);
+    int32_t l = lookup(b, a, alen), r = lookup(b, c, clen);
     if (l < 0 || r < 0)
         return mhv_fail(err, MHV_EFORMAT, b->file, "merge %d: '%.*s' is not in the vocabulary",
                         (int)rank + 1, (int)(l < 0 ? (alen > 60 ? 60 : alen) : (clen > 60 ? 60 : clen)),
@@ -94,7 +102,7 @@ static mhv_status add_merge(mhv_bpe *b, const char *a, size_t alen, const char *
         return mhv_fail(err, MHV_EFORMAT, b->file, "merge %d is too long", (int)rank + 1);
     memcpy(buf, a, alen);
     memcpy(buf + alen, c, clen);
-    int32_t m = mhv_vocab_lookup(b->vocab, buf, alen + clen);
+    int32_t m = lookup(b, buf, alen + clen);
     if (m < 0)
         return mhv_fail(err, MHV_EFORMAT, b->file,
                         "merge %d: '%.*s' is not in the vocabulary", (int)rank + 1,
@@ -134,7 +142,7 @@ static void find_byte_tokens(mhv_bpe *b)
     for (int i = 0; i < 256; i++) {
         char name[8];
         snprintf(name, sizeof name, "<0x%02X>", i);
-        b->byte_tok[i] = mhv_vocab_lookup(b->vocab, name, 6);
+        b->byte_tok[i] = lookup(b, name, 6);
     }
 }
 
@@ -151,7 +159,7 @@ static mhv_status jempty(const cJSON *o, const char *key, const char *file, mhv_
 /* The vocabulary: model.vocab's ids, plus added tokens whose id lies beyond it (Qwen2's
  * <|endoftext|> is 151643, the model vocabulary 0..151642). Ids must end up dense. */
 static mhv_status build_vocab(const cJSON *vocab, const cJSON *added, const char *file,
-                              mhv_vocab **out, mhv_error *err)
+                              mhv_vocab **out, int32_t *n_model, mhv_error *err)
 {
     if (!cJSON_IsObject(vocab))
         return mhv_fail(err, MHV_EFORMAT, file, "'model.vocab' is missing or not an object");
@@ -165,6 +173,7 @@ static mhv_status build_vocab(const cJSON *vocab, const cJSON *added, const char
             max = e->valuedouble;
     }
     double model_max = max;
+    *n_model = (int32_t)max + 1;
     if (cJSON_IsArray(added))
         for (const cJSON *a = added->child; a; a = a->next) {
             const cJSON *id = mhv_json_get(a, "id"), *c = mhv_json_get(a, "content");
@@ -235,7 +244,7 @@ static mhv_status parse_bpe_model(mhv_bpe *b, const cJSON *model, mhv_error *err
         (st = mhv_json_str(model, "unk_token", "", &unk, f, err)))
         return st;
     if (unk[0]) {
-        b->unk_id = mhv_vocab_lookup(b->vocab, unk, strlen(unk));
+        b->unk_id = lookup(b, unk, strlen(unk));
         if (b->unk_id < 0)
             return mhv_fail(err, MHV_EFORMAT, f, "unknown token '%.60s' is not in the vocabulary",
                             unk);
@@ -253,7 +262,7 @@ mhv_status mhv_bpe_from_json(const cJSON *model, const cJSON *added, const char 
     mhv_status st = bpe_new(file, &b, err);
     if (st)
         return st;
-    st = build_vocab(mhv_json_get(model, "vocab"), added, file, vocab, err);
+    st = build_vocab(mhv_json_get(model, "vocab"), added, file, vocab, &b->n_model, err);
     if (!st) {
         b->vocab = *vocab;
         st = parse_bpe_model(b, model, err);
@@ -272,7 +281,7 @@ mhv_status mhv_bpe_from_json(const cJSON *model, const cJSON *added, const char 
 
 static mhv_status load_vocab_json(const char *path, const int32_t *extra_ids,
                                   const char *const *extra, int n_extra, mhv_vocab **out,
-                                  mhv_error *err)
+                                  int32_t *n_model, mhv_error *err)
 {
     cJSON *j;
     mhv_status st = mhv_json_load(path, MAX_FILE, &j, err);
@@ -294,7 +303,7 @@ static mhv_status load_vocab_json(const char *path, const int32_t *extra_ids,
     if (!added)
         st = mhv_fail(err, MHV_ENOMEM, path, "out of memory");
     else
-        st = build_vocab(j, added, path, out, err);
+        st = build_vocab(j, added, path, out, n_model, err);
     cJSON_Delete(added);
     cJSON_Delete(j);
     return st;
@@ -354,7 +363,7 @@ mhv_status mhv_bpe_from_files(const char *vocab_json, const char *merges_txt,
     mhv_status st = bpe_new(vocab_json, &b, err);
     if (st)
         return st;
-    st = load_vocab_json(vocab_json, extra_ids, extra_pieces, n_extra, vocab, err);
+    st = load_vocab_json(vocab_json, extra_ids, extra_pieces, n_extra, vocab, &b->n_model, err);
     if (!st) {
         b->vocab = *vocab;
         find_byte_tokens(b);
@@ -442,7 +451,7 @@ static mhv_status word_symbols(const mhv_bpe *b, const text *w, sym *s, int32_t 
     for (size_t i = 0; i < w->n; i++) {
         char u[4];
         int k = mhv_utf8_encode(w->cp[i], u);
-        int32_t id = mhv_vocab_lookup(b->vocab, u, (size_t)k);
+        int32_t id = lookup(b, u, (size_t)k);
         int bytes_ok = 0;
         if (id < 0 && b->byte_fallback) {
             bytes_ok = 1;
@@ -498,7 +507,7 @@ mhv_status mhv_bpe_word(const mhv_bpe *b, const uint32_t *cp, const int32_t *ori
         size_t len = 0;
         for (size_t i = 0; i < w->n; i++)
             len += (size_t)mhv_utf8_encode(w->cp[i], u + len);
-        int32_t id = mhv_vocab_lookup(b->vocab, u, len);
+        int32_t id = lookup(b, u, len);
         free(u);
         if (id >= 0)
             return push_token(w, out, id, 0, (int32_t)w->n, err);

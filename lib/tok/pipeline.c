@@ -116,12 +116,10 @@ const char *mhv_pipeline_model(const mhv_pipeline *p)
     return p->bpe ? "BPE" : "Unigram";
 }
 
-mhv_status mhv_pipeline_encode(const mhv_pipeline *p, const uint32_t *cps, size_t n,
-                               int32_t orig_base, mhv_toklist *out, mhv_error *err)
+mhv_status mhv_pipeline_normalize(const mhv_pipeline *p, const uint32_t *cps, size_t n,
+                                  int32_t orig_base, mhv_normtext *out, mhv_error *err)
 {
     mhv_normtext t = {0};
-    mhv_words w = {0};
-    mhv_status st = MHV_OK;
     if (!mhv_normtext_reserve(&t, n + 1))
         return mhv_fail(err, MHV_ENOMEM, "", "out of memory");
     for (size_t i = 0; i < n; i++) {
@@ -129,16 +127,54 @@ mhv_status mhv_pipeline_encode(const mhv_pipeline *p, const uint32_t *cps, size_
         t.orig[i] = orig_base + (int32_t)i;
     }
     t.n = n;
-    if (!(st = mhv_normalizer_apply(p->norm, &t, err)))
-        st = mhv_pretokenize(p->pre, &t, orig_base, &w, err);
+    mhv_status st = mhv_normalizer_apply(p->norm, &t, err);
+    if (!st && out->n == 0) {
+        mhv_normtext_free(out);
+        *out = t;
+        return MHV_OK;
+    }
+    if (!st && !mhv_normtext_reserve(out, t.n))
+        st = mhv_fail(err, MHV_ENOMEM, "", "out of memory");
+    if (!st) {
+        memcpy(out->cp + out->n, t.cp, t.n * sizeof *t.cp);
+        memcpy(out->orig + out->n, t.orig, t.n * sizeof *t.orig);
+        out->n += t.n;
+    }
+    mhv_normtext_free(&t);
+    return st;
+}
+
+mhv_status mhv_pipeline_encode_normalized(const mhv_pipeline *p, const uint32_t *cp,
+                                          const int32_t *orig, size_t n, int32_t start,
+                                          mhv_toklist *out, mhv_error *err)
+{
+    mhv_normtext t = {0};
+    mhv_words w = {0};
+    if (!mhv_normtext_reserve(&t, n + 1))
+        return mhv_fail(err, MHV_ENOMEM, "", "out of memory");
+    memcpy(t.cp, cp, n * sizeof *cp);
+    memcpy(t.orig, orig, n * sizeof *orig);
+    t.n = n;
+    mhv_status st = mhv_pretokenize(p->pre, &t, start, &w, err);
     for (size_t k = 0; k < w.n && !st; k++) {
-        const uint32_t *cp = w.t.cp + w.w[2 * k];
-        const int32_t *orig = w.t.orig + w.w[2 * k];
+        const uint32_t *wc = w.t.cp + w.w[2 * k];
+        const int32_t *wo = w.t.orig + w.w[2 * k];
         size_t len = w.w[2 * k + 1] - w.w[2 * k];
-        st = p->bpe ? mhv_bpe_word(p->bpe, cp, orig, len, out, err)
-                    : mhv_unigram_word(p->unigram, cp, orig, len, out, err);
+        st = p->bpe ? mhv_bpe_word(p->bpe, wc, wo, len, out, err)
+                    : mhv_unigram_word(p->unigram, wc, wo, len, out, err);
     }
     mhv_normtext_free(&t);
     mhv_words_free(&w);
+    return st;
+}
+
+mhv_status mhv_pipeline_encode(const mhv_pipeline *p, const uint32_t *cps, size_t n,
+                               int32_t orig_base, mhv_toklist *out, mhv_error *err)
+{
+    mhv_normtext t = {0};
+    mhv_status st = mhv_pipeline_normalize(p, cps, n, orig_base, &t, err);
+    if (!st)
+        st = mhv_pipeline_encode_normalized(p, t.cp, t.orig, t.n, orig_base, out, err);
+    mhv_normtext_free(&t);
     return st;
 }

@@ -9,7 +9,7 @@
 
 #include "base/status.h"
 #include "tok/vocab.h"
-#include "tok/wordpiece.h" /* mhv_toklist */
+#include "tok/wordpiece.h" /* mhv_toklist, mhv_normtext */
 
 struct cJSON;
 typedef struct mhv_pipeline mhv_pipeline;
@@ -35,8 +35,17 @@ int mhv_pipeline_is_bytelevel(const mhv_pipeline *p);
 /* "BPE" or "Unigram". */
 const char *mhv_pipeline_model(const mhv_pipeline *p);
 
-/* Tokenizes cps (n,) whose first code point is original character orig_base. */
+/* Tokenizes cps (n,) whose first code point is original character orig_base: normalize, then
+ * encode_normalized. */
 mhv_status mhv_pipeline_encode(const mhv_pipeline *p, const uint32_t *cps, size_t n,
                                int32_t orig_base, mhv_toklist *out, mhv_error *err);
+/* The normalizer alone: appends the normalization of cps (n,) to out. */
+mhv_status mhv_pipeline_normalize(const mhv_pipeline *p, const uint32_t *cps, size_t n,
+                                  int32_t orig_base, mhv_normtext *out, mhv_error *err);
+/* Pre-tokenizer and model on normalized text cp (n,) from original characters orig (n,);
+ * start is the original character HF takes as the text's start (Metaspace "first"). */
+mhv_status mhv_pipeline_encode_normalized(const mhv_pipeline *p, const uint32_t *cp,
+                                          const int32_t *orig, size_t n, int32_t start,
+                                          mhv_toklist *out, mhv_error *err);
 
 #endif

@@ -57,7 +57,7 @@ mhv_status tok_load_vocab_txt(mhv_tok *t, const char *vocab_txt, const char *con
             }
             continue; /* an absent [PAD] or [MASK] is simply never produced */
         }
-        if ((st = tok_add_token(t, names[i], id, 0, 0, vocab_txt, err)))
+        if ((st = tok_add_token(t, names[i], id, 0, 0, 0, 0, vocab_txt, err)))
             goto out;
         tok_mark_special(t, id);
     }
@@ -154,10 +154,9 @@ mhv_status tok_load_bpe_files(mhv_tok *t, const char *vj, const char *mt, const 
             (st = mhv_json_bool(e, "rstrip", 0, &rstrip, cfgp, err)) ||
             (st = mhv_json_bool(e, "single_word", 0, &single, cfgp, err)))
             break;
-        if (single)
-            st = mhv_fail(err, MHV_EUNSUPPORTED, cfgp,
-                          "added token '%.60s': single_word matching is not supported", pieces[i]);
-        else if (!(st = tok_add_token(t, pieces[i], ids[i], lstrip, rstrip, cfgp, err)) && special)
+        /* the slow tokenizers match every added token in the raw text */
+        if (!(st = tok_add_token(t, pieces[i], ids[i], lstrip, rstrip, single, 0, cfgp, err)) &&
+            special)
             tok_mark_special(t, ids[i]);
     }
     /* special tokens named in the two files are matched in the text like added tokens */
@@ -166,7 +165,7 @@ mhv_status tok_load_bpe_files(mhv_tok *t, const char *vj, const char *mt, const 
     for (int k = 0; k < 4 && !st; k++) {
         const char *s = tok_token_string(stm, keys[k], tok_token_string(cfg, keys[k], NULL));
         named[k] = s ? mhv_vocab_lookup(t->vocab, s, strlen(s)) : -1;
-        if (named[k] >= 0 && !(st = tok_add_token(t, s, named[k], 0, 0, vj, err)))
+        if (named[k] >= 0 && !(st = tok_add_token(t, s, named[k], 0, 0, 0, 0, vj, err)))
             tok_mark_special(t, named[k]);
     }
     if (!st && (add_bos || add_eos)) {

@@ -16,10 +16,10 @@
 #define MHV_TOK_MAX_SPECIAL 8 /* ids a post-processor may add before or after the text */
 
 typedef struct {
-    char *content;   /* NUL-terminated UTF-8 */
+    char *content;   /* NUL-terminated UTF-8 (normalized tokens: once loaded, normalized) */
     size_t len;      /* bytes */
     int32_t id;
-    int lstrip, rstrip;
+    int lstrip, rstrip, single_word;
 } added_token;
 
 /* A post-processor template: special tokens around the sequence(s). seq is -1 for a special
@@ -40,6 +40,8 @@ struct mhv_tok {
     mhv_wordpiece wp;
     added_token *added; /* (n_added,) matched in the raw text, before normalisation */
     int n_added;
+    added_token *nadded; /* (n_nadded,) "normalized" ones, matched in the normalized text */
+    int n_nadded;
     tok_template single, pair; /* the post-processor ([CLS] $A [SEP], ...) */
     int has_pair;              /* pair is set (otherwise pairs are refused) */
     unsigned char *special; /* (vocab size,) 1 for special tokens */
@@ -55,10 +57,14 @@ struct cJSON;
 mhv_status tok_new(mhv_tok **out, const char *file, mhv_error *err);
 void tok_mark_special(mhv_tok *t, int32_t id);
 mhv_status tok_alloc_special(mhv_tok *t, const char *file, mhv_error *err);
-/* Every mhv_tok_open_* calls tok_sort_added after its last tok_add_token. */
+/* Every mhv_tok_open_* calls tok_sort_added after its last tok_add_token (it normalizes the
+ * contents of normalized tokens, so the normalizer must be loaded by then). */
 mhv_status tok_add_token(mhv_tok *t, const char *content, int32_t id, int lstrip, int rstrip,
-                         const char *file, mhv_error *err);
+                         int single_word, int normalized, const char *file, mhv_error *err);
 mhv_status tok_sort_added(mhv_tok *t, const char *file, mhv_error *err);
+/* The tokenizer's normalizer on cp (n,), the first from original character base. */
+mhv_status tok_normalize(const mhv_tok *tok, const uint32_t *cp, size_t n, int32_t base,
+                         mhv_normtext *out, mhv_error *err);
 /* WordPiece: the unk token, prefix and word limit, and the special-token table. */
 mhv_status tok_finish_wordpiece(mhv_tok *t, const char *unk, const char *prefix,
                                 size_t max_chars, const char *file, mhv_error *err);

@@ -14,8 +14,8 @@
 
 #define MAX_ID (1 << 24)
 
-static mhv_status parse_wordpiece(mhv_tok *t, const cJSON *model, const char *file,
-                                  mhv_error *err)
+static mhv_status parse_wordpiece(mhv_tok *t, const cJSON *model, const cJSON *added,
+                                  const char *file, mhv_error *err)
 {
     if (!cJSON_IsObject(model))
         return mhv_fail(err, MHV_EFORMAT, file, "'model' is missing or not an object");
@@ -30,8 +30,15 @@ static mhv_status parse_wordpiece(mhv_tok *t, const cJSON *model, const char *fi
     const cJSON *vocab = mhv_json_get(model, "vocab");
     if (!cJSON_IsObject(vocab))
         return mhv_fail(err, MHV_EFORMAT, file, "'model.vocab' is missing or not an object");
-    int n = cJSON_GetArraySize(vocab);
-    mhv_status st = mhv_vocab_new(n, file, &t->vocab, err);
+    int n = cJSON_GetArraySize(vocab), total = n;
+    /* added tokens beyond the model's vocabulary extend it (tokenizer.add_tokens) */
+    for (const cJSON *a = cJSON_IsArray(added) ? added->child : NULL; a; a = a->next) {
+        const cJSON *id = mhv_json_get(a, "id");
+        if (cJSON_IsNumber(id) && id->valuedouble >= total && id->valuedouble < MAX_ID &&
+            id->valuedouble == (double)(int32_t)id->valuedouble)
+            total = (int)id->valuedouble + 1;
+    }
+    mhv_status st = mhv_vocab_new(total, file, &t->vocab, err);
     if (st)
         return st;
     for (const cJSON *e = vocab->child; e; e = e->next) {
@@ -41,6 +48,13 @@ static mhv_status parse_wordpiece(mhv_tok *t, const cJSON *model, const char *fi
                             "vocabulary entry '%.60s' has no id in 0..%d", e->string, n - 1);
         st = mhv_vocab_set(t->vocab, (int32_t)d, e->string, strlen(e->string), err);
         if (st)
+            return st;
+    }
+    for (const cJSON *a = cJSON_IsArray(added) ? added->child : NULL; a && total > n; a = a->next) {
+        const cJSON *id = mhv_json_get(a, "id"), *c = mhv_json_get(a, "content");
+        if (cJSON_IsNumber(id) && id->valuedouble >= n && cJSON_IsString(c) &&
+            (st = mhv_vocab_set(t->vocab, (int32_t)id->valuedouble, c->valuestring,
+                                strlen(c->valuestring), err)))
             return st;
     }
     if ((st = mhv_vocab_finish(t->vocab, err)))
@@ -53,7 +67,9 @@ static mhv_status parse_wordpiece(mhv_tok *t, const cJSON *model, const char *fi
         (st = mhv_json_int(model, "max_input_chars_per_word", 100, 0, INT32_MAX, &max_chars,
                            file, err)))
         return st;
-    return tok_finish_wordpiece(t, unk, prefix, (size_t)max_chars, file, err);
+    st = tok_finish_wordpiece(t, unk, prefix, (size_t)max_chars, file, err);
+    t->wp.n_model = n;
+    return st;
 }
 
 static mhv_status parse_bert_normalizer(mhv_tok *t, const cJSON *nz, const char *file,
@@ -265,13 +281,10 @@ static mhv_status parse_added(mhv_tok *t, const cJSON *arr, const char *file, mh
             (st = mhv_json_bool(a, "rstrip", 0, &rstrip, file, err)) ||
             (st = mhv_json_bool(a, "single_word", 0, &single_word, file, err)))
             return st;
-        /* normalized tokens are matched in the raw text: the same text when the normalizer
-         * leaves it alone (GPT-2, Qwen2 ...); WordPiece lowercases, so it refuses them */
-        if ((normalized && !t->pipe) || single_word)
-            return mhv_fail(err, MHV_EUNSUPPORTED, file,
-                            "added token '%.60s': %s matching is not supported", content,
-                            normalized ? "normalized" : "single_word");
-        if ((st = tok_add_token(t, content, (int32_t)id, lstrip, rstrip, file, err)))
+        /* normalized tokens are matched in the normalized text (tok_sort_added normalizes
+         * their contents once the normalizer is loaded) */
+        if ((st = tok_add_token(t, content, (int32_t)id, lstrip, rstrip, single_word, normalized,
+                                file, err)))
             return st;
         if (special)
             tok_mark_special(t, (int32_t)id);
@@ -301,7 +314,8 @@ mhv_status tok_load_json(mhv_tok *t, const char *path, mhv_error *err)
         return st;
     if (mhv_pipeline_handles(j))
         st = load_pipeline(t, j, path, err);
-    else if (!(st = parse_wordpiece(t, mhv_json_get(j, "model"), path, err)) &&
+    else if (!(st = parse_wordpiece(t, mhv_json_get(j, "model"), mhv_json_get(j, "added_tokens"),
+                                     path, err)) &&
              !(st = parse_bert_normalizer(t, mhv_json_get(j, "normalizer"), path, err)) &&
              !(st = parse_bert_pre_tokenizer(mhv_json_get(j, "pre_tokenizer"), path, err)) &&
              !(st = parse_added(t, mhv_json_get(j, "added_tokens"), path, err)))

@@ -45,8 +45,8 @@ mhv_status tok_alloc_special(mhv_tok *t, const char *file, mhv_error *err)
     return t->special ? MHV_OK : mhv_fail(err, MHV_ENOMEM, file, "out of memory");
 }
 
-mhv_status tok_add_token(mhv_tok *t, const char *content, int32_t id, int lstrip,
-                            int rstrip, const char *file, mhv_error *err)
+mhv_status tok_add_token(mhv_tok *t, const char *content, int32_t id, int lstrip, int rstrip,
+                         int single_word, int normalized, const char *file, mhv_error *err)
 {
     size_t len = strlen(content);
     if (len == 0)
@@ -57,11 +57,13 @@ mhv_status tok_add_token(mhv_tok *t, const char *content, int32_t id, int lstrip
         return mhv_fail(err, MHV_EUNSUPPORTED, file,
                         "added token '%.60s' has id %d outside the model vocabulary", content,
                         (int)id);
-    added_token *a = realloc(t->added, ((size_t)t->n_added + 1) * sizeof *a);
+    added_token **tab = normalized ? &t->nadded : &t->added;
+    int *n = normalized ? &t->n_nadded : &t->n_added;
+    added_token *a = realloc(*tab, ((size_t)*n + 1) * sizeof *a);
     if (!a)
         return mhv_fail(err, MHV_ENOMEM, file, "out of memory");
-    t->added = a;
-    a = &t->added[t->n_added];
+    *tab = a;
+    a = &a[*n];
     a->content = strdup(content);
     if (!a->content)
         return mhv_fail(err, MHV_ENOMEM, file, "out of memory");
@@ -69,7 +71,8 @@ mhv_status tok_add_token(mhv_tok *t, const char *content, int32_t id, int lstrip
     a->id = id;
     a->lstrip = lstrip;
     a->rstrip = rstrip;
-    t->n_added++;
+    a->single_word = single_word;
+    (*n)++;
     return MHV_OK;
 }
 
@@ -134,11 +137,11 @@ static int added_cmp(const void *x, const void *y, void *arg)
     return a < b ? -1 : a > b;
 }
 
-mhv_status tok_sort_added(mhv_tok *t, const char *file, mhv_error *err)
+static mhv_status sort_table(added_token **tab, int count, const char *file, mhv_error *err)
 {
-    if (t->n_added < 2)
+    if (count < 2)
         return MHV_OK;
-    size_t n = (size_t)t->n_added;
+    size_t n = (size_t)count;
     int *order = malloc(n * sizeof *order);
     added_token *sorted = malloc(n * sizeof *sorted);
     if (!order || !sorted) {
@@ -148,13 +151,69 @@ mhv_status tok_sort_added(mhv_tok *t, const char *file, mhv_error *err)
     }
     for (size_t i = 0; i < n; i++)
         order[i] = (int)i;
-    qsort_r(order, n, sizeof *order, added_cmp, t->added);
+    qsort_r(order, n, sizeof *order, added_cmp, *tab);
     for (size_t i = 0; i < n; i++)
-        sorted[i] = t->added[order[i]];
-    free(t->added);
+        sorted[i] = (*tab)[order[i]];
+    free(*tab);
     free(order);
-    t->added = sorted;
+    *tab = sorted;
     return MHV_OK;
+}
+
+/* A normalized token is matched by its normalized content (HF normalizes it too); one the
+ * normalizer empties can never match and is dropped. */
+static mhv_status normalize_contents(mhv_tok *t, const char *file, mhv_error *err)
+{
+    int w = 0;
+    for (int i = 0; i < t->n_nadded; i++) {
+        added_token *a = &t->nadded[i];
+        uint32_t *cp = malloc((a->len + 1) * sizeof *cp);
+        mhv_normtext nt = {0};
+        size_t n = 0;
+        if (!cp)
+            return mhv_fail(err, MHV_ENOMEM, file, "out of memory");
+        for (size_t k = 0; k < a->len;) {
+            int b = mhv_utf8_decode(a->content + k, a->len - k, &cp[n++]);
+            k += b > 0 ? (size_t)b : 1;
+        }
+        mhv_status st = tok_normalize(t, cp, n, 0, &nt, err);
+        free(cp);
+        char *s = st ? NULL : malloc(4 * nt.n + 1);
+        if (!st && !s)
+            st = mhv_fail(err, MHV_ENOMEM, file, "out of memory");
+        if (st) { /* keep every content owned once for mhv_tok_close */
+            mhv_normtext_free(&nt);
+            for (int k = i; k < t->n_nadded; k++)
+                t->nadded[w++] = t->nadded[k];
+            t->n_nadded = w;
+            return st;
+        }
+        size_t len = 0;
+        for (size_t k = 0; k < nt.n; k++)
+            len += (size_t)mhv_utf8_encode(nt.cp[k], s + len);
+        s[len] = '\0';
+        mhv_normtext_free(&nt);
+        free(a->content);
+        if (len == 0) {
+            free(s);
+            continue;
+        }
+        a->content = s;
+        a->len = len;
+        t->nadded[w++] = *a;
+    }
+    t->n_nadded = w;
+    return MHV_OK;
+}
+
+mhv_status tok_sort_added(mhv_tok *t, const char *file, mhv_error *err)
+{
+    mhv_status st = normalize_contents(t, file, err);
+    if (!st)
+        st = sort_table(&t->added, t->n_added, file, err);
+    if (!st)
+        st = sort_table(&t->nadded, t->n_nadded, file, err);
+    return st;
 }
 
 mhv_status mhv_tok_open_files(const char *tokenizer_json, const char *vocab_txt,
@@ -230,6 +289,9 @@ void mhv_tok_close(mhv_tok *tok)
     for (int i = 0; i < tok->n_added; i++)
         free(tok->added[i].content);
     free(tok->added);
+    for (int i = 0; i < tok->n_nadded; i++)
+        free(tok->nadded[i].content);
+    free(tok->nadded);
     free(tok->special);
     mhv_pipeline_free(tok->pipe);
     mhv_vocab_free(tok->vocab);
@@ -314,23 +376,34 @@ static void decoded_free(decoded *d)
     free(d->boff);
 }
 
-/* Leftmost-longest match of an added token at character i; returns its index or -1. */
-static int match_added(const mhv_tok *tok, const char *text, const decoded *d, size_t i,
+/* Text as added tokens are matched in it: code points, the UTF-8 bytes and the byte offset
+ * of each code point (n + 1 entries), and (orig, may be NULL) the original character each
+ * came from. */
+typedef struct {
+    const uint32_t *cp;           /* (n,) */
+    const unsigned char *bytes;
+    const size_t *boff;           /* (n + 1,) */
+    const int32_t *orig;          /* (n,) or NULL: the identity */
+    size_t n;
+} view;
+
+/* Leftmost-longest match of an entry of tab (n_tab,) at character i; its index or -1. */
+static int match_added(const added_token *tab, int n_tab, const view *v, size_t i,
                        size_t *end_char)
 {
-    /* tok->added is sorted (sort_added): the tokens that start with the text's next k bytes
-     * are one run [lo, hi), its shortest member first, so the match walks the text narrowing
-     * the run like a trie instead of comparing every added token at every character */
-    const unsigned char *s = (const unsigned char *)text + d->boff[i];
-    size_t len = d->boff[d->n] - d->boff[i], best_len = 0;
-    int best = -1, lo = 0, hi = tok->n_added;
+    /* tab is sorted (tok_sort_added): the tokens that start with the text's next k bytes are
+     * one run [lo, hi), its shortest member first, so the match walks the text narrowing the
+     * run like a trie instead of comparing every added token at every character */
+    const unsigned char *s = v->bytes + v->boff[i];
+    size_t len = v->boff[v->n] - v->boff[i], best_len = 0;
+    int best = -1, lo = 0, hi = n_tab;
     for (size_t k = 0;; k++) {
-        if (lo < hi && tok->added[lo].len == k) {
+        if (lo < hi && tab[lo].len == k) {
             if (k > 0) {
                 best = lo; /* the whole token matched; a longer one may still */
                 best_len = k;
             }
-            while (lo < hi && tok->added[lo].len == k)
+            while (lo < hi && tab[lo].len == k)
                 lo++;
         }
         if (lo >= hi || k >= len)
@@ -339,7 +412,7 @@ static int match_added(const mhv_tok *tok, const char *text, const decoded *d, s
         int a = lo, z = hi;
         while (a < z) {
             int m = a + (z - a) / 2;
-            if ((unsigned char)tok->added[m].content[k] < s[k])
+            if ((unsigned char)tab[m].content[k] < s[k])
                 a = m + 1;
             else
                 z = m;
@@ -348,7 +421,7 @@ static int match_added(const mhv_tok *tok, const char *text, const decoded *d, s
         z = hi;
         while (a < z) {
             int m = a + (z - a) / 2;
-            if ((unsigned char)tok->added[m].content[k] <= s[k])
+            if ((unsigned char)tab[m].content[k] <= s[k])
                 a = m + 1;
             else
                 z = m;
@@ -357,24 +430,141 @@ static int match_added(const mhv_tok *tok, const char *text, const decoded *d, s
     }
     if (best >= 0) {
         size_t j = i;
-        while (d->boff[j] < d->boff[i] + best_len)
+        while (v->boff[j] < v->boff[i] + best_len)
             j++;
         *end_char = j;
     }
     return best;
 }
 
-static mhv_status encode_segment(const mhv_tok *tok, const decoded *d, size_t a, size_t b,
-                                 mhv_toklist *out, mhv_error *err)
+/* HF's single_word test: a word character is alphanumeric or '_'. */
+static int word_char(uint32_t c)
 {
-    if (a >= b)
-        return MHV_OK;
+    return c == '_' || mhv_uc_is_letter(c) || mhv_uc_is_number(c);
+}
+
+/* What lies between two added tokens, characters [a, b) of the view; split says whether a
+ * token cut the text. */
+typedef mhv_status (*piece_fn)(const mhv_tok *tok, void *ctx, size_t a, size_t b, int split,
+                               mhv_toklist *out, mhv_error *err);
+
+/* HF AddedVocabulary::split_with_indices: the matches of tab in v become their tokens
+ * (lstrip / rstrip swallow the whitespace next to them, a single_word token must not touch a
+ * word character), and what lies between goes to piece(). */
+static mhv_status split_added(const mhv_tok *tok, const added_token *tab, int n_tab,
+                              const view *v, piece_fn piece, void *ctx, mhv_toklist *out,
+                              mhv_error *err)
+{
+    mhv_status st = MHV_OK;
+    size_t seg = 0, i = 0;
+    int split = 0;
+    while (i < v->n && !st && n_tab > 0) {
+        size_t end;
+        int k = match_added(tab, n_tab, v, i, &end);
+        if (k < 0) {
+            i++;
+            continue;
+        }
+        if (tab[k].single_word && ((i > 0 && word_char(v->cp[i - 1])) ||
+                                   (end < v->n && word_char(v->cp[end])))) {
+            i = end; /* matches do not overlap: the next one starts after this one */
+            continue;
+        }
+        size_t s = i;
+        if (tab[k].lstrip)
+            while (s > seg && mhv_uc_is_whitespace(v->cp[s - 1]))
+                s--;
+        if (tab[k].rstrip)
+            while (end < v->n && mhv_uc_is_whitespace(v->cp[end]))
+                end++;
+        if (s > seg)
+            st = piece(tok, ctx, seg, s, 1, out, err);
+        int32_t a = v->orig ? v->orig[s] : (int32_t)s;
+        int32_t e = v->orig ? v->orig[end - 1] + 1 : (int32_t)end;
+        if (!st)
+            st = mhv_toklist_push(out, tab[k].id, a, e < a ? a : e, err);
+        seg = i = end;
+        split = 1;
+    }
+    if (!st && seg < v->n)
+        st = piece(tok, ctx, seg, v->n, split, out, err);
+    return st;
+}
+
+/* Normalized text [a, b) to the model: pre-tokenizer and BPE / Unigram, or WordPiece. */
+static mhv_status model_range(const mhv_tok *tok, const mhv_normtext *nt, size_t a, size_t b,
+                              int32_t start, mhv_toklist *out, mhv_error *err)
+{
     if (tok->pipe)
-        return mhv_pipeline_encode(tok->pipe, d->cp + a, b - a, (int32_t)a, out, err);
+        return mhv_pipeline_encode_normalized(tok->pipe, nt->cp + a, nt->orig + a, b - a, start,
+                                              out, err);
+    mhv_normtext part = {nt->cp + a, nt->orig + a, b - a, b - a};
+    return mhv_wordpiece_encode(&tok->wp, &part, out, err);
+}
+
+mhv_status tok_normalize(const mhv_tok *tok, const uint32_t *cp, size_t n, int32_t base,
+                         mhv_normtext *out, mhv_error *err)
+{
+    if (tok->pipe)
+        return mhv_pipeline_normalize(tok->pipe, cp, n, base, out, err);
+    return mhv_bert_normalize(&tok->norm, cp, n, base, out, err);
+}
+
+/* One raw segment's normalized text, split by the normalized added tokens. */
+typedef struct {
+    const mhv_normtext *nt;
+    int32_t seg_start; /* original index of the raw segment's first character */
+} norm_ctx;
+
+/* A piece between normalized added tokens starts where HF's slice does: the segment start
+ * when nothing cut the segment (Metaspace "first" looks at it), else its first character's
+ * origin. */
+static mhv_status norm_piece(const mhv_tok *tok, void *ctx, size_t a, size_t b, int split,
+                             mhv_toklist *out, mhv_error *err)
+{
+    const norm_ctx *c = ctx;
+    return model_range(tok, c->nt, a, b, split ? c->nt->orig[a] : c->seg_start, out, err);
+}
+
+/* UTF-8 of cp (n,) and the byte offset of each code point, for matching added tokens. */
+static mhv_status utf8_view(const uint32_t *cp, const int32_t *orig, size_t n, view *v,
+                            unsigned char **bytes, size_t **boff, mhv_error *err)
+{
+    *bytes = malloc(4 * n + 1);
+    *boff = malloc((n + 1) * sizeof **boff);
+    if (!*bytes || !*boff)
+        return mhv_fail(err, MHV_ENOMEM, "", "out of memory");
+    size_t len = 0;
+    for (size_t i = 0; i < n; i++) {
+        (*boff)[i] = len;
+        len += (size_t)mhv_utf8_encode(cp[i], (char *)*bytes + len);
+    }
+    (*boff)[n] = len;
+    *v = (view){cp, *bytes, *boff, orig, n};
+    return MHV_OK;
+}
+
+/* A raw segment between non-normalized added tokens: normalized, then split by the
+ * normalized added tokens (matched on the normalized text, as HF does), then the model. */
+static mhv_status raw_piece(const mhv_tok *tok, void *ctx, size_t a, size_t b, int split,
+                            mhv_toklist *out, mhv_error *err)
+{
+    (void)split;
+    const view *raw = ctx;
     mhv_normtext nt = {0};
-    mhv_status st = mhv_bert_normalize(&tok->norm, d->cp + a, b - a, (int32_t)a, &nt, err);
-    if (!st)
-        st = mhv_wordpiece_encode(&tok->wp, &nt, out, err);
+    mhv_status st = tok_normalize(tok, raw->cp + a, b - a, (int32_t)a, &nt, err);
+    if (!st && tok->n_nadded == 0) {
+        st = model_range(tok, &nt, 0, nt.n, (int32_t)a, out, err);
+    } else if (!st) {
+        view v;
+        unsigned char *bytes = NULL;
+        size_t *boff = NULL;
+        norm_ctx c = {&nt, (int32_t)a};
+        if (!(st = utf8_view(nt.cp, nt.orig, nt.n, &v, &bytes, &boff, err)))
+            st = split_added(tok, tok->nadded, tok->n_nadded, &v, norm_piece, &c, out, err);
+        free(bytes);
+        free(boff);
+    }
     mhv_normtext_free(&nt);
     return st;
 }
@@ -382,31 +572,8 @@ static mhv_status encode_segment(const mhv_tok *tok, const decoded *d, size_t a,
 static mhv_status encode_text(const mhv_tok *tok, const char *text, const decoded *d,
                               mhv_toklist *out, mhv_error *err)
 {
-    mhv_status st = MHV_OK;
-    size_t seg = 0, i = 0;
-    while (i < d->n && !st) {
-        size_t end;
-        int k = match_added(tok, text, d, i, &end);
-        if (k < 0) {
-            i++;
-            continue;
-        }
-        /* lstrip/rstrip: the token swallows the whitespace next to it */
-        size_t s = i;
-        if (tok->added[k].lstrip)
-            while (s > seg && mhv_uc_is_whitespace(d->cp[s - 1]))
-                s--;
-        if (tok->added[k].rstrip)
-            while (end < d->n && mhv_uc_is_whitespace(d->cp[end]))
-                end++;
-        st = encode_segment(tok, d, seg, s, out, err);
-        if (!st)
-            st = mhv_toklist_push(out, tok->added[k].id, (int32_t)s, (int32_t)end, err);
-        seg = i = end;
-    }
-    if (!st)
-        st = encode_segment(tok, d, seg, d->n, out, err);
-    return st;
+    view v = {d->cp, (const unsigned char *)text, d->boff, NULL, d->n};
+    return split_added(tok, tok->added, tok->n_added, &v, raw_piece, &v, out, err);
 }
 
 static mhv_status to_encoding(const mhv_tok *tok, const mhv_toklist *l, mhv_encoding *out,

@@ -23,6 +23,7 @@ struct mhv_unigram {
     int byte_fallback;
     int32_t byte_tok[256];
     double unk_score;
+    int32_t n_model;      /* pieces 0..n_model-1; added tokens beyond are not the model's */
     /* byte trie of the pieces: node 0 is the root; edge (node, byte) -> node by hashing */
     int32_t *term;        /* (n_nodes,) piece id ending at the node, -1 */
     uint64_t *ekey;       /* (ecap,) node * 256 + byte + 1, 0 empty */
@@ -58,7 +59,7 @@ static int32_t child(const mhv_unigram *u, int32_t node, unsigned char c)
 
 static mhv_status build_trie(mhv_unigram *u, const char *file, mhv_error *err)
 {
-    int32_t n = mhv_vocab_size(u->vocab);
+    int32_t n = u->n_model;
     size_t bytes = 1;
     for (int32_t id = 0; id < n; id++)
         bytes += strlen(mhv_vocab_piece(u->vocab, id));
@@ -154,6 +155,7 @@ mhv_status mhv_unigram_from_json(const cJSON *model, const cJSON *added, const c
         st = mhv_vocab_finish(*vocab, err);
     if (!st) {
         u->vocab = *vocab;
+        u->n_model = np;
         u->unk_score = min - UNK_PENALTY;
         int unk;
         if (!(st = mhv_json_int(model, "unk_id", -1, -1, np - 1, &unk, file, err)) &&
@@ -172,6 +174,8 @@ mhv_status mhv_unigram_from_json(const cJSON *model, const cJSON *added, const c
         char name[8];
         snprintf(name, sizeof name, "<0x%02X>", b);
         u->byte_tok[b] = mhv_vocab_lookup(u->vocab, name, 6);
+        if (u->byte_tok[b] >= u->n_model)
+            u->byte_tok[b] = -1;
     }
     *out = u;
     return MHV_OK;
@@ -185,17 +189,16 @@ typedef struct {
 
 /* A token for characters [c0, c1) of the word. */
 static mhv_status emit(const mhv_unigram *u, const char *s, const size_t *boff,
-                       const int32_t *orig, size_t c0, size_t c1, int unk, mhv_toklist *out,
+                       const int32_t *orig, size_t c0, size_t c1, mhv_toklist *out,
                        mhv_error *err)
 {
     int32_t a = orig[c0], e = orig[c1 - 1] + 1;
     if (e < a)
         e = a;
     size_t b0 = boff[c0], b1 = boff[c1];
+    /* HF looks each piece's text up again: an unknown run that is itself a piece is that */
     int32_t id = mhv_vocab_lookup(u->vocab, s + b0, b1 - b0);
-    if (id >= 0 && !unk)
-        return mhv_toklist_push(out, id, a, e, err);
-    if (id >= 0) /* HF looks the text up again: a fused run that is itself a piece */
+    if (id >= 0 && id < u->n_model)
         return mhv_toklist_push(out, id, a, e, err);
     if (u->byte_fallback) {
         int ok = 1;
@@ -284,10 +287,8 @@ mhv_status mhv_unigram_word(const mhv_unigram *u, const uint32_t *cp, const int3
         e = a;
     }
     for (size_t k = np; k-- > 0 && !st;) {
-        size_t a = path[2 * k], b;
-        int unk = path[2 * k + 1] == (size_t)-1;
-        b = k > 0 ? path[2 * (k - 1)] : n; /* ends where the next one starts */
-        st = emit(u, s, boff, orig, a, b, unk, out, err);
+        size_t a = path[2 * k], b = k > 0 ? path[2 * (k - 1)] : n; /* to the next start */
+        st = emit(u, s, boff, orig, a, b, out, err);
     }
 done:
     free(s);

@@ -206,6 +206,7 @@ void mhv_wordpiece_init(mhv_wordpiece *wp, const mhv_vocab *vocab, const char *p
     memcpy(wp->prefix, prefix, wp->prefix_len);
     wp->max_word_chars = max_word_chars;
     wp->unk_id = unk_id;
+    wp->n_model = mhv_vocab_size(vocab);
     for (int32_t i = 0; i < mhv_vocab_size(vocab); i++) {
         size_t l = strlen(mhv_vocab_piece(vocab, i));
         if (l > wp->max_piece_bytes)
@@ -268,6 +269,8 @@ static mhv_status encode_word(const mhv_wordpiece *wp, const mhv_normtext *t, si
             if (start > 0)
                 memcpy((char *)p, wp->prefix, wp->prefix_len);
             id = mhv_vocab_lookup(wp->vocab, p, len);
+            if (id >= wp->n_model)
+                id = -1;
             if (id >= 0)
                 break;
         }

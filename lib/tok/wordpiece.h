@@ -32,6 +32,7 @@ typedef struct {
     size_t max_word_chars;  /* max_input_chars_per_word: a longer word becomes unk */
     int32_t unk_id;
     size_t max_piece_bytes; /* longest vocabulary entry: no longer candidate can match */
+    int32_t n_model;        /* ids >= n_model are added tokens, not the model's pieces */
 } mhv_wordpiece;
 
 void mhv_normtext_free(mhv_normtext *t);

@@ -25,7 +25,8 @@ A converter whose output mhaviz does not read yet is reported and skipped, not w
 Goldens: HF `tokenizers` on >= 100 varied sentences (English, Chinese, mixed, digits, emoji,
 accents, whitespace runs, very long words): ids, tokens (id_to_token of each id: for an
 unknown character Unigram's Encoding.tokens shows the text, the vocabulary piece is what
-mhaviz reports), offsets in characters; pairs: ids and type_ids of tokenizer.encode(a, b).
+mhaviz reports; get_vocab's), offsets in characters; pairs: ids and type_ids of
+tokenizer.encode(a, b).
 
     HF_HUB_OFFLINE=1 /work/venv/bin/python tests/gen/gen_tok_families.py
 Deterministic (fixed seeds, single-threaded training)."""
@@ -337,8 +338,51 @@ def spm_families():
 
 
 def enc_dict(tok, enc, s):
-    return {"sentence": s, "ids": enc.ids, "tokens": [tok.id_to_token(i) for i in enc.ids],
+    inv = {i: p for p, i in tok.get_vocab(with_added_tokens=True).items()}
+    return {"sentence": s, "ids": enc.ids, "tokens": [inv[i] for i in enc.ids],
             "offsets": [list(o) for o in enc.offsets]}
+
+
+ADDED_SENTENCES = [
+    "[NEW] token [new] and [New]", "hi there, ahi hi_ hi! -hi- hihi", "a <X> b  <X>  c<X>d",
+    "ﬁne fine ﬁnely FINE", "hello world,world  world", "ǅx ǆx DŽX", "[CLS] [SEP] [MASK] [PAD]",
+    "x [NEW][NEW] y", "<X><X>", "  <X>  ", "WORLD world", "数字 [NEW] 中文 hi 中",
+]
+
+
+def add_tokens(tok):
+    from tokenizers import AddedToken
+    tok.add_tokens([AddedToken("[NEW]", normalized=True), AddedToken("ǅx", normalized=True),
+                    AddedToken("hi", single_word=True, normalized=False),
+                    AddedToken("ﬁne", normalized=True, single_word=True),
+                    AddedToken("world", normalized=True, lstrip=True)])
+    tok.add_special_tokens([AddedToken("<X>", lstrip=True, rstrip=True, normalized=False)])
+    return tok
+
+
+def added_families():
+    N = tokenizers.normalizers
+    out = {}
+    b = Tokenizer(models.BPE(unk_token="<unk>", fuse_unk=True))
+    b.normalizer = N.Sequence([N.NFKC(), N.Lowercase()])
+    b.pre_tokenizer = pre_tokenizers.Metaspace(prepend_scheme="first")
+    b.train_from_iterator(corpus(), trainers.BpeTrainer(
+        vocab_size=500, special_tokens=["<unk>", "<s>", "</s>"], show_progress=False))
+    b.post_processor = processors.TemplateProcessing(
+        single="<s> $A </s>", pair="<s> $A </s> </s> $B </s>",
+        special_tokens=[("<s>", b.token_to_id("<s>")), ("</s>", b.token_to_id("</s>"))])
+    out["added-bpe"] = add_tokens(b)
+    w = Tokenizer(models.WordPiece(unk_token="[UNK]", max_input_chars_per_word=30))
+    w.normalizer = N.BertNormalizer(lowercase=True)
+    w.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+    w.train_from_iterator(corpus(), trainers.WordPieceTrainer(
+        vocab_size=600, special_tokens=["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"],
+        show_progress=False))
+    w.post_processor = processors.TemplateProcessing(
+        single="[CLS] $A [SEP]", pair="[CLS] $A [SEP] $B:1 [SEP]:1",
+        special_tokens=[("[CLS]", w.token_to_id("[CLS]")), ("[SEP]", w.token_to_id("[SEP]"))])
+    out["added-wordpiece"] = add_tokens(w)
+    return out
 
 
 def write(name, tok):
@@ -349,7 +393,8 @@ def write(name, tok):
     tok.no_padding()
     tok.save(path)
     tok = Tokenizer.from_file(path)
-    cases = [enc_dict(tok, tok.encode(s), s) for s in sentences()]
+    extra = ADDED_SENTENCES if name.startswith("added") else []
+    cases = [enc_dict(tok, tok.encode(s), s) for s in sentences() + extra]
     pair_cases = []
     if tok.post_processor is not None:
         for a, b in pairs():
@@ -362,7 +407,9 @@ def write(name, tok):
            "tokenizers_version": tokenizers.__version__,
            "tokenizer": f"tests/fixtures/tok-{name}/tokenizer.json",
            "offsets": "characters of the sentence, [start, end); [0, 0] for post-processor specials",
-           "tokens": "id_to_token of each id",
+           "tokens": "the vocabulary piece of each id (get_vocab(with_added_tokens=True)); "
+                     "Encoding.tokens shows the text instead for Unigram unknowns and the "
+                     "normalized text for normalized added tokens",
            "cases": cases, "pairs": pair_cases}
     with open(os.path.join(FIX, f"tok-goldens-{name}.json"), "w", encoding="utf-8") as f:
         json.dump(doc, f, ensure_ascii=False, indent=0)
@@ -450,6 +497,7 @@ def main():
     fams = {}
     if not only or only - {"t5", "xlmr", "albert", "debertav2", "llamaspm", "gemma"}:
         fams.update(byte_level_families())
+        fams.update(added_families())
     fams.update(spm_families())
     for name, tok in fams.items():
         if not only or name in only:
