@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -156,6 +157,28 @@ static void test_precompiled(void **state)
     cJSON_Delete(j);
 }
 
+/* A directory with only a SentencePiece model: the error names it and how to get
+ * tokenizer.json. */
+static void test_spm_only_dir(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/mhv-tok-XXXXXX", p[256];
+    assert_non_null(mkdtemp(dir));
+    snprintf(p, sizeof p, "%s/spm.model", dir);
+    FILE *f = fopen(p, "wb");
+    assert_non_null(f);
+    fputs("not read", f);
+    fclose(f);
+    mhv_tok *t = NULL;
+    mhv_error err = {0};
+    assert_int_equal(mhv_tok_open_dir(dir, &t, &err), MHV_EUNSUPPORTED);
+    assert_null(t);
+    assert_non_null(strstr(err.msg, "spm.model"));
+    assert_non_null(strstr(err.msg, "save_pretrained"));
+    remove(p);
+    rmdir(dir);
+}
+
 /* The hand matchers are Oniguruma's matches of their patterns on varied text. */
 static void agree(mhv_pretok_kind kind, const char *pattern, const char *text)
 {
@@ -218,6 +241,7 @@ int main(void)
         cmocka_unit_test(test_gemma),      cmocka_unit_test(test_nfkc),
         cmocka_unit_test(test_unigram_nfkd), cmocka_unit_test(test_precompiled),
         cmocka_unit_test(test_added_bpe),  cmocka_unit_test(test_added_wordpiece),
+        cmocka_unit_test(test_spm_only_dir),
         cmocka_unit_test(test_hand_matchers_agree),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -278,6 +278,17 @@ mhv_status mhv_tok_open_dir(const char *dir, mhv_tok **out, mhv_error *err)
     if (mhv_path_exists(vj) && mhv_path_exists(mt))
         return mhv_tok_open_bpe_files(vj, mt, mhv_path_exists(tc) ? tc : NULL,
                                       mhv_path_exists(sm) ? sm : NULL, out, err);
+    /* SentencePiece models alone (DeBERTa-v3's spm.model ...): say how to get tokenizer.json */
+    static const char *const spm[] = {"tokenizer.model", "spiece.model", "spm.model",
+                                      "sentencepiece.bpe.model", "sentencepiece.model"};
+    for (size_t i = 0; i < sizeof spm / sizeof *spm; i++) {
+        char p[4096];
+        if ((size_t)snprintf(p, sizeof p, "%s/%s", dir, spm[i]) < sizeof p && mhv_path_exists(p))
+            return mhv_fail(err, MHV_EUNSUPPORTED, dir,
+                            "no tokenizer.json, only the SentencePiece model %s, which mhaviz "
+                            "does not read: make tokenizer.json with transformers, "
+                            "AutoTokenizer.from_pretrained(DIR).save_pretrained(DIR)", spm[i]);
+    }
     return mhv_fail(err, MHV_EIO, dir,
                     "no tokenizer.json, vocab.txt or vocab.json + merges.txt in the directory");
 }
