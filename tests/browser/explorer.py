@@ -23,7 +23,9 @@ from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
-page, ref_path, shots = sys.argv[1:4]
+# --decoder: the page of a decoder: its masked cells are hatched and say so on hover
+decoder = sys.argv[1] == "--decoder"
+page, ref_path, shots = sys.argv[2:5] if decoder else sys.argv[1:4]
 ref = json.load(open(ref_path, encoding="utf-8"))
 failures = 0
 
@@ -154,6 +156,24 @@ try:
         check(what, not bad, bad[:3])
 
     n = len(ref["sentences"][0]["tokens"])
+    if decoder:
+        text, value = hover_cell(0, n - 1)
+        check("decoder: a later key is masked", "masked" in text and value == "", text)
+        hover_matches(0, 0, [(n - 1, 0), (n - 1, n - 1), (2, 1)], "decoder: hover below the diagonal")
+        hatched = driver.execute_script(
+            "var c = document.querySelector('.mhv-heatmap'), g = c.getContext('2d'),"
+            " r = c.width / parseFloat(c.style.width), o = document.querySelector('.mhv-overlay');"
+            "var x0 = +o.getAttribute('data-x0'), y0 = +o.getAttribute('data-y0'), cell = +o.getAttribute('data-cell');"
+            "var d = g.getImageData(Math.round((x0 + (arguments[0] - 1) * cell) * r), Math.round(y0 * r),"
+            " Math.round(cell * r), Math.round(cell * r)).data, seen = {};"
+            "for (var i = 0; i < d.length; i += 4) seen[d[i] + ',' + d[i + 1] + ',' + d[i + 2]] = 1;"
+            "return Object.keys(seen);", n)
+        check("decoder: the masked triangle is hatched grey", "242,242,242" in hatched and
+              any(k != "242,242,242" for k in hatched), hatched[:4])
+        shot(driver, "decoder.png")
+        driver.quit()
+        print("%s: %d check(s) failed" % (page, failures) if failures else "%s: all checks passed" % page)
+        sys.exit(1 if failures else 0)
     cells = [(0, 0), (n - 1, n - 1), (n // 2, 1), (3, n - 2), (n - 3, n // 3)]
     hover_matches(0, 0, cells, "hover shows the JSON weight (layer 0, head 0)")
     shot(driver, "head-hover.png")

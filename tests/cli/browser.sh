@@ -20,4 +20,12 @@ else
     bad "browser: $(grep -E '^FAIL|Error|Exception' "$TMP/log" | head -5)"
 fi
 grep -E '^(ok|FAIL|page ready)' "$TMP/log" | sed 's/^/  /'
+# a decoder: the masked triangle hatched, its cells saying so on hover
+"$MHAVIZ" run --model tests/fixtures/dec-gpt2-f32 --ids --heads '0:*' --format html,json --out "$TMP/dec" - <<<'5 9 13 2 7 1 8 3 4 11'
+if "$PY" tests/browser/explorer.py --decoder "$TMP/dec/stdin.html" "$TMP/dec/stdin.json" "$SHOTS" >"$TMP/log" 2>&1; then
+    ok
+else
+    bad "browser (decoder): $(grep -E '^FAIL|Error|Exception' "$TMP/log" | head -5)"
+fi
+grep -E '^(ok|FAIL)' "$TMP/log" | sed 's/^/  /'
 finish
