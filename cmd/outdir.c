@@ -117,8 +117,114 @@ static void on_signal(int sig)
     _exit(128 + sig);
 }
 
+/* ---- SIGBUS: a mapped file (checkpoint, font) shrank while in use ---- */
+
+static void put(const char *s, size_t n)
+{
+    while (n > 0) {
+        ssize_t w = write(STDERR_FILENO, s, n);
+        if (w <= 0)
+            return;
+        s += w;
+        n -= (size_t)w;
+    }
+}
+
+/* The path /proc/self/maps gives for addr, into buf (control bytes as \xNN); "" if none.
+ * Only async-signal-safe calls. */
+static void mapped_path(uintptr_t addr, char *buf, size_t size)
+{
+    static const char hex[] = "0123456789abcdef";
+    buf[0] = '\0';
+    int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return;
+    char chunk[4096], line[4096 + 64];
+    size_t ll = 0;
+    ssize_t got;
+    int found = 0;
+    while (!found && (got = read(fd, chunk, sizeof chunk)) > 0) {
+        for (ssize_t i = 0; i < got && !found; i++) {
+            if (chunk[i] != '\n') {
+                if (ll < sizeof line - 1)
+                    line[ll++] = chunk[i];
+                continue;
+            }
+            line[ll] = '\0';
+            /* "start-end perms offset dev inode   path" */
+            uintptr_t lo = 0, hi = 0;
+            size_t k = 0;
+            while (line[k] && line[k] != '-')
+                lo = lo * 16 + (uintptr_t)(line[k] <= '9' ? line[k] - '0' : (line[k] | 32) - 'a' + 10), k++;
+            if (line[k] == '-')
+                k++;
+            while (line[k] && line[k] != ' ')
+                hi = hi * 16 + (uintptr_t)(line[k] <= '9' ? line[k] - '0' : (line[k] | 32) - 'a' + 10), k++;
+            if (addr >= lo && addr < hi) {
+                found = 1;
+                const char *p = line + k;
+                for (int field = 0; field < 4 && *p; field++) { /* perms offset dev inode */
+                    while (*p == ' ')
+                        p++;
+                    while (*p && *p != ' ')
+                        p++;
+                }
+                while (*p == ' ')
+                    p++;
+                size_t o = 0;
+                for (; *p && o + 5 < size; p++) {
+                    unsigned char c = (unsigned char)*p;
+                    if (c < 0x20 || c == 0x7f) {
+                        buf[o++] = '\\';
+                        buf[o++] = 'x';
+                        buf[o++] = hex[c >> 4];
+                        buf[o++] = hex[c & 15];
+                    } else {
+                        buf[o++] = (char)c;
+                    }
+                }
+                buf[o] = '\0';
+            }
+            ll = 0;
+        }
+    }
+    close(fd);
+}
+
+static void on_sigbus(int sig, siginfo_t *si, void *ctx)
+{
+    (void)ctx;
+    static char path[4096];
+    mapped_path((uintptr_t)si->si_addr, path, sizeof path);
+    int armed = __atomic_load_n(&sig_armed, __ATOMIC_SEQ_CST);
+    if (armed & 2)
+        unlink(sig_tmp);
+    if (armed & 1) {
+        remove_tree(sig_stage);
+        remove_created(sig_out, sig_existed);
+    }
+    put("mhaviz: ", 8);
+    if (path[0]) {
+        put(path, strlen(path));
+        put(": ", 2);
+    }
+    static const char msg[] = "file shrank while mapped (truncated or replaced while in use)\n";
+    put(msg, sizeof msg - 1);
+    (void)sig;
+    _exit(1);
+}
+
 void cli_signals_init(void)
 {
+    struct sigaction bus;
+    memset(&bus, 0, sizeof bus);
+    bus.sa_sigaction = on_sigbus;
+    bus.sa_flags = SA_SIGINFO;
+    sigemptyset(&bus.sa_mask);
+    for (size_t i = 0; i < sizeof sig_list / sizeof sig_list[0]; i++)
+        sigaddset(&bus.sa_mask, sig_list[i]);
+    sigaction(SIGBUS, &bus, NULL);
+
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_signal;

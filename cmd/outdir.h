@@ -21,7 +21,9 @@ typedef struct {
 
 /* Installs the handlers for SIGINT, SIGTERM and SIGHUP (those not ignored at start): they
  * remove what the current transaction and temporary file wrote, then end the process with
- * the signal (exit status 128+N in the shell). */
+ * the signal (exit status 128+N in the shell). And one for SIGBUS, which a mapped file
+ * (checkpoint, font) that shrinks under the run raises: the same cleanup, then one line
+ * naming the file and exit status 1. */
 void cli_signals_init(void);
 
 /* Creates OUT (and missing parents) and the staging directory. */

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 int mhv_path_exists(const char *path)
@@ -134,6 +135,11 @@ static mhv_status open_direct(mhv_out *out, const char *path, const struct stat 
     if (S_ISDIR(sb->st_mode))
         return mhv_fail(err, MHV_EIO, path, "is a directory");
     int fd = open(path, O_WRONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+    /* a reader started beside us (`cat fifo & mhaviz ... --out fifo`) gets 2 s to open it */
+    for (int tries = 0; fd < 0 && errno == ENXIO && S_ISFIFO(sb->st_mode) && tries < 40; tries++) {
+        nanosleep(&(struct timespec){0, 50 * 1000 * 1000}, NULL);
+        fd = open(path, O_WRONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+    }
     if (fd < 0) {
         if (errno == ENXIO && S_ISFIFO(sb->st_mode))
             return mhv_fail(err, MHV_EIO, path, "is a FIFO that nobody reads");

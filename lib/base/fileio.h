@@ -27,7 +27,7 @@ mhv_status mhv_read_stream(FILE *f, const char *name, size_t max_bytes, char **o
  * by mhv_out_commit, so a failed run never leaves a partial file under the final name.
  * "-" and "/dev/stdout" write to standard output; a symbolic link is followed (the file it
  * names is replaced); an existing device, FIFO or socket is written through, never
- * replaced (a FIFO nobody reads is an error, not a wait). */
+ * replaced (a FIFO nobody opens for reading within 2 s is an error, not a wait). */
 typedef struct {
     FILE *f;
     char path[4096];    /* the file replaced: the path, or where its symbolic link leads */

@@ -122,4 +122,20 @@ for sig in INT TERM HUP; do
     else bad "signal-$sig: exit $rc (want $want), left $(find "$TMP/sig" | head -5)"; fi
 done
 
+# a checkpoint truncated under a running run: SIGBUS is caught, the file named, exit 1, and
+# the run's staging directory removed
+rm -rf "$TMP/sig" "$TMP/bm"; mkdir -p "$TMP/sig"; cp -r "$FIX" "$TMP/bm"
+"$MHAVIZ" run --model "$TMP/bm" --format png --out "$TMP/sig/out" "$TMP/long.txt" >/dev/null 2>"$TMP/stderr" &
+pid=$!
+for _ in $(seq 600); do
+    [ "$(ls -d "$TMP"/sig/out/.mhaviz-*/long-* 2>/dev/null | wc -l)" -ge 2 ] && break
+    sleep 0.05
+done
+truncate -s 4096 "$TMP/bm/model.safetensors"
+{ wait $pid; } 2>/dev/null; rc=$?
+if [ $rc = 1 ] && [ "$(wc -l <"$TMP/stderr")" = 1 ] &&
+   grep -qF "mhaviz: $TMP/bm/model.safetensors: file shrank while mapped" "$TMP/stderr" &&
+   [ -z "$(ls -A "$TMP/sig")" ]; then ok
+else bad "sigbus-truncated-checkpoint: exit $rc: $(head -c 300 "$TMP/stderr"); left $(find "$TMP/sig" | head -3)"; fi
+
 finish
