@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "outdir.h"
 #include "analysis/finite.h"
 #include "commands.h"
 #include "model/forward.h"
@@ -418,7 +419,7 @@ static void print_json(const mhv_rank_entry *e, int k, const rank_opts *o,
 /* --render: the k best heads of every sentence that has both words, the rows of --from
  * and the columns of --to outlined, into OUT/<stem>[-i]/ as `run` names them. Sentences are
  * run again, for the chosen heads only, so that the first pass holds no attention. On
- * failure every file and directory written is removed. */
+ * failure every file written is removed: they are drawn in a staging directory (cmd/outdir.h). */
 static mhv_status render_top(mhv_forward_ctx *fc, const mhv_model *m, const mhv_tok *tok,
                              const mhv_input *in, const mhv_encoding *encs,
                              const mhv_rank_entry *top, int k, const rank_opts *o,
@@ -440,8 +441,16 @@ static mhv_status render_top(mhv_forward_ctx *fc, const mhv_model *m, const mhv_
     mhv_input_stem(o->file, stem, sizeof stem);
     run_fig_opts fo = o->fig;
     fo.formats = o->render;
+    /* written into a staging directory moved into --out at the end (cmd/outdir.h) */
+    cli_outdir od;
+    mhv_status st = cli_outdir_begin(&od, o->out, err);
+    if (st) {
+        free(note);
+        mhv_heads_free(&sel);
+        return st;
+    }
     run_figs figs;
-    mhv_status st = run_figs_begin(&figs, &fo, m, tok, err);
+    st = run_figs_begin(&figs, &fo, m, tok, err);
     for (int i = 0; !st && i < in->n; i++) {
         int r[4];
         mhv_error miss = {0};
@@ -459,11 +468,15 @@ static mhv_status render_top(mhv_forward_ctx *fc, const mhv_model *m, const mhv_
             break;
         }
         mhv_highlight hl = {r[0], r[1], r[2], r[3], note};
-        st = run_figs_heads(&figs, o->out, stem, i, &in->s[i], &encs[i], &attn, &hl, err);
+        st = run_figs_heads(&figs, od.stage, stem, i, &in->s[i], &encs[i], &attn, &hl, err);
         mhv_attn_free(&attn);
     }
     cli_progress("rank --render", in->n, in->n, 1);
     run_figs_end(&figs, st == MHV_OK);
+    if (st)
+        cli_outdir_abort(&od, err);
+    else
+        st = cli_outdir_commit(&od, err);
     free(note);
     mhv_heads_free(&sel);
     return st;
