@@ -215,7 +215,7 @@ static mhv_status bert_forward(mhv_nn *nn, const mhv_model *m, const int32_t *id
             .bv = ly->v_b, .heads = c->num_heads, .kv_heads = c->num_heads,
             .head_dim = c->head_dim, .scale = (float)(1.0 / sqrt((double)c->head_dim)),
         };
-        mhv_nn_attention(nn, &attn, x, n, l, &(mhv_attn_bufs){q, k, v, ctx}, cap);
+        mhv_nn_attention(nn, &attn, x, n, l, &(mhv_attn_bufs){.q = q, .k = k, .v = v, .ctx = ctx}, cap);
         if (mhv_capture_done(cap, l))
             break;
         mhv_norm ln1 = layernorm(ly->ln_attn_g, ly->ln_attn_b, c->layer_norm_eps);

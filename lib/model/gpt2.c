@@ -139,7 +139,7 @@ static mhv_status gpt2_forward(mhv_nn *nn, const mhv_model *m, const int32_t *id
             .causal = 1,
         };
         mhv_nn_norm(nn, xb, x, &ln1, n, H);
-        mhv_nn_attention(nn, &attn, xb, n, l, &(mhv_attn_bufs){q, k, v, ctx}, cap);
+        mhv_nn_attention(nn, &attn, xb, n, l, &(mhv_attn_bufs){.q = q, .k = k, .v = v, .ctx = ctx}, cap);
         if (mhv_capture_done(cap, l))
             break;
         mhv_nn_linear(nn, tmp, ctx, &ly->o, ly->o_b, n, MHV_NN_NO_ACT);

@@ -250,7 +250,7 @@ static mhv_status llama_forward(mhv_nn *nn, const mhv_model *m, const int32_t *i
         return st;
     mhv_rope_inv_freq(&c->rope, d, inv_freq);
     mhv_rope_table(inv_freq, half, n, cos_t, sin_t);
-    mhv_rotary rot = {cos_t, sin_t, half};
+    mhv_rotary rot = {cos_t, sin_t, half, 0};
 
     mhv_embed emb = {.tok = &m->word_emb, .pad_id = -1};
     mhv_nn_embed(nn, x, &emb, ids, n, H);
@@ -266,7 +266,7 @@ static mhv_status llama_forward(mhv_nn *nn, const mhv_model *m, const int32_t *i
             .rope = &rot,
         };
         mhv_nn_norm(nn, xb, x, &rms1, n, H);
-        mhv_nn_attention(nn, &attn, xb, n, l, &(mhv_attn_bufs){q, k, v, ctx}, cap);
+        mhv_nn_attention(nn, &attn, xb, n, l, &(mhv_attn_bufs){.q = q, .k = k, .v = v, .ctx = ctx}, cap);
         if (mhv_capture_done(cap, l))
             break;
         mhv_nn_linear(nn, tmp, ctx, &ly->o, ly->o_b, n, MHV_NN_NO_ACT);

@@ -229,31 +229,75 @@ void mhv_nn_linear_parts(mhv_nn *nn, const mhv_plin_part *parts, int count, cons
     mhv_plin_run_parts(&p, parts, count, x, n);
 }
 
-/* ---- rotary embeddings over rows, for a list of heads ---- */
+/* ---- per-head work over rows: q/k norms, rotary embeddings ---- */
 
 typedef struct {
-    float *x;           /* (n, ld) */
+    const mhv_kernels *K;
+    float *x;               /* (n, ld) */
     size_t ld;
-    const int *heads;   /* (count,) heads to rotate */
+    const int *heads;       /* (count,) heads to treat */
     int count, d;
-    const mhv_rotary *r;
-} rope_args;
+    const mhv_norm *norm;   /* RMSNorm of each head (d,), or NULL */
+    const mhv_rotary *r;    /* or NULL */
+} heads_args;
 
-static void rope_rows(const void *arg, int r0, int r1, int worker)
+static void heads_rows(const void *arg, int r0, int r1, int worker)
 {
     (void)worker;
-    const rope_args *a = arg;
-    size_t off = (size_t)r0 * (size_t)a->r->half;
-    for (int t = 0; t < a->count; t++)
-        mhv_rope_apply(a->x + (size_t)r0 * a->ld + (size_t)a->heads[t] * (size_t)a->d, r1 - r0,
-                       1, a->r->half, a->ld, a->r->cos_t + off, a->r->sin_t + off);
+    const heads_args *a = arg;
+    size_t off = (size_t)r0 * (size_t)(a->r ? a->r->half : 0);
+    for (int t = 0; t < a->count; t++) {
+        float *x = a->x + (size_t)r0 * a->ld + (size_t)a->heads[t] * (size_t)a->d;
+        if (a->norm)
+            for (int i = 0; i < r1 - r0; i++)
+                a->K->rmsnorm(x + (size_t)i * a->ld, a->norm->g, 1, a->d, a->norm->eps);
+        if (a->r && a->r->interleaved)
+            mhv_rope_apply_pairs(x, r1 - r0, 1, a->r->half, a->ld, a->r->cos_t + off,
+                                 a->r->sin_t + off);
+        else if (a->r)
+            mhv_rope_apply(x, r1 - r0, 1, a->r->half, a->ld, a->r->cos_t + off,
+                           a->r->sin_t + off);
+    }
 }
 
-static void rope(mhv_nn *nn, const mhv_rotary *r, float *x, size_t ld, const int *heads,
-                 int count, int d, int n)
+/* Each listed head of x(n, ld): RMSNorm (when norm), then the rotation (when r). */
+static void per_head(mhv_nn *nn, float *x, size_t ld, const int *heads, int count, int d,
+                     const mhv_norm *norm, const mhv_rotary *r, int n)
 {
-    rope_args a = {x, ld, heads, count, d, r};
-    par_rows(nn, n, count * d, rope_rows, &a);
+    if (!norm && !r)
+        return;
+    heads_args a = {nn->K, x, ld, heads, count, d, norm, r};
+    par_rows(nn, n, count * d, heads_rows, &a);
+}
+
+/* ---- fused projections: [q x group, k, v] per key/value head ---- */
+
+typedef struct {
+    const float *qkv;       /* (n, kv_heads * (group + 2) * d) */
+    float *q, *k, *v;       /* (n, heads*d), (n, kv_heads*d) x2 */
+    const int *heads, *kv_heads;
+    int count, kv_count, group, d, nh, nkv, with_v;
+} split_args;
+
+static void split_rows(const void *arg, int r0, int r1, int worker)
+{
+    (void)worker;
+    const split_args *a = arg;
+    size_t d = (size_t)a->d, per = (size_t)(a->group + 2) * d, ld = (size_t)a->nkv * per;
+    for (int i = r0; i < r1; i++) {
+        const float *row = a->qkv + (size_t)i * ld;
+        for (int t = 0; t < a->count; t++) {
+            int h = a->heads[t];
+            memcpy(a->q + ((size_t)i * (size_t)a->nh + (size_t)h) * d,
+                   row + (size_t)(h / a->group) * per + (size_t)(h % a->group) * d, d * sizeof(float));
+        }
+        for (int t = 0; t < a->kv_count; t++) {
+            size_t g = (size_t)a->kv_heads[t], dst = ((size_t)i * (size_t)a->nkv + g) * d;
+            memcpy(a->k + dst, row + g * per + (size_t)a->group * d, d * sizeof(float));
+            if (a->with_v)
+                memcpy(a->v + dst, row + g * per + (size_t)(a->group + 1) * d, d * sizeof(float));
+        }
+    }
 }
 
 /* ---- attention, one task per head ---- */
@@ -284,6 +328,58 @@ static void attn_task(void *ctx, int task, int worker)
     (mhv_attn_needs_scalar(&a) ? mhv_kernels_scalar() : j->K)->attention(&a);
 }
 
+/* Q for heads qh(qn), K (and V when with_v) for key/value heads kh(kn) from x, as one pool
+ * job over x packed once. A column's bytes do not depend on which others are computed, so
+ * a done layer computes only the columns of the heads that run. */
+static void project_qkv(mhv_nn *nn, const mhv_attn_layer *a, const float *x, int n,
+                        const mhv_attn_bufs *b, const int *qh, int qn, const int *kh, int kn,
+                        int with_v)
+{
+    int d = a->head_dim, group = a->heads / a->kv_heads;
+    mhv_plin_part parts[3 * MAX_HEADS];
+    int np = 0;
+    if (a->fused) {
+        const mhv_mat *w = a->fused->w;
+        int per = (group + 2) * d; /* rows of one key/value group */
+        if (qn == a->heads && kn == a->kv_heads) {
+            parts[np++] = (mhv_plin_part){b->qkv, w, a->fused->b, 0, w->rows, MHV_NN_NO_ACT};
+        } else {
+            for (int t = 0; t < qn; t++) {
+                int o = qh[t] / group * per + qh[t] % group * d;
+                parts[np++] = (mhv_plin_part){b->qkv, w, a->fused->b, o, o + d, MHV_NN_NO_ACT};
+            }
+            for (int t = 0; t < kn; t++) {
+                int o = kh[t] * per + group * d;
+                parts[np++] = (mhv_plin_part){b->qkv, w, a->fused->b, o, o + (with_v ? 2 : 1) * d,
+                                              MHV_NN_NO_ACT};
+            }
+        }
+        mhv_nn_linear_parts(nn, parts, np, x, n);
+        split_args s = {b->qkv, b->q, b->k, b->v, qh, kh, qn, kn, group, d, a->heads,
+                        a->kv_heads, with_v};
+        par_rows(nn, n, w->rows, split_rows, &s);
+        return;
+    }
+    if (qn == a->heads && kn == a->kv_heads) {
+        parts[np++] = (mhv_plin_part){b->q, a->wq, a->bq, 0, a->wq->rows, MHV_NN_NO_ACT};
+        parts[np++] = (mhv_plin_part){b->k, a->wk, a->bk, 0, a->wk->rows, MHV_NN_NO_ACT};
+        if (with_v)
+            parts[np++] = (mhv_plin_part){b->v, a->wv, a->bv, 0, a->wv->rows, MHV_NN_NO_ACT};
+    } else {
+        for (int t = 0; t < qn; t++)
+            parts[np++] = (mhv_plin_part){b->q, a->wq, a->bq, qh[t] * d, qh[t] * d + d,
+                                          MHV_NN_NO_ACT};
+        for (int t = 0; t < kn; t++) {
+            parts[np++] = (mhv_plin_part){b->k, a->wk, a->bk, kh[t] * d, kh[t] * d + d,
+                                          MHV_NN_NO_ACT};
+            if (with_v)
+                parts[np++] = (mhv_plin_part){b->v, a->wv, a->bv, kh[t] * d, kh[t] * d + d,
+                                              MHV_NN_NO_ACT};
+        }
+    }
+    mhv_nn_linear_parts(nn, parts, np, x, n);
+}
+
 void mhv_nn_attention(mhv_nn *nn, const mhv_attn_layer *a, const float *x, int n, int l,
                       const mhv_attn_bufs *b, mhv_capture *cap)
 {
@@ -302,32 +398,28 @@ void mhv_nn_attention(mhv_nn *nn, const mhv_attn_layer *a, const float *x, int n
         if (!kv_count || kv_heads[kv_count - 1] != h / group)
             kv_heads[kv_count++] = h / group;
     }
-    /* Q, K (, V) as one pool job over x packed once; in a done layer only the columns of
-     * the heads that run (a column's bytes do not depend on which others are computed) */
-    mhv_plin_part parts[2 * MAX_HEADS + 1];
-    int np = 0;
-    if (done) {
-        for (int t = 0; t < count; t++)
-            parts[np++] = (mhv_plin_part){b->q, a->wq, a->bq, heads[t] * d, heads[t] * d + d,
-                                          MHV_NN_NO_ACT};
-        for (int t = 0; t < kv_count; t++)
-            parts[np++] = (mhv_plin_part){b->k, a->wk, a->bk, kv_heads[t] * d,
-                                          kv_heads[t] * d + d, MHV_NN_NO_ACT};
-    } else {
-        parts[np++] = (mhv_plin_part){b->q, a->wq, a->bq, 0, QD, MHV_NN_NO_ACT};
-        parts[np++] = (mhv_plin_part){b->k, a->wk, a->bk, 0, KVD, MHV_NN_NO_ACT};
-        parts[np++] = (mhv_plin_part){b->v, a->wv, a->bv, 0, KVD, MHV_NN_NO_ACT};
+    /* a norm over a whole projection needs every column of it */
+    int prune = done && !a->qk_norm_full;
+    int all_heads[MAX_HEADS], all_kv[MAX_HEADS];
+    for (int h = 0; h < a->heads; h++)
+        all_heads[h] = h, all_kv[h] = h;
+    const int *qh = prune ? heads : all_heads, *kh = prune ? kv_heads : all_kv;
+    int qn = prune ? count : a->heads, kn = prune ? kv_count : a->kv_heads;
+    project_qkv(nn, a, x, n, b, qh, qn, kh, kn, !done);
+    if (a->qk_norm_full) {
+        mhv_nn_norm(nn, b->q, b->q, a->q_norm, n, QD);
+        mhv_nn_norm(nn, b->k, b->k, a->k_norm, n, KVD);
     }
-    mhv_nn_linear_parts(nn, parts, np, x, n);
-    if (a->rope) {
-        rope(nn, a->rope, b->q, (size_t)QD, heads, count, d, n);
-        rope(nn, a->rope, b->k, (size_t)KVD, kv_heads, kv_count, d, n);
-    }
+    const mhv_norm *qn_head = a->qk_norm_full ? NULL : a->q_norm;
+    const mhv_norm *kn_head = a->qk_norm_full ? NULL : a->k_norm;
+    per_head(nn, b->q, (size_t)QD, qh, qn, d, qn_head, a->rope, n);
+    per_head(nn, b->k, (size_t)KVD, kh, kn, d, kn_head, a->rope, n);
     attn_job j = {
         .K = nn->K,
         .base = {.q = b->q, .k = b->k, .v = b->v, .n = n, .d = d, .ld_q = (size_t)QD,
                  .ld_k = (size_t)KVD, .ld_v = (size_t)KVD, .scale = a->scale,
-                 .causal = a->causal, .window = a->window, .out = done ? NULL : b->ctx,
+                 .softcap = a->softcap, .causal = a->causal, .window = a->window,
+                 .out = done ? NULL : b->ctx,
                  .ld_out = (size_t)QD},
         .group = group, .d = d, .heads = heads, .probs = probs, .nn = nn,
     };

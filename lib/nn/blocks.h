@@ -114,7 +114,9 @@ void mhv_nn_linear_parts(mhv_nn *nn, const mhv_plin_part *parts, int count, cons
 
 typedef struct {
     const float *cos_t, *sin_t; /* (n, half) for positions 0..n-1 (rope.h) */
-    int half;                   /* rotated pairs per head: head_dim / 2 */
+    int half;                   /* rotated pairs per head: the first 2*half dimensions of a
+                                 * head turn, the rest stay (partial rotary: NeoX, Phi-3) */
+    int interleaved;            /* pairs (2i, 2i+1) (GPT-J) instead of (i, i + half) */
 } mhv_rotary;
 
 /* ---- self-attention over the selected heads ---- */
@@ -137,21 +139,39 @@ static inline int mhv_capture_done(const mhv_capture *c, int l)
     return l == c->last && !c->full_last;
 }
 
-/* One attention layer: projections, heads, and how scores are masked. */
+/* Q, K and V from one fused matrix whose rows hold, for each key/value head g, its group of
+ * query heads, then its key, then its value head: (kv_heads * (group + 2) * d, in). GPT-NeoX
+ * is the case group = 1 ([q, k, v] per head), Falcon's new decoder architecture the general
+ * one. (A fused matrix of [all Q; all K; all V] needs no layout: its row blocks are three
+ * ordinary matrices.) */
+typedef struct {
+    const mhv_mat *w;
+    const float *b;                 /* or NULL */
+} mhv_qkv_grouped;
+
+/* One attention layer: projections, heads, and how scores are made and masked. */
 typedef struct {
     const mhv_mat *wq, *wk, *wv;    /* (heads*d, in), (kv_heads*d, in), (kv_heads*d, in) */
     const float *bq, *bk, *bv;      /* or NULL */
+    const mhv_qkv_grouped *fused;   /* instead of wq/wk/wv, or NULL */
     int heads, kv_heads, head_dim;  /* query head h reads key/value head h / (heads/kv_heads) */
+    /* RMSNorm of each query and key head (d,) before the rotation (Qwen3, Gemma 3), or of
+     * the whole projection (heads*d,) / (kv_heads*d,) when qk_norm_full (OLMo 2); NULL: none */
+    const mhv_norm *q_norm, *k_norm;
+    int qk_norm_full;
     float scale;                    /* of the scores, usually 1/sqrt(head_dim) */
+    float softcap;                  /* > 0: scores capped by softcap * tanh(s / softcap) */
     int causal;
-    int window;                     /* > 0: sliding window (with causal) */
+    int window;                     /* > 0: sliding window (two-sided without causal) */
     const mhv_rotary *rope;         /* rotary positions on q and k, or NULL */
 } mhv_attn_layer;
 
 /* Activations of the attention block: q (n, heads*d), k and v (n, kv_heads*d), ctx (n,
- * heads*d) = softmax(q k^T) v of every head (not written when the layer is done). */
+ * heads*d) = softmax(q k^T) v of every head (not written when the layer is done); qkv (n,
+ * fused rows) when the layer is fused, else unused. */
 typedef struct {
     float *q, *k, *v, *ctx;
+    float *qkv;
 } mhv_attn_bufs;
 
 /* Self-attention of layer l over x(n, in): projections, rotary positions, probabilities of

@@ -54,3 +54,19 @@ void mhv_rope_apply(float *x, int n, int heads, int half, size_t ld, const float
         }
     }
 }
+
+void mhv_rope_apply_pairs(float *x, int n, int heads, int half, size_t ld, const float *cos_t,
+                          const float *sin_t)
+{
+    for (int p = 0; p < n; p++) {
+        const float *cs = cos_t + (size_t)p * (size_t)half, *sn = sin_t + (size_t)p * (size_t)half;
+        for (int h = 0; h < heads; h++) {
+            float *v = x + (size_t)p * ld + (size_t)h * 2 * (size_t)half;
+            for (int j = 0; j < half; j++) {
+                float a = v[2 * j], b = v[2 * j + 1];
+                v[2 * j] = a * cs[j] - b * sn[j];
+                v[2 * j + 1] = b * cs[j] + a * sn[j];
+            }
+        }
+    }
+}

@@ -23,8 +23,12 @@ typedef struct {
 void mhv_rope_inv_freq(const mhv_rope *r, int head_dim, float *inv_freq);
 /* cos, sin (n, half) for positions 0..n-1: angle = fp32(pos * inv_freq[j]), as transformers. */
 void mhv_rope_table(const float *inv_freq, int half, int n, float *cos_t, float *sin_t);
-/* Rotates x(n, heads, 2*half) in place (row stride ld floats) with the table of n positions. */
+/* Rotates x(n, heads, 2*half) in place (row stride ld floats) with the table of n positions:
+ * dimension j with j + half. */
 void mhv_rope_apply(float *x, int n, int heads, int half, size_t ld, const float *cos_t,
                     const float *sin_t);
+/* The same with GPT-J's pairing: dimension 2j with 2j + 1. */
+void mhv_rope_apply_pairs(float *x, int n, int heads, int half, size_t ld, const float *cos_t,
+                          const float *sin_t);
 
 #endif
