@@ -1,11 +1,14 @@
-/* fuzz_render.c - a head's figure for arbitrary token strings: label layout, the scene,
- * rasterising it (PNG canvas) and writing it as SVG. Input: a flags byte (label kind,
- * causal, scale, values), a token count byte, then pieces separated by '\n'; the weights are
- * taken from the remaining bytes. Fonts are the system's (fonts-wqy-microhei, DejaVu). */
+/* fuzz_render.c - a head's figure for arbitrary token strings: label layout, the scene in
+ * the matrix, line or row view, rasterising it (PNG canvas) or writing it as SVG or PDF, and
+ * the HTML explorer's sentence block. Input: a flags byte (label kind, causal, scale, values,
+ * SVG, view), a token count byte, then pieces separated by '\n'; the weights are taken from
+ * the remaining bytes. Fonts are the system's (fonts-wqy-microhei, DejaVu). */
 #include <string.h>
 
 #include "fig/canvas.h"
 #include "fuzz.h"
+#include "fig/html.h"
+#include "fig/pdf.h"
 #include "fig/render.h"
 #include "fig/svg.h"
 #include "text/unicode.h"
@@ -71,12 +74,23 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                         .causal = (flags >> 1) & 1, .sentence = text, .n = n,
                         .pieces = pieces, .special = special, .kind = kind};
     mhv_head_attn h = {.layer = 3, .head = 7, .w = w};
+    const mhv_head_attn *hp = &h;
+    /* bits 6-7: matrix, lines, the row view of the first tokens, or the matrix as PDF */
+    int view = flags >> 6;
+    in.highlight = (mhv_highlight){0, n < 2 ? n : 2, n - 1, n, "fuzz"};
+    rp.min_weight = (float)(flags & 0x0c) / 64.0f;
     mhv_scene sc;
     mhv_error err = {0};
-    if (mhv_render_head(&rp, fonts, &in, &h, &sc, &err) == MHV_OK) {
+    mhv_status st = view == 1   ? mhv_render_lines(&rp, fonts, &in, &hp, 1, &sc, &err)
+                    : view == 2 ? mhv_render_row(&rp, fonts, &in, &h, &sc, &err)
+                                : mhv_render_head(&rp, fonts, &in, &h, &sc, &err);
+    if (st == MHV_OK) {
         FUZZ_CHECK(mhv_scene_check(&sc, &err) == MHV_OK);
-        if (flags & 0x20) {
-            FUZZ_CHECK(mhv_svg_write(devnull, "fuzz.svg", &sc, fonts, &err) == MHV_OK);
+        if (view == 3) {
+            FUZZ_CHECK(mhv_pdf_write(devnull, "fuzz.pdf", &sc, fonts, 96, &err) == MHV_OK);
+        } else if (flags & 0x20) {
+            FUZZ_CHECK(mhv_svg_write_labels(devnull, "fuzz.svg", &sc, fonts, view == 2, &err) ==
+                       MHV_OK);
         } else {
             mhv_canvas c;
             if (mhv_canvas_new(sc.width, sc.height, &c, &err) == MHV_OK) {
@@ -86,6 +100,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
         mhv_scene_free(&sc);
     }
+    mhv_attn a = {.n = n, .count = 1, .heads = &h, .buf = w};
+    FUZZ_CHECK(mhv_html_sentence(devnull, "fuzz.html", &in, &a, NULL, NULL, &err) == MHV_OK);
     free(w);
     free(text);
     return 0;
