@@ -31,6 +31,7 @@ typedef struct {
     int embedding_size;       /* of the token embeddings: hidden_size unless factorised
                                * (ELECTRA, ALBERT) */
     int pos_offset;           /* learned positions: token i takes row i + pos_offset */
+    int layer_groups;         /* ALBERT: groups of shared layer weights */
     int pad_positions;        /* RoBERTa's positions: counted from pad_id + 1, pads at pad_id */
     int pad_id;               /* pad_token_id */
     float layer_norm_eps;     /* LayerNorm eps, or RMSNorm eps (rms_norm_eps) */
