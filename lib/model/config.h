@@ -45,6 +45,10 @@ typedef struct {
     mhv_rope rope;            /* rotary families */
     int sliding_window;       /* 0: none; else key j is seen by query i only when i - j < it */
     int window_from_layer;    /* layers >= this one use sliding_window (Qwen2 max_window_layers) */
+    int parallel_residual;    /* attention and feed-forward both read the layer's input
+                               * (GPT-NeoX, GPT-J, Falcon) */
+    int rotary_dims;          /* rotated dimensions of a head (partial rotary: GPT-NeoX,
+                               * GPT-J); 0 where the family rotates whole heads */
 } mhv_config;
 
 /* Limits on sizes accepted from a file: far beyond any real model, small enough that

@@ -26,6 +26,10 @@ typedef struct {
     mhv_mat ffn_down;                /* (hidden, intermediate) */
     float *ffn_gate_b, *ffn_up_b, *ffn_down_b;
     float *ln_ffn_g, *ln_ffn_b;      /* (hidden,) the norm around the FFN, as ln_attn_* */
+    /* A fused query/key/value matrix (GPT-NeoX, Falcon): rows as mhv_qkv_grouped lays them
+     * out; q/k/v then hold no weights (q may alias it for the dtype). */
+    mhv_mat qkv;
+    float *qkv_b;                    /* or NULL */
 } mhv_layer;
 
 typedef struct {
