@@ -262,6 +262,13 @@ expect_fail nan-key-weight-rank 1 "s.txt: line 1: layer 1, head 0: attention of 
 fresh_model m; st_poke "$ST" encoder.layer.0.attention.self.query.bias 5 0000807f
 expect_fail inf-query-bias 1 "s.txt: line 1: layer 0, head 0: attention of token 0 is NaN" -- run --model "$M" "$TMP/s.txt"
 
+expect_fail pretokenized-and-ids 2 "--pretokenized and --ids exclude each other" -- run --model "$FIX" --pretokenized --ids "$TMP/s.txt"
+expect_fail tokenize-ids-and-pretokenized 2 "--pretokenized and --ids exclude each other" -- "$MHAVIZ" tokenize --model "$FIX" --ids --pretokenized "$TMP/s.txt"
+# tokenize --ids needs no tokenizer files, as run --ids does
+echo "1 2 3" >"$TMP/ids.txt"
+if [ "$("$MHAVIZ" tokenize --model tests/fixtures/dec-llama-f32 --ids "$TMP/ids.txt" 2>&1)" = "$(printf '1 2 3\t1 2 3')" ]; then ok
+else bad "tokenize-ids-without-tokenizer: $("$MHAVIZ" tokenize --model tests/fixtures/dec-llama-f32 --ids "$TMP/ids.txt" 2>&1 | head -c 200)"; fi
+
 # ---- --truncate on a decoder: the first positions, never the sentence's last token after
 # the cut (a sequence that is not in the text); BERT keeps its closing [SEP] ----
 rm -rf "$M"; cp -r tests/fixtures/dec-qwen2-f32 "$M"; cp tests/fixtures/tok-llama/tokenizer.json "$M/"
