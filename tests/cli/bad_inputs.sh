@@ -269,6 +269,8 @@ echo "1 2 3" >"$TMP/ids.txt"
 if [ "$("$MHAVIZ" tokenize --model tests/fixtures/dec-llama-f32 --ids "$TMP/ids.txt" 2>&1)" = "$(printf '1 2 3\t1 2 3')" ]; then ok
 else bad "tokenize-ids-without-tokenizer: $("$MHAVIZ" tokenize --model tests/fixtures/dec-llama-f32 --ids "$TMP/ids.txt" 2>&1 | head -c 200)"; fi
 
+expect_fail info-bad-directory 1 "not a model directory" -- "$MHAVIZ" info --model "$TMP/plainfile"
+
 # ---- --truncate on a decoder: the first positions, never the sentence's last token after
 # the cut (a sequence that is not in the text); BERT keeps its closing [SEP] ----
 rm -rf "$M"; cp -r tests/fixtures/dec-qwen2-f32 "$M"; cp tests/fixtures/tok-llama/tokenizer.json "$M/"
