@@ -26,6 +26,12 @@ typedef struct {
     mhv_mat ffn_down;                /* (hidden, intermediate) */
     float *ffn_gate_b, *ffn_up_b, *ffn_down_b;
     float *ln_ffn_g, *ln_ffn_b;      /* (hidden,) the norm around the FFN, as ln_attn_* */
+    /* RMSNorm weights of the query and key heads (head_dim,), or of the whole projections
+     * (heads*head_dim,), (kv_heads*head_dim,) (config qk_norm), or NULL */
+    float *q_norm_g, *k_norm_g;
+    /* RMSNorm of the attention and FFN outputs before the residual add (Gemma 2/3, OLMo 2:
+     * x += norm(attn(...))), or NULL */
+    float *post_attn_g, *post_ffn_g; /* (hidden,) */
 } mhv_layer;
 
 typedef struct {
