@@ -81,7 +81,7 @@ FUZZ_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) $(FUZZ_FLAGS) -fsanitize=fuzzer-no-
 FUZZ_LIB_OBJ := $(LIB_SRC:%.c=$(FZ)/obj/%.o) $(FZ)/obj/gen/html_assets.o
 REPLAY_BIN := $(FUZZ_TARGETS:%=$(B)/fuzz-replay/%)
 
-.PHONY: all deps bench-deps browser-deps demo test check run-tests unit cli replay install clean fuzz fuzz-run fuzz-smoke bench
+.PHONY: all deps bench-deps browser-deps firefox-deps demo test check run-tests unit cli replay install clean fuzz fuzz-run fuzz-smoke bench
 # keep test objects: they are not throwaway intermediates
 .SECONDARY:
 all: $(B)/mhaviz $(B)/libmhaviz.a
@@ -147,6 +147,10 @@ bench-deps:
 BROWSER_DEB_PKGS := chromium chromium-driver python3-selenium
 browser-deps:
 	$(call install_missing,$(BROWSER_DEB_PKGS))
+# and Firefox, which the same test only screenshots (Debian has no geckodriver)
+FIREFOX_DEB_PKGS := firefox-esr
+firefox-deps:
+	$(call install_missing,$(FIREFOX_DEB_PKGS))
 
 demo: deps
 	@$(MAKE) --no-print-directory all
@@ -181,6 +185,8 @@ run-tests: $(TEST_BIN) $(B)/mhaviz $(REPLAY_BIN)
 test: deps
 	@$(MAKE) --no-print-directory browser-deps || \
 	  echo "deps: $(BROWSER_DEB_PKGS) not installable: the browser test is skipped" >&2
+	@$(MAKE) --no-print-directory firefox-deps || \
+	  echo "deps: $(FIREFOX_DEB_PKGS) not installable: the Firefox check is skipped" >&2
 	@$(MAKE) --no-print-directory WERROR=-Werror run-tests
 	@$(MAKE) --no-print-directory WERROR=-Werror check
 	@$(MAKE) --no-print-directory fuzz-smoke

@@ -441,6 +441,10 @@ static mhv_status render_top(mhv_forward_ctx *fc, const mhv_model *m, const mhv_
     mhv_input_stem(o->file, stem, sizeof stem);
     run_fig_opts fo = o->fig;
     fo.formats = o->render;
+    int longest = 0;
+    for (int i = 0; i < in->n; i++)
+        longest = encs[i].n > longest ? encs[i].n : longest;
+    run_fig_values_warn(&fo, longest);
     /* written into a staging directory moved into --out at the end (cmd/outdir.h) */
     cli_outdir od;
     mhv_status st = cli_outdir_begin(&od, o->out, err);

@@ -102,7 +102,7 @@ static void test_errors(void **state)
     expect_error("vocab_size", "1e300", MHV_EFORMAT, "vocab_size");
     expect_error("hidden_act", "\"swiglu_magic\"", MHV_EUNSUPPORTED, "swiglu_magic");
     expect_error("hidden_act", "3", MHV_EFORMAT, "hidden_act");
-    expect_error("model_type", "\"gpt_neox\"", MHV_EUNSUPPORTED, "gpt_neox");
+    expect_error("model_type", "\"rwkv\"", MHV_EUNSUPPORTED, "rwkv");
     /* a decoder model_type is parsed by its own rules: BERT's field names are not GPT-2's */
     expect_error("model_type", "\"gpt2\"", MHV_EFORMAT, "missing field 'n_embd'");
     expect_error("model_type", "\"xlnet\"", MHV_EUNSUPPORTED, "supported: bert, roberta");

@@ -1,7 +1,8 @@
 /* Every model family against Hugging Face transformers: each golden
  * tests/fixtures/goldens/fam-*.json (made by tests/gen/fam_<family>.py) names a fixture
- * checkpoint; every head of every sentence must match transformers' eager attention within
- * the golden's tolerance (1e-5, or 1.25x transformers' own fp32-vs-float64 difference),
+ * checkpoint; every head of every sentence must match transformers' eager attention, run in
+ * float64 on the checkpoint's weights, within the golden's tolerance (1e-5, or 1.25x the
+ * error of transformers' own fp32 run where that is larger),
  * on 1 and 2 threads with the same bytes, and with the scalar kernels; the last position's
  * logits too where the golden has them. */
 #include <stdarg.h>

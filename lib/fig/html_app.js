@@ -181,7 +181,10 @@
 
     function headName(h) {
       var S = sent();
-      if (h < 0) return S.agg === 'rollout' ? 'rollout of layers 0..' + st.layer : S.agg + ' of heads';
+      if (h < 0)
+        return S.agg === 'rollout' ? 'rollout of layers 0..' + st.layer
+          : S.agg === 'flow' ? 'attention flow through layers 0..' + st.layer
+          : S.agg + ' of heads';
       return 'head ' + h + (S.kv_group > 0 ? ' (kv head ' + Math.floor(h / S.kv_group) + ')' : '');
     }
 

@@ -31,6 +31,16 @@ typedef struct {
     int embedding_size;       /* of the token embeddings: hidden_size unless factorised
                                * (ELECTRA, ALBERT) */
     int pos_offset;           /* learned positions: token i takes row i + pos_offset */
+    int layer_groups;         /* ALBERT: groups of shared layer weights */
+    /* DeBERTa-v2 disentangled attention: content->position and position->content terms */
+    int rel_attention;        /* relative_attention: the relative embeddings exist */
+    int rel_c2p, rel_p2c;
+    int rel_span;             /* att_span: position_buckets, else max_relative_positions */
+    int rel_buckets;          /* position_buckets (log buckets), or 0 */
+    int rel_max;              /* max_relative_positions */
+    int rel_share_key;        /* share_att_key: the content projections serve the positions */
+    int rel_norm;             /* norm_rel_ebd has layer_norm */
+    int pos_input;            /* position_biased_input: absolute positions added too */
     int pad_positions;        /* RoBERTa's positions: counted from pad_id + 1, pads at pad_id */
     int pad_id;               /* pad_token_id */
     float layer_norm_eps;     /* LayerNorm eps, or RMSNorm eps (rms_norm_eps) */
@@ -44,9 +54,12 @@ typedef struct {
     mhv_rope rope;            /* rotary families */
     int sliding_window;       /* 0: none; else key j is seen by query i only when i - j < it */
     int window_from_layer;    /* layers >= this one use sliding_window (Qwen2 max_window_layers) */
+    int parallel_residual;    /* attention and feed-forward both read the layer's input
+                               * (GPT-NeoX, GPT-J, Falcon) */
+    int rotary_dims;          /* rotated dimensions of a head (partial rotary: GPT-NeoX,
+                               * GPT-J, Phi-3); 0 where the family rotates whole heads */
     /* decoder options (Qwen3, Gemma, Phi-3, OLMo 2) */
     int qk_norm;              /* MHV_QK_NORM_*: RMSNorm of queries and keys */
-    int rotary_dim;           /* rotated dimensions of a head (partial rotary); 0: head_dim */
     double attn_scale;        /* > 0: the score scale (Gemma 2 query_pre_attn_scalar**-0.5);
                                * 0: 1/sqrt(head_dim) */
     float attn_softcap;       /* > 0: scores capped by softcap * tanh(s / softcap) (Gemma 2) */

@@ -37,6 +37,10 @@ typedef struct mhv_family {
 extern const mhv_family mhv_family_bert;
 extern const mhv_family mhv_family_gpt2;
 extern const mhv_family mhv_family_llama;
+extern const mhv_family mhv_family_distilbert;
+extern const mhv_family mhv_family_albert;
+extern const mhv_family mhv_family_gpt_neox;
+extern const mhv_family mhv_family_deberta;
 
 /* The family that opens model_type, and its name for it; NULL when none does. */
 const mhv_family *mhv_family_find(const char *model_type, const char **arch);

@@ -155,13 +155,13 @@ static mhv_status llama_config(const cJSON *root, mhv_config *c, const char *nam
         double partial;
         if ((st = mhv_config_rope_partial(root, &c->rope, &partial, name, err)))
             return st;
-        c->rotary_dim = (int)(c->head_dim * partial); /* int(head_dim * factor), as HF */
-        if (c->rotary_dim < 2 || c->rotary_dim % 2 != 0)
+        c->rotary_dims = (int)(c->head_dim * partial); /* int(head_dim * factor), as HF */
+        if (c->rotary_dims < 2 || c->rotary_dims % 2 != 0)
             return mhv_fail(err, MHV_EUNSUPPORTED, name,
                             "partial_rotary_factor %g gives %d rotated dimensions (need an even "
-                            "number >= 2)", partial, c->rotary_dim);
-        if (c->rotary_dim == c->head_dim)
-            c->rotary_dim = 0;
+                            "number >= 2)", partial, c->rotary_dims);
+        if (c->rotary_dims == c->head_dim)
+            c->rotary_dims = 0;
     }
     c->qk_norm = v->qk_norm;
     c->layer_norm_eps = (float)eps;
@@ -298,7 +298,7 @@ static mhv_status llama_forward(mhv_nn *nn, const mhv_model *m, const int32_t *i
 {
     const mhv_config *c = &m->cfg;
     int H = c->hidden_size, I = c->intermediate_size, d = c->head_dim;
-    int half = (c->rotary_dim ? c->rotary_dim : d) / 2; /* rotated pairs of a head */
+    int half = (c->rotary_dims ? c->rotary_dims : d) / 2; /* rotated pairs of a head */
     size_t N = (size_t)n, QD = (size_t)c->num_heads * (size_t)d;
     size_t KVD = (size_t)c->num_kv_heads * (size_t)d;
     float *x;        /* (n, H) residual stream */

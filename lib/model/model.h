@@ -26,6 +26,13 @@ typedef struct {
     mhv_mat ffn_down;                /* (hidden, intermediate) */
     float *ffn_gate_b, *ffn_up_b, *ffn_down_b;
     float *ln_ffn_g, *ln_ffn_b;      /* (hidden,) the norm around the FFN, as ln_attn_* */
+    /* A fused query/key/value matrix (GPT-NeoX, Falcon): rows as mhv_qkv_grouped lays them
+     * out; q/k/v then hold no weights (q may alias it for the dtype). */
+    mhv_mat qkv;
+    float *qkv_b;                    /* or NULL */
+    mhv_mat pos_k, pos_q;            /* DeBERTa's projections of the relative embeddings
+                                      * (pos_key_proj, pos_query_proj) when not shared */
+    float *pos_k_b, *pos_q_b;
     /* RMSNorm weights of the query and key heads (head_dim,), or of the whole projections
      * (heads*head_dim,), (kv_heads*head_dim,) (config qk_norm), or NULL */
     float *q_norm_g, *k_norm_g;
@@ -51,6 +58,8 @@ typedef struct {
                                   * for RMSNorm */
     mhv_mat lm_head;             /* (vocab, hidden) decoders; the token embedding when tied;
                                   * data NULL for a base model without lm_head.weight */
+    mhv_mat rel_emb;             /* (2 * span, hidden) DeBERTa's relative position embeddings */
+    float *rel_ln_g, *rel_ln_b;  /* their LayerNorm (norm_rel_ebd), or NULL */
     mhv_wstore store;            /* the fp32 vectors above and any aligned copies */
 } mhv_model;
 

@@ -122,13 +122,20 @@ def hf_overrides(control, punct, mn, lower, decomp):
     return tokenizers.__version__, n, ccc_zero
 
 
-def regex_classes():
-    """\\p{L} and \\p{N} as the regex engine of `tokenizers` (Oniguruma) sees them: its Unicode
-    is newer than Python's, so every code point is probed in chunks with a Split pre-tokenizer."""
+# General categories the Split patterns of the families use (Llama-3, DeepSeek, Tekken ...):
+# lib/tok/regex.c gives Oniguruma these tables as user properties, so a system libonig with an
+# older Unicode matches as the one inside `tokenizers` does.
+REGEX_PROPS = ["L", "N", "Lu", "Ll", "Lt", "Lm", "Lo", "M", "Mn", "Mc", "Me", "Nd", "Nl", "No",
+               "P", "S"]
+
+
+def regex_classes(props=("L", "N")):
+    """\\p{X} as the regex engine of `tokenizers` (Oniguruma) sees it: its Unicode is newer
+    than Python's, so every code point is probed in chunks with a Split pre-tokenizer."""
     from tokenizers import pre_tokenizers, Regex
     cps = [c for c in range(1, MAXCP) if scalar(c)]
     out = []
-    for rx in (r"\p{L}", r"\p{N}"):
+    for rx in (r"\p{%s}" % x for x in props):
         rem = pre_tokenizers.Split(Regex(rx), "removed")
         got = set()
         for i in range(0, len(cps), 4096):
@@ -319,6 +326,13 @@ def main():
         emit_ranges(f, "mhv_uc_letter_ranges", letters)
         emit_ranges(f, "mhv_uc_number_ranges", numbers)
         emit_ranges(f, "mhv_uc_mark_ranges", strip_accents_marks())
+        props = dict(zip(REGEX_PROPS, regex_classes(REGEX_PROPS)))
+        for k in REGEX_PROPS:
+            emit_ranges(f, f"mhv_uc_rx_{k}", props[k])
+        f.write("const mhv_uc_prop mhv_uc_regex_props[] = {\n")
+        for k in REGEX_PROPS:
+            f.write(f'    {{"{k}", mhv_uc_rx_{k}, {len(ranges(props[k]))}}},\n')
+        f.write(f"}};\nconst int mhv_uc_regex_props_n = {len(REGEX_PROPS)};\n\n")
         emit_map(f, "mhv_uc_nfd_map", nfd)
         emit_map(f, "mhv_uc_nfkd_delta", nfkd_delta(nfd))
         emit_pairs(f, "mhv_uc_compose_pairs", pairs)

@@ -94,6 +94,15 @@ typedef struct {
     uint32_t a, b, c; /* a followed by b composes to c */
 } mhv_uc_pair;
 extern const mhv_uc_pair mhv_uc_compose_pairs[]; /* sorted by (a, b) */
+/* General categories as the regex engine inside HF tokenizers sees them (its Unicode is newer
+ * than a system libonig's): "L", "N", "Lu" ... with their sorted ranges. */
+typedef struct {
+    const char *name;
+    const mhv_uc_range *r;
+    int n;
+} mhv_uc_prop;
+extern const mhv_uc_prop mhv_uc_regex_props[];
+extern const int mhv_uc_regex_props_n;
 extern const int mhv_uc_compose_pairs_n;
 
 #endif

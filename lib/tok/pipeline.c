@@ -128,6 +128,10 @@ mhv_status mhv_pipeline_normalize(const mhv_pipeline *p, const uint32_t *cps, si
     }
     t.n = n;
     mhv_status st = mhv_normalizer_apply(p->norm, &t, err);
+    if (!st && t.n == 0) {
+        mhv_normtext_free(&t);
+        return MHV_OK;
+    }
     if (!st && out->n == 0) {
         mhv_normtext_free(out);
         *out = t;
@@ -150,6 +154,8 @@ mhv_status mhv_pipeline_encode_normalized(const mhv_pipeline *p, const uint32_t 
 {
     mhv_normtext t = {0};
     mhv_words w = {0};
+    if (n == 0)
+        return MHV_OK;
     if (!mhv_normtext_reserve(&t, n + 1))
         return mhv_fail(err, MHV_ENOMEM, "", "out of memory");
     memcpy(t.cp, cp, n * sizeof *cp);

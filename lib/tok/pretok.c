@@ -151,12 +151,14 @@ static int printable(unsigned b)
 
 uint32_t mhv_bytelevel_char(unsigned char b)
 {
+    /* the non-printable bytes in order: 0-32, 127-160, 173 */
     if (printable(b))
         return b;
-    uint32_t k = 0;
-    for (unsigned x = 0; x < b; x++)
-        k += !printable(x);
-    return 256 + k;
+    if (b <= 32)
+        return 256u + b;
+    if (b >= 127 && b <= 160)
+        return 256u + 33u + (b - 127u);
+    return 256u + 67u; /* 173 */
 }
 
 int mhv_bytelevel_byte(uint32_t cp)

@@ -51,11 +51,9 @@ void mhv_words_free(mhv_words *w)
     memset(w, 0, sizeof *w);
 }
 
-static int words_push(mhv_words *w, const uint32_t *cp, const int32_t *orig, size_t n,
-                      int32_t start)
+/* Records t[w0, w1) as the next word. */
+static int words_bounds(mhv_words *w, size_t w0, size_t w1, int32_t start)
 {
-    if (n == 0)
-        return 1; /* HF drops empty splits */
     if (w->n == w->cap) {
         size_t cap = w->cap ? 2 * w->cap : 16;
         size_t *b = realloc(w->w, 2 * cap * sizeof *b);
@@ -68,15 +66,23 @@ static int words_push(mhv_words *w, const uint32_t *cp, const int32_t *orig, siz
         w->start = s;
         w->cap = cap;
     }
+    w->w[2 * w->n] = w0;
+    w->w[2 * w->n + 1] = w1;
+    w->start[w->n++] = start;
+    return 1;
+}
+
+static int words_push(mhv_words *w, const uint32_t *cp, const int32_t *orig, size_t n,
+                      int32_t start)
+{
+    if (n == 0)
+        return 1; /* HF drops empty splits */
     if (!mhv_normtext_reserve(&w->t, n))
         return 0;
     memcpy(w->t.cp + w->t.n, cp, n * sizeof *cp);
     memcpy(w->t.orig + w->t.n, orig, n * sizeof *orig);
-    w->w[2 * w->n] = w->t.n;
     w->t.n += n;
-    w->w[2 * w->n + 1] = w->t.n;
-    w->start[w->n++] = start;
-    return 1;
+    return words_bounds(w, w->t.n - n, w->t.n, start);
 }
 
 /* ---- parsing ---- */
@@ -434,54 +440,58 @@ static mhv_status split_word(const pt_step *s, behavior beh, const uint32_t *cp,
     return st;
 }
 
-/* ByteLevel: a prefix space, GPT-2's split, then every UTF-8 byte as its alphabet character
- * (each aligned with the character it belongs to). */
+/* Appends cp/orig [a, e) to out as one word spelled in GPT-2's byte alphabet (every UTF-8
+ * byte its character, aligned with the character it belongs to). */
+static int push_bytes(mhv_words *out, const uint32_t *cp, const int32_t *orig, size_t a,
+                      size_t e, int32_t start)
+{
+    if (e <= a)
+        return 1;
+    size_t w0 = out->t.n;
+    if (!mhv_normtext_reserve(&out->t, 4 * (e - a)))
+        return 0;
+    for (size_t i = a; i < e; i++) {
+        char u[4];
+        int len = mhv_utf8_encode(cp[i], u);
+        for (int q = 0; q < len; q++) {
+            out->t.cp[out->t.n] = mhv_bytelevel_char((unsigned char)u[q]);
+            out->t.orig[out->t.n++] = orig[i];
+        }
+    }
+    return words_bounds(out, w0, out->t.n, start);
+}
+
+/* ByteLevel: a prefix space, GPT-2's split (the hand matcher), then the byte alphabet. */
 static mhv_status bytelevel_word(const pt_step *s, const uint32_t *cp, const int32_t *orig,
                                  size_t n, int32_t start, mhv_words *out, mhv_error *err)
 {
     mhv_normtext w = {0};
-    mhv_words parts = {0};
     mhv_status st = MHV_OK;
-    if (!mhv_normtext_reserve(&w, n + 1))
-        goto oom;
     if (s->add_prefix_space && cp[0] != ' ') {
-        w.cp[w.n] = ' ';
-        w.orig[w.n++] = orig[0];
+        if (!mhv_normtext_reserve(&w, n + 1))
+            return mhv_fail(err, MHV_ENOMEM, "", "out of memory");
+        w.cp[0] = ' ';
+        w.orig[0] = orig[0];
+        memcpy(w.cp + 1, cp, n * sizeof *cp);
+        memcpy(w.orig + 1, orig, n * sizeof *orig);
+        w.n = n + 1;
+        cp = w.cp;
+        orig = w.orig;
+        n = w.n;
     }
-    memcpy(w.cp + w.n, cp, n * sizeof *cp);
-    memcpy(w.orig + w.n, orig, n * sizeof *orig);
-    w.n += n;
-    if (s->use_regex) {
-        pt_step gpt2 = {.kind = PT_SPLIT, .beh = B_ISOLATED, .hand = 1,
-                        .hand_kind = MHV_PRETOK_GPT2};
-        if ((st = split_word(&gpt2, B_ISOLATED, w.cp, w.orig, w.n, &parts, err)))
-            goto done;
-    } else if (!words_push(&parts, w.cp, w.orig, w.n, start)) {
-        goto oom;
-    }
-    for (size_t k = 0; k < parts.n; k++) {
-        mhv_normtext b = {0};
-        for (size_t i = parts.w[2 * k]; i < parts.w[2 * k + 1]; i++) {
-            char u[4];
-            int len = mhv_utf8_encode(parts.t.cp[i], u);
-            for (int q = 0; q < len; q++)
-                if (!mhv_normtext_push(&b, mhv_bytelevel_char((unsigned char)u[q]),
-                                       parts.t.orig[i])) {
-                    mhv_normtext_free(&b);
-                    goto oom;
-                }
+    if (!s->use_regex) {
+        if (!push_bytes(out, cp, orig, 0, n, start))
+            st = mhv_fail(err, MHV_ENOMEM, "", "out of memory");
+    } else {
+        /* each match is a slice: it starts at its first character's origin */
+        for (size_t i = 0; i < n && !st;) {
+            size_t e = mhv_pretok_match(MHV_PRETOK_GPT2, cp, n, i);
+            if (!push_bytes(out, cp, orig, i, e, orig[i]))
+                st = mhv_fail(err, MHV_ENOMEM, "", "out of memory");
+            i = e;
         }
-        int ok = words_push(out, b.cp, b.orig, b.n, parts.start[k]);
-        mhv_normtext_free(&b);
-        if (!ok)
-            goto oom;
     }
-    goto done;
-oom:
-    st = mhv_fail(err, MHV_ENOMEM, "", "out of memory");
-done:
     mhv_normtext_free(&w);
-    mhv_words_free(&parts);
     return st;
 }
 

@@ -506,6 +506,8 @@ static mhv_status split_added(const mhv_tok *tok, const added_token *tab, int n_
 static mhv_status model_range(const mhv_tok *tok, const mhv_normtext *nt, size_t a, size_t b,
                               int32_t start, mhv_toklist *out, mhv_error *err)
 {
+    if (a >= b) /* the normalizer may leave nothing (nt->cp is then NULL) */
+        return MHV_OK;
     if (tok->pipe)
         return mhv_pipeline_encode_normalized(tok->pipe, nt->cp + a, nt->orig + a, b - a, start,
                                               out, err);

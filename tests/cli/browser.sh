@@ -28,4 +28,21 @@ else
     bad "browser (decoder): $(grep -E '^FAIL|Error|Exception' "$TMP/log" | head -5)"
 fi
 grep -E '^(ok|FAIL)' "$TMP/log" | sed 's/^/  /'
+
+# Firefox (Debian's firefox-esr, no driver): the page opened from file:// paints its heatmap
+# (the canvas is drawn by the page's script: many colours means the script ran)
+if command -v firefox-esr >/dev/null; then
+    mkdir -p "$TMP/ff"
+    HOME=$TMP/ff timeout 120 firefox-esr --headless --no-remote --profile "$TMP/ff" \
+        --window-size=1400,1000 --screenshot "$SHOTS/firefox.png" \
+        "file://$(cd "$TMP/out" && pwd)/sentence.html" >"$TMP/fflog" 2>&1
+    read -r colours ink < <(perl tests/cli/png_diff.pl --ink "$SHOTS/firefox.png" 2>/dev/null || echo "0 0")
+    if [ "${colours:-0}" -ge 50 ] && awk -v i="${ink:-0}" 'BEGIN { exit !(i > 0.1) }'; then
+        ok; echo "  ok: firefox paints the page ($colours colours)"
+    else
+        bad "firefox: screenshot blank ($colours colours, ink $ink): $(tail -2 "$TMP/fflog")"
+    fi
+else
+    echo "skipped: the Firefox check of tests/cli/browser.sh (Debian's firefox-esr not installed)"
+fi
 finish

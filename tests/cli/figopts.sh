@@ -44,6 +44,8 @@ check "labels that fit are all drawn, no note" "[ \$(grep -c '<g class=\"label\"
     --colormap magma --title 'T' --out "$TMP/k" $S >/dev/null 2>"$TMP/stderr"
 f=$(ls "$TMP"/k/sentence/*.svg | head -1)
 check "rank --render: colormap, title, dpi" "[ ! -s $TMP/stderr ] && grep -q 'colormap magma' $f && grep -q '<title>T</title>' $f && [ \$(png_w \${f%.svg}.png) -gt 1000 ]"
+"$MHAVIZ" rank --model "$FIX" --from 它 --to 苹果 --top 1 --render --values --cell 10 --out "$TMP/k2" $S >/dev/null 2>"$TMP/stderr"
+check "rank --render --values too small warns" "[ \$(wc -l <$TMP/stderr) = 1 ] && grep -q 'use --cell 18 or more' $TMP/stderr"
 expect_fail rank-fig-needs-render 2 "--colormap is for --render's figures" -- "$MHAVIZ" rank --model "$FIX" --from 它 --to 苹果 --colormap magma $S
 
 # stats --format png takes them too

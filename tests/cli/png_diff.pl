@@ -54,6 +54,21 @@ sub decode {
     return ($w, $ht, \@rows);
 }
 
+# png_diff.pl --ink A.png: prints the distinct colours of A and its share of non-white
+# pixels (a screenshot that is not blank has many of both).
+if ($ARGV[0] eq '--ink') {
+    my ($w, $h, $r) = decode($ARGV[1]);
+    my (%seen, $ink);
+    for my $row (@$r) {
+        for (my $i = 0; $i < @$row; $i += 3) {
+            my $k = "$row->[$i],$row->[$i + 1],$row->[$i + 2]";
+            $seen{$k} = 1;
+            $ink++ if $k ne '255,255,255';
+        }
+    }
+    printf "%d %.4f\n", scalar(keys %seen), ($ink // 0) / ($w * $h);
+    exit 0;
+}
 my ($pa, $pb, $max) = @ARGV;
 $max //= 0.01;
 my ($wa, $ha, $ra) = decode($pa);

@@ -304,10 +304,15 @@ def convert(conv_name, model_file, specials):
 def spm_families():
     out = {}
     uni = spm_train("unigram", 600, False)
-    uni_bf = spm_train("unigram", 900, True)
+    # DeBERTa-v3's layout: [PAD] [CLS] [SEP] [UNK] first, [MASK] a user symbol, byte fallback
+    uni_bf = spm_train("unigram", 900, True, extra=dict(
+        pad_id=0, bos_id=1, eos_id=2, unk_id=3, pad_piece="[PAD]", bos_piece="[CLS]",
+        eos_piece="[SEP]", unk_piece="[UNK]", user_defined_symbols=["[MASK]"]))
     t5 = dict(eos_token="</s>", unk_token="<unk>", pad_token="<pad>")
     bert = dict(cls_token="[CLS]", sep_token="[SEP]", unk_token="<unk>", pad_token="<pad>",
                 mask_token="[MASK]")
+    deberta = dict(cls_token="[CLS]", sep_token="[SEP]", unk_token="[UNK]", pad_token="[PAD]",
+                   mask_token="[MASK]")
     xlmr = dict(bos_token="<s>", eos_token="</s>", cls_token="<s>", sep_token="</s>",
                 unk_token="<unk>", pad_token="<pad>", mask_token="<mask>")
     uni_cls = spm_train("unigram", 600, False, extra=dict(
@@ -316,7 +321,7 @@ def spm_families():
     for name, conv, mf, sp in (("t5", "T5Converter", uni, t5),
                                ("xlmr", "XLMRobertaConverter", uni, xlmr),
                                ("albert", "AlbertConverter", uni_cls, bert),
-                               ("debertav2", "DebertaV2Converter", uni_bf, bert)):
+                               ("debertav2", "DebertaV2Converter", uni_bf, deberta)):
         try:
             out[name] = convert(conv, mf, sp)
         except Exception as e:  # noqa: BLE001 - reported, fixture skipped

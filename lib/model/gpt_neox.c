@@ -1,0 +1,237 @@
+/* gpt_neox.c - GPT-NeoX and the Pythia suite (GPTNeoXModel, GPTNeoXForCausalLM): LayerNorm
+ * with biases, one fused query_key_value matrix laid out per head ([q, k, v] of head 0, then
+ * of head 1 ...), partial rotary positions (the first rotary_pct of each head turns), and
+ * the parallel residual of use_parallel_residual.
+ *
+ *   x = embed_in[id]
+ *   parallel:   x = x + (attn(ln_1(x)) + mlp(ln_2(x)))
+ *   sequential: x += attn(ln_1(x));  x += mlp(ln_2(x))
+ *   attn: dense(softmax(rope(q) rope(k)^T / sqrt(d)) v),  mlp: h_to_4h, act, 4h_to_h
+ *   logits = final_layer_norm(x) · embed_out^T */
+#include <cjson/cJSON.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "base/json.h"
+#include "model/family.h"
+#include "nn/rope.h"
+
+static const char *const model_types[] = {"gpt_neox", NULL};
+
+/* The rotary settings of GPT-NeoX as GPTNeoXConfig reads them: rope_scaling (older files) or
+ * rope_parameters (transformers 5), whose rope_theta and partial_rotary_factor default to
+ * the older rotary_emb_base (10000) and rotary_pct (0.25). *rot_dims: rotated dimensions
+ * of a head of d. */
+static mhv_status neox_rope(const cJSON *root, int d, mhv_rope *r, int *rot_dims,
+                            const char *name, mhv_error *err)
+{
+    mhv_status st;
+    double base, pct;
+    if ((st = mhv_json_num(root, "rotary_emb_base", 10000.0, 0, 1e12, &base, name, err)) ||
+        (st = mhv_json_num(root, "rotary_pct", 0.25, -1e-300, 1, &pct, name, err)))
+        return st;
+    cJSON *dup = cJSON_Duplicate(root, 1);
+    if (!dup)
+        return mhv_fail(err, MHV_ENOMEM, name, "out of memory");
+    cJSON *sc = cJSON_GetObjectItemCaseSensitive(dup, "rope_scaling");
+    if (!cJSON_IsObject(sc))
+        sc = cJSON_GetObjectItemCaseSensitive(dup, "rope_parameters");
+    if (cJSON_IsObject(sc)) {
+        if ((st = mhv_json_num(sc, "rope_theta", base, 0, 1e12, &base, name, err)) ||
+            (st = mhv_json_num(sc, "partial_rotary_factor", pct, -1e-300, 1, &pct, name, err)))
+            goto out;
+        /* read here; the shared reader accepts only whole-head rotations */
+        cJSON_DeleteItemFromObjectCaseSensitive(sc, "partial_rotary_factor");
+    }
+    if ((st = mhv_config_rope(dup, r, name, err)))
+        goto out;
+    r->theta = base;
+    *rot_dims = (int)((double)d * pct);
+    if (*rot_dims % 2 != 0)
+        st = mhv_fail(err, MHV_EFORMAT, name,
+                      "rotary dimensions %d (head size %d x rotary_pct %g) are odd", *rot_dims,
+                      d, pct);
+out:
+    cJSON_Delete(dup);
+    return st;
+}
+
+static mhv_status neox_config(const cJSON *root, mhv_config *c, const char *name,
+                              mhv_error *err)
+{
+    mhv_status st;
+    if ((st = mhv_json_int(root, "hidden_size", 6144, 1, MHV_MAX_HIDDEN, &c->hidden_size, name,
+                           err)) ||
+        (st = mhv_json_int(root, "num_hidden_layers", 44, 1, MHV_MAX_LAYERS, &c->num_layers,
+                           name, err)) ||
+        (st = mhv_json_int(root, "num_attention_heads", 64, 1, MHV_MAX_HEADS, &c->num_heads,
+                           name, err)) ||
+        (st = mhv_json_int(root, "intermediate_size", 24576, 1, 4 * MHV_MAX_HIDDEN,
+                           &c->intermediate_size, name, err)) ||
+        (st = mhv_json_int(root, "vocab_size", 50432, 1, MHV_MAX_VOCAB, &c->vocab_size, name,
+                           err)) ||
+        (st = mhv_json_int(root, "max_position_embeddings", 2048, 1, MHV_MAX_POSITIONS,
+                           &c->max_positions, name, err)))
+        return st;
+    if (c->hidden_size % c->num_heads != 0)
+        return mhv_fail(err, MHV_EFORMAT, name,
+                        "num_attention_heads %d does not divide hidden_size %d", c->num_heads,
+                        c->hidden_size);
+    c->head_dim = c->hidden_size / c->num_heads;
+    c->num_kv_heads = c->num_heads;
+    double eps;
+    if ((st = mhv_json_num(root, "layer_norm_eps", 1e-5, -1e-300, 1, &eps, name, err)) ||
+        (st = mhv_config_act(root, "hidden_act", MHV_ACT_GELU, &c->act, name, err)) ||
+        (st = mhv_json_bool(root, "tie_word_embeddings", 0, &c->tie_word_embeddings, name,
+                            err)) ||
+        (st = mhv_json_bool(root, "use_parallel_residual", 1, &c->parallel_residual, name,
+                            err)) ||
+        (st = mhv_json_bool(root, "attention_bias", 1, &c->attn_bias, name, err)) ||
+        (st = neox_rope(root, c->head_dim, &c->rope, &c->rotary_dims, name, err)))
+        return st;
+    c->layer_norm_eps = (float)eps;
+    c->attn_out_bias = c->attn_bias;
+    c->mlp_bias = 1;
+    c->causal = 1;
+    return MHV_OK;
+}
+
+static size_t neox_vector_floats(const mhv_config *c)
+{
+    size_t H = (size_t)c->hidden_size;
+    return 2 * H + (size_t)c->num_layers * (9 * H + (size_t)c->intermediate_size);
+}
+
+static mhv_status neox_load(mhv_model *m, mhv_wload *ld, mhv_error *err)
+{
+    static const char *const prefixes[] = {"gpt_neox.", NULL}; /* GPTNeoXForCausalLM */
+    const mhv_config *c = &m->cfg;
+    int H = c->hidden_size, I = c->intermediate_size, V = c->vocab_size;
+    int ab = c->attn_bias ? 0 : MHV_W_OPTIONAL;
+    mhv_wload_prefix(ld, prefixes, "embed_in.weight");
+    mhv_status st;
+    if ((st = mhv_wload_mat(ld, "embed_in.weight", V, H, 0, &m->word_emb, err)) ||
+        (st = mhv_wload_vec(ld, "final_layer_norm.weight", H, 0, &m->norm_g, err)) ||
+        (st = mhv_wload_vec(ld, "final_layer_norm.bias", H, 0, &m->norm_b, err)))
+        return st;
+    for (int l = 0; l < c->num_layers; l++) {
+        mhv_layer *ly = &m->layers[l];
+        char n[160];
+#define N(suffix) (snprintf(n, sizeof n, "layers.%d.%s", l, suffix), n)
+#define BIAS(flag, suffix, len, dst) \
+    (!(flag) && (st = mhv_wload_vec(ld, N(suffix), len, 0, dst, err)))
+        if ((st = mhv_wload_vec(ld, N("input_layernorm.weight"), H, 0, &ly->ln_attn_g, err)) ||
+            (st = mhv_wload_vec(ld, N("input_layernorm.bias"), H, 0, &ly->ln_attn_b, err)) ||
+            (st = mhv_wload_mat(ld, N("attention.query_key_value.weight"), 3 * H, H, 0,
+                                &ly->qkv, err)) ||
+            BIAS(ab, "attention.query_key_value.bias", 3 * H, &ly->qkv_b) ||
+            (st = mhv_wload_mat(ld, N("attention.dense.weight"), H, H, 0, &ly->o, err)) ||
+            BIAS(ab, "attention.dense.bias", H, &ly->o_b) ||
+            (st = mhv_wload_vec(ld, N("post_attention_layernorm.weight"), H, 0, &ly->ln_ffn_g,
+                                err)) ||
+            (st = mhv_wload_vec(ld, N("post_attention_layernorm.bias"), H, 0, &ly->ln_ffn_b,
+                                err)) ||
+            (st = mhv_wload_mat(ld, N("mlp.dense_h_to_4h.weight"), I, H, 0, &ly->ffn_up, err)) ||
+            (st = mhv_wload_vec(ld, N("mlp.dense_h_to_4h.bias"), I, 0, &ly->ffn_up_b, err)) ||
+            (st = mhv_wload_mat(ld, N("mlp.dense_4h_to_h.weight"), H, I, 0, &ly->ffn_down,
+                                err)) ||
+            (st = mhv_wload_vec(ld, N("mlp.dense_4h_to_h.bias"), H, 0, &ly->ffn_down_b, err)))
+            return st;
+#undef BIAS
+#undef N
+        ly->q = ly->qkv; /* the model's dtype is read from layer 0's q */
+    }
+    /* embed_out.weight is never under the base-model prefix; a GPTNeoXModel saved alone has
+     * none (no logits) */
+    if (c->tie_word_embeddings)
+        m->lm_head = m->word_emb;
+    else if ((st = mhv_wload_mat(ld, "embed_out.weight", V, H, MHV_W_BARE | MHV_W_OPTIONAL,
+                                 &m->lm_head, err)))
+        return st;
+    return MHV_OK;
+}
+
+static mhv_norm layernorm(const float *g, const float *b, float eps)
+{
+    return (mhv_norm){MHV_NORM_LAYER, g, b, eps};
+}
+
+static mhv_status neox_forward(mhv_nn *nn, const mhv_model *m, const int32_t *ids, int n,
+                               mhv_capture *cap, float *logits, mhv_error *err)
+{
+    const mhv_config *c = &m->cfg;
+    int H = c->hidden_size, I = c->intermediate_size, d = c->head_dim;
+    int half = c->rotary_dims / 2;
+    size_t N = (size_t)n, nh = N * (size_t)H;
+    float *x;        /* (n, H) residual stream */
+    float *xb;       /* (n, H) normalised x */
+    float *qkv;      /* (n, 3H) fused projection */
+    float *q;        /* (n, H) */
+    float *k;        /* (n, H) */
+    float *v;        /* (n, H) */
+    float *ctx;      /* (n, H) attention output before dense */
+    float *att;      /* (n, H) attention block output */
+    float *mlp;      /* (n, H) feed-forward block output */
+    float *ffn;      /* (n, I) */
+    float *cos_t;    /* (n, half) rotary table */
+    float *sin_t;    /* (n, half) */
+    float *inv_freq; /* (half,) */
+    const mhv_nn_buf bufs[] = {
+        {&x, nh},   {&xb, nh},  {&qkv, 3 * nh}, {&q, nh},
+        {&k, nh},   {&v, nh},   {&ctx, nh},     {&att, nh},
+        {&mlp, nh}, {&ffn, N * (size_t)I},      {&cos_t, N * (size_t)half},
+        {&sin_t, N * (size_t)half},             {&inv_freq, (size_t)half},
+    };
+    mhv_nn_shape shape = {n, H, I > H ? I : H, d};
+    mhv_status st = mhv_nn_begin(nn, &shape, bufs, (int)(sizeof bufs / sizeof bufs[0]), err);
+    if (st)
+        return st;
+    mhv_rotary rot = {cos_t, sin_t, half, 0};
+    if (half) {
+        mhv_rope_inv_freq(&c->rope, 2 * half, inv_freq);
+        mhv_rope_table(inv_freq, half, n, cos_t, sin_t);
+    }
+
+    mhv_embed emb = {.tok = &m->word_emb, .pad_id = -1};
+    mhv_nn_embed(nn, x, &emb, ids, n, H);
+    for (int l = 0; l <= cap->last; l++) {
+        const mhv_layer *ly = &m->layers[l];
+        mhv_norm ln1 = layernorm(ly->ln_attn_g, ly->ln_attn_b, c->layer_norm_eps);
+        mhv_norm ln2 = layernorm(ly->ln_ffn_g, ly->ln_ffn_b, c->layer_norm_eps);
+        mhv_qkv_grouped fused = {&ly->qkv, ly->qkv_b};
+        mhv_attn_layer attn = {
+            .fused = &fused, .heads = c->num_heads, .kv_heads = c->num_heads, .head_dim = d,
+            .scale = (float)(1.0 / sqrt((double)d)), .causal = 1, .rope = half ? &rot : NULL,
+        };
+        mhv_nn_norm(nn, xb, x, &ln1, n, H);
+        mhv_nn_attention(nn, &attn, xb, n, l,
+                         &(mhv_attn_bufs){.q = q, .k = k, .v = v, .ctx = ctx, .qkv = qkv}, cap);
+        if (mhv_capture_done(cap, l))
+            break;
+        mhv_nn_linear(nn, att, ctx, &ly->o, ly->o_b, n, MHV_NN_NO_ACT);
+        if (!c->parallel_residual)
+            mhv_nn_add(nn, x, att, n, H);
+        mhv_nn_norm(nn, xb, x, &ln2, n, H);
+        mhv_nn_linear(nn, ffn, xb, &ly->ffn_up, ly->ffn_up_b, n, (int)c->act);
+        mhv_nn_linear(nn, mlp, ffn, &ly->ffn_down, ly->ffn_down_b, n, MHV_NN_NO_ACT);
+        if (c->parallel_residual)
+            mhv_nn_add(nn, mlp, att, n, H); /* x + (mlp + attn), as transformers sums */
+        mhv_nn_add(nn, x, mlp, n, H);
+    }
+    if (logits) {
+        mhv_norm ln_f = layernorm(m->norm_g, m->norm_b, c->layer_norm_eps);
+        mhv_nn_norm(nn, x, x, &ln_f, n, H);
+        mhv_nn_linear(nn, logits, x, &m->lm_head, NULL, n, MHV_NN_NO_ACT); /* (n, vocab) */
+    }
+    return MHV_OK;
+}
+
+const mhv_family mhv_family_gpt_neox = {
+    .name = "gpt_neox",
+    .model_types = model_types,
+    .config = neox_config,
+    .vector_floats = neox_vector_floats,
+    .load = neox_load,
+    .forward = neox_forward,
+};
