@@ -28,7 +28,25 @@ mhv_status mhv_config_act(const cJSON *root, const char *key, mhv_act def, mhv_a
     return MHV_OK;
 }
 
+/* rope_theta and the scaling into r; the partial rotary factor into *partial, or refused
+ * unless 1 when partial is NULL. */
+static mhv_status rope_read(const cJSON *root, mhv_rope *r, double *partial_out,
+                            const char *name, mhv_error *err);
+
 mhv_status mhv_config_rope(const cJSON *root, mhv_rope *r, const char *name, mhv_error *err)
+{
+    return rope_read(root, r, NULL, name, err);
+}
+
+mhv_status mhv_config_rope_partial(const cJSON *root, mhv_rope *r, double *partial,
+                                   const char *name, mhv_error *err)
+{
+    *partial = 1.0;
+    return rope_read(root, r, partial, name, err);
+}
+
+static mhv_status rope_read(const cJSON *root, mhv_rope *r, double *partial_out,
+                            const char *name, mhv_error *err)
 {
     const cJSON *params = cJSON_GetObjectItemCaseSensitive(root, "rope_parameters");
     const cJSON *scaling = cJSON_GetObjectItemCaseSensitive(root, "rope_scaling");
@@ -52,6 +70,11 @@ mhv_status mhv_config_rope(const cJSON *root, mhv_rope *r, const char *name, mhv
     /* the scaling settings live in rope_scaling, else in rope_parameters */
     const cJSON *sc = scaling ? scaling : params;
     r->kind = MHV_ROPE_NONE;
+    if (partial_out) { /* Phi-3: in the rope settings, else beside them */
+        const cJSON *in = sc && mhv_json_get(sc, "partial_rotary_factor") ? sc : root;
+        if ((st = mhv_json_num(in, "partial_rotary_factor", 1.0, 0, 1, partial_out, name, err)))
+            return st;
+    }
     if (!sc)
         return MHV_OK;
     const cJSON *ty = cJSON_GetObjectItemCaseSensitive(sc, "rope_type");
@@ -60,7 +83,8 @@ mhv_status mhv_config_rope(const cJSON *root, mhv_rope *r, const char *name, mhv
     if (ty && !cJSON_IsString(ty))
         return mhv_fail(err, MHV_EFORMAT, name, "rope type is not a string");
     double partial = 1.0;
-    if ((st = mhv_json_num(sc, "partial_rotary_factor", 1.0, 0, 1, &partial, name, err)))
+    if (!partial_out &&
+        (st = mhv_json_num(sc, "partial_rotary_factor", 1.0, 0, 1, &partial, name, err)))
         return st;
     if (partial != 1.0)
         return mhv_fail(err, MHV_EUNSUPPORTED, name, "unsupported partial_rotary_factor %g",

@@ -57,8 +57,31 @@ typedef struct {
     int parallel_residual;    /* attention and feed-forward both read the layer's input
                                * (GPT-NeoX, GPT-J, Falcon) */
     int rotary_dims;          /* rotated dimensions of a head (partial rotary: GPT-NeoX,
-                               * GPT-J); 0 where the family rotates whole heads */
+                               * GPT-J, Phi-3); 0 where the family rotates whole heads */
+    /* decoder options (Qwen3, Gemma, Phi-3, OLMo 2) */
+    int qk_norm;              /* MHV_QK_NORM_*: RMSNorm of queries and keys */
+    double attn_scale;        /* > 0: the score scale (Gemma 2 query_pre_attn_scalar**-0.5);
+                               * 0: 1/sqrt(head_dim) */
+    float attn_softcap;       /* > 0: scores capped by softcap * tanh(s / softcap) (Gemma 2) */
+    float final_softcap;      /* > 0: logits capped the same way (Gemma 2) */
+    unsigned char window_layers[128]; /* with window_by_layer, bit l (byte l / 8, bit l % 8)
+                                       * set: layer l uses sliding_window (Gemma 2 and 3) */
+    int window_by_layer;
+    mhv_rope rope_local;      /* rotary of the sliding layers when two_ropes (Gemma 3) */
+    int two_ropes;
 } mhv_config;
+
+enum { MHV_QK_NORM_NONE = 0, MHV_QK_NORM_HEAD, MHV_QK_NORM_FULL };
+
+/* True when layer l of c attends through the sliding window. */
+static inline int mhv_config_layer_slides(const mhv_config *c, int l)
+{
+    if (c->sliding_window <= 0)
+        return 0;
+    if (c->window_by_layer)
+        return (c->window_layers[l / 8] >> (l % 8)) & 1;
+    return l >= c->window_from_layer;
+}
 
 /* Limits on sizes accepted from a file: far beyond any real model, small enough that
  * products of them cannot overflow 64-bit arithmetic. */
@@ -85,5 +108,9 @@ mhv_status mhv_config_act(const struct cJSON *root, const char *key, mhv_act def
 /* rope_theta and the scaling (rope_scaling, or transformers 5's rope_parameters) into r. */
 mhv_status mhv_config_rope(const struct cJSON *root, mhv_rope *r, const char *name,
                            mhv_error *err);
+/* The same accepting partial rotary: partial_rotary_factor of the rope settings, else of
+ * root, into *partial (1 when absent). */
+mhv_status mhv_config_rope_partial(const struct cJSON *root, mhv_rope *r, double *partial,
+                                   const char *name, mhv_error *err);
 
 #endif

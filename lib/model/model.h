@@ -33,6 +33,12 @@ typedef struct {
     mhv_mat pos_k, pos_q;            /* DeBERTa's projections of the relative embeddings
                                       * (pos_key_proj, pos_query_proj) when not shared */
     float *pos_k_b, *pos_q_b;
+    /* RMSNorm weights of the query and key heads (head_dim,), or of the whole projections
+     * (heads*head_dim,), (kv_heads*head_dim,) (config qk_norm), or NULL */
+    float *q_norm_g, *k_norm_g;
+    /* RMSNorm of the attention and FFN outputs before the residual add (Gemma 2/3, OLMo 2:
+     * x += norm(attn(...))), or NULL */
+    float *post_attn_g, *post_ffn_g; /* (hidden,) */
 } mhv_layer;
 
 typedef struct {
