@@ -269,6 +269,10 @@ echo "1 2 3" >"$TMP/ids.txt"
 if [ "$("$MHAVIZ" tokenize --model tests/fixtures/dec-llama-f32 --ids "$TMP/ids.txt" 2>&1)" = "$(printf '1 2 3\t1 2 3')" ]; then ok
 else bad "tokenize-ids-without-tokenizer: $("$MHAVIZ" tokenize --model tests/fixtures/dec-llama-f32 --ids "$TMP/ids.txt" 2>&1 | head -c 200)"; fi
 
+fresh_model m; rm "$ST"; ln -s model.safetensors "$ST"
+expect_fail st-symlink-loop 1 "model.safetensors: cannot open: Too many levels of symbolic links" -- run --model "$M" "$TMP/s.txt"
+fresh_model m; rm "$ST"; ln -s gone.safetensors "$ST"
+expect_fail st-dangling-symlink 1 "model.safetensors: cannot open: No such file or directory" -- run --model "$M" "$TMP/s.txt"
 expect_fail info-bad-directory 1 "not a model directory" -- "$MHAVIZ" info --model "$TMP/plainfile"
 
 # ---- --truncate on a decoder: the first positions, never the sentence's last token after
