@@ -50,6 +50,9 @@ typedef struct {
     mhv_mat lm_head;             /* (vocab, hidden) decoders; the token embedding when tied;
                                   * data NULL for a base model without lm_head.weight */
     mhv_wstore store;            /* the fp32 vectors above and any aligned copies */
+    float *lm_head_b;            /* (vocab,) the LM head's bias (GPT-J), or NULL */
+    mhv_mat out_proj;            /* (embedding size, hidden) after the final norm, before the
+                                  * LM head (OPT project_out), or none */
 } mhv_model;
 
 /* Opens DIR/config.json and DIR's safetensors checkpoint and resolves every weight of the
