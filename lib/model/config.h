@@ -49,6 +49,8 @@ typedef struct {
                                * (GPT-NeoX, GPT-J, Falcon) */
     int rotary_dims;          /* rotated dimensions of a head (partial rotary: GPT-NeoX,
                                * GPT-J); 0 where the family rotates whole heads */
+    int pre_norm;             /* OPT do_layer_norm_before: 1 pre-LN, 0 post-LN (OPT-350m) */
+    int final_norm;           /* OPT: the final LayerNorm exists */
 } mhv_config;
 
 /* Limits on sizes accepted from a file: far beyond any real model, small enough that
