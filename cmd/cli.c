@@ -157,23 +157,31 @@ static mhv_status encode_one(const mhv_tok *tok, const mhv_sentence *s, cli_inpu
     return mhv_tok_encode(tok, s->text, s->len, enc, err);
 }
 
-/* Keeps the first max-1 tokens and the last one (the closing special token) in text mode,
- * the first max tokens otherwise. */
-static void truncate_encoding(mhv_encoding *e, int max, int keep_last)
+/* Cuts e to max tokens. In text mode the special tokens the template added at the end
+ * (BERT's [SEP]: no span in the text) are kept and the text tokens before them cut; the
+ * template's leading ones (CLS, BOS) stay by themselves. A decoder that adds nothing at the
+ * end keeps its first max tokens, never a last token after the cut. */
+static void truncate_encoding(const mhv_tok *tok, mhv_encoding *e, int max, int text_mode)
 {
-    if (keep_last && max >= 2) {
-        int last = e->n - 1;
-        free(e->pieces[max - 1]);
-        e->pieces[max - 1] = e->pieces[last];
-        e->pieces[last] = NULL;
-        e->ids[max - 1] = e->ids[last];
-        e->spans[2 * (max - 1)] = e->spans[2 * last];
-        e->spans[2 * (max - 1) + 1] = e->spans[2 * last + 1];
-        for (int i = max; i < last; i++)
-            free(e->pieces[i]);
-    } else {
-        for (int i = max; i < e->n; i++)
-            free(e->pieces[i]);
+    int tail = 0;
+    while (text_mode && tok && tail < e->n && e->spans[2 * (e->n - 1 - tail)] < 0 &&
+           mhv_tok_is_special(tok, e->ids[e->n - 1 - tail]))
+        tail++;
+    if (tail >= max)
+        tail = 0;
+    int keep = max - tail;
+    for (int i = keep; i < e->n - tail; i++) {
+        free(e->pieces[i]);
+        e->pieces[i] = NULL;
+    }
+    for (int k = 0; k < tail; k++) {
+        int from = e->n - tail + k, to = keep + k;
+        e->pieces[to] = e->pieces[from];
+        if (from != to)
+            e->pieces[from] = NULL;
+        e->ids[to] = e->ids[from];
+        e->spans[2 * to] = e->spans[2 * from];
+        e->spans[2 * to + 1] = e->spans[2 * from + 1];
     }
     e->n = max;
 }
@@ -195,7 +203,7 @@ mhv_status cli_encode_all(const mhv_tok *tok, const mhv_input *in, cli_input_mod
                                 in->s[i].line, encs[i].n, max_tokens);
             cli_say("%s: line %d: truncated from %d to %d tokens", in->name, in->s[i].line,
                     encs[i].n, max_tokens);
-            truncate_encoding(&encs[i], max_tokens, mode == INPUT_TEXT);
+            truncate_encoding(tok, &encs[i], max_tokens, mode == INPUT_TEXT);
         }
     }
     return MHV_OK;

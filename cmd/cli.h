@@ -35,7 +35,8 @@ typedef enum { INPUT_TEXT = 0, INPUT_PRETOKENIZED, INPUT_IDS } cli_input_mode;
 
 /* Encodes every sentence of in (encs has in->n slots). tok may be NULL with INPUT_IDS (a
  * model directory without a tokenizer): tokens are then labelled by their ids. With truncate, sentences longer than
- * max_tokens are cut (keeping the final special token in text mode) with a note on stderr;
+ * max_tokens are cut (keeping the special tokens the template adds at the end in text mode)
+ * with a note on stderr;
  * otherwise a long sentence is an error naming its line. */
 mhv_status cli_encode_all(const mhv_tok *tok, const mhv_input *in, cli_input_mode mode,
                           int max_tokens, int truncate, mhv_encoding *encs, mhv_error *err);

@@ -101,8 +101,12 @@ static int parse(int argc, char **argv, run_opts *o)
         case 'H': o->heads = optarg; break;
         case 'f': o->format = optarg; break;
         case 'o': o->out = optarg; break;
-        case 'p': o->mode = INPUT_PRETOKENIZED; break;
-        case 'i': o->mode = INPUT_IDS; break;
+        case 'p':
+        case 'i':
+            if (o->mode != INPUT_TEXT && o->mode != (c == 'p' ? INPUT_PRETOKENIZED : INPUT_IDS))
+                return cli_usage_error("run", "--pretokenized and --ids exclude each other");
+            o->mode = c == 'p' ? INPUT_PRETOKENIZED : INPUT_IDS;
+            break;
         case 't': o->truncate = 1; break;
         case 'T': {
             char *end;

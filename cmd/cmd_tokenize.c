@@ -34,8 +34,12 @@ int cmd_tokenize(int argc, char **argv)
     while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
         switch (c) {
         case 'm': model = optarg; break;
-        case 'p': mode = INPUT_PRETOKENIZED; break;
-        case 'i': mode = INPUT_IDS; break;
+        case 'p':
+        case 'i':
+            if (mode != INPUT_TEXT && mode != (c == 'p' ? INPUT_PRETOKENIZED : INPUT_IDS))
+                return cli_usage_error("tokenize", "--pretokenized and --ids exclude each other");
+            mode = c == 'p' ? INPUT_PRETOKENIZED : INPUT_IDS;
+            break;
         case 'h': fputs(tok_usage, stdout); return EXIT_OK;
         case ':': return cli_usage_error("tokenize", "option '%s' needs a value", argv[optind - 1]);
         default: return cli_usage_error("tokenize", "unknown option '%s'", argv[optind - 1]);

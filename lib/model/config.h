@@ -32,6 +32,15 @@ typedef struct {
                                * (ELECTRA, ALBERT) */
     int pos_offset;           /* learned positions: token i takes row i + pos_offset */
     int layer_groups;         /* ALBERT: groups of shared layer weights */
+    /* DeBERTa-v2 disentangled attention: content->position and position->content terms */
+    int rel_attention;        /* relative_attention: the relative embeddings exist */
+    int rel_c2p, rel_p2c;
+    int rel_span;             /* att_span: position_buckets, else max_relative_positions */
+    int rel_buckets;          /* position_buckets (log buckets), or 0 */
+    int rel_max;              /* max_relative_positions */
+    int rel_share_key;        /* share_att_key: the content projections serve the positions */
+    int rel_norm;             /* norm_rel_ebd has layer_norm */
+    int pos_input;            /* position_biased_input: absolute positions added too */
     int pad_positions;        /* RoBERTa's positions: counted from pad_id + 1, pads at pad_id */
     int pad_id;               /* pad_token_id */
     float layer_norm_eps;     /* LayerNorm eps, or RMSNorm eps (rms_norm_eps) */

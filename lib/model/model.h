@@ -30,6 +30,9 @@ typedef struct {
      * out; q/k/v then hold no weights (q may alias it for the dtype). */
     mhv_mat qkv;
     float *qkv_b;                    /* or NULL */
+    mhv_mat pos_k, pos_q;            /* DeBERTa's projections of the relative embeddings
+                                      * (pos_key_proj, pos_query_proj) when not shared */
+    float *pos_k_b, *pos_q_b;
 } mhv_layer;
 
 typedef struct {
@@ -49,6 +52,8 @@ typedef struct {
                                   * for RMSNorm */
     mhv_mat lm_head;             /* (vocab, hidden) decoders; the token embedding when tied;
                                   * data NULL for a base model without lm_head.weight */
+    mhv_mat rel_emb;             /* (2 * span, hidden) DeBERTa's relative position embeddings */
+    float *rel_ln_g, *rel_ln_b;  /* their LayerNorm (norm_rel_ebd), or NULL */
     mhv_wstore store;            /* the fp32 vectors above and any aligned copies */
     float *lm_head_b;            /* (vocab,) the LM head's bias (GPT-J), or NULL */
     mhv_mat out_proj;            /* (embedding size, hidden) after the final norm, before the

@@ -18,8 +18,9 @@ void mhv_nn_init(mhv_nn *nn, const mhv_kernels *K, mhv_pool *pool)
 void mhv_nn_release(mhv_nn *nn)
 {
     free(nn->arena);
-    nn->arena = NULL;
-    nn->arena_cap = 0;
+    free(nn->bias);
+    nn->arena = nn->bias = NULL;
+    nn->arena_cap = nn->bias_cap = 0;
 }
 
 /* Whole 64-byte lines, so buffers never share a cache line. */
@@ -63,6 +64,23 @@ mhv_status mhv_nn_begin(mhv_nn *nn, const mhv_nn_shape *sh, const mhv_nn_buf *bu
     nn->xp = xp ? p : NULL;
     p += xp;
     nn->pos = (int32_t *)(void *)p;
+    return MHV_OK;
+}
+
+mhv_status mhv_nn_reserve_bias(mhv_nn *nn, int n, mhv_error *err)
+{
+    size_t stride = lines((size_t)n * (size_t)n), need;
+    if (__builtin_mul_overflow(stride, (size_t)nn->threads, &need))
+        return mhv_fail(err, MHV_ENOMEM, "", "score bias maps of %d tokens are too large", n);
+    if (need > nn->bias_cap) {
+        free(nn->bias);
+        nn->bias_cap = 0;
+        if (!(nn->bias = aligned_alloc(64, need * sizeof(float))))
+            return mhv_fail(err, MHV_ENOMEM, "", "out of memory for score bias maps (%d tokens)",
+                            n);
+        nn->bias_cap = need;
+    }
+    nn->bias_stride = stride;
     return MHV_OK;
 }
 
@@ -184,11 +202,15 @@ static void embed_rows(const void *arg, int r0, int r1, int worker)
     for (int i = r0; i < r1; i++) {
         float *xi = j->x + (size_t)i * d;
         mhv_mat_row(e->tok, j->ids[i], xi);
+        if (e->pos && e->pos_first) {
+            mhv_mat_row(e->pos, j->nn->pos[i], row);
+            K->add(xi, row, d);
+        }
         if (e->type) {
             mhv_mat_row(e->type, 0, row); /* token type 0: one segment */
             K->add(xi, row, d);
         }
-        if (e->pos) {
+        if (e->pos && !e->pos_first) {
             mhv_mat_row(e->pos, j->nn->pos[i], row);
             K->add(xi, row, d);
         }
@@ -309,6 +331,7 @@ typedef struct {
     const int *heads;    /* (tasks,) the head of each task */
     float **probs;       /* (tasks,) where its probabilities go, or NULL */
     const mhv_nn *nn;
+    const mhv_attn_layer *layer;
 } attn_job;
 
 static void attn_task(void *ctx, int task, int worker)
@@ -325,6 +348,12 @@ static void attn_task(void *ctx, int task, int worker)
     }
     a.probs = j->probs[task];
     a.scratch = j->nn->attn_scratch + (size_t)worker * j->nn->attn_stride;
+    if (j->layer->bias) {
+        float *b = j->nn->bias + (size_t)worker * j->nn->bias_stride;
+        j->layer->bias(j->layer->bias_ctx, h, a.q, a.ld_q, a.k, a.ld_k, a.n, b);
+        a.bias = b;
+        a.ld_bias = (size_t)a.n;
+    }
     (mhv_attn_needs_scalar(&a) ? mhv_kernels_scalar() : j->K)->attention(&a);
 }
 
@@ -421,7 +450,7 @@ void mhv_nn_attention(mhv_nn *nn, const mhv_attn_layer *a, const float *x, int n
                  .softcap = a->softcap, .causal = a->causal, .window = a->window,
                  .out = done ? NULL : b->ctx,
                  .ld_out = (size_t)QD},
-        .group = group, .d = d, .heads = heads, .probs = probs, .nn = nn,
+        .group = group, .d = d, .heads = heads, .probs = probs, .nn = nn, .layer = a,
     };
     mhv_pool_run(nn->pool, count, attn_task, &j);
 }

@@ -36,6 +36,8 @@ typedef struct {
     size_t attn_stride;
     float *xp;              /* packed input of a linear layer, or NULL (kernels.h: xpack) */
     int32_t *pos;           /* (n,) position rows of the tokens (mhv_nn_embed) */
+    float *bias;            /* (threads, bias_stride) score bias maps (mhv_nn_reserve_bias) */
+    size_t bias_stride, bias_cap;
 } mhv_nn;
 
 /* pool may be NULL. Frees nothing it was given. */
@@ -60,6 +62,10 @@ typedef struct {
  * growing it when needed. Pointers from an earlier call are invalid afterwards. */
 mhv_status mhv_nn_begin(mhv_nn *nn, const mhv_nn_shape *shape, const mhv_nn_buf *bufs,
                         int count, mhv_error *err);
+
+/* Room for one (n, n) score bias map per thread (attention layers with a bias), kept across
+ * sentences like the arena. */
+mhv_status mhv_nn_reserve_bias(mhv_nn *nn, int n, mhv_error *err);
 
 /* ---- norms and element-wise blocks ---- */
 
@@ -91,6 +97,7 @@ typedef struct {
     int pos_offset;         /* token i (0-based) takes position row i + pos_offset */
     int pad_id;             /* >= 0: RoBERTa's rule instead: tokens equal to pad_id take row
                              * pad_id, the others pad_id + 1 + their rank among non-pads */
+    int pos_first;          /* add the position before the type (DeBERTa's order) */
 } mhv_embed;
 
 /* x(n, d) = tok[ids[i]] + type[0] + pos[position of i] (those present, added in that order,
@@ -164,6 +171,12 @@ typedef struct {
     int causal;
     int window;                     /* > 0: sliding window (two-sided without causal) */
     const mhv_rotary *rope;         /* rotary positions on q and k, or NULL */
+    /* A score bias per head, added after scaling (relative positions): bias(ctx, h, ...)
+     * fills b(n, n) for head h from its q(n, ld_q) and key/value head's k(n, ld_k) (after
+     * their projections and rotation), or NULL. Needs mhv_nn_reserve_bias. */
+    void (*bias)(const void *ctx, int h, const float *q, size_t ld_q, const float *k,
+                 size_t ld_k, int n, float *b);
+    const void *bias_ctx;
 } mhv_attn_layer;
 
 /* Activations of the attention block: q (n, heads*d), k and v (n, kv_heads*d), ctx (n,

@@ -262,6 +262,28 @@ expect_fail nan-key-weight-rank 1 "s.txt: line 1: layer 1, head 0: attention of 
 fresh_model m; st_poke "$ST" encoder.layer.0.attention.self.query.bias 5 0000807f
 expect_fail inf-query-bias 1 "s.txt: line 1: layer 0, head 0: attention of token 0 is NaN" -- run --model "$M" "$TMP/s.txt"
 
+expect_fail pretokenized-and-ids 2 "--pretokenized and --ids exclude each other" -- run --model "$FIX" --pretokenized --ids "$TMP/s.txt"
+expect_fail tokenize-ids-and-pretokenized 2 "--pretokenized and --ids exclude each other" -- "$MHAVIZ" tokenize --model "$FIX" --ids --pretokenized "$TMP/s.txt"
+# tokenize --ids needs no tokenizer files, as run --ids does
+echo "1 2 3" >"$TMP/ids.txt"
+if [ "$("$MHAVIZ" tokenize --model tests/fixtures/dec-llama-f32 --ids "$TMP/ids.txt" 2>&1)" = "$(printf '1 2 3\t1 2 3')" ]; then ok
+else bad "tokenize-ids-without-tokenizer: $("$MHAVIZ" tokenize --model tests/fixtures/dec-llama-f32 --ids "$TMP/ids.txt" 2>&1 | head -c 200)"; fi
+
+expect_fail info-bad-directory 1 "not a model directory" -- "$MHAVIZ" info --model "$TMP/plainfile"
+
+# ---- --truncate on a decoder: the first positions, never the sentence's last token after
+# the cut (a sequence that is not in the text); BERT keeps its closing [SEP] ----
+rm -rf "$M"; cp -r tests/fixtures/dec-qwen2-f32 "$M"; cp tests/fixtures/tok-llama/tokenizer.json "$M/"
+perl -e 'print join(" ", map { "w$_" } 1 .. 80), " D\n"' >"$TMP/longd.txt"
+"$MHAVIZ" tokenize --model "$M" "$TMP/longd.txt" | cut -f2 | tr ' ' '\n' | head -64 | tr '\n' ' ' >"$TMP/want-ids"
+rm -rf "$TMP/out"; run --model "$M" --truncate "$TMP/longd.txt" 2>/dev/null
+perl -MJSON::PP -0e 'print join(" ", @{decode_json(<STDIN>)->{sentences}[0]{token_ids}}), " "' <"$TMP/out/longd.json" >"$TMP/got-ids"
+if [ -s "$TMP/want-ids" ] && cmp -s "$TMP/want-ids" "$TMP/got-ids"; then ok; else bad "truncate-decoder: $(head -c 100 "$TMP/got-ids") ... vs $(head -c 100 "$TMP/want-ids")"; fi
+perl -e 'print "苹果" x 100, "\n"' >"$TMP/longb.txt"
+rm -rf "$TMP/out"; run --model "$FIX" --truncate "$TMP/longb.txt" 2>/dev/null
+if perl -MJSON::PP -0e 'my $t = decode_json(<STDIN>)->{sentences}[0]{tokens}; exit !(@$t == 64 && $t->[0] eq "[CLS]" && $t->[63] eq "[SEP]" && $t->[62] ne "[SEP]")' <"$TMP/out/longb.json"; then ok
+else bad "truncate-bert-keeps-sep"; fi
+
 # ---- fonts (--font, MHAVIZ_FONT, user fonts): crafted files from tests/fuzz/gen_font_corpus.py ----
 FR=tests/fuzz/regress/font
 figs() { timeout 60 "$MHAVIZ" run --model "$FIX" --heads 0:0 --format png,svg --out "$TMP/out" "$@"; }
