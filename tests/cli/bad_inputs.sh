@@ -273,6 +273,13 @@ fresh_model m; rm "$ST"; ln -s model.safetensors "$ST"
 expect_fail st-symlink-loop 1 "model.safetensors: cannot open: Too many levels of symbolic links" -- run --model "$M" "$TMP/s.txt"
 fresh_model m; rm "$ST"; ln -s gone.safetensors "$ST"
 expect_fail st-dangling-symlink 1 "model.safetensors: cannot open: No such file or directory" -- run --model "$M" "$TMP/s.txt"
+# a model directory whose name is not UTF-8: the SVG stays well-formed XML, the JSON UTF-8
+D="$TMP/$(printf 'bad\377\376name')"; rm -rf "$D"; cp -r "$FIX" "$D"; rm -rf "$TMP/out"
+if "$MHAVIZ" run --model "$D" --heads 0:0 --format svg,json --out "$TMP/out" "$TMP/s.txt" 2>"$TMP/stderr" &&
+   perl -MEncode -e 'local $/; for my $f (@ARGV) { open(my $h, "<:raw", $f) or die; my $b = <$h>;
+       Encode::decode("UTF-8", $b, Encode::FB_CROAK) } ' "$TMP/out/s.json" "$TMP/out/s/L00-H00.svg" 2>/dev/null &&
+   grep -q 'badï¿½ï¿½name\|bad��name' "$TMP/out/s/L00-H00.svg"; then ok
+else bad "model-dir-not-utf8: $(head -c 200 "$TMP/stderr")"; fi
 expect_fail info-bad-directory 1 "not a model directory" -- "$MHAVIZ" info --model "$TMP/plainfile"
 
 # ---- --truncate on a decoder: the first positions, never the sentence's last token after
