@@ -123,6 +123,15 @@ expect_fail tensor-in-two-shards 1 "model-00002-of-00004.safetensors: tensor 'em
 # \u0000 inside a string: cJSON would end the name there ("key.weight\u0000x" -> "key.weight")
 fresh_model m; st_edit "$ST" "s/$KEY1/encoder.layer.1.attention.self.key.weight\\\\u0000x/"
 expect_fail st-name-u0000 1 'model.safetensors: header has \u0000 in a string' -- run --model "$M" "$TMP/s.txt"
+# config.json and tokenizer.json: a key twice (Python keeps the last, cJSON the first, HF's
+# tokenizers refuses a second "normalizer"), \u0000 ending a string early
+cfg_dup() { fresh_model m; perl -0pi -e "$1" "$M/config.json"; }
+cfg_dup 's/"num_hidden_layers": 3/"num_hidden_layers": 2, "num_hidden_layers": 3/'
+expect_fail config-duplicate-key 1 "config.json: duplicate key 'num_hidden_layers'" -- run --model "$M" "$TMP/s.txt"
+cfg_dup 's/"model_type": "bert"/"model_type": "bert\\u0000roberta"/'
+expect_fail config-u0000 1 'config.json: \u0000 in a string' -- run --model "$M" "$TMP/s.txt"
+rm -rf "$M"; cp -r tests/fixtures/tok-minilm "$M"; perl -0pi -e 's/"normalizer":/"normalizer": null, "normalizer":/' "$M/tokenizer.json"
+expect_fail tokenizer-duplicate-normalizer 1 "tokenizer.json: duplicate key 'normalizer'" -- "$MHAVIZ" tokenize --model "$M" "$TMP/s.txt"
 cp_sharded; perl -0pi -e 's/\{/{"metadata": {}, "metadata": {},/' "$M/model.safetensors.index.json"
 expect_fail index-duplicate-key 1 "model.safetensors.index.json: duplicate key 'metadata'" -- run --model "$M" "$TMP/s.txt"
 cp_sharded; perl -0pi -e 's/\}\s*$/} {}/' "$M/model.safetensors.index.json"
