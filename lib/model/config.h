@@ -71,6 +71,8 @@ typedef struct {
     int two_ropes;
     int pre_norm;             /* OPT do_layer_norm_before: 1 pre-LN, 0 post-LN (OPT-350m) */
     int final_norm;           /* OPT: the final LayerNorm exists */
+    int qkv_layout;           /* a fused query/key/value matrix's layout (the family's enum) */
+    int split_norms;          /* Falcon: separate ln_attn and ln_mlp */
 } mhv_config;
 
 enum { MHV_QK_NORM_NONE = 0, MHV_QK_NORM_HEAD, MHV_QK_NORM_FULL };

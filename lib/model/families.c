@@ -15,6 +15,7 @@ static const mhv_family *const families[] = {
     &mhv_family_gpt_neox,
     &mhv_family_gptj,
     &mhv_family_opt,
+    &mhv_family_falcon,
 };
 
 #define N_FAMILIES (sizeof families / sizeof families[0])
