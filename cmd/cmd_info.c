@@ -70,8 +70,10 @@ int cmd_info(int argc, char **argv)
                bn->strip_accents ? "yes" : "no");
     putchar('\n');
 done:
-    /* what a run on this machine would compute with (MHAVIZ_KERNEL honoured) */
-    printf("kernels: %s\n", mhv_kernels_select(getenv("MHAVIZ_KERNEL"))->name);
+    /* what a run on this machine would compute with (MHAVIZ_KERNEL honoured); nothing on
+     * stdout when the directory failed */
+    if (!st)
+        printf("kernels: %s\n", mhv_kernels_select(getenv("MHAVIZ_KERNEL"))->name);
     mhv_tok_close(tok);
     mhv_model_close(m);
     return st ? cli_report(st, &err) : EXIT_OK;

@@ -67,33 +67,10 @@ static void family(const char *name, int min_cases)
     cJSON *j = tu_read_json(golden);
     const cJSON *cases = cJSON_GetObjectItem(j, "cases");
     assert_true(cJSON_GetArraySize(cases) >= min_cases);
-    int bad = 0, n = 0;
+    int bad = 0;
     for (const cJSON *c = cases->child; c; c = c->next)
         bad += check_case(t, c, name);
-    /* pairs: the template's ids and type ids */
-    const cJSON *pairs = cJSON_GetObjectItem(j, "pairs");
-    for (const cJSON *c = pairs ? pairs->child : NULL; c; c = c->next, n++) {
-        const char *a = cJSON_GetObjectItem(c, "first")->valuestring;
-        const char *b = cJSON_GetObjectItem(c, "second")->valuestring;
-        const cJSON *ids = cJSON_GetObjectItem(c, "ids"), *types = cJSON_GetObjectItem(c, "type_ids");
-        mhv_encoding e;
-        mhv_error err = {0};
-        if (mhv_tok_encode_pair(t, a, strlen(a), b, strlen(b), &e, &err)) {
-            print_error("%s: pair '%s' / '%s': %s\n", name, a, b, err.msg);
-            bad++;
-            continue;
-        }
-        int m = cJSON_GetArraySize(ids), diff = e.n != m;
-        for (int i = 0; !diff && i < m; i++)
-            diff = e.ids[i] != cJSON_GetArrayItem(ids, i)->valueint ||
-                   e.type_ids[i] != cJSON_GetArrayItem(types, i)->valueint;
-        if (diff) {
-            print_error("%s: pair '%.40s' / '%.40s' differs from HF (%d tokens, HF %d)\n", name,
-                        a, b, e.n, m);
-            bad++;
-        }
-        mhv_encoding_free(&e);
-    }
+    bad += tu_check_pair_goldens(t, j, name);
     cJSON_Delete(j);
     mhv_tok_close(t);
     assert_int_equal(bad, 0);
@@ -155,6 +132,45 @@ static void test_precompiled(void **state)
     assert_int_equal(bad, 0);
     mhv_charsmap_free(m);
     cJSON_Delete(j);
+}
+
+/* Display texts: the SentencePiece decoders ("▁" a space, "<0xF0>" its byte, a character's
+ * split bytes in hex), WordPiece's "##" dropped. */
+static void test_token_text(void **state)
+{
+    (void)state;
+    mhv_tok *t = tu_open_tok_dir("tests/fixtures/tok-debertav2");
+    assert_string_equal(mhv_tok_model_type(t), "Unigram");
+    assert_int_equal(mhv_tok_kind_of(t), MHV_TOK_SENTENCEPIECE_BPE);
+    mhv_tok_close(t);
+    t = tu_open_tok_dir("tests/fixtures/tok-llamaspm"); /* byte fallback */
+    mhv_encoding e;
+    mhv_error err = {0};
+    const char *s = "Hello 🦀";
+    assert_int_equal(mhv_tok_encode(t, s, strlen(s), &e, &err), MHV_OK);
+    char all[256] = "", buf[64];
+    for (int i = 0; i < e.n; i++) {
+        mhv_tok_token_text(t, e.ids[i], buf, sizeof buf);
+        strncat(all, buf, sizeof all - strlen(all) - 1);
+        strncat(all, "|", sizeof all - strlen(all) - 1);
+    }
+    /* the emoji is four byte-fallback tokens; each alone is not a character */
+    assert_non_null(strstr(all, "<F0>|<9F>|<A6>|<80>|"));
+    assert_non_null(strstr(all, " H|")); /* "▁H" */
+    mhv_encoding_free(&e);
+    mhv_tok_close(t);
+    t = tu_open_tok_dir("tests/fixtures/tok-added-wordpiece");
+    assert_string_equal(mhv_tok_model_type(t), "WordPiece");
+    int32_t id = mhv_tok_lookup(t, "##ing", 5);
+    if (id >= 0) {
+        mhv_tok_token_text(t, id, buf, sizeof buf);
+        assert_string_equal(buf, "ing");
+    }
+    mhv_tok_close(t);
+    t = tu_open_tok_dir("tests/fixtures/tok-llama3");
+    assert_string_equal(mhv_tok_model_type(t), "BPE");
+    assert_int_equal(mhv_tok_kind_of(t), MHV_TOK_BYTELEVEL_BPE);
+    mhv_tok_close(t);
 }
 
 /* A directory with only a SentencePiece model: the error names it and how to get
@@ -241,7 +257,7 @@ int main(void)
         cmocka_unit_test(test_gemma),      cmocka_unit_test(test_nfkc),
         cmocka_unit_test(test_unigram_nfkd), cmocka_unit_test(test_precompiled),
         cmocka_unit_test(test_added_bpe),  cmocka_unit_test(test_added_wordpiece),
-        cmocka_unit_test(test_spm_only_dir),
+        cmocka_unit_test(test_spm_only_dir), cmocka_unit_test(test_token_text),
         cmocka_unit_test(test_hand_matchers_agree),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

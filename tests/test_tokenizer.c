@@ -79,7 +79,14 @@ static void expect_pieces(const mhv_tok *t, const char *s, const char *want)
 static void run_goldens(const char *dir, const char *golden, int via_txt)
 {
     mhv_tok *t = via_txt ? open_txt(dir) : tu_open_tok_dir(dir);
-    tu_run_goldens(t, golden, via_txt ? "vocab.txt" : "tokenizer.json", 1);
+    const char *label = via_txt ? "vocab.txt" : "tokenizer.json";
+    tu_run_goldens(t, golden, label, 1);
+    /* sentence pairs: [CLS] A [SEP] B [SEP], B's token type 1 */
+    cJSON *j = tu_read_json(golden);
+    assert_true(cJSON_GetArraySize(cJSON_GetObjectItem(j, "pairs")) >= 30);
+    assert_true(mhv_tok_has_pair(t));
+    assert_int_equal(tu_check_pair_goldens(t, j, label), 0);
+    cJSON_Delete(j);
     mhv_tok_close(t);
 }
 

@@ -121,6 +121,37 @@ static inline void tu_run_goldens(const mhv_tok *t, const char *golden, const ch
     assert_int_equal(bad, 0);
 }
 
+/* The "pairs" of a golden file: tokenizer.encode(first, second) as HF has it, ids and token
+ * type ids; returns how many differ (each printed). */
+static inline int tu_check_pair_goldens(const mhv_tok *t, const cJSON *golden, const char *label)
+{
+    const cJSON *pairs = cJSON_GetObjectItem(golden, "pairs");
+    int bad = 0;
+    for (const cJSON *c = pairs ? pairs->child : NULL; c; c = c->next) {
+        const char *a = cJSON_GetObjectItem(c, "first")->valuestring;
+        const char *b = cJSON_GetObjectItem(c, "second")->valuestring;
+        const cJSON *ids = cJSON_GetObjectItem(c, "ids"), *types = cJSON_GetObjectItem(c, "type_ids");
+        mhv_encoding e;
+        mhv_error err = {0};
+        if (mhv_tok_encode_pair(t, a, strlen(a), b, strlen(b), &e, &err)) {
+            print_error("%s: pair '%s' / '%s': %s\n", label, a, b, err.msg);
+            bad++;
+            continue;
+        }
+        int m = cJSON_GetArraySize(ids), diff = e.n != m;
+        for (int i = 0; !diff && i < m; i++)
+            diff = e.ids[i] != cJSON_GetArrayItem(ids, i)->valueint ||
+                   e.type_ids[i] != cJSON_GetArrayItem(types, i)->valueint;
+        if (diff) {
+            print_error("%s: pair '%.40s' / '%.40s' differs from HF (%d tokens, HF %d)\n", label,
+                        a, b, e.n, m);
+            bad++;
+        }
+        mhv_encoding_free(&e);
+    }
+    return bad;
+}
+
 /* llama.cpp's tokenizer vectors: the texts of inp separated by "\n__ggml_vocab_test__\n",
  * one line of expected ids per text in out (at least 46 cases). The vectors leave out
  * special tokens: `specials` is how many our tokenizer adds at each end. */

@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/status.h"
+
 void mhv_jsonw_str(FILE *f, const char *s, size_t len)
 {
     fputc('"', f);
@@ -17,10 +19,21 @@ void mhv_jsonw_str(FILE *f, const char *s, size_t len)
         case '\r': fputs("\\r", f); break;
         case '\t': fputs("\\t", f); break;
         default:
-            if (c < 0x20 || c == 0x7f)
+            if (c < 0x20 || c == 0x7f) {
                 fprintf(f, "\\u%04x", c);
-            else
+            } else if (c >= 0x80) {
+                /* JSON is UTF-8: a byte outside a valid sequence (a directory name is any
+                 * bytes) is written as U+FFFD */
+                size_t n = mhv_utf8_len(s + i, len - i);
+                if (n == 0) {
+                    fputs("\\ufffd", f);
+                } else {
+                    fwrite(s + i, 1, n, f);
+                    i += n - 1;
+                }
+            } else {
                 fputc(c, f);
+            }
         }
     }
     fputc('"', f);

@@ -30,9 +30,11 @@ void mhv_error_format(const mhv_error *err, char *buf, unsigned long size)
     mhv_escape_controls(raw, buf, size);
 }
 
-/* Length of the valid UTF-8 sequence at s (1..4), or 0 when s does not start one. */
-static size_t utf8_seq(const unsigned char *s)
+unsigned long mhv_utf8_len(const char *str, unsigned long avail)
 {
+    const unsigned char *s = (const unsigned char *)str;
+    if (avail == 0)
+        return 0;
     unsigned char c = s[0];
     size_t n;
     if (c < 0x80)
@@ -45,11 +47,14 @@ static size_t utf8_seq(const unsigned char *s)
         n = 4;
     else
         return 0;
+    if (n > avail)
+        return 0;
     for (size_t i = 1; i < n; i++)
         if ((s[i] & 0xc0) != 0x80)
             return 0;
-    if ((c == 0xe0 && s[1] < 0xa0) || (c == 0xf0 && s[1] < 0x90) || (c == 0xf4 && s[1] > 0x8f))
-        return 0; /* overlong, or above U+10FFFF */
+    if ((c == 0xe0 && s[1] < 0xa0) || (c == 0xed && s[1] > 0x9f) || (c == 0xf0 && s[1] < 0x90) ||
+        (c == 0xf4 && s[1] > 0x8f))
+        return 0; /* overlong, a surrogate, or above U+10FFFF */
     return n;
 }
 
@@ -58,10 +63,11 @@ char *mhv_escape_controls(const char *s, char *buf, unsigned long size)
     static const char hex[] = "0123456789abcdef";
     const unsigned char *p = (const unsigned char *)s;
     unsigned long o = 0;
+    size_t rem = strlen(s);
     if (!size)
         return buf;
     while (*p) {
-        size_t n = utf8_seq(p);
+        size_t n = mhv_utf8_len((const char *)p, rem);
         int ctl = n == 0 || (n == 1 && (*p < 0x20 || *p == 0x7f)) ||
                   (n == 2 && p[0] == 0xc2 && p[1] < 0xa0);
         size_t take = ctl ? (n ? n : 1) : n;
@@ -79,6 +85,7 @@ char *mhv_escape_controls(const char *s, char *buf, unsigned long size)
             }
         }
         p += take;
+        rem -= take;
     }
     buf[o] = '\0';
     return buf;

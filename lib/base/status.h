@@ -33,4 +33,8 @@ void mhv_error_format(const mhv_error *err, char *buf, unsigned long size);
  * backslash is kept as is. Returns buf. */
 char *mhv_escape_controls(const char *s, char *buf, unsigned long size);
 
+/* Length (1..4) of the valid UTF-8 sequence at s[0..avail), or 0 when none starts there
+ * (truncated, bad continuation, overlong, a surrogate, above U+10FFFF). */
+unsigned long mhv_utf8_len(const char *s, unsigned long avail);
+
 #endif

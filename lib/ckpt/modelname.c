@@ -120,6 +120,37 @@ void mhv_modelname_of(const char *dir, char *buf, size_t size)
     mhv_modelname_of_dir(dir, buf, size);
 }
 
+/* A directory name may be any bytes; the model name goes into SVG, JSON and PNG text, which
+ * must be UTF-8: an invalid sequence becomes U+FFFD, a control character '?'. */
+static void clean_name(char *buf, size_t size)
+{
+    char out[512];
+    size_t o = 0, len = strlen(buf);
+    for (size_t i = 0; i < len && o + 4 < sizeof out;) {
+        uint32_t cp;
+        int n = mhv_utf8_decode(buf + i, len - i, &cp);
+        if (n <= 0) {
+            memcpy(out + o, "\xEF\xBF\xBD", 3);
+            o += 3;
+            i++;
+        } else if (cp < 0x20 || (cp >= 0x7f && cp < 0xa0)) {
+            out[o++] = '?';
+            i += (size_t)n;
+        } else {
+            memcpy(out + o, buf + i, (size_t)n);
+            o += (size_t)n;
+            i += (size_t)n;
+        }
+    }
+    out[o] = '\0';
+    /* cut at a character boundary when size is smaller */
+    size_t k = o < size ? o : size - 1;
+    while (k > 0 && k < o && ((unsigned char)out[k] & 0xc0) == 0x80)
+        k--;
+    memcpy(buf, out, k);
+    buf[k] = '\0';
+}
+
 void mhv_modelname_of_dir(const char *dir, char *buf, size_t size)
 {
     if (size == 0)
@@ -127,7 +158,7 @@ void mhv_modelname_of_dir(const char *dir, char *buf, size_t size)
     buf[0] = '\0';
     char real[PATH_MAX];
     const char *path = realpath(dir, real) ? real : dir;
-    if (hub_cache(path, buf, size))
-        return;
-    tail_name(path, strlen(path), buf, size);
+    if (!hub_cache(path, buf, size))
+        tail_name(path, strlen(path), buf, size);
+    clean_name(buf, size);
 }

@@ -744,13 +744,14 @@ mhv_status mhv_st_open_dir(const char *dir, mhv_st **out, mhv_error *err)
     struct stat sb;
     if (!ipath || !spath || !bipath || !bpath)
         rc = mhv_fail(err, MHV_ENOMEM, dir, "out of memory");
-    else if (stat(ipath, &sb) == 0)
+    /* lstat: a dangling link or a link loop is there, and fails to open saying why */
+    else if (lstat(ipath, &sb) == 0)
         rc = open_index(dir, ipath, out, err);
-    else if (stat(spath, &sb) == 0)
+    else if (lstat(spath, &sb) == 0)
         rc = mhv_st_open_file(spath, out, err);
-    else if (stat(bipath, &sb) == 0)
+    else if (lstat(bipath, &sb) == 0)
         rc = open_index(dir, bipath, out, err);
-    else if (stat(bpath, &sb) == 0)
+    else if (lstat(bpath, &sb) == 0)
         rc = mhv_st_open_file(bpath, out, err);
     else
         rc = mhv_fail(err, MHV_EIO, dir, "no model.safetensors, model.safetensors.index.json, "

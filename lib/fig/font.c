@@ -173,6 +173,34 @@ static const char *check_sfnt(const uint8_t *d, size_t size, size_t off, font_fa
     return "";
 }
 
+/* Fonts installed by the system administrator; CFF outlines are read only from there. */
+static int system_font_path(const char *path)
+{
+    static const char *const dirs[] = {"/usr/share/fonts/", "/usr/local/share/fonts/",
+                                       "/System/Library/Fonts/", "/Library/Fonts/"};
+    for (size_t i = 0; i < sizeof dirs / sizeof dirs[0]; i++)
+        if (strncmp(path, dirs[i], strlen(dirs[i])) == 0 && !strstr(path, "/../"))
+            return 1;
+    return 0;
+}
+
+/* What stb chose in InitFont that it would then assert on (Debian's libstb keeps its
+ * asserts, so a crafted file would abort the process): a cmap subtable format it does not
+ * read, and CFF outlines, whose reader asserts on malformed data. "" or a reason. */
+static const char *check_stb_choices(const font_face *f, const uint8_t *d, size_t size,
+                                     const char *path)
+{
+    uint32_t im = (uint32_t)f->info.index_map;
+    if ((uint64_t)im + 2 > size)
+        return "cmap subtable past the end of the file";
+    uint32_t fmt = be16(d + im);
+    if (fmt != 0 && fmt != 4 && fmt != 6 && fmt != 12 && fmt != 13)
+        return "cmap subtable format not supported";
+    if (f->info.cff.size && !system_font_path(path))
+        return "CFF (PostScript) outlines are read only from the system font directories";
+    return "";
+}
+
 /* [*a, *b) of glyph g inside glyf; -1 when loca points outside it. */
 static int glyph_span(const font_face *f, int g, uint32_t *a, uint32_t *b)
 {
@@ -219,6 +247,8 @@ static int composite_ok(const font_face *f, int g)
             if (b - q < 4)
                 return 0;
             uint32_t flags = be16(p + q), comp = be16(p + q + 2);
+            if (!(flags & 2))
+                return 0; /* points matched instead of an offset: stb asserts on it */
             q += 4 + ((flags & 1) ? 4 : 2) + ((flags & 8) ? 2 : (flags & 0x40) ? 4 : (flags & 0x80) ? 8 : 0);
             if (q > b || comp >= (uint32_t)f->num_glyphs || sp == MAX_SEEN)
                 return 0;
@@ -261,6 +291,8 @@ static mhv_status add_face(mhv_fontset *fs, const char *path, int index, const c
     const char *why = off < 0 ? "no such face in the file" : check_sfnt(map, size, (size_t)off, f);
     if (!*why && !stbtt_InitFont(&f->info, map, (int)off))
         why = "stb_truetype refuses it";
+    if (!*why)
+        why = check_stb_choices(f, map, size, path);
     if (*why) {
         munmap(f->window, f->window_len);
         return mhv_fail(err, MHV_EFORMAT, path, "%snot a TrueType/OpenType font or collection (%s)",
@@ -582,8 +614,9 @@ const mhv_glyph_bitmap *mhv_font_bitmap(mhv_fontset *fs, mhv_glyph g, float px)
         int w = 0, hh = 0, x0 = 0, y0 = 0, bx0, by0, bx1, by1;
         /* a glyph box from the file may be anything: stb multiplies w * h in int */
         stbtt_GetGlyphBitmapBox(fi, g.glyph, sc, sc, &bx0, &by0, &bx1, &by1);
-        int drawable = composite_ok(&fs->faces[g.face], g.glyph) &&
-                       (long long)bx1 - bx0 <= GLYPH_MAX_SIDE && (long long)by1 - by0 <= GLYPH_MAX_SIDE;
+        long long bw = (long long)bx1 - bx0, bh = (long long)by1 - by0;
+        int drawable = composite_ok(&fs->faces[g.face], g.glyph) && bw >= 0 && bh >= 0 &&
+                       bw <= GLYPH_MAX_SIDE && bh <= GLYPH_MAX_SIDE;
         unsigned char *a = drawable ? stbtt_GetGlyphBitmap(fi, sc, sc, g.glyph, &w, &hh, &x0, &y0)
                                     : NULL;
         /* copied into our allocation so the cache frees with free(), not stbtt's allocator */

@@ -69,6 +69,8 @@ typedef struct {
     int window_by_layer;
     mhv_rope rope_local;      /* rotary of the sliding layers when two_ropes (Gemma 3) */
     int two_ropes;
+    int pre_norm;             /* OPT do_layer_norm_before: 1 pre-LN, 0 post-LN (OPT-350m) */
+    int final_norm;           /* OPT: the final LayerNorm exists */
 } mhv_config;
 
 enum { MHV_QK_NORM_NONE = 0, MHV_QK_NORM_HEAD, MHV_QK_NORM_FULL };

@@ -14,6 +14,8 @@ static const mhv_family *const families[] = {
     &mhv_family_llama,
     &mhv_family_gemma,
     &mhv_family_gpt_neox,
+    &mhv_family_gptj,
+    &mhv_family_opt,
 };
 
 #define N_FAMILIES (sizeof families / sizeof families[0])

@@ -41,6 +41,8 @@ extern const mhv_family mhv_family_gemma;
 extern const mhv_family mhv_family_distilbert;
 extern const mhv_family mhv_family_albert;
 extern const mhv_family mhv_family_gpt_neox;
+extern const mhv_family mhv_family_gptj;
+extern const mhv_family mhv_family_opt;
 extern const mhv_family mhv_family_deberta;
 
 /* The family that opens model_type, and its name for it; NULL when none does. */

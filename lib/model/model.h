@@ -61,6 +61,9 @@ typedef struct {
     mhv_mat rel_emb;             /* (2 * span, hidden) DeBERTa's relative position embeddings */
     float *rel_ln_g, *rel_ln_b;  /* their LayerNorm (norm_rel_ebd), or NULL */
     mhv_wstore store;            /* the fp32 vectors above and any aligned copies */
+    float *lm_head_b;            /* (vocab,) the LM head's bias (GPT-J), or NULL */
+    mhv_mat out_proj;            /* (embedding size, hidden) after the final norm, before the
+                                  * LM head (OPT project_out), or none */
 } mhv_model;
 
 /* Opens DIR/config.json and DIR's safetensors checkpoint and resolves every weight of the

@@ -232,7 +232,7 @@ static void embed_rows(const void *arg, int r0, int r1, int worker)
             K->add(xi, row, d);
         }
         if (e->type) {
-            mhv_mat_row(e->type, 0, row); /* token type 0: one segment */
+            mhv_mat_row(e->type, j->nn->type_ids ? j->nn->type_ids[i] : 0, row);
             K->add(xi, row, d);
         }
         if (e->pos && !e->pos_first) {

@@ -36,6 +36,8 @@ typedef struct {
     size_t attn_stride;
     float *xp;              /* packed input of a linear layer, or NULL (kernels.h: xpack) */
     int32_t *pos;           /* (n,) position rows of the tokens (mhv_nn_embed) */
+    const int32_t *type_ids; /* (n,) the run's token type ids (sentence pairs), set by the
+                              * forward driver; NULL: every token has type 0 */
     float *bias;            /* (threads, bias_stride) score bias maps (mhv_nn_reserve_bias) */
     size_t bias_stride, bias_cap;
 } mhv_nn;
@@ -103,8 +105,8 @@ typedef struct {
     float scale;            /* != 0: token rows multiplied by it (Gemma's sqrt(hidden)) */
 } mhv_embed;
 
-/* x(n, d) = tok[ids[i]] + type[0] + pos[position of i] (those present, added in that order,
- * as transformers does), then norm. */
+/* x(n, d) = tok[ids[i]] + type[t_i] + pos[position of i] (those present, added in that
+ * order, as transformers does; t_i from nn->type_ids, else 0), then norm. */
 void mhv_nn_embed(mhv_nn *nn, float *x, const mhv_embed *e, const int32_t *ids, int n, int d);
 
 /* ---- linear layers ---- */

@@ -314,6 +314,11 @@ mhv_tok_kind mhv_tok_kind_of(const mhv_tok *tok)
     return tok->kind;
 }
 
+const char *mhv_tok_model_type(const mhv_tok *tok)
+{
+    return tok->pipe ? mhv_pipeline_model(tok->pipe) : "WordPiece";
+}
+
 int mhv_tok_vocab_size(const mhv_tok *tok)
 {
     return mhv_vocab_size(tok->vocab);

@@ -56,6 +56,8 @@ mhv_status mhv_tok_open_bpe_files(const char *vocab_json, const char *merges_txt
 void mhv_tok_close(mhv_tok *tok);
 
 mhv_tok_kind mhv_tok_kind_of(const mhv_tok *tok);
+/* The model of tokenizer.json: "WordPiece", "BPE" or "Unigram". */
+const char *mhv_tok_model_type(const mhv_tok *tok);
 int mhv_tok_vocab_size(const mhv_tok *tok);
 const mhv_bert_norm *mhv_tok_bert_norm(const mhv_tok *tok);
 /* NULL when id is out of range. */

@@ -123,6 +123,15 @@ expect_fail tensor-in-two-shards 1 "model-00002-of-00004.safetensors: tensor 'em
 # \u0000 inside a string: cJSON would end the name there ("key.weight\u0000x" -> "key.weight")
 fresh_model m; st_edit "$ST" "s/$KEY1/encoder.layer.1.attention.self.key.weight\\\\u0000x/"
 expect_fail st-name-u0000 1 'model.safetensors: header has \u0000 in a string' -- run --model "$M" "$TMP/s.txt"
+# config.json and tokenizer.json: a key twice (Python keeps the last, cJSON the first, HF's
+# tokenizers refuses a second "normalizer"), \u0000 ending a string early
+cfg_dup() { fresh_model m; perl -0pi -e "$1" "$M/config.json"; }
+cfg_dup 's/"num_hidden_layers": 3/"num_hidden_layers": 2, "num_hidden_layers": 3/'
+expect_fail config-duplicate-key 1 "config.json: duplicate key 'num_hidden_layers'" -- run --model "$M" "$TMP/s.txt"
+cfg_dup 's/"model_type": "bert"/"model_type": "bert\\u0000roberta"/'
+expect_fail config-u0000 1 'config.json: \u0000 in a string' -- run --model "$M" "$TMP/s.txt"
+rm -rf "$M"; cp -r tests/fixtures/tok-minilm "$M"; perl -0pi -e 's/"normalizer":/"normalizer": null, "normalizer":/' "$M/tokenizer.json"
+expect_fail tokenizer-duplicate-normalizer 1 "tokenizer.json: duplicate key 'normalizer'" -- "$MHAVIZ" tokenize --model "$M" "$TMP/s.txt"
 cp_sharded; perl -0pi -e 's/\{/{"metadata": {}, "metadata": {},/' "$M/model.safetensors.index.json"
 expect_fail index-duplicate-key 1 "model.safetensors.index.json: duplicate key 'metadata'" -- run --model "$M" "$TMP/s.txt"
 cp_sharded; perl -0pi -e 's/\}\s*$/} {}/' "$M/model.safetensors.index.json"
@@ -268,6 +277,19 @@ expect_fail tokenize-ids-and-pretokenized 2 "--pretokenized and --ids exclude ea
 echo "1 2 3" >"$TMP/ids.txt"
 if [ "$("$MHAVIZ" tokenize --model tests/fixtures/dec-llama-f32 --ids "$TMP/ids.txt" 2>&1)" = "$(printf '1 2 3\t1 2 3')" ]; then ok
 else bad "tokenize-ids-without-tokenizer: $("$MHAVIZ" tokenize --model tests/fixtures/dec-llama-f32 --ids "$TMP/ids.txt" 2>&1 | head -c 200)"; fi
+
+fresh_model m; rm "$ST"; ln -s model.safetensors "$ST"
+expect_fail st-symlink-loop 1 "model.safetensors: cannot open: Too many levels of symbolic links" -- run --model "$M" "$TMP/s.txt"
+fresh_model m; rm "$ST"; ln -s gone.safetensors "$ST"
+expect_fail st-dangling-symlink 1 "model.safetensors: cannot open: No such file or directory" -- run --model "$M" "$TMP/s.txt"
+# a model directory whose name is not UTF-8: the SVG stays well-formed XML, the JSON UTF-8
+D="$TMP/$(printf 'bad\377\376name')"; rm -rf "$D"; cp -r "$FIX" "$D"; rm -rf "$TMP/out"
+if "$MHAVIZ" run --model "$D" --heads 0:0 --format svg,json --out "$TMP/out" "$TMP/s.txt" 2>"$TMP/stderr" &&
+   perl -MEncode -e 'local $/; for my $f (@ARGV) { open(my $h, "<:raw", $f) or die; my $b = <$h>;
+       Encode::decode("UTF-8", $b, Encode::FB_CROAK) } ' "$TMP/out/s.json" "$TMP/out/s/L00-H00.svg" 2>/dev/null &&
+   grep -q 'badï¿½ï¿½name\|bad��name' "$TMP/out/s/L00-H00.svg"; then ok
+else bad "model-dir-not-utf8: $(head -c 200 "$TMP/stderr")"; fi
+expect_fail info-bad-directory 1 "not a model directory" -- "$MHAVIZ" info --model "$TMP/plainfile"
 
 # ---- --truncate on a decoder: the first positions, never the sentence's last token after
 # the cut (a sequence that is not in the text); BERT keeps its closing [SEP] ----

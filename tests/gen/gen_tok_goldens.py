@@ -153,12 +153,18 @@ def main():
                     f"on {len(diff)} sentences")
             for s in diff:
                 print(f"  {name}: vocab.txt path differs: {s!r}")
+        # sentence pairs: tokenizer.encode(a, b) (the template's [SEP]s and token types)
+        prs = [(COMMON[i], COMMON[(5 * i + 3) % len(COMMON)]) for i in range(0, len(COMMON), 2)]
+        pairs = []
+        for a, b in prs:
+            e = tok.encode(a, b)
+            pairs.append({"first": a, "second": b, "ids": e.ids, "type_ids": e.type_ids})
         doc = {"generator": "tests/gen/gen_tok_goldens.py",
                "tokenizers_version": tokenizers.__version__,
                "tokenizer": fixture(name + "/tokenizer.json"),
                "offsets": "characters of the sentence, [start, end); [0, 0] for added specials",
                "vocab_txt_check": note,
-               "cases": out}
+               "cases": out, "pairs": pairs}
         path = os.path.join(FIX, f"tok-goldens-{name[4:]}.json")
         with open(path, "w", encoding="utf-8") as f:
             json.dump(doc, f, ensure_ascii=False, indent=1)
