@@ -88,6 +88,8 @@ void mhv_nn_add_norm(mhv_nn *nn, float *x, const float *add, const mhv_norm *nm,
 void mhv_nn_add(mhv_nn *nn, float *x, const float *add, int n, int d);
 /* x(n, d) *= y: the gate of gated feed-forward layers (SwiGLU). */
 void mhv_nn_mul(mhv_nn *nn, float *x, const float *y, int n, int d);
+/* x(n, d) = cap * tanh(x / cap), in fp32 as PyTorch: Gemma 2's final logit soft capping. */
+void mhv_nn_softcap(mhv_nn *nn, float *x, float cap, int n, int d);
 
 /* ---- embeddings ---- */
 
@@ -100,6 +102,7 @@ typedef struct {
     int pad_id;             /* >= 0: RoBERTa's rule instead: tokens equal to pad_id take row
                              * pad_id, the others pad_id + 1 + their rank among non-pads */
     int pos_first;          /* add the position before the type (DeBERTa's order) */
+    float scale;            /* != 0: token rows multiplied by it (Gemma's sqrt(hidden)) */
 } mhv_embed;
 
 /* x(n, d) = tok[ids[i]] + type[t_i] + pos[position of i] (those present, added in that
