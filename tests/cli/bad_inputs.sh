@@ -242,6 +242,11 @@ printf 'ok\n\0\n' >"$TMP/in-nul.txt"
 expect_fail input-nul-line 1 "in-nul.txt: line 2: contains a NUL byte" -- run --model "$FIX" "$TMP/in-nul.txt"
 perl -e 'print "苹果 " x 200000, "\n"' >"$TMP/in-1mb.txt"
 expect_fail input-1mb-line 1 "in-1mb.txt: line 1: 400002 tokens exceed the model's 64 positions" -- run --model "$FIX" "$TMP/in-1mb.txt"
+# ... which --truncate draws, storing in each figure only the text its tokens cover
+rm -rf "$TMP/out"
+if "$MHAVIZ" run --model "$FIX" --truncate --format png --heads 0:0 --out "$TMP/out" "$TMP/in-1mb.txt" 2>"$TMP/stderr" &&
+   [ "$(wc -l <"$TMP/stderr")" = 1 ] && [ "$(stat -c %s "$TMP/out/in-1mb/L00-H00.png")" -lt 100000 ]; then ok
+else bad "input-1mb-line-truncated: $(head -c 300 "$TMP/stderr")"; fi
 : >"$TMP/in-empty.txt"
 expect_fail input-empty 1 "in-empty.txt: no sentences" -- run --model "$FIX" "$TMP/in-empty.txt"
 printf ' \t \r\n\f\v\n' >"$TMP/in-ws.txt"
