@@ -34,12 +34,13 @@ static int32_t *json_ids(const cJSON *arr, int *n)
 }
 
 static void run_with(const mhv_model *m, const char *kernel, int threads, const int32_t *ids,
-                     int n, const mhv_heads *sel, mhv_attn *a)
+                     const int32_t *types, int n, const mhv_heads *sel, mhv_attn *a)
 {
     mhv_forward_params p = {.threads = threads, .kernel = kernel};
     mhv_forward_ctx *c;
     mhv_error err = {0};
-    if (mhv_forward_ctx_new(&p, &c, &err) || mhv_forward_run(c, m, ids, n, sel, a, &err))
+    if (mhv_forward_ctx_new(&p, &c, &err) ||
+        mhv_forward_run_types(c, m, ids, types, n, sel, a, &err))
         fail_msg("%s: forward: %s", m->dir, err.msg);
     mhv_forward_ctx_free(c);
 }
@@ -64,11 +65,17 @@ static void check_golden(const char *file)
     cJSON_ArrayForEach(s, cJSON_GetObjectItem(g, "sentences"))
     {
         int n;
-        int32_t *ids = json_ids(cJSON_GetObjectItem(s, "token_ids"), &n);
+        int32_t *ids = json_ids(cJSON_GetObjectItem(s, "token_ids"), &n), *types = NULL;
+        const cJSON *tt = cJSON_GetObjectItem(s, "token_type_ids"); /* a sentence pair */
+        if (tt) {
+            int nt;
+            types = json_ids(tt, &nt);
+            assert_int_equal(nt, n);
+        }
         mhv_attn a1, a2, as;
-        run_with(m, NULL, 1, ids, n, &sel, &a1);
-        run_with(m, NULL, 2, ids, n, &sel, &a2);
-        run_with(m, "scalar", 1, ids, n, &sel, &as);
+        run_with(m, NULL, 1, ids, types, n, &sel, &a1);
+        run_with(m, NULL, 2, ids, types, n, &sel, &a2);
+        run_with(m, "scalar", 1, ids, types, n, &sel, &as);
         const cJSON *want = cJSON_GetObjectItem(s, "attentions");
         double w1 = tu_compare_attn(&a1, want, m->cfg.causal);
         double ws = tu_compare_attn(&as, want, m->cfg.causal);
@@ -101,6 +108,7 @@ static void check_golden(const char *file)
             free(logits);
         }
         free(ids);
+        free(types);
         count++;
     }
     assert_true(count > 0);

@@ -76,6 +76,45 @@ static void family(const char *name, int min_cases)
     assert_int_equal(bad, 0);
 }
 
+/* A SentencePiece model without tokenizer.json, as transformers' AutoTokenizer builds it. */
+static void spm_family(const char *name, const char *suffix)
+{
+    char model[256], cfg[256], golden[256], label[128];
+    snprintf(model, sizeof model, "tests/fixtures/tok-%s/spm.model", name);
+    snprintf(cfg, sizeof cfg, "tests/fixtures/tok-%s/tokenizer_config%s.json", name, suffix);
+    snprintf(golden, sizeof golden, "tests/fixtures/tok-goldens-%s%s.json", name, suffix);
+    snprintf(label, sizeof label, "%s%s", name, suffix);
+    mhv_tok *t = NULL;
+    mhv_error err = {0};
+    if (mhv_tok_open_spm(model, cfg, &t, &err))
+        fail_msg("%s: %s: %s", label, err.file, err.msg);
+    assert_string_equal(mhv_tok_model_type(t), "Unigram");
+    cJSON *j = tu_read_json(golden);
+    const cJSON *cases = cJSON_GetObjectItem(j, "cases");
+    assert_true(cJSON_GetArraySize(cases) >= 100);
+    int bad = 0;
+    for (const cJSON *c = cases->child; c; c = c->next)
+        bad += check_case(t, c, label);
+    bad += tu_check_pair_goldens(t, j, label);
+    cJSON_Delete(j);
+    mhv_tok_close(t);
+    assert_int_equal(bad, 0);
+}
+
+static void test_spm_models(void **state)
+{
+    (void)state;
+    spm_family("debertav2-spm", "");
+    spm_family("debertav2-spm", "-lower");
+    spm_family("debertav2-spm-identity", "");
+    spm_family("debertav2-spm-identity", "-lower");
+    /* mhv_tok_open_dir finds spm.model when nothing else is there */
+    mhv_tok *t = tu_open_tok_dir("tests/fixtures/tok-debertav2-spm-identity");
+    assert_int_equal(mhv_tok_vocab_size(t), 701); /* 700 pieces and [MASK] */
+    assert_int_equal(mhv_tok_lookup(t, "[MASK]", 6), 700);
+    mhv_tok_close(t);
+}
+
 static void test_llama3(void **s) { (void)s; family("llama3", 100); }
 static void test_deepseek(void **s) { (void)s; family("deepseek", 100); }
 static void test_tekken(void **s) { (void)s; family("tekken", 100); }
@@ -189,7 +228,7 @@ static void test_spm_only_dir(void **state)
     mhv_error err = {0};
     assert_int_equal(mhv_tok_open_dir(dir, &t, &err), MHV_EUNSUPPORTED);
     assert_null(t);
-    assert_non_null(strstr(err.msg, "spm.model"));
+    assert_non_null(strstr(err.file, "spm.model"));
     assert_non_null(strstr(err.msg, "save_pretrained"));
     remove(p);
     rmdir(dir);
@@ -258,6 +297,7 @@ int main(void)
         cmocka_unit_test(test_unigram_nfkd), cmocka_unit_test(test_precompiled),
         cmocka_unit_test(test_added_bpe),  cmocka_unit_test(test_added_wordpiece),
         cmocka_unit_test(test_spm_only_dir), cmocka_unit_test(test_token_text),
+        cmocka_unit_test(test_spm_models),
         cmocka_unit_test(test_hand_matchers_agree),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

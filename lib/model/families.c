@@ -12,6 +12,7 @@ static const mhv_family *const families[] = {
     &mhv_family_deberta,
     &mhv_family_gpt2,
     &mhv_family_llama,
+    &mhv_family_gemma,
     &mhv_family_gpt_neox,
     &mhv_family_gptj,
     &mhv_family_opt,

@@ -37,6 +37,7 @@ typedef struct mhv_family {
 extern const mhv_family mhv_family_bert;
 extern const mhv_family mhv_family_gpt2;
 extern const mhv_family mhv_family_llama;
+extern const mhv_family mhv_family_gemma;
 extern const mhv_family mhv_family_distilbert;
 extern const mhv_family mhv_family_albert;
 extern const mhv_family mhv_family_gpt_neox;

@@ -77,11 +77,24 @@ static mhv_status check_ids(const mhv_config *c, const int32_t *ids, int n, mhv_
 mhv_status mhv_forward_run(mhv_forward_ctx *fc, const mhv_model *m, const int32_t *ids, int n,
                            const mhv_heads *sel, mhv_attn *out, mhv_error *err)
 {
+    return mhv_forward_run_types(fc, m, ids, NULL, n, sel, out, err);
+}
+
+mhv_status mhv_forward_run_types(mhv_forward_ctx *fc, const mhv_model *m, const int32_t *ids,
+                                 const int32_t *type_ids, int n, const mhv_heads *sel,
+                                 mhv_attn *out, mhv_error *err)
+{
     const mhv_config *c = &m->cfg;
     memset(out, 0, sizeof *out);
     mhv_status st = check_ids(c, ids, n, err);
     if (st)
         return st;
+    for (int i = 0; type_ids && i < n; i++)
+        if (type_ids[i] < 0 || type_ids[i] >= (c->type_vocab_size > 0 ? c->type_vocab_size : 1))
+            return mhv_fail(err, MHV_EUSAGE, "",
+                            "token type %d outside the model's %d token types (%s)",
+                            (int)type_ids[i], c->type_vocab_size > 0 ? c->type_vocab_size : 1,
+                            c->type_vocab_size > 1 ? "0-based" : "it has no sentence-pair types");
     if (sel->num_layers != c->num_layers || sel->num_heads != c->num_heads)
         return mhv_fail(err, MHV_EUSAGE, "", "head selection does not match the model");
     if ((st = mhv_attn_alloc(out, sel, n, err)))
@@ -91,7 +104,10 @@ mhv_status mhv_forward_run(mhv_forward_ctx *fc, const mhv_model *m, const int32_
     /* Attention probabilities of layer l depend only on layers 0..l, so the work stops at
      * the last selected layer's softmax. */
     mhv_capture cap = {.sel = sel, .out = out, .last = mhv_heads_last_layer(sel)};
-    if ((st = c->family->forward(&fc->nn, m, ids, n, &cap, NULL, err)))
+    fc->nn.type_ids = type_ids;
+    st = c->family->forward(&fc->nn, m, ids, n, &cap, NULL, err);
+    fc->nn.type_ids = NULL;
+    if (st)
         mhv_attn_free(out);
     return st;
 }

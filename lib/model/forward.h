@@ -35,6 +35,12 @@ const char *mhv_forward_ctx_kernel(const mhv_forward_ctx *c);
  * (MHV_EUSAGE otherwise, naming the limit). */
 mhv_status mhv_forward_run(mhv_forward_ctx *c, const mhv_model *m, const int32_t *ids, int n,
                            const mhv_heads *sel, mhv_attn *out, mhv_error *err);
+/* mhv_forward_run for a sentence pair: type_ids(n) are the token types the tokenizer gave
+ * (mhv_tok_encode_pair); each must be below the model's type_vocab_size. Models without
+ * token type embeddings refuse types other than 0 (MHV_EUSAGE). */
+mhv_status mhv_forward_run_types(mhv_forward_ctx *c, const mhv_model *m, const int32_t *ids,
+                                 const int32_t *type_ids, int n, const mhv_heads *sel,
+                                 mhv_attn *out, mhv_error *err);
 /* mhv_forward_run on one thread with the widest kernels. */
 mhv_status mhv_forward(const mhv_model *m, const int32_t *ids, int n, const mhv_heads *sel,
                        mhv_attn *out, mhv_error *err);

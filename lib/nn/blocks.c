@@ -1,5 +1,6 @@
 #include "nn/blocks.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -182,6 +183,27 @@ void mhv_nn_mul(mhv_nn *nn, float *x, const float *y, int n, int d)
     par_rows(nn, n, d, rows_op, &a);
 }
 
+typedef struct {
+    float *x;
+    float cap;
+    int d;
+} softcap_args;
+
+static void softcap_rows(const void *arg, int r0, int r1, int worker)
+{
+    (void)worker;
+    const softcap_args *a = arg;
+    float *x = a->x + (size_t)r0 * (size_t)a->d;
+    for (size_t t = 0, len = (size_t)(r1 - r0) * (size_t)a->d; t < len; t++)
+        x[t] = tanhf(x[t] / a->cap) * a->cap;
+}
+
+void mhv_nn_softcap(mhv_nn *nn, float *x, float cap, int n, int d)
+{
+    softcap_args a = {x, cap, d};
+    par_rows(nn, n, d, softcap_rows, &a);
+}
+
 /* ---- embeddings ---- */
 
 typedef struct {
@@ -202,12 +224,15 @@ static void embed_rows(const void *arg, int r0, int r1, int worker)
     for (int i = r0; i < r1; i++) {
         float *xi = j->x + (size_t)i * d;
         mhv_mat_row(e->tok, j->ids[i], xi);
+        if (e->scale != 0)
+            for (size_t t = 0; t < d; t++)
+                xi[t] *= e->scale;
         if (e->pos && e->pos_first) {
             mhv_mat_row(e->pos, j->nn->pos[i], row);
             K->add(xi, row, d);
         }
         if (e->type) {
-            mhv_mat_row(e->type, 0, row); /* token type 0: one segment */
+            mhv_mat_row(e->type, j->nn->type_ids ? j->nn->type_ids[i] : 0, row);
             K->add(xi, row, d);
         }
         if (e->pos && !e->pos_first) {

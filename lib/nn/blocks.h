@@ -36,6 +36,8 @@ typedef struct {
     size_t attn_stride;
     float *xp;              /* packed input of a linear layer, or NULL (kernels.h: xpack) */
     int32_t *pos;           /* (n,) position rows of the tokens (mhv_nn_embed) */
+    const int32_t *type_ids; /* (n,) the run's token type ids (sentence pairs), set by the
+                              * forward driver; NULL: every token has type 0 */
     float *bias;            /* (threads, bias_stride) score bias maps (mhv_nn_reserve_bias) */
     size_t bias_stride, bias_cap;
 } mhv_nn;
@@ -86,6 +88,8 @@ void mhv_nn_add_norm(mhv_nn *nn, float *x, const float *add, const mhv_norm *nm,
 void mhv_nn_add(mhv_nn *nn, float *x, const float *add, int n, int d);
 /* x(n, d) *= y: the gate of gated feed-forward layers (SwiGLU). */
 void mhv_nn_mul(mhv_nn *nn, float *x, const float *y, int n, int d);
+/* x(n, d) = cap * tanh(x / cap), in fp32 as PyTorch: Gemma 2's final logit soft capping. */
+void mhv_nn_softcap(mhv_nn *nn, float *x, float cap, int n, int d);
 
 /* ---- embeddings ---- */
 
@@ -98,10 +102,11 @@ typedef struct {
     int pad_id;             /* >= 0: RoBERTa's rule instead: tokens equal to pad_id take row
                              * pad_id, the others pad_id + 1 + their rank among non-pads */
     int pos_first;          /* add the position before the type (DeBERTa's order) */
+    float scale;            /* != 0: token rows multiplied by it (Gemma's sqrt(hidden)) */
 } mhv_embed;
 
-/* x(n, d) = tok[ids[i]] + type[0] + pos[position of i] (those present, added in that order,
- * as transformers does), then norm. */
+/* x(n, d) = tok[ids[i]] + type[t_i] + pos[position of i] (those present, added in that
+ * order, as transformers does; t_i from nn->type_ids, else 0), then norm. */
 void mhv_nn_embed(mhv_nn *nn, float *x, const mhv_embed *e, const int32_t *ids, int n, int d);
 
 /* ---- linear layers ---- */

@@ -74,8 +74,10 @@ mhv_status tok_template_add(mhv_tok *t, tok_template *tp, int32_t id, int seq, i
 /* Special-token strings in tokenizer_config.json are either "x" or {"content": "x", ...}. */
 const char *tok_token_string(const struct cJSON *obj, const char *key, const char *dflt);
 
-/* tok_json.c: tokenizer.json */
+/* tok_json.c: tokenizer.json, from its file or an equivalent document (path names it) */
 mhv_status tok_load_json(mhv_tok *t, const char *path, mhv_error *err);
+mhv_status tok_load_json_doc(mhv_tok *t, const struct cJSON *doc, const char *path,
+                             mhv_error *err);
 /* tok_files.c: vocab.txt (+ tokenizer_config.json), vocab.json + merges.txt */
 mhv_status tok_load_vocab_txt(mhv_tok *t, const char *vocab_txt, const char *config,
                               mhv_error *err);

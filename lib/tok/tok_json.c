@@ -312,6 +312,14 @@ mhv_status tok_load_json(mhv_tok *t, const char *path, mhv_error *err)
     mhv_status st = mhv_json_load(path, MHV_TOK_MAX_JSON, &j, err);
     if (st)
         return st;
+    st = tok_load_json_doc(t, j, path, err);
+    cJSON_Delete(j);
+    return st;
+}
+
+mhv_status tok_load_json_doc(mhv_tok *t, const cJSON *j, const char *path, mhv_error *err)
+{
+    mhv_status st;
     if (mhv_pipeline_handles(j))
         st = load_pipeline(t, j, path, err);
     else if (!(st = parse_wordpiece(t, mhv_json_get(j, "model"), mhv_json_get(j, "added_tokens"),
@@ -320,6 +328,5 @@ mhv_status tok_load_json(mhv_tok *t, const char *path, mhv_error *err)
              !(st = parse_bert_pre_tokenizer(mhv_json_get(j, "pre_tokenizer"), path, err)) &&
              !(st = parse_added(t, mhv_json_get(j, "added_tokens"), path, err)))
         st = parse_post_processor(t, mhv_json_get(j, "post_processor"), 0, path, err);
-    cJSON_Delete(j);
     return st;
 }

@@ -19,6 +19,7 @@
 #include "base/fileio.h"
 #include "base/json.h"
 #include "text/unicode.h"
+#include "tok/spm.h"
 #include "tok/tok_impl.h"
 #include "tok/vocab.h"
 #include "tok/wordpiece.h"
@@ -258,6 +259,43 @@ mhv_status mhv_tok_open_bpe_files(const char *vocab_json, const char *merges_txt
     return MHV_OK;
 }
 
+mhv_status mhv_tok_open_spm(const char *model, const char *tokenizer_config, mhv_tok **out,
+                            mhv_error *err)
+{
+    *out = NULL;
+    cJSON *cfg = NULL, *doc = NULL;
+    char *buf = NULL;
+    size_t len;
+    mhv_spm_model m = {0};
+    mhv_tok *t = NULL;
+    mhv_status st = MHV_OK;
+    if (tokenizer_config)
+        st = mhv_json_load(tokenizer_config, MHV_TOK_MAX_JSON, &cfg, err);
+    if (!st && mhv_spm_class(cfg)) /* an unknown class is refused before the model is read */
+        st = mhv_spm_to_json(&m, cfg, model, &doc, err);
+    if (!st)
+        st = mhv_read_file(model, MHV_TOK_MAX_JSON, &buf, &len, err);
+    if (!st)
+        st = mhv_spm_parse((const unsigned char *)buf, len, model, &m, err);
+    if (!st)
+        st = mhv_spm_to_json(&m, cfg, model, &doc, err);
+    if (!st)
+        st = tok_new(&t, model, err);
+    if (!st)
+        st = tok_load_json_doc(t, doc, model, err);
+    if (!st)
+        st = tok_sort_added(t, model, err);
+    if (st)
+        mhv_tok_close(t);
+    else
+        *out = t;
+    cJSON_Delete(doc);
+    cJSON_Delete(cfg);
+    mhv_spm_free(&m);
+    free(buf);
+    return st;
+}
+
 mhv_status mhv_tok_open_dir(const char *dir, mhv_tok **out, mhv_error *err)
 {
     *out = NULL;
@@ -278,16 +316,13 @@ mhv_status mhv_tok_open_dir(const char *dir, mhv_tok **out, mhv_error *err)
     if (mhv_path_exists(vj) && mhv_path_exists(mt))
         return mhv_tok_open_bpe_files(vj, mt, mhv_path_exists(tc) ? tc : NULL,
                                       mhv_path_exists(sm) ? sm : NULL, out, err);
-    /* SentencePiece models alone (DeBERTa-v3's spm.model ...): say how to get tokenizer.json */
+    /* a SentencePiece model alone (DeBERTa-v3's spm.model ...) */
     static const char *const spm[] = {"tokenizer.model", "spiece.model", "spm.model",
                                       "sentencepiece.bpe.model", "sentencepiece.model"};
     for (size_t i = 0; i < sizeof spm / sizeof *spm; i++) {
         char p[4096];
         if ((size_t)snprintf(p, sizeof p, "%s/%s", dir, spm[i]) < sizeof p && mhv_path_exists(p))
-            return mhv_fail(err, MHV_EUNSUPPORTED, dir,
-                            "no tokenizer.json, only the SentencePiece model %s, which mhaviz "
-                            "does not read: make tokenizer.json with transformers, "
-                            "AutoTokenizer.from_pretrained(DIR).save_pretrained(DIR)", spm[i]);
+            return mhv_tok_open_spm(p, mhv_path_exists(tc) ? tc : NULL, out, err);
     }
     return mhv_fail(err, MHV_EIO, dir,
                     "no tokenizer.json, vocab.txt or vocab.json + merges.txt in the directory");

@@ -123,6 +123,15 @@ expect_fail tensor-in-two-shards 1 "model-00002-of-00004.safetensors: tensor 'em
 # \u0000 inside a string: cJSON would end the name there ("key.weight\u0000x" -> "key.weight")
 fresh_model m; st_edit "$ST" "s/$KEY1/encoder.layer.1.attention.self.key.weight\\\\u0000x/"
 expect_fail st-name-u0000 1 'model.safetensors: header has \u0000 in a string' -- run --model "$M" "$TMP/s.txt"
+# config.json and tokenizer.json: a key twice (Python keeps the last, cJSON the first, HF's
+# tokenizers refuses a second "normalizer"), \u0000 ending a string early
+cfg_dup() { fresh_model m; perl -0pi -e "$1" "$M/config.json"; }
+cfg_dup 's/"num_hidden_layers": 3/"num_hidden_layers": 2, "num_hidden_layers": 3/'
+expect_fail config-duplicate-key 1 "config.json: duplicate key 'num_hidden_layers'" -- run --model "$M" "$TMP/s.txt"
+cfg_dup 's/"model_type": "bert"/"model_type": "bert\\u0000roberta"/'
+expect_fail config-u0000 1 'config.json: \u0000 in a string' -- run --model "$M" "$TMP/s.txt"
+rm -rf "$M"; cp -r tests/fixtures/tok-minilm "$M"; perl -0pi -e 's/"normalizer":/"normalizer": null, "normalizer":/' "$M/tokenizer.json"
+expect_fail tokenizer-duplicate-normalizer 1 "tokenizer.json: duplicate key 'normalizer'" -- "$MHAVIZ" tokenize --model "$M" "$TMP/s.txt"
 cp_sharded; perl -0pi -e 's/\{/{"metadata": {}, "metadata": {},/' "$M/model.safetensors.index.json"
 expect_fail index-duplicate-key 1 "model.safetensors.index.json: duplicate key 'metadata'" -- run --model "$M" "$TMP/s.txt"
 cp_sharded; perl -0pi -e 's/\}\s*$/} {}/' "$M/model.safetensors.index.json"
@@ -233,6 +242,11 @@ printf 'ok\n\0\n' >"$TMP/in-nul.txt"
 expect_fail input-nul-line 1 "in-nul.txt: line 2: contains a NUL byte" -- run --model "$FIX" "$TMP/in-nul.txt"
 perl -e 'print "苹果 " x 200000, "\n"' >"$TMP/in-1mb.txt"
 expect_fail input-1mb-line 1 "in-1mb.txt: line 1: 400002 tokens exceed the model's 64 positions" -- run --model "$FIX" "$TMP/in-1mb.txt"
+# ... which --truncate draws, storing in each figure only the text its tokens cover
+rm -rf "$TMP/out"
+if "$MHAVIZ" run --model "$FIX" --truncate --format png --heads 0:0 --out "$TMP/out" "$TMP/in-1mb.txt" 2>"$TMP/stderr" &&
+   [ "$(wc -l <"$TMP/stderr")" = 1 ] && [ "$(stat -c %s "$TMP/out/in-1mb/L00-H00.png")" -lt 100000 ]; then ok
+else bad "input-1mb-line-truncated: $(head -c 300 "$TMP/stderr")"; fi
 : >"$TMP/in-empty.txt"
 expect_fail input-empty 1 "in-empty.txt: no sentences" -- run --model "$FIX" "$TMP/in-empty.txt"
 printf ' \t \r\n\f\v\n' >"$TMP/in-ws.txt"

@@ -40,3 +40,10 @@ fg.make("fam-electra-proj", ElectraModel,
 fg.make("fam-electra-disc", ElectraForPreTraining,
         ElectraConfig(**SMALL, embedding_size=32, type_vocab_size=2), seed=16, qk_std=0.35,
         note="ElectraForPreTraining (electra. prefix), embedding_size == hidden")
+# sentence pairs: the second half of each sentence with token type 1
+from transformers import BertConfig, BertModel  # noqa: E402
+fg.make("fam-bert-pair", BertModel, BertConfig(**SMALL, type_vocab_size=2), seed=17,
+        qk_std=0.35, pairs=True, note="BertModel on sentence pairs (token types 0 then 1)")
+fg.make("fam-albert-pair", __import__("transformers").AlbertModel,
+        __import__("transformers").AlbertConfig(**SMALL, embedding_size=16, type_vocab_size=2),
+        seed=18, qk_std=0.35, pairs=True, note="AlbertModel on sentence pairs")

@@ -105,7 +105,9 @@ def reset_dir(path):
 
 
 def make(name, cls, config, seed, qk_std, note, dtype=torch.float32, shard=None, post=None,
-         gain=0.5, avoid_ids=(), vocab_for_ids=None, lengths=None):
+         gain=0.5, avoid_ids=(), vocab_for_ids=None, lengths=None, pairs=False):
+    """pairs: sentences are pairs, the second half of each with token type 1 (as a BERT
+    tokenizer's pair template gives), written as "token_type_ids"."""
     """Builds fixture tests/fixtures/<name> and its golden; returns the tolerance."""
     path = os.path.join(FIXTURES, name)
     reset_dir(path)
@@ -128,12 +130,16 @@ def make(name, cls, config, seed, qk_std, note, dtype=torch.float32, shard=None,
     LENGTHS = saved
     items, worst = [], 0.0
     for ids in lists:
-        a32, l32 = run(ref, ids)
-        a64, _ = run(r64, ids)
+        extra = None
+        if pairs:
+            types = [0] * ((len(ids) + 1) // 2) + [1] * (len(ids) // 2)
+            extra = {"token_type_ids": torch.tensor([types], dtype=torch.long)}
+        a32, l32 = run(ref, ids, extra)
+        a64, _ = run(r64, ids, extra)
         if not cls.__name__.endswith("ForCausalLM"):
             l32 = None  # logits are checked for causal LMs
         worst = max(worst, (a32.double() - a64).abs().max().item())
-        items.append((ids, a64, l32))
+        items.append((ids, a64, l32, extra["token_type_ids"][0].tolist() if extra else None))
     tol = max(1e-5, 1.25 * worst)
     peak = items[-1][1].max(dim=-1).values.mean().item()
     parts = ['{"fixture": %s,' % json.dumps(name), ' "source": %s,' % json.dumps(SOURCE),
@@ -141,8 +147,11 @@ def make(name, cls, config, seed, qk_std, note, dtype=torch.float32, shard=None,
              ' "fp32_vs_fp64": %.3g,' % worst, ' "tolerance": %.3g,' % tol,
              ' "mean_row_max": %.3f,' % peak, ' "sentences": [']
     sents = []
-    for ids, att, logits in items:
-        s = '  {"token_ids": %s,\n   "attentions": %s' % (json.dumps(ids), _dump(att.tolist(), 4))
+    for ids, att, logits, types in items:
+        s = '  {"token_ids": %s,\n' % json.dumps(ids)
+        if types is not None:
+            s += '   "token_type_ids": %s,\n' % json.dumps(types)
+        s += '   "attentions": %s' % _dump(att.tolist(), 4)
         if logits is not None:
             s += ',\n   "logits_last": %s' % _dump(logits.float().tolist(), 1)
         sents.append(s + "}")
@@ -152,7 +161,7 @@ def make(name, cls, config, seed, qk_std, note, dtype=torch.float32, shard=None,
     with open(gpath, "w", encoding="utf-8") as f:
         f.write("\n".join(parts) + "\n")
     back = json.load(open(gpath))
-    for (ids, att, _), s in zip(items, back["sentences"]):
+    for (ids, att, _, _), s in zip(items, back["sentences"]):
         assert s["token_ids"] == ids
         assert (torch.tensor(s["attentions"], dtype=torch.float64) - att).abs().max().item() < 1e-8
     print("%s: %s, fp32 vs fp64 %.2g, tolerance %.2g, mean row max %.2f" %

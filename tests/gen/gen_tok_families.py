@@ -493,11 +493,55 @@ def fuzz_seeds():
         put("regex", f"pattern-{i:02d}", b"\x01" + p.encode() + b"\x00" + ss[i * 3].encode())
 
 
+def spm_dirs():
+    """SentencePiece models alone (as DeBERTa-v3 ships spm.model): tests/fixtures/tok-debertav2-spm
+    (nmt_nfkc rules) and tok-debertav2-spm-identity (no charsmap), each with two
+    tokenizer_config.json variants; goldens from transformers' AutoTokenizer on the directory."""
+    import shutil
+    from transformers import AutoTokenizer
+    layout = dict(pad_id=0, bos_id=1, eos_id=2, unk_id=3, pad_piece="[PAD]", bos_piece="[CLS]",
+                  eos_piece="[SEP]", unk_piece="[UNK]")
+    configs = {"": {"tokenizer_class": "DebertaV2Tokenizer"},
+               "-lower": {"tokenizer_class": "DebertaV2Tokenizer", "do_lower_case": True,
+                          "split_by_punct": True, "add_prefix_space": False}}
+    for name, rule in (("debertav2-spm", "nmt_nfkc"), ("debertav2-spm-identity", "identity")):
+        mf = spm_train("unigram", 700, False, rule=rule, extra=layout)
+        d = os.path.join(FIX, f"tok-{name}")
+        os.makedirs(d, exist_ok=True)
+        shutil.copy(mf, os.path.join(d, "spm.model"))
+        for suffix, cfg in configs.items():
+            with open(os.path.join(d, f"tokenizer_config{suffix}.json"), "w") as f:
+                json.dump(cfg, f, indent=1)
+            tmp = tempfile.mkdtemp(prefix="mhv-spm-dir-")
+            shutil.copy(mf, os.path.join(tmp, "spm.model"))
+            with open(os.path.join(tmp, "tokenizer_config.json"), "w") as f:
+                json.dump(cfg, f)
+            at = AutoTokenizer.from_pretrained(tmp)
+            tok = at.backend_tokenizer
+            ss = sentences() + ADDED_SENTENCES + ["[MASK] is [CLS] or [SEP]", "a  b \t\n c  "]
+            cases = [enc_dict(tok, tok.encode(x), x) for x in ss]
+            prs = [{"first": a, "second": b, "ids": tok.encode(a, b).ids,
+                    "type_ids": tok.encode(a, b).type_ids} for a, b in pairs()]
+            for c in cases[:20]:  # the transformers call gives the same ids
+                assert at(c["sentence"])["input_ids"] == c["ids"], c["sentence"]
+            out = os.path.join(FIX, f"tok-goldens-{name}{suffix}.json")
+            with open(out, "w", encoding="utf-8") as f:
+                json.dump({"generator": "tests/gen/gen_tok_families.py (spm_dirs)",
+                           "transformers": "AutoTokenizer.from_pretrained on spm.model + "
+                                           f"tokenizer_config{suffix}.json",
+                           "tokens": "get_vocab(with_added_tokens=True) of each id",
+                           "cases": cases, "pairs": prs}, f, ensure_ascii=False, indent=0)
+            print(f"tok-{name}{suffix}: {len(cases)} sentences, {os.path.getsize(mf)} bytes model")
+
+
 def main():
     os.environ["HF_HUB_OFFLINE"] = "1"
     only = set(sys.argv[1:])
     if only == {"fuzz"}:
         fuzz_seeds()
+        return
+    if only == {"spm"}:
+        spm_dirs()
         return
     fams = {}
     if not only or only - {"t5", "xlmr", "albert", "debertav2", "llamaspm", "gemma"}:
