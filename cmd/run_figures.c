@@ -239,6 +239,10 @@ static mhv_status sentence_figs(run_figs *r, const char *out, const char *stem, 
                                : mhv_figures_write(dir, r->o->formats, &r->o->render, r->fs,
                                                    &in, attn, &r->written, err);
     free(special);
+    /* "figure too large", "out of memory while laying out": say which sentence */
+    size_t dl = strlen(dir);
+    if (st && !err->file[0] && dl < sizeof err->file)
+        memcpy(err->file, dir, dl + 1);
     return st;
 }
 
