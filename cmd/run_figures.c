@@ -276,6 +276,7 @@ mhv_status run_figs_html_begin(run_figs *r, const char *out, const char *stem,
     mhv_html_info info = {
         .model = r->model_name,
         .source = strcmp(source, "-") == 0 ? "stdin" : base ? base + 1 : source,
+        .title = r->o->render.title,
         .num_layers = r->m->cfg.num_layers,
         .num_heads = r->m->cfg.num_heads,
         .causal = r->m->cfg.causal,
