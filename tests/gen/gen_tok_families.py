@@ -218,6 +218,14 @@ def byte_level_families():
         vocab_size=400, special_tokens=["<unk>", "<cls>"], unk_token="<unk>", show_progress=False))
     un.post_processor = processors.BertProcessing(("<unk>", 0), ("<cls>", 1))
     out["unigram-nfkd"] = un
+    # the same Unigram with the 256 byte pieces and byte_fallback (no unk for unknown text)
+    j = json.loads(un.to_str())
+    j["model"]["vocab"] += [[f"<0x{b:02X}>", -30.0] for b in range(256)]
+    j["model"]["byte_fallback"] = True
+    j["normalizer"] = None
+    j["pre_tokenizer"] = json.loads(pre_tokenizers.Metaspace(prepend_scheme="always").__getstate__())
+    j["post_processor"] = None
+    out["unigram-bytefallback"] = Tokenizer.from_str(json.dumps(j))
     return out
 
 
