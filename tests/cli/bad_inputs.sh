@@ -47,6 +47,8 @@ fresh_model m; printf '\x02\x00\x00' >"$ST"
 expect_fail st-shorter-than-prefix 1 "too short for the 8-byte header length" -- run --model "$M" "$TMP/s.txt"
 
 # ---- safetensors: the JSON header ----
+fresh_model m; printf '\x02\x00\x00\x00\x00\x00\x00\x00{}' >"$ST"
+expect_fail st-no-tensors 1 "model.safetensors: holds no tensors" -- run --model "$M" "$TMP/s.txt"
 fresh_model m; st_edit "$ST" 's/^\{/{{/'
 expect_fail st-header-not-json 1 "model.safetensors: header is not valid JSON" -- run --model "$M" "$TMP/s.txt"
 fresh_model m; st_edit "$ST" '$_ = "[" . (" " x (length($_) - 2)) . "]"'
