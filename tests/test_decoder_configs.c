@@ -1,4 +1,4 @@
-/* config.json readers of the GPT-NeoX, GPT-J, OPT, Falcon and StarCoder2 families: the
+/* config.json readers of the GPT-NeoX, GPT-J, OPT, Falcon, StarCoder2 and Phi families: the
  * fields transformers reads (with its defaults and older spellings) and what they refuse by
  * name. Their forward passes are checked against transformers by test_families. */
 #include <stdarg.h>
@@ -151,12 +151,29 @@ static void test_starcoder2(void **state)
                  "does not divide");
 }
 
+static void test_phi(void **state)
+{
+    (void)state;
+    mhv_config c;
+    /* Phi-2's spelling */
+    expect_ok("{\"model_type\": \"phi\", \"hidden_size\": 2560, \"num_attention_heads\": 32,"
+              " \"partial_rotary_factor\": 0.4, \"rope_theta\": 10000.0, \"rope_scaling\": null}",
+              &c);
+    assert_int_equal(c.head_dim, 80);
+    assert_int_equal(c.rotary_dims, 32);
+    assert_int_equal(c.parallel_residual, 1);
+    expect_ok("{\"model_type\": \"phi\"}", &c); /* partial_rotary_factor 0.5 by default */
+    assert_int_equal(c.rotary_dims, 32);
+    expect_error("{\"model_type\": \"phi\", \"qk_layernorm\": true}", MHV_EUNSUPPORTED,
+                 "qk_layernorm is not supported");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_gpt_neox), cmocka_unit_test(test_gptj),
         cmocka_unit_test(test_opt),      cmocka_unit_test(test_falcon),
-        cmocka_unit_test(test_starcoder2),
+        cmocka_unit_test(test_starcoder2), cmocka_unit_test(test_phi),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
