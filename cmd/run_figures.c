@@ -239,6 +239,10 @@ static mhv_status sentence_figs(run_figs *r, const char *out, const char *stem, 
                                : mhv_figures_write(dir, r->o->formats, &r->o->render, r->fs,
                                                    &in, attn, &r->written, err);
     free(special);
+    /* "figure too large", "out of memory while laying out": say which sentence */
+    size_t dl = strlen(dir);
+    if (st && !err->file[0] && dl < sizeof err->file)
+        memcpy(err->file, dir, dl + 1);
     return st;
 }
 
@@ -272,6 +276,7 @@ mhv_status run_figs_html_begin(run_figs *r, const char *out, const char *stem,
     mhv_html_info info = {
         .model = r->model_name,
         .source = strcmp(source, "-") == 0 ? "stdin" : base ? base + 1 : source,
+        .title = r->o->render.title,
         .num_layers = r->m->cfg.num_layers,
         .num_heads = r->m->cfg.num_heads,
         .causal = r->m->cfg.causal,

@@ -32,6 +32,7 @@ typedef struct {
                                * (ELECTRA, ALBERT) */
     int pos_offset;           /* learned positions: token i takes row i + pos_offset */
     int layer_groups;         /* ALBERT: groups of shared layer weights */
+    int norm_bias;            /* ModernBERT: its LayerNorms have biases */
     /* DeBERTa-v2 disentangled attention: content->position and position->content terms */
     int rel_attention;        /* relative_attention: the relative embeddings exist */
     int rel_c2p, rel_p2c;

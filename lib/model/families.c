@@ -10,6 +10,7 @@ static const mhv_family *const families[] = {
     &mhv_family_distilbert,
     &mhv_family_albert,
     &mhv_family_deberta,
+    &mhv_family_modernbert,
     &mhv_family_gpt2,
     &mhv_family_llama,
     &mhv_family_gemma,
@@ -17,6 +18,7 @@ static const mhv_family *const families[] = {
     &mhv_family_gptj,
     &mhv_family_opt,
     &mhv_family_falcon,
+    &mhv_family_starcoder2,
 };
 
 #define N_FAMILIES (sizeof families / sizeof families[0])

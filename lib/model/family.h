@@ -44,7 +44,9 @@ extern const mhv_family mhv_family_gpt_neox;
 extern const mhv_family mhv_family_gptj;
 extern const mhv_family mhv_family_opt;
 extern const mhv_family mhv_family_falcon;
+extern const mhv_family mhv_family_starcoder2;
 extern const mhv_family mhv_family_deberta;
+extern const mhv_family mhv_family_modernbert;
 
 /* The family that opens model_type, and its name for it; NULL when none does. */
 const mhv_family *mhv_family_find(const char *model_type, const char **arch);

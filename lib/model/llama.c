@@ -337,16 +337,6 @@ static size_t llama_vector_floats(const mhv_config *c)
     return H + (size_t)c->num_layers * (5 * H + 2 * QD + 3 * KVD + 2 * (size_t)c->intermediate_size);
 }
 
-/* Row blocks of a matrix (rows stored contiguously): rows r0.. of w as their own (rows, cols)
- * matrix. */
-static mhv_mat row_slice(const mhv_mat *w, int r0, int rows)
-{
-    mhv_mat s = *w;
-    s.data = (const char *)w->data + (size_t)r0 * (size_t)w->cols * mhv_dtype_size(w->dtype);
-    s.rows = rows;
-    return s;
-}
-
 /* The router and experts of MoE layer l (and Qwen2-MoE's shared expert). */
 static mhv_status load_moe(mhv_model *m, mhv_wload *ld, int l, mhv_error *err)
 {
@@ -424,11 +414,11 @@ static mhv_status llama_load(mhv_model *m, mhv_wload *ld, mhv_error *err)
                                     err)) ||
                 (st = mhv_wload_mat(ld, N("mlp.gate_up_proj.weight"), 2 * I, H, 0, &gu, err)))
                 return st;
-            ly->q = row_slice(&qkv, 0, QD);
-            ly->k = row_slice(&qkv, QD, KVD);
-            ly->v = row_slice(&qkv, QD + KVD, KVD);
-            ly->ffn_gate = row_slice(&gu, 0, I);
-            ly->ffn_up = row_slice(&gu, I, I);
+            ly->q = mhv_mat_rows(&qkv, 0, QD);
+            ly->k = mhv_mat_rows(&qkv, QD, KVD);
+            ly->v = mhv_mat_rows(&qkv, QD + KVD, KVD);
+            ly->ffn_gate = mhv_mat_rows(&gu, 0, I);
+            ly->ffn_up = mhv_mat_rows(&gu, I, I);
         } else if ((st = mhv_wload_mat(ld, N("self_attn.q_proj.weight"), QD, H, 0, &ly->q,
                                        err)) ||
                    (st = mhv_wload_mat(ld, N("self_attn.k_proj.weight"), KVD, H, 0, &ly->k,
