@@ -276,6 +276,105 @@ void mhv_nn_linear_parts(mhv_nn *nn, const mhv_plin_part *parts, int count, cons
     mhv_plin_run_parts(&p, parts, count, x, n);
 }
 
+/* ---- mixture of experts ---- */
+
+size_t mhv_nn_moe_floats(const mhv_moe *m, int n, int d)
+{
+    size_t N = (size_t)n, I = (size_t)(m->inter > m->s_inter ? m->inter : m->s_inter);
+    /* router probabilities, top-k weights and experts (as int32), the rows of one expert
+     * (int32), its inputs, gate, up and outputs, the shared expert's gate */
+    return N * (size_t)m->experts + 2 * N * (size_t)m->top_k + N + N * (size_t)d + 2 * N * I +
+           N * (size_t)d + N;
+}
+
+void mhv_nn_moe(mhv_nn *nn, float *y, const float *x, const mhv_moe *m, int n, int d,
+                float *scratch)
+{
+    size_t N = (size_t)n, D = (size_t)d, E = (size_t)m->experts, k = (size_t)m->top_k;
+    size_t I = (size_t)(m->inter > m->s_inter ? m->inter : m->s_inter);
+    float *probs = scratch;                          /* (n, experts) */
+    float *topw = probs + N * E;                     /* (n, k) weights of the chosen */
+    int32_t *tope = (int32_t *)(void *)(topw + N * k); /* (n, k) their experts */
+    int32_t *rows = tope + N * k;                    /* (m,) tokens routed to one expert */
+    float *xe = (float *)(void *)(rows + N);         /* (m, d) their inputs */
+    float *ge = xe + N * D, *ue = ge + N * I;        /* (m, inter) */
+    float *ye = ue + N * I;                          /* (m, d) */
+    float *sg = ye + N * D;                          /* (n, 1) shared expert gate */
+
+    mhv_nn_linear(nn, probs, x, m->router, NULL, n, MHV_NN_NO_ACT);
+    for (size_t i = 0; i < N; i++) {
+        float *p = probs + i * E;
+        float mx = p[0];
+        for (size_t e = 1; e < E; e++)
+            mx = p[e] > mx ? p[e] : mx;
+        double sum = 0;
+        for (size_t e = 0; e < E; e++)
+            sum += (double)(p[e] = expf(p[e] - mx));
+        for (size_t e = 0; e < E; e++)
+            p[e] = (float)(p[e] / sum);
+        /* top k, largest first, the lower index first among equals (torch.topk) */
+        float *w = topw + i * k;
+        int32_t *ix = tope + i * k;
+        float total = 0;
+        for (size_t j = 0; j < k; j++) {
+            int best = -1;
+            for (size_t e = 0; e < E; e++) {
+                int taken = 0;
+                for (size_t t = 0; t < j; t++)
+                    taken |= ix[t] == (int32_t)e;
+                if (!taken && (best < 0 || p[e] > p[best]))
+                    best = (int)e;
+            }
+            ix[j] = best;
+            w[j] = p[best];
+            total += w[j];
+        }
+        if (m->norm_topk)
+            for (size_t j = 0; j < k; j++)
+                w[j] /= total;
+    }
+    memset(y, 0, N * D * sizeof *y);
+    for (size_t e = 0; e < E; e++) {
+        int count = 0;
+        for (size_t i = 0; i < N; i++)
+            for (size_t j = 0; j < k; j++)
+                if (tope[i * k + j] == (int32_t)e)
+                    rows[count++] = (int32_t)(i * k + j); /* token and slot */
+        if (!count)
+            continue;
+        for (int r = 0; r < count; r++)
+            memcpy(xe + (size_t)r * D, x + (size_t)(rows[r] / (int32_t)k) * D, D * sizeof *x);
+        const mhv_plin_part gate_up[2] = {
+            {ge, &m->gate[e], NULL, 0, m->inter, m->act},
+            {ue, &m->up[e], NULL, 0, m->inter, MHV_NN_NO_ACT},
+        };
+        mhv_nn_linear_parts(nn, gate_up, 2, xe, count);
+        mhv_nn_mul(nn, ge, ue, count, m->inter);
+        mhv_nn_linear(nn, ye, ge, &m->down[e], NULL, count, MHV_NN_NO_ACT);
+        for (int r = 0; r < count; r++) {
+            float w = topw[rows[r]], *yt = y + (size_t)(rows[r] / (int32_t)k) * D;
+            const float *src = ye + (size_t)r * D;
+            for (size_t t = 0; t < D; t++)
+                yt[t] += src[t] * w;
+        }
+    }
+    if (!m->s_gate)
+        return;
+    const mhv_plin_part shared[3] = {
+        {ge, m->s_gate, NULL, 0, m->s_inter, m->act},
+        {ue, m->s_up, NULL, 0, m->s_inter, MHV_NN_NO_ACT},
+        {sg, m->s_router, NULL, 0, 1, MHV_NN_NO_ACT},
+    };
+    mhv_nn_linear_parts(nn, shared, 3, x, n);
+    mhv_nn_mul(nn, ge, ue, n, m->s_inter);
+    mhv_nn_linear(nn, ye, ge, m->s_down, NULL, n, MHV_NN_NO_ACT);
+    for (size_t i = 0; i < N; i++) {
+        float g = 1.0f / (1.0f + expf(-sg[i]));
+        for (size_t t = 0; t < D; t++)
+            y[i * D + t] += g * ye[i * D + t];
+    }
+}
+
 /* ---- per-head work over rows: q/k norms, rotary embeddings ---- */
 
 typedef struct {

@@ -122,6 +122,30 @@ void mhv_nn_linear(mhv_nn *nn, float *y, const float *x, const mhv_mat *w, const
 void mhv_nn_linear_parts(mhv_nn *nn, const mhv_plin_part *parts, int count, const float *x,
                          int n);
 
+/* ---- mixture-of-experts feed-forward ---- */
+
+/* A sparse mixture of gated experts (Mixtral, Qwen2-MoE, Qwen3-MoE): each token's router
+ * probabilities softmax(router · x) in fp32, its top_k experts (renormalised to sum to 1 when
+ * norm_topk), y = sum over them of p_e * down_e(act(gate_e · x) * (up_e · x)), the experts
+ * added in index order as transformers does; plus sigmoid(s_router · x) * shared(x) when a
+ * shared expert is given. */
+typedef struct {
+    const mhv_mat *router;              /* (experts, d) */
+    const mhv_mat *gate, *up, *down;    /* (experts,) each: (inter, d), (inter, d), (d, inter) */
+    int experts, top_k, inter, norm_topk;
+    int act;                            /* an mhv_act, on the gate */
+    /* the shared expert, or s_gate NULL: (s_inter, d), (s_inter, d), (d, s_inter), and
+     * its gate (1, d) */
+    const mhv_mat *s_gate, *s_up, *s_down, *s_router;
+    int s_inter;
+} mhv_moe;
+
+/* Floats of scratch mhv_nn_moe needs for n tokens of width d. */
+size_t mhv_nn_moe_floats(const mhv_moe *m, int n, int d);
+/* y(n, d) = the mixture over x(n, d); scratch of mhv_nn_moe_floats. y must not be x. */
+void mhv_nn_moe(mhv_nn *nn, float *y, const float *x, const mhv_moe *m, int n, int d,
+                float *scratch);
+
 /* ---- rotary embeddings ---- */
 
 typedef struct {
