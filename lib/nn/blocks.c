@@ -20,8 +20,9 @@ void mhv_nn_release(mhv_nn *nn)
 {
     free(nn->arena);
     free(nn->bias);
-    nn->arena = nn->bias = NULL;
-    nn->arena_cap = nn->bias_cap = 0;
+    free(nn->wo_block);
+    nn->arena = nn->bias = nn->wo_block = NULL;
+    nn->arena_cap = nn->bias_cap = nn->wo_cap = 0;
 }
 
 /* Whole 64-byte lines, so buffers never share a cache line. */
@@ -65,6 +66,20 @@ mhv_status mhv_nn_begin(mhv_nn *nn, const mhv_nn_shape *sh, const mhv_nn_buf *bu
     nn->xp = xp ? p : NULL;
     p += xp;
     nn->pos = (int32_t *)(void *)p;
+    return MHV_OK;
+}
+
+mhv_status mhv_nn_reserve_vnorm(mhv_nn *nn, int hidden, int head_dim, mhv_error *err)
+{
+    size_t stride = lines((size_t)hidden * (size_t)head_dim), need = stride * (size_t)nn->threads;
+    if (need > nn->wo_cap) {
+        free(nn->wo_block);
+        nn->wo_cap = 0;
+        if (!(nn->wo_block = aligned_alloc(64, need * sizeof(float))))
+            return mhv_fail(err, MHV_ENOMEM, "", "out of memory for value norms");
+        nn->wo_cap = need;
+    }
+    nn->wo_stride = stride;
     return MHV_OK;
 }
 
@@ -456,7 +471,47 @@ typedef struct {
     float **probs;       /* (tasks,) where its probabilities go, or NULL */
     const mhv_nn *nn;
     const mhv_attn_layer *layer;
+    float **vnorms;      /* (tasks,) where a kept head's value norms go, or NULL */
+    int vnorm;           /* MHV_VNORM_* */
 } attn_job;
+
+/* vn(n,) = ||v_j|| of the value rows v(n, ld_v) (first d used), or ||v_j W_O^h|| with W_O^h
+ * the columns h*d .. h*d+d of wo (hidden, heads*d), converted into w (hidden, d). */
+static void value_norms(float *vn, const float *v, size_t ld_v, int n, int d, int kind,
+                        const mhv_mat *wo, int h, float *w)
+{
+    if (kind == MHV_VNORM_VO && !wo) { /* a family that does not say its W_O */
+        for (int t = 0; t < n; t++)
+            vn[t] = NAN;
+        return;
+    }
+    if (kind == MHV_VNORM_VO) {
+        size_t esz = mhv_dtype_size(wo->dtype);
+        for (int r = 0; r < wo->rows; r++)
+            for (int e = 0; e < d; e++) {
+                size_t c = (size_t)h * (size_t)d + (size_t)e;
+                size_t at = wo->transposed ? c * wo->ld + (size_t)r : (size_t)r * (size_t)wo->cols + c;
+                mhv_dtype_to_f32(w + (size_t)r * (size_t)d + (size_t)e,
+                                 (const char *)wo->data + at * esz, wo->dtype, 1);
+            }
+    }
+    for (int t = 0; t < n; t++) {
+        const float *vt = v + (size_t)t * ld_v;
+        double s = 0;
+        if (kind == MHV_VNORM_VO)
+            for (int r = 0; r < wo->rows; r++) {
+                const float *wr = w + (size_t)r * (size_t)d;
+                double f = 0;
+                for (int e = 0; e < d; e++)
+                    f += (double)vt[e] * wr[e];
+                s += f * f;
+            }
+        else
+            for (int e = 0; e < d; e++)
+                s += (double)vt[e] * vt[e];
+        vn[t] = (float)sqrt(s);
+    }
+}
 
 static void attn_task(void *ctx, int task, int worker)
 {
@@ -479,6 +534,9 @@ static void attn_task(void *ctx, int task, int worker)
         a.ld_bias = (size_t)a.n;
     }
     (mhv_attn_needs_scalar(&a) ? mhv_kernels_scalar() : j->K)->attention(&a);
+    if (j->vnorm && j->vnorms[task])
+        value_norms(j->vnorms[task], j->base.v + kv, j->base.ld_v, a.n, j->d, j->vnorm,
+                    j->layer->wo, h, j->nn->wo_block + (size_t)worker * j->nn->wo_stride);
 }
 
 /* Q for heads qh(qn), K (and V when with_v) for key/value heads kh(kn) from x, as one pool
@@ -540,6 +598,7 @@ void mhv_nn_attention(mhv_nn *nn, const mhv_attn_layer *a, const float *x, int n
     int group = a->heads / a->kv_heads, done = mhv_capture_done(cap, l);
     int heads[MAX_HEADS];        /* (count,) heads to run */
     float *probs[MAX_HEADS];     /* (count,) their probability maps, or NULL */
+    float *vnorms[MAX_HEADS];    /* (count,) their value norms, or NULL */
     int kv_heads[MAX_HEADS];     /* (kv_count,) key/value heads they read */
     int count = 0, kv_count = 0;
     for (int h = 0; h < a->heads; h++) {
@@ -547,6 +606,8 @@ void mhv_nn_attention(mhv_nn *nn, const mhv_attn_layer *a, const float *x, int n
         if (!want && done)
             continue; /* nothing reads this head's output */
         heads[count] = h;
+        vnorms[count] = want && cap->vnorm ? cap->out->vnorm + (size_t)cap->next * (size_t)n
+                                           : NULL;
         probs[count++] = want ? cap->out->heads[cap->next++].w : NULL;
         if (!kv_count || kv_heads[kv_count - 1] != h / group)
             kv_heads[kv_count++] = h / group;
@@ -558,7 +619,7 @@ void mhv_nn_attention(mhv_nn *nn, const mhv_attn_layer *a, const float *x, int n
         all_heads[h] = h, all_kv[h] = h;
     const int *qh = prune ? heads : all_heads, *kh = prune ? kv_heads : all_kv;
     int qn = prune ? count : a->heads, kn = prune ? kv_count : a->kv_heads;
-    project_qkv(nn, a, x, n, b, qh, qn, kh, kn, !done);
+    project_qkv(nn, a, x, n, b, qh, qn, kh, kn, !done || cap->vnorm);
     if (a->qk_norm_full) {
         mhv_nn_norm(nn, b->q, b->q, a->q_norm, n, QD);
         mhv_nn_norm(nn, b->k, b->k, a->k_norm, n, KVD);
@@ -575,6 +636,7 @@ void mhv_nn_attention(mhv_nn *nn, const mhv_attn_layer *a, const float *x, int n
                  .out = done ? NULL : b->ctx,
                  .ld_out = (size_t)QD},
         .group = group, .d = d, .heads = heads, .probs = probs, .nn = nn, .layer = a,
+        .vnorms = vnorms, .vnorm = cap->vnorm,
     };
     mhv_pool_run(nn->pool, count, attn_task, &j);
 }
