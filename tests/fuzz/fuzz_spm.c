@@ -1,7 +1,8 @@
 /* fuzz_spm.c - SentencePiece model files (the ModelProto protobuf of spm.model ...) read
- * without a protobuf library, then built into a tokenizer as transformers' DebertaV2Tokenizer
- * T5Tokenizer or XLMRobertaTokenizer does. First byte: the tokenizer_config.json variant (lowercase,
- * split_by_punct, add_prefix_space, the class); the rest is the model file. An accepted
+ * without a protobuf library, then built into a tokenizer as transformers' DebertaV2Tokenizer,
+ * T5Tokenizer or XLMRobertaTokenizer does. First byte: the tokenizer_config.json variant
+ * (lowercase, split_by_punct, add_prefix_space, extra_ids, the class); the rest is the model
+ * file. An accepted
  * model encodes fixed sentences: ids in the vocabulary, spans in the text. */
 #include <stdio.h>
 #include <string.h>
