@@ -10,6 +10,11 @@
 
 void mhv_report_begin(FILE *f, const mhv_model_info *m)
 {
+    mhv_report_begin_weighted(f, m, NULL);
+}
+
+void mhv_report_begin_weighted(FILE *f, const mhv_model_info *m, const char *weighting)
+{
     fputs("{\"mhaviz_version\": \"" MHV_VERSION "\",\n \"model\": {\"path\": ", f);
     mhv_jsonw_str(f, m->path, strlen(m->path));
     fprintf(f,
@@ -20,7 +25,10 @@ void mhv_report_begin(FILE *f, const mhv_model_info *m)
     /* llama-family models name their key/value heads (GQA: fewer than query heads) */
     if (m->num_kv_heads > 0)
         fprintf(f, ", \"num_key_value_heads\": %d", m->num_kv_heads);
-    fputs("},\n \"sentences\": [", f);
+    fputs("},\n ", f);
+    if (weighting && strcmp(weighting, "attn") != 0)
+        fprintf(f, "\"weighting\": \"%s\",\n ", weighting);
+    fputs("\"sentences\": [", f);
 }
 
 void mhv_report_sentence(FILE *f, int index, const char *text, size_t len,
@@ -32,6 +40,14 @@ void mhv_report_sentence(FILE *f, int index, const char *text, size_t len,
 void mhv_report_sentence_agg(FILE *f, int index, const char *text, size_t len,
                              const mhv_encoding *enc, const mhv_tok *tok,
                              const mhv_attn *attn, const char *aggregate)
+{
+    mhv_report_sentence_norms(f, index, text, len, enc, tok, attn, NULL, aggregate);
+}
+
+void mhv_report_sentence_norms(FILE *f, int index, const char *text, size_t len,
+                               const mhv_encoding *enc, const mhv_tok *tok,
+                               const mhv_attn *attn, const float *norms,
+                               const char *aggregate)
 {
     fputs(index ? ",\n  {\"text\": " : "\n  {\"text\": ", f);
     mhv_jsonw_str(f, text, len);
@@ -80,6 +96,15 @@ void mhv_report_sentence_agg(FILE *f, int index, const char *text, size_t len,
         for (size_t i = 0; i < n; i++) {
             fputs(i ? ",\n      " : "\n      ", f);
             mhv_jsonw_floats(f, h->w + i * n, n);
+        }
+        if (norms && attn->vnorm) { /* the products before normalising (weighting.h) */
+            fputs("],\n     \"value_norms\": ", f);
+            mhv_jsonw_floats(f, attn->vnorm + (size_t)k * n, n);
+            fputs(",\n     \"norms\": [", f);
+            for (size_t i = 0; i < n; i++) {
+                fputs(i ? ",\n      " : "\n      ", f);
+                mhv_jsonw_floats(f, norms + ((size_t)k * n + i) * n, n);
+            }
         }
         fputs("]}", f);
     }
