@@ -442,13 +442,22 @@ void mhv_nn_attention(mhv_nn *nn, const mhv_attn_layer *a, const float *x, int n
     int heads[MAX_HEADS];        /* (count,) heads to run */
     float *probs[MAX_HEADS];     /* (count,) their probability maps, or NULL */
     int kv_heads[MAX_HEADS];     /* (kv_count,) key/value heads they read */
-    int count = 0, kv_count = 0;
+    int count = 0, kv_count = 0, kept = 0;
+    if (cap->layer_done)
+        cap->next = 0; /* streaming: this layer's maps reuse the slots */
     for (int h = 0; h < a->heads; h++) {
         int want = cap->sel && mhv_heads_has(cap->sel, l, h);
         if (!want && done)
             continue; /* nothing reads this head's output */
         heads[count] = h;
-        probs[count++] = want ? cap->out->heads[cap->next++].w : NULL;
+        probs[count] = NULL;
+        if (want) {
+            mhv_head_attn *slot = &cap->out->heads[cap->next++];
+            slot->layer = l, slot->head = h;
+            probs[count] = slot->w;
+            kept++;
+        }
+        count++;
         if (!kv_count || kv_heads[kv_count - 1] != h / group)
             kv_heads[kv_count++] = h / group;
     }
@@ -474,8 +483,10 @@ void mhv_nn_attention(mhv_nn *nn, const mhv_attn_layer *a, const float *x, int n
                  .ld_k = (size_t)KVD, .ld_v = (size_t)KVD, .scale = a->scale,
                  .softcap = a->softcap, .causal = a->causal, .window = a->window,
                  .out = done ? NULL : b->ctx,
-                 .ld_out = (size_t)QD},
+                 .ld_out = (size_t)QD, .prow = cap->prow},
         .group = group, .d = d, .heads = heads, .probs = probs, .nn = nn, .layer = a,
     };
     mhv_pool_run(nn->pool, count, attn_task, &j);
+    if (cap->layer_done && kept)
+        cap->layer_done(cap, l);
 }
