@@ -39,9 +39,12 @@ static mhv_status gptj_config(const cJSON *root, mhv_config *c, const char *name
                         c->num_heads, c->hidden_size);
     c->head_dim = c->hidden_size / c->num_heads;
     c->num_kv_heads = c->num_heads;
-    /* rotary_dim null rotates hidden_size dimensions: a whole head only with one head */
-    if ((st = mhv_json_int(root, "rotary_dim", c->hidden_size, 2, MHV_MAX_HIDDEN,
-                           &c->rotary_dims, name, err)))
+    /* GPTJConfig's default is 64; an explicit null rotates hidden_size dimensions (a whole
+     * head only with one head) */
+    const cJSON *rd = cJSON_GetObjectItemCaseSensitive(root, "rotary_dim");
+    int rd_default = rd && cJSON_IsNull(rd) ? c->hidden_size : 64;
+    if ((st = mhv_json_int(root, "rotary_dim", rd_default, 2, MHV_MAX_HIDDEN, &c->rotary_dims,
+                           name, err)))
         return st;
     if (c->rotary_dims > c->head_dim || c->rotary_dims % 2 != 0)
         return mhv_fail(err, MHV_EFORMAT, name,
