@@ -100,5 +100,6 @@ void mhv_attn_free(mhv_attn *a)
     free(a->heads);
     free(a->buf);
     free(a->row_ids);
+    free(a->vnorm);
     memset(a, 0, sizeof *a);
 }
