@@ -58,5 +58,6 @@ void mhv_attn_free(mhv_attn *a)
         return;
     free(a->heads);
     free(a->buf);
+    free(a->vnorm);
     memset(a, 0, sizeof *a);
 }
