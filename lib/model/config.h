@@ -81,6 +81,8 @@ typedef struct {
     int final_norm;           /* OPT: the final LayerNorm exists */
     int qkv_layout;           /* a fused query/key/value matrix's layout (the family's enum) */
     int split_norms;          /* Falcon: separate ln_attn and ln_mlp */
+    int residual_post_norm;   /* BLOOM apply_residual_connection_post_layernorm: the residual
+                               * is the normalised input */
 } mhv_config;
 
 enum { MHV_QK_NORM_NONE = 0, MHV_QK_NORM_HEAD, MHV_QK_NORM_FULL };

@@ -46,6 +46,7 @@ extern const mhv_family mhv_family_opt;
 extern const mhv_family mhv_family_falcon;
 extern const mhv_family mhv_family_starcoder2;
 extern const mhv_family mhv_family_phi;
+extern const mhv_family mhv_family_bloom;
 extern const mhv_family mhv_family_deberta;
 extern const mhv_family mhv_family_modernbert;
 
