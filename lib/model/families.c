@@ -16,6 +16,7 @@ static const mhv_family *const families[] = {
     &mhv_family_gptj,
     &mhv_family_opt,
     &mhv_family_falcon,
+    &mhv_family_t5,
 };
 
 #define N_FAMILIES (sizeof families / sizeof families[0])
