@@ -154,14 +154,37 @@ static mhv_label_kind label_kind(mhv_tok_kind k)
     return MHV_LABEL_WORDPIECE;
 }
 
+#define FIG_SENTENCE_MAX 4096
+
 /* What the figures of sentence s show besides the weights; *special (caller frees) backs
- * in->special. */
+ * in->special and in->sentence. */
 static mhv_status fig_input(const run_figs *r, const mhv_sentence *s, const mhv_encoding *enc,
                             mhv_fig_input *out, unsigned char **special, mhv_error *err)
 {
-    *special = malloc((size_t)enc->n + 1);
+    /* The sentence stored in each figure's metadata: whole up to 4 KiB; a longer one (a
+     * 1 MB line cut by --truncate) only as far as the drawn tokens reach, at most 4 KiB,
+     * then an ellipsis, so it is not copied whole into every figure. */
+    size_t keep = s->len;
+    if (keep > FIG_SENTENCE_MAX) {
+        size_t chars = 0, end = 0; /* spans count characters: the byte where they end */
+        for (int i = 0; i < enc->n; i++)
+            if (enc->spans[2 * i + 1] > 0 && (size_t)enc->spans[2 * i + 1] > chars)
+                chars = (size_t)enc->spans[2 * i + 1];
+        for (size_t c = 0; c < chars && end < FIG_SENTENCE_MAX; c++)
+            for (end++; end < s->len && ((unsigned char)s->text[end] & 0xc0) == 0x80;)
+                end++;
+        keep = end && end < FIG_SENTENCE_MAX ? end : FIG_SENTENCE_MAX;
+        while (keep > 0 && ((unsigned char)s->text[keep] & 0xc0) == 0x80)
+            keep--;
+    }
+    *special = malloc((size_t)enc->n + 1 + keep + 4);
     if (!*special)
         return mhv_fail(err, MHV_ENOMEM, "", "out of memory");
+    char *text = (char *)*special + enc->n + 1;
+    memcpy(text, s->text, keep);
+    if (keep < s->len)
+        memcpy(text + keep, "\xE2\x80\xA6", 3), keep += 3; /* "…" */
+    text[keep] = '\0';
     for (int i = 0; i < enc->n; i++)
         (*special)[i] = r->tok ? (unsigned char)mhv_tok_is_special(r->tok, enc->ids[i]) : 0;
     *out = (mhv_fig_input){
@@ -169,7 +192,7 @@ static mhv_status fig_input(const run_figs *r, const mhv_sentence *s, const mhv_
         .num_layers = r->m->cfg.num_layers,
         .num_heads = r->m->cfg.num_heads,
         .causal = r->m->cfg.causal,
-        .sentence = s->text,
+        .sentence = text,
         .n = enc->n,
         .pieces = (const char *const *)enc->pieces,
         .special = *special,
@@ -216,6 +239,10 @@ static mhv_status sentence_figs(run_figs *r, const char *out, const char *stem, 
                                : mhv_figures_write(dir, r->o->formats, &r->o->render, r->fs,
                                                    &in, attn, &r->written, err);
     free(special);
+    /* "figure too large", "out of memory while laying out": say which sentence */
+    size_t dl = strlen(dir);
+    if (st && !err->file[0] && dl < sizeof err->file)
+        memcpy(err->file, dir, dl + 1);
     return st;
 }
 
@@ -249,6 +276,7 @@ mhv_status run_figs_html_begin(run_figs *r, const char *out, const char *stem,
     mhv_html_info info = {
         .model = r->model_name,
         .source = strcmp(source, "-") == 0 ? "stdin" : base ? base + 1 : source,
+        .title = r->o->render.title,
         .num_layers = r->m->cfg.num_layers,
         .num_heads = r->m->cfg.num_heads,
         .causal = r->m->cfg.causal,

@@ -77,10 +77,10 @@ static void family(const char *name, int min_cases)
 }
 
 /* A SentencePiece model without tokenizer.json, as transformers' AutoTokenizer builds it. */
-static void spm_family(const char *name, const char *suffix)
+static void spm_family(const char *name, const char *file, const char *suffix)
 {
     char model[256], cfg[256], golden[256], label[128];
-    snprintf(model, sizeof model, "tests/fixtures/tok-%s/spm.model", name);
+    snprintf(model, sizeof model, "tests/fixtures/tok-%s/%s", name, file);
     snprintf(cfg, sizeof cfg, "tests/fixtures/tok-%s/tokenizer_config%s.json", name, suffix);
     snprintf(golden, sizeof golden, "tests/fixtures/tok-goldens-%s%s.json", name, suffix);
     snprintf(label, sizeof label, "%s%s", name, suffix);
@@ -104,10 +104,14 @@ static void spm_family(const char *name, const char *suffix)
 static void test_spm_models(void **state)
 {
     (void)state;
-    spm_family("debertav2-spm", "");
-    spm_family("debertav2-spm", "-lower");
-    spm_family("debertav2-spm-identity", "");
-    spm_family("debertav2-spm-identity", "-lower");
+    spm_family("debertav2-spm", "spm.model", "");
+    spm_family("debertav2-spm", "spm.model", "-lower");
+    spm_family("debertav2-spm-identity", "spm.model", "");
+    spm_family("debertav2-spm-identity", "spm.model", "-lower");
+    spm_family("t5-spm", "spiece.model", "");        /* 100 extra ids */
+    spm_family("t5-spm", "spiece.model", "-extra3");
+    spm_family("xlmr-spm", "sentencepiece.bpe.model", "");
+    spm_family("xlmr-spm", "sentencepiece.bpe.model", "-noprefix");
     /* mhv_tok_open_dir finds spm.model when nothing else is there */
     mhv_tok *t = tu_open_tok_dir("tests/fixtures/tok-debertav2-spm-identity");
     assert_int_equal(mhv_tok_vocab_size(t), 701); /* 700 pieces and [MASK] */
@@ -132,6 +136,7 @@ static void test_nfkc(void **s) { (void)s; family("nfkc", 100); }
 static void test_added_bpe(void **s) { (void)s; family("added-bpe", 100); }
 static void test_added_wordpiece(void **s) { (void)s; family("added-wordpiece", 100); }
 static void test_unigram_nfkd(void **s) { (void)s; family("unigram-nfkd", 100); }
+static void test_unigram_bytes(void **s) { (void)s; family("unigram-bytefallback", 100); }
 
 /* SentencePiece's precompiled charsmap (a small one made from a few rules) normalizes as HF's
  * Precompiled normalizer, graphemes and the shortest-prefix quirk included. */
@@ -297,7 +302,7 @@ int main(void)
         cmocka_unit_test(test_unigram_nfkd), cmocka_unit_test(test_precompiled),
         cmocka_unit_test(test_added_bpe),  cmocka_unit_test(test_added_wordpiece),
         cmocka_unit_test(test_spm_only_dir), cmocka_unit_test(test_token_text),
-        cmocka_unit_test(test_spm_models),
+        cmocka_unit_test(test_spm_models), cmocka_unit_test(test_unigram_bytes),
         cmocka_unit_test(test_hand_matchers_agree),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -59,6 +59,7 @@ void mhv_attn_free(mhv_attn *a)
         return;
     free(a->heads);
     free(a->buf);
+    free(a->vnorm);
     memset(a, 0, sizeof *a);
 }
 

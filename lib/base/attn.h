@@ -33,10 +33,17 @@ typedef struct {
     float *buf;         /* (count, n, n) storage behind heads[].w */
     int kv_group;       /* models with key/value heads (llama family): query heads per kv
                          * head, so head h reads kv head h / kv_group; 0 for the others */
+    /* Value norms (Kobayashi et al. 2020), when the run asked for them: vnorm[k*n + j] is
+     * ||v_j|| of captured head k's value vector for key j (MHV_VNORM_V), or ||v_j W_O^h||
+     * through the head's slice of the output projection (MHV_VNORM_VO); NULL otherwise. */
+    float *vnorm;       /* (count, n) */
+    int vnorm_kind;
     /* encoder-decoder runs (mhv_attn_alloc_seq2seq): source and target tokens, n ==
      * n_src; both 0 for the other models */
     int n_src, n_tgt;
 } mhv_attn;
+
+enum { MHV_VNORM_NONE = 0, MHV_VNORM_V, MHV_VNORM_VO };
 
 /* One slot per head of sel, in (layer, head) order, for n tokens (maps not zeroed). */
 mhv_status mhv_attn_alloc(mhv_attn *a, const mhv_heads *sel, int n, mhv_error *err);

@@ -756,6 +756,13 @@ mhv_status mhv_st_open_dir(const char *dir, mhv_st **out, mhv_error *err)
     else
         rc = mhv_fail(err, MHV_EIO, dir, "no model.safetensors, model.safetensors.index.json, "
                       "pytorch_model.bin or pytorch_model.bin.index.json");
+    /* a checkpoint without tensors ("{}") is the file's fault, not config.json's sizes' */
+    if (rc == MHV_OK && (*out)->n == 0) {
+        rc = mhv_fail(err, MHV_EFORMAT, (*out)->source ? (*out)->source : dir,
+                      "holds no tensors");
+        mhv_st_close(*out);
+        *out = NULL;
+    }
     free(ipath);
     free(spath);
     free(bipath);

@@ -12,6 +12,14 @@ void mhv_mat_row(const mhv_mat *m, int r, float *dst)
                      (size_t)m->cols);
 }
 
+mhv_mat mhv_mat_rows(const mhv_mat *w, int r0, int rows)
+{
+    mhv_mat s = *w;
+    s.data = (const char *)w->data + (size_t)r0 * (size_t)w->cols * mhv_dtype_size(w->dtype);
+    s.rows = rows;
+    return s;
+}
+
 void mhv_wstore_free(mhv_wstore *s)
 {
     if (!s)
@@ -187,6 +195,17 @@ mhv_status mhv_wload_vec(mhv_wload *ld, const char *name, int len, int flags, fl
     *vec = s->vecs + s->vec_used;
     s->vec_used += (size_t)len;
     mhv_dtype_to_f32(*vec, t->data, t->dtype, (size_t)len);
+    return MHV_OK;
+}
+
+mhv_status mhv_wload_zeros(mhv_wload *ld, int len, float **out, mhv_error *err)
+{
+    mhv_wstore *s = ld->store;
+    if (s->vec_cap - s->vec_used < (size_t)len) /* sized by the family's bound; a guard */
+        return mhv_fail(err, MHV_EFORMAT, ld->ckpt_name, "too many vectors");
+    *out = s->vecs + s->vec_used;
+    s->vec_used += (size_t)len;
+    memset(*out, 0, (size_t)len * sizeof **out);
     return MHV_OK;
 }
 

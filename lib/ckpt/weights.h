@@ -27,6 +27,9 @@ typedef struct {
 
 /* dst(cols,) = row `r` of m converted to fp32 (PyTorch layout only). */
 void mhv_mat_row(const mhv_mat *m, int r, float *dst);
+/* Rows r0 .. r0+rows of w (PyTorch layout) as their own matrix: the parts of a fused
+ * projection ([Q; K; V], [gate; up]). */
+mhv_mat mhv_mat_rows(const mhv_mat *w, int r0, int rows);
 
 /* Memory a loader hands out and its owner frees with mhv_wstore_free: the fp32 vectors (one
  * allocation, sized up front) and private copies of matrices the file misaligns. */
@@ -67,6 +70,8 @@ mhv_status mhv_wload_mat(mhv_wload *ld, const char *name, int rows, int cols, in
 /* An fp32 copy of a vector of len elements (NULL when optional and absent). */
 mhv_status mhv_wload_vec(mhv_wload *ld, const char *name, int len, int flags, float **out,
                          mhv_error *err);
+/* A zero vector of len floats from the store (the bias of a bias-free LayerNorm). */
+mhv_status mhv_wload_zeros(mhv_wload *ld, int len, float **out, mhv_error *err);
 /* Views of a Conv1D weight stored (in, sum of out_w): parts column slices, each a transposed
  * (out_w[k], in) matrix over the same mapping. */
 mhv_status mhv_wload_conv1d(mhv_wload *ld, const char *name, int in, const int *out_w,

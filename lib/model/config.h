@@ -32,6 +32,7 @@ typedef struct {
                                * (ELECTRA, ALBERT) */
     int pos_offset;           /* learned positions: token i takes row i + pos_offset */
     int layer_groups;         /* ALBERT: groups of shared layer weights */
+    int norm_bias;            /* ModernBERT: its LayerNorms have biases */
     /* DeBERTa-v2 disentangled attention: content->position and position->content terms */
     int rel_attention;        /* relative_attention: the relative embeddings exist */
     int rel_c2p, rel_p2c;
@@ -69,6 +70,13 @@ typedef struct {
     int window_by_layer;
     mhv_rope rope_local;      /* rotary of the sliding layers when two_ropes (Gemma 3) */
     int two_ropes;
+    /* mixture-of-experts feed-forward layers (Mixtral, Qwen2-MoE, Qwen3-MoE) */
+    int num_experts;          /* 0: dense feed-forward layers only */
+    int experts_per_tok;      /* top k of the router's softmax */
+    int norm_topk_prob;       /* the k probabilities renormalised to sum to 1 */
+    int moe_intermediate_size;
+    int shared_expert_size;   /* intermediate size of the shared expert (Qwen2-MoE), or 0 */
+    unsigned char moe_layers[128]; /* bit l set (as window_layers): layer l is a mixture */
     int pre_norm;             /* OPT do_layer_norm_before: 1 pre-LN, 0 post-LN (OPT-350m) */
     int final_norm;           /* OPT: the final LayerNorm exists */
     int qkv_layout;           /* a fused query/key/value matrix's layout (the family's enum) */
@@ -112,6 +120,7 @@ static inline int mhv_config_layer_slides(const mhv_config *c, int l)
 #define MHV_MAX_HIDDEN 65536
 #define MHV_MAX_VOCAB 4000000
 #define MHV_MAX_POSITIONS 1048576
+#define MHV_MAX_EXPERTS 4096
 
 mhv_status mhv_config_load(const char *path, mhv_config *cfg, mhv_error *err);
 /* Parses config.json text; `name` is the file name used in messages. */

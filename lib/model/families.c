@@ -10,12 +10,16 @@ static const mhv_family *const families[] = {
     &mhv_family_distilbert,
     &mhv_family_albert,
     &mhv_family_deberta,
+    &mhv_family_modernbert,
     &mhv_family_gpt2,
     &mhv_family_llama,
+    &mhv_family_gemma,
     &mhv_family_gpt_neox,
     &mhv_family_gptj,
     &mhv_family_opt,
     &mhv_family_falcon,
+    &mhv_family_starcoder2,
+    &mhv_family_phi,
     &mhv_family_t5,
 };
 

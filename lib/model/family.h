@@ -44,13 +44,25 @@ typedef struct mhv_family {
 extern const mhv_family mhv_family_bert;
 extern const mhv_family mhv_family_gpt2;
 extern const mhv_family mhv_family_llama;
+extern const mhv_family mhv_family_gemma;
 extern const mhv_family mhv_family_distilbert;
 extern const mhv_family mhv_family_albert;
 extern const mhv_family mhv_family_gpt_neox;
 extern const mhv_family mhv_family_gptj;
 extern const mhv_family mhv_family_opt;
 extern const mhv_family mhv_family_falcon;
+extern const mhv_family mhv_family_starcoder2;
+extern const mhv_family mhv_family_phi;
 extern const mhv_family mhv_family_deberta;
+extern const mhv_family mhv_family_modernbert;
+
+/* The rotary settings of families that turn part of each head (GPT-NeoX, Phi) as their
+ * transformers configs read them: rope_scaling, else rope_parameters (its rope_theta and
+ * partial_rotary_factor first), else the top-level theta_key and pct_key (defaults 10000 and
+ * pct_default); scaling types as mhv_config_rope. *rot_dims = int(d * factor), even. */
+mhv_status mhv_family_partial_rope(const struct cJSON *root, int d, const char *theta_key,
+                                   const char *pct_key, double pct_default, mhv_rope *r,
+                                   int *rot_dims, const char *name, mhv_error *err);
 extern const mhv_family mhv_family_t5;
 extern const mhv_family mhv_family_bart;
 extern const mhv_family mhv_family_marian;

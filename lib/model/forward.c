@@ -11,6 +11,7 @@
 #include "nn/kernels/kernels.h"
 
 struct mhv_forward_ctx {
+    int value_norms;    /* MHV_VNORM_* */
     mhv_pool *pool;     /* NULL when single-threaded */
     mhv_nn nn;          /* kernels, pool and the activations kept across sentences */
 };
@@ -36,6 +37,7 @@ mhv_status mhv_forward_ctx_new(const mhv_forward_params *p, mhv_forward_ctx **ou
         }
     }
     mhv_nn_init(&c->nn, mhv_kernels_select(p ? p->kernel : NULL), c->pool);
+    c->value_norms = p ? p->value_norms : 0;
     *out = c;
     return MHV_OK;
 }
@@ -114,7 +116,20 @@ mhv_status mhv_forward_run_types(mhv_forward_ctx *fc, const mhv_model *m, const 
         out->kv_group = c->num_heads / c->num_kv_heads;
     /* Attention probabilities of layer l depend only on layers 0..l, so the work stops at
      * the last selected layer's softmax. */
-    mhv_capture cap = {.sel = sel, .out = out, .last = mhv_heads_last_layer(sel)};
+    mhv_capture cap = {.sel = sel, .out = out, .last = mhv_heads_last_layer(sel),
+                       .vnorm = fc->value_norms};
+    if (cap.vnorm) {
+        out->vnorm_kind = cap.vnorm;
+        out->vnorm = malloc(((size_t)out->count * (size_t)n + 1) * sizeof *out->vnorm);
+        if (!out->vnorm)
+            st = mhv_fail(err, MHV_ENOMEM, "", "out of memory for value norms");
+        else if (cap.vnorm == MHV_VNORM_VO)
+            st = mhv_nn_reserve_vnorm(&fc->nn, c->hidden_size, c->head_dim, err);
+        if (st) {
+            mhv_attn_free(out);
+            return st;
+        }
+    }
     fc->nn.type_ids = type_ids;
     st = c->family->forward(&fc->nn, m, ids, n, &cap, NULL, err);
     fc->nn.type_ids = NULL;

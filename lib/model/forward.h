@@ -16,6 +16,8 @@
 typedef struct {
     int threads;        /* threads in all, the caller included; <= 0: online CPUs */
     const char *kernel; /* kernel table by name (mhv_kernels_select); NULL: the widest */
+    int value_norms;    /* MHV_VNORM_V / _VO: also the kept heads' value norms (mhv_attn
+                         * vnorm), for attention weighted by them; 0: none */
 } mhv_forward_params;
 
 mhv_forward_params mhv_forward_default_params(void);

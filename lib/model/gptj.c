@@ -39,9 +39,12 @@ static mhv_status gptj_config(const cJSON *root, mhv_config *c, const char *name
                         c->num_heads, c->hidden_size);
     c->head_dim = c->hidden_size / c->num_heads;
     c->num_kv_heads = c->num_heads;
-    /* rotary_dim null rotates hidden_size dimensions: a whole head only with one head */
-    if ((st = mhv_json_int(root, "rotary_dim", c->hidden_size, 2, MHV_MAX_HIDDEN,
-                           &c->rotary_dims, name, err)))
+    /* GPTJConfig's default is 64; an explicit null rotates hidden_size dimensions (a whole
+     * head only with one head) */
+    const cJSON *rd = cJSON_GetObjectItemCaseSensitive(root, "rotary_dim");
+    int rd_default = rd && cJSON_IsNull(rd) ? c->hidden_size : 64;
+    if ((st = mhv_json_int(root, "rotary_dim", rd_default, 2, MHV_MAX_HIDDEN, &c->rotary_dims,
+                           name, err)))
         return st;
     if (c->rotary_dims > c->head_dim || c->rotary_dims % 2 != 0)
         return mhv_fail(err, MHV_EFORMAT, name,
@@ -157,6 +160,7 @@ static mhv_status gptj_forward(mhv_nn *nn, const mhv_model *m, const int32_t *id
         const mhv_layer *ly = &m->layers[l];
         mhv_norm ln1 = layernorm(ly->ln_attn_g, ly->ln_attn_b, c->layer_norm_eps);
         mhv_attn_layer attn = {
+            .wo = &ly->o,
             .wq = &ly->q, .wk = &ly->k, .wv = &ly->v, .heads = c->num_heads,
             .kv_heads = c->num_heads, .head_dim = d, .scale = (float)(1.0 / sqrt((double)d)),
             .causal = 1, .rope = half ? &rot : NULL,

@@ -16,6 +16,7 @@
 #include <cjson/cJSON.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "base/json.h"
@@ -28,8 +29,19 @@ typedef enum {
     WINDOW_NONE,    /* full causal attention */
     WINDOW_ALL,     /* sliding_window on every layer (Mistral) */
     WINDOW_UPPER,   /* with use_sliding_window, on layers >= max_window_layers (Qwen2) */
-    WINDOW_OPTIONAL /* sliding_window on every layer when set (Phi-3; default none) */
+    WINDOW_OPTIONAL, /* sliding_window on every layer when set (Phi-3; default none) */
+    WINDOW_USE_ALL, /* with use_sliding_window, on every layer (Qwen3-MoE) */
+    WINDOW_TYPES    /* with use_sliding_window, on the layers layer_types names, by default
+                     * the even ones below max_window_layers (Qwen2-MoE) */
 } window_rule;
+
+typedef enum {
+    MOE_NONE,
+    MOE_MIXTRAL,    /* block_sparse_moe: gate, experts.E.w1/w3/w2; top k renormalised */
+    MOE_QWEN2,      /* mlp: gate, experts.E.gate_proj/up_proj/down_proj, shared_expert and
+                     * shared_expert_gate; mlp_only_layers, decoder_sparse_step */
+    MOE_QWEN3       /* as Qwen2-MoE without the shared expert */
+} moe_kind;
 
 typedef struct {
     const char *model_type;
@@ -43,19 +55,27 @@ typedef struct {
     int post_norms;         /* OLMo 2: post_attention_ and post_feedforward_layernorm on the
                              * sublayer outputs, no input norms */
     int fused;              /* Phi-3: qkv_proj and gate_up_proj; partial rotary allowed */
+    moe_kind moe;           /* mixture-of-experts feed-forward layers */
 } variant;
 
 static const variant variants[] = {
-    {"llama", 2048, FROM_CONFIG, FROM_CONFIG, FROM_CONFIG, WINDOW_NONE, 0, 0, 0, 0},
-    {"mistral", 131072, FROM_CONFIG, FROM_CONFIG, FROM_CONFIG, WINDOW_ALL, 0, 0, 0, 0},
-    {"qwen2", 32768, 1, 0, 0, WINDOW_UPPER, 0, 0, 0, 0},
-    {"qwen3", 32768, FROM_CONFIG, FROM_CONFIG, 0, WINDOW_UPPER, 128, MHV_QK_NORM_HEAD, 0, 0},
-    {"phi3", 4096, 0, 0, 0, WINDOW_OPTIONAL, 0, 0, 0, 1},
-    {"olmo2", 2048, FROM_CONFIG, FROM_CONFIG, 0, WINDOW_NONE, 0, MHV_QK_NORM_FULL, 1, 0},
+    {"llama", 2048, FROM_CONFIG, FROM_CONFIG, FROM_CONFIG, WINDOW_NONE, 0, 0, 0, 0, MOE_NONE},
+    {"mistral", 131072, FROM_CONFIG, FROM_CONFIG, FROM_CONFIG, WINDOW_ALL, 0, 0, 0, 0,
+     MOE_NONE},
+    {"qwen2", 32768, 1, 0, 0, WINDOW_UPPER, 0, 0, 0, 0, MOE_NONE},
+    {"qwen3", 32768, FROM_CONFIG, FROM_CONFIG, 0, WINDOW_UPPER, 128, MHV_QK_NORM_HEAD, 0, 0,
+     MOE_NONE},
+    {"phi3", 4096, 0, 0, 0, WINDOW_OPTIONAL, 0, 0, 0, 1, MOE_NONE},
+    {"olmo2", 2048, FROM_CONFIG, FROM_CONFIG, 0, WINDOW_NONE, 0, MHV_QK_NORM_FULL, 1, 0, MOE_NONE},
+    {"mixtral", 131072, 0, 0, 0, WINDOW_OPTIONAL, 0, 0, 0, 0, MOE_MIXTRAL},
+    {"qwen2_moe", 32768, FROM_CONFIG, 0, 0, WINDOW_TYPES, 0, 0, 0, 0, MOE_QWEN2},
+    {"qwen3_moe", 32768, FROM_CONFIG, FROM_CONFIG, 0, WINDOW_USE_ALL, 0, MHV_QK_NORM_HEAD, 0, 0,
+     MOE_QWEN3},
 };
 
-static const char *const model_types[] = {"llama", "mistral", "qwen2", "qwen3", "phi3", "olmo2",
-                                          NULL};
+static const char *const model_types[] = {"llama",   "mistral",   "qwen2",     "qwen3",
+                                          "phi3",    "olmo2",     "mixtral",   "qwen2_moe",
+                                          "qwen3_moe", NULL};
 
 static const variant *variant_of(const mhv_config *c)
 {
@@ -104,6 +124,104 @@ static mhv_status upper_window(const cJSON *root, const char *name, mhv_config *
         l++;
     }
     return MHV_OK;
+}
+
+/* Qwen2-MoE: the layers layer_types names slide (by default the even ones below
+ * max_window_layers), when use_sliding_window. */
+static mhv_status typed_window(const cJSON *root, const char *name, mhv_config *c,
+                               mhv_error *err)
+{
+    int use = 0, below = 28, any = 0;
+    mhv_status st;
+    if ((st = mhv_json_bool(root, "use_sliding_window", 0, &use, name, err)) ||
+        (st = mhv_json_int(root, "max_window_layers", 28, 0, MHV_MAX_LAYERS, &below, name,
+                           err)))
+        return st;
+    c->window_by_layer = 1;
+    memset(c->window_layers, 0, sizeof c->window_layers);
+    const cJSON *lt = mhv_json_get(root, "layer_types");
+    if (lt && (!cJSON_IsArray(lt) || cJSON_GetArraySize(lt) != c->num_layers))
+        return mhv_fail(err, MHV_EFORMAT, name, "field 'layer_types' is not a list of %d names",
+                        c->num_layers);
+    for (int l = 0; l < c->num_layers; l++) {
+        int sliding = (l + 1) % 2 && l < below && use;
+        if (lt) {
+            const cJSON *it = cJSON_GetArrayItem(lt, l);
+            if (!cJSON_IsString(it))
+                return mhv_fail(err, MHV_EFORMAT, name, "field 'layer_types' holds a non-string");
+            sliding = strcmp(it->valuestring, "sliding_attention") == 0;
+            if (!sliding && strcmp(it->valuestring, "full_attention") != 0)
+                return mhv_fail(err, MHV_EUNSUPPORTED, name, "unsupported layer type '%.40s'",
+                                it->valuestring);
+        }
+        if (sliding)
+            c->window_layers[l / 8] |= (unsigned char)(1u << (l % 8)), any = 1;
+    }
+    if (!any)
+        return MHV_OK;
+    if (!use)
+        return mhv_fail(err, MHV_EUNSUPPORTED, name,
+                        "sliding layers without use_sliding_window are not supported");
+    return mhv_json_int(root, "sliding_window", 4096, 1, MHV_MAX_POSITIONS, &c->sliding_window,
+                        name, err);
+}
+
+/* The experts of a mixture-of-experts variant and which layers have them. */
+static mhv_status moe_config(const cJSON *root, const variant *v, mhv_config *c,
+                             const char *name, mhv_error *err)
+{
+    static const int experts[] = {0, 8, 60, 128}, top_k[] = {0, 2, 4, 8};
+    static const int inter[] = {0, 0, 1408, 768};
+    mhv_status st;
+    /* num_experts is the older files' name of num_local_experts (attribute_map) */
+    const char *key = mhv_json_get(root, "num_local_experts") ? "num_local_experts"
+                                                               : "num_experts";
+    int step = 1;
+    if ((st = mhv_json_int(root, key, experts[v->moe], 0, MHV_MAX_EXPERTS, &c->num_experts,
+                           name, err)) ||
+        (st = mhv_json_int(root, "num_experts_per_tok", top_k[v->moe], 1, MHV_MAX_EXPERTS,
+                           &c->experts_per_tok, name, err)))
+        return st;
+    memset(c->moe_layers, 0, sizeof c->moe_layers);
+    if (v->moe == MOE_MIXTRAL) {
+        c->norm_topk_prob = 1;
+        c->moe_intermediate_size = c->intermediate_size;
+        if (c->num_experts < 1)
+            return mhv_fail(err, MHV_EFORMAT, name, "num_local_experts must be at least 1");
+    } else if ((st = mhv_json_bool(root, "norm_topk_prob", 0, &c->norm_topk_prob, name, err)) ||
+               (st = mhv_json_int(root, "moe_intermediate_size", inter[v->moe], 1,
+                                  4 * MHV_MAX_HIDDEN, &c->moe_intermediate_size, name, err)) ||
+               (st = mhv_json_int(root, "decoder_sparse_step", 1, 1, MHV_MAX_LAYERS + 1, &step,
+                                  name, err)))
+        return st;
+    if (v->moe == MOE_QWEN2 &&
+        (st = mhv_json_int(root, "shared_expert_intermediate_size", 5632, 1, 4 * MHV_MAX_HIDDEN,
+                           &c->shared_expert_size, name, err)))
+        return st;
+    if (c->num_experts && c->experts_per_tok > c->num_experts)
+        return mhv_fail(err, MHV_EFORMAT, name, "num_experts_per_tok %d exceeds the %d experts",
+                        c->experts_per_tok, c->num_experts);
+    const cJSON *dense = mhv_json_get(root, "mlp_only_layers");
+    if (dense && !cJSON_IsArray(dense))
+        return mhv_fail(err, MHV_EFORMAT, name, "field 'mlp_only_layers' is not a list");
+    for (int l = 0; l < c->num_layers; l++)
+        if (c->num_experts > 0 && (l + 1) % step == 0)
+            c->moe_layers[l / 8] |= (unsigned char)(1u << (l % 8));
+    const cJSON *it;
+    cJSON_ArrayForEach(it, dense)
+    {
+        if (!cJSON_IsNumber(it) || it->valuedouble != (double)(int)it->valuedouble)
+            return mhv_fail(err, MHV_EFORMAT, name, "field 'mlp_only_layers' holds a non-integer");
+        int l = (int)it->valuedouble;
+        if (l >= 0 && l < c->num_layers)
+            c->moe_layers[l / 8] &= (unsigned char)~(1u << (l % 8));
+    }
+    return MHV_OK;
+}
+
+static int is_moe_layer(const mhv_config *c, int l)
+{
+    return c->num_experts > 0 && ((c->moe_layers[l / 8] >> (l % 8)) & 1);
 }
 
 static mhv_status llama_config(const cJSON *root, mhv_config *c, const char *name,
@@ -167,13 +285,18 @@ static mhv_status llama_config(const cJSON *root, mhv_config *c, const char *nam
     c->layer_norm_eps = (float)eps;
     if (v->qkv_bias != FROM_CONFIG)
         c->attn_bias = v->qkv_bias;
-    else if ((st = mhv_json_bool(root, "attention_bias", 0, &c->attn_bias, name, err)))
+    else if (v->moe == MOE_QWEN2) { /* Qwen2MoeConfig: qkv_bias, default true */
+        if ((st = mhv_json_bool(root, "qkv_bias", 1, &c->attn_bias, name, err)))
+            return st;
+    } else if ((st = mhv_json_bool(root, "attention_bias", 0, &c->attn_bias, name, err)))
         return st;
     c->attn_out_bias = v->o_bias == FROM_CONFIG ? c->attn_bias : v->o_bias;
     if (v->mlp_bias != FROM_CONFIG)
         c->mlp_bias = v->mlp_bias;
     c->causal = 1;
     c->kv_heads = 1;
+    if (v->moe && (st = moe_config(root, v, c, name, err)))
+        return st;
     switch (v->window) {
     case WINDOW_NONE:
         return MHV_OK;
@@ -189,6 +312,19 @@ static mhv_status llama_config(const cJSON *root, mhv_config *c, const char *nam
     case WINDOW_OPTIONAL:
         return mhv_json_int(root, "sliding_window", 0, 0, MHV_MAX_POSITIONS, &c->sliding_window,
                             name, err);
+    case WINDOW_USE_ALL: {
+        int use;
+        if ((st = mhv_json_bool(root, "use_sliding_window", 0, &use, name, err)))
+            return st;
+        /* null is Qwen3MoeConfig's None: no window; missing its default, 4096 */
+        const cJSON *sw = cJSON_GetObjectItemCaseSensitive(root, "sliding_window");
+        if (!use || (sw && cJSON_IsNull(sw)))
+            return MHV_OK;
+        return mhv_json_int(root, "sliding_window", 4096, 0, MHV_MAX_POSITIONS,
+                            &c->sliding_window, name, err);
+    }
+    case WINDOW_TYPES:
+        return typed_window(root, name, c, err);
     }
     return MHV_OK;
 }
@@ -201,14 +337,54 @@ static size_t llama_vector_floats(const mhv_config *c)
     return H + (size_t)c->num_layers * (5 * H + 2 * QD + 3 * KVD + 2 * (size_t)c->intermediate_size);
 }
 
-/* Row blocks of a matrix (rows stored contiguously): rows r0.. of w as their own (rows, cols)
- * matrix. */
-static mhv_mat row_slice(const mhv_mat *w, int r0, int rows)
+/* The router and experts of MoE layer l (and Qwen2-MoE's shared expert). */
+static mhv_status load_moe(mhv_model *m, mhv_wload *ld, int l, mhv_error *err)
 {
-    mhv_mat s = *w;
-    s.data = (const char *)w->data + (size_t)r0 * (size_t)w->cols * mhv_dtype_size(w->dtype);
-    s.rows = rows;
-    return s;
+    const mhv_config *c = &m->cfg;
+    const variant *v = variant_of(c);
+    mhv_layer *ly = &m->layers[l];
+    int H = c->hidden_size, E = c->num_experts, I = c->moe_intermediate_size;
+    mhv_status st;
+    if (!m->experts) {
+        /* every expert matrix is a tensor of the checkpoint: no more views than those */
+        size_t views = (size_t)c->num_layers * (size_t)E * 3, moe_layers = 0;
+        for (int i = 0; i < c->num_layers; i++)
+            moe_layers += (size_t)is_moe_layer(c, i);
+        if (moe_layers * (size_t)E * 3 > mhv_st_count(m->st))
+            return mhv_fail(err, MHV_EFORMAT, m->dir,
+                            "the checkpoint has fewer tensors than %d experts need", E);
+        if (!(m->experts = calloc(views, sizeof *m->experts)))
+            return mhv_fail(err, MHV_ENOMEM, m->dir, "out of memory");
+    }
+    mhv_mat *g = m->experts + (size_t)l * (size_t)E * 3, *u = g + E, *d = u + E;
+    ly->exp_gate = g, ly->exp_up = u, ly->exp_down = d;
+    const char *block = v->moe == MOE_MIXTRAL ? "block_sparse_moe" : "mlp";
+    static const char *const mixtral[3] = {"w1", "w3", "w2"};
+    static const char *const qwen[3] = {"gate_proj", "up_proj", "down_proj"};
+    const char *const *names = v->moe == MOE_MIXTRAL ? mixtral : qwen;
+    char n[200];
+    snprintf(n, sizeof n, "layers.%d.%s.gate.weight", l, block);
+    if ((st = mhv_wload_mat(ld, n, E, H, 0, &ly->router, err)))
+        return st;
+    for (int e = 0; e < E; e++) {
+        mhv_mat *dst[3] = {&g[e], &u[e], &d[e]};
+        for (int t = 0; t < 3; t++) {
+            snprintf(n, sizeof n, "layers.%d.%s.experts.%d.%s.weight", l, block, e, names[t]);
+            if ((st = mhv_wload_mat(ld, n, t == 2 ? H : I, t == 2 ? I : H, 0, dst[t], err)))
+                return st;
+        }
+    }
+    if (v->moe != MOE_QWEN2)
+        return MHV_OK;
+    int S = c->shared_expert_size;
+    mhv_mat *dst[3] = {&ly->ffn_gate, &ly->ffn_up, &ly->ffn_down};
+    for (int t = 0; t < 3; t++) {
+        snprintf(n, sizeof n, "layers.%d.mlp.shared_expert.%s.weight", l, qwen[t]);
+        if ((st = mhv_wload_mat(ld, n, t == 2 ? H : S, t == 2 ? S : H, 0, dst[t], err)))
+            return st;
+    }
+    snprintf(n, sizeof n, "layers.%d.mlp.shared_expert_gate.weight", l);
+    return mhv_wload_mat(ld, n, 1, H, 0, &ly->shared_gate, err);
 }
 
 static mhv_status llama_load(mhv_model *m, mhv_wload *ld, mhv_error *err)
@@ -238,20 +414,28 @@ static mhv_status llama_load(mhv_model *m, mhv_wload *ld, mhv_error *err)
                                     err)) ||
                 (st = mhv_wload_mat(ld, N("mlp.gate_up_proj.weight"), 2 * I, H, 0, &gu, err)))
                 return st;
-            ly->q = row_slice(&qkv, 0, QD);
-            ly->k = row_slice(&qkv, QD, KVD);
-            ly->v = row_slice(&qkv, QD + KVD, KVD);
-            ly->ffn_gate = row_slice(&gu, 0, I);
-            ly->ffn_up = row_slice(&gu, I, I);
+            ly->q = mhv_mat_rows(&qkv, 0, QD);
+            ly->k = mhv_mat_rows(&qkv, QD, KVD);
+            ly->v = mhv_mat_rows(&qkv, QD + KVD, KVD);
+            ly->ffn_gate = mhv_mat_rows(&gu, 0, I);
+            ly->ffn_up = mhv_mat_rows(&gu, I, I);
         } else if ((st = mhv_wload_mat(ld, N("self_attn.q_proj.weight"), QD, H, 0, &ly->q,
                                        err)) ||
                    (st = mhv_wload_mat(ld, N("self_attn.k_proj.weight"), KVD, H, 0, &ly->k,
                                        err)) ||
                    (st = mhv_wload_mat(ld, N("self_attn.v_proj.weight"), KVD, H, 0, &ly->v,
-                                       err)) ||
-                   (st = mhv_wload_mat(ld, N("mlp.gate_proj.weight"), I, H, 0, &ly->ffn_gate,
-                                       err)) ||
-                   (st = mhv_wload_mat(ld, N("mlp.up_proj.weight"), I, H, 0, &ly->ffn_up, err)))
+                                       err)))
+            return st;
+        int moe = is_moe_layer(c, l);
+        if (moe && (st = load_moe(m, ld, l, err)))
+            return st;
+        if (!v->fused && !moe &&
+            ((st = mhv_wload_mat(ld, N("mlp.gate_proj.weight"), I, H, 0, &ly->ffn_gate, err)) ||
+             (st = mhv_wload_mat(ld, N("mlp.up_proj.weight"), I, H, 0, &ly->ffn_up, err)) ||
+             (st = mhv_wload_mat(ld, N("mlp.down_proj.weight"), H, I, 0, &ly->ffn_down, err)) ||
+             BIAS(mb, "mlp.gate_proj.bias", I, &ly->ffn_gate_b) ||
+             BIAS(mb, "mlp.up_proj.bias", I, &ly->ffn_up_b) ||
+             BIAS(mb, "mlp.down_proj.bias", H, &ly->ffn_down_b)))
             return st;
         int qn = v->qk_norm == MHV_QK_NORM_FULL ? QD : c->head_dim;
         int kn = v->qk_norm == MHV_QK_NORM_FULL ? KVD : c->head_dim;
@@ -275,10 +459,9 @@ static mhv_status llama_load(mhv_model *m, mhv_wload *ld, mhv_error *err)
             BIAS(ab, "self_attn.k_proj.bias", KVD, &ly->k_b) ||
             BIAS(ab, "self_attn.v_proj.bias", KVD, &ly->v_b) ||
             BIAS(ob, "self_attn.o_proj.bias", H, &ly->o_b) ||
-            (st = mhv_wload_mat(ld, N("mlp.down_proj.weight"), H, I, 0, &ly->ffn_down, err)) ||
-            BIAS(mb, "mlp.gate_proj.bias", I, &ly->ffn_gate_b) ||
-            BIAS(mb, "mlp.up_proj.bias", I, &ly->ffn_up_b) ||
-            BIAS(mb, "mlp.down_proj.bias", H, &ly->ffn_down_b))
+            (v->fused && ((st = mhv_wload_mat(ld, N("mlp.down_proj.weight"), H, I, 0,
+                                              &ly->ffn_down, err)) ||
+                          BIAS(mb, "mlp.down_proj.bias", H, &ly->ffn_down_b))))
             return st;
 #undef BIAS
 #undef N
@@ -313,15 +496,26 @@ static mhv_status llama_forward(mhv_nn *nn, const mhv_model *m, const int32_t *i
     float *cos_t;    /* (n, half) rotary table */
     float *sin_t;    /* (n, half) */
     float *inv_freq; /* (half,) */
+    float *moe_s;    /* mixture-of-experts scratch (mhv_nn_moe_floats) */
+    mhv_moe moe = {
+        .experts = c->num_experts, .top_k = c->experts_per_tok,
+        .inter = c->moe_intermediate_size, .norm_topk = c->norm_topk_prob, .act = (int)c->act,
+        .s_inter = c->shared_expert_size,
+    };
     const mhv_nn_buf bufs[] = {
         {&x, N * (size_t)H},      {&xb, N * (size_t)H}, {&q, N * QD},
         {&k, N * KVD},            {&v, N * KVD},        {&ctx, N * QD},
         {&tmp, N * (size_t)H},    {&gate, N * (size_t)I}, {&up, N * (size_t)I},
         {&cos_t, N * (size_t)half}, {&sin_t, N * (size_t)half}, {&inv_freq, (size_t)half},
+        {&moe_s, c->num_experts ? mhv_nn_moe_floats(&moe, n, H) : 1},
     };
     int widest = I > H ? I : H;
     if ((int)QD > widest)
         widest = (int)QD;
+    if (moe.inter > widest)
+        widest = moe.inter;
+    if (moe.s_inter > widest)
+        widest = moe.s_inter;
     mhv_nn_shape shape = {n, H, widest, d};
     mhv_status st = mhv_nn_begin(nn, &shape, bufs, (int)(sizeof bufs / sizeof bufs[0]), err);
     if (st)
@@ -341,6 +535,7 @@ static mhv_status llama_forward(mhv_nn *nn, const mhv_model *m, const int32_t *i
         mhv_norm qn = {MHV_NORM_RMS, ly->q_norm_g, NULL, c->layer_norm_eps};
         mhv_norm kn = {MHV_NORM_RMS, ly->k_norm_g, NULL, c->layer_norm_eps};
         mhv_attn_layer attn = {
+            .wo = &ly->o,
             .wq = &ly->q, .wk = &ly->k, .wv = &ly->v, .bq = ly->q_b, .bk = ly->k_b,
             .bv = ly->v_b, .heads = c->num_heads, .kv_heads = c->num_kv_heads, .head_dim = d,
             .scale = (float)(1.0 / sqrt((double)d)), .causal = 1,
@@ -363,6 +558,16 @@ static mhv_status llama_forward(mhv_nn *nn, const mhv_model *m, const int32_t *i
         in = x;
         if (ly->ln_ffn_g)
             mhv_nn_norm(nn, xb, x, &rms2, n, H), in = xb;
+        if (ly->router.data) {
+            moe.router = &ly->router;
+            moe.gate = ly->exp_gate, moe.up = ly->exp_up, moe.down = ly->exp_down;
+            int shared = ly->shared_gate.data != NULL;
+            moe.s_gate = shared ? &ly->ffn_gate : NULL;
+            moe.s_up = &ly->ffn_up, moe.s_down = &ly->ffn_down, moe.s_router = &ly->shared_gate;
+            mhv_nn_moe(nn, tmp, in, &moe, n, H, moe_s);
+            mhv_nn_add(nn, x, tmp, n, H);
+            continue;
+        }
         const mhv_plin_part gate_up[2] = {
             {gate, &ly->ffn_gate, ly->ffn_gate_b, 0, I, (int)c->act},
             {up, &ly->ffn_up, ly->ffn_up_b, 0, I, MHV_NN_NO_ACT},

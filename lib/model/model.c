@@ -48,6 +48,7 @@ void mhv_model_close(mhv_model *m)
     mhv_st_close(m->st);
     mhv_wstore_free(&m->store);
     free(m->layers);
+    free(m->experts);
     free(m);
 }
 

@@ -39,6 +39,13 @@ typedef struct {
     /* RMSNorm of the attention and FFN outputs before the residual add (Gemma 2/3, OLMo 2:
      * x += norm(attn(...))), or NULL */
     float *post_attn_g, *post_ffn_g; /* (hidden,) */
+    /* A mixture-of-experts feed-forward layer (config num_experts; router.data NULL in
+     * dense layers): router (experts, hidden), each expert's gate and up (moe intermediate,
+     * hidden) and down (hidden, moe intermediate) in exp_* (experts,) (views into
+     * mhv_model.experts); a shared expert in ffn_* gated by sigmoid(shared_gate · x),
+     * shared_gate (1, hidden) (Qwen2-MoE) */
+    mhv_mat router, shared_gate;
+    const mhv_mat *exp_gate, *exp_up, *exp_down;
     /* encoder-decoder models: the decoder layers' attention to the encoder output (queries
      * from the decoder, keys and values from the encoder), its norm, and T5's relative
      * position bias (buckets, heads) of the layers that have one */
@@ -68,6 +75,7 @@ typedef struct {
     mhv_mat rel_emb;             /* (2 * span, hidden) DeBERTa's relative position embeddings */
     float *rel_ln_g, *rel_ln_b;  /* their LayerNorm (norm_rel_ebd), or NULL */
     mhv_wstore store;            /* the fp32 vectors above and any aligned copies */
+    mhv_mat *experts;            /* (layers * experts * 3) the experts' matrices, or NULL */
     float *lm_head_b;            /* (vocab,) the LM head's bias (GPT-J), or NULL */
     mhv_mat out_proj;            /* (embedding size, hidden) after the final norm, before the
                                   * LM head (OPT project_out), or none */

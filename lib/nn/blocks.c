@@ -20,8 +20,9 @@ void mhv_nn_release(mhv_nn *nn)
 {
     free(nn->arena);
     free(nn->bias);
-    nn->arena = nn->bias = NULL;
-    nn->arena_cap = nn->bias_cap = 0;
+    free(nn->wo_block);
+    nn->arena = nn->bias = nn->wo_block = NULL;
+    nn->arena_cap = nn->bias_cap = nn->wo_cap = 0;
 }
 
 /* Whole 64-byte lines, so buffers never share a cache line. */
@@ -65,6 +66,20 @@ mhv_status mhv_nn_begin(mhv_nn *nn, const mhv_nn_shape *sh, const mhv_nn_buf *bu
     nn->xp = xp ? p : NULL;
     p += xp;
     nn->pos = (int32_t *)(void *)p;
+    return MHV_OK;
+}
+
+mhv_status mhv_nn_reserve_vnorm(mhv_nn *nn, int hidden, int head_dim, mhv_error *err)
+{
+    size_t stride = lines((size_t)hidden * (size_t)head_dim), need = stride * (size_t)nn->threads;
+    if (need > nn->wo_cap) {
+        free(nn->wo_block);
+        nn->wo_cap = 0;
+        if (!(nn->wo_block = aligned_alloc(64, need * sizeof(float))))
+            return mhv_fail(err, MHV_ENOMEM, "", "out of memory for value norms");
+        nn->wo_cap = need;
+    }
+    nn->wo_stride = stride;
     return MHV_OK;
 }
 
@@ -183,6 +198,27 @@ void mhv_nn_mul(mhv_nn *nn, float *x, const float *y, int n, int d)
     par_rows(nn, n, d, rows_op, &a);
 }
 
+typedef struct {
+    float *x;
+    float cap;
+    int d;
+} softcap_args;
+
+static void softcap_rows(const void *arg, int r0, int r1, int worker)
+{
+    (void)worker;
+    const softcap_args *a = arg;
+    float *x = a->x + (size_t)r0 * (size_t)a->d;
+    for (size_t t = 0, len = (size_t)(r1 - r0) * (size_t)a->d; t < len; t++)
+        x[t] = tanhf(x[t] / a->cap) * a->cap;
+}
+
+void mhv_nn_softcap(mhv_nn *nn, float *x, float cap, int n, int d)
+{
+    softcap_args a = {x, cap, d};
+    par_rows(nn, n, d, softcap_rows, &a);
+}
+
 /* ---- embeddings ---- */
 
 typedef struct {
@@ -203,6 +239,9 @@ static void embed_rows(const void *arg, int r0, int r1, int worker)
     for (int i = r0; i < r1; i++) {
         float *xi = j->x + (size_t)i * d;
         mhv_mat_row(e->tok, j->ids[i], xi);
+        if (e->scale != 0)
+            for (size_t t = 0; t < d; t++)
+                xi[t] *= e->scale;
         if (e->pos && e->pos_first) {
             mhv_mat_row(e->pos, j->nn->pos[i], row);
             K->add(xi, row, d);
@@ -250,6 +289,105 @@ void mhv_nn_linear_parts(mhv_nn *nn, const mhv_plin_part *parts, int count, cons
 {
     mhv_plin p = plin(nn);
     mhv_plin_run_parts(&p, parts, count, x, n);
+}
+
+/* ---- mixture of experts ---- */
+
+size_t mhv_nn_moe_floats(const mhv_moe *m, int n, int d)
+{
+    size_t N = (size_t)n, I = (size_t)(m->inter > m->s_inter ? m->inter : m->s_inter);
+    /* router probabilities, top-k weights and experts (as int32), the rows of one expert
+     * (int32), its inputs, gate, up and outputs, the shared expert's gate */
+    return N * (size_t)m->experts + 2 * N * (size_t)m->top_k + N + N * (size_t)d + 2 * N * I +
+           N * (size_t)d + N;
+}
+
+void mhv_nn_moe(mhv_nn *nn, float *y, const float *x, const mhv_moe *m, int n, int d,
+                float *scratch)
+{
+    size_t N = (size_t)n, D = (size_t)d, E = (size_t)m->experts, k = (size_t)m->top_k;
+    size_t I = (size_t)(m->inter > m->s_inter ? m->inter : m->s_inter);
+    float *probs = scratch;                          /* (n, experts) */
+    float *topw = probs + N * E;                     /* (n, k) weights of the chosen */
+    int32_t *tope = (int32_t *)(void *)(topw + N * k); /* (n, k) their experts */
+    int32_t *rows = tope + N * k;                    /* (m,) tokens routed to one expert */
+    float *xe = (float *)(void *)(rows + N);         /* (m, d) their inputs */
+    float *ge = xe + N * D, *ue = ge + N * I;        /* (m, inter) */
+    float *ye = ue + N * I;                          /* (m, d) */
+    float *sg = ye + N * D;                          /* (n, 1) shared expert gate */
+
+    mhv_nn_linear(nn, probs, x, m->router, NULL, n, MHV_NN_NO_ACT);
+    for (size_t i = 0; i < N; i++) {
+        float *p = probs + i * E;
+        float mx = p[0];
+        for (size_t e = 1; e < E; e++)
+            mx = p[e] > mx ? p[e] : mx;
+        double sum = 0;
+        for (size_t e = 0; e < E; e++)
+            sum += (double)(p[e] = expf(p[e] - mx));
+        for (size_t e = 0; e < E; e++)
+            p[e] = (float)(p[e] / sum);
+        /* top k, largest first, the lower index first among equals (torch.topk) */
+        float *w = topw + i * k;
+        int32_t *ix = tope + i * k;
+        float total = 0;
+        for (size_t j = 0; j < k; j++) {
+            int best = -1;
+            for (size_t e = 0; e < E; e++) {
+                int taken = 0;
+                for (size_t t = 0; t < j; t++)
+                    taken |= ix[t] == (int32_t)e;
+                if (!taken && (best < 0 || p[e] > p[best]))
+                    best = (int)e;
+            }
+            ix[j] = best;
+            w[j] = p[best];
+            total += w[j];
+        }
+        if (m->norm_topk)
+            for (size_t j = 0; j < k; j++)
+                w[j] /= total;
+    }
+    memset(y, 0, N * D * sizeof *y);
+    for (size_t e = 0; e < E; e++) {
+        int count = 0;
+        for (size_t i = 0; i < N; i++)
+            for (size_t j = 0; j < k; j++)
+                if (tope[i * k + j] == (int32_t)e)
+                    rows[count++] = (int32_t)(i * k + j); /* token and slot */
+        if (!count)
+            continue;
+        for (int r = 0; r < count; r++)
+            memcpy(xe + (size_t)r * D, x + (size_t)(rows[r] / (int32_t)k) * D, D * sizeof *x);
+        const mhv_plin_part gate_up[2] = {
+            {ge, &m->gate[e], NULL, 0, m->inter, m->act},
+            {ue, &m->up[e], NULL, 0, m->inter, MHV_NN_NO_ACT},
+        };
+        mhv_nn_linear_parts(nn, gate_up, 2, xe, count);
+        mhv_nn_mul(nn, ge, ue, count, m->inter);
+        mhv_nn_linear(nn, ye, ge, &m->down[e], NULL, count, MHV_NN_NO_ACT);
+        for (int r = 0; r < count; r++) {
+            float w = topw[rows[r]], *yt = y + (size_t)(rows[r] / (int32_t)k) * D;
+            const float *src = ye + (size_t)r * D;
+            for (size_t t = 0; t < D; t++)
+                yt[t] += src[t] * w;
+        }
+    }
+    if (!m->s_gate)
+        return;
+    const mhv_plin_part shared[3] = {
+        {ge, m->s_gate, NULL, 0, m->s_inter, m->act},
+        {ue, m->s_up, NULL, 0, m->s_inter, MHV_NN_NO_ACT},
+        {sg, m->s_router, NULL, 0, 1, MHV_NN_NO_ACT},
+    };
+    mhv_nn_linear_parts(nn, shared, 3, x, n);
+    mhv_nn_mul(nn, ge, ue, n, m->s_inter);
+    mhv_nn_linear(nn, ye, ge, m->s_down, NULL, n, MHV_NN_NO_ACT);
+    for (size_t i = 0; i < N; i++) {
+        float g = 1.0f / (1.0f + expf(-sg[i]));
+        for (size_t t = 0; t < D; t++)
+            y[i * D + t] += g * ye[i * D + t];
+    }
 }
 
 /* ---- per-head work over rows: q/k norms, rotary embeddings ---- */
@@ -333,7 +471,47 @@ typedef struct {
     float **probs;       /* (tasks,) where its probabilities go, or NULL */
     const mhv_nn *nn;
     const mhv_attn_layer *layer;
+    float **vnorms;      /* (tasks,) where a kept head's value norms go, or NULL */
+    int vnorm;           /* MHV_VNORM_* */
 } attn_job;
+
+/* vn(n,) = ||v_j|| of the value rows v(n, ld_v) (first d used), or ||v_j W_O^h|| with W_O^h
+ * the columns h*d .. h*d+d of wo (hidden, heads*d), converted into w (hidden, d). */
+static void value_norms(float *vn, const float *v, size_t ld_v, int n, int d, int kind,
+                        const mhv_mat *wo, int h, float *w)
+{
+    if (kind == MHV_VNORM_VO && !wo) { /* a family that does not say its W_O */
+        for (int t = 0; t < n; t++)
+            vn[t] = NAN;
+        return;
+    }
+    if (kind == MHV_VNORM_VO) {
+        size_t esz = mhv_dtype_size(wo->dtype);
+        for (int r = 0; r < wo->rows; r++)
+            for (int e = 0; e < d; e++) {
+                size_t c = (size_t)h * (size_t)d + (size_t)e;
+                size_t at = wo->transposed ? c * wo->ld + (size_t)r : (size_t)r * (size_t)wo->cols + c;
+                mhv_dtype_to_f32(w + (size_t)r * (size_t)d + (size_t)e,
+                                 (const char *)wo->data + at * esz, wo->dtype, 1);
+            }
+    }
+    for (int t = 0; t < n; t++) {
+        const float *vt = v + (size_t)t * ld_v;
+        double s = 0;
+        if (kind == MHV_VNORM_VO)
+            for (int r = 0; r < wo->rows; r++) {
+                const float *wr = w + (size_t)r * (size_t)d;
+                double f = 0;
+                for (int e = 0; e < d; e++)
+                    f += (double)vt[e] * wr[e];
+                s += f * f;
+            }
+        else
+            for (int e = 0; e < d; e++)
+                s += (double)vt[e] * vt[e];
+        vn[t] = (float)sqrt(s);
+    }
+}
 
 static void attn_task(void *ctx, int task, int worker)
 {
@@ -356,6 +534,9 @@ static void attn_task(void *ctx, int task, int worker)
         a.ld_bias = (size_t)a.n;
     }
     (mhv_attn_needs_scalar(&a) ? mhv_kernels_scalar() : j->K)->attention(&a);
+    if (j->vnorm && j->vnorms[task])
+        value_norms(j->vnorms[task], j->base.v + kv, j->base.ld_v, a.n, j->d, j->vnorm,
+                    j->layer->wo, h, j->nn->wo_block + (size_t)worker * j->nn->wo_stride);
 }
 
 /* Q for heads qh(qn), K (and V when with_v) for key/value heads kh(kn) from x, as one pool
@@ -417,6 +598,7 @@ void mhv_nn_attention(mhv_nn *nn, const mhv_attn_layer *a, const float *x, int n
     int group = a->heads / a->kv_heads, done = mhv_capture_done(cap, l);
     int heads[MAX_HEADS];        /* (count,) heads to run */
     float *probs[MAX_HEADS];     /* (count,) their probability maps, or NULL */
+    float *vnorms[MAX_HEADS];    /* (count,) their value norms, or NULL */
     int kv_heads[MAX_HEADS];     /* (kv_count,) key/value heads they read */
     int count = 0, kv_count = 0;
     for (int h = 0; h < a->heads; h++) {
@@ -424,6 +606,8 @@ void mhv_nn_attention(mhv_nn *nn, const mhv_attn_layer *a, const float *x, int n
         if (!want && done)
             continue; /* nothing reads this head's output */
         heads[count] = h;
+        vnorms[count] = want && cap->vnorm ? cap->out->vnorm + (size_t)cap->next * (size_t)n
+                                           : NULL;
         probs[count++] = want ? cap->out->heads[cap->next++].w : NULL;
         if (!kv_count || kv_heads[kv_count - 1] != h / group)
             kv_heads[kv_count++] = h / group;
@@ -435,7 +619,7 @@ void mhv_nn_attention(mhv_nn *nn, const mhv_attn_layer *a, const float *x, int n
         all_heads[h] = h, all_kv[h] = h;
     const int *qh = prune ? heads : all_heads, *kh = prune ? kv_heads : all_kv;
     int qn = prune ? count : a->heads, kn = prune ? kv_count : a->kv_heads;
-    project_qkv(nn, a, x, n, b, qh, qn, kh, kn, !done);
+    project_qkv(nn, a, x, n, b, qh, qn, kh, kn, !done || cap->vnorm);
     if (a->qk_norm_full) {
         mhv_nn_norm(nn, b->q, b->q, a->q_norm, n, QD);
         mhv_nn_norm(nn, b->k, b->k, a->k_norm, n, KVD);
@@ -452,6 +636,7 @@ void mhv_nn_attention(mhv_nn *nn, const mhv_attn_layer *a, const float *x, int n
                  .out = done ? NULL : b->ctx,
                  .ld_out = (size_t)QD},
         .group = group, .d = d, .heads = heads, .probs = probs, .nn = nn, .layer = a,
+        .vnorms = vnorms, .vnorm = cap->vnorm,
     };
     mhv_pool_run(nn->pool, count, attn_task, &j);
 }

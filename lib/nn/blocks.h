@@ -40,6 +40,8 @@ typedef struct {
                               * forward driver; NULL: every token has type 0 */
     float *bias;            /* (threads, bias_stride) score bias maps (mhv_nn_reserve_bias) */
     size_t bias_stride, bias_cap;
+    float *wo_block;        /* (threads, wo_stride) W_O slices (mhv_nn_reserve_vnorm) */
+    size_t wo_stride, wo_cap;
 } mhv_nn;
 
 /* pool may be NULL. Frees nothing it was given. */
@@ -69,6 +71,10 @@ mhv_status mhv_nn_begin(mhv_nn *nn, const mhv_nn_shape *shape, const mhv_nn_buf 
  * sentences like the arena. */
 mhv_status mhv_nn_reserve_bias(mhv_nn *nn, int n, mhv_error *err);
 
+/* Room for one head's slice of an output projection (hidden x head_dim floats) per thread,
+ * for value norms through it (MHV_VNORM_VO). */
+mhv_status mhv_nn_reserve_vnorm(mhv_nn *nn, int hidden, int head_dim, mhv_error *err);
+
 /* ---- norms and element-wise blocks ---- */
 
 typedef enum { MHV_NORM_LAYER = 0, MHV_NORM_RMS } mhv_norm_kind;
@@ -88,6 +94,8 @@ void mhv_nn_add_norm(mhv_nn *nn, float *x, const float *add, const mhv_norm *nm,
 void mhv_nn_add(mhv_nn *nn, float *x, const float *add, int n, int d);
 /* x(n, d) *= y: the gate of gated feed-forward layers (SwiGLU). */
 void mhv_nn_mul(mhv_nn *nn, float *x, const float *y, int n, int d);
+/* x(n, d) = cap * tanh(x / cap), in fp32 as PyTorch: Gemma 2's final logit soft capping. */
+void mhv_nn_softcap(mhv_nn *nn, float *x, float cap, int n, int d);
 
 /* ---- embeddings ---- */
 
@@ -100,6 +108,7 @@ typedef struct {
     int pad_id;             /* >= 0: RoBERTa's rule instead: tokens equal to pad_id take row
                              * pad_id, the others pad_id + 1 + their rank among non-pads */
     int pos_first;          /* add the position before the type (DeBERTa's order) */
+    float scale;            /* != 0: token rows multiplied by it (Gemma's sqrt(hidden)) */
 } mhv_embed;
 
 /* x(n, d) = tok[ids[i]] + type[t_i] + pos[position of i] (those present, added in that
@@ -118,6 +127,30 @@ void mhv_nn_linear(mhv_nn *nn, float *y, const float *x, const mhv_mat *w, const
 /* Several linear layers over the same x (SwiGLU's gate and up), x packed once. */
 void mhv_nn_linear_parts(mhv_nn *nn, const mhv_plin_part *parts, int count, const float *x,
                          int n);
+
+/* ---- mixture-of-experts feed-forward ---- */
+
+/* A sparse mixture of gated experts (Mixtral, Qwen2-MoE, Qwen3-MoE): each token's router
+ * probabilities softmax(router · x) in fp32, its top_k experts (renormalised to sum to 1 when
+ * norm_topk), y = sum over them of p_e * down_e(act(gate_e · x) * (up_e · x)), the experts
+ * added in index order as transformers does; plus sigmoid(s_router · x) * shared(x) when a
+ * shared expert is given. */
+typedef struct {
+    const mhv_mat *router;              /* (experts, d) */
+    const mhv_mat *gate, *up, *down;    /* (experts,) each: (inter, d), (inter, d), (d, inter) */
+    int experts, top_k, inter, norm_topk;
+    int act;                            /* an mhv_act, on the gate */
+    /* the shared expert, or s_gate NULL: (s_inter, d), (s_inter, d), (d, s_inter), and
+     * its gate (1, d) */
+    const mhv_mat *s_gate, *s_up, *s_down, *s_router;
+    int s_inter;
+} mhv_moe;
+
+/* Floats of scratch mhv_nn_moe needs for n tokens of width d. */
+size_t mhv_nn_moe_floats(const mhv_moe *m, int n, int d);
+/* y(n, d) = the mixture over x(n, d); scratch of mhv_nn_moe_floats. y must not be x. */
+void mhv_nn_moe(mhv_nn *nn, float *y, const float *x, const mhv_moe *m, int n, int d,
+                float *scratch);
 
 /* ---- rotary embeddings ---- */
 
@@ -140,6 +173,8 @@ typedef struct {
     int next;               /* the next slot of out */
     int last;               /* last layer computed */
     int full_last;          /* the last layer's output is needed too */
+    int vnorm;              /* MHV_VNORM_*: value norms of the kept heads into out->vnorm
+                             * (VO needs mhv_attn_layer.wo and mhv_nn_reserve_vnorm) */
 } mhv_capture;
 
 /* True when layer l is the last one computed and nothing reads its output. */
@@ -179,6 +214,8 @@ typedef struct {
     void (*bias)(const void *ctx, int h, const float *q, size_t ld_q, const float *k,
                  size_t ld_k, int n, float *b);
     const void *bias_ctx;
+    const mhv_mat *wo;              /* (hidden, heads*d) the output projection, for the value
+                                     * norms through it (MHV_VNORM_VO); NULL: not available */
 } mhv_attn_layer;
 
 /* Activations of the attention block: q (n, heads*d), k and v (n, kv_heads*d), ctx (n,

@@ -16,6 +16,7 @@
 #include <cjson/cJSON.h>
 
 #include "base/fileio.h"
+#include "base/hash.h"
 #include "base/json.h"
 #include "text/unicode.h"
 
@@ -47,10 +48,7 @@ static int32_t lookup(const mhv_bpe *b, const char *s, size_t len)
 
 static uint32_t pair_hash(uint64_t k)
 {
-    k ^= k >> 33;
-    k *= 0xff51afd7ed558ccdull;
-    k ^= k >> 33;
-    return (uint32_t)k;
+    return (uint32_t)mhv_hash_u64(k); /* keyed: merges crafted to collide cannot be */
 }
 
 static mhv_status merges_alloc(mhv_bpe *b, size_t n, mhv_error *err)

@@ -397,7 +397,7 @@ static mhv_status decode_input(const char *text, size_t len, decoded *d, mhv_err
 {
     memset(d, 0, sizeof *d);
     if (len > MHV_TOK_MAX_INPUT)
-        return mhv_fail(err, MHV_EUSAGE, "", "sentence longer than %u MiB",
+        return mhv_fail(err, MHV_EINPUT, "", "sentence longer than %u MiB",
                         MHV_TOK_MAX_INPUT >> 20);
     if (len && !text)
         return mhv_fail(err, MHV_EUSAGE, "", "no text given");
@@ -819,7 +819,7 @@ mhv_status mhv_tok_encode_ids(const mhv_tok *tok, const char *text, size_t len,
     mhv_toklist l = {0};
     mhv_status st = MHV_OK;
     if (len > MHV_TOK_MAX_INPUT)
-        st = mhv_fail(err, MHV_EUSAGE, "", "input longer than %u MiB", MHV_TOK_MAX_INPUT >> 20);
+        st = mhv_fail(err, MHV_EINPUT, "", "input longer than %u MiB", MHV_TOK_MAX_INPUT >> 20);
     size_t i = 0;
     while (!st && i < len) {
         char c = text[i];

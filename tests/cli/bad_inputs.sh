@@ -47,6 +47,8 @@ fresh_model m; printf '\x02\x00\x00' >"$ST"
 expect_fail st-shorter-than-prefix 1 "too short for the 8-byte header length" -- run --model "$M" "$TMP/s.txt"
 
 # ---- safetensors: the JSON header ----
+fresh_model m; printf '\x02\x00\x00\x00\x00\x00\x00\x00{}' >"$ST"
+expect_fail st-no-tensors 1 "model.safetensors: holds no tensors" -- run --model "$M" "$TMP/s.txt"
 fresh_model m; st_edit "$ST" 's/^\{/{{/'
 expect_fail st-header-not-json 1 "model.safetensors: header is not valid JSON" -- run --model "$M" "$TMP/s.txt"
 fresh_model m; st_edit "$ST" '$_ = "[" . (" " x (length($_) - 2)) . "]"'
@@ -242,6 +244,18 @@ printf 'ok\n\0\n' >"$TMP/in-nul.txt"
 expect_fail input-nul-line 1 "in-nul.txt: line 2: contains a NUL byte" -- run --model "$FIX" "$TMP/in-nul.txt"
 perl -e 'print "苹果 " x 200000, "\n"' >"$TMP/in-1mb.txt"
 expect_fail input-1mb-line 1 "in-1mb.txt: line 1: 400002 tokens exceed the model's 64 positions" -- run --model "$FIX" "$TMP/in-1mb.txt"
+# ... which --truncate draws, storing in each figure only the text its tokens cover
+rm -rf "$TMP/out"
+if "$MHAVIZ" run --model "$FIX" --truncate --format png --heads 0:0 --out "$TMP/out" "$TMP/in-1mb.txt" 2>"$TMP/stderr" &&
+   [ "$(wc -l <"$TMP/stderr")" = 1 ] && [ "$(stat -c %s "$TMP/out/in-1mb/L00-H00.png")" -lt 100000 ]; then ok
+else bad "input-1mb-line-truncated: $(head -c 300 "$TMP/stderr")"; fi
+perl -e 'print "a" x (65 << 20), "\n"' >"$TMP/in-65mb.txt"
+expect_fail input-65mb-line 1 "in-65mb.txt: line 1: sentence longer than 64 MiB" -- "$MHAVIZ" tokenize --model "$FIX" "$TMP/in-65mb.txt"
+rm -f "$TMP/in-65mb.txt"
+# run and rank hold every sentence's tokens: bounded in all (here 262200 lines of 64 ids)
+perl -e 'my $l = join(" ", (5) x 64) . "\n"; print $l x 262200' >"$TMP/in-17m.txt"
+expect_fail input-too-many-tokens 1 "in-17m.txt: line 262145: more than 16777216 tokens in all" -- run --model "$FIX" --ids "$TMP/in-17m.txt"
+rm -f "$TMP/in-17m.txt"
 : >"$TMP/in-empty.txt"
 expect_fail input-empty 1 "in-empty.txt: no sentences" -- run --model "$FIX" "$TMP/in-empty.txt"
 printf ' \t \r\n\f\v\n' >"$TMP/in-ws.txt"

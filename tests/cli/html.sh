@@ -21,6 +21,8 @@ check "own script, no framework" "[ \$(grep -c '<script>' $P) = 1 ] && ! grep -q
 check "two sentences embedded" "[ \$(grep -c 'class=\"mhv-sentence\"' $P) = 2 ]"
 check "weights match the JSON" "perl $here/html_decode.pl $P $TMP/out/two.json >$TMP/cmp.txt 2>&1"
 check "title names the model" "grep -q '<title>bert-f32 — two.txt</title>' $P"
+"$MHAVIZ" run --model "$FIX" --format html --heads 0:0 --title 'Figure 2 & more' --out "$TMP/t" "$TMP/two.txt"
+check "--title titles the page" "grep -q '<title>Figure 2 &amp; more</title>' $TMP/t/two.html"
 # same input, same bytes
 "$MHAVIZ" run --model "$FIX" --format html --out "$TMP/out2" "$TMP/two.txt"
 check "deterministic" "cmp -s $P $TMP/out2/two.html"

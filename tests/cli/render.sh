@@ -90,5 +90,5 @@ printf '[CLS] [SEP]\n[CLS] p1000 [SEP]\n' >"$TMP/late.txt"
 check "late failure exit 2" "[ $? = 2 ] && grep -q '^mhaviz: .*late.txt: line 2: token id 1428 outside' $TMP/stderr && [ \$(wc -l <$TMP/stderr) = 1 ]"
 check "late failure leaves only what was there" "[ \"\$(ls -A $TMP/out | tr '\\n' ' ')\" = 'late-2 ' ]"
 rm -rf "$TMP/out"
-expect_fail too-large 2 "too large" -- "$MHAVIZ" run --model "$FIX" --cell 200 --dpi 1200 --out "$TMP/out" "$TMP/two.txt"
+expect_fail too-large 2 "$TMP/out/two: figure of" -- "$MHAVIZ" run --model "$FIX" --cell 200 --dpi 1200 --out "$TMP/out" "$TMP/two.txt"
 finish

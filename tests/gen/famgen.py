@@ -105,7 +105,7 @@ def reset_dir(path):
 
 
 def make(name, cls, config, seed, qk_std, note, dtype=torch.float32, shard=None, post=None,
-         gain=0.5, avoid_ids=(), vocab_for_ids=None, lengths=None, pairs=False):
+         gain=0.5, avoid_ids=(), vocab_for_ids=None, lengths=None, pairs=False, load_kw=None):
     """pairs: sentences are pairs, the second half of each with token type 1 (as a BERT
     tokenizer's pair template gives), written as "token_type_ids"."""
     """Builds fixture tests/fixtures/<name> and its golden; returns the tolerance."""
@@ -120,8 +120,10 @@ def make(name, cls, config, seed, qk_std, note, dtype=torch.float32, shard=None,
     for f in os.listdir(path):  # save_pretrained writes 0600
         os.chmod(os.path.join(path, f), 0o644)
     # goldens from what is on disk, in fp32 and (for the tolerance) float64
-    ref = cls.from_pretrained(path, dtype=torch.float32, attn_implementation="eager").eval()
-    r64 = cls.from_pretrained(path, dtype=torch.float64, attn_implementation="eager").eval()
+    # load_kw: more from_pretrained arguments (experts_implementation)
+    lk = dict(load_kw or {})
+    ref = cls.from_pretrained(path, dtype=torch.float32, attn_implementation="eager", **lk).eval()
+    r64 = cls.from_pretrained(path, dtype=torch.float64, attn_implementation="eager", **lk).eval()
     global LENGTHS
     saved = LENGTHS
     if lengths:

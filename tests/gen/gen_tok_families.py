@@ -218,12 +218,27 @@ def byte_level_families():
         vocab_size=400, special_tokens=["<unk>", "<cls>"], unk_token="<unk>", show_progress=False))
     un.post_processor = processors.BertProcessing(("<unk>", 0), ("<cls>", 1))
     out["unigram-nfkd"] = un
+    # the same Unigram with the 256 byte pieces and byte_fallback (no unk for unknown text)
+    j = json.loads(un.to_str())
+    j["model"]["vocab"] += [[f"<0x{b:02X}>", -30.0] for b in range(256)]
+    j["model"]["byte_fallback"] = True
+    j["normalizer"] = None
+    j["pre_tokenizer"] = json.loads(pre_tokenizers.Metaspace(prepend_scheme="always").__getstate__())
+    j["post_processor"] = None
+    out["unigram-bytefallback"] = Tokenizer.from_str(json.dumps(j))
     return out
 
 
 def spm_train(model_type, vocab, byte_fallback, rule="nmt_nfkc", extra=None):
+    import hashlib
+    import shutil
     import sentencepiece as spm
-    d = tempfile.mkdtemp(prefix="mhv-spm-")
+    # a fixed directory per setting: the .model records its input and prefix paths
+    key = hashlib.sha1(repr((model_type, vocab, byte_fallback, rule, sorted((extra or {}).items())))
+                       .encode()).hexdigest()[:12]
+    d = os.path.join(tempfile.gettempdir(), "mhv-spm-gen", key)
+    shutil.rmtree(d, ignore_errors=True)
+    os.makedirs(d)
     with open(os.path.join(d, "corpus.txt"), "w", encoding="utf-8") as f:
         f.write("\n".join(corpus()) + "\n")
     prefix = os.path.join(d, "m")
@@ -504,21 +519,32 @@ def spm_dirs():
     configs = {"": {"tokenizer_class": "DebertaV2Tokenizer"},
                "-lower": {"tokenizer_class": "DebertaV2Tokenizer", "do_lower_case": True,
                           "split_by_punct": True, "add_prefix_space": False}}
-    for name, rule in (("debertav2-spm", "nmt_nfkc"), ("debertav2-spm-identity", "identity")):
-        mf = spm_train("unigram", 700, False, rule=rule, extra=layout)
+    xl = {"": {"tokenizer_class": "XLMRobertaTokenizer"},
+          "-noprefix": {"tokenizer_class": "XLMRobertaTokenizer", "add_prefix_space": False}}
+    t5 = {"": {"tokenizer_class": "T5Tokenizer"},
+          "-extra3": {"tokenizer_class": "T5Tokenizer", "extra_ids": 3}}
+    for name, rule, cfgs, fname, lay in (
+            ("debertav2-spm", "nmt_nfkc", configs, "spm.model", layout),
+            ("debertav2-spm-identity", "identity", configs, "spm.model", layout),
+            ("t5-spm", "nmt_nfkc", t5, "spiece.model", None),
+            ("xlmr-spm", "nmt_nfkc", xl, "sentencepiece.bpe.model",
+             dict(unk_id=0, bos_id=1, eos_id=2, pad_id=-1))):
+        mf = spm_train("unigram", 700, False, rule=rule, extra=lay)
         d = os.path.join(FIX, f"tok-{name}")
         os.makedirs(d, exist_ok=True)
-        shutil.copy(mf, os.path.join(d, "spm.model"))
-        for suffix, cfg in configs.items():
+        shutil.copy(mf, os.path.join(d, fname))
+        for suffix, cfg in cfgs.items():
             with open(os.path.join(d, f"tokenizer_config{suffix}.json"), "w") as f:
                 json.dump(cfg, f, indent=1)
             tmp = tempfile.mkdtemp(prefix="mhv-spm-dir-")
-            shutil.copy(mf, os.path.join(tmp, "spm.model"))
+            shutil.copy(mf, os.path.join(tmp, fname))
             with open(os.path.join(tmp, "tokenizer_config.json"), "w") as f:
                 json.dump(cfg, f)
             at = AutoTokenizer.from_pretrained(tmp)
             tok = at.backend_tokenizer
-            ss = sentences() + ADDED_SENTENCES + ["[MASK] is [CLS] or [SEP]", "a  b \t\n c  "]
+            ss = sentences() + ADDED_SENTENCES + ["[MASK] is [CLS] or [SEP]", "a  b \t\n c  ",
+                                                  "<extra_id_0> x <extra_id_2></s><pad>",
+                                                  "<mask> <s> x </s>"]
             cases = [enc_dict(tok, tok.encode(x), x) for x in ss]
             prs = [{"first": a, "second": b, "ids": tok.encode(a, b).ids,
                     "type_ids": tok.encode(a, b).type_ids} for a, b in pairs()]

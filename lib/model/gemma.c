@@ -1,0 +1,440 @@
+/* gemma.c - the Gemma family: Gemma, Gemma 2, Gemma 3 text (GemmaModel, Gemma2Model,
+ * Gemma3TextModel and their *ForCausalLM): RMSNorm scaling by (1 + weight), token
+ * embeddings scaled by sqrt(hidden_size), GeGLU (tanh GELU), rotary positions, grouped-query
+ * attention, an LM head tied to the embeddings unless config.json says otherwise.
+ *
+ *   x = embed[id] * sqrt(hidden)
+ *   per layer: x += post_1(o(attn(rms_1(x))));  x += post_2(down(gelu(gate(h)) * up(h))),
+ *              h = rms_2(x)
+ *   logits = norm(x) · lm_head^T  (Gemma 2: then cap * tanh(logits / cap))
+ * Gemma 2 and 3 add the post-norms (post_attention_layernorm and post_feedforward_layernorm
+ * on the sublayer outputs; pre_feedforward_layernorm is rms_2), scale the scores by
+ * query_pre_attn_scalar**-0.5, may soft-cap them, and slide a window on the layers
+ * layer_types names (by default every other one for Gemma 2, five of six for Gemma 3).
+ * Gemma 3 normalises each query and key head (RMSNorm, 1 + weight) before the rotation and
+ * rotates its sliding layers with their own base (rope_local_base_freq).
+ * Gemma's (1 + weight) is folded into the fp32 copies of the norm weights at load, in fp32,
+ * as transformers computes it. */
+#include <cjson/cJSON.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "base/json.h"
+#include "model/family.h"
+#include "nn/rope.h"
+
+typedef struct {
+    const char *model_type;
+    int max_positions;      /* max_position_embeddings when config.json omits it */
+    int gen;                /* 1, 2 or 3 */
+    int window_period;      /* default layer_types: layer i slides unless (i + 1) % it == 0;
+                             * 0: no sliding layers */
+    double attn_softcap;    /* attn_logit_softcapping when omitted (0: none) */
+    double final_softcap;   /* final_logit_softcapping when omitted */
+} variant;
+
+static const variant variants[] = {
+    {"gemma", 8192, 1, 0, 0, 0},
+    {"gemma2", 8192, 2, 2, 50.0, 30.0},
+    {"gemma3_text", 131072, 3, 6, 0, 0},
+};
+
+static const char *const model_types[] = {"gemma", "gemma2", "gemma3_text", NULL};
+
+static const variant *variant_of(const mhv_config *c)
+{
+    for (size_t i = 0; i < sizeof variants / sizeof variants[0]; i++)
+        if (strcmp(variants[i].model_type, c->arch) == 0)
+            return &variants[i];
+    return &variants[0];
+}
+
+/* A soft-capping value: missing: def; null: none (0). */
+static mhv_status softcap(const cJSON *root, const char *key, double def, float *out,
+                          const char *name, mhv_error *err)
+{
+    const cJSON *it = cJSON_GetObjectItemCaseSensitive(root, key);
+    double v = def;
+    if (it && !cJSON_IsNull(it)) {
+        mhv_status st = mhv_json_num(root, key, def, 0, 1e9, &v, name, err);
+        if (st)
+            return st;
+    } else if (it) {
+        v = 0;
+    }
+    *out = (float)v;
+    return MHV_OK;
+}
+
+static void set_sliding(mhv_config *c, int l)
+{
+    c->window_layers[l / 8] |= (unsigned char)(1u << (l % 8));
+}
+
+/* layer_types, or the variant's default pattern (sliding_window_pattern for Gemma 3). */
+static mhv_status layer_types(const cJSON *root, const variant *v, mhv_config *c,
+                              const char *name, mhv_error *err)
+{
+    c->window_by_layer = 1;
+    memset(c->window_layers, 0, sizeof c->window_layers);
+    const cJSON *lt = mhv_json_get(root, "layer_types");
+    int any = 0;
+    if (!lt) {
+        int period = v->window_period;
+        mhv_status st;
+        if (v->gen == 3 && (st = mhv_json_int(root, "sliding_window_pattern", period, 1,
+                                              MHV_MAX_LAYERS + 1, &period, name, err)))
+            return st;
+        for (int l = 0; l < c->num_layers; l++)
+            if (period && (l + 1) % period != 0)
+                set_sliding(c, l), any = 1;
+    } else {
+        if (!cJSON_IsArray(lt) || cJSON_GetArraySize(lt) != c->num_layers)
+            return mhv_fail(err, MHV_EFORMAT, name,
+                            "field 'layer_types' is not a list of %d names", c->num_layers);
+        int l = 0;
+        const cJSON *it;
+        cJSON_ArrayForEach(it, lt)
+        {
+            if (!cJSON_IsString(it))
+                return mhv_fail(err, MHV_EFORMAT, name, "field 'layer_types' holds a non-string");
+            if (strcmp(it->valuestring, "sliding_attention") == 0)
+                set_sliding(c, l), any = 1;
+            else if (strcmp(it->valuestring, "full_attention") != 0)
+                return mhv_fail(err, MHV_EUNSUPPORTED, name, "unsupported layer type '%.40s'",
+                                it->valuestring);
+            l++;
+        }
+    }
+    if (!any) {
+        c->sliding_window = 0;
+        return MHV_OK;
+    }
+    const cJSON *sw = cJSON_GetObjectItemCaseSensitive(root, "sliding_window");
+    if (sw && cJSON_IsNull(sw))
+        return mhv_fail(err, MHV_EUNSUPPORTED, name,
+                        "sliding layers with sliding_window null are not supported");
+    return mhv_json_int(root, "sliding_window", 4096, 1, MHV_MAX_POSITIONS, &c->sliding_window,
+                        name, err);
+}
+
+/* The rope settings of one Gemma 3 layer type, read as a plain config's: sub (its
+ * rope_parameters entry, or NULL), theta when sub gives none, and rope_scaling (earlier
+ * files' global layers) or NULL. */
+static mhv_status rope_of(const cJSON *sub, double theta, const cJSON *scaling, mhv_rope *r,
+                          const char *name, mhv_error *err)
+{
+    cJSON *tmp = cJSON_CreateObject();
+    int ok = tmp != NULL;
+    if (ok && sub)
+        ok = cJSON_AddItemToObject(tmp, "rope_parameters", cJSON_Duplicate(sub, 1));
+    if (ok && (!sub || !mhv_json_get(sub, "rope_theta")))
+        ok = cJSON_AddNumberToObject(tmp, "rope_theta", theta) != NULL;
+    if (ok && scaling)
+        ok = cJSON_AddItemToObject(tmp, "rope_scaling", cJSON_Duplicate(scaling, 1));
+    mhv_status st = ok ? mhv_config_rope(tmp, r, name, err)
+                       : mhv_fail(err, MHV_ENOMEM, name, "out of memory");
+    cJSON_Delete(tmp);
+    return st;
+}
+
+/* Gemma 3: rope_parameters per layer type (transformers 5), or rope_theta with rope_scaling
+ * for the global layers and rope_local_base_freq for the sliding ones (earlier files). */
+static mhv_status gemma3_ropes(const cJSON *root, mhv_config *c, const char *name,
+                               mhv_error *err)
+{
+    const cJSON *params = mhv_json_get(root, "rope_parameters");
+    mhv_status st;
+    c->two_ropes = 1;
+    if (params && cJSON_IsObject(params) &&
+        (mhv_json_get(params, "full_attention") || mhv_json_get(params, "sliding_attention"))) {
+        const cJSON *full = mhv_json_get(params, "full_attention");
+        const cJSON *local = mhv_json_get(params, "sliding_attention");
+        if ((full && !cJSON_IsObject(full)) || (local && !cJSON_IsObject(local)))
+            return mhv_fail(err, MHV_EFORMAT, name, "field 'rope_parameters' holds a non-object");
+        double theta, local_theta;
+        if ((st = mhv_json_num(root, "rope_theta", 1e6, 0, 1e12, &theta, name, err)) ||
+            (st = mhv_json_num(root, "rope_local_base_freq", 1e4, 0, 1e12, &local_theta, name,
+                               err)) ||
+            (st = rope_of(full, theta, NULL, &c->rope, name, err)) ||
+            (st = rope_of(local, local_theta, NULL, &c->rope_local, name, err)))
+            return st;
+        return MHV_OK;
+    }
+    if (params)
+        return mhv_fail(err, MHV_EUNSUPPORTED, name,
+                        "rope_parameters without full_attention/sliding_attention entries are "
+                        "not supported for gemma3_text");
+    double theta, local;
+    const cJSON *scaling = mhv_json_get(root, "rope_scaling");
+    if (scaling && !cJSON_IsObject(scaling))
+        return mhv_fail(err, MHV_EFORMAT, name, "field 'rope_scaling' is not an object");
+    if ((st = mhv_json_num(root, "rope_theta", 1e6, 0, 1e12, &theta, name, err)) ||
+        (st = mhv_json_num(root, "rope_local_base_freq", 1e4, 0, 1e12, &local, name, err)) ||
+        (st = rope_of(NULL, theta, scaling, &c->rope, name, err)) ||
+        (st = rope_of(NULL, local, NULL, &c->rope_local, name, err)))
+        return st;
+    return MHV_OK;
+}
+
+static mhv_status gemma_config(const cJSON *root, mhv_config *c, const char *name,
+                               mhv_error *err)
+{
+    const variant *v = variant_of(c);
+    mhv_status st;
+    if ((st = mhv_json_int(root, "hidden_size", -1, 1, MHV_MAX_HIDDEN, &c->hidden_size, name,
+                           err)) ||
+        (st = mhv_json_int(root, "num_hidden_layers", -1, 1, MHV_MAX_LAYERS, &c->num_layers,
+                           name, err)) ||
+        (st = mhv_json_int(root, "num_attention_heads", -1, 1, MHV_MAX_HEADS, &c->num_heads,
+                           name, err)) ||
+        (st = mhv_json_int(root, "intermediate_size", -1, 1, 4 * MHV_MAX_HIDDEN,
+                           &c->intermediate_size, name, err)) ||
+        (st = mhv_json_int(root, "vocab_size", -1, 1, MHV_MAX_VOCAB, &c->vocab_size, name,
+                           err)) ||
+        (st = mhv_json_int(root, "max_position_embeddings", v->max_positions, 1,
+                           MHV_MAX_POSITIONS, &c->max_positions, name, err)) ||
+        (st = mhv_json_int(root, "num_key_value_heads", c->num_heads, 1, MHV_MAX_HEADS,
+                           &c->num_kv_heads, name, err)) ||
+        (st = mhv_json_int(root, "head_dim", 256, 2, MHV_MAX_HIDDEN, &c->head_dim, name, err)))
+        return st;
+    if (c->num_heads % c->num_kv_heads != 0)
+        return mhv_fail(err, MHV_EFORMAT, name,
+                        "num_key_value_heads %d does not divide num_attention_heads %d",
+                        c->num_kv_heads, c->num_heads);
+    if (c->head_dim % 2 != 0)
+        return mhv_fail(err, MHV_EFORMAT, name, "head_dim %d is odd; rotary embeddings need pairs",
+                        c->head_dim);
+    if ((long)c->head_dim * c->num_heads > 4L * MHV_MAX_HIDDEN)
+        return mhv_fail(err, MHV_EFORMAT, name, "num_attention_heads x head_dim is too large");
+
+    double eps;
+    int bidir;
+    if ((st = mhv_json_num(root, "rms_norm_eps", 1e-6, -1e-300, 1, &eps, name, err)) ||
+        (st = mhv_json_bool(root, "tie_word_embeddings", 1, &c->tie_word_embeddings, name,
+                            err)) ||
+        (st = mhv_json_bool(root, "attention_bias", 0, &c->attn_bias, name, err)) ||
+        (st = mhv_json_bool(root, "use_bidirectional_attention", 0, &bidir, name, err)))
+        return st;
+    if (bidir)
+        return mhv_fail(err, MHV_EUNSUPPORTED, name,
+                        "use_bidirectional_attention is not supported");
+    c->layer_norm_eps = (float)eps;
+    c->attn_out_bias = c->attn_bias;
+    c->causal = 1;
+    c->kv_heads = 1;
+    /* Gemma reads hidden_act, where "gelu" means the tanh form (GemmaConfig); the later ones
+     * hidden_activation */
+    const char *act_key = v->gen == 1 ? "hidden_act" : "hidden_activation";
+    const char *an;
+    if ((st = mhv_json_str(root, act_key, "gelu_pytorch_tanh", &an, name, err)))
+        return st;
+    if (v->gen == 1 && strcmp(an, "gelu") == 0)
+        c->act = MHV_ACT_GELU_NEW;
+    else if ((st = mhv_config_act(root, act_key, MHV_ACT_GELU_NEW, &c->act, name, err)))
+        return st;
+
+    if (v->gen == 1)
+        return mhv_config_rope(root, &c->rope, name, err);
+    double qpas;
+    if ((st = mhv_json_num(root, "query_pre_attn_scalar", 256, 0, 1e9, &qpas, name, err)) ||
+        (st = softcap(root, "attn_logit_softcapping", v->attn_softcap, &c->attn_softcap, name,
+                      err)) ||
+        (st = softcap(root, "final_logit_softcapping", v->final_softcap, &c->final_softcap,
+                      name, err)) ||
+        (st = layer_types(root, v, c, name, err)))
+        return st;
+    c->attn_scale = pow(qpas, -0.5); /* query_pre_attn_scalar**-0.5 */
+    if (v->gen == 2)
+        return mhv_config_rope(root, &c->rope, name, err);
+    /* Gemma3Attention keeps attn_logit_softcapping but never applies it (transformers 5):
+     * which of the two a checkpoint setting it means is unknown */
+    if (c->attn_softcap > 0)
+        return mhv_fail(err, MHV_EUNSUPPORTED, name,
+                        "attn_logit_softcapping is not supported for gemma3_text");
+    c->qk_norm = MHV_QK_NORM_HEAD;
+    return gemma3_ropes(root, c, name, err);
+}
+
+static size_t gemma_vector_floats(const mhv_config *c)
+{
+    size_t H = (size_t)c->hidden_size, QD = (size_t)c->num_heads * (size_t)c->head_dim;
+    size_t KVD = (size_t)c->num_kv_heads * (size_t)c->head_dim;
+    /* four norms, q/k norms of a head, biases */
+    return H + (size_t)c->num_layers * (5 * H + 2 * (size_t)c->head_dim + QD + 2 * KVD);
+}
+
+/* An RMSNorm weight w as Gemma applies it: 1 + w, in fp32. */
+static mhv_status norm_weight(mhv_wload *ld, const char *name, int len, float **out,
+                              mhv_error *err)
+{
+    mhv_status st = mhv_wload_vec(ld, name, len, 0, out, err);
+    if (st)
+        return st;
+    for (int i = 0; i < len; i++)
+        (*out)[i] = 1.0f + (*out)[i];
+    return MHV_OK;
+}
+
+static mhv_status gemma_load(mhv_model *m, mhv_wload *ld, mhv_error *err)
+{
+    static const char *const prefixes[] = {"model.", NULL}; /* *ForCausalLM */
+    const mhv_config *c = &m->cfg;
+    const variant *v = variant_of(c);
+    int H = c->hidden_size, I = c->intermediate_size, V = c->vocab_size, d = c->head_dim;
+    int QD = c->num_heads * d, KVD = c->num_kv_heads * d;
+    mhv_wload_prefix(ld, prefixes, "embed_tokens.weight");
+    mhv_status st;
+    if ((st = mhv_wload_mat(ld, "embed_tokens.weight", V, H, 0, &m->word_emb, err)) ||
+        (st = norm_weight(ld, "norm.weight", H, &m->norm_g, err)))
+        return st;
+    for (int l = 0; l < c->num_layers; l++) {
+        mhv_layer *ly = &m->layers[l];
+        char n[160];
+#define N(suffix) (snprintf(n, sizeof n, "layers.%d.%s", l, suffix), n)
+        if ((st = norm_weight(ld, N("input_layernorm.weight"), H, &ly->ln_attn_g, err)) ||
+            (st = mhv_wload_mat(ld, N("self_attn.q_proj.weight"), QD, H, 0, &ly->q, err)) ||
+            (st = mhv_wload_mat(ld, N("self_attn.k_proj.weight"), KVD, H, 0, &ly->k, err)) ||
+            (st = mhv_wload_mat(ld, N("self_attn.v_proj.weight"), KVD, H, 0, &ly->v, err)) ||
+            (st = mhv_wload_mat(ld, N("self_attn.o_proj.weight"), H, QD, 0, &ly->o, err)) ||
+            (st = mhv_wload_mat(ld, N("mlp.gate_proj.weight"), I, H, 0, &ly->ffn_gate, err)) ||
+            (st = mhv_wload_mat(ld, N("mlp.up_proj.weight"), I, H, 0, &ly->ffn_up, err)) ||
+            (st = mhv_wload_mat(ld, N("mlp.down_proj.weight"), H, I, 0, &ly->ffn_down, err)))
+            return st;
+        if (c->attn_bias &&
+            ((st = mhv_wload_vec(ld, N("self_attn.q_proj.bias"), QD, 0, &ly->q_b, err)) ||
+             (st = mhv_wload_vec(ld, N("self_attn.k_proj.bias"), KVD, 0, &ly->k_b, err)) ||
+             (st = mhv_wload_vec(ld, N("self_attn.v_proj.bias"), KVD, 0, &ly->v_b, err)) ||
+             (st = mhv_wload_vec(ld, N("self_attn.o_proj.bias"), H, 0, &ly->o_b, err))))
+            return st;
+        if (v->gen == 1) {
+            if ((st = norm_weight(ld, N("post_attention_layernorm.weight"), H, &ly->ln_ffn_g,
+                                  err)))
+                return st;
+        } else if ((st = norm_weight(ld, N("post_attention_layernorm.weight"), H,
+                                     &ly->post_attn_g, err)) ||
+                   (st = norm_weight(ld, N("pre_feedforward_layernorm.weight"), H, &ly->ln_ffn_g,
+                                     err)) ||
+                   (st = norm_weight(ld, N("post_feedforward_layernorm.weight"), H,
+                                     &ly->post_ffn_g, err)))
+            return st;
+        if (c->qk_norm &&
+            ((st = norm_weight(ld, N("self_attn.q_norm.weight"), d, &ly->q_norm_g, err)) ||
+             (st = norm_weight(ld, N("self_attn.k_norm.weight"), d, &ly->k_norm_g, err))))
+            return st;
+#undef N
+    }
+    if (c->tie_word_embeddings)
+        m->lm_head = m->word_emb;
+    else if ((st = mhv_wload_mat(ld, "lm_head.weight", V, H, MHV_W_BARE | MHV_W_OPTIONAL,
+                                 &m->lm_head, err)))
+        return st;
+    return MHV_OK;
+}
+
+static mhv_status gemma_forward(mhv_nn *nn, const mhv_model *m, const int32_t *ids, int n,
+                                mhv_capture *cap, float *logits, mhv_error *err)
+{
+    const mhv_config *c = &m->cfg;
+    int H = c->hidden_size, I = c->intermediate_size, d = c->head_dim, half = d / 2;
+    size_t N = (size_t)n, QD = (size_t)c->num_heads * (size_t)d;
+    size_t KVD = (size_t)c->num_kv_heads * (size_t)d, NH = N * (size_t)half;
+    float *x;        /* (n, H) residual stream */
+    float *xb;       /* (n, H) normalised x */
+    float *q;        /* (n, QD) */
+    float *k;        /* (n, KVD) */
+    float *v;        /* (n, KVD) */
+    float *ctx;      /* (n, QD) attention output before o_proj */
+    float *tmp;      /* (n, H) */
+    float *gate;     /* (n, I) GeGLU gate, then gate * up */
+    float *up;       /* (n, I) */
+    float *cos_g;    /* (n, half) rotary table of the global layers */
+    float *sin_g;    /* (n, half) */
+    float *cos_l;    /* (n, half) of the sliding layers (Gemma 3) */
+    float *sin_l;    /* (n, half) */
+    float *inv_freq; /* (half,) */
+    const mhv_nn_buf bufs[] = {
+        {&x, N * (size_t)H},   {&xb, N * (size_t)H},     {&q, N * QD},
+        {&k, N * KVD},         {&v, N * KVD},            {&ctx, N * QD},
+        {&tmp, N * (size_t)H}, {&gate, N * (size_t)I},   {&up, N * (size_t)I},
+        {&cos_g, NH},          {&sin_g, NH},             {&cos_l, c->two_ropes ? NH : 1},
+        {&sin_l, c->two_ropes ? NH : 1}, {&inv_freq, (size_t)half},
+    };
+    int widest = I > H ? I : H;
+    if ((int)QD > widest)
+        widest = (int)QD;
+    mhv_nn_shape shape = {n, H, widest, d};
+    mhv_status st = mhv_nn_begin(nn, &shape, bufs, (int)(sizeof bufs / sizeof bufs[0]), err);
+    if (st)
+        return st;
+    mhv_rope_inv_freq(&c->rope, d, inv_freq);
+    mhv_rope_table(inv_freq, half, n, cos_g, sin_g);
+    mhv_rotary rot_g = {cos_g, sin_g, half, 0}, rot_l = rot_g;
+    if (c->two_ropes) {
+        mhv_rope_inv_freq(&c->rope_local, d, inv_freq);
+        mhv_rope_table(inv_freq, half, n, cos_l, sin_l);
+        rot_l = (mhv_rotary){cos_l, sin_l, half, 0};
+    }
+
+    /* sqrt(hidden) as a tensor in the activations' dtype (fp32) */
+    mhv_embed emb = {.tok = &m->word_emb, .pad_id = -1, .scale = (float)sqrt((double)H)};
+    mhv_nn_embed(nn, x, &emb, ids, n, H);
+    float scale = c->attn_scale > 0 ? (float)c->attn_scale : (float)(1.0 / sqrt((double)d));
+    for (int l = 0; l <= cap->last; l++) {
+        const mhv_layer *ly = &m->layers[l];
+        int slides = mhv_config_layer_slides(c, l);
+        mhv_norm rms1 = {MHV_NORM_RMS, ly->ln_attn_g, NULL, c->layer_norm_eps};
+        mhv_norm rms2 = {MHV_NORM_RMS, ly->ln_ffn_g, NULL, c->layer_norm_eps};
+        mhv_norm post1 = {MHV_NORM_RMS, ly->post_attn_g, NULL, c->layer_norm_eps};
+        mhv_norm post2 = {MHV_NORM_RMS, ly->post_ffn_g, NULL, c->layer_norm_eps};
+        mhv_norm qn = {MHV_NORM_RMS, ly->q_norm_g, NULL, c->layer_norm_eps};
+        mhv_norm kn = {MHV_NORM_RMS, ly->k_norm_g, NULL, c->layer_norm_eps};
+        mhv_attn_layer attn = {
+            .wo = &ly->o,
+            .wq = &ly->q, .wk = &ly->k, .wv = &ly->v, .bq = ly->q_b, .bk = ly->k_b,
+            .bv = ly->v_b, .heads = c->num_heads, .kv_heads = c->num_kv_heads, .head_dim = d,
+            .q_norm = ly->q_norm_g ? &qn : NULL, .k_norm = ly->k_norm_g ? &kn : NULL,
+            .scale = scale, .softcap = c->attn_softcap, .causal = 1,
+            .window = slides ? c->sliding_window : 0,
+            .rope = slides && c->two_ropes ? &rot_l : &rot_g,
+        };
+        mhv_nn_norm(nn, xb, x, &rms1, n, H);
+        mhv_nn_attention(nn, &attn, xb, n, l, &(mhv_attn_bufs){.q = q, .k = k, .v = v, .ctx = ctx},
+                         cap);
+        if (mhv_capture_done(cap, l))
+            break;
+        mhv_nn_linear(nn, tmp, ctx, &ly->o, ly->o_b, n, MHV_NN_NO_ACT);
+        if (ly->post_attn_g)
+            mhv_nn_norm(nn, tmp, tmp, &post1, n, H);
+        mhv_nn_add(nn, x, tmp, n, H);
+        mhv_nn_norm(nn, xb, x, &rms2, n, H);
+        const mhv_plin_part gate_up[2] = {
+            {gate, &ly->ffn_gate, NULL, 0, I, (int)c->act},
+            {up, &ly->ffn_up, NULL, 0, I, MHV_NN_NO_ACT},
+        };
+        mhv_nn_linear_parts(nn, gate_up, 2, xb, n);
+        mhv_nn_mul(nn, gate, up, n, I);
+        mhv_nn_linear(nn, tmp, gate, &ly->ffn_down, NULL, n, MHV_NN_NO_ACT);
+        if (ly->post_ffn_g)
+            mhv_nn_norm(nn, tmp, tmp, &post2, n, H);
+        mhv_nn_add(nn, x, tmp, n, H);
+    }
+    if (logits) {
+        mhv_norm norm = {MHV_NORM_RMS, m->norm_g, NULL, c->layer_norm_eps};
+        mhv_nn_norm(nn, x, x, &norm, n, H);
+        mhv_nn_linear(nn, logits, x, &m->lm_head, NULL, n, MHV_NN_NO_ACT); /* (n, vocab) */
+        if (c->final_softcap > 0)
+            mhv_nn_softcap(nn, logits, c->final_softcap, n, c->vocab_size);
+    }
+    return MHV_OK;
+}
+
+const mhv_family mhv_family_gemma = {
+    .name = "gemma",
+    .model_types = model_types,
+    .config = gemma_config,
+    .vector_floats = gemma_vector_floats,
+    .load = gemma_load,
+    .forward = gemma_forward,
+};

@@ -1,0 +1,205 @@
+/* starcoder2.c - StarCoder2 (Starcoder2Model, Starcoder2ForCausalLM): Mistral's attention
+ * (rotary positions, grouped-query heads, an optional sliding window on every layer) with
+ * LayerNorm (with bias), biases on every projection (use_bias) and a plain MLP.
+ *
+ *   x = embed_tokens[id]
+ *   per layer: x += o(attn(rope(q, k), v)(ln_1(x)));  x += c_proj(act(c_fc(ln_2(x))))
+ *   logits = norm(x) · lm_head^T */
+#include <cjson/cJSON.h>
+#include <math.h>
+#include <stdio.h>
+
+#include "base/json.h"
+#include "model/family.h"
+#include "nn/rope.h"
+
+static const char *const model_types[] = {"starcoder2", NULL};
+
+static mhv_status sc2_config(const cJSON *root, mhv_config *c, const char *name,
+                             mhv_error *err)
+{
+    mhv_status st;
+    if ((st = mhv_json_int(root, "hidden_size", 3072, 1, MHV_MAX_HIDDEN, &c->hidden_size, name,
+                           err)) ||
+        (st = mhv_json_int(root, "num_hidden_layers", 30, 1, MHV_MAX_LAYERS, &c->num_layers,
+                           name, err)) ||
+        (st = mhv_json_int(root, "num_attention_heads", 24, 1, MHV_MAX_HEADS, &c->num_heads,
+                           name, err)) ||
+        (st = mhv_json_int(root, "num_key_value_heads", 2, 1, MHV_MAX_HEADS, &c->num_kv_heads,
+                           name, err)) ||
+        (st = mhv_json_int(root, "intermediate_size", 12288, 1, 4 * MHV_MAX_HIDDEN,
+                           &c->intermediate_size, name, err)) ||
+        (st = mhv_json_int(root, "vocab_size", 49152, 1, MHV_MAX_VOCAB, &c->vocab_size, name,
+                           err)) ||
+        (st = mhv_json_int(root, "max_position_embeddings", 4096, 1, MHV_MAX_POSITIONS,
+                           &c->max_positions, name, err)))
+        return st;
+    if (c->num_heads % c->num_kv_heads != 0)
+        return mhv_fail(err, MHV_EFORMAT, name,
+                        "num_key_value_heads %d does not divide num_attention_heads %d",
+                        c->num_kv_heads, c->num_heads);
+    int derived = c->hidden_size % c->num_heads == 0 ? c->hidden_size / c->num_heads : -1;
+    if ((st = mhv_json_int(root, "head_dim", derived, 2, MHV_MAX_HIDDEN, &c->head_dim, name,
+                           err)))
+        return st;
+    if (c->head_dim % 2 != 0)
+        return mhv_fail(err, MHV_EFORMAT, name, "head_dim %d is odd; rotary embeddings need pairs",
+                        c->head_dim);
+    if ((long)c->head_dim * c->num_heads > 4L * MHV_MAX_HIDDEN)
+        return mhv_fail(err, MHV_EFORMAT, name, "num_attention_heads x head_dim is too large");
+    double eps;
+    if ((st = mhv_json_num(root, "norm_epsilon", 1e-5, -1e-300, 1, &eps, name, err)) ||
+        (st = mhv_config_act(root, "hidden_act", MHV_ACT_GELU_NEW, &c->act, name, err)) ||
+        (st = mhv_json_bool(root, "tie_word_embeddings", 1, &c->tie_word_embeddings, name,
+                            err)) ||
+        (st = mhv_json_bool(root, "use_bias", 1, &c->attn_bias, name, err)) ||
+        (st = mhv_config_rope(root, &c->rope, name, err)))
+        return st;
+    c->layer_norm_eps = (float)eps;
+    c->attn_out_bias = c->mlp_bias = c->attn_bias;
+    c->kv_heads = 1;
+    c->causal = 1;
+    /* null: no window; else on every layer */
+    if (mhv_json_get(root, "sliding_window"))
+        return mhv_json_int(root, "sliding_window", 0, 1, MHV_MAX_POSITIONS, &c->sliding_window,
+                            name, err);
+    return MHV_OK;
+}
+
+static size_t sc2_vector_floats(const mhv_config *c)
+{
+    size_t H = (size_t)c->hidden_size, QD = (size_t)c->num_heads * (size_t)c->head_dim;
+    size_t KVD = (size_t)c->num_kv_heads * (size_t)c->head_dim;
+    return 2 * H +
+           (size_t)c->num_layers * (6 * H + QD + 2 * KVD + (size_t)c->intermediate_size);
+}
+
+static mhv_status sc2_load(mhv_model *m, mhv_wload *ld, mhv_error *err)
+{
+    static const char *const prefixes[] = {"model.", NULL}; /* Starcoder2ForCausalLM */
+    const mhv_config *c = &m->cfg;
+    int H = c->hidden_size, I = c->intermediate_size, V = c->vocab_size;
+    int QD = c->num_heads * c->head_dim, KVD = c->num_kv_heads * c->head_dim;
+    int b = c->attn_bias ? 0 : MHV_W_OPTIONAL;
+    mhv_wload_prefix(ld, prefixes, "embed_tokens.weight");
+    mhv_status st;
+    if ((st = mhv_wload_mat(ld, "embed_tokens.weight", V, H, 0, &m->word_emb, err)) ||
+        (st = mhv_wload_vec(ld, "norm.weight", H, 0, &m->norm_g, err)) ||
+        (st = mhv_wload_vec(ld, "norm.bias", H, 0, &m->norm_b, err)))
+        return st;
+    for (int l = 0; l < c->num_layers; l++) {
+        mhv_layer *ly = &m->layers[l];
+        char n[160];
+#define N(suffix) (snprintf(n, sizeof n, "layers.%d.%s", l, suffix), n)
+#define BIAS(suffix, len, dst) (!b && (st = mhv_wload_vec(ld, N(suffix), len, 0, dst, err)))
+        if ((st = mhv_wload_vec(ld, N("input_layernorm.weight"), H, 0, &ly->ln_attn_g, err)) ||
+            (st = mhv_wload_vec(ld, N("input_layernorm.bias"), H, 0, &ly->ln_attn_b, err)) ||
+            (st = mhv_wload_mat(ld, N("self_attn.q_proj.weight"), QD, H, 0, &ly->q, err)) ||
+            (st = mhv_wload_mat(ld, N("self_attn.k_proj.weight"), KVD, H, 0, &ly->k, err)) ||
+            (st = mhv_wload_mat(ld, N("self_attn.v_proj.weight"), KVD, H, 0, &ly->v, err)) ||
+            (st = mhv_wload_mat(ld, N("self_attn.o_proj.weight"), H, QD, 0, &ly->o, err)) ||
+            BIAS("self_attn.q_proj.bias", QD, &ly->q_b) ||
+            BIAS("self_attn.k_proj.bias", KVD, &ly->k_b) ||
+            BIAS("self_attn.v_proj.bias", KVD, &ly->v_b) ||
+            BIAS("self_attn.o_proj.bias", H, &ly->o_b) ||
+            (st = mhv_wload_vec(ld, N("post_attention_layernorm.weight"), H, 0, &ly->ln_ffn_g,
+                                err)) ||
+            (st = mhv_wload_vec(ld, N("post_attention_layernorm.bias"), H, 0, &ly->ln_ffn_b,
+                                err)) ||
+            (st = mhv_wload_mat(ld, N("mlp.c_fc.weight"), I, H, 0, &ly->ffn_up, err)) ||
+            (st = mhv_wload_mat(ld, N("mlp.c_proj.weight"), H, I, 0, &ly->ffn_down, err)) ||
+            BIAS("mlp.c_fc.bias", I, &ly->ffn_up_b) || BIAS("mlp.c_proj.bias", H, &ly->ffn_down_b))
+            return st;
+#undef BIAS
+#undef N
+    }
+    /* lm_head.weight is never under the base-model prefix */
+    if (c->tie_word_embeddings)
+        m->lm_head = m->word_emb;
+    else if ((st = mhv_wload_mat(ld, "lm_head.weight", V, H, MHV_W_BARE | MHV_W_OPTIONAL,
+                                 &m->lm_head, err)))
+        return st;
+    return MHV_OK;
+}
+
+static mhv_norm layernorm(const float *g, const float *b, float eps)
+{
+    return (mhv_norm){MHV_NORM_LAYER, g, b, eps};
+}
+
+static mhv_status sc2_forward(mhv_nn *nn, const mhv_model *m, const int32_t *ids, int n,
+                              mhv_capture *cap, float *logits, mhv_error *err)
+{
+    const mhv_config *c = &m->cfg;
+    int H = c->hidden_size, I = c->intermediate_size, d = c->head_dim, half = d / 2;
+    size_t N = (size_t)n, QD = (size_t)c->num_heads * (size_t)d;
+    size_t KVD = (size_t)c->num_kv_heads * (size_t)d;
+    float *x;        /* (n, H) residual stream */
+    float *xb;       /* (n, H) normalised x */
+    float *q;        /* (n, QD) */
+    float *k;        /* (n, KVD) */
+    float *v;        /* (n, KVD) */
+    float *ctx;      /* (n, QD) attention output before o_proj */
+    float *tmp;      /* (n, H) */
+    float *ffn;      /* (n, I) */
+    float *cos_t;    /* (n, half) rotary table */
+    float *sin_t;    /* (n, half) */
+    float *inv_freq; /* (half,) */
+    const mhv_nn_buf bufs[] = {
+        {&x, N * (size_t)H},   {&xb, N * (size_t)H},      {&q, N * QD},
+        {&k, N * KVD},         {&v, N * KVD},             {&ctx, N * QD},
+        {&tmp, N * (size_t)H}, {&ffn, N * (size_t)I},     {&cos_t, N * (size_t)half},
+        {&sin_t, N * (size_t)half},                       {&inv_freq, (size_t)half},
+    };
+    int widest = I > H ? I : H;
+    if ((int)QD > widest)
+        widest = (int)QD;
+    mhv_nn_shape shape = {n, H, widest, d};
+    mhv_status st = mhv_nn_begin(nn, &shape, bufs, (int)(sizeof bufs / sizeof bufs[0]), err);
+    if (st)
+        return st;
+    mhv_rope_inv_freq(&c->rope, d, inv_freq);
+    mhv_rope_table(inv_freq, half, n, cos_t, sin_t);
+    mhv_rotary rot = {cos_t, sin_t, half, 0};
+
+    mhv_embed emb = {.tok = &m->word_emb, .pad_id = -1};
+    mhv_nn_embed(nn, x, &emb, ids, n, H);
+    for (int l = 0; l <= cap->last; l++) {
+        const mhv_layer *ly = &m->layers[l];
+        mhv_norm ln1 = layernorm(ly->ln_attn_g, ly->ln_attn_b, c->layer_norm_eps);
+        mhv_norm ln2 = layernorm(ly->ln_ffn_g, ly->ln_ffn_b, c->layer_norm_eps);
+        mhv_attn_layer attn = {
+            .wo = &ly->o,
+            .wq = &ly->q, .wk = &ly->k, .wv = &ly->v, .bq = ly->q_b, .bk = ly->k_b,
+            .bv = ly->v_b, .heads = c->num_heads, .kv_heads = c->num_kv_heads, .head_dim = d,
+            .scale = (float)(1.0 / sqrt((double)d)), .causal = 1,
+            .window = c->sliding_window, .rope = &rot,
+        };
+        mhv_nn_norm(nn, xb, x, &ln1, n, H);
+        mhv_nn_attention(nn, &attn, xb, n, l,
+                         &(mhv_attn_bufs){.q = q, .k = k, .v = v, .ctx = ctx}, cap);
+        if (mhv_capture_done(cap, l))
+            break;
+        mhv_nn_linear(nn, tmp, ctx, &ly->o, ly->o_b, n, MHV_NN_NO_ACT);
+        mhv_nn_add(nn, x, tmp, n, H);
+        mhv_nn_norm(nn, xb, x, &ln2, n, H);
+        mhv_nn_linear(nn, ffn, xb, &ly->ffn_up, ly->ffn_up_b, n, (int)c->act);
+        mhv_nn_linear(nn, tmp, ffn, &ly->ffn_down, ly->ffn_down_b, n, MHV_NN_NO_ACT);
+        mhv_nn_add(nn, x, tmp, n, H);
+    }
+    if (logits) {
+        mhv_norm norm = layernorm(m->norm_g, m->norm_b, c->layer_norm_eps);
+        mhv_nn_norm(nn, x, x, &norm, n, H);
+        mhv_nn_linear(nn, logits, x, &m->lm_head, NULL, n, MHV_NN_NO_ACT); /* (n, vocab) */
+    }
+    return MHV_OK;
+}
+
+const mhv_family mhv_family_starcoder2 = {
+    .name = "starcoder2",
+    .model_types = model_types,
+    .config = sc2_config,
+    .vector_floats = sc2_vector_floats,
+    .load = sc2_load,
+    .forward = sc2_forward,
+};
