@@ -38,16 +38,32 @@ typedef struct {
      * through the head's slice of the output projection (MHV_VNORM_VO); NULL otherwise. */
     float *vnorm;       /* (count, n) */
     int vnorm_kind;
+    int rows;           /* with row_ids: the query rows kept, each w then (rows, n), row r
+                         * holding query row_ids[r] */
+    int *row_ids;       /* (rows,) ascending query positions, or NULL when every row is kept */
     /* encoder-decoder runs (mhv_attn_alloc_seq2seq): source and target tokens, n ==
      * n_src; both 0 for the other models */
     int n_src, n_tgt;
 } mhv_attn;
+
+/* Rows per map: n unless a selection kept fewer. */
+static inline int mhv_attn_nrows(const mhv_attn *a)
+{
+    return a->row_ids ? a->rows : a->n;
+}
 
 enum { MHV_VNORM_NONE = 0, MHV_VNORM_V, MHV_VNORM_VO };
 
 /* One slot per head of sel, in (layer, head) order, for n tokens (maps not zeroed). */
 mhv_status mhv_attn_alloc(mhv_attn *a, const mhv_heads *sel, int n, mhv_error *err);
 void mhv_attn_free(mhv_attn *a);
+/* mhv_attn_alloc keeping only query rows row_ids(nrows) (ascending, each < n; copied), or
+ * every row when row_ids is NULL. With per_layer, slots for the largest layer of sel only
+ * (heads[] filled by whoever reuses them layer by layer). */
+mhv_status mhv_attn_alloc_rows(mhv_attn *a, const mhv_heads *sel, int n, const int *row_ids,
+                               int nrows, int per_layer, mhv_error *err);
+/* The map row of query i, or -1 when it was not kept. */
+int mhv_attn_row_of(const mhv_attn *a, int i);
 /* For an encoder-decoder run: sel as mhv_heads_parse_seq2seq makes it (encoder layers, then
  * decoder layers, then cross-attention layers); the encoder's maps are (ns, ns), the
  * decoder's (nt, nt), the cross-attention's (nt, ns); slots in that order. */

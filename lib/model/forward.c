@@ -95,8 +95,43 @@ mhv_status mhv_forward_run_types(mhv_forward_ctx *fc, const mhv_model *m, const 
                                  const int32_t *type_ids, int n, const mhv_heads *sel,
                                  mhv_attn *out, mhv_error *err)
 {
+    return mhv_forward_run_opts(fc, m, ids, type_ids, n, sel, NULL, out, err);
+}
+
+/* The streaming state behind mhv_capture.layer_done. */
+typedef struct {
+    const mhv_forward_opts *opts;
+    mhv_attn *maps;         /* slots for one layer */
+    mhv_status st;
+    mhv_error *err;
+} stream_ctx;
+
+static void stream_layer(mhv_capture *cap, int l)
+{
+    stream_ctx *s = cap->ctx;
+    if (s->st)
+        return;
+    mhv_attn layer = *s->maps;
+    layer.count = cap->next;
+    s->st = s->opts->sink(s->opts->sink_ctx, &layer, s->err);
+    if (s->st) {
+        /* nothing more to capture: the family's loop stops after this layer */
+        cap->last = l;
+        cap->full_last = 0;
+    }
+}
+
+mhv_status mhv_forward_run_opts(mhv_forward_ctx *fc, const mhv_model *m, const int32_t *ids,
+                                const int32_t *type_ids, int n, const mhv_heads *sel,
+                                const mhv_forward_opts *opts, mhv_attn *out, mhv_error *err)
+{
     const mhv_config *c = &m->cfg;
-    memset(out, 0, sizeof *out);
+    mhv_attn local;
+    int streaming = opts && opts->sink;
+    mhv_attn *maps = streaming ? &local : out;
+    memset(maps, 0, sizeof *maps);
+    if (out && out != maps)
+        memset(out, 0, sizeof *out);
     if (c->enc_dec)
         return not_seq2seq(m, err);
     mhv_status st = check_ids(c, ids, n, err);
@@ -110,31 +145,50 @@ mhv_status mhv_forward_run_types(mhv_forward_ctx *fc, const mhv_model *m, const 
                             c->type_vocab_size > 1 ? "0-based" : "it has no sentence-pair types");
     if (sel->num_layers != c->num_layers || sel->num_heads != c->num_heads)
         return mhv_fail(err, MHV_EUSAGE, "", "head selection does not match the model");
-    if ((st = mhv_attn_alloc(out, sel, n, err)))
+    const int *rows = opts ? opts->rows : NULL;
+    int nrows = opts ? opts->nrows : 0;
+    if ((st = mhv_attn_alloc_rows(maps, sel, n, rows, nrows, streaming, err)))
         return st;
     if (c->kv_heads)
-        out->kv_group = c->num_heads / c->num_kv_heads;
+        maps->kv_group = c->num_heads / c->num_kv_heads;
+    int *prow = NULL;
+    if (rows) {
+        prow = malloc((size_t)n * sizeof *prow);
+        if (!prow) {
+            mhv_attn_free(maps);
+            return mhv_fail(err, MHV_ENOMEM, "", "out of memory");
+        }
+        for (int i = 0; i < n; i++)
+            prow[i] = mhv_attn_row_of(maps, i);
+    }
     /* Attention probabilities of layer l depend only on layers 0..l, so the work stops at
      * the last selected layer's softmax. */
-    mhv_capture cap = {.sel = sel, .out = out, .last = mhv_heads_last_layer(sel),
-                       .vnorm = fc->value_norms};
+    mhv_capture cap = {.sel = sel, .out = maps, .last = mhv_heads_last_layer(sel),
+                       .prow = prow, .vnorm = fc->value_norms};
     if (cap.vnorm) {
-        out->vnorm_kind = cap.vnorm;
-        out->vnorm = malloc(((size_t)out->count * (size_t)n + 1) * sizeof *out->vnorm);
-        if (!out->vnorm)
+        maps->vnorm_kind = cap.vnorm;
+        maps->vnorm = malloc(((size_t)maps->count * (size_t)n + 1) * sizeof *maps->vnorm);
+        if (!maps->vnorm)
             st = mhv_fail(err, MHV_ENOMEM, "", "out of memory for value norms");
         else if (cap.vnorm == MHV_VNORM_VO)
             st = mhv_nn_reserve_vnorm(&fc->nn, c->hidden_size, c->head_dim, err);
         if (st) {
-            mhv_attn_free(out);
+            free(prow);
+            mhv_attn_free(maps);
             return st;
         }
     }
+    stream_ctx sc = {.opts = opts, .maps = maps, .err = err};
+    if (streaming)
+        cap.layer_done = stream_layer, cap.ctx = &sc;
     fc->nn.type_ids = type_ids;
     st = c->family->forward(&fc->nn, m, ids, n, &cap, NULL, err);
     fc->nn.type_ids = NULL;
-    if (st)
-        mhv_attn_free(out);
+    free(prow);
+    if (!st)
+        st = sc.st;
+    if (st || streaming)
+        mhv_attn_free(maps);
     return st;
 }
 

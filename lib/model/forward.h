@@ -43,6 +43,25 @@ mhv_status mhv_forward_run(mhv_forward_ctx *c, const mhv_model *m, const int32_t
 mhv_status mhv_forward_run_types(mhv_forward_ctx *c, const mhv_model *m, const int32_t *ids,
                                  const int32_t *type_ids, int n, const mhv_heads *sel,
                                  mhv_attn *out, mhv_error *err);
+/* What a run keeps beyond the head selection: some query rows only, and the maps layer by
+ * layer instead of all at once. */
+typedef struct {
+    const int *rows;    /* (nrows,) query positions kept, ascending, each < n; NULL: every
+                         * row (every row is still computed: later layers need them) */
+    int nrows;
+    /* Streaming: called once per layer with a selected head, layer holding that layer's
+     * maps (count heads, mhv_attn_nrows x n each), valid only during the call. An error
+     * stops the pass and is returned. NULL: every map is kept in out. */
+    mhv_status (*sink)(void *ctx, const mhv_attn *layer, mhv_error *err);
+    void *sink_ctx;
+} mhv_forward_opts;
+
+/* mhv_forward_run_types under opts (NULL: all rows, no sink). With a sink, out is left empty
+ * (and may be NULL). */
+mhv_status mhv_forward_run_opts(mhv_forward_ctx *c, const mhv_model *m, const int32_t *ids,
+                                const int32_t *type_ids, int n, const mhv_heads *sel,
+                                const mhv_forward_opts *opts, mhv_attn *out, mhv_error *err);
+
 /* mhv_forward_run on one thread with the widest kernels. */
 mhv_status mhv_forward(const mhv_model *m, const int32_t *ids, int n, const mhv_heads *sel,
                        mhv_attn *out, mhv_error *err);

@@ -600,15 +600,24 @@ void mhv_nn_attention(mhv_nn *nn, const mhv_attn_layer *a, const float *x, int n
     float *probs[MAX_HEADS];     /* (count,) their probability maps, or NULL */
     float *vnorms[MAX_HEADS];    /* (count,) their value norms, or NULL */
     int kv_heads[MAX_HEADS];     /* (kv_count,) key/value heads they read */
-    int count = 0, kv_count = 0;
+    int count = 0, kv_count = 0, kept = 0;
+    if (cap->layer_done)
+        cap->next = 0; /* streaming: this layer's maps reuse the slots */
     for (int h = 0; h < a->heads; h++) {
         int want = cap->sel && mhv_heads_has(cap->sel, l, h);
         if (!want && done)
             continue; /* nothing reads this head's output */
         heads[count] = h;
-        vnorms[count] = want && cap->vnorm ? cap->out->vnorm + (size_t)cap->next * (size_t)n
-                                           : NULL;
-        probs[count++] = want ? cap->out->heads[cap->next++].w : NULL;
+        probs[count] = NULL, vnorms[count] = NULL;
+        if (want) {
+            if (cap->vnorm)
+                vnorms[count] = cap->out->vnorm + (size_t)cap->next * (size_t)n;
+            mhv_head_attn *slot = &cap->out->heads[cap->next++];
+            slot->layer = l, slot->head = h;
+            probs[count] = slot->w;
+            kept++;
+        }
+        count++;
         if (!kv_count || kv_heads[kv_count - 1] != h / group)
             kv_heads[kv_count++] = h / group;
     }
@@ -634,11 +643,13 @@ void mhv_nn_attention(mhv_nn *nn, const mhv_attn_layer *a, const float *x, int n
                  .ld_k = (size_t)KVD, .ld_v = (size_t)KVD, .scale = a->scale,
                  .softcap = a->softcap, .causal = a->causal, .window = a->window,
                  .out = done ? NULL : b->ctx,
-                 .ld_out = (size_t)QD},
+                 .ld_out = (size_t)QD, .prow = cap->prow},
         .group = group, .d = d, .heads = heads, .probs = probs, .nn = nn, .layer = a,
         .vnorms = vnorms, .vnorm = cap->vnorm,
     };
     mhv_pool_run(nn->pool, count, attn_task, &j);
+    if (cap->layer_done && kept)
+        cap->layer_done(cap, l);
 }
 
 /* ---- cross-attention: t queries over s keys, one task per head ---- */

@@ -167,7 +167,7 @@ typedef struct {
  * their slots. Layers above `last` are not computed; in the last layer, unless its output
  * is needed (logits), only the selected heads run, with Q and K only for their columns and
  * no V or output. */
-typedef struct {
+typedef struct mhv_capture_s {
     const mhv_heads *sel;   /* NULL: nothing kept */
     mhv_attn *out;          /* one slot per selected head, in (layer, head) order */
     int next;               /* the next slot of out */
@@ -175,6 +175,13 @@ typedef struct {
     int full_last;          /* the last layer's output is needed too */
     int vnorm;              /* MHV_VNORM_*: value norms of the kept heads into out->vnorm
                              * (VO needs mhv_attn_layer.wo and mhv_nn_reserve_vnorm) */
+    const int *prow;        /* (n,) the row of each query in the maps, -1: not kept
+                             * (mhv_attn_args.prow); NULL: every row */
+    /* Streaming: called after each layer with selected heads, their maps then in slots
+     * 0.. of out (heads[] labelled); the slots are reused by the next layer. NULL: out
+     * holds every layer. */
+    void (*layer_done)(struct mhv_capture_s *cap, int layer);
+    void *ctx;              /* for layer_done */
 } mhv_capture;
 
 /* True when layer l is the last one computed and nothing reads its output. */
