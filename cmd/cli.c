@@ -190,6 +190,7 @@ mhv_status cli_encode_all(const mhv_tok *tok, const mhv_input *in, cli_input_mod
                           int max_tokens, int truncate, mhv_encoding *encs, mhv_error *err)
 {
     memset(encs, 0, (size_t)in->n * sizeof *encs);
+    long long total = 0;
     for (int i = 0; i < in->n; i++) {
         mhv_status st = encode_one(tok, &in->s[i], mode, &encs[i], err);
         if (st)
@@ -205,6 +206,12 @@ mhv_status cli_encode_all(const mhv_tok *tok, const mhv_input *in, cli_input_mod
                     encs[i].n, max_tokens);
             truncate_encoding(tok, &encs[i], max_tokens, mode == INPUT_TEXT);
         }
+        /* every encoding is held until the run ends (~50 bytes a token): bounded */
+        total += encs[i].n;
+        if (total > CLI_MAX_TOKENS)
+            return mhv_fail(err, MHV_EINPUT, in->name,
+                            "line %d: more than %d tokens in all (split the input)",
+                            in->s[i].line, CLI_MAX_TOKENS);
     }
     return MHV_OK;
 }

@@ -33,11 +33,15 @@ const char *cli_model_dir(const char *opt, char *buf, size_t size);
 
 typedef enum { INPUT_TEXT = 0, INPUT_PRETOKENIZED, INPUT_IDS } cli_input_mode;
 
+/* Tokens of all the sentences of one input that run and rank hold at once (~1 GB). */
+#define CLI_MAX_TOKENS (1 << 24)
+
 /* Encodes every sentence of in (encs has in->n slots). tok may be NULL with INPUT_IDS (a
  * model directory without a tokenizer): tokens are then labelled by their ids. With truncate, sentences longer than
  * max_tokens are cut (keeping the special tokens the template adds at the end in text mode)
  * with a note on stderr;
- * otherwise a long sentence is an error naming its line. */
+ * otherwise a long sentence is an error naming its line. More than CLI_MAX_TOKENS in all is an
+ * error too. */
 mhv_status cli_encode_all(const mhv_tok *tok, const mhv_input *in, cli_input_mode mode,
                           int max_tokens, int truncate, mhv_encoding *encs, mhv_error *err);
 void cli_free_encodings(mhv_encoding *encs, int n);

@@ -64,35 +64,45 @@ int cmd_tokenize(int argc, char **argv)
     if ((st = mhv_input_read(argv[optind], &in, &err)))
         goto done;
     cli_tok_warn(tok);
-    encs = calloc((size_t)in.n, sizeof *encs);
+    /* One sentence's encoding at a time (a 1 GB corpus would take ~20 GB held at once),
+     * and twice: a first pass finds an error before anything is printed. */
+    encs = calloc(1, sizeof *encs);
     if (!encs) {
         st = mhv_fail(&err, MHV_ENOMEM, in.name, "out of memory");
         goto done;
     }
-    /* no position limit here: tokenize shows what the tokenizer does, whatever the model */
-    if ((st = cli_encode_all(tok, &in, mode, 1 << 30, 0, encs, &err)))
-        goto done;
     /* pieces come from the vocabulary file: on a terminal, control bytes are shown escaped */
     int tty = isatty(STDOUT_FILENO);
-    for (int i = 0; i < in.n; i++) {
-        for (int k = 0; k < encs[i].n; k++) {
-            fputs(k ? " " : "", stdout);
-            if (tty)
-                cli_put_escaped(stdout, encs[i].pieces[k]);
-            else
-                fputs(encs[i].pieces[k], stdout);
+    for (int pass = 0; pass < 2; pass++)
+        for (int i = 0; i < in.n; i++) {
+            mhv_input one = in;
+            one.s = &in.s[i];
+            one.n = 1;
+            /* no position limit: tokenize shows what the tokenizer does, whatever the model */
+            st = cli_encode_all(tok, &one, mode, 1 << 30, 0, encs, &err);
+            if (st) {
+                cli_free_encodings(encs, 1);
+                goto done;
+            }
+            for (int k = 0; pass == 1 && k < encs->n; k++) {
+                fputs(k ? " " : "", stdout);
+                if (tty)
+                    cli_put_escaped(stdout, encs->pieces[k]);
+                else
+                    fputs(encs->pieces[k], stdout);
+            }
+            if (pass == 1) {
+                putchar('\t');
+                for (int k = 0; k < encs->n; k++)
+                    printf("%s%d", k ? " " : "", (int)encs->ids[k]);
+                putchar('\n');
+            }
+            cli_free_encodings(encs, 1);
         }
-        putchar('\t');
-        for (int k = 0; k < encs[i].n; k++)
-            printf("%s%d", k ? " " : "", (int)encs[i].ids[k]);
-        putchar('\n');
-    }
     if (fflush(stdout) != 0 || ferror(stdout))
         st = mhv_fail(&err, MHV_EIO, "<stdout>", "write error");
 done:
-    if (encs)
-        cli_free_encodings(encs, in.n);
-    free(encs);
+    free(encs); /* its encoding is freed after each sentence */
     mhv_input_free(&in);
     mhv_tok_close(tok);
     return st ? cli_report(st, &err) : EXIT_OK;

@@ -211,6 +211,7 @@ static mhv_status bert_forward(mhv_nn *nn, const mhv_model *m, const int32_t *id
     for (int l = 0; l <= cap->last; l++) {
         const mhv_layer *ly = &m->layers[l];
         mhv_attn_layer attn = {
+            .wo = &ly->o,
             .wq = &ly->q, .wk = &ly->k, .wv = &ly->v, .bq = ly->q_b, .bk = ly->k_b,
             .bv = ly->v_b, .heads = c->num_heads, .kv_heads = c->num_heads,
             .head_dim = c->head_dim, .scale = (float)(1.0 / sqrt((double)c->head_dim)),

@@ -311,6 +311,7 @@ static mhv_status deberta_forward(mhv_nn *nn, const mhv_model *m, const int32_t 
             mhv_nn_linear(nn, pos_q, relE, &ly->pos_q, ly->pos_q_b, rows, MHV_NN_NO_ACT);
         rel_ctx rc = {pos_k, pos_q, r0, rows, span, d, H, bucket, c->rel_c2p, c->rel_p2c, scale};
         mhv_attn_layer attn = {
+            .wo = &ly->o,
             .wq = &ly->q, .wk = &ly->k, .wv = &ly->v, .bq = ly->q_b, .bk = ly->k_b,
             .bv = ly->v_b, .heads = c->num_heads, .kv_heads = c->num_heads, .head_dim = d,
             .scale = (float)scale, .bias = rel ? rel_bias : NULL, .bias_ctx = &rc,

@@ -237,6 +237,7 @@ static mhv_status falcon_forward(mhv_nn *nn, const mhv_model *m, const int32_t *
         mhv_norm ln2 = layernorm(ly->ln_ffn_g, ly->ln_ffn_b, c->layer_norm_eps);
         mhv_qkv_grouped fused = {&ly->qkv, ly->qkv_b};
         mhv_attn_layer attn = {
+            .wo = &ly->o,
             .wq = &ly->q, .wk = &ly->k, .wv = &ly->v, .bq = ly->q_b, .bk = ly->k_b,
             .bv = ly->v_b, .fused = c->qkv_layout == FALCON_QKV_GROUPED ? &fused : NULL,
             .heads = c->num_heads, .kv_heads = c->num_kv_heads, .head_dim = d,

@@ -391,6 +391,7 @@ static mhv_status gemma_forward(mhv_nn *nn, const mhv_model *m, const int32_t *i
         mhv_norm qn = {MHV_NORM_RMS, ly->q_norm_g, NULL, c->layer_norm_eps};
         mhv_norm kn = {MHV_NORM_RMS, ly->k_norm_g, NULL, c->layer_norm_eps};
         mhv_attn_layer attn = {
+            .wo = &ly->o,
             .wq = &ly->q, .wk = &ly->k, .wv = &ly->v, .bq = ly->q_b, .bk = ly->k_b,
             .bv = ly->v_b, .heads = c->num_heads, .kv_heads = c->num_kv_heads, .head_dim = d,
             .q_norm = ly->q_norm_g ? &qn : NULL, .k_norm = ly->k_norm_g ? &kn : NULL,

@@ -19,44 +19,6 @@
 
 static const char *const model_types[] = {"gpt_neox", NULL};
 
-/* The rotary settings of GPT-NeoX as GPTNeoXConfig reads them: rope_scaling (older files) or
- * rope_parameters (transformers 5), whose rope_theta and partial_rotary_factor default to
- * the older rotary_emb_base (10000) and rotary_pct (0.25). *rot_dims: rotated dimensions
- * of a head of d. */
-static mhv_status neox_rope(const cJSON *root, int d, mhv_rope *r, int *rot_dims,
-                            const char *name, mhv_error *err)
-{
-    mhv_status st;
-    double base, pct;
-    if ((st = mhv_json_num(root, "rotary_emb_base", 10000.0, 0, 1e12, &base, name, err)) ||
-        (st = mhv_json_num(root, "rotary_pct", 0.25, -1e-300, 1, &pct, name, err)))
-        return st;
-    cJSON *dup = cJSON_Duplicate(root, 1);
-    if (!dup)
-        return mhv_fail(err, MHV_ENOMEM, name, "out of memory");
-    cJSON *sc = cJSON_GetObjectItemCaseSensitive(dup, "rope_scaling");
-    if (!cJSON_IsObject(sc))
-        sc = cJSON_GetObjectItemCaseSensitive(dup, "rope_parameters");
-    if (cJSON_IsObject(sc)) {
-        if ((st = mhv_json_num(sc, "rope_theta", base, 0, 1e12, &base, name, err)) ||
-            (st = mhv_json_num(sc, "partial_rotary_factor", pct, -1e-300, 1, &pct, name, err)))
-            goto out;
-        /* read here; the shared reader accepts only whole-head rotations */
-        cJSON_DeleteItemFromObjectCaseSensitive(sc, "partial_rotary_factor");
-    }
-    if ((st = mhv_config_rope(dup, r, name, err)))
-        goto out;
-    r->theta = base;
-    *rot_dims = (int)((double)d * pct);
-    if (*rot_dims % 2 != 0)
-        st = mhv_fail(err, MHV_EFORMAT, name,
-                      "rotary dimensions %d (head size %d x rotary_pct %g) are odd", *rot_dims,
-                      d, pct);
-out:
-    cJSON_Delete(dup);
-    return st;
-}
-
 static mhv_status neox_config(const cJSON *root, mhv_config *c, const char *name,
                               mhv_error *err)
 {
@@ -88,7 +50,8 @@ static mhv_status neox_config(const cJSON *root, mhv_config *c, const char *name
         (st = mhv_json_bool(root, "use_parallel_residual", 1, &c->parallel_residual, name,
                             err)) ||
         (st = mhv_json_bool(root, "attention_bias", 1, &c->attn_bias, name, err)) ||
-        (st = neox_rope(root, c->head_dim, &c->rope, &c->rotary_dims, name, err)))
+        (st = mhv_family_partial_rope(root, c->head_dim, "rotary_emb_base", "rotary_pct", 0.25,
+                                        &c->rope, &c->rotary_dims, name, err)))
         return st;
     c->layer_norm_eps = (float)eps;
     c->attn_out_bias = c->attn_bias;
@@ -201,6 +164,7 @@ static mhv_status neox_forward(mhv_nn *nn, const mhv_model *m, const int32_t *id
         mhv_norm ln2 = layernorm(ly->ln_ffn_g, ly->ln_ffn_b, c->layer_norm_eps);
         mhv_qkv_grouped fused = {&ly->qkv, ly->qkv_b};
         mhv_attn_layer attn = {
+            .wo = &ly->o,
             .fused = &fused, .heads = c->num_heads, .kv_heads = c->num_heads, .head_dim = d,
             .scale = (float)(1.0 / sqrt((double)d)), .causal = 1, .rope = half ? &rot : NULL,
         };

@@ -160,6 +160,7 @@ static mhv_status gptj_forward(mhv_nn *nn, const mhv_model *m, const int32_t *id
         const mhv_layer *ly = &m->layers[l];
         mhv_norm ln1 = layernorm(ly->ln_attn_g, ly->ln_attn_b, c->layer_norm_eps);
         mhv_attn_layer attn = {
+            .wo = &ly->o,
             .wq = &ly->q, .wk = &ly->k, .wv = &ly->v, .heads = c->num_heads,
             .kv_heads = c->num_heads, .head_dim = d, .scale = (float)(1.0 / sqrt((double)d)),
             .causal = 1, .rope = half ? &rot : NULL,

@@ -205,6 +205,7 @@ static mhv_status modernbert_forward(mhv_nn *nn, const mhv_model *m, const int32
         const mhv_layer *ly = &m->layers[l];
         int slides = mhv_config_layer_slides(c, l);
         mhv_attn_layer attn = {
+            .wo = &ly->o,
             .wq = &ly->q, .wk = &ly->k, .wv = &ly->v, .bq = ly->q_b, .bk = ly->k_b,
             .bv = ly->v_b, .heads = c->num_heads, .kv_heads = c->num_heads, .head_dim = d,
             .scale = (float)(1.0 / sqrt((double)d)), .window = slides ? c->sliding_window : 0,

@@ -169,6 +169,7 @@ static mhv_status sc2_forward(mhv_nn *nn, const mhv_model *m, const int32_t *ids
         mhv_norm ln1 = layernorm(ly->ln_attn_g, ly->ln_attn_b, c->layer_norm_eps);
         mhv_norm ln2 = layernorm(ly->ln_ffn_g, ly->ln_ffn_b, c->layer_norm_eps);
         mhv_attn_layer attn = {
+            .wo = &ly->o,
             .wq = &ly->q, .wk = &ly->k, .wv = &ly->v, .bq = ly->q_b, .bk = ly->k_b,
             .bv = ly->v_b, .heads = c->num_heads, .kv_heads = c->num_kv_heads, .head_dim = d,
             .scale = (float)(1.0 / sqrt((double)d)), .causal = 1,

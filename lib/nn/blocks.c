@@ -20,8 +20,9 @@ void mhv_nn_release(mhv_nn *nn)
 {
     free(nn->arena);
     free(nn->bias);
-    nn->arena = nn->bias = NULL;
-    nn->arena_cap = nn->bias_cap = 0;
+    free(nn->wo_block);
+    nn->arena = nn->bias = nn->wo_block = NULL;
+    nn->arena_cap = nn->bias_cap = nn->wo_cap = 0;
 }
 
 /* Whole 64-byte lines, so buffers never share a cache line. */
@@ -65,6 +66,20 @@ mhv_status mhv_nn_begin(mhv_nn *nn, const mhv_nn_shape *sh, const mhv_nn_buf *bu
     nn->xp = xp ? p : NULL;
     p += xp;
     nn->pos = (int32_t *)(void *)p;
+    return MHV_OK;
+}
+
+mhv_status mhv_nn_reserve_vnorm(mhv_nn *nn, int hidden, int head_dim, mhv_error *err)
+{
+    size_t stride = lines((size_t)hidden * (size_t)head_dim), need = stride * (size_t)nn->threads;
+    if (need > nn->wo_cap) {
+        free(nn->wo_block);
+        nn->wo_cap = 0;
+        if (!(nn->wo_block = aligned_alloc(64, need * sizeof(float))))
+            return mhv_fail(err, MHV_ENOMEM, "", "out of memory for value norms");
+        nn->wo_cap = need;
+    }
+    nn->wo_stride = stride;
     return MHV_OK;
 }
 
@@ -456,7 +471,47 @@ typedef struct {
     float **probs;       /* (tasks,) where its probabilities go, or NULL */
     const mhv_nn *nn;
     const mhv_attn_layer *layer;
+    float **vnorms;      /* (tasks,) where a kept head's value norms go, or NULL */
+    int vnorm;           /* MHV_VNORM_* */
 } attn_job;
+
+/* vn(n,) = ||v_j|| of the value rows v(n, ld_v) (first d used), or ||v_j W_O^h|| with W_O^h
+ * the columns h*d .. h*d+d of wo (hidden, heads*d), converted into w (hidden, d). */
+static void value_norms(float *vn, const float *v, size_t ld_v, int n, int d, int kind,
+                        const mhv_mat *wo, int h, float *w)
+{
+    if (kind == MHV_VNORM_VO && !wo) { /* a family that does not say its W_O */
+        for (int t = 0; t < n; t++)
+            vn[t] = NAN;
+        return;
+    }
+    if (kind == MHV_VNORM_VO) {
+        size_t esz = mhv_dtype_size(wo->dtype);
+        for (int r = 0; r < wo->rows; r++)
+            for (int e = 0; e < d; e++) {
+                size_t c = (size_t)h * (size_t)d + (size_t)e;
+                size_t at = wo->transposed ? c * wo->ld + (size_t)r : (size_t)r * (size_t)wo->cols + c;
+                mhv_dtype_to_f32(w + (size_t)r * (size_t)d + (size_t)e,
+                                 (const char *)wo->data + at * esz, wo->dtype, 1);
+            }
+    }
+    for (int t = 0; t < n; t++) {
+        const float *vt = v + (size_t)t * ld_v;
+        double s = 0;
+        if (kind == MHV_VNORM_VO)
+            for (int r = 0; r < wo->rows; r++) {
+                const float *wr = w + (size_t)r * (size_t)d;
+                double f = 0;
+                for (int e = 0; e < d; e++)
+                    f += (double)vt[e] * wr[e];
+                s += f * f;
+            }
+        else
+            for (int e = 0; e < d; e++)
+                s += (double)vt[e] * vt[e];
+        vn[t] = (float)sqrt(s);
+    }
+}
 
 static void attn_task(void *ctx, int task, int worker)
 {
@@ -479,6 +534,9 @@ static void attn_task(void *ctx, int task, int worker)
         a.ld_bias = (size_t)a.n;
     }
     (mhv_attn_needs_scalar(&a) ? mhv_kernels_scalar() : j->K)->attention(&a);
+    if (j->vnorm && j->vnorms[task])
+        value_norms(j->vnorms[task], j->base.v + kv, j->base.ld_v, a.n, j->d, j->vnorm,
+                    j->layer->wo, h, j->nn->wo_block + (size_t)worker * j->nn->wo_stride);
 }
 
 /* Q for heads qh(qn), K (and V when with_v) for key/value heads kh(kn) from x, as one pool
@@ -540,14 +598,26 @@ void mhv_nn_attention(mhv_nn *nn, const mhv_attn_layer *a, const float *x, int n
     int group = a->heads / a->kv_heads, done = mhv_capture_done(cap, l);
     int heads[MAX_HEADS];        /* (count,) heads to run */
     float *probs[MAX_HEADS];     /* (count,) their probability maps, or NULL */
+    float *vnorms[MAX_HEADS];    /* (count,) their value norms, or NULL */
     int kv_heads[MAX_HEADS];     /* (kv_count,) key/value heads they read */
-    int count = 0, kv_count = 0;
+    int count = 0, kv_count = 0, kept = 0;
+    if (cap->layer_done)
+        cap->next = 0; /* streaming: this layer's maps reuse the slots */
     for (int h = 0; h < a->heads; h++) {
         int want = cap->sel && mhv_heads_has(cap->sel, l, h);
         if (!want && done)
             continue; /* nothing reads this head's output */
         heads[count] = h;
-        probs[count++] = want ? cap->out->heads[cap->next++].w : NULL;
+        probs[count] = NULL, vnorms[count] = NULL;
+        if (want) {
+            if (cap->vnorm)
+                vnorms[count] = cap->out->vnorm + (size_t)cap->next * (size_t)n;
+            mhv_head_attn *slot = &cap->out->heads[cap->next++];
+            slot->layer = l, slot->head = h;
+            probs[count] = slot->w;
+            kept++;
+        }
+        count++;
         if (!kv_count || kv_heads[kv_count - 1] != h / group)
             kv_heads[kv_count++] = h / group;
     }
@@ -558,7 +628,7 @@ void mhv_nn_attention(mhv_nn *nn, const mhv_attn_layer *a, const float *x, int n
         all_heads[h] = h, all_kv[h] = h;
     const int *qh = prune ? heads : all_heads, *kh = prune ? kv_heads : all_kv;
     int qn = prune ? count : a->heads, kn = prune ? kv_count : a->kv_heads;
-    project_qkv(nn, a, x, n, b, qh, qn, kh, kn, !done);
+    project_qkv(nn, a, x, n, b, qh, qn, kh, kn, !done || cap->vnorm);
     if (a->qk_norm_full) {
         mhv_nn_norm(nn, b->q, b->q, a->q_norm, n, QD);
         mhv_nn_norm(nn, b->k, b->k, a->k_norm, n, KVD);
@@ -573,8 +643,91 @@ void mhv_nn_attention(mhv_nn *nn, const mhv_attn_layer *a, const float *x, int n
                  .ld_k = (size_t)KVD, .ld_v = (size_t)KVD, .scale = a->scale,
                  .softcap = a->softcap, .causal = a->causal, .window = a->window,
                  .out = done ? NULL : b->ctx,
-                 .ld_out = (size_t)QD},
+                 .ld_out = (size_t)QD, .prow = cap->prow},
         .group = group, .d = d, .heads = heads, .probs = probs, .nn = nn, .layer = a,
+        .vnorms = vnorms, .vnorm = cap->vnorm,
     };
     mhv_pool_run(nn->pool, count, attn_task, &j);
+    if (cap->layer_done && kept)
+        cap->layer_done(cap, l);
+}
+
+/* ---- cross-attention: t queries over s keys, one task per head ---- */
+
+typedef struct {
+    const float *q, *k, *v;     /* (t, ld), (s, ld), (s, ld), head 0 */
+    float *ctx;                 /* (t, ld) or NULL */
+    size_t ld;
+    int t, s, d;
+    float scale;
+    const int *heads;
+    float **probs;              /* (tasks,) (t, s) maps or NULL */
+    const mhv_nn *nn;
+} cross_job;
+
+/* As the scalar attention kernel (double dot products and sums), over a (t, s) map. */
+static void cross_task(void *ctx, int task, int worker)
+{
+    const cross_job *j = ctx;
+    int h = j->heads[task], s = j->s;
+    size_t off = (size_t)h * (size_t)j->d;
+    float *p = j->nn->attn_scratch + (size_t)worker * j->nn->attn_stride; /* (s,) */
+    for (int i = 0; i < j->t; i++) {
+        const float *q = j->q + (size_t)i * j->ld + off;
+        float mx = -INFINITY;
+        for (int c = 0; c < s; c++) {
+            const float *k = j->k + (size_t)c * j->ld + off;
+            double dot = 0;
+            for (int e = 0; e < j->d; e++)
+                dot += (double)q[e] * k[e];
+            p[c] = (float)(dot * j->scale);
+            if (p[c] > mx)
+                mx = p[c];
+        }
+        double sum = 0;
+        for (int c = 0; c < s; c++) {
+            double e = exp((double)p[c] - mx);
+            p[c] = (float)e;
+            sum += e;
+        }
+        for (int c = 0; c < s; c++)
+            p[c] = (float)(p[c] / sum);
+        if (j->probs[task])
+            memcpy(j->probs[task] + (size_t)i * (size_t)s, p, (size_t)s * sizeof *p);
+        if (!j->ctx)
+            continue;
+        float *o = j->ctx + (size_t)i * j->ld + off;
+        for (int e = 0; e < j->d; e++) {
+            double acc = 0;
+            for (int c = 0; c < s; c++)
+                acc += (double)p[c] * j->v[(size_t)c * j->ld + off + (size_t)e];
+            o[e] = (float)acc;
+        }
+    }
+}
+
+void mhv_nn_cross_attention(mhv_nn *nn, const mhv_attn_layer *a, const float *x, int t,
+                            const float *mem, int s, int l, const mhv_attn_bufs *b,
+                            mhv_capture *cap, int done)
+{
+    int heads[MAX_HEADS], count = 0;
+    float *probs[MAX_HEADS];
+    for (int h = 0; h < a->heads; h++) {
+        int want = cap->sel && mhv_heads_has(cap->sel, l, h);
+        if (!want && done)
+            continue;
+        heads[count] = h;
+        probs[count++] = want ? cap->out->heads[cap->next++].w : NULL;
+    }
+    if (!count)
+        return;
+    mhv_nn_linear(nn, b->q, x, a->wq, a->bq, t, MHV_NN_NO_ACT);
+    mhv_plin_part parts[2] = {
+        {b->k, a->wk, a->bk, 0, a->wk->rows, MHV_NN_NO_ACT},
+        {b->v, a->wv, a->bv, 0, a->wv->rows, MHV_NN_NO_ACT},
+    };
+    mhv_nn_linear_parts(nn, parts, done ? 1 : 2, mem, s);
+    cross_job j = {b->q, b->k, b->v, done ? NULL : b->ctx, (size_t)a->heads * (size_t)a->head_dim,
+                   t, s, a->head_dim, a->scale, heads, probs, nn};
+    mhv_pool_run(nn->pool, count, cross_task, &j);
 }

@@ -40,6 +40,8 @@ typedef struct {
                               * forward driver; NULL: every token has type 0 */
     float *bias;            /* (threads, bias_stride) score bias maps (mhv_nn_reserve_bias) */
     size_t bias_stride, bias_cap;
+    float *wo_block;        /* (threads, wo_stride) W_O slices (mhv_nn_reserve_vnorm) */
+    size_t wo_stride, wo_cap;
 } mhv_nn;
 
 /* pool may be NULL. Frees nothing it was given. */
@@ -68,6 +70,10 @@ mhv_status mhv_nn_begin(mhv_nn *nn, const mhv_nn_shape *shape, const mhv_nn_buf 
 /* Room for one (n, n) score bias map per thread (attention layers with a bias), kept across
  * sentences like the arena. */
 mhv_status mhv_nn_reserve_bias(mhv_nn *nn, int n, mhv_error *err);
+
+/* Room for one head's slice of an output projection (hidden x head_dim floats) per thread,
+ * for value norms through it (MHV_VNORM_VO). */
+mhv_status mhv_nn_reserve_vnorm(mhv_nn *nn, int hidden, int head_dim, mhv_error *err);
 
 /* ---- norms and element-wise blocks ---- */
 
@@ -161,12 +167,21 @@ typedef struct {
  * their slots. Layers above `last` are not computed; in the last layer, unless its output
  * is needed (logits), only the selected heads run, with Q and K only for their columns and
  * no V or output. */
-typedef struct {
+typedef struct mhv_capture_s {
     const mhv_heads *sel;   /* NULL: nothing kept */
     mhv_attn *out;          /* one slot per selected head, in (layer, head) order */
     int next;               /* the next slot of out */
     int last;               /* last layer computed */
     int full_last;          /* the last layer's output is needed too */
+    int vnorm;              /* MHV_VNORM_*: value norms of the kept heads into out->vnorm
+                             * (VO needs mhv_attn_layer.wo and mhv_nn_reserve_vnorm) */
+    const int *prow;        /* (n,) the row of each query in the maps, -1: not kept
+                             * (mhv_attn_args.prow); NULL: every row */
+    /* Streaming: called after each layer with selected heads, their maps then in slots
+     * 0.. of out (heads[] labelled); the slots are reused by the next layer. NULL: out
+     * holds every layer. */
+    void (*layer_done)(struct mhv_capture_s *cap, int layer);
+    void *ctx;              /* for layer_done */
 } mhv_capture;
 
 /* True when layer l is the last one computed and nothing reads its output. */
@@ -206,6 +221,8 @@ typedef struct {
     void (*bias)(const void *ctx, int h, const float *q, size_t ld_q, const float *k,
                  size_t ld_k, int n, float *b);
     const void *bias_ctx;
+    const mhv_mat *wo;              /* (hidden, heads*d) the output projection, for the value
+                                     * norms through it (MHV_VNORM_VO); NULL: not available */
 } mhv_attn_layer;
 
 /* Activations of the attention block: q (n, heads*d), k and v (n, kv_heads*d), ctx (n,
@@ -220,5 +237,15 @@ typedef struct {
  * the selected heads into their slots of cap->out, ctx unless the layer is done. */
 void mhv_nn_attention(mhv_nn *nn, const mhv_attn_layer *a, const float *x, int n, int l,
                       const mhv_attn_bufs *b, mhv_capture *cap);
+
+/* Cross-attention (encoder-decoder models) of layer l: queries from x(t, in), keys and
+ * values from the encoder output mem(s, in) through a's wq/bq and wk/bk, wv/bv (heads ==
+ * kv_heads; scale; no mask, bias, rotary or norms). The (t, s) probabilities of the selected
+ * heads go into their slots of cap->out (cap->sel's layer l), ctx(t, heads*d) = probs · v
+ * unless `done`. Buffers: q (t, heads*d), k and v (s, heads*d), ctx (t, heads*d). Needs the
+ * blocks' scratch for max(t, s) tokens (mhv_nn_begin). */
+void mhv_nn_cross_attention(mhv_nn *nn, const mhv_attn_layer *a, const float *x, int t,
+                            const float *mem, int s, int l, const mhv_attn_bufs *b,
+                            mhv_capture *cap, int done);
 
 #endif

@@ -16,6 +16,7 @@
 #include <cjson/cJSON.h>
 
 #include "base/fileio.h"
+#include "base/hash.h"
 #include "base/json.h"
 #include "text/unicode.h"
 
@@ -47,10 +48,7 @@ static int32_t lookup(const mhv_bpe *b, const char *s, size_t len)
 
 static uint32_t pair_hash(uint64_t k)
 {
-    k ^= k >> 33;
-    k *= 0xff51afd7ed558ccdull;
-    k ^= k >> 33;
-    return (uint32_t)k;
+    return (uint32_t)mhv_hash_u64(k); /* keyed: merges crafted to collide cannot be */
 }
 
 static mhv_status merges_alloc(mhv_bpe *b, size_t n, mhv_error *err)
@@ -95,7 +93,8 @@ static mhv_status add_merge(mhv_bpe *b, const char *a, size_t alen, const char *
     int32_t l = lookup(b, a, alen), r = lookup(b, c, clen);
     if (l < 0 || r < 0)
         return mhv_fail(err, MHV_EFORMAT, b->file, "merge %d: '%.*s' is not in the vocabulary",
-                        (int)rank + 1, (int)(l < 0 ? (alen > 60 ? 60 : alen) : (clen > 60 ? 60 : clen)),
+                        (int)rank + 1,
+                        (int)(l < 0 ? (alen > 60 ? 60 : alen) : (clen > 60 ? 60 : clen)),
                         l < 0 ? a : c);
     char buf[1024];
     if (alen + clen > sizeof buf)

@@ -490,6 +490,122 @@ static cJSON *t5(const mhv_spm_model *m, const cJSON *cfg, const char **why)
     return root;
 }
 
+/* transformers 5's XLMRobertaTokenizer from a SentencePiece model (fairseq's layout): <s> <pad>
+ * </s> <unk>, the pieces after the first three, <mask>, as a Unigram model with unk 3; the
+ * charsmap; WhitespaceSplit + Metaspace; <s> A </s> (</s> B </s>); the named specials and the
+ * control pieces as added tokens. */
+static cJSON *xlm_roberta(const mhv_spm_model *m, const cJSON *cfg, const char **why)
+{
+    int aps;
+    const char *names[7], *keys[7] = {"bos_token", "pad_token", "eos_token", "unk_token",
+                                      "mask_token", "sep_token", "cls_token"};
+    const char *defs[7] = {"<s>", "<pad>", "</s>", "<unk>", "<mask>", "</s>", "<s>"};
+    if (mhv_json_bool(cfg, "add_prefix_space", 1, &aps, "", NULL)) {
+        *why = "tokenizer_config.json's add_prefix_space is not true or false";
+        return NULL;
+    }
+    for (int k = 0; k < 7; k++) {
+        const cJSON *x = mhv_json_get(cfg, keys[k]);
+        if (cJSON_IsObject(x))
+            x = mhv_json_get(x, "content");
+        names[k] = cJSON_IsString(x) ? x->valuestring : defs[k];
+    }
+    if (m->model_type != 1 && m->model_type != 2) {
+        *why = "XLMRobertaTokenizer needs a unigram or BPE SentencePiece model";
+        return NULL;
+    }
+    if (m->n < 3) {
+        *why = "the SentencePiece model has fewer than 3 pieces";
+        return NULL;
+    }
+    cJSON *root = cJSON_CreateObject(), *model = typed("Unigram"), *vocab = cJSON_CreateArray();
+    cJSON *added = cJSON_CreateArray(), *pt = typed("Sequence"), *ptl = cJSON_CreateArray();
+    cJSON *pp = typed("TemplateProcessing");
+    int ok = root && model && vocab && added && pt && ptl && pp;
+    cJSON_AddItemToObject(root, "added_tokens", added);
+    cJSON_AddItemToObject(root, "pre_tokenizer", pt);
+    cJSON_AddItemToObject(pt, "pretokenizers", ptl);
+    cJSON_AddItemToObject(root, "post_processor", pp);
+    cJSON_AddItemToObject(root, "model", model);
+    cJSON_AddItemToObject(model, "vocab", vocab);
+    if (!ok) {
+        cJSON_Delete(root);
+        cJSON_Delete(model);
+        return NULL;
+    }
+    int total = 4 + (m->n - 3) + 1;
+    /* (piece, score) of id i in the reordered vocabulary */
+#define XPIECE(i) ((i) < 4 ? names[i] : (i) == total - 1 ? names[4] : m->pieces[(i) - 1].piece)
+#define XSCORE(i) ((i) < 4 || (i) == total - 1 ? 0.0 : (double)m->pieces[(i) - 1].score)
+    for (int i = 0; i < total; i++) {
+        cJSON *e = cJSON_CreateArray();
+        cJSON_AddItemToArray(e, cJSON_CreateString(XPIECE(i)));
+        cJSON_AddItemToArray(e, cJSON_CreateNumber(XSCORE(i)));
+        cJSON_AddItemToArray(vocab, e);
+    }
+    cJSON_AddNumberToObject(model, "unk_id", 3);
+    cJSON_AddBoolToObject(model, "byte_fallback", 0);
+    for (int id = 0; id < total; id++) {
+        const char *p = XPIECE(id);
+        int take = id < 4 || id == total - 1 || (id >= 4 && id < total - 1 &&
+                                                 m->pieces[id - 1].type == MHV_SPM_CONTROL);
+        for (int k = 0; k < 7 && !take; k++)
+            take = strcmp(p, names[k]) == 0;
+        if (!take)
+            continue;
+        cJSON *a = cJSON_CreateObject();
+        cJSON_AddNumberToObject(a, "id", id);
+        cJSON_AddStringToObject(a, "content", p);
+        cJSON_AddBoolToObject(a, "normalized", 0);
+        cJSON_AddBoolToObject(a, "special", 1);
+        cJSON_AddItemToArray(added, a);
+    }
+    if (m->charsmap) {
+        cJSON *pc = typed("Precompiled");
+        char *b64 = base64(m->charsmap, m->charsmap_len);
+        cJSON_AddStringToObject(pc, "precompiled_charsmap", b64 ? b64 : "");
+        free(b64);
+        cJSON_AddItemToObject(root, "normalizer", pc);
+    }
+    cJSON_AddItemToArray(ptl, typed("WhitespaceSplit"));
+    cJSON *ms = typed("Metaspace");
+    cJSON_AddStringToObject(ms, "replacement", "\xe2\x96\x81");
+    cJSON_AddStringToObject(ms, "prepend_scheme", aps ? "always" : "never");
+    cJSON_AddBoolToObject(ms, "split", 1);
+    cJSON_AddItemToArray(ptl, ms);
+    /* "bos A eos" and "bos A eos eos B eos" */
+    cJSON *sl = cJSON_CreateArray(), *pl = cJSON_CreateArray(), *sp = cJSON_CreateObject();
+    cJSON_AddItemToObject(pp, "single", sl);
+    cJSON_AddItemToObject(pp, "pair", pl);
+    cJSON_AddItemToObject(pp, "special_tokens", sp);
+    const char *single = "bAe", *pair = "bAeeBe";
+    for (int which = 0; which < 2; which++) {
+        const char *t = which ? pair : single;
+        for (int i = 0; t[i]; i++) {
+            cJSON *item = cJSON_CreateObject(), *in = cJSON_CreateObject();
+            if (t[i] == 'A' || t[i] == 'B') {
+                cJSON_AddStringToObject(in, "id", t[i] == 'A' ? "A" : "B");
+                cJSON_AddItemToObject(item, "Sequence", in);
+            } else {
+                cJSON_AddStringToObject(in, "id", t[i] == 'b' ? names[0] : names[2]);
+                cJSON_AddItemToObject(item, "SpecialToken", in);
+            }
+            cJSON_AddNumberToObject(in, "type_id", 0);
+            cJSON_AddItemToArray(which ? pl : sl, item);
+        }
+    }
+    for (int k = 0; k <= 2; k += 2) {
+        cJSON *e = cJSON_CreateObject(), *il = cJSON_CreateArray();
+        cJSON_AddStringToObject(e, "id", names[k]);
+        cJSON_AddItemToArray(il, cJSON_CreateNumber(k));
+        cJSON_AddItemToObject(e, "ids", il);
+        cJSON_AddItemToObject(sp, names[k], e);
+    }
+#undef XPIECE
+#undef XSCORE
+    return root;
+}
+
 static int is_class(const char *name, const char *cls)
 {
     size_t n = strlen(cls);
@@ -500,7 +616,8 @@ const char *mhv_spm_class(const cJSON *config)
 {
     const cJSON *cls = mhv_json_get(config, "tokenizer_class");
     const char *name = cJSON_IsString(cls) ? cls->valuestring : "";
-    if (is_class(name, "DebertaV2Tokenizer") || is_class(name, "T5Tokenizer"))
+    if (is_class(name, "DebertaV2Tokenizer") || is_class(name, "T5Tokenizer") ||
+        is_class(name, "XLMRobertaTokenizer"))
         return NULL;
     return name;
 }
@@ -513,13 +630,16 @@ mhv_status mhv_spm_to_json(const mhv_spm_model *m, const cJSON *config, const ch
     if (other)
         return mhv_fail(err, MHV_EUNSUPPORTED, file,
                         "no tokenizer.json, and a SentencePiece model is read only for "
-                        "DebertaV2Tokenizer and T5Tokenizer (tokenizer_class '%.40s'): make "
+                        "DebertaV2Tokenizer, T5Tokenizer and XLMRobertaTokenizer "
+                        "(tokenizer_class '%.40s'): make "
                         "tokenizer.json with "
                         "transformers, AutoTokenizer.from_pretrained(DIR).save_pretrained(DIR)",
                         other);
     const cJSON *cls = mhv_json_get(config, "tokenizer_class");
-    *out = is_class(cls->valuestring, "T5Tokenizer") ? t5(m, config, &why)
-                                                     : deberta_v2(m, config, &why);
+    const char *name = cls->valuestring;
+    *out = is_class(name, "T5Tokenizer")           ? t5(m, config, &why)
+           : is_class(name, "XLMRobertaTokenizer") ? xlm_roberta(m, config, &why)
+                                                   : deberta_v2(m, config, &why);
     if (!*out)
         return why ? mhv_fail(err, MHV_EUNSUPPORTED, file, "%s", why)
                    : mhv_fail(err, MHV_ENOMEM, file, "out of memory");

@@ -10,6 +10,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "base/hash.h"
 #include "base/json.h"
 #include "text/unicode.h"
 
@@ -44,8 +45,8 @@ void mhv_unigram_free(mhv_unigram *u)
 
 static size_t edge_slot(const mhv_unigram *u, uint64_t key)
 {
-    uint64_t h = key * 0x9E3779B97F4A7C15ull;
-    size_t i = (size_t)(h >> 20) & (u->ecap - 1);
+    uint64_t h = mhv_hash_u64(key); /* keyed: pieces crafted to collide cannot be */
+    size_t i = (size_t)h & (u->ecap - 1);
     while (u->ekey[i] && u->ekey[i] != key)
         i = (i + 1) & (u->ecap - 1);
     return i;

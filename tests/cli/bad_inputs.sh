@@ -252,6 +252,10 @@ else bad "input-1mb-line-truncated: $(head -c 300 "$TMP/stderr")"; fi
 perl -e 'print "a" x (65 << 20), "\n"' >"$TMP/in-65mb.txt"
 expect_fail input-65mb-line 1 "in-65mb.txt: line 1: sentence longer than 64 MiB" -- "$MHAVIZ" tokenize --model "$FIX" "$TMP/in-65mb.txt"
 rm -f "$TMP/in-65mb.txt"
+# run and rank hold every sentence's tokens: bounded in all (here 262200 lines of 64 ids)
+perl -e 'my $l = join(" ", (5) x 64) . "\n"; print $l x 262200' >"$TMP/in-17m.txt"
+expect_fail input-too-many-tokens 1 "in-17m.txt: line 262145: more than 16777216 tokens in all" -- run --model "$FIX" --ids "$TMP/in-17m.txt"
+rm -f "$TMP/in-17m.txt"
 : >"$TMP/in-empty.txt"
 expect_fail input-empty 1 "in-empty.txt: no sentences" -- run --model "$FIX" "$TMP/in-empty.txt"
 printf ' \t \r\n\f\v\n' >"$TMP/in-ws.txt"

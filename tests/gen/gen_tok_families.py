@@ -519,12 +519,16 @@ def spm_dirs():
     configs = {"": {"tokenizer_class": "DebertaV2Tokenizer"},
                "-lower": {"tokenizer_class": "DebertaV2Tokenizer", "do_lower_case": True,
                           "split_by_punct": True, "add_prefix_space": False}}
+    xl = {"": {"tokenizer_class": "XLMRobertaTokenizer"},
+          "-noprefix": {"tokenizer_class": "XLMRobertaTokenizer", "add_prefix_space": False}}
     t5 = {"": {"tokenizer_class": "T5Tokenizer"},
           "-extra3": {"tokenizer_class": "T5Tokenizer", "extra_ids": 3}}
     for name, rule, cfgs, fname, lay in (
             ("debertav2-spm", "nmt_nfkc", configs, "spm.model", layout),
             ("debertav2-spm-identity", "identity", configs, "spm.model", layout),
-            ("t5-spm", "nmt_nfkc", t5, "spiece.model", None)):
+            ("t5-spm", "nmt_nfkc", t5, "spiece.model", None),
+            ("xlmr-spm", "nmt_nfkc", xl, "sentencepiece.bpe.model",
+             dict(unk_id=0, bos_id=1, eos_id=2, pad_id=-1))):
         mf = spm_train("unigram", 700, False, rule=rule, extra=lay)
         d = os.path.join(FIX, f"tok-{name}")
         os.makedirs(d, exist_ok=True)
@@ -539,7 +543,8 @@ def spm_dirs():
             at = AutoTokenizer.from_pretrained(tmp)
             tok = at.backend_tokenizer
             ss = sentences() + ADDED_SENTENCES + ["[MASK] is [CLS] or [SEP]", "a  b \t\n c  ",
-                                                  "<extra_id_0> x <extra_id_2></s><pad>"]
+                                                  "<extra_id_0> x <extra_id_2></s><pad>",
+                                                  "<mask> <s> x </s>"]
             cases = [enc_dict(tok, tok.encode(x), x) for x in ss]
             prs = [{"first": a, "second": b, "ids": tok.encode(a, b).ids,
                     "type_ids": tok.encode(a, b).type_ids} for a, b in pairs()]

@@ -1,0 +1,200 @@
+/* phi.c - Phi-1, Phi-1.5 and Phi-2 (PhiModel, PhiForCausalLM): one LayerNorm read by both the
+ * attention and the MLP (parallel), rotary positions on the first partial_rotary_factor of
+ * each head (rotate-half pairs), biases on every projection, grouped-query heads when
+ * num_key_value_heads says so, an LM head with a bias.
+ *
+ *   x = embed_tokens[id]
+ *   per layer: h = input_layernorm(x);  x = (attn(h) + mlp(h)) + x
+ *   attn: dense(softmax(rope(q) rope(k)^T / sqrt(d)) v),  mlp: fc2(act(fc1(h)))
+ *   logits = final_layernorm(x) · lm_head^T + lm_head.bias
+ * qk_layernorm (LayerNorm of each query and key head) is refused. */
+#include <cjson/cJSON.h>
+#include <math.h>
+#include <stdio.h>
+
+#include "base/json.h"
+#include "model/family.h"
+#include "nn/rope.h"
+
+static const char *const model_types[] = {"phi", NULL};
+
+static mhv_status phi_config(const cJSON *root, mhv_config *c, const char *name,
+                             mhv_error *err)
+{
+    mhv_status st;
+    int qk_ln;
+    if ((st = mhv_json_int(root, "hidden_size", 2048, 1, MHV_MAX_HIDDEN, &c->hidden_size, name,
+                           err)) ||
+        (st = mhv_json_int(root, "num_hidden_layers", 24, 1, MHV_MAX_LAYERS, &c->num_layers,
+                           name, err)) ||
+        (st = mhv_json_int(root, "num_attention_heads", 32, 1, MHV_MAX_HEADS, &c->num_heads,
+                           name, err)) ||
+        (st = mhv_json_int(root, "intermediate_size", 8192, 1, 4 * MHV_MAX_HIDDEN,
+                           &c->intermediate_size, name, err)) ||
+        (st = mhv_json_int(root, "vocab_size", 51200, 1, MHV_MAX_VOCAB, &c->vocab_size, name,
+                           err)) ||
+        (st = mhv_json_int(root, "max_position_embeddings", 2048, 1, MHV_MAX_POSITIONS,
+                           &c->max_positions, name, err)) ||
+        (st = mhv_json_bool(root, "qk_layernorm", 0, &qk_ln, name, err)))
+        return st;
+    if (qk_ln)
+        return mhv_fail(err, MHV_EUNSUPPORTED, name, "qk_layernorm is not supported");
+    if ((st = mhv_json_int(root, "num_key_value_heads", c->num_heads, 1, MHV_MAX_HEADS,
+                           &c->num_kv_heads, name, err)))
+        return st;
+    if (c->hidden_size % c->num_heads != 0)
+        return mhv_fail(err, MHV_EFORMAT, name,
+                        "num_attention_heads %d does not divide hidden_size %d", c->num_heads,
+                        c->hidden_size);
+    if (c->num_heads % c->num_kv_heads != 0)
+        return mhv_fail(err, MHV_EFORMAT, name,
+                        "num_key_value_heads %d does not divide num_attention_heads %d",
+                        c->num_kv_heads, c->num_heads);
+    c->head_dim = c->hidden_size / c->num_heads;
+    double eps;
+    if ((st = mhv_json_num(root, "layer_norm_eps", 1e-5, -1e-300, 1, &eps, name, err)) ||
+        (st = mhv_config_act(root, "hidden_act", MHV_ACT_GELU_NEW, &c->act, name, err)) ||
+        (st = mhv_json_bool(root, "tie_word_embeddings", 0, &c->tie_word_embeddings, name,
+                            err)) ||
+        (st = mhv_family_partial_rope(root, c->head_dim, "rope_theta", "partial_rotary_factor",
+                                      0.5, &c->rope, &c->rotary_dims, name, err)))
+        return st;
+    c->layer_norm_eps = (float)eps;
+    c->parallel_residual = 1;
+    c->attn_bias = c->attn_out_bias = c->mlp_bias = 1;
+    c->kv_heads = 1;
+    c->causal = 1;
+    return MHV_OK;
+}
+
+static size_t phi_vector_floats(const mhv_config *c)
+{
+    size_t H = (size_t)c->hidden_size, KVD = (size_t)c->num_kv_heads * (size_t)c->head_dim;
+    return 2 * H + (size_t)c->vocab_size +
+           (size_t)c->num_layers * (5 * H + 2 * KVD + (size_t)c->intermediate_size);
+}
+
+static mhv_status phi_load(mhv_model *m, mhv_wload *ld, mhv_error *err)
+{
+    static const char *const prefixes[] = {"model.", NULL}; /* PhiForCausalLM */
+    const mhv_config *c = &m->cfg;
+    int H = c->hidden_size, I = c->intermediate_size, V = c->vocab_size;
+    int KVD = c->num_kv_heads * c->head_dim;
+    mhv_wload_prefix(ld, prefixes, "embed_tokens.weight");
+    mhv_status st;
+    if ((st = mhv_wload_mat(ld, "embed_tokens.weight", V, H, 0, &m->word_emb, err)) ||
+        (st = mhv_wload_vec(ld, "final_layernorm.weight", H, 0, &m->norm_g, err)) ||
+        (st = mhv_wload_vec(ld, "final_layernorm.bias", H, 0, &m->norm_b, err)))
+        return st;
+    for (int l = 0; l < c->num_layers; l++) {
+        mhv_layer *ly = &m->layers[l];
+        char n[160];
+#define N(suffix) (snprintf(n, sizeof n, "layers.%d.%s", l, suffix), n)
+        if ((st = mhv_wload_vec(ld, N("input_layernorm.weight"), H, 0, &ly->ln_attn_g, err)) ||
+            (st = mhv_wload_vec(ld, N("input_layernorm.bias"), H, 0, &ly->ln_attn_b, err)) ||
+            (st = mhv_wload_mat(ld, N("self_attn.q_proj.weight"), H, H, 0, &ly->q, err)) ||
+            (st = mhv_wload_vec(ld, N("self_attn.q_proj.bias"), H, 0, &ly->q_b, err)) ||
+            (st = mhv_wload_mat(ld, N("self_attn.k_proj.weight"), KVD, H, 0, &ly->k, err)) ||
+            (st = mhv_wload_vec(ld, N("self_attn.k_proj.bias"), KVD, 0, &ly->k_b, err)) ||
+            (st = mhv_wload_mat(ld, N("self_attn.v_proj.weight"), KVD, H, 0, &ly->v, err)) ||
+            (st = mhv_wload_vec(ld, N("self_attn.v_proj.bias"), KVD, 0, &ly->v_b, err)) ||
+            (st = mhv_wload_mat(ld, N("self_attn.dense.weight"), H, H, 0, &ly->o, err)) ||
+            (st = mhv_wload_vec(ld, N("self_attn.dense.bias"), H, 0, &ly->o_b, err)) ||
+            (st = mhv_wload_mat(ld, N("mlp.fc1.weight"), I, H, 0, &ly->ffn_up, err)) ||
+            (st = mhv_wload_vec(ld, N("mlp.fc1.bias"), I, 0, &ly->ffn_up_b, err)) ||
+            (st = mhv_wload_mat(ld, N("mlp.fc2.weight"), H, I, 0, &ly->ffn_down, err)) ||
+            (st = mhv_wload_vec(ld, N("mlp.fc2.bias"), H, 0, &ly->ffn_down_b, err)))
+            return st;
+#undef N
+    }
+    /* lm_head.* is never under the base-model prefix; a PhiModel saved alone has none. The
+     * bias is the head's own even when the weight is tied. */
+    if ((st = mhv_wload_vec(ld, "lm_head.bias", V, MHV_W_BARE | MHV_W_OPTIONAL, &m->lm_head_b,
+                            err)))
+        return st;
+    if (c->tie_word_embeddings)
+        m->lm_head = m->word_emb;
+    else if ((st = mhv_wload_mat(ld, "lm_head.weight", V, H, MHV_W_BARE | MHV_W_OPTIONAL,
+                                 &m->lm_head, err)))
+        return st;
+    if (m->lm_head.data && !m->lm_head_b)
+        return mhv_fail(err, MHV_EFORMAT, ld->ckpt_name, "missing tensor 'lm_head.bias'");
+    return MHV_OK;
+}
+
+static mhv_norm layernorm(const float *g, const float *b, float eps)
+{
+    return (mhv_norm){MHV_NORM_LAYER, g, b, eps};
+}
+
+static mhv_status phi_forward(mhv_nn *nn, const mhv_model *m, const int32_t *ids, int n,
+                              mhv_capture *cap, float *logits, mhv_error *err)
+{
+    const mhv_config *c = &m->cfg;
+    int H = c->hidden_size, I = c->intermediate_size, d = c->head_dim;
+    int half = c->rotary_dims / 2;
+    size_t N = (size_t)n, nh = N * (size_t)H, KVD = (size_t)c->num_kv_heads * (size_t)d;
+    float *x;        /* (n, H) residual stream */
+    float *xb;       /* (n, H) input_layernorm(x), read by attention and MLP */
+    float *q;        /* (n, H) */
+    float *k;        /* (n, KVD) */
+    float *v;        /* (n, KVD) */
+    float *ctx;      /* (n, H) attention output before dense */
+    float *att;      /* (n, H) attention block output */
+    float *mlp;      /* (n, H) MLP block output */
+    float *ffn;      /* (n, I) */
+    float *cos_t;    /* (n, half) rotary table */
+    float *sin_t;    /* (n, half) */
+    float *inv_freq; /* (half,) */
+    const mhv_nn_buf bufs[] = {
+        {&x, nh},   {&xb, nh},  {&q, nh}, {&k, N * KVD}, {&v, N * KVD}, {&ctx, nh}, {&att, nh},
+        {&mlp, nh}, {&ffn, N * (size_t)I}, {&cos_t, N * (size_t)half},
+        {&sin_t, N * (size_t)half}, {&inv_freq, (size_t)half},
+    };
+    mhv_nn_shape shape = {n, H, I > H ? I : H, d};
+    mhv_status st = mhv_nn_begin(nn, &shape, bufs, (int)(sizeof bufs / sizeof bufs[0]), err);
+    if (st)
+        return st;
+    mhv_rotary rot = {cos_t, sin_t, half, 0};
+    if (half) {
+        mhv_rope_inv_freq(&c->rope, 2 * half, inv_freq);
+        mhv_rope_table(inv_freq, half, n, cos_t, sin_t);
+    }
+
+    mhv_embed emb = {.tok = &m->word_emb, .pad_id = -1};
+    mhv_nn_embed(nn, x, &emb, ids, n, H);
+    for (int l = 0; l <= cap->last; l++) {
+        const mhv_layer *ly = &m->layers[l];
+        mhv_norm ln1 = layernorm(ly->ln_attn_g, ly->ln_attn_b, c->layer_norm_eps);
+        mhv_attn_layer attn = {
+            .wq = &ly->q, .wk = &ly->k, .wv = &ly->v, .bq = ly->q_b, .bk = ly->k_b,
+            .bv = ly->v_b, .heads = c->num_heads, .kv_heads = c->num_kv_heads, .head_dim = d,
+            .scale = (float)(1.0 / sqrt((double)d)), .causal = 1, .rope = half ? &rot : NULL,
+        };
+        mhv_nn_norm(nn, xb, x, &ln1, n, H);
+        mhv_nn_attention(nn, &attn, xb, n, l,
+                         &(mhv_attn_bufs){.q = q, .k = k, .v = v, .ctx = ctx}, cap);
+        if (mhv_capture_done(cap, l))
+            break;
+        mhv_nn_linear(nn, att, ctx, &ly->o, ly->o_b, n, MHV_NN_NO_ACT);
+        mhv_nn_linear(nn, ffn, xb, &ly->ffn_up, ly->ffn_up_b, n, (int)c->act);
+        mhv_nn_linear(nn, mlp, ffn, &ly->ffn_down, ly->ffn_down_b, n, MHV_NN_NO_ACT);
+        mhv_nn_add(nn, mlp, att, n, H); /* (attn + mlp) + x, as transformers sums */
+        mhv_nn_add(nn, x, mlp, n, H);
+    }
+    if (logits) {
+        mhv_norm ln_f = layernorm(m->norm_g, m->norm_b, c->layer_norm_eps);
+        mhv_nn_norm(nn, x, x, &ln_f, n, H);
+        mhv_nn_linear(nn, logits, x, &m->lm_head, m->lm_head_b, n, MHV_NN_NO_ACT);
+    }
+    return MHV_OK;
+}
+
+const mhv_family mhv_family_phi = {
+    .name = "phi",
+    .model_types = model_types,
+    .config = phi_config,
+    .vector_floats = phi_vector_floats,
+    .load = phi_load,
+    .forward = phi_forward,
+};
