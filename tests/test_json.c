@@ -105,6 +105,8 @@ static void test_siphash(void **state)
     assert_true(mhv_siphash13(0, 0, "abcdefghijk", 11) == 1450545860578130900ull);
     assert_true(mhv_hash("abc", 3) == mhv_hash("abc", 3));
     assert_true(mhv_hash("abc", 3) != mhv_hash("abd", 3));
+    assert_true(mhv_hash_u64(1) == mhv_hash_u64(1));
+    assert_true(mhv_hash_u64(1) != mhv_hash_u64(2));
 }
 
 int main(void)

@@ -36,7 +36,8 @@ static int check_case(const mhv_tok *t, const cJSON *c, const char *label)
     int n = cJSON_GetArraySize(ids), bad = e.n != n;
     for (int i = 0; !bad && i < n; i++) {
         const cJSON *o = cJSON_GetArrayItem(offs, i);
-        int a = e.spans[2 * i] < 0 ? 0 : e.spans[2 * i], b = e.spans[2 * i + 1] < 0 ? 0 : e.spans[2 * i + 1];
+        int a = e.spans[2 * i] < 0 ? 0 : e.spans[2 * i];
+        int b = e.spans[2 * i + 1] < 0 ? 0 : e.spans[2 * i + 1];
         bad = e.ids[i] != cJSON_GetArrayItem(ids, i)->valueint ||
               strcmp(e.pieces[i], cJSON_GetArrayItem(toks, i)->valuestring) != 0 ||
               a != cJSON_GetArrayItem(o, 0)->valueint || b != cJSON_GetArrayItem(o, 1)->valueint;
@@ -44,12 +45,14 @@ static int check_case(const mhv_tok *t, const cJSON *c, const char *label)
     if (bad) {
         print_error("%s: '%.80s' differs from HF:\n  ours:", label, s);
         for (int i = 0; i < e.n; i++)
-            print_error(" %d'%s'[%d,%d)", e.ids[i], e.pieces[i], e.spans[2 * i], e.spans[2 * i + 1]);
+            print_error(" %d'%s'[%d,%d)", e.ids[i], e.pieces[i], e.spans[2 * i],
+                        e.spans[2 * i + 1]);
         print_error("\n  HF:  ");
         for (int i = 0; i < n; i++) {
             const cJSON *o = cJSON_GetArrayItem(offs, i);
             print_error(" %d'%s'[%d,%d)", cJSON_GetArrayItem(ids, i)->valueint,
-                        cJSON_GetArrayItem(toks, i)->valuestring, cJSON_GetArrayItem(o, 0)->valueint,
+                        cJSON_GetArrayItem(toks, i)->valuestring,
+                        cJSON_GetArrayItem(o, 0)->valueint,
                         cJSON_GetArrayItem(o, 1)->valueint);
         }
         print_error("\n");
@@ -112,6 +115,8 @@ static void test_spm_models(void **state)
     spm_family("t5-spm", "spiece.model", "-extra3");
     spm_family("xlmr-spm", "sentencepiece.bpe.model", "");
     spm_family("xlmr-spm", "sentencepiece.bpe.model", "-noprefix");
+    spm_family("albert-spm", "spiece.model", "");
+    spm_family("albert-spm", "spiece.model", "-cased");
     /* mhv_tok_open_dir finds spm.model when nothing else is there */
     mhv_tok *t = tu_open_tok_dir("tests/fixtures/tok-debertav2-spm-identity");
     assert_int_equal(mhv_tok_vocab_size(t), 701); /* 700 pieces and [MASK] */

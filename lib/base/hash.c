@@ -73,3 +73,19 @@ uint64_t mhv_hash(const void *data, size_t len)
     pthread_once(&key_once, key_init);
     return mhv_siphash13(key[0], key[1], data, len);
 }
+
+static uint64_t fmix64(uint64_t k)
+{
+    k ^= k >> 33;
+    k *= 0xff51afd7ed558ccdull;
+    k ^= k >> 33;
+    k *= 0xc4ceb9fe1a85ec53ull;
+    k ^= k >> 33;
+    return k;
+}
+
+uint64_t mhv_hash_u64(uint64_t k)
+{
+    pthread_once(&key_once, key_init);
+    return fmix64(fmix64(k ^ key[0]) ^ key[1]);
+}

@@ -93,7 +93,8 @@ static mhv_status add_merge(mhv_bpe *b, const char *a, size_t alen, const char *
     int32_t l = lookup(b, a, alen), r = lookup(b, c, clen);
     if (l < 0 || r < 0)
         return mhv_fail(err, MHV_EFORMAT, b->file, "merge %d: '%.*s' is not in the vocabulary",
-                        (int)rank + 1, (int)(l < 0 ? (alen > 60 ? 60 : alen) : (clen > 60 ? 60 : clen)),
+                        (int)rank + 1,
+                        (int)(l < 0 ? (alen > 60 ? 60 : alen) : (clen > 60 ? 60 : clen)),
                         l < 0 ? a : c);
     char buf[1024];
     if (alen + clen > sizeof buf)

@@ -171,8 +171,9 @@ mhv_status tok_load_bpe_files(mhv_tok *t, const char *vj, const char *mt, const 
     if (!st && (add_bos || add_eos)) {
         for (int k = 0; k < 2; k++)
             if ((k == 0 ? add_bos : add_eos) && named[k] < 0)
-                st = mhv_fail(err, MHV_EFORMAT, cfgp, "%s is set but the token is not in the "
-                                                      "vocabulary", k ? "add_eos_token" : "add_bos_token");
+                st = mhv_fail(err, MHV_EFORMAT, cfgp,
+                              "%s is set but the token is not in the vocabulary",
+                              k ? "add_eos_token" : "add_bos_token");
         if (!st && add_bos)
             st = tok_template_add(t, &t->single, named[0], -1, 0, vj, err);
         if (!st)

@@ -1,7 +1,8 @@
 /* tokenizer.h - text to token ids exactly as the model's Hugging Face tokenizer does it.
  *
  * A tokenizer is loaded from a model directory (tokenizer.json, else vocab.txt with
- * tokenizer_config.json, else vocab.json + merges.txt, else a SentencePiece model). Models: WordPiece (BERT), BPE
+ * tokenizer_config.json, else vocab.json + merges.txt, else a SentencePiece model).
+ * Models: WordPiece (BERT), BPE
  * (GPT-2, Qwen2, LLaMA, Llama-3, Mistral ...) and Unigram (T5, XLM-R, ALBERT, DeBERTa-v3),
  * with the normalizers, pre-tokenizers (any Split regex, through Oniguruma) and
  * post-processors tokenizer.json describes. */
@@ -55,8 +56,8 @@ mhv_status mhv_tok_open_bpe_files(const char *vocab_json, const char *merges_txt
                                   mhv_tok **out, mhv_error *err);
 /* Loads a SentencePiece model file (tokenizer.model, spm.model ...) as transformers 5 builds a
  * tokenizer from it for tokenizer_config.json's tokenizer_class (DebertaV2Tokenizer,
- * T5Tokenizer, XLMRobertaTokenizer; other classes are MHV_EUNSUPPORTED with how to make
- * tokenizer.json). mhv_tok_open_dir uses it when
+ * T5Tokenizer, XLMRobertaTokenizer, AlbertTokenizer; other classes are MHV_EUNSUPPORTED with
+ * how to make tokenizer.json). mhv_tok_open_dir uses it when
  * the directory has no tokenizer.json, vocab.txt or vocab.json + merges.txt. */
 mhv_status mhv_tok_open_spm(const char *model, const char *tokenizer_config, mhv_tok **out,
                             mhv_error *err);

@@ -2,8 +2,7 @@
  * without a protobuf library, then built into a tokenizer as transformers' DebertaV2Tokenizer,
  * T5Tokenizer or XLMRobertaTokenizer does. First byte: the tokenizer_config.json variant
  * (lowercase, split_by_punct, add_prefix_space, extra_ids, the class); the rest is the model
- * file. An accepted
- * model encodes fixed sentences: ids in the vocabulary, spans in the text. */
+ * file. An accepted model encodes fixed sentences: ids in the vocabulary, spans in the text. */
 #include <stdio.h>
 #include <string.h>
 
@@ -23,7 +22,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
              v & 32 ? (v & 8 ? "AlbertTokenizer" : "XLMRobertaTokenizer")
                     : v & 8 ? "T5Tokenizer" : "DebertaV2Tokenizer",
              v & 1 ? "true" : "false",
-             v & 2 ? "true" : "false", v & 4 ? "false" : "true", v & 16 ? "[CLS]" : "[MASK]", (v >> 6) * 7);
+             v & 2 ? "true" : "false", v & 4 ? "false" : "true", v & 16 ? "[CLS]" : "[MASK]",
+             (v >> 6) * 7);
     const char *cpath = fuzz_as_file_n(0, (const uint8_t *)cfg, strlen(cfg));
     const char *mpath = fuzz_as_file_n(1, data + 1, size - 1);
     mhv_tok *tok = NULL;
