@@ -83,6 +83,7 @@ typedef struct {
     int split_norms;          /* Falcon: separate ln_attn and ln_mlp */
     int residual_post_norm;   /* BLOOM apply_residual_connection_post_layernorm: the residual
                                * is the normalised input */
+    int alibi;                /* ALiBi score biases instead of positions (Falcon-RW) */
 } mhv_config;
 
 enum { MHV_QK_NORM_NONE = 0, MHV_QK_NORM_HEAD, MHV_QK_NORM_FULL };
