@@ -455,6 +455,71 @@ static void test_attention_features(void **state)
                 }
 }
 
+/* A row map (prow): the kept rows are the same bytes as in an all-rows call of the same
+ * table, in the map's order; nothing past them is written; out is unchanged. */
+static void check_attention_rows(const mhv_kernels *F, int n, int d, int causal, int window,
+                                 int want_out)
+{
+    size_t ld = (size_t)d + 3, m = (size_t)n * ld, nn = (size_t)n * (size_t)n;
+    float *q = ualloc(m), *k = ualloc(m), *v = ualloc(m);
+    for (size_t i = 0; i < m; i++)
+        q[i] = frand(-2, 2), k[i] = frand(-2, 2), v[i] = frand(-1, 1);
+    float *p0 = ualloc(nn), *o0 = ualloc(m), *o1 = ualloc(m), *s = ualloc(F->attention_scratch(n, d));
+    int *prow = malloc((size_t)n * sizeof *prow);
+    assert_non_null(prow);
+    /* the last row first, then every third row from 1, then row 0 */
+    int rows = 0;
+    for (int i = 0; i < n; i++)
+        prow[i] = -1;
+    prow[n - 1] = rows++;
+    for (int i = 1; i < n - 1; i += 3)
+        prow[i] = rows++;
+    if (n > 1)
+        prow[0] = rows++;
+    float *p1 = ualloc((size_t)(rows + 1) * (size_t)n);
+    for (size_t i = 0; i < (size_t)(rows + 1) * (size_t)n; i++)
+        p1[i] = -7.0f;
+    memset(o0, 0, m * sizeof *o0), memset(o1, 0, m * sizeof *o1);
+    mhv_attn_args a = {
+        .q = q, .k = k, .v = v, .n = n, .d = d, .ld_q = ld, .ld_k = ld, .ld_v = ld,
+        .scale = (float)(1.0 / sqrt((double)d)), .causal = causal, .window = window,
+        .ld_out = ld, .scratch = s,
+    };
+    a.probs = p0, a.out = want_out ? o0 : NULL;
+    F->attention(&a);
+    a.probs = p1, a.out = want_out ? o1 : NULL, a.prow = prow;
+    F->attention(&a);
+    for (int i = 0; i < n; i++)
+        if (prow[i] >= 0 &&
+            memcmp(p0 + (size_t)i * (size_t)n, p1 + (size_t)prow[i] * (size_t)n,
+                   (size_t)n * sizeof *p0) != 0)
+            fail_msg("%s attention n=%d causal=%d window=%d: row %d differs under a row map",
+                     F->name, n, causal, window, i);
+    for (size_t j = 0; j < (size_t)n; j++)
+        assert_true(p1[(size_t)rows * (size_t)n + j] == -7.0f);
+    assert_memory_equal(o0, o1, m * sizeof *o0);
+    ufree(q), ufree(k), ufree(v), ufree(p0), ufree(p1), ufree(o0), ufree(o1), ufree(s);
+    free(prow);
+}
+
+static void attention_rows_on(const mhv_kernels *F)
+{
+    const int ns[] = {1, 5, 33, 130};
+    for (int i = 0; i < 4; i++)
+        for (int causal = 0; causal < 2; causal++)
+            for (int out = 0; out < 2; out++) {
+                check_attention_rows(F, ns[i], 16, causal, 0, out);
+                check_attention_rows(F, ns[i], 64, causal, causal ? 7 : 0, out);
+            }
+}
+
+static void test_attention_rows(void **state)
+{
+    (void)state;
+    attention_rows_on(mhv_kernels_scalar());
+    ON_FAST_TABLES(attention_rows_on);
+}
+
 static void test_softmax_extremes(void **state)
 {
     (void)state;
@@ -627,6 +692,7 @@ int main(void)
         cmocka_unit_test(test_linear_odd_shapes), cmocka_unit_test(test_linear_long_rows),
         cmocka_unit_test(test_attention_shapes),  cmocka_unit_test(test_softmax_extremes),
         cmocka_unit_test(test_attention_window),
+        cmocka_unit_test(test_attention_rows),
         cmocka_unit_test(test_attention_features),
         cmocka_unit_test(test_layernorm),         cmocka_unit_test(test_activations),
         cmocka_unit_test(test_pool),              cmocka_unit_test(test_linear_small_n),

@@ -43,6 +43,25 @@ mhv_status mhv_forward_run(mhv_forward_ctx *c, const mhv_model *m, const int32_t
 mhv_status mhv_forward_run_types(mhv_forward_ctx *c, const mhv_model *m, const int32_t *ids,
                                  const int32_t *type_ids, int n, const mhv_heads *sel,
                                  mhv_attn *out, mhv_error *err);
+/* What a run keeps beyond the head selection: some query rows only, and the maps layer by
+ * layer instead of all at once. */
+typedef struct {
+    const int *rows;    /* (nrows,) query positions kept, ascending, each < n; NULL: every
+                         * row (every row is still computed: later layers need them) */
+    int nrows;
+    /* Streaming: called once per layer with a selected head, layer holding that layer's
+     * maps (count heads, mhv_attn_nrows x n each), valid only during the call. An error
+     * stops the pass and is returned. NULL: every map is kept in out. */
+    mhv_status (*sink)(void *ctx, const mhv_attn *layer, mhv_error *err);
+    void *sink_ctx;
+} mhv_forward_opts;
+
+/* mhv_forward_run_types under opts (NULL: all rows, no sink). With a sink, out is left empty
+ * (and may be NULL). */
+mhv_status mhv_forward_run_opts(mhv_forward_ctx *c, const mhv_model *m, const int32_t *ids,
+                                const int32_t *type_ids, int n, const mhv_heads *sel,
+                                const mhv_forward_opts *opts, mhv_attn *out, mhv_error *err);
+
 /* mhv_forward_run on one thread with the widest kernels. */
 mhv_status mhv_forward(const mhv_model *m, const int32_t *ids, int n, const mhv_heads *sel,
                        mhv_attn *out, mhv_error *err);
@@ -52,5 +71,26 @@ mhv_status mhv_forward(const mhv_model *m, const int32_t *ids, int n, const mhv_
  * for bad ids or too many tokens. */
 mhv_status mhv_forward_logits(mhv_forward_ctx *c, const mhv_model *m, const int32_t *ids,
                               int n, float *logits, mhv_error *err);
+
+/* ---- encoder-decoder models (cfg.enc_dec: T5, BART, Marian) ---- */
+
+/* The encoder over src(ns) and the decoder over tgt(nt) (the decoder's input: its start
+ * token, then the target tokens: teacher forcing); sel from mhv_heads_parse_seq2seq; out as
+ * mhv_attn_alloc_seq2seq lays it out (caller frees with mhv_attn_free). Layers above the last
+ * selected head of each stack are not computed (the whole encoder runs when a decoder or
+ * cross head is selected). MHV_EUNSUPPORTED for a model that is not an encoder-decoder;
+ * MHV_EUSAGE for bad ids. */
+mhv_status mhv_forward_run_seq2seq(mhv_forward_ctx *c, const mhv_model *m, const int32_t *src,
+                                   int ns, const int32_t *tgt, int nt, const mhv_heads *sel,
+                                   mhv_attn *out, mhv_error *err);
+/* logits(nt, dec_vocab) of the LM head over the decoder's every position. */
+mhv_status mhv_forward_seq2seq_logits(mhv_forward_ctx *c, const mhv_model *m,
+                                      const int32_t *src, int ns, const int32_t *tgt, int nt,
+                                      float *logits, mhv_error *err);
+/* Greedy decoding: out starts with the decoder start token, then up to max_new tokens, each
+ * the first highest logit, stopping after the end token (eos_token_id); *n_out counts them
+ * all (so out needs max_new + 1 slots). */
+mhv_status mhv_forward_generate(mhv_forward_ctx *c, const mhv_model *m, const int32_t *src,
+                                int ns, int max_new, int32_t *out, int *n_out, mhv_error *err);
 
 #endif

@@ -600,15 +600,24 @@ void mhv_nn_attention(mhv_nn *nn, const mhv_attn_layer *a, const float *x, int n
     float *probs[MAX_HEADS];     /* (count,) their probability maps, or NULL */
     float *vnorms[MAX_HEADS];    /* (count,) their value norms, or NULL */
     int kv_heads[MAX_HEADS];     /* (kv_count,) key/value heads they read */
-    int count = 0, kv_count = 0;
+    int count = 0, kv_count = 0, kept = 0;
+    if (cap->layer_done)
+        cap->next = 0; /* streaming: this layer's maps reuse the slots */
     for (int h = 0; h < a->heads; h++) {
         int want = cap->sel && mhv_heads_has(cap->sel, l, h);
         if (!want && done)
             continue; /* nothing reads this head's output */
         heads[count] = h;
-        vnorms[count] = want && cap->vnorm ? cap->out->vnorm + (size_t)cap->next * (size_t)n
-                                           : NULL;
-        probs[count++] = want ? cap->out->heads[cap->next++].w : NULL;
+        probs[count] = NULL, vnorms[count] = NULL;
+        if (want) {
+            if (cap->vnorm)
+                vnorms[count] = cap->out->vnorm + (size_t)cap->next * (size_t)n;
+            mhv_head_attn *slot = &cap->out->heads[cap->next++];
+            slot->layer = l, slot->head = h;
+            probs[count] = slot->w;
+            kept++;
+        }
+        count++;
         if (!kv_count || kv_heads[kv_count - 1] != h / group)
             kv_heads[kv_count++] = h / group;
     }
@@ -634,9 +643,91 @@ void mhv_nn_attention(mhv_nn *nn, const mhv_attn_layer *a, const float *x, int n
                  .ld_k = (size_t)KVD, .ld_v = (size_t)KVD, .scale = a->scale,
                  .softcap = a->softcap, .causal = a->causal, .window = a->window,
                  .out = done ? NULL : b->ctx,
-                 .ld_out = (size_t)QD},
+                 .ld_out = (size_t)QD, .prow = cap->prow},
         .group = group, .d = d, .heads = heads, .probs = probs, .nn = nn, .layer = a,
         .vnorms = vnorms, .vnorm = cap->vnorm,
     };
     mhv_pool_run(nn->pool, count, attn_task, &j);
+    if (cap->layer_done && kept)
+        cap->layer_done(cap, l);
+}
+
+/* ---- cross-attention: t queries over s keys, one task per head ---- */
+
+typedef struct {
+    const float *q, *k, *v;     /* (t, ld), (s, ld), (s, ld), head 0 */
+    float *ctx;                 /* (t, ld) or NULL */
+    size_t ld;
+    int t, s, d;
+    float scale;
+    const int *heads;
+    float **probs;              /* (tasks,) (t, s) maps or NULL */
+    const mhv_nn *nn;
+} cross_job;
+
+/* As the scalar attention kernel (double dot products and sums), over a (t, s) map. */
+static void cross_task(void *ctx, int task, int worker)
+{
+    const cross_job *j = ctx;
+    int h = j->heads[task], s = j->s;
+    size_t off = (size_t)h * (size_t)j->d;
+    float *p = j->nn->attn_scratch + (size_t)worker * j->nn->attn_stride; /* (s,) */
+    for (int i = 0; i < j->t; i++) {
+        const float *q = j->q + (size_t)i * j->ld + off;
+        float mx = -INFINITY;
+        for (int c = 0; c < s; c++) {
+            const float *k = j->k + (size_t)c * j->ld + off;
+            double dot = 0;
+            for (int e = 0; e < j->d; e++)
+                dot += (double)q[e] * k[e];
+            p[c] = (float)(dot * j->scale);
+            if (p[c] > mx)
+                mx = p[c];
+        }
+        double sum = 0;
+        for (int c = 0; c < s; c++) {
+            double e = exp((double)p[c] - mx);
+            p[c] = (float)e;
+            sum += e;
+        }
+        for (int c = 0; c < s; c++)
+            p[c] = (float)(p[c] / sum);
+        if (j->probs[task])
+            memcpy(j->probs[task] + (size_t)i * (size_t)s, p, (size_t)s * sizeof *p);
+        if (!j->ctx)
+            continue;
+        float *o = j->ctx + (size_t)i * j->ld + off;
+        for (int e = 0; e < j->d; e++) {
+            double acc = 0;
+            for (int c = 0; c < s; c++)
+                acc += (double)p[c] * j->v[(size_t)c * j->ld + off + (size_t)e];
+            o[e] = (float)acc;
+        }
+    }
+}
+
+void mhv_nn_cross_attention(mhv_nn *nn, const mhv_attn_layer *a, const float *x, int t,
+                            const float *mem, int s, int l, const mhv_attn_bufs *b,
+                            mhv_capture *cap, int done)
+{
+    int heads[MAX_HEADS], count = 0;
+    float *probs[MAX_HEADS];
+    for (int h = 0; h < a->heads; h++) {
+        int want = cap->sel && mhv_heads_has(cap->sel, l, h);
+        if (!want && done)
+            continue;
+        heads[count] = h;
+        probs[count++] = want ? cap->out->heads[cap->next++].w : NULL;
+    }
+    if (!count)
+        return;
+    mhv_nn_linear(nn, b->q, x, a->wq, a->bq, t, MHV_NN_NO_ACT);
+    mhv_plin_part parts[2] = {
+        {b->k, a->wk, a->bk, 0, a->wk->rows, MHV_NN_NO_ACT},
+        {b->v, a->wv, a->bv, 0, a->wv->rows, MHV_NN_NO_ACT},
+    };
+    mhv_nn_linear_parts(nn, parts, done ? 1 : 2, mem, s);
+    cross_job j = {b->q, b->k, b->v, done ? NULL : b->ctx, (size_t)a->heads * (size_t)a->head_dim,
+                   t, s, a->head_dim, a->scale, heads, probs, nn};
+    mhv_pool_run(nn->pool, count, cross_task, &j);
 }

@@ -167,7 +167,7 @@ typedef struct {
  * their slots. Layers above `last` are not computed; in the last layer, unless its output
  * is needed (logits), only the selected heads run, with Q and K only for their columns and
  * no V or output. */
-typedef struct {
+typedef struct mhv_capture_s {
     const mhv_heads *sel;   /* NULL: nothing kept */
     mhv_attn *out;          /* one slot per selected head, in (layer, head) order */
     int next;               /* the next slot of out */
@@ -175,6 +175,13 @@ typedef struct {
     int full_last;          /* the last layer's output is needed too */
     int vnorm;              /* MHV_VNORM_*: value norms of the kept heads into out->vnorm
                              * (VO needs mhv_attn_layer.wo and mhv_nn_reserve_vnorm) */
+    const int *prow;        /* (n,) the row of each query in the maps, -1: not kept
+                             * (mhv_attn_args.prow); NULL: every row */
+    /* Streaming: called after each layer with selected heads, their maps then in slots
+     * 0.. of out (heads[] labelled); the slots are reused by the next layer. NULL: out
+     * holds every layer. */
+    void (*layer_done)(struct mhv_capture_s *cap, int layer);
+    void *ctx;              /* for layer_done */
 } mhv_capture;
 
 /* True when layer l is the last one computed and nothing reads its output. */
@@ -230,5 +237,15 @@ typedef struct {
  * the selected heads into their slots of cap->out, ctx unless the layer is done. */
 void mhv_nn_attention(mhv_nn *nn, const mhv_attn_layer *a, const float *x, int n, int l,
                       const mhv_attn_bufs *b, mhv_capture *cap);
+
+/* Cross-attention (encoder-decoder models) of layer l: queries from x(t, in), keys and
+ * values from the encoder output mem(s, in) through a's wq/bq and wk/bk, wv/bv (heads ==
+ * kv_heads; scale; no mask, bias, rotary or norms). The (t, s) probabilities of the selected
+ * heads go into their slots of cap->out (cap->sel's layer l), ctx(t, heads*d) = probs · v
+ * unless `done`. Buffers: q (t, heads*d), k and v (s, heads*d), ctx (t, heads*d). Needs the
+ * blocks' scratch for max(t, s) tokens (mhv_nn_begin). */
+void mhv_nn_cross_attention(mhv_nn *nn, const mhv_attn_layer *a, const float *x, int t,
+                            const float *mem, int s, int l, const mhv_attn_bufs *b,
+                            mhv_capture *cap, int done);
 
 #endif

@@ -1,5 +1,7 @@
 /* pretok.h - the pieces of byte-level BPE pre-tokenization: the GPT-2 and Qwen2 split
- * patterns as hand-written matchers (no regex engine) and GPT-2's byte-to-unicode alphabet. */
+ * patterns as hand-written matchers (the fast path of those two regexes: pretokenize.c uses
+ * them instead of Oniguruma, and fuzz_regex checks that they cut text the same way) and
+ * GPT-2's byte-to-unicode alphabet. */
 #ifndef MHV_PRETOK_H
 #define MHV_PRETOK_H
 

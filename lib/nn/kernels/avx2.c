@@ -615,7 +615,11 @@ static void attention_avx2(const mhv_attn_args *a)
     for (int i0 = 0; i0 < n; i0 += QB) {
         int rows = n - i0 < QB ? n - i0 : QB;
         int nk = a->causal ? i0 + rows : n; /* keys any row of this block can see */
-        float *sb = a->probs ? a->probs + (size_t)i0 * (size_t)n : s; /* (rows, n) */
+        if (a->prow && mhv_attn_rows_idle(a, i0, i0 + rows))
+            continue;
+        /* (rows, n) straight into probs when every row is kept there in order */
+        int direct = a->probs && !a->prow;
+        float *sb = direct ? a->probs + (size_t)i0 * (size_t)n : s;
         gemm(rows, 0, nk, d, a->q + (size_t)i0 * a->ld_q, a->ld_q, &K, sb, (size_t)n, NULL);
         for (int r = 0; r < rows; r++) {
             int len = a->causal ? i0 + r + 1 : n, first = mhv_attn_first_key(a, i0 + r);
@@ -623,6 +627,11 @@ static void attention_avx2(const mhv_attn_args *a)
             for (int j = 0; j < first; j++) /* before a sliding window */
                 row[j] = 0.0f;
             softmax_row(row + first, len - first, (a->probs ? n : nk) - first, a->scale);
+        }
+        for (int r = 0; !direct && a->probs && r < rows; r++) {
+            float *keep = mhv_attn_prow(a, i0 + r);
+            if (keep)
+                memcpy(keep, sb + (size_t)r * (size_t)n, (size_t)n * sizeof *keep);
         }
         if (a->out)
             gemm(rows, 0, d, nk, sb, (size_t)n, &V, a->out + (size_t)i0 * a->ld_out, a->ld_out,

@@ -30,12 +30,38 @@ typedef struct {
     const float *bias;          /* (n, ld_bias) added to the scores after scaling and
                                  * capping (relative positions: T5, DeBERTa), or NULL */
     size_t ld_bias;
-    float *probs;               /* (n, n) softmax probabilities out, or NULL when not wanted */
+    float *probs;               /* (n, n) softmax probabilities out, or NULL when not wanted;
+                                 * (rows, n) under prow */
     float *scratch;             /* (attention_scratch(n, d),) work space, always provided */
     float *out;                 /* (n, ld_out): probs · v, or NULL when not wanted (then v
                                  * is not read) */
     size_t ld_out;
+    const int *prow;            /* (n,) or NULL: query i's probabilities go to row prow[i] of
+                                 * probs, none when prow[i] < 0 (every row is still computed
+                                 * when out is wanted; without out, skipped rows may not be);
+                                 * NULL: row i */
 } mhv_attn_args;
+
+/* The row of probs query i goes to, or NULL. */
+static inline float *mhv_attn_prow(const mhv_attn_args *a, int i)
+{
+    if (!a->probs)
+        return NULL;
+    if (!a->prow)
+        return a->probs + (size_t)i * (size_t)a->n;
+    return a->prow[i] < 0 ? NULL : a->probs + (size_t)a->prow[i] * (size_t)a->n;
+}
+
+/* True when rows i0..i1-1 need no work: no out, and none of them is kept. */
+static inline int mhv_attn_rows_idle(const mhv_attn_args *a, int i0, int i1)
+{
+    if (a->out)
+        return 0;
+    for (int i = i0; i < i1; i++)
+        if (mhv_attn_prow(a, i))
+            return 0;
+    return 1;
+}
 
 /* The first key query i sees: i - window + 1 under a sliding window, else 0. */
 static inline int mhv_attn_first_key(const mhv_attn_args *a, int i)

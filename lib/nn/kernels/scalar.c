@@ -77,6 +77,8 @@ static void attention_scalar(const mhv_attn_args *a)
     if (!a->probs && !a->out)
         return;
     for (int i = 0; i < n; i++) {
+        if (a->prow && mhv_attn_rows_idle(a, i, i + 1))
+            continue;
         const float *q = a->q + (size_t)i * a->ld_q;
         int last = mhv_attn_last_key(a, i); /* keys outside first..last are masked */
         int first = mhv_attn_first_key(a, i);
@@ -107,8 +109,9 @@ static void attention_scalar(const mhv_attn_args *a)
             p[j] = 0.0f;
         for (int j = last + 1; j < n; j++)
             p[j] = 0.0f;
-        if (a->probs)
-            memcpy(a->probs + (size_t)i * (size_t)n, p, (size_t)n * sizeof *p);
+        float *keep = mhv_attn_prow(a, i);
+        if (keep)
+            memcpy(keep, p, (size_t)n * sizeof *p);
         if (!a->out)
             continue;
         float *o = a->out + (size_t)i * a->ld_out;
