@@ -83,6 +83,7 @@ typedef struct {
     int split_norms;          /* Falcon: separate ln_attn and ln_mlp */
     int residual_post_norm;   /* BLOOM apply_residual_connection_post_layernorm: the residual
                                * is the normalised input */
+    int alibi;                /* ALiBi score biases instead of positions (Falcon-RW) */
     /* encoder-decoder models (T5, BART, Marian): num_layers, num_heads, intermediate_size
      * and vocab_size are the encoder's */
     int enc_dec;              /* 1: mhv_forward_run_seq2seq runs it */
