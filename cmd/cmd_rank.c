@@ -576,13 +576,12 @@ int cmd_rank(int argc, char **argv)
         goto done;
     }
     if (skipped)
-        fprintf(stderr, "mhaviz: %s: skipped %d of %d sentences lacking '%s' or '%s'\n",
-                job.in.name, skipped, job.in.n, o.from, o.to);
+        cli_say("%s: skipped %d of %d sentences lacking '%s' or '%s'", job.in.name, skipped,
+                job.in.n, o.from, o.to);
     if (skipped_unk)
-        fprintf(stderr,
-                "mhaviz: %s: skipped %d of %d sentences where '%s' or '%s' is only the unknown "
-                "token %s (--allow-unk ranks them)\n",
-                job.in.name, skipped_unk, job.in.n, o.from, o.to, o.unk_piece);
+        cli_say("%s: skipped %d of %d sentences where '%s' or '%s' is only the unknown token "
+                "%s (--allow-unk ranks them)", job.in.name, skipped_unk, job.in.n, o.from, o.to,
+                o.unk_piece);
     double mean;
     int total = mhv_rank_acc_result(&acc, ranked, &mean);
     int k = o.top == 0 || o.top > total ? total : o.top;

@@ -328,8 +328,8 @@ void run_figs_end(run_figs *r, int ok)
     if (!ok) {
         mhv_written_undo(&r->written);
     } else if (r->row_missing) {
-        fprintf(stderr, "mhaviz: warning: --row '%s' does not occur in %d of %d sentence%s: "
-                "no figures for %s\n", r->o->row_word, r->row_missing, r->row_sentences,
+        cli_say("warning: --row '%s' does not occur in %d of %d sentence%s: no figures for %s",
+                r->o->row_word, r->row_missing, r->row_sentences,
                 r->row_sentences == 1 ? "" : "s", r->row_missing == 1 ? "it" : "them");
     }
     if (ok && r->fs && mhv_font_missing_count(r->fs) > 0) {

@@ -1,4 +1,4 @@
-/* config.json readers of the GPT-NeoX, GPT-J, OPT, Falcon, StarCoder2 and Phi families: the
+/* config.json readers of the GPT-NeoX, GPT-J, OPT, Falcon, StarCoder2, Phi and BLOOM families: the
  * fields transformers reads (with its defaults and older spellings) and what they refuse by
  * name. Their forward passes are checked against transformers by test_families. */
 #include <stdarg.h>
@@ -122,8 +122,13 @@ static void test_falcon(void **state)
               " \"num_kv_heads\": 8, \"new_decoder_architecture\": true}", &c);
     assert_int_equal(c.num_kv_heads, 8);
     assert_int_equal(c.split_norms, 1);
-    expect_error("{\"model_type\": \"falcon\", \"alibi\": true}", MHV_EUNSUPPORTED,
-                 "alibi is not supported");
+    /* Falcon-RW: ALiBi, no rotary settings read */
+    expect_ok("{\"model_type\": \"falcon\", \"alibi\": true, \"multi_query\": false,"
+              " \"parallel_attn\": false, \"rope_scaling\": {\"type\": \"yarn\"}}", &c);
+    assert_int_equal(c.alibi, 1);
+    assert_int_equal(c.parallel_residual, 0);
+    expect_error("{\"model_type\": \"falcon\", \"rope_scaling\": {\"type\": \"yarn\"}}",
+                 MHV_EUNSUPPORTED, "'yarn'");
     expect_error("{\"model_type\": \"falcon\", \"new_decoder_architecture\": true,"
                  " \"parallel_attn\": false}", MHV_EUNSUPPORTED, "parallel_attn");
     expect_error("{\"model_type\": \"falcon\", \"hidden_size\": 64, \"num_attention_heads\": 4,"
@@ -168,12 +173,36 @@ static void test_phi(void **state)
                  "qk_layernorm is not supported");
 }
 
+static void test_bloom(void **state)
+{
+    (void)state;
+    mhv_config c;
+    /* bigscience/bloom-560m's fields (n_layer/n_head, also readable as the standard names) */
+    expect_ok("{\"model_type\": \"bloom\", \"hidden_size\": 1024, \"n_head\": 16,"
+              " \"n_layer\": 24, \"vocab_size\": 250880,"
+              " \"apply_residual_connection_post_layernorm\": false}", &c);
+    assert_int_equal(c.num_heads, 16);
+    assert_int_equal(c.num_layers, 24);
+    assert_int_equal(c.intermediate_size, 4096);
+    assert_int_equal(c.residual_post_norm, 0);
+    expect_ok("{\"model_type\": \"bloom\", \"n_embed\": 96, \"num_attention_heads\": 6,"
+              " \"num_hidden_layers\": 3, \"apply_residual_connection_post_layernorm\": true}",
+              &c);
+    assert_int_equal(c.hidden_size, 96);
+    assert_int_equal(c.num_heads, 6);
+    assert_int_equal(c.num_layers, 3);
+    assert_int_equal(c.residual_post_norm, 1);
+    expect_error("{\"model_type\": \"bloom\", \"hidden_size\": 100, \"n_head\": 8}",
+                 MHV_EFORMAT, "does not divide");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_gpt_neox), cmocka_unit_test(test_gptj),
         cmocka_unit_test(test_opt),      cmocka_unit_test(test_falcon),
         cmocka_unit_test(test_starcoder2), cmocka_unit_test(test_phi),
+        cmocka_unit_test(test_bloom),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

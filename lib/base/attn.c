@@ -65,8 +65,11 @@ mhv_status mhv_attn_alloc_rows(mhv_attn *out, const mhv_heads *sel, int n, const
         return mhv_fail(err, MHV_ENOMEM, "", "out of memory for %d attention maps of %d tokens",
                         out->count, n);
     }
-    for (int slot = 0; slot < out->count; slot++)
+    for (int slot = 0; slot < out->count; slot++) {
         out->heads[slot].w = out->buf + (size_t)slot * map;
+        out->heads[slot].rows = out->rows;
+        out->heads[slot].cols = n;
+    }
     int slot = 0;
     for (int l = 0; l < sel->num_layers && !per_layer; l++)
         for (int h = 0; h < sel->num_heads; h++)
@@ -102,4 +105,59 @@ void mhv_attn_free(mhv_attn *a)
     free(a->row_ids);
     free(a->vnorm);
     memset(a, 0, sizeof *a);
+}
+
+mhv_status mhv_attn_alloc_seq2seq(mhv_attn *out, const mhv_heads *sel, int enc_layers,
+                                  int dec_layers, int ns, int nt, mhv_error *err)
+{
+    memset(out, 0, sizeof *out);
+    out->n = out->n_src = out->rows = ns;
+    out->n_tgt = nt;
+    out->count = mhv_heads_count(sel);
+    size_t cells = 0, ss = (size_t)ns * (size_t)ns, tt = (size_t)nt * (size_t)nt,
+           ts = (size_t)nt * (size_t)ns, bytes;
+    for (int l = 0; l < sel->num_layers; l++)
+        for (int h = 0; h < sel->num_heads; h++)
+            if (mhv_heads_has(sel, l, h))
+                cells += l < enc_layers ? ss : l < enc_layers + dec_layers ? tt : ts;
+    if (__builtin_mul_overflow(cells ? cells : 1, sizeof(float), &bytes))
+        return mhv_fail(err, MHV_ENOMEM, "", "%d attention maps of %d and %d tokens are too large",
+                        out->count, ns, nt);
+    out->heads = calloc((size_t)out->count + 1, sizeof *out->heads);
+    out->buf = alloc_maps(bytes);
+    if (!out->heads || !out->buf) {
+        mhv_attn_free(out);
+        return mhv_fail(err, MHV_ENOMEM, "",
+                        "out of memory for %d attention maps of %d and %d tokens", out->count, ns,
+                        nt);
+    }
+    int slot = 0;
+    size_t off = 0;
+    for (int l = 0; l < sel->num_layers; l++)
+        for (int h = 0; h < sel->num_heads; h++)
+            if (mhv_heads_has(sel, l, h)) {
+                mhv_head_attn *a = &out->heads[slot++];
+                a->head = h;
+                if (l < enc_layers)
+                    a->stack = MHV_STACK_ENCODER, a->layer = l, a->rows = a->cols = ns;
+                else if (l < enc_layers + dec_layers)
+                    a->stack = MHV_STACK_DECODER, a->layer = l - enc_layers,
+                    a->rows = a->cols = nt;
+                else
+                    a->stack = MHV_STACK_CROSS, a->layer = l - enc_layers - dec_layers,
+                    a->rows = nt, a->cols = ns;
+                a->w = out->buf + off;
+                off += (size_t)a->rows * (size_t)a->cols;
+            }
+    return MHV_OK;
+}
+
+const char *mhv_stack_name(mhv_stack s)
+{
+    switch (s) {
+    case MHV_STACK_ENCODER: return "encoder";
+    case MHV_STACK_DECODER: return "decoder";
+    case MHV_STACK_CROSS: return "cross";
+    default: return "self";
+    }
 }

@@ -7,9 +7,23 @@
 #include "base/heads.h"
 #include "base/status.h"
 
+/* Which attention a captured head belongs to. Encoder-only and decoder-only models have
+ * one stack, MHV_STACK_SELF; encoder-decoder models three. */
+typedef enum {
+    MHV_STACK_SELF = 0,
+    MHV_STACK_ENCODER,      /* the encoder's self-attention: source x source */
+    MHV_STACK_DECODER,      /* the decoder's causal self-attention: target x target */
+    MHV_STACK_CROSS         /* the decoder's attention to the encoder: target x source */
+} mhv_stack;
+
 typedef struct {
     int layer, head;
-    float *w;           /* (n, n): w[i*n + j] = attention of query i to key j */
+    float *w;           /* (n, n): w[i*n + j] = attention of query i to key j; for
+                         * encoder-decoder models (rows, cols) */
+    /* added for encoder-decoder models; self-only runs have stack MHV_STACK_SELF and
+     * rows = cols = n */
+    mhv_stack stack;
+    int rows, cols;     /* queries, keys: w[i*cols + j] */
 } mhv_head_attn;
 
 typedef struct {
@@ -27,6 +41,9 @@ typedef struct {
     int rows;           /* with row_ids: the query rows kept, each w then (rows, n), row r
                          * holding query row_ids[r] */
     int *row_ids;       /* (rows,) ascending query positions, or NULL when every row is kept */
+    /* encoder-decoder runs (mhv_attn_alloc_seq2seq): source and target tokens, n ==
+     * n_src; both 0 for the other models */
+    int n_src, n_tgt;
 } mhv_attn;
 
 /* Rows per map: n unless a selection kept fewer. */
@@ -47,6 +64,13 @@ mhv_status mhv_attn_alloc_rows(mhv_attn *a, const mhv_heads *sel, int n, const i
                                int nrows, int per_layer, mhv_error *err);
 /* The map row of query i, or -1 when it was not kept. */
 int mhv_attn_row_of(const mhv_attn *a, int i);
+/* For an encoder-decoder run: sel as mhv_heads_parse_seq2seq makes it (encoder layers, then
+ * decoder layers, then cross-attention layers); the encoder's maps are (ns, ns), the
+ * decoder's (nt, nt), the cross-attention's (nt, ns); slots in that order. */
+mhv_status mhv_attn_alloc_seq2seq(mhv_attn *a, const mhv_heads *sel, int enc_layers,
+                                  int dec_layers, int ns, int nt, mhv_error *err);
+/* "self", "encoder", "decoder", "cross" */
+const char *mhv_stack_name(mhv_stack s);
 
 /* The model as reports and figure titles describe it. Strings are borrowed. */
 typedef struct {

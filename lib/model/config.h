@@ -81,6 +81,27 @@ typedef struct {
     int final_norm;           /* OPT: the final LayerNorm exists */
     int qkv_layout;           /* a fused query/key/value matrix's layout (the family's enum) */
     int split_norms;          /* Falcon: separate ln_attn and ln_mlp */
+    int residual_post_norm;   /* BLOOM apply_residual_connection_post_layernorm: the residual
+                               * is the normalised input */
+    int alibi;                /* ALiBi score biases instead of positions (Falcon-RW) */
+    /* encoder-decoder models (T5, BART, Marian): num_layers, num_heads, intermediate_size
+     * and vocab_size are the encoder's */
+    int enc_dec;              /* 1: mhv_forward_run_seq2seq runs it */
+    int dec_layers;           /* decoder layers */
+    int dec_vocab_size;       /* the decoder's vocabulary (Marian's separate one), else
+                               * vocab_size */
+    int dec_intermediate_size;
+    int decoder_start_id;     /* decoder_start_token_id */
+    int eos_id;               /* eos_token_id (generation stops there), or -1 */
+    int rel_pos_buckets;      /* T5 relative_attention_num_buckets, 0: none */
+    int rel_pos_max_distance; /* T5 relative_attention_max_distance */
+    int rel_pos_per_layer;    /* UMT5: every layer has its own relative bias */
+    int gated_ffn;            /* T5 v1.1 / mT5: act(wi_0 x) * wi_1 x */
+    double out_scale;         /* > 0: the decoder output is scaled before the LM head (T5
+                               * tied: d_model**-0.5) */
+    double embed_scale;       /* > 0: token embeddings are multiplied by it (BART
+                               * scale_embedding: sqrt(d_model)) */
+    int sinusoidal;           /* Marian: sinusoidal positions, not learned */
 } mhv_config;
 
 enum { MHV_QK_NORM_NONE = 0, MHV_QK_NORM_HEAD, MHV_QK_NORM_FULL };
@@ -114,6 +135,19 @@ mhv_status mhv_config_parse(const char *text, size_t len, const char *name, mhv_
 mhv_status mhv_config_set_type(mhv_config *c, const char *model_type, mhv_error *err);
 
 /* Helpers for the families' config readers (`name` is the file, for messages). */
+struct cJSON;
+
+/* config.json's names of the sizes every family has, with the defaults of the family's
+ * config class (-1: required). An intermediate default of 0 means 4 x hidden. */
+typedef struct {
+    const char *hidden, *layers, *heads, *intermediate, *vocab, *positions;
+    int hidden_def, layers_def, heads_def, intermediate_def, vocab_def, positions_def;
+} mhv_size_keys;
+
+/* Reads the six sizes into c. With split_heads, heads must divide hidden: head_dim is
+ * hidden / heads, and there are as many key/value heads as heads. */
+mhv_status mhv_config_sizes(const struct cJSON *root, const mhv_size_keys *k, int split_heads,
+                            mhv_config *c, const char *name, mhv_error *err);
 struct cJSON;
 /* config.json's activation under key (missing or null: def); unknown names are refused. */
 mhv_status mhv_config_act(const struct cJSON *root, const char *key, mhv_act def, mhv_act *act,

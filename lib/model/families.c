@@ -20,6 +20,8 @@ static const mhv_family *const families[] = {
     &mhv_family_falcon,
     &mhv_family_starcoder2,
     &mhv_family_phi,
+    &mhv_family_bloom,
+    &mhv_family_t5,
 };
 
 #define N_FAMILIES (sizeof families / sizeof families[0])

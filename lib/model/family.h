@@ -32,6 +32,13 @@ typedef struct mhv_family {
      * every layer, the final norm and the LM head into logits(n, vocab). */
     mhv_status (*forward)(mhv_nn *nn, const mhv_model *m, const int32_t *ids, int n,
                           mhv_capture *cap, float *logits, mhv_error *err);
+    /* Encoder-decoder families (NULL for the others): the encoder over src(ns), the decoder
+     * over tgt(nt), keeping the heads of cap[0] (encoder), cap[1] (decoder self-attention)
+     * and cap[2] (cross-attention); with logits, every decoder layer, its final norm and the
+     * LM head into logits(nt, dec_vocab). */
+    mhv_status (*seq2seq)(mhv_nn *nn, const mhv_model *m, const int32_t *src, int ns,
+                          const int32_t *tgt, int nt, mhv_capture *cap, float *logits,
+                          mhv_error *err);
 } mhv_family;
 
 extern const mhv_family mhv_family_bert;
@@ -46,6 +53,7 @@ extern const mhv_family mhv_family_opt;
 extern const mhv_family mhv_family_falcon;
 extern const mhv_family mhv_family_starcoder2;
 extern const mhv_family mhv_family_phi;
+extern const mhv_family mhv_family_bloom;
 extern const mhv_family mhv_family_deberta;
 extern const mhv_family mhv_family_modernbert;
 
@@ -56,6 +64,14 @@ extern const mhv_family mhv_family_modernbert;
 mhv_status mhv_family_partial_rope(const struct cJSON *root, int d, const char *theta_key,
                                    const char *pct_key, double pct_default, mhv_rope *r,
                                    int *rot_dims, const char *name, mhv_error *err);
+extern const mhv_family mhv_family_t5;
+extern const mhv_family mhv_family_bart;
+extern const mhv_family mhv_family_marian;
+
+/* ALiBi slopes(heads,) as transformers computes them (fp32): for the closest power of two
+ * p <= heads, base^1 .. base^p with base = 2^-(8/p), then the odd powers of 2^-(4/p) for the
+ * remaining heads. */
+void mhv_family_alibi_slopes(int heads, float *slopes);
 
 /* The family that opens model_type, and its name for it; NULL when none does. */
 const mhv_family *mhv_family_find(const char *model_type, const char **arch);

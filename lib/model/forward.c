@@ -76,6 +76,15 @@ static mhv_status check_ids(const mhv_config *c, const int32_t *ids, int n, mhv_
     return MHV_OK;
 }
 
+/* An encoder-decoder family refuses the single-sequence entries. */
+static mhv_status not_seq2seq(const mhv_model *m, mhv_error *err)
+{
+    return mhv_fail(err, MHV_EUNSUPPORTED, m->dir,
+                    "%s is an encoder-decoder model: it needs a source and a target (sentence "
+                    "pairs or generation)",
+                    m->cfg.arch);
+}
+
 mhv_status mhv_forward_run(mhv_forward_ctx *fc, const mhv_model *m, const int32_t *ids, int n,
                            const mhv_heads *sel, mhv_attn *out, mhv_error *err)
 {
@@ -123,6 +132,8 @@ mhv_status mhv_forward_run_opts(mhv_forward_ctx *fc, const mhv_model *m, const i
     memset(maps, 0, sizeof *maps);
     if (out && out != maps)
         memset(out, 0, sizeof *out);
+    if (c->enc_dec)
+        return not_seq2seq(m, err);
     mhv_status st = check_ids(c, ids, n, err);
     if (st)
         return st;
@@ -199,6 +210,8 @@ mhv_status mhv_forward_logits(mhv_forward_ctx *fc, const mhv_model *m, const int
                               int n, float *logits, mhv_error *err)
 {
     const mhv_config *c = &m->cfg;
+    if (c->enc_dec)
+        return not_seq2seq(m, err);
     if (!c->causal)
         return mhv_fail(err, MHV_EUNSUPPORTED, m->dir, "logits need a decoder model, not %s",
                         c->arch);
@@ -211,4 +224,118 @@ mhv_status mhv_forward_logits(mhv_forward_ctx *fc, const mhv_model *m, const int
         return st;
     mhv_capture cap = {.last = c->num_layers - 1, .full_last = 1};
     return c->family->forward(&fc->nn, m, ids, n, &cap, logits, err);
+}
+
+/* ---- encoder-decoder models ---- */
+
+static mhv_status check_seq2seq(const mhv_model *m, const int32_t *src, int ns,
+                                const int32_t *tgt, int nt, mhv_error *err)
+{
+    const mhv_config *c = &m->cfg;
+    if (!c->enc_dec || !c->family->seq2seq)
+        return mhv_fail(err, MHV_EUNSUPPORTED, m->dir,
+                        "%s is not an encoder-decoder model: it takes one sequence, not a source "
+                        "and a target", c->arch);
+    mhv_status st = check_ids(c, src, ns, err);
+    if (st)
+        return st;
+    if (nt < 1)
+        return mhv_fail(err, MHV_EUSAGE, "", "no target tokens to run");
+    if (nt > c->max_positions)
+        return mhv_fail(err, MHV_EUSAGE, "", "%d target tokens exceed the model's %d positions",
+                        nt, c->max_positions);
+    for (int i = 0; i < nt; i++)
+        if (tgt[i] < 0 || tgt[i] >= c->dec_vocab_size)
+            return mhv_fail(err, MHV_EUSAGE, "",
+                            "target token id %d outside the decoder's vocabulary (0-%d)",
+                            (int)tgt[i], c->dec_vocab_size - 1);
+    return MHV_OK;
+}
+
+mhv_status mhv_forward_run_seq2seq(mhv_forward_ctx *fc, const mhv_model *m, const int32_t *src,
+                                   int ns, const int32_t *tgt, int nt, const mhv_heads *sel,
+                                   mhv_attn *out, mhv_error *err)
+{
+    const mhv_config *c = &m->cfg;
+    memset(out, 0, sizeof *out);
+    mhv_status st = check_seq2seq(m, src, ns, tgt, nt, err);
+    if (st)
+        return st;
+    int Le = c->num_layers, Ld = c->dec_layers;
+    if (sel->num_layers != Le + 2 * Ld || sel->num_heads != c->num_heads)
+        return mhv_fail(err, MHV_EUSAGE, "", "head selection does not match the model");
+    if ((st = mhv_attn_alloc_seq2seq(out, sel, Le, Ld, ns, nt, err)))
+        return st;
+    mhv_heads se = mhv_heads_stack(sel, 0, Le), sd = mhv_heads_stack(sel, Le, Ld),
+              sx = mhv_heads_stack(sel, Le + Ld, Ld);
+    int ne = mhv_heads_count(&se), nd = mhv_heads_count(&sd);
+    mhv_attn oe = *out, od = *out, ox = *out;
+    od.heads += ne;
+    ox.heads += ne + nd;
+    int last_d = mhv_heads_last_layer(&sd), last_x = mhv_heads_last_layer(&sx);
+    int dec_last = last_d > last_x ? last_d : last_x;
+    mhv_capture cap[3] = {
+        {.sel = &se, .out = &oe, .last = dec_last >= 0 ? Le - 1 : mhv_heads_last_layer(&se),
+         .full_last = dec_last >= 0},
+        /* the decoder's layers run whole; the loop stops after the last wanted one */
+        {.sel = &sd, .out = &od, .last = dec_last, .full_last = 1},
+        {.sel = &sx, .out = &ox, .last = dec_last, .full_last = 1},
+    };
+    st = c->family->seq2seq(&fc->nn, m, src, ns, tgt, nt, cap, NULL, err);
+    if (st)
+        mhv_attn_free(out);
+    return st;
+}
+
+mhv_status mhv_forward_seq2seq_logits(mhv_forward_ctx *fc, const mhv_model *m,
+                                      const int32_t *src, int ns, const int32_t *tgt, int nt,
+                                      float *logits, mhv_error *err)
+{
+    mhv_status st = check_seq2seq(m, src, ns, tgt, nt, err);
+    if (st)
+        return st;
+    if (!m->lm_head.data)
+        return mhv_fail(err, MHV_EUNSUPPORTED, m->dir,
+                        "no lm_head.weight: a base model has no logits");
+    const mhv_config *c = &m->cfg;
+    mhv_capture cap[3] = {{.last = c->num_layers - 1, .full_last = 1},
+                          {.last = c->dec_layers - 1, .full_last = 1},
+                          {.last = c->dec_layers - 1, .full_last = 1}};
+    return c->family->seq2seq(&fc->nn, m, src, ns, tgt, nt, cap, logits, err);
+}
+
+mhv_status mhv_forward_generate(mhv_forward_ctx *fc, const mhv_model *m, const int32_t *src,
+                                int ns, int max_new, int32_t *out, int *n_out, mhv_error *err)
+{
+    const mhv_config *c = &m->cfg;
+    *n_out = 0;
+    if (max_new < 0)
+        return mhv_fail(err, MHV_EUSAGE, "", "a negative number of tokens to generate");
+    out[0] = c->decoder_start_id;
+    int n = 1;
+    size_t V = (size_t)(c->dec_vocab_size > 0 ? c->dec_vocab_size : 1);
+    float *logits = NULL;
+    mhv_status st = MHV_OK;
+    while (n <= max_new) {
+        size_t cells;
+        if (__builtin_mul_overflow((size_t)n, V, &cells) ||
+            !(logits = realloc(logits, cells * sizeof *logits))) {
+            st = mhv_fail(err, MHV_ENOMEM, "", "out of memory for logits");
+            break;
+        }
+        if ((st = mhv_forward_seq2seq_logits(fc, m, src, ns, out, n, logits, err)))
+            break;
+        const float *row = logits + (size_t)(n - 1) * V;
+        int best = 0;
+        for (size_t v = 1; v < V; v++)
+            if (row[v] > row[best])
+                best = (int)v;
+        out[n++] = best;
+        if (best == c->eos_id)
+            break;
+    }
+    free(logits);
+    if (!st)
+        *n_out = n;
+    return st;
 }

@@ -72,4 +72,25 @@ mhv_status mhv_forward(const mhv_model *m, const int32_t *ids, int n, const mhv_
 mhv_status mhv_forward_logits(mhv_forward_ctx *c, const mhv_model *m, const int32_t *ids,
                               int n, float *logits, mhv_error *err);
 
+/* ---- encoder-decoder models (cfg.enc_dec: T5, BART, Marian) ---- */
+
+/* The encoder over src(ns) and the decoder over tgt(nt) (the decoder's input: its start
+ * token, then the target tokens: teacher forcing); sel from mhv_heads_parse_seq2seq; out as
+ * mhv_attn_alloc_seq2seq lays it out (caller frees with mhv_attn_free). Layers above the last
+ * selected head of each stack are not computed (the whole encoder runs when a decoder or
+ * cross head is selected). MHV_EUNSUPPORTED for a model that is not an encoder-decoder;
+ * MHV_EUSAGE for bad ids. */
+mhv_status mhv_forward_run_seq2seq(mhv_forward_ctx *c, const mhv_model *m, const int32_t *src,
+                                   int ns, const int32_t *tgt, int nt, const mhv_heads *sel,
+                                   mhv_attn *out, mhv_error *err);
+/* logits(nt, dec_vocab) of the LM head over the decoder's every position. */
+mhv_status mhv_forward_seq2seq_logits(mhv_forward_ctx *c, const mhv_model *m,
+                                      const int32_t *src, int ns, const int32_t *tgt, int nt,
+                                      float *logits, mhv_error *err);
+/* Greedy decoding: out starts with the decoder start token, then up to max_new tokens, each
+ * the first highest logit, stopping after the end token (eos_token_id); *n_out counts them
+ * all (so out needs max_new + 1 slots). */
+mhv_status mhv_forward_generate(mhv_forward_ctx *c, const mhv_model *m, const int32_t *src,
+                                int ns, int max_new, int32_t *out, int *n_out, mhv_error *err);
+
 #endif

@@ -46,6 +46,13 @@ typedef struct {
      * shared_gate (1, hidden) (Qwen2-MoE) */
     mhv_mat router, shared_gate;
     const mhv_mat *exp_gate, *exp_up, *exp_down;
+    /* encoder-decoder models: the decoder layers' attention to the encoder output (queries
+     * from the decoder, keys and values from the encoder), its norm, and T5's relative
+     * position bias (buckets, heads) of the layers that have one */
+    mhv_mat xq, xk, xv, xo;
+    float *xq_b, *xk_b, *xv_b, *xo_b;
+    float *ln_cross_g, *ln_cross_b;
+    mhv_mat rel_bias;
 } mhv_layer;
 
 typedef struct {
@@ -72,6 +79,14 @@ typedef struct {
     float *lm_head_b;            /* (vocab,) the LM head's bias (GPT-J), or NULL */
     mhv_mat out_proj;            /* (embedding size, hidden) after the final norm, before the
                                   * LM head (OPT project_out), or none */
+    /* encoder-decoder models: layers holds the encoder's cfg.num_layers layers, then the
+     * decoder's cfg.dec_layers (dec_layers points there); norm_g/norm_b are the decoder's
+     * final norm, enc_norm_* the encoder's; word_emb is the encoder's token embedding */
+    mhv_layer *dec_layers;
+    mhv_mat dec_word_emb;        /* (dec_vocab, hidden) */
+    mhv_mat dec_pos_emb;         /* learned decoder positions (BART), or none */
+    float *enc_norm_g, *enc_norm_b;
+    float *dec_emb_ln_g, *dec_emb_ln_b;
 } mhv_model;
 
 /* Opens DIR/config.json and DIR's safetensors checkpoint and resolves every weight of the

@@ -297,9 +297,10 @@ size_t mhv_nn_moe_floats(const mhv_moe *m, int n, int d)
 {
     size_t N = (size_t)n, I = (size_t)(m->inter > m->s_inter ? m->inter : m->s_inter);
     /* router probabilities, top-k weights and experts (as int32), the rows of one expert
-     * (int32), its inputs, gate, up and outputs, the shared expert's gate */
-    return N * (size_t)m->experts + 2 * N * (size_t)m->top_k + N + N * (size_t)d + 2 * N * I +
-           N * (size_t)d + N;
+     * (int32), its inputs, gate, up and outputs, the shared expert's gate: each on whole
+     * cache lines */
+    return lines(N * (size_t)m->experts) + 2 * lines(N * (size_t)m->top_k) + lines(N) +
+           2 * lines(N * (size_t)d) + 2 * lines(N * I) + lines(N);
 }
 
 void mhv_nn_moe(mhv_nn *nn, float *y, const float *x, const mhv_moe *m, int n, int d,
@@ -307,14 +308,15 @@ void mhv_nn_moe(mhv_nn *nn, float *y, const float *x, const mhv_moe *m, int n, i
 {
     size_t N = (size_t)n, D = (size_t)d, E = (size_t)m->experts, k = (size_t)m->top_k;
     size_t I = (size_t)(m->inter > m->s_inter ? m->inter : m->s_inter);
-    float *probs = scratch;                          /* (n, experts) */
-    float *topw = probs + N * E;                     /* (n, k) weights of the chosen */
-    int32_t *tope = (int32_t *)(void *)(topw + N * k); /* (n, k) their experts */
-    int32_t *rows = tope + N * k;                    /* (m,) tokens routed to one expert */
-    float *xe = (float *)(void *)(rows + N);         /* (m, d) their inputs */
-    float *ge = xe + N * D, *ue = ge + N * I;        /* (m, inter) */
-    float *ye = ue + N * I;                          /* (m, d) */
-    float *sg = ye + N * D;                          /* (n, 1) shared expert gate */
+    float *probs = scratch;                              /* (n, experts) */
+    float *topw = probs + lines(N * E);                  /* (n, k) weights of the chosen */
+    int32_t *tope = (int32_t *)(void *)(topw + lines(N * k)); /* (n, k) their experts */
+    int32_t *rows = tope + lines(N * k);                 /* (<= n,) token * k + slot of each
+                                                          * row routed to one expert */
+    float *xe = (float *)(void *)(rows + lines(N));      /* (rows, d) their inputs */
+    float *ge = xe + lines(N * D), *ue = ge + lines(N * I); /* (rows, inter) */
+    float *ye = ue + lines(N * I);                       /* (rows, d) */
+    float *sg = ye + lines(N * D);                       /* (n, 1) shared expert gate */
 
     mhv_nn_linear(nn, probs, x, m->router, NULL, n, MHV_NN_NO_ACT);
     for (size_t i = 0; i < N; i++) {
@@ -650,4 +652,84 @@ void mhv_nn_attention(mhv_nn *nn, const mhv_attn_layer *a, const float *x, int n
     mhv_pool_run(nn->pool, count, attn_task, &j);
     if (cap->layer_done && kept)
         cap->layer_done(cap, l);
+}
+
+/* ---- cross-attention: t queries over s keys, one task per head ---- */
+
+typedef struct {
+    const float *q, *k, *v;     /* (t, ld), (s, ld), (s, ld), head 0 */
+    float *ctx;                 /* (t, ld) or NULL */
+    size_t ld;
+    int t, s, d;
+    float scale;
+    const int *heads;
+    float **probs;              /* (tasks,) (t, s) maps or NULL */
+    const mhv_nn *nn;
+} cross_job;
+
+/* As the scalar attention kernel (double dot products and sums), over a (t, s) map. */
+static void cross_task(void *ctx, int task, int worker)
+{
+    const cross_job *j = ctx;
+    int h = j->heads[task], s = j->s;
+    size_t off = (size_t)h * (size_t)j->d;
+    float *p = j->nn->attn_scratch + (size_t)worker * j->nn->attn_stride; /* (s,) */
+    for (int i = 0; i < j->t; i++) {
+        const float *q = j->q + (size_t)i * j->ld + off;
+        float mx = -INFINITY;
+        for (int c = 0; c < s; c++) {
+            const float *k = j->k + (size_t)c * j->ld + off;
+            double dot = 0;
+            for (int e = 0; e < j->d; e++)
+                dot += (double)q[e] * k[e];
+            p[c] = (float)(dot * j->scale);
+            if (p[c] > mx)
+                mx = p[c];
+        }
+        double sum = 0;
+        for (int c = 0; c < s; c++) {
+            double e = exp((double)p[c] - mx);
+            p[c] = (float)e;
+            sum += e;
+        }
+        for (int c = 0; c < s; c++)
+            p[c] = (float)(p[c] / sum);
+        if (j->probs[task])
+            memcpy(j->probs[task] + (size_t)i * (size_t)s, p, (size_t)s * sizeof *p);
+        if (!j->ctx)
+            continue;
+        float *o = j->ctx + (size_t)i * j->ld + off;
+        for (int e = 0; e < j->d; e++) {
+            double acc = 0;
+            for (int c = 0; c < s; c++)
+                acc += (double)p[c] * j->v[(size_t)c * j->ld + off + (size_t)e];
+            o[e] = (float)acc;
+        }
+    }
+}
+
+void mhv_nn_cross_attention(mhv_nn *nn, const mhv_attn_layer *a, const float *x, int t,
+                            const float *mem, int s, int l, const mhv_attn_bufs *b,
+                            mhv_capture *cap, int done)
+{
+    int heads[MAX_HEADS], count = 0;
+    float *probs[MAX_HEADS];
+    for (int h = 0; h < a->heads; h++) {
+        int want = cap->sel && mhv_heads_has(cap->sel, l, h);
+        if (!want && done)
+            continue;
+        heads[count] = h;
+        probs[count++] = want ? cap->out->heads[cap->next++].w : NULL;
+    }
+    if (!count)
+        return;
+    mhv_nn_linear(nn, b->q, x, a->wq, a->bq, t, MHV_NN_NO_ACT);
+    mhv_plin_part parts[2] = {
+        {b->k, a->wk, a->bk, 0, a->wk->rows, MHV_NN_NO_ACT},
+        {b->v, a->wv, a->bv, 0, a->wv->rows, MHV_NN_NO_ACT},
+    };
+    mhv_nn_linear_parts(nn, parts, done ? 1 : 2, mem, s);
+    cross_job j = {b->q, b->k, b->v, done ? NULL : b->ctx, (size_t)a->heads * (size_t)a->head_dim,
+                   t, s, a->head_dim, a->scale, heads, probs, nn};
+    mhv_pool_run(nn->pool, count, cross_task, &j);
 }

@@ -606,6 +606,148 @@ static cJSON *xlm_roberta(const mhv_spm_model *m, const cJSON *cfg, const char *
     return root;
 }
 
+static void add_replace(cJSON *list, const char *from, const char *to)
+{
+    cJSON *r = typed("Replace"), *pat = cJSON_CreateObject();
+    cJSON_AddStringToObject(pat, "String", from);
+    cJSON_AddItemToObject(r, "pattern", pat);
+    cJSON_AddStringToObject(r, "content", to);
+    cJSON_AddItemToArray(list, r);
+}
+
+/* transformers 5's AlbertTokenizer from a SentencePiece unigram model: the pieces with unk 1,
+ * `` and '' as ", NFKD + StripAccents unless keep_accents, Lowercase if do_lower_case, the
+ * charsmap; WhitespaceSplit + Metaspace; [CLS] A [SEP] (B [SEP] as type 1); the named
+ * specials and control pieces as added tokens. */
+static cJSON *albert(const mhv_spm_model *m, const cJSON *cfg, const char **why)
+{
+    int lower, keep, aps;
+    const char *names[7], *keys[7] = {"bos_token", "eos_token", "unk_token", "sep_token",
+                                      "pad_token", "cls_token", "mask_token"};
+    const char *defs[7] = {"[CLS]", "[SEP]", "<unk>", "[SEP]", "<pad>", "[CLS]", "[MASK]"};
+    if (mhv_json_bool(cfg, "do_lower_case", 1, &lower, "", NULL) ||
+        mhv_json_bool(cfg, "keep_accents", 0, &keep, "", NULL) ||
+        mhv_json_bool(cfg, "add_prefix_space", 1, &aps, "", NULL)) {
+        *why = "tokenizer_config.json has a setting that is not true or false";
+        return NULL;
+    }
+    for (int k = 0; k < 7; k++) {
+        const cJSON *x = mhv_json_get(cfg, keys[k]);
+        if (cJSON_IsObject(x))
+            x = mhv_json_get(x, "content");
+        names[k] = cJSON_IsString(x) ? x->valuestring : defs[k];
+    }
+    if (m->model_type != 1) {
+        *why = "AlbertTokenizer needs a unigram SentencePiece model";
+        return NULL;
+    }
+    int cls = find_piece(m, names[5]), sep = find_piece(m, names[3]);
+    if (cls < 0 || sep < 0) {
+        *why = "the SentencePiece model has no [CLS] or [SEP] piece (AlbertTokenizer needs them)";
+        return NULL;
+    }
+    cJSON *root = cJSON_CreateObject(), *model = typed("Unigram"), *vocab = cJSON_CreateArray();
+    cJSON *added = cJSON_CreateArray(), *nz = typed("Sequence"), *nzl = cJSON_CreateArray();
+    cJSON *pt = typed("Sequence"), *ptl = cJSON_CreateArray(), *pp = typed("TemplateProcessing");
+    int ok = root && model && vocab && added && nz && nzl && pt && ptl && pp;
+    cJSON_AddItemToObject(root, "added_tokens", added);
+    cJSON_AddItemToObject(root, "normalizer", nz);
+    cJSON_AddItemToObject(nz, "normalizers", nzl);
+    cJSON_AddItemToObject(root, "pre_tokenizer", pt);
+    cJSON_AddItemToObject(pt, "pretokenizers", ptl);
+    cJSON_AddItemToObject(root, "post_processor", pp);
+    cJSON_AddItemToObject(root, "model", model);
+    cJSON_AddItemToObject(model, "vocab", vocab);
+    if (!ok) {
+        cJSON_Delete(root);
+        cJSON_Delete(model);
+        return NULL;
+    }
+    for (int i = 0; i < m->n; i++) {
+        cJSON *e = cJSON_CreateArray();
+        cJSON_AddItemToArray(e, cJSON_CreateString(m->pieces[i].piece));
+        cJSON_AddItemToArray(e, cJSON_CreateNumber((double)m->pieces[i].score));
+        cJSON_AddItemToArray(vocab, e);
+    }
+    cJSON_AddNumberToObject(model, "unk_id", 1);
+    cJSON_AddBoolToObject(model, "byte_fallback", 0);
+    int next = m->n, ids[7];
+    for (int k = 0; k < 7; k++) {
+        ids[k] = find_piece(m, names[k]);
+        for (int j = 0; j < k && ids[k] < 0; j++)
+            if (strcmp(names[j], names[k]) == 0)
+                ids[k] = ids[j];
+        if (ids[k] < 0)
+            ids[k] = next++;
+    }
+    for (int id = 0; id < next; id++) {
+        const char *content = id < m->n ? m->pieces[id].piece : NULL;
+        int take = id < m->n && m->pieces[id].type == MHV_SPM_CONTROL;
+        for (int k = 0; k < 7; k++)
+            if (ids[k] == id) {
+                take = 1;
+                content = names[k];
+            }
+        if (!take)
+            continue;
+        cJSON *a = cJSON_CreateObject();
+        cJSON_AddNumberToObject(a, "id", id);
+        cJSON_AddStringToObject(a, "content", content);
+        cJSON_AddBoolToObject(a, "normalized", 0);
+        cJSON_AddBoolToObject(a, "special", 1);
+        cJSON_AddItemToArray(added, a);
+    }
+    add_replace(nzl, "``", "\"");
+    add_replace(nzl, "''", "\"");
+    if (!keep) {
+        cJSON_AddItemToArray(nzl, typed("NFKD"));
+        cJSON_AddItemToArray(nzl, typed("StripAccents"));
+    }
+    if (lower)
+        cJSON_AddItemToArray(nzl, typed("Lowercase"));
+    if (m->charsmap) {
+        cJSON *pc = typed("Precompiled");
+        char *b64 = base64(m->charsmap, m->charsmap_len);
+        cJSON_AddStringToObject(pc, "precompiled_charsmap", b64 ? b64 : "");
+        free(b64);
+        cJSON_AddItemToArray(nzl, pc);
+    }
+    cJSON_AddItemToArray(ptl, typed("WhitespaceSplit"));
+    cJSON *ms = typed("Metaspace");
+    cJSON_AddStringToObject(ms, "replacement", "\xe2\x96\x81");
+    cJSON_AddStringToObject(ms, "prepend_scheme", aps ? "always" : "never");
+    cJSON_AddBoolToObject(ms, "split", 1);
+    cJSON_AddItemToArray(ptl, ms);
+    cJSON *sl = cJSON_CreateArray(), *pl = cJSON_CreateArray(), *sp = cJSON_CreateObject();
+    cJSON_AddItemToObject(pp, "single", sl);
+    cJSON_AddItemToObject(pp, "pair", pl);
+    cJSON_AddItemToObject(pp, "special_tokens", sp);
+    const char *single = "CAS", *pair = "CASBS";
+    for (int which = 0; which < 2; which++) {
+        const char *t = which ? pair : single;
+        for (int i = 0; t[i]; i++) {
+            cJSON *item = cJSON_CreateObject(), *in = cJSON_CreateObject();
+            if (t[i] == 'A' || t[i] == 'B') {
+                cJSON_AddStringToObject(in, "id", t[i] == 'A' ? "A" : "B");
+                cJSON_AddItemToObject(item, "Sequence", in);
+            } else {
+                cJSON_AddStringToObject(in, "id", t[i] == 'C' ? "[CLS]" : "[SEP]");
+                cJSON_AddItemToObject(item, "SpecialToken", in);
+            }
+            cJSON_AddNumberToObject(in, "type_id", i >= 3);
+            cJSON_AddItemToArray(which ? pl : sl, item);
+        }
+    }
+    for (int k = 0; k < 2; k++) {
+        cJSON *e = cJSON_CreateObject(), *il = cJSON_CreateArray();
+        cJSON_AddStringToObject(e, "id", k ? "[SEP]" : "[CLS]");
+        cJSON_AddItemToArray(il, cJSON_CreateNumber(k ? sep : cls));
+        cJSON_AddItemToObject(e, "ids", il);
+        cJSON_AddItemToObject(sp, k ? "[SEP]" : "[CLS]", e);
+    }
+    return root;
+}
+
 static int is_class(const char *name, const char *cls)
 {
     size_t n = strlen(cls);
@@ -617,7 +759,7 @@ const char *mhv_spm_class(const cJSON *config)
     const cJSON *cls = mhv_json_get(config, "tokenizer_class");
     const char *name = cJSON_IsString(cls) ? cls->valuestring : "";
     if (is_class(name, "DebertaV2Tokenizer") || is_class(name, "T5Tokenizer") ||
-        is_class(name, "XLMRobertaTokenizer"))
+        is_class(name, "XLMRobertaTokenizer") || is_class(name, "AlbertTokenizer"))
         return NULL;
     return name;
 }
@@ -630,7 +772,7 @@ mhv_status mhv_spm_to_json(const mhv_spm_model *m, const cJSON *config, const ch
     if (other)
         return mhv_fail(err, MHV_EUNSUPPORTED, file,
                         "no tokenizer.json, and a SentencePiece model is read only for "
-                        "DebertaV2Tokenizer, T5Tokenizer and XLMRobertaTokenizer "
+                        "DebertaV2Tokenizer, T5Tokenizer, XLMRobertaTokenizer and AlbertTokenizer "
                         "(tokenizer_class '%.40s'): make "
                         "tokenizer.json with "
                         "transformers, AutoTokenizer.from_pretrained(DIR).save_pretrained(DIR)",
@@ -639,6 +781,7 @@ mhv_status mhv_spm_to_json(const mhv_spm_model *m, const cJSON *config, const ch
     const char *name = cls->valuestring;
     *out = is_class(name, "T5Tokenizer")           ? t5(m, config, &why)
            : is_class(name, "XLMRobertaTokenizer") ? xlm_roberta(m, config, &why)
+           : is_class(name, "AlbertTokenizer")     ? albert(m, config, &why)
                                                    : deberta_v2(m, config, &why);
     if (!*out)
         return why ? mhv_fail(err, MHV_EUNSUPPORTED, file, "%s", why)

@@ -1,0 +1,304 @@
+/* Encoder-decoder models (T5, mT5, UMT5, BART, mBART, Marian) against Hugging Face
+ * transformers: each golden tests/fixtures/goldens/s2s-*.json (made by tests/gen/fam_t5.py,
+ * fam_bart.py, fam_marian.py) names a fixture checkpoint; every head of the encoder, the
+ * decoder and the cross-attention must match transformers' eager attention (float64 run of
+ * the checkpoint's weights) within the golden's tolerance, on 1 and 2 threads with the same
+ * bytes and with the scalar kernels; the decoder's last logits and greedy generation's tokens
+ * too where the golden has them. Also: head selection by stack, and the refusals. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <cjson/cJSON.h>
+#include <dirent.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "model/forward.h"
+
+#include "testutil.h"
+
+#define LOGIT_TOL 1e-4
+
+static int32_t *json_ids(const cJSON *arr, int *n)
+{
+    *n = cJSON_GetArraySize(arr);
+    int32_t *ids = malloc((size_t)(*n ? *n : 1) * sizeof *ids);
+    for (int i = 0; i < *n; i++)
+        ids[i] = cJSON_GetArrayItem(arr, i)->valueint;
+    return ids;
+}
+
+static void run_with(const mhv_model *m, const char *kernel, int threads, const int32_t *src,
+                     int ns, const int32_t *tgt, int nt, const mhv_heads *sel, mhv_attn *a)
+{
+    mhv_forward_params p = {.threads = threads, .kernel = kernel};
+    mhv_forward_ctx *c;
+    mhv_error err = {0};
+    if (mhv_forward_ctx_new(&p, &c, &err) ||
+        mhv_forward_run_seq2seq(c, m, src, ns, tgt, nt, sel, a, &err))
+        fail_msg("%s: forward: %s", m->dir, err.msg);
+    mhv_forward_ctx_free(c);
+}
+
+/* The largest difference between a's heads of `stack` and want[layer][head][i][j]; the
+ * decoder's maps must be exactly 0 above the diagonal. */
+static double compare_stack(const mhv_attn *a, mhv_stack stack, const cJSON *want, int *seen)
+{
+    double worst = 0;
+    for (int s = 0; s < a->count; s++) {
+        const mhv_head_attn *h = &a->heads[s];
+        if (h->stack != stack)
+            continue;
+        (*seen)++;
+        const cJSON *wl = cJSON_GetArrayItem(cJSON_GetArrayItem(want, h->layer), h->head);
+        assert_int_equal(cJSON_GetArraySize(wl), h->rows);
+        for (int i = 0; i < h->rows; i++) {
+            const cJSON *row = cJSON_GetArrayItem(wl, i);
+            assert_int_equal(cJSON_GetArraySize(row), h->cols);
+            for (int j = 0; j < h->cols; j++) {
+                double got = h->w[(size_t)i * (size_t)h->cols + (size_t)j];
+                double d = fabs(got - cJSON_GetArrayItem(row, j)->valuedouble);
+                if (stack == MHV_STACK_DECODER && j > i && got != 0.0)
+                    fail_msg("decoder map nonzero above the diagonal");
+                if (d > worst)
+                    worst = d;
+            }
+        }
+    }
+    return worst;
+}
+
+static void check_golden(const char *file)
+{
+    char path[1024];
+    snprintf(path, sizeof path, "tests/fixtures/goldens/%s", file);
+    cJSON *g = tu_read_json(path);
+    const char *fixture = cJSON_GetObjectItem(g, "fixture")->valuestring;
+    double tol = cJSON_GetObjectItem(g, "tolerance")->valuedouble;
+    assert_true(tol >= 1e-5 && tol < 1e-3);
+    snprintf(path, sizeof path, "tests/fixtures/%s", fixture);
+    mhv_model *m;
+    mhv_error err = {0};
+    if (mhv_model_open(path, &m, &err) != MHV_OK)
+        fail_msg("%s: %s: %s", fixture, err.file, err.msg);
+    const mhv_config *c = &m->cfg;
+    assert_true(c->enc_dec);
+    mhv_heads sel;
+    assert_int_equal(mhv_heads_parse_seq2seq("all", c->num_layers, c->dec_layers, c->num_heads,
+                                             &sel, NULL), 0);
+    const cJSON *s;
+    int count = 0;
+    cJSON_ArrayForEach(s, cJSON_GetObjectItem(g, "sentences"))
+    {
+        int ns, nt;
+        int32_t *src = json_ids(cJSON_GetObjectItem(s, "src_ids"), &ns);
+        int32_t *tgt = json_ids(cJSON_GetObjectItem(s, "tgt_ids"), &nt);
+        mhv_attn a1, a2, as;
+        run_with(m, NULL, 1, src, ns, tgt, nt, &sel, &a1);
+        run_with(m, NULL, 2, src, ns, tgt, nt, &sel, &a2);
+        run_with(m, "scalar", 1, src, ns, tgt, nt, &sel, &as);
+        assert_int_equal(a1.n_src, ns);
+        assert_int_equal(a1.n_tgt, nt);
+        static const char *const keys[] = {"encoder", "decoder", "cross"};
+        static const mhv_stack stacks[] = {MHV_STACK_ENCODER, MHV_STACK_DECODER,
+                                           MHV_STACK_CROSS};
+        for (int k = 0; k < 3; k++) {
+            const cJSON *want = cJSON_GetObjectItem(s, keys[k]);
+            int seen = 0, seen_s = 0;
+            double w1 = compare_stack(&a1, stacks[k], want, &seen);
+            double ws = compare_stack(&as, stacks[k], want, &seen_s);
+            int layers = cJSON_GetArraySize(want);
+            assert_int_equal(seen, layers * c->num_heads);
+            if (w1 > tol || ws > tol)
+                fail_msg("%s sentence %d (%d x %d tokens): %s attention differs by %.3g "
+                         "(scalar %.3g) > %.3g",
+                         fixture, count, ns, nt, keys[k], w1, ws, tol);
+        }
+        size_t cells = 0;
+        for (int h = 0; h < a1.count; h++)
+            cells += (size_t)a1.heads[h].rows * (size_t)a1.heads[h].cols;
+        if (memcmp(a1.buf, a2.buf, cells * sizeof(float)) != 0)
+            fail_msg("%s sentence %d: 1 and 2 threads differ", fixture, count);
+        mhv_attn_free(&a1), mhv_attn_free(&a2), mhv_attn_free(&as);
+
+        const cJSON *lg = cJSON_GetObjectItem(s, "logits_last");
+        if (lg) {
+            int V = c->dec_vocab_size;
+            assert_int_equal(cJSON_GetArraySize(lg), V);
+            float *logits = malloc((size_t)nt * (size_t)V * sizeof *logits);
+            mhv_forward_params p = {.threads = 2};
+            mhv_forward_ctx *fc;
+            if (mhv_forward_ctx_new(&p, &fc, &err) ||
+                mhv_forward_seq2seq_logits(fc, m, src, ns, tgt, nt, logits, &err))
+                fail_msg("%s: logits: %s", fixture, err.msg);
+            mhv_forward_ctx_free(fc);
+            for (int v = 0; v < V; v++) {
+                double want_l = cJSON_GetArrayItem(lg, v)->valuedouble;
+                double got = logits[(size_t)(nt - 1) * (size_t)V + (size_t)v];
+                if (fabs(got - want_l) > LOGIT_TOL * (1 + fabs(want_l)))
+                    fail_msg("%s sentence %d: logit %d is %.7g, want %.7g", fixture, count, v,
+                             got, want_l);
+            }
+            free(logits);
+        }
+        free(src);
+        free(tgt);
+        count++;
+    }
+    assert_true(count > 0);
+    int gens = 0;
+    cJSON_ArrayForEach(s, cJSON_GetObjectItem(g, "generate"))
+    {
+        int ns, nw;
+        int32_t *src = json_ids(cJSON_GetObjectItem(s, "src_ids"), &ns);
+        int32_t *want = json_ids(cJSON_GetObjectItem(s, "ids"), &nw);
+        int max_new = cJSON_GetObjectItem(s, "max_new")->valueint, n = 0;
+        int32_t *got = malloc((size_t)(max_new + 1) * sizeof *got);
+        mhv_forward_params p = {.threads = 1};
+        mhv_forward_ctx *fc;
+        if (mhv_forward_ctx_new(&p, &fc, &err) ||
+            mhv_forward_generate(fc, m, src, ns, max_new, got, &n, &err))
+            fail_msg("%s: generate: %s", fixture, err.msg);
+        mhv_forward_ctx_free(fc);
+        assert_int_equal(n, nw);
+        for (int i = 0; i < n; i++)
+            if (got[i] != want[i])
+                fail_msg("%s generation %d: token %d is %d, want %d", fixture, gens, i,
+                         (int)got[i], (int)want[i]);
+        free(src), free(want), free(got);
+        gens++;
+    }
+    print_message("%s: %d sentences within %.2g, %d generations\n", fixture, count, tol, gens);
+    mhv_heads_free(&sel);
+    mhv_model_close(m);
+    cJSON_Delete(g);
+}
+
+static int is_s2s_golden(const struct dirent *d)
+{
+    size_t len = strlen(d->d_name);
+    return strncmp(d->d_name, "s2s-", 4) == 0 && len > 5 && strcmp(d->d_name + len - 5, ".json") == 0;
+}
+
+static void test_goldens(void **state)
+{
+    (void)state;
+    struct dirent **list;
+    int n = scandir("tests/fixtures/goldens", &list, is_s2s_golden, alphasort);
+    assert_true(n > 0);
+    for (int i = 0; i < n; i++) {
+        check_golden(list[i]->d_name);
+        free(list[i]);
+    }
+    free(list);
+}
+
+/* A subset of heads gives the same maps as the full run, in stack order; only the layers
+ * needed run. */
+static void test_selection(void **state)
+{
+    (void)state;
+    mhv_model *m;
+    mhv_error err = {0};
+    if (mhv_model_open("tests/fixtures/s2s-t5-f32", &m, &err) != MHV_OK)
+        fail_msg("%s: %s", err.file, err.msg);
+    const mhv_config *c = &m->cfg;
+    int32_t src[5] = {5, 9, 11, 3, 40}, tgt[3] = {0, 7, 8};
+    mhv_heads all, some;
+    assert_int_equal(mhv_heads_parse_seq2seq("all", c->num_layers, c->dec_layers, c->num_heads,
+                                             &all, NULL), 0);
+    static const char *const specs[] = {"enc:0:1", "cross:2:*", "dec:1:3,enc:*:0",
+                                        "*:1:2", "cross:0:0,dec:0:0"};
+    mhv_attn full;
+    run_with(m, NULL, 2, src, 5, tgt, 3, &all, &full);
+    for (size_t t = 0; t < sizeof specs / sizeof specs[0]; t++) {
+        if (mhv_heads_parse_seq2seq(specs[t], c->num_layers, c->dec_layers, c->num_heads, &some,
+                                    &err) != MHV_OK)
+            fail_msg("%s: %s", specs[t], err.msg);
+        mhv_attn a;
+        run_with(m, NULL, 2, src, 5, tgt, 3, &some, &a);
+        assert_int_equal(a.count, mhv_heads_count(&some));
+        int prev = -1;
+        for (int s = 0; s < a.count; s++) {
+            const mhv_head_attn *h = &a.heads[s];
+            int key = (int)h->stack * 10000 + h->layer * 100 + h->head;
+            assert_true(key > prev); /* stack, layer, head order */
+            prev = key;
+            const mhv_head_attn *f = NULL;
+            for (int u = 0; u < full.count; u++)
+                if (full.heads[u].stack == h->stack && full.heads[u].layer == h->layer &&
+                    full.heads[u].head == h->head)
+                    f = &full.heads[u];
+            assert_non_null(f);
+            assert_int_equal(h->rows, f->rows);
+            assert_int_equal(h->cols, f->cols);
+            assert_memory_equal(h->w, f->w, (size_t)h->rows * (size_t)h->cols * sizeof(float));
+        }
+        mhv_attn_free(&a);
+        mhv_heads_free(&some);
+    }
+    mhv_attn_free(&full);
+    /* malformed and out-of-range specs */
+    static const char *const bad[] = {"0:1", "enc:9:0", "cross:0", "xenc:0:0", "dec:0:9", ""};
+    for (size_t t = 0; t < sizeof bad / sizeof bad[0]; t++)
+        assert_int_equal(mhv_heads_parse_seq2seq(bad[t], c->num_layers, c->dec_layers,
+                                                 c->num_heads, &some, &err),
+                         MHV_EUSAGE);
+    /* the single-sequence entries refuse an encoder-decoder; bad target ids are refused */
+    mhv_attn a;
+    mhv_forward_ctx *fc;
+    mhv_forward_params p = {.threads = 1};
+    assert_int_equal(mhv_forward_ctx_new(&p, &fc, &err), 0);
+    assert_int_equal(mhv_forward_run(fc, m, src, 5, &all, &a, &err), MHV_EUNSUPPORTED);
+    int32_t bad_tgt[2] = {0, c->dec_vocab_size};
+    assert_int_equal(mhv_forward_run_seq2seq(fc, m, src, 5, bad_tgt, 2, &all, &a, &err),
+                     MHV_EUSAGE);
+    assert_int_equal(mhv_forward_run_seq2seq(fc, m, src, 5, tgt, 0, &all, &a, &err), MHV_EUSAGE);
+    mhv_forward_ctx_free(fc);
+    mhv_heads_free(&all);
+    mhv_model_close(m);
+}
+
+/* A decoder-only model refuses the encoder-decoder entry. */
+static void test_not_seq2seq(void **state)
+{
+    (void)state;
+    mhv_model *m;
+    mhv_error err = {0};
+    if (mhv_model_open("tests/fixtures/fam-opt-f32", &m, &err) != MHV_OK) {
+        print_message("skipped: fam-opt-f32: %s\n", err.msg);
+        return;
+    }
+    mhv_heads sel;
+    assert_int_equal(mhv_heads_parse("all", m->cfg.num_layers, m->cfg.num_heads, &sel, NULL), 0);
+    int32_t ids[2] = {3, 4};
+    mhv_attn a;
+    mhv_forward_ctx *fc;
+    mhv_forward_params p = {.threads = 1};
+    assert_int_equal(mhv_forward_ctx_new(&p, &fc, &err), 0);
+    assert_int_equal(mhv_forward_run_seq2seq(fc, m, ids, 2, ids, 2, &sel, &a, &err),
+                     MHV_EUNSUPPORTED);
+    /* self-only runs keep stack SELF and n x n */
+    assert_int_equal(mhv_forward_run(fc, m, ids, 2, &sel, &a, &err), 0);
+    assert_int_equal(a.heads[0].stack, MHV_STACK_SELF);
+    assert_int_equal(a.heads[0].rows, 2);
+    assert_int_equal(a.n_tgt, 0);
+    mhv_attn_free(&a);
+    mhv_forward_ctx_free(fc);
+    mhv_heads_free(&sel);
+    mhv_model_close(m);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_goldens),
+        cmocka_unit_test(test_selection),
+        cmocka_unit_test(test_not_seq2seq),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
