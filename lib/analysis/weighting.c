@@ -37,17 +37,20 @@ mhv_status mhv_weighting_apply(mhv_attn *a, mhv_weighting w, float **norms, mhv_
         return mhv_fail(err, MHV_EUSAGE, "", "the %s weighting needs the value norms %s",
                         mhv_weighting_name(w),
                         w == MHV_WEIGHT_NORM ? "||v||" : "||v W_O||");
-    size_t n = (size_t)a->n;
+    if (a->n_src || a->n_tgt)
+        return mhv_fail(err, MHV_EUSAGE, "", "the %s weighting is not available for "
+                        "encoder-decoder models", mhv_weighting_name(w));
+    size_t n = (size_t)a->n, rows = (size_t)mhv_attn_nrows(a);
     float *raw = NULL;
     if (norms) {
-        raw = malloc((size_t)a->count * n * n * sizeof *raw + 1);
+        raw = malloc((size_t)a->count * rows * n * sizeof *raw + 1);
         if (!raw)
             return mhv_fail(err, MHV_ENOMEM, "", "out of memory");
     }
     for (int k = 0; k < a->count; k++) {
-        float *wk = a->heads[k].w;                  /* (n, n) */
+        float *wk = a->heads[k].w;                  /* (rows, n) */
         const float *vn = a->vnorm + (size_t)k * n; /* (n,) */
-        for (size_t i = 0; i < n; i++) {
+        for (size_t i = 0; i < rows; i++) {
             float *row = wk + i * n;
             double sum = 0;
             for (size_t j = 0; j < n; j++)
@@ -55,7 +58,7 @@ mhv_status mhv_weighting_apply(mhv_attn *a, mhv_weighting w, float **norms, mhv_
             for (size_t j = 0; j < n; j++) {
                 double p = (double)row[j] * vn[j];
                 if (raw)
-                    raw[((size_t)k * n + i) * n + j] = (float)p;
+                    raw[((size_t)k * rows + i) * n + j] = (float)p;
                 row[j] = sum > 0 ? (float)(p / sum) : 0.0f;
             }
         }

@@ -56,6 +56,18 @@ rm -rf "$TMP/n1" "$TMP/n2"
 "$MHAVIZ" run --model "$FIX" --weighting norm-out --heads 0:0 --format json --out "$TMP/n2" "$TMP/s.txt"
 check "norm and norm-out value norms differ" "! cmp -s $TMP/n1/s.json $TMP/n2/s.json"
 
+# --rows keeps some query rows: weighted and normalised the same way
+rm -rf "$TMP/rw"
+"$MHAVIZ" run --model "$FIX" --rows word:它,last --weighting norm --format json --out "$TMP/rw" "$TMP/s.txt"
+check "--rows: weighted rows are the full run's rows" "perl -MJSON::PP -e '
+    local \$/; open my \$x, \"<\", \"$TMP/rw/s.json\"; open my \$y, \"<\", \"$TMP/n1/s.json\";
+    my \$R = decode_json(<\$x>)->{sentences}[0]; my \$F = decode_json(<\$y>)->{sentences}[0];
+    exit 1 unless \"@{\$R->{rows}}\" eq \"13 19\" && @{\$R->{attentions}[0]{norms}} == 2;
+    for my \$r (0, 1) { my \$i = \$R->{rows}[\$r]; for my \$j (0..19) {
+        exit 1 if abs(\$R->{attentions}[0]{weights}[\$r][\$j] - \$F->{attentions}[0]{weights}[\$i][\$j]) > 1e-7;
+        exit 1 if abs(\$R->{attentions}[0]{norms}[\$r][\$j] - \$F->{attentions}[0]{norms}[\$i][\$j]) > 1e-7; } }
+    exit 0'"
+
 # titles
 rm -rf "$TMP/f"
 "$MHAVIZ" run --model "$FIX" --weighting norm --heads 1:2 --format svg --out "$TMP/f" "$TMP/s.txt"
