@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """Fixtures of Phi-3 (tests/fixtures/fam-phi3-*): q/k/v fused as qkv_proj ([Q; K; V] rows),
 gate and up fused as gate_up_proj ([gate; up] rows), partial rotary (partial_rotary_factor
-0.5 and 0.75 rotate the first dimensions of each head), grouped-query attention, a sliding
-window on every layer; Phi3Model and Phi3ForCausalLM (model. prefix, tied and untied lm_head),
+0.5 and 0.75 rotate the first dimensions of each head), longrope (per-pair short and long
+factors, in rope_parameters and as the earlier rope_scaling type su), grouped-query
+attention, a sliding window on every layer; Phi3Model and Phi3ForCausalLM (model. prefix, tied and untied lm_head),
 F32/F16/BF16, sharded. See famgen.py.
 
     HF_HUB_OFFLINE=1 /path/to/venv/bin/python tests/gen/fam_phi3.py
