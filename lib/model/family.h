@@ -66,7 +66,6 @@ mhv_status mhv_family_partial_rope(const struct cJSON *root, int d, const char *
                                    int *rot_dims, const char *name, mhv_error *err);
 extern const mhv_family mhv_family_t5;
 extern const mhv_family mhv_family_bart;
-extern const mhv_family mhv_family_marian;
 
 /* The family that opens model_type, and its name for it; NULL when none does. */
 const mhv_family *mhv_family_find(const char *model_type, const char **arch);
