@@ -122,8 +122,13 @@ static void test_falcon(void **state)
               " \"num_kv_heads\": 8, \"new_decoder_architecture\": true}", &c);
     assert_int_equal(c.num_kv_heads, 8);
     assert_int_equal(c.split_norms, 1);
-    expect_error("{\"model_type\": \"falcon\", \"alibi\": true}", MHV_EUNSUPPORTED,
-                 "alibi is not supported");
+    /* Falcon-RW: ALiBi, no rotary settings read */
+    expect_ok("{\"model_type\": \"falcon\", \"alibi\": true, \"multi_query\": false,"
+              " \"parallel_attn\": false, \"rope_scaling\": {\"type\": \"yarn\"}}", &c);
+    assert_int_equal(c.alibi, 1);
+    assert_int_equal(c.parallel_residual, 0);
+    expect_error("{\"model_type\": \"falcon\", \"rope_scaling\": {\"type\": \"yarn\"}}",
+                 MHV_EUNSUPPORTED, "'yarn'");
     expect_error("{\"model_type\": \"falcon\", \"new_decoder_architecture\": true,"
                  " \"parallel_attn\": false}", MHV_EUNSUPPORTED, "parallel_attn");
     expect_error("{\"model_type\": \"falcon\", \"hidden_size\": 64, \"num_attention_heads\": 4,"

@@ -115,6 +115,8 @@ static void test_spm_models(void **state)
     spm_family("t5-spm", "spiece.model", "-extra3");
     spm_family("xlmr-spm", "sentencepiece.bpe.model", "");
     spm_family("xlmr-spm", "sentencepiece.bpe.model", "-noprefix");
+    spm_family("albert-spm", "spiece.model", "");
+    spm_family("albert-spm", "spiece.model", "-cased");
     /* mhv_tok_open_dir finds spm.model when nothing else is there */
     mhv_tok *t = tu_open_tok_dir("tests/fixtures/tok-debertav2-spm-identity");
     assert_int_equal(mhv_tok_vocab_size(t), 701); /* 700 pieces and [MASK] */

@@ -11,6 +11,8 @@
 #define MHV_REPORT_VERSION MHV_VERSION
 
 void mhv_report_begin(FILE *f, const mhv_model_info *m);
+/* The report's "model" object alone. */
+void mhv_report_model(FILE *f, const mhv_model_info *m);
 /* `index` counts sentences from 0 (for the separating commas); tok (may be NULL) gives the
  * tokens' display texts. */
 void mhv_report_sentence(FILE *f, int index, const char *text, size_t len,

@@ -12,6 +12,7 @@
 
 #include "base/json.h"
 #include "model/family.h"
+#include "model/layers.h"
 
 typedef struct {
     const char *model_type;
@@ -62,28 +63,13 @@ static mhv_status bert_config(const cJSON *root, mhv_config *c, const char *name
 {
     const variant *v = variant_of(c);
     mhv_status st;
-    if ((st = mhv_json_int(root, "hidden_size", -1, 1, MHV_MAX_HIDDEN, &c->hidden_size, name,
-                           err)) ||
-        (st = mhv_json_int(root, "num_hidden_layers", -1, 1, MHV_MAX_LAYERS, &c->num_layers,
-                           name, err)) ||
-        (st = mhv_json_int(root, "num_attention_heads", -1, 1, MHV_MAX_HEADS, &c->num_heads,
-                           name, err)) ||
-        (st = mhv_json_int(root, "intermediate_size", -1, 1, 4 * MHV_MAX_HIDDEN,
-                           &c->intermediate_size, name, err)) ||
-        (st = mhv_json_int(root, "vocab_size", -1, 1, MHV_MAX_VOCAB, &c->vocab_size, name,
-                           err)) ||
-        (st = mhv_json_int(root, "max_position_embeddings", 512, 1, MHV_MAX_POSITIONS,
-                           &c->max_positions, name, err)) ||
+    static const mhv_size_keys keys = {"hidden_size", "num_hidden_layers", "num_attention_heads",
+                                       "intermediate_size", "vocab_size", "max_position_embeddings",
+                                       -1, -1, -1, -1, -1, 512};
+    if ((st = mhv_config_sizes(root, &keys, 1, c, name, err)) ||
         (st = mhv_json_int(root, "type_vocab_size", 2, 1, 1024, &c->type_vocab_size, name,
-                           err)))
-        return st;
-    if (c->hidden_size % c->num_heads != 0)
-        return mhv_fail(err, MHV_EFORMAT, name,
-                        "num_attention_heads %d does not divide hidden_size %d", c->num_heads,
-                        c->hidden_size);
-    c->head_dim = c->hidden_size / c->num_heads;
-    c->num_kv_heads = c->num_heads;
-    if ((st = read_eps(root, "layer_norm_eps", 1e-12, &c->layer_norm_eps, name, err)) ||
+                           err)) ||
+        (st = read_eps(root, "layer_norm_eps", 1e-12, &c->layer_norm_eps, name, err)) ||
         (st = mhv_config_act(root, "hidden_act", MHV_ACT_GELU, &c->act, name, err)))
         return st;
     /* Only absolute position embeddings are implemented; say so rather than compute wrongly. */
@@ -210,22 +196,12 @@ static mhv_status bert_forward(mhv_nn *nn, const mhv_model *m, const int32_t *id
     }
     for (int l = 0; l <= cap->last; l++) {
         const mhv_layer *ly = &m->layers[l];
-        mhv_attn_layer attn = {
-            .wo = &ly->o,
-            .wq = &ly->q, .wk = &ly->k, .wv = &ly->v, .bq = ly->q_b, .bk = ly->k_b,
-            .bv = ly->v_b, .heads = c->num_heads, .kv_heads = c->num_heads,
-            .head_dim = c->head_dim, .scale = (float)(1.0 / sqrt((double)c->head_dim)),
-        };
-        mhv_nn_attention(nn, &attn, x, n, l, &(mhv_attn_bufs){.q = q, .k = k, .v = v, .ctx = ctx}, cap);
+        mhv_attn_layer attn = mhv_layer_attention(ly, c);
+        mhv_nn_attention(nn, &attn, x, n, l, &(mhv_attn_bufs){.q = q, .k = k, .v = v, .ctx = ctx},
+                         cap);
         if (mhv_capture_done(cap, l))
             break;
-        mhv_norm ln1 = layernorm(ly->ln_attn_g, ly->ln_attn_b, c->layer_norm_eps);
-        mhv_norm ln2 = layernorm(ly->ln_ffn_g, ly->ln_ffn_b, c->layer_norm_eps);
-        mhv_nn_linear(nn, tmp, ctx, &ly->o, ly->o_b, n, MHV_NN_NO_ACT);
-        mhv_nn_add_norm(nn, x, tmp, &ln1, n, H);
-        mhv_nn_linear(nn, ffn, x, &ly->ffn_up, ly->ffn_up_b, n, (int)c->act);
-        mhv_nn_linear(nn, tmp, ffn, &ly->ffn_down, ly->ffn_down_b, n, MHV_NN_NO_ACT);
-        mhv_nn_add_norm(nn, x, tmp, &ln2, n, H);
+        mhv_layer_post_norm(nn, ly, c, x, ctx, tmp, ffn, n);
     }
     return MHV_OK;
 }

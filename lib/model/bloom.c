@@ -117,21 +117,6 @@ static mhv_status bloom_load(mhv_model *m, mhv_wload *ld, mhv_error *err)
     return MHV_OK;
 }
 
-/* ALiBi slopes as transformers computes them (fp32): for the closest power of two p <= heads,
- * base^1 .. base^p with base = 2^-(8/p), then the odd powers of 2^-(4/p) for the rest. */
-static void alibi_slopes(int heads, float *slopes)
-{
-    int p = 1;
-    while (p * 2 <= heads)
-        p *= 2;
-    float base = (float)pow(2.0, -pow(2.0, -(log2((double)p) - 3)));
-    for (int i = 0; i < p; i++)
-        slopes[i] = (float)pow((double)base, (double)(i + 1));
-    float extra = (float)pow(2.0, -pow(2.0, -(log2((double)(2 * p)) - 3)));
-    for (int i = 0; p + i < heads; i++)
-        slopes[p + i] = (float)pow((double)extra, (double)(2 * i + 1));
-}
-
 /* The score bias of head h: b(i, j) = slope_h * j (masked above the diagonal anyway). */
 static void alibi_bias(const void *ctx, int h, const float *q, size_t ld_q, const float *k,
                        size_t ld_k, int n, float *b)
@@ -174,7 +159,7 @@ static mhv_status bloom_forward(mhv_nn *nn, const mhv_model *m, const int32_t *i
         st = mhv_nn_reserve_bias(nn, n, err);
     if (st)
         return st;
-    alibi_slopes(c->num_heads, slopes);
+    mhv_family_alibi_slopes(c->num_heads, slopes);
 
     mhv_norm emb_ln = layernorm(m->emb_ln_g, m->emb_ln_b, c->layer_norm_eps);
     mhv_embed emb = {.tok = &m->word_emb, .norm = &emb_ln, .pad_id = -1};

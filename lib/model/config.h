@@ -83,6 +83,7 @@ typedef struct {
     int split_norms;          /* Falcon: separate ln_attn and ln_mlp */
     int residual_post_norm;   /* BLOOM apply_residual_connection_post_layernorm: the residual
                                * is the normalised input */
+    int alibi;                /* ALiBi score biases instead of positions (Falcon-RW) */
     /* encoder-decoder models (T5, BART, Marian): num_layers, num_heads, intermediate_size
      * and vocab_size are the encoder's */
     int enc_dec;              /* 1: mhv_forward_run_seq2seq runs it */
@@ -135,6 +136,19 @@ mhv_status mhv_config_parse(const char *text, size_t len, const char *name, mhv_
 mhv_status mhv_config_set_type(mhv_config *c, const char *model_type, mhv_error *err);
 
 /* Helpers for the families' config readers (`name` is the file, for messages). */
+struct cJSON;
+
+/* config.json's names of the sizes every family has, with the defaults of the family's
+ * config class (-1: required). An intermediate default of 0 means 4 x hidden. */
+typedef struct {
+    const char *hidden, *layers, *heads, *intermediate, *vocab, *positions;
+    int hidden_def, layers_def, heads_def, intermediate_def, vocab_def, positions_def;
+} mhv_size_keys;
+
+/* Reads the six sizes into c. With split_heads, heads must divide hidden: head_dim is
+ * hidden / heads, and there are as many key/value heads as heads. */
+mhv_status mhv_config_sizes(const struct cJSON *root, const mhv_size_keys *k, int split_heads,
+                            mhv_config *c, const char *name, mhv_error *err);
 struct cJSON;
 /* config.json's activation under key (missing or null: def); unknown names are refused. */
 mhv_status mhv_config_act(const struct cJSON *root, const char *key, mhv_act def, mhv_act *act,

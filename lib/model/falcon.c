@@ -9,10 +9,13 @@
  *               unless new_decoder_architecture with num_ln_in_parallel_attn 2)
  *   sequential: x += attn(input_layernorm(x));  x += mlp(post_attention_layernorm(x))
  *   logits = ln_f(x) · lm_head^T
- * ALiBi (alibi true: Falcon-RW) is refused. */
+ * With alibi (Falcon-RW) positions are ALiBi's instead of rotary: the score of key j gains
+ * bf16(bf16(slope_h) * j) / sqrt(d), rounded as transformers does. */
 #include <cjson/cJSON.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "base/dtype.h"
 #include "base/json.h"
@@ -54,14 +57,13 @@ static mhv_status falcon_config(const cJSON *root, mhv_config *c, const char *na
         (st = mhv_json_bool(root, "parallel_attn", 1, &c->parallel_residual, name, err)) ||
         (st = mhv_json_bool(root, "bias", 0, &c->attn_bias, name, err)))
         return st;
-    if (alibi)
-        return mhv_fail(err, MHV_EUNSUPPORTED, name, "alibi is not supported");
+    c->alibi = alibi;
     if (c->hidden_size % c->num_heads != 0)
         return mhv_fail(err, MHV_EFORMAT, name,
                         "num_attention_heads %d does not divide hidden_size %d", c->num_heads,
                         c->hidden_size);
     c->head_dim = c->hidden_size / c->num_heads;
-    if (c->head_dim % 2 != 0)
+    if (!alibi && c->head_dim % 2 != 0)
         return mhv_fail(err, MHV_EFORMAT, name, "head size %d is odd; rotary embeddings need pairs",
                         c->head_dim);
     if ((st = mhv_json_int(root, "num_kv_heads", c->num_heads, 1, MHV_MAX_HEADS,
@@ -97,7 +99,7 @@ static mhv_status falcon_config(const cJSON *root, mhv_config *c, const char *na
         (st = mhv_config_act(root, "activation", MHV_ACT_GELU, &c->act, name, err)) ||
         (st = mhv_json_bool(root, "tie_word_embeddings", 1, &c->tie_word_embeddings, name,
                             err)) ||
-        (st = mhv_config_rope(root, &c->rope, name, err)))
+        (!alibi && (st = mhv_config_rope(root, &c->rope, name, err))))
         return st;
     c->layer_norm_eps = (float)eps;
     c->attn_out_bias = c->mlp_bias = c->attn_bias;
@@ -188,6 +190,33 @@ static mhv_status falcon_load(mhv_model *m, mhv_wload *ld, mhv_error *err)
     return MHV_OK;
 }
 
+/* f rounded to bfloat16 (to nearest, ties to even) */
+static float bf16(float f)
+{
+    uint32_t u;
+    memcpy(&u, &f, sizeof u);
+    u = (u + 0x7fffu + ((u >> 16) & 1u)) & 0xffff0000u;
+    memcpy(&f, &u, sizeof f);
+    return f;
+}
+
+typedef struct {
+    const float *slopes; /* (heads,) bf16-rounded */
+    float sqrt_d;
+} alibi_ctx;
+
+/* The ALiBi score bias of head h: b(i, j) = bf16(slope_h * j) / sqrt(d). */
+static void alibi_bias(const void *ctx, int h, const float *q, size_t ld_q, const float *k,
+                       size_t ld_k, int n, float *b)
+{
+    (void)q, (void)ld_q, (void)k, (void)ld_k;
+    const alibi_ctx *a = ctx;
+    for (int j = 0; j < n; j++)
+        b[j] = bf16(a->slopes[h] * (float)j) / a->sqrt_d;
+    for (int i = 1; i < n; i++)
+        memcpy(b + (size_t)i * (size_t)n, b, (size_t)n * sizeof *b);
+}
+
 static mhv_norm layernorm(const float *g, const float *b, float eps)
 {
     return (mhv_norm){MHV_NORM_LAYER, g, b, eps};
@@ -214,7 +243,9 @@ static mhv_status falcon_forward(mhv_nn *nn, const mhv_model *m, const int32_t *
     float *cos_t;    /* (n, half) rotary table */
     float *sin_t;    /* (n, half) */
     float *inv_freq; /* (half,) */
+    float *slopes;   /* (heads,) ALiBi */
     const mhv_nn_buf bufs[] = {
+        {&slopes, c->alibi ? (size_t)c->num_heads : 0},
         {&x, nh},        {&xa, nh},      {&xm, nh},       {&qkv, N * QKV},
         {&q, nh},        {&k, N * KVD},  {&v, N * KVD},   {&ctx, nh},
         {&att, nh},      {&mlp, nh},     {&ffn, N * (size_t)I},
@@ -223,11 +254,20 @@ static mhv_status falcon_forward(mhv_nn *nn, const mhv_model *m, const int32_t *
     };
     mhv_nn_shape shape = {n, H, I > H ? I : H, d};
     mhv_status st = mhv_nn_begin(nn, &shape, bufs, (int)(sizeof bufs / sizeof bufs[0]), err);
+    if (!st && c->alibi)
+        st = mhv_nn_reserve_bias(nn, n, err);
     if (st)
         return st;
-    mhv_rope_inv_freq(&c->rope, d, inv_freq);
-    mhv_rope_table(inv_freq, half, n, cos_t, sin_t);
     mhv_rotary rot = {cos_t, sin_t, half, 0};
+    alibi_ctx ac = {slopes, (float)sqrt((double)d)};
+    if (c->alibi) {
+        mhv_family_alibi_slopes(c->num_heads, slopes);
+        for (int h = 0; h < c->num_heads; h++)
+            slopes[h] = bf16(slopes[h]);
+    } else {
+        mhv_rope_inv_freq(&c->rope, d, inv_freq);
+        mhv_rope_table(inv_freq, half, n, cos_t, sin_t);
+    }
 
     mhv_embed emb = {.tok = &m->word_emb, .pad_id = -1};
     mhv_nn_embed(nn, x, &emb, ids, n, H);
@@ -241,7 +281,9 @@ static mhv_status falcon_forward(mhv_nn *nn, const mhv_model *m, const int32_t *
             .wq = &ly->q, .wk = &ly->k, .wv = &ly->v, .bq = ly->q_b, .bk = ly->k_b,
             .bv = ly->v_b, .fused = c->qkv_layout == FALCON_QKV_GROUPED ? &fused : NULL,
             .heads = c->num_heads, .kv_heads = c->num_kv_heads, .head_dim = d,
-            .scale = (float)(1.0 / sqrt((double)d)), .causal = 1, .rope = &rot,
+            .scale = (float)(1.0 / sqrt((double)d)), .causal = 1,
+            .rope = c->alibi ? NULL : &rot, .bias = c->alibi ? alibi_bias : NULL,
+            .bias_ctx = &ac,
         };
         mhv_nn_norm(nn, xa, x, &ln1, n, H);
         mhv_nn_attention(nn, &attn, xa, n, l,

@@ -67,6 +67,11 @@ mhv_status mhv_family_partial_rope(const struct cJSON *root, int d, const char *
 extern const mhv_family mhv_family_t5;
 extern const mhv_family mhv_family_bart;
 
+/* ALiBi slopes(heads,) as transformers computes them (fp32): for the closest power of two
+ * p <= heads, base^1 .. base^p with base = 2^-(8/p), then the odd powers of 2^-(4/p) for the
+ * remaining heads. */
+void mhv_family_alibi_slopes(int heads, float *slopes);
+
 /* The family that opens model_type, and its name for it; NULL when none does. */
 const mhv_family *mhv_family_find(const char *model_type, const char **arch);
 /* "bert, gpt2, llama, mistral, qwen2": every model_type, for messages. */

@@ -297,9 +297,10 @@ size_t mhv_nn_moe_floats(const mhv_moe *m, int n, int d)
 {
     size_t N = (size_t)n, I = (size_t)(m->inter > m->s_inter ? m->inter : m->s_inter);
     /* router probabilities, top-k weights and experts (as int32), the rows of one expert
-     * (int32), its inputs, gate, up and outputs, the shared expert's gate */
-    return N * (size_t)m->experts + 2 * N * (size_t)m->top_k + N + N * (size_t)d + 2 * N * I +
-           N * (size_t)d + N;
+     * (int32), its inputs, gate, up and outputs, the shared expert's gate: each on whole
+     * cache lines */
+    return lines(N * (size_t)m->experts) + 2 * lines(N * (size_t)m->top_k) + lines(N) +
+           2 * lines(N * (size_t)d) + 2 * lines(N * I) + lines(N);
 }
 
 void mhv_nn_moe(mhv_nn *nn, float *y, const float *x, const mhv_moe *m, int n, int d,
@@ -307,14 +308,15 @@ void mhv_nn_moe(mhv_nn *nn, float *y, const float *x, const mhv_moe *m, int n, i
 {
     size_t N = (size_t)n, D = (size_t)d, E = (size_t)m->experts, k = (size_t)m->top_k;
     size_t I = (size_t)(m->inter > m->s_inter ? m->inter : m->s_inter);
-    float *probs = scratch;                          /* (n, experts) */
-    float *topw = probs + N * E;                     /* (n, k) weights of the chosen */
-    int32_t *tope = (int32_t *)(void *)(topw + N * k); /* (n, k) their experts */
-    int32_t *rows = tope + N * k;                    /* (m,) tokens routed to one expert */
-    float *xe = (float *)(void *)(rows + N);         /* (m, d) their inputs */
-    float *ge = xe + N * D, *ue = ge + N * I;        /* (m, inter) */
-    float *ye = ue + N * I;                          /* (m, d) */
-    float *sg = ye + N * D;                          /* (n, 1) shared expert gate */
+    float *probs = scratch;                              /* (n, experts) */
+    float *topw = probs + lines(N * E);                  /* (n, k) weights of the chosen */
+    int32_t *tope = (int32_t *)(void *)(topw + lines(N * k)); /* (n, k) their experts */
+    int32_t *rows = tope + lines(N * k);                 /* (<= n,) token * k + slot of each
+                                                          * row routed to one expert */
+    float *xe = (float *)(void *)(rows + lines(N));      /* (rows, d) their inputs */
+    float *ge = xe + lines(N * D), *ue = ge + lines(N * I); /* (rows, inter) */
+    float *ye = ue + lines(N * I);                       /* (rows, d) */
+    float *sg = ye + lines(N * D);                       /* (n, 1) shared expert gate */
 
     mhv_nn_linear(nn, probs, x, m->router, NULL, n, MHV_NN_NO_ACT);
     for (size_t i = 0; i < N; i++) {

@@ -32,6 +32,8 @@ same_json bert-sharded tests/fixtures/bin-bert-sharded tests/fixtures/bert-relu 
 same_json llama-bf16 tests/fixtures/bin-dec-llama-bf16 tests/fixtures/dec-llama-bf16-gqa2-linear \
     --ids "$TMP/ids.txt"
 same_json bert-legacy tests/fixtures/bin-bert-legacy tests/fixtures/bert-relu "$TMP/s.txt"
+check "info on a sharded .bin" \
+    "[ \"\$(\"$MHAVIZ\" info --model tests/fixtures/bin-bert-sharded | grep '^tensors:')\" = 'tensors: 23' ]"
 
 # ---- hostile checkpoints ----
 M=$TMP/m

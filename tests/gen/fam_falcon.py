@@ -2,7 +2,8 @@
 """Fixtures of the Falcon family in tests/fixtures/fam-falcon-*: the three layouts of the fused
 query_key_value (new_decoder_architecture's groups per key/value head, multi_query's [Q; K; V]
 rows, [q, k, v] per head), parallel attention with ln_attn/ln_mlp or one input_layernorm,
-sequential layers, biases on and off, rope_theta, FalconForCausalLM (transformer. prefix,
+sequential layers, biases on and off, rope_theta, ALiBi (Falcon-RW; 20 heads, so slopes
+that bfloat16 rounds, and the extra slopes), FalconForCausalLM (transformer. prefix,
 tied and untied lm_head) and FalconModel, F32/F16/BF16. See famgen.py.
 
     HF_HUB_OFFLINE=1 /path/to/venv/bin/python tests/gen/fam_falcon.py
@@ -42,3 +43,10 @@ fg.make("fam-falcon-ln1-f32", FalconModel,
         seed=64, qk_std=0.3,
         note="FalconModel, new_decoder_architecture with one key/value head and one "
              "input_layernorm (num_ln_in_parallel_attn 1), biases, relu")
+fg.make("fam-falcon-rw-bf16", FalconForCausalLM,
+        FalconConfig(**dict(SMALL, hidden_size=80, num_attention_heads=20, ffn_hidden_size=32),
+                     alibi=True,
+                     multi_query=False, parallel_attn=False, bias=True),
+        dtype=torch.bfloat16, seed=65, qk_std=0.3,
+        note="FalconForCausalLM as Falcon-RW: ALiBi (20 heads of 4), [q, k, v] per head, sequential "
+             "layers, biases, tied lm_head, BF16")

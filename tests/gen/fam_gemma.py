@@ -13,9 +13,10 @@ import os
 import sys
 
 import torch
-from transformers import (Gemma2Config, Gemma2ForCausalLM, Gemma2Model, Gemma3ForCausalLM,
-                          Gemma3TextConfig, Gemma3TextModel, GemmaConfig, GemmaForCausalLM,
-                          GemmaModel)
+from transformers import (Gemma2Config, Gemma2ForCausalLM, Gemma2ForSequenceClassification,
+                          Gemma2Model, Gemma3ForCausalLM, Gemma3TextConfig,
+                          Gemma3TextForSequenceClassification, Gemma3TextModel, GemmaConfig,
+                          GemmaForCausalLM, GemmaModel)
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import famgen as fg  # noqa: E402
@@ -81,3 +82,13 @@ fg.make("fam-gemma3-lm-f16-tied", Gemma3ForCausalLM,
         dtype=torch.float16, seed=78, qk_std=0.3, shard="20KB",
         note="Gemma3ForCausalLM F16 sharded, tied, attention_bias, default pattern (both "
              "layers sliding), default bases")
+# *ForSequenceClassification: the model. prefix beside score.weight
+fg.make("fam-gemma2-seqcls-f32", Gemma2ForSequenceClassification,
+        Gemma2Config(**dict(G2, vocab_size=64, intermediate_size=16, num_hidden_layers=2),
+                     num_labels=3),
+        seed=79, qk_std=0.3, avoid_ids=(0,), note="Gemma2ForSequenceClassification F32")
+fg.make("fam-gemma3-seqcls-bf16", Gemma3TextForSequenceClassification,
+        Gemma3TextConfig(**dict(G3, vocab_size=64, intermediate_size=16, num_hidden_layers=2),
+                         num_labels=2),
+        dtype=torch.bfloat16, seed=80, qk_std=0.3, avoid_ids=(0,),
+        note="Gemma3TextForSequenceClassification BF16")

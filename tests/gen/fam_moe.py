@@ -12,7 +12,8 @@ import os
 import sys
 
 import torch
-from transformers import (MixtralConfig, MixtralForCausalLM, MixtralModel, Qwen2MoeConfig,
+from transformers import (MixtralConfig, MixtralForCausalLM, MixtralForSequenceClassification,
+                          MixtralModel, Qwen2MoeConfig,
                           Qwen2MoeForCausalLM, Qwen2MoeModel, Qwen3MoeConfig,
                           Qwen3MoeForCausalLM, Qwen3MoeModel)
 
@@ -63,3 +64,9 @@ fg.make("fam-qwen3-moe-lm-bf16-step2", Qwen3MoeForCausalLM,
         dtype=torch.bfloat16, load_kw=EAGER, seed=86, qk_std=0.35,
         note="Qwen3MoeForCausalLM BF16, untied, head_dim 8, decoder_sparse_step 2 (layer 1 "
              "mixture, 0 and 2 dense), top 2 of 6 not renormalised")
+# *ForSequenceClassification: the model. prefix beside score.weight
+fg.make("fam-mixtral-seqcls-f16", MixtralForSequenceClassification,
+        MixtralConfig(**dict(SMALL, vocab_size=64), intermediate_size=8, num_local_experts=3,
+                      num_experts_per_tok=2, num_labels=2, pad_token_id=0),
+        dtype=torch.float16, load_kw=EAGER, seed=87, qk_std=0.35, avoid_ids=(0,),
+        note="MixtralForSequenceClassification F16")

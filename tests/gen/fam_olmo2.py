@@ -11,7 +11,8 @@ import os
 import sys
 
 import torch
-from transformers import Olmo2Config, Olmo2ForCausalLM, Olmo2Model
+from transformers import (Olmo2Config, Olmo2ForCausalLM, Olmo2ForSequenceClassification,
+                          Olmo2Model)
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import famgen as fg  # noqa: E402
@@ -33,3 +34,8 @@ fg.make("fam-olmo2-lm-f16-tied", Olmo2ForCausalLM,
                                      "rope_theta": 10000.0}),
         dtype=torch.float16, seed=63, qk_std=0.35, shard="20KB",
         note="Olmo2ForCausalLM F16 sharded, tied, MQA, linear rope scaling 2")
+# *ForSequenceClassification: the model. prefix beside score.weight
+fg.make("fam-olmo2-seqcls-bf16", Olmo2ForSequenceClassification,
+        Olmo2Config(**dict(SMALL, vocab_size=64, intermediate_size=16), num_labels=3),
+        dtype=torch.bfloat16, seed=64, qk_std=0.35, avoid_ids=(1,),
+        note="Olmo2ForSequenceClassification BF16")

@@ -11,7 +11,7 @@ import os
 import sys
 
 import torch
-from transformers import Phi3Config, Phi3ForCausalLM, Phi3Model
+from transformers import Phi3Config, Phi3ForCausalLM, Phi3ForSequenceClassification, Phi3Model
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import famgen as fg  # noqa: E402
@@ -38,3 +38,8 @@ fg.make("fam-phi3-lm-f16-sw5", Phi3ForCausalLM,
         dtype=torch.float16, seed=53, qk_std=0.35, shard="20KB",
         note="Phi3ForCausalLM F16 sharded, tied, head_dim 16, partial_rotary_factor 0.75 "
              "(12 of 16), sliding window 5")
+# *ForSequenceClassification: the model. prefix beside score.weight
+fg.make("fam-phi3-seqcls-f16", Phi3ForSequenceClassification,
+        Phi3Config(**dict(SMALL, vocab_size=64, intermediate_size=16), num_labels=2),
+        dtype=torch.float16, seed=54, qk_std=0.35, avoid_ids=(0,),
+        note="Phi3ForSequenceClassification F16")

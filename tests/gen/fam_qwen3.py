@@ -11,7 +11,7 @@ import os
 import sys
 
 import torch
-from transformers import Qwen3Config, Qwen3ForCausalLM, Qwen3Model
+from transformers import Qwen3Config, Qwen3ForCausalLM, Qwen3ForSequenceClassification, Qwen3Model
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import famgen as fg  # noqa: E402
@@ -33,3 +33,8 @@ fg.make("fam-qwen3-lm-f16-tied", Qwen3ForCausalLM,
         Qwen3Config(**dict(SMALL, num_key_value_heads=1, head_dim=8), tie_word_embeddings=True),
         dtype=torch.float16, seed=33, qk_std=0.35, shard="20KB",
         note="Qwen3ForCausalLM F16 sharded, tied embeddings, MQA, head_dim 8")
+# *ForSequenceClassification: the model. prefix beside score.weight
+fg.make("fam-qwen3-seqcls-f32", Qwen3ForSequenceClassification,
+        Qwen3Config(**dict(SMALL, vocab_size=64, intermediate_size=16), num_labels=3,
+                    pad_token_id=0),
+        seed=34, qk_std=0.35, avoid_ids=(0,), note="Qwen3ForSequenceClassification F32")

@@ -521,6 +521,9 @@ def spm_dirs():
                           "split_by_punct": True, "add_prefix_space": False}}
     xl = {"": {"tokenizer_class": "XLMRobertaTokenizer"},
           "-noprefix": {"tokenizer_class": "XLMRobertaTokenizer", "add_prefix_space": False}}
+    al = {"": {"tokenizer_class": "AlbertTokenizer"},
+          "-cased": {"tokenizer_class": "AlbertTokenizer", "do_lower_case": False,
+                     "keep_accents": True, "add_prefix_space": False}}
     t5 = {"": {"tokenizer_class": "T5Tokenizer"},
           "-extra3": {"tokenizer_class": "T5Tokenizer", "extra_ids": 3}}
     for name, rule, cfgs, fname, lay in (
@@ -528,7 +531,10 @@ def spm_dirs():
             ("debertav2-spm-identity", "identity", configs, "spm.model", layout),
             ("t5-spm", "nmt_nfkc", t5, "spiece.model", None),
             ("xlmr-spm", "nmt_nfkc", xl, "sentencepiece.bpe.model",
-             dict(unk_id=0, bos_id=1, eos_id=2, pad_id=-1))):
+             dict(unk_id=0, bos_id=1, eos_id=2, pad_id=-1)),
+            ("albert-spm", "nmt_nfkc", al, "spiece.model",
+             dict(pad_id=0, unk_id=1, bos_id=2, eos_id=3, bos_piece="[CLS]", eos_piece="[SEP]",
+                  user_defined_symbols=["[MASK]"]))):
         mf = spm_train("unigram", 700, False, rule=rule, extra=lay)
         d = os.path.join(FIX, f"tok-{name}")
         os.makedirs(d, exist_ok=True)
@@ -544,7 +550,8 @@ def spm_dirs():
             tok = at.backend_tokenizer
             ss = sentences() + ADDED_SENTENCES + ["[MASK] is [CLS] or [SEP]", "a  b \t\n c  ",
                                                   "<extra_id_0> x <extra_id_2></s><pad>",
-                                                  "<mask> <s> x </s>"]
+                                                  "<mask> <s> x </s>",
+                                                  "``quoted'' and \"plain\" [MASK] ÀÉÎ"]
             cases = [enc_dict(tok, tok.encode(x), x) for x in ss]
             prs = [{"first": a, "second": b, "ids": tok.encode(a, b).ids,
                     "type_ids": tok.encode(a, b).type_ids} for a, b in pairs()]

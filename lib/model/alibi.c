@@ -1,0 +1,17 @@
+/* alibi.c - ALiBi slopes (BLOOM, Falcon-RW). */
+#include <math.h>
+
+#include "model/family.h"
+
+void mhv_family_alibi_slopes(int heads, float *slopes)
+{
+    int p = 1;
+    while (p * 2 <= heads)
+        p *= 2;
+    float base = (float)pow(2.0, -pow(2.0, -(log2((double)p) - 3)));
+    for (int i = 0; i < p; i++)
+        slopes[i] = (float)pow((double)base, (double)(i + 1));
+    float extra = (float)pow(2.0, -pow(2.0, -(log2((double)(2 * p)) - 3)));
+    for (int i = 0; p + i < heads; i++)
+        slopes[p + i] = (float)pow((double)extra, (double)(2 * i + 1));
+}

@@ -1,0 +1,261 @@
+/* config.json of the decoder families Qwen3, Phi-3, OLMo 2, Gemma 1-3, Mixtral, Qwen2-MoE and
+ * Qwen3-MoE: the defaults of their transformers config classes, both generations of field
+ * names (rope_theta / rope_parameters, num_experts / num_local_experts), and what is refused
+ * by name rather than approximated. The forward passes are checked against transformers by
+ * tests/test_families.c. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "model/config.h"
+
+/* The sizes every config here shares: 6 layers, 4 heads of 8 (hidden 32). */
+#define SIZES                                                                                  \
+    "\"hidden_size\": 32, \"num_hidden_layers\": 6, \"num_attention_heads\": 4, "              \
+    "\"intermediate_size\": 48, \"vocab_size\": 100"
+
+static mhv_status parse(const char *json, mhv_config *c, mhv_error *err)
+{
+    memset(err, 0, sizeof *err);
+    return mhv_config_parse(json, strlen(json), "config.json", c, err);
+}
+
+static void ok(const char *json, mhv_config *c)
+{
+    mhv_error err;
+    if (parse(json, c, &err) != MHV_OK)
+        fail_msg("%s: %s", json, err.msg);
+}
+
+/* The config is refused (MHV_EUNSUPPORTED or MHV_EFORMAT) with `want` in the message. */
+static void refused(const char *json, const char *want)
+{
+    mhv_config c;
+    mhv_error err;
+    mhv_status st = parse(json, &c, &err);
+    if (st == MHV_OK)
+        fail_msg("accepted: %s", json);
+    if (!strstr(err.msg, want))
+        fail_msg("%s: message '%s' lacks '%s'", json, err.msg, want);
+}
+
+static int slides(const mhv_config *c, int l)
+{
+    return mhv_config_layer_slides(c, l);
+}
+
+static void test_qwen3(void **state)
+{
+    (void)state;
+    mhv_config c;
+    ok("{\"model_type\": \"qwen3\", " SIZES "}", &c);
+    assert_string_equal(c.arch, "qwen3");
+    assert_int_equal(c.head_dim, 128); /* Qwen3Config's default, not hidden / heads */
+    assert_int_equal(c.qk_norm, MHV_QK_NORM_HEAD);
+    assert_int_equal(c.attn_bias, 0);
+    assert_int_equal(c.sliding_window, 0);
+    ok("{\"model_type\": \"qwen3\", " SIZES ", \"head_dim\": 16, \"attention_bias\": true, "
+       "\"use_sliding_window\": true, \"sliding_window\": 7, \"max_window_layers\": 4}",
+       &c);
+    assert_int_equal(c.head_dim, 16);
+    assert_true(c.attn_bias && c.attn_out_bias);
+    assert_true(!slides(&c, 3) && slides(&c, 4) && slides(&c, 5));
+    assert_int_equal(c.sliding_window, 7);
+}
+
+static void test_phi3(void **state)
+{
+    (void)state;
+    mhv_config c;
+    ok("{\"model_type\": \"phi3\", " SIZES "}", &c);
+    assert_int_equal(c.head_dim, 8);
+    assert_int_equal(c.rotary_dims, 0);
+    assert_int_equal(c.sliding_window, 0);
+    /* earlier files: partial_rotary_factor beside rope_scaling (Phi-4-mini) */
+    ok("{\"model_type\": \"phi3\", " SIZES ", \"partial_rotary_factor\": 0.5, "
+       "\"rope_scaling\": null, \"sliding_window\": 2047}", &c);
+    assert_int_equal(c.rotary_dims, 4);
+    assert_int_equal(c.sliding_window, 2047);
+    assert_true(slides(&c, 0) && slides(&c, 5));
+    ok("{\"model_type\": \"phi3\", " SIZES ", \"rope_parameters\": {\"rope_type\": \"default\", "
+       "\"rope_theta\": 250000.0, \"partial_rotary_factor\": 0.75}}", &c);
+    assert_int_equal(c.rotary_dims, 6);
+    assert_true(fabs(c.rope.theta - 250000.0) < 1e-9);
+    refused("{\"model_type\": \"phi3\", " SIZES ", \"rope_scaling\": {\"type\": \"longrope\", "
+            "\"short_factor\": [1, 1, 1, 1], \"long_factor\": [2, 2, 2, 2]}}",
+            "unsupported rope scaling type 'longrope'");
+    refused("{\"model_type\": \"phi3\", " SIZES ", \"rope_scaling\": {\"type\": \"su\"}}",
+            "unsupported rope scaling type 'su'");
+    refused("{\"model_type\": \"phi3\", " SIZES ", \"partial_rotary_factor\": 0.375}",
+            "partial_rotary_factor 0.375 gives 3 rotated dimensions");
+    /* the dense llama rows still refuse partial rotary */
+    refused("{\"model_type\": \"llama\", " SIZES ", \"rope_parameters\": {\"rope_type\": "
+            "\"default\", \"partial_rotary_factor\": 0.5}}",
+            "unsupported partial_rotary_factor 0.5");
+}
+
+static void test_olmo2(void **state)
+{
+    (void)state;
+    mhv_config c;
+    ok("{\"model_type\": \"olmo2\", " SIZES ", \"num_key_value_heads\": 2}", &c);
+    assert_int_equal(c.qk_norm, MHV_QK_NORM_FULL);
+    assert_int_equal(c.num_kv_heads, 2);
+    assert_int_equal(c.max_positions, 2048);
+}
+
+static void test_gemma(void **state)
+{
+    (void)state;
+    mhv_config c;
+    ok("{\"model_type\": \"gemma\", " SIZES "}", &c);
+    assert_int_equal(c.head_dim, 256);
+    assert_true(c.tie_word_embeddings);
+    assert_int_equal(c.act, MHV_ACT_GELU_NEW);
+    assert_true(c.attn_scale == 0 && c.attn_softcap == 0 && c.final_softcap == 0);
+    assert_int_equal(c.sliding_window, 0);
+    /* GemmaConfig: "gelu" is the released files' name of the tanh form */
+    ok("{\"model_type\": \"gemma\", " SIZES ", \"hidden_act\": \"gelu\"}", &c);
+    assert_int_equal(c.act, MHV_ACT_GELU_NEW);
+    ok("{\"model_type\": \"gemma\", " SIZES ", \"hidden_act\": \"relu\"}", &c);
+    assert_int_equal(c.act, MHV_ACT_RELU);
+    refused("{\"model_type\": \"gemma\", " SIZES ", \"use_bidirectional_attention\": true}",
+            "use_bidirectional_attention is not supported");
+}
+
+static void test_gemma2(void **state)
+{
+    (void)state;
+    mhv_config c;
+    ok("{\"model_type\": \"gemma2\", " SIZES "}", &c);
+    assert_true(fabsf(c.attn_softcap - 50.0f) < 1e-6f && fabsf(c.final_softcap - 30.0f) < 1e-6f);
+    assert_true(fabs(c.attn_scale - 1.0 / 16) < 1e-12); /* 256**-0.5 */
+    assert_int_equal(c.sliding_window, 4096);
+    for (int l = 0; l < 6; l++) /* layer 0 slides, 1 does not, ... */
+        assert_int_equal(slides(&c, l), l % 2 == 0);
+    ok("{\"model_type\": \"gemma2\", " SIZES ", \"attn_logit_softcapping\": null, "
+       "\"final_logit_softcapping\": null, \"query_pre_attn_scalar\": 224, "
+       "\"layer_types\": [\"full_attention\", \"full_attention\", \"sliding_attention\", "
+       "\"full_attention\", \"full_attention\", \"full_attention\"], \"sliding_window\": 9}",
+       &c);
+    assert_true(c.attn_softcap == 0 && c.final_softcap == 0);
+    assert_true(fabs(c.attn_scale - pow(224, -0.5)) < 1e-12);
+    for (int l = 0; l < 6; l++)
+        assert_int_equal(slides(&c, l), l == 2);
+    refused("{\"model_type\": \"gemma2\", " SIZES ", \"layer_types\": [\"full_attention\"]}",
+            "layer_types");
+    refused("{\"model_type\": \"gemma2\", " SIZES ", \"layer_types\": [\"chunked_attention\", "
+            "\"full_attention\", \"full_attention\", \"full_attention\", \"full_attention\", "
+            "\"full_attention\"]}",
+            "unsupported layer type 'chunked_attention'");
+    refused("{\"model_type\": \"gemma2\", " SIZES ", \"sliding_window\": null}",
+            "sliding_window null");
+}
+
+static void test_gemma3(void **state)
+{
+    (void)state;
+    mhv_config c;
+    /* earlier files (gemma-3-1b): rope_theta, rope_local_base_freq, sliding_window_pattern */
+    ok("{\"model_type\": \"gemma3_text\", " SIZES ", \"rope_theta\": 1000000.0, "
+       "\"rope_local_base_freq\": 10000.0, \"rope_scaling\": null, \"sliding_window\": 512, "
+       "\"sliding_window_pattern\": 3}", &c);
+    assert_int_equal(c.qk_norm, MHV_QK_NORM_HEAD);
+    assert_true(c.two_ropes);
+    assert_true(fabs(c.rope.theta - 1e6) < 1e-6 && fabs(c.rope_local.theta - 1e4) < 1e-6);
+    assert_int_equal(c.rope.kind, MHV_ROPE_NONE);
+    for (int l = 0; l < 6; l++) /* (l + 1) % 3 != 0 slides */
+        assert_int_equal(slides(&c, l), (l + 1) % 3 != 0);
+    ok("{\"model_type\": \"gemma3_text\", " SIZES "}", &c);
+    for (int l = 0; l < 6; l++) /* the default pattern, 6 */
+        assert_int_equal(slides(&c, l), l != 5);
+    assert_true(fabs(c.rope.theta - 1e6) < 1e-6 && fabs(c.rope_local.theta - 1e4) < 1e-6);
+    ok("{\"model_type\": \"gemma3_text\", " SIZES ", \"rope_theta\": 500000.0, "
+       "\"rope_scaling\": {\"rope_type\": \"linear\", \"factor\": 8.0}}", &c);
+    assert_int_equal(c.rope.kind, MHV_ROPE_LINEAR);
+    assert_true(fabs(c.rope.factor - 8) < 1e-12 && fabs(c.rope.theta - 5e5) < 1e-6);
+    assert_int_equal(c.rope_local.kind, MHV_ROPE_NONE);
+    /* transformers 5: rope_parameters per layer type */
+    ok("{\"model_type\": \"gemma3_text\", " SIZES ", \"rope_parameters\": {\"full_attention\": "
+       "{\"rope_type\": \"linear\", \"factor\": 4.0, \"rope_theta\": 20000.0}, "
+       "\"sliding_attention\": {\"rope_type\": \"default\", \"rope_theta\": 30.0}}}", &c);
+    assert_true(c.rope.kind == MHV_ROPE_LINEAR && fabs(c.rope.theta - 2e4) < 1e-6);
+    assert_true(c.rope_local.kind == MHV_ROPE_NONE && fabs(c.rope_local.theta - 30) < 1e-9);
+    refused("{\"model_type\": \"gemma3_text\", " SIZES ", \"rope_parameters\": {"
+            "\"full_attention\": {\"rope_type\": \"yarn\", \"factor\": 4.0}}}",
+            "unsupported rope scaling type 'yarn'");
+    refused("{\"model_type\": \"gemma3_text\", " SIZES ", \"rope_scaling\": {\"rope_type\": "
+            "\"dynamic\", \"factor\": 2.0}}",
+            "unsupported rope scaling type 'dynamic'");
+    refused("{\"model_type\": \"gemma3_text\", " SIZES ", \"attn_logit_softcapping\": 50.0}",
+            "attn_logit_softcapping is not supported");
+    refused("{\"model_type\": \"gemma3_text\", " SIZES ", \"use_bidirectional_attention\": "
+            "true}",
+            "use_bidirectional_attention");
+}
+
+static int moe_layer(const mhv_config *c, int l)
+{
+    return (c->moe_layers[l / 8] >> (l % 8)) & 1;
+}
+
+static void test_moe(void **state)
+{
+    (void)state;
+    mhv_config c;
+    ok("{\"model_type\": \"mixtral\", " SIZES "}", &c);
+    assert_true(c.num_experts == 8 && c.experts_per_tok == 2 && c.norm_topk_prob);
+    assert_int_equal(c.moe_intermediate_size, 48);
+    assert_int_equal(c.sliding_window, 0);
+    for (int l = 0; l < 6; l++)
+        assert_true(moe_layer(&c, l));
+    refused("{\"model_type\": \"mixtral\", " SIZES ", \"num_local_experts\": 2, "
+            "\"num_experts_per_tok\": 3}",
+            "num_experts_per_tok 3 exceeds the 2 experts");
+
+    /* Qwen1.5-MoE's file names num_experts; decoder_sparse_step and mlp_only_layers pick
+     * the dense layers */
+    ok("{\"model_type\": \"qwen2_moe\", " SIZES ", \"num_experts\": 6, "
+       "\"decoder_sparse_step\": 2, \"mlp_only_layers\": [3]}", &c);
+    assert_true(c.num_experts == 6 && c.experts_per_tok == 4 && !c.norm_topk_prob);
+    assert_true(c.moe_intermediate_size == 1408 && c.shared_expert_size == 5632);
+    assert_true(c.attn_bias && !c.attn_out_bias); /* qkv_bias, default true */
+    for (int l = 0; l < 6; l++)
+        assert_int_equal(moe_layer(&c, l), l == 1 || l == 5);
+    ok("{\"model_type\": \"qwen2_moe\", " SIZES ", \"qkv_bias\": false, "
+       "\"use_sliding_window\": true, \"sliding_window\": 5, \"max_window_layers\": 3}", &c);
+    assert_int_equal(c.attn_bias, 0);
+    for (int l = 0; l < 6; l++) /* Qwen2MoeConfig: the even layers below max_window_layers */
+        assert_int_equal(slides(&c, l), l == 0 || l == 2);
+    refused("{\"model_type\": \"qwen2_moe\", " SIZES ", \"layer_types\": [\"sliding_attention\","
+            " \"full_attention\", \"full_attention\", \"full_attention\", \"full_attention\", "
+            "\"full_attention\"]}",
+            "sliding layers without use_sliding_window");
+
+    ok("{\"model_type\": \"qwen3_moe\", " SIZES ", \"num_local_experts\": 16, "
+       "\"norm_topk_prob\": true, \"use_sliding_window\": true}", &c);
+    assert_true(c.num_experts == 16 && c.experts_per_tok == 8 && c.norm_topk_prob);
+    assert_true(c.moe_intermediate_size == 768 && c.shared_expert_size == 0);
+    assert_int_equal(c.qk_norm, MHV_QK_NORM_HEAD);
+    assert_int_equal(c.sliding_window, 4096); /* every layer, max_window_layers unused */
+    assert_true(slides(&c, 0) && slides(&c, 5));
+    ok("{\"model_type\": \"qwen3_moe\", " SIZES ", \"num_experts\": 0}", &c);
+    for (int l = 0; l < 6; l++) /* no experts: every layer dense */
+        assert_false(moe_layer(&c, l));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_qwen3),  cmocka_unit_test(test_phi3),
+        cmocka_unit_test(test_olmo2),  cmocka_unit_test(test_gemma),
+        cmocka_unit_test(test_gemma2), cmocka_unit_test(test_gemma3),
+        cmocka_unit_test(test_moe),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
