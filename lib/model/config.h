@@ -111,6 +111,7 @@ typedef struct {
     double embed_scale;       /* > 0: token embeddings are multiplied by it (BART
                                * scale_embedding: sqrt(d_model)) */
     int sinusoidal;           /* Marian: sinusoidal positions, not learned */
+    int separate_emb;         /* Marian: the decoder has its own token embeddings */
 } mhv_config;
 
 enum { MHV_QK_NORM_NONE = 0, MHV_QK_NORM_HEAD, MHV_QK_NORM_FULL };
