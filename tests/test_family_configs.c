@@ -107,7 +107,7 @@ static void test_phi3(void **state)
             "short_factor must be a list of 4 numbers");
     refused("{\"model_type\": \"phi3\", " SIZES ", \"rope_scaling\": {\"type\": \"dynamic\", "
             "\"factor\": 2.0}}",
-            "unsupported rope scaling type 'dynamic'");
+            "unsupported rope scaling type 'dynamic' (Phi-3: default or longrope)");
     refused("{\"model_type\": \"phi3\", " SIZES ", \"partial_rotary_factor\": 0.375}",
             "partial_rotary_factor 0.375 gives 3 rotated dimensions");
     /* the dense llama rows still refuse partial rotary */
@@ -206,9 +206,13 @@ static void test_gemma3(void **state)
     refused("{\"model_type\": \"gemma3_text\", " SIZES ", \"rope_parameters\": {"
             "\"full_attention\": {\"rope_type\": \"yarn\", \"factor\": 4.0}}}",
             "unsupported rope scaling type 'yarn'");
+    /* dynamic NTK: the default frequencies up to max_position_embeddings */
+    ok("{\"model_type\": \"gemma3_text\", " SIZES ", \"rope_scaling\": {\"rope_type\": "
+       "\"dynamic\", \"factor\": 2.0}}", &c);
+    assert_int_equal(c.rope.kind, MHV_ROPE_NONE);
     refused("{\"model_type\": \"gemma3_text\", " SIZES ", \"rope_scaling\": {\"rope_type\": "
-            "\"dynamic\", \"factor\": 2.0}}",
-            "unsupported rope scaling type 'dynamic'");
+            "\"dynamic\"}}",
+            "factor");
     refused("{\"model_type\": \"gemma3_text\", " SIZES ", \"attn_logit_softcapping\": 50.0}",
             "attn_logit_softcapping is not supported");
     refused("{\"model_type\": \"gemma3_text\", " SIZES ", \"use_bidirectional_attention\": "
