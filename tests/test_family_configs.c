@@ -86,11 +86,28 @@ static void test_phi3(void **state)
        "\"rope_theta\": 250000.0, \"partial_rotary_factor\": 0.75}}", &c);
     assert_int_equal(c.rotary_dims, 6);
     assert_true(fabs(c.rope.theta - 250000.0) < 1e-9);
+    /* longrope (earlier files: rope_scaling type su beside rope_theta): factors per pair,
+     * attention factor from max_position_embeddings / original_max_position_embeddings */
+    ok("{\"model_type\": \"phi3\", " SIZES ", \"max_position_embeddings\": 131072, "
+       "\"original_max_position_embeddings\": 4096, \"rope_theta\": 500.0, "
+       "\"rope_scaling\": {\"type\": \"su\", \"short_factor\": [1, 1.5, 2, 3], "
+       "\"long_factor\": [2, 4, 8, 16]}}", &c);
+    assert_true(c.longrope && c.longrope_original == 4096);
+    assert_true(c.rope.kind == MHV_ROPE_NONE && fabs(c.rope.theta - 500) < 1e-9);
+    assert_true(c.longrope_short[1] == 1.5f && c.longrope_long[3] == 16.0f);
+    assert_true(fabs(c.longrope_attention - sqrt(1 + log(32.0) / log(4096.0))) < 1e-12);
+    ok("{\"model_type\": \"phi3\", " SIZES ", \"rope_parameters\": {\"rope_type\": "
+       "\"longrope\", \"partial_rotary_factor\": 0.5, \"attention_factor\": 1.25, "
+       "\"short_factor\": [1, 1], \"long_factor\": [2, 2]}}", &c);
+    assert_true(c.longrope && c.rotary_dims == 4 && c.longrope_attention == 1.25);
     refused("{\"model_type\": \"phi3\", " SIZES ", \"rope_scaling\": {\"type\": \"longrope\", "
-            "\"short_factor\": [1, 1, 1, 1], \"long_factor\": [2, 2, 2, 2]}}",
-            "unsupported rope scaling type 'longrope'");
+            "\"short_factor\": [1, 1, 1], \"long_factor\": [2, 2, 2, 2]}}",
+            "short_factor must be a list of 4 numbers");
     refused("{\"model_type\": \"phi3\", " SIZES ", \"rope_scaling\": {\"type\": \"su\"}}",
-            "unsupported rope scaling type 'su'");
+            "short_factor must be a list of 4 numbers");
+    refused("{\"model_type\": \"phi3\", " SIZES ", \"rope_scaling\": {\"type\": \"dynamic\", "
+            "\"factor\": 2.0}}",
+            "unsupported rope scaling type 'dynamic'");
     refused("{\"model_type\": \"phi3\", " SIZES ", \"partial_rotary_factor\": 0.375}",
             "partial_rotary_factor 0.375 gives 3 rotated dimensions");
     /* the dense llama rows still refuse partial rotary */

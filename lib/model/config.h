@@ -14,6 +14,8 @@
 
 struct mhv_family;
 
+#define MHV_MAX_ROPE_PAIRS 512 /* rotated pairs of a head with per-pair rope factors */
+
 typedef struct {
     const struct mhv_family *family;
     const char *arch;         /* the architecture as reports name it: "bert", "mistral" ...
@@ -77,6 +79,13 @@ typedef struct {
     int moe_intermediate_size;
     int shared_expert_size;   /* intermediate size of the shared expert (Qwen2-MoE), or 0 */
     unsigned char moe_layers[128]; /* bit l set (as window_layers): layer l is a mixture */
+    /* Phi-3's longrope (rope.kind MHV_ROPE_NONE with longrope set): inv_freq[j] =
+     * 1 / (factor[j] * theta^(2j/dim)), the short factors for up to longrope_original
+     * tokens, the long ones beyond, cos and sin multiplied by longrope_attention */
+    int longrope;
+    int longrope_original;
+    double longrope_attention;
+    float longrope_short[MHV_MAX_ROPE_PAIRS], longrope_long[MHV_MAX_ROPE_PAIRS];
     int pre_norm;             /* OPT do_layer_norm_before: 1 pre-LN, 0 post-LN (OPT-350m) */
     int final_norm;           /* OPT: the final LayerNorm exists */
     int qkv_layout;           /* a fused query/key/value matrix's layout (the family's enum) */
@@ -102,6 +111,7 @@ typedef struct {
     double embed_scale;       /* > 0: token embeddings are multiplied by it (BART
                                * scale_embedding: sqrt(d_model)) */
     int sinusoidal;           /* Marian: sinusoidal positions, not learned */
+    int separate_emb;         /* Marian: the decoder has its own token embeddings */
 } mhv_config;
 
 enum { MHV_QK_NORM_NONE = 0, MHV_QK_NORM_HEAD, MHV_QK_NORM_FULL };

@@ -87,6 +87,7 @@ typedef struct {
     mhv_mat dec_pos_emb;         /* learned decoder positions (BART), or none */
     float *enc_norm_g, *enc_norm_b;
     float *dec_emb_ln_g, *dec_emb_ln_b;
+    mhv_mat final_logits_bias;   /* (1, dec_vocab) added to the logits (BART, Marian), or none */
 } mhv_model;
 
 /* Opens DIR/config.json and DIR's safetensors checkpoint and resolves every weight of the
