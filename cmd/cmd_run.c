@@ -16,6 +16,7 @@
 #include "base/heads.h"
 #include "analysis/report.h"
 #include "analysis/rollout.h"
+#include "analysis/weighting.h"
 #include "analysis/rows.h"
 #include "analysis/stwrite.h"
 #include "run_figures.h"
@@ -28,7 +29,8 @@ static const char run_usage[] =
     "                  [--dpi N] [--font FILE] [--font-size PX] [--title TEXT | --no-title]\n"
     "                  [--model-name NAME] [--view matrix|lines|row] [--min-weight W]\n"
     "                  [--row WORD] [--svg-text] [--pretokenized | --ids] [--truncate]\n"
-    "                  [--threads N] [--aggregate mean|rollout|flow] FILE\n"
+    "                  [--threads N] [--aggregate mean|rollout|flow]\n"
+    "                  [--weighting attn|norm|norm-out] FILE\n"
     "\n"
     "Runs the model on each non-empty line of FILE (- for stdin) and draws the attention\n"
     "of the selected heads: OUT/<stem>/L05-H03.png per head, L05.png per layer, model.png\n"
@@ -78,6 +80,11 @@ static const char run_usage[] =
     "                   attention flow through layers 0..l, Abnar & Zuidema; flow solves\n"
     "                   layers x tokens^2 max-flow problems: seconds past ~50 tokens); needs\n"
     "                   every head (no --heads)\n"
+    "  --weighting W    attn (default): attention weights; norm: alpha_ij * ||v_j|| and\n"
+    "                   norm-out: alpha_ij * ||v_j W_O^h|| (what key j moves into the\n"
+    "                   head's output, Kobayashi et al. 2020), rows normalised to sum 1 in\n"
+    "                   figures and aggregates; json adds \"weighting\" and per head the raw\n"
+    "                   \"norms\" and \"value_norms\"\n"
     "  -h, --help       show this help\n";
 
 typedef struct {
@@ -92,6 +99,7 @@ typedef struct {
     uint64_t max_memory;   /* --max-memory in bytes; 0: none */
     int max_memory_set;    /* given (else the available memory) */
     mhv_agg agg;
+    mhv_weighting weighting; /* --weighting */
     run_fig_opts fig;
 } run_opts;
 
@@ -219,6 +227,7 @@ static int parse(int argc, char **argv, run_opts *o)
         {"aggregate", required_argument, 0, 'A'},
         {"rows", required_argument, 0, 'R'},   {"dtype", required_argument, 0, 'D'},
         {"max-memory", required_argument, 0, 'X'},
+        {"weighting", required_argument, 0, 'W'},
         {0, 0, 0, 0},
     };
     *o = (run_opts){.heads = "all", .format = "png", .out = "mhaviz-out"};
@@ -277,6 +286,14 @@ static int parse(int argc, char **argv, run_opts *o)
                 return cli_usage_error("run", "--aggregate '%s' is not mean, rollout or flow",
                                        optarg);
             o->aggregate = mhv_agg_name(o->agg);
+            break;
+        }
+        case 'W': {
+            mhv_error e;
+            if (mhv_weighting_parse(optarg, &o->weighting, &e))
+                return cli_usage_error("run", "--weighting '%s' is not attn, norm or norm-out",
+                                       optarg);
+            o->fig.weighting = mhv_weighting_name(o->weighting);
             break;
         }
         case 'w':
@@ -393,8 +410,10 @@ static mhv_status write_outputs(mhv_forward_ctx *fc, const mhv_model *m, const m
 {
     char stem[256], path[4096];
     mhv_input_stem(o->file, stem, sizeof stem);
-    /* safetensors alone streams: one layer's maps in memory at a time */
-    int stream = o->safetensors && !o->fig.json && !o->fig.formats && !o->fig.html;
+    /* safetensors alone streams: one layer's maps in memory at a time (not when the maps
+     * are reweighted: that needs the value norms of the whole sentence) */
+    int stream = o->safetensors && !o->fig.json && !o->fig.formats && !o->fig.html &&
+                 o->weighting == MHV_WEIGHT_ATTN;
     uint64_t limit = o->max_memory_set ? o->max_memory : available_memory();
     for (int i = 0; i < in->n; i++) {
         mhv_status mst = check_memory(fc, m, in, i, &encs[i], sel, o, stream, limit, err);
@@ -419,7 +438,7 @@ static mhv_status write_outputs(mhv_forward_ctx *fc, const mhv_model *m, const m
         if ((st = mhv_out_open(&out, path, err)))
             goto fail_figs;
         mhv_model_info info = mhv_model_describe(m);
-        mhv_report_begin(out.f, &info);
+        mhv_report_begin_weighted(out.f, &info, mhv_weighting_name(o->weighting));
     }
     for (int i = 0; i < in->n; i++) {
         cli_progress("run", i + 1, in->n, 0);
@@ -443,6 +462,10 @@ static mhv_status write_outputs(mhv_forward_ctx *fc, const mhv_model *m, const m
         free(rows);
         if (!st && !stream)
             st = mhv_attn_check_finite(&attn, err);
+        float *norms = NULL; /* (count, rows, n) --weighting's products, for the JSON */
+        if (!st && !stream)
+            st = mhv_weighting_apply(&attn, o->weighting,
+                                     o->fig.json && !o->aggregate ? &norms : NULL, err);
         if (st && err->file[0] == '\0') /* the model's or the weights' fault */
             cli_fail_line(err, st, in, i);
         if (o->safetensors) {
@@ -451,6 +474,7 @@ static mhv_status write_outputs(mhv_forward_ctx *fc, const mhv_model *m, const m
             st = st_close(&sf, st, err);
         }
         if (st) {
+            free(norms);
             mhv_attn_free(&attn); /* a no-op when nothing is held */
             goto fail_out;
         }
@@ -473,7 +497,9 @@ static mhv_status write_outputs(mhv_forward_ctx *fc, const mhv_model *m, const m
             continue;
         }
         if (o->fig.json)
-            mhv_report_sentence(out.f, i, in->s[i].text, in->s[i].len, &encs[i], tok, &attn);
+            mhv_report_sentence_norms(out.f, i, in->s[i].text, in->s[i].len, &encs[i], tok,
+                                      &attn, norms, NULL);
+        free(norms);
         st = run_figs_html_sentence(&figs, &in->s[i], &encs[i], &attn, NULL, err);
         if (!st)
             st = run_figs_sentence(&figs, od.stage, stem, i, &in->s[i], &encs[i], &attn, err);
@@ -528,6 +554,7 @@ int cmd_run(int argc, char **argv)
     run_fig_values_warn(&o.fig, longest);
     /* one pool for the whole file: threads start once, not per sentence */
     mhv_forward_params fp = cli_forward_params(o.threads);
+    fp.value_norms = mhv_weighting_vnorm(o.weighting);
     if ((st = mhv_forward_ctx_new(&fp, &fc, &err)))
         goto done;
     st = write_outputs(fc, job.m, job.tok, &job.in, job.encs, &job.sel, &o, &err);
