@@ -53,6 +53,23 @@ check "mask vs target: same position, token and probabilities; removing layer 2 
 "$MHAVIZ" ablate --heads all --mode mean --target 它 "$TMP/s.txt" >"$TMP/t.txt" 2>/dev/null
 check "masked table: one row, the probability line" "head -1 $TMP/t.txt | grep -q 'probability of the token at each masked position' && [ \$(grep -c '^   1    13 它' $TMP/t.txt) = 1 ]"
 
+# rank --by ablation: each head's score is what `ablate --heads L:H --target` says it costs
+"$MHAVIZ" rank --by ablation --from 它 --to 苹果 --top 0 --format json "$TMP/s.txt" >"$TMP/r.json" 2>/dev/null
+check "rank --by ablation: 16 heads, named in the JSON" "grep -q '\"by\": \"ablation\"' $TMP/r.json && [ \$(grep -o '\"layer\": [0-9]*, \"head\"' $TMP/r.json | wc -l) = 16 ]"
+for lh in 2:1 0:3; do
+    "$MHAVIZ" ablate --heads $lh --target 它 --format json "$TMP/s.txt" >"$TMP/a.json" 2>/dev/null
+    check "rank --by ablation $lh = ablate's before - after" "perl -MJSON::PP -e '
+        local \$/; open my \$x, \"<\", \"$TMP/r.json\"; open my \$y, \"<\", \"$TMP/a.json\";
+        my \$R = decode_json(<\$x>); my \$p = decode_json(<\$y>)->{sentences}[0]{positions}[0];
+        my (\$l, \$h) = split /:/, \"$lh\";
+        my (\$e) = grep { \$_->{layer} == \$l && \$_->{head} == \$h } @{\$R->{heads}};
+        exit(\$e && abs(\$e->{score} - (\$p->{before} - \$p->{after})) < 1e-6 ? 0 : 1)'"
+done
+"$MHAVIZ" rank --by ablation --from 它 --to 苹果 "$TMP/s.txt" >"$TMP/r.txt" 2>/dev/null
+check "rank --by ablation table header" "head -1 $TMP/r.txt | grep -q \"^# heads ranked by how much removing each lowers the masked probability of '它' over 1 sentence\""
+expect_fail "rank --by bad" 2 "--by 'weights' is not attention or ablation" -- "$MHAVIZ" rank --by weights --from 它 --to 苹果 "$TMP/s.txt"
+expect_fail "rank --by ablation --weighting" 2 "--weighting is for --by attention" -- "$MHAVIZ" rank --by ablation --weighting norm --from 它 --to 苹果 "$TMP/s.txt"
+
 # errors
 expect_fail "no --heads" 2 "--heads SPEC is required" -- "$MHAVIZ" ablate "$TMP/m.txt"
 expect_fail "bad mode" 2 "--mode 'half' is not zero or mean" -- "$MHAVIZ" ablate --heads 0:0 --mode half "$TMP/m.txt"
