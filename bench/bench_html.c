@@ -36,7 +36,7 @@ int main(int argc, char **argv)
         return 1;
     srand(7);
     for (int k = 0; k < L * H; k++) {
-        a.heads[k] = (mhv_head_attn){k / H, k % H, a.buf + (size_t)k * per};
+        a.heads[k] = (mhv_head_attn){.layer = k / H, .head = k % H, .w = a.buf + (size_t)k * per};
         for (int i = 0; i < n; i++) {
             float s = 0, *r = a.heads[k].w + (size_t)i * (size_t)n;
             for (int j = 0; j < n; j++)

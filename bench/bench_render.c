@@ -41,7 +41,7 @@ int main(void)
                   .buf = malloc(sizeof(float) * L * H * N * N)};
     srand(1);
     for (int k = 0; k < L * H; k++) {
-        a.heads[k] = (mhv_head_attn){k / H, k % H, a.buf + (size_t)k * N * N};
+        a.heads[k] = (mhv_head_attn){.layer = k / H, .head = k % H, .w = a.buf + (size_t)k * N * N};
         for (int i = 0; i < N; i++) {
             float s = 0, *r = a.heads[k].w + i * N;
             for (int j = 0; j < N; j++)

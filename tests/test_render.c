@@ -60,7 +60,7 @@ static void make_attn(mhv_attn *a, int L, int H, int causal)
     assert_non_null(a->heads);
     assert_non_null(a->buf);
     for (int k = 0; k < L * H; k++) {
-        a->heads[k] = (mhv_head_attn){k / H, k % H, a->buf + (size_t)k * N * N};
+        a->heads[k] = (mhv_head_attn){.layer = k / H, .head = k % H, .w = a->buf + (size_t)k * N * N};
         for (int i = 0; i < N; i++)
             for (int j = 0; j < N; j++)
                 a->heads[k].w[i * N + j] =

@@ -8,9 +8,9 @@
 #define MHV_VERSION "0.0.0"
 #endif
 
-void mhv_report_begin(FILE *f, const mhv_model_info *m)
+void mhv_report_model(FILE *f, const mhv_model_info *m)
 {
-    fputs("{\"mhaviz_version\": \"" MHV_VERSION "\",\n \"model\": {\"path\": ", f);
+    fputs("{\"path\": ", f);
     mhv_jsonw_str(f, m->path, strlen(m->path));
     fprintf(f,
             ", \"architecture\": \"%s\", \"num_layers\": %d, \"num_heads\": %d, "
@@ -20,7 +20,21 @@ void mhv_report_begin(FILE *f, const mhv_model_info *m)
     /* llama-family models name their key/value heads (GQA: fewer than query heads) */
     if (m->num_kv_heads > 0)
         fprintf(f, ", \"num_key_value_heads\": %d", m->num_kv_heads);
-    fputs("},\n \"sentences\": [", f);
+    fputs("}", f);
+}
+
+void mhv_report_begin(FILE *f, const mhv_model_info *m)
+{
+    mhv_report_begin_weighted(f, m, NULL);
+}
+
+void mhv_report_begin_weighted(FILE *f, const mhv_model_info *m, const char *weighting)
+{
+    fputs("{\"mhaviz_version\": \"" MHV_VERSION "\",\n \"model\": ", f);
+    mhv_report_model(f, m);
+    if (weighting && strcmp(weighting, "attn") != 0)
+        fprintf(f, ",\n \"weighting\": \"%s\"", weighting);
+    fputs(",\n \"sentences\": [", f);
 }
 
 void mhv_report_sentence(FILE *f, int index, const char *text, size_t len,
@@ -32,6 +46,14 @@ void mhv_report_sentence(FILE *f, int index, const char *text, size_t len,
 void mhv_report_sentence_agg(FILE *f, int index, const char *text, size_t len,
                              const mhv_encoding *enc, const mhv_tok *tok,
                              const mhv_attn *attn, const char *aggregate)
+{
+    mhv_report_sentence_norms(f, index, text, len, enc, tok, attn, NULL, aggregate);
+}
+
+void mhv_report_sentence_norms(FILE *f, int index, const char *text, size_t len,
+                               const mhv_encoding *enc, const mhv_tok *tok,
+                               const mhv_attn *attn, const float *norms,
+                               const char *aggregate)
 {
     fputs(index ? ",\n  {\"text\": " : "\n  {\"text\": ", f);
     mhv_jsonw_str(f, text, len);
@@ -64,8 +86,13 @@ void mhv_report_sentence_agg(FILE *f, int index, const char *text, size_t len,
         else
             fprintf(f, "%s[%d, %d]", i ? ", " : "", (int)sp[0], (int)sp[1]);
     }
+    if (attn->row_ids) { /* --rows: weights[r] is query rows[r] */
+        fputs("],\n   \"rows\": [", f);
+        for (int r = 0; r < attn->rows; r++)
+            fprintf(f, "%s%d", r ? ", " : "", attn->row_ids[r]);
+    }
     fputs("],\n   \"attentions\": [", f);
-    size_t n = (size_t)attn->n;
+    size_t n = (size_t)attn->n, rows = (size_t)mhv_attn_nrows(attn);
     for (int k = 0; k < attn->count; k++) {
         const mhv_head_attn *h = &attn->heads[k];
         if (aggregate)
@@ -77,9 +104,18 @@ void mhv_report_sentence_agg(FILE *f, int index, const char *text, size_t len,
         if (attn->kv_group > 0 && !aggregate)
             fprintf(f, "\"kv_head\": %d, ", h->head / attn->kv_group);
         fputs("\"weights\": [", f);
-        for (size_t i = 0; i < n; i++) {
+        for (size_t i = 0; i < rows; i++) {
             fputs(i ? ",\n      " : "\n      ", f);
             mhv_jsonw_floats(f, h->w + i * n, n);
+        }
+        if (norms && attn->vnorm) { /* the products before normalising (weighting.h) */
+            fputs("],\n     \"value_norms\": ", f);
+            mhv_jsonw_floats(f, attn->vnorm + (size_t)k * n, n);
+            fputs(",\n     \"norms\": [", f);
+            for (size_t i = 0; i < rows; i++) {
+                fputs(i ? ",\n      " : "\n      ", f);
+                mhv_jsonw_floats(f, norms + ((size_t)k * rows + i) * n, n);
+            }
         }
         fputs("]}", f);
     }

@@ -11,6 +11,8 @@
 #define MHV_REPORT_VERSION MHV_VERSION
 
 void mhv_report_begin(FILE *f, const mhv_model_info *m);
+/* The report's "model" object alone. */
+void mhv_report_model(FILE *f, const mhv_model_info *m);
 /* `index` counts sentences from 0 (for the separating commas); tok (may be NULL) gives the
  * tokens' display texts. */
 void mhv_report_sentence(FILE *f, int index, const char *text, size_t len,
@@ -20,6 +22,16 @@ void mhv_report_sentence(FILE *f, int index, const char *text, size_t len,
 void mhv_report_sentence_agg(FILE *f, int index, const char *text, size_t len,
                              const mhv_encoding *enc, const mhv_tok *tok,
                              const mhv_attn *attn, const char *aggregate);
+/* Attention weighted by value norms (weighting.h): begin records "weighting": "norm" or
+ * "norm-out" after "model" (NULL or "attn": the same bytes as mhv_report_begin). With norms
+ * non-NULL ((count, rows, n), mhv_weighting_apply), each head also gets "value_norms" (n,):
+ * ||v_j|| or ||v_j W_O^h|| (attn->vnorm), and "norms" (n, n): alpha_ij times that norm,
+ * before the rows of "weights" were normalised to sum 1. */
+void mhv_report_begin_weighted(FILE *f, const mhv_model_info *m, const char *weighting);
+void mhv_report_sentence_norms(FILE *f, int index, const char *text, size_t len,
+                               const mhv_encoding *enc, const mhv_tok *tok,
+                               const mhv_attn *attn, const float *norms,
+                               const char *aggregate);
 void mhv_report_end(FILE *f);
 
 #endif

@@ -12,6 +12,7 @@
 
 #include "base/json.h"
 #include "model/family.h"
+#include "model/layers.h"
 
 static const char *const model_types[] = {"albert", NULL};
 
@@ -20,20 +21,12 @@ static mhv_status albert_config(const cJSON *root, mhv_config *c, const char *na
 {
     mhv_status st;
     int inner;
-    if ((st = mhv_json_int(root, "hidden_size", -1, 1, MHV_MAX_HIDDEN, &c->hidden_size, name,
-                           err)) ||
-        (st = mhv_json_int(root, "num_hidden_layers", -1, 1, MHV_MAX_LAYERS, &c->num_layers,
-                           name, err)) ||
-        (st = mhv_json_int(root, "num_attention_heads", -1, 1, MHV_MAX_HEADS, &c->num_heads,
-                           name, err)) ||
-        (st = mhv_json_int(root, "intermediate_size", -1, 1, 4 * MHV_MAX_HIDDEN,
-                           &c->intermediate_size, name, err)) ||
-        (st = mhv_json_int(root, "vocab_size", -1, 1, MHV_MAX_VOCAB, &c->vocab_size, name,
-                           err)) ||
+    static const mhv_size_keys keys = {"hidden_size", "num_hidden_layers", "num_attention_heads",
+                                       "intermediate_size", "vocab_size", "max_position_embeddings",
+                                       -1, -1, -1, -1, -1, 512};
+    if ((st = mhv_config_sizes(root, &keys, 1, c, name, err)) ||
         (st = mhv_json_int(root, "embedding_size", 128, 1, MHV_MAX_HIDDEN, &c->embedding_size,
                            name, err)) ||
-        (st = mhv_json_int(root, "max_position_embeddings", 512, 1, MHV_MAX_POSITIONS,
-                           &c->max_positions, name, err)) ||
         (st = mhv_json_int(root, "type_vocab_size", 2, 1, 1024, &c->type_vocab_size, name,
                            err)) ||
         (st = mhv_json_int(root, "num_hidden_groups", 1, 1, MHV_MAX_LAYERS, &c->layer_groups,
@@ -47,12 +40,6 @@ static mhv_status albert_config(const cJSON *root, mhv_config *c, const char *na
     if (c->layer_groups > c->num_layers)
         return mhv_fail(err, MHV_EFORMAT, name, "num_hidden_groups %d exceeds num_hidden_layers %d",
                         c->layer_groups, c->num_layers);
-    if (c->hidden_size % c->num_heads != 0)
-        return mhv_fail(err, MHV_EFORMAT, name,
-                        "num_attention_heads %d does not divide hidden_size %d", c->num_heads,
-                        c->hidden_size);
-    c->head_dim = c->hidden_size / c->num_heads;
-    c->num_kv_heads = c->num_heads;
     double eps;
     if ((st = mhv_json_num(root, "layer_norm_eps", 1e-12, -1e-300, 1, &eps, name, err)))
         return st;
@@ -156,23 +143,12 @@ static mhv_status albert_forward(mhv_nn *nn, const mhv_model *m, const int32_t *
     mhv_nn_linear(nn, x, emb, &m->emb_proj, m->emb_proj_b, n, MHV_NN_NO_ACT);
     for (int l = 0; l <= cap->last; l++) {
         const mhv_layer *ly = &m->layers[l];
-        mhv_attn_layer attn = {
-            .wo = &ly->o,
-            .wq = &ly->q, .wk = &ly->k, .wv = &ly->v, .bq = ly->q_b, .bk = ly->k_b,
-            .bv = ly->v_b, .heads = c->num_heads, .kv_heads = c->num_heads,
-            .head_dim = c->head_dim, .scale = (float)(1.0 / sqrt((double)c->head_dim)),
-        };
+        mhv_attn_layer attn = mhv_layer_attention(ly, c);
         mhv_nn_attention(nn, &attn, x, n, l, &(mhv_attn_bufs){.q = q, .k = k, .v = v, .ctx = ctx},
                          cap);
         if (mhv_capture_done(cap, l))
             break;
-        mhv_norm ln_attn = {MHV_NORM_LAYER, ly->ln_attn_g, ly->ln_attn_b, c->layer_norm_eps};
-        mhv_norm ln_full = {MHV_NORM_LAYER, ly->ln_ffn_g, ly->ln_ffn_b, c->layer_norm_eps};
-        mhv_nn_linear(nn, tmp, ctx, &ly->o, ly->o_b, n, MHV_NN_NO_ACT);
-        mhv_nn_add_norm(nn, x, tmp, &ln_attn, n, H);
-        mhv_nn_linear(nn, ffn, x, &ly->ffn_up, ly->ffn_up_b, n, (int)c->act);
-        mhv_nn_linear(nn, tmp, ffn, &ly->ffn_down, ly->ffn_down_b, n, MHV_NN_NO_ACT);
-        mhv_nn_add_norm(nn, x, tmp, &ln_full, n, H);
+        mhv_layer_post_norm(nn, ly, c, x, ctx, tmp, ffn, n);
     }
     return MHV_OK;
 }

@@ -33,6 +33,34 @@ mhv_status mhv_config_act(const cJSON *root, const char *key, mhv_act def, mhv_a
 static mhv_status rope_read(const cJSON *root, mhv_rope *r, double *partial_out,
                             const char *name, mhv_error *err);
 
+mhv_status mhv_config_sizes(const cJSON *root, const mhv_size_keys *k, int split_heads,
+                            mhv_config *c, const char *name, mhv_error *err)
+{
+    mhv_status st;
+    if ((st = mhv_json_int(root, k->hidden, k->hidden_def, 1, MHV_MAX_HIDDEN, &c->hidden_size,
+                           name, err)) ||
+        (st = mhv_json_int(root, k->layers, k->layers_def, 1, MHV_MAX_LAYERS, &c->num_layers,
+                           name, err)) ||
+        (st = mhv_json_int(root, k->heads, k->heads_def, 1, MHV_MAX_HEADS, &c->num_heads, name,
+                           err)) ||
+        (st = mhv_json_int(root, k->intermediate,
+                           k->intermediate_def ? k->intermediate_def : 4 * c->hidden_size, 1,
+                           4 * MHV_MAX_HIDDEN, &c->intermediate_size, name, err)) ||
+        (st = mhv_json_int(root, k->vocab, k->vocab_def, 1, MHV_MAX_VOCAB, &c->vocab_size, name,
+                           err)) ||
+        (st = mhv_json_int(root, k->positions, k->positions_def, 1, MHV_MAX_POSITIONS,
+                           &c->max_positions, name, err)))
+        return st;
+    if (!split_heads)
+        return MHV_OK;
+    if (c->hidden_size % c->num_heads != 0)
+        return mhv_fail(err, MHV_EFORMAT, name, "%s %d does not divide %s %d", k->heads,
+                        c->num_heads, k->hidden, c->hidden_size);
+    c->head_dim = c->hidden_size / c->num_heads;
+    c->num_kv_heads = c->num_heads;
+    return MHV_OK;
+}
+
 mhv_status mhv_config_rope(const cJSON *root, mhv_rope *r, const char *name, mhv_error *err)
 {
     return rope_read(root, r, NULL, name, err);
@@ -111,8 +139,15 @@ static mhv_status rope_read(const cJSON *root, mhv_rope *r, double *partial_out,
                             "llama3 rope: high_freq_factor must exceed low_freq_factor");
         return MHV_OK;
     }
+    if (strcmp(t, "dynamic") == 0) {
+        /* dynamic NTK changes the frequencies only past max_position_embeddings, which no
+         * accepted input reaches (transformers' dynamic_frequency_update): the default ones */
+        double factor;
+        return mhv_json_num(sc, "factor", NAN, 0, 1e6, &factor, name, err);
+    }
     return mhv_fail(err, MHV_EUNSUPPORTED, name,
-                    "unsupported rope scaling type '%.40s' (supported: default, linear, llama3)", t);
+                    "unsupported rope scaling type '%.40s' (supported: default, linear, llama3, "
+                    "dynamic)", t);
 }
 
 mhv_status mhv_config_parse(const char *text, size_t len, const char *name, mhv_config *cfg,

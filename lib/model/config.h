@@ -14,6 +14,8 @@
 
 struct mhv_family;
 
+#define MHV_MAX_ROPE_PAIRS 512 /* rotated pairs of a head with per-pair rope factors */
+
 typedef struct {
     const struct mhv_family *family;
     const char *arch;         /* the architecture as reports name it: "bert", "mistral" ...
@@ -77,6 +79,13 @@ typedef struct {
     int moe_intermediate_size;
     int shared_expert_size;   /* intermediate size of the shared expert (Qwen2-MoE), or 0 */
     unsigned char moe_layers[128]; /* bit l set (as window_layers): layer l is a mixture */
+    /* Phi-3's longrope (rope.kind MHV_ROPE_NONE with longrope set): inv_freq[j] =
+     * 1 / (factor[j] * theta^(2j/dim)), the short factors for up to longrope_original
+     * tokens, the long ones beyond, cos and sin multiplied by longrope_attention */
+    int longrope;
+    int longrope_original;
+    double longrope_attention;
+    float longrope_short[MHV_MAX_ROPE_PAIRS], longrope_long[MHV_MAX_ROPE_PAIRS];
     int pre_norm;             /* OPT do_layer_norm_before: 1 pre-LN, 0 post-LN (OPT-350m) */
     int final_norm;           /* OPT: the final LayerNorm exists */
     int qkv_layout;           /* a fused query/key/value matrix's layout (the family's enum) */
@@ -102,6 +111,7 @@ typedef struct {
     double embed_scale;       /* > 0: token embeddings are multiplied by it (BART
                                * scale_embedding: sqrt(d_model)) */
     int sinusoidal;           /* Marian: sinusoidal positions, not learned */
+    int separate_emb;         /* Marian: the decoder has its own token embeddings */
 } mhv_config;
 
 enum { MHV_QK_NORM_NONE = 0, MHV_QK_NORM_HEAD, MHV_QK_NORM_FULL };
@@ -135,6 +145,19 @@ mhv_status mhv_config_parse(const char *text, size_t len, const char *name, mhv_
 mhv_status mhv_config_set_type(mhv_config *c, const char *model_type, mhv_error *err);
 
 /* Helpers for the families' config readers (`name` is the file, for messages). */
+struct cJSON;
+
+/* config.json's names of the sizes every family has, with the defaults of the family's
+ * config class (-1: required). An intermediate default of 0 means 4 x hidden. */
+typedef struct {
+    const char *hidden, *layers, *heads, *intermediate, *vocab, *positions;
+    int hidden_def, layers_def, heads_def, intermediate_def, vocab_def, positions_def;
+} mhv_size_keys;
+
+/* Reads the six sizes into c. With split_heads, heads must divide hidden: head_dim is
+ * hidden / heads, and there are as many key/value heads as heads. */
+mhv_status mhv_config_sizes(const struct cJSON *root, const mhv_size_keys *k, int split_heads,
+                            mhv_config *c, const char *name, mhv_error *err);
 struct cJSON;
 /* config.json's activation under key (missing or null: def); unknown names are refused. */
 mhv_status mhv_config_act(const struct cJSON *root, const char *key, mhv_act def, mhv_act *act,

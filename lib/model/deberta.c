@@ -16,6 +16,7 @@
 
 #include "base/json.h"
 #include "model/family.h"
+#include "model/layers.h"
 
 static const char *const model_types[] = {"deberta-v2", NULL};
 
@@ -25,18 +26,10 @@ static mhv_status deberta_config(const cJSON *root, mhv_config *c, const char *n
     mhv_status st;
     double eps;
     int rel = 0, conv = 0, head_size;
-    if ((st = mhv_json_int(root, "hidden_size", 1536, 1, MHV_MAX_HIDDEN, &c->hidden_size, name,
-                           err)) ||
-        (st = mhv_json_int(root, "num_hidden_layers", 24, 1, MHV_MAX_LAYERS, &c->num_layers,
-                           name, err)) ||
-        (st = mhv_json_int(root, "num_attention_heads", 24, 1, MHV_MAX_HEADS, &c->num_heads,
-                           name, err)) ||
-        (st = mhv_json_int(root, "intermediate_size", 6144, 1, 4 * MHV_MAX_HIDDEN,
-                           &c->intermediate_size, name, err)) ||
-        (st = mhv_json_int(root, "vocab_size", 128100, 1, MHV_MAX_VOCAB, &c->vocab_size, name,
-                           err)) ||
-        (st = mhv_json_int(root, "max_position_embeddings", 512, 1, MHV_MAX_POSITIONS,
-                           &c->max_positions, name, err)) ||
+    static const mhv_size_keys keys = {"hidden_size", "num_hidden_layers", "num_attention_heads",
+                                       "intermediate_size", "vocab_size", "max_position_embeddings",
+                                       1536, 24, 24, 6144, 128100, 512};
+    if ((st = mhv_config_sizes(root, &keys, 1, c, name, err)) ||
         (st = mhv_json_int(root, "type_vocab_size", 0, 0, 1024, &c->type_vocab_size, name,
                            err)) ||
         (st = mhv_json_num(root, "layer_norm_eps", 1e-7, -1e-300, 1, &eps, name, err)) ||
@@ -51,10 +44,6 @@ static mhv_status deberta_config(const cJSON *root, mhv_config *c, const char *n
         (st = mhv_json_int(root, "conv_kernel_size", 0, 0, 1024, &conv, name, err)))
         return st;
     c->layer_norm_eps = (float)eps;
-    if (c->hidden_size % c->num_heads != 0)
-        return mhv_fail(err, MHV_EFORMAT, name,
-                        "num_attention_heads %d does not divide hidden_size %d", c->num_heads,
-                        c->hidden_size);
     if ((st = mhv_json_int(root, "attention_head_size", c->hidden_size / c->num_heads, 1,
                            MHV_MAX_HIDDEN, &head_size, name, err)))
         return st;
@@ -68,8 +57,6 @@ static mhv_status deberta_config(const cJSON *root, mhv_config *c, const char *n
     if ((st = mhv_json_int(root, "embedding_size", c->hidden_size, 1, MHV_MAX_HIDDEN,
                            &c->embedding_size, name, err)))
         return st;
-    c->head_dim = c->hidden_size / c->num_heads;
-    c->num_kv_heads = c->num_heads;
     if (c->rel_buckets < 1)
         c->rel_buckets = 0;
 
@@ -320,13 +307,7 @@ static mhv_status deberta_forward(mhv_nn *nn, const mhv_model *m, const int32_t 
                          cap);
         if (mhv_capture_done(cap, l))
             break;
-        mhv_norm ln1 = {MHV_NORM_LAYER, ly->ln_attn_g, ly->ln_attn_b, c->layer_norm_eps};
-        mhv_norm ln2 = {MHV_NORM_LAYER, ly->ln_ffn_g, ly->ln_ffn_b, c->layer_norm_eps};
-        mhv_nn_linear(nn, tmp, ctx, &ly->o, ly->o_b, n, MHV_NN_NO_ACT);
-        mhv_nn_add_norm(nn, x, tmp, &ln1, n, H);
-        mhv_nn_linear(nn, ffn, x, &ly->ffn_up, ly->ffn_up_b, n, (int)c->act);
-        mhv_nn_linear(nn, tmp, ffn, &ly->ffn_down, ly->ffn_down_b, n, MHV_NN_NO_ACT);
-        mhv_nn_add_norm(nn, x, tmp, &ln2, n, H);
+        mhv_layer_post_norm(nn, ly, c, x, ctx, tmp, ffn, n);
     }
     free(bucket);
     return MHV_OK;

@@ -10,30 +10,20 @@
 
 #include "base/json.h"
 #include "model/family.h"
+#include "model/layers.h"
 
 static const char *const model_types[] = {"distilbert", NULL};
 
 static mhv_status distilbert_config(const cJSON *root, mhv_config *c, const char *name,
                                     mhv_error *err)
 {
-    mhv_status st;
     /* every field has DistilBertConfig's default */
-    if ((st = mhv_json_int(root, "dim", 768, 1, MHV_MAX_HIDDEN, &c->hidden_size, name, err)) ||
-        (st = mhv_json_int(root, "n_layers", 6, 1, MHV_MAX_LAYERS, &c->num_layers, name, err)) ||
-        (st = mhv_json_int(root, "n_heads", 12, 1, MHV_MAX_HEADS, &c->num_heads, name, err)) ||
-        (st = mhv_json_int(root, "hidden_dim", 4 * c->hidden_size, 1, 4 * MHV_MAX_HIDDEN,
-                           &c->intermediate_size, name, err)) ||
-        (st = mhv_json_int(root, "vocab_size", 30522, 1, MHV_MAX_VOCAB, &c->vocab_size, name,
-                           err)) ||
-        (st = mhv_json_int(root, "max_position_embeddings", 512, 1, MHV_MAX_POSITIONS,
-                           &c->max_positions, name, err)) ||
+    static const mhv_size_keys keys = {"dim", "n_layers", "n_heads", "hidden_dim", "vocab_size",
+                                       "max_position_embeddings", 768, 6, 12, 0, 30522, 512};
+    mhv_status st;
+    if ((st = mhv_config_sizes(root, &keys, 1, c, name, err)) ||
         (st = mhv_config_act(root, "activation", MHV_ACT_GELU, &c->act, name, err)))
         return st;
-    if (c->hidden_size % c->num_heads != 0)
-        return mhv_fail(err, MHV_EFORMAT, name, "n_heads %d does not divide dim %d",
-                        c->num_heads, c->hidden_size);
-    c->head_dim = c->hidden_size / c->num_heads;
-    c->num_kv_heads = c->num_heads;
     c->embedding_size = c->hidden_size;
     c->layer_norm_eps = 1e-12f; /* fixed in DistilBERT's modules */
     return MHV_OK;
@@ -108,23 +98,12 @@ static mhv_status distilbert_forward(mhv_nn *nn, const mhv_model *m, const int32
     mhv_nn_embed(nn, x, &e, ids, n, H);
     for (int l = 0; l <= cap->last; l++) {
         const mhv_layer *ly = &m->layers[l];
-        mhv_attn_layer attn = {
-            .wo = &ly->o,
-            .wq = &ly->q, .wk = &ly->k, .wv = &ly->v, .bq = ly->q_b, .bk = ly->k_b,
-            .bv = ly->v_b, .heads = c->num_heads, .kv_heads = c->num_heads,
-            .head_dim = c->head_dim, .scale = (float)(1.0 / sqrt((double)c->head_dim)),
-        };
+        mhv_attn_layer attn = mhv_layer_attention(ly, c);
         mhv_nn_attention(nn, &attn, x, n, l, &(mhv_attn_bufs){.q = q, .k = k, .v = v, .ctx = ctx},
                          cap);
         if (mhv_capture_done(cap, l))
             break;
-        mhv_norm sa_ln = {MHV_NORM_LAYER, ly->ln_attn_g, ly->ln_attn_b, c->layer_norm_eps};
-        mhv_norm out_ln = {MHV_NORM_LAYER, ly->ln_ffn_g, ly->ln_ffn_b, c->layer_norm_eps};
-        mhv_nn_linear(nn, tmp, ctx, &ly->o, ly->o_b, n, MHV_NN_NO_ACT);
-        mhv_nn_add_norm(nn, x, tmp, &sa_ln, n, H);
-        mhv_nn_linear(nn, ffn, x, &ly->ffn_up, ly->ffn_up_b, n, (int)c->act);
-        mhv_nn_linear(nn, tmp, ffn, &ly->ffn_down, ly->ffn_down_b, n, MHV_NN_NO_ACT);
-        mhv_nn_add_norm(nn, x, tmp, &out_ln, n, H);
+        mhv_layer_post_norm(nn, ly, c, x, ctx, tmp, ffn, n);
     }
     return MHV_OK;
 }

@@ -66,7 +66,6 @@ mhv_status mhv_family_partial_rope(const struct cJSON *root, int d, const char *
                                    int *rot_dims, const char *name, mhv_error *err);
 extern const mhv_family mhv_family_t5;
 extern const mhv_family mhv_family_bart;
-extern const mhv_family mhv_family_marian;
 
 /* ALiBi slopes(heads,) as transformers computes them (fp32): for the closest power of two
  * p <= heads, base^1 .. base^p with base = 2^-(8/p), then the odd powers of 2^-(4/p) for the

@@ -10,8 +10,9 @@
  * Qwen3 normalises each query and key head (RMSNorm) before the rotation; OLMo 2 the whole
  * query and key projections, and normalises the attention and FFN outputs instead of their
  * inputs (x += rms_1(o(attn(x))), x += rms_2(down(...)(x))); Phi-3 stores q/k/v as one
- * qkv_proj ([Q; K; V] rows) and gate/up as one gate_up_proj ([gate; up] rows), and may rotate
- * only the first dimensions of each head (partial_rotary_factor).
+ * qkv_proj ([Q; K; V] rows) and gate/up as one gate_up_proj ([gate; up] rows), may rotate
+ * only the first dimensions of each head (partial_rotary_factor) and may scale its rotary
+ * frequencies per pair (longrope, with other factors past the original context).
  * The model_types differ only in defaults and flags: the rows of `variants`. */
 #include <cjson/cJSON.h>
 #include <math.h>
@@ -224,6 +225,93 @@ static int is_moe_layer(const mhv_config *c, int l)
     return c->num_experts > 0 && ((c->moe_layers[l / 8] >> (l % 8)) & 1);
 }
 
+/* The rope settings of a Phi-3 config: rope_scaling, else rope_parameters. */
+static const cJSON *phi3_rope_settings(const cJSON *root)
+{
+    const cJSON *sc = mhv_json_get(root, "rope_scaling");
+    if (!sc || !cJSON_IsObject(sc))
+        sc = mhv_json_get(root, "rope_parameters");
+    return sc && cJSON_IsObject(sc) ? sc : NULL;
+}
+
+/* Phi-3's rope: theta and partial rotary as any config's; Phi3Config turns the types 'su'
+ * and 'yarn' into 'longrope', whose factors longrope_factors reads. */
+static mhv_status phi3_rope(const cJSON *root, mhv_config *c, double *partial,
+                            const char *name, mhv_error *err)
+{
+    const cJSON *sc = phi3_rope_settings(root);
+    const cJSON *ty = sc ? mhv_json_get(sc, "rope_type") : NULL;
+    if (sc && !ty)
+        ty = mhv_json_get(sc, "type");
+    const char *t = ty && cJSON_IsString(ty) ? ty->valuestring : "";
+    if (*t && strcmp(t, "default") != 0 && strcmp(t, "longrope") != 0 && strcmp(t, "su") != 0 &&
+        strcmp(t, "yarn") != 0) /* Phi3Config.validate_rope */
+        return mhv_fail(err, MHV_EUNSUPPORTED, name,
+                        "unsupported rope scaling type '%.40s' (Phi-3: default or longrope)", t);
+    if (strcmp(t, "longrope") != 0 && strcmp(t, "su") != 0 && strcmp(t, "yarn") != 0)
+        return mhv_config_rope_partial(root, &c->rope, partial, name, err);
+    /* the same settings read as plain rope: theta and partial_rotary_factor */
+    cJSON *dup = cJSON_Duplicate(root, 1);
+    if (!dup)
+        return mhv_fail(err, MHV_ENOMEM, name, "out of memory");
+    const char *key = mhv_json_get(root, "rope_scaling") == sc ? "rope_scaling" : "rope_parameters";
+    cJSON *dsc = cJSON_GetObjectItemCaseSensitive(dup, key);
+    cJSON_DeleteItemFromObjectCaseSensitive(dsc, "type");
+    cJSON_DeleteItemFromObjectCaseSensitive(dsc, "rope_type");
+    mhv_status st = mhv_config_rope_partial(dup, &c->rope, partial, name, err);
+    cJSON_Delete(dup);
+    c->longrope = 1;
+    return st;
+}
+
+/* A list of count numbers into out (fp32, as torch.tensor(..., dtype=float32)). */
+static mhv_status factor_list(const cJSON *sc, const char *key, int count, float *out,
+                              const char *name, mhv_error *err)
+{
+    const cJSON *a = mhv_json_get(sc, key);
+    if (!a || !cJSON_IsArray(a) || cJSON_GetArraySize(a) != count)
+        return mhv_fail(err, MHV_EFORMAT, name,
+                        "longrope %s must be a list of %d numbers (rotated dimensions / 2)", key,
+                        count);
+    int i = 0;
+    const cJSON *it;
+    cJSON_ArrayForEach(it, a)
+    {
+        if (!cJSON_IsNumber(it) || !isfinite(it->valuedouble) || it->valuedouble <= 0)
+            return mhv_fail(err, MHV_EFORMAT, name, "longrope %s holds a non-positive number",
+                            key);
+        out[i++] = (float)it->valuedouble;
+    }
+    return MHV_OK;
+}
+
+/* transformers' _compute_longrope_parameters for Phi-3: short_factor / long_factor per
+ * rotated pair, the original context from Phi3Config's own original_max_position_embeddings
+ * (default 4096), attention_factor given or sqrt(1 + ln(factor) / ln(original)), factor
+ * given or max_position_embeddings / original. */
+static mhv_status longrope_factors(const cJSON *root, mhv_config *c, const char *name,
+                                   mhv_error *err)
+{
+    const cJSON *sc = phi3_rope_settings(root);
+    int pairs = (c->rotary_dims ? c->rotary_dims : c->head_dim) / 2;
+    if (pairs > MHV_MAX_ROPE_PAIRS)
+        return mhv_fail(err, MHV_EUNSUPPORTED, name, "longrope over %d rotated pairs", pairs);
+    mhv_status st;
+    double factor, attention;
+    if ((st = factor_list(sc, "short_factor", pairs, c->longrope_short, name, err)) ||
+        (st = factor_list(sc, "long_factor", pairs, c->longrope_long, name, err)) ||
+        (st = mhv_json_int(root, "original_max_position_embeddings", 4096, 2, MHV_MAX_POSITIONS,
+                           &c->longrope_original, name, err)) ||
+        (st = mhv_json_num(sc, "factor", (double)c->max_positions / c->longrope_original, 0,
+                           1e6, &factor, name, err)))
+        return st;
+    attention = factor <= 1.0 ? 1.0 : sqrt(1 + log(factor) / log((double)c->longrope_original));
+    if ((st = mhv_json_num(sc, "attention_factor", attention, 0, 1e6, &c->longrope_attention,
+                           name, err)))
+        return st;
+    return MHV_OK;
+}
+
 static mhv_status llama_config(const cJSON *root, mhv_config *c, const char *name,
                                mhv_error *err)
 {
@@ -271,13 +359,15 @@ static mhv_status llama_config(const cJSON *root, mhv_config *c, const char *nam
         return st;
     if (v->fused) {
         double partial;
-        if ((st = mhv_config_rope_partial(root, &c->rope, &partial, name, err)))
+        if ((st = phi3_rope(root, c, &partial, name, err)))
             return st;
         c->rotary_dims = (int)(c->head_dim * partial); /* int(head_dim * factor), as HF */
         if (c->rotary_dims < 2 || c->rotary_dims % 2 != 0)
             return mhv_fail(err, MHV_EUNSUPPORTED, name,
                             "partial_rotary_factor %g gives %d rotated dimensions (need an even "
                             "number >= 2)", partial, c->rotary_dims);
+        if (c->longrope && (st = longrope_factors(root, c, name, err)))
+            return st;
         if (c->rotary_dims == c->head_dim)
             c->rotary_dims = 0;
     }
@@ -521,7 +611,19 @@ static mhv_status llama_forward(mhv_nn *nn, const mhv_model *m, const int32_t *i
     if (st)
         return st;
     mhv_rope_inv_freq(&c->rope, 2 * half, inv_freq);
+    if (c->longrope) { /* the long factors once the sentence passes the original context */
+        const float *ext = n > c->longrope_original ? c->longrope_long : c->longrope_short;
+        for (int j = 0; j < half; j++) {
+            float e = (float)(2 * j) / (float)(2 * half);
+            inv_freq[j] = 1.0f / (ext[j] * (float)pow(c->rope.theta, (double)e));
+        }
+    }
     mhv_rope_table(inv_freq, half, n, cos_t, sin_t);
+    if (c->longrope && c->longrope_attention != 1.0) {
+        float a = (float)c->longrope_attention; /* cos and sin * attention_factor, in fp32 */
+        for (size_t t = 0; t < N * (size_t)half; t++)
+            cos_t[t] *= a, sin_t[t] *= a;
+    }
     mhv_rotary rot = {cos_t, sin_t, half, 0};
 
     mhv_embed emb = {.tok = &m->word_emb, .pad_id = -1};

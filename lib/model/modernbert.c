@@ -13,6 +13,7 @@
 
 #include "base/json.h"
 #include "model/family.h"
+#include "model/layers.h"
 #include "nn/rope.h"
 
 static const char *const model_types[] = {"modernbert", NULL};
@@ -45,18 +46,10 @@ static mhv_status modernbert_config(const cJSON *root, mhv_config *c, const char
     mhv_status st;
     double eps;
     int every, local;
-    if ((st = mhv_json_int(root, "hidden_size", 768, 1, MHV_MAX_HIDDEN, &c->hidden_size, name,
-                           err)) ||
-        (st = mhv_json_int(root, "num_hidden_layers", 22, 1, MHV_MAX_LAYERS, &c->num_layers,
-                           name, err)) ||
-        (st = mhv_json_int(root, "num_attention_heads", 12, 1, MHV_MAX_HEADS, &c->num_heads,
-                           name, err)) ||
-        (st = mhv_json_int(root, "intermediate_size", 1152, 1, 4 * MHV_MAX_HIDDEN,
-                           &c->intermediate_size, name, err)) ||
-        (st = mhv_json_int(root, "vocab_size", 50368, 1, MHV_MAX_VOCAB, &c->vocab_size, name,
-                           err)) ||
-        (st = mhv_json_int(root, "max_position_embeddings", 8192, 1, MHV_MAX_POSITIONS,
-                           &c->max_positions, name, err)) ||
+    static const mhv_size_keys keys = {"hidden_size", "num_hidden_layers", "num_attention_heads",
+                                       "intermediate_size", "vocab_size", "max_position_embeddings",
+                                       768, 22, 12, 1152, 50368, 8192};
+    if ((st = mhv_config_sizes(root, &keys, 1, c, name, err)) ||
         (st = mhv_json_num(root, "norm_eps", 1e-5, -1e-300, 1, &eps, name, err)) ||
         (st = mhv_json_bool(root, "norm_bias", 0, &c->norm_bias, name, err)) ||
         (st = mhv_json_bool(root, "attention_bias", 0, &c->attn_bias, name, err)) ||
@@ -71,15 +64,9 @@ static mhv_status modernbert_config(const cJSON *root, mhv_config *c, const char
         (st = type_rope(root, "sliding_attention", "local_rope_theta", 10000.0, &c->rope_local,
                         name, err)))
         return st;
-    if (c->hidden_size % c->num_heads != 0)
-        return mhv_fail(err, MHV_EFORMAT, name,
-                        "num_attention_heads %d does not divide hidden_size %d", c->num_heads,
-                        c->hidden_size);
-    c->head_dim = c->hidden_size / c->num_heads;
     if (c->head_dim % 2)
         return mhv_fail(err, MHV_EFORMAT, name, "head_dim %d is odd; rotary embeddings need pairs",
                         c->head_dim);
-    c->num_kv_heads = c->num_heads;
     c->layer_norm_eps = (float)eps;
     c->attn_out_bias = c->attn_bias;
     c->two_ropes = 1;

@@ -45,6 +45,10 @@ mhv_status mhv_nn_begin(mhv_nn *nn, const mhv_nn_shape *sh, const mhv_nn_buf *bu
     size_t need = T * row + T * as + xp + pos;
     for (int i = 0; i < count; i++)
         need += lines(bufs[i].floats);
+    if (nn->measure) {
+        nn->measured = need * sizeof(float);
+        return mhv_fail(err, MHV_EUNSUPPORTED, "", "a measuring pass stops here");
+    }
     if (need > nn->arena_cap) {
         free(nn->arena);
         nn->arena_cap = 0;
@@ -297,9 +301,10 @@ size_t mhv_nn_moe_floats(const mhv_moe *m, int n, int d)
 {
     size_t N = (size_t)n, I = (size_t)(m->inter > m->s_inter ? m->inter : m->s_inter);
     /* router probabilities, top-k weights and experts (as int32), the rows of one expert
-     * (int32), its inputs, gate, up and outputs, the shared expert's gate */
-    return N * (size_t)m->experts + 2 * N * (size_t)m->top_k + N + N * (size_t)d + 2 * N * I +
-           N * (size_t)d + N;
+     * (int32), its inputs, gate, up and outputs, the shared expert's gate: each on whole
+     * cache lines */
+    return lines(N * (size_t)m->experts) + 2 * lines(N * (size_t)m->top_k) + lines(N) +
+           2 * lines(N * (size_t)d) + 2 * lines(N * I) + lines(N);
 }
 
 void mhv_nn_moe(mhv_nn *nn, float *y, const float *x, const mhv_moe *m, int n, int d,
@@ -307,14 +312,15 @@ void mhv_nn_moe(mhv_nn *nn, float *y, const float *x, const mhv_moe *m, int n, i
 {
     size_t N = (size_t)n, D = (size_t)d, E = (size_t)m->experts, k = (size_t)m->top_k;
     size_t I = (size_t)(m->inter > m->s_inter ? m->inter : m->s_inter);
-    float *probs = scratch;                          /* (n, experts) */
-    float *topw = probs + N * E;                     /* (n, k) weights of the chosen */
-    int32_t *tope = (int32_t *)(void *)(topw + N * k); /* (n, k) their experts */
-    int32_t *rows = tope + N * k;                    /* (m,) tokens routed to one expert */
-    float *xe = (float *)(void *)(rows + N);         /* (m, d) their inputs */
-    float *ge = xe + N * D, *ue = ge + N * I;        /* (m, inter) */
-    float *ye = ue + N * I;                          /* (m, d) */
-    float *sg = ye + N * D;                          /* (n, 1) shared expert gate */
+    float *probs = scratch;                              /* (n, experts) */
+    float *topw = probs + lines(N * E);                  /* (n, k) weights of the chosen */
+    int32_t *tope = (int32_t *)(void *)(topw + lines(N * k)); /* (n, k) their experts */
+    int32_t *rows = tope + lines(N * k);                 /* (<= n,) token * k + slot of each
+                                                          * row routed to one expert */
+    float *xe = (float *)(void *)(rows + lines(N));      /* (rows, d) their inputs */
+    float *ge = xe + lines(N * D), *ue = ge + lines(N * I); /* (rows, inter) */
+    float *ye = ue + lines(N * I);                       /* (rows, d) */
+    float *sg = ye + lines(N * D);                       /* (n, 1) shared expert gate */
 
     mhv_nn_linear(nn, probs, x, m->router, NULL, n, MHV_NN_NO_ACT);
     for (size_t i = 0; i < N; i++) {
@@ -473,7 +479,26 @@ typedef struct {
     const mhv_attn_layer *layer;
     float **vnorms;      /* (tasks,) where a kept head's value norms go, or NULL */
     int vnorm;           /* MHV_VNORM_* */
+    const mhv_head_ablation *ablate; /* or NULL */
+    int l;               /* the layer, for ablate */
 } attn_job;
+
+/* The head's output columns out(n, ld) (d,) summed into ab->sum and/or replaced (blocks.h). */
+static void ablate_head(const mhv_head_ablation *ab, int l, int h, float *out, size_t ld, int n,
+                        int d)
+{
+    if (l >= ab->layers || h >= ab->heads || d != ab->d)
+        return;
+    size_t c = ((size_t)l * (size_t)ab->heads + (size_t)h) * (size_t)d;
+    if (ab->sum)
+        for (int i = 0; i < n; i++)
+            for (int e = 0; e < d; e++)
+                ab->sum[c + (size_t)e] += out[(size_t)i * ld + (size_t)e];
+    if (ab->off && ab->off[(size_t)l * (size_t)ab->heads + (size_t)h])
+        for (int i = 0; i < n; i++)
+            for (int e = 0; e < d; e++)
+                out[(size_t)i * ld + (size_t)e] = ab->mean ? ab->mean[c + (size_t)e] : 0.0f;
+}
 
 /* vn(n,) = ||v_j|| of the value rows v(n, ld_v) (first d used), or ||v_j W_O^h|| with W_O^h
  * the columns h*d .. h*d+d of wo (hidden, heads*d), converted into w (hidden, d). */
@@ -537,6 +562,8 @@ static void attn_task(void *ctx, int task, int worker)
     if (j->vnorm && j->vnorms[task])
         value_norms(j->vnorms[task], j->base.v + kv, j->base.ld_v, a.n, j->d, j->vnorm,
                     j->layer->wo, h, j->nn->wo_block + (size_t)worker * j->nn->wo_stride);
+    if (j->ablate && a.out)
+        ablate_head(j->ablate, j->l, h, a.out, a.ld_out, a.n, j->d);
 }
 
 /* Q for heads qh(qn), K (and V when with_v) for key/value heads kh(kn) from x, as one pool
@@ -645,7 +672,7 @@ void mhv_nn_attention(mhv_nn *nn, const mhv_attn_layer *a, const float *x, int n
                  .out = done ? NULL : b->ctx,
                  .ld_out = (size_t)QD, .prow = cap->prow},
         .group = group, .d = d, .heads = heads, .probs = probs, .nn = nn, .layer = a,
-        .vnorms = vnorms, .vnorm = cap->vnorm,
+        .vnorms = vnorms, .vnorm = cap->vnorm, .ablate = cap->ablate, .l = l,
     };
     mhv_pool_run(nn->pool, count, attn_task, &j);
     if (cap->layer_done && kept)

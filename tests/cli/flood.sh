@@ -57,7 +57,7 @@ within() {
 
 # ---- vocab.txt (32-bit FNV-1a: offset basis 0x811c9dc5, prime 0x01000193) ----
 # 4 GB of address space, unless the binary cannot start under it (ASan reserves terabytes)
-(ulimit -v 4000000 && "$MHAVIZ" --version) >/dev/null 2>&1 && ulimit -v 4000000
+{ (ulimit -v 4000000 && "$MHAVIZ" --version) >/dev/null 2>&1; } 2>/dev/null && ulimit -v 4000000
 for kind in crafted control; do
     rm -rf "$TMP/$kind"; cp -r "$FIX" "$TMP/$kind"
     if [ $kind = crafted ]; then crafted 811c9dc5 01000193; else random_names; fi >>"$TMP/$kind/vocab.txt"

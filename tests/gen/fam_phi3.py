@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """Fixtures of Phi-3 (tests/fixtures/fam-phi3-*): q/k/v fused as qkv_proj ([Q; K; V] rows),
 gate and up fused as gate_up_proj ([gate; up] rows), partial rotary (partial_rotary_factor
-0.5 and 0.75 rotate the first dimensions of each head), grouped-query attention, a sliding
-window on every layer; Phi3Model and Phi3ForCausalLM (model. prefix, tied and untied lm_head),
+0.5 and 0.75 rotate the first dimensions of each head), longrope (per-pair short and long
+factors, in rope_parameters and as the earlier rope_scaling type su), grouped-query
+attention, a sliding window on every layer; Phi3Model and Phi3ForCausalLM (model. prefix, tied and untied lm_head),
 F32/F16/BF16, sharded. See famgen.py.
 
     HF_HUB_OFFLINE=1 /path/to/venv/bin/python tests/gen/fam_phi3.py
@@ -43,3 +44,26 @@ fg.make("fam-phi3-seqcls-f16", Phi3ForSequenceClassification,
         Phi3Config(**dict(SMALL, vocab_size=64, intermediate_size=16), num_labels=2),
         dtype=torch.float16, seed=54, qk_std=0.35, avoid_ids=(0,),
         note="Phi3ForSequenceClassification F16")
+# longrope (Phi-3-mini-128k, Phi-3.5, Phi-4-mini): per-pair short factors up to
+# original_max_position_embeddings (8 here) tokens, long factors beyond (the 13-token
+# sentence), cos/sin scaled by sqrt(1 + ln(64 / 8) / ln(8)); with partial rotary 0.5
+fg.make("fam-phi3-lm-f32-longrope", Phi3ForCausalLM,
+        Phi3Config(**dict(SMALL, original_max_position_embeddings=8, vocab_size=64,
+                          intermediate_size=16),
+                   rope_parameters={"rope_type": "longrope", "rope_theta": 10000.0,
+                                    "partial_rotary_factor": 0.5,
+                                    "short_factor": [1.0, 1.5],
+                                    "long_factor": [2.0, 7.5]},
+                   tie_word_embeddings=False),
+        seed=55, qk_std=0.35,
+        note="Phi3ForCausalLM F32, longrope over 2 rotated pairs (partial 0.5), original "
+             "context 8: short factors for 1 and 6 tokens, long for 13")
+fg.make("fam-phi3-lm-bf16-su", Phi3ForCausalLM,
+        Phi3Config(**dict(SMALL, original_max_position_embeddings=16, vocab_size=64,
+                          intermediate_size=16),
+                   rope_scaling={"type": "su", "short_factor": [1.0, 1.1, 1.3, 2.0],
+                                 "long_factor": [1.0, 3.0, 9.0, 30.0]},
+                   rope_theta=300.0, tie_word_embeddings=True),
+        dtype=torch.bfloat16, seed=56, qk_std=0.35,
+        note="Phi3ForCausalLM BF16, tied, rope_scaling type su (longrope) over 4 pairs, "
+             "original context 16: short factors only")

@@ -44,6 +44,11 @@ def _run(model, src, tgt):
 def _greedy(model, src, start, eos, pad, n):
     gc = GenerationConfig(do_sample=False, num_beams=1, max_new_tokens=n,
                           decoder_start_token_id=start, eos_token_id=eos, pad_token_id=pad, use_cache=False)
+    # plain greedy: no forced first/last tokens (BART's forced_eos_token_id), no penalties
+    model.generation_config = gc
+    for key in ("forced_eos_token_id", "forced_bos_token_id"):
+        if hasattr(model.config, key):
+            setattr(model.config, key, None)
     x = torch.tensor([src], dtype=torch.long)
     with torch.no_grad():
         out = model.generate(input_ids=x, attention_mask=torch.ones_like(x), generation_config=gc,

@@ -1,0 +1,119 @@
+#include "analysis/rows.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "analysis/rank.h"
+
+/* A whole number of the item, or -1 when [s, e) is not one (at most 9 digits). */
+static long number(const char *s, const char *e)
+{
+    if (s == e || e - s > 9 || strspn(s, "0123456789") < (size_t)(e - s))
+        return -1;
+    return strtol(s, NULL, 10);
+}
+
+/* Marks the positions one item keeps in keep(n); word items need text and enc. Returns 0,
+ * or -1 when the item is malformed. */
+static int item(const char *s, size_t len, int n, unsigned char *keep, const char *text,
+                size_t tlen, const mhv_encoding *enc)
+{
+    const char *e = s + len;
+    if (len > 5 && strncmp(s, "word:", 5) == 0) {
+        if (!keep)
+            return 0;
+        char word[256];
+        if (len - 5 >= sizeof word)
+            return -1;
+        memcpy(word, s + 5, len - 5);
+        word[len - 5] = '\0';
+        for (int nth = 1;; nth++) {
+            int t0, t1;
+            if (mhv_rank_find(text, tlen, enc, word, nth, MHV_RANK_WORDS, &t0, &t1) < nth)
+                break;
+            for (int t = t0; t < t1 && t < n; t++)
+                keep[t] = 1;
+        }
+        return 0;
+    }
+    if (len == 4 && strncmp(s, "last", 4) == 0) {
+        if (keep && n > 0)
+            keep[n - 1] = 1;
+        return 0;
+    }
+    if (s[0] == '-') {
+        long k = number(s + 1, e);
+        if (k < 1)
+            return -1;
+        for (long t = n - k < 0 ? 0 : n - k; keep && t < n; t++)
+            keep[t] = 1;
+        return 0;
+    }
+    const char *colon = memchr(s, ':', len);
+    long a, b;
+    if (colon) {
+        a = colon == s ? 0 : number(s, colon);
+        b = colon + 1 == e ? -2 : number(colon + 1, e);
+        if (a < 0 || b == -1 || (b >= 0 && b <= a))
+            return -1;
+        if (b == -2)
+            b = n;
+    } else {
+        if ((a = number(s, e)) < 0)
+            return -1;
+        b = a + 1;
+    }
+    for (long t = a; keep && t < b && t < n; t++)
+        keep[t] = 1;
+    return 0;
+}
+
+/* Runs item over every comma-separated item of spec. */
+static mhv_status walk(const char *spec, int n, unsigned char *keep, const char *text,
+                       size_t tlen, const mhv_encoding *enc, mhv_error *err)
+{
+    if (!*spec)
+        return mhv_fail(err, MHV_EUSAGE, "", "--rows is empty");
+    const char *p = spec;
+    for (;;) {
+        size_t len = strcspn(p, ",");
+        if (!len || item(p, len, n, keep, text, tlen, enc) != 0)
+            return mhv_fail(err, MHV_EUSAGE, "",
+                            "--rows item '%.*s' is not last, -K, I, A:B or word:W", (int)len, p);
+        p += len;
+        if (!*p)
+            break;
+        p++;
+    }
+    return MHV_OK;
+}
+
+mhv_status mhv_rows_check(const char *spec, mhv_error *err)
+{
+    return walk(spec, 0, NULL, NULL, 0, NULL, err);
+}
+
+mhv_status mhv_rows_resolve(const char *spec, const char *text, size_t len,
+                            const mhv_encoding *enc, int **rows, int *nrows, mhv_error *err)
+{
+    *rows = NULL, *nrows = 0;
+    int n = enc->n;
+    unsigned char *keep = calloc((size_t)n + 1, 1);
+    int *r = malloc(((size_t)n + 1) * sizeof *r);
+    if (!keep || !r) {
+        free(keep), free(r);
+        return mhv_fail(err, MHV_ENOMEM, "", "out of memory");
+    }
+    mhv_status st = walk(spec, n, keep, text, len, enc, err);
+    if (st) {
+        free(keep), free(r);
+        return st;
+    }
+    int c = 0;
+    for (int i = 0; i < n; i++)
+        if (keep[i])
+            r[c++] = i;
+    free(keep);
+    *rows = r, *nrows = c;
+    return MHV_OK;
+}

@@ -1,0 +1,315 @@
+#include "analysis/stwrite.h"
+
+#include <errno.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "analysis/report.h"
+#include "base/jsonw.h"
+
+#ifndef MHV_VERSION
+#define MHV_VERSION "0.0.0"
+#endif
+
+struct mhv_stw {
+    FILE *f;
+    const char *name;
+    mhv_dtype dt;
+    int n, rows;
+    int num_layers, num_heads;
+    unsigned char *sel;     /* (num_layers, num_heads) copy of the selection */
+    int next_layer;         /* layers below it are written (or have no selected head) */
+    void *buf;              /* (rows * n) one map converted to dt */
+};
+
+static int layer_heads(const mhv_heads *sel, int l)
+{
+    int c = 0;
+    for (int h = 0; h < sel->num_heads; h++)
+        c += mhv_heads_has(sel, l, h);
+    return c;
+}
+
+uint64_t mhv_stw_data_bytes(const mhv_heads *sel, int n, int nrows, mhv_dtype dt)
+{
+    return (uint64_t)mhv_heads_count(sel) * (uint64_t)nrows * (uint64_t)n *
+           (uint64_t)mhv_dtype_size(dt);
+}
+
+/* Writes JSON text to f as the value of one metadata entry: a JSON string holding it. */
+static void meta(FILE *f, const char *key, const char *json, size_t len, int first)
+{
+    fprintf(f, "%s\"%s\": ", first ? "" : ", ", key);
+    mhv_jsonw_str(f, json, len);
+}
+
+/* A metadata value built in memory by fill; NULL when out of memory. */
+static char *json_text(size_t *len, void (*fill)(FILE *, const mhv_stw_desc *),
+                       const mhv_stw_desc *d)
+{
+    char *p = NULL;
+    FILE *m = open_memstream(&p, len);
+    if (!m)
+        return NULL;
+    fill(m, d);
+    if (fclose(m) != 0) {
+        free(p);
+        return NULL;
+    }
+    return p;
+}
+
+static void fill_tokens(FILE *f, const mhv_stw_desc *d)
+{
+    fputc('[', f);
+    for (int i = 0; i < d->enc->n; i++) {
+        fputs(i ? ", " : "", f);
+        mhv_jsonw_str(f, d->enc->pieces[i], strlen(d->enc->pieces[i]));
+    }
+    fputc(']', f);
+}
+
+static void fill_token_texts(FILE *f, const mhv_stw_desc *d)
+{
+    fputc('[', f);
+    for (int i = 0; i < d->enc->n; i++) {
+        char buf[512];
+        if (d->tok)
+            mhv_tok_token_text(d->tok, d->enc->ids[i], buf, sizeof buf);
+        else
+            snprintf(buf, sizeof buf, "%s", d->enc->pieces[i]);
+        fputs(i ? ", " : "", f);
+        mhv_jsonw_str(f, buf, strlen(buf));
+    }
+    fputc(']', f);
+}
+
+static void fill_ids(FILE *f, const mhv_stw_desc *d)
+{
+    fputc('[', f);
+    for (int i = 0; i < d->enc->n; i++)
+        fprintf(f, "%s%d", i ? ", " : "", (int)d->enc->ids[i]);
+    fputc(']', f);
+}
+
+static void fill_spans(FILE *f, const mhv_stw_desc *d)
+{
+    fputc('[', f);
+    for (int i = 0; i < d->enc->n; i++) {
+        const int32_t *sp = d->enc->spans + 2 * i;
+        if (sp[0] < 0)
+            fprintf(f, "%snull", i ? ", " : "");
+        else
+            fprintf(f, "%s[%d, %d]", i ? ", " : "", (int)sp[0], (int)sp[1]);
+    }
+    fputc(']', f);
+}
+
+static void fill_rows(FILE *f, const mhv_stw_desc *d)
+{
+    int rows = d->rows ? d->nrows : d->enc->n;
+    fputc('[', f);
+    for (int r = 0; r < rows; r++)
+        fprintf(f, "%s%d", r ? ", " : "", d->rows ? d->rows[r] : r);
+    fputc(']', f);
+}
+
+static void fill_heads(FILE *f, const mhv_stw_desc *d)
+{
+    const mhv_heads *sel = d->sel;
+    int first = 1;
+    fputc('{', f);
+    for (int l = 0; l < sel->num_layers; l++) {
+        if (!layer_heads(sel, l))
+            continue;
+        fprintf(f, "%s\"attn.L%02d\": [", first ? "" : ", ", l);
+        first = 0;
+        int k = 0;
+        for (int h = 0; h < sel->num_heads; h++)
+            if (mhv_heads_has(sel, l, h))
+                fprintf(f, "%s%d", k++ ? ", " : "", h);
+        fputc(']', f);
+    }
+    fputc('}', f);
+}
+
+static void fill_model(FILE *f, const mhv_stw_desc *d)
+{
+    mhv_report_model(f, d->model);
+}
+
+static void fill_text(FILE *f, const mhv_stw_desc *d)
+{
+    fwrite(d->text, 1, d->len, f);
+}
+
+/* The whole header JSON; NULL when out of memory. */
+static char *header(const mhv_stw_desc *d, int n, int rows, size_t *len)
+{
+    static const struct {
+        const char *key;
+        void (*fill)(FILE *, const mhv_stw_desc *);
+    } entries[] = {
+        {"text", fill_text},     {"tokens", fill_tokens}, {"token_texts", fill_token_texts},
+        {"token_ids", fill_ids}, {"spans", fill_spans},   {"rows", fill_rows},
+        {"heads", fill_heads},   {"model", fill_model},
+    };
+    char *p = NULL;
+    FILE *f = open_memstream(&p, len);
+    if (!f)
+        return NULL;
+    int ok = 1;
+    fputs("{\"__metadata__\": {", f);
+    meta(f, "format", "mhaviz-attention", strlen("mhaviz-attention"), 1);
+    meta(f, "mhaviz_version", MHV_VERSION, strlen(MHV_VERSION), 0);
+    for (size_t e = 0; e < sizeof entries / sizeof entries[0] && ok; e++) {
+        size_t vlen;
+        char *v = json_text(&vlen, entries[e].fill, d);
+        if (!v) {
+            ok = 0;
+            break;
+        }
+        meta(f, entries[e].key, v, vlen, 0); /* text as is, the others as JSON text */
+        free(v);
+    }
+    fputc('}', f);
+    uint64_t off = 0, map = (uint64_t)rows * (uint64_t)n * mhv_dtype_size(d->dtype);
+    for (int l = 0; l < d->sel->num_layers; l++) {
+        int c = layer_heads(d->sel, l);
+        if (!c)
+            continue;
+        fprintf(f, ", \"attn.L%02d\": {\"dtype\": \"%s\", \"shape\": [%d, %d, %d], "
+                   "\"data_offsets\": [%llu, %llu]}",
+                l, mhv_dtype_name(d->dtype), c, rows, n, (unsigned long long)off,
+                (unsigned long long)(off + (uint64_t)c * map));
+        off += (uint64_t)c * map;
+    }
+    fputc('}', f);
+    /* the data starts 8-byte aligned, as the safetensors library pads it */
+    while ((8 + (size_t)ftello(f)) % 8)
+        fputc(' ', f);
+    if (fclose(f) != 0 || !ok) {
+        free(p);
+        return NULL;
+    }
+    return p;
+}
+
+void mhv_stw_free(mhv_stw *w)
+{
+    if (!w)
+        return;
+    free(w->sel);
+    free(w->buf);
+    free(w);
+}
+
+static mhv_status write_fail(mhv_stw *w, mhv_error *err)
+{
+    return mhv_fail(err, MHV_EIO, w->name, "cannot write: %s", strerror(errno));
+}
+
+mhv_status mhv_stw_begin(FILE *f, const char *name, const mhv_stw_desc *d, mhv_stw **out,
+                         mhv_error *err)
+{
+    *out = NULL;
+    if (d->dtype != MHV_DT_F32 && d->dtype != MHV_DT_F16 && d->dtype != MHV_DT_BF16)
+        return mhv_fail(err, MHV_EUSAGE, name, "dtype %s is not f32, f16 or bf16",
+                        mhv_dtype_name(d->dtype));
+    int n = d->enc->n, rows = d->rows ? d->nrows : n;
+    uint64_t map;
+    if (__builtin_mul_overflow((uint64_t)rows * (uint64_t)n, mhv_dtype_size(d->dtype), &map) ||
+        map > SIZE_MAX / 2)
+        return mhv_fail(err, MHV_ENOMEM, name, "maps of %d tokens are too large", n);
+    mhv_stw *w = calloc(1, sizeof *w);
+    size_t cells = (size_t)d->sel->num_layers * (size_t)d->sel->num_heads;
+    if (w) {
+        w->sel = malloc(cells + 1);
+        w->buf = malloc(map ? (size_t)map : 1);
+    }
+    if (!w || !w->sel || !w->buf) {
+        mhv_stw_free(w);
+        return mhv_fail(err, MHV_ENOMEM, name, "out of memory");
+    }
+    memcpy(w->sel, d->sel->sel, cells);
+    w->f = f, w->name = name, w->dt = d->dtype, w->n = n, w->rows = rows;
+    w->num_layers = d->sel->num_layers, w->num_heads = d->sel->num_heads;
+    size_t hlen;
+    char *h = header(d, n, rows, &hlen);
+    if (!h) {
+        mhv_stw_free(w);
+        return mhv_fail(err, MHV_ENOMEM, name, "out of memory");
+    }
+    unsigned char len8[8];
+    for (int i = 0; i < 8; i++)
+        len8[i] = (unsigned char)((uint64_t)hlen >> (8 * i));
+    int ok = fwrite(len8, 1, 8, f) == 8 && fwrite(h, 1, hlen, f) == hlen;
+    free(h);
+    if (!ok) {
+        mhv_status st = write_fail(w, err);
+        mhv_stw_free(w);
+        return st;
+    }
+    *out = w;
+    return MHV_OK;
+}
+
+static int has(const mhv_stw *w, int l, int h)
+{
+    return w->sel[(size_t)l * (size_t)w->num_heads + (size_t)h];
+}
+
+mhv_status mhv_stw_layer(void *ctx, const mhv_attn *layer, mhv_error *err)
+{
+    mhv_stw *w = ctx;
+    if (layer->count < 1)
+        return MHV_OK;
+    int l = layer->heads[0].layer;
+    while (w->next_layer < w->num_layers && w->next_layer < l) {
+        for (int h = 0; h < w->num_heads; h++)
+            if (has(w, w->next_layer, h))
+                return mhv_fail(err, MHV_EUSAGE, w->name, "layer %d written before layer %d",
+                                l, w->next_layer);
+        w->next_layer++;
+    }
+    /* the maps must be this layer's selected heads, in order, of the file's shape */
+    int k = 0;
+    for (int h = 0; h < w->num_heads && l < w->num_layers; h++)
+        if (has(w, l, h) && (k >= layer->count || layer->heads[k++].head != h))
+            k = -1, h = w->num_heads;
+    if (l != w->next_layer || k != layer->count || layer->n != w->n ||
+        mhv_attn_nrows(layer) != w->rows)
+        return mhv_fail(err, MHV_EUSAGE, w->name, "layer %d does not match the file's header",
+                        l);
+    size_t cells = (size_t)w->rows * (size_t)w->n, bytes = cells * mhv_dtype_size(w->dt);
+    for (int t = 0; t < layer->count; t++) {
+        const float *src = layer->heads[t].w;
+        const void *out = src;
+        if (w->dt == MHV_DT_F16 || w->dt == MHV_DT_BF16) {
+            uint16_t *b = w->buf;
+            for (size_t i = 0; i < cells; i++)
+                b[i] = w->dt == MHV_DT_F16 ? mhv_f32_to_f16(src[i]) : mhv_f32_to_bf16(src[i]);
+            out = b;
+        }
+        /* little-endian on every machine mhaviz builds for (x86-64, arm64) */
+        if (fwrite(out, 1, bytes, w->f) != bytes)
+            return write_fail(w, err);
+    }
+    w->next_layer = l + 1;
+    return MHV_OK;
+}
+
+mhv_status mhv_stw_end(mhv_stw *w, mhv_error *err)
+{
+    for (int l = w->next_layer; l < w->num_layers; l++)
+        for (int h = 0; h < w->num_heads; h++)
+            if (has(w, l, h)) {
+                mhv_status st = mhv_fail(err, MHV_EUSAGE, w->name,
+                                         "layer %d was never written", l);
+                mhv_stw_free(w);
+                return st;
+            }
+    mhv_stw_free(w);
+    return MHV_OK;
+}

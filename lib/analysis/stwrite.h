@@ -1,0 +1,51 @@
+/* stwrite.h - one sentence's attention maps as a safetensors file (`run --format
+ * safetensors`), written layer by layer as the forward pass makes them.
+ *
+ * One tensor per layer with selected heads, "attn.L05" of shape [heads, rows, S] (the
+ * layer's selected heads in order, the kept query rows, every key), in F32, F16 or BF16,
+ * and a "__metadata__" of strings, each a JSON text: "tokens", "token_ids", "spans",
+ * "rows" (the query position of each row), "heads" ({"attn.L05": [0, 3], ...}), "model"
+ * (as the JSON report's "model"), plus "text", "format" ("mhaviz-attention") and
+ * "mhaviz_version". Every shape is known before the first layer runs, so the header is
+ * written first and each layer's maps go out as they arrive: memory holds one layer. */
+#ifndef MHV_STWRITE_H
+#define MHV_STWRITE_H
+
+#include <stdio.h>
+
+#include "base/attn.h"
+#include "base/dtype.h"
+#include "base/heads.h"
+#include "base/status.h"
+#include "tok/tokenizer.h"
+
+typedef struct mhv_stw mhv_stw;
+
+/* What the file describes. Everything is borrowed for the call only. */
+typedef struct {
+    const mhv_model_info *model;
+    const mhv_heads *sel;
+    const int *rows;            /* (nrows,) kept query positions, ascending; NULL: all */
+    int nrows;
+    mhv_dtype dtype;            /* MHV_DT_F32, MHV_DT_F16 or MHV_DT_BF16 */
+    const char *text;           /* the sentence (len bytes) */
+    size_t len;
+    const mhv_encoding *enc;
+    const mhv_tok *tok;         /* token display texts, or NULL */
+} mhv_stw_desc;
+
+/* Writes the header to f (name for messages) and returns the writer for the layers. */
+mhv_status mhv_stw_begin(FILE *f, const char *name, const mhv_stw_desc *d, mhv_stw **out,
+                         mhv_error *err);
+/* A sink for mhv_forward_opts: writes one layer's maps (the next layer with selected heads,
+ * all of its heads, every kept row), converting to the file's dtype. */
+mhv_status mhv_stw_layer(void *w, const mhv_attn *layer, mhv_error *err);
+/* Checks that every tensor was written and frees w (the caller commits or aborts f). */
+mhv_status mhv_stw_end(mhv_stw *w, mhv_error *err);
+/* Frees w without checks; NULL is a no-op. */
+void mhv_stw_free(mhv_stw *w);
+
+/* The bytes the file will take (header excluded): for --max-memory style estimates. */
+uint64_t mhv_stw_data_bytes(const mhv_heads *sel, int n, int nrows, mhv_dtype dt);
+
+#endif

@@ -1,0 +1,457 @@
+/* bart.c - BART, mBART and Marian (BartForConditionalGeneration, BartModel, MBart*, MarianMTModel,
+ * MarianModel): an encoder and a decoder of LayerNorm layers with biases, absolute
+ * positions, scaled dot-product attention and a plain feed-forward layer.
+ *
+ *   x = tok[id] * embed_scale + pos(i)  (then layernorm_embedding: BART, mBART)
+ *   post-LN (BART, Marian): x = ln1(x + attn(x));  x = ln2(x + fc2(act(fc1(x))))
+ *     decoder:             y = ln1(y + attn_causal(y));  y = lnx(y + cross(y, e));  y = ln2(...)
+ *   pre-LN (mBART):        x += attn(ln1(x));  x += fc2(act(fc1(ln2(x))));  e = layer_norm(x)
+ *     decoder:             y += attn_causal(ln1(y));  y += cross(lnx(y), e);  y += ffn(ln2(y));
+ *                          y = layer_norm(y)
+ *   logits = y · lm_head^T + final_logits_bias
+ * Positions: learned rows i + 2 (BART, mBART), or sinusoidal (Marian, as transformers'
+ * MarianSinusoidalPositionalEmbedding builds them: sines in the first half of a row, cosines
+ * in the second). Marian may have separate source and target vocabularies
+ * (share_encoder_decoder_embeddings false, decoder_vocab_size). The model_types differ only
+ * in data: the rows of `variants`. */
+#include <cjson/cJSON.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/json.h"
+#include "model/family.h"
+
+typedef struct {
+    const char *model_type;
+    int pre_norm;        /* mBART */
+    int emb_norm;        /* layernorm_embedding */
+    int sinusoidal;      /* Marian */
+    int vocab, start, eos; /* transformers' defaults */
+} variant;
+
+static const variant variants[] = {
+    {"bart", 0, 1, 0, 50265, 2, 2},
+    {"mbart", 1, 1, 0, 50265, -1, 2},
+    {"marian", 0, 0, 1, 58101, 58100, 0},
+};
+
+static const char *const model_types[] = {"bart", "mbart", "marian", NULL};
+
+enum { BART_POS_OFFSET = 2 }; /* BartLearnedPositionalEmbedding.offset */
+
+static const variant *variant_of(const mhv_config *c)
+{
+    for (size_t i = 0; i < sizeof variants / sizeof variants[0]; i++)
+        if (strcmp(variants[i].model_type, c->arch) == 0)
+            return &variants[i];
+    return &variants[0];
+}
+
+/* A token id field: a number, or a list whose first entry counts (eos_token_id). */
+static mhv_status token_field(const cJSON *root, const char *key, int def, int *out,
+                              const char *name, mhv_error *err)
+{
+    const cJSON *it = mhv_json_get(root, key);
+    if (cJSON_IsArray(it))
+        it = cJSON_GetArrayItem(it, 0);
+    *out = def;
+    if (!it)
+        return MHV_OK;
+    if (!cJSON_IsNumber(it) || it->valuedouble < 0 || it->valuedouble >= MHV_MAX_VOCAB ||
+        it->valuedouble != (double)(int)it->valuedouble)
+        return mhv_fail(err, MHV_EFORMAT, name, "field '%s' is not a token id", key);
+    *out = it->valueint;
+    return MHV_OK;
+}
+
+static mhv_status bart_config(const cJSON *root, mhv_config *c, const char *name,
+                              mhv_error *err)
+{
+    const variant *v = variant_of(c);
+    mhv_status st;
+    int dec_heads, scale, share = 1;
+    if ((st = mhv_json_int(root, "vocab_size", v->vocab, 1, MHV_MAX_VOCAB, &c->vocab_size, name,
+                           err)) ||
+        (st = mhv_json_int(root, "d_model", 1024, 1, MHV_MAX_HIDDEN, &c->hidden_size, name,
+                           err)) ||
+        (st = mhv_json_int(root, "encoder_layers", 12, 1, MHV_MAX_LAYERS, &c->num_layers, name,
+                           err)) ||
+        (st = mhv_json_int(root, "decoder_layers", 12, 1, MHV_MAX_LAYERS, &c->dec_layers, name,
+                           err)) ||
+        (st = mhv_json_int(root, "encoder_attention_heads", 16, 1, MHV_MAX_HEADS, &c->num_heads,
+                           name, err)) ||
+        (st = mhv_json_int(root, "decoder_attention_heads", 16, 1, MHV_MAX_HEADS, &dec_heads,
+                           name, err)) ||
+        (st = mhv_json_int(root, "encoder_ffn_dim", 4096, 1, 4 * MHV_MAX_HIDDEN,
+                           &c->intermediate_size, name, err)) ||
+        (st = mhv_json_int(root, "decoder_ffn_dim", 4096, 1, 4 * MHV_MAX_HIDDEN,
+                           &c->dec_intermediate_size, name, err)) ||
+        (st = mhv_json_int(root, "max_position_embeddings", 1024, 1,
+                           MHV_MAX_POSITIONS - BART_POS_OFFSET, &c->max_positions, name, err)) ||
+        (st = mhv_config_act(root, "activation_function", MHV_ACT_GELU, &c->act, name, err)) ||
+        (st = mhv_json_bool(root, "scale_embedding", 0, &scale, name, err)) ||
+        (st = mhv_json_bool(root, "tie_word_embeddings", 1, &c->tie_word_embeddings, name,
+                            err)) ||
+        (st = token_field(root, "eos_token_id", v->eos, &c->eos_id, name, err)))
+        return st;
+    /* mBART's decoder starts with eos unless config.json says otherwise */
+    if ((st = token_field(root, "decoder_start_token_id", v->start >= 0 ? v->start : c->eos_id,
+                          &c->decoder_start_id, name, err)))
+        return st;
+    if (dec_heads != c->num_heads)
+        return mhv_fail(err, MHV_EUNSUPPORTED, name,
+                        "decoder_attention_heads %d unlike encoder_attention_heads %d is not "
+                        "supported", dec_heads, c->num_heads);
+    if (c->hidden_size % c->num_heads != 0)
+        return mhv_fail(err, MHV_EFORMAT, name,
+                        "encoder_attention_heads %d does not divide d_model %d", c->num_heads,
+                        c->hidden_size);
+    c->dec_vocab_size = c->vocab_size;
+    if (v->sinusoidal) {
+        if ((st = mhv_json_bool(root, "share_encoder_decoder_embeddings", 1, &share, name,
+                                err)) ||
+            (st = mhv_json_int(root, "decoder_vocab_size", c->vocab_size, 1, MHV_MAX_VOCAB,
+                               &c->dec_vocab_size, name, err)))
+            return st;
+        if (share)
+            c->dec_vocab_size = c->vocab_size;
+    }
+    c->separate_emb = !share;
+    c->head_dim = c->hidden_size / c->num_heads;
+    c->num_kv_heads = c->num_heads;
+    c->embedding_size = c->hidden_size;
+    c->layer_norm_eps = 1e-5f; /* nn.LayerNorm's default: no eps setting */
+    c->pre_norm = v->pre_norm;
+    c->final_norm = v->pre_norm;
+    c->sinusoidal = v->sinusoidal;
+    c->pos_offset = v->sinusoidal ? 0 : BART_POS_OFFSET;
+    c->embed_scale = scale ? sqrt((double)c->hidden_size) : 0;
+    c->attn_bias = c->attn_out_bias = c->mlp_bias = 1;
+    c->enc_dec = 1;
+    return MHV_OK;
+}
+
+static size_t bart_vector_floats(const mhv_config *c)
+{
+    size_t H = (size_t)c->hidden_size;
+    return 8 * H + (size_t)c->num_layers * (10 * H + (size_t)c->intermediate_size) +
+           (size_t)c->dec_layers * (16 * H + (size_t)c->dec_intermediate_size);
+}
+
+static mhv_status load_attn(mhv_wload *ld, const char *base, int H, mhv_mat *w, float **b,
+                            mhv_error *err)
+{
+    static const char *const proj[] = {"q_proj", "k_proj", "v_proj", "out_proj"};
+    char n[200];
+    mhv_status st;
+    for (int i = 0; i < 4; i++) {
+        snprintf(n, sizeof n, "%s.%s.weight", base, proj[i]);
+        if ((st = mhv_wload_mat(ld, n, H, H, 0, &w[i], err)))
+            return st;
+        snprintf(n, sizeof n, "%s.%s.bias", base, proj[i]);
+        if ((st = mhv_wload_vec(ld, n, H, 0, &b[i], err)))
+            return st;
+    }
+    return MHV_OK;
+}
+
+static mhv_status load_ln(mhv_wload *ld, const char *base, int H, float **g, float **b,
+                          mhv_error *err)
+{
+    char n[200];
+    mhv_status st;
+    snprintf(n, sizeof n, "%s.weight", base);
+    if ((st = mhv_wload_vec(ld, n, H, 0, g, err)))
+        return st;
+    snprintf(n, sizeof n, "%s.bias", base);
+    return mhv_wload_vec(ld, n, H, 0, b, err);
+}
+
+static mhv_status bart_load(mhv_model *m, mhv_wload *ld, mhv_error *err)
+{
+    /* *ForConditionalGeneration, then *Model */
+    static const char *const prefixes[] = {"model.", NULL};
+    const mhv_config *c = &m->cfg;
+    int H = c->hidden_size, V = c->vocab_size, Vd = c->dec_vocab_size;
+    int Le = c->num_layers, Ld = c->dec_layers;
+    mhv_layer *all = realloc(m->layers, (size_t)(Le + Ld) * sizeof *all);
+    if (!all)
+        return mhv_fail(err, MHV_ENOMEM, m->dir, "out of memory");
+    memset(all + Le, 0, (size_t)Ld * sizeof *all);
+    m->layers = all;
+    m->dec_layers = all + Le;
+    mhv_wload_prefix(ld, prefixes, "encoder.layers.0.self_attn.q_proj.weight");
+    mhv_status st;
+    /* tied embeddings are saved under one of their names */
+    mhv_mat shared;
+    if ((st = mhv_wload_mat(ld, "shared.weight", V, H, MHV_W_OPTIONAL, &shared, err)) ||
+        (st = mhv_wload_mat(ld, "encoder.embed_tokens.weight", V, H,
+                            shared.data ? MHV_W_OPTIONAL : 0, &m->word_emb, err)))
+        return st;
+    if (!m->word_emb.data)
+        m->word_emb = shared;
+    if ((st = mhv_wload_mat(ld, "decoder.embed_tokens.weight", Vd, H,
+                            c->separate_emb ? 0 : MHV_W_OPTIONAL, &m->dec_word_emb, err)))
+        return st;
+    if (!m->dec_word_emb.data)
+        m->dec_word_emb = m->word_emb;
+    /* Marian's sinusoidal table is computed unless the file holds it (MarianModel saves
+     * it, and transformers then uses the stored rows) */
+    int pf = c->sinusoidal ? MHV_W_OPTIONAL : 0;
+    if ((st = mhv_wload_mat(ld, "encoder.embed_positions.weight", c->max_positions + c->pos_offset,
+                            H, pf, &m->pos_emb, err)) ||
+        (st = mhv_wload_mat(ld, "decoder.embed_positions.weight",
+                            c->max_positions + c->pos_offset, H, pf, &m->dec_pos_emb, err)))
+        return st;
+    if (variant_of(c)->emb_norm &&
+        ((st = load_ln(ld, "encoder.layernorm_embedding", H, &m->emb_ln_g, &m->emb_ln_b, err)) ||
+         (st = load_ln(ld, "decoder.layernorm_embedding", H, &m->dec_emb_ln_g, &m->dec_emb_ln_b,
+                       err))))
+        return st;
+    if (c->final_norm &&
+        ((st = load_ln(ld, "encoder.layer_norm", H, &m->enc_norm_g, &m->enc_norm_b, err)) ||
+         (st = load_ln(ld, "decoder.layer_norm", H, &m->norm_g, &m->norm_b, err))))
+        return st;
+    char base[160];
+    for (int l = 0; l < Le + Ld; l++) {
+        int dec = l >= Le, i = dec ? l - Le : l;
+        int F = dec ? c->dec_intermediate_size : c->intermediate_size;
+        mhv_layer *ly = &all[l];
+        const char *stack = dec ? "decoder" : "encoder";
+        mhv_mat w[4];
+        float *b[4];
+        snprintf(base, sizeof base, "%s.layers.%d.self_attn", stack, i);
+        if ((st = load_attn(ld, base, H, w, b, err)))
+            return st;
+        ly->q = w[0], ly->k = w[1], ly->v = w[2], ly->o = w[3];
+        ly->q_b = b[0], ly->k_b = b[1], ly->v_b = b[2], ly->o_b = b[3];
+        snprintf(base, sizeof base, "%s.layers.%d.self_attn_layer_norm", stack, i);
+        if ((st = load_ln(ld, base, H, &ly->ln_attn_g, &ly->ln_attn_b, err)))
+            return st;
+        if (dec) {
+            snprintf(base, sizeof base, "decoder.layers.%d.encoder_attn", i);
+            if ((st = load_attn(ld, base, H, w, b, err)))
+                return st;
+            ly->xq = w[0], ly->xk = w[1], ly->xv = w[2], ly->xo = w[3];
+            ly->xq_b = b[0], ly->xk_b = b[1], ly->xv_b = b[2], ly->xo_b = b[3];
+            snprintf(base, sizeof base, "decoder.layers.%d.encoder_attn_layer_norm", i);
+            if ((st = load_ln(ld, base, H, &ly->ln_cross_g, &ly->ln_cross_b, err)))
+                return st;
+        }
+        char n[200];
+        snprintf(n, sizeof n, "%s.layers.%d.fc1.weight", stack, i);
+        if ((st = mhv_wload_mat(ld, n, F, H, 0, &ly->ffn_up, err)))
+            return st;
+        snprintf(n, sizeof n, "%s.layers.%d.fc1.bias", stack, i);
+        if ((st = mhv_wload_vec(ld, n, F, 0, &ly->ffn_up_b, err)))
+            return st;
+        snprintf(n, sizeof n, "%s.layers.%d.fc2.weight", stack, i);
+        if ((st = mhv_wload_mat(ld, n, H, F, 0, &ly->ffn_down, err)))
+            return st;
+        snprintf(n, sizeof n, "%s.layers.%d.fc2.bias", stack, i);
+        if ((st = mhv_wload_vec(ld, n, H, 0, &ly->ffn_down_b, err)))
+            return st;
+        snprintf(base, sizeof base, "%s.layers.%d.final_layer_norm", stack, i);
+        if ((st = load_ln(ld, base, H, &ly->ln_ffn_g, &ly->ln_ffn_b, err)))
+            return st;
+    }
+    /* lm_head.weight and final_logits_bias are never under the prefix */
+    if ((st = mhv_wload_mat(ld, "lm_head.weight", Vd, H, MHV_W_BARE | MHV_W_OPTIONAL,
+                            &m->lm_head, err)) ||
+        (st = mhv_wload_mat(ld, "final_logits_bias", 1, Vd, MHV_W_BARE | MHV_W_OPTIONAL,
+                            &m->final_logits_bias, err)))
+        return st;
+    /* a tied head whose file kept only the embedding: only with final_logits_bias, which
+     * only the *ForConditionalGeneration models have */
+    if (!m->lm_head.data && c->tie_word_embeddings && m->final_logits_bias.data)
+        m->lm_head = m->dec_word_emb;
+    return MHV_OK;
+}
+
+static mhv_norm layernorm(const float *g, const float *b, float eps)
+{
+    return (mhv_norm){MHV_NORM_LAYER, g, b, eps};
+}
+
+/* x(n, H) = tok[ids] * scale + position rows, then norm (when g). row: (H,) scratch. */
+static void embed(mhv_nn *nn, const mhv_config *c, float *x, const mhv_mat *tok,
+                  const mhv_mat *pos, const int32_t *ids, int n, const float *g, const float *b,
+                  float *row)
+{
+    int H = c->hidden_size;
+    mhv_embed e = {.tok = tok, .pad_id = -1};
+    mhv_nn_embed(nn, x, &e, ids, n, H);
+    float scale = (float)c->embed_scale;
+    for (int i = 0; i < n; i++) {
+        float *xi = x + (size_t)i * (size_t)H;
+        if (c->embed_scale > 0)
+            for (int t = 0; t < H; t++)
+                xi[t] *= scale;
+        if (!pos->data) {
+            /* transformers: angle pos / 10000^(2 (j // 2) / dim) in float64, the even j's
+             * sines in columns 0..ceil(dim/2), the odd j's cosines after */
+            int sentinel = (H + 1) / 2;
+            for (int t = 0; t < H; t++) {
+                int j = t < sentinel ? 2 * t : 2 * (t - sentinel) + 1;
+                double a = (double)i / pow(10000.0, (double)(2 * (j / 2)) / (double)H);
+                row[t] = (float)(t < sentinel ? sin(a) : cos(a));
+            }
+        } else {
+            mhv_mat_row(pos, i + c->pos_offset, row);
+        }
+        nn->K->add(xi, row, (size_t)H);
+    }
+    if (g) {
+        mhv_norm ln = layernorm(g, b, c->layer_norm_eps);
+        mhv_nn_norm(nn, x, x, &ln, n, H);
+    }
+}
+
+/* x(n, H) gets the feed-forward layer, pre- or post-norm. */
+static void ffn_block(mhv_nn *nn, const mhv_config *c, const mhv_layer *ly, float *x, float *xb,
+                      float *ffn, float *tmp, int n)
+{
+    int H = c->hidden_size;
+    mhv_norm ln = layernorm(ly->ln_ffn_g, ly->ln_ffn_b, c->layer_norm_eps);
+    const float *in = x;
+    if (c->pre_norm) {
+        mhv_nn_norm(nn, xb, x, &ln, n, H);
+        in = xb;
+    }
+    mhv_nn_linear(nn, ffn, in, &ly->ffn_up, ly->ffn_up_b, n, (int)c->act);
+    mhv_nn_linear(nn, tmp, ffn, &ly->ffn_down, ly->ffn_down_b, n, MHV_NN_NO_ACT);
+    if (c->pre_norm)
+        mhv_nn_add(nn, x, tmp, n, H);
+    else
+        mhv_nn_add_norm(nn, x, tmp, &ln, n, H);
+}
+
+/* x(n, H) += out_proj(ctx), then the norm when post-norm. */
+static void residual(mhv_nn *nn, const mhv_config *c, float *x, const float *ctx,
+                     const mhv_mat *o, const float *o_b, const float *g, const float *b,
+                     float *tmp, int n)
+{
+    mhv_nn_linear(nn, tmp, ctx, o, o_b, n, MHV_NN_NO_ACT);
+    mhv_norm ln = layernorm(g, b, c->layer_norm_eps);
+    if (c->pre_norm)
+        mhv_nn_add(nn, x, tmp, n, c->hidden_size);
+    else
+        mhv_nn_add_norm(nn, x, tmp, &ln, n, c->hidden_size);
+}
+
+static mhv_status bart_forward(mhv_nn *nn, const mhv_model *m, const int32_t *ids, int n,
+                               mhv_capture *cap, float *logits, mhv_error *err)
+{
+    (void)nn, (void)ids, (void)n, (void)cap, (void)logits;
+    return mhv_fail(err, MHV_EUNSUPPORTED, m->dir, "%s is an encoder-decoder model",
+                    m->cfg.arch);
+}
+
+static mhv_status bart_seq2seq(mhv_nn *nn, const mhv_model *m, const int32_t *src, int ns,
+                               const int32_t *tgt, int nt, mhv_capture *cap, float *logits,
+                               mhv_error *err)
+{
+    const mhv_config *c = &m->cfg;
+    int H = c->hidden_size, F = c->intermediate_size > c->dec_intermediate_size
+                                    ? c->intermediate_size
+                                    : c->dec_intermediate_size;
+    int N = ns > nt ? ns : nt, NH = c->num_heads, d = c->head_dim, Vd = c->dec_vocab_size;
+    size_t n = (size_t)N;
+    float *xe, *xd, *xb, *q, *k, *v, *ctx, *tmp, *ffn, *row, *bias;
+    const mhv_nn_buf bufs[] = {
+        {&xe, (size_t)ns * (size_t)H}, {&xd, (size_t)nt * (size_t)H}, {&xb, n * (size_t)H},
+        {&q, n * (size_t)H}, {&k, n * (size_t)H}, {&v, n * (size_t)H}, {&ctx, n * (size_t)H},
+        {&tmp, n * (size_t)H}, {&ffn, n * (size_t)F}, {&row, (size_t)H},
+        {&bias, logits ? (size_t)Vd : 0}};
+    mhv_nn_shape shape = {N, H, F > H ? F : H, d};
+    mhv_status st = mhv_nn_begin(nn, &shape, bufs, (int)(sizeof bufs / sizeof bufs[0]), err);
+    if (st)
+        return st;
+    const mhv_attn_bufs ab = {.q = q, .k = k, .v = v, .ctx = ctx};
+    const float scale = (float)(1.0 / sqrt((double)d));
+
+    /* encoder */
+    embed(nn, c, xe, &m->word_emb, &m->pos_emb, src, ns, m->emb_ln_g, m->emb_ln_b, row);
+    for (int l = 0; l <= cap[0].last; l++) {
+        const mhv_layer *ly = &m->layers[l];
+        mhv_attn_layer attn = {.wq = &ly->q, .wk = &ly->k, .wv = &ly->v, .bq = ly->q_b,
+                               .bk = ly->k_b, .bv = ly->v_b, .heads = NH, .kv_heads = NH,
+                               .head_dim = d, .scale = scale};
+        const float *in = xe;
+        if (c->pre_norm) {
+            mhv_norm ln = layernorm(ly->ln_attn_g, ly->ln_attn_b, c->layer_norm_eps);
+            mhv_nn_norm(nn, xb, xe, &ln, ns, H);
+            in = xb;
+        }
+        mhv_nn_attention(nn, &attn, in, ns, l, &ab, &cap[0]);
+        if (mhv_capture_done(&cap[0], l))
+            break;
+        residual(nn, c, xe, ctx, &ly->o, ly->o_b, ly->ln_attn_g, ly->ln_attn_b, tmp, ns);
+        ffn_block(nn, c, ly, xe, xb, ffn, tmp, ns);
+    }
+    if (cap[1].last < 0 && !logits)
+        return MHV_OK;
+    if (c->final_norm) {
+        mhv_norm ln = layernorm(m->enc_norm_g, m->enc_norm_b, c->layer_norm_eps);
+        mhv_nn_norm(nn, xe, xe, &ln, ns, H);
+    }
+
+    /* decoder */
+    embed(nn, c, xd, &m->dec_word_emb, &m->dec_pos_emb, tgt, nt, m->dec_emb_ln_g,
+          m->dec_emb_ln_b, row);
+    int last = logits ? c->dec_layers - 1 : cap[1].last;
+    for (int l = 0; l <= last; l++) {
+        const mhv_layer *ly = &m->dec_layers[l];
+        mhv_attn_layer attn = {.wq = &ly->q, .wk = &ly->k, .wv = &ly->v, .bq = ly->q_b,
+                               .bk = ly->k_b, .bv = ly->v_b, .heads = NH, .kv_heads = NH,
+                               .head_dim = d, .scale = scale, .causal = 1};
+        const float *in = xd;
+        if (c->pre_norm) {
+            mhv_norm ln = layernorm(ly->ln_attn_g, ly->ln_attn_b, c->layer_norm_eps);
+            mhv_nn_norm(nn, xb, xd, &ln, nt, H);
+            in = xb;
+        }
+        mhv_nn_attention(nn, &attn, in, nt, l, &ab, &cap[1]);
+        residual(nn, c, xd, ctx, &ly->o, ly->o_b, ly->ln_attn_g, ly->ln_attn_b, tmp, nt);
+        mhv_attn_layer cross = {.wq = &ly->xq, .wk = &ly->xk, .wv = &ly->xv, .bq = ly->xq_b,
+                                .bk = ly->xk_b, .bv = ly->xv_b, .heads = NH, .kv_heads = NH,
+                                .head_dim = d, .scale = scale};
+        in = xd;
+        if (c->pre_norm) {
+            mhv_norm ln = layernorm(ly->ln_cross_g, ly->ln_cross_b, c->layer_norm_eps);
+            mhv_nn_norm(nn, xb, xd, &ln, nt, H);
+            in = xb;
+        }
+        int done = !logits && l == last;
+        mhv_nn_cross_attention(nn, &cross, in, nt, xe, ns, l, &ab, &cap[2], done);
+        if (done)
+            break;
+        residual(nn, c, xd, ctx, &ly->xo, ly->xo_b, ly->ln_cross_g, ly->ln_cross_b, tmp, nt);
+        ffn_block(nn, c, ly, xd, xb, ffn, tmp, nt);
+    }
+    if (logits) {
+        if (c->final_norm) {
+            mhv_norm ln = layernorm(m->norm_g, m->norm_b, c->layer_norm_eps);
+            mhv_nn_norm(nn, xd, xd, &ln, nt, H);
+        }
+        mhv_nn_linear(nn, logits, xd, &m->lm_head, NULL, nt, MHV_NN_NO_ACT);
+        if (m->final_logits_bias.data) {
+            mhv_mat_row(&m->final_logits_bias, 0, bias);
+            for (int i = 0; i < nt; i++)
+                nn->K->add(logits + (size_t)i * (size_t)Vd, bias, (size_t)Vd);
+        }
+    }
+    return MHV_OK;
+}
+
+const mhv_family mhv_family_bart = {
+    .name = "bart",
+    .model_types = model_types,
+    .config = bart_config,
+    .vector_floats = bart_vector_floats,
+    .load = bart_load,
+    .forward = bart_forward,
+    .seq2seq = bart_seq2seq,
+};

@@ -1,0 +1,26 @@
+#include "model/layers.h"
+
+#include <math.h>
+
+mhv_attn_layer mhv_layer_attention(const mhv_layer *ly, const mhv_config *c)
+{
+    return (mhv_attn_layer){
+        .wq = &ly->q, .wk = &ly->k, .wv = &ly->v, .wo = &ly->o,
+        .bq = ly->q_b, .bk = ly->k_b, .bv = ly->v_b,
+        .heads = c->num_heads, .kv_heads = c->num_kv_heads, .head_dim = c->head_dim,
+        .scale = (float)(1.0 / sqrt((double)c->head_dim)),
+    };
+}
+
+void mhv_layer_post_norm(mhv_nn *nn, const mhv_layer *ly, const mhv_config *c, float *x,
+                         const float *ctx, float *tmp, float *ffn, int n)
+{
+    int H = c->hidden_size;
+    mhv_norm ln1 = {MHV_NORM_LAYER, ly->ln_attn_g, ly->ln_attn_b, c->layer_norm_eps};
+    mhv_norm ln2 = {MHV_NORM_LAYER, ly->ln_ffn_g, ly->ln_ffn_b, c->layer_norm_eps};
+    mhv_nn_linear(nn, tmp, ctx, &ly->o, ly->o_b, n, MHV_NN_NO_ACT);
+    mhv_nn_add_norm(nn, x, tmp, &ln1, n, H);
+    mhv_nn_linear(nn, ffn, x, &ly->ffn_up, ly->ffn_up_b, n, (int)c->act);
+    mhv_nn_linear(nn, tmp, ffn, &ly->ffn_down, ly->ffn_down_b, n, MHV_NN_NO_ACT);
+    mhv_nn_add_norm(nn, x, tmp, &ln2, n, H);
+}

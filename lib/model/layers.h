@@ -1,0 +1,20 @@
+/* layers.h - layer compositions several families share (internal to lib/model): the
+ * standard attention layer of a family's weights, and BERT's post-norm sublayers. */
+#ifndef MHV_LAYERS_H
+#define MHV_LAYERS_H
+
+#include "model/config.h"
+#include "model/model.h"
+#include "nn/blocks.h"
+
+/* Separate Q/K/V/O projections of ly with their biases, c's heads and head size, scores
+ * scaled by 1/sqrt(head_dim), nothing else: families set what they add. */
+mhv_attn_layer mhv_layer_attention(const mhv_layer *ly, const mhv_config *c);
+
+/* BERT's sublayers after attention, in place on x(n, hidden):
+ *   x = LN_attn(x + O·ctx);  x = LN_ffn(x + down(act(up(x))))
+ * tmp (n, hidden) and ffn (n, intermediate) are work space. */
+void mhv_layer_post_norm(mhv_nn *nn, const mhv_layer *ly, const mhv_config *c, float *x,
+                         const float *ctx, float *tmp, float *ffn, int n);
+
+#endif

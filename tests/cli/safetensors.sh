@@ -1,0 +1,123 @@
+#!/usr/bin/env bash
+# run --format safetensors and --rows: the file per sentence read with Perl alone (header,
+# offsets, F32 values bit for bit against the JSON of the same run, F16/BF16 sizes); a
+# streamed run (safetensors alone) writes the same bytes as a run that also writes JSON;
+# --rows keeps the same rows in both; bad options are usage errors; a failed run leaves
+# nothing.
+. "$(dirname "$0")/lib.sh"
+check() { if eval "$2"; then ok; else bad "$1"; fi; }
+
+M=samples/model
+printf '苹果从树上掉下来，小明把它捡起来了。\nThe cat sat.\n' >"$TMP/s.txt"
+
+# stcheck FILE JSON INDEX: the safetensors FILE against sentence INDEX of the report JSON
+stcheck() {
+    perl -MJSON::PP -e '
+        my ($f, $jf, $s) = @ARGV; local $/;
+        open my $h, "<:raw", $f or die; my $all = <$h>;
+        open my $g, "<", $jf or die; my $j = decode_json(<$g>)->{sentences}[$s];
+        my $n = unpack("Q<", substr($all, 0, 8));
+        exit 11 if (8 + $n) % 8;
+        my $hdr = decode_json(substr($all, 8, $n)); my $data = substr($all, 8 + $n);
+        my $md = delete $hdr->{__metadata__}; my $J = JSON::PP->new; # values: character strings
+        exit 12 unless $md->{format} eq "mhaviz-attention";
+        my $tok = $J->decode($md->{tokens});
+        exit 13 unless join("\x01", @$tok) eq join("\x01", @{$j->{tokens}});
+        my $rows = $J->decode($md->{rows});
+        my $want = $j->{rows} // [0 .. $#{$j->{tokens}}];
+        exit 14 unless "@$rows" eq "@$want";
+        my $heads = $J->decode($md->{heads}); my $end = 0;
+        for my $a (@{$j->{attentions}}) {
+            my $name = sprintf("attn.L%02d", $a->{layer});
+            my $t = $hdr->{$name} or exit 15;
+            exit 16 unless $t->{dtype} eq "F32";
+            my ($H, $R, $S) = @{$t->{shape}};
+            exit 17 unless $R == @$rows && $S == @$tok;
+            my ($k) = grep { $heads->{$name}[$_] == $a->{head} } 0 .. $H - 1;
+            exit 18 unless defined $k;
+            my ($b, $e) = @{$t->{data_offsets}};
+            $end = $e if $e > $end;
+            for my $r (0 .. $R - 1) {
+                my $got = substr($data, $b + (($k * $R + $r) * $S) * 4, $S * 4);
+                exit 19 unless $got eq pack("f<*", @{$a->{weights}[$r]});
+            }
+        }
+        exit 20 unless $end == length $data;
+        exit 0;' "$1" "$2" "$3"
+}
+
+"$MHAVIZ" run --model $M --format json,safetensors --out "$TMP/a" "$TMP/s.txt" 2>"$TMP/stderr"
+check "json+safetensors: exit 0, silent" "[ $? = 0 ] && [ ! -s $TMP/stderr ]"
+check "one file per sentence" "[ -f $TMP/a/s.safetensors ] && [ -f $TMP/a/s-2.safetensors ]"
+check "sentence 1 equals the JSON" "stcheck $TMP/a/s.safetensors $TMP/a/s.json 0"
+check "sentence 2 equals the JSON" "stcheck $TMP/a/s-2.safetensors $TMP/a/s.json 1"
+
+"$MHAVIZ" run --model $M --format safetensors --threads 1 --out "$TMP/b" "$TMP/s.txt"
+check "streamed: same bytes" "cmp -s $TMP/a/s.safetensors $TMP/b/s.safetensors && cmp -s $TMP/a/s-2.safetensors $TMP/b/s-2.safetensors"
+check "streamed: nothing else" "[ \"\$(ls $TMP/b)\" = \"s-2.safetensors
+s.safetensors\" ]"
+
+for spec in last -3 '2:4,word:它' 'word:cat'; do
+    rm -rf "$TMP/c" "$TMP/d"
+    "$MHAVIZ" run --model $M --rows "$spec" --heads 1:*,3:2 --format json,safetensors --out "$TMP/c" "$TMP/s.txt"
+    "$MHAVIZ" run --model $M --rows "$spec" --heads 1:*,3:2 --format safetensors --out "$TMP/d" "$TMP/s.txt"
+    check "--rows $spec: sentence 1 equals the JSON" "stcheck $TMP/c/s.safetensors $TMP/c/s.json 0"
+    check "--rows $spec: sentence 2 equals the JSON" "stcheck $TMP/c/s-2.safetensors $TMP/c/s.json 1"
+    check "--rows $spec: streamed, same bytes" "cmp -s $TMP/c/s.safetensors $TMP/d/s.safetensors"
+done
+"$MHAVIZ" run --model $M --rows last --format json --out "$TMP/e" "$TMP/s.txt"
+check "--rows last: JSON rows [19], one weight row" "perl -MJSON::PP -e 'local \$/; my \$s = decode_json(<STDIN>)->{sentences}[0]; exit(\"@{\$s->{rows}}\" eq \"19\" && @{\$s->{attentions}[0]{weights}} == 1 ? 0 : 1)' <$TMP/e/s.json"
+"$MHAVIZ" run --model $M --format json --out "$TMP/f" "$TMP/s.txt"
+check "no --rows: no rows key (JSON unchanged)" "! grep -q '\"rows\"' $TMP/f/s.json"
+
+# element types: the same header shapes, 2 bytes a weight
+for dt in f16 bf16; do
+    "$MHAVIZ" run --model $M --dtype $dt --heads 2:1 --format safetensors --out "$TMP/$dt" "$TMP/s.txt"
+    check "--dtype $dt: header and size" "perl -MJSON::PP -e '
+        local \$/; my \$all = <STDIN>; my \$n = unpack(\"Q<\", substr(\$all, 0, 8));
+        my \$t = decode_json(substr(\$all, 8, \$n))->{\"attn.L02\"};
+        exit(\$t->{dtype} eq uc(\"$dt\") && \"@{\$t->{shape}}\" eq \"1 20 20\" &&
+             length(\$all) - 8 - \$n == 800 ? 0 : 1)' <$TMP/$dt/s.safetensors"
+done
+
+expect_fail "--dtype bad" 2 "--dtype 'f64' is not f32, f16 or bf16" -- \
+    "$MHAVIZ" run --model $M --dtype f64 --format safetensors --out "$TMP/out" "$TMP/s.txt"
+expect_fail "--rows bad" 2 "--rows item '4:2' is not last, -K, I, A:B or word:W" -- \
+    "$MHAVIZ" run --model $M --rows 4:2 --format safetensors --out "$TMP/out" "$TMP/s.txt"
+expect_fail "--rows with figures" 2 "--rows works with --format json and safetensors only" -- \
+    "$MHAVIZ" run --model $M --rows last --format png --out "$TMP/out" "$TMP/s.txt"
+expect_fail "--format unknown" 2 "--format 'safetensor' is not supported" -- \
+    "$MHAVIZ" run --model $M --format safetensor --out "$TMP/out" "$TMP/s.txt"
+# a failing sentence (too many ids) after a good one: nothing is left
+printf '1 2 3\n%s\n' "$(seq -s ' ' 1 600)" >"$TMP/ids.txt"
+expect_fail "failed run leaves nothing" 1 "line 2" -- \
+    "$MHAVIZ" run --model $M --ids --format safetensors --out "$TMP/out" "$TMP/ids.txt"
+
+# Long inputs: a decoder fixture allowed 4096 positions (rotary: nothing in the weights
+# depends on it), 2048 tokens. Every head of both layers is 128 MiB of maps, one layer 64 MiB.
+L="$TMP/long"
+mkdir -p "$L"
+cp tests/fixtures/dec-llama-f32/model.safetensors "$L/"
+sed 's/"max_position_embeddings": 64/"max_position_embeddings": 4096/' \
+    tests/fixtures/dec-llama-f32/config.json >"$L/config.json"
+seq 0 2047 | awk '{ printf "%s%d", (NR > 1 ? " " : ""), $1 % 500 } END { print "" }' >"$TMP/long.txt"
+expect_fail "--max-memory: json refused with the numbers" 1 \
+    "line 1: 2048 tokens need about 134.8 MiB (weights 525.3 KiB" -- \
+    "$MHAVIZ" run --model "$L" --ids --format json --max-memory 100M --out "$TMP/out" "$TMP/long.txt"
+check "--max-memory: the maps of every layer" "grep -qF 'attention maps 128.0 MiB), more than --max-memory 100.0 MiB' $TMP/stderr"
+expect_fail "--max-memory: streamed, one layer's maps" 1 "attention maps 64.0 MiB), more than --max-memory 60.0 MiB: keep fewer heads or rows (--rows last)" -- \
+    "$MHAVIZ" run --model "$L" --ids --format safetensors --max-memory 60M --out "$TMP/out" "$TMP/long.txt"
+expect_fail "--max-memory: bad size" 2 "--max-memory '12Q' is not a size" -- \
+    "$MHAVIZ" run --model "$L" --ids --format safetensors --max-memory 12Q --out "$TMP/out" "$TMP/long.txt"
+"$MHAVIZ" run --model "$L" --ids --format safetensors --rows last --max-memory 100M --out "$TMP/g" "$TMP/long.txt"
+check "--rows last fits in 100M" "[ \$? = 0 ] && [ -f $TMP/g/long.safetensors ]"
+# peak RSS of a streamed run: one layer's maps (64 MiB) plus weights and activations, not the
+# 128 MiB of both layers (measured only without ASan, whose shadow memory inflates RSS)
+if [ -x /usr/bin/time ] && { (ulimit -v 4000000 && "$MHAVIZ" --version) >/dev/null 2>&1; } 2>/dev/null; then
+    /usr/bin/time -f '%M' -o "$TMP/rss" "$MHAVIZ" run --model "$L" --ids --format safetensors \
+        --max-memory 0 --out "$TMP/h" "$TMP/long.txt"
+    check "streamed: peak RSS $(cat "$TMP/rss") KiB below 100 MiB" "[ \$(tail -1 $TMP/rss) -lt 102400 ]"
+    check "streamed: 128 MiB written" "[ \$(stat -c %s $TMP/h/long.safetensors) -gt 134217728 ]"
+fi
+
+finish
