@@ -384,6 +384,8 @@ int cmd_ablate(int argc, char **argv)
     const mhv_config *c = &job.m->cfg;
     int causal = c->causal, V = c->vocab_size;
     int32_t mask_id = -1;
+    if ((st = mhv_forward_logits_check(job.m, &err)))
+        goto done;
     if (!causal) {
         mask_id = job.tok ? mhv_tok_lookup(job.tok, "[MASK]", 6) : -1;
         if (mask_id < 0 && job.tok)

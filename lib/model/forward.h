@@ -108,6 +108,8 @@ mhv_status mhv_forward_seq2seq_logits(mhv_forward_ctx *c, const mhv_model *m,
 mhv_status mhv_forward_generate(mhv_forward_ctx *c, const mhv_model *m, const int32_t *src,
                                 int ns, int max_new, int32_t *out, int *n_out, mhv_error *err);
 
+/* MHV_OK when mhv_forward_logits_ablated can give m's logits, else why not (as it says). */
+mhv_status mhv_forward_logits_check(const mhv_model *m, mhv_error *err);
 struct mhv_head_ablation;
 /* logits(n, vocab) with the heads of ab ablated (nn/blocks.h: zeroed or replaced by a
  * given output; or their outputs summed for means); ab NULL: none. Decoders give their LM

@@ -79,4 +79,6 @@ expect_fail "bad heads" 2 "--heads" -- "$MHAVIZ" ablate --heads 9:0 "$TMP/m.txt"
 expect_fail "no mask anywhere" 1 "no line holds a mask token (write [MASK] or use --target WORD)" -- "$MHAVIZ" ablate --heads 0:0 "$TMP/s.txt"
 expect_fail "target absent" 1 "no line contains the --target word" -- "$MHAVIZ" ablate --heads 0:0 --target 香蕉 "$TMP/s.txt"
 expect_fail "encoder without an MLM head" 1 "without a masked-LM head" -- "$MHAVIZ" ablate --model tests/fixtures/bert-f32 --heads 0:0 "$TMP/m.txt"
+printf '2 5 4 3\n' >"$TMP/i.txt"
+expect_fail "distilbert's masked-LM head refused by name" 1 "the masked-LM head of distilbert models is not supported" -- "$MHAVIZ" ablate --ids --model tests/fixtures/fam-distilbert-mlm-bf16 --heads 0:0 "$TMP/i.txt"
 finish
