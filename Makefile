@@ -21,6 +21,8 @@ DEB_PKGS += clang libclang-rt-dev
 DEB_PKGS += xxd
 # pdftoppm and pdffonts check the PDF figures in `make test`
 DEB_PKGS += poppler-utils
+# GNU parallel: the sharded stats test runs the documented command (tests/cli/parallel.sh)
+DEB_PKGS += parallel
 
 O ?= build
 ifeq ($(BUILD),release)
