@@ -19,6 +19,7 @@
 #include "analysis/rows.h"
 #include "analysis/stwrite.h"
 #include "run_figures.h"
+#include "run_seq2seq.h"
 #include "text/unicode.h"
 
 static const char run_usage[] =
@@ -28,7 +29,8 @@ static const char run_usage[] =
     "                  [--dpi N] [--font FILE] [--font-size PX] [--title TEXT | --no-title]\n"
     "                  [--model-name NAME] [--view matrix|lines|row] [--min-weight W]\n"
     "                  [--row WORD] [--svg-text] [--pretokenized | --ids] [--truncate]\n"
-    "                  [--threads N] [--aggregate mean|rollout|flow] FILE\n"
+    "                  [--threads N] [--aggregate mean|rollout|flow]\n"
+    "                  [--pairs | --generate N] [--align-layer L] FILE\n"
     "\n"
     "Runs the model on each non-empty line of FILE (- for stdin) and draws the attention\n"
     "of the selected heads: OUT/<stem>/L05-H03.png per head, L05.png per layer, model.png\n"
@@ -75,6 +77,15 @@ static const char run_usage[] =
     "                   attention flow through layers 0..l, Abnar & Zuidema; flow solves\n"
     "                   layers x tokens^2 max-flow problems: seconds past ~50 tokens); needs\n"
     "                   every head (no --heads)\n"
+    "  --pairs          encoder-decoder models (T5, BART, Marian): lines are\n"
+    "                   SOURCE<TAB>TARGET; the decoder reads its start token, then the\n"
+    "                   target's tokens (teacher forcing); with --ids the target ids are the\n"
+    "                   decoder's input as given\n"
+    "  --generate N     encoder-decoder models: lines are sources; the target is the model's\n"
+    "                   greedy output, up to N tokens or its end token\n"
+    "  --align-layer L  the decoder layer of the alignment figure (default: the last)\n"
+    "                   encoder-decoder heads: --heads enc:L:H, dec:L:H, cross:L:H (* too);\n"
+    "                   figures E05-H03, D05-H03, X05-H03 and align\n"
     "  -h, --help       show this help\n";
 
 typedef struct {
@@ -88,6 +99,9 @@ typedef struct {
     mhv_dtype dtype;       /* --dtype */
     mhv_agg agg;
     run_fig_opts fig;
+    int pairs;             /* --pairs */
+    int generate;          /* --generate N */
+    int align_layer;       /* --align-layer L, -1: the last */
 } run_opts;
 
 /* --format: safetensors here, the rest by run_fig_parse_format. */
@@ -129,9 +143,11 @@ static int parse(int argc, char **argv, run_opts *o)
         {"threads", required_argument, 0, 'T'},
         {"aggregate", required_argument, 0, 'A'},
         {"rows", required_argument, 0, 'R'},   {"dtype", required_argument, 0, 'D'},
+        {"pairs", no_argument, 0, 'P'},        {"generate", required_argument, 0, 'G'},
+        {"align-layer", required_argument, 0, 'L'},
         {0, 0, 0, 0},
     };
-    *o = (run_opts){.heads = "all", .format = "png", .out = "mhaviz-out"};
+    *o = (run_opts){.heads = "all", .format = "png", .out = "mhaviz-out", .align_layer = -1};
     o->fig.render = mhv_render_default_params();
     opterr = 0;
     int c;
@@ -148,6 +164,21 @@ static int parse(int argc, char **argv, run_opts *o)
             o->mode = c == 'p' ? INPUT_PRETOKENIZED : INPUT_IDS;
             break;
         case 't': o->truncate = 1; break;
+        case 'P': o->pairs = 1; break;
+        case 'G':
+        case 'L': {
+            char *end;
+            errno = 0;
+            long v = strtol(optarg, &end, 10);
+            if (errno || end == optarg || *end || v < (c == 'G') || v > 100000)
+                return cli_usage_error("run", "--%s '%s' is not a number from %d to 100000",
+                                       c == 'G' ? "generate" : "align-layer", optarg, c == 'G');
+            if (c == 'G')
+                o->generate = (int)v;
+            else
+                o->align_layer = (int)v;
+            break;
+        }
         case 'R': {
             mhv_error e;
             if (mhv_rows_check(optarg, &e))
@@ -219,6 +250,13 @@ static int parse(int argc, char **argv, run_opts *o)
         return cli_usage_error("run", optind >= argc ? "no input FILE given"
                                                      : "exactly one input FILE expected");
     o->file = argv[optind];
+    if (o->pairs && o->generate)
+        return cli_usage_error("run", "--pairs and --generate exclude each other");
+    if ((o->pairs || o->generate) &&
+        (o->rows || o->aggregate || o->safetensors || o->fig.html || o->truncate ||
+         o->mode == INPUT_PRETOKENIZED || o->fig.render.view != MHV_VIEW_MATRIX))
+        return cli_usage_error("run", "--pairs and --generate work with --format png, svg, pdf "
+                               "and json, the matrix view, and text or --ids input");
     return 0;
 }
 
@@ -418,6 +456,29 @@ int cmd_run(int argc, char **argv)
     if ((st = cli_open_model(dir, o.mode, &job.m, &job.tok, &err)))
         goto done;
     cli_tok_warn(job.tok);
+    if (job.m->cfg.enc_dec || o.pairs || o.generate) {
+        if (!job.m->cfg.enc_dec) {
+            st = mhv_fail(&err, MHV_EUSAGE, "",
+                          "--pairs and --generate need an encoder-decoder model; %s is not one",
+                          job.m->cfg.arch);
+            goto done;
+        }
+        if (!o.pairs && !o.generate) {
+            st = mhv_fail(&err, MHV_EUSAGE, "",
+                          "%s is an encoder-decoder model: give --pairs (lines SOURCE<TAB>"
+                          "TARGET) or --generate N",
+                          job.m->cfg.arch);
+            goto done;
+        }
+        mhv_forward_params fp2 = cli_forward_params(o.threads);
+        if ((st = mhv_forward_ctx_new(&fp2, &fc, &err)))
+            goto done;
+        run_s2s_opts so = {.heads = o.heads, .file = o.file, .out = o.out, .mode = o.mode,
+                           .pairs = o.pairs, .generate = o.generate,
+                           .align_layer = o.align_layer, .fig = &o.fig};
+        st = run_seq2seq(&so, job.m, job.tok, fc, &err);
+        goto done;
+    }
     if ((st = cli_job_read(&job, o.heads, o.file, o.mode, o.truncate, &err)))
         goto done;
     int longest = 0;
