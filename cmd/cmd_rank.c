@@ -10,6 +10,7 @@
 #include "analysis/finite.h"
 #include "commands.h"
 #include "model/forward.h"
+#include "analysis/weighting.h"
 #include "base/heads.h"
 #include "base/jsonw.h"
 #include "analysis/rank.h"
@@ -19,7 +20,8 @@
 static const char rank_usage[] =
     "usage: mhaviz rank --from WORD --to WORD [--model DIR] [--top K] [--nth K] [--to-nth K]\n"
     "                   [--heads SPEC] [--format table|json] [--truncate] [--substring]\n"
-    "                   [--allow-unk] [--render] [--render-format png,svg,pdf] [--out DIR] FILE\n"
+    "                   [--allow-unk] [--weighting attn|norm|norm-out] [--render]\n"
+    "                   [--render-format png,svg,pdf] [--out DIR] FILE\n"
     "\n"
     "Ranks the heads by the attention the tokens of WORD (--from) pay to the tokens of\n"
     "WORD (--to), over the sentences of FILE (- for stdin) that contain both. Words are\n"
@@ -45,6 +47,9 @@ static const char rank_usage[] =
     "                   \"fit\"); default: whole words only\n"
     "  --allow-unk      rank a sentence where a word matched only the unknown token\n"
     "                   ([UNK]); default: report it and skip the sentence\n"
+    "  --weighting W    score on attn (default: attention weights), norm (alpha_ij *\n"
+    "                   ||v_j||) or norm-out (alpha_ij * ||v_j W_O^h||), rows normalised\n"
+    "                   to sum 1 (run --help); named in the table's first line and json\n"
     "  --render         also draw the listed heads for each sentence used, the rows of\n"
     "                   --from and the columns of --to outlined: OUT/<stem>/L05-H03.png\n"
     "                   (<stem>-2, <stem>-3 ... for later lines), as run names them\n"
@@ -66,6 +71,7 @@ typedef struct {
     const char *out;    /* --out DIR */
     run_fig_opts fig;   /* --render's figure options (--colormap, --view row ...) */
     const char *fig_opt; /* the first one given, for "only with --render" */
+    mhv_weighting weighting; /* --weighting */
 } rank_opts;
 
 static int parse_count(const char *s, int min, int *out)
@@ -99,7 +105,7 @@ static int parse_figure_formats(const char *list)
 }
 
 /* getopt values of the options without a short letter */
-enum { OPT_SUBSTRING = 1000, OPT_ALLOW_UNK };
+enum { OPT_SUBSTRING = 1000, OPT_ALLOW_UNK, OPT_WEIGHTING };
 
 static int parse(int argc, char **argv, rank_opts *o)
 {
@@ -113,6 +119,7 @@ static int parse(int argc, char **argv, rank_opts *o)
         {"out", required_argument, 0, 'o'},
         {"substring", no_argument, 0, OPT_SUBSTRING},
         {"allow-unk", no_argument, 0, OPT_ALLOW_UNK},
+        {"weighting", required_argument, 0, OPT_WEIGHTING},
         RUN_FIG_LONGOPTS,
         {0, 0, 0, 0},
     };
@@ -132,6 +139,14 @@ static int parse(int argc, char **argv, rank_opts *o)
         case 't': o->truncate = 1; break;
         case OPT_SUBSTRING: o->substring = 1; break;
         case OPT_ALLOW_UNK: o->allow_unk = 1; break;
+        case OPT_WEIGHTING: {
+            mhv_error e;
+            if (mhv_weighting_parse(optarg, &o->weighting, &e))
+                return cli_usage_error("rank", "--weighting '%s' is not attn, norm or norm-out",
+                                       optarg);
+            o->fig.weighting = mhv_weighting_name(o->weighting);
+            break;
+        }
         case 'r':
             if (!o->render) /* a --render-format given before stays */
                 o->render = MHV_FIG_PNG;
@@ -366,6 +381,8 @@ static void print_matches_json(const rank_matches *mt, const rank_opts *o)
     mhv_jsonw_str(stdout, o->from, strlen(o->from));
     fputs(", \"to\": ", stdout);
     mhv_jsonw_str(stdout, o->to, strlen(o->to));
+    if (o->weighting != MHV_WEIGHT_ATTN)
+        printf(", \"weighting\": \"%s\"", mhv_weighting_name(o->weighting));
     fputs(",\n \"sentences\": [", stdout);
     int k = 0;
     for (int i = 0; i < mt->in->n; i++) {
@@ -386,9 +403,10 @@ static void print_matches_json(const rank_matches *mt, const rank_opts *o)
 static void print_table(const mhv_rank_entry *e, int k, int total, double mean,
                         const rank_opts *o, int used, const rank_matches *mt)
 {
-    printf("# heads ranked by attention from '%s' to '%s' over %d sentence%s; mean of %d "
+    printf("# heads ranked by %s%sattention from '%s' to '%s' over %d sentence%s; mean of %d "
            "heads %.4f\n",
-           o->from, o->to, used, used == 1 ? "" : "s", total, mean);
+           o->weighting != MHV_WEIGHT_ATTN ? mhv_weighting_name(o->weighting) : "",
+           o->weighting != MHV_WEIGHT_ATTN ? "-weighted " : "", o->from, o->to, used, used == 1 ? "" : "s", total, mean);
     print_matches_table(mt, o);
     printf("%4s %5s %4s %8s %9s %7s\n", "rank", "layer", "head", "score", "-mean", "/mean");
     for (int i = 0; i < k; i++) {
@@ -466,7 +484,8 @@ static mhv_status render_top(mhv_forward_ctx *fc, const mhv_model *m, const mhv_
             cli_fail_line(err, st, in, i);
             break;
         }
-        if ((st = mhv_attn_check_finite(&attn, err))) {
+        if ((st = mhv_attn_check_finite(&attn, err)) ||
+            (st = mhv_weighting_apply(&attn, o->weighting, NULL, err))) {
             mhv_attn_free(&attn);
             cli_fail_line(err, st, in, i);
             break;
@@ -503,6 +522,7 @@ int cmd_rank(int argc, char **argv)
     unsigned char *why = NULL;  /* (job.in.n,) LOC_* of each sentence */
     mhv_forward_ctx *fc = NULL;
     mhv_forward_params fp = cli_forward_params(0);
+    fp.value_norms = mhv_weighting_vnorm(o.weighting);
     mhv_status st;
     if ((st = cli_open_model(dir, INPUT_TEXT, &job.m, &job.tok, &err)) ||
         (st = cli_job_read(&job, o.heads, o.file, INPUT_TEXT, o.truncate, &err)))
@@ -552,7 +572,8 @@ int cmd_rank(int argc, char **argv)
             cli_fail_line(&err, st, &job.in, i);
             goto done;
         }
-        if ((st = mhv_attn_check_finite(&attn, &err))) {
+        if ((st = mhv_attn_check_finite(&attn, &err)) ||
+            (st = mhv_weighting_apply(&attn, o.weighting, NULL, &err))) {
             mhv_attn_free(&attn);
             cli_progress("rank", job.in.n, job.in.n, 1);
             cli_fail_line(&err, st, &job.in, i);

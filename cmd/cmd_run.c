@@ -16,6 +16,7 @@
 #include "base/heads.h"
 #include "analysis/report.h"
 #include "analysis/rollout.h"
+#include "analysis/weighting.h"
 #include "analysis/rows.h"
 #include "analysis/stwrite.h"
 #include "run_figures.h"
@@ -24,12 +25,13 @@
 
 static const char run_usage[] =
     "usage: mhaviz run [--model DIR] [--heads SPEC] [--format png,svg,json,html,safetensors]\n"
-    "                  [--out DIR] [--rows SPEC] [--dtype f32|f16|bf16]\n"
+    "                  [--out DIR] [--rows SPEC] [--dtype f32|f16|bf16] [--max-memory SIZE]\n"
     "                  [--colormap NAME] [--scale fixed|head|row] [--cell PX] [--values]\n"
     "                  [--dpi N] [--font FILE] [--font-size PX] [--title TEXT | --no-title]\n"
     "                  [--model-name NAME] [--view matrix|lines|row] [--min-weight W]\n"
     "                  [--row WORD] [--svg-text] [--pretokenized | --ids] [--truncate]\n"
     "                  [--threads N] [--aggregate mean|rollout|flow]\n"
+    "                  [--weighting attn|norm|norm-out]\n"
     "                  [--pairs | --generate N] [--align-layer L] FILE\n"
     "\n"
     "Runs the model on each non-empty line of FILE (- for stdin) and draws the attention\n"
@@ -48,6 +50,9 @@ static const char run_usage[] =
     "  --rows SPEC      keep only some query rows: comma list of last, -K (the last K), I,\n"
     "                   A:B (A..B-1), word:W (json and safetensors)\n"
     "  --dtype TYPE     safetensors element type: f32 (default, exact), f16 or bf16\n"
+    "  --max-memory SIZE  refuse, before running, a sentence whose weights, activations\n"
+    "                   and attention maps would need more (e.g. 20G, 512M; default: the\n"
+    "                   available memory; 0: no limit)\n"
     "  --out DIR        output directory (default: mhaviz-out)\n"
     "  --pretokenized   lines are vocabulary pieces separated by spaces; nothing added\n"
     "  --ids            lines are token ids separated by spaces; nothing added\n"
@@ -77,6 +82,11 @@ static const char run_usage[] =
     "                   attention flow through layers 0..l, Abnar & Zuidema; flow solves\n"
     "                   layers x tokens^2 max-flow problems: seconds past ~50 tokens); needs\n"
     "                   every head (no --heads)\n"
+    "  --weighting W    attn (default): attention weights; norm: alpha_ij * ||v_j|| and\n"
+    "                   norm-out: alpha_ij * ||v_j W_O^h|| (what key j moves into the\n"
+    "                   head's output, Kobayashi et al. 2020), rows normalised to sum 1 in\n"
+    "                   figures and aggregates; json adds \"weighting\" and per head the raw\n"
+    "                   \"norms\" and \"value_norms\"\n"
     "  --pairs          encoder-decoder models (T5, BART, Marian): lines are\n"
     "                   SOURCE<TAB>TARGET; the decoder reads its start token, then the\n"
     "                   target's tokens (teacher forcing); with --ids the target ids are the\n"
@@ -97,12 +107,99 @@ typedef struct {
     const char *rows;      /* --rows SPEC, or NULL: every query row */
     int safetensors;       /* --format includes safetensors */
     mhv_dtype dtype;       /* --dtype */
+    uint64_t max_memory;   /* --max-memory in bytes; 0: none */
+    int max_memory_set;    /* given (else the available memory) */
     mhv_agg agg;
+    mhv_weighting weighting; /* --weighting */
     run_fig_opts fig;
     int pairs;             /* --pairs */
     int generate;          /* --generate N */
     int align_layer;       /* --align-layer L, -1: the last */
 } run_opts;
+
+static mhv_status st_sink(void *ctx, const mhv_attn *layer, mhv_error *err);
+
+/* A size: a number with an optional K, M, G or T (powers of 1024) and an optional B. */
+static int parse_size(const char *s, uint64_t *out)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (errno || end == s || !(v >= 0) || *s == '-' || *s == '+' || *s == ' ')
+        return -1;
+    double mul = 1;
+    switch (*end) {
+    case 'K': case 'k': mul = 1024.0, end++; break;
+    case 'M': case 'm': mul = 1024.0 * 1024, end++; break;
+    case 'G': case 'g': mul = 1024.0 * 1024 * 1024, end++; break;
+    case 'T': case 't': mul = 1024.0 * 1024 * 1024 * 1024, end++; break;
+    default: break;
+    }
+    if (*end == 'B' || *end == 'b')
+        end++;
+    if (*end || v * mul > 0x1p62)
+        return -1;
+    *out = (uint64_t)(v * mul);
+    return 0;
+}
+
+/* The memory the system could still give: MemAvailable of /proc/meminfo, 0 if unknown. */
+static uint64_t available_memory(void)
+{
+    FILE *f = fopen("/proc/meminfo", "r");
+    if (!f)
+        return 0;
+    char line[256];
+    unsigned long long kb = 0;
+    while (fgets(line, sizeof line, f))
+        if (sscanf(line, "MemAvailable: %llu kB", &kb) == 1)
+            break;
+    fclose(f);
+    return (uint64_t)kb * 1024;
+}
+
+static void fmt_bytes(char *buf, size_t size, uint64_t b)
+{
+    if (b >= (1ull << 30))
+        snprintf(buf, size, "%.1f GiB", (double)b / (1ull << 30));
+    else if (b >= (1ull << 20))
+        snprintf(buf, size, "%.1f MiB", (double)b / (1ull << 20));
+    else
+        snprintf(buf, size, "%.1f KiB", (double)b / 1024);
+}
+
+/* Whether sentence i fits in limit bytes (0: no limit), refused with the numbers otherwise. */
+static mhv_status check_memory(mhv_forward_ctx *fc, const mhv_model *m, const mhv_input *in,
+                               int i, const mhv_encoding *enc, const mhv_heads *sel,
+                               const run_opts *o, int stream, uint64_t limit, mhv_error *err)
+{
+    if (!limit)
+        return MHV_OK;
+    int *rows = NULL, nrows = 0;
+    mhv_status st = MHV_OK;
+    if (o->rows)
+        st = mhv_rows_resolve(o->rows, in->s[i].text, in->s[i].len, enc, &rows, &nrows, err);
+    mhv_forward_opts fo = {.rows = rows, .nrows = nrows, .sink = stream ? st_sink : NULL};
+    mhv_forward_mem mem;
+    if (!st)
+        st = mhv_forward_estimate(fc, m, enc->n, sel, &fo, &mem, err);
+    free(rows);
+    if (st)
+        return cli_fail_line(err, st, in, i);
+    uint64_t need = mem.weights + mem.activations + mem.maps;
+    if (need <= limit)
+        return MHV_OK;
+    char n_s[32], w_s[32], a_s[32], m_s[32], l_s[32];
+    fmt_bytes(n_s, sizeof n_s, need), fmt_bytes(w_s, sizeof w_s, mem.weights);
+    fmt_bytes(a_s, sizeof a_s, mem.activations), fmt_bytes(m_s, sizeof m_s, mem.maps);
+    fmt_bytes(l_s, sizeof l_s, limit);
+    return mhv_fail(err, MHV_ENOMEM, in->name,
+                    "line %d: %d tokens need about %s (weights %s, activations %s, attention "
+                    "maps %s), more than %s%s: keep fewer heads or rows (--rows last)%s",
+                    in->s[i].line, enc->n, n_s, w_s, a_s, m_s,
+                    o->max_memory_set ? "--max-memory " : "the available ", l_s,
+                    stream ? "" : ", or write --format safetensors alone (a layer at a time)");
+}
 
 /* --format: safetensors here, the rest by run_fig_parse_format. */
 static int parse_format(run_opts *o)
@@ -143,6 +240,8 @@ static int parse(int argc, char **argv, run_opts *o)
         {"threads", required_argument, 0, 'T'},
         {"aggregate", required_argument, 0, 'A'},
         {"rows", required_argument, 0, 'R'},   {"dtype", required_argument, 0, 'D'},
+        {"max-memory", required_argument, 0, 'X'},
+        {"weighting", required_argument, 0, 'W'},
         {"pairs", no_argument, 0, 'P'},        {"generate", required_argument, 0, 'G'},
         {"align-layer", required_argument, 0, 'L'},
         {0, 0, 0, 0},
@@ -186,6 +285,12 @@ static int parse(int argc, char **argv, run_opts *o)
             o->rows = optarg;
             break;
         }
+        case 'X':
+            if (parse_size(optarg, &o->max_memory))
+                return cli_usage_error("run", "--max-memory '%s' is not a size like 20G, 512M "
+                                       "or 0", optarg);
+            o->max_memory_set = 1;
+            break;
         case 'D':
             if (strcmp(optarg, "f32") == 0)
                 o->dtype = MHV_DT_F32;
@@ -212,6 +317,14 @@ static int parse(int argc, char **argv, run_opts *o)
                 return cli_usage_error("run", "--aggregate '%s' is not mean, rollout or flow",
                                        optarg);
             o->aggregate = mhv_agg_name(o->agg);
+            break;
+        }
+        case 'W': {
+            mhv_error e;
+            if (mhv_weighting_parse(optarg, &o->weighting, &e))
+                return cli_usage_error("run", "--weighting '%s' is not attn, norm or norm-out",
+                                       optarg);
+            o->fig.weighting = mhv_weighting_name(o->weighting);
             break;
         }
         case 'w':
@@ -254,9 +367,11 @@ static int parse(int argc, char **argv, run_opts *o)
         return cli_usage_error("run", "--pairs and --generate exclude each other");
     if ((o->pairs || o->generate) &&
         (o->rows || o->aggregate || o->safetensors || o->fig.html || o->truncate ||
+         o->weighting != MHV_WEIGHT_ATTN ||
          o->mode == INPUT_PRETOKENIZED || o->fig.render.view != MHV_VIEW_MATRIX))
         return cli_usage_error("run", "--pairs and --generate work with --format png, svg, pdf "
-                               "and json, the matrix view, and text or --ids input");
+                               "and json, the matrix view, attention weights and text or --ids "
+                               "input");
     return 0;
 }
 
@@ -335,6 +450,16 @@ static mhv_status write_outputs(mhv_forward_ctx *fc, const mhv_model *m, const m
 {
     char stem[256], path[4096];
     mhv_input_stem(o->file, stem, sizeof stem);
+    /* safetensors alone streams: one layer's maps in memory at a time (not when the maps
+     * are reweighted: that needs the value norms of the whole sentence) */
+    int stream = o->safetensors && !o->fig.json && !o->fig.formats && !o->fig.html &&
+                 o->weighting == MHV_WEIGHT_ATTN;
+    uint64_t limit = o->max_memory_set ? o->max_memory : available_memory();
+    for (int i = 0; i < in->n; i++) {
+        mhv_status mst = check_memory(fc, m, in, i, &encs[i], sel, o, stream, limit, err);
+        if (mst)
+            return mst;
+    }
     /* everything is written into a staging directory and moved into --out at the end */
     cli_outdir od;
     mhv_status st = cli_outdir_begin(&od, o->out, err);
@@ -353,7 +478,7 @@ static mhv_status write_outputs(mhv_forward_ctx *fc, const mhv_model *m, const m
         if ((st = mhv_out_open(&out, path, err)))
             goto fail_figs;
         mhv_model_info info = mhv_model_describe(m);
-        mhv_report_begin(out.f, &info);
+        mhv_report_begin_weighted(out.f, &info, mhv_weighting_name(o->weighting));
     }
     for (int i = 0; i < in->n; i++) {
         cli_progress("run", i + 1, in->n, 0);
@@ -366,8 +491,6 @@ static mhv_status write_outputs(mhv_forward_ctx *fc, const mhv_model *m, const m
         }
         mhv_forward_opts fo = {.rows = rows, .nrows = nrows};
         st_file sf = {0};
-        /* safetensors alone streams: one layer's maps in memory at a time */
-        int stream = o->safetensors && !o->fig.json && !o->fig.formats && !o->fig.html;
         if (o->safetensors && (st = st_open(&sf, od.stage, stem, i, m, sel, rows, nrows, o,
                                             &in->s[i], &encs[i], tok, err))) {
             free(rows);
@@ -379,6 +502,10 @@ static mhv_status write_outputs(mhv_forward_ctx *fc, const mhv_model *m, const m
         free(rows);
         if (!st && !stream)
             st = mhv_attn_check_finite(&attn, err);
+        float *norms = NULL; /* (count, rows, n) --weighting's products, for the JSON */
+        if (!st && !stream)
+            st = mhv_weighting_apply(&attn, o->weighting,
+                                     o->fig.json && !o->aggregate ? &norms : NULL, err);
         if (st && err->file[0] == '\0') /* the model's or the weights' fault */
             cli_fail_line(err, st, in, i);
         if (o->safetensors) {
@@ -387,6 +514,7 @@ static mhv_status write_outputs(mhv_forward_ctx *fc, const mhv_model *m, const m
             st = st_close(&sf, st, err);
         }
         if (st) {
+            free(norms);
             mhv_attn_free(&attn); /* a no-op when nothing is held */
             goto fail_out;
         }
@@ -409,7 +537,9 @@ static mhv_status write_outputs(mhv_forward_ctx *fc, const mhv_model *m, const m
             continue;
         }
         if (o->fig.json)
-            mhv_report_sentence(out.f, i, in->s[i].text, in->s[i].len, &encs[i], tok, &attn);
+            mhv_report_sentence_norms(out.f, i, in->s[i].text, in->s[i].len, &encs[i], tok,
+                                      &attn, norms, NULL);
+        free(norms);
         st = run_figs_html_sentence(&figs, &in->s[i], &encs[i], &attn, NULL, err);
         if (!st)
             st = run_figs_sentence(&figs, od.stage, stem, i, &in->s[i], &encs[i], &attn, err);
@@ -487,6 +617,7 @@ int cmd_run(int argc, char **argv)
     run_fig_values_warn(&o.fig, longest);
     /* one pool for the whole file: threads start once, not per sentence */
     mhv_forward_params fp = cli_forward_params(o.threads);
+    fp.value_norms = mhv_weighting_vnorm(o.weighting);
     if ((st = mhv_forward_ctx_new(&fp, &fc, &err)))
         goto done;
     st = write_outputs(fc, job.m, job.tok, &job.in, job.encs, &job.sel, &o, &err);

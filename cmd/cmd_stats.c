@@ -18,10 +18,11 @@
 #include "analysis/stats.h"
 #include "fig/stats_fig.h"
 #include "run_figures.h"
+#include "analysis/weighting.h"
 
 static const char stats_usage[] =
     "usage: mhaviz stats [--model DIR] [--format table|json|csv|png] [--out FILE] [--shard I/N]\n"
-    "                    [--threads N] [--truncate] CORPUS\n"
+    "                    [--threads N] [--truncate] [--weighting attn|norm|norm-out] CORPUS\n"
     "       mhaviz stats --merge [--format table|json|csv|png] [--out FILE] PART.json...\n"
     "\n"
     "For every head, averaged over the sentences (non-empty lines) of CORPUS (- for stdin):\n"
@@ -38,6 +39,10 @@ static const char stats_usage[] =
     "  --merge          add up the JSON outputs given instead of reading a corpus\n"
     "  --threads N      sentences processed in parallel (default: online CPUs)\n"
     "  --truncate       cut sentences longer than the model's positions instead of failing\n"
+    "  --weighting W    statistics of attn (default: attention weights), norm (alpha_ij *\n"
+    "                   ||v_j||) or norm-out (alpha_ij * ||v_j W_O^h||), rows normalised\n"
+    "                   to sum 1 (run --help); json and png titles name it, --merge adds\n"
+    "                   only parts of one weighting\n"
     "  --colormap NAME, --cell PX, --dpi N, --font FILE, --font-size PX, --title TEXT,\n"
     "  --no-title, --model-name NAME, --values   figure options of --format png, as for\n"
     "                   run (values are printed when cells of --cell 22 or more hold them)\n"
@@ -52,6 +57,7 @@ typedef struct {
     run_fig_opts fig;       /* --colormap, --cell, --dpi, --title ... (png only) */
     const char *fig_opt;    /* the first figure option given */
     int shard_i, shard_n, merge, threads, truncate;
+    mhv_weighting weighting; /* --weighting */
     char **files;
     int n_files;
 } stats_opts;
@@ -63,6 +69,7 @@ static int parse(int argc, char **argv, stats_opts *o)
         {"out", required_argument, 0, 'o'},   {"shard", required_argument, 0, 's'},
         {"merge", no_argument, 0, 'M'},       {"threads", required_argument, 0, 'T'},
         {"truncate", no_argument, 0, 't'},    {"help", no_argument, 0, 'h'},
+        {"weighting", required_argument, 0, 'W'},
         RUN_FIG_LONGOPTS,
         {0, 0, 0, 0},
     };
@@ -76,6 +83,13 @@ static int parse(int argc, char **argv, stats_opts *o)
         case 'o': o->out = optarg; break;
         case 'M': o->merge = 1; break;
         case 't': o->truncate = 1; break;
+        case 'W': {
+            mhv_error e;
+            if (mhv_weighting_parse(optarg, &o->weighting, &e))
+                return cli_usage_error("stats", "--weighting '%s' is not attn, norm or "
+                                       "norm-out", optarg);
+            break;
+        }
         case 'f':
             if (strcmp(optarg, "table") == 0)
                 o->fmt = MHV_STATS_TABLE;
@@ -130,8 +144,9 @@ static int parse(int argc, char **argv, stats_opts *o)
     if (o->merge) {
         if (o->n_files < 1)
             return cli_usage_error("stats", "--merge needs at least one JSON file");
-        if (o->model || o->shard_n != 1 || o->truncate)
-            return cli_usage_error("stats", "--merge takes no --model, --shard or --truncate");
+        if (o->model || o->shard_n != 1 || o->truncate || o->weighting)
+            return cli_usage_error("stats", "--merge takes no --model, --shard, --truncate or "
+                                   "--weighting");
     } else if (o->n_files != 1) {
         return cli_usage_error("stats", o->n_files < 1 ? "no input CORPUS given"
                                                        : "exactly one input CORPUS expected");
@@ -244,7 +259,8 @@ static void process(worker *w, mhv_forward_ctx *fc, int idx, unsigned char *sep,
         fail_job(j, st, &err, s->line);
         return;
     }
-    if ((st = mhv_attn_check_finite(&a, &err))) {
+    if ((st = mhv_attn_check_finite(&a, &err)) ||
+        (st = mhv_weighting_apply(&a, j->o->weighting, NULL, &err))) {
         mhv_attn_free(&a);
         fail_job(j, st, &err, s->line);
         return;
@@ -260,6 +276,7 @@ static void *work(void *arg)
     worker *w = arg;
     job *j = w->j;
     mhv_forward_params fp = cli_forward_params(1); /* parallel over sentences, not inside one */
+    fp.value_norms = mhv_weighting_vnorm(j->o->weighting);
     mhv_forward_ctx *fc = NULL;
     mhv_error err = {0};
     int max = j->m->cfg.max_positions;
@@ -306,6 +323,7 @@ static mhv_status run_corpus(const stats_opts *o, mhv_stats_acc *total, char *mo
         (st = mhv_input_read(o->files[0], &in, err)) ||
         (st = mhv_stats_acc_init(total, m->cfg.num_layers, m->cfg.num_heads, err)))
         goto done;
+    total->weighting = (int)o->weighting;
     j = (job){.m = m, .tok = tok, .in = &in, .sel = &sel, .o = o};
     pthread_mutex_init(&j.lock, NULL);
     j.todo = malloc((size_t)in.n * sizeof *j.todo);
@@ -325,6 +343,7 @@ static mhv_status run_corpus(const stats_opts *o, mhv_stats_acc *total, char *mo
         ws[t].is_main = t == 0;
         if ((st = mhv_stats_acc_init(&ws[t].acc, m->cfg.num_layers, m->cfg.num_heads, err)))
             goto done;
+        ws[t].acc.weighting = (int)o->weighting;
     }
     for (started = 1; started < T; started++)
         if (pthread_create(&tids[started], NULL, work, &ws[started]) != 0)
@@ -398,8 +417,11 @@ static mhv_status write_png(const stats_opts *o, const mhv_stats_acc *acc, const
     if (o->fig.model_name)
         base = o->fig.model_name;
     char title[512];
-    snprintf(title, sizeof title, "mhaviz stats: %.300s, %lld sentence%s (rows: layers, "
-             "columns: heads)", base,
+    snprintf(title, sizeof title, "mhaviz stats: %.300s%s%s, %lld sentence%s (rows: layers, "
+             "columns: heads)", base, acc->weighting ? ", " : "",
+             acc->weighting ? (acc->weighting == MHV_WEIGHT_NORM ? "norm-weighted"
+                                                                 : "norm-out-weighted")
+                            : "",
              (long long)acc->sentences, acc->sentences == 1 ? "" : "s");
     const mhv_render_params *r = &o->fig.render;
     mhv_stats_fig_params sp = mhv_stats_fig_default_params();

@@ -138,6 +138,12 @@ mhv_status run_figs_begin(run_figs *r, const run_fig_opts *o, const mhv_model *m
         snprintf(r->model_name, sizeof r->model_name, "%s", o->model_name);
     else
         mhv_modelname_of_dir(m->dir, r->model_name, sizeof r->model_name);
+    /* --weighting: the maps are not attention weights; every title says what they are */
+    if (o->weighting && strcmp(o->weighting, "attn") != 0) {
+        size_t len = strlen(r->model_name);
+        snprintf(r->model_name + len, sizeof r->model_name - len, ", %s-weighted",
+                 o->weighting);
+    }
     if (!o->formats)
         return MHV_OK;
     mhv_font_params fp = cli_font_params(o->font);

@@ -20,6 +20,7 @@ typedef struct {
     const char *aggregate;      /* run --aggregate: "mean", "rollout", or NULL */
     const char *model_name;     /* --model-name: the model in titles instead of its directory */
     const char *row_word;       /* run --row WORD: head figures as that word's row */
+    const char *weighting;      /* --weighting norm|norm-out: named in titles; NULL or "attn" */
 } run_fig_opts;
 
 /* The figure options every command that draws takes (run, rank --render, stats --format

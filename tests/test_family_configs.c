@@ -107,7 +107,7 @@ static void test_phi3(void **state)
             "short_factor must be a list of 4 numbers");
     refused("{\"model_type\": \"phi3\", " SIZES ", \"rope_scaling\": {\"type\": \"dynamic\", "
             "\"factor\": 2.0}}",
-            "unsupported rope scaling type 'dynamic'");
+            "unsupported rope scaling type 'dynamic' (Phi-3: default or longrope)");
     refused("{\"model_type\": \"phi3\", " SIZES ", \"partial_rotary_factor\": 0.375}",
             "partial_rotary_factor 0.375 gives 3 rotated dimensions");
     /* the dense llama rows still refuse partial rotary */
@@ -130,18 +130,18 @@ static void test_gemma(void **state)
 {
     (void)state;
     mhv_config c;
-    ok("{\"model_type\": \"gemma\", " SIZES "}", &c);
+    ok("{\"model_type\": \"gemma\", " SIZES ", \"num_key_value_heads\": 4}", &c);
     assert_int_equal(c.head_dim, 256);
     assert_true(c.tie_word_embeddings);
     assert_int_equal(c.act, MHV_ACT_GELU_NEW);
     assert_true(c.attn_scale == 0 && c.attn_softcap == 0 && c.final_softcap == 0);
     assert_int_equal(c.sliding_window, 0);
     /* GemmaConfig: "gelu" is the released files' name of the tanh form */
-    ok("{\"model_type\": \"gemma\", " SIZES ", \"hidden_act\": \"gelu\"}", &c);
+    ok("{\"model_type\": \"gemma\", " SIZES ", \"num_key_value_heads\": 4, \"hidden_act\": \"gelu\"}", &c);
     assert_int_equal(c.act, MHV_ACT_GELU_NEW);
-    ok("{\"model_type\": \"gemma\", " SIZES ", \"hidden_act\": \"relu\"}", &c);
+    ok("{\"model_type\": \"gemma\", " SIZES ", \"num_key_value_heads\": 4, \"hidden_act\": \"relu\"}", &c);
     assert_int_equal(c.act, MHV_ACT_RELU);
-    refused("{\"model_type\": \"gemma\", " SIZES ", \"use_bidirectional_attention\": true}",
+    refused("{\"model_type\": \"gemma\", " SIZES ", \"num_key_value_heads\": 4, \"use_bidirectional_attention\": true}",
             "use_bidirectional_attention is not supported");
 }
 
@@ -206,14 +206,45 @@ static void test_gemma3(void **state)
     refused("{\"model_type\": \"gemma3_text\", " SIZES ", \"rope_parameters\": {"
             "\"full_attention\": {\"rope_type\": \"yarn\", \"factor\": 4.0}}}",
             "unsupported rope scaling type 'yarn'");
+    /* dynamic NTK: the default frequencies up to max_position_embeddings */
+    ok("{\"model_type\": \"gemma3_text\", " SIZES ", \"rope_scaling\": {\"rope_type\": "
+       "\"dynamic\", \"factor\": 2.0}}", &c);
+    assert_int_equal(c.rope.kind, MHV_ROPE_NONE);
     refused("{\"model_type\": \"gemma3_text\", " SIZES ", \"rope_scaling\": {\"rope_type\": "
-            "\"dynamic\", \"factor\": 2.0}}",
-            "unsupported rope scaling type 'dynamic'");
+            "\"dynamic\"}}",
+            "factor");
     refused("{\"model_type\": \"gemma3_text\", " SIZES ", \"attn_logit_softcapping\": 50.0}",
             "attn_logit_softcapping is not supported");
     refused("{\"model_type\": \"gemma3_text\", " SIZES ", \"use_bidirectional_attention\": "
             "true}",
             "use_bidirectional_attention");
+}
+
+/* Gemma 3 with vision (gemma-3-4b-it's fields): the text model from text_config, the rest at
+ * Gemma3TextConfig's defaults */
+static void test_gemma3_vision(void **state)
+{
+    (void)state;
+    mhv_config c;
+    ok("{\"architectures\": [\"Gemma3ForConditionalGeneration\"], \"model_type\": \"gemma3\", "
+       "\"boi_token_index\": 255999, \"mm_tokens_per_image\": 256, \"text_config\": {"
+       "\"hidden_size\": 2560, \"intermediate_size\": 10240, \"model_type\": \"gemma3_text\", "
+       "\"num_hidden_layers\": 34, \"rope_scaling\": {\"factor\": 8.0, \"rope_type\": "
+       "\"linear\"}, \"sliding_window\": 1024}, \"vision_config\": {\"hidden_size\": 1152, "
+       "\"model_type\": \"siglip_vision_model\"}}", &c);
+    assert_string_equal(c.arch, "gemma3");
+    assert_true(c.hidden_size == 2560 && c.num_layers == 34 && c.intermediate_size == 10240);
+    assert_true(c.num_heads == 8 && c.num_kv_heads == 4 && c.head_dim == 256);
+    assert_int_equal(c.vocab_size, 262208);
+    assert_true(c.tie_word_embeddings);
+    assert_true(c.rope.kind == MHV_ROPE_LINEAR && fabs(c.rope.factor - 8) < 1e-12);
+    assert_true(fabs(c.rope.theta - 1e6) < 1e-6 && fabs(c.rope_local.theta - 1e4) < 1e-6);
+    assert_int_equal(c.sliding_window, 1024);
+    for (int l = 0; l < 34; l++)
+        assert_int_equal(slides(&c, l), (l + 1) % 6 != 0);
+    refused("{\"model_type\": \"gemma3\"}", "text_config");
+    refused("{\"model_type\": \"gemma3\", \"text_config\": {\"model_type\": \"gemma2\"}}",
+            "unsupported text_config model_type 'gemma2'");
 }
 
 static int moe_layer(const mhv_config *c, int l)
@@ -272,6 +303,7 @@ int main(void)
         cmocka_unit_test(test_qwen3),  cmocka_unit_test(test_phi3),
         cmocka_unit_test(test_olmo2),  cmocka_unit_test(test_gemma),
         cmocka_unit_test(test_gemma2), cmocka_unit_test(test_gemma3),
+        cmocka_unit_test(test_gemma3_vision),
         cmocka_unit_test(test_moe),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

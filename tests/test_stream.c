@@ -183,12 +183,71 @@ static void test_sink_error(void **state)
     mhv_model_close(m);
 }
 
+/* The estimate of a run's activations is what a run of that length then holds, for
+ * families with and without score biases; maps as the options say. */
+static void estimate_one(const char *dir, int n)
+{
+    char path[256];
+    snprintf(path, sizeof path, "tests/fixtures/%s", dir);
+    mhv_model *m;
+    mhv_error err = {0};
+    if (mhv_model_open(path, &m, &err) != MHV_OK)
+        fail_msg("%s: %s", path, err.msg);
+    mhv_heads sel;
+    assert_int_equal(mhv_heads_parse("all", m->cfg.num_layers, m->cfg.num_heads, &sel, &err),
+                     MHV_OK);
+    int32_t *ids = calloc((size_t)n, sizeof *ids);
+    for (int i = 0; i < n; i++)
+        ids[i] = (int32_t)((i * 7 + 5) % m->cfg.vocab_size);
+    for (int threads = 1; threads <= 2; threads++) {
+        mhv_forward_params p = {.threads = threads};
+        mhv_forward_ctx *c;
+        assert_int_equal(mhv_forward_ctx_new(&p, &c, &err), MHV_OK);
+        mhv_forward_mem mem;
+        if (mhv_forward_estimate(c, m, n, &sel, NULL, &mem, &err) != MHV_OK)
+            fail_msg("%s: %s", dir, err.msg);
+        assert_int_equal(mhv_forward_ctx_bytes(c), 0); /* measuring allocates nothing */
+        mhv_attn a;
+        assert_int_equal(mhv_forward_run(c, m, ids, n, &sel, &a, &err), MHV_OK);
+        if (mem.activations != mhv_forward_ctx_bytes(c))
+            fail_msg("%s n=%d threads=%d: estimated %llu bytes, the run holds %llu", dir, n,
+                     threads, (unsigned long long)mem.activations,
+                     (unsigned long long)mhv_forward_ctx_bytes(c));
+        uint64_t all = (uint64_t)a.count * (uint64_t)n * (uint64_t)n * sizeof(float);
+        assert_int_equal(mem.maps, all);
+        assert_true(mem.weights > 0);
+        const int last[] = {n - 1};
+        mhv_forward_opts o = {.rows = last, .nrows = 1, .sink = check_sink};
+        assert_int_equal(mhv_forward_estimate(c, m, n, &sel, &o, &mem, &err), MHV_OK);
+        assert_int_equal(mem.maps, (uint64_t)m->cfg.num_heads * (uint64_t)n * sizeof(float));
+        assert_int_equal(mhv_forward_estimate(c, m, m->cfg.max_positions + 1, &sel, NULL, &mem,
+                                              &err), MHV_EUSAGE);
+        mhv_attn_free(&a);
+        mhv_forward_ctx_free(c);
+    }
+    free(ids);
+    mhv_heads_free(&sel);
+    mhv_model_close(m);
+}
+
+static void test_estimate(void **state)
+{
+    (void)state;
+    estimate_one("bert-f32", 17);
+    estimate_one("dec-qwen2-f32", 9);
+    estimate_one("fam-deberta-v3", 13);
+    estimate_one("fam-gemma2-f32", 11);
+    estimate_one("fam-falcon-rw-bf16", 10);
+    estimate_one("fam-bloom-f32", 12);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_encoders),
         cmocka_unit_test(test_decoders),
         cmocka_unit_test(test_sink_error),
+        cmocka_unit_test(test_estimate),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -91,7 +91,7 @@ static void spm_family(const char *name, const char *file, const char *suffix)
     mhv_error err = {0};
     if (mhv_tok_open_spm(model, cfg, &t, &err))
         fail_msg("%s: %s: %s", label, err.file, err.msg);
-    assert_string_equal(mhv_tok_model_type(t), "Unigram");
+    assert_string_equal(mhv_tok_model_type(t), strstr(name, "llama") ? "BPE" : "Unigram");
     cJSON *j = tu_read_json(golden);
     const cJSON *cases = cJSON_GetObjectItem(j, "cases");
     assert_true(cJSON_GetArraySize(cases) >= 100);
@@ -117,6 +117,9 @@ static void test_spm_models(void **state)
     spm_family("xlmr-spm", "sentencepiece.bpe.model", "-noprefix");
     spm_family("albert-spm", "spiece.model", "");
     spm_family("albert-spm", "spiece.model", "-cased");
+    spm_family("llama-spm", "tokenizer.model", "");
+    spm_family("llama-spm", "tokenizer.model", "-bos-eos-legacy");
+    spm_family("llama-spm", "tokenizer.model", "-noprefix");
     /* mhv_tok_open_dir finds spm.model when nothing else is there */
     mhv_tok *t = tu_open_tok_dir("tests/fixtures/tok-debertav2-spm-identity");
     assert_int_equal(mhv_tok_vocab_size(t), 701); /* 700 pieces and [MASK] */

@@ -29,8 +29,15 @@ void mhv_report_model(FILE *f, const mhv_model_info *m)
 
 void mhv_report_begin(FILE *f, const mhv_model_info *m)
 {
+    mhv_report_begin_weighted(f, m, NULL);
+}
+
+void mhv_report_begin_weighted(FILE *f, const mhv_model_info *m, const char *weighting)
+{
     fputs("{\"mhaviz_version\": \"" MHV_VERSION "\",\n \"model\": ", f);
     mhv_report_model(f, m);
+    if (weighting && strcmp(weighting, "attn") != 0)
+        fprintf(f, ",\n \"weighting\": \"%s\"", weighting);
     fputs(",\n \"sentences\": [", f);
 }
 
@@ -43,6 +50,14 @@ void mhv_report_sentence(FILE *f, int index, const char *text, size_t len,
 void mhv_report_sentence_agg(FILE *f, int index, const char *text, size_t len,
                              const mhv_encoding *enc, const mhv_tok *tok,
                              const mhv_attn *attn, const char *aggregate)
+{
+    mhv_report_sentence_norms(f, index, text, len, enc, tok, attn, NULL, aggregate);
+}
+
+void mhv_report_sentence_norms(FILE *f, int index, const char *text, size_t len,
+                               const mhv_encoding *enc, const mhv_tok *tok,
+                               const mhv_attn *attn, const float *norms,
+                               const char *aggregate)
 {
     fputs(index ? ",\n  {\"text\": " : "\n  {\"text\": ", f);
     mhv_jsonw_str(f, text, len);
@@ -96,6 +111,15 @@ void mhv_report_sentence_agg(FILE *f, int index, const char *text, size_t len,
         for (size_t i = 0; i < rows; i++) {
             fputs(i ? ",\n      " : "\n      ", f);
             mhv_jsonw_floats(f, h->w + i * n, n);
+        }
+        if (norms && attn->vnorm) { /* the products before normalising (weighting.h) */
+            fputs("],\n     \"value_norms\": ", f);
+            mhv_jsonw_floats(f, attn->vnorm + (size_t)k * n, n);
+            fputs(",\n     \"norms\": [", f);
+            for (size_t i = 0; i < rows; i++) {
+                fputs(i ? ",\n      " : "\n      ", f);
+                mhv_jsonw_floats(f, norms + ((size_t)k * rows + i) * n, n);
+            }
         }
         fputs("]}", f);
     }

@@ -22,6 +22,16 @@ void mhv_report_sentence(FILE *f, int index, const char *text, size_t len,
 void mhv_report_sentence_agg(FILE *f, int index, const char *text, size_t len,
                              const mhv_encoding *enc, const mhv_tok *tok,
                              const mhv_attn *attn, const char *aggregate);
+/* Attention weighted by value norms (weighting.h): begin records "weighting": "norm" or
+ * "norm-out" after "model" (NULL or "attn": the same bytes as mhv_report_begin). With norms
+ * non-NULL ((count, rows, n), mhv_weighting_apply), each head also gets "value_norms" (n,):
+ * ||v_j|| or ||v_j W_O^h|| (attn->vnorm), and "norms" (n, n): alpha_ij times that norm,
+ * before the rows of "weights" were normalised to sum 1. */
+void mhv_report_begin_weighted(FILE *f, const mhv_model_info *m, const char *weighting);
+void mhv_report_sentence_norms(FILE *f, int index, const char *text, size_t len,
+                               const mhv_encoding *enc, const mhv_tok *tok,
+                               const mhv_attn *attn, const float *norms,
+                               const char *aggregate);
 /* An encoder-decoder sentence: the source's "text", "tokens", "token_texts", "token_ids",
  * "spans"; "target_text" (NULL: written as null, e.g. a generated target), and the decoder
  * input's "target_tokens", "target_token_texts", "target_token_ids", "target_spans"; each

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "analysis/weighting.h"
 #include "base/fileio.h"
 #include "base/json.h"
 #include "base/jsonw.h"
@@ -175,6 +176,10 @@ mhv_status mhv_stats_acc_merge(mhv_stats_acc *dst, const mhv_stats_acc *src, mhv
         return mhv_fail(err, MHV_EFORMAT, "",
                         "cannot merge statistics of %d x %d heads into %d x %d heads",
                         src->num_layers, src->num_heads, dst->num_layers, dst->num_heads);
+    if (dst->weighting != src->weighting)
+        return mhv_fail(err, MHV_EFORMAT, "", "cannot merge statistics of %s weighting into "
+                        "%s weighting", mhv_weighting_name((mhv_weighting)src->weighting),
+                        mhv_weighting_name((mhv_weighting)dst->weighting));
     int32_t *shards;
     int n_shards;
     mhv_status st = merge_shards(dst, src, &shards, &n_shards, err);
@@ -297,6 +302,9 @@ static void write_json(FILE *f, const mhv_stats_acc *acc, const char *model)
 {
     fputs("{\"mhaviz_stats\": 1,\n \"model\": ", f);
     mhv_jsonw_str(f, model, strlen(model));
+    if (acc->weighting != MHV_WEIGHT_ATTN)
+        fprintf(f, ",\n \"weighting\": \"%s\"",
+                mhv_weighting_name((mhv_weighting)acc->weighting));
     fprintf(f, ",\n \"num_layers\": %d, \"num_heads\": %d, \"sentences\": %lld,\n",
             acc->num_layers, acc->num_heads, (long long)acc->sentences);
     /* shards until all N are in: --merge refuses one given twice */
@@ -462,6 +470,16 @@ mhv_status mhv_stats_read_json(const char *path, mhv_stats_acc *acc, char *model
     const cJSON *mj = cJSON_GetObjectItemCaseSensitive(root, "model");
     if (model && size)
         snprintf(model, size, "%s", cJSON_IsString(mj) ? mj->valuestring : "");
+    const cJSON *wj = cJSON_GetObjectItemCaseSensitive(root, "weighting");
+    if (wj) { /* absent: attention weights */
+        mhv_weighting w;
+        mhv_error e;
+        if (!cJSON_IsString(wj) || mhv_weighting_parse(wj->valuestring, &w, &e)) {
+            st = mhv_fail(err, MHV_EFORMAT, path, "weighting is not attn, norm or norm-out");
+            goto done;
+        }
+        acc->weighting = (int)w;
+    }
     int64_t q;
     if (get_int(root, "sentences", 0, EXACT_LIMIT, &acc->sentences) ||
         get_int(root, "log2_tokens_sum", 0, EXACT_LIMIT, &acc->log2n_sum) ||

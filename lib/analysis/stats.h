@@ -48,6 +48,8 @@ typedef struct {
     int shard_n;           /* the N of `--shard I/N` when the sums are shards, else 0 */
     int n_shards;
     int32_t *shards;       /* (n_shards,) the I of each shard summed, ascending */
+    int weighting;         /* mhv_weighting (weighting.h) of the maps summed: 0 attention;
+                              JSON "weighting", and --merge adds only equal ones */
 } mhv_stats_acc;
 
 mhv_status mhv_stats_acc_init(mhv_stats_acc *acc, int num_layers, int num_heads,

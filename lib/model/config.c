@@ -139,8 +139,15 @@ static mhv_status rope_read(const cJSON *root, mhv_rope *r, double *partial_out,
                             "llama3 rope: high_freq_factor must exceed low_freq_factor");
         return MHV_OK;
     }
+    if (strcmp(t, "dynamic") == 0) {
+        /* dynamic NTK changes the frequencies only past max_position_embeddings, which no
+         * accepted input reaches (transformers' dynamic_frequency_update): the default ones */
+        double factor;
+        return mhv_json_num(sc, "factor", NAN, 0, 1e6, &factor, name, err);
+    }
     return mhv_fail(err, MHV_EUNSUPPORTED, name,
-                    "unsupported rope scaling type '%.40s' (supported: default, linear, llama3)", t);
+                    "unsupported rope scaling type '%.40s' (supported: default, linear, llama3, "
+                    "dynamic)", t);
 }
 
 mhv_status mhv_config_parse(const char *text, size_t len, const char *name, mhv_config *cfg,

@@ -192,6 +192,67 @@ mhv_status mhv_forward_run_opts(mhv_forward_ctx *fc, const mhv_model *m, const i
     return st;
 }
 
+uint64_t mhv_forward_ctx_bytes(const mhv_forward_ctx *c)
+{
+    return ((uint64_t)c->nn.arena_cap + c->nn.bias_cap + c->nn.wo_cap) * sizeof(float);
+}
+
+/* The families that reserve score bias maps (mhv_nn_reserve_bias) after mhv_nn_begin, which
+ * a measuring pass does not reach. */
+static int uses_bias_maps(const mhv_config *c)
+{
+    return c->rel_c2p || c->rel_p2c || c->alibi || c->rel_pos_buckets > 0 ||
+           strcmp(c->family->name, "bloom") == 0;
+}
+
+mhv_status mhv_forward_estimate(mhv_forward_ctx *fc, const mhv_model *m, int n,
+                                const mhv_heads *sel, const mhv_forward_opts *opts,
+                                mhv_forward_mem *out, mhv_error *err)
+{
+    const mhv_config *c = &m->cfg;
+    memset(out, 0, sizeof *out);
+    if (n < 1 || n > c->max_positions)
+        return mhv_fail(err, MHV_EUSAGE, "", "%d tokens exceed the model's %d positions", n,
+                        c->max_positions);
+    if (sel->num_layers != c->num_layers || sel->num_heads != c->num_heads)
+        return mhv_fail(err, MHV_EUSAGE, "", "head selection does not match the model");
+    int32_t *ids = calloc((size_t)n, sizeof *ids);
+    if (!ids)
+        return mhv_fail(err, MHV_ENOMEM, "", "out of memory");
+    /* the family declares its buffers to mhv_nn_begin, which measures them and stops */
+    mhv_capture cap = {.sel = sel, .last = mhv_heads_last_layer(sel)};
+    if (cap.last < 0)
+        cap.last = 0;
+    mhv_error ignored;
+    fc->nn.measure = 1, fc->nn.measured = 0;
+    mhv_status st = c->family->forward(&fc->nn, m, ids, n, &cap, NULL, &ignored);
+    fc->nn.measure = 0;
+    free(ids);
+    if (!fc->nn.measured)
+        return st ? mhv_fail(err, st, ignored.file, "%s", ignored.msg)
+                  : mhv_fail(err, MHV_EUNSUPPORTED, "", "cannot estimate this model's memory");
+    uint64_t T = (uint64_t)fc->nn.threads, nn = ((uint64_t)n * (uint64_t)n + 15) / 16 * 16;
+    out->activations = fc->nn.measured;
+    if (uses_bias_maps(c))
+        out->activations += T * nn * sizeof(float); /* mhv_nn_reserve_bias */
+    if (fc->value_norms == MHV_VNORM_VO)
+        out->activations += T * (uint64_t)c->hidden_size * (uint64_t)c->head_dim * sizeof(float);
+    out->weights = mhv_st_file_bytes(m->st);
+    uint64_t heads = (uint64_t)mhv_heads_count(sel);
+    if (opts && opts->sink) {
+        heads = 0;
+        for (int l = 0; l < sel->num_layers; l++) {
+            uint64_t k = 0;
+            for (int h = 0; h < sel->num_heads; h++)
+                k += (uint64_t)mhv_heads_has(sel, l, h);
+            heads = k > heads ? k : heads;
+        }
+    }
+    uint64_t rows = opts && opts->rows ? (uint64_t)opts->nrows : (uint64_t)n;
+    out->maps = heads * (rows * (uint64_t)n + (fc->value_norms ? (uint64_t)n : 0)) * sizeof(float);
+    return MHV_OK;
+}
+
 mhv_status mhv_forward(const mhv_model *m, const int32_t *ids, int n, const mhv_heads *sel,
                        mhv_attn *out, mhv_error *err)
 {

@@ -62,6 +62,21 @@ mhv_status mhv_forward_run_opts(mhv_forward_ctx *c, const mhv_model *m, const in
                                 const int32_t *type_ids, int n, const mhv_heads *sel,
                                 const mhv_forward_opts *opts, mhv_attn *out, mhv_error *err);
 
+/* The memory a run of n tokens under opts (NULL: all rows, no sink) would take, in bytes,
+ * found without running it: the checkpoint files mapped (all of them resident in the worst
+ * case), the activations (the family's buffers, attention scratch, score bias maps), and
+ * the attention maps held at once (every selected head's, or the largest layer's with a
+ * sink). */
+typedef struct {
+    uint64_t weights, activations, maps;
+} mhv_forward_mem;
+
+mhv_status mhv_forward_estimate(mhv_forward_ctx *c, const mhv_model *m, int n,
+                                const mhv_heads *sel, const mhv_forward_opts *opts,
+                                mhv_forward_mem *out, mhv_error *err);
+/* The activation memory c holds now (grown by the largest pass so far), in bytes. */
+uint64_t mhv_forward_ctx_bytes(const mhv_forward_ctx *c);
+
 /* mhv_forward_run on one thread with the widest kernels. */
 mhv_status mhv_forward(const mhv_model *m, const int32_t *ids, int n, const mhv_heads *sel,
                        mhv_attn *out, mhv_error *err);

@@ -1,5 +1,7 @@
 /* gemma.c - the Gemma family: Gemma, Gemma 2, Gemma 3 text (GemmaModel, Gemma2Model,
- * Gemma3TextModel and their *ForCausalLM): RMSNorm scaling by (1 + weight), token
+ * Gemma3TextModel and their *ForCausalLM), and the language model of Gemma 3 with vision
+ * (model_type gemma3, Gemma3ForConditionalGeneration: its text_config, weights under
+ * language_model.model.; the vision tower is not read): RMSNorm scaling by (1 + weight), token
  * embeddings scaled by sqrt(hidden_size), GeGLU (tanh GELU), rotary positions, grouped-query
  * attention, an LM head tied to the embeddings unless config.json says otherwise.
  *
@@ -32,15 +34,21 @@ typedef struct {
                              * 0: no sliding layers */
     double attn_softcap;    /* attn_logit_softcapping when omitted (0: none) */
     double final_softcap;   /* final_logit_softcapping when omitted */
+    int wrapper;            /* the text model of a multimodal one: text_config, weights under
+                             * language_model. (Gemma3ForConditionalGeneration) */
+    /* the config class's defaults: vocab_size, hidden_size, intermediate_size,
+     * num_hidden_layers, num_attention_heads, num_key_value_heads */
+    int vocab, hidden, inter, layers, heads, kv_heads;
 } variant;
 
 static const variant variants[] = {
-    {"gemma", 8192, 1, 0, 0, 0},
-    {"gemma2", 8192, 2, 2, 50.0, 30.0},
-    {"gemma3_text", 131072, 3, 6, 0, 0},
+    {"gemma", 8192, 1, 0, 0, 0, 0, 256000, 3072, 24576, 28, 16, 16},
+    {"gemma2", 8192, 2, 2, 50.0, 30.0, 0, 256000, 2304, 9216, 26, 8, 4},
+    {"gemma3_text", 131072, 3, 6, 0, 0, 0, 262208, 2304, 9216, 26, 8, 4},
+    {"gemma3", 131072, 3, 6, 0, 0, 1, 262208, 2304, 9216, 26, 8, 4},
 };
 
-static const char *const model_types[] = {"gemma", "gemma2", "gemma3_text", NULL};
+static const char *const model_types[] = {"gemma", "gemma2", "gemma3_text", "gemma3", NULL};
 
 static const variant *variant_of(const mhv_config *c)
 {
@@ -178,24 +186,25 @@ static mhv_status gemma3_ropes(const cJSON *root, mhv_config *c, const char *nam
     return MHV_OK;
 }
 
-static mhv_status gemma_config(const cJSON *root, mhv_config *c, const char *name,
-                               mhv_error *err)
+/* The fields of a Gemma text config (the whole file, or a multimodal one's text_config),
+ * missing ones at the config class's defaults. */
+static mhv_status text_config(const cJSON *root, const variant *v, mhv_config *c,
+                              const char *name, mhv_error *err)
 {
-    const variant *v = variant_of(c);
     mhv_status st;
-    if ((st = mhv_json_int(root, "hidden_size", -1, 1, MHV_MAX_HIDDEN, &c->hidden_size, name,
-                           err)) ||
-        (st = mhv_json_int(root, "num_hidden_layers", -1, 1, MHV_MAX_LAYERS, &c->num_layers,
+    if ((st = mhv_json_int(root, "hidden_size", v->hidden, 1, MHV_MAX_HIDDEN, &c->hidden_size,
                            name, err)) ||
-        (st = mhv_json_int(root, "num_attention_heads", -1, 1, MHV_MAX_HEADS, &c->num_heads,
-                           name, err)) ||
-        (st = mhv_json_int(root, "intermediate_size", -1, 1, 4 * MHV_MAX_HIDDEN,
+        (st = mhv_json_int(root, "num_hidden_layers", v->layers, 1, MHV_MAX_LAYERS,
+                           &c->num_layers, name, err)) ||
+        (st = mhv_json_int(root, "num_attention_heads", v->heads, 1, MHV_MAX_HEADS,
+                           &c->num_heads, name, err)) ||
+        (st = mhv_json_int(root, "intermediate_size", v->inter, 1, 4 * MHV_MAX_HIDDEN,
                            &c->intermediate_size, name, err)) ||
-        (st = mhv_json_int(root, "vocab_size", -1, 1, MHV_MAX_VOCAB, &c->vocab_size, name,
+        (st = mhv_json_int(root, "vocab_size", v->vocab, 1, MHV_MAX_VOCAB, &c->vocab_size, name,
                            err)) ||
         (st = mhv_json_int(root, "max_position_embeddings", v->max_positions, 1,
                            MHV_MAX_POSITIONS, &c->max_positions, name, err)) ||
-        (st = mhv_json_int(root, "num_key_value_heads", c->num_heads, 1, MHV_MAX_HEADS,
+        (st = mhv_json_int(root, "num_key_value_heads", v->kv_heads, 1, MHV_MAX_HEADS,
                            &c->num_kv_heads, name, err)) ||
         (st = mhv_json_int(root, "head_dim", 256, 2, MHV_MAX_HIDDEN, &c->head_dim, name, err)))
         return st;
@@ -257,6 +266,32 @@ static mhv_status gemma_config(const cJSON *root, mhv_config *c, const char *nam
     return gemma3_ropes(root, c, name, err);
 }
 
+static mhv_status gemma_config(const cJSON *root, mhv_config *c, const char *name,
+                               mhv_error *err)
+{
+    const variant *v = variant_of(c);
+    if (!v->wrapper)
+        return text_config(root, v, c, name, err);
+    /* Gemma 3 with vision (gemma-3-4b and up): its text_config, whose model_type is
+     * gemma3_text; the image tokens are ordinary ids to the text model */
+    const cJSON *text = mhv_json_get(root, "text_config");
+    if (!text || !cJSON_IsObject(text))
+        return mhv_fail(err, MHV_EFORMAT, name, "field 'text_config' is missing or not an object");
+    const char *mt;
+    mhv_status st = mhv_json_str(text, "model_type", "gemma3_text", &mt, name, err);
+    if (st)
+        return st;
+    if (strcmp(mt, "gemma3_text") != 0)
+        return mhv_fail(err, MHV_EUNSUPPORTED, name, "unsupported text_config model_type '%.31s'",
+                        mt);
+    if ((st = text_config(text, v, c, name, err)))
+        return st;
+    /* tie_word_embeddings of the whole model (Gemma3Config), else of its text_config */
+    if (mhv_json_get(root, "tie_word_embeddings"))
+        return mhv_json_bool(root, "tie_word_embeddings", 1, &c->tie_word_embeddings, name, err);
+    return MHV_OK;
+}
+
 static size_t gemma_vector_floats(const mhv_config *c)
 {
     size_t H = (size_t)c->hidden_size, QD = (size_t)c->num_heads * (size_t)c->head_dim;
@@ -279,7 +314,10 @@ static mhv_status norm_weight(mhv_wload *ld, const char *name, int len, float **
 
 static mhv_status gemma_load(mhv_model *m, mhv_wload *ld, mhv_error *err)
 {
-    static const char *const prefixes[] = {"model.", NULL}; /* *ForCausalLM */
+    /* *ForCausalLM; the language model of Gemma3ForConditionalGeneration (as saved, and as
+     * transformers 5 names it in memory) */
+    static const char *const prefixes[] = {"model.", "language_model.model.",
+                                           "model.language_model.", NULL};
     const mhv_config *c = &m->cfg;
     const variant *v = variant_of(c);
     int H = c->hidden_size, I = c->intermediate_size, V = c->vocab_size, d = c->head_dim;
@@ -328,7 +366,10 @@ static mhv_status gemma_load(mhv_model *m, mhv_wload *ld, mhv_error *err)
     if (c->tie_word_embeddings)
         m->lm_head = m->word_emb;
     else if ((st = mhv_wload_mat(ld, "lm_head.weight", V, H, MHV_W_BARE | MHV_W_OPTIONAL,
-                                 &m->lm_head, err)))
+                                 &m->lm_head, err)) ||
+             (v->wrapper && !m->lm_head.data &&
+              (st = mhv_wload_mat(ld, "language_model.lm_head.weight", V, H,
+                                  MHV_W_BARE | MHV_W_OPTIONAL, &m->lm_head, err))))
         return st;
     return MHV_OK;
 }

@@ -244,6 +244,10 @@ static mhv_status phi3_rope(const cJSON *root, mhv_config *c, double *partial,
     if (sc && !ty)
         ty = mhv_json_get(sc, "type");
     const char *t = ty && cJSON_IsString(ty) ? ty->valuestring : "";
+    if (*t && strcmp(t, "default") != 0 && strcmp(t, "longrope") != 0 && strcmp(t, "su") != 0 &&
+        strcmp(t, "yarn") != 0) /* Phi3Config.validate_rope */
+        return mhv_fail(err, MHV_EUNSUPPORTED, name,
+                        "unsupported rope scaling type '%.40s' (Phi-3: default or longrope)", t);
     if (strcmp(t, "longrope") != 0 && strcmp(t, "su") != 0 && strcmp(t, "yarn") != 0)
         return mhv_config_rope_partial(root, &c->rope, partial, name, err);
     /* the same settings read as plain rope: theta and partial_rotary_factor */

@@ -45,6 +45,10 @@ mhv_status mhv_nn_begin(mhv_nn *nn, const mhv_nn_shape *sh, const mhv_nn_buf *bu
     size_t need = T * row + T * as + xp + pos;
     for (int i = 0; i < count; i++)
         need += lines(bufs[i].floats);
+    if (nn->measure) {
+        nn->measured = need * sizeof(float);
+        return mhv_fail(err, MHV_EUNSUPPORTED, "", "a measuring pass stops here");
+    }
     if (need > nn->arena_cap) {
         free(nn->arena);
         nn->arena_cap = 0;

@@ -42,6 +42,9 @@ typedef struct {
     size_t bias_stride, bias_cap;
     float *wo_block;        /* (threads, wo_stride) W_O slices (mhv_nn_reserve_vnorm) */
     size_t wo_stride, wo_cap;
+    int measure;            /* mhv_nn_begin only measures the arena a pass needs (bytes into
+                             * measured) and fails: memory estimates (mhv_forward_estimate) */
+    size_t measured;
 } mhv_nn;
 
 /* pool may be NULL. Frees nothing it was given. */

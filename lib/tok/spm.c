@@ -11,6 +11,7 @@
 
 #include "base/json.h"
 #include "text/unicode.h"
+#include "tok/vocab.h"
 
 #define MAX_PIECES (1 << 22)
 
@@ -304,22 +305,15 @@ static int special_id(const build *b, int k)
     return next;
 }
 
-/* The whole document: the Unigram model, the added tokens (control pieces and named specials,
- * by id, special and not normalized), the normalizer and pre-tokenizer Sequences so far, and
- * the post-processor of the two templates ("%0:0 $A:0 %1:0": %k names[k], :t the type id). */
-static cJSON *finish(build *b, int unk, const char *single, const char *pair)
+/* A Unigram model of the vocabulary. */
+static cJSON *unigram_model(const build *b, int unk)
 {
-    cJSON *model = typed("Unigram"), *vocab = cJSON_CreateArray(), *added = cJSON_CreateArray();
-    cJSON *pp = typed("TemplateProcessing"), *sp = cJSON_CreateObject();
-    if (!model || !vocab || !added || !pp || !sp) {
+    cJSON *model = typed("Unigram"), *vocab = cJSON_CreateArray();
+    if (!model || !vocab) {
         cJSON_Delete(model);
         cJSON_Delete(vocab);
-        cJSON_Delete(added);
-        cJSON_Delete(pp);
-        cJSON_Delete(sp);
         return NULL;
     }
-    cJSON_AddItemToObject(b->root, "model", model);
     cJSON_AddItemToObject(model, "vocab", vocab);
     cJSON_AddNumberToObject(model, "unk_id", unk);
     cJSON_AddBoolToObject(model, "byte_fallback", 0);
@@ -328,6 +322,88 @@ static cJSON *finish(build *b, int unk, const char *single, const char *pair)
         cJSON_AddItemToArray(e, cJSON_CreateString(b->piece[i]));
         cJSON_AddItemToArray(e, cJSON_CreateNumber(b->score[i]));
         cJSON_AddItemToArray(vocab, e);
+    }
+    return model;
+}
+
+/* Code points of s (valid UTF-8): byte offsets of each, *n of them. */
+static size_t *char_offsets(const char *s, size_t *n)
+{
+    size_t len = strlen(s), k = 0;
+    size_t *o = malloc((len + 1) * sizeof *o);
+    if (!o)
+        return NULL;
+    *n = 0;
+    while (k < len) {
+        uint32_t c;
+        int w = mhv_utf8_decode(s + k, len - k, &c);
+        o[(*n)++] = k;
+        k += w > 0 ? (size_t)w : 1;
+    }
+    o[*n] = len;
+    return o;
+}
+
+/* A BPE model of the vocabulary with byte fallback and fused unknowns, no unk token, and the
+ * merges transformers' generate_merges derives from the pieces: every split of a piece into
+ * two pieces, ordered by the piece's id, then by the left part's length. */
+static cJSON *bpe_model(const build *b)
+{
+    cJSON *model = typed("BPE"), *vocab = cJSON_CreateObject(), *merges = cJSON_CreateArray();
+    mhv_vocab *v = NULL;
+    int ok = model && vocab && merges && mhv_vocab_new(b->n, "", &v, NULL) == MHV_OK;
+    for (int i = 0; ok && i < b->n; i++)
+        ok = mhv_vocab_set(v, i, b->piece[i], strlen(b->piece[i]), NULL) == MHV_OK &&
+             cJSON_AddNumberToObject(vocab, b->piece[i], i) != NULL;
+    if (ok)
+        ok = mhv_vocab_finish(v, NULL) == MHV_OK;
+    for (int i = 0; ok && i < b->n; i++) {
+        size_t n, *o = char_offsets(b->piece[i], &n);
+        if (!o) {
+            ok = 0;
+            break;
+        }
+        for (size_t k = 1; k < n; k++) {
+            const char *p = b->piece[i];
+            if (mhv_vocab_lookup(v, p, o[k]) < 0 ||
+                mhv_vocab_lookup(v, p + o[k], o[n] - o[k]) < 0)
+                continue;
+            cJSON *m = cJSON_CreateArray();
+            char *l = strndup(p, o[k]);
+            cJSON_AddItemToArray(m, cJSON_CreateString(l ? l : ""));
+            cJSON_AddItemToArray(m, cJSON_CreateString(p + o[k]));
+            cJSON_AddItemToArray(merges, m);
+            free(l);
+        }
+        free(o);
+    }
+    mhv_vocab_free(v);
+    if (!ok) {
+        cJSON_Delete(model);
+        cJSON_Delete(vocab);
+        cJSON_Delete(merges);
+        return NULL;
+    }
+    cJSON_AddItemToObject(model, "vocab", vocab);
+    cJSON_AddItemToObject(model, "merges", merges);
+    cJSON_AddBoolToObject(model, "fuse_unk", 1);
+    cJSON_AddBoolToObject(model, "byte_fallback", 1);
+    return model;
+}
+
+/* The whole document: the model, the added tokens (control pieces and named specials, by id,
+ * special and not normalized), the normalizer and pre-tokenizer Sequences so far, and the
+ * post-processor of the two templates ("%0:0 $A:0 %1:0": %k names[k], :t the type id). */
+static cJSON *finish(build *b, cJSON *model, const char *single, const char *pair)
+{
+    cJSON *added = cJSON_CreateArray(), *pp = typed("TemplateProcessing");
+    cJSON *sp = cJSON_CreateObject();
+    cJSON_AddItemToObject(b->root, "model", model);
+    if (!model || !added || !pp || !sp) {
+        cJSON_Delete(added);
+        cJSON_Delete(pp);
+        cJSON_Delete(sp);
+        return NULL;
     }
     cJSON_AddItemToObject(b->root, "added_tokens", added);
     int last = b->n - 1;
@@ -351,7 +427,7 @@ static cJSON *finish(build *b, int unk, const char *single, const char *pair)
     for (int which = 0; which < 2; which++) {
         cJSON *list = cJSON_CreateArray();
         cJSON_AddItemToObject(pp, which ? "pair" : "single", list);
-        for (const char *t = which ? pair : single; *t;) {
+        for (const char *t = which ? pair : single; t[0] && t[1] && t[2] && t[3];) {
             /* "$A:0" or "%k:t", items separated by one space */
             char what = t[1];
             int type = t[3] - '0';
@@ -410,12 +486,12 @@ static void add_strip_right(build *b)
     cJSON_AddItemToArray(b->norms, s);
 }
 
-static void add_metaspace(build *b, const char *scheme)
+static void add_metaspace(build *b, const char *scheme, int split)
 {
     cJSON *ms = typed("Metaspace");
     cJSON_AddStringToObject(ms, "replacement", "\xe2\x96\x81");
     cJSON_AddStringToObject(ms, "prepend_scheme", scheme);
-    cJSON_AddBoolToObject(ms, "split", 1);
+    cJSON_AddBoolToObject(ms, "split", split);
     cJSON_AddItemToArray(b->pres, ms);
 }
 
@@ -459,8 +535,9 @@ static cJSON *deberta_v2(build *b, const mhv_spm_model *m, const cJSON *cfg, con
         cJSON_AddStringToObject(p, "behavior", "Isolated");
         cJSON_AddItemToArray(b->pres, p);
     }
-    add_metaspace(b, aps ? "always" : "first");
-    return finish(b, unk >= 0 ? unk : m->unk_id, "%5:0 $A:0 %3:0", "%5:0 $A:0 %3:0 $B:1 %3:1");
+    add_metaspace(b, aps ? "always" : "first", 1);
+    return finish(b, unigram_model(b, unk >= 0 ? unk : m->unk_id), "%5:0 $A:0 %3:0",
+                  "%5:0 $A:0 %3:0 $B:1 %3:1");
 }
 
 /* T5Tokenizer: the pieces then <extra_id_{n-1}> ... <extra_id_0> (scored 0, added tokens),
@@ -492,8 +569,8 @@ static cJSON *t5(build *b, const mhv_spm_model *m, const cJSON *cfg, const char 
     if (ok) {
         add_precompiled(b, m);
         cJSON_AddItemToArray(b->pres, typed("WhitespaceSplit"));
-        add_metaspace(b, "always");
-        r = finish(b, 2, "$A:0 %0:0", "$A:0 %0:0 $B:0 %0:0");
+        add_metaspace(b, "always", 1);
+        r = finish(b, unigram_model(b, 2), "$A:0 %0:0", "$A:0 %0:0 $B:0 %0:0");
         for (int i = 0; i < extra; i++)
             free(made[i]);
     }
@@ -525,8 +602,8 @@ static cJSON *xlm_roberta(build *b, const mhv_spm_model *m, const cJSON *cfg, co
         return NULL;
     add_precompiled(b, m);
     cJSON_AddItemToArray(b->pres, typed("WhitespaceSplit"));
-    add_metaspace(b, aps ? "always" : "never");
-    return finish(b, 3, "%0:0 $A:0 %2:0", "%0:0 $A:0 %2:0 %2:0 $B:0 %2:0");
+    add_metaspace(b, aps ? "always" : "never", 1);
+    return finish(b, unigram_model(b, 3), "%0:0 $A:0 %2:0", "%0:0 $A:0 %2:0 %2:0 $B:0 %2:0");
 }
 
 /* AlbertTokenizer: the pieces, unk 1; `` and '' as ", NFKD + StripAccents unless keep_accents,
@@ -561,8 +638,35 @@ static cJSON *albert(build *b, const mhv_spm_model *m, const cJSON *cfg, const c
         cJSON_AddItemToArray(b->norms, typed("Lowercase"));
     add_precompiled(b, m);
     cJSON_AddItemToArray(b->pres, typed("WhitespaceSplit"));
-    add_metaspace(b, aps ? "always" : "never");
-    return finish(b, 1, "%5:0 $A:0 %3:0", "%5:0 $A:0 %3:0 $B:1 %3:1");
+    add_metaspace(b, aps ? "always" : "never", 1);
+    return finish(b, unigram_model(b, 1), "%5:0 $A:0 %3:0", "%5:0 $A:0 %3:0 $B:1 %3:1");
+}
+
+/* LlamaTokenizer from a SentencePiece BPE model: the pieces as BPE with byte fallback and the
+ * merges of generate_merges, no normalizer, Metaspace without splitting ("first", "always"
+ * when legacy, "never" without add_prefix_space), <s> / </s> around A (and B, type 1) as
+ * add_bos_token / add_eos_token say (both false by default). */
+static cJSON *llama(build *b, const mhv_spm_model *m, const cJSON *cfg, const char **why)
+{
+    static const char *const keys[] = {"unk_token", "bos_token", "eos_token"};
+    static const char *const defs[] = {"<unk>", "<s>", "</s>"};
+    int legacy, aps, bos, eos;
+    if (mhv_json_bool(cfg, "legacy", 0, &legacy, "", NULL) ||
+        mhv_json_bool(cfg, "add_prefix_space", 1, &aps, "", NULL) ||
+        mhv_json_bool(cfg, "add_bos_token", 0, &bos, "", NULL) ||
+        mhv_json_bool(cfg, "add_eos_token", 0, &eos, "", NULL) ||
+        !names_from(b, cfg, keys, defs, 3)) {
+        *why = "tokenizer_config.json has a setting of the wrong type";
+        return NULL;
+    }
+    if (!push_pieces(b, m, 0))
+        return NULL;
+    add_metaspace(b, !aps ? "never" : legacy ? "always" : "first", 0);
+    char single[64], pair[96];
+    snprintf(single, sizeof single, "%s$A:0%s", bos ? "%1:0 " : "", eos ? " %2:0" : "");
+    snprintf(pair, sizeof pair, "%s$A:0%s%s $B:1%s", bos ? "%1:0 " : "", eos ? " %2:0" : "",
+             bos ? " %1:1" : "", eos ? " %2:1" : "");
+    return finish(b, bpe_model(b), single, pair);
 }
 
 static int is_class(const char *name, const char *cls)
@@ -576,7 +680,8 @@ const char *mhv_spm_class(const cJSON *config)
     const cJSON *cls = mhv_json_get(config, "tokenizer_class");
     const char *name = cJSON_IsString(cls) ? cls->valuestring : "";
     if (is_class(name, "DebertaV2Tokenizer") || is_class(name, "T5Tokenizer") ||
-        is_class(name, "XLMRobertaTokenizer") || is_class(name, "AlbertTokenizer"))
+        is_class(name, "XLMRobertaTokenizer") || is_class(name, "AlbertTokenizer") ||
+        is_class(name, "LlamaTokenizer"))
         return NULL;
     return name;
 }
@@ -589,12 +694,16 @@ mhv_status mhv_spm_to_json(const mhv_spm_model *m, const cJSON *config, const ch
     if (other)
         return mhv_fail(err, MHV_EUNSUPPORTED, file,
                         "no tokenizer.json, and a SentencePiece model is read only for "
-                        "DebertaV2Tokenizer, T5Tokenizer, XLMRobertaTokenizer and AlbertTokenizer "
-                        "(tokenizer_class '%.40s'): make tokenizer.json with transformers, "
+                        "DebertaV2Tokenizer, T5Tokenizer, XLMRobertaTokenizer, AlbertTokenizer and "
+                        "LlamaTokenizer (tokenizer_class '%.40s'): make tokenizer.json with "
+                        "transformers, "
                         "AutoTokenizer.from_pretrained(DIR).save_pretrained(DIR)", other);
-    if (m->model_type != 1)
+    const char *name = mhv_json_get(config, "tokenizer_class")->valuestring;
+    int want = is_class(name, "LlamaTokenizer") ? 2 : 1;
+    if (m->model_type != want)
         return mhv_fail(err, MHV_EUNSUPPORTED, file,
-                        "the SentencePiece model is not a unigram model (type %d)", m->model_type);
+                        "%s needs a SentencePiece %s model, this one is of type %d", name,
+                        want == 2 ? "BPE" : "unigram", m->model_type);
     build b = {0};
     cJSON *nz = typed("Sequence"), *pt = typed("Sequence");
     b.root = cJSON_CreateObject();
@@ -605,8 +714,8 @@ mhv_status mhv_spm_to_json(const mhv_spm_model *m, const cJSON *config, const ch
         cJSON_AddItemToObject(nz, "normalizers", b.norms);
         cJSON_AddItemToObject(b.root, "pre_tokenizer", pt);
         cJSON_AddItemToObject(pt, "pretokenizers", b.pres);
-        const char *name = mhv_json_get(config, "tokenizer_class")->valuestring;
         *out = is_class(name, "T5Tokenizer")           ? t5(&b, m, config, &why)
+               : is_class(name, "LlamaTokenizer")      ? llama(&b, m, config, &why)
                : is_class(name, "XLMRobertaTokenizer") ? xlm_roberta(&b, m, config, &why)
                : is_class(name, "AlbertTokenizer")     ? albert(&b, m, config, &why)
                                                        : deberta_v2(&b, m, config, &why);

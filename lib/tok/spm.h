@@ -1,7 +1,7 @@
 /* spm.h - SentencePiece model files (the ModelProto protobuf of tokenizer.model, spm.model,
  * spiece.model ...) read without a protobuf library, and the tokenizer.json that transformers
  * builds from one for the tokenizer classes mhaviz knows (DebertaV2Tokenizer, T5Tokenizer,
- * XLMRobertaTokenizer, AlbertTokenizer). */
+ * XLMRobertaTokenizer, AlbertTokenizer, LlamaTokenizer). */
 #ifndef MHV_SPM_H
 #define MHV_SPM_H
 

@@ -56,8 +56,8 @@ mhv_status mhv_tok_open_bpe_files(const char *vocab_json, const char *merges_txt
                                   mhv_tok **out, mhv_error *err);
 /* Loads a SentencePiece model file (tokenizer.model, spm.model ...) as transformers 5 builds a
  * tokenizer from it for tokenizer_config.json's tokenizer_class (DebertaV2Tokenizer,
- * T5Tokenizer, XLMRobertaTokenizer, AlbertTokenizer; other classes are MHV_EUNSUPPORTED with
- * how to make tokenizer.json). mhv_tok_open_dir uses it when
+ * T5Tokenizer, XLMRobertaTokenizer, AlbertTokenizer, LlamaTokenizer; other classes are
+ * MHV_EUNSUPPORTED with how to make tokenizer.json). mhv_tok_open_dir uses it when
  * the directory has no tokenizer.json, vocab.txt or vocab.json + merges.txt. */
 mhv_status mhv_tok_open_spm(const char *model, const char *tokenizer_config, mhv_tok **out,
                             mhv_error *err);

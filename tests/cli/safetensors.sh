@@ -93,4 +93,31 @@ printf '1 2 3\n%s\n' "$(seq -s ' ' 1 600)" >"$TMP/ids.txt"
 expect_fail "failed run leaves nothing" 1 "line 2" -- \
     "$MHAVIZ" run --model $M --ids --format safetensors --out "$TMP/out" "$TMP/ids.txt"
 
+# Long inputs: a decoder fixture allowed 4096 positions (rotary: nothing in the weights
+# depends on it), 2048 tokens. Every head of both layers is 128 MiB of maps, one layer 64 MiB.
+L="$TMP/long"
+mkdir -p "$L"
+cp tests/fixtures/dec-llama-f32/model.safetensors "$L/"
+sed 's/"max_position_embeddings": 64/"max_position_embeddings": 4096/' \
+    tests/fixtures/dec-llama-f32/config.json >"$L/config.json"
+seq 0 2047 | awk '{ printf "%s%d", (NR > 1 ? " " : ""), $1 % 500 } END { print "" }' >"$TMP/long.txt"
+expect_fail "--max-memory: json refused with the numbers" 1 \
+    "line 1: 2048 tokens need about 134.8 MiB (weights 525.3 KiB" -- \
+    "$MHAVIZ" run --model "$L" --ids --format json --max-memory 100M --out "$TMP/out" "$TMP/long.txt"
+check "--max-memory: the maps of every layer" "grep -qF 'attention maps 128.0 MiB), more than --max-memory 100.0 MiB' $TMP/stderr"
+expect_fail "--max-memory: streamed, one layer's maps" 1 "attention maps 64.0 MiB), more than --max-memory 60.0 MiB: keep fewer heads or rows (--rows last)" -- \
+    "$MHAVIZ" run --model "$L" --ids --format safetensors --max-memory 60M --out "$TMP/out" "$TMP/long.txt"
+expect_fail "--max-memory: bad size" 2 "--max-memory '12Q' is not a size" -- \
+    "$MHAVIZ" run --model "$L" --ids --format safetensors --max-memory 12Q --out "$TMP/out" "$TMP/long.txt"
+"$MHAVIZ" run --model "$L" --ids --format safetensors --rows last --max-memory 100M --out "$TMP/g" "$TMP/long.txt"
+check "--rows last fits in 100M" "[ \$? = 0 ] && [ -f $TMP/g/long.safetensors ]"
+# peak RSS of a streamed run: one layer's maps (64 MiB) plus weights and activations, not the
+# 128 MiB of both layers (measured only without ASan, whose shadow memory inflates RSS)
+if [ -x /usr/bin/time ] && { (ulimit -v 4000000 && "$MHAVIZ" --version) >/dev/null 2>&1; } 2>/dev/null; then
+    /usr/bin/time -f '%M' -o "$TMP/rss" "$MHAVIZ" run --model "$L" --ids --format safetensors \
+        --max-memory 0 --out "$TMP/h" "$TMP/long.txt"
+    check "streamed: peak RSS $(cat "$TMP/rss") KiB below 100 MiB" "[ \$(tail -1 $TMP/rss) -lt 102400 ]"
+    check "streamed: 128 MiB written" "[ \$(stat -c %s $TMP/h/long.safetensors) -gt 134217728 ]"
+fi
+
 finish

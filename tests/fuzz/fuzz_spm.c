@@ -1,6 +1,6 @@
 /* fuzz_spm.c - SentencePiece model files (the ModelProto protobuf of spm.model ...) read
  * without a protobuf library, then built into a tokenizer as transformers' DebertaV2Tokenizer,
- * T5Tokenizer or XLMRobertaTokenizer does. First byte: the tokenizer_config.json variant
+ * T5Tokenizer, XLMRobertaTokenizer, AlbertTokenizer or LlamaTokenizer does. First byte: the tokenizer_config.json variant
  * (lowercase, split_by_punct, add_prefix_space, extra_ids, the class); the rest is the model
  * file. An accepted model encodes fixed sentences: ids in the vocabulary, spans in the text. */
 #include <stdio.h>
@@ -20,7 +20,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
              "{\"tokenizer_class\": \"%s\", \"do_lower_case\": %s, \"split_by_punct\": %s, "
              "\"add_prefix_space\": %s, \"mask_token\": \"%s\", \"extra_ids\": %d}",
              v & 32 ? (v & 8 ? "AlbertTokenizer" : "XLMRobertaTokenizer")
-                    : v & 8 ? "T5Tokenizer" : "DebertaV2Tokenizer",
+             : v & 8 ? (v & 1 ? "LlamaTokenizer" : "T5Tokenizer") : "DebertaV2Tokenizer",
              v & 1 ? "true" : "false",
              v & 2 ? "true" : "false", v & 4 ? "false" : "true", v & 16 ? "[CLS]" : "[MASK]",
              (v >> 6) * 7);

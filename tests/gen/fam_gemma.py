@@ -4,7 +4,8 @@ embeddings scaled by sqrt(hidden), GeGLU with tanh GELU, head_dim apart from hid
 tied LM head), Gemma 2 (attention and final logit soft capping, alternating sliding window,
 pre- and post-norms, query_pre_attn_scalar) and Gemma 3 text (q/k RMSNorm with 1 + weight,
 local and global rotary bases, five sliding layers of six, linear rope scaling on the global
-layers); base models and *ForCausalLM (model. prefix, tied and untied), F32/F16/BF16, sharded.
+layers), the language model of Gemma 3 with vision (Gemma3ForConditionalGeneration,
+logits checked too); base models and *ForCausalLM (model. prefix, tied and untied), F32/F16/BF16, sharded.
 See famgen.py.
 
     HF_HUB_OFFLINE=1 /path/to/venv/bin/python tests/gen/fam_gemma.py
@@ -14,6 +15,7 @@ import sys
 
 import torch
 from transformers import (Gemma2Config, Gemma2ForCausalLM, Gemma2ForSequenceClassification,
+                          Gemma3Config, Gemma3ForConditionalGeneration, SiglipVisionConfig,
                           Gemma2Model, Gemma3ForCausalLM, Gemma3TextConfig,
                           Gemma3TextForSequenceClassification, Gemma3TextModel, GemmaConfig,
                           GemmaForCausalLM, GemmaModel)
@@ -92,3 +94,16 @@ fg.make("fam-gemma3-seqcls-bf16", Gemma3TextForSequenceClassification,
                          num_labels=2),
         dtype=torch.bfloat16, seed=80, qk_std=0.3, avoid_ids=(0,),
         note="Gemma3TextForSequenceClassification BF16")
+# Gemma 3 with vision (model_type gemma3): the text model of Gemma3ForConditionalGeneration,
+# its text_config, weights under language_model.model.; ids 125-127 are the image tokens
+G3MM_TEXT = dict(G3, vocab_size=128, num_hidden_layers=2)
+G3MM_VISION = dict(hidden_size=16, intermediate_size=32, num_hidden_layers=1,
+                   num_attention_heads=2, image_size=28, patch_size=14)
+fg.make("fam-gemma3-mm-bf16", Gemma3ForConditionalGeneration,
+        Gemma3Config(text_config=Gemma3TextConfig(**G3MM_TEXT).to_dict(),
+                     vision_config=SiglipVisionConfig(**G3MM_VISION).to_dict(),
+                     mm_tokens_per_image=4, boi_token_index=125, eoi_token_index=126,
+                     image_token_index=127),
+        dtype=torch.bfloat16, seed=88, qk_std=0.3, avoid_ids=(125, 126, 127), vocab_for_ids=128, logits=True,
+        note="Gemma3ForConditionalGeneration BF16 (a tiny SigLIP tower, unused by text), tied, "
+             "its language model on ids alone")

@@ -38,3 +38,11 @@ fg.make("fam-qwen3-seqcls-f32", Qwen3ForSequenceClassification,
         Qwen3Config(**dict(SMALL, vocab_size=64, intermediate_size=16), num_labels=3,
                     pad_token_id=0),
         seed=34, qk_std=0.35, avoid_ids=(0,), note="Qwen3ForSequenceClassification F32")
+# dynamic NTK rope: the default frequencies for every sentence within max_position_embeddings
+fg.make("fam-qwen3-lm-f32-dynamic", Qwen3ForCausalLM,
+        Qwen3Config(**dict(SMALL, vocab_size=64, intermediate_size=16, max_position_embeddings=16),
+                    rope_parameters={"rope_type": "dynamic", "factor": 3.0,
+                                     "rope_theta": 10000.0},
+                    tie_word_embeddings=False),
+        seed=35, qk_std=0.35,
+        note="Qwen3ForCausalLM F32, rope dynamic factor 3, max_position_embeddings 16")

@@ -105,7 +105,8 @@ def reset_dir(path):
 
 
 def make(name, cls, config, seed, qk_std, note, dtype=torch.float32, shard=None, post=None,
-         gain=0.5, avoid_ids=(), vocab_for_ids=None, lengths=None, pairs=False, load_kw=None):
+         gain=0.5, avoid_ids=(), vocab_for_ids=None, lengths=None, pairs=False, load_kw=None,
+         logits=None):
     """pairs: sentences are pairs, the second half of each with token type 1 (as a BERT
     tokenizer's pair template gives), written as "token_type_ids"."""
     """Builds fixture tests/fixtures/<name> and its golden; returns the tolerance."""
@@ -138,8 +139,8 @@ def make(name, cls, config, seed, qk_std, note, dtype=torch.float32, shard=None,
             extra = {"token_type_ids": torch.tensor([types], dtype=torch.long)}
         a32, l32 = run(ref, ids, extra)
         a64, _ = run(r64, ids, extra)
-        if not cls.__name__.endswith("ForCausalLM"):
-            l32 = None  # logits are checked for causal LMs
+        if not (cls.__name__.endswith("ForCausalLM") if logits is None else logits):
+            l32 = None  # logits are checked for causal LMs (logits=True: for cls too)
         worst = max(worst, (a32.double() - a64).abs().max().item())
         items.append((ids, a64, l32, extra["token_type_ids"][0].tolist() if extra else None))
     tol = max(1e-5, 1.25 * worst)

@@ -524,6 +524,11 @@ def spm_dirs():
     al = {"": {"tokenizer_class": "AlbertTokenizer"},
           "-cased": {"tokenizer_class": "AlbertTokenizer", "do_lower_case": False,
                      "keep_accents": True, "add_prefix_space": False}}
+    ll = {"": {"tokenizer_class": "LlamaTokenizer"},
+          "-bos-eos-legacy": {"tokenizer_class": "LlamaTokenizer", "add_bos_token": True,
+                              "add_eos_token": True, "legacy": True},
+          "-noprefix": {"tokenizer_class": "LlamaTokenizer", "add_prefix_space": False,
+                        "add_bos_token": True}}
     t5 = {"": {"tokenizer_class": "T5Tokenizer"},
           "-extra3": {"tokenizer_class": "T5Tokenizer", "extra_ids": 3}}
     for name, rule, cfgs, fname, lay in (
@@ -534,8 +539,11 @@ def spm_dirs():
              dict(unk_id=0, bos_id=1, eos_id=2, pad_id=-1)),
             ("albert-spm", "nmt_nfkc", al, "spiece.model",
              dict(pad_id=0, unk_id=1, bos_id=2, eos_id=3, bos_piece="[CLS]", eos_piece="[SEP]",
-                  user_defined_symbols=["[MASK]"]))):
-        mf = spm_train("unigram", 700, False, rule=rule, extra=lay)
+                  user_defined_symbols=["[MASK]"])),
+            ("llama-spm", "identity", ll, "tokenizer.model",
+             dict(pad_id=-1, unk_id=0, bos_id=1, eos_id=2))):
+        kind, size = ("bpe", 900) if name.startswith("llama") else ("unigram", 700)
+        mf = spm_train(kind, size, kind == "bpe", rule=rule, extra=lay)
         d = os.path.join(FIX, f"tok-{name}")
         os.makedirs(d, exist_ok=True)
         shutil.copy(mf, os.path.join(d, fname))
