@@ -60,5 +60,6 @@ mhv_model_info mhv_model_describe(const mhv_model *m)
         .num_heads = c->num_heads, .hidden_size = c->hidden_size,
         .num_kv_heads = c->kv_heads ? c->num_kv_heads : 0,
         .dtype = mhv_dtype_name(m->dtype), .causal = c->causal,
+        .num_decoder_layers = c->enc_dec ? c->dec_layers : 0,
     };
 }
