@@ -22,7 +22,7 @@ golden() {
         "tests/fixtures/tok-goldens-$1.json" "$2" "$TMP"
 }
 
-for fam in llama3 deepseek tekken olmo roberta gemma llamaspm t5 xlmr albert debertav2 \
+for fam in llama3 deepseek tekken o200k olmo roberta gemma llamaspm t5 xlmr albert debertav2 \
            added-bpe added-wordpiece nfkc unigram-nfkd; do
     golden "$fam" 25
     if "$MHAVIZ" tokenize --model "tests/fixtures/tok-$fam" "$TMP/in.txt" >"$TMP/stdout" 2>"$TMP/stderr" &&
