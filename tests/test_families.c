@@ -85,6 +85,21 @@ static void check_golden(const char *file)
         size_t bytes = (size_t)a1.count * (size_t)n * (size_t)n * sizeof(float);
         if (memcmp(a1.buf, a2.buf, bytes) != 0)
             fail_msg("%s sentence %d: 1 and 2 threads differ", fixture, count);
+        /* only the last head of the last layer: that layer computes the columns of that head
+         * alone (its key/value head's, fused rows too), with the same bytes */
+        mhv_heads one;
+        mhv_attn a3;
+        char spec[32];
+        snprintf(spec, sizeof spec, "%d:%d", m->cfg.num_layers - 1, m->cfg.num_heads - 1);
+        assert_int_equal(mhv_heads_parse(spec, m->cfg.num_layers, m->cfg.num_heads, &one, NULL), 0);
+        run_with(m, NULL, 2, ids, types, n, &one, &a3);
+        size_t map = (size_t)n * (size_t)n;
+        if (a3.count != 1 || memcmp(a3.heads[0].w, a1.heads[a1.count - 1].w,
+                                    map * sizeof(float)) != 0)
+            fail_msg("%s sentence %d: head %s alone differs from it among all", fixture, count,
+                     spec);
+        mhv_attn_free(&a3);
+        mhv_heads_free(&one);
         mhv_attn_free(&a1), mhv_attn_free(&a2), mhv_attn_free(&as);
 
         const cJSON *lg = cJSON_GetObjectItem(s, "logits_last");

@@ -102,7 +102,52 @@ static mhv_status bert_config(const cJSON *root, mhv_config *c, const char *name
 static size_t bert_vector_floats(const mhv_config *c)
 {
     size_t H = (size_t)c->hidden_size, E = (size_t)c->embedding_size;
-    return 2 * E + H + (size_t)c->num_layers * (9 * H + (size_t)c->intermediate_size);
+    return 2 * E + H + (size_t)c->num_layers * (9 * H + (size_t)c->intermediate_size) +
+           3 * H + (size_t)c->vocab_size; /* the masked-LM head */
+}
+
+/* The masked-LM head when the checkpoint has one (BertForMaskedLM: cls.predictions.*,
+ * RobertaForMaskedLM: lm_head.*; decoder weight tied to the token embedding unless stored);
+ * ELECTRA's generator head is not read. */
+static mhv_status load_mlm_head(mhv_model *m, mhv_wload *ld, mhv_error *err)
+{
+    const mhv_config *c = &m->cfg;
+    int H = c->hidden_size, V = c->vocab_size, E = c->embedding_size, opt = MHV_W_BARE;
+    int roberta = strcmp(variant_of(c)->prefix, "roberta.") == 0;
+    if (strcmp(c->arch, "electra") == 0 || E != H)
+        return MHV_OK;
+    const char *dense = roberta ? "lm_head.dense.weight" : "cls.predictions.transform.dense.weight";
+    mhv_status st = mhv_wload_mat(ld, dense, H, H, opt | MHV_W_OPTIONAL, &m->mlm_dense, err);
+    if (st || !m->mlm_dense.data)
+        return st;
+    if (roberta) {
+        if ((st = mhv_wload_vec(ld, "lm_head.dense.bias", H, opt, &m->mlm_dense_b, err)) ||
+            (st = mhv_wload_vec(ld, "lm_head.layer_norm.weight", H, opt, &m->mlm_ln_g, err)) ||
+            (st = mhv_wload_vec(ld, "lm_head.layer_norm.bias", H, opt, &m->mlm_ln_b, err)) ||
+            (st = mhv_wload_vec(ld, "lm_head.bias", V, opt, &m->mlm_bias, err)) ||
+            (st = mhv_wload_mat(ld, "lm_head.decoder.weight", V, H, opt | MHV_W_OPTIONAL,
+                                &m->mlm_decoder, err)))
+            return st;
+        m->mlm_act = MHV_ACT_GELU; /* RobertaLMHead: gelu whatever hidden_act says */
+    } else {
+        if ((st = mhv_wload_vec(ld, "cls.predictions.transform.dense.bias", H, opt,
+                                &m->mlm_dense_b, err)) ||
+            (st = mhv_wload_vec(ld, "cls.predictions.transform.LayerNorm.weight", H, opt,
+                                &m->mlm_ln_g, err)) ||
+            (st = mhv_wload_vec(ld, "cls.predictions.transform.LayerNorm.bias", H, opt,
+                                &m->mlm_ln_b, err)) ||
+            (st = mhv_wload_vec(ld, "cls.predictions.bias", V, opt | MHV_W_OPTIONAL,
+                                &m->mlm_bias, err)) ||
+            (!m->mlm_bias && (st = mhv_wload_vec(ld, "cls.predictions.decoder.bias", V, opt,
+                                                 &m->mlm_bias, err))) ||
+            (st = mhv_wload_mat(ld, "cls.predictions.decoder.weight", V, H,
+                                opt | MHV_W_OPTIONAL, &m->mlm_decoder, err)))
+            return st;
+        m->mlm_act = (int)c->act; /* BertPredictionHeadTransform: hidden_act */
+    }
+    if (!m->mlm_decoder.data)
+        m->mlm_decoder = m->word_emb; /* tied */
+    return MHV_OK;
 }
 
 static mhv_status bert_load(mhv_model *m, mhv_wload *ld, mhv_error *err)
@@ -150,7 +195,7 @@ static mhv_status bert_load(mhv_model *m, mhv_wload *ld, mhv_error *err)
             return st;
 #undef N
     }
-    return MHV_OK;
+    return load_mlm_head(m, ld, err);
 }
 
 static mhv_norm layernorm(const float *g, const float *b, float eps)
@@ -162,9 +207,9 @@ static mhv_status bert_forward(mhv_nn *nn, const mhv_model *m, const int32_t *id
                                mhv_capture *cap, float *logits, mhv_error *err)
 {
     const mhv_config *c = &m->cfg;
-    if (logits)
-        return mhv_fail(err, MHV_EUNSUPPORTED, m->dir, "logits need a decoder model, not %s",
-                        c->arch);
+    if (logits && !m->mlm_dense.data)
+        return mhv_fail(err, MHV_EUNSUPPORTED, m->dir, "no masked-LM head in the checkpoint "
+                        "(*ForMaskedLM's cls.predictions or lm_head): no logits");
     int H = c->hidden_size, I = c->intermediate_size, E = c->embedding_size;
     size_t nh = (size_t)n * (size_t)H;
     float *emb;    /* (n, E) embeddings before the projection (ELECTRA) */
@@ -202,6 +247,12 @@ static mhv_status bert_forward(mhv_nn *nn, const mhv_model *m, const int32_t *id
         if (mhv_capture_done(cap, l))
             break;
         mhv_layer_post_norm(nn, ly, c, x, ctx, tmp, ffn, n);
+    }
+    if (logits) { /* the masked-LM head over every position */
+        mhv_norm ln = layernorm(m->mlm_ln_g, m->mlm_ln_b, c->layer_norm_eps);
+        mhv_nn_linear(nn, tmp, x, &m->mlm_dense, m->mlm_dense_b, n, m->mlm_act);
+        mhv_nn_norm(nn, q, tmp, &ln, n, H);
+        mhv_nn_linear(nn, logits, q, &m->mlm_decoder, m->mlm_bias, n, MHV_NN_NO_ACT);
     }
     return MHV_OK;
 }

@@ -44,8 +44,6 @@ static mhv_status bloom_config(const cJSON *root, mhv_config *c, const char *nam
     if (c->hidden_size % c->num_heads != 0)
         return mhv_fail(err, MHV_EFORMAT, name, "n_head %d does not divide hidden_size %d",
                         c->num_heads, c->hidden_size);
-    if (c->hidden_size > MHV_MAX_HIDDEN / 4)
-        return mhv_fail(err, MHV_EFORMAT, name, "hidden_size %d is too large", c->hidden_size);
     c->head_dim = c->hidden_size / c->num_heads;
     c->num_kv_heads = c->num_heads;
     c->intermediate_size = 4 * c->hidden_size;

@@ -287,6 +287,32 @@ mhv_status mhv_forward_logits(mhv_forward_ctx *fc, const mhv_model *m, const int
     return c->family->forward(&fc->nn, m, ids, n, &cap, logits, err);
 }
 
+mhv_status mhv_forward_logits_ablated(mhv_forward_ctx *fc, const mhv_model *m,
+                                      const int32_t *ids, int n,
+                                      const struct mhv_head_ablation *ab,
+                                      float *logits, mhv_error *err)
+{
+    const mhv_config *c = &m->cfg;
+    if (c->enc_dec)
+        return not_seq2seq(m, err);
+    if (!c->causal && !m->mlm_dense.data)
+        return mhv_fail(err, MHV_EUNSUPPORTED, m->dir,
+                        "%s checkpoint without a masked-LM head (cls.predictions or lm_head): "
+                        "no predictions to compare", c->arch);
+    if (c->causal && !m->lm_head.data)
+        return mhv_fail(err, MHV_EUNSUPPORTED, m->dir,
+                        "no lm_head.weight and tie_word_embeddings is false: a base model has "
+                        "no logits");
+    if (ab && (ab->layers != c->num_layers || ab->heads != c->num_heads ||
+               ab->d != c->head_dim))
+        return mhv_fail(err, MHV_EUSAGE, m->dir, "head ablation does not match the model");
+    mhv_status st = check_ids(c, ids, n, err);
+    if (st)
+        return st;
+    mhv_capture cap = {.last = c->num_layers - 1, .full_last = 1, .ablate = ab};
+    return c->family->forward(&fc->nn, m, ids, n, &cap, logits, err);
+}
+
 /* ---- encoder-decoder models ---- */
 
 static mhv_status check_seq2seq(const mhv_model *m, const int32_t *src, int ns,

@@ -108,4 +108,14 @@ mhv_status mhv_forward_seq2seq_logits(mhv_forward_ctx *c, const mhv_model *m,
 mhv_status mhv_forward_generate(mhv_forward_ctx *c, const mhv_model *m, const int32_t *src,
                                 int ns, int max_new, int32_t *out, int *n_out, mhv_error *err);
 
+struct mhv_head_ablation;
+/* logits(n, vocab) with the heads of ab ablated (nn/blocks.h: zeroed or replaced by a
+ * given output; or their outputs summed for means); ab NULL: none. Decoders give their LM
+ * head's logits as mhv_forward_logits; encoders whose checkpoint holds a masked-LM head
+ * (BertForMaskedLM, RobertaForMaskedLM ...) that head's; others MHV_EUNSUPPORTED. */
+mhv_status mhv_forward_logits_ablated(mhv_forward_ctx *c, const mhv_model *m,
+                                      const int32_t *ids, int n,
+                                      const struct mhv_head_ablation *ab,
+                                      float *logits, mhv_error *err);
+
 #endif

@@ -88,6 +88,14 @@ typedef struct {
     float *enc_norm_g, *enc_norm_b;
     float *dec_emb_ln_g, *dec_emb_ln_b;
     mhv_mat final_logits_bias;   /* (1, dec_vocab) added to the logits (BART, Marian), or none */
+    /* Encoders' masked-LM head (BertForMaskedLM's cls.predictions, RoBERTa's lm_head):
+     * logits = LN(act(dense(x))) · decoder^T + bias; mlm_dense.data NULL when the checkpoint
+     * has none (a base model or another head) */
+    mhv_mat mlm_dense;           /* (hidden, hidden) */
+    float *mlm_dense_b, *mlm_ln_g, *mlm_ln_b; /* (hidden,) */
+    int mlm_act;                 /* mhv_act */
+    mhv_mat mlm_decoder;         /* (vocab, hidden): the token embedding when tied */
+    float *mlm_bias;             /* (vocab,) */
 } mhv_model;
 
 /* Opens DIR/config.json and DIR's safetensors checkpoint and resolves every weight of the

@@ -479,7 +479,26 @@ typedef struct {
     const mhv_attn_layer *layer;
     float **vnorms;      /* (tasks,) where a kept head's value norms go, or NULL */
     int vnorm;           /* MHV_VNORM_* */
+    const mhv_head_ablation *ablate; /* or NULL */
+    int l;               /* the layer, for ablate */
 } attn_job;
+
+/* The head's output columns out(n, ld) (d,) summed into ab->sum and/or replaced (blocks.h). */
+static void ablate_head(const mhv_head_ablation *ab, int l, int h, float *out, size_t ld, int n,
+                        int d)
+{
+    if (l >= ab->layers || h >= ab->heads || d != ab->d)
+        return;
+    size_t c = ((size_t)l * (size_t)ab->heads + (size_t)h) * (size_t)d;
+    if (ab->sum)
+        for (int i = 0; i < n; i++)
+            for (int e = 0; e < d; e++)
+                ab->sum[c + (size_t)e] += out[(size_t)i * ld + (size_t)e];
+    if (ab->off && ab->off[(size_t)l * (size_t)ab->heads + (size_t)h])
+        for (int i = 0; i < n; i++)
+            for (int e = 0; e < d; e++)
+                out[(size_t)i * ld + (size_t)e] = ab->mean ? ab->mean[c + (size_t)e] : 0.0f;
+}
 
 /* vn(n,) = ||v_j|| of the value rows v(n, ld_v) (first d used), or ||v_j W_O^h|| with W_O^h
  * the columns h*d .. h*d+d of wo (hidden, heads*d), converted into w (hidden, d). */
@@ -543,6 +562,8 @@ static void attn_task(void *ctx, int task, int worker)
     if (j->vnorm && j->vnorms[task])
         value_norms(j->vnorms[task], j->base.v + kv, j->base.ld_v, a.n, j->d, j->vnorm,
                     j->layer->wo, h, j->nn->wo_block + (size_t)worker * j->nn->wo_stride);
+    if (j->ablate && a.out)
+        ablate_head(j->ablate, j->l, h, a.out, a.ld_out, a.n, j->d);
 }
 
 /* Q for heads qh(qn), K (and V when with_v) for key/value heads kh(kn) from x, as one pool
@@ -651,7 +672,7 @@ void mhv_nn_attention(mhv_nn *nn, const mhv_attn_layer *a, const float *x, int n
                  .out = done ? NULL : b->ctx,
                  .ld_out = (size_t)QD, .prow = cap->prow},
         .group = group, .d = d, .heads = heads, .probs = probs, .nn = nn, .layer = a,
-        .vnorms = vnorms, .vnorm = cap->vnorm,
+        .vnorms = vnorms, .vnorm = cap->vnorm, .ablate = cap->ablate, .l = l,
     };
     mhv_pool_run(nn->pool, count, attn_task, &j);
     if (cap->layer_done && kept)

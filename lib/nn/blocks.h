@@ -166,6 +166,18 @@ typedef struct {
 
 /* ---- self-attention over the selected heads ---- */
 
+/* Head ablation (Michel et al. 2019; TransformerLens-style): once head h of layer l has
+ * written softmax(q k^T) v into its (n, d) columns of ctx, the columns are replaced, in every
+ * row, by zeros (mean NULL) or by mean[(l * heads + h) * d ..] (d,) when off[l * heads + h]
+ * is set; with sum, every computed head's rows are first added into sum[(l * heads + h) *
+ * d ..] (double, in row order: the same bytes on any thread count), for the means. */
+typedef struct mhv_head_ablation {
+    int layers, heads, d;
+    const unsigned char *off;   /* (layers, heads) 1: the head's output is replaced; or NULL */
+    const float *mean;          /* (layers, heads, d) the replacement; NULL: zeros */
+    double *sum;                /* (layers, heads, d) sums of each head's output rows, or NULL */
+} mhv_head_ablation;
+
 /* What a forward pass keeps: the probabilities of the selected heads, written once into
  * their slots. Layers above `last` are not computed; in the last layer, unless its output
  * is needed (logits), only the selected heads run, with Q and K only for their columns and
@@ -185,6 +197,7 @@ typedef struct mhv_capture_s {
      * holds every layer. */
     void (*layer_done)(struct mhv_capture_s *cap, int layer);
     void *ctx;              /* for layer_done */
+    const mhv_head_ablation *ablate; /* heads whose outputs are replaced or summed; NULL */
 } mhv_capture;
 
 /* True when layer l is the last one computed and nothing reads its output. */

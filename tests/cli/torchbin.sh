@@ -102,6 +102,15 @@ fresh_sharded; sed -i 's|"pytorch_model-00001-of-00003.bin"|"../pytorch_model.bi
 expect_fail shard-outside 1 "$S/pytorch_model.bin.index.json: shard name '../pytorch_model.bin' is not a plain file name" -- \
     "$MHAVIZ" run --format json --out "$TMP/out" --model "$S" "$TMP/s.txt"
 
+# a tensor the model needs is absent (renamed in place: names live only in data.pkl, which
+# is stored, so the archive stays valid): the message names the .bin, or the index
+fresh; perl -0777 -pi -e 's/embeddings\.LayerNorm\.bias/embeddings.LayerNorm.bIas/' "$BIN"
+expect_fail missing-tensor 1 "$BIN: missing tensor 'embeddings.LayerNorm.bias'" -- run
+fresh_sharded
+for f in "$S"/pytorch_model*; do perl -0777 -pi -e 's/embeddings\.LayerNorm\.bias/embeddings.LayerNorm.bIas/' "$f"; done
+expect_fail missing-tensor-sharded 1 "$S/pytorch_model.bin.index.json: missing tensor 'embeddings.LayerNorm.bias'" -- \
+    "$MHAVIZ" run --format json --out "$TMP/out" --model "$S" "$TMP/s.txt"
+
 # a directory with neither format names both
 rm -rf "$M"; mkdir "$M"; cp tests/fixtures/bin-bert-f32/config.json "$M/"
 expect_fail no-checkpoint 1 "no model.safetensors, model.safetensors.index.json, pytorch_model.bin or pytorch_model.bin.index.json" -- run
