@@ -159,9 +159,11 @@ static int parse(int argc, char **argv, stats_opts *o)
     if (o->merge) {
         if (o->n_files < 1)
             return cli_usage_error("stats", "--merge needs at least one JSON file");
-        if (o->model || o->shard_n != 1 || o->truncate || o->weighting || o->rows)
-            return cli_usage_error("stats", "--merge takes no --model, --shard, --truncate, "
-                                   "--weighting or --rows");
+        if (o->model || o->shard_n != 1 || o->truncate || o->weighting)
+            return cli_usage_error("stats", "--merge takes no --model, --shard, --truncate or "
+                                   "--weighting");
+        if (o->rows)
+            return cli_usage_error("stats", "--merge takes no --rows (the parts record theirs)");
     } else if (o->n_files != 1) {
         return cli_usage_error("stats", o->n_files < 1 ? "no input CORPUS given"
                                                        : "exactly one input CORPUS expected");
