@@ -63,3 +63,10 @@ mhv_model_info mhv_model_describe(const mhv_model *m)
         .num_decoder_layers = c->enc_dec ? c->dec_layers : 0,
     };
 }
+
+int mhv_model_image_tokens(const mhv_model *m)
+{
+    const mhv_config *c = &m->cfg;
+    int side = c->vision ? c->image_size / c->patch_size : 0;
+    return c->vision ? c->vision_extra + side * side : 0;
+}
