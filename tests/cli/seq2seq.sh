@@ -120,4 +120,51 @@ expect_fail "align layer" 2 "align-layer" -- "$MHAVIZ" run --model $M --ids --pa
     --align-layer 3 --out "$TMP/out" "$TMP/p.txt"
 expect_fail "pairs on a decoder" 2 "need an encoder-decoder" -- "$MHAVIZ" run \
     --model tests/fixtures/dec-gpt2-f32 --ids --pairs --out "$TMP/out" "$TMP/p.txt"
+
+# rank --pairs --stack: the scores are the run's maps summed over the --to tokens, averaged
+# over the --from tokens (words found by character spans: both at characters 0-5 here)
+printf 'Hello world\tHallo Welt\n' >"$TMP/r.txt"
+T=tests/fixtures/s2s-t5-tok-f16
+rm -rf "$TMP/out"
+"$MHAVIZ" run --model $T --pairs --format json --out "$TMP/out" "$TMP/r.txt" 2>/dev/null
+for st in cross:Hallo:Hello enc:Hello:world dec:Welt:Hallo; do
+    IFS=: read -r stack from to <<<"$st"
+    "$MHAVIZ" rank --model $T --pairs --stack $stack --from $from --to $to --top 0 \
+        --format json "$TMP/r.txt" >"$TMP/rank.json" 2>"$TMP/stderr"
+    check "rank --stack $stack: exit 0" "[ $? = 0 ] && [ ! -s $TMP/stderr ]"
+    perl -MJSON::PP -e '
+        local $/; open my $a, "<", $ARGV[0] or die; open my $b, "<", $ARGV[1] or die;
+        my $run = decode_json(<$a>)->{sentences}[0]; my $rk = decode_json(<$b>);
+        my ($stack, $from, $to) = @ARGV[2 .. 4];
+        my %name = (cross => "cross", enc => "encoder", dec => "decoder");
+        # the tokens whose spans overlap the word (its first occurrence) in a text
+        sub toks { my ($text, $spans, $w) = @_; my $at = index($text, $w); my @t;
+            for my $i (0 .. $#$spans) { my $s = $spans->[$i]; next unless $s;
+                push @t, $i if $s->[0] < $at + length($w) && $s->[1] > $at; } return @t; }
+        my @f = $stack eq "enc" ? toks($run->{text}, $run->{spans}, $from)
+                                : toks($run->{target_text}, $run->{target_spans}, $from);
+        my @t = $stack eq "dec" ? toks($run->{target_text}, $run->{target_spans}, $to)
+                                : toks($run->{text}, $run->{spans}, $to);
+        exit 2 unless @f && @t;
+        my %want;
+        for my $h (@{$run->{attentions}}) {
+            next unless $h->{stack} eq $name{$stack}; my $sc = 0;
+            for my $r (@f) { $sc += $h->{weights}[$r][$_] for @t; }
+            $want{"$h->{layer}:$h->{head}"} = $sc / @f;
+        }
+        exit 3 unless keys(%want) == @{$rk->{heads}};
+        my $prev = 1e9;
+        for my $e (@{$rk->{heads}}) {
+            exit 4 unless $e->{stack} eq $name{$stack};
+            exit 5 if abs($e->{score} - $want{"$e->{layer}:$e->{head}"}) > 1e-6;
+            exit 6 if $e->{score} > $prev; $prev = $e->{score};
+        }' "$TMP/out/r.json" "$TMP/rank.json" $stack $from $to
+    check "rank --stack $stack: scores from the maps ($?)" "[ $? = 0 ]"
+done
+expect_fail "rank without --pairs" 2 "rank it with --pairs" -- "$MHAVIZ" rank --model $T \
+    --from Hallo --to Hello "$TMP/r.txt"
+expect_fail "rank --stack without --pairs" 2 "--stack needs --pairs" -- "$MHAVIZ" rank \
+    --model $T --stack cross --from Hallo --to Hello "$TMP/r.txt"
+expect_fail "rank: word absent" 1 "no sentence pair has" -- "$MHAVIZ" rank --model $T --pairs \
+    --from Katze --to Hello "$TMP/r.txt"
 finish
