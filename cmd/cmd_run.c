@@ -21,6 +21,7 @@
 #include "analysis/stwrite.h"
 #include "run_figures.h"
 #include "run_seq2seq.h"
+#include "run_vision.h"
 #include "text/unicode.h"
 
 static const char run_usage[] =
@@ -32,7 +33,8 @@ static const char run_usage[] =
     "                  [--row WORD] [--svg-text] [--pretokenized | --ids] [--truncate]\n"
     "                  [--threads N] [--aggregate mean|rollout|flow]\n"
     "                  [--weighting attn|norm|norm-out]\n"
-    "                  [--pairs | --generate N] [--align-layer L] FILE\n"
+    "                  [--pairs | --generate N] [--align-layer L]\n"
+    "                  [--no-resize] [--query cls|ROW,COL] FILE\n"
     "\n"
     "Runs the model on each non-empty line of FILE (- for stdin) and draws the attention\n"
     "of the selected heads: OUT/<stem>/L05-H03.png per head, L05.png per layer, model.png\n"
@@ -57,6 +59,12 @@ static const char run_usage[] =
     "  --pretokenized   lines are vocabulary pieces separated by spaces; nothing added\n"
     "  --ids            lines are token ids separated by spaces; nothing added\n"
     "  --truncate       cut sentences longer than the model's positions instead of failing\n"
+    "  Vision models (vit, deit, dinov2): FILE lists PNG images, one path a line, or is a\n"
+    "  .png; each is preprocessed as preprocessor_config.json says; OUT/<stem>/L05-H03.png\n"
+    "  draws a head's attention from the query token over the image\n"
+    "  --no-resize      take images at the model's size as they are (the exact path)\n"
+    "  --query Q        the token whose attention the figures draw: cls (default) or a\n"
+    "                   patch ROW,COL (0-based)\n"
     "  --threads N      compute threads (default: the number of online CPUs); the results\n"
     "                   are the same bytes whatever N\n"
     "  --colormap NAME  viridis (default), magma, inferno, plasma, cividis, gray\n"
@@ -115,6 +123,8 @@ typedef struct {
     int pairs;             /* --pairs */
     int generate;          /* --generate N */
     int align_layer;       /* --align-layer L, -1: the last */
+    int no_resize;         /* --no-resize (vision models) */
+    const char *query;     /* --query cls|R,C (vision models), or NULL */
 } run_opts;
 
 static mhv_status st_sink(void *ctx, const mhv_attn *layer, mhv_error *err);
@@ -244,6 +254,7 @@ static int parse(int argc, char **argv, run_opts *o)
         {"weighting", required_argument, 0, 'W'},
         {"pairs", no_argument, 0, 'P'},        {"generate", required_argument, 0, 'G'},
         {"align-layer", required_argument, 0, 'L'},
+        {"no-resize", no_argument, 0, 'N'},    {"query", required_argument, 0, 'Q'},
         {0, 0, 0, 0},
     };
     *o = (run_opts){.heads = "all", .format = "png", .out = "mhaviz-out", .align_layer = -1};
@@ -253,6 +264,8 @@ static int parse(int argc, char **argv, run_opts *o)
     while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
         switch (c) {
         case 'm': o->model = optarg; break;
+        case 'N': o->no_resize = 1; break;
+        case 'Q': o->query = optarg; break;
         case 'H': o->heads = optarg; break;
         case 'f': o->format = optarg; break;
         case 'o': o->out = optarg; break;
@@ -607,6 +620,28 @@ int cmd_run(int argc, char **argv)
                            .pairs = o.pairs, .generate = o.generate,
                            .align_layer = o.align_layer, .fig = &o.fig};
         st = run_seq2seq(&so, job.m, job.tok, fc, &err);
+        goto done;
+    }
+    if (job.m->cfg.vision) {
+        run_vis_opts vo = {.heads = o.heads, .file = o.file, .out = o.out, .fig = &o.fig,
+                           .no_resize = o.no_resize};
+        char tail;
+        if (o.query && strcmp(o.query, "cls") != 0) {
+            if (sscanf(o.query, "%d,%d%c", &vo.query_r, &vo.query_c, &tail) != 2 ||
+                vo.query_r < 0 || vo.query_c < 0) {
+                st = mhv_fail(&err, MHV_EUSAGE, "", "--query '%s' is not cls or ROW,COL", o.query);
+                goto done;
+            }
+            vo.query_patch = 1;
+        }
+        mhv_forward_params fpv = cli_forward_params(o.threads);
+        if ((st = mhv_forward_ctx_new(&fpv, &fc, &err)))
+            goto done;
+        st = run_vision(&vo, job.m, fc, &err);
+        goto done;
+    }
+    if (o.no_resize || o.query) {
+        st = mhv_fail(&err, MHV_EUSAGE, "", "--no-resize and --query are for vision models");
         goto done;
     }
     if ((st = cli_job_read(&job, o.heads, o.file, o.mode, o.truncate, &err)))
