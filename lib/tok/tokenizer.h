@@ -2,10 +2,10 @@
  *
  * A tokenizer is loaded from a model directory (tokenizer.json, else vocab.txt with
  * tokenizer_config.json, else vocab.json + merges.txt, else a SentencePiece model).
- * Models: WordPiece (BERT), BPE
- * (GPT-2, Qwen2, LLaMA, Llama-3, Mistral ...) and Unigram (T5, XLM-R, ALBERT, DeBERTa-v3),
- * with the normalizers, pre-tokenizers (any Split regex, through Oniguruma) and
- * post-processors tokenizer.json describes. */
+ * Models: WordPiece (BERT), BPE (GPT-2, Qwen2, LLaMA, Llama-3, Mistral ...) and Unigram (T5,
+ * XLM-R, ALBERT, DeBERTa-v3), with the normalizers, pre-tokenizers (any Split regex, through
+ * Oniguruma) and post-processors tokenizer.json describes. A tokenizer may be used by several
+ * threads at once. */
 #ifndef MHV_TOKENIZER_H
 #define MHV_TOKENIZER_H
 
