@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Write a Qwen2-7B-shaped random BF16 checkpoint (~15 GB, 4 shards) for bench/bench_7b.sh.
 
-    python3 bench/gen_qwen2_7b.py OUT_DIR [--layers N]
+    python3 bench/gen_qwen2_7b.py OUT_DIR [--layers N] [--shape 7b|0.5b]
 
 Same config.json, tensor names, shapes, dtype and sharding (model-0000k-of-00004
 .safetensors + model.safetensors.index.json) as Qwen/Qwen2-7B, with seeded random
@@ -9,7 +9,8 @@ weights: q/k N(0, 0.05) so attention is not uniform, other matrices
 N(0, 1/sqrt(fan_in)), norms near 1, biases N(0, 0.02). The safetensors files are
 written directly (header + raw little-endian bytes), one chunk at a time, so
 memory stays ~1 GB. Needs numpy only. --layers N makes a shallower model with
-the same layer shapes (for a quick run).
+the same layer shapes (for a quick run). --shape 0.5b writes Qwen2-0.5B's shapes instead
+(tied embeddings, 0.99 GB) for bench/bench_long.sh.
 """
 
 import argparse
@@ -28,6 +29,10 @@ CONFIG = {
     "torch_dtype": "bfloat16", "vocab_size": 152064, "bos_token_id": 151643,
     "eos_token_id": 151643,
 }
+# Qwen/Qwen2-0.5B's config.json
+CONFIG_05B = dict(CONFIG, hidden_size=896, intermediate_size=4864, num_hidden_layers=24,
+                  num_attention_heads=14, num_key_value_heads=2, max_window_layers=24,
+                  tie_word_embeddings=True, vocab_size=151936)
 CHUNK = 1 << 25  # elements converted per step
 POOL = 1 << 26   # N(0,1) values reused, at a random offset per chunk
 
@@ -52,7 +57,9 @@ def tensors(cfg):
                 (p + "self_attn.q_proj.weight", (H, H), "qk"),
                 (p + "self_attn.v_proj.bias", (KV,), "bias"),
                 (p + "self_attn.v_proj.weight", (KV, H), "mat")]
-    out += [("model.norm.weight", (H,), "norm"), ("lm_head.weight", (V, H), "mat")]
+    out += [("model.norm.weight", (H,), "norm")]
+    if not cfg["tie_word_embeddings"]:
+        out += [("lm_head.weight", (V, H), "mat")]
     return out
 
 
@@ -80,10 +87,13 @@ def write_tensor(f, shape, kind, pool, rng):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("out")
-    ap.add_argument("--layers", type=int, default=28)
+    ap.add_argument("--layers", type=int, default=None, help="default: the shape's own")
     ap.add_argument("--shards", type=int, default=4)
+    ap.add_argument("--shape", choices=("7b", "0.5b"), default="7b")
     a = ap.parse_args()
-    cfg = dict(CONFIG, num_hidden_layers=a.layers, max_window_layers=a.layers)
+    base = CONFIG if a.shape == "7b" else CONFIG_05B
+    layers = a.layers or base["num_hidden_layers"]
+    cfg = dict(base, num_hidden_layers=layers, max_window_layers=layers)
     os.makedirs(a.out, exist_ok=True)
     ts = tensors(cfg)
     total = sum(2 * int(np.prod(s)) for _, s, _ in ts)
@@ -122,7 +132,7 @@ def main():
         json.dump({"metadata": {"total_size": total}, "weight_map": weight_map}, f, indent=2)
     with open(os.path.join(a.out, "config.json"), "w") as f:
         json.dump(cfg, f, indent=2)
-    print("total %.2f GB, %d layers" % (total / 1e9, a.layers))
+    print("total %.2f GB, %d layers" % (total / 1e9, layers))
 
 
 if __name__ == "__main__":

@@ -16,6 +16,7 @@
 #include "base/heads.h"
 #include "base/jsonw.h"
 #include "analysis/rank.h"
+#include "rank_seq2seq.h"
 #include "run_figures.h"
 #include "text/unicode.h"
 
@@ -23,7 +24,8 @@ static const char rank_usage[] =
     "usage: mhaviz rank --from WORD --to WORD [--model DIR] [--top K] [--nth K] [--to-nth K]\n"
     "                   [--heads SPEC] [--format table|json] [--truncate] [--substring]\n"
     "                   [--allow-unk] [--weighting attn|norm|norm-out] [--render]\n"
-    "                   [--render-format png,svg,pdf] [--out DIR] FILE\n"
+    "                   [--render-format png,svg,pdf] [--out DIR]\n"
+    "                   [--pairs [--stack enc|dec|cross]] FILE\n"
     "\n"
     "Ranks the heads by the attention the tokens of WORD (--from) pay to the tokens of\n"
     "WORD (--to), over the sentences of FILE (- for stdin) that contain both. Words are\n"
@@ -66,6 +68,10 @@ static const char rank_usage[] =
     "                   of the --from word's attention, the --to word's bars coloured)\n"
     "  --colormap, --scale, --cell, --values, --dpi, --font, --font-size, --title,\n"
     "  --no-title, --model-name, --min-weight, --svg-text   as for run (mhaviz run --help)\n"
+    "  --pairs          encoder-decoder models (T5, BART, Marian): lines are\n"
+    "                   SOURCE<TAB>TARGET (as run --pairs); ranks the heads of --stack\n"
+    "  --stack STACK    cross (default: --from in the target, --to in the source), enc\n"
+    "                   (both in the source) or dec (both in the target)\n"
     "  -h, --help       show this help\n";
 
 typedef struct {
@@ -83,6 +89,8 @@ typedef struct {
     int32_t mask_id;    /* --by ablation, masked-LM: the mask token */
     int by_ablation;    /* --by ablation: score = what removing the head costs the prediction
                          * of the --from word */
+    int pairs;          /* --pairs: encoder-decoder sentence pairs */
+    mhv_stack stack;    /* --stack, MHV_STACK_SELF when not given */
 } rank_opts;
 
 static int parse_count(const char *s, int min, int *out)
@@ -116,7 +124,7 @@ static int parse_figure_formats(const char *list)
 }
 
 /* getopt values of the options without a short letter */
-enum { OPT_SUBSTRING = 1000, OPT_ALLOW_UNK, OPT_WEIGHTING, OPT_BY };
+enum { OPT_SUBSTRING = 1000, OPT_ALLOW_UNK, OPT_WEIGHTING, OPT_BY, OPT_PAIRS, OPT_STACK };
 
 static int parse(int argc, char **argv, rank_opts *o)
 {
@@ -132,6 +140,8 @@ static int parse(int argc, char **argv, rank_opts *o)
         {"allow-unk", no_argument, 0, OPT_ALLOW_UNK},
         {"weighting", required_argument, 0, OPT_WEIGHTING},
         {"by", required_argument, 0, OPT_BY},
+        {"pairs", no_argument, 0, OPT_PAIRS},
+        {"stack", required_argument, 0, OPT_STACK},
         RUN_FIG_LONGOPTS,
         {0, 0, 0, 0},
     };
@@ -190,6 +200,17 @@ static int parse(int argc, char **argv, rank_opts *o)
                 return cli_usage_error("rank", "%s '%s' is not a positive number",
                                        c == 'n' ? "--nth" : "--to-nth", optarg);
             break;
+        case OPT_PAIRS: o->pairs = 1; break;
+        case OPT_STACK:
+            if (strcmp(optarg, "enc") == 0 || strcmp(optarg, "encoder") == 0)
+                o->stack = MHV_STACK_ENCODER;
+            else if (strcmp(optarg, "dec") == 0 || strcmp(optarg, "decoder") == 0)
+                o->stack = MHV_STACK_DECODER;
+            else if (strcmp(optarg, "cross") == 0)
+                o->stack = MHV_STACK_CROSS;
+            else
+                return cli_usage_error("rank", "--stack '%s' is not enc, dec or cross", optarg);
+            break;
         case 'h': fputs(rank_usage, stdout); return -1;
         case ':': return cli_usage_error("rank", "option '%s' needs a value", argv[optind - 1]);
         default: {
@@ -229,6 +250,12 @@ static int parse(int argc, char **argv, rank_opts *o)
         return cli_usage_error("rank", optind >= argc ? "no input FILE given"
                                                       : "exactly one input FILE expected");
     o->file = argv[optind];
+    if (o->stack != MHV_STACK_SELF && !o->pairs)
+        return cli_usage_error("rank", "--stack needs --pairs (an encoder-decoder model)");
+    if (o->pairs && (o->render || o->by_ablation || o->weighting != MHV_WEIGHT_ATTN ||
+                     o->truncate || o->allow_unk))
+        return cli_usage_error("rank", "--pairs works without --render, --by ablation, "
+                               "--weighting, --truncate and --allow-unk");
     return 0;
 }
 
@@ -626,8 +653,23 @@ int cmd_rank(int argc, char **argv)
     mhv_forward_params fp = cli_forward_params(0);
     fp.value_norms = mhv_weighting_vnorm(o.weighting);
     mhv_status st;
-    if ((st = cli_open_model(dir, INPUT_TEXT, &job.m, &job.tok, &err)) ||
-        (st = cli_job_read(&job, o.heads, o.file, INPUT_TEXT, o.truncate, &err)))
+    if ((st = cli_open_model(dir, INPUT_TEXT, &job.m, &job.tok, &err)))
+        goto done;
+    if (job.m->cfg.enc_dec != o.pairs) {
+        st = mhv_fail(&err, MHV_EUSAGE, "", o.pairs ? "--pairs needs an encoder-decoder model; "
+                      "%s is not one" : "%s is an encoder-decoder model: rank it with --pairs "
+                      "(lines SOURCE<TAB>TARGET) and --stack", job.m->cfg.arch);
+        goto done;
+    }
+    if (o.pairs) {
+        rank_s2s_opts so = {.from = o.from, .to = o.to, .heads = o.heads, .file = o.file,
+                            .top = o.top, .nth = o.nth, .to_nth = o.to_nth, .json = o.json,
+                            .how = o.substring ? MHV_RANK_SUBSTRING : MHV_RANK_WORDS,
+                            .stack = o.stack ? o.stack : MHV_STACK_CROSS};
+        st = rank_seq2seq(&so, job.m, job.tok, &err);
+        goto done;
+    }
+    if ((st = cli_job_read(&job, o.heads, o.file, INPUT_TEXT, o.truncate, &err)))
         goto done;
     o.unk = o.allow_unk ? -1 : unk_id(job.tok);
     o.unk_piece = o.unk >= 0 ? mhv_tok_piece(job.tok, o.unk) : "";

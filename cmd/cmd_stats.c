@@ -18,11 +18,13 @@
 #include "analysis/stats.h"
 #include "fig/stats_fig.h"
 #include "run_figures.h"
+#include "analysis/rows.h"
 #include "analysis/weighting.h"
 
 static const char stats_usage[] =
     "usage: mhaviz stats [--model DIR] [--format table|json|csv|png] [--out FILE] [--shard I/N]\n"
-    "                    [--threads N] [--truncate] [--weighting attn|norm|norm-out] CORPUS\n"
+    "                    [--threads N] [--truncate] [--weighting attn|norm|norm-out]\n"
+    "                    [--rows SPEC] CORPUS\n"
     "       mhaviz stats --merge [--format table|json|csv|png] [--out FILE] PART.json...\n"
     "\n"
     "For every head, averaged over the sentences (non-empty lines) of CORPUS (- for stdin):\n"
@@ -43,6 +45,8 @@ static const char stats_usage[] =
     "                   ||v_j||) or norm-out (alpha_ij * ||v_j W_O^h||), rows normalised\n"
     "                   to sum 1 (run --help); json and png titles name it, --merge adds\n"
     "                   only parts of one weighting\n"
+    "  --rows SPEC      statistics of some query rows only (run --help): last, -K, I, A:B,\n"
+    "                   word:W; json records it, --merge adds only parts of one SPEC\n"
     "  --colormap NAME, --cell PX, --dpi N, --font FILE, --font-size PX, --title TEXT,\n"
     "  --no-title, --model-name NAME, --values   figure options of --format png, as for\n"
     "                   run (values are printed when cells of --cell 22 or more hold them)\n"
@@ -58,6 +62,7 @@ typedef struct {
     const char *fig_opt;    /* the first figure option given */
     int shard_i, shard_n, merge, threads, truncate;
     mhv_weighting weighting; /* --weighting */
+    const char *rows;        /* --rows SPEC, or NULL: every row */
     char **files;
     int n_files;
 } stats_opts;
@@ -70,6 +75,7 @@ static int parse(int argc, char **argv, stats_opts *o)
         {"merge", no_argument, 0, 'M'},       {"threads", required_argument, 0, 'T'},
         {"truncate", no_argument, 0, 't'},    {"help", no_argument, 0, 'h'},
         {"weighting", required_argument, 0, 'W'},
+        {"rows", required_argument, 0, 'R'},
         RUN_FIG_LONGOPTS,
         {0, 0, 0, 0},
     };
@@ -88,6 +94,15 @@ static int parse(int argc, char **argv, stats_opts *o)
             if (mhv_weighting_parse(optarg, &o->weighting, &e))
                 return cli_usage_error("stats", "--weighting '%s' is not attn, norm or "
                                        "norm-out", optarg);
+            break;
+        }
+        case 'R': {
+            mhv_error e;
+            if (mhv_rows_check(optarg, &e))
+                return cli_usage_error("stats", "%s", e.msg);
+            if (strlen(optarg) >= sizeof ((mhv_stats_acc *)0)->rows)
+                return cli_usage_error("stats", "--rows SPEC is too long");
+            o->rows = optarg;
             break;
         }
         case 'f':
@@ -147,6 +162,8 @@ static int parse(int argc, char **argv, stats_opts *o)
         if (o->model || o->shard_n != 1 || o->truncate || o->weighting)
             return cli_usage_error("stats", "--merge takes no --model, --shard, --truncate or "
                                    "--weighting");
+        if (o->rows)
+            return cli_usage_error("stats", "--merge takes no --rows (the parts record theirs)");
     } else if (o->n_files != 1) {
         return cli_usage_error("stats", o->n_files < 1 ? "no input CORPUS given"
                                                        : "exactly one input CORPUS expected");
@@ -253,12 +270,21 @@ static void process(worker *w, mhv_forward_ctx *fc, int idx, unsigned char *sep,
         /* separators: special tokens after the first that cover no text ([SEP], EOS) */
         sep[t] = t > 0 && e.spans[2 * src] < 0 && mhv_tok_is_special(j->tok, e.ids[src]);
     }
+    int *rows = NULL, nrows = 0;
+    if (j->o->rows) { /* positions among the tokens kept */
+        mhv_encoding kept = e;
+        kept.n = keep;
+        st = mhv_rows_resolve(j->o->rows, s->text, s->len, &kept, &rows, &nrows, &err);
+    }
     mhv_encoding_free(&e);
     mhv_attn a;
-    if ((st = mhv_forward_run(fc, j->m, ids, keep, j->sel, &a, &err))) {
+    mhv_forward_opts fo = {.rows = rows, .nrows = nrows};
+    if (st || (st = mhv_forward_run_opts(fc, j->m, ids, NULL, keep, j->sel, &fo, &a, &err))) {
+        free(rows);
         fail_job(j, st, &err, s->line);
         return;
     }
+    free(rows);
     if ((st = mhv_attn_check_finite(&a, &err)) ||
         (st = mhv_weighting_apply(&a, j->o->weighting, NULL, &err))) {
         mhv_attn_free(&a);
@@ -324,6 +350,7 @@ static mhv_status run_corpus(const stats_opts *o, mhv_stats_acc *total, char *mo
         (st = mhv_stats_acc_init(total, m->cfg.num_layers, m->cfg.num_heads, err)))
         goto done;
     total->weighting = (int)o->weighting;
+    snprintf(total->rows, sizeof total->rows, "%s", o->rows ? o->rows : "");
     j = (job){.m = m, .tok = tok, .in = &in, .sel = &sel, .o = o};
     pthread_mutex_init(&j.lock, NULL);
     j.todo = malloc((size_t)in.n * sizeof *j.todo);
@@ -344,6 +371,7 @@ static mhv_status run_corpus(const stats_opts *o, mhv_stats_acc *total, char *mo
         if ((st = mhv_stats_acc_init(&ws[t].acc, m->cfg.num_layers, m->cfg.num_heads, err)))
             goto done;
         ws[t].acc.weighting = (int)o->weighting;
+        snprintf(ws[t].acc.rows, sizeof ws[t].acc.rows, "%s", o->rows ? o->rows : "");
     }
     for (started = 1; started < T; started++)
         if (pthread_create(&tids[started], NULL, work, &ws[started]) != 0)

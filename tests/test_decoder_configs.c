@@ -169,8 +169,8 @@ static void test_phi(void **state)
     assert_int_equal(c.parallel_residual, 1);
     expect_ok("{\"model_type\": \"phi\"}", &c); /* partial_rotary_factor 0.5 by default */
     assert_int_equal(c.rotary_dims, 32);
-    expect_error("{\"model_type\": \"phi\", \"qk_layernorm\": true}", MHV_EUNSUPPORTED,
-                 "qk_layernorm is not supported");
+    expect_ok("{\"model_type\": \"phi\", \"qk_layernorm\": true}", &c);
+    assert_int_equal(c.qk_norm, MHV_QK_NORM_HEAD);
 }
 
 static void test_bloom(void **state)

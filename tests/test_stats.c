@@ -315,6 +315,60 @@ static void test_merge_shard_twice(void **state)
     mhv_stats_acc_free(&c);
 }
 
+/* --rows: statistics of kept rows are those rows' values, averaged; every row listed gives
+ * the bytes of mhv_stats_head. */
+#define R 7
+static void test_rows(void **state)
+{
+    (void)state;
+    float w[R * R], sub[3 * R];
+    unsigned char sep[R] = {0, 0, 0, 0, 0, 0, 1};
+    unsigned seed = 5;
+    for (int i = 0; i < R; i++) {
+        double sum = 0;
+        for (int j = 0; j < R; j++) {
+            seed = seed * 1103515245u + 12345u;
+            w[i * R + j] = (float)((seed >> 8) % 1000 + 1);
+            sum += w[i * R + j];
+        }
+        for (int j = 0; j < R; j++)
+            w[i * R + j] = (float)(w[i * R + j] / sum);
+    }
+    int all[R];
+    for (int i = 0; i < R; i++)
+        all[i] = i;
+    mhv_stat_values a, b;
+    mhv_stats_head(w, R, sep, &a);
+    mhv_stats_head_rows(w, R, all, R, sep, &b);
+    assert_memory_equal(&a, &b, sizeof a);
+    const int rows[3] = {0, 3, 6}; /* the first row has no prev, the last no next */
+    for (int r = 0; r < 3; r++)
+        memcpy(sub + r * R, w + rows[r] * R, sizeof(float) * R);
+    mhv_stats_head_rows(sub, R, rows, 3, sep, &b);
+    double self = 0, first = 0, dist = 0;
+    for (int r = 0; r < 3; r++) {
+        const float *row = w + rows[r] * R;
+        self += row[rows[r]], first += row[0];
+        for (int j = 0; j < R; j++)
+            dist += row[j] * fabs((double)(rows[r] - j));
+    }
+    assert_true(fabs(b.v[MHV_STAT_SELF] - self / 3) < 1e-12);
+    assert_true(fabs(b.v[MHV_STAT_FIRST] - first / 3) < 1e-12);
+    assert_true(fabs(b.v[MHV_STAT_DISTANCE] - dist / 3) < 1e-12);
+    assert_true(fabs(b.v[MHV_STAT_PREV] - ((double)w[3 * R + 2] + w[6 * R + 5]) / 2.0) < 1e-12);
+    assert_true(fabs(b.v[MHV_STAT_NEXT] - ((double)w[0 * R + 1] + w[3 * R + 4]) / 2.0) < 1e-12);
+    assert_true(fabs(b.v[MHV_STAT_SEP] - ((double)w[0 * R + 6] + w[3 * R + 6] + w[6 * R + 6]) / 3.0) <
+                1e-12);
+    const int last[1] = {R - 1};
+    mhv_stats_head_rows(w + (R - 1) * R, R, last, 1, sep, &b);
+    assert_false(b.has[MHV_STAT_NEXT]);
+    assert_true(b.has[MHV_STAT_PREV]);
+    mhv_stats_head_rows(w, R, last, 0, sep, &b); /* no row kept: no statistic */
+    for (int k = 0; k < MHV_STAT_COUNT; k++)
+        assert_false(b.has[k]);
+}
+#undef R
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -325,6 +379,7 @@ int main(void)
         cmocka_unit_test(test_read_errors),
         cmocka_unit_test(test_read_validation),
         cmocka_unit_test(test_merge_shard_twice),
+        cmocka_unit_test(test_rows),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "analysis/rows.h"
 #include "analysis/weighting.h"
 #include "base/fileio.h"
 #include "base/json.h"
@@ -29,12 +30,20 @@ int mhv_stat_quantum_log2(mhv_stat s)
 
 void mhv_stats_head(const float *w, int n, const unsigned char *sep, mhv_stat_values *out)
 {
+    mhv_stats_head_rows(w, n, NULL, n, sep, out);
+}
+
+void mhv_stats_head_rows(const float *w, int n, const int *rows, int nrows,
+                         const unsigned char *sep, mhv_stat_values *out)
+{
     memset(out, 0, sizeof *out);
-    int any_sep = 0;
+    int any_sep = 0, n_prev = 0, n_next = 0;
     for (int j = 0; sep && j < n; j++)
         any_sep |= sep[j];
-    for (int i = 0; i < n; i++) {
-        const float *row = w + (size_t)i * (size_t)n;
+    for (int r = 0; r < nrows; r++) {
+        int i = rows ? rows[r] : r;
+        const float *row = w + (size_t)r * (size_t)n;
+        n_prev += i >= 1, n_next += i + 1 < n;
         double h = 0.0, d = 0.0, s = 0.0;
         for (int j = 0; j < n; j++) {
             double p = row[j];
@@ -55,11 +64,11 @@ void mhv_stats_head(const float *w, int n, const unsigned char *sep, mhv_stat_va
             out->v[MHV_STAT_NEXT] += row[i + 1];
     }
     for (int k = 0; k < MHV_STAT_COUNT; k++) {
-        int rows = k == MHV_STAT_PREV || k == MHV_STAT_NEXT ? n - 1 : n;
+        int had = k == MHV_STAT_PREV ? n_prev : k == MHV_STAT_NEXT ? n_next : nrows;
         if (k == MHV_STAT_SEP && !any_sep)
-            rows = 0;
-        out->has[k] = rows > 0;
-        out->v[k] = rows > 0 ? out->v[k] / rows : 0.0;
+            had = 0;
+        out->has[k] = had > 0;
+        out->v[k] = had > 0 ? out->v[k] / had : 0.0;
     }
 }
 
@@ -123,7 +132,7 @@ mhv_status mhv_stats_acc_add(mhv_stats_acc *acc, const mhv_attn *a, const unsign
         if (h->layer >= acc->num_layers || h->head >= acc->num_heads)
             continue;
         mhv_stat_values v;
-        mhv_stats_head(h->w, a->n, sep, &v);
+        mhv_stats_head_rows(h->w, a->n, a->row_ids, mhv_attn_nrows(a), sep, &v);
         size_t c = ((size_t)h->layer * (size_t)acc->num_heads + (size_t)h->head) *
                    MHV_STAT_COUNT;
         for (int s = 0; s < MHV_STAT_COUNT; s++) {
@@ -176,6 +185,9 @@ mhv_status mhv_stats_acc_merge(mhv_stats_acc *dst, const mhv_stats_acc *src, mhv
         return mhv_fail(err, MHV_EFORMAT, "",
                         "cannot merge statistics of %d x %d heads into %d x %d heads",
                         src->num_layers, src->num_heads, dst->num_layers, dst->num_heads);
+    if (strcmp(dst->rows, src->rows) != 0)
+        return mhv_fail(err, MHV_EFORMAT, "", "cannot merge statistics of rows '%s' into rows "
+                        "'%s'", src->rows[0] ? src->rows : "all", dst->rows[0] ? dst->rows : "all");
     if (dst->weighting != src->weighting)
         return mhv_fail(err, MHV_EFORMAT, "", "cannot merge statistics of %s weighting into "
                         "%s weighting", mhv_weighting_name((mhv_weighting)src->weighting),
@@ -305,6 +317,10 @@ static void write_json(FILE *f, const mhv_stats_acc *acc, const char *model)
     if (acc->weighting != MHV_WEIGHT_ATTN)
         fprintf(f, ",\n \"weighting\": \"%s\"",
                 mhv_weighting_name((mhv_weighting)acc->weighting));
+    if (acc->rows[0]) {
+        fputs(",\n \"rows\": ", f);
+        mhv_jsonw_str(f, acc->rows, strlen(acc->rows));
+    }
     fprintf(f, ",\n \"num_layers\": %d, \"num_heads\": %d, \"sentences\": %lld,\n",
             acc->num_layers, acc->num_heads, (long long)acc->sentences);
     /* shards until all N are in: --merge refuses one given twice */
@@ -479,6 +495,15 @@ mhv_status mhv_stats_read_json(const char *path, mhv_stats_acc *acc, char *model
             goto done;
         }
         acc->weighting = (int)w;
+    }
+    const cJSON *rj = cJSON_GetObjectItemCaseSensitive(root, "rows");
+    if (rj) { /* absent: every row */
+        if (!cJSON_IsString(rj) || strlen(rj->valuestring) >= sizeof acc->rows ||
+            !rj->valuestring[0] || mhv_rows_check(rj->valuestring, NULL)) {
+            st = mhv_fail(err, MHV_EFORMAT, path, "rows is not a --rows SPEC");
+            goto done;
+        }
+        snprintf(acc->rows, sizeof acc->rows, "%s", rj->valuestring);
     }
     int64_t q;
     if (get_int(root, "sentences", 0, EXACT_LIMIT, &acc->sentences) ||

@@ -37,6 +37,10 @@ typedef struct {
 } mhv_stat_values;
 
 void mhv_stats_head(const float *w, int n, const unsigned char *sep, mhv_stat_values *out);
+/* The same over the query rows rows(nrows) only (--rows): w (nrows, n), row r holding query
+ * rows[r]; rows NULL: every row, as mhv_stats_head. */
+void mhv_stats_head_rows(const float *w, int n, const int *rows, int nrows,
+                         const unsigned char *sep, mhv_stat_values *out);
 
 typedef struct {
     int num_layers, num_heads;
@@ -50,6 +54,8 @@ typedef struct {
     int32_t *shards;       /* (n_shards,) the I of each shard summed, ascending */
     int weighting;         /* mhv_weighting (weighting.h) of the maps summed: 0 attention;
                               JSON "weighting", and --merge adds only equal ones */
+    char rows[256];        /* the --rows SPEC of the maps summed, "" for every row: JSON
+                              "rows", and --merge adds only equal ones */
 } mhv_stats_acc;
 
 mhv_status mhv_stats_acc_init(mhv_stats_acc *acc, int num_layers, int num_heads,

@@ -54,6 +54,9 @@ typedef struct {
      * stops the pass and is returned. NULL: every map is kept in out. */
     mhv_status (*sink)(void *ctx, const mhv_attn *layer, mhv_error *err);
     void *sink_ctx;
+    /* Vision models: the image as (num_channels, image_size, image_size) preprocessed
+     * pixels (mhv_model_image_tokens gives n; ids are NULL). */
+    const float *pixels;
 } mhv_forward_opts;
 
 /* mhv_forward_run_types under opts (NULL: all rows, no sink). With a sink, out is left empty

@@ -41,4 +41,19 @@ done
 check "Slurm job array script: merge = single run, exactly" "cmp -s $TMP/full.json $TMP/slurm.json"
 check "the parts are shards, not copies" "! cmp -s $TMP/slurm/part-0.json $TMP/slurm/part-1.json"
 
+# --rows: shards of one SPEC merge exactly; parts of another SPEC (or all rows) are refused
+"$MHAVIZ" stats --model "$FIX" --rows last,word:它 --format json --out "$TMP/r.json" "$TMP/c.txt"
+for i in 0 1 2; do
+    "$MHAVIZ" stats --model "$FIX" --rows last,word:它 --format json --shard $i/3 \
+        --out "$TMP/r$i.json" "$TMP/c.txt"
+done
+"$MHAVIZ" stats --merge --format json --out "$TMP/rm.json" "$TMP"/r[0-2].json
+check "--rows: merge = single run" "cmp -s $TMP/r.json $TMP/rm.json"
+check "--rows: recorded" "grep -qF '\"rows\": \"last,word:它\"' $TMP/r.json"
+check "--rows: other numbers than every row" "! cmp -s $TMP/r.json $TMP/full.json"
+expect_fail "--rows: parts of other rows refused" 1 "cannot merge statistics of rows 'last,word:它' into rows 'all'" -- \
+    "$MHAVIZ" stats --merge --format json "$TMP/full.json" "$TMP/r0.json"
+expect_fail "--rows: bad SPEC" 2 "--rows item 'x' is not last" -- \
+    "$MHAVIZ" stats --model "$FIX" --rows x "$TMP/c.txt"
+
 finish
