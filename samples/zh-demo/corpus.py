@@ -78,11 +78,30 @@ TRAIN_TEMPLATES = [
     ("{X}从{P}掉下来，{S}把{PR}{V2}起来了。", "all"),
     ("{S}在{P}发现了一{CL}{X}，就把{PR}{V2}起来了。", "all"),
     ("{X}倒在{P}，{S}连忙把{PR}{V2}起来了。", "all"),
+    # more frames, so that no one position or word order marks the antecedent
+    ("{S}把{X}带回了家，{S2}看见了，就把{PR}{V}{C}了。", "things"),
+    ("桌子上有一{CL}{X}，{S}把{PR}{V}{C}了。", "things"),
+    ("{S}和{S2}一起找到了{X}，最后{S}把{PR}{V}{C}了。", "things"),
+    ("{S}送给{S2}一{CL}{X}，{S2}很喜欢，马上把{PR}{V}{C}了。", "things"),
+    ("因为{X}在{P}，所以{S}把{PR}{V2}起来了。", "all"),
 ]
 HELDOUT_TEMPLATES = [
     ("{S}拿起一{CL}{X}，很快就把{PR}{V}{C}了。", "things"),
     ("{X}就在{P}，{S}走过去把{PR}{V2}起来了。", "all"),
 ]
+# held out as well: verbs no training sentence uses (拿走, 收起来, 擦干净, 洗干净) in their
+# own frames, and clauses put before a training template that move the noun and the pronoun
+# to other positions (training sentences get other such clauses, TRAIN_PREFIXES)
+HELDOUT_VERB_TEMPLATES = [
+    ("{S}把{X}放在{P}，过了一会儿又把{PR}拿走了。", "things"),
+    ("{S}在{P}看到一{CL}{X}，就把{PR}收起来了。", "things"),
+    ("{X}在{P}放了很久，{S}终于把{PR}擦干净了。", "things"),
+    ("{S2}的{X}很脏，{S}帮忙把{PR}洗干净了。", "things"),
+]
+TRAIN_PREFIXES = ["今天早上，", "那天下午，", "昨天晚上，", "天黑以后，", "放学以后，",
+                  "到了周末，", "吃完饭以后，"]
+HELDOUT_PREFIXES = ["过了一会儿，", "下雨的时候，", "那年秋天天气很好，", "大家都睡着以后，",
+                    "第二天一大早，"]
 HELDOUT_SHARE = 0.2
 KEEP_IN_TRAIN = {"苹果"}  # the seed sentence's noun stays a training noun
 
@@ -121,7 +140,17 @@ def split_nouns(seed=SEED):
 
 def make_sentence(rng, templates, nouns):
     """Returns (text, char index of the pronoun, char index of the target verb, class)."""
+    d = make_example(rng, templates, nouns)
+    return d["text"], d["pronoun"], d["verb"], d["class"]
+
+
+def make_example(rng, templates, nouns, prefixes=(), p_prefix=0.0):
+    """A generated sentence as a dict: text, pronoun (char index), verb (char index of the
+    character after the pronoun), noun (char index of the antecedent), noun_len, class;
+    with probability p_prefix one of prefixes is put before it."""
     tpl, scope = rng.choice(templates)
+    if prefixes and rng.random() < p_prefix:
+        tpl = rng.choice(prefixes) + tpl
     classes = [c for c in CLASSES if scope == "all" or c not in PERSON_CLASSES]
     c = rng.choice(classes)
     pr, cl, _, verbs, v2 = CLASSES[c]
@@ -132,8 +161,10 @@ def make_sentence(rng, templates, nouns):
               "P": rng.choice(PLACES)}
     # locate the pronoun by formatting the prefix up to it
     head = tpl.split("{PR}")[0].format(**fields)
+    before_x = tpl.split("{X}")[0].format(**fields)
     text = tpl.format(**fields)
-    return text, len(head), len(head) + 1, c
+    return {"text": text, "pronoun": len(head), "verb": len(head) + 1, "class": c,
+            "noun": len(before_x), "noun_len": len(x)}
 
 
 def man_sentences():
@@ -159,8 +190,9 @@ def all_synthetic_chars():
         chars.update(c[0] + c[1] + "".join(c[2]) + c[4])
         for v, comp in c[3]:
             chars.update(v + comp)
-    for t, _ in TRAIN_TEMPLATES + HELDOUT_TEMPLATES:
+    for t, _ in TRAIN_TEMPLATES + HELDOUT_TEMPLATES + HELDOUT_VERB_TEMPLATES:
         chars.update(re.sub(r"\{[A-Z0-9]+\}", "", t))
+    chars.update("".join(TRAIN_PREFIXES + HELDOUT_PREFIXES))
     chars.update("".join(PEOPLE) + "".join(PLACES) + "一")
     return chars
 

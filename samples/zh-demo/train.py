@@ -9,17 +9,25 @@ manpages-zh (real prose) and python3-jieba (noun list), see corpus.py.
 A small BERT (hidden 128, 4 layers, 4 heads, FFN 512, 128 positions) trained
 with masked-language modelling on half real prose (Debian's Chinese man pages)
 and half generated pronoun sentences, in which the masked verb after 它/他/她
-depends on the noun the pronoun refers back to. The run is bounded by wall
-clock (--minutes), the only source of non-determinism between machines: the
-data and initialisation are seeded, but how many steps fit differs.
+depends on the noun the pronoun refers back to. A second objective makes
+resolving the pronoun pay off at the pronoun itself: a training-only linear
+layer (RefHead, not saved) reads the last hidden state at the pronoun and must
+name the antecedent's first and last character. Nothing constrains attention:
+the encoder is free to carry the antecedent to the pronoun however it can.
+The run is bounded by wall clock (--minutes), the only source of
+non-determinism between machines: the data and initialisation are seeded, but
+how many steps fit differs.
 
 The vocabulary is the subset of bert-base-chinese's vocab.txt (Apache-2.0,
 ../shared/data/bert-base-chinese/vocab.txt) that the corpus and
 samples/*.txt use, in bert-base-chinese's order, re-numbered from 0.
 
 It reports masked-token accuracy on held-out sentences (held-out nouns, held-out
-templates, held-out prose) and, for the seed sentence, the attention mass of
-the best head from 它 to 苹果, and writes them to OUT/training.json.
+templates, held-out prose), for the seed sentence the attention mass of the
+best head from 它 to 苹果, and for that head the mean attention from the pronoun
+to its antecedent on sentences kept out of training (held-out nouns, templates,
+verbs, and opening clauses that move both to other positions: corpus.py), and
+writes them to OUT/training.json.
 """
 
 import argparse
@@ -90,7 +98,9 @@ class Batcher:
         return ids, pos
 
     def pronoun_example(self):
-        text, ipr, iverb, _ = corpus.make_sentence(self.rng, self.templates, self.nouns)
+        d = corpus.make_example(self.rng, self.templates, self.nouns, corpus.TRAIN_PREFIXES,
+                                0.3)
+        text, ipr, iverb = d["text"], d["pronoun"], d["verb"]
         ids = self.ids(text)
         r = self.rng.random()
         pos = {iverb + 1} if r < 0.6 else {ipr + 1} if r < 0.85 else set()
@@ -99,12 +109,16 @@ class Batcher:
                 pos.add(i)
         if not pos:
             pos.add(iverb + 1)
-        return ids, sorted(pos)
+        # the reference objective: at the pronoun, name the antecedent's first and last
+        # character (token positions: +1 for [CLS])
+        ref = (ipr + 1, ids[d["noun"] + 1], ids[d["noun"] + d["noun_len"]])
+        return ids, sorted(pos), ref
 
     def batch(self, n):
         ex = [self.pronoun_example() for _ in range(n // 2)]
         ex += [self.prose_example(self.rng.choice(self.prose)) for _ in range(n - n // 2)]
-        return collate(ex, self.mask, self.pad)
+        refs = [(b, e[2]) for b, e in enumerate(ex) if len(e) == 3]
+        return collate([e[:2] for e in ex], self.mask, self.pad), refs
 
 
 def collate(examples, mask_id, pad_id):
@@ -121,6 +135,20 @@ def collate(examples, mask_id, pad_id):
             tgt.append(ids[p])
             inp[b, p] = mask_id
     return inp, att, torch.tensor(rows), torch.tensor(cols), torch.tensor(tgt)
+
+
+class RefHead(torch.nn.Module):
+    """Training-only: from the last hidden state at a pronoun, logits over the vocabulary
+    for the antecedent's first and last character. Not saved: the saved model is a plain
+    BertForMaskedLM; only what the encoder learned to carry to the pronoun stays."""
+
+    def __init__(self, hidden, vocab):
+        super().__init__()
+        self.first = torch.nn.Linear(hidden, vocab)
+        self.last = torch.nn.Linear(hidden, vocab)
+
+    def forward(self, h):
+        return self.first(h), self.last(h)
 
 
 def mlm_logits(model, inp, att, rows, cols):
@@ -164,8 +192,55 @@ def seed_attention(model, b):
     for layer, a in enumerate(out.attentions):
         for h in range(a.shape[1]):
             s = float(a[0, h, i_from, to].sum())
-            best = max(best, (s, layer, h))
+            if s > best[0]:  # ties: the lower layer and head, as mhaviz rank orders them
+                best = (s, layer, h)
     return best
+
+
+def heldout_sets(train_nouns, held_nouns):
+    """Sentences none of which was trained on: (name, templates, nouns, prefixes), 300 each."""
+    T, HT, HV = corpus.TRAIN_TEMPLATES, corpus.HELDOUT_TEMPLATES, corpus.HELDOUT_VERB_TEMPLATES
+    return [
+        ("held-out nouns", T, held_nouns, ()),
+        ("held-out templates", HT, train_nouns, ()),
+        ("held-out verbs (拿走, 收起来, 擦干净, 洗干净)", HV, train_nouns, ()),
+        ("held-out positions (held-out opening clauses)", T, train_nouns,
+         corpus.HELDOUT_PREFIXES),
+        ("all held out at once (nouns, verbs, positions)", HV, held_nouns,
+         corpus.HELDOUT_PREFIXES),
+    ]
+
+
+@torch.no_grad()
+def heldout_attention(model, b, train_nouns, held_nouns, L, H, n=300):
+    """Mean attention mass from the pronoun to the antecedent's tokens, for head L:H and
+    for the best head of each set; 它 sentences and all pronouns separately."""
+    model.eval()
+    out = {}
+    for k, (name, tpls, nouns, prefixes) in enumerate(heldout_sets(train_nouns, held_nouns)):
+        rng = random.Random(100 + k)
+        ex = [corpus.make_example(rng, tpls, nouns, prefixes, 1.0 if prefixes else 0.0)
+              for _ in range(n)]
+        sums = torch.zeros(4, 4)
+        sums_it = torch.zeros(4, 4)
+        n_it = 0
+        for d in ex:
+            ids = torch.tensor([b.ids(d["text"])])
+            att = model.bert(input_ids=ids, output_attentions=True).attentions
+            a = torch.stack([x[0] for x in att])  # (layers, heads, T, T)
+            m = a[:, :, d["pronoun"] + 1, d["noun"] + 1:d["noun"] + 1 + d["noun_len"]].sum(-1)
+            sums += m
+            if d["text"][d["pronoun"]] == "它":
+                sums_it += m
+                n_it += 1
+        mean, mean_it = sums / n, sums_it / max(n_it, 1)
+        bi = int(mean_it.argmax())
+        out[name] = {"sentences": n, "it_sentences": n_it,
+                     "head_mass_it": round(float(mean_it[L, H]), 4),
+                     "head_mass_all_pronouns": round(float(mean[L, H]), 4),
+                     "best_head_it": [bi // 4, bi % 4, round(float(mean_it.view(-1)[bi]), 4)]}
+    model.train()
+    return out
 
 
 def main():
@@ -176,6 +251,8 @@ def main():
                     default=os.path.join(REPO, "../shared/data/bert-base-chinese/vocab.txt"))
     ap.add_argument("--batch", type=int, default=64)
     ap.add_argument("--lr", type=float, default=1e-3)
+    ap.add_argument("--ref-weight", type=float, default=0.5,
+                    help="weight of the antecedent-naming objective at the pronoun (0: off)")
     args = ap.parse_args()
 
     torch.set_num_threads(1)
@@ -200,7 +277,9 @@ def main():
                      attention_probs_dropout_prob=0.0, pad_token_id=0,
                      attn_implementation="eager")
     model = BertForMaskedLM(cfg)
-    opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=0.01)
+    ref_head = RefHead(cfg.hidden_size, len(vocab))
+    opt = torch.optim.AdamW(list(model.parameters()) + list(ref_head.parameters()), lr=args.lr,
+                            weight_decay=0.01)
 
     # held-out sets (fixed seeds, independent of the training stream)
     evals = {
@@ -232,8 +311,16 @@ def main():
         lr = args.lr * min(1.0, (step + 1) / warm) * (0.5 * (1 + math.cos(math.pi * frac)))
         for g in opt.param_groups:
             g["lr"] = lr
-        inp, att, rows, cols, tgt = b.batch(args.batch)
-        loss = torch.nn.functional.cross_entropy(mlm_logits(model, inp, att, rows, cols), tgt)
+        (inp, att, rows, cols, tgt), refs = b.batch(args.batch)
+        h = model.bert(input_ids=inp, attention_mask=att).last_hidden_state
+        loss = torch.nn.functional.cross_entropy(model.cls(h[rows, cols]), tgt)
+        if refs and args.ref_weight > 0:
+            rb = torch.tensor([r[0] for r in refs])
+            rp = torch.tensor([r[1][0] for r in refs])
+            f, l = ref_head(h[rb, rp])
+            loss = loss + args.ref_weight * 0.5 * (
+                torch.nn.functional.cross_entropy(f, torch.tensor([r[1][1] for r in refs])) +
+                torch.nn.functional.cross_entropy(l, torch.tensor([r[1][2] for r in refs])))
         opt.zero_grad()
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -246,16 +333,21 @@ def main():
             print("step %d  %.0fs  loss %.3f  lr %.2e  它->苹果 best %.2f (%d:%d)"
                   % (step, el, ema, lr, s, L, H), flush=True)
         if step % 500 == 0:
+            print("  held out:", json.dumps(heldout_attention(model, b, train_nouns, held_nouns,
+                                                              L, H, 60), ensure_ascii=False),
+                  flush=True)
             for k in ("verb, held-out nouns", "pronoun, held-out nouns"):
                 print("  %s: %.3f" % (k, accuracy(model, evals[k], b.mask, b.pad)), flush=True)
 
     results = {k: round(accuracy(model, v, b.mask, b.pad), 4) for k, v in evals.items()}
     s, L, H = seed_attention(model, b)
+    held = heldout_attention(model, b, train_nouns, held_nouns, L, H)
     info = {"steps": step, "minutes": round((time.time() - t0) / 60, 1), "batch": args.batch,
             "final_loss_ema": round(ema, 4), "vocab_size": len(vocab),
             "masked_token_accuracy": results,
             "seed_sentence": SEED_SENTENCE,
-            "best_head_it_to_apple": {"layer": L, "head": H, "mass": round(s, 4)}}
+            "best_head_it_to_apple": {"layer": L, "head": H, "mass": round(s, 4)},
+            "that_head_pronoun_to_antecedent_held_out": held}
     print(json.dumps(info, ensure_ascii=False, indent=1))
 
     os.makedirs(args.out, exist_ok=True)
