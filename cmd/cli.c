@@ -157,6 +157,12 @@ static mhv_status encode_one(const mhv_tok *tok, const mhv_sentence *s, cli_inpu
     return mhv_tok_encode(tok, s->text, s->len, enc, err);
 }
 
+mhv_status cli_encode_one(const mhv_tok *tok, const mhv_sentence *s, cli_input_mode mode,
+                          mhv_encoding *enc, mhv_error *err)
+{
+    return encode_one(tok, s, mode, enc, err);
+}
+
 /* Cuts e to max tokens. In text mode the special tokens the template added at the end
  * (BERT's [SEP]: no span in the text) are kept and the text tokens before them cut; the
  * template's leading ones (CLS, BOS) stay by themselves. A decoder that adds nothing at the
@@ -230,6 +236,8 @@ mhv_status cli_open_model(const char *dir, cli_input_mode mode, mhv_model **m, m
     mhv_status st;
     if ((st = mhv_model_open(dir, m, err)))
         return st;
+    if ((*m)->cfg.vision) /* images in: no tokenizer */
+        return MHV_OK;
     if ((st = mhv_tok_open_dir(dir, tok, err))) {
         /* ids need no tokenizer: tokens are labelled by their ids. A directory without
          * tokenizer files (MHV_EIO) is normal for a bare checkpoint; one whose tokenizer

@@ -45,6 +45,9 @@ typedef enum { INPUT_TEXT = 0, INPUT_PRETOKENIZED, INPUT_IDS } cli_input_mode;
 mhv_status cli_encode_all(const mhv_tok *tok, const mhv_input *in, cli_input_mode mode,
                           int max_tokens, int truncate, mhv_encoding *encs, mhv_error *err);
 void cli_free_encodings(mhv_encoding *encs, int n);
+/* One text as cli_encode_all encodes a sentence (no length limit, no line in messages). */
+mhv_status cli_encode_one(const mhv_tok *tok, const mhv_sentence *s, cli_input_mode mode,
+                          mhv_encoding *enc, mhv_error *err);
 
 /* Opens the model of dir and its tokenizer. With INPUT_IDS a directory whose tokenizer is
  * missing or unreadable still serves (*tok = NULL, tokens labelled by their ids; an

@@ -1,5 +1,6 @@
 /* cmd_rank.c - `mhaviz rank`: the heads that carry attention from one word to another. */
 #include <getopt.h>
+#include <math.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,9 +12,11 @@
 #include "commands.h"
 #include "model/forward.h"
 #include "analysis/weighting.h"
+#include "nn/blocks.h"
 #include "base/heads.h"
 #include "base/jsonw.h"
 #include "analysis/rank.h"
+#include "rank_seq2seq.h"
 #include "run_figures.h"
 #include "text/unicode.h"
 
@@ -21,7 +24,8 @@ static const char rank_usage[] =
     "usage: mhaviz rank --from WORD --to WORD [--model DIR] [--top K] [--nth K] [--to-nth K]\n"
     "                   [--heads SPEC] [--format table|json] [--truncate] [--substring]\n"
     "                   [--allow-unk] [--weighting attn|norm|norm-out] [--render]\n"
-    "                   [--render-format png,svg,pdf] [--out DIR] FILE\n"
+    "                   [--render-format png,svg,pdf] [--out DIR]\n"
+    "                   [--pairs [--stack enc|dec|cross]] FILE\n"
     "\n"
     "Ranks the heads by the attention the tokens of WORD (--from) pay to the tokens of\n"
     "WORD (--to), over the sentences of FILE (- for stdin) that contain both. Words are\n"
@@ -50,6 +54,11 @@ static const char rank_usage[] =
     "  --weighting W    score on attn (default: attention weights), norm (alpha_ij *\n"
     "                   ||v_j||) or norm-out (alpha_ij * ||v_j W_O^h||), rows normalised\n"
     "                   to sum 1 (run --help); named in the table's first line and json\n"
+    "  --by KIND        attention (default): score by attention from --from to --to;\n"
+    "                   ablation: by how much removing the head alone (its output zeroed)\n"
+    "                   lowers the model's prediction of the --from word: masked-LM, the\n"
+    "                   probability of its tokens masked; causal LM, the log-probability\n"
+    "                   of each of its tokens after the text before it (mean over them)\n"
     "  --render         also draw the listed heads for each sentence used, the rows of\n"
     "                   --from and the columns of --to outlined: OUT/<stem>/L05-H03.png\n"
     "                   (<stem>-2, <stem>-3 ... for later lines), as run names them\n"
@@ -59,6 +68,10 @@ static const char rank_usage[] =
     "                   of the --from word's attention, the --to word's bars coloured)\n"
     "  --colormap, --scale, --cell, --values, --dpi, --font, --font-size, --title,\n"
     "  --no-title, --model-name, --min-weight, --svg-text   as for run (mhaviz run --help)\n"
+    "  --pairs          encoder-decoder models (T5, BART, Marian): lines are\n"
+    "                   SOURCE<TAB>TARGET (as run --pairs); ranks the heads of --stack\n"
+    "  --stack STACK    cross (default: --from in the target, --to in the source), enc\n"
+    "                   (both in the source) or dec (both in the target)\n"
     "  -h, --help       show this help\n";
 
 typedef struct {
@@ -72,6 +85,12 @@ typedef struct {
     run_fig_opts fig;   /* --render's figure options (--colormap, --view row ...) */
     const char *fig_opt; /* the first one given, for "only with --render" */
     mhv_weighting weighting; /* --weighting */
+    int causal;         /* the model is a causal LM */
+    int32_t mask_id;    /* --by ablation, masked-LM: the mask token */
+    int by_ablation;    /* --by ablation: score = what removing the head costs the prediction
+                         * of the --from word */
+    int pairs;          /* --pairs: encoder-decoder sentence pairs */
+    mhv_stack stack;    /* --stack, MHV_STACK_SELF when not given */
 } rank_opts;
 
 static int parse_count(const char *s, int min, int *out)
@@ -105,7 +124,7 @@ static int parse_figure_formats(const char *list)
 }
 
 /* getopt values of the options without a short letter */
-enum { OPT_SUBSTRING = 1000, OPT_ALLOW_UNK, OPT_WEIGHTING };
+enum { OPT_SUBSTRING = 1000, OPT_ALLOW_UNK, OPT_WEIGHTING, OPT_BY, OPT_PAIRS, OPT_STACK };
 
 static int parse(int argc, char **argv, rank_opts *o)
 {
@@ -120,6 +139,9 @@ static int parse(int argc, char **argv, rank_opts *o)
         {"substring", no_argument, 0, OPT_SUBSTRING},
         {"allow-unk", no_argument, 0, OPT_ALLOW_UNK},
         {"weighting", required_argument, 0, OPT_WEIGHTING},
+        {"by", required_argument, 0, OPT_BY},
+        {"pairs", no_argument, 0, OPT_PAIRS},
+        {"stack", required_argument, 0, OPT_STACK},
         RUN_FIG_LONGOPTS,
         {0, 0, 0, 0},
     };
@@ -139,6 +161,14 @@ static int parse(int argc, char **argv, rank_opts *o)
         case 't': o->truncate = 1; break;
         case OPT_SUBSTRING: o->substring = 1; break;
         case OPT_ALLOW_UNK: o->allow_unk = 1; break;
+        case OPT_BY:
+            if (strcmp(optarg, "attention") == 0)
+                o->by_ablation = 0;
+            else if (strcmp(optarg, "ablation") == 0)
+                o->by_ablation = 1;
+            else
+                return cli_usage_error("rank", "--by '%s' is not attention or ablation", optarg);
+            break;
         case OPT_WEIGHTING: {
             mhv_error e;
             if (mhv_weighting_parse(optarg, &o->weighting, &e))
@@ -170,6 +200,17 @@ static int parse(int argc, char **argv, rank_opts *o)
                 return cli_usage_error("rank", "%s '%s' is not a positive number",
                                        c == 'n' ? "--nth" : "--to-nth", optarg);
             break;
+        case OPT_PAIRS: o->pairs = 1; break;
+        case OPT_STACK:
+            if (strcmp(optarg, "enc") == 0 || strcmp(optarg, "encoder") == 0)
+                o->stack = MHV_STACK_ENCODER;
+            else if (strcmp(optarg, "dec") == 0 || strcmp(optarg, "decoder") == 0)
+                o->stack = MHV_STACK_DECODER;
+            else if (strcmp(optarg, "cross") == 0)
+                o->stack = MHV_STACK_CROSS;
+            else
+                return cli_usage_error("rank", "--stack '%s' is not enc, dec or cross", optarg);
+            break;
         case 'h': fputs(rank_usage, stdout); return -1;
         case ':': return cli_usage_error("rank", "option '%s' needs a value", argv[optind - 1]);
         default: {
@@ -183,6 +224,8 @@ static int parse(int argc, char **argv, rank_opts *o)
         }
         }
     }
+    if (o->by_ablation && o->weighting != MHV_WEIGHT_ATTN)
+        return cli_usage_error("rank", "--weighting is for --by attention");
     if (o->fig_opt && !o->render)
         return cli_usage_error("rank", "--%s is for --render's figures", o->fig_opt);
     if (strcmp(format, "table") == 0)
@@ -207,6 +250,12 @@ static int parse(int argc, char **argv, rank_opts *o)
         return cli_usage_error("rank", optind >= argc ? "no input FILE given"
                                                       : "exactly one input FILE expected");
     o->file = argv[optind];
+    if (o->stack != MHV_STACK_SELF && !o->pairs)
+        return cli_usage_error("rank", "--stack needs --pairs (an encoder-decoder model)");
+    if (o->pairs && (o->render || o->by_ablation || o->weighting != MHV_WEIGHT_ATTN ||
+                     o->truncate || o->allow_unk))
+        return cli_usage_error("rank", "--pairs works without --render, --by ablation, "
+                               "--weighting, --truncate and --allow-unk");
     return 0;
 }
 
@@ -383,6 +432,8 @@ static void print_matches_json(const rank_matches *mt, const rank_opts *o)
     mhv_jsonw_str(stdout, o->to, strlen(o->to));
     if (o->weighting != MHV_WEIGHT_ATTN)
         printf(", \"weighting\": \"%s\"", mhv_weighting_name(o->weighting));
+    if (o->by_ablation)
+        printf(", \"by\": \"ablation\"");
     fputs(",\n \"sentences\": [", stdout);
     int k = 0;
     for (int i = 0; i < mt->in->n; i++) {
@@ -403,6 +454,12 @@ static void print_matches_json(const rank_matches *mt, const rank_opts *o)
 static void print_table(const mhv_rank_entry *e, int k, int total, double mean,
                         const rank_opts *o, int used, const rank_matches *mt)
 {
+    if (o->by_ablation)
+        printf("# heads ranked by how much removing each lowers the %s of '%s' over %d "
+               "sentence%s; mean of %d heads %.4f\n",
+               o->causal ? "log-probability" : "masked probability", o->from, used,
+               used == 1 ? "" : "s", total, mean);
+    else
     printf("# heads ranked by %s%sattention from '%s' to '%s' over %d sentence%s; mean of %d "
            "heads %.4f\n",
            o->weighting != MHV_WEIGHT_ATTN ? mhv_weighting_name(o->weighting) : "",
@@ -432,6 +489,78 @@ static void print_json(const mhv_rank_entry *e, int k, const rank_opts *o,
         fputs("}", stdout);
     }
     fputs("]}\n", stdout);
+}
+
+/* The model's prediction of the tokens [f0, f1) of e with the heads of ab removed (NULL:
+ * none): masked-LM (mask_id >= 0), those tokens masked and the mean probability of the
+ * originals; causal, the mean log-probability of each after the tokens before it. */
+static mhv_status predict_from(mhv_forward_ctx *fc, const mhv_model *m, int32_t mask_id,
+                               const mhv_encoding *e, int32_t *ids, int f0, int f1,
+                               const mhv_head_ablation *ab, float *logits, double *out,
+                               mhv_error *err)
+{
+    int V = m->cfg.vocab_size;
+    memcpy(ids, e->ids, (size_t)e->n * sizeof *ids);
+    if (mask_id >= 0)
+        for (int t = f0; t < f1; t++)
+            ids[t] = mask_id;
+    mhv_status st = mhv_forward_logits_ablated(fc, m, ids, e->n, ab, logits, err);
+    if (st)
+        return st;
+    double sum = 0;
+    for (int t = f0; t < f1; t++) {
+        const float *z = logits + (size_t)(mask_id >= 0 ? t : t - 1) * (size_t)V;
+        double mx = z[0], se = 0;
+        for (int v = 1; v < V; v++)
+            mx = z[v] > mx ? z[v] : mx;
+        for (int v = 0; v < V; v++)
+            se += exp((double)z[v] - mx);
+        double lp = (double)z[e->ids[t]] - mx - log(se);
+        sum += mask_id >= 0 ? exp(lp) : lp;
+    }
+    *out = sum / (f1 - f0);
+    if (!isfinite(*out))
+        return mhv_fail(err, MHV_EINPUT, "", "the logits are not finite");
+    return MHV_OK;
+}
+
+/* --by ablation: adds to acc, for each head of sel, the prediction of [f0, f1) without
+ * ablation minus that with the head alone zeroed. */
+static mhv_status ablation_scores(mhv_forward_ctx *fc, const mhv_model *m, int32_t mask_id,
+                                  const mhv_encoding *e, int f0, int f1, const mhv_heads *sel,
+                                  mhv_rank_acc *acc, mhv_error *err)
+{
+    const mhv_config *c = &m->cfg;
+    int L = c->num_layers, H = c->num_heads;
+    float *logits = malloc((size_t)e->n * (size_t)c->vocab_size * sizeof *logits);
+    int32_t *ids = malloc((size_t)e->n * sizeof *ids);
+    unsigned char *off = calloc((size_t)L * (size_t)H, 1);
+    mhv_status st = MHV_OK;
+    if (!logits || !ids || !off) {
+        st = mhv_fail(err, MHV_ENOMEM, "", "out of memory");
+        goto out;
+    }
+    double base;
+    if ((st = predict_from(fc, m, mask_id, e, ids, f0, f1, NULL, logits, &base, err)))
+        goto out;
+    mhv_head_ablation ab = {L, H, c->head_dim, off, NULL, NULL};
+    for (int k = 0; k < L * H; k++) {
+        if (!sel->sel[k])
+            continue;
+        off[k] = 1;
+        double v;
+        st = predict_from(fc, m, mask_id, e, ids, f0, f1, &ab, logits, &v, err);
+        off[k] = 0;
+        if (st)
+            goto out;
+        acc->sum[k] += base - v;
+        acc->count[k]++;
+    }
+out:
+    free(logits);
+    free(ids);
+    free(off);
+    return st;
 }
 
 /* --render: the k best heads of every sentence that has both words, the rows of --from
@@ -524,8 +653,23 @@ int cmd_rank(int argc, char **argv)
     mhv_forward_params fp = cli_forward_params(0);
     fp.value_norms = mhv_weighting_vnorm(o.weighting);
     mhv_status st;
-    if ((st = cli_open_model(dir, INPUT_TEXT, &job.m, &job.tok, &err)) ||
-        (st = cli_job_read(&job, o.heads, o.file, INPUT_TEXT, o.truncate, &err)))
+    if ((st = cli_open_model(dir, INPUT_TEXT, &job.m, &job.tok, &err)))
+        goto done;
+    if (job.m->cfg.enc_dec != o.pairs) {
+        st = mhv_fail(&err, MHV_EUSAGE, "", o.pairs ? "--pairs needs an encoder-decoder model; "
+                      "%s is not one" : "%s is an encoder-decoder model: rank it with --pairs "
+                      "(lines SOURCE<TAB>TARGET) and --stack", job.m->cfg.arch);
+        goto done;
+    }
+    if (o.pairs) {
+        rank_s2s_opts so = {.from = o.from, .to = o.to, .heads = o.heads, .file = o.file,
+                            .top = o.top, .nth = o.nth, .to_nth = o.to_nth, .json = o.json,
+                            .how = o.substring ? MHV_RANK_SUBSTRING : MHV_RANK_WORDS,
+                            .stack = o.stack ? o.stack : MHV_STACK_CROSS};
+        st = rank_seq2seq(&so, job.m, job.tok, &err);
+        goto done;
+    }
+    if ((st = cli_job_read(&job, o.heads, o.file, INPUT_TEXT, o.truncate, &err)))
         goto done;
     o.unk = o.allow_unk ? -1 : unk_id(job.tok);
     o.unk_piece = o.unk >= 0 ? mhv_tok_piece(job.tok, o.unk) : "";
@@ -541,7 +685,19 @@ int cmd_rank(int argc, char **argv)
         (st = mhv_forward_ctx_new(&fp, &fc, &err)))
         goto done;
 
-    int used = 0, skipped = 0, skipped_unk = 0;
+    int used = 0, skipped = 0, skipped_unk = 0, skipped_first = 0;
+    o.causal = job.m->cfg.causal;
+    o.mask_id = -1;
+    if (o.by_ablation && !o.causal) {
+        o.mask_id = mhv_tok_lookup(job.tok, "[MASK]", 6);
+        if (o.mask_id < 0)
+            o.mask_id = mhv_tok_lookup(job.tok, "<mask>", 6);
+        if (o.mask_id < 0) {
+            st = mhv_fail(&err, MHV_EUNSUPPORTED, dir, "the tokenizer has no [MASK] or <mask> "
+                          "token to predict");
+            goto done;
+        }
+    }
     mhv_error first_few = {0}, first_unk = {0}; /* why no sentence was used, when none is */
     for (int i = 0; i < job.in.n; i++) {
         int *r = rg[i];
@@ -565,6 +721,21 @@ int cmd_rank(int argc, char **argv)
             continue;
         }
         cli_progress("rank", i + 1, job.in.n, 0);
+        if (o.by_ablation) {
+            int f0 = r[0] > 0 || !o.causal ? r[0] : 1; /* nothing predicts a first token */
+            if (f0 >= r[1]) {
+                skipped_first++;
+                continue;
+            }
+            if ((st = ablation_scores(fc, job.m, o.mask_id, &job.encs[i], f0, r[1], &job.sel,
+                                      &acc, &err))) {
+                cli_progress("rank", job.in.n, job.in.n, 1);
+                cli_fail_line(&err, st, &job.in, i);
+                goto done;
+            }
+            used++;
+            continue;
+        }
         mhv_attn attn;
         if ((st = mhv_forward_run(fc, job.m, job.encs[i].ids, job.encs[i].n, &job.sel, &attn,
                                   &err))) {
@@ -596,6 +767,9 @@ int cmd_rank(int argc, char **argv)
         st = MHV_EINPUT;
         goto done;
     }
+    if (skipped_first)
+        cli_say("%s: skipped %d of %d sentences where '%s' is the first token (nothing "
+                "predicts it)", job.in.name, skipped_first, job.in.n, o.from);
     if (skipped)
         cli_say("%s: skipped %d of %d sentences lacking '%s' or '%s'", job.in.name, skipped,
                 job.in.n, o.from, o.to);

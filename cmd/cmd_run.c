@@ -20,6 +20,8 @@
 #include "analysis/rows.h"
 #include "analysis/stwrite.h"
 #include "run_figures.h"
+#include "run_seq2seq.h"
+#include "run_vision.h"
 #include "text/unicode.h"
 
 static const char run_usage[] =
@@ -30,7 +32,9 @@ static const char run_usage[] =
     "                  [--model-name NAME] [--view matrix|lines|row] [--min-weight W]\n"
     "                  [--row WORD] [--svg-text] [--pretokenized | --ids] [--truncate]\n"
     "                  [--threads N] [--aggregate mean|rollout|flow]\n"
-    "                  [--weighting attn|norm|norm-out] FILE\n"
+    "                  [--weighting attn|norm|norm-out]\n"
+    "                  [--pairs | --generate N] [--align-layer L]\n"
+    "                  [--no-resize] [--query cls|ROW,COL] FILE\n"
     "\n"
     "Runs the model on each non-empty line of FILE (- for stdin) and draws the attention\n"
     "of the selected heads: OUT/<stem>/L05-H03.png per head, L05.png per layer, model.png\n"
@@ -55,6 +59,12 @@ static const char run_usage[] =
     "  --pretokenized   lines are vocabulary pieces separated by spaces; nothing added\n"
     "  --ids            lines are token ids separated by spaces; nothing added\n"
     "  --truncate       cut sentences longer than the model's positions instead of failing\n"
+    "  Vision models (vit, deit, dinov2): FILE lists PNG images, one path a line, or is a\n"
+    "  .png; each is preprocessed as preprocessor_config.json says; OUT/<stem>/L05-H03.png\n"
+    "  draws a head's attention from the query token over the image\n"
+    "  --no-resize      take images at the model's size as they are (the exact path)\n"
+    "  --query Q        the token whose attention the figures draw: cls (default) or a\n"
+    "                   patch ROW,COL (0-based)\n"
     "  --threads N      compute threads (default: the number of online CPUs); the results\n"
     "                   are the same bytes whatever N\n"
     "  --colormap NAME  viridis (default), magma, inferno, plasma, cividis, gray\n"
@@ -85,6 +95,15 @@ static const char run_usage[] =
     "                   head's output, Kobayashi et al. 2020), rows normalised to sum 1 in\n"
     "                   figures and aggregates; json adds \"weighting\" and per head the raw\n"
     "                   \"norms\" and \"value_norms\"\n"
+    "  --pairs          encoder-decoder models (T5, BART, Marian): lines are\n"
+    "                   SOURCE<TAB>TARGET; the decoder reads its start token, then the\n"
+    "                   target's tokens (teacher forcing); with --ids the target ids are the\n"
+    "                   decoder's input as given\n"
+    "  --generate N     encoder-decoder models: lines are sources; the target is the model's\n"
+    "                   greedy output, up to N tokens or its end token\n"
+    "  --align-layer L  the decoder layer of the alignment figure (default: the last)\n"
+    "                   encoder-decoder heads: --heads enc:L:H, dec:L:H, cross:L:H (* too);\n"
+    "                   figures E05-H03, D05-H03, X05-H03 and align\n"
     "  -h, --help       show this help\n";
 
 typedef struct {
@@ -101,6 +120,11 @@ typedef struct {
     mhv_agg agg;
     mhv_weighting weighting; /* --weighting */
     run_fig_opts fig;
+    int pairs;             /* --pairs */
+    int generate;          /* --generate N */
+    int align_layer;       /* --align-layer L, -1: the last */
+    int no_resize;         /* --no-resize (vision models) */
+    const char *query;     /* --query cls|R,C (vision models), or NULL */
 } run_opts;
 
 static mhv_status st_head_sink(void *ctx, int layer, int head, const float *w, int rows, int n,
@@ -230,15 +254,20 @@ static int parse(int argc, char **argv, run_opts *o)
         {"rows", required_argument, 0, 'R'},   {"dtype", required_argument, 0, 'D'},
         {"max-memory", required_argument, 0, 'X'},
         {"weighting", required_argument, 0, 'W'},
+        {"pairs", no_argument, 0, 'P'},        {"generate", required_argument, 0, 'G'},
+        {"align-layer", required_argument, 0, 'L'},
+        {"no-resize", no_argument, 0, 'N'},    {"query", required_argument, 0, 'Q'},
         {0, 0, 0, 0},
     };
-    *o = (run_opts){.heads = "all", .format = "png", .out = "mhaviz-out"};
+    *o = (run_opts){.heads = "all", .format = "png", .out = "mhaviz-out", .align_layer = -1};
     o->fig.render = mhv_render_default_params();
     opterr = 0;
     int c;
     while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
         switch (c) {
         case 'm': o->model = optarg; break;
+        case 'N': o->no_resize = 1; break;
+        case 'Q': o->query = optarg; break;
         case 'H': o->heads = optarg; break;
         case 'f': o->format = optarg; break;
         case 'o': o->out = optarg; break;
@@ -249,6 +278,21 @@ static int parse(int argc, char **argv, run_opts *o)
             o->mode = c == 'p' ? INPUT_PRETOKENIZED : INPUT_IDS;
             break;
         case 't': o->truncate = 1; break;
+        case 'P': o->pairs = 1; break;
+        case 'G':
+        case 'L': {
+            char *end;
+            errno = 0;
+            long v = strtol(optarg, &end, 10);
+            if (errno || end == optarg || *end || v < (c == 'G') || v > 100000)
+                return cli_usage_error("run", "--%s '%s' is not a number from %d to 100000",
+                                       c == 'G' ? "generate" : "align-layer", optarg, c == 'G');
+            if (c == 'G')
+                o->generate = (int)v;
+            else
+                o->align_layer = (int)v;
+            break;
+        }
         case 'R': {
             mhv_error e;
             if (mhv_rows_check(optarg, &e))
@@ -334,6 +378,15 @@ static int parse(int argc, char **argv, run_opts *o)
         return cli_usage_error("run", optind >= argc ? "no input FILE given"
                                                      : "exactly one input FILE expected");
     o->file = argv[optind];
+    if (o->pairs && o->generate)
+        return cli_usage_error("run", "--pairs and --generate exclude each other");
+    if ((o->pairs || o->generate) &&
+        (o->rows || o->aggregate || o->safetensors || o->fig.html || o->truncate ||
+         o->weighting != MHV_WEIGHT_ATTN ||
+         o->mode == INPUT_PRETOKENIZED || o->fig.render.view != MHV_VIEW_MATRIX))
+        return cli_usage_error("run", "--pairs and --generate work with --format png, svg, pdf "
+                               "and json, the matrix view, attention weights and text or --ids "
+                               "input");
     return 0;
 }
 
@@ -552,6 +605,51 @@ int cmd_run(int argc, char **argv)
     if ((st = cli_open_model(dir, o.mode, &job.m, &job.tok, &err)))
         goto done;
     cli_tok_warn(job.tok);
+    if (job.m->cfg.enc_dec || o.pairs || o.generate) {
+        if (!job.m->cfg.enc_dec) {
+            st = mhv_fail(&err, MHV_EUSAGE, "",
+                          "--pairs and --generate need an encoder-decoder model; %s is not one",
+                          job.m->cfg.arch);
+            goto done;
+        }
+        if (!o.pairs && !o.generate) {
+            st = mhv_fail(&err, MHV_EUSAGE, "",
+                          "%s is an encoder-decoder model: give --pairs (lines SOURCE<TAB>"
+                          "TARGET) or --generate N",
+                          job.m->cfg.arch);
+            goto done;
+        }
+        mhv_forward_params fp2 = cli_forward_params(o.threads);
+        if ((st = mhv_forward_ctx_new(&fp2, &fc, &err)))
+            goto done;
+        run_s2s_opts so = {.heads = o.heads, .file = o.file, .out = o.out, .mode = o.mode,
+                           .pairs = o.pairs, .generate = o.generate,
+                           .align_layer = o.align_layer, .fig = &o.fig};
+        st = run_seq2seq(&so, job.m, job.tok, fc, &err);
+        goto done;
+    }
+    if (job.m->cfg.vision) {
+        run_vis_opts vo = {.heads = o.heads, .file = o.file, .out = o.out, .fig = &o.fig,
+                           .no_resize = o.no_resize};
+        char tail;
+        if (o.query && strcmp(o.query, "cls") != 0) {
+            if (sscanf(o.query, "%d,%d%c", &vo.query_r, &vo.query_c, &tail) != 2 ||
+                vo.query_r < 0 || vo.query_c < 0) {
+                st = mhv_fail(&err, MHV_EUSAGE, "", "--query '%s' is not cls or ROW,COL", o.query);
+                goto done;
+            }
+            vo.query_patch = 1;
+        }
+        mhv_forward_params fpv = cli_forward_params(o.threads);
+        if ((st = mhv_forward_ctx_new(&fpv, &fc, &err)))
+            goto done;
+        st = run_vision(&vo, job.m, fc, &err);
+        goto done;
+    }
+    if (o.no_resize || o.query) {
+        st = mhv_fail(&err, MHV_EUSAGE, "", "--no-resize and --query are for vision models");
+        goto done;
+    }
     if ((st = cli_job_read(&job, o.heads, o.file, o.mode, o.truncate, &err)))
         goto done;
     int longest = 0;

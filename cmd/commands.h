@@ -7,5 +7,6 @@ int cmd_tokenize(int argc, char **argv);
 int cmd_info(int argc, char **argv);
 int cmd_rank(int argc, char **argv);
 int cmd_stats(int argc, char **argv);
+int cmd_ablate(int argc, char **argv);
 
 #endif

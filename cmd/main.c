@@ -16,6 +16,7 @@ static const struct {
     {"info", cmd_info, "describe a model directory"},
     {"rank", cmd_rank, "rank the heads by attention from one word to another"},
     {"stats", cmd_stats, "per-head statistics over a corpus (entropy, distance, sinks)"},
+    {"ablate", cmd_ablate, "remove heads and report how the model's predictions change"},
 };
 
 static void usage(FILE *f)

@@ -266,6 +266,38 @@ mhv_status run_figs_heads(run_figs *r, const char *out, const char *stem, int in
     return sentence_figs(r, out, stem, index, s, enc, attn, 1, hl, err);
 }
 
+mhv_status run_figs_seq2seq(run_figs *r, const char *out, const char *stem, int index,
+                            const mhv_sentence *src, const mhv_encoding *enc_src,
+                            const mhv_sentence *tgt, const mhv_encoding *enc_tgt,
+                            const mhv_attn *attn, int align_layer, mhv_error *err)
+{
+    if (!r->o->formats)
+        return MHV_OK;
+    char dir[4096];
+    int len = index == 0 ? snprintf(dir, sizeof dir, "%s/%s", out, stem)
+                         : snprintf(dir, sizeof dir, "%s/%s-%d", out, stem, index + 1);
+    if (len >= (int)sizeof dir)
+        return mhv_fail(err, MHV_EUSAGE, out, "output path too long");
+    mhv_fig_input is, it;
+    unsigned char *ss, *ts;
+    mhv_status st = fig_input(r, src, enc_src, &is, &ss, err);
+    if (st)
+        return st;
+    if ((st = fig_input(r, tgt, enc_tgt, &it, &ts, err))) {
+        free(ss);
+        return st;
+    }
+    st = mhv_figures_write_seq2seq(dir, r->o->formats, &r->o->render, r->fs, &is, &it, attn,
+                                   r->m->cfg.num_layers, r->m->cfg.dec_layers, align_layer,
+                                   &r->written, err);
+    free(ss);
+    free(ts);
+    size_t dl = strlen(dir);
+    if (st && !err->file[0] && dl < sizeof err->file)
+        memcpy(err->file, dir, dl + 1);
+    return st;
+}
+
 mhv_status run_figs_html_begin(run_figs *r, const char *out, const char *stem,
                                const char *source, mhv_error *err)
 {

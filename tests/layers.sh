@@ -7,6 +7,7 @@ declare -A allowed=(
     [text]="base"
     [tok]="base text"
     [ckpt]="base text"
+    [media]="base"
     [nn]="base text ckpt"
     [model]="base text ckpt nn"
     [analysis]="base text tok"

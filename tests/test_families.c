@@ -33,14 +33,17 @@ static int32_t *json_ids(const cJSON *arr, int *n)
     return ids;
 }
 
+/* One pass over ids (and types) or, for a vision model, the image pixels. */
 static void run_with(const mhv_model *m, const char *kernel, int threads, const int32_t *ids,
-                     const int32_t *types, int n, const mhv_heads *sel, mhv_attn *a)
+                     const int32_t *types, const float *pixels, int n, const mhv_heads *sel,
+                     mhv_attn *a)
 {
     mhv_forward_params p = {.threads = threads, .kernel = kernel};
+    mhv_forward_opts o = {.pixels = pixels};
     mhv_forward_ctx *c;
     mhv_error err = {0};
     if (mhv_forward_ctx_new(&p, &c, &err) ||
-        mhv_forward_run_types(c, m, ids, types, n, sel, a, &err))
+        mhv_forward_run_opts(c, m, pixels ? NULL : ids, types, n, sel, &o, a, &err))
         fail_msg("%s: forward: %s", m->dir, err.msg);
     mhv_forward_ctx_free(c);
 }
@@ -66,6 +69,20 @@ static void check_golden(const char *file)
     {
         int n;
         int32_t *ids = json_ids(cJSON_GetObjectItem(s, "token_ids"), &n), *types = NULL;
+        float *pixels = NULL; /* (channels, size, size) for a vision model */
+        const cJSON *px = cJSON_GetObjectItem(s, "pixels");
+        if (px) {
+            int C = m->cfg.num_channels, S = m->cfg.image_size, at = 0;
+            pixels = malloc((size_t)C * S * S * sizeof *pixels);
+            const cJSON *ch, *row, *v;
+            cJSON_ArrayForEach(ch, px) cJSON_ArrayForEach(row, ch) cJSON_ArrayForEach(v, row)
+            {
+                assert_true(at < C * S * S);
+                pixels[at++] = (float)v->valuedouble;
+            }
+            assert_int_equal(at, C * S * S);
+            n = mhv_model_image_tokens(m);
+        }
         const cJSON *tt = cJSON_GetObjectItem(s, "token_type_ids"); /* a sentence pair */
         if (tt) {
             int nt;
@@ -73,9 +90,9 @@ static void check_golden(const char *file)
             assert_int_equal(nt, n);
         }
         mhv_attn a1, a2, as;
-        run_with(m, NULL, 1, ids, types, n, &sel, &a1);
-        run_with(m, NULL, 2, ids, types, n, &sel, &a2);
-        run_with(m, "scalar", 1, ids, types, n, &sel, &as);
+        run_with(m, NULL, 1, ids, types, pixels, n, &sel, &a1);
+        run_with(m, NULL, 2, ids, types, pixels, n, &sel, &a2);
+        run_with(m, "scalar", 1, ids, types, pixels, n, &sel, &as);
         const cJSON *want = cJSON_GetObjectItem(s, "attentions");
         double w1 = tu_compare_attn(&a1, want, m->cfg.causal);
         double ws = tu_compare_attn(&as, want, m->cfg.causal);
@@ -92,7 +109,7 @@ static void check_golden(const char *file)
         char spec[32];
         snprintf(spec, sizeof spec, "%d:%d", m->cfg.num_layers - 1, m->cfg.num_heads - 1);
         assert_int_equal(mhv_heads_parse(spec, m->cfg.num_layers, m->cfg.num_heads, &one, NULL), 0);
-        run_with(m, NULL, 2, ids, types, n, &one, &a3);
+        run_with(m, NULL, 2, ids, types, pixels, n, &one, &a3);
         size_t map = (size_t)n * (size_t)n;
         if (a3.count != 1 || memcmp(a3.heads[0].w, a1.heads[a1.count - 1].w,
                                     map * sizeof(float)) != 0)
@@ -124,6 +141,7 @@ static void check_golden(const char *file)
         }
         free(ids);
         free(types);
+        free(pixels);
         count++;
     }
     assert_true(count > 0);

@@ -20,6 +20,10 @@ void mhv_report_model(FILE *f, const mhv_model_info *m)
     /* llama-family models name their key/value heads (GQA: fewer than query heads) */
     if (m->num_kv_heads > 0)
         fprintf(f, ", \"num_key_value_heads\": %d", m->num_kv_heads);
+    /* encoder-decoder models: the stacks of their attention entries */
+    if (m->num_decoder_layers > 0)
+        fprintf(f, ", \"encoder_decoder\": true, \"num_decoder_layers\": %d",
+                m->num_decoder_layers);
     fputs("}", f);
 }
 
@@ -116,6 +120,68 @@ void mhv_report_sentence_norms(FILE *f, int index, const char *text, size_t len,
                 fputs(i ? ",\n      " : "\n      ", f);
                 mhv_jsonw_floats(f, norms + ((size_t)k * rows + i) * n, n);
             }
+        }
+        fputs("]}", f);
+    }
+    fputs("]}", f);
+}
+
+/* "tokens", "token_texts", "token_ids", "spans" of enc, keys prefixed with prefix. */
+static void tokens_json(FILE *f, const char *prefix, const mhv_encoding *enc,
+                        const mhv_tok *tok)
+{
+    fprintf(f, ",\n   \"%stokens\": [", prefix);
+    for (int i = 0; i < enc->n; i++) {
+        if (i)
+            fputs(", ", f);
+        mhv_jsonw_str(f, enc->pieces[i], strlen(enc->pieces[i]));
+    }
+    fprintf(f, "],\n   \"%stoken_texts\": [", prefix);
+    for (int i = 0; i < enc->n; i++) {
+        char buf[512];
+        if (tok)
+            mhv_tok_token_text(tok, enc->ids[i], buf, sizeof buf);
+        else
+            snprintf(buf, sizeof buf, "%s", enc->pieces[i]);
+        fputs(i ? ", " : "", f);
+        mhv_jsonw_str(f, buf, strlen(buf));
+    }
+    fprintf(f, "],\n   \"%stoken_ids\": [", prefix);
+    for (int i = 0; i < enc->n; i++)
+        fprintf(f, "%s%d", i ? ", " : "", (int)enc->ids[i]);
+    fprintf(f, "],\n   \"%sspans\": [", prefix);
+    for (int i = 0; i < enc->n; i++) {
+        const int32_t *sp = enc->spans + 2 * i;
+        if (sp[0] < 0)
+            fprintf(f, "%snull", i ? ", " : "");
+        else
+            fprintf(f, "%s[%d, %d]", i ? ", " : "", (int)sp[0], (int)sp[1]);
+    }
+    fputs("]", f);
+}
+
+void mhv_report_sentence_seq2seq(FILE *f, int index, const char *text, size_t len,
+                                 const mhv_encoding *src, const char *target, size_t tlen,
+                                 const mhv_encoding *tgt, const mhv_tok *tok,
+                                 const mhv_attn *attn)
+{
+    fputs(index ? ",\n  {\"text\": " : "\n  {\"text\": ", f);
+    mhv_jsonw_str(f, text, len);
+    tokens_json(f, "", src, tok);
+    fputs(",\n   \"target_text\": ", f);
+    if (target)
+        mhv_jsonw_str(f, target, tlen);
+    else
+        fputs("null", f);
+    tokens_json(f, "target_", tgt, tok);
+    fputs(",\n   \"attentions\": [", f);
+    for (int k = 0; k < attn->count; k++) {
+        const mhv_head_attn *h = &attn->heads[k];
+        fprintf(f, "%s\n    {\"stack\": \"%s\", \"layer\": %d, \"head\": %d, \"weights\": [",
+                k ? "," : "", mhv_stack_name(h->stack), h->layer, h->head);
+        for (int i = 0; i < h->rows; i++) {
+            fputs(i ? ",\n      " : "\n      ", f);
+            mhv_jsonw_floats(f, h->w + (size_t)i * (size_t)h->cols, (size_t)h->cols);
         }
         fputs("]}", f);
     }

@@ -32,6 +32,15 @@ void mhv_report_sentence_norms(FILE *f, int index, const char *text, size_t len,
                                const mhv_encoding *enc, const mhv_tok *tok,
                                const mhv_attn *attn, const float *norms,
                                const char *aggregate);
+/* An encoder-decoder sentence: the source's "text", "tokens", "token_texts", "token_ids",
+ * "spans"; "target_text" (NULL: written as null, e.g. a generated target), and the decoder
+ * input's "target_tokens", "target_token_texts", "target_token_ids", "target_spans"; each
+ * attention entry {"stack": "encoder" | "decoder" | "cross", "layer", "head", "weights"}
+ * with weights (rows, cols) as mhv_head_attn has them. */
+void mhv_report_sentence_seq2seq(FILE *f, int index, const char *text, size_t len,
+                                 const mhv_encoding *src, const char *target, size_t tlen,
+                                 const mhv_encoding *tgt, const mhv_tok *tok,
+                                 const mhv_attn *attn);
 void mhv_report_end(FILE *f);
 
 #endif

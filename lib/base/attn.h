@@ -80,6 +80,8 @@ typedef struct {
     int num_kv_heads;           /* 0 unless the family has key/value heads */
     const char *dtype;          /* of the weight matrices: "F32", "BF16" ... */
     int causal;
+    /* encoder-decoder models: num_layers and num_heads are the encoder's; 0 for the others */
+    int num_decoder_layers;
 } mhv_model_info;
 
 #endif

@@ -181,6 +181,43 @@ mhv_status mhv_wload_mat(mhv_wload *ld, const char *name, int rows, int cols, in
     return MHV_OK;
 }
 
+mhv_status mhv_wload_tensor(mhv_wload *ld, const char *name, const int64_t *dims, int ndim,
+                            int flags, mhv_mat *mat, mhv_error *err)
+{
+    char full[512];
+    memset(mat, 0, sizeof *mat);
+    const mhv_tensor *t = lookup(ld, name, flags, full, sizeof full);
+    if (!t)
+        return flags & MHV_W_OPTIONAL
+                   ? MHV_OK
+                   : mhv_fail(err, MHV_EFORMAT, ld->ckpt_name, "missing tensor '%s'", full);
+    int64_t rest = 1;
+    int same = t->ndim == ndim;
+    for (int i = 0; i < ndim; i++) {
+        same = same && t->shape[i] == dims[i];
+        if (i)
+            rest *= dims[i];
+    }
+    if (!same) {
+        char got_s[128], want_s[128];
+        shape_str(t->shape, t->ndim, got_s, sizeof got_s);
+        shape_str(dims, ndim, want_s, sizeof want_s);
+        char where[4700];
+        snprintf(where, sizeof where, "%s/%s", ld->dir, t->file);
+        return mhv_fail(err, MHV_EFORMAT, where, "tensor '%s' has shape %s, expected %s", full,
+                        got_s, want_s);
+    }
+    mhv_status st;
+    if (!mhv_dtype_is_float_weight(t->dtype))
+        return check_tensor(ld, t, full, 0, 0, err); /* names the dtype */
+    if (!(mat->data = aligned_data(ld, t, &st, err)))
+        return st;
+    mat->dtype = t->dtype;
+    mat->rows = (int)dims[0];
+    mat->cols = (int)rest;
+    return MHV_OK;
+}
+
 mhv_status mhv_wload_vec(mhv_wload *ld, const char *name, int len, int flags, float **vec,
                          mhv_error *err)
 {

@@ -67,6 +67,10 @@ void mhv_wload_prefix(mhv_wload *ld, const char *const *candidates, const char *
 /* A (rows, cols) matrix in PyTorch (out, in) layout. */
 mhv_status mhv_wload_mat(mhv_wload *ld, const char *name, int rows, int cols, int flags,
                          mhv_mat *out, mhv_error *err);
+/* A tensor of exactly the shape dims(ndim) viewed as the (dims[0], rest) matrix: a conv
+ * kernel (out, c, kh, kw) as (out, c*kh*kw), a (1, n, d) parameter as (1, n*d). */
+mhv_status mhv_wload_tensor(mhv_wload *ld, const char *name, const int64_t *dims, int ndim,
+                            int flags, mhv_mat *out, mhv_error *err);
 /* An fp32 copy of a vector of len elements (NULL when optional and absent). */
 mhv_status mhv_wload_vec(mhv_wload *ld, const char *name, int len, int flags, float **out,
                          mhv_error *err);

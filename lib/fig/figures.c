@@ -147,6 +147,18 @@ static mhv_status make_dirs(const char *dir, mhv_written *w, mhv_error *err)
     return MHV_OK;
 }
 
+mhv_status mhv_figures_emit(const char *dir, const char *base, int formats,
+                            const mhv_render_params *p, mhv_fontset *fs, const mhv_scene *s,
+                            mhv_written *w, mhv_error *err)
+{
+    return emit(dir, base, formats, p, fs, s, w, err);
+}
+
+mhv_status mhv_figures_make_dirs(const char *dir, mhv_written *w, mhv_error *err)
+{
+    return make_dirs(dir, w, err);
+}
+
 /* The figure of one head in the view p asks for. */
 static mhv_status head_figure(const mhv_render_params *p, mhv_fontset *fs,
                               const mhv_fig_input *in, const mhv_head_attn *h, mhv_scene *s,

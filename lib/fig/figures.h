@@ -46,4 +46,31 @@ mhv_status mhv_figures_write_heads(const char *dir, int formats, const mhv_rende
 mhv_status mhv_figures_render_only(int formats, const mhv_render_params *p, mhv_fontset *fs,
                                    const mhv_fig_input *in, const mhv_attn *a, mhv_error *err);
 
+/* Writes scene s as dir/base.{png,svg,pdf} (formats), recorded in w. */
+mhv_status mhv_figures_emit(const char *dir, const char *base, int formats,
+                            const mhv_render_params *p, mhv_fontset *fs, const mhv_scene *s,
+                            mhv_written *w, mhv_error *err);
+/* Makes dir and its missing parents, recorded in w. */
+mhv_status mhv_figures_make_dirs(const char *dir, mhv_written *w, mhv_error *err);
+
+/* ---- encoder-decoder sentences (seq2seq.c) ---- */
+
+/* The cross-attention map w(tgt->n, src->n) as a rectangle: target tokens down the side,
+ * source tokens along the top, axis names "source" and "target", a colourbar; title_dflt
+ * unless --title / --no-title say otherwise. */
+mhv_status mhv_render_cross(const mhv_render_params *p, mhv_fontset *fs,
+                            const mhv_fig_input *tgt, const mhv_fig_input *src,
+                            const char *title_dflt, const float *w, mhv_scene *out,
+                            mhv_error *err);
+/* The figures of one encoder-decoder sentence (a from mhv_forward_run_seq2seq) in dir:
+ * E<l>-H<h> and E<l> (encoder heads and layers, src's tokens), D<l>-H<h> and D<l> (the
+ * decoder's, tgt's tokens, masked above the diagonal), X<l>-H<h> (cross-attention heads),
+ * X<l> (the mean of a layer's captured cross heads) and "align" (that mean for decoder layer
+ * align_layer). Recorded in w. */
+mhv_status mhv_figures_write_seq2seq(const char *dir, int formats, const mhv_render_params *p,
+                                     mhv_fontset *fs, const mhv_fig_input *src,
+                                     const mhv_fig_input *tgt, const mhv_attn *a,
+                                     int enc_layers, int dec_layers, int align_layer,
+                                     mhv_written *w, mhv_error *err);
+
 #endif

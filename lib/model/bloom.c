@@ -168,6 +168,7 @@ static mhv_status bloom_forward(mhv_nn *nn, const mhv_model *m, const int32_t *i
         mhv_norm ln2 = layernorm(ly->ln_ffn_g, ly->ln_ffn_b, c->layer_norm_eps);
         mhv_qkv_grouped fused = {&ly->qkv, ly->qkv_b};
         mhv_attn_layer attn = {
+            .wo = &ly->o,
             .fused = &fused, .heads = c->num_heads, .kv_heads = c->num_heads, .head_dim = d,
             .scale = (float)(1.0 / sqrt((double)d)), .causal = 1, .bias = alibi_bias,
             .bias_ctx = slopes,

@@ -34,6 +34,11 @@ typedef struct {
                                * (ELECTRA, ALBERT) */
     int pos_offset;           /* learned positions: token i takes row i + pos_offset */
     int layer_groups;         /* ALBERT: groups of shared layer weights */
+    /* vision transformers: the input is an image of image_size^2 pixels (num_channels),
+     * cut into patch_size^2 patches, after vision_extra tokens ([CLS], DeiT's distillation
+     * token) */
+    int vision;
+    int image_size, patch_size, num_channels, vision_extra;
     int norm_bias;            /* ModernBERT: its LayerNorms have biases */
     /* DeBERTa-v2 disentangled attention: content->position and position->content terms */
     int rel_attention;        /* relative_attention: the relative embeddings exist */

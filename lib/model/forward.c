@@ -160,9 +160,17 @@ mhv_status mhv_forward_run_opts(mhv_forward_ctx *fc, const mhv_model *m, const i
         memset(out, 0, sizeof *out);
     if (c->enc_dec)
         return not_seq2seq(m, err);
-    mhv_status st = check_ids(c, ids, n, err);
-    if (st)
+    mhv_status st = MHV_OK;
+    if (c->vision) {
+        int tokens = c->vision_extra + (c->image_size / c->patch_size) * (c->image_size / c->patch_size);
+        if (!opts || !opts->pixels || n != tokens)
+            return mhv_fail(err, MHV_EUSAGE, "", "%s takes an image of %dx%d pixels (%d tokens)",
+                            c->arch, c->image_size, c->image_size, tokens);
+    } else if (!ids || (opts && opts->pixels)) {
+        return mhv_fail(err, MHV_EUSAGE, "", "%s takes token ids, not an image", c->arch);
+    } else if ((st = check_ids(c, ids, n, err))) {
         return st;
+    }
     for (int i = 0; type_ids && i < n; i++)
         if (type_ids[i] < 0 || type_ids[i] >= (c->type_vocab_size > 0 ? c->type_vocab_size : 1))
             return mhv_fail(err, MHV_EUSAGE, "",
@@ -227,8 +235,10 @@ mhv_status mhv_forward_run_opts(mhv_forward_ctx *fc, const mhv_model *m, const i
         cap.layer_done = stream_layer, cap.ctx = &sc;
     }
     fc->nn.type_ids = type_ids;
+    fc->nn.pixels = opts ? opts->pixels : NULL;
     st = c->family->forward(&fc->nn, m, ids, n, &cap, NULL, err);
     fc->nn.type_ids = NULL;
+    fc->nn.pixels = NULL;
     free(prow);
     free(head_bufs);
     pthread_mutex_destroy(&sc.lock);

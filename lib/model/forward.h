@@ -60,6 +60,9 @@ typedef struct {
      * the call. The first error stops the pass and is returned. Value norms are not given. */
     mhv_status (*head_sink)(void *ctx, int layer, int head, const float *w, int rows, int n,
                             mhv_error *err);
+    /* Vision models: the image as (num_channels, image_size, image_size) preprocessed
+     * pixels (mhv_model_image_tokens gives n; ids are NULL). */
+    const float *pixels;
 } mhv_forward_opts;
 
 /* mhv_forward_run_types under opts (NULL: all rows, no sink). With a sink, out is left empty

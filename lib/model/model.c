@@ -60,5 +60,13 @@ mhv_model_info mhv_model_describe(const mhv_model *m)
         .num_heads = c->num_heads, .hidden_size = c->hidden_size,
         .num_kv_heads = c->kv_heads ? c->num_kv_heads : 0,
         .dtype = mhv_dtype_name(m->dtype), .causal = c->causal,
+        .num_decoder_layers = c->enc_dec ? c->dec_layers : 0,
     };
+}
+
+int mhv_model_image_tokens(const mhv_model *m)
+{
+    const mhv_config *c = &m->cfg;
+    int side = c->vision ? c->image_size / c->patch_size : 0;
+    return c->vision ? c->vision_extra + side * side : 0;
 }

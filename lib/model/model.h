@@ -33,6 +33,7 @@ typedef struct {
     mhv_mat pos_k, pos_q;            /* DeBERTa's projections of the relative embeddings
                                       * (pos_key_proj, pos_query_proj) when not shared */
     float *pos_k_b, *pos_q_b;
+    float *scale_attn, *scale_ffn;   /* (hidden,) DINOv2's layer scales, or NULL */
     /* RMSNorm weights of the query and key heads (head_dim,), or of the whole projections
      * (heads*head_dim,), (kv_heads*head_dim,) (config qk_norm), or NULL */
     float *q_norm_g, *k_norm_g;
@@ -73,6 +74,9 @@ typedef struct {
     mhv_mat lm_head;             /* (vocab, hidden) decoders; the token embedding when tied;
                                   * data NULL for a base model without lm_head.weight */
     mhv_mat rel_emb;             /* (2 * span, hidden) DeBERTa's relative position embeddings */
+    mhv_mat patch_emb;           /* (hidden, channels * patch^2) vision: the patch projection */
+    float *patch_emb_b;
+    float *extra_tokens;         /* (vision_extra, hidden) [CLS] (and DeiT's distillation) */
     float *rel_ln_g, *rel_ln_b;  /* their LayerNorm (norm_rel_ebd), or NULL */
     mhv_wstore store;            /* the fp32 vectors above and any aligned copies */
     mhv_mat *experts;            /* (layers * experts * 3) the experts' matrices, or NULL */
@@ -102,6 +106,10 @@ typedef struct {
  * model's family, checking names, dtypes and shapes against the config. */
 mhv_status mhv_model_open(const char *dir, mhv_model **out, mhv_error *err);
 void mhv_model_close(mhv_model *m);
+
+/* Vision models: the tokens of an image (the extra tokens, then the patches row by row);
+ * 0 for models that read text. */
+int mhv_model_image_tokens(const mhv_model *m);
 
 /* The model as reports and figure titles describe it (strings borrowed from m). */
 mhv_model_info mhv_model_describe(const mhv_model *m);

@@ -141,7 +141,7 @@ typedef struct {
     const float *y;        /* (n, d) the other operand, or NULL */
     const mhv_norm *norm;  /* or NULL */
     int d;
-    enum { ROWS_NORM, ROWS_ADD_NORM, ROWS_ADD, ROWS_MUL } op;
+    enum { ROWS_NORM, ROWS_ADD_NORM, ROWS_ADD, ROWS_MUL, ROWS_SCALE } op;
 } rows_args;
 
 static void apply_norm(const mhv_kernels *K, const mhv_norm *nm, float *x, int rows, int d)
@@ -175,6 +175,10 @@ static void rows_op(const void *arg, int r0, int r1, int worker)
         for (size_t t = 0; t < len; t++)
             x[t] *= a->y[off + t];
         break;
+    case ROWS_SCALE: /* y is one (d,) vector */
+        for (size_t t = 0; t < len; t++)
+            x[t] *= a->y[t % (size_t)a->d];
+        break;
     }
 }
 
@@ -193,6 +197,12 @@ void mhv_nn_add_norm(mhv_nn *nn, float *x, const float *add, const mhv_norm *nm,
 void mhv_nn_add(mhv_nn *nn, float *x, const float *add, int n, int d)
 {
     rows_args a = {nn->K, x, add, NULL, d, ROWS_ADD};
+    par_rows(nn, n, d, rows_op, &a);
+}
+
+void mhv_nn_scale(mhv_nn *nn, float *x, const float *g, int n, int d)
+{
+    rows_args a = {nn->K, x, g, NULL, d, ROWS_SCALE};
     par_rows(nn, n, d, rows_op, &a);
 }
 

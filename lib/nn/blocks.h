@@ -38,6 +38,8 @@ typedef struct {
     int32_t *pos;           /* (n,) position rows of the tokens (mhv_nn_embed) */
     const int32_t *type_ids; /* (n,) the run's token type ids (sentence pairs), set by the
                               * forward driver; NULL: every token has type 0 */
+    const float *pixels;     /* (channels, height, width) the run's image (vision models),
+                              * set by the forward driver; NULL otherwise */
     float *bias;            /* (threads, bias_stride) score bias maps (mhv_nn_reserve_bias) */
     size_t bias_stride, bias_cap;
     float *wo_block;        /* (threads, wo_stride) W_O slices (mhv_nn_reserve_vnorm) */
@@ -95,6 +97,8 @@ void mhv_nn_norm(mhv_nn *nn, float *y, const float *x, const mhv_norm *nm, int n
 void mhv_nn_add_norm(mhv_nn *nn, float *x, const float *add, const mhv_norm *nm, int n, int d);
 /* x(n, d) += add: the residual add of pre-norm families. */
 void mhv_nn_add(mhv_nn *nn, float *x, const float *add, int n, int d);
+/* x(n, d) row by row times g(d,): layer scale (DINOv2's lambda). */
+void mhv_nn_scale(mhv_nn *nn, float *x, const float *g, int n, int d);
 /* x(n, d) *= y: the gate of gated feed-forward layers (SwiGLU). */
 void mhv_nn_mul(mhv_nn *nn, float *x, const float *y, int n, int d);
 /* x(n, d) = cap * tanh(x / cap), in fp32 as PyTorch: Gemma 2's final logit soft capping. */

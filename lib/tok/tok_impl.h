@@ -53,7 +53,7 @@ struct mhv_tok {
 
 struct cJSON;
 
-/* tokenizer.c */
+/* tokenizer.c (tok_add_token, tok_sort_added: added.c) */
 mhv_status tok_new(mhv_tok **out, const char *file, mhv_error *err);
 void tok_mark_special(mhv_tok *t, int32_t id);
 mhv_status tok_alloc_special(mhv_tok *t, const char *file, mhv_error *err);
@@ -73,6 +73,28 @@ mhv_status tok_template_add(mhv_tok *t, tok_template *tp, int32_t id, int seq, i
                             const char *file, mhv_error *err);
 /* Special-token strings in tokenizer_config.json are either "x" or {"content": "x", ...}. */
 const char *tok_token_string(const struct cJSON *obj, const char *key, const char *dflt);
+
+/* Text as added tokens are matched in it: code points, the UTF-8 bytes and the byte offset
+ * of each code point (n + 1 entries), and (orig, may be NULL) the original character each
+ * came from. */
+typedef struct {
+    const uint32_t *cp;           /* (n,) */
+    const unsigned char *bytes;
+    const size_t *boff;           /* (n + 1,) */
+    const int32_t *orig;          /* (n,) or NULL: the identity */
+    size_t n;
+} tok_view;
+
+/* What lies between two added tokens, characters [a, b) of the view; split says whether a
+ * token cut the text. */
+typedef mhv_status (*tok_piece_fn)(const mhv_tok *tok, void *ctx, size_t a, size_t b,
+                                   int split, mhv_toklist *out, mhv_error *err);
+
+/* added.c: HF AddedVocabulary::split_with_indices: the matches of tab (n_tab,) in v become
+ * their tokens and what lies between goes to piece(). */
+mhv_status tok_split_added(const mhv_tok *tok, const added_token *tab, int n_tab,
+                           const tok_view *v, tok_piece_fn piece, void *ctx, mhv_toklist *out,
+                           mhv_error *err);
 
 /* tok_json.c: tokenizer.json, from its file or an equivalent document (path names it) */
 mhv_status tok_load_json(mhv_tok *t, const char *path, mhv_error *err);

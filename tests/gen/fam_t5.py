@@ -64,3 +64,12 @@ sg.make("s2s-mt5-f32", MT5ForConditionalGeneration,
 sg.make("s2s-umt5-bf16", UMT5ForConditionalGeneration, UMT5Config(**SMALL), seed=35,
         qk_std=0.35, dtype=torch.bfloat16,
         note="UMT5ForConditionalGeneration: a relative bias in every layer, BF16")
+
+# with the repository's T5 tokenizer fixture (600 pieces), for the CLI tests (text pairs)
+sg.make("s2s-t5-tok-f16", T5ForConditionalGeneration,
+        T5Config(**dict(SMALL, vocab_size=600), feed_forward_proj="gated-gelu"), seed=36,
+        qk_std=0.35, dtype=torch.float16,
+        tokenizer=os.path.join(sg.fg.FIXTURES, "tok-t5", "tokenizer.json"),
+        texts=[("The cat sat on the mat.", "Die Katze sass auf der Matte."),
+               ("Hello world", "Hallo Welt")],
+        note="T5 v1.1 layout with tests/fixtures/tok-t5/tokenizer.json, F16 (CLI tests)")

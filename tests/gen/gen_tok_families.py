@@ -7,6 +7,7 @@ Writes tests/fixtures/tok-<name>/tokenizer.json and tests/fixtures/tok-goldens-<
     llama3    Split(Llama-3 regex) + ByteLevel, ignore_merges, <|begin_of_text|> template
     deepseek  Split(\\p{N}{1,3}) + Split(CJK runs) + Split(DeepSeek-V3 regex) + ByteLevel
     tekken    Split(Mistral Tekken regex) + ByteLevel
+    o200k     Split(GPT-4o's o200k_base regex) + ByteLevel
     olmo      ByteLevel(use_regex) as GPT-NeoX / OLMo / Pythia (add_prefix_space false)
     roberta   ByteLevel(add_prefix_space) + RobertaProcessing (single and pair)
   SentencePiece models trained with `sentencepiece` (nmt_nfkc, byte fallback) and converted by
@@ -50,6 +51,12 @@ LLAMA3 = (r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}|"
 DEEPSEEK = [r"\p{N}{1,3}", "[一-龥\u3040-ゟ゠-ヿ]+",
             r"[!\"#$%&'()*+,\-./:;<=>?@\[\\\]^_`{|}~][A-Za-z]+|[^\r\n\p{L}\p{P}\p{S}]?[\p{L}\p{M}]+|"
             r" ?[\p{P}\p{S}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"]
+# GPT-4o's o200k_base as Hugging Face tokenizer.json files spell it (Phi-4-style models)
+O200K = (r"[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]*[\p{Ll}\p{Lm}\p{Lo}\p{M}]+"
+         r"(?i:'s|'t|'re|'ve|'m|'ll|'d)?|"
+         r"[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]+[\p{Ll}\p{Lm}\p{Lo}\p{M}]*"
+         r"(?i:'s|'t|'re|'ve|'m|'ll|'d)?|"
+         r"\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n/]*|\s*[\r\n]+|\s+(?!\S)|\s+")
 TEKKEN = (r"[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]*[\p{Ll}\p{Lm}\p{Lo}\p{M}]+|"
           r"[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]+[\p{Ll}\p{Lm}\p{Lo}\p{M}]*|"
           r"\p{N}| ?[^\s\p{L}\p{N}]+[\r\n/]*|\s*[\r\n]+|\s+(?!\S)|\s+")
@@ -163,6 +170,8 @@ def byte_level_families():
         [bl]))
     out["tekken"] = bytelevel("tekken", pre_tokenizers.Sequence([
         pre_tokenizers.Split(Regex(TEKKEN), behavior="isolated", invert=False), bl]))
+    out["o200k"] = bytelevel("o200k", pre_tokenizers.Sequence([
+        pre_tokenizers.Split(Regex(O200K), behavior="isolated", invert=False), bl]))
     out["olmo"] = bytelevel("olmo", pre_tokenizers.ByteLevel(add_prefix_space=False,
                                                              trim_offsets=True, use_regex=True),
                             post=processors.ByteLevel(trim_offsets=True))

@@ -18,6 +18,7 @@ Deterministic (fixed seeds); overwrites its outputs.
 import json
 import os
 import random
+import shutil
 
 import torch
 from transformers import GenerationConfig
@@ -61,7 +62,7 @@ def _greedy(model, src, start, eos, pad, n):
 
 
 def make(name, cls, config, seed, qk_std, note, dtype=torch.float32, post=None, gain=0.5,
-         avoid_ids=(), dec_vocab=None, prepare=None):
+         avoid_ids=(), dec_vocab=None, prepare=None, tokenizer=None, texts=()):
     """prepare(model): adjusts the loaded reference models (e.g. a config flag transformers
     sets wrongly on reload, named in the note)."""
     path = os.path.join(fg.FIXTURES, name)
@@ -71,6 +72,8 @@ def make(name, cls, config, seed, qk_std, note, dtype=torch.float32, post=None, 
     model.save_pretrained(path)
     if post:
         post(path)
+    if tokenizer:  # a tokenizer.json of the repository's own fixtures, for the CLI tests
+        shutil.copy(tokenizer, os.path.join(path, "tokenizer.json"))
     for f in os.listdir(path):
         os.chmod(os.path.join(path, f), 0o644)
     ref = cls.from_pretrained(path, dtype=torch.float32, attn_implementation="eager").eval()
@@ -103,6 +106,15 @@ def make(name, cls, config, seed, qk_std, note, dtype=torch.float32, post=None, 
             src = [r.choice(ok) for _ in range(5 + 3 * t)]
             ids, margin = _greedy(ref, src, start, eos, cfg.pad_token_id, GEN_NEW)
             gens.append((src, ids, margin))
+    # text pairs as the tokenizer encodes them: the source, and the decoder's input (its
+    # start token, then tokenizer(text_target=target))
+    pairs = []
+    if texts:
+        from tokenizers import Tokenizer
+        tk = Tokenizer.from_file(os.path.join(path, "tokenizer.json"))
+        for a, b in texts:
+            pairs.append({"source": a, "target": b, "src_ids": tk.encode(a).ids,
+                          "tgt_ids": [start] + tk.encode(b).ids})
     tol = max(1e-5, 1.25 * worst)
     parts = ['{"fixture": %s,' % json.dumps(name), ' "source": %s,' % json.dumps(fg.SOURCE),
              ' "class": %s,' % json.dumps(cls.__name__), ' "note": %s,' % json.dumps(note),
@@ -117,6 +129,8 @@ def make(name, cls, config, seed, qk_std, note, dtype=torch.float32, post=None, 
         sents.append(s + "}")
     parts.append(",\n".join(sents))
     parts.append(" ],")
+    if pairs:
+        parts.append(' "text_pairs": %s,' % json.dumps(pairs, ensure_ascii=False))
     parts.append(' "generate": [%s]}' % ",\n  ".join(
         '{"src_ids": %s, "max_new": %d, "ids": %s, "min_margin": %.3g}' %
         (json.dumps(s), GEN_NEW, json.dumps(i), mg) for s, i, mg in gens))

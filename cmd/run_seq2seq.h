@@ -1,0 +1,24 @@
+/* run_seq2seq.h - `mhaviz run` on encoder-decoder models (T5, BART, Marian): source and
+ * target from --pairs, or the target generated (--generate N); the encoder's, the decoder's
+ * and the cross-attention's heads into the JSON report and the figures. */
+#ifndef MHV_RUN_SEQ2SEQ_H
+#define MHV_RUN_SEQ2SEQ_H
+
+#include "cli.h"
+#include "run_figures.h"
+
+typedef struct {
+    const char *heads, *file, *out;
+    cli_input_mode mode;
+    int pairs;          /* --pairs: lines are SOURCE<TAB>TARGET */
+    int generate;       /* --generate N: > 0, the target is the model's greedy output */
+    int align_layer;    /* --align-layer L, or -1: the last decoder layer */
+    const run_fig_opts *fig;
+} run_s2s_opts;
+
+/* Runs every line of o->file through m (an encoder-decoder) and writes OUT/<stem>.json and
+ * the figures as o->fig asks. */
+mhv_status run_seq2seq(const run_s2s_opts *o, mhv_model *m, const mhv_tok *tok,
+                       mhv_forward_ctx *fc, mhv_error *err);
+
+#endif

@@ -1,0 +1,22 @@
+/* run_vision.h - `mhaviz run` on vision transformers (ViT, DeiT, DINOv2): the input file
+ * lists images (PNG), one path a line, or is itself a .png; each image is preprocessed as
+ * the model's preprocessor_config.json says and its heads are written to OUT/<stem>.json
+ * and drawn over the image. */
+#ifndef MHV_RUN_VISION_H
+#define MHV_RUN_VISION_H
+
+#include "cli.h"
+#include "run_figures.h"
+
+typedef struct {
+    const char *heads, *file, *out;
+    const run_fig_opts *fig;
+    int no_resize;      /* --no-resize: images already at the model's size, taken as they are */
+    int query;          /* --query: the token whose attention is drawn: 0 ([CLS]) or a patch */
+    int query_r, query_c; /* --query r,c: that patch (when query_patch) */
+    int query_patch;
+} run_vis_opts;
+
+mhv_status run_vision(const run_vis_opts *o, mhv_model *m, mhv_forward_ctx *fc, mhv_error *err);
+
+#endif

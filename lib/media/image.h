@@ -1,0 +1,23 @@
+/* image.h - images read from PNG files, as 8-bit RGB. */
+#ifndef MHV_IMAGE_H
+#define MHV_IMAGE_H
+
+#include <stdint.h>
+
+#include "base/status.h"
+
+typedef struct {
+    int width, height;
+    uint8_t *rgb;       /* (height, width, 3) */
+} mhv_image;
+
+/* Largest side accepted: far beyond any photograph, small enough that w * h * 3 fits. */
+#define MHV_IMAGE_MAX_SIDE 16384
+
+/* Reads a PNG file (any bit depth, palette, grey or alpha: converted to 8-bit RGB, alpha
+ * dropped as PIL's convert("RGB") does). Not a PNG, too large or damaged is MHV_EFORMAT
+ * naming the file. */
+mhv_status mhv_image_read_png(const char *path, mhv_image *out, mhv_error *err);
+void mhv_image_free(mhv_image *im);
+
+#endif

@@ -1,0 +1,301 @@
+#include "media/preprocess.h"
+
+#include <cjson/cJSON.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/fileio.h"
+#include "base/json.h"
+
+mhv_status mhv_preprocess_load(const char *dir, int image_size, mhv_preprocess *p,
+                               mhv_error *err)
+{
+    *p = (mhv_preprocess){.do_resize = 1, .resample = 2, .size_h = image_size,
+                          .size_w = image_size, .do_rescale = 1, .rescale_factor = 1.0 / 255,
+                          .do_normalize = 1, .mean = {0.5, 0.5, 0.5}, .std = {0.5, 0.5, 0.5}};
+    char path[4200];
+    snprintf(path, sizeof path, "%s/preprocessor_config.json", dir);
+    if (!mhv_path_exists(path))
+        return MHV_OK;
+    cJSON *root;
+    mhv_status st = mhv_json_load(path, 1u << 20, &root, err);
+    if (st)
+        return st;
+    const cJSON *size = mhv_json_get(root, "size"), *crop = mhv_json_get(root, "crop_size");
+    if ((st = mhv_json_bool(root, "do_resize", 1, &p->do_resize, path, err)) ||
+        (st = mhv_json_int(root, "resample", 2, 0, 5, &p->resample, path, err)) ||
+        (st = mhv_json_bool(root, "do_center_crop", 0, &p->do_center_crop, path, err)) ||
+        (st = mhv_json_bool(root, "do_rescale", 1, &p->do_rescale, path, err)) ||
+        (st = mhv_json_num(root, "rescale_factor", 1.0 / 255, 0, 1e6, &p->rescale_factor, path,
+                           err)) ||
+        (st = mhv_json_bool(root, "do_normalize", 1, &p->do_normalize, path, err)))
+        goto out;
+    if (p->resample != 0 && p->resample != 2 && p->resample != 3) {
+        st = mhv_fail(err, MHV_EUNSUPPORTED, path,
+                      "resample %d is not supported (0 nearest, 2 bilinear, 3 bicubic)", p->resample);
+        goto out;
+    }
+    if (size && cJSON_IsObject(size)) {
+        if (mhv_json_get(size, "shortest_edge")) {
+            st = mhv_json_int(size, "shortest_edge", -1, 1, MHV_IMAGE_MAX_SIDE, &p->shortest_edge,
+                              path, err);
+        } else if ((st = mhv_json_int(size, "height", -1, 1, MHV_IMAGE_MAX_SIDE, &p->size_h, path,
+                                      err)) == MHV_OK) {
+            st = mhv_json_int(size, "width", -1, 1, MHV_IMAGE_MAX_SIDE, &p->size_w, path, err);
+        }
+    } else if (size && cJSON_IsNumber(size)) {
+        st = mhv_json_int(root, "size", -1, 1, MHV_IMAGE_MAX_SIDE, &p->size_h, path, err);
+        p->size_w = p->size_h;
+    }
+    if (st)
+        goto out;
+    if (p->do_center_crop) {
+        if (!crop || !cJSON_IsObject(crop) ||
+            (st = mhv_json_int(crop, "height", -1, 1, MHV_IMAGE_MAX_SIDE, &p->crop_h, path, err)) ||
+            (st = mhv_json_int(crop, "width", -1, 1, MHV_IMAGE_MAX_SIDE, &p->crop_w, path, err))) {
+            if (!st)
+                st = mhv_fail(err, MHV_EFORMAT, path, "do_center_crop without crop_size");
+            goto out;
+        }
+    }
+    const char *keys[2] = {"image_mean", "image_std"};
+    double *dst[2] = {p->mean, p->std};
+    for (int k = 0; k < 2; k++) {
+        const cJSON *a = mhv_json_get(root, keys[k]);
+        if (!a)
+            continue;
+        if (!cJSON_IsArray(a) || cJSON_GetArraySize(a) != 3) {
+            st = mhv_fail(err, MHV_EFORMAT, path, "field '%s' is not a list of 3 numbers", keys[k]);
+            goto out;
+        }
+        for (int c = 0; c < 3; c++) {
+            const cJSON *v = cJSON_GetArrayItem(a, c);
+            if (!cJSON_IsNumber(v) || !isfinite(v->valuedouble) || (k && v->valuedouble == 0)) {
+                st = mhv_fail(err, MHV_EFORMAT, path, "field '%s' holds a bad number", keys[k]);
+                goto out;
+            }
+            dst[k][c] = v->valuedouble;
+        }
+    }
+out:
+    cJSON_Delete(root);
+    return st;
+}
+
+/* ---- PIL's resampling (Resample.c): per output pixel, a filter whose support grows with
+ * the shrink factor (antialiasing), normalised weights in 22-bit fixed point, 8-bit
+ * results rounded and clipped after each pass ---- */
+
+static double f_bilinear(double x)
+{
+    x = fabs(x);
+    return x < 1 ? 1 - x : 0;
+}
+
+static double f_bicubic(double x)
+{
+    const double a = -0.5;
+    x = fabs(x);
+    if (x < 1)
+        return ((a + 2) * x - (a + 3)) * x * x + 1;
+    if (x < 2)
+        return (((x - 5) * x + 8) * x - 4) * a;
+    return 0;
+}
+
+#define PRECISION_BITS (32 - 8 - 2)
+
+typedef struct {
+    int *start, *count;   /* (out,) first input pixel and how many */
+    int32_t *k;           /* (out, ksize) fixed-point weights */
+    int ksize;
+} coeffs;
+
+static int make_coeffs(int in, int out, int resample, coeffs *c)
+{
+    double (*f)(double) = resample == 3 ? f_bicubic : f_bilinear;
+    double support = resample == 3 ? 2 : 1, scale = (double)in / out;
+    double filterscale = scale < 1 ? 1 : scale;
+    support *= filterscale;
+    c->ksize = (int)ceil(support) * 2 + 1;
+    c->start = malloc((size_t)out * sizeof *c->start);
+    c->count = malloc((size_t)out * sizeof *c->count);
+    c->k = calloc((size_t)out * (size_t)c->ksize, sizeof *c->k);
+    double *w = malloc((size_t)c->ksize * sizeof *w);
+    if (!c->start || !c->count || !c->k || !w) {
+        free(w);
+        return -1;
+    }
+    for (int o = 0; o < out; o++) {
+        double center = (o + 0.5) * scale, ss = 1.0 / filterscale, sum = 0;
+        int xmin = (int)(center - support + 0.5), xmax;
+        if (xmin < 0)
+            xmin = 0;
+        xmax = (int)(center + support + 0.5);
+        if (xmax > in)
+            xmax = in;
+        xmax -= xmin;
+        for (int x = 0; x < xmax; x++) {
+            w[x] = f((x + xmin - center + 0.5) * ss);
+            sum += w[x];
+        }
+        for (int x = 0; x < xmax; x++) {
+            double v = sum != 0 ? w[x] / sum : 0;
+            c->k[(size_t)o * c->ksize + x] =
+                (int32_t)(v < 0 ? v * (1 << PRECISION_BITS) - 0.5 : v * (1 << PRECISION_BITS) + 0.5);
+        }
+        c->start[o] = xmin;
+        c->count[o] = xmax;
+    }
+    free(w);
+    return 0;
+}
+
+static void free_coeffs(coeffs *c)
+{
+    free(c->start), free(c->count), free(c->k);
+}
+
+static uint8_t clip8(int64_t v)
+{
+    v >>= PRECISION_BITS;
+    return v < 0 ? 0 : v > 255 ? 255 : (uint8_t)v;
+}
+
+/* dst(h, out_w, 3) = src(h, w, 3) resampled along rows. */
+static void pass_h(const uint8_t *src, int w, int h, uint8_t *dst, int out_w, const coeffs *c)
+{
+    for (int y = 0; y < h; y++)
+        for (int o = 0; o < out_w; o++)
+            for (int ch = 0; ch < 3; ch++) {
+                int64_t ss = 1 << (PRECISION_BITS - 1);
+                const int32_t *k = c->k + (size_t)o * c->ksize;
+                for (int x = 0; x < c->count[o]; x++)
+                    ss += (int64_t)src[((size_t)y * w + (size_t)(c->start[o] + x)) * 3 + ch] * k[x];
+                dst[((size_t)y * out_w + o) * 3 + ch] = clip8(ss);
+            }
+}
+
+/* dst(out_h, w, 3) = src(h, w, 3) resampled along columns. */
+static void pass_v(const uint8_t *src, int w, uint8_t *dst, int out_h, const coeffs *c)
+{
+    for (int o = 0; o < out_h; o++)
+        for (int x = 0; x < w; x++)
+            for (int ch = 0; ch < 3; ch++) {
+                int64_t ss = 1 << (PRECISION_BITS - 1);
+                const int32_t *k = c->k + (size_t)o * c->ksize;
+                for (int y = 0; y < c->count[o]; y++)
+                    ss += (int64_t)src[((size_t)(c->start[o] + y) * w + (size_t)x) * 3 + ch] * k[y];
+                dst[((size_t)o * w + x) * 3 + ch] = clip8(ss);
+            }
+}
+
+/* PIL's nearest neighbour: source pixel floor((o + 0.5) * in / out). */
+static void nearest(const mhv_image *im, uint8_t *dst, int ow, int oh)
+{
+    for (int y = 0; y < oh; y++) {
+        int sy = (int)((y + 0.5) * im->height / oh);
+        for (int x = 0; x < ow; x++) {
+            int sx = (int)((x + 0.5) * im->width / ow);
+            memcpy(dst + ((size_t)y * ow + x) * 3, im->rgb + ((size_t)sy * im->width + sx) * 3, 3);
+        }
+    }
+}
+
+/* im resized to ow x oh into *out (malloc'ed). */
+static int resize(const mhv_image *im, int ow, int oh, int resample, uint8_t **out)
+{
+    *out = malloc((size_t)ow * oh * 3);
+    if (!*out)
+        return -1;
+    if (resample == 0) {
+        nearest(im, *out, ow, oh);
+        return 0;
+    }
+    int w = im->width, h = im->height;
+    const uint8_t *src = im->rgb;
+    uint8_t *mid = NULL;
+    coeffs ch = {0}, cv = {0};
+    int rc = -1;
+    if (ow != w) { /* PIL resamples horizontally first, then vertically */
+        if (make_coeffs(w, ow, resample, &ch) || !(mid = malloc((size_t)ow * h * 3)))
+            goto done;
+        pass_h(src, w, h, mid, ow, &ch);
+        src = mid, w = ow;
+    }
+    if (oh != h) {
+        if (make_coeffs(h, oh, resample, &cv))
+            goto done;
+        pass_v(src, w, *out, oh, &cv);
+    } else {
+        memcpy(*out, src, (size_t)ow * oh * 3);
+    }
+    rc = 0;
+done:
+    free(mid);
+    free_coeffs(&ch), free_coeffs(&cv);
+    if (rc) {
+        free(*out);
+        *out = NULL;
+    }
+    return rc;
+}
+
+mhv_status mhv_preprocess_run(const mhv_preprocess *p, const mhv_image *im, int out_h,
+                              int out_w, float *out, int box[4], const char *name,
+                              mhv_error *err)
+{
+    int w = im->width, h = im->height;
+    uint8_t *buf = NULL;
+    const uint8_t *px = im->rgb;
+    if (p->do_resize) {
+        int nw = p->size_w, nh = p->size_h;
+        if (p->shortest_edge) { /* transformers' get_resize_output_image_size */
+            int s = p->shortest_edge;
+            if (w <= h)
+                nw = s, nh = (int)((double)s * h / w);
+            else
+                nh = s, nw = (int)((double)s * w / h);
+        }
+        if (nw < 1 || nh < 1 || nw > MHV_IMAGE_MAX_SIDE || nh > MHV_IMAGE_MAX_SIDE)
+            return mhv_fail(err, MHV_EUSAGE, name, "cannot resize to %dx%d", nw, nh);
+        if (nw != w || nh != h) {
+            if (resize(im, nw, nh, p->resample, &buf))
+                return mhv_fail(err, MHV_ENOMEM, name, "out of memory resizing the image");
+            px = buf, w = nw, h = nh;
+        }
+    }
+    int top = 0, left = 0, ch = h, cw = w;
+    if (p->do_center_crop) {
+        if (p->crop_h > h || p->crop_w > w) {
+            free(buf);
+            return mhv_fail(err, MHV_EUSAGE, name, "a %dx%d crop does not fit in %dx%d pixels",
+                            p->crop_w, p->crop_h, w, h);
+        }
+        top = (h - p->crop_h) / 2, left = (w - p->crop_w) / 2; /* transformers' center_crop */
+        ch = p->crop_h, cw = p->crop_w;
+    }
+    if (ch != out_h || cw != out_w) {
+        free(buf);
+        return mhv_fail(err, MHV_EUSAGE, name,
+                        "the image comes to %dx%d pixels after preprocessing; the model takes "
+                        "%dx%d",
+                        cw, ch, out_w, out_h);
+    }
+    for (int c = 0; c < 3; c++)
+        for (int y = 0; y < ch; y++)
+            for (int x = 0; x < cw; x++) {
+                double v = px[((size_t)(top + y) * w + (size_t)(left + x)) * 3 + c];
+                if (p->do_rescale)
+                    v = (float)(v * p->rescale_factor);
+                if (p->do_normalize)
+                    v = (v - (float)p->mean[c]) / (float)p->std[c];
+                out[((size_t)c * ch + y) * cw + x] = (float)v;
+            }
+    if (box)
+        box[0] = left, box[1] = top, box[2] = cw, box[3] = ch;
+    free(buf);
+    return MHV_OK;
+}

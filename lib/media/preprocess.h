@@ -1,0 +1,35 @@
+/* preprocess.h - an image prepared as a vision model's image processor prepares it
+ * (preprocessor_config.json): resized (PIL's resampling: bilinear, bicubic or nearest, with
+ * its antialiasing when shrinking, in 8 bits between the two passes as PIL computes), centre
+ * cropped, rescaled and normalised, into (3, height, width) floats. */
+#ifndef MHV_PREPROCESS_H
+#define MHV_PREPROCESS_H
+
+#include "base/status.h"
+#include "media/image.h"
+
+typedef struct {
+    int do_resize, resample;        /* PIL's codes: 0 nearest, 2 bilinear, 3 bicubic */
+    int size_h, size_w;             /* resize to this ... */
+    int shortest_edge;              /* ... or the short side to this (aspect kept); 0: not */
+    int do_center_crop, crop_h, crop_w;
+    int do_rescale;
+    double rescale_factor;
+    int do_normalize;
+    double mean[3], std[3];
+} mhv_preprocess;
+
+/* The processor of a model directory: DIR/preprocessor_config.json when present, else
+ * ViTImageProcessor's defaults for a model of image_size (resize to it, bilinear, rescale,
+ * normalise by 0.5). */
+mhv_status mhv_preprocess_load(const char *dir, int image_size, mhv_preprocess *p,
+                               mhv_error *err);
+
+/* out(3, out_h, out_w) from im; the crop box in the resized image's pixels goes to box
+ * (x, y, w, h) when non-NULL. MHV_EUSAGE when the result is not out_h x out_w (the
+ * processor does not produce the model's size). `name` names the image in messages. */
+mhv_status mhv_preprocess_run(const mhv_preprocess *p, const mhv_image *im, int out_h,
+                              int out_w, float *out, int box[4], const char *name,
+                              mhv_error *err);
+
+#endif

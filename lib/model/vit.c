@@ -1,0 +1,286 @@
+/* vit.c - vision transformers: ViT, DeiT and DINOv2 (ViTModel, ViTForImageClassification,
+ * DeiTModel ..., Dinov2Model): an image cut into patches, each projected to a token (the
+ * patch convolution as one linear layer), after a [CLS] token (and DeiT's distillation
+ * token), with learned positions; pre-norm layers, GELU MLP, DINOv2's layer scales.
+ *
+ *   x = [cls (, dist), P·patch_1 + b, ..., P·patch_N + b] + pos
+ *   per layer: x += ls1 * o(attn(ln1(x)));  x += ls2 * fc2(gelu(fc1(ln2(x))))
+ * Images must have the model's image_size: position interpolation for other sizes is refused.
+ * Weights are read under transformers 5's names (layers.N.attention.q_proj ...) and the
+ * names of the checkpoints on the hub (encoder.layer.N.attention.attention.query ...). */
+#include <cjson/cJSON.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "base/json.h"
+#include "model/family.h"
+#include "model/layers.h"
+
+typedef struct {
+    const char *model_type;
+    const char *prefix;       /* of the *ForImageClassification checkpoints */
+    int extra;                /* tokens before the patches */
+    int dinov2;               /* layer scales, norm1/norm2, mlp_ratio */
+    double eps_default;
+} variant;
+
+static const variant variants[] = {
+    {"vit", "vit.", 1, 0, 1e-12},
+    {"deit", "deit.", 2, 0, 1e-12},
+    {"dinov2", "dinov2.", 1, 1, 1e-6},
+};
+
+static const char *const model_types[] = {"vit", "deit", "dinov2", NULL};
+
+static const variant *variant_of(const mhv_config *c)
+{
+    for (size_t i = 0; i < sizeof variants / sizeof variants[0]; i++)
+        if (strcmp(variants[i].model_type, c->arch) == 0)
+            return &variants[i];
+    return &variants[0];
+}
+
+static mhv_status vit_config(const cJSON *root, mhv_config *c, const char *name, mhv_error *err)
+{
+    const variant *v = variant_of(c);
+    static const mhv_size_keys keys = {"hidden_size", "num_hidden_layers", "num_attention_heads",
+                                       "intermediate_size", "vocab_size", "max_position_embeddings",
+                                       768, 12, 12, 3072, 1, 1};
+    mhv_status st;
+    double eps;
+    int qkv_bias, swiglu = 0, ratio = 4;
+    if ((st = mhv_config_sizes(root, &keys, 1, c, name, err)) ||
+        (st = mhv_json_int(root, "image_size", v->dinov2 ? 518 : 224, 1, 1 << 16, &c->image_size,
+                           name, err)) ||
+        (st = mhv_json_int(root, "patch_size", v->dinov2 ? 14 : 16, 1, 1 << 12, &c->patch_size,
+                           name, err)) ||
+        (st = mhv_json_int(root, "num_channels", 3, 1, 16, &c->num_channels, name, err)) ||
+        (st = mhv_json_num(root, "layer_norm_eps", v->eps_default, -1e-300, 1, &eps, name,
+                           err)) ||
+        (st = mhv_config_act(root, "hidden_act", MHV_ACT_GELU, &c->act, name, err)) ||
+        (st = mhv_json_bool(root, "qkv_bias", 1, &qkv_bias, name, err)) ||
+        (v->dinov2 && ((st = mhv_json_bool(root, "use_swiglu_ffn", 0, &swiglu, name, err)) ||
+                       (st = mhv_json_int(root, "mlp_ratio", 4, 1, 64, &ratio, name, err)))))
+        return st;
+    if (swiglu)
+        return mhv_fail(err, MHV_EUNSUPPORTED, name, "use_swiglu_ffn is not supported");
+    if (c->image_size % c->patch_size)
+        return mhv_fail(err, MHV_EFORMAT, name, "patch_size %d does not divide image_size %d",
+                        c->patch_size, c->image_size);
+    if (v->dinov2)
+        c->intermediate_size = c->hidden_size * ratio;
+    int side = c->image_size / c->patch_size;
+    if ((long)side * side + v->extra > MHV_MAX_POSITIONS)
+        return mhv_fail(err, MHV_EFORMAT, name, "image_size / patch_size gives too many patches");
+    c->layer_norm_eps = (float)eps;
+    c->attn_bias = qkv_bias;
+    c->vision = 1;
+    c->vision_extra = v->extra;
+    c->max_positions = v->extra + side * side;
+    c->vocab_size = 1;
+    return MHV_OK;
+}
+
+static size_t vit_vector_floats(const mhv_config *c)
+{
+    size_t H = (size_t)c->hidden_size;
+    return 6 * H + (size_t)c->num_layers * (11 * H + (size_t)c->intermediate_size);
+}
+
+/* The first of names that the checkpoint has (the last one's absence is the error). */
+static mhv_status mat_of(mhv_wload *ld, const char *const *names, int count, int rows, int cols,
+                         mhv_mat *m, mhv_error *err)
+{
+    for (int i = 0; i < count; i++) {
+        mhv_status st = mhv_wload_mat(ld, names[i], rows, cols, i + 1 < count ? MHV_W_OPTIONAL : 0,
+                                      m, err);
+        if (st || m->data)
+            return st;
+    }
+    return MHV_OK;
+}
+
+static mhv_status vec_of(mhv_wload *ld, const char *const *names, int count, int len, int flags,
+                         float **v, mhv_error *err)
+{
+    for (int i = 0; i < count; i++) {
+        mhv_status st = mhv_wload_vec(ld, names[i], len, i + 1 < count ? MHV_W_OPTIONAL : flags,
+                                      v, err);
+        if (st || *v)
+            return st;
+    }
+    return MHV_OK;
+}
+
+/* One weight and its bias under each layout's name: new[], old[] (suffixes .weight/.bias). */
+static mhv_status linear_of(mhv_wload *ld, const char *a, const char *b, int rows, int cols,
+                            int bias, mhv_mat *w, float **bv, mhv_error *err)
+{
+    char wa[200], wb[200], ba[200], bb[200];
+    snprintf(wa, sizeof wa, "%s.weight", a), snprintf(wb, sizeof wb, "%s.weight", b);
+    snprintf(ba, sizeof ba, "%s.bias", a), snprintf(bb, sizeof bb, "%s.bias", b);
+    const char *ws[] = {wa, wb}, *bs[] = {ba, bb};
+    mhv_status st = mat_of(ld, ws, 2, rows, cols, w, err);
+    if (!st && bias)
+        st = vec_of(ld, bs, 2, rows, 0, bv, err);
+    return st;
+}
+
+static mhv_status vit_load(mhv_model *m, mhv_wload *ld, mhv_error *err)
+{
+    const mhv_config *c = &m->cfg;
+    const variant *v = variant_of(c);
+    const char *const prefixes[] = {v->prefix, NULL};
+    int H = c->hidden_size, I = c->intermediate_size, P = c->patch_size, C = c->num_channels;
+    int side = c->image_size / P, n = v->extra + side * side;
+    mhv_wload_prefix(ld, prefixes, "embeddings.cls_token");
+    int64_t patch_dims[4] = {H, C, P, P}, cls_dims[3] = {1, 1, H}, pos_dims[3] = {1, n, H};
+    mhv_mat cls, dist, pos;
+    mhv_status st;
+    if ((st = mhv_wload_tensor(ld, "embeddings.patch_embeddings.projection.weight", patch_dims, 4,
+                               0, &m->patch_emb, err)) ||
+        (st = mhv_wload_vec(ld, "embeddings.patch_embeddings.projection.bias", H, 0,
+                            &m->patch_emb_b, err)) ||
+        (st = mhv_wload_tensor(ld, "embeddings.cls_token", cls_dims, 3, 0, &cls, err)) ||
+        (v->extra > 1 && (st = mhv_wload_tensor(ld, "embeddings.distillation_token", cls_dims, 3,
+                                                0, &dist, err))) ||
+        (st = mhv_wload_tensor(ld, "embeddings.position_embeddings", pos_dims, 3, 0, &pos, err)))
+        return st;
+    m->pos_emb = (mhv_mat){.data = pos.data, .dtype = pos.dtype, .rows = n, .cols = H};
+    if ((st = mhv_wload_zeros(ld, v->extra * H, &m->extra_tokens, err)))
+        return st;
+    mhv_dtype_to_f32(m->extra_tokens, cls.data, cls.dtype, (size_t)H);
+    if (v->extra > 1)
+        mhv_dtype_to_f32(m->extra_tokens + H, dist.data, dist.dtype, (size_t)H);
+    int qb = c->attn_bias;
+    for (int l = 0; l < c->num_layers; l++) {
+        mhv_layer *ly = &m->layers[l];
+        char a[160], b[160], n1[160], n2[160];
+        /* transformers 5 saves layers.N (vit, deit) or encoder.layer.N (dinov2) with
+         * q_proj ...; the hub's files have encoder.layer.N.attention.attention.query ... */
+        const char *l5 = v->dinov2 ? "encoder.layer" : "layers";
+#define LIN(new_, old_, r, cl, bias, w, bv)                                                        \
+    (snprintf(a, sizeof a, "%s.%d.%s", l5, l, new_),                                              \
+     snprintf(b, sizeof b, "encoder.layer.%d.%s", l, old_),                                       \
+     linear_of(ld, a, b, r, cl, bias, w, bv, err))
+        if ((st = LIN("attention.q_proj", "attention.attention.query", H, H, qb, &ly->q, &ly->q_b)) ||
+            (st = LIN("attention.k_proj", "attention.attention.key", H, H, qb, &ly->k, &ly->k_b)) ||
+            (st = LIN("attention.v_proj", "attention.attention.value", H, H, qb, &ly->v, &ly->v_b)) ||
+            (st = LIN("attention.o_proj", "attention.output.dense", H, H, 1, &ly->o, &ly->o_b)) ||
+            (st = LIN("mlp.fc1", v->dinov2 ? "mlp.fc1" : "intermediate.dense", I, H, 1,
+                      &ly->ffn_up, &ly->ffn_up_b)) ||
+            (st = LIN("mlp.fc2", v->dinov2 ? "mlp.fc2" : "output.dense", H, I, 1, &ly->ffn_down,
+                      &ly->ffn_down_b)))
+            return st;
+#undef LIN
+        const char *ln1 = v->dinov2 ? "norm1" : "layernorm_before";
+        const char *ln2 = v->dinov2 ? "norm2" : "layernorm_after";
+        snprintf(n1, sizeof n1, "%s.%d.%s", l5, l, ln1);
+        snprintf(n2, sizeof n2, "encoder.layer.%d.%s", l, ln1);
+        if ((st = linear_of(ld, n1, n2, H, 0, 1, &(mhv_mat){0}, &ly->ln_attn_b, err)))
+            return st;
+        char g1[200], g2[200];
+        snprintf(g1, sizeof g1, "%s.weight", n1), snprintf(g2, sizeof g2, "%s.weight", n2);
+        const char *gs[] = {g1, g2};
+        if ((st = vec_of(ld, gs, 2, H, 0, &ly->ln_attn_g, err)))
+            return st;
+        snprintf(n1, sizeof n1, "%s.%d.%s", l5, l, ln2);
+        snprintf(n2, sizeof n2, "encoder.layer.%d.%s", l, ln2);
+        snprintf(g1, sizeof g1, "%s.weight", n1), snprintf(g2, sizeof g2, "%s.weight", n2);
+        char b1[200], b2[200];
+        snprintf(b1, sizeof b1, "%s.bias", n1), snprintf(b2, sizeof b2, "%s.bias", n2);
+        const char *bs[] = {b1, b2};
+        if ((st = vec_of(ld, gs, 2, H, 0, &ly->ln_ffn_g, err)) ||
+            (st = vec_of(ld, bs, 2, H, 0, &ly->ln_ffn_b, err)))
+            return st;
+        if (v->dinov2) {
+            snprintf(a, sizeof a, "encoder.layer.%d.layer_scale1.lambda1", l);
+            snprintf(b, sizeof b, "encoder.layer.%d.layer_scale2.lambda1", l);
+            if ((st = mhv_wload_vec(ld, a, H, 0, &ly->scale_attn, err)) ||
+                (st = mhv_wload_vec(ld, b, H, 0, &ly->scale_ffn, err)))
+                return st;
+        }
+    }
+    return MHV_OK;
+}
+
+/* Rows (N, C*P*P) of the image's patches, row-major over the patch grid, each flattened as
+ * the convolution kernel is: channel, then kernel row, then kernel column. */
+static void cut_patches(const float *px, int C, int S, int P, float *out)
+{
+    int side = S / P;
+    for (int pr = 0; pr < side; pr++)
+        for (int pc = 0; pc < side; pc++) {
+            float *o = out + (size_t)(pr * side + pc) * (size_t)(C * P * P);
+            for (int ch = 0; ch < C; ch++)
+                for (int y = 0; y < P; y++)
+                    memcpy(o + (size_t)(ch * P + y) * (size_t)P,
+                           px + ((size_t)ch * S + (size_t)(pr * P + y)) * (size_t)S + (size_t)pc * P,
+                           (size_t)P * sizeof *o);
+        }
+}
+
+static mhv_status vit_forward(mhv_nn *nn, const mhv_model *m, const int32_t *ids, int n,
+                              mhv_capture *cap, float *logits, mhv_error *err)
+{
+    (void)ids;
+    const mhv_config *c = &m->cfg;
+    if (logits)
+        return mhv_fail(err, MHV_EUNSUPPORTED, m->dir, "logits need a decoder model, not %s",
+                        c->arch);
+    int H = c->hidden_size, I = c->intermediate_size, E = c->vision_extra;
+    int K = c->num_channels * c->patch_size * c->patch_size, np = n - E;
+    size_t nh = (size_t)n * (size_t)H;
+    float *x, *xb, *q, *k, *v, *ctx, *tmp; /* (n, H) each */
+    float *ffn;                            /* (n, I) */
+    float *patches;                        /* (patches, C*P*P) */
+    const mhv_nn_buf bufs[] = {{&x, nh},  {&xb, nh},  {&q, nh},   {&k, nh},
+                               {&v, nh},  {&ctx, nh}, {&tmp, nh}, {&ffn, (size_t)n * (size_t)I},
+                               {&patches, (size_t)np * (size_t)K}};
+    int widest = I > H ? I : H;
+    mhv_nn_shape shape = {n, H, K > widest ? K : widest, c->head_dim};
+    mhv_status st = mhv_nn_begin(nn, &shape, bufs, (int)(sizeof bufs / sizeof bufs[0]), err);
+    if (st)
+        return st;
+
+    cut_patches(nn->pixels, c->num_channels, c->image_size, c->patch_size, patches);
+    memcpy(x, m->extra_tokens, (size_t)E * (size_t)H * sizeof *x);
+    mhv_nn_linear(nn, x + (size_t)E * (size_t)H, patches, &m->patch_emb, m->patch_emb_b, np,
+                  MHV_NN_NO_ACT);
+    for (int i = 0; i < n; i++) { /* learned positions of every token */
+        mhv_mat_row(&m->pos_emb, i, tmp);
+        nn->K->add(x + (size_t)i * (size_t)H, tmp, (size_t)H);
+    }
+    for (int l = 0; l <= cap->last; l++) {
+        const mhv_layer *ly = &m->layers[l];
+        mhv_norm ln1 = {MHV_NORM_LAYER, ly->ln_attn_g, ly->ln_attn_b, c->layer_norm_eps};
+        mhv_norm ln2 = {MHV_NORM_LAYER, ly->ln_ffn_g, ly->ln_ffn_b, c->layer_norm_eps};
+        mhv_attn_layer attn = mhv_layer_attention(ly, c);
+        mhv_nn_norm(nn, xb, x, &ln1, n, H);
+        mhv_nn_attention(nn, &attn, xb, n, l,
+                         &(mhv_attn_bufs){.q = q, .k = k, .v = v, .ctx = ctx}, cap);
+        if (mhv_capture_done(cap, l))
+            break;
+        mhv_nn_linear(nn, tmp, ctx, &ly->o, ly->o_b, n, MHV_NN_NO_ACT);
+        if (ly->scale_attn)
+            mhv_nn_scale(nn, tmp, ly->scale_attn, n, H);
+        mhv_nn_add(nn, x, tmp, n, H);
+        mhv_nn_norm(nn, xb, x, &ln2, n, H);
+        mhv_nn_linear(nn, ffn, xb, &ly->ffn_up, ly->ffn_up_b, n, (int)c->act);
+        mhv_nn_linear(nn, tmp, ffn, &ly->ffn_down, ly->ffn_down_b, n, MHV_NN_NO_ACT);
+        if (ly->scale_ffn)
+            mhv_nn_scale(nn, tmp, ly->scale_ffn, n, H);
+        mhv_nn_add(nn, x, tmp, n, H);
+    }
+    return MHV_OK;
+}
+
+const mhv_family mhv_family_vit = {
+    .name = "vit",
+    .model_types = model_types,
+    .config = vit_config,
+    .vector_floats = vit_vector_floats,
+    .load = vit_load,
+    .forward = vit_forward,
+};

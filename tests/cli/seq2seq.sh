@@ -1,0 +1,170 @@
+#!/usr/bin/env bash
+# Encoder-decoder models (tests/fixtures/s2s-*): run --pairs with ids and with text (the
+# repository's T5 tokenizer), --generate, the JSON's stacks against the transformers
+# goldens, the figure names, --heads by stack, and the refusals.
+. "$(dirname "$0")/lib.sh"
+check() { if eval "$2"; then ok; else bad "$1"; fi; }
+G=tests/fixtures/goldens
+
+# pairs of every golden sentence: SRC_IDS<TAB>TGT_IDS
+golden_pairs() {
+    perl -MJSON::PP -e 'local $/; my $j = decode_json(<STDIN>);
+        print join(" ", @{$_->{src_ids}}), "\t", join(" ", @{$_->{tgt_ids}}), "\n"
+            for @{$j->{sentences}}' <"$G/$1.json"
+}
+
+# compare OUT_JSON GOLDEN: every entry within the golden's tolerance, shapes as the stacks
+# have them, zeros above the diagonal of the decoder, every head of every stack present
+compare() {
+    perl -MJSON::PP -e '
+        local $/; open my $a, "<", $ARGV[0] or die; open my $b, "<", $ARGV[1] or die;
+        my $x = decode_json(<$a>); my $y = decode_json(<$b>); my $worst = 0; my $count = 0;
+        exit 4 unless $x->{model}{encoder_decoder};
+        for my $s (0 .. $#{$y->{sentences}}) {
+            my $xs = $x->{sentences}[$s]; my $ys = $y->{sentences}[$s];
+            exit 5 unless join(" ", @{$xs->{token_ids}}) eq join(" ", @{$ys->{src_ids}});
+            exit 5 unless join(" ", @{$xs->{target_token_ids}}) eq join(" ", @{$ys->{tgt_ids}});
+            for my $h (@{$xs->{attentions}}) {
+                my $g = $ys->{$h->{stack}}[$h->{layer}][$h->{head}] or exit 6;
+                my $w = $h->{weights}; $count++;
+                exit 7 unless @$w == @$g && @{$w->[0]} == @{$g->[0]};
+                for my $i (0 .. $#$g) { for my $j (0 .. $#{$g->[$i]}) {
+                    my $d = abs($w->[$i][$j] - $g->[$i][$j]); $worst = $d if $d > $worst;
+                    exit 3 if $h->{stack} eq "decoder" && $j > $i && $w->[$i][$j] != 0;
+                } }
+            }
+            my $want = 0; $want += @{$ys->{$_}} * @{$ys->{$_}[0]} for qw(encoder decoder cross);
+            exit 8 unless $count == $want; $count = 0;
+        }
+        exit($worst <= $y->{tolerance} ? 0 : 2);' "$1" "$G/$2.json"
+}
+
+for name in s2s-t5-f32 s2s-bart-f32 s2s-mbart-bf16 s2s-marian-separate-f32 s2s-umt5-bf16; do
+    golden_pairs "$name" >"$TMP/p.txt"
+    rm -rf "$TMP/out"
+    "$MHAVIZ" run --model "tests/fixtures/$name" --ids --pairs --format json --out "$TMP/out" \
+        "$TMP/p.txt" >"$TMP/stdout" 2>"$TMP/stderr"
+    check "$name: exit 0, silent" "[ $? = 0 ] && [ ! -s $TMP/stdout ] && [ ! -s $TMP/stderr ]"
+    compare "$TMP/out/p.json" "$name"
+    check "$name: matches the golden ($?)" "[ $? = 0 ]"
+done
+
+# text pairs through the tokenizer: source ids and decoder input as transformers makes them
+T=s2s-t5-tok-f16
+perl -MJSON::PP -e 'local $/; my $j = decode_json(<STDIN>); binmode STDOUT, ":utf8";
+    print "$_->{source}\t$_->{target}\n" for @{$j->{text_pairs}}' <"$G/$T.json" >"$TMP/t.txt"
+rm -rf "$TMP/out"
+"$MHAVIZ" run --model "tests/fixtures/$T" --pairs --format json,png --out "$TMP/out" "$TMP/t.txt" \
+    >"$TMP/stdout" 2>"$TMP/stderr"
+check "text pairs: exit 0 ($(head -c 200 "$TMP/stderr"))" "[ $? = 0 ]"
+perl -MJSON::PP -e '
+    local $/; open my $a, "<", $ARGV[0] or die; open my $b, "<", $ARGV[1] or die;
+    my $x = decode_json(<$a>); my $y = decode_json(<$b>);
+    for my $s (0 .. $#{$y->{text_pairs}}) {
+        my ($xs, $ys) = ($x->{sentences}[$s], $y->{text_pairs}[$s]);
+        exit 2 unless join(" ", @{$xs->{token_ids}}) eq join(" ", @{$ys->{src_ids}});
+        exit 3 unless join(" ", @{$xs->{target_token_ids}}) eq join(" ", @{$ys->{tgt_ids}});
+        exit 4 unless $xs->{target_text} eq $ys->{target} && $xs->{text} eq $ys->{source};
+        exit 5 unless @{$xs->{target_tokens}} == @{$ys->{tgt_ids}};
+        exit 6 if defined $xs->{target_spans}[0];   # the start token covers no text
+    }' "$TMP/out/t.json" "$G/$T.json"
+check "text pairs: token ids as transformers ($?)" "[ $? = 0 ]"
+for f in E00-H00 E01 D01-H03 D00 X01-H02 X01 align; do
+    check "text pairs: figure $f.png" "[ -s $TMP/out/t/$f.png ]"
+done
+check "text pairs: second sentence's figures" "[ -s $TMP/out/t-2/align.png ]"
+check "no L-named figures" "[ -z \"\$(ls $TMP/out/t | grep '^L')\" ]"
+
+# --generate N: the target is transformers' greedy output
+for name in s2s-t5-f32 s2s-marian-f32; do
+    perl -MJSON::PP -e 'local $/; my $j = decode_json(<STDIN>);
+        print join(" ", @{$_->{src_ids}}), "\n" for @{$j->{generate}}' <"$G/$name.json" >"$TMP/g.txt"
+    rm -rf "$TMP/out"
+    "$MHAVIZ" run --model "tests/fixtures/$name" --ids --generate 8 --heads cross:0:0 \
+        --format json --out "$TMP/out" "$TMP/g.txt" >"$TMP/stdout" 2>"$TMP/stderr"
+    check "$name --generate: exit 0" "[ $? = 0 ] && [ ! -s $TMP/stderr ]"
+    perl -MJSON::PP -e '
+        local $/; open my $a, "<", $ARGV[0] or die; open my $b, "<", $ARGV[1] or die;
+        my $x = decode_json(<$a>); my $y = decode_json(<$b>);
+        for my $s (0 .. $#{$y->{generate}}) {
+            my $xs = $x->{sentences}[$s];
+            exit 2 unless join(" ", @{$xs->{target_token_ids}}) eq join(" ", @{$y->{generate}[$s]{ids}});
+            exit 3 if defined $xs->{target_text};
+            exit 4 unless @{$xs->{attentions}} == 1 && $xs->{attentions}[0]{stack} eq "cross";
+        }' "$TMP/out/g.json" "$G/$name.json"
+    check "$name --generate: greedy tokens as transformers ($?)" "[ $? = 0 ]"
+done
+
+# --heads by stack and the other refusals
+M=tests/fixtures/s2s-t5-f32
+printf '5 9 11\t0 7\n' >"$TMP/p.txt"
+rm -rf "$TMP/out"
+"$MHAVIZ" run --model $M --ids --pairs --heads 'enc:1:2,dec:*:0' --format json --out "$TMP/out" \
+    "$TMP/p.txt" 2>/dev/null
+check "--heads enc:1:2,dec:*:0 keeps 4 entries" \
+    "[ \"\$(grep -c '\"stack\"' $TMP/out/p.json)\" = 4 ]"
+expect_fail "bad stack spec" 2 "enc:LAYER:HEAD" -- "$MHAVIZ" run --model $M --ids --pairs \
+    --heads 1:2 --out "$TMP/out" "$TMP/p.txt"
+expect_fail "layer out of range" 2 "out of range" -- "$MHAVIZ" run --model $M --ids --pairs \
+    --heads cross:3:0 --out "$TMP/out" "$TMP/p.txt"
+expect_fail "no --pairs" 2 "give --pairs" -- "$MHAVIZ" run --model $M --ids --out "$TMP/out" \
+    "$TMP/p.txt"
+printf '5 9 11\n' >"$TMP/nt.txt"
+expect_fail "no TAB" 1 "line 1: no TAB" -- "$MHAVIZ" run --model $M --ids --pairs \
+    --out "$TMP/out" "$TMP/nt.txt"
+expect_fail "pairs and generate" 2 "exclude each other" -- "$MHAVIZ" run --model $M --ids \
+    --pairs --generate 3 --out "$TMP/out" "$TMP/p.txt"
+expect_fail "target id out of range" 2 "line 1: target token id 96 outside" -- "$MHAVIZ" run --model $M --ids --pairs \
+    --out "$TMP/out" <(printf '5 9\t0 96\n')
+expect_fail "align layer" 2 "align-layer" -- "$MHAVIZ" run --model $M --ids --pairs \
+    --align-layer 3 --out "$TMP/out" "$TMP/p.txt"
+expect_fail "pairs on a decoder" 2 "need an encoder-decoder" -- "$MHAVIZ" run \
+    --model tests/fixtures/dec-gpt2-f32 --ids --pairs --out "$TMP/out" "$TMP/p.txt"
+
+# rank --pairs --stack: the scores are the run's maps summed over the --to tokens, averaged
+# over the --from tokens (words found by character spans: both at characters 0-5 here)
+printf 'Hello world\tHallo Welt\n' >"$TMP/r.txt"
+T=tests/fixtures/s2s-t5-tok-f16
+rm -rf "$TMP/out"
+"$MHAVIZ" run --model $T --pairs --format json --out "$TMP/out" "$TMP/r.txt" 2>/dev/null
+for st in cross:Hallo:Hello enc:Hello:world dec:Welt:Hallo; do
+    IFS=: read -r stack from to <<<"$st"
+    "$MHAVIZ" rank --model $T --pairs --stack $stack --from $from --to $to --top 0 \
+        --format json "$TMP/r.txt" >"$TMP/rank.json" 2>"$TMP/stderr"
+    check "rank --stack $stack: exit 0" "[ $? = 0 ] && [ ! -s $TMP/stderr ]"
+    perl -MJSON::PP -e '
+        local $/; open my $a, "<", $ARGV[0] or die; open my $b, "<", $ARGV[1] or die;
+        my $run = decode_json(<$a>)->{sentences}[0]; my $rk = decode_json(<$b>);
+        my ($stack, $from, $to) = @ARGV[2 .. 4];
+        my %name = (cross => "cross", enc => "encoder", dec => "decoder");
+        # the tokens whose spans overlap the word (its first occurrence) in a text
+        sub toks { my ($text, $spans, $w) = @_; my $at = index($text, $w); my @t;
+            for my $i (0 .. $#$spans) { my $s = $spans->[$i]; next unless $s;
+                push @t, $i if $s->[0] < $at + length($w) && $s->[1] > $at; } return @t; }
+        my @f = $stack eq "enc" ? toks($run->{text}, $run->{spans}, $from)
+                                : toks($run->{target_text}, $run->{target_spans}, $from);
+        my @t = $stack eq "dec" ? toks($run->{target_text}, $run->{target_spans}, $to)
+                                : toks($run->{text}, $run->{spans}, $to);
+        exit 2 unless @f && @t;
+        my %want;
+        for my $h (@{$run->{attentions}}) {
+            next unless $h->{stack} eq $name{$stack}; my $sc = 0;
+            for my $r (@f) { $sc += $h->{weights}[$r][$_] for @t; }
+            $want{"$h->{layer}:$h->{head}"} = $sc / @f;
+        }
+        exit 3 unless keys(%want) == @{$rk->{heads}};
+        my $prev = 1e9;
+        for my $e (@{$rk->{heads}}) {
+            exit 4 unless $e->{stack} eq $name{$stack};
+            exit 5 if abs($e->{score} - $want{"$e->{layer}:$e->{head}"}) > 1e-6;
+            exit 6 if $e->{score} > $prev; $prev = $e->{score};
+        }' "$TMP/out/r.json" "$TMP/rank.json" $stack $from $to
+    check "rank --stack $stack: scores from the maps ($?)" "[ $? = 0 ]"
+done
+expect_fail "rank without --pairs" 2 "rank it with --pairs" -- "$MHAVIZ" rank --model $T \
+    --from Hallo --to Hello "$TMP/r.txt"
+expect_fail "rank --stack without --pairs" 2 "--stack needs --pairs" -- "$MHAVIZ" rank \
+    --model $T --stack cross --from Hallo --to Hello "$TMP/r.txt"
+expect_fail "rank: word absent" 1 "no sentence pair has" -- "$MHAVIZ" rank --model $T --pairs \
+    --from Katze --to Hello "$TMP/r.txt"
+finish

@@ -1,0 +1,98 @@
+#!/usr/bin/env python3
+"""Fixtures of the vision transformers (tests/fixtures/fam-vit-*, fam-deit-*,
+fam-dinov2-*): tiny random ViT, DeiT and DINOv2 checkpoints from transformers, a random
+image at the model's size as preprocessed pixel values, and the attention of every head
+(float64, tolerance as famgen's). One ViT checkpoint is rewritten to the tensor names of
+the checkpoints on the hub (encoder.layer.N.attention.attention.query ...), checked to load
+in transformers to the same attentions. See famgen.py.
+
+    HF_HUB_OFFLINE=1 /path/to/venv/bin/python tests/gen/fam_vision.py
+"""
+import json
+import os
+import sys
+
+import torch
+from safetensors.torch import load_file, save_file
+from transformers import (DeiTConfig, DeiTModel, Dinov2Config, Dinov2Model, ViTConfig,
+                          ViTForImageClassification, ViTModel)
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import famgen as fg  # noqa: E402
+
+SMALL = dict(hidden_size=32, num_hidden_layers=2, num_attention_heads=4, image_size=16,
+             patch_size=4, num_channels=3)
+
+
+def run(model, px):
+    with torch.no_grad():
+        out = model(pixel_values=px.to(model.dtype), output_attentions=True)
+    return torch.stack([a[0] for a in out.attentions])
+
+
+def hub_names(path):
+    """transformers 5 names -> the names of ViT checkpoints on the hub."""
+    f = os.path.join(path, "model.safetensors")
+    t = load_file(f)
+    ren = {"attention.q_proj": "attention.attention.query", "attention.k_proj": "attention.attention.key",
+           "attention.v_proj": "attention.attention.value", "attention.o_proj": "attention.output.dense",
+           "mlp.fc1": "intermediate.dense", "mlp.fc2": "output.dense"}
+    out = {}
+    for k, v in t.items():
+        nk = k
+        if k.startswith("layers."):
+            nk = "encoder.layer." + k[len("layers."):]
+            for a, b in ren.items():
+                nk = nk.replace(a, b)
+        out[nk] = v
+    save_file(out, f, metadata={"format": "pt"})
+
+
+def make(name, cls, config, seed, note, dtype=torch.float32, post=None):
+    path = os.path.join(fg.FIXTURES, name)
+    fg.reset_dir(path)
+    torch.manual_seed(seed)
+    model = fg.randomize(cls(config), seed, 0.35).eval().to(dtype)
+    model.save_pretrained(path)
+    ref64 = None
+    if post:
+        before = cls.from_pretrained(path, dtype=torch.float64, attn_implementation="eager").eval()
+        post(path)
+    for f in os.listdir(path):
+        os.chmod(os.path.join(path, f), 0o644)
+    ref = cls.from_pretrained(path, dtype=torch.float32, attn_implementation="eager").eval()
+    r64 = cls.from_pretrained(path, dtype=torch.float64, attn_implementation="eager").eval()
+    g = torch.Generator().manual_seed(seed + 1)
+    S, C = config.image_size, config.num_channels
+    items, worst = [], 0.0
+    for _ in range(2):
+        px = torch.randn((1, C, S, S), generator=g)
+        a32, a64 = run(ref, px), run(r64, px.double())
+        if post:
+            assert (run(before, px.double()) - a64).abs().max().item() < 1e-12, "hub names load differently"
+        worst = max(worst, (a32.double() - a64).abs().max().item())
+        items.append((px[0], a64))
+    tol = max(1e-5, 1.25 * worst)
+    parts = ['{"fixture": %s,' % json.dumps(name), ' "source": %s,' % json.dumps(fg.SOURCE),
+             ' "class": %s,' % json.dumps(cls.__name__), ' "note": %s,' % json.dumps(note),
+             ' "fp32_vs_fp64": %.3g,' % worst, ' "tolerance": %.3g,' % tol, ' "sentences": [']
+    sents = []
+    for px, att in items:
+        sents.append('  {"pixels": %s,\n   "attentions": %s}' % (fg._dump(px.tolist(), 3),
+                                                             fg._dump(att.tolist(), 4)))
+    parts.append(",\n".join(sents))
+    parts.append(" ]}")
+    with open(os.path.join(fg.GOLDENS, name + ".json"), "w") as f:
+        f.write("\n".join(parts) + "\n")
+    print("%s: %s, fp32 vs fp64 %.2g, tolerance %.2g" % (name, cls.__name__, worst, tol))
+
+
+make("fam-vit-f32", ViTModel, ViTConfig(**SMALL, intermediate_size=48), 51, "ViTModel, 16x16 image, 4x4 patches")
+make("fam-vit-cls-hubnames-bf16", ViTForImageClassification,
+     ViTConfig(**SMALL, intermediate_size=48, num_labels=3), 52,
+     "ViTForImageClassification (vit. prefix) under the hub's tensor names, BF16",
+     dtype=torch.bfloat16, post=hub_names)
+make("fam-deit-f16", DeiTModel, DeiTConfig(**SMALL, intermediate_size=48), 53,
+     "DeiTModel: [CLS] and distillation tokens, F16", dtype=torch.float16)
+make("fam-dinov2-f32", Dinov2Model, Dinov2Config(**SMALL, mlp_ratio=2, layerscale_value=0.7), 54,
+     "Dinov2Model: layer scales, mlp_ratio 2, eps 1e-6")

@@ -1,0 +1,115 @@
+/* Images (lib/media): PNGs read with libpng and preprocessed as transformers' PIL image
+ * processors do, against tests/fixtures/images/goldens.json (tests/gen/gen_image_goldens.py:
+ * ViTImageProcessorPil on RGB, RGBA, grey and palette PNGs; bilinear and nearest resizes, a
+ * bicubic shortest-edge resize with a centre crop). mhaviz resamples as Pillow's Resample.c
+ * (fixed point, horizontal pass first, 8 bits in between); Pillow 13 sometimes runs the
+ * vertical pass first, which moves a value by one 8-bit level. So: every value within one
+ * 8-bit level (1/255 / std after normalising), at least half of them exact (1e-5).
+ * Hostile files fail cleanly. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <cjson/cJSON.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "media/image.h"
+#include "media/preprocess.h"
+
+#include "testutil.h"
+
+static void test_goldens(void **state)
+{
+    (void)state;
+    cJSON *g = tu_read_json("tests/fixtures/images/goldens.json");
+    const cJSON *c;
+    int cases = 0;
+    double worst = 0;
+    cJSON_ArrayForEach(c, cJSON_GetObjectItem(g, "cases"))
+    {
+        char dir[256], png[256];
+        snprintf(dir, sizeof dir, "tests/fixtures/images/%s",
+                 cJSON_GetObjectItem(c, "config")->valuestring);
+        snprintf(png, sizeof png, "tests/fixtures/images/%s",
+                 cJSON_GetObjectItem(c, "image")->valuestring);
+        mhv_preprocess p;
+        mhv_image im;
+        mhv_error err = {0};
+        if (mhv_preprocess_load(dir, 0, &p, &err) || mhv_image_read_png(png, &im, &err))
+            fail_msg("%s: %s", err.file, err.msg);
+        const cJSON *shape = cJSON_GetObjectItem(c, "shape");
+        int h = cJSON_GetArrayItem(shape, 1)->valueint, w = cJSON_GetArrayItem(shape, 2)->valueint;
+        float *px = malloc((size_t)3 * h * w * sizeof *px);
+        if (mhv_preprocess_run(&p, &im, h, w, px, NULL, png, &err))
+            fail_msg("%s: %s", err.file, err.msg);
+        const cJSON *want = cJSON_GetObjectItem(c, "pixels");
+        assert_int_equal(cJSON_GetArraySize(want), 3 * h * w);
+        int i = 0, exact = 0;
+        const cJSON *v;
+        cJSON_ArrayForEach(v, want)
+        {
+            int ch = i / (h * w);
+            double level = (p.do_rescale ? p.rescale_factor : 1.0) / (p.do_normalize ? p.std[ch] : 1.0);
+            double d = fabs(px[i++] - v->valuedouble);
+            if (d > worst)
+                worst = d;
+            exact += d <= 1e-5;
+            if (d > level + 1e-5)
+                fail_msg("%s with %s: pixel value %d is %.8g, PIL gives %.8g", png, dir, i - 1,
+                         (double)px[i - 1], v->valuedouble);
+        }
+        if (exact < i / 2)
+            fail_msg("%s with %s: only %d of %d values exact", png, dir, exact, i);
+        free(px);
+        mhv_image_free(&im);
+        cases++;
+    }
+    assert_int_equal(cases, 12);
+    print_message("12 images within %.2g of transformers' PIL processor (one 8-bit level)\n", worst);
+    cJSON_Delete(g);
+}
+
+static void test_bad_images(void **state)
+{
+    (void)state;
+    mhv_image im;
+    mhv_error err = {0};
+    assert_int_equal(mhv_image_read_png("tests/fixtures/images/goldens.json", &im, &err),
+                     MHV_EFORMAT);
+    assert_non_null(strstr(err.msg, "not a PNG image"));
+    /* a PNG cut short */
+    size_t len;
+    char *data = tu_read_file("tests/fixtures/images/rgb-37x23.png", &len);
+    char path[] = "/tmp/mhaviz-test-image-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, data, len / 2), (ssize_t)(len / 2));
+    close(fd);
+    assert_int_equal(mhv_image_read_png(path, &im, &err), MHV_EFORMAT);
+    assert_non_null(strstr(err.msg, "damaged PNG"));
+    assert_null(im.rgb);
+    unlink(path);
+    free(data);
+    /* a processor that does not give the model's size says so */
+    mhv_preprocess p;
+    assert_int_equal(mhv_preprocess_load("tests/fixtures/images/vit-bilinear", 0, &p, &err), 0);
+    assert_int_equal(mhv_image_read_png("tests/fixtures/images/grey-16x16.png", &im, &err), 0);
+    float px[3 * 24 * 24];
+    assert_int_equal(mhv_preprocess_run(&p, &im, 24, 24, px, NULL, "grey", &err), MHV_EUSAGE);
+    assert_non_null(strstr(err.msg, "the model takes 24x24"));
+    mhv_image_free(&im);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_goldens),
+        cmocka_unit_test(test_bad_images),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
