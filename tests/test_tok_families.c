@@ -121,6 +121,39 @@ static void test_spm_models(void **state)
     spm_family("llama-spm", "tokenizer.model", "");
     spm_family("llama-spm", "tokenizer.model", "-bos-eos-legacy");
     spm_family("llama-spm", "tokenizer.model", "-noprefix");
+    /* DeBERTa-v3's own layout: tokenizer_config.json names no class, config.json's
+     * model_type does (AutoTokenizer maps deberta-v2 to DebertaV2Tokenizer) */
+    char dir[] = "/tmp/mhv-tok-XXXXXX", p[256];
+    assert_non_null(mkdtemp(dir));
+    size_t n;
+    char *model = tu_read_file("tests/fixtures/tok-debertav2-spm/spm.model", &n);
+    static const char *const files[3][2] = {
+        {"tokenizer_config.json", "{\"do_lower_case\": false, \"vocab_type\": \"spm\"}"},
+        {"config.json", "{\"model_type\": \"deberta-v2\"}"}, {"spm.model", NULL}};
+    for (int i = 0; i < 3; i++) {
+        snprintf(p, sizeof p, "%s/%s", dir, files[i][0]);
+        FILE *f = fopen(p, "wb");
+        assert_non_null(f);
+        if (files[i][1])
+            fputs(files[i][1], f);
+        else
+            assert_int_equal(fwrite(model, 1, n, f), n);
+        fclose(f);
+    }
+    free(model);
+    mhv_tok *d = tu_open_tok_dir(dir);
+    cJSON *g = tu_read_json("tests/fixtures/tok-goldens-debertav2-spm.json");
+    int bad = 0;
+    for (const cJSON *c = cJSON_GetObjectItem(g, "cases")->child; c; c = c->next)
+        bad += check_case(d, c, "deberta-v3 layout");
+    cJSON_Delete(g);
+    mhv_tok_close(d);
+    for (int i = 0; i < 3; i++) {
+        snprintf(p, sizeof p, "%s/%s", dir, files[i][0]);
+        remove(p);
+    }
+    rmdir(dir);
+    assert_int_equal(bad, 0);
     /* mhv_tok_open_dir finds spm.model when nothing else is there */
     mhv_tok *t = tu_open_tok_dir("tests/fixtures/tok-debertav2-spm-identity");
     assert_int_equal(mhv_tok_vocab_size(t), 701); /* 700 pieces and [MASK] */

@@ -12,6 +12,7 @@ static const mhv_family *const families[] = {
     &mhv_family_deberta,
     &mhv_family_modernbert,
     &mhv_family_vit,
+    &mhv_family_clip,
     &mhv_family_gpt2,
     &mhv_family_llama,
     &mhv_family_gemma,

@@ -58,7 +58,8 @@ mhv_status mhv_tok_open_bpe_files(const char *vocab_json, const char *merges_txt
  * tokenizer from it for tokenizer_config.json's tokenizer_class (DebertaV2Tokenizer,
  * T5Tokenizer, XLMRobertaTokenizer, AlbertTokenizer, LlamaTokenizer; other classes are
  * MHV_EUNSUPPORTED with how to make tokenizer.json). mhv_tok_open_dir uses it when
- * the directory has no tokenizer.json, vocab.txt or vocab.json + merges.txt. */
+ * the directory has no tokenizer.json, vocab.txt or vocab.json + merges.txt; there, without a
+ * tokenizer_class, config.json's model_type picks the class as AutoTokenizer does. */
 mhv_status mhv_tok_open_spm(const char *model, const char *tokenizer_config, mhv_tok **out,
                             mhv_error *err);
 void mhv_tok_close(mhv_tok *tok);

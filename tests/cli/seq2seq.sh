@@ -167,4 +167,7 @@ expect_fail "rank --stack without --pairs" 2 "--stack needs --pairs" -- "$MHAVIZ
     --model $T --stack cross --from Hallo --to Hello "$TMP/r.txt"
 expect_fail "rank: word absent" 1 "no sentence pair has" -- "$MHAVIZ" rank --model $T --pairs \
     --from Katze --to Hello "$TMP/r.txt"
+info=$("$MHAVIZ" info --model tests/fixtures/s2s-bart-f32)
+check "info: encoder and decoder layers" \
+    "echo \"\$info\" | grep -qx 'layers: 2' && echo \"\$info\" | grep -qx 'decoder_layers: 3' && echo \"\$info\" | grep -qx 'decoder_start_token_id: 2'"
 finish

@@ -94,6 +94,15 @@ fg.make("fam-gemma3-seqcls-bf16", Gemma3TextForSequenceClassification,
                          num_labels=2),
         dtype=torch.bfloat16, seed=80, qk_std=0.3, avoid_ids=(0,),
         note="Gemma3TextForSequenceClassification BF16")
+# EmbeddingGemma's form: bidirectional attention, sliding layers two-sided with
+# sliding_window // 2 + 1 (6 -> 4)
+fg.make("fam-gemma3-bidir-f32", Gemma3TextModel,
+        Gemma3TextConfig(**dict(G3, vocab_size=64, intermediate_size=16, sliding_window=6),
+                         use_bidirectional_attention=True,
+                         layer_types=["sliding_attention", "full_attention", "sliding_attention"]),
+        seed=89, qk_std=0.3,
+        note="Gemma3TextModel F32, use_bidirectional_attention: full layers see every token, "
+             "sliding ones 3 each way")
 # Gemma 3 with vision (model_type gemma3): the text model of Gemma3ForConditionalGeneration,
 # its text_config, weights under language_model.model.; ids 125-127 are the image tokens
 G3MM_TEXT = dict(G3, vocab_size=128, num_hidden_layers=2)
