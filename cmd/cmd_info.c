@@ -44,7 +44,8 @@ int cmd_info(int argc, char **argv)
     if ((st = mhv_model_open(dir, &m, &err)))
         goto done;
     /* a bare decoder checkpoint has no tokenizer files: say so rather than fail */
-    if ((st = mhv_tok_open_dir(dir, &tok, &err)) && !(st == MHV_EIO && m->cfg.causal))
+    if ((st = mhv_tok_open_dir(dir, &tok, &err)) &&
+        !(st == MHV_EIO && (m->cfg.causal || m->cfg.enc_dec)))
         goto done;
     st = MHV_OK;
     cli_tok_warn(tok);
@@ -56,6 +57,9 @@ int cmd_info(int argc, char **argv)
         printf("kv_heads: %d\n", cf->num_kv_heads);
     printf("layers: %d\nheads: %d\nhead_dim: %d\nhidden_size: %d\nintermediate_size: %d\n",
            cf->num_layers, cf->num_heads, cf->head_dim, cf->hidden_size, cf->intermediate_size);
+    if (cf->enc_dec) /* the lines above are the encoder's */
+        printf("decoder_layers: %d\ndecoder_vocab_size: %d\ndecoder_start_token_id: %d\n",
+               cf->dec_layers, cf->dec_vocab_size, cf->decoder_start_id);
     printf("vocab_size: %d\nmax_positions: %d\nactivation: %s\nlayer_norm_eps: %g\n",
            cf->vocab_size, cf->max_positions, mhv_act_name(cf->act), (double)cf->layer_norm_eps);
     printf("dtype: %s\ntensors: %zu\ncheckpoint_bytes: %llu\n", mhv_dtype_name(m->dtype),

@@ -630,7 +630,8 @@ int cmd_run(int argc, char **argv)
     }
     if (job.m->cfg.vision) {
         run_vis_opts vo = {.heads = o.heads, .file = o.file, .out = o.out, .fig = &o.fig,
-                           .no_resize = o.no_resize};
+                           .no_resize = o.no_resize, .aggregate = o.aggregate != NULL,
+                           .agg = o.agg};
         char tail;
         if (o.query && strcmp(o.query, "cls") != 0) {
             if (sscanf(o.query, "%d,%d%c", &vo.query_r, &vo.query_c, &tail) != 2 ||

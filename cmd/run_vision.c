@@ -29,7 +29,8 @@ static void token_label(const mhv_config *c, int i, char *buf, size_t size)
 }
 
 static void write_json_image(FILE *f, int index, const char *path, const mhv_image *im,
-                             const int box[4], const mhv_config *c, const mhv_attn *a)
+                             const int box[4], const mhv_config *c, const mhv_attn *a,
+                             const char *aggregate)
 {
     int n = a->n, side = c->image_size / c->patch_size;
     fputs(index ? ",\n  {\"path\": " : "\n  {\"path\": ", f);
@@ -47,8 +48,12 @@ static void write_json_image(FILE *f, int index, const char *path, const mhv_ima
     }
     fputs("],\n   \"attentions\": [", f);
     for (int k = 0; k < a->count; k++) {
-        fprintf(f, "%s\n    {\"layer\": %d, \"head\": %d, \"weights\": [", k ? "," : "",
-                a->heads[k].layer, a->heads[k].head);
+        if (aggregate)
+            fprintf(f, "%s\n    {\"layer\": %d, \"aggregate\": \"%s\", \"weights\": [",
+                    k ? "," : "", a->heads[k].layer, aggregate);
+        else
+            fprintf(f, "%s\n    {\"layer\": %d, \"head\": %d, \"weights\": [", k ? "," : "",
+                    a->heads[k].layer, a->heads[k].head);
         for (int i = 0; i < n; i++) {
             fputs(i ? ",\n      " : "\n      ", f);
             mhv_jsonw_floats(f, a->heads[k].w + (size_t)i * (size_t)n, (size_t)n);
@@ -194,8 +199,19 @@ mhv_status run_vision(const run_vis_opts *o, mhv_model *m, mhv_forward_ctx *fc, 
                 snprintf(err->file, sizeof err->file, "%s", img_path);
             break;
         }
+        if (o->aggregate) { /* a layer's view in place of its heads */
+            mhv_attn agg;
+            st = mhv_aggregate(&a, c->num_layers, c->num_heads, o->agg, &agg, err);
+            mhv_attn_free(&a);
+            if (st) {
+                mhv_image_free(&im);
+                break;
+            }
+            a = agg;
+        }
         if (o->fig->json)
-            write_json_image(json.f, i, img_path, &im, box, c, &a);
+            write_json_image(json.f, i, img_path, &im, box, c, &a,
+                             o->aggregate ? mhv_agg_name(o->agg) : NULL);
         if (o->fig->formats & MHV_FIG_PNG) {
             char dir[4400];
             if (i)
@@ -204,8 +220,12 @@ mhv_status run_vision(const run_vis_opts *o, mhv_model *m, mhv_forward_ctx *fc, 
                 snprintf(dir, sizeof dir, "%s/%s", od.stage, stem);
             st = mhv_mkdir_p(dir, err);
             for (int k = 0; !st && k < a.count; k++) {
-                snprintf(path, sizeof path, "%s/L%02d-H%02d.png", dir, a.heads[k].layer,
-                         a.heads[k].head);
+                if (o->aggregate)
+                    snprintf(path, sizeof path, "%s/L%02d-%s.png", dir, a.heads[k].layer,
+                             mhv_agg_name(o->agg));
+                else
+                    snprintf(path, sizeof path, "%s/L%02d-H%02d.png", dir, a.heads[k].layer,
+                             a.heads[k].head);
                 st = write_overlay(path, px, c, &pp, a.heads[k].w + (size_t)query * (size_t)n,
                                    o->fig->render.cmap, err);
             }

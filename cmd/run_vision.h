@@ -5,6 +5,7 @@
 #ifndef MHV_RUN_VISION_H
 #define MHV_RUN_VISION_H
 
+#include "analysis/rollout.h"
 #include "cli.h"
 #include "run_figures.h"
 
@@ -15,6 +16,8 @@ typedef struct {
     int query;          /* --query: the token whose attention is drawn: 0 ([CLS]) or a patch */
     int query_r, query_c; /* --query r,c: that patch (when query_patch) */
     int query_patch;
+    int aggregate;      /* --aggregate: one overlay per layer, L05-mean.png ... */
+    mhv_agg agg;
 } run_vis_opts;
 
 mhv_status run_vision(const run_vis_opts *o, mhv_model *m, mhv_forward_ctx *fc, mhv_error *err);

@@ -215,9 +215,13 @@ static void test_gemma3(void **state)
             "factor");
     refused("{\"model_type\": \"gemma3_text\", " SIZES ", \"attn_logit_softcapping\": 50.0}",
             "attn_logit_softcapping is not supported");
-    refused("{\"model_type\": \"gemma3_text\", " SIZES ", \"use_bidirectional_attention\": "
-            "true}",
-            "use_bidirectional_attention");
+    /* EmbeddingGemma: bidirectional, sliding layers see sliding_window // 2 + 1 each way */
+    ok("{\"model_type\": \"gemma3_text\", " SIZES ", \"use_bidirectional_attention\": true, "
+       "\"sliding_window\": 512}", &c);
+    assert_int_equal(c.causal, 0);
+    assert_int_equal(c.sliding_window, 257);
+    refused("{\"model_type\": \"gemma2\", " SIZES ", \"use_bidirectional_attention\": true}",
+            "use_bidirectional_attention is not supported for gemma2");
 }
 
 /* Gemma 3 with vision (gemma-3-4b-it's fields): the text model from text_config, the rest at

@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "model/config.h"
 #include "model/forward.h"
 
 #include "testutil.h"
@@ -293,12 +294,58 @@ static void test_not_seq2seq(void **state)
     mhv_model_close(m);
 }
 
+/* What the encoder-decoder families do not implement is refused by name. */
+static void test_config_refusals(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *json, *needle;
+    } cases[] = {
+        {"{\"model_type\": \"t5\", \"feed_forward_proj\": \"gated-swishy\"}",
+         "feed_forward_proj"},
+        {"{\"model_type\": \"t5\", \"feed_forward_proj\": \"a-b-c\"}", "feed_forward_proj"},
+        {"{\"model_type\": \"t5\", \"relative_attention_num_buckets\": 32, "
+         "\"relative_attention_max_distance\": 16}",
+         "relative_attention_max_distance"},
+        {"{\"model_type\": \"bart\", \"encoder_attention_heads\": 4, "
+         "\"decoder_attention_heads\": 8, \"d_model\": 32}",
+         "decoder_attention_heads"},
+        {"{\"model_type\": \"bart\", \"activation_function\": \"nope\"}", "activation"},
+        {"{\"model_type\": \"marian\", \"eos_token_id\": \"x\"}", "eos_token_id"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        mhv_config c;
+        mhv_error err = {0};
+        if (mhv_config_parse(cases[i].json, strlen(cases[i].json), "config.json", &c, &err) ==
+            MHV_OK)
+            fail_msg("accepted: %s", cases[i].json);
+        if (!strstr(err.msg, cases[i].needle))
+            fail_msg("%s: message '%s' lacks '%s'", cases[i].json, err.msg, cases[i].needle);
+    }
+    /* the defaults of the transformers config classes */
+    const char *t5 = "{\"model_type\": \"mt5\"}";
+    mhv_config c;
+    mhv_error err = {0};
+    assert_int_equal(mhv_config_parse(t5, strlen(t5), "config.json", &c, &err), MHV_OK);
+    assert_true(c.enc_dec && c.gated_ffn && c.act == MHV_ACT_GELU_NEW);
+    assert_int_equal(c.num_layers, 8);
+    assert_int_equal(c.dec_layers, 8);
+    assert_int_equal(c.num_heads, 6);
+    assert_int_equal(c.vocab_size, 250112);
+    assert_true(c.out_scale == 0); /* mT5 never rescales */
+    const char *mb = "{\"model_type\": \"mbart\", \"eos_token_id\": 2}";
+    assert_int_equal(mhv_config_parse(mb, strlen(mb), "config.json", &c, &err), MHV_OK);
+    assert_true(c.pre_norm && c.final_norm);
+    assert_int_equal(c.decoder_start_id, 2);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_goldens),
         cmocka_unit_test(test_selection),
         cmocka_unit_test(test_not_seq2seq),
+        cmocka_unit_test(test_config_refusals),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

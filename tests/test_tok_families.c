@@ -4,6 +4,7 @@
  * T5, XLM-R, ALBERT, DeBERTa-v2): ids, pieces and spans equal HF's on every golden sentence,
  * sentence pairs equal tokenizer.encode(a, b) (ids and type ids); and the hand matchers of
  * the GPT-2 / Qwen2 patterns agree with Oniguruma on the same patterns. */
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -120,6 +121,39 @@ static void test_spm_models(void **state)
     spm_family("llama-spm", "tokenizer.model", "");
     spm_family("llama-spm", "tokenizer.model", "-bos-eos-legacy");
     spm_family("llama-spm", "tokenizer.model", "-noprefix");
+    /* DeBERTa-v3's own layout: tokenizer_config.json names no class, config.json's
+     * model_type does (AutoTokenizer maps deberta-v2 to DebertaV2Tokenizer) */
+    char dir[] = "/tmp/mhv-tok-XXXXXX", p[256];
+    assert_non_null(mkdtemp(dir));
+    size_t n;
+    char *model = tu_read_file("tests/fixtures/tok-debertav2-spm/spm.model", &n);
+    static const char *const files[3][2] = {
+        {"tokenizer_config.json", "{\"do_lower_case\": false, \"vocab_type\": \"spm\"}"},
+        {"config.json", "{\"model_type\": \"deberta-v2\"}"}, {"spm.model", NULL}};
+    for (int i = 0; i < 3; i++) {
+        snprintf(p, sizeof p, "%s/%s", dir, files[i][0]);
+        FILE *f = fopen(p, "wb");
+        assert_non_null(f);
+        if (files[i][1])
+            fputs(files[i][1], f);
+        else
+            assert_int_equal(fwrite(model, 1, n, f), n);
+        fclose(f);
+    }
+    free(model);
+    mhv_tok *d = tu_open_tok_dir(dir);
+    cJSON *g = tu_read_json("tests/fixtures/tok-goldens-debertav2-spm.json");
+    int bad = 0;
+    for (const cJSON *c = cJSON_GetObjectItem(g, "cases")->child; c; c = c->next)
+        bad += check_case(d, c, "deberta-v3 layout");
+    cJSON_Delete(g);
+    mhv_tok_close(d);
+    for (int i = 0; i < 3; i++) {
+        snprintf(p, sizeof p, "%s/%s", dir, files[i][0]);
+        remove(p);
+    }
+    rmdir(dir);
+    assert_int_equal(bad, 0);
     /* mhv_tok_open_dir finds spm.model when nothing else is there */
     mhv_tok *t = tu_open_tok_dir("tests/fixtures/tok-debertav2-spm-identity");
     assert_int_equal(mhv_tok_vocab_size(t), 701); /* 700 pieces and [MASK] */
@@ -248,6 +282,61 @@ static void test_spm_only_dir(void **state)
     rmdir(dir);
 }
 
+/* One tokenizer shared by threads (`stats` encodes on its workers): every thread gets HF's
+ * ids for every golden sentence. */
+typedef struct {
+    const mhv_tok *tok;
+    const cJSON *cases;
+    int bad;
+} thread_job;
+
+static void *encode_all(void *arg)
+{
+    thread_job *j = arg;
+    for (int rep = 0; rep < 3; rep++)
+        for (const cJSON *c = j->cases->child; c; c = c->next) {
+            const char *s = cJSON_GetObjectItem(c, "sentence")->valuestring;
+            const cJSON *ids = cJSON_GetObjectItem(c, "ids");
+            mhv_encoding e;
+            mhv_error err = {0};
+            if (mhv_tok_encode(j->tok, s, strlen(s), &e, &err)) {
+                j->bad++;
+                continue;
+            }
+            int diff = e.n != cJSON_GetArraySize(ids);
+            for (int i = 0; !diff && i < e.n; i++)
+                diff = e.ids[i] != cJSON_GetArrayItem(ids, i)->valueint;
+            j->bad += diff;
+            mhv_encoding_free(&e);
+        }
+    return NULL;
+}
+
+static void test_threads(void **state)
+{
+    (void)state;
+    static const char *const names[] = {"llama3", "t5", "added-wordpiece", "o200k"};
+    for (size_t k = 0; k < sizeof names / sizeof *names; k++) {
+        char dir[128], golden[128];
+        snprintf(dir, sizeof dir, "tests/fixtures/tok-%s", names[k]);
+        snprintf(golden, sizeof golden, "tests/fixtures/tok-goldens-%s.json", names[k]);
+        mhv_tok *t = tu_open_tok_dir(dir);
+        cJSON *j = tu_read_json(golden);
+        thread_job jobs[4];
+        pthread_t tids[4];
+        for (int i = 0; i < 4; i++) {
+            jobs[i] = (thread_job){t, cJSON_GetObjectItem(j, "cases"), 0};
+            assert_int_equal(pthread_create(&tids[i], NULL, encode_all, &jobs[i]), 0);
+        }
+        for (int i = 0; i < 4; i++) {
+            pthread_join(tids[i], NULL);
+            assert_int_equal(jobs[i].bad, 0);
+        }
+        cJSON_Delete(j);
+        mhv_tok_close(t);
+    }
+}
+
 /* The hand matchers are Oniguruma's matches of their patterns on varied text. */
 static void agree(mhv_pretok_kind kind, const char *pattern, const char *text)
 {
@@ -313,6 +402,7 @@ int main(void)
         cmocka_unit_test(test_added_bpe),  cmocka_unit_test(test_added_wordpiece),
         cmocka_unit_test(test_spm_only_dir), cmocka_unit_test(test_token_text),
         cmocka_unit_test(test_spm_models), cmocka_unit_test(test_unigram_bytes),
+        cmocka_unit_test(test_threads),
         cmocka_unit_test(test_hand_matchers_agree),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

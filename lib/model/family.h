@@ -54,9 +54,12 @@ extern const mhv_family mhv_family_falcon;
 extern const mhv_family mhv_family_starcoder2;
 extern const mhv_family mhv_family_phi;
 extern const mhv_family mhv_family_bloom;
+extern const mhv_family mhv_family_gpt_neo;
+extern const mhv_family mhv_family_gpt_bigcode;
 extern const mhv_family mhv_family_deberta;
 extern const mhv_family mhv_family_modernbert;
 extern const mhv_family mhv_family_vit;
+extern const mhv_family mhv_family_clip;
 
 /* The rotary settings of families that turn part of each head (GPT-NeoX, Phi) as their
  * transformers configs read them: rope_scaling, else rope_parameters (its rope_theta and

@@ -226,12 +226,14 @@ static mhv_status text_config(const cJSON *root, const variant *v, mhv_config *c
         (st = mhv_json_bool(root, "attention_bias", 0, &c->attn_bias, name, err)) ||
         (st = mhv_json_bool(root, "use_bidirectional_attention", 0, &bidir, name, err)))
         return st;
-    if (bidir)
+    /* Gemma 3 text's bidirectional form (EmbeddingGemma); Gemma and Gemma 2 would keep the
+     * causal mask in eager attention while other implementations drop it: refused */
+    if (bidir && (v->gen != 3 || v->wrapper))
         return mhv_fail(err, MHV_EUNSUPPORTED, name,
-                        "use_bidirectional_attention is not supported");
+                        "use_bidirectional_attention is not supported for %s", v->model_type);
     c->layer_norm_eps = (float)eps;
     c->attn_out_bias = c->attn_bias;
-    c->causal = 1;
+    c->causal = !bidir;
     c->kv_heads = 1;
     /* Gemma reads hidden_act, where "gelu" means the tanh form (GemmaConfig); the later ones
      * hidden_activation */
@@ -263,6 +265,10 @@ static mhv_status text_config(const cJSON *root, const variant *v, mhv_config *c
         return mhv_fail(err, MHV_EUNSUPPORTED, name,
                         "attn_logit_softcapping is not supported for gemma3_text");
     c->qk_norm = MHV_QK_NORM_HEAD;
+    /* bidirectional: every key in full layers, keys closer than sliding_window // 2 + 1 in
+     * sliding ones (Gemma3TextConfig.__post_init__), on both sides */
+    if (bidir && c->sliding_window > 0)
+        c->sliding_window = c->sliding_window / 2 + 1;
     return gemma3_ropes(root, c, name, err);
 }
 
@@ -436,7 +442,7 @@ static mhv_status gemma_forward(mhv_nn *nn, const mhv_model *m, const int32_t *i
             .wq = &ly->q, .wk = &ly->k, .wv = &ly->v, .bq = ly->q_b, .bk = ly->k_b,
             .bv = ly->v_b, .heads = c->num_heads, .kv_heads = c->num_kv_heads, .head_dim = d,
             .q_norm = ly->q_norm_g ? &qn : NULL, .k_norm = ly->k_norm_g ? &kn : NULL,
-            .scale = scale, .softcap = c->attn_softcap, .causal = 1,
+            .scale = scale, .softcap = c->attn_softcap, .causal = c->causal,
             .window = slides ? c->sliding_window : 0,
             .rope = slides && c->two_ropes ? &rot_l : &rot_g,
         };

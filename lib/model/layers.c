@@ -1,6 +1,7 @@
 #include "model/layers.h"
 
 #include <math.h>
+#include <string.h>
 
 mhv_attn_layer mhv_layer_attention(const mhv_layer *ly, const mhv_config *c)
 {
@@ -23,4 +24,18 @@ void mhv_layer_post_norm(mhv_nn *nn, const mhv_layer *ly, const mhv_config *c, f
     mhv_nn_linear(nn, ffn, x, &ly->ffn_up, ly->ffn_up_b, n, (int)c->act);
     mhv_nn_linear(nn, tmp, ffn, &ly->ffn_down, ly->ffn_down_b, n, MHV_NN_NO_ACT);
     mhv_nn_add_norm(nn, x, tmp, &ln2, n, H);
+}
+
+void mhv_layer_patches(const float *px, int C, int S, int P, float *out)
+{
+    int side = S / P;
+    for (int pr = 0; pr < side; pr++)
+        for (int pc = 0; pc < side; pc++) {
+            float *o = out + (size_t)(pr * side + pc) * (size_t)(C * P * P);
+            for (int ch = 0; ch < C; ch++)
+                for (int y = 0; y < P; y++)
+                    memcpy(o + (size_t)(ch * P + y) * (size_t)P,
+                           px + ((size_t)ch * S + (size_t)(pr * P + y)) * (size_t)S + (size_t)pc * P,
+                           (size_t)P * sizeof *o);
+        }
 }

@@ -211,11 +211,12 @@ static mhv_status moe_config(const cJSON *root, const variant *v, mhv_config *c,
     const cJSON *it;
     cJSON_ArrayForEach(it, dense)
     {
-        if (!cJSON_IsNumber(it) || it->valuedouble != (double)(int)it->valuedouble)
+        if (!cJSON_IsNumber(it) || it->valuedouble != floor(it->valuedouble))
             return mhv_fail(err, MHV_EFORMAT, name, "field 'mlp_only_layers' holds a non-integer");
-        int l = (int)it->valuedouble;
-        if (l >= 0 && l < c->num_layers)
+        if (it->valuedouble >= 0 && it->valuedouble < c->num_layers) { /* others: no layer */
+            int l = (int)it->valuedouble;
             c->moe_layers[l / 8] &= (unsigned char)~(1u << (l % 8));
+        }
     }
     return MHV_OK;
 }
@@ -277,9 +278,9 @@ static mhv_status factor_list(const cJSON *sc, const char *key, int count, float
     const cJSON *it;
     cJSON_ArrayForEach(it, a)
     {
-        if (!cJSON_IsNumber(it) || !isfinite(it->valuedouble) || it->valuedouble <= 0)
-            return mhv_fail(err, MHV_EFORMAT, name, "longrope %s holds a non-positive number",
-                            key);
+        if (!cJSON_IsNumber(it) || !(it->valuedouble > 0 && it->valuedouble < 1e30))
+            return mhv_fail(err, MHV_EFORMAT, name,
+                            "longrope %s holds a number outside (0, 1e30)", key);
         out[i++] = (float)it->valuedouble;
     }
     return MHV_OK;

@@ -54,6 +54,8 @@ typedef struct {
     float *xq_b, *xk_b, *xv_b, *xo_b;
     float *ln_cross_g, *ln_cross_b;
     mhv_mat rel_bias;
+    float *q_norm_b, *k_norm_b;      /* (head_dim,) biases of a LayerNorm of each query and key
+                                      * head (Phi qk_layernorm), or NULL */
 } mhv_layer;
 
 typedef struct {

@@ -7,7 +7,7 @@
  *   per layer: h = input_layernorm(x);  x = (attn(h) + mlp(h)) + x
  *   attn: dense(softmax(rope(q) rope(k)^T / sqrt(d)) v),  mlp: fc2(act(fc1(h)))
  *   logits = final_layernorm(x) · lm_head^T + lm_head.bias
- * qk_layernorm (LayerNorm of each query and key head) is refused. */
+ * qk_layernorm: a LayerNorm of each query and key head before the rotation. */
 #include <cjson/cJSON.h>
 #include <math.h>
 #include <stdio.h>
@@ -37,8 +37,7 @@ static mhv_status phi_config(const cJSON *root, mhv_config *c, const char *name,
                            &c->max_positions, name, err)) ||
         (st = mhv_json_bool(root, "qk_layernorm", 0, &qk_ln, name, err)))
         return st;
-    if (qk_ln)
-        return mhv_fail(err, MHV_EUNSUPPORTED, name, "qk_layernorm is not supported");
+    c->qk_norm = qk_ln ? MHV_QK_NORM_HEAD : MHV_QK_NORM_NONE;
     if ((st = mhv_json_int(root, "num_key_value_heads", c->num_heads, 1, MHV_MAX_HEADS,
                            &c->num_kv_heads, name, err)))
         return st;
@@ -71,7 +70,8 @@ static size_t phi_vector_floats(const mhv_config *c)
 {
     size_t H = (size_t)c->hidden_size, KVD = (size_t)c->num_kv_heads * (size_t)c->head_dim;
     return 2 * H + (size_t)c->vocab_size +
-           (size_t)c->num_layers * (5 * H + 2 * KVD + (size_t)c->intermediate_size);
+           (size_t)c->num_layers * (5 * H + 2 * KVD + (size_t)c->intermediate_size +
+                                    4 * (size_t)c->head_dim);
 }
 
 static mhv_status phi_load(mhv_model *m, mhv_wload *ld, mhv_error *err)
@@ -104,6 +104,17 @@ static mhv_status phi_load(mhv_model *m, mhv_wload *ld, mhv_error *err)
             (st = mhv_wload_vec(ld, N("mlp.fc1.bias"), I, 0, &ly->ffn_up_b, err)) ||
             (st = mhv_wload_mat(ld, N("mlp.fc2.weight"), H, I, 0, &ly->ffn_down, err)) ||
             (st = mhv_wload_vec(ld, N("mlp.fc2.bias"), H, 0, &ly->ffn_down_b, err)))
+            return st;
+        int d = c->head_dim;
+        if (c->qk_norm &&
+            ((st = mhv_wload_vec(ld, N("self_attn.q_layernorm.weight"), d, 0, &ly->q_norm_g,
+                                 err)) ||
+             (st = mhv_wload_vec(ld, N("self_attn.q_layernorm.bias"), d, 0, &ly->q_norm_b,
+                                 err)) ||
+             (st = mhv_wload_vec(ld, N("self_attn.k_layernorm.weight"), d, 0, &ly->k_norm_g,
+                                 err)) ||
+             (st = mhv_wload_vec(ld, N("self_attn.k_layernorm.bias"), d, 0, &ly->k_norm_b,
+                                 err))))
             return st;
 #undef N
     }
@@ -166,11 +177,14 @@ static mhv_status phi_forward(mhv_nn *nn, const mhv_model *m, const int32_t *ids
     for (int l = 0; l <= cap->last; l++) {
         const mhv_layer *ly = &m->layers[l];
         mhv_norm ln1 = layernorm(ly->ln_attn_g, ly->ln_attn_b, c->layer_norm_eps);
+        mhv_norm qn = layernorm(ly->q_norm_g, ly->q_norm_b, c->layer_norm_eps);
+        mhv_norm kn = layernorm(ly->k_norm_g, ly->k_norm_b, c->layer_norm_eps);
         mhv_attn_layer attn = {
             .wo = &ly->o,
             .wq = &ly->q, .wk = &ly->k, .wv = &ly->v, .bq = ly->q_b, .bk = ly->k_b,
             .bv = ly->v_b, .heads = c->num_heads, .kv_heads = c->num_kv_heads, .head_dim = d,
             .scale = (float)(1.0 / sqrt((double)d)), .causal = 1, .rope = half ? &rot : NULL,
+            .q_norm = c->qk_norm ? &qn : NULL, .k_norm = c->qk_norm ? &kn : NULL,
         };
         mhv_nn_norm(nn, xb, x, &ln1, n, H);
         mhv_nn_attention(nn, &attn, xb, n, l,

@@ -76,6 +76,13 @@ static mhv_status t5_config(const cJSON *root, mhv_config *c, const char *name, 
         return st;
     if ((long long)c->num_heads * c->head_dim > MHV_MAX_HIDDEN)
         return mhv_fail(err, MHV_EFORMAT, name, "num_heads x d_kv exceeds %d", MHV_MAX_HIDDEN);
+    /* the logarithmic buckets start at num_buckets / 2 (decoder) or / 4 (encoder): a
+     * max_distance not beyond them makes transformers' logarithm divide by zero or less */
+    if (c->rel_pos_max_distance <= c->rel_pos_buckets / 2)
+        return mhv_fail(err, MHV_EUNSUPPORTED, name,
+                        "relative_attention_max_distance %d not above half of "
+                        "relative_attention_num_buckets %d is not supported",
+                        c->rel_pos_max_distance, c->rel_pos_buckets);
     /* eos_token_id: a number, or a list whose first entry generation stops at */
     const cJSON *eos = mhv_json_get(root, "eos_token_id");
     if (cJSON_IsArray(eos))
@@ -233,6 +240,8 @@ static int t5_bucket(int rp, int bidirectional, int buckets, int max_distance)
         return b + rp;
     float r = logf((float)rp / (float)max_exact) /
               (float)log((double)max_distance / (double)max_exact) * (float)(buckets - max_exact);
+    if (!(r < (float)buckets)) /* (the config keeps r finite; a guard) */
+        return b + buckets - 1;
     long large = max_exact + (long)r;
     return b + (int)(large < buckets - 1 ? large : buckets - 1);
 }

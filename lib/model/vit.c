@@ -205,22 +205,6 @@ static mhv_status vit_load(mhv_model *m, mhv_wload *ld, mhv_error *err)
     return MHV_OK;
 }
 
-/* Rows (N, C*P*P) of the image's patches, row-major over the patch grid, each flattened as
- * the convolution kernel is: channel, then kernel row, then kernel column. */
-static void cut_patches(const float *px, int C, int S, int P, float *out)
-{
-    int side = S / P;
-    for (int pr = 0; pr < side; pr++)
-        for (int pc = 0; pc < side; pc++) {
-            float *o = out + (size_t)(pr * side + pc) * (size_t)(C * P * P);
-            for (int ch = 0; ch < C; ch++)
-                for (int y = 0; y < P; y++)
-                    memcpy(o + (size_t)(ch * P + y) * (size_t)P,
-                           px + ((size_t)ch * S + (size_t)(pr * P + y)) * (size_t)S + (size_t)pc * P,
-                           (size_t)P * sizeof *o);
-        }
-}
-
 static mhv_status vit_forward(mhv_nn *nn, const mhv_model *m, const int32_t *ids, int n,
                               mhv_capture *cap, float *logits, mhv_error *err)
 {
@@ -244,7 +228,7 @@ static mhv_status vit_forward(mhv_nn *nn, const mhv_model *m, const int32_t *ids
     if (st)
         return st;
 
-    cut_patches(nn->pixels, c->num_channels, c->image_size, c->patch_size, patches);
+    mhv_layer_patches(nn->pixels, c->num_channels, c->image_size, c->patch_size, patches);
     memcpy(x, m->extra_tokens, (size_t)E * (size_t)H * sizeof *x);
     mhv_nn_linear(nn, x + (size_t)E * (size_t)H, patches, &m->patch_emb, m->patch_emb_b, np,
                   MHV_NN_NO_ACT);

@@ -6,7 +6,8 @@ typedef enum {
     MHV_ACT_GELU = 0,   /* exact (erf) GELU */
     MHV_ACT_GELU_NEW,   /* tanh approximation: gelu_new, gelu_pytorch_tanh */
     MHV_ACT_RELU,
-    MHV_ACT_SILU        /* silu, swish */
+    MHV_ACT_SILU,       /* silu, swish */
+    MHV_ACT_QUICK_GELU  /* quick_gelu: x * sigmoid(1.702 x) (CLIP) */
 } mhv_act;
 
 /* config.json's name of act: "gelu", "gelu_new", "relu", "silu". */

@@ -427,7 +427,7 @@ static void heads_rows(const void *arg, int r0, int r1, int worker)
         float *x = a->x + (size_t)r0 * a->ld + (size_t)a->heads[t] * (size_t)a->d;
         if (a->norm)
             for (int i = 0; i < r1 - r0; i++)
-                a->K->rmsnorm(x + (size_t)i * a->ld, a->norm->g, 1, a->d, a->norm->eps);
+                apply_norm(a->K, a->norm, x + (size_t)i * a->ld, 1, a->d);
         if (a->r && a->r->interleaved)
             mhv_rope_apply_pairs(x, r1 - r0, 1, a->r->half, a->ld, a->r->cos_t + off,
                                  a->r->sin_t + off);
@@ -437,7 +437,7 @@ static void heads_rows(const void *arg, int r0, int r1, int worker)
     }
 }
 
-/* Each listed head of x(n, ld): RMSNorm (when norm), then the rotation (when r). */
+/* Each listed head of x(n, ld): its norm (when norm), then the rotation (when r). */
 static void per_head(mhv_nn *nn, float *x, size_t ld, const int *heads, int count, int d,
                      const mhv_norm *norm, const mhv_rotary *r, int n)
 {

@@ -232,8 +232,9 @@ typedef struct {
     const float *bq, *bk, *bv;      /* or NULL */
     const mhv_qkv_grouped *fused;   /* instead of wq/wk/wv, or NULL */
     int heads, kv_heads, head_dim;  /* query head h reads key/value head h / (heads/kv_heads) */
-    /* RMSNorm of each query and key head (d,) before the rotation (Qwen3, Gemma 3), or of
-     * the whole projection (heads*d,) / (kv_heads*d,) when qk_norm_full (OLMo 2); NULL: none */
+    /* RMSNorm of each query and key head (d,) before the rotation (Qwen3, Gemma 3; a
+     * LayerNorm when the norm's kind says so: Phi), or of the whole projection (heads*d,) /
+     * (kv_heads*d,) when qk_norm_full (OLMo 2); NULL: none */
     const mhv_norm *q_norm, *k_norm;
     int qk_norm_full;
     float scale;                    /* of the scores, usually 1/sqrt(head_dim) */

@@ -1,5 +1,7 @@
 #include "nn/parlinear.h"
 
+#include <math.h>
+
 size_t mhv_plin_xp_floats(const mhv_kernels *K, int n, int in)
 {
     return K->xpack ? K->xpack_floats(n, in) : 0;
@@ -24,6 +26,10 @@ static void activate(const mhv_kernels *K, int act, float *x, size_t len)
     case MHV_ACT_GELU_NEW: K->gelu_tanh(x, len); break;
     case MHV_ACT_RELU: K->relu(x, len); break;
     case MHV_ACT_SILU: K->silu(x, len); break;
+    case MHV_ACT_QUICK_GELU: /* rare (CLIP): plain C, as transformers computes it in fp32 */
+        for (size_t t = 0; t < len; t++)
+            x[t] = x[t] * (1.0f / (1.0f + expf(-1.702f * x[t])));
+        break;
     default: break;
     }
 }

@@ -135,8 +135,28 @@ mhv_status mhv_tok_open_bpe_files(const char *vocab_json, const char *merges_txt
     return MHV_OK;
 }
 
-mhv_status mhv_tok_open_spm(const char *model, const char *tokenizer_config, mhv_tok **out,
-                            mhv_error *err)
+/* The tokenizer class transformers picks from config.json's model_type when
+ * tokenizer_config.json names none (DeBERTa-v3's has none); NULL when unknown. */
+static const char *class_of_model_type(const char *config_json)
+{
+    static const char *const map[][2] = {
+        {"deberta-v2", "DebertaV2Tokenizer"}, {"t5", "T5Tokenizer"}, {"mt5", "T5Tokenizer"},
+        {"xlm-roberta", "XLMRobertaTokenizer"}, {"albert", "AlbertTokenizer"},
+        {"llama", "LlamaTokenizer"}};
+    cJSON *cfg;
+    const char *cls = NULL, *type;
+    if (!config_json || mhv_json_load(config_json, MHV_TOK_MAX_JSON, &cfg, NULL) != MHV_OK)
+        return NULL;
+    if (mhv_json_str(cfg, "model_type", "", &type, "", NULL) == MHV_OK)
+        for (size_t i = 0; i < sizeof map / sizeof *map; i++)
+            if (strcmp(type, map[i][0]) == 0)
+                cls = map[i][1];
+    cJSON_Delete(cfg);
+    return cls;
+}
+
+static mhv_status open_spm(const char *model, const char *tokenizer_config,
+                           const char *config_json, mhv_tok **out, mhv_error *err)
 {
     *out = NULL;
     cJSON *cfg = NULL, *doc = NULL;
@@ -147,6 +167,12 @@ mhv_status mhv_tok_open_spm(const char *model, const char *tokenizer_config, mhv
     mhv_status st = MHV_OK;
     if (tokenizer_config)
         st = mhv_json_load(tokenizer_config, MHV_TOK_MAX_JSON, &cfg, err);
+    else if (!(cfg = cJSON_CreateObject()))
+        st = mhv_fail(err, MHV_ENOMEM, model, "out of memory");
+    const char *cls = st ? NULL : class_of_model_type(config_json);
+    if (cls && !mhv_json_get(cfg, "tokenizer_class") &&
+        !cJSON_AddStringToObject(cfg, "tokenizer_class", cls))
+        st = mhv_fail(err, MHV_ENOMEM, model, "out of memory");
     if (!st && mhv_spm_class(cfg)) /* an unknown class is refused before the model is read */
         st = mhv_spm_to_json(&m, cfg, model, &doc, err);
     if (!st)
@@ -170,6 +196,12 @@ mhv_status mhv_tok_open_spm(const char *model, const char *tokenizer_config, mhv
     mhv_spm_free(&m);
     free(buf);
     return st;
+}
+
+mhv_status mhv_tok_open_spm(const char *model, const char *tokenizer_config, mhv_tok **out,
+                            mhv_error *err)
+{
+    return open_spm(model, tokenizer_config, NULL, out, err);
 }
 
 mhv_status mhv_tok_open_dir(const char *dir, mhv_tok **out, mhv_error *err)
@@ -197,8 +229,12 @@ mhv_status mhv_tok_open_dir(const char *dir, mhv_tok **out, mhv_error *err)
                                       "sentencepiece.bpe.model", "sentencepiece.model"};
     for (size_t i = 0; i < sizeof spm / sizeof *spm; i++) {
         char p[4096];
-        if ((size_t)snprintf(p, sizeof p, "%s/%s", dir, spm[i]) < sizeof p && mhv_path_exists(p))
-            return mhv_tok_open_spm(p, mhv_path_exists(tc) ? tc : NULL, out, err);
+        char cj[4096];
+        if ((size_t)snprintf(p, sizeof p, "%s/%s", dir, spm[i]) < sizeof p &&
+            (size_t)snprintf(cj, sizeof cj, "%s/config.json", dir) < sizeof cj &&
+            mhv_path_exists(p))
+            return open_spm(p, mhv_path_exists(tc) ? tc : NULL,
+                            mhv_path_exists(cj) ? cj : NULL, out, err);
     }
     return mhv_fail(err, MHV_EIO, dir,
                     "no tokenizer.json, vocab.txt or vocab.json + merges.txt in the directory");

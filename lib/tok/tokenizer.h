@@ -2,10 +2,10 @@
  *
  * A tokenizer is loaded from a model directory (tokenizer.json, else vocab.txt with
  * tokenizer_config.json, else vocab.json + merges.txt, else a SentencePiece model).
- * Models: WordPiece (BERT), BPE
- * (GPT-2, Qwen2, LLaMA, Llama-3, Mistral ...) and Unigram (T5, XLM-R, ALBERT, DeBERTa-v3),
- * with the normalizers, pre-tokenizers (any Split regex, through Oniguruma) and
- * post-processors tokenizer.json describes. */
+ * Models: WordPiece (BERT), BPE (GPT-2, Qwen2, LLaMA, Llama-3, Mistral ...) and Unigram (T5,
+ * XLM-R, ALBERT, DeBERTa-v3), with the normalizers, pre-tokenizers (any Split regex, through
+ * Oniguruma) and post-processors tokenizer.json describes. A tokenizer may be used by several
+ * threads at once. */
 #ifndef MHV_TOKENIZER_H
 #define MHV_TOKENIZER_H
 
@@ -58,7 +58,8 @@ mhv_status mhv_tok_open_bpe_files(const char *vocab_json, const char *merges_txt
  * tokenizer from it for tokenizer_config.json's tokenizer_class (DebertaV2Tokenizer,
  * T5Tokenizer, XLMRobertaTokenizer, AlbertTokenizer, LlamaTokenizer; other classes are
  * MHV_EUNSUPPORTED with how to make tokenizer.json). mhv_tok_open_dir uses it when
- * the directory has no tokenizer.json, vocab.txt or vocab.json + merges.txt. */
+ * the directory has no tokenizer.json, vocab.txt or vocab.json + merges.txt; there, without a
+ * tokenizer_class, config.json's model_type picks the class as AutoTokenizer does. */
 mhv_status mhv_tok_open_spm(const char *model, const char *tokenizer_config, mhv_tok **out,
                             mhv_error *err);
 void mhv_tok_close(mhv_tok *tok);

@@ -34,6 +34,13 @@ check "deit: [CLS] [DIST] then patches" "perl -MJSON::PP -e 'local \$/; my \$j =
 "$MHAVIZ" run --model "$VIT" --heads 1:2 --query 2,3 --out "$TMP/q2" "$TMP/in/b.png"
 check "--query changes the overlay" "! cmp -s $TMP/q1/b/L01-H02.png $TMP/q2/b/L01-H02.png"
 
+# --aggregate: one overlay per layer; rollout's last layer rows still sum to one
+"$MHAVIZ" run --model "$VIT" --aggregate rollout --format json,png --out "$TMP/agg" "$TMP/in/b.png"
+check "--aggregate rollout: one overlay per layer" "[ \"\$(ls $TMP/agg/b | tr '\\n' ' ')\" = 'L00-rollout.png L01-rollout.png ' ]"
+check "--aggregate json names the view" "perl -MJSON::PP -e 'local \$/; my \$j = decode_json(<STDIN>);
+    my \$a = \$j->{images}[0]{attentions}; exit 1 unless @\$a == 2 && \$a->[1]{aggregate} eq q(rollout);
+    for my \$r (@{\$a->[1]{weights}}) { my \$s = 0; \$s += \$_ for @\$r; exit 2 if abs(\$s - 1) > 1e-5 }' <$TMP/agg/b.json"
+
 # --no-resize takes images at the model's size as they are, and refuses others
 "$MHAVIZ" run --model "$VIT" --no-resize --format json --out "$TMP/nr" "$TMP/in/b.png"
 check "--no-resize at the model's size" "[ $? = 0 ] && [ -s $TMP/nr/b.json ]"

@@ -38,6 +38,10 @@ fg.make("fam-gemma-lm-bf16-untied", GemmaForCausalLM,
         dtype=torch.bfloat16, seed=72, qk_std=0.3,
         note="GemmaForCausalLM BF16, untied, MQA, hidden_act gelu (the tanh form), theta 500")
 
+fg.make("fam-gemma-lm-f16-sharded", GemmaForCausalLM,
+        GemmaConfig(**dict(SMALL, vocab_size=64, intermediate_size=16)), dtype=torch.float16,
+        seed=70, qk_std=0.3, shard="20KB", note="GemmaForCausalLM F16 sharded, tied")
+
 G2 = dict(SMALL, num_hidden_layers=3, sliding_window=4, query_pre_attn_scalar=24)
 fg.make("fam-gemma2-f32", Gemma2Model, Gemma2Config(**G2), seed=73, qk_std=0.3,
         note="Gemma2Model F32, soft caps 50/30, sliding window 4 on layers 0 and 2, "
@@ -94,6 +98,15 @@ fg.make("fam-gemma3-seqcls-bf16", Gemma3TextForSequenceClassification,
                          num_labels=2),
         dtype=torch.bfloat16, seed=80, qk_std=0.3, avoid_ids=(0,),
         note="Gemma3TextForSequenceClassification BF16")
+# EmbeddingGemma's form: bidirectional attention, sliding layers two-sided with
+# sliding_window // 2 + 1 (6 -> 4)
+fg.make("fam-gemma3-bidir-f32", Gemma3TextModel,
+        Gemma3TextConfig(**dict(G3, vocab_size=64, intermediate_size=16, sliding_window=6),
+                         use_bidirectional_attention=True,
+                         layer_types=["sliding_attention", "full_attention", "sliding_attention"]),
+        seed=89, qk_std=0.3,
+        note="Gemma3TextModel F32, use_bidirectional_attention: full layers see every token, "
+             "sliding ones 3 each way")
 # Gemma 3 with vision (model_type gemma3): the text model of Gemma3ForConditionalGeneration,
 # its text_config, weights under language_model.model.; ids 125-127 are the image tokens
 G3MM_TEXT = dict(G3, vocab_size=128, num_hidden_layers=2)

@@ -2,9 +2,9 @@
 """Fixtures of the GPT-NeoX family (Pythia) in tests/fixtures/fam-gpt-neox-*: parallel and
 sequential residuals, partial rotary (rotary_pct 0.25, 0.5, 1), rotary_emb_base, the fused
 query_key_value laid out per head, LayerNorm with biases, GPTNeoXForCausalLM (gpt_neox.
-prefix, untied embed_out or tied) and GPTNeoXModel, F32/F16/BF16, a sharded checkpoint and a
-config.json in the older spelling of the Pythia files (rotary_pct, rotary_emb_base). See
-famgen.py.
+prefix, untied embed_out or tied), GPTNeoXForSequenceClassification and GPTNeoXModel,
+F32/F16/BF16, a sharded checkpoint and a config.json in the older spelling of the Pythia files
+(rotary_pct, rotary_emb_base). See famgen.py.
 
     HF_HUB_OFFLINE=1 /path/to/venv/bin/python tests/gen/fam_gpt_neox.py
 """
@@ -13,7 +13,8 @@ import os
 import sys
 
 import torch
-from transformers import GPTNeoXConfig, GPTNeoXForCausalLM, GPTNeoXModel
+from transformers import (GPTNeoXConfig, GPTNeoXForCausalLM, GPTNeoXForSequenceClassification,
+                          GPTNeoXModel)
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import famgen as fg  # noqa: E402
@@ -46,3 +47,6 @@ fg.make("fam-gpt-neox-pythia-f16", GPTNeoXForCausalLM,
         dtype=torch.float16, seed=33, qk_std=0.3, shard="12KB", post=pythia_spelling,
         note="GPTNeoXForCausalLM, tied, no attention biases, rotary_pct 0.5 and rotary_emb_base "
              "20000 in the Pythia config spelling, F16, sharded")
+fg.make("fam-gpt-neox-seqcls-f32", GPTNeoXForSequenceClassification,
+        GPTNeoXConfig(**dict(SMALL, num_hidden_layers=1), rotary_pct=0.5, num_labels=2),
+        seed=34, qk_std=0.3, note="GPTNeoXForSequenceClassification (gpt_neox. prefix, score head)")

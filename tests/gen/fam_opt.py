@@ -2,8 +2,8 @@
 """Fixtures of the OPT family in tests/fixtures/fam-opt-*: learned positions offset by 2,
 ReLU, pre-LN (do_layer_norm_before true) and post-LN without a final norm (as OPT-350m),
 word_embed_proj_dim smaller than hidden_size (project_in / project_out), enable_bias false,
-OPTForCausalLM (model.decoder. prefix, tied and untied lm_head) and OPTModel (decoder.
-prefix), F32/F16/BF16. transformers scales q before the product; mhaviz scales the scores
+OPTForCausalLM (model.decoder. prefix, tied and untied lm_head), OPTModel (decoder.
+prefix) and OPTForSequenceClassification (score head ignored), F32/F16/BF16. transformers scales q before the product; mhaviz scales the scores
 (the goldens' tolerance decides). See famgen.py.
 
     HF_HUB_OFFLINE=1 /path/to/venv/bin/python tests/gen/fam_opt.py
@@ -12,7 +12,7 @@ import os
 import sys
 
 import torch
-from transformers import OPTConfig, OPTForCausalLM, OPTModel
+from transformers import OPTConfig, OPTForCausalLM, OPTForSequenceClassification, OPTModel
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import famgen as fg  # noqa: E402
@@ -33,3 +33,6 @@ fg.make("fam-opt-model-f16", OPTModel,
         OPTConfig(**SMALL, word_embed_proj_dim=40, enable_bias=False, activation_function="gelu"),
         dtype=torch.float16, seed=53, qk_std=0.3, avoid_ids=(1,),
         note="OPTModel, pre-LN, word_embed_proj_dim 40 > hidden, no biases, gelu, F16")
+fg.make("fam-opt-seqcls-f32", OPTForSequenceClassification,
+        OPTConfig(**dict(SMALL, num_hidden_layers=1), num_labels=3), seed=54, qk_std=0.3,
+        avoid_ids=(1,), note="OPTForSequenceClassification (model.decoder. prefix, score head)")

@@ -2,7 +2,7 @@
 """Fixtures of the Phi family (Phi-1, 1.5, 2) in tests/fixtures/fam-phi-*: parallel attention
 and MLP on one input_layernorm, partial rotary (partial_rotary_factor 0.5 and 0.4, in
 rope_parameters and in Phi-2's top-level spelling), biases everywhere, an LM head with a bias
-(untied, and tied with its own bias), grouped-query heads, PhiForCausalLM (model. prefix)
+(untied, and tied with its own bias), grouped-query heads, qk_layernorm, PhiForCausalLM (model. prefix)
 and PhiModel, F32/F16/BF16. See famgen.py.
 
     HF_HUB_OFFLINE=1 /path/to/venv/bin/python tests/gen/fam_phi.py
@@ -41,9 +41,9 @@ fg.make("fam-phi2-bf16", PhiForCausalLM,
         note="PhiForCausalLM, head 10 with partial_rotary_factor 0.4 in Phi-2's top-level "
              "spelling, lm_head tied with its own bias, exact gelu, BF16")
 fg.make("fam-phi-model-gqa-f16", PhiModel,
-        PhiConfig(**SMALL, num_key_value_heads=2,
+        PhiConfig(**SMALL, num_key_value_heads=2, qk_layernorm=True,
                   rope_parameters={"rope_type": "default", "rope_theta": 500.0,
                                    "partial_rotary_factor": 1.0}),
         dtype=torch.float16, seed=83, qk_std=0.3,
-        note="PhiModel, 4 query heads over 2 key/value heads, whole-head rotary, rope_theta "
-             "500, F16")
+        note="PhiModel, 4 query heads over 2 key/value heads, qk_layernorm, whole-head rotary, "
+             "rope_theta 500, F16")

@@ -63,7 +63,8 @@ def make(name, cls, config, seed, note, dtype=torch.float32, post=None):
     ref = cls.from_pretrained(path, dtype=torch.float32, attn_implementation="eager").eval()
     r64 = cls.from_pretrained(path, dtype=torch.float64, attn_implementation="eager").eval()
     g = torch.Generator().manual_seed(seed + 1)
-    S, C = config.image_size, config.num_channels
+    vc = getattr(config, "vision_config", config)
+    S, C = vc.image_size, vc.num_channels
     items, worst = [], 0.0
     for _ in range(2):
         px = torch.randn((1, C, S, S), generator=g)
@@ -96,3 +97,27 @@ make("fam-deit-f16", DeiTModel, DeiTConfig(**SMALL, intermediate_size=48), 53,
      "DeiTModel: [CLS] and distillation tokens, F16", dtype=torch.float16)
 make("fam-dinov2-f32", Dinov2Model, Dinov2Config(**SMALL, mlp_ratio=2, layerscale_value=0.7), 54,
      "Dinov2Model: layer scales, mlp_ratio 2, eps 1e-6")
+
+# CLIP and SigLIP vision towers (and a whole CLIPModel: its vision_config and vision_model.)
+from transformers import (CLIPConfig, CLIPModel, CLIPVisionConfig, CLIPVisionModel,  # noqa: E402
+                          SiglipVisionConfig, SiglipVisionModel)
+make("fam-clip-vision-f32", CLIPVisionModel, CLIPVisionConfig(**SMALL, intermediate_size=48), 55,
+     "CLIPVisionModel: class embedding, pre-LayerNorm, QuickGELU")
+make("fam-siglip-vision-bf16", SiglipVisionModel, SiglipVisionConfig(**SMALL, intermediate_size=48),
+     56, "SiglipVisionModel: no [CLS], patch bias, tanh GELU, BF16", dtype=torch.bfloat16)
+
+
+class CLIPVision(CLIPModel):
+    """The whole CLIPModel, its forward being the vision tower's (what mhaviz shows of it)."""
+
+    def forward(self, pixel_values=None, output_attentions=False, **kw):
+        return self.vision_model(pixel_values=pixel_values, output_attentions=output_attentions)
+
+
+make("fam-clip-full-f16", CLIPVision,
+     CLIPConfig(vision_config=dict(SMALL, intermediate_size=40),
+                text_config=dict(hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
+                                 intermediate_size=24, vocab_size=50, max_position_embeddings=16),
+                projection_dim=8), 57,
+     "CLIPModel (model_type clip): the vision tower from vision_config and vision_model.",
+     dtype=torch.float16)
