@@ -193,6 +193,13 @@ for stack in enc dec; do
         exit 4 unless $seen == @lines;' "$TMP/out/r.json" "$TMP/stats.csv" $stack
     check "stats --stack $stack: entropy and self from the maps ($?)" "[ $? = 0 ]"
 done
+"$MHAVIZ" stats --model $T --pairs --stack enc --format json "$TMP/r.txt" >"$TMP/enc.json"
+"$MHAVIZ" stats --model $T --pairs --stack dec --format json "$TMP/r.txt" >"$TMP/dec.json"
+check "stats json records the stack" "grep -q '\"stack\": \"decoder\"' $TMP/dec.json"
+"$MHAVIZ" stats --merge --format csv "$TMP/enc.json" "$TMP/enc.json" >/dev/null 2>&1
+check "stats --merge of one stack" "[ $? = 0 ]"
+expect_fail "stats --merge of two stacks" 1 "cannot merge statistics of the decoder stack" -- \
+    "$MHAVIZ" stats --merge "$TMP/enc.json" "$TMP/dec.json"
 expect_fail "stats without --pairs" 2 "give --pairs" -- "$MHAVIZ" stats --model $T "$TMP/r.txt"
 expect_fail "stats --stack cross" 2 "not supported" -- "$MHAVIZ" stats --model $T --pairs \
     --stack cross "$TMP/r.txt"
