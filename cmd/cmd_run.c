@@ -48,7 +48,7 @@ static const char run_usage[] =
     "  --format LIST    comma list of png (default), svg, json, html (OUT/<stem>.html: an\n"
     "                   interactive explorer of every sentence, one file, works offline),\n"
     "                   safetensors (one tensor attn.L05 [heads, rows, tokens] per layer,\n"
-    "                   written layer by layer: long inputs in bounded memory)\n"
+    "                   written head by head: long inputs in bounded memory)\n"
     "  --rows SPEC      keep only some query rows: comma list of last, -K (the last K), I,\n"
     "                   A:B (A..B-1), word:W (json and safetensors)\n"
     "  --dtype TYPE     safetensors element type: f32 (default, exact), f16 or bf16\n"
@@ -127,7 +127,8 @@ typedef struct {
     const char *query;     /* --query cls|R,C (vision models), or NULL */
 } run_opts;
 
-static mhv_status st_sink(void *ctx, const mhv_attn *layer, mhv_error *err);
+static mhv_status st_head_sink(void *ctx, int layer, int head, const float *w, int rows, int n,
+                               mhv_error *err);
 
 /* A size: a number with an optional K, M, G or T (powers of 1024) and an optional B. */
 static int parse_size(const char *s, uint64_t *out)
@@ -189,7 +190,8 @@ static mhv_status check_memory(mhv_forward_ctx *fc, const mhv_model *m, const mh
     mhv_status st = MHV_OK;
     if (o->rows)
         st = mhv_rows_resolve(o->rows, in->s[i].text, in->s[i].len, enc, &rows, &nrows, err);
-    mhv_forward_opts fo = {.rows = rows, .nrows = nrows, .sink = stream ? st_sink : NULL};
+    mhv_forward_opts fo = {.rows = rows, .nrows = nrows,
+                           .head_sink = stream ? st_head_sink : NULL};
     mhv_forward_mem mem;
     if (!st)
         st = mhv_forward_estimate(fc, m, enc->n, sel, &fo, &mem, err);
@@ -208,7 +210,7 @@ static mhv_status check_memory(mhv_forward_ctx *fc, const mhv_model *m, const mh
                     "maps %s), more than %s%s: keep fewer heads or rows (--rows last)%s",
                     in->s[i].line, enc->n, n_s, w_s, a_s, m_s,
                     o->max_memory_set ? "--max-memory " : "the available ", l_s,
-                    stream ? "" : ", or write --format safetensors alone (a layer at a time)");
+                    stream ? "" : ", or write --format safetensors alone (a head at a time)");
 }
 
 /* --format: safetensors here, the rest by run_fig_parse_format. */
@@ -392,6 +394,7 @@ static int parse(int argc, char **argv, run_opts *o)
 typedef struct {
     mhv_out out;
     mhv_stw *w;
+    const int *rows;    /* the sentence's kept rows, or NULL: for messages */
 } st_file;
 
 static mhv_status st_open(st_file *sf, const char *stage, const char *stem, int index,
@@ -431,12 +434,15 @@ static mhv_status st_close(st_file *sf, mhv_status st, mhv_error *err)
     return st;
 }
 
-/* The sink of a streamed run: checks a layer's maps, then writes them. */
-static mhv_status st_sink(void *ctx, const mhv_attn *layer, mhv_error *err)
+/* The head sink of a streamed run: checks a head's map, then writes it in place. */
+static mhv_status st_head_sink(void *ctx, int layer, int head, const float *w, int rows, int n,
+                               mhv_error *err)
 {
     st_file *sf = ctx;
-    mhv_status st = mhv_attn_check_finite(layer, err);
-    return st ? st : mhv_stw_layer(sf->w, layer, err);
+    mhv_head_attn h = {.layer = layer, .head = head, .w = (float *)w, .rows = rows, .cols = n};
+    mhv_attn one = {.n = n, .count = 1, .heads = &h, .rows = rows, .row_ids = (int *)sf->rows};
+    mhv_status st = mhv_attn_check_finite(&one, err);
+    return st ? st : mhv_stw_head(sf->w, layer, head, w, rows, n, err);
 }
 
 /* Hands the maps of a whole run to the writer layer by layer. */
@@ -509,8 +515,8 @@ static mhv_status write_outputs(mhv_forward_ctx *fc, const mhv_model *m, const m
             free(rows);
             goto fail_out;
         }
-        if (stream)
-            fo.sink = st_sink, fo.sink_ctx = &sf;
+        if (stream) /* head by head: one map per thread in memory */
+            fo.head_sink = st_head_sink, fo.sink_ctx = &sf, sf.rows = rows;
         st = mhv_forward_run_opts(fc, m, encs[i].ids, NULL, encs[i].n, sel, &fo, &attn, err);
         free(rows);
         if (!st && !stream)

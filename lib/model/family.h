@@ -55,6 +55,7 @@ extern const mhv_family mhv_family_starcoder2;
 extern const mhv_family mhv_family_phi;
 extern const mhv_family mhv_family_bloom;
 extern const mhv_family mhv_family_gpt_neo;
+extern const mhv_family mhv_family_gpt_bigcode;
 extern const mhv_family mhv_family_deberta;
 extern const mhv_family mhv_family_modernbert;
 extern const mhv_family mhv_family_vit;

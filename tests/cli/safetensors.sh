@@ -105,18 +105,24 @@ expect_fail "--max-memory: json refused with the numbers" 1 \
     "line 1: 2048 tokens need about 134.8 MiB (weights 525.3 KiB" -- \
     "$MHAVIZ" run --model "$L" --ids --format json --max-memory 100M --out "$TMP/out" "$TMP/long.txt"
 check "--max-memory: the maps of every layer" "grep -qF 'attention maps 128.0 MiB), more than --max-memory 100.0 MiB' $TMP/stderr"
-expect_fail "--max-memory: streamed, one layer's maps" 1 "attention maps 64.0 MiB), more than --max-memory 60.0 MiB: keep fewer heads or rows (--rows last)" -- \
-    "$MHAVIZ" run --model "$L" --ids --format safetensors --max-memory 60M --out "$TMP/out" "$TMP/long.txt"
+expect_fail "--max-memory: streamed, one map per thread" 1 "attention maps 16.0 MiB), more than --max-memory 20.0 MiB: keep fewer heads or rows (--rows last)" -- \
+    "$MHAVIZ" run --model "$L" --ids --format safetensors --threads 1 --max-memory 20M --out "$TMP/out" "$TMP/long.txt"
 expect_fail "--max-memory: bad size" 2 "--max-memory '12Q' is not a size" -- \
     "$MHAVIZ" run --model "$L" --ids --format safetensors --max-memory 12Q --out "$TMP/out" "$TMP/long.txt"
 "$MHAVIZ" run --model "$L" --ids --format safetensors --rows last --max-memory 100M --out "$TMP/g" "$TMP/long.txt"
 check "--rows last fits in 100M" "[ \$? = 0 ] && [ -f $TMP/g/long.safetensors ]"
-# peak RSS of a streamed run: one layer's maps (64 MiB) plus weights and activations, not the
-# 128 MiB of both layers (measured only without ASan, whose shadow memory inflates RSS)
+# peak RSS of a streamed run on 2 threads: a map per thread (2 x 16 MiB) plus weights and
+# activations, not the 128 MiB of every map nor the 64 MiB of a layer's (measured only
+# without ASan, whose shadow memory inflates RSS)
 if [ -x /usr/bin/time ] && { (ulimit -v 4000000 && "$MHAVIZ" --version) >/dev/null 2>&1; } 2>/dev/null; then
     /usr/bin/time -f '%M' -o "$TMP/rss" "$MHAVIZ" run --model "$L" --ids --format safetensors \
-        --max-memory 0 --out "$TMP/h" "$TMP/long.txt"
-    check "streamed: peak RSS $(cat "$TMP/rss") KiB below 100 MiB" "[ \$(tail -1 $TMP/rss) -lt 102400 ]"
+        --threads 2 --max-memory 0 --out "$TMP/h" "$TMP/long.txt"
+    check "streamed: peak RSS $(cat "$TMP/rss") KiB below 60 MiB" "[ \$(tail -1 $TMP/rss) -lt 61440 ]"
+    "$MHAVIZ" run --model "$L" --ids --format json,safetensors --max-memory 0 --out "$TMP/i" \
+        --heads 1:1 "$TMP/long.txt"
+    "$MHAVIZ" run --model "$L" --ids --format safetensors --threads 2 --max-memory 0 --out "$TMP/j" \
+        --heads 1:1 "$TMP/long.txt"
+    check "streamed by head = whole run, 2048 tokens" "cmp -s $TMP/i/long.safetensors $TMP/j/long.safetensors"
     check "streamed: 128 MiB written" "[ \$(stat -c %s $TMP/h/long.safetensors) -gt 134217728 ]"
 fi
 
