@@ -163,7 +163,7 @@ static void tokens_json(FILE *f, const char *prefix, const mhv_encoding *enc,
 void mhv_report_sentence_seq2seq(FILE *f, int index, const char *text, size_t len,
                                  const mhv_encoding *src, const char *target, size_t tlen,
                                  const mhv_encoding *tgt, const mhv_tok *tok,
-                                 const mhv_attn *attn)
+                                 const mhv_tok *tgt_tok, const mhv_attn *attn)
 {
     fputs(index ? ",\n  {\"text\": " : "\n  {\"text\": ", f);
     mhv_jsonw_str(f, text, len);
@@ -173,7 +173,7 @@ void mhv_report_sentence_seq2seq(FILE *f, int index, const char *text, size_t le
         mhv_jsonw_str(f, target, tlen);
     else
         fputs("null", f);
-    tokens_json(f, "target_", tgt, tok);
+    tokens_json(f, "target_", tgt, tgt_tok);
     fputs(",\n   \"attentions\": [", f);
     for (int k = 0; k < attn->count; k++) {
         const mhv_head_attn *h = &attn->heads[k];

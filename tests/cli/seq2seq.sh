@@ -167,6 +167,13 @@ expect_fail "rank --stack without --pairs" 2 "--stack needs --pairs" -- "$MHAVIZ
     --model $T --stack cross --from Hallo --to Hello "$TMP/r.txt"
 expect_fail "rank: word absent" 1 "no sentence pair has" -- "$MHAVIZ" rank --model $T --pairs \
     --from Katze --to Hello "$TMP/r.txt"
+# separate source and target vocabularies: target text is refused, ids label themselves
+M2=$TMP/marian-sep
+mkdir -p "$M2"
+cp tests/fixtures/s2s-marian-separate-f32/* tests/fixtures/tok-t5/tokenizer.json "$M2"/
+expect_fail "separate vocabularies: text target" 1 "give the target as ids" -- "$MHAVIZ" run \
+    --model $M2 --pairs --out "$TMP/out" <(printf 'a\tb\n')
+
 info=$("$MHAVIZ" info --model tests/fixtures/s2s-bart-f32)
 check "info: encoder and decoder layers" \
     "echo \"\$info\" | grep -qx 'layers: 2' && echo \"\$info\" | grep -qx 'decoder_layers: 3' && echo \"\$info\" | grep -qx 'decoder_start_token_id: 2'"
