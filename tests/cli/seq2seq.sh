@@ -118,7 +118,7 @@ expect_fail "target id out of range" 2 "line 1: target token id 96 outside" -- "
     --out "$TMP/out" <(printf '5 9\t0 96\n')
 expect_fail "align layer" 2 "align-layer" -- "$MHAVIZ" run --model $M --ids --pairs \
     --align-layer 3 --out "$TMP/out" "$TMP/p.txt"
-expect_fail "pairs on a decoder" 2 "need an encoder-decoder" -- "$MHAVIZ" run \
+expect_fail "pairs on a decoder" 2 "needs a text encoder or an encoder-decoder" -- "$MHAVIZ" run \
     --model tests/fixtures/dec-gpt2-f32 --ids --pairs --out "$TMP/out" "$TMP/p.txt"
 
 # rank --pairs --stack: the scores are the run's maps summed over the --to tokens, averaged

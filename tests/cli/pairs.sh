@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Sentence pairs on an encoder (`run --pairs`): each line FIRST<TAB>SECOND is encoded as
+# transformers' tokenizer(first, second) and run with its token type ids; ids, type ids and
+# every head's attention against HF (tests/gen/gen_pairs_golden.py), the JSON fields, errors.
+. "$(dirname "$0")/lib.sh"
+check() { if eval "$2"; then ok; else bad "$1"; fi; }
+BERT=tests/fixtures/bert-f32
+GOLD=tests/fixtures/goldens/pairs-bert.json
+
+"$MHAVIZ" run --model "$BERT" --pairs --format json --out "$TMP/p" tests/fixtures/pairs-bert.txt \
+    2>"$TMP/stderr"
+check "pairs run" "[ $? = 0 ] && [ ! -s $TMP/stderr ]"
+check "ids, type ids, boundary and attentions as HF's" "perl -MJSON::PP -e '
+    sub slurp { local \$/; open my \$f, q(<), \$_[0] or die; decode_json(<\$f>) }
+    my (\$g, \$j) = (slurp(q($GOLD)), slurp(q($TMP/p/pairs-bert.json)));
+    my \$cases = \$g->{cases}; my \$sents = \$j->{sentences};
+    exit 1 unless @\$cases == @\$sents;
+    for my \$k (0 .. \$#\$cases) {
+        my (\$c, \$s) = (\$cases->[\$k], \$sents->[\$k]);
+        exit 2 unless join(q(,), @{\$c->{ids}}) eq join(q(,), @{\$s->{token_ids}});
+        exit 3 unless join(q(,), @{\$c->{type_ids}}) eq join(q(,), @{\$s->{token_type_ids}});
+        my (\$b) = grep { \$c->{type_ids}[\$_] } 0 .. \$#{\$c->{type_ids}};
+        exit 4 unless \$s->{pair_boundary} == \$b;
+        exit 5 unless \$s->{text} eq \$c->{first} . qq(\t) . \$c->{second};
+        for my \$a (@{\$s->{attentions}}) {
+            my \$want = \$c->{attentions}[\$a->{layer}][\$a->{head}];
+            for my \$i (0 .. \$#\$want) { for my \$t (0 .. \$#{\$want->[\$i]}) {
+                exit 6 if abs(\$want->[\$i][\$t] - \$a->{weights}[\$i][\$t]) > \$c->{tolerance} } }
+        }
+        exit 7 unless @{\$s->{attentions}} == @{\$c->{attentions}} * @{\$c->{attentions}[0]};
+    }'"
+# the second sentence's spans count characters of the whole line (after the TAB)
+check "second segment spans on the line" "perl -MJSON::PP -e 'local \$/; my \$s = decode_json(<STDIN>)->{sentences}[2];
+    exit !(\$s->{spans}[1][0] == 0 && \$s->{spans}[4][0] == 3)' <$TMP/p/pairs-bert.json"
+"$MHAVIZ" run --model "$BERT" --pairs --heads 1:0 --out "$TMP/png" tests/fixtures/pairs-bert.txt
+check "pairs draw figures" "[ $? = 0 ] && [ -s $TMP/png/pairs-bert/L01-H00.png ]"
+
+printf '苹果从树上掉下来。\n' >"$TMP/notab.txt"
+expect_fail "pair without a TAB" 1 "line 1: no TAB between the two sentences" -- \
+    "$MHAVIZ" run --model "$BERT" --pairs --format json --out "$TMP/out" "$TMP/notab.txt"
+expect_fail "pairs on a decoder" 2 "--pairs needs a text encoder or an encoder-decoder" -- \
+    "$MHAVIZ" run --model tests/fixtures/dec-gpt2-f32 --pairs --ids --format json --out "$TMP/out" \
+    tests/fixtures/pairs-bert.txt
+expect_fail "pairs of ids on an encoder" 2 "takes text, not --ids" -- \
+    "$MHAVIZ" run --model "$BERT" --pairs --ids --format json --out "$TMP/out" \
+    tests/fixtures/pairs-bert.txt
+finish
