@@ -44,4 +44,15 @@ expect_fail "pairs on a decoder" 2 "--pairs needs a text encoder or an encoder-d
 expect_fail "pairs of ids on an encoder" 2 "takes text, not --ids" -- \
     "$MHAVIZ" run --model "$BERT" --pairs --ids --format json --out "$TMP/out" \
     tests/fixtures/pairs-bert.txt
+# tokenize --pairs: pieces, ids and type ids as HF's tokenizer(first, second)
+"$MHAVIZ" tokenize --model "$BERT" --pairs tests/fixtures/pairs-bert.txt >"$TMP/tok.txt"
+check "tokenize --pairs: ids and type ids" "perl -MJSON::PP -e '
+    local \$/; open my \$f, q(<), q($GOLD) or die; my \$g = decode_json(<\$f>);
+    open my \$t, q(<), q($TMP/tok.txt) or die; my @l = split /\n/, <\$t>;
+    exit 1 unless @l == @{\$g->{cases}};
+    for my \$k (0 .. \$#l) { my (undef, \$ids, \$types) = split /\t/, \$l[\$k];
+        my \$c = \$g->{cases}[\$k];
+        exit 2 unless \$ids eq join(q( ), @{\$c->{ids}}) && \$types eq join(q( ), @{\$c->{type_ids}}) }'"
+expect_fail "tokenize --pairs --ids" 2 "--pairs takes text" -- \
+    "$MHAVIZ" tokenize --model "$BERT" --pairs --ids tests/fixtures/pairs-bert.txt
 finish
