@@ -35,6 +35,16 @@ check "second segment spans on the line" "perl -MJSON::PP -e 'local \$/; my \$s 
 "$MHAVIZ" run --model "$BERT" --pairs --heads 1:0 --out "$TMP/png" tests/fixtures/pairs-bert.txt
 check "pairs draw figures" "[ $? = 0 ] && [ -s $TMP/png/pairs-bert/L01-H00.png ]"
 
+# the figures draw the boundary: two white lines (row and column) over the matrix; the same
+# ids without the pair draw none
+"$MHAVIZ" run --model "$BERT" --pairs --heads 1:0 --format svg --out "$TMP/svg" tests/fixtures/pairs-bert.txt
+perl -MJSON::PP -e 'local $/; my $g = decode_json(<STDIN>);
+    print join(q( ), @{$_->{ids}}), "\n" for @{$g->{cases}}' <"$GOLD" >"$TMP/ids.txt"
+"$MHAVIZ" run --model "$BERT" --ids --heads 1:0 --format svg --out "$TMP/svg" "$TMP/ids.txt"
+white() { grep -o 'fill="#ffffff"' "$1" | wc -l; }
+check "boundary lines in the pair figure" \
+    "[ \$(white $TMP/svg/pairs-bert/L01-H00.svg) = \$((\$(white $TMP/svg/ids/L01-H00.svg) + 2)) ]"
+
 printf '苹果从树上掉下来。\n' >"$TMP/notab.txt"
 expect_fail "pair without a TAB" 1 "line 1: no TAB between the two sentences" -- \
     "$MHAVIZ" run --model "$BERT" --pairs --format json --out "$TMP/out" "$TMP/notab.txt"
