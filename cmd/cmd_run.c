@@ -19,6 +19,8 @@
 #include "analysis/weighting.h"
 #include "analysis/rows.h"
 #include "analysis/stwrite.h"
+#include "analysis/zoom.h"
+#include "fig/render.h"
 #include "run_figures.h"
 #include "run_seq2seq.h"
 #include "run_vision.h"
@@ -27,6 +29,7 @@
 static const char run_usage[] =
     "usage: mhaviz run [--model DIR] [--heads SPEC] [--format png,svg,json,html,safetensors]\n"
     "                  [--out DIR] [--rows SPEC] [--dtype f32|f16|bf16] [--max-memory SIZE]\n"
+    "                  [--window A:B] [--max-pixels P] [--pool max|mean]\n"
     "                  [--colormap NAME] [--scale fixed|head|row] [--cell PX] [--values]\n"
     "                  [--dpi N] [--font FILE] [--font-size PX] [--title TEXT | --no-title]\n"
     "                  [--model-name NAME] [--view matrix|lines|row] [--min-weight W]\n"
@@ -52,6 +55,10 @@ static const char run_usage[] =
     "  --rows SPEC      keep only some query rows: comma list of last, -K (the last K), I,\n"
     "                   A:B (A..B-1), word:W (json and safetensors)\n"
     "  --dtype TYPE     safetensors element type: f32 (default, exact), f16 or bf16\n"
+    "  --window A:B     figures of tokens A..B-1 only (queries and keys), at full size\n"
+    "  --max-pixels P   figures of long sentences pooled: blocks of tokens become one cell\n"
+    "                   so a map is at most P pixels wide; numbered every few blocks\n"
+    "  --pool max|mean  how --max-pixels pools a block (default max; said in the figure)\n"
     "  --max-memory SIZE  refuse, before running, a sentence whose weights, activations\n"
     "                   and attention maps would need more (e.g. 20G, 512M; default: the\n"
     "                   available memory; 0: no limit)\n"
@@ -117,6 +124,9 @@ typedef struct {
     const char *rows;      /* --rows SPEC, or NULL: every query row */
     int safetensors;       /* --format includes safetensors */
     mhv_dtype dtype;       /* --dtype */
+    int win0, win1;        /* --window A:B, win1 = 0: none */
+    int max_pixels;        /* --max-pixels, 0: none */
+    mhv_pool_kind pool;    /* --pool */
     uint64_t max_memory;   /* --max-memory in bytes; 0: none */
     int max_memory_set;    /* given (else the available memory) */
     mhv_agg agg;
@@ -255,6 +265,8 @@ static int parse(int argc, char **argv, run_opts *o)
         {"aggregate", required_argument, 0, 'A'},
         {"rows", required_argument, 0, 'R'},   {"dtype", required_argument, 0, 'D'},
         {"max-memory", required_argument, 0, 'X'},
+        {"window", required_argument, 0, 'Z'},  {"max-pixels", required_argument, 0, 0x301},
+        {"pool", required_argument, 0, 0x302},
         {"weighting", required_argument, 0, 'W'},
         {"pairs", no_argument, 0, 'P'},        {"generate", required_argument, 0, 'G'},
         {"align-layer", required_argument, 0, 'L'},
@@ -302,6 +314,30 @@ static int parse(int argc, char **argv, run_opts *o)
             o->rows = optarg;
             break;
         }
+        case 'Z': {
+            char tail;
+            if (sscanf(optarg, "%d:%d%c", &o->win0, &o->win1, &tail) != 2 || o->win0 < 0 ||
+                o->win1 <= o->win0)
+                return cli_usage_error("run", "--window '%s' is not A:B with 0 <= A < B", optarg);
+            break;
+        }
+        case 0x301: {
+            char *end;
+            long v = strtol(optarg, &end, 10);
+            if (end == optarg || *end || v < 100 || v > 100000)
+                return cli_usage_error("run", "--max-pixels '%s' is not a number from 100 to "
+                                       "100000", optarg);
+            o->max_pixels = (int)v;
+            break;
+        }
+        case 0x302:
+            if (strcmp(optarg, "max") == 0)
+                o->pool = MHV_POOL_MAX;
+            else if (strcmp(optarg, "mean") == 0)
+                o->pool = MHV_POOL_MEAN;
+            else
+                return cli_usage_error("run", "--pool '%s' is not max or mean", optarg);
+            break;
         case 'X':
             if (parse_size(optarg, &o->max_memory))
                 return cli_usage_error("run", "--max-memory '%s' is not a size like 20G, 512M "
@@ -373,6 +409,8 @@ static int parse(int argc, char **argv, run_opts *o)
     int frc = parse_format(o);
     if (frc)
         return frc;
+    if ((o->win1 || o->max_pixels) && o->fig.render.view == MHV_VIEW_ROW)
+        return cli_usage_error("run", "--window and --max-pixels draw maps, not --view row");
     if (o->rows && (o->fig.formats || o->fig.html || o->aggregate))
         return cli_usage_error("run", "--rows works with --format json and safetensors only "
                                "(figures, html and --aggregate draw every row)");
@@ -445,6 +483,65 @@ static mhv_status st_head_sink(void *ctx, int layer, int head, const float *w, i
     mhv_attn one = {.n = n, .count = 1, .heads = &h, .rows = rows, .row_ids = (int *)sf->rows};
     mhv_status st = mhv_attn_check_finite(&one, err);
     return st ? st : mhv_stw_head(sf->w, layer, head, w, rows, n, err);
+}
+
+/* The figures of sentence i, of --window's tokens and pooled to --max-pixels when asked. */
+static mhv_status zoomed_figs(run_figs *figs, const char *stage, const char *stem, int i,
+                              const mhv_input *in, const mhv_encoding *enc, const mhv_attn *a,
+                              const run_opts *o, mhv_error *err)
+{
+    const mhv_sentence *s = &in->s[i];
+    if (!o->win1 && !o->max_pixels)
+        return run_figs_sentence(figs, stage, stem, i, s, enc, a, err);
+    int t0 = 0, t1 = a->n;
+    mhv_attn wa = {0}, pa = {0};
+    mhv_encoding we = {0}, pe = {0};
+    const mhv_attn *da = a;
+    const mhv_encoding *de = enc;
+    mhv_status st = MHV_OK;
+    if (o->win1) {
+        t0 = o->win0, t1 = o->win1 < a->n ? o->win1 : a->n;
+        if (t0 >= t1)
+            return mhv_fail(err, MHV_EINPUT, in->name, "line %d: --window %d:%d is past its %d "
+                            "tokens", s->line, o->win0, o->win1, a->n);
+        if ((st = mhv_zoom_window(a, enc, t0, t1, &wa, &we, err)))
+            return st;
+        da = &wa, de = &we;
+    }
+    char *note = NULL;
+    mhv_sentence ds = *s;
+    int m0 = t1 - t0, b = 1;
+    if (o->max_pixels) { /* the smallest block whose pooled map fits */
+        for (;; b++) {
+            int m = (m0 + b - 1) / b;
+            int cell = o->fig.render.cell ? o->fig.render.cell : mhv_render_default_cell(m);
+            if ((long)m * cell <= o->max_pixels || m == 1)
+                break;
+        }
+    }
+    if (b > 1) {
+        int m = (m0 + b - 1) / b, every = m > 16 ? 4 : 1;
+        if ((st = mhv_zoom_pool(da, b, o->pool, t0, every, &pa, &pe, err)))
+            goto done;
+        da = &pa, de = &pe;
+        /* said in the figure: the sentence line starts with it */
+        size_t cap = s->len + 128;
+        if (!(note = malloc(cap))) {
+            st = mhv_fail(err, MHV_ENOMEM, "", "out of memory");
+            goto done;
+        }
+        int k = snprintf(note, cap, "[%s of %dx%d-token blocks, tokens %d-%d, labels every %d] ",
+                         o->pool == MHV_POOL_MAX ? "max" : "mean", b, b, t0, t1 - 1, every * b);
+        memcpy(note + k, s->text, s->len);
+        note[(size_t)k + s->len] = '\0';
+        ds.text = note, ds.len = (size_t)k + s->len;
+    }
+    st = run_figs_sentence(figs, stage, stem, i, &ds, de, da, err);
+done:
+    free(note);
+    mhv_attn_free(&wa), mhv_attn_free(&pa);
+    mhv_encoding_free(&we), mhv_encoding_free(&pe);
+    return st;
 }
 
 /* Hands the maps of a whole run to the writer layer by layer. */
@@ -552,7 +649,7 @@ static mhv_status write_outputs(mhv_forward_ctx *fc, const mhv_model *m, const m
                 mhv_report_sentence_agg(out.f, i, in->s[i].text, in->s[i].len, &encs[i], tok,
                                         &agg, o->aggregate);
             if (!st)
-                st = run_figs_sentence(&figs, od.stage, stem, i, &in->s[i], &encs[i], &agg, err);
+                st = zoomed_figs(&figs, od.stage, stem, i, in, &encs[i], &agg, o, err);
             mhv_attn_free(&agg);
             if (st)
                 goto fail_out;
@@ -564,7 +661,7 @@ static mhv_status write_outputs(mhv_forward_ctx *fc, const mhv_model *m, const m
         free(norms);
         st = run_figs_html_sentence(&figs, &in->s[i], &encs[i], &attn, NULL, err);
         if (!st)
-            st = run_figs_sentence(&figs, od.stage, stem, i, &in->s[i], &encs[i], &attn, err);
+            st = zoomed_figs(&figs, od.stage, stem, i, in, &encs[i], &attn, o, err);
         mhv_attn_free(&attn);
         if (st)
             goto fail_out;

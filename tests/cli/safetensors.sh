@@ -126,4 +126,18 @@ if [ -x /usr/bin/time ] && { (ulimit -v 4000000 && "$MHAVIZ" --version) >/dev/nu
     check "streamed: 128 MiB written" "[ \$(stat -c %s $TMP/h/long.safetensors) -gt 134217728 ]"
 fi
 
+# long-sequence figures: pooled to --max-pixels (a 2048-token map would be 20480 px wide),
+# and a --window at full size
+pngw() { perl -e 'open my $f, "<:raw", $ARGV[0] or die; read $f, my $h, 24; print unpack("N", substr($h, 16, 4))' "$1"; }
+"$MHAVIZ" run --model "$L" --ids --heads 1:0 --max-pixels 800 --format png --out "$TMP/k" "$TMP/long.txt"
+check "--max-pixels 800: map pooled, figure under 1100 px" "[ -f $TMP/k/long/L01-H00.png ] && [ \$(pngw $TMP/k/long/L01-H00.png) -lt 1100 ]"
+"$MHAVIZ" run --model "$L" --ids --heads 1:0 --max-pixels 800 --pool mean --format svg --out "$TMP/k2" "$TMP/long.txt"
+check "--pool mean: said in the figure's sentence" "grep -q 'mean of 26x26-token blocks, tokens 0-2047' $TMP/k2/long/L01-H00.svg"
+"$MHAVIZ" run --model "$L" --ids --heads 1:0 --window 100:140 --format png --out "$TMP/w" "$TMP/long.txt"
+check "--window 100:140: 40 cells at full size" "[ \$(pngw $TMP/w/long/L01-H00.png) -lt 800 ]"
+expect_fail "--window past the sentence" 1 "line 1: --window 3000:3100 is past its 2048 tokens" -- \
+    "$MHAVIZ" run --model "$L" --ids --heads 1:0 --window 3000:3100 --format png --out "$TMP/out" "$TMP/long.txt"
+expect_fail "--pool bad" 2 "--pool 'median' is not max or mean" -- \
+    "$MHAVIZ" run --model "$L" --ids --pool median --max-pixels 800 --out "$TMP/out" "$TMP/long.txt"
+
 finish
