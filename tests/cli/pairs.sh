@@ -45,6 +45,25 @@ white() { grep -o 'fill="#ffffff"' "$1" | wc -l; }
 check "boundary lines in the pair figure" \
     "[ \$(white $TMP/svg/pairs-bert/L01-H00.svg) = \$((\$(white $TMP/svg/ids/L01-H00.svg) + 2)) ]"
 
+# rank --pairs: 它 in one sentence, 苹果 in the other; the best head and its score as the
+# golden's attentions give them (它 = id 78, 苹果 = ids 179 121; line 3 lacks both)
+"$MHAVIZ" rank --model "$BERT" --pairs --from 它 --to 苹果 --top 1 tests/fixtures/pairs-bert.txt \
+    >"$TMP/rank.txt" 2>"$TMP/rank.err"
+check "rank --pairs: best head and score from HF's attentions" "perl -MJSON::PP -e '
+    local \$/; open my \$f, q(<), q($GOLD) or die; my \$g = decode_json(<\$f>);
+    my (%sum, \$used);
+    for my \$c (@{\$g->{cases}}) { my @id = @{\$c->{ids}};
+        my (\$f0) = grep { \$id[\$_] == 78 } 0 .. \$#id; my (\$t0) = grep { \$id[\$_] == 179 } 0 .. \$#id;
+        next unless defined \$f0 && defined \$t0; \$used++;
+        for my \$l (0 .. \$#{\$c->{attentions}}) { for my \$h (0 .. \$#{\$c->{attentions}[\$l]}) {
+            my \$row = \$c->{attentions}[\$l][\$h][\$f0]; \$sum{qq(\$l \$h)} += \$row->[\$t0] + \$row->[\$t0 + 1] } } }
+    my (\$best) = sort { \$sum{\$b} <=> \$sum{\$a} } keys %sum;
+    open my \$r, q(<), q($TMP/rank.txt) or die; my (\$line) = grep { /^ +1 / } split /\n/, <\$r>;
+    my (undef, undef, \$l, \$h, \$score) = split / +/, \$line;
+    exit !(qq(\$l \$h) eq \$best && abs(\$score - \$sum{\$best} / \$used) < 1e-4)'"
+expect_fail "rank --pairs --stack on an encoder" 2 "--stack is for encoder-decoder models" -- \
+    "$MHAVIZ" rank --model "$BERT" --pairs --stack enc --from 它 --to 苹果 tests/fixtures/pairs-bert.txt
+
 printf '苹果从树上掉下来。\n' >"$TMP/notab.txt"
 expect_fail "pair without a TAB" 1 "line 1: no TAB between the two sentences" -- \
     "$MHAVIZ" run --model "$BERT" --pairs --format json --out "$TMP/out" "$TMP/notab.txt"
