@@ -24,7 +24,7 @@
 static const char stats_usage[] =
     "usage: mhaviz stats [--model DIR] [--format table|json|csv|png] [--out FILE] [--shard I/N]\n"
     "                    [--threads N] [--truncate] [--weighting attn|norm|norm-out]\n"
-    "                    [--rows SPEC] [--pairs --stack enc|dec] CORPUS\n"
+    "                    [--rows SPEC] [--pairs [--stack enc|dec]] CORPUS\n"
     "       mhaviz stats --merge [--format table|json|csv|png] [--out FILE] PART.json...\n"
     "\n"
     "For every head, averaged over the sentences (non-empty lines) of CORPUS (- for stdin):\n"
@@ -52,8 +52,10 @@ static const char stats_usage[] =
     "                   run (values are printed when cells of --cell 22 or more hold them)\n"
     "  --scale MODE     fixed (default): masses 0..1, entropy and distance 0..their largest\n"
     "                   head; head or row: every panel from 0 to its largest value\n"
-    "  --pairs          encoder-decoder models (T5, BART, Marian): lines are\n"
-    "                   SOURCE<TAB>TARGET (as run --pairs); statistics of --stack's heads\n"
+    "  --pairs          lines are FIRST<TAB>SECOND, as run --pairs. Encoders: the pair as\n"
+    "                   tokenizer(first, second) encodes it (sep counts both separators).\n"
+    "                   Encoder-decoders (T5, BART, Marian): SOURCE<TAB>TARGET; statistics\n"
+    "                   of --stack's heads\n"
     "  --stack STACK    enc (the encoder's, over the source) or dec (the decoder's, over the\n"
     "                   decoder's input); json records it, --merge adds only one stack\n"
     "  -h, --help       show this help\n";
@@ -67,7 +69,8 @@ typedef struct {
     int shard_i, shard_n, merge, threads, truncate;
     mhv_weighting weighting; /* --weighting */
     const char *rows;        /* --rows SPEC, or NULL: every row */
-    int pairs;               /* --pairs */
+    int pairs;               /* --pairs on an encoder-decoder */
+    int enc_pairs;           /* --pairs on a text encoder: tokenizer(first, second) */
     mhv_stack stack;         /* --stack: ENCODER or DECODER; SELF when not given */
     char **files;
     int n_files;
@@ -176,10 +179,10 @@ static int parse(int argc, char **argv, stats_opts *o)
         return cli_usage_error("stats", "--%s is for --format png", o->fig_opt);
     o->files = argv + optind;
     o->n_files = argc - optind;
-    if ((o->pairs || o->stack) && (o->merge || !o->pairs || !o->stack || o->rows ||
-                                   o->weighting || o->truncate))
-        return cli_usage_error("stats", "--pairs and --stack go together, without --merge, "
-                               "--rows, --weighting and --truncate");
+    if ((o->pairs || o->stack) && (o->merge || !o->pairs || o->rows || o->weighting ||
+                                   o->truncate))
+        return cli_usage_error("stats", "--stack needs --pairs; --pairs works without "
+                               "--merge, --rows, --weighting and --truncate");
     if (o->merge) {
         if (o->n_files < 1)
             return cli_usage_error("stats", "--merge needs at least one JSON file");
@@ -338,15 +341,16 @@ static void process(worker *w, mhv_forward_ctx *fc, int idx, unsigned char *sep,
     const mhv_sentence *s = &j->in->s[idx];
     mhv_encoding e;
     mhv_error err = {0};
-    mhv_status st = mhv_tok_encode(j->tok, s->text, s->len, &e, &err);
+    mhv_status st = cli_encode_one(j->tok, s, j->o->enc_pairs ? INPUT_PAIRS : INPUT_TEXT, &e,
+                                   &err);
     if (st) {
         fail_job(j, st, &err, s->line);
         return;
     }
     int max = j->m->cfg.max_positions, n = e.n;
     if (n > max && !j->o->truncate) {
-        mhv_fail(&err, MHV_EINPUT, "", "%d tokens exceed the model's %d positions (use "
-                 "--truncate)", n, max);
+        mhv_fail(&err, MHV_EINPUT, "", "%d tokens exceed the model's %d positions%s", n, max,
+                 j->o->enc_pairs ? "" : " (use --truncate)");
         fail_job(j, MHV_EINPUT, &err, s->line);
         mhv_encoding_free(&e);
         return;
@@ -365,10 +369,13 @@ static void process(worker *w, mhv_forward_ctx *fc, int idx, unsigned char *sep,
         kept.n = keep;
         st = mhv_rows_resolve(j->o->rows, s->text, s->len, &kept, &rows, &nrows, &err);
     }
-    mhv_encoding_free(&e);
     mhv_attn a;
     mhv_forward_opts fo = {.rows = rows, .nrows = nrows};
-    if (st || (st = mhv_forward_run_opts(fc, j->m, ids, NULL, keep, j->sel, &fo, &a, &err))) {
+    const int32_t *types = j->m->cfg.type_vocab_size > 0 ? e.type_ids : NULL; /* pairs */
+    if (!st)
+        st = mhv_forward_run_opts(fc, j->m, ids, types, keep, j->sel, &fo, &a, &err);
+    mhv_encoding_free(&e);
+    if (st) {
         free(rows);
         fail_job(j, st, &err, s->line);
         return;
@@ -418,9 +425,10 @@ static void *work(void *arg)
     return NULL;
 }
 
-static mhv_status run_corpus(const stats_opts *o, mhv_stats_acc *total, char *model_dir,
+static mhv_status run_corpus(const stats_opts *given, mhv_stats_acc *total, char *model_dir,
                              size_t model_size, mhv_error *err)
 {
+    stats_opts opts = *given, *o = &opts; /* --pairs is settled once the model is known */
     char buf[4096];
     const char *dir = cli_model_dir(o->model, buf, sizeof buf);
     snprintf(model_dir, model_size, "%s", dir);
@@ -436,9 +444,23 @@ static mhv_status run_corpus(const stats_opts *o, mhv_stats_acc *total, char *mo
     if ((st = cli_open_model(dir, INPUT_TEXT, &m, &tok, err)))
         goto done;
     int L = m->cfg.num_layers; /* the layers summed: an encoder-decoder's stack's */
-    if (m->cfg.enc_dec != o->pairs) {
-        st = mhv_fail(err, MHV_EUSAGE, "", o->pairs ? "--pairs needs an encoder-decoder model; "
-                      "%s is not one" : "%s is an encoder-decoder model: give --pairs (lines "
+    if (o->pairs && !m->cfg.enc_dec && !m->cfg.causal) { /* an encoder's sentence pairs */
+        if (o->stack) {
+            st = mhv_fail(err, MHV_EUSAGE, "", "--stack is for encoder-decoder models; %s is "
+                          "an encoder", m->cfg.arch);
+            goto done;
+        }
+        o->pairs = 0;
+        o->enc_pairs = 1;
+    }
+    if (o->pairs && !o->stack) {
+        st = mhv_fail(err, MHV_EUSAGE, "", "%s is an encoder-decoder model: --pairs needs "
+                      "--stack enc or dec", m->cfg.arch);
+        goto done;
+    }
+    if (!o->enc_pairs && m->cfg.enc_dec != o->pairs) {
+        st = mhv_fail(err, MHV_EUSAGE, "", o->pairs ? "--pairs needs a text encoder or an "
+                      "encoder-decoder model; %s is neither" : "%s is an encoder-decoder model: give --pairs (lines "
                       "SOURCE<TAB>TARGET) and --stack enc or dec", m->cfg.arch);
         goto done;
     }

@@ -64,6 +64,23 @@ check "rank --pairs: best head and score from HF's attentions" "perl -MJSON::PP 
 expect_fail "rank --pairs --stack on an encoder" 2 "--stack is for encoder-decoder models" -- \
     "$MHAVIZ" rank --model "$BERT" --pairs --stack enc --from 它 --to 苹果 tests/fixtures/pairs-bert.txt
 
+# stats --pairs: first, self and sep (both [SEP]s, id 6) as the golden's attentions give them
+"$MHAVIZ" stats --model "$BERT" --pairs --format json tests/fixtures/pairs-bert.txt >"$TMP/stats.json"
+check "stats --pairs: first, self and sep from HF's attentions" "perl -MJSON::PP -e '
+    sub slurp { local \$/; open my \$f, q(<), \$_[0] or die; decode_json(<\$f>) }
+    my (\$g, \$st) = (slurp(q($GOLD)), slurp(q($TMP/stats.json)));
+    my \$cases = \$g->{cases}; exit 1 unless \$st->{sentences} == @\$cases;
+    for my \$hd (@{\$st->{heads}}) { my (\$first, \$self, \$sep) = (0, 0, 0);
+        for my \$c (@\$cases) { my \$w = \$c->{attentions}[\$hd->{layer}][\$hd->{head}]; my \$n = @\$w;
+            my @seps = grep { \$_ > 0 && \$c->{ids}[\$_] == 6 } 0 .. \$n - 1;
+            for my \$i (0 .. \$n - 1) { \$first += \$w->[\$i][0] / \$n / @\$cases;
+                \$self += \$w->[\$i][\$i] / \$n / @\$cases;
+                \$sep += \$w->[\$i][\$_] / \$n / @\$cases for @seps } }
+        exit 2 if abs(\$hd->{first} - \$first) > 1e-5 || abs(\$hd->{self} - \$self) > 1e-5
+            || abs(\$hd->{sep} - \$sep) > 1e-5 }'"
+expect_fail "stats --pairs --stack on an encoder" 2 "--stack is for encoder-decoder models" -- \
+    "$MHAVIZ" stats --model "$BERT" --pairs --stack enc tests/fixtures/pairs-bert.txt
+
 printf '苹果从树上掉下来。\n' >"$TMP/notab.txt"
 expect_fail "pair without a TAB" 1 "line 1: no TAB between the two sentences" -- \
     "$MHAVIZ" run --model "$BERT" --pairs --format json --out "$TMP/out" "$TMP/notab.txt"
