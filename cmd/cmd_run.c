@@ -102,10 +102,12 @@ static const char run_usage[] =
     "                   head's output, Kobayashi et al. 2020), rows normalised to sum 1 in\n"
     "                   figures and aggregates; json adds \"weighting\" and per head the raw\n"
     "                   \"norms\" and \"value_norms\"\n"
-    "  --pairs          encoder-decoder models (T5, BART, Marian): lines are\n"
-    "                   SOURCE<TAB>TARGET; the decoder reads its start token, then the\n"
-    "                   target's tokens (teacher forcing); with --ids the target ids are the\n"
-    "                   decoder's input as given\n"
+    "  --pairs          lines are FIRST<TAB>SECOND. Encoders (BERT, RoBERTa ...): the\n"
+    "                   pair as tokenizer(first, second) encodes it, with its token type\n"
+    "                   ids; json adds \"token_type_ids\" and \"pair_boundary\".\n"
+    "                   Encoder-decoders (T5, BART, Marian): SOURCE<TAB>TARGET; the decoder\n"
+    "                   reads its start token, then the target's tokens (teacher forcing);\n"
+    "                   with --ids the target ids are the decoder's input as given\n"
     "  --generate N     encoder-decoder models: lines are sources; the target is the model's\n"
     "                   greedy output, up to N tokens or its end token\n"
     "  --align-layer L  the decoder layer of the alignment figure (default: the last)\n"
@@ -614,7 +616,8 @@ static mhv_status write_outputs(mhv_forward_ctx *fc, const mhv_model *m, const m
         }
         if (stream) /* head by head: one map per thread in memory */
             fo.head_sink = st_head_sink, fo.sink_ctx = &sf, sf.rows = rows;
-        st = mhv_forward_run_opts(fc, m, encs[i].ids, NULL, encs[i].n, sel, &fo, &attn, err);
+        const int32_t *types = m->cfg.type_vocab_size > 0 ? encs[i].type_ids : NULL;
+        st = mhv_forward_run_opts(fc, m, encs[i].ids, types, encs[i].n, sel, &fo, &attn, err);
         free(rows);
         if (!st && !stream)
             st = mhv_attn_check_finite(&attn, err);
@@ -709,10 +712,19 @@ int cmd_run(int argc, char **argv)
                       job.m->cfg.enc_dec ? "encoder-decoder" : "vision");
         goto done;
     }
-    if (job.m->cfg.enc_dec || o.pairs || o.generate) {
+    if (o.pairs && !job.m->cfg.enc_dec && !job.m->cfg.causal && !job.m->cfg.vision) {
+        /* an encoder's sentence pairs: tokenizer(first, second), one attention map each */
+        if (o.mode != INPUT_TEXT) {
+            st = mhv_fail(&err, MHV_EUSAGE, "", "--pairs on an encoder takes text, not --ids");
+            goto done;
+        }
+        o.mode = INPUT_PAIRS;
+    } else if (job.m->cfg.enc_dec || o.pairs || o.generate) {
         if (!job.m->cfg.enc_dec) {
             st = mhv_fail(&err, MHV_EUSAGE, "",
-                          "--pairs and --generate need an encoder-decoder model; %s is not one",
+                          o.pairs ? "--pairs needs a text encoder or an encoder-decoder model; "
+                                    "%s is neither"
+                                  : "--generate needs an encoder-decoder model; %s is not one",
                           job.m->cfg.arch);
             goto done;
         }

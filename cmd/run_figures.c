@@ -204,6 +204,7 @@ static mhv_status fig_input(const run_figs *r, const mhv_sentence *s, const mhv_
         .special = *special,
         .kind = r->tok ? label_kind(mhv_tok_kind_of(r->tok)) : MHV_LABEL_WORDPIECE,
         .aggregate = r->o->aggregate,
+        .boundary = enc->type_ids ? enc->boundary : 0,
     };
     return MHV_OK;
 }
