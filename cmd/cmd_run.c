@@ -705,6 +705,13 @@ int cmd_run(int argc, char **argv)
     if ((st = cli_open_model(dir, o.mode, &job.m, &job.tok, &err)))
         goto done;
     cli_tok_warn(job.tok);
+    if ((job.m->cfg.enc_dec || job.m->cfg.vision) &&
+        (o.safetensors || o.rows || o.win1 || o.max_pixels || o.max_memory_set)) {
+        st = mhv_fail(&err, MHV_EUSAGE, "", "--format safetensors, --rows, --window, "
+                      "--max-pixels and --max-memory are not available for %s models yet",
+                      job.m->cfg.enc_dec ? "encoder-decoder" : "vision");
+        goto done;
+    }
     if (o.pairs && !job.m->cfg.enc_dec && !job.m->cfg.causal && !job.m->cfg.vision) {
         /* an encoder's sentence pairs: tokenizer(first, second), one attention map each */
         if (o.mode != INPUT_TEXT) {

@@ -139,5 +139,9 @@ expect_fail "--window past the sentence" 1 "line 1: --window 3000:3100 is past i
     "$MHAVIZ" run --model "$L" --ids --heads 1:0 --window 3000:3100 --format png --out "$TMP/out" "$TMP/long.txt"
 expect_fail "--pool bad" 2 "--pool 'median' is not max or mean" -- \
     "$MHAVIZ" run --model "$L" --ids --pool median --max-pixels 800 --out "$TMP/out" "$TMP/long.txt"
+expect_fail "vision models: refused, not ignored" 2 "--format safetensors, --rows, --window, --max-pixels and --max-memory are not available for vision models yet" -- \
+    "$MHAVIZ" run --model tests/fixtures/fam-vit-f32 --format safetensors --out "$TMP/out" "$TMP/s.txt"
+expect_fail "encoder-decoder models: refused, not ignored" 2 "not available for encoder-decoder models yet" -- \
+    "$MHAVIZ" run --model tests/fixtures/s2s-marian-f32 --ids --pairs --max-memory 1G --format json --out "$TMP/out" "$TMP/s.txt"
 
 finish
