@@ -344,3 +344,14 @@ mhv_font_params cli_font_params(const char *file)
     p.env = env && *env ? env : NULL;
     return p;
 }
+
+mhv_status cli_font_open(const char *file, mhv_fontset **fs, mhv_error *err)
+{
+    mhv_font_params p = cli_font_params(file);
+    mhv_status st = mhv_font_open(&p, fs, err);
+    if (st == MHV_EIO && !err->file[0]) { /* none found anywhere (a named file is named) */
+        size_t len = strlen(err->msg);
+        snprintf(err->msg + len, sizeof err->msg - len, ", or give --font FILE or MHAVIZ_FONT");
+    }
+    return st;
+}

@@ -85,5 +85,8 @@ void cli_progress(const char *label, int k, int n, int done);
  * $MHAVIZ_FONT the label font tried after `file` (--font; may be NULL). */
 mhv_forward_params cli_forward_params(int threads);
 mhv_font_params cli_font_params(const char *file);
+/* The label fonts under cli_font_params(file); when none is found, the message adds the
+ * options that name one. */
+mhv_status cli_font_open(const char *file, mhv_fontset **fs, mhv_error *err);
 
 #endif

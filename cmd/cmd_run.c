@@ -310,7 +310,7 @@ static int parse(int argc, char **argv, run_opts *o)
         case 'R': {
             mhv_error e;
             if (mhv_rows_check(optarg, &e))
-                return cli_usage_error("run", "%s", e.msg);
+                return cli_usage_error("run", "--rows %s", e.msg);
             o->rows = optarg;
             break;
         }

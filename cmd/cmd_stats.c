@@ -122,7 +122,7 @@ static int parse(int argc, char **argv, stats_opts *o)
         case 'R': {
             mhv_error e;
             if (mhv_rows_check(optarg, &e))
-                return cli_usage_error("stats", "%s", e.msg);
+                return cli_usage_error("stats", "--rows %s", e.msg);
             if (strlen(optarg) >= sizeof ((mhv_stats_acc *)0)->rows)
                 return cli_usage_error("stats", "--rows SPEC is too long");
             o->rows = optarg;
@@ -568,9 +568,8 @@ static mhv_status run_merge(const stats_opts *o, mhv_stats_acc *total, char *mod
 static mhv_status write_png(const stats_opts *o, const mhv_stats_acc *acc, const char *model,
                             mhv_error *err)
 {
-    mhv_font_params fp = cli_font_params(o->fig.font);
     mhv_fontset *fs = NULL;
-    mhv_status st = mhv_font_open(&fp, &fs, err);
+    mhv_status st = cli_font_open(o->fig.font, &fs, err);
     if (st)
         return st;
     const char *base = strrchr(model, '/');

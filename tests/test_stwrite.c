@@ -316,7 +316,8 @@ static void test_rows(void **state)
     for (size_t b = 0; b < sizeof bad / sizeof bad[0]; b++) {
         if (mhv_rows_check(bad[b], &err) != MHV_EUSAGE)
             fail_msg("--rows '%s' accepted", bad[b]);
-        assert_non_null(strstr(err.msg, "--rows"));
+        /* the library names the problem; the CLI names the option */
+        assert_true(err.msg[0] != '\0' && strstr(err.msg, "--rows") == NULL);
     }
 }
 

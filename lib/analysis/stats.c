@@ -117,8 +117,8 @@ static int add_exact(int64_t *a, int64_t b)
 static mhv_status too_big(mhv_error *err)
 {
     return mhv_fail(err, MHV_EUSAGE, "",
-                    "statistics sums would lose exactness: split the corpus with --shard "
-                    "and report the shards separately");
+                    "statistics sums would lose exactness: split the corpus into shards "
+                    "and report them separately");
 }
 
 mhv_status mhv_stats_acc_add(mhv_stats_acc *acc, const mhv_attn *a, const unsigned char *sep,
@@ -506,7 +506,7 @@ mhv_status mhv_stats_read_json(const char *path, mhv_stats_acc *acc, char *model
     if (rj) { /* absent: every row */
         if (!cJSON_IsString(rj) || strlen(rj->valuestring) >= sizeof acc->rows ||
             !rj->valuestring[0] || mhv_rows_check(rj->valuestring, NULL)) {
-            st = mhv_fail(err, MHV_EFORMAT, path, "rows is not a --rows SPEC");
+            st = mhv_fail(err, MHV_EFORMAT, path, "\"rows\" is not a row selection");
             goto done;
         }
         snprintf(acc->rows, sizeof acc->rows, "%s", rj->valuestring);
