@@ -39,3 +39,19 @@ void mhv_layer_patches(const float *px, int C, int S, int P, float *out)
                            (size_t)P * sizeof *o);
         }
 }
+
+void mhv_layer_vision_embed(mhv_nn *nn, const mhv_model *m, int n, float *x, float *patches,
+                            float *tmp)
+{
+    const mhv_config *c = &m->cfg;
+    int H = c->hidden_size, E = c->vision_extra;
+    mhv_layer_patches(nn->pixels, c->num_channels, c->image_size, c->patch_size, patches);
+    if (E)
+        memcpy(x, m->extra_tokens, (size_t)E * (size_t)H * sizeof *x);
+    mhv_nn_linear(nn, x + (size_t)E * (size_t)H, patches, &m->patch_emb, m->patch_emb_b, n - E,
+                  MHV_NN_NO_ACT);
+    for (int i = 0; i < n; i++) {
+        mhv_mat_row(&m->pos_emb, i, tmp);
+        nn->K->add(x + (size_t)i * (size_t)H, tmp, (size_t)H);
+    }
+}

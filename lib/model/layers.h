@@ -22,4 +22,10 @@ void mhv_layer_post_norm(mhv_nn *nn, const mhv_layer *ly, const mhv_config *c, f
  * patch convolution is one linear layer over them (vision transformers). */
 void mhv_layer_patches(const float *px, int C, int S, int P, float *out);
 
+/* x(n, H): a vision transformer's embeddings of nn->pixels: its extra tokens ([CLS], [DIST];
+ * none for SigLIP), then every patch through the patch convolution, plus each token's
+ * learned position. patches(n - extra, C*P*P) and tmp(H) are scratch. */
+void mhv_layer_vision_embed(mhv_nn *nn, const mhv_model *m, int n, float *x, float *patches,
+                            float *tmp);
+
 #endif
