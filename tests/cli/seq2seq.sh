@@ -211,6 +211,8 @@ cp tests/fixtures/s2s-marian-separate-f32/* tests/fixtures/tok-t5/tokenizer.json
 expect_fail "separate vocabularies: text target" 1 "give the target as ids" -- "$MHAVIZ" run \
     --model $M2 --pairs --out "$TMP/out" <(printf 'a\tb\n')
 
+check "info: a Unigram tokenizer is named so" \
+    "\"\$MHAVIZ\" info --model tests/fixtures/s2s-t5-tok-f16 | grep -qx 'tokenizer: unigram, 600 pieces'"
 info=$("$MHAVIZ" info --model tests/fixtures/s2s-bart-f32)
 check "info: encoder and decoder layers" \
     "echo \"\$info\" | grep -qx 'layers: 2' && echo \"\$info\" | grep -qx 'decoder_layers: 3' && echo \"\$info\" | grep -qx 'decoder_start_token_id: 2'"
