@@ -268,6 +268,14 @@ bench: deps bench-deps browser-deps
 	MHAVIZ=$(B)/mhaviz bash bench/bench_run.sh
 	./$(B)/bench/bench_render
 	BENCH_HTML=$(B)/bench/bench_html bash bench/bench_html.sh
+	MHAVIZ=$(B)/mhaviz MHAVIZ_BENCH_LONG_LENGTHS=1024 bash bench/bench_long.sh
+
+# Long inputs: a Qwen2-0.5B-shaped BF16 checkpoint (0.99 GB, generated once into
+# build/bench/qwen2-0.5b-bf16) at 1k, 4k and 8k tokens, --rows last and one layer's every
+# row, streamed (bench/bench_long.sh; MHAVIZ_BENCH_LONG_7B=1 adds the 7B-shaped one).
+.PHONY: bench-long
+bench-long: $(B)/mhaviz
+	MHAVIZ=$(B)/mhaviz bash bench/bench_long.sh
 
 # Time and peak RSS of a Qwen2-7B-shaped BF16 sharded checkpoint (~15 GB, generated once
 # into build/bench/qwen2-7b-bf16 by bench/gen_qwen2_7b.py; knobs in bench/bench_7b.sh).

@@ -144,6 +144,30 @@ nomem:
     return mhv_fail(err, MHV_ENOMEM, "", "out of memory");
 }
 
+/* A line FIRST<TAB>SECOND as tokenizer(first, second); the second segment's spans are moved
+ * to count characters of the whole line, so token texts and --rows read the line. */
+static mhv_status encode_pair(const mhv_tok *tok, const mhv_sentence *s, mhv_encoding *enc,
+                              mhv_error *err)
+{
+    const char *tab = memchr(s->text, '\t', s->len);
+    if (!tab)
+        return mhv_fail(err, MHV_EINPUT, "", "no TAB between the two sentences of a pair");
+    size_t first = (size_t)(tab - s->text);
+    mhv_status st = mhv_tok_encode_pair(tok, s->text, first, tab + 1, s->len - first - 1, enc,
+                                        err);
+    if (st)
+        return st;
+    int32_t shift = 1; /* the TAB */
+    for (size_t i = 0; i < first; i++)
+        shift += ((unsigned char)s->text[i] & 0xC0) != 0x80;
+    for (int i = enc->boundary; i < enc->n; i++)
+        if (enc->spans[2 * i] >= 0) {
+            enc->spans[2 * i] += shift;
+            enc->spans[2 * i + 1] += shift;
+        }
+    return MHV_OK;
+}
+
 static mhv_status encode_one(const mhv_tok *tok, const mhv_sentence *s, cli_input_mode mode,
                              mhv_encoding *enc, mhv_error *err)
 {
@@ -152,6 +176,7 @@ static mhv_status encode_one(const mhv_tok *tok, const mhv_sentence *s, cli_inpu
     switch (mode) {
     case INPUT_PRETOKENIZED: return mhv_tok_encode_pretokenized(tok, s->text, s->len, enc, err);
     case INPUT_IDS: return mhv_tok_encode_ids(tok, s->text, s->len, enc, err);
+    case INPUT_PAIRS: return encode_pair(tok, s, enc, err);
     case INPUT_TEXT: break;
     }
     return mhv_tok_encode(tok, s->text, s->len, enc, err);
@@ -204,10 +229,11 @@ mhv_status cli_encode_all(const mhv_tok *tok, const mhv_input *in, cli_input_mod
         if (encs[i].n == 0)
             return mhv_fail(err, MHV_EINPUT, in->name, "line %d: no tokens", in->s[i].line);
         if (encs[i].n > max_tokens) {
-            if (!truncate)
+            if (!truncate || mode == INPUT_PAIRS) /* a pair is not cut: which half? */
                 return mhv_fail(err, MHV_EINPUT, in->name,
-                                "line %d: %d tokens exceed the model's %d positions (use --truncate)",
-                                in->s[i].line, encs[i].n, max_tokens);
+                                "line %d: %d tokens exceed the model's %d positions%s",
+                                in->s[i].line, encs[i].n, max_tokens,
+                                mode == INPUT_PAIRS ? "" : " (use --truncate)");
             cli_say("%s: line %d: truncated from %d to %d tokens", in->name, in->s[i].line,
                     encs[i].n, max_tokens);
             truncate_encoding(tok, &encs[i], max_tokens, mode == INPUT_TEXT);
@@ -317,4 +343,15 @@ mhv_font_params cli_font_params(const char *file)
     p.file = file;
     p.env = env && *env ? env : NULL;
     return p;
+}
+
+mhv_status cli_font_open(const char *file, mhv_fontset **fs, mhv_error *err)
+{
+    mhv_font_params p = cli_font_params(file);
+    mhv_status st = mhv_font_open(&p, fs, err);
+    if (st == MHV_EIO && !err->file[0]) { /* none found anywhere (a named file is named) */
+        size_t len = strlen(err->msg);
+        snprintf(err->msg + len, sizeof err->msg - len, ", or give --font FILE or MHAVIZ_FONT");
+    }
+    return st;
 }

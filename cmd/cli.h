@@ -31,7 +31,9 @@ int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format
  * found beside the executable (build tree or installed share/mhaviz/model). */
 const char *cli_model_dir(const char *opt, char *buf, size_t size);
 
-typedef enum { INPUT_TEXT = 0, INPUT_PRETOKENIZED, INPUT_IDS } cli_input_mode;
+/* INPUT_PAIRS: each line is FIRST<TAB>SECOND, encoded as the tokenizer encodes
+ * tokenizer(first, second) (encoder --pairs); the second's spans count characters of the line. */
+typedef enum { INPUT_TEXT = 0, INPUT_PRETOKENIZED, INPUT_IDS, INPUT_PAIRS } cli_input_mode;
 
 /* Tokens of all the sentences of one input that run and rank hold at once (~1 GB). */
 #define CLI_MAX_TOKENS (1 << 24)
@@ -83,5 +85,8 @@ void cli_progress(const char *label, int k, int n, int done);
  * $MHAVIZ_FONT the label font tried after `file` (--font; may be NULL). */
 mhv_forward_params cli_forward_params(int threads);
 mhv_font_params cli_font_params(const char *file);
+/* The label fonts under cli_font_params(file); when none is found, the message adds the
+ * options that name one. */
+mhv_status cli_font_open(const char *file, mhv_fontset **fs, mhv_error *err);
 
 #endif

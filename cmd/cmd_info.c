@@ -1,4 +1,5 @@
 /* cmd_info.c - `mhaviz info`: what a model directory holds. */
+#include <ctype.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -68,8 +69,12 @@ int cmd_info(int argc, char **argv)
         puts("tokenizer: none (use run --ids)");
         goto done;
     }
-    printf("tokenizer: wordpiece, %d pieces", mhv_tok_vocab_size(tok));
-    if (bn)
+    char kind[16]; /* "wordpiece", "bpe" or "unigram" */
+    snprintf(kind, sizeof kind, "%s", mhv_tok_model_type(tok));
+    for (char *p = kind; *p; p++)
+        *p = (char)tolower((unsigned char)*p);
+    printf("tokenizer: %s, %d pieces", kind, mhv_tok_vocab_size(tok));
+    if (bn && strcmp(kind, "wordpiece") == 0) /* BERT's normaliser settings */
         printf(", lowercase %s, strip_accents %s", bn->lowercase ? "yes" : "no",
                bn->strip_accents ? "yes" : "no");
     putchar('\n');

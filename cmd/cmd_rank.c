@@ -68,8 +68,10 @@ static const char rank_usage[] =
     "                   of the --from word's attention, the --to word's bars coloured)\n"
     "  --colormap, --scale, --cell, --values, --dpi, --font, --font-size, --title,\n"
     "  --no-title, --model-name, --min-weight, --svg-text   as for run (mhaviz run --help)\n"
-    "  --pairs          encoder-decoder models (T5, BART, Marian): lines are\n"
-    "                   SOURCE<TAB>TARGET (as run --pairs); ranks the heads of --stack\n"
+    "  --pairs          lines are FIRST<TAB>SECOND, as run --pairs. Encoders: the pair\n"
+    "                   as tokenizer(first, second) encodes it; --from and --to may be in\n"
+    "                   either sentence. Encoder-decoders (T5, BART, Marian): SOURCE<TAB>\n"
+    "                   TARGET; ranks the heads of --stack\n"
     "  --stack STACK    cross (default: --from in the target, --to in the source), enc\n"
     "                   (both in the source) or dec (both in the target)\n"
     "  -h, --help       show this help\n";
@@ -655,13 +657,21 @@ int cmd_rank(int argc, char **argv)
     mhv_status st;
     if ((st = cli_open_model(dir, INPUT_TEXT, &job.m, &job.tok, &err)))
         goto done;
-    if (job.m->cfg.enc_dec != o.pairs) {
-        st = mhv_fail(&err, MHV_EUSAGE, "", o.pairs ? "--pairs needs an encoder-decoder model; "
-                      "%s is not one" : "%s is an encoder-decoder model: rank it with --pairs "
-                      "(lines SOURCE<TAB>TARGET) and --stack", job.m->cfg.arch);
+    /* an encoder's sentence pairs are ranked as sentences, with their token type ids */
+    int enc_pairs = o.pairs && !job.m->cfg.enc_dec && !job.m->cfg.causal;
+    if (enc_pairs && o.stack != MHV_STACK_SELF) {
+        st = mhv_fail(&err, MHV_EUSAGE, "", "--stack is for encoder-decoder models; %s is an "
+                      "encoder", job.m->cfg.arch);
         goto done;
     }
-    if (o.pairs) {
+    if (!enc_pairs && job.m->cfg.enc_dec != o.pairs) {
+        st = mhv_fail(&err, MHV_EUSAGE, "", o.pairs ? "--pairs needs a text encoder or an "
+                      "encoder-decoder model; %s is neither" : "%s is an encoder-decoder model: "
+                      "rank it with --pairs (lines SOURCE<TAB>TARGET) and --stack",
+                      job.m->cfg.arch);
+        goto done;
+    }
+    if (o.pairs && !enc_pairs) {
         rank_s2s_opts so = {.from = o.from, .to = o.to, .heads = o.heads, .file = o.file,
                             .top = o.top, .nth = o.nth, .to_nth = o.to_nth, .json = o.json,
                             .how = o.substring ? MHV_RANK_SUBSTRING : MHV_RANK_WORDS,
@@ -669,7 +679,8 @@ int cmd_rank(int argc, char **argv)
         st = rank_seq2seq(&so, job.m, job.tok, &err);
         goto done;
     }
-    if ((st = cli_job_read(&job, o.heads, o.file, INPUT_TEXT, o.truncate, &err)))
+    if ((st = cli_job_read(&job, o.heads, o.file, enc_pairs ? INPUT_PAIRS : INPUT_TEXT,
+                           o.truncate, &err)))
         goto done;
     o.unk = o.allow_unk ? -1 : unk_id(job.tok);
     o.unk_piece = o.unk >= 0 ? mhv_tok_piece(job.tok, o.unk) : "";
@@ -737,8 +748,9 @@ int cmd_rank(int argc, char **argv)
             continue;
         }
         mhv_attn attn;
-        if ((st = mhv_forward_run(fc, job.m, job.encs[i].ids, job.encs[i].n, &job.sel, &attn,
-                                  &err))) {
+        const int32_t *types = job.m->cfg.type_vocab_size > 0 ? job.encs[i].type_ids : NULL;
+        if ((st = mhv_forward_run_types(fc, job.m, job.encs[i].ids, types, job.encs[i].n,
+                                        &job.sel, &attn, &err))) {
             cli_progress("rank", job.in.n, job.in.n, 1);
             cli_fail_line(&err, st, &job.in, i);
             goto done;

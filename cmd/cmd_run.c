@@ -19,6 +19,8 @@
 #include "analysis/weighting.h"
 #include "analysis/rows.h"
 #include "analysis/stwrite.h"
+#include "analysis/zoom.h"
+#include "fig/render.h"
 #include "run_figures.h"
 #include "run_seq2seq.h"
 #include "run_vision.h"
@@ -27,6 +29,7 @@
 static const char run_usage[] =
     "usage: mhaviz run [--model DIR] [--heads SPEC] [--format png,svg,json,html,safetensors]\n"
     "                  [--out DIR] [--rows SPEC] [--dtype f32|f16|bf16] [--max-memory SIZE]\n"
+    "                  [--window A:B] [--max-pixels P] [--pool max|mean]\n"
     "                  [--colormap NAME] [--scale fixed|head|row] [--cell PX] [--values]\n"
     "                  [--dpi N] [--font FILE] [--font-size PX] [--title TEXT | --no-title]\n"
     "                  [--model-name NAME] [--view matrix|lines|row] [--min-weight W]\n"
@@ -48,10 +51,14 @@ static const char run_usage[] =
     "  --format LIST    comma list of png (default), svg, json, html (OUT/<stem>.html: an\n"
     "                   interactive explorer of every sentence, one file, works offline),\n"
     "                   safetensors (one tensor attn.L05 [heads, rows, tokens] per layer,\n"
-    "                   written layer by layer: long inputs in bounded memory)\n"
+    "                   written head by head: long inputs in bounded memory)\n"
     "  --rows SPEC      keep only some query rows: comma list of last, -K (the last K), I,\n"
     "                   A:B (A..B-1), word:W (json and safetensors)\n"
     "  --dtype TYPE     safetensors element type: f32 (default, exact), f16 or bf16\n"
+    "  --window A:B     figures of tokens A..B-1 only (queries and keys), at full size\n"
+    "  --max-pixels P   figures of long sentences pooled: blocks of tokens become one cell\n"
+    "                   so a map is at most P pixels wide; numbered every few blocks\n"
+    "  --pool max|mean  how --max-pixels pools a block (default max; said in the figure)\n"
     "  --max-memory SIZE  refuse, before running, a sentence whose weights, activations\n"
     "                   and attention maps would need more (e.g. 20G, 512M; default: the\n"
     "                   available memory; 0: no limit)\n"
@@ -95,10 +102,12 @@ static const char run_usage[] =
     "                   head's output, Kobayashi et al. 2020), rows normalised to sum 1 in\n"
     "                   figures and aggregates; json adds \"weighting\" and per head the raw\n"
     "                   \"norms\" and \"value_norms\"\n"
-    "  --pairs          encoder-decoder models (T5, BART, Marian): lines are\n"
-    "                   SOURCE<TAB>TARGET; the decoder reads its start token, then the\n"
-    "                   target's tokens (teacher forcing); with --ids the target ids are the\n"
-    "                   decoder's input as given\n"
+    "  --pairs          lines are FIRST<TAB>SECOND. Encoders (BERT, RoBERTa ...): the\n"
+    "                   pair as tokenizer(first, second) encodes it, with its token type\n"
+    "                   ids; json adds \"token_type_ids\" and \"pair_boundary\".\n"
+    "                   Encoder-decoders (T5, BART, Marian): SOURCE<TAB>TARGET; the decoder\n"
+    "                   reads its start token, then the target's tokens (teacher forcing);\n"
+    "                   with --ids the target ids are the decoder's input as given\n"
     "  --generate N     encoder-decoder models: lines are sources; the target is the model's\n"
     "                   greedy output, up to N tokens or its end token\n"
     "  --align-layer L  the decoder layer of the alignment figure (default: the last)\n"
@@ -115,6 +124,9 @@ typedef struct {
     const char *rows;      /* --rows SPEC, or NULL: every query row */
     int safetensors;       /* --format includes safetensors */
     mhv_dtype dtype;       /* --dtype */
+    int win0, win1;        /* --window A:B, win1 = 0: none */
+    int max_pixels;        /* --max-pixels, 0: none */
+    mhv_pool_kind pool;    /* --pool */
     uint64_t max_memory;   /* --max-memory in bytes; 0: none */
     int max_memory_set;    /* given (else the available memory) */
     mhv_agg agg;
@@ -127,7 +139,8 @@ typedef struct {
     const char *query;     /* --query cls|R,C (vision models), or NULL */
 } run_opts;
 
-static mhv_status st_sink(void *ctx, const mhv_attn *layer, mhv_error *err);
+static mhv_status st_head_sink(void *ctx, int layer, int head, const float *w, int rows, int n,
+                               mhv_error *err);
 
 /* A size: a number with an optional K, M, G or T (powers of 1024) and an optional B. */
 static int parse_size(const char *s, uint64_t *out)
@@ -189,7 +202,8 @@ static mhv_status check_memory(mhv_forward_ctx *fc, const mhv_model *m, const mh
     mhv_status st = MHV_OK;
     if (o->rows)
         st = mhv_rows_resolve(o->rows, in->s[i].text, in->s[i].len, enc, &rows, &nrows, err);
-    mhv_forward_opts fo = {.rows = rows, .nrows = nrows, .sink = stream ? st_sink : NULL};
+    mhv_forward_opts fo = {.rows = rows, .nrows = nrows,
+                           .head_sink = stream ? st_head_sink : NULL};
     mhv_forward_mem mem;
     if (!st)
         st = mhv_forward_estimate(fc, m, enc->n, sel, &fo, &mem, err);
@@ -208,7 +222,7 @@ static mhv_status check_memory(mhv_forward_ctx *fc, const mhv_model *m, const mh
                     "maps %s), more than %s%s: keep fewer heads or rows (--rows last)%s",
                     in->s[i].line, enc->n, n_s, w_s, a_s, m_s,
                     o->max_memory_set ? "--max-memory " : "the available ", l_s,
-                    stream ? "" : ", or write --format safetensors alone (a layer at a time)");
+                    stream ? "" : ", or write --format safetensors alone (a head at a time)");
 }
 
 /* --format: safetensors here, the rest by run_fig_parse_format. */
@@ -251,6 +265,8 @@ static int parse(int argc, char **argv, run_opts *o)
         {"aggregate", required_argument, 0, 'A'},
         {"rows", required_argument, 0, 'R'},   {"dtype", required_argument, 0, 'D'},
         {"max-memory", required_argument, 0, 'X'},
+        {"window", required_argument, 0, 'Z'},  {"max-pixels", required_argument, 0, 0x301},
+        {"pool", required_argument, 0, 0x302},
         {"weighting", required_argument, 0, 'W'},
         {"pairs", no_argument, 0, 'P'},        {"generate", required_argument, 0, 'G'},
         {"align-layer", required_argument, 0, 'L'},
@@ -294,10 +310,34 @@ static int parse(int argc, char **argv, run_opts *o)
         case 'R': {
             mhv_error e;
             if (mhv_rows_check(optarg, &e))
-                return cli_usage_error("run", "%s", e.msg);
+                return cli_usage_error("run", "--rows %s", e.msg);
             o->rows = optarg;
             break;
         }
+        case 'Z': {
+            char tail;
+            if (sscanf(optarg, "%d:%d%c", &o->win0, &o->win1, &tail) != 2 || o->win0 < 0 ||
+                o->win1 <= o->win0)
+                return cli_usage_error("run", "--window '%s' is not A:B with 0 <= A < B", optarg);
+            break;
+        }
+        case 0x301: {
+            char *end;
+            long v = strtol(optarg, &end, 10);
+            if (end == optarg || *end || v < 100 || v > 100000)
+                return cli_usage_error("run", "--max-pixels '%s' is not a number from 100 to "
+                                       "100000", optarg);
+            o->max_pixels = (int)v;
+            break;
+        }
+        case 0x302:
+            if (strcmp(optarg, "max") == 0)
+                o->pool = MHV_POOL_MAX;
+            else if (strcmp(optarg, "mean") == 0)
+                o->pool = MHV_POOL_MEAN;
+            else
+                return cli_usage_error("run", "--pool '%s' is not max or mean", optarg);
+            break;
         case 'X':
             if (parse_size(optarg, &o->max_memory))
                 return cli_usage_error("run", "--max-memory '%s' is not a size like 20G, 512M "
@@ -369,6 +409,8 @@ static int parse(int argc, char **argv, run_opts *o)
     int frc = parse_format(o);
     if (frc)
         return frc;
+    if ((o->win1 || o->max_pixels) && o->fig.render.view == MHV_VIEW_ROW)
+        return cli_usage_error("run", "--window and --max-pixels draw maps, not --view row");
     if (o->rows && (o->fig.formats || o->fig.html || o->aggregate))
         return cli_usage_error("run", "--rows works with --format json and safetensors only "
                                "(figures, html and --aggregate draw every row)");
@@ -392,6 +434,7 @@ static int parse(int argc, char **argv, run_opts *o)
 typedef struct {
     mhv_out out;
     mhv_stw *w;
+    const int *rows;    /* the sentence's kept rows, or NULL: for messages */
 } st_file;
 
 static mhv_status st_open(st_file *sf, const char *stage, const char *stem, int index,
@@ -431,12 +474,74 @@ static mhv_status st_close(st_file *sf, mhv_status st, mhv_error *err)
     return st;
 }
 
-/* The sink of a streamed run: checks a layer's maps, then writes them. */
-static mhv_status st_sink(void *ctx, const mhv_attn *layer, mhv_error *err)
+/* The head sink of a streamed run: checks a head's map, then writes it in place. */
+static mhv_status st_head_sink(void *ctx, int layer, int head, const float *w, int rows, int n,
+                               mhv_error *err)
 {
     st_file *sf = ctx;
-    mhv_status st = mhv_attn_check_finite(layer, err);
-    return st ? st : mhv_stw_layer(sf->w, layer, err);
+    mhv_head_attn h = {.layer = layer, .head = head, .w = (float *)w, .rows = rows, .cols = n};
+    mhv_attn one = {.n = n, .count = 1, .heads = &h, .rows = rows, .row_ids = (int *)sf->rows};
+    mhv_status st = mhv_attn_check_finite(&one, err);
+    return st ? st : mhv_stw_head(sf->w, layer, head, w, rows, n, err);
+}
+
+/* The figures of sentence i, of --window's tokens and pooled to --max-pixels when asked. */
+static mhv_status zoomed_figs(run_figs *figs, const char *stage, const char *stem, int i,
+                              const mhv_input *in, const mhv_encoding *enc, const mhv_attn *a,
+                              const run_opts *o, mhv_error *err)
+{
+    const mhv_sentence *s = &in->s[i];
+    if (!o->win1 && !o->max_pixels)
+        return run_figs_sentence(figs, stage, stem, i, s, enc, a, err);
+    int t0 = 0, t1 = a->n;
+    mhv_attn wa = {0}, pa = {0};
+    mhv_encoding we = {0}, pe = {0};
+    const mhv_attn *da = a;
+    const mhv_encoding *de = enc;
+    mhv_status st = MHV_OK;
+    if (o->win1) {
+        t0 = o->win0, t1 = o->win1 < a->n ? o->win1 : a->n;
+        if (t0 >= t1)
+            return mhv_fail(err, MHV_EINPUT, in->name, "line %d: --window %d:%d is past its %d "
+                            "tokens", s->line, o->win0, o->win1, a->n);
+        if ((st = mhv_zoom_window(a, enc, t0, t1, &wa, &we, err)))
+            return st;
+        da = &wa, de = &we;
+    }
+    char *note = NULL;
+    mhv_sentence ds = *s;
+    int m0 = t1 - t0, b = 1;
+    if (o->max_pixels) { /* the smallest block whose pooled map fits */
+        for (;; b++) {
+            int m = (m0 + b - 1) / b;
+            int cell = o->fig.render.cell ? o->fig.render.cell : mhv_render_default_cell(m);
+            if ((long)m * cell <= o->max_pixels || m == 1)
+                break;
+        }
+    }
+    if (b > 1) {
+        int m = (m0 + b - 1) / b, every = m > 16 ? 4 : 1;
+        if ((st = mhv_zoom_pool(da, b, o->pool, t0, every, &pa, &pe, err)))
+            goto done;
+        da = &pa, de = &pe;
+        /* said in the figure: the sentence line starts with it */
+        size_t cap = s->len + 128;
+        if (!(note = malloc(cap))) {
+            st = mhv_fail(err, MHV_ENOMEM, "", "out of memory");
+            goto done;
+        }
+        int k = snprintf(note, cap, "[%s of %dx%d-token blocks, tokens %d-%d, labels every %d] ",
+                         o->pool == MHV_POOL_MAX ? "max" : "mean", b, b, t0, t1 - 1, every * b);
+        memcpy(note + k, s->text, s->len);
+        note[(size_t)k + s->len] = '\0';
+        ds.text = note, ds.len = (size_t)k + s->len;
+    }
+    st = run_figs_sentence(figs, stage, stem, i, &ds, de, da, err);
+done:
+    free(note);
+    mhv_attn_free(&wa), mhv_attn_free(&pa);
+    mhv_encoding_free(&we), mhv_encoding_free(&pe);
+    return st;
 }
 
 /* Hands the maps of a whole run to the writer layer by layer. */
@@ -509,9 +614,10 @@ static mhv_status write_outputs(mhv_forward_ctx *fc, const mhv_model *m, const m
             free(rows);
             goto fail_out;
         }
-        if (stream)
-            fo.sink = st_sink, fo.sink_ctx = &sf;
-        st = mhv_forward_run_opts(fc, m, encs[i].ids, NULL, encs[i].n, sel, &fo, &attn, err);
+        if (stream) /* head by head: one map per thread in memory */
+            fo.head_sink = st_head_sink, fo.sink_ctx = &sf, sf.rows = rows;
+        const int32_t *types = m->cfg.type_vocab_size > 0 ? encs[i].type_ids : NULL;
+        st = mhv_forward_run_opts(fc, m, encs[i].ids, types, encs[i].n, sel, &fo, &attn, err);
         free(rows);
         if (!st && !stream)
             st = mhv_attn_check_finite(&attn, err);
@@ -543,7 +649,7 @@ static mhv_status write_outputs(mhv_forward_ctx *fc, const mhv_model *m, const m
                 mhv_report_sentence_agg(out.f, i, in->s[i].text, in->s[i].len, &encs[i], tok,
                                         &agg, o->aggregate);
             if (!st)
-                st = run_figs_sentence(&figs, od.stage, stem, i, &in->s[i], &encs[i], &agg, err);
+                st = zoomed_figs(&figs, od.stage, stem, i, in, &encs[i], &agg, o, err);
             mhv_attn_free(&agg);
             if (st)
                 goto fail_out;
@@ -555,7 +661,7 @@ static mhv_status write_outputs(mhv_forward_ctx *fc, const mhv_model *m, const m
         free(norms);
         st = run_figs_html_sentence(&figs, &in->s[i], &encs[i], &attn, NULL, err);
         if (!st)
-            st = run_figs_sentence(&figs, od.stage, stem, i, &in->s[i], &encs[i], &attn, err);
+            st = zoomed_figs(&figs, od.stage, stem, i, in, &encs[i], &attn, o, err);
         mhv_attn_free(&attn);
         if (st)
             goto fail_out;
@@ -599,10 +705,26 @@ int cmd_run(int argc, char **argv)
     if ((st = cli_open_model(dir, o.mode, &job.m, &job.tok, &err)))
         goto done;
     cli_tok_warn(job.tok);
-    if (job.m->cfg.enc_dec || o.pairs || o.generate) {
+    if ((job.m->cfg.enc_dec || job.m->cfg.vision) &&
+        (o.safetensors || o.rows || o.win1 || o.max_pixels || o.max_memory_set)) {
+        st = mhv_fail(&err, MHV_EUSAGE, "", "--format safetensors, --rows, --window, "
+                      "--max-pixels and --max-memory are not available for %s models yet",
+                      job.m->cfg.enc_dec ? "encoder-decoder" : "vision");
+        goto done;
+    }
+    if (o.pairs && !job.m->cfg.enc_dec && !job.m->cfg.causal && !job.m->cfg.vision) {
+        /* an encoder's sentence pairs: tokenizer(first, second), one attention map each */
+        if (o.mode != INPUT_TEXT) {
+            st = mhv_fail(&err, MHV_EUSAGE, "", "--pairs on an encoder takes text, not --ids");
+            goto done;
+        }
+        o.mode = INPUT_PAIRS;
+    } else if (job.m->cfg.enc_dec || o.pairs || o.generate) {
         if (!job.m->cfg.enc_dec) {
             st = mhv_fail(&err, MHV_EUSAGE, "",
-                          "--pairs and --generate need an encoder-decoder model; %s is not one",
+                          o.pairs ? "--pairs needs a text encoder or an encoder-decoder model; "
+                                    "%s is neither"
+                                  : "--generate needs an encoder-decoder model; %s is not one",
                           job.m->cfg.arch);
             goto done;
         }

@@ -24,7 +24,7 @@
 static const char stats_usage[] =
     "usage: mhaviz stats [--model DIR] [--format table|json|csv|png] [--out FILE] [--shard I/N]\n"
     "                    [--threads N] [--truncate] [--weighting attn|norm|norm-out]\n"
-    "                    [--rows SPEC] CORPUS\n"
+    "                    [--rows SPEC] [--pairs [--stack enc|dec]] CORPUS\n"
     "       mhaviz stats --merge [--format table|json|csv|png] [--out FILE] PART.json...\n"
     "\n"
     "For every head, averaged over the sentences (non-empty lines) of CORPUS (- for stdin):\n"
@@ -52,6 +52,12 @@ static const char stats_usage[] =
     "                   run (values are printed when cells of --cell 22 or more hold them)\n"
     "  --scale MODE     fixed (default): masses 0..1, entropy and distance 0..their largest\n"
     "                   head; head or row: every panel from 0 to its largest value\n"
+    "  --pairs          lines are FIRST<TAB>SECOND, as run --pairs. Encoders: the pair as\n"
+    "                   tokenizer(first, second) encodes it (sep counts both separators).\n"
+    "                   Encoder-decoders (T5, BART, Marian): SOURCE<TAB>TARGET; statistics\n"
+    "                   of --stack's heads\n"
+    "  --stack STACK    enc (the encoder's, over the source) or dec (the decoder's, over the\n"
+    "                   decoder's input); json records it, --merge adds only one stack\n"
     "  -h, --help       show this help\n";
 
 typedef struct {
@@ -63,6 +69,9 @@ typedef struct {
     int shard_i, shard_n, merge, threads, truncate;
     mhv_weighting weighting; /* --weighting */
     const char *rows;        /* --rows SPEC, or NULL: every row */
+    int pairs;               /* --pairs on an encoder-decoder */
+    int enc_pairs;           /* --pairs on a text encoder: tokenizer(first, second) */
+    mhv_stack stack;         /* --stack: ENCODER or DECODER; SELF when not given */
     char **files;
     int n_files;
 } stats_opts;
@@ -76,6 +85,7 @@ static int parse(int argc, char **argv, stats_opts *o)
         {"truncate", no_argument, 0, 't'},    {"help", no_argument, 0, 'h'},
         {"weighting", required_argument, 0, 'W'},
         {"rows", required_argument, 0, 'R'},
+        {"pairs", no_argument, 0, 'P'},       {"stack", required_argument, 0, 'S'},
         RUN_FIG_LONGOPTS,
         {0, 0, 0, 0},
     };
@@ -88,6 +98,19 @@ static int parse(int argc, char **argv, stats_opts *o)
         case 'm': o->model = optarg; break;
         case 'o': o->out = optarg; break;
         case 'M': o->merge = 1; break;
+        case 'P': o->pairs = 1; break;
+        case 'S':
+            if (strcmp(optarg, "enc") == 0 || strcmp(optarg, "encoder") == 0)
+                o->stack = MHV_STACK_ENCODER;
+            else if (strcmp(optarg, "dec") == 0 || strcmp(optarg, "decoder") == 0)
+                o->stack = MHV_STACK_DECODER;
+            else if (strcmp(optarg, "cross") == 0)
+                return cli_usage_error("stats", "--stack cross is not supported: the "
+                                       "statistics are of square maps (rank --pairs --stack "
+                                       "cross ranks cross-attention heads)");
+            else
+                return cli_usage_error("stats", "--stack '%s' is not enc or dec", optarg);
+            break;
         case 't': o->truncate = 1; break;
         case 'W': {
             mhv_error e;
@@ -99,7 +122,7 @@ static int parse(int argc, char **argv, stats_opts *o)
         case 'R': {
             mhv_error e;
             if (mhv_rows_check(optarg, &e))
-                return cli_usage_error("stats", "%s", e.msg);
+                return cli_usage_error("stats", "--rows %s", e.msg);
             if (strlen(optarg) >= sizeof ((mhv_stats_acc *)0)->rows)
                 return cli_usage_error("stats", "--rows SPEC is too long");
             o->rows = optarg;
@@ -156,6 +179,10 @@ static int parse(int argc, char **argv, stats_opts *o)
         return cli_usage_error("stats", "--%s is for --format png", o->fig_opt);
     o->files = argv + optind;
     o->n_files = argc - optind;
+    if ((o->pairs || o->stack) && (o->merge || !o->pairs || o->rows || o->weighting ||
+                                   o->truncate))
+        return cli_usage_error("stats", "--stack needs --pairs; --pairs works without "
+                               "--merge, --rows, --weighting and --truncate");
     if (o->merge) {
         if (o->n_files < 1)
             return cli_usage_error("stats", "--merge needs at least one JSON file");
@@ -243,21 +270,87 @@ static void progress(int k, int n, double t0, double *last, int done)
     fflush(stderr);
 }
 
+/* An encoder-decoder sentence pair (--pairs): the stack's square maps as one attention of
+ * its tokens. */
+static void process_pair(worker *w, mhv_forward_ctx *fc, int idx, unsigned char *sep)
+{
+    job *j = w->j;
+    const mhv_model *m = j->m;
+    const mhv_sentence *s = &j->in->s[idx];
+    mhv_error err = {0};
+    const char *tab = memchr(s->text, '\t', s->len);
+    if (!tab) {
+        mhv_fail(&err, MHV_EINPUT, "", "no TAB between source and target (--pairs)");
+        fail_job(j, MHV_EINPUT, &err, s->line);
+        return;
+    }
+    size_t sl = (size_t)(tab - s->text);
+    mhv_encoding es, et;
+    mhv_status st = mhv_tok_encode(j->tok, s->text, sl, &es, &err);
+    if (st) {
+        fail_job(j, st, &err, s->line);
+        return;
+    }
+    if ((st = mhv_tok_encode(j->tok, tab + 1, s->len - sl - 1, &et, &err))) {
+        mhv_encoding_free(&es);
+        fail_job(j, st, &err, s->line);
+        return;
+    }
+    int nt = et.n + 1;
+    int32_t *tgt = malloc((size_t)nt * sizeof *tgt);
+    mhv_attn a = {0};
+    if (!tgt)
+        st = mhv_fail(&err, MHV_ENOMEM, "", "out of memory");
+    if (!st) { /* the decoder start token, then the target's tokens (run --pairs) */
+        tgt[0] = m->cfg.decoder_start_id;
+        memcpy(tgt + 1, et.ids, (size_t)et.n * sizeof *tgt);
+        st = mhv_forward_run_seq2seq(fc, m, es.ids, es.n, tgt, nt, j->sel, &a, &err);
+    }
+    /* separators as for other models: special tokens after the first covering no text */
+    int enc = j->o->stack == MHV_STACK_ENCODER, n = enc ? es.n : nt;
+    for (int t = 0; !st && t < n; t++) {
+        const mhv_encoding *e = enc ? &es : &et;
+        int k = enc ? t : t - 1; /* the decoder's token t is the target's t - 1 */
+        sep[t] = t > 0 && k >= 0 && e->spans[2 * k] < 0 && mhv_tok_is_special(j->tok, e->ids[k]);
+    }
+    free(tgt);
+    mhv_encoding_free(&es);
+    mhv_encoding_free(&et);
+    if (!st) {
+        for (int k = 0; k < a.count && !st; k++)
+            if (!(a.heads[k].rows == n && a.heads[k].cols == n))
+                st = mhv_fail(&err, MHV_EUSAGE, "", "internal: maps of another stack");
+        mhv_attn view = a; /* the stack's maps, n x n */
+        view.n = n;
+        view.rows = n;
+        if (!st)
+            st = mhv_stats_acc_add(&w->acc, &view, sep, &err);
+        mhv_attn_free(&a);
+    }
+    if (st)
+        fail_job(j, st, &err, s->line);
+}
+
 static void process(worker *w, mhv_forward_ctx *fc, int idx, unsigned char *sep, int32_t *ids)
 {
     job *j = w->j;
+    if (j->o->pairs) {
+        process_pair(w, fc, idx, sep);
+        return;
+    }
     const mhv_sentence *s = &j->in->s[idx];
     mhv_encoding e;
     mhv_error err = {0};
-    mhv_status st = mhv_tok_encode(j->tok, s->text, s->len, &e, &err);
+    mhv_status st = cli_encode_one(j->tok, s, j->o->enc_pairs ? INPUT_PAIRS : INPUT_TEXT, &e,
+                                   &err);
     if (st) {
         fail_job(j, st, &err, s->line);
         return;
     }
     int max = j->m->cfg.max_positions, n = e.n;
     if (n > max && !j->o->truncate) {
-        mhv_fail(&err, MHV_EINPUT, "", "%d tokens exceed the model's %d positions (use "
-                 "--truncate)", n, max);
+        mhv_fail(&err, MHV_EINPUT, "", "%d tokens exceed the model's %d positions%s", n, max,
+                 j->o->enc_pairs ? "" : " (use --truncate)");
         fail_job(j, MHV_EINPUT, &err, s->line);
         mhv_encoding_free(&e);
         return;
@@ -276,10 +369,13 @@ static void process(worker *w, mhv_forward_ctx *fc, int idx, unsigned char *sep,
         kept.n = keep;
         st = mhv_rows_resolve(j->o->rows, s->text, s->len, &kept, &rows, &nrows, &err);
     }
-    mhv_encoding_free(&e);
     mhv_attn a;
     mhv_forward_opts fo = {.rows = rows, .nrows = nrows};
-    if (st || (st = mhv_forward_run_opts(fc, j->m, ids, NULL, keep, j->sel, &fo, &a, &err))) {
+    const int32_t *types = j->m->cfg.type_vocab_size > 0 ? e.type_ids : NULL; /* pairs */
+    if (!st)
+        st = mhv_forward_run_opts(fc, j->m, ids, types, keep, j->sel, &fo, &a, &err);
+    mhv_encoding_free(&e);
+    if (st) {
         free(rows);
         fail_job(j, st, &err, s->line);
         return;
@@ -329,9 +425,10 @@ static void *work(void *arg)
     return NULL;
 }
 
-static mhv_status run_corpus(const stats_opts *o, mhv_stats_acc *total, char *model_dir,
+static mhv_status run_corpus(const stats_opts *given, mhv_stats_acc *total, char *model_dir,
                              size_t model_size, mhv_error *err)
 {
+    stats_opts opts = *given, *o = &opts; /* --pairs is settled once the model is known */
     char buf[4096];
     const char *dir = cli_model_dir(o->model, buf, sizeof buf);
     snprintf(model_dir, model_size, "%s", dir);
@@ -344,11 +441,46 @@ static mhv_status run_corpus(const stats_opts *o, mhv_stats_acc *total, char *mo
     job j = {0};
     int started = 0;
     mhv_status st;
-    if ((st = cli_open_model(dir, INPUT_TEXT, &m, &tok, err)) ||
-        (st = mhv_heads_parse("all", m->cfg.num_layers, m->cfg.num_heads, &sel, err)) ||
-        (st = mhv_input_read(o->files[0], &in, err)) ||
-        (st = mhv_stats_acc_init(total, m->cfg.num_layers, m->cfg.num_heads, err)))
+    if ((st = cli_open_model(dir, INPUT_TEXT, &m, &tok, err)))
         goto done;
+    int L = m->cfg.num_layers; /* the layers summed: an encoder-decoder's stack's */
+    if (o->pairs && !m->cfg.enc_dec && !m->cfg.causal) { /* an encoder's sentence pairs */
+        if (o->stack) {
+            st = mhv_fail(err, MHV_EUSAGE, "", "--stack is for encoder-decoder models; %s is "
+                          "an encoder", m->cfg.arch);
+            goto done;
+        }
+        o->pairs = 0;
+        o->enc_pairs = 1;
+    }
+    if (o->pairs && !o->stack) {
+        st = mhv_fail(err, MHV_EUSAGE, "", "%s is an encoder-decoder model: --pairs needs "
+                      "--stack enc or dec", m->cfg.arch);
+        goto done;
+    }
+    if (!o->enc_pairs && m->cfg.enc_dec != o->pairs) {
+        st = mhv_fail(err, MHV_EUSAGE, "", o->pairs ? "--pairs needs a text encoder or an "
+                      "encoder-decoder model; %s is neither" : "%s is an encoder-decoder model: give --pairs (lines "
+                      "SOURCE<TAB>TARGET) and --stack enc or dec", m->cfg.arch);
+        goto done;
+    }
+    if (o->pairs) {
+        int Le = m->cfg.num_layers, Ld = m->cfg.dec_layers, H = m->cfg.num_heads;
+        int first = o->stack == MHV_STACK_ENCODER ? 0 : Le;
+        L = o->stack == MHV_STACK_ENCODER ? Le : Ld;
+        if ((st = mhv_heads_parse_seq2seq("all", Le, Ld, H, &sel, err)))
+            goto done;
+        for (int l = 0; l < Le + 2 * Ld; l++)
+            if (l < first || l >= first + L)
+                memset(sel.sel + (size_t)l * (size_t)H, 0, (size_t)H);
+    } else if ((st = mhv_heads_parse("all", L, m->cfg.num_heads, &sel, err))) {
+        goto done;
+    }
+    if ((st = mhv_input_read(o->files[0], &in, err)) ||
+        (st = mhv_stats_acc_init(total, L, m->cfg.num_heads, err)))
+        goto done;
+    if (o->pairs)
+        snprintf(total->stack, sizeof total->stack, "%s", mhv_stack_name(o->stack));
     total->weighting = (int)o->weighting;
     snprintf(total->rows, sizeof total->rows, "%s", o->rows ? o->rows : "");
     j = (job){.m = m, .tok = tok, .in = &in, .sel = &sel, .o = o};
@@ -368,8 +500,9 @@ static mhv_status run_corpus(const stats_opts *o, mhv_stats_acc *total, char *mo
     for (int t = 0; t < T; t++) {
         ws[t].j = &j;
         ws[t].is_main = t == 0;
-        if ((st = mhv_stats_acc_init(&ws[t].acc, m->cfg.num_layers, m->cfg.num_heads, err)))
+        if ((st = mhv_stats_acc_init(&ws[t].acc, L, m->cfg.num_heads, err)))
             goto done;
+        snprintf(ws[t].acc.stack, sizeof ws[t].acc.stack, "%s", total->stack);
         ws[t].acc.weighting = (int)o->weighting;
         snprintf(ws[t].acc.rows, sizeof ws[t].acc.rows, "%s", o->rows ? o->rows : "");
     }
@@ -435,9 +568,8 @@ static mhv_status run_merge(const stats_opts *o, mhv_stats_acc *total, char *mod
 static mhv_status write_png(const stats_opts *o, const mhv_stats_acc *acc, const char *model,
                             mhv_error *err)
 {
-    mhv_font_params fp = cli_font_params(o->fig.font);
     mhv_fontset *fs = NULL;
-    mhv_status st = mhv_font_open(&fp, &fs, err);
+    mhv_status st = cli_font_open(o->fig.font, &fs, err);
     if (st)
         return st;
     const char *base = strrchr(model, '/');

@@ -9,7 +9,7 @@
 #include "commands.h"
 
 static const char tok_usage[] =
-    "usage: mhaviz tokenize [--model DIR] [--pretokenized | --ids] FILE\n"
+    "usage: mhaviz tokenize [--model DIR] [--pretokenized | --ids | --pairs] FILE\n"
     "\n"
     "Prints, for each non-empty line of FILE (- for stdin), the tokens separated by spaces,\n"
     "a TAB, and the token ids separated by spaces, exactly as `run` feeds them to the model.\n"
@@ -18,13 +18,17 @@ static const char tok_usage[] =
     "                   bundled sample model)\n"
     "  --pretokenized   lines are vocabulary pieces separated by spaces; nothing added\n"
     "  --ids            lines are token ids separated by spaces; nothing added\n"
+    "  --pairs          lines are FIRST<TAB>SECOND, encoded as tokenizer(first, second)\n"
+    "                   (as run --pairs on an encoder); a third column, after a TAB, gives\n"
+    "                   the token type ids\n"
     "  -h, --help       show this help\n";
 
 int cmd_tokenize(int argc, char **argv)
 {
     static const struct option longopts[] = {
         {"model", required_argument, 0, 'm'}, {"pretokenized", no_argument, 0, 'p'},
-        {"ids", no_argument, 0, 'i'},         {"help", no_argument, 0, 'h'},
+        {"ids", no_argument, 0, 'i'},         {"pairs", no_argument, 0, 'P'},
+        {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0},
     };
     const char *model = NULL;
@@ -36,10 +40,17 @@ int cmd_tokenize(int argc, char **argv)
         case 'm': model = optarg; break;
         case 'p':
         case 'i':
-            if (mode != INPUT_TEXT && mode != (c == 'p' ? INPUT_PRETOKENIZED : INPUT_IDS))
-                return cli_usage_error("tokenize", "--pretokenized and --ids exclude each other");
-            mode = c == 'p' ? INPUT_PRETOKENIZED : INPUT_IDS;
+        case 'P': {
+            cli_input_mode want = c == 'p' ? INPUT_PRETOKENIZED : c == 'i' ? INPUT_IDS : INPUT_PAIRS;
+            if (mode != INPUT_TEXT && mode != want)
+                return cli_usage_error("tokenize", mode == INPUT_PAIRS || want == INPUT_PAIRS
+                                                       ? "--pairs takes text: not with "
+                                                         "--pretokenized or --ids"
+                                                       : "--pretokenized and --ids exclude "
+                                                         "each other");
+            mode = want;
             break;
+        }
         case 'h': fputs(tok_usage, stdout); return EXIT_OK;
         case ':': return cli_usage_error("tokenize", "option '%s' needs a value", argv[optind - 1]);
         default: return cli_usage_error("tokenize", "unknown option '%s'", argv[optind - 1]);
@@ -95,6 +106,11 @@ int cmd_tokenize(int argc, char **argv)
                 putchar('\t');
                 for (int k = 0; k < encs->n; k++)
                     printf("%s%d", k ? " " : "", (int)encs->ids[k]);
+                if (encs->type_ids) {
+                    putchar('\t');
+                    for (int k = 0; k < encs->n; k++)
+                        printf("%s%d", k ? " " : "", (int)encs->type_ids[k]);
+                }
                 putchar('\n');
             }
             cli_free_encodings(encs, 1);

@@ -146,8 +146,7 @@ mhv_status run_figs_begin(run_figs *r, const run_fig_opts *o, const mhv_model *m
     }
     if (!o->formats)
         return MHV_OK;
-    mhv_font_params fp = cli_font_params(o->font);
-    return mhv_font_open(&fp, &r->fs, err);
+    return cli_font_open(o->font, &r->fs, err);
 }
 
 static mhv_label_kind label_kind(mhv_tok_kind k)
@@ -204,6 +203,7 @@ static mhv_status fig_input(const run_figs *r, const mhv_sentence *s, const mhv_
         .special = *special,
         .kind = r->tok ? label_kind(mhv_tok_kind_of(r->tok)) : MHV_LABEL_WORDPIECE,
         .aggregate = r->o->aggregate,
+        .boundary = enc->type_ids ? enc->boundary : 0,
     };
     return MHV_OK;
 }

@@ -92,8 +92,13 @@ static mhv_status encode_line(const run_s2s_opts *o, const mhv_model *m, const m
                         l->src.n, c->max_positions);
     if (o->pairs && o->mode == INPUT_IDS) { /* the decoder's input exactly as given */
         mhv_sentence t = {l->tgt_text, l->tgt_len, s->line};
-        if ((st = cli_encode_one(tok, &t, INPUT_IDS, &l->tgt, err)))
+        if ((st = cli_encode_one(c->separate_emb ? NULL : tok, &t, INPUT_IDS, &l->tgt, err)))
             return st;
+    } else if (o->pairs && c->separate_emb) {
+        return mhv_fail(err, MHV_EUNSUPPORTED, "",
+                        "the model's target vocabulary is not its source's "
+                        "(share_encoder_decoder_embeddings false): give the target as ids "
+                        "(--ids)");
     } else if (o->pairs) { /* the decoder start token, then the target's tokens */
         mhv_sentence t = {l->tgt_text, l->tgt_len, s->line};
         mhv_encoding te;
@@ -117,8 +122,9 @@ static mhv_status encode_line(const run_s2s_opts *o, const mhv_model *m, const m
         if (!ids)
             return mhv_fail(err, MHV_ENOMEM, "", "out of memory");
         st = mhv_forward_generate(fc, m, l->src.ids, l->src.n, o->generate, ids, &n, err);
+        /* a separate target vocabulary: labelled by id, not by the source's pieces */
         if (!st)
-            st = ids_encoding(tok, ids, n, NULL, 0, &l->tgt, err);
+            st = ids_encoding(c->separate_emb ? NULL : tok, ids, n, NULL, 0, &l->tgt, err);
         free(ids);
         if (st)
             return st;
@@ -184,7 +190,8 @@ mhv_status run_seq2seq(const run_s2s_opts *o, mhv_model *m, const mhv_tok *tok,
             st = check_finite(&attn, err);
         if (!st && o->fig->json)
             mhv_report_sentence_seq2seq(out.f, i, l.src_text, l.src_len, &l.src, l.tgt_text,
-                                        l.tgt_len, &l.tgt, tok, &attn);
+                                        l.tgt_len, &l.tgt, tok,
+                                        c->separate_emb ? NULL : tok, &attn);
         if (!st) {
             mhv_sentence ss = {l.src_text, l.src_len, in.s[i].line};
             mhv_sentence ts = {l.tgt_text ? l.tgt_text : "", l.tgt_text ? l.tgt_len : 0,

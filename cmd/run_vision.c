@@ -196,7 +196,8 @@ mhv_status run_vision(const run_vis_opts *o, mhv_model *m, mhv_forward_ctx *fc, 
         if (st) {
             mhv_image_free(&im);
             if (!err->file[0])
-                snprintf(err->file, sizeof err->file, "%s", img_path);
+                snprintf(err->file, sizeof err->file, "%.*s", (int)sizeof err->file - 1,
+                         img_path);
             break;
         }
         if (o->aggregate) { /* a layer's view in place of its heads */

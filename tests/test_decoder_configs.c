@@ -1,4 +1,4 @@
-/* config.json readers of the GPT-NeoX, GPT-J, OPT, Falcon, StarCoder2, Phi and BLOOM families: the
+/* config.json readers of the GPT-NeoX, GPT-J, OPT, Falcon, StarCoder2, Phi, BLOOM, GPT-Neo and GPTBigCode families: the
  * fields transformers reads (with its defaults and older spellings) and what they refuse by
  * name. Their forward passes are checked against transformers by test_families. */
 #include <stdarg.h>
@@ -196,13 +196,59 @@ static void test_bloom(void **state)
                  MHV_EFORMAT, "does not divide");
 }
 
+static void test_gpt_neo(void **state)
+{
+    (void)state;
+    mhv_config c;
+    /* TinyStories-33M's fields */
+    expect_ok("{\"model_type\": \"gpt_neo\", \"hidden_size\": 768, \"num_heads\": 16,"
+              " \"num_layers\": 4, \"window_size\": 256, \"attention_types\":"
+              " [[[\"global\", \"local\"], 2]], \"attention_layers\": [\"global\", \"local\","
+              " \"global\", \"local\"]}", &c);
+    assert_int_equal(c.num_layers, 4);
+    assert_int_equal(c.intermediate_size, 4 * 768);
+    assert_int_equal(mhv_config_layer_slides(&c, 0), 0);
+    assert_int_equal(mhv_config_layer_slides(&c, 1), 1);
+    assert_int_equal(mhv_config_layer_slides(&c, 2), 0);
+    assert_int_equal(mhv_config_layer_slides(&c, 3), 1);
+    assert_int_equal(c.sliding_window, 256);
+    expect_ok("{\"model_type\": \"gpt_neo\"}", &c); /* 24 layers, global and local */
+    assert_int_equal(c.num_layers, 24);
+    assert_int_equal(mhv_config_layer_slides(&c, 23), 1);
+    expect_error("{\"model_type\": \"gpt_neo\", \"num_layers\": 3, \"attention_types\":"
+                 " [[[\"global\", \"local\"], 1]]}", MHV_EFORMAT, "list 2 layers");
+    expect_error("{\"model_type\": \"gpt_neo\", \"num_layers\": 1, \"attention_types\":"
+                 " [[[\"sparse\"], 1]]}", MHV_EUNSUPPORTED, "attention type");
+    expect_error("{\"model_type\": \"gpt_neo\", \"num_layers\": 2}", MHV_EFORMAT,
+                 "default attention_types");
+}
+
+static void test_gpt_bigcode(void **state)
+{
+    (void)state;
+    mhv_config c;
+    expect_ok("{\"model_type\": \"gpt_bigcode\", \"n_embd\": 6144, \"n_head\": 48,"
+              " \"n_layer\": 40, \"n_positions\": 8192, \"multi_query\": true}", &c);
+    assert_int_equal(c.num_kv_heads, 1);
+    assert_int_equal(c.head_dim, 128);
+    assert_int_equal(c.intermediate_size, 4 * 6144);
+    assert_int_equal(c.act, MHV_ACT_GELU_NEW);
+    expect_ok("{\"model_type\": \"gpt_bigcode\", \"multi_query\": false,"
+              " \"scale_attn_weights\": false}", &c);
+    assert_int_equal(c.num_kv_heads, 12);
+    assert_true(c.attn_scale == 1.0);
+    expect_error("{\"model_type\": \"gpt_bigcode\", \"add_cross_attention\": true}",
+                 MHV_EUNSUPPORTED, "add_cross_attention is not supported");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_gpt_neox), cmocka_unit_test(test_gptj),
         cmocka_unit_test(test_opt),      cmocka_unit_test(test_falcon),
         cmocka_unit_test(test_starcoder2), cmocka_unit_test(test_phi),
-        cmocka_unit_test(test_bloom),
+        cmocka_unit_test(test_bloom),     cmocka_unit_test(test_gpt_neo),
+        cmocka_unit_test(test_gpt_bigcode),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -6,6 +6,7 @@
 #include <setjmp.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,6 +56,49 @@ static mhv_status check_sink(void *ctx, const mhv_attn *layer, mhv_error *err)
         }
     }
     return MHV_OK;
+}
+
+/* The head sink: each head's map against the full run's, from any thread. */
+typedef struct {
+    const mhv_attn *full;
+    const int *rows;
+    int nrows;
+    atomic_int seen;
+} head_state;
+
+static mhv_status check_head(void *ctx, int layer, int head, const float *w, int rows, int n,
+                             mhv_error *err)
+{
+    (void)err;
+    head_state *s = ctx;
+    int k = 0;
+    while (k < s->full->count &&
+           (s->full->heads[k].layer != layer || s->full->heads[k].head != head))
+        k++;
+    if (k == s->full->count || rows != (s->rows ? s->nrows : n) || n != s->full->n)
+        return mhv_fail(err, MHV_EUSAGE, "", "unexpected head %d:%d", layer, head);
+    for (int r = 0; r < rows; r++) {
+        int i = s->rows ? s->rows[r] : r;
+        if (memcmp(w + (size_t)r * (size_t)n, s->full->heads[k].w + (size_t)i * (size_t)n,
+                   (size_t)n * sizeof(float)) != 0)
+            return mhv_fail(err, MHV_EFORMAT, "", "head %d:%d row %d differs", layer, head, i);
+    }
+    atomic_fetch_add(&s->seen, 1);
+    return MHV_OK;
+}
+
+static void run_heads(mhv_forward_ctx *c, const mhv_model *m, const int32_t *ids, int n,
+                      const mhv_heads *sel, const mhv_attn *full, const int *rows, int nrows)
+{
+    mhv_error err = {0};
+    head_state s = {.full = full, .rows = rows, .nrows = nrows};
+    atomic_init(&s.seen, 0);
+    mhv_forward_opts o = {.rows = rows, .nrows = nrows, .head_sink = check_head, .sink_ctx = &s};
+    mhv_attn a;
+    if (mhv_forward_run_opts(c, m, ids, NULL, n, sel, &o, &a, &err) != MHV_OK)
+        fail_msg("head sink: %s", err.msg);
+    assert_int_equal(atomic_load(&s.seen), full->count);
+    assert_int_equal(a.count, 0);
 }
 
 static void run_opts(mhv_forward_ctx *c, const mhv_model *m, const int32_t *ids, int n,
@@ -122,6 +166,9 @@ static void check_fixture(const char *dir, const char *heads)
                 run_opts(c, m, ids, N, &sel, &full, some, 6, stream);
                 run_opts(c, m, ids, N, &sel, &full, mid, 1, stream);
             }
+            run_heads(c, m, ids, N, &sel, &full, NULL, 0);
+            run_heads(c, m, ids, N, &sel, &full, last, 1);
+            run_heads(c, m, ids, N, &sel, &full, some, 6);
             mhv_attn_free(&full);
             mhv_forward_ctx_free(c);
         }
@@ -220,6 +267,9 @@ static void estimate_one(const char *dir, int n)
         mhv_forward_opts o = {.rows = last, .nrows = 1, .sink = check_sink};
         assert_int_equal(mhv_forward_estimate(c, m, n, &sel, &o, &mem, &err), MHV_OK);
         assert_int_equal(mem.maps, (uint64_t)m->cfg.num_heads * (uint64_t)n * sizeof(float));
+        mhv_forward_opts oh = {.head_sink = check_head};
+        assert_int_equal(mhv_forward_estimate(c, m, n, &sel, &oh, &mem, &err), MHV_OK);
+        assert_int_equal(mem.maps, (uint64_t)threads * (uint64_t)n * (uint64_t)n * sizeof(float));
         assert_int_equal(mhv_forward_estimate(c, m, m->cfg.max_positions + 1, &sel, NULL, &mem,
                                               &err), MHV_EUSAGE);
         mhv_attn_free(&a);

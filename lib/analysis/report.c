@@ -41,6 +41,9 @@ void mhv_report_begin_weighted(FILE *f, const mhv_model_info *m, const char *wei
     fputs(",\n \"sentences\": [", f);
 }
 
+static void tokens_json(FILE *f, const char *prefix, const mhv_encoding *enc,
+                        const mhv_tok *tok);
+
 void mhv_report_sentence(FILE *f, int index, const char *text, size_t len,
                          const mhv_encoding *enc, const mhv_tok *tok, const mhv_attn *attn)
 {
@@ -61,41 +64,20 @@ void mhv_report_sentence_norms(FILE *f, int index, const char *text, size_t len,
 {
     fputs(index ? ",\n  {\"text\": " : "\n  {\"text\": ", f);
     mhv_jsonw_str(f, text, len);
-    fputs(",\n   \"tokens\": [", f);
-    for (int i = 0; i < enc->n; i++) {
-        if (i)
-            fputs(", ", f);
-        mhv_jsonw_str(f, enc->pieces[i], strlen(enc->pieces[i]));
-    }
-    fputs("],\n   \"token_texts\": [", f);
-    for (int i = 0; i < enc->n; i++) {
-        /* what the token stands for in the text: byte-level pieces decoded, split
-         * characters as "<E8 8B>"; without a tokenizer (--ids) the piece itself */
-        char buf[512];
-        if (tok)
-            mhv_tok_token_text(tok, enc->ids[i], buf, sizeof buf);
-        else
-            snprintf(buf, sizeof buf, "%s", enc->pieces[i]);
-        fputs(i ? ", " : "", f);
-        mhv_jsonw_str(f, buf, strlen(buf));
-    }
-    fputs("],\n   \"token_ids\": [", f);
-    for (int i = 0; i < enc->n; i++)
-        fprintf(f, "%s%d", i ? ", " : "", (int)enc->ids[i]);
-    fputs("],\n   \"spans\": [", f);
-    for (int i = 0; i < enc->n; i++) {
-        const int32_t *sp = enc->spans + 2 * i;
-        if (sp[0] < 0)
-            fprintf(f, "%snull", i ? ", " : "");
-        else
-            fprintf(f, "%s[%d, %d]", i ? ", " : "", (int)sp[0], (int)sp[1]);
+    tokens_json(f, "", enc, tok);
+    if (enc->type_ids) { /* a sentence pair (--pairs) */
+        fputs(",\n   \"token_type_ids\": [", f);
+        for (int i = 0; i < enc->n; i++)
+            fprintf(f, "%s%d", i ? ", " : "", (int)enc->type_ids[i]);
+        fprintf(f, "],\n   \"pair_boundary\": %d", enc->boundary);
     }
     if (attn->row_ids) { /* --rows: weights[r] is query rows[r] */
-        fputs("],\n   \"rows\": [", f);
+        fputs(",\n   \"rows\": [", f);
         for (int r = 0; r < attn->rows; r++)
             fprintf(f, "%s%d", r ? ", " : "", attn->row_ids[r]);
+        fputs("]", f);
     }
-    fputs("],\n   \"attentions\": [", f);
+    fputs(",\n   \"attentions\": [", f);
     size_t n = (size_t)attn->n, rows = (size_t)mhv_attn_nrows(attn);
     for (int k = 0; k < attn->count; k++) {
         const mhv_head_attn *h = &attn->heads[k];
@@ -138,6 +120,8 @@ static void tokens_json(FILE *f, const char *prefix, const mhv_encoding *enc,
     }
     fprintf(f, "],\n   \"%stoken_texts\": [", prefix);
     for (int i = 0; i < enc->n; i++) {
+        /* what the token stands for in the text: byte-level pieces decoded, split
+         * characters as "<E8 8B>"; without a tokenizer (--ids) the piece itself */
         char buf[512];
         if (tok)
             mhv_tok_token_text(tok, enc->ids[i], buf, sizeof buf);
@@ -163,7 +147,7 @@ static void tokens_json(FILE *f, const char *prefix, const mhv_encoding *enc,
 void mhv_report_sentence_seq2seq(FILE *f, int index, const char *text, size_t len,
                                  const mhv_encoding *src, const char *target, size_t tlen,
                                  const mhv_encoding *tgt, const mhv_tok *tok,
-                                 const mhv_attn *attn)
+                                 const mhv_tok *tgt_tok, const mhv_attn *attn)
 {
     fputs(index ? ",\n  {\"text\": " : "\n  {\"text\": ", f);
     mhv_jsonw_str(f, text, len);
@@ -173,7 +157,7 @@ void mhv_report_sentence_seq2seq(FILE *f, int index, const char *text, size_t le
         mhv_jsonw_str(f, target, tlen);
     else
         fputs("null", f);
-    tokens_json(f, "target_", tgt, tok);
+    tokens_json(f, "target_", tgt, tgt_tok);
     fputs(",\n   \"attentions\": [", f);
     for (int k = 0; k < attn->count; k++) {
         const mhv_head_attn *h = &attn->heads[k];

@@ -13,7 +13,7 @@ mhv_status mhv_agg_parse(const char *s, mhv_agg *out, mhv_error *err)
     else if (strcmp(s, "flow") == 0)
         *out = MHV_AGG_FLOW;
     else
-        return mhv_fail(err, MHV_EUSAGE, "", "--aggregate '%s' is not mean, rollout or flow", s);
+        return mhv_fail(err, MHV_EUSAGE, "", "'%s' is not mean, rollout or flow", s);
     return MHV_OK;
 }
 

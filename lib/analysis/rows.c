@@ -73,13 +73,13 @@ static mhv_status walk(const char *spec, int n, unsigned char *keep, const char 
                        size_t tlen, const mhv_encoding *enc, mhv_error *err)
 {
     if (!*spec)
-        return mhv_fail(err, MHV_EUSAGE, "", "--rows is empty");
+        return mhv_fail(err, MHV_EUSAGE, "", "selection is empty");
     const char *p = spec;
     for (;;) {
         size_t len = strcspn(p, ",");
         if (!len || item(p, len, n, keep, text, tlen, enc) != 0)
             return mhv_fail(err, MHV_EUSAGE, "",
-                            "--rows item '%.*s' is not last, -K, I, A:B or word:W", (int)len, p);
+                            "item '%.*s' is not last, -K, I, A:B or word:W", (int)len, p);
         p += len;
         if (!*p)
             break;

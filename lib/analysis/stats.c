@@ -117,8 +117,8 @@ static int add_exact(int64_t *a, int64_t b)
 static mhv_status too_big(mhv_error *err)
 {
     return mhv_fail(err, MHV_EUSAGE, "",
-                    "statistics sums would lose exactness: split the corpus with --shard "
-                    "and report the shards separately");
+                    "statistics sums would lose exactness: split the corpus into shards "
+                    "and report them separately");
 }
 
 mhv_status mhv_stats_acc_add(mhv_stats_acc *acc, const mhv_attn *a, const unsigned char *sep,
@@ -188,6 +188,10 @@ mhv_status mhv_stats_acc_merge(mhv_stats_acc *dst, const mhv_stats_acc *src, mhv
     if (strcmp(dst->rows, src->rows) != 0)
         return mhv_fail(err, MHV_EFORMAT, "", "cannot merge statistics of rows '%s' into rows "
                         "'%s'", src->rows[0] ? src->rows : "all", dst->rows[0] ? dst->rows : "all");
+    if (strcmp(dst->stack, src->stack) != 0)
+        return mhv_fail(err, MHV_EFORMAT, "", "cannot merge statistics of the %s stack into "
+                        "the %s stack", src->stack[0] ? src->stack : "self",
+                        dst->stack[0] ? dst->stack : "self");
     if (dst->weighting != src->weighting)
         return mhv_fail(err, MHV_EFORMAT, "", "cannot merge statistics of %s weighting into "
                         "%s weighting", mhv_weighting_name((mhv_weighting)src->weighting),
@@ -321,6 +325,8 @@ static void write_json(FILE *f, const mhv_stats_acc *acc, const char *model)
         fputs(",\n \"rows\": ", f);
         mhv_jsonw_str(f, acc->rows, strlen(acc->rows));
     }
+    if (acc->stack[0])
+        fprintf(f, ",\n \"stack\": \"%s\"", acc->stack);
     fprintf(f, ",\n \"num_layers\": %d, \"num_heads\": %d, \"sentences\": %lld,\n",
             acc->num_layers, acc->num_heads, (long long)acc->sentences);
     /* shards until all N are in: --merge refuses one given twice */
@@ -500,10 +506,19 @@ mhv_status mhv_stats_read_json(const char *path, mhv_stats_acc *acc, char *model
     if (rj) { /* absent: every row */
         if (!cJSON_IsString(rj) || strlen(rj->valuestring) >= sizeof acc->rows ||
             !rj->valuestring[0] || mhv_rows_check(rj->valuestring, NULL)) {
-            st = mhv_fail(err, MHV_EFORMAT, path, "rows is not a --rows SPEC");
+            st = mhv_fail(err, MHV_EFORMAT, path, "\"rows\" is not a row selection");
             goto done;
         }
         snprintf(acc->rows, sizeof acc->rows, "%s", rj->valuestring);
+    }
+    const cJSON *sj = cJSON_GetObjectItemCaseSensitive(root, "stack");
+    if (sj) { /* absent: a model of one stack */
+        if (!cJSON_IsString(sj) || (strcmp(sj->valuestring, "encoder") != 0 &&
+                                    strcmp(sj->valuestring, "decoder") != 0)) {
+            st = mhv_fail(err, MHV_EFORMAT, path, "stack is not encoder or decoder");
+            goto done;
+        }
+        snprintf(acc->stack, sizeof acc->stack, "%s", sj->valuestring);
     }
     int64_t q;
     if (get_int(root, "sentences", 0, EXACT_LIMIT, &acc->sentences) ||

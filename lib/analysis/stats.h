@@ -56,6 +56,9 @@ typedef struct {
                               JSON "weighting", and --merge adds only equal ones */
     char rows[256];        /* the --rows SPEC of the maps summed, "" for every row: JSON
                               "rows", and --merge adds only equal ones */
+    char stack[16];        /* encoder-decoder models: "encoder" or "decoder", the stack
+                              whose heads are summed; "" for the others: JSON "stack", and
+                              --merge adds only equal ones */
 } mhv_stats_acc;
 
 mhv_status mhv_stats_acc_init(mhv_stats_acc *acc, int num_layers, int num_heads,

@@ -1,9 +1,11 @@
 #include "analysis/stwrite.h"
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "analysis/report.h"
 #include "base/jsonw.h"
@@ -21,6 +23,10 @@ struct mhv_stw {
     unsigned char *sel;     /* (num_layers, num_heads) copy of the selection */
     int next_layer;         /* layers below it are written (or have no selected head) */
     void *buf;              /* (rows * n) one map converted to dt */
+    uint64_t data_start;    /* file offset of the data: 8 + header */
+    uint64_t *layer_off;    /* (num_layers,) data offset of each layer's tensor */
+    atomic_int by_head;     /* heads written by mhv_stw_head */
+    int total_heads;
 };
 
 static int layer_heads(const mhv_heads *sel, int l)
@@ -202,6 +208,7 @@ void mhv_stw_free(mhv_stw *w)
         return;
     free(w->sel);
     free(w->buf);
+    free(w->layer_off);
     free(w);
 }
 
@@ -227,12 +234,19 @@ mhv_status mhv_stw_begin(FILE *f, const char *name, const mhv_stw_desc *d, mhv_s
     if (w) {
         w->sel = malloc(cells + 1);
         w->buf = malloc(map ? (size_t)map : 1);
+        w->layer_off = calloc((size_t)d->sel->num_layers + 1, sizeof *w->layer_off);
     }
-    if (!w || !w->sel || !w->buf) {
+    if (!w || !w->sel || !w->buf || !w->layer_off) {
         mhv_stw_free(w);
         return mhv_fail(err, MHV_ENOMEM, name, "out of memory");
     }
     memcpy(w->sel, d->sel->sel, cells);
+    atomic_init(&w->by_head, 0);
+    w->total_heads = mhv_heads_count(d->sel);
+    for (int l = 0, off = 0; l < d->sel->num_layers; l++) {
+        w->layer_off[l] = (uint64_t)off * map;
+        off += layer_heads(d->sel, l);
+    }
     w->f = f, w->name = name, w->dt = d->dtype, w->n = n, w->rows = rows;
     w->num_layers = d->sel->num_layers, w->num_heads = d->sel->num_heads;
     size_t hlen;
@@ -244,7 +258,9 @@ mhv_status mhv_stw_begin(FILE *f, const char *name, const mhv_stw_desc *d, mhv_s
     unsigned char len8[8];
     for (int i = 0; i < 8; i++)
         len8[i] = (unsigned char)((uint64_t)hlen >> (8 * i));
-    int ok = fwrite(len8, 1, 8, f) == 8 && fwrite(h, 1, hlen, f) == hlen;
+    /* flushed: mhv_stw_head writes past it with pwrite */
+    int ok = fwrite(len8, 1, 8, f) == 8 && fwrite(h, 1, hlen, f) == hlen && fflush(f) == 0;
+    w->data_start = 8 + (uint64_t)hlen;
     free(h);
     if (!ok) {
         mhv_status st = write_fail(w, err);
@@ -300,8 +316,65 @@ mhv_status mhv_stw_layer(void *ctx, const mhv_attn *layer, mhv_error *err)
     return MHV_OK;
 }
 
+/* Writes len bytes at off, whole. */
+static int pwrite_all(int fd, const void *buf, size_t len, uint64_t off)
+{
+    const char *p = buf;
+    while (len) {
+        ssize_t k = pwrite(fd, p, len, (off_t)off);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k <= 0)
+            return -1;
+        p += k, len -= (size_t)k, off += (uint64_t)k;
+    }
+    return 0;
+}
+
+mhv_status mhv_stw_head(void *ctx, int layer, int head, const float *map, int rows, int n,
+                        mhv_error *err)
+{
+    mhv_stw *w = ctx;
+    if (layer < 0 || layer >= w->num_layers || head < 0 || head >= w->num_heads ||
+        !has(w, layer, head) || rows != w->rows || n != w->n)
+        return mhv_fail(err, MHV_EUSAGE, w->name, "layer %d, head %d does not match the "
+                        "file's header", layer, head);
+    int k = 0;
+    for (int h = 0; h < head; h++)
+        k += has(w, layer, h);
+    size_t cells = (size_t)rows * (size_t)n, esz = mhv_dtype_size(w->dt);
+    uint64_t off = w->data_start + w->layer_off[layer] + (uint64_t)k * cells * esz;
+    int fd = fileno(w->f);
+    if (w->dt == MHV_DT_F32) {
+        if (pwrite_all(fd, map, cells * sizeof *map, off))
+            return write_fail(w, err);
+    } else {
+        uint16_t chunk[16384];
+        for (size_t i = 0; i < cells;) {
+            size_t c = cells - i < 16384 ? cells - i : 16384;
+            for (size_t t = 0; t < c; t++)
+                chunk[t] = w->dt == MHV_DT_F16 ? mhv_f32_to_f16(map[i + t])
+                                               : mhv_f32_to_bf16(map[i + t]);
+            if (pwrite_all(fd, chunk, c * 2, off + i * 2))
+                return write_fail(w, err);
+            i += c;
+        }
+    }
+    atomic_fetch_add(&w->by_head, 1);
+    return MHV_OK;
+}
+
 mhv_status mhv_stw_end(mhv_stw *w, mhv_error *err)
 {
+    if (atomic_load(&w->by_head)) { /* written head by head: every head, once each */
+        int got = atomic_load(&w->by_head);
+        mhv_status st = got == w->total_heads
+                            ? MHV_OK
+                            : mhv_fail(err, MHV_EUSAGE, w->name, "%d of %d heads written", got,
+                                       w->total_heads);
+        mhv_stw_free(w);
+        return st;
+    }
     for (int l = w->next_layer; l < w->num_layers; l++)
         for (int h = 0; h < w->num_heads; h++)
             if (has(w, l, h)) {

@@ -1,5 +1,6 @@
 /* stwrite.h - one sentence's attention maps as a safetensors file (`run --format
- * safetensors`), written layer by layer as the forward pass makes them.
+ * safetensors`), written as the forward pass makes the maps: head by head at their places
+ * (mhv_stw_head), or layer by layer in order (mhv_stw_layer).
  *
  * One tensor per layer with selected heads, "attn.L05" of shape [heads, rows, S] (the
  * layer's selected heads in order, the kept query rows, every key), in F32, F16 or BF16,
@@ -7,7 +8,7 @@
  * "rows" (the query position of each row), "heads" ({"attn.L05": [0, 3], ...}), "model"
  * (as the JSON report's "model"), plus "text", "format" ("mhaviz-attention") and
  * "mhaviz_version". Every shape is known before the first layer runs, so the header is
- * written first and each layer's maps go out as they arrive: memory holds one layer. */
+ * written first and each map goes out as it arrives: memory holds one map per thread. */
 #ifndef MHV_STWRITE_H
 #define MHV_STWRITE_H
 
@@ -40,6 +41,10 @@ mhv_status mhv_stw_begin(FILE *f, const char *name, const mhv_stw_desc *d, mhv_s
 /* A sink for mhv_forward_opts: writes one layer's maps (the next layer with selected heads,
  * all of its heads, every kept row), converting to the file's dtype. */
 mhv_status mhv_stw_layer(void *w, const mhv_attn *layer, mhv_error *err);
+/* A head_sink for mhv_forward_opts: writes one head's map w (rows, n) at its place in the
+ * file, from any thread, in any order (positioned writes: f must be a regular file). */
+mhv_status mhv_stw_head(void *w, int layer, int head, const float *map, int rows, int n,
+                        mhv_error *err);
 /* Checks that every tensor was written and frees w (the caller commits or aborts f). */
 mhv_status mhv_stw_end(mhv_stw *w, mhv_error *err);
 /* Frees w without checks; NULL is a no-op. */

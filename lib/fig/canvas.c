@@ -12,8 +12,8 @@ mhv_status mhv_canvas_new(int w, int h, mhv_canvas *c, mhv_error *err)
     c->px = NULL;
     if (w <= 0 || h <= 0 || w > MAX_SIDE || h > MAX_SIDE)
         return mhv_fail(err, MHV_EUSAGE, "",
-                        "figure of %d x %d pixels is too large (at most %d; use a smaller --cell "
-                        "or --dpi)", w, h, MAX_SIDE);
+                        "figure of %d x %d pixels is too large (at most %d a side; smaller cells "
+                        "or a lower dpi make it smaller)", w, h, MAX_SIDE);
     size_t n = (size_t)w * (size_t)h * 3;
     c->px = malloc(n);
     if (!c->px)

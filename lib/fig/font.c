@@ -376,8 +376,7 @@ mhv_status mhv_font_open(const mhv_font_params *p, mhv_fontset **out, mhv_error 
     }
     if (fs->n == 0) {
         st = mhv_fail(err, MHV_EIO, "",
-                      "no font found: install fonts-wqy-microhei, or give --font FILE or "
-                      "MHAVIZ_FONT (see fonts/README.md)");
+                      "no font found: install fonts-wqy-microhei (see fonts/README.md)");
         goto fail;
     }
     fs->cap = 512;

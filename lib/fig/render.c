@@ -467,6 +467,19 @@ static void highlight_draw(ctx *c, const mhv_highlight *hl, int n, float x0, flo
     }
 }
 
+/* A sentence pair's boundary: a white line before the second sentence's first row and
+ * column, across the whole matrix, on the edge pixels of the cells beside it. */
+static void boundary_draw(ctx *c, int boundary, int n, float x0, float y0, float cell)
+{
+    if (boundary <= 0 || boundary >= n)
+        return;
+    static const uint8_t WHITE[3] = {0xFF, 0xFF, 0xFF};
+    float th = fminf(fmaxf(1.0f, roundf(1.5f * c->k)), fmaxf(1.0f, floorf(cell / 4)));
+    float at = (float)boundary * cell, mat = (float)n * cell;
+    mhv_scene_rect(c->s, MHV_ROLE_HIGHLIGHT, x0, y0 + at - th / 2, mat, th, WHITE);
+    mhv_scene_rect(c->s, MHV_ROLE_HIGHLIGHT, x0 + at - th / 2, y0, th, mat, WHITE);
+}
+
 /* "model — layer 5, head 3", or the aggregate a per-layer view stands for, and what the
  * boxes of a highlight link. */
 static void head_title(const mhv_fig_input *in, const mhv_head_attn *h, char *t, size_t size)
@@ -596,6 +609,7 @@ mhv_status mhv_render_head(const mhv_render_params *p, mhv_fontset *fs, const mh
     text_at(&c, MHV_ROLE_TICK, m + aasc, y0 + text_w(&c, QUERY, apx), apx, 1, TICK, QUERY);
     axes_draw(&c, &a, n, x0, y0, y0, cell, 1, 1);
     matrix_draw(&c, p, t, h->w, n, x0, y0, cell);
+    boundary_draw(&c, in->boundary, n, x0, y0, cell);
     highlight_draw(&c, &in->highlight, n, x0, y0, cell);
     cbar_draw(&c, p, &g, x0 + mat + 14 * k, y0, cbh, vmax, caption);
 
@@ -699,6 +713,7 @@ mhv_status mhv_render_layer(const mhv_render_params *p, mhv_fontset *fs,
         text_at(&c, MHV_ROLE_TITLE, px0, ty, ppx, 0, INK, pt);
         mhv_render_norm(p, in->causal, h->w, n, t);
         matrix_draw(&c, p, t, NULL, n, px0, py0, cell);
+        boundary_draw(&c, in->boundary, n, px0, py0, cell);
         /* shared axes: rows on the first column, keys on the first row */
         axes_draw(&c, &a, n, px0, py0, py0, cell, col == 0, r == 0);
     }

@@ -73,6 +73,8 @@ typedef struct {
     const unsigned char *special;   /* (n,) 1 for special tokens; NULL = none */
     mhv_label_kind kind;
     mhv_highlight highlight;        /* mhv_render_head only */
+    int boundary;                   /* a sentence pair's second sentence starts at this token
+                                       (a line before its row and column); 0 = none */
     /* "mean" or "rollout": the heads are per-layer views (head -1, see rollout.h), titled
      * "layer l, mean of heads" / "rollout of layers 0..l"; NULL for real heads */
     const char *aggregate;

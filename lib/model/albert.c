@@ -60,30 +60,13 @@ static size_t albert_vector_floats(const mhv_config *c)
 static mhv_status load_group(mhv_wload *ld, const mhv_config *c, int g, mhv_layer *ly,
                              mhv_error *err)
 {
-    int H = c->hidden_size, I = c->intermediate_size;
-    char n[200];
-    mhv_status st;
-#define N(suffix) \
-    (snprintf(n, sizeof n, "encoder.albert_layer_groups.%d.albert_layers.0.%s", g, suffix), n)
-    if ((st = mhv_wload_mat(ld, N("attention.query.weight"), H, H, 0, &ly->q, err)) ||
-        (st = mhv_wload_vec(ld, N("attention.query.bias"), H, 0, &ly->q_b, err)) ||
-        (st = mhv_wload_mat(ld, N("attention.key.weight"), H, H, 0, &ly->k, err)) ||
-        (st = mhv_wload_vec(ld, N("attention.key.bias"), H, 0, &ly->k_b, err)) ||
-        (st = mhv_wload_mat(ld, N("attention.value.weight"), H, H, 0, &ly->v, err)) ||
-        (st = mhv_wload_vec(ld, N("attention.value.bias"), H, 0, &ly->v_b, err)) ||
-        (st = mhv_wload_mat(ld, N("attention.dense.weight"), H, H, 0, &ly->o, err)) ||
-        (st = mhv_wload_vec(ld, N("attention.dense.bias"), H, 0, &ly->o_b, err)) ||
-        (st = mhv_wload_vec(ld, N("attention.LayerNorm.weight"), H, 0, &ly->ln_attn_g, err)) ||
-        (st = mhv_wload_vec(ld, N("attention.LayerNorm.bias"), H, 0, &ly->ln_attn_b, err)) ||
-        (st = mhv_wload_mat(ld, N("ffn.weight"), I, H, 0, &ly->ffn_up, err)) ||
-        (st = mhv_wload_vec(ld, N("ffn.bias"), I, 0, &ly->ffn_up_b, err)) ||
-        (st = mhv_wload_mat(ld, N("ffn_output.weight"), H, I, 0, &ly->ffn_down, err)) ||
-        (st = mhv_wload_vec(ld, N("ffn_output.bias"), H, 0, &ly->ffn_down_b, err)) ||
-        (st = mhv_wload_vec(ld, N("full_layer_layer_norm.weight"), H, 0, &ly->ln_ffn_g, err)) ||
-        (st = mhv_wload_vec(ld, N("full_layer_layer_norm.bias"), H, 0, &ly->ln_ffn_b, err)))
-        return st;
-#undef N
-    return MHV_OK;
+    static const mhv_dense_names names = {
+        "attention.query", "attention.key", "attention.value", "attention.dense",
+        "attention.LayerNorm", "ffn", "ffn_output", "full_layer_layer_norm"};
+    char prefix[96];
+    snprintf(prefix, sizeof prefix, "encoder.albert_layer_groups.%d.albert_layers.0.", g);
+    return mhv_layer_load_dense(ld, prefix, &names, c->hidden_size, c->intermediate_size, ly,
+                                err);
 }
 
 static mhv_status albert_load(mhv_model *m, mhv_wload *ld, mhv_error *err)

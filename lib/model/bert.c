@@ -170,30 +170,15 @@ static mhv_status bert_load(mhv_model *m, mhv_wload *ld, mhv_error *err)
         ((st = mhv_wload_mat(ld, "embeddings_project.weight", H, E, 0, &m->emb_proj, err)) ||
          (st = mhv_wload_vec(ld, "embeddings_project.bias", H, 0, &m->emb_proj_b, err))))
         return st;
+    static const mhv_dense_names names = {
+        "attention.self.query", "attention.self.key", "attention.self.value",
+        "attention.output.dense", "attention.output.LayerNorm", "intermediate.dense",
+        "output.dense", "output.LayerNorm"};
     for (int l = 0; l < c->num_layers; l++) {
-        mhv_layer *ly = &m->layers[l];
-        char n[160];
-#define N(suffix) (snprintf(n, sizeof n, "encoder.layer.%d.%s", l, suffix), n)
-        if ((st = mhv_wload_mat(ld, N("attention.self.query.weight"), H, H, 0, &ly->q, err)) ||
-            (st = mhv_wload_vec(ld, N("attention.self.query.bias"), H, 0, &ly->q_b, err)) ||
-            (st = mhv_wload_mat(ld, N("attention.self.key.weight"), H, H, 0, &ly->k, err)) ||
-            (st = mhv_wload_vec(ld, N("attention.self.key.bias"), H, 0, &ly->k_b, err)) ||
-            (st = mhv_wload_mat(ld, N("attention.self.value.weight"), H, H, 0, &ly->v, err)) ||
-            (st = mhv_wload_vec(ld, N("attention.self.value.bias"), H, 0, &ly->v_b, err)) ||
-            (st = mhv_wload_mat(ld, N("attention.output.dense.weight"), H, H, 0, &ly->o, err)) ||
-            (st = mhv_wload_vec(ld, N("attention.output.dense.bias"), H, 0, &ly->o_b, err)) ||
-            (st = mhv_wload_vec(ld, N("attention.output.LayerNorm.weight"), H, 0,
-                                &ly->ln_attn_g, err)) ||
-            (st = mhv_wload_vec(ld, N("attention.output.LayerNorm.bias"), H, 0, &ly->ln_attn_b,
-                                err)) ||
-            (st = mhv_wload_mat(ld, N("intermediate.dense.weight"), I, H, 0, &ly->ffn_up, err)) ||
-            (st = mhv_wload_vec(ld, N("intermediate.dense.bias"), I, 0, &ly->ffn_up_b, err)) ||
-            (st = mhv_wload_mat(ld, N("output.dense.weight"), H, I, 0, &ly->ffn_down, err)) ||
-            (st = mhv_wload_vec(ld, N("output.dense.bias"), H, 0, &ly->ffn_down_b, err)) ||
-            (st = mhv_wload_vec(ld, N("output.LayerNorm.weight"), H, 0, &ly->ln_ffn_g, err)) ||
-            (st = mhv_wload_vec(ld, N("output.LayerNorm.bias"), H, 0, &ly->ln_ffn_b, err)))
+        char prefix[64];
+        snprintf(prefix, sizeof prefix, "encoder.layer.%d.", l);
+        if ((st = mhv_layer_load_dense(ld, prefix, &names, H, I, &m->layers[l], err)))
             return st;
-#undef N
     }
     return load_mlm_head(m, ld, err);
 }

@@ -139,15 +139,7 @@ static mhv_status clip_forward(mhv_nn *nn, const mhv_model *m, const int32_t *id
     if (st)
         return st;
 
-    mhv_layer_patches(nn->pixels, c->num_channels, c->image_size, c->patch_size, patches);
-    if (E)
-        memcpy(x, m->extra_tokens, (size_t)H * sizeof *x);
-    mhv_nn_linear(nn, x + (size_t)E * (size_t)H, patches, &m->patch_emb, m->patch_emb_b, np,
-                  MHV_NN_NO_ACT);
-    for (int i = 0; i < n; i++) {
-        mhv_mat_row(&m->pos_emb, i, tmp);
-        nn->K->add(x + (size_t)i * (size_t)H, tmp, (size_t)H);
-    }
+    mhv_layer_vision_embed(nn, m, n, x, patches, tmp);
     if (m->emb_ln_g) {
         mhv_norm pre = {MHV_NORM_LAYER, m->emb_ln_g, m->emb_ln_b, c->layer_norm_eps};
         mhv_nn_norm(nn, x, x, &pre, n, H);

@@ -130,28 +130,16 @@ static mhv_status deberta_load(mhv_model *m, mhv_wload *ld, mhv_error *err)
           ((st = mhv_wload_vec(ld, "encoder.LayerNorm.weight", H, 0, &m->rel_ln_g, err)) ||
            (st = mhv_wload_vec(ld, "encoder.LayerNorm.bias", H, 0, &m->rel_ln_b, err))))))
         return st;
+    static const mhv_dense_names names = {
+        "attention.self.query_proj", "attention.self.key_proj", "attention.self.value_proj",
+        "attention.output.dense", "attention.output.LayerNorm", "intermediate.dense",
+        "output.dense", "output.LayerNorm"};
     for (int l = 0; l < c->num_layers; l++) {
         mhv_layer *ly = &m->layers[l];
         char n[160];
 #define N(suffix) (snprintf(n, sizeof n, "encoder.layer.%d.%s", l, suffix), n)
-        if ((st = mhv_wload_mat(ld, N("attention.self.query_proj.weight"), H, H, 0, &ly->q, err)) ||
-            (st = mhv_wload_vec(ld, N("attention.self.query_proj.bias"), H, 0, &ly->q_b, err)) ||
-            (st = mhv_wload_mat(ld, N("attention.self.key_proj.weight"), H, H, 0, &ly->k, err)) ||
-            (st = mhv_wload_vec(ld, N("attention.self.key_proj.bias"), H, 0, &ly->k_b, err)) ||
-            (st = mhv_wload_mat(ld, N("attention.self.value_proj.weight"), H, H, 0, &ly->v, err)) ||
-            (st = mhv_wload_vec(ld, N("attention.self.value_proj.bias"), H, 0, &ly->v_b, err)) ||
-            (st = mhv_wload_mat(ld, N("attention.output.dense.weight"), H, H, 0, &ly->o, err)) ||
-            (st = mhv_wload_vec(ld, N("attention.output.dense.bias"), H, 0, &ly->o_b, err)) ||
-            (st = mhv_wload_vec(ld, N("attention.output.LayerNorm.weight"), H, 0,
-                                &ly->ln_attn_g, err)) ||
-            (st = mhv_wload_vec(ld, N("attention.output.LayerNorm.bias"), H, 0, &ly->ln_attn_b,
-                                err)) ||
-            (st = mhv_wload_mat(ld, N("intermediate.dense.weight"), I, H, 0, &ly->ffn_up, err)) ||
-            (st = mhv_wload_vec(ld, N("intermediate.dense.bias"), I, 0, &ly->ffn_up_b, err)) ||
-            (st = mhv_wload_mat(ld, N("output.dense.weight"), H, I, 0, &ly->ffn_down, err)) ||
-            (st = mhv_wload_vec(ld, N("output.dense.bias"), H, 0, &ly->ffn_down_b, err)) ||
-            (st = mhv_wload_vec(ld, N("output.LayerNorm.weight"), H, 0, &ly->ln_ffn_g, err)) ||
-            (st = mhv_wload_vec(ld, N("output.LayerNorm.bias"), H, 0, &ly->ln_ffn_b, err)))
+        snprintf(n, sizeof n, "encoder.layer.%d.", l);
+        if ((st = mhv_layer_load_dense(ld, n, &names, H, I, ly, err)))
             return st;
         if (c->rel_share_key) {
             ly->pos_k = ly->k, ly->pos_k_b = ly->k_b;

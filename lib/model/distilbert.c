@@ -49,28 +49,14 @@ static mhv_status distilbert_load(mhv_model *m, mhv_wload *ld, mhv_error *err)
         (st = mhv_wload_vec(ld, "embeddings.LayerNorm.weight", H, 0, &m->emb_ln_g, err)) ||
         (st = mhv_wload_vec(ld, "embeddings.LayerNorm.bias", H, 0, &m->emb_ln_b, err)))
         return st;
+    static const mhv_dense_names names = {
+        "attention.q_lin", "attention.k_lin", "attention.v_lin", "attention.out_lin",
+        "sa_layer_norm", "ffn.lin1", "ffn.lin2", "output_layer_norm"};
     for (int l = 0; l < c->num_layers; l++) {
-        mhv_layer *ly = &m->layers[l];
-        char n[160];
-#define N(suffix) (snprintf(n, sizeof n, "transformer.layer.%d.%s", l, suffix), n)
-        if ((st = mhv_wload_mat(ld, N("attention.q_lin.weight"), H, H, 0, &ly->q, err)) ||
-            (st = mhv_wload_vec(ld, N("attention.q_lin.bias"), H, 0, &ly->q_b, err)) ||
-            (st = mhv_wload_mat(ld, N("attention.k_lin.weight"), H, H, 0, &ly->k, err)) ||
-            (st = mhv_wload_vec(ld, N("attention.k_lin.bias"), H, 0, &ly->k_b, err)) ||
-            (st = mhv_wload_mat(ld, N("attention.v_lin.weight"), H, H, 0, &ly->v, err)) ||
-            (st = mhv_wload_vec(ld, N("attention.v_lin.bias"), H, 0, &ly->v_b, err)) ||
-            (st = mhv_wload_mat(ld, N("attention.out_lin.weight"), H, H, 0, &ly->o, err)) ||
-            (st = mhv_wload_vec(ld, N("attention.out_lin.bias"), H, 0, &ly->o_b, err)) ||
-            (st = mhv_wload_vec(ld, N("sa_layer_norm.weight"), H, 0, &ly->ln_attn_g, err)) ||
-            (st = mhv_wload_vec(ld, N("sa_layer_norm.bias"), H, 0, &ly->ln_attn_b, err)) ||
-            (st = mhv_wload_mat(ld, N("ffn.lin1.weight"), I, H, 0, &ly->ffn_up, err)) ||
-            (st = mhv_wload_vec(ld, N("ffn.lin1.bias"), I, 0, &ly->ffn_up_b, err)) ||
-            (st = mhv_wload_mat(ld, N("ffn.lin2.weight"), H, I, 0, &ly->ffn_down, err)) ||
-            (st = mhv_wload_vec(ld, N("ffn.lin2.bias"), H, 0, &ly->ffn_down_b, err)) ||
-            (st = mhv_wload_vec(ld, N("output_layer_norm.weight"), H, 0, &ly->ln_ffn_g, err)) ||
-            (st = mhv_wload_vec(ld, N("output_layer_norm.bias"), H, 0, &ly->ln_ffn_b, err)))
+        char prefix[64];
+        snprintf(prefix, sizeof prefix, "transformer.layer.%d.", l);
+        if ((st = mhv_layer_load_dense(ld, prefix, &names, H, I, &m->layers[l], err)))
             return st;
-#undef N
     }
     return MHV_OK;
 }

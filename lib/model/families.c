@@ -23,6 +23,8 @@ static const mhv_family *const families[] = {
     &mhv_family_starcoder2,
     &mhv_family_phi,
     &mhv_family_bloom,
+    &mhv_family_gpt_neo,
+    &mhv_family_gpt_bigcode,
     &mhv_family_t5,
     &mhv_family_bart,
 };

@@ -54,6 +54,8 @@ extern const mhv_family mhv_family_falcon;
 extern const mhv_family mhv_family_starcoder2;
 extern const mhv_family mhv_family_phi;
 extern const mhv_family mhv_family_bloom;
+extern const mhv_family mhv_family_gpt_neo;
+extern const mhv_family mhv_family_gpt_bigcode;
 extern const mhv_family mhv_family_deberta;
 extern const mhv_family mhv_family_modernbert;
 extern const mhv_family mhv_family_vit;

@@ -2,6 +2,8 @@
  * hands the layer loop to the model's family (lib/model/<family>.c). */
 #include "model/forward.h"
 
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -98,13 +100,36 @@ mhv_status mhv_forward_run_types(mhv_forward_ctx *fc, const mhv_model *m, const 
     return mhv_forward_run_opts(fc, m, ids, type_ids, n, sel, NULL, out, err);
 }
 
-/* The streaming state behind mhv_capture.layer_done. */
+/* The streaming state behind mhv_capture.layer_done and head_done. */
 typedef struct {
     const mhv_forward_opts *opts;
     mhv_attn *maps;         /* slots for one layer */
     mhv_status st;
     mhv_error *err;
+    pthread_mutex_t lock;   /* head_done: st and err */
+    atomic_int failed;
+    int rows, n;
 } stream_ctx;
+
+static void stream_head(mhv_capture *cap, int l, int h, const float *w)
+{
+    stream_ctx *s = cap->ctx;
+    if (atomic_load(&s->failed))
+        return;
+    mhv_error e = {0};
+    mhv_status st = s->opts->head_sink(s->opts->sink_ctx, l, h, w, s->rows, s->n, &e);
+    if (!st)
+        return;
+    pthread_mutex_lock(&s->lock);
+    if (!s->st) {
+        s->st = st, *s->err = e;
+        /* the family's loop (after the pool's barrier) stops after this layer */
+        cap->last = l;
+        cap->full_last = 0;
+    }
+    pthread_mutex_unlock(&s->lock);
+    atomic_store(&s->failed, 1);
+}
 
 static void stream_layer(mhv_capture *cap, int l)
 {
@@ -127,7 +152,8 @@ mhv_status mhv_forward_run_opts(mhv_forward_ctx *fc, const mhv_model *m, const i
 {
     const mhv_config *c = &m->cfg;
     mhv_attn local;
-    int streaming = opts && opts->sink;
+    int by_head = opts && opts->head_sink;
+    int streaming = opts && (opts->sink || by_head);
     mhv_attn *maps = streaming ? &local : out;
     memset(maps, 0, sizeof *maps);
     if (out && out != maps)
@@ -155,14 +181,24 @@ mhv_status mhv_forward_run_opts(mhv_forward_ctx *fc, const mhv_model *m, const i
         return mhv_fail(err, MHV_EUSAGE, "", "head selection does not match the model");
     const int *rows = opts ? opts->rows : NULL;
     int nrows = opts ? opts->nrows : 0;
-    if ((st = mhv_attn_alloc_rows(maps, sel, n, rows, nrows, streaming, err)))
+    mhv_heads none = {0}; /* by head: no slots, the workers' buffers instead */
+    if ((st = mhv_attn_alloc_rows(maps, by_head ? &none : sel, n, rows, nrows, streaming, err)))
         return st;
+    float *head_bufs = NULL;
+    size_t head_stride = ((size_t)mhv_attn_nrows(maps) * (size_t)n + 15) / 16 * 16;
+    if (by_head && !(head_bufs = aligned_alloc(64, (size_t)fc->nn.threads * head_stride *
+                                                       sizeof(float) + 64))) {
+        mhv_attn_free(maps);
+        return mhv_fail(err, MHV_ENOMEM, "", "out of memory for %d attention maps of %d tokens",
+                        fc->nn.threads, n);
+    }
     if (c->kv_heads)
         maps->kv_group = c->num_heads / c->num_kv_heads;
     int *prow = NULL;
     if (rows) {
         prow = malloc((size_t)n * sizeof *prow);
         if (!prow) {
+            free(head_bufs);
             mhv_attn_free(maps);
             return mhv_fail(err, MHV_ENOMEM, "", "out of memory");
         }
@@ -182,19 +218,30 @@ mhv_status mhv_forward_run_opts(mhv_forward_ctx *fc, const mhv_model *m, const i
             st = mhv_nn_reserve_vnorm(&fc->nn, c->hidden_size, c->head_dim, err);
         if (st) {
             free(prow);
+            free(head_bufs);
             mhv_attn_free(maps);
             return st;
         }
     }
-    stream_ctx sc = {.opts = opts, .maps = maps, .err = err};
-    if (streaming)
+    stream_ctx sc = {.opts = opts, .maps = maps, .err = err, .rows = mhv_attn_nrows(maps),
+                     .n = n};
+    pthread_mutex_init(&sc.lock, NULL);
+    atomic_init(&sc.failed, 0);
+    if (by_head) {
+        cap.vnorm = 0;
+        cap.head_done = stream_head, cap.ctx = &sc;
+        cap.head_bufs = head_bufs, cap.head_stride = head_stride;
+    } else if (streaming) {
         cap.layer_done = stream_layer, cap.ctx = &sc;
+    }
     fc->nn.type_ids = type_ids;
     fc->nn.pixels = opts ? opts->pixels : NULL;
     st = c->family->forward(&fc->nn, m, ids, n, &cap, NULL, err);
     fc->nn.type_ids = NULL;
     fc->nn.pixels = NULL;
     free(prow);
+    free(head_bufs);
+    pthread_mutex_destroy(&sc.lock);
     if (!st)
         st = sc.st;
     if (st || streaming)
@@ -249,7 +296,9 @@ mhv_status mhv_forward_estimate(mhv_forward_ctx *fc, const mhv_model *m, int n,
         out->activations += T * (uint64_t)c->hidden_size * (uint64_t)c->head_dim * sizeof(float);
     out->weights = mhv_st_file_bytes(m->st);
     uint64_t heads = (uint64_t)mhv_heads_count(sel);
-    if (opts && opts->sink) {
+    if (opts && opts->head_sink) {
+        heads = T < heads ? T : heads; /* one map per worker */
+    } else if (opts && opts->sink) {
         heads = 0;
         for (int l = 0; l < sel->num_layers; l++) {
             uint64_t k = 0;

@@ -54,6 +54,12 @@ typedef struct {
      * stops the pass and is returned. NULL: every map is kept in out. */
     mhv_status (*sink)(void *ctx, const mhv_attn *layer, mhv_error *err);
     void *sink_ctx;
+    /* Streaming by head, instead of sink (finer: memory holds one map per thread): called
+     * for each selected head as soon as its map w (mhv_attn_nrows x n: rows as selected)
+     * is done, on the pool's threads, concurrently and in any order; w is valid only during
+     * the call. The first error stops the pass and is returned. Value norms are not given. */
+    mhv_status (*head_sink)(void *ctx, int layer, int head, const float *w, int rows, int n,
+                            mhv_error *err);
     /* Vision models: the image as (num_channels, image_size, image_size) preprocessed
      * pixels (mhv_model_image_tokens gives n; ids are NULL). */
     const float *pixels;
@@ -68,8 +74,8 @@ mhv_status mhv_forward_run_opts(mhv_forward_ctx *c, const mhv_model *m, const in
 /* The memory a run of n tokens under opts (NULL: all rows, no sink) would take, in bytes,
  * found without running it: the checkpoint files mapped (all of them resident in the worst
  * case), the activations (the family's buffers, attention scratch, score bias maps), and
- * the attention maps held at once (every selected head's, or the largest layer's with a
- * sink). */
+ * the attention maps held at once (every selected head's; the largest layer's with a sink;
+ * one per thread with a head_sink). */
 typedef struct {
     uint64_t weights, activations, maps;
 } mhv_forward_mem;

@@ -1,6 +1,7 @@
 #include "model/layers.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 mhv_attn_layer mhv_layer_attention(const mhv_layer *ly, const mhv_config *c)
@@ -38,4 +39,51 @@ void mhv_layer_patches(const float *px, int C, int S, int P, float *out)
                            px + ((size_t)ch * S + (size_t)(pr * P + y)) * (size_t)S + (size_t)pc * P,
                            (size_t)P * sizeof *o);
         }
+}
+
+void mhv_layer_vision_embed(mhv_nn *nn, const mhv_model *m, int n, float *x, float *patches,
+                            float *tmp)
+{
+    const mhv_config *c = &m->cfg;
+    int H = c->hidden_size, E = c->vision_extra;
+    mhv_layer_patches(nn->pixels, c->num_channels, c->image_size, c->patch_size, patches);
+    if (E)
+        memcpy(x, m->extra_tokens, (size_t)E * (size_t)H * sizeof *x);
+    mhv_nn_linear(nn, x + (size_t)E * (size_t)H, patches, &m->patch_emb, m->patch_emb_b, n - E,
+                  MHV_NN_NO_ACT);
+    for (int i = 0; i < n; i++) {
+        mhv_mat_row(&m->pos_emb, i, tmp);
+        nn->K->add(x + (size_t)i * (size_t)H, tmp, (size_t)H);
+    }
+}
+
+/* prefix+name ".weight", a (rows, cols) matrix into *mat or, with mat NULL, a LayerNorm's
+ * (rows,) gain into *gain; then prefix+name ".bias" (rows,). */
+static mhv_status load_wb(mhv_wload *ld, const char *prefix, const char *name, int rows,
+                          int cols, mhv_mat *mat, float **gain, float **bias, mhv_error *err)
+{
+    char w[256], b[256];
+    snprintf(w, sizeof w, "%s%s.weight", prefix, name);
+    snprintf(b, sizeof b, "%s%s.bias", prefix, name);
+    mhv_status st = mat ? mhv_wload_mat(ld, w, rows, cols, 0, mat, err)
+                        : mhv_wload_vec(ld, w, rows, 0, gain, err);
+    return st ? st : mhv_wload_vec(ld, b, rows, 0, bias, err);
+}
+
+mhv_status mhv_layer_load_dense(mhv_wload *ld, const char *prefix, const mhv_dense_names *nm,
+                                int H, int I, mhv_layer *ly, mhv_error *err)
+{
+    mhv_status st;
+    if ((st = load_wb(ld, prefix, nm->q, H, H, &ly->q, NULL, &ly->q_b, err)) ||
+        (st = load_wb(ld, prefix, nm->k, H, H, &ly->k, NULL, &ly->k_b, err)) ||
+        (st = load_wb(ld, prefix, nm->v, H, H, &ly->v, NULL, &ly->v_b, err)) ||
+        (st = load_wb(ld, prefix, nm->o, H, H, &ly->o, NULL, &ly->o_b, err)) ||
+        (st = load_wb(ld, prefix, nm->ln_attn, H, 0, NULL, &ly->ln_attn_g, &ly->ln_attn_b,
+                      err)) ||
+        (st = load_wb(ld, prefix, nm->ffn_up, I, H, &ly->ffn_up, NULL, &ly->ffn_up_b, err)) ||
+        (st = load_wb(ld, prefix, nm->ffn_down, H, I, &ly->ffn_down, NULL, &ly->ffn_down_b,
+                      err)) ||
+        (st = load_wb(ld, prefix, nm->ln_ffn, H, 0, NULL, &ly->ln_ffn_g, &ly->ln_ffn_b, err)))
+        return st;
+    return MHV_OK;
 }

@@ -3,6 +3,7 @@
 #ifndef MHV_LAYERS_H
 #define MHV_LAYERS_H
 
+#include "ckpt/weights.h"
 #include "model/config.h"
 #include "model/model.h"
 #include "nn/blocks.h"
@@ -21,5 +22,24 @@ void mhv_layer_post_norm(mhv_nn *nn, const mhv_layer *ly, const mhv_config *c, f
  * each flattened as a convolution kernel is (channel, kernel row, kernel column), so the
  * patch convolution is one linear layer over them (vision transformers). */
 void mhv_layer_patches(const float *px, int C, int S, int P, float *out);
+
+/* The names of a BERT-style layer's weights under its prefix, each without ".weight" /
+ * ".bias": the q, k, v and output projections, the LayerNorms after attention and after
+ * the feed-forward, and the feed-forward's two linears. */
+typedef struct {
+    const char *q, *k, *v, *o, *ln_attn, *ffn_up, *ffn_down, *ln_ffn;
+} mhv_dense_names;
+
+/* Loads those weights and biases of one layer (hidden H, feed-forward I) in the order q, k,
+ * v, o, ln_attn, ffn_up, ffn_down, ln_ffn, so a checkpoint missing several is told of the
+ * first. */
+mhv_status mhv_layer_load_dense(mhv_wload *ld, const char *prefix, const mhv_dense_names *nm,
+                                int H, int I, mhv_layer *ly, mhv_error *err);
+
+/* x(n, H): a vision transformer's embeddings of nn->pixels: its extra tokens ([CLS], [DIST];
+ * none for SigLIP), then every patch through the patch convolution, plus each token's
+ * learned position. patches(n - extra, C*P*P) and tmp(H) are scratch. */
+void mhv_layer_vision_embed(mhv_nn *nn, const mhv_model *m, int n, float *x, float *patches,
+                            float *tmp);
 
 #endif

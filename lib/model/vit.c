@@ -228,14 +228,7 @@ static mhv_status vit_forward(mhv_nn *nn, const mhv_model *m, const int32_t *ids
     if (st)
         return st;
 
-    mhv_layer_patches(nn->pixels, c->num_channels, c->image_size, c->patch_size, patches);
-    memcpy(x, m->extra_tokens, (size_t)E * (size_t)H * sizeof *x);
-    mhv_nn_linear(nn, x + (size_t)E * (size_t)H, patches, &m->patch_emb, m->patch_emb_b, np,
-                  MHV_NN_NO_ACT);
-    for (int i = 0; i < n; i++) { /* learned positions of every token */
-        mhv_mat_row(&m->pos_emb, i, tmp);
-        nn->K->add(x + (size_t)i * (size_t)H, tmp, (size_t)H);
-    }
+    mhv_layer_vision_embed(nn, m, n, x, patches, tmp);
     for (int l = 0; l <= cap->last; l++) {
         const mhv_layer *ly = &m->layers[l];
         mhv_norm ln1 = {MHV_NORM_LAYER, ly->ln_attn_g, ly->ln_attn_b, c->layer_norm_eps};

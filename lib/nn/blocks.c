@@ -491,6 +491,7 @@ typedef struct {
     int vnorm;           /* MHV_VNORM_* */
     const mhv_head_ablation *ablate; /* or NULL */
     int l;               /* the layer, for ablate */
+    mhv_capture *cap;    /* for head_done */
 } attn_job;
 
 /* The head's output columns out(n, ld) (d,) summed into ab->sum and/or replaced (blocks.h). */
@@ -561,6 +562,8 @@ static void attn_task(void *ctx, int task, int worker)
         a.out += (size_t)h * (size_t)j->d;
     }
     a.probs = j->probs[task];
+    if (a.probs && j->cap->head_done) /* streaming by head: the worker's own buffer */
+        a.probs = j->cap->head_bufs + (size_t)worker * j->cap->head_stride;
     a.scratch = j->nn->attn_scratch + (size_t)worker * j->nn->attn_stride;
     if (j->layer->bias) {
         float *b = j->nn->bias + (size_t)worker * j->nn->bias_stride;
@@ -574,6 +577,8 @@ static void attn_task(void *ctx, int task, int worker)
                     j->layer->wo, h, j->nn->wo_block + (size_t)worker * j->nn->wo_stride);
     if (j->ablate && a.out)
         ablate_head(j->ablate, j->l, h, a.out, a.ld_out, a.n, j->d);
+    if (a.probs && j->cap->head_done)
+        j->cap->head_done(j->cap, j->l, h, a.probs);
 }
 
 /* Q for heads qh(qn), K (and V when with_v) for key/value heads kh(kn) from x, as one pool
@@ -646,7 +651,9 @@ void mhv_nn_attention(mhv_nn *nn, const mhv_attn_layer *a, const float *x, int n
             continue; /* nothing reads this head's output */
         heads[count] = h;
         probs[count] = NULL, vnorms[count] = NULL;
-        if (want) {
+        if (want && cap->head_done) {
+            probs[count] = cap->head_bufs; /* replaced by the worker's buffer */
+        } else if (want) {
             if (cap->vnorm)
                 vnorms[count] = cap->out->vnorm + (size_t)cap->next * (size_t)n;
             mhv_head_attn *slot = &cap->out->heads[cap->next++];
@@ -682,7 +689,7 @@ void mhv_nn_attention(mhv_nn *nn, const mhv_attn_layer *a, const float *x, int n
                  .out = done ? NULL : b->ctx,
                  .ld_out = (size_t)QD, .prow = cap->prow},
         .group = group, .d = d, .heads = heads, .probs = probs, .nn = nn, .layer = a,
-        .vnorms = vnorms, .vnorm = cap->vnorm, .ablate = cap->ablate, .l = l,
+        .vnorms = vnorms, .vnorm = cap->vnorm, .ablate = cap->ablate, .l = l, .cap = cap,
     };
     mhv_pool_run(nn->pool, count, attn_task, &j);
     if (cap->layer_done && kept)

@@ -200,7 +200,13 @@ typedef struct mhv_capture_s {
      * 0.. of out (heads[] labelled); the slots are reused by the next layer. NULL: out
      * holds every layer. */
     void (*layer_done)(struct mhv_capture_s *cap, int layer);
-    void *ctx;              /* for layer_done */
+    void *ctx;              /* for layer_done and head_done */
+    /* Streaming by head (instead of out and layer_done): called on the pool's threads, in
+     * any order, as each selected head's maps are done: w (rows, n) in the worker's buffer
+     * head_bufs + worker * head_stride (threads of them), valid during the call only. */
+    void (*head_done)(struct mhv_capture_s *cap, int layer, int head, const float *w);
+    float *head_bufs;
+    size_t head_stride;
     const mhv_head_ablation *ablate; /* heads whose outputs are replaced or summed; NULL */
 } mhv_capture;
 

@@ -105,19 +105,43 @@ expect_fail "--max-memory: json refused with the numbers" 1 \
     "line 1: 2048 tokens need about 134.8 MiB (weights 525.3 KiB" -- \
     "$MHAVIZ" run --model "$L" --ids --format json --max-memory 100M --out "$TMP/out" "$TMP/long.txt"
 check "--max-memory: the maps of every layer" "grep -qF 'attention maps 128.0 MiB), more than --max-memory 100.0 MiB' $TMP/stderr"
-expect_fail "--max-memory: streamed, one layer's maps" 1 "attention maps 64.0 MiB), more than --max-memory 60.0 MiB: keep fewer heads or rows (--rows last)" -- \
-    "$MHAVIZ" run --model "$L" --ids --format safetensors --max-memory 60M --out "$TMP/out" "$TMP/long.txt"
+expect_fail "--max-memory: streamed, one map per thread" 1 "attention maps 16.0 MiB), more than --max-memory 20.0 MiB: keep fewer heads or rows (--rows last)" -- \
+    "$MHAVIZ" run --model "$L" --ids --format safetensors --threads 1 --max-memory 20M --out "$TMP/out" "$TMP/long.txt"
 expect_fail "--max-memory: bad size" 2 "--max-memory '12Q' is not a size" -- \
     "$MHAVIZ" run --model "$L" --ids --format safetensors --max-memory 12Q --out "$TMP/out" "$TMP/long.txt"
 "$MHAVIZ" run --model "$L" --ids --format safetensors --rows last --max-memory 100M --out "$TMP/g" "$TMP/long.txt"
 check "--rows last fits in 100M" "[ \$? = 0 ] && [ -f $TMP/g/long.safetensors ]"
-# peak RSS of a streamed run: one layer's maps (64 MiB) plus weights and activations, not the
-# 128 MiB of both layers (measured only without ASan, whose shadow memory inflates RSS)
+# peak RSS of a streamed run on 2 threads: a map per thread (2 x 16 MiB) plus weights and
+# activations, not the 128 MiB of every map nor the 64 MiB of a layer's (measured only
+# without ASan, whose shadow memory inflates RSS)
 if [ -x /usr/bin/time ] && { (ulimit -v 4000000 && "$MHAVIZ" --version) >/dev/null 2>&1; } 2>/dev/null; then
     /usr/bin/time -f '%M' -o "$TMP/rss" "$MHAVIZ" run --model "$L" --ids --format safetensors \
-        --max-memory 0 --out "$TMP/h" "$TMP/long.txt"
-    check "streamed: peak RSS $(cat "$TMP/rss") KiB below 100 MiB" "[ \$(tail -1 $TMP/rss) -lt 102400 ]"
+        --threads 2 --max-memory 0 --out "$TMP/h" "$TMP/long.txt"
+    check "streamed: peak RSS $(cat "$TMP/rss") KiB below 60 MiB" "[ \$(tail -1 $TMP/rss) -lt 61440 ]"
+    "$MHAVIZ" run --model "$L" --ids --format json,safetensors --max-memory 0 --out "$TMP/i" \
+        --heads 1:1 "$TMP/long.txt"
+    "$MHAVIZ" run --model "$L" --ids --format safetensors --threads 2 --max-memory 0 --out "$TMP/j" \
+        --heads 1:1 "$TMP/long.txt"
+    check "streamed by head = whole run, 2048 tokens" "cmp -s $TMP/i/long.safetensors $TMP/j/long.safetensors"
     check "streamed: 128 MiB written" "[ \$(stat -c %s $TMP/h/long.safetensors) -gt 134217728 ]"
 fi
+
+# long-sequence figures: pooled to --max-pixels (a 2048-token map would be 20480 px wide),
+# and a --window at full size
+pngw() { perl -e 'open my $f, "<:raw", $ARGV[0] or die; read $f, my $h, 24; print unpack("N", substr($h, 16, 4))' "$1"; }
+"$MHAVIZ" run --model "$L" --ids --heads 1:0 --max-pixels 800 --format png --out "$TMP/k" "$TMP/long.txt"
+check "--max-pixels 800: map pooled, figure under 1100 px" "[ -f $TMP/k/long/L01-H00.png ] && [ \$(pngw $TMP/k/long/L01-H00.png) -lt 1100 ]"
+"$MHAVIZ" run --model "$L" --ids --heads 1:0 --max-pixels 800 --pool mean --format svg --out "$TMP/k2" "$TMP/long.txt"
+check "--pool mean: said in the figure's sentence" "grep -q 'mean of 26x26-token blocks, tokens 0-2047' $TMP/k2/long/L01-H00.svg"
+"$MHAVIZ" run --model "$L" --ids --heads 1:0 --window 100:140 --format png --out "$TMP/w" "$TMP/long.txt"
+check "--window 100:140: 40 cells at full size" "[ \$(pngw $TMP/w/long/L01-H00.png) -lt 800 ]"
+expect_fail "--window past the sentence" 1 "line 1: --window 3000:3100 is past its 2048 tokens" -- \
+    "$MHAVIZ" run --model "$L" --ids --heads 1:0 --window 3000:3100 --format png --out "$TMP/out" "$TMP/long.txt"
+expect_fail "--pool bad" 2 "--pool 'median' is not max or mean" -- \
+    "$MHAVIZ" run --model "$L" --ids --pool median --max-pixels 800 --out "$TMP/out" "$TMP/long.txt"
+expect_fail "vision models: refused, not ignored" 2 "--format safetensors, --rows, --window, --max-pixels and --max-memory are not available for vision models yet" -- \
+    "$MHAVIZ" run --model tests/fixtures/fam-vit-f32 --format safetensors --out "$TMP/out" "$TMP/s.txt"
+expect_fail "encoder-decoder models: refused, not ignored" 2 "not available for encoder-decoder models yet" -- \
+    "$MHAVIZ" run --model tests/fixtures/s2s-marian-f32 --ids --pairs --max-memory 1G --format json --out "$TMP/out" "$TMP/s.txt"
 
 finish

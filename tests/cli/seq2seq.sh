@@ -118,7 +118,7 @@ expect_fail "target id out of range" 2 "line 1: target token id 96 outside" -- "
     --out "$TMP/out" <(printf '5 9\t0 96\n')
 expect_fail "align layer" 2 "align-layer" -- "$MHAVIZ" run --model $M --ids --pairs \
     --align-layer 3 --out "$TMP/out" "$TMP/p.txt"
-expect_fail "pairs on a decoder" 2 "need an encoder-decoder" -- "$MHAVIZ" run \
+expect_fail "pairs on a decoder" 2 "needs a text encoder or an encoder-decoder" -- "$MHAVIZ" run \
     --model tests/fixtures/dec-gpt2-f32 --ids --pairs --out "$TMP/out" "$TMP/p.txt"
 
 # rank --pairs --stack: the scores are the run's maps summed over the --to tokens, averaged
@@ -167,6 +167,52 @@ expect_fail "rank --stack without --pairs" 2 "--stack needs --pairs" -- "$MHAVIZ
     --model $T --stack cross --from Hallo --to Hello "$TMP/r.txt"
 expect_fail "rank: word absent" 1 "no sentence pair has" -- "$MHAVIZ" rank --model $T --pairs \
     --from Katze --to Hello "$TMP/r.txt"
+# stats --pairs --stack: the statistics of the stack's maps as run writes them
+rm -rf "$TMP/out"
+"$MHAVIZ" run --model $T --pairs --format json --out "$TMP/out" "$TMP/r.txt" 2>/dev/null
+for stack in enc dec; do
+    "$MHAVIZ" stats --model $T --pairs --stack $stack --format csv --threads 2 "$TMP/r.txt" \
+        >"$TMP/stats.csv" 2>"$TMP/stderr"
+    check "stats --stack $stack: exit 0" "[ $? = 0 ] && [ ! -s $TMP/stderr ]"
+    perl -MJSON::PP -e '
+        local $/; open my $a, "<", $ARGV[0] or die; my $run = decode_json(<$a>)->{sentences}[0];
+        my $name = $ARGV[2] eq "enc" ? "encoder" : "decoder";
+        open my $c, "<", $ARGV[1] or die; my @lines = split /\n/, <$c>; shift @lines;
+        my %csv = map { my @f = split /,/; ("$f[0]:$f[1]" => \@f) } @lines;
+        my $seen = 0;
+        for my $h (@{$run->{attentions}}) {
+            next unless $h->{stack} eq $name; $seen++;
+            my $w = $h->{weights}; my ($ent, $self) = (0, 0);
+            for my $i (0 .. $#$w) {
+                for my $p (@{$w->[$i]}) { $ent -= $p * log($p) / log(2) if $p > 0; }
+                $self += $w->[$i][$i];
+            }
+            my $f = $csv{"$h->{layer}:$h->{head}"} or exit 2;
+            exit 3 if abs($f->[2] - $ent / @$w) > 1e-5 || abs($f->[8] - $self / @$w) > 1e-5;
+        }
+        exit 4 unless $seen == @lines;' "$TMP/out/r.json" "$TMP/stats.csv" $stack
+    check "stats --stack $stack: entropy and self from the maps ($?)" "[ $? = 0 ]"
+done
+"$MHAVIZ" stats --model $T --pairs --stack enc --format json "$TMP/r.txt" >"$TMP/enc.json"
+"$MHAVIZ" stats --model $T --pairs --stack dec --format json "$TMP/r.txt" >"$TMP/dec.json"
+check "stats json records the stack" "grep -q '\"stack\": \"decoder\"' $TMP/dec.json"
+"$MHAVIZ" stats --merge --format csv "$TMP/enc.json" "$TMP/enc.json" >/dev/null 2>&1
+check "stats --merge of one stack" "[ $? = 0 ]"
+expect_fail "stats --merge of two stacks" 1 "cannot merge statistics of the decoder stack" -- \
+    "$MHAVIZ" stats --merge "$TMP/enc.json" "$TMP/dec.json"
+expect_fail "stats without --pairs" 2 "give --pairs" -- "$MHAVIZ" stats --model $T "$TMP/r.txt"
+expect_fail "stats --stack cross" 2 "not supported" -- "$MHAVIZ" stats --model $T --pairs \
+    --stack cross "$TMP/r.txt"
+
+# separate source and target vocabularies: target text is refused, ids label themselves
+M2=$TMP/marian-sep
+mkdir -p "$M2"
+cp tests/fixtures/s2s-marian-separate-f32/* tests/fixtures/tok-t5/tokenizer.json "$M2"/
+expect_fail "separate vocabularies: text target" 1 "give the target as ids" -- "$MHAVIZ" run \
+    --model $M2 --pairs --out "$TMP/out" <(printf 'a\tb\n')
+
+check "info: a Unigram tokenizer is named so" \
+    "\"\$MHAVIZ\" info --model tests/fixtures/s2s-t5-tok-f16 | grep -qx 'tokenizer: unigram, 600 pieces'"
 info=$("$MHAVIZ" info --model tests/fixtures/s2s-bart-f32)
 check "info: encoder and decoder layers" \
     "echo \"\$info\" | grep -qx 'layers: 2' && echo \"\$info\" | grep -qx 'decoder_layers: 3' && echo \"\$info\" | grep -qx 'decoder_start_token_id: 2'"

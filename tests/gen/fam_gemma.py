@@ -38,6 +38,10 @@ fg.make("fam-gemma-lm-bf16-untied", GemmaForCausalLM,
         dtype=torch.bfloat16, seed=72, qk_std=0.3,
         note="GemmaForCausalLM BF16, untied, MQA, hidden_act gelu (the tanh form), theta 500")
 
+fg.make("fam-gemma-lm-f16-sharded", GemmaForCausalLM,
+        GemmaConfig(**dict(SMALL, vocab_size=64, intermediate_size=16)), dtype=torch.float16,
+        seed=70, qk_std=0.3, shard="20KB", note="GemmaForCausalLM F16 sharded, tied")
+
 G2 = dict(SMALL, num_hidden_layers=3, sliding_window=4, query_pre_attn_scalar=24)
 fg.make("fam-gemma2-f32", Gemma2Model, Gemma2Config(**G2), seed=73, qk_std=0.3,
         note="Gemma2Model F32, soft caps 50/30, sliding window 4 on layers 0 and 2, "

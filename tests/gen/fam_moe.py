@@ -70,3 +70,16 @@ fg.make("fam-mixtral-seqcls-f16", MixtralForSequenceClassification,
                       num_experts_per_tok=2, num_labels=2, pad_token_id=0),
         dtype=torch.float16, load_kw=EAGER, seed=87, qk_std=0.35, avoid_ids=(0,),
         note="MixtralForSequenceClassification F16")
+# the remaining dtypes of the Qwen mixtures
+fg.make("fam-qwen2-moe-lm-bf16", Qwen2MoeForCausalLM,
+        Qwen2MoeConfig(**dict(SMALL, vocab_size=64), intermediate_size=16,
+                       moe_intermediate_size=8, shared_expert_intermediate_size=8,
+                       num_experts=3, num_experts_per_tok=2, tie_word_embeddings=False),
+        dtype=torch.bfloat16, load_kw=EAGER, seed=89, qk_std=0.35,
+        note="Qwen2MoeForCausalLM BF16, untied, 3 experts top 2, shared expert 8")
+fg.make("fam-qwen3-moe-lm-f16", Qwen3MoeForCausalLM,
+        Qwen3MoeConfig(**dict(SMALL, vocab_size=64), head_dim=8, intermediate_size=16,
+                       moe_intermediate_size=8, num_experts=3, num_experts_per_tok=2,
+                       norm_topk_prob=True, tie_word_embeddings=True),
+        dtype=torch.float16, load_kw=EAGER, seed=90, qk_std=0.35,
+        note="Qwen3MoeForCausalLM F16, tied, 3 experts top 2 renormalised")

@@ -1,0 +1,122 @@
+#include "analysis/zoom.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* out: count maps of m x m, labelled as a's heads. */
+static mhv_status alloc_like(const mhv_attn *a, int m, mhv_attn *out, mhv_error *err)
+{
+    memset(out, 0, sizeof *out);
+    size_t map = (size_t)m * (size_t)m;
+    out->heads = calloc((size_t)a->count + 1, sizeof *out->heads);
+    out->buf = malloc(((size_t)a->count * map + 1) * sizeof *out->buf);
+    if (!out->heads || !out->buf) {
+        mhv_attn_free(out);
+        return mhv_fail(err, MHV_ENOMEM, "", "out of memory for %d maps of %d tokens",
+                        a->count, m);
+    }
+    out->n = m;
+    out->count = a->count;
+    out->kv_group = a->kv_group;
+    for (int k = 0; k < a->count; k++) {
+        out->heads[k] = a->heads[k];
+        out->heads[k].w = out->buf + (size_t)k * map;
+        out->heads[k].rows = out->heads[k].cols = m;
+    }
+    return MHV_OK;
+}
+
+/* enc with m tokens: ids -1, no spans, pieces from label(i) (may be ""). */
+static mhv_status alloc_enc(mhv_encoding *e, int m, mhv_error *err)
+{
+    memset(e, 0, sizeof *e);
+    e->ids = malloc(((size_t)m + 1) * sizeof *e->ids);
+    e->pieces = calloc((size_t)m + 1, sizeof *e->pieces);
+    e->spans = malloc(((size_t)m + 1) * 2 * sizeof *e->spans);
+    if (!e->ids || !e->pieces || !e->spans) {
+        mhv_encoding_free(e);
+        return mhv_fail(err, MHV_ENOMEM, "", "out of memory");
+    }
+    e->n = m;
+    return MHV_OK;
+}
+
+mhv_status mhv_zoom_window(const mhv_attn *a, const mhv_encoding *enc, int t0, int t1,
+                           mhv_attn *out, mhv_encoding *wenc, mhv_error *err)
+{
+    memset(wenc, 0, sizeof *wenc);
+    int n = a->n, m = t1 - t0;
+    if (t0 < 0 || t1 > n || m < 1 || a->row_ids || enc->n != n)
+        return mhv_fail(err, MHV_EUSAGE, "", "window %d:%d is not within the %d tokens", t0, t1,
+                        n);
+    mhv_status st = alloc_like(a, m, out, err);
+    if (st || (st = alloc_enc(wenc, m, err))) {
+        mhv_attn_free(out);
+        return st;
+    }
+    for (int k = 0; k < a->count; k++)
+        for (int i = 0; i < m; i++)
+            memcpy(out->heads[k].w + (size_t)i * (size_t)m,
+                   a->heads[k].w + (size_t)(t0 + i) * (size_t)n + (size_t)t0,
+                   (size_t)m * sizeof(float));
+    for (int i = 0; i < m; i++) {
+        wenc->ids[i] = enc->ids[t0 + i];
+        wenc->spans[2 * i] = enc->spans[2 * (t0 + i)];
+        wenc->spans[2 * i + 1] = enc->spans[2 * (t0 + i) + 1];
+        if (!(wenc->pieces[i] = strdup(enc->pieces[t0 + i]))) {
+            mhv_attn_free(out);
+            mhv_encoding_free(wenc);
+            return mhv_fail(err, MHV_ENOMEM, "", "out of memory");
+        }
+    }
+    return MHV_OK;
+}
+
+mhv_status mhv_zoom_pool(const mhv_attn *a, int b, mhv_pool_kind kind, int first, int every,
+                         mhv_attn *out, mhv_encoding *benc, mhv_error *err)
+{
+    memset(benc, 0, sizeof *benc);
+    int n = a->n;
+    if (b < 1 || every < 1 || a->row_ids)
+        return mhv_fail(err, MHV_EUSAGE, "", "blocks of %d tokens cannot be pooled", b);
+    int m = (n + b - 1) / b;
+    mhv_status st = alloc_like(a, m, out, err);
+    if (st || (st = alloc_enc(benc, m, err))) {
+        mhv_attn_free(out);
+        return st;
+    }
+    for (int k = 0; k < a->count; k++) {
+        const float *w = a->heads[k].w;
+        float *p = out->heads[k].w;
+        for (int bi = 0; bi < m; bi++) {
+            int i0 = bi * b, i1 = i0 + b < n ? i0 + b : n;
+            for (int bj = 0; bj < m; bj++) {
+                int j0 = bj * b, j1 = j0 + b < n ? j0 + b : n;
+                double acc = 0;
+                float mx = 0.0f;
+                for (int i = i0; i < i1; i++)
+                    for (int j = j0; j < j1; j++) {
+                        float v = w[(size_t)i * (size_t)n + (size_t)j];
+                        acc += v;
+                        mx = v > mx ? v : mx;
+                    }
+                p[(size_t)bi * (size_t)m + (size_t)bj] =
+                    kind == MHV_POOL_MAX ? mx : (float)(acc / ((double)(i1 - i0) * (j1 - j0)));
+            }
+        }
+    }
+    for (int bi = 0; bi < m; bi++) {
+        char label[16] = "";
+        if (bi % every == 0)
+            snprintf(label, sizeof label, "%d", first + bi * b);
+        benc->ids[bi] = -1;
+        benc->spans[2 * bi] = benc->spans[2 * bi + 1] = -1;
+        if (!(benc->pieces[bi] = strdup(label))) {
+            mhv_attn_free(out);
+            mhv_encoding_free(benc);
+            return mhv_fail(err, MHV_ENOMEM, "", "out of memory");
+        }
+    }
+    return MHV_OK;
+}

@@ -1,0 +1,25 @@
+/* zoom.h - long sentences made drawable: a window of tokens at full resolution
+ * (run --window A:B), or blocks of tokens pooled into one cell (run --max-pixels). Both give
+ * ordinary attention maps and encodings for the figure writers. */
+#ifndef MHV_ZOOM_H
+#define MHV_ZOOM_H
+
+#include "base/attn.h"
+#include "base/status.h"
+#include "tok/tokenizer.h"
+
+/* Tokens t0..t1-1 of every map of a (queries and keys; every row kept) into out, and of enc
+ * into wenc (pieces, ids, spans copied). 0 <= t0 < t1 <= a->n. */
+mhv_status mhv_zoom_window(const mhv_attn *a, const mhv_encoding *enc, int t0, int t1,
+                           mhv_attn *out, mhv_encoding *wenc, mhv_error *err);
+
+typedef enum { MHV_POOL_MAX = 0, MHV_POOL_MEAN } mhv_pool_kind;
+
+/* Blocks of b x b cells (queries x keys; the last ones smaller) of every map of a into one
+ * cell each, their maximum or mean, into out ((n + b - 1) / b tokens); benc labels the
+ * blocks: the first token position (first + block start) of every `every`-th block, ""
+ * between, ids -1 and no spans. */
+mhv_status mhv_zoom_pool(const mhv_attn *a, int b, mhv_pool_kind kind, int first, int every,
+                         mhv_attn *out, mhv_encoding *benc, mhv_error *err);
+
+#endif
