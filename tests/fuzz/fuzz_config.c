@@ -13,8 +13,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         FUZZ_CHECK(cfg.num_layers >= 1 && cfg.num_layers <= MHV_MAX_LAYERS);
         FUZZ_CHECK(cfg.hidden_size >= 1 && cfg.hidden_size <= MHV_MAX_HIDDEN);
         FUZZ_CHECK(cfg.head_dim >= 1 && cfg.num_kv_heads >= 1);
-        /* BERT and GPT-2 split hidden_size; the llama family may give head_dim itself */
-        FUZZ_CHECK(cfg.kv_heads ? cfg.num_heads % cfg.num_kv_heads == 0 &&
+        /* BERT and GPT-2 split hidden_size; the llama family (and T5's d_kv) may give
+         * head_dim itself */
+        FUZZ_CHECK(cfg.kv_heads || cfg.enc_dec ? cfg.num_heads % cfg.num_kv_heads == 0 &&
                                                          (long)cfg.head_dim * cfg.num_heads <=
                                                              4L * MHV_MAX_HIDDEN
                                                    : cfg.head_dim * cfg.num_heads == cfg.hidden_size);

