@@ -177,6 +177,7 @@ static int parse(int argc, char **argv, rank_opts *o)
                 return cli_usage_error("rank", "--weighting '%s' is not attn, norm or norm-out",
                                        optarg);
             o->fig.weighting = mhv_weighting_name(o->weighting);
+            o->fig.render.quantity = run_fig_quantity(o->weighting);
             break;
         }
         case 'r':

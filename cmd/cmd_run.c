@@ -378,6 +378,7 @@ static int parse(int argc, char **argv, run_opts *o)
                 return cli_usage_error("run", "--weighting '%s' is not attn, norm or norm-out",
                                        optarg);
             o->fig.weighting = mhv_weighting_name(o->weighting);
+            o->fig.render.quantity = run_fig_quantity(o->weighting);
             break;
         }
         case 'w':

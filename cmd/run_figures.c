@@ -125,6 +125,16 @@ void run_fig_values_warn(const run_fig_opts *o, int n)
             "weights; use --cell %d or more\n", cell, need);
 }
 
+const char *run_fig_quantity(mhv_weighting w)
+{
+    switch (w) {
+    case MHV_WEIGHT_NORM: return "norm-weighted attention";
+    case MHV_WEIGHT_NORM_OUT: return "norm-out-weighted attention";
+    case MHV_WEIGHT_ATTN: break;
+    }
+    return NULL;
+}
+
 mhv_status run_figs_begin(run_figs *r, const run_fig_opts *o, const mhv_model *m,
                           const mhv_tok *tok, mhv_error *err)
 {

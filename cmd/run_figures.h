@@ -3,6 +3,7 @@
 #ifndef MHV_RUN_FIGURES_H
 #define MHV_RUN_FIGURES_H
 
+#include "analysis/weighting.h"
 #include "base/fileio.h"
 #include "fig/figures.h"
 #include "model/forward.h"
@@ -22,6 +23,9 @@ typedef struct {
     const char *row_word;       /* run --row WORD: head figures as that word's row */
     const char *weighting;      /* --weighting norm|norm-out: named in titles; NULL or "attn" */
 } run_fig_opts;
+
+/* The captions' name for what --weighting W draws: NULL (attention weight) for attn. */
+const char *run_fig_quantity(mhv_weighting w);
 
 /* The figure options every command that draws takes (run, rank --render, stats --format
  * png), as getopt_long entries with codes from FIG_OPT_FIRST; put RUN_FIG_LONGOPTS in the

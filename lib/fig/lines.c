@@ -298,7 +298,7 @@ mhv_status mhv_render_row(const mhv_render_params *p, mhv_fontset *fs, const mhv
         text(out, MHV_ROLE_TICK, x0 - 6 * k - text_w(fs, b, spx), y + sasc * 0.35f, spx, 0, AXIS,
              b);
     }
-    const char *ycap = "attention weight";
+    const char *ycap = p->quantity ? p->quantity : "attention weight";
     text(out, MHV_ROLE_TICK, m + sasc, y0 + ph / 2 + text_w(fs, ycap, spx) / 2, spx, 1, AXIS,
          ycap);
     int show = p->values && cell >= 18 * k;

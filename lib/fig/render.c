@@ -388,14 +388,15 @@ static void cbar_draw(ctx *c, const mhv_render_params *p, const cbar_geom *g, fl
     }
 }
 
-static const char *caption_of(mhv_scale s, int single)
+static const char *caption_of(const mhv_render_params *p, int single)
 {
-    switch (s) {
-    case MHV_SCALE_HEAD: return single ? "attention weight" : "weight / head max";
+    const char *quantity = p->quantity ? p->quantity : "attention weight";
+    switch (p->scale) {
+    case MHV_SCALE_HEAD: return single ? quantity : "weight / head max";
     case MHV_SCALE_ROW: return "weight / row max";
     case MHV_SCALE_FIXED: break;
     }
-    return "attention weight";
+    return quantity;
 }
 
 static void meta_common(mhv_scene *s, const mhv_render_params *p, const mhv_fig_input *in,
@@ -583,7 +584,7 @@ mhv_status mhv_render_head(const mhv_render_params *p, mhv_fontset *fs, const mh
     const char *title = title_of(p, dflt);
     float m = 12 * k, pad = 4 * k, tpx = 14 * k * c.fk, tasc, tdesc;
     mhv_font_vmetrics(fs, tpx, &tasc, &tdesc);
-    const char *caption = caption_of(p->scale, 1);
+    const char *caption = caption_of(p, 1);
     cbar_geom g = cbar_measure(&c, vmax, caption);
     float mat = (float)n * cell;
     /* axis names, so a reader of the paper knows rows attend to columns */
@@ -681,7 +682,7 @@ mhv_status mhv_render_layer(const mhv_render_params *p, mhv_fontset *fs,
     float m = 12 * k, tpx = 14 * k * c.fk, ppx = 11 * k * c.fk, tasc, tdesc, pasc, pdesc;
     mhv_font_vmetrics(fs, tpx, &tasc, &tdesc);
     mhv_font_vmetrics(fs, ppx, &pasc, &pdesc);
-    const char *caption = caption_of(p->scale, 0);
+    const char *caption = caption_of(p, 0);
     cbar_geom g = cbar_measure(&c, 1.0f, caption);
     float mat = (float)n * cell, gap = 14 * k, ptitle = pasc + pdesc + 4 * k;
     float left = m + a.max_w + 4 * k;
@@ -752,7 +753,7 @@ mhv_status mhv_render_model(const mhv_render_params *p, mhv_fontset *fs,
     float m = 12 * k, tpx = 14 * k * c.fk, lpx = 10 * k * c.fk, tasc, tdesc, lasc, ldesc;
     mhv_font_vmetrics(fs, tpx, &tasc, &tdesc);
     mhv_font_vmetrics(fs, lpx, &lasc, &ldesc);
-    const char *caption = caption_of(p->scale, 0);
+    const char *caption = caption_of(p, 0);
     cbar_geom g = cbar_measure(&c, 1.0f, caption);
     float thumb = (float)n * cell, gap = 5 * k;
     float lw = text_w(&c, "L000", lpx);

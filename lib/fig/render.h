@@ -40,6 +40,8 @@ typedef struct {
     mhv_view view;
     float min_weight; /* lines view: weights below are not drawn */
     int svg_text;   /* SVG: labels as <text> naming the font instead of outlines */
+    const char *quantity; /* what the weights are, for the colourbar and axis captions;
+                             NULL: "attention weight" */
 } mhv_render_params;
 
 /* viridis, fixed scale, automatic cell, no values, 96 dpi, default titles, matrix view,

@@ -72,6 +72,8 @@ check "--rows: weighted rows are the full run's rows" "perl -MJSON::PP -e '
 rm -rf "$TMP/f"
 "$MHAVIZ" run --model "$FIX" --weighting norm --heads 1:2 --format svg --out "$TMP/f" "$TMP/s.txt"
 check "head title names the weighting" "grep -q '<title>bert-f32, norm-weighted — layer 1, head 2</title>' $TMP/f/s/L01-H02.svg"
+"$MHAVIZ" run --model "$FIX" --weighting norm --heads 1:2 --format svg --svg-text --out "$TMP/ft" "$TMP/s.txt"
+check "colourbar caption names the weighting" "grep -q '>norm-weighted attention<' $TMP/ft/s/L01-H02.svg && ! grep -q '>attention weight<' $TMP/ft/s/L01-H02.svg"
 
 # aggregates run on the weighted maps and say so
 for agg in mean rollout flow; do
