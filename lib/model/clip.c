@@ -116,59 +116,11 @@ static mhv_status clip_load(mhv_model *m, mhv_wload *ld, mhv_error *err)
     return MHV_OK;
 }
 
-static mhv_status clip_forward(mhv_nn *nn, const mhv_model *m, const int32_t *ids, int n,
-                               mhv_capture *cap, float *logits, mhv_error *err)
-{
-    (void)ids;
-    const mhv_config *c = &m->cfg;
-    if (logits)
-        return mhv_fail(err, MHV_EUNSUPPORTED, m->dir, "logits need a decoder model, not %s",
-                        c->arch);
-    int H = c->hidden_size, I = c->intermediate_size, E = c->vision_extra;
-    int K = c->num_channels * c->patch_size * c->patch_size, np = n - E;
-    size_t nh = (size_t)n * (size_t)H;
-    float *x, *xb, *q, *k, *v, *ctx, *tmp; /* (n, H) each */
-    float *ffn;                            /* (n, I) */
-    float *patches;                        /* (patches, C*P*P) */
-    const mhv_nn_buf bufs[] = {{&x, nh},  {&xb, nh},  {&q, nh},   {&k, nh},
-                               {&v, nh},  {&ctx, nh}, {&tmp, nh}, {&ffn, (size_t)n * (size_t)I},
-                               {&patches, (size_t)np * (size_t)K}};
-    int widest = I > H ? I : H;
-    mhv_nn_shape shape = {n, H, K > widest ? K : widest, c->head_dim};
-    mhv_status st = mhv_nn_begin(nn, &shape, bufs, (int)(sizeof bufs / sizeof bufs[0]), err);
-    if (st)
-        return st;
-
-    mhv_layer_vision_embed(nn, m, n, x, patches, tmp);
-    if (m->emb_ln_g) {
-        mhv_norm pre = {MHV_NORM_LAYER, m->emb_ln_g, m->emb_ln_b, c->layer_norm_eps};
-        mhv_nn_norm(nn, x, x, &pre, n, H);
-    }
-    for (int l = 0; l <= cap->last; l++) {
-        const mhv_layer *ly = &m->layers[l];
-        mhv_norm ln1 = {MHV_NORM_LAYER, ly->ln_attn_g, ly->ln_attn_b, c->layer_norm_eps};
-        mhv_norm ln2 = {MHV_NORM_LAYER, ly->ln_ffn_g, ly->ln_ffn_b, c->layer_norm_eps};
-        mhv_attn_layer attn = mhv_layer_attention(ly, c);
-        mhv_nn_norm(nn, xb, x, &ln1, n, H);
-        mhv_nn_attention(nn, &attn, xb, n, l,
-                         &(mhv_attn_bufs){.q = q, .k = k, .v = v, .ctx = ctx}, cap);
-        if (mhv_capture_done(cap, l))
-            break;
-        mhv_nn_linear(nn, tmp, ctx, &ly->o, ly->o_b, n, MHV_NN_NO_ACT);
-        mhv_nn_add(nn, x, tmp, n, H);
-        mhv_nn_norm(nn, xb, x, &ln2, n, H);
-        mhv_nn_linear(nn, ffn, xb, &ly->ffn_up, ly->ffn_up_b, n, (int)c->act);
-        mhv_nn_linear(nn, tmp, ffn, &ly->ffn_down, ly->ffn_down_b, n, MHV_NN_NO_ACT);
-        mhv_nn_add(nn, x, tmp, n, H);
-    }
-    return MHV_OK;
-}
-
 const mhv_family mhv_family_clip = {
     .name = "clip",
     .model_types = model_types,
     .config = clip_config,
     .vector_floats = clip_vector_floats,
     .load = clip_load,
-    .forward = clip_forward,
+    .forward = mhv_vision_forward,
 };

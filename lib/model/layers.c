@@ -41,21 +41,6 @@ void mhv_layer_patches(const float *px, int C, int S, int P, float *out)
         }
 }
 
-void mhv_layer_vision_embed(mhv_nn *nn, const mhv_model *m, int n, float *x, float *patches,
-                            float *tmp)
-{
-    const mhv_config *c = &m->cfg;
-    int H = c->hidden_size, E = c->vision_extra;
-    mhv_layer_patches(nn->pixels, c->num_channels, c->image_size, c->patch_size, patches);
-    if (E)
-        memcpy(x, m->extra_tokens, (size_t)E * (size_t)H * sizeof *x);
-    mhv_nn_linear(nn, x + (size_t)E * (size_t)H, patches, &m->patch_emb, m->patch_emb_b, n - E,
-                  MHV_NN_NO_ACT);
-    for (int i = 0; i < n; i++) {
-        mhv_mat_row(&m->pos_emb, i, tmp);
-        nn->K->add(x + (size_t)i * (size_t)H, tmp, (size_t)H);
-    }
-}
 
 /* prefix+name ".weight", a (rows, cols) matrix into *mat or, with mat NULL, a LayerNorm's
  * (rows,) gain into *gain; then prefix+name ".bias" (rows,). */
@@ -85,5 +70,75 @@ mhv_status mhv_layer_load_dense(mhv_wload *ld, const char *prefix, const mhv_den
                       err)) ||
         (st = load_wb(ld, prefix, nm->ln_ffn, H, 0, NULL, &ly->ln_ffn_g, &ly->ln_ffn_b, err)))
         return st;
+    return MHV_OK;
+}
+
+/* x(n, H): the extra tokens ([CLS], [DIST]; none for SigLIP), then every patch of nn->pixels
+ * through the patch convolution, plus each token's learned position. */
+static void vision_embed(mhv_nn *nn, const mhv_model *m, int n, float *x, float *patches,
+                         float *tmp)
+{
+    const mhv_config *c = &m->cfg;
+    int H = c->hidden_size, E = c->vision_extra;
+    mhv_layer_patches(nn->pixels, c->num_channels, c->image_size, c->patch_size, patches);
+    if (E)
+        memcpy(x, m->extra_tokens, (size_t)E * (size_t)H * sizeof *x);
+    mhv_nn_linear(nn, x + (size_t)E * (size_t)H, patches, &m->patch_emb, m->patch_emb_b, n - E,
+                  MHV_NN_NO_ACT);
+    for (int i = 0; i < n; i++) {
+        mhv_mat_row(&m->pos_emb, i, tmp);
+        nn->K->add(x + (size_t)i * (size_t)H, tmp, (size_t)H);
+    }
+}
+
+mhv_status mhv_vision_forward(mhv_nn *nn, const mhv_model *m, const int32_t *ids, int n,
+                              mhv_capture *cap, float *logits, mhv_error *err)
+{
+    (void)ids;
+    const mhv_config *c = &m->cfg;
+    if (logits)
+        return mhv_fail(err, MHV_EUNSUPPORTED, m->dir, "logits need a decoder model, not %s",
+                        c->arch);
+    int H = c->hidden_size, I = c->intermediate_size, E = c->vision_extra;
+    int K = c->num_channels * c->patch_size * c->patch_size, np = n - E;
+    size_t nh = (size_t)n * (size_t)H;
+    float *x, *xb, *q, *k, *v, *ctx, *tmp; /* (n, H) each */
+    float *ffn;                            /* (n, I) */
+    float *patches;                        /* (patches, C*P*P) */
+    const mhv_nn_buf bufs[] = {{&x, nh},  {&xb, nh},  {&q, nh},   {&k, nh},
+                               {&v, nh},  {&ctx, nh}, {&tmp, nh}, {&ffn, (size_t)n * (size_t)I},
+                               {&patches, (size_t)np * (size_t)K}};
+    int widest = I > H ? I : H;
+    mhv_nn_shape shape = {n, H, K > widest ? K : widest, c->head_dim};
+    mhv_status st = mhv_nn_begin(nn, &shape, bufs, (int)(sizeof bufs / sizeof bufs[0]), err);
+    if (st)
+        return st;
+
+    vision_embed(nn, m, n, x, patches, tmp);
+    if (m->emb_ln_g) { /* CLIP's pre-LayerNorm */
+        mhv_norm pre = {MHV_NORM_LAYER, m->emb_ln_g, m->emb_ln_b, c->layer_norm_eps};
+        mhv_nn_norm(nn, x, x, &pre, n, H);
+    }
+    for (int l = 0; l <= cap->last; l++) {
+        const mhv_layer *ly = &m->layers[l];
+        mhv_norm ln1 = {MHV_NORM_LAYER, ly->ln_attn_g, ly->ln_attn_b, c->layer_norm_eps};
+        mhv_norm ln2 = {MHV_NORM_LAYER, ly->ln_ffn_g, ly->ln_ffn_b, c->layer_norm_eps};
+        mhv_attn_layer attn = mhv_layer_attention(ly, c);
+        mhv_nn_norm(nn, xb, x, &ln1, n, H);
+        mhv_nn_attention(nn, &attn, xb, n, l,
+                         &(mhv_attn_bufs){.q = q, .k = k, .v = v, .ctx = ctx}, cap);
+        if (mhv_capture_done(cap, l))
+            break;
+        mhv_nn_linear(nn, tmp, ctx, &ly->o, ly->o_b, n, MHV_NN_NO_ACT);
+        if (ly->scale_attn)
+            mhv_nn_scale(nn, tmp, ly->scale_attn, n, H);
+        mhv_nn_add(nn, x, tmp, n, H);
+        mhv_nn_norm(nn, xb, x, &ln2, n, H);
+        mhv_nn_linear(nn, ffn, xb, &ly->ffn_up, ly->ffn_up_b, n, (int)c->act);
+        mhv_nn_linear(nn, tmp, ffn, &ly->ffn_down, ly->ffn_down_b, n, MHV_NN_NO_ACT);
+        if (ly->scale_ffn)
+            mhv_nn_scale(nn, tmp, ly->scale_ffn, n, H);
+        mhv_nn_add(nn, x, tmp, n, H);
+    }
     return MHV_OK;
 }

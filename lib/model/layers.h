@@ -36,10 +36,10 @@ typedef struct {
 mhv_status mhv_layer_load_dense(mhv_wload *ld, const char *prefix, const mhv_dense_names *nm,
                                 int H, int I, mhv_layer *ly, mhv_error *err);
 
-/* x(n, H): a vision transformer's embeddings of nn->pixels: its extra tokens ([CLS], [DIST];
- * none for SigLIP), then every patch through the patch convolution, plus each token's
- * learned position. patches(n - extra, C*P*P) and tmp(H) are scratch. */
-void mhv_layer_vision_embed(mhv_nn *nn, const mhv_model *m, int n, float *x, float *patches,
-                            float *tmp);
+/* The forward pass of the vision transformers (ViT, DeiT, DINOv2; CLIP and SigLIP towers):
+ * the embeddings of nn->pixels, CLIP's pre-LayerNorm when the model has one, then pre-norm
+ * layers with DINOv2's layer scales when present. ids are unused; no logits. */
+mhv_status mhv_vision_forward(mhv_nn *nn, const mhv_model *m, const int32_t *ids, int n,
+                              mhv_capture *cap, float *logits, mhv_error *err);
 
 #endif
