@@ -188,6 +188,11 @@ mhv_status cli_encode_one(const mhv_tok *tok, const mhv_sentence *s, cli_input_m
     return encode_one(tok, s, mode, enc, err);
 }
 
+const int32_t *cli_type_ids(const mhv_model *m, const mhv_encoding *enc)
+{
+    return m->cfg.type_vocab_size > 0 ? enc->type_ids : NULL;
+}
+
 /* Cuts e to max tokens. In text mode the special tokens the template added at the end
  * (BERT's [SEP]: no span in the text) are kept and the text tokens before them cut; the
  * template's leading ones (CLS, BOS) stay by themselves. A decoder that adds nothing at the

@@ -50,6 +50,9 @@ void cli_free_encodings(mhv_encoding *encs, int n);
 /* One text as cli_encode_all encodes a sentence (no length limit, no line in messages). */
 mhv_status cli_encode_one(const mhv_tok *tok, const mhv_sentence *s, cli_input_mode mode,
                           mhv_encoding *enc, mhv_error *err);
+/* The token types m reads from enc: a pair's type ids when m has token type embeddings;
+ * NULL (all 0) otherwise, as transformers' tokenizers of those models leave them out. */
+const int32_t *cli_type_ids(const mhv_model *m, const mhv_encoding *enc);
 
 /* Opens the model of dir and its tokenizer. With INPUT_IDS a directory whose tokenizer is
  * missing or unreadable still serves (*tok = NULL, tokens labelled by their ids; an

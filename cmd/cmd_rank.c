@@ -749,8 +749,8 @@ int cmd_rank(int argc, char **argv)
             continue;
         }
         mhv_attn attn;
-        const int32_t *types = job.m->cfg.type_vocab_size > 0 ? job.encs[i].type_ids : NULL;
-        if ((st = mhv_forward_run_types(fc, job.m, job.encs[i].ids, types, job.encs[i].n,
+        if ((st = mhv_forward_run_types(fc, job.m, job.encs[i].ids,
+                                        cli_type_ids(job.m, &job.encs[i]), job.encs[i].n,
                                         &job.sel, &attn, &err))) {
             cli_progress("rank", job.in.n, job.in.n, 1);
             cli_fail_line(&err, st, &job.in, i);

@@ -617,8 +617,8 @@ static mhv_status write_outputs(mhv_forward_ctx *fc, const mhv_model *m, const m
         }
         if (stream) /* head by head: one map per thread in memory */
             fo.head_sink = st_head_sink, fo.sink_ctx = &sf, sf.rows = rows;
-        const int32_t *types = m->cfg.type_vocab_size > 0 ? encs[i].type_ids : NULL;
-        st = mhv_forward_run_opts(fc, m, encs[i].ids, types, encs[i].n, sel, &fo, &attn, err);
+        st = mhv_forward_run_opts(fc, m, encs[i].ids, cli_type_ids(m, &encs[i]), encs[i].n, sel,
+                                  &fo, &attn, err);
         free(rows);
         if (!st && !stream)
             st = mhv_attn_check_finite(&attn, err);

@@ -371,9 +371,9 @@ static void process(worker *w, mhv_forward_ctx *fc, int idx, unsigned char *sep,
     }
     mhv_attn a;
     mhv_forward_opts fo = {.rows = rows, .nrows = nrows};
-    const int32_t *types = j->m->cfg.type_vocab_size > 0 ? e.type_ids : NULL; /* pairs */
     if (!st)
-        st = mhv_forward_run_opts(fc, j->m, ids, types, keep, j->sel, &fo, &a, &err);
+        st = mhv_forward_run_opts(fc, j->m, ids, cli_type_ids(j->m, &e), keep, j->sel, &fo, &a,
+                                  &err);
     mhv_encoding_free(&e);
     if (st) {
         free(rows);
