@@ -139,6 +139,7 @@ static const char *check_sfnt(const uint8_t *d, size_t size, size_t off, font_fa
     if (ntab == 0 || (uint64_t)off + 12 + 16 * (uint64_t)ntab > size)
         return "table directory past the end of the file";
     uint32_t pos[6] = {0}, len[6] = {0};
+    int found[6] = {0};
     static const char tags[6][5] = {"head", "hhea", "maxp", "hmtx", "loca", "glyf"};
     for (uint32_t i = 0; i < ntab; i++) {
         const uint8_t *r = d + off + 12 + 16 * (size_t)i;
@@ -146,7 +147,8 @@ static const char *check_sfnt(const uint8_t *d, size_t size, size_t off, font_fa
         if ((uint64_t)o + l > size)
             return "a table lies past the end of the file";
         for (int t = 0; t < 6; t++)
-            if (memcmp(r, tags[t], 4) == 0) {
+            if (!found[t] && memcmp(r, tags[t], 4) == 0) { /* stb takes the first one too */
+                found[t] = 1;
                 pos[t] = o;
                 len[t] = l;
             }
@@ -163,7 +165,7 @@ static const char *check_sfnt(const uint8_t *d, size_t size, size_t off, font_fa
     f->glyf = f->glyf_len = f->loca = 0;
     f->num_glyphs = (int)nglyphs;
     f->loc_format = (int)fmt;
-    if (len[5]) {
+    if (found[5]) { /* stb reads a glyf table whatever its length says */
         if ((uint64_t)len[4] < ((uint64_t)nglyphs + 1) * (fmt ? 4 : 2))
             return "loca table shorter than maxp says";
         f->glyf = pos[5];
@@ -217,6 +219,42 @@ static int glyph_span(const font_face *f, int g, uint32_t *a, uint32_t *b)
     return *a <= *b && *b <= f->glyf_len ? 0 : -1;
 }
 
+/* 1 when the simple glyph at (g, len) is whole: contour ends increasing, instructions, flags
+ * and coordinates inside the record. stb trusts all of it, and reads one point past the
+ * last when the last contour is a single off-curve point. */
+static int simple_glyph_ok(const uint8_t *g, uint32_t len)
+{
+    uint32_t nc = be16(g), q = 10 + 2 * nc;
+    if (q + 2 > len)
+        return 0;
+    uint32_t n = 0, last_start = 0;
+    for (uint32_t c = 0; c < nc; c++) {
+        uint32_t end = be16(g + 10 + 2 * c) + 1;
+        if (end <= n)
+            return 0;
+        last_start = n;
+        n = end;
+    }
+    q += 2 + be16(g + q);
+    uint64_t coords = 0;
+    for (uint32_t i = 0; i < n;) {
+        if (q >= len)
+            return 0;
+        uint32_t flags = g[q++], repeat = 1;
+        if (flags & 8) {
+            if (q >= len)
+                return 0;
+            repeat += g[q++];
+        }
+        if (i <= n - 1 && n - 1 < i + repeat && last_start == n - 1 && !(flags & 1))
+            return 0;
+        uint32_t bytes = ((flags & 2) ? 1 : (flags & 16) ? 0 : 2) + ((flags & 4) ? 1 : (flags & 32) ? 0 : 2);
+        coords += (uint64_t)bytes * (repeat < n - i ? repeat : n - i);
+        i += repeat;
+    }
+    return q + coords <= len;
+}
+
 /* 1 when stb may draw glyph g: its record and every component of a composite lie inside
  * glyf, components name existing glyphs, nesting is at most 8 deep and 256 glyphs in all
  * (stb would recurse forever into a glyph that contains itself). */
@@ -239,8 +277,11 @@ static int composite_ok(const font_face *f, int g)
         const uint8_t *p = f->map + f->glyf;
         if (b - a < 10)
             return 0;
-        if (!(be16(p + a) & 0x8000))
-            continue; /* a simple glyph */
+        if (!(be16(p + a) & 0x8000)) {
+            if (!simple_glyph_ok(p + a, b - a))
+                return 0;
+            continue;
+        }
         if (d >= MAX_DEPTH)
             return 0;
         for (uint32_t q = a + 10;;) {
@@ -259,6 +300,17 @@ static int composite_ok(const font_face *f, int g)
         }
     }
     return 1;
+}
+
+/* 1 when stb chose the outline tables check_sfnt checked: composite_ok bounds glyphs by
+ * check_sfnt's view, so the two must agree (a table at offset 0 is "absent" to stb). */
+static int same_tables(const font_face *f)
+{
+    if (f->info.cff.size)
+        return f->glyf == 0 && f->info.glyf == 0;
+    return f->glyf != 0 && (uint32_t)f->info.glyf == f->glyf &&
+           (uint32_t)f->info.loca == f->loca && f->info.numGlyphs == f->num_glyphs &&
+           f->info.indexToLocFormat == f->loc_format;
 }
 
 /* Maps face `index` of path into fs. Returns MHV_OK, or an error the caller may ignore
@@ -291,6 +343,8 @@ static mhv_status add_face(mhv_fontset *fs, const char *path, int index, const c
     const char *why = off < 0 ? "no such face in the file" : check_sfnt(map, size, (size_t)off, f);
     if (!*why && !stbtt_InitFont(&f->info, map, (int)off))
         why = "stb_truetype refuses it";
+    if (!*why && !same_tables(f))
+        why = "stb_truetype reads other tables than the ones checked";
     if (!*why)
         why = check_stb_choices(f, map, size, path);
     if (*why) {
