@@ -670,6 +670,59 @@ static void test_linear_order_any_caches(void **state)
     mhv_cpu_caches_override(NULL);
 }
 
+/* The AVX-512 attention's bytes do not depend on its query and key blocks (sized from the
+ * caches): every case gives the same probabilities and output under a tiny and a huge
+ * cache, causal or not, with a sliding window, probabilities kept or not. */
+static void test_attention_blocks_any_caches(void **state)
+{
+    (void)state;
+    const mhv_kernels *F = mhv_kernels_avx512_if_supported();
+    if (!F)
+        skip();
+    const mhv_cpu_caches tiny = {.l1d = 8 << 10, .l2 = 64 << 10, .source = "tiny"};
+    const mhv_cpu_caches huge = {.l1d = 1 << 20, .l2 = 64 << 20, .source = "huge"};
+    const mhv_cpu_caches mid = {.l1d = 48 << 10, .l2 = 1 << 20, .source = "Zen 5"};
+    static const struct { int n, d, causal, window, probs; } cases[] = {
+        {7, 64, 0, 0, 1}, {100, 64, 0, 0, 1}, {300, 64, 1, 0, 1}, {300, 80, 0, 0, 1},
+        {260, 64, 1, 37, 1}, {200, 32, 1, 0, 0}, {333, 128, 0, 0, 1},
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
+        int n = cases[c].n, d = cases[c].d;
+        size_t ld = (size_t)d + 5, m = (size_t)n * ld, nn = (size_t)n * (size_t)n;
+        float *q = ualloc(m), *k = ualloc(m), *v = ualloc(m);
+        for (size_t i = 0; i < m; i++)
+            q[i] = frand(-2, 2), k[i] = frand(-2, 2), v[i] = frand(-1, 1);
+        float *p[3], *o[3];
+        const mhv_cpu_caches *cc[3] = {&tiny, &huge, &mid};
+        for (int t = 0; t < 3; t++) {
+            mhv_cpu_caches_override(cc[t]);
+            p[t] = ualloc(nn), o[t] = ualloc(m);
+            memset(o[t], 0, m * sizeof *o[t]);
+            float *scr = ualloc(F->attention_scratch(n, d));
+            mhv_attn_args a = {
+                .q = q, .k = k, .v = v, .n = n, .d = d, .ld_q = ld, .ld_k = ld, .ld_v = ld,
+                .scale = 0.125f, .causal = cases[c].causal, .window = cases[c].window,
+                .probs = cases[c].probs ? p[t] : NULL, .scratch = scr, .out = o[t],
+                .ld_out = ld,
+            };
+            F->attention(&a);
+            ufree(scr);
+        }
+        mhv_cpu_caches_override(NULL);
+        for (int t = 1; t < 3; t++) {
+            if (cases[c].probs && memcmp(p[0], p[t], nn * sizeof *p[0]) != 0)
+                fail_msg("attention n=%d d=%d: probabilities differ under %s caches", n, d,
+                         cc[t]->source);
+            if (memcmp(o[0], o[t], m * sizeof *o[0]) != 0)
+                fail_msg("attention n=%d d=%d: output differs under %s caches", n, d,
+                         cc[t]->source);
+        }
+        for (int t = 0; t < 3; t++)
+            ufree(p[t]), ufree(o[t]);
+        ufree(q), ufree(k), ufree(v);
+    }
+}
+
 typedef void (*map_fn)(float *x, size_t n);
 
 /* f over `len` values spread over [lo, hi] plus special points, against the reference, within
@@ -769,6 +822,7 @@ int main(void)
         cmocka_unit_test(test_linear_t),          cmocka_unit_test(test_rmsnorm),
         cmocka_unit_test(test_tables_complete),
         cmocka_unit_test(test_linear_order_any_caches),
+        cmocka_unit_test(test_attention_blocks_any_caches),
     };
     return cmocka_run_group_tests_name("kernels", tests, NULL, NULL);
 }

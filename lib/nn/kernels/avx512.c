@@ -626,7 +626,8 @@ static void softmax_row(float *p, int len, int width)
  * with the query values broadcast from Q in place; softmax; then P·V with V read in place
  * (its rows are contiguous along the head dim), a tile of 6 query rows x 64 dims. */
 
-#define QB 12 /* query rows per block: one score tile, whose rows stay in L1 to the end */
+#define QB 12     /* query rows per block with scratch scores: one score tile, in L1 */
+#define QB_MAX 48 /* the most per block when the scores go straight into probs */
 #define PR 6  /* query rows per P·V tile */
 
 static size_t attention_scratch_avx512(int n, int d)
@@ -666,17 +667,20 @@ FOR_ROWS(SCORE)
 static const score_fn scores[WR + 1] = ROW_FNS(score);
 
 /* o(R, ld_o)[:, 0..16·NV) = P(R rows, ld_p)[:, 0..nk) · V(nk, ld_v)[:, 0..16·NV), the last
- * vector masked to `mlast` lanes. */
+ * vector masked to `mlast` lanes; with `resume` the FMA chains go on from o's values (a
+ * block of keys after earlier ones: the same chains as in one pass). */
 static inline __attribute__((always_inline)) void
 pv_tile(int R, int NV, const float *p, size_t ld_p, const float *v, size_t ld_v, int nk,
-        __mmask16 mlast, float *o, size_t ld_o)
+        __mmask16 mlast, float *o, size_t ld_o, int resume)
 {
     __m512 acc[PR][4];
 #pragma GCC unroll 6
     for (int i = 0; i < R; i++)
 #pragma GCC unroll 4
         for (int t = 0; t < NV; t++)
-            acc[i][t] = _mm512_setzero_ps();
+            acc[i][t] = resume ? _mm512_maskz_loadu_ps(t == NV - 1 ? mlast : 0xFFFF,
+                                                       o + (size_t)i * ld_o + 16 * t)
+                               : _mm512_setzero_ps();
     for (int j = 0; j < nk; j++, v += ld_v) {
         __m512 vv[4];
 #pragma GCC unroll 4
@@ -699,12 +703,12 @@ pv_tile(int R, int NV, const float *p, size_t ld_p, const float *v, size_t ld_v,
 }
 
 typedef void (*pv_fn)(const float *p, size_t ld_p, const float *v, size_t ld_v, int nk,
-                      __mmask16 mlast, float *o, size_t ld_o);
+                      __mmask16 mlast, float *o, size_t ld_o, int resume);
 #define PV(R, NV)                                                                             \
     static void pv_##R##_##NV(const float *p, size_t ld_p, const float *v, size_t ld_v,      \
-                              int nk, __mmask16 mlast, float *o, size_t ld_o)                 \
+                              int nk, __mmask16 mlast, float *o, size_t ld_o, int resume)     \
     {                                                                                         \
-        pv_tile(R, NV, p, ld_p, v, ld_v, nk, mlast, o, ld_o);                                 \
+        pv_tile(R, NV, p, ld_p, v, ld_v, nk, mlast, o, ld_o, resume);                         \
     }
 #define PVS(R) PV(R, 1) PV(R, 2) PV(R, 3) PV(R, 4)
 PVS(1) PVS(2) PVS(3) PVS(4) PVS(5) PVS(6)
@@ -717,6 +721,52 @@ static const pv_fn pvs[PR + 1][5] = {
     {NULL, pv_5_1, pv_5_2, pv_5_3, pv_5_4}, {NULL, pv_6_1, pv_6_2, pv_6_3, pv_6_4},
 };
 
+/* Query rows per block when the block's scores go straight into probs (no scratch): as
+ * many as keep them (rows x n floats) in a quarter of L2, so each key panel and each V row
+ * serves that many queries before it leaves the caches (long inputs: K^T and V of a head are
+ * 0.5 MiB each at 2048 tokens), 12 to 48 and a multiple of 12. */
+static int query_block(int n)
+{
+    size_t fit = mhv_cpu_caches_get()->l2 / 4 / ((size_t)n * sizeof(float)) / QB * QB;
+    return fit < QB ? QB : fit > QB_MAX ? QB_MAX : (int)fit;
+}
+
+/* Keys per P·V block: as many V rows (d floats each) as fit in half of L1d, whole panels. */
+static int key_block(int d)
+{
+    size_t fit = mhv_cpu_caches_get()->l1d / 2 / ((size_t)d * sizeof(float)) / TP * TP;
+    return fit < TP ? TP : (int)fit;
+}
+
+/* Rows i0..i0+rows of probs·V into out, key block by key block (each tile's FMA chains go on
+ * across blocks in key order, so the blocks change no byte). */
+static void pv_block(const mhv_attn_args *a, const float *sb, int i0, int rows, int kb)
+{
+    int n = a->n, d = a->d;
+    for (int k0 = 0; k0 < n; k0 += kb) {
+        int any = 0;
+        for (int r0 = 0; r0 < rows; r0 += PR) {
+            int r = rows - r0 < PR ? rows - r0 : PR;
+            /* keys before j0 or from nkr on have probability 0 in all these rows */
+            int nkr = a->causal ? i0 + r0 + r : n, j0 = mhv_attn_first_key(a, i0 + r0);
+            int lo = k0 > j0 ? k0 : j0, hi = k0 + kb < nkr ? k0 + kb : nkr;
+            if (lo >= hi)
+                continue;
+            any = 1;
+            for (int c0 = 0; c0 < d; c0 += 64) {
+                int nc = d - c0 < 64 ? d - c0 : 64, nv = (nc + 15) / 16;
+                pvs[r][nv](sb + (size_t)r0 * (size_t)n + (size_t)lo, (size_t)n,
+                           a->v + (size_t)lo * a->ld_v + c0, a->ld_v, hi - lo,
+                           lanes(nc - 16 * (nv - 1)),
+                           a->out + (size_t)(i0 + r0) * a->ld_out + (size_t)c0, a->ld_out,
+                           lo > j0);
+            }
+        }
+        if (!any && k0 > i0 + rows && a->causal)
+            break;
+    }
+}
+
 static void attention_avx512(const mhv_attn_args *a)
 {
     int n = a->n, d = a->d;
@@ -726,51 +776,42 @@ static void attention_avx512(const mhv_attn_args *a)
     float *kt = a->scratch;
     float *s = kt + panels(n) * TP * (size_t)d;
     xpack_ld(kt, a->k, a->ld_k, n, d);
-    for (int i0 = 0; i0 < n; i0 += QB) {
-        int rows = n - i0 < QB ? n - i0 : QB;
-        int nk = a->causal ? i0 + rows : n; /* keys any row of this block can see */
+    /* (rows, n) straight into probs when every row is kept there in order */
+    int direct = a->probs && !a->prow;
+    int qb = direct ? query_block(n) : QB, kb = key_block(d);
+    for (int i0 = 0; i0 < n; i0 += qb) {
+        int rows = n - i0 < qb ? n - i0 : qb;
         if (a->prow && mhv_attn_rows_idle(a, i0, i0 + rows))
             continue;
-        /* (rows, n) straight into probs when every row is kept there in order */
-        int direct = a->probs && !a->prow;
         float *sb = direct ? a->probs + (size_t)i0 * (size_t)n : s;
-        for (int r0 = 0; r0 < rows; r0 += WR) {
-            int r = rows - r0 < WR ? rows - r0 : WR;
-            /* under the causal mask these rows see keys up to i0 + r0 + r - 1 */
-            int nkr = a->causal ? i0 + r0 + r : n;
-            for (int p = 0; p * TP < nkr; p++) {
+        /* key panels outside, so each serves every row tile of the block from L1 */
+        int nkb = a->causal ? i0 + rows : n; /* keys any row of this block can see */
+        for (int p = 0; p * TP < nkb; p++)
+            for (int r0 = 0; r0 < rows; r0 += WR) {
+                int r = rows - r0 < WR ? rows - r0 : WR;
+                /* under the causal mask these rows see keys up to i0 + r0 + r - 1 */
+                int nkr = a->causal ? i0 + r0 + r : n;
+                if (p * TP >= nkr)
+                    continue;
                 int nkeys = nkr - p * TP < TP ? nkr - p * TP : TP;
                 scores[r](a->q + (size_t)(i0 + r0) * a->ld_q, a->ld_q,
                           kt + (size_t)p * TP * (size_t)d, d, a->scale,
                           sb + (size_t)r0 * (size_t)n + (size_t)p * TP, (size_t)n, nkeys);
             }
-        }
         for (int r = 0; r < rows; r++) {
             int len = a->causal ? i0 + r + 1 : n, first = mhv_attn_first_key(a, i0 + r);
             float *row = sb + (size_t)r * (size_t)n;
             for (int j = 0; j < first; j++) /* before a sliding window */
                 row[j] = 0.0f;
-            softmax_row(row + first, len - first, (a->probs ? n : nk) - first);
+            softmax_row(row + first, len - first, (a->probs ? n : nkb) - first);
         }
         for (int r = 0; !direct && a->probs && r < rows; r++) {
             float *keep = mhv_attn_prow(a, i0 + r);
             if (keep)
                 memcpy(keep, sb + (size_t)r * (size_t)n, (size_t)n * sizeof *keep);
         }
-        if (!a->out)
-            continue;
-        for (int r0 = 0; r0 < rows; r0 += PR) {
-            int r = rows - r0 < PR ? rows - r0 : PR;
-            /* keys before j0 or from nkr on have probability 0 in all these rows */
-            int nkr = a->causal ? i0 + r0 + r : n, j0 = mhv_attn_first_key(a, i0 + r0);
-            for (int c0 = 0; c0 < d; c0 += 64) {
-                int nc = d - c0 < 64 ? d - c0 : 64, nv = (nc + 15) / 16;
-                pvs[r][nv](sb + (size_t)r0 * (size_t)n + (size_t)j0, (size_t)n,
-                           a->v + (size_t)j0 * a->ld_v + c0, a->ld_v, nkr - j0,
-                           lanes(nc - 16 * (nv - 1)),
-                           a->out + (size_t)(i0 + r0) * a->ld_out + (size_t)c0, a->ld_out);
-            }
-        }
+        if (a->out)
+            pv_block(a, sb, i0, rows, kb);
     }
 }
 
