@@ -5,6 +5,7 @@
  *
  * Timings are the best of several runs: the machines here are shared, and the minimum is the
  * figure least disturbed by other processes. */
+#include <dlfcn.h>
 #include <immintrin.h>
 #include <math.h>
 #include <stdint.h>
@@ -173,6 +174,146 @@ static double time_linear(const mhv_kernels *K, int M, int Kd, int N, mhv_dtype 
     }
     free(x), free(y), free(w), free(b), free(xp);
     return 2.0 * M * Kd * (double)N / best / 1e9;
+}
+
+/* oneDNN's sgemm, loaded at run time (Debian's libdnnl-dev; `make bench` installs it) so the
+ * bench builds without it: y = x W^T on one thread (OMP_NUM_THREADS=1 is set before
+ * loading). NULL when the library is absent. oneDNN 2.x's C API has no BF16 GEMM function,
+ * so it is timed on the F32 rows only. */
+typedef int (*sgemm_fn)(char transa, char transb, int64_t M, int64_t N, int64_t K, float alpha,
+                        const float *A, int64_t lda, const float *B, int64_t ldb, float beta,
+                        float *C, int64_t ldc);
+
+static sgemm_fn load_onednn(void)
+{
+    setenv("OMP_NUM_THREADS", "1", 1);
+    void *h = dlopen("libdnnl.so.2", RTLD_NOW | RTLD_LOCAL);
+    if (!h)
+        h = dlopen("libdnnl.so", RTLD_NOW | RTLD_LOCAL);
+    if (!h)
+        return NULL;
+    sgemm_fn f;
+    *(void **)&f = dlsym(h, "dnnl_sgemm");
+    return f;
+}
+
+static double time_onednn(sgemm_fn f, int M, int Kd, int N, int reps)
+{
+    float *x = malloc((size_t)M * (size_t)Kd * sizeof *x);
+    float *w = malloc((size_t)N * (size_t)Kd * sizeof *w);
+    float *y = malloc((size_t)M * (size_t)N * sizeof *y);
+    for (size_t i = 0; i < (size_t)M * (size_t)Kd; i++)
+        x[i] = frand();
+    for (size_t i = 0; i < (size_t)N * (size_t)Kd; i++)
+        w[i] = frand() * 0.05f;
+    double best = 1e30;
+    for (int r = 0; r < reps + 1; r++) {
+        double t = cpu_now();
+        /* row-major: y(M, N) = x(M, K) . W(N, K)^T */
+        if (f('N', 'T', M, N, Kd, 1.0f, x, Kd, w, Kd, 0.0f, y, N) != 0)
+            best = 0;
+        t = cpu_now() - t;
+        if (r > 0 && t < best)
+            best = t;
+    }
+    free(x), free(w), free(y);
+    return best > 0 ? 2.0 * M * Kd * (double)N / best / 1e9 : 0;
+}
+
+/* The GEMM shapes: BERT-base's and a 0.5B decoder's (Qwen2-0.5B) linear layers at 16, 32,
+ * 128 and 512 rows, F32 and BF16 weights. */
+static const struct { const char *what; int K, N; } gemm_mats[] = {
+    {"BERT-base QKV/O", 768, 768},  {"BERT-base FFN up", 768, 3072},
+    {"BERT-base FFN dn", 3072, 768}, {"0.5B dec. QO", 896, 896},
+    {"0.5B dec. FFN up", 896, 4864}, {"0.5B dec. FFN dn", 4864, 896},
+};
+static const int gemm_rows[] = {16, 32, 128, 512};
+#define N_MATS ((int)(sizeof gemm_mats / sizeof *gemm_mats))
+#define N_ROWS ((int)(sizeof gemm_rows / sizeof *gemm_rows))
+
+/* PyTorch's time (ms) for every shape of the table, [mat][rows][bf16], from
+ * bench/torch_gemm.py run by $MHAVIZ_BENCH_PYTHON; 0 where not measured. */
+static void run_torch_gemm(double ms[N_MATS][N_ROWS][2], int reps)
+{
+    char shapes[4096] = "", cmd[8192];
+    for (int m = 0; m < N_MATS; m++)
+        for (int r = 0; r < N_ROWS; r++)
+            for (int b = 0; b < 2; b++) {
+                char one[64];
+                snprintf(one, sizeof one, "%s%d,%d,%d,%s", *shapes ? ";" : "", gemm_rows[r],
+                         gemm_mats[m].K, gemm_mats[m].N, b ? "BF16" : "F32");
+                strncat(shapes, one, sizeof shapes - strlen(shapes) - 1);
+            }
+    const char *py = getenv("MHAVIZ_BENCH_PYTHON");
+    snprintf(cmd, sizeof cmd, "'%s' bench/torch_gemm.py --reps %d --shapes '%s' 2>&1",
+             py && *py ? py : "python3", reps, shapes);
+    memset(ms, 0, sizeof(double) * N_MATS * N_ROWS * 2);
+    FILE *f = popen(cmd, "r");
+    if (!f)
+        return;
+    char line[512], dt[8];
+    int M, Kd, N;
+    double t;
+    while (fgets(line, sizeof line, f))
+        if (sscanf(line, "GEMM %d %d %d %7s ms=%lf", &M, &Kd, &N, dt, &t) == 5)
+            for (int m = 0; m < N_MATS; m++)
+                for (int r = 0; r < N_ROWS; r++)
+                    if (gemm_mats[m].K == Kd && gemm_mats[m].N == N && gemm_rows[r] == M)
+                        ms[m][r][strcmp(dt, "BF16") == 0] = t;
+    pclose(f);
+}
+
+static void gemm_section(const mhv_kernels *const *tables, int nt, double peak, int reps)
+{
+    sgemm_fn onednn = load_onednn();
+    static double tms[N_MATS][N_ROWS][2];
+    run_torch_gemm(tms, 2 * reps);
+    printf("2. GEMM y(M,N) = x(M,K) W(N,K)^T, 1 thread, GFLOP/s and %% of the reference peak;\n"
+           "   oneDNN %s (sgemm, F32 only); torch: PyTorch's F.linear (BF16 rows: both operands\n"
+           "   bf16, its own arithmetic); last column: time of the widest mhaviz table / torch's\n",
+           onednn ? "(libdnnl)" : "not found (apt-get install libdnnl-dev)");
+    printf("   %-16s %-22s", "", "");
+    for (int t = 0; t < nt; t++)
+        printf(" %15s", tables[t]->name);
+    printf(" %15s %15s %8s\n", "oneDNN", "torch", "t/torch");
+    for (int m = 0; m < N_MATS; m++)
+        for (int r = 0; r < N_ROWS; r++)
+            for (int b = 0; b < 2; b++) {
+                mhv_dtype dt = b ? MHV_DT_BF16 : MHV_DT_F32;
+                int M = gemm_rows[r], Kd = gemm_mats[m].K, N = gemm_mats[m].N;
+                double flop = 2.0 * M * Kd * (double)N, g = 0;
+                printf("   %-16s %4d x %4d x %4d %-4s", gemm_mats[m].what, M, Kd, N,
+                       mhv_dtype_name(dt));
+                for (int t = 0; t < nt; t++) {
+                    g = time_linear(tables[t], M, Kd, N, dt, 0, 2 * reps);
+                    printf("   %6.1f %5.1f%%", g, 100 * g / peak);
+                }
+                double o = onednn && !b ? time_onednn(onednn, M, Kd, N, 2 * reps) : 0;
+                if (o > 0)
+                    printf("   %6.1f %5.1f%%", o, 100 * o / peak);
+                else
+                    printf(" %15s", "-");
+                double tt = tms[m][r][b];
+                if (tt > 0)
+                    printf("   %6.1f %5.1f%%   %5.2fx\n", flop / tt / 1e6,
+                           100 * flop / tt / 1e6 / peak, flop / g / 1e6 / tt);
+                else
+                    printf(" %15s %8s\n", "-", "-");
+                fflush(stdout);
+            }
+
+    static const struct { const char *what; int M, K, N; } ts[] = {
+        {"GPT-2 c_attn W^T", 128, 768, 2304}, {"GPT-2 c_proj W^T", 128, 3072, 768},
+    };
+    for (size_t i = 0; i < sizeof ts / sizeof *ts; i++) {
+        printf("   %-16s %4d x %4d x %4d F32 ", ts[i].what, ts[i].M, ts[i].K, ts[i].N);
+        for (int t = 0; t < nt; t++) {
+            double g = time_linear(tables[t], ts[i].M, ts[i].K, ts[i].N, MHV_DT_F32, 1, 2 * reps);
+            printf("   %6.1f %5.1f%%", g, 100 * g / peak);
+        }
+        printf("\n");
+        fflush(stdout);
+    }
 }
 
 /* ---- 3. attention: heads x one head each, probabilities written as for selected heads ---- */
@@ -433,52 +574,8 @@ int main(int argc, char **argv)
         printf(", AVX-512 not on this CPU");
     printf("  -> reference peak %.1f GFLOP/s\n\n", peak);
 
-    if (!only || strcmp(only, "gemm") == 0) {
-        printf("2. GEMM y(M,N) = x(M,K) W(N,K)^T, 1 thread, GFLOP/s and %% of the reference peak\n");
-        printf("   %-21s %-23s", "", "");
-        for (int t = 0; t < nt; t++)
-            printf(" %15s", tables[t]->name);
-        printf("\n");
-        /* bf16: also timed with BF16 weights */
-        static const struct { const char *what; int M, K, N, bf16; } gs[] = {
-            {"BERT-base QKV/O  ", 128, 768, 768, 1},   {"BERT-base FFN up ", 128, 768, 3072, 1},
-            {"BERT-base FFN dn ", 128, 3072, 768, 1},  {"0.5B dec. QO     ", 128, 896, 896, 0},
-            {"0.5B dec. FFN up ", 128, 896, 4864, 0},  {"0.5B dec. FFN dn ", 128, 4864, 896, 0},
-            {"BERT-base QKV s16", 16, 768, 768, 1},    {"BERT-base QKV s32", 32, 768, 768, 1},
-            {"BERT-base FFN up s32", 32, 768, 3072, 1}, {"BERT-base FFN dn s32", 32, 3072, 768, 1},
-            {"BERT-base QKV/O s512", 512, 768, 768, 0}, {"BERT-base FFN up s512", 512, 768, 3072, 1},
-            {"BERT-base FFN dn s512", 512, 3072, 768, 0},
-        };
-        for (size_t i = 0; i < sizeof gs / sizeof *gs; i++)
-            for (int b = 0; b < 2; b++) {
-                mhv_dtype dt = b ? MHV_DT_BF16 : MHV_DT_F32;
-                if (b && !gs[i].bf16)
-                    continue;
-                printf("   %-21s %4d x %4d x %4d %-4s", gs[i].what, gs[i].M, gs[i].K, gs[i].N,
-                       mhv_dtype_name(dt));
-                for (int t = 0; t < nt; t++) {
-                    double g = time_linear(tables[t], gs[i].M, gs[i].K, gs[i].N, dt, 0, 2 * reps);
-                    printf("   %6.1f %5.1f%%", g, 100 * g / peak);
-                }
-                printf("\n");
-                fflush(stdout);
-            }
-
-        static const struct { const char *what; int M, K, N; } ts[] = {
-            {"GPT-2 c_attn (W^T)  ", 128, 768, 2304}, {"GPT-2 c_proj mlp (W^T)", 128, 3072, 768},
-        };
-        for (size_t i = 0; i < sizeof ts / sizeof *ts; i++) {
-            printf("   %-21s %4d x %4d x %4d F32 ", ts[i].what, ts[i].M, ts[i].K, ts[i].N);
-            for (int t = 0; t < nt; t++) {
-                double g = time_linear(tables[t], ts[i].M, ts[i].K, ts[i].N, MHV_DT_F32, 1,
-                                       2 * reps);
-                printf("   %6.1f %5.1f%%", g, 100 * g / peak);
-            }
-            printf("\n");
-            fflush(stdout);
-        }
-
-    }
+    if (!only || strcmp(only, "gemm") == 0)
+        gemm_section(tables, nt, peak, reps);
     if (!only || strcmp(only, "attention") == 0) {
         printf("\n3. attention, 12 heads x dim 64, probabilities written, 1 thread, GFLOP/s and %% "
                "of peak\n  %10s", "");
