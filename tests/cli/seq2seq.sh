@@ -223,7 +223,7 @@ for stack in enc dec cross; do
                 exit 5 unless defined $m->{$k} && abs($m->{$k} - $h->{$k}) <= $g->{tolerance}{$k};
             }
         }
-        exit 6 unless $n == keys %mine;' "$TMP/st.json" "$G/s2s-stats-t5.json" $stack
+        exit 6 unless $n == keys %mine;' "$TMP/st.json" "$G/stats-s2s-t5.json" $stack
     check "stats --stack $stack: every head as the golden ($?)" "[ $? = 0 ]"
 done
 "$MHAVIZ" stats --model $T --pairs --stack cross --format json tests/fixtures/s2s-stats.txt \

@@ -22,7 +22,7 @@ the largest difference between the fp32 and the float64 runs' means. Nothing her
 computed by mhaviz.
 
     HF_HUB_OFFLINE=1 /path/to/venv/bin/python tests/gen/gen_s2s_stats_golden.py
-writes tests/fixtures/s2s-stats.txt and tests/fixtures/goldens/s2s-stats-t5.json.
+writes tests/fixtures/s2s-stats.txt and tests/fixtures/goldens/stats-s2s-t5.json.
 """
 import json
 import math
@@ -117,7 +117,7 @@ def main():
     with open(os.path.join(FIX, "s2s-stats.txt"), "w", encoding="utf-8") as f:
         for a, b in PAIRS:
             f.write(f"{a}\t{b}\n")
-    with open(os.path.join(FIX, "goldens", "s2s-stats-t5.json"), "w", encoding="utf-8") as f:
+    with open(os.path.join(FIX, "goldens", "stats-s2s-t5.json"), "w", encoding="utf-8") as f:
         json.dump({"model": "s2s-t5-tok-f16", "corpus": "s2s-stats.txt", "tolerance": tol,
                    "heads": heads}, f, indent=0)
         f.write("\n")
