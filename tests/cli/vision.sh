@@ -115,6 +115,15 @@ check "--scale fixed draws another overlay" "! cmp -s $TMP/fix/a/L01-H02.png $TM
 "$MHAVIZ" run --model "$DEIT" --heads 1:0 --view matrix --format svg --svg-text --out "$TMP/mat" "$TMP/in/b.png"
 check "--view matrix: head and layer heatmaps" "[ \"\$(ls $TMP/mat/b | tr '\\n' ' ')\" = 'L01-H00.svg L01.svg ' ] && [ \$(grep -c '<rect class=\"cell\"' $TMP/mat/b/L01-H00.svg) = 324 ]"
 check "--view matrix: tokens [CLS] [DIST] r0c0 .. r3c3" "grep -q '>\[DIST\]</text>' $TMP/mat/b/L01-H00.svg && grep -q '>r3c3</text>' $TMP/mat/b/L01-H00.svg"
+# DINOv2 with registers: [CLS], [REG0] .. [REG2], then the patches; the overlay's note
+# gives the query's weight on each register
+REG=tests/fixtures/fam-dinov2-reg-f32
+"$MHAVIZ" run --model "$REG" --heads 0:1 --format json,svg --svg-text --out "$TMP/reg" "$TMP/in/b.png"
+check "registers: tokens [CLS] [REG0] [REG1] [REG2] r0c0 .. r3c3" "perl -MJSON::PP -e 'local \$/; my \$j = decode_json(<STDIN>);
+    my \$i = \$j->{images}[0]; my \$t = \$i->{tokens};
+    exit !(@\$t == 20 && join(q( ), @\$t[0..4]) eq q([CLS] [REG0] [REG1] [REG2] r0c0) && \$i->{grid}{extra_tokens} == 4)' <$TMP/reg/b.json"
+w=$(perl -MJSON::PP -e 'local $/; my $j = decode_json(<STDIN>); printf "%.3f", $j->{images}[0]{attentions}[0]{weights}[0][3]' <"$TMP/reg/b.json")
+check "registers: the overlay notes [REG2]'s weight ($w)" "grep -qF '[REG2] $w</text>' $TMP/reg/b/L00-H01.svg"
 expect_fail "siglip has no [CLS] to draw" 2 "has no [CLS] token: give --query ROW,COL" -- \
     "$MHAVIZ" run --model tests/fixtures/fam-siglip-vision-bf16 --out "$TMP/out" "$TMP/in/b.png"
 expect_fail "lines view on a vision model" 2 "--view lines is for text models" -- \
