@@ -424,11 +424,11 @@ static int parse(int argc, char **argv, run_opts *o)
     if (o->pairs && o->generate)
         return cli_usage_error("run", "--pairs and --generate exclude each other");
     if ((o->pairs || o->generate) &&
-        (o->rows || o->aggregate || o->safetensors || o->fig.html || o->truncate ||
+        (o->rows || o->aggregate || o->safetensors || o->truncate ||
          o->weighting != MHV_WEIGHT_ATTN ||
          o->mode == INPUT_PRETOKENIZED || o->fig.render.view != MHV_VIEW_MATRIX))
-        return cli_usage_error("run", "--pairs and --generate work with --format png, svg, pdf "
-                               "and json, the matrix view, attention weights and text or --ids "
+        return cli_usage_error("run", "--pairs and --generate work with --format png, svg, pdf, "
+                               "json and html, the matrix view, attention weights and text or --ids "
                                "input");
     return 0;
 }

@@ -104,6 +104,12 @@ mhv_status run_figs_html_begin(run_figs *r, const char *out, const char *stem,
 mhv_status run_figs_html_sentence(run_figs *r, const mhv_sentence *s, const mhv_encoding *enc,
                                   const mhv_attn *attn, const mhv_attn *agg, mhv_error *err);
 /* Ends the page and renames it into place (recorded, so a later failure removes it). */
+/* One sentence pair of an encoder-decoder model into the page (see
+ * mhv_html_sentence_seq2seq). */
+mhv_status run_figs_html_seq2seq(run_figs *r, const mhv_sentence *src,
+                                 const mhv_encoding *enc_src, const mhv_sentence *tgt,
+                                 const mhv_encoding *enc_tgt, const mhv_attn *attn,
+                                 mhv_error *err);
 mhv_status run_figs_html_commit(run_figs *r, mhv_error *err);
 /* ok: warns once about characters drawn as boxes; !ok: removes every file and directory the
  * figures wrote (and a page being written). Frees r either way. */

@@ -95,6 +95,18 @@ for name in s2s-t5-f32 s2s-marian-f32; do
     check "$name --generate: greedy tokens as transformers ($?)" "[ $? = 0 ]"
 done
 
+# --format html: one page with the three stacks, each head tagged with its stack (the page
+# itself is driven in Chromium by tests/cli/browser.sh)
+rm -rf "$TMP/out"
+"$MHAVIZ" run --model tests/fixtures/s2s-t5-f32 --ids --generate 4 --heads 'enc:0:1,cross:1:*' \
+    --format html --out "$TMP/out" <(printf '5 9 11\n') >"$TMP/stdout" 2>"$TMP/stderr"
+check "html: exit 0, silent" "[ $? = 0 ] && [ ! -s $TMP/stderr ] && [ -s $TMP/out/*.html ]"
+check "html: the stacks and their layers" \
+    "grep -q '\"stacks\": {\"encoder\": 2, \"decoder\": 3, \"cross\": 3}' $TMP/out/*.html"
+check "html: 1 encoder and 4 cross heads" \
+    "[ \$(grep -c '\"encoder\"\]' $TMP/out/*.html) = 1 ] && [ \$(grep -c '\"cross\"\]' $TMP/out/*.html) = 4 ]"
+check "html: nothing from the network" "! grep -q 'https\?://' $TMP/out/*.html"
+
 # --heads by stack and the other refusals
 M=tests/fixtures/s2s-t5-f32
 printf '5 9 11\t0 7\n' >"$TMP/p.txt"
