@@ -37,7 +37,7 @@ static const char run_usage[] =
     "                  [--threads N] [--aggregate mean|rollout|flow]\n"
     "                  [--weighting attn|norm|norm-out]\n"
     "                  [--pairs | --generate N] [--align-layer L]\n"
-    "                  [--no-resize] [--query cls|ROW,COL] FILE\n"
+    "                  [--no-resize] [--query cls|pool|ROW,COL] FILE\n"
     "\n"
     "Runs the model on each non-empty line of FILE (- for stdin) and draws the attention\n"
     "of the selected heads: OUT/<stem>/L05-H03.png per head, L05.png per layer, model.png\n"
@@ -73,7 +73,9 @@ static const char run_usage[] =
     "  heads in a grid; --view matrix: token x token heatmaps (r3c5 labels) instead\n"
     "  --no-resize      take images at the model's size as they are (the exact path)\n"
     "  --query Q        the token whose attention the figures draw: cls (default) or a\n"
-    "                   patch ROW,COL (0-based)\n"
+    "                   patch ROW,COL (0-based); pool: SigLIP's attention-pooling head\n"
+    "                   (its probe over the patches: pool-H03.png, pool.png; json adds\n"
+    "                   \"pool\"), the default for a model with that head and no [CLS]\n"
     "  --threads N      compute threads (default: the number of online CPUs); the results\n"
     "                   are the same bytes whatever N\n"
     "  --colormap NAME  viridis (default), magma, inferno, plasma, cividis, gray\n"
@@ -138,7 +140,7 @@ typedef struct {
     int generate;          /* --generate N */
     int align_layer;       /* --align-layer L, -1: the last */
     int no_resize;         /* --no-resize (vision models) */
-    const char *query;     /* --query cls|R,C (vision models), or NULL */
+    const char *query;     /* --query cls|pool|R,C (vision models), or NULL */
 } run_opts;
 
 static mhv_status st_head_sink(void *ctx, int layer, int head, const float *w, int rows, int n,
@@ -752,10 +754,13 @@ int cmd_run(int argc, char **argv)
                            .no_resize = o.no_resize, .aggregate = o.aggregate != NULL,
                            .agg = o.agg};
         char tail;
-        if (o.query && strcmp(o.query, "cls") != 0) {
+        if (o.query && strcmp(o.query, "pool") == 0) {
+            vo.query_pool = 1;
+        } else if (o.query && strcmp(o.query, "cls") != 0) {
             if (sscanf(o.query, "%d,%d%c", &vo.query_r, &vo.query_c, &tail) != 2 ||
                 vo.query_r < 0 || vo.query_c < 0) {
-                st = mhv_fail(&err, MHV_EUSAGE, "", "--query '%s' is not cls or ROW,COL", o.query);
+                st = mhv_fail(&err, MHV_EUSAGE, "", "--query '%s' is not cls, pool or ROW,COL",
+                              o.query);
                 goto done;
             }
             vo.query_patch = 1;
