@@ -76,6 +76,7 @@ int run_fig_option(const char *cmd, int c, const char *arg, run_fig_opts *o)
     case FIG_OPT_SCALE:
         if (mhv_scale_parse(arg, &o->render.scale, &err))
             return cli_usage_error(cmd, "--scale: %s", err.msg);
+        o->scale_set = 1;
         return 0;
     case FIG_OPT_CELL: return int_arg(cmd, "--cell", arg, 2, 200, &o->render.cell);
     case FIG_OPT_DPI: return int_arg(cmd, "--dpi", arg, 24, 1200, &o->render.dpi);
@@ -92,6 +93,7 @@ int run_fig_option(const char *cmd, int c, const char *arg, run_fig_opts *o)
     case FIG_OPT_VIEW:
         if (mhv_view_parse(arg, &o->render.view, &err))
             return cli_usage_error(cmd, "--view: %s", err.msg);
+        o->view_set = 1;
         return 0;
     case FIG_OPT_MIN_WEIGHT: {
         char *end;

@@ -22,6 +22,7 @@ typedef struct {
     const char *model_name;     /* --model-name: the model in titles instead of its directory */
     const char *row_word;       /* run --row WORD: head figures as that word's row */
     const char *weighting;      /* --weighting norm|norm-out: named in titles; NULL or "attn" */
+    int scale_set, view_set;    /* --scale, --view given (vision runs have other defaults) */
 } run_fig_opts;
 
 /* The captions' name for what --weighting W draws: NULL (attention weight) for attn. */
