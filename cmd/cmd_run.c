@@ -37,6 +37,7 @@ static const char run_usage[] =
     "                  [--threads N] [--aggregate mean|rollout|flow]\n"
     "                  [--weighting attn|norm|norm-out]\n"
     "                  [--pairs | --generate N] [--align-layer L]\n"
+    "                  [--src-lang CODE] [--tgt-lang CODE]\n"
     "                  [--no-resize] [--query cls|pool|ROW,COL] FILE\n"
     "\n"
     "Runs the model on each non-empty line of FILE (- for stdin) and draws the attention\n"
@@ -115,6 +116,10 @@ static const char run_usage[] =
     "  --generate N     encoder-decoder models: lines are sources; the target is the model's\n"
     "                   greedy output, up to N tokens or its end token\n"
     "  --align-layer L  the decoder layer of the alignment figure (default: the last)\n"
+    "  --src-lang CODE, --tgt-lang CODE   mBART's language codes (such as en_XX, ro_RO): the\n"
+    "                   source is TEXT </s> src code, the decoder starts with the target's\n"
+    "                   code (default: tokenizer_config.json's src_lang / tgt_lang, else\n"
+    "                   the tokenizer's code and a decoder_start_token_id that is a code)\n"
     "                   encoder-decoder heads: --heads enc:L:H, dec:L:H, cross:L:H (* too);\n"
     "                   figures E05-H03, D05-H03, X05-H03 and align\n"
     "  -h, --help       show this help\n";
@@ -139,6 +144,7 @@ typedef struct {
     int pairs;             /* --pairs */
     int generate;          /* --generate N */
     int align_layer;       /* --align-layer L, -1: the last */
+    const char *src_lang, *tgt_lang; /* --src-lang, --tgt-lang (mBART) */
     int no_resize;         /* --no-resize (vision models) */
     const char *query;     /* --query cls|pool|R,C (vision models), or NULL */
 } run_opts;
@@ -274,6 +280,7 @@ static int parse(int argc, char **argv, run_opts *o)
         {"weighting", required_argument, 0, 'W'},
         {"pairs", no_argument, 0, 'P'},        {"generate", required_argument, 0, 'G'},
         {"align-layer", required_argument, 0, 'L'},
+        {"src-lang", required_argument, 0, 0x303}, {"tgt-lang", required_argument, 0, 0x304},
         {"no-resize", no_argument, 0, 'N'},    {"query", required_argument, 0, 'Q'},
         {0, 0, 0, 0},
     };
@@ -297,6 +304,8 @@ static int parse(int argc, char **argv, run_opts *o)
             break;
         case 't': o->truncate = 1; break;
         case 'P': o->pairs = 1; break;
+        case 0x303: o->src_lang = optarg; break;
+        case 0x304: o->tgt_lang = optarg; break;
         case 'G':
         case 'L': {
             char *end;
@@ -425,6 +434,9 @@ static int parse(int argc, char **argv, run_opts *o)
     o->file = argv[optind];
     if (o->pairs && o->generate)
         return cli_usage_error("run", "--pairs and --generate exclude each other");
+    if ((o->src_lang || o->tgt_lang) && !o->pairs && !o->generate)
+        return cli_usage_error("run", "--src-lang and --tgt-lang are for encoder-decoder models "
+                               "(with --pairs or --generate)");
     if ((o->pairs || o->generate) &&
         (o->rows || o->aggregate || o->safetensors || o->truncate ||
          o->weighting != MHV_WEIGHT_ATTN ||
@@ -745,7 +757,8 @@ int cmd_run(int argc, char **argv)
             goto done;
         run_s2s_opts so = {.heads = o.heads, .file = o.file, .out = o.out, .mode = o.mode,
                            .pairs = o.pairs, .generate = o.generate,
-                           .align_layer = o.align_layer, .fig = &o.fig};
+                           .align_layer = o.align_layer, .fig = &o.fig,
+                           .src_lang = o.src_lang, .tgt_lang = o.tgt_lang};
         st = run_seq2seq(&so, job.m, job.tok, fc, &err);
         goto done;
     }

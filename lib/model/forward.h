@@ -120,6 +120,11 @@ mhv_status mhv_forward_seq2seq_logits(mhv_forward_ctx *c, const mhv_model *m,
  * all (so out needs max_new + 1 slots). */
 mhv_status mhv_forward_generate(mhv_forward_ctx *c, const mhv_model *m, const int32_t *src,
                                 int ns, int max_new, int32_t *out, int *n_out, mhv_error *err);
+/* The same from decoder token `start` instead of decoder_start_token_id (mBART's target
+ * language code). */
+mhv_status mhv_forward_generate_from(mhv_forward_ctx *c, const mhv_model *m,
+                                     const int32_t *src, int ns, int32_t start, int max_new,
+                                     int32_t *out, int *n_out, mhv_error *err);
 
 /* MHV_OK when mhv_forward_logits_ablated can give m's logits, else why not (as it says). */
 mhv_status mhv_forward_logits_check(const mhv_model *m, mhv_error *err);
