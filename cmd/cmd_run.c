@@ -68,9 +68,11 @@ static const char run_usage[] =
     "  --pretokenized   lines are vocabulary pieces separated by spaces; nothing added\n"
     "  --ids            lines are token ids separated by spaces; nothing added\n"
     "  --truncate       cut sentences longer than the model's positions instead of failing\n"
-    "  Vision models (vit, deit, dinov2): FILE lists PNG images, one path a line, or is a\n"
-    "  .png; each is preprocessed as preprocessor_config.json says; OUT/<stem>/L05-H03.png\n"
-    "  draws a head's attention from the query token over the image\n"
+    "  Vision models (vit, deit, dinov2, clip, siglip): FILE lists PNG images, one path a\n"
+    "  line, or is a .png; each is preprocessed as preprocessor_config.json says;\n"
+    "  OUT/<stem>/L05-H03.png draws a head's attention from the query token over the image\n"
+    "  (colourbar over 0..its largest patch weight unless --scale fixed), L05.png the layer's\n"
+    "  heads in a grid; --view matrix: token x token heatmaps (r3c5 labels) instead\n"
     "  --no-resize      take images at the model's size as they are (the exact path)\n"
     "  --query Q        the token whose attention the figures draw: cls (default) or a\n"
     "                   patch ROW,COL (0-based)\n"
@@ -434,11 +436,11 @@ static int parse(int argc, char **argv, run_opts *o)
     if (o->pairs && o->generate)
         return cli_usage_error("run", "--pairs and --generate exclude each other");
     if ((o->pairs || o->generate) &&
-        (o->rows || o->aggregate || o->safetensors || o->fig.html || o->truncate ||
+        (o->rows || o->aggregate || o->safetensors || o->truncate ||
          o->weighting != MHV_WEIGHT_ATTN ||
          o->mode == INPUT_PRETOKENIZED || o->fig.render.view != MHV_VIEW_MATRIX))
-        return cli_usage_error("run", "--pairs and --generate work with --format png, svg, pdf "
-                               "and json, the matrix view, attention weights and text or --ids "
+        return cli_usage_error("run", "--pairs and --generate work with --format png, svg, pdf, "
+                               "json and html, the matrix view, attention weights and text or --ids "
                                "input");
     return 0;
 }

@@ -24,7 +24,7 @@
 static const char stats_usage[] =
     "usage: mhaviz stats [--model DIR] [--format table|json|csv|png] [--out FILE] [--shard I/N]\n"
     "                    [--threads N] [--truncate] [--weighting attn|norm|norm-out]\n"
-    "                    [--rows SPEC] [--pairs [--stack enc|dec]] CORPUS\n"
+    "                    [--rows SPEC] [--pairs [--stack enc|dec|cross]] CORPUS\n"
     "       mhaviz stats --merge [--format table|json|csv|png] [--out FILE] PART.json...\n"
     "\n"
     "For every head, averaged over the sentences (non-empty lines) of CORPUS (- for stdin):\n"
@@ -56,8 +56,11 @@ static const char stats_usage[] =
     "                   tokenizer(first, second) encodes it (sep counts both separators).\n"
     "                   Encoder-decoders (T5, BART, Marian): SOURCE<TAB>TARGET; statistics\n"
     "                   of --stack's heads\n"
-    "  --stack STACK    enc (the encoder's, over the source) or dec (the decoder's, over the\n"
-    "                   decoder's input); json records it, --merge adds only one stack\n"
+    "  --stack STACK    enc (the encoder's, over the source), dec (the decoder's, over the\n"
+    "                   decoder's input) or cross (target rows x source columns: entropy,\n"
+    "                   first, sep over the source; distance from the diagonal, in source\n"
+    "                   tokens; no prev, next, self); json records it, --merge adds only\n"
+    "                   one stack\n"
     "  -h, --help       show this help\n";
 
 typedef struct {
@@ -105,11 +108,10 @@ static int parse(int argc, char **argv, stats_opts *o)
             else if (strcmp(optarg, "dec") == 0 || strcmp(optarg, "decoder") == 0)
                 o->stack = MHV_STACK_DECODER;
             else if (strcmp(optarg, "cross") == 0)
-                return cli_usage_error("stats", "--stack cross is not supported: the "
-                                       "statistics are of square maps (rank --pairs --stack "
-                                       "cross ranks cross-attention heads)");
+                o->stack = MHV_STACK_CROSS;
             else
-                return cli_usage_error("stats", "--stack '%s' is not enc or dec", optarg);
+                return cli_usage_error("stats", "--stack '%s' is not enc, dec or cross",
+                                       optarg);
             break;
         case 't': o->truncate = 1; break;
         case 'W': {
@@ -306,8 +308,10 @@ static void process_pair(worker *w, mhv_forward_ctx *fc, int idx, unsigned char 
         memcpy(tgt + 1, et.ids, (size_t)et.n * sizeof *tgt);
         st = mhv_forward_run_seq2seq(fc, m, es.ids, es.n, tgt, nt, j->sel, &a, &err);
     }
-    /* separators as for other models: special tokens after the first covering no text */
-    int enc = j->o->stack == MHV_STACK_ENCODER, n = enc ? es.n : nt;
+    /* separators as for other models: special tokens after the first covering no text;
+     * the cross-attention's keys are the source's tokens */
+    int cross = j->o->stack == MHV_STACK_CROSS;
+    int enc = j->o->stack == MHV_STACK_ENCODER || cross, n = enc ? es.n : nt;
     for (int t = 0; !st && t < n; t++) {
         const mhv_encoding *e = enc ? &es : &et;
         int k = enc ? t : t - 1; /* the decoder's token t is the target's t - 1 */
@@ -318,9 +322,9 @@ static void process_pair(worker *w, mhv_forward_ctx *fc, int idx, unsigned char 
     mhv_encoding_free(&et);
     if (!st) {
         for (int k = 0; k < a.count && !st; k++)
-            if (!(a.heads[k].rows == n && a.heads[k].cols == n))
+            if (!(a.heads[k].rows == (cross ? nt : n) && a.heads[k].cols == n))
                 st = mhv_fail(&err, MHV_EUSAGE, "", "internal: maps of another stack");
-        mhv_attn view = a; /* the stack's maps, n x n */
+        mhv_attn view = a; /* the stack's maps: n x n, or nt x n for the cross-attention */
         view.n = n;
         view.rows = n;
         if (!st)
@@ -455,18 +459,19 @@ static mhv_status run_corpus(const stats_opts *given, mhv_stats_acc *total, char
     }
     if (o->pairs && !o->stack) {
         st = mhv_fail(err, MHV_EUSAGE, "", "%s is an encoder-decoder model: --pairs needs "
-                      "--stack enc or dec", m->cfg.arch);
+                      "--stack enc, dec or cross", m->cfg.arch);
         goto done;
     }
     if (!o->enc_pairs && m->cfg.enc_dec != o->pairs) {
         st = mhv_fail(err, MHV_EUSAGE, "", o->pairs ? "--pairs needs a text encoder or an "
                       "encoder-decoder model; %s is neither" : "%s is an encoder-decoder model: give --pairs (lines "
-                      "SOURCE<TAB>TARGET) and --stack enc or dec", m->cfg.arch);
+                      "SOURCE<TAB>TARGET) and --stack enc, dec or cross", m->cfg.arch);
         goto done;
     }
     if (o->pairs) {
         int Le = m->cfg.num_layers, Ld = m->cfg.dec_layers, H = m->cfg.num_heads;
-        int first = o->stack == MHV_STACK_ENCODER ? 0 : Le;
+        int first = o->stack == MHV_STACK_ENCODER ? 0
+                    : o->stack == MHV_STACK_DECODER ? Le : Le + Ld;
         L = o->stack == MHV_STACK_ENCODER ? Le : Ld;
         if ((st = mhv_heads_parse_seq2seq("all", Le, Ld, H, &sel, err)))
             goto done;

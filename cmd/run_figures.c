@@ -76,6 +76,7 @@ int run_fig_option(const char *cmd, int c, const char *arg, run_fig_opts *o)
     case FIG_OPT_SCALE:
         if (mhv_scale_parse(arg, &o->render.scale, &err))
             return cli_usage_error(cmd, "--scale: %s", err.msg);
+        o->scale_set = 1;
         return 0;
     case FIG_OPT_CELL: return int_arg(cmd, "--cell", arg, 2, 200, &o->render.cell);
     case FIG_OPT_DPI: return int_arg(cmd, "--dpi", arg, 24, 1200, &o->render.dpi);
@@ -92,6 +93,7 @@ int run_fig_option(const char *cmd, int c, const char *arg, run_fig_opts *o)
     case FIG_OPT_VIEW:
         if (mhv_view_parse(arg, &o->render.view, &err))
             return cli_usage_error(cmd, "--view: %s", err.msg);
+        o->view_set = 1;
         return 0;
     case FIG_OPT_MIN_WEIGHT: {
         char *end;
@@ -375,8 +377,29 @@ mhv_status run_figs_html_begin(run_figs *r, const char *out, const char *stem,
         .causal = r->m->cfg.causal,
         .cmap = r->o->render.cmap,
         .scale = r->o->render.scale,
+        .dec_layers = r->m->cfg.enc_dec ? r->m->cfg.dec_layers : 0,
     };
     return mhv_html_begin(r->html.f, path, &info, err);
+}
+
+mhv_status run_figs_html_seq2seq(run_figs *r, const mhv_sentence *src,
+                                 const mhv_encoding *enc_src, const mhv_sentence *tgt,
+                                 const mhv_encoding *enc_tgt, const mhv_attn *attn,
+                                 mhv_error *err)
+{
+    if (!r->html_open)
+        return MHV_OK;
+    mhv_fig_input is, it;
+    unsigned char *ss, *ts;
+    mhv_status st = fig_input(r, src, enc_src, &is, &ss, err);
+    if (st)
+        return st;
+    if (!(st = fig_input(r, tgt, enc_tgt, &it, &ts, err))) {
+        st = mhv_html_sentence_seq2seq(r->html.f, r->html.path, &is, &it, attn, err);
+        free(ts);
+    }
+    free(ss);
+    return st;
 }
 
 mhv_status run_figs_html_sentence(run_figs *r, const mhv_sentence *s, const mhv_encoding *enc,

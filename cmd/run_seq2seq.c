@@ -166,7 +166,8 @@ mhv_status run_seq2seq(const run_s2s_opts *o, mhv_model *m, const mhv_tok *tok,
     }
     mhv_out out = {0};
     run_figs figs;
-    if ((st = run_figs_begin(&figs, o->fig, m, tok, err)))
+    if ((st = run_figs_begin(&figs, o->fig, m, tok, err)) ||
+        (st = run_figs_html_begin(&figs, od.stage, stem, o->file, err)))
         goto fail_figs;
     if (o->fig->json) {
         if (snprintf(path, sizeof path, "%s/%s.json", od.stage, stem) >= (int)sizeof path) {
@@ -199,6 +200,8 @@ mhv_status run_seq2seq(const run_s2s_opts *o, mhv_model *m, const mhv_tok *tok,
             st = run_figs_seq2seq(&figs, od.stage, stem, i, &ss, &l.src, &ts, &l.tgt, &attn,
                                   o->align_layer >= 0 ? o->align_layer : c->dec_layers - 1,
                                   err);
+            if (!st)
+                st = run_figs_html_seq2seq(&figs, &ss, &l.src, &ts, &l.tgt, &attn, err);
         }
         mhv_attn_free(&attn);
         line_free(&l);
@@ -214,6 +217,8 @@ mhv_status run_seq2seq(const run_s2s_opts *o, mhv_model *m, const mhv_tok *tok,
         if ((st = mhv_out_commit(&out, err)))
             goto fail_figs;
     }
+    if ((st = run_figs_html_commit(&figs, err)))
+        goto fail_figs;
     run_figs_end(&figs, 1);
     st = cli_outdir_commit(&od, err);
     if (!st && o->fig->formats)

@@ -994,3 +994,18 @@ int mhv_fig_one_wide_char(const mhv_label *l)
 {
     return one_wide_char(l);
 }
+
+float mhv_fig_cbar_width(const mhv_render_params *p, mhv_fontset *fs, float vmax,
+                         const char *caption)
+{
+    ctx c = ctx_of(p, NULL, fs);
+    return cbar_measure(&c, vmax, caption).width;
+}
+
+void mhv_fig_cbar(mhv_scene *s, const mhv_render_params *p, mhv_fontset *fs, float x, float y,
+                  float h, float vmax, const char *caption)
+{
+    ctx c = ctx_of(p, s, fs);
+    cbar_geom g = cbar_measure(&c, vmax, caption);
+    cbar_draw(&c, p, &g, x, y, h, vmax, caption);
+}

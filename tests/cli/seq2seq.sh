@@ -95,6 +95,18 @@ for name in s2s-t5-f32 s2s-marian-f32; do
     check "$name --generate: greedy tokens as transformers ($?)" "[ $? = 0 ]"
 done
 
+# --format html: one page with the three stacks, each head tagged with its stack (the page
+# itself is driven in Chromium by tests/cli/browser.sh)
+rm -rf "$TMP/out"
+"$MHAVIZ" run --model tests/fixtures/s2s-t5-f32 --ids --generate 4 --heads 'enc:0:1,cross:1:*' \
+    --format html --out "$TMP/out" <(printf '5 9 11\n') >"$TMP/stdout" 2>"$TMP/stderr"
+check "html: exit 0, silent" "[ $? = 0 ] && [ ! -s $TMP/stderr ] && [ -s $TMP/out/*.html ]"
+check "html: the stacks and their layers" \
+    "grep -q '\"stacks\": {\"encoder\": 2, \"decoder\": 3, \"cross\": 3}' $TMP/out/*.html"
+check "html: 1 encoder and 4 cross heads" \
+    "[ \$(grep -c '\"encoder\"\]' $TMP/out/*.html) = 1 ] && [ \$(grep -c '\"cross\"\]' $TMP/out/*.html) = 4 ]"
+check "html: nothing from the network" "! grep -q 'https\?://' $TMP/out/*.html"
+
 # --heads by stack and the other refusals
 M=tests/fixtures/s2s-t5-f32
 printf '5 9 11\t0 7\n' >"$TMP/p.txt"
@@ -201,8 +213,38 @@ check "stats --merge of one stack" "[ $? = 0 ]"
 expect_fail "stats --merge of two stacks" 1 "cannot merge statistics of the decoder stack" -- \
     "$MHAVIZ" stats --merge "$TMP/enc.json" "$TMP/dec.json"
 expect_fail "stats without --pairs" 2 "give --pairs" -- "$MHAVIZ" stats --model $T "$TMP/r.txt"
-expect_fail "stats --stack cross" 2 "not supported" -- "$MHAVIZ" stats --model $T --pairs \
-    --stack cross "$TMP/r.txt"
+# every stack's statistics against the golden computed from transformers' attentions
+# (tests/gen/gen_s2s_stats_golden.py): cross maps have entropy, distance from the diagonal,
+# first and sep, and null prev, next and self
+for stack in enc dec cross; do
+    "$MHAVIZ" stats --model $T --pairs --stack $stack --format json --threads 2 \
+        tests/fixtures/s2s-stats.txt >"$TMP/st.json" 2>"$TMP/stderr"
+    check "stats --stack $stack on the golden corpus: exit 0" "[ $? = 0 ] && [ ! -s $TMP/stderr ]"
+    perl -MJSON::PP -e '
+        local $/; open my $a, "<", $ARGV[0] or die; open my $b, "<", $ARGV[1] or die;
+        my $x = decode_json(<$a>); my $g = decode_json(<$b>);
+        my %name = (enc => "encoder", dec => "decoder", cross => "cross");
+        my $stack = $name{$ARGV[2]};
+        exit 2 unless $x->{stack} eq $stack && $x->{sentences} == 4;
+        my %mine = map { ("$_->{layer}:$_->{head}" => $_) } @{$x->{heads}};
+        my $n = 0;
+        for my $h (grep { $_->{stack} eq $stack } @{$g->{heads}}) {
+            my $m = $mine{"$h->{layer}:$h->{head}"} or exit 3; $n++;
+            for my $k (qw(entropy distance first sep prev next self)) {
+                if (!defined $h->{$k}) { exit 4 if defined $m->{$k}; next; }
+                exit 5 unless defined $m->{$k} && abs($m->{$k} - $h->{$k}) <= $g->{tolerance}{$k};
+            }
+        }
+        exit 6 unless $n == keys %mine;' "$TMP/st.json" "$G/stats-s2s-t5.json" $stack
+    check "stats --stack $stack: every head as the golden ($?)" "[ $? = 0 ]"
+done
+"$MHAVIZ" stats --model $T --pairs --stack cross --format json tests/fixtures/s2s-stats.txt \
+    >"$TMP/cross.json" 2>/dev/null
+"$MHAVIZ" stats --merge --format csv "$TMP/cross.json" >"$TMP/cross.csv" 2>"$TMP/stderr"
+check "stats --merge of cross parts: empty prev, next, self" \
+    "[ $? = 0 ] && sed -n 2p $TMP/cross.csv | grep -q '^0,0,[^,]*,[^,]*,[^,]*,[^,]*,,,,'"
+expect_fail "stats --stack bad" 2 "is not enc, dec or cross" -- "$MHAVIZ" stats --model $T \
+    --pairs --stack both "$TMP/r.txt"
 
 # separate source and target vocabularies: target text is refused, ids label themselves
 M2=$TMP/marian-sep

@@ -1,12 +1,15 @@
 #!/usr/bin/env python3
 """Fixtures of the vision transformers (tests/fixtures/fam-vit-*, fam-deit-*,
-fam-dinov2-*): tiny random ViT, DeiT and DINOv2 checkpoints from transformers, a random
+fam-dinov2-*, fam-clip-*, fam-siglip-*): tiny random ViT, DeiT, DINOv2 (with registers,
+with the SwiGLU feed-forward), CLIP and SigLIP checkpoints from transformers, a random
 image at the model's size as preprocessed pixel values, and the attention of every head
 (float64, tolerance as famgen's). One ViT checkpoint is rewritten to the tensor names of
 the checkpoints on the hub (encoder.layer.N.attention.attention.query ...), checked to load
 in transformers to the same attentions. See famgen.py.
 
-    HF_HUB_OFFLINE=1 /path/to/venv/bin/python tests/gen/fam_vision.py
+    HF_HUB_OFFLINE=1 /path/to/venv/bin/python tests/gen/fam_vision.py [FIXTURE ...]
+
+With fixture names, only those are made.
 """
 import json
 import os
@@ -48,7 +51,12 @@ def hub_names(path):
     save_file(out, f, metadata={"format": "pt"})
 
 
+ONLY = sys.argv[1:]
+
+
 def make(name, cls, config, seed, note, dtype=torch.float32, post=None):
+    if ONLY and name not in ONLY:
+        return
     path = os.path.join(fg.FIXTURES, name)
     fg.reset_dir(path)
     torch.manual_seed(seed)
@@ -121,3 +129,46 @@ make("fam-clip-full-f16", CLIPVision,
                 projection_dim=8), 57,
      "CLIPModel (model_type clip): the vision tower from vision_config and vision_model.",
      dtype=torch.float16)
+
+
+def dinov2_module_names(path):
+    """The names save_pretrained writes for DINOv2 (the hub's: attention.attention.query ...,
+    SwiGLU's gate and up projections as one weights_in, gate rows first, weights_out) ->
+    the names of transformers 5's modules (attention.q_proj, mlp.gate_proj, mlp.up_proj,
+    mlp.down_proj), which it loads as they are."""
+    f = os.path.join(path, "model.safetensors")
+    t = load_file(f)
+    out = {}
+    for k, v in t.items():
+        nk = k
+        for a, b in (("attention.attention.query", "attention.q_proj"),
+                     ("attention.attention.key", "attention.k_proj"),
+                     ("attention.attention.value", "attention.v_proj"),
+                     ("attention.output.dense", "attention.o_proj"),
+                     ("mlp.weights_out", "mlp.down_proj")):
+            nk = nk.replace(a, b)
+        if "mlp.weights_in" in k:
+            gate, up = v.chunk(2, 0)
+            out[k.replace("weights_in", "gate_proj")] = gate.contiguous()
+            out[k.replace("weights_in", "up_proj")] = up.contiguous()
+            continue
+        out[nk] = v.contiguous()
+    assert out.keys() != t.keys()
+    save_file(out, f, metadata={"format": "pt"})
+
+
+from transformers import Dinov2WithRegistersConfig, Dinov2WithRegistersModel  # noqa: E402
+
+make("fam-dinov2-reg-f32", Dinov2WithRegistersModel,
+     Dinov2WithRegistersConfig(**SMALL, mlp_ratio=2, layerscale_value=0.7, num_register_tokens=3),
+     58, "Dinov2WithRegistersModel: [CLS], 3 register tokens (no positions), then the patches")
+make("fam-dinov2-swiglu-f32", Dinov2Model,
+     Dinov2Config(**SMALL, use_swiglu_ffn=True, layerscale_value=0.7), 59,
+     "Dinov2Model with use_swiglu_ffn: silu(gate) * up, hidden 88 from mlp_ratio 4, "
+     "saved as save_pretrained does (weights_in: gate and up rows)")
+make("fam-dinov2-reg-swiglu-modnames-f16", Dinov2WithRegistersModel,
+     Dinov2WithRegistersConfig(**SMALL, use_swiglu_ffn=True, mlp_ratio=3, layerscale_value=0.7,
+                               num_register_tokens=2), 60,
+     "Dinov2WithRegistersModel, 2 registers, SwiGLU, under transformers 5's module names "
+     "(mlp.gate_proj, mlp.up_proj, attention.q_proj), F16", dtype=torch.float16,
+     post=dinov2_module_names)
