@@ -50,6 +50,32 @@ static void test_identity(void **state)
     assert_true(v.has[MHV_STAT_SELF]);
 }
 
+/* A 2 x 4 cross map: target row 0 on source 0 and 1, row 1 on source 3 (the diagonal of
+ * the rectangle passes 0.5 and 2.5); no prev, next or self. */
+static void test_cross(void **state)
+{
+    (void)state;
+    const float w[2 * 4] = {0.5f, 0.5f, 0, 0, 0, 0, 0, 1};
+    unsigned char sep[4] = {0, 0, 0, 1};
+    mhv_stat_values v;
+    mhv_stats_head_cross(w, 2, 4, sep, &v);
+    assert_float_equal(v.v[MHV_STAT_ENTROPY], 0.5, 1e-12);
+    assert_float_equal(v.v[MHV_STAT_DISTANCE], (0.5 + 0.5) / 2, 1e-12);
+    assert_float_equal(v.v[MHV_STAT_FIRST], 0.25, 1e-12);
+    assert_float_equal(v.v[MHV_STAT_SEP], 0.5, 1e-12);
+    assert_true(v.has[MHV_STAT_ENTROPY] && v.has[MHV_STAT_DISTANCE] && v.has[MHV_STAT_SEP]);
+    assert_false(v.has[MHV_STAT_PREV] || v.has[MHV_STAT_NEXT] || v.has[MHV_STAT_SELF]);
+    /* a square cross map measures distance as a square one does */
+    float id[N * N];
+    identity(id, N);
+    id[1 * N + 1] = 0, id[1 * N + 3] = 1;
+    mhv_stat_values a, b;
+    mhv_stats_head_cross(id, N, N, NULL, &a);
+    mhv_stats_head(id, N, NULL, &b);
+    assert_float_equal(a.v[MHV_STAT_DISTANCE], b.v[MHV_STAT_DISTANCE], 1e-12);
+    assert_false(a.has[MHV_STAT_SEP]);
+}
+
 static void test_uniform_and_previous(void **state)
 {
     (void)state;
@@ -373,6 +399,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_identity),
+        cmocka_unit_test(test_cross),
         cmocka_unit_test(test_uniform_and_previous),
         cmocka_unit_test(test_kinds),
         cmocka_unit_test(test_merge_exact),

@@ -72,6 +72,42 @@ void mhv_stats_head_rows(const float *w, int n, const int *rows, int nrows,
     }
 }
 
+void mhv_stats_head_cross(const float *w, int rows, int cols, const unsigned char *sep,
+                          mhv_stat_values *out)
+{
+    memset(out, 0, sizeof *out);
+    int any_sep = 0;
+    for (int j = 0; sep && j < cols; j++)
+        any_sep |= sep[j];
+    for (int i = 0; i < rows; i++) {
+        const float *row = w + (size_t)i * (size_t)cols;
+        /* the target position i carried onto the source: the diagonal of a rows x cols
+         * rectangle through the cells' centres (i itself when rows == cols) */
+        double diag = ((double)i + 0.5) * (double)cols / (double)rows - 0.5;
+        double h = 0.0, d = 0.0, s = 0.0;
+        for (int j = 0; j < cols; j++) {
+            double p = row[j];
+            if (p > 0.0)
+                h -= p * log2(p);
+            d += p * fabs((double)j - diag);
+            if (sep && sep[j])
+                s += p;
+        }
+        out->v[MHV_STAT_ENTROPY] += h;
+        out->v[MHV_STAT_DISTANCE] += d;
+        out->v[MHV_STAT_FIRST] += row[0];
+        out->v[MHV_STAT_SEP] += s;
+    }
+    static const mhv_stat kept[] = {MHV_STAT_ENTROPY, MHV_STAT_DISTANCE, MHV_STAT_FIRST,
+                                    MHV_STAT_SEP};
+    for (size_t k = 0; k < sizeof kept / sizeof *kept; k++) {
+        mhv_stat s = kept[k];
+        int had = rows > 0 && (s != MHV_STAT_SEP || any_sep);
+        out->has[s] = (unsigned char)had;
+        out->v[s] = had ? out->v[s] / rows : 0.0;
+    }
+}
+
 mhv_status mhv_stats_acc_init(mhv_stats_acc *acc, int num_layers, int num_heads,
                               mhv_error *err)
 {
@@ -132,7 +168,10 @@ mhv_status mhv_stats_acc_add(mhv_stats_acc *acc, const mhv_attn *a, const unsign
         if (h->layer >= acc->num_layers || h->head >= acc->num_heads)
             continue;
         mhv_stat_values v;
-        mhv_stats_head_rows(h->w, a->n, a->row_ids, mhv_attn_nrows(a), sep, &v);
+        if (h->stack == MHV_STACK_CROSS) /* target rows x source columns, every row */
+            mhv_stats_head_cross(h->w, h->rows, h->cols, sep, &v);
+        else
+            mhv_stats_head_rows(h->w, a->n, a->row_ids, mhv_attn_nrows(a), sep, &v);
         size_t c = ((size_t)h->layer * (size_t)acc->num_heads + (size_t)h->head) *
                    MHV_STAT_COUNT;
         for (int s = 0; s < MHV_STAT_COUNT; s++) {
@@ -514,8 +553,9 @@ mhv_status mhv_stats_read_json(const char *path, mhv_stats_acc *acc, char *model
     const cJSON *sj = cJSON_GetObjectItemCaseSensitive(root, "stack");
     if (sj) { /* absent: a model of one stack */
         if (!cJSON_IsString(sj) || (strcmp(sj->valuestring, "encoder") != 0 &&
-                                    strcmp(sj->valuestring, "decoder") != 0)) {
-            st = mhv_fail(err, MHV_EFORMAT, path, "stack is not encoder or decoder");
+                                    strcmp(sj->valuestring, "decoder") != 0 &&
+                                    strcmp(sj->valuestring, "cross") != 0)) {
+            st = mhv_fail(err, MHV_EFORMAT, path, "stack is not encoder, decoder or cross");
             goto done;
         }
         snprintf(acc->stack, sizeof acc->stack, "%s", sj->valuestring);
