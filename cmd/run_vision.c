@@ -31,7 +31,7 @@ static void token_label(const mhv_config *c, int i, char *buf, size_t size)
 
 static void write_json_image(FILE *f, int index, const char *path, const mhv_image *im,
                              const int box[4], const mhv_config *c, const mhv_attn *a,
-                             const char *aggregate)
+                             const char *aggregate, const float *pool)
 {
     int n = a->n, side = c->image_size / c->patch_size;
     fputs(index ? ",\n  {\"path\": " : "\n  {\"path\": ", f);
@@ -61,7 +61,17 @@ static void write_json_image(FILE *f, int index, const char *path, const mhv_ima
         }
         fputs("]}", f);
     }
-    fputs("]}", f);
+    fputs("]", f);
+    if (pool) { /* the attention-pooling head: its probe's row over the tokens, per head */
+        fputs(",\n   \"pool\": [", f);
+        for (int h = 0; h < c->num_heads; h++) {
+            fprintf(f, "%s\n    {\"head\": %d, \"weights\": ", h ? "," : "", h);
+            mhv_jsonw_floats(f, pool + (size_t)h * (size_t)n, (size_t)n);
+            fputs("}", f);
+        }
+        fputs("]", f);
+    }
+    fputs("}", f);
 }
 
 /* The token names of a model's image, one allocation (names[i] into it). */
@@ -101,7 +111,9 @@ static mhv_status image_figures(const run_vis_opts *o, run_figs *rf, const mhv_r
     for (int k = 0; !st && k < a->count; k++) {
         const mhv_head_attn *h = &a->heads[k];
         mhv_scene sc;
-        if (o->aggregate)
+        if (im->query < 0)
+            snprintf(base, sizeof base, "pool-H%02d", h->head);
+        else if (o->aggregate)
             snprintf(base, sizeof base, "L%02d-%s", h->layer, mhv_agg_name(o->agg));
         else
             snprintf(base, sizeof base, "L%02d-H%02d", h->layer, h->head);
@@ -114,7 +126,10 @@ static mhv_status image_figures(const run_vis_opts *o, run_figs *rf, const mhv_r
         if (k && a->heads[k].layer == a->heads[k - 1].layer)
             continue;
         mhv_scene sc;
-        snprintf(base, sizeof base, "L%02d", a->heads[k].layer);
+        if (im->query < 0)
+            snprintf(base, sizeof base, "pool");
+        else
+            snprintf(base, sizeof base, "L%02d", a->heads[k].layer);
         if ((st = mhv_render_overlay_layer(rp, rf->fs, in, im, a, a->heads[k].layer, &sc, err)))
             break;
         st = mhv_figures_emit(dir, base, fo->formats, rp, rf->fs, &sc, &rf->written, err);
@@ -163,10 +178,18 @@ mhv_status run_vision(const run_vis_opts *o, mhv_model *m, mhv_forward_ctx *fc, 
     if (o->query_patch && (o->query_r >= side || o->query_c >= side))
         return mhv_fail(err, MHV_EUSAGE, "", "--query %d,%d is outside the %dx%d patch grid",
                         o->query_r, o->query_c, side, side);
-    if (overlays && !o->query_patch && c->vision_extra == 0)
+    /* a model without [CLS] but with a pooling head (SigLIP) draws its probe by default */
+    int pool = o->query_pool || (!o->query_patch && c->vision_extra == 0 && m->pool_q.data);
+    if (pool && !m->pool_q.data)
+        return mhv_fail(err, MHV_EUSAGE, "", "--query pool: %s has no attention-pooling head",
+                        c->arch);
+    if (pool && o->aggregate)
+        return mhv_fail(err, MHV_EUSAGE, "", "--query pool draws the pooling head, not "
+                        "--aggregate views");
+    if (overlays && !pool && !o->query_patch && c->vision_extra == 0)
         return mhv_fail(err, MHV_EUSAGE, "", "%s has no [CLS] token: give --query ROW,COL (a "
                         "patch) for the overlays, or --view matrix", c->arch);
-    int query = o->query_patch ? c->vision_extra + o->query_r * side + o->query_c : 0;
+    int query = pool ? -1 : o->query_patch ? c->vision_extra + o->query_r * side + o->query_c : 0;
     /* the overlays' colours default to each picture's own range: a query's weights spread
      * over hundreds of patches are invisible on 0..1 */
     mhv_render_params rp = fo->render;
@@ -220,9 +243,13 @@ mhv_status run_vision(const run_vis_opts *o, mhv_model *m, mhv_forward_ctx *fc, 
     }
     float *px = malloc((size_t)c->num_channels * S * S * sizeof *px);
     uint8_t *picture = malloc((size_t)S * S * 3);
-    if (!px || !picture) {
+    float *pool_w = pool ? malloc((size_t)c->num_heads * (size_t)n * sizeof *pool_w) : NULL;
+    mhv_head_attn *pool_heads = pool ? calloc((size_t)c->num_heads, sizeof *pool_heads) : NULL;
+    if (!px || !picture || (pool && (!pool_w || !pool_heads))) {
         free(px);
         free(picture);
+        free(pool_w);
+        free(pool_heads);
         st = mhv_fail(err, MHV_ENOMEM, "", "out of memory");
         goto fail;
     }
@@ -235,7 +262,7 @@ mhv_status run_vision(const run_vis_opts *o, mhv_model *m, mhv_forward_ctx *fc, 
         if ((st = mhv_image_read_png(img_path, &im, err)))
             break;
         st = mhv_preprocess_run(&pp, &im, S, S, px, box, img_path, err);
-        mhv_forward_opts fwo = {.pixels = px};
+        mhv_forward_opts fwo = {.pixels = px, .pool_attn = pool_w};
         if (!st)
             st = mhv_forward_run_opts(fc, m, NULL, NULL, n, &sel, &fwo, &a, err);
         if (!st && (st = mhv_attn_check_finite(&a, err)))
@@ -259,7 +286,7 @@ mhv_status run_vision(const run_vis_opts *o, mhv_model *m, mhv_forward_ctx *fc, 
         }
         if (fo->json)
             write_json_image(json.f, i, img_path, &im, box, c, &a,
-                             o->aggregate ? mhv_agg_name(o->agg) : NULL);
+                             o->aggregate ? mhv_agg_name(o->agg) : NULL, pool_w);
         if (fo->formats) {
             char dir[4400];
             if (i)
@@ -276,7 +303,13 @@ mhv_status run_vision(const run_vis_opts *o, mhv_model *m, mhv_forward_ctx *fc, 
             };
             mhv_overlay_input oin = {picture, S, side, c->patch_size, c->vision_extra,
                                      (const char *const *)tk.names, query};
-            st = image_figures(o, &rf, &rp, dir, &fin, &oin, &a, err);
+            /* the pooling head's heads as one-row maps, drawn in place of the layers' */
+            mhv_attn pa = {.n = n, .count = c->num_heads, .heads = pool_heads};
+            for (int h = 0; pool && h < c->num_heads; h++)
+                pool_heads[h] = (mhv_head_attn){.layer = c->num_layers, .head = h,
+                                                .w = pool_w + (size_t)h * (size_t)n,
+                                                .rows = 1, .cols = n};
+            st = image_figures(o, &rf, &rp, dir, &fin, &oin, pool && overlays ? &pa : &a, err);
         }
         mhv_attn_free(&a);
         mhv_image_free(&im);
@@ -285,6 +318,8 @@ mhv_status run_vision(const run_vis_opts *o, mhv_model *m, mhv_forward_ctx *fc, 
     }
     free(px);
     free(picture);
+    free(pool_w);
+    free(pool_heads);
     if (st)
         goto fail;
     if (fo->json) {

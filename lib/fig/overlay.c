@@ -90,11 +90,26 @@ static void query_frame(mhv_scene *s, const mhv_overlay_input *im, float x0, flo
     }
 }
 
+static const char POOL_NAME[] = "the pooling probe";
+
+static const char *query_name(const mhv_overlay_input *im)
+{
+    return im->query < 0 ? POOL_NAME : im->names[im->query];
+}
+
+/* The drawn row of h: the query's, or the pooling probe's only row. */
+static const float *row_of(const mhv_overlay_input *im, const mhv_fig_input *in,
+                           const mhv_head_attn *h)
+{
+    return im->query < 0 ? h->w : h->w + (size_t)im->query * (size_t)in->n;
+}
+
 /* "query [CLS]; on [CLS] 0.12, [DIST] 0.03": the row's weights off the picture. */
 static void off_picture_note(const mhv_overlay_input *im, const float *row, char *buf,
                              size_t size)
 {
-    size_t len = (size_t)snprintf(buf, size, "query %s", im->names[im->query]);
+    size_t len = (size_t)snprintf(buf, size, im->query < 0 ? "query: %s" : "query %s",
+                                  query_name(im));
     for (int i = 0; i < im->extra && len < size; i++)
         len += (size_t)snprintf(buf + len, size - len, "%s %s %.3f", i ? "," : "; weight on",
                                 im->names[i], (double)row[i]);
@@ -105,7 +120,7 @@ mhv_status mhv_render_overlay(const mhv_render_params *p, mhv_fontset *fs,
                               const mhv_head_attn *h, mhv_scene *out, mhv_error *err)
 {
     mhv_scene_init(out, 0, 0);
-    const float *row = h->w + (size_t)im->query * (size_t)in->n;
+    const float *row = row_of(im, in, h);
     float top = patch_max(im, row);
     /* actual weights on the bar, unless they are too small for its ticks (0.01 apart) */
     int fixed = p->scale == MHV_SCALE_FIXED, relative = !fixed && top < 0.01f;
@@ -122,7 +137,11 @@ mhv_status mhv_render_overlay(const mhv_render_params *p, mhv_fontset *fs,
     mhv_font_vmetrics(fs, tpx, &ta, &td);
     mhv_font_vmetrics(fs, npx, &na, &nd);
     char dflt[600], note[256];
-    mhv_fig_head_title(in, h, dflt, sizeof dflt);
+    if (im->query < 0)
+        snprintf(dflt, sizeof dflt, "%s \xE2\x80\x94 attention pooling, head %d",
+                 in->model ? in->model : "", h->head);
+    else
+        mhv_fig_head_title(in, h, dflt, sizeof dflt);
     const char *title = mhv_fig_title_of(p, dflt);
     off_picture_note(im, row, note, sizeof note);
     float shown = shown_side(p, im->size, 224), cbw = mhv_fig_cbar_width(p, fs, bar_max, caption);
@@ -148,15 +167,17 @@ mhv_status mhv_render_overlay(const mhv_render_params *p, mhv_fontset *fs,
 
     mhv_fig_meta(out, p, in, title ? title : dflt);
     char buf[32];
-    snprintf(buf, sizeof buf, "%d", h->layer);
-    mhv_scene_meta(out, "Layer", buf);
+    if (im->query >= 0) {
+        snprintf(buf, sizeof buf, "%d", h->layer);
+        mhv_scene_meta(out, "Layer", buf);
+    }
     if (in->aggregate) {
         mhv_scene_meta(out, "Aggregate", in->aggregate);
     } else {
         snprintf(buf, sizeof buf, "%d", h->head);
         mhv_scene_meta(out, "Head", buf);
     }
-    mhv_scene_meta(out, "Query", im->names[im->query]);
+    mhv_scene_meta(out, "Query", query_name(im));
     return mhv_fig_finish(out, err);
 }
 
@@ -203,11 +224,14 @@ mhv_status mhv_render_overlay_layer(const mhv_render_params *p, mhv_fontset *fs,
     mhv_font_vmetrics(fs, ppx, &pa, &pd);
     mhv_font_vmetrics(fs, npx, &na, &nd);
     char dflt[600], note[256];
-    snprintf(dflt, sizeof dflt, "%s \xE2\x80\x94 layer %d, query %s", in->model ? in->model : "",
-             layer, im->names[im->query]);
+    if (im->query < 0)
+        snprintf(dflt, sizeof dflt, "%s \xE2\x80\x94 attention pooling", in->model ? in->model : "");
+    else
+        snprintf(dflt, sizeof dflt, "%s \xE2\x80\x94 layer %d, query %s",
+                 in->model ? in->model : "", layer, query_name(im));
     const char *title = mhv_fig_title_of(p, dflt);
     snprintf(note, sizeof note, "each picture: the attention of %s over the patches%s",
-             im->names[im->query], fixed ? "" : ", over 0..its largest weight (in its caption)");
+             query_name(im), fixed ? "" : ", over 0..its largest weight (in its caption)");
     float shown = shown_side(p, im->size, 160), ptitle = pa + pd + 4 * k;
     int cols = grid_cols(cnt), rows = (cnt + cols - 1) / cols;
     float top = m + (title ? ta + td + 8 * k : 0);
@@ -228,7 +252,7 @@ mhv_status mhv_render_overlay_layer(const mhv_render_params *p, mhv_fontset *fs,
         text(out, MHV_ROLE_TITLE, m, m + ta, tpx, mhv_fig_ink, title);
     for (int q = 0; q < cnt; q++) {
         const mhv_head_attn *h = &a->heads[first + q];
-        const float *row = h->w + (size_t)im->query * (size_t)in->n;
+        const float *row = row_of(im, in, h);
         float hmax = patch_max(im, row), vmax = fixed ? 1.0f : hmax > 0 ? hmax : 1.0f;
         float x = m + (float)(q % cols) * (shown + gap);
         float y = top + (float)(q / cols) * (ptitle + shown + gap);
@@ -250,7 +274,8 @@ mhv_status mhv_render_overlay_layer(const mhv_render_params *p, mhv_fontset *fs,
     mhv_fig_meta(out, p, in, title ? title : dflt);
     char buf[32];
     snprintf(buf, sizeof buf, "%d", layer);
-    mhv_scene_meta(out, "Layer", buf);
-    mhv_scene_meta(out, "Query", im->names[im->query]);
+    if (im->query >= 0)
+        mhv_scene_meta(out, "Layer", buf);
+    mhv_scene_meta(out, "Query", query_name(im));
     return mhv_fig_finish(out, err);
 }

@@ -19,7 +19,9 @@ typedef struct {
     int grid, patch;            /* grid x grid patches of patch x patch pixels */
     int extra;                  /* tokens before the patches ([CLS], [DIST], registers) */
     const char *const *names;   /* (extra + grid * grid,) token names: [CLS], r3c5 ... */
-    int query;                  /* the token whose attention row is drawn */
+    int query;                  /* the token whose attention row is drawn; -1: the probe of an
+                                 * attention-pooling head (SigLIP), whose "heads" hold its
+                                 * attention as a single row each */
 } mhv_overlay_input;
 
 /* How much of the tint a pixel takes: out = (1 - ALPHA) * picture + ALPHA * colour. */
@@ -30,7 +32,8 @@ typedef struct {
 void mhv_overlay_blend(const mhv_overlay_input *im, mhv_cmap cmap, const float *weights,
                        float vmax, uint8_t *rgb);
 
-/* One head's (or one aggregate view's) figure: the title of in (mhv_render_head's), the
+/* One head's (or one aggregate view's, or a pooling head's) figure: the title of in
+ * (mhv_render_head's; for the pooling probe "attention pooling, head 3"), the
  * tinted picture, the query patch framed, a colourbar (p->scale fixed: 0..1; otherwise
  * 0..the largest patch weight), and a note of the weights on the tokens outside the
  * picture. */

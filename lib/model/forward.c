@@ -209,6 +209,8 @@ mhv_status mhv_forward_run_opts(mhv_forward_ctx *fc, const mhv_model *m, const i
      * the last selected layer's softmax. */
     mhv_capture cap = {.sel = sel, .out = maps, .last = mhv_heads_last_layer(sel),
                        .prow = prow, .vnorm = fc->value_norms};
+    if (opts && opts->pool_attn) /* the pooling head reads the last layer's output */
+        cap.last = c->num_layers - 1, cap.full_last = 1;
     if (cap.vnorm) {
         maps->vnorm_kind = cap.vnorm;
         maps->vnorm = malloc(((size_t)maps->count * (size_t)n + 1) * sizeof *maps->vnorm);
@@ -236,9 +238,11 @@ mhv_status mhv_forward_run_opts(mhv_forward_ctx *fc, const mhv_model *m, const i
     }
     fc->nn.type_ids = type_ids;
     fc->nn.pixels = opts ? opts->pixels : NULL;
+    fc->nn.pool_attn = opts ? opts->pool_attn : NULL;
     st = c->family->forward(&fc->nn, m, ids, n, &cap, NULL, err);
     fc->nn.type_ids = NULL;
     fc->nn.pixels = NULL;
+    fc->nn.pool_attn = NULL;
     free(prow);
     free(head_bufs);
     pthread_mutex_destroy(&sc.lock);

@@ -63,6 +63,10 @@ typedef struct {
     /* Vision models: the image as (num_channels, image_size, image_size) preprocessed
      * pixels (mhv_model_image_tokens gives n; ids are NULL). */
     const float *pixels;
+    /* Vision models with an attention-pooling head (SigLIP's MAP head, mhv_model pool_q):
+     * (num_heads, n) its probe's attention over the final tokens, per head of the pooling
+     * attention; every layer is then run. NULL: not asked. */
+    float *pool_attn;
 } mhv_forward_opts;
 
 /* mhv_forward_run_types under opts (NULL: all rows, no sink). With a sink, out is left empty

@@ -95,6 +95,37 @@ static void vision_embed(mhv_nn *nn, const mhv_model *m, int n, float *x, float 
     }
 }
 
+/* pool(heads, n): the attention of the pooling head's probe over the final tokens x(n, H)
+ * (SigLIP's MAP head): post_layernorm, then each head's softmax of the scaled scores. xb, k
+ * (n, H) and q (H,) are work space. */
+static void pool_attention(mhv_nn *nn, const mhv_model *m, const float *x, int n, float *xb,
+                           float *k, float *q, float *pool)
+{
+    const mhv_config *c = &m->cfg;
+    int H = c->hidden_size, d = c->head_dim;
+    mhv_norm post = {MHV_NORM_LAYER, m->norm_g, m->norm_b, c->layer_norm_eps};
+    mhv_nn_norm(nn, xb, x, &post, n, H);
+    mhv_nn_linear(nn, k, xb, &m->pool_k, m->pool_kb, n, MHV_NN_NO_ACT);
+    mhv_nn_linear(nn, q, m->pool_probe, &m->pool_q, m->pool_qb, 1, MHV_NN_NO_ACT);
+    double scale = 1.0 / sqrt((double)d);
+    for (int h = 0; h < c->num_heads; h++) {
+        float *p = pool + (size_t)h * (size_t)n;
+        double top = -INFINITY, sum = 0;
+        for (int j = 0; j < n; j++) {
+            const float *kj = k + (size_t)j * (size_t)H + (size_t)h * (size_t)d;
+            double s = 0;
+            for (int i = 0; i < d; i++)
+                s += (double)q[h * d + i] * kj[i];
+            p[j] = (float)(s * scale);
+            top = p[j] > top ? p[j] : top;
+        }
+        for (int j = 0; j < n; j++)
+            sum += exp((double)p[j] - top);
+        for (int j = 0; j < n; j++)
+            p[j] = (float)(exp((double)p[j] - top) / sum);
+    }
+}
+
 mhv_status mhv_vision_forward(mhv_nn *nn, const mhv_model *m, const int32_t *ids, int n,
                               mhv_capture *cap, float *logits, mhv_error *err)
 {
@@ -102,6 +133,9 @@ mhv_status mhv_vision_forward(mhv_nn *nn, const mhv_model *m, const int32_t *ids
     const mhv_config *c = &m->cfg;
     if (logits)
         return mhv_fail(err, MHV_EUNSUPPORTED, m->dir, "logits need a decoder model, not %s",
+                        c->arch);
+    if (nn->pool_attn && !m->pool_q.data)
+        return mhv_fail(err, MHV_EUNSUPPORTED, m->dir, "%s has no attention-pooling head",
                         c->arch);
     int H = c->hidden_size, I = c->intermediate_size, E = c->vision_extra;
     int K = c->num_channels * c->patch_size * c->patch_size, np = n - E;
@@ -151,5 +185,7 @@ mhv_status mhv_vision_forward(mhv_nn *nn, const mhv_model *m, const int32_t *ids
             mhv_nn_scale(nn, tmp, ly->scale_ffn, n, H);
         mhv_nn_add(nn, x, tmp, n, H);
     }
+    if (nn->pool_attn)
+        pool_attention(nn, m, x, n, xb, k, q, nn->pool_attn);
     return MHV_OK;
 }

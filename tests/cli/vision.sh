@@ -50,7 +50,7 @@ expect_fail "no-resize wrong size" 2 "the model takes 16x16" -- \
     "$MHAVIZ" run --model "$VIT" --no-resize --format json --out "$TMP/out" "$TMP/in/a.png"
 expect_fail "query outside the grid" 2 "outside the 4x4 patch grid" -- \
     "$MHAVIZ" run --model "$VIT" --query 4,0 --out "$TMP/out" "$TMP/in/b.png"
-expect_fail "query not a patch" 2 "--query 'x' is not cls or ROW,COL" -- \
+expect_fail "query not a patch" 2 "--query 'x' is not cls, pool or ROW,COL" -- \
     "$MHAVIZ" run --model "$VIT" --query x --out "$TMP/out" "$TMP/in/b.png"
 printf 'not a png' >"$TMP/in/bad.png"
 expect_fail "not a PNG" 1 "bad.png: not a PNG image" -- \
@@ -124,8 +124,18 @@ check "registers: tokens [CLS] [REG0] [REG1] [REG2] r0c0 .. r3c3" "perl -MJSON::
     exit !(@\$t == 20 && join(q( ), @\$t[0..4]) eq q([CLS] [REG0] [REG1] [REG2] r0c0) && \$i->{grid}{extra_tokens} == 4)' <$TMP/reg/b.json"
 w=$(perl -MJSON::PP -e 'local $/; my $j = decode_json(<STDIN>); printf "%.3f", $j->{images}[0]{attentions}[0]{weights}[0][3]' <"$TMP/reg/b.json")
 check "registers: the overlay notes [REG2]'s weight ($w)" "grep -qF '[REG2] $w</text>' $TMP/reg/b/L00-H01.svg"
-expect_fail "siglip has no [CLS] to draw" 2 "has no [CLS] token: give --query ROW,COL" -- \
-    "$MHAVIZ" run --model tests/fixtures/fam-siglip-vision-bf16 --out "$TMP/out" "$TMP/in/b.png"
+# SigLIP: no [CLS]; its attention-pooling head's probe is the default query (--query pool)
+SIG=tests/fixtures/fam-siglip-vision-bf16
+"$MHAVIZ" run --model "$SIG" --format png,json --heads 0:0 --out "$TMP/sig" "$TMP/in/b.png" 2>"$TMP/stderr"
+check "siglip: the pooling head's figures by default" "[ $? = 0 ] && [ ! -s $TMP/stderr ] && [ \"\$(ls $TMP/sig/b | tr '\\n' ' ')\" = 'pool-H00.png pool-H01.png pool-H02.png pool-H03.png pool.png ' ]"
+check "siglip: json pool rows, one per head, sum to one over the 16 patches" "perl -MJSON::PP -e 'local \$/; my \$j = decode_json(<STDIN>);
+    my \$p = \$j->{images}[0]{pool}; exit 1 unless @\$p == 4 && \$p->[3]{head} == 3;
+    for my \$h (@\$p) { my \$w = \$h->{weights}; exit 2 unless @\$w == 16; my \$s = 0; \$s += \$_ for @\$w; exit 3 if abs(\$s - 1) > 1e-5 }
+    exit 4 unless @{\$j->{images}[0]{attentions}} == 1' <$TMP/sig/b.json"
+"$MHAVIZ" run --model "$SIG" --query 1,1 --heads 1:0 --out "$TMP/sig2" "$TMP/in/b.png"
+check "siglip: --query ROW,COL draws the layers' heads" "[ \"\$(ls $TMP/sig2/b | tr '\\n' ' ')\" = 'L01-H00.png L01.png ' ]"
+expect_fail "--query pool without a pooling head" 2 "--query pool: vit has no attention-pooling head" -- \
+    "$MHAVIZ" run --model "$VIT" --query pool --out "$TMP/out" "$TMP/in/b.png"
 expect_fail "lines view on a vision model" 2 "--view lines is for text models" -- \
     "$MHAVIZ" run --model "$VIT" --view lines --out "$TMP/out" "$TMP/in/b.png"
 finish

@@ -33,6 +33,18 @@ def run(model, px):
     return torch.stack([a[0] for a in out.attentions])
 
 
+def run_pool(model, px):
+    """The attention of SigLIP's pooling head (its probe over the post-LayerNorm tokens), per
+    head: (heads, tokens). transformers does not return it; its nn.MultiheadAttention does."""
+    with torch.no_grad():
+        out = model(pixel_values=px.to(model.dtype))
+        head = getattr(model, "vision_model", model).head
+        probe = head.probe.repeat(out.last_hidden_state.shape[0], 1, 1)
+        _, w = head.attention(probe, out.last_hidden_state, out.last_hidden_state,
+                              need_weights=True, average_attn_weights=False)
+    return w[0, :, 0, :]
+
+
 def hub_names(path):
     """transformers 5 names -> the names of ViT checkpoints on the hub."""
     f = os.path.join(path, "model.safetensors")
@@ -54,7 +66,7 @@ def hub_names(path):
 ONLY = sys.argv[1:]
 
 
-def make(name, cls, config, seed, note, dtype=torch.float32, post=None):
+def make(name, cls, config, seed, note, dtype=torch.float32, post=None, pool=False):
     if ONLY and name not in ONLY:
         return
     path = os.path.join(fg.FIXTURES, name)
@@ -80,15 +92,22 @@ def make(name, cls, config, seed, note, dtype=torch.float32, post=None):
         if post:
             assert (run(before, px.double()) - a64).abs().max().item() < 1e-12, "hub names load differently"
         worst = max(worst, (a32.double() - a64).abs().max().item())
-        items.append((px[0], a64))
+        p64 = None
+        if pool:
+            p64 = run_pool(r64, px.double())
+            worst = max(worst, (run_pool(ref, px).double() - p64).abs().max().item())
+        items.append((px[0], a64, p64))
     tol = max(1e-5, 1.25 * worst)
     parts = ['{"fixture": %s,' % json.dumps(name), ' "source": %s,' % json.dumps(fg.SOURCE),
              ' "class": %s,' % json.dumps(cls.__name__), ' "note": %s,' % json.dumps(note),
              ' "fp32_vs_fp64": %.3g,' % worst, ' "tolerance": %.3g,' % tol, ' "sentences": [']
     sents = []
-    for px, att in items:
-        sents.append('  {"pixels": %s,\n   "attentions": %s}' % (fg._dump(px.tolist(), 3),
-                                                             fg._dump(att.tolist(), 4)))
+    for px, att, p64 in items:
+        extra = ""
+        if p64 is not None:
+            extra = ',\n   "pool_attentions": %s' % fg._dump(p64.tolist(), 2)
+        sents.append('  {"pixels": %s,\n   "attentions": %s%s}' % (fg._dump(px.tolist(), 3),
+                                                               fg._dump(att.tolist(), 4), extra))
     parts.append(",\n".join(sents))
     parts.append(" ]}")
     with open(os.path.join(fg.GOLDENS, name + ".json"), "w") as f:
@@ -112,7 +131,8 @@ from transformers import (CLIPConfig, CLIPModel, CLIPVisionConfig, CLIPVisionMod
 make("fam-clip-vision-f32", CLIPVisionModel, CLIPVisionConfig(**SMALL, intermediate_size=48), 55,
      "CLIPVisionModel: class embedding, pre-LayerNorm, QuickGELU")
 make("fam-siglip-vision-bf16", SiglipVisionModel, SiglipVisionConfig(**SMALL, intermediate_size=48),
-     56, "SiglipVisionModel: no [CLS], patch bias, tanh GELU, BF16", dtype=torch.bfloat16)
+     56, "SiglipVisionModel: no [CLS], patch bias, tanh GELU, BF16; pool_attentions: its "
+     "attention-pooling head's probe over the patches", dtype=torch.bfloat16, pool=True)
 
 
 class CLIPVision(CLIPModel):
