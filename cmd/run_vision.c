@@ -138,7 +138,7 @@ static mhv_status image_figures(const run_vis_opts *o, run_figs *rf, const mhv_r
     return st;
 }
 
-/* The image paths: the file itself when it is a .png, else its lines (a relative path
+/* The image paths: the file itself when it is an image, else its lines (a relative path
  * that does not exist as given is tried beside the list file). */
 static mhv_status image_path(const char *list, const mhv_sentence *s, char *buf, size_t size)
 {
@@ -153,10 +153,12 @@ static mhv_status image_path(const char *list, const mhv_sentence *s, char *buf,
     return MHV_OK;
 }
 
-static int is_png_name(const char *p)
+/* An image given directly rather than a list of them: .png, .jpg, .jpeg. */
+static int is_image_name(const char *p)
 {
     size_t n = strlen(p);
-    return n > 4 && strcasecmp(p + n - 4, ".png") == 0;
+    return (n > 4 && (strcasecmp(p + n - 4, ".png") == 0 || strcasecmp(p + n - 4, ".jpg") == 0)) ||
+           (n > 5 && strcasecmp(p + n - 5, ".jpeg") == 0);
 }
 
 mhv_status run_vision(const run_vis_opts *o, mhv_model *m, mhv_forward_ctx *fc, mhv_error *err)
@@ -212,7 +214,7 @@ mhv_status run_vision(const run_vis_opts *o, mhv_model *m, mhv_forward_ctx *fc, 
         goto done_figs;
     if (o->no_resize)
         pp.do_resize = 0, pp.do_center_crop = 0;
-    if (is_png_name(o->file)) {
+    if (is_image_name(o->file)) {
         static char one[4096];
         snprintf(one, sizeof one, "%s", o->file);
         in.n = 1;
@@ -259,7 +261,7 @@ mhv_status run_vision(const run_vis_opts *o, mhv_model *m, mhv_forward_ctx *fc, 
         mhv_image im;
         int box[4];
         mhv_attn a;
-        if ((st = mhv_image_read_png(img_path, &im, err)))
+        if ((st = mhv_image_read(img_path, &im, err)))
             break;
         st = mhv_preprocess_run(&pp, &im, S, S, px, box, img_path, err);
         mhv_forward_opts fwo = {.pixels = px, .pool_attn = pool_w};

@@ -53,8 +53,19 @@ expect_fail "query outside the grid" 2 "outside the 4x4 patch grid" -- \
 expect_fail "query not a patch" 2 "--query 'x' is not cls, pool or ROW,COL" -- \
     "$MHAVIZ" run --model "$VIT" --query x --out "$TMP/out" "$TMP/in/b.png"
 printf 'not a png' >"$TMP/in/bad.png"
-expect_fail "not a PNG" 1 "bad.png: not a PNG image" -- \
+expect_fail "not an image" 1 "bad.png: not a PNG or JPEG image" -- \
     "$MHAVIZ" run --model "$VIT" --out "$TMP/out" "$TMP/in/bad.png"
+# JPEG: given directly or in a list; a damaged one is one line naming it
+cp tests/fixtures/images/jpeg/baseline-420.jpg "$TMP/in/c.jpg"
+"$MHAVIZ" run --model "$VIT" --format json --out "$TMP/jpg" "$TMP/in/c.jpg" 2>"$TMP/stderr"
+check "a .jpg runs like a .png" "[ $? = 0 ] && [ ! -s $TMP/stderr ] && perl -MJSON::PP -e 'local \$/; my \$j = decode_json(<STDIN>);
+    my \$i = \$j->{images}[0]; exit !(\$i->{width} == 37 && \$i->{height} == 23)' <$TMP/jpg/c.json"
+printf 'a.png\nc.jpg\n' >"$TMP/in/mixed.txt"
+"$MHAVIZ" run --model "$VIT" --format json --out "$TMP/mixed" "$TMP/in/mixed.txt"
+check "a list of PNG and JPEG images" "[ \$(perl -MJSON::PP -e 'local \$/; print scalar @{decode_json(<STDIN>)->{images}}' <$TMP/mixed/mixed.json) = 2 ]"
+head -c 700 tests/fixtures/images/jpeg/baseline-420.jpg >"$TMP/in/cut.jpg"
+expect_fail "a JPEG cut short" 1 "cut.jpg: damaged JPEG: the file ends early" -- \
+    "$MHAVIZ" run --model "$VIT" --format json,png --out "$TMP/out" "$TMP/in/cut.jpg"
 printf 'a.png\nmissing.png\n' >"$TMP/in/list2.txt"
 expect_fail "missing image, nothing left" 1 "missing.png" -- \
     "$MHAVIZ" run --model "$VIT" --format json,png --out "$TMP/out" "$TMP/in/list2.txt"
