@@ -760,10 +760,15 @@ int cmd_rank(int argc, char **argv)
             used++;
             continue;
         }
+        /* only the --from word's query rows are kept: what the score reads */
+        int from_rows[64], nfrom = r[1] - r[0] <= 64 ? r[1] - r[0] : 0;
+        for (int q = 0; q < nfrom; q++)
+            from_rows[q] = r[0] + q;
+        mhv_forward_opts fo = {.rows = nfrom ? from_rows : NULL, .nrows = nfrom};
         mhv_attn attn;
-        if ((st = mhv_forward_run_types(fc, job.m, job.encs[i].ids,
-                                        cli_type_ids(job.m, &job.encs[i]), job.encs[i].n,
-                                        &job.sel, &attn, &err))) {
+        if ((st = mhv_forward_run_opts(fc, job.m, job.encs[i].ids,
+                                       cli_type_ids(job.m, &job.encs[i]), job.encs[i].n,
+                                       &job.sel, &fo, &attn, &err))) {
             cli_progress("rank", job.in.n, job.in.n, 1);
             cli_fail_line(&err, st, &job.in, i);
             goto done;

@@ -54,12 +54,14 @@ static const char run_usage[] =
     "                   safetensors (one tensor attn.L05 [heads, rows, tokens] per layer,\n"
     "                   written head by head: long inputs in bounded memory)\n"
     "  --rows SPEC      keep only some query rows: comma list of last, -K (the last K), I,\n"
-    "                   A:B (A..B-1), word:W (json and safetensors)\n"
+    "                   A:B (A..B-1), word:W (json, safetensors, figures: rows x tokens;\n"
+    "                   --aggregate: of the kept rows; not html yet)\n"
     "  --dtype TYPE     safetensors element type: f32 (default, exact), f16 or bf16\n"
     "  --window A:B     figures of tokens A..B-1 only (queries and keys), at full size\n"
     "  --max-pixels P   figures of long sentences pooled: blocks of tokens become one cell\n"
     "                   so a map is at most P pixels wide; numbered every few blocks\n"
-    "  --pool max|mean  how --max-pixels pools a block (default max; said in the figure)\n"
+    "  --pool max|mean  how --max-pixels pools a block (default max; said in the figure's\n"
+    "                   corner); with --rows only the keys are pooled\n"
     "  --max-memory SIZE  refuse, before running, a sentence whose weights, activations\n"
     "                   and attention maps would need more (e.g. 20G, 512M; default: the\n"
     "                   available memory; 0: no limit)\n"
@@ -202,6 +204,13 @@ static void fmt_bytes(char *buf, size_t size, uint64_t b)
         snprintf(buf, size, "%.1f KiB", (double)b / 1024);
 }
 
+/* --rows with --aggregate rollout or flow: a row of a product of layers needs every row of
+ * the layers below, so the forward pass keeps every row and the rows are cut afterwards. */
+static int agg_every_row(const run_opts *o)
+{
+    return o->rows && o->aggregate && o->agg != MHV_AGG_MEAN;
+}
+
 /* Whether sentence i fits in limit bytes (0: no limit), refused with the numbers otherwise. */
 static mhv_status check_memory(mhv_forward_ctx *fc, const mhv_model *m, const mhv_input *in,
                                int i, const mhv_encoding *enc, const mhv_heads *sel,
@@ -211,7 +220,7 @@ static mhv_status check_memory(mhv_forward_ctx *fc, const mhv_model *m, const mh
         return MHV_OK;
     int *rows = NULL, nrows = 0;
     mhv_status st = MHV_OK;
-    if (o->rows)
+    if (o->rows && !agg_every_row(o))
         st = mhv_rows_resolve(o->rows, in->s[i].text, in->s[i].len, enc, &rows, &nrows, err);
     mhv_forward_opts fo = {.rows = rows, .nrows = nrows,
                            .head_sink = stream ? st_head_sink : NULL};
@@ -426,9 +435,12 @@ static int parse(int argc, char **argv, run_opts *o)
         return frc;
     if ((o->win1 || o->max_pixels) && o->fig.render.view == MHV_VIEW_ROW)
         return cli_usage_error("run", "--window and --max-pixels draw maps, not --view row");
-    if (o->rows && (o->fig.formats || o->fig.html || o->aggregate))
-        return cli_usage_error("run", "--rows works with --format json and safetensors only "
-                               "(figures, html and --aggregate draw every row)");
+    if (o->rows && o->fig.html)
+        return cli_usage_error("run", "--rows does not work with --format html yet (the page "
+                               "draws every row)");
+    if (o->rows && o->fig.formats && o->fig.render.view != MHV_VIEW_MATRIX)
+        return cli_usage_error("run", "--rows draws the matrix view only (not --view %s)",
+                               o->fig.render.view == MHV_VIEW_LINES ? "lines" : "row");
     if (optind != argc - 1)
         return cli_usage_error("run", optind >= argc ? "no input FILE given"
                                                      : "exactly one input FILE expected");
@@ -511,6 +523,7 @@ static mhv_status zoomed_figs(run_figs *figs, const char *stage, const char *ste
     const mhv_sentence *s = &in->s[i];
     if (!o->win1 && !o->max_pixels)
         return run_figs_sentence(figs, stage, stem, i, s, enc, a, err);
+    figs->row_enc = enc; /* kept rows keep their own labels in a window or pooled map */
     int t0 = 0, t1 = a->n;
     mhv_attn wa = {0}, pa = {0};
     mhv_encoding we = {0}, pe = {0};
@@ -522,11 +535,17 @@ static mhv_status zoomed_figs(run_figs *figs, const char *stage, const char *ste
         if (t0 >= t1)
             return mhv_fail(err, MHV_EINPUT, in->name, "line %d: --window %d:%d is past its %d "
                             "tokens", s->line, o->win0, o->win1, a->n);
-        if ((st = mhv_zoom_window(a, enc, t0, t1, &wa, &we, err)))
+        if ((st = mhv_zoom_window(a, enc, t0, t1, &wa, &we, err))) {
+            figs->row_enc = NULL;
+            if (st == MHV_EUSAGE && a->row_ids) /* no kept row in the window */
+                return mhv_fail(err, MHV_EINPUT, in->name, "line %d: no --rows row lies in "
+                                "--window %d:%d", s->line, o->win0, o->win1);
             return st;
+        }
         da = &wa, de = &we;
+        figs->key0 = t0, figs->key_block = 1;
     }
-    char *note = NULL;
+    char *note = NULL, corner[128];
     mhv_sentence ds = *s;
     int m0 = t1 - t0, b = 1;
     if (o->max_pixels) { /* the smallest block whose pooled map fits */
@@ -542,6 +561,16 @@ static mhv_status zoomed_figs(run_figs *figs, const char *stage, const char *ste
         if ((st = mhv_zoom_pool(da, b, o->pool, t0, every, &pa, &pe, err)))
             goto done;
         da = &pa, de = &pe;
+        figs->key0 = t0, figs->key_block = b;
+        /* said in the figure's corner too */
+        const char *how = o->pool == MHV_POOL_MAX ? "max" : "mean";
+        if (a->row_ids) /* the kept rows stay rows */
+            snprintf(corner, sizeof corner, "keys pooled in %d-token blocks: %s (tokens %d-%d)",
+                     b, how, t0, t1 - 1);
+        else
+            snprintf(corner, sizeof corner, "pooled %dx%d-token blocks: %s (tokens %d-%d)", b,
+                     b, how, t0, t1 - 1);
+        figs->corner = corner;
         /* said in the figure: the sentence line starts with it */
         size_t cap = s->len + 128;
         if (!(note = malloc(cap))) {
@@ -556,6 +585,7 @@ static mhv_status zoomed_figs(run_figs *figs, const char *stage, const char *ste
     }
     st = run_figs_sentence(figs, stage, stem, i, &ds, de, da, err);
 done:
+    figs->row_enc = NULL, figs->corner = NULL, figs->key0 = figs->key_block = 0;
     free(note);
     mhv_attn_free(&wa), mhv_attn_free(&pa);
     mhv_encoding_free(&we), mhv_encoding_free(&pe);
@@ -626,6 +656,8 @@ static mhv_status write_outputs(mhv_forward_ctx *fc, const mhv_model *m, const m
             goto fail_out;
         }
         mhv_forward_opts fo = {.rows = rows, .nrows = nrows};
+        if (agg_every_row(o))
+            fo.rows = NULL, fo.nrows = 0;
         st_file sf = {0};
         if (o->safetensors && (st = st_open(&sf, od.stage, stem, i, m, sel, rows, nrows, o,
                                             &in->s[i], &encs[i], tok, err))) {
@@ -636,7 +668,8 @@ static mhv_status write_outputs(mhv_forward_ctx *fc, const mhv_model *m, const m
             fo.head_sink = st_head_sink, fo.sink_ctx = &sf, sf.rows = rows;
         st = mhv_forward_run_opts(fc, m, encs[i].ids, cli_type_ids(m, &encs[i]), encs[i].n, sel,
                                   &fo, &attn, err);
-        free(rows);
+        if (!agg_every_row(o))
+            free(rows), rows = NULL;
         if (!st && !stream)
             st = mhv_attn_check_finite(&attn, err);
         float *norms = NULL; /* (count, rows, n) --weighting's products, for the JSON */
@@ -651,6 +684,7 @@ static mhv_status write_outputs(mhv_forward_ctx *fc, const mhv_model *m, const m
             st = st_close(&sf, st, err);
         }
         if (st) {
+            free(rows);
             free(norms);
             mhv_attn_free(&attn); /* a no-op when nothing is held */
             goto fail_out;
@@ -660,6 +694,22 @@ static mhv_status write_outputs(mhv_forward_ctx *fc, const mhv_model *m, const m
         if (o->aggregate) {
             mhv_attn agg;
             st = mhv_aggregate(&attn, m->cfg.num_layers, m->cfg.num_heads, o->agg, &agg, err);
+            if (!st && rows) { /* rollout or flow of every row: keep the rows asked for */
+                mhv_attn all = agg, kept;
+                mhv_attn heads;
+                st = mhv_attn_keep_rows(&all, rows, nrows, &kept, err);
+                if (!st)
+                    st = mhv_attn_keep_rows(&attn, rows, nrows, &heads, err);
+                mhv_attn_free(&all);
+                agg = kept;
+                if (!st) {
+                    mhv_attn_free(&attn);
+                    attn = heads;
+                } else if (agg.heads) {
+                    mhv_attn_free(&agg);
+                }
+            }
+            free(rows), rows = NULL;
             if (!st) /* the page shows the heads and their aggregate */
                 st = run_figs_html_sentence(&figs, &in->s[i], &encs[i], &attn, &agg, err);
             mhv_attn_free(&attn);

@@ -220,6 +220,37 @@ static mhv_status fig_input(const run_figs *r, const mhv_sentence *s, const mhv_
     return MHV_OK;
 }
 
+/* The kept rows of attn (attn->row_ids: sentence positions) in `in`: labelled by r->row_enc
+ * (the whole sentence) or enc; *pieces (caller frees) backs in->row_pieces and
+ * in->row_special. */
+static mhv_status fig_rows(const run_figs *r, const mhv_encoding *enc, const mhv_attn *attn,
+                           mhv_fig_input *in, const char ***pieces, mhv_error *err)
+{
+    const mhv_encoding *re = r->row_enc ? r->row_enc : enc;
+    int R = attn->rows;
+    *pieces = malloc((size_t)R * (sizeof **pieces + 1) + 1);
+    if (!*pieces)
+        return mhv_fail(err, MHV_ENOMEM, "", "out of memory");
+    unsigned char *sp = (unsigned char *)(*pieces + R);
+    for (int k = 0; k < R; k++) {
+        int t = attn->row_ids[k];
+        if (t < 0 || t >= re->n) {
+            free(*pieces);
+            *pieces = NULL;
+            return mhv_fail(err, MHV_EUSAGE, "", "kept row %d is past the %d tokens", t, re->n);
+        }
+        (*pieces)[k] = re->pieces[t];
+        sp[k] = r->tok ? (unsigned char)mhv_tok_is_special(r->tok, re->ids[t]) : 0;
+    }
+    in->nrows = R;
+    in->row_ids = attn->row_ids;
+    in->row_pieces = (const char *const *)*pieces;
+    in->row_special = sp;
+    in->key0 = r->key0;
+    in->key_block = r->key_block;
+    return MHV_OK;
+}
+
 /* Draws attn into the directory of sentence `index`: every figure, or with heads_only (or
  * an aggregate) the single-head ones, with hl boxed when not NULL. */
 static mhv_status sentence_figs(run_figs *r, const char *out, const char *stem, int index,
@@ -229,6 +260,10 @@ static mhv_status sentence_figs(run_figs *r, const char *out, const char *stem, 
 {
     if (!r->o->formats)
         return MHV_OK;
+    if (attn->row_ids && attn->rows == 0) { /* --rows matched nothing in this sentence */
+        r->rows_empty++;
+        return MHV_OK;
+    }
     char dir[4096];
     int len = index == 0 ? snprintf(dir, sizeof dir, "%s/%s", out, stem)
                          : snprintf(dir, sizeof dir, "%s/%s-%d", out, stem, index + 1);
@@ -241,21 +276,31 @@ static mhv_status sentence_figs(run_figs *r, const char *out, const char *stem, 
         return st;
     if (hl)
         in.highlight = *hl;
+    const char **row_pieces = NULL;
+    if (attn->row_ids && (st = fig_rows(r, enc, attn, &in, &row_pieces, err))) {
+        free(special);
+        return st;
+    }
     if (r->o->row_word && !hl) { /* run --row WORD: that word's tokens are the rows drawn */
         r->row_sentences++;
         int t0 = 0, t1 = 0;
         if (mhv_rank_find(s->text, s->len, enc, r->o->row_word, 1, MHV_RANK_WORDS, &t0, &t1) < 1 ||
             t0 == t1) {
             r->row_missing++;
+            free(row_pieces);
             free(special);
             return MHV_OK;
         }
         in.highlight = (mhv_highlight){t0, t1, 0, 0, r->o->row_word};
     }
-    st = heads_only ? mhv_figures_write_heads(dir, r->o->formats, &r->o->render,
-                                                         r->fs, &in, attn, &r->written, err)
-                               : mhv_figures_write(dir, r->o->formats, &r->o->render, r->fs,
-                                                   &in, attn, &r->written, err);
+    mhv_render_params rp = r->o->render;
+    if (r->corner)
+        rp.corner = r->corner;
+    st = heads_only ? mhv_figures_write_heads(dir, r->o->formats, &rp, r->fs, &in, attn,
+                                              &r->written, err)
+                    : mhv_figures_write(dir, r->o->formats, &rp, r->fs, &in, attn, &r->written,
+                                        err);
+    free(row_pieces);
     free(special);
     /* "figure too large", "out of memory while laying out": say which sentence */
     size_t dl = strlen(dir);
@@ -403,6 +448,9 @@ void run_figs_end(run_figs *r, int ok)
                 r->o->row_word, r->row_missing, r->row_sentences,
                 r->row_sentences == 1 ? "" : "s", r->row_missing == 1 ? "it" : "them");
     }
+    if (ok && r->rows_empty)
+        cli_say("warning: --rows keeps no row of %d sentence%s: no figures for %s",
+                r->rows_empty, r->rows_empty == 1 ? "" : "s", r->rows_empty == 1 ? "it" : "them");
     if (ok && r->fs && mhv_font_missing_count(r->fs) > 0) {
         /* one line for the whole run, however many figures showed the boxes */
         fputs("mhaviz: warning: no font has", stderr);

@@ -74,6 +74,14 @@ typedef struct {
     mhv_out html;               /* OUT/<stem>.html while it is written */
     int html_open;
     int row_sentences, row_missing; /* run --row: sentences seen, and lacking the word */
+    int rows_empty;                 /* run --rows: sentences where it kept no row */
+    /* Set around run_figs_sentence for a map that is not the sentence's own square (run
+     * --window, --max-pixels, --rows); all 0 otherwise: */
+    const char *corner;             /* drawn in the figures' corner (the pooling) */
+    const mhv_encoding *row_enc;    /* the whole sentence, whose tokens label kept rows
+                                       (attn->row_ids); NULL: enc */
+    int key0, key_block;            /* column j of the maps starts at token key0 +
+                                       j * key_block (mhv_fig_input) */
 } run_figs;
 
 /* Opens the fonts when an image format was asked for. tok may be NULL (ids without a
