@@ -15,6 +15,8 @@ CC ?= cc
 
 DEB_PKGS := pkg-config libcjson-dev libpng-dev libstb-dev libcmocka-dev libonig-dev fonts-wqy-microhei \
             libfontconfig-dev fonts-dejavu-core
+# JPEG images for the vision models (libjpeg-turbo)
+DEB_PKGS += libjpeg62-turbo-dev
 # clang + its fuzzer runtime: `make fuzz`, and the fuzz smoke run at the end of `make test`
 DEB_PKGS += clang libclang-rt-dev
 # xxd turns the HTML explorer's JavaScript and CSS into C (lib/fig/html_app.*)
@@ -39,7 +41,7 @@ else
   $(error BUILD must be release, debug or asan)
 endif
 
-PKGS := libcjson libpng stb oniguruma
+PKGS := libcjson libpng stb oniguruma libjpeg
 # fontconfig finds the label fonts when present; without it well-known paths are searched
 ifeq ($(shell pkg-config --exists fontconfig 2>/dev/null && echo y),y)
   PKGS += fontconfig

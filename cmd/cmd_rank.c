@@ -25,7 +25,8 @@ static const char rank_usage[] =
     "                   [--heads SPEC] [--format table|json] [--truncate] [--substring]\n"
     "                   [--allow-unk] [--weighting attn|norm|norm-out] [--render]\n"
     "                   [--render-format png,svg,pdf] [--out DIR]\n"
-    "                   [--pairs [--stack enc|dec|cross]] FILE\n"
+    "                   [--pairs [--stack enc|dec|cross] [--src-lang CODE] [--tgt-lang CODE]]\n"
+    "                   FILE\n"
     "\n"
     "Ranks the heads by the attention the tokens of WORD (--from) pay to the tokens of\n"
     "WORD (--to), over the sentences of FILE (- for stdin) that contain both. Words are\n"
@@ -74,6 +75,7 @@ static const char rank_usage[] =
     "                   TARGET; ranks the heads of --stack\n"
     "  --stack STACK    cross (default: --from in the target, --to in the source), enc\n"
     "                   (both in the source) or dec (both in the target)\n"
+    "  --src-lang CODE, --tgt-lang CODE   mBART's language codes, as for run\n"
     "  -h, --help       show this help\n";
 
 typedef struct {
@@ -93,6 +95,7 @@ typedef struct {
                          * of the --from word */
     int pairs;          /* --pairs: encoder-decoder sentence pairs */
     mhv_stack stack;    /* --stack, MHV_STACK_SELF when not given */
+    const char *src_lang, *tgt_lang; /* --src-lang, --tgt-lang (mBART) */
 } rank_opts;
 
 static int parse_count(const char *s, int min, int *out)
@@ -126,7 +129,8 @@ static int parse_figure_formats(const char *list)
 }
 
 /* getopt values of the options without a short letter */
-enum { OPT_SUBSTRING = 1000, OPT_ALLOW_UNK, OPT_WEIGHTING, OPT_BY, OPT_PAIRS, OPT_STACK };
+enum { OPT_SUBSTRING = 1000, OPT_ALLOW_UNK, OPT_WEIGHTING, OPT_BY, OPT_PAIRS, OPT_STACK,
+       OPT_SRC_LANG, OPT_TGT_LANG };
 
 static int parse(int argc, char **argv, rank_opts *o)
 {
@@ -144,6 +148,8 @@ static int parse(int argc, char **argv, rank_opts *o)
         {"by", required_argument, 0, OPT_BY},
         {"pairs", no_argument, 0, OPT_PAIRS},
         {"stack", required_argument, 0, OPT_STACK},
+        {"src-lang", required_argument, 0, OPT_SRC_LANG},
+        {"tgt-lang", required_argument, 0, OPT_TGT_LANG},
         RUN_FIG_LONGOPTS,
         {0, 0, 0, 0},
     };
@@ -204,6 +210,8 @@ static int parse(int argc, char **argv, rank_opts *o)
                                        c == 'n' ? "--nth" : "--to-nth", optarg);
             break;
         case OPT_PAIRS: o->pairs = 1; break;
+        case OPT_SRC_LANG: o->src_lang = optarg; break;
+        case OPT_TGT_LANG: o->tgt_lang = optarg; break;
         case OPT_STACK:
             if (strcmp(optarg, "enc") == 0 || strcmp(optarg, "encoder") == 0)
                 o->stack = MHV_STACK_ENCODER;
@@ -255,6 +263,9 @@ static int parse(int argc, char **argv, rank_opts *o)
     o->file = argv[optind];
     if (o->stack != MHV_STACK_SELF && !o->pairs)
         return cli_usage_error("rank", "--stack needs --pairs (an encoder-decoder model)");
+    if ((o->src_lang || o->tgt_lang) && !o->pairs)
+        return cli_usage_error("rank", "--src-lang and --tgt-lang need --pairs (an "
+                               "encoder-decoder model)");
     if (o->pairs && (o->render || o->by_ablation || o->weighting != MHV_WEIGHT_ATTN ||
                      o->truncate || o->allow_unk))
         return cli_usage_error("rank", "--pairs works without --render, --by ablation, "
@@ -676,7 +687,8 @@ int cmd_rank(int argc, char **argv)
         rank_s2s_opts so = {.from = o.from, .to = o.to, .heads = o.heads, .file = o.file,
                             .top = o.top, .nth = o.nth, .to_nth = o.to_nth, .json = o.json,
                             .how = o.substring ? MHV_RANK_SUBSTRING : MHV_RANK_WORDS,
-                            .stack = o.stack ? o.stack : MHV_STACK_CROSS};
+                            .stack = o.stack ? o.stack : MHV_STACK_CROSS,
+                            .src_lang = o.src_lang, .tgt_lang = o.tgt_lang};
         st = rank_seq2seq(&so, job.m, job.tok, &err);
         goto done;
     }
@@ -748,10 +760,15 @@ int cmd_rank(int argc, char **argv)
             used++;
             continue;
         }
+        /* only the --from word's query rows are kept: what the score reads */
+        int from_rows[64], nfrom = r[1] - r[0] <= 64 ? r[1] - r[0] : 0;
+        for (int q = 0; q < nfrom; q++)
+            from_rows[q] = r[0] + q;
+        mhv_forward_opts fo = {.rows = nfrom ? from_rows : NULL, .nrows = nfrom};
         mhv_attn attn;
-        if ((st = mhv_forward_run_types(fc, job.m, job.encs[i].ids,
-                                        cli_type_ids(job.m, &job.encs[i]), job.encs[i].n,
-                                        &job.sel, &attn, &err))) {
+        if ((st = mhv_forward_run_opts(fc, job.m, job.encs[i].ids,
+                                       cli_type_ids(job.m, &job.encs[i]), job.encs[i].n,
+                                       &job.sel, &fo, &attn, &err))) {
             cli_progress("rank", job.in.n, job.in.n, 1);
             cli_fail_line(&err, st, &job.in, i);
             goto done;

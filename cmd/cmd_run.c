@@ -37,7 +37,8 @@ static const char run_usage[] =
     "                  [--threads N] [--aggregate mean|rollout|flow]\n"
     "                  [--weighting attn|norm|norm-out]\n"
     "                  [--pairs | --generate N] [--align-layer L]\n"
-    "                  [--no-resize] [--query cls|ROW,COL] FILE\n"
+    "                  [--src-lang CODE] [--tgt-lang CODE]\n"
+    "                  [--no-resize] [--query cls|pool|ROW,COL] FILE\n"
     "\n"
     "Runs the model on each non-empty line of FILE (- for stdin) and draws the attention\n"
     "of the selected heads: OUT/<stem>/L05-H03.png per head, L05.png per layer, model.png\n"
@@ -53,12 +54,14 @@ static const char run_usage[] =
     "                   safetensors (one tensor attn.L05 [heads, rows, tokens] per layer,\n"
     "                   written head by head: long inputs in bounded memory)\n"
     "  --rows SPEC      keep only some query rows: comma list of last, -K (the last K), I,\n"
-    "                   A:B (A..B-1), word:W (json and safetensors)\n"
+    "                   A:B (A..B-1), word:W (json, safetensors, figures: rows x tokens;\n"
+    "                   --aggregate: of the kept rows; not html yet)\n"
     "  --dtype TYPE     safetensors element type: f32 (default, exact), f16 or bf16\n"
     "  --window A:B     figures of tokens A..B-1 only (queries and keys), at full size\n"
     "  --max-pixels P   figures of long sentences pooled: blocks of tokens become one cell\n"
     "                   so a map is at most P pixels wide; numbered every few blocks\n"
-    "  --pool max|mean  how --max-pixels pools a block (default max; said in the figure)\n"
+    "  --pool max|mean  how --max-pixels pools a block (default max; said in the figure's\n"
+    "                   corner); with --rows only the keys are pooled\n"
     "  --max-memory SIZE  refuse, before running, a sentence whose weights, activations\n"
     "                   and attention maps would need more (e.g. 20G, 512M; default: the\n"
     "                   available memory; 0: no limit)\n"
@@ -66,12 +69,17 @@ static const char run_usage[] =
     "  --pretokenized   lines are vocabulary pieces separated by spaces; nothing added\n"
     "  --ids            lines are token ids separated by spaces; nothing added\n"
     "  --truncate       cut sentences longer than the model's positions instead of failing\n"
-    "  Vision models (vit, deit, dinov2): FILE lists PNG images, one path a line, or is a\n"
-    "  .png; each is preprocessed as preprocessor_config.json says; OUT/<stem>/L05-H03.png\n"
-    "  draws a head's attention from the query token over the image\n"
+    "  Vision models (vit, deit, dinov2, clip, siglip): FILE lists PNG or JPEG images (EXIF\n"
+    "  orientation ignored), one path a line, or is a .png/.jpg itself; each is\n"
+    "  preprocessed as preprocessor_config.json says;\n"
+    "  OUT/<stem>/L05-H03.png draws a head's attention from the query token over the image\n"
+    "  (colourbar over 0..its largest patch weight unless --scale fixed), L05.png the layer's\n"
+    "  heads in a grid; --view matrix: token x token heatmaps (r3c5 labels) instead\n"
     "  --no-resize      take images at the model's size as they are (the exact path)\n"
     "  --query Q        the token whose attention the figures draw: cls (default) or a\n"
-    "                   patch ROW,COL (0-based)\n"
+    "                   patch ROW,COL (0-based); pool: SigLIP's attention-pooling head\n"
+    "                   (its probe over the patches: pool-H03.png, pool.png; json adds\n"
+    "                   \"pool\"), the default for a model with that head and no [CLS]\n"
     "  --threads N      compute threads (default: the number of online CPUs); the results\n"
     "                   are the same bytes whatever N\n"
     "  --colormap NAME  viridis (default), magma, inferno, plasma, cividis, gray\n"
@@ -111,6 +119,10 @@ static const char run_usage[] =
     "  --generate N     encoder-decoder models: lines are sources; the target is the model's\n"
     "                   greedy output, up to N tokens or its end token\n"
     "  --align-layer L  the decoder layer of the alignment figure (default: the last)\n"
+    "  --src-lang CODE, --tgt-lang CODE   mBART's language codes (such as en_XX, ro_RO): the\n"
+    "                   source is TEXT </s> src code, the decoder starts with the target's\n"
+    "                   code (default: tokenizer_config.json's src_lang / tgt_lang, else\n"
+    "                   the tokenizer's code and a decoder_start_token_id that is a code)\n"
     "                   encoder-decoder heads: --heads enc:L:H, dec:L:H, cross:L:H (* too);\n"
     "                   figures E05-H03, D05-H03, X05-H03 and align\n"
     "  -h, --help       show this help\n";
@@ -135,8 +147,9 @@ typedef struct {
     int pairs;             /* --pairs */
     int generate;          /* --generate N */
     int align_layer;       /* --align-layer L, -1: the last */
+    const char *src_lang, *tgt_lang; /* --src-lang, --tgt-lang (mBART) */
     int no_resize;         /* --no-resize (vision models) */
-    const char *query;     /* --query cls|R,C (vision models), or NULL */
+    const char *query;     /* --query cls|pool|R,C (vision models), or NULL */
 } run_opts;
 
 static mhv_status st_head_sink(void *ctx, int layer, int head, const float *w, int rows, int n,
@@ -191,6 +204,13 @@ static void fmt_bytes(char *buf, size_t size, uint64_t b)
         snprintf(buf, size, "%.1f KiB", (double)b / 1024);
 }
 
+/* --rows with --aggregate rollout or flow: a row of a product of layers needs every row of
+ * the layers below, so the forward pass keeps every row and the rows are cut afterwards. */
+static int agg_every_row(const run_opts *o)
+{
+    return o->rows && o->aggregate && o->agg != MHV_AGG_MEAN;
+}
+
 /* Whether sentence i fits in limit bytes (0: no limit), refused with the numbers otherwise. */
 static mhv_status check_memory(mhv_forward_ctx *fc, const mhv_model *m, const mhv_input *in,
                                int i, const mhv_encoding *enc, const mhv_heads *sel,
@@ -200,7 +220,7 @@ static mhv_status check_memory(mhv_forward_ctx *fc, const mhv_model *m, const mh
         return MHV_OK;
     int *rows = NULL, nrows = 0;
     mhv_status st = MHV_OK;
-    if (o->rows)
+    if (o->rows && !agg_every_row(o))
         st = mhv_rows_resolve(o->rows, in->s[i].text, in->s[i].len, enc, &rows, &nrows, err);
     mhv_forward_opts fo = {.rows = rows, .nrows = nrows,
                            .head_sink = stream ? st_head_sink : NULL};
@@ -270,6 +290,7 @@ static int parse(int argc, char **argv, run_opts *o)
         {"weighting", required_argument, 0, 'W'},
         {"pairs", no_argument, 0, 'P'},        {"generate", required_argument, 0, 'G'},
         {"align-layer", required_argument, 0, 'L'},
+        {"src-lang", required_argument, 0, 0x303}, {"tgt-lang", required_argument, 0, 0x304},
         {"no-resize", no_argument, 0, 'N'},    {"query", required_argument, 0, 'Q'},
         {0, 0, 0, 0},
     };
@@ -293,6 +314,8 @@ static int parse(int argc, char **argv, run_opts *o)
             break;
         case 't': o->truncate = 1; break;
         case 'P': o->pairs = 1; break;
+        case 0x303: o->src_lang = optarg; break;
+        case 0x304: o->tgt_lang = optarg; break;
         case 'G':
         case 'L': {
             char *end;
@@ -412,21 +435,27 @@ static int parse(int argc, char **argv, run_opts *o)
         return frc;
     if ((o->win1 || o->max_pixels) && o->fig.render.view == MHV_VIEW_ROW)
         return cli_usage_error("run", "--window and --max-pixels draw maps, not --view row");
-    if (o->rows && (o->fig.formats || o->fig.html || o->aggregate))
-        return cli_usage_error("run", "--rows works with --format json and safetensors only "
-                               "(figures, html and --aggregate draw every row)");
+    if (o->rows && o->fig.html)
+        return cli_usage_error("run", "--rows does not work with --format html yet (the page "
+                               "draws every row)");
+    if (o->rows && o->fig.formats && o->fig.render.view != MHV_VIEW_MATRIX)
+        return cli_usage_error("run", "--rows draws the matrix view only (not --view %s)",
+                               o->fig.render.view == MHV_VIEW_LINES ? "lines" : "row");
     if (optind != argc - 1)
         return cli_usage_error("run", optind >= argc ? "no input FILE given"
                                                      : "exactly one input FILE expected");
     o->file = argv[optind];
     if (o->pairs && o->generate)
         return cli_usage_error("run", "--pairs and --generate exclude each other");
+    if ((o->src_lang || o->tgt_lang) && !o->pairs && !o->generate)
+        return cli_usage_error("run", "--src-lang and --tgt-lang are for encoder-decoder models "
+                               "(with --pairs or --generate)");
     if ((o->pairs || o->generate) &&
-        (o->rows || o->aggregate || o->safetensors || o->fig.html || o->truncate ||
+        (o->rows || o->aggregate || o->safetensors || o->truncate ||
          o->weighting != MHV_WEIGHT_ATTN ||
          o->mode == INPUT_PRETOKENIZED || o->fig.render.view != MHV_VIEW_MATRIX))
-        return cli_usage_error("run", "--pairs and --generate work with --format png, svg, pdf "
-                               "and json, the matrix view, attention weights and text or --ids "
+        return cli_usage_error("run", "--pairs and --generate work with --format png, svg, pdf, "
+                               "json and html, the matrix view, attention weights and text or --ids "
                                "input");
     return 0;
 }
@@ -494,6 +523,7 @@ static mhv_status zoomed_figs(run_figs *figs, const char *stage, const char *ste
     const mhv_sentence *s = &in->s[i];
     if (!o->win1 && !o->max_pixels)
         return run_figs_sentence(figs, stage, stem, i, s, enc, a, err);
+    figs->row_enc = enc; /* kept rows keep their own labels in a window or pooled map */
     int t0 = 0, t1 = a->n;
     mhv_attn wa = {0}, pa = {0};
     mhv_encoding we = {0}, pe = {0};
@@ -505,11 +535,17 @@ static mhv_status zoomed_figs(run_figs *figs, const char *stage, const char *ste
         if (t0 >= t1)
             return mhv_fail(err, MHV_EINPUT, in->name, "line %d: --window %d:%d is past its %d "
                             "tokens", s->line, o->win0, o->win1, a->n);
-        if ((st = mhv_zoom_window(a, enc, t0, t1, &wa, &we, err)))
+        if ((st = mhv_zoom_window(a, enc, t0, t1, &wa, &we, err))) {
+            figs->row_enc = NULL;
+            if (st == MHV_EUSAGE && a->row_ids) /* no kept row in the window */
+                return mhv_fail(err, MHV_EINPUT, in->name, "line %d: no --rows row lies in "
+                                "--window %d:%d", s->line, o->win0, o->win1);
             return st;
+        }
         da = &wa, de = &we;
+        figs->key0 = t0, figs->key_block = 1;
     }
-    char *note = NULL;
+    char *note = NULL, corner[128];
     mhv_sentence ds = *s;
     int m0 = t1 - t0, b = 1;
     if (o->max_pixels) { /* the smallest block whose pooled map fits */
@@ -525,6 +561,16 @@ static mhv_status zoomed_figs(run_figs *figs, const char *stage, const char *ste
         if ((st = mhv_zoom_pool(da, b, o->pool, t0, every, &pa, &pe, err)))
             goto done;
         da = &pa, de = &pe;
+        figs->key0 = t0, figs->key_block = b;
+        /* said in the figure's corner too */
+        const char *how = o->pool == MHV_POOL_MAX ? "max" : "mean";
+        if (a->row_ids) /* the kept rows stay rows */
+            snprintf(corner, sizeof corner, "keys pooled in %d-token blocks: %s (tokens %d-%d)",
+                     b, how, t0, t1 - 1);
+        else
+            snprintf(corner, sizeof corner, "pooled %dx%d-token blocks: %s (tokens %d-%d)", b,
+                     b, how, t0, t1 - 1);
+        figs->corner = corner;
         /* said in the figure: the sentence line starts with it */
         size_t cap = s->len + 128;
         if (!(note = malloc(cap))) {
@@ -539,6 +585,7 @@ static mhv_status zoomed_figs(run_figs *figs, const char *stage, const char *ste
     }
     st = run_figs_sentence(figs, stage, stem, i, &ds, de, da, err);
 done:
+    figs->row_enc = NULL, figs->corner = NULL, figs->key0 = figs->key_block = 0;
     free(note);
     mhv_attn_free(&wa), mhv_attn_free(&pa);
     mhv_encoding_free(&we), mhv_encoding_free(&pe);
@@ -631,8 +678,9 @@ static mhv_status ahead_take(run_ahead *a, mhv_forward_ctx *fc, const mhv_model 
                (end == i || tokens + encs[end].n <= a->budget)) {
             int *rows = NULL, nrows = 0;
             mhv_error ignored;
-            if (o->rows && mhv_rows_resolve(o->rows, in->s[end].text, in->s[end].len,
-                                            &encs[end], &rows, &nrows, &ignored))
+            if (o->rows && !agg_every_row(o) &&
+                mhv_rows_resolve(o->rows, in->s[end].text, in->s[end].len, &encs[end], &rows,
+                                 &nrows, &ignored))
                 break; /* told in its turn */
             a->rows[end - i] = rows;
             a->items[end - i] = (mhv_forward_item){encs[end].ids, cli_type_ids(m, &encs[end]),
@@ -707,6 +755,8 @@ static mhv_status write_outputs(mhv_forward_ctx *fc, const mhv_model *m, const m
             goto fail_out;
         }
         mhv_forward_opts fo = {.rows = rows, .nrows = nrows};
+        if (agg_every_row(o))
+            fo.rows = NULL, fo.nrows = 0;
         st_file sf = {0};
         if (o->safetensors && (st = st_open(&sf, od.stage, stem, i, m, sel, rows, nrows, o,
                                             &in->s[i], &encs[i], tok, err))) {
@@ -720,7 +770,8 @@ static mhv_status write_outputs(mhv_forward_ctx *fc, const mhv_model *m, const m
         else
             st = mhv_forward_run_opts(fc, m, encs[i].ids, cli_type_ids(m, &encs[i]), encs[i].n,
                                       sel, &fo, &attn, err);
-        free(rows);
+        if (!agg_every_row(o))
+            free(rows), rows = NULL;
         if (!st && !stream)
             st = mhv_attn_check_finite(&attn, err);
         float *norms = NULL; /* (count, rows, n) --weighting's products, for the JSON */
@@ -735,6 +786,7 @@ static mhv_status write_outputs(mhv_forward_ctx *fc, const mhv_model *m, const m
             st = st_close(&sf, st, err);
         }
         if (st) {
+            free(rows);
             free(norms);
             mhv_attn_free(&attn); /* a no-op when nothing is held */
             goto fail_out;
@@ -744,6 +796,22 @@ static mhv_status write_outputs(mhv_forward_ctx *fc, const mhv_model *m, const m
         if (o->aggregate) {
             mhv_attn agg;
             st = mhv_aggregate(&attn, m->cfg.num_layers, m->cfg.num_heads, o->agg, &agg, err);
+            if (!st && rows) { /* rollout or flow of every row: keep the rows asked for */
+                mhv_attn all = agg, kept;
+                mhv_attn heads;
+                st = mhv_attn_keep_rows(&all, rows, nrows, &kept, err);
+                if (!st)
+                    st = mhv_attn_keep_rows(&attn, rows, nrows, &heads, err);
+                mhv_attn_free(&all);
+                agg = kept;
+                if (!st) {
+                    mhv_attn_free(&attn);
+                    attn = heads;
+                } else if (agg.heads) {
+                    mhv_attn_free(&agg);
+                }
+            }
+            free(rows), rows = NULL;
             if (!st) /* the page shows the heads and their aggregate */
                 st = run_figs_html_sentence(&figs, &in->s[i], &encs[i], &attn, &agg, err);
             mhv_attn_free(&attn);
@@ -844,7 +912,8 @@ int cmd_run(int argc, char **argv)
             goto done;
         run_s2s_opts so = {.heads = o.heads, .file = o.file, .out = o.out, .mode = o.mode,
                            .pairs = o.pairs, .generate = o.generate,
-                           .align_layer = o.align_layer, .fig = &o.fig};
+                           .align_layer = o.align_layer, .fig = &o.fig,
+                           .src_lang = o.src_lang, .tgt_lang = o.tgt_lang};
         st = run_seq2seq(&so, job.m, job.tok, fc, &err);
         goto done;
     }
@@ -853,10 +922,13 @@ int cmd_run(int argc, char **argv)
                            .no_resize = o.no_resize, .aggregate = o.aggregate != NULL,
                            .agg = o.agg};
         char tail;
-        if (o.query && strcmp(o.query, "cls") != 0) {
+        if (o.query && strcmp(o.query, "pool") == 0) {
+            vo.query_pool = 1;
+        } else if (o.query && strcmp(o.query, "cls") != 0) {
             if (sscanf(o.query, "%d,%d%c", &vo.query_r, &vo.query_c, &tail) != 2 ||
                 vo.query_r < 0 || vo.query_c < 0) {
-                st = mhv_fail(&err, MHV_EUSAGE, "", "--query '%s' is not cls or ROW,COL", o.query);
+                st = mhv_fail(&err, MHV_EUSAGE, "", "--query '%s' is not cls, pool or ROW,COL",
+                              o.query);
                 goto done;
             }
             vo.query_patch = 1;

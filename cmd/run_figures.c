@@ -76,6 +76,7 @@ int run_fig_option(const char *cmd, int c, const char *arg, run_fig_opts *o)
     case FIG_OPT_SCALE:
         if (mhv_scale_parse(arg, &o->render.scale, &err))
             return cli_usage_error(cmd, "--scale: %s", err.msg);
+        o->scale_set = 1;
         return 0;
     case FIG_OPT_CELL: return int_arg(cmd, "--cell", arg, 2, 200, &o->render.cell);
     case FIG_OPT_DPI: return int_arg(cmd, "--dpi", arg, 24, 1200, &o->render.dpi);
@@ -92,6 +93,7 @@ int run_fig_option(const char *cmd, int c, const char *arg, run_fig_opts *o)
     case FIG_OPT_VIEW:
         if (mhv_view_parse(arg, &o->render.view, &err))
             return cli_usage_error(cmd, "--view: %s", err.msg);
+        o->view_set = 1;
         return 0;
     case FIG_OPT_MIN_WEIGHT: {
         char *end;
@@ -173,8 +175,10 @@ static mhv_label_kind label_kind(mhv_tok_kind k)
 
 /* What the figures of sentence s show besides the weights; *special (caller frees) backs
  * in->special and in->sentence. */
-static mhv_status fig_input(const run_figs *r, const mhv_sentence *s, const mhv_encoding *enc,
-                            mhv_fig_input *out, unsigned char **special, mhv_error *err)
+/* tok: the tokenizer of enc's ids (an encoder-decoder's target may have its own), or NULL */
+static mhv_status fig_input_tok(const run_figs *r, const mhv_tok *tok, const mhv_sentence *s,
+                                const mhv_encoding *enc, mhv_fig_input *out,
+                                unsigned char **special, mhv_error *err)
 {
     /* The sentence stored in each figure's metadata: whole up to 4 KiB; a longer one (a
      * 1 MB line cut by --truncate) only as far as the drawn tokens reach, at most 4 KiB,
@@ -201,7 +205,7 @@ static mhv_status fig_input(const run_figs *r, const mhv_sentence *s, const mhv_
         memcpy(text + keep, "\xE2\x80\xA6", 3), keep += 3; /* "…" */
     text[keep] = '\0';
     for (int i = 0; i < enc->n; i++)
-        (*special)[i] = r->tok ? (unsigned char)mhv_tok_is_special(r->tok, enc->ids[i]) : 0;
+        (*special)[i] = tok ? (unsigned char)mhv_tok_is_special(tok, enc->ids[i]) : 0;
     *out = (mhv_fig_input){
         .model = r->model_name,
         .num_layers = r->m->cfg.num_layers,
@@ -211,10 +215,47 @@ static mhv_status fig_input(const run_figs *r, const mhv_sentence *s, const mhv_
         .n = enc->n,
         .pieces = (const char *const *)enc->pieces,
         .special = *special,
-        .kind = r->tok ? label_kind(mhv_tok_kind_of(r->tok)) : MHV_LABEL_WORDPIECE,
+        .kind = tok ? label_kind(mhv_tok_kind_of(tok)) : MHV_LABEL_WORDPIECE,
         .aggregate = r->o->aggregate,
         .boundary = enc->type_ids ? enc->boundary : 0,
     };
+    return MHV_OK;
+}
+
+static mhv_status fig_input(const run_figs *r, const mhv_sentence *s, const mhv_encoding *enc,
+                            mhv_fig_input *out, unsigned char **special, mhv_error *err)
+{
+    return fig_input_tok(r, r->tok, s, enc, out, special, err);
+}
+
+/* The kept rows of attn (attn->row_ids: sentence positions) in `in`: labelled by r->row_enc
+ * (the whole sentence) or enc; *pieces (caller frees) backs in->row_pieces and
+ * in->row_special. */
+static mhv_status fig_rows(const run_figs *r, const mhv_encoding *enc, const mhv_attn *attn,
+                           mhv_fig_input *in, const char ***pieces, mhv_error *err)
+{
+    const mhv_encoding *re = r->row_enc ? r->row_enc : enc;
+    int R = attn->rows;
+    *pieces = malloc((size_t)R * (sizeof **pieces + 1) + 1);
+    if (!*pieces)
+        return mhv_fail(err, MHV_ENOMEM, "", "out of memory");
+    unsigned char *sp = (unsigned char *)(*pieces + R);
+    for (int k = 0; k < R; k++) {
+        int t = attn->row_ids[k];
+        if (t < 0 || t >= re->n) {
+            free(*pieces);
+            *pieces = NULL;
+            return mhv_fail(err, MHV_EUSAGE, "", "kept row %d is past the %d tokens", t, re->n);
+        }
+        (*pieces)[k] = re->pieces[t];
+        sp[k] = r->tok ? (unsigned char)mhv_tok_is_special(r->tok, re->ids[t]) : 0;
+    }
+    in->nrows = R;
+    in->row_ids = attn->row_ids;
+    in->row_pieces = (const char *const *)*pieces;
+    in->row_special = sp;
+    in->key0 = r->key0;
+    in->key_block = r->key_block;
     return MHV_OK;
 }
 
@@ -227,6 +268,10 @@ static mhv_status sentence_figs(run_figs *r, const char *out, const char *stem, 
 {
     if (!r->o->formats)
         return MHV_OK;
+    if (attn->row_ids && attn->rows == 0) { /* --rows matched nothing in this sentence */
+        r->rows_empty++;
+        return MHV_OK;
+    }
     char dir[4096];
     int len = index == 0 ? snprintf(dir, sizeof dir, "%s/%s", out, stem)
                          : snprintf(dir, sizeof dir, "%s/%s-%d", out, stem, index + 1);
@@ -239,21 +284,31 @@ static mhv_status sentence_figs(run_figs *r, const char *out, const char *stem, 
         return st;
     if (hl)
         in.highlight = *hl;
+    const char **row_pieces = NULL;
+    if (attn->row_ids && (st = fig_rows(r, enc, attn, &in, &row_pieces, err))) {
+        free(special);
+        return st;
+    }
     if (r->o->row_word && !hl) { /* run --row WORD: that word's tokens are the rows drawn */
         r->row_sentences++;
         int t0 = 0, t1 = 0;
         if (mhv_rank_find(s->text, s->len, enc, r->o->row_word, 1, MHV_RANK_WORDS, &t0, &t1) < 1 ||
             t0 == t1) {
             r->row_missing++;
+            free(row_pieces);
             free(special);
             return MHV_OK;
         }
         in.highlight = (mhv_highlight){t0, t1, 0, 0, r->o->row_word};
     }
-    st = heads_only ? mhv_figures_write_heads(dir, r->o->formats, &r->o->render,
-                                                         r->fs, &in, attn, &r->written, err)
-                               : mhv_figures_write(dir, r->o->formats, &r->o->render, r->fs,
-                                                   &in, attn, &r->written, err);
+    mhv_render_params rp = r->o->render;
+    if (r->corner)
+        rp.corner = r->corner;
+    st = heads_only ? mhv_figures_write_heads(dir, r->o->formats, &rp, r->fs, &in, attn,
+                                              &r->written, err)
+                    : mhv_figures_write(dir, r->o->formats, &rp, r->fs, &in, attn, &r->written,
+                                        err);
+    free(row_pieces);
     free(special);
     /* "figure too large", "out of memory while laying out": say which sentence */
     size_t dl = strlen(dir);
@@ -279,7 +334,8 @@ mhv_status run_figs_heads(run_figs *r, const char *out, const char *stem, int in
 mhv_status run_figs_seq2seq(run_figs *r, const char *out, const char *stem, int index,
                             const mhv_sentence *src, const mhv_encoding *enc_src,
                             const mhv_sentence *tgt, const mhv_encoding *enc_tgt,
-                            const mhv_attn *attn, int align_layer, mhv_error *err)
+                            const mhv_tok *tgt_tok, const mhv_attn *attn, int align_layer,
+                            mhv_error *err)
 {
     if (!r->o->formats)
         return MHV_OK;
@@ -293,7 +349,7 @@ mhv_status run_figs_seq2seq(run_figs *r, const char *out, const char *stem, int 
     mhv_status st = fig_input(r, src, enc_src, &is, &ss, err);
     if (st)
         return st;
-    if ((st = fig_input(r, tgt, enc_tgt, &it, &ts, err))) {
+    if ((st = fig_input_tok(r, tgt_tok, tgt, enc_tgt, &it, &ts, err))) {
         free(ss);
         return st;
     }
@@ -330,8 +386,29 @@ mhv_status run_figs_html_begin(run_figs *r, const char *out, const char *stem,
         .causal = r->m->cfg.causal,
         .cmap = r->o->render.cmap,
         .scale = r->o->render.scale,
+        .dec_layers = r->m->cfg.enc_dec ? r->m->cfg.dec_layers : 0,
     };
     return mhv_html_begin(r->html.f, path, &info, err);
+}
+
+mhv_status run_figs_html_seq2seq(run_figs *r, const mhv_sentence *src,
+                                 const mhv_encoding *enc_src, const mhv_sentence *tgt,
+                                 const mhv_encoding *enc_tgt, const mhv_tok *tgt_tok,
+                                 const mhv_attn *attn, mhv_error *err)
+{
+    if (!r->html_open)
+        return MHV_OK;
+    mhv_fig_input is, it;
+    unsigned char *ss, *ts;
+    mhv_status st = fig_input(r, src, enc_src, &is, &ss, err);
+    if (st)
+        return st;
+    if (!(st = fig_input_tok(r, tgt_tok, tgt, enc_tgt, &it, &ts, err))) {
+        st = mhv_html_sentence_seq2seq(r->html.f, r->html.path, &is, &it, attn, err);
+        free(ts);
+    }
+    free(ss);
+    return st;
 }
 
 mhv_status run_figs_html_sentence(run_figs *r, const mhv_sentence *s, const mhv_encoding *enc,
@@ -380,6 +457,9 @@ void run_figs_end(run_figs *r, int ok)
                 r->o->row_word, r->row_missing, r->row_sentences,
                 r->row_sentences == 1 ? "" : "s", r->row_missing == 1 ? "it" : "them");
     }
+    if (ok && r->rows_empty)
+        cli_say("warning: --rows keeps no row of %d sentence%s: no figures for %s",
+                r->rows_empty, r->rows_empty == 1 ? "" : "s", r->rows_empty == 1 ? "it" : "them");
     if (ok && r->fs && mhv_font_missing_count(r->fs) > 0) {
         /* one line for the whole run, however many figures showed the boxes */
         fputs("mhaviz: warning: no font has", stderr);

@@ -13,6 +13,7 @@ typedef struct {
     int pairs;          /* --pairs: lines are SOURCE<TAB>TARGET */
     int generate;       /* --generate N: > 0, the target is the model's greedy output */
     int align_layer;    /* --align-layer L, or -1: the last decoder layer */
+    const char *src_lang, *tgt_lang; /* --src-lang, --tgt-lang (mBART), or NULL */
     const run_fig_opts *fig;
 } run_s2s_opts;
 

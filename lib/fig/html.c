@@ -141,36 +141,38 @@ mhv_status mhv_html_begin(FILE *f, const char *name, const mhv_html_info *info, 
         fprintf(f, "%s\"%s\": ", c ? ", " : "", mhv_cmap_name((mhv_cmap)c));
         b64(f, rgb, sizeof rgb);
     }
-    fputs("}}</script>\n", f);
+    fputs("}", f);
+    if (info->dec_layers > 0) /* layers of each stack: the page's stack selector */
+        fprintf(f, ",\n\"stacks\": {\"encoder\": %d, \"decoder\": %d, \"cross\": %d}",
+                info->num_layers, info->dec_layers, info->dec_layers);
+    fputs("}</script>\n", f);
     return check(f, name, err);
 }
 
-/* One matrix w(n, n) as base64 of its quantised weights; for causal models only the
- * lower triangle with the diagonal, row by row (the rest is masked). */
-static int matrix(FILE *f, const float *w, int n, int causal, unsigned char *buf)
+/* One matrix w(rows, cols) as base64 of its quantised weights; causal (square) maps only
+ * the lower triangle with the diagonal, row by row (the rest is masked). */
+static int matrix_rc(FILE *f, const float *w, int rows, int cols, int causal,
+                     unsigned char *buf)
 {
     size_t k = 0;
-    for (int i = 0; i < n; i++)
-        for (int j = 0; j <= (causal ? i : n - 1); j++)
-            buf[k++] = mhv_html_quant(w[(size_t)i * (size_t)n + (size_t)j]);
+    for (int i = 0; i < rows; i++)
+        for (int j = 0; j <= (causal ? i : cols - 1); j++)
+            buf[k++] = mhv_html_quant(w[(size_t)i * (size_t)cols + (size_t)j]);
     b64(f, buf, k);
     return 0;
 }
 
-mhv_status mhv_html_sentence(FILE *f, const char *name, const mhv_fig_input *in,
-                             const mhv_attn *a, const mhv_attn *agg, const char *agg_name,
-                             mhv_error *err)
+static int matrix(FILE *f, const float *w, int n, int causal, unsigned char *buf)
 {
-    int n = in->n;
-    unsigned char *buf = malloc((size_t)n * (size_t)n + 1);
-    if (!buf)
-        return mhv_fail(err, MHV_ENOMEM, name, "out of memory");
-    fputs("<script type=\"application/json\" class=\"mhv-sentence\">{\"text\": ", f);
-    jcstr(f, in->sentence);
-    fprintf(f, ", \"n\": %d, \"kv_group\": %d,\n\"tokens\": [", n, a->kv_group);
-    /* a token is its label's parts: [text, style] pairs, style 0 text, 1 marker ("##"),
-     * 2 special, 3 bytes; a plain token is just its text */
-    for (int i = 0; i < n; i++) {
+    return matrix_rc(f, w, n, n, causal, buf);
+}
+
+/* The tokens of in as a JSON list: a token is its label's parts, [text, style] pairs (style
+ * 0 text, 1 marker ("##"), 2 special, 3 bytes); a plain token is just its text. */
+static void token_list(FILE *f, const mhv_fig_input *in)
+{
+    fputc('[', f);
+    for (int i = 0; i < in->n; i++) {
         mhv_label l;
         mhv_label_make(in->pieces[i], in->kind, in->special ? in->special[i] : 0, &l);
         if (i)
@@ -187,7 +189,22 @@ mhv_status mhv_html_sentence(FILE *f, const char *name, const mhv_fig_input *in,
         }
         fputc(']', f);
     }
-    fputs("],\n\"heads\": [", f);
+    fputc(']', f);
+}
+
+mhv_status mhv_html_sentence(FILE *f, const char *name, const mhv_fig_input *in,
+                             const mhv_attn *a, const mhv_attn *agg, const char *agg_name,
+                             mhv_error *err)
+{
+    int n = in->n;
+    unsigned char *buf = malloc((size_t)n * (size_t)n + 1);
+    if (!buf)
+        return mhv_fail(err, MHV_ENOMEM, name, "out of memory");
+    fputs("<script type=\"application/json\" class=\"mhv-sentence\">{\"text\": ", f);
+    jcstr(f, in->sentence);
+    fprintf(f, ", \"n\": %d, \"kv_group\": %d,\n\"tokens\": ", n, a->kv_group);
+    token_list(f, in);
+    fputs(",\n\"heads\": [", f);
     for (int h = 0; h < a->count; h++) {
         fprintf(f, "%s[%d, %d, ", h ? ",\n" : "\n", a->heads[h].layer, a->heads[h].head);
         matrix(f, a->heads[h].w, n, in->causal, buf);
@@ -206,6 +223,35 @@ mhv_status mhv_html_sentence(FILE *f, const char *name, const mhv_fig_input *in,
         fputs("]", f);
     }
     fputs("}</script>\n", f);
+    free(buf);
+    return check(f, name, err);
+}
+
+mhv_status mhv_html_sentence_seq2seq(FILE *f, const char *name, const mhv_fig_input *src,
+                                     const mhv_fig_input *tgt, const mhv_attn *a,
+                                     mhv_error *err)
+{
+    int ns = src->n, nt = tgt->n;
+    size_t cap = (size_t)(ns > nt ? ns : nt);
+    unsigned char *buf = malloc(cap * cap + 1);
+    if (!buf)
+        return mhv_fail(err, MHV_ENOMEM, name, "out of memory");
+    fputs("<script type=\"application/json\" class=\"mhv-sentence\">{\"text\": ", f);
+    jcstr(f, src->sentence);
+    fputs(", \"target\": ", f);
+    jcstr(f, tgt->sentence);
+    fprintf(f, ", \"n\": %d, \"nt\": %d, \"kv_group\": 0,\n\"tokens\": ", ns, nt);
+    token_list(f, src);
+    fputs(",\n\"target_tokens\": ", f);
+    token_list(f, tgt);
+    fputs(",\n\"heads\": [", f);
+    for (int h = 0; h < a->count; h++) {
+        const mhv_head_attn *ha = &a->heads[h];
+        fprintf(f, "%s[%d, %d, ", h ? ",\n" : "\n", ha->layer, ha->head);
+        matrix_rc(f, ha->w, ha->rows, ha->cols, ha->stack == MHV_STACK_DECODER, buf);
+        fprintf(f, ", \"%s\"]", mhv_stack_name(ha->stack));
+    }
+    fputs("]}</script>\n", f);
     free(buf);
     return check(f, name, err);
 }

@@ -25,6 +25,8 @@ typedef struct {
     int causal;             /* keys after the query are masked (hatched, as in the PNGs) */
     mhv_cmap cmap;          /* initial colormap and scale; the page can change both */
     mhv_scale scale;
+    int dec_layers;         /* encoder-decoder models: the decoder's layers (num_layers are
+                               the encoder's), and the page has a stack selector; 0 others */
 } mhv_html_info;
 
 /* Writes the page up to the first sentence (`name` for messages). */
@@ -35,6 +37,13 @@ mhv_status mhv_html_begin(FILE *f, const char *name, const mhv_html_info *info, 
 mhv_status mhv_html_sentence(FILE *f, const char *name, const mhv_fig_input *in,
                              const mhv_attn *a, const mhv_attn *agg, const char *agg_name,
                              mhv_error *err);
+/* One sentence pair of an encoder-decoder model (a page begun with dec_layers > 0): the
+ * source's tokens (src), the decoder input's (tgt) and every captured head of a, each
+ * tagged with its stack: encoder (src x src), decoder (tgt x tgt, causal), cross (tgt rows
+ * x src columns). */
+mhv_status mhv_html_sentence_seq2seq(FILE *f, const char *name, const mhv_fig_input *src,
+                                     const mhv_fig_input *tgt, const mhv_attn *a,
+                                     mhv_error *err);
 /* The application script and the end of the page. */
 mhv_status mhv_html_end(FILE *f, const char *name, mhv_error *err);
 

@@ -42,6 +42,8 @@ typedef struct {
     int svg_text;   /* SVG: labels as <text> naming the font instead of outlines */
     const char *quantity; /* what the weights are, for the colourbar and axis captions;
                              NULL: "attention weight" */
+    const char *corner; /* a note drawn in the bottom-left corner of every figure (what was
+                           done to the map, e.g. "pooled 4x4-token blocks: max"); NULL: none */
 } mhv_render_params;
 
 /* viridis, fixed scale, automatic cell, no values, 96 dpi, default titles, matrix view,
@@ -80,6 +82,18 @@ typedef struct {
     /* "mean" or "rollout": the heads are per-layer views (head -1, see rollout.h), titled
      * "layer l, mean of heads" / "rollout of layers 0..l"; NULL for real heads */
     const char *aggregate;
+    /* Kept query rows (run --rows): with row_ids, every map is (nrows, n) and row r is the
+     * query token at sentence position row_ids[r] (ascending), labelled row_pieces[r]
+     * (row_special[r]: 1 for a special token; may be NULL); titles name the rows. The
+     * matrix views only. NULL: square maps, rows labelled as the columns. */
+    int nrows;
+    const int *row_ids;
+    const char *const *row_pieces;
+    const unsigned char *row_special;
+    /* With row_ids: column j holds the keys from sentence position key0 + j * key_block on
+     * (a --window from key0, keys pooled in blocks): what the causal mask compares with
+     * row_ids. 0, 0: column j is token j. */
+    int key0, key_block;
 } mhv_fig_input;
 
 /* Cell side in CSS px for n tokens: the matrix aims at ~600 px, cells 10..36 px. */

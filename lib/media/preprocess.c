@@ -299,3 +299,20 @@ mhv_status mhv_preprocess_run(const mhv_preprocess *p, const mhv_image *im, int 
     free(buf);
     return MHV_OK;
 }
+
+void mhv_preprocess_picture(const mhv_preprocess *p, const float *px, int channels, int size,
+                            uint8_t *rgb)
+{
+    size_t plane = (size_t)size * (size_t)size;
+    for (size_t i = 0; i < plane; i++)
+        for (int ch = 0; ch < 3; ch++) {
+            int from = ch < channels ? ch : 0;
+            double v = px[(size_t)from * plane + i];
+            if (p->do_normalize)
+                v = v * p->std[from < 3 ? from : 0] + p->mean[from < 3 ? from : 0];
+            if (p->do_rescale && p->rescale_factor > 0)
+                v /= p->rescale_factor;
+            v = v < 0 ? 0 : v > 255 ? 255 : v;
+            rgb[i * 3 + (size_t)ch] = (uint8_t)lround(v);
+        }
+}

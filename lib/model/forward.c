@@ -211,6 +211,8 @@ mhv_status mhv_forward_run_opts(mhv_forward_ctx *fc, const mhv_model *m, const i
      * the last selected layer's softmax. */
     mhv_capture cap = {.sel = sel, .out = maps, .last = mhv_heads_last_layer(sel),
                        .prow = prow, .vnorm = fc->value_norms};
+    if (opts && opts->pool_attn) /* the pooling head reads the last layer's output */
+        cap.last = c->num_layers - 1, cap.full_last = 1;
     if (cap.vnorm) {
         maps->vnorm_kind = cap.vnorm;
         maps->vnorm = malloc(((size_t)maps->count * (size_t)n + 1) * sizeof *maps->vnorm);
@@ -238,9 +240,11 @@ mhv_status mhv_forward_run_opts(mhv_forward_ctx *fc, const mhv_model *m, const i
     }
     fc->nn.type_ids = type_ids;
     fc->nn.pixels = opts ? opts->pixels : NULL;
+    fc->nn.pool_attn = opts ? opts->pool_attn : NULL;
     st = c->family->forward(&fc->nn, m, ids, n, &cap, NULL, err);
     fc->nn.type_ids = NULL;
     fc->nn.pixels = NULL;
+    fc->nn.pool_attn = NULL;
     free(prow);
     free(head_bufs);
     pthread_mutex_destroy(&sc.lock);
@@ -594,11 +598,22 @@ mhv_status mhv_forward_seq2seq_logits(mhv_forward_ctx *fc, const mhv_model *m,
 mhv_status mhv_forward_generate(mhv_forward_ctx *fc, const mhv_model *m, const int32_t *src,
                                 int ns, int max_new, int32_t *out, int *n_out, mhv_error *err)
 {
+    return mhv_forward_generate_from(fc, m, src, ns, m->cfg.decoder_start_id, max_new, out,
+                                     n_out, err);
+}
+
+mhv_status mhv_forward_generate_from(mhv_forward_ctx *fc, const mhv_model *m,
+                                     const int32_t *src, int ns, int32_t start, int max_new,
+                                     int32_t *out, int *n_out, mhv_error *err)
+{
     const mhv_config *c = &m->cfg;
     *n_out = 0;
     if (max_new < 0)
         return mhv_fail(err, MHV_EUSAGE, "", "a negative number of tokens to generate");
-    out[0] = c->decoder_start_id;
+    if (start < 0 || start >= (c->dec_vocab_size > 0 ? c->dec_vocab_size : 1))
+        return mhv_fail(err, MHV_EUSAGE, "", "decoder start token %d is outside the decoder's "
+                        "vocabulary", (int)start);
+    out[0] = start;
     int n = 1;
     size_t V = (size_t)(c->dec_vocab_size > 0 ? c->dec_vocab_size : 1);
     float *logits = NULL;

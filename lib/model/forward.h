@@ -70,6 +70,10 @@ typedef struct {
     /* Vision models: the image as (num_channels, image_size, image_size) preprocessed
      * pixels (mhv_model_image_tokens gives n; ids are NULL). */
     const float *pixels;
+    /* Vision models with an attention-pooling head (SigLIP's MAP head, mhv_model pool_q):
+     * (num_heads, n) its probe's attention over the final tokens, per head of the pooling
+     * attention; every layer is then run. NULL: not asked. */
+    float *pool_attn;
 } mhv_forward_opts;
 
 /* mhv_forward_run_types under opts (NULL: all rows, no sink). With a sink, out is left empty
@@ -150,6 +154,11 @@ mhv_status mhv_forward_seq2seq_logits(mhv_forward_ctx *c, const mhv_model *m,
  * all (so out needs max_new + 1 slots). */
 mhv_status mhv_forward_generate(mhv_forward_ctx *c, const mhv_model *m, const int32_t *src,
                                 int ns, int max_new, int32_t *out, int *n_out, mhv_error *err);
+/* The same from decoder token `start` instead of decoder_start_token_id (mBART's target
+ * language code). */
+mhv_status mhv_forward_generate_from(mhv_forward_ctx *c, const mhv_model *m,
+                                     const int32_t *src, int ns, int32_t start, int max_new,
+                                     int32_t *out, int *n_out, mhv_error *err);
 
 /* MHV_OK when mhv_forward_logits_ablated can give m's logits, else why not (as it says). */
 mhv_status mhv_forward_logits_check(const mhv_model *m, mhv_error *err);

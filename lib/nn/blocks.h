@@ -40,6 +40,9 @@ typedef struct {
                               * forward driver; NULL: every token has type 0 */
     const float *pixels;     /* (channels, height, width) the run's image (vision models),
                               * set by the forward driver; NULL otherwise */
+    float *pool_attn;        /* (heads, n): where a vision model's attention-pooling head
+                              * (SigLIP's) puts its probe's attention, set by the forward
+                              * driver; NULL: not asked */
     float *bias;            /* (threads, bias_stride) score bias maps (mhv_nn_reserve_bias) */
     size_t bias_stride, bias_cap;
     float *wo_block;        /* (threads, wo_stride) W_O slices (mhv_nn_reserve_vnorm) */

@@ -32,6 +32,17 @@ if [ -f "$TMP/log" ]; then
     fi
     grep -E '^(ok|FAIL)' "$TMP/log" | sed 's/^/  /'
 fi
+# an encoder-decoder: the stack selector, the cross map target x source, its line view
+if [ -f "$TMP/log" ]; then
+    "$MHAVIZ" run --model tests/fixtures/s2s-t5-tok-f16 --pairs --format html,json \
+        --out "$TMP/s2s" tests/fixtures/s2s-stats.txt
+    if "$PY" tests/browser/explorer.py --seq2seq "$TMP/s2s/s2s-stats.html" "$TMP/s2s/s2s-stats.json" "$SHOTS" >"$TMP/log" 2>&1; then
+        ok
+    else
+        bad "browser (encoder-decoder): $(grep -E '^FAIL|Error|Exception' "$TMP/log" | head -5)"
+    fi
+    grep -E '^(ok|FAIL)' "$TMP/log" | sed 's/^/  /'
+fi
 
 # Firefox (Debian's firefox-esr, no driver): the page opened from file:// paints its heatmap
 # (the canvas is drawn by the page's script: many colours means the script ran)

@@ -39,7 +39,8 @@ compare() {
         exit($worst <= $y->{tolerance} ? 0 : 2);' "$1" "$G/$2.json"
 }
 
-for name in s2s-t5-f32 s2s-bart-f32 s2s-mbart-bf16 s2s-marian-separate-f32 s2s-umt5-bf16; do
+for name in s2s-t5-f32 s2s-bart-f32 s2s-mbart-bf16 s2s-marian-separate-f32 s2s-umt5-bf16 \
+    s2s-mbart-lang; do
     golden_pairs "$name" >"$TMP/p.txt"
     rm -rf "$TMP/out"
     "$MHAVIZ" run --model "tests/fixtures/$name" --ids --pairs --format json --out "$TMP/out" \
@@ -94,6 +95,110 @@ for name in s2s-t5-f32 s2s-marian-f32; do
         }' "$TMP/out/g.json" "$G/$name.json"
     check "$name --generate: greedy tokens as transformers ($?)" "[ $? = 0 ]"
 done
+
+# Marian's own files (tests/gen/fam_marian_tok.py): source.spm + vocab.json for the source,
+# target.spm + target_vocab.json (separate_vocabs) for the target, as MarianTokenizer gives
+# them: ids, a piece vocab.json lacks as <unk>, target tokens named in the target vocabulary
+M=tests/fixtures/s2s-marian-tok
+perl -MJSON::PP -e 'local $/; binmode STDOUT, ":utf8";
+    print "$_->{source}\t$_->{target}\n" for @{decode_json(<STDIN>)->{marian_pairs}}' \
+    <"$G/s2s-marian-tok.json" >"$TMP/mp.txt"
+cut -f1 "$TMP/mp.txt" >"$TMP/mg.txt"
+rm -rf "$TMP/out"
+"$MHAVIZ" run --model $M --pairs --heads cross:1:2 --format json --out "$TMP/out" "$TMP/mp.txt" \
+    2>"$TMP/stderr"
+check "marian text pairs: exit 0" "[ $? = 0 ] && [ ! -s $TMP/stderr ]"
+"$MHAVIZ" run --model $M --generate 6 --heads cross:1:2 --format json --out "$TMP/out" \
+    "$TMP/mg.txt" 2>"$TMP/stderr"
+check "marian --generate from text: exit 0" "[ $? = 0 ] && [ ! -s $TMP/stderr ]"
+perl -MJSON::PP -e '
+    local $/; open my $a, "<", $ARGV[0] or die; open my $b, "<", $ARGV[1] or die;
+    open my $c, "<", $ARGV[2] or die;
+    my $x = decode_json(<$a>); my $y = decode_json(<$b>); my $g = decode_json(<$c>);
+    my $n = 0;
+    for my $s (0 .. $#{$y->{marian_pairs}}) {
+        my ($xs, $ys, $gs) = ($x->{sentences}[$s], $y->{marian_pairs}[$s], $g->{sentences}[$s]);
+        exit 2 unless join(" ", @{$xs->{token_ids}}) eq join(" ", @{$ys->{src_ids}});
+        exit 3 unless join(" ", @{$xs->{tokens}}) eq join(" ", @{$ys->{src_tokens}});
+        exit 4 unless join(" ", @{$xs->{target_token_ids}}) eq join(" ", @{$ys->{tgt_ids}});
+        exit 5 unless join(" ", @{$xs->{target_tokens}}) eq join(" ", @{$ys->{tgt_tokens}});
+        exit 6 unless join(" ", @{$gs->{target_token_ids}}) eq join(" ", @{$ys->{generate}});
+        $n += grep { $_ eq "<unk>" } @{$xs->{tokens}};
+    }
+    exit 7 unless $n > 0;' "$TMP/out/mp.json" "$G/s2s-marian-tok.json" "$TMP/out/mg.json"
+check "marian: source and target tokens and ids as MarianTokenizer, generation as HF ($?)" "[ $? = 0 ]"
+"$MHAVIZ" rank --model $M --pairs --from Katze --to cat --format json "$TMP/mp.txt" \
+    >"$TMP/rank.json" 2>"$TMP/stderr"
+check "marian: rank --pairs on text" "[ $? = 0 ] && grep -q '\"sentences_used\": 1' $TMP/rank.json"
+"$MHAVIZ" stats --model $M --pairs --stack dec "$TMP/mp.txt" >/dev/null 2>"$TMP/stderr"
+check "marian: stats --pairs --stack dec on text" "[ $? = 0 ] && [ ! -s $TMP/stderr ]"
+
+# mBART's language codes (tests/gen/fam_mbart_lang.py): sources TEXT </s> src_lang, the
+# decoder's input tgt_lang TEXT </s> (HF's shift_tokens_right of the labels), generation
+# started from the target's code; as MBartTokenizer with src_lang / tgt_lang gives them
+M=tests/fixtures/s2s-mbart-lang
+n=$(perl -MJSON::PP -e 'local $/; print scalar @{decode_json(<STDIN>)->{lang_pairs}}' <"$G/s2s-mbart-lang.json")
+for k in $(seq 0 $((n - 1))); do
+    IFS=$'\t' read -r sl tl src tgt < <(perl -MJSON::PP -e 'local $/; binmode STDOUT, ":utf8";
+        my $p = decode_json(<STDIN>)->{lang_pairs}[$ARGV[0]];
+        print join("\t", @$p{qw(src_lang tgt_lang source target)}), "\n"' $k <"$G/s2s-mbart-lang.json")
+    printf '%s\t%s\n' "$src" "$tgt" >"$TMP/lp.txt"
+    rm -rf "$TMP/out"
+    "$MHAVIZ" run --model $M --pairs --src-lang "$sl" --tgt-lang "$tl" --heads cross:0:0 \
+        --format json --out "$TMP/out" "$TMP/lp.txt" 2>"$TMP/stderr"
+    check "mbart $sl -> $tl: exit 0" "[ $? = 0 ] && [ ! -s $TMP/stderr ]"
+    printf '%s\n' "$src" >"$TMP/lg.txt"
+    "$MHAVIZ" run --model $M --generate 6 --src-lang "$sl" --tgt-lang "$tl" --heads cross:0:0 \
+        --format json --out "$TMP/out" "$TMP/lg.txt" 2>"$TMP/stderr"
+    check "mbart $sl -> $tl --generate: exit 0" "[ $? = 0 ] && [ ! -s $TMP/stderr ]"
+    perl -MJSON::PP -e '
+        local $/; open my $a, "<", $ARGV[0] or die; open my $b, "<", $ARGV[1] or die;
+        open my $c, "<", $ARGV[2] or die;
+        my $x = decode_json(<$a>)->{sentences}[0]; my $g = decode_json(<$c>)->{sentences}[0];
+        my $y = decode_json(<$b>)->{lang_pairs}[$ARGV[3]];
+        exit 2 unless join(" ", @{$x->{token_ids}}) eq join(" ", @{$y->{src_ids}});
+        exit 3 unless join(" ", @{$x->{target_token_ids}}) eq join(" ", @{$y->{tgt_ids}});
+        exit 4 unless $x->{target_tokens}[0] eq $y->{tgt_lang} && $x->{tokens}[-1] eq $y->{src_lang};
+        exit 5 unless join(" ", @{$g->{token_ids}}) eq join(" ", @{$y->{src_ids}});
+        exit 6 unless join(" ", @{$g->{target_token_ids}}) eq join(" ", @{$y->{generate}});' \
+        "$TMP/out/lp.json" "$G/s2s-mbart-lang.json" "$TMP/out/lg.json" $k
+    check "mbart $sl -> $tl: source, decoder input and generation as transformers ($?)" "[ $? = 0 ]"
+done
+# the defaults: tokenizer_config.json's src_lang en_XX and tgt_lang ro_RO (the first pair)
+perl -MJSON::PP -e 'local $/; binmode STDOUT, ":utf8"; my $p = decode_json(<STDIN>)->{lang_pairs}[0];
+    print "$p->{source}\t$p->{target}\n"' <"$G/s2s-mbart-lang.json" >"$TMP/lp.txt"
+rm -rf "$TMP/out"
+"$MHAVIZ" run --model $M --pairs --heads cross:0:0 --format json --out "$TMP/out" "$TMP/lp.txt"
+check "mbart: default codes from tokenizer_config.json" "perl -MJSON::PP -e '
+    local \$/; open my \$a, \"<\", q($TMP/out/lp.json) or die; open my \$b, \"<\", q($G/s2s-mbart-lang.json) or die;
+    my \$x = decode_json(<\$a>)->{sentences}[0]; my \$y = decode_json(<\$b>)->{lang_pairs}[0];
+    exit !(join(q( ), @{\$x->{target_token_ids}}) eq join(q( ), @{\$y->{tgt_ids}}))'"
+"$MHAVIZ" rank --model $M --pairs --src-lang de_DE --tgt-lang en_XX --from Hello --to Welt \
+    --format json <(printf 'Hallo Welt\tHello world\n') >"$TMP/rank.json" 2>"$TMP/stderr"
+check "mbart: rank --src-lang --tgt-lang" "[ $? = 0 ] && grep -q '\"sentences_used\": 1' $TMP/rank.json"
+"$MHAVIZ" stats --model $M --pairs --stack cross --src-lang de_DE --tgt-lang en_XX \
+    <(printf 'Hallo Welt\tHello world\n') >"$TMP/st.txt" 2>"$TMP/stderr"
+check "mbart: stats --src-lang --tgt-lang" "[ $? = 0 ] && [ ! -s $TMP/stderr ]"
+expect_fail "--src-lang without codes" 2 "--src-lang is for models whose tokenizer ends sources with a language code" -- \
+    "$MHAVIZ" run --model tests/fixtures/s2s-t5-tok-f16 --pairs --src-lang de_DE --out "$TMP/out" "$TMP/lp.txt"
+expect_fail "--tgt-lang not a code" 2 "--tgt-lang 'Hallo' is not a language code" -- \
+    "$MHAVIZ" run --model $M --pairs --tgt-lang Hallo --out "$TMP/out" "$TMP/lp.txt"
+expect_fail "--src-lang without --pairs" 2 "are for encoder-decoder models" -- \
+    "$MHAVIZ" run --model $M --src-lang de_DE --out "$TMP/out" "$TMP/lp.txt"
+expect_fail "stats --tgt-lang without --stack" 2 "need --pairs and --stack" -- \
+    "$MHAVIZ" stats --model $M --tgt-lang de_DE "$TMP/lp.txt"
+
+# --format html: one page with the three stacks, each head tagged with its stack (the page
+# itself is driven in Chromium by tests/cli/browser.sh)
+rm -rf "$TMP/out"
+"$MHAVIZ" run --model tests/fixtures/s2s-t5-f32 --ids --generate 4 --heads 'enc:0:1,cross:1:*' \
+    --format html --out "$TMP/out" <(printf '5 9 11\n') >"$TMP/stdout" 2>"$TMP/stderr"
+check "html: exit 0, silent" "[ $? = 0 ] && [ ! -s $TMP/stderr ] && [ -s $TMP/out/*.html ]"
+check "html: the stacks and their layers" \
+    "grep -q '\"stacks\": {\"encoder\": 2, \"decoder\": 3, \"cross\": 3}' $TMP/out/*.html"
+check "html: 1 encoder and 4 cross heads" \
+    "[ \$(grep -c '\"encoder\"\]' $TMP/out/*.html) = 1 ] && [ \$(grep -c '\"cross\"\]' $TMP/out/*.html) = 4 ]"
+check "html: nothing from the network" "! grep -q 'https\?://' $TMP/out/*.html"
 
 # --heads by stack and the other refusals
 M=tests/fixtures/s2s-t5-f32
@@ -201,8 +306,38 @@ check "stats --merge of one stack" "[ $? = 0 ]"
 expect_fail "stats --merge of two stacks" 1 "cannot merge statistics of the decoder stack" -- \
     "$MHAVIZ" stats --merge "$TMP/enc.json" "$TMP/dec.json"
 expect_fail "stats without --pairs" 2 "give --pairs" -- "$MHAVIZ" stats --model $T "$TMP/r.txt"
-expect_fail "stats --stack cross" 2 "not supported" -- "$MHAVIZ" stats --model $T --pairs \
-    --stack cross "$TMP/r.txt"
+# every stack's statistics against the golden computed from transformers' attentions
+# (tests/gen/gen_s2s_stats_golden.py): cross maps have entropy, distance from the diagonal,
+# first and sep, and null prev, next and self
+for stack in enc dec cross; do
+    "$MHAVIZ" stats --model $T --pairs --stack $stack --format json --threads 2 \
+        tests/fixtures/s2s-stats.txt >"$TMP/st.json" 2>"$TMP/stderr"
+    check "stats --stack $stack on the golden corpus: exit 0" "[ $? = 0 ] && [ ! -s $TMP/stderr ]"
+    perl -MJSON::PP -e '
+        local $/; open my $a, "<", $ARGV[0] or die; open my $b, "<", $ARGV[1] or die;
+        my $x = decode_json(<$a>); my $g = decode_json(<$b>);
+        my %name = (enc => "encoder", dec => "decoder", cross => "cross");
+        my $stack = $name{$ARGV[2]};
+        exit 2 unless $x->{stack} eq $stack && $x->{sentences} == 4;
+        my %mine = map { ("$_->{layer}:$_->{head}" => $_) } @{$x->{heads}};
+        my $n = 0;
+        for my $h (grep { $_->{stack} eq $stack } @{$g->{heads}}) {
+            my $m = $mine{"$h->{layer}:$h->{head}"} or exit 3; $n++;
+            for my $k (qw(entropy distance first sep prev next self)) {
+                if (!defined $h->{$k}) { exit 4 if defined $m->{$k}; next; }
+                exit 5 unless defined $m->{$k} && abs($m->{$k} - $h->{$k}) <= $g->{tolerance}{$k};
+            }
+        }
+        exit 6 unless $n == keys %mine;' "$TMP/st.json" "$G/stats-s2s-t5.json" $stack
+    check "stats --stack $stack: every head as the golden ($?)" "[ $? = 0 ]"
+done
+"$MHAVIZ" stats --model $T --pairs --stack cross --format json tests/fixtures/s2s-stats.txt \
+    >"$TMP/cross.json" 2>/dev/null
+"$MHAVIZ" stats --merge --format csv "$TMP/cross.json" >"$TMP/cross.csv" 2>"$TMP/stderr"
+check "stats --merge of cross parts: empty prev, next, self" \
+    "[ $? = 0 ] && sed -n 2p $TMP/cross.csv | grep -q '^0,0,[^,]*,[^,]*,[^,]*,[^,]*,,,,'"
+expect_fail "stats --stack bad" 2 "is not enc, dec or cross" -- "$MHAVIZ" stats --model $T \
+    --pairs --stack both "$TMP/r.txt"
 
 # separate source and target vocabularies: target text is refused, ids label themselves
 M2=$TMP/marian-sep
