@@ -50,6 +50,7 @@ F=tests/fixtures/bert-f32
 same "bert --rows" -- run --model $F --ids --format json --rows 0,last "$TMP/ids400.txt"
 same "bert norm-out" -- run --model $F --ids --format json --heads 0:1,1:* --weighting norm-out "$TMP/ids400.txt"
 same "bert aggregate" -- run --model $F --ids --format json --aggregate rollout "$TMP/ids400.txt"
+same "bert aggregate --rows" -- run --model $F --ids --format json --aggregate rollout --rows last "$TMP/ids400.txt"
 ids_file "$TMP/ids300.txt" 300 32
 same "gpt2 (not packed)" -- run --model tests/fixtures/dec-gpt2-f32 --ids --format json "$TMP/ids300.txt"
 MHAVIZ_KERNEL=scalar same "bert, scalar kernels" -- run --model $F --ids --format json "$TMP/ids400.txt"
