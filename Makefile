@@ -141,8 +141,8 @@ deps:
 	$(call install_missing,$(DEB_PKGS))
 
 # `make bench` only: Debian's PyTorch (the second reference row) with the OpenMP build of
-# OpenBLAS, and numpy for the checkpoint generator.
-BENCH_DEB_PKGS := python3-torch libopenblas0-openmp python3-numpy
+# OpenBLAS, numpy for the checkpoint generator, oneDNN (the GEMM table's reference column).
+BENCH_DEB_PKGS := python3-torch libopenblas0-openmp python3-numpy libdnnl-dev
 bench-deps:
 	$(call install_missing,$(BENCH_DEB_PKGS))
 
