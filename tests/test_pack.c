@@ -1,7 +1,8 @@
 /* Sentences packed into one forward pass (mhv_forward_run_pack) against the same sentences
  * run one at a time (mhv_forward_run_opts): the same bytes in every map and value norm, for
- * the families that pack and those that fall back, every kernel table this CPU has, 1 and 2
- * threads, kept rows, token types and RoBERTa's padding positions, with sentence lengths
+ * the families that pack (encoders; decoders with learned or rotary positions, windows,
+ * experts, q/k norms) and the models that fall back, every kernel table this CPU has, 1 and 2
+ * threads, kept rows, value norms, token types and RoBERTa's padding positions, with sentence lengths
  * that cross the packs' token budget; and a failing sentence inside a pack reported as a
  * loop over the sentences would report it. */
 #include <stdarg.h>
@@ -179,11 +180,30 @@ static void test_roberta(void **state) { (void)state; check_fixture("fam-xlm-rob
 static void test_electra(void **state) { (void)state; check_fixture("fam-electra-proj", 1); }
 static void test_distilbert(void **state) { (void)state; check_fixture("fam-distilbert-f32", 1); }
 static void test_albert(void **state) { (void)state; check_fixture("fam-albert-shared", 1); }
-/* families that do not pack run one by one through the same entry */
+static void test_gpt2(void **state)
+{
+    (void)state;
+    check_fixture("dec-gpt2-f32", 1);
+    check_fixture("dec-gpt2-f16-oldbufs", 1);
+}
+/* rotary positions, grouped heads, sliding windows, experts, q/k norms, fused projections */
+static void test_llama(void **state)
+{
+    (void)state;
+    check_fixture("dec-llama-f32", 1);
+    check_fixture("dec-mistral-f32-sw5", 1);
+    check_fixture("dec-qwen2-bf16-gqa4", 1);
+    check_fixture("fam-mixtral-f32", 1);
+    check_fixture("fam-olmo2-f32", 1);
+    check_fixture("fam-phi3-lm-bf16-partial", 1);
+}
+/* models that do not pack run one by one through the same entry: a family without packing,
+ * and longrope, whose factors follow the pass's length */
 static void test_unpacked(void **state)
 {
     (void)state;
     check_fixture("fam-deberta-v3", 0);
+    check_fixture("fam-phi3-lm-f32-longrope", 0);
 }
 
 /* A bad id in the third of five sentences: the first two come back, the error is the
@@ -233,7 +253,8 @@ int main(void)
         cmocka_unit_test(test_bert),      cmocka_unit_test(test_bert_pair),
         cmocka_unit_test(test_camembert), cmocka_unit_test(test_roberta),
         cmocka_unit_test(test_electra),   cmocka_unit_test(test_distilbert),
-        cmocka_unit_test(test_albert),    cmocka_unit_test(test_unpacked),
+        cmocka_unit_test(test_albert),    cmocka_unit_test(test_gpt2),
+        cmocka_unit_test(test_llama),     cmocka_unit_test(test_unpacked),
         cmocka_unit_test(test_failure),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -260,7 +260,8 @@ mhv_status mhv_forward_run_opts(mhv_forward_ctx *fc, const mhv_model *m, const i
 int mhv_forward_pack_tokens(const mhv_forward_ctx *fc, const mhv_model *m)
 {
     const mhv_config *c = &m->cfg;
-    if (fc->pack_tokens <= 0 || !c->family->packs || c->enc_dec || c->vision ||
+    if (fc->pack_tokens <= 0 || !c->family->packs || !c->family->packs(c) || c->enc_dec ||
+        c->vision ||
         !mhv_nn_packs_rows(&fc->nn, 1, fc->pack_tokens))
         return 0;
     return fc->pack_tokens;
