@@ -197,13 +197,39 @@ static void test_llama(void **state)
     check_fixture("fam-olmo2-f32", 1);
     check_fixture("fam-phi3-lm-bf16-partial", 1);
 }
+/* soft capping, GeGLU, local and global rotary tables, two-sided windows */
+static void test_gemma(void **state)
+{
+    (void)state;
+    check_fixture("fam-gemma-f32", 1);
+    check_fixture("fam-gemma2-lm-f16-cap", 1);
+    check_fixture("fam-gemma3-f32", 1);
+    check_fixture("fam-gemma3-bidir-f32", 1);
+}
+/* partial and interleaved rotary, local attention, multi-query, ALiBi score biases */
+static void test_decoders(void **state)
+{
+    (void)state;
+    check_fixture("fam-gpt-neox-f32", 1);
+    check_fixture("fam-gptj-f32", 1);
+    check_fixture("fam-starcoder2-sw5-f32", 1);
+    check_fixture("fam-phi-f32", 1);
+    check_fixture("fam-gpt-neo-f32", 1);
+    check_fixture("fam-gpt-bigcode-mq-f32", 1);
+    check_fixture("fam-opt-f32", 1);
+    check_fixture("fam-bloom-f32", 1);
+    check_fixture("fam-falcon-rw-bf16", 1);
+    check_fixture("fam-falcon-newarch-f32", 1);
+}
+static void test_modernbert(void **state) { (void)state; check_fixture("fam-modernbert-f32", 1); }
 /* models that do not pack run one by one through the same entry: a family without packing,
- * and longrope, whose factors follow the pass's length */
+ * longrope, whose factors follow the pass's length, and OPT's projected embeddings */
 static void test_unpacked(void **state)
 {
     (void)state;
     check_fixture("fam-deberta-v3", 0);
     check_fixture("fam-phi3-lm-f32-longrope", 0);
+    check_fixture("fam-opt-350m-bf16", 0);
 }
 
 /* A bad id in the third of five sentences: the first two come back, the error is the
@@ -254,7 +280,9 @@ int main(void)
         cmocka_unit_test(test_camembert), cmocka_unit_test(test_roberta),
         cmocka_unit_test(test_electra),   cmocka_unit_test(test_distilbert),
         cmocka_unit_test(test_albert),    cmocka_unit_test(test_gpt2),
-        cmocka_unit_test(test_llama),     cmocka_unit_test(test_unpacked),
+        cmocka_unit_test(test_llama),     cmocka_unit_test(test_gemma),
+        cmocka_unit_test(test_decoders),  cmocka_unit_test(test_modernbert),
+        cmocka_unit_test(test_unpacked),
         cmocka_unit_test(test_failure),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

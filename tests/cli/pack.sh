@@ -54,6 +54,8 @@ same "bert aggregate --rows" -- run --model $F --ids --format json --aggregate r
 ids_file "$TMP/ids300.txt" 300 32
 same "gpt2" -- run --model tests/fixtures/dec-gpt2-f32 --ids --format json "$TMP/ids300.txt"
 same "llama" -- run --model tests/fixtures/dec-llama-f32 --ids --format json "$TMP/ids300.txt"
+same "bloom" -- run --model tests/fixtures/fam-bloom-f32 --ids --format json "$TMP/ids120.txt"
+same "gemma2" -- run --model tests/fixtures/fam-gemma2-f32 --ids --format json "$TMP/ids120.txt"
 ids_file "$TMP/ids64.txt" 64 30
 same "phi3 longrope (not packed)" -- run --model tests/fixtures/fam-phi3-lm-f32-longrope --ids --format json "$TMP/ids64.txt"
 MHAVIZ_KERNEL=scalar same "bert, scalar kernels" -- run --model $F --ids --format json "$TMP/ids400.txt"
