@@ -222,12 +222,19 @@ static void test_decoders(void **state)
     check_fixture("fam-falcon-newarch-f32", 1);
 }
 static void test_modernbert(void **state) { (void)state; check_fixture("fam-modernbert-f32", 1); }
-/* models that do not pack run one by one through the same entry: a family without packing,
- * longrope, whose factors follow the pass's length, and OPT's projected embeddings */
+/* relative position score biases */
+static void test_deberta(void **state)
+{
+    (void)state;
+    check_fixture("fam-deberta-v3", 1);
+    check_fixture("fam-deberta-c2p-proj-bf16", 1);
+    check_fixture("fam-deberta-v2-mlm-f16", 1);
+}
+/* models that do not pack run one by one through the same entry: longrope, whose factors
+ * follow the pass's length, and OPT's projected embeddings */
 static void test_unpacked(void **state)
 {
     (void)state;
-    check_fixture("fam-deberta-v3", 0);
     check_fixture("fam-phi3-lm-f32-longrope", 0);
     check_fixture("fam-opt-350m-bf16", 0);
 }
@@ -282,7 +289,7 @@ int main(void)
         cmocka_unit_test(test_albert),    cmocka_unit_test(test_gpt2),
         cmocka_unit_test(test_llama),     cmocka_unit_test(test_gemma),
         cmocka_unit_test(test_decoders),  cmocka_unit_test(test_modernbert),
-        cmocka_unit_test(test_unpacked),
+        cmocka_unit_test(test_deberta),   cmocka_unit_test(test_unpacked),
         cmocka_unit_test(test_failure),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
