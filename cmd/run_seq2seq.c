@@ -152,11 +152,13 @@ mhv_status run_seq2seq(const run_s2s_opts *o, mhv_model *m, const mhv_tok *tok,
             mhv_sentence ss = {l.src_text, l.src_len, in.s[i].line};
             mhv_sentence ts = {l.tgt_text ? l.tgt_text : "", l.tgt_text ? l.tgt_len : 0,
                                in.s[i].line};
-            st = run_figs_seq2seq(&figs, od.stage, stem, i, &ss, &l.src, &ts, &l.tgt, &attn,
+            st = run_figs_seq2seq(&figs, od.stage, stem, i, &ss, &l.src, &ts, &l.tgt,
+                                  tx.tgt_tok, &attn,
                                   o->align_layer >= 0 ? o->align_layer : c->dec_layers - 1,
                                   err);
             if (!st)
-                st = run_figs_html_seq2seq(&figs, &ss, &l.src, &ts, &l.tgt, &attn, err);
+                st = run_figs_html_seq2seq(&figs, &ss, &l.src, &ts, &l.tgt, tx.tgt_tok, &attn,
+                                           err);
         }
         mhv_attn_free(&attn);
         line_free(&l);

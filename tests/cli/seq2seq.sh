@@ -96,6 +96,43 @@ for name in s2s-t5-f32 s2s-marian-f32; do
     check "$name --generate: greedy tokens as transformers ($?)" "[ $? = 0 ]"
 done
 
+# Marian's own files (tests/gen/fam_marian_tok.py): source.spm + vocab.json for the source,
+# target.spm + target_vocab.json (separate_vocabs) for the target, as MarianTokenizer gives
+# them: ids, a piece vocab.json lacks as <unk>, target tokens named in the target vocabulary
+M=tests/fixtures/s2s-marian-tok
+perl -MJSON::PP -e 'local $/; binmode STDOUT, ":utf8";
+    print "$_->{source}\t$_->{target}\n" for @{decode_json(<STDIN>)->{marian_pairs}}' \
+    <"$G/s2s-marian-tok.json" >"$TMP/mp.txt"
+cut -f1 "$TMP/mp.txt" >"$TMP/mg.txt"
+rm -rf "$TMP/out"
+"$MHAVIZ" run --model $M --pairs --heads cross:1:2 --format json --out "$TMP/out" "$TMP/mp.txt" \
+    2>"$TMP/stderr"
+check "marian text pairs: exit 0" "[ $? = 0 ] && [ ! -s $TMP/stderr ]"
+"$MHAVIZ" run --model $M --generate 6 --heads cross:1:2 --format json --out "$TMP/out" \
+    "$TMP/mg.txt" 2>"$TMP/stderr"
+check "marian --generate from text: exit 0" "[ $? = 0 ] && [ ! -s $TMP/stderr ]"
+perl -MJSON::PP -e '
+    local $/; open my $a, "<", $ARGV[0] or die; open my $b, "<", $ARGV[1] or die;
+    open my $c, "<", $ARGV[2] or die;
+    my $x = decode_json(<$a>); my $y = decode_json(<$b>); my $g = decode_json(<$c>);
+    my $n = 0;
+    for my $s (0 .. $#{$y->{marian_pairs}}) {
+        my ($xs, $ys, $gs) = ($x->{sentences}[$s], $y->{marian_pairs}[$s], $g->{sentences}[$s]);
+        exit 2 unless join(" ", @{$xs->{token_ids}}) eq join(" ", @{$ys->{src_ids}});
+        exit 3 unless join(" ", @{$xs->{tokens}}) eq join(" ", @{$ys->{src_tokens}});
+        exit 4 unless join(" ", @{$xs->{target_token_ids}}) eq join(" ", @{$ys->{tgt_ids}});
+        exit 5 unless join(" ", @{$xs->{target_tokens}}) eq join(" ", @{$ys->{tgt_tokens}});
+        exit 6 unless join(" ", @{$gs->{target_token_ids}}) eq join(" ", @{$ys->{generate}});
+        $n += grep { $_ eq "<unk>" } @{$xs->{tokens}};
+    }
+    exit 7 unless $n > 0;' "$TMP/out/mp.json" "$G/s2s-marian-tok.json" "$TMP/out/mg.json"
+check "marian: source and target tokens and ids as MarianTokenizer, generation as HF ($?)" "[ $? = 0 ]"
+"$MHAVIZ" rank --model $M --pairs --from Katze --to cat --format json "$TMP/mp.txt" \
+    >"$TMP/rank.json" 2>"$TMP/stderr"
+check "marian: rank --pairs on text" "[ $? = 0 ] && grep -q '\"sentences_used\": 1' $TMP/rank.json"
+"$MHAVIZ" stats --model $M --pairs --stack dec "$TMP/mp.txt" >/dev/null 2>"$TMP/stderr"
+check "marian: stats --pairs --stack dec on text" "[ $? = 0 ] && [ ! -s $TMP/stderr ]"
+
 # mBART's language codes (tests/gen/fam_mbart_lang.py): sources TEXT </s> src_lang, the
 # decoder's input tgt_lang TEXT </s> (HF's shift_tokens_right of the labels), generation
 # started from the target's code; as MBartTokenizer with src_lang / tgt_lang gives them
