@@ -15,6 +15,8 @@ CC ?= cc
 
 DEB_PKGS := pkg-config libcjson-dev libpng-dev libstb-dev libcmocka-dev libonig-dev fonts-wqy-microhei \
             libfontconfig-dev fonts-dejavu-core
+# JPEG images for the vision models (libjpeg-turbo)
+DEB_PKGS += libjpeg62-turbo-dev
 # clang + its fuzzer runtime: `make fuzz`, and the fuzz smoke run at the end of `make test`
 DEB_PKGS += clang libclang-rt-dev
 # xxd turns the HTML explorer's JavaScript and CSS into C (lib/fig/html_app.*)
@@ -39,7 +41,7 @@ else
   $(error BUILD must be release, debug or asan)
 endif
 
-PKGS := libcjson libpng stb oniguruma
+PKGS := libcjson libpng stb oniguruma libjpeg
 # fontconfig finds the label fonts when present; without it well-known paths are searched
 ifeq ($(shell pkg-config --exists fontconfig 2>/dev/null && echo y),y)
   PKGS += fontconfig
@@ -139,8 +141,8 @@ deps:
 	$(call install_missing,$(DEB_PKGS))
 
 # `make bench` only: Debian's PyTorch (the second reference row) with the OpenMP build of
-# OpenBLAS, and numpy for the checkpoint generator.
-BENCH_DEB_PKGS := python3-torch libopenblas0-openmp python3-numpy
+# OpenBLAS, numpy for the checkpoint generator, oneDNN (the GEMM table's reference column).
+BENCH_DEB_PKGS := python3-torch libopenblas0-openmp python3-numpy libdnnl-dev
 bench-deps:
 	$(call install_missing,$(BENCH_DEB_PKGS))
 

@@ -21,6 +21,9 @@
 #include "analysis/rows.h"
 #include "analysis/weighting.h"
 #include "s2s_text.h"
+#include "run_vision.h"
+#include "media/image.h"
+#include "media/preprocess.h"
 
 static const char stats_usage[] =
     "usage: mhaviz stats [--model DIR] [--format table|json|csv|png] [--out FILE] [--shard I/N]\n"
@@ -32,6 +35,9 @@ static const char stats_usage[] =
     "For every head, averaged over the sentences (non-empty lines) of CORPUS (- for stdin):\n"
     "attention entropy in bits, mean distance |i-j|, mass on the first token, on [SEP]/EOS,\n"
     "on the previous token, on the next token, on itself, and a one-word kind.\n"
+    "Vision models: CORPUS lists images (or is one, .png/.jpg), as for run; distance is\n"
+    "the mean 2-D distance in patches from a patch query to the patch keys (Dosovitskiy\n"
+    "et al. 2021); json adds patch_grid (man mhaviz: STATISTICS).\n"
     "\n"
     "  --model DIR      Hugging Face model directory (default: $MHAVIZ_MODEL, else the\n"
     "                   bundled demo model)\n"
@@ -225,6 +231,7 @@ typedef struct {
     const mhv_input *in;
     const mhv_heads *sel;
     const stats_opts *o;
+    const mhv_preprocess *pp; /* vision models: the lines are images prepared as this says */
     int *todo;          /* (n_todo,) sentence indices of this shard */
     int n_todo;
     atomic_int next, done, failed;
@@ -237,6 +244,7 @@ typedef struct {
     job *j;
     mhv_stats_acc acc;
     int is_main;
+    float *px;          /* vision models: (channels, size, size) the image being run */
 } worker;
 
 static void fail_job(job *j, mhv_status st, const mhv_error *err, int line)
@@ -340,9 +348,41 @@ static void process_pair(worker *w, mhv_forward_ctx *fc, int idx, unsigned char 
         fail_job(j, st, &err, s->line);
 }
 
+/* A vision model's image: its heads over the patches; distance 2-D (acc's patch grid). */
+static void process_image(worker *w, mhv_forward_ctx *fc, int idx, float *px)
+{
+    job *j = w->j;
+    const mhv_config *c = &j->m->cfg;
+    char path[4096];
+    run_vision_path(j->o->files[0], &j->in->s[idx], path, sizeof path);
+    mhv_image im;
+    mhv_attn a;
+    mhv_error err = {0};
+    mhv_status st = mhv_image_read(path, &im, &err);
+    if (!st) {
+        st = mhv_preprocess_run(j->pp, &im, c->image_size, c->image_size, px, NULL, path, &err);
+        mhv_image_free(&im);
+    }
+    mhv_forward_opts fo = {.pixels = px};
+    if (!st && !(st = mhv_forward_run_opts(fc, j->m, NULL, NULL, mhv_model_image_tokens(j->m),
+                                           j->sel, &fo, &a, &err))) {
+        if (!(st = mhv_attn_check_finite(&a, &err)))
+            st = mhv_stats_acc_add(&w->acc, &a, NULL, &err);
+        mhv_attn_free(&a);
+    }
+    if (st && !err.file[0])
+        snprintf(err.file, sizeof err.file, "%.*s", (int)sizeof err.file - 1, path);
+    if (st)
+        fail_job(j, st, &err, 0);
+}
+
 static void process(worker *w, mhv_forward_ctx *fc, int idx, unsigned char *sep, int32_t *ids)
 {
     job *j = w->j;
+    if (j->pp) {
+        process_image(w, fc, idx, w->px);
+        return;
+    }
     if (j->o->pairs) {
         process_pair(w, fc, idx, sep);
         return;
@@ -413,8 +453,12 @@ static void *work(void *arg)
     int max = j->m->cfg.max_positions;
     unsigned char *sep = malloc((size_t)max);
     int32_t *ids = malloc((size_t)max * sizeof *ids);
+    const mhv_config *c = &j->m->cfg;
+    if (j->pp)
+        w->px = malloc((size_t)c->num_channels * (size_t)c->image_size * (size_t)c->image_size *
+                       sizeof *w->px);
     mhv_status st = mhv_forward_ctx_new(&fp, &fc, &err);
-    if (!st && (!sep || !ids))
+    if (!st && (!sep || !ids || (j->pp && !w->px)))
         st = mhv_fail(&err, MHV_ENOMEM, "", "out of memory");
     if (st)
         fail_job(j, st, &err, 0);
@@ -431,6 +475,8 @@ static void *work(void *arg)
     mhv_forward_ctx_free(fc);
     free(sep);
     free(ids);
+    free(w->px);
+    w->px = NULL;
     return NULL;
 }
 
@@ -454,6 +500,15 @@ static mhv_status run_corpus(const stats_opts *given, mhv_stats_acc *total, char
     if ((st = cli_open_model(dir, INPUT_TEXT, &m, &tok, err)))
         goto done;
     int L = m->cfg.num_layers; /* the layers summed: an encoder-decoder's stack's */
+    mhv_preprocess pp;
+    int vision = m->cfg.vision, grid = vision ? m->cfg.image_size / m->cfg.patch_size : 0;
+    if (vision && (o->pairs || o->rows || o->truncate || o->weighting != MHV_WEIGHT_ATTN)) {
+        st = mhv_fail(err, MHV_EUSAGE, "", "--pairs, --rows, --truncate and --weighting are "
+                      "for text models, not %s", m->cfg.arch);
+        goto done;
+    }
+    if (vision && (st = mhv_preprocess_load(m->dir, m->cfg.image_size, &pp, err)))
+        goto done;
     if (o->pairs && !m->cfg.enc_dec && !m->cfg.causal) { /* an encoder's sentence pairs */
         if (o->stack) {
             st = mhv_fail(err, MHV_EUSAGE, "", "--stack is for encoder-decoder models; %s is "
@@ -489,14 +544,17 @@ static mhv_status run_corpus(const stats_opts *given, mhv_stats_acc *total, char
     } else if ((st = mhv_heads_parse("all", L, m->cfg.num_heads, &sel, err))) {
         goto done;
     }
-    if ((st = mhv_input_read(o->files[0], &in, err)) ||
+    if ((st = vision ? run_vision_input(o->files[0], &in, err)
+                     : mhv_input_read(o->files[0], &in, err)) ||
         (st = mhv_stats_acc_init(total, L, m->cfg.num_heads, err)))
         goto done;
+    total->patch_grid = grid, total->patch_extra = m->cfg.vision_extra;
     if (o->pairs)
         snprintf(total->stack, sizeof total->stack, "%s", mhv_stack_name(o->stack));
     total->weighting = (int)o->weighting;
     snprintf(total->rows, sizeof total->rows, "%s", o->rows ? o->rows : "");
-    j = (job){.m = m, .tok = tok, .tx = &tx, .in = &in, .sel = &sel, .o = o};
+    j = (job){.m = m, .tok = tok, .tx = &tx, .in = &in, .sel = &sel, .o = o,
+              .pp = vision ? &pp : NULL};
     pthread_mutex_init(&j.lock, NULL);
     j.todo = malloc((size_t)in.n * sizeof *j.todo);
     int T = o->threads;
@@ -518,6 +576,7 @@ static mhv_status run_corpus(const stats_opts *given, mhv_stats_acc *total, char
         snprintf(ws[t].acc.stack, sizeof ws[t].acc.stack, "%s", total->stack);
         ws[t].acc.weighting = (int)o->weighting;
         snprintf(ws[t].acc.rows, sizeof ws[t].acc.rows, "%s", o->rows ? o->rows : "");
+        ws[t].acc.patch_grid = grid, ws[t].acc.patch_extra = m->cfg.vision_extra;
     }
     for (started = 1; started < T; started++)
         if (pthread_create(&tids[started], NULL, work, &ws[started]) != 0)

@@ -138,25 +138,45 @@ static mhv_status image_figures(const run_vis_opts *o, run_figs *rf, const mhv_r
     return st;
 }
 
-/* The image paths: the file itself when it is a .png, else its lines (a relative path
+/* The image paths: the file itself when it is an image, else its lines (a relative path
  * that does not exist as given is tried beside the list file). */
-static mhv_status image_path(const char *list, const mhv_sentence *s, char *buf, size_t size)
+void run_vision_path(const char *list, const mhv_sentence *s, char *buf, size_t size)
 {
     snprintf(buf, size, "%.*s", (int)s->len, s->text);
     if (buf[0] == '/' || mhv_path_exists(buf))
-        return MHV_OK;
+        return;
     const char *slash = strrchr(list, '/');
     if (slash && snprintf(buf, size, "%.*s/%.*s", (int)(slash - list), list, (int)s->len,
                           s->text) < (int)size && mhv_path_exists(buf))
-        return MHV_OK;
+        return;
     snprintf(buf, size, "%.*s", (int)s->len, s->text);
-    return MHV_OK;
 }
 
-static int is_png_name(const char *p)
+/* An image given directly rather than a list of them: .png, .jpg, .jpeg. */
+static int is_image_name(const char *p)
 {
     size_t n = strlen(p);
-    return n > 4 && strcasecmp(p + n - 4, ".png") == 0;
+    return (n > 4 && (strcasecmp(p + n - 4, ".png") == 0 || strcasecmp(p + n - 4, ".jpg") == 0)) ||
+           (n > 5 && strcasecmp(p + n - 5, ".jpeg") == 0);
+}
+
+mhv_status run_vision_input(const char *file, mhv_input *in, mhv_error *err)
+{
+    memset(in, 0, sizeof *in);
+    if (!is_image_name(file))
+        return mhv_input_read(file, in, err);
+    size_t len = strlen(file);
+    in->buf = malloc(len + 1);
+    in->s = calloc(1, sizeof *in->s);
+    if (!in->buf || !in->s) {
+        mhv_input_free(in);
+        return mhv_fail(err, MHV_ENOMEM, "", "out of memory");
+    }
+    memcpy(in->buf, file, len + 1);
+    in->s[0] = (mhv_sentence){in->buf, len, 1};
+    in->n = 1;
+    snprintf(in->name, sizeof in->name, "%s", file);
+    return MHV_OK;
 }
 
 mhv_status run_vision(const run_vis_opts *o, mhv_model *m, mhv_forward_ctx *fc, mhv_error *err)
@@ -212,20 +232,8 @@ mhv_status run_vision(const run_vis_opts *o, mhv_model *m, mhv_forward_ctx *fc, 
         goto done_figs;
     if (o->no_resize)
         pp.do_resize = 0, pp.do_center_crop = 0;
-    if (is_png_name(o->file)) {
-        static char one[4096];
-        snprintf(one, sizeof one, "%s", o->file);
-        in.n = 1;
-        in.s = calloc(1, sizeof *in.s);
-        if (!in.s) {
-            st = mhv_fail(err, MHV_ENOMEM, "", "out of memory");
-            goto done_figs;
-        }
-        in.s[0] = (mhv_sentence){one, strlen(one), 1};
-        snprintf(in.name, sizeof in.name, "%s", o->file);
-    } else if ((st = mhv_input_read(o->file, &in, err))) {
+    if ((st = run_vision_input(o->file, &in, err)))
         goto done_figs;
-    }
     char stem[256], path[4600];
     mhv_input_stem(o->file, stem, sizeof stem);
     cli_outdir od;
@@ -255,11 +263,11 @@ mhv_status run_vision(const run_vis_opts *o, mhv_model *m, mhv_forward_ctx *fc, 
     }
     for (int i = 0; i < in.n; i++) {
         char img_path[4096];
-        image_path(o->file, &in.s[i], img_path, sizeof img_path);
+        run_vision_path(o->file, &in.s[i], img_path, sizeof img_path);
         mhv_image im;
         int box[4];
         mhv_attn a;
-        if ((st = mhv_image_read_png(img_path, &im, err)))
+        if ((st = mhv_image_read(img_path, &im, err)))
             break;
         st = mhv_preprocess_run(&pp, &im, S, S, px, box, img_path, err);
         mhv_forward_opts fwo = {.pixels = px, .pool_attn = pool_w};
