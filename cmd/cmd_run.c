@@ -52,7 +52,8 @@ static const char run_usage[] =
     "  --format LIST    comma list of png (default), svg, json, html (OUT/<stem>.html: an\n"
     "                   interactive explorer of every sentence, one file, works offline),\n"
     "                   safetensors (one tensor attn.L05 [heads, rows, tokens] per layer,\n"
-    "                   written head by head: long inputs in bounded memory)\n"
+    "                   written head by head: long inputs in bounded memory; encoder-\n"
+    "                   decoders: attn.encoder.L05, attn.decoder.L05, attn.cross.L05)\n"
     "  --rows SPEC      keep only some query rows: comma list of last, -K (the last K), I,\n"
     "                   A:B (A..B-1), word:W (json, safetensors, figures: rows x tokens;\n"
     "                   --aggregate: of the kept rows; not html yet)\n"
@@ -451,12 +452,12 @@ static int parse(int argc, char **argv, run_opts *o)
         return cli_usage_error("run", "--src-lang and --tgt-lang are for encoder-decoder models "
                                "(with --pairs or --generate)");
     if ((o->pairs || o->generate) &&
-        (o->rows || o->aggregate || o->safetensors || o->truncate ||
-         o->weighting != MHV_WEIGHT_ATTN ||
-         o->mode == INPUT_PRETOKENIZED || o->fig.render.view != MHV_VIEW_MATRIX))
+        (o->rows || o->aggregate || o->weighting != MHV_WEIGHT_ATTN ||
+         o->fig.render.view != MHV_VIEW_MATRIX))
         return cli_usage_error("run", "--pairs and --generate work with --format png, svg, pdf, "
-                               "json and html, the matrix view, attention weights and text or --ids "
-                               "input");
+                               "json, html and safetensors, the matrix view and attention "
+                               "weights (not --rows, --aggregate, --weighting, --view lines "
+                               "or row)");
     return 0;
 }
 
@@ -877,11 +878,15 @@ int cmd_run(int argc, char **argv)
     if ((st = cli_open_model(dir, o.mode, &job.m, &job.tok, &err)))
         goto done;
     cli_tok_warn(job.tok);
-    if ((job.m->cfg.enc_dec || job.m->cfg.vision) &&
+    if (job.m->cfg.vision &&
         (o.safetensors || o.rows || o.win1 || o.max_pixels || o.max_memory_set)) {
         st = mhv_fail(&err, MHV_EUSAGE, "", "--format safetensors, --rows, --window, "
-                      "--max-pixels and --max-memory are not available for %s models yet",
-                      job.m->cfg.enc_dec ? "encoder-decoder" : "vision");
+                      "--max-pixels and --max-memory are not available for vision models yet");
+        goto done;
+    }
+    if (job.m->cfg.enc_dec && (o.rows || o.win1 || o.max_pixels || o.max_memory_set)) {
+        st = mhv_fail(&err, MHV_EUSAGE, "", "--rows, --window, --max-pixels and --max-memory "
+                      "are not available for encoder-decoder models yet");
         goto done;
     }
     if (o.pairs && !job.m->cfg.enc_dec && !job.m->cfg.causal && !job.m->cfg.vision) {
@@ -913,7 +918,9 @@ int cmd_run(int argc, char **argv)
         run_s2s_opts so = {.heads = o.heads, .file = o.file, .out = o.out, .mode = o.mode,
                            .pairs = o.pairs, .generate = o.generate,
                            .align_layer = o.align_layer, .fig = &o.fig,
-                           .src_lang = o.src_lang, .tgt_lang = o.tgt_lang};
+                           .src_lang = o.src_lang, .tgt_lang = o.tgt_lang,
+                           .safetensors = o.safetensors, .dtype = o.dtype,
+                           .truncate = o.truncate};
         st = run_seq2seq(&so, job.m, job.tok, fc, &err);
         goto done;
     }
