@@ -344,6 +344,12 @@ mhv_forward_params cli_forward_params(int threads)
     mhv_forward_params p = mhv_forward_default_params();
     p.threads = threads;
     p.kernel = getenv("MHAVIZ_KERNEL");
+    /* tokens a packed pass holds; 0 turns packing off; other values keep the default */
+    const char *pack = getenv("MHAVIZ_PACK_TOKENS");
+    char *end;
+    long v = pack && *pack ? strtol(pack, &end, 10) : -1;
+    if (v >= 0 && v <= 65536 && !*end)
+        p.pack_tokens = v ? (int)v : -1;
     return p;
 }
 
