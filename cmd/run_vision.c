@@ -30,14 +30,16 @@ static void token_label(const mhv_config *c, int i, char *buf, size_t size)
 }
 
 static void write_json_image(FILE *f, int index, const char *path, const mhv_image *im,
-                             const int box[4], const mhv_config *c, const mhv_attn *a,
-                             const char *aggregate, const float *pool)
+                             const int box[4], const double in_image[4], const mhv_config *c,
+                             const mhv_attn *a, const char *aggregate, const float *pool)
 {
     int n = a->n, side = c->image_size / c->patch_size;
     fputs(index ? ",\n  {\"path\": " : "\n  {\"path\": ", f);
     mhv_jsonw_str(f, path, strlen(path));
     fprintf(f, ", \"width\": %d, \"height\": %d, \"crop\": [%d, %d, %d, %d],\n", im->width,
             im->height, box[0], box[1], box[2], box[3]);
+    fprintf(f, "   \"crop_in_image\": [%.6g, %.6g, %.6g, %.6g],\n", in_image[0], in_image[1],
+            in_image[2], in_image[3]);
     fprintf(f, "   \"grid\": {\"rows\": %d, \"cols\": %d, \"patch_size\": %d, \"extra_tokens\": %d},\n",
             side, side, c->patch_size, c->vision_extra);
     fputs("   \"tokens\": [", f);
@@ -292,8 +294,10 @@ mhv_status run_vision(const run_vis_opts *o, mhv_model *m, mhv_forward_ctx *fc, 
             }
             a = agg;
         }
+        double in_image[4];
+        mhv_preprocess_box_in_image(&pp, &im, box, in_image);
         if (fo->json)
-            write_json_image(json.f, i, img_path, &im, box, c, &a,
+            write_json_image(json.f, i, img_path, &im, box, in_image, c, &a,
                              o->aggregate ? mhv_agg_name(o->agg) : NULL, pool_w);
         if (fo->formats) {
             char dir[4400];
