@@ -155,6 +155,13 @@ done
 "$MHAVIZ" run --model "$VIT" --heads 1:2 --scale fixed --out "$TMP/fix" "$TMP/in/a.png"
 check "--scale fixed draws another overlay" "! cmp -s $TMP/fix/a/L01-H02.png $TMP/gold/a/L01-H02.png"
 
+# --format html: one page for the input file, the pictures and every head's map inside
+# (clicking a patch is tested in a browser by tests/cli/browser.sh)
+"$MHAVIZ" run --model "$DEIT" --format html --out "$TMP/html" "$TMP/in/list.txt" 2>"$TMP/stderr"
+check "html: one self-contained page, two pictures, 8 maps each" "[ $? = 0 ] && [ ! -s $TMP/stderr ] && [ \"\$(ls $TMP/html)\" = list.html ] &&
+    [ \$(grep -o 'data:image/png;base64,' $TMP/html/list.html | wc -l) = 2 ] && [ \$(grep -c '^{\"l\":' $TMP/html/list.html) = 16 ] &&
+    ! grep -q 'src=\"http\|href=\"http' $TMP/html/list.html"
+
 # --view matrix: the token x token heatmaps with the tokens named
 "$MHAVIZ" run --model "$DEIT" --heads 1:0 --view matrix --format svg --svg-text --out "$TMP/mat" "$TMP/in/b.png"
 check "--view matrix: head and layer heatmaps" "[ \"\$(ls $TMP/mat/b | tr '\\n' ' ')\" = 'L01-H00.svg L01.svg ' ] && [ \$(grep -c '<rect class=\"cell\"' $TMP/mat/b/L01-H00.svg) = 324 ]"
