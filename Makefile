@@ -141,8 +141,8 @@ deps:
 	$(call install_missing,$(DEB_PKGS))
 
 # `make bench` only: Debian's PyTorch (the second reference row) with the OpenMP build of
-# OpenBLAS, and numpy for the checkpoint generator.
-BENCH_DEB_PKGS := python3-torch libopenblas0-openmp python3-numpy
+# OpenBLAS, numpy for the checkpoint generator, oneDNN (the GEMM table's reference column).
+BENCH_DEB_PKGS := python3-torch libopenblas0-openmp python3-numpy libdnnl-dev
 bench-deps:
 	$(call install_missing,$(BENCH_DEB_PKGS))
 
@@ -271,6 +271,13 @@ bench: deps bench-deps browser-deps
 	./$(B)/bench/bench_render
 	BENCH_HTML=$(B)/bench/bench_html bash bench/bench_html.sh
 	MHAVIZ=$(B)/mhaviz MHAVIZ_BENCH_LONG_LENGTHS=1024 bash bench/bench_long.sh
+	@$(MAKE) --no-print-directory bench-corpus
+
+# Corpus throughput (issue 17): stats and run --format json over 1,000 short sentences
+# against PyTorch batched (bench/bench_corpus.sh; part of `make bench`).
+.PHONY: bench-corpus
+bench-corpus: $(B)/mhaviz
+	MHAVIZ=$(B)/mhaviz bash bench/bench_corpus.sh
 
 # Long inputs: a Qwen2-0.5B-shaped BF16 checkpoint (0.99 GB, generated once into
 # build/bench/qwen2-0.5b-bf16) at 1k, 4k and 8k tokens, --rows last and one layer's every

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "nn/kernels/cpucache.h"
 #include "nn/kernels/kernels.h"
 #include "commands.h"
 
@@ -81,8 +82,16 @@ int cmd_info(int argc, char **argv)
 done:
     /* what a run on this machine would compute with (MHAVIZ_KERNEL honoured); nothing on
      * stdout when the directory failed */
-    if (!st)
-        printf("kernels: %s\n", mhv_kernels_select(getenv("MHAVIZ_KERNEL"))->name);
+    if (!st) {
+        const mhv_kernels *K = mhv_kernels_select(getenv("MHAVIZ_KERNEL"));
+        const mhv_cpu_caches *cc = mhv_cpu_caches_get();
+        char how[256];
+        K->describe(how, sizeof how);
+        printf("kernels: %s\n", K->name);
+        printf("caches: L1d %zu KiB, L2 %zu KiB, L3 %zu KiB (%s)\n", cc->l1d >> 10, cc->l2 >> 10,
+               cc->l3 >> 10, cc->source);
+        printf("blocking: %s\n", how);
+    }
     mhv_tok_close(tok);
     mhv_model_close(m);
     return st ? cli_report(st, &err) : EXIT_OK;

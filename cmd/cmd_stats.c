@@ -376,25 +376,37 @@ static void process_image(worker *w, mhv_forward_ctx *fc, int idx, float *px)
         fail_job(j, st, &err, 0);
 }
 
-static void process(worker *w, mhv_forward_ctx *fc, int idx, unsigned char *sep, int32_t *ids)
+/* A sentence read and tokenized, waiting in its worker's pack: what the forward pass takes
+ * and what the statistics need after it. */
+typedef struct {
+    int idx;                /* in the input */
+    int n;                  /* tokens kept */
+    int32_t *ids, *types;   /* (n,) ids; token types or NULL */
+    unsigned char *sep;     /* (n,) separators: special tokens after the first that cover
+                             * no text ([SEP], EOS) */
+    int *rows, nrows;       /* --rows' positions among the tokens kept, or NULL */
+} pending;
+
+static void pending_free(pending *p)
+{
+    free(p->ids), free(p->types), free(p->sep), free(p->rows);
+    memset(p, 0, sizeof *p);
+}
+
+/* Sentence idx tokenized (and cut as --truncate says) into p; a failure is the job's. */
+static int prepare(worker *w, int idx, pending *p)
 {
     job *j = w->j;
-    if (j->pp) {
-        process_image(w, fc, idx, w->px);
-        return;
-    }
-    if (j->o->pairs) {
-        process_pair(w, fc, idx, sep);
-        return;
-    }
     const mhv_sentence *s = &j->in->s[idx];
     mhv_encoding e;
     mhv_error err = {0};
+    memset(p, 0, sizeof *p);
+    p->idx = idx;
     mhv_status st = cli_encode_one(j->tok, s, j->o->enc_pairs ? INPUT_PAIRS : INPUT_TEXT, &e,
                                    &err);
     if (st) {
         fail_job(j, st, &err, s->line);
-        return;
+        return -1;
     }
     int max = j->m->cfg.max_positions, n = e.n;
     if (n > max && !j->o->truncate) {
@@ -402,44 +414,72 @@ static void process(worker *w, mhv_forward_ctx *fc, int idx, unsigned char *sep,
                  j->o->enc_pairs ? "" : " (use --truncate)");
         fail_job(j, MHV_EINPUT, &err, s->line);
         mhv_encoding_free(&e);
-        return;
+        return -1;
     }
     /* truncation keeps the closing special token, as `run --truncate` does */
-    int keep = n > max ? max : n;
-    for (int t = 0; t < keep; t++) {
+    int keep = p->n = n > max ? max : n;
+    const int32_t *types = cli_type_ids(j->m, &e);
+    p->ids = malloc((size_t)keep * sizeof *p->ids);
+    p->sep = malloc((size_t)keep);
+    p->types = types ? malloc((size_t)keep * sizeof *p->types) : NULL;
+    if (!p->ids || !p->sep || (types && !p->types))
+        st = mhv_fail(&err, MHV_ENOMEM, "", "out of memory");
+    for (int t = 0; !st && t < keep; t++) {
         int src = n > max && t == keep - 1 ? n - 1 : t;
-        ids[t] = e.ids[src];
-        /* separators: special tokens after the first that cover no text ([SEP], EOS) */
-        sep[t] = t > 0 && e.spans[2 * src] < 0 && mhv_tok_is_special(j->tok, e.ids[src]);
+        p->ids[t] = e.ids[src];
+        p->sep[t] = t > 0 && e.spans[2 * src] < 0 && mhv_tok_is_special(j->tok, e.ids[src]);
+        if (types)
+            p->types[t] = types[t];
     }
-    int *rows = NULL, nrows = 0;
-    if (j->o->rows) { /* positions among the tokens kept */
+    if (!st && j->o->rows) { /* positions among the tokens kept */
         mhv_encoding kept = e;
         kept.n = keep;
-        st = mhv_rows_resolve(j->o->rows, s->text, s->len, &kept, &rows, &nrows, &err);
+        st = mhv_rows_resolve(j->o->rows, s->text, s->len, &kept, &p->rows, &p->nrows, &err);
     }
-    mhv_attn a;
-    mhv_forward_opts fo = {.rows = rows, .nrows = nrows};
-    if (!st)
-        st = mhv_forward_run_opts(fc, j->m, ids, cli_type_ids(j->m, &e), keep, j->sel, &fo, &a,
-                                  &err);
     mhv_encoding_free(&e);
     if (st) {
-        free(rows);
+        pending_free(p);
         fail_job(j, st, &err, s->line);
+        return -1;
+    }
+    return 0;
+}
+
+/* The maps of sentence p into the worker's sums. */
+static void add_stats(worker *w, const pending *p, mhv_attn *a)
+{
+    job *j = w->j;
+    mhv_error err = {0};
+    mhv_status st;
+    if ((st = mhv_attn_check_finite(a, &err)) ||
+        (st = mhv_weighting_apply(a, j->o->weighting, NULL, &err))) {
+        fail_job(j, st, &err, j->in->s[p->idx].line);
         return;
     }
-    free(rows);
-    if ((st = mhv_attn_check_finite(&a, &err)) ||
-        (st = mhv_weighting_apply(&a, j->o->weighting, NULL, &err))) {
-        mhv_attn_free(&a);
-        fail_job(j, st, &err, s->line);
-        return;
-    }
-    st = mhv_stats_acc_add(&w->acc, &a, sep, &err);
-    mhv_attn_free(&a);
-    if (st)
+    if ((st = mhv_stats_acc_add(&w->acc, a, p->sep, &err)))
         fail_job(j, st, &err, 0);
+}
+
+/* The sentences ps(count) as packed passes (one at a time when the model does not pack):
+ * each one's maps into the sums, then freed with it. */
+static void run_pending(worker *w, mhv_forward_ctx *fc, pending *ps, int count,
+                        mhv_forward_item *items, mhv_attn *outs)
+{
+    job *j = w->j;
+    for (int s = 0; s < count; s++)
+        items[s] = (mhv_forward_item){ps[s].ids, ps[s].types, ps[s].n, ps[s].rows, ps[s].nrows};
+    mhv_error err = {0};
+    int done = 0;
+    mhv_status st = mhv_forward_run_pack(fc, j->m, items, count, j->sel, outs, &done, &err);
+    for (int s = 0; s < done; s++) {
+        if (!atomic_load(&j->failed))
+            add_stats(w, &ps[s], &outs[s]);
+        mhv_attn_free(&outs[s]);
+    }
+    if (st)
+        fail_job(j, st, &err, j->in->s[ps[done].idx].line);
+    for (int s = 0; s < count; s++)
+        pending_free(&ps[s]);
 }
 
 static void *work(void *arg)
@@ -451,30 +491,60 @@ static void *work(void *arg)
     mhv_forward_ctx *fc = NULL;
     mhv_error err = {0};
     int max = j->m->cfg.max_positions;
-    unsigned char *sep = malloc((size_t)max);
-    int32_t *ids = malloc((size_t)max * sizeof *ids);
     const mhv_config *c = &j->m->cfg;
     if (j->pp)
         w->px = malloc((size_t)c->num_channels * (size_t)c->image_size * (size_t)c->image_size *
                        sizeof *w->px);
     mhv_status st = mhv_forward_ctx_new(&fp, &fc, &err);
-    if (!st && (!sep || !ids || (j->pp && !w->px)))
+    /* consecutive sentences of up to `budget` tokens in all run as one pass */
+    int budget = st || j->o->pairs || j->pp ? 0 : mhv_forward_pack_tokens(fc, j->m);
+    int cap = budget > 0 ? budget : 1; /* sentences a pack may hold: one token each */
+    unsigned char *sep = malloc((size_t)max);
+    pending *ps = calloc((size_t)cap + 1, sizeof *ps);
+    mhv_forward_item *items = malloc((size_t)cap * sizeof *items);
+    mhv_attn *outs = malloc((size_t)cap * sizeof *outs);
+    if (!st && (!sep || !ps || !items || !outs || (j->pp && !w->px)))
         st = mhv_fail(&err, MHV_ENOMEM, "", "out of memory");
     if (st)
         fail_job(j, st, &err, 0);
     double t0 = now(), last = 0;
+    int np = 0, tokens = 0; /* the pack gathered so far */
     while (!st && !atomic_load(&j->failed)) {
         int k = atomic_fetch_add(&j->next, 1);
         if (k >= j->n_todo)
             break;
-        process(w, fc, j->todo[k], sep, ids);
+        if (j->pp) {
+            process_image(w, fc, j->todo[k], w->px);
+        } else if (j->o->pairs) {
+            process_pair(w, fc, j->todo[k], sep);
+        } else {
+            if (prepare(w, j->todo[k], &ps[np]))
+                break;
+            if (np > 0 && tokens + ps[np].n > budget) { /* the pack is full: run it first */
+                pending next = ps[np];
+                run_pending(w, fc, ps, np, items, outs);
+                ps[0] = next;
+                np = tokens = 0;
+            }
+            tokens += ps[np++].n;
+            if (np >= cap || tokens >= budget) {
+                run_pending(w, fc, ps, np, items, outs);
+                np = tokens = 0;
+            }
+        }
         int d = atomic_fetch_add(&j->done, 1) + 1;
         if (w->is_main)
             progress(d, j->n_todo, t0, &last, 0);
     }
+    if (np && !atomic_load(&j->failed))
+        run_pending(w, fc, ps, np, items, outs);
+    for (int s = 0; ps && s < np; s++)
+        pending_free(&ps[s]);
     mhv_forward_ctx_free(fc);
     free(sep);
-    free(ids);
+    free(ps);
+    free(items);
+    free(outs);
     free(w->px);
     w->px = NULL;
     return NULL;

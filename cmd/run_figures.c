@@ -175,8 +175,10 @@ static mhv_label_kind label_kind(mhv_tok_kind k)
 
 /* What the figures of sentence s show besides the weights; *special (caller frees) backs
  * in->special and in->sentence. */
-static mhv_status fig_input(const run_figs *r, const mhv_sentence *s, const mhv_encoding *enc,
-                            mhv_fig_input *out, unsigned char **special, mhv_error *err)
+/* tok: the tokenizer of enc's ids (an encoder-decoder's target may have its own), or NULL */
+static mhv_status fig_input_tok(const run_figs *r, const mhv_tok *tok, const mhv_sentence *s,
+                                const mhv_encoding *enc, mhv_fig_input *out,
+                                unsigned char **special, mhv_error *err)
 {
     /* The sentence stored in each figure's metadata: whole up to 4 KiB; a longer one (a
      * 1 MB line cut by --truncate) only as far as the drawn tokens reach, at most 4 KiB,
@@ -203,7 +205,7 @@ static mhv_status fig_input(const run_figs *r, const mhv_sentence *s, const mhv_
         memcpy(text + keep, "\xE2\x80\xA6", 3), keep += 3; /* "…" */
     text[keep] = '\0';
     for (int i = 0; i < enc->n; i++)
-        (*special)[i] = r->tok ? (unsigned char)mhv_tok_is_special(r->tok, enc->ids[i]) : 0;
+        (*special)[i] = tok ? (unsigned char)mhv_tok_is_special(tok, enc->ids[i]) : 0;
     *out = (mhv_fig_input){
         .model = r->model_name,
         .num_layers = r->m->cfg.num_layers,
@@ -213,11 +215,17 @@ static mhv_status fig_input(const run_figs *r, const mhv_sentence *s, const mhv_
         .n = enc->n,
         .pieces = (const char *const *)enc->pieces,
         .special = *special,
-        .kind = r->tok ? label_kind(mhv_tok_kind_of(r->tok)) : MHV_LABEL_WORDPIECE,
+        .kind = tok ? label_kind(mhv_tok_kind_of(tok)) : MHV_LABEL_WORDPIECE,
         .aggregate = r->o->aggregate,
         .boundary = enc->type_ids ? enc->boundary : 0,
     };
     return MHV_OK;
+}
+
+static mhv_status fig_input(const run_figs *r, const mhv_sentence *s, const mhv_encoding *enc,
+                            mhv_fig_input *out, unsigned char **special, mhv_error *err)
+{
+    return fig_input_tok(r, r->tok, s, enc, out, special, err);
 }
 
 /* The kept rows of attn (attn->row_ids: sentence positions) in `in`: labelled by r->row_enc
@@ -326,7 +334,8 @@ mhv_status run_figs_heads(run_figs *r, const char *out, const char *stem, int in
 mhv_status run_figs_seq2seq(run_figs *r, const char *out, const char *stem, int index,
                             const mhv_sentence *src, const mhv_encoding *enc_src,
                             const mhv_sentence *tgt, const mhv_encoding *enc_tgt,
-                            const mhv_attn *attn, int align_layer, mhv_error *err)
+                            const mhv_tok *tgt_tok, const mhv_attn *attn, int align_layer,
+                            mhv_error *err)
 {
     if (!r->o->formats)
         return MHV_OK;
@@ -340,7 +349,7 @@ mhv_status run_figs_seq2seq(run_figs *r, const char *out, const char *stem, int 
     mhv_status st = fig_input(r, src, enc_src, &is, &ss, err);
     if (st)
         return st;
-    if ((st = fig_input(r, tgt, enc_tgt, &it, &ts, err))) {
+    if ((st = fig_input_tok(r, tgt_tok, tgt, enc_tgt, &it, &ts, err))) {
         free(ss);
         return st;
     }
@@ -384,8 +393,8 @@ mhv_status run_figs_html_begin(run_figs *r, const char *out, const char *stem,
 
 mhv_status run_figs_html_seq2seq(run_figs *r, const mhv_sentence *src,
                                  const mhv_encoding *enc_src, const mhv_sentence *tgt,
-                                 const mhv_encoding *enc_tgt, const mhv_attn *attn,
-                                 mhv_error *err)
+                                 const mhv_encoding *enc_tgt, const mhv_tok *tgt_tok,
+                                 const mhv_attn *attn, mhv_error *err)
 {
     if (!r->html_open)
         return MHV_OK;
@@ -394,7 +403,7 @@ mhv_status run_figs_html_seq2seq(run_figs *r, const mhv_sentence *src,
     mhv_status st = fig_input(r, src, enc_src, &is, &ss, err);
     if (st)
         return st;
-    if (!(st = fig_input(r, tgt, enc_tgt, &it, &ts, err))) {
+    if (!(st = fig_input_tok(r, tgt_tok, tgt, enc_tgt, &it, &ts, err))) {
         st = mhv_html_sentence_seq2seq(r->html.f, r->html.path, &is, &it, attn, err);
         free(ts);
     }

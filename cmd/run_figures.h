@@ -102,7 +102,8 @@ mhv_status run_figs_heads(run_figs *r, const char *out, const char *stem, int in
 mhv_status run_figs_seq2seq(run_figs *r, const char *out, const char *stem, int index,
                             const mhv_sentence *src, const mhv_encoding *enc_src,
                             const mhv_sentence *tgt, const mhv_encoding *enc_tgt,
-                            const mhv_attn *attn, int align_layer, mhv_error *err);
+                            const mhv_tok *tgt_tok, const mhv_attn *attn, int align_layer,
+                            mhv_error *err);
 /* --format html: opens OUT/<stem>.html (source: the input file's name, shown on the page);
  * a no-op without html. */
 mhv_status run_figs_html_begin(run_figs *r, const char *out, const char *stem,
@@ -116,8 +117,8 @@ mhv_status run_figs_html_sentence(run_figs *r, const mhv_sentence *s, const mhv_
  * mhv_html_sentence_seq2seq). */
 mhv_status run_figs_html_seq2seq(run_figs *r, const mhv_sentence *src,
                                  const mhv_encoding *enc_src, const mhv_sentence *tgt,
-                                 const mhv_encoding *enc_tgt, const mhv_attn *attn,
-                                 mhv_error *err);
+                                 const mhv_encoding *enc_tgt, const mhv_tok *tgt_tok,
+                                 const mhv_attn *attn, mhv_error *err);
 mhv_status run_figs_html_commit(run_figs *r, mhv_error *err);
 /* ok: warns once about characters drawn as boxes; !ok: removes every file and directory the
  * figures wrote (and a page being written). Frees r either way. */

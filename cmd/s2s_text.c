@@ -50,8 +50,8 @@ static void config_tgt_lang(const char *dir, char *buf, size_t size)
     cJSON_Delete(cfg);
 }
 
-mhv_status s2s_text_open(s2s_text *t, const mhv_model *m, const mhv_tok *tok,
-                         const char *src_lang, const char *tgt_lang, mhv_error *err)
+static mhv_status text_open(s2s_text *t, const mhv_model *m, const mhv_tok *tok,
+                            const char *src_lang, const char *tgt_lang, mhv_error *err)
 {
     const mhv_config *c = &m->cfg;
     memset(t, 0, sizeof *t);
@@ -59,6 +59,12 @@ mhv_status s2s_text_open(s2s_text *t, const mhv_model *m, const mhv_tok *tok,
     t->tgt_tok = c->separate_emb ? NULL : tok;
     t->start = c->decoder_start_id;
     t->src_code = -1;
+    /* Marian: the target has its own SentencePiece model (and vocabulary when separate) */
+    mhv_status st = mhv_tok_open_marian_target(m->dir, &t->own, err);
+    if (st)
+        return st;
+    if (t->own)
+        t->tgt_tok = t->own;
     if (tok) { /* mBART: "$A </s> code" makes "</s> code" of an empty text */
         mhv_encoding e;
         if (mhv_tok_encode(tok, "", 0, &e, NULL) == MHV_OK) {
@@ -75,7 +81,6 @@ mhv_status s2s_text_open(s2s_text *t, const mhv_model *m, const mhv_tok *tok,
                             src_lang ? "--src-lang" : "--tgt-lang", c->arch);
         return MHV_OK;
     }
-    mhv_status st;
     if (src_lang && (st = code_id(tok, "--src-lang", src_lang, &t->src_code, err)))
         return st;
     char dflt[64];
@@ -88,6 +93,15 @@ mhv_status s2s_text_open(s2s_text *t, const mhv_model *m, const mhv_tok *tok,
         return MHV_OK;
     return mhv_fail(err, MHV_EUSAGE, "", "%s's tokenizer has language codes (mBART): give the "
                     "target's with --tgt-lang (such as ro_RO)", c->arch);
+}
+
+mhv_status s2s_text_open(s2s_text *t, const mhv_model *m, const mhv_tok *tok,
+                         const char *src_lang, const char *tgt_lang, mhv_error *err)
+{
+    mhv_status st = text_open(t, m, tok, src_lang, tgt_lang, err);
+    if (st)
+        s2s_text_close(t);
+    return st;
 }
 
 void s2s_text_close(s2s_text *t)
@@ -149,7 +163,7 @@ mhv_status s2s_encode_target(const s2s_text *t, const mhv_sentence *s, cli_input
     if (st)
         return st;
     int n = te.n;
-    if (t->lang && n >= 1 && is_code_id(t->tgt_tok, te.ids[n - 1]))
+    if (t->lang && mode == INPUT_TEXT && n >= 1 && is_code_id(t->tgt_tok, te.ids[n - 1]))
         n--; /* TEXT </s> code: the code moves to the front (shift_tokens_right) */
     int32_t *ids = malloc(((size_t)n + 1) * sizeof *ids);
     if (!ids) {

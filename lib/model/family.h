@@ -39,6 +39,9 @@ typedef struct mhv_family {
     mhv_status (*seq2seq)(mhv_nn *nn, const mhv_model *m, const int32_t *src, int ns,
                           const int32_t *tgt, int nt, mhv_capture *cap, float *logits,
                           mhv_error *err);
+    /* forward honours nn->pack (nn/blocks.h: several sentences in one pass, each its own
+     * sequence): it only reaches rows through the blocks; 0: one sentence at a time */
+    int packs;
 } mhv_family;
 
 extern const mhv_family mhv_family_bert;

@@ -62,6 +62,16 @@ mhv_status mhv_tok_open_bpe_files(const char *vocab_json, const char *merges_txt
  * tokenizer_class, config.json's model_type picks the class as AutoTokenizer does. */
 mhv_status mhv_tok_open_spm(const char *model, const char *tokenizer_config, mhv_tok **out,
                             mhv_error *err);
+/* MarianTokenizer: a side's SentencePiece model (source.spm, target.spm) segments, vocab.json
+ * (or target_vocab.json) gives the ids, text </s> (tokenizer_config may be NULL).
+ * mhv_tok_open_dir uses it for the source when the directory has source.spm and vocab.json
+ * and no tokenizer.json. */
+mhv_status mhv_tok_open_marian(const char *spm, const char *vocab_json,
+                               const char *tokenizer_config, mhv_tok **out, mhv_error *err);
+/* The target side of a Marian directory: target.spm with target_vocab.json when
+ * tokenizer_config.json says separate_vocabs, else vocab.json. *out stays NULL (MHV_OK)
+ * when the directory has no target.spm. */
+mhv_status mhv_tok_open_marian_target(const char *dir, mhv_tok **out, mhv_error *err);
 void mhv_tok_close(mhv_tok *tok);
 
 mhv_tok_kind mhv_tok_kind_of(const mhv_tok *tok);

@@ -96,6 +96,106 @@ for name in s2s-t5-f32 s2s-marian-f32; do
     check "$name --generate: greedy tokens as transformers ($?)" "[ $? = 0 ]"
 done
 
+# Marian's own files (tests/gen/fam_marian_tok.py): source.spm + vocab.json for the source,
+# target.spm + target_vocab.json (separate_vocabs) for the target, as MarianTokenizer gives
+# them: ids, a piece vocab.json lacks as <unk>, target tokens named in the target vocabulary
+M=tests/fixtures/s2s-marian-tok
+perl -MJSON::PP -e 'local $/; binmode STDOUT, ":utf8";
+    print "$_->{source}\t$_->{target}\n" for @{decode_json(<STDIN>)->{marian_pairs}}' \
+    <"$G/s2s-marian-tok.json" >"$TMP/mp.txt"
+cut -f1 "$TMP/mp.txt" >"$TMP/mg.txt"
+rm -rf "$TMP/out"
+"$MHAVIZ" run --model $M --pairs --heads cross:1:2 --format json --out "$TMP/out" "$TMP/mp.txt" \
+    2>"$TMP/stderr"
+check "marian text pairs: exit 0" "[ $? = 0 ] && [ ! -s $TMP/stderr ]"
+"$MHAVIZ" run --model $M --generate 6 --heads cross:1:2 --format json --out "$TMP/out" \
+    "$TMP/mg.txt" 2>"$TMP/stderr"
+check "marian --generate from text: exit 0" "[ $? = 0 ] && [ ! -s $TMP/stderr ]"
+perl -MJSON::PP -e '
+    local $/; open my $a, "<", $ARGV[0] or die; open my $b, "<", $ARGV[1] or die;
+    open my $c, "<", $ARGV[2] or die;
+    my $x = decode_json(<$a>); my $y = decode_json(<$b>); my $g = decode_json(<$c>);
+    my $n = 0;
+    for my $s (0 .. $#{$y->{marian_pairs}}) {
+        my ($xs, $ys, $gs) = ($x->{sentences}[$s], $y->{marian_pairs}[$s], $g->{sentences}[$s]);
+        exit 2 unless join(" ", @{$xs->{token_ids}}) eq join(" ", @{$ys->{src_ids}});
+        exit 3 unless join(" ", @{$xs->{tokens}}) eq join(" ", @{$ys->{src_tokens}});
+        exit 4 unless join(" ", @{$xs->{target_token_ids}}) eq join(" ", @{$ys->{tgt_ids}});
+        exit 5 unless join(" ", @{$xs->{target_tokens}}) eq join(" ", @{$ys->{tgt_tokens}});
+        exit 6 unless join(" ", @{$gs->{target_token_ids}}) eq join(" ", @{$ys->{generate}});
+        $n += grep { $_ eq "<unk>" } @{$xs->{tokens}};
+    }
+    exit 7 unless $n > 0;' "$TMP/out/mp.json" "$G/s2s-marian-tok.json" "$TMP/out/mg.json"
+check "marian: source and target tokens and ids as MarianTokenizer, generation as HF ($?)" "[ $? = 0 ]"
+"$MHAVIZ" rank --model $M --pairs --from Katze --to cat --format json "$TMP/mp.txt" \
+    >"$TMP/rank.json" 2>"$TMP/stderr"
+check "marian: rank --pairs on text" "[ $? = 0 ] && grep -q '\"sentences_used\": 1' $TMP/rank.json"
+"$MHAVIZ" stats --model $M --pairs --stack dec "$TMP/mp.txt" >/dev/null 2>"$TMP/stderr"
+check "marian: stats --pairs --stack dec on text" "[ $? = 0 ] && [ ! -s $TMP/stderr ]"
+
+# --format safetensors: a tensor per stack and layer, attn.encoder.L01 [H, S, S],
+# attn.decoder.L01 [H, T, T], attn.cross.L01 [H, T, S], bit for bit the JSON's weights; the
+# metadata names the source's and the target's tokens
+rm -rf "$TMP/out"
+"$MHAVIZ" run --model $M --pairs --heads 'enc:1:*,dec:0:1,cross:*:2' --format json,safetensors \
+    --out "$TMP/out" "$TMP/mp.txt" 2>"$TMP/stderr"
+check "marian safetensors: exit 0, one file per line" \
+    "[ $? = 0 ] && [ ! -s $TMP/stderr ] && [ -s $TMP/out/mp.safetensors ] && [ -s $TMP/out/mp-3.safetensors ]"
+for k in 0 2; do
+    f=$TMP/out/mp.safetensors; [ $k = 0 ] || f=$TMP/out/mp-$((k + 1)).safetensors
+    perl -MJSON::PP -e '
+        my ($f, $jf, $s) = @ARGV; local $/;
+        open my $h, "<:raw", $f or die; my $all = <$h>;
+        open my $g, "<", $jf or die; my $j = decode_json(<$g>)->{sentences}[$s];
+        my $n = unpack("Q<", substr($all, 0, 8));
+        exit 11 if (8 + $n) % 8;
+        my $hdr = decode_json(substr($all, 8, $n)); my $data = substr($all, 8 + $n);
+        my $md = delete $hdr->{__metadata__}; my $J = JSON::PP->new;
+        exit 12 unless join("\x01", @{$J->decode($md->{tokens})}) eq join("\x01", @{$j->{tokens}});
+        exit 13 unless join("\x01", @{$J->decode($md->{target_tokens})}) eq join("\x01", @{$j->{target_tokens}});
+        exit 14 unless $md->{target_text} eq $j->{target_text};
+        my $heads = $J->decode($md->{heads}); my $end = 0; my $count = 0;
+        for my $a (@{$j->{attentions}}) {
+            my $name = sprintf("attn.%s.L%02d", $a->{stack}, $a->{layer});
+            my $t = $hdr->{$name} or exit 15;
+            my ($H, $R, $S) = @{$t->{shape}};
+            exit 16 unless $R == @{$a->{weights}} && $S == @{$a->{weights}[0]};
+            my ($k) = grep { $heads->{$name}[$_] == $a->{head} } 0 .. $H - 1;
+            exit 17 unless defined $k;
+            my ($b, $e) = @{$t->{data_offsets}};
+            $end = $e if $e > $end; $count++;
+            for my $r (0 .. $R - 1) {
+                exit 18 unless substr($data, $b + (($k * $R + $r) * $S) * 4, $S * 4) eq
+                               pack("f<*", @{$a->{weights}[$r]});
+            }
+        }
+        exit 19 unless $end == length($data) && $count == 4 + 1 + 2 && keys(%$hdr) == 4;
+        exit 0;' "$f" "$TMP/out/mp.json" $k
+    check "marian safetensors, line $((k + 1)): the JSON's weights bit for bit ($?)" "[ $? = 0 ]"
+done
+
+# --truncate and --pretokenized on encoder-decoders
+printf 'The cat sat on the mat.\tDie Katze sass auf der Matte.\n' >"$TMP/tr.txt"
+rm -rf "$TMP/out"
+"$MHAVIZ" run --model tests/fixtures/s2s-t5-tok-f16 --pairs --truncate --heads cross:0:0 \
+    --format json --out "$TMP/out" "$TMP/tr.txt" 2>"$TMP/stderr"
+check "--truncate: within the positions, nothing said" "[ $? = 0 ] && [ ! -s $TMP/stderr ]"
+perl -e 'print "a " x 40, "\tb\n"' >"$TMP/long.txt"
+rm -rf "$TMP/out"
+"$MHAVIZ" run --model tests/fixtures/s2s-bart-f32 --ids --pairs --truncate --heads cross:0:0 \
+    --format json --out "$TMP/out" <(perl -e 'print join(" ", (5) x 30), "\t2 7 8\n"') 2>"$TMP/stderr"
+check "--truncate: source cut to the 24 positions, said" \
+    "[ $? = 0 ] && grep -q 'source truncated from 30 to 24 tokens' $TMP/stderr && grep -q '\"token_ids\": \[5, 5' $TMP/out/*.json"
+expect_fail "without --truncate: refused" 1 "exceed the model's 24 positions (use --truncate)" -- \
+    "$MHAVIZ" run --model tests/fixtures/s2s-bart-f32 --ids --pairs --format json --out "$TMP/out" \
+    <(perl -e 'print join(" ", (5) x 30), "\t2 7 8\n"')
+rm -rf "$TMP/out"
+printf '\xe2\x96\x81 c at\t\xe2\x96\x81D ie\n' >"$TMP/pt.txt"
+"$MHAVIZ" run --model $M --pretokenized --pairs --heads cross:0:0 --format json \
+    --out "$TMP/out" "$TMP/pt.txt" 2>"$TMP/stderr"
+check "--pretokenized pairs: pieces as given, the start token first" \
+    "[ $? = 0 ] && grep -q '\"target_tokens\": \[\"<pad>\", \"▁D\", \"ie\"\]' $TMP/out/pt.json && grep -q '\"tokens\": \[\"▁\", \"c\", \"at\"\]' $TMP/out/pt.json"
+
 # mBART's language codes (tests/gen/fam_mbart_lang.py): sources TEXT </s> src_lang, the
 # decoder's input tgt_lang TEXT </s> (HF's shift_tokens_right of the labels), generation
 # started from the target's code; as MBartTokenizer with src_lang / tgt_lang gives them
