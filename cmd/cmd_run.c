@@ -75,7 +75,8 @@ static const char run_usage[] =
     "  preprocessed as preprocessor_config.json says;\n"
     "  OUT/<stem>/L05-H03.png draws a head's attention from the query token over the image\n"
     "  (colourbar over 0..its largest patch weight unless --scale fixed), L05.png the layer's\n"
-    "  heads in a grid; --view matrix: token x token heatmaps (r3c5 labels) instead\n"
+    "  heads in a grid; --view matrix: token x token heatmaps (r3c5 labels) instead;\n"
+    "  html: click a patch of the picture to make it the query\n"
     "  --no-resize      take images at the model's size as they are (the exact path)\n"
     "  --query Q        the token whose attention the figures draw: cls (default) or a\n"
     "                   patch ROW,COL (0-based); pool: SigLIP's attention-pooling head\n"
@@ -450,10 +451,11 @@ static int parse(int argc, char **argv, run_opts *o)
                                "(with --pairs or --generate)");
     if (o->generate &&
         (o->rows || o->aggregate || o->weighting != MHV_WEIGHT_ATTN ||
-         o->fig.render.view != MHV_VIEW_MATRIX))
+         o->fig.render.view == MHV_VIEW_ROW))
         return cli_usage_error("run", "--generate works with --format png, svg, pdf, json, html "
-                               "and safetensors, the matrix view and attention weights (not "
-                               "--rows, --aggregate, --weighting, --view lines or row)");
+                               "and safetensors, the matrix and lines views and attention "
+                               "weights (not --rows, --aggregate, --weighting, --view row or "
+                               "--row)");
     return 0;
 }
 
@@ -912,9 +914,9 @@ int cmd_run(int argc, char **argv)
             goto done;
         }
         if (o.aggregate || o.weighting != MHV_WEIGHT_ATTN ||
-            o.fig.render.view != MHV_VIEW_MATRIX) {
-            st = mhv_fail(&err, MHV_EUSAGE, "", "--aggregate, --weighting and --view are not "
-                          "available for encoder-decoder models yet");
+            o.fig.render.view == MHV_VIEW_ROW) {
+            st = mhv_fail(&err, MHV_EUSAGE, "", "--aggregate, --weighting and --view row are "
+                          "not available for encoder-decoder models yet");
             goto done;
         }
         if (!o.pairs && !o.generate) {

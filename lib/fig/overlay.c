@@ -260,7 +260,7 @@ mhv_status mhv_render_overlay_layer(const mhv_render_params *p, mhv_fontset *fs,
         if (fixed)
             snprintf(pt, sizeof pt, "head %d", h->head);
         else
-            snprintf(pt, sizeof pt, "head %d (max %.3f)", h->head, (double)hmax);
+            snprintf(pt, sizeof pt, "head %d (max %.3g)", h->head, (double)hmax);
         text(out, MHV_ROLE_TITLE, x, y + pa, ppx, mhv_fig_ink, pt);
         mhv_overlay_blend(im, p->cmap, row + im->extra, vmax, rgb);
         mhv_scene_image(out, MHV_ROLE_IMAGE, x, y + ptitle, shown, shown, rgb, im->size,

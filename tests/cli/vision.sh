@@ -22,7 +22,7 @@ check "json: grid, tokens, crop, weights" "perl -MJSON::PP -e 'local \$/; my \$j
     my \$i = \$j->{images}; exit 1 unless @\$i == 2;
     my \$a = \$i->[0]; exit 2 unless \$a->{width} == 37 && \$a->{height} == 23 && \$a->{grid}{rows} == 4
         && \$a->{grid}{patch_size} == 4 && \$a->{tokens}[0] eq q([CLS]) && \$a->{tokens}[16] eq q(r3c3)
-        && join(q(,), @{\$a->{crop}}) eq q(0,0,16,16);
+        && join(q(,), @{\$a->{crop}}) eq q(0,0,16,16) && join(q(,), @{\$a->{crop_in_image}}) eq q(0,0,37,23);
     my \$w = \$a->{attentions}[7]{weights}; exit 3 unless @\$w == 17;
     for my \$r (@\$w) { my \$s = 0; \$s += \$_ for @\$r; exit 4 if abs(\$s - 1) > 1e-5 }
     exit 5 unless \$j->{model}{architecture} eq q(vit)' <$TMP/out/list.json"
@@ -56,6 +56,12 @@ expect_fail "query not a patch" 2 "--query 'x' is not cls, pool or ROW,COL" -- \
 printf 'not a png' >"$TMP/in/bad.png"
 expect_fail "not an image" 1 "bad.png: not a PNG or JPEG image" -- \
     "$MHAVIZ" run --model "$VIT" --out "$TMP/out" "$TMP/in/bad.png"
+# the crop box carried back to the original image: 37x23, shortest edge to 20 -> 32x20,
+# centre crop 16x16 from (8, 2); in the original x 37/32, y x 23/20
+mkdir -p "$TMP/cropm" && cp "$VIT"/* "$TMP/cropm/" && cp tests/fixtures/images/crop-bicubic/preprocessor_config.json "$TMP/cropm/"
+"$MHAVIZ" run --model "$TMP/cropm" --format json --out "$TMP/crop" "$TMP/in/a.png"
+check "crop and crop_in_image of a shortest-edge resize and centre crop" "perl -MJSON::PP -e 'local \$/; my \$i = decode_json(<STDIN>)->{images}[0];
+    exit !(join(q(,), @{\$i->{crop}}) eq q(8,2,16,16) && join(q(,), map { sprintf q(%.4f), \$_ } @{\$i->{crop_in_image}}) eq q(9.2500,2.3000,18.5000,18.4000))' <$TMP/crop/a.json"
 # JPEG: given directly or in a list; a damaged one is one line naming it
 cp tests/fixtures/images/jpeg/baseline-420.jpg "$TMP/in/c.jpg"
 "$MHAVIZ" run --model "$VIT" --format json --out "$TMP/jpg" "$TMP/in/c.jpg" 2>"$TMP/stderr"
@@ -148,6 +154,13 @@ for f in L01-H02 L01; do
 done
 "$MHAVIZ" run --model "$VIT" --heads 1:2 --scale fixed --out "$TMP/fix" "$TMP/in/a.png"
 check "--scale fixed draws another overlay" "! cmp -s $TMP/fix/a/L01-H02.png $TMP/gold/a/L01-H02.png"
+
+# --format html: one page for the input file, the pictures and every head's map inside
+# (clicking a patch is tested in a browser by tests/cli/browser.sh)
+"$MHAVIZ" run --model "$DEIT" --format html --out "$TMP/html" "$TMP/in/list.txt" 2>"$TMP/stderr"
+check "html: one self-contained page, two pictures, 8 maps each" "[ $? = 0 ] && [ ! -s $TMP/stderr ] && [ \"\$(ls $TMP/html)\" = list.html ] &&
+    [ \$(grep -o 'data:image/png;base64,' $TMP/html/list.html | wc -l) = 2 ] && [ \$(grep -c '^{\"l\":' $TMP/html/list.html) = 16 ] &&
+    ! grep -q 'src=\"http\|href=\"http' $TMP/html/list.html"
 
 # --view matrix: the token x token heatmaps with the tokens named
 "$MHAVIZ" run --model "$DEIT" --heads 1:0 --view matrix --format svg --svg-text --out "$TMP/mat" "$TMP/in/b.png"
