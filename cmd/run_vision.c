@@ -195,6 +195,9 @@ mhv_status run_vision(const run_vis_opts *o, mhv_model *m, mhv_forward_ctx *fc, 
     if (fo->weighting && strcmp(fo->weighting, "attn") != 0)
         return mhv_fail(err, MHV_EUSAGE, "", "--weighting %s is not available for vision "
                         "models yet", fo->weighting);
+    if (overlays && fo->render.values)
+        return mhv_fail(err, MHV_EUSAGE, "", "--values prints weights in matrix cells: the "
+                        "overlays have none (give --view matrix)");
     if (o->query_patch && (o->query_r >= side || o->query_c >= side))
         return mhv_fail(err, MHV_EUSAGE, "", "--query %d,%d is outside the %dx%d patch grid",
                         o->query_r, o->query_c, side, side);

@@ -97,6 +97,12 @@ check "stats on SigLIP: no [CLS], so no first" "awk -F, 'NR > 1 && \$5 != \"\" {
 "$MHAVIZ" stats --model "$DEIT" --format json --shard 0/2 --out "$TMP/s0.json" "$TMP/in/three.txt"
 "$MHAVIZ" stats --model "$DEIT" --format json --shard 1/2 --out "$TMP/s1.json" "$TMP/in/three.txt"
 check "stats shards of images merge to the whole" "\"$MHAVIZ\" stats --merge --format json $TMP/s1.json $TMP/s0.json | cmp -s - $TMP/st.json"
+# info: the patch grid and the tokens before it
+"$MHAVIZ" info --model tests/fixtures/fam-dinov2-reg-f32 >"$TMP/info" 2>"$TMP/stderr"
+check "info on a vision model" "[ $? = 0 ] && [ ! -s $TMP/stderr ] && grep -qx 'patch_grid: 4x4' $TMP/info &&
+    grep -qx 'extra_tokens: 4 (\[CLS\], 3 registers)' $TMP/info && grep -qx 'pooling_head: no' $TMP/info &&
+    grep -qx 'tokenizer: none (an image model)' $TMP/info"
+check "info: SigLIP's pooling head" "\"$MHAVIZ\" info --model $SIG | grep -qx 'pooling_head: yes'"
 expect_fail "stats: --rows on a vision model" 2 "are for text models, not deit" -- \
     "$MHAVIZ" stats --model "$DEIT" --rows last "$TMP/in/three.txt"
 printf 'a.png\nmissing.png\n' >"$TMP/in/list2.txt"
@@ -187,6 +193,8 @@ check "siglip: json pool rows, one per head, sum to one over the 16 patches" "pe
 check "siglip: --query ROW,COL draws the layers' heads" "[ \"\$(ls $TMP/sig2/b | tr '\\n' ' ')\" = 'L01-H00.png L01.png ' ]"
 expect_fail "--query pool without a pooling head" 2 "--query pool: vit has no attention-pooling head" -- \
     "$MHAVIZ" run --model "$VIT" --query pool --out "$TMP/out" "$TMP/in/b.png"
+expect_fail "--values on overlays" 2 "--values prints weights in matrix cells" -- \
+    "$MHAVIZ" run --model "$VIT" --values --out "$TMP/out" "$TMP/in/b.png"
 expect_fail "lines view on a vision model" 2 "--view lines is for text models" -- \
     "$MHAVIZ" run --model "$VIT" --view lines --out "$TMP/out" "$TMP/in/b.png"
 finish
