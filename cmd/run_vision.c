@@ -138,6 +138,14 @@ static mhv_status image_figures(const run_vis_opts *o, run_figs *rf, const mhv_r
         st = mhv_figures_emit(dir, base, fo->formats, rp, rf->fs, &sc, &rf->written, err);
         mhv_scene_free(&sc);
     }
+    /* several layers: every head at a glance, as text runs' model figure */
+    if (!st && !o->aggregate && im->query >= 0 && a->count &&
+        a->heads[0].layer != a->heads[a->count - 1].layer) {
+        mhv_scene sc;
+        if (!(st = mhv_render_overlay_model(rp, rf->fs, in, im, a, &sc, err)))
+            st = mhv_figures_emit(dir, "model", fo->formats, rp, rf->fs, &sc, &rf->written, err);
+        mhv_scene_free(&sc);
+    }
     return st;
 }
 

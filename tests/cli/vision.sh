@@ -17,7 +17,7 @@ printf 'a.png\nb.png\n' >"$TMP/in/list.txt"
 
 "$MHAVIZ" run --model "$VIT" --format json,png --out "$TMP/out" "$TMP/in/list.txt" 2>"$TMP/stderr"
 check "two images run" "[ $? = 0 ] && [ ! -s $TMP/stderr ]"
-check "an overlay per head and a grid per layer, per image" "[ \$(ls $TMP/out/list | wc -l) = 10 ] && [ \$(ls $TMP/out/list-2 | wc -l) = 10 ] && [ -s $TMP/out/list/L01.png ]"
+check "an overlay per head, a grid per layer and the model's, per image" "[ \$(ls $TMP/out/list | wc -l) = 11 ] && [ \$(ls $TMP/out/list-2 | wc -l) = 11 ] && [ -s $TMP/out/list/L01.png ] && [ -s $TMP/out/list/model.png ]"
 check "json: grid, tokens, crop, weights" "perl -MJSON::PP -e 'local \$/; my \$j = decode_json(<STDIN>);
     my \$i = \$j->{images}; exit 1 unless @\$i == 2;
     my \$a = \$i->[0]; exit 2 unless \$a->{width} == 37 && \$a->{height} == 23 && \$a->{grid}{rows} == 4
@@ -158,6 +158,9 @@ for f in L01-H02 L01; do
     check "overlay $f like the reference image ($(perl $here/png_diff.pl $TMP/gold/a/$f.png tests/fixtures/views/overlay-$f.png 2>&1))" \
         "perl $here/png_diff.pl $TMP/gold/a/$f.png tests/fixtures/views/overlay-$f.png >/dev/null 2>&1"
 done
+"$MHAVIZ" run --model "$VIT" --out "$TMP/goldm" "$TMP/in/a.png"
+check "overlay model figure like the reference image ($(perl $here/png_diff.pl $TMP/goldm/a/model.png tests/fixtures/views/overlay-model.png 2>&1))" \
+    "perl $here/png_diff.pl $TMP/goldm/a/model.png tests/fixtures/views/overlay-model.png >/dev/null 2>&1"
 "$MHAVIZ" run --model "$VIT" --heads 1:2 --scale fixed --out "$TMP/fix" "$TMP/in/a.png"
 check "--scale fixed draws another overlay" "! cmp -s $TMP/fix/a/L01-H02.png $TMP/gold/a/L01-H02.png"
 
