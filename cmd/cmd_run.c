@@ -454,11 +454,11 @@ static int parse(int argc, char **argv, run_opts *o)
                                "(with --pairs or --generate)");
     if ((o->pairs || o->generate) &&
         (o->rows || o->aggregate || o->weighting != MHV_WEIGHT_ATTN ||
-         o->fig.render.view != MHV_VIEW_MATRIX))
+         o->fig.render.view == MHV_VIEW_ROW))
         return cli_usage_error("run", "--pairs and --generate work with --format png, svg, pdf, "
-                               "json, html and safetensors, the matrix view and attention "
-                               "weights (not --rows, --aggregate, --weighting, --view lines "
-                               "or row)");
+                               "json, html and safetensors, the matrix and lines views and "
+                               "attention weights (not --rows, --aggregate, --weighting, "
+                               "--view row or --row)");
     return 0;
 }
 

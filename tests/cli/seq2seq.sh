@@ -174,6 +174,26 @@ for k in 0 2; do
     check "marian safetensors, line $((k + 1)): the JSON's weights bit for bit ($?)" "[ $? = 0 ]"
 done
 
+# --view lines: encoder and decoder as for other models, cross-attention target tokens left,
+# source tokens right: one line per weight >= --min-weight, the alignment still a matrix
+rm -rf "$TMP/out"
+"$MHAVIZ" run --model $M --pairs --view lines --min-weight 0.05 --heads 'dec:0:1,cross:1:*' \
+    --format svg,json --out "$TMP/out" "$TMP/mp.txt" 2>"$TMP/stderr"
+check "--view lines: exit 0, figures" \
+    "[ $? = 0 ] && [ ! -s $TMP/stderr ] && [ -s $TMP/out/mp/D00-H01.svg ] && [ -s $TMP/out/mp/X01.svg ] && [ -s $TMP/out/mp/align.svg ]"
+perl -MJSON::PP -e '
+    local $/; open my $a, "<", $ARGV[0] or die; my $x = decode_json(<$a>)->{sentences}[0];
+    my ($h) = grep { $_->{stack} eq "cross" && $_->{layer} == 1 && $_->{head} == 2 } @{$x->{attentions}};
+    my $want = 0; for my $r (@{$h->{weights}}) { $want += grep { $_ >= 0.05 } @$r; }
+    open my $s, "<", $ARGV[1] or die; my $svg = <$s>;
+    my $got = () = $svg =~ /<line class="link"/g;
+    exit($got == $want && $want > 0 ? 0 : 1);' \
+    "$TMP/out/mp.json" "$TMP/out/mp/X01-H02.svg"
+check "--view lines: a cross line per weight >= 0.05" "[ $? = 0 ]"
+check "--view lines: the alignment stays a matrix" "! grep -q 'class=\"link\"' $TMP/out/mp/align.svg"
+expect_fail "--view row refused by name" 2 "--view row or --row" -- \
+    "$MHAVIZ" run --model $M --pairs --row cat --out "$TMP/out" "$TMP/mp.txt"
+
 # --truncate and --pretokenized on encoder-decoders
 printf 'The cat sat on the mat.\tDie Katze sass auf der Matte.\n' >"$TMP/tr.txt"
 rm -rf "$TMP/out"
