@@ -138,6 +138,14 @@ static mhv_status image_figures(const run_vis_opts *o, run_figs *rf, const mhv_r
         st = mhv_figures_emit(dir, base, fo->formats, rp, rf->fs, &sc, &rf->written, err);
         mhv_scene_free(&sc);
     }
+    /* several layers: every head at a glance, as text runs' model figure */
+    if (!st && !o->aggregate && im->query >= 0 && a->count &&
+        a->heads[0].layer != a->heads[a->count - 1].layer) {
+        mhv_scene sc;
+        if (!(st = mhv_render_overlay_model(rp, rf->fs, in, im, a, &sc, err)))
+            st = mhv_figures_emit(dir, "model", fo->formats, rp, rf->fs, &sc, &rf->written, err);
+        mhv_scene_free(&sc);
+    }
     return st;
 }
 
@@ -195,6 +203,9 @@ mhv_status run_vision(const run_vis_opts *o, mhv_model *m, mhv_forward_ctx *fc, 
     if (fo->weighting && strcmp(fo->weighting, "attn") != 0)
         return mhv_fail(err, MHV_EUSAGE, "", "--weighting %s is not available for vision "
                         "models yet", fo->weighting);
+    if (overlays && fo->render.values)
+        return mhv_fail(err, MHV_EUSAGE, "", "--values prints weights in matrix cells: the "
+                        "overlays have none (give --view matrix)");
     if (o->query_patch && (o->query_r >= side || o->query_c >= side))
         return mhv_fail(err, MHV_EUSAGE, "", "--query %d,%d is outside the %dx%d patch grid",
                         o->query_r, o->query_c, side, side);

@@ -17,7 +17,7 @@ printf 'a.png\nb.png\n' >"$TMP/in/list.txt"
 
 "$MHAVIZ" run --model "$VIT" --format json,png --out "$TMP/out" "$TMP/in/list.txt" 2>"$TMP/stderr"
 check "two images run" "[ $? = 0 ] && [ ! -s $TMP/stderr ]"
-check "an overlay per head and a grid per layer, per image" "[ \$(ls $TMP/out/list | wc -l) = 10 ] && [ \$(ls $TMP/out/list-2 | wc -l) = 10 ] && [ -s $TMP/out/list/L01.png ]"
+check "an overlay per head, a grid per layer and the model's, per image" "[ \$(ls $TMP/out/list | wc -l) = 11 ] && [ \$(ls $TMP/out/list-2 | wc -l) = 11 ] && [ -s $TMP/out/list/L01.png ] && [ -s $TMP/out/list/model.png ]"
 check "json: grid, tokens, crop, weights" "perl -MJSON::PP -e 'local \$/; my \$j = decode_json(<STDIN>);
     my \$i = \$j->{images}; exit 1 unless @\$i == 2;
     my \$a = \$i->[0]; exit 2 unless \$a->{width} == 37 && \$a->{height} == 23 && \$a->{grid}{rows} == 4
@@ -97,6 +97,12 @@ check "stats on SigLIP: no [CLS], so no first" "awk -F, 'NR > 1 && \$5 != \"\" {
 "$MHAVIZ" stats --model "$DEIT" --format json --shard 0/2 --out "$TMP/s0.json" "$TMP/in/three.txt"
 "$MHAVIZ" stats --model "$DEIT" --format json --shard 1/2 --out "$TMP/s1.json" "$TMP/in/three.txt"
 check "stats shards of images merge to the whole" "\"$MHAVIZ\" stats --merge --format json $TMP/s1.json $TMP/s0.json | cmp -s - $TMP/st.json"
+# info: the patch grid and the tokens before it
+"$MHAVIZ" info --model tests/fixtures/fam-dinov2-reg-f32 >"$TMP/info" 2>"$TMP/stderr"
+check "info on a vision model" "[ $? = 0 ] && [ ! -s $TMP/stderr ] && grep -qx 'patch_grid: 4x4' $TMP/info &&
+    grep -qx 'extra_tokens: 4 (\[CLS\], 3 registers)' $TMP/info && grep -qx 'pooling_head: no' $TMP/info &&
+    grep -qx 'tokenizer: none (an image model)' $TMP/info"
+check "info: SigLIP's pooling head" "\"$MHAVIZ\" info --model $SIG | grep -qx 'pooling_head: yes'"
 expect_fail "stats: --rows on a vision model" 2 "are for text models, not deit" -- \
     "$MHAVIZ" stats --model "$DEIT" --rows last "$TMP/in/three.txt"
 printf 'a.png\nmissing.png\n' >"$TMP/in/list2.txt"
@@ -152,6 +158,9 @@ for f in L01-H02 L01; do
     check "overlay $f like the reference image ($(perl $here/png_diff.pl $TMP/gold/a/$f.png tests/fixtures/views/overlay-$f.png 2>&1))" \
         "perl $here/png_diff.pl $TMP/gold/a/$f.png tests/fixtures/views/overlay-$f.png >/dev/null 2>&1"
 done
+"$MHAVIZ" run --model "$VIT" --out "$TMP/goldm" "$TMP/in/a.png"
+check "overlay model figure like the reference image ($(perl $here/png_diff.pl $TMP/goldm/a/model.png tests/fixtures/views/overlay-model.png 2>&1))" \
+    "perl $here/png_diff.pl $TMP/goldm/a/model.png tests/fixtures/views/overlay-model.png >/dev/null 2>&1"
 "$MHAVIZ" run --model "$VIT" --heads 1:2 --scale fixed --out "$TMP/fix" "$TMP/in/a.png"
 check "--scale fixed draws another overlay" "! cmp -s $TMP/fix/a/L01-H02.png $TMP/gold/a/L01-H02.png"
 
@@ -187,6 +196,8 @@ check "siglip: json pool rows, one per head, sum to one over the 16 patches" "pe
 check "siglip: --query ROW,COL draws the layers' heads" "[ \"\$(ls $TMP/sig2/b | tr '\\n' ' ')\" = 'L01-H00.png L01.png ' ]"
 expect_fail "--query pool without a pooling head" 2 "--query pool: vit has no attention-pooling head" -- \
     "$MHAVIZ" run --model "$VIT" --query pool --out "$TMP/out" "$TMP/in/b.png"
+expect_fail "--values on overlays" 2 "--values prints weights in matrix cells" -- \
+    "$MHAVIZ" run --model "$VIT" --values --out "$TMP/out" "$TMP/in/b.png"
 expect_fail "lines view on a vision model" 2 "--view lines is for text models" -- \
     "$MHAVIZ" run --model "$VIT" --view lines --out "$TMP/out" "$TMP/in/b.png"
 finish
