@@ -914,9 +914,9 @@ int cmd_run(int argc, char **argv)
             goto done;
         }
         if (o.aggregate || o.weighting != MHV_WEIGHT_ATTN ||
-            o.fig.render.view == MHV_VIEW_ROW) {
-            st = mhv_fail(&err, MHV_EUSAGE, "", "--aggregate, --weighting and --view row are "
-                          "not available for encoder-decoder models yet");
+            o.fig.render.view == MHV_VIEW_ROW || o.fig.row_word) {
+            st = mhv_fail(&err, MHV_EUSAGE, "", "--aggregate, --weighting, --view row or --row "
+                          "are not available for encoder-decoder models yet");
             goto done;
         }
         if (!o.pairs && !o.generate) {
