@@ -222,6 +222,12 @@ static void truncate_encoding(const mhv_tok *tok, mhv_encoding *e, int max, int 
     e->n = max;
 }
 
+void cli_truncate(const mhv_tok *tok, mhv_encoding *e, int max, int text_mode)
+{
+    if (e->n > max && max > 0)
+        truncate_encoding(tok, e, max, text_mode);
+}
+
 mhv_status cli_encode_all(const mhv_tok *tok, const mhv_input *in, cli_input_mode mode,
                           int max_tokens, int truncate, mhv_encoding *encs, mhv_error *err)
 {

@@ -52,10 +52,11 @@ static const char run_usage[] =
     "  --format LIST    comma list of png (default), svg, json, html (OUT/<stem>.html: an\n"
     "                   interactive explorer of every sentence, one file, works offline),\n"
     "                   safetensors (one tensor attn.L05 [heads, rows, tokens] per layer,\n"
-    "                   written head by head: long inputs in bounded memory)\n"
+    "                   written head by head: long inputs in bounded memory; encoder-\n"
+    "                   decoders: attn.encoder.L05, attn.decoder.L05, attn.cross.L05)\n"
     "  --rows SPEC      keep only some query rows: comma list of last, -K (the last K), I,\n"
-    "                   A:B (A..B-1), word:W (json, safetensors, figures: rows x tokens;\n"
-    "                   --aggregate: of the kept rows; not html yet)\n"
+    "                   A:B (A..B-1), word:W (json, safetensors, html, figures: rows x\n"
+    "                   tokens; --aggregate: of the kept rows)\n"
     "  --dtype TYPE     safetensors element type: f32 (default, exact), f16 or bf16\n"
     "  --window A:B     figures of tokens A..B-1 only (queries and keys), at full size\n"
     "  --max-pixels P   figures of long sentences pooled: blocks of tokens become one cell\n"
@@ -74,7 +75,8 @@ static const char run_usage[] =
     "  preprocessed as preprocessor_config.json says;\n"
     "  OUT/<stem>/L05-H03.png draws a head's attention from the query token over the image\n"
     "  (colourbar over 0..its largest patch weight unless --scale fixed), L05.png the layer's\n"
-    "  heads in a grid; --view matrix: token x token heatmaps (r3c5 labels) instead\n"
+    "  heads in a grid, model.png every head; --view matrix: token x token heatmaps (r3c5\n"
+    "  labels) instead; --format html: a page where a click on a patch makes it the query\n"
     "  --no-resize      take images at the model's size as they are (the exact path)\n"
     "  --query Q        the token whose attention the figures draw: cls (default) or a\n"
     "                   patch ROW,COL (0-based); pool: SigLIP's attention-pooling head\n"
@@ -220,7 +222,7 @@ static mhv_status check_memory(mhv_forward_ctx *fc, const mhv_model *m, const mh
         return MHV_OK;
     int *rows = NULL, nrows = 0;
     mhv_status st = MHV_OK;
-    if (o->rows && !agg_every_row(o))
+    if (o->rows && !(agg_every_row(o) && !stream))
         st = mhv_rows_resolve(o->rows, in->s[i].text, in->s[i].len, enc, &rows, &nrows, err);
     mhv_forward_opts fo = {.rows = rows, .nrows = nrows,
                            .head_sink = stream ? st_head_sink : NULL};
@@ -435,9 +437,6 @@ static int parse(int argc, char **argv, run_opts *o)
         return frc;
     if ((o->win1 || o->max_pixels) && o->fig.render.view == MHV_VIEW_ROW)
         return cli_usage_error("run", "--window and --max-pixels draw maps, not --view row");
-    if (o->rows && o->fig.html)
-        return cli_usage_error("run", "--rows does not work with --format html yet (the page "
-                               "draws every row)");
     if (o->rows && o->fig.formats && o->fig.render.view != MHV_VIEW_MATRIX)
         return cli_usage_error("run", "--rows draws the matrix view only (not --view %s)",
                                o->fig.render.view == MHV_VIEW_LINES ? "lines" : "row");
@@ -450,13 +449,13 @@ static int parse(int argc, char **argv, run_opts *o)
     if ((o->src_lang || o->tgt_lang) && !o->pairs && !o->generate)
         return cli_usage_error("run", "--src-lang and --tgt-lang are for encoder-decoder models "
                                "(with --pairs or --generate)");
-    if ((o->pairs || o->generate) &&
-        (o->rows || o->aggregate || o->safetensors || o->truncate ||
-         o->weighting != MHV_WEIGHT_ATTN ||
-         o->mode == INPUT_PRETOKENIZED || o->fig.render.view != MHV_VIEW_MATRIX))
-        return cli_usage_error("run", "--pairs and --generate work with --format png, svg, pdf, "
-                               "json and html, the matrix view, attention weights and text or --ids "
-                               "input");
+    if (o->generate &&
+        (o->rows || o->aggregate || o->weighting != MHV_WEIGHT_ATTN ||
+         o->fig.render.view == MHV_VIEW_ROW))
+        return cli_usage_error("run", "--generate works with --format png, svg, pdf, json, html "
+                               "and safetensors, the matrix and lines views and attention "
+                               "weights (not --rows, --aggregate, --weighting, --view row or "
+                               "--row)");
     return 0;
 }
 
@@ -739,6 +738,8 @@ static mhv_status write_outputs(mhv_forward_ctx *fc, const mhv_model *m, const m
     if ((st = run_figs_begin(&figs, &o->fig, m, tok, err)) ||
         (st = run_figs_html_begin(&figs, od.stage, stem, o->file, err)))
         goto fail_figs;
+    figs.html_win0 = o->win0, figs.html_win1 = o->win1;
+    figs.html_pool_mean = o->pool == MHV_POOL_MEAN;
     if (o->fig.json) {
         if ((st = mhv_out_open(&out, path, err)))
             goto fail_figs;
@@ -755,7 +756,8 @@ static mhv_status write_outputs(mhv_forward_ctx *fc, const mhv_model *m, const m
             goto fail_out;
         }
         mhv_forward_opts fo = {.rows = rows, .nrows = nrows};
-        if (agg_every_row(o))
+        int all_rows = agg_every_row(o) && !stream; /* rows cut after the aggregate */
+        if (all_rows)
             fo.rows = NULL, fo.nrows = 0;
         st_file sf = {0};
         if (o->safetensors && (st = st_open(&sf, od.stage, stem, i, m, sel, rows, nrows, o,
@@ -770,7 +772,7 @@ static mhv_status write_outputs(mhv_forward_ctx *fc, const mhv_model *m, const m
         else
             st = mhv_forward_run_opts(fc, m, encs[i].ids, cli_type_ids(m, &encs[i]), encs[i].n,
                                       sel, &fo, &attn, err);
-        if (!agg_every_row(o))
+        if (!all_rows)
             free(rows), rows = NULL;
         if (!st && !stream)
             st = mhv_attn_check_finite(&attn, err);
@@ -781,8 +783,15 @@ static mhv_status write_outputs(mhv_forward_ctx *fc, const mhv_model *m, const m
         if (st && err->file[0] == '\0') /* the model's or the weights' fault */
             cli_fail_line(err, st, in, i);
         if (o->safetensors) {
-            if (!st && !stream)
+            if (!st && !stream && all_rows) { /* the file holds the kept rows only */
+                mhv_attn kept;
+                if (!(st = mhv_attn_keep_rows(&attn, rows, nrows, &kept, err))) {
+                    st = st_feed(&sf, &kept, err);
+                    mhv_attn_free(&kept);
+                }
+            } else if (!st && !stream) {
                 st = st_feed(&sf, &attn, err);
+            }
             st = st_close(&sf, st, err);
         }
         if (st) {
@@ -877,11 +886,15 @@ int cmd_run(int argc, char **argv)
     if ((st = cli_open_model(dir, o.mode, &job.m, &job.tok, &err)))
         goto done;
     cli_tok_warn(job.tok);
-    if ((job.m->cfg.enc_dec || job.m->cfg.vision) &&
+    if (job.m->cfg.vision &&
         (o.safetensors || o.rows || o.win1 || o.max_pixels || o.max_memory_set)) {
         st = mhv_fail(&err, MHV_EUSAGE, "", "--format safetensors, --rows, --window, "
-                      "--max-pixels and --max-memory are not available for %s models yet",
-                      job.m->cfg.enc_dec ? "encoder-decoder" : "vision");
+                      "--max-pixels and --max-memory are not available for vision models yet");
+        goto done;
+    }
+    if (job.m->cfg.enc_dec && (o.rows || o.win1 || o.max_pixels || o.max_memory_set)) {
+        st = mhv_fail(&err, MHV_EUSAGE, "", "--rows, --window, --max-pixels and --max-memory "
+                      "are not available for encoder-decoder models yet");
         goto done;
     }
     if (o.pairs && !job.m->cfg.enc_dec && !job.m->cfg.causal && !job.m->cfg.vision) {
@@ -900,6 +913,12 @@ int cmd_run(int argc, char **argv)
                           job.m->cfg.arch);
             goto done;
         }
+        if (o.aggregate || o.weighting != MHV_WEIGHT_ATTN ||
+            o.fig.render.view == MHV_VIEW_ROW || o.fig.row_word) {
+            st = mhv_fail(&err, MHV_EUSAGE, "", "--aggregate, --weighting, --view row or --row "
+                          "are not available for encoder-decoder models yet");
+            goto done;
+        }
         if (!o.pairs && !o.generate) {
             st = mhv_fail(&err, MHV_EUSAGE, "",
                           "%s is an encoder-decoder model: give --pairs (lines SOURCE<TAB>"
@@ -913,7 +932,9 @@ int cmd_run(int argc, char **argv)
         run_s2s_opts so = {.heads = o.heads, .file = o.file, .out = o.out, .mode = o.mode,
                            .pairs = o.pairs, .generate = o.generate,
                            .align_layer = o.align_layer, .fig = &o.fig,
-                           .src_lang = o.src_lang, .tgt_lang = o.tgt_lang};
+                           .src_lang = o.src_lang, .tgt_lang = o.tgt_lang,
+                           .safetensors = o.safetensors, .dtype = o.dtype,
+                           .truncate = o.truncate};
         st = run_seq2seq(&so, job.m, job.tok, fc, &err);
         goto done;
     }
