@@ -452,12 +452,10 @@ static int parse(int argc, char **argv, run_opts *o)
         return cli_usage_error("run", "--src-lang and --tgt-lang are for encoder-decoder models "
                                "(with --pairs or --generate)");
     if ((o->pairs || o->generate) &&
-        (o->rows || o->aggregate || o->weighting != MHV_WEIGHT_ATTN ||
-         o->fig.render.view == MHV_VIEW_ROW))
+        (o->rows || o->aggregate || o->weighting != MHV_WEIGHT_ATTN))
         return cli_usage_error("run", "--pairs and --generate work with --format png, svg, pdf, "
-                               "json, html and safetensors, the matrix and lines views and "
-                               "attention weights (not --rows, --aggregate, --weighting, "
-                               "--view row or --row)");
+                               "json, html and safetensors and attention weights (not --rows, "
+                               "--aggregate or --weighting)");
     return 0;
 }
 
