@@ -17,12 +17,12 @@ printf 'a.png\nb.png\n' >"$TMP/in/list.txt"
 
 "$MHAVIZ" run --model "$VIT" --format json,png --out "$TMP/out" "$TMP/in/list.txt" 2>"$TMP/stderr"
 check "two images run" "[ $? = 0 ] && [ ! -s $TMP/stderr ]"
-check "an overlay per head and a grid per layer, per image" "[ \$(ls $TMP/out/list | wc -l) = 10 ] && [ \$(ls $TMP/out/list-2 | wc -l) = 10 ] && [ -s $TMP/out/list/L01.png ]"
+check "an overlay per head, a grid per layer and the model's, per image" "[ \$(ls $TMP/out/list | wc -l) = 11 ] && [ \$(ls $TMP/out/list-2 | wc -l) = 11 ] && [ -s $TMP/out/list/L01.png ] && [ -s $TMP/out/list/model.png ]"
 check "json: grid, tokens, crop, weights" "perl -MJSON::PP -e 'local \$/; my \$j = decode_json(<STDIN>);
     my \$i = \$j->{images}; exit 1 unless @\$i == 2;
     my \$a = \$i->[0]; exit 2 unless \$a->{width} == 37 && \$a->{height} == 23 && \$a->{grid}{rows} == 4
         && \$a->{grid}{patch_size} == 4 && \$a->{tokens}[0] eq q([CLS]) && \$a->{tokens}[16] eq q(r3c3)
-        && join(q(,), @{\$a->{crop}}) eq q(0,0,16,16);
+        && join(q(,), @{\$a->{crop}}) eq q(0,0,16,16) && join(q(,), @{\$a->{crop_in_image}}) eq q(0,0,37,23);
     my \$w = \$a->{attentions}[7]{weights}; exit 3 unless @\$w == 17;
     for my \$r (@\$w) { my \$s = 0; \$s += \$_ for @\$r; exit 4 if abs(\$s - 1) > 1e-5 }
     exit 5 unless \$j->{model}{architecture} eq q(vit)' <$TMP/out/list.json"
@@ -56,6 +56,12 @@ expect_fail "query not a patch" 2 "--query 'x' is not cls, pool or ROW,COL" -- \
 printf 'not a png' >"$TMP/in/bad.png"
 expect_fail "not an image" 1 "bad.png: not a PNG or JPEG image" -- \
     "$MHAVIZ" run --model "$VIT" --out "$TMP/out" "$TMP/in/bad.png"
+# the crop box carried back to the original image: 37x23, shortest edge to 20 -> 32x20,
+# centre crop 16x16 from (8, 2); in the original x 37/32, y x 23/20
+mkdir -p "$TMP/cropm" && cp "$VIT"/* "$TMP/cropm/" && cp tests/fixtures/images/crop-bicubic/preprocessor_config.json "$TMP/cropm/"
+"$MHAVIZ" run --model "$TMP/cropm" --format json --out "$TMP/crop" "$TMP/in/a.png"
+check "crop and crop_in_image of a shortest-edge resize and centre crop" "perl -MJSON::PP -e 'local \$/; my \$i = decode_json(<STDIN>)->{images}[0];
+    exit !(join(q(,), @{\$i->{crop}}) eq q(8,2,16,16) && join(q(,), map { sprintf q(%.4f), \$_ } @{\$i->{crop_in_image}}) eq q(9.2500,2.3000,18.5000,18.4000))' <$TMP/crop/a.json"
 # JPEG: given directly or in a list; a damaged one is one line naming it
 cp tests/fixtures/images/jpeg/baseline-420.jpg "$TMP/in/c.jpg"
 "$MHAVIZ" run --model "$VIT" --format json --out "$TMP/jpg" "$TMP/in/c.jpg" 2>"$TMP/stderr"
@@ -91,6 +97,12 @@ check "stats on SigLIP: no [CLS], so no first" "awk -F, 'NR > 1 && \$5 != \"\" {
 "$MHAVIZ" stats --model "$DEIT" --format json --shard 0/2 --out "$TMP/s0.json" "$TMP/in/three.txt"
 "$MHAVIZ" stats --model "$DEIT" --format json --shard 1/2 --out "$TMP/s1.json" "$TMP/in/three.txt"
 check "stats shards of images merge to the whole" "\"$MHAVIZ\" stats --merge --format json $TMP/s1.json $TMP/s0.json | cmp -s - $TMP/st.json"
+# info: the patch grid and the tokens before it
+"$MHAVIZ" info --model tests/fixtures/fam-dinov2-reg-f32 >"$TMP/info" 2>"$TMP/stderr"
+check "info on a vision model" "[ $? = 0 ] && [ ! -s $TMP/stderr ] && grep -qx 'patch_grid: 4x4' $TMP/info &&
+    grep -qx 'extra_tokens: 4 (\[CLS\], 3 registers)' $TMP/info && grep -qx 'pooling_head: no' $TMP/info &&
+    grep -qx 'tokenizer: none (an image model)' $TMP/info"
+check "info: SigLIP's pooling head" "\"$MHAVIZ\" info --model $SIG | grep -qx 'pooling_head: yes'"
 expect_fail "stats: --rows on a vision model" 2 "are for text models, not deit" -- \
     "$MHAVIZ" stats --model "$DEIT" --rows last "$TMP/in/three.txt"
 printf 'a.png\nmissing.png\n' >"$TMP/in/list2.txt"
@@ -146,8 +158,18 @@ for f in L01-H02 L01; do
     check "overlay $f like the reference image ($(perl $here/png_diff.pl $TMP/gold/a/$f.png tests/fixtures/views/overlay-$f.png 2>&1))" \
         "perl $here/png_diff.pl $TMP/gold/a/$f.png tests/fixtures/views/overlay-$f.png >/dev/null 2>&1"
 done
+"$MHAVIZ" run --model "$VIT" --out "$TMP/goldm" "$TMP/in/a.png"
+check "overlay model figure like the reference image ($(perl $here/png_diff.pl $TMP/goldm/a/model.png tests/fixtures/views/overlay-model.png 2>&1))" \
+    "perl $here/png_diff.pl $TMP/goldm/a/model.png tests/fixtures/views/overlay-model.png >/dev/null 2>&1"
 "$MHAVIZ" run --model "$VIT" --heads 1:2 --scale fixed --out "$TMP/fix" "$TMP/in/a.png"
 check "--scale fixed draws another overlay" "! cmp -s $TMP/fix/a/L01-H02.png $TMP/gold/a/L01-H02.png"
+
+# --format html: one page for the input file, the pictures and every head's map inside
+# (clicking a patch is tested in a browser by tests/cli/browser.sh)
+"$MHAVIZ" run --model "$DEIT" --format html --out "$TMP/html" "$TMP/in/list.txt" 2>"$TMP/stderr"
+check "html: one self-contained page, two pictures, 8 maps each" "[ $? = 0 ] && [ ! -s $TMP/stderr ] && [ \"\$(ls $TMP/html)\" = list.html ] &&
+    [ \$(grep -o 'data:image/png;base64,' $TMP/html/list.html | wc -l) = 2 ] && [ \$(grep -c '^{\"l\":' $TMP/html/list.html) = 16 ] &&
+    ! grep -q 'src=\"http\|href=\"http' $TMP/html/list.html"
 
 # --view matrix: the token x token heatmaps with the tokens named
 "$MHAVIZ" run --model "$DEIT" --heads 1:0 --view matrix --format svg --svg-text --out "$TMP/mat" "$TMP/in/b.png"
@@ -174,6 +196,8 @@ check "siglip: json pool rows, one per head, sum to one over the 16 patches" "pe
 check "siglip: --query ROW,COL draws the layers' heads" "[ \"\$(ls $TMP/sig2/b | tr '\\n' ' ')\" = 'L01-H00.png L01.png ' ]"
 expect_fail "--query pool without a pooling head" 2 "--query pool: vit has no attention-pooling head" -- \
     "$MHAVIZ" run --model "$VIT" --query pool --out "$TMP/out" "$TMP/in/b.png"
+expect_fail "--values on overlays" 2 "--values prints weights in matrix cells" -- \
+    "$MHAVIZ" run --model "$VIT" --values --out "$TMP/out" "$TMP/in/b.png"
 expect_fail "lines view on a vision model" 2 "--view lines is for text models" -- \
     "$MHAVIZ" run --model "$VIT" --view lines --out "$TMP/out" "$TMP/in/b.png"
 finish
