@@ -439,6 +439,10 @@ done
 "$MHAVIZ" stats --merge --format csv "$TMP/cross.json" >"$TMP/cross.csv" 2>"$TMP/stderr"
 check "stats --merge of cross parts: empty prev, next, self" \
     "[ $? = 0 ] && sed -n 2p $TMP/cross.csv | grep -q '^0,0,[^,]*,[^,]*,[^,]*,[^,]*,,,,'"
+"$MHAVIZ" stats --model $T --pairs --stack cross --format png --out "$TMP/cross.png" \
+    tests/fixtures/s2s-stats.txt 2>"$TMP/stderr"
+check "stats --stack cross --format png: the title names the stack" \
+    "[ $? = 0 ] && grep -aq 'cross-attention heads, 4 sentences' $TMP/cross.png"
 expect_fail "stats --stack bad" 2 "is not enc, dec or cross" -- "$MHAVIZ" stats --model $T \
     --pairs --stack both "$TMP/r.txt"
 
