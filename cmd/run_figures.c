@@ -414,6 +414,28 @@ mhv_status run_figs_seq2seq(run_figs *r, const char *out, const char *stem, int 
         free(ss);
         return st;
     }
+    if (r->o->row_word) { /* --row WORD: its tokens in the source (encoder's figures) and in
+                           * the target (the decoder's and the cross-attention's) */
+        mhv_fig_input *side[2] = {&is, &it};
+        const mhv_sentence *text[2] = {src, tgt};
+        const mhv_encoding *enc[2] = {enc_src, enc_tgt};
+        int found = 0;
+        for (int k = 0; k < 2; k++) {
+            int t0 = 0, t1 = 0;
+            if (mhv_rank_find(text[k]->text, text[k]->len, enc[k], r->o->row_word, 1,
+                              MHV_RANK_WORDS, &t0, &t1) >= 1 && t0 < t1) {
+                side[k]->highlight = (mhv_highlight){t0, t1, 0, 0, r->o->row_word};
+                found = 1;
+            }
+        }
+        r->row_sentences++;
+        r->row_missing += !found;
+        if (!found) {
+            free(ss);
+            free(ts);
+            return MHV_OK;
+        }
+    }
     st = mhv_figures_write_seq2seq(dir, r->o->formats, &r->o->render, r->fs, &is, &it, attn,
                                    r->m->cfg.num_layers, r->m->cfg.dec_layers, align_layer,
                                    &r->written, err);
