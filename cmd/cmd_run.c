@@ -55,8 +55,8 @@ static const char run_usage[] =
     "                   written head by head: long inputs in bounded memory; encoder-\n"
     "                   decoders: attn.encoder.L05, attn.decoder.L05, attn.cross.L05)\n"
     "  --rows SPEC      keep only some query rows: comma list of last, -K (the last K), I,\n"
-    "                   A:B (A..B-1), word:W (json, safetensors, figures: rows x tokens;\n"
-    "                   --aggregate: of the kept rows; not html yet)\n"
+    "                   A:B (A..B-1), word:W (json, safetensors, html, figures: rows x\n"
+    "                   tokens; --aggregate: of the kept rows)\n"
     "  --dtype TYPE     safetensors element type: f32 (default, exact), f16 or bf16\n"
     "  --window A:B     figures of tokens A..B-1 only (queries and keys), at full size\n"
     "  --max-pixels P   figures of long sentences pooled: blocks of tokens become one cell\n"
@@ -222,7 +222,7 @@ static mhv_status check_memory(mhv_forward_ctx *fc, const mhv_model *m, const mh
         return MHV_OK;
     int *rows = NULL, nrows = 0;
     mhv_status st = MHV_OK;
-    if (o->rows && !agg_every_row(o))
+    if (o->rows && !(agg_every_row(o) && !stream))
         st = mhv_rows_resolve(o->rows, in->s[i].text, in->s[i].len, enc, &rows, &nrows, err);
     mhv_forward_opts fo = {.rows = rows, .nrows = nrows,
                            .head_sink = stream ? st_head_sink : NULL};
@@ -437,9 +437,6 @@ static int parse(int argc, char **argv, run_opts *o)
         return frc;
     if ((o->win1 || o->max_pixels) && o->fig.render.view == MHV_VIEW_ROW)
         return cli_usage_error("run", "--window and --max-pixels draw maps, not --view row");
-    if (o->rows && o->fig.html)
-        return cli_usage_error("run", "--rows does not work with --format html yet (the page "
-                               "draws every row)");
     if (o->rows && o->fig.formats && o->fig.render.view != MHV_VIEW_MATRIX)
         return cli_usage_error("run", "--rows draws the matrix view only (not --view %s)",
                                o->fig.render.view == MHV_VIEW_LINES ? "lines" : "row");
@@ -452,13 +449,10 @@ static int parse(int argc, char **argv, run_opts *o)
     if ((o->src_lang || o->tgt_lang) && !o->pairs && !o->generate)
         return cli_usage_error("run", "--src-lang and --tgt-lang are for encoder-decoder models "
                                "(with --pairs or --generate)");
-    if ((o->pairs || o->generate) &&
-        (o->rows || o->aggregate || o->weighting != MHV_WEIGHT_ATTN ||
-         o->fig.render.view == MHV_VIEW_ROW))
-        return cli_usage_error("run", "--pairs and --generate work with --format png, svg, pdf, "
-                               "json, html and safetensors, the matrix and lines views and "
-                               "attention weights (not --rows, --aggregate, --weighting, "
-                               "--view row or --row)");
+    if (o->generate && (o->rows || o->aggregate || o->weighting != MHV_WEIGHT_ATTN))
+        return cli_usage_error("run", "--generate works with --format png, svg, pdf, json, html "
+                               "and safetensors and attention weights (not --rows, "
+                               "--aggregate or --weighting)");
     return 0;
 }
 
@@ -741,6 +735,8 @@ static mhv_status write_outputs(mhv_forward_ctx *fc, const mhv_model *m, const m
     if ((st = run_figs_begin(&figs, &o->fig, m, tok, err)) ||
         (st = run_figs_html_begin(&figs, od.stage, stem, o->file, err)))
         goto fail_figs;
+    figs.html_win0 = o->win0, figs.html_win1 = o->win1;
+    figs.html_pool_mean = o->pool == MHV_POOL_MEAN;
     if (o->fig.json) {
         if ((st = mhv_out_open(&out, path, err)))
             goto fail_figs;
@@ -757,7 +753,8 @@ static mhv_status write_outputs(mhv_forward_ctx *fc, const mhv_model *m, const m
             goto fail_out;
         }
         mhv_forward_opts fo = {.rows = rows, .nrows = nrows};
-        if (agg_every_row(o))
+        int all_rows = agg_every_row(o) && !stream; /* rows cut after the aggregate */
+        if (all_rows)
             fo.rows = NULL, fo.nrows = 0;
         st_file sf = {0};
         if (o->safetensors && (st = st_open(&sf, od.stage, stem, i, m, sel, rows, nrows, o,
@@ -772,7 +769,7 @@ static mhv_status write_outputs(mhv_forward_ctx *fc, const mhv_model *m, const m
         else
             st = mhv_forward_run_opts(fc, m, encs[i].ids, cli_type_ids(m, &encs[i]), encs[i].n,
                                       sel, &fo, &attn, err);
-        if (!agg_every_row(o))
+        if (!all_rows)
             free(rows), rows = NULL;
         if (!st && !stream)
             st = mhv_attn_check_finite(&attn, err);
@@ -783,8 +780,15 @@ static mhv_status write_outputs(mhv_forward_ctx *fc, const mhv_model *m, const m
         if (st && err->file[0] == '\0') /* the model's or the weights' fault */
             cli_fail_line(err, st, in, i);
         if (o->safetensors) {
-            if (!st && !stream)
+            if (!st && !stream && all_rows) { /* the file holds the kept rows only */
+                mhv_attn kept;
+                if (!(st = mhv_attn_keep_rows(&attn, rows, nrows, &kept, err))) {
+                    st = st_feed(&sf, &kept, err);
+                    mhv_attn_free(&kept);
+                }
+            } else if (!st && !stream) {
                 st = st_feed(&sf, &attn, err);
+            }
             st = st_close(&sf, st, err);
         }
         if (st) {
@@ -904,6 +908,11 @@ int cmd_run(int argc, char **argv)
                                     "%s is neither"
                                   : "--generate needs an encoder-decoder model; %s is not one",
                           job.m->cfg.arch);
+            goto done;
+        }
+        if (o.aggregate || o.weighting != MHV_WEIGHT_ATTN) {
+            st = mhv_fail(&err, MHV_EUSAGE, "", "--aggregate and --weighting are not available "
+                          "for encoder-decoder models yet");
             goto done;
         }
         if (!o.pairs && !o.generate) {

@@ -1,7 +1,8 @@
 /* Sentences packed into one forward pass (mhv_forward_run_pack) against the same sentences
  * run one at a time (mhv_forward_run_opts): the same bytes in every map and value norm, for
- * the families that pack and those that fall back, every kernel table this CPU has, 1 and 2
- * threads, kept rows, token types and RoBERTa's padding positions, with sentence lengths
+ * the families that pack (encoders; decoders with learned or rotary positions, windows,
+ * experts, q/k norms) and the models that fall back, every kernel table this CPU has, 1 and 2
+ * threads, kept rows, value norms, token types and RoBERTa's padding positions, with sentence lengths
  * that cross the packs' token budget; and a failing sentence inside a pack reported as a
  * loop over the sentences would report it. */
 #include <stdarg.h>
@@ -15,9 +16,10 @@
 
 #include "model/forward.h"
 
-#define COUNT 13
-/* tokens per sentence: packs of a 40-token budget take 1 to 5 of them */
-static const int lens[COUNT] = {5, 12, 1, 30, 7, 22, 2, 17, 9, 26, 3, 14, 40};
+#define COUNT 16
+/* tokens per sentence (cut to the model's positions): packs of a 40-token budget take 1 to 5
+ * of them; on both sides of AVX2's switch at 48 rows */
+static const int lens[COUNT] = {5, 12, 1, 30, 7, 22, 2, 17, 9, 26, 3, 14, 40, 50, 61, 49};
 
 typedef struct {
     int32_t *ids[COUNT], *types[COUNT];
@@ -72,8 +74,8 @@ static void same_attn(const mhv_attn *a, const mhv_attn *b, const char *what, in
 }
 
 /* Runs c through packs as a caller groups them (consecutive sentences up to the budget),
- * and one by one, and compares; returns the activation bytes the packed context grew to. */
-static uint64_t compare(const mhv_model *m, const corpus *c, const char *kernel, int threads,
+ * and one by one, and compares. */
+static void compare(const mhv_model *m, const corpus *c, const char *kernel, int threads,
                         int budget, int vnorm, const mhv_heads *sel, const char *what)
 {
     mhv_forward_params one = {.threads = threads, .kernel = kernel, .pack_tokens = -1,
@@ -110,23 +112,28 @@ static uint64_t compare(const mhv_model *m, const corpus *c, const char *kernel,
         mhv_attn_free(&a1[s]);
         mhv_attn_free(&ap[s]);
     }
-    uint64_t bytes = mhv_forward_ctx_bytes(fp);
     mhv_forward_ctx_free(f1);
     mhv_forward_ctx_free(fp);
-    return bytes;
 }
 
-/* The activation bytes of the longest sentence alone. */
-static uint64_t alone_bytes(const mhv_model *m, const corpus *c, const mhv_heads *sel)
+/* The activation bytes a scalar context holds after sentences 0..4 (the longest: 3) through
+ * mhv_forward_run_pack with a budget of `tokens`. */
+static uint64_t pass_bytes(const mhv_model *m, const corpus *c, const mhv_heads *sel,
+                           int tokens)
 {
-    mhv_forward_params p = {.threads = 1, .kernel = "scalar", .pack_tokens = -1};
+    mhv_forward_params p = {.threads = 1, .kernel = "scalar", .pack_tokens = tokens};
     mhv_forward_ctx *f;
     mhv_error err = {0};
-    mhv_attn a;
+    mhv_forward_item items[5];
+    mhv_attn a[5];
+    int done;
+    for (int s = 0; s < 5; s++)
+        items[s] = (mhv_forward_item){c->ids[s], c->types[s], c->n[s], NULL, 0};
     if (mhv_forward_ctx_new(&p, &f, &err) ||
-        mhv_forward_run_opts(f, m, c->ids[3], c->types[3], c->n[3], sel, NULL, &a, &err))
+        mhv_forward_run_pack(f, m, items, 5, sel, a, &done, &err))
         fail_msg("%s", err.msg);
-    mhv_attn_free(&a);
+    for (int s = 0; s < 5; s++)
+        mhv_attn_free(&a[s]);
     uint64_t b = mhv_forward_ctx_bytes(f);
     mhv_forward_ctx_free(f);
     return b;
@@ -155,12 +162,12 @@ static void check_fixture(const char *fixture, int packs)
             char what[256];
             snprintf(what, sizeof what, "%s, %s, %d thread%s", fixture, kernels[k], t,
                      t > 1 ? "s" : "");
-            uint64_t bytes = compare(m, &c, kernels[k], t, 40, 0, &all, what);
-            compare(m, &c, kernels[k], t, 64, MHV_VNORM_VO, &some, what);
-            /* a pass over several sentences grew the arena past the longest one's */
-            if (packs && strcmp(kernels[k], "scalar") == 0)
-                assert_true(bytes > alone_bytes(m, &c, &all));
+            compare(m, &c, kernels[k], t, 40, 0, &all, what);
+            compare(m, &c, kernels[k], t, 128, MHV_VNORM_VO, &some, what);
         }
+    /* one pass over the five sentences holds more rows than the longest of them alone */
+    if (packs)
+        assert_true(pass_bytes(m, &c, &all, 128) > pass_bytes(m, &c, &all, -1));
     mhv_forward_params p = {.threads = 1, .kernel = "scalar", .pack_tokens = 100};
     mhv_forward_ctx *f;
     assert_int_equal(mhv_forward_ctx_new(&p, &f, &err), MHV_OK);
@@ -179,11 +186,63 @@ static void test_roberta(void **state) { (void)state; check_fixture("fam-xlm-rob
 static void test_electra(void **state) { (void)state; check_fixture("fam-electra-proj", 1); }
 static void test_distilbert(void **state) { (void)state; check_fixture("fam-distilbert-f32", 1); }
 static void test_albert(void **state) { (void)state; check_fixture("fam-albert-shared", 1); }
-/* families that do not pack run one by one through the same entry */
+static void test_gpt2(void **state)
+{
+    (void)state;
+    check_fixture("dec-gpt2-f32", 1);
+    check_fixture("dec-gpt2-f16-oldbufs", 1);
+}
+/* rotary positions, grouped heads, sliding windows, experts, q/k norms, fused projections */
+static void test_llama(void **state)
+{
+    (void)state;
+    check_fixture("dec-llama-f32", 1);
+    check_fixture("dec-mistral-f32-sw5", 1);
+    check_fixture("dec-qwen2-bf16-gqa4", 1);
+    check_fixture("fam-mixtral-f32", 1);
+    check_fixture("fam-olmo2-f32", 1);
+    check_fixture("fam-phi3-lm-bf16-partial", 1);
+}
+/* soft capping, GeGLU, local and global rotary tables, two-sided windows */
+static void test_gemma(void **state)
+{
+    (void)state;
+    check_fixture("fam-gemma-f32", 1);
+    check_fixture("fam-gemma2-lm-f16-cap", 1);
+    check_fixture("fam-gemma3-f32", 1);
+    check_fixture("fam-gemma3-bidir-f32", 1);
+}
+/* partial and interleaved rotary, local attention, multi-query, ALiBi score biases */
+static void test_decoders(void **state)
+{
+    (void)state;
+    check_fixture("fam-gpt-neox-f32", 1);
+    check_fixture("fam-gptj-f32", 1);
+    check_fixture("fam-starcoder2-sw5-f32", 1);
+    check_fixture("fam-phi-f32", 1);
+    check_fixture("fam-gpt-neo-f32", 1);
+    check_fixture("fam-gpt-bigcode-mq-f32", 1);
+    check_fixture("fam-opt-f32", 1);
+    check_fixture("fam-bloom-f32", 1);
+    check_fixture("fam-falcon-rw-bf16", 1);
+    check_fixture("fam-falcon-newarch-f32", 1);
+}
+static void test_modernbert(void **state) { (void)state; check_fixture("fam-modernbert-f32", 1); }
+/* relative position score biases */
+static void test_deberta(void **state)
+{
+    (void)state;
+    check_fixture("fam-deberta-v3", 1);
+    check_fixture("fam-deberta-c2p-proj-bf16", 1);
+    check_fixture("fam-deberta-v2-mlm-f16", 1);
+}
+/* models that do not pack run one by one through the same entry: longrope, whose factors
+ * follow the pass's length, and OPT's projected embeddings */
 static void test_unpacked(void **state)
 {
     (void)state;
-    check_fixture("fam-deberta-v3", 0);
+    check_fixture("fam-phi3-lm-f32-longrope", 0);
+    check_fixture("fam-opt-350m-bf16", 0);
 }
 
 /* A bad id in the third of five sentences: the first two come back, the error is the
@@ -233,7 +292,10 @@ int main(void)
         cmocka_unit_test(test_bert),      cmocka_unit_test(test_bert_pair),
         cmocka_unit_test(test_camembert), cmocka_unit_test(test_roberta),
         cmocka_unit_test(test_electra),   cmocka_unit_test(test_distilbert),
-        cmocka_unit_test(test_albert),    cmocka_unit_test(test_unpacked),
+        cmocka_unit_test(test_albert),    cmocka_unit_test(test_gpt2),
+        cmocka_unit_test(test_llama),     cmocka_unit_test(test_gemma),
+        cmocka_unit_test(test_decoders),  cmocka_unit_test(test_modernbert),
+        cmocka_unit_test(test_deberta),   cmocka_unit_test(test_unpacked),
         cmocka_unit_test(test_failure),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

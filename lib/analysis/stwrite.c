@@ -140,6 +140,20 @@ static void fill_heads(FILE *f, const mhv_stw_desc *d)
     fputc('}', f);
 }
 
+/* a sentence pair's (run --pairs on an encoder), as the JSON has them */
+static void fill_type_ids(FILE *f, const mhv_stw_desc *d)
+{
+    fputc('[', f);
+    for (int i = 0; i < d->enc->n; i++)
+        fprintf(f, "%s%d", i ? ", " : "", (int)d->enc->type_ids[i]);
+    fputc(']', f);
+}
+
+static void fill_boundary(FILE *f, const mhv_stw_desc *d)
+{
+    fprintf(f, "%d", d->enc->boundary);
+}
+
 static void fill_model(FILE *f, const mhv_stw_desc *d)
 {
     mhv_report_model(f, d->model);
@@ -156,10 +170,13 @@ static char *header(const mhv_stw_desc *d, int n, int rows, size_t *len)
     static const struct {
         const char *key;
         void (*fill)(FILE *, const mhv_stw_desc *);
+        int pairs_only; /* written for a sentence pair (enc->type_ids) only */
     } entries[] = {
-        {"text", fill_text},     {"tokens", fill_tokens}, {"token_texts", fill_token_texts},
-        {"token_ids", fill_ids}, {"spans", fill_spans},   {"rows", fill_rows},
-        {"heads", fill_heads},   {"model", fill_model},
+        {"text", fill_text, 0},     {"tokens", fill_tokens, 0},
+        {"token_texts", fill_token_texts, 0}, {"token_ids", fill_ids, 0},
+        {"spans", fill_spans, 0},   {"rows", fill_rows, 0},
+        {"heads", fill_heads, 0},   {"model", fill_model, 0},
+        {"token_type_ids", fill_type_ids, 1}, {"pair_boundary", fill_boundary, 1},
     };
     char *p = NULL;
     FILE *f = open_memstream(&p, len);
@@ -170,6 +187,8 @@ static char *header(const mhv_stw_desc *d, int n, int rows, size_t *len)
     meta(f, "format", "mhaviz-attention", strlen("mhaviz-attention"), 1);
     meta(f, "mhaviz_version", MHV_VERSION, strlen(MHV_VERSION), 0);
     for (size_t e = 0; e < sizeof entries / sizeof entries[0] && ok; e++) {
+        if (entries[e].pairs_only && !d->enc->type_ids)
+            continue;
         size_t vlen;
         char *v = json_text(&vlen, entries[e].fill, d);
         if (!v) {

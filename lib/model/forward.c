@@ -260,7 +260,8 @@ mhv_status mhv_forward_run_opts(mhv_forward_ctx *fc, const mhv_model *m, const i
 int mhv_forward_pack_tokens(const mhv_forward_ctx *fc, const mhv_model *m)
 {
     const mhv_config *c = &m->cfg;
-    if (fc->pack_tokens <= 0 || !c->family->packs || c->enc_dec || c->vision ||
+    if (fc->pack_tokens <= 0 || !c->family->packs || !c->family->packs(c) || c->enc_dec ||
+        c->vision ||
         !mhv_nn_packs_rows(&fc->nn, 1, fc->pack_tokens))
         return 0;
     return fc->pack_tokens;
@@ -353,29 +354,56 @@ static mhv_status run_packed(mhv_forward_ctx *fc, const mhv_model *m,
     return st;
 }
 
+/* True when items(count), whose tokens add up to rows, may run as one pass: each sentence's
+ * rows come out of the kernels the same within the pass as alone. */
+static int packs_alike(const mhv_nn *nn, const mhv_forward_item *items, int count, int rows)
+{
+    for (int s = 0; s < count; s++)
+        if (!mhv_nn_packs_rows(nn, items[s].n, rows))
+            return 0;
+    return 1;
+}
+
+static mhv_status run_alone(mhv_forward_ctx *fc, const mhv_model *m,
+                            const mhv_forward_item *it, const mhv_heads *sel, mhv_attn *out,
+                            mhv_error *err)
+{
+    mhv_forward_opts fo = {.rows = it->rows, .nrows = it->nrows};
+    return mhv_forward_run_opts(fc, m, it->ids, it->type_ids, it->n, sel, &fo, out, err);
+}
+
 mhv_status mhv_forward_run_pack(mhv_forward_ctx *fc, const mhv_model *m,
                                 const mhv_forward_item *items, int count, const mhv_heads *sel,
                                 mhv_attn *outs, int *done, mhv_error *err)
 {
     const mhv_config *c = &m->cfg;
-    int budget = mhv_forward_pack_tokens(fc, m), first = 0, rows = 0;
+    int budget = mhv_forward_pack_tokens(fc, m), first = 0;
     /* the sentences that pass the checks, up to the first that does not (which then fails
      * below exactly as it would alone) */
     int ok = budget > 0 && sel->num_layers == c->num_layers && sel->num_heads == c->num_heads;
     while (ok && first < count && item_ok(c, &items[first]))
-        rows += items[first++].n;
-    int packs = first > 1 && rows <= budget;
-    for (int s = 0; packs && s < first; s++)
-        packs = mhv_nn_packs_rows(&fc->nn, items[s].n, rows);
-    if (packs && !run_packed(fc, m, items, first, sel, outs, err))
-        *done = first;
-    else
-        *done = 0; /* one by one: a failure of the pass repeats with its sentence's name */
+        first++;
+    /* passes of consecutive sentences within the budget whose rows the kernels compute alike
+     * (a table whose arithmetic changes with the row count groups short and long ones apart) */
+    *done = 0;
+    while (*done < first) {
+        int s0 = *done, s1 = s0 + 1, rows = items[s0].n;
+        while (s1 < first && rows + items[s1].n <= budget &&
+               packs_alike(&fc->nn, items + s0, s1 - s0 + 1, rows + items[s1].n))
+            rows += items[s1++].n;
+        if (s1 - s0 > 1) {
+            if (run_packed(fc, m, items + s0, s1 - s0, sel, outs + s0, err))
+                break; /* one by one from s0: the failure repeats with its sentence's name */
+            *done = s1;
+        } else {
+            mhv_status st = run_alone(fc, m, &items[s0], sel, &outs[s0], err);
+            if (st)
+                return st;
+            ++*done;
+        }
+    }
     for (; *done < count; ++*done) {
-        const mhv_forward_item *it = &items[*done];
-        mhv_forward_opts fo = {.rows = it->rows, .nrows = it->nrows};
-        mhv_status st = mhv_forward_run_opts(fc, m, it->ids, it->type_ids, it->n, sel, &fo,
-                                             &outs[*done], err);
+        mhv_status st = run_alone(fc, m, &items[*done], sel, &outs[*done], err);
         if (st)
             return st;
     }

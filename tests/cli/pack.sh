@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Packed forward passes (several sentences in one pass, MHAVIZ_PACK_TOKENS): `run --format
 # json` and `stats` give the same bytes packed as one sentence at a time
-# (MHAVIZ_PACK_TOKENS=0), on 1 and 2 threads, for families that pack and one that does not,
+# (MHAVIZ_PACK_TOKENS=0), on 1 and 2 threads, for families that pack and models that do not,
 # with kept rows, value-norm weighting, aggregates, sentence pairs, sentence lengths that
 # cross the packs' budget, and a bad sentence inside a pack reported as before.
 . "$(dirname "$0")/lib.sh"
@@ -52,7 +52,12 @@ same "bert norm-out" -- run --model $F --ids --format json --heads 0:1,1:* --wei
 same "bert aggregate" -- run --model $F --ids --format json --aggregate rollout "$TMP/ids400.txt"
 same "bert aggregate --rows" -- run --model $F --ids --format json --aggregate rollout --rows last "$TMP/ids400.txt"
 ids_file "$TMP/ids300.txt" 300 32
-same "gpt2 (not packed)" -- run --model tests/fixtures/dec-gpt2-f32 --ids --format json "$TMP/ids300.txt"
+same "gpt2" -- run --model tests/fixtures/dec-gpt2-f32 --ids --format json "$TMP/ids300.txt"
+same "llama" -- run --model tests/fixtures/dec-llama-f32 --ids --format json "$TMP/ids300.txt"
+same "bloom" -- run --model tests/fixtures/fam-bloom-f32 --ids --format json "$TMP/ids120.txt"
+same "gemma2" -- run --model tests/fixtures/fam-gemma2-f32 --ids --format json "$TMP/ids120.txt"
+ids_file "$TMP/ids64.txt" 64 30
+same "phi3 longrope (not packed)" -- run --model tests/fixtures/fam-phi3-lm-f32-longrope --ids --format json "$TMP/ids64.txt"
 MHAVIZ_KERNEL=scalar same "bert, scalar kernels" -- run --model $F --ids --format json "$TMP/ids400.txt"
 
 # stats over text, and over encoder sentence pairs
