@@ -58,6 +58,14 @@ if [ -f "$TMP/log" ]; then
         bad "browser (vision): $(grep -E '^FAIL|Error|Exception' "$TMP/log" | head -5)"
     fi
     grep -E '^(ok|FAIL)' "$TMP/log" | sed 's/^/  /'
+    # SigLIP: no [CLS]; its attention-pooling head as the layer "pool"
+    "$MHAVIZ" run --model tests/fixtures/fam-siglip-vision-bf16 --format html,json --out "$TMP/sig" "$TMP/vin/two.txt"
+    if "$PY" tests/browser/vision.py "$TMP/sig/two.html" "$TMP/sig/two.json" "$SHOTS" >"$TMP/log" 2>&1; then
+        ok
+    else
+        bad "browser (vision, SigLIP): $(grep -E '^FAIL|Error|Exception' "$TMP/log" | head -5)"
+    fi
+    grep -E '^(ok|FAIL)' "$TMP/log" | sed 's/^/  /'
 fi
 
 # Firefox (Debian's firefox-esr, no driver): the page opened from file:// paints its heatmap
