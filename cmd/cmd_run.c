@@ -52,10 +52,11 @@ static const char run_usage[] =
     "  --format LIST    comma list of png (default), svg, json, html (OUT/<stem>.html: an\n"
     "                   interactive explorer of every sentence, one file, works offline),\n"
     "                   safetensors (one tensor attn.L05 [heads, rows, tokens] per layer,\n"
-    "                   written head by head: long inputs in bounded memory)\n"
+    "                   written head by head: long inputs in bounded memory; encoder-\n"
+    "                   decoders: attn.encoder.L05, attn.decoder.L05, attn.cross.L05)\n"
     "  --rows SPEC      keep only some query rows: comma list of last, -K (the last K), I,\n"
-    "                   A:B (A..B-1), word:W (json, safetensors, figures: rows x tokens;\n"
-    "                   --aggregate: of the kept rows; not html yet)\n"
+    "                   A:B (A..B-1), word:W (json, safetensors, html, figures: rows x\n"
+    "                   tokens; --aggregate: of the kept rows)\n"
     "  --dtype TYPE     safetensors element type: f32 (default, exact), f16 or bf16\n"
     "  --window A:B     figures of tokens A..B-1 only (queries and keys), at full size\n"
     "  --max-pixels P   figures of long sentences pooled: blocks of tokens become one cell\n"
@@ -69,11 +70,13 @@ static const char run_usage[] =
     "  --pretokenized   lines are vocabulary pieces separated by spaces; nothing added\n"
     "  --ids            lines are token ids separated by spaces; nothing added\n"
     "  --truncate       cut sentences longer than the model's positions instead of failing\n"
-    "  Vision models (vit, deit, dinov2, clip, siglip): FILE lists PNG images, one path a\n"
-    "  line, or is a .png; each is preprocessed as preprocessor_config.json says;\n"
+    "  Vision models (vit, deit, dinov2, clip, siglip): FILE lists PNG or JPEG images (EXIF\n"
+    "  orientation ignored), one path a line, or is a .png/.jpg itself; each is\n"
+    "  preprocessed as preprocessor_config.json says;\n"
     "  OUT/<stem>/L05-H03.png draws a head's attention from the query token over the image\n"
     "  (colourbar over 0..its largest patch weight unless --scale fixed), L05.png the layer's\n"
-    "  heads in a grid; --view matrix: token x token heatmaps (r3c5 labels) instead\n"
+    "  heads in a grid, model.png every head; --view matrix: token x token heatmaps (r3c5\n"
+    "  labels) instead; --format html: a page where a click on a patch makes it the query\n"
     "  --no-resize      take images at the model's size as they are (the exact path)\n"
     "  --query Q        the token whose attention the figures draw: cls (default) or a\n"
     "                   patch ROW,COL (0-based); pool: SigLIP's attention-pooling head\n"
@@ -219,7 +222,7 @@ static mhv_status check_memory(mhv_forward_ctx *fc, const mhv_model *m, const mh
         return MHV_OK;
     int *rows = NULL, nrows = 0;
     mhv_status st = MHV_OK;
-    if (o->rows && !agg_every_row(o))
+    if (o->rows && !(agg_every_row(o) && !stream))
         st = mhv_rows_resolve(o->rows, in->s[i].text, in->s[i].len, enc, &rows, &nrows, err);
     mhv_forward_opts fo = {.rows = rows, .nrows = nrows,
                            .head_sink = stream ? st_head_sink : NULL};
@@ -434,9 +437,6 @@ static int parse(int argc, char **argv, run_opts *o)
         return frc;
     if ((o->win1 || o->max_pixels) && o->fig.render.view == MHV_VIEW_ROW)
         return cli_usage_error("run", "--window and --max-pixels draw maps, not --view row");
-    if (o->rows && o->fig.html)
-        return cli_usage_error("run", "--rows does not work with --format html yet (the page "
-                               "draws every row)");
     if (o->rows && o->fig.formats && o->fig.render.view != MHV_VIEW_MATRIX)
         return cli_usage_error("run", "--rows draws the matrix view only (not --view %s)",
                                o->fig.render.view == MHV_VIEW_LINES ? "lines" : "row");
@@ -449,13 +449,13 @@ static int parse(int argc, char **argv, run_opts *o)
     if ((o->src_lang || o->tgt_lang) && !o->pairs && !o->generate)
         return cli_usage_error("run", "--src-lang and --tgt-lang are for encoder-decoder models "
                                "(with --pairs or --generate)");
-    if ((o->pairs || o->generate) &&
-        (o->rows || o->aggregate || o->safetensors || o->truncate ||
-         o->weighting != MHV_WEIGHT_ATTN ||
-         o->mode == INPUT_PRETOKENIZED || o->fig.render.view != MHV_VIEW_MATRIX))
-        return cli_usage_error("run", "--pairs and --generate work with --format png, svg, pdf, "
-                               "json and html, the matrix view, attention weights and text or --ids "
-                               "input");
+    if (o->generate &&
+        (o->rows || o->aggregate || o->weighting != MHV_WEIGHT_ATTN ||
+         o->fig.render.view == MHV_VIEW_ROW))
+        return cli_usage_error("run", "--generate works with --format png, svg, pdf, json, html "
+                               "and safetensors, the matrix and lines views and attention "
+                               "weights (not --rows, --aggregate, --weighting, --view row or "
+                               "--row)");
     return 0;
 }
 
@@ -607,6 +607,99 @@ static mhv_status st_feed(st_file *sf, const mhv_attn *a, mhv_error *err)
     return MHV_OK;
 }
 
+/* Sentences run ahead of their turn as one packed pass (mhv_forward_run_pack): sentence i
+ * of first <= i < first + done has its maps in outs[i - first]; sentence first + done, when
+ * below end, failed with st and err. */
+typedef struct {
+    int budget;             /* tokens a pass holds; 0: one sentence at a time */
+    int first, end, done;
+    mhv_attn *outs;         /* (budget,) */
+    int **rows;             /* (budget,) the sentences' kept rows */
+    mhv_forward_item *items;
+    mhv_status st;
+    mhv_error err;
+} run_ahead;
+
+/* The packing of a run: none when streaming, or when a pass of the budget's tokens would
+ * not fit limit bytes (0: no limit). */
+static mhv_status ahead_init(run_ahead *a, mhv_forward_ctx *fc, const mhv_model *m,
+                             const mhv_heads *sel, int stream, uint64_t limit, mhv_error *err)
+{
+    memset(a, 0, sizeof *a);
+    a->budget = stream ? 0 : mhv_forward_pack_tokens(fc, m);
+    int n = a->budget < m->cfg.max_positions ? a->budget : m->cfg.max_positions;
+    mhv_forward_mem mem;
+    mhv_error ignored;
+    if (a->budget && limit &&
+        (mhv_forward_estimate(fc, m, n, sel, NULL, &mem, &ignored) ||
+         mem.weights + mem.activations + mem.maps > limit))
+        a->budget = 0;
+    if (!a->budget)
+        return MHV_OK;
+    a->outs = calloc((size_t)a->budget, sizeof *a->outs);
+    a->rows = calloc((size_t)a->budget, sizeof *a->rows);
+    a->items = calloc((size_t)a->budget, sizeof *a->items);
+    if (!a->outs || !a->rows || !a->items)
+        return mhv_fail(err, MHV_ENOMEM, "", "out of memory");
+    return MHV_OK;
+}
+
+/* Frees the maps not taken and the rows of the last pass. */
+static void ahead_clear(run_ahead *a)
+{
+    for (int k = 0; k < a->end - a->first; k++) {
+        if (k < a->done)
+            mhv_attn_free(&a->outs[k]);
+        free(a->rows[k]);
+        a->rows[k] = NULL;
+    }
+    a->first = a->end = a->done = 0;
+}
+
+static void ahead_free(run_ahead *a)
+{
+    if (a->rows)
+        ahead_clear(a);
+    free(a->outs), free(a->rows), free(a->items);
+}
+
+/* Sentence i's maps into *attn from the pass that holds it, running the pass of sentences
+ * i.. (consecutive, up to the budget's tokens) when none does. */
+static mhv_status ahead_take(run_ahead *a, mhv_forward_ctx *fc, const mhv_model *m,
+                             const mhv_input *in, const mhv_encoding *encs,
+                             const mhv_heads *sel, const run_opts *o, int i, mhv_attn *attn,
+                             mhv_error *err)
+{
+    if (i < a->first || i >= a->end) {
+        ahead_clear(a);
+        int end = i, tokens = 0;
+        while (end < in->n && end - i < a->budget &&
+               (end == i || tokens + encs[end].n <= a->budget)) {
+            int *rows = NULL, nrows = 0;
+            mhv_error ignored;
+            if (o->rows && !agg_every_row(o) &&
+                mhv_rows_resolve(o->rows, in->s[end].text, in->s[end].len, &encs[end], &rows,
+                                 &nrows, &ignored))
+                break; /* told in its turn */
+            a->rows[end - i] = rows;
+            a->items[end - i] = (mhv_forward_item){encs[end].ids, cli_type_ids(m, &encs[end]),
+                                                   encs[end].n, rows, nrows};
+            tokens += encs[end++].n;
+        }
+        a->first = i, a->end = end;
+        a->st = mhv_forward_run_pack(fc, m, a->items, end - i, sel, a->outs, &a->done, &a->err);
+    }
+    int k = i - a->first;
+    if (k < a->done) { /* the caller owns it now */
+        *attn = a->outs[k];
+        memset(&a->outs[k], 0, sizeof a->outs[k]);
+        return MHV_OK;
+    }
+    memset(attn, 0, sizeof *attn);
+    *err = a->err;
+    return a->st;
+}
+
 /* Runs every sentence, streams the report into DIR/<stem>.json and draws the figures into
  * DIR/<stem>[-k]/ as --format asks. A failure removes everything this run wrote. */
 static mhv_status write_outputs(mhv_forward_ctx *fc, const mhv_model *m, const mhv_tok *tok,
@@ -636,9 +729,17 @@ static mhv_status write_outputs(mhv_forward_ctx *fc, const mhv_model *m, const m
     }
     mhv_out out = {0};
     run_figs figs;
+    run_ahead ahead;
+    if ((st = ahead_init(&ahead, fc, m, sel, stream, limit, err))) {
+        ahead_free(&ahead);
+        cli_outdir_abort(&od, NULL);
+        return st;
+    }
     if ((st = run_figs_begin(&figs, &o->fig, m, tok, err)) ||
         (st = run_figs_html_begin(&figs, od.stage, stem, o->file, err)))
         goto fail_figs;
+    figs.html_win0 = o->win0, figs.html_win1 = o->win1;
+    figs.html_pool_mean = o->pool == MHV_POOL_MEAN;
     if (o->fig.json) {
         if ((st = mhv_out_open(&out, path, err)))
             goto fail_figs;
@@ -655,7 +756,8 @@ static mhv_status write_outputs(mhv_forward_ctx *fc, const mhv_model *m, const m
             goto fail_out;
         }
         mhv_forward_opts fo = {.rows = rows, .nrows = nrows};
-        if (agg_every_row(o))
+        int all_rows = agg_every_row(o) && !stream; /* rows cut after the aggregate */
+        if (all_rows)
             fo.rows = NULL, fo.nrows = 0;
         st_file sf = {0};
         if (o->safetensors && (st = st_open(&sf, od.stage, stem, i, m, sel, rows, nrows, o,
@@ -665,9 +767,12 @@ static mhv_status write_outputs(mhv_forward_ctx *fc, const mhv_model *m, const m
         }
         if (stream) /* head by head: one map per thread in memory */
             fo.head_sink = st_head_sink, fo.sink_ctx = &sf, sf.rows = rows;
-        st = mhv_forward_run_opts(fc, m, encs[i].ids, cli_type_ids(m, &encs[i]), encs[i].n, sel,
-                                  &fo, &attn, err);
-        if (!agg_every_row(o))
+        if (ahead.budget)
+            st = ahead_take(&ahead, fc, m, in, encs, sel, o, i, &attn, err);
+        else
+            st = mhv_forward_run_opts(fc, m, encs[i].ids, cli_type_ids(m, &encs[i]), encs[i].n,
+                                      sel, &fo, &attn, err);
+        if (!all_rows)
             free(rows), rows = NULL;
         if (!st && !stream)
             st = mhv_attn_check_finite(&attn, err);
@@ -678,8 +783,15 @@ static mhv_status write_outputs(mhv_forward_ctx *fc, const mhv_model *m, const m
         if (st && err->file[0] == '\0') /* the model's or the weights' fault */
             cli_fail_line(err, st, in, i);
         if (o->safetensors) {
-            if (!st && !stream)
+            if (!st && !stream && all_rows) { /* the file holds the kept rows only */
+                mhv_attn kept;
+                if (!(st = mhv_attn_keep_rows(&attn, rows, nrows, &kept, err))) {
+                    st = st_feed(&sf, &kept, err);
+                    mhv_attn_free(&kept);
+                }
+            } else if (!st && !stream) {
                 st = st_feed(&sf, &attn, err);
+            }
             st = st_close(&sf, st, err);
         }
         if (st) {
@@ -742,6 +854,7 @@ static mhv_status write_outputs(mhv_forward_ctx *fc, const mhv_model *m, const m
             goto fail_figs;
     }
     run_figs_end(&figs, 1);
+    ahead_free(&ahead);
     if ((st = cli_outdir_commit(&od, err)))
         return st;
     if (o->fig.formats)
@@ -751,6 +864,7 @@ fail_out:
     cli_progress("run", in->n, in->n, 1);
     mhv_out_abort(&out);
 fail_figs:
+    ahead_free(&ahead);
     run_figs_end(&figs, 0);
     cli_outdir_abort(&od, err);
     return st;
@@ -772,11 +886,15 @@ int cmd_run(int argc, char **argv)
     if ((st = cli_open_model(dir, o.mode, &job.m, &job.tok, &err)))
         goto done;
     cli_tok_warn(job.tok);
-    if ((job.m->cfg.enc_dec || job.m->cfg.vision) &&
+    if (job.m->cfg.vision &&
         (o.safetensors || o.rows || o.win1 || o.max_pixels || o.max_memory_set)) {
         st = mhv_fail(&err, MHV_EUSAGE, "", "--format safetensors, --rows, --window, "
-                      "--max-pixels and --max-memory are not available for %s models yet",
-                      job.m->cfg.enc_dec ? "encoder-decoder" : "vision");
+                      "--max-pixels and --max-memory are not available for vision models yet");
+        goto done;
+    }
+    if (job.m->cfg.enc_dec && (o.rows || o.win1 || o.max_pixels || o.max_memory_set)) {
+        st = mhv_fail(&err, MHV_EUSAGE, "", "--rows, --window, --max-pixels and --max-memory "
+                      "are not available for encoder-decoder models yet");
         goto done;
     }
     if (o.pairs && !job.m->cfg.enc_dec && !job.m->cfg.causal && !job.m->cfg.vision) {
@@ -795,6 +913,12 @@ int cmd_run(int argc, char **argv)
                           job.m->cfg.arch);
             goto done;
         }
+        if (o.aggregate || o.weighting != MHV_WEIGHT_ATTN ||
+            o.fig.render.view == MHV_VIEW_ROW || o.fig.row_word) {
+            st = mhv_fail(&err, MHV_EUSAGE, "", "--aggregate, --weighting, --view row or --row "
+                          "are not available for encoder-decoder models yet");
+            goto done;
+        }
         if (!o.pairs && !o.generate) {
             st = mhv_fail(&err, MHV_EUSAGE, "",
                           "%s is an encoder-decoder model: give --pairs (lines SOURCE<TAB>"
@@ -808,7 +932,9 @@ int cmd_run(int argc, char **argv)
         run_s2s_opts so = {.heads = o.heads, .file = o.file, .out = o.out, .mode = o.mode,
                            .pairs = o.pairs, .generate = o.generate,
                            .align_layer = o.align_layer, .fig = &o.fig,
-                           .src_lang = o.src_lang, .tgt_lang = o.tgt_lang};
+                           .src_lang = o.src_lang, .tgt_lang = o.tgt_lang,
+                           .safetensors = o.safetensors, .dtype = o.dtype,
+                           .truncate = o.truncate};
         st = run_seq2seq(&so, job.m, job.tok, fc, &err);
         goto done;
     }

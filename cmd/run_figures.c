@@ -9,6 +9,7 @@
 #include "cli.h"
 #include "ckpt/modelname.h"
 #include "analysis/rank.h"
+#include "analysis/zoom.h"
 #include "fig/html.h"
 #include "text/unicode.h"
 
@@ -411,6 +412,57 @@ mhv_status run_figs_html_seq2seq(run_figs *r, const mhv_sentence *src,
     return st;
 }
 
+/* The zoom window of a long sentence's page: --window (its first MHV_HTML_ZOOM_MAX tokens),
+ * else the MHV_HTML_ZOOM_DEFAULT tokens up to the last kept row (the end without --rows). */
+enum { MHV_HTML_ZOOM_DEFAULT = 256 };
+static void html_window(const run_figs *r, const mhv_attn *a, int *t0, int *t1)
+{
+    int n = a->n;
+    if (r->html_win1 > 0 && r->html_win0 < n) {
+        *t0 = r->html_win0;
+        *t1 = r->html_win1 < n ? r->html_win1 : n;
+        if (*t1 - *t0 > MHV_HTML_ZOOM_MAX)
+            *t1 = *t0 + MHV_HTML_ZOOM_MAX;
+        return;
+    }
+    *t1 = a->row_ids && a->rows > 0 ? a->row_ids[a->rows - 1] + 1 : n;
+    *t0 = *t1 > MHV_HTML_ZOOM_DEFAULT ? *t1 - MHV_HTML_ZOOM_DEFAULT : 0;
+}
+
+/* A long sentence's page: an overview pooled to at most MHV_HTML_OVERVIEW_MAX blocks a side
+ * and a zoom window at full resolution (fig/html.h says the size bound). */
+static mhv_status html_long(run_figs *r, const mhv_fig_input *in, const mhv_encoding *enc,
+                            const mhv_attn *attn, const mhv_attn *agg, mhv_error *err)
+{
+    int n = attn->n, b = (n + MHV_HTML_OVERVIEW_MAX - 1) / MHV_HTML_OVERVIEW_MAX, t0, t1;
+    mhv_pool_kind kind = r->html_pool_mean ? MHV_POOL_MEAN : MHV_POOL_MAX;
+    html_window(r, attn, &t0, &t1);
+    mhv_attn pa = {0}, pg = {0}, za = {0}, zg = {0};
+    mhv_encoding pe = {0}, pe2 = {0}, ze = {0}, ze2 = {0};
+    mhv_status st = mhv_zoom_pool(attn, b, kind, 0, 1, &pa, &pe, err);
+    if (!st)
+        st = mhv_zoom_window(attn, enc, t0, t1, &za, &ze, err);
+    if (!st && agg)
+        st = mhv_zoom_pool(agg, b, kind, 0, 1, &pg, &pe2, err);
+    if (!st && agg)
+        st = mhv_zoom_window(agg, enc, t0, t1, &zg, &ze2, err);
+    if (st == MHV_EUSAGE && attn->row_ids) /* no kept row in the window */
+        st = mhv_fail(err, MHV_EUSAGE, "", "the page's zoom window %d:%d holds no --rows row "
+                      "(give a --window that does)", t0, t1);
+    if (!st) {
+        mhv_html_long lg = {.pooled = &pa, .pooled_agg = agg ? &pg : NULL, .block = b,
+                            .pool = kind == MHV_POOL_MEAN ? "mean" : "max",
+                            .labels = (const char *const *)pe.pieces, .zoom = &za,
+                            .zoom_agg = agg ? &zg : NULL, .t0 = t0, .t1 = t1};
+        st = mhv_html_sentence_long(r->html.f, r->html.path, in, &lg, attn->kv_group,
+                                    agg ? r->o->aggregate : NULL, err);
+    }
+    mhv_attn_free(&pa), mhv_attn_free(&pg), mhv_attn_free(&za), mhv_attn_free(&zg);
+    mhv_encoding_free(&pe), mhv_encoding_free(&pe2), mhv_encoding_free(&ze);
+    mhv_encoding_free(&ze2);
+    return st;
+}
+
 mhv_status run_figs_html_sentence(run_figs *r, const mhv_sentence *s, const mhv_encoding *enc,
                                   const mhv_attn *attn, const mhv_attn *agg, mhv_error *err)
 {
@@ -421,8 +473,11 @@ mhv_status run_figs_html_sentence(run_figs *r, const mhv_sentence *s, const mhv_
     mhv_status st = fig_input(r, s, enc, &in, &special, err);
     if (st)
         return st;
-    st = mhv_html_sentence(r->html.f, r->html.path, &in, attn, agg, agg ? r->o->aggregate : NULL,
-                           err);
+    if (enc->n > MHV_HTML_WHOLE_MAX)
+        st = html_long(r, &in, enc, attn, agg, err);
+    else
+        st = mhv_html_sentence(r->html.f, r->html.path, &in, attn, agg,
+                               agg ? r->o->aggregate : NULL, err);
     free(special);
     return st;
 }

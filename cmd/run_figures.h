@@ -82,6 +82,9 @@ typedef struct {
                                        (attn->row_ids); NULL: enc */
     int key0, key_block;            /* column j of the maps starts at token key0 +
                                        j * key_block (mhv_fig_input) */
+    /* the page of a sentence longer than MHV_HTML_WHOLE_MAX: --window as its zoom (win1 0:
+     * none), --pool mean */
+    int html_win0, html_win1, html_pool_mean;
 } run_figs;
 
 /* Opens the fonts when an image format was asked for. tok may be NULL (ids without a

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "analysis/report.h"
+#include "analysis/stwrite.h"
 #include "outdir.h"
 #include "s2s_text.h"
 
@@ -37,9 +38,19 @@ static void line_free(s2s_line *l)
     mhv_encoding_free(&l->tgt);
 }
 
+/* --truncate: e cut to max tokens, said on stderr (what: "source", "target"). */
+static void cut(const run_s2s_opts *o, const mhv_tok *tok, mhv_encoding *e, int max,
+                const char *what, const char *name, int line)
+{
+    if (!o->truncate || e->n <= max)
+        return;
+    cli_say("%s: line %d: %s truncated from %d to %d tokens", name, line, what, e->n, max);
+    cli_truncate(tok, e, max, o->mode == INPUT_TEXT);
+}
+
 static mhv_status encode_line(const run_s2s_opts *o, const mhv_model *m, const s2s_text *tx,
-                              mhv_forward_ctx *fc, const mhv_sentence *s, s2s_line *l,
-                              mhv_error *err)
+                              mhv_forward_ctx *fc, const char *name, const mhv_sentence *s,
+                              s2s_line *l, mhv_error *err)
 {
     const mhv_config *c = &m->cfg;
     memset(l, 0, sizeof *l);
@@ -59,13 +70,15 @@ static mhv_status encode_line(const run_s2s_opts *o, const mhv_model *m, const s
         return st;
     if (l->src.n == 0)
         return mhv_fail(err, MHV_EINPUT, "", "no source tokens");
+    cut(o, tx->src_tok, &l->src, c->max_positions, "source", name, s->line);
     if (l->src.n > c->max_positions)
-        return mhv_fail(err, MHV_EINPUT, "", "%d source tokens exceed the model's %d positions",
-                        l->src.n, c->max_positions);
+        return mhv_fail(err, MHV_EINPUT, "", "%d source tokens exceed the model's %d positions "
+                        "(use --truncate)", l->src.n, c->max_positions);
     if (o->pairs) {
         mhv_sentence t = {l->tgt_text, l->tgt_len, s->line};
         if ((st = s2s_encode_target(tx, &t, o->mode, &l->tgt, err)))
             return st;
+        cut(o, tx->tgt_tok, &l->tgt, c->max_positions, "target", name, s->line);
     } else { /* --generate N: the model's greedy continuation */
         int32_t *ids = malloc(((size_t)o->generate + 1) * sizeof *ids);
         int n = 0;
@@ -82,6 +95,34 @@ static mhv_status encode_line(const run_s2s_opts *o, const mhv_model *m, const s
     if (l->tgt.n == 0)
         return mhv_fail(err, MHV_EINPUT, "", "no target tokens");
     return MHV_OK;
+}
+
+/* OUT/<stem>[-k].safetensors of line index: every captured head, a tensor per stack and
+ * layer. */
+static mhv_status write_safetensors(const run_s2s_opts *o, const mhv_model *m,
+                                    const s2s_text *tx, const char *stage, const char *stem,
+                                    int index, const s2s_line *l, const mhv_attn *a,
+                                    mhv_error *err)
+{
+    char path[4096];
+    int len = index ? snprintf(path, sizeof path, "%s/%s-%d.safetensors", stage, stem, index + 1)
+                    : snprintf(path, sizeof path, "%s/%s.safetensors", stage, stem);
+    if (len >= (int)sizeof path)
+        return mhv_fail(err, MHV_EUSAGE, o->out, "output path too long");
+    mhv_out out;
+    mhv_status st = mhv_out_open(&out, path, err);
+    if (st)
+        return st;
+    mhv_model_info info = mhv_model_describe(m);
+    mhv_stw_s2s_desc d = {.model = &info, .dtype = o->dtype, .text = l->src_text,
+                          .len = l->src_len, .target_text = l->tgt_text ? l->tgt_text : "",
+                          .target_len = l->tgt_text ? l->tgt_len : 0, .src = &l->src,
+                          .tgt = &l->tgt, .src_tok = tx->src_tok, .tgt_tok = tx->tgt_tok};
+    if ((st = mhv_stw_write_seq2seq(out.f, out.path, &d, a, err)))
+        mhv_out_abort(&out);
+    else
+        st = mhv_out_commit(&out, err);
+    return st;
 }
 
 mhv_status run_seq2seq(const run_s2s_opts *o, mhv_model *m, const mhv_tok *tok,
@@ -139,7 +180,7 @@ mhv_status run_seq2seq(const run_s2s_opts *o, mhv_model *m, const mhv_tok *tok,
         cli_progress("run", i + 1, in.n, 0);
         s2s_line l;
         mhv_attn attn = {0};
-        st = encode_line(o, m, &tx, fc, &in.s[i], &l, err);
+        st = encode_line(o, m, &tx, fc, in.name, &in.s[i], &l, err);
         if (!st)
             st = mhv_forward_run_seq2seq(fc, m, l.src.ids, l.src.n, l.tgt.ids, l.tgt.n, &sel,
                                          &attn, err);
@@ -156,6 +197,8 @@ mhv_status run_seq2seq(const run_s2s_opts *o, mhv_model *m, const mhv_tok *tok,
                                   tx.tgt_tok, &attn,
                                   o->align_layer >= 0 ? o->align_layer : c->dec_layers - 1,
                                   err);
+            if (!st && o->safetensors)
+                st = write_safetensors(o, m, &tx, od.stage, stem, i, &l, &attn, err);
             if (!st)
                 st = run_figs_html_seq2seq(&figs, &ss, &l.src, &ts, &l.tgt, tx.tgt_tok, &attn,
                                            err);

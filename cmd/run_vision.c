@@ -11,6 +11,7 @@
 #include "analysis/report.h"
 #include "base/jsonw.h"
 #include "fig/figures.h"
+#include "fig/html_vision.h"
 #include "fig/overlay.h"
 #include "media/image.h"
 #include "media/preprocess.h"
@@ -30,14 +31,16 @@ static void token_label(const mhv_config *c, int i, char *buf, size_t size)
 }
 
 static void write_json_image(FILE *f, int index, const char *path, const mhv_image *im,
-                             const int box[4], const mhv_config *c, const mhv_attn *a,
-                             const char *aggregate, const float *pool)
+                             const int box[4], const double in_image[4], const mhv_config *c,
+                             const mhv_attn *a, const char *aggregate, const float *pool)
 {
     int n = a->n, side = c->image_size / c->patch_size;
     fputs(index ? ",\n  {\"path\": " : "\n  {\"path\": ", f);
     mhv_jsonw_str(f, path, strlen(path));
     fprintf(f, ", \"width\": %d, \"height\": %d, \"crop\": [%d, %d, %d, %d],\n", im->width,
             im->height, box[0], box[1], box[2], box[3]);
+    fprintf(f, "   \"crop_in_image\": [%.6g, %.6g, %.6g, %.6g],\n", in_image[0], in_image[1],
+            in_image[2], in_image[3]);
     fprintf(f, "   \"grid\": {\"rows\": %d, \"cols\": %d, \"patch_size\": %d, \"extra_tokens\": %d},\n",
             side, side, c->patch_size, c->vision_extra);
     fputs("   \"tokens\": [", f);
@@ -135,28 +138,56 @@ static mhv_status image_figures(const run_vis_opts *o, run_figs *rf, const mhv_r
         st = mhv_figures_emit(dir, base, fo->formats, rp, rf->fs, &sc, &rf->written, err);
         mhv_scene_free(&sc);
     }
+    /* several layers: every head at a glance, as text runs' model figure */
+    if (!st && !o->aggregate && im->query >= 0 && a->count &&
+        a->heads[0].layer != a->heads[a->count - 1].layer) {
+        mhv_scene sc;
+        if (!(st = mhv_render_overlay_model(rp, rf->fs, in, im, a, &sc, err)))
+            st = mhv_figures_emit(dir, "model", fo->formats, rp, rf->fs, &sc, &rf->written, err);
+        mhv_scene_free(&sc);
+    }
     return st;
 }
 
-/* The image paths: the file itself when it is a .png, else its lines (a relative path
+/* The image paths: the file itself when it is an image, else its lines (a relative path
  * that does not exist as given is tried beside the list file). */
-static mhv_status image_path(const char *list, const mhv_sentence *s, char *buf, size_t size)
+void run_vision_path(const char *list, const mhv_sentence *s, char *buf, size_t size)
 {
     snprintf(buf, size, "%.*s", (int)s->len, s->text);
     if (buf[0] == '/' || mhv_path_exists(buf))
-        return MHV_OK;
+        return;
     const char *slash = strrchr(list, '/');
     if (slash && snprintf(buf, size, "%.*s/%.*s", (int)(slash - list), list, (int)s->len,
                           s->text) < (int)size && mhv_path_exists(buf))
-        return MHV_OK;
+        return;
     snprintf(buf, size, "%.*s", (int)s->len, s->text);
-    return MHV_OK;
 }
 
-static int is_png_name(const char *p)
+/* An image given directly rather than a list of them: .png, .jpg, .jpeg. */
+static int is_image_name(const char *p)
 {
     size_t n = strlen(p);
-    return n > 4 && strcasecmp(p + n - 4, ".png") == 0;
+    return (n > 4 && (strcasecmp(p + n - 4, ".png") == 0 || strcasecmp(p + n - 4, ".jpg") == 0)) ||
+           (n > 5 && strcasecmp(p + n - 5, ".jpeg") == 0);
+}
+
+mhv_status run_vision_input(const char *file, mhv_input *in, mhv_error *err)
+{
+    memset(in, 0, sizeof *in);
+    if (!is_image_name(file))
+        return mhv_input_read(file, in, err);
+    size_t len = strlen(file);
+    in->buf = malloc(len + 1);
+    in->s = calloc(1, sizeof *in->s);
+    if (!in->buf || !in->s) {
+        mhv_input_free(in);
+        return mhv_fail(err, MHV_ENOMEM, "", "out of memory");
+    }
+    memcpy(in->buf, file, len + 1);
+    in->s[0] = (mhv_sentence){in->buf, len, 1};
+    in->n = 1;
+    snprintf(in->name, sizeof in->name, "%s", file);
+    return MHV_OK;
 }
 
 mhv_status run_vision(const run_vis_opts *o, mhv_model *m, mhv_forward_ctx *fc, mhv_error *err)
@@ -169,12 +200,12 @@ mhv_status run_vision(const run_vis_opts *o, mhv_model *m, mhv_forward_ctx *fc, 
         return mhv_fail(err, MHV_EUSAGE, "", "--view %s is for text models (vision models: "
                         "overlays, or --view matrix)",
                         fo->render.view == MHV_VIEW_LINES ? "lines" : "row");
-    if (fo->html)
-        return mhv_fail(err, MHV_EUSAGE, "", "--format html is not available for vision "
-                        "models yet");
     if (fo->weighting && strcmp(fo->weighting, "attn") != 0)
         return mhv_fail(err, MHV_EUSAGE, "", "--weighting %s is not available for vision "
                         "models yet", fo->weighting);
+    if (overlays && fo->render.values)
+        return mhv_fail(err, MHV_EUSAGE, "", "--values prints weights in matrix cells: the "
+                        "overlays have none (give --view matrix)");
     if (o->query_patch && (o->query_r >= side || o->query_c >= side))
         return mhv_fail(err, MHV_EUSAGE, "", "--query %d,%d is outside the %dx%d patch grid",
                         o->query_r, o->query_c, side, side);
@@ -212,26 +243,24 @@ mhv_status run_vision(const run_vis_opts *o, mhv_model *m, mhv_forward_ctx *fc, 
         goto done_figs;
     if (o->no_resize)
         pp.do_resize = 0, pp.do_center_crop = 0;
-    if (is_png_name(o->file)) {
-        static char one[4096];
-        snprintf(one, sizeof one, "%s", o->file);
-        in.n = 1;
-        in.s = calloc(1, sizeof *in.s);
-        if (!in.s) {
-            st = mhv_fail(err, MHV_ENOMEM, "", "out of memory");
-            goto done_figs;
-        }
-        in.s[0] = (mhv_sentence){one, strlen(one), 1};
-        snprintf(in.name, sizeof in.name, "%s", o->file);
-    } else if ((st = mhv_input_read(o->file, &in, err))) {
+    if ((st = run_vision_input(o->file, &in, err)))
         goto done_figs;
-    }
     char stem[256], path[4600];
     mhv_input_stem(o->file, stem, sizeof stem);
     cli_outdir od;
     if ((st = cli_outdir_begin(&od, o->out, err)))
         goto done_in;
-    mhv_out json = {0};
+    mhv_out json = {0}, html = {0};
+    char html_path[4600];
+    if (fo->html) {
+        snprintf(html_path, sizeof html_path, "%s/%s.html", od.stage, stem);
+        mhv_html_vision_info hi = {rf.model_name, in.name, fo->render.cmap,
+                                   fo->scale_set && fo->render.scale == MHV_SCALE_FIXED,
+                                   o->aggregate ? mhv_agg_name(o->agg) : NULL};
+        if ((st = mhv_out_open(&html, html_path, err)) ||
+            (st = mhv_html_vision_begin(html.f, html_path, &hi, err)))
+            goto fail;
+    }
     if (fo->json) {
         snprintf(path, sizeof path, "%s/%s.json", od.stage, stem);
         if ((st = mhv_out_open(&json, path, err)))
@@ -255,11 +284,11 @@ mhv_status run_vision(const run_vis_opts *o, mhv_model *m, mhv_forward_ctx *fc, 
     }
     for (int i = 0; i < in.n; i++) {
         char img_path[4096];
-        image_path(o->file, &in.s[i], img_path, sizeof img_path);
+        run_vision_path(o->file, &in.s[i], img_path, sizeof img_path);
         mhv_image im;
         int box[4];
         mhv_attn a;
-        if ((st = mhv_image_read_png(img_path, &im, err)))
+        if ((st = mhv_image_read(img_path, &im, err)))
             break;
         st = mhv_preprocess_run(&pp, &im, S, S, px, box, img_path, err);
         mhv_forward_opts fwo = {.pixels = px, .pool_attn = pool_w};
@@ -284,16 +313,23 @@ mhv_status run_vision(const run_vis_opts *o, mhv_model *m, mhv_forward_ctx *fc, 
             }
             a = agg;
         }
+        double in_image[4];
+        mhv_preprocess_box_in_image(&pp, &im, box, in_image);
         if (fo->json)
-            write_json_image(json.f, i, img_path, &im, box, c, &a,
+            write_json_image(json.f, i, img_path, &im, box, in_image, c, &a,
                              o->aggregate ? mhv_agg_name(o->agg) : NULL, pool_w);
-        if (fo->formats) {
+        if (fo->formats || fo->html)
+            mhv_preprocess_picture(&pp, px, c->num_channels, S, picture);
+        if (fo->html)
+            st = mhv_html_vision_image(html.f, html_path, i, img_path, picture, S, side,
+                                       c->vision_extra, (const char *const *)tk.names,
+                                       query < 0 ? 0 : query, &a, err);
+        if (!st && fo->formats) {
             char dir[4400];
             if (i)
                 snprintf(dir, sizeof dir, "%s/%s-%d", od.stage, stem, i + 1);
             else
                 snprintf(dir, sizeof dir, "%s/%s", od.stage, stem);
-            mhv_preprocess_picture(&pp, px, c->num_channels, S, picture);
             mhv_fig_input fin = {
                 .model = rf.model_name, .num_layers = c->num_layers,
                 .num_heads = c->num_heads, .sentence = img_path, .n = n,
@@ -322,6 +358,9 @@ mhv_status run_vision(const run_vis_opts *o, mhv_model *m, mhv_forward_ctx *fc, 
     free(pool_heads);
     if (st)
         goto fail;
+    if (fo->html && ((st = mhv_html_vision_end(html.f, html_path, err)) ||
+                     (st = mhv_out_commit(&html, err))))
+        goto fail;
     if (fo->json) {
         mhv_report_end(json.f);
         if ((st = mhv_out_commit(&json, err)))
@@ -331,6 +370,7 @@ mhv_status run_vision(const run_vis_opts *o, mhv_model *m, mhv_forward_ctx *fc, 
     goto done_in;
 fail:
     mhv_out_abort(&json);
+    mhv_out_abort(&html);
 fail_stage:
     cli_outdir_abort(&od, err);
 done_in:

@@ -23,4 +23,11 @@ typedef struct {
 
 mhv_status run_vision(const run_vis_opts *o, mhv_model *m, mhv_forward_ctx *fc, mhv_error *err);
 
+/* A vision command's input FILE: the file itself when named .png, .jpg or .jpeg, else its
+ * lines, each an image path (run, stats). */
+mhv_status run_vision_input(const char *file, mhv_input *in, mhv_error *err);
+/* The path of image line s of list file `list`: as given when it exists (or is absolute),
+ * else beside the list when it exists there, else as given (for the error). */
+void run_vision_path(const char *list, const mhv_sentence *s, char *buf, size_t size);
+
 #endif

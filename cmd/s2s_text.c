@@ -163,7 +163,7 @@ mhv_status s2s_encode_target(const s2s_text *t, const mhv_sentence *s, cli_input
     if (st)
         return st;
     int n = te.n;
-    if (t->lang && n >= 1 && is_code_id(t->tgt_tok, te.ids[n - 1]))
+    if (t->lang && mode == INPUT_TEXT && n >= 1 && is_code_id(t->tgt_tok, te.ids[n - 1]))
         n--; /* TEXT </s> code: the code moves to the front (shift_tokens_right) */
     int32_t *ids = malloc(((size_t)n + 1) * sizeof *ids);
     if (!ids) {

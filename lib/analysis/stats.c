@@ -72,6 +72,24 @@ void mhv_stats_head_rows(const float *w, int n, const int *rows, int nrows,
     }
 }
 
+double mhv_stats_patch_distance(const float *w, int n, int extra, int grid, int *has)
+{
+    double sum = 0.0;
+    int rows = 0;
+    for (int i = extra; i < n && i < extra + grid * grid; i++, rows++) {
+        int ri = (i - extra) / grid, ci = (i - extra) % grid;
+        const float *row = w + (size_t)i * (size_t)n;
+        double d = 0.0;
+        for (int j = extra; j < n && j < extra + grid * grid; j++) {
+            double dr = ri - (j - extra) / grid, dc = ci - (j - extra) % grid;
+            d += row[j] * sqrt(dr * dr + dc * dc);
+        }
+        sum += d;
+    }
+    *has = rows > 0;
+    return rows ? sum / rows : 0.0;
+}
+
 void mhv_stats_head_cross(const float *w, int rows, int cols, const unsigned char *sep,
                           mhv_stat_values *out)
 {
@@ -172,6 +190,14 @@ mhv_status mhv_stats_acc_add(mhv_stats_acc *acc, const mhv_attn *a, const unsign
             mhv_stats_head_cross(h->w, h->rows, h->cols, sep, &v);
         else
             mhv_stats_head_rows(h->w, a->n, a->row_ids, mhv_attn_nrows(a), sep, &v);
+        if (acc->patch_grid > 0 && h->stack != MHV_STACK_CROSS && !a->row_ids) {
+            int has;
+            v.v[MHV_STAT_DISTANCE] = mhv_stats_patch_distance(h->w, a->n, acc->patch_extra,
+                                                              acc->patch_grid, &has);
+            v.has[MHV_STAT_DISTANCE] = (unsigned char)has;
+            if (acc->patch_extra == 0) /* no [CLS] (SigLIP): the first token is a patch */
+                v.has[MHV_STAT_FIRST] = 0;
+        }
         size_t c = ((size_t)h->layer * (size_t)acc->num_heads + (size_t)h->head) *
                    MHV_STAT_COUNT;
         for (int s = 0; s < MHV_STAT_COUNT; s++) {
@@ -227,6 +253,10 @@ mhv_status mhv_stats_acc_merge(mhv_stats_acc *dst, const mhv_stats_acc *src, mhv
     if (strcmp(dst->rows, src->rows) != 0)
         return mhv_fail(err, MHV_EFORMAT, "", "cannot merge statistics of rows '%s' into rows "
                         "'%s'", src->rows[0] ? src->rows : "all", dst->rows[0] ? dst->rows : "all");
+    if (dst->patch_grid != src->patch_grid || dst->patch_extra != src->patch_extra)
+        return mhv_fail(err, MHV_EFORMAT, "", "cannot merge statistics of a %dx%d patch grid "
+                        "into those of %s", src->patch_grid, src->patch_grid,
+                        dst->patch_grid ? "another grid" : "text (1-D distances)");
     if (strcmp(dst->stack, src->stack) != 0)
         return mhv_fail(err, MHV_EFORMAT, "", "cannot merge statistics of the %s stack into "
                         "the %s stack", src->stack[0] ? src->stack : "self",
@@ -366,6 +396,9 @@ static void write_json(FILE *f, const mhv_stats_acc *acc, const char *model)
     }
     if (acc->stack[0])
         fprintf(f, ",\n \"stack\": \"%s\"", acc->stack);
+    if (acc->patch_grid)
+        fprintf(f, ",\n \"patch_grid\": %d, \"patch_extra\": %d", acc->patch_grid,
+                acc->patch_extra);
     fprintf(f, ",\n \"num_layers\": %d, \"num_heads\": %d, \"sentences\": %lld,\n",
             acc->num_layers, acc->num_heads, (long long)acc->sentences);
     /* shards until all N are in: --merge refuses one given twice */
@@ -559,6 +592,15 @@ mhv_status mhv_stats_read_json(const char *path, mhv_stats_acc *acc, char *model
             goto done;
         }
         snprintf(acc->stack, sizeof acc->stack, "%s", sj->valuestring);
+    }
+    if (cJSON_GetObjectItemCaseSensitive(root, "patch_grid")) { /* absent: text, 1-D */
+        int64_t g, e;
+        if (get_int(root, "patch_grid", 1, 1 << 16, &g) ||
+            get_int(root, "patch_extra", 0, 1 << 10, &e)) {
+            st = mhv_fail(err, MHV_EFORMAT, path, "invalid patch_grid or patch_extra");
+            goto done;
+        }
+        acc->patch_grid = (int)g, acc->patch_extra = (int)e;
     }
     int64_t q;
     if (get_int(root, "sentences", 0, EXACT_LIMIT, &acc->sentences) ||

@@ -8,7 +8,13 @@
  * thumbnails; click one to open it). Weights come 8-bit on a square-root scale and are
  * decoded per head on first use. Encoder-decoder pages (info.stacks) hold three stacks,
  * chosen by a selector: encoder (source x source), decoder (target x target, causal) and
- * cross (target rows x source columns); heads then carry their stack as a 4th field. */
+ * cross (target rows x source columns); heads then carry their stack as a 4th field.
+ * A sentence of `run --rows` has "rows" (the kept query positions): its maps are those rows
+ * x every key, causal rows masked after their own token. A sentence pair has "boundary" (its
+ * second sentence's first token), drawn as a white line as in the PNGs. A long sentence
+ * (past 512 tokens) has "pool" and "zoom": its "heads" and "views" are then an overview
+ * pooled in blocks of pool.block tokens (pool.m a side, pool.labels), and "zheads" and
+ * "zviews" the tokens zoom.t0..t1-1 at full resolution; a button switches between them. */
 (function () {
   'use strict';
 
@@ -101,8 +107,33 @@
         return {R: S.nt, C: S.nt, rt: S.target_tokens, ct: S.target_tokens, causal: true, cross: false};
       if (st.stack === 'cross')
         return {R: S.nt, C: S.n, rt: S.target_tokens, ct: S.tokens, causal: false, cross: true};
+      if (S.pool) return longGeom(S);
+      if (S.rows) /* kept query rows: rows and columns are different tokens */
+        return {R: S.rows.length, C: S.n, ct: S.tokens, causal: causal, cross: false,
+                rect: true, rp: S.rows, rt: S.rows.map(function (p) { return S.tokens[p]; })};
       return {R: S.n, C: S.n, rt: S.tokens, ct: S.tokens, causal: causal, cross: false};
     }
+
+    /* a long sentence: the overview (rows: blocks, or the kept rows; columns: blocks of
+     * kb tokens) or, with st.zoom, its window at full resolution; rp: the rows' positions,
+     * column j: keys from k0 + j * kb */
+    function longGeom(S) {
+      var z = S.zoom, P = S.pool, rp = [], i;
+      function toks(ps) { return ps.map(function (p) { return S.tokens[p]; }); }
+      if (st.zoom) {
+        if (z.rows) rp = z.rows; else for (i = z.t0; i < z.t1; i++) rp.push(i);
+        return {R: rp.length, C: z.t1 - z.t0, rt: toks(rp), ct: S.tokens.slice(z.t0, z.t1),
+                causal: causal, cross: false, rect: !!z.rows, rp: rp, k0: z.t0, kb: 1};
+      }
+      if (S.rows) rp = S.rows; else for (i = 0; i < P.m; i++) rp.push(i * P.block);
+      return {R: rp.length, C: P.m, rt: S.rows ? toks(rp) : P.labels, ct: P.labels,
+              causal: causal, cross: false, rect: !!S.rows, rp: rp, k0: 0, kb: P.block,
+              pooled: true};
+    }
+
+    /* the sentence position of map row i, of the first key of column j */
+    function rowPos(G, i) { return G.rp ? G.rp[i] : i; }
+    function keyPos(G, j) { return (G.k0 || 0) + j * (G.kb || 1); }
 
     function tokText(t) {
       if (typeof t === 'string') return t;
@@ -114,22 +145,25 @@
     /* weights of (layer, head) of the current sentence and stack as Float32Array(R*C),
      * masked NaN; head -1 is the aggregate view of the layer */
     function weights(layer, head) {
-      var S = sent(), G = geom(), key = st.stack + ':' + layer + ':' + head;
+      var S = sent(), G = geom(), zoom = S.pool && st.zoom;
+      var key = st.stack + ':' + layer + ':' + head + (zoom ? ':zoom' : '');
       S.cache = S.cache || {};
       if (S.cache[key]) return S.cache[key];
       var src = null, i, j;
       if (head < 0) {
-        for (i = 0; i < (S.views || []).length; i++) if (S.views[i][0] === layer) src = S.views[i][1];
+        var vs = (zoom ? S.zviews : S.views) || [];
+        for (i = 0; i < vs.length; i++) if (vs[i][0] === layer) src = vs[i][1];
       } else {
-        for (i = 0; i < S.heads.length; i++)
-          if (S.heads[i][0] === layer && S.heads[i][1] === head && stackOf(S.heads[i]) === st.stack)
-            src = S.heads[i][2];
+        var hl = zoom ? S.zheads : S.heads;
+        for (i = 0; i < hl.length; i++)
+          if (hl[i][0] === layer && hl[i][1] === head && stackOf(hl[i]) === st.stack)
+            src = hl[i][2];
       }
       if (src === null) return null;
       var R = G.R, C = G.C, by = b64bytes(src), w = new Float32Array(R * C), k = 0;
       for (i = 0; i < R; i++)
         for (j = 0; j < C; j++)
-          w[i * C + j] = G.causal && j > i ? NaN : LUT[by[k++]];
+          w[i * C + j] = G.causal && keyPos(G, j) > rowPos(G, i) ? NaN : LUT[by[k++]];
       S.cache[key] = w;
       return w;
     }
@@ -240,6 +274,10 @@
         st.stack = selStack.value; st.sel = -1; st.lineHeads = null; render();
       });
     }
+    var zoomBtn = el('button', {type: 'button', cls: 'mhv-zoom'}, bar);
+    zoomBtn.addEventListener('click', function () {
+      st.zoom = !st.zoom; st.sel = -1; st.lineHeads = null; render();
+    });
     var selLayer = selector('layer', 'mhv-layer');
     var selHead = selector('head', 'mhv-head');
     var selCmap = selector('colormap', 'mhv-cmap');
@@ -274,7 +312,8 @@
     function hideTip() { tip.style.display = 'none'; }
 
     selSent.addEventListener('change', function () {
-      st.s = +selSent.value; st.sel = -1; st.lineHeads = null; fixSelection(); render();
+      st.s = +selSent.value; st.sel = -1; st.lineHeads = null; st.zoom = false; fixSelection();
+      render();
     });
     selLayer.addEventListener('change', function () {
       st.layer = +selLayer.value; st.lineHeads = null;
@@ -309,6 +348,11 @@
       selLayer.parentNode.style.display = st.view === 'model' ? 'none' : '';
       for (var v in tabBtn) tabBtn[v].setAttribute('aria-pressed', v === st.view ? 'true' : 'false');
       var S = sent();
+      zoomBtn.style.display = S.pool ? '' : 'none';
+      if (S.pool)
+        zoomBtn.textContent = st.zoom ? 'overview (all ' + S.n + ' tokens, pooled)'
+          : 'zoom: tokens ' + S.zoom.t0 + '\u2013' + (S.zoom.t1 - 1) + ' at full resolution';
+      zoomBtn.setAttribute('aria-pressed', st.zoom ? 'true' : 'false');
       if (selStack) {
         selStack.value = st.stack;
         sub.textContent = (info.source ? info.source + ' \u00b7 ' : '') + S.text +
@@ -316,7 +360,9 @@
           ' target tokens';
         return;
       }
-      sub.textContent = (info.source ? info.source + ' \u00b7 ' : '') + S.text +
+      /* a long input's text is cut: the tokens are on the axes */
+      var text = S.text.length > 300 ? S.text.slice(0, 300) + '\u2026' : S.text;
+      sub.textContent = (info.source ? info.source + ' \u00b7 ' : '') + text +
         ' \u00b7 ' + S.n + ' tokens';
     }
 
@@ -332,7 +378,7 @@
       else if (st.view === 'model') drawModel();
       else drawHead();
       root.setAttribute('data-state', st.view + ' ' + st.layer + ' ' + st.head + ' ' + st.s +
-                        (stacks ? ' ' + st.stack : ''));
+                        (stacks ? ' ' + st.stack : '') + (sent().pool && st.zoom ? ' zoom' : ''));
     }
 
     /* ---- labels -------------------------------------------------------------------- */
@@ -366,7 +412,13 @@
       var G = geom(), R = G.R, C = G.C, rt = G.rt, ct = G.ct, w = weights(st.layer, st.head);
       status.textContent = stackWord() + 'layer ' + st.layer + ', ' + headName(st.head) +
         ' \u2014 hover a cell to read its weight; click a token to outline its ' +
-        (G.cross ? 'row or column' : 'row and column');
+        (G.cross || G.rect ? 'row or column' : 'row and column') +
+        (G.rect ? ' (kept query rows ' + G.rp.join(', ') + ')' : '') +
+        (G.pooled ? '; overview: ' + sent().pool.kind + ' of ' + G.kb + '\u00d7' + G.kb +
+         '-token blocks (the zoom button shows tokens ' + sent().zoom.t0 + '\u2013' +
+         (sent().zoom.t1 - 1) + ', outlined, cell by cell)' : '') +
+        (sent().pool && st.zoom ? '; zoom: tokens ' + sent().zoom.t0 + '\u2013' +
+         (sent().zoom.t1 - 1) + ' at full resolution' : '');
       if (!w) return;
       var t = norm(w, R, C), n = Math.max(R, C);
       /* the matrix fits the window: beside the labels and colourbar, below the controls */
@@ -389,7 +441,7 @@
       }
       var pad = 6, x0 = Math.ceil(maxr) + pad + 18, y0 = (rotate ? Math.ceil(maxc) : px + 4) + pad + 18;
       var matW = C * cell, matH = R * cell;
-      var W = x0 + matW + 90, H = y0 + matH + 16 + (k > 1 ? 18 : 0);
+      var W = x0 + matW + 90, H = y0 + Math.max(matH, 120) + 16 + (k > 1 ? 18 : 0);
       var stack = el('div', {cls: 'mhv-stack'}, view);
       var base = hiCanvas(W, H, stack), over = hiCanvas(W, H, stack);
       base.c.className = 'mhv-heatmap';
@@ -399,7 +451,8 @@
       over.c.setAttribute('data-y0', y0);
       over.c.setAttribute('data-cell', cell);
       over.c.setAttribute('data-n', R);
-      if (G.cross) over.c.setAttribute('data-cols', C);
+      if (G.cross || G.rect) over.c.setAttribute('data-cols', C);
+      if (G.rp) over.c.setAttribute('data-rows', G.rp.join(' '));
       var g = base.ctx;
       g.fillStyle = '#fff';
       g.fillRect(0, 0, W, H);
@@ -410,6 +463,18 @@
       }
       g.imageSmoothingEnabled = false;
       g.drawImage(matrixImage(t, R, C), x0, y0, matW, matH);
+      boundaryDraw(g, x0, y0, cell, R, C, G);
+      if (G.pooled) { /* the zoom window on the overview */
+        var zz = sent().zoom, b0 = Math.floor(zz.t0 / G.kb), b1 = Math.ceil(zz.t1 / G.kb);
+        var r0 = 0, r1 = R;
+        if (!G.rect) { r0 = b0; r1 = b1; }
+        g.strokeStyle = '#000';
+        g.lineWidth = 2;
+        g.strokeRect(x0 + b0 * cell + 1, y0 + r0 * cell + 1, (b1 - b0) * cell - 2, (r1 - r0) * cell - 2);
+        g.strokeStyle = '#fff';
+        g.lineWidth = 1;
+        g.strokeRect(x0 + b0 * cell + 2.5, y0 + r0 * cell + 2.5, (b1 - b0) * cell - 5, (r1 - r0) * cell - 5);
+      }
       g.font = px + 'px ' + FONT;
       g.textBaseline = 'middle';
       for (i = 0; i < R; i += k) {
@@ -450,7 +515,7 @@
         var o = over.ctx;
         o.clearRect(0, 0, W, H);
         if (st.sel >= 0) {
-          var axis = G.cross ? st.selAxis : 'both';
+          var axis = G.cross || G.rect ? st.selAxis : 'both';
           if (axis !== 'col' && st.sel < R) box(o, x0, y0 + st.sel * cell, matW, cell);
           if (axis !== 'row' && st.sel < C) box(o, x0 + st.sel * cell, y0, cell, matH);
         }
@@ -484,7 +549,7 @@
         if (h && h.i !== undefined) {
           hover = h;
           var v = w[h.i * C + h.j];
-          var txt = qWord + h.i + ': ' + tokText(rt[h.i]) + '\n' + kWord + h.j + ': ' +
+          var txt = qWord + rowPos(G, h.i) + ': ' + tokText(rt[h.i]) + '\n' + kWord + keyPos(G, h.j) + ': ' +
             tokText(ct[h.j]) + '\n' + (v !== v ? 'masked (a later key)' : 'weight ' + fmt(v));
           showTip(ev, txt, v !== v ? '' : v.toFixed(6));
           over.c.style.cursor = 'crosshair';
@@ -493,7 +558,8 @@
           if (h) {
             var tt = h.axis === 'col' ? ct : rt;
             showTip(ev, (G.cross ? (h.axis === 'col' ? kWord : qWord) + 'token ' : 'token ') +
-                    h.tok + ': ' + tokText(tt[h.tok]) + '\nclick to outline');
+                    (h.axis === 'row' ? rowPos(G, h.tok) : h.tok) + ': ' + tokText(tt[h.tok]) +
+                    '\nclick to outline');
           } else hideTip();
           over.c.style.cursor = h ? 'pointer' : 'default';
         }
@@ -504,11 +570,24 @@
         var h = hit(ev);
         if (!h) { st.sel = -1; overlay(); return; }
         var tk = h.tok !== undefined ? h.tok : h.i, ax = h.axis || 'row';
-        st.sel = st.sel === tk && (!G.cross || st.selAxis === ax) ? -1 : tk;
+        st.sel = st.sel === tk && (!(G.cross || G.rect) || st.selAxis === ax) ? -1 : tk;
         st.selAxis = ax;
         overlay();
       });
       overlay();
+    }
+
+    /* a sentence pair's boundary: a white line before its second sentence's first row (the
+     * first kept row at or after it) and column, on a self-attention map */
+    function boundaryDraw(g, x0, y0, cell, R, C, G) {
+      var b = sent().boundary;
+      if (!b || G.cross || st.stack !== 'self') return;
+      var rb = 0, cb = (G.kb || 1) > 1 ? -1 : b - (G.k0 || 0);
+      while (rb < R && rowPos(G, rb) < b) rb++;
+      var th = cell >= 8 ? 2 : 1; /* whole pixels on the cell edge */
+      g.fillStyle = '#fff';
+      if (rb > 0 && rb < R) g.fillRect(x0, y0 + rb * cell - th / 2, C * cell, th);
+      if (cb > 0 && cb < C) g.fillRect(x0 + cb * cell - th / 2, y0, th, R * cell);
     }
 
     function colourbar(g, x, y, h, w, n) {
@@ -674,7 +753,8 @@
           }).join(', '));
         });
         var qk = G.cross ? ['target ', 'source '] : ['query ', 'key '];
-        showTip(ev, qk[f.side] + f.i + ': ' + tokText((f.side === 0 ? rt : ct)[f.i]) +
+        showTip(ev, qk[f.side] + (f.side === 0 ? rowPos(G, f.i) : keyPos(G, f.i)) + ': ' +
+                tokText((f.side === 0 ? rt : ct)[f.i]) +
                 (f.side === 0 ? ' attends most to' : ' is attended most by') + '\n' + lines.join('\n'));
       });
       cv.c.addEventListener('mouseleave', function () { focus = null; hideTip(); paint(); });
@@ -707,8 +787,11 @@
           var c = el('canvas', {cls: 'mhv-thumb', tabindex: 0, 'data-layer': l, 'data-head': h,
                                 title: stackWord() + 'layer ' + l + ', ' + (h < 0 ? S.agg : 'head ' + h)}, grid);
           var r = Math.min(window.devicePixelRatio || 1, 2);
-          c.width = c.height = Math.round(th * r);
-          c.style.width = c.style.height = th + 'px';
+          var tw = th, thh = G.R === G.C ? th : Math.max(4, Math.round(th * G.R / G.C));
+          c.width = Math.round(tw * r);
+          c.height = Math.round(thh * r);
+          c.style.width = tw + 'px';
+          c.style.height = thh + 'px';
           (function (l2, h2, c2) {
             function open() { st.layer = l2; st.head = h2; st.view = 'head'; st.lineHeads = null; render(); }
             c2.addEventListener('click', open);

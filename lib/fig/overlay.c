@@ -260,7 +260,7 @@ mhv_status mhv_render_overlay_layer(const mhv_render_params *p, mhv_fontset *fs,
         if (fixed)
             snprintf(pt, sizeof pt, "head %d", h->head);
         else
-            snprintf(pt, sizeof pt, "head %d (max %.3f)", h->head, (double)hmax);
+            snprintf(pt, sizeof pt, "head %d (max %.3g)", h->head, (double)hmax);
         text(out, MHV_ROLE_TITLE, x, y + pa, ppx, mhv_fig_ink, pt);
         mhv_overlay_blend(im, p->cmap, row + im->extra, vmax, rgb);
         mhv_scene_image(out, MHV_ROLE_IMAGE, x, y + ptitle, shown, shown, rgb, im->size,
@@ -276,6 +276,95 @@ mhv_status mhv_render_overlay_layer(const mhv_render_params *p, mhv_fontset *fs,
     snprintf(buf, sizeof buf, "%d", layer);
     if (im->query >= 0)
         mhv_scene_meta(out, "Layer", buf);
+    mhv_scene_meta(out, "Query", query_name(im));
+    return mhv_fig_finish(out, err);
+}
+
+/* rgb(grid, grid, 3): each patch's mean colour of the picture tinted as mhv_overlay_blend
+ * tints its pixels. */
+static void blend_patches(const mhv_overlay_input *im, mhv_cmap cmap, const float *weights,
+                          float vmax, uint8_t *rgb)
+{
+    int G = im->grid, P = im->patch, S = im->size;
+    for (int r = 0; r < G; r++)
+        for (int c = 0; c < G; c++) {
+            double mean[3] = {0, 0, 0};
+            for (int y = r * P; y < (r + 1) * P && y < S; y++)
+                for (int x = c * P; x < (c + 1) * P && x < S; x++)
+                    for (int ch = 0; ch < 3; ch++)
+                        mean[ch] += im->rgb[((size_t)y * (size_t)S + (size_t)x) * 3 + ch];
+            float t = vmax > 0 ? weights[r * G + c] / vmax : 0;
+            uint8_t tint[3];
+            mhv_cmap_rgb(cmap, t < 0 ? 0 : t > 1 ? 1 : t, tint);
+            for (int ch = 0; ch < 3; ch++)
+                rgb[((size_t)r * (size_t)G + (size_t)c) * 3 + ch] =
+                    (uint8_t)lround((1 - MHV_OVERLAY_ALPHA) * mean[ch] / ((double)P * P) +
+                                    MHV_OVERLAY_ALPHA * tint[ch]);
+        }
+}
+
+mhv_status mhv_render_overlay_model(const mhv_render_params *p, mhv_fontset *fs,
+                                    const mhv_fig_input *in, const mhv_overlay_input *im,
+                                    const mhv_attn *a, mhv_scene *out, mhv_error *err)
+{
+    mhv_scene_init(out, 0, 0);
+    int H = in->num_heads, rows = 0;
+    for (int k = 0; k < a->count; k++)
+        rows += k == 0 || a->heads[k].layer != a->heads[k - 1].layer;
+    if (rows == 0 || H < 1)
+        return mhv_fail(err, MHV_EUSAGE, "", "no heads to draw");
+    int fixed = p->scale == MHV_SCALE_FIXED;
+    const char *caption = fixed ? (p->quantity ? p->quantity : "attention weight")
+                                : "weight / head's largest";
+    float k = scale_of(p), fk = font_k(p), m = 12 * k, gap = 4 * k, thumb = 64 * k;
+    float tpx = 14 * k * fk, lpx = 10 * k * fk, ta, td, la, ld;
+    mhv_font_vmetrics(fs, tpx, &ta, &td);
+    mhv_font_vmetrics(fs, lpx, &la, &ld);
+    char dflt[600];
+    snprintf(dflt, sizeof dflt, "%s \xE2\x80\x94 every head, query %s",
+             in->model ? in->model : "", query_name(im));
+    const char *title = mhv_fig_title_of(p, dflt);
+    float label_w = text_w(fs, "L00", lpx) + 6 * k;
+    float top = m + (title ? ta + td + 8 * k : 0) + la + ld + 4 * k;
+    float gw = (float)H * (thumb + gap) - gap, gh = (float)rows * (thumb + gap) - gap;
+    float cbw = mhv_fig_cbar_width(p, fs, 1.0f, caption);
+    float width = m + label_w + gw + 16 * k + cbw + m;
+    if (title)
+        width = fmaxf(width, m + text_w(fs, title, tpx) + m);
+    out->width = side(width);
+    out->height = side(top + fmaxf(gh, 120 * k) + m);
+    uint8_t *rgb = malloc((size_t)im->grid * (size_t)im->grid * 3);
+    if (!rgb)
+        return mhv_fail(err, MHV_ENOMEM, "", "out of memory");
+    if (title)
+        text(out, MHV_ROLE_TITLE, m, m + ta, tpx, mhv_fig_ink, title);
+    float x0 = m + label_w;
+    for (int h = 0; h < H; h++) {
+        char b[16];
+        snprintf(b, sizeof b, "H%d", h);
+        text(out, MHV_ROLE_TICK, x0 + (float)h * (thumb + gap), top - 4 * k - ld, lpx,
+             mhv_fig_tick, b);
+    }
+    for (int q = 0, r = -1; q < a->count; q++) {
+        const mhv_head_attn *h = &a->heads[q];
+        if (q == 0 || h->layer != a->heads[q - 1].layer) {
+            r++;
+            char b[16];
+            snprintf(b, sizeof b, "L%d", h->layer);
+            text(out, MHV_ROLE_TICK, m, top + (float)r * (thumb + gap) + thumb / 2 + la / 2,
+                 lpx, mhv_fig_tick, b);
+        }
+        if (h->head < 0 || h->head >= H)
+            continue;
+        const float *row = row_of(im, in, h);
+        float hmax = patch_max(im, row), vmax = fixed ? 1.0f : hmax > 0 ? hmax : 1.0f;
+        blend_patches(im, p->cmap, row + im->extra, vmax, rgb);
+        mhv_scene_image(out, MHV_ROLE_IMAGE, x0 + (float)h->head * (thumb + gap),
+                        top + (float)r * (thumb + gap), thumb, thumb, rgb, im->grid, im->grid);
+    }
+    free(rgb);
+    mhv_fig_cbar(out, p, fs, x0 + gw + 16 * k, top, fmaxf(gh, 120 * k), 1.0f, caption);
+    mhv_fig_meta(out, p, in, title ? title : dflt);
     mhv_scene_meta(out, "Query", query_name(im));
     return mhv_fig_finish(out, err);
 }

@@ -49,4 +49,12 @@ mhv_status mhv_render_overlay_layer(const mhv_render_params *p, mhv_fontset *fs,
                                     const mhv_attn *a, int layer, mhv_scene *out,
                                     mhv_error *err);
 
+/* Every head in a: one row per layer present, one column per head of the model (in->
+ * num_heads), each a thumbnail of the picture at patch resolution (a patch's mean colour)
+ * tinted by the query's attention, over 0..its largest patch weight (p->scale fixed: 0..1);
+ * one colourbar. */
+mhv_status mhv_render_overlay_model(const mhv_render_params *p, mhv_fontset *fs,
+                                    const mhv_fig_input *in, const mhv_overlay_input *im,
+                                    const mhv_attn *a, mhv_scene *out, mhv_error *err);
+
 #endif

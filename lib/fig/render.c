@@ -129,6 +129,12 @@ void mhv_render_norm(const mhv_render_params *p, int causal, const float *w, int
     norm_rows(p, NULL, causal, w, n, n, t);
 }
 
+void mhv_render_norm_rect(const mhv_render_params *p, const float *w, int rows, int cols,
+                          float *t)
+{
+    norm_rows(p, NULL, 0, w, rows, cols, t);
+}
+
 /* ---- text helpers ------------------------------------------------------------------- */
 
 typedef struct {

@@ -118,6 +118,12 @@ mhv_status mhv_render_model(const mhv_render_params *p, mhv_fontset *fs,
 mhv_status mhv_render_lines(const mhv_render_params *p, mhv_fontset *fs,
                             const mhv_fig_input *in, const mhv_head_attn *const *heads, int k,
                             mhv_scene *out, mhv_error *err);
+/* The line view of cross-attention heads: tgt's tokens (the queries) on the left, src's
+ * (the keys) on the right, heads[q]->w (tgt->n, src->n). (lines.c) */
+mhv_status mhv_render_lines_cross(const mhv_render_params *p, mhv_fontset *fs,
+                                  const mhv_fig_input *tgt, const mhv_fig_input *src,
+                                  const mhv_head_attn *const *heads, int nh, mhv_scene *out,
+                                  mhv_error *err);
 /* The row view: the attention of the query tokens in->highlight.row0..row1 (their mean row)
  * over every key as bars, the keys col0..col1 (when given) in a second colour, the title
  * naming in->highlight.note. No rows is MHV_EUSAGE. (lines.c) */
@@ -127,5 +133,8 @@ mhv_status mhv_render_row(const mhv_render_params *p, mhv_fontset *fs, const mhv
 /* t(n, n) = the colormap position of each weight w(n, n) under p->scale; masked cells
  * (causal and key j > query i) get -1. */
 void mhv_render_norm(const mhv_render_params *p, int causal, const float *w, int n, float *t);
+/* The same for a rectangular map w(rows, cols) (cross-attention), nothing masked. */
+void mhv_render_norm_rect(const mhv_render_params *p, const float *w, int rows, int cols,
+                          float *t);
 
 #endif

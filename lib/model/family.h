@@ -39,7 +39,14 @@ typedef struct mhv_family {
     mhv_status (*seq2seq)(mhv_nn *nn, const mhv_model *m, const int32_t *src, int ns,
                           const int32_t *tgt, int nt, mhv_capture *cap, float *logits,
                           mhv_error *err);
+    /* True when forward honours nn->pack for c (nn/blocks.h: several sentences in one pass,
+     * each its own sequence): it reaches rows only through the blocks, and nothing it
+     * computes depends on the pass's row count. NULL: one sentence at a time. */
+    int (*packs)(const mhv_config *c);
 } mhv_family;
+
+/* A packs entry for families whose every model packs. */
+int mhv_family_packs_always(const mhv_config *c);
 
 extern const mhv_family mhv_family_bert;
 extern const mhv_family mhv_family_gpt2;

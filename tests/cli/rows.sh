@@ -109,4 +109,43 @@ check "rank: every head's score from the whole map's row" "perl -MJSON::PP -e '
         exit 2 if abs(\$s - \$h->{score}) > 1e-5 }
     exit 0' $TMP/all/s.json $TMP/rank.json"
 
+# sentence pairs (run --pairs on an encoder) with --rows, --aggregate and safetensors: the
+# kept rows of the whole pair run, the boundary drawn in the rows x tokens figures, the
+# safetensors metadata carrying the token types and the boundary as the JSON does
+B=tests/fixtures/bert-f32
+printf 'The cat sat.\tIt was tired.\n' >"$TMP/pair.txt"
+"$MHAVIZ" run --model $B --pairs --format json --out "$TMP/pa" "$TMP/pair.txt"
+"$MHAVIZ" run --model $B --pairs --rows 2:8 --format svg,json,safetensors --out "$TMP/pb" "$TMP/pair.txt"
+check "--pairs --rows: the kept rows of the whole run" "perl -MJSON::PP -e '
+    local \$/; open my \$a, \"<\", \$ARGV[0] or die; open my \$b, \"<\", \$ARGV[1] or die;
+    my \$A = decode_json(<\$a>)->{sentences}[0]; my \$B = decode_json(<\$b>)->{sentences}[0];
+    exit 1 unless \"@{\$B->{rows}}\" eq \"2 3 4 5 6 7\" && \$B->{pair_boundary} == 6;
+    for my \$k (0 .. \$#{\$A->{attentions}}) { for my \$r (0 .. 5) { for my \$j (0 .. 10) {
+        exit 2 if abs(\$A->{attentions}[\$k]{weights}[\$r + 2][\$j] - \$B->{attentions}[\$k]{weights}[\$r][\$j]) > 1e-6 } } }
+    exit 0' $TMP/pa/pair.json $TMP/pb/pair.json"
+check "--pairs --rows: the boundary before row 6 and column 6 (white lines)" \
+    "[ \$(grep -c 'class=\"highlight\"[^>]*fill=\"#ffffff\"' $TMP/pb/pair/L00-H00.svg) = 2 ]"
+check "--pairs safetensors: token types and boundary in the metadata" "perl -MJSON::PP -e '
+    local \$/; open my \$h, \"<:raw\", \$ARGV[0] or die; my \$all = <\$h>;
+    my \$md = decode_json(substr(\$all, 8, unpack(\"Q<\", substr(\$all, 0, 8))))->{__metadata__};
+    open my \$j, \"<\", \$ARGV[1] or die; my \$s = decode_json(<\$j>)->{sentences}[0];
+    exit(\$md->{pair_boundary} == 6 && \$md->{token_type_ids} eq encode_json(\$s->{token_type_ids}) =~ s/,/, /gr ? 0 : 1)' $TMP/pb/pair.safetensors $TMP/pb/pair.json"
+"$MHAVIZ" run --model $B --rows 2:8 --format safetensors --out "$TMP/pc" "$TMP/s.txt"
+check "single sentences: no pair fields in the metadata" "! grep -q pair_boundary $TMP/pc/s.safetensors"
+for kind in mean rollout; do
+    "$MHAVIZ" run --model $B --pairs --aggregate $kind --format json --out "$TMP/pd-$kind" "$TMP/pair.txt"
+    "$MHAVIZ" run --model $B --pairs --aggregate $kind --rows 2:8 --format json,png,safetensors \
+        --out "$TMP/pe-$kind" "$TMP/pair.txt"
+    check "--pairs --aggregate $kind --rows: the kept rows of the pair's aggregate" "perl -MJSON::PP -e '
+        local \$/; open my \$a, \"<\", \$ARGV[0] or die; open my \$b, \"<\", \$ARGV[1] or die;
+        my \$A = decode_json(<\$a>)->{sentences}[0]; my \$B = decode_json(<\$b>)->{sentences}[0];
+        exit 1 unless \$B->{token_type_ids} && \$A->{attentions}[0]{aggregate} eq \"$kind\";
+        for my \$l (0 .. 2) { for my \$r (0 .. 5) { for my \$j (0 .. 10) {
+            exit 2 if abs(\$A->{attentions}[\$l]{weights}[\$r + 2][\$j] - \$B->{attentions}[\$l]{weights}[\$r][\$j]) > 1e-6 } } }
+        exit 0' $TMP/pd-$kind/pair.json $TMP/pe-$kind/pair.json"
+    check "--pairs --aggregate $kind: figures and safetensors" "[ -f $TMP/pe-$kind/pair/L02-$kind.png ] && [ -f $TMP/pe-$kind/pair.safetensors ]"
+done
+expect_fail "encoder-decoder: --aggregate refused by name" 2 "--aggregate, --weighting, --view row or --row are not available for encoder-decoder models yet" -- \
+    "$MHAVIZ" run --model tests/fixtures/s2s-marian-f32 --ids --pairs --aggregate mean --format json --out "$TMP/out" "$TMP/s.txt"
+
 finish

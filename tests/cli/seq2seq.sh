@@ -133,6 +133,89 @@ check "marian: rank --pairs on text" "[ $? = 0 ] && grep -q '\"sentences_used\":
 "$MHAVIZ" stats --model $M --pairs --stack dec "$TMP/mp.txt" >/dev/null 2>"$TMP/stderr"
 check "marian: stats --pairs --stack dec on text" "[ $? = 0 ] && [ ! -s $TMP/stderr ]"
 
+# --format safetensors: a tensor per stack and layer, attn.encoder.L01 [H, S, S],
+# attn.decoder.L01 [H, T, T], attn.cross.L01 [H, T, S], bit for bit the JSON's weights; the
+# metadata names the source's and the target's tokens
+rm -rf "$TMP/out"
+"$MHAVIZ" run --model $M --pairs --heads 'enc:1:*,dec:0:1,cross:*:2' --format json,safetensors \
+    --out "$TMP/out" "$TMP/mp.txt" 2>"$TMP/stderr"
+check "marian safetensors: exit 0, one file per line" \
+    "[ $? = 0 ] && [ ! -s $TMP/stderr ] && [ -s $TMP/out/mp.safetensors ] && [ -s $TMP/out/mp-3.safetensors ]"
+for k in 0 2; do
+    f=$TMP/out/mp.safetensors; [ $k = 0 ] || f=$TMP/out/mp-$((k + 1)).safetensors
+    perl -MJSON::PP -e '
+        my ($f, $jf, $s) = @ARGV; local $/;
+        open my $h, "<:raw", $f or die; my $all = <$h>;
+        open my $g, "<", $jf or die; my $j = decode_json(<$g>)->{sentences}[$s];
+        my $n = unpack("Q<", substr($all, 0, 8));
+        exit 11 if (8 + $n) % 8;
+        my $hdr = decode_json(substr($all, 8, $n)); my $data = substr($all, 8 + $n);
+        my $md = delete $hdr->{__metadata__}; my $J = JSON::PP->new;
+        exit 12 unless join("\x01", @{$J->decode($md->{tokens})}) eq join("\x01", @{$j->{tokens}});
+        exit 13 unless join("\x01", @{$J->decode($md->{target_tokens})}) eq join("\x01", @{$j->{target_tokens}});
+        exit 14 unless $md->{target_text} eq $j->{target_text};
+        my $heads = $J->decode($md->{heads}); my $end = 0; my $count = 0;
+        for my $a (@{$j->{attentions}}) {
+            my $name = sprintf("attn.%s.L%02d", $a->{stack}, $a->{layer});
+            my $t = $hdr->{$name} or exit 15;
+            my ($H, $R, $S) = @{$t->{shape}};
+            exit 16 unless $R == @{$a->{weights}} && $S == @{$a->{weights}[0]};
+            my ($k) = grep { $heads->{$name}[$_] == $a->{head} } 0 .. $H - 1;
+            exit 17 unless defined $k;
+            my ($b, $e) = @{$t->{data_offsets}};
+            $end = $e if $e > $end; $count++;
+            for my $r (0 .. $R - 1) {
+                exit 18 unless substr($data, $b + (($k * $R + $r) * $S) * 4, $S * 4) eq
+                               pack("f<*", @{$a->{weights}[$r]});
+            }
+        }
+        exit 19 unless $end == length($data) && $count == 4 + 1 + 2 && keys(%$hdr) == 4;
+        exit 0;' "$f" "$TMP/out/mp.json" $k
+    check "marian safetensors, line $((k + 1)): the JSON's weights bit for bit ($?)" "[ $? = 0 ]"
+done
+
+# --view lines: encoder and decoder as for other models, cross-attention target tokens left,
+# source tokens right: one line per weight >= --min-weight, the alignment still a matrix
+rm -rf "$TMP/out"
+"$MHAVIZ" run --model $M --pairs --view lines --min-weight 0.05 --heads 'dec:0:1,cross:1:*' \
+    --format svg,json --out "$TMP/out" "$TMP/mp.txt" 2>"$TMP/stderr"
+check "--view lines: exit 0, figures" \
+    "[ $? = 0 ] && [ ! -s $TMP/stderr ] && [ -s $TMP/out/mp/D00-H01.svg ] && [ -s $TMP/out/mp/X01.svg ] && [ -s $TMP/out/mp/align.svg ]"
+perl -MJSON::PP -e '
+    local $/; open my $a, "<", $ARGV[0] or die; my $x = decode_json(<$a>)->{sentences}[0];
+    my ($h) = grep { $_->{stack} eq "cross" && $_->{layer} == 1 && $_->{head} == 2 } @{$x->{attentions}};
+    my $want = 0; for my $r (@{$h->{weights}}) { $want += grep { $_ >= 0.05 } @$r; }
+    open my $s, "<", $ARGV[1] or die; my $svg = <$s>;
+    my $got = () = $svg =~ /<line class="link"/g;
+    exit($got == $want && $want > 0 ? 0 : 1);' \
+    "$TMP/out/mp.json" "$TMP/out/mp/X01-H02.svg"
+check "--view lines: a cross line per weight >= 0.05" "[ $? = 0 ]"
+check "--view lines: the alignment stays a matrix" "! grep -q 'class=\"link\"' $TMP/out/mp/align.svg"
+expect_fail "--view row refused by name" 2 "--view row or --row" -- \
+    "$MHAVIZ" run --model $M --pairs --row cat --out "$TMP/out" "$TMP/mp.txt"
+
+# --truncate and --pretokenized on encoder-decoders
+printf 'The cat sat on the mat.\tDie Katze sass auf der Matte.\n' >"$TMP/tr.txt"
+rm -rf "$TMP/out"
+"$MHAVIZ" run --model tests/fixtures/s2s-t5-tok-f16 --pairs --truncate --heads cross:0:0 \
+    --format json --out "$TMP/out" "$TMP/tr.txt" 2>"$TMP/stderr"
+check "--truncate: within the positions, nothing said" "[ $? = 0 ] && [ ! -s $TMP/stderr ]"
+perl -e 'print "a " x 40, "\tb\n"' >"$TMP/long.txt"
+rm -rf "$TMP/out"
+"$MHAVIZ" run --model tests/fixtures/s2s-bart-f32 --ids --pairs --truncate --heads cross:0:0 \
+    --format json --out "$TMP/out" <(perl -e 'print join(" ", (5) x 30), "\t2 7 8\n"') 2>"$TMP/stderr"
+check "--truncate: source cut to the 24 positions, said" \
+    "[ $? = 0 ] && grep -q 'source truncated from 30 to 24 tokens' $TMP/stderr && grep -q '\"token_ids\": \[5, 5' $TMP/out/*.json"
+expect_fail "without --truncate: refused" 1 "exceed the model's 24 positions (use --truncate)" -- \
+    "$MHAVIZ" run --model tests/fixtures/s2s-bart-f32 --ids --pairs --format json --out "$TMP/out" \
+    <(perl -e 'print join(" ", (5) x 30), "\t2 7 8\n"')
+rm -rf "$TMP/out"
+printf '\xe2\x96\x81 c at\t\xe2\x96\x81D ie\n' >"$TMP/pt.txt"
+"$MHAVIZ" run --model $M --pretokenized --pairs --heads cross:0:0 --format json \
+    --out "$TMP/out" "$TMP/pt.txt" 2>"$TMP/stderr"
+check "--pretokenized pairs: pieces as given, the start token first" \
+    "[ $? = 0 ] && grep -q '\"target_tokens\": \[\"<pad>\", \"▁D\", \"ie\"\]' $TMP/out/pt.json && grep -q '\"tokens\": \[\"▁\", \"c\", \"at\"\]' $TMP/out/pt.json"
+
 # mBART's language codes (tests/gen/fam_mbart_lang.py): sources TEXT </s> src_lang, the
 # decoder's input tgt_lang TEXT </s> (HF's shift_tokens_right of the labels), generation
 # started from the target's code; as MBartTokenizer with src_lang / tgt_lang gives them

@@ -285,6 +285,16 @@ def renders():
         put("render", "r%02d" % i, bytes([flags, t.count("\n")]) + t.encode())
 
 
+def images():
+    """The PNG and JPEG images made by tests/gen/gen_image_goldens.py and gen_jpeg_goldens.py."""
+    for sub, ext in (("images", ".png"), ("images/jpeg", ".jpg")):
+        d = os.path.join(FIX, sub)
+        for name in sorted(os.listdir(d)):
+            if name.endswith(ext):
+                with open(os.path.join(d, name), "rb") as f:
+                    put("image", name, f.read())
+
+
 if __name__ == "__main__":
     safetensors()
     configs()
@@ -299,3 +309,4 @@ if __name__ == "__main__":
     inputs()
     labels()
     renders()
+    images()

@@ -21,3 +21,6 @@ cp "$tmp/row/sentence/L01-H02.png" "$out/row-L01-H02.png"
 "$MHAVIZ" run --model tests/fixtures/fam-vit-f32 --heads '1:*' --query 2,1 --out "$tmp/ov" tests/fixtures/images/rgb-37x23.png
 cp "$tmp/ov/rgb-37x23/L01-H02.png" "$out/overlay-L01-H02.png"
 cp "$tmp/ov/rgb-37x23/L01.png" "$out/overlay-L01.png"
+# and the model's figure: every head of every layer
+"$MHAVIZ" run --model tests/fixtures/fam-vit-f32 --out "$tmp/ovm" tests/fixtures/images/rgb-37x23.png
+cp "$tmp/ovm/rgb-37x23/model.png" "$out/overlay-model.png"
