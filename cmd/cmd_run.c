@@ -449,13 +449,10 @@ static int parse(int argc, char **argv, run_opts *o)
     if ((o->src_lang || o->tgt_lang) && !o->pairs && !o->generate)
         return cli_usage_error("run", "--src-lang and --tgt-lang are for encoder-decoder models "
                                "(with --pairs or --generate)");
-    if (o->generate &&
-        (o->rows || o->aggregate || o->weighting != MHV_WEIGHT_ATTN ||
-         o->fig.render.view == MHV_VIEW_ROW))
+    if (o->generate && (o->rows || o->aggregate || o->weighting != MHV_WEIGHT_ATTN))
         return cli_usage_error("run", "--generate works with --format png, svg, pdf, json, html "
-                               "and safetensors, the matrix and lines views and attention "
-                               "weights (not --rows, --aggregate, --weighting, --view row or "
-                               "--row)");
+                               "and safetensors and attention weights (not --rows, "
+                               "--aggregate or --weighting)");
     return 0;
 }
 
@@ -913,10 +910,9 @@ int cmd_run(int argc, char **argv)
                           job.m->cfg.arch);
             goto done;
         }
-        if (o.aggregate || o.weighting != MHV_WEIGHT_ATTN ||
-            o.fig.render.view == MHV_VIEW_ROW || o.fig.row_word) {
-            st = mhv_fail(&err, MHV_EUSAGE, "", "--aggregate, --weighting, --view row or --row "
-                          "are not available for encoder-decoder models yet");
+        if (o.aggregate || o.weighting != MHV_WEIGHT_ATTN) {
+            st = mhv_fail(&err, MHV_EUSAGE, "", "--aggregate and --weighting are not available "
+                          "for encoder-decoder models yet");
             goto done;
         }
         if (!o.pairs && !o.generate) {

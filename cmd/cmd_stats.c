@@ -720,8 +720,12 @@ static mhv_status write_png(const stats_opts *o, const mhv_stats_acc *acc, const
     if (o->fig.model_name)
         base = o->fig.model_name;
     char title[512];
-    snprintf(title, sizeof title, "mhaviz stats: %.300s%s%s, %lld sentence%s (rows: layers, "
-             "columns: heads)", base, acc->weighting ? ", " : "",
+    /* an encoder-decoder's: the stack summed ("cross-attention heads") */
+    const char *stack = strcmp(acc->stack, "cross") == 0 ? ", cross-attention heads"
+                        : strcmp(acc->stack, "encoder") == 0 ? ", encoder heads"
+                        : strcmp(acc->stack, "decoder") == 0 ? ", decoder heads" : "";
+    snprintf(title, sizeof title, "mhaviz stats: %.300s%s%s%s, %lld sentence%s (rows: layers, "
+             "columns: heads)", base, stack, acc->weighting ? ", " : "",
              acc->weighting ? (acc->weighting == MHV_WEIGHT_NORM ? "norm-weighted"
                                                                  : "norm-out-weighted")
                             : "",
