@@ -257,7 +257,7 @@ tile(int R, int NV, int kc, const float *w, size_t ldw, const float *xp, const t
         return;
     }
     __mmask16 mr = lanes(R);
-    __m512 b = io->last && io->bias ? _mm512_maskz_loadu_ps(mr, io->bias) : _mm512_setzero_ps();
+    __m512 b = io->bias ? _mm512_maskz_loadu_ps(mr, io->bias) : _mm512_setzero_ps();
     for (int v = 0; v < NV; v++) {
         int nt = io->nt - 16 * v;
         if (nt <= 0)
@@ -268,8 +268,7 @@ tile(int R, int NV, int kc, const float *w, size_t ldw, const float *xp, const t
         transpose16(r); /* r[t]: columns 0..R of token 16v + t */
         float *yv = io->y + (size_t)(16 * v) * io->ldy;
         for (int t = 0; t < 16 && t < nt; t++)
-            _mm512_mask_storeu_ps(yv + (size_t)t * io->ldy, mr,
-                                  io->last ? _mm512_add_ps(r[t], b) : r[t]);
+            _mm512_mask_storeu_ps(yv + (size_t)t * io->ldy, mr, _mm512_add_ps(r[t], b));
     }
 }
 
