@@ -11,6 +11,7 @@
 #include "analysis/rank.h"
 #include "analysis/zoom.h"
 #include "fig/html.h"
+#include "tok/decoder.h"
 #include "text/unicode.h"
 
 int run_fig_parse_format(const char *list, run_fig_opts *o)
@@ -174,8 +175,48 @@ static mhv_label_kind label_kind(mhv_tok_kind k)
 
 #define FIG_SENTENCE_MAX 4096
 
+/* The labels of enc's tokens as tok's decoder gives them (special tokens: their pieces),
+ * copied after `used` bytes of *block (realloc'd; the pointers 8-byte aligned) into
+ * *labels; *labels NULL when the pieces are the labels (no decoder to follow, or tokens
+ * without ids: pooled blocks). */
+static mhv_status decoded_labels(const mhv_tok *tok, const mhv_encoding *enc,
+                                 unsigned char **block, size_t used, const char ***labels,
+                                 mhv_error *err)
+{
+    *labels = NULL;
+    if (!tok || !mhv_tok_labels_decoded(tok) || enc->n == 0)
+        return MHV_OK;
+    for (int i = 0; i < enc->n; i++)
+        if (enc->ids[i] < 0)
+            return MHV_OK;
+    char **dec;
+    mhv_status st = mhv_tok_decode_tokens(tok, enc->ids, enc->n, &dec, err);
+    if (st)
+        return st;
+    size_t at = (used + 7) & ~(size_t)7, strs = at + (size_t)enc->n * sizeof(char *), total = strs;
+    for (int i = 0; i < enc->n; i++)
+        total += strlen(mhv_tok_is_special(tok, enc->ids[i]) ? enc->pieces[i] : dec[i]) + 1;
+    unsigned char *nb = realloc(*block, total);
+    if (!nb) {
+        mhv_decoder_tokens_free(dec, enc->n);
+        return mhv_fail(err, MHV_ENOMEM, "", "out of memory");
+    }
+    *block = nb;
+    const char **ptr = (const char **)(void *)(nb + at);
+    for (int i = 0; i < enc->n; i++) {
+        const char *t = mhv_tok_is_special(tok, enc->ids[i]) ? enc->pieces[i] : dec[i];
+        size_t len = strlen(t) + 1;
+        memcpy(nb + strs, t, len);
+        ptr[i] = (const char *)nb + strs;
+        strs += len;
+    }
+    mhv_decoder_tokens_free(dec, enc->n);
+    *labels = ptr;
+    return MHV_OK;
+}
+
 /* What the figures of sentence s show besides the weights; *special (caller frees) backs
- * in->special and in->sentence. */
+ * in->special, in->sentence and the labels (tokenizer.json's decoder, when it has one). */
 /* tok: the tokenizer of enc's ids (an encoder-decoder's target may have its own), or NULL */
 static mhv_status fig_input_tok(const run_figs *r, const mhv_tok *tok, const mhv_sentence *s,
                                 const mhv_encoding *enc, mhv_fig_input *out,
@@ -207,6 +248,15 @@ static mhv_status fig_input_tok(const run_figs *r, const mhv_tok *tok, const mhv
     text[keep] = '\0';
     for (int i = 0; i < enc->n; i++)
         (*special)[i] = tok ? (unsigned char)mhv_tok_is_special(tok, enc->ids[i]) : 0;
+    const char **labels;
+    mhv_status st = decoded_labels(tok, enc, special, (size_t)enc->n + 1 + keep + 1, &labels,
+                                   err);
+    if (st) {
+        free(*special);
+        *special = NULL;
+        return st;
+    }
+    text = (char *)*special + enc->n + 1; /* the block may have moved */
     *out = (mhv_fig_input){
         .model = r->model_name,
         .num_layers = r->m->cfg.num_layers,
@@ -214,9 +264,10 @@ static mhv_status fig_input_tok(const run_figs *r, const mhv_tok *tok, const mhv
         .causal = r->m->cfg.causal,
         .sentence = text,
         .n = enc->n,
-        .pieces = (const char *const *)enc->pieces,
+        .pieces = labels ? labels : (const char *const *)enc->pieces,
         .special = *special,
-        .kind = tok ? label_kind(mhv_tok_kind_of(tok)) : MHV_LABEL_WORDPIECE,
+        .kind = labels ? MHV_LABEL_DECODED
+                : tok  ? label_kind(mhv_tok_kind_of(tok)) : MHV_LABEL_WORDPIECE,
         .aggregate = r->o->aggregate,
         .boundary = enc->type_ids ? enc->boundary : 0,
     };
@@ -237,9 +288,16 @@ static mhv_status fig_rows(const run_figs *r, const mhv_encoding *enc, const mhv
 {
     const mhv_encoding *re = r->row_enc ? r->row_enc : enc;
     int R = attn->rows;
-    *pieces = malloc((size_t)R * (sizeof **pieces + 1) + 1);
-    if (!*pieces)
-        return mhv_fail(err, MHV_ENOMEM, "", "out of memory");
+    unsigned char *blk = malloc((size_t)R * (sizeof **pieces + 1) + 1);
+    const char **labels = NULL;
+    mhv_status st = blk ? decoded_labels(r->tok, re, &blk, (size_t)R * (sizeof **pieces + 1),
+                                         &labels, err)
+                        : mhv_fail(err, MHV_ENOMEM, "", "out of memory");
+    if (st) {
+        free(blk);
+        return st;
+    }
+    *pieces = (const char **)(void *)blk;
     unsigned char *sp = (unsigned char *)(*pieces + R);
     for (int k = 0; k < R; k++) {
         int t = attn->row_ids[k];
@@ -248,9 +306,11 @@ static mhv_status fig_rows(const run_figs *r, const mhv_encoding *enc, const mhv
             *pieces = NULL;
             return mhv_fail(err, MHV_EUSAGE, "", "kept row %d is past the %d tokens", t, re->n);
         }
-        (*pieces)[k] = re->pieces[t];
+        (*pieces)[k] = labels ? labels[t] : re->pieces[t];
         sp[k] = r->tok ? (unsigned char)mhv_tok_is_special(r->tok, re->ids[t]) : 0;
     }
+    if (labels) /* pooled columns are numbers: shown as they are too */
+        in->kind = MHV_LABEL_DECODED;
     in->nrows = R;
     in->row_ids = attn->row_ids;
     in->row_pieces = (const char *const *)*pieces;
@@ -354,6 +414,28 @@ mhv_status run_figs_seq2seq(run_figs *r, const char *out, const char *stem, int 
         free(ss);
         return st;
     }
+    if (r->o->row_word) { /* --row WORD: its tokens in the source (encoder's figures) and in
+                           * the target (the decoder's and the cross-attention's) */
+        mhv_fig_input *side[2] = {&is, &it};
+        const mhv_sentence *text[2] = {src, tgt};
+        const mhv_encoding *enc[2] = {enc_src, enc_tgt};
+        int found = 0;
+        for (int k = 0; k < 2; k++) {
+            int t0 = 0, t1 = 0;
+            if (mhv_rank_find(text[k]->text, text[k]->len, enc[k], r->o->row_word, 1,
+                              MHV_RANK_WORDS, &t0, &t1) >= 1 && t0 < t1) {
+                side[k]->highlight = (mhv_highlight){t0, t1, 0, 0, r->o->row_word};
+                found = 1;
+            }
+        }
+        r->row_sentences++;
+        r->row_missing += !found;
+        if (!found) {
+            free(ss);
+            free(ts);
+            return MHV_OK;
+        }
+    }
     st = mhv_figures_write_seq2seq(dir, r->o->formats, &r->o->render, r->fs, &is, &it, attn,
                                    r->m->cfg.num_layers, r->m->cfg.dec_layers, align_layer,
                                    &r->written, err);
@@ -395,7 +477,7 @@ mhv_status run_figs_html_begin(run_figs *r, const char *out, const char *stem,
 mhv_status run_figs_html_seq2seq(run_figs *r, const mhv_sentence *src,
                                  const mhv_encoding *enc_src, const mhv_sentence *tgt,
                                  const mhv_encoding *enc_tgt, const mhv_tok *tgt_tok,
-                                 const mhv_attn *attn, mhv_error *err)
+                                 const mhv_attn *attn, const mhv_attn *agg, mhv_error *err)
 {
     if (!r->html_open)
         return MHV_OK;
@@ -405,7 +487,8 @@ mhv_status run_figs_html_seq2seq(run_figs *r, const mhv_sentence *src,
     if (st)
         return st;
     if (!(st = fig_input_tok(r, tgt_tok, tgt, enc_tgt, &it, &ts, err))) {
-        st = mhv_html_sentence_seq2seq(r->html.f, r->html.path, &is, &it, attn, err);
+        st = mhv_html_sentence_seq2seq(r->html.f, r->html.path, &is, &it, attn, agg,
+                                       agg ? r->o->aggregate : NULL, err);
         free(ts);
     }
     free(ss);

@@ -256,20 +256,23 @@ static int ticks(float vmax, float *v, int cap)
     return c;
 }
 
-mhv_status mhv_render_row(const mhv_render_params *p, mhv_fontset *fs, const mhv_fig_input *in,
-                          const mhv_head_attn *h, mhv_scene *out, mhv_error *err)
+/* The row view of a map with in's query tokens (the word's rows in->highlight) and kin's
+ * keys: kin == in for a square map, else a cross-attention's (target rows, source keys). */
+static mhv_status row_qk(const mhv_render_params *p, mhv_fontset *fs, const mhv_fig_input *in,
+                         const mhv_fig_input *kin, const mhv_head_attn *h, mhv_scene *out,
+                         mhv_error *err)
 {
-    int n = in->n;
+    int n = kin->n, cross = kin != in, causal = in->causal && !cross;
     const mhv_highlight *hl = &in->highlight;
     mhv_scene_init(out, 0, 0);
-    if (!(hl->row0 >= 0 && hl->row0 < hl->row1 && hl->row1 <= n))
+    if (!(hl->row0 >= 0 && hl->row0 < hl->row1 && hl->row1 <= in->n))
         return mhv_fail(err, MHV_EUSAGE, "", "the row view needs the query tokens to draw");
     float k = scale_of(p), fk = font_k(p);
     float cell = (float)(p->cell > 0 ? p->cell : mhv_render_default_cell(n)) * k;
     float px = (p->font_px > 0 ? (float)p->font_px : fminf(13.0f, fmaxf(7.0f, cell / k * 0.7f))) * k;
     float asc, desc, *lw = NULL, max_w;
     mhv_font_vmetrics(fs, px, &asc, &desc);
-    mhv_label *lab = labels_make(fs, in, px, &lw, &max_w);
+    mhv_label *lab = labels_make(fs, kin, px, &lw, &max_w);
     float *v = malloc((size_t)n * sizeof *v);
     if (!lab || !v) {
         free(lab);
@@ -282,7 +285,7 @@ mhv_status mhv_render_row(const mhv_render_params *p, mhv_fontset *fs, const mhv
     for (int j = 0; j < n; j++) {
         double s = 0;
         for (int i = hl->row0; i < hl->row1; i++)
-            s += in->causal && j > i ? 0.0 : h->w[i * n + j];
+            s += causal && j > i ? 0.0 : h->w[i * n + j];
         v[j] = (float)(s / (hl->row1 - hl->row0));
         vmax = fmaxf(vmax, v[j]);
     }
@@ -341,7 +344,7 @@ mhv_status mhv_render_row(const mhv_render_params *p, mhv_fontset *fs, const mhv
     int show = p->values && cell >= 18 * k;
     for (int j = 0; j < n; j++) {
         float x = x0 + (float)j * cell, bw = cell * 0.8f, bx = x + cell * 0.1f;
-        if (in->causal && j >= hl->row1) {
+        if (causal && j >= hl->row1) {
             mhv_scene_hatch(out, MHV_ROLE_CELL, bx, base - 6 * k, bw, 6 * k,
                             fmaxf(3.0f, 6.0f * k), MASK_BG, MASK_FG);
         } else {
@@ -367,7 +370,7 @@ mhv_status mhv_render_row(const mhv_render_params *p, mhv_fontset *fs, const mhv
             mhv_fig_label_draw(out, fs, &lab[j], mid + (asc - desc) / 2, ky + lw[j], px, 1);
         else
             mhv_fig_label_draw(out, fs, &lab[j], mid - lw[j] / 2, ky + asc, px, 0);
-        if (j >= hl->row0 && j < hl->row1) /* the query word itself: underlined */
+        if (!cross && j >= hl->row0 && j < hl->row1) /* the query word itself: underlined */
             mhv_scene_rect(out, MHV_ROLE_HIGHLIGHT, x + cell * 0.1f, base + 2 * k, cell * 0.8f,
                            2 * k, BLACK);
     }
@@ -381,4 +384,17 @@ mhv_status mhv_render_row(const mhv_render_params *p, mhv_fontset *fs, const mhv
     free(lw);
     free(v);
     return mhv_fig_finish(out, err);
+}
+
+mhv_status mhv_render_row(const mhv_render_params *p, mhv_fontset *fs, const mhv_fig_input *in,
+                          const mhv_head_attn *h, mhv_scene *out, mhv_error *err)
+{
+    return row_qk(p, fs, in, in, h, out, err);
+}
+
+mhv_status mhv_render_row_cross(const mhv_render_params *p, mhv_fontset *fs,
+                                const mhv_fig_input *tgt, const mhv_fig_input *src,
+                                const mhv_head_attn *h, mhv_scene *out, mhv_error *err)
+{
+    return row_qk(p, fs, tgt, src, h, out, err);
 }

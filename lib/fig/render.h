@@ -129,6 +129,11 @@ mhv_status mhv_render_lines_cross(const mhv_render_params *p, mhv_fontset *fs,
  * naming in->highlight.note. No rows is MHV_EUSAGE. (lines.c) */
 mhv_status mhv_render_row(const mhv_render_params *p, mhv_fontset *fs, const mhv_fig_input *in,
                           const mhv_head_attn *h, mhv_scene *out, mhv_error *err);
+/* The row view of a cross-attention head: the target word tgt->highlight.row0..row1's mean
+ * row over src's tokens, h->w (tgt->n, src->n). (lines.c) */
+mhv_status mhv_render_row_cross(const mhv_render_params *p, mhv_fontset *fs,
+                                const mhv_fig_input *tgt, const mhv_fig_input *src,
+                                const mhv_head_attn *h, mhv_scene *out, mhv_error *err);
 
 /* t(n, n) = the colormap position of each weight w(n, n) under p->scale; masked cells
  * (causal and key j > query i) get -1. */

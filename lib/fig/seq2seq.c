@@ -188,7 +188,9 @@ static mhv_status square_stack(const char *dir, int formats, const mhv_render_pa
     int dl = digits(layers - 1), dh = digits(in->num_heads - 1);
     mhv_status st = MHV_OK;
     char base[64];
-    int lines = p->view == MHV_VIEW_LINES;
+    int lines = p->view == MHV_VIEW_LINES, row = p->view == MHV_VIEW_ROW;
+    if (row && in->highlight.row1 <= in->highlight.row0)
+        return MHV_OK; /* the row view's word is not on this stack's query side */
     const mhv_head_attn **hs = malloc(((size_t)n + 1) * sizeof *hs);
     if (!hs)
         return mhv_fail(err, MHV_ENOMEM, "", "out of memory");
@@ -196,12 +198,17 @@ static mhv_status square_stack(const char *dir, int formats, const mhv_render_pa
         const mhv_head_attn *h = &view.heads[i];
         mhv_scene s;
         if ((st = lines ? mhv_render_lines(p, fs, in, &h, 1, &s, err)
+                  : row ? mhv_render_row(p, fs, in, h, &s, err)
                         : mhv_render_head(p, fs, in, h, &s, err)))
             break;
-        snprintf(base, sizeof base, "%c%0*d-H%0*d", letter, dl, h->layer, dh, h->head);
+        if (in->aggregate) /* a layer's view: E05-mean */
+            snprintf(base, sizeof base, "%c%0*d-%.20s", letter, dl, h->layer, in->aggregate);
+        else
+            snprintf(base, sizeof base, "%c%0*d-H%0*d", letter, dl, h->layer, dh, h->head);
         st = mhv_figures_emit(dir, base, formats, p, fs, &s, w, err);
         mhv_scene_free(&s);
-        if (!st && (i + 1 == n || view.heads[i + 1].layer != h->layer)) {
+        if (!st && !row && !in->aggregate &&
+            (i + 1 == n || view.heads[i + 1].layer != h->layer)) {
             int k = layer_heads(view.heads, n, h->layer, hs);
             if ((st = lines ? mhv_render_lines(p, fs, in, hs, k, &s, err)
                             : mhv_render_layer(p, fs, in, &view, h->layer, &s, err)))
@@ -248,7 +255,9 @@ mhv_status mhv_figures_write_seq2seq(const char *dir, int formats, const mhv_ren
         st = mhv_fail(err, MHV_ENOMEM, "", "out of memory");
     const char *model = src->model ? src->model : "";
     /* the line view: target tokens left, source tokens right, titled as the cross figures */
-    int lines = p->view == MHV_VIEW_LINES;
+    int lines = p->view == MHV_VIEW_LINES, row = p->view == MHV_VIEW_ROW;
+    if (row && tgt->highlight.row1 <= tgt->highlight.row0)
+        n = 0; /* the row view's word is not in the target */
     char xname[300];
     snprintf(xname, sizeof xname, "%s \xC2\xB7 cross-attention", model);
     mhv_fig_input tx = *tgt;
@@ -261,17 +270,27 @@ mhv_status mhv_figures_write_seq2seq(const char *dir, int formats, const mhv_ren
         const mhv_head_attn *h = &a->heads[i];
         char base[64], title[400];
         mhv_scene s;
-        snprintf(title, sizeof title, "%s \xC2\xB7 cross-attention \xE2\x80\x94 layer %d, head %d",
-                 model, h->layer, h->head);
+        if (src->aggregate)
+            snprintf(title, sizeof title, "%s \xC2\xB7 cross-attention \xE2\x80\x94 layer %d, "
+                     "%s of heads", model, h->layer, src->aggregate);
+        else
+            snprintf(title, sizeof title, "%s \xC2\xB7 cross-attention \xE2\x80\x94 layer %d, "
+                     "head %d", model, h->layer, h->head);
         if ((st = lines ? mhv_render_lines_cross(p, fs, &tx, src, &h, 1, &s, err)
+                  : row ? mhv_render_row_cross(p, fs, &tx, src, h, &s, err)
                         : mhv_render_cross(p, fs, tgt, src, title, h->w, &s, err)))
             break;
-        snprintf(base, sizeof base, "X%0*d-H%0*d", dl, h->layer, dh, h->head);
+        if (src->aggregate)
+            snprintf(base, sizeof base, "X%0*d-%.20s", dl, h->layer, src->aggregate);
+        else
+            snprintf(base, sizeof base, "X%0*d-H%0*d", dl, h->layer, dh, h->head);
         st = mhv_figures_emit(dir, base, formats, p, fs, &s, w, err);
         mhv_scene_free(&s);
-        if (st || (i + 1 < first + n && a->heads[i + 1].layer == h->layer))
-            continue;
-        if (lines) { /* the layer's heads overlaid */
+        if (st || row || (i + 1 < first + n && a->heads[i + 1].layer == h->layer))
+            continue; /* the row view has head figures only */
+        /* --aggregate mean: the view is the layer's mean already, of all its heads */
+        int agg = src->aggregate != NULL;
+        if (lines && !agg) { /* the layer's heads overlaid */
             int k = layer_heads(a->heads + first, n, h->layer, hs);
             if ((st = mhv_render_lines_cross(p, fs, &tx, src, hs, k, &s, err)))
                 break;
@@ -290,7 +309,9 @@ mhv_status mhv_figures_write_seq2seq(const char *dir, int formats, const mhv_ren
             }
         for (size_t c = 0; c < cells; c++)
             mean[c] /= (float)k;
-        for (int pass = lines; pass < 2 && !st; pass++) { /* the alignment: a matrix */
+        if (agg)
+            k = src->num_heads;
+        for (int pass = lines || agg; pass < 2 && !st; pass++) { /* the alignment: a matrix */
             if (pass == 1 && h->layer != align_layer)
                 break;
             snprintf(title, sizeof title,

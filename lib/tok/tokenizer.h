@@ -127,4 +127,16 @@ size_t mhv_tok_piece_bytes(mhv_tok_kind kind, const char *piece, unsigned char *
  * character). Always NUL-terminated; cut (never inside a character) when size is short. */
 void mhv_tok_token_text(const mhv_tok *tok, int32_t id, char *buf, size_t size);
 
+/* 1 when tokenizer.json has a "decoder" section whose per-token output figure labels show
+ * (tok/decoder.h); 0 without one, and for a lone WordPiece decoder with the "##" prefix,
+ * whose labels stay the pieces with "##" marked (the same information, as BERT users read
+ * it). */
+int mhv_tok_labels_decoded(const mhv_tok *tok);
+/* What each of the n tokens ids(n,) stands for in the text as tokenizer.json's decoder
+ * chain gives it (mhv_decoder_tokens on their vocabulary pieces): *out (n,) malloc'd
+ * NUL-terminated strings, freed with mhv_decoder_tokens_free. Without a decoder, the pieces
+ * themselves. An id out of range is MHV_EINPUT. */
+mhv_status mhv_tok_decode_tokens(const mhv_tok *tok, const int32_t *ids, int n, char ***out,
+                                 mhv_error *err);
+
 #endif

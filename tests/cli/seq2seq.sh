@@ -191,8 +191,58 @@ perl -MJSON::PP -e '
     "$TMP/out/mp.json" "$TMP/out/mp/X01-H02.svg"
 check "--view lines: a cross line per weight >= 0.05" "[ $? = 0 ]"
 check "--view lines: the alignment stays a matrix" "! grep -q 'class=\"link\"' $TMP/out/mp/align.svg"
-expect_fail "--view row refused by name" 2 "--view row or --row" -- \
-    "$MHAVIZ" run --model $M --pairs --row cat --out "$TMP/out" "$TMP/mp.txt"
+# --row WORD: the word in the target draws the decoder's and the cross-attention's rows
+# (cross: bars over the source tokens, the mean of the word's rows), in the source the
+# encoder's; a line with the word on neither side draws nothing, said once
+rm -rf "$TMP/out"
+"$MHAVIZ" run --model tests/fixtures/s2s-t5-tok-f16 --pairs --row Katze \
+    --heads 'enc:0:0,dec:1:1,cross:1:2' --format svg,json --out "$TMP/out" \
+    tests/fixtures/s2s-stats.txt 2>"$TMP/stderr"
+check "--row: exit 0, said once for the 3 lines without the word" \
+    "[ $? = 0 ] && [ \$(wc -l <$TMP/stderr) = 1 ] && grep -q \"'Katze' does not occur in 3 of 4 sentences\" $TMP/stderr"
+check "--row: target-side figures only, no grids" \
+    "[ \"\$(ls $TMP/out/s2s-stats | tr '\n' ' ')\" = 'D01-H01.svg X01-H02.svg ' ] && [ ! -e $TMP/out/s2s-stats-2 ]"
+perl -MJSON::PP -e '
+    local $/; open my $a, "<", $ARGV[0] or die; my $x = decode_json(<$a>)->{sentences}[0];
+    my ($h) = grep { $_->{stack} eq "cross" } @{$x->{attentions}};
+    my $at = index($x->{target_text}, "Katze"); my @rows;
+    for my $i (0 .. $#{$x->{target_spans}}) { my $sp = $x->{target_spans}[$i]; next unless $sp;
+        push @rows, $i if $sp->[0] < $at + 5 && $sp->[1] > $at; }
+    open my $s, "<", $ARGV[1] or die; my @bars = <$s> =~ /<rect class="bar"[^>]* height="([0-9.]+)"/g;
+    exit 2 unless @rows && @bars == @{$x->{tokens}};
+    for my $j (0 .. $#bars) { my $m = 0; $m += $h->{weights}[$_][$j] for @rows; $m /= @rows;
+        exit 3 if abs($bars[$j] / 180 - $m) > 1e-3; }' "$TMP/out/s2s-stats.json" "$TMP/out/s2s-stats/X01-H02.svg"
+check "--row: cross bars are the word's mean row over the source ($?)" "[ $? = 0 ]"
+
+# --aggregate mean: per stack and layer the mean of the heads, in place of the heads (JSON
+# "aggregate": "mean", figures E01-mean, D01-mean, X01-mean and the alignment)
+rm -rf "$TMP/out" "$TMP/all"
+"$MHAVIZ" run --model $M --pairs --aggregate mean --format json,png --out "$TMP/out" \
+    "$TMP/mp.txt" 2>"$TMP/stderr"
+check "--aggregate mean: exit 0, figures" "[ $? = 0 ] && [ ! -s $TMP/stderr ] && [ \"\$(ls $TMP/out/mp | tr '\n' ' ')\" = 'D00-mean.png D01-mean.png E00-mean.png E01-mean.png X00-mean.png X01-mean.png align.png ' ]"
+"$MHAVIZ" run --model $M --pairs --format json --out "$TMP/all" "$TMP/mp.txt"
+perl -MJSON::PP -e '
+    local $/; open my $a, "<", $ARGV[0] or die; open my $b, "<", $ARGV[1] or die;
+    my $x = decode_json(<$a>); my $y = decode_json(<$b>);
+    for my $s (0 .. $#{$y->{sentences}}) {
+        my %sum; my %cnt;
+        for my $h (@{$y->{sentences}[$s]{attentions}}) {
+            my $key = "$h->{stack}:$h->{layer}"; $cnt{$key}++;
+            for my $i (0 .. $#{$h->{weights}}) { for my $j (0 .. $#{$h->{weights}[$i]}) {
+                $sum{$key}[$i][$j] += $h->{weights}[$i][$j]; } }
+        }
+        my @agg = @{$x->{sentences}[$s]{attentions}};
+        exit 2 unless @agg == keys %cnt;
+        for my $g (@agg) {
+            exit 3 unless $g->{aggregate} eq "mean" && !exists $g->{head};
+            my $key = "$g->{stack}:$g->{layer}";
+            for my $i (0 .. $#{$g->{weights}}) { for my $j (0 .. $#{$g->{weights}[$i]}) {
+                exit 4 if abs($g->{weights}[$i][$j] - $sum{$key}[$i][$j] / $cnt{$key}) > 1e-6; } }
+        }
+    }' "$TMP/out/mp.json" "$TMP/all/mp.json"
+check "--aggregate mean: the mean of the heads of each stack and layer ($?)" "[ $? = 0 ]"
+expect_fail "--aggregate rollout refused by name" 2 "--aggregate rollout and flow and --weighting are not available" -- \
+    "$MHAVIZ" run --model $M --pairs --aggregate rollout --out "$TMP/out" "$TMP/mp.txt"
 
 # --truncate and --pretokenized on encoder-decoders
 printf 'The cat sat on the mat.\tDie Katze sass auf der Matte.\n' >"$TMP/tr.txt"
@@ -419,6 +469,10 @@ done
 "$MHAVIZ" stats --merge --format csv "$TMP/cross.json" >"$TMP/cross.csv" 2>"$TMP/stderr"
 check "stats --merge of cross parts: empty prev, next, self" \
     "[ $? = 0 ] && sed -n 2p $TMP/cross.csv | grep -q '^0,0,[^,]*,[^,]*,[^,]*,[^,]*,,,,'"
+"$MHAVIZ" stats --model $T --pairs --stack cross --format png --out "$TMP/cross.png" \
+    tests/fixtures/s2s-stats.txt 2>"$TMP/stderr"
+check "stats --stack cross --format png: the title names the stack" \
+    "[ $? = 0 ] && grep -aq 'cross-attention heads, 4 sentences' $TMP/cross.png"
 expect_fail "stats --stack bad" 2 "is not enc, dec or cross" -- "$MHAVIZ" stats --model $T \
     --pairs --stack both "$TMP/r.txt"
 
