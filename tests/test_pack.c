@@ -182,14 +182,16 @@ static void check_fixture(const char *fixture, int packs)
 static void test_bert(void **state) { (void)state; check_fixture("bert-f32", 1); }
 
 /* Every table packs a text model at the default budget; AVX2, whose arithmetic changes at 48
- * rows, not a model with experts (their layers see any row count). */
+ * rows, not a model with experts or DeBERTa's relative positions (layers over row counts
+ * other than the pass's). */
 static void test_budget(void **state)
 {
     (void)state;
-    mhv_model *bert, *moe;
+    mhv_model *bert, *moe, *deb;
     mhv_error err = {0};
     assert_int_equal(mhv_model_open("tests/fixtures/bert-f32", &bert, &err), MHV_OK);
     assert_int_equal(mhv_model_open("tests/fixtures/fam-mixtral-f32", &moe, &err), MHV_OK);
+    assert_int_equal(mhv_model_open("tests/fixtures/fam-deberta-v3", &deb, &err), MHV_OK);
     const char *kernels[] = {"scalar", "avx2", "avx512"};
     for (int k = 0; k < 3; k++) {
         mhv_forward_params p = {.threads = 1, .kernel = kernels[k]};
@@ -198,10 +200,12 @@ static void test_budget(void **state)
         assert_int_equal(mhv_forward_pack_tokens(f, bert), MHV_FORWARD_PACK_TOKENS);
         int avx2 = strcmp(mhv_forward_ctx_kernel(f), "avx2") == 0;
         assert_int_equal(mhv_forward_pack_tokens(f, moe), avx2 ? 0 : MHV_FORWARD_PACK_TOKENS);
+        assert_int_equal(mhv_forward_pack_tokens(f, deb), avx2 ? 0 : MHV_FORWARD_PACK_TOKENS);
         mhv_forward_ctx_free(f);
     }
     mhv_model_close(bert);
     mhv_model_close(moe);
+    mhv_model_close(deb);
 }
 static void test_bert_pair(void **state) { (void)state; check_fixture("fam-bert-pair", 1); }
 static void test_camembert(void **state) { (void)state; check_fixture("fam-camembert-pad5", 1); }

@@ -261,12 +261,11 @@ mhv_status mhv_forward_run_opts(mhv_forward_ctx *fc, const mhv_model *m, const i
 int mhv_forward_pack_tokens(const mhv_forward_ctx *fc, const mhv_model *m)
 {
     const mhv_config *c = &m->cfg;
-    if (fc->pack_tokens <= 0 || !c->family->packs || !c->family->packs(c) || c->enc_dec ||
-        c->vision || !mhv_nn_packs_rows(&fc->nn, fc->pack_tokens, fc->pack_tokens))
+    int how = c->family->packs ? c->family->packs(c) : MHV_PACKS_NO;
+    if (fc->pack_tokens <= 0 || how == MHV_PACKS_NO || c->enc_dec || c->vision ||
+        !mhv_nn_packs_rows(&fc->nn, fc->pack_tokens, fc->pack_tokens))
         return 0; /* (the last: kernels that never pack) */
-    /* expert layers run a linear layer over the rows routed to each expert, any count up to
-     * the pass's: kernels whose arithmetic follows the row count cannot pack them */
-    if (c->num_experts > 0 && !mhv_nn_packs_rows(&fc->nn, 1, INT_MAX))
+    if (how == MHV_PACKS_ANY_ROWS && !mhv_nn_packs_rows(&fc->nn, 1, INT_MAX))
         return 0;
     return fc->pack_tokens;
 }
