@@ -97,6 +97,52 @@ static mhv_status encode_line(const run_s2s_opts *o, const mhv_model *m, const s
     return MHV_OK;
 }
 
+/* --aggregate mean: for each stack and layer of a the mean of its heads, one map with head
+ * -1, in a's order. */
+static mhv_status stack_means(const mhv_attn *a, mhv_attn *out, mhv_error *err)
+{
+    *out = *a;
+    out->heads = NULL, out->buf = NULL, out->vnorm = NULL, out->row_ids = NULL;
+    out->count = 0;
+    size_t cells = 0;
+    for (int k = 0; k < a->count; k++)
+        if (k == 0 || a->heads[k].stack != a->heads[k - 1].stack ||
+            a->heads[k].layer != a->heads[k - 1].layer) {
+            out->count++;
+            cells += (size_t)a->heads[k].rows * (size_t)a->heads[k].cols;
+        }
+    out->heads = calloc((size_t)out->count + 1, sizeof *out->heads);
+    out->buf = calloc(cells + 1, sizeof *out->buf);
+    if (!out->heads || !out->buf) {
+        mhv_attn_free(out);
+        return mhv_fail(err, MHV_ENOMEM, "", "out of memory");
+    }
+    float *w = out->buf;
+    double *sum = malloc((cells + 1) * sizeof *sum); /* a group's sums, in double as
+                                                      * mhv_aggregate's means */
+    if (!sum) {
+        mhv_attn_free(out);
+        return mhv_fail(err, MHV_ENOMEM, "", "out of memory");
+    }
+    for (int k = 0, g = 0; k < a->count; g++) {
+        const mhv_head_attn *h0 = &a->heads[k];
+        size_t n = (size_t)h0->rows * (size_t)h0->cols;
+        int c = 0;
+        memset(sum, 0, n * sizeof *sum);
+        for (; k < a->count && a->heads[k].stack == h0->stack &&
+               a->heads[k].layer == h0->layer; k++, c++)
+            for (size_t i = 0; i < n; i++)
+                sum[i] += a->heads[k].w[i];
+        out->heads[g] = (mhv_head_attn){.layer = h0->layer, .head = -1, .w = w,
+                                        .stack = h0->stack, .rows = h0->rows, .cols = h0->cols};
+        for (size_t i = 0; i < n; i++)
+            w[i] = (float)(sum[i] / c);
+        w += n;
+    }
+    free(sum);
+    return MHV_OK;
+}
+
 /* OUT/<stem>[-k].safetensors of line index: every captured head, a tensor per stack and
  * layer. */
 static mhv_status write_safetensors(const run_s2s_opts *o, const mhv_model *m,
@@ -186,9 +232,17 @@ mhv_status run_seq2seq(const run_s2s_opts *o, mhv_model *m, const mhv_tok *tok,
                                          &attn, err);
         if (!st)
             st = check_finite(&attn, err);
+        if (!st && o->aggregate) { /* the per-layer means take the heads' place */
+            mhv_attn mean;
+            if (!(st = stack_means(&attn, &mean, err))) {
+                mhv_attn_free(&attn);
+                attn = mean;
+            }
+        }
         if (!st && o->fig->json)
             mhv_report_sentence_seq2seq(out.f, i, l.src_text, l.src_len, &l.src, l.tgt_text,
-                                        l.tgt_len, &l.tgt, tok, tx.tgt_tok, &attn);
+                                        l.tgt_len, &l.tgt, tok, tx.tgt_tok, &attn,
+                                        o->aggregate);
         if (!st) {
             mhv_sentence ss = {l.src_text, l.src_len, in.s[i].line};
             mhv_sentence ts = {l.tgt_text ? l.tgt_text : "", l.tgt_text ? l.tgt_len : 0,
