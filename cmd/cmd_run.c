@@ -917,11 +917,6 @@ int cmd_run(int argc, char **argv)
                           "is)");
             goto done;
         }
-        if (o.aggregate && o.fig.html) {
-            st = mhv_fail(&err, MHV_EUSAGE, "", "--aggregate with --format html is not available "
-                          "for encoder-decoder models yet");
-            goto done;
-        }
         if (!o.pairs && !o.generate) {
             st = mhv_fail(&err, MHV_EUSAGE, "",
                           "%s is an encoder-decoder model: give --pairs (lines SOURCE<TAB>"

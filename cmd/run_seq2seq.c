@@ -225,38 +225,36 @@ mhv_status run_seq2seq(const run_s2s_opts *o, mhv_model *m, const mhv_tok *tok,
     for (int i = 0; i < in.n; i++) {
         cli_progress("run", i + 1, in.n, 0);
         s2s_line l;
-        mhv_attn attn = {0};
+        mhv_attn attn = {0}, mean = {0};
         st = encode_line(o, m, &tx, fc, in.name, &in.s[i], &l, err);
         if (!st)
             st = mhv_forward_run_seq2seq(fc, m, l.src.ids, l.src.n, l.tgt.ids, l.tgt.n, &sel,
                                          &attn, err);
         if (!st)
             st = check_finite(&attn, err);
-        if (!st && o->aggregate) { /* the per-layer means take the heads' place */
-            mhv_attn mean;
-            if (!(st = stack_means(&attn, &mean, err))) {
-                mhv_attn_free(&attn);
-                attn = mean;
-            }
-        }
+        if (!st && o->aggregate) /* the per-layer means take the heads' place, except in
+                                  * the page, which shows both */
+            st = stack_means(&attn, &mean, err);
+        const mhv_attn *shown = o->aggregate ? &mean : &attn;
         if (!st && o->fig->json)
             mhv_report_sentence_seq2seq(out.f, i, l.src_text, l.src_len, &l.src, l.tgt_text,
-                                        l.tgt_len, &l.tgt, tok, tx.tgt_tok, &attn,
+                                        l.tgt_len, &l.tgt, tok, tx.tgt_tok, shown,
                                         o->aggregate);
         if (!st) {
             mhv_sentence ss = {l.src_text, l.src_len, in.s[i].line};
             mhv_sentence ts = {l.tgt_text ? l.tgt_text : "", l.tgt_text ? l.tgt_len : 0,
                                in.s[i].line};
             st = run_figs_seq2seq(&figs, od.stage, stem, i, &ss, &l.src, &ts, &l.tgt,
-                                  tx.tgt_tok, &attn,
+                                  tx.tgt_tok, shown,
                                   o->align_layer >= 0 ? o->align_layer : c->dec_layers - 1,
                                   err);
             if (!st && o->safetensors)
-                st = write_safetensors(o, m, &tx, od.stage, stem, i, &l, &attn, err);
+                st = write_safetensors(o, m, &tx, od.stage, stem, i, &l, shown, err);
             if (!st)
                 st = run_figs_html_seq2seq(&figs, &ss, &l.src, &ts, &l.tgt, tx.tgt_tok, &attn,
-                                           err);
+                                           o->aggregate ? &mean : NULL, err);
         }
+        mhv_attn_free(&mean);
         mhv_attn_free(&attn);
         line_free(&l);
         if (st) {

@@ -243,8 +243,6 @@ perl -MJSON::PP -e '
 check "--aggregate mean: the mean of the heads of each stack and layer ($?)" "[ $? = 0 ]"
 expect_fail "--aggregate rollout refused by name" 2 "--aggregate rollout and flow and --weighting are not available" -- \
     "$MHAVIZ" run --model $M --pairs --aggregate rollout --out "$TMP/out" "$TMP/mp.txt"
-expect_fail "--aggregate with html refused by name" 2 "--aggregate with --format html is not available" -- \
-    "$MHAVIZ" run --model $M --pairs --aggregate mean --format html --out "$TMP/out" "$TMP/mp.txt"
 
 # --truncate and --pretokenized on encoder-decoders
 printf 'The cat sat on the mat.\tDie Katze sass auf der Matte.\n' >"$TMP/tr.txt"
