@@ -106,7 +106,8 @@ static const char run_usage[] =
     "                   (the layer's head average), rollout or flow (attention rollout or\n"
     "                   attention flow through layers 0..l, Abnar & Zuidema; flow solves\n"
     "                   layers x tokens^2 max-flow problems: seconds past ~50 tokens); needs\n"
-    "                   every head (no --heads)\n"
+    "                   every head (no --heads); encoder-decoders: mean only, per stack\n"
+    "                   (E05-mean, D05-mean, X05-mean)\n"
     "  --weighting W    attn (default): attention weights; norm: alpha_ij * ||v_j|| and\n"
     "                   norm-out: alpha_ij * ||v_j W_O^h|| (what key j moves into the\n"
     "                   head's output, Kobayashi et al. 2020), rows normalised to sum 1 in\n"
@@ -449,10 +450,10 @@ static int parse(int argc, char **argv, run_opts *o)
     if ((o->src_lang || o->tgt_lang) && !o->pairs && !o->generate)
         return cli_usage_error("run", "--src-lang and --tgt-lang are for encoder-decoder models "
                                "(with --pairs or --generate)");
-    if (o->generate && (o->rows || o->aggregate || o->weighting != MHV_WEIGHT_ATTN))
+    if (o->generate && (o->rows || o->weighting != MHV_WEIGHT_ATTN))
         return cli_usage_error("run", "--generate works with --format png, svg, pdf, json, html "
-                               "and safetensors and attention weights (not --rows, "
-                               "--aggregate or --weighting)");
+                               "and safetensors and attention weights (not --rows or "
+                               "--weighting)");
     return 0;
 }
 
@@ -910,9 +911,10 @@ int cmd_run(int argc, char **argv)
                           job.m->cfg.arch);
             goto done;
         }
-        if (o.aggregate || o.weighting != MHV_WEIGHT_ATTN) {
-            st = mhv_fail(&err, MHV_EUSAGE, "", "--aggregate and --weighting are not available "
-                          "for encoder-decoder models yet");
+        if ((o.aggregate && o.agg != MHV_AGG_MEAN) || o.weighting != MHV_WEIGHT_ATTN) {
+            st = mhv_fail(&err, MHV_EUSAGE, "", "--aggregate rollout and flow and --weighting "
+                          "are not available for encoder-decoder models yet (--aggregate mean "
+                          "is)");
             goto done;
         }
         if (!o.pairs && !o.generate) {
@@ -930,7 +932,7 @@ int cmd_run(int argc, char **argv)
                            .align_layer = o.align_layer, .fig = &o.fig,
                            .src_lang = o.src_lang, .tgt_lang = o.tgt_lang,
                            .safetensors = o.safetensors, .dtype = o.dtype,
-                           .truncate = o.truncate};
+                           .truncate = o.truncate, .aggregate = o.aggregate};
         st = run_seq2seq(&so, job.m, job.tok, fc, &err);
         goto done;
     }

@@ -724,12 +724,13 @@ static mhv_status write_png(const stats_opts *o, const mhv_stats_acc *acc, const
     const char *stack = strcmp(acc->stack, "cross") == 0 ? ", cross-attention heads"
                         : strcmp(acc->stack, "encoder") == 0 ? ", encoder heads"
                         : strcmp(acc->stack, "decoder") == 0 ? ", decoder heads" : "";
-    snprintf(title, sizeof title, "mhaviz stats: %.300s%s%s%s, %lld sentence%s (rows: layers, "
+    snprintf(title, sizeof title, "mhaviz stats: %.300s%s%s%s, %lld %s%s (rows: layers, "
              "columns: heads)", base, stack, acc->weighting ? ", " : "",
              acc->weighting ? (acc->weighting == MHV_WEIGHT_NORM ? "norm-weighted"
                                                                  : "norm-out-weighted")
                             : "",
-             (long long)acc->sentences, acc->sentences == 1 ? "" : "s");
+             (long long)acc->sentences, acc->patch_grid ? "image" : "sentence",
+             acc->sentences == 1 ? "" : "s");
     const mhv_render_params *r = &o->fig.render;
     mhv_stats_fig_params sp = mhv_stats_fig_default_params();
     sp.cmap = r->cmap;

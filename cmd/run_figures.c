@@ -477,7 +477,7 @@ mhv_status run_figs_html_begin(run_figs *r, const char *out, const char *stem,
 mhv_status run_figs_html_seq2seq(run_figs *r, const mhv_sentence *src,
                                  const mhv_encoding *enc_src, const mhv_sentence *tgt,
                                  const mhv_encoding *enc_tgt, const mhv_tok *tgt_tok,
-                                 const mhv_attn *attn, mhv_error *err)
+                                 const mhv_attn *attn, const mhv_attn *agg, mhv_error *err)
 {
     if (!r->html_open)
         return MHV_OK;
@@ -487,7 +487,8 @@ mhv_status run_figs_html_seq2seq(run_figs *r, const mhv_sentence *src,
     if (st)
         return st;
     if (!(st = fig_input_tok(r, tgt_tok, tgt, enc_tgt, &it, &ts, err))) {
-        st = mhv_html_sentence_seq2seq(r->html.f, r->html.path, &is, &it, attn, err);
+        st = mhv_html_sentence_seq2seq(r->html.f, r->html.path, &is, &it, attn, agg,
+                                       agg ? r->o->aggregate : NULL, err);
         free(ts);
     }
     free(ss);

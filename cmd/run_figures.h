@@ -121,7 +121,7 @@ mhv_status run_figs_html_sentence(run_figs *r, const mhv_sentence *s, const mhv_
 mhv_status run_figs_html_seq2seq(run_figs *r, const mhv_sentence *src,
                                  const mhv_encoding *enc_src, const mhv_sentence *tgt,
                                  const mhv_encoding *enc_tgt, const mhv_tok *tgt_tok,
-                                 const mhv_attn *attn, mhv_error *err);
+                                 const mhv_attn *attn, const mhv_attn *agg, mhv_error *err);
 mhv_status run_figs_html_commit(run_figs *r, mhv_error *err);
 /* ok: warns once about characters drawn as boxes; !ok: removes every file and directory the
  * figures wrote (and a page being written). Frees r either way. */

@@ -97,6 +97,52 @@ static mhv_status encode_line(const run_s2s_opts *o, const mhv_model *m, const s
     return MHV_OK;
 }
 
+/* --aggregate mean: for each stack and layer of a the mean of its heads, one map with head
+ * -1, in a's order. */
+static mhv_status stack_means(const mhv_attn *a, mhv_attn *out, mhv_error *err)
+{
+    *out = *a;
+    out->heads = NULL, out->buf = NULL, out->vnorm = NULL, out->row_ids = NULL;
+    out->count = 0;
+    size_t cells = 0;
+    for (int k = 0; k < a->count; k++)
+        if (k == 0 || a->heads[k].stack != a->heads[k - 1].stack ||
+            a->heads[k].layer != a->heads[k - 1].layer) {
+            out->count++;
+            cells += (size_t)a->heads[k].rows * (size_t)a->heads[k].cols;
+        }
+    out->heads = calloc((size_t)out->count + 1, sizeof *out->heads);
+    out->buf = calloc(cells + 1, sizeof *out->buf);
+    if (!out->heads || !out->buf) {
+        mhv_attn_free(out);
+        return mhv_fail(err, MHV_ENOMEM, "", "out of memory");
+    }
+    float *w = out->buf;
+    double *sum = malloc((cells + 1) * sizeof *sum); /* a group's sums, in double as
+                                                      * mhv_aggregate's means */
+    if (!sum) {
+        mhv_attn_free(out);
+        return mhv_fail(err, MHV_ENOMEM, "", "out of memory");
+    }
+    for (int k = 0, g = 0; k < a->count; g++) {
+        const mhv_head_attn *h0 = &a->heads[k];
+        size_t n = (size_t)h0->rows * (size_t)h0->cols;
+        int c = 0;
+        memset(sum, 0, n * sizeof *sum);
+        for (; k < a->count && a->heads[k].stack == h0->stack &&
+               a->heads[k].layer == h0->layer; k++, c++)
+            for (size_t i = 0; i < n; i++)
+                sum[i] += a->heads[k].w[i];
+        out->heads[g] = (mhv_head_attn){.layer = h0->layer, .head = -1, .w = w,
+                                        .stack = h0->stack, .rows = h0->rows, .cols = h0->cols};
+        for (size_t i = 0; i < n; i++)
+            w[i] = (float)(sum[i] / c);
+        w += n;
+    }
+    free(sum);
+    return MHV_OK;
+}
+
 /* OUT/<stem>[-k].safetensors of line index: every captured head, a tensor per stack and
  * layer. */
 static mhv_status write_safetensors(const run_s2s_opts *o, const mhv_model *m,
@@ -179,30 +225,36 @@ mhv_status run_seq2seq(const run_s2s_opts *o, mhv_model *m, const mhv_tok *tok,
     for (int i = 0; i < in.n; i++) {
         cli_progress("run", i + 1, in.n, 0);
         s2s_line l;
-        mhv_attn attn = {0};
+        mhv_attn attn = {0}, mean = {0};
         st = encode_line(o, m, &tx, fc, in.name, &in.s[i], &l, err);
         if (!st)
             st = mhv_forward_run_seq2seq(fc, m, l.src.ids, l.src.n, l.tgt.ids, l.tgt.n, &sel,
                                          &attn, err);
         if (!st)
             st = check_finite(&attn, err);
+        if (!st && o->aggregate) /* the per-layer means take the heads' place, except in
+                                  * the page, which shows both */
+            st = stack_means(&attn, &mean, err);
+        const mhv_attn *shown = o->aggregate ? &mean : &attn;
         if (!st && o->fig->json)
             mhv_report_sentence_seq2seq(out.f, i, l.src_text, l.src_len, &l.src, l.tgt_text,
-                                        l.tgt_len, &l.tgt, tok, tx.tgt_tok, &attn);
+                                        l.tgt_len, &l.tgt, tok, tx.tgt_tok, shown,
+                                        o->aggregate);
         if (!st) {
             mhv_sentence ss = {l.src_text, l.src_len, in.s[i].line};
             mhv_sentence ts = {l.tgt_text ? l.tgt_text : "", l.tgt_text ? l.tgt_len : 0,
                                in.s[i].line};
             st = run_figs_seq2seq(&figs, od.stage, stem, i, &ss, &l.src, &ts, &l.tgt,
-                                  tx.tgt_tok, &attn,
+                                  tx.tgt_tok, shown,
                                   o->align_layer >= 0 ? o->align_layer : c->dec_layers - 1,
                                   err);
             if (!st && o->safetensors)
-                st = write_safetensors(o, m, &tx, od.stage, stem, i, &l, &attn, err);
+                st = write_safetensors(o, m, &tx, od.stage, stem, i, &l, shown, err);
             if (!st)
                 st = run_figs_html_seq2seq(&figs, &ss, &l.src, &ts, &l.tgt, tx.tgt_tok, &attn,
-                                           err);
+                                           o->aggregate ? &mean : NULL, err);
         }
+        mhv_attn_free(&mean);
         mhv_attn_free(&attn);
         line_free(&l);
         if (st) {

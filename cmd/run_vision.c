@@ -323,7 +323,8 @@ mhv_status run_vision(const run_vis_opts *o, mhv_model *m, mhv_forward_ctx *fc, 
         if (fo->html)
             st = mhv_html_vision_image(html.f, html_path, i, img_path, picture, S, side,
                                        c->vision_extra, (const char *const *)tk.names,
-                                       query < 0 ? 0 : query, &a, err);
+                                       query < 0 ? 0 : query, &a, pool_w, c->num_heads,
+                                       err);
         if (!st && fo->formats) {
             char dir[4400];
             if (i)

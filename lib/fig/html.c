@@ -343,6 +343,7 @@ mhv_status mhv_html_sentence_long(FILE *f, const char *name, const mhv_fig_input
 
 mhv_status mhv_html_sentence_seq2seq(FILE *f, const char *name, const mhv_fig_input *src,
                                      const mhv_fig_input *tgt, const mhv_attn *a,
+                                     const mhv_attn *agg, const char *agg_name,
                                      mhv_error *err)
 {
     int ns = src->n, nt = tgt->n;
@@ -365,7 +366,20 @@ mhv_status mhv_html_sentence_seq2seq(FILE *f, const char *name, const mhv_fig_in
         matrix_rc(f, ha->w, ha->rows, ha->cols, ha->stack == MHV_STACK_DECODER, buf);
         fprintf(f, ", \"%s\"]", mhv_stack_name(ha->stack));
     }
-    fputs("]}</script>\n", f);
+    fputs("]", f);
+    if (agg && agg_name) {
+        fputs(",\n\"agg\": ", f);
+        jcstr(f, agg_name);
+        fputs(", \"views\": [", f);
+        for (int h = 0; h < agg->count; h++) {
+            const mhv_head_attn *v = &agg->heads[h];
+            fprintf(f, "%s[%d, ", h ? ",\n" : "\n", v->layer);
+            matrix_rc(f, v->w, v->rows, v->cols, v->stack == MHV_STACK_DECODER, buf);
+            fprintf(f, ", \"%s\"]", mhv_stack_name(v->stack));
+        }
+        fputs("]", f);
+    }
+    fputs("}</script>\n", f);
     free(buf);
     return check(f, name, err);
 }

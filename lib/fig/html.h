@@ -69,9 +69,11 @@ mhv_status mhv_html_sentence_long(FILE *f, const char *name, const mhv_fig_input
 /* One sentence pair of an encoder-decoder model (a page begun with dec_layers > 0): the
  * source's tokens (src), the decoder input's (tgt) and every captured head of a, each
  * tagged with its stack: encoder (src x src), decoder (tgt x tgt, causal), cross (tgt rows
- * x src columns). */
+ * x src columns). agg (may be NULL): per-layer views (head -1) of each stack, named
+ * agg_name ("mean"). */
 mhv_status mhv_html_sentence_seq2seq(FILE *f, const char *name, const mhv_fig_input *src,
                                      const mhv_fig_input *tgt, const mhv_attn *a,
+                                     const mhv_attn *agg, const char *agg_name,
                                      mhv_error *err);
 /* The application script and the end of the page. */
 mhv_status mhv_html_end(FILE *f, const char *name, mhv_error *err);

@@ -99,6 +99,8 @@
     function sent() { return sents[st.s]; }
 
     function stackOf(e) { return e[3] || 'self'; }
+    /* an aggregate view [layer, data] of a one-stack model, [layer, data, stack] else */
+    function viewStack(v) { return v[2] || 'self'; }
 
     /* the current stack's maps: R query rows (tokens rt) x C key columns (tokens ct) */
     function geom() {
@@ -152,7 +154,8 @@
       var src = null, i, j;
       if (head < 0) {
         var vs = (zoom ? S.zviews : S.views) || [];
-        for (i = 0; i < vs.length; i++) if (vs[i][0] === layer) src = vs[i][1];
+        for (i = 0; i < vs.length; i++)
+          if (vs[i][0] === layer && viewStack(vs[i]) === st.stack) src = vs[i][1];
       } else {
         var hl = zoom ? S.zheads : S.heads;
         for (i = 0; i < hl.length; i++)
@@ -224,7 +227,9 @@
           seen[S.heads[i][0]] = 1; ls.push(S.heads[i][0]);
         }
       for (i = 0; i < (S.views || []).length; i++)
-        if (!seen[S.views[i][0]]) { seen[S.views[i][0]] = 1; ls.push(S.views[i][0]); }
+        if (viewStack(S.views[i]) === st.stack && !seen[S.views[i][0]]) {
+          seen[S.views[i][0]] = 1; ls.push(S.views[i][0]);
+        }
       return ls.sort(function (a, b) { return a - b; });
     }
 
@@ -233,7 +238,8 @@
       var S = sent(), hs = [], i;
       for (i = 0; i < S.heads.length; i++)
         if (S.heads[i][0] === layer && stackOf(S.heads[i]) === st.stack) hs.push(S.heads[i][1]);
-      for (i = 0; i < (S.views || []).length; i++) if (S.views[i][0] === layer) hs.push(-1);
+      for (i = 0; i < (S.views || []).length; i++)
+        if (S.views[i][0] === layer && viewStack(S.views[i]) === st.stack) hs.push(-1);
       return hs;
     }
 

@@ -64,6 +64,7 @@ static const char SCRIPT[] =
     "function map(ii,k){var key=ii+':'+k;if(!cache[key])cache[key]=bytes(D.images[ii].maps[k].w);"
     "return cache[key];}\n"
     "function row(ii,k,q){var n=D.images[ii].tokens.length,m=map(ii,k),r=new Float64Array(n);"
+    "if(D.images[ii].maps[k].p)q=0;"
     "for(var j=0;j<n;j++){var v=m[q*n+j]/255;r[j]=v*v;}return r;}\n"
     "function layers(ii){var s=[];D.images[ii].maps.forEach(function(m){if(s.indexOf(m.l)<0)"
     "s.push(m.l);});return s;}\n"
@@ -74,6 +75,8 @@ static const char SCRIPT[] =
     "function colour(t){var i=t>0?Math.min(255,Math.floor(t*256)):0;"
     "return 'rgb('+D.cmap[3*i]+','+D.cmap[3*i+1]+','+D.cmap[3*i+2]+')';}\n"
     "function headName(m){return m.h<0?D.aggregate:'head '+m.h;}\n"
+    /* SigLIP's pooling head: its maps are single rows, the probe's, under a layer "pool" */
+    "function isPool(ii,l){return D.images[ii].maps.some(function(m){return m.l===l&&m.p;});}\n"
     /* the picture tinted by the query's row: one colour per patch, alpha 0.6, as the PNGs */
     "function draw(cv,ii,k,q,side){var im=D.images[ii],G=im.grid,E=im.extra,r=row(ii,k,q),top=0;\n"
     "for(var t=0;t<G*G;t++)top=Math.max(top,r[E+t]);var vmax=D.fixed?1:(top>0?top:1);\n"
@@ -82,7 +85,7 @@ static const char SCRIPT[] =
     "for(t=0;t<G*G;t++){var y=Math.floor(t/G),x=t%G,x0=Math.round(x*side/G),"
     "y0=Math.round(y*side/G);c.fillStyle=colour(Math.min(1,r[E+t]/vmax));"
     "c.fillRect(x0,y0,Math.round((x+1)*side/G)-x0,Math.round((y+1)*side/G)-y0);}\n"
-    "c.globalAlpha=1;if(q>=E){var p=q-E,cx=Math.round((p%G)*side/G),"
+    "c.globalAlpha=1;if(q>=E&&!im.maps[k].p){var p=q-E,cx=Math.round((p%G)*side/G),"
     "cy=Math.round(Math.floor(p/G)*side/G),cw=Math.round(side/G);c.lineWidth=2;"
     "c.strokeStyle='#000';c.strokeRect(cx+1,cy+1,cw-2,cw-2);c.strokeStyle='#fff';"
     "c.strokeRect(cx+3,cy+3,cw-6,cw-6);}\nreturn{top:top,vmax:vmax,row:r};}\n"
@@ -96,7 +99,7 @@ static const char SCRIPT[] =
     "var ls=layers(ii);if(ls.indexOf(st.layer)<0)st.layer=ls[0];\n"
     "var k=find(ii,st.layer,st.head);st.head=im.maps[k].h;\n"
     "fill(el('img'),D.images.map(function(m,i){return[i,m.path];}),ii);\n"
-    "fill(el('layer'),ls.map(function(l){return[l,String(l)];}),st.layer);\n"
+    "fill(el('layer'),ls.map(function(l){return[l,isPool(ii,l)?'pool':String(l)];}),st.layer);\n"
     "fill(el('head'),mapsOf(ii,st.layer).map(function(kk){var m=im.maps[kk];"
     "return[m.h,headName(m)];}),st.head);\n"
     "var ex=el('extras');ex.innerHTML='';for(var i=0;i<im.extra;i++)(function(i){"
@@ -108,9 +111,10 @@ static const char SCRIPT[] =
     "for(var y=0;y<s;y++){bc.fillStyle=colour(1-(y+0.5)/s);bc.fillRect(0,y,14,1);}\n"
     "el('bartop').textContent=D.fixed?'1':last.vmax.toPrecision(3);\n"
     "var off=[];for(i=0;i<im.extra;i++)off.push(im.tokens[i]+' '+last.row[i].toFixed(3));\n"
-    "el('status').textContent='query '+im.tokens[st.query]+' \\u2014 '+headName(im.maps[k])+"
-    "', layer '+st.layer+(off.length?'; weight on '+off.join(', '):'')+"
-    "'. Click a patch to make it the query.';\n"
+    "var pool=im.maps[k].p;el('status').textContent=(pool?'query: the pooling probe \\u2014 '+"
+    "headName(im.maps[k])+' of the attention-pooling head':'query '+im.tokens[st.query]+"
+    "' \\u2014 '+headName(im.maps[k])+', layer '+st.layer+(off.length?'; weight on '+"
+    "off.join(', '):''))+'. Click a patch to make it the query'+(pool?' of the layers.':'.');\n"
     "var th=el('thumbs');th.innerHTML='';mapsOf(ii,st.layer).forEach(function(kk){"
     "var m=im.maps[kk],d=document.createElement('div'),cv=document.createElement('canvas');"
     "var r=draw(cv,ii,kk,st.query,side(ii,112));d.textContent=headName(m)+' (max '+"
@@ -176,7 +180,7 @@ mhv_status mhv_html_vision_begin(FILE *f, const char *name, const mhv_html_visio
 mhv_status mhv_html_vision_image(FILE *f, const char *name, int index, const char *path,
                                  const uint8_t *rgb, int size, int grid, int extra,
                                  const char *const *names, int query, const mhv_attn *a,
-                                 mhv_error *err)
+                                 const float *pool, int pool_heads, mhv_error *err)
 {
     unsigned char *png;
     size_t len;
@@ -206,6 +210,15 @@ mhv_status mhv_html_vision_image(FILE *f, const char *name, int index, const cha
             q[i] = mhv_html_quant(h->w[i]);
         fprintf(f, "%s\n{\"l\":%d,\"h\":%d,\"w\":\"", k ? "," : "", h->layer, h->head);
         base64(f, q, nn);
+        fputs("\"}", f);
+    }
+    /* the pooling head: one row per head, under the layer after the last */
+    int L = a->count ? a->heads[a->count - 1].layer + 1 : 0;
+    for (int h = 0; pool && h < pool_heads; h++) {
+        for (int j = 0; j < a->n; j++)
+            q[j] = mhv_html_quant(pool[(size_t)h * (size_t)a->n + (size_t)j]);
+        fprintf(f, "%s\n{\"l\":%d,\"h\":%d,\"p\":1,\"w\":\"", a->count || h ? "," : "", L, h);
+        base64(f, q, (size_t)a->n);
         fputs("\"}", f);
     }
     free(q);

@@ -201,10 +201,14 @@ static mhv_status square_stack(const char *dir, int formats, const mhv_render_pa
                   : row ? mhv_render_row(p, fs, in, h, &s, err)
                         : mhv_render_head(p, fs, in, h, &s, err)))
             break;
-        snprintf(base, sizeof base, "%c%0*d-H%0*d", letter, dl, h->layer, dh, h->head);
+        if (in->aggregate) /* a layer's view: E05-mean */
+            snprintf(base, sizeof base, "%c%0*d-%.20s", letter, dl, h->layer, in->aggregate);
+        else
+            snprintf(base, sizeof base, "%c%0*d-H%0*d", letter, dl, h->layer, dh, h->head);
         st = mhv_figures_emit(dir, base, formats, p, fs, &s, w, err);
         mhv_scene_free(&s);
-        if (!st && !row && (i + 1 == n || view.heads[i + 1].layer != h->layer)) {
+        if (!st && !row && !in->aggregate &&
+            (i + 1 == n || view.heads[i + 1].layer != h->layer)) {
             int k = layer_heads(view.heads, n, h->layer, hs);
             if ((st = lines ? mhv_render_lines(p, fs, in, hs, k, &s, err)
                             : mhv_render_layer(p, fs, in, &view, h->layer, &s, err)))
@@ -266,18 +270,27 @@ mhv_status mhv_figures_write_seq2seq(const char *dir, int formats, const mhv_ren
         const mhv_head_attn *h = &a->heads[i];
         char base[64], title[400];
         mhv_scene s;
-        snprintf(title, sizeof title, "%s \xC2\xB7 cross-attention \xE2\x80\x94 layer %d, head %d",
-                 model, h->layer, h->head);
+        if (src->aggregate)
+            snprintf(title, sizeof title, "%s \xC2\xB7 cross-attention \xE2\x80\x94 layer %d, "
+                     "%s of heads", model, h->layer, src->aggregate);
+        else
+            snprintf(title, sizeof title, "%s \xC2\xB7 cross-attention \xE2\x80\x94 layer %d, "
+                     "head %d", model, h->layer, h->head);
         if ((st = lines ? mhv_render_lines_cross(p, fs, &tx, src, &h, 1, &s, err)
                   : row ? mhv_render_row_cross(p, fs, &tx, src, h, &s, err)
                         : mhv_render_cross(p, fs, tgt, src, title, h->w, &s, err)))
             break;
-        snprintf(base, sizeof base, "X%0*d-H%0*d", dl, h->layer, dh, h->head);
+        if (src->aggregate)
+            snprintf(base, sizeof base, "X%0*d-%.20s", dl, h->layer, src->aggregate);
+        else
+            snprintf(base, sizeof base, "X%0*d-H%0*d", dl, h->layer, dh, h->head);
         st = mhv_figures_emit(dir, base, formats, p, fs, &s, w, err);
         mhv_scene_free(&s);
         if (st || row || (i + 1 < first + n && a->heads[i + 1].layer == h->layer))
             continue; /* the row view has head figures only */
-        if (lines) { /* the layer's heads overlaid */
+        /* --aggregate mean: the view is the layer's mean already, of all its heads */
+        int agg = src->aggregate != NULL;
+        if (lines && !agg) { /* the layer's heads overlaid */
             int k = layer_heads(a->heads + first, n, h->layer, hs);
             if ((st = mhv_render_lines_cross(p, fs, &tx, src, hs, k, &s, err)))
                 break;
@@ -296,7 +309,9 @@ mhv_status mhv_figures_write_seq2seq(const char *dir, int formats, const mhv_ren
             }
         for (size_t c = 0; c < cells; c++)
             mean[c] /= (float)k;
-        for (int pass = lines; pass < 2 && !st; pass++) { /* the alignment: a matrix */
+        if (agg)
+            k = src->num_heads;
+        for (int pass = lines || agg; pass < 2 && !st; pass++) { /* the alignment: a matrix */
             if (pass == 1 && h->layer != align_layer)
                 break;
             snprintf(title, sizeof title,

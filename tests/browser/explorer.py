@@ -32,7 +32,9 @@ from selenium.webdriver.support.ui import Select, WebDriverWait
 # --decoder: the page of a decoder: its masked cells are hatched and say so on hover
 decoder = sys.argv[1] == "--decoder"
 seq2seq = sys.argv[1] == "--seq2seq"
-page, ref_path, shots = sys.argv[2:5] if decoder or seq2seq else sys.argv[1:4]
+# --seq2seq-agg: a page of run --aggregate mean (the JSON beside it holds the means only)
+s2s_agg = sys.argv[1] == "--seq2seq-agg"
+page, ref_path, shots = sys.argv[2:5] if decoder or seq2seq or s2s_agg else sys.argv[1:4]
 ref = json.load(open(ref_path, encoding="utf-8"))
 failures = 0
 
@@ -135,7 +137,7 @@ try:
     check("no script errors", not errors, errors)
     colours, ink = not_blank(shot(driver, "head.png"))
     check("head view paints", colours >= 20 and ink > 0.05, "%d colours, %.1f%% ink" % (colours, ink * 100))
-    if not seq2seq:
+    if not seq2seq and not s2s_agg:
         check("starts on layer 0, head 0", root.get_attribute("data-state") == "head 0 0 0",
               root.get_attribute("data-state"))
 
@@ -163,6 +165,27 @@ try:
                 bad.append((i, j, text, x))
         check(what, not bad, bad[:3])
 
+    if s2s_agg:
+        s0 = ref["sentences"][0]
+        Select(driver.find_element(By.CSS_SELECTOR, "select.mhv-stack-select")).select_by_value("cross")
+        Select(driver.find_element(By.CSS_SELECTOR, "select.mhv-layer")).select_by_value("1")
+        Select(driver.find_element(By.CSS_SELECTOR, "select.mhv-head")).select_by_value("-1")
+        check("aggregate: the cross stack's mean view", root.get_attribute("data-state") ==
+              "head 1 -1 0 cross", root.get_attribute("data-state"))
+        nt, ns = len(s0["target_tokens"]), len(s0["tokens"])
+        hover_matches(1, -1, [(0, 0), (nt - 1, ns - 1), (nt // 2, 1)],
+                      "aggregate: hover reads the JSON's cross mean (layer 1)", "cross")
+        Select(driver.find_element(By.CSS_SELECTOR, "select.mhv-stack-select")).select_by_value("encoder")
+        Select(driver.find_element(By.CSS_SELECTOR, "select.mhv-layer")).select_by_value("0")
+        Select(driver.find_element(By.CSS_SELECTOR, "select.mhv-head")).select_by_value("-1")
+        hover_matches(0, -1, [(0, 0), (ns - 1, 1)], "aggregate: the encoder's mean (layer 0)",
+                      "encoder")
+        shot(driver, "s2s-agg.png")
+        errors = [e for e in driver.get_log("browser") if e.get("level") == "SEVERE"]
+        check("no script errors", not errors, errors)
+        driver.quit()
+        print("%s: %d check(s) failed" % (page, failures) if failures else "%s: all checks passed" % page)
+        sys.exit(1 if failures else 0)
     if seq2seq:
         s0 = ref["sentences"][0]
         ns, nt = len(s0["tokens"]), len(s0["target_tokens"])

@@ -7,7 +7,8 @@ on the first image, the first layer's first head and [CLS]; clicking a patch of 
 makes that patch the query (the frame moves, the state says so); hovering a patch shows the
 weight of the JSON output of the same run for that query and key; a register button and a
 thumbnail switch the query and the head; the image selector switches images; no request
-left the page. Prints one line per check; exits 1 when one fails.
+left the page; for a model with an attention-pooling head (SigLIP), its layer "pool" shows
+the probe's weights of the JSON's "pool". Prints one line per check; exits 1 when one fails.
 """
 import json
 import os
@@ -100,6 +101,24 @@ try:
         check("a thumbnail click switches the head",
               root.get_attribute("data-state").split()[2] == str(heads[1]),
               root.get_attribute("data-state"))
+    if "pool" in img0:  # SigLIP: the pooling head's probe under a layer named "pool"
+        layer = Select(driver.find_element(By.ID, "layer"))
+        names = [o.text for o in layer.options]
+        check("the layer selector offers the pooling head", names[-1] == "pool", names)
+        layer.select_by_visible_text("pool")
+        check("the status names the probe", "the pooling probe" in
+              driver.find_element(By.ID, "status").text, driver.find_element(By.ID, "status").text)
+        head = int(root.get_attribute("data-state").split()[2])
+        bad = []
+        for r, c in [(0, 0), (1, 2), (grid - 1, grid - 1)]:
+            at_patch(r, c, False)
+            text = driver.find_element(By.ID, "hover").text
+            want = img0["pool"][head]["weights"][extra + r * grid + c]
+            shown = float(text.rsplit(" ", 1)[-1]) if ": " in text else None
+            if shown is None or abs(shown - want) > want ** 0.5 / 255 + 0.0006:
+                bad.append((r, c, text, want))
+        check("hover on the pooling head shows the JSON pool weight", not bad, bad)
+        driver.save_screenshot(os.path.join(shots, "vision-pool.png"))
     if len(ref["images"]) > 1:
         Select(driver.find_element(By.ID, "img")).select_by_index(1)
         check("the image selector switches images",

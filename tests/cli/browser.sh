@@ -44,6 +44,17 @@ if [ -f "$TMP/log" ]; then
     fi
     grep -E '^(ok|FAIL)' "$TMP/log" | sed 's/^/  /'
 fi
+# an encoder-decoder with --aggregate mean: each stack's mean views beside its heads
+if [ -f "$TMP/log" ]; then
+    "$MHAVIZ" run --model tests/fixtures/s2s-t5-tok-f16 --pairs --aggregate mean \
+        --format html,json --out "$TMP/s2sa" tests/fixtures/s2s-stats.txt
+    if "$PY" tests/browser/explorer.py --seq2seq-agg "$TMP/s2sa/s2s-stats.html" "$TMP/s2sa/s2s-stats.json" "$SHOTS" >"$TMP/log" 2>&1; then
+        ok
+    else
+        bad "browser (encoder-decoder, --aggregate mean): $(grep -E '^FAIL|Error|Exception' "$TMP/log" | head -5)"
+    fi
+    grep -E '^(ok|FAIL)' "$TMP/log" | sed 's/^/  /'
+fi
 
 # a vision model's page: click a patch to make it the query (tests/browser/vision.py)
 if [ -f "$TMP/log" ]; then
@@ -56,6 +67,14 @@ if [ -f "$TMP/log" ]; then
         ok
     else
         bad "browser (vision): $(grep -E '^FAIL|Error|Exception' "$TMP/log" | head -5)"
+    fi
+    grep -E '^(ok|FAIL)' "$TMP/log" | sed 's/^/  /'
+    # SigLIP: no [CLS]; its attention-pooling head as the layer "pool"
+    "$MHAVIZ" run --model tests/fixtures/fam-siglip-vision-bf16 --format html,json --out "$TMP/sig" "$TMP/vin/two.txt"
+    if "$PY" tests/browser/vision.py "$TMP/sig/two.html" "$TMP/sig/two.json" "$SHOTS" >"$TMP/log" 2>&1; then
+        ok
+    else
+        bad "browser (vision, SigLIP): $(grep -E '^FAIL|Error|Exception' "$TMP/log" | head -5)"
     fi
     grep -E '^(ok|FAIL)' "$TMP/log" | sed 's/^/  /'
 fi

@@ -214,6 +214,36 @@ perl -MJSON::PP -e '
         exit 3 if abs($bars[$j] / 180 - $m) > 1e-3; }' "$TMP/out/s2s-stats.json" "$TMP/out/s2s-stats/X01-H02.svg"
 check "--row: cross bars are the word's mean row over the source ($?)" "[ $? = 0 ]"
 
+# --aggregate mean: per stack and layer the mean of the heads, in place of the heads (JSON
+# "aggregate": "mean", figures E01-mean, D01-mean, X01-mean and the alignment)
+rm -rf "$TMP/out" "$TMP/all"
+"$MHAVIZ" run --model $M --pairs --aggregate mean --format json,png --out "$TMP/out" \
+    "$TMP/mp.txt" 2>"$TMP/stderr"
+check "--aggregate mean: exit 0, figures" "[ $? = 0 ] && [ ! -s $TMP/stderr ] && [ \"\$(ls $TMP/out/mp | tr '\n' ' ')\" = 'D00-mean.png D01-mean.png E00-mean.png E01-mean.png X00-mean.png X01-mean.png align.png ' ]"
+"$MHAVIZ" run --model $M --pairs --format json --out "$TMP/all" "$TMP/mp.txt"
+perl -MJSON::PP -e '
+    local $/; open my $a, "<", $ARGV[0] or die; open my $b, "<", $ARGV[1] or die;
+    my $x = decode_json(<$a>); my $y = decode_json(<$b>);
+    for my $s (0 .. $#{$y->{sentences}}) {
+        my %sum; my %cnt;
+        for my $h (@{$y->{sentences}[$s]{attentions}}) {
+            my $key = "$h->{stack}:$h->{layer}"; $cnt{$key}++;
+            for my $i (0 .. $#{$h->{weights}}) { for my $j (0 .. $#{$h->{weights}[$i]}) {
+                $sum{$key}[$i][$j] += $h->{weights}[$i][$j]; } }
+        }
+        my @agg = @{$x->{sentences}[$s]{attentions}};
+        exit 2 unless @agg == keys %cnt;
+        for my $g (@agg) {
+            exit 3 unless $g->{aggregate} eq "mean" && !exists $g->{head};
+            my $key = "$g->{stack}:$g->{layer}";
+            for my $i (0 .. $#{$g->{weights}}) { for my $j (0 .. $#{$g->{weights}[$i]}) {
+                exit 4 if abs($g->{weights}[$i][$j] - $sum{$key}[$i][$j] / $cnt{$key}) > 1e-6; } }
+        }
+    }' "$TMP/out/mp.json" "$TMP/all/mp.json"
+check "--aggregate mean: the mean of the heads of each stack and layer ($?)" "[ $? = 0 ]"
+expect_fail "--aggregate rollout refused by name" 2 "--aggregate rollout and flow and --weighting are not available" -- \
+    "$MHAVIZ" run --model $M --pairs --aggregate rollout --out "$TMP/out" "$TMP/mp.txt"
+
 # --truncate and --pretokenized on encoder-decoders
 printf 'The cat sat on the mat.\tDie Katze sass auf der Matte.\n' >"$TMP/tr.txt"
 rm -rf "$TMP/out"

@@ -103,6 +103,8 @@ check "info on a vision model" "[ $? = 0 ] && [ ! -s $TMP/stderr ] && grep -qx '
     grep -qx 'extra_tokens: 4 (\[CLS\], 3 registers)' $TMP/info && grep -qx 'pooling_head: no' $TMP/info &&
     grep -qx 'tokenizer: none (an image model)' $TMP/info"
 check "info: SigLIP's pooling head" "\"$MHAVIZ\" info --model $SIG | grep -qx 'pooling_head: yes'"
+"$MHAVIZ" stats --model "$DEIT" --format png --out "$TMP/st.png" "$TMP/in/three.txt"
+check "stats png of images: titled in images" "grep -aq 'fam-deit-f16, 3 images (rows: layers' $TMP/st.png"
 expect_fail "stats: --rows on a vision model" 2 "are for text models, not deit" -- \
     "$MHAVIZ" stats --model "$DEIT" --rows last "$TMP/in/three.txt"
 printf 'a.png\nmissing.png\n' >"$TMP/in/list2.txt"
