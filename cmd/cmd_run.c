@@ -671,18 +671,24 @@ static mhv_status ahead_take(run_ahead *a, mhv_forward_ctx *fc, const mhv_model 
     if (i < a->first || i >= a->end) {
         ahead_clear(a);
         int end = i, tokens = 0;
+        mhv_status rst = MHV_OK;
+        mhv_error rerr = {0};
         while (end < in->n && end - i < a->budget &&
                (end == i || tokens + encs[end].n <= a->budget)) {
             int *rows = NULL, nrows = 0;
-            mhv_error ignored;
             if (o->rows && !agg_every_row(o) &&
-                mhv_rows_resolve(o->rows, in->s[end].text, in->s[end].len, &encs[end], &rows,
-                                 &nrows, &ignored))
+                (rst = mhv_rows_resolve(o->rows, in->s[end].text, in->s[end].len, &encs[end],
+                                        &rows, &nrows, &rerr)))
                 break; /* told in its turn */
             a->rows[end - i] = rows;
             a->items[end - i] = (mhv_forward_item){encs[end].ids, cli_type_ids(m, &encs[end]),
                                                    encs[end].n, rows, nrows};
             tokens += encs[end++].n;
+        }
+        if (end == i) { /* sentence i's own rows (which its turn resolved already) */
+            memset(attn, 0, sizeof *attn);
+            *err = rerr;
+            return rst;
         }
         a->first = i, a->end = end;
         a->st = mhv_forward_run_pack(fc, m, a->items, end - i, sel, a->outs, &a->done, &a->err);
