@@ -2,7 +2,7 @@
 # Packed forward passes (several sentences in one pass, MHAVIZ_PACK_TOKENS): `run --format
 # json` and `stats` give the same bytes packed as one sentence at a time
 # (MHAVIZ_PACK_TOKENS=0), on 1 and 2 threads, for families that pack and models that do not,
-# with kept rows, value-norm weighting, aggregates, sentence pairs, sentence lengths that
+# (and `rank`) with kept rows, value-norm weighting, aggregates, sentence pairs, lengths that
 # cross the packs' budget, and a bad sentence inside a pack reported as before.
 . "$(dirname "$0")/lib.sh"
 check() { if eval "$2"; then ok; else bad "$1"; fi; }
@@ -61,11 +61,11 @@ same "phi3 longrope (not packed)" -- run --model tests/fixtures/fam-phi3-lm-f32-
 MHAVIZ_KERNEL=scalar same "bert, scalar kernels" -- run --model $F --ids --format json "$TMP/ids400.txt"
 
 # stats over text, and over encoder sentence pairs
-perl -CS -e 'my $x = 3; my @c = split //, "苹果从树上掉下来小明把它捡起了我喜欢北京看长城吧你好";
+perl -CS -Mutf8 -e 'my $x = 3; my @c = split //, "苹果从树上掉下来小明把它捡起了我喜欢北京看长城吧你好";
     for my $s (0 .. 40) { my $n = 1 + ($s * 11) % 60;
         print join("", map { $x = ($x * 1103515245 + 12345) % 2**31; $c[$x % @c] } 1 .. $n), "\n" }' \
     >"$TMP/c.txt"
-perl -CS -ne 'chomp; push @l, substr($_, 0, 25); END { print "$l[$_]\t$l[-1 - $_]\n" for 0 .. $#l }' \
+perl -CSD -ne 'chomp; push @l, substr($_, 0, 25); END { print "$l[$_]\t$l[-1 - $_]\n" for 0 .. $#l }' \
     "$TMP/c.txt" >"$TMP/pairs.txt"
 stats_same() { # NAME -- ARGS...
     local name=$1
@@ -85,6 +85,23 @@ stats_same "stats" -- --truncate "$TMP/c.txt"
 stats_same "stats --rows" -- --truncate --rows last "$TMP/c.txt"
 stats_same "stats norm" -- --truncate --weighting norm "$TMP/c.txt"
 stats_same "stats pairs" -- --pairs "$TMP/pairs.txt"
+
+# rank over a corpus: the same table and JSON packed or not
+perl -CS -Mutf8 -e 'my $x = 5; my @c = split //, "从树上掉下来小明把捡起了我喜欢北京看长城吧你好";
+    my $w = sub { join "", map { $x = ($x * 1103515245 + 12345) % 2**31; $c[$x % @c] } 1 .. $_[0] };
+    for my $s (0 .. 30) { print $w->(1 + $s * 7 % 25), "它", $w->(1 + $s % 9), "苹果",
+        $w->($s * 5 % 23), "\n" }' >"$TMP/rank.txt"
+for fmt in table json; do
+    MHAVIZ_PACK_TOKENS=0 "$MHAVIZ" rank --model $F --from 它 --to 苹果 --top 0 --format $fmt \
+        "$TMP/rank.txt" >"$TMP/r0.txt" 2>"$TMP/r0.err" || bad "rank $fmt one at a time failed: $(cat "$TMP/r0.err")"
+    ok_rank=1
+    for pack in 48 ""; do
+        MHAVIZ_PACK_TOKENS=$pack "$MHAVIZ" rank --model $F --from 它 --to 苹果 --top 0 --format $fmt \
+            "$TMP/rank.txt" >"$TMP/r1.txt" 2>"$TMP/r1.err" &&
+            cmp -s "$TMP/r0.txt" "$TMP/r1.txt" && cmp -s "$TMP/r0.err" "$TMP/r1.err" || ok_rank=0
+    done
+    check "rank $fmt packed = one at a time" "[ $ok_rank = 1 ] && [ \$(wc -l <$TMP/r0.txt) -gt 12 ]"
+done
 
 # a bad id in line 9: the same error, and nothing written, packed or not (mhv_forward_run_pack's
 # own failures inside a pack: tests/test_pack.c)

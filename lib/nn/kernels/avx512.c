@@ -749,9 +749,8 @@ static int key_block(int d)
  * across blocks in key order, so the blocks change no byte). */
 static void pv_block(const mhv_attn_args *a, const float *sb, int i0, int rows, int kb)
 {
-    int n = a->n, d = a->d;
-    for (int k0 = 0; k0 < n; k0 += kb) {
-        int any = 0;
+    int n = a->n, d = a->d, nk = a->causal ? i0 + rows : n; /* keys any row sees */
+    for (int k0 = 0; k0 < nk; k0 += kb) {
         for (int r0 = 0; r0 < rows; r0 += PR) {
             int r = rows - r0 < PR ? rows - r0 : PR;
             /* keys before j0 or from nkr on have probability 0 in all these rows */
@@ -759,7 +758,6 @@ static void pv_block(const mhv_attn_args *a, const float *sb, int i0, int rows, 
             int lo = k0 > j0 ? k0 : j0, hi = k0 + kb < nkr ? k0 + kb : nkr;
             if (lo >= hi)
                 continue;
-            any = 1;
             for (int c0 = 0; c0 < d; c0 += 64) {
                 int nc = d - c0 < 64 ? d - c0 : 64, nv = (nc + 15) / 16;
                 pvs[r][nv](sb + (size_t)r0 * (size_t)n + (size_t)lo, (size_t)n,
@@ -769,8 +767,6 @@ static void pv_block(const mhv_attn_args *a, const float *sb, int i0, int rows, 
                            lo > j0);
             }
         }
-        if (!any && k0 > i0 + rows && a->causal)
-            break;
     }
 }
 
