@@ -15,6 +15,8 @@ CC ?= cc
 
 DEB_PKGS := pkg-config libcjson-dev libpng-dev libstb-dev libcmocka-dev libonig-dev fonts-wqy-microhei \
             libfontconfig-dev fonts-dejavu-core
+# JPEG images for the vision models (libjpeg-turbo)
+DEB_PKGS += libjpeg62-turbo-dev
 # clang + its fuzzer runtime: `make fuzz`, and the fuzz smoke run at the end of `make test`
 DEB_PKGS += clang libclang-rt-dev
 # xxd turns the HTML explorer's JavaScript and CSS into C (lib/fig/html_app.*)
@@ -39,7 +41,7 @@ else
   $(error BUILD must be release, debug or asan)
 endif
 
-PKGS := libcjson libpng stb oniguruma
+PKGS := libcjson libpng stb oniguruma libjpeg
 # fontconfig finds the label fonts when present; without it well-known paths are searched
 ifeq ($(shell pkg-config --exists fontconfig 2>/dev/null && echo y),y)
   PKGS += fontconfig
@@ -139,8 +141,8 @@ deps:
 	$(call install_missing,$(DEB_PKGS))
 
 # `make bench` only: Debian's PyTorch (the second reference row) with the OpenMP build of
-# OpenBLAS, and numpy for the checkpoint generator.
-BENCH_DEB_PKGS := python3-torch libopenblas0-openmp python3-numpy
+# OpenBLAS, numpy for the checkpoint generator, oneDNN (the GEMM table's reference column).
+BENCH_DEB_PKGS := python3-torch libopenblas0-openmp python3-numpy libdnnl-dev
 bench-deps:
 	$(call install_missing,$(BENCH_DEB_PKGS))
 
@@ -269,6 +271,13 @@ bench: deps bench-deps browser-deps
 	./$(B)/bench/bench_render
 	BENCH_HTML=$(B)/bench/bench_html bash bench/bench_html.sh
 	MHAVIZ=$(B)/mhaviz MHAVIZ_BENCH_LONG_LENGTHS=1024 bash bench/bench_long.sh
+	@$(MAKE) --no-print-directory bench-corpus
+
+# Corpus throughput (issue 17): stats and run --format json over 1,000 short sentences
+# against PyTorch batched (bench/bench_corpus.sh; part of `make bench`).
+.PHONY: bench-corpus
+bench-corpus: $(B)/mhaviz
+	MHAVIZ=$(B)/mhaviz bash bench/bench_corpus.sh
 
 # Long inputs: a Qwen2-0.5B-shaped BF16 checkpoint (0.99 GB, generated once into
 # build/bench/qwen2-0.5b-bf16) at 1k, 4k and 8k tokens, --rows last and one layer's every

@@ -5,6 +5,7 @@
  *
  * Timings are the best of several runs: the machines here are shared, and the minimum is the
  * figure least disturbed by other processes. */
+#include <dlfcn.h>
 #include <immintrin.h>
 #include <math.h>
 #include <stdint.h>
@@ -16,6 +17,7 @@
 #include "base/dtype.h"
 #include "model/forward.h"
 #include "base/heads.h"
+#include "nn/kernels/cpucache.h"
 #include "nn/kernels/kernels.h"
 #include "model/model.h"
 #include "base/pool.h"
@@ -24,6 +26,16 @@ static double now(void)
 {
     struct timespec t;
     clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
+}
+
+/* CPU time of the calling thread: the one-thread kernel timings (peak, GEMM, attention) use
+ * it, so time the scheduler gives to other processes on a shared machine is not counted
+ * (their effect on the shared caches and memory still is). */
+static double cpu_now(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
     return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
 }
 
@@ -42,7 +54,7 @@ __attribute__((target("avx2,fma"))) static double peak_avx2(long iters)
     __m256 a0 = _mm256_set1_ps(0.1f), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0;
     __m256 a7 = a0, a8 = a0, a9 = a0, a10 = a0, a11 = a0;
     const __m256 m = _mm256_set1_ps(0.999f), c = _mm256_set1_ps(0.001f);
-    double t = now();
+    double t = cpu_now();
     for (long i = 0; i < iters; i++) {
 #define F(x) x = _mm256_fmadd_ps(x, m, c);
         F(a0) F(a1) F(a2) F(a3) F(a4) F(a5) F(a6) F(a7) F(a8) F(a9) F(a10) F(a11)
@@ -50,7 +62,7 @@ __attribute__((target("avx2,fma"))) static double peak_avx2(long iters)
                          "+x"(a6), "+x"(a7), "+x"(a8), "+x"(a9), "+x"(a10), "+x"(a11));
 #undef F
     }
-    t = now() - t;
+    t = cpu_now() - t;
     volatile float sink = a0[0] + a1[0] + a2[0] + a3[0] + a4[0] + a5[0] + a6[0] + a7[0] + a8[0] +
                           a9[0] + a10[0] + a11[0];
     (void)sink;
@@ -62,7 +74,7 @@ __attribute__((target("avx512f"))) static double peak_avx512(long iters)
     __m512 a0 = _mm512_set1_ps(0.1f), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0;
     __m512 a7 = a0, a8 = a0, a9 = a0, a10 = a0, a11 = a0;
     const __m512 m = _mm512_set1_ps(0.999f), c = _mm512_set1_ps(0.001f);
-    double t = now();
+    double t = cpu_now();
     for (long i = 0; i < iters; i++) {
 #define F(x) x = _mm512_fmadd_ps(x, m, c);
         F(a0) F(a1) F(a2) F(a3) F(a4) F(a5) F(a6) F(a7) F(a8) F(a9) F(a10) F(a11)
@@ -70,7 +82,7 @@ __attribute__((target("avx512f"))) static double peak_avx512(long iters)
                          "+v"(a6), "+v"(a7), "+v"(a8), "+v"(a9), "+v"(a10), "+v"(a11));
 #undef F
     }
-    t = now() - t;
+    t = cpu_now() - t;
     volatile float sink = _mm512_reduce_add_ps(_mm512_add_ps(a0, a11)) + a1[0] + a2[0] + a3[0] +
                           a4[0] + a5[0] + a6[0] + a7[0] + a8[0] + a9[0] + a10[0];
     (void)sink;
@@ -112,7 +124,13 @@ static void print_machine(void)
     if (f)
         fclose(f);
     printf("machine: %s, %d online CPUs, flags: %s\n", model, mhv_pool_online_cpus(), flags);
-    printf("mhaviz kernels: %s\n\n", mhv_kernels_select(getenv("MHAVIZ_KERNEL"))->name);
+    const mhv_cpu_caches *c = mhv_cpu_caches_get();
+    printf("cpu: %s family %d model %d; caches (%s): L1d %zu KiB, L2 %zu KiB, L3 %zu KiB\n",
+           c->vendor, c->family, c->model, c->source, c->l1d >> 10, c->l2 >> 10, c->l3 >> 10);
+    const mhv_kernels *K = mhv_kernels_select(getenv("MHAVIZ_KERNEL"));
+    char how[256];
+    K->describe(how, sizeof how);
+    printf("mhaviz kernels: %s: %s\n\n", K->name, how);
 }
 
 /* ---- 2. GEMM ---- */
@@ -141,7 +159,7 @@ static double time_linear(const mhv_kernels *K, int M, int Kd, int N, mhv_dtype 
     float *xp = K->xpack && !transposed ? malloc(K->xpack_floats(M, Kd) * sizeof *xp) : NULL;
     double best = 1e30;
     for (int r = 0; r < reps + 1; r++) {
-        double t = now();
+        double t = cpu_now();
         if (transposed) {
             K->linear_t_cols(y, x, w, dt, (size_t)N, b, M, Kd, N, 0, N);
         } else if (xp) {
@@ -150,12 +168,152 @@ static double time_linear(const mhv_kernels *K, int M, int Kd, int N, mhv_dtype 
         } else {
             K->linear(y, x, w, dt, b, M, Kd, N);
         }
-        t = now() - t;
+        t = cpu_now() - t;
         if (r > 0 && t < best)
             best = t;
     }
     free(x), free(y), free(w), free(b), free(xp);
     return 2.0 * M * Kd * (double)N / best / 1e9;
+}
+
+/* oneDNN's sgemm, loaded at run time (Debian's libdnnl-dev; `make bench` installs it) so the
+ * bench builds without it: y = x W^T on one thread (OMP_NUM_THREADS=1 is set before
+ * loading). NULL when the library is absent. oneDNN 2.x's C API has no BF16 GEMM function,
+ * so it is timed on the F32 rows only. */
+typedef int (*sgemm_fn)(char transa, char transb, int64_t M, int64_t N, int64_t K, float alpha,
+                        const float *A, int64_t lda, const float *B, int64_t ldb, float beta,
+                        float *C, int64_t ldc);
+
+static sgemm_fn load_onednn(void)
+{
+    setenv("OMP_NUM_THREADS", "1", 1);
+    void *h = dlopen("libdnnl.so.2", RTLD_NOW | RTLD_LOCAL);
+    if (!h)
+        h = dlopen("libdnnl.so", RTLD_NOW | RTLD_LOCAL);
+    if (!h)
+        return NULL;
+    sgemm_fn f;
+    *(void **)&f = dlsym(h, "dnnl_sgemm");
+    return f;
+}
+
+static double time_onednn(sgemm_fn f, int M, int Kd, int N, int reps)
+{
+    float *x = malloc((size_t)M * (size_t)Kd * sizeof *x);
+    float *w = malloc((size_t)N * (size_t)Kd * sizeof *w);
+    float *y = malloc((size_t)M * (size_t)N * sizeof *y);
+    for (size_t i = 0; i < (size_t)M * (size_t)Kd; i++)
+        x[i] = frand();
+    for (size_t i = 0; i < (size_t)N * (size_t)Kd; i++)
+        w[i] = frand() * 0.05f;
+    double best = 1e30;
+    for (int r = 0; r < reps + 1; r++) {
+        double t = cpu_now();
+        /* row-major: y(M, N) = x(M, K) . W(N, K)^T */
+        if (f('N', 'T', M, N, Kd, 1.0f, x, Kd, w, Kd, 0.0f, y, N) != 0)
+            best = 0;
+        t = cpu_now() - t;
+        if (r > 0 && t < best)
+            best = t;
+    }
+    free(x), free(w), free(y);
+    return best > 0 ? 2.0 * M * Kd * (double)N / best / 1e9 : 0;
+}
+
+/* The GEMM shapes: BERT-base's and a 0.5B decoder's (Qwen2-0.5B) linear layers at 16, 32,
+ * 128 and 512 rows, F32 and BF16 weights. */
+static const struct { const char *what; int K, N; } gemm_mats[] = {
+    {"BERT-base QKV/O", 768, 768},  {"BERT-base FFN up", 768, 3072},
+    {"BERT-base FFN dn", 3072, 768}, {"0.5B dec. QO", 896, 896},
+    {"0.5B dec. FFN up", 896, 4864}, {"0.5B dec. FFN dn", 4864, 896},
+};
+static const int gemm_rows[] = {16, 32, 128, 512};
+#define N_MATS ((int)(sizeof gemm_mats / sizeof *gemm_mats))
+#define N_ROWS ((int)(sizeof gemm_rows / sizeof *gemm_rows))
+
+/* PyTorch's time (ms) for every shape of the table, [mat][rows][bf16], from
+ * bench/torch_gemm.py run by $MHAVIZ_BENCH_PYTHON; 0 where not measured. */
+static void run_torch_gemm(double ms[N_MATS][N_ROWS][2], int reps)
+{
+    char shapes[4096] = "", cmd[8192];
+    for (int m = 0; m < N_MATS; m++)
+        for (int r = 0; r < N_ROWS; r++)
+            for (int b = 0; b < 2; b++) {
+                char one[64];
+                snprintf(one, sizeof one, "%s%d,%d,%d,%s", *shapes ? ";" : "", gemm_rows[r],
+                         gemm_mats[m].K, gemm_mats[m].N, b ? "BF16" : "F32");
+                strncat(shapes, one, sizeof shapes - strlen(shapes) - 1);
+            }
+    const char *py = getenv("MHAVIZ_BENCH_PYTHON");
+    snprintf(cmd, sizeof cmd, "'%s' bench/torch_gemm.py --reps %d --shapes '%s' 2>&1",
+             py && *py ? py : "python3", reps, shapes);
+    memset(ms, 0, sizeof(double) * N_MATS * N_ROWS * 2);
+    FILE *f = popen(cmd, "r");
+    if (!f)
+        return;
+    char line[512], dt[8];
+    int M, Kd, N;
+    double t;
+    while (fgets(line, sizeof line, f))
+        if (sscanf(line, "GEMM %d %d %d %7s ms=%lf", &M, &Kd, &N, dt, &t) == 5)
+            for (int m = 0; m < N_MATS; m++)
+                for (int r = 0; r < N_ROWS; r++)
+                    if (gemm_mats[m].K == Kd && gemm_mats[m].N == N && gemm_rows[r] == M)
+                        ms[m][r][strcmp(dt, "BF16") == 0] = t;
+    pclose(f);
+}
+
+static void gemm_section(const mhv_kernels *const *tables, int nt, double peak, int reps)
+{
+    sgemm_fn onednn = load_onednn();
+    static double tms[N_MATS][N_ROWS][2];
+    run_torch_gemm(tms, 2 * reps);
+    printf("2. GEMM y(M,N) = x(M,K) W(N,K)^T, 1 thread, GFLOP/s and %% of the reference peak;\n"
+           "   oneDNN %s (sgemm, F32 only); torch: PyTorch's F.linear (BF16 rows: both operands\n"
+           "   bf16, its own arithmetic); last column: time of the widest mhaviz table / torch's\n",
+           onednn ? "(libdnnl)" : "not found (apt-get install libdnnl-dev)");
+    printf("   %-16s %-22s", "", "");
+    for (int t = 0; t < nt; t++)
+        printf(" %15s", tables[t]->name);
+    printf(" %15s %15s %8s\n", "oneDNN", "torch", "t/torch");
+    for (int m = 0; m < N_MATS; m++)
+        for (int r = 0; r < N_ROWS; r++)
+            for (int b = 0; b < 2; b++) {
+                mhv_dtype dt = b ? MHV_DT_BF16 : MHV_DT_F32;
+                int M = gemm_rows[r], Kd = gemm_mats[m].K, N = gemm_mats[m].N;
+                double flop = 2.0 * M * Kd * (double)N, g = 0;
+                printf("   %-16s %4d x %4d x %4d %-4s", gemm_mats[m].what, M, Kd, N,
+                       mhv_dtype_name(dt));
+                for (int t = 0; t < nt; t++) {
+                    g = time_linear(tables[t], M, Kd, N, dt, 0, 2 * reps);
+                    printf("   %6.1f %5.1f%%", g, 100 * g / peak);
+                }
+                double o = onednn && !b ? time_onednn(onednn, M, Kd, N, 2 * reps) : 0;
+                if (o > 0)
+                    printf("   %6.1f %5.1f%%", o, 100 * o / peak);
+                else
+                    printf(" %15s", "-");
+                double tt = tms[m][r][b];
+                if (tt > 0)
+                    printf("   %6.1f %5.1f%%   %5.2fx\n", flop / tt / 1e6,
+                           100 * flop / tt / 1e6 / peak, flop / g / 1e6 / tt);
+                else
+                    printf(" %15s %8s\n", "-", "-");
+                fflush(stdout);
+            }
+
+    static const struct { const char *what; int M, K, N; } ts[] = {
+        {"GPT-2 c_attn W^T", 128, 768, 2304}, {"GPT-2 c_proj W^T", 128, 3072, 768},
+    };
+    for (size_t i = 0; i < sizeof ts / sizeof *ts; i++) {
+        printf("   %-16s %4d x %4d x %4d F32 ", ts[i].what, ts[i].M, ts[i].K, ts[i].N);
+        for (int t = 0; t < nt; t++) {
+            double g = time_linear(tables[t], ts[i].M, ts[i].K, ts[i].N, MHV_DT_F32, 1, 2 * reps);
+            printf("   %6.1f %5.1f%%", g, 100 * g / peak);
+        }
+        printf("\n");
+        fflush(stdout);
+    }
 }
 
 /* ---- 3. attention: heads x one head each, probabilities written as for selected heads ---- */
@@ -171,7 +329,7 @@ static double time_attention(const mhv_kernels *K, int heads, int n, int d, int 
         q[i] = frand(), k[i] = frand(), v[i] = frand();
     double best = 1e30;
     for (int r = 0; r < reps + 1; r++) {
-        double t = now();
+        double t = cpu_now();
         for (int h = 0; h < heads; h++) {
             size_t off = (size_t)h * (size_t)d;
             mhv_attn_args a = {
@@ -182,7 +340,7 @@ static double time_attention(const mhv_kernels *K, int heads, int n, int d, int 
             };
             K->attention(&a);
         }
-        t = now() - t;
+        t = cpu_now() - t;
         if (r > 0 && t < best)
             best = t;
     }
@@ -359,10 +517,38 @@ static void run_torch(torch_ref *r, int reps, int verbose)
         printf("     (not measured: exit status %d%s%s)\n", rc, *last ? ": " : "", last);
 }
 
+/* MHAVIZ_BENCH_CACHES=L1D,L2 (KiB) times the kernels with the blocks they would choose on a
+ * CPU with those caches (for comparing block sizes on one machine). */
+static void override_caches(void)
+{
+    static mhv_cpu_caches c;
+    const char *e = getenv("MHAVIZ_BENCH_CACHES");
+    unsigned long l1, l2;
+    if (!e || sscanf(e, "%lu,%lu", &l1, &l2) != 2)
+        return;
+    c = *mhv_cpu_caches_get();
+    c.l1d = (size_t)l1 << 10, c.l2 = (size_t)l2 << 10, c.source = "MHAVIZ_BENCH_CACHES";
+    mhv_cpu_caches_override(&c);
+}
+
 int main(int argc, char **argv)
 {
-    int quick = argc > 1 && strcmp(argv[1], "--quick") == 0;
+    /* --quick: fewer repetitions; --only gemm|attention|forward: that section (after the
+     * peak) */
+    int quick = 0;
+    const char *only = NULL;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--quick") == 0)
+            quick = 1;
+        else if (strcmp(argv[i], "--only") == 0 && i + 1 < argc)
+            only = argv[++i];
+        else {
+            fprintf(stderr, "usage: bench [--quick] [--only gemm|attention|forward]\n");
+            return 2;
+        }
+    }
     int reps = quick ? 2 : 5;
+    override_caches();
     print_machine();
     const mhv_kernels *K = mhv_kernels_select(getenv("MHAVIZ_KERNEL"));
     /* the fast tables this CPU has, compared side by side in sections 2 and 3 */
@@ -388,152 +574,114 @@ int main(int argc, char **argv)
         printf(", AVX-512 not on this CPU");
     printf("  -> reference peak %.1f GFLOP/s\n\n", peak);
 
-    printf("2. GEMM y(M,N) = x(M,K) W(N,K)^T, 1 thread, GFLOP/s and %% of the reference peak\n");
-    printf("   %-21s %-23s", "", "");
-    for (int t = 0; t < nt; t++)
-        printf(" %15s", tables[t]->name);
-    printf("\n");
-    /* bf16: also timed with BF16 weights */
-    static const struct { const char *what; int M, K, N, bf16; } gs[] = {
-        {"BERT-base QKV/O  ", 128, 768, 768, 1},   {"BERT-base FFN up ", 128, 768, 3072, 1},
-        {"BERT-base FFN dn ", 128, 3072, 768, 1},  {"0.5B dec. QO     ", 128, 896, 896, 0},
-        {"0.5B dec. FFN up ", 128, 896, 4864, 0},  {"0.5B dec. FFN dn ", 128, 4864, 896, 0},
-        {"BERT-base QKV s16", 16, 768, 768, 1},    {"BERT-base QKV s32", 32, 768, 768, 1},
-        {"BERT-base FFN up s32", 32, 768, 3072, 1}, {"BERT-base FFN dn s32", 32, 3072, 768, 1},
-        {"BERT-base QKV/O s512", 512, 768, 768, 0}, {"BERT-base FFN up s512", 512, 768, 3072, 1},
-        {"BERT-base FFN dn s512", 512, 3072, 768, 0},
-    };
-    for (size_t i = 0; i < sizeof gs / sizeof *gs; i++)
-        for (int b = 0; b < 2; b++) {
-            mhv_dtype dt = b ? MHV_DT_BF16 : MHV_DT_F32;
-            if (b && !gs[i].bf16)
-                continue;
-            printf("   %-21s %4d x %4d x %4d %-4s", gs[i].what, gs[i].M, gs[i].K, gs[i].N,
-                   mhv_dtype_name(dt));
+    if (!only || strcmp(only, "gemm") == 0)
+        gemm_section(tables, nt, peak, reps);
+    if (!only || strcmp(only, "attention") == 0) {
+        printf("\n3. attention, 12 heads x dim 64, probabilities written, 1 thread, GFLOP/s and %% "
+               "of peak\n  %10s", "");
+        for (int t = 0; t < nt; t++)
+            printf(" %15s", tables[t]->name);
+        printf("\n");
+        static const int as[] = {16, 128, 512, 2048};
+        for (int i = 0; i < 4; i++) {
+            printf("   seq %4d ", as[i]);
             for (int t = 0; t < nt; t++) {
-                double g = time_linear(tables[t], gs[i].M, gs[i].K, gs[i].N, dt, 0, 2 * reps);
+                double g = time_attention(tables[t], 12, as[i], 64, as[i] >= 2048 ? 2 : 2 * reps);
                 printf("   %6.1f %5.1f%%", g, 100 * g / peak);
             }
             printf("\n");
             fflush(stdout);
         }
 
-    static const struct { const char *what; int M, K, N; } ts[] = {
-        {"GPT-2 c_attn (W^T)  ", 128, 768, 2304}, {"GPT-2 c_proj mlp (W^T)", 128, 3072, 768},
-    };
-    for (size_t i = 0; i < sizeof ts / sizeof *ts; i++) {
-        printf("   %-21s %4d x %4d x %4d F32 ", ts[i].what, ts[i].M, ts[i].K, ts[i].N);
-        for (int t = 0; t < nt; t++) {
-            double g = time_linear(tables[t], ts[i].M, ts[i].K, ts[i].N, MHV_DT_F32, 1,
-                                   2 * reps);
-            printf("   %6.1f %5.1f%%", g, 100 * g / peak);
-        }
-        printf("\n");
-        fflush(stdout);
     }
-
-    printf("\n3. attention, 12 heads x dim 64, probabilities written, 1 thread, GFLOP/s and %% "
-           "of peak\n  %10s", "");
-    for (int t = 0; t < nt; t++)
-        printf(" %15s", tables[t]->name);
-    printf("\n");
-    static const int as[] = {16, 128, 512, 2048};
-    for (int i = 0; i < 4; i++) {
-        printf("   seq %4d ", as[i]);
-        for (int t = 0; t < nt; t++) {
-            double g = time_attention(tables[t], 12, as[i], 64, as[i] >= 2048 ? 2 : 2 * reps);
-            printf("   %6.1f %5.1f%%", g, 100 * g / peak);
-        }
-        printf("\n");
-        fflush(stdout);
-    }
-
-    printf("\n4. BERT-base-shaped forward (12 layers, 768, 12 heads, vocab 21128), every head "
-           "captured, %s kernels, ms\n", K->name);
-    printf("5. PyTorch, same model shape, fp32, eager attention with the probabilities "
-           "returned:\n");
-    const char *py = getenv("MHAVIZ_BENCH_PYTHON");
-    const char *dpy = getenv("MHAVIZ_BENCH_DEBIAN_PYTHON");
-    /* Debian's OpenBLAS, OpenMP build, whichever libblas.so.3 the alternatives point at */
-    const char *oblas = "LD_LIBRARY_PATH=/usr/lib/x86_64-linux-gnu/openblas-openmp";
-    char oblas512[256];
-    snprintf(oblas512, sizeof oblas512, "%s OPENBLAS_CORETYPE=SkylakeX", oblas);
-    /* A and B are what users run; C is B with OpenBLAS told to use its AVX-512 kernels,
-     * which its CPU detection does not pick on every AVX-512 CPU (Zen 5: Haswell) */
-    torch_ref refs[3] = {
-        {"A: PyPI torch + transformers BertModel", py && *py ? py : "python3", "transformers",
-         "", 1, {{0}}, 0},
-        {"B: Debian python3-torch + OpenBLAS", dpy && *dpy ? dpy : "/usr/bin/python3", "plain",
-         oblas, 1, {{0}}, 0},
-        {"C: as B with OPENBLAS_CORETYPE=SkylakeX (not a default)",
-         dpy && *dpy ? dpy : "/usr/bin/python3", "plain", oblas512, 0, {{0}}, 0},
-    };
-    int nrefs = p5 > 0 ? 3 : 2;
-    /* Rounds of mhaviz then PyTorch, keeping each cell's best: on a shared machine the load
-     * drifts, and alternating keeps either side from getting only the quiet minutes. */
-    int rounds = quick ? 1 : 2;
-    double ms[2][N_SEQ][2] = {{{0}}}; /* [dtype][seq][threads-1] */
-    for (int round = 0; round < rounds; round++) {
-        for (int t = 0; t < 2; t++) {
-            mhv_dtype dt = t ? MHV_DT_BF16 : MHV_DT_F32;
-            mem_model *mm = bert_base(dt);
-            for (int s = 0; s < N_SEQ; s++)
-                for (int th = 1; th <= 2; th++) {
-                    /* 2 threads vary most from run to run on a shared host */
-                    double v = time_forward(&mm->m, fwd_seqs[s], th, "all",
-                                            fwd_seqs[s] >= 512 && th == 1 ? (reps + 1) / 2
-                                                                          : reps);
-                    double *cell = &ms[t][s][th - 1];
-                    if (*cell == 0 || v < *cell)
-                        *cell = v;
-                }
-            mem_model_free(mm);
-        }
-        for (int r = 0; r < nrefs; r++) {
-            if (round == 0)
-                printf("   %s (%s)\n", refs[r].label, refs[r].python);
-            if (round == 0 || refs[r].measured)
-                run_torch(&refs[r], reps, round == 0);
-        }
-        fflush(stdout);
-    }
-    /* the whole-run target's shape: one head of layer 0 */
-    mem_model *mm = bert_base(MHV_DT_F32);
-    double one_head = time_forward(&mm->m, 32, 2, "0:0", reps);
-    mem_model_free(mm);
-
-    printf("\n   seq thr | mhaviz F32   BF16 |");
-    for (int r = 0; r < nrefs; r++)
-        if (refs[r].measured)
-            printf(" %c ms   F32/%c |", refs[r].label[0], refs[r].label[0]);
-    printf(" F32 / faster of A, B\n");
-    for (int s = 0; s < N_SEQ; s++)
-        for (int th = 1; th <= 2; th++) {
-            printf("   %3d  %d  | %8.1f %7.1f |", fwd_seqs[s], th, ms[0][s][th - 1],
-                   ms[1][s][th - 1]);
-            double fastest = 0;
-            for (int r = 0; r < nrefs; r++) {
-                if (!refs[r].measured)
-                    continue;
-                double t = refs[r].ms[s][th - 1];
-                if (t > 0)
-                    printf(" %7.1f %6.2fx |", t, ms[0][s][th - 1] / t);
-                else
-                    printf(" %7s %7s |", "-", "-");
-                if (refs[r].target && t > 0 && (fastest == 0 || t < fastest))
-                    fastest = t;
+    if (!only || strcmp(only, "forward") == 0) {
+        printf("\n4. BERT-base-shaped forward (12 layers, 768, 12 heads, vocab 21128), every head "
+               "captured, %s kernels, ms\n", K->name);
+        printf("5. PyTorch, same model shape, fp32, eager attention with the probabilities "
+               "returned:\n");
+        const char *py = getenv("MHAVIZ_BENCH_PYTHON");
+        const char *dpy = getenv("MHAVIZ_BENCH_DEBIAN_PYTHON");
+        /* Debian's OpenBLAS, OpenMP build, whichever libblas.so.3 the alternatives point at */
+        const char *oblas = "LD_LIBRARY_PATH=/usr/lib/x86_64-linux-gnu/openblas-openmp";
+        char oblas512[256];
+        snprintf(oblas512, sizeof oblas512, "%s OPENBLAS_CORETYPE=SkylakeX", oblas);
+        /* A and B are what users run; C is B with OpenBLAS told to use its AVX-512 kernels,
+         * which its CPU detection does not pick on every AVX-512 CPU (Zen 5: Haswell) */
+        torch_ref refs[3] = {
+            {"A: PyPI torch + transformers BertModel", py && *py ? py : "python3", "transformers",
+             "", 1, {{0}}, 0},
+            {"B: Debian python3-torch + OpenBLAS", dpy && *dpy ? dpy : "/usr/bin/python3", "plain",
+             oblas, 1, {{0}}, 0},
+            {"C: as B with OPENBLAS_CORETYPE=SkylakeX (not a default)",
+             dpy && *dpy ? dpy : "/usr/bin/python3", "plain", oblas512, 0, {{0}}, 0},
+        };
+        int nrefs = p5 > 0 ? 3 : 2;
+        /* Rounds of mhaviz then PyTorch, keeping each cell's best: on a shared machine the load
+         * drifts, and alternating keeps either side from getting only the quiet minutes. */
+        int rounds = quick ? 1 : 2;
+        double ms[2][N_SEQ][2] = {{{0}}}; /* [dtype][seq][threads-1] */
+        for (int round = 0; round < rounds; round++) {
+            for (int t = 0; t < 2; t++) {
+                mhv_dtype dt = t ? MHV_DT_BF16 : MHV_DT_F32;
+                mem_model *mm = bert_base(dt);
+                for (int s = 0; s < N_SEQ; s++)
+                    for (int th = 1; th <= 2; th++) {
+                        /* 2 threads vary most from run to run on a shared host */
+                        double v = time_forward(&mm->m, fwd_seqs[s], th, "all",
+                                                fwd_seqs[s] >= 512 && th == 1 ? (reps + 1) / 2
+                                                                              : reps);
+                        double *cell = &ms[t][s][th - 1];
+                        if (*cell == 0 || v < *cell)
+                            *cell = v;
+                    }
+                mem_model_free(mm);
             }
-            if (fastest > 0)
-                printf("   %.2fx (target %s)\n", ms[0][s][th - 1] / fastest,
-                       fwd_seqs[s] <= 32 ? "<= 0.5x" : "<= 0.8x");
-            else
-                printf("   -\n");
+            for (int r = 0; r < nrefs; r++) {
+                if (round == 0)
+                    printf("   %s (%s)\n", refs[r].label, refs[r].python);
+                if (round == 0 || refs[r].measured)
+                    run_torch(&refs[r], reps, round == 0);
+            }
+            fflush(stdout);
         }
-    printf("   2-thread speed-up (F32): ");
-    for (int s = 0; s < N_SEQ; s++)
-        printf("seq %d %.2fx  ", fwd_seqs[s], ms[0][s][0] / ms[0][s][1]);
-    printf("\n   --heads 0:0 at seq 32, 2 threads (layer 0, one head: the rest is skipped): "
-           "%.2f ms\n",
-           one_head);
+        /* the whole-run target's shape: one head of layer 0 */
+        mem_model *mm = bert_base(MHV_DT_F32);
+        double one_head = time_forward(&mm->m, 32, 2, "0:0", reps);
+        mem_model_free(mm);
+
+        printf("\n   seq thr | mhaviz F32   BF16 |");
+        for (int r = 0; r < nrefs; r++)
+            if (refs[r].measured)
+                printf(" %c ms   F32/%c |", refs[r].label[0], refs[r].label[0]);
+        printf(" F32 / faster of A, B\n");
+        for (int s = 0; s < N_SEQ; s++)
+            for (int th = 1; th <= 2; th++) {
+                printf("   %3d  %d  | %8.1f %7.1f |", fwd_seqs[s], th, ms[0][s][th - 1],
+                       ms[1][s][th - 1]);
+                double fastest = 0;
+                for (int r = 0; r < nrefs; r++) {
+                    if (!refs[r].measured)
+                        continue;
+                    double t = refs[r].ms[s][th - 1];
+                    if (t > 0)
+                        printf(" %7.1f %6.2fx |", t, ms[0][s][th - 1] / t);
+                    else
+                        printf(" %7s %7s |", "-", "-");
+                    if (refs[r].target && t > 0 && (fastest == 0 || t < fastest))
+                        fastest = t;
+                }
+                if (fastest > 0)
+                    printf("   %.2fx (target %s)\n", ms[0][s][th - 1] / fastest,
+                           fwd_seqs[s] <= 32 ? "<= 0.5x" : "<= 0.8x");
+                else
+                    printf("   -\n");
+            }
+        printf("   2-thread speed-up (F32): ");
+        for (int s = 0; s < N_SEQ; s++)
+            printf("seq %d %.2fx  ", fwd_seqs[s], ms[0][s][0] / ms[0][s][1]);
+        printf("\n   --heads 0:0 at seq 32, 2 threads (layer 0, one head: the rest is skipped): "
+               "%.2f ms\n",
+               one_head);
+    }
     return 0;
 }

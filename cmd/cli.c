@@ -222,6 +222,12 @@ static void truncate_encoding(const mhv_tok *tok, mhv_encoding *e, int max, int 
     e->n = max;
 }
 
+void cli_truncate(const mhv_tok *tok, mhv_encoding *e, int max, int text_mode)
+{
+    if (e->n > max && max > 0)
+        truncate_encoding(tok, e, max, text_mode);
+}
+
 mhv_status cli_encode_all(const mhv_tok *tok, const mhv_input *in, cli_input_mode mode,
                           int max_tokens, int truncate, mhv_encoding *encs, mhv_error *err)
 {
@@ -338,6 +344,12 @@ mhv_forward_params cli_forward_params(int threads)
     mhv_forward_params p = mhv_forward_default_params();
     p.threads = threads;
     p.kernel = getenv("MHAVIZ_KERNEL");
+    /* tokens a packed pass holds; 0 turns packing off; other values keep the default */
+    const char *pack = getenv("MHAVIZ_PACK_TOKENS");
+    char *end;
+    long v = pack && *pack ? strtol(pack, &end, 10) : -1;
+    if (v >= 0 && v <= 65536 && !*end)
+        p.pack_tokens = v ? (int)v : -1;
     return p;
 }
 

@@ -47,6 +47,9 @@ typedef enum { INPUT_TEXT = 0, INPUT_PRETOKENIZED, INPUT_IDS, INPUT_PAIRS } cli_
 mhv_status cli_encode_all(const mhv_tok *tok, const mhv_input *in, cli_input_mode mode,
                           int max_tokens, int truncate, mhv_encoding *encs, mhv_error *err);
 void cli_free_encodings(mhv_encoding *encs, int n);
+/* Cuts e to max tokens as cli_encode_all's truncate does (text_mode: the special tokens
+ * the template put at the end are kept); nothing when e is not longer. */
+void cli_truncate(const mhv_tok *tok, mhv_encoding *e, int max, int text_mode);
 /* One text as cli_encode_all encodes a sentence (no length limit, no line in messages). */
 mhv_status cli_encode_one(const mhv_tok *tok, const mhv_sentence *s, cli_input_mode mode,
                           mhv_encoding *enc, mhv_error *err);

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "nn/kernels/cpucache.h"
 #include "nn/kernels/kernels.h"
 #include "commands.h"
 
@@ -46,7 +47,7 @@ int cmd_info(int argc, char **argv)
         goto done;
     /* a bare decoder checkpoint has no tokenizer files: say so rather than fail */
     if ((st = mhv_tok_open_dir(dir, &tok, &err)) &&
-        !(st == MHV_EIO && (m->cfg.causal || m->cfg.enc_dec)))
+        !(st == MHV_EIO && (m->cfg.causal || m->cfg.enc_dec || m->cfg.vision)))
         goto done;
     st = MHV_OK;
     cli_tok_warn(tok);
@@ -65,8 +66,19 @@ int cmd_info(int argc, char **argv)
            cf->vocab_size, cf->max_positions, mhv_act_name(cf->act), (double)cf->layer_norm_eps);
     printf("dtype: %s\ntensors: %zu\ncheckpoint_bytes: %llu\n", mhv_dtype_name(m->dtype),
            mhv_st_count(m->st), (unsigned long long)mhv_st_file_bytes(m->st));
+    if (cf->vision) { /* an image model: its patch grid and the tokens before it */
+        int side = cf->image_size / cf->patch_size, R = cf->vision_registers;
+        printf("image_size: %d\npatch_size: %d\npatch_grid: %dx%d\n", cf->image_size,
+               cf->patch_size, side, side);
+        printf("extra_tokens: %d%s%s", cf->vision_extra, cf->vision_extra ? " ([CLS]" : "",
+               cf->vision_extra - R > 1 ? ", [DIST]" : "");
+        if (R)
+            printf(", %d register%s", R, R > 1 ? "s" : "");
+        puts(cf->vision_extra ? ")" : "");
+        printf("pooling_head: %s\n", m->pool_q.data ? "yes" : "no");
+    }
     if (!tok) {
-        puts("tokenizer: none (use run --ids)");
+        puts(cf->vision ? "tokenizer: none (an image model)" : "tokenizer: none (use run --ids)");
         goto done;
     }
     char kind[16]; /* "wordpiece", "bpe" or "unigram" */
@@ -81,8 +93,16 @@ int cmd_info(int argc, char **argv)
 done:
     /* what a run on this machine would compute with (MHAVIZ_KERNEL honoured); nothing on
      * stdout when the directory failed */
-    if (!st)
-        printf("kernels: %s\n", mhv_kernels_select(getenv("MHAVIZ_KERNEL"))->name);
+    if (!st) {
+        const mhv_kernels *K = mhv_kernels_select(getenv("MHAVIZ_KERNEL"));
+        const mhv_cpu_caches *cc = mhv_cpu_caches_get();
+        char how[256];
+        K->describe(how, sizeof how);
+        printf("kernels: %s\n", K->name);
+        printf("caches: L1d %zu KiB, L2 %zu KiB, L3 %zu KiB (%s)\n", cc->l1d >> 10, cc->l2 >> 10,
+               cc->l3 >> 10, cc->source);
+        printf("blocking: %s\n", how);
+    }
     mhv_tok_close(tok);
     mhv_model_close(m);
     return st ? cli_report(st, &err) : EXIT_OK;

@@ -25,7 +25,8 @@ static const char rank_usage[] =
     "                   [--heads SPEC] [--format table|json] [--truncate] [--substring]\n"
     "                   [--allow-unk] [--weighting attn|norm|norm-out] [--render]\n"
     "                   [--render-format png,svg,pdf] [--out DIR]\n"
-    "                   [--pairs [--stack enc|dec|cross]] FILE\n"
+    "                   [--pairs [--stack enc|dec|cross] [--src-lang CODE] [--tgt-lang CODE]]\n"
+    "                   FILE\n"
     "\n"
     "Ranks the heads by the attention the tokens of WORD (--from) pay to the tokens of\n"
     "WORD (--to), over the sentences of FILE (- for stdin) that contain both. Words are\n"
@@ -74,6 +75,7 @@ static const char rank_usage[] =
     "                   TARGET; ranks the heads of --stack\n"
     "  --stack STACK    cross (default: --from in the target, --to in the source), enc\n"
     "                   (both in the source) or dec (both in the target)\n"
+    "  --src-lang CODE, --tgt-lang CODE   mBART's language codes, as for run\n"
     "  -h, --help       show this help\n";
 
 typedef struct {
@@ -93,6 +95,7 @@ typedef struct {
                          * of the --from word */
     int pairs;          /* --pairs: encoder-decoder sentence pairs */
     mhv_stack stack;    /* --stack, MHV_STACK_SELF when not given */
+    const char *src_lang, *tgt_lang; /* --src-lang, --tgt-lang (mBART) */
 } rank_opts;
 
 static int parse_count(const char *s, int min, int *out)
@@ -126,7 +129,8 @@ static int parse_figure_formats(const char *list)
 }
 
 /* getopt values of the options without a short letter */
-enum { OPT_SUBSTRING = 1000, OPT_ALLOW_UNK, OPT_WEIGHTING, OPT_BY, OPT_PAIRS, OPT_STACK };
+enum { OPT_SUBSTRING = 1000, OPT_ALLOW_UNK, OPT_WEIGHTING, OPT_BY, OPT_PAIRS, OPT_STACK,
+       OPT_SRC_LANG, OPT_TGT_LANG };
 
 static int parse(int argc, char **argv, rank_opts *o)
 {
@@ -144,6 +148,8 @@ static int parse(int argc, char **argv, rank_opts *o)
         {"by", required_argument, 0, OPT_BY},
         {"pairs", no_argument, 0, OPT_PAIRS},
         {"stack", required_argument, 0, OPT_STACK},
+        {"src-lang", required_argument, 0, OPT_SRC_LANG},
+        {"tgt-lang", required_argument, 0, OPT_TGT_LANG},
         RUN_FIG_LONGOPTS,
         {0, 0, 0, 0},
     };
@@ -204,6 +210,8 @@ static int parse(int argc, char **argv, rank_opts *o)
                                        c == 'n' ? "--nth" : "--to-nth", optarg);
             break;
         case OPT_PAIRS: o->pairs = 1; break;
+        case OPT_SRC_LANG: o->src_lang = optarg; break;
+        case OPT_TGT_LANG: o->tgt_lang = optarg; break;
         case OPT_STACK:
             if (strcmp(optarg, "enc") == 0 || strcmp(optarg, "encoder") == 0)
                 o->stack = MHV_STACK_ENCODER;
@@ -255,6 +263,9 @@ static int parse(int argc, char **argv, rank_opts *o)
     o->file = argv[optind];
     if (o->stack != MHV_STACK_SELF && !o->pairs)
         return cli_usage_error("rank", "--stack needs --pairs (an encoder-decoder model)");
+    if ((o->src_lang || o->tgt_lang) && !o->pairs)
+        return cli_usage_error("rank", "--src-lang and --tgt-lang need --pairs (an "
+                               "encoder-decoder model)");
     if (o->pairs && (o->render || o->by_ablation || o->weighting != MHV_WEIGHT_ATTN ||
                      o->truncate || o->allow_unk))
         return cli_usage_error("rank", "--pairs works without --render, --by ablation, "
@@ -637,6 +648,65 @@ static mhv_status render_top(mhv_forward_ctx *fc, const mhv_model *m, const mhv_
     return st;
 }
 
+/* Sentences located for the ranking, waiting to run as packed forward passes
+ * (mhv_forward_run_pack): their maps are added to the ranking in input order. */
+typedef struct {
+    int count, tokens;
+    int budget, cap;        /* tokens and sentences a pack holds */
+    int *idx;               /* (cap,) the input sentence of each */
+    int (*rows)[64];        /* (cap,) the --from word's query rows */
+    mhv_forward_item *items;
+    mhv_attn *outs;
+} rank_pack;
+
+static mhv_status rank_pack_init(rank_pack *p, mhv_forward_ctx *fc, const mhv_model *m,
+                                 mhv_error *err)
+{
+    memset(p, 0, sizeof *p);
+    p->budget = mhv_forward_pack_tokens(fc, m);
+    p->cap = p->budget < 1 ? 1 : p->budget < 256 ? p->budget : 256;
+    p->idx = malloc((size_t)p->cap * sizeof *p->idx);
+    p->rows = malloc((size_t)p->cap * sizeof *p->rows);
+    p->items = malloc((size_t)p->cap * sizeof *p->items);
+    p->outs = malloc((size_t)p->cap * sizeof *p->outs);
+    if (!p->idx || !p->rows || !p->items || !p->outs)
+        return mhv_fail(err, MHV_ENOMEM, "", "out of memory");
+    return MHV_OK;
+}
+
+static void rank_pack_free(rank_pack *p)
+{
+    free(p->idx), free(p->rows), free(p->items), free(p->outs);
+}
+
+/* Runs the pending sentences and adds their maps to acc, in order; a failure names its
+ * sentence's line. */
+static mhv_status rank_pack_flush(rank_pack *p, mhv_forward_ctx *fc, const cli_job *job,
+                                  const rank_opts *o, const int (*rg)[4], mhv_rank_acc *acc,
+                                  mhv_error *err)
+{
+    int done = 0, n = p->count;
+    p->count = p->tokens = 0;
+    if (!n)
+        return MHV_OK;
+    mhv_status st = mhv_forward_run_pack(fc, job->m, p->items, n, &job->sel, p->outs, &done,
+                                         err);
+    int failed = st ? p->idx[done] : -1;
+    for (int s = 0; s < done; s++) {
+        mhv_attn *a = &p->outs[s];
+        const int *r = rg[p->idx[s]];
+        if (!st && ((st = mhv_attn_check_finite(a, err)) ||
+                    (st = mhv_weighting_apply(a, o->weighting, NULL, err))))
+            failed = p->idx[s];
+        if (!st)
+            mhv_rank_acc_add(acc, a, r[0], r[1], r[2], r[3]);
+        mhv_attn_free(a);
+    }
+    if (st)
+        cli_fail_line(err, st, &job->in, failed);
+    return st;
+}
+
 int cmd_rank(int argc, char **argv)
 {
     rank_opts o;
@@ -653,6 +723,7 @@ int cmd_rank(int argc, char **argv)
     int (*rg)[4] = NULL;        /* (job.in.n, 4) token ranges of each sentence */
     unsigned char *why = NULL;  /* (job.in.n,) LOC_* of each sentence */
     mhv_forward_ctx *fc = NULL;
+    rank_pack pk = {0};
     mhv_forward_params fp = cli_forward_params(0);
     fp.value_norms = mhv_weighting_vnorm(o.weighting);
     mhv_status st;
@@ -676,7 +747,8 @@ int cmd_rank(int argc, char **argv)
         rank_s2s_opts so = {.from = o.from, .to = o.to, .heads = o.heads, .file = o.file,
                             .top = o.top, .nth = o.nth, .to_nth = o.to_nth, .json = o.json,
                             .how = o.substring ? MHV_RANK_SUBSTRING : MHV_RANK_WORDS,
-                            .stack = o.stack ? o.stack : MHV_STACK_CROSS};
+                            .stack = o.stack ? o.stack : MHV_STACK_CROSS,
+                            .src_lang = o.src_lang, .tgt_lang = o.tgt_lang};
         st = rank_seq2seq(&so, job.m, job.tok, &err);
         goto done;
     }
@@ -694,7 +766,8 @@ int cmd_rank(int argc, char **argv)
         goto done;
     }
     if ((st = mhv_rank_acc_init(&acc, L, H, &err)) ||
-        (st = mhv_forward_ctx_new(&fp, &fc, &err)))
+        (st = mhv_forward_ctx_new(&fp, &fc, &err)) ||
+        (st = rank_pack_init(&pk, fc, job.m, &err)))
         goto done;
 
     int used = 0, skipped = 0, skipped_unk = 0, skipped_first = 0;
@@ -748,24 +821,26 @@ int cmd_rank(int argc, char **argv)
             used++;
             continue;
         }
-        mhv_attn attn;
-        if ((st = mhv_forward_run_types(fc, job.m, job.encs[i].ids,
-                                        cli_type_ids(job.m, &job.encs[i]), job.encs[i].n,
-                                        &job.sel, &attn, &err))) {
+        /* consecutive sentences of up to pk.budget tokens run as one pass */
+        if (pk.count && (pk.count == pk.cap || pk.tokens + job.encs[i].n > pk.budget) &&
+            (st = rank_pack_flush(&pk, fc, &job, &o, (const int (*)[4])rg, &acc, &err))) {
             cli_progress("rank", job.in.n, job.in.n, 1);
-            cli_fail_line(&err, st, &job.in, i);
             goto done;
         }
-        if ((st = mhv_attn_check_finite(&attn, &err)) ||
-            (st = mhv_weighting_apply(&attn, o.weighting, NULL, &err))) {
-            mhv_attn_free(&attn);
-            cli_progress("rank", job.in.n, job.in.n, 1);
-            cli_fail_line(&err, st, &job.in, i);
-            goto done;
-        }
-        mhv_rank_acc_add(&acc, &attn, r[0], r[1], r[2], r[3]);
-        mhv_attn_free(&attn);
+        /* only the --from word's query rows are kept: what the score reads */
+        int *from_rows = pk.rows[pk.count], nfrom = r[1] - r[0] <= 64 ? r[1] - r[0] : 0;
+        for (int q = 0; q < nfrom; q++)
+            from_rows[q] = r[0] + q;
+        pk.idx[pk.count] = i;
+        pk.items[pk.count++] = (mhv_forward_item){job.encs[i].ids,
+                                                  cli_type_ids(job.m, &job.encs[i]),
+                                                  job.encs[i].n, nfrom ? from_rows : NULL, nfrom};
+        pk.tokens += job.encs[i].n;
         used++;
+    }
+    if ((st = rank_pack_flush(&pk, fc, &job, &o, (const int (*)[4])rg, &acc, &err))) {
+        cli_progress("rank", job.in.n, job.in.n, 1);
+        goto done;
     }
     cli_progress("rank", job.in.n, job.in.n, 1);
     if (used == 0) {
@@ -805,6 +880,7 @@ int cmd_rank(int argc, char **argv)
     if (fflush(stdout) != 0 || ferror(stdout))
         st = mhv_fail(&err, MHV_EIO, "<stdout>", "write error");
 done:
+    rank_pack_free(&pk);
     mhv_forward_ctx_free(fc);
     mhv_rank_acc_free(&acc);
     free(ranked);

@@ -37,7 +37,8 @@ static const char run_usage[] =
     "                  [--threads N] [--aggregate mean|rollout|flow]\n"
     "                  [--weighting attn|norm|norm-out]\n"
     "                  [--pairs | --generate N] [--align-layer L]\n"
-    "                  [--no-resize] [--query cls|ROW,COL] FILE\n"
+    "                  [--src-lang CODE] [--tgt-lang CODE]\n"
+    "                  [--no-resize] [--query cls|pool|ROW,COL] FILE\n"
     "\n"
     "Runs the model on each non-empty line of FILE (- for stdin) and draws the attention\n"
     "of the selected heads: OUT/<stem>/L05-H03.png per head, L05.png per layer, model.png\n"
@@ -51,14 +52,17 @@ static const char run_usage[] =
     "  --format LIST    comma list of png (default), svg, json, html (OUT/<stem>.html: an\n"
     "                   interactive explorer of every sentence, one file, works offline),\n"
     "                   safetensors (one tensor attn.L05 [heads, rows, tokens] per layer,\n"
-    "                   written head by head: long inputs in bounded memory)\n"
+    "                   written head by head: long inputs in bounded memory; encoder-\n"
+    "                   decoders: attn.encoder.L05, attn.decoder.L05, attn.cross.L05)\n"
     "  --rows SPEC      keep only some query rows: comma list of last, -K (the last K), I,\n"
-    "                   A:B (A..B-1), word:W (json and safetensors)\n"
+    "                   A:B (A..B-1), word:W (json, safetensors, html, figures: rows x\n"
+    "                   tokens; --aggregate: of the kept rows)\n"
     "  --dtype TYPE     safetensors element type: f32 (default, exact), f16 or bf16\n"
     "  --window A:B     figures of tokens A..B-1 only (queries and keys), at full size\n"
     "  --max-pixels P   figures of long sentences pooled: blocks of tokens become one cell\n"
     "                   so a map is at most P pixels wide; numbered every few blocks\n"
-    "  --pool max|mean  how --max-pixels pools a block (default max; said in the figure)\n"
+    "  --pool max|mean  how --max-pixels pools a block (default max; said in the figure's\n"
+    "                   corner); with --rows only the keys are pooled\n"
     "  --max-memory SIZE  refuse, before running, a sentence whose weights, activations\n"
     "                   and attention maps would need more (e.g. 20G, 512M; default: the\n"
     "                   available memory; 0: no limit)\n"
@@ -66,12 +70,18 @@ static const char run_usage[] =
     "  --pretokenized   lines are vocabulary pieces separated by spaces; nothing added\n"
     "  --ids            lines are token ids separated by spaces; nothing added\n"
     "  --truncate       cut sentences longer than the model's positions instead of failing\n"
-    "  Vision models (vit, deit, dinov2): FILE lists PNG images, one path a line, or is a\n"
-    "  .png; each is preprocessed as preprocessor_config.json says; OUT/<stem>/L05-H03.png\n"
-    "  draws a head's attention from the query token over the image\n"
+    "  Vision models (vit, deit, dinov2, clip, siglip): FILE lists PNG or JPEG images (EXIF\n"
+    "  orientation ignored), one path a line, or is a .png/.jpg itself; each is\n"
+    "  preprocessed as preprocessor_config.json says;\n"
+    "  OUT/<stem>/L05-H03.png draws a head's attention from the query token over the image\n"
+    "  (colourbar over 0..its largest patch weight unless --scale fixed), L05.png the layer's\n"
+    "  heads in a grid, model.png every head; --view matrix: token x token heatmaps (r3c5\n"
+    "  labels) instead; --format html: a page where a click on a patch makes it the query\n"
     "  --no-resize      take images at the model's size as they are (the exact path)\n"
     "  --query Q        the token whose attention the figures draw: cls (default) or a\n"
-    "                   patch ROW,COL (0-based)\n"
+    "                   patch ROW,COL (0-based); pool: SigLIP's attention-pooling head\n"
+    "                   (its probe over the patches: pool-H03.png, pool.png; json adds\n"
+    "                   \"pool\"), the default for a model with that head and no [CLS]\n"
     "  --threads N      compute threads (default: the number of online CPUs); the results\n"
     "                   are the same bytes whatever N\n"
     "  --colormap NAME  viridis (default), magma, inferno, plasma, cividis, gray\n"
@@ -96,7 +106,8 @@ static const char run_usage[] =
     "                   (the layer's head average), rollout or flow (attention rollout or\n"
     "                   attention flow through layers 0..l, Abnar & Zuidema; flow solves\n"
     "                   layers x tokens^2 max-flow problems: seconds past ~50 tokens); needs\n"
-    "                   every head (no --heads)\n"
+    "                   every head (no --heads); encoder-decoders: mean only, per stack\n"
+    "                   (E05-mean, D05-mean, X05-mean)\n"
     "  --weighting W    attn (default): attention weights; norm: alpha_ij * ||v_j|| and\n"
     "                   norm-out: alpha_ij * ||v_j W_O^h|| (what key j moves into the\n"
     "                   head's output, Kobayashi et al. 2020), rows normalised to sum 1 in\n"
@@ -111,6 +122,10 @@ static const char run_usage[] =
     "  --generate N     encoder-decoder models: lines are sources; the target is the model's\n"
     "                   greedy output, up to N tokens or its end token\n"
     "  --align-layer L  the decoder layer of the alignment figure (default: the last)\n"
+    "  --src-lang CODE, --tgt-lang CODE   mBART's language codes (such as en_XX, ro_RO): the\n"
+    "                   source is TEXT </s> src code, the decoder starts with the target's\n"
+    "                   code (default: tokenizer_config.json's src_lang / tgt_lang, else\n"
+    "                   the tokenizer's code and a decoder_start_token_id that is a code)\n"
     "                   encoder-decoder heads: --heads enc:L:H, dec:L:H, cross:L:H (* too);\n"
     "                   figures E05-H03, D05-H03, X05-H03 and align\n"
     "  -h, --help       show this help\n";
@@ -135,8 +150,9 @@ typedef struct {
     int pairs;             /* --pairs */
     int generate;          /* --generate N */
     int align_layer;       /* --align-layer L, -1: the last */
+    const char *src_lang, *tgt_lang; /* --src-lang, --tgt-lang (mBART) */
     int no_resize;         /* --no-resize (vision models) */
-    const char *query;     /* --query cls|R,C (vision models), or NULL */
+    const char *query;     /* --query cls|pool|R,C (vision models), or NULL */
 } run_opts;
 
 static mhv_status st_head_sink(void *ctx, int layer, int head, const float *w, int rows, int n,
@@ -191,6 +207,13 @@ static void fmt_bytes(char *buf, size_t size, uint64_t b)
         snprintf(buf, size, "%.1f KiB", (double)b / 1024);
 }
 
+/* --rows with --aggregate rollout or flow: a row of a product of layers needs every row of
+ * the layers below, so the forward pass keeps every row and the rows are cut afterwards. */
+static int agg_every_row(const run_opts *o)
+{
+    return o->rows && o->aggregate && o->agg != MHV_AGG_MEAN;
+}
+
 /* Whether sentence i fits in limit bytes (0: no limit), refused with the numbers otherwise. */
 static mhv_status check_memory(mhv_forward_ctx *fc, const mhv_model *m, const mhv_input *in,
                                int i, const mhv_encoding *enc, const mhv_heads *sel,
@@ -200,7 +223,7 @@ static mhv_status check_memory(mhv_forward_ctx *fc, const mhv_model *m, const mh
         return MHV_OK;
     int *rows = NULL, nrows = 0;
     mhv_status st = MHV_OK;
-    if (o->rows)
+    if (o->rows && !(agg_every_row(o) && !stream))
         st = mhv_rows_resolve(o->rows, in->s[i].text, in->s[i].len, enc, &rows, &nrows, err);
     mhv_forward_opts fo = {.rows = rows, .nrows = nrows,
                            .head_sink = stream ? st_head_sink : NULL};
@@ -270,6 +293,7 @@ static int parse(int argc, char **argv, run_opts *o)
         {"weighting", required_argument, 0, 'W'},
         {"pairs", no_argument, 0, 'P'},        {"generate", required_argument, 0, 'G'},
         {"align-layer", required_argument, 0, 'L'},
+        {"src-lang", required_argument, 0, 0x303}, {"tgt-lang", required_argument, 0, 0x304},
         {"no-resize", no_argument, 0, 'N'},    {"query", required_argument, 0, 'Q'},
         {0, 0, 0, 0},
     };
@@ -293,6 +317,8 @@ static int parse(int argc, char **argv, run_opts *o)
             break;
         case 't': o->truncate = 1; break;
         case 'P': o->pairs = 1; break;
+        case 0x303: o->src_lang = optarg; break;
+        case 0x304: o->tgt_lang = optarg; break;
         case 'G':
         case 'L': {
             char *end;
@@ -412,22 +438,22 @@ static int parse(int argc, char **argv, run_opts *o)
         return frc;
     if ((o->win1 || o->max_pixels) && o->fig.render.view == MHV_VIEW_ROW)
         return cli_usage_error("run", "--window and --max-pixels draw maps, not --view row");
-    if (o->rows && (o->fig.formats || o->fig.html || o->aggregate))
-        return cli_usage_error("run", "--rows works with --format json and safetensors only "
-                               "(figures, html and --aggregate draw every row)");
+    if (o->rows && o->fig.formats && o->fig.render.view != MHV_VIEW_MATRIX)
+        return cli_usage_error("run", "--rows draws the matrix view only (not --view %s)",
+                               o->fig.render.view == MHV_VIEW_LINES ? "lines" : "row");
     if (optind != argc - 1)
         return cli_usage_error("run", optind >= argc ? "no input FILE given"
                                                      : "exactly one input FILE expected");
     o->file = argv[optind];
     if (o->pairs && o->generate)
         return cli_usage_error("run", "--pairs and --generate exclude each other");
-    if ((o->pairs || o->generate) &&
-        (o->rows || o->aggregate || o->safetensors || o->fig.html || o->truncate ||
-         o->weighting != MHV_WEIGHT_ATTN ||
-         o->mode == INPUT_PRETOKENIZED || o->fig.render.view != MHV_VIEW_MATRIX))
-        return cli_usage_error("run", "--pairs and --generate work with --format png, svg, pdf "
-                               "and json, the matrix view, attention weights and text or --ids "
-                               "input");
+    if ((o->src_lang || o->tgt_lang) && !o->pairs && !o->generate)
+        return cli_usage_error("run", "--src-lang and --tgt-lang are for encoder-decoder models "
+                               "(with --pairs or --generate)");
+    if (o->generate && (o->rows || o->weighting != MHV_WEIGHT_ATTN))
+        return cli_usage_error("run", "--generate works with --format png, svg, pdf, json, html "
+                               "and safetensors and attention weights (not --rows or "
+                               "--weighting)");
     return 0;
 }
 
@@ -494,6 +520,7 @@ static mhv_status zoomed_figs(run_figs *figs, const char *stage, const char *ste
     const mhv_sentence *s = &in->s[i];
     if (!o->win1 && !o->max_pixels)
         return run_figs_sentence(figs, stage, stem, i, s, enc, a, err);
+    figs->row_enc = enc; /* kept rows keep their own labels in a window or pooled map */
     int t0 = 0, t1 = a->n;
     mhv_attn wa = {0}, pa = {0};
     mhv_encoding we = {0}, pe = {0};
@@ -505,11 +532,17 @@ static mhv_status zoomed_figs(run_figs *figs, const char *stage, const char *ste
         if (t0 >= t1)
             return mhv_fail(err, MHV_EINPUT, in->name, "line %d: --window %d:%d is past its %d "
                             "tokens", s->line, o->win0, o->win1, a->n);
-        if ((st = mhv_zoom_window(a, enc, t0, t1, &wa, &we, err)))
+        if ((st = mhv_zoom_window(a, enc, t0, t1, &wa, &we, err))) {
+            figs->row_enc = NULL;
+            if (st == MHV_EUSAGE && a->row_ids) /* no kept row in the window */
+                return mhv_fail(err, MHV_EINPUT, in->name, "line %d: no --rows row lies in "
+                                "--window %d:%d", s->line, o->win0, o->win1);
             return st;
+        }
         da = &wa, de = &we;
+        figs->key0 = t0, figs->key_block = 1;
     }
-    char *note = NULL;
+    char *note = NULL, corner[128];
     mhv_sentence ds = *s;
     int m0 = t1 - t0, b = 1;
     if (o->max_pixels) { /* the smallest block whose pooled map fits */
@@ -525,6 +558,16 @@ static mhv_status zoomed_figs(run_figs *figs, const char *stage, const char *ste
         if ((st = mhv_zoom_pool(da, b, o->pool, t0, every, &pa, &pe, err)))
             goto done;
         da = &pa, de = &pe;
+        figs->key0 = t0, figs->key_block = b;
+        /* said in the figure's corner too */
+        const char *how = o->pool == MHV_POOL_MAX ? "max" : "mean";
+        if (a->row_ids) /* the kept rows stay rows */
+            snprintf(corner, sizeof corner, "keys pooled in %d-token blocks: %s (tokens %d-%d)",
+                     b, how, t0, t1 - 1);
+        else
+            snprintf(corner, sizeof corner, "pooled %dx%d-token blocks: %s (tokens %d-%d)", b,
+                     b, how, t0, t1 - 1);
+        figs->corner = corner;
         /* said in the figure: the sentence line starts with it */
         size_t cap = s->len + 128;
         if (!(note = malloc(cap))) {
@@ -539,6 +582,7 @@ static mhv_status zoomed_figs(run_figs *figs, const char *stage, const char *ste
     }
     st = run_figs_sentence(figs, stage, stem, i, &ds, de, da, err);
 done:
+    figs->row_enc = NULL, figs->corner = NULL, figs->key0 = figs->key_block = 0;
     free(note);
     mhv_attn_free(&wa), mhv_attn_free(&pa);
     mhv_encoding_free(&we), mhv_encoding_free(&pe);
@@ -559,6 +603,99 @@ static mhv_status st_feed(st_file *sf, const mhv_attn *a, mhv_error *err)
             return st;
     }
     return MHV_OK;
+}
+
+/* Sentences run ahead of their turn as one packed pass (mhv_forward_run_pack): sentence i
+ * of first <= i < first + done has its maps in outs[i - first]; sentence first + done, when
+ * below end, failed with st and err. */
+typedef struct {
+    int budget;             /* tokens a pass holds; 0: one sentence at a time */
+    int first, end, done;
+    mhv_attn *outs;         /* (budget,) */
+    int **rows;             /* (budget,) the sentences' kept rows */
+    mhv_forward_item *items;
+    mhv_status st;
+    mhv_error err;
+} run_ahead;
+
+/* The packing of a run: none when streaming, or when a pass of the budget's tokens would
+ * not fit limit bytes (0: no limit). */
+static mhv_status ahead_init(run_ahead *a, mhv_forward_ctx *fc, const mhv_model *m,
+                             const mhv_heads *sel, int stream, uint64_t limit, mhv_error *err)
+{
+    memset(a, 0, sizeof *a);
+    a->budget = stream ? 0 : mhv_forward_pack_tokens(fc, m);
+    int n = a->budget < m->cfg.max_positions ? a->budget : m->cfg.max_positions;
+    mhv_forward_mem mem;
+    mhv_error ignored;
+    if (a->budget && limit &&
+        (mhv_forward_estimate(fc, m, n, sel, NULL, &mem, &ignored) ||
+         mem.weights + mem.activations + mem.maps > limit))
+        a->budget = 0;
+    if (!a->budget)
+        return MHV_OK;
+    a->outs = calloc((size_t)a->budget, sizeof *a->outs);
+    a->rows = calloc((size_t)a->budget, sizeof *a->rows);
+    a->items = calloc((size_t)a->budget, sizeof *a->items);
+    if (!a->outs || !a->rows || !a->items)
+        return mhv_fail(err, MHV_ENOMEM, "", "out of memory");
+    return MHV_OK;
+}
+
+/* Frees the maps not taken and the rows of the last pass. */
+static void ahead_clear(run_ahead *a)
+{
+    for (int k = 0; k < a->end - a->first; k++) {
+        if (k < a->done)
+            mhv_attn_free(&a->outs[k]);
+        free(a->rows[k]);
+        a->rows[k] = NULL;
+    }
+    a->first = a->end = a->done = 0;
+}
+
+static void ahead_free(run_ahead *a)
+{
+    if (a->rows)
+        ahead_clear(a);
+    free(a->outs), free(a->rows), free(a->items);
+}
+
+/* Sentence i's maps into *attn from the pass that holds it, running the pass of sentences
+ * i.. (consecutive, up to the budget's tokens) when none does. */
+static mhv_status ahead_take(run_ahead *a, mhv_forward_ctx *fc, const mhv_model *m,
+                             const mhv_input *in, const mhv_encoding *encs,
+                             const mhv_heads *sel, const run_opts *o, int i, mhv_attn *attn,
+                             mhv_error *err)
+{
+    if (i < a->first || i >= a->end) {
+        ahead_clear(a);
+        int end = i, tokens = 0;
+        while (end < in->n && end - i < a->budget &&
+               (end == i || tokens + encs[end].n <= a->budget)) {
+            int *rows = NULL, nrows = 0;
+            mhv_error ignored;
+            if (o->rows && !agg_every_row(o) &&
+                mhv_rows_resolve(o->rows, in->s[end].text, in->s[end].len, &encs[end], &rows,
+                                 &nrows, &ignored))
+                break; /* told in its turn */
+            a->rows[end - i] = rows;
+            a->items[end - i] = (mhv_forward_item){encs[end].ids, cli_type_ids(m, &encs[end]),
+                                                   encs[end].n, rows, nrows};
+            tokens += encs[end++].n;
+        }
+        a->first = i, a->end = end;
+        a->st = mhv_forward_run_pack(fc, m, a->items, end - i, sel, a->outs, &a->done, &a->err);
+    }
+    int k = i - a->first;
+    if (k < a->done) { /* the caller owns it now */
+        *attn = a->outs[k];
+        memset(&a->outs[k], 0, sizeof a->outs[k]);
+        return MHV_OK;
+    }
+    memset(attn, 0, sizeof *attn);
+    *err = a->err;
+    return a->st;
 }
 
 /* Runs every sentence, streams the report into DIR/<stem>.json and draws the figures into
@@ -590,9 +727,17 @@ static mhv_status write_outputs(mhv_forward_ctx *fc, const mhv_model *m, const m
     }
     mhv_out out = {0};
     run_figs figs;
+    run_ahead ahead;
+    if ((st = ahead_init(&ahead, fc, m, sel, stream, limit, err))) {
+        ahead_free(&ahead);
+        cli_outdir_abort(&od, NULL);
+        return st;
+    }
     if ((st = run_figs_begin(&figs, &o->fig, m, tok, err)) ||
         (st = run_figs_html_begin(&figs, od.stage, stem, o->file, err)))
         goto fail_figs;
+    figs.html_win0 = o->win0, figs.html_win1 = o->win1;
+    figs.html_pool_mean = o->pool == MHV_POOL_MEAN;
     if (o->fig.json) {
         if ((st = mhv_out_open(&out, path, err)))
             goto fail_figs;
@@ -609,6 +754,9 @@ static mhv_status write_outputs(mhv_forward_ctx *fc, const mhv_model *m, const m
             goto fail_out;
         }
         mhv_forward_opts fo = {.rows = rows, .nrows = nrows};
+        int all_rows = agg_every_row(o) && !stream; /* rows cut after the aggregate */
+        if (all_rows)
+            fo.rows = NULL, fo.nrows = 0;
         st_file sf = {0};
         if (o->safetensors && (st = st_open(&sf, od.stage, stem, i, m, sel, rows, nrows, o,
                                             &in->s[i], &encs[i], tok, err))) {
@@ -617,9 +765,13 @@ static mhv_status write_outputs(mhv_forward_ctx *fc, const mhv_model *m, const m
         }
         if (stream) /* head by head: one map per thread in memory */
             fo.head_sink = st_head_sink, fo.sink_ctx = &sf, sf.rows = rows;
-        st = mhv_forward_run_opts(fc, m, encs[i].ids, cli_type_ids(m, &encs[i]), encs[i].n, sel,
-                                  &fo, &attn, err);
-        free(rows);
+        if (ahead.budget)
+            st = ahead_take(&ahead, fc, m, in, encs, sel, o, i, &attn, err);
+        else
+            st = mhv_forward_run_opts(fc, m, encs[i].ids, cli_type_ids(m, &encs[i]), encs[i].n,
+                                      sel, &fo, &attn, err);
+        if (!all_rows)
+            free(rows), rows = NULL;
         if (!st && !stream)
             st = mhv_attn_check_finite(&attn, err);
         float *norms = NULL; /* (count, rows, n) --weighting's products, for the JSON */
@@ -629,11 +781,19 @@ static mhv_status write_outputs(mhv_forward_ctx *fc, const mhv_model *m, const m
         if (st && err->file[0] == '\0') /* the model's or the weights' fault */
             cli_fail_line(err, st, in, i);
         if (o->safetensors) {
-            if (!st && !stream)
+            if (!st && !stream && all_rows) { /* the file holds the kept rows only */
+                mhv_attn kept;
+                if (!(st = mhv_attn_keep_rows(&attn, rows, nrows, &kept, err))) {
+                    st = st_feed(&sf, &kept, err);
+                    mhv_attn_free(&kept);
+                }
+            } else if (!st && !stream) {
                 st = st_feed(&sf, &attn, err);
+            }
             st = st_close(&sf, st, err);
         }
         if (st) {
+            free(rows);
             free(norms);
             mhv_attn_free(&attn); /* a no-op when nothing is held */
             goto fail_out;
@@ -643,6 +803,22 @@ static mhv_status write_outputs(mhv_forward_ctx *fc, const mhv_model *m, const m
         if (o->aggregate) {
             mhv_attn agg;
             st = mhv_aggregate(&attn, m->cfg.num_layers, m->cfg.num_heads, o->agg, &agg, err);
+            if (!st && rows) { /* rollout or flow of every row: keep the rows asked for */
+                mhv_attn all = agg, kept;
+                mhv_attn heads;
+                st = mhv_attn_keep_rows(&all, rows, nrows, &kept, err);
+                if (!st)
+                    st = mhv_attn_keep_rows(&attn, rows, nrows, &heads, err);
+                mhv_attn_free(&all);
+                agg = kept;
+                if (!st) {
+                    mhv_attn_free(&attn);
+                    attn = heads;
+                } else if (agg.heads) {
+                    mhv_attn_free(&agg);
+                }
+            }
+            free(rows), rows = NULL;
             if (!st) /* the page shows the heads and their aggregate */
                 st = run_figs_html_sentence(&figs, &in->s[i], &encs[i], &attn, &agg, err);
             mhv_attn_free(&attn);
@@ -676,6 +852,7 @@ static mhv_status write_outputs(mhv_forward_ctx *fc, const mhv_model *m, const m
             goto fail_figs;
     }
     run_figs_end(&figs, 1);
+    ahead_free(&ahead);
     if ((st = cli_outdir_commit(&od, err)))
         return st;
     if (o->fig.formats)
@@ -685,6 +862,7 @@ fail_out:
     cli_progress("run", in->n, in->n, 1);
     mhv_out_abort(&out);
 fail_figs:
+    ahead_free(&ahead);
     run_figs_end(&figs, 0);
     cli_outdir_abort(&od, err);
     return st;
@@ -706,11 +884,15 @@ int cmd_run(int argc, char **argv)
     if ((st = cli_open_model(dir, o.mode, &job.m, &job.tok, &err)))
         goto done;
     cli_tok_warn(job.tok);
-    if ((job.m->cfg.enc_dec || job.m->cfg.vision) &&
+    if (job.m->cfg.vision &&
         (o.safetensors || o.rows || o.win1 || o.max_pixels || o.max_memory_set)) {
         st = mhv_fail(&err, MHV_EUSAGE, "", "--format safetensors, --rows, --window, "
-                      "--max-pixels and --max-memory are not available for %s models yet",
-                      job.m->cfg.enc_dec ? "encoder-decoder" : "vision");
+                      "--max-pixels and --max-memory are not available for vision models yet");
+        goto done;
+    }
+    if (job.m->cfg.enc_dec && (o.rows || o.win1 || o.max_pixels || o.max_memory_set)) {
+        st = mhv_fail(&err, MHV_EUSAGE, "", "--rows, --window, --max-pixels and --max-memory "
+                      "are not available for encoder-decoder models yet");
         goto done;
     }
     if (o.pairs && !job.m->cfg.enc_dec && !job.m->cfg.causal && !job.m->cfg.vision) {
@@ -729,6 +911,12 @@ int cmd_run(int argc, char **argv)
                           job.m->cfg.arch);
             goto done;
         }
+        if ((o.aggregate && o.agg != MHV_AGG_MEAN) || o.weighting != MHV_WEIGHT_ATTN) {
+            st = mhv_fail(&err, MHV_EUSAGE, "", "--aggregate rollout and flow and --weighting "
+                          "are not available for encoder-decoder models yet (--aggregate mean "
+                          "is)");
+            goto done;
+        }
         if (!o.pairs && !o.generate) {
             st = mhv_fail(&err, MHV_EUSAGE, "",
                           "%s is an encoder-decoder model: give --pairs (lines SOURCE<TAB>"
@@ -741,7 +929,10 @@ int cmd_run(int argc, char **argv)
             goto done;
         run_s2s_opts so = {.heads = o.heads, .file = o.file, .out = o.out, .mode = o.mode,
                            .pairs = o.pairs, .generate = o.generate,
-                           .align_layer = o.align_layer, .fig = &o.fig};
+                           .align_layer = o.align_layer, .fig = &o.fig,
+                           .src_lang = o.src_lang, .tgt_lang = o.tgt_lang,
+                           .safetensors = o.safetensors, .dtype = o.dtype,
+                           .truncate = o.truncate, .aggregate = o.aggregate};
         st = run_seq2seq(&so, job.m, job.tok, fc, &err);
         goto done;
     }
@@ -750,10 +941,13 @@ int cmd_run(int argc, char **argv)
                            .no_resize = o.no_resize, .aggregate = o.aggregate != NULL,
                            .agg = o.agg};
         char tail;
-        if (o.query && strcmp(o.query, "cls") != 0) {
+        if (o.query && strcmp(o.query, "pool") == 0) {
+            vo.query_pool = 1;
+        } else if (o.query && strcmp(o.query, "cls") != 0) {
             if (sscanf(o.query, "%d,%d%c", &vo.query_r, &vo.query_c, &tail) != 2 ||
                 vo.query_r < 0 || vo.query_c < 0) {
-                st = mhv_fail(&err, MHV_EUSAGE, "", "--query '%s' is not cls or ROW,COL", o.query);
+                st = mhv_fail(&err, MHV_EUSAGE, "", "--query '%s' is not cls, pool or ROW,COL",
+                              o.query);
                 goto done;
             }
             vo.query_patch = 1;

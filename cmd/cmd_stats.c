@@ -20,16 +20,24 @@
 #include "run_figures.h"
 #include "analysis/rows.h"
 #include "analysis/weighting.h"
+#include "s2s_text.h"
+#include "run_vision.h"
+#include "media/image.h"
+#include "media/preprocess.h"
 
 static const char stats_usage[] =
     "usage: mhaviz stats [--model DIR] [--format table|json|csv|png] [--out FILE] [--shard I/N]\n"
     "                    [--threads N] [--truncate] [--weighting attn|norm|norm-out]\n"
-    "                    [--rows SPEC] [--pairs [--stack enc|dec]] CORPUS\n"
+    "                    [--rows SPEC] [--pairs [--stack enc|dec|cross] [--src-lang CODE]\n"
+    "                    [--tgt-lang CODE]] CORPUS\n"
     "       mhaviz stats --merge [--format table|json|csv|png] [--out FILE] PART.json...\n"
     "\n"
     "For every head, averaged over the sentences (non-empty lines) of CORPUS (- for stdin):\n"
     "attention entropy in bits, mean distance |i-j|, mass on the first token, on [SEP]/EOS,\n"
     "on the previous token, on the next token, on itself, and a one-word kind.\n"
+    "Vision models: CORPUS lists images (or is one, .png/.jpg), as for run; distance is\n"
+    "the mean 2-D distance in patches from a patch query to the patch keys (Dosovitskiy\n"
+    "et al. 2021); json adds patch_grid (man mhaviz: STATISTICS).\n"
     "\n"
     "  --model DIR      Hugging Face model directory (default: $MHAVIZ_MODEL, else the\n"
     "                   bundled demo model)\n"
@@ -56,8 +64,12 @@ static const char stats_usage[] =
     "                   tokenizer(first, second) encodes it (sep counts both separators).\n"
     "                   Encoder-decoders (T5, BART, Marian): SOURCE<TAB>TARGET; statistics\n"
     "                   of --stack's heads\n"
-    "  --stack STACK    enc (the encoder's, over the source) or dec (the decoder's, over the\n"
-    "                   decoder's input); json records it, --merge adds only one stack\n"
+    "  --stack STACK    enc (the encoder's, over the source), dec (the decoder's, over the\n"
+    "                   decoder's input) or cross (target rows x source columns: entropy,\n"
+    "                   first, sep over the source; distance from the diagonal, in source\n"
+    "                   tokens; no prev, next, self); json records it, --merge adds only\n"
+    "                   one stack\n"
+    "  --src-lang CODE, --tgt-lang CODE   mBART's language codes, as for run\n"
     "  -h, --help       show this help\n";
 
 typedef struct {
@@ -71,7 +83,8 @@ typedef struct {
     const char *rows;        /* --rows SPEC, or NULL: every row */
     int pairs;               /* --pairs on an encoder-decoder */
     int enc_pairs;           /* --pairs on a text encoder: tokenizer(first, second) */
-    mhv_stack stack;         /* --stack: ENCODER or DECODER; SELF when not given */
+    mhv_stack stack;         /* --stack: ENCODER, DECODER or CROSS; SELF when not given */
+    const char *src_lang, *tgt_lang; /* --src-lang, --tgt-lang (mBART) */
     char **files;
     int n_files;
 } stats_opts;
@@ -86,6 +99,7 @@ static int parse(int argc, char **argv, stats_opts *o)
         {"weighting", required_argument, 0, 'W'},
         {"rows", required_argument, 0, 'R'},
         {"pairs", no_argument, 0, 'P'},       {"stack", required_argument, 0, 'S'},
+        {"src-lang", required_argument, 0, 0x303}, {"tgt-lang", required_argument, 0, 0x304},
         RUN_FIG_LONGOPTS,
         {0, 0, 0, 0},
     };
@@ -99,17 +113,18 @@ static int parse(int argc, char **argv, stats_opts *o)
         case 'o': o->out = optarg; break;
         case 'M': o->merge = 1; break;
         case 'P': o->pairs = 1; break;
+        case 0x303: o->src_lang = optarg; break;
+        case 0x304: o->tgt_lang = optarg; break;
         case 'S':
             if (strcmp(optarg, "enc") == 0 || strcmp(optarg, "encoder") == 0)
                 o->stack = MHV_STACK_ENCODER;
             else if (strcmp(optarg, "dec") == 0 || strcmp(optarg, "decoder") == 0)
                 o->stack = MHV_STACK_DECODER;
             else if (strcmp(optarg, "cross") == 0)
-                return cli_usage_error("stats", "--stack cross is not supported: the "
-                                       "statistics are of square maps (rank --pairs --stack "
-                                       "cross ranks cross-attention heads)");
+                o->stack = MHV_STACK_CROSS;
             else
-                return cli_usage_error("stats", "--stack '%s' is not enc or dec", optarg);
+                return cli_usage_error("stats", "--stack '%s' is not enc, dec or cross",
+                                       optarg);
             break;
         case 't': o->truncate = 1; break;
         case 'W': {
@@ -179,6 +194,9 @@ static int parse(int argc, char **argv, stats_opts *o)
         return cli_usage_error("stats", "--%s is for --format png", o->fig_opt);
     o->files = argv + optind;
     o->n_files = argc - optind;
+    if ((o->src_lang || o->tgt_lang) && !o->stack)
+        return cli_usage_error("stats", "--src-lang and --tgt-lang need --pairs and --stack "
+                               "(an encoder-decoder model)");
     if ((o->pairs || o->stack) && (o->merge || !o->pairs || o->rows || o->weighting ||
                                    o->truncate))
         return cli_usage_error("stats", "--stack needs --pairs; --pairs works without "
@@ -209,9 +227,11 @@ static int parse(int argc, char **argv, stats_opts *o)
 typedef struct {
     const mhv_model *m;
     const mhv_tok *tok;
+    const s2s_text *tx;     /* --pairs on an encoder-decoder: sources and decoder inputs */
     const mhv_input *in;
     const mhv_heads *sel;
     const stats_opts *o;
+    const mhv_preprocess *pp; /* vision models: the lines are images prepared as this says */
     int *todo;          /* (n_todo,) sentence indices of this shard */
     int n_todo;
     atomic_int next, done, failed;
@@ -224,6 +244,7 @@ typedef struct {
     job *j;
     mhv_stats_acc acc;
     int is_main;
+    float *px;          /* vision models: (channels, size, size) the image being run */
 } worker;
 
 static void fail_job(job *j, mhv_status st, const mhv_error *err, int line)
@@ -286,41 +307,37 @@ static void process_pair(worker *w, mhv_forward_ctx *fc, int idx, unsigned char 
     }
     size_t sl = (size_t)(tab - s->text);
     mhv_encoding es, et;
-    mhv_status st = mhv_tok_encode(j->tok, s->text, sl, &es, &err);
+    mhv_sentence src = {s->text, sl, s->line}, tgt = {tab + 1, s->len - sl - 1, s->line};
+    mhv_status st = s2s_encode_source(j->tx, &src, INPUT_TEXT, &es, &err);
     if (st) {
         fail_job(j, st, &err, s->line);
         return;
     }
-    if ((st = mhv_tok_encode(j->tok, tab + 1, s->len - sl - 1, &et, &err))) {
+    /* the decoder start token, then the target's tokens (run --pairs) */
+    if ((st = s2s_encode_target(j->tx, &tgt, INPUT_TEXT, &et, &err))) {
         mhv_encoding_free(&es);
         fail_job(j, st, &err, s->line);
         return;
     }
-    int nt = et.n + 1;
-    int32_t *tgt = malloc((size_t)nt * sizeof *tgt);
+    int nt = et.n;
     mhv_attn a = {0};
-    if (!tgt)
-        st = mhv_fail(&err, MHV_ENOMEM, "", "out of memory");
-    if (!st) { /* the decoder start token, then the target's tokens (run --pairs) */
-        tgt[0] = m->cfg.decoder_start_id;
-        memcpy(tgt + 1, et.ids, (size_t)et.n * sizeof *tgt);
-        st = mhv_forward_run_seq2seq(fc, m, es.ids, es.n, tgt, nt, j->sel, &a, &err);
-    }
-    /* separators as for other models: special tokens after the first covering no text */
-    int enc = j->o->stack == MHV_STACK_ENCODER, n = enc ? es.n : nt;
+    st = mhv_forward_run_seq2seq(fc, m, es.ids, es.n, et.ids, nt, j->sel, &a, &err);
+    /* separators as for other models: special tokens after the first covering no text;
+     * the cross-attention's keys are the source's tokens */
+    int cross = j->o->stack == MHV_STACK_CROSS;
+    int enc = j->o->stack == MHV_STACK_ENCODER || cross, n = enc ? es.n : nt;
+    const mhv_tok *stok = enc ? j->tx->src_tok : j->tx->tgt_tok;
     for (int t = 0; !st && t < n; t++) {
         const mhv_encoding *e = enc ? &es : &et;
-        int k = enc ? t : t - 1; /* the decoder's token t is the target's t - 1 */
-        sep[t] = t > 0 && k >= 0 && e->spans[2 * k] < 0 && mhv_tok_is_special(j->tok, e->ids[k]);
+        sep[t] = t > 0 && e->spans[2 * t] < 0 && mhv_tok_is_special(stok, e->ids[t]);
     }
-    free(tgt);
     mhv_encoding_free(&es);
     mhv_encoding_free(&et);
     if (!st) {
         for (int k = 0; k < a.count && !st; k++)
-            if (!(a.heads[k].rows == n && a.heads[k].cols == n))
+            if (!(a.heads[k].rows == (cross ? nt : n) && a.heads[k].cols == n))
                 st = mhv_fail(&err, MHV_EUSAGE, "", "internal: maps of another stack");
-        mhv_attn view = a; /* the stack's maps, n x n */
+        mhv_attn view = a; /* the stack's maps: n x n, or nt x n for the cross-attention */
         view.n = n;
         view.rows = n;
         if (!st)
@@ -331,21 +348,65 @@ static void process_pair(worker *w, mhv_forward_ctx *fc, int idx, unsigned char 
         fail_job(j, st, &err, s->line);
 }
 
-static void process(worker *w, mhv_forward_ctx *fc, int idx, unsigned char *sep, int32_t *ids)
+/* A vision model's image: its heads over the patches; distance 2-D (acc's patch grid). */
+static void process_image(worker *w, mhv_forward_ctx *fc, int idx, float *px)
 {
     job *j = w->j;
-    if (j->o->pairs) {
-        process_pair(w, fc, idx, sep);
-        return;
+    const mhv_config *c = &j->m->cfg;
+    char path[4096];
+    run_vision_path(j->o->files[0], &j->in->s[idx], path, sizeof path);
+    mhv_image im;
+    mhv_attn a;
+    mhv_error err = {0};
+    mhv_status st = mhv_image_read(path, &im, &err);
+    if (!st) {
+        st = mhv_preprocess_run(j->pp, &im, c->image_size, c->image_size, px, NULL, path, &err);
+        mhv_image_free(&im);
     }
+    mhv_forward_opts fo = {.pixels = px};
+    if (!st && !(st = mhv_forward_run_opts(fc, j->m, NULL, NULL, mhv_model_image_tokens(j->m),
+                                           j->sel, &fo, &a, &err))) {
+        if (!(st = mhv_attn_check_finite(&a, &err)))
+            st = mhv_stats_acc_add(&w->acc, &a, NULL, &err);
+        mhv_attn_free(&a);
+    }
+    if (st && !err.file[0])
+        snprintf(err.file, sizeof err.file, "%.*s", (int)sizeof err.file - 1, path);
+    if (st)
+        fail_job(j, st, &err, 0);
+}
+
+/* A sentence read and tokenized, waiting in its worker's pack: what the forward pass takes
+ * and what the statistics need after it. */
+typedef struct {
+    int idx;                /* in the input */
+    int n;                  /* tokens kept */
+    int32_t *ids, *types;   /* (n,) ids; token types or NULL */
+    unsigned char *sep;     /* (n,) separators: special tokens after the first that cover
+                             * no text ([SEP], EOS) */
+    int *rows, nrows;       /* --rows' positions among the tokens kept, or NULL */
+} pending;
+
+static void pending_free(pending *p)
+{
+    free(p->ids), free(p->types), free(p->sep), free(p->rows);
+    memset(p, 0, sizeof *p);
+}
+
+/* Sentence idx tokenized (and cut as --truncate says) into p; a failure is the job's. */
+static int prepare(worker *w, int idx, pending *p)
+{
+    job *j = w->j;
     const mhv_sentence *s = &j->in->s[idx];
     mhv_encoding e;
     mhv_error err = {0};
+    memset(p, 0, sizeof *p);
+    p->idx = idx;
     mhv_status st = cli_encode_one(j->tok, s, j->o->enc_pairs ? INPUT_PAIRS : INPUT_TEXT, &e,
                                    &err);
     if (st) {
         fail_job(j, st, &err, s->line);
-        return;
+        return -1;
     }
     int max = j->m->cfg.max_positions, n = e.n;
     if (n > max && !j->o->truncate) {
@@ -353,44 +414,72 @@ static void process(worker *w, mhv_forward_ctx *fc, int idx, unsigned char *sep,
                  j->o->enc_pairs ? "" : " (use --truncate)");
         fail_job(j, MHV_EINPUT, &err, s->line);
         mhv_encoding_free(&e);
-        return;
+        return -1;
     }
     /* truncation keeps the closing special token, as `run --truncate` does */
-    int keep = n > max ? max : n;
-    for (int t = 0; t < keep; t++) {
+    int keep = p->n = n > max ? max : n;
+    const int32_t *types = cli_type_ids(j->m, &e);
+    p->ids = malloc((size_t)keep * sizeof *p->ids);
+    p->sep = malloc((size_t)keep);
+    p->types = types ? malloc((size_t)keep * sizeof *p->types) : NULL;
+    if (!p->ids || !p->sep || (types && !p->types))
+        st = mhv_fail(&err, MHV_ENOMEM, "", "out of memory");
+    for (int t = 0; !st && t < keep; t++) {
         int src = n > max && t == keep - 1 ? n - 1 : t;
-        ids[t] = e.ids[src];
-        /* separators: special tokens after the first that cover no text ([SEP], EOS) */
-        sep[t] = t > 0 && e.spans[2 * src] < 0 && mhv_tok_is_special(j->tok, e.ids[src]);
+        p->ids[t] = e.ids[src];
+        p->sep[t] = t > 0 && e.spans[2 * src] < 0 && mhv_tok_is_special(j->tok, e.ids[src]);
+        if (types)
+            p->types[t] = types[t];
     }
-    int *rows = NULL, nrows = 0;
-    if (j->o->rows) { /* positions among the tokens kept */
+    if (!st && j->o->rows) { /* positions among the tokens kept */
         mhv_encoding kept = e;
         kept.n = keep;
-        st = mhv_rows_resolve(j->o->rows, s->text, s->len, &kept, &rows, &nrows, &err);
+        st = mhv_rows_resolve(j->o->rows, s->text, s->len, &kept, &p->rows, &p->nrows, &err);
     }
-    mhv_attn a;
-    mhv_forward_opts fo = {.rows = rows, .nrows = nrows};
-    if (!st)
-        st = mhv_forward_run_opts(fc, j->m, ids, cli_type_ids(j->m, &e), keep, j->sel, &fo, &a,
-                                  &err);
     mhv_encoding_free(&e);
     if (st) {
-        free(rows);
+        pending_free(p);
         fail_job(j, st, &err, s->line);
+        return -1;
+    }
+    return 0;
+}
+
+/* The maps of sentence p into the worker's sums. */
+static void add_stats(worker *w, const pending *p, mhv_attn *a)
+{
+    job *j = w->j;
+    mhv_error err = {0};
+    mhv_status st;
+    if ((st = mhv_attn_check_finite(a, &err)) ||
+        (st = mhv_weighting_apply(a, j->o->weighting, NULL, &err))) {
+        fail_job(j, st, &err, j->in->s[p->idx].line);
         return;
     }
-    free(rows);
-    if ((st = mhv_attn_check_finite(&a, &err)) ||
-        (st = mhv_weighting_apply(&a, j->o->weighting, NULL, &err))) {
-        mhv_attn_free(&a);
-        fail_job(j, st, &err, s->line);
-        return;
-    }
-    st = mhv_stats_acc_add(&w->acc, &a, sep, &err);
-    mhv_attn_free(&a);
-    if (st)
+    if ((st = mhv_stats_acc_add(&w->acc, a, p->sep, &err)))
         fail_job(j, st, &err, 0);
+}
+
+/* The sentences ps(count) as packed passes (one at a time when the model does not pack):
+ * each one's maps into the sums, then freed with it. */
+static void run_pending(worker *w, mhv_forward_ctx *fc, pending *ps, int count,
+                        mhv_forward_item *items, mhv_attn *outs)
+{
+    job *j = w->j;
+    for (int s = 0; s < count; s++)
+        items[s] = (mhv_forward_item){ps[s].ids, ps[s].types, ps[s].n, ps[s].rows, ps[s].nrows};
+    mhv_error err = {0};
+    int done = 0;
+    mhv_status st = mhv_forward_run_pack(fc, j->m, items, count, j->sel, outs, &done, &err);
+    for (int s = 0; s < done; s++) {
+        if (!atomic_load(&j->failed))
+            add_stats(w, &ps[s], &outs[s]);
+        mhv_attn_free(&outs[s]);
+    }
+    if (st)
+        fail_job(j, st, &err, j->in->s[ps[done].idx].line);
+    for (int s = 0; s < count; s++)
+        pending_free(&ps[s]);
 }
 
 static void *work(void *arg)
@@ -402,26 +491,62 @@ static void *work(void *arg)
     mhv_forward_ctx *fc = NULL;
     mhv_error err = {0};
     int max = j->m->cfg.max_positions;
-    unsigned char *sep = malloc((size_t)max);
-    int32_t *ids = malloc((size_t)max * sizeof *ids);
+    const mhv_config *c = &j->m->cfg;
+    if (j->pp)
+        w->px = malloc((size_t)c->num_channels * (size_t)c->image_size * (size_t)c->image_size *
+                       sizeof *w->px);
     mhv_status st = mhv_forward_ctx_new(&fp, &fc, &err);
-    if (!st && (!sep || !ids))
+    /* consecutive sentences of up to `budget` tokens in all run as one pass */
+    int budget = st || j->o->pairs || j->pp ? 0 : mhv_forward_pack_tokens(fc, j->m);
+    int cap = budget > 0 ? budget : 1; /* sentences a pack may hold: one token each */
+    unsigned char *sep = malloc((size_t)max);
+    pending *ps = calloc((size_t)cap + 1, sizeof *ps);
+    mhv_forward_item *items = malloc((size_t)cap * sizeof *items);
+    mhv_attn *outs = malloc((size_t)cap * sizeof *outs);
+    if (!st && (!sep || !ps || !items || !outs || (j->pp && !w->px)))
         st = mhv_fail(&err, MHV_ENOMEM, "", "out of memory");
     if (st)
         fail_job(j, st, &err, 0);
     double t0 = now(), last = 0;
+    int np = 0, tokens = 0; /* the pack gathered so far */
     while (!st && !atomic_load(&j->failed)) {
         int k = atomic_fetch_add(&j->next, 1);
         if (k >= j->n_todo)
             break;
-        process(w, fc, j->todo[k], sep, ids);
+        if (j->pp) {
+            process_image(w, fc, j->todo[k], w->px);
+        } else if (j->o->pairs) {
+            process_pair(w, fc, j->todo[k], sep);
+        } else {
+            if (prepare(w, j->todo[k], &ps[np]))
+                break;
+            if (np > 0 && tokens + ps[np].n > budget) { /* the pack is full: run it first */
+                pending next = ps[np];
+                run_pending(w, fc, ps, np, items, outs);
+                ps[0] = next;
+                np = tokens = 0;
+            }
+            tokens += ps[np++].n;
+            if (np >= cap || tokens >= budget) {
+                run_pending(w, fc, ps, np, items, outs);
+                np = tokens = 0;
+            }
+        }
         int d = atomic_fetch_add(&j->done, 1) + 1;
         if (w->is_main)
             progress(d, j->n_todo, t0, &last, 0);
     }
+    if (np && !atomic_load(&j->failed))
+        run_pending(w, fc, ps, np, items, outs);
+    for (int s = 0; ps && s < np; s++)
+        pending_free(&ps[s]);
     mhv_forward_ctx_free(fc);
     free(sep);
-    free(ids);
+    free(ps);
+    free(items);
+    free(outs);
+    free(w->px);
+    w->px = NULL;
     return NULL;
 }
 
@@ -436,6 +561,7 @@ static mhv_status run_corpus(const stats_opts *given, mhv_stats_acc *total, char
     mhv_tok *tok = NULL;
     mhv_input in = {0};
     mhv_heads sel = {0};
+    s2s_text tx = {0};
     worker *ws = NULL;
     pthread_t *tids = NULL;
     job j = {0};
@@ -444,6 +570,15 @@ static mhv_status run_corpus(const stats_opts *given, mhv_stats_acc *total, char
     if ((st = cli_open_model(dir, INPUT_TEXT, &m, &tok, err)))
         goto done;
     int L = m->cfg.num_layers; /* the layers summed: an encoder-decoder's stack's */
+    mhv_preprocess pp;
+    int vision = m->cfg.vision, grid = vision ? m->cfg.image_size / m->cfg.patch_size : 0;
+    if (vision && (o->pairs || o->rows || o->truncate || o->weighting != MHV_WEIGHT_ATTN)) {
+        st = mhv_fail(err, MHV_EUSAGE, "", "--pairs, --rows, --truncate and --weighting are "
+                      "for text models, not %s", m->cfg.arch);
+        goto done;
+    }
+    if (vision && (st = mhv_preprocess_load(m->dir, m->cfg.image_size, &pp, err)))
+        goto done;
     if (o->pairs && !m->cfg.enc_dec && !m->cfg.causal) { /* an encoder's sentence pairs */
         if (o->stack) {
             st = mhv_fail(err, MHV_EUSAGE, "", "--stack is for encoder-decoder models; %s is "
@@ -455,18 +590,21 @@ static mhv_status run_corpus(const stats_opts *given, mhv_stats_acc *total, char
     }
     if (o->pairs && !o->stack) {
         st = mhv_fail(err, MHV_EUSAGE, "", "%s is an encoder-decoder model: --pairs needs "
-                      "--stack enc or dec", m->cfg.arch);
+                      "--stack enc, dec or cross", m->cfg.arch);
         goto done;
     }
     if (!o->enc_pairs && m->cfg.enc_dec != o->pairs) {
         st = mhv_fail(err, MHV_EUSAGE, "", o->pairs ? "--pairs needs a text encoder or an "
                       "encoder-decoder model; %s is neither" : "%s is an encoder-decoder model: give --pairs (lines "
-                      "SOURCE<TAB>TARGET) and --stack enc or dec", m->cfg.arch);
+                      "SOURCE<TAB>TARGET) and --stack enc, dec or cross", m->cfg.arch);
         goto done;
     }
+    if (o->pairs && (st = s2s_text_open(&tx, m, tok, o->src_lang, o->tgt_lang, err)))
+        goto done;
     if (o->pairs) {
         int Le = m->cfg.num_layers, Ld = m->cfg.dec_layers, H = m->cfg.num_heads;
-        int first = o->stack == MHV_STACK_ENCODER ? 0 : Le;
+        int first = o->stack == MHV_STACK_ENCODER ? 0
+                    : o->stack == MHV_STACK_DECODER ? Le : Le + Ld;
         L = o->stack == MHV_STACK_ENCODER ? Le : Ld;
         if ((st = mhv_heads_parse_seq2seq("all", Le, Ld, H, &sel, err)))
             goto done;
@@ -476,14 +614,17 @@ static mhv_status run_corpus(const stats_opts *given, mhv_stats_acc *total, char
     } else if ((st = mhv_heads_parse("all", L, m->cfg.num_heads, &sel, err))) {
         goto done;
     }
-    if ((st = mhv_input_read(o->files[0], &in, err)) ||
+    if ((st = vision ? run_vision_input(o->files[0], &in, err)
+                     : mhv_input_read(o->files[0], &in, err)) ||
         (st = mhv_stats_acc_init(total, L, m->cfg.num_heads, err)))
         goto done;
+    total->patch_grid = grid, total->patch_extra = m->cfg.vision_extra;
     if (o->pairs)
         snprintf(total->stack, sizeof total->stack, "%s", mhv_stack_name(o->stack));
     total->weighting = (int)o->weighting;
     snprintf(total->rows, sizeof total->rows, "%s", o->rows ? o->rows : "");
-    j = (job){.m = m, .tok = tok, .in = &in, .sel = &sel, .o = o};
+    j = (job){.m = m, .tok = tok, .tx = &tx, .in = &in, .sel = &sel, .o = o,
+              .pp = vision ? &pp : NULL};
     pthread_mutex_init(&j.lock, NULL);
     j.todo = malloc((size_t)in.n * sizeof *j.todo);
     int T = o->threads;
@@ -505,6 +646,7 @@ static mhv_status run_corpus(const stats_opts *given, mhv_stats_acc *total, char
         snprintf(ws[t].acc.stack, sizeof ws[t].acc.stack, "%s", total->stack);
         ws[t].acc.weighting = (int)o->weighting;
         snprintf(ws[t].acc.rows, sizeof ws[t].acc.rows, "%s", o->rows ? o->rows : "");
+        ws[t].acc.patch_grid = grid, ws[t].acc.patch_extra = m->cfg.vision_extra;
     }
     for (started = 1; started < T; started++)
         if (pthread_create(&tids[started], NULL, work, &ws[started]) != 0)
@@ -534,6 +676,7 @@ done:
     free(j.todo);
     mhv_input_free(&in);
     mhv_heads_free(&sel);
+    s2s_text_close(&tx);
     mhv_tok_close(tok);
     mhv_model_close(m);
     return st;
@@ -577,12 +720,17 @@ static mhv_status write_png(const stats_opts *o, const mhv_stats_acc *acc, const
     if (o->fig.model_name)
         base = o->fig.model_name;
     char title[512];
-    snprintf(title, sizeof title, "mhaviz stats: %.300s%s%s, %lld sentence%s (rows: layers, "
-             "columns: heads)", base, acc->weighting ? ", " : "",
+    /* an encoder-decoder's: the stack summed ("cross-attention heads") */
+    const char *stack = strcmp(acc->stack, "cross") == 0 ? ", cross-attention heads"
+                        : strcmp(acc->stack, "encoder") == 0 ? ", encoder heads"
+                        : strcmp(acc->stack, "decoder") == 0 ? ", decoder heads" : "";
+    snprintf(title, sizeof title, "mhaviz stats: %.300s%s%s%s, %lld %s%s (rows: layers, "
+             "columns: heads)", base, stack, acc->weighting ? ", " : "",
              acc->weighting ? (acc->weighting == MHV_WEIGHT_NORM ? "norm-weighted"
                                                                  : "norm-out-weighted")
                             : "",
-             (long long)acc->sentences, acc->sentences == 1 ? "" : "s");
+             (long long)acc->sentences, acc->patch_grid ? "image" : "sentence",
+             acc->sentences == 1 ? "" : "s");
     const mhv_render_params *r = &o->fig.render;
     mhv_stats_fig_params sp = mhv_stats_fig_default_params();
     sp.cmap = r->cmap;

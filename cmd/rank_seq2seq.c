@@ -6,36 +6,9 @@
 #include <string.h>
 
 #include "base/jsonw.h"
+#include "s2s_text.h"
 
 static const char *const stack_word[] = {"self", "encoder", "decoder", "cross"};
-
-/* The decoder's input for target text t: the start token, then its tokens (spans of t). */
-static mhv_status decoder_input(const mhv_tok *tok, int32_t start, const mhv_sentence *t,
-                                mhv_encoding *out, mhv_error *err)
-{
-    mhv_encoding te;
-    mhv_status st = cli_encode_one(tok, t, INPUT_TEXT, &te, err);
-    if (st)
-        return st;
-    size_t cap = (size_t)te.n * 12 + 16;
-    char *buf = malloc(cap);
-    if (!buf) {
-        mhv_encoding_free(&te);
-        return mhv_fail(err, MHV_ENOMEM, "", "out of memory");
-    }
-    size_t len = (size_t)snprintf(buf, cap, "%d", (int)start);
-    for (int i = 0; i < te.n; i++)
-        len += (size_t)snprintf(buf + len, cap - len, " %d", (int)te.ids[i]);
-    mhv_sentence s = {buf, len, t->line};
-    st = cli_encode_one(tok, &s, INPUT_IDS, out, err);
-    free(buf);
-    for (int i = 1; !st && i < out->n && i - 1 < te.n; i++) {
-        out->spans[2 * i] = te.spans[2 * (i - 1)];
-        out->spans[2 * i + 1] = te.spans[2 * (i - 1) + 1];
-    }
-    mhv_encoding_free(&te);
-    return st;
-}
 
 mhv_status rank_seq2seq(const rank_s2s_opts *o, const mhv_model *m, const mhv_tok *tok,
                         mhv_error *err)
@@ -56,6 +29,7 @@ mhv_status rank_seq2seq(const rank_s2s_opts *o, const mhv_model *m, const mhv_to
         if (l < first || l >= first + L)
             memset(sel.sel + (size_t)l * (size_t)H, 0, (size_t)H);
     mhv_input in = {0};
+    s2s_text tx = {0};
     mhv_rank_acc acc = {0};
     mhv_rank_entry *ranked = calloc((size_t)L * (size_t)H + 1, sizeof *ranked);
     mhv_forward_ctx *fc = NULL;
@@ -68,7 +42,8 @@ mhv_status rank_seq2seq(const rank_s2s_opts *o, const mhv_model *m, const mhv_to
         st = mhv_fail(err, MHV_EUSAGE, "", "--heads selects no %s head", stack_word[o->stack]);
         goto done;
     }
-    if ((st = mhv_input_read(o->file, &in, err)) ||
+    if ((st = s2s_text_open(&tx, m, tok, o->src_lang, o->tgt_lang, err)) ||
+        (st = mhv_input_read(o->file, &in, err)) ||
         (st = mhv_rank_acc_init(&acc, L, H, err)) || (st = mhv_forward_ctx_new(&fp, &fc, err)))
         goto done;
     int used = 0, skipped = 0;
@@ -83,11 +58,11 @@ mhv_status rank_seq2seq(const rank_s2s_opts *o, const mhv_model *m, const mhv_to
         mhv_sentence src = {s->text, (size_t)(tab - s->text), s->line};
         mhv_sentence tgt = {tab + 1, s->len - src.len - 1, s->line};
         mhv_encoding es, et;
-        if ((st = cli_encode_one(tok, &src, INPUT_TEXT, &es, err))) {
+        if ((st = s2s_encode_source(&tx, &src, INPUT_TEXT, &es, err))) {
             cli_fail_line(err, st, &in, i);
             goto done;
         }
-        if ((st = decoder_input(tok, c->decoder_start_id, &tgt, &et, err))) {
+        if ((st = s2s_encode_target(&tx, &tgt, INPUT_TEXT, &et, err))) {
             mhv_encoding_free(&es);
             cli_fail_line(err, st, &in, i);
             goto done;
@@ -171,6 +146,7 @@ mhv_status rank_seq2seq(const rank_s2s_opts *o, const mhv_model *m, const mhv_to
     if (fflush(stdout) != 0 || ferror(stdout))
         st = mhv_fail(err, MHV_EIO, "<stdout>", "write error");
 done:
+    s2s_text_close(&tx);
     mhv_forward_ctx_free(fc);
     mhv_rank_acc_free(&acc);
     free(ranked);

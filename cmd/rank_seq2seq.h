@@ -11,6 +11,7 @@ typedef struct {
     int top, nth, to_nth, json;
     mhv_rank_match how;
     mhv_stack stack;    /* ENCODER, DECODER or CROSS */
+    const char *src_lang, *tgt_lang; /* --src-lang, --tgt-lang (mBART), or NULL */
 } rank_s2s_opts;
 
 /* Reads SOURCE<TAB>TARGET lines of o->file and prints the ranking on stdout. --from is

@@ -9,7 +9,9 @@
 #include "cli.h"
 #include "ckpt/modelname.h"
 #include "analysis/rank.h"
+#include "analysis/zoom.h"
 #include "fig/html.h"
+#include "tok/decoder.h"
 #include "text/unicode.h"
 
 int run_fig_parse_format(const char *list, run_fig_opts *o)
@@ -76,6 +78,7 @@ int run_fig_option(const char *cmd, int c, const char *arg, run_fig_opts *o)
     case FIG_OPT_SCALE:
         if (mhv_scale_parse(arg, &o->render.scale, &err))
             return cli_usage_error(cmd, "--scale: %s", err.msg);
+        o->scale_set = 1;
         return 0;
     case FIG_OPT_CELL: return int_arg(cmd, "--cell", arg, 2, 200, &o->render.cell);
     case FIG_OPT_DPI: return int_arg(cmd, "--dpi", arg, 24, 1200, &o->render.dpi);
@@ -92,6 +95,7 @@ int run_fig_option(const char *cmd, int c, const char *arg, run_fig_opts *o)
     case FIG_OPT_VIEW:
         if (mhv_view_parse(arg, &o->render.view, &err))
             return cli_usage_error(cmd, "--view: %s", err.msg);
+        o->view_set = 1;
         return 0;
     case FIG_OPT_MIN_WEIGHT: {
         char *end;
@@ -171,10 +175,52 @@ static mhv_label_kind label_kind(mhv_tok_kind k)
 
 #define FIG_SENTENCE_MAX 4096
 
+/* The labels of enc's tokens as tok's decoder gives them (special tokens: their pieces),
+ * copied after `used` bytes of *block (realloc'd; the pointers 8-byte aligned) into
+ * *labels; *labels NULL when the pieces are the labels (no decoder to follow, or tokens
+ * without ids: pooled blocks). */
+static mhv_status decoded_labels(const mhv_tok *tok, const mhv_encoding *enc,
+                                 unsigned char **block, size_t used, const char ***labels,
+                                 mhv_error *err)
+{
+    *labels = NULL;
+    if (!tok || !mhv_tok_labels_decoded(tok) || enc->n == 0)
+        return MHV_OK;
+    for (int i = 0; i < enc->n; i++)
+        if (enc->ids[i] < 0)
+            return MHV_OK;
+    char **dec;
+    mhv_status st = mhv_tok_decode_tokens(tok, enc->ids, enc->n, &dec, err);
+    if (st)
+        return st;
+    size_t at = (used + 7) & ~(size_t)7, strs = at + (size_t)enc->n * sizeof(char *), total = strs;
+    for (int i = 0; i < enc->n; i++)
+        total += strlen(mhv_tok_is_special(tok, enc->ids[i]) ? enc->pieces[i] : dec[i]) + 1;
+    unsigned char *nb = realloc(*block, total);
+    if (!nb) {
+        mhv_decoder_tokens_free(dec, enc->n);
+        return mhv_fail(err, MHV_ENOMEM, "", "out of memory");
+    }
+    *block = nb;
+    const char **ptr = (const char **)(void *)(nb + at);
+    for (int i = 0; i < enc->n; i++) {
+        const char *t = mhv_tok_is_special(tok, enc->ids[i]) ? enc->pieces[i] : dec[i];
+        size_t len = strlen(t) + 1;
+        memcpy(nb + strs, t, len);
+        ptr[i] = (const char *)nb + strs;
+        strs += len;
+    }
+    mhv_decoder_tokens_free(dec, enc->n);
+    *labels = ptr;
+    return MHV_OK;
+}
+
 /* What the figures of sentence s show besides the weights; *special (caller frees) backs
- * in->special and in->sentence. */
-static mhv_status fig_input(const run_figs *r, const mhv_sentence *s, const mhv_encoding *enc,
-                            mhv_fig_input *out, unsigned char **special, mhv_error *err)
+ * in->special, in->sentence and the labels (tokenizer.json's decoder, when it has one). */
+/* tok: the tokenizer of enc's ids (an encoder-decoder's target may have its own), or NULL */
+static mhv_status fig_input_tok(const run_figs *r, const mhv_tok *tok, const mhv_sentence *s,
+                                const mhv_encoding *enc, mhv_fig_input *out,
+                                unsigned char **special, mhv_error *err)
 {
     /* The sentence stored in each figure's metadata: whole up to 4 KiB; a longer one (a
      * 1 MB line cut by --truncate) only as far as the drawn tokens reach, at most 4 KiB,
@@ -201,7 +247,16 @@ static mhv_status fig_input(const run_figs *r, const mhv_sentence *s, const mhv_
         memcpy(text + keep, "\xE2\x80\xA6", 3), keep += 3; /* "…" */
     text[keep] = '\0';
     for (int i = 0; i < enc->n; i++)
-        (*special)[i] = r->tok ? (unsigned char)mhv_tok_is_special(r->tok, enc->ids[i]) : 0;
+        (*special)[i] = tok ? (unsigned char)mhv_tok_is_special(tok, enc->ids[i]) : 0;
+    const char **labels;
+    mhv_status st = decoded_labels(tok, enc, special, (size_t)enc->n + 1 + keep + 1, &labels,
+                                   err);
+    if (st) {
+        free(*special);
+        *special = NULL;
+        return st;
+    }
+    text = (char *)*special + enc->n + 1; /* the block may have moved */
     *out = (mhv_fig_input){
         .model = r->model_name,
         .num_layers = r->m->cfg.num_layers,
@@ -209,12 +264,59 @@ static mhv_status fig_input(const run_figs *r, const mhv_sentence *s, const mhv_
         .causal = r->m->cfg.causal,
         .sentence = text,
         .n = enc->n,
-        .pieces = (const char *const *)enc->pieces,
+        .pieces = labels ? labels : (const char *const *)enc->pieces,
         .special = *special,
-        .kind = r->tok ? label_kind(mhv_tok_kind_of(r->tok)) : MHV_LABEL_WORDPIECE,
+        .kind = labels ? MHV_LABEL_DECODED
+                : tok  ? label_kind(mhv_tok_kind_of(tok)) : MHV_LABEL_WORDPIECE,
         .aggregate = r->o->aggregate,
         .boundary = enc->type_ids ? enc->boundary : 0,
     };
+    return MHV_OK;
+}
+
+static mhv_status fig_input(const run_figs *r, const mhv_sentence *s, const mhv_encoding *enc,
+                            mhv_fig_input *out, unsigned char **special, mhv_error *err)
+{
+    return fig_input_tok(r, r->tok, s, enc, out, special, err);
+}
+
+/* The kept rows of attn (attn->row_ids: sentence positions) in `in`: labelled by r->row_enc
+ * (the whole sentence) or enc; *pieces (caller frees) backs in->row_pieces and
+ * in->row_special. */
+static mhv_status fig_rows(const run_figs *r, const mhv_encoding *enc, const mhv_attn *attn,
+                           mhv_fig_input *in, const char ***pieces, mhv_error *err)
+{
+    const mhv_encoding *re = r->row_enc ? r->row_enc : enc;
+    int R = attn->rows;
+    unsigned char *blk = malloc((size_t)R * (sizeof **pieces + 1) + 1);
+    const char **labels = NULL;
+    mhv_status st = blk ? decoded_labels(r->tok, re, &blk, (size_t)R * (sizeof **pieces + 1),
+                                         &labels, err)
+                        : mhv_fail(err, MHV_ENOMEM, "", "out of memory");
+    if (st) {
+        free(blk);
+        return st;
+    }
+    *pieces = (const char **)(void *)blk;
+    unsigned char *sp = (unsigned char *)(*pieces + R);
+    for (int k = 0; k < R; k++) {
+        int t = attn->row_ids[k];
+        if (t < 0 || t >= re->n) {
+            free(*pieces);
+            *pieces = NULL;
+            return mhv_fail(err, MHV_EUSAGE, "", "kept row %d is past the %d tokens", t, re->n);
+        }
+        (*pieces)[k] = labels ? labels[t] : re->pieces[t];
+        sp[k] = r->tok ? (unsigned char)mhv_tok_is_special(r->tok, re->ids[t]) : 0;
+    }
+    if (labels) /* pooled columns are numbers: shown as they are too */
+        in->kind = MHV_LABEL_DECODED;
+    in->nrows = R;
+    in->row_ids = attn->row_ids;
+    in->row_pieces = (const char *const *)*pieces;
+    in->row_special = sp;
+    in->key0 = r->key0;
+    in->key_block = r->key_block;
     return MHV_OK;
 }
 
@@ -227,6 +329,10 @@ static mhv_status sentence_figs(run_figs *r, const char *out, const char *stem, 
 {
     if (!r->o->formats)
         return MHV_OK;
+    if (attn->row_ids && attn->rows == 0) { /* --rows matched nothing in this sentence */
+        r->rows_empty++;
+        return MHV_OK;
+    }
     char dir[4096];
     int len = index == 0 ? snprintf(dir, sizeof dir, "%s/%s", out, stem)
                          : snprintf(dir, sizeof dir, "%s/%s-%d", out, stem, index + 1);
@@ -239,21 +345,31 @@ static mhv_status sentence_figs(run_figs *r, const char *out, const char *stem, 
         return st;
     if (hl)
         in.highlight = *hl;
+    const char **row_pieces = NULL;
+    if (attn->row_ids && (st = fig_rows(r, enc, attn, &in, &row_pieces, err))) {
+        free(special);
+        return st;
+    }
     if (r->o->row_word && !hl) { /* run --row WORD: that word's tokens are the rows drawn */
         r->row_sentences++;
         int t0 = 0, t1 = 0;
         if (mhv_rank_find(s->text, s->len, enc, r->o->row_word, 1, MHV_RANK_WORDS, &t0, &t1) < 1 ||
             t0 == t1) {
             r->row_missing++;
+            free(row_pieces);
             free(special);
             return MHV_OK;
         }
         in.highlight = (mhv_highlight){t0, t1, 0, 0, r->o->row_word};
     }
-    st = heads_only ? mhv_figures_write_heads(dir, r->o->formats, &r->o->render,
-                                                         r->fs, &in, attn, &r->written, err)
-                               : mhv_figures_write(dir, r->o->formats, &r->o->render, r->fs,
-                                                   &in, attn, &r->written, err);
+    mhv_render_params rp = r->o->render;
+    if (r->corner)
+        rp.corner = r->corner;
+    st = heads_only ? mhv_figures_write_heads(dir, r->o->formats, &rp, r->fs, &in, attn,
+                                              &r->written, err)
+                    : mhv_figures_write(dir, r->o->formats, &rp, r->fs, &in, attn, &r->written,
+                                        err);
+    free(row_pieces);
     free(special);
     /* "figure too large", "out of memory while laying out": say which sentence */
     size_t dl = strlen(dir);
@@ -279,7 +395,8 @@ mhv_status run_figs_heads(run_figs *r, const char *out, const char *stem, int in
 mhv_status run_figs_seq2seq(run_figs *r, const char *out, const char *stem, int index,
                             const mhv_sentence *src, const mhv_encoding *enc_src,
                             const mhv_sentence *tgt, const mhv_encoding *enc_tgt,
-                            const mhv_attn *attn, int align_layer, mhv_error *err)
+                            const mhv_tok *tgt_tok, const mhv_attn *attn, int align_layer,
+                            mhv_error *err)
 {
     if (!r->o->formats)
         return MHV_OK;
@@ -293,9 +410,31 @@ mhv_status run_figs_seq2seq(run_figs *r, const char *out, const char *stem, int 
     mhv_status st = fig_input(r, src, enc_src, &is, &ss, err);
     if (st)
         return st;
-    if ((st = fig_input(r, tgt, enc_tgt, &it, &ts, err))) {
+    if ((st = fig_input_tok(r, tgt_tok, tgt, enc_tgt, &it, &ts, err))) {
         free(ss);
         return st;
+    }
+    if (r->o->row_word) { /* --row WORD: its tokens in the source (encoder's figures) and in
+                           * the target (the decoder's and the cross-attention's) */
+        mhv_fig_input *side[2] = {&is, &it};
+        const mhv_sentence *text[2] = {src, tgt};
+        const mhv_encoding *enc[2] = {enc_src, enc_tgt};
+        int found = 0;
+        for (int k = 0; k < 2; k++) {
+            int t0 = 0, t1 = 0;
+            if (mhv_rank_find(text[k]->text, text[k]->len, enc[k], r->o->row_word, 1,
+                              MHV_RANK_WORDS, &t0, &t1) >= 1 && t0 < t1) {
+                side[k]->highlight = (mhv_highlight){t0, t1, 0, 0, r->o->row_word};
+                found = 1;
+            }
+        }
+        r->row_sentences++;
+        r->row_missing += !found;
+        if (!found) {
+            free(ss);
+            free(ts);
+            return MHV_OK;
+        }
     }
     st = mhv_figures_write_seq2seq(dir, r->o->formats, &r->o->render, r->fs, &is, &it, attn,
                                    r->m->cfg.num_layers, r->m->cfg.dec_layers, align_layer,
@@ -330,8 +469,81 @@ mhv_status run_figs_html_begin(run_figs *r, const char *out, const char *stem,
         .causal = r->m->cfg.causal,
         .cmap = r->o->render.cmap,
         .scale = r->o->render.scale,
+        .dec_layers = r->m->cfg.enc_dec ? r->m->cfg.dec_layers : 0,
     };
     return mhv_html_begin(r->html.f, path, &info, err);
+}
+
+mhv_status run_figs_html_seq2seq(run_figs *r, const mhv_sentence *src,
+                                 const mhv_encoding *enc_src, const mhv_sentence *tgt,
+                                 const mhv_encoding *enc_tgt, const mhv_tok *tgt_tok,
+                                 const mhv_attn *attn, const mhv_attn *agg, mhv_error *err)
+{
+    if (!r->html_open)
+        return MHV_OK;
+    mhv_fig_input is, it;
+    unsigned char *ss, *ts;
+    mhv_status st = fig_input(r, src, enc_src, &is, &ss, err);
+    if (st)
+        return st;
+    if (!(st = fig_input_tok(r, tgt_tok, tgt, enc_tgt, &it, &ts, err))) {
+        st = mhv_html_sentence_seq2seq(r->html.f, r->html.path, &is, &it, attn, agg,
+                                       agg ? r->o->aggregate : NULL, err);
+        free(ts);
+    }
+    free(ss);
+    return st;
+}
+
+/* The zoom window of a long sentence's page: --window (its first MHV_HTML_ZOOM_MAX tokens),
+ * else the MHV_HTML_ZOOM_DEFAULT tokens up to the last kept row (the end without --rows). */
+enum { MHV_HTML_ZOOM_DEFAULT = 256 };
+static void html_window(const run_figs *r, const mhv_attn *a, int *t0, int *t1)
+{
+    int n = a->n;
+    if (r->html_win1 > 0 && r->html_win0 < n) {
+        *t0 = r->html_win0;
+        *t1 = r->html_win1 < n ? r->html_win1 : n;
+        if (*t1 - *t0 > MHV_HTML_ZOOM_MAX)
+            *t1 = *t0 + MHV_HTML_ZOOM_MAX;
+        return;
+    }
+    *t1 = a->row_ids && a->rows > 0 ? a->row_ids[a->rows - 1] + 1 : n;
+    *t0 = *t1 > MHV_HTML_ZOOM_DEFAULT ? *t1 - MHV_HTML_ZOOM_DEFAULT : 0;
+}
+
+/* A long sentence's page: an overview pooled to at most MHV_HTML_OVERVIEW_MAX blocks a side
+ * and a zoom window at full resolution (fig/html.h says the size bound). */
+static mhv_status html_long(run_figs *r, const mhv_fig_input *in, const mhv_encoding *enc,
+                            const mhv_attn *attn, const mhv_attn *agg, mhv_error *err)
+{
+    int n = attn->n, b = (n + MHV_HTML_OVERVIEW_MAX - 1) / MHV_HTML_OVERVIEW_MAX, t0, t1;
+    mhv_pool_kind kind = r->html_pool_mean ? MHV_POOL_MEAN : MHV_POOL_MAX;
+    html_window(r, attn, &t0, &t1);
+    mhv_attn pa = {0}, pg = {0}, za = {0}, zg = {0};
+    mhv_encoding pe = {0}, pe2 = {0}, ze = {0}, ze2 = {0};
+    mhv_status st = mhv_zoom_pool(attn, b, kind, 0, 1, &pa, &pe, err);
+    if (!st)
+        st = mhv_zoom_window(attn, enc, t0, t1, &za, &ze, err);
+    if (!st && agg)
+        st = mhv_zoom_pool(agg, b, kind, 0, 1, &pg, &pe2, err);
+    if (!st && agg)
+        st = mhv_zoom_window(agg, enc, t0, t1, &zg, &ze2, err);
+    if (st == MHV_EUSAGE && attn->row_ids) /* no kept row in the window */
+        st = mhv_fail(err, MHV_EUSAGE, "", "the page's zoom window %d:%d holds no --rows row "
+                      "(give a --window that does)", t0, t1);
+    if (!st) {
+        mhv_html_long lg = {.pooled = &pa, .pooled_agg = agg ? &pg : NULL, .block = b,
+                            .pool = kind == MHV_POOL_MEAN ? "mean" : "max",
+                            .labels = (const char *const *)pe.pieces, .zoom = &za,
+                            .zoom_agg = agg ? &zg : NULL, .t0 = t0, .t1 = t1};
+        st = mhv_html_sentence_long(r->html.f, r->html.path, in, &lg, attn->kv_group,
+                                    agg ? r->o->aggregate : NULL, err);
+    }
+    mhv_attn_free(&pa), mhv_attn_free(&pg), mhv_attn_free(&za), mhv_attn_free(&zg);
+    mhv_encoding_free(&pe), mhv_encoding_free(&pe2), mhv_encoding_free(&ze);
+    mhv_encoding_free(&ze2);
+    return st;
 }
 
 mhv_status run_figs_html_sentence(run_figs *r, const mhv_sentence *s, const mhv_encoding *enc,
@@ -344,8 +556,11 @@ mhv_status run_figs_html_sentence(run_figs *r, const mhv_sentence *s, const mhv_
     mhv_status st = fig_input(r, s, enc, &in, &special, err);
     if (st)
         return st;
-    st = mhv_html_sentence(r->html.f, r->html.path, &in, attn, agg, agg ? r->o->aggregate : NULL,
-                           err);
+    if (enc->n > MHV_HTML_WHOLE_MAX)
+        st = html_long(r, &in, enc, attn, agg, err);
+    else
+        st = mhv_html_sentence(r->html.f, r->html.path, &in, attn, agg,
+                               agg ? r->o->aggregate : NULL, err);
     free(special);
     return st;
 }
@@ -380,6 +595,9 @@ void run_figs_end(run_figs *r, int ok)
                 r->o->row_word, r->row_missing, r->row_sentences,
                 r->row_sentences == 1 ? "" : "s", r->row_missing == 1 ? "it" : "them");
     }
+    if (ok && r->rows_empty)
+        cli_say("warning: --rows keeps no row of %d sentence%s: no figures for %s",
+                r->rows_empty, r->rows_empty == 1 ? "" : "s", r->rows_empty == 1 ? "it" : "them");
     if (ok && r->fs && mhv_font_missing_count(r->fs) > 0) {
         /* one line for the whole run, however many figures showed the boxes */
         fputs("mhaviz: warning: no font has", stderr);

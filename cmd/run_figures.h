@@ -22,6 +22,7 @@ typedef struct {
     const char *model_name;     /* --model-name: the model in titles instead of its directory */
     const char *row_word;       /* run --row WORD: head figures as that word's row */
     const char *weighting;      /* --weighting norm|norm-out: named in titles; NULL or "attn" */
+    int scale_set, view_set;    /* --scale, --view given (vision runs have other defaults) */
 } run_fig_opts;
 
 /* The captions' name for what --weighting W draws: NULL (attention weight) for attn. */
@@ -73,6 +74,17 @@ typedef struct {
     mhv_out html;               /* OUT/<stem>.html while it is written */
     int html_open;
     int row_sentences, row_missing; /* run --row: sentences seen, and lacking the word */
+    int rows_empty;                 /* run --rows: sentences where it kept no row */
+    /* Set around run_figs_sentence for a map that is not the sentence's own square (run
+     * --window, --max-pixels, --rows); all 0 otherwise: */
+    const char *corner;             /* drawn in the figures' corner (the pooling) */
+    const mhv_encoding *row_enc;    /* the whole sentence, whose tokens label kept rows
+                                       (attn->row_ids); NULL: enc */
+    int key0, key_block;            /* column j of the maps starts at token key0 +
+                                       j * key_block (mhv_fig_input) */
+    /* the page of a sentence longer than MHV_HTML_WHOLE_MAX: --window as its zoom (win1 0:
+     * none), --pool mean */
+    int html_win0, html_win1, html_pool_mean;
 } run_figs;
 
 /* Opens the fonts when an image format was asked for. tok may be NULL (ids without a
@@ -93,7 +105,8 @@ mhv_status run_figs_heads(run_figs *r, const char *out, const char *stem, int in
 mhv_status run_figs_seq2seq(run_figs *r, const char *out, const char *stem, int index,
                             const mhv_sentence *src, const mhv_encoding *enc_src,
                             const mhv_sentence *tgt, const mhv_encoding *enc_tgt,
-                            const mhv_attn *attn, int align_layer, mhv_error *err);
+                            const mhv_tok *tgt_tok, const mhv_attn *attn, int align_layer,
+                            mhv_error *err);
 /* --format html: opens OUT/<stem>.html (source: the input file's name, shown on the page);
  * a no-op without html. */
 mhv_status run_figs_html_begin(run_figs *r, const char *out, const char *stem,
@@ -103,6 +116,12 @@ mhv_status run_figs_html_begin(run_figs *r, const char *out, const char *stem,
 mhv_status run_figs_html_sentence(run_figs *r, const mhv_sentence *s, const mhv_encoding *enc,
                                   const mhv_attn *attn, const mhv_attn *agg, mhv_error *err);
 /* Ends the page and renames it into place (recorded, so a later failure removes it). */
+/* One sentence pair of an encoder-decoder model into the page (see
+ * mhv_html_sentence_seq2seq). */
+mhv_status run_figs_html_seq2seq(run_figs *r, const mhv_sentence *src,
+                                 const mhv_encoding *enc_src, const mhv_sentence *tgt,
+                                 const mhv_encoding *enc_tgt, const mhv_tok *tgt_tok,
+                                 const mhv_attn *attn, const mhv_attn *agg, mhv_error *err);
 mhv_status run_figs_html_commit(run_figs *r, mhv_error *err);
 /* ok: warns once about characters drawn as boxes; !ok: removes every file and directory the
  * figures wrote (and a page being written). Frees r either way. */

@@ -7,36 +7,9 @@
 #include <string.h>
 
 #include "analysis/report.h"
+#include "analysis/stwrite.h"
 #include "outdir.h"
-
-/* The decoder's input as an encoding: its ids with the tokenizer's pieces (or the ids as
- * labels without one); spans from `text` (the target's own encoding, one token later), else
- * none. */
-static mhv_status ids_encoding(const mhv_tok *tok, const int32_t *ids, int n,
-                               const mhv_encoding *text, int shift, mhv_encoding *out,
-                               mhv_error *err)
-{
-    size_t cap = (size_t)n * 12 + 1;
-    char *buf = malloc(cap);
-    if (!buf)
-        return mhv_fail(err, MHV_ENOMEM, "", "out of memory");
-    size_t len = 0;
-    for (int i = 0; i < n; i++)
-        len += (size_t)snprintf(buf + len, cap - len, "%s%d", i ? " " : "", (int)ids[i]);
-    mhv_sentence s = {buf, len, 0};
-    mhv_status st = cli_encode_one(tok, &s, INPUT_IDS, out, err);
-    free(buf);
-    if (st || !text)
-        return st;
-    for (int i = 0; i < out->n; i++) {
-        int j = i - shift;
-        if (j >= 0 && j < text->n) {
-            out->spans[2 * i] = text->spans[2 * j];
-            out->spans[2 * i + 1] = text->spans[2 * j + 1];
-        }
-    }
-    return MHV_OK;
-}
+#include "s2s_text.h"
 
 static mhv_status check_finite(const mhv_attn *a, mhv_error *err)
 {
@@ -65,9 +38,19 @@ static void line_free(s2s_line *l)
     mhv_encoding_free(&l->tgt);
 }
 
-static mhv_status encode_line(const run_s2s_opts *o, const mhv_model *m, const mhv_tok *tok,
-                              mhv_forward_ctx *fc, const mhv_sentence *s, s2s_line *l,
-                              mhv_error *err)
+/* --truncate: e cut to max tokens, said on stderr (what: "source", "target"). */
+static void cut(const run_s2s_opts *o, const mhv_tok *tok, mhv_encoding *e, int max,
+                const char *what, const char *name, int line)
+{
+    if (!o->truncate || e->n <= max)
+        return;
+    cli_say("%s: line %d: %s truncated from %d to %d tokens", name, line, what, e->n, max);
+    cli_truncate(tok, e, max, o->mode == INPUT_TEXT);
+}
+
+static mhv_status encode_line(const run_s2s_opts *o, const mhv_model *m, const s2s_text *tx,
+                              mhv_forward_ctx *fc, const char *name, const mhv_sentence *s,
+                              s2s_line *l, mhv_error *err)
 {
     const mhv_config *c = &m->cfg;
     memset(l, 0, sizeof *l);
@@ -82,49 +65,29 @@ static mhv_status encode_line(const run_s2s_opts *o, const mhv_model *m, const m
         l->tgt_len = s->len - l->src_len - 1;
     }
     mhv_sentence src = {l->src_text, l->src_len, s->line};
-    mhv_status st = cli_encode_one(tok, &src, o->mode, &l->src, err);
+    mhv_status st = s2s_encode_source(tx, &src, o->mode, &l->src, err);
     if (st)
         return st;
     if (l->src.n == 0)
         return mhv_fail(err, MHV_EINPUT, "", "no source tokens");
+    cut(o, tx->src_tok, &l->src, c->max_positions, "source", name, s->line);
     if (l->src.n > c->max_positions)
-        return mhv_fail(err, MHV_EINPUT, "", "%d source tokens exceed the model's %d positions",
-                        l->src.n, c->max_positions);
-    if (o->pairs && o->mode == INPUT_IDS) { /* the decoder's input exactly as given */
+        return mhv_fail(err, MHV_EINPUT, "", "%d source tokens exceed the model's %d positions "
+                        "(use --truncate)", l->src.n, c->max_positions);
+    if (o->pairs) {
         mhv_sentence t = {l->tgt_text, l->tgt_len, s->line};
-        if ((st = cli_encode_one(c->separate_emb ? NULL : tok, &t, INPUT_IDS, &l->tgt, err)))
+        if ((st = s2s_encode_target(tx, &t, o->mode, &l->tgt, err)))
             return st;
-    } else if (o->pairs && c->separate_emb) {
-        return mhv_fail(err, MHV_EUNSUPPORTED, "",
-                        "the model's target vocabulary is not its source's "
-                        "(share_encoder_decoder_embeddings false): give the target as ids "
-                        "(--ids)");
-    } else if (o->pairs) { /* the decoder start token, then the target's tokens */
-        mhv_sentence t = {l->tgt_text, l->tgt_len, s->line};
-        mhv_encoding te;
-        if ((st = cli_encode_one(tok, &t, o->mode, &te, err)))
-            return st;
-        int32_t *ids = malloc(((size_t)te.n + 1) * sizeof *ids);
-        if (!ids) {
-            mhv_encoding_free(&te);
-            return mhv_fail(err, MHV_ENOMEM, "", "out of memory");
-        }
-        ids[0] = c->decoder_start_id;
-        memcpy(ids + 1, te.ids, (size_t)te.n * sizeof *ids);
-        st = ids_encoding(tok, ids, te.n + 1, &te, 1, &l->tgt, err);
-        free(ids);
-        mhv_encoding_free(&te);
-        if (st)
-            return st;
+        cut(o, tx->tgt_tok, &l->tgt, c->max_positions, "target", name, s->line);
     } else { /* --generate N: the model's greedy continuation */
         int32_t *ids = malloc(((size_t)o->generate + 1) * sizeof *ids);
         int n = 0;
         if (!ids)
             return mhv_fail(err, MHV_ENOMEM, "", "out of memory");
-        st = mhv_forward_generate(fc, m, l->src.ids, l->src.n, o->generate, ids, &n, err);
-        /* a separate target vocabulary: labelled by id, not by the source's pieces */
+        st = mhv_forward_generate_from(fc, m, l->src.ids, l->src.n, tx->start, o->generate, ids,
+                                       &n, err);
         if (!st)
-            st = ids_encoding(c->separate_emb ? NULL : tok, ids, n, NULL, 0, &l->tgt, err);
+            st = s2s_label_target(tx, ids, n, &l->tgt, err);
         free(ids);
         if (st)
             return st;
@@ -132,6 +95,80 @@ static mhv_status encode_line(const run_s2s_opts *o, const mhv_model *m, const m
     if (l->tgt.n == 0)
         return mhv_fail(err, MHV_EINPUT, "", "no target tokens");
     return MHV_OK;
+}
+
+/* --aggregate mean: for each stack and layer of a the mean of its heads, one map with head
+ * -1, in a's order. */
+static mhv_status stack_means(const mhv_attn *a, mhv_attn *out, mhv_error *err)
+{
+    *out = *a;
+    out->heads = NULL, out->buf = NULL, out->vnorm = NULL, out->row_ids = NULL;
+    out->count = 0;
+    size_t cells = 0;
+    for (int k = 0; k < a->count; k++)
+        if (k == 0 || a->heads[k].stack != a->heads[k - 1].stack ||
+            a->heads[k].layer != a->heads[k - 1].layer) {
+            out->count++;
+            cells += (size_t)a->heads[k].rows * (size_t)a->heads[k].cols;
+        }
+    out->heads = calloc((size_t)out->count + 1, sizeof *out->heads);
+    out->buf = calloc(cells + 1, sizeof *out->buf);
+    if (!out->heads || !out->buf) {
+        mhv_attn_free(out);
+        return mhv_fail(err, MHV_ENOMEM, "", "out of memory");
+    }
+    float *w = out->buf;
+    double *sum = malloc((cells + 1) * sizeof *sum); /* a group's sums, in double as
+                                                      * mhv_aggregate's means */
+    if (!sum) {
+        mhv_attn_free(out);
+        return mhv_fail(err, MHV_ENOMEM, "", "out of memory");
+    }
+    for (int k = 0, g = 0; k < a->count; g++) {
+        const mhv_head_attn *h0 = &a->heads[k];
+        size_t n = (size_t)h0->rows * (size_t)h0->cols;
+        int c = 0;
+        memset(sum, 0, n * sizeof *sum);
+        for (; k < a->count && a->heads[k].stack == h0->stack &&
+               a->heads[k].layer == h0->layer; k++, c++)
+            for (size_t i = 0; i < n; i++)
+                sum[i] += a->heads[k].w[i];
+        out->heads[g] = (mhv_head_attn){.layer = h0->layer, .head = -1, .w = w,
+                                        .stack = h0->stack, .rows = h0->rows, .cols = h0->cols};
+        for (size_t i = 0; i < n; i++)
+            w[i] = (float)(sum[i] / c);
+        w += n;
+    }
+    free(sum);
+    return MHV_OK;
+}
+
+/* OUT/<stem>[-k].safetensors of line index: every captured head, a tensor per stack and
+ * layer. */
+static mhv_status write_safetensors(const run_s2s_opts *o, const mhv_model *m,
+                                    const s2s_text *tx, const char *stage, const char *stem,
+                                    int index, const s2s_line *l, const mhv_attn *a,
+                                    mhv_error *err)
+{
+    char path[4096];
+    int len = index ? snprintf(path, sizeof path, "%s/%s-%d.safetensors", stage, stem, index + 1)
+                    : snprintf(path, sizeof path, "%s/%s.safetensors", stage, stem);
+    if (len >= (int)sizeof path)
+        return mhv_fail(err, MHV_EUSAGE, o->out, "output path too long");
+    mhv_out out;
+    mhv_status st = mhv_out_open(&out, path, err);
+    if (st)
+        return st;
+    mhv_model_info info = mhv_model_describe(m);
+    mhv_stw_s2s_desc d = {.model = &info, .dtype = o->dtype, .text = l->src_text,
+                          .len = l->src_len, .target_text = l->tgt_text ? l->tgt_text : "",
+                          .target_len = l->tgt_text ? l->tgt_len : 0, .src = &l->src,
+                          .tgt = &l->tgt, .src_tok = tx->src_tok, .tgt_tok = tx->tgt_tok};
+    if ((st = mhv_stw_write_seq2seq(out.f, out.path, &d, a, err)))
+        mhv_out_abort(&out);
+    else
+        st = mhv_out_commit(&out, err);
+    return st;
 }
 
 mhv_status run_seq2seq(const run_s2s_opts *o, mhv_model *m, const mhv_tok *tok,
@@ -151,8 +188,14 @@ mhv_status run_seq2seq(const run_s2s_opts *o, mhv_model *m, const mhv_tok *tok,
         return mhv_fail(err, MHV_EUSAGE, "", "--align-layer %d: the model has decoder layers 0-%d",
                         o->align_layer, c->dec_layers - 1);
     }
+    s2s_text tx;
+    if ((st = s2s_text_open(&tx, m, tok, o->src_lang, o->tgt_lang, err))) {
+        mhv_heads_free(&sel);
+        return st;
+    }
     mhv_input in;
     if ((st = mhv_input_read(o->file, &in, err))) {
+        s2s_text_close(&tx);
         mhv_heads_free(&sel);
         return st;
     }
@@ -166,7 +209,8 @@ mhv_status run_seq2seq(const run_s2s_opts *o, mhv_model *m, const mhv_tok *tok,
     }
     mhv_out out = {0};
     run_figs figs;
-    if ((st = run_figs_begin(&figs, o->fig, m, tok, err)))
+    if ((st = run_figs_begin(&figs, o->fig, m, tok, err)) ||
+        (st = run_figs_html_begin(&figs, od.stage, stem, o->file, err)))
         goto fail_figs;
     if (o->fig->json) {
         if (snprintf(path, sizeof path, "%s/%s.json", od.stage, stem) >= (int)sizeof path) {
@@ -181,25 +225,36 @@ mhv_status run_seq2seq(const run_s2s_opts *o, mhv_model *m, const mhv_tok *tok,
     for (int i = 0; i < in.n; i++) {
         cli_progress("run", i + 1, in.n, 0);
         s2s_line l;
-        mhv_attn attn = {0};
-        st = encode_line(o, m, tok, fc, &in.s[i], &l, err);
+        mhv_attn attn = {0}, mean = {0};
+        st = encode_line(o, m, &tx, fc, in.name, &in.s[i], &l, err);
         if (!st)
             st = mhv_forward_run_seq2seq(fc, m, l.src.ids, l.src.n, l.tgt.ids, l.tgt.n, &sel,
                                          &attn, err);
         if (!st)
             st = check_finite(&attn, err);
+        if (!st && o->aggregate) /* the per-layer means take the heads' place, except in
+                                  * the page, which shows both */
+            st = stack_means(&attn, &mean, err);
+        const mhv_attn *shown = o->aggregate ? &mean : &attn;
         if (!st && o->fig->json)
             mhv_report_sentence_seq2seq(out.f, i, l.src_text, l.src_len, &l.src, l.tgt_text,
-                                        l.tgt_len, &l.tgt, tok,
-                                        c->separate_emb ? NULL : tok, &attn);
+                                        l.tgt_len, &l.tgt, tok, tx.tgt_tok, shown,
+                                        o->aggregate);
         if (!st) {
             mhv_sentence ss = {l.src_text, l.src_len, in.s[i].line};
             mhv_sentence ts = {l.tgt_text ? l.tgt_text : "", l.tgt_text ? l.tgt_len : 0,
                                in.s[i].line};
-            st = run_figs_seq2seq(&figs, od.stage, stem, i, &ss, &l.src, &ts, &l.tgt, &attn,
+            st = run_figs_seq2seq(&figs, od.stage, stem, i, &ss, &l.src, &ts, &l.tgt,
+                                  tx.tgt_tok, shown,
                                   o->align_layer >= 0 ? o->align_layer : c->dec_layers - 1,
                                   err);
+            if (!st && o->safetensors)
+                st = write_safetensors(o, m, &tx, od.stage, stem, i, &l, shown, err);
+            if (!st)
+                st = run_figs_html_seq2seq(&figs, &ss, &l.src, &ts, &l.tgt, tx.tgt_tok, &attn,
+                                           o->aggregate ? &mean : NULL, err);
         }
+        mhv_attn_free(&mean);
         mhv_attn_free(&attn);
         line_free(&l);
         if (st) {
@@ -214,11 +269,14 @@ mhv_status run_seq2seq(const run_s2s_opts *o, mhv_model *m, const mhv_tok *tok,
         if ((st = mhv_out_commit(&out, err)))
             goto fail_figs;
     }
+    if ((st = run_figs_html_commit(&figs, err)))
+        goto fail_figs;
     run_figs_end(&figs, 1);
     st = cli_outdir_commit(&od, err);
     if (!st && o->fig->formats)
         cli_outdir_leftovers(&od, stem, in.n);
     mhv_input_free(&in);
+    s2s_text_close(&tx);
     mhv_heads_free(&sel);
     return st;
 fail_out:
@@ -228,6 +286,7 @@ fail_figs:
     run_figs_end(&figs, 0);
     cli_outdir_abort(&od, err);
     mhv_input_free(&in);
+    s2s_text_close(&tx);
     mhv_heads_free(&sel);
     return st;
 }

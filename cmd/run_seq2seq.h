@@ -6,6 +6,7 @@
 
 #include "cli.h"
 #include "run_figures.h"
+#include "base/dtype.h"
 
 typedef struct {
     const char *heads, *file, *out;
@@ -13,6 +14,12 @@ typedef struct {
     int pairs;          /* --pairs: lines are SOURCE<TAB>TARGET */
     int generate;       /* --generate N: > 0, the target is the model's greedy output */
     int align_layer;    /* --align-layer L, or -1: the last decoder layer */
+    const char *src_lang, *tgt_lang; /* --src-lang, --tgt-lang (mBART), or NULL */
+    const char *aggregate; /* --aggregate mean: per stack and layer the mean of the heads,
+                              instead of the heads; NULL */
+    int truncate;       /* --truncate: sources and targets cut to the model's positions */
+    int safetensors;    /* --format safetensors: OUT/<stem>[-k].safetensors per line */
+    mhv_dtype dtype;    /* --dtype of those files */
     const run_fig_opts *fig;
 } run_s2s_opts;
 

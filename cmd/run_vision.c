@@ -10,33 +10,37 @@
 #include "analysis/finite.h"
 #include "analysis/report.h"
 #include "base/jsonw.h"
-#include "fig/canvas.h"
-#include "fig/colormap.h"
 #include "fig/figures.h"
-#include "fig/png_out.h"
+#include "fig/html_vision.h"
+#include "fig/overlay.h"
 #include "media/image.h"
 #include "media/preprocess.h"
 #include "outdir.h"
 
-/* The token labels: [CLS], [DIST] (DeiT), then r<row>c<col> for the patches. */
+/* The token names: [CLS], [DIST] (DeiT) or [REG0].. (DINOv2's registers), then r<row>c<col>
+ * for the patches. */
 static void token_label(const mhv_config *c, int i, char *buf, size_t size)
 {
     int side = c->image_size / c->patch_size;
-    if (i < c->vision_extra)
+    if (i < c->vision_extra && i > 0 && c->vision_registers)
+        snprintf(buf, size, "[REG%d]", i - 1);
+    else if (i < c->vision_extra)
         snprintf(buf, size, "%s", i == 0 ? "[CLS]" : "[DIST]");
     else
         snprintf(buf, size, "r%dc%d", (i - c->vision_extra) / side, (i - c->vision_extra) % side);
 }
 
 static void write_json_image(FILE *f, int index, const char *path, const mhv_image *im,
-                             const int box[4], const mhv_config *c, const mhv_attn *a,
-                             const char *aggregate)
+                             const int box[4], const double in_image[4], const mhv_config *c,
+                             const mhv_attn *a, const char *aggregate, const float *pool)
 {
     int n = a->n, side = c->image_size / c->patch_size;
     fputs(index ? ",\n  {\"path\": " : "\n  {\"path\": ", f);
     mhv_jsonw_str(f, path, strlen(path));
     fprintf(f, ", \"width\": %d, \"height\": %d, \"crop\": [%d, %d, %d, %d],\n", im->width,
             im->height, box[0], box[1], box[2], box[3]);
+    fprintf(f, "   \"crop_in_image\": [%.6g, %.6g, %.6g, %.6g],\n", in_image[0], in_image[1],
+            in_image[2], in_image[3]);
     fprintf(f, "   \"grid\": {\"rows\": %d, \"cols\": %d, \"patch_size\": %d, \"extra_tokens\": %d},\n",
             side, side, c->patch_size, c->vision_extra);
     fputs("   \"tokens\": [", f);
@@ -60,112 +64,204 @@ static void write_json_image(FILE *f, int index, const char *path, const mhv_ima
         }
         fputs("]}", f);
     }
-    fputs("]}", f);
-}
-
-/* OUT/<dir>/L05-H03.png: the image the model saw (its preprocessed pixels brought back to
- * 0..255) at `zoom`, each patch tinted by the query's attention to it (colormap over
- * 0..the row's largest patch weight, alpha 0.6). */
-static mhv_status write_overlay(const char *path, const float *px, const mhv_config *c,
-                                const mhv_preprocess *pp, const float *row, mhv_cmap cmap,
-                                mhv_error *err)
-{
-    int S = c->image_size, P = c->patch_size, side = S / P, zoom = S >= 224 ? 1 : (224 + S - 1) / S;
-    float top = 0;
-    for (int t = 0; t < side * side; t++)
-        top = row[c->vision_extra + t] > top ? row[c->vision_extra + t] : top;
-    mhv_canvas cv;
-    mhv_status st = mhv_canvas_new(S * zoom, S * zoom, &cv, err);
-    if (st)
-        return st;
-    for (int y = 0; y < S * zoom; y++)
-        for (int x = 0; x < S * zoom; x++) {
-            int sy = y / zoom, sx = x / zoom;
-            float w = row[c->vision_extra + (sy / P) * side + sx / P];
-            uint8_t tint[3];
-            mhv_cmap_rgb(cmap, top > 0 ? w / top : 0, tint);
-            for (int ch = 0; ch < 3; ch++) {
-                double v = px[((size_t)ch * S + sy) * S + sx];
-                if (pp->do_normalize)
-                    v = v * pp->std[ch] + pp->mean[ch];
-                if (pp->do_rescale && pp->rescale_factor > 0)
-                    v /= pp->rescale_factor;
-                v = v < 0 ? 0 : v > 255 ? 255 : v;
-                cv.px[((size_t)y * cv.w + x) * 3 + ch] = (uint8_t)lround(0.4 * v + 0.6 * tint[ch]);
-            }
+    fputs("]", f);
+    if (pool) { /* the attention-pooling head: its probe's row over the tokens, per head */
+        fputs(",\n   \"pool\": [", f);
+        for (int h = 0; h < c->num_heads; h++) {
+            fprintf(f, "%s\n    {\"head\": %d, \"weights\": ", h ? "," : "", h);
+            mhv_jsonw_floats(f, pool + (size_t)h * (size_t)n, (size_t)n);
+            fputs("}", f);
         }
-    mhv_out out;
-    if (!(st = mhv_out_open(&out, path, err))) {
-        st = mhv_png_write(out.f, path, &cv, NULL, 96, err);
-        st = st ? (mhv_out_abort(&out), st) : mhv_out_commit(&out, err);
+        fputs("]", f);
     }
-    mhv_canvas_free(&cv);
-    return st;
+    fputs("}", f);
 }
 
-/* The image paths: the file itself when it is a .png, else its lines (a relative path
- * that does not exist as given is tried beside the list file). */
-static mhv_status image_path(const char *list, const mhv_sentence *s, char *buf, size_t size)
+/* The token names of a model's image, one allocation (names[i] into it). */
+typedef struct {
+    char **names;       /* (n,) */
+    unsigned char *special; /* (n,) 1 for the tokens before the patches */
+} vis_tokens;
+
+static mhv_status tokens_make(const mhv_config *c, int n, vis_tokens *t, mhv_error *err)
 {
-    snprintf(buf, size, "%.*s", (int)s->len, s->text);
-    if (buf[0] == '/' || mhv_path_exists(buf))
-        return MHV_OK;
-    const char *slash = strrchr(list, '/');
-    if (slash && snprintf(buf, size, "%.*s/%.*s", (int)(slash - list), list, (int)s->len,
-                          s->text) < (int)size && mhv_path_exists(buf))
-        return MHV_OK;
-    snprintf(buf, size, "%.*s", (int)s->len, s->text);
+    t->names = malloc((size_t)n * (sizeof *t->names + 16) + (size_t)n);
+    if (!t->names)
+        return mhv_fail(err, MHV_ENOMEM, "", "out of memory");
+    char *text = (char *)(t->names + n);
+    t->special = (unsigned char *)(text + (size_t)n * 16);
+    for (int i = 0; i < n; i++) {
+        t->names[i] = text + (size_t)i * 16;
+        token_label(c, i, t->names[i], 16);
+        t->special[i] = i < c->vision_extra;
+    }
     return MHV_OK;
 }
 
-static int is_png_name(const char *p)
+/* The figures of one image in dir: per head (or per layer's aggregate view) the overlay
+ * L05-H03 and per layer the grid of its heads' overlays L05; with --view matrix the token
+ * x token heatmaps instead (mhv_figures_write, patch labels). */
+static mhv_status image_figures(const run_vis_opts *o, run_figs *rf, const mhv_render_params *rp,
+                                const char *dir, const mhv_fig_input *in,
+                                const mhv_overlay_input *im, const mhv_attn *a, mhv_error *err)
+{
+    const run_fig_opts *fo = o->fig;
+    if (fo->view_set && fo->render.view == MHV_VIEW_MATRIX)
+        return mhv_figures_write(dir, fo->formats, &fo->render, rf->fs, in, a, &rf->written,
+                                 err);
+    mhv_status st = mhv_figures_make_dirs(dir, &rf->written, err);
+    char base[64];
+    for (int k = 0; !st && k < a->count; k++) {
+        const mhv_head_attn *h = &a->heads[k];
+        mhv_scene sc;
+        if (im->query < 0)
+            snprintf(base, sizeof base, "pool-H%02d", h->head);
+        else if (o->aggregate)
+            snprintf(base, sizeof base, "L%02d-%s", h->layer, mhv_agg_name(o->agg));
+        else
+            snprintf(base, sizeof base, "L%02d-H%02d", h->layer, h->head);
+        if ((st = mhv_render_overlay(rp, rf->fs, in, im, h, &sc, err)))
+            break;
+        st = mhv_figures_emit(dir, base, fo->formats, rp, rf->fs, &sc, &rf->written, err);
+        mhv_scene_free(&sc);
+    }
+    for (int k = 0; !st && !o->aggregate && k < a->count; k++) {
+        if (k && a->heads[k].layer == a->heads[k - 1].layer)
+            continue;
+        mhv_scene sc;
+        if (im->query < 0)
+            snprintf(base, sizeof base, "pool");
+        else
+            snprintf(base, sizeof base, "L%02d", a->heads[k].layer);
+        if ((st = mhv_render_overlay_layer(rp, rf->fs, in, im, a, a->heads[k].layer, &sc, err)))
+            break;
+        st = mhv_figures_emit(dir, base, fo->formats, rp, rf->fs, &sc, &rf->written, err);
+        mhv_scene_free(&sc);
+    }
+    /* several layers: every head at a glance, as text runs' model figure */
+    if (!st && !o->aggregate && im->query >= 0 && a->count &&
+        a->heads[0].layer != a->heads[a->count - 1].layer) {
+        mhv_scene sc;
+        if (!(st = mhv_render_overlay_model(rp, rf->fs, in, im, a, &sc, err)))
+            st = mhv_figures_emit(dir, "model", fo->formats, rp, rf->fs, &sc, &rf->written, err);
+        mhv_scene_free(&sc);
+    }
+    return st;
+}
+
+/* The image paths: the file itself when it is an image, else its lines (a relative path
+ * that does not exist as given is tried beside the list file). */
+void run_vision_path(const char *list, const mhv_sentence *s, char *buf, size_t size)
+{
+    snprintf(buf, size, "%.*s", (int)s->len, s->text);
+    if (buf[0] == '/' || mhv_path_exists(buf))
+        return;
+    const char *slash = strrchr(list, '/');
+    if (slash && snprintf(buf, size, "%.*s/%.*s", (int)(slash - list), list, (int)s->len,
+                          s->text) < (int)size && mhv_path_exists(buf))
+        return;
+    snprintf(buf, size, "%.*s", (int)s->len, s->text);
+}
+
+/* An image given directly rather than a list of them: .png, .jpg, .jpeg. */
+static int is_image_name(const char *p)
 {
     size_t n = strlen(p);
-    return n > 4 && strcasecmp(p + n - 4, ".png") == 0;
+    return (n > 4 && (strcasecmp(p + n - 4, ".png") == 0 || strcasecmp(p + n - 4, ".jpg") == 0)) ||
+           (n > 5 && strcasecmp(p + n - 5, ".jpeg") == 0);
+}
+
+mhv_status run_vision_input(const char *file, mhv_input *in, mhv_error *err)
+{
+    memset(in, 0, sizeof *in);
+    if (!is_image_name(file))
+        return mhv_input_read(file, in, err);
+    size_t len = strlen(file);
+    in->buf = malloc(len + 1);
+    in->s = calloc(1, sizeof *in->s);
+    if (!in->buf || !in->s) {
+        mhv_input_free(in);
+        return mhv_fail(err, MHV_ENOMEM, "", "out of memory");
+    }
+    memcpy(in->buf, file, len + 1);
+    in->s[0] = (mhv_sentence){in->buf, len, 1};
+    in->n = 1;
+    snprintf(in->name, sizeof in->name, "%s", file);
+    return MHV_OK;
 }
 
 mhv_status run_vision(const run_vis_opts *o, mhv_model *m, mhv_forward_ctx *fc, mhv_error *err)
 {
     const mhv_config *c = &m->cfg;
+    const run_fig_opts *fo = o->fig;
     int S = c->image_size, n = mhv_model_image_tokens(m), side = S / c->patch_size;
+    int overlays = fo->formats && !(fo->view_set && fo->render.view == MHV_VIEW_MATRIX);
+    if (fo->view_set && fo->render.view != MHV_VIEW_MATRIX)
+        return mhv_fail(err, MHV_EUSAGE, "", "--view %s is for text models (vision models: "
+                        "overlays, or --view matrix)",
+                        fo->render.view == MHV_VIEW_LINES ? "lines" : "row");
+    if (fo->weighting && strcmp(fo->weighting, "attn") != 0)
+        return mhv_fail(err, MHV_EUSAGE, "", "--weighting %s is not available for vision "
+                        "models yet", fo->weighting);
+    if (overlays && fo->render.values)
+        return mhv_fail(err, MHV_EUSAGE, "", "--values prints weights in matrix cells: the "
+                        "overlays have none (give --view matrix)");
     if (o->query_patch && (o->query_r >= side || o->query_c >= side))
         return mhv_fail(err, MHV_EUSAGE, "", "--query %d,%d is outside the %dx%d patch grid",
                         o->query_r, o->query_c, side, side);
-    int query = o->query_patch ? c->vision_extra + o->query_r * side + o->query_c : 0;
+    /* a model without [CLS] but with a pooling head (SigLIP) draws its probe by default */
+    int pool = o->query_pool || (!o->query_patch && c->vision_extra == 0 && m->pool_q.data);
+    if (pool && !m->pool_q.data)
+        return mhv_fail(err, MHV_EUSAGE, "", "--query pool: %s has no attention-pooling head",
+                        c->arch);
+    if (pool && o->aggregate)
+        return mhv_fail(err, MHV_EUSAGE, "", "--query pool draws the pooling head, not "
+                        "--aggregate views");
+    if (overlays && !pool && !o->query_patch && c->vision_extra == 0)
+        return mhv_fail(err, MHV_EUSAGE, "", "%s has no [CLS] token: give --query ROW,COL (a "
+                        "patch) for the overlays, or --view matrix", c->arch);
+    int query = pool ? -1 : o->query_patch ? c->vision_extra + o->query_r * side + o->query_c : 0;
+    /* the overlays' colours default to each picture's own range: a query's weights spread
+     * over hundreds of patches are invisible on 0..1 */
+    mhv_render_params rp = fo->render;
+    if (!fo->scale_set)
+        rp.scale = MHV_SCALE_HEAD;
     mhv_heads sel = {0};
     mhv_input in = {0};
     mhv_preprocess pp;
+    vis_tokens tk = {0};
+    run_figs rf;
     mhv_status st;
     if ((st = mhv_heads_parse(o->heads, c->num_layers, c->num_heads, &sel, err))) {
         char msg[sizeof err->msg];
         snprintf(msg, sizeof msg, "%s", err->msg);
         return mhv_fail(err, st, "", "--heads: %s", msg);
     }
-    if ((st = mhv_preprocess_load(m->dir, S, &pp, err)))
+    if ((st = run_figs_begin(&rf, fo, m, NULL, err)))
         goto done_sel;
+    if ((st = tokens_make(c, n, &tk, err)) || (st = mhv_preprocess_load(m->dir, S, &pp, err)))
+        goto done_figs;
     if (o->no_resize)
         pp.do_resize = 0, pp.do_center_crop = 0;
-    if (is_png_name(o->file)) {
-        static char one[4096];
-        snprintf(one, sizeof one, "%s", o->file);
-        in.n = 1;
-        in.s = calloc(1, sizeof *in.s);
-        if (!in.s) {
-            st = mhv_fail(err, MHV_ENOMEM, "", "out of memory");
-            goto done_sel;
-        }
-        in.s[0] = (mhv_sentence){one, strlen(one), 1};
-        snprintf(in.name, sizeof in.name, "%s", o->file);
-    } else if ((st = mhv_input_read(o->file, &in, err))) {
-        goto done_sel;
-    }
+    if ((st = run_vision_input(o->file, &in, err)))
+        goto done_figs;
     char stem[256], path[4600];
     mhv_input_stem(o->file, stem, sizeof stem);
     cli_outdir od;
     if ((st = cli_outdir_begin(&od, o->out, err)))
         goto done_in;
-    mhv_out json = {0};
-    if (o->fig->json) {
+    mhv_out json = {0}, html = {0};
+    char html_path[4600];
+    if (fo->html) {
+        snprintf(html_path, sizeof html_path, "%s/%s.html", od.stage, stem);
+        mhv_html_vision_info hi = {rf.model_name, in.name, fo->render.cmap,
+                                   fo->scale_set && fo->render.scale == MHV_SCALE_FIXED,
+                                   o->aggregate ? mhv_agg_name(o->agg) : NULL};
+        if ((st = mhv_out_open(&html, html_path, err)) ||
+            (st = mhv_html_vision_begin(html.f, html_path, &hi, err)))
+            goto fail;
+    }
+    if (fo->json) {
         snprintf(path, sizeof path, "%s/%s.json", od.stage, stem);
         if ((st = mhv_out_open(&json, path, err)))
             goto fail;
@@ -175,22 +271,29 @@ mhv_status run_vision(const run_vis_opts *o, mhv_model *m, mhv_forward_ctx *fc, 
         fputs(",\n \"images\": [", json.f);
     }
     float *px = malloc((size_t)c->num_channels * S * S * sizeof *px);
-    if (!px) {
+    uint8_t *picture = malloc((size_t)S * S * 3);
+    float *pool_w = pool ? malloc((size_t)c->num_heads * (size_t)n * sizeof *pool_w) : NULL;
+    mhv_head_attn *pool_heads = pool ? calloc((size_t)c->num_heads, sizeof *pool_heads) : NULL;
+    if (!px || !picture || (pool && (!pool_w || !pool_heads))) {
+        free(px);
+        free(picture);
+        free(pool_w);
+        free(pool_heads);
         st = mhv_fail(err, MHV_ENOMEM, "", "out of memory");
         goto fail;
     }
     for (int i = 0; i < in.n; i++) {
         char img_path[4096];
-        image_path(o->file, &in.s[i], img_path, sizeof img_path);
+        run_vision_path(o->file, &in.s[i], img_path, sizeof img_path);
         mhv_image im;
         int box[4];
         mhv_attn a;
-        if ((st = mhv_image_read_png(img_path, &im, err)))
+        if ((st = mhv_image_read(img_path, &im, err)))
             break;
         st = mhv_preprocess_run(&pp, &im, S, S, px, box, img_path, err);
-        mhv_forward_opts fo = {.pixels = px};
+        mhv_forward_opts fwo = {.pixels = px, .pool_attn = pool_w};
         if (!st)
-            st = mhv_forward_run_opts(fc, m, NULL, NULL, n, &sel, &fo, &a, err);
+            st = mhv_forward_run_opts(fc, m, NULL, NULL, n, &sel, &fwo, &a, err);
         if (!st && (st = mhv_attn_check_finite(&a, err)))
             mhv_attn_free(&a);
         if (st) {
@@ -210,26 +313,40 @@ mhv_status run_vision(const run_vis_opts *o, mhv_model *m, mhv_forward_ctx *fc, 
             }
             a = agg;
         }
-        if (o->fig->json)
-            write_json_image(json.f, i, img_path, &im, box, c, &a,
-                             o->aggregate ? mhv_agg_name(o->agg) : NULL);
-        if (o->fig->formats & MHV_FIG_PNG) {
+        double in_image[4];
+        mhv_preprocess_box_in_image(&pp, &im, box, in_image);
+        if (fo->json)
+            write_json_image(json.f, i, img_path, &im, box, in_image, c, &a,
+                             o->aggregate ? mhv_agg_name(o->agg) : NULL, pool_w);
+        if (fo->formats || fo->html)
+            mhv_preprocess_picture(&pp, px, c->num_channels, S, picture);
+        if (fo->html)
+            st = mhv_html_vision_image(html.f, html_path, i, img_path, picture, S, side,
+                                       c->vision_extra, (const char *const *)tk.names,
+                                       query < 0 ? 0 : query, &a, pool_w, c->num_heads,
+                                       err);
+        if (!st && fo->formats) {
             char dir[4400];
             if (i)
                 snprintf(dir, sizeof dir, "%s/%s-%d", od.stage, stem, i + 1);
             else
                 snprintf(dir, sizeof dir, "%s/%s", od.stage, stem);
-            st = mhv_mkdir_p(dir, err);
-            for (int k = 0; !st && k < a.count; k++) {
-                if (o->aggregate)
-                    snprintf(path, sizeof path, "%s/L%02d-%s.png", dir, a.heads[k].layer,
-                             mhv_agg_name(o->agg));
-                else
-                    snprintf(path, sizeof path, "%s/L%02d-H%02d.png", dir, a.heads[k].layer,
-                             a.heads[k].head);
-                st = write_overlay(path, px, c, &pp, a.heads[k].w + (size_t)query * (size_t)n,
-                                   o->fig->render.cmap, err);
-            }
+            mhv_fig_input fin = {
+                .model = rf.model_name, .num_layers = c->num_layers,
+                .num_heads = c->num_heads, .sentence = img_path, .n = n,
+                .pieces = (const char *const *)tk.names, .special = tk.special,
+                .kind = MHV_LABEL_WORDPIECE,
+                .aggregate = o->aggregate ? mhv_agg_name(o->agg) : NULL,
+            };
+            mhv_overlay_input oin = {picture, S, side, c->patch_size, c->vision_extra,
+                                     (const char *const *)tk.names, query};
+            /* the pooling head's heads as one-row maps, drawn in place of the layers' */
+            mhv_attn pa = {.n = n, .count = c->num_heads, .heads = pool_heads};
+            for (int h = 0; pool && h < c->num_heads; h++)
+                pool_heads[h] = (mhv_head_attn){.layer = c->num_layers, .head = h,
+                                                .w = pool_w + (size_t)h * (size_t)n,
+                                                .rows = 1, .cols = n};
+            st = image_figures(o, &rf, &rp, dir, &fin, &oin, pool && overlays ? &pa : &a, err);
         }
         mhv_attn_free(&a);
         mhv_image_free(&im);
@@ -237,9 +354,15 @@ mhv_status run_vision(const run_vis_opts *o, mhv_model *m, mhv_forward_ctx *fc, 
             break;
     }
     free(px);
+    free(picture);
+    free(pool_w);
+    free(pool_heads);
     if (st)
         goto fail;
-    if (o->fig->json) {
+    if (fo->html && ((st = mhv_html_vision_end(html.f, html_path, err)) ||
+                     (st = mhv_out_commit(&html, err))))
+        goto fail;
+    if (fo->json) {
         mhv_report_end(json.f);
         if ((st = mhv_out_commit(&json, err)))
             goto fail_stage;
@@ -248,10 +371,14 @@ mhv_status run_vision(const run_vis_opts *o, mhv_model *m, mhv_forward_ctx *fc, 
     goto done_in;
 fail:
     mhv_out_abort(&json);
+    mhv_out_abort(&html);
 fail_stage:
     cli_outdir_abort(&od, err);
 done_in:
     mhv_input_free(&in);
+done_figs:
+    run_figs_end(&rf, st == MHV_OK);
+    free(tk.names);
 done_sel:
     mhv_heads_free(&sel);
     return st;

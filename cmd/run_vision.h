@@ -1,4 +1,4 @@
-/* run_vision.h - `mhaviz run` on vision transformers (ViT, DeiT, DINOv2): the input file
+/* run_vision.h - `mhaviz run` on vision transformers (ViT, DeiT, DINOv2, CLIP, SigLIP): the input file
  * lists images (PNG), one path a line, or is itself a .png; each image is preprocessed as
  * the model's preprocessor_config.json says and its heads are written to OUT/<stem>.json
  * and drawn over the image. */
@@ -16,10 +16,18 @@ typedef struct {
     int query;          /* --query: the token whose attention is drawn: 0 ([CLS]) or a patch */
     int query_r, query_c; /* --query r,c: that patch (when query_patch) */
     int query_patch;
+    int query_pool;     /* --query pool: the attention-pooling head's probe (SigLIP) */
     int aggregate;      /* --aggregate: one overlay per layer, L05-mean.png ... */
     mhv_agg agg;
 } run_vis_opts;
 
 mhv_status run_vision(const run_vis_opts *o, mhv_model *m, mhv_forward_ctx *fc, mhv_error *err);
+
+/* A vision command's input FILE: the file itself when named .png, .jpg or .jpeg, else its
+ * lines, each an image path (run, stats). */
+mhv_status run_vision_input(const char *file, mhv_input *in, mhv_error *err);
+/* The path of image line s of list file `list`: as given when it exists (or is absolute),
+ * else beside the list when it exists there, else as given (for the error). */
+void run_vision_path(const char *list, const mhv_sentence *s, char *buf, size_t size);
 
 #endif

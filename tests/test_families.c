@@ -48,6 +48,40 @@ static void run_with(const mhv_model *m, const char *kernel, int threads, const 
     mhv_forward_ctx_free(c);
 }
 
+/* The probe attention of a pooling head, (heads, n), against want; asked with no head
+ * selected, so every layer runs for it alone. */
+static void check_pool(const mhv_model *m, const float *pixels, int n, const cJSON *want,
+                       double tol, const char *fixture, int sentence)
+{
+    int H = m->cfg.num_heads;
+    float *pool = calloc((size_t)H * (size_t)n, sizeof *pool);
+    mhv_heads none;
+    assert_int_equal(mhv_heads_parse("0:0", m->cfg.num_layers, H, &none, NULL), 0);
+    mhv_forward_params p = {.threads = 2};
+    mhv_forward_opts o = {.pixels = pixels, .pool_attn = pool};
+    mhv_forward_ctx *c;
+    mhv_error err = {0};
+    mhv_attn a;
+    if (mhv_forward_ctx_new(&p, &c, &err) ||
+        mhv_forward_run_opts(c, m, NULL, NULL, n, &none, &o, &a, &err))
+        fail_msg("%s: pool: %s", fixture, err.msg);
+    mhv_attn_free(&a);
+    mhv_forward_ctx_free(c);
+    mhv_heads_free(&none);
+    assert_int_equal(cJSON_GetArraySize(want), H);
+    double worst = 0;
+    for (int h = 0; h < H; h++) {
+        const cJSON *row = cJSON_GetArrayItem(want, h);
+        assert_int_equal(cJSON_GetArraySize(row), n);
+        for (int j = 0; j < n; j++)
+            worst = fmax(worst, fabs(pool[h * n + j] - cJSON_GetArrayItem(row, j)->valuedouble));
+    }
+    if (worst > tol)
+        fail_msg("%s sentence %d: pooling head attention differs by %.3g > %.3g", fixture,
+                 sentence, worst, tol);
+    free(pool);
+}
+
 static void check_golden(const char *file)
 {
     char path[1024];
@@ -139,6 +173,9 @@ static void check_golden(const char *file)
             }
             free(logits);
         }
+        const cJSON *pool = cJSON_GetObjectItem(s, "pool_attentions");
+        if (pool) /* a vision model's attention-pooling head (SigLIP) */
+            check_pool(m, pixels, n, pool, tol, fixture, count);
         free(ids);
         free(types);
         free(pixels);

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "nn/kernels/cpucache.h"
 #include "nn/kernels/kernels.h"
 #include "base/pool.h"
 
@@ -600,6 +601,128 @@ static void test_tables_complete(void **state)
         check_complete(t[i]);
 }
 
+/* The AVX-512 linear layer's summation order, written out: each y element is one FMA chain
+ * per 512-long chunk of the reduction in increasing k, the chunks' sums added in order, then
+ * + bias (+0 without one). fmaf rounds once, as the FMA instruction does. */
+static float avx512_order(const float *xr, const float *wr, int in, const float *b, int o)
+{
+    float sum = 0.0f;
+    for (int c0 = 0; c0 < in; c0 += 512) {
+        float chain = 0.0f;
+        for (int k = c0; k < in && k < c0 + 512; k++)
+            chain = fmaf(wr[k], xr[k], chain);
+        sum = c0 == 0 ? chain : sum + chain;
+    }
+    return sum + (b ? b[o] : 0.0f);
+}
+
+/* The AVX-512 table's bytes are those of avx512_order whatever block sizes the caches give:
+ * blocking changes where partial sums wait, never the order they are added in. */
+static void test_linear_order_any_caches(void **state)
+{
+    (void)state;
+    const mhv_kernels *F = mhv_kernels_avx512_if_supported();
+    if (!F)
+        skip();
+    const mhv_cpu_caches cpus[] = {
+        {.l1d = 32 << 10, .l2 = 512 << 10, .source = "Zen 3"},
+        {.l1d = 48 << 10, .l2 = 1280 << 10, .source = "Ice Lake server"},
+        {.l1d = 48 << 10, .l2 = 2048 << 10, .source = "Sapphire Rapids"},
+        {.l1d = 8 << 10, .l2 = 64 << 10, .source = "tiny: smallest sub-block, one panel"},
+        {.l1d = 1 << 20, .l2 = 64 << 20, .source = "huge: whole chunks, largest group"},
+    };
+    static const struct { int n, in, out; } shapes[] = {
+        {1, 1, 13}, {17, 100, 37}, {33, 512, 25}, {40, 513, 14}, {100, 1100, 30},
+        {300, 1600, 13}, {1100, 600, 12},
+    };
+    for (size_t c = 0; c < sizeof cpus / sizeof *cpus; c++) {
+        mhv_cpu_caches_override(&cpus[c]);
+        for (size_t s = 0; s < sizeof shapes / sizeof *shapes; s++)
+            for (int t = 0; t < 2; t++) {
+                int n = shapes[s].n, in = shapes[s].in, out = shapes[s].out;
+                mhv_dtype dt = t ? MHV_DT_BF16 : MHV_DT_F32;
+                size_t nx = (size_t)n * (size_t)in, nw = (size_t)out * (size_t)in;
+                float *x = ualloc(nx), *w32 = ualloc(nw), *b = ualloc((size_t)out);
+                float *y = ualloc((size_t)n * (size_t)out);
+                for (size_t i = 0; i < nx; i++)
+                    x[i] = frand(-1, 1);
+                for (size_t i = 0; i < nw; i++) /* values the dtype holds exactly */
+                    w32[i] = t ? mhv_bf16_to_f32(mhv_f32_to_bf16(frand(-1, 1))) : frand(-1, 1);
+                for (int i = 0; i < out; i++)
+                    b[i] = frand(-1, 1);
+                void *wbase, *w = make_weights(w32, nw, dt, &wbase);
+                const float *bias = s % 2 ? b : NULL;
+                F->linear(y, x, w, dt, bias, n, in, out);
+                for (int i = 0; i < n; i++)
+                    for (int o = 0; o < out; o++) {
+                        float want = avx512_order(x + (size_t)i * (size_t)in,
+                                                  w32 + (size_t)o * (size_t)in, in, bias, o);
+                        float got = y[(size_t)i * (size_t)out + (size_t)o];
+                        if (memcmp(&want, &got, sizeof want) != 0)
+                            fail_msg("%s, %s n=%d in=%d out=%d: y[%d][%d] = %.9g, order "
+                                     "gives %.9g", cpus[c].source, mhv_dtype_name(dt), n, in,
+                                     out, i, o, (double)got, (double)want);
+                    }
+                free_weights(wbase, dt);
+                ufree(x), ufree(w32), ufree(b), ufree(y);
+            }
+    }
+    mhv_cpu_caches_override(NULL);
+}
+
+/* The AVX-512 attention's bytes do not depend on its query and key blocks (sized from the
+ * caches): every case gives the same probabilities and output under a tiny and a huge
+ * cache, causal or not, with a sliding window, probabilities kept or not. */
+static void test_attention_blocks_any_caches(void **state)
+{
+    (void)state;
+    const mhv_kernels *F = mhv_kernels_avx512_if_supported();
+    if (!F)
+        skip();
+    const mhv_cpu_caches tiny = {.l1d = 8 << 10, .l2 = 64 << 10, .source = "tiny"};
+    const mhv_cpu_caches huge = {.l1d = 1 << 20, .l2 = 64 << 20, .source = "huge"};
+    const mhv_cpu_caches mid = {.l1d = 48 << 10, .l2 = 1 << 20, .source = "Zen 5"};
+    static const struct { int n, d, causal, window, probs; } cases[] = {
+        {7, 64, 0, 0, 1}, {100, 64, 0, 0, 1}, {300, 64, 1, 0, 1}, {300, 80, 0, 0, 1},
+        {260, 64, 1, 37, 1}, {200, 32, 1, 0, 0}, {333, 128, 0, 0, 1},
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
+        int n = cases[c].n, d = cases[c].d;
+        size_t ld = (size_t)d + 5, m = (size_t)n * ld, nn = (size_t)n * (size_t)n;
+        float *q = ualloc(m), *k = ualloc(m), *v = ualloc(m);
+        for (size_t i = 0; i < m; i++)
+            q[i] = frand(-2, 2), k[i] = frand(-2, 2), v[i] = frand(-1, 1);
+        float *p[3], *o[3];
+        const mhv_cpu_caches *cc[3] = {&tiny, &huge, &mid};
+        for (int t = 0; t < 3; t++) {
+            mhv_cpu_caches_override(cc[t]);
+            p[t] = ualloc(nn), o[t] = ualloc(m);
+            memset(o[t], 0, m * sizeof *o[t]);
+            float *scr = ualloc(F->attention_scratch(n, d));
+            mhv_attn_args a = {
+                .q = q, .k = k, .v = v, .n = n, .d = d, .ld_q = ld, .ld_k = ld, .ld_v = ld,
+                .scale = 0.125f, .causal = cases[c].causal, .window = cases[c].window,
+                .probs = cases[c].probs ? p[t] : NULL, .scratch = scr, .out = o[t],
+                .ld_out = ld,
+            };
+            F->attention(&a);
+            ufree(scr);
+        }
+        mhv_cpu_caches_override(NULL);
+        for (int t = 1; t < 3; t++) {
+            if (cases[c].probs && memcmp(p[0], p[t], nn * sizeof *p[0]) != 0)
+                fail_msg("attention n=%d d=%d: probabilities differ under %s caches", n, d,
+                         cc[t]->source);
+            if (memcmp(o[0], o[t], m * sizeof *o[0]) != 0)
+                fail_msg("attention n=%d d=%d: output differs under %s caches", n, d,
+                         cc[t]->source);
+        }
+        for (int t = 0; t < 3; t++)
+            ufree(p[t]), ufree(o[t]);
+        ufree(q), ufree(k), ufree(v);
+    }
+}
+
 typedef void (*map_fn)(float *x, size_t n);
 
 /* f over `len` values spread over [lo, hi] plus special points, against the reference, within
@@ -698,6 +821,8 @@ int main(void)
         cmocka_unit_test(test_pool),              cmocka_unit_test(test_linear_small_n),
         cmocka_unit_test(test_linear_t),          cmocka_unit_test(test_rmsnorm),
         cmocka_unit_test(test_tables_complete),
+        cmocka_unit_test(test_linear_order_any_caches),
+        cmocka_unit_test(test_attention_blocks_any_caches),
     };
     return cmocka_run_group_tests_name("kernels", tests, NULL, NULL);
 }

@@ -50,6 +50,72 @@ static void test_identity(void **state)
     assert_true(v.has[MHV_STAT_SELF]);
 }
 
+/* A [CLS] and a 2 x 2 patch grid: (0,0) all on (1,1) (sqrt 2), (0,1) on itself (0),
+ * (1,0) on [CLS] (no distance), (1,1) half on (0,0) and half on (0,1) (sqrt 2 / 2 + 1/2);
+ * the [CLS] row is not averaged. Through an accumulator: the grid's distance replaces the
+ * 1-D one, it merges only with the same grid, and SigLIP's grid (no extra) has no "first". */
+static void test_patch_distance(void **state)
+{
+    (void)state;
+    float w[25] = {0};
+    w[0 * 5 + 3] = 1;             /* [CLS] row: would add distance if averaged */
+    w[1 * 5 + 4] = 1;
+    w[2 * 5 + 2] = 1;
+    w[3 * 5 + 0] = 1;
+    w[4 * 5 + 1] = 0.5f, w[4 * 5 + 2] = 0.5f;
+    int has;
+    double want = (sqrt(2.0) + 0 + 0 + (sqrt(2.0) / 2 + 0.5)) / 4;
+    assert_float_equal(mhv_stats_patch_distance(w, 5, 1, 2, &has), want, 1e-7);
+    assert_true(has);
+    mhv_stats_acc a, b;
+    mhv_error err = {0};
+    assert_int_equal(mhv_stats_acc_init(&a, 1, 1, &err), 0);
+    assert_int_equal(mhv_stats_acc_init(&b, 1, 1, &err), 0);
+    a.patch_grid = 2, a.patch_extra = 1;
+    mhv_head_attn h = {.layer = 0, .head = 0, .w = w, .rows = 5, .cols = 5};
+    mhv_attn at = {.n = 5, .count = 1, .heads = &h};
+    assert_int_equal(mhv_stats_acc_add(&a, &at, NULL, &err), 0);
+    int ok;
+    assert_float_equal(mhv_stats_mean(&a, 0, 0, MHV_STAT_DISTANCE, &ok), want, 1e-4);
+    assert_float_equal(mhv_stats_mean(&a, 0, 0, MHV_STAT_FIRST, &ok), 0.2, 1e-6);
+    assert_int_equal(mhv_stats_acc_merge(&b, &a, &err), MHV_EFORMAT);
+    assert_non_null(strstr(err.msg, "2x2 patch grid"));
+    mhv_stats_acc_free(&a);
+    assert_int_equal(mhv_stats_acc_init(&a, 1, 1, &err), 0);
+    a.patch_grid = 2, a.patch_extra = 0; /* the same map read as 5 patches' first 4 */
+    assert_int_equal(mhv_stats_acc_add(&a, &at, NULL, &err), 0);
+    mhv_stats_mean(&a, 0, 0, MHV_STAT_FIRST, &ok);
+    assert_false(ok);
+    mhv_stats_acc_free(&a);
+    mhv_stats_acc_free(&b);
+}
+
+/* A 2 x 4 cross map: target row 0 on source 0 and 1, row 1 on source 3 (the diagonal of
+ * the rectangle passes 0.5 and 2.5); no prev, next or self. */
+static void test_cross(void **state)
+{
+    (void)state;
+    const float w[2 * 4] = {0.5f, 0.5f, 0, 0, 0, 0, 0, 1};
+    unsigned char sep[4] = {0, 0, 0, 1};
+    mhv_stat_values v;
+    mhv_stats_head_cross(w, 2, 4, sep, &v);
+    assert_float_equal(v.v[MHV_STAT_ENTROPY], 0.5, 1e-12);
+    assert_float_equal(v.v[MHV_STAT_DISTANCE], (0.5 + 0.5) / 2, 1e-12);
+    assert_float_equal(v.v[MHV_STAT_FIRST], 0.25, 1e-12);
+    assert_float_equal(v.v[MHV_STAT_SEP], 0.5, 1e-12);
+    assert_true(v.has[MHV_STAT_ENTROPY] && v.has[MHV_STAT_DISTANCE] && v.has[MHV_STAT_SEP]);
+    assert_false(v.has[MHV_STAT_PREV] || v.has[MHV_STAT_NEXT] || v.has[MHV_STAT_SELF]);
+    /* a square cross map measures distance as a square one does */
+    float id[N * N];
+    identity(id, N);
+    id[1 * N + 1] = 0, id[1 * N + 3] = 1;
+    mhv_stat_values a, b;
+    mhv_stats_head_cross(id, N, N, NULL, &a);
+    mhv_stats_head(id, N, NULL, &b);
+    assert_float_equal(a.v[MHV_STAT_DISTANCE], b.v[MHV_STAT_DISTANCE], 1e-12);
+    assert_false(a.has[MHV_STAT_SEP]);
+}
+
 static void test_uniform_and_previous(void **state)
 {
     (void)state;
@@ -373,6 +439,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_identity),
+        cmocka_unit_test(test_cross),
+        cmocka_unit_test(test_patch_distance),
         cmocka_unit_test(test_uniform_and_previous),
         cmocka_unit_test(test_kinds),
         cmocka_unit_test(test_merge_exact),

@@ -163,12 +163,18 @@ void mhv_rank_acc_free(mhv_rank_acc *acc)
 
 void mhv_rank_acc_add(mhv_rank_acc *acc, const mhv_attn *a, int f0, int f1, int t0, int t1)
 {
+    int r0 = f0; /* the map row of query f0 */
+    if (a->row_ids) {
+        r0 = f1 > f0 ? mhv_attn_row_of(a, f0) : 0;
+        if (r0 < 0 || (f1 > f0 && mhv_attn_row_of(a, f1 - 1) != r0 + (f1 - f0 - 1)))
+            return;
+    }
     for (int k = 0; k < a->count; k++) {
         const mhv_head_attn *h = &a->heads[k];
         if (h->layer >= acc->num_layers || h->head >= acc->num_heads)
             continue;
         size_t c = (size_t)h->layer * (size_t)acc->num_heads + (size_t)h->head;
-        acc->sum[c] += mhv_rank_score(h->w, a->n, f0, f1, t0, t1);
+        acc->sum[c] += mhv_rank_score(h->w, a->n, r0, r0 + (f1 - f0), t0, t1);
         acc->count[c]++;
     }
 }

@@ -48,7 +48,9 @@ typedef struct {
 
 mhv_status mhv_rank_acc_init(mhv_rank_acc *acc, int num_layers, int num_heads, mhv_error *err);
 void mhv_rank_acc_free(mhv_rank_acc *acc);
-/* Adds the score of every head captured in a for the ranges given. */
+/* Adds the score of every head captured in a for the ranges given. When a keeps only some
+ * query rows (row_ids), f0..f1-1 must be among them, in a run; a head whose map lacks them
+ * is not scored. */
 void mhv_rank_acc_add(mhv_rank_acc *acc, const mhv_attn *a, int f0, int f1, int t0, int t1);
 
 typedef struct {

@@ -147,7 +147,8 @@ static void tokens_json(FILE *f, const char *prefix, const mhv_encoding *enc,
 void mhv_report_sentence_seq2seq(FILE *f, int index, const char *text, size_t len,
                                  const mhv_encoding *src, const char *target, size_t tlen,
                                  const mhv_encoding *tgt, const mhv_tok *tok,
-                                 const mhv_tok *tgt_tok, const mhv_attn *attn)
+                                 const mhv_tok *tgt_tok, const mhv_attn *attn,
+                                 const char *aggregate)
 {
     fputs(index ? ",\n  {\"text\": " : "\n  {\"text\": ", f);
     mhv_jsonw_str(f, text, len);
@@ -161,8 +162,12 @@ void mhv_report_sentence_seq2seq(FILE *f, int index, const char *text, size_t le
     fputs(",\n   \"attentions\": [", f);
     for (int k = 0; k < attn->count; k++) {
         const mhv_head_attn *h = &attn->heads[k];
-        fprintf(f, "%s\n    {\"stack\": \"%s\", \"layer\": %d, \"head\": %d, \"weights\": [",
-                k ? "," : "", mhv_stack_name(h->stack), h->layer, h->head);
+        fprintf(f, "%s\n    {\"stack\": \"%s\", \"layer\": %d, ", k ? "," : "",
+                mhv_stack_name(h->stack), h->layer);
+        if (aggregate) /* a per-layer view (head -1) */
+            fprintf(f, "\"aggregate\": \"%s\", \"weights\": [", aggregate);
+        else
+            fprintf(f, "\"head\": %d, \"weights\": [", h->head);
         for (int i = 0; i < h->rows; i++) {
             fputs(i ? ",\n      " : "\n      ", f);
             mhv_jsonw_floats(f, h->w + (size_t)i * (size_t)h->cols, (size_t)h->cols);

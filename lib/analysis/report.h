@@ -37,11 +37,14 @@ void mhv_report_sentence_norms(FILE *f, int index, const char *text, size_t len,
  * input's "target_tokens", "target_token_texts", "target_token_ids", "target_spans"; each
  * attention entry {"stack": "encoder" | "decoder" | "cross", "layer", "head", "weights"}
  * with weights (rows, cols) as mhv_head_attn has them. tok and tgt_tok (either may be NULL:
- * texts are then the pieces) give the source's and the target's token texts. */
+ * texts are then the pieces) give the source's and the target's token texts. With
+ * aggregate ("mean"), attn holds per-layer views and each entry has "aggregate" instead of
+ * "head". */
 void mhv_report_sentence_seq2seq(FILE *f, int index, const char *text, size_t len,
                                  const mhv_encoding *src, const char *target, size_t tlen,
                                  const mhv_encoding *tgt, const mhv_tok *tok,
-                                 const mhv_tok *tgt_tok, const mhv_attn *attn);
+                                 const mhv_tok *tgt_tok, const mhv_attn *attn,
+                                 const char *aggregate);
 void mhv_report_end(FILE *f);
 
 #endif

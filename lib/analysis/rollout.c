@@ -35,7 +35,10 @@ mhv_status mhv_aggregate(const mhv_attn *a, int num_layers, int num_heads, mhv_a
                          mhv_attn *out, mhv_error *err)
 {
     memset(out, 0, sizeof *out);
-    size_t n = (size_t)a->n, nn = n * n;
+    if (a->row_ids && kind != MHV_AGG_MEAN) /* row i of a product needs every row below */
+        return mhv_fail(err, MHV_EUSAGE, "", "%s needs every query row of every layer",
+                        mhv_agg_name(kind));
+    size_t n = (size_t)a->n, nn = (size_t)mhv_attn_nrows(a) * n;
     for (int l = 0; l < num_layers; l++)
         for (int h = 0; h < num_heads; h++)
             if (!find(a, l, h))
@@ -60,6 +63,17 @@ mhv_status mhv_aggregate(const mhv_attn *a, int num_layers, int num_heads, mhv_a
     }
     out->n = a->n;
     out->count = num_layers;
+    if (a->row_ids) { /* the head mean of the kept rows */
+        out->rows = a->rows;
+        if (!(out->row_ids = malloc(((size_t)a->rows + 1) * sizeof *out->row_ids))) {
+            free(m);
+            free(r);
+            free(t);
+            mhv_attn_free(out);
+            return mhv_fail(err, MHV_ENOMEM, "", "out of memory");
+        }
+        memcpy(out->row_ids, a->row_ids, (size_t)a->rows * sizeof *out->row_ids);
+    }
     for (int l = 0; l < num_layers; l++) {
         memset(m, 0, nn * sizeof *m);
         for (int h = 0; h < num_heads; h++) {
@@ -99,7 +113,8 @@ mhv_status mhv_aggregate(const mhv_attn *a, int num_layers, int num_heads, mhv_a
         float *dst = out->buf + (size_t)l * nn;
         for (size_t i = 0; i < nn; i++)
             dst[i] = (float)src[i];
-        out->heads[l] = (mhv_head_attn){.layer = l, .head = -1, .w = dst};
+        out->heads[l] = (mhv_head_attn){.layer = l, .head = -1, .w = dst,
+                                        .rows = mhv_attn_nrows(a), .cols = a->n};
     }
     free(m);
     free(r);

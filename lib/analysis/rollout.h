@@ -14,7 +14,8 @@ mhv_status mhv_agg_parse(const char *s, mhv_agg *out, mhv_error *err);
 const char *mhv_agg_name(mhv_agg a);
 
 /* From a, which must hold every head of layers 0..num_layers-1, fills out with one entry per
- * layer (heads[l].layer = l, heads[l].head = -1):
+ * layer (heads[l].layer = l, heads[l].head = -1; with a's kept rows (row_ids) only the mean,
+ * of those rows, which out keeps too: rollout and flow are MHV_EUSAGE there):
  *   mean:    M_l = the average of layer l's heads;
  *   rollout: A_l = 0.5 * M_l + 0.5 * I with rows renormalised to sum 1,
  *            R_0 = A_0 and R_l = A_l R_{l-1}, so entry l covers layers 0..l;

@@ -117,3 +117,39 @@ mhv_status mhv_rows_resolve(const char *spec, const char *text, size_t len,
     *rows = r, *nrows = c;
     return MHV_OK;
 }
+
+mhv_status mhv_attn_keep_rows(const mhv_attn *a, const int *rows, int nrows, mhv_attn *out,
+                              mhv_error *err)
+{
+    memset(out, 0, sizeof *out);
+    if (a->row_ids)
+        return mhv_fail(err, MHV_EUSAGE, "", "the maps already keep only some rows");
+    size_t n = (size_t)a->n, map = (size_t)nrows * n;
+    for (int r = 0; r < nrows; r++)
+        if (rows[r] < 0 || rows[r] >= a->n || (r && rows[r] <= rows[r - 1]))
+            return mhv_fail(err, MHV_EUSAGE, "", "query rows must ascend within 0-%d",
+                            a->n - 1);
+    out->heads = calloc((size_t)a->count + 1, sizeof *out->heads);
+    out->buf = malloc(((size_t)a->count * map + 1) * sizeof *out->buf);
+    out->row_ids = malloc(((size_t)nrows + 1) * sizeof *out->row_ids);
+    if (!out->heads || !out->buf || !out->row_ids) {
+        mhv_attn_free(out);
+        return mhv_fail(err, MHV_ENOMEM, "", "out of memory for %d maps of %d rows", a->count,
+                        nrows);
+    }
+    memcpy(out->row_ids, rows, (size_t)nrows * sizeof *rows);
+    out->n = a->n;
+    out->rows = nrows;
+    out->count = a->count;
+    out->kv_group = a->kv_group;
+    for (int k = 0; k < a->count; k++) {
+        out->heads[k] = a->heads[k];
+        out->heads[k].w = out->buf + (size_t)k * map;
+        out->heads[k].rows = nrows;
+        out->heads[k].cols = a->n;
+        for (int r = 0; r < nrows; r++)
+            memcpy(out->heads[k].w + (size_t)r * n, a->heads[k].w + (size_t)rows[r] * n,
+                   n * sizeof(float));
+    }
+    return MHV_OK;
+}

@@ -12,6 +12,7 @@
 
 #include <stddef.h>
 
+#include "base/attn.h"
 #include "base/status.h"
 #include "tok/tokenizer.h"
 
@@ -23,5 +24,11 @@ mhv_status mhv_rows_check(const char *spec, mhv_error *err);
  * nothing matched). */
 mhv_status mhv_rows_resolve(const char *spec, const char *text, size_t len,
                             const mhv_encoding *enc, int **rows, int *nrows, mhv_error *err);
+
+/* out: the maps of a (every row kept) cut to query rows rows(nrows) (ascending positions
+ * < a->n, copied into out->row_ids): what --rows keeps of an aggregate that needs every
+ * row to be computed (rollout, flow). */
+mhv_status mhv_attn_keep_rows(const mhv_attn *a, const int *rows, int nrows, mhv_attn *out,
+                              mhv_error *err);
 
 #endif

@@ -72,6 +72,60 @@ void mhv_stats_head_rows(const float *w, int n, const int *rows, int nrows,
     }
 }
 
+double mhv_stats_patch_distance(const float *w, int n, int extra, int grid, int *has)
+{
+    double sum = 0.0;
+    int rows = 0;
+    for (int i = extra; i < n && i < extra + grid * grid; i++, rows++) {
+        int ri = (i - extra) / grid, ci = (i - extra) % grid;
+        const float *row = w + (size_t)i * (size_t)n;
+        double d = 0.0;
+        for (int j = extra; j < n && j < extra + grid * grid; j++) {
+            double dr = ri - (j - extra) / grid, dc = ci - (j - extra) % grid;
+            d += row[j] * sqrt(dr * dr + dc * dc);
+        }
+        sum += d;
+    }
+    *has = rows > 0;
+    return rows ? sum / rows : 0.0;
+}
+
+void mhv_stats_head_cross(const float *w, int rows, int cols, const unsigned char *sep,
+                          mhv_stat_values *out)
+{
+    memset(out, 0, sizeof *out);
+    int any_sep = 0;
+    for (int j = 0; sep && j < cols; j++)
+        any_sep |= sep[j];
+    for (int i = 0; i < rows; i++) {
+        const float *row = w + (size_t)i * (size_t)cols;
+        /* the target position i carried onto the source: the diagonal of a rows x cols
+         * rectangle through the cells' centres (i itself when rows == cols) */
+        double diag = ((double)i + 0.5) * (double)cols / (double)rows - 0.5;
+        double h = 0.0, d = 0.0, s = 0.0;
+        for (int j = 0; j < cols; j++) {
+            double p = row[j];
+            if (p > 0.0)
+                h -= p * log2(p);
+            d += p * fabs((double)j - diag);
+            if (sep && sep[j])
+                s += p;
+        }
+        out->v[MHV_STAT_ENTROPY] += h;
+        out->v[MHV_STAT_DISTANCE] += d;
+        out->v[MHV_STAT_FIRST] += row[0];
+        out->v[MHV_STAT_SEP] += s;
+    }
+    static const mhv_stat kept[] = {MHV_STAT_ENTROPY, MHV_STAT_DISTANCE, MHV_STAT_FIRST,
+                                    MHV_STAT_SEP};
+    for (size_t k = 0; k < sizeof kept / sizeof *kept; k++) {
+        mhv_stat s = kept[k];
+        int had = rows > 0 && (s != MHV_STAT_SEP || any_sep);
+        out->has[s] = (unsigned char)had;
+        out->v[s] = had ? out->v[s] / rows : 0.0;
+    }
+}
+
 mhv_status mhv_stats_acc_init(mhv_stats_acc *acc, int num_layers, int num_heads,
                               mhv_error *err)
 {
@@ -132,7 +186,18 @@ mhv_status mhv_stats_acc_add(mhv_stats_acc *acc, const mhv_attn *a, const unsign
         if (h->layer >= acc->num_layers || h->head >= acc->num_heads)
             continue;
         mhv_stat_values v;
-        mhv_stats_head_rows(h->w, a->n, a->row_ids, mhv_attn_nrows(a), sep, &v);
+        if (h->stack == MHV_STACK_CROSS) /* target rows x source columns, every row */
+            mhv_stats_head_cross(h->w, h->rows, h->cols, sep, &v);
+        else
+            mhv_stats_head_rows(h->w, a->n, a->row_ids, mhv_attn_nrows(a), sep, &v);
+        if (acc->patch_grid > 0 && h->stack != MHV_STACK_CROSS && !a->row_ids) {
+            int has;
+            v.v[MHV_STAT_DISTANCE] = mhv_stats_patch_distance(h->w, a->n, acc->patch_extra,
+                                                              acc->patch_grid, &has);
+            v.has[MHV_STAT_DISTANCE] = (unsigned char)has;
+            if (acc->patch_extra == 0) /* no [CLS] (SigLIP): the first token is a patch */
+                v.has[MHV_STAT_FIRST] = 0;
+        }
         size_t c = ((size_t)h->layer * (size_t)acc->num_heads + (size_t)h->head) *
                    MHV_STAT_COUNT;
         for (int s = 0; s < MHV_STAT_COUNT; s++) {
@@ -188,6 +253,10 @@ mhv_status mhv_stats_acc_merge(mhv_stats_acc *dst, const mhv_stats_acc *src, mhv
     if (strcmp(dst->rows, src->rows) != 0)
         return mhv_fail(err, MHV_EFORMAT, "", "cannot merge statistics of rows '%s' into rows "
                         "'%s'", src->rows[0] ? src->rows : "all", dst->rows[0] ? dst->rows : "all");
+    if (dst->patch_grid != src->patch_grid || dst->patch_extra != src->patch_extra)
+        return mhv_fail(err, MHV_EFORMAT, "", "cannot merge statistics of a %dx%d patch grid "
+                        "into those of %s", src->patch_grid, src->patch_grid,
+                        dst->patch_grid ? "another grid" : "text (1-D distances)");
     if (strcmp(dst->stack, src->stack) != 0)
         return mhv_fail(err, MHV_EFORMAT, "", "cannot merge statistics of the %s stack into "
                         "the %s stack", src->stack[0] ? src->stack : "self",
@@ -327,6 +396,9 @@ static void write_json(FILE *f, const mhv_stats_acc *acc, const char *model)
     }
     if (acc->stack[0])
         fprintf(f, ",\n \"stack\": \"%s\"", acc->stack);
+    if (acc->patch_grid)
+        fprintf(f, ",\n \"patch_grid\": %d, \"patch_extra\": %d", acc->patch_grid,
+                acc->patch_extra);
     fprintf(f, ",\n \"num_layers\": %d, \"num_heads\": %d, \"sentences\": %lld,\n",
             acc->num_layers, acc->num_heads, (long long)acc->sentences);
     /* shards until all N are in: --merge refuses one given twice */
@@ -514,11 +586,21 @@ mhv_status mhv_stats_read_json(const char *path, mhv_stats_acc *acc, char *model
     const cJSON *sj = cJSON_GetObjectItemCaseSensitive(root, "stack");
     if (sj) { /* absent: a model of one stack */
         if (!cJSON_IsString(sj) || (strcmp(sj->valuestring, "encoder") != 0 &&
-                                    strcmp(sj->valuestring, "decoder") != 0)) {
-            st = mhv_fail(err, MHV_EFORMAT, path, "stack is not encoder or decoder");
+                                    strcmp(sj->valuestring, "decoder") != 0 &&
+                                    strcmp(sj->valuestring, "cross") != 0)) {
+            st = mhv_fail(err, MHV_EFORMAT, path, "stack is not encoder, decoder or cross");
             goto done;
         }
         snprintf(acc->stack, sizeof acc->stack, "%s", sj->valuestring);
+    }
+    if (cJSON_GetObjectItemCaseSensitive(root, "patch_grid")) { /* absent: text, 1-D */
+        int64_t g, e;
+        if (get_int(root, "patch_grid", 1, 1 << 16, &g) ||
+            get_int(root, "patch_extra", 0, 1 << 10, &e)) {
+            st = mhv_fail(err, MHV_EFORMAT, path, "invalid patch_grid or patch_extra");
+            goto done;
+        }
+        acc->patch_grid = (int)g, acc->patch_extra = (int)e;
     }
     int64_t q;
     if (get_int(root, "sentences", 0, EXACT_LIMIT, &acc->sentences) ||

@@ -14,7 +14,8 @@
 
 typedef enum {
     MHV_STAT_ENTROPY = 0, /* bits: -sum_j w log2 w */
-    MHV_STAT_DISTANCE,    /* sum_j w |i - j|, in tokens */
+    MHV_STAT_DISTANCE,    /* sum_j w |i - j|, in tokens; vision models (mhv_stats_acc
+                           * patch_grid): the 2-D distance in patches, see below */
     MHV_STAT_FIRST,       /* w[i][0]: the [CLS] / BOS token */
     MHV_STAT_SEP,         /* sum of w[i][j] over the caller's separator tokens ([SEP], EOS) */
     MHV_STAT_PREV,        /* w[i][i-1], rows i >= 1 */
@@ -42,6 +43,22 @@ void mhv_stats_head(const float *w, int n, const unsigned char *sep, mhv_stat_va
 void mhv_stats_head_rows(const float *w, int n, const int *rows, int nrows,
                          const unsigned char *sep, mhv_stat_values *out);
 
+/* A cross-attention head on one sentence: w (rows, cols), target rows x source columns;
+ * sep: (cols,) the source's separators, may be NULL. Entropy, first and sep as for square
+ * maps; distance is from the diagonal of the rectangle, sum_j w[i][j] |j - d_i| with
+ * d_i = (i + 1/2) cols / rows - 1/2 (|i - j| when rows == cols), in source tokens; prev,
+ * next and self compare a query's position with a key's of the same sequence and have no
+ * meaning here (has 0). */
+void mhv_stats_head_cross(const float *w, int rows, int cols, const unsigned char *sep,
+                          mhv_stat_values *out);
+
+/* The mean attention distance of a vision model's head in patches (Dosovitskiy et al. 2021,
+ * fig. 7): over the patch query rows i of w (n, n), sum over patch keys j of
+ * w[i][j] * ||pos_i - pos_j|| (Euclidean, in patches, on a grid x grid patch grid after
+ * `extra` tokens), averaged over the rows; the weight on [CLS], [DIST] and register keys
+ * adds no distance (it is not renormalised away). *has = 0 when there is no patch. */
+double mhv_stats_patch_distance(const float *w, int n, int extra, int grid, int *has);
+
 typedef struct {
     int num_layers, num_heads;
     int64_t *sum;          /* (num_layers, num_heads, MHV_STAT_COUNT) fixed-point sums */
@@ -56,15 +73,21 @@ typedef struct {
                               JSON "weighting", and --merge adds only equal ones */
     char rows[256];        /* the --rows SPEC of the maps summed, "" for every row: JSON
                               "rows", and --merge adds only equal ones */
-    char stack[16];        /* encoder-decoder models: "encoder" or "decoder", the stack
+    char stack[16];        /* encoder-decoder models: "encoder", "decoder" or "cross", the stack
                               whose heads are summed; "" for the others: JSON "stack", and
                               --merge adds only equal ones */
+    int patch_grid, patch_extra; /* vision models: distance 2-D over a patch_grid^2 grid after
+                              patch_extra tokens (mhv_stats_patch_distance), and no
+                              "first" without an extra token (SigLIP); 0: 1-D in tokens. JSON "patch_grid", "patch_extra"; --merge adds only
+                              equal ones */
 } mhv_stats_acc;
 
 mhv_status mhv_stats_acc_init(mhv_stats_acc *acc, int num_layers, int num_heads,
                               mhv_error *err);
 void mhv_stats_acc_free(mhv_stats_acc *acc);
-/* Adds one sentence: every head captured in a. MHV_EUSAGE if a sum would leave the range
+/* Adds one sentence: every head captured in a (cross-attention heads, stack MHV_STACK_CROSS,
+ * by mhv_stats_head_cross over their rows x cols, with a->n their source tokens).
+ * MHV_EUSAGE if a sum would leave the range
  * where it stays exact (2^53 steps: about 10^7 sentences; split the corpus with shards). */
 mhv_status mhv_stats_acc_add(mhv_stats_acc *acc, const mhv_attn *a, const unsigned char *sep,
                              mhv_error *err);

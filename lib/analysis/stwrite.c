@@ -140,6 +140,20 @@ static void fill_heads(FILE *f, const mhv_stw_desc *d)
     fputc('}', f);
 }
 
+/* a sentence pair's (run --pairs on an encoder), as the JSON has them */
+static void fill_type_ids(FILE *f, const mhv_stw_desc *d)
+{
+    fputc('[', f);
+    for (int i = 0; i < d->enc->n; i++)
+        fprintf(f, "%s%d", i ? ", " : "", (int)d->enc->type_ids[i]);
+    fputc(']', f);
+}
+
+static void fill_boundary(FILE *f, const mhv_stw_desc *d)
+{
+    fprintf(f, "%d", d->enc->boundary);
+}
+
 static void fill_model(FILE *f, const mhv_stw_desc *d)
 {
     mhv_report_model(f, d->model);
@@ -156,10 +170,13 @@ static char *header(const mhv_stw_desc *d, int n, int rows, size_t *len)
     static const struct {
         const char *key;
         void (*fill)(FILE *, const mhv_stw_desc *);
+        int pairs_only; /* written for a sentence pair (enc->type_ids) only */
     } entries[] = {
-        {"text", fill_text},     {"tokens", fill_tokens}, {"token_texts", fill_token_texts},
-        {"token_ids", fill_ids}, {"spans", fill_spans},   {"rows", fill_rows},
-        {"heads", fill_heads},   {"model", fill_model},
+        {"text", fill_text, 0},     {"tokens", fill_tokens, 0},
+        {"token_texts", fill_token_texts, 0}, {"token_ids", fill_ids, 0},
+        {"spans", fill_spans, 0},   {"rows", fill_rows, 0},
+        {"heads", fill_heads, 0},   {"model", fill_model, 0},
+        {"token_type_ids", fill_type_ids, 1}, {"pair_boundary", fill_boundary, 1},
     };
     char *p = NULL;
     FILE *f = open_memstream(&p, len);
@@ -170,6 +187,8 @@ static char *header(const mhv_stw_desc *d, int n, int rows, size_t *len)
     meta(f, "format", "mhaviz-attention", strlen("mhaviz-attention"), 1);
     meta(f, "mhaviz_version", MHV_VERSION, strlen(MHV_VERSION), 0);
     for (size_t e = 0; e < sizeof entries / sizeof entries[0] && ok; e++) {
+        if (entries[e].pairs_only && !d->enc->type_ids)
+            continue;
         size_t vlen;
         char *v = json_text(&vlen, entries[e].fill, d);
         if (!v) {
@@ -384,5 +403,128 @@ mhv_status mhv_stw_end(mhv_stw *w, mhv_error *err)
                 return st;
             }
     mhv_stw_free(w);
+    return MHV_OK;
+}
+
+/* ---- encoder-decoder files: written whole, after the sentence's pass ---- */
+
+/* The (stack, layer) groups of a, each its run of consecutive heads: a's heads come in
+ * (stack, layer, head) order (mhv_attn_alloc_seq2seq). */
+static int same_group(const mhv_head_attn *a, const mhv_head_attn *b)
+{
+    return a->stack == b->stack && a->layer == b->layer;
+}
+
+static void fill_s2s_heads(FILE *f, const mhv_attn *a)
+{
+    fputc('{', f);
+    for (int k = 0; k < a->count; k++) {
+        const mhv_head_attn *h = &a->heads[k];
+        int start = k == 0 || !same_group(h, &a->heads[k - 1]);
+        if (start)
+            fprintf(f, "%s\"attn.%s.L%02d\": [", k ? "], " : "", mhv_stack_name(h->stack),
+                    h->layer);
+        fprintf(f, "%s%d", start ? "" : ", ", h->head);
+    }
+    fputs(a->count ? "]}" : "}", f);
+}
+
+mhv_status mhv_stw_write_seq2seq(FILE *f, const char *name, const mhv_stw_s2s_desc *d,
+                                 const mhv_attn *a, mhv_error *err)
+{
+    if (d->dtype != MHV_DT_F32 && d->dtype != MHV_DT_F16 && d->dtype != MHV_DT_BF16)
+        return mhv_fail(err, MHV_EUSAGE, name, "dtype %s is not f32, f16 or bf16",
+                        mhv_dtype_name(d->dtype));
+    static const struct {
+        const char *key;
+        void (*fill)(FILE *, const mhv_stw_desc *);
+        int target;
+    } entries[] = {
+        {"text", fill_text, 0},          {"tokens", fill_tokens, 0},
+        {"token_texts", fill_token_texts, 0}, {"token_ids", fill_ids, 0},
+        {"spans", fill_spans, 0},        {"target_text", fill_text, 1},
+        {"target_tokens", fill_tokens, 1}, {"target_token_texts", fill_token_texts, 1},
+        {"target_token_ids", fill_ids, 1}, {"target_spans", fill_spans, 1},
+    };
+    mhv_stw_desc side[2] = {
+        {.model = d->model, .text = d->text, .len = d->len, .enc = d->src, .tok = d->src_tok},
+        {.model = d->model, .text = d->target_text, .len = d->target_len, .enc = d->tgt,
+         .tok = d->tgt_tok},
+    };
+    char *p = NULL;
+    size_t len;
+    FILE *h = open_memstream(&p, &len);
+    if (!h)
+        return mhv_fail(err, MHV_ENOMEM, name, "out of memory");
+    int ok = 1;
+    fputs("{\"__metadata__\": {", h);
+    meta(h, "format", "mhaviz-attention", strlen("mhaviz-attention"), 1);
+    meta(h, "mhaviz_version", MHV_VERSION, strlen(MHV_VERSION), 0);
+    for (size_t e = 0; e < sizeof entries / sizeof entries[0] && ok; e++) {
+        size_t vlen;
+        char *v = json_text(&vlen, entries[e].fill, &side[entries[e].target]);
+        ok = v != NULL;
+        if (ok)
+            meta(h, entries[e].key, v, vlen, 0);
+        free(v);
+    }
+    for (int e = 0; e < 2 && ok; e++) {
+        char *v = NULL;
+        size_t vlen;
+        FILE *m = open_memstream(&v, &vlen);
+        ok = m != NULL;
+        if (ok) {
+            if (e == 0)
+                fill_s2s_heads(m, a);
+            else
+                mhv_report_model(m, d->model);
+            ok = fclose(m) == 0;
+        }
+        if (ok)
+            meta(h, e == 0 ? "heads" : "model", v, vlen, 0);
+        free(v);
+    }
+    fputc('}', h);
+    uint64_t off = 0, esz = mhv_dtype_size(d->dtype);
+    for (int k = 0; k < a->count;) {
+        const mhv_head_attn *g = &a->heads[k];
+        int c = 1;
+        while (k + c < a->count && same_group(&a->heads[k + c], g))
+            c++;
+        uint64_t bytes = (uint64_t)c * (uint64_t)g->rows * (uint64_t)g->cols * esz;
+        fprintf(h, ", \"attn.%s.L%02d\": {\"dtype\": \"%s\", \"shape\": [%d, %d, %d], "
+                   "\"data_offsets\": [%llu, %llu]}",
+                mhv_stack_name(g->stack), g->layer, mhv_dtype_name(d->dtype), c, g->rows,
+                g->cols, (unsigned long long)off, (unsigned long long)(off + bytes));
+        off += bytes;
+        k += c;
+    }
+    fputc('}', h);
+    while ((8 + (size_t)ftello(h)) % 8) /* the data 8-byte aligned, as the library pads it */
+        fputc(' ', h);
+    if (fclose(h) != 0 || !ok) {
+        free(p);
+        return mhv_fail(err, MHV_ENOMEM, name, "out of memory");
+    }
+    unsigned char len8[8];
+    for (int i = 0; i < 8; i++)
+        len8[i] = (unsigned char)((uint64_t)len >> (8 * i));
+    ok = fwrite(len8, 1, 8, f) == 8 && fwrite(p, 1, len, f) == len;
+    free(p);
+    for (int k = 0; k < a->count && ok; k++) {
+        const mhv_head_attn *hd = &a->heads[k];
+        size_t cells = (size_t)hd->rows * (size_t)hd->cols;
+        if (d->dtype == MHV_DT_F32) { /* little-endian on x86-64 and arm64 */
+            ok = fwrite(hd->w, sizeof *hd->w, cells, f) == cells;
+            continue;
+        }
+        for (size_t i = 0; i < cells && ok; i++) {
+            uint16_t v = d->dtype == MHV_DT_F16 ? mhv_f32_to_f16(hd->w[i])
+                                                : mhv_f32_to_bf16(hd->w[i]);
+            ok = fwrite(&v, 2, 1, f) == 1;
+        }
+    }
+    if (!ok)
+        return mhv_fail(err, MHV_EIO, name, "cannot write: %s", strerror(errno));
     return MHV_OK;
 }

@@ -50,6 +50,24 @@ mhv_status mhv_stw_end(mhv_stw *w, mhv_error *err);
 /* Frees w without checks; NULL is a no-op. */
 void mhv_stw_free(mhv_stw *w);
 
+/* An encoder-decoder sentence (run --pairs / --generate): everything borrowed. */
+typedef struct {
+    const mhv_model_info *model;
+    mhv_dtype dtype;
+    const char *text, *target_text;   /* the source (len bytes), the target (target_len) */
+    size_t len, target_len;
+    const mhv_encoding *src, *tgt;    /* the source's tokens, the decoder input's */
+    const mhv_tok *src_tok, *tgt_tok; /* their display texts, or NULL */
+} mhv_stw_s2s_desc;
+
+/* Writes the whole file of one encoder-decoder sentence: a tensor per stack and layer with
+ * captured heads, "attn.encoder.L05" [heads, S, S], "attn.decoder.L05" [heads, T, T] (zeros
+ * above the diagonal), "attn.cross.L05" [heads, T, S] (rows target tokens, columns source
+ * tokens); metadata as above for the source plus target_text, target_tokens,
+ * target_token_texts, target_token_ids, target_spans, and "heads" keyed by those names. */
+mhv_status mhv_stw_write_seq2seq(FILE *f, const char *name, const mhv_stw_s2s_desc *d,
+                                 const mhv_attn *a, mhv_error *err);
+
 /* The bytes the file will take (header excluded): for --max-memory style estimates. */
 uint64_t mhv_stw_data_bytes(const mhv_heads *sel, int n, int nrows, mhv_dtype dt);
 

@@ -4,25 +4,32 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* out: count maps of m x m, labelled as a's heads. */
-static mhv_status alloc_like(const mhv_attn *a, int m, mhv_attn *out, mhv_error *err)
+/* out: count maps of m x m, labelled as a's heads; with row_ids (not NULL), maps of nrows x
+ * m keeping those rows (copied). */
+static mhv_status alloc_like(const mhv_attn *a, int m, const int *row_ids, int nrows,
+                             mhv_attn *out, mhv_error *err)
 {
     memset(out, 0, sizeof *out);
-    size_t map = (size_t)m * (size_t)m;
+    int R = row_ids ? nrows : m;
+    size_t map = (size_t)R * (size_t)m;
     out->heads = calloc((size_t)a->count + 1, sizeof *out->heads);
     out->buf = malloc(((size_t)a->count * map + 1) * sizeof *out->buf);
-    if (!out->heads || !out->buf) {
+    if (row_ids && (out->row_ids = malloc(((size_t)nrows + 1) * sizeof *out->row_ids)))
+        memcpy(out->row_ids, row_ids, (size_t)nrows * sizeof *row_ids);
+    if (!out->heads || !out->buf || (row_ids && !out->row_ids)) {
         mhv_attn_free(out);
         return mhv_fail(err, MHV_ENOMEM, "", "out of memory for %d maps of %d tokens",
                         a->count, m);
     }
     out->n = m;
+    out->rows = row_ids ? nrows : 0;
     out->count = a->count;
     out->kv_group = a->kv_group;
     for (int k = 0; k < a->count; k++) {
         out->heads[k] = a->heads[k];
         out->heads[k].w = out->buf + (size_t)k * map;
-        out->heads[k].rows = out->heads[k].cols = m;
+        out->heads[k].rows = R;
+        out->heads[k].cols = m;
     }
     return MHV_OK;
 }
@@ -47,18 +54,30 @@ mhv_status mhv_zoom_window(const mhv_attn *a, const mhv_encoding *enc, int t0, i
 {
     memset(wenc, 0, sizeof *wenc);
     int n = a->n, m = t1 - t0;
-    if (t0 < 0 || t1 > n || m < 1 || a->row_ids || enc->n != n)
+    if (t0 < 0 || t1 > n || m < 1 || enc->n != n)
         return mhv_fail(err, MHV_EUSAGE, "", "window %d:%d is not within the %d tokens", t0, t1,
                         n);
-    mhv_status st = alloc_like(a, m, out, err);
+    /* kept rows: those in the window (a run of a's rows from r0) */
+    int r0 = 0, R = m;
+    if (a->row_ids) {
+        while (r0 < a->rows && a->row_ids[r0] < t0)
+            r0++;
+        for (R = 0; r0 + R < a->rows && a->row_ids[r0 + R] < t1; R++)
+            ;
+        if (R == 0)
+            return mhv_fail(err, MHV_EUSAGE, "", "no kept query row lies in the window %d:%d",
+                            t0, t1);
+    }
+    mhv_status st = alloc_like(a, m, a->row_ids ? a->row_ids + r0 : NULL, R, out, err);
     if (st || (st = alloc_enc(wenc, m, err))) {
         mhv_attn_free(out);
         return st;
     }
     for (int k = 0; k < a->count; k++)
-        for (int i = 0; i < m; i++)
+        for (int i = 0; i < R; i++) /* source row: the query's own (square) or kept row */
             memcpy(out->heads[k].w + (size_t)i * (size_t)m,
-                   a->heads[k].w + (size_t)(t0 + i) * (size_t)n + (size_t)t0,
+                   a->heads[k].w + (size_t)(a->row_ids ? r0 + i : t0 + i) * (size_t)n +
+                       (size_t)t0,
                    (size_t)m * sizeof(float));
     for (int i = 0; i < m; i++) {
         wenc->ids[i] = enc->ids[t0 + i];
@@ -78,10 +97,12 @@ mhv_status mhv_zoom_pool(const mhv_attn *a, int b, mhv_pool_kind kind, int first
 {
     memset(benc, 0, sizeof *benc);
     int n = a->n;
-    if (b < 1 || every < 1 || a->row_ids)
+    if (b < 1 || every < 1)
         return mhv_fail(err, MHV_EUSAGE, "", "blocks of %d tokens cannot be pooled", b);
     int m = (n + b - 1) / b;
-    mhv_status st = alloc_like(a, m, out, err);
+    /* kept rows stay rows: only their keys are pooled */
+    int R = a->row_ids ? a->rows : m, rb = a->row_ids ? 1 : b, rn = a->row_ids ? a->rows : n;
+    mhv_status st = alloc_like(a, m, a->row_ids, a->rows, out, err);
     if (st || (st = alloc_enc(benc, m, err))) {
         mhv_attn_free(out);
         return st;
@@ -89,8 +110,8 @@ mhv_status mhv_zoom_pool(const mhv_attn *a, int b, mhv_pool_kind kind, int first
     for (int k = 0; k < a->count; k++) {
         const float *w = a->heads[k].w;
         float *p = out->heads[k].w;
-        for (int bi = 0; bi < m; bi++) {
-            int i0 = bi * b, i1 = i0 + b < n ? i0 + b : n;
+        for (int bi = 0; bi < R; bi++) {
+            int i0 = bi * rb, i1 = i0 + rb < rn ? i0 + rb : rn;
             for (int bj = 0; bj < m; bj++) {
                 int j0 = bj * b, j1 = j0 + b < n ? j0 + b : n;
                 double acc = 0;

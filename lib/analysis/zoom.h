@@ -8,8 +8,10 @@
 #include "base/status.h"
 #include "tok/tokenizer.h"
 
-/* Tokens t0..t1-1 of every map of a (queries and keys; every row kept) into out, and of enc
- * into wenc (pieces, ids, spans copied). 0 <= t0 < t1 <= a->n. */
+/* Tokens t0..t1-1 of every map of a (queries and keys) into out, and of enc into wenc
+ * (pieces, ids, spans copied). 0 <= t0 < t1 <= a->n. When a keeps only some rows (row_ids),
+ * out keeps those within t0..t1-1 (none is MHV_EUSAGE) and their row_ids stay sentence
+ * positions, while out->n and the columns count from t0. */
 mhv_status mhv_zoom_window(const mhv_attn *a, const mhv_encoding *enc, int t0, int t1,
                            mhv_attn *out, mhv_encoding *wenc, mhv_error *err);
 
@@ -18,7 +20,8 @@ typedef enum { MHV_POOL_MAX = 0, MHV_POOL_MEAN } mhv_pool_kind;
 /* Blocks of b x b cells (queries x keys; the last ones smaller) of every map of a into one
  * cell each, their maximum or mean, into out ((n + b - 1) / b tokens); benc labels the
  * blocks: the first token position (first + block start) of every `every`-th block, ""
- * between, ids -1 and no spans. */
+ * between, ids -1 and no spans. When a keeps only some rows, those stay rows (row_ids
+ * copied) and only their keys are pooled, in blocks of b. */
 mhv_status mhv_zoom_pool(const mhv_attn *a, int b, mhv_pool_kind kind, int first, int every,
                          mhv_attn *out, mhv_encoding *benc, mhv_error *err);
 

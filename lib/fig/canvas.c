@@ -70,6 +70,26 @@ static void hatch(mhv_canvas *c, const mhv_prim *p)
     }
 }
 
+/* An image prim: each page pixel takes the image pixel under its centre (no smoothing). */
+static void image(mhv_canvas *c, const mhv_scene *s, const mhv_prim *p)
+{
+    int x0, x1, y0, y1;
+    snap(p->x, p->w, c->w, &x0, &x1);
+    snap(p->y, p->h, c->h, &y0, &y1);
+    const uint8_t *src = mhv_prim_pixels(s, p);
+    double sx = (double)p->iw / (double)p->w, sy = (double)p->ih / (double)p->h;
+    for (int y = y0; y < y1; y++) {
+        long iy = lrint(floor(((double)y + 0.5 - (double)p->y) * sy));
+        iy = iy < 0 ? 0 : iy >= p->ih ? p->ih - 1 : iy;
+        uint8_t *d = c->px + ((size_t)y * (size_t)c->w) * 3;
+        for (int x = x0; x < x1; x++) {
+            long ix = lrint(floor(((double)x + 0.5 - (double)p->x) * sx));
+            ix = ix < 0 ? 0 : ix >= p->iw ? p->iw - 1 : ix;
+            memcpy(d + 3 * x, src + ((size_t)iy * p->iw + (size_t)ix) * 3, 3);
+        }
+    }
+}
+
 static void blend(uint8_t *d, const uint8_t rgb[3], unsigned a)
 {
     for (int k = 0; k < 3; k++)
@@ -169,6 +189,8 @@ mhv_status mhv_canvas_draw(mhv_canvas *c, const mhv_scene *s, mhv_fontset *fs, m
             hatch(c, p);
         } else if (p->kind == MHV_PRIM_LINE) {
             line(c, p);
+        } else if (p->kind == MHV_PRIM_IMAGE) {
+            image(c, s, p);
         } else {
             mhv_status st = text(c, s, p, fs, err);
             if (st)

@@ -164,6 +164,8 @@ static mhv_status head_figure(const mhv_render_params *p, mhv_fontset *fs,
                               const mhv_fig_input *in, const mhv_head_attn *h, mhv_scene *s,
                               mhv_error *err)
 {
+    if (in->row_ids && p->view != MHV_VIEW_MATRIX)
+        return mhv_fail(err, MHV_EUSAGE, "", "kept query rows are drawn in the matrix view only");
     if (p->view == MHV_VIEW_LINES)
         return mhv_render_lines(p, fs, in, &h, 1, s, err);
     if (p->view == MHV_VIEW_ROW)
@@ -176,6 +178,8 @@ static mhv_status layer_figure(const mhv_render_params *p, mhv_fontset *fs,
                                const mhv_fig_input *in, const mhv_attn *a, int layer,
                                mhv_scene *s, mhv_error *err)
 {
+    if (in->row_ids && p->view != MHV_VIEW_MATRIX)
+        return mhv_fail(err, MHV_EUSAGE, "", "kept query rows are drawn in the matrix view only");
     if (p->view != MHV_VIEW_LINES)
         return mhv_render_layer(p, fs, in, a, layer, s, err);
     const mhv_head_attn **hs = malloc((size_t)a->count * sizeof *hs);

@@ -141,36 +141,60 @@ mhv_status mhv_html_begin(FILE *f, const char *name, const mhv_html_info *info, 
         fprintf(f, "%s\"%s\": ", c ? ", " : "", mhv_cmap_name((mhv_cmap)c));
         b64(f, rgb, sizeof rgb);
     }
-    fputs("}}</script>\n", f);
+    fputs("}", f);
+    if (info->dec_layers > 0) /* layers of each stack: the page's stack selector */
+        fprintf(f, ",\n\"stacks\": {\"encoder\": %d, \"decoder\": %d, \"cross\": %d}",
+                info->num_layers, info->dec_layers, info->dec_layers);
+    fputs("}</script>\n", f);
     return check(f, name, err);
 }
 
-/* One matrix w(n, n) as base64 of its quantised weights; for causal models only the
- * lower triangle with the diagonal, row by row (the rest is masked). */
-static int matrix(FILE *f, const float *w, int n, int causal, unsigned char *buf)
+/* One matrix w(rows, cols) as base64 of its quantised weights; causal (square) maps only
+ * the lower triangle with the diagonal, row by row (the rest is masked). */
+static int matrix_rc(FILE *f, const float *w, int rows, int cols, int causal,
+                     unsigned char *buf)
 {
     size_t k = 0;
-    for (int i = 0; i < n; i++)
-        for (int j = 0; j <= (causal ? i : n - 1); j++)
-            buf[k++] = mhv_html_quant(w[(size_t)i * (size_t)n + (size_t)j]);
+    for (int i = 0; i < rows; i++)
+        for (int j = 0; j <= (causal ? i : cols - 1); j++)
+            buf[k++] = mhv_html_quant(w[(size_t)i * (size_t)cols + (size_t)j]);
     b64(f, buf, k);
     return 0;
 }
 
-mhv_status mhv_html_sentence(FILE *f, const char *name, const mhv_fig_input *in,
-                             const mhv_attn *a, const mhv_attn *agg, const char *agg_name,
-                             mhv_error *err)
+static int matrix(FILE *f, const float *w, int n, int causal, unsigned char *buf)
 {
-    int n = in->n;
-    unsigned char *buf = malloc((size_t)n * (size_t)n + 1);
-    if (!buf)
-        return mhv_fail(err, MHV_ENOMEM, name, "out of memory");
-    fputs("<script type=\"application/json\" class=\"mhv-sentence\">{\"text\": ", f);
-    jcstr(f, in->sentence);
-    fprintf(f, ", \"n\": %d, \"kv_group\": %d,\n\"tokens\": [", n, a->kv_group);
-    /* a token is its label's parts: [text, style] pairs, style 0 text, 1 marker ("##"),
-     * 2 special, 3 bytes; a plain token is just its text */
-    for (int i = 0; i < n; i++) {
+    return matrix_rc(f, w, n, n, causal, buf);
+}
+
+/* The kept query rows row_ids(R) of a map w(R, n) (run --rows); causal: row r only up to
+ * its own token row_ids[r], the rest masked. */
+static void matrix_rows(FILE *f, const float *w, const int *row_ids, int R, int n, int causal,
+                        unsigned char *buf)
+{
+    size_t k = 0;
+    for (int r = 0; r < R; r++)
+        for (int j = 0; j <= (causal ? row_ids[r] : n - 1); j++)
+            buf[k++] = mhv_html_quant(w[(size_t)r * (size_t)n + (size_t)j]);
+    b64(f, buf, k);
+}
+
+/* One captured map of a as the page stores it. */
+static void map_out(FILE *f, const mhv_attn *a, const float *w, int n, int causal,
+                    unsigned char *buf)
+{
+    if (a->row_ids)
+        matrix_rows(f, w, a->row_ids, a->rows, n, causal, buf);
+    else
+        matrix(f, w, n, causal, buf);
+}
+
+/* The tokens of in as a JSON list: a token is its label's parts, [text, style] pairs (style
+ * 0 text, 1 marker ("##"), 2 special, 3 bytes); a plain token is just its text. */
+static void token_list(FILE *f, const mhv_fig_input *in)
+{
+    fputc('[', f);
+    for (int i = 0; i < in->n; i++) {
         mhv_label l;
         mhv_label_make(in->pieces[i], in->kind, in->special ? in->special[i] : 0, &l);
         if (i)
@@ -187,10 +211,33 @@ mhv_status mhv_html_sentence(FILE *f, const char *name, const mhv_fig_input *in,
         }
         fputc(']', f);
     }
-    fputs("],\n\"heads\": [", f);
+    fputc(']', f);
+}
+
+mhv_status mhv_html_sentence(FILE *f, const char *name, const mhv_fig_input *in,
+                             const mhv_attn *a, const mhv_attn *agg, const char *agg_name,
+                             mhv_error *err)
+{
+    int n = in->n;
+    unsigned char *buf = malloc((size_t)n * (size_t)n + 1);
+    if (!buf)
+        return mhv_fail(err, MHV_ENOMEM, name, "out of memory");
+    fputs("<script type=\"application/json\" class=\"mhv-sentence\">{\"text\": ", f);
+    jcstr(f, in->sentence);
+    fprintf(f, ", \"n\": %d, \"kv_group\": %d,\n\"tokens\": ", n, a->kv_group);
+    token_list(f, in);
+    if (in->boundary > 0 && in->boundary < n) /* a sentence pair: its second sentence */
+        fprintf(f, ",\n\"boundary\": %d", in->boundary);
+    if (a->row_ids) { /* run --rows: the maps hold these query rows only */
+        fputs(",\n\"rows\": [", f);
+        for (int r = 0; r < a->rows; r++)
+            fprintf(f, "%s%d", r ? ", " : "", a->row_ids[r]);
+        fputc(']', f);
+    }
+    fputs(",\n\"heads\": [", f);
     for (int h = 0; h < a->count; h++) {
         fprintf(f, "%s[%d, %d, ", h ? ",\n" : "\n", a->heads[h].layer, a->heads[h].head);
-        matrix(f, a->heads[h].w, n, in->causal, buf);
+        map_out(f, a, a->heads[h].w, n, in->causal, buf);
         fputc(']', f);
     }
     fputs("]", f);
@@ -200,8 +247,135 @@ mhv_status mhv_html_sentence(FILE *f, const char *name, const mhv_fig_input *in,
         fputs(", \"views\": [", f);
         for (int h = 0; h < agg->count; h++) {
             fprintf(f, "%s[%d, ", h ? ",\n" : "\n", agg->heads[h].layer);
-            matrix(f, agg->heads[h].w, n, in->causal, buf);
+            map_out(f, agg, agg->heads[h].w, n, in->causal, buf);
             fputc(']', f);
+        }
+        fputs("]", f);
+    }
+    fputs("}</script>\n", f);
+    free(buf);
+    return check(f, name, err);
+}
+
+/* Map w of `rows` rows x m columns; with causal, row r stored up to its last unmasked
+ * column: the columns whose keys (from key0 + j * kb) start at or before the row's token
+ * (row_ids[r], or key0 + r * kb for a square map). */
+static void matrix_keys(FILE *f, const float *w, int rows, int m, const int *row_ids,
+                        int key0, int kb, int causal, unsigned char *buf)
+{
+    size_t k = 0;
+    for (int r = 0; r < rows; r++) {
+        int pos = row_ids ? row_ids[r] : key0 + r * kb;
+        for (int j = 0; j < m && (!causal || key0 + j * kb <= pos); j++)
+            buf[k++] = mhv_html_quant(w[(size_t)r * (size_t)m + (size_t)j]);
+    }
+    b64(f, buf, k);
+}
+
+/* "name": [[layer, head, map]...] of a's maps (heads < 0: [layer, map], agg views). */
+static void long_maps(FILE *f, const char *key, const mhv_attn *a, int key0, int kb,
+                      int causal, int views, unsigned char *buf)
+{
+    fprintf(f, ",\n\"%s\": [", key);
+    int rows = a->row_ids ? a->rows : a->n;
+    for (int h = 0; h < a->count; h++) {
+        if (views)
+            fprintf(f, "%s[%d, ", h ? ",\n" : "\n", a->heads[h].layer);
+        else
+            fprintf(f, "%s[%d, %d, ", h ? ",\n" : "\n", a->heads[h].layer, a->heads[h].head);
+        matrix_keys(f, a->heads[h].w, rows, a->n, a->row_ids, key0, kb, causal, buf);
+        fputc(']', f);
+    }
+    fputc(']', f);
+}
+
+mhv_status mhv_html_sentence_long(FILE *f, const char *name, const mhv_fig_input *in,
+                                  const mhv_html_long *lg, int kv_group, const char *agg_name,
+                                  mhv_error *err)
+{
+    const mhv_attn *p = lg->pooled, *z = lg->zoom;
+    size_t cap = (size_t)(p->row_ids ? p->rows : p->n) * (size_t)p->n +
+                 (size_t)(z->row_ids ? z->rows : z->n) * (size_t)z->n + 1;
+    unsigned char *buf = malloc(cap);
+    if (!buf)
+        return mhv_fail(err, MHV_ENOMEM, name, "out of memory");
+    fputs("<script type=\"application/json\" class=\"mhv-sentence\">{\"text\": ", f);
+    jcstr(f, in->sentence);
+    fprintf(f, ", \"n\": %d, \"kv_group\": %d,\n\"tokens\": ", in->n, kv_group);
+    token_list(f, in);
+    if (in->boundary > 0 && in->boundary < in->n)
+        fprintf(f, ",\n\"boundary\": %d", in->boundary);
+    if (p->row_ids) {
+        fputs(",\n\"rows\": [", f);
+        for (int r = 0; r < p->rows; r++)
+            fprintf(f, "%s%d", r ? ", " : "", p->row_ids[r]);
+        fputc(']', f);
+    }
+    /* the overview: block labels, then the pooled maps as "heads" (what every view reads
+     * first); the zoom window's maps as "zheads" */
+    fprintf(f, ",\n\"pool\": {\"block\": %d, \"m\": %d, \"kind\": ", lg->block, p->n);
+    jcstr(f, lg->pool);
+    fputs(", \"labels\": [", f);
+    for (int j = 0; j < p->n; j++) {
+        fputs(j ? ", " : "", f);
+        jcstr(f, lg->labels[j]);
+    }
+    fprintf(f, "]},\n\"zoom\": {\"t0\": %d, \"t1\": %d", lg->t0, lg->t1);
+    if (z->row_ids) {
+        fputs(", \"rows\": [", f);
+        for (int r = 0; r < z->rows; r++)
+            fprintf(f, "%s%d", r ? ", " : "", z->row_ids[r]);
+        fputc(']', f);
+    }
+    fputc('}', f);
+    long_maps(f, "heads", p, 0, lg->block, in->causal, 0, buf);
+    long_maps(f, "zheads", z, lg->t0, 1, in->causal, 0, buf);
+    if (lg->pooled_agg && lg->zoom_agg && agg_name) {
+        fputs(",\n\"agg\": ", f);
+        jcstr(f, agg_name);
+        long_maps(f, "views", lg->pooled_agg, 0, lg->block, in->causal, 1, buf);
+        long_maps(f, "zviews", lg->zoom_agg, lg->t0, 1, in->causal, 1, buf);
+    }
+    fputs("}</script>\n", f);
+    free(buf);
+    return check(f, name, err);
+}
+
+mhv_status mhv_html_sentence_seq2seq(FILE *f, const char *name, const mhv_fig_input *src,
+                                     const mhv_fig_input *tgt, const mhv_attn *a,
+                                     const mhv_attn *agg, const char *agg_name,
+                                     mhv_error *err)
+{
+    int ns = src->n, nt = tgt->n;
+    size_t cap = (size_t)(ns > nt ? ns : nt);
+    unsigned char *buf = malloc(cap * cap + 1);
+    if (!buf)
+        return mhv_fail(err, MHV_ENOMEM, name, "out of memory");
+    fputs("<script type=\"application/json\" class=\"mhv-sentence\">{\"text\": ", f);
+    jcstr(f, src->sentence);
+    fputs(", \"target\": ", f);
+    jcstr(f, tgt->sentence);
+    fprintf(f, ", \"n\": %d, \"nt\": %d, \"kv_group\": 0,\n\"tokens\": ", ns, nt);
+    token_list(f, src);
+    fputs(",\n\"target_tokens\": ", f);
+    token_list(f, tgt);
+    fputs(",\n\"heads\": [", f);
+    for (int h = 0; h < a->count; h++) {
+        const mhv_head_attn *ha = &a->heads[h];
+        fprintf(f, "%s[%d, %d, ", h ? ",\n" : "\n", ha->layer, ha->head);
+        matrix_rc(f, ha->w, ha->rows, ha->cols, ha->stack == MHV_STACK_DECODER, buf);
+        fprintf(f, ", \"%s\"]", mhv_stack_name(ha->stack));
+    }
+    fputs("]", f);
+    if (agg && agg_name) {
+        fputs(",\n\"agg\": ", f);
+        jcstr(f, agg_name);
+        fputs(", \"views\": [", f);
+        for (int h = 0; h < agg->count; h++) {
+            const mhv_head_attn *v = &agg->heads[h];
+            fprintf(f, "%s[%d, ", h ? ",\n" : "\n", v->layer);
+            matrix_rc(f, v->w, v->rows, v->cols, v->stack == MHV_STACK_DECODER, buf);
+            fprintf(f, ", \"%s\"]", mhv_stack_name(v->stack));
         }
         fputs("]", f);
     }

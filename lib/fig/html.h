@@ -25,16 +25,56 @@ typedef struct {
     int causal;             /* keys after the query are masked (hatched, as in the PNGs) */
     mhv_cmap cmap;          /* initial colormap and scale; the page can change both */
     mhv_scale scale;
+    int dec_layers;         /* encoder-decoder models: the decoder's layers (num_layers are
+                               the encoder's), and the page has a stack selector; 0 others */
 } mhv_html_info;
 
 /* Writes the page up to the first sentence (`name` for messages). */
 mhv_status mhv_html_begin(FILE *f, const char *name, const mhv_html_info *info, mhv_error *err);
 /* One sentence: its tokens (from in: n, pieces, special, kind, sentence), the captured heads
- * of a and, when agg is not NULL, its per-layer views (head -1) named agg_name ("mean",
+ * of a (with a->row_ids only those query rows: rows x tokens maps, as run --rows keeps them;
+ * agg then keeps the same rows; in->boundary, a sentence pair's, drawn as a line) and, when
+ * agg is not NULL, its per-layer views (head -1) named agg_name ("mean",
  * "rollout"). kv_group from a is shown in head names. */
 mhv_status mhv_html_sentence(FILE *f, const char *name, const mhv_fig_input *in,
                              const mhv_attn *a, const mhv_attn *agg, const char *agg_name,
                              mhv_error *err);
+/* Long sentences: past MHV_HTML_WHOLE_MAX tokens a page holding every cell would grow with
+ * n^2 (4 MB a head at 2,048 tokens), so it holds instead, per head, an overview pooled to at
+ * most MHV_HTML_OVERVIEW_MAX blocks a side and one zoom window of at most MHV_HTML_ZOOM_MAX
+ * tokens at full resolution: at most 4/3 (128^2 + 512^2) bytes = 371 KiB a head (about half
+ * for a decoder, whose masked half is not stored), whatever n is. */
+enum { MHV_HTML_WHOLE_MAX = 512, MHV_HTML_OVERVIEW_MAX = 128, MHV_HTML_ZOOM_MAX = 512 };
+
+/* What the page of a long sentence holds: pooled, a's maps in blocks of `block` tokens
+ * (pooled->n blocks; with a->row_ids the kept rows stay rows and only keys are pooled),
+ * labelled labels(pooled->n), pooled by `pool` ("max", "mean"); zoom, tokens t0..t1-1 of a's
+ * maps at full resolution (rows: those of a->row_ids inside, as sentence positions); the
+ * same two of agg's views when the sentence has them (pooled_agg, zoom_agg). */
+typedef struct {
+    const mhv_attn *pooled, *pooled_agg;
+    int block;
+    const char *pool;
+    const char *const *labels;
+    const mhv_attn *zoom, *zoom_agg;
+    int t0, t1;
+} mhv_html_long;
+
+/* mhv_html_sentence for a long sentence: the tokens of in, an overview and a zoom (lg)
+ * instead of every cell. */
+mhv_status mhv_html_sentence_long(FILE *f, const char *name, const mhv_fig_input *in,
+                                  const mhv_html_long *lg, int kv_group, const char *agg_name,
+                                  mhv_error *err);
+
+/* One sentence pair of an encoder-decoder model (a page begun with dec_layers > 0): the
+ * source's tokens (src), the decoder input's (tgt) and every captured head of a, each
+ * tagged with its stack: encoder (src x src), decoder (tgt x tgt, causal), cross (tgt rows
+ * x src columns). agg (may be NULL): per-layer views (head -1) of each stack, named
+ * agg_name ("mean"). */
+mhv_status mhv_html_sentence_seq2seq(FILE *f, const char *name, const mhv_fig_input *src,
+                                     const mhv_fig_input *tgt, const mhv_attn *a,
+                                     const mhv_attn *agg, const char *agg_name,
+                                     mhv_error *err);
 /* The application script and the end of the page. */
 mhv_status mhv_html_end(FILE *f, const char *name, mhv_error *err);
 

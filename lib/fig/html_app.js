@@ -6,7 +6,15 @@
  * Views: head (one matrix; hover reads a weight, click a token to outline its row and
  * column), lines (queries left, keys right, several heads overlaid), model (layers x heads
  * thumbnails; click one to open it). Weights come 8-bit on a square-root scale and are
- * decoded per head on first use. */
+ * decoded per head on first use. Encoder-decoder pages (info.stacks) hold three stacks,
+ * chosen by a selector: encoder (source x source), decoder (target x target, causal) and
+ * cross (target rows x source columns); heads then carry their stack as a 4th field.
+ * A sentence of `run --rows` has "rows" (the kept query positions): its maps are those rows
+ * x every key, causal rows masked after their own token. A sentence pair has "boundary" (its
+ * second sentence's first token), drawn as a white line as in the PNGs. A long sentence
+ * (past 512 tokens) has "pool" and "zoom": its "heads" and "views" are then an overview
+ * pooled in blocks of pool.block tokens (pool.m a side, pool.labels), and "zheads" and
+ * "zviews" the tokens zoom.t0..t1-1 at full resolution; a button switches between them. */
 (function () {
   'use strict';
 
@@ -81,13 +89,53 @@
     var cmaps = {};
     for (var name in info.cmaps) cmaps[name] = b64bytes(info.cmaps[name]);
     var causal = !!info.causal;
+    var stacks = info.stacks || null;
 
     var st = {s: 0, view: 'head', layer: -1, head: -1, cmap: info.cmap, scale: info.scale,
-              sel: -1, lineHeads: null, minw: 0.02};
+              sel: -1, lineHeads: null, minw: 0.02, stack: stacks ? 'encoder' : 'self'};
 
     /* ---- data ---------------------------------------------------------------------- */
 
     function sent() { return sents[st.s]; }
+
+    function stackOf(e) { return e[3] || 'self'; }
+    /* an aggregate view [layer, data] of a one-stack model, [layer, data, stack] else */
+    function viewStack(v) { return v[2] || 'self'; }
+
+    /* the current stack's maps: R query rows (tokens rt) x C key columns (tokens ct) */
+    function geom() {
+      var S = sent();
+      if (st.stack === 'decoder')
+        return {R: S.nt, C: S.nt, rt: S.target_tokens, ct: S.target_tokens, causal: true, cross: false};
+      if (st.stack === 'cross')
+        return {R: S.nt, C: S.n, rt: S.target_tokens, ct: S.tokens, causal: false, cross: true};
+      if (S.pool) return longGeom(S);
+      if (S.rows) /* kept query rows: rows and columns are different tokens */
+        return {R: S.rows.length, C: S.n, ct: S.tokens, causal: causal, cross: false,
+                rect: true, rp: S.rows, rt: S.rows.map(function (p) { return S.tokens[p]; })};
+      return {R: S.n, C: S.n, rt: S.tokens, ct: S.tokens, causal: causal, cross: false};
+    }
+
+    /* a long sentence: the overview (rows: blocks, or the kept rows; columns: blocks of
+     * kb tokens) or, with st.zoom, its window at full resolution; rp: the rows' positions,
+     * column j: keys from k0 + j * kb */
+    function longGeom(S) {
+      var z = S.zoom, P = S.pool, rp = [], i;
+      function toks(ps) { return ps.map(function (p) { return S.tokens[p]; }); }
+      if (st.zoom) {
+        if (z.rows) rp = z.rows; else for (i = z.t0; i < z.t1; i++) rp.push(i);
+        return {R: rp.length, C: z.t1 - z.t0, rt: toks(rp), ct: S.tokens.slice(z.t0, z.t1),
+                causal: causal, cross: false, rect: !!z.rows, rp: rp, k0: z.t0, kb: 1};
+      }
+      if (S.rows) rp = S.rows; else for (i = 0; i < P.m; i++) rp.push(i * P.block);
+      return {R: rp.length, C: P.m, rt: S.rows ? toks(rp) : P.labels, ct: P.labels,
+              causal: causal, cross: false, rect: !!S.rows, rp: rp, k0: 0, kb: P.block,
+              pooled: true};
+    }
+
+    /* the sentence position of map row i, of the first key of column j */
+    function rowPos(G, i) { return G.rp ? G.rp[i] : i; }
+    function keyPos(G, j) { return (G.k0 || 0) + j * (G.kb || 1); }
 
     function tokText(t) {
       if (typeof t === 'string') return t;
@@ -96,42 +144,49 @@
       return s;
     }
 
-    /* weights of (layer, head) of the current sentence as Float32Array(n*n), masked NaN;
-     * head -1 is the aggregate view of the layer */
+    /* weights of (layer, head) of the current sentence and stack as Float32Array(R*C),
+     * masked NaN; head -1 is the aggregate view of the layer */
     function weights(layer, head) {
-      var S = sent(), key = layer + ':' + head;
+      var S = sent(), G = geom(), zoom = S.pool && st.zoom;
+      var key = st.stack + ':' + layer + ':' + head + (zoom ? ':zoom' : '');
       S.cache = S.cache || {};
       if (S.cache[key]) return S.cache[key];
       var src = null, i, j;
       if (head < 0) {
-        for (i = 0; i < (S.views || []).length; i++) if (S.views[i][0] === layer) src = S.views[i][1];
+        var vs = (zoom ? S.zviews : S.views) || [];
+        for (i = 0; i < vs.length; i++)
+          if (vs[i][0] === layer && viewStack(vs[i]) === st.stack) src = vs[i][1];
       } else {
-        for (i = 0; i < S.heads.length; i++)
-          if (S.heads[i][0] === layer && S.heads[i][1] === head) src = S.heads[i][2];
+        var hl = zoom ? S.zheads : S.heads;
+        for (i = 0; i < hl.length; i++)
+          if (hl[i][0] === layer && hl[i][1] === head && stackOf(hl[i]) === st.stack)
+            src = hl[i][2];
       }
       if (src === null) return null;
-      var n = S.n, by = b64bytes(src), w = new Float32Array(n * n), k = 0;
-      for (i = 0; i < n; i++)
-        for (j = 0; j < n; j++)
-          w[i * n + j] = causal && j > i ? NaN : LUT[by[k++]];
+      var R = G.R, C = G.C, by = b64bytes(src), w = new Float32Array(R * C), k = 0;
+      for (i = 0; i < R; i++)
+        for (j = 0; j < C; j++)
+          w[i * C + j] = G.causal && keyPos(G, j) > rowPos(G, i) ? NaN : LUT[by[k++]];
       S.cache[key] = w;
       return w;
     }
 
-    /* colormap positions t(n*n) under the scale; NaN stays NaN */
-    function norm(w, n) {
-      var t = new Float32Array(n * n), i, j, v, hmax = 0;
-      for (i = 0; i < n * n; i++) if (w[i] > hmax) hmax = w[i];
-      for (i = 0; i < n; i++) {
+    /* colormap positions t(R*C) of w(R, C) under the scale (C = R when not given); NaN
+     * stays NaN */
+    function norm(w, R, C) {
+      if (C === undefined) C = R;
+      var t = new Float32Array(R * C), i, j, v, hmax = 0;
+      for (i = 0; i < R * C; i++) if (w[i] > hmax) hmax = w[i];
+      for (i = 0; i < R; i++) {
         var div = 1;
         if (st.scale === 'head') div = hmax;
         else if (st.scale === 'row') {
           div = 0;
-          for (j = 0; j < n; j++) if (w[i * n + j] > div) div = w[i * n + j];
+          for (j = 0; j < C; j++) if (w[i * C + j] > div) div = w[i * C + j];
         }
-        for (j = 0; j < n; j++) {
-          v = w[i * n + j];
-          t[i * n + j] = v !== v ? NaN : div > 0 ? v / div : 0;
+        for (j = 0; j < C; j++) {
+          v = w[i * C + j];
+          t[i * C + j] = v !== v ? NaN : div > 0 ? v / div : 0;
         }
       }
       return t;
@@ -147,12 +202,15 @@
       return 'rgb(' + m[k] + ',' + m[k + 1] + ',' + m[k + 2] + ')';
     }
 
-    /* the matrix as an n x n image, one pixel per cell, masked cells transparent */
-    function matrixImage(t, n) {
+    /* the matrix as an R x C image (C = R when not given), one pixel per cell, masked
+     * cells transparent */
+    function matrixImage(t, R, C) {
+      if (C === undefined) C = R;
       var c = document.createElement('canvas');
-      c.width = c.height = n;
-      var g = c.getContext('2d'), img = g.createImageData(n, n), d = img.data, m = cmaps[st.cmap];
-      for (var i = 0; i < n * n; i++) {
+      c.width = C;
+      c.height = R;
+      var g = c.getContext('2d'), img = g.createImageData(C, R), d = img.data, m = cmaps[st.cmap];
+      for (var i = 0; i < R * C; i++) {
         var v = t[i];
         if (v !== v) continue;
         var k = 3 * cmapIndex(v);
@@ -165,17 +223,23 @@
     function layersPresent() {
       var S = sent(), ls = [], seen = {}, i;
       for (i = 0; i < S.heads.length; i++)
-        if (!seen[S.heads[i][0]]) { seen[S.heads[i][0]] = 1; ls.push(S.heads[i][0]); }
+        if (stackOf(S.heads[i]) === st.stack && !seen[S.heads[i][0]]) {
+          seen[S.heads[i][0]] = 1; ls.push(S.heads[i][0]);
+        }
       for (i = 0; i < (S.views || []).length; i++)
-        if (!seen[S.views[i][0]]) { seen[S.views[i][0]] = 1; ls.push(S.views[i][0]); }
+        if (viewStack(S.views[i]) === st.stack && !seen[S.views[i][0]]) {
+          seen[S.views[i][0]] = 1; ls.push(S.views[i][0]);
+        }
       return ls.sort(function (a, b) { return a - b; });
     }
 
     /* heads of a layer: real heads, then -1 for its aggregate view */
     function headsOf(layer) {
       var S = sent(), hs = [], i;
-      for (i = 0; i < S.heads.length; i++) if (S.heads[i][0] === layer) hs.push(S.heads[i][1]);
-      for (i = 0; i < (S.views || []).length; i++) if (S.views[i][0] === layer) hs.push(-1);
+      for (i = 0; i < S.heads.length; i++)
+        if (S.heads[i][0] === layer && stackOf(S.heads[i]) === st.stack) hs.push(S.heads[i][1]);
+      for (i = 0; i < (S.views || []).length; i++)
+        if (S.views[i][0] === layer && viewStack(S.views[i]) === st.stack) hs.push(-1);
       return hs;
     }
 
@@ -205,6 +269,21 @@
       return el('select', {cls: cls}, l);
     }
     var selSent = selector('sentence', 'mhv-sentence-select');
+    var selStack = null;
+    if (stacks) {
+      selStack = selector('stack', 'mhv-stack-select');
+      ['encoder', 'decoder', 'cross'].forEach(function (s) {
+        if (stacks[s] > 0) el('option', {value: s, text: s}, selStack);
+      });
+      selStack.value = st.stack;
+      selStack.addEventListener('change', function () {
+        st.stack = selStack.value; st.sel = -1; st.lineHeads = null; render();
+      });
+    }
+    var zoomBtn = el('button', {type: 'button', cls: 'mhv-zoom'}, bar);
+    zoomBtn.addEventListener('click', function () {
+      st.zoom = !st.zoom; st.sel = -1; st.lineHeads = null; render();
+    });
     var selLayer = selector('layer', 'mhv-layer');
     var selHead = selector('head', 'mhv-head');
     var selCmap = selector('colormap', 'mhv-cmap');
@@ -239,7 +318,8 @@
     function hideTip() { tip.style.display = 'none'; }
 
     selSent.addEventListener('change', function () {
-      st.s = +selSent.value; st.sel = -1; st.lineHeads = null; fixSelection(); render();
+      st.s = +selSent.value; st.sel = -1; st.lineHeads = null; st.zoom = false; fixSelection();
+      render();
     });
     selLayer.addEventListener('change', function () {
       st.layer = +selLayer.value; st.lineHeads = null;
@@ -274,9 +354,26 @@
       selLayer.parentNode.style.display = st.view === 'model' ? 'none' : '';
       for (var v in tabBtn) tabBtn[v].setAttribute('aria-pressed', v === st.view ? 'true' : 'false');
       var S = sent();
-      sub.textContent = (info.source ? info.source + ' \u00b7 ' : '') + S.text +
+      zoomBtn.style.display = S.pool ? '' : 'none';
+      if (S.pool)
+        zoomBtn.textContent = st.zoom ? 'overview (all ' + S.n + ' tokens, pooled)'
+          : 'zoom: tokens ' + S.zoom.t0 + '\u2013' + (S.zoom.t1 - 1) + ' at full resolution';
+      zoomBtn.setAttribute('aria-pressed', st.zoom ? 'true' : 'false');
+      if (selStack) {
+        selStack.value = st.stack;
+        sub.textContent = (info.source ? info.source + ' \u00b7 ' : '') + S.text +
+          (S.target ? ' \u2192 ' + S.target : '') + ' \u00b7 ' + S.n + ' source, ' + S.nt +
+          ' target tokens';
+        return;
+      }
+      /* a long input's text is cut: the tokens are on the axes */
+      var text = S.text.length > 300 ? S.text.slice(0, 300) + '\u2026' : S.text;
+      sub.textContent = (info.source ? info.source + ' \u00b7 ' : '') + text +
         ' \u00b7 ' + S.n + ' tokens';
     }
+
+    /* the stack in status lines: "cross " on encoder-decoder pages, "" on the others */
+    function stackWord() { return stacks ? st.stack + ' ' : ''; }
 
     function render() {
       fixSelection();
@@ -286,7 +383,8 @@
       if (st.view === 'lines') drawLines();
       else if (st.view === 'model') drawModel();
       else drawHead();
-      root.setAttribute('data-state', st.view + ' ' + st.layer + ' ' + st.head + ' ' + st.s);
+      root.setAttribute('data-state', st.view + ' ' + st.layer + ' ' + st.head + ' ' + st.s +
+                        (stacks ? ' ' + st.stack : '') + (sent().pool && st.zoom ? ' zoom' : ''));
     }
 
     /* ---- labels -------------------------------------------------------------------- */
@@ -317,11 +415,18 @@
     /* ---- head view ----------------------------------------------------------------- */
 
     function drawHead() {
-      var S = sent(), n = S.n, w = weights(st.layer, st.head);
-      status.textContent = 'layer ' + st.layer + ', ' + headName(st.head) +
-        ' \u2014 hover a cell to read its weight; click a token to outline its row and column';
+      var G = geom(), R = G.R, C = G.C, rt = G.rt, ct = G.ct, w = weights(st.layer, st.head);
+      status.textContent = stackWord() + 'layer ' + st.layer + ', ' + headName(st.head) +
+        ' \u2014 hover a cell to read its weight; click a token to outline its ' +
+        (G.cross || G.rect ? 'row or column' : 'row and column') +
+        (G.rect ? ' (kept query rows ' + G.rp.join(', ') + ')' : '') +
+        (G.pooled ? '; overview: ' + sent().pool.kind + ' of ' + G.kb + '\u00d7' + G.kb +
+         '-token blocks (the zoom button shows tokens ' + sent().zoom.t0 + '\u2013' +
+         (sent().zoom.t1 - 1) + ', outlined, cell by cell)' : '') +
+        (sent().pool && st.zoom ? '; zoom: tokens ' + sent().zoom.t0 + '\u2013' +
+         (sent().zoom.t1 - 1) + ' at full resolution' : '');
       if (!w) return;
-      var t = norm(w, n);
+      var t = norm(w, R, C), n = Math.max(R, C);
       /* the matrix fits the window: beside the labels and colourbar, below the controls */
       var availW = Math.max(240, Math.min(view.clientWidth || 800, 1400) - 260);
       var availH = Math.max(240, (window.innerHeight || 800) - view.getBoundingClientRect().top - 140);
@@ -330,17 +435,19 @@
       var k = thinning(cell, px);
       var meas = document.createElement('canvas').getContext('2d');
       meas.font = px + 'px ' + FONT;
-      var maxw = 0, i, j;
-      for (i = 0; i < n; i++) maxw = Math.max(maxw, labelWidth(meas, S.tokens[i]));
+      var maxr = 0, maxc = 0, i, j;
+      for (i = 0; i < R; i++) maxr = Math.max(maxr, labelWidth(meas, rt[i]));
+      for (j = 0; j < C; j++) maxc = Math.max(maxc, labelWidth(meas, ct[j]));
       /* key labels turn to read upwards when any is wider than its column, except single
        * CJK characters that fit, which stay upright as in vertical typesetting (as the PNGs) */
-      var rotate = maxw > cell - 2;
+      var rotate = maxc > cell - 2;
       function upright(t) {
         var s2 = tokText(t);
         return s2.length === 1 && s2.charCodeAt(0) >= 0x2e80 && meas.measureText(s2).width <= cell - 2;
       }
-      var pad = 6, x0 = Math.ceil(maxw) + pad + 18, y0 = (rotate ? Math.ceil(maxw) : px + 4) + pad + 18;
-      var mat = n * cell, W = x0 + mat + 90, H = y0 + mat + 16 + (k > 1 ? 18 : 0);
+      var pad = 6, x0 = Math.ceil(maxr) + pad + 18, y0 = (rotate ? Math.ceil(maxc) : px + 4) + pad + 18;
+      var matW = C * cell, matH = R * cell;
+      var W = x0 + matW + 90, H = y0 + Math.max(matH, 120) + 16 + (k > 1 ? 18 : 0);
       var stack = el('div', {cls: 'mhv-stack'}, view);
       var base = hiCanvas(W, H, stack), over = hiCanvas(W, H, stack);
       base.c.className = 'mhv-heatmap';
@@ -349,57 +456,74 @@
       over.c.setAttribute('data-x0', x0);
       over.c.setAttribute('data-y0', y0);
       over.c.setAttribute('data-cell', cell);
-      over.c.setAttribute('data-n', n);
+      over.c.setAttribute('data-n', R);
+      if (G.cross || G.rect) over.c.setAttribute('data-cols', C);
+      if (G.rp) over.c.setAttribute('data-rows', G.rp.join(' '));
       var g = base.ctx;
       g.fillStyle = '#fff';
       g.fillRect(0, 0, W, H);
       /* masked cells: the hatch shows through the transparent pixels of the image */
-      if (causal) {
+      if (G.causal) {
         g.fillStyle = hatch(g);
-        g.fillRect(x0, y0, mat, mat);
+        g.fillRect(x0, y0, matW, matH);
       }
       g.imageSmoothingEnabled = false;
-      g.drawImage(matrixImage(t, n), x0, y0, mat, mat);
+      g.drawImage(matrixImage(t, R, C), x0, y0, matW, matH);
+      boundaryDraw(g, x0, y0, cell, R, C, G);
+      if (G.pooled) { /* the zoom window on the overview */
+        var zz = sent().zoom, b0 = Math.floor(zz.t0 / G.kb), b1 = Math.ceil(zz.t1 / G.kb);
+        var r0 = 0, r1 = R;
+        if (!G.rect) { r0 = b0; r1 = b1; }
+        g.strokeStyle = '#000';
+        g.lineWidth = 2;
+        g.strokeRect(x0 + b0 * cell + 1, y0 + r0 * cell + 1, (b1 - b0) * cell - 2, (r1 - r0) * cell - 2);
+        g.strokeStyle = '#fff';
+        g.lineWidth = 1;
+        g.strokeRect(x0 + b0 * cell + 2.5, y0 + r0 * cell + 2.5, (b1 - b0) * cell - 5, (r1 - r0) * cell - 5);
+      }
       g.font = px + 'px ' + FONT;
       g.textBaseline = 'middle';
-      for (i = 0; i < n; i += k) {
-        var lw = labelWidth(g, S.tokens[i]);
-        labelDraw(g, S.tokens[i], x0 - pad - lw, y0 + (i + 0.5) * cell);
+      for (i = 0; i < R; i += k) {
+        var lw = labelWidth(g, rt[i]);
+        labelDraw(g, rt[i], x0 - pad - lw, y0 + (i + 0.5) * cell);
       }
-      for (j = 0; j < n; j += k) {
-        var jw = labelWidth(g, S.tokens[j]);
-        if (rotate && !upright(S.tokens[j])) {
+      for (j = 0; j < C; j += k) {
+        var jw = labelWidth(g, ct[j]);
+        if (rotate && !upright(ct[j])) {
           g.save();
           g.translate(x0 + (j + 0.5) * cell, y0 - pad);
           g.rotate(-Math.PI / 2);
-          labelDraw(g, S.tokens[j], 0, 0);
+          labelDraw(g, ct[j], 0, 0);
           g.restore();
         } else {
-          labelDraw(g, S.tokens[j], x0 + (j + 0.5) * cell - jw / 2, y0 - pad - px / 2);
+          labelDraw(g, ct[j], x0 + (j + 0.5) * cell - jw / 2, y0 - pad - px / 2);
         }
       }
       g.fillStyle = '#444';
       g.font = '11px ' + FONT;
       g.textBaseline = 'alphabetic';
-      g.fillText('key \u2192', x0, 13);
+      g.fillText(G.cross ? 'source (key) \u2192' : 'key \u2192', x0, 13);
       g.save();
-      g.translate(13, y0 + 60);
+      g.translate(13, y0 + (G.cross ? 120 : 60));
       g.rotate(-Math.PI / 2);
-      g.fillText('\u2190 query', 0, 0);
+      g.fillText(G.cross ? '\u2190 target (query)' : '\u2190 query', 0, 0);
       g.restore();
       if (k > 1) {
         g.fillStyle = '#777';
         g.fillText('every ' + k + (k === 2 ? 'nd' : k === 3 ? 'rd' : 'th') +
-                   ' token labelled (cells too small for all)', x0, y0 + mat + 16);
+                   ' token labelled (cells too small for all)', x0, y0 + matH + 16);
       }
-      colourbar(g, x0 + mat + 16, y0, Math.max(mat, 120), w, n);
+      colourbar(g, x0 + matW + 16, y0, Math.max(matH, 120), w, n);
       var hover = {i: -1, j: -1};
+      /* the outlined token: st.sel, on both axes of a square map; a cross map's rows and
+       * columns are different tokens, so there st.selAxis says which ('row' or 'col') */
       function overlay() {
         var o = over.ctx;
         o.clearRect(0, 0, W, H);
-        if (st.sel >= 0 && st.sel < n) {
-          box(o, x0, y0 + st.sel * cell, mat, cell);
-          box(o, x0 + st.sel * cell, y0, cell, mat);
+        if (st.sel >= 0) {
+          var axis = G.cross || G.rect ? st.selAxis : 'both';
+          if (axis !== 'col' && st.sel < R) box(o, x0, y0 + st.sel * cell, matW, cell);
+          if (axis !== 'row' && st.sel < C) box(o, x0 + st.sel * cell, y0, cell, matH);
         }
         if (hover.i >= 0) {
           o.strokeStyle = '#fff';
@@ -420,24 +544,29 @@
       function hit(ev) {
         var r = over.c.getBoundingClientRect(), x = ev.clientX - r.left, y = ev.clientY - r.top;
         var ci = Math.floor((y - y0) / cell), cj = Math.floor((x - x0) / cell);
-        if (ci >= 0 && ci < n && cj >= 0 && cj < n) return {i: ci, j: cj};
-        if (x < x0 && ci >= 0 && ci < n) return {tok: ci};
-        if (y < y0 && cj >= 0 && cj < n) return {tok: cj};
+        if (ci >= 0 && ci < R && cj >= 0 && cj < C) return {i: ci, j: cj};
+        if (x < x0 && ci >= 0 && ci < R) return {tok: ci, axis: 'row'};
+        if (y < y0 && cj >= 0 && cj < C) return {tok: cj, axis: 'col'};
         return null;
       }
+      var qWord = G.cross ? 'target ' : 'query ', kWord = G.cross ? 'source ' : 'key ';
       over.c.addEventListener('mousemove', function (ev) {
         var h = hit(ev);
         if (h && h.i !== undefined) {
           hover = h;
-          var v = w[h.i * n + h.j];
-          var txt = 'query ' + h.i + ': ' + tokText(S.tokens[h.i]) + '\nkey ' + h.j + ': ' +
-            tokText(S.tokens[h.j]) + '\n' + (v !== v ? 'masked (a later key)' : 'weight ' + fmt(v));
+          var v = w[h.i * C + h.j];
+          var txt = qWord + rowPos(G, h.i) + ': ' + tokText(rt[h.i]) + '\n' + kWord + keyPos(G, h.j) + ': ' +
+            tokText(ct[h.j]) + '\n' + (v !== v ? 'masked (a later key)' : 'weight ' + fmt(v));
           showTip(ev, txt, v !== v ? '' : v.toFixed(6));
           over.c.style.cursor = 'crosshair';
         } else {
           hover = {i: -1, j: -1};
-          if (h) showTip(ev, 'token ' + h.tok + ': ' + tokText(S.tokens[h.tok]) + '\nclick to outline');
-          else hideTip();
+          if (h) {
+            var tt = h.axis === 'col' ? ct : rt;
+            showTip(ev, (G.cross ? (h.axis === 'col' ? kWord : qWord) + 'token ' : 'token ') +
+                    (h.axis === 'row' ? rowPos(G, h.tok) : h.tok) + ': ' + tokText(tt[h.tok]) +
+                    '\nclick to outline');
+          } else hideTip();
           over.c.style.cursor = h ? 'pointer' : 'default';
         }
         overlay();
@@ -446,18 +575,32 @@
       over.c.addEventListener('click', function (ev) {
         var h = hit(ev);
         if (!h) { st.sel = -1; overlay(); return; }
-        var tk = h.tok !== undefined ? h.tok : h.i;
-        st.sel = st.sel === tk ? -1 : tk;
+        var tk = h.tok !== undefined ? h.tok : h.i, ax = h.axis || 'row';
+        st.sel = st.sel === tk && (!(G.cross || G.rect) || st.selAxis === ax) ? -1 : tk;
+        st.selAxis = ax;
         overlay();
       });
       overlay();
+    }
+
+    /* a sentence pair's boundary: a white line before its second sentence's first row (the
+     * first kept row at or after it) and column, on a self-attention map */
+    function boundaryDraw(g, x0, y0, cell, R, C, G) {
+      var b = sent().boundary;
+      if (!b || G.cross || st.stack !== 'self') return;
+      var rb = 0, cb = (G.kb || 1) > 1 ? -1 : b - (G.k0 || 0);
+      while (rb < R && rowPos(G, rb) < b) rb++;
+      var th = cell >= 8 ? 2 : 1; /* whole pixels on the cell edge */
+      g.fillStyle = '#fff';
+      if (rb > 0 && rb < R) g.fillRect(x0, y0 + rb * cell - th / 2, C * cell, th);
+      if (cb > 0 && cb < C) g.fillRect(x0 + cb * cell - th / 2, y0, th, R * cell);
     }
 
     function colourbar(g, x, y, h, w, n) {
       var vmax = 1, caption = 'attention weight', i;
       if (st.scale === 'head') {
         vmax = 0;
-        for (i = 0; i < n * n; i++) if (w[i] > vmax) vmax = w[i];
+        for (i = 0; i < w.length; i++) if (w[i] > vmax) vmax = w[i];
         if (!(vmax > 0)) vmax = 1;
       } else if (st.scale === 'row') caption = 'weight / row max';
       var steps = Math.round(h);
@@ -487,10 +630,13 @@
     /* ---- line view ----------------------------------------------------------------- */
 
     function drawLines() {
-      var S = sent(), n = S.n, hs = headsOf(st.layer);
+      var S = sent(), G = geom(), R = G.R, C = G.C, rt = G.rt, ct = G.ct, hs = headsOf(st.layer);
+      var n = Math.max(R, C);
       if (!st.lineHeads) st.lineHeads = [st.head];
-      status.textContent = 'layer ' + st.layer + ' \u2014 queries on the left, keys on the ' +
-        'right; line opacity and width follow the weight; hover a token to see only its lines';
+      status.textContent = stackWord() + 'layer ' + st.layer + ' \u2014 ' +
+        (G.cross ? 'target tokens (queries) on the left, source tokens (keys) on the right'
+                 : 'queries on the left, keys on the right') +
+        '; line opacity and width follow the weight; hover a token to see only its lines';
       var ctl = el('div', {cls: 'mhv-heads'}, view);
       hs.forEach(function (h, idx) {
         var l = el('label', {}, ctl);
@@ -521,7 +667,9 @@
       meas = document.createElement('canvas').getContext('2d');
       meas.font = px + 'px ' + FONT;
       var maxw = 0, i, j;
-      for (i = 0; i < n; i++) maxw = Math.max(maxw, labelWidth(meas, S.tokens[i]));
+      for (i = 0; i < R; i++) maxw = Math.max(maxw, labelWidth(meas, rt[i]));
+      for (j = 0; j < C; j++) maxw = Math.max(maxw, labelWidth(meas, ct[j]));
+      if (G.cross) maxw = Math.max(maxw, 80); /* room for the caption "target (query)" */
       var gap = Math.max(160, Math.min(320, n * 6)), xl = 10 + maxw, xr = xl + 10 + gap + 10;
       var W = xr + maxw + 20, H = 30 + n * rowh + 10, y0 = 30;
       var stack = el('div', {cls: 'mhv-stack'}, view);
@@ -534,7 +682,7 @@
       var sets = [];
       st.lineHeads.forEach(function (h) {
         var w = weights(st.layer, h);
-        if (w) sets.push({h: h, w: w, t: norm(w, n), rgb: HEAD_RGB[hs.indexOf(h) % HEAD_RGB.length]});
+        if (w) sets.push({h: h, w: w, t: norm(w, R, C), rgb: HEAD_RGB[hs.indexOf(h) % HEAD_RGB.length]});
       });
       var focus = null;
       function paint() {
@@ -546,16 +694,16 @@
         g.fillStyle = '#444';
         g.textBaseline = 'alphabetic';
         g.textAlign = 'right';
-        g.fillText('query', xl, 16);
+        g.fillText(G.cross ? 'target (query)' : 'query', xl, 16);
         g.textAlign = 'left';
-        g.fillText('key', xr, 16);
+        g.fillText(G.cross ? 'source (key)' : 'key', xr, 16);
         g.lineCap = 'round';
         sets.forEach(function (s) {
           g.strokeStyle = s.rgb;
-          for (var a = 0; a < n; a++)
-            for (var b2 = 0; b2 < n; b2++) {
+          for (var a = 0; a < R; a++)
+            for (var b2 = 0; b2 < C; b2++) {
               if (focus && (focus.side === 0 ? focus.i !== a : focus.i !== b2)) continue;
-              var v = s.w[a * n + b2], tv = s.t[a * n + b2];
+              var v = s.w[a * C + b2], tv = s.t[a * C + b2];
               if (!(v >= st.minw) || !(tv > 0)) continue;
               g.globalAlpha = Math.min(1, 0.08 + 0.92 * tv);
               g.lineWidth = 0.5 + 3 * tv;
@@ -569,22 +717,30 @@
         g.font = px + 'px ' + FONT;
         g.textBaseline = 'middle';
         for (var r = 0; r < n; r++) {
-          var lw = labelWidth(g, S.tokens[r]), yy = y0 + (r + 0.5) * rowh;
-          if (focus && focus.i === r) {
-            g.fillStyle = '#e8eef7';
-            g.fillRect(focus.side === 0 ? xl - lw - 3 : xr - 3, yy - rowh / 2, lw + 6, rowh);
+          var yy = y0 + (r + 0.5) * rowh;
+          if (r < R) {
+            var lw = labelWidth(g, rt[r]);
+            if (focus && focus.i === r && focus.side === 0) {
+              g.fillStyle = '#e8eef7';
+              g.fillRect(xl - lw - 3, yy - rowh / 2, lw + 6, rowh);
+            }
+            labelDraw(g, rt[r], xl - lw, yy);
           }
-          labelDraw(g, S.tokens[r], xl - lw, yy);
-          labelDraw(g, S.tokens[r], xr, yy);
+          if (r < C) {
+            var rw = labelWidth(g, ct[r]);
+            if (focus && focus.i === r && focus.side === 1) {
+              g.fillStyle = '#e8eef7';
+              g.fillRect(xr - 3, yy - rowh / 2, rw + 6, rowh);
+            }
+            labelDraw(g, ct[r], xr, yy);
+          }
         }
       }
       cv.c.addEventListener('mousemove', function (ev) {
         var r = cv.c.getBoundingClientRect(), x = ev.clientX - r.left, y = ev.clientY - r.top;
         var i2 = Math.floor((y - y0) / rowh), f = null;
-        if (i2 >= 0 && i2 < n) {
-          if (x <= xl + 4) f = {side: 0, i: i2};
-          else if (x >= xr - 4) f = {side: 1, i: i2};
-        }
+        if (i2 >= 0 && x <= xl + 4 && i2 < R) f = {side: 0, i: i2};
+        else if (i2 >= 0 && x >= xr - 4 && i2 < C) f = {side: 1, i: i2};
         if ((f && focus && f.side === focus.side && f.i === focus.i) || (!f && !focus)) return;
         focus = f;
         paint();
@@ -592,16 +748,19 @@
         var lines = [];
         sets.forEach(function (s) {
           var best = [], c;
-          for (c = 0; c < n; c++) {
-            var v = f.side === 0 ? s.w[f.i * n + c] : s.w[c * n + f.i];
+          var other = f.side === 0 ? ct : rt;
+          for (c = 0; c < (f.side === 0 ? C : R); c++) {
+            var v = f.side === 0 ? s.w[f.i * C + c] : s.w[c * C + f.i];
             if (v === v) best.push([v, c]);
           }
           best.sort(function (p, q2) { return q2[0] - p[0]; });
           lines.push((s.h < 0 ? S.agg : 'head ' + s.h) + ': ' + best.slice(0, 3).map(function (p) {
-            return tokText(S.tokens[p[1]]) + ' ' + fmt(p[0]);
+            return tokText(other[p[1]]) + ' ' + fmt(p[0]);
           }).join(', '));
         });
-        showTip(ev, (f.side === 0 ? 'query ' : 'key ') + f.i + ': ' + tokText(S.tokens[f.i]) +
+        var qk = G.cross ? ['target ', 'source '] : ['query ', 'key '];
+        showTip(ev, qk[f.side] + (f.side === 0 ? rowPos(G, f.i) : keyPos(G, f.i)) + ': ' +
+                tokText((f.side === 0 ? rt : ct)[f.i]) +
                 (f.side === 0 ? ' attends most to' : ' is attended most by') + '\n' + lines.join('\n'));
       });
       cv.c.addEventListener('mouseleave', function () { focus = null; hideTip(); paint(); });
@@ -611,10 +770,11 @@
     /* ---- model view ---------------------------------------------------------------- */
 
     function drawModel() {
-      var S = sent(), n = S.n, ls = layersPresent(), H = info.heads, i;
+      var S = sent(), G = geom(), n = Math.max(G.R, G.C), ls = layersPresent(), H = info.heads, i;
       var hasAgg = (S.views || []).length > 0;
-      status.textContent = 'every captured head (rows: layers, columns: heads) \u2014 click a ' +
-        'thumbnail to open it in the head view';
+      status.textContent = (stacks ? 'every captured head of the ' + st.stack + ' stack'
+                                   : 'every captured head') +
+        ' (rows: layers, columns: heads) \u2014 click a thumbnail to open it in the head view';
       var avail = Math.max(400, (view.clientWidth || 900) - 60);
       var cols = H + (hasAgg ? 1 : 0);
       var th = Math.max(24, Math.min(100, Math.floor(avail / cols) - 4));
@@ -631,10 +791,13 @@
           var h = k2 < H ? k2 : -1;
           if (hs.indexOf(h) < 0) { el('div', {}, grid); continue; }
           var c = el('canvas', {cls: 'mhv-thumb', tabindex: 0, 'data-layer': l, 'data-head': h,
-                                title: 'layer ' + l + ', ' + (h < 0 ? S.agg : 'head ' + h)}, grid);
+                                title: stackWord() + 'layer ' + l + ', ' + (h < 0 ? S.agg : 'head ' + h)}, grid);
           var r = Math.min(window.devicePixelRatio || 1, 2);
-          c.width = c.height = Math.round(th * r);
-          c.style.width = c.style.height = th + 'px';
+          var tw = th, thh = G.R === G.C ? th : Math.max(4, Math.round(th * G.R / G.C));
+          c.width = Math.round(tw * r);
+          c.height = Math.round(thh * r);
+          c.style.width = tw + 'px';
+          c.style.height = thh + 'px';
           (function (l2, h2, c2) {
             function open() { st.layer = l2; st.head = h2; st.view = 'head'; st.lineHeads = null; render(); }
             c2.addEventListener('click', open);
@@ -654,7 +817,7 @@
           g.fillStyle = MASK_BG;
           g.fillRect(0, 0, c.width, c.height);
           g.imageSmoothingEnabled = n > c.width;
-          g.drawImage(matrixImage(norm(w, n), n), 0, 0, c.width, c.height);
+          g.drawImage(matrixImage(norm(w, G.R, G.C), G.R, G.C), 0, 0, c.width, c.height);
           c.setAttribute('data-drawn', '1');
         }
         if (todo.length) setTimeout(step, 0);

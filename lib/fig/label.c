@@ -56,15 +56,11 @@ static void add_bytes(mhv_label *l, const unsigned char *b, size_t n)
     add(l, MHV_LSTYLE_BYTES, hex, o);
 }
 
-/* A byte-level or SentencePiece piece: the bytes it stands for, decoded by the tokenizer's
- * own rules, then shown as text where they are whole printable characters and as hex where
- * not; a leading space marks a word start, as "##" marks a continuation. */
-static void from_bytes(const char *piece, mhv_tok_kind kind, mhv_label *l)
+/* Bytes raw(n,) a token stands for, shown as text where they are whole printable
+ * characters and as hex where not; a leading space marks a word start, as "##" marks a
+ * continuation. */
+static void show_bytes(const unsigned char *raw, size_t n, mhv_label *l)
 {
-    unsigned char raw[4 * MHV_LABEL_PART_BYTES];
-    size_t n = mhv_tok_piece_bytes(kind, piece, raw, sizeof raw);
-    if (n > sizeof raw)
-        n = sizeof raw; /* the label is cut with "…" long before this */
     size_t i = 0;
     if (n > 0 && raw[0] == ' ') {
         add(l, MHV_LSTYLE_MARK, "\xC2\xB7", 2); /* "·" */
@@ -85,6 +81,17 @@ static void from_bytes(const char *piece, mhv_tok_kind kind, mhv_label *l)
     }
 }
 
+/* A byte-level or SentencePiece piece: the bytes it stands for, decoded by the tokenizer's
+ * own rules, then shown. */
+static void from_bytes(const char *piece, mhv_tok_kind kind, mhv_label *l)
+{
+    unsigned char raw[4 * MHV_LABEL_PART_BYTES];
+    size_t n = mhv_tok_piece_bytes(kind, piece, raw, sizeof raw);
+    if (n > sizeof raw)
+        n = sizeof raw; /* the label is cut with "…" long before this */
+    show_bytes(raw, n, l);
+}
+
 void mhv_label_make(const char *piece, mhv_label_kind kind, int special, mhv_label *out)
 {
     out->n = 0;
@@ -95,6 +102,9 @@ void mhv_label_make(const char *piece, mhv_label_kind kind, int special, mhv_lab
         from_bytes(piece, MHV_TOK_BYTELEVEL_BPE, out);
     } else if (kind == MHV_LABEL_SENTENCEPIECE) {
         from_bytes(piece, MHV_TOK_SENTENCEPIECE_BPE, out);
+    } else if (kind == MHV_LABEL_DECODED) {
+        show_bytes((const unsigned char *)piece, len < 4 * MHV_LABEL_PART_BYTES ? len
+                                                    : 4 * MHV_LABEL_PART_BYTES, out);
     } else if (len > 2 && piece[0] == '#' && piece[1] == '#') {
         add(out, MHV_LSTYLE_MARK, "##", 2);
         add(out, MHV_LSTYLE_TEXT, piece + 2, len - 2);

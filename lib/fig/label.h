@@ -5,7 +5,9 @@
 typedef enum {
     MHV_LABEL_WORDPIECE = 0, /* BERT: "##" marks a word continuation */
     MHV_LABEL_BYTELEVEL,     /* GPT-2 / Qwen2: pieces are bytes spelled with bytes_to_unicode */
-    MHV_LABEL_SENTENCEPIECE  /* LLaMA: "▁" is a space, "<0xE8>" a byte-fallback piece */
+    MHV_LABEL_SENTENCEPIECE, /* LLaMA: "▁" is a space, "<0xE8>" a byte-fallback piece */
+    MHV_LABEL_DECODED        /* the token's text as tokenizer.json's decoder gives it
+                                (mhv_tok_decode_tokens): a leading space marks a word start */
 } mhv_label_kind;
 
 typedef enum {

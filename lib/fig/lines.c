@@ -71,34 +71,48 @@ static mhv_label *labels_make(mhv_fontset *fs, const mhv_fig_input *in, float px
     return l;
 }
 
-mhv_status mhv_render_lines(const mhv_render_params *p, mhv_fontset *fs,
-                            const mhv_fig_input *in, const mhv_head_attn *const *heads, int nh,
-                            mhv_scene *out, mhv_error *err)
+/* The line view of maps (in->n queries, kin->n keys): kin == in for a square map, else a
+ * cross-attention's (target queries left, source keys right). */
+static mhv_status lines_qk(const mhv_render_params *p, mhv_fontset *fs,
+                           const mhv_fig_input *in, const mhv_fig_input *kin,
+                           const mhv_head_attn *const *heads, int nh, mhv_scene *out,
+                           mhv_error *err)
 {
-    int n = in->n;
+    int nq = in->n, nk = kin->n, n = nq > nk ? nq : nk, cross = kin != in;
     float k = scale_of(p), fk = font_k(p);
     mhv_scene_init(out, 0, 0);
     if (nh < 1)
         return mhv_fail(err, MHV_EUSAGE, "", "no head to draw");
     float px = (p->font_px > 0 ? (float)p->font_px : 12.0f) * k, asc, desc;
     mhv_font_vmetrics(fs, px, &asc, &desc);
-    float *lw = NULL, max_w;
+    float *lw = NULL, *kw = NULL, max_w, kmax_w;
     mhv_label *lab = labels_make(fs, in, px, &lw, &max_w);
-    float *t = malloc((size_t)n * (size_t)n * sizeof *t);
-    link *links = malloc((size_t)n * (size_t)n * (size_t)nh * sizeof *links);
-    if (!lab || !t || !links) {
+    mhv_label *klab = cross ? labels_make(fs, kin, px, &kw, &kmax_w) : lab;
+    if (!cross)
+        kw = lw, kmax_w = max_w;
+    max_w = fmaxf(max_w, kmax_w);
+    float *t = malloc((size_t)nq * (size_t)nk * sizeof *t);
+    link *links = malloc((size_t)nq * (size_t)nk * (size_t)nh * sizeof *links);
+    if (!lab || !klab || !t || !links) {
         free(lab);
         free(lw);
+        if (cross) {
+            free(klab);
+            free(kw);
+        }
         free(t);
         free(links);
         return mhv_fail(err, MHV_ENOMEM, "", "out of memory");
     }
     size_t nl = 0;
     for (int q = 0; q < nh; q++) {
-        mhv_render_norm(p, in->causal, heads[q]->w, n, t);
-        for (int i = 0; i < n; i++)
-            for (int j = 0; j < n; j++) {
-                float w = heads[q]->w[i * n + j], v = t[i * n + j];
+        if (cross)
+            mhv_render_norm_rect(p, heads[q]->w, nq, nk, t);
+        else
+            mhv_render_norm(p, in->causal, heads[q]->w, n, t);
+        for (int i = 0; i < nq; i++)
+            for (int j = 0; j < nk; j++) {
+                float w = heads[q]->w[i * nk + j], v = t[i * nk + j];
                 if (v > 0 && w >= p->min_weight && w > 0)
                     links[nl++] = (link){fminf(v, 1.0f), i, j, q};
             }
@@ -124,7 +138,9 @@ mhv_status mhv_render_lines(const mhv_render_params *p, mhv_fontset *fs,
     float line_sp = sasc + sdesc + 4 * k;
     /* a legend of the overlaid heads, wrapped to the figure's width */
     float pad = 6 * k, gap = fmaxf(150.0f, fminf(300.0f, (float)n * 3.0f)) * k;
-    float xl = m + max_w, xr = xl + 2 * pad + gap;
+    /* a cross map's left caption, "target (query)", may be wider than its labels */
+    float xl = m + (cross ? fmaxf(max_w, text_w(fs, "target (query)", spx)) : max_w);
+    float xr = xl + 2 * pad + gap;
     float width = xr + max_w + m;
     float sw = 10 * k, legend_w = 0;
     for (int q = 0; q < nh; q++) {
@@ -165,9 +181,9 @@ mhv_status mhv_render_lines(const mhv_render_params *p, mhv_fontset *fs,
             x += iw;
         }
     }
-    text(out, MHV_ROLE_TICK, xl - text_w(fs, "query", spx), top + sasc, spx, 0, mhv_fig_tick,
-         "query");
-    text(out, MHV_ROLE_TICK, xr, top + sasc, spx, 0, mhv_fig_tick, "key");
+    const char *qcap = cross ? "target (query)" : "query", *kcap = cross ? "source (key)" : "key";
+    text(out, MHV_ROLE_TICK, xl - text_w(fs, qcap, spx), top + sasc, spx, 0, mhv_fig_tick, qcap);
+    text(out, MHV_ROLE_TICK, xr, top + sasc, spx, 0, mhv_fig_tick, kcap);
     for (size_t e = 0; e < nl; e++) {
         const link *L = &links[e];
         float ya = y0 + ((float)L->i + 0.5f) * rowh, yb = y0 + ((float)L->j + 0.5f) * rowh;
@@ -179,13 +195,15 @@ mhv_status mhv_render_lines(const mhv_render_params *p, mhv_fontset *fs,
     const mhv_highlight *hl = &in->highlight;
     for (int i = 0; i < n; i++) {
         float y = y0 + ((float)i + 0.5f) * rowh + (asc - desc) / 2;
-        mhv_fig_label_draw(out, fs, &lab[i], xl - lw[i], y, px, 0);
-        mhv_fig_label_draw(out, fs, &lab[i], xr, y, px, 0);
+        if (i < nq)
+            mhv_fig_label_draw(out, fs, &lab[i], xl - lw[i], y, px, 0);
+        if (i < nk)
+            mhv_fig_label_draw(out, fs, &klab[i], xr, y, px, 0);
         float by = y0 + (float)i * rowh + rowh * 0.15f, bh = rowh * 0.7f;
-        if (i >= hl->row0 && i < hl->row1) /* a bar left of the query's label */
+        if (i < nq && i >= hl->row0 && i < hl->row1) /* a bar left of the query's label */
             mhv_scene_rect(out, MHV_ROLE_HIGHLIGHT, xl - lw[i] - 5 * k, by, 2 * k, bh, BLACK);
-        if (i >= hl->col0 && i < hl->col1) /* and right of the key's */
-            mhv_scene_rect(out, MHV_ROLE_HIGHLIGHT, xr + lw[i] + 3 * k, by, 2 * k, bh, BLACK);
+        if (i < nk && i >= hl->col0 && i < hl->col1) /* and right of the key's */
+            mhv_scene_rect(out, MHV_ROLE_HIGHLIGHT, xr + kw[i] + 3 * k, by, 2 * k, bh, BLACK);
     }
     text(out, MHV_ROLE_TICK, m, height - m - sdesc, spx, 0, mhv_fig_tick, caption);
     mhv_fig_meta(out, p, in, title ? title : dflt);
@@ -198,9 +216,28 @@ mhv_status mhv_render_lines(const mhv_render_params *p, mhv_fontset *fs,
     }
     free(lab);
     free(lw);
+    if (cross) {
+        free(klab);
+        free(kw);
+    }
     free(t);
     free(links);
     return mhv_fig_finish(out, err);
+}
+
+mhv_status mhv_render_lines(const mhv_render_params *p, mhv_fontset *fs,
+                            const mhv_fig_input *in, const mhv_head_attn *const *heads, int nh,
+                            mhv_scene *out, mhv_error *err)
+{
+    return lines_qk(p, fs, in, in, heads, nh, out, err);
+}
+
+mhv_status mhv_render_lines_cross(const mhv_render_params *p, mhv_fontset *fs,
+                                  const mhv_fig_input *tgt, const mhv_fig_input *src,
+                                  const mhv_head_attn *const *heads, int nh, mhv_scene *out,
+                                  mhv_error *err)
+{
+    return lines_qk(p, fs, tgt, src, heads, nh, out, err);
 }
 
 /* Ticks from 0 to vmax at a "nice" step (as the colourbar has). */
@@ -219,20 +256,23 @@ static int ticks(float vmax, float *v, int cap)
     return c;
 }
 
-mhv_status mhv_render_row(const mhv_render_params *p, mhv_fontset *fs, const mhv_fig_input *in,
-                          const mhv_head_attn *h, mhv_scene *out, mhv_error *err)
+/* The row view of a map with in's query tokens (the word's rows in->highlight) and kin's
+ * keys: kin == in for a square map, else a cross-attention's (target rows, source keys). */
+static mhv_status row_qk(const mhv_render_params *p, mhv_fontset *fs, const mhv_fig_input *in,
+                         const mhv_fig_input *kin, const mhv_head_attn *h, mhv_scene *out,
+                         mhv_error *err)
 {
-    int n = in->n;
+    int n = kin->n, cross = kin != in, causal = in->causal && !cross;
     const mhv_highlight *hl = &in->highlight;
     mhv_scene_init(out, 0, 0);
-    if (!(hl->row0 >= 0 && hl->row0 < hl->row1 && hl->row1 <= n))
+    if (!(hl->row0 >= 0 && hl->row0 < hl->row1 && hl->row1 <= in->n))
         return mhv_fail(err, MHV_EUSAGE, "", "the row view needs the query tokens to draw");
     float k = scale_of(p), fk = font_k(p);
     float cell = (float)(p->cell > 0 ? p->cell : mhv_render_default_cell(n)) * k;
     float px = (p->font_px > 0 ? (float)p->font_px : fminf(13.0f, fmaxf(7.0f, cell / k * 0.7f))) * k;
     float asc, desc, *lw = NULL, max_w;
     mhv_font_vmetrics(fs, px, &asc, &desc);
-    mhv_label *lab = labels_make(fs, in, px, &lw, &max_w);
+    mhv_label *lab = labels_make(fs, kin, px, &lw, &max_w);
     float *v = malloc((size_t)n * sizeof *v);
     if (!lab || !v) {
         free(lab);
@@ -245,7 +285,7 @@ mhv_status mhv_render_row(const mhv_render_params *p, mhv_fontset *fs, const mhv
     for (int j = 0; j < n; j++) {
         double s = 0;
         for (int i = hl->row0; i < hl->row1; i++)
-            s += in->causal && j > i ? 0.0 : h->w[i * n + j];
+            s += causal && j > i ? 0.0 : h->w[i * n + j];
         v[j] = (float)(s / (hl->row1 - hl->row0));
         vmax = fmaxf(vmax, v[j]);
     }
@@ -304,7 +344,7 @@ mhv_status mhv_render_row(const mhv_render_params *p, mhv_fontset *fs, const mhv
     int show = p->values && cell >= 18 * k;
     for (int j = 0; j < n; j++) {
         float x = x0 + (float)j * cell, bw = cell * 0.8f, bx = x + cell * 0.1f;
-        if (in->causal && j >= hl->row1) {
+        if (causal && j >= hl->row1) {
             mhv_scene_hatch(out, MHV_ROLE_CELL, bx, base - 6 * k, bw, 6 * k,
                             fmaxf(3.0f, 6.0f * k), MASK_BG, MASK_FG);
         } else {
@@ -330,7 +370,7 @@ mhv_status mhv_render_row(const mhv_render_params *p, mhv_fontset *fs, const mhv
             mhv_fig_label_draw(out, fs, &lab[j], mid + (asc - desc) / 2, ky + lw[j], px, 1);
         else
             mhv_fig_label_draw(out, fs, &lab[j], mid - lw[j] / 2, ky + asc, px, 0);
-        if (j >= hl->row0 && j < hl->row1) /* the query word itself: underlined */
+        if (!cross && j >= hl->row0 && j < hl->row1) /* the query word itself: underlined */
             mhv_scene_rect(out, MHV_ROLE_HIGHLIGHT, x + cell * 0.1f, base + 2 * k, cell * 0.8f,
                            2 * k, BLACK);
     }
@@ -344,4 +384,17 @@ mhv_status mhv_render_row(const mhv_render_params *p, mhv_fontset *fs, const mhv
     free(lw);
     free(v);
     return mhv_fig_finish(out, err);
+}
+
+mhv_status mhv_render_row(const mhv_render_params *p, mhv_fontset *fs, const mhv_fig_input *in,
+                          const mhv_head_attn *h, mhv_scene *out, mhv_error *err)
+{
+    return row_qk(p, fs, in, in, h, out, err);
+}
+
+mhv_status mhv_render_row_cross(const mhv_render_params *p, mhv_fontset *fs,
+                                const mhv_fig_input *tgt, const mhv_fig_input *src,
+                                const mhv_head_attn *h, mhv_scene *out, mhv_error *err)
+{
+    return row_qk(p, fs, tgt, src, h, out, err);
 }

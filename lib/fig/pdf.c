@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fig/png_out.h"
+
 /* ---- a growing byte buffer (the whole file is built in memory: offsets for the xref) ---- */
 
 typedef struct {
@@ -158,6 +160,7 @@ typedef struct {
     float S, H;         /* points per scene px; page height in scene px */
     glyphs *gl;
     unsigned char alpha_used[256];
+    int images;         /* image prims drawn: /Im0 ... */
 } page;
 
 static void pt(page *pg, float x, float y)
@@ -220,6 +223,17 @@ static void line(page *pg, const mhv_prim *p)
     puts_(pg->c, "m ");
     pt(pg, p->w, p->h);
     puts_(pg->c, "l S Q\n");
+}
+
+/* An image prim: its XObject /Im<k> (written later, in prim order) scaled to the box. */
+static void image_use(page *pg, const mhv_prim *p)
+{
+    puts_(pg->c, "q ");
+    num(pg->c, p->w * pg->S);
+    puts_(pg->c, "0 0 ");
+    num(pg->c, p->h * pg->S);
+    pt(pg, p->x, p->y + p->h);
+    printf_(pg->c, "cm /Im%d Do Q\n", pg->images++);
 }
 
 /* One text run: each glyph placed at its pen position, as the SVG places its outlines. */
@@ -441,12 +455,48 @@ static const char *meta_of(const mhv_scene *s, const char *key)
     return NULL;
 }
 
+/* The image XObject of p: its pixels deflated as PNG rows (the IDAT data of the PNG the
+ * raster writer makes, which FlateDecode with PNG predictors reads as it is), not smoothed
+ * when scaled. 1 when out of memory or the PNG is not as written. */
+static int image_obj(buf *b, const mhv_scene *s, const mhv_prim *p)
+{
+    unsigned char *png;
+    size_t n;
+    mhv_canvas cv = {p->iw, p->ih, (uint8_t *)(uintptr_t)mhv_prim_pixels(s, p)};
+    mhv_error err = {0};
+    if (mhv_png_to_memory(&cv, &png, &n, &err))
+        return 1;
+    buf idat = {0};
+    size_t at = 8; /* the signature, then chunks: length, type, data, CRC */
+    while (at + 12 <= n) {
+        size_t len = (size_t)png[at] << 24 | (size_t)png[at + 1] << 16 |
+                     (size_t)png[at + 2] << 8 | png[at + 3];
+        if (len > n - at - 12)
+            break;
+        if (memcmp(png + at + 4, "IDAT", 4) == 0)
+            put(&idat, (const char *)png + at + 8, len);
+        at += 12 + len;
+    }
+    free(png);
+    int bad = idat.oom || !idat.n || at != n;
+    if (!bad) {
+        char dict[320];
+        snprintf(dict, sizeof dict, "/Type /XObject /Subtype /Image /Width %d /Height %d "
+                 "/ColorSpace /DeviceRGB /BitsPerComponent 8 /Interpolate false /Filter "
+                 "/FlateDecode /DecodeParms << /Predictor 15 /Colors 3 /BitsPerComponent 8 "
+                 "/Columns %d >> ", p->iw, p->ih, p->iw);
+        stream(b, dict, idat.p, idat.n);
+    }
+    free(idat.p);
+    return bad;
+}
+
 mhv_status mhv_pdf_write(FILE *f, const char *name, const mhv_scene *s, mhv_fontset *fs, int dpi,
                          mhv_error *err)
 {
     buf content = {0}, out = {0};
     glyphs gl = {0};
-    page pg = {&content, 72.0f / (float)(dpi > 0 ? dpi : 96), (float)s->height, &gl, {0}};
+    page pg = {&content, 72.0f / (float)(dpi > 0 ? dpi : 96), (float)s->height, &gl, {0}, 0};
     for (int i = 0; i < s->n && !content.oom; i++) {
         const mhv_prim *p = &s->prims[i];
         if (p->kind == MHV_PRIM_RECT)
@@ -455,6 +505,8 @@ mhv_status mhv_pdf_write(FILE *f, const char *name, const mhv_scene *s, mhv_font
             hatch_rect(&pg, p);
         else if (p->kind == MHV_PRIM_LINE)
             line(&pg, p);
+        else if (p->kind == MHV_PRIM_IMAGE)
+            image_use(&pg, p);
         else if (text(&pg, s, p, fs))
             break;
     }
@@ -481,6 +533,14 @@ mhv_status mhv_pdf_write(FILE *f, const char *name, const mhv_scene *s, mhv_font
             printf_(&out, " /F%d %d 0 R", k, id);
             id += 2 + cnt;
         }
+        puts_(&out, " >>");
+    }
+    /* the images after the fonts (each font: itself, its ToUnicode map, its glyphs) */
+    int first_image = first_font + 2 * nfonts + gl.n;
+    if (pg.images) {
+        puts_(&out, " /XObject <<");
+        for (int k = 0; k < pg.images; k++)
+            printf_(&out, " /Im%d %d 0 R", k, first_image + k);
         puts_(&out, " >>");
     }
     puts_(&out, " /ExtGState <<");
@@ -577,6 +637,9 @@ mhv_status mhv_pdf_write(FILE *f, const char *name, const mhv_scene *s, mhv_font
         free(adv);
         id += 2 + cnt;
     }
+    for (int i = 0, k = 0; i < s->n && !bad; i++)
+        if (s->prims[i].kind == MHV_PRIM_IMAGE)
+            bad = obj_begin(&o, first_image + k++) || image_obj(&out, s, &s->prims[i]);
     size_t xref = out.n;
     printf_(&out, "xref\n0 %d\n0000000000 65535 f \n", o.n + 1);
     for (int i = 1; i <= o.n && !out.oom; i++)

@@ -84,3 +84,25 @@ mhv_status mhv_png_write(FILE *f, const char *name, const mhv_canvas *c, const m
     png_destroy_write_struct(&png, &info);
     return MHV_OK;
 }
+
+mhv_status mhv_png_to_memory(const mhv_canvas *c, unsigned char **png, size_t *len,
+                             mhv_error *err)
+{
+    char *p = NULL;
+    size_t n = 0;
+    *png = NULL;
+    *len = 0;
+    FILE *m = open_memstream(&p, &n);
+    if (!m)
+        return mhv_fail(err, MHV_ENOMEM, "", "out of memory for an image");
+    mhv_status st = mhv_png_write(m, "image", c, NULL, 0, err);
+    if (fclose(m) != 0 && !st)
+        st = mhv_fail(err, MHV_ENOMEM, "", "out of memory for an image");
+    if (st) {
+        free(p);
+        return st;
+    }
+    *png = (unsigned char *)p;
+    *len = n;
+    return MHV_OK;
+}

@@ -16,4 +16,9 @@
 mhv_status mhv_png_write(FILE *f, const char *name, const mhv_canvas *c, const mhv_scene *meta,
                          int dpi, mhv_error *err);
 
+/* c as a PNG in memory (no metadata, no pHYs): *png (malloc'd, the caller frees) of *len
+ * bytes; for images inside SVG and PDF files. */
+mhv_status mhv_png_to_memory(const mhv_canvas *c, unsigned char **png, size_t *len,
+                             mhv_error *err);
+
 #endif

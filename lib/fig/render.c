@@ -77,25 +77,62 @@ int mhv_render_default_cell(int n)
     return c < 10 ? 10 : c > 36 ? 36 : c;
 }
 
-void mhv_render_norm(const mhv_render_params *p, int causal, const float *w, int n, float *t)
+/* Map rows: n for square maps, the kept rows' count with in->row_ids. */
+static int rows_of(const mhv_fig_input *in)
+{
+    return in->row_ids ? in->nrows : in->n;
+}
+
+/* The last unmasked column of map row r of n columns: the last column without a causal
+ * mask; for a square map the query's own column, with kept rows the last column whose keys
+ * start at or before the row's token (-1: every column masked). */
+static int row_lim(const mhv_fig_input *in, int causal, int r, int n)
+{
+    if (!causal)
+        return n - 1;
+    if (!in || !in->row_ids)
+        return r;
+    int kb = in->key_block > 0 ? in->key_block : 1, d = in->row_ids[r] - in->key0;
+    if (d < 0)
+        return -1;
+    d /= kb;
+    return d < n - 1 ? d : n - 1;
+}
+
+/* mhv_render_norm for a map of R rows and n columns, masks from row_lim. */
+static void norm_rows(const mhv_render_params *p, const mhv_fig_input *in, int causal,
+                      const float *w, int R, int n, float *t)
 {
     float hmax = 0;
-    for (int i = 0; i < n; i++)
-        for (int j = 0; j <= (causal ? i : n - 1); j++)
-            hmax = fmaxf(hmax, w[i * n + j]);
-    for (int i = 0; i < n; i++) {
-        int lim = causal ? i : n - 1;
+    for (int i = 0; i < R; i++)
+        for (int j = 0, lim = row_lim(in, causal, i, n); j <= lim; j++)
+            hmax = fmaxf(hmax, w[(size_t)i * (size_t)n + (size_t)j]);
+    for (int i = 0; i < R; i++) {
+        int lim = row_lim(in, causal, i, n);
         float div = 1;
         if (p->scale == MHV_SCALE_HEAD) {
             div = hmax;
         } else if (p->scale == MHV_SCALE_ROW) {
             div = 0;
             for (int j = 0; j <= lim; j++)
-                div = fmaxf(div, w[i * n + j]);
+                div = fmaxf(div, w[(size_t)i * (size_t)n + (size_t)j]);
         }
-        for (int j = 0; j < n; j++)
-            t[i * n + j] = j > lim ? -1.0f : div > 0 ? w[i * n + j] / div : 0.0f;
+        for (int j = 0; j < n; j++) {
+            size_t at = (size_t)i * (size_t)n + (size_t)j;
+            t[at] = j > lim ? -1.0f : div > 0 ? w[at] / div : 0.0f;
+        }
     }
+}
+
+void mhv_render_norm(const mhv_render_params *p, int causal, const float *w, int n, float *t)
+{
+    norm_rows(p, NULL, causal, w, n, n, t);
+}
+
+void mhv_render_norm_rect(const mhv_render_params *p, const float *w, int rows, int cols,
+                          float *t)
+{
+    norm_rows(p, NULL, 0, w, rows, cols, t);
 }
 
 /* ---- text helpers ------------------------------------------------------------------- */
@@ -106,6 +143,7 @@ typedef struct {
     float k;            /* device px per CSS px */
     float fk;           /* text other than labels: --font-size / 11, else 1 */
     int font_px;        /* --font-size, 0 = labels sized from the cell */
+    const char *corner; /* mhv_render_params.corner */
 } ctx;
 
 static const uint8_t *style_rgb(mhv_label_style st)
@@ -201,10 +239,12 @@ static void axes_free(axes *a)
     free(a->w);
 }
 
-static int axes_make(ctx *c, const mhv_fig_input *in, float cell, axes *a)
+/* Labels of count tokens pieces(count,) (special: 1 for special tokens, or NULL). */
+static int axes_make_of(ctx *c, const char *const *pieces, const unsigned char *special,
+                        int count, mhv_label_kind kind, float cell, axes *a)
 {
-    a->l = malloc((size_t)in->n * sizeof *a->l);
-    a->w = malloc((size_t)in->n * sizeof *a->w);
+    a->l = malloc(((size_t)count + 1) * sizeof *a->l);
+    a->w = malloc(((size_t)count + 1) * sizeof *a->w);
     if (!a->l || !a->w) {
         free(a->l);
         free(a->w);
@@ -217,31 +257,53 @@ static int axes_make(ctx *c, const mhv_fig_input *in, float cell, axes *a)
     a->step = a->px > cell ? (int)ceilf(a->px / cell) : 1;
     mhv_font_vmetrics(c->fs, a->px, &a->asc, &a->desc);
     a->max_w = 0;
-    for (int i = 0; i < in->n; i++) {
-        mhv_label_make(in->pieces[i], in->kind, in->special ? in->special[i] : 0, &a->l[i]);
+    for (int i = 0; i < count; i++) {
+        mhv_label_make(pieces[i], kind, special ? special[i] : 0, &a->l[i]);
         a->w[i] = label_width(c, &a->l[i], a->px);
         a->max_w = fmaxf(a->max_w, a->w[i]);
     }
     a->any_wide = 0;
-    for (int i = 0; i < in->n; i++)
+    for (int i = 0; i < count; i++)
         a->any_wide |= a->w[i] > cell - 2 * c->k;
     a->key_h = a->asc + a->desc;
-    for (int i = 0; i < in->n; i++)
+    for (int i = 0; i < count; i++)
         if (key_rotated(c, a, i))
             a->key_h = fmaxf(a->key_h, a->w[i]);
     return 0;
 }
 
-/* Query labels right-aligned left of x0 for a matrix at (x0, y0); key labels (when cols)
- * standing on the line ky. */
-static void axes_draw(ctx *c, const axes *a, int n, float x0, float y0, float ky, float cell,
-                      int rows, int cols)
+static int axes_make(ctx *c, const mhv_fig_input *in, float cell, axes *a)
+{
+    return axes_make_of(c, in->pieces, in->special, in->n, in->kind, cell, a);
+}
+
+/* The row labels: the kept rows' own (in->row_ids), else the column labels a (shared, so
+ * rows_axes_free frees nothing). */
+static int rows_axes(ctx *c, const mhv_fig_input *in, float cell, const axes *a, axes *ra)
+{
+    if (!in->row_ids) {
+        *ra = *a;
+        return 0;
+    }
+    return axes_make_of(c, in->row_pieces, in->row_special, in->nrows, in->kind, cell, ra);
+}
+
+static void rows_axes_free(const mhv_fig_input *in, axes *ra)
+{
+    if (in->row_ids)
+        axes_free(ra);
+}
+
+/* Query labels ra(R,) right-aligned left of x0 for a matrix at (x0, y0) (when rows); key
+ * labels a(n,) (when cols) standing on the line ky. */
+static void axes_draw(ctx *c, const axes *ra, int R, const axes *a, int n, float x0, float y0,
+                      float ky, float cell, int rows, int cols)
 {
     float pad = 4 * c->k;
-    for (int i = 0; rows && i < n; i += a->step) {
-        float w = a->w[i];
-        float y = y0 + ((float)i + 0.5f) * cell + (a->asc - a->desc) / 2;
-        label_draw(c, &a->l[i], x0 - pad - w, y, a->px, 0);
+    for (int i = 0; rows && i < R; i += ra->step) {
+        float w = ra->w[i];
+        float y = y0 + ((float)i + 0.5f) * cell + (ra->asc - ra->desc) / 2;
+        label_draw(c, &ra->l[i], x0 - pad - w, y, ra->px, 0);
     }
     for (int j = 0; cols && j < n; j += a->step) {
         float mid = x0 + ((float)j + 0.5f) * cell;
@@ -274,16 +336,17 @@ static void value_text(float w, char *buf, size_t size)
         snprintf(buf, size, ".%02d", (int)lrintf(w * 100));
 }
 
-/* t(n, n) from mhv_render_norm, w(n, n) the weights (for --values). */
+/* t(R, n) from norm_rows, w(R, n) the weights (for --values). */
 static void matrix_draw(ctx *c, const mhv_render_params *p, const float *t, const float *w,
-                        int n, float x0, float y0, float cell)
+                        int R, int n, float x0, float y0, float cell)
 {
     float pitch = fmaxf(3.0f, 6.0f * c->k);
     int show = p->values && w && cell >= 18 * c->k;
     float vpx = cell * 0.36f;
-    for (int i = 0; i < n; i++)
+    for (int i = 0; i < R; i++)
         for (int j = 0; j < n; j++) {
-            float x = x0 + (float)j * cell, y = y0 + (float)i * cell, v = t[i * n + j];
+            size_t at = (size_t)i * (size_t)n + (size_t)j;
+            float x = x0 + (float)j * cell, y = y0 + (float)i * cell, v = t[at];
             if (v < 0) {
                 mhv_scene_hatch(c->s, MHV_ROLE_CELL, x, y, cell, cell, pitch, MASK_BG, MASK_FG);
                 continue;
@@ -292,10 +355,10 @@ static void matrix_draw(ctx *c, const mhv_render_params *p, const float *t, cons
             mhv_cmap_rgb(p->cmap, v, rgb);
             mhv_scene_rect(c->s, MHV_ROLE_CELL, x, y, cell, cell, rgb);
             /* a grid of ".00" hides the few weights that matter */
-            if (!show || w[i * n + j] < 0.005f)
+            if (!show || w[at] < 0.005f)
                 continue;
             char buf[8];
-            value_text(w[i * n + j], buf, sizeof buf);
+            value_text(w[at], buf, sizeof buf);
             float tw = text_w(c, buf, vpx);
             if (tw > cell - 2 * c->k)
                 continue;
@@ -407,9 +470,10 @@ static void meta_common(mhv_scene *s, const mhv_render_params *p, const mhv_fig_
     mhv_scene_meta(s, "Model", in->model ? in->model : "");
     if (in->sentence)
         mhv_scene_meta(s, "Sentence", in->sentence);
-    char buf[96];
-    snprintf(buf, sizeof buf, "colormap %s, scale %s", mhv_cmap_name(p->cmap),
-             p->scale == MHV_SCALE_HEAD ? "head" : p->scale == MHV_SCALE_ROW ? "row" : "fixed");
+    char buf[320];
+    snprintf(buf, sizeof buf, "colormap %s, scale %s%s%.256s", mhv_cmap_name(p->cmap),
+             p->scale == MHV_SCALE_HEAD ? "head" : p->scale == MHV_SCALE_ROW ? "row" : "fixed",
+             p->corner ? "; " : "", p->corner ? p->corner : "");
     mhv_scene_meta(s, "Comment", buf);
 }
 
@@ -437,48 +501,102 @@ static void frame_draw(ctx *c, float x, float y, float w, float h, float th, con
     mhv_scene_rect(c->s, MHV_ROLE_HIGHLIGHT, x + w - th, y + th, th, h - 2 * th, rgb);
 }
 
-/* Boxes around the highlighted rows and columns of an n x n matrix at (x0, y0), and a tick
+/* The first map row at or after sentence position pos (R when none): a position range's
+ * rows among the kept ones. */
+static int row_at(const mhv_fig_input *in, int R, int pos)
+{
+    if (!in->row_ids)
+        return pos < R ? pos : R;
+    int r = 0;
+    while (r < R && in->row_ids[r] < pos)
+        r++;
+    return r;
+}
+
+/* Boxes around the highlighted rows and columns of an R x n matrix at (x0, y0), and a tick
  * in the gutter beside their labels. The boxes lie on the outer pixels of the edge cells,
  * so every cell keeps its colour at its centre; light lines first, so that where a row box
  * crosses a column box the dark lines stay unbroken. */
-static void highlight_draw(ctx *c, const mhv_highlight *hl, int n, float x0, float y0,
+static void highlight_draw(ctx *c, const mhv_fig_input *in, int R, int n, float x0, float y0,
                            float cell)
 {
-    int rows = hl->row0 >= 0 && hl->row0 < hl->row1 && hl->row1 <= n;
+    const mhv_highlight *hl = &in->highlight;
+    int row0 = row_at(in, R, hl->row0), row1 = row_at(in, R, hl->row1);
+    int rows = hl->row0 >= 0 && hl->row0 < hl->row1 &&
+               (in->row_ids ? row0 < row1 : hl->row1 <= n);
     int cols = hl->col0 >= 0 && hl->col0 < hl->col1 && hl->col1 <= n;
     if (!rows && !cols)
         return;
-    float mat = (float)n * cell;
+    float matw = (float)n * cell, math = (float)R * cell;
     /* 2 + 1 px at 96 dpi; never more than a quarter of a cell, so small cells stay visible */
     float dark = fminf(fmaxf(1.0f, roundf(2 * c->k)), fmaxf(1.0f, floorf(cell / 4)));
     float light = fminf(fmaxf(1.0f, roundf(c->k)), fmaxf(1.0f, floorf(cell / 8)));
-    float ry = y0 + (float)hl->row0 * cell, rh = (float)(hl->row1 - hl->row0) * cell;
+    float ry = y0 + (float)row0 * cell, rh = (float)(row1 - row0) * cell;
     float cx = x0 + (float)hl->col0 * cell, cw = (float)(hl->col1 - hl->col0) * cell;
     if (rows)
-        frame_draw(c, x0 + dark, ry + dark, mat - 2 * dark, rh - 2 * dark, light, HL_LIGHT);
+        frame_draw(c, x0 + dark, ry + dark, matw - 2 * dark, rh - 2 * dark, light, HL_LIGHT);
     if (cols)
-        frame_draw(c, cx + dark, y0 + dark, cw - 2 * dark, mat - 2 * dark, light, HL_LIGHT);
+        frame_draw(c, cx + dark, y0 + dark, cw - 2 * dark, math - 2 * dark, light, HL_LIGHT);
     if (rows) {
-        frame_draw(c, x0, ry, mat, rh, dark, HL_DARK);
+        frame_draw(c, x0, ry, matw, rh, dark, HL_DARK);
         mhv_scene_rect(c->s, MHV_ROLE_HIGHLIGHT, x0 - 3 * c->k, ry, 2 * c->k, rh, HL_DARK);
     }
     if (cols) {
-        frame_draw(c, cx, y0, cw, mat, dark, HL_DARK);
+        frame_draw(c, cx, y0, cw, math, dark, HL_DARK);
         mhv_scene_rect(c->s, MHV_ROLE_HIGHLIGHT, cx, y0 - 3 * c->k, cw, 2 * c->k, HL_DARK);
     }
 }
 
 /* A sentence pair's boundary: a white line before the second sentence's first row and
- * column, across the whole matrix, on the edge pixels of the cells beside it. */
-static void boundary_draw(ctx *c, int boundary, int n, float x0, float y0, float cell)
+ * column, across the whole R x n matrix, on the edge pixels of the cells beside it (rows:
+ * before the first kept row of the second sentence; columns: where a window's keys cross it,
+ * none when keys are pooled). */
+static void boundary_draw(ctx *c, const mhv_fig_input *in, int R, int n, float x0, float y0,
+                          float cell)
 {
-    if (boundary <= 0 || boundary >= n)
+    int b = in->boundary;
+    if (b <= 0 || (!in->row_ids && b >= n))
         return;
     static const uint8_t WHITE[3] = {0xFF, 0xFF, 0xFF};
     float th = fminf(fmaxf(1.0f, roundf(1.5f * c->k)), fmaxf(1.0f, floorf(cell / 4)));
-    float at = (float)boundary * cell, mat = (float)n * cell;
-    mhv_scene_rect(c->s, MHV_ROLE_HIGHLIGHT, x0, y0 + at - th / 2, mat, th, WHITE);
-    mhv_scene_rect(c->s, MHV_ROLE_HIGHLIGHT, x0 + at - th / 2, y0, th, mat, WHITE);
+    int rb = row_at(in, R, b), cb = b;
+    if (in->row_ids)
+        cb = in->key_block > 1 ? -1 : b - in->key0;
+    float matw = (float)n * cell, math = (float)R * cell;
+    if (rb > 0 && rb < R)
+        mhv_scene_rect(c->s, MHV_ROLE_HIGHLIGHT, x0, y0 + (float)rb * cell - th / 2, matw, th,
+                       WHITE);
+    if (cb > 0 && cb < n)
+        mhv_scene_rect(c->s, MHV_ROLE_HIGHLIGHT, x0 + (float)cb * cell - th / 2, y0, th, math,
+                       WHITE);
+}
+
+/* Appends " — query rows 3-5, 29" (the kept rows' positions, runs joined; cut with "…" when
+ * long) to t(size) when in keeps rows. */
+static void rows_title(const mhv_fig_input *in, char *t, size_t size)
+{
+    if (!in->row_ids || in->nrows < 1)
+        return;
+    char buf[160];
+    size_t o = 0;
+    for (int r = 0, e; r < in->nrows; r = e + 1) {
+        for (e = r; e + 1 < in->nrows && in->row_ids[e + 1] == in->row_ids[e] + 1; e++)
+            ;
+        if (o + 32 > sizeof buf) { /* each item below is at most 26 bytes */
+            memcpy(buf + o, "\xE2\x80\xA6", 3);
+            o += 3;
+            break;
+        }
+        int k = e > r ? snprintf(buf + o, sizeof buf - o, "%s%d-%d", r ? ", " : "",
+                                 in->row_ids[r], in->row_ids[e])
+                      : snprintf(buf + o, sizeof buf - o, "%s%d", r ? ", " : "", in->row_ids[r]);
+        o += k > 0 ? (size_t)k : 0;
+    }
+    buf[o] = '\0';
+    size_t len = strlen(t);
+    if (len + 1 < size)
+        snprintf(t + len, size - len, " \xE2\x80\x94 query row%s %s", in->nrows > 1 ? "s" : "",
+                 buf);
 }
 
 /* "model — layer 5, head 3", or the aggregate a per-layer view stands for, and what the
@@ -500,6 +618,10 @@ static void head_title(const mhv_fig_input *in, const mhv_head_attn *h, char *t,
                        h->layer, h->head, h->head / in->kv_group);
     else
         len = snprintf(t, size, "%s \xE2\x80\x94 layer %d, head %d", model, h->layer, h->head);
+    if (in->row_ids && len > 0 && (size_t)len < size) {
+        rows_title(in, t, size);
+        len = (int)strlen(t);
+    }
     if (in->highlight.note && len > 0 && (size_t)len < size)
         snprintf(t + len, size - (size_t)len, " \xE2\x80\x94 outlined: %s", in->highlight.note);
     /* a long note is cut: never in the middle of a character */
@@ -522,7 +644,8 @@ static const char *title_of(const mhv_render_params *p, const char *dflt)
 static ctx ctx_of(const mhv_render_params *p, mhv_scene *out, mhv_fontset *fs)
 {
     float k = scale_of(p);
-    return (ctx){out, fs, k, p->font_px > 0 ? (float)p->font_px / 11.0f : 1.0f, p->font_px};
+    return (ctx){out, fs, k, p->font_px > 0 ? (float)p->font_px / 11.0f : 1.0f, p->font_px,
+                 p->corner};
 }
 
 /* "every 3rd token labelled": the corner note of a figure whose labels were thinned. */
@@ -533,23 +656,28 @@ static void thin_note(int step, char *buf, size_t size)
              step, suf);
 }
 
-/* Height the corner note takes at the bottom of a figure (0 without thinning). */
+/* Height the corner notes take at the bottom of a figure: the caller's (p->corner) and the
+ * thinned labels' one, a line each (0 for neither). */
 static float note_h(ctx *c, int step)
 {
     float asc, desc;
     mhv_font_vmetrics(c->fs, 10 * c->k * c->fk, &asc, &desc);
-    return step > 1 ? asc + desc + 6 * c->k : 0;
+    int lines = (step > 1) + (c->corner != NULL);
+    return lines ? (float)lines * (asc + desc) + 6 * c->k : 0;
 }
 
 static void note_draw(ctx *c, int step, float x, float bottom)
 {
-    if (step <= 1)
-        return;
-    char buf[128];
-    thin_note(step, buf, sizeof buf);
-    float asc, desc;
-    mhv_font_vmetrics(c->fs, 10 * c->k * c->fk, &asc, &desc);
-    text_at(c, MHV_ROLE_TICK, x, bottom - desc, 10 * c->k * c->fk, 0, TICK, buf);
+    float px = 10 * c->k * c->fk, asc, desc;
+    mhv_font_vmetrics(c->fs, px, &asc, &desc);
+    if (step > 1) {
+        char buf[128];
+        thin_note(step, buf, sizeof buf);
+        text_at(c, MHV_ROLE_TICK, x, bottom - desc, px, 0, TICK, buf);
+        bottom -= asc + desc;
+    }
+    if (c->corner)
+        text_at(c, MHV_ROLE_TICK, x, bottom - desc, px, 0, TICK, c->corner);
 }
 
 /* ---- figures ------------------------------------------------------------------------ */
@@ -557,22 +685,27 @@ static void note_draw(ctx *c, int step, float x, float bottom)
 mhv_status mhv_render_head(const mhv_render_params *p, mhv_fontset *fs, const mhv_fig_input *in,
                            const mhv_head_attn *h, mhv_scene *out, mhv_error *err)
 {
-    int n = in->n;
+    int n = in->n, R = rows_of(in);
     float k = scale_of(p);
     float cell = (float)(p->cell > 0 ? p->cell : mhv_render_default_cell(n)) * k;
     ctx c = ctx_of(p, out, fs);
     mhv_scene_init(out, 0, 0);
-    axes a;
-    float *t = malloc((size_t)n * (size_t)n * sizeof *t);
+    axes a, ra;
+    float *t = malloc(((size_t)R * (size_t)n + 1) * sizeof *t);
     if (!t || axes_make(&c, in, cell, &a)) {
         free(t);
         return mhv_fail(err, MHV_ENOMEM, "", "out of memory");
     }
-    mhv_render_norm(p, in->causal, h->w, n, t);
+    if (rows_axes(&c, in, cell, &a, &ra)) {
+        axes_free(&a);
+        free(t);
+        return mhv_fail(err, MHV_ENOMEM, "", "out of memory");
+    }
+    norm_rows(p, in, in->causal, h->w, R, n, t);
     float vmax = 1.0f;
     if (p->scale == MHV_SCALE_HEAD) {
         vmax = 0;
-        for (int i = 0; i < n * n; i++)
+        for (size_t i = 0; i < (size_t)R * (size_t)n; i++)
             if (t[i] >= 0)
                 vmax = fmaxf(vmax, h->w[i]);
         if (vmax <= 0)
@@ -586,19 +719,19 @@ mhv_status mhv_render_head(const mhv_render_params *p, mhv_fontset *fs, const mh
     mhv_font_vmetrics(fs, tpx, &tasc, &tdesc);
     const char *caption = caption_of(p, 1);
     cbar_geom g = cbar_measure(&c, vmax, caption);
-    float mat = (float)n * cell;
+    float mat = (float)n * cell, math = (float)R * cell;
     /* axis names, so a reader of the paper knows rows attend to columns */
     float apx = 10 * k * c.fk, aasc, adesc;
     mhv_font_vmetrics(fs, apx, &aasc, &adesc);
     float axis = aasc + adesc + 4 * k;
-    float x0 = m + axis + a.max_w + pad;
+    float x0 = m + axis + ra.max_w + pad;
     float y0 = m + (title ? tasc + tdesc + 8 * k : 0) + axis + a.key_h + pad;
-    float cbh = fmaxf(mat, 120 * k);
+    float cbh = fmaxf(math, 120 * k);
     float width = x0 + mat + 14 * k + g.width + m;
     if (title)
         width = fmaxf(width, m + text_w(&c, title, tpx) + m);
     float nh = note_h(&c, a.step);
-    float height = y0 + fmaxf(mat, cbh) + nh + m;
+    float height = y0 + fmaxf(math, cbh) + nh + m;
     out->width = side(width);
     out->height = side(height);
 
@@ -608,10 +741,10 @@ mhv_status mhv_render_head(const mhv_render_params *p, mhv_fontset *fs, const mh
     static const char KEY[] = "key \xE2\x86\x92", QUERY[] = "\xE2\x86\x90 query"; /* "→", "←" (down once turned) */
     text_at(&c, MHV_ROLE_TICK, x0, y0 - a.key_h - pad - 4 * k - adesc, apx, 0, TICK, KEY);
     text_at(&c, MHV_ROLE_TICK, m + aasc, y0 + text_w(&c, QUERY, apx), apx, 1, TICK, QUERY);
-    axes_draw(&c, &a, n, x0, y0, y0, cell, 1, 1);
-    matrix_draw(&c, p, t, h->w, n, x0, y0, cell);
-    boundary_draw(&c, in->boundary, n, x0, y0, cell);
-    highlight_draw(&c, &in->highlight, n, x0, y0, cell);
+    axes_draw(&c, &ra, R, &a, n, x0, y0, y0, cell, 1, 1);
+    matrix_draw(&c, p, t, h->w, R, n, x0, y0, cell);
+    boundary_draw(&c, in, R, n, x0, y0, cell);
+    highlight_draw(&c, in, R, n, x0, y0, cell);
     cbar_draw(&c, p, &g, x0 + mat + 14 * k, y0, cbh, vmax, caption);
 
     meta_common(out, p, in, title ? title : dflt);
@@ -624,6 +757,7 @@ mhv_status mhv_render_head(const mhv_render_params *p, mhv_fontset *fs, const mh
         snprintf(buf, sizeof buf, "%d", h->head);
         mhv_scene_meta(out, "Head", buf);
     }
+    rows_axes_free(in, &ra);
     axes_free(&a);
     free(t);
     return finish(out, err);
@@ -653,7 +787,7 @@ mhv_status mhv_render_layer(const mhv_render_params *p, mhv_fontset *fs,
                             const mhv_fig_input *in, const mhv_attn *at, int layer,
                             mhv_scene *out, mhv_error *err)
 {
-    int n = in->n, first = -1, cnt = 0;
+    int n = in->n, R = rows_of(in), first = -1, cnt = 0;
     for (int i = 0; i < at->count; i++)
         if (at->heads[i].layer == layer) {
             if (first < 0)
@@ -669,27 +803,34 @@ mhv_status mhv_render_layer(const mhv_render_params *p, mhv_fontset *fs,
      * (4 x 240 px), where 60% made it 16 inches and five times the pixels of one head */
     float cell = fmaxf(2.0f, roundf((float)base * 0.5f)) * k;
     ctx c = ctx_of(p, out, fs);
-    axes a = {0};
-    float *t = malloc((size_t)n * (size_t)n * sizeof *t);
+    axes a = {0}, ra;
+    float *t = malloc(((size_t)R * (size_t)n + 1) * sizeof *t);
     if (!t || axes_make(&c, in, cell, &a)) {
+        free(t);
+        return mhv_fail(err, MHV_ENOMEM, "", "out of memory");
+    }
+    if (rows_axes(&c, in, cell, &a, &ra)) {
+        axes_free(&a);
         free(t);
         return mhv_fail(err, MHV_ENOMEM, "", "out of memory");
     }
     int cols = grid_cols(cnt), rows = (cnt + cols - 1) / cols;
     char dflt[600];
     snprintf(dflt, sizeof dflt, "%s \xE2\x80\x94 layer %d", in->model ? in->model : "", layer);
+    rows_title(in, dflt, sizeof dflt);
     const char *title = title_of(p, dflt);
     float m = 12 * k, tpx = 14 * k * c.fk, ppx = 11 * k * c.fk, tasc, tdesc, pasc, pdesc;
     mhv_font_vmetrics(fs, tpx, &tasc, &tdesc);
     mhv_font_vmetrics(fs, ppx, &pasc, &pdesc);
     const char *caption = caption_of(p, 0);
     cbar_geom g = cbar_measure(&c, 1.0f, caption);
-    float mat = (float)n * cell, gap = 14 * k, ptitle = pasc + pdesc + 4 * k;
-    float left = m + a.max_w + 4 * k;
+    float mat = (float)n * cell, math = (float)R * cell, gap = 14 * k;
+    float ptitle = pasc + pdesc + 4 * k;
+    float left = m + ra.max_w + 4 * k;
     float top = m + (title ? tasc + tdesc + 8 * k : 0);
     float keys = a.key_h + 4 * k;   /* key labels under the first row's titles */
     float gw = (float)cols * mat + (float)(cols - 1) * gap;
-    float gh = keys + (float)rows * (mat + ptitle) + (float)(rows - 1) * gap;
+    float gh = keys + (float)rows * (math + ptitle) + (float)(rows - 1) * gap;
     float width = left + gw + 16 * k + g.width + m;
     if (title)
         width = fmaxf(width, m + text_w(&c, title, tpx) + m);
@@ -704,7 +845,7 @@ mhv_status mhv_render_layer(const mhv_render_params *p, mhv_fontset *fs,
         const mhv_head_attn *h = &at->heads[first + q];
         int r = q / cols, col = q % cols;
         float px0 = left + (float)col * (mat + gap);
-        float py0 = top + ptitle + keys + (float)r * (mat + ptitle + gap);
+        float py0 = top + ptitle + keys + (float)r * (math + ptitle + gap);
         float ty = py0 - (r == 0 ? keys : 0) - 4 * k - pdesc;
         char pt[48];
         if (in->kv_group > 0)
@@ -712,11 +853,11 @@ mhv_status mhv_render_layer(const mhv_render_params *p, mhv_fontset *fs,
         else
             snprintf(pt, sizeof pt, "head %d", h->head);
         text_at(&c, MHV_ROLE_TITLE, px0, ty, ppx, 0, INK, pt);
-        mhv_render_norm(p, in->causal, h->w, n, t);
-        matrix_draw(&c, p, t, NULL, n, px0, py0, cell);
-        boundary_draw(&c, in->boundary, n, px0, py0, cell);
+        norm_rows(p, in, in->causal, h->w, R, n, t);
+        matrix_draw(&c, p, t, NULL, R, n, px0, py0, cell);
+        boundary_draw(&c, in, R, n, px0, py0, cell);
         /* shared axes: rows on the first column, keys on the first row */
-        axes_draw(&c, &a, n, px0, py0, py0, cell, col == 0, r == 0);
+        axes_draw(&c, &ra, R, &a, n, px0, py0, py0, cell, col == 0, r == 0);
     }
     cbar_draw(&c, p, &g, left + gw + 16 * k, top + ptitle + keys,
               fmaxf(gh - ptitle - keys, 120 * k), 1.0f, caption);
@@ -724,6 +865,7 @@ mhv_status mhv_render_layer(const mhv_render_params *p, mhv_fontset *fs,
     char buf[32];
     snprintf(buf, sizeof buf, "%d", layer);
     mhv_scene_meta(out, "Layer", buf);
+    rows_axes_free(in, &ra);
     axes_free(&a);
     free(t);
     return finish(out, err);
@@ -733,13 +875,13 @@ mhv_status mhv_render_model(const mhv_render_params *p, mhv_fontset *fs,
                             const mhv_fig_input *in, const mhv_attn *at, mhv_scene *out,
                             mhv_error *err)
 {
-    int n = in->n, H = in->num_heads > 0 ? in->num_heads : 1;
+    int n = in->n, R = rows_of(in), H = in->num_heads > 0 ? in->num_heads : 1;
     mhv_scene_init(out, 0, 0);
     float k = scale_of(p);
     /* thumbnails of about 80 CSS px, whole pixels per cell */
     float cell = fmaxf(1.0f, floorf(80.0f / (float)n)) * k;
     ctx c = ctx_of(p, out, fs);
-    float *t = malloc((size_t)n * (size_t)n * sizeof *t);
+    float *t = malloc(((size_t)R * (size_t)n + 1) * sizeof *t);
     if (!t)
         return mhv_fail(err, MHV_ENOMEM, "", "out of memory");
     int layers[1024], nl = 0;
@@ -749,23 +891,26 @@ mhv_status mhv_render_model(const mhv_render_params *p, mhv_fontset *fs,
     char dflt[600];
     snprintf(dflt, sizeof dflt, "%s \xE2\x80\x94 all captured heads",
              in->model ? in->model : "");
+    rows_title(in, dflt, sizeof dflt);
     const char *title = title_of(p, dflt);
     float m = 12 * k, tpx = 14 * k * c.fk, lpx = 10 * k * c.fk, tasc, tdesc, lasc, ldesc;
     mhv_font_vmetrics(fs, tpx, &tasc, &tdesc);
     mhv_font_vmetrics(fs, lpx, &lasc, &ldesc);
     const char *caption = caption_of(p, 0);
     cbar_geom g = cbar_measure(&c, 1.0f, caption);
-    float thumb = (float)n * cell, gap = 5 * k;
+    float thumb = (float)n * cell, thumbh = (float)R * cell, gap = 5 * k;
     float lw = text_w(&c, "L000", lpx);
     float left = m + lw + 6 * k;
     float top = m + (title ? tasc + tdesc + 8 * k : 0) + lasc + ldesc + 4 * k;
-    float gw = (float)H * thumb + (float)(H - 1) * gap, gh = (float)nl * thumb + (float)(nl - 1) * gap;
+    float gw = (float)H * thumb + (float)(H - 1) * gap;
+    float gh = (float)nl * thumbh + (float)(nl - 1) * gap;
     out->width = side(fmaxf(left + gw + 16 * k + g.width + m,
                                   title ? m + text_w(&c, title, tpx) + m : 0));
-    out->height = side(top + fmaxf(gh, 120 * k) + m);
+    out->height = side(top + fmaxf(gh, 120 * k) + note_h(&c, 1) + m);
 
     if (title)
         text_at(&c, MHV_ROLE_TITLE, m, m + tasc, tpx, 0, INK, title);
+    note_draw(&c, 1, m, (float)out->height - m);
     char buf[32];
     for (int hh = 0; hh < H; hh++) {
         snprintf(buf, sizeof buf, "H%d", hh);
@@ -773,10 +918,10 @@ mhv_status mhv_render_model(const mhv_render_params *p, mhv_fontset *fs,
         text_at(&c, MHV_ROLE_TICK, x, top - 4 * k - ldesc, lpx, 0, TICK, buf);
     }
     for (int r = 0; r < nl; r++) {
-        float y = top + (float)r * (thumb + gap);
+        float y = top + (float)r * (thumbh + gap);
         snprintf(buf, sizeof buf, "L%d", layers[r]);
         text_at(&c, MHV_ROLE_TICK, left - 6 * k - text_w(&c, buf, lpx),
-                y + thumb / 2 + (lasc - ldesc) / 2, lpx, 0, TICK, buf);
+                y + thumbh / 2 + (lasc - ldesc) / 2, lpx, 0, TICK, buf);
         for (int hh = 0; hh < H; hh++) {
             float x = left + (float)hh * (thumb + gap);
             const mhv_head_attn *h = NULL;
@@ -784,13 +929,13 @@ mhv_status mhv_render_model(const mhv_render_params *p, mhv_fontset *fs,
                 if (at->heads[i].layer == layers[r] && at->heads[i].head == hh)
                     h = &at->heads[i];
             if (!h) { /* not captured: an empty frame keeps the columns aligned */
-                mhv_scene_rect(out, MHV_ROLE_OTHER, x, y, thumb, thumb, FRAME);
-                mhv_scene_rect(out, MHV_ROLE_OTHER, x + k, y + k, thumb - 2 * k, thumb - 2 * k,
+                mhv_scene_rect(out, MHV_ROLE_OTHER, x, y, thumb, thumbh, FRAME);
+                mhv_scene_rect(out, MHV_ROLE_OTHER, x + k, y + k, thumb - 2 * k, fmaxf(0, thumbh - 2 * k),
                                (const uint8_t[3]){255, 255, 255});
                 continue;
             }
-            mhv_render_norm(p, in->causal, h->w, n, t);
-            matrix_draw(&c, p, t, NULL, n, x, y, cell);
+            norm_rows(p, in, in->causal, h->w, R, n, t);
+            matrix_draw(&c, p, t, NULL, R, n, x, y, cell);
         }
     }
     cbar_draw(&c, p, &g, left + gw + 16 * k, top, fmaxf(gh, 120 * k), 1.0f, caption);
@@ -806,14 +951,14 @@ const uint8_t mhv_fig_tick[3] = {0x44, 0x44, 0x44};
 
 float mhv_fig_label_width(mhv_fontset *fs, const mhv_label *l, float px)
 {
-    ctx c = {NULL, fs, 1, 1, 0};
+    ctx c = {NULL, fs, 1, 1, 0, NULL};
     return label_width(&c, l, px);
 }
 
 void mhv_fig_label_draw(mhv_scene *s, mhv_fontset *fs, const mhv_label *l, float x, float y,
                         float px, int rot)
 {
-    ctx c = {s, fs, 1, 1, 0};
+    ctx c = {s, fs, 1, 1, 0, NULL};
     label_draw(&c, l, x, y, px, rot);
 }
 
@@ -854,4 +999,19 @@ mhv_status mhv_fig_finish(mhv_scene *s, mhv_error *err)
 int mhv_fig_one_wide_char(const mhv_label *l)
 {
     return one_wide_char(l);
+}
+
+float mhv_fig_cbar_width(const mhv_render_params *p, mhv_fontset *fs, float vmax,
+                         const char *caption)
+{
+    ctx c = ctx_of(p, NULL, fs);
+    return cbar_measure(&c, vmax, caption).width;
+}
+
+void mhv_fig_cbar(mhv_scene *s, const mhv_render_params *p, mhv_fontset *fs, float x, float y,
+                  float h, float vmax, const char *caption)
+{
+    ctx c = ctx_of(p, s, fs);
+    cbar_geom g = cbar_measure(&c, vmax, caption);
+    cbar_draw(&c, p, &g, x, y, h, vmax, caption);
 }

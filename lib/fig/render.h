@@ -42,6 +42,8 @@ typedef struct {
     int svg_text;   /* SVG: labels as <text> naming the font instead of outlines */
     const char *quantity; /* what the weights are, for the colourbar and axis captions;
                              NULL: "attention weight" */
+    const char *corner; /* a note drawn in the bottom-left corner of every figure (what was
+                           done to the map, e.g. "pooled 4x4-token blocks: max"); NULL: none */
 } mhv_render_params;
 
 /* viridis, fixed scale, automatic cell, no values, 96 dpi, default titles, matrix view,
@@ -80,6 +82,18 @@ typedef struct {
     /* "mean" or "rollout": the heads are per-layer views (head -1, see rollout.h), titled
      * "layer l, mean of heads" / "rollout of layers 0..l"; NULL for real heads */
     const char *aggregate;
+    /* Kept query rows (run --rows): with row_ids, every map is (nrows, n) and row r is the
+     * query token at sentence position row_ids[r] (ascending), labelled row_pieces[r]
+     * (row_special[r]: 1 for a special token; may be NULL); titles name the rows. The
+     * matrix views only. NULL: square maps, rows labelled as the columns. */
+    int nrows;
+    const int *row_ids;
+    const char *const *row_pieces;
+    const unsigned char *row_special;
+    /* With row_ids: column j holds the keys from sentence position key0 + j * key_block on
+     * (a --window from key0, keys pooled in blocks): what the causal mask compares with
+     * row_ids. 0, 0: column j is token j. */
+    int key0, key_block;
 } mhv_fig_input;
 
 /* Cell side in CSS px for n tokens: the matrix aims at ~600 px, cells 10..36 px. */
@@ -104,14 +118,28 @@ mhv_status mhv_render_model(const mhv_render_params *p, mhv_fontset *fs,
 mhv_status mhv_render_lines(const mhv_render_params *p, mhv_fontset *fs,
                             const mhv_fig_input *in, const mhv_head_attn *const *heads, int k,
                             mhv_scene *out, mhv_error *err);
+/* The line view of cross-attention heads: tgt's tokens (the queries) on the left, src's
+ * (the keys) on the right, heads[q]->w (tgt->n, src->n). (lines.c) */
+mhv_status mhv_render_lines_cross(const mhv_render_params *p, mhv_fontset *fs,
+                                  const mhv_fig_input *tgt, const mhv_fig_input *src,
+                                  const mhv_head_attn *const *heads, int nh, mhv_scene *out,
+                                  mhv_error *err);
 /* The row view: the attention of the query tokens in->highlight.row0..row1 (their mean row)
  * over every key as bars, the keys col0..col1 (when given) in a second colour, the title
  * naming in->highlight.note. No rows is MHV_EUSAGE. (lines.c) */
 mhv_status mhv_render_row(const mhv_render_params *p, mhv_fontset *fs, const mhv_fig_input *in,
                           const mhv_head_attn *h, mhv_scene *out, mhv_error *err);
+/* The row view of a cross-attention head: the target word tgt->highlight.row0..row1's mean
+ * row over src's tokens, h->w (tgt->n, src->n). (lines.c) */
+mhv_status mhv_render_row_cross(const mhv_render_params *p, mhv_fontset *fs,
+                                const mhv_fig_input *tgt, const mhv_fig_input *src,
+                                const mhv_head_attn *h, mhv_scene *out, mhv_error *err);
 
 /* t(n, n) = the colormap position of each weight w(n, n) under p->scale; masked cells
  * (causal and key j > query i) get -1. */
 void mhv_render_norm(const mhv_render_params *p, int causal, const float *w, int n, float *t);
+/* The same for a rectangular map w(rows, cols) (cross-attention), nothing masked. */
+void mhv_render_norm_rect(const mhv_render_params *p, const float *w, int rows, int cols,
+                          float *t);
 
 #endif

@@ -28,6 +28,12 @@ void mhv_fig_note(mhv_scene *s, mhv_fontset *fs, const mhv_render_params *p, int
 float mhv_fig_note_h(mhv_fontset *fs, const mhv_render_params *p, int step);
 /* 1 for a label of one East Asian wide character (kept upright among turned labels). */
 int mhv_fig_one_wide_char(const mhv_label *l);
+/* The colourbar of the matrix figures: its width with ticks and caption, and the bar
+ * from vmax (top) to 0 at (x, y), h tall. */
+float mhv_fig_cbar_width(const mhv_render_params *p, mhv_fontset *fs, float vmax,
+                         const char *caption);
+void mhv_fig_cbar(mhv_scene *s, const mhv_render_params *p, mhv_fontset *fs, float x, float y,
+                  float h, float vmax, const char *caption);
 /* Checks s for allocation failures (freeing it on failure). */
 mhv_status mhv_fig_finish(mhv_scene *s, mhv_error *err);
 

@@ -35,9 +35,9 @@ static mhv_prim *push(mhv_scene *s)
 }
 
 /* Copies len bytes plus a NUL into the pool; returns the offset, or UINT32_MAX on failure. */
-static uint32_t intern(mhv_scene *s, const char *t, size_t len)
+static uint32_t intern_max(mhv_scene *s, const char *t, size_t len, size_t max)
 {
-    if (len > 1u << 20 || s->pool_len + len + 1 > UINT32_MAX) {
+    if (len > max || s->pool_len + len + 1 > UINT32_MAX) {
         s->oom = 1;
         return UINT32_MAX;
     }
@@ -58,6 +58,11 @@ static uint32_t intern(mhv_scene *s, const char *t, size_t len)
     s->pool[off + len] = '\0';
     s->pool_len += len + 1;
     return off;
+}
+
+static uint32_t intern(mhv_scene *s, const char *t, size_t len)
+{
+    return intern_max(s, t, len, 1u << 20);
 }
 
 static void copy3(uint8_t d[3], const uint8_t c[3])
@@ -112,6 +117,25 @@ void mhv_scene_text(mhv_scene *s, mhv_role role, float x, float y, float px, int
     *p = (mhv_prim){.kind = MHV_PRIM_TEXT, .role = (uint8_t)role, .rot = (uint8_t)(rot != 0),
                     .x = x, .y = y, .w = px, .text = off, .len = (uint32_t)len};
     copy3(p->rgb, rgb);
+}
+
+void mhv_scene_image(mhv_scene *s, mhv_role role, float x, float y, float w, float h,
+                     const uint8_t *rgb, int iw, int ih)
+{
+    if (iw <= 0 || ih <= 0 || iw > MHV_SCENE_IMAGE_MAX || ih > MHV_SCENE_IMAGE_MAX) {
+        s->oom = 1;
+        return;
+    }
+    size_t len = (size_t)iw * (size_t)ih * 3;
+    uint32_t off = intern_max(s, (const char *)rgb, len, len);
+    if (off == UINT32_MAX)
+        return;
+    mhv_prim *p = push(s);
+    if (!p)
+        return;
+    *p = (mhv_prim){.kind = MHV_PRIM_IMAGE, .role = (uint8_t)role, .x = x, .y = y, .w = w,
+                    .h = h, .text = off, .len = (uint32_t)len, .iw = (uint16_t)iw,
+                    .ih = (uint16_t)ih};
 }
 
 void mhv_scene_meta(mhv_scene *s, const char *key, const char *value)

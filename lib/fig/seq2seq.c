@@ -164,7 +164,18 @@ static int stack_range(const mhv_attn *a, mhv_stack st, int *first)
     return n;
 }
 
-/* Square figures of one stack: per head P05-H03, per layer P05. */
+/* The heads of `layer` in view (count n): pointers into out (n slots). */
+static int layer_heads(const mhv_head_attn *view, int n, int layer, const mhv_head_attn **out)
+{
+    int k = 0;
+    for (int i = 0; i < n; i++)
+        if (view[i].layer == layer)
+            out[k++] = &view[i];
+    return k;
+}
+
+/* Square figures of one stack: per head P05-H03, per layer P05 (a grid of matrices, or in
+ * the line view the layer's heads overlaid). */
 static mhv_status square_stack(const char *dir, int formats, const mhv_render_params *p,
                                mhv_fontset *fs, const mhv_fig_input *in, const mhv_attn *a,
                                mhv_stack stack, char letter, int layers, mhv_written *w,
@@ -177,22 +188,37 @@ static mhv_status square_stack(const char *dir, int formats, const mhv_render_pa
     int dl = digits(layers - 1), dh = digits(in->num_heads - 1);
     mhv_status st = MHV_OK;
     char base[64];
+    int lines = p->view == MHV_VIEW_LINES, row = p->view == MHV_VIEW_ROW;
+    if (row && in->highlight.row1 <= in->highlight.row0)
+        return MHV_OK; /* the row view's word is not on this stack's query side */
+    const mhv_head_attn **hs = malloc(((size_t)n + 1) * sizeof *hs);
+    if (!hs)
+        return mhv_fail(err, MHV_ENOMEM, "", "out of memory");
     for (int i = 0; i < n && !st; i++) {
         const mhv_head_attn *h = &view.heads[i];
         mhv_scene s;
-        if ((st = mhv_render_head(p, fs, in, h, &s, err)))
+        if ((st = lines ? mhv_render_lines(p, fs, in, &h, 1, &s, err)
+                  : row ? mhv_render_row(p, fs, in, h, &s, err)
+                        : mhv_render_head(p, fs, in, h, &s, err)))
             break;
-        snprintf(base, sizeof base, "%c%0*d-H%0*d", letter, dl, h->layer, dh, h->head);
+        if (in->aggregate) /* a layer's view: E05-mean */
+            snprintf(base, sizeof base, "%c%0*d-%.20s", letter, dl, h->layer, in->aggregate);
+        else
+            snprintf(base, sizeof base, "%c%0*d-H%0*d", letter, dl, h->layer, dh, h->head);
         st = mhv_figures_emit(dir, base, formats, p, fs, &s, w, err);
         mhv_scene_free(&s);
-        if (!st && (i + 1 == n || view.heads[i + 1].layer != h->layer)) {
-            if ((st = mhv_render_layer(p, fs, in, &view, h->layer, &s, err)))
+        if (!st && !row && !in->aggregate &&
+            (i + 1 == n || view.heads[i + 1].layer != h->layer)) {
+            int k = layer_heads(view.heads, n, h->layer, hs);
+            if ((st = lines ? mhv_render_lines(p, fs, in, hs, k, &s, err)
+                            : mhv_render_layer(p, fs, in, &view, h->layer, &s, err)))
                 break;
             snprintf(base, sizeof base, "%c%0*d", letter, dl, h->layer);
             st = mhv_figures_emit(dir, base, formats, p, fs, &s, w, err);
             mhv_scene_free(&s);
         }
     }
+    free(hs);
     return st;
 }
 
@@ -228,19 +254,50 @@ mhv_status mhv_figures_write_seq2seq(const char *dir, int formats, const mhv_ren
     if (!mean && !st)
         st = mhv_fail(err, MHV_ENOMEM, "", "out of memory");
     const char *model = src->model ? src->model : "";
+    /* the line view: target tokens left, source tokens right, titled as the cross figures */
+    int lines = p->view == MHV_VIEW_LINES, row = p->view == MHV_VIEW_ROW;
+    if (row && tgt->highlight.row1 <= tgt->highlight.row0)
+        n = 0; /* the row view's word is not in the target */
+    char xname[300];
+    snprintf(xname, sizeof xname, "%s \xC2\xB7 cross-attention", model);
+    mhv_fig_input tx = *tgt;
+    tx.model = xname;
+    tx.causal = 0;
+    const mhv_head_attn **hs = malloc(((size_t)n + 1) * sizeof *hs);
+    if (!hs && !st)
+        st = mhv_fail(err, MHV_ENOMEM, "", "out of memory");
     for (int i = first; i < first + n && !st; i++) {
         const mhv_head_attn *h = &a->heads[i];
         char base[64], title[400];
         mhv_scene s;
-        snprintf(title, sizeof title, "%s \xC2\xB7 cross-attention \xE2\x80\x94 layer %d, head %d",
-                 model, h->layer, h->head);
-        if ((st = mhv_render_cross(p, fs, tgt, src, title, h->w, &s, err)))
+        if (src->aggregate)
+            snprintf(title, sizeof title, "%s \xC2\xB7 cross-attention \xE2\x80\x94 layer %d, "
+                     "%s of heads", model, h->layer, src->aggregate);
+        else
+            snprintf(title, sizeof title, "%s \xC2\xB7 cross-attention \xE2\x80\x94 layer %d, "
+                     "head %d", model, h->layer, h->head);
+        if ((st = lines ? mhv_render_lines_cross(p, fs, &tx, src, &h, 1, &s, err)
+                  : row ? mhv_render_row_cross(p, fs, &tx, src, h, &s, err)
+                        : mhv_render_cross(p, fs, tgt, src, title, h->w, &s, err)))
             break;
-        snprintf(base, sizeof base, "X%0*d-H%0*d", dl, h->layer, dh, h->head);
+        if (src->aggregate)
+            snprintf(base, sizeof base, "X%0*d-%.20s", dl, h->layer, src->aggregate);
+        else
+            snprintf(base, sizeof base, "X%0*d-H%0*d", dl, h->layer, dh, h->head);
         st = mhv_figures_emit(dir, base, formats, p, fs, &s, w, err);
         mhv_scene_free(&s);
-        if (st || (i + 1 < first + n && a->heads[i + 1].layer == h->layer))
-            continue;
+        if (st || row || (i + 1 < first + n && a->heads[i + 1].layer == h->layer))
+            continue; /* the row view has head figures only */
+        /* --aggregate mean: the view is the layer's mean already, of all its heads */
+        int agg = src->aggregate != NULL;
+        if (lines && !agg) { /* the layer's heads overlaid */
+            int k = layer_heads(a->heads + first, n, h->layer, hs);
+            if ((st = mhv_render_lines_cross(p, fs, &tx, src, hs, k, &s, err)))
+                break;
+            snprintf(base, sizeof base, "X%0*d", dl, h->layer);
+            st = mhv_figures_emit(dir, base, formats, p, fs, &s, w, err);
+            mhv_scene_free(&s);
+        }
         /* the layer's last head: the mean of its heads */
         int k = 0;
         memset(mean, 0, cells * sizeof *mean);
@@ -252,7 +309,9 @@ mhv_status mhv_figures_write_seq2seq(const char *dir, int formats, const mhv_ren
             }
         for (size_t c = 0; c < cells; c++)
             mean[c] /= (float)k;
-        for (int pass = 0; pass < 2 && !st; pass++) {
+        if (agg)
+            k = src->num_heads;
+        for (int pass = lines || agg; pass < 2 && !st; pass++) { /* the alignment: a matrix */
             if (pass == 1 && h->layer != align_layer)
                 break;
             snprintf(title, sizeof title,
@@ -266,6 +325,7 @@ mhv_status mhv_figures_write_seq2seq(const char *dir, int formats, const mhv_ren
             mhv_scene_free(&s);
         }
     }
+    free(hs);
     free(mean);
     return st;
 }

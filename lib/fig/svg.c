@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fig/png_out.h"
+
 /* Coordinates with two decimals at most: 1/100 px is below any printer's resolution and
  * keeps the file small. Formatted by hand: printf was most of the time of writing an SVG. */
 static void num(FILE *f, float v)
@@ -185,6 +187,43 @@ static void line(FILE *f, const mhv_prim *p)
     fputs("\"/>\n", f);
 }
 
+/* An image prim as an <image> holding its pixels as a PNG (base64), drawn without
+ * smoothing so its pixels stay squares as in the raster. 1 when out of memory. */
+static int image(FILE *f, const mhv_scene *s, const mhv_prim *p)
+{
+    unsigned char *png;
+    size_t n;
+    mhv_canvas cv = {p->iw, p->ih, (uint8_t *)(uintptr_t)mhv_prim_pixels(s, p)};
+    mhv_error err = {0};
+    if (mhv_png_to_memory(&cv, &png, &n, &err))
+        return 1;
+    fputs("<image class=\"picture\" x=\"", f);
+    num(f, p->x);
+    fputs("\" y=\"", f);
+    num(f, p->y);
+    fputs("\" width=\"", f);
+    num(f, p->w);
+    fputs("\" height=\"", f);
+    num(f, p->h);
+    fputs("\" preserveAspectRatio=\"none\" style=\"image-rendering:pixelated\" "
+          "image-rendering=\"optimizeSpeed\"\n xmlns:xlink=\"http://www.w3.org/1999/xlink\" "
+          "xlink:href=\"data:image/png;base64,", f);
+    static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    for (size_t i = 0; i < n; i += 3) {
+        unsigned v = (unsigned)png[i] << 16;
+        if (i + 1 < n)
+            v |= (unsigned)png[i + 1] << 8;
+        if (i + 2 < n)
+            v |= png[i + 2];
+        char q[4] = {b64[v >> 18 & 63], b64[v >> 12 & 63], i + 1 < n ? b64[v >> 6 & 63] : '=',
+                     i + 2 < n ? b64[v & 63] : '='};
+        fwrite(q, 1, 4, f);
+    }
+    fputs("\"/>\n", f);
+    free(png);
+    return 0;
+}
+
 /* One <pattern> per distinct hatch pitch, drawn like the raster: lines where x + y is a
  * multiple of the pitch, a quarter pitch wide. */
 static void patterns(FILE *f, const mhv_scene *s)
@@ -287,6 +326,9 @@ mhv_status mhv_svg_write_labels(FILE *f, const char *name, const mhv_scene *s, m
         }
         if (p->kind == MHV_PRIM_LINE) {
             line(f, p);
+        } else if (p->kind == MHV_PRIM_IMAGE) {
+            if (image(f, s, p))
+                return mhv_fail(err, MHV_ENOMEM, name, "out of memory for an image");
         } else if (is_rect) {
             rect(f, p, p->role == MHV_ROLE_CELL        ? "cell"
                        : p->role == MHV_ROLE_CBAR      ? "cbar"

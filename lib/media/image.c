@@ -7,19 +7,23 @@
 
 #include "base/fileio.h"
 
-mhv_status mhv_image_read_png(const char *path, mhv_image *out, mhv_error *err)
+#include "media/jpeg.h"
+
+static int is_png(const unsigned char *data, size_t len)
 {
-    memset(out, 0, sizeof *out);
-    char *data;
-    size_t len;
-    /* a PNG of the largest accepted side compresses to far less than this */
-    mhv_status st = mhv_read_file(path, 1u << 30, &data, &len, err);
-    if (st)
-        return st;
-    if (len < 8 || png_sig_cmp((png_const_bytep)data, 0, 8) != 0) {
-        free(data);
-        return mhv_fail(err, MHV_EFORMAT, path, "not a PNG image");
-    }
+    return len >= 8 && png_sig_cmp((png_const_bytep)data, 0, 8) == 0;
+}
+
+static int is_jpeg(const unsigned char *data, size_t len)
+{
+    return len >= 3 && data[0] == 0xFF && data[1] == 0xD8 && data[2] == 0xFF;
+}
+
+/* A PNG in memory (is_png) into out. */
+static mhv_status decode_png(const unsigned char *data, size_t len, const char *path,
+                             mhv_image *out, mhv_error *err)
+{
+    mhv_status st = MHV_OK;
     png_image im;
     memset(&im, 0, sizeof im);
     im.version = PNG_IMAGE_VERSION;
@@ -54,6 +58,48 @@ mhv_status mhv_image_read_png(const char *path, mhv_image *out, mhv_error *err)
     out->width = (int)im.width;
     out->height = (int)im.height;
 out:
+    return st;
+}
+
+/* the whole file in memory: an image of the largest accepted side compresses to far less */
+#define IMAGE_FILE_MAX (1u << 30)
+
+mhv_status mhv_image_read_png(const char *path, mhv_image *out, mhv_error *err)
+{
+    memset(out, 0, sizeof *out);
+    char *data;
+    size_t len;
+    mhv_status st = mhv_read_file(path, IMAGE_FILE_MAX, &data, &len, err);
+    if (st)
+        return st;
+    if (!is_png((const unsigned char *)data, len))
+        st = mhv_fail(err, MHV_EFORMAT, path, "not a PNG image");
+    else
+        st = decode_png((const unsigned char *)data, len, path, out, err);
+    free(data);
+    return st;
+}
+
+mhv_status mhv_image_decode(const unsigned char *data, size_t len, const char *name,
+                            mhv_image *out, mhv_error *err)
+{
+    memset(out, 0, sizeof *out);
+    if (is_png(data, len))
+        return decode_png(data, len, name, out, err);
+    if (is_jpeg(data, len))
+        return mhv_jpeg_decode(data, len, name, out, err);
+    return mhv_fail(err, MHV_EFORMAT, name, "not a PNG or JPEG image");
+}
+
+mhv_status mhv_image_read(const char *path, mhv_image *out, mhv_error *err)
+{
+    memset(out, 0, sizeof *out);
+    char *data;
+    size_t len;
+    mhv_status st = mhv_read_file(path, IMAGE_FILE_MAX, &data, &len, err);
+    if (st)
+        return st;
+    st = mhv_image_decode((const unsigned char *)data, len, path, out, err);
     free(data);
     return st;
 }

@@ -1,7 +1,8 @@
-/* image.h - images read from PNG files, as 8-bit RGB. */
+/* image.h - images read from PNG and JPEG files, as 8-bit RGB. */
 #ifndef MHV_IMAGE_H
 #define MHV_IMAGE_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "base/status.h"
@@ -18,6 +19,16 @@ typedef struct {
  * dropped as PIL's convert("RGB") does). Not a PNG, too large or damaged is MHV_EFORMAT
  * naming the file. */
 mhv_status mhv_image_read_png(const char *path, mhv_image *out, mhv_error *err);
+
+/* A PNG (as mhv_image_read_png) or a baseline or progressive JPEG (libjpeg's default
+ * decoding, as PIL's: accurate integer DCT, fancy upsampling; greyscale and YCbCr to RGB;
+ * CMYK refused; the EXIF orientation ignored: the pixels as stored), told apart by their
+ * first bytes. Anything else, or a damaged or truncated file, is MHV_EFORMAT naming the
+ * file in one line. */
+mhv_status mhv_image_read(const char *path, mhv_image *out, mhv_error *err);
+/* The same from memory; `name` names the image in messages. */
+mhv_status mhv_image_decode(const unsigned char *data, size_t len, const char *name,
+                            mhv_image *out, mhv_error *err);
 void mhv_image_free(mhv_image *im);
 
 #endif

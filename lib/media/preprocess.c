@@ -243,6 +243,31 @@ done:
     return rc;
 }
 
+/* The size the resize gives an image of w x h (w, h themselves without a resize). */
+static void resized_size(const mhv_preprocess *p, int w, int h, int *nw, int *nh)
+{
+    *nw = w, *nh = h;
+    if (!p->do_resize)
+        return;
+    *nw = p->size_w, *nh = p->size_h;
+    if (p->shortest_edge) { /* transformers' get_resize_output_image_size */
+        int s = p->shortest_edge;
+        if (w <= h)
+            *nw = s, *nh = (int)((double)s * h / w);
+        else
+            *nh = s, *nw = (int)((double)s * w / h);
+    }
+}
+
+void mhv_preprocess_box_in_image(const mhv_preprocess *p, const mhv_image *im, const int box[4],
+                                 double out[4])
+{
+    int nw, nh;
+    resized_size(p, im->width, im->height, &nw, &nh);
+    double sx = nw > 0 ? (double)im->width / nw : 1, sy = nh > 0 ? (double)im->height / nh : 1;
+    out[0] = box[0] * sx, out[1] = box[1] * sy, out[2] = box[2] * sx, out[3] = box[3] * sy;
+}
+
 mhv_status mhv_preprocess_run(const mhv_preprocess *p, const mhv_image *im, int out_h,
                               int out_w, float *out, int box[4], const char *name,
                               mhv_error *err)
@@ -251,14 +276,8 @@ mhv_status mhv_preprocess_run(const mhv_preprocess *p, const mhv_image *im, int 
     uint8_t *buf = NULL;
     const uint8_t *px = im->rgb;
     if (p->do_resize) {
-        int nw = p->size_w, nh = p->size_h;
-        if (p->shortest_edge) { /* transformers' get_resize_output_image_size */
-            int s = p->shortest_edge;
-            if (w <= h)
-                nw = s, nh = (int)((double)s * h / w);
-            else
-                nh = s, nw = (int)((double)s * w / h);
-        }
+        int nw, nh;
+        resized_size(p, w, h, &nw, &nh);
         if (nw < 1 || nh < 1 || nw > MHV_IMAGE_MAX_SIDE || nh > MHV_IMAGE_MAX_SIDE)
             return mhv_fail(err, MHV_EUSAGE, name, "cannot resize to %dx%d", nw, nh);
         if (nw != w || nh != h) {
@@ -298,4 +317,21 @@ mhv_status mhv_preprocess_run(const mhv_preprocess *p, const mhv_image *im, int 
         box[0] = left, box[1] = top, box[2] = cw, box[3] = ch;
     free(buf);
     return MHV_OK;
+}
+
+void mhv_preprocess_picture(const mhv_preprocess *p, const float *px, int channels, int size,
+                            uint8_t *rgb)
+{
+    size_t plane = (size_t)size * (size_t)size;
+    for (size_t i = 0; i < plane; i++)
+        for (int ch = 0; ch < 3; ch++) {
+            int from = ch < channels ? ch : 0;
+            double v = px[(size_t)from * plane + i];
+            if (p->do_normalize)
+                v = v * p->std[from < 3 ? from : 0] + p->mean[from < 3 ? from : 0];
+            if (p->do_rescale && p->rescale_factor > 0)
+                v /= p->rescale_factor;
+            v = v < 0 ? 0 : v > 255 ? 255 : v;
+            rgb[i * 3 + (size_t)ch] = (uint8_t)lround(v);
+        }
 }

@@ -5,6 +5,8 @@
 #ifndef MHV_PREPROCESS_H
 #define MHV_PREPROCESS_H
 
+#include <stdint.h>
+
 #include "base/status.h"
 #include "media/image.h"
 
@@ -31,5 +33,16 @@ mhv_status mhv_preprocess_load(const char *dir, int image_size, mhv_preprocess *
 mhv_status mhv_preprocess_run(const mhv_preprocess *p, const mhv_image *im, int out_h,
                               int out_w, float *out, int box[4], const char *name,
                               mhv_error *err);
+
+/* box (x, y, w, h) of mhv_preprocess_run, in the resized image's pixels, carried back to
+ * im's own pixels (scaled by im's size over the resized size; fractional). */
+void mhv_preprocess_box_in_image(const mhv_preprocess *p, const mhv_image *im, const int box[4],
+                                 double out[4]);
+
+/* rgb(size, size, 3): the model's input px(channels, size, size) brought back to 8-bit RGB
+ * (normalisation and rescaling undone, clamped): the picture the model saw, to draw on. A
+ * model of one channel is shown grey; of more than three, by its first three. */
+void mhv_preprocess_picture(const mhv_preprocess *p, const float *px, int channels, int size,
+                            uint8_t *rgb);
 
 #endif

@@ -143,4 +143,5 @@ const mhv_family mhv_family_albert = {
     .vector_floats = albert_vector_floats,
     .load = albert_load,
     .forward = albert_forward,
+    .packs = mhv_family_packs_always,
 };

@@ -249,4 +249,5 @@ const mhv_family mhv_family_bert = {
     .vector_floats = bert_vector_floats,
     .load = bert_load,
     .forward = bert_forward,
+    .packs = mhv_family_packs_always,
 };

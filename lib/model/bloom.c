@@ -208,4 +208,5 @@ const mhv_family mhv_family_bloom = {
     .vector_floats = bloom_vector_floats,
     .load = bloom_load,
     .forward = bloom_forward,
+    .packs = mhv_family_packs_always,
 };

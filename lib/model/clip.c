@@ -2,11 +2,12 @@
  * the vision_model of CLIPModel / SiglipModel, whose sizes are config.json's vision_config):
  * patches projected by the patch convolution (bias in SigLIP), CLIP's class embedding in
  * front, learned positions, CLIP's pre-LayerNorm, pre-norm layers with a QuickGELU (CLIP) or
- * tanh-GELU (SigLIP) MLP. SigLIP has no [CLS] token: its tokens are the patches alone (its
- * pooling head's attention is not a head of these layers).
+ * tanh-GELU (SigLIP) MLP. SigLIP has no [CLS] token: its tokens are the patches alone; its
+ * attention-pooling head (MAP, vision_use_head) is read for the probe's attention over them.
  *
  *   x = pre_layrnorm([class, P·patch_i] + pos)        (SigLIP: P·patch_i + b + pos)
- *   per layer: x += out_proj(attn(layer_norm1(x)));  x += fc2(act(fc1(layer_norm2(x)))) */
+ *   per layer: x += out_proj(attn(layer_norm1(x)));  x += fc2(act(fc1(layer_norm2(x))))
+ *   SigLIP's head: softmax_j((probe Wq + bq)_h · (post_layernorm(x_j) Wk + bk)_h / sqrt(d)) */
 #include <cjson/cJSON.h>
 #include <math.h>
 #include <stdio.h>
@@ -67,7 +68,33 @@ static mhv_status clip_config(const cJSON *root, mhv_config *c, const char *name
 static size_t clip_vector_floats(const mhv_config *c)
 {
     size_t H = (size_t)c->hidden_size;
-    return 8 * H + (size_t)c->num_layers * (10 * H + (size_t)c->intermediate_size);
+    return 13 * H + (size_t)c->num_layers * (10 * H + (size_t)c->intermediate_size);
+}
+
+/* SigLIP's post_layernorm and attention-pooling head, when the checkpoint has the head:
+ * only what its attention needs (the probe, the q and k rows of in_proj). */
+static mhv_status pool_head_load(mhv_model *m, mhv_wload *ld, mhv_error *err)
+{
+    int H = m->cfg.hidden_size;
+    int64_t probe_dims[3] = {1, 1, H};
+    mhv_mat probe = {0}, in_proj;
+    float *in_b;
+    mhv_status st = mhv_wload_tensor(ld, "head.probe", probe_dims, 3, MHV_W_OPTIONAL, &probe,
+                                     err);
+    if (st || !probe.data)
+        return st;
+    if ((st = mhv_wload_mat(ld, "head.attention.in_proj_weight", 3 * H, H, 0, &in_proj, err)) ||
+        (st = mhv_wload_vec(ld, "head.attention.in_proj_bias", 3 * H, 0, &in_b, err)) ||
+        (st = mhv_wload_vec(ld, "post_layernorm.weight", H, 0, &m->norm_g, err)) ||
+        (st = mhv_wload_vec(ld, "post_layernorm.bias", H, 0, &m->norm_b, err)) ||
+        (st = mhv_wload_zeros(ld, H, &m->pool_probe, err)))
+        return st;
+    mhv_dtype_to_f32(m->pool_probe, probe.data, probe.dtype, (size_t)H);
+    m->pool_q = mhv_mat_rows(&in_proj, 0, H);
+    m->pool_k = mhv_mat_rows(&in_proj, H, H);
+    m->pool_qb = in_b;
+    m->pool_kb = in_b + H;
+    return MHV_OK;
 }
 
 static mhv_status clip_load(mhv_model *m, mhv_wload *ld, mhv_error *err)
@@ -113,7 +140,7 @@ static mhv_status clip_load(mhv_model *m, mhv_wload *ld, mhv_error *err)
             return st;
 #undef N
     }
-    return MHV_OK;
+    return siglip ? pool_head_load(m, ld, err) : MHV_OK;
 }
 
 const mhv_family mhv_family_clip = {

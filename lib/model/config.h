@@ -39,6 +39,7 @@ typedef struct {
      * token) */
     int vision;
     int image_size, patch_size, num_channels, vision_extra;
+    int vision_registers;   /* of vision_extra: DINOv2's register tokens, after [CLS] */
     int norm_bias;            /* ModernBERT: its LayerNorms have biases */
     /* DeBERTa-v2 disentangled attention: content->position and position->content terms */
     int rel_attention;        /* relative_attention: the relative embeddings exist */

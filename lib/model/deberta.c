@@ -179,7 +179,8 @@ static int log_bucket(int rel, int bucket_size, int max_position)
 typedef struct {
     const float *pos_k, *pos_q; /* (rows, H): Kr and Qr over the table rows r0..r0+rows */
     int r0, rows, span, d, H;
-    const int *bucket;          /* (2n - 1,): bucket(delta) at delta + n - 1 */
+    const int *bucket;          /* bucket(delta) at bucket[delta], for |delta| < the pass's
+                                 * tokens (its sentences are no longer) */
     int c2p, p2c;
     double scale;               /* 1 / sqrt(d · terms) */
 } rel_ctx;
@@ -199,7 +200,7 @@ static void rel_bias(const void *ctx, int h, const float *q, size_t ld_q, const 
         for (int j = 0; j < n; j++) {
             double s = 0;
             if (r->c2p) {
-                int row = clampi(r->bucket[i - j + n - 1] + r->span, 0, 2 * r->span - 1) - r->r0;
+                int row = clampi(r->bucket[i - j] + r->span, 0, 2 * r->span - 1) - r->r0;
                 const float *qi = q + (size_t)i * ld_q, *kr = r->pos_k + (size_t)row * r->H + off;
                 double t = 0;
                 for (int e = 0; e < r->d; e++)
@@ -207,7 +208,7 @@ static void rel_bias(const void *ctx, int h, const float *q, size_t ld_q, const 
                 s += (float)t * r->scale;
             }
             if (r->p2c) {
-                int row = clampi(r->span - r->bucket[j - i + n - 1], 0, 2 * r->span - 1) - r->r0;
+                int row = clampi(r->span - r->bucket[j - i], 0, 2 * r->span - 1) - r->r0;
                 const float *kj = k + (size_t)j * ld_k, *qr = r->pos_q + (size_t)row * r->H + off;
                 double t = 0;
                 for (int e = 0; e < r->d; e++)
@@ -284,7 +285,8 @@ static mhv_status deberta_forward(mhv_nn *nn, const mhv_model *m, const int32_t 
             mhv_nn_linear(nn, pos_k, relE, &ly->pos_k, ly->pos_k_b, rows, MHV_NN_NO_ACT);
         if (c->rel_p2c)
             mhv_nn_linear(nn, pos_q, relE, &ly->pos_q, ly->pos_q_b, rows, MHV_NN_NO_ACT);
-        rel_ctx rc = {pos_k, pos_q, r0, rows, span, d, H, bucket, c->rel_c2p, c->rel_p2c, scale};
+        rel_ctx rc = {pos_k, pos_q, r0, rows, span, d, H, bucket + n - 1, c->rel_c2p, c->rel_p2c,
+                      scale};
         mhv_attn_layer attn = {
             .wo = &ly->o,
             .wq = &ly->q, .wk = &ly->k, .wv = &ly->v, .bq = ly->q_b, .bk = ly->k_b,
@@ -301,6 +303,12 @@ static mhv_status deberta_forward(mhv_nn *nn, const mhv_model *m, const int32_t 
     return MHV_OK;
 }
 
+/* The relative-position table's rows (Kr, Qr) are as many as the pass's length reaches. */
+static int deberta_packs(const mhv_config *c)
+{
+    return c->rel_c2p || c->rel_p2c ? MHV_PACKS_ANY_ROWS : MHV_PACKS_ROWS;
+}
+
 const mhv_family mhv_family_deberta = {
     .name = "deberta",
     .model_types = model_types,
@@ -308,4 +316,5 @@ const mhv_family mhv_family_deberta = {
     .vector_floats = deberta_vector_floats,
     .load = deberta_load,
     .forward = deberta_forward,
+    .packs = deberta_packs,
 };

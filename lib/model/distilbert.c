@@ -101,4 +101,5 @@ const mhv_family mhv_family_distilbert = {
     .vector_floats = distilbert_vector_floats,
     .load = distilbert_load,
     .forward = distilbert_forward,
+    .packs = mhv_family_packs_always,
 };

@@ -321,4 +321,5 @@ const mhv_family mhv_family_falcon = {
     .vector_floats = falcon_vector_floats,
     .load = falcon_load,
     .forward = falcon_forward,
+    .packs = mhv_family_packs_always,
 };

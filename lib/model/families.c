@@ -50,3 +50,9 @@ void mhv_family_list(char *buf, size_t size)
         for (const char *const *t = families[f]->model_types; *t && n < size; t++)
             n += (size_t)snprintf(buf + n, size - n, "%s%s", n ? ", " : "", *t);
 }
+
+int mhv_family_packs_always(const mhv_config *c)
+{
+    (void)c;
+    return MHV_PACKS_ROWS;
+}

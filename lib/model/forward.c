@@ -2,6 +2,7 @@
  * hands the layer loop to the model's family (lib/model/<family>.c). */
 #include "model/forward.h"
 
+#include <limits.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -14,6 +15,7 @@
 
 struct mhv_forward_ctx {
     int value_norms;    /* MHV_VNORM_* */
+    int pack_tokens;    /* tokens a packed pass holds; <= 0: none */
     mhv_pool *pool;     /* NULL when single-threaded */
     mhv_nn nn;          /* kernels, pool and the activations kept across sentences */
 };
@@ -40,6 +42,7 @@ mhv_status mhv_forward_ctx_new(const mhv_forward_params *p, mhv_forward_ctx **ou
     }
     mhv_nn_init(&c->nn, mhv_kernels_select(p ? p->kernel : NULL), c->pool);
     c->value_norms = p ? p->value_norms : 0;
+    c->pack_tokens = p && p->pack_tokens ? p->pack_tokens : MHV_FORWARD_PACK_TOKENS;
     *out = c;
     return MHV_OK;
 }
@@ -209,6 +212,8 @@ mhv_status mhv_forward_run_opts(mhv_forward_ctx *fc, const mhv_model *m, const i
      * the last selected layer's softmax. */
     mhv_capture cap = {.sel = sel, .out = maps, .last = mhv_heads_last_layer(sel),
                        .prow = prow, .vnorm = fc->value_norms};
+    if (opts && opts->pool_attn) /* the pooling head reads the last layer's output */
+        cap.last = c->num_layers - 1, cap.full_last = 1;
     if (cap.vnorm) {
         maps->vnorm_kind = cap.vnorm;
         maps->vnorm = malloc(((size_t)maps->count * (size_t)n + 1) * sizeof *maps->vnorm);
@@ -236,9 +241,11 @@ mhv_status mhv_forward_run_opts(mhv_forward_ctx *fc, const mhv_model *m, const i
     }
     fc->nn.type_ids = type_ids;
     fc->nn.pixels = opts ? opts->pixels : NULL;
+    fc->nn.pool_attn = opts ? opts->pool_attn : NULL;
     st = c->family->forward(&fc->nn, m, ids, n, &cap, NULL, err);
     fc->nn.type_ids = NULL;
     fc->nn.pixels = NULL;
+    fc->nn.pool_attn = NULL;
     free(prow);
     free(head_bufs);
     pthread_mutex_destroy(&sc.lock);
@@ -247,6 +254,163 @@ mhv_status mhv_forward_run_opts(mhv_forward_ctx *fc, const mhv_model *m, const i
     if (st || streaming)
         mhv_attn_free(maps);
     return st;
+}
+
+/* ---- several sentences in one pass ---- */
+
+int mhv_forward_pack_tokens(const mhv_forward_ctx *fc, const mhv_model *m)
+{
+    const mhv_config *c = &m->cfg;
+    int how = c->family->packs ? c->family->packs(c) : MHV_PACKS_NO;
+    if (fc->pack_tokens <= 0 || how == MHV_PACKS_NO || c->enc_dec || c->vision ||
+        !mhv_nn_packs_rows(&fc->nn, fc->pack_tokens, fc->pack_tokens))
+        return 0; /* (the last: kernels that never pack) */
+    if (how == MHV_PACKS_ANY_ROWS && !mhv_nn_packs_rows(&fc->nn, 1, INT_MAX))
+        return 0;
+    return fc->pack_tokens;
+}
+
+/* True when item would pass mhv_forward_run_opts's checks of its ids and types. */
+static int item_ok(const mhv_config *c, const mhv_forward_item *it)
+{
+    mhv_error ignored;
+    if (!it->ids || check_ids(c, it->ids, it->n, &ignored))
+        return 0;
+    for (int i = 0; it->type_ids && i < it->n; i++)
+        if (it->type_ids[i] < 0 ||
+            it->type_ids[i] >= (c->type_vocab_size > 0 ? c->type_vocab_size : 1))
+            return 0;
+    return 1;
+}
+
+/* The buffers of a packed pass. */
+typedef struct {
+    int32_t *ids, *types;   /* (rows,) the sentences' ids and types one after the other */
+    int *off;               /* (count + 1,) */
+    int *prow;              /* (rows,) each query's row in its sentence's maps */
+    mhv_capture *caps;      /* (count,) */
+} pack_bufs;
+
+static void pack_bufs_free(pack_bufs *b)
+{
+    free(b->ids), free(b->types), free(b->off), free(b->prow), free(b->caps);
+}
+
+/* items(count) as one pass: each sentence's maps allocated as mhv_forward_run_opts does,
+ * its rows in the pass recorded in nn.pack, the family's forward over them all. */
+static mhv_status run_packed(mhv_forward_ctx *fc, const mhv_model *m,
+                             const mhv_forward_item *items, int count, const mhv_heads *sel,
+                             mhv_attn *outs, mhv_error *err)
+{
+    const mhv_config *c = &m->cfg;
+    int rows = 0, typed = 0;
+    for (int s = 0; s < count; s++)
+        rows += items[s].n, typed |= items[s].type_ids != NULL;
+    memset(outs, 0, (size_t)count * sizeof *outs);
+    pack_bufs b = {malloc((size_t)rows * sizeof *b.ids),
+                   typed ? calloc((size_t)rows, sizeof *b.types) : NULL,
+                   malloc(((size_t)count + 1) * sizeof *b.off),
+                   malloc((size_t)rows * sizeof *b.prow), calloc((size_t)count, sizeof *b.caps)};
+    mhv_status st = MHV_OK;
+    if (!b.ids || (typed && !b.types) || !b.off || !b.prow || !b.caps)
+        st = mhv_fail(err, MHV_ENOMEM, "", "out of memory");
+    int last = mhv_heads_last_layer(sel);
+    for (int s = 0; !st && s < count; s++) {
+        const mhv_forward_item *it = &items[s];
+        mhv_attn *a = &outs[s];
+        int r0 = b.off[s] = s ? b.off[s - 1] + items[s - 1].n : 0;
+        memcpy(b.ids + r0, it->ids, (size_t)it->n * sizeof *b.ids);
+        if (it->type_ids)
+            memcpy(b.types + r0, it->type_ids, (size_t)it->n * sizeof *b.types);
+        if ((st = mhv_attn_alloc_rows(a, sel, it->n, it->rows, it->nrows, 0, err)))
+            break;
+        if (c->kv_heads)
+            a->kv_group = c->num_heads / c->num_kv_heads;
+        for (int i = 0; it->rows && i < it->n; i++)
+            b.prow[r0 + i] = mhv_attn_row_of(a, i);
+        b.caps[s] = (mhv_capture){.sel = sel, .out = a, .last = last,
+                                  .prow = it->rows ? b.prow + r0 : NULL,
+                                  .vnorm = fc->value_norms};
+        if (fc->value_norms) {
+            a->vnorm_kind = fc->value_norms;
+            a->vnorm = malloc(((size_t)a->count * (size_t)it->n + 1) * sizeof *a->vnorm);
+            if (!a->vnorm)
+                st = mhv_fail(err, MHV_ENOMEM, "", "out of memory for value norms");
+        }
+    }
+    if (!st && fc->value_norms == MHV_VNORM_VO)
+        st = mhv_nn_reserve_vnorm(&fc->nn, c->hidden_size, c->head_dim, err);
+    if (!st) {
+        b.off[count] = rows;
+        mhv_nn_pack pk = {count, b.off, b.caps};
+        mhv_capture shared = {.sel = sel, .last = last, .vnorm = fc->value_norms};
+        fc->nn.pack = &pk;
+        fc->nn.type_ids = b.types;
+        st = c->family->forward(&fc->nn, m, b.ids, rows, &shared, NULL, err);
+        fc->nn.pack = NULL;
+        fc->nn.type_ids = NULL;
+    }
+    if (st)
+        for (int s = 0; s < count; s++)
+            mhv_attn_free(&outs[s]);
+    pack_bufs_free(&b);
+    return st;
+}
+
+/* True when items(count), whose tokens add up to rows, may run as one pass: each sentence's
+ * rows come out of the kernels the same within the pass as alone. */
+static int packs_alike(const mhv_nn *nn, const mhv_forward_item *items, int count, int rows)
+{
+    for (int s = 0; s < count; s++)
+        if (!mhv_nn_packs_rows(nn, items[s].n, rows))
+            return 0;
+    return 1;
+}
+
+static mhv_status run_alone(mhv_forward_ctx *fc, const mhv_model *m,
+                            const mhv_forward_item *it, const mhv_heads *sel, mhv_attn *out,
+                            mhv_error *err)
+{
+    mhv_forward_opts fo = {.rows = it->rows, .nrows = it->nrows};
+    return mhv_forward_run_opts(fc, m, it->ids, it->type_ids, it->n, sel, &fo, out, err);
+}
+
+mhv_status mhv_forward_run_pack(mhv_forward_ctx *fc, const mhv_model *m,
+                                const mhv_forward_item *items, int count, const mhv_heads *sel,
+                                mhv_attn *outs, int *done, mhv_error *err)
+{
+    const mhv_config *c = &m->cfg;
+    int budget = mhv_forward_pack_tokens(fc, m), first = 0;
+    /* the sentences that pass the checks, up to the first that does not (which then fails
+     * below exactly as it would alone) */
+    int ok = budget > 0 && sel->num_layers == c->num_layers && sel->num_heads == c->num_heads;
+    while (ok && first < count && item_ok(c, &items[first]))
+        first++;
+    /* passes of consecutive sentences within the budget whose rows the kernels compute alike
+     * (a table whose arithmetic changes with the row count groups short and long ones apart) */
+    *done = 0;
+    while (*done < first) {
+        int s0 = *done, s1 = s0 + 1, rows = items[s0].n;
+        while (s1 < first && rows + items[s1].n <= budget &&
+               packs_alike(&fc->nn, items + s0, s1 - s0 + 1, rows + items[s1].n))
+            rows += items[s1++].n;
+        if (s1 - s0 > 1) {
+            if (run_packed(fc, m, items + s0, s1 - s0, sel, outs + s0, err))
+                break; /* one by one from s0: the failure repeats with its sentence's name */
+            *done = s1;
+        } else {
+            mhv_status st = run_alone(fc, m, &items[s0], sel, &outs[s0], err);
+            if (st)
+                return st;
+            ++*done;
+        }
+    }
+    for (; *done < count; ++*done) {
+        mhv_status st = run_alone(fc, m, &items[*done], sel, &outs[*done], err);
+        if (st)
+            return st;
+    }
+    return MHV_OK;
 }
 
 uint64_t mhv_forward_ctx_bytes(const mhv_forward_ctx *c)
@@ -465,11 +629,22 @@ mhv_status mhv_forward_seq2seq_logits(mhv_forward_ctx *fc, const mhv_model *m,
 mhv_status mhv_forward_generate(mhv_forward_ctx *fc, const mhv_model *m, const int32_t *src,
                                 int ns, int max_new, int32_t *out, int *n_out, mhv_error *err)
 {
+    return mhv_forward_generate_from(fc, m, src, ns, m->cfg.decoder_start_id, max_new, out,
+                                     n_out, err);
+}
+
+mhv_status mhv_forward_generate_from(mhv_forward_ctx *fc, const mhv_model *m,
+                                     const int32_t *src, int ns, int32_t start, int max_new,
+                                     int32_t *out, int *n_out, mhv_error *err)
+{
     const mhv_config *c = &m->cfg;
     *n_out = 0;
     if (max_new < 0)
         return mhv_fail(err, MHV_EUSAGE, "", "a negative number of tokens to generate");
-    out[0] = c->decoder_start_id;
+    if (start < 0 || start >= (c->dec_vocab_size > 0 ? c->dec_vocab_size : 1))
+        return mhv_fail(err, MHV_EUSAGE, "", "decoder start token %d is outside the decoder's "
+                        "vocabulary", (int)start);
+    out[0] = start;
     int n = 1;
     size_t V = (size_t)(c->dec_vocab_size > 0 ? c->dec_vocab_size : 1);
     float *logits = NULL;

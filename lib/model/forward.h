@@ -18,7 +18,14 @@ typedef struct {
     const char *kernel; /* kernel table by name (mhv_kernels_select); NULL: the widest */
     int value_norms;    /* MHV_VNORM_V / _VO: also the kept heads' value norms (mhv_attn
                          * vnorm), for attention weighted by them; 0: none */
+    int pack_tokens;    /* tokens one packed pass holds (mhv_forward_run_pack); 0: the
+                         * default, MHV_FORWARD_PACK_TOKENS; < 0: one sentence at a time */
 } mhv_forward_params;
+
+/* Sentences packed into one pass hold up to this many tokens by default: enough rows for
+ * the linear layers to run near their peak, few enough for the activations of a large
+ * model (a 7B's: about 100 MB) to stay small. */
+#define MHV_FORWARD_PACK_TOKENS 512
 
 mhv_forward_params mhv_forward_default_params(void);
 
@@ -63,6 +70,10 @@ typedef struct {
     /* Vision models: the image as (num_channels, image_size, image_size) preprocessed
      * pixels (mhv_model_image_tokens gives n; ids are NULL). */
     const float *pixels;
+    /* Vision models with an attention-pooling head (SigLIP's MAP head, mhv_model pool_q):
+     * (num_heads, n) its probe's attention over the final tokens, per head of the pooling
+     * attention; every layer is then run. NULL: not asked. */
+    float *pool_attn;
 } mhv_forward_opts;
 
 /* mhv_forward_run_types under opts (NULL: all rows, no sink). With a sink, out is left empty
@@ -70,6 +81,33 @@ typedef struct {
 mhv_status mhv_forward_run_opts(mhv_forward_ctx *c, const mhv_model *m, const int32_t *ids,
                                 const int32_t *type_ids, int n, const mhv_heads *sel,
                                 const mhv_forward_opts *opts, mhv_attn *out, mhv_error *err);
+
+/* ---- several sentences at once ---- */
+
+/* One sentence of mhv_forward_run_pack: the ids, token types (or NULL) and kept rows (or
+ * NULL) of mhv_forward_run_opts. */
+typedef struct {
+    const int32_t *ids, *type_ids;
+    int n;
+    const int *rows;
+    int nrows;
+} mhv_forward_item;
+
+/* Tokens one pass of mhv_forward_run_pack may hold for m: consecutive sentences adding up to
+ * at most this many run together; 0 when m runs one sentence at a time (a family that does
+ * not pack, packing turned off, or kernels whose rows depend on the row count). */
+int mhv_forward_pack_tokens(const mhv_forward_ctx *c, const mhv_model *m);
+
+/* mhv_forward_run_opts (without sinks) over items(count), in order, as if one at a time:
+ * outs[i] gets sentence i's maps, the same bytes whatever the packing and thread count. The
+ * sentences run in passes of consecutive ones within mhv_forward_pack_tokens whose rows the
+ * kernels compute as alone (mhv_nn_packs_rows), the others one by one. On failure, outs[0 .. *done) hold the
+ * sentences before the one that failed (the caller frees them), *done is its index and the
+ * error is its own, as a loop over mhv_forward_run_opts would leave them; on success *done
+ * is count. */
+mhv_status mhv_forward_run_pack(mhv_forward_ctx *c, const mhv_model *m,
+                                const mhv_forward_item *items, int count, const mhv_heads *sel,
+                                mhv_attn *outs, int *done, mhv_error *err);
 
 /* The memory a run of n tokens under opts (NULL: all rows, no sink) would take, in bytes,
  * found without running it: the checkpoint files mapped (all of them resident in the worst
@@ -116,6 +154,11 @@ mhv_status mhv_forward_seq2seq_logits(mhv_forward_ctx *c, const mhv_model *m,
  * all (so out needs max_new + 1 slots). */
 mhv_status mhv_forward_generate(mhv_forward_ctx *c, const mhv_model *m, const int32_t *src,
                                 int ns, int max_new, int32_t *out, int *n_out, mhv_error *err);
+/* The same from decoder token `start` instead of decoder_start_token_id (mBART's target
+ * language code). */
+mhv_status mhv_forward_generate_from(mhv_forward_ctx *c, const mhv_model *m,
+                                     const int32_t *src, int ns, int32_t start, int max_new,
+                                     int32_t *out, int *n_out, mhv_error *err);
 
 /* MHV_OK when mhv_forward_logits_ablated can give m's logits, else why not (as it says). */
 mhv_status mhv_forward_logits_check(const mhv_model *m, mhv_error *err);

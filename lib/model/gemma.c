@@ -484,4 +484,5 @@ const mhv_family mhv_family_gemma = {
     .vector_floats = gemma_vector_floats,
     .load = gemma_load,
     .forward = gemma_forward,
+    .packs = mhv_family_packs_always,
 };

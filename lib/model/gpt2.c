@@ -165,4 +165,5 @@ const mhv_family mhv_family_gpt2 = {
     .vector_floats = gpt2_vector_floats,
     .load = gpt2_load,
     .forward = gpt2_forward,
+    .packs = mhv_family_packs_always,
 };

@@ -194,4 +194,5 @@ const mhv_family mhv_family_gpt_bigcode = {
     .vector_floats = bigcode_vector_floats,
     .load = bigcode_load,
     .forward = bigcode_forward,
+    .packs = mhv_family_packs_always,
 };

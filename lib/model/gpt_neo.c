@@ -229,4 +229,5 @@ const mhv_family mhv_family_gpt_neo = {
     .vector_floats = neo_vector_floats,
     .load = neo_load,
     .forward = neo_forward,
+    .packs = mhv_family_packs_always,
 };

@@ -198,4 +198,5 @@ const mhv_family mhv_family_gpt_neox = {
     .vector_floats = neox_vector_floats,
     .load = neox_load,
     .forward = neox_forward,
+    .packs = mhv_family_packs_always,
 };

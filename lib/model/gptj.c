@@ -191,4 +191,5 @@ const mhv_family mhv_family_gptj = {
     .vector_floats = gptj_vector_floats,
     .load = gptj_load,
     .forward = gptj_forward,
+    .packs = mhv_family_packs_always,
 };

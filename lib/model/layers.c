@@ -73,8 +73,9 @@ mhv_status mhv_layer_load_dense(mhv_wload *ld, const char *prefix, const mhv_den
     return MHV_OK;
 }
 
-/* x(n, H): the extra tokens ([CLS], [DIST]; none for SigLIP), then every patch of nn->pixels
- * through the patch convolution, plus each token's learned position. */
+/* x(n, H): the extra tokens ([CLS], [DIST] or registers; none for SigLIP), then every patch
+ * of nn->pixels through the patch convolution, plus each token's learned position (DINOv2's
+ * registers, after [CLS], take none: position row i - R for the patches). */
 static void vision_embed(mhv_nn *nn, const mhv_model *m, int n, float *x, float *patches,
                          float *tmp)
 {
@@ -85,9 +86,43 @@ static void vision_embed(mhv_nn *nn, const mhv_model *m, int n, float *x, float 
         memcpy(x, m->extra_tokens, (size_t)E * (size_t)H * sizeof *x);
     mhv_nn_linear(nn, x + (size_t)E * (size_t)H, patches, &m->patch_emb, m->patch_emb_b, n - E,
                   MHV_NN_NO_ACT);
+    int R = c->vision_registers;
     for (int i = 0; i < n; i++) {
-        mhv_mat_row(&m->pos_emb, i, tmp);
+        if (i >= 1 && i <= R)
+            continue;
+        mhv_mat_row(&m->pos_emb, i > R ? i - R : i, tmp);
         nn->K->add(x + (size_t)i * (size_t)H, tmp, (size_t)H);
+    }
+}
+
+/* pool(heads, n): the attention of the pooling head's probe over the final tokens x(n, H)
+ * (SigLIP's MAP head): post_layernorm, then each head's softmax of the scaled scores. xb, k
+ * (n, H) and q (H,) are work space. */
+static void pool_attention(mhv_nn *nn, const mhv_model *m, const float *x, int n, float *xb,
+                           float *k, float *q, float *pool)
+{
+    const mhv_config *c = &m->cfg;
+    int H = c->hidden_size, d = c->head_dim;
+    mhv_norm post = {MHV_NORM_LAYER, m->norm_g, m->norm_b, c->layer_norm_eps};
+    mhv_nn_norm(nn, xb, x, &post, n, H);
+    mhv_nn_linear(nn, k, xb, &m->pool_k, m->pool_kb, n, MHV_NN_NO_ACT);
+    mhv_nn_linear(nn, q, m->pool_probe, &m->pool_q, m->pool_qb, 1, MHV_NN_NO_ACT);
+    double scale = 1.0 / sqrt((double)d);
+    for (int h = 0; h < c->num_heads; h++) {
+        float *p = pool + (size_t)h * (size_t)n;
+        double top = -INFINITY, sum = 0;
+        for (int j = 0; j < n; j++) {
+            const float *kj = k + (size_t)j * (size_t)H + (size_t)h * (size_t)d;
+            double s = 0;
+            for (int i = 0; i < d; i++)
+                s += (double)q[h * d + i] * kj[i];
+            p[j] = (float)(s * scale);
+            top = p[j] > top ? p[j] : top;
+        }
+        for (int j = 0; j < n; j++)
+            sum += exp((double)p[j] - top);
+        for (int j = 0; j < n; j++)
+            p[j] = (float)(exp((double)p[j] - top) / sum);
     }
 }
 
@@ -99,14 +134,18 @@ mhv_status mhv_vision_forward(mhv_nn *nn, const mhv_model *m, const int32_t *ids
     if (logits)
         return mhv_fail(err, MHV_EUNSUPPORTED, m->dir, "logits need a decoder model, not %s",
                         c->arch);
+    if (nn->pool_attn && !m->pool_q.data)
+        return mhv_fail(err, MHV_EUNSUPPORTED, m->dir, "%s has no attention-pooling head",
+                        c->arch);
     int H = c->hidden_size, I = c->intermediate_size, E = c->vision_extra;
     int K = c->num_channels * c->patch_size * c->patch_size, np = n - E;
     size_t nh = (size_t)n * (size_t)H;
     float *x, *xb, *q, *k, *v, *ctx, *tmp; /* (n, H) each */
-    float *ffn;                            /* (n, I) */
+    float *ffn, *up;                       /* (n, I) each; up: SwiGLU's */
     float *patches;                        /* (patches, C*P*P) */
     const mhv_nn_buf bufs[] = {{&x, nh},  {&xb, nh},  {&q, nh},   {&k, nh},
                                {&v, nh},  {&ctx, nh}, {&tmp, nh}, {&ffn, (size_t)n * (size_t)I},
+                               {&up, c->gated_ffn ? (size_t)n * (size_t)I : 1},
                                {&patches, (size_t)np * (size_t)K}};
     int widest = I > H ? I : H;
     mhv_nn_shape shape = {n, H, K > widest ? K : widest, c->head_dim};
@@ -134,11 +173,19 @@ mhv_status mhv_vision_forward(mhv_nn *nn, const mhv_model *m, const int32_t *ids
             mhv_nn_scale(nn, tmp, ly->scale_attn, n, H);
         mhv_nn_add(nn, x, tmp, n, H);
         mhv_nn_norm(nn, xb, x, &ln2, n, H);
-        mhv_nn_linear(nn, ffn, xb, &ly->ffn_up, ly->ffn_up_b, n, (int)c->act);
+        if (ly->ffn_gate.data) { /* DINOv2's SwiGLU: silu(gate) * up */
+            mhv_nn_linear(nn, ffn, xb, &ly->ffn_gate, ly->ffn_gate_b, n, MHV_ACT_SILU);
+            mhv_nn_linear(nn, up, xb, &ly->ffn_up, ly->ffn_up_b, n, MHV_NN_NO_ACT);
+            mhv_nn_mul(nn, ffn, up, n, I);
+        } else {
+            mhv_nn_linear(nn, ffn, xb, &ly->ffn_up, ly->ffn_up_b, n, (int)c->act);
+        }
         mhv_nn_linear(nn, tmp, ffn, &ly->ffn_down, ly->ffn_down_b, n, MHV_NN_NO_ACT);
         if (ly->scale_ffn)
             mhv_nn_scale(nn, tmp, ly->scale_ffn, n, H);
         mhv_nn_add(nn, x, tmp, n, H);
     }
+    if (nn->pool_attn)
+        pool_attention(nn, m, x, n, xb, k, q, nn->pool_attn);
     return MHV_OK;
 }

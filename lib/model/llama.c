@@ -690,6 +690,13 @@ static mhv_status llama_forward(mhv_nn *nn, const mhv_model *m, const int32_t *i
     return MHV_OK;
 }
 
+/* Longrope picks its factors by the pass's length, which packing would change; experts run
+ * over the rows routed to them. */
+static int llama_packs(const mhv_config *c)
+{
+    return c->longrope ? MHV_PACKS_NO : c->num_experts ? MHV_PACKS_ANY_ROWS : MHV_PACKS_ROWS;
+}
+
 const mhv_family mhv_family_llama = {
     .name = "llama",
     .model_types = model_types,
@@ -697,4 +704,5 @@ const mhv_family mhv_family_llama = {
     .vector_floats = llama_vector_floats,
     .load = llama_load,
     .forward = llama_forward,
+    .packs = llama_packs,
 };

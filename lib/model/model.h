@@ -79,6 +79,12 @@ typedef struct {
     mhv_mat patch_emb;           /* (hidden, channels * patch^2) vision: the patch projection */
     float *patch_emb_b;
     float *extra_tokens;         /* (vision_extra, hidden) [CLS] (and DeiT's distillation) */
+    /* SigLIP's attention-pooling head: a learned probe attending, with the heads of the
+     * model, to the final tokens after post_layernorm (in norm_g, norm_b); pool_q.data
+     * NULL when the checkpoint has no head */
+    float *pool_probe;           /* (hidden,) */
+    mhv_mat pool_q, pool_k;      /* (hidden, hidden): rows of in_proj_weight */
+    float *pool_qb, *pool_kb;    /* (hidden,) */
     float *rel_ln_g, *rel_ln_b;  /* their LayerNorm (norm_rel_ebd), or NULL */
     mhv_wstore store;            /* the fp32 vectors above and any aligned copies */
     mhv_mat *experts;            /* (layers * experts * 3) the experts' matrices, or NULL */

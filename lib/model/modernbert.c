@@ -229,4 +229,5 @@ const mhv_family mhv_family_modernbert = {
     .vector_floats = modernbert_vector_floats,
     .load = modernbert_load,
     .forward = modernbert_forward,
+    .packs = mhv_family_packs_always,
 };

@@ -225,6 +225,12 @@ static mhv_status opt_forward(mhv_nn *nn, const mhv_model *m, const int32_t *ids
     return MHV_OK;
 }
 
+/* The projected embeddings (OPT-350m) number the positions of the whole pass. */
+static int opt_packs(const mhv_config *c)
+{
+    return c->embedding_size == c->hidden_size ? MHV_PACKS_ROWS : MHV_PACKS_NO;
+}
+
 const mhv_family mhv_family_opt = {
     .name = "opt",
     .model_types = model_types,
@@ -232,4 +238,5 @@ const mhv_family mhv_family_opt = {
     .vector_floats = opt_vector_floats,
     .load = opt_load,
     .forward = opt_forward,
+    .packs = opt_packs,
 };

@@ -212,4 +212,5 @@ const mhv_family mhv_family_phi = {
     .vector_floats = phi_vector_floats,
     .load = phi_load,
     .forward = phi_forward,
+    .packs = mhv_family_packs_always,
 };

@@ -202,4 +202,5 @@ const mhv_family mhv_family_starcoder2 = {
     .vector_floats = sc2_vector_floats,
     .load = sc2_load,
     .forward = sc2_forward,
+    .packs = mhv_family_packs_always,
 };

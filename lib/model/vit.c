@@ -1,10 +1,13 @@
 /* vit.c - vision transformers: ViT, DeiT and DINOv2 (ViTModel, ViTForImageClassification,
- * DeiTModel ..., Dinov2Model): an image cut into patches, each projected to a token (the
- * patch convolution as one linear layer), after a [CLS] token (and DeiT's distillation
- * token), with learned positions; pre-norm layers, GELU MLP, DINOv2's layer scales.
+ * DeiTModel ..., Dinov2Model, Dinov2WithRegistersModel): an image cut into patches, each
+ * projected to a token (the patch convolution as one linear layer), after a [CLS] token
+ * (and DeiT's distillation token, or DINOv2's register tokens), with learned positions;
+ * pre-norm layers, GELU MLP or DINOv2's SwiGLU, DINOv2's layer scales.
  *
  *   x = [cls (, dist), P·patch_1 + b, ..., P·patch_N + b] + pos
+ *   registers: x = [x_cls, reg_1 .. reg_R, x_patches] (the registers take no position)
  *   per layer: x += ls1 * o(attn(ln1(x)));  x += ls2 * fc2(gelu(fc1(ln2(x))))
+ *   SwiGLU:    x += ls2 * down(silu(gate(h)) * up(h)),  h = ln2(x)
  * Images must have the model's image_size: position interpolation for other sizes is refused.
  * Weights are read under transformers 5's names (layers.N.attention.q_proj ...) and the
  * names of the checkpoints on the hub (encoder.layer.N.attention.attention.query ...). */
@@ -21,17 +24,20 @@ typedef struct {
     const char *model_type;
     const char *prefix;       /* of the *ForImageClassification checkpoints */
     int extra;                /* tokens before the patches */
-    int dinov2;               /* layer scales, norm1/norm2, mlp_ratio */
+    int dinov2;               /* layer scales, norm1/norm2, mlp_ratio, use_swiglu_ffn */
+    int registers;            /* num_register_tokens after [CLS] */
     double eps_default;
 } variant;
 
 static const variant variants[] = {
-    {"vit", "vit.", 1, 0, 1e-12},
-    {"deit", "deit.", 2, 0, 1e-12},
-    {"dinov2", "dinov2.", 1, 1, 1e-6},
+    {"vit", "vit.", 1, 0, 0, 1e-12},
+    {"deit", "deit.", 2, 0, 0, 1e-12},
+    {"dinov2", "dinov2.", 1, 1, 0, 1e-6},
+    {"dinov2_with_registers", "dinov2_with_registers.", 1, 1, 1, 1e-6},
 };
 
-static const char *const model_types[] = {"vit", "deit", "dinov2", NULL};
+static const char *const model_types[] = {"vit", "deit", "dinov2", "dinov2_with_registers",
+                                          NULL};
 
 static const variant *variant_of(const mhv_config *c)
 {
@@ -48,8 +54,8 @@ static mhv_status vit_config(const cJSON *root, mhv_config *c, const char *name,
                                        "intermediate_size", "vocab_size", "max_position_embeddings",
                                        768, 12, 12, 3072, 1, 1};
     mhv_status st;
-    double eps;
-    int qkv_bias, swiglu = 0, ratio = 4;
+    double eps, ratio = 4;
+    int qkv_bias, swiglu = 0, registers = 0;
     if ((st = mhv_config_sizes(root, &keys, 1, c, name, err)) ||
         (st = mhv_json_int(root, "image_size", v->dinov2 ? 518 : 224, 1, 1 << 16, &c->image_size,
                            name, err)) ||
@@ -61,23 +67,31 @@ static mhv_status vit_config(const cJSON *root, mhv_config *c, const char *name,
         (st = mhv_config_act(root, "hidden_act", MHV_ACT_GELU, &c->act, name, err)) ||
         (st = mhv_json_bool(root, "qkv_bias", 1, &qkv_bias, name, err)) ||
         (v->dinov2 && ((st = mhv_json_bool(root, "use_swiglu_ffn", 0, &swiglu, name, err)) ||
-                       (st = mhv_json_int(root, "mlp_ratio", 4, 1, 64, &ratio, name, err)))))
+                       (st = mhv_json_num(root, "mlp_ratio", 4, 0.01, 64, &ratio, name, err)))) ||
+        (v->registers && (st = mhv_json_int(root, "num_register_tokens", 4, 0, 256, &registers,
+                                            name, err))))
         return st;
-    if (swiglu)
-        return mhv_fail(err, MHV_EUNSUPPORTED, name, "use_swiglu_ffn is not supported");
     if (c->image_size % c->patch_size)
         return mhv_fail(err, MHV_EFORMAT, name, "patch_size %d does not divide image_size %d",
                         c->patch_size, c->image_size);
-    if (v->dinov2)
-        c->intermediate_size = c->hidden_size * ratio;
-    int side = c->image_size / c->patch_size;
-    if ((long)side * side + v->extra > MHV_MAX_POSITIONS)
+    if (v->dinov2) { /* transformers: int(hidden * mlp_ratio), SwiGLU two thirds of it in 8s */
+        double inter = (double)c->hidden_size * ratio;
+        if (!(inter >= 1 && inter <= 1 << 24))
+            return mhv_fail(err, MHV_EFORMAT, name, "hidden_size * mlp_ratio is out of range");
+        c->intermediate_size = (int)inter;
+        if (swiglu)
+            c->intermediate_size = ((int)(c->intermediate_size * 2.0 / 3) + 7) / 8 * 8;
+    }
+    int side = c->image_size / c->patch_size, extra = v->extra + registers;
+    if ((long)side * side + extra > MHV_MAX_POSITIONS)
         return mhv_fail(err, MHV_EFORMAT, name, "image_size / patch_size gives too many patches");
     c->layer_norm_eps = (float)eps;
     c->attn_bias = qkv_bias;
     c->vision = 1;
-    c->vision_extra = v->extra;
-    c->max_positions = v->extra + side * side;
+    c->vision_extra = extra;
+    c->vision_registers = registers;
+    c->gated_ffn = swiglu;
+    c->max_positions = extra + side * side;
     c->vocab_size = 1;
     return MHV_OK;
 }
@@ -85,7 +99,8 @@ static mhv_status vit_config(const cJSON *root, mhv_config *c, const char *name,
 static size_t vit_vector_floats(const mhv_config *c)
 {
     size_t H = (size_t)c->hidden_size;
-    return 6 * H + (size_t)c->num_layers * (11 * H + (size_t)c->intermediate_size);
+    return (6 + (size_t)c->vision_extra) * H +
+           (size_t)c->num_layers * (11 * H + 2 * (size_t)c->intermediate_size);
 }
 
 /* The first of names that the checkpoint has (the last one's absence is the error). */
@@ -127,16 +142,52 @@ static mhv_status linear_of(mhv_wload *ld, const char *a, const char *b, int row
     return st;
 }
 
+/* DINOv2's SwiGLU of layer l: the checkpoints' mlp.weights_in (2I, H), gate rows then up
+ * rows, and mlp.weights_out, or transformers 5's module names mlp.gate_proj, up_proj and
+ * down_proj. */
+static mhv_status swiglu_load(mhv_wload *ld, int l, int H, int I, mhv_layer *ly, mhv_error *err)
+{
+    char w[160], b[160];
+    snprintf(w, sizeof w, "encoder.layer.%d.mlp.weights_in.weight", l);
+    snprintf(b, sizeof b, "encoder.layer.%d.mlp.weights_in.bias", l);
+    mhv_mat gu = {0};
+    float *gub = NULL;
+    mhv_status st = mhv_wload_mat(ld, w, 2 * I, H, MHV_W_OPTIONAL, &gu, err);
+    if (st)
+        return st;
+    if (gu.data) {
+        if ((st = mhv_wload_vec(ld, b, 2 * I, 0, &gub, err)))
+            return st;
+        ly->ffn_gate = mhv_mat_rows(&gu, 0, I);
+        ly->ffn_up = mhv_mat_rows(&gu, I, I);
+        ly->ffn_gate_b = gub;
+        ly->ffn_up_b = gub + I;
+    } else {
+        char a2[160];
+        snprintf(a2, sizeof a2, "encoder.layer.%d.mlp.gate_proj", l);
+        if ((st = linear_of(ld, a2, a2, I, H, 1, &ly->ffn_gate, &ly->ffn_gate_b, err)))
+            return st;
+        snprintf(a2, sizeof a2, "encoder.layer.%d.mlp.up_proj", l);
+        if ((st = linear_of(ld, a2, a2, I, H, 1, &ly->ffn_up, &ly->ffn_up_b, err)))
+            return st;
+    }
+    snprintf(w, sizeof w, "encoder.layer.%d.mlp.weights_out", l);
+    snprintf(b, sizeof b, "encoder.layer.%d.mlp.down_proj", l);
+    return linear_of(ld, w, b, H, I, 1, &ly->ffn_down, &ly->ffn_down_b, err);
+}
+
 static mhv_status vit_load(mhv_model *m, mhv_wload *ld, mhv_error *err)
 {
     const mhv_config *c = &m->cfg;
     const variant *v = variant_of(c);
     const char *const prefixes[] = {v->prefix, NULL};
     int H = c->hidden_size, I = c->intermediate_size, P = c->patch_size, C = c->num_channels;
-    int side = c->image_size / P, n = v->extra + side * side;
+    int side = c->image_size / P, R = c->vision_registers, n = v->extra + side * side;
     mhv_wload_prefix(ld, prefixes, "embeddings.cls_token");
+    /* positions for [CLS] (and [DIST]) and the patches: the registers take none */
     int64_t patch_dims[4] = {H, C, P, P}, cls_dims[3] = {1, 1, H}, pos_dims[3] = {1, n, H};
-    mhv_mat cls, dist, pos;
+    int64_t reg_dims[3] = {1, R, H};
+    mhv_mat cls, dist, pos, reg = {0};
     mhv_status st;
     if ((st = mhv_wload_tensor(ld, "embeddings.patch_embeddings.projection.weight", patch_dims, 4,
                                0, &m->patch_emb, err)) ||
@@ -145,14 +196,18 @@ static mhv_status vit_load(mhv_model *m, mhv_wload *ld, mhv_error *err)
         (st = mhv_wload_tensor(ld, "embeddings.cls_token", cls_dims, 3, 0, &cls, err)) ||
         (v->extra > 1 && (st = mhv_wload_tensor(ld, "embeddings.distillation_token", cls_dims, 3,
                                                 0, &dist, err))) ||
+        (R && (st = mhv_wload_tensor(ld, "embeddings.register_tokens", reg_dims, 3, 0, &reg,
+                                     err))) ||
         (st = mhv_wload_tensor(ld, "embeddings.position_embeddings", pos_dims, 3, 0, &pos, err)))
         return st;
     m->pos_emb = (mhv_mat){.data = pos.data, .dtype = pos.dtype, .rows = n, .cols = H};
-    if ((st = mhv_wload_zeros(ld, v->extra * H, &m->extra_tokens, err)))
+    if ((st = mhv_wload_zeros(ld, c->vision_extra * H, &m->extra_tokens, err)))
         return st;
     mhv_dtype_to_f32(m->extra_tokens, cls.data, cls.dtype, (size_t)H);
     if (v->extra > 1)
         mhv_dtype_to_f32(m->extra_tokens + H, dist.data, dist.dtype, (size_t)H);
+    if (R)
+        mhv_dtype_to_f32(m->extra_tokens + H, reg.data, reg.dtype, (size_t)R * (size_t)H);
     int qb = c->attn_bias;
     for (int l = 0; l < c->num_layers; l++) {
         mhv_layer *ly = &m->layers[l];
@@ -167,11 +222,15 @@ static mhv_status vit_load(mhv_model *m, mhv_wload *ld, mhv_error *err)
         if ((st = LIN("attention.q_proj", "attention.attention.query", H, H, qb, &ly->q, &ly->q_b)) ||
             (st = LIN("attention.k_proj", "attention.attention.key", H, H, qb, &ly->k, &ly->k_b)) ||
             (st = LIN("attention.v_proj", "attention.attention.value", H, H, qb, &ly->v, &ly->v_b)) ||
-            (st = LIN("attention.o_proj", "attention.output.dense", H, H, 1, &ly->o, &ly->o_b)) ||
-            (st = LIN("mlp.fc1", v->dinov2 ? "mlp.fc1" : "intermediate.dense", I, H, 1,
-                      &ly->ffn_up, &ly->ffn_up_b)) ||
-            (st = LIN("mlp.fc2", v->dinov2 ? "mlp.fc2" : "output.dense", H, I, 1, &ly->ffn_down,
-                      &ly->ffn_down_b)))
+            (st = LIN("attention.o_proj", "attention.output.dense", H, H, 1, &ly->o, &ly->o_b)))
+            return st;
+        if (c->gated_ffn)
+            st = swiglu_load(ld, l, H, I, ly, err);
+        else if ((st = LIN("mlp.fc1", v->dinov2 ? "mlp.fc1" : "intermediate.dense", I, H, 1,
+                           &ly->ffn_up, &ly->ffn_up_b)) == MHV_OK)
+            st = LIN("mlp.fc2", v->dinov2 ? "mlp.fc2" : "output.dense", H, I, 1, &ly->ffn_down,
+                     &ly->ffn_down_b);
+        if (st)
             return st;
 #undef LIN
         const char *ln1 = v->dinov2 ? "norm1" : "layernorm_before";

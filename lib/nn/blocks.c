@@ -104,6 +104,27 @@ mhv_status mhv_nn_reserve_bias(mhv_nn *nn, int n, mhv_error *err)
     return MHV_OK;
 }
 
+int mhv_nn_packs_rows(const mhv_nn *nn, int n_alone, int n_packed)
+{
+    /* The scalar table sums each value in double over k, and AVX-512's tiles give each value
+     * KC-long FMA chains in k order whatever the tile (avx512.c): any row count. AVX2 takes
+     * dot products up to 48 rows (DOT_MAX_N) and its GEMM above, which rounds otherwise, each
+     * the same for any row count of its side. (Until the kernel table says this itself;
+     * tests/test_pack.c checks it on every table the CPU has.) */
+    if (strcmp(nn->K->name, "avx2") == 0)
+        return (n_alone <= 48) == (n_packed <= 48);
+    return strcmp(nn->K->name, "scalar") == 0 || strcmp(nn->K->name, "avx512") == 0;
+}
+
+/* The sentences of a pass: nn's pack, or the one sentence of n rows kept by cap. */
+static mhv_nn_pack pass_pack(const mhv_nn *nn, int n, mhv_capture *cap, int one_off[2])
+{
+    if (nn->pack)
+        return *nn->pack;
+    one_off[0] = 0, one_off[1] = n;
+    return (mhv_nn_pack){1, one_off, cap};
+}
+
 /* ---- work over rows ---- */
 
 typedef void (*rows_fn)(const void *arg, int r0, int r1, int worker);
@@ -275,11 +296,14 @@ static void embed_rows(const void *arg, int r0, int r1, int worker)
 
 void mhv_nn_embed(mhv_nn *nn, float *x, const mhv_embed *e, const int32_t *ids, int n, int d)
 {
-    for (int i = 0, rank = 0; i < n; i++)
-        if (e->pad_id < 0)
-            nn->pos[i] = i + e->pos_offset;
-        else
-            nn->pos[i] = ids[i] == e->pad_id ? e->pad_id : e->pad_id + 1 + rank++;
+    int one_off[2];
+    mhv_nn_pack pk = pass_pack(nn, n, NULL, one_off);
+    for (int s = 0; s < pk.count; s++) /* positions count from each sentence's start */
+        for (int i = pk.off[s], rank = 0; i < pk.off[s + 1]; i++)
+            if (e->pad_id < 0)
+                nn->pos[i] = i - pk.off[s] + e->pos_offset;
+            else
+                nn->pos[i] = ids[i] == e->pad_id ? e->pad_id : e->pad_id + 1 + rank++;
     embed_args a = {nn, x, e, ids, d};
     par_rows(nn, n, d, embed_rows, &a);
 }
@@ -443,8 +467,12 @@ static void per_head(mhv_nn *nn, float *x, size_t ld, const int *heads, int coun
 {
     if (!norm && !r)
         return;
-    heads_args a = {nn->K, x, ld, heads, count, d, norm, r};
-    par_rows(nn, n, count * d, heads_rows, &a);
+    int one_off[2];
+    mhv_nn_pack pk = pass_pack(nn, n, NULL, one_off);
+    for (int s = 0; s < pk.count; s++) { /* rotary positions from each sentence's start */
+        heads_args a = {nn->K, x + (size_t)pk.off[s] * ld, ld, heads, count, d, norm, r};
+        par_rows(nn, pk.off[s + 1] - pk.off[s], count * d, heads_rows, &a);
+    }
 }
 
 /* ---- fused projections: [q x group, k, v] per key/value head ---- */
@@ -481,13 +509,14 @@ static void split_rows(const void *arg, int r0, int r1, int worker)
 
 typedef struct {
     const mhv_kernels *K;
-    mhv_attn_args base;  /* head 0 / key-value head 0 */
+    mhv_attn_args base;  /* head 0 / key-value head 0 of row 0 */
     int group, d;        /* query heads per key/value head; head dim */
-    const int *heads;    /* (tasks,) the head of each task */
-    float **probs;       /* (tasks,) where its probabilities go, or NULL */
+    const int *heads;    /* (count,) the heads that run, for every sentence */
+    const int *rank;     /* (count,) each one's slot among the layer's kept maps, or -1 */
+    int count, kept;
+    mhv_nn_pack pk;      /* the sentences: task = sentence * count + head index */
     const mhv_nn *nn;
     const mhv_attn_layer *layer;
-    float **vnorms;      /* (tasks,) where a kept head's value norms go, or NULL */
     int vnorm;           /* MHV_VNORM_* */
     const mhv_head_ablation *ablate; /* or NULL */
     int l;               /* the layer, for ablate */
@@ -552,18 +581,29 @@ static void value_norms(float *vn, const float *v, size_t ld_v, int n, int d, in
 static void attn_task(void *ctx, int task, int worker)
 {
     const attn_job *j = ctx;
-    int h = j->heads[task];
+    int t = task % j->count, h = j->heads[t];
+    mhv_capture *cs = &j->pk.caps[task / j->count]; /* the sentence's */
+    int r0 = j->pk.off[task / j->count];
     mhv_attn_args a = j->base;
     size_t kv = (size_t)(h / j->group) * (size_t)j->d; /* the shared kv head, in place */
-    a.q += (size_t)h * (size_t)j->d;
-    a.k += kv;
+    const float *v = a.v + (size_t)r0 * a.ld_v + kv;
+    a.n = j->pk.off[task / j->count + 1] - r0;
+    a.q += (size_t)r0 * a.ld_q + (size_t)h * (size_t)j->d;
+    a.k += (size_t)r0 * a.ld_k + kv;
     if (a.out) {
-        a.v += kv;
-        a.out += (size_t)h * (size_t)j->d;
+        a.v = v;
+        a.out += (size_t)r0 * a.ld_out + (size_t)h * (size_t)j->d;
     }
-    a.probs = j->probs[task];
-    if (a.probs && j->cap->head_done) /* streaming by head: the worker's own buffer */
+    a.prow = cs->prow;
+    float *vn = NULL; /* (n,) the kept head's value norms, or NULL */
+    if (j->rank[t] >= 0 && j->cap->head_done) { /* streaming by head: the worker's buffer */
         a.probs = j->cap->head_bufs + (size_t)worker * j->cap->head_stride;
+    } else if (j->rank[t] >= 0) {
+        int slot = cs->next - j->kept + j->rank[t];
+        a.probs = cs->out->heads[slot].w;
+        if (j->vnorm)
+            vn = cs->out->vnorm + (size_t)slot * (size_t)a.n;
+    }
     a.scratch = j->nn->attn_scratch + (size_t)worker * j->nn->attn_stride;
     if (j->layer->bias) {
         float *b = j->nn->bias + (size_t)worker * j->nn->bias_stride;
@@ -572,9 +612,9 @@ static void attn_task(void *ctx, int task, int worker)
         a.ld_bias = (size_t)a.n;
     }
     (mhv_attn_needs_scalar(&a) ? mhv_kernels_scalar() : j->K)->attention(&a);
-    if (j->vnorm && j->vnorms[task])
-        value_norms(j->vnorms[task], j->base.v + kv, j->base.ld_v, a.n, j->d, j->vnorm,
-                    j->layer->wo, h, j->nn->wo_block + (size_t)worker * j->nn->wo_stride);
+    if (vn)
+        value_norms(vn, v, j->base.ld_v, a.n, j->d, j->vnorm, j->layer->wo, h,
+                    j->nn->wo_block + (size_t)worker * j->nn->wo_stride);
     if (j->ablate && a.out)
         ablate_head(j->ablate, j->l, h, a.out, a.ld_out, a.n, j->d);
     if (a.probs && j->cap->head_done)
@@ -639,31 +679,31 @@ void mhv_nn_attention(mhv_nn *nn, const mhv_attn_layer *a, const float *x, int n
     int d = a->head_dim, QD = a->heads * d, KVD = a->kv_heads * d;
     int group = a->heads / a->kv_heads, done = mhv_capture_done(cap, l);
     int heads[MAX_HEADS];        /* (count,) heads to run */
-    float *probs[MAX_HEADS];     /* (count,) their probability maps, or NULL */
-    float *vnorms[MAX_HEADS];    /* (count,) their value norms, or NULL */
+    int rank[MAX_HEADS];         /* (count,) their slots among the kept maps, or -1 */
     int kv_heads[MAX_HEADS];     /* (kv_count,) key/value heads they read */
     int count = 0, kv_count = 0, kept = 0;
-    if (cap->layer_done)
-        cap->next = 0; /* streaming: this layer's maps reuse the slots */
     for (int h = 0; h < a->heads; h++) {
         int want = cap->sel && mhv_heads_has(cap->sel, l, h);
         if (!want && done)
             continue; /* nothing reads this head's output */
         heads[count] = h;
-        probs[count] = NULL, vnorms[count] = NULL;
-        if (want && cap->head_done) {
-            probs[count] = cap->head_bufs; /* replaced by the worker's buffer */
-        } else if (want) {
-            if (cap->vnorm)
-                vnorms[count] = cap->out->vnorm + (size_t)cap->next * (size_t)n;
-            mhv_head_attn *slot = &cap->out->heads[cap->next++];
-            slot->layer = l, slot->head = h;
-            probs[count] = slot->w;
-            kept++;
-        }
-        count++;
+        rank[count++] = want ? kept++ : -1;
         if (!kv_count || kv_heads[kv_count - 1] != h / group)
             kv_heads[kv_count++] = h / group;
+    }
+    /* every sentence keeps the same heads: each takes `kept` slots of its maps */
+    int one_off[2];
+    mhv_nn_pack pk = pass_pack(nn, n, cap, one_off);
+    for (int s = 0; s < pk.count && kept && !cap->head_done; s++) {
+        mhv_capture *cs = &pk.caps[s];
+        if (cs->layer_done)
+            cs->next = 0; /* streaming: this layer's maps reuse the slots */
+        for (int t = 0; t < count; t++)
+            if (rank[t] >= 0) {
+                mhv_head_attn *slot = &cs->out->heads[cs->next + rank[t]];
+                slot->layer = l, slot->head = heads[t];
+            }
+        cs->next += kept;
     }
     /* a norm over a whole projection needs every column of it */
     int prune = done && !a->qk_norm_full;
@@ -683,15 +723,16 @@ void mhv_nn_attention(mhv_nn *nn, const mhv_attn_layer *a, const float *x, int n
     per_head(nn, b->k, (size_t)KVD, kh, kn, d, kn_head, a->rope, n);
     attn_job j = {
         .K = nn->K,
-        .base = {.q = b->q, .k = b->k, .v = b->v, .n = n, .d = d, .ld_q = (size_t)QD,
+        .base = {.q = b->q, .k = b->k, .v = b->v, .d = d, .ld_q = (size_t)QD,
                  .ld_k = (size_t)KVD, .ld_v = (size_t)KVD, .scale = a->scale,
                  .softcap = a->softcap, .causal = a->causal, .window = a->window,
-                 .out = done ? NULL : b->ctx,
-                 .ld_out = (size_t)QD, .prow = cap->prow},
-        .group = group, .d = d, .heads = heads, .probs = probs, .nn = nn, .layer = a,
-        .vnorms = vnorms, .vnorm = cap->vnorm, .ablate = cap->ablate, .l = l, .cap = cap,
+                 .out = done ? NULL : b->ctx, .ld_out = (size_t)QD},
+        .group = group, .d = d, .heads = heads, .rank = rank, .count = count, .kept = kept,
+        .pk = pk, .nn = nn, .layer = a, .vnorm = cap->vnorm, .ablate = cap->ablate, .l = l,
+        .cap = cap,
     };
-    mhv_pool_run(nn->pool, count, attn_task, &j);
+    if (count)
+        mhv_pool_run(nn->pool, pk.count * count, attn_task, &j);
     if (cap->layer_done && kept)
         cap->layer_done(cap, l);
 }

@@ -40,6 +40,9 @@ typedef struct {
                               * forward driver; NULL: every token has type 0 */
     const float *pixels;     /* (channels, height, width) the run's image (vision models),
                               * set by the forward driver; NULL otherwise */
+    float *pool_attn;        /* (heads, n): where a vision model's attention-pooling head
+                              * (SigLIP's) puts its probe's attention, set by the forward
+                              * driver; NULL: not asked */
     float *bias;            /* (threads, bias_stride) score bias maps (mhv_nn_reserve_bias) */
     size_t bias_stride, bias_cap;
     float *wo_block;        /* (threads, wo_stride) W_O slices (mhv_nn_reserve_vnorm) */
@@ -47,7 +50,31 @@ typedef struct {
     int measure;            /* mhv_nn_begin only measures the arena a pass needs (bytes into
                              * measured) and fails: memory estimates (mhv_forward_estimate) */
     size_t measured;
+    const struct mhv_nn_pack_s *pack; /* several sentences in this pass, set by the forward
+                                       * driver; NULL: one */
 } mhv_nn;
+
+/* Several sentences packed into one pass, so that every linear layer reads its weights once
+ * for all of them (at a few tens of tokens a sentence, a linear layer is bound by that).
+ * Sentence s is rows off[s] .. off[s+1]-1 of every activation. Blocks that work row by row
+ * (norms, linear layers, element-wise) need nothing more, since each output row of theirs is
+ * a function of its input row alone; the blocks that look across rows or at positions
+ * (mhv_nn_embed, rotary embeddings, mhv_nn_attention) take each sentence as a sequence of its
+ * own, with its own capture. So each sentence gets the bytes a pass over it alone gives,
+ * as long as the kernel table computes a row the same way in any row count
+ * (mhv_nn_packs_rows). */
+struct mhv_capture_s;
+typedef struct mhv_nn_pack_s {
+    int count;                  /* sentences */
+    const int *off;             /* (count + 1,) first row of each; off[count] = rows in all */
+    struct mhv_capture_s *caps; /* (count,) what each sentence keeps (its maps and rows); the
+                                 * capture the family is given holds what they share (head
+                                 * selection, last layer, value norms) and no maps */
+} mhv_nn_pack;
+
+/* True when nn's kernels compute each row of a linear layer the same way whether it is given
+ * with n_alone rows or within n_packed: the condition of byte-identical packed passes. */
+int mhv_nn_packs_rows(const mhv_nn *nn, int n_alone, int n_packed);
 
 /* pool may be NULL. Frees nothing it was given. */
 void mhv_nn_init(mhv_nn *nn, const mhv_kernels *K, mhv_pool *pool);

@@ -44,4 +44,13 @@ const char *mhv_spm_class(const struct cJSON *config);
 mhv_status mhv_spm_to_json(const mhv_spm_model *m, const struct cJSON *config, const char *file,
                            struct cJSON **out, mhv_error *err);
 
+/* MarianTokenizer's tokenizer for one side: m is source.spm (or target.spm), vocab the
+ * parsed vocab.json (or target_vocab.json) {piece: id}, config tokenizer_config.json (may be
+ * NULL). The document segments with m's pieces and hands out vocab.json's ids (<unk>'s for
+ * a piece it lacks): the Unigram model's output_ids / output_vocab (unigram.h); text </s>;
+ * </s>, <unk>, <pad> and the >>xx<< codes of the vocabulary are special added tokens. */
+mhv_status mhv_spm_marian_json(const mhv_spm_model *m, const struct cJSON *vocab,
+                               const struct cJSON *config, const char *file,
+                               struct cJSON **out, mhv_error *err);
+
 #endif

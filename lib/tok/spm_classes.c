@@ -561,3 +561,147 @@ mhv_status mhv_spm_to_json(const mhv_spm_model *m, const cJSON *config, const ch
                    : mhv_fail(err, MHV_ENOMEM, file, "out of memory");
     return MHV_OK;
 }
+
+/* MarianTokenizer's vocab.json {piece: id} as a list of pieces by id (dense 0..n-1). */
+static mhv_status marian_names(const cJSON *vocab, const char ***out, int *n,
+                               const char *file, mhv_error *err)
+{
+    *out = NULL;
+    *n = cJSON_IsObject(vocab) ? cJSON_GetArraySize(vocab) : 0;
+    if (*n <= 0 || *n > (1 << 24))
+        return mhv_fail(err, MHV_EFORMAT, file, "vocab.json is not an object of pieces and ids");
+    const char **names = calloc((size_t)*n, sizeof *names);
+    if (!names)
+        return mhv_fail(err, MHV_ENOMEM, file, "out of memory");
+    for (const cJSON *e = vocab->child; e; e = e->next) {
+        double d = cJSON_IsNumber(e) ? e->valuedouble : -1;
+        if (!(d >= 0 && d < *n) || d != (double)(int)d || names[(int)d]) {
+            free(names);
+            return mhv_fail(err, MHV_EFORMAT, file, "vocab.json: the id of '%.60s' is not one "
+                            "of 0..%d given once", e->string, *n - 1);
+        }
+        names[(int)d] = e->string;
+    }
+    *out = names;
+    return MHV_OK;
+}
+
+static cJSON *special_item(const char *name, int type_id)
+{
+    cJSON *item = cJSON_CreateObject(), *in = cJSON_CreateObject();
+    cJSON_AddStringToObject(in, "id", name);
+    cJSON_AddNumberToObject(in, "type_id", type_id);
+    cJSON_AddItemToObject(item, name[0] == '$' ? "Sequence" : "SpecialToken", in);
+    if (name[0] == '$')
+        cJSON_ReplaceItemInObject(in, "id", cJSON_CreateString(name + 1));
+    return item;
+}
+
+mhv_status mhv_spm_marian_json(const mhv_spm_model *m, const cJSON *vocab,
+                               const cJSON *config, const char *file, cJSON **out,
+                               mhv_error *err)
+{
+    *out = NULL;
+    if (m->model_type != 1 || m->byte_fallback)
+        return mhv_fail(err, MHV_EUNSUPPORTED, file, "MarianTokenizer with a SentencePiece "
+                        "model of type %d%s is not supported (unigram without byte fallback)",
+                        m->model_type, m->byte_fallback ? " and byte fallback" : "");
+    build b = {0};
+    static const char *const keys[] = {"eos_token", "unk_token", "pad_token"};
+    static const char *const defs[] = {"</s>", "<unk>", "<pad>"};
+    if (!names_from(&b, config, keys, defs, 3))
+        return mhv_fail(err, MHV_EFORMAT, file, "tokenizer_config.json has a special token of "
+                        "the wrong type");
+    int n;
+    const char **names;
+    mhv_status st = marian_names(vocab, &names, &n, file, err);
+    if (st)
+        return st;
+    int32_t special[3];
+    for (int k = 0; k < 3; k++) {
+        const cJSON *id = mhv_json_get(vocab, b.names[k]);
+        if (!cJSON_IsNumber(id)) {
+            free(names);
+            return mhv_fail(err, MHV_EUNSUPPORTED, file, "vocab.json has no '%.40s' (%s)",
+                            b.names[k], keys[k]);
+        }
+        special[k] = (int32_t)id->valuedouble;
+    }
+    cJSON *root = cJSON_CreateObject(), *nz = typed("Sequence"), *pt = typed("Sequence");
+    cJSON *model = typed("Unigram"), *pieces = cJSON_CreateArray(), *ids = cJSON_CreateArray();
+    cJSON *onames = cJSON_CreateArray(), *added = cJSON_CreateArray();
+    cJSON *pp = typed("TemplateProcessing"), *single = cJSON_CreateArray();
+    cJSON *pair = cJSON_CreateArray(), *sp = cJSON_CreateObject();
+    b.norms = cJSON_CreateArray();
+    b.pres = cJSON_CreateArray();
+    if (!root || !nz || !pt || !model || !pieces || !ids || !onames || !added || !pp ||
+        !single || !pair || !sp || !b.norms || !b.pres) {
+        cJSON *all[] = {root, nz, pt, model, pieces, ids, onames, added, pp, single, pair, sp,
+                        b.norms, b.pres};
+        for (size_t i = 0; i < sizeof all / sizeof *all; i++)
+            cJSON_Delete(all[i]);
+        free(names);
+        return mhv_fail(err, MHV_ENOMEM, file, "out of memory");
+    }
+    /* the lattice is source.spm's (or target.spm's) pieces; vocab.json gives the ids, <unk>
+     * for a piece it lacks, as MarianTokenizer._convert_token_to_id does */
+    for (int i = 0; i < m->n; i++) {
+        cJSON *e = cJSON_CreateArray();
+        cJSON_AddItemToArray(e, cJSON_CreateString(m->pieces[i].piece));
+        cJSON_AddItemToArray(e, cJSON_CreateNumber(m->pieces[i].score));
+        cJSON_AddItemToArray(pieces, e);
+        const cJSON *id = mhv_json_get(vocab, m->pieces[i].piece);
+        cJSON_AddItemToArray(ids, cJSON_CreateNumber(cJSON_IsNumber(id) ? id->valuedouble
+                                                                         : special[1]));
+    }
+    for (int i = 0; i < n; i++)
+        cJSON_AddItemToArray(onames, cJSON_CreateString(names[i]));
+    cJSON_AddItemToObject(model, "vocab", pieces);
+    cJSON_AddNumberToObject(model, "unk_id", m->unk_id);
+    cJSON_AddBoolToObject(model, "byte_fallback", 0);
+    cJSON_AddItemToObject(model, "output_ids", ids);
+    cJSON_AddItemToObject(model, "output_vocab", onames);
+    cJSON_AddItemToObject(root, "model", model);
+    b.root = root;
+    add_precompiled(&b, m);
+    cJSON_AddItemToArray(b.pres, typed("WhitespaceSplit"));
+    add_metaspace(&b, "always", 1);
+    cJSON_AddItemToObject(root, "normalizer", nz);
+    cJSON_AddItemToObject(nz, "normalizers", b.norms);
+    cJSON_AddItemToObject(root, "pre_tokenizer", pt);
+    cJSON_AddItemToObject(pt, "pretokenizers", b.pres);
+    /* the special tokens, and the language codes >>xx<< a multilingual vocabulary has
+     * (MarianTokenizer takes one off the start of a text as a token of its own) */
+    for (int i = 0; i < n; i++) {
+        size_t len = strlen(names[i]);
+        int code = len > 4 && strncmp(names[i], ">>", 2) == 0 &&
+                   strcmp(names[i] + len - 2, "<<") == 0;
+        if (!code && i != special[0] && i != special[1] && i != special[2])
+            continue;
+        cJSON *a = cJSON_CreateObject();
+        cJSON_AddNumberToObject(a, "id", i);
+        cJSON_AddStringToObject(a, "content", names[i]);
+        cJSON_AddBoolToObject(a, "normalized", 0);
+        cJSON_AddBoolToObject(a, "special", 1);
+        cJSON_AddItemToArray(added, a);
+    }
+    cJSON_AddItemToObject(root, "added_tokens", added);
+    /* text </s>, as build_inputs_with_special_tokens appends eos */
+    cJSON_AddItemToArray(single, special_item("$A", 0));
+    cJSON_AddItemToArray(single, special_item(b.names[0], 0));
+    cJSON_AddItemToArray(pair, special_item("$A", 0));
+    cJSON_AddItemToArray(pair, special_item("$B", 0));
+    cJSON_AddItemToArray(pair, special_item(b.names[0], 0));
+    cJSON *e = cJSON_CreateObject(), *il = cJSON_CreateArray();
+    cJSON_AddStringToObject(e, "id", b.names[0]);
+    cJSON_AddItemToArray(il, cJSON_CreateNumber(special[0]));
+    cJSON_AddItemToObject(e, "ids", il);
+    cJSON_AddItemToObject(sp, b.names[0], e);
+    cJSON_AddItemToObject(pp, "single", single);
+    cJSON_AddItemToObject(pp, "pair", pair);
+    cJSON_AddItemToObject(pp, "special_tokens", sp);
+    cJSON_AddItemToObject(root, "post_processor", pp);
+    free(names);
+    *out = root;
+    return MHV_OK;
+}

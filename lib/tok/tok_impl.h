@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "tok/decoder.h"
 #include "tok/pipeline.h"
 #include "tok/tokenizer.h"
 #include "tok/vocab.h"
@@ -49,6 +50,7 @@ struct mhv_tok {
     int trim_offsets;       /* ByteLevel post-processor: spans leave out leading/trailing Ġ */
     int trim_prefix_space;  /* ... except the one space add_prefix_space put at the start */
     char warning[700];      /* mhv_tok_warning; empty when none */
+    mhv_decoder dec;        /* tokenizer.json's "decoder" (n 0: none) */
 };
 
 struct cJSON;

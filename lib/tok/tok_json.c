@@ -319,7 +319,9 @@ mhv_status tok_load_json(mhv_tok *t, const char *path, mhv_error *err)
 
 mhv_status tok_load_json_doc(mhv_tok *t, const cJSON *j, const char *path, mhv_error *err)
 {
-    mhv_status st;
+    mhv_status st = mhv_decoder_parse(mhv_json_get(j, "decoder"), &t->dec, path, err);
+    if (st)
+        return st;
     if (mhv_pipeline_handles(j))
         st = load_pipeline(t, j, path, err);
     else if (!(st = parse_wordpiece(t, mhv_json_get(j, "model"), mhv_json_get(j, "added_tokens"),

@@ -3,6 +3,7 @@
 #include "tok/tokenizer.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "text/unicode.h"
@@ -110,4 +111,30 @@ void mhv_tok_token_text(const mhv_tok *tok, int32_t id, char *buf, size_t size)
         o += h;
     }
     buf[o] = '\0';
+}
+
+int mhv_tok_labels_decoded(const mhv_tok *tok)
+{
+    const mhv_decoder *d = &tok->dec;
+    if (d->n == 1 && d->step[0].kind == MHV_DEC_WORDPIECE && strcmp(d->step[0].a, "##") == 0)
+        return 0;
+    return d->n > 0;
+}
+
+mhv_status mhv_tok_decode_tokens(const mhv_tok *tok, const int32_t *ids, int n, char ***out,
+                                 mhv_error *err)
+{
+    const char **pieces = malloc(((size_t)n + 1) * sizeof *pieces);
+    if (!pieces)
+        return mhv_fail(err, MHV_ENOMEM, "", "out of memory");
+    for (int i = 0; i < n; i++)
+        if (!(pieces[i] = mhv_vocab_piece(tok->vocab, ids[i]))) {
+            free(pieces);
+            return mhv_fail(err, MHV_EINPUT, "", "token id %d is not in the vocabulary",
+                            (int)ids[i]);
+        }
+    mhv_decoder none = {0};
+    mhv_status st = mhv_decoder_tokens(tok->dec.n ? &tok->dec : &none, pieces, n, out, err);
+    free(pieces);
+    return st;
 }

@@ -204,6 +204,73 @@ mhv_status mhv_tok_open_spm(const char *model, const char *tokenizer_config, mhv
     return open_spm(model, tokenizer_config, NULL, out, err);
 }
 
+mhv_status mhv_tok_open_marian(const char *spm, const char *vocab_json,
+                               const char *tokenizer_config, mhv_tok **out, mhv_error *err)
+{
+    *out = NULL;
+    cJSON *cfg = NULL, *vocab = NULL, *doc = NULL;
+    char *buf = NULL;
+    size_t len;
+    mhv_spm_model m = {0};
+    mhv_tok *t = NULL;
+    mhv_status st = tokenizer_config ? mhv_json_load(tokenizer_config, MHV_TOK_MAX_JSON, &cfg, err)
+                                     : MHV_OK;
+    if (!st && !cfg && !(cfg = cJSON_CreateObject()))
+        st = mhv_fail(err, MHV_ENOMEM, spm, "out of memory");
+    if (!st)
+        st = mhv_json_load(vocab_json, MHV_TOK_MAX_JSON, &vocab, err);
+    if (!st)
+        st = mhv_read_file(spm, MHV_TOK_MAX_JSON, &buf, &len, err);
+    if (!st)
+        st = mhv_spm_parse((const unsigned char *)buf, len, spm, &m, err);
+    if (!st)
+        st = mhv_spm_marian_json(&m, vocab, cfg, vocab_json, &doc, err);
+    if (!st)
+        st = tok_new(&t, spm, err);
+    if (!st)
+        st = tok_load_json_doc(t, doc, spm, err);
+    if (!st)
+        st = tok_sort_added(t, spm, err);
+    if (st)
+        mhv_tok_close(t);
+    else
+        *out = t;
+    cJSON_Delete(doc);
+    cJSON_Delete(vocab);
+    cJSON_Delete(cfg);
+    mhv_spm_free(&m);
+    free(buf);
+    return st;
+}
+
+/* dir/name into buf; 0 when it does not fit or the file is absent */
+static int dir_file(const char *dir, const char *name, char *buf, size_t size)
+{
+    return (size_t)snprintf(buf, size, "%s/%s", dir, name) < size && mhv_path_exists(buf);
+}
+
+mhv_status mhv_tok_open_marian_target(const char *dir, mhv_tok **out, mhv_error *err)
+{
+    *out = NULL;
+    char spm[4096], vj[4096], tc[4096];
+    int have_tc = dir_file(dir, "tokenizer_config.json", tc, sizeof tc), separate = 0;
+    if (!dir_file(dir, "target.spm", spm, sizeof spm))
+        return MHV_OK;
+    if (have_tc) {
+        cJSON *cfg;
+        mhv_status st = mhv_json_load(tc, MHV_TOK_MAX_JSON, &cfg, err);
+        if (!st)
+            st = mhv_json_bool(cfg, "separate_vocabs", 0, &separate, tc, err);
+        cJSON_Delete(cfg);
+        if (st)
+            return st;
+    }
+    if (!dir_file(dir, separate ? "target_vocab.json" : "vocab.json", vj, sizeof vj))
+        return mhv_fail(err, MHV_EIO, dir, "target.spm without %s",
+                        separate ? "target_vocab.json (separate_vocabs)" : "vocab.json");
+    return mhv_tok_open_marian(spm, vj, have_tc ? tc : NULL, out, err);
+}
+
 mhv_status mhv_tok_open_dir(const char *dir, mhv_tok **out, mhv_error *err)
 {
     *out = NULL;
@@ -221,6 +288,9 @@ mhv_status mhv_tok_open_dir(const char *dir, mhv_tok **out, mhv_error *err)
         (size_t)snprintf(mt, sizeof mt, "%s/merges.txt", dir) >= sizeof mt ||
         (size_t)snprintf(sm, sizeof sm, "%s/special_tokens_map.json", dir) >= sizeof sm)
         return mhv_fail(err, MHV_EUSAGE, dir, "path too long");
+    char ms[4096];
+    if (mhv_path_exists(vj) && dir_file(dir, "source.spm", ms, sizeof ms)) /* MarianTokenizer */
+        return mhv_tok_open_marian(ms, vj, mhv_path_exists(tc) ? tc : NULL, out, err);
     if (mhv_path_exists(vj) && mhv_path_exists(mt))
         return mhv_tok_open_bpe_files(vj, mt, mhv_path_exists(tc) ? tc : NULL,
                                       mhv_path_exists(sm) ? sm : NULL, out, err);

@@ -62,6 +62,16 @@ mhv_status mhv_tok_open_bpe_files(const char *vocab_json, const char *merges_txt
  * tokenizer_class, config.json's model_type picks the class as AutoTokenizer does. */
 mhv_status mhv_tok_open_spm(const char *model, const char *tokenizer_config, mhv_tok **out,
                             mhv_error *err);
+/* MarianTokenizer: a side's SentencePiece model (source.spm, target.spm) segments, vocab.json
+ * (or target_vocab.json) gives the ids, text </s> (tokenizer_config may be NULL).
+ * mhv_tok_open_dir uses it for the source when the directory has source.spm and vocab.json
+ * and no tokenizer.json. */
+mhv_status mhv_tok_open_marian(const char *spm, const char *vocab_json,
+                               const char *tokenizer_config, mhv_tok **out, mhv_error *err);
+/* The target side of a Marian directory: target.spm with target_vocab.json when
+ * tokenizer_config.json says separate_vocabs, else vocab.json. *out stays NULL (MHV_OK)
+ * when the directory has no target.spm. */
+mhv_status mhv_tok_open_marian_target(const char *dir, mhv_tok **out, mhv_error *err);
 void mhv_tok_close(mhv_tok *tok);
 
 mhv_tok_kind mhv_tok_kind_of(const mhv_tok *tok);
@@ -116,5 +126,17 @@ size_t mhv_tok_piece_bytes(mhv_tok_kind kind, const char *piece, unsigned char *
  * valid character written as hex, "<E8 8B>" (the first or last piece of a split Chinese
  * character). Always NUL-terminated; cut (never inside a character) when size is short. */
 void mhv_tok_token_text(const mhv_tok *tok, int32_t id, char *buf, size_t size);
+
+/* 1 when tokenizer.json has a "decoder" section whose per-token output figure labels show
+ * (tok/decoder.h); 0 without one, and for a lone WordPiece decoder with the "##" prefix,
+ * whose labels stay the pieces with "##" marked (the same information, as BERT users read
+ * it). */
+int mhv_tok_labels_decoded(const mhv_tok *tok);
+/* What each of the n tokens ids(n,) stands for in the text as tokenizer.json's decoder
+ * chain gives it (mhv_decoder_tokens on their vocabulary pieces): *out (n,) malloc'd
+ * NUL-terminated strings, freed with mhv_decoder_tokens_free. Without a decoder, the pieces
+ * themselves. An id out of range is MHV_EINPUT. */
+mhv_status mhv_tok_decode_tokens(const mhv_tok *tok, const int32_t *ids, int n, char ***out,
+                                 mhv_error *err);
 
 #endif

@@ -18,7 +18,10 @@
 #define UNK_PENALTY 10.0
 
 struct mhv_unigram {
-    const mhv_vocab *vocab;
+    const mhv_vocab *vocab; /* the pieces of the lattice: the caller's vocabulary, or own */
+    mhv_vocab *own;         /* with "output_ids": the pieces, apart from the ids handed out */
+    int32_t *out_id;        /* (n_model,) with "output_ids": the id each piece is given (a
+                               Marian vocab.json's), else NULL: a piece's own index */
     double *score;        /* (n_pieces,) */
     int32_t unk_id;       /* -1: none */
     int byte_fallback;
@@ -37,6 +40,8 @@ void mhv_unigram_free(mhv_unigram *u)
     if (!u)
         return;
     free(u->score);
+    mhv_vocab_free(u->own);
+    free(u->out_id);
     free(u->term);
     free(u->ekey);
     free(u->eval);
@@ -93,19 +98,55 @@ static mhv_status build_trie(mhv_unigram *u, const char *file, mhv_error *err)
     return MHV_OK;
 }
 
+/* "output_ids" (one per piece) and "output_vocab" (the pieces by id handed out) of a model
+ * whose ids are not its pieces' indices (MarianTokenizer: source.spm's pieces, vocab.json's
+ * ids): *vocab is made of output_vocab, the pieces kept apart in u->own. */
+static mhv_status output_ids(mhv_unigram *u, const cJSON *ids, const cJSON *names, int np,
+                             int n_out, const char *file, mhv_vocab **vocab, mhv_error *err)
+{
+    if (!cJSON_IsArray(ids) || cJSON_GetArraySize(ids) != np || !cJSON_IsArray(names))
+        return mhv_fail(err, MHV_EFORMAT, file, "Unigram output_ids is not one id per piece");
+    if (!(u->out_id = malloc((size_t)np * sizeof *u->out_id)))
+        return mhv_fail(err, MHV_ENOMEM, file, "out of memory");
+    int i = 0;
+    for (const cJSON *e = ids->child; e; e = e->next, i++) {
+        if (!cJSON_IsNumber(e) || !(e->valuedouble >= 0 && e->valuedouble < n_out) ||
+            e->valuedouble != (double)(int32_t)e->valuedouble)
+            return mhv_fail(err, MHV_EFORMAT, file, "Unigram output id %d is out of range", i);
+        u->out_id[i] = (int32_t)e->valuedouble;
+    }
+    mhv_status st = mhv_vocab_new(n_out, file, vocab, err);
+    i = 0;
+    for (const cJSON *e = names->child; e && !st; e = e->next, i++) {
+        if (!cJSON_IsString(e))
+            return mhv_fail(err, MHV_EFORMAT, file, "Unigram output piece %d is not a string", i);
+        st = mhv_vocab_set(*vocab, i, e->valuestring, strlen(e->valuestring), err);
+    }
+    return st;
+}
+
 mhv_status mhv_unigram_from_json(const cJSON *model, const cJSON *added, const char *file,
                                  mhv_vocab **vocab, mhv_unigram **out, mhv_error *err)
 {
     *vocab = NULL;
     *out = NULL;
     const cJSON *v = mhv_json_get(model, "vocab");
+    const cJSON *oids = mhv_json_get(model, "output_ids");
+    const cJSON *onames = mhv_json_get(model, "output_vocab");
     if (!cJSON_IsArray(v))
         return mhv_fail(err, MHV_EFORMAT, file, "'model.vocab' is missing or not an array");
     int np = cJSON_GetArraySize(v);
     if (np <= 0 || np > MAX_PIECES)
         return mhv_fail(err, MHV_EFORMAT, file, "Unigram vocabulary of %d pieces", np);
+    int n_ids = np; /* the ids handed out: the pieces', or output_vocab's */
+    if (oids || onames) {
+        n_ids = cJSON_IsArray(onames) ? cJSON_GetArraySize(onames) : 0;
+        if (n_ids <= 0 || n_ids > MAX_PIECES)
+            return mhv_fail(err, MHV_EFORMAT, file, "Unigram output_vocab is not a list of "
+                            "pieces");
+    }
     /* added tokens beyond the pieces extend the vocabulary (as for BPE) */
-    int n = np;
+    int n = n_ids;
     if (cJSON_IsArray(added))
         for (const cJSON *a = added->child; a; a = a->next) {
             int id;
@@ -118,8 +159,16 @@ mhv_status mhv_unigram_from_json(const cJSON *model, const cJSON *added, const c
     mhv_unigram *u = calloc(1, sizeof *u);
     if (!u)
         return mhv_fail(err, MHV_ENOMEM, file, "out of memory");
-    mhv_status st = mhv_vocab_new(n, file, vocab, err);
-    if (!st && !(u->score = malloc((size_t)n * sizeof *u->score)))
+    mhv_vocab *pieces = NULL; /* the lattice's */
+    mhv_status st = MHV_OK;
+    if (oids || onames) {
+        if (!(st = output_ids(u, oids, onames, np, n, file, vocab, err)) &&
+            !(st = mhv_vocab_new(np, file, &u->own, err)))
+            pieces = u->own;
+    } else if (!(st = mhv_vocab_new(n, file, vocab, err))) {
+        pieces = *vocab;
+    }
+    if (!st && !(u->score = malloc((size_t)(n > np ? n : np) * sizeof *u->score)))
         st = mhv_fail(err, MHV_ENOMEM, file, "out of memory");
     double min = INFINITY;
     int id = 0;
@@ -133,7 +182,7 @@ mhv_status mhv_unigram_from_json(const cJSON *model, const cJSON *added, const c
         u->score[id] = s->valuedouble;
         if (s->valuedouble < min)
             min = s->valuedouble;
-        st = mhv_vocab_set(*vocab, id, p->valuestring, strlen(p->valuestring), err);
+        st = mhv_vocab_set(pieces, id, p->valuestring, strlen(p->valuestring), err);
     }
     if (!st && cJSON_IsArray(added))
         for (const cJSON *a = added->child; a && !st; a = a->next) {
@@ -143,10 +192,11 @@ mhv_status mhv_unigram_from_json(const cJSON *model, const cJSON *added, const c
                 (st = mhv_json_int(a, "id", -1, 0, n - 1, &aid, file, err)))
                 break;
             const char *have = mhv_vocab_piece(*vocab, aid);
-            if (aid >= np) {
+            if (aid >= n_ids) {
                 if (!have || strcmp(have, c) != 0)
                     st = mhv_vocab_set(*vocab, aid, c, strlen(c), err);
-                u->score[aid] = 0;
+                if (!u->out_id)
+                    u->score[aid] = 0;
             } else if (strcmp(have, c) != 0) {
                 st = mhv_fail(err, MHV_EUNSUPPORTED, file,
                               "added token '%.60s' reuses id %d of another piece", c, aid);
@@ -154,8 +204,10 @@ mhv_status mhv_unigram_from_json(const cJSON *model, const cJSON *added, const c
         }
     if (!st)
         st = mhv_vocab_finish(*vocab, err);
+    if (!st && u->own)
+        st = mhv_vocab_finish(u->own, err);
     if (!st) {
-        u->vocab = *vocab;
+        u->vocab = pieces;
         u->n_model = np;
         u->unk_score = min - UNK_PENALTY;
         int unk;
@@ -188,6 +240,12 @@ typedef struct {
     int32_t id;
 } node;
 
+/* The id handed out for piece id. */
+static int32_t out_id(const mhv_unigram *u, int32_t id)
+{
+    return u->out_id ? u->out_id[id] : id;
+}
+
 /* A token for characters [c0, c1) of the word. */
 static mhv_status emit(const mhv_unigram *u, const char *s, const size_t *boff,
                        const int32_t *orig, size_t c0, size_t c1, mhv_toklist *out,
@@ -200,7 +258,7 @@ static mhv_status emit(const mhv_unigram *u, const char *s, const size_t *boff,
     /* HF looks each piece's text up again: an unknown run that is itself a piece is that */
     int32_t id = mhv_vocab_lookup(u->vocab, s + b0, b1 - b0);
     if (id >= 0 && id < u->n_model)
-        return mhv_toklist_push(out, id, a, e, err);
+        return mhv_toklist_push(out, out_id(u, id), a, e, err);
     if (u->byte_fallback) {
         int ok = 1;
         for (size_t k = b0; k < b1; k++)
@@ -208,14 +266,14 @@ static mhv_status emit(const mhv_unigram *u, const char *s, const size_t *boff,
         if (ok) {
             mhv_status st = MHV_OK;
             for (size_t k = b0; k < b1 && !st; k++)
-                st = mhv_toklist_push(out, u->byte_tok[(unsigned char)s[k]], a, e, err);
+                st = mhv_toklist_push(out, out_id(u, u->byte_tok[(unsigned char)s[k]]), a, e, err);
             return st;
         }
     }
     if (u->unk_id < 0)
         return mhv_fail(err, MHV_EINPUT, "", "a character is not in the vocabulary and the "
                                              "model has no unk token");
-    return mhv_toklist_push(out, u->unk_id, a, e, err);
+    return mhv_toklist_push(out, out_id(u, u->unk_id), a, e, err);
 }
 
 mhv_status mhv_unigram_word(const mhv_unigram *u, const uint32_t *cp, const int32_t *orig,

@@ -16,7 +16,10 @@ typedef struct mhv_unigram mhv_unigram;
 
 /* From tokenizer.json's "model" (type "Unigram": vocab [[piece, score], ...], unk_id,
  * byte_fallback); the vocabulary is created and handed to the caller as for BPE
- * (added tokens must reuse their vocabulary ids or extend them). */
+ * (added tokens must reuse their vocabulary ids or extend them). mhaviz's own documents
+ * may add "output_ids" (the id handed out for each piece) and "output_vocab" (the pieces
+ * by those ids): the vocabulary handed to the caller is then output_vocab, the lattice
+ * still the pieces (MarianTokenizer: source.spm's pieces, vocab.json's ids). */
 mhv_status mhv_unigram_from_json(const struct cJSON *model, const struct cJSON *added,
                                  const char *file, mhv_vocab **vocab, mhv_unigram **out,
                                  mhv_error *err);

@@ -8,6 +8,12 @@ shows the weight of the JSON output of the same run, that the layer and head sel
 thumbnail click switch heads, that clicking a token outlines its row and column, that the
 line view draws and reacts to hover, and that no request left the page. Screenshots are
 saved in SHOTS_DIR. Prints one line per check; exits 1 when one fails.
+
+explorer.py --decoder ...: a decoder's page (the masked triangle); explorer.py --seq2seq ...:
+an encoder-decoder's page: the stack selector switches between the encoder, decoder and
+cross-attention maps, the cross map is target rows x source columns with hover reading the
+JSON's cross weights, the line view joins target tokens to source tokens, and the model view
+shows the chosen stack's heads.
 """
 import json
 import os
@@ -25,7 +31,10 @@ from selenium.webdriver.support.ui import Select, WebDriverWait
 
 # --decoder: the page of a decoder: its masked cells are hatched and say so on hover
 decoder = sys.argv[1] == "--decoder"
-page, ref_path, shots = sys.argv[2:5] if decoder else sys.argv[1:4]
+seq2seq = sys.argv[1] == "--seq2seq"
+# --seq2seq-agg: a page of run --aggregate mean (the JSON beside it holds the means only)
+s2s_agg = sys.argv[1] == "--seq2seq-agg"
+page, ref_path, shots = sys.argv[2:5] if decoder or seq2seq or s2s_agg else sys.argv[1:4]
 ref = json.load(open(ref_path, encoding="utf-8"))
 failures = 0
 
@@ -93,11 +102,11 @@ def shot(driver, name):
     return png
 
 
-def weights_of(sent, layer, head):
+def weights_of(sent, layer, head, stack=None):
     for a in ref["sentences"][sent]["attentions"]:
-        if a["layer"] == layer and a.get("head", -1) == head:
+        if a["layer"] == layer and a.get("head", -1) == head and a.get("stack") == stack:
             return a["weights"]
-    raise KeyError((layer, head))
+    raise KeyError((layer, head, stack))
 
 
 opts = webdriver.ChromeOptions()
@@ -128,8 +137,9 @@ try:
     check("no script errors", not errors, errors)
     colours, ink = not_blank(shot(driver, "head.png"))
     check("head view paints", colours >= 20 and ink > 0.05, "%d colours, %.1f%% ink" % (colours, ink * 100))
-    check("starts on layer 0, head 0", root.get_attribute("data-state") == "head 0 0 0",
-          root.get_attribute("data-state"))
+    if not seq2seq and not s2s_agg:
+        check("starts on layer 0, head 0", root.get_attribute("data-state") == "head 0 0 0",
+              root.get_attribute("data-state"))
 
     def hover_cell(i, j):
         over = driver.find_element(By.CSS_SELECTOR, ".mhv-overlay")
@@ -141,19 +151,102 @@ try:
         tip = driver.find_element(By.CSS_SELECTOR, ".mhv-tip")
         return tip.text, tip.get_attribute("data-value")
 
-    def hover_matches(layer, head, cells, what):
-        w = weights_of(0, layer, head)
-        toks = ref["sentences"][0]["tokens"]
+    def hover_matches(layer, head, cells, what, stack=None):
+        w = weights_of(0, layer, head, stack)
+        q, k = ("target", "source") if stack == "cross" else ("query", "key")
         bad = []
         for i, j in cells:
             text, value = hover_cell(i, j)
             shown = float(text.rsplit(" ", 1)[-1]) if "weight" in text else None
             x = w[i][j]
             tol = x ** 0.5 / 255 + 0.0006
-            if shown is None or abs(shown - x) > tol or ("query %d:" % i) not in text or \
-                    ("key %d:" % j) not in text:
+            if shown is None or abs(shown - x) > tol or ("%s %d:" % (q, i)) not in text or \
+                    ("%s %d:" % (k, j)) not in text:
                 bad.append((i, j, text, x))
         check(what, not bad, bad[:3])
+
+    if s2s_agg:
+        s0 = ref["sentences"][0]
+        Select(driver.find_element(By.CSS_SELECTOR, "select.mhv-stack-select")).select_by_value("cross")
+        Select(driver.find_element(By.CSS_SELECTOR, "select.mhv-layer")).select_by_value("1")
+        Select(driver.find_element(By.CSS_SELECTOR, "select.mhv-head")).select_by_value("-1")
+        check("aggregate: the cross stack's mean view", root.get_attribute("data-state") ==
+              "head 1 -1 0 cross", root.get_attribute("data-state"))
+        nt, ns = len(s0["target_tokens"]), len(s0["tokens"])
+        hover_matches(1, -1, [(0, 0), (nt - 1, ns - 1), (nt // 2, 1)],
+                      "aggregate: hover reads the JSON's cross mean (layer 1)", "cross")
+        Select(driver.find_element(By.CSS_SELECTOR, "select.mhv-stack-select")).select_by_value("encoder")
+        Select(driver.find_element(By.CSS_SELECTOR, "select.mhv-layer")).select_by_value("0")
+        Select(driver.find_element(By.CSS_SELECTOR, "select.mhv-head")).select_by_value("-1")
+        hover_matches(0, -1, [(0, 0), (ns - 1, 1)], "aggregate: the encoder's mean (layer 0)",
+                      "encoder")
+        shot(driver, "s2s-agg.png")
+        errors = [e for e in driver.get_log("browser") if e.get("level") == "SEVERE"]
+        check("no script errors", not errors, errors)
+        driver.quit()
+        print("%s: %d check(s) failed" % (page, failures) if failures else "%s: all checks passed" % page)
+        sys.exit(1 if failures else 0)
+    if seq2seq:
+        s0 = ref["sentences"][0]
+        ns, nt = len(s0["tokens"]), len(s0["target_tokens"])
+        check("starts on the encoder", root.get_attribute("data-state") == "head 0 0 0 encoder",
+              root.get_attribute("data-state"))
+        hover_matches(0, 0, [(0, 0), (ns - 1, 1), (2, ns - 2)], "encoder: hover", "encoder")
+        stack = Select(driver.find_element(By.CSS_SELECTOR, "select.mhv-stack-select"))
+        check("stack selector offers the three stacks",
+              [o.get_attribute("value") for o in stack.options] == ["encoder", "decoder", "cross"])
+        stack.select_by_value("cross")
+        check("stack selector switches to cross", root.get_attribute("data-state") ==
+              "head 0 0 0 cross", root.get_attribute("data-state"))
+        over = driver.find_element(By.CSS_SELECTOR, ".mhv-overlay")
+        check("cross map is target rows x source columns",
+              (over.get_attribute("data-n"), over.get_attribute("data-cols")) == (str(nt), str(ns)),
+              (over.get_attribute("data-n"), over.get_attribute("data-cols")))
+        Select(driver.find_element(By.CSS_SELECTOR, "select.mhv-layer")).select_by_value("1")
+        Select(driver.find_element(By.CSS_SELECTOR, "select.mhv-head")).select_by_value("2")
+        hover_matches(1, 2, [(0, 0), (nt - 1, ns - 1), (nt // 2, 1), (1, ns - 2)],
+                      "cross: hover reads the JSON's cross weight (layer 1, head 2)", "cross")
+        colours, ink = not_blank(shot(driver, "s2s-cross.png"))
+        check("cross view paints", colours >= 20 and ink > 0.03, "%d colours" % colours)
+        stack.select_by_value("decoder")
+        text, value = hover_cell(0, nt - 1)
+        check("decoder: a later key is masked", "masked" in text and value == "", text)
+        hover_matches(1, 2, [(nt - 1, 0), (nt - 1, nt - 1)], "decoder: hover", "decoder")
+        shot(driver, "s2s-decoder.png")
+        stack.select_by_value("cross")
+        driver.find_element(By.CSS_SELECTOR, "button[data-view=lines]").click()
+        lines = driver.find_element(By.CSS_SELECTOR, "canvas.mhv-lines")
+        y0, row, xl, xr = (float(lines.get_attribute(k))
+                           for k in ("data-y0", "data-row", "data-xl", "data-xr"))
+        ActionChains(driver).move_to_element_with_offset(
+            lines, int(xl - 6 - lines.size["width"] / 2),
+            int(y0 + 2.5 * row - lines.size["height"] / 2)).perform()
+        tip = driver.find_element(By.CSS_SELECTOR, ".mhv-tip").text
+        want = s0["target_tokens"][2]
+        check("cross line view: a target token on the left", tip.startswith("target 2:") and
+              "head 2:" in tip, tip)
+        ActionChains(driver).move_to_element_with_offset(
+            lines, int(xr + 6 - lines.size["width"] / 2),
+            int(y0 + (ns - 0.5) * row - lines.size["height"] / 2)).perform()
+        tip = driver.find_element(By.CSS_SELECTOR, ".mhv-tip").text
+        check("cross line view: the last source token on the right",
+              tip.startswith("source %d:" % (ns - 1)), tip)
+        colours, ink = not_blank(shot(driver, "s2s-lines.png"))
+        check("cross line view paints", colours >= 5 and ink > 0.005, "%d colours" % colours)
+        driver.find_element(By.CSS_SELECTOR, "button[data-view=model]").click()
+        WebDriverWait(driver, 20).until(lambda d: root.get_attribute("data-thumbs") == "done")
+        thumbs = driver.find_elements(By.CSS_SELECTOR, "canvas.mhv-thumb")
+        L, H = ref["model"]["num_decoder_layers"], ref["model"]["num_heads"]
+        check("model view: the cross stack's heads", len(thumbs) == L * H, len(thumbs))
+        shot(driver, "s2s-model.png")
+        driver.find_element(By.CSS_SELECTOR, "canvas.mhv-thumb[data-layer='0'][data-head='3']").click()
+        check("thumbnail click opens the cross head", root.get_attribute("data-state") ==
+              "head 0 3 0 cross", root.get_attribute("data-state"))
+        errors = [e for e in driver.get_log("browser") if e.get("level") == "SEVERE"]
+        check("no script errors", not errors, errors)
+        driver.quit()
+        print("%s: %d check(s) failed" % (page, failures) if failures else "%s: all checks passed" % page)
+        sys.exit(1 if failures else 0)
 
     n = len(ref["sentences"][0]["tokens"])
     if decoder:

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The HTML explorer in a real browser (tests/browser/explorer.py): Debian's chromium,
 # headless, with chromium-driver and python3-selenium, opening OUT/<stem>.html from file://
-# with the network off. `make test` installs the three packages when it can
-# (BROWSER_DEB_PKGS); without them the test is reported as skipped, by name.
+# with the network off, and a vision run's page (tests/browser/vision.py). `make test`
+# installs the three packages when it can (BROWSER_DEB_PKGS); without them the test is
+# reported as skipped, by name.
 . "$(dirname "$0")/lib.sh"
 FIX=tests/fixtures/bert-f32   # 3 layers, 4 heads
 PY=/usr/bin/python3
@@ -29,6 +30,51 @@ if [ -f "$TMP/log" ]; then
         ok
     else
         bad "browser (decoder): $(grep -E '^FAIL|Error|Exception' "$TMP/log" | head -5)"
+    fi
+    grep -E '^(ok|FAIL)' "$TMP/log" | sed 's/^/  /'
+fi
+# an encoder-decoder: the stack selector, the cross map target x source, its line view
+if [ -f "$TMP/log" ]; then
+    "$MHAVIZ" run --model tests/fixtures/s2s-t5-tok-f16 --pairs --format html,json \
+        --out "$TMP/s2s" tests/fixtures/s2s-stats.txt
+    if "$PY" tests/browser/explorer.py --seq2seq "$TMP/s2s/s2s-stats.html" "$TMP/s2s/s2s-stats.json" "$SHOTS" >"$TMP/log" 2>&1; then
+        ok
+    else
+        bad "browser (encoder-decoder): $(grep -E '^FAIL|Error|Exception' "$TMP/log" | head -5)"
+    fi
+    grep -E '^(ok|FAIL)' "$TMP/log" | sed 's/^/  /'
+fi
+# an encoder-decoder with --aggregate mean: each stack's mean views beside its heads
+if [ -f "$TMP/log" ]; then
+    "$MHAVIZ" run --model tests/fixtures/s2s-t5-tok-f16 --pairs --aggregate mean \
+        --format html,json --out "$TMP/s2sa" tests/fixtures/s2s-stats.txt
+    if "$PY" tests/browser/explorer.py --seq2seq-agg "$TMP/s2sa/s2s-stats.html" "$TMP/s2sa/s2s-stats.json" "$SHOTS" >"$TMP/log" 2>&1; then
+        ok
+    else
+        bad "browser (encoder-decoder, --aggregate mean): $(grep -E '^FAIL|Error|Exception' "$TMP/log" | head -5)"
+    fi
+    grep -E '^(ok|FAIL)' "$TMP/log" | sed 's/^/  /'
+fi
+
+# a vision model's page: click a patch to make it the query (tests/browser/vision.py)
+if [ -f "$TMP/log" ]; then
+    mkdir -p "$TMP/vin"
+    cp tests/fixtures/images/rgb-37x23.png "$TMP/vin/a.png"
+    cp tests/fixtures/images/jpeg/baseline-420.jpg "$TMP/vin/b.jpg"
+    printf 'a.png\nb.jpg\n' >"$TMP/vin/two.txt"
+    "$MHAVIZ" run --model tests/fixtures/fam-deit-f16 --format html,json --out "$TMP/vis" "$TMP/vin/two.txt"
+    if "$PY" tests/browser/vision.py "$TMP/vis/two.html" "$TMP/vis/two.json" "$SHOTS" >"$TMP/log" 2>&1; then
+        ok
+    else
+        bad "browser (vision): $(grep -E '^FAIL|Error|Exception' "$TMP/log" | head -5)"
+    fi
+    grep -E '^(ok|FAIL)' "$TMP/log" | sed 's/^/  /'
+    # SigLIP: no [CLS]; its attention-pooling head as the layer "pool"
+    "$MHAVIZ" run --model tests/fixtures/fam-siglip-vision-bf16 --format html,json --out "$TMP/sig" "$TMP/vin/two.txt"
+    if "$PY" tests/browser/vision.py "$TMP/sig/two.html" "$TMP/sig/two.json" "$SHOTS" >"$TMP/log" 2>&1; then
+        ok
+    else
+        bad "browser (vision, SigLIP): $(grep -E '^FAIL|Error|Exception' "$TMP/log" | head -5)"
     fi
     grep -E '^(ok|FAIL)' "$TMP/log" | sed 's/^/  /'
 fi

@@ -37,6 +37,8 @@ check "info layers" "printf '%s\n' \"\$info\" | grep -q '^layers: 3$'"
 check "info dtype" "printf '%s\n' \"\$info\" | grep -q '^dtype: F32$'"
 check "info kernels" "printf '%s\n' \"\$info\" | grep -Eq '^kernels: (scalar|avx2|avx512)$'"
 check "info kernels forced" "MHAVIZ_KERNEL=scalar \"$MHAVIZ\" info --model \"$FIX\" | grep -q '^kernels: scalar$'"
+check "info caches" "printf '%s\n' \"\$info\" | grep -Eq '^caches: L1d [1-9][0-9]* KiB, L2 [1-9][0-9]* KiB, L3 [0-9]+ KiB \((sysfs|cpuid|default)\)$'"
+check "info blocking" "printf '%s\n' \"\$info\" | grep -q '^blocking: .'"
 check "info bf16" "\"$MHAVIZ\" info --model tests/fixtures/bert-bf16 | grep -q '^dtype: BF16$'"
 
 check "--version" "[ \"\$("$MHAVIZ" --version)\" = 'mhaviz 0.1.0' ]"

@@ -84,8 +84,6 @@ expect_fail "--dtype bad" 2 "--dtype 'f64' is not f32, f16 or bf16" -- \
     "$MHAVIZ" run --model $M --dtype f64 --format safetensors --out "$TMP/out" "$TMP/s.txt"
 expect_fail "--rows bad" 2 "--rows item '4:2' is not last, -K, I, A:B or word:W" -- \
     "$MHAVIZ" run --model $M --rows 4:2 --format safetensors --out "$TMP/out" "$TMP/s.txt"
-expect_fail "--rows with figures" 2 "--rows works with --format json and safetensors only" -- \
-    "$MHAVIZ" run --model $M --rows last --format png --out "$TMP/out" "$TMP/s.txt"
 expect_fail "--format unknown" 2 "--format 'safetensor' is not supported" -- \
     "$MHAVIZ" run --model $M --format safetensor --out "$TMP/out" "$TMP/s.txt"
 # a failing sentence (too many ids) after a good one: nothing is left

@@ -39,7 +39,8 @@ compare() {
         exit($worst <= $y->{tolerance} ? 0 : 2);' "$1" "$G/$2.json"
 }
 
-for name in s2s-t5-f32 s2s-bart-f32 s2s-mbart-bf16 s2s-marian-separate-f32 s2s-umt5-bf16; do
+for name in s2s-t5-f32 s2s-bart-f32 s2s-mbart-bf16 s2s-marian-separate-f32 s2s-umt5-bf16 \
+    s2s-mbart-lang; do
     golden_pairs "$name" >"$TMP/p.txt"
     rm -rf "$TMP/out"
     "$MHAVIZ" run --model "tests/fixtures/$name" --ids --pairs --format json --out "$TMP/out" \
@@ -94,6 +95,243 @@ for name in s2s-t5-f32 s2s-marian-f32; do
         }' "$TMP/out/g.json" "$G/$name.json"
     check "$name --generate: greedy tokens as transformers ($?)" "[ $? = 0 ]"
 done
+
+# Marian's own files (tests/gen/fam_marian_tok.py): source.spm + vocab.json for the source,
+# target.spm + target_vocab.json (separate_vocabs) for the target, as MarianTokenizer gives
+# them: ids, a piece vocab.json lacks as <unk>, target tokens named in the target vocabulary
+M=tests/fixtures/s2s-marian-tok
+perl -MJSON::PP -e 'local $/; binmode STDOUT, ":utf8";
+    print "$_->{source}\t$_->{target}\n" for @{decode_json(<STDIN>)->{marian_pairs}}' \
+    <"$G/s2s-marian-tok.json" >"$TMP/mp.txt"
+cut -f1 "$TMP/mp.txt" >"$TMP/mg.txt"
+rm -rf "$TMP/out"
+"$MHAVIZ" run --model $M --pairs --heads cross:1:2 --format json --out "$TMP/out" "$TMP/mp.txt" \
+    2>"$TMP/stderr"
+check "marian text pairs: exit 0" "[ $? = 0 ] && [ ! -s $TMP/stderr ]"
+"$MHAVIZ" run --model $M --generate 6 --heads cross:1:2 --format json --out "$TMP/out" \
+    "$TMP/mg.txt" 2>"$TMP/stderr"
+check "marian --generate from text: exit 0" "[ $? = 0 ] && [ ! -s $TMP/stderr ]"
+perl -MJSON::PP -e '
+    local $/; open my $a, "<", $ARGV[0] or die; open my $b, "<", $ARGV[1] or die;
+    open my $c, "<", $ARGV[2] or die;
+    my $x = decode_json(<$a>); my $y = decode_json(<$b>); my $g = decode_json(<$c>);
+    my $n = 0;
+    for my $s (0 .. $#{$y->{marian_pairs}}) {
+        my ($xs, $ys, $gs) = ($x->{sentences}[$s], $y->{marian_pairs}[$s], $g->{sentences}[$s]);
+        exit 2 unless join(" ", @{$xs->{token_ids}}) eq join(" ", @{$ys->{src_ids}});
+        exit 3 unless join(" ", @{$xs->{tokens}}) eq join(" ", @{$ys->{src_tokens}});
+        exit 4 unless join(" ", @{$xs->{target_token_ids}}) eq join(" ", @{$ys->{tgt_ids}});
+        exit 5 unless join(" ", @{$xs->{target_tokens}}) eq join(" ", @{$ys->{tgt_tokens}});
+        exit 6 unless join(" ", @{$gs->{target_token_ids}}) eq join(" ", @{$ys->{generate}});
+        $n += grep { $_ eq "<unk>" } @{$xs->{tokens}};
+    }
+    exit 7 unless $n > 0;' "$TMP/out/mp.json" "$G/s2s-marian-tok.json" "$TMP/out/mg.json"
+check "marian: source and target tokens and ids as MarianTokenizer, generation as HF ($?)" "[ $? = 0 ]"
+"$MHAVIZ" rank --model $M --pairs --from Katze --to cat --format json "$TMP/mp.txt" \
+    >"$TMP/rank.json" 2>"$TMP/stderr"
+check "marian: rank --pairs on text" "[ $? = 0 ] && grep -q '\"sentences_used\": 1' $TMP/rank.json"
+"$MHAVIZ" stats --model $M --pairs --stack dec "$TMP/mp.txt" >/dev/null 2>"$TMP/stderr"
+check "marian: stats --pairs --stack dec on text" "[ $? = 0 ] && [ ! -s $TMP/stderr ]"
+
+# --format safetensors: a tensor per stack and layer, attn.encoder.L01 [H, S, S],
+# attn.decoder.L01 [H, T, T], attn.cross.L01 [H, T, S], bit for bit the JSON's weights; the
+# metadata names the source's and the target's tokens
+rm -rf "$TMP/out"
+"$MHAVIZ" run --model $M --pairs --heads 'enc:1:*,dec:0:1,cross:*:2' --format json,safetensors \
+    --out "$TMP/out" "$TMP/mp.txt" 2>"$TMP/stderr"
+check "marian safetensors: exit 0, one file per line" \
+    "[ $? = 0 ] && [ ! -s $TMP/stderr ] && [ -s $TMP/out/mp.safetensors ] && [ -s $TMP/out/mp-3.safetensors ]"
+for k in 0 2; do
+    f=$TMP/out/mp.safetensors; [ $k = 0 ] || f=$TMP/out/mp-$((k + 1)).safetensors
+    perl -MJSON::PP -e '
+        my ($f, $jf, $s) = @ARGV; local $/;
+        open my $h, "<:raw", $f or die; my $all = <$h>;
+        open my $g, "<", $jf or die; my $j = decode_json(<$g>)->{sentences}[$s];
+        my $n = unpack("Q<", substr($all, 0, 8));
+        exit 11 if (8 + $n) % 8;
+        my $hdr = decode_json(substr($all, 8, $n)); my $data = substr($all, 8 + $n);
+        my $md = delete $hdr->{__metadata__}; my $J = JSON::PP->new;
+        exit 12 unless join("\x01", @{$J->decode($md->{tokens})}) eq join("\x01", @{$j->{tokens}});
+        exit 13 unless join("\x01", @{$J->decode($md->{target_tokens})}) eq join("\x01", @{$j->{target_tokens}});
+        exit 14 unless $md->{target_text} eq $j->{target_text};
+        my $heads = $J->decode($md->{heads}); my $end = 0; my $count = 0;
+        for my $a (@{$j->{attentions}}) {
+            my $name = sprintf("attn.%s.L%02d", $a->{stack}, $a->{layer});
+            my $t = $hdr->{$name} or exit 15;
+            my ($H, $R, $S) = @{$t->{shape}};
+            exit 16 unless $R == @{$a->{weights}} && $S == @{$a->{weights}[0]};
+            my ($k) = grep { $heads->{$name}[$_] == $a->{head} } 0 .. $H - 1;
+            exit 17 unless defined $k;
+            my ($b, $e) = @{$t->{data_offsets}};
+            $end = $e if $e > $end; $count++;
+            for my $r (0 .. $R - 1) {
+                exit 18 unless substr($data, $b + (($k * $R + $r) * $S) * 4, $S * 4) eq
+                               pack("f<*", @{$a->{weights}[$r]});
+            }
+        }
+        exit 19 unless $end == length($data) && $count == 4 + 1 + 2 && keys(%$hdr) == 4;
+        exit 0;' "$f" "$TMP/out/mp.json" $k
+    check "marian safetensors, line $((k + 1)): the JSON's weights bit for bit ($?)" "[ $? = 0 ]"
+done
+
+# --view lines: encoder and decoder as for other models, cross-attention target tokens left,
+# source tokens right: one line per weight >= --min-weight, the alignment still a matrix
+rm -rf "$TMP/out"
+"$MHAVIZ" run --model $M --pairs --view lines --min-weight 0.05 --heads 'dec:0:1,cross:1:*' \
+    --format svg,json --out "$TMP/out" "$TMP/mp.txt" 2>"$TMP/stderr"
+check "--view lines: exit 0, figures" \
+    "[ $? = 0 ] && [ ! -s $TMP/stderr ] && [ -s $TMP/out/mp/D00-H01.svg ] && [ -s $TMP/out/mp/X01.svg ] && [ -s $TMP/out/mp/align.svg ]"
+perl -MJSON::PP -e '
+    local $/; open my $a, "<", $ARGV[0] or die; my $x = decode_json(<$a>)->{sentences}[0];
+    my ($h) = grep { $_->{stack} eq "cross" && $_->{layer} == 1 && $_->{head} == 2 } @{$x->{attentions}};
+    my $want = 0; for my $r (@{$h->{weights}}) { $want += grep { $_ >= 0.05 } @$r; }
+    open my $s, "<", $ARGV[1] or die; my $svg = <$s>;
+    my $got = () = $svg =~ /<line class="link"/g;
+    exit($got == $want && $want > 0 ? 0 : 1);' \
+    "$TMP/out/mp.json" "$TMP/out/mp/X01-H02.svg"
+check "--view lines: a cross line per weight >= 0.05" "[ $? = 0 ]"
+check "--view lines: the alignment stays a matrix" "! grep -q 'class=\"link\"' $TMP/out/mp/align.svg"
+# --row WORD: the word in the target draws the decoder's and the cross-attention's rows
+# (cross: bars over the source tokens, the mean of the word's rows), in the source the
+# encoder's; a line with the word on neither side draws nothing, said once
+rm -rf "$TMP/out"
+"$MHAVIZ" run --model tests/fixtures/s2s-t5-tok-f16 --pairs --row Katze \
+    --heads 'enc:0:0,dec:1:1,cross:1:2' --format svg,json --out "$TMP/out" \
+    tests/fixtures/s2s-stats.txt 2>"$TMP/stderr"
+check "--row: exit 0, said once for the 3 lines without the word" \
+    "[ $? = 0 ] && [ \$(wc -l <$TMP/stderr) = 1 ] && grep -q \"'Katze' does not occur in 3 of 4 sentences\" $TMP/stderr"
+check "--row: target-side figures only, no grids" \
+    "[ \"\$(ls $TMP/out/s2s-stats | tr '\n' ' ')\" = 'D01-H01.svg X01-H02.svg ' ] && [ ! -e $TMP/out/s2s-stats-2 ]"
+perl -MJSON::PP -e '
+    local $/; open my $a, "<", $ARGV[0] or die; my $x = decode_json(<$a>)->{sentences}[0];
+    my ($h) = grep { $_->{stack} eq "cross" } @{$x->{attentions}};
+    my $at = index($x->{target_text}, "Katze"); my @rows;
+    for my $i (0 .. $#{$x->{target_spans}}) { my $sp = $x->{target_spans}[$i]; next unless $sp;
+        push @rows, $i if $sp->[0] < $at + 5 && $sp->[1] > $at; }
+    open my $s, "<", $ARGV[1] or die; my @bars = <$s> =~ /<rect class="bar"[^>]* height="([0-9.]+)"/g;
+    exit 2 unless @rows && @bars == @{$x->{tokens}};
+    for my $j (0 .. $#bars) { my $m = 0; $m += $h->{weights}[$_][$j] for @rows; $m /= @rows;
+        exit 3 if abs($bars[$j] / 180 - $m) > 1e-3; }' "$TMP/out/s2s-stats.json" "$TMP/out/s2s-stats/X01-H02.svg"
+check "--row: cross bars are the word's mean row over the source ($?)" "[ $? = 0 ]"
+
+# --aggregate mean: per stack and layer the mean of the heads, in place of the heads (JSON
+# "aggregate": "mean", figures E01-mean, D01-mean, X01-mean and the alignment)
+rm -rf "$TMP/out" "$TMP/all"
+"$MHAVIZ" run --model $M --pairs --aggregate mean --format json,png --out "$TMP/out" \
+    "$TMP/mp.txt" 2>"$TMP/stderr"
+check "--aggregate mean: exit 0, figures" "[ $? = 0 ] && [ ! -s $TMP/stderr ] && [ \"\$(ls $TMP/out/mp | tr '\n' ' ')\" = 'D00-mean.png D01-mean.png E00-mean.png E01-mean.png X00-mean.png X01-mean.png align.png ' ]"
+"$MHAVIZ" run --model $M --pairs --format json --out "$TMP/all" "$TMP/mp.txt"
+perl -MJSON::PP -e '
+    local $/; open my $a, "<", $ARGV[0] or die; open my $b, "<", $ARGV[1] or die;
+    my $x = decode_json(<$a>); my $y = decode_json(<$b>);
+    for my $s (0 .. $#{$y->{sentences}}) {
+        my %sum; my %cnt;
+        for my $h (@{$y->{sentences}[$s]{attentions}}) {
+            my $key = "$h->{stack}:$h->{layer}"; $cnt{$key}++;
+            for my $i (0 .. $#{$h->{weights}}) { for my $j (0 .. $#{$h->{weights}[$i]}) {
+                $sum{$key}[$i][$j] += $h->{weights}[$i][$j]; } }
+        }
+        my @agg = @{$x->{sentences}[$s]{attentions}};
+        exit 2 unless @agg == keys %cnt;
+        for my $g (@agg) {
+            exit 3 unless $g->{aggregate} eq "mean" && !exists $g->{head};
+            my $key = "$g->{stack}:$g->{layer}";
+            for my $i (0 .. $#{$g->{weights}}) { for my $j (0 .. $#{$g->{weights}[$i]}) {
+                exit 4 if abs($g->{weights}[$i][$j] - $sum{$key}[$i][$j] / $cnt{$key}) > 1e-6; } }
+        }
+    }' "$TMP/out/mp.json" "$TMP/all/mp.json"
+check "--aggregate mean: the mean of the heads of each stack and layer ($?)" "[ $? = 0 ]"
+expect_fail "--aggregate rollout refused by name" 2 "--aggregate rollout and flow and --weighting are not available" -- \
+    "$MHAVIZ" run --model $M --pairs --aggregate rollout --out "$TMP/out" "$TMP/mp.txt"
+
+# --truncate and --pretokenized on encoder-decoders
+printf 'The cat sat on the mat.\tDie Katze sass auf der Matte.\n' >"$TMP/tr.txt"
+rm -rf "$TMP/out"
+"$MHAVIZ" run --model tests/fixtures/s2s-t5-tok-f16 --pairs --truncate --heads cross:0:0 \
+    --format json --out "$TMP/out" "$TMP/tr.txt" 2>"$TMP/stderr"
+check "--truncate: within the positions, nothing said" "[ $? = 0 ] && [ ! -s $TMP/stderr ]"
+perl -e 'print "a " x 40, "\tb\n"' >"$TMP/long.txt"
+rm -rf "$TMP/out"
+"$MHAVIZ" run --model tests/fixtures/s2s-bart-f32 --ids --pairs --truncate --heads cross:0:0 \
+    --format json --out "$TMP/out" <(perl -e 'print join(" ", (5) x 30), "\t2 7 8\n"') 2>"$TMP/stderr"
+check "--truncate: source cut to the 24 positions, said" \
+    "[ $? = 0 ] && grep -q 'source truncated from 30 to 24 tokens' $TMP/stderr && grep -q '\"token_ids\": \[5, 5' $TMP/out/*.json"
+expect_fail "without --truncate: refused" 1 "exceed the model's 24 positions (use --truncate)" -- \
+    "$MHAVIZ" run --model tests/fixtures/s2s-bart-f32 --ids --pairs --format json --out "$TMP/out" \
+    <(perl -e 'print join(" ", (5) x 30), "\t2 7 8\n"')
+rm -rf "$TMP/out"
+printf '\xe2\x96\x81 c at\t\xe2\x96\x81D ie\n' >"$TMP/pt.txt"
+"$MHAVIZ" run --model $M --pretokenized --pairs --heads cross:0:0 --format json \
+    --out "$TMP/out" "$TMP/pt.txt" 2>"$TMP/stderr"
+check "--pretokenized pairs: pieces as given, the start token first" \
+    "[ $? = 0 ] && grep -q '\"target_tokens\": \[\"<pad>\", \"▁D\", \"ie\"\]' $TMP/out/pt.json && grep -q '\"tokens\": \[\"▁\", \"c\", \"at\"\]' $TMP/out/pt.json"
+
+# mBART's language codes (tests/gen/fam_mbart_lang.py): sources TEXT </s> src_lang, the
+# decoder's input tgt_lang TEXT </s> (HF's shift_tokens_right of the labels), generation
+# started from the target's code; as MBartTokenizer with src_lang / tgt_lang gives them
+M=tests/fixtures/s2s-mbart-lang
+n=$(perl -MJSON::PP -e 'local $/; print scalar @{decode_json(<STDIN>)->{lang_pairs}}' <"$G/s2s-mbart-lang.json")
+for k in $(seq 0 $((n - 1))); do
+    IFS=$'\t' read -r sl tl src tgt < <(perl -MJSON::PP -e 'local $/; binmode STDOUT, ":utf8";
+        my $p = decode_json(<STDIN>)->{lang_pairs}[$ARGV[0]];
+        print join("\t", @$p{qw(src_lang tgt_lang source target)}), "\n"' $k <"$G/s2s-mbart-lang.json")
+    printf '%s\t%s\n' "$src" "$tgt" >"$TMP/lp.txt"
+    rm -rf "$TMP/out"
+    "$MHAVIZ" run --model $M --pairs --src-lang "$sl" --tgt-lang "$tl" --heads cross:0:0 \
+        --format json --out "$TMP/out" "$TMP/lp.txt" 2>"$TMP/stderr"
+    check "mbart $sl -> $tl: exit 0" "[ $? = 0 ] && [ ! -s $TMP/stderr ]"
+    printf '%s\n' "$src" >"$TMP/lg.txt"
+    "$MHAVIZ" run --model $M --generate 6 --src-lang "$sl" --tgt-lang "$tl" --heads cross:0:0 \
+        --format json --out "$TMP/out" "$TMP/lg.txt" 2>"$TMP/stderr"
+    check "mbart $sl -> $tl --generate: exit 0" "[ $? = 0 ] && [ ! -s $TMP/stderr ]"
+    perl -MJSON::PP -e '
+        local $/; open my $a, "<", $ARGV[0] or die; open my $b, "<", $ARGV[1] or die;
+        open my $c, "<", $ARGV[2] or die;
+        my $x = decode_json(<$a>)->{sentences}[0]; my $g = decode_json(<$c>)->{sentences}[0];
+        my $y = decode_json(<$b>)->{lang_pairs}[$ARGV[3]];
+        exit 2 unless join(" ", @{$x->{token_ids}}) eq join(" ", @{$y->{src_ids}});
+        exit 3 unless join(" ", @{$x->{target_token_ids}}) eq join(" ", @{$y->{tgt_ids}});
+        exit 4 unless $x->{target_tokens}[0] eq $y->{tgt_lang} && $x->{tokens}[-1] eq $y->{src_lang};
+        exit 5 unless join(" ", @{$g->{token_ids}}) eq join(" ", @{$y->{src_ids}});
+        exit 6 unless join(" ", @{$g->{target_token_ids}}) eq join(" ", @{$y->{generate}});' \
+        "$TMP/out/lp.json" "$G/s2s-mbart-lang.json" "$TMP/out/lg.json" $k
+    check "mbart $sl -> $tl: source, decoder input and generation as transformers ($?)" "[ $? = 0 ]"
+done
+# the defaults: tokenizer_config.json's src_lang en_XX and tgt_lang ro_RO (the first pair)
+perl -MJSON::PP -e 'local $/; binmode STDOUT, ":utf8"; my $p = decode_json(<STDIN>)->{lang_pairs}[0];
+    print "$p->{source}\t$p->{target}\n"' <"$G/s2s-mbart-lang.json" >"$TMP/lp.txt"
+rm -rf "$TMP/out"
+"$MHAVIZ" run --model $M --pairs --heads cross:0:0 --format json --out "$TMP/out" "$TMP/lp.txt"
+check "mbart: default codes from tokenizer_config.json" "perl -MJSON::PP -e '
+    local \$/; open my \$a, \"<\", q($TMP/out/lp.json) or die; open my \$b, \"<\", q($G/s2s-mbart-lang.json) or die;
+    my \$x = decode_json(<\$a>)->{sentences}[0]; my \$y = decode_json(<\$b>)->{lang_pairs}[0];
+    exit !(join(q( ), @{\$x->{target_token_ids}}) eq join(q( ), @{\$y->{tgt_ids}}))'"
+"$MHAVIZ" rank --model $M --pairs --src-lang de_DE --tgt-lang en_XX --from Hello --to Welt \
+    --format json <(printf 'Hallo Welt\tHello world\n') >"$TMP/rank.json" 2>"$TMP/stderr"
+check "mbart: rank --src-lang --tgt-lang" "[ $? = 0 ] && grep -q '\"sentences_used\": 1' $TMP/rank.json"
+"$MHAVIZ" stats --model $M --pairs --stack cross --src-lang de_DE --tgt-lang en_XX \
+    <(printf 'Hallo Welt\tHello world\n') >"$TMP/st.txt" 2>"$TMP/stderr"
+check "mbart: stats --src-lang --tgt-lang" "[ $? = 0 ] && [ ! -s $TMP/stderr ]"
+expect_fail "--src-lang without codes" 2 "--src-lang is for models whose tokenizer ends sources with a language code" -- \
+    "$MHAVIZ" run --model tests/fixtures/s2s-t5-tok-f16 --pairs --src-lang de_DE --out "$TMP/out" "$TMP/lp.txt"
+expect_fail "--tgt-lang not a code" 2 "--tgt-lang 'Hallo' is not a language code" -- \
+    "$MHAVIZ" run --model $M --pairs --tgt-lang Hallo --out "$TMP/out" "$TMP/lp.txt"
+expect_fail "--src-lang without --pairs" 2 "are for encoder-decoder models" -- \
+    "$MHAVIZ" run --model $M --src-lang de_DE --out "$TMP/out" "$TMP/lp.txt"
+expect_fail "stats --tgt-lang without --stack" 2 "need --pairs and --stack" -- \
+    "$MHAVIZ" stats --model $M --tgt-lang de_DE "$TMP/lp.txt"
+
+# --format html: one page with the three stacks, each head tagged with its stack (the page
+# itself is driven in Chromium by tests/cli/browser.sh)
+rm -rf "$TMP/out"
+"$MHAVIZ" run --model tests/fixtures/s2s-t5-f32 --ids --generate 4 --heads 'enc:0:1,cross:1:*' \
+    --format html --out "$TMP/out" <(printf '5 9 11\n') >"$TMP/stdout" 2>"$TMP/stderr"
+check "html: exit 0, silent" "[ $? = 0 ] && [ ! -s $TMP/stderr ] && [ -s $TMP/out/*.html ]"
+check "html: the stacks and their layers" \
+    "grep -q '\"stacks\": {\"encoder\": 2, \"decoder\": 3, \"cross\": 3}' $TMP/out/*.html"
+check "html: 1 encoder and 4 cross heads" \
+    "[ \$(grep -c '\"encoder\"\]' $TMP/out/*.html) = 1 ] && [ \$(grep -c '\"cross\"\]' $TMP/out/*.html) = 4 ]"
+check "html: nothing from the network" "! grep -q 'https\?://' $TMP/out/*.html"
 
 # --heads by stack and the other refusals
 M=tests/fixtures/s2s-t5-f32
@@ -201,8 +439,42 @@ check "stats --merge of one stack" "[ $? = 0 ]"
 expect_fail "stats --merge of two stacks" 1 "cannot merge statistics of the decoder stack" -- \
     "$MHAVIZ" stats --merge "$TMP/enc.json" "$TMP/dec.json"
 expect_fail "stats without --pairs" 2 "give --pairs" -- "$MHAVIZ" stats --model $T "$TMP/r.txt"
-expect_fail "stats --stack cross" 2 "not supported" -- "$MHAVIZ" stats --model $T --pairs \
-    --stack cross "$TMP/r.txt"
+# every stack's statistics against the golden computed from transformers' attentions
+# (tests/gen/gen_s2s_stats_golden.py): cross maps have entropy, distance from the diagonal,
+# first and sep, and null prev, next and self
+for stack in enc dec cross; do
+    "$MHAVIZ" stats --model $T --pairs --stack $stack --format json --threads 2 \
+        tests/fixtures/s2s-stats.txt >"$TMP/st.json" 2>"$TMP/stderr"
+    check "stats --stack $stack on the golden corpus: exit 0" "[ $? = 0 ] && [ ! -s $TMP/stderr ]"
+    perl -MJSON::PP -e '
+        local $/; open my $a, "<", $ARGV[0] or die; open my $b, "<", $ARGV[1] or die;
+        my $x = decode_json(<$a>); my $g = decode_json(<$b>);
+        my %name = (enc => "encoder", dec => "decoder", cross => "cross");
+        my $stack = $name{$ARGV[2]};
+        exit 2 unless $x->{stack} eq $stack && $x->{sentences} == 4;
+        my %mine = map { ("$_->{layer}:$_->{head}" => $_) } @{$x->{heads}};
+        my $n = 0;
+        for my $h (grep { $_->{stack} eq $stack } @{$g->{heads}}) {
+            my $m = $mine{"$h->{layer}:$h->{head}"} or exit 3; $n++;
+            for my $k (qw(entropy distance first sep prev next self)) {
+                if (!defined $h->{$k}) { exit 4 if defined $m->{$k}; next; }
+                exit 5 unless defined $m->{$k} && abs($m->{$k} - $h->{$k}) <= $g->{tolerance}{$k};
+            }
+        }
+        exit 6 unless $n == keys %mine;' "$TMP/st.json" "$G/stats-s2s-t5.json" $stack
+    check "stats --stack $stack: every head as the golden ($?)" "[ $? = 0 ]"
+done
+"$MHAVIZ" stats --model $T --pairs --stack cross --format json tests/fixtures/s2s-stats.txt \
+    >"$TMP/cross.json" 2>/dev/null
+"$MHAVIZ" stats --merge --format csv "$TMP/cross.json" >"$TMP/cross.csv" 2>"$TMP/stderr"
+check "stats --merge of cross parts: empty prev, next, self" \
+    "[ $? = 0 ] && sed -n 2p $TMP/cross.csv | grep -q '^0,0,[^,]*,[^,]*,[^,]*,[^,]*,,,,'"
+"$MHAVIZ" stats --model $T --pairs --stack cross --format png --out "$TMP/cross.png" \
+    tests/fixtures/s2s-stats.txt 2>"$TMP/stderr"
+check "stats --stack cross --format png: the title names the stack" \
+    "[ $? = 0 ] && grep -aq 'cross-attention heads, 4 sentences' $TMP/cross.png"
+expect_fail "stats --stack bad" 2 "is not enc, dec or cross" -- "$MHAVIZ" stats --model $T \
+    --pairs --stack both "$TMP/r.txt"
 
 # separate source and target vocabularies: target text is refused, ids label themselves
 M2=$TMP/marian-sep

@@ -41,4 +41,30 @@ printf '{"tokenizer_class": "MarianTokenizer"}\n' >"$M/tokenizer_config.json"
 echo hello >"$TMP/s.txt"
 expect_fail tokenize-spm-unknown-class 1 "save_pretrained" -- "$MHAVIZ" tokenize --model "$M" "$TMP/s.txt"
 
+# Marian's layout (source.spm + vocab.json): the Unigram lattice of the spm, ids of vocab.json
+# (tests/fixtures/s2s-marian-tok; its goldens are checked in tests/cli/seq2seq.sh); the
+# private output_ids / output_vocab of such a document are checked as any file's fields
+M="$TMP/marian"; mkdir -p "$M"
+cp tests/fixtures/s2s-marian-tok/source.spm tests/fixtures/s2s-marian-tok/vocab.json "$M"
+printf 'Hello   world\n' >"$TMP/s.txt"
+check_out() { if [ "$("$MHAVIZ" tokenize --model "$M" "$TMP/s.txt" 2>&1)" = "$1" ]; then ok; else bad "$2"; fi; }
+check_out "$(printf '▁ H e ll o ▁w or l d </s>\t2 49 8 16 6 15 33 14 17 0')" "marian: source.spm + vocab.json"
+printf '{"x": 0}' >"$M/vocab.json"
+expect_fail marian-vocab-no-unk 1 "vocab.json has no '</s>'" -- "$MHAVIZ" tokenize --model "$M" "$TMP/s.txt"
+printf '{"</s>": 0, "<unk>": 1, "<pad>": 1}' >"$M/vocab.json"
+expect_fail marian-vocab-ids 1 "is not one of 0..2 given once" -- "$MHAVIZ" tokenize --model "$M" "$TMP/s.txt"
+M="$TMP/outids"; mkdir -p "$M"
+for bad in 'output_ids: [1, 2, 9]|Unigram output id 2 is out of range' \
+           'output_ids: [1, 2]|output_ids is not one id per piece' \
+           'output_vocab: ["</s>", "<unk>", "b", "b"]|piece '"'"'b'"'"' given twice'; do
+    field=${bad%%|*}; want=${bad#*|}
+    perl -e 'my ($k, $v) = split /: /, $ARGV[0], 2; my %m = (output_ids => "[1, 2, 3]",
+        output_vocab => "[\"</s>\", \"<unk>\", \"\\u2581a\", \"b\"]"); $m{$k} = $v;
+        print "{\"added_tokens\": [], \"model\": {\"type\": \"Unigram\", \"unk_id\": 0, ",
+              "\"vocab\": [[\"<unk>\", 0], [\"\\u2581a\", -1], [\"b\", -2]], ",
+              "\"output_ids\": $m{output_ids}, \"output_vocab\": $m{output_vocab}}}\n"' "$field" \
+        >"$M/tokenizer.json"
+    expect_fail "unigram $field" 1 "$want" -- "$MHAVIZ" tokenize --model "$M" "$TMP/s.txt"
+done
+
 finish

@@ -158,6 +158,17 @@ def tokjsons():
             if k in pp:
                 pp[k][1] = newid.get(pp[k][0], 0)
         put("tokjson", tag, json.dumps(j, ensure_ascii=False, indent=1))
+        if tag == "minilm":  # every decoder step the labels follow, in one chain
+            j["decoder"] = {"type": "Sequence", "decoders": [
+                {"type": "Replace", "pattern": {"String": "\u2581"}, "content": " "},
+                {"type": "ByteFallback"},
+                {"type": "Metaspace", "replacement": "\u2581", "prepend_scheme": "first",
+                 "split": True},
+                {"type": "WordPiece", "prefix": "##", "cleanup": True},
+                {"type": "BPEDecoder", "suffix": "</w>"},
+                {"type": "Fuse"},
+                {"type": "Strip", "content": " ", "start": 2, "stop": 1}]}
+            put("tokjson", "decoder-steps", json.dumps(j, ensure_ascii=False, indent=1))
 
 
 def bpe_tokjsons():
@@ -285,6 +296,16 @@ def renders():
         put("render", "r%02d" % i, bytes([flags, t.count("\n")]) + t.encode())
 
 
+def images():
+    """The PNG and JPEG images made by tests/gen/gen_image_goldens.py and gen_jpeg_goldens.py."""
+    for sub, ext in (("images", ".png"), ("images/jpeg", ".jpg")):
+        d = os.path.join(FIX, sub)
+        for name in sorted(os.listdir(d)):
+            if name.endswith(ext):
+                with open(os.path.join(d, name), "rb") as f:
+                    put("image", name, f.read())
+
+
 if __name__ == "__main__":
     safetensors()
     configs()
@@ -299,3 +320,4 @@ if __name__ == "__main__":
     inputs()
     labels()
     renders()
+    images()

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Regenerates tests/fixtures/views/*.png, the reference images of the line and row views
-# that tests/cli/views.sh compares against (with tolerance: tests/cli/png_diff.pl).
+# and of the vision overlays
+# that tests/cli/views.sh and vision.sh compare against (with tolerance: tests/cli/png_diff.pl).
 # They are mhaviz's own drawings, checked by eye when made: they catch a change in the
 # figures, not an error the drawing always had. What they show is checked independently by
 # views.sh (the SVG's lines and bars against the JSON weights). Run from the repository
@@ -16,3 +17,10 @@ trap 'rm -rf "$tmp"' EXIT
 cp "$tmp/lines/sentence/L01.png" "$out/lines-L01.png"
 cp "$tmp/lines/sentence/L01-H02.png" "$out/lines-L01-H02.png"
 cp "$tmp/row/sentence/L01-H02.png" "$out/row-L01-H02.png"
+# the vision overlays: a head's figure with the query patch framed, and its layer's grid
+"$MHAVIZ" run --model tests/fixtures/fam-vit-f32 --heads '1:*' --query 2,1 --out "$tmp/ov" tests/fixtures/images/rgb-37x23.png
+cp "$tmp/ov/rgb-37x23/L01-H02.png" "$out/overlay-L01-H02.png"
+cp "$tmp/ov/rgb-37x23/L01.png" "$out/overlay-L01.png"
+# and the model's figure: every head of every layer
+"$MHAVIZ" run --model tests/fixtures/fam-vit-f32 --out "$tmp/ovm" tests/fixtures/images/rgb-37x23.png
+cp "$tmp/ovm/rgb-37x23/model.png" "$out/overlay-model.png"

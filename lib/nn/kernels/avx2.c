@@ -13,6 +13,7 @@
 #include <immintrin.h>
 #include <math.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -719,8 +720,17 @@ static void rmsnorm_avx2(float *x, const float *g, int n, int d, float eps)
     }
 }
 
+static void describe_avx2(char *buf, size_t size)
+{
+    snprintf(buf, size,
+             "tile %d x %d (%d ymm accumulators), KC %d (fixed: it is the chunk of every sum), "
+             "MC %d, NC %d (tuned on Zen 3), dot products up to %d rows",
+             MR, NR, MR * NR / 8, KC, MC, NC, DOT_MAX_N);
+}
+
 static const mhv_kernels avx2_table = {
     .name = "avx2",
+    .describe = describe_avx2,
     .linear = linear_avx2,
     .linear_cols = linear_cols_avx2,
     .linear_t_cols = linear_t_cols_avx2,

@@ -20,9 +20,11 @@
 #include <immintrin.h>
 #include <math.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "cpucache.h"
 #include "kernels.h"
 
 #define TP 32  /* tokens per packed x panel: two zmm */
@@ -138,16 +140,13 @@ static inline __m512 half16(const uint16_t *src, mhv_dtype dt, __mmask16 m)
     return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
 }
 
-/* dst(rows, KC)[:, 0..kc) = W(rows, ld)[:, k0..k0+kc) in fp32; prefetches the same
- * extent of each row from `next` on. */
+/* dst(rows, KC)[:, 0..kc) = W(rows, ld)[:, k0..k0+kc) in fp32. */
 static void convert_rows(float *dst, const void *w, mhv_dtype dt, size_t ld, int rows, int k0,
-                         int kc, const char *next)
+                         int kc)
 {
     for (int r = 0; r < rows; r++) {
         const uint16_t *src = (const uint16_t *)w + (size_t)r * ld + (size_t)k0;
         float *d = dst + (size_t)r * KC;
-        for (int b = 0; b < kc * 2; b += 64)
-            _mm_prefetch(next + (size_t)r * ld * 2 + (size_t)b, _MM_HINT_T0);
         int k = 0;
         for (; k + 16 <= kc; k += 16) /* whole vectors: plain aligned stores are faster */
             _mm512_store_ps(d + k, half16(src + k, dt, 0xFFFF));
@@ -170,23 +169,42 @@ static void convert_rows(float *dst, const void *w, mhv_dtype dt, size_t ld, int
         }                                                                                     \
     } while (0)
 
-/* acc[i][v] += Σ_k w[i*ldw + k] · xp[k*xs + 16v .. +16] over k < kc, for i < R, v < NV.
- * Every 16 steps (a cache line of each weight row) the lines PFD floats ahead are
- * prefetched: with few tokens only one panel passes over the rows, straight from memory
- * (measured: forward at 16 and 32 tokens 5-10% faster than leaving it to the hardware). */
+/* The weight lines a tile asks for ahead of use, one per row every 16 steps: the rows of
+ * `cur` from `lead` elements ahead of the step, continuing into the rows of `next` once past
+ * `kc` when it is given (both ld bytes apart, esz bytes an element). cur NULL: only `next`,
+ * from its start (the weights converted into a buffer are in L1 already; the next block to
+ * convert is fetched while these tiles run instead of in a burst before it). */
+typedef struct {
+    const char *cur, *next;
+    size_t ld;
+    int esz, lead, kc;
+} wstream;
+
+static inline const char *wstream_at(const wstream *s, int k)
+{
+    int at = k + s->lead;
+    if (!s->cur)
+        return s->next + (size_t)at * (size_t)s->esz;
+    if (s->next && at >= s->kc)
+        return s->next + (size_t)(at - s->kc) * (size_t)s->esz;
+    return s->cur + (size_t)at * (size_t)s->esz;
+}
+
+/* acc[i][v] += Σ_k w[i*ldw + k] · xp[k*xs + 16v .. +16] over k < kc, for i < R, v < NV,
+ * with the weight lines of `pf` prefetched: with few tokens only one panel passes over the
+ * rows, straight from memory (measured: forward at 16 and 32 tokens 5-10% faster than
+ * leaving it to the hardware). */
 static inline __attribute__((always_inline)) void
-tile_fma(int R, int NV, int kc, const float *w, size_t ldw, const float *xp, size_t xs,
-         __m512 acc[WR][2])
+tile_fma(int R, int NV, int kc, const float *w, size_t ldw, const wstream *pf,
+         const float *xp, size_t xs, __m512 acc[WR][2])
 {
     const float *w0 = w, *w1 = w + 4 * ldw, *w2 = w + 8 * ldw;
     int k = 0;
     for (; k + 16 <= kc;) {
+        const char *p = wstream_at(pf, k);
 #pragma GCC unroll 12
-        for (int i = 0; i < R; i++) {
-            const float *wb = i < 4 ? w0 : i < 8 ? w1 : w2;
-            _mm_prefetch((const char *)(wb + (size_t)(i & 3) * ldw + (size_t)k + PFD),
-                         _MM_HINT_T0);
-        }
+        for (int i = 0; i < R; i++)
+            _mm_prefetch(p + (size_t)i * pf->ld, _MM_HINT_T0);
         for (int e = k + 16; k < e; k++, xp += xs)
             TILE_STEP(R, NV, w0, w1, w2, ldw, k, xp, acc);
     }
@@ -194,34 +212,48 @@ tile_fma(int R, int NV, int kc, const float *w, size_t ldw, const float *xp, siz
         TILE_STEP(R, NV, w0, w1, w2, ldw, k, xp, acc);
 }
 
-/* Where a tile's accumulators come from and go. */
+/* The prefetch of rows read in place: PFD elements ahead in the same rows. */
+static inline wstream ahead(const float *w, size_t ldw)
+{
+    return (wstream){(const char *)w, NULL, ldw * sizeof(float), sizeof(float), PFD, 0};
+}
+
+/* Where a tile's accumulators come from and go. A chunk of the reduction (KC long) may be
+ * cut into sub-blocks for the caches: its FMA chains then pause in `chain` between them,
+ * unchanged (a stored and reloaded float is the same float), so the cut changes no byte. */
 typedef struct {
-    float *part;      /* (WR, TP) sums of the chunks before this one */
-    int first, last;  /* first / last chunk of the reduction */
+    wstream pf;       /* the weight lines to prefetch */
+    float *chain;     /* (WR, TP) the chunk's FMA chains so far, between sub-blocks */
+    int chain_start;  /* this sub-block starts its chunk: the chains start from 0 */
+    int chain_end;    /* this sub-block ends its chunk: the chains are added up */
+    int first, last;  /* the chunk is the first / last of the reduction */
+    float *kept;      /* (WR, TP) the sums of the chunks before this one */
     float *y;         /* y + token0 * ldy + column0 */
     size_t ldy;
     const float *bias;/* bias + column0, or NULL */
     int nt;           /* valid tokens of this panel (<= TP) */
 } tile_io;
 
-/* The tile of R weight rows x NV·16 tokens over one chunk (see tile_io). */
+/* The tile of R weight rows x NV·16 tokens over one sub-block (see tile_io). */
 static inline __attribute__((always_inline)) void
 tile(int R, int NV, int kc, const float *w, size_t ldw, const float *xp, const tile_io *io)
 {
     __m512 acc[WR][2];
     for (int i = 0; i < R; i++)
         for (int v = 0; v < NV; v++)
-            acc[i][v] = _mm512_setzero_ps();
-    tile_fma(R, NV, kc, w, ldw, xp, TP, acc);
-    if (!io->first)
+            acc[i][v] = io->chain_start ? _mm512_setzero_ps()
+                                        : _mm512_load_ps(io->chain + (size_t)i * TP + 16 * v);
+    tile_fma(R, NV, kc, w, ldw, &io->pf, xp, TP, acc);
+    float *save = !io->chain_end ? io->chain : !io->last ? io->kept : NULL;
+    if (io->chain_end && !io->first)
         for (int i = 0; i < R; i++)
             for (int v = 0; v < NV; v++)
-                acc[i][v] = _mm512_add_ps(_mm512_load_ps(io->part + (size_t)i * TP + 16 * v),
+                acc[i][v] = _mm512_add_ps(_mm512_load_ps(io->kept + (size_t)i * TP + 16 * v),
                                           acc[i][v]);
-    if (!io->last) {
+    if (save) {
         for (int i = 0; i < R; i++)
             for (int v = 0; v < NV; v++)
-                _mm512_store_ps(io->part + (size_t)i * TP + 16 * v, acc[i][v]);
+                _mm512_store_ps(save + (size_t)i * TP + 16 * v, acc[i][v]);
         return;
     }
     __mmask16 mr = lanes(R);
@@ -275,51 +307,132 @@ static void fill_bias(float *y, size_t ldy, const float *b, int n, int o0, int o
             y[(size_t)i * ldy + (size_t)j] = b ? b[j] : 0.0f;
 }
 
-/* y(n, out)[:, o0..o1] = x · W(o0..o1, in)^T + b, x given packed by xpack. */
+/* ---- blocking from the caches ----
+ *
+ * The register tile (WR weight rows x TP tokens: 24 zmm accumulators, enough to cover the FMA
+ * latency on two FMA ports, Intel's or AMD's, with one broadcast load per two FMAs) is fixed.
+ * Around it the block sizes come from the caches read at run time (cpucache.h):
+ * - sub-block kcb, a divisor of KC (so no chunk's FMA chain changes): the largest whose
+ *   weight block (WR x kcb) fits in half of L1d, so it stays there while the token panels
+ *   pass over it (512 with a 48 KiB L1d, 256 with 32 KiB);
+ * - token group pg: the panels whose packed x over one chunk (pg x KC x TP floats) fits in
+ *   half of L2, so the group's x comes from L2 while a weight block passes over it; the
+ *   weights are read once per group;
+ * - row super-blocks: KEPT_MAX / pg blocks of WR weight rows go chunk by chunk together
+ *   (their earlier chunks' sums kept in a KEPT_MAX-tile buffer), so one chunk of the group's
+ *   x serves all of them from L2 before the next chunk is read, instead of the whole
+ *   reduction's x streaming past each row block (FFN down at 512 tokens: 3 MiB).
+ * Tried: going chunk by chunk over all weight rows with the earlier chunks' sums kept in y
+ * itself: 4-15% slower on Zen 5 (the sums' round trip through y and its transposes). */
+enum { PG_MAX = 32, KCB_MIN = 64, KEPT_MAX = 64 };
+
+static void blocking(int *kcb, int *pg)
+{
+    const mhv_cpu_caches *c = mhv_cpu_caches_get();
+    int k = KC;
+    while (k > KCB_MIN && (size_t)k * WR * sizeof(float) > c->l1d / 2)
+        k /= 2;
+    size_t g = c->l2 / 2 / ((size_t)KC * TP * sizeof(float));
+    *kcb = k;
+    *pg = g < 1 ? 1 : g > PG_MAX ? PG_MAX : (int)g;
+}
+
+static void describe_avx512(char *buf, size_t size)
+{
+    int kcb, pg;
+    blocking(&kcb, &pg);
+    snprintf(buf, size,
+             "tile %d weight rows x %d tokens (%d zmm accumulators), reduction in chunks of "
+             "%d, sub-blocks of %d (from L1d), groups of %d tokens (from L2) x %d weight rows",
+             WR, TP, 2 * WR, KC, kcb, pg * TP, KEPT_MAX / pg * WR);
+}
+
+/* One product y(n, out)[:, o0..o1] = x · W^T + b, x packed; and where its loops are. */
+typedef struct {
+    float *y;
+    const float *xp;
+    const char *w;      /* W(out, in) in its stored dtype */
+    mhv_dtype wdt;
+    size_t esz;
+    const float *b;
+    int n, in, out, o0, o1;
+    float *wbuf;        /* (WR, KC) converted weights */
+    float *chain;       /* (PG_MAX, WR, TP) each panel's chains paused between sub-blocks */
+    int kcb;
+} gemm;
+
+/* Weight rows o.. (WR of them, r valid) over chunk c0..c1 for panels p0..p1, sub-block by
+ * sub-block; the weights that come next start at row onext, column knext (for
+ * prefetching; onext -1: none). */
+static void row_block_chunk(const gemm *g, int o, int r, int c0, int c1, int p0, int p1,
+                            float *kept, int onext, int knext)
+{
+    size_t in = (size_t)g->in, ldy = (size_t)g->out;
+    const char *wo = g->w + (size_t)o * in * g->esz;
+    for (int k0 = c0; k0 < c1; k0 += g->kcb) {
+        int kc = c1 - k0 < g->kcb ? c1 - k0 : g->kcb;
+        const float *wk = g->wbuf;
+        size_t ldw = KC;
+        wstream pf;
+        /* the weights that come after these, fetched while the tiles run */
+        const char *next = k0 + kc < c1 ? wo + (size_t)(k0 + kc) * g->esz
+                           : onext >= 0 ? g->w + ((size_t)onext * in + (size_t)knext) * g->esz
+                                        : NULL;
+        if (g->wdt == MHV_DT_F32) {
+            wk = (const float *)wo + k0, ldw = in;
+            pf = (wstream){(const char *)wk, next, in * g->esz, (int)g->esz, PFD, kc};
+        } else {
+            convert_rows(g->wbuf, wo, g->wdt, in, r, k0, kc);
+            pf = (wstream){NULL, next ? next : wo, in * g->esz, (int)g->esz, 0, kc};
+        }
+        for (int p = p0; p < p1; p++) {
+            int nt = g->n - p * TP < TP ? g->n - p * TP : TP;
+            tile_io io = {
+                .pf = pf,
+                .chain = g->chain + (size_t)(p - p0) * WR * TP,
+                .kept = kept + (size_t)(p - p0) * WR * TP,
+                .chain_start = k0 == c0, .chain_end = k0 + kc >= c1,
+                .first = c0 == 0, .last = c1 >= g->in,
+                .y = g->y + (size_t)p * TP * ldy + (size_t)o, .ldy = ldy,
+                .bias = g->b ? g->b + o : NULL, .nt = nt,
+            };
+            tiles[r][nt > 16](kc, wk, ldw, g->xp + ((size_t)p * in + (size_t)k0) * TP, &io);
+        }
+    }
+}
+
+/* y(n, out)[:, o0..o1] = x · W(o0..o1, in)^T + b, x given packed by xpack. Loops, outside
+ * in: token groups, blocks of WR weight rows, chunks, sub-blocks, the group's panels. */
 static void linear_xp_cols_avx512(float *y, const float *xp, const void *w, mhv_dtype wdt,
                                   const float *b, int n, int in, int out, int o0, int o1)
 {
     int np = (int)panels(n);
-    size_t ldy = (size_t)out;
     if (in <= 0) {
-        fill_bias(y, ldy, b, n, o0, o1);
+        fill_bias(y, (size_t)out, b, n, o0, o1);
         return;
     }
-    float wbuf[WR * KC] __attribute__((aligned(64))); /* (WR, KC) converted weights */
-    /* (PG, WR, TP): the accumulators of PG panels saved between chunks of the reduction;
-     * panels go in groups of PG so this stays on the stack (W is re-read once per group,
-     * i.e. only beyond PG * TP = 1024 tokens) */
-    enum { PG = 32 };
-    float part[PG * WR * TP] __attribute__((aligned(64)));
-    size_t esz = mhv_dtype_size(wdt);
-    for (int p0 = 0; p0 < np; p0 += PG) {
-        int p1 = np - p0 < PG ? np : p0 + PG;
-        for (int o = o0; o < o1; o += WR) {
-            int r = o1 - o < WR ? o1 - o : WR;
-            const char *wo = (const char *)w + (size_t)o * (size_t)in * esz;
-            for (int k0 = 0; k0 < in; k0 += KC) {
-                int kc = in - k0 < KC ? in - k0 : KC;
-                const float *wk = wbuf;
-                size_t ldw = KC;
-                if (wdt == MHV_DT_F32) {
-                    wk = (const float *)wo + k0, ldw = (size_t)in;
-                } else {
-                    /* the chunk after this one (of these rows, or the next group's) is
-                     * fetched while the tiles run: with few tokens they are short */
-                    const char *next = k0 + kc < in ? wo + (size_t)(k0 + kc) * esz
-                                                    : wo + (size_t)WR * (size_t)in * esz;
-                    convert_rows(wbuf, wo, wdt, (size_t)in, r, k0, kc, next);
-                }
-                for (int p = p0; p < p1; p++) {
-                    int nt = n - p * TP < TP ? n - p * TP : TP;
-                    tile_io io = {
-                        .part = part + (size_t)(p - p0) * WR * TP,
-                        .first = k0 == 0, .last = k0 + kc >= in,
-                        .y = y + (size_t)p * TP * ldy + (size_t)o, .ldy = ldy,
-                        .bias = b ? b + o : NULL, .nt = nt,
-                    };
-                    tiles[r][nt > 16](kc, wk, ldw,
-                                      xp + ((size_t)p * (size_t)in + (size_t)k0) * TP, &io);
+    int kcb, pg;
+    blocking(&kcb, &pg);
+    float wbuf[WR * KC] __attribute__((aligned(64)));
+    float chain[PG_MAX * WR * TP] __attribute__((aligned(64)));
+    float kept[KEPT_MAX * WR * TP] __attribute__((aligned(64)));
+    gemm g = {y, xp, w, wdt, mhv_dtype_size(wdt), b, n, in, out, o0, o1, wbuf, chain, kcb};
+    for (int p0 = 0; p0 < np; p0 += pg) {
+        int p1 = np - p0 < pg ? np : p0 + pg;
+        /* ob row blocks at a time go chunk by chunk, their sums kept in `kept` */
+        int ob = in <= KC ? 1 : KEPT_MAX / (p1 - p0);
+        for (int os = o0; os < o1; os += ob * WR) {
+            int oe = o1 - os < ob * WR ? o1 : os + ob * WR;
+            for (int c0 = 0; c0 < in; c0 += KC) {
+                int c1 = in - c0 < KC ? in : c0 + KC;
+                for (int o = os; o < oe; o += WR) {
+                    int r = oe - o < WR ? oe - o : WR;
+                    float *kp = kept + (size_t)((o - os) / WR * (p1 - p0)) * WR * TP;
+                    /* the weights after these: the next rows, the first rows' next chunk,
+                     * or the next super-block's first */
+                    int on = o + WR < oe ? o + WR : c1 < in ? os : oe < o1 ? oe : -1;
+                    int kn = o + WR < oe ? c0 : c1 < in ? c1 : 0;
+                    row_block_chunk(&g, o, r, c0, c1, p0, p1, kp, on, kn);
                 }
             }
         }
@@ -364,7 +477,8 @@ ttile(int R, const float *x, int in, const float *bp, size_t xs, const float *bi
         __m512 acc[WR][2];
         for (int i = 0; i < R; i++)
             acc[i][0] = acc[i][1] = _mm512_setzero_ps();
-        tile_fma(R, 2, kc, x + k0, (size_t)in, bp + (size_t)k0 * xs, xs, acc);
+        wstream pf = ahead(x + k0, (size_t)in);
+        tile_fma(R, 2, kc, x + k0, (size_t)in, &pf, bp + (size_t)k0 * xs, xs, acc);
         for (int i = 0; i < R; i++)
             for (int v = 0; v < 2; v++) {
                 float *pv = part + i * TP + 16 * v;
@@ -519,7 +633,8 @@ static void softmax_row(float *p, int len, int width)
  * with the query values broadcast from Q in place; softmax; then P·V with V read in place
  * (its rows are contiguous along the head dim), a tile of 6 query rows x 64 dims. */
 
-#define QB 12 /* query rows per block: one score tile, whose rows stay in L1 to the end */
+#define QB 12     /* query rows per block with scratch scores: one score tile, in L1 */
+#define QB_MAX 48 /* the most per block when the scores go straight into probs */
 #define PR 6  /* query rows per P·V tile */
 
 static size_t attention_scratch_avx512(int n, int d)
@@ -535,7 +650,8 @@ score_tile(int R, const float *q, size_t ld_q, const float *kt, int d, float sca
     __m512 acc[WR][2];
     for (int i = 0; i < R; i++)
         acc[i][0] = acc[i][1] = _mm512_setzero_ps();
-    tile_fma(R, 2, d, q, ld_q, kt, TP, acc);
+    wstream pf = ahead(q, ld_q);
+    tile_fma(R, 2, d, q, ld_q, &pf, kt, TP, acc);
     __m512 vs = _mm512_set1_ps(scale);
     __mmask16 m0 = lanes(nkeys), m1 = lanes(nkeys - 16);
     for (int i = 0; i < R; i++) {
@@ -558,17 +674,20 @@ FOR_ROWS(SCORE)
 static const score_fn scores[WR + 1] = ROW_FNS(score);
 
 /* o(R, ld_o)[:, 0..16·NV) = P(R rows, ld_p)[:, 0..nk) · V(nk, ld_v)[:, 0..16·NV), the last
- * vector masked to `mlast` lanes. */
+ * vector masked to `mlast` lanes; with `resume` the FMA chains go on from o's values (a
+ * block of keys after earlier ones: the same chains as in one pass). */
 static inline __attribute__((always_inline)) void
 pv_tile(int R, int NV, const float *p, size_t ld_p, const float *v, size_t ld_v, int nk,
-        __mmask16 mlast, float *o, size_t ld_o)
+        __mmask16 mlast, float *o, size_t ld_o, int resume)
 {
     __m512 acc[PR][4];
 #pragma GCC unroll 6
     for (int i = 0; i < R; i++)
 #pragma GCC unroll 4
         for (int t = 0; t < NV; t++)
-            acc[i][t] = _mm512_setzero_ps();
+            acc[i][t] = resume ? _mm512_maskz_loadu_ps(t == NV - 1 ? mlast : 0xFFFF,
+                                                       o + (size_t)i * ld_o + 16 * t)
+                               : _mm512_setzero_ps();
     for (int j = 0; j < nk; j++, v += ld_v) {
         __m512 vv[4];
 #pragma GCC unroll 4
@@ -591,12 +710,12 @@ pv_tile(int R, int NV, const float *p, size_t ld_p, const float *v, size_t ld_v,
 }
 
 typedef void (*pv_fn)(const float *p, size_t ld_p, const float *v, size_t ld_v, int nk,
-                      __mmask16 mlast, float *o, size_t ld_o);
+                      __mmask16 mlast, float *o, size_t ld_o, int resume);
 #define PV(R, NV)                                                                             \
     static void pv_##R##_##NV(const float *p, size_t ld_p, const float *v, size_t ld_v,      \
-                              int nk, __mmask16 mlast, float *o, size_t ld_o)                 \
+                              int nk, __mmask16 mlast, float *o, size_t ld_o, int resume)     \
     {                                                                                         \
-        pv_tile(R, NV, p, ld_p, v, ld_v, nk, mlast, o, ld_o);                                 \
+        pv_tile(R, NV, p, ld_p, v, ld_v, nk, mlast, o, ld_o, resume);                         \
     }
 #define PVS(R) PV(R, 1) PV(R, 2) PV(R, 3) PV(R, 4)
 PVS(1) PVS(2) PVS(3) PVS(4) PVS(5) PVS(6)
@@ -609,6 +728,48 @@ static const pv_fn pvs[PR + 1][5] = {
     {NULL, pv_5_1, pv_5_2, pv_5_3, pv_5_4}, {NULL, pv_6_1, pv_6_2, pv_6_3, pv_6_4},
 };
 
+/* Query rows per block when the block's scores go straight into probs (no scratch): as
+ * many as keep them (rows x n floats) in a quarter of L2, so each key panel and each V row
+ * serves that many queries before it leaves the caches (long inputs: K^T and V of a head are
+ * 0.5 MiB each at 2048 tokens), 12 to 48 and a multiple of 12. */
+static int query_block(int n)
+{
+    size_t fit = mhv_cpu_caches_get()->l2 / 4 / ((size_t)n * sizeof(float)) / QB * QB;
+    return fit < QB ? QB : fit > QB_MAX ? QB_MAX : (int)fit;
+}
+
+/* Keys per P·V block: as many V rows (d floats each) as fit in half of L1d, whole panels. */
+static int key_block(int d)
+{
+    size_t fit = mhv_cpu_caches_get()->l1d / 2 / ((size_t)d * sizeof(float)) / TP * TP;
+    return fit < TP ? TP : (int)fit;
+}
+
+/* Rows i0..i0+rows of probs·V into out, key block by key block (each tile's FMA chains go on
+ * across blocks in key order, so the blocks change no byte). */
+static void pv_block(const mhv_attn_args *a, const float *sb, int i0, int rows, int kb)
+{
+    int n = a->n, d = a->d, nk = a->causal ? i0 + rows : n; /* keys any row sees */
+    for (int k0 = 0; k0 < nk; k0 += kb) {
+        for (int r0 = 0; r0 < rows; r0 += PR) {
+            int r = rows - r0 < PR ? rows - r0 : PR;
+            /* keys before j0 or from nkr on have probability 0 in all these rows */
+            int nkr = a->causal ? i0 + r0 + r : n, j0 = mhv_attn_first_key(a, i0 + r0);
+            int lo = k0 > j0 ? k0 : j0, hi = k0 + kb < nkr ? k0 + kb : nkr;
+            if (lo >= hi)
+                continue;
+            for (int c0 = 0; c0 < d; c0 += 64) {
+                int nc = d - c0 < 64 ? d - c0 : 64, nv = (nc + 15) / 16;
+                pvs[r][nv](sb + (size_t)r0 * (size_t)n + (size_t)lo, (size_t)n,
+                           a->v + (size_t)lo * a->ld_v + c0, a->ld_v, hi - lo,
+                           lanes(nc - 16 * (nv - 1)),
+                           a->out + (size_t)(i0 + r0) * a->ld_out + (size_t)c0, a->ld_out,
+                           lo > j0);
+            }
+        }
+    }
+}
+
 static void attention_avx512(const mhv_attn_args *a)
 {
     int n = a->n, d = a->d;
@@ -618,51 +779,42 @@ static void attention_avx512(const mhv_attn_args *a)
     float *kt = a->scratch;
     float *s = kt + panels(n) * TP * (size_t)d;
     xpack_ld(kt, a->k, a->ld_k, n, d);
-    for (int i0 = 0; i0 < n; i0 += QB) {
-        int rows = n - i0 < QB ? n - i0 : QB;
-        int nk = a->causal ? i0 + rows : n; /* keys any row of this block can see */
+    /* (rows, n) straight into probs when every row is kept there in order */
+    int direct = a->probs && !a->prow;
+    int qb = direct ? query_block(n) : QB, kb = key_block(d);
+    for (int i0 = 0; i0 < n; i0 += qb) {
+        int rows = n - i0 < qb ? n - i0 : qb;
         if (a->prow && mhv_attn_rows_idle(a, i0, i0 + rows))
             continue;
-        /* (rows, n) straight into probs when every row is kept there in order */
-        int direct = a->probs && !a->prow;
         float *sb = direct ? a->probs + (size_t)i0 * (size_t)n : s;
-        for (int r0 = 0; r0 < rows; r0 += WR) {
-            int r = rows - r0 < WR ? rows - r0 : WR;
-            /* under the causal mask these rows see keys up to i0 + r0 + r - 1 */
-            int nkr = a->causal ? i0 + r0 + r : n;
-            for (int p = 0; p * TP < nkr; p++) {
+        /* key panels outside, so each serves every row tile of the block from L1 */
+        int nkb = a->causal ? i0 + rows : n; /* keys any row of this block can see */
+        for (int p = 0; p * TP < nkb; p++)
+            for (int r0 = 0; r0 < rows; r0 += WR) {
+                int r = rows - r0 < WR ? rows - r0 : WR;
+                /* under the causal mask these rows see keys up to i0 + r0 + r - 1 */
+                int nkr = a->causal ? i0 + r0 + r : n;
+                if (p * TP >= nkr)
+                    continue;
                 int nkeys = nkr - p * TP < TP ? nkr - p * TP : TP;
                 scores[r](a->q + (size_t)(i0 + r0) * a->ld_q, a->ld_q,
                           kt + (size_t)p * TP * (size_t)d, d, a->scale,
                           sb + (size_t)r0 * (size_t)n + (size_t)p * TP, (size_t)n, nkeys);
             }
-        }
         for (int r = 0; r < rows; r++) {
             int len = a->causal ? i0 + r + 1 : n, first = mhv_attn_first_key(a, i0 + r);
             float *row = sb + (size_t)r * (size_t)n;
             for (int j = 0; j < first; j++) /* before a sliding window */
                 row[j] = 0.0f;
-            softmax_row(row + first, len - first, (a->probs ? n : nk) - first);
+            softmax_row(row + first, len - first, (a->probs ? n : nkb) - first);
         }
         for (int r = 0; !direct && a->probs && r < rows; r++) {
             float *keep = mhv_attn_prow(a, i0 + r);
             if (keep)
                 memcpy(keep, sb + (size_t)r * (size_t)n, (size_t)n * sizeof *keep);
         }
-        if (!a->out)
-            continue;
-        for (int r0 = 0; r0 < rows; r0 += PR) {
-            int r = rows - r0 < PR ? rows - r0 : PR;
-            /* keys before j0 or from nkr on have probability 0 in all these rows */
-            int nkr = a->causal ? i0 + r0 + r : n, j0 = mhv_attn_first_key(a, i0 + r0);
-            for (int c0 = 0; c0 < d; c0 += 64) {
-                int nc = d - c0 < 64 ? d - c0 : 64, nv = (nc + 15) / 16;
-                pvs[r][nv](sb + (size_t)r0 * (size_t)n + (size_t)j0, (size_t)n,
-                           a->v + (size_t)j0 * a->ld_v + c0, a->ld_v, nkr - j0,
-                           lanes(nc - 16 * (nv - 1)),
-                           a->out + (size_t)(i0 + r0) * a->ld_out + (size_t)c0, a->ld_out);
-            }
-        }
+        if (a->out)
+            pv_block(a, sb, i0, rows, kb);
     }
 }
 
@@ -675,6 +827,7 @@ static const mhv_kernels avx512_table = {
     .xpack = xpack_avx512,
     .xpack_rows = TP,
     .linear_xp_cols = linear_xp_cols_avx512,
+    .describe = describe_avx512,
     .attention = attention_avx512,
     .attention_scratch = attention_scratch_avx512,
     .gelu_erf = gelu_erf_avx512,

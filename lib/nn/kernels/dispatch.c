@@ -19,7 +19,7 @@ static pthread_once_t avx2_once = PTHREAD_ONCE_INIT, avx512_once = PTHREAD_ONCE_
 
 static void fill_from(mhv_kernels *dst, const mhv_kernels *from)
 {
-    FILL(linear) FILL(linear_cols) FILL(linear_t_cols) FILL(attention) FILL(attention_scratch)
+    FILL(linear) FILL(describe) FILL(linear_cols) FILL(linear_t_cols) FILL(attention) FILL(attention_scratch)
     FILL(layernorm) FILL(rmsnorm) FILL(gelu_erf) FILL(gelu_tanh) FILL(relu) FILL(silu) FILL(add)
 }
 #undef FILL

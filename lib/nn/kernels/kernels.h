@@ -110,6 +110,9 @@ typedef struct {
     int xpack_rows;
     void (*linear_xp_cols)(float *y, const float *xp, const void *w, mhv_dtype wdt,
                            const float *b, int n, int in, int out, int o0, int o1);
+    /* One line on how the linear layers are blocked on this CPU (tile, block sizes, and
+     * what they were derived from), for `make bench` and `mhaviz info`. */
+    void (*describe)(char *buf, size_t size);
     /* One attention head (see mhv_attn_args). */
     void (*attention)(const mhv_attn_args *a);
     /* Floats of scratch attention needs for n tokens and head dim d. */

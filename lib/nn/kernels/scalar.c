@@ -1,6 +1,7 @@
 /* scalar.c - the reference kernels: portable C, accumulations in double so that this path
  * is the accurate yardstick the fast paths are tested against. */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -188,8 +189,14 @@ static void add_scalar(float *y, const float *x, size_t n)
         y[i] += x[i];
 }
 
+static void describe_scalar(char *buf, size_t size)
+{
+    snprintf(buf, size, "reference: one dot product per output, summed in double");
+}
+
 static const mhv_kernels scalar_table = {
     .name = "scalar",
+    .describe = describe_scalar,
     .linear = linear_scalar,
     .linear_cols = linear_cols_scalar,
     .linear_t_cols = linear_t_cols_scalar,

@@ -1,0 +1,189 @@
+/* s2s_text.c - sources and decoder inputs of encoder-decoder runs. */
+#include "s2s_text.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "base/json.h"
+
+/* mBART's language codes: "en_XX", "ro_RO" (two or three lowercase letters, '_', two
+ * uppercase). */
+static int is_code(const char *p)
+{
+    size_t n = p ? strlen(p) : 0, k = 0;
+    while (k < n && p[k] >= 'a' && p[k] <= 'z')
+        k++;
+    return (k == 2 || k == 3) && n == k + 3 && p[k] == '_' && p[k + 1] >= 'A' &&
+           p[k + 1] <= 'Z' && p[k + 2] >= 'A' && p[k + 2] <= 'Z';
+}
+
+static int is_code_id(const mhv_tok *tok, int32_t id)
+{
+    return mhv_tok_is_special(tok, id) && is_code(mhv_tok_piece(tok, id));
+}
+
+/* The id of language code `name` (an option's value, opt for messages). */
+static mhv_status code_id(const mhv_tok *tok, const char *opt, const char *name, int32_t *id,
+                          mhv_error *err)
+{
+    *id = mhv_tok_lookup(tok, name, strlen(name));
+    if (*id < 0 || !is_code_id(tok, *id))
+        return mhv_fail(err, MHV_EUSAGE, "", "%s '%.40s' is not a language code of the "
+                        "tokenizer (such as en_XX)", opt, name);
+    return MHV_OK;
+}
+
+/* tokenizer_config.json's "tgt_lang" of dir into buf, or "" */
+static void config_tgt_lang(const char *dir, char *buf, size_t size)
+{
+    char path[4200];
+    cJSON *cfg = NULL;
+    const char *v;
+    buf[0] = '\0';
+    if ((size_t)snprintf(path, sizeof path, "%s/tokenizer_config.json", dir) < sizeof path &&
+        mhv_json_load(path, (size_t)64 << 20, &cfg, NULL) == MHV_OK &&
+        mhv_json_str(cfg, "tgt_lang", "", &v, "", NULL) == MHV_OK)
+        snprintf(buf, size, "%s", v);
+    cJSON_Delete(cfg);
+}
+
+static mhv_status text_open(s2s_text *t, const mhv_model *m, const mhv_tok *tok,
+                            const char *src_lang, const char *tgt_lang, mhv_error *err)
+{
+    const mhv_config *c = &m->cfg;
+    memset(t, 0, sizeof *t);
+    t->src_tok = tok;
+    t->tgt_tok = c->separate_emb ? NULL : tok;
+    t->start = c->decoder_start_id;
+    t->src_code = -1;
+    /* Marian: the target has its own SentencePiece model (and vocabulary when separate) */
+    mhv_status st = mhv_tok_open_marian_target(m->dir, &t->own, err);
+    if (st)
+        return st;
+    if (t->own)
+        t->tgt_tok = t->own;
+    if (tok) { /* mBART: "$A </s> code" makes "</s> code" of an empty text */
+        mhv_encoding e;
+        if (mhv_tok_encode(tok, "", 0, &e, NULL) == MHV_OK) {
+            t->lang = e.n >= 2 && e.ids[e.n - 2] == c->eos_id && is_code_id(tok, e.ids[e.n - 1]);
+            if (t->lang)
+                t->src_code = e.ids[e.n - 1];
+            mhv_encoding_free(&e);
+        }
+    }
+    if (!t->lang) {
+        if (src_lang || tgt_lang)
+            return mhv_fail(err, MHV_EUSAGE, "", "%s is for models whose tokenizer ends sources "
+                            "with a language code (mBART); %s's has none",
+                            src_lang ? "--src-lang" : "--tgt-lang", c->arch);
+        return MHV_OK;
+    }
+    if (src_lang && (st = code_id(tok, "--src-lang", src_lang, &t->src_code, err)))
+        return st;
+    char dflt[64];
+    config_tgt_lang(m->dir, dflt, sizeof dflt);
+    if (tgt_lang)
+        return code_id(tok, "--tgt-lang", tgt_lang, &t->start, err);
+    if (dflt[0])
+        return code_id(tok, "tokenizer_config.json's tgt_lang", dflt, &t->start, err);
+    if (is_code_id(tok, c->decoder_start_id))
+        return MHV_OK;
+    return mhv_fail(err, MHV_EUSAGE, "", "%s's tokenizer has language codes (mBART): give the "
+                    "target's with --tgt-lang (such as ro_RO)", c->arch);
+}
+
+mhv_status s2s_text_open(s2s_text *t, const mhv_model *m, const mhv_tok *tok,
+                         const char *src_lang, const char *tgt_lang, mhv_error *err)
+{
+    mhv_status st = text_open(t, m, tok, src_lang, tgt_lang, err);
+    if (st)
+        s2s_text_close(t);
+    return st;
+}
+
+void s2s_text_close(s2s_text *t)
+{
+    mhv_tok_close(t->own);
+    memset(t, 0, sizeof *t);
+}
+
+/* ids(n,) as an encoding labelled by tok (NULL: by the ids). */
+static mhv_status ids_encoding(const mhv_tok *tok, const int32_t *ids, int n, mhv_encoding *out,
+                               mhv_error *err)
+{
+    size_t cap = (size_t)n * 12 + 1;
+    char *buf = malloc(cap);
+    if (!buf)
+        return mhv_fail(err, MHV_ENOMEM, "", "out of memory");
+    size_t len = 0;
+    for (int i = 0; i < n; i++)
+        len += (size_t)snprintf(buf + len, cap - len, "%s%d", i ? " " : "", (int)ids[i]);
+    mhv_sentence s = {buf, len, 0};
+    mhv_status st = cli_encode_one(tok, &s, INPUT_IDS, out, err);
+    free(buf);
+    return st;
+}
+
+mhv_status s2s_encode_source(const s2s_text *t, const mhv_sentence *s, cli_input_mode mode,
+                             mhv_encoding *out, mhv_error *err)
+{
+    mhv_status st = cli_encode_one(t->src_tok, s, mode, out, err);
+    if (st || mode != INPUT_TEXT || !t->lang)
+        return st;
+    /* the tokenizer's own code closes the text; --src-lang's takes its place */
+    int last = out->n - 1;
+    if (last < 1 || !is_code_id(t->src_tok, out->ids[last]))
+        return MHV_OK;
+    char *p = strdup(mhv_tok_piece(t->src_tok, t->src_code));
+    if (!p) {
+        mhv_encoding_free(out);
+        return mhv_fail(err, MHV_ENOMEM, "", "out of memory");
+    }
+    free(out->pieces[last]);
+    out->pieces[last] = p;
+    out->ids[last] = t->src_code;
+    return MHV_OK;
+}
+
+mhv_status s2s_encode_target(const s2s_text *t, const mhv_sentence *s, cli_input_mode mode,
+                             mhv_encoding *out, mhv_error *err)
+{
+    if (mode == INPUT_IDS) /* the decoder's input exactly as given */
+        return cli_encode_one(t->tgt_tok, s, INPUT_IDS, out, err);
+    if (!t->tgt_tok)
+        return mhv_fail(err, MHV_EUNSUPPORTED, "",
+                        "the model's target vocabulary is not its source's "
+                        "(share_encoder_decoder_embeddings false) and has no tokenizer here "
+                        "(Marian's target.spm with vocab.json): give the target as ids (--ids)");
+    mhv_encoding te;
+    mhv_status st = cli_encode_one(t->tgt_tok, s, mode, &te, err);
+    if (st)
+        return st;
+    int n = te.n;
+    if (t->lang && mode == INPUT_TEXT && n >= 1 && is_code_id(t->tgt_tok, te.ids[n - 1]))
+        n--; /* TEXT </s> code: the code moves to the front (shift_tokens_right) */
+    int32_t *ids = malloc(((size_t)n + 1) * sizeof *ids);
+    if (!ids) {
+        mhv_encoding_free(&te);
+        return mhv_fail(err, MHV_ENOMEM, "", "out of memory");
+    }
+    ids[0] = t->start;
+    memcpy(ids + 1, te.ids, (size_t)n * sizeof *ids);
+    st = ids_encoding(t->tgt_tok, ids, n + 1, out, err);
+    for (int i = 1; !st && i <= n; i++) { /* the target's token i - 1 */
+        out->spans[2 * i] = te.spans[2 * (i - 1)];
+        out->spans[2 * i + 1] = te.spans[2 * (i - 1) + 1];
+    }
+    free(ids);
+    mhv_encoding_free(&te);
+    return st;
+}
+
+mhv_status s2s_label_target(const s2s_text *t, const int32_t *ids, int n, mhv_encoding *out,
+                            mhv_error *err)
+{
+    return ids_encoding(t->tgt_tok, ids, n, out, err);
+}
