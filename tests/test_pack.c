@@ -180,6 +180,33 @@ static void check_fixture(const char *fixture, int packs)
 }
 
 static void test_bert(void **state) { (void)state; check_fixture("bert-f32", 1); }
+
+/* Every table packs a text model at the default budget; AVX2, whose arithmetic changes at 48
+ * rows, not a model with experts or DeBERTa's relative positions (layers over row counts
+ * other than the pass's). */
+static void test_budget(void **state)
+{
+    (void)state;
+    mhv_model *bert, *moe, *deb;
+    mhv_error err = {0};
+    assert_int_equal(mhv_model_open("tests/fixtures/bert-f32", &bert, &err), MHV_OK);
+    assert_int_equal(mhv_model_open("tests/fixtures/fam-mixtral-f32", &moe, &err), MHV_OK);
+    assert_int_equal(mhv_model_open("tests/fixtures/fam-deberta-v3", &deb, &err), MHV_OK);
+    const char *kernels[] = {"scalar", "avx2", "avx512"};
+    for (int k = 0; k < 3; k++) {
+        mhv_forward_params p = {.threads = 1, .kernel = kernels[k]};
+        mhv_forward_ctx *f;
+        assert_int_equal(mhv_forward_ctx_new(&p, &f, &err), MHV_OK);
+        assert_int_equal(mhv_forward_pack_tokens(f, bert), MHV_FORWARD_PACK_TOKENS);
+        int avx2 = strcmp(mhv_forward_ctx_kernel(f), "avx2") == 0;
+        assert_int_equal(mhv_forward_pack_tokens(f, moe), avx2 ? 0 : MHV_FORWARD_PACK_TOKENS);
+        assert_int_equal(mhv_forward_pack_tokens(f, deb), avx2 ? 0 : MHV_FORWARD_PACK_TOKENS);
+        mhv_forward_ctx_free(f);
+    }
+    mhv_model_close(bert);
+    mhv_model_close(moe);
+    mhv_model_close(deb);
+}
 static void test_bert_pair(void **state) { (void)state; check_fixture("fam-bert-pair", 1); }
 static void test_camembert(void **state) { (void)state; check_fixture("fam-camembert-pad5", 1); }
 static void test_roberta(void **state) { (void)state; check_fixture("fam-xlm-roberta-bf16", 1); }
@@ -200,6 +227,8 @@ static void test_llama(void **state)
     check_fixture("dec-mistral-f32-sw5", 1);
     check_fixture("dec-qwen2-bf16-gqa4", 1);
     check_fixture("fam-mixtral-f32", 1);
+    check_fixture("fam-qwen2-moe-f32", 1);
+    check_fixture("fam-qwen3-moe-f32", 1);
     check_fixture("fam-olmo2-f32", 1);
     check_fixture("fam-phi3-lm-bf16-partial", 1);
 }
@@ -289,7 +318,8 @@ static void test_failure(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_bert),      cmocka_unit_test(test_bert_pair),
+        cmocka_unit_test(test_bert),      cmocka_unit_test(test_budget),
+        cmocka_unit_test(test_bert_pair),
         cmocka_unit_test(test_camembert), cmocka_unit_test(test_roberta),
         cmocka_unit_test(test_electra),   cmocka_unit_test(test_distilbert),
         cmocka_unit_test(test_albert),    cmocka_unit_test(test_gpt2),

@@ -303,6 +303,12 @@ static mhv_status deberta_forward(mhv_nn *nn, const mhv_model *m, const int32_t 
     return MHV_OK;
 }
 
+/* The relative-position table's rows (Kr, Qr) are as many as the pass's length reaches. */
+static int deberta_packs(const mhv_config *c)
+{
+    return c->rel_c2p || c->rel_p2c ? MHV_PACKS_ANY_ROWS : MHV_PACKS_ROWS;
+}
+
 const mhv_family mhv_family_deberta = {
     .name = "deberta",
     .model_types = model_types,
@@ -310,5 +316,5 @@ const mhv_family mhv_family_deberta = {
     .vector_floats = deberta_vector_floats,
     .load = deberta_load,
     .forward = deberta_forward,
-    .packs = mhv_family_packs_always,
+    .packs = deberta_packs,
 };

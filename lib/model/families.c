@@ -54,5 +54,5 @@ void mhv_family_list(char *buf, size_t size)
 int mhv_family_packs_always(const mhv_config *c)
 {
     (void)c;
-    return 1;
+    return MHV_PACKS_ROWS;
 }

@@ -39,13 +39,21 @@ typedef struct mhv_family {
     mhv_status (*seq2seq)(mhv_nn *nn, const mhv_model *m, const int32_t *src, int ns,
                           const int32_t *tgt, int nt, mhv_capture *cap, float *logits,
                           mhv_error *err);
-    /* True when forward honours nn->pack for c (nn/blocks.h: several sentences in one pass,
-     * each its own sequence): it reaches rows only through the blocks, and nothing it
-     * computes depends on the pass's row count. NULL: one sentence at a time. */
+    /* How forward takes nn->pack for c (nn/blocks.h: several sentences in one pass, each
+     * its own sequence), an mhv_packs; NULL: MHV_PACKS_NO. */
     int (*packs)(const mhv_config *c);
 } mhv_family;
 
-/* A packs entry for families whose every model packs. */
+typedef enum {
+    MHV_PACKS_NO = 0,   /* one sentence at a time: something follows the pass's length */
+    MHV_PACKS_ROWS,     /* rows reached only through the blocks, every linear layer over
+                         * the pass's rows */
+    MHV_PACKS_ANY_ROWS, /* as ROWS, but some linear layers run over other row counts that
+                         * packing changes (experts' routed rows, DeBERTa's relative-position
+                         * table): only kernels whose rows never depend on the count pack */
+} mhv_packs;
+
+/* A packs entry for families whose every model packs (MHV_PACKS_ROWS). */
 int mhv_family_packs_always(const mhv_config *c);
 
 extern const mhv_family mhv_family_bert;

@@ -2,6 +2,7 @@
  * hands the layer loop to the model's family (lib/model/<family>.c). */
 #include "model/forward.h"
 
+#include <limits.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -260,9 +261,11 @@ mhv_status mhv_forward_run_opts(mhv_forward_ctx *fc, const mhv_model *m, const i
 int mhv_forward_pack_tokens(const mhv_forward_ctx *fc, const mhv_model *m)
 {
     const mhv_config *c = &m->cfg;
-    if (fc->pack_tokens <= 0 || !c->family->packs || !c->family->packs(c) || c->enc_dec ||
-        c->vision ||
-        !mhv_nn_packs_rows(&fc->nn, 1, fc->pack_tokens))
+    int how = c->family->packs ? c->family->packs(c) : MHV_PACKS_NO;
+    if (fc->pack_tokens <= 0 || how == MHV_PACKS_NO || c->enc_dec || c->vision ||
+        !mhv_nn_packs_rows(&fc->nn, fc->pack_tokens, fc->pack_tokens))
+        return 0; /* (the last: kernels that never pack) */
+    if (how == MHV_PACKS_ANY_ROWS && !mhv_nn_packs_rows(&fc->nn, 1, INT_MAX))
         return 0;
     return fc->pack_tokens;
 }

@@ -100,8 +100,8 @@ int mhv_forward_pack_tokens(const mhv_forward_ctx *c, const mhv_model *m);
 
 /* mhv_forward_run_opts (without sinks) over items(count), in order, as if one at a time:
  * outs[i] gets sentence i's maps, the same bytes whatever the packing and thread count. The
- * sentences run as one pass when they fit mhv_forward_pack_tokens and the kernels compute
- * each row alike in any row count, else one by one. On failure, outs[0 .. *done) hold the
+ * sentences run in passes of consecutive ones within mhv_forward_pack_tokens whose rows the
+ * kernels compute as alone (mhv_nn_packs_rows), the others one by one. On failure, outs[0 .. *done) hold the
  * sentences before the one that failed (the caller frees them), *done is its index and the
  * error is its own, as a loop over mhv_forward_run_opts would leave them; on success *done
  * is count. */

@@ -690,10 +690,11 @@ static mhv_status llama_forward(mhv_nn *nn, const mhv_model *m, const int32_t *i
     return MHV_OK;
 }
 
-/* Longrope picks its factors by the pass's length, which packing would change. */
+/* Longrope picks its factors by the pass's length, which packing would change; experts run
+ * over the rows routed to them. */
 static int llama_packs(const mhv_config *c)
 {
-    return !c->longrope;
+    return c->longrope ? MHV_PACKS_NO : c->num_experts ? MHV_PACKS_ANY_ROWS : MHV_PACKS_ROWS;
 }
 
 const mhv_family mhv_family_llama = {

@@ -228,7 +228,7 @@ static mhv_status opt_forward(mhv_nn *nn, const mhv_model *m, const int32_t *ids
 /* The projected embeddings (OPT-350m) number the positions of the whole pass. */
 static int opt_packs(const mhv_config *c)
 {
-    return c->embedding_size == c->hidden_size;
+    return c->embedding_size == c->hidden_size ? MHV_PACKS_ROWS : MHV_PACKS_NO;
 }
 
 const mhv_family mhv_family_opt = {

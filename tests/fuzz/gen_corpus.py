@@ -158,6 +158,17 @@ def tokjsons():
             if k in pp:
                 pp[k][1] = newid.get(pp[k][0], 0)
         put("tokjson", tag, json.dumps(j, ensure_ascii=False, indent=1))
+        if tag == "minilm":  # every decoder step the labels follow, in one chain
+            j["decoder"] = {"type": "Sequence", "decoders": [
+                {"type": "Replace", "pattern": {"String": "\u2581"}, "content": " "},
+                {"type": "ByteFallback"},
+                {"type": "Metaspace", "replacement": "\u2581", "prepend_scheme": "first",
+                 "split": True},
+                {"type": "WordPiece", "prefix": "##", "cleanup": True},
+                {"type": "BPEDecoder", "suffix": "</w>"},
+                {"type": "Fuse"},
+                {"type": "Strip", "content": " ", "start": 2, "stop": 1}]}
+            put("tokjson", "decoder-steps", json.dumps(j, ensure_ascii=False, indent=1))
 
 
 def bpe_tokjsons():
