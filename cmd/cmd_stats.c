@@ -49,6 +49,7 @@ static const char stats_usage[] =
     "  --merge          add up the JSON outputs given instead of reading a corpus\n"
     "  --threads N      sentences processed in parallel (default: online CPUs)\n"
     "  --truncate       cut sentences longer than the model's positions instead of failing\n"
+    "                   (encoder-decoders: sources and targets, as run --truncate)\n"
     "  --weighting W    statistics of attn (default: attention weights), norm (alpha_ij *\n"
     "                   ||v_j||) or norm-out (alpha_ij * ||v_j W_O^h||), rows normalised\n"
     "                   to sum 1 (run --help); json and png titles name it, --merge adds\n"
@@ -198,9 +199,9 @@ static int parse(int argc, char **argv, stats_opts *o)
         return cli_usage_error("stats", "--src-lang and --tgt-lang need --pairs and --stack "
                                "(an encoder-decoder model)");
     if ((o->pairs || o->stack) && (o->merge || !o->pairs || o->rows || o->weighting ||
-                                   o->truncate))
+                                   (o->truncate && !o->stack)))
         return cli_usage_error("stats", "--stack needs --pairs; --pairs works without "
-                               "--merge, --rows, --weighting and --truncate");
+                               "--merge, --rows, --weighting and (on encoders) --truncate");
     if (o->merge) {
         if (o->n_files < 1)
             return cli_usage_error("stats", "--merge needs at least one JSON file");
@@ -318,6 +319,10 @@ static void process_pair(worker *w, mhv_forward_ctx *fc, int idx, unsigned char 
         mhv_encoding_free(&es);
         fail_job(j, st, &err, s->line);
         return;
+    }
+    if (j->o->truncate) { /* as run --truncate: the closing special tokens kept */
+        cli_truncate(j->tx->src_tok, &es, m->cfg.max_positions, 1);
+        cli_truncate(j->tx->tgt_tok, &et, m->cfg.max_positions, 1);
     }
     int nt = et.n;
     mhv_attn a = {0};

@@ -259,6 +259,22 @@ check "--truncate: source cut to the 24 positions, said" \
 expect_fail "without --truncate: refused" 1 "exceed the model's 24 positions (use --truncate)" -- \
     "$MHAVIZ" run --model tests/fixtures/s2s-bart-f32 --ids --pairs --format json --out "$TMP/out" \
     <(perl -e 'print join(" ", (5) x 30), "\t2 7 8\n"')
+# stats --truncate: the same cut as run --truncate (mBART: 40 positions)
+perl -e 'print join(" ", ("cat") x 60), "\tPisica\n"' >"$TMP/long2.txt"
+rm -rf "$TMP/out"
+"$MHAVIZ" run --model tests/fixtures/s2s-mbart-lang --pairs --truncate --heads cross:0:0 \
+    --format json --out "$TMP/out" "$TMP/long2.txt" 2>/dev/null
+"$MHAVIZ" stats --model tests/fixtures/s2s-mbart-lang --pairs --stack cross --truncate \
+    --format json "$TMP/long2.txt" >"$TMP/st.json" 2>"$TMP/stderr"
+check "stats --truncate: exit 0" "[ $? = 0 ] && [ ! -s $TMP/stderr ]"
+perl -MJSON::PP -e '
+    local $/; open my $a, "<", $ARGV[0] or die; open my $b, "<", $ARGV[1] or die;
+    my $w = decode_json(<$a>)->{sentences}[0]{attentions}[0]{weights};
+    my ($h) = grep { $_->{layer} == 0 && $_->{head} == 0 } @{decode_json(<$b>)->{heads}};
+    my $e = 0; for my $r (@$w) { for (@$r) { $e -= $_ * log($_) / log(2) if $_ > 0 } }
+    exit(@{$w->[0]} == 40 && abs($e / @$w - $h->{entropy}) < 1e-5 ? 0 : 1);' \
+    "$TMP/out/long2.json" "$TMP/st.json"
+check "stats --truncate: the maps of run --truncate" "[ $? = 0 ]"
 rm -rf "$TMP/out"
 printf '\xe2\x96\x81 c at\t\xe2\x96\x81D ie\n' >"$TMP/pt.txt"
 "$MHAVIZ" run --model $M --pretokenized --pairs --heads cross:0:0 --format json \
