@@ -17,6 +17,14 @@ Two kinds of text, both built on the fly from Debian packages, nothing downloade
   where every one is tagged as a noun; a fixed share of each class's nouns and
   two templates are held out for evaluation.
 
+Training sentences vary what surrounds the noun and the pronoun (`make_train_example`),
+so that the noun is found by its place in the sentence and not by being the one
+unusual word: besides the class verbs, verbs that fit any thing or any person; a verb
+slot of one or two arbitrary characters; adjectives after the noun; an opening or a
+middle clause cut from the man-page prose; and now and then a made-up two-character
+noun. None of these uses a character that only the held-out sentences have
+(`heldout_only_chars`): the held-out verbs, nouns and opening clauses stay unseen.
+
 Everything is seeded; `python3 corpus.py` prints a sample and the counts.
 """
 
@@ -102,6 +110,22 @@ TRAIN_PREFIXES = ["今天早上，", "那天下午，", "昨天晚上，", "天�
                   "到了周末，", "吃完饭以后，"]
 HELDOUT_PREFIXES = ["过了一会儿，", "下雨的时候，", "那年秋天天气很好，", "大家都睡着以后，",
                     "第二天一大早，"]
+# training-only variety (make_train_example): verbs after the pronoun that fit any thing
+# or any person, adjectives for the frames with {A}, frames with an adjective
+GENERIC_VERBS = {
+    "它": [("放", "好"), ("扔", "掉"), ("藏", "起来"), ("带", "走"), ("卖", "掉"), ("摆", "好"),
+          ("挂", "起来"), ("包", "好"), ("找", "到"), ("放", "进柜子里"), ("交", "给老师"),
+          ("借", "走"), ("弄", "坏"), ("丢", "掉"), ("留", "下"), ("推", "开"), ("搬", "回家"),
+          ("装", "进袋子里"), ("送", "人"), ("画", "下来")],
+    "他": [("叫", "过来"), ("拉", "起来"), ("带", "走"), ("送", "回家"), ("找", "到"),
+          ("请", "进来"), ("留", "下"), ("推", "开"), ("抱", "起来"), ("拦", "住")],
+}
+GENERIC_VERBS["她"] = GENERIC_VERBS["他"]
+ADJECTIVES = "新 旧 大 小 重 轻 贵 好看 漂亮 可爱 特别 奇怪 便宜 有名".split()
+TRAIN_ADJ_TEMPLATES = [
+    ("{X}很{A}，{S}一看见就把{PR}{V}{C}了。", "things"),
+    ("{S}觉得这{CL}{X}很{A}，就把{PR}{V}{C}了。", "all"),
+]
 HELDOUT_SHARE = 0.2
 KEEP_IN_TRAIN = {"苹果"}  # the seed sentence's noun stays a training noun
 
@@ -159,12 +183,85 @@ def make_example(rng, templates, nouns, prefixes=(), p_prefix=0.0):
     v, comp = rng.choice(verbs)
     fields = {"S": s, "S2": s2, "CL": cl, "X": x, "PR": pr, "V": v, "C": comp, "V2": v2,
               "P": rng.choice(PLACES)}
-    # locate the pronoun by formatting the prefix up to it
+    return example_dict(tpl, fields, c)
+
+
+def heldout_only_chars():
+    """CJK characters that the held-out sentences use and no training sentence does:
+    held-out nouns, verbs, frames and opening clauses. Training's random fillers and prose
+    clauses leave them out."""
+    train_nouns, held_nouns = split_nouns()
+    seen = set("".join(TRAIN_PREFIXES + PEOPLE + PLACES + ADJECTIVES))
+    for t, _ in TRAIN_TEMPLATES + TRAIN_ADJ_TEMPLATES:
+        seen.update(t)
+    for c, (pr, cl, _, verbs, v2) in CLASSES.items():
+        seen.update(pr + cl + v2 + "".join(train_nouns[c]) + "".join(v + x for v, x in verbs))
+    for vs in GENERIC_VERBS.values():
+        seen.update("".join(v + x for v, x in vs))
+    held = set("".join(HELDOUT_PREFIXES + [w for ns in held_nouns.values() for w in ns]))
+    for t, _ in HELDOUT_TEMPLATES + HELDOUT_VERB_TEMPLATES:
+        held.update(t)
+    return {c for c in held - seen if "\u4e00" <= c <= "\u9fff"}
+
+
+class TrainVariety:
+    """What make_train_example draws from: prose clauses (2-8 characters, no pronoun, no
+    held-out-only character) and single characters (those of the clauses)."""
+
+    def __init__(self, prose):
+        bad = heldout_only_chars() | set("它他她")
+        clauses = {p for t in prose for p in re.split(r"[，、：；。！？“”（）《》]", t)
+                   if 2 <= len(p) <= 8 and not bad & set(p)}
+        self.clauses = sorted(clauses)
+        self.chars = sorted({c for p in self.clauses for c in p})
+
+
+def make_train_example(rng, nouns, var):
+    """A training sentence (make_example's dict plus "verb_kind": class, generic or random):
+    a training frame with, independently, an opening clause (a training one or one cut
+    from prose), a prose clause after the first comma, a generic or random verb instead of
+    the class verb, and (for things, 1 in 8) a made-up noun of two random characters."""
+    tpl, scope = rng.choice(TRAIN_TEMPLATES + TRAIN_ADJ_TEMPLATES)
+    if rng.random() < 0.25:
+        i = tpl.index("，") + 1
+        tpl = tpl[:i] + rng.choice(var.clauses) + "，" + tpl[i:]
+    r = rng.random()
+    if r < 0.25:
+        tpl = rng.choice(TRAIN_PREFIXES) + tpl
+    elif r < 0.5:
+        tpl = rng.choice(var.clauses) + "，" + tpl
+    classes = [c for c in CLASSES if scope == "all" or c not in PERSON_CLASSES]
+    c = rng.choice(classes)
+    pr, cl, _, verbs, v2 = CLASSES[c]
+    x = rng.choice(nouns[c])
+    kind = "class"
+    if pr == "它" and rng.random() < 0.125:
+        x = "".join(rng.choice(var.chars) for _ in range(2))
+        kind = "generic"
+    r = rng.random()
+    v, comp = rng.choice(verbs)
+    if r < 0.2:
+        v, comp, v2, kind = "".join(rng.choice(var.chars) for _ in range(rng.randint(1, 2))), \
+            "", rng.choice(var.chars), "random"
+    elif r < 0.55 or kind == "generic":
+        v, comp = rng.choice(GENERIC_VERBS[pr])
+        kind = "generic" if "{V2}" not in tpl else kind
+    s, s2 = rng.sample(PEOPLE, 2)
+    fields = {"S": s, "S2": s2, "CL": cl, "X": x, "PR": pr, "V": v, "C": comp, "V2": v2,
+              "P": rng.choice(PLACES), "A": rng.choice(ADJECTIVES)}
+    d = example_dict(tpl, fields, c)
+    d["verb_kind"] = kind
+    return d
+
+
+def example_dict(tpl, fields, c):
+    """noun: where the antecedent starts; agent: where the person who acts on it (the last
+    name before the pronoun) starts."""
     head = tpl.split("{PR}")[0].format(**fields)
     before_x = tpl.split("{X}")[0].format(**fields)
-    text = tpl.format(**fields)
-    return {"text": text, "pronoun": len(head), "verb": len(head) + 1, "class": c,
-            "noun": len(before_x), "noun_len": len(x)}
+    agent = max(head.rfind(fields["S"]), head.rfind(fields["S2"]))
+    return {"text": tpl.format(**fields), "pronoun": len(head), "verb": len(head) + 1,
+            "class": c, "noun": len(before_x), "noun_len": len(fields["X"]), "agent": agent}
 
 
 def man_sentences():
@@ -190,9 +287,12 @@ def all_synthetic_chars():
         chars.update(c[0] + c[1] + "".join(c[2]) + c[4])
         for v, comp in c[3]:
             chars.update(v + comp)
-    for t, _ in TRAIN_TEMPLATES + HELDOUT_TEMPLATES + HELDOUT_VERB_TEMPLATES:
+    for t, _ in (TRAIN_TEMPLATES + TRAIN_ADJ_TEMPLATES + HELDOUT_TEMPLATES +
+                 HELDOUT_VERB_TEMPLATES):
         chars.update(re.sub(r"\{[A-Z0-9]+\}", "", t))
-    chars.update("".join(TRAIN_PREFIXES + HELDOUT_PREFIXES))
+    for vs in GENERIC_VERBS.values():
+        chars.update("".join(v + x for v, x in vs))
+    chars.update("".join(TRAIN_PREFIXES + HELDOUT_PREFIXES + ADJECTIVES))
     chars.update("".join(PEOPLE) + "".join(PLACES) + "一")
     return chars
 
@@ -206,3 +306,10 @@ if __name__ == "__main__":
     print("held-out nouns:", {c: v for c, v in ho.items()})
     ms = man_sentences()
     print("man sentences: %d, %d chars" % (len(ms), sum(map(len, ms))))
+    print("held-out-only characters:", "".join(sorted(heldout_only_chars())))
+    var = TrainVariety(ms)
+    print("prose clauses %d, filler characters %d" % (len(var.clauses), len(var.chars)))
+    for _ in range(12):
+        d = make_train_example(rng, tr, var)
+        print(d["verb_kind"], d["text"], d["text"][d["noun"]:d["noun"] + d["noun_len"]],
+              d["text"][d["pronoun"]])

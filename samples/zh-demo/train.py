@@ -1,22 +1,37 @@
 #!/usr/bin/env python3
 """Train the bundled demo model (samples/model) on CPU.
 
-    nice -n 10 /root/venv/bin/python samples/zh-demo/train.py [--minutes 25] [--out samples/model]
+    nice -n 10 python3 samples/zh-demo/train.py [--steps 3600] [--out samples/model]
+
+The bundled model was made in three runs, each starting from the last
+(samples/model/README.md gives the commands; train.log holds their logs).
 
 Needs: torch, transformers, safetensors (PyPI), and the Debian packages
 manpages-zh (real prose) and python3-jieba (noun list), see corpus.py.
 
 A small BERT (hidden 128, 4 layers, 4 heads, FFN 512, 128 positions) trained
-with masked-language modelling on half real prose (Debian's Chinese man pages)
-and half generated pronoun sentences, in which the masked verb after 它/他/她
-depends on the noun the pronoun refers back to. A second objective makes
-resolving the pronoun pay off at the pronoun itself: a training-only linear
-layer (RefHead, not saved) reads the last hidden state at the pronoun and must
-name the antecedent's first and last character. Nothing constrains attention:
-the encoder is free to carry the antecedent to the pronoun however it can.
-The run is bounded by wall clock (--minutes), the only source of
-non-determinism between machines: the data and initialisation are seeded, but
-how many steps fit differs.
+with masked-language modelling on real prose (Debian's Chinese man pages; half
+of each batch, --prose-share) and generated pronoun sentences, in which the masked verb after 它/他/她
+depends on the noun the pronoun refers back to. The pronoun sentences vary what
+surrounds the noun and the pronoun (other verbs, arbitrary characters in the
+verb slot, adjectives, clauses cut from the prose, made-up nouns:
+corpus.make_train_example), so that the noun is found by its place in the
+sentence rather than by being the one unusual word.
+
+A second objective makes resolving the pronoun pay off at the pronoun itself:
+a training-only linear layer (RefHead, not saved) reads the last hidden state
+at the pronoun and must name the antecedent's first and last character, and
+those of the agent (the person who acts on it, the last name before the
+pronoun). Nothing constrains attention: the encoder is free to carry both to
+the pronoun however it can. Without the agent objective the antecedent was
+carried by most of the 16 heads; with it, a first run of 1500 steps left it to
+two heads of layer 0, and the later runs at lower learning rates kept it there
+(a first run of 3600 steps at the full rate spread it over most heads again by
+step 1000).
+
+The run is bounded by steps (--steps), not by time, so that its result does not
+depend on the machine's load: data, initialisation and the order of everything
+are seeded, and training runs on one thread.
 
 The vocabulary is the subset of bert-base-chinese's vocab.txt (Apache-2.0,
 ../shared/data/bert-base-chinese/vocab.txt) that the corpus and
@@ -24,10 +39,11 @@ samples/*.txt use, in bert-base-chinese's order, re-numbered from 0.
 
 It reports masked-token accuracy on held-out sentences (held-out nouns, held-out
 templates, held-out prose), for the seed sentence the attention mass of the
-best head from 它 to 苹果, and for that head the mean attention from the pronoun
-to its antecedent on sentences kept out of training (held-out nouns, templates,
-verbs, and opening clauses that move both to other positions: corpus.py), and
-writes them to OUT/training.json.
+best head from 它 to 苹果 (and how many heads give 苹果 at least half), for that
+head the mean attention from the pronoun to its antecedent on sentences kept
+out of training (held-out nouns, templates, verbs, and opening clauses that move
+both to other positions: corpus.py), and what zeroing that head costs the
+masked predictions; it writes them to OUT/training.json.
 """
 
 import argparse
@@ -84,6 +100,7 @@ class Batcher:
     def __init__(self, vocab, prose, nouns, templates, rng):
         self.idx = {t: i for i, t in enumerate(vocab)}
         self.prose, self.nouns, self.templates, self.rng = prose, nouns, templates, rng
+        self.variety = corpus.TrainVariety(prose)
         self.cls, self.sep, self.mask, self.pad = (self.idx[t] for t in
                                                    ("[CLS]", "[SEP]", "[MASK]", "[PAD]"))
 
@@ -98,25 +115,29 @@ class Batcher:
         return ids, pos
 
     def pronoun_example(self):
-        d = corpus.make_example(self.rng, self.templates, self.nouns, corpus.TRAIN_PREFIXES,
-                                0.3)
+        d = corpus.make_train_example(self.rng, self.nouns, self.variety)
         text, ipr, iverb = d["text"], d["pronoun"], d["verb"]
         ids = self.ids(text)
         r = self.rng.random()
-        pos = {iverb + 1} if r < 0.6 else {ipr + 1} if r < 0.85 else set()
+        if d["verb_kind"] == "class":  # the verb tells the noun's class: worth predicting
+            pos = {iverb + 1} if r < 0.6 else {ipr + 1} if r < 0.85 else set()
+        else:
+            pos = {ipr + 1} if r < 0.5 else set()
         for i in range(1, len(text) + 1):
             if self.rng.random() < 0.08:
                 pos.add(i)
         if not pos:
-            pos.add(iverb + 1)
+            pos.add(ipr + 1)
         # the reference objective: at the pronoun, name the antecedent's first and last
         # character (token positions: +1 for [CLS])
-        ref = (ipr + 1, ids[d["noun"] + 1], ids[d["noun"] + d["noun_len"]])
+        ref = (ipr + 1, ids[d["noun"] + 1], ids[d["noun"] + d["noun_len"]],
+               ids[d["agent"] + 1], ids[d["agent"] + 2])
         return ids, sorted(pos), ref
 
-    def batch(self, n):
-        ex = [self.pronoun_example() for _ in range(n // 2)]
-        ex += [self.prose_example(self.rng.choice(self.prose)) for _ in range(n - n // 2)]
+    def batch(self, n, prose_share=0.5):
+        k = n - int(round(n * prose_share))
+        ex = [self.pronoun_example() for _ in range(k)]
+        ex += [self.prose_example(self.rng.choice(self.prose)) for _ in range(n - k)]
         refs = [(b, e[2]) for b, e in enumerate(ex) if len(e) == 3]
         return collate([e[:2] for e in ex], self.mask, self.pad), refs
 
@@ -139,16 +160,16 @@ def collate(examples, mask_id, pad_id):
 
 class RefHead(torch.nn.Module):
     """Training-only: from the last hidden state at a pronoun, logits over the vocabulary
-    for the antecedent's first and last character. Not saved: the saved model is a plain
-    BertForMaskedLM; only what the encoder learned to carry to the pronoun stays."""
+    for the antecedent's first and last character, and for the agent's (the person acting
+    on it). Not saved: the saved model is a plain BertForMaskedLM; only what the encoder
+    learned to carry to the pronoun stays."""
 
     def __init__(self, hidden, vocab):
         super().__init__()
-        self.first = torch.nn.Linear(hidden, vocab)
-        self.last = torch.nn.Linear(hidden, vocab)
+        self.out = torch.nn.ModuleList(torch.nn.Linear(hidden, vocab) for _ in range(4))
 
     def forward(self, h):
-        return self.first(h), self.last(h)
+        return [o(h) for o in self.out]
 
 
 def mlm_logits(model, inp, att, rows, cols):
@@ -189,12 +210,52 @@ def seed_attention(model, b):
     i_from = SEED_SENTENCE.index("它") + 1
     to = [SEED_SENTENCE.index("苹果") + 1, SEED_SENTENCE.index("苹果") + 2]
     best = (0.0, -1, -1)
+    n = 0
     for layer, a in enumerate(out.attentions):
         for h in range(a.shape[1]):
             s = float(a[0, h, i_from, to].sum())
+            n += s >= 0.5
             if s > best[0]:  # ties: the lower layer and head, as mhaviz rank orders them
                 best = (s, layer, h)
-    return best
+    return best + (n,)
+
+
+def zero_head(model, L, H):
+    """Removes head L:H (its output before the output projection set to 0, as mhaviz ablate
+    --mode zero does); returns the hook handle (.remove() to put it back)."""
+    d = model.config.hidden_size // model.config.num_attention_heads
+
+    def pre(_mod, args):
+        x = args[0].clone()
+        x[..., H * d:(H + 1) * d] = 0
+        return (x,) + args[1:]
+    return model.bert.encoder.layer[L].attention.output.dense.register_forward_pre_hook(pre)
+
+
+@torch.no_grad()
+def ablation(model, b, evals, L, H):
+    """Masked-token accuracy with and without head L:H, and on the seed sentence the
+    probability of 它 where it is masked."""
+    ids = b.ids(SEED_SENTENCE)
+    ipr = SEED_SENTENCE.index("它") + 1
+    seed = [(ids, [ipr])]
+
+    def p_it():
+        model.eval()
+        inp, att, rows, cols, _ = collate(seed, b.mask, b.pad)
+        p = torch.softmax(mlm_logits(model, inp, att, rows, cols), -1)[0, ids[ipr]]
+        model.train()
+        return round(float(p), 4)
+    keys = ("verb, held-out nouns", "pronoun, held-out nouns", "verb, held-out templates")
+    out = {"seed sentence, p(它) at the masked 它": {"before": p_it()}}
+    for k in keys:
+        out[k] = {"before": round(accuracy(model, evals[k], b.mask, b.pad), 4)}
+    hook = zero_head(model, L, H)
+    out["seed sentence, p(它) at the masked 它"]["after"] = p_it()
+    for k in keys:
+        out[k]["after"] = round(accuracy(model, evals[k], b.mask, b.pad), 4)
+    hook.remove()
+    return out
 
 
 def heldout_sets(train_nouns, held_nouns):
@@ -238,14 +299,17 @@ def heldout_attention(model, b, train_nouns, held_nouns, L, H, n=300):
         out[name] = {"sentences": n, "it_sentences": n_it,
                      "head_mass_it": round(float(mean_it[L, H]), 4),
                      "head_mass_all_pronouns": round(float(mean[L, H]), 4),
-                     "best_head_it": [bi // 4, bi % 4, round(float(mean_it.view(-1)[bi]), 4)]}
+                     "best_head_it": [bi // 4, bi % 4, round(float(mean_it.view(-1)[bi]), 4)],
+                     "heads_at_least_0.3": int((mean_it >= 0.3).sum())}
     model.train()
     return out
 
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--minutes", type=float, default=25.0)
+    ap.add_argument("--steps", type=int, default=3600,
+                    help="training steps (the run is bounded by steps, not time, so that its "
+                    "result does not depend on the machine's load)")
     ap.add_argument("--out", default=os.path.join(REPO, "samples", "model"))
     ap.add_argument("--bert-vocab",
                     default=os.path.join(REPO, "../shared/data/bert-base-chinese/vocab.txt"))
@@ -253,11 +317,21 @@ def main():
     ap.add_argument("--lr", type=float, default=1e-3)
     ap.add_argument("--ref-weight", type=float, default=0.5,
                     help="weight of the antecedent-naming objective at the pronoun (0: off)")
+    ap.add_argument("--prose-share", type=float, default=0.5,
+                    help="share of each batch that is prose (the rest: pronoun sentences)")
+    ap.add_argument("--agent-weight", type=float, default=0.5,
+                    help="weight of the agent-naming objective at the pronoun (0: off)")
+    ap.add_argument("--init", metavar="DIR",
+                    help="start from this saved model (a previous stage) instead of random "
+                    "weights; its vocabulary must be the one this corpus gives")
+    ap.add_argument("--seed", type=int, default=SEED,
+                    help="seed of the initialisation and of the training stream (the held-out "
+                    "sets and splits do not depend on it)")
     args = ap.parse_args()
 
     torch.set_num_threads(1)
-    torch.manual_seed(SEED)
-    rng = random.Random(SEED)
+    torch.manual_seed(args.seed)
+    rng = random.Random(args.seed)
 
     corpus.check_nouns()
     prose = corpus.man_sentences()
@@ -277,6 +351,11 @@ def main():
                      attention_probs_dropout_prob=0.0, pad_token_id=0,
                      attn_implementation="eager")
     model = BertForMaskedLM(cfg)
+    if args.init:
+        with open(os.path.join(args.init, "vocab.txt"), encoding="utf-8") as f:
+            if [ln.rstrip("\n") for ln in f] != vocab:
+                raise SystemExit("%s: vocabulary differs from this corpus's" % args.init)
+        model = BertForMaskedLM.from_pretrained(args.init, attn_implementation="eager")
     ref_head = RefHead(cfg.hidden_size, len(vocab))
     opt = torch.optim.AdamW(list(model.parameters()) + list(ref_head.parameters()), lr=args.lr,
                             weight_decay=0.01)
@@ -298,29 +377,27 @@ def main():
     pb = Batcher(vocab, prose_held, train_nouns, corpus.TRAIN_TEMPLATES, erng)
     evals["prose, held-out sentences (15% masked)"] = [pb.prose_example(s) for s in prose_held]
 
-    budget = args.minutes * 60.0
     warm = 150
     t0 = time.time()
     step = 0
     ema = None
-    while True:
+    while step < args.steps:
         el = time.time() - t0
-        if el >= budget:
-            break
-        frac = el / budget
+        frac = step / args.steps
         lr = args.lr * min(1.0, (step + 1) / warm) * (0.5 * (1 + math.cos(math.pi * frac)))
         for g in opt.param_groups:
             g["lr"] = lr
-        (inp, att, rows, cols, tgt), refs = b.batch(args.batch)
+        (inp, att, rows, cols, tgt), refs = b.batch(args.batch, args.prose_share)
         h = model.bert(input_ids=inp, attention_mask=att).last_hidden_state
         loss = torch.nn.functional.cross_entropy(model.cls(h[rows, cols]), tgt)
-        if refs and args.ref_weight > 0:
+        if refs and (args.ref_weight > 0 or args.agent_weight > 0):
             rb = torch.tensor([r[0] for r in refs])
             rp = torch.tensor([r[1][0] for r in refs])
-            f, l = ref_head(h[rb, rp])
-            loss = loss + args.ref_weight * 0.5 * (
-                torch.nn.functional.cross_entropy(f, torch.tensor([r[1][1] for r in refs])) +
-                torch.nn.functional.cross_entropy(l, torch.tensor([r[1][2] for r in refs])))
+            logits = ref_head(h[rb, rp])
+            ce = [torch.nn.functional.cross_entropy(z, torch.tensor([r[1][k + 1] for r in refs]))
+                  for k, z in enumerate(logits)]
+            loss = loss + args.ref_weight * 0.5 * (ce[0] + ce[1]) + \
+                args.agent_weight * 0.5 * (ce[2] + ce[3])
         opt.zero_grad()
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -329,9 +406,9 @@ def main():
         lv = loss.item()
         ema = lv if ema is None else 0.98 * ema + 0.02 * lv
         if step % 100 == 0:
-            s, L, H = seed_attention(model, b)
-            print("step %d  %.0fs  loss %.3f  lr %.2e  它->苹果 best %.2f (%d:%d)"
-                  % (step, el, ema, lr, s, L, H), flush=True)
+            s, L, H, n_heads = seed_attention(model, b)
+            print("step %d  %.0fs  loss %.3f  lr %.2e  它->苹果 best %.2f (%d:%d), %d heads >= 0.5"
+                  % (step, el, ema, lr, s, L, H, n_heads), flush=True)
         if step % 500 == 0:
             print("  held out:", json.dumps(heldout_attention(model, b, train_nouns, held_nouns,
                                                               L, H, 60), ensure_ascii=False),
@@ -340,14 +417,18 @@ def main():
                 print("  %s: %.3f" % (k, accuracy(model, evals[k], b.mask, b.pad)), flush=True)
 
     results = {k: round(accuracy(model, v, b.mask, b.pad), 4) for k, v in evals.items()}
-    s, L, H = seed_attention(model, b)
+    s, L, H, n_heads = seed_attention(model, b)
     held = heldout_attention(model, b, train_nouns, held_nouns, L, H)
-    info = {"steps": step, "minutes": round((time.time() - t0) / 60, 1), "batch": args.batch,
+    ablated = ablation(model, b, evals, L, H)
+    info = {"init": args.init and os.path.basename(os.path.normpath(args.init)),
+            "seed": args.seed, "lr": args.lr, "steps": step, "minutes": round((time.time() - t0) / 60, 1), "batch": args.batch,
             "final_loss_ema": round(ema, 4), "vocab_size": len(vocab),
             "masked_token_accuracy": results,
             "seed_sentence": SEED_SENTENCE,
-            "best_head_it_to_apple": {"layer": L, "head": H, "mass": round(s, 4)},
-            "that_head_pronoun_to_antecedent_held_out": held}
+            "best_head_it_to_apple": {"layer": L, "head": H, "mass": round(s, 4),
+                                      "heads_at_least_half": n_heads},
+            "that_head_pronoun_to_antecedent_held_out": held,
+            "that_head_zeroed": ablated}
     print(json.dumps(info, ensure_ascii=False, indent=1))
 
     os.makedirs(args.out, exist_ok=True)
