@@ -5,24 +5,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/base64.h"
 #include "fig/canvas.h"
 #include "fig/html.h"
 #include "fig/png_out.h"
-
-static void base64(FILE *f, const unsigned char *b, size_t n)
-{
-    static const char tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    for (size_t i = 0; i < n; i += 3) {
-        unsigned v = (unsigned)b[i] << 16;
-        if (i + 1 < n)
-            v |= (unsigned)b[i + 1] << 8;
-        if (i + 2 < n)
-            v |= b[i + 2];
-        char q[4] = {tab[v >> 18 & 63], tab[v >> 12 & 63], i + 1 < n ? tab[v >> 6 & 63] : '=',
-                     i + 2 < n ? tab[v & 63] : '='};
-        fwrite(q, 1, 4, f);
-    }
-}
 
 /* A JSON string that may sit inside <script>: no "</script>" nor "<!--" can occur. */
 static void js_str(FILE *f, const char *s)
@@ -197,7 +183,7 @@ mhv_status mhv_html_vision_image(FILE *f, const char *name, int index, const cha
         js_str(f, names[i]);
     }
     fputs("],\"picture\":\"data:image/png;base64,", f);
-    base64(f, png, len);
+    mhv_base64_write(f, png, len);
     free(png);
     fputs("\",\"maps\":[", f);
     size_t nn = (size_t)a->n * (size_t)a->n;
@@ -209,7 +195,7 @@ mhv_status mhv_html_vision_image(FILE *f, const char *name, int index, const cha
         for (size_t i = 0; i < nn; i++)
             q[i] = mhv_html_quant(h->w[i]);
         fprintf(f, "%s\n{\"l\":%d,\"h\":%d,\"w\":\"", k ? "," : "", h->layer, h->head);
-        base64(f, q, nn);
+        mhv_base64_write(f, q, nn);
         fputs("\"}", f);
     }
     /* the pooling head: one row per head, under the layer after the last */
@@ -218,7 +204,7 @@ mhv_status mhv_html_vision_image(FILE *f, const char *name, int index, const cha
         for (int j = 0; j < a->n; j++)
             q[j] = mhv_html_quant(pool[(size_t)h * (size_t)a->n + (size_t)j]);
         fprintf(f, "%s\n{\"l\":%d,\"h\":%d,\"p\":1,\"w\":\"", a->count || h ? "," : "", L, h);
-        base64(f, q, (size_t)a->n);
+        mhv_base64_write(f, q, (size_t)a->n);
         fputs("\"}", f);
     }
     free(q);

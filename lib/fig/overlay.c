@@ -181,26 +181,6 @@ mhv_status mhv_render_overlay(const mhv_render_params *p, mhv_fontset *fs,
     return mhv_fig_finish(out, err);
 }
 
-/* Grid columns for k pictures: near square, never more than twice as wide as tall, with
- * the fewest empty slots (as the matrix layer grids). */
-static int grid_cols(int k)
-{
-    int c0 = 1;
-    while (c0 * c0 < k)
-        c0++;
-    int best = c0, best_empty = c0 * ((k + c0 - 1) / c0) - k;
-    for (int c = c0 + 1; c <= k; c++) {
-        int rows = (k + c - 1) / c, empty = c * rows - k;
-        if (c > 2 * rows)
-            break;
-        if (empty < best_empty) {
-            best = c;
-            best_empty = empty;
-        }
-    }
-    return best;
-}
-
 mhv_status mhv_render_overlay_layer(const mhv_render_params *p, mhv_fontset *fs,
                                     const mhv_fig_input *in, const mhv_overlay_input *im,
                                     const mhv_attn *a, int layer, mhv_scene *out,
@@ -233,7 +213,7 @@ mhv_status mhv_render_overlay_layer(const mhv_render_params *p, mhv_fontset *fs,
     snprintf(note, sizeof note, "each picture: the attention of %s over the patches%s",
              query_name(im), fixed ? "" : ", over 0..its largest weight (in its caption)");
     float shown = shown_side(p, im->size, 160), ptitle = pa + pd + 4 * k;
-    int cols = grid_cols(cnt), rows = (cnt + cols - 1) / cols;
+    int cols = mhv_fig_grid_cols(cnt), rows = (cnt + cols - 1) / cols;
     float top = m + (title ? ta + td + 8 * k : 0);
     float gw = (float)cols * shown + (float)(cols - 1) * gap;
     float gh = (float)rows * (ptitle + shown) + (float)(rows - 1) * gap;

@@ -765,7 +765,7 @@ mhv_status mhv_render_head(const mhv_render_params *p, mhv_fontset *fs, const mh
 
 /* Grid columns for k panels: near square, never taller than wide nor more than twice as
  * wide as tall, with the fewest empty slots (8 heads: 4 x 2, not 3 x 3 with a hole). */
-static int grid_cols(int k)
+int mhv_fig_grid_cols(int k)
 {
     int c0 = 1;
     while (c0 * c0 < k)
@@ -814,7 +814,7 @@ mhv_status mhv_render_layer(const mhv_render_params *p, mhv_fontset *fs,
         free(t);
         return mhv_fail(err, MHV_ENOMEM, "", "out of memory");
     }
-    int cols = grid_cols(cnt), rows = (cnt + cols - 1) / cols;
+    int cols = mhv_fig_grid_cols(cnt), rows = (cnt + cols - 1) / cols;
     char dflt[600];
     snprintf(dflt, sizeof dflt, "%s \xE2\x80\x94 layer %d", in->model ? in->model : "", layer);
     rows_title(in, dflt, sizeof dflt);

@@ -34,6 +34,8 @@ float mhv_fig_cbar_width(const mhv_render_params *p, mhv_fontset *fs, float vmax
                          const char *caption);
 void mhv_fig_cbar(mhv_scene *s, const mhv_render_params *p, mhv_fontset *fs, float x, float y,
                   float h, float vmax, const char *caption);
+/* Grid columns for k panels of a layer grid (near square, fewest empty slots). */
+int mhv_fig_grid_cols(int k);
 /* Checks s for allocation failures (freeing it on failure). */
 mhv_status mhv_fig_finish(mhv_scene *s, mhv_error *err);
 

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/base64.h"
 #include "fig/png_out.h"
 
 /* Coordinates with two decimals at most: 1/100 px is below any printer's resolution and
@@ -145,11 +146,10 @@ static void text_el(FILE *f, const mhv_scene *s, const mhv_prim *p, const char *
     fputs("</text>\n", f);
 }
 
-static void rect(FILE *f, const mhv_prim *p, const char *cls)
+/* ` x="…" y="…" width="…" height="…"` of a rect or image prim. */
+static void xywh(FILE *f, const mhv_prim *p)
 {
-    fputs("<rect class=\"", f);
-    fputs(cls, f);
-    fputs("\" x=\"", f);
+    fputs(" x=\"", f);
     num(f, p->x);
     fputs("\" y=\"", f);
     num(f, p->y);
@@ -157,7 +157,16 @@ static void rect(FILE *f, const mhv_prim *p, const char *cls)
     num(f, p->w);
     fputs("\" height=\"", f);
     num(f, p->h);
-    fputs("\" fill=\"", f);
+    fputc('"', f);
+}
+
+static void rect(FILE *f, const mhv_prim *p, const char *cls)
+{
+    fputs("<rect class=\"", f);
+    fputs(cls, f);
+    fputc('"', f);
+    xywh(f, p);
+    fputs(" fill=\"", f);
     if (p->kind == MHV_PRIM_HATCH)
         fprintf(f, "url(#hatch%ld)", lrintf(p->aux * 100));
     else
@@ -197,28 +206,12 @@ static int image(FILE *f, const mhv_scene *s, const mhv_prim *p)
     mhv_error err = {0};
     if (mhv_png_to_memory(&cv, &png, &n, &err))
         return 1;
-    fputs("<image class=\"picture\" x=\"", f);
-    num(f, p->x);
-    fputs("\" y=\"", f);
-    num(f, p->y);
-    fputs("\" width=\"", f);
-    num(f, p->w);
-    fputs("\" height=\"", f);
-    num(f, p->h);
-    fputs("\" preserveAspectRatio=\"none\" style=\"image-rendering:pixelated\" "
+    fputs("<image class=\"picture\"", f);
+    xywh(f, p);
+    fputs(" preserveAspectRatio=\"none\" style=\"image-rendering:pixelated\" "
           "image-rendering=\"optimizeSpeed\"\n xmlns:xlink=\"http://www.w3.org/1999/xlink\" "
           "xlink:href=\"data:image/png;base64,", f);
-    static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    for (size_t i = 0; i < n; i += 3) {
-        unsigned v = (unsigned)png[i] << 16;
-        if (i + 1 < n)
-            v |= (unsigned)png[i + 1] << 8;
-        if (i + 2 < n)
-            v |= png[i + 2];
-        char q[4] = {b64[v >> 18 & 63], b64[v >> 12 & 63], i + 1 < n ? b64[v >> 6 & 63] : '=',
-                     i + 2 < n ? b64[v & 63] : '='};
-        fwrite(q, 1, 4, f);
-    }
+    mhv_base64_write(f, png, n);
     fputs("\"/>\n", f);
     free(png);
     return 0;

@@ -64,7 +64,8 @@ out:
 /* the whole file in memory: an image of the largest accepted side compresses to far less */
 #define IMAGE_FILE_MAX (1u << 30)
 
-mhv_status mhv_image_read_png(const char *path, mhv_image *out, mhv_error *err)
+/* The file at path decoded; png_only refuses anything but a PNG. */
+static mhv_status read_image(const char *path, int png_only, mhv_image *out, mhv_error *err)
 {
     memset(out, 0, sizeof *out);
     char *data;
@@ -72,12 +73,17 @@ mhv_status mhv_image_read_png(const char *path, mhv_image *out, mhv_error *err)
     mhv_status st = mhv_read_file(path, IMAGE_FILE_MAX, &data, &len, err);
     if (st)
         return st;
-    if (!is_png((const unsigned char *)data, len))
+    if (png_only && !is_png((const unsigned char *)data, len))
         st = mhv_fail(err, MHV_EFORMAT, path, "not a PNG image");
     else
-        st = decode_png((const unsigned char *)data, len, path, out, err);
+        st = mhv_image_decode((const unsigned char *)data, len, path, out, err);
     free(data);
     return st;
+}
+
+mhv_status mhv_image_read_png(const char *path, mhv_image *out, mhv_error *err)
+{
+    return read_image(path, 1, out, err);
 }
 
 mhv_status mhv_image_decode(const unsigned char *data, size_t len, const char *name,
@@ -93,15 +99,7 @@ mhv_status mhv_image_decode(const unsigned char *data, size_t len, const char *n
 
 mhv_status mhv_image_read(const char *path, mhv_image *out, mhv_error *err)
 {
-    memset(out, 0, sizeof *out);
-    char *data;
-    size_t len;
-    mhv_status st = mhv_read_file(path, IMAGE_FILE_MAX, &data, &len, err);
-    if (st)
-        return st;
-    st = mhv_image_decode((const unsigned char *)data, len, path, out, err);
-    free(data);
-    return st;
+    return read_image(path, 0, out, err);
 }
 
 void mhv_image_free(mhv_image *im)
