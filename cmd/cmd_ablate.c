@@ -37,7 +37,7 @@ static const char ablate_usage[] =
     "  --target WORD    mask (masked-LM) or score (causal LM) the tokens of WORD, a whole\n"
     "                   word as rank --from finds it, every occurrence\n"
     "  --model DIR      Hugging Face model directory (default: $MHAVIZ_MODEL, else the\n"
-    "                   bundled demo model)\n"
+    "                   bundled sample model)\n"
     "  --format FMT     table (default): a row per masked position (masked-LM) or per\n"
     "                   line (causal: the mean over its tokens), a summary line last;\n"
     "                   json: every position of every line; csv: line,index,token,before,\n"

@@ -27,8 +27,9 @@
 #include "text/unicode.h"
 
 static const char run_usage[] =
-    "usage: mhaviz run [--model DIR] [--heads SPEC] [--format png,svg,json,html,safetensors]\n"
-    "                  [--out DIR] [--rows SPEC] [--dtype f32|f16|bf16] [--max-memory SIZE]\n"
+    "usage: mhaviz run [--model DIR] [--heads SPEC] [--out DIR]\n"
+    "                  [--format png,svg,pdf,json,html,safetensors] [--rows SPEC]\n"
+    "                  [--dtype f32|f16|bf16] [--max-memory SIZE]\n"
     "                  [--window A:B] [--max-pixels P] [--pool max|mean]\n"
     "                  [--colormap NAME] [--scale fixed|head|row] [--cell PX] [--values]\n"
     "                  [--dpi N] [--font FILE] [--font-size PX] [--title TEXT | --no-title]\n"
@@ -49,8 +50,8 @@ static const char run_usage[] =
     "                   bundled sample model)\n"
     "  --heads SPEC     all (default), or a comma list of LAYER:HEAD, LAYER:*, *:HEAD\n"
     "                   (0-based), e.g. 3:7,5:*\n"
-    "  --format LIST    comma list of png (default), svg, json, html (OUT/<stem>.html: an\n"
-    "                   interactive explorer of every sentence, one file, works offline),\n"
+    "  --format LIST    comma list of png (default), svg, pdf, json, html (OUT/<stem>.html:\n"
+    "                   an interactive explorer of every sentence, one file, works offline),\n"
     "                   safetensors (one tensor attn.L05 [heads, rows, tokens] per layer,\n"
     "                   written head by head: long inputs in bounded memory; encoder-\n"
     "                   decoders: attn.encoder.L05, attn.decoder.L05, attn.cross.L05)\n"

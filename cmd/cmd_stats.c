@@ -40,7 +40,7 @@ static const char stats_usage[] =
     "et al. 2021); json adds patch_grid (man mhaviz: STATISTICS).\n"
     "\n"
     "  --model DIR      Hugging Face model directory (default: $MHAVIZ_MODEL, else the\n"
-    "                   bundled demo model)\n"
+    "                   bundled sample model)\n"
     "  --format FMT     table (default), json (exact sums, for --merge), csv, or png (a\n"
     "                   layers x heads grid per statistic; needs --out)\n"
     "  --out FILE       write to FILE instead of stdout\n"

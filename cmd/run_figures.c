@@ -34,14 +34,14 @@ int run_fig_parse_format(const char *list, run_fig_opts *o)
             o->html = 1;
         else
             return cli_usage_error("run", "--format '%.*s' is not supported (png, svg, pdf, "
-                                   "json, html)", (int)n, p);
+                                   "json, html, safetensors)", (int)n, p);
         p += n;
         if (*p == ',')
             p++;
     }
     if (!o->formats && !o->json && !o->html)
         return cli_usage_error("run", "--format needs at least one of png, svg, pdf, json, "
-                               "html");
+                               "html, safetensors");
     return 0;
 }
 

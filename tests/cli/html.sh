@@ -51,5 +51,5 @@ check "aggregate views match" "perl $here/html_decode.pl $TMP/agg/two.html $TMP/
 mkdir -p "$TMP/fail"
 printf '苹果\n%s\n' "$(printf '字%.0s' $(seq 1 600))" >"$TMP/long.txt"
 expect_fail too-long 1 "line 2" -- "$MHAVIZ" run --model "$FIX" --format html --out "$TMP/out" "$TMP/long.txt"
-expect_fail bad-format 2 "--format 'htm' is not supported (png, svg, pdf, json, html)" -- "$MHAVIZ" run --model "$FIX" --format htm --out "$TMP/out" "$TMP/two.txt"
+expect_fail bad-format 2 "--format 'htm' is not supported (png, svg, pdf, json, html, safetensors)" -- "$MHAVIZ" run --model "$FIX" --format htm --out "$TMP/out" "$TMP/two.txt"
 finish

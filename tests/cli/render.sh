@@ -47,7 +47,7 @@ check "sentence recorded in iTXt" "grep -qa 'iTXtSentence' $TMP/out/two/L02-H03.
 rm -rf "$TMP/out2"
 
 # usage errors write nothing
-expect_fail bad-format 2 "--format 'gif' is not supported (png, svg, pdf, json, html)" -- "$MHAVIZ" run --model "$FIX" --format png,gif --out "$TMP/out" "$TMP/two.txt"
+expect_fail bad-format 2 "--format 'gif' is not supported (png, svg, pdf, json, html, safetensors)" -- "$MHAVIZ" run --model "$FIX" --format png,gif --out "$TMP/out" "$TMP/two.txt"
 expect_fail empty-format 2 "--format needs at least one" -- "$MHAVIZ" run --model "$FIX" --format '' --out "$TMP/out" "$TMP/two.txt"
 expect_fail bad-colormap 2 "unknown colormap 'jet'" -- "$MHAVIZ" run --model "$FIX" --colormap jet --out "$TMP/out" "$TMP/two.txt"
 expect_fail bad-scale 2 "unknown scale 'log'" -- "$MHAVIZ" run --model "$FIX" --scale log --out "$TMP/out" "$TMP/two.txt"
