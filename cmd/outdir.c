@@ -194,6 +194,12 @@ static void mapped_path(uintptr_t addr, char *buf, size_t size)
 static void on_sigbus(int sig, siginfo_t *si, void *ctx)
 {
     (void)ctx;
+    /* every worker thread reading the shrunk mapping faults at once: one cleans up, says
+     * it once and exits; the others wait for that exit */
+    static int entered;
+    if (__atomic_exchange_n(&entered, 1, __ATOMIC_SEQ_CST))
+        for (;;)
+            pause();
     static char path[4096];
     mapped_path((uintptr_t)si->si_addr, path, sizeof path);
     int armed = __atomic_load_n(&sig_armed, __ATOMIC_SEQ_CST);
