@@ -641,6 +641,27 @@ static int box_bitmap(float px, mhv_glyph_bitmap *bm)
     return 0;
 }
 
+/* 1 when every point of glyph g's outline lies in the glyph box its header gives: stb
+ * sizes the bitmap by that box and asserts when an edge starts above it. */
+static int outline_in_box(const stbtt_fontinfo *fi, int g)
+{
+    int x0, y0, x1, y1;
+    if (!stbtt_GetGlyphBox(fi, g, &x0, &y0, &x1, &y1))
+        return 1; /* no outline: nothing is drawn */
+    stbtt_vertex *v = NULL;
+    int n = stbtt_GetGlyphShape(fi, g, &v), ok = 1;
+    for (int i = 0; i < n && ok; i++) {
+        ok = v[i].x >= x0 && v[i].x <= x1 && v[i].y >= y0 && v[i].y <= y1;
+        if (ok && v[i].type == STBTT_vcurve)
+            ok = v[i].cx >= x0 && v[i].cx <= x1 && v[i].cy >= y0 && v[i].cy <= y1;
+        if (ok && v[i].type == STBTT_vcubic)
+            ok = v[i].cx >= x0 && v[i].cx <= x1 && v[i].cy >= y0 && v[i].cy <= y1 &&
+                 v[i].cx1 >= x0 && v[i].cx1 <= x1 && v[i].cy1 >= y0 && v[i].cy1 <= y1;
+    }
+    stbtt_FreeShape(fi, v);
+    return ok;
+}
+
 const mhv_glyph_bitmap *mhv_font_bitmap(mhv_fontset *fs, mhv_glyph g, float px)
 {
     int q = (int)lrintf(px * 4.0f);
@@ -669,7 +690,8 @@ const mhv_glyph_bitmap *mhv_font_bitmap(mhv_fontset *fs, mhv_glyph g, float px)
         stbtt_GetGlyphBitmapBox(fi, g.glyph, sc, sc, &bx0, &by0, &bx1, &by1);
         long long bw = (long long)bx1 - bx0, bh = (long long)by1 - by0;
         int drawable = composite_ok(&fs->faces[g.face], g.glyph) && bw >= 0 && bh >= 0 &&
-                       bw <= GLYPH_MAX_SIDE && bh <= GLYPH_MAX_SIDE;
+                       bw <= GLYPH_MAX_SIDE && bh <= GLYPH_MAX_SIDE &&
+                       outline_in_box(fi, g.glyph);
         unsigned char *a = drawable ? stbtt_GetGlyphBitmap(fi, sc, sc, g.glyph, &w, &hh, &x0, &y0)
                                     : NULL;
         /* copied into our allocation so the cache frees with free(), not stbtt's allocator */
