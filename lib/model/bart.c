@@ -270,11 +270,6 @@ static mhv_status bart_load(mhv_model *m, mhv_wload *ld, mhv_error *err)
     return MHV_OK;
 }
 
-static mhv_norm layernorm(const float *g, const float *b, float eps)
-{
-    return (mhv_norm){MHV_NORM_LAYER, g, b, eps};
-}
-
 /* x(n, H) = tok[ids] * scale + position rows, then norm (when g). row: (H,) scratch. */
 static void embed(mhv_nn *nn, const mhv_config *c, float *x, const mhv_mat *tok,
                   const mhv_mat *pos, const int32_t *ids, int n, const float *g, const float *b,
@@ -304,7 +299,7 @@ static void embed(mhv_nn *nn, const mhv_config *c, float *x, const mhv_mat *tok,
         nn->K->add(xi, row, (size_t)H);
     }
     if (g) {
-        mhv_norm ln = layernorm(g, b, c->layer_norm_eps);
+        mhv_norm ln = mhv_nn_layernorm(g, b, c->layer_norm_eps);
         mhv_nn_norm(nn, x, x, &ln, n, H);
     }
 }
@@ -314,7 +309,7 @@ static void ffn_block(mhv_nn *nn, const mhv_config *c, const mhv_layer *ly, floa
                       float *ffn, float *tmp, int n)
 {
     int H = c->hidden_size;
-    mhv_norm ln = layernorm(ly->ln_ffn_g, ly->ln_ffn_b, c->layer_norm_eps);
+    mhv_norm ln = mhv_nn_layernorm(ly->ln_ffn_g, ly->ln_ffn_b, c->layer_norm_eps);
     const float *in = x;
     if (c->pre_norm) {
         mhv_nn_norm(nn, xb, x, &ln, n, H);
@@ -334,7 +329,7 @@ static void residual(mhv_nn *nn, const mhv_config *c, float *x, const float *ctx
                      float *tmp, int n)
 {
     mhv_nn_linear(nn, tmp, ctx, o, o_b, n, MHV_NN_NO_ACT);
-    mhv_norm ln = layernorm(g, b, c->layer_norm_eps);
+    mhv_norm ln = mhv_nn_layernorm(g, b, c->layer_norm_eps);
     if (c->pre_norm)
         mhv_nn_add(nn, x, tmp, n, c->hidden_size);
     else
@@ -381,7 +376,7 @@ static mhv_status bart_seq2seq(mhv_nn *nn, const mhv_model *m, const int32_t *sr
                                .head_dim = d, .scale = scale};
         const float *in = xe;
         if (c->pre_norm) {
-            mhv_norm ln = layernorm(ly->ln_attn_g, ly->ln_attn_b, c->layer_norm_eps);
+            mhv_norm ln = mhv_nn_layernorm(ly->ln_attn_g, ly->ln_attn_b, c->layer_norm_eps);
             mhv_nn_norm(nn, xb, xe, &ln, ns, H);
             in = xb;
         }
@@ -394,7 +389,7 @@ static mhv_status bart_seq2seq(mhv_nn *nn, const mhv_model *m, const int32_t *sr
     if (cap[1].last < 0 && !logits)
         return MHV_OK;
     if (c->final_norm) {
-        mhv_norm ln = layernorm(m->enc_norm_g, m->enc_norm_b, c->layer_norm_eps);
+        mhv_norm ln = mhv_nn_layernorm(m->enc_norm_g, m->enc_norm_b, c->layer_norm_eps);
         mhv_nn_norm(nn, xe, xe, &ln, ns, H);
     }
 
@@ -409,7 +404,7 @@ static mhv_status bart_seq2seq(mhv_nn *nn, const mhv_model *m, const int32_t *sr
                                .head_dim = d, .scale = scale, .causal = 1};
         const float *in = xd;
         if (c->pre_norm) {
-            mhv_norm ln = layernorm(ly->ln_attn_g, ly->ln_attn_b, c->layer_norm_eps);
+            mhv_norm ln = mhv_nn_layernorm(ly->ln_attn_g, ly->ln_attn_b, c->layer_norm_eps);
             mhv_nn_norm(nn, xb, xd, &ln, nt, H);
             in = xb;
         }
@@ -420,7 +415,7 @@ static mhv_status bart_seq2seq(mhv_nn *nn, const mhv_model *m, const int32_t *sr
                                 .head_dim = d, .scale = scale};
         in = xd;
         if (c->pre_norm) {
-            mhv_norm ln = layernorm(ly->ln_cross_g, ly->ln_cross_b, c->layer_norm_eps);
+            mhv_norm ln = mhv_nn_layernorm(ly->ln_cross_g, ly->ln_cross_b, c->layer_norm_eps);
             mhv_nn_norm(nn, xb, xd, &ln, nt, H);
             in = xb;
         }
@@ -433,7 +428,7 @@ static mhv_status bart_seq2seq(mhv_nn *nn, const mhv_model *m, const int32_t *sr
     }
     if (logits) {
         if (c->final_norm) {
-            mhv_norm ln = layernorm(m->norm_g, m->norm_b, c->layer_norm_eps);
+            mhv_norm ln = mhv_nn_layernorm(m->norm_g, m->norm_b, c->layer_norm_eps);
             mhv_nn_norm(nn, xd, xd, &ln, nt, H);
         }
         mhv_nn_linear(nn, logits, xd, &m->lm_head, NULL, nt, MHV_NN_NO_ACT);

@@ -183,11 +183,6 @@ static mhv_status bert_load(mhv_model *m, mhv_wload *ld, mhv_error *err)
     return load_mlm_head(m, ld, err);
 }
 
-static mhv_norm layernorm(const float *g, const float *b, float eps)
-{
-    return (mhv_norm){MHV_NORM_LAYER, g, b, eps};
-}
-
 static mhv_status bert_forward(mhv_nn *nn, const mhv_model *m, const int32_t *ids, int n,
                                mhv_capture *cap, float *logits, mhv_error *err)
 {
@@ -214,7 +209,7 @@ static mhv_status bert_forward(mhv_nn *nn, const mhv_model *m, const int32_t *id
     if (st)
         return st;
 
-    mhv_norm emb_ln = layernorm(m->emb_ln_g, m->emb_ln_b, c->layer_norm_eps);
+    mhv_norm emb_ln = mhv_nn_layernorm(m->emb_ln_g, m->emb_ln_b, c->layer_norm_eps);
     mhv_embed e = {.tok = &m->word_emb, .pos = &m->pos_emb, .type = &m->type_emb,
                    .norm = &emb_ln, .pos_offset = c->pos_offset,
                    .pad_id = c->pad_positions ? c->pad_id : -1};
@@ -234,7 +229,7 @@ static mhv_status bert_forward(mhv_nn *nn, const mhv_model *m, const int32_t *id
         mhv_layer_post_norm(nn, ly, c, x, ctx, tmp, ffn, n);
     }
     if (logits) { /* the masked-LM head over every position */
-        mhv_norm ln = layernorm(m->mlm_ln_g, m->mlm_ln_b, c->layer_norm_eps);
+        mhv_norm ln = mhv_nn_layernorm(m->mlm_ln_g, m->mlm_ln_b, c->layer_norm_eps);
         mhv_nn_linear(nn, tmp, x, &m->mlm_dense, m->mlm_dense_b, n, m->mlm_act);
         mhv_nn_norm(nn, q, tmp, &ln, n, H);
         mhv_nn_linear(nn, logits, q, &m->mlm_decoder, m->mlm_bias, n, MHV_NN_NO_ACT);

@@ -127,11 +127,6 @@ static void alibi_bias(const void *ctx, int h, const float *q, size_t ld_q, cons
         memcpy(b + (size_t)i * (size_t)n, b, (size_t)n * sizeof *b);
 }
 
-static mhv_norm layernorm(const float *g, const float *b, float eps)
-{
-    return (mhv_norm){MHV_NORM_LAYER, g, b, eps};
-}
-
 static mhv_status bloom_forward(mhv_nn *nn, const mhv_model *m, const int32_t *ids, int n,
                                 mhv_capture *cap, float *logits, mhv_error *err)
 {
@@ -159,13 +154,13 @@ static mhv_status bloom_forward(mhv_nn *nn, const mhv_model *m, const int32_t *i
         return st;
     mhv_family_alibi_slopes(c->num_heads, slopes);
 
-    mhv_norm emb_ln = layernorm(m->emb_ln_g, m->emb_ln_b, c->layer_norm_eps);
+    mhv_norm emb_ln = mhv_nn_layernorm(m->emb_ln_g, m->emb_ln_b, c->layer_norm_eps);
     mhv_embed emb = {.tok = &m->word_emb, .norm = &emb_ln, .pad_id = -1};
     mhv_nn_embed(nn, x, &emb, ids, n, H);
     for (int l = 0; l <= cap->last; l++) {
         const mhv_layer *ly = &m->layers[l];
-        mhv_norm ln1 = layernorm(ly->ln_attn_g, ly->ln_attn_b, c->layer_norm_eps);
-        mhv_norm ln2 = layernorm(ly->ln_ffn_g, ly->ln_ffn_b, c->layer_norm_eps);
+        mhv_norm ln1 = mhv_nn_layernorm(ly->ln_attn_g, ly->ln_attn_b, c->layer_norm_eps);
+        mhv_norm ln2 = mhv_nn_layernorm(ly->ln_ffn_g, ly->ln_ffn_b, c->layer_norm_eps);
         mhv_qkv_grouped fused = {&ly->qkv, ly->qkv_b};
         mhv_attn_layer attn = {
             .wo = &ly->o,
@@ -194,7 +189,7 @@ static mhv_status bloom_forward(mhv_nn *nn, const mhv_model *m, const int32_t *i
         mhv_nn_add(nn, x, tmp, n, H); /* residual + MLP */
     }
     if (logits) {
-        mhv_norm ln_f = layernorm(m->norm_g, m->norm_b, c->layer_norm_eps);
+        mhv_norm ln_f = mhv_nn_layernorm(m->norm_g, m->norm_b, c->layer_norm_eps);
         mhv_nn_norm(nn, x, x, &ln_f, n, H);
         mhv_nn_linear(nn, logits, x, &m->lm_head, NULL, n, MHV_NN_NO_ACT); /* (n, vocab) */
     }

@@ -115,11 +115,6 @@ static mhv_status neox_load(mhv_model *m, mhv_wload *ld, mhv_error *err)
     return MHV_OK;
 }
 
-static mhv_norm layernorm(const float *g, const float *b, float eps)
-{
-    return (mhv_norm){MHV_NORM_LAYER, g, b, eps};
-}
-
 static mhv_status neox_forward(mhv_nn *nn, const mhv_model *m, const int32_t *ids, int n,
                                mhv_capture *cap, float *logits, mhv_error *err)
 {
@@ -160,8 +155,8 @@ static mhv_status neox_forward(mhv_nn *nn, const mhv_model *m, const int32_t *id
     mhv_nn_embed(nn, x, &emb, ids, n, H);
     for (int l = 0; l <= cap->last; l++) {
         const mhv_layer *ly = &m->layers[l];
-        mhv_norm ln1 = layernorm(ly->ln_attn_g, ly->ln_attn_b, c->layer_norm_eps);
-        mhv_norm ln2 = layernorm(ly->ln_ffn_g, ly->ln_ffn_b, c->layer_norm_eps);
+        mhv_norm ln1 = mhv_nn_layernorm(ly->ln_attn_g, ly->ln_attn_b, c->layer_norm_eps);
+        mhv_norm ln2 = mhv_nn_layernorm(ly->ln_ffn_g, ly->ln_ffn_b, c->layer_norm_eps);
         mhv_qkv_grouped fused = {&ly->qkv, ly->qkv_b};
         mhv_attn_layer attn = {
             .wo = &ly->o,
@@ -184,7 +179,7 @@ static mhv_status neox_forward(mhv_nn *nn, const mhv_model *m, const int32_t *id
         mhv_nn_add(nn, x, mlp, n, H);
     }
     if (logits) {
-        mhv_norm ln_f = layernorm(m->norm_g, m->norm_b, c->layer_norm_eps);
+        mhv_norm ln_f = mhv_nn_layernorm(m->norm_g, m->norm_b, c->layer_norm_eps);
         mhv_nn_norm(nn, x, x, &ln_f, n, H);
         mhv_nn_linear(nn, logits, x, &m->lm_head, NULL, n, MHV_NN_NO_ACT); /* (n, vocab) */
     }

@@ -127,11 +127,6 @@ static mhv_status opt_load(mhv_model *m, mhv_wload *ld, mhv_error *err)
     return MHV_OK;
 }
 
-static mhv_norm layernorm(const float *g, const float *b, float eps)
-{
-    return (mhv_norm){MHV_NORM_LAYER, g, b, eps};
-}
-
 static mhv_status opt_forward(mhv_nn *nn, const mhv_model *m, const int32_t *ids, int n,
                               mhv_capture *cap, float *logits, mhv_error *err)
 {
@@ -179,8 +174,8 @@ static mhv_status opt_forward(mhv_nn *nn, const mhv_model *m, const int32_t *ids
     }
     for (int l = 0; l <= cap->last; l++) {
         const mhv_layer *ly = &m->layers[l];
-        mhv_norm ln1 = layernorm(ly->ln_attn_g, ly->ln_attn_b, c->layer_norm_eps);
-        mhv_norm ln2 = layernorm(ly->ln_ffn_g, ly->ln_ffn_b, c->layer_norm_eps);
+        mhv_norm ln1 = mhv_nn_layernorm(ly->ln_attn_g, ly->ln_attn_b, c->layer_norm_eps);
+        mhv_norm ln2 = mhv_nn_layernorm(ly->ln_ffn_g, ly->ln_ffn_b, c->layer_norm_eps);
         mhv_attn_layer attn = {
             .wo = &ly->o,
             .wq = &ly->q, .wk = &ly->k, .wv = &ly->v, .bq = ly->q_b, .bk = ly->k_b,
@@ -213,7 +208,7 @@ static mhv_status opt_forward(mhv_nn *nn, const mhv_model *m, const int32_t *ids
     if (logits) {
         const float *h = x;
         if (c->final_norm) {
-            mhv_norm ln_f = layernorm(m->norm_g, m->norm_b, c->layer_norm_eps);
+            mhv_norm ln_f = mhv_nn_layernorm(m->norm_g, m->norm_b, c->layer_norm_eps);
             mhv_nn_norm(nn, x, x, &ln_f, n, H);
         }
         if (proj) {

@@ -118,6 +118,12 @@ typedef struct {
     float eps;
 } mhv_norm;
 
+/* A LayerNorm with gain g and bias b (b may be NULL): what most families' norms are. */
+static inline mhv_norm mhv_nn_layernorm(const float *g, const float *b, float eps)
+{
+    return (mhv_norm){MHV_NORM_LAYER, g, b, eps};
+}
+
 /* y(n, d) = norm(x) row by row; y may be x. */
 void mhv_nn_norm(mhv_nn *nn, float *y, const float *x, const mhv_norm *nm, int n, int d);
 /* x(n, d) = norm(x + add): the residual add of post-norm families (BERT). */
