@@ -21,7 +21,6 @@
 #include "base/json.h"
 #include "model/family.h"
 #include "model/layers.h"
-#include "nn/rope.h"
 
 static const char *const model_types[] = {"falcon", NULL};
 
@@ -182,13 +181,7 @@ static mhv_status falcon_load(mhv_model *m, mhv_wload *ld, mhv_error *err)
             ly->q = ly->qkv; /* the model's dtype is read from layer 0's q */
         }
     }
-    /* lm_head.weight is never under the base-model prefix */
-    if (c->tie_word_embeddings)
-        m->lm_head = m->word_emb;
-    else if ((st = mhv_wload_mat(ld, "lm_head.weight", V, H, MHV_W_BARE | MHV_W_OPTIONAL,
-                                 &m->lm_head, err)))
-        return st;
-    return MHV_OK;
+    return mhv_decoder_load_lm_head(m, ld, "lm_head.weight", err);
 }
 
 /* f rounded to bfloat16 (to nearest, ties to even) */
@@ -239,15 +232,12 @@ static mhv_status falcon_forward(mhv_nn *nn, const mhv_model *m, const int32_t *
         st = mhv_nn_reserve_bias(nn, n, err);
     if (st)
         return st;
-    mhv_rotary rot = {p.cos_t, p.sin_t, half, 0};
+    mhv_rotary rot = mhv_decoder_rope(&p, &c->rope, d, 0); /* none with ALiBi */
     alibi_ctx ac = {slopes, (float)sqrt((double)d)};
     if (c->alibi) {
         mhv_family_alibi_slopes(c->num_heads, slopes);
         for (int h = 0; h < c->num_heads; h++)
             slopes[h] = bf16(slopes[h]);
-    } else {
-        mhv_rope_inv_freq(&c->rope, d, p.inv_freq);
-        mhv_rope_table(p.inv_freq, half, n, p.cos_t, p.sin_t);
     }
 
     mhv_embed emb = {.tok = &m->word_emb, .pad_id = -1};

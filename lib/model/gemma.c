@@ -370,13 +370,10 @@ static mhv_status gemma_load(mhv_model *m, mhv_wload *ld, mhv_error *err)
             return st;
 #undef N
     }
-    if (c->tie_word_embeddings)
-        m->lm_head = m->word_emb;
-    else if ((st = mhv_wload_mat(ld, "lm_head.weight", V, H, MHV_W_BARE | MHV_W_OPTIONAL,
-                                 &m->lm_head, err)) ||
-             (v->wrapper && !m->lm_head.data &&
-              (st = mhv_wload_mat(ld, "language_model.lm_head.weight", V, H,
-                                  MHV_W_BARE | MHV_W_OPTIONAL, &m->lm_head, err))))
+    if ((st = mhv_decoder_load_lm_head(m, ld, "lm_head.weight", err)) ||
+        (v->wrapper && !m->lm_head.data &&
+         (st = mhv_wload_mat(ld, "language_model.lm_head.weight", V, H,
+                             MHV_W_BARE | MHV_W_OPTIONAL, &m->lm_head, err))))
         return st;
     return MHV_OK;
 }
@@ -398,9 +395,7 @@ static mhv_status gemma_forward(mhv_nn *nn, const mhv_model *m, const int32_t *i
     mhv_status st = mhv_decoder_begin(nn, &dec, c, n, &s, &p, err);
     if (st)
         return st;
-    mhv_rope_inv_freq(&c->rope, d, p.inv_freq);
-    mhv_rope_table(p.inv_freq, half, n, p.cos_t, p.sin_t);
-    mhv_rotary rot_g = {p.cos_t, p.sin_t, half, 0}, rot_l = rot_g;
+    mhv_rotary rot_g = mhv_decoder_rope(&p, &c->rope, d, 0), rot_l = rot_g;
     if (c->two_ropes) {
         mhv_rope_inv_freq(&c->rope_local, d, p.inv_freq);
         mhv_rope_table(p.inv_freq, half, n, cos_l, sin_l);

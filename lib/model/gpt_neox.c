@@ -15,7 +15,6 @@
 #include "base/json.h"
 #include "model/family.h"
 #include "model/layers.h"
-#include "nn/rope.h"
 
 static const char *const model_types[] = {"gpt_neox", NULL};
 
@@ -105,14 +104,8 @@ static mhv_status neox_load(mhv_model *m, mhv_wload *ld, mhv_error *err)
 #undef N
         ly->q = ly->qkv; /* the model's dtype is read from layer 0's q */
     }
-    /* embed_out.weight is never under the base-model prefix; a GPTNeoXModel saved alone has
-     * none (no logits) */
-    if (c->tie_word_embeddings)
-        m->lm_head = m->word_emb;
-    else if ((st = mhv_wload_mat(ld, "embed_out.weight", V, H, MHV_W_BARE | MHV_W_OPTIONAL,
-                                 &m->lm_head, err)))
-        return st;
-    return MHV_OK;
+    /* a GPTNeoXModel saved alone has no embed_out.weight (no logits) */
+    return mhv_decoder_load_lm_head(m, ld, "embed_out.weight", err);
 }
 
 static mhv_status neox_forward(mhv_nn *nn, const mhv_model *m, const int32_t *ids, int n,
@@ -129,11 +122,7 @@ static mhv_status neox_forward(mhv_nn *nn, const mhv_model *m, const int32_t *id
     mhv_status st = mhv_decoder_begin(nn, &dec, c, n, &s, &p, err);
     if (st)
         return st;
-    mhv_rotary rot = {p.cos_t, p.sin_t, half, 0};
-    if (half) {
-        mhv_rope_inv_freq(&c->rope, 2 * half, p.inv_freq);
-        mhv_rope_table(p.inv_freq, half, n, p.cos_t, p.sin_t);
-    }
+    mhv_rotary rot = mhv_decoder_rope(&p, &c->rope, 2 * half, 0);
 
     mhv_embed emb = {.tok = &m->word_emb, .pad_id = -1};
     mhv_nn_embed(nn, p.x, &emb, ids, n, c->hidden_size);

@@ -13,7 +13,6 @@
 #include "base/json.h"
 #include "model/family.h"
 #include "model/layers.h"
-#include "nn/rope.h"
 
 static const char *const model_types[] = {"gptj", NULL};
 
@@ -105,10 +104,7 @@ static mhv_status gptj_load(mhv_model *m, mhv_wload *ld, mhv_error *err)
     if ((st = mhv_wload_vec(ld, "lm_head.bias", V, MHV_W_BARE | MHV_W_OPTIONAL, &m->lm_head_b,
                             err)))
         return st;
-    if (c->tie_word_embeddings)
-        m->lm_head = m->word_emb;
-    else if ((st = mhv_wload_mat(ld, "lm_head.weight", V, H, MHV_W_BARE | MHV_W_OPTIONAL,
-                                 &m->lm_head, err)))
+    if ((st = mhv_decoder_load_lm_head(m, ld, "lm_head.weight", err)))
         return st;
     if (m->lm_head.data && !m->lm_head_b)
         return mhv_fail(err, MHV_EFORMAT, ld->ckpt_name, "missing tensor 'lm_head.bias'");
@@ -127,11 +123,7 @@ static mhv_status gptj_forward(mhv_nn *nn, const mhv_model *m, const int32_t *id
                                       &p, err);
     if (st)
         return st;
-    mhv_rotary rot = {p.cos_t, p.sin_t, half, 1};
-    if (half) {
-        mhv_rope_inv_freq(&c->rope, 2 * half, p.inv_freq);
-        mhv_rope_table(p.inv_freq, half, n, p.cos_t, p.sin_t);
-    }
+    mhv_rotary rot = mhv_decoder_rope(&p, &c->rope, 2 * half, 1);
 
     mhv_embed emb = {.tok = &m->word_emb, .pad_id = -1};
     mhv_nn_embed(nn, p.x, &emb, ids, n, c->hidden_size);

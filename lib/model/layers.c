@@ -4,6 +4,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "nn/rope.h"
+
 mhv_attn_layer mhv_layer_attention(const mhv_layer *ly, const mhv_config *c)
 {
     return (mhv_attn_layer){
@@ -203,7 +205,7 @@ mhv_status mhv_decoder_begin(mhv_nn *nn, const mhv_decoder *dec, const mhv_confi
                    dec->residual == MHV_RESIDUAL_PARALLEL_ONE_NORM;
     int gated = dec->mlp == MHV_MLP_GATED;
     memset(p, 0, sizeof *p);
-    p->n = n;
+    p->n = n, p->rope_half = s->rope_half;
     mhv_nn_buf bufs[15 + MHV_DECODER_EXTRA] = {
         {&p->x, N * (size_t)H},
         {&p->xb, N * (size_t)H},
@@ -238,6 +240,16 @@ mhv_status mhv_decoder_begin(mhv_nn *nn, const mhv_decoder *dec, const mhv_confi
         widest = ins[i] > widest ? ins[i] : widest;
     mhv_nn_shape shape = {n, width, widest, d};
     return mhv_nn_begin(nn, &shape, bufs, count, err);
+}
+
+mhv_rotary mhv_decoder_rope(const mhv_decoder_pass *p, const mhv_rope *r, int dims,
+                            int interleaved)
+{
+    if (p->rope_half) {
+        mhv_rope_inv_freq(r, dims, p->inv_freq);
+        mhv_rope_table(p->inv_freq, p->rope_half, p->n, p->cos_t, p->sin_t);
+    }
+    return (mhv_rotary){p->cos_t, p->sin_t, p->rope_half, interleaved};
 }
 
 /* out(n, H) = the MLP of ly (its mixture of experts when it has a router) over in(n, H),
@@ -317,6 +329,17 @@ int mhv_layer_pre_norm(mhv_nn *nn, const mhv_decoder *dec, const mhv_config *c,
         break;
     }
     return 0;
+}
+
+mhv_status mhv_decoder_load_lm_head(mhv_model *m, mhv_wload *ld, const char *name,
+                                    mhv_error *err)
+{
+    if (m->cfg.tie_word_embeddings) {
+        m->lm_head = m->word_emb;
+        return MHV_OK;
+    }
+    return mhv_wload_mat(ld, name, m->cfg.vocab_size, m->word_emb.cols,
+                         MHV_W_BARE | MHV_W_OPTIONAL, &m->lm_head, err);
 }
 
 void mhv_decoder_logits(mhv_nn *nn, const mhv_decoder *dec, const mhv_model *m, float *x,

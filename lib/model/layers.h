@@ -95,7 +95,7 @@ typedef struct {
 /* The activations of a decoder's pass over n tokens; H hidden, I intermediate, QD and KVD
  * the query and key/value heads' widths. Buffers not asked for are NULL. */
 typedef struct {
-    int n;
+    int n, rope_half;
     float *x;           /* (n, H) residual stream */
     float *xb;          /* (n, H) normalised x */
     mhv_attn_bufs attn; /* q, ctx (n, QD); k, v (n, KVD); qkv (n, qkv_rows) when fused */
@@ -113,12 +113,25 @@ mhv_status mhv_decoder_begin(mhv_nn *nn, const mhv_decoder *dec, const mhv_confi
                              const mhv_decoder_scratch *s, mhv_decoder_pass *p,
                              mhv_error *err);
 
+/* The rotary table of r for p's rope_half pairs into p->cos_t and p->sin_t, the
+ * frequencies over `dims` dimensions (dims / 2 = rope_half: the head's, or 2 * rope_half
+ * when only part of a head turns); and the rotation that reads it, of pairs (i, i + half),
+ * or (2i, 2i+1) when interleaved. Nothing to fill when rope_half is 0. */
+mhv_rotary mhv_decoder_rope(const mhv_decoder_pass *p, const mhv_rope *r, int dims,
+                            int interleaved);
+
 /* Decoder layer l of weights ly and attention attn over p->x, in place, keeping cap's heads.
  * Returns 1 when l is the last layer computed and nothing reads its output
  * (mhv_capture_done): the caller stops there. */
 int mhv_layer_pre_norm(mhv_nn *nn, const mhv_decoder *dec, const mhv_config *c,
                        const mhv_layer *ly, const mhv_attn_layer *attn, int l,
                        const mhv_decoder_pass *p, mhv_capture *cap);
+
+/* m->lm_head (vocab, the token embedding's width): the token embedding when the config ties
+ * them, else the checkpoint's tensor `name`, never under the base model's prefix and absent
+ * from a base model saved alone (then no logits). */
+mhv_status mhv_decoder_load_lm_head(mhv_model *m, mhv_wload *ld, const char *name,
+                                    mhv_error *err);
 
 /* logits(n, vocab) = final norm (m->norm_g, m->norm_b; in place on x(n, H)) · lm_head^T +
  * lm_head_b. */

@@ -558,14 +558,7 @@ static mhv_status llama_load(mhv_model *m, mhv_wload *ld, mhv_error *err)
 #undef BIAS
 #undef N
     }
-    /* lm_head.weight is never under the base-model prefix; tied or absent (a base model
-     * saved alone) falls back to the token embedding only when tied. */
-    if (c->tie_word_embeddings)
-        m->lm_head = m->word_emb;
-    else if ((st = mhv_wload_mat(ld, "lm_head.weight", V, H, MHV_W_BARE | MHV_W_OPTIONAL,
-                                 &m->lm_head, err)))
-        return st;
-    return MHV_OK;
+    return mhv_decoder_load_lm_head(m, ld, "lm_head.weight", err);
 }
 
 static mhv_status llama_forward(mhv_nn *nn, const mhv_model *m, const int32_t *ids, int n,

@@ -118,13 +118,8 @@ static mhv_status opt_load(mhv_model *m, mhv_wload *ld, mhv_error *err)
 #undef BIAS
 #undef N
     }
-    /* lm_head.weight (vocab, word_embed_proj_dim) is never under the prefix */
-    if (c->tie_word_embeddings)
-        m->lm_head = m->word_emb;
-    else if ((st = mhv_wload_mat(ld, "lm_head.weight", V, E, MHV_W_BARE | MHV_W_OPTIONAL,
-                                 &m->lm_head, err)))
-        return st;
-    return MHV_OK;
+    /* lm_head.weight is (vocab, word_embed_proj_dim) */
+    return mhv_decoder_load_lm_head(m, ld, "lm_head.weight", err);
 }
 
 static mhv_status opt_forward(mhv_nn *nn, const mhv_model *m, const int32_t *ids, int n,

@@ -11,7 +11,6 @@
 #include "base/json.h"
 #include "model/family.h"
 #include "model/layers.h"
-#include "nn/rope.h"
 
 static const char *const model_types[] = {"starcoder2", NULL};
 
@@ -113,13 +112,7 @@ static mhv_status sc2_load(mhv_model *m, mhv_wload *ld, mhv_error *err)
 #undef BIAS
 #undef N
     }
-    /* lm_head.weight is never under the base-model prefix */
-    if (c->tie_word_embeddings)
-        m->lm_head = m->word_emb;
-    else if ((st = mhv_wload_mat(ld, "lm_head.weight", V, H, MHV_W_BARE | MHV_W_OPTIONAL,
-                                 &m->lm_head, err)))
-        return st;
-    return MHV_OK;
+    return mhv_decoder_load_lm_head(m, ld, "lm_head.weight", err);
 }
 
 static mhv_status sc2_forward(mhv_nn *nn, const mhv_model *m, const int32_t *ids, int n,
@@ -133,9 +126,7 @@ static mhv_status sc2_forward(mhv_nn *nn, const mhv_model *m, const int32_t *ids
                                       &p, err);
     if (st)
         return st;
-    mhv_rope_inv_freq(&c->rope, d, p.inv_freq);
-    mhv_rope_table(p.inv_freq, half, n, p.cos_t, p.sin_t);
-    mhv_rotary rot = {p.cos_t, p.sin_t, half, 0};
+    mhv_rotary rot = mhv_decoder_rope(&p, &c->rope, d, 0);
 
     mhv_embed emb = {.tok = &m->word_emb, .pad_id = -1};
     mhv_nn_embed(nn, p.x, &emb, ids, n, c->hidden_size);
