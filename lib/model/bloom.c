@@ -106,7 +106,7 @@ static mhv_status bloom_load(mhv_model *m, mhv_wload *ld, mhv_error *err)
 #undef N
         ly->q = ly->qkv; /* the model's dtype is read from layer 0's q */
     }
-    return mhv_decoder_load_lm_head(m, ld, "lm_head.weight", err);
+    return mhv_decoder_load_lm_head(m, ld, "lm_head.weight", NULL, err);
 }
 
 /* The score bias of head h: b(i, j) = slope_h * j (masked above the diagonal anyway). */

@@ -181,7 +181,7 @@ static mhv_status falcon_load(mhv_model *m, mhv_wload *ld, mhv_error *err)
             ly->q = ly->qkv; /* the model's dtype is read from layer 0's q */
         }
     }
-    return mhv_decoder_load_lm_head(m, ld, "lm_head.weight", err);
+    return mhv_decoder_load_lm_head(m, ld, "lm_head.weight", NULL, err);
 }
 
 /* f rounded to bfloat16 (to nearest, ties to even) */

@@ -370,7 +370,7 @@ static mhv_status gemma_load(mhv_model *m, mhv_wload *ld, mhv_error *err)
             return st;
 #undef N
     }
-    if ((st = mhv_decoder_load_lm_head(m, ld, "lm_head.weight", err)) ||
+    if ((st = mhv_decoder_load_lm_head(m, ld, "lm_head.weight", NULL, err)) ||
         (v->wrapper && !m->lm_head.data &&
          (st = mhv_wload_mat(ld, "language_model.lm_head.weight", V, H,
                              MHV_W_BARE | MHV_W_OPTIONAL, &m->lm_head, err))))

@@ -116,7 +116,7 @@ static mhv_status bigcode_load(mhv_model *m, mhv_wload *ld, mhv_error *err)
             ly->q = ly->qkv; /* the model's dtype is read from layer 0's q */
         }
     }
-    return mhv_decoder_load_lm_head(m, ld, "lm_head.weight", err);
+    return mhv_decoder_load_lm_head(m, ld, "lm_head.weight", NULL, err);
 }
 
 static mhv_status bigcode_forward(mhv_nn *nn, const mhv_model *m, const int32_t *ids, int n,

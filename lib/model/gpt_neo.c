@@ -154,7 +154,7 @@ static mhv_status neo_load(mhv_model *m, mhv_wload *ld, mhv_error *err)
             return st;
 #undef N
     }
-    return mhv_decoder_load_lm_head(m, ld, "lm_head.weight", err);
+    return mhv_decoder_load_lm_head(m, ld, "lm_head.weight", NULL, err);
 }
 
 static mhv_status neo_forward(mhv_nn *nn, const mhv_model *m, const int32_t *ids, int n,

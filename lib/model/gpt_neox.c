@@ -105,7 +105,7 @@ static mhv_status neox_load(mhv_model *m, mhv_wload *ld, mhv_error *err)
         ly->q = ly->qkv; /* the model's dtype is read from layer 0's q */
     }
     /* a GPTNeoXModel saved alone has no embed_out.weight (no logits) */
-    return mhv_decoder_load_lm_head(m, ld, "embed_out.weight", err);
+    return mhv_decoder_load_lm_head(m, ld, "embed_out.weight", NULL, err);
 }
 
 static mhv_status neox_forward(mhv_nn *nn, const mhv_model *m, const int32_t *ids, int n,

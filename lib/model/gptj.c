@@ -99,16 +99,9 @@ static mhv_status gptj_load(mhv_model *m, mhv_wload *ld, mhv_error *err)
             return st;
 #undef N
     }
-    /* lm_head.* is never under the base-model prefix; a GPTJModel saved alone has none. The
-     * bias is the head's own even when the weight is tied to wte. */
-    if ((st = mhv_wload_vec(ld, "lm_head.bias", V, MHV_W_BARE | MHV_W_OPTIONAL, &m->lm_head_b,
-                            err)))
-        return st;
-    if ((st = mhv_decoder_load_lm_head(m, ld, "lm_head.weight", err)))
-        return st;
-    if (m->lm_head.data && !m->lm_head_b)
-        return mhv_fail(err, MHV_EFORMAT, ld->ckpt_name, "missing tensor 'lm_head.bias'");
-    return MHV_OK;
+    /* a GPTJModel saved alone has no head; the bias is the head's own even when the weight is
+     * tied to wte */
+    return mhv_decoder_load_lm_head(m, ld, "lm_head.weight", "lm_head.bias", err);
 }
 
 static mhv_status gptj_forward(mhv_nn *nn, const mhv_model *m, const int32_t *ids, int n,

@@ -332,14 +332,19 @@ int mhv_layer_pre_norm(mhv_nn *nn, const mhv_decoder *dec, const mhv_config *c,
 }
 
 mhv_status mhv_decoder_load_lm_head(mhv_model *m, mhv_wload *ld, const char *name,
-                                    mhv_error *err)
+                                    const char *bias, mhv_error *err)
 {
-    if (m->cfg.tie_word_embeddings) {
+    int V = m->cfg.vocab_size, flags = MHV_W_BARE | MHV_W_OPTIONAL;
+    mhv_status st;
+    if (bias && (st = mhv_wload_vec(ld, bias, V, flags, &m->lm_head_b, err)))
+        return st;
+    if (m->cfg.tie_word_embeddings)
         m->lm_head = m->word_emb;
-        return MHV_OK;
-    }
-    return mhv_wload_mat(ld, name, m->cfg.vocab_size, m->word_emb.cols,
-                         MHV_W_BARE | MHV_W_OPTIONAL, &m->lm_head, err);
+    else if ((st = mhv_wload_mat(ld, name, V, m->word_emb.cols, flags, &m->lm_head, err)))
+        return st;
+    if (bias && m->lm_head.data && !m->lm_head_b)
+        return mhv_fail(err, MHV_EFORMAT, ld->ckpt_name, "missing tensor '%s'", bias);
+    return MHV_OK;
 }
 
 void mhv_decoder_logits(mhv_nn *nn, const mhv_decoder *dec, const mhv_model *m, float *x,

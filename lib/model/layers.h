@@ -129,9 +129,10 @@ int mhv_layer_pre_norm(mhv_nn *nn, const mhv_decoder *dec, const mhv_config *c,
 
 /* m->lm_head (vocab, the token embedding's width): the token embedding when the config ties
  * them, else the checkpoint's tensor `name`, never under the base model's prefix and absent
- * from a base model saved alone (then no logits). */
+ * from a base model saved alone (then no logits). With bias (GPT-J, Phi), m->lm_head_b is
+ * that tensor, the head's own even when tied, and required with a head. */
 mhv_status mhv_decoder_load_lm_head(mhv_model *m, mhv_wload *ld, const char *name,
-                                    mhv_error *err);
+                                    const char *bias, mhv_error *err);
 
 /* logits(n, vocab) = final norm (m->norm_g, m->norm_b; in place on x(n, H)) · lm_head^T +
  * lm_head_b. */

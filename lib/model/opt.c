@@ -119,7 +119,7 @@ static mhv_status opt_load(mhv_model *m, mhv_wload *ld, mhv_error *err)
 #undef N
     }
     /* lm_head.weight is (vocab, word_embed_proj_dim) */
-    return mhv_decoder_load_lm_head(m, ld, "lm_head.weight", err);
+    return mhv_decoder_load_lm_head(m, ld, "lm_head.weight", NULL, err);
 }
 
 static mhv_status opt_forward(mhv_nn *nn, const mhv_model *m, const int32_t *ids, int n,
