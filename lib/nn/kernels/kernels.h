@@ -110,6 +110,11 @@ typedef struct {
     int xpack_rows;
     void (*linear_xp_cols)(float *y, const float *xp, const void *w, mhv_dtype wdt,
                            const float *b, int n, int in, int out, int o0, int o1);
+    /* The row count where the linear layers change their arithmetic (0: none). A row's
+     * bytes depend on x's other rows only through which side of it n falls on, so rows of
+     * several sentences may share one call (packing) when each sentence alone falls on the
+     * same side as the whole pass. */
+    int linear_rows_switch;
     /* One line on how the linear layers are blocked on this CPU (tile, block sizes, and
      * what they were derived from), for `make bench` and `mhaviz info`. */
     void (*describe)(char *buf, size_t size);
