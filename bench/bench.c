@@ -1,5 +1,6 @@
 /* bench.c - `make bench`: the CPU's FMA peak, the GEMM and attention kernels against it, the
- * BERT-base-shaped forward pass on 1 and 2 threads in F32 and BF16, and the same forward pass
+ * BERT-base-shaped forward pass on 1 and 2 threads in F32 and BF16 (2b: the AVX-512 blocking
+ * knobs swept on a few shapes), and the same forward pass
  * in PyTorch (bench/torch_ref.py through $MHAVIZ_BENCH_PYTHON, default python3) timed in the
  * same invocation, printed as one table with ratios.
  *
