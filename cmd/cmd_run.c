@@ -115,7 +115,8 @@ static const char run_usage[] =
     "                   norm-out: alpha_ij * ||v_j W_O^h|| (what key j moves into the\n"
     "                   head's output, Kobayashi et al. 2020), rows normalised to sum 1 in\n"
     "                   figures and aggregates; json adds \"weighting\" and per head the raw\n"
-    "                   \"norms\" and \"value_norms\"\n"
+    "                   \"norms\" and \"value_norms\"; encoder-decoders: every stack, the\n"
+    "                   cross-attention by the source's values through its own projections\n"
     "  --pairs          lines are FIRST<TAB>SECOND. Encoders (BERT, RoBERTa ...): the\n"
     "                   pair as tokenizer(first, second) encodes it, with its token type\n"
     "                   ids; json adds \"token_type_ids\" and \"pair_boundary\".\n"
@@ -428,10 +429,9 @@ static int parse(int argc, char **argv, run_opts *o)
     if ((o->src_lang || o->tgt_lang) && !o->pairs && !o->generate)
         return cli_usage_error("run", "--src-lang and --tgt-lang are for encoder-decoder models "
                                "(with --pairs or --generate)");
-    if (o->generate && (o->rows || o->weighting != MHV_WEIGHT_ATTN))
+    if (o->generate && o->rows)
         return cli_usage_error("run", "--generate works with --format png, svg, pdf, json, html "
-                               "and safetensors and attention weights (not --rows or "
-                               "--weighting)");
+                               "and safetensors (not --rows)");
     return 0;
 }
 
@@ -889,10 +889,9 @@ int cmd_run(int argc, char **argv)
                           job.m->cfg.arch);
             goto done;
         }
-        if ((o.aggregate && o.agg != MHV_AGG_MEAN) || o.weighting != MHV_WEIGHT_ATTN) {
-            st = mhv_fail(&err, MHV_EUSAGE, "", "--aggregate rollout and flow and --weighting "
-                          "are not available for encoder-decoder models yet (--aggregate mean "
-                          "is)");
+        if (o.aggregate && o.agg != MHV_AGG_MEAN) {
+            st = mhv_fail(&err, MHV_EUSAGE, "", "--aggregate rollout and flow are not "
+                          "available for encoder-decoder models (--aggregate mean is)");
             goto done;
         }
         if (!o.pairs && !o.generate) {
@@ -903,6 +902,7 @@ int cmd_run(int argc, char **argv)
             goto done;
         }
         mhv_forward_params fp2 = cli_forward_params(o.threads);
+        fp2.value_norms = mhv_weighting_vnorm(o.weighting);
         if ((st = mhv_forward_ctx_new(&fp2, &fc, &err)))
             goto done;
         run_s2s_opts so = {.heads = o.heads, .file = o.file, .out = o.out, .mode = o.mode,
@@ -912,7 +912,8 @@ int cmd_run(int argc, char **argv)
                            .safetensors = o.safetensors, .dtype = o.dtype,
                            .truncate = o.truncate, .aggregate = o.aggregate,
                            .max_memory = o.max_memory, .max_memory_set = o.max_memory_set,
-                           .max_pixels = o.max_pixels, .pool = o.pool};
+                           .max_pixels = o.max_pixels, .pool = o.pool,
+                           .weighting = o.weighting};
         st = run_seq2seq(&so, job.m, job.tok, fc, &err);
         goto done;
     }

@@ -8,6 +8,7 @@
 
 #include "analysis/report.h"
 #include "analysis/stwrite.h"
+#include "analysis/weighting.h"
 #include "outdir.h"
 #include "s2s_text.h"
 
@@ -348,7 +349,7 @@ mhv_status run_seq2seq(const run_s2s_opts *o, mhv_model *m, const mhv_tok *tok,
         if ((st = mhv_out_open(&out, path, err)))
             goto fail_figs;
         mhv_model_info info = mhv_model_describe(m);
-        mhv_report_begin(out.f, &info);
+        mhv_report_begin_weighted(out.f, &info, mhv_weighting_name(o->weighting));
     }
     for (int i = 0; i < in.n; i++) {
         cli_progress("run", i + 1, in.n, 0);
@@ -360,13 +361,17 @@ mhv_status run_seq2seq(const run_s2s_opts *o, mhv_model *m, const mhv_tok *tok,
                                          &sel, &attn, err);
         if (!st)
             st = check_finite(&attn, err);
+        float *norms = NULL; /* --weighting's products, for the JSON */
+        if (!st)
+            st = mhv_weighting_apply(&attn, o->weighting,
+                                     o->fig->json && !o->aggregate ? &norms : NULL, err);
         if (!st && o->aggregate) /* the per-layer means take the heads' place, except in
                                   * the page, which shows both */
             st = stack_means(&attn, &mean, err);
         const mhv_attn *shown = o->aggregate ? &mean : &attn;
         if (!st && o->fig->json)
             mhv_report_sentence_seq2seq(out.f, i, l->src_text, l->src_len, &l->src, l->tgt_text,
-                                        l->tgt_len, &l->tgt, tok, tx.tgt_tok, shown,
+                                        l->tgt_len, &l->tgt, tok, tx.tgt_tok, shown, norms,
                                         o->aggregate);
         if (!st) {
             mhv_sentence ss = {l->src_text, l->src_len, in.s[i].line};
@@ -380,6 +385,7 @@ mhv_status run_seq2seq(const run_s2s_opts *o, mhv_model *m, const mhv_tok *tok,
                 st = run_figs_html_seq2seq(&figs, &ss, &l->src, &ts, &l->tgt, tx.tgt_tok, &attn,
                                            o->aggregate ? &mean : NULL, err);
         }
+        free(norms);
         mhv_attn_free(&mean);
         mhv_attn_free(&attn);
         line_free(l);

@@ -8,6 +8,7 @@
 #include "run_figures.h"
 #include <stdint.h>
 
+#include "analysis/weighting.h"
 #include "analysis/zoom.h"
 #include "base/dtype.h"
 
@@ -28,6 +29,7 @@ typedef struct {
     int max_memory_set;
     int max_pixels;     /* --max-pixels P: figures pooled to fit (0: none) */
     mhv_pool_kind pool; /* --pool */
+    mhv_weighting weighting; /* --weighting (the forward context computes its value norms) */
     const run_fig_opts *fig;
 } run_s2s_opts;
 

@@ -599,18 +599,35 @@ mhv_status mhv_forward_run_seq2seq(mhv_forward_ctx *fc, const mhv_model *m, cons
         return st;
     mhv_heads se = mhv_heads_stack(sel, 0, Le), sd = mhv_heads_stack(sel, Le, Ld),
               sx = mhv_heads_stack(sel, Le + Ld, Ld);
-    int ne = mhv_heads_count(&se), nd = mhv_heads_count(&sd);
+    int ne = mhv_heads_count(&se), nd = mhv_heads_count(&sd), nx = mhv_heads_count(&sx);
+    /* value norms: each head's over its keys, the stacks one after another (attn.h) */
+    size_t ve = (size_t)ne * (size_t)ns, vd = (size_t)nd * (size_t)nt;
+    if (fc->value_norms) {
+        out->vnorm_kind = fc->value_norms;
+        out->vnorm = malloc((ve + vd + (size_t)nx * (size_t)ns + 1) * sizeof *out->vnorm);
+        if (!out->vnorm)
+            st = mhv_fail(err, MHV_ENOMEM, "", "out of memory for value norms");
+        else if (fc->value_norms == MHV_VNORM_VO)
+            st = mhv_nn_reserve_vnorm(&fc->nn, c->hidden_size, c->head_dim, err);
+        if (st) {
+            mhv_attn_free(out);
+            return st;
+        }
+    }
     mhv_attn oe = *out, od = *out, ox = *out;
     od.heads += ne;
     ox.heads += ne + nd;
+    if (out->vnorm)
+        od.vnorm += ve, ox.vnorm += ve + vd;
     int last_d = mhv_heads_last_layer(&sd), last_x = mhv_heads_last_layer(&sx);
     int dec_last = last_d > last_x ? last_d : last_x;
+    int vk = fc->value_norms;
     mhv_capture cap[3] = {
         {.sel = &se, .out = &oe, .last = dec_last >= 0 ? Le - 1 : mhv_heads_last_layer(&se),
-         .full_last = dec_last >= 0},
+         .full_last = dec_last >= 0, .vnorm = vk},
         /* the decoder's layers run whole; the loop stops after the last wanted one */
-        {.sel = &sd, .out = &od, .last = dec_last, .full_last = 1},
-        {.sel = &sx, .out = &ox, .last = dec_last, .full_last = 1},
+        {.sel = &sd, .out = &od, .last = dec_last, .full_last = 1, .vnorm = vk},
+        {.sel = &sx, .out = &ox, .last = dec_last, .full_last = 1, .vnorm = vk},
     };
     st = c->family->seq2seq(&fc->nn, m, src, ns, tgt, nt, cap, NULL, err);
     if (st)
