@@ -249,7 +249,7 @@ static mhv_status read_chunks(const unsigned char *data, size_t len, png_info *i
     int after_idat = 0, in_idat = 0;
     int frames_set = 0;
     uint32_t frames = 0; /* PIL's im_n_frames from acTL: more than one is an animation */
-    while (len - at >= 12) {
+    while (at <= len && len - at >= 12) {
         uint32_t n = be32(data + at);
         const char *type = (const char *)data + at + 4;
         const unsigned char *body = data + at + 8;

@@ -148,6 +148,8 @@ files["png-raw-nothex.png"] = (with_chunks(png(), before=[chunk(b"tEXt", b"Raw p
 e6 = tiff("II", [(ORIENTATION, 3, 1, short("II", 6))])
 e3 = tiff("MM", [(ORIENTATION, 3, 1, short("MM", 3))])
 files["png-exif-after-idat.png"] = (with_chunks(png(), after=[chunk(b"eXIf", e6)]), None)
+files["png-zraw-after-idat.png"] = (with_chunks(png(), after=[chunk(b"zTXt", b"Raw profile type exif\0\0" + zlib.compress(profile))]), None)
+files["png-xmp-after-idat.png"] = (with_chunks(png(), after=[chunk(b"iTXt", b"XML:com.adobe.xmp\0\0\0\0\0" + b'tiff:Orientation="2"')]), None)
 files["png-exif-twice.png"] = (with_chunks(png(), before=[chunk(b"eXIf", e6)], after=[chunk(b"eXIf", e3)]), None)
 files["png-ztxt-exif.png"] = (with_chunks(png(), before=[chunk(b"zTXt", b"exif\0\0" + zlib.compress(e6))]), "unreadable EXIF")
 files["png-exif-badcrc.png"] = (with_chunks(png(), before=[chunk(b"eXIf", e6, crc=1234)]), "bad CRC")
