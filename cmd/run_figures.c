@@ -459,6 +459,7 @@ mhv_status run_figs_html_begin(run_figs *r, const char *out, const char *stem,
     if (st)
         return st;
     r->html_open = 1;
+    r->html_source = source;
     const char *base = strrchr(source, '/');
     mhv_html_info info = {
         .model = r->model_name,
@@ -514,8 +515,9 @@ static void html_window(const run_figs *r, const mhv_attn *a, int *t0, int *t1)
 
 /* A long sentence's page: an overview pooled to at most MHV_HTML_OVERVIEW_MAX blocks a side
  * and a zoom window at full resolution (fig/html.h says the size bound). */
-static mhv_status html_long(run_figs *r, const mhv_fig_input *in, const mhv_encoding *enc,
-                            const mhv_attn *attn, const mhv_attn *agg, mhv_error *err)
+static mhv_status html_long(run_figs *r, const mhv_sentence *s, const mhv_fig_input *in,
+                            const mhv_encoding *enc, const mhv_attn *attn, const mhv_attn *agg,
+                            mhv_error *err)
 {
     int n = attn->n, b = (n + MHV_HTML_OVERVIEW_MAX - 1) / MHV_HTML_OVERVIEW_MAX, t0, t1;
     mhv_pool_kind kind = r->html_pool_mean ? MHV_POOL_MEAN : MHV_POOL_MAX;
@@ -529,9 +531,11 @@ static mhv_status html_long(run_figs *r, const mhv_fig_input *in, const mhv_enco
         st = mhv_zoom_pool(agg, b, kind, 0, 1, &pg, &pe2, err);
     if (!st && agg)
         st = mhv_zoom_window(agg, enc, t0, t1, &zg, &ze2, err);
-    if (st == MHV_EUSAGE && attn->row_ids) /* no kept row in the window */
-        st = mhv_fail(err, MHV_EUSAGE, "", "the page's zoom window %d:%d holds no --rows row "
-                      "(give a --window that does)", t0, t1);
+    if (st == MHV_EUSAGE && attn->row_ids) /* no kept row in the window: as the figures say it */
+        st = mhv_fail(err, MHV_EINPUT,
+                      strcmp(r->html_source, "-") == 0 ? "<stdin>" : r->html_source,
+                      "line %d: no --rows row lies in the page's zoom window %d:%d (give a "
+                      "--window that holds one)", s->line, t0, t1);
     if (!st) {
         mhv_html_long lg = {.pooled = &pa, .pooled_agg = agg ? &pg : NULL, .block = b,
                             .pool = kind == MHV_POOL_MEAN ? "mean" : "max",
@@ -557,7 +561,7 @@ mhv_status run_figs_html_sentence(run_figs *r, const mhv_sentence *s, const mhv_
     if (st)
         return st;
     if (enc->n > MHV_HTML_WHOLE_MAX)
-        st = html_long(r, &in, enc, attn, agg, err);
+        st = html_long(r, s, &in, enc, attn, agg, err);
     else
         st = mhv_html_sentence(r->html.f, r->html.path, &in, attn, agg,
                                agg ? r->o->aggregate : NULL, err);

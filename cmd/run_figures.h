@@ -73,6 +73,7 @@ typedef struct {
     mhv_written written;
     mhv_out html;               /* OUT/<stem>.html while it is written */
     int html_open;
+    const char *html_source;    /* the input file the page is of, as given ("-": stdin) */
     int row_sentences, row_missing; /* run --row: sentences seen, and lacking the word */
     int rows_empty;                 /* run --rows: sentences where it kept no row */
     /* Set around run_figs_sentence for a map that is not the sentence's own square (run

@@ -164,11 +164,18 @@ mhv_status mhv_forward_run_opts(mhv_forward_ctx *fc, const mhv_model *m, const i
     if (c->enc_dec)
         return not_seq2seq(m, err);
     mhv_status st = MHV_OK;
+    int image_h = 0, image_w = 0;
     if (c->vision) {
-        int tokens = c->vision_extra + (c->image_size / c->patch_size) * (c->image_size / c->patch_size);
-        if (!opts || !opts->pixels || n != tokens)
-            return mhv_fail(err, MHV_EUSAGE, "", "%s takes an image of %dx%d pixels (%d tokens)",
-                            c->arch, c->image_size, c->image_size, tokens);
+        if (!opts || !opts->pixels)
+            return mhv_fail(err, MHV_EUSAGE, "", "%s takes an image, not token ids", c->arch);
+        image_h = opts->image_h ? opts->image_h : c->image_size;
+        image_w = opts->image_w ? opts->image_w : c->image_size;
+        mhv_image_grid g;
+        if ((st = mhv_model_image_grid(m, image_h, image_w, opts->interpolate_pos, &g, err)))
+            return st;
+        if (n != g.tokens)
+            return mhv_fail(err, MHV_EUSAGE, "", "an image of %dx%d pixels is %d tokens for %s, "
+                            "not %d", image_w, image_h, g.tokens, c->arch, n);
     } else if (!ids || (opts && opts->pixels)) {
         return mhv_fail(err, MHV_EUSAGE, "", "%s takes token ids, not an image", c->arch);
     } else if ((st = check_ids(c, ids, n, err))) {
@@ -241,10 +248,12 @@ mhv_status mhv_forward_run_opts(mhv_forward_ctx *fc, const mhv_model *m, const i
     }
     fc->nn.type_ids = type_ids;
     fc->nn.pixels = opts ? opts->pixels : NULL;
+    fc->nn.image_h = image_h, fc->nn.image_w = image_w;
     fc->nn.pool_attn = opts ? opts->pool_attn : NULL;
     st = c->family->forward(&fc->nn, m, ids, n, &cap, NULL, err);
     fc->nn.type_ids = NULL;
     fc->nn.pixels = NULL;
+    fc->nn.image_h = fc->nn.image_w = 0;
     fc->nn.pool_attn = NULL;
     free(prow);
     free(head_bufs);

@@ -67,9 +67,12 @@ typedef struct {
      * the call. The first error stops the pass and is returned. Value norms are not given. */
     mhv_status (*head_sink)(void *ctx, int layer, int head, const float *w, int rows, int n,
                             mhv_error *err);
-    /* Vision models: the image as (num_channels, image_size, image_size) preprocessed
-     * pixels (mhv_model_image_tokens gives n; ids are NULL). */
+    /* Vision models: the image as (num_channels, image_h, image_w) preprocessed pixels
+     * (image_h, image_w 0: the model's image_size); n is the tokens of its grid
+     * (mhv_model_image_grid, asked with interpolate_pos; ids are NULL). */
     const float *pixels;
+    int image_h, image_w;
+    int interpolate_pos;    /* transformers' interpolate_pos_encoding=True (model.h) */
     /* Vision models with an attention-pooling head (SigLIP's MAP head, mhv_model pool_q):
      * (num_heads, n) its probe's attention over the final tokens, per head of the pooling
      * attention; every layer is then run. NULL: not asked. */

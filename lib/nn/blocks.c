@@ -106,14 +106,10 @@ mhv_status mhv_nn_reserve_bias(mhv_nn *nn, int n, mhv_error *err)
 
 int mhv_nn_packs_rows(const mhv_nn *nn, int n_alone, int n_packed)
 {
-    /* The scalar table sums each value in double over k, and AVX-512's tiles give each value
-     * KC-long FMA chains in k order whatever the tile (avx512.c): any row count. AVX2 takes
-     * dot products up to 48 rows (DOT_MAX_N) and its GEMM above, which rounds otherwise, each
-     * the same for any row count of its side. (Until the kernel table says this itself;
-     * tests/test_pack.c checks it on every table the CPU has.) */
-    if (strcmp(nn->K->name, "avx2") == 0)
-        return (n_alone <= 48) == (n_packed <= 48);
-    return strcmp(nn->K->name, "scalar") == 0 || strcmp(nn->K->name, "avx512") == 0;
+    /* scalar and AVX-512 round any row count alike; AVX2 takes dot products up to 48 rows
+     * and its GEMM above (tests/test_pack.c checks this on every table the CPU has) */
+    int s = nn->K->linear_rows_switch;
+    return s <= 0 || (n_alone <= s) == (n_packed <= s);
 }
 
 /* The sentences of a pass: nn's pack, or the one sentence of n rows kept by cap. */

@@ -40,6 +40,7 @@ typedef struct {
                               * forward driver; NULL: every token has type 0 */
     const float *pixels;     /* (channels, height, width) the run's image (vision models),
                               * set by the forward driver; NULL otherwise */
+    int image_h, image_w;    /* its height and width in pixels */
     float *pool_attn;        /* (heads, n): where a vision model's attention-pooling head
                               * (SigLIP's) puts its probe's attention, set by the forward
                               * driver; NULL: not asked */
