@@ -62,18 +62,21 @@ static const char run_usage[] =
     "  --window A:B     figures of tokens A..B-1 only (queries and keys), at full size\n"
     "  --max-pixels P   figures of long sentences pooled: blocks of tokens become one cell\n"
     "                   so a map is at most P pixels wide; numbered every few blocks\n"
+    "                   (encoder-decoders: source and target in blocks of their own)\n"
     "  --pool max|mean  how --max-pixels pools a block (default max; said in the figure's\n"
     "                   corner); with --rows only the keys are pooled\n"
     "  --max-memory SIZE  refuse, before running, a sentence whose weights, activations\n"
     "                   and attention maps would need more (e.g. 20G, 512M; default: the\n"
-    "                   available memory; 0: no limit)\n"
+    "                   available memory; 0: no limit; encoder-decoders: both stacks and\n"
+    "                   the cross maps)\n"
     "  --out DIR        output directory (default: mhaviz-out)\n"
     "  --pretokenized   lines are vocabulary pieces separated by spaces; nothing added\n"
     "  --ids            lines are token ids separated by spaces; nothing added\n"
     "  --truncate       cut sentences longer than the model's positions instead of failing\n"
-    "  Vision models (vit, deit, dinov2, clip, siglip): FILE lists PNG or JPEG images (EXIF\n"
-    "  orientation ignored), one path a line, or is a .png/.jpg itself; each is\n"
-    "  preprocessed as preprocessor_config.json says;\n"
+    "  Vision models (vit, deit, dinov2, clip, siglip): FILE lists PNG or JPEG images, one\n"
+    "  path a line, or is a .png/.jpg itself; each is turned upright by its EXIF\n"
+    "  orientation (as transformers' load_image) and preprocessed as\n"
+    "  preprocessor_config.json says;\n"
     "  OUT/<stem>/L05-H03.png draws a head's attention from the query token over the image\n"
     "  (colourbar over 0..its largest patch weight unless --scale fixed), L05.png the layer's\n"
     "  heads in a grid, model.png every head; --view matrix: token x token heatmaps (r3c5\n"
@@ -188,31 +191,6 @@ static int parse_size(const char *s, uint64_t *out)
     return 0;
 }
 
-/* The memory the system could still give: MemAvailable of /proc/meminfo, 0 if unknown. */
-static uint64_t available_memory(void)
-{
-    FILE *f = fopen("/proc/meminfo", "r");
-    if (!f)
-        return 0;
-    char line[256];
-    unsigned long long kb = 0;
-    while (fgets(line, sizeof line, f))
-        if (sscanf(line, "MemAvailable: %llu kB", &kb) == 1)
-            break;
-    fclose(f);
-    return (uint64_t)kb * 1024;
-}
-
-static void fmt_bytes(char *buf, size_t size, uint64_t b)
-{
-    if (b >= (1ull << 30))
-        snprintf(buf, size, "%.1f GiB", (double)b / (1ull << 30));
-    else if (b >= (1ull << 20))
-        snprintf(buf, size, "%.1f MiB", (double)b / (1ull << 20));
-    else
-        snprintf(buf, size, "%.1f KiB", (double)b / 1024);
-}
-
 /* --rows with --aggregate rollout or flow: a row of a product of layers needs every row of
  * the layers below, so the forward pass keeps every row and the rows are cut afterwards. */
 static int agg_every_row(const run_opts *o)
@@ -243,9 +221,9 @@ static mhv_status check_memory(mhv_forward_ctx *fc, const mhv_model *m, const mh
     if (need <= limit)
         return MHV_OK;
     char n_s[32], w_s[32], a_s[32], m_s[32], l_s[32];
-    fmt_bytes(n_s, sizeof n_s, need), fmt_bytes(w_s, sizeof w_s, mem.weights);
-    fmt_bytes(a_s, sizeof a_s, mem.activations), fmt_bytes(m_s, sizeof m_s, mem.maps);
-    fmt_bytes(l_s, sizeof l_s, limit);
+    cli_fmt_bytes(n_s, sizeof n_s, need), cli_fmt_bytes(w_s, sizeof w_s, mem.weights);
+    cli_fmt_bytes(a_s, sizeof a_s, mem.activations), cli_fmt_bytes(m_s, sizeof m_s, mem.maps);
+    cli_fmt_bytes(l_s, sizeof l_s, limit);
     return mhv_fail(err, MHV_ENOMEM, in->name,
                     "line %d: %d tokens need about %s (weights %s, activations %s, attention "
                     "maps %s), more than %s%s: keep fewer heads or rows (--rows last)%s",
@@ -553,14 +531,8 @@ static mhv_status zoomed_figs(run_figs *figs, const char *stage, const char *ste
     char *note = NULL, corner[128];
     mhv_sentence ds = *s;
     int m0 = t1 - t0, b = 1;
-    if (o->max_pixels) { /* the smallest block whose pooled map fits */
-        for (;; b++) {
-            int m = (m0 + b - 1) / b;
-            int cell = o->fig.render.cell ? o->fig.render.cell : mhv_render_default_cell(m);
-            if ((long)m * cell <= o->max_pixels || m == 1)
-                break;
-        }
-    }
+    if (o->max_pixels) /* the smallest block whose pooled map fits */
+        b = run_fig_block(&o->fig, m0, o->max_pixels);
     if (b > 1) {
         int m = (m0 + b - 1) / b, every = m > 16 ? 4 : 1;
         if ((st = mhv_zoom_pool(da, b, o->pool, t0, every, &pa, &pe, err)))
@@ -724,7 +696,7 @@ static mhv_status write_outputs(mhv_forward_ctx *fc, const mhv_model *m, const m
      * are reweighted: that needs the value norms of the whole sentence) */
     int stream = o->safetensors && !o->fig.json && !o->fig.formats && !o->fig.html &&
                  o->weighting == MHV_WEIGHT_ATTN;
-    uint64_t limit = o->max_memory_set ? o->max_memory : available_memory();
+    uint64_t limit = o->max_memory_set ? o->max_memory : cli_available_memory();
     for (int i = 0; i < in->n; i++) {
         mhv_status mst = check_memory(fc, m, in, i, &encs[i], sel, o, stream, limit, err);
         if (mst)
@@ -904,8 +876,8 @@ int cmd_run(int argc, char **argv)
                       "--max-pixels and --max-memory are not available for vision models yet");
         goto done;
     }
-    if (job.m->cfg.enc_dec && (o.rows || o.win1 || o.max_pixels || o.max_memory_set)) {
-        st = mhv_fail(&err, MHV_EUSAGE, "", "--rows, --window, --max-pixels and --max-memory "
+    if (job.m->cfg.enc_dec && (o.rows || o.win1)) {
+        st = mhv_fail(&err, MHV_EUSAGE, "", "--rows and --window "
                       "are not available for encoder-decoder models yet");
         goto done;
     }
@@ -946,7 +918,9 @@ int cmd_run(int argc, char **argv)
                            .align_layer = o.align_layer, .fig = &o.fig,
                            .src_lang = o.src_lang, .tgt_lang = o.tgt_lang,
                            .safetensors = o.safetensors, .dtype = o.dtype,
-                           .truncate = o.truncate, .aggregate = o.aggregate};
+                           .truncate = o.truncate, .aggregate = o.aggregate,
+                           .max_memory = o.max_memory, .max_memory_set = o.max_memory_set,
+                           .max_pixels = o.max_pixels, .pool = o.pool};
         st = run_seq2seq(&so, job.m, job.tok, fc, &err);
         goto done;
     }

@@ -6,6 +6,9 @@
 
 #include "cli.h"
 #include "run_figures.h"
+#include <stdint.h>
+
+#include "analysis/zoom.h"
 #include "base/dtype.h"
 
 typedef struct {
@@ -20,6 +23,11 @@ typedef struct {
     int truncate;       /* --truncate: sources and targets cut to the model's positions */
     int safetensors;    /* --format safetensors: OUT/<stem>[-k].safetensors per line */
     mhv_dtype dtype;    /* --dtype of those files */
+    uint64_t max_memory; /* --max-memory in bytes (0: no limit), when max_memory_set; else
+                            the available memory */
+    int max_memory_set;
+    int max_pixels;     /* --max-pixels P: figures pooled to fit (0: none) */
+    mhv_pool_kind pool; /* --pool */
     const run_fig_opts *fig;
 } run_s2s_opts;
 

@@ -618,6 +618,56 @@ mhv_status mhv_forward_run_seq2seq(mhv_forward_ctx *fc, const mhv_model *m, cons
     return st;
 }
 
+mhv_status mhv_forward_estimate_seq2seq(mhv_forward_ctx *fc, const mhv_model *m, int ns, int nt,
+                                        const mhv_heads *sel, int generate,
+                                        mhv_forward_mem *out, mhv_error *err)
+{
+    const mhv_config *c = &m->cfg;
+    memset(out, 0, sizeof *out);
+    if (!c->enc_dec || !c->family->seq2seq)
+        return mhv_fail(err, MHV_EUNSUPPORTED, m->dir, "%s is not an encoder-decoder model",
+                        c->arch);
+    if (ns < 1 || nt < 1 || ns > c->max_positions || nt > c->max_positions)
+        return mhv_fail(err, MHV_EUSAGE, "", "%d source and %d target tokens: the model takes "
+                        "1 to %d", ns, nt, c->max_positions);
+    int Le = c->num_layers, Ld = c->dec_layers;
+    if (sel->num_layers != Le + 2 * Ld || sel->num_heads != c->num_heads)
+        return mhv_fail(err, MHV_EUSAGE, "", "head selection does not match the model");
+    int32_t *ids = calloc((size_t)(ns > nt ? ns : nt), sizeof *ids);
+    if (!ids)
+        return mhv_fail(err, MHV_ENOMEM, "", "out of memory");
+    /* the family declares both stacks' buffers to mhv_nn_begin, which measures and stops */
+    mhv_capture cap[3] = {{.last = Le - 1, .full_last = 1},
+                          {.last = Ld - 1, .full_last = 1},
+                          {.last = Ld - 1, .full_last = 1}};
+    mhv_error ignored;
+    fc->nn.measure = 1, fc->nn.measured = 0;
+    mhv_status st = c->family->seq2seq(&fc->nn, m, ids, ns, ids, nt, cap, NULL, &ignored);
+    fc->nn.measure = 0;
+    free(ids);
+    if (!fc->nn.measured)
+        return st ? mhv_fail(err, st, ignored.file, "%s", ignored.msg)
+                  : mhv_fail(err, MHV_EUNSUPPORTED, "", "cannot estimate this model's memory");
+    uint64_t T = (uint64_t)fc->nn.threads, N = (uint64_t)(ns > nt ? ns : nt);
+    out->activations = fc->nn.measured;
+    if (uses_bias_maps(c)) /* one (N, N) map per thread: mhv_nn_reserve_bias */
+        out->activations += T * ((N * N + 15) / 16 * 16) * sizeof(float);
+    if (fc->value_norms == MHV_VNORM_VO)
+        out->activations += T * (uint64_t)c->hidden_size * (uint64_t)c->head_dim * sizeof(float);
+    if (generate) /* the logits of every decoding step's positions, and their bias row */
+        out->activations += ((uint64_t)nt + 1) * (uint64_t)c->dec_vocab_size * sizeof(float);
+    out->weights = mhv_st_file_bytes(m->st);
+    uint64_t S = (uint64_t)ns, D = (uint64_t)nt, cells = 0;
+    for (int l = 0; l < sel->num_layers; l++)
+        for (int h = 0; h < sel->num_heads; h++)
+            if (mhv_heads_has(sel, l, h)) {
+                uint64_t rows = l < Le ? S : D, cols = l < Le || l >= Le + Ld ? S : D;
+                cells += rows * cols + (fc->value_norms ? cols : 0);
+            }
+    out->maps = cells * sizeof(float);
+    return MHV_OK;
+}
+
 mhv_status mhv_forward_seq2seq_logits(mhv_forward_ctx *fc, const mhv_model *m,
                                       const int32_t *src, int ns, const int32_t *tgt, int nt,
                                       float *logits, mhv_error *err)
