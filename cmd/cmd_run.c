@@ -39,7 +39,7 @@ static const char run_usage[] =
     "                  [--weighting attn|norm|norm-out]\n"
     "                  [--pairs | --generate N] [--align-layer L]\n"
     "                  [--src-lang CODE] [--tgt-lang CODE]\n"
-    "                  [--no-resize] [--query cls|pool|ROW,COL] FILE\n"
+    "                  [--no-resize] [--interpolate-pos] [--query cls|pool|ROW,COL] FILE\n"
     "\n"
     "Runs the model on each non-empty line of FILE (- for stdin) and draws the attention\n"
     "of the selected heads: OUT/<stem>/L05-H03.png per head, L05.png per layer, model.png\n"
@@ -73,14 +73,19 @@ static const char run_usage[] =
     "  --pretokenized   lines are vocabulary pieces separated by spaces; nothing added\n"
     "  --ids            lines are token ids separated by spaces; nothing added\n"
     "  --truncate       cut sentences longer than the model's positions instead of failing\n"
-    "  Vision models (vit, deit, dinov2, clip, siglip): FILE lists PNG or JPEG images (EXIF\n"
-    "  orientation ignored), one path a line, or is a .png/.jpg itself; each is\n"
-    "  preprocessed as preprocessor_config.json says;\n"
+    "  Vision models (vit, deit, dinov2, clip, siglip): FILE lists PNG or JPEG images, one\n"
+    "  path a line, or is a .png/.jpg itself; each is turned upright by its EXIF\n"
+    "  orientation (as transformers' load_image) and preprocessed as\n"
+    "  preprocessor_config.json says;\n"
     "  OUT/<stem>/L05-H03.png draws a head's attention from the query token over the image\n"
     "  (colourbar over 0..its largest patch weight unless --scale fixed), L05.png the layer's\n"
     "  heads in a grid, model.png every head; --view matrix: token x token heatmaps (r3c5\n"
     "  labels) instead; --format html: a page where a click on a patch makes it the query\n"
-    "  --no-resize      take images at the model's size as they are (the exact path)\n"
+    "  --no-resize      take images as they are (no resize, no crop)\n"
+    "  --interpolate-pos  resize vit, deit, clip and siglip's position embeddings to the\n"
+    "                   patch grid of an image of another size (transformers'\n"
+    "                   interpolate_pos_encoding=True; without it such an image is refused);\n"
+    "                   dinov2 always does\n"
     "  --query Q        the token whose attention the figures draw: cls (default) or a\n"
     "                   patch ROW,COL (0-based); pool: SigLIP's attention-pooling head\n"
     "                   (its probe over the patches: pool-H03.png, pool.png; json adds\n"
@@ -156,6 +161,7 @@ typedef struct {
     int align_layer;       /* --align-layer L, -1: the last */
     const char *src_lang, *tgt_lang; /* --src-lang, --tgt-lang (mBART) */
     int no_resize;         /* --no-resize (vision models) */
+    int interpolate_pos;   /* --interpolate-pos (vision models) */
     const char *query;     /* --query cls|pool|R,C (vision models), or NULL */
 } run_opts;
 
@@ -274,6 +280,7 @@ static int parse(int argc, char **argv, run_opts *o)
         {"align-layer", required_argument, 0, 'L'},
         {"src-lang", required_argument, 0, 0x303}, {"tgt-lang", required_argument, 0, 0x304},
         {"no-resize", no_argument, 0, 'N'},    {"query", required_argument, 0, 'Q'},
+        {"interpolate-pos", no_argument, 0, 0x305},
         {0, 0, 0, 0},
     };
     *o = (run_opts){.heads = "all", .format = "png", .out = "mhaviz-out", .align_layer = -1};
@@ -284,6 +291,7 @@ static int parse(int argc, char **argv, run_opts *o)
         switch (c) {
         case 'm': o->model = optarg; break;
         case 'N': o->no_resize = 1; break;
+        case 0x305: o->interpolate_pos = 1; break;
         case 'Q': o->query = optarg; break;
         case 'H': o->heads = optarg; break;
         case 'f': o->format = optarg; break;
@@ -919,7 +927,8 @@ int cmd_run(int argc, char **argv)
     }
     if (job.m->cfg.vision) {
         run_vis_opts vo = {.heads = o.heads, .file = o.file, .out = o.out, .fig = &o.fig,
-                           .no_resize = o.no_resize, .aggregate = o.aggregate != NULL,
+                           .no_resize = o.no_resize, .interpolate_pos = o.interpolate_pos,
+                           .aggregate = o.aggregate != NULL,
                            .agg = o.agg};
         char tail;
         if (o.query && strcmp(o.query, "pool") == 0) {
@@ -939,8 +948,9 @@ int cmd_run(int argc, char **argv)
         st = run_vision(&vo, job.m, fc, &err);
         goto done;
     }
-    if (o.no_resize || o.query) {
-        st = mhv_fail(&err, MHV_EUSAGE, "", "--no-resize and --query are for vision models");
+    if (o.no_resize || o.query || o.interpolate_pos) {
+        st = mhv_fail(&err, MHV_EUSAGE, "", "--no-resize, --interpolate-pos and --query are "
+                      "for vision models");
         goto done;
     }
     if ((st = cli_job_read(&job, o.heads, o.file, o.mode, o.truncate, &err)))
