@@ -392,6 +392,16 @@ mhv_status run_figs_heads(run_figs *r, const char *out, const char *stem, int in
     return sentence_figs(r, out, stem, index, s, enc, attn, 1, hl, err);
 }
 
+int run_fig_block(const run_fig_opts *o, int n, int max_pixels)
+{
+    for (int b = 1;; b++) {
+        int m = (n + b - 1) / b;
+        int cell = o->render.cell ? o->render.cell : mhv_render_default_cell(m);
+        if ((long)m * cell <= max_pixels || m == 1)
+            return b;
+    }
+}
+
 mhv_status run_figs_seq2seq(run_figs *r, const char *out, const char *stem, int index,
                             const mhv_sentence *src, const mhv_encoding *enc_src,
                             const mhv_sentence *tgt, const mhv_encoding *enc_tgt,
@@ -436,7 +446,10 @@ mhv_status run_figs_seq2seq(run_figs *r, const char *out, const char *stem, int 
             return MHV_OK;
         }
     }
-    st = mhv_figures_write_seq2seq(dir, r->o->formats, &r->o->render, r->fs, &is, &it, attn,
+    mhv_render_params rp = r->o->render;
+    if (r->corner)
+        rp.corner = r->corner;
+    st = mhv_figures_write_seq2seq(dir, r->o->formats, &rp, r->fs, &is, &it, attn,
                                    r->m->cfg.num_layers, r->m->cfg.dec_layers, align_layer,
                                    &r->written, err);
     free(ss);
@@ -459,6 +472,7 @@ mhv_status run_figs_html_begin(run_figs *r, const char *out, const char *stem,
     if (st)
         return st;
     r->html_open = 1;
+    r->html_source = source;
     const char *base = strrchr(source, '/');
     mhv_html_info info = {
         .model = r->model_name,
@@ -514,8 +528,9 @@ static void html_window(const run_figs *r, const mhv_attn *a, int *t0, int *t1)
 
 /* A long sentence's page: an overview pooled to at most MHV_HTML_OVERVIEW_MAX blocks a side
  * and a zoom window at full resolution (fig/html.h says the size bound). */
-static mhv_status html_long(run_figs *r, const mhv_fig_input *in, const mhv_encoding *enc,
-                            const mhv_attn *attn, const mhv_attn *agg, mhv_error *err)
+static mhv_status html_long(run_figs *r, const mhv_sentence *s, const mhv_fig_input *in,
+                            const mhv_encoding *enc, const mhv_attn *attn, const mhv_attn *agg,
+                            mhv_error *err)
 {
     int n = attn->n, b = (n + MHV_HTML_OVERVIEW_MAX - 1) / MHV_HTML_OVERVIEW_MAX, t0, t1;
     mhv_pool_kind kind = r->html_pool_mean ? MHV_POOL_MEAN : MHV_POOL_MAX;
@@ -529,9 +544,11 @@ static mhv_status html_long(run_figs *r, const mhv_fig_input *in, const mhv_enco
         st = mhv_zoom_pool(agg, b, kind, 0, 1, &pg, &pe2, err);
     if (!st && agg)
         st = mhv_zoom_window(agg, enc, t0, t1, &zg, &ze2, err);
-    if (st == MHV_EUSAGE && attn->row_ids) /* no kept row in the window */
-        st = mhv_fail(err, MHV_EUSAGE, "", "the page's zoom window %d:%d holds no --rows row "
-                      "(give a --window that does)", t0, t1);
+    if (st == MHV_EUSAGE && attn->row_ids) /* no kept row in the window: as the figures say it */
+        st = mhv_fail(err, MHV_EINPUT,
+                      strcmp(r->html_source, "-") == 0 ? "<stdin>" : r->html_source,
+                      "line %d: no --rows row lies in the page's zoom window %d:%d (give a "
+                      "--window that holds one)", s->line, t0, t1);
     if (!st) {
         mhv_html_long lg = {.pooled = &pa, .pooled_agg = agg ? &pg : NULL, .block = b,
                             .pool = kind == MHV_POOL_MEAN ? "mean" : "max",
@@ -557,7 +574,7 @@ mhv_status run_figs_html_sentence(run_figs *r, const mhv_sentence *s, const mhv_
     if (st)
         return st;
     if (enc->n > MHV_HTML_WHOLE_MAX)
-        st = html_long(r, &in, enc, attn, agg, err);
+        st = html_long(r, s, &in, enc, attn, agg, err);
     else
         st = mhv_html_sentence(r->html.f, r->html.path, &in, attn, agg,
                                agg ? r->o->aggregate : NULL, err);

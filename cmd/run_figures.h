@@ -64,6 +64,10 @@ const char *run_fig_option_name(int c);
  * --cell that would (n: the longest sentence's tokens). */
 void run_fig_values_warn(const run_fig_opts *o, int n);
 
+/* --max-pixels P: the smallest block of tokens whose pooled map of n tokens (ceil(n / b)
+ * cells of --cell or the default cell side) is at most P pixels wide; 1 when n fits. */
+int run_fig_block(const run_fig_opts *o, int n, int max_pixels);
+
 typedef struct {
     const run_fig_opts *o;
     const mhv_model *m;
@@ -73,6 +77,7 @@ typedef struct {
     mhv_written written;
     mhv_out html;               /* OUT/<stem>.html while it is written */
     int html_open;
+    const char *html_source;    /* the input file the page is of, as given ("-": stdin) */
     int row_sentences, row_missing; /* run --row: sentences seen, and lacking the word */
     int rows_empty;                 /* run --rows: sentences where it kept no row */
     /* Set around run_figs_sentence for a map that is not the sentence's own square (run

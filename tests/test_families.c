@@ -33,13 +33,19 @@ static int32_t *json_ids(const cJSON *arr, int *n)
     return ids;
 }
 
-/* One pass over ids (and types) or, for a vision model, the image pixels. */
+/* A vision golden's image: its size and whether positions are resized when asked. */
+typedef struct {
+    int h, w, interpolate;
+} image_shape;
+
+/* One pass over ids (and types) or, for a vision model, the image pixels (of shape im). */
 static void run_with(const mhv_model *m, const char *kernel, int threads, const int32_t *ids,
-                     const int32_t *types, const float *pixels, int n, const mhv_heads *sel,
-                     mhv_attn *a)
+                     const int32_t *types, const float *pixels, const image_shape *im, int n,
+                     const mhv_heads *sel, mhv_attn *a)
 {
     mhv_forward_params p = {.threads = threads, .kernel = kernel};
-    mhv_forward_opts o = {.pixels = pixels};
+    mhv_forward_opts o = {.pixels = pixels, .image_h = im->h, .image_w = im->w,
+                          .interpolate_pos = im->interpolate};
     mhv_forward_ctx *c;
     mhv_error err = {0};
     if (mhv_forward_ctx_new(&p, &c, &err) ||
@@ -50,15 +56,16 @@ static void run_with(const mhv_model *m, const char *kernel, int threads, const 
 
 /* The probe attention of a pooling head, (heads, n), against want; asked with no head
  * selected, so every layer runs for it alone. */
-static void check_pool(const mhv_model *m, const float *pixels, int n, const cJSON *want,
-                       double tol, const char *fixture, int sentence)
+static void check_pool(const mhv_model *m, const float *pixels, const image_shape *im, int n,
+                       const cJSON *want, double tol, const char *fixture, int sentence)
 {
     int H = m->cfg.num_heads;
     float *pool = calloc((size_t)H * (size_t)n, sizeof *pool);
     mhv_heads none;
     assert_int_equal(mhv_heads_parse("0:0", m->cfg.num_layers, H, &none, NULL), 0);
     mhv_forward_params p = {.threads = 2};
-    mhv_forward_opts o = {.pixels = pixels, .pool_attn = pool};
+    mhv_forward_opts o = {.pixels = pixels, .pool_attn = pool, .image_h = im->h,
+                          .image_w = im->w, .interpolate_pos = im->interpolate};
     mhv_forward_ctx *c;
     mhv_error err = {0};
     mhv_attn a;
@@ -103,19 +110,27 @@ static void check_golden(const char *file)
     {
         int n;
         int32_t *ids = json_ids(cJSON_GetObjectItem(s, "token_ids"), &n), *types = NULL;
-        float *pixels = NULL; /* (channels, size, size) for a vision model */
+        float *pixels = NULL; /* (channels, height, width) for a vision model */
+        image_shape im = {0, 0, cJSON_IsTrue(cJSON_GetObjectItem(g, "interpolate_pos"))};
         const cJSON *px = cJSON_GetObjectItem(s, "pixels");
         if (px) {
-            int C = m->cfg.num_channels, S = m->cfg.image_size, at = 0;
-            pixels = malloc((size_t)C * S * S * sizeof *pixels);
+            int C = m->cfg.num_channels, at = 0;
+            const cJSON *ch0 = cJSON_GetArrayItem(px, 0);
+            im.h = cJSON_GetArraySize(ch0);
+            im.w = cJSON_GetArraySize(cJSON_GetArrayItem(ch0, 0));
+            assert_int_equal(cJSON_GetArraySize(px), C);
+            pixels = malloc((size_t)C * (size_t)im.h * (size_t)im.w * sizeof *pixels);
             const cJSON *ch, *row, *v;
             cJSON_ArrayForEach(ch, px) cJSON_ArrayForEach(row, ch) cJSON_ArrayForEach(v, row)
             {
-                assert_true(at < C * S * S);
+                assert_true(at < C * im.h * im.w);
                 pixels[at++] = (float)v->valuedouble;
             }
-            assert_int_equal(at, C * S * S);
-            n = mhv_model_image_tokens(m);
+            assert_int_equal(at, C * im.h * im.w);
+            mhv_image_grid grid;
+            if (mhv_model_image_grid(m, im.h, im.w, im.interpolate, &grid, &err))
+                fail_msg("%s: %s", fixture, err.msg);
+            n = grid.tokens;
         }
         const cJSON *tt = cJSON_GetObjectItem(s, "token_type_ids"); /* a sentence pair */
         if (tt) {
@@ -124,9 +139,9 @@ static void check_golden(const char *file)
             assert_int_equal(nt, n);
         }
         mhv_attn a1, a2, as;
-        run_with(m, NULL, 1, ids, types, pixels, n, &sel, &a1);
-        run_with(m, NULL, 2, ids, types, pixels, n, &sel, &a2);
-        run_with(m, "scalar", 1, ids, types, pixels, n, &sel, &as);
+        run_with(m, NULL, 1, ids, types, pixels, &im, n, &sel, &a1);
+        run_with(m, NULL, 2, ids, types, pixels, &im, n, &sel, &a2);
+        run_with(m, "scalar", 1, ids, types, pixels, &im, n, &sel, &as);
         const cJSON *want = cJSON_GetObjectItem(s, "attentions");
         double w1 = tu_compare_attn(&a1, want, m->cfg.causal);
         double ws = tu_compare_attn(&as, want, m->cfg.causal);
@@ -143,7 +158,7 @@ static void check_golden(const char *file)
         char spec[32];
         snprintf(spec, sizeof spec, "%d:%d", m->cfg.num_layers - 1, m->cfg.num_heads - 1);
         assert_int_equal(mhv_heads_parse(spec, m->cfg.num_layers, m->cfg.num_heads, &one, NULL), 0);
-        run_with(m, NULL, 2, ids, types, pixels, n, &one, &a3);
+        run_with(m, NULL, 2, ids, types, pixels, &im, n, &one, &a3);
         size_t map = (size_t)n * (size_t)n;
         if (a3.count != 1 || memcmp(a3.heads[0].w, a1.heads[a1.count - 1].w,
                                     map * sizeof(float)) != 0)
@@ -175,7 +190,7 @@ static void check_golden(const char *file)
         }
         const cJSON *pool = cJSON_GetObjectItem(s, "pool_attentions");
         if (pool) /* a vision model's attention-pooling head (SigLIP) */
-            check_pool(m, pixels, n, pool, tol, fixture, count);
+            check_pool(m, pixels, &im, n, pool, tol, fixture, count);
         free(ids);
         free(types);
         free(pixels);

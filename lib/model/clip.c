@@ -7,7 +7,9 @@
  *
  *   x = pre_layrnorm([class, P·patch_i] + pos)        (SigLIP: P·patch_i + b + pos)
  *   per layer: x += out_proj(attn(layer_norm1(x)));  x += fc2(act(fc1(layer_norm2(x))))
- *   SigLIP's head: softmax_j((probe Wq + bq)_h · (post_layernorm(x_j) Wk + bk)_h / sqrt(d)) */
+ *   SigLIP's head: softmax_j((probe Wq + bq)_h · (post_layernorm(x_j) Wk + bk)_h / sqrt(d))
+ * Another patch grid than the model's: positions resized to it (bicubic) only when asked
+ * (model.h: mhv_model_image_grid). */
 #include <cjson/cJSON.h>
 #include <math.h>
 #include <stdio.h>
@@ -60,6 +62,7 @@ static mhv_status clip_config(const cJSON *root, mhv_config *c, const char *name
     c->layer_norm_eps = (float)eps;
     c->vision = 1;
     c->vision_extra = siglip ? 0 : 1;
+    c->vision_pos = siglip ? MHV_VPOS_ASKED_GRID : MHV_VPOS_ASKED_SIZE;
     c->max_positions = c->vision_extra + side * side;
     c->vocab_size = 1;
     return MHV_OK;

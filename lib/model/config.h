@@ -16,6 +16,17 @@ struct mhv_family;
 
 #define MHV_MAX_ROPE_PAIRS 512 /* rotated pairs of a head with per-pair rope factors */
 
+/* How a vision model takes an image whose patch grid is not its own (image_size /
+ * patch_size square): transformers resizes the position embeddings to the grid
+ * (interpolate_pos_encoding: bicubic, nn/interp.h) always, or only when asked. */
+typedef enum {
+    MHV_VPOS_ASKED_SIZE = 0, /* only when asked; else the image must be image_size square,
+                              * or transformers raises (ViT, DeiT, CLIP) */
+    MHV_VPOS_ASKED_GRID,     /* only when asked; else the patch grid must be its own
+                              * (SigLIP: transformers checks no pixel size) */
+    MHV_VPOS_ALWAYS,         /* always (DINOv2, with registers too) */
+} mhv_vision_pos;
+
 typedef struct {
     const struct mhv_family *family;
     const char *arch;         /* the architecture as reports name it: "bert", "mistral" ...
@@ -40,6 +51,8 @@ typedef struct {
     int vision;
     int image_size, patch_size, num_channels, vision_extra;
     int vision_registers;   /* of vision_extra: DINOv2's register tokens, after [CLS] */
+    int vision_pos;         /* mhv_vision_pos: how its positions meet another patch grid */
+    int vision_pos_aa;      /* that resize antialiased (DINOv2 with registers) */
     int norm_bias;            /* ModernBERT: its LayerNorms have biases */
     /* DeBERTa-v2 disentangled attention: content->position and position->content terms */
     int rel_attention;        /* relative_attention: the relative embeddings exist */

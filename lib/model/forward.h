@@ -67,9 +67,12 @@ typedef struct {
      * the call. The first error stops the pass and is returned. Value norms are not given. */
     mhv_status (*head_sink)(void *ctx, int layer, int head, const float *w, int rows, int n,
                             mhv_error *err);
-    /* Vision models: the image as (num_channels, image_size, image_size) preprocessed
-     * pixels (mhv_model_image_tokens gives n; ids are NULL). */
+    /* Vision models: the image as (num_channels, image_h, image_w) preprocessed pixels
+     * (image_h, image_w 0: the model's image_size); n is the tokens of its grid
+     * (mhv_model_image_grid, asked with interpolate_pos; ids are NULL). */
     const float *pixels;
+    int image_h, image_w;
+    int interpolate_pos;    /* transformers' interpolate_pos_encoding=True (model.h) */
     /* Vision models with an attention-pooling head (SigLIP's MAP head, mhv_model pool_q):
      * (num_heads, n) its probe's attention over the final tokens, per head of the pooling
      * attention; every layer is then run. NULL: not asked. */
@@ -145,6 +148,14 @@ mhv_status mhv_forward_logits(mhv_forward_ctx *c, const mhv_model *m, const int3
 mhv_status mhv_forward_run_seq2seq(mhv_forward_ctx *c, const mhv_model *m, const int32_t *src,
                                    int ns, const int32_t *tgt, int nt, const mhv_heads *sel,
                                    mhv_attn *out, mhv_error *err);
+/* The memory mhv_forward_run_seq2seq over ns source and nt target tokens would take
+ * (mhv_forward_estimate's three parts): the checkpoint files, the activations of both
+ * stacks (and, with `generate`, the logits of greedy decoding up to nt tokens: nt x
+ * dec_vocab), and the maps of every selected head of the three stacks (encoder ns x ns,
+ * decoder nt x nt, cross nt x ns) with their value norms. */
+mhv_status mhv_forward_estimate_seq2seq(mhv_forward_ctx *c, const mhv_model *m, int ns, int nt,
+                                        const mhv_heads *sel, int generate,
+                                        mhv_forward_mem *out, mhv_error *err);
 /* logits(nt, dec_vocab) of the LM head over the decoder's every position. */
 mhv_status mhv_forward_seq2seq_logits(mhv_forward_ctx *c, const mhv_model *m,
                                       const int32_t *src, int ns, const int32_t *tgt, int nt,

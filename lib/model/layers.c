@@ -2,8 +2,10 @@
 
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "nn/interp.h"
 #include "nn/rope.h"
 
 mhv_attn_layer mhv_layer_attention(const mhv_layer *ly, const mhv_config *c)
@@ -29,16 +31,17 @@ void mhv_layer_post_norm(mhv_nn *nn, const mhv_layer *ly, const mhv_config *c, f
     mhv_nn_add_norm(nn, x, tmp, &ln2, n, H);
 }
 
-void mhv_layer_patches(const float *px, int C, int S, int P, float *out)
+void mhv_layer_patches(const float *px, int C, int height, int width, int P, float *out)
 {
-    int side = S / P;
-    for (int pr = 0; pr < side; pr++)
-        for (int pc = 0; pc < side; pc++) {
-            float *o = out + (size_t)(pr * side + pc) * (size_t)(C * P * P);
+    int rows = height / P, cols = width / P;
+    for (int pr = 0; pr < rows; pr++)
+        for (int pc = 0; pc < cols; pc++) {
+            float *o = out + (size_t)(pr * cols + pc) * (size_t)(C * P * P);
             for (int ch = 0; ch < C; ch++)
                 for (int y = 0; y < P; y++)
                     memcpy(o + (size_t)(ch * P + y) * (size_t)P,
-                           px + ((size_t)ch * S + (size_t)(pr * P + y)) * (size_t)S + (size_t)pc * P,
+                           px + ((size_t)ch * (size_t)height + (size_t)(pr * P + y)) *
+                                        (size_t)width + (size_t)pc * (size_t)P,
                            (size_t)P * sizeof *o);
         }
 }
@@ -75,15 +78,51 @@ mhv_status mhv_layer_load_dense(mhv_wload *ld, const char *prefix, const mhv_den
     return MHV_OK;
 }
 
+/* grid(rows * cols, H): the patches' rows of the position table (after those of [CLS] and
+ * [DIST]), a side x side grid, resized to rows x cols as transformers'
+ * interpolate_pos_encoding does (bicubic, align_corners=False; antialiased for DINOv2 with
+ * registers), in double. */
+static mhv_status resize_positions(const mhv_model *m, int rows, int cols, float *grid,
+                                   mhv_error *err)
+{
+    const mhv_config *c = &m->cfg;
+    int H = c->hidden_size, side = c->image_size / c->patch_size;
+    int first = c->vision_extra - c->vision_registers;
+    size_t in_n = (size_t)side * (size_t)side * (size_t)H;
+    size_t out_n = (size_t)rows * (size_t)cols * (size_t)H;
+    double *in = malloc(in_n * sizeof *in), *out = malloc(out_n * sizeof *out);
+    float *row = malloc((size_t)H * sizeof *row);
+    mhv_status st = MHV_OK;
+    if (!in || !out || !row) {
+        st = mhv_fail(err, MHV_ENOMEM, m->dir, "out of memory resizing the position embeddings");
+        goto done;
+    }
+    for (int t = 0; t < side * side; t++) {
+        mhv_mat_row(&m->pos_emb, first + t, row);
+        for (int j = 0; j < H; j++)
+            in[(size_t)t * (size_t)H + (size_t)j] = row[j];
+    }
+    if ((st = mhv_interp_grid(c->vision_pos_aa ? MHV_INTERP_BICUBIC_AA : MHV_INTERP_BICUBIC, in,
+                              side, side, H, out, rows, cols, err)))
+        goto done;
+    for (size_t i = 0; i < out_n; i++)
+        grid[i] = (float)out[i];
+done:
+    free(in), free(out), free(row);
+    return st;
+}
+
 /* x(n, H): the extra tokens ([CLS], [DIST] or registers; none for SigLIP), then every patch
  * of nn->pixels through the patch convolution, plus each token's learned position (DINOv2's
- * registers, after [CLS], take none: position row i - R for the patches). */
+ * registers, after [CLS], take none: position row i - R for the patches), the patches'
+ * from grid_pos(n - E, H) when the table was resized to the image's grid. */
 static void vision_embed(mhv_nn *nn, const mhv_model *m, int n, float *x, float *patches,
-                         float *tmp)
+                         const float *grid_pos, float *tmp)
 {
     const mhv_config *c = &m->cfg;
     int H = c->hidden_size, E = c->vision_extra;
-    mhv_layer_patches(nn->pixels, c->num_channels, c->image_size, c->patch_size, patches);
+    mhv_layer_patches(nn->pixels, c->num_channels, nn->image_h, nn->image_w, c->patch_size,
+                      patches);
     if (E)
         memcpy(x, m->extra_tokens, (size_t)E * (size_t)H * sizeof *x);
     mhv_nn_linear(nn, x + (size_t)E * (size_t)H, patches, &m->patch_emb, m->patch_emb_b, n - E,
@@ -92,6 +131,11 @@ static void vision_embed(mhv_nn *nn, const mhv_model *m, int n, float *x, float 
     for (int i = 0; i < n; i++) {
         if (i >= 1 && i <= R)
             continue;
+        if (grid_pos && i >= E) {
+            nn->K->add(x + (size_t)i * (size_t)H, grid_pos + (size_t)(i - E) * (size_t)H,
+                       (size_t)H);
+            continue;
+        }
         mhv_mat_row(&m->pos_emb, i > R ? i - R : i, tmp);
         nn->K->add(x + (size_t)i * (size_t)H, tmp, (size_t)H);
     }
@@ -141,21 +185,34 @@ mhv_status mhv_vision_forward(mhv_nn *nn, const mhv_model *m, const int32_t *ids
                         c->arch);
     int H = c->hidden_size, I = c->intermediate_size, E = c->vision_extra;
     int K = c->num_channels * c->patch_size * c->patch_size, np = n - E;
+    /* no size: a measuring pass (mhv_forward_estimate), the model's own */
+    int ih = nn->image_h ? nn->image_h : c->image_size;
+    int iw = nn->image_w ? nn->image_w : c->image_size;
+    int side = c->image_size / c->patch_size, P = c->patch_size;
+    int rows = ih / P, cols = iw / P;
+    if (rows * cols != np)
+        return mhv_fail(err, MHV_EUSAGE, m->dir, "%d tokens for a %dx%d patch grid", n, rows,
+                        cols);
+    int resized = rows != side || cols != side;
     size_t nh = (size_t)n * (size_t)H;
     float *x, *xb, *q, *k, *v, *ctx, *tmp; /* (n, H) each */
     float *ffn, *up;                       /* (n, I) each; up: SwiGLU's */
     float *patches;                        /* (patches, C*P*P) */
+    float *grid_pos;                       /* (patches, H) resized positions, or unused */
     const mhv_nn_buf bufs[] = {{&x, nh},  {&xb, nh},  {&q, nh},   {&k, nh},
                                {&v, nh},  {&ctx, nh}, {&tmp, nh}, {&ffn, (size_t)n * (size_t)I},
                                {&up, c->gated_ffn ? (size_t)n * (size_t)I : 1},
-                               {&patches, (size_t)np * (size_t)K}};
+                               {&patches, (size_t)np * (size_t)K},
+                               {&grid_pos, resized ? (size_t)np * (size_t)H : 1}};
     int widest = I > H ? I : H;
     mhv_nn_shape shape = {n, H, K > widest ? K : widest, c->head_dim};
     mhv_status st = mhv_nn_begin(nn, &shape, bufs, (int)(sizeof bufs / sizeof bufs[0]), err);
     if (st)
         return st;
+    if (resized && (st = resize_positions(m, rows, cols, grid_pos, err)))
+        return st;
 
-    vision_embed(nn, m, n, x, patches, tmp);
+    vision_embed(nn, m, n, x, patches, resized ? grid_pos : NULL, tmp);
     if (m->emb_ln_g) { /* CLIP's pre-LayerNorm */
         mhv_norm pre = {MHV_NORM_LAYER, m->emb_ln_g, m->emb_ln_b, c->layer_norm_eps};
         mhv_nn_norm(nn, x, x, &pre, n, H);

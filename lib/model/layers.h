@@ -18,10 +18,12 @@ mhv_attn_layer mhv_layer_attention(const mhv_layer *ly, const mhv_config *c);
 void mhv_layer_post_norm(mhv_nn *nn, const mhv_layer *ly, const mhv_config *c, float *x,
                          const float *ctx, float *tmp, float *ffn, int n);
 
-/* out(N, C*P*P): the P x P patches of a (C, S, S) image, row by row over the patch grid,
- * each flattened as a convolution kernel is (channel, kernel row, kernel column), so the
- * patch convolution is one linear layer over them (vision transformers). */
-void mhv_layer_patches(const float *px, int C, int S, int P, float *out);
+/* out(N, C*P*P): the P x P patches of a (C, height, width) image, row by row over its
+ * (height / P) x (width / P) patch grid (a last partial patch left out, as the stride-P
+ * convolution leaves it), each flattened as a convolution kernel is (channel, kernel row,
+ * kernel column), so the patch convolution is one linear layer over them (vision
+ * transformers). */
+void mhv_layer_patches(const float *px, int C, int height, int width, int P, float *out);
 
 /* The names of a BERT-style layer's weights under its prefix, each without ".weight" /
  * ".bias": the q, k, v and output projections, the LayerNorms after attention and after

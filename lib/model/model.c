@@ -2,6 +2,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 
 #include "model/family.h"
@@ -69,4 +70,39 @@ int mhv_model_image_tokens(const mhv_model *m)
     const mhv_config *c = &m->cfg;
     int side = c->vision ? c->image_size / c->patch_size : 0;
     return c->vision ? c->vision_extra + side * side : 0;
+}
+
+mhv_status mhv_model_image_grid(const mhv_model *m, int height, int width, int interpolate_pos,
+                                mhv_image_grid *g, mhv_error *err)
+{
+    const mhv_config *c = &m->cfg;
+    memset(g, 0, sizeof *g);
+    if (!c->vision)
+        return mhv_fail(err, MHV_EUSAGE, "", "%s takes token ids, not an image", c->arch);
+    int S = c->image_size, P = c->patch_size, side = S / P;
+    if (height < P || width < P)
+        return mhv_fail(err, MHV_EUSAGE, "",
+                        "the image comes to %dx%d pixels after preprocessing: less than one "
+                        "%dx%d patch", width, height, P, P);
+    g->rows = height / P, g->cols = width / P;
+    if ((long)g->rows * g->cols + c->vision_extra > MHV_MAX_POSITIONS)
+        return mhv_fail(err, MHV_EUSAGE, "",
+                        "the image comes to %dx%d pixels after preprocessing: %dx%d patches "
+                        "are too many", width, height, g->cols, g->rows);
+    g->tokens = c->vision_extra + g->rows * g->cols;
+    g->interpolate = g->rows != side || g->cols != side;
+    int asked = interpolate_pos || c->vision_pos == MHV_VPOS_ALWAYS;
+    if (!asked && (c->vision_pos == MHV_VPOS_ASKED_GRID ? g->interpolate
+                                                        : height != S || width != S))
+        return mhv_fail(err, MHV_EUSAGE, "",
+                        "the image comes to %dx%d pixels after preprocessing; %s takes %dx%d "
+                        "unless its position embeddings are interpolated",
+                        width, height, c->arch, S, S);
+    /* PyTorch's antialiased resize to one column comes out as its first row everywhere
+     * (2.x): transformers' positions there are not the resize's */
+    if (g->interpolate && c->vision_pos_aa && g->cols == 1 && g->rows != side)
+        return mhv_fail(err, MHV_EUNSUPPORTED, "",
+                        "an image one patch wide is not supported for %s (PyTorch's "
+                        "antialiased resize of its positions to one column is wrong)", c->arch);
+    return MHV_OK;
 }

@@ -115,9 +115,27 @@ typedef struct {
 mhv_status mhv_model_open(const char *dir, mhv_model **out, mhv_error *err);
 void mhv_model_close(mhv_model *m);
 
-/* Vision models: the tokens of an image (the extra tokens, then the patches row by row);
- * 0 for models that read text. */
+/* Vision models: the tokens of an image of the model's own image_size (the extra tokens,
+ * then the patches row by row); 0 for models that read text. */
 int mhv_model_image_tokens(const mhv_model *m);
+
+/* The patch grid of an image of height x width pixels (as preprocessed) for vision model m. */
+typedef struct {
+    int rows, cols;     /* height / patch_size, width / patch_size: the patch convolution
+                         * drops the pixels of a last partial patch */
+    int tokens;         /* vision_extra + rows * cols */
+    int interpolate;    /* not the model's own grid: its positions are resized to it */
+} mhv_image_grid;
+
+/* The grid as transformers takes that image: positions resized (nn/interp.h, as
+ * interpolate_pos_encoding) whenever the grid is not image_size / patch_size square, by
+ * DINOv2 always, by ViT, DeiT, CLIP and SigLIP only when interpolate_pos is set (their
+ * interpolate_pos_encoding=True). MHV_EUSAGE (a one-line message) for no whole patch, too
+ * many tokens, or, without interpolate_pos, another size than the model's (ViT, DeiT, CLIP:
+ * image_size square; SigLIP: its grid): the message then ends "unless its position
+ * embeddings are interpolated". */
+mhv_status mhv_model_image_grid(const mhv_model *m, int height, int width, int interpolate_pos,
+                                mhv_image_grid *g, mhv_error *err);
 
 /* The model as reports and figure titles describe it (strings borrowed from m). */
 mhv_model_info mhv_model_describe(const mhv_model *m);

@@ -8,7 +8,8 @@
  *   registers: x = [x_cls, reg_1 .. reg_R, x_patches] (the registers take no position)
  *   per layer: x += ls1 * o(attn(ln1(x)));  x += ls2 * fc2(gelu(fc1(ln2(x))))
  *   SwiGLU:    x += ls2 * down(silu(gate(h)) * up(h)),  h = ln2(x)
- * Images must have the model's image_size: position interpolation for other sizes is refused.
+ * Another patch grid than the model's: DINOv2 resizes its positions to it (bicubic; with
+ * registers antialiased), ViT and DeiT only when asked (model.h: mhv_model_image_grid).
  * Weights are read under transformers 5's names (layers.N.attention.q_proj ...) and the
  * names of the checkpoints on the hub (encoder.layer.N.attention.attention.query ...). */
 #include <cjson/cJSON.h>
@@ -90,6 +91,8 @@ static mhv_status vit_config(const cJSON *root, mhv_config *c, const char *name,
     c->vision = 1;
     c->vision_extra = extra;
     c->vision_registers = registers;
+    c->vision_pos = v->dinov2 ? MHV_VPOS_ALWAYS : MHV_VPOS_ASKED_SIZE;
+    c->vision_pos_aa = v->registers; /* transformers: antialias=True there alone */
     c->gated_ffn = swiglu;
     c->max_positions = extra + side * side;
     c->vocab_size = 1;

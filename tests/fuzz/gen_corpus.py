@@ -296,14 +296,31 @@ def renders():
         put("render", "r%02d" % i, bytes([flags, t.count("\n")]) + t.encode())
 
 
+# the EXIF orientation fixtures (gen_exif_goldens.py) that reach each path of the readers:
+# both byte orders, values stored apart, split APP1s, XMP, PNG text chunks before and after
+# the image data (after it no CRC guards them, so mutations get through)
+EXIF_SEEDS = ["jpeg-ii-6.jpg", "jpeg-mm-5.jpg", "jpeg-split.jpg", "jpeg-xmp-8.jpg", "jpeg-rational.jpg",
+              "jpeg-double.jpg", "jpeg-huge-count.jpg", "jpeg-dpi-6.jpg", "png-7.png", "png-raw-7.png",
+              "png-xmp-5.png", "png-exif-after-idat.png", "png-zraw-after-idat.png",
+              "png-xmp-after-idat.png"]
+
+
 def images():
-    """The PNG and JPEG images made by tests/gen/gen_image_goldens.py and gen_jpeg_goldens.py."""
+    """The PNG and JPEG images made by tests/gen/gen_image_goldens.py, gen_jpeg_goldens.py and
+    gen_exif_goldens.py, and bare TIFF data (the harness also reads its input as EXIF)."""
     for sub, ext in (("images", ".png"), ("images/jpeg", ".jpg")):
         d = os.path.join(FIX, sub)
         for name in sorted(os.listdir(d)):
             if name.endswith(ext):
                 with open(os.path.join(d, name), "rb") as f:
                     put("image", name, f.read())
+    for name in EXIF_SEEDS:
+        with open(os.path.join(FIX, "images", "exif", name), "rb") as f:
+            put("image", "exif-" + name, f.read())
+    # IFD0 with the orientation inline and a rational stored apart, then XMP
+    ifd = struct.pack(">2sHLH", b"MM", 42, 8, 2) + struct.pack(">HHLHH", 0x0112, 3, 1, 6, 0)
+    ifd += struct.pack(">HHLL", 0x011A, 5, 1, 8 + 2 + 24 + 4) + struct.pack(">L", 0) + struct.pack(">LL", 72, 1)
+    put("image", "tiff-mm", b"Exif\0\0" + ifd + b'<tiff:Orientation>3</tiff:Orientation>')
 
 
 if __name__ == "__main__":

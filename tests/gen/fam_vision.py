@@ -27,17 +27,17 @@ SMALL = dict(hidden_size=32, num_hidden_layers=2, num_attention_heads=4, image_s
              patch_size=4, num_channels=3)
 
 
-def run(model, px):
+def run(model, px, **kw):
     with torch.no_grad():
-        out = model(pixel_values=px.to(model.dtype), output_attentions=True)
+        out = model(pixel_values=px.to(model.dtype), output_attentions=True, **kw)
     return torch.stack([a[0] for a in out.attentions])
 
 
-def run_pool(model, px):
+def run_pool(model, px, **kw):
     """The attention of SigLIP's pooling head (its probe over the post-LayerNorm tokens), per
     head: (heads, tokens). transformers does not return it; its nn.MultiheadAttention does."""
     with torch.no_grad():
-        out = model(pixel_values=px.to(model.dtype))
+        out = model(pixel_values=px.to(model.dtype), **kw)
         head = getattr(model, "vision_model", model).head
         probe = head.probe.repeat(out.last_hidden_state.shape[0], 1, 1)
         _, w = head.attention(probe, out.last_hidden_state, out.last_hidden_state,
@@ -66,7 +66,11 @@ def hub_names(path):
 ONLY = sys.argv[1:]
 
 
-def make(name, cls, config, seed, note, dtype=torch.float32, post=None, pool=False):
+def make(name, cls, config, seed, note, dtype=torch.float32, post=None, pool=False,
+         sizes=None, ask=False):
+    """sizes: the images' (height, width) in pixels (default: two at the model's
+    image_size); ask: run with interpolate_pos_encoding=True (written as
+    "interpolate_pos": true)."""
     if ONLY and name not in ONLY:
         return
     path = os.path.join(fg.FIXTURES, name)
@@ -86,21 +90,25 @@ def make(name, cls, config, seed, note, dtype=torch.float32, post=None, pool=Fal
     vc = getattr(config, "vision_config", config)
     S, C = vc.image_size, vc.num_channels
     items, worst = [], 0.0
-    for _ in range(2):
-        px = torch.randn((1, C, S, S), generator=g)
-        a32, a64 = run(ref, px), run(r64, px.double())
+    kw = {"interpolate_pos_encoding": True} if ask else {}
+    for h, w in sizes or [(S, S)] * 2:
+        px = torch.randn((1, C, h, w), generator=g)
+        a32, a64 = run(ref, px, **kw), run(r64, px.double(), **kw)
         if post:
             assert (run(before, px.double()) - a64).abs().max().item() < 1e-12, "hub names load differently"
         worst = max(worst, (a32.double() - a64).abs().max().item())
         p64 = None
         if pool:
-            p64 = run_pool(r64, px.double())
-            worst = max(worst, (run_pool(ref, px).double() - p64).abs().max().item())
+            p64 = run_pool(r64, px.double(), **kw)
+            worst = max(worst, (run_pool(ref, px, **kw).double() - p64).abs().max().item())
         items.append((px[0], a64, p64))
     tol = max(1e-5, 1.25 * worst)
     parts = ['{"fixture": %s,' % json.dumps(name), ' "source": %s,' % json.dumps(fg.SOURCE),
              ' "class": %s,' % json.dumps(cls.__name__), ' "note": %s,' % json.dumps(note),
-             ' "fp32_vs_fp64": %.3g,' % worst, ' "tolerance": %.3g,' % tol, ' "sentences": [']
+             ' "fp32_vs_fp64": %.3g,' % worst, ' "tolerance": %.3g,' % tol]
+    if ask:
+        parts.append(' "interpolate_pos": true,')
+    parts += [' "sentences": [']
     sents = []
     for px, att, p64 in items:
         extra = ""
@@ -192,3 +200,51 @@ make("fam-dinov2-reg-swiglu-modnames-f16", Dinov2WithRegistersModel,
      "Dinov2WithRegistersModel, 2 registers, SwiGLU, under transformers 5's module names "
      "(mlp.gate_proj, mlp.up_proj, attention.q_proj), F16", dtype=torch.float16,
      post=dinov2_module_names)
+
+
+# ---- other image sizes than image_size: the position embeddings resized to the patch grid
+# (transformers' interpolate_pos_encoding: bicubic, antialiased for DINOv2 with registers),
+# by DINOv2 always, by the others when asked (interpolate_pos_encoding=True). Non-square
+# grids, and pixels of a last partial patch (dropped by the patch convolution).
+INTERP = dict(SMALL, image_size=28)  # a 7x7 grid of positions, as DINOv2's 518 / 14 = 37
+
+
+def dinov2_preprocessor(name):
+    """A BitImageProcessor as DINOv2's on the hub (shortest edge, bicubic, centre crop,
+    ImageNet mean and std) whose crop (16) is not the model's image_size (28), as DINOv2's
+    224 crop is not its 518."""
+    if ONLY and name not in ONLY:
+        return
+    with open(os.path.join(fg.FIXTURES, name, "preprocessor_config.json"), "w") as f:
+        json.dump({"image_processor_type": "BitImageProcessor", "do_resize": True,
+                   "size": {"shortest_edge": 18}, "resample": 3, "do_center_crop": True,
+                   "crop_size": {"height": 16, "width": 16}, "do_rescale": True,
+                   "rescale_factor": 1 / 255, "do_normalize": True,
+                   "image_mean": [0.485, 0.456, 0.406], "image_std": [0.229, 0.224, 0.225],
+                   "do_convert_rgb": True}, f, indent=1)
+        f.write("\n")
+
+
+make("fam-dinov2-interp-f32", Dinov2Model, Dinov2Config(**INTERP, mlp_ratio=2, layerscale_value=0.7),
+     61, "Dinov2Model of image_size 28 (7x7 positions) on 16x16 pixels (as its preprocessor "
+     "crops), 24x12 and 18x13 (4x3 patches, the last partial ones dropped): positions always "
+     "resized (bicubic)", sizes=[(16, 16), (24, 12), (18, 13)])
+dinov2_preprocessor("fam-dinov2-interp-f32")
+make("fam-dinov2-reg-interp-bf16", Dinov2WithRegistersModel,
+     Dinov2WithRegistersConfig(**INTERP, mlp_ratio=2, layerscale_value=0.7, num_register_tokens=2),
+     62, "Dinov2WithRegistersModel of image_size 28, BF16, on 16x16, 32x20 and 12x28 pixels: "
+     "positions always resized (bicubic, antialiased)", dtype=torch.bfloat16,
+     sizes=[(16, 16), (32, 20), (12, 28)])
+make("fam-vit-interp-f32", ViTModel, ViTConfig(**SMALL, intermediate_size=48), 63,
+     "ViTModel of image_size 16 with interpolate_pos_encoding=True on 24x24, 12x20 and 16x16 "
+     "pixels", sizes=[(24, 24), (12, 20), (16, 16)], ask=True)
+make("fam-deit-interp-f16", DeiTModel, DeiTConfig(**SMALL, intermediate_size=48), 64,
+     "DeiTModel, F16, with interpolate_pos_encoding=True on 20x12 pixels: [CLS] and [DIST] "
+     "keep their positions", dtype=torch.float16, sizes=[(20, 12)], ask=True)
+make("fam-clip-interp-f32", CLIPVisionModel, CLIPVisionConfig(**SMALL, intermediate_size=48), 65,
+     "CLIPVisionModel with interpolate_pos_encoding=True on 24x16 pixels", sizes=[(24, 16)],
+     ask=True)
+make("fam-siglip-interp-f32", SiglipVisionModel, SiglipVisionConfig(**SMALL, intermediate_size=48),
+     66, "SiglipVisionModel with interpolate_pos_encoding=True on 12x24 and 19x17 pixels (its "
+     "own 4x4 grid: resized to itself); pool_attentions: the pooling head's probe",
+     sizes=[(12, 24), (19, 17)], ask=True, pool=True)

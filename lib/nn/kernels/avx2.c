@@ -734,6 +734,7 @@ static const mhv_kernels avx2_table = {
     .linear = linear_avx2,
     .linear_cols = linear_cols_avx2,
     .linear_t_cols = linear_t_cols_avx2,
+    .linear_rows_switch = DOT_MAX_N,
     .attention = attention_avx2,
     .attention_scratch = attention_scratch_avx2,
     .layernorm = layernorm_avx2,

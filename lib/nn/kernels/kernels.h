@@ -110,6 +110,11 @@ typedef struct {
     int xpack_rows;
     void (*linear_xp_cols)(float *y, const float *xp, const void *w, mhv_dtype wdt,
                            const float *b, int n, int in, int out, int o0, int o1);
+    /* The row count where the linear layers change their arithmetic (0: none). A row's
+     * bytes depend on x's other rows only through which side of it n falls on, so rows of
+     * several sentences may share one call (packing) when each sentence alone falls on the
+     * same side as the whole pass. */
+    int linear_rows_switch;
     /* One line on how the linear layers are blocked on this CPU (tile, block sizes, and
      * what they were derived from), for `make bench` and `mhaviz info`. */
     void (*describe)(char *buf, size_t size);
@@ -148,5 +153,16 @@ const mhv_kernels *mhv_kernels_avx2(void);
 const mhv_kernels *mhv_kernels_avx512_if_supported(void);
 /* The raw AVX-512 table (entries may be NULL). Only valid after checking the CPU. */
 const mhv_kernels *mhv_kernels_avx512(void);
+
+/* Knobs of the AVX-512 linear layers that change no output byte, for `make bench`'s sweep
+ * (bench --only sweep) on a CPU not measured before: the weight prefetch distance in floats
+ * (-1: none, 0: the default 128) and the tiles of a row super-block's kept sums (0: the
+ * default 64). The sub-blocks and token groups follow the caches (mhv_cpu_caches_override).
+ * Not thread-safe: set before any kernel runs. */
+typedef struct {
+    int prefetch;
+    int kept_tiles;
+} mhv_avx512_knobs;
+void mhv_kernels_avx512_knobs(const mhv_avx512_knobs *k);
 
 #endif
