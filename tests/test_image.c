@@ -49,6 +49,11 @@ static void test_goldens(void **state)
             fail_msg("%s: %s", err.file, err.msg);
         const cJSON *shape = cJSON_GetObjectItem(c, "shape");
         int h = cJSON_GetArrayItem(shape, 1)->valueint, w = cJSON_GetArrayItem(shape, 2)->valueint;
+        int sw, sh; /* the size the processor gives, known before running it */
+        if (mhv_preprocess_size(&p, im.width, im.height, &sw, &sh, png, &err))
+            fail_msg("%s: %s", err.file, err.msg);
+        assert_int_equal(sw, w);
+        assert_int_equal(sh, h);
         float *px = malloc((size_t)3 * h * w * sizeof *px);
         if (mhv_preprocess_run(&p, &im, h, w, px, NULL, png, &err))
             fail_msg("%s: %s", err.file, err.msg);
