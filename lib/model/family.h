@@ -72,6 +72,7 @@ extern const mhv_family mhv_family_bloom;
 extern const mhv_family mhv_family_gpt_neo;
 extern const mhv_family mhv_family_gpt_bigcode;
 extern const mhv_family mhv_family_deberta;
+extern const mhv_family mhv_family_mpnet;
 extern const mhv_family mhv_family_modernbert;
 extern const mhv_family mhv_family_vit;
 extern const mhv_family mhv_family_clip;
