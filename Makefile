@@ -17,6 +17,8 @@ DEB_PKGS := pkg-config libcjson-dev libpng-dev libstb-dev libcmocka-dev libonig-
             libfontconfig-dev fonts-dejavu-core
 # JPEG images for the vision models (libjpeg-turbo)
 DEB_PKGS += libjpeg62-turbo-dev
+# zlib inflates the PNG text chunks that carry EXIF or XMP (lib/media/png_exif.c)
+DEB_PKGS += zlib1g-dev
 # clang + its fuzzer runtime: `make fuzz`, and the fuzz smoke run at the end of `make test`
 DEB_PKGS += clang libclang-rt-dev
 # xxd turns the HTML explorer's JavaScript and CSS into C (lib/fig/html_app.*)
@@ -41,7 +43,7 @@ else
   $(error BUILD must be release, debug or asan)
 endif
 
-PKGS := libcjson libpng stb oniguruma libjpeg
+PKGS := libcjson libpng zlib stb oniguruma libjpeg
 # fontconfig finds the label fonts when present; without it well-known paths are searched
 ifeq ($(shell pkg-config --exists fontconfig 2>/dev/null && echo y),y)
   PKGS += fontconfig

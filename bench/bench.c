@@ -1,5 +1,6 @@
 /* bench.c - `make bench`: the CPU's FMA peak, the GEMM and attention kernels against it, the
- * BERT-base-shaped forward pass on 1 and 2 threads in F32 and BF16, and the same forward pass
+ * BERT-base-shaped forward pass on 1 and 2 threads in F32 and BF16 (2b: the AVX-512 blocking
+ * knobs swept on a few shapes), and the same forward pass
  * in PyTorch (bench/torch_ref.py through $MHAVIZ_BENCH_PYTHON, default python3) timed in the
  * same invocation, printed as one table with ratios.
  *
@@ -316,6 +317,66 @@ static void gemm_section(const mhv_kernels *const *tables, int nt, double peak, 
     }
 }
 
+/* ---- --only sweep: the AVX-512 blocking knobs on a few shapes ----
+ *
+ * For a CPU not measured before: the GEMM under each knob that changes no byte (sub-block of
+ * the reduction and token group, through the caches they are derived from; weight prefetch
+ * distance; row super-block), one at a time around the default, as a % of the default. What
+ * wins by more than the noise is where that CPU's blocking should go. */
+static void sweep_section(int reps)
+{
+    const mhv_kernels *K = mhv_kernels_avx512_if_supported();
+    if (!K) {
+        printf("\n2b. sweep: no AVX-512 on this CPU\n");
+        return;
+    }
+    static mhv_cpu_caches base, c; /* the override keeps the pointer */
+    base = *mhv_cpu_caches_get();
+    static const struct { const char *name; int l1, l2, prefetch, kept; } var[] = {
+        {"default", 0, 0, 0, 0},  {"L1d 32K", 32, 0, 0, 0},  {"L1d 16K", 16, 0, 0, 0},
+        {"L2 256K", 0, 256, 0, 0}, {"L2 512K", 0, 512, 0, 0}, {"L2 2M", 0, 2048, 0, 0},
+        {"pf none", 0, 0, -1, 0}, {"pf 64", 0, 0, 64, 0},    {"pf 256", 0, 0, 256, 0},
+        {"pf 512", 0, 0, 512, 0}, {"kept 16", 0, 0, 0, 16},  {"kept 32", 0, 0, 0, 32},
+    };
+    static const struct { int M, K, N; mhv_dtype dt; } sh[] = {
+        {16, 768, 768, MHV_DT_F32},    {16, 768, 768, MHV_DT_BF16},
+        {32, 768, 3072, MHV_DT_F32},   {32, 768, 3072, MHV_DT_BF16},
+        {128, 3072, 768, MHV_DT_F32},  {128, 768, 3072, MHV_DT_F32},
+        {512, 768, 3072, MHV_DT_F32},  {512, 4864, 896, MHV_DT_F32},
+        {512, 896, 4864, MHV_DT_BF16},
+    };
+    int nv = (int)(sizeof var / sizeof *var);
+    printf("\n2b. sweep: avx512 GEMM, 1 thread: GFLOP/s of the default blocking, then each knob as a %% "
+           "of it\n   (L1d/L2: the caches the sub-block and token group are derived from; pf: "
+           "weight prefetch\n   distance in floats; kept: tiles of a row super-block)\n");
+    printf("   %-20s", "");
+    for (int v = 0; v < nv; v++)
+        printf(" %8s", var[v].name);
+    printf("\n");
+    for (size_t i = 0; i < sizeof sh / sizeof *sh; i++) {
+        printf("   %4d x %4d x %4d %-4s", sh[i].M, sh[i].K, sh[i].N, mhv_dtype_name(sh[i].dt));
+        double g0 = 0;
+        for (int v = 0; v < nv; v++) {
+            c = base;
+            if (var[v].l1)
+                c.l1d = (size_t)var[v].l1 << 10;
+            if (var[v].l2)
+                c.l2 = (size_t)var[v].l2 << 10;
+            mhv_cpu_caches_override(&c);
+            mhv_kernels_avx512_knobs(&(mhv_avx512_knobs){var[v].prefetch, var[v].kept});
+            double g = time_linear(K, sh[i].M, sh[i].K, sh[i].N, sh[i].dt, 0, 2 * reps);
+            if (v == 0)
+                printf(" %8.1f", g0 = g);
+            else
+                printf(" %7.1f%%", 100 * g / g0);
+            fflush(stdout);
+        }
+        printf("\n");
+    }
+    mhv_cpu_caches_override(&base);
+    mhv_kernels_avx512_knobs(&(mhv_avx512_knobs){0, 0});
+}
+
 /* ---- 3. attention: heads x one head each, probabilities written as for selected heads ---- */
 
 static double time_attention(const mhv_kernels *K, int heads, int n, int d, int reps)
@@ -543,7 +604,7 @@ int main(int argc, char **argv)
         else if (strcmp(argv[i], "--only") == 0 && i + 1 < argc)
             only = argv[++i];
         else {
-            fprintf(stderr, "usage: bench [--quick] [--only gemm|attention|forward]\n");
+            fprintf(stderr, "usage: bench [--quick] [--only gemm|attention|forward|sweep]\n");
             return 2;
         }
     }
@@ -576,6 +637,8 @@ int main(int argc, char **argv)
 
     if (!only || strcmp(only, "gemm") == 0)
         gemm_section(tables, nt, peak, reps);
+    if (!only || strcmp(only, "sweep") == 0)
+        sweep_section(reps);
     if (!only || strcmp(only, "attention") == 0) {
         printf("\n3. attention, 12 heads x dim 64, probabilities written, 1 thread, GFLOP/s and %% "
                "of peak\n  %10s", "");

@@ -372,3 +372,28 @@ mhv_status cli_font_open(const char *file, mhv_fontset **fs, mhv_error *err)
     }
     return st;
 }
+
+/* The memory the system could still give: MemAvailable of /proc/meminfo, 0 if unknown. */
+uint64_t cli_available_memory(void)
+{
+    FILE *f = fopen("/proc/meminfo", "r");
+    if (!f)
+        return 0;
+    char line[256];
+    unsigned long long kb = 0;
+    while (fgets(line, sizeof line, f))
+        if (sscanf(line, "MemAvailable: %llu kB", &kb) == 1)
+            break;
+    fclose(f);
+    return (uint64_t)kb * 1024;
+}
+
+void cli_fmt_bytes(char *buf, size_t size, uint64_t b)
+{
+    if (b >= (1ull << 30))
+        snprintf(buf, size, "%.1f GiB", (double)b / (1ull << 30));
+    else if (b >= (1ull << 20))
+        snprintf(buf, size, "%.1f MiB", (double)b / (1ull << 20));
+    else
+        snprintf(buf, size, "%.1f KiB", (double)b / 1024);
+}

@@ -2,6 +2,7 @@
 #ifndef MHV_CLI_H
 #define MHV_CLI_H
 
+#include <stdint.h>
 #include <stdio.h>
 
 #include "base/heads.h"
@@ -94,5 +95,10 @@ mhv_font_params cli_font_params(const char *file);
 /* The label fonts under cli_font_params(file); when none is found, the message adds the
  * options that name one. */
 mhv_status cli_font_open(const char *file, mhv_fontset **fs, mhv_error *err);
+
+/* The memory the system could still give: MemAvailable of /proc/meminfo, 0 if unknown. */
+uint64_t cli_available_memory(void);
+/* b bytes as "1.5 GiB", "20.0 MiB" or "3.0 KiB" (--max-memory's messages). */
+void cli_fmt_bytes(char *buf, size_t size, uint64_t b);
 
 #endif

@@ -39,7 +39,7 @@ static const char run_usage[] =
     "                  [--weighting attn|norm|norm-out]\n"
     "                  [--pairs | --generate N] [--align-layer L]\n"
     "                  [--src-lang CODE] [--tgt-lang CODE]\n"
-    "                  [--no-resize] [--query cls|pool|ROW,COL] FILE\n"
+    "                  [--no-resize] [--interpolate-pos] [--query cls|pool|ROW,COL] FILE\n"
     "\n"
     "Runs the model on each non-empty line of FILE (- for stdin) and draws the attention\n"
     "of the selected heads: OUT/<stem>/L05-H03.png per head, L05.png per layer, model.png\n"
@@ -62,23 +62,30 @@ static const char run_usage[] =
     "  --window A:B     figures of tokens A..B-1 only (queries and keys), at full size\n"
     "  --max-pixels P   figures of long sentences pooled: blocks of tokens become one cell\n"
     "                   so a map is at most P pixels wide; numbered every few blocks\n"
+    "                   (encoder-decoders: source and target in blocks of their own)\n"
     "  --pool max|mean  how --max-pixels pools a block (default max; said in the figure's\n"
     "                   corner); with --rows only the keys are pooled\n"
     "  --max-memory SIZE  refuse, before running, a sentence whose weights, activations\n"
     "                   and attention maps would need more (e.g. 20G, 512M; default: the\n"
-    "                   available memory; 0: no limit)\n"
+    "                   available memory; 0: no limit; encoder-decoders: both stacks and\n"
+    "                   the cross maps)\n"
     "  --out DIR        output directory (default: mhaviz-out)\n"
     "  --pretokenized   lines are vocabulary pieces separated by spaces; nothing added\n"
     "  --ids            lines are token ids separated by spaces; nothing added\n"
     "  --truncate       cut sentences longer than the model's positions instead of failing\n"
-    "  Vision models (vit, deit, dinov2, clip, siglip): FILE lists PNG or JPEG images (EXIF\n"
-    "  orientation ignored), one path a line, or is a .png/.jpg itself; each is\n"
-    "  preprocessed as preprocessor_config.json says;\n"
+    "  Vision models (vit, deit, dinov2, clip, siglip): FILE lists PNG or JPEG images, one\n"
+    "  path a line, or is a .png/.jpg itself; each is turned upright by its EXIF\n"
+    "  orientation (as transformers' load_image) and preprocessed as\n"
+    "  preprocessor_config.json says;\n"
     "  OUT/<stem>/L05-H03.png draws a head's attention from the query token over the image\n"
     "  (colourbar over 0..its largest patch weight unless --scale fixed), L05.png the layer's\n"
     "  heads in a grid, model.png every head; --view matrix: token x token heatmaps (r3c5\n"
     "  labels) instead; --format html: a page where a click on a patch makes it the query\n"
-    "  --no-resize      take images at the model's size as they are (the exact path)\n"
+    "  --no-resize      take images as they are (no resize, no crop)\n"
+    "  --interpolate-pos  resize vit, deit, clip and siglip's position embeddings to the\n"
+    "                   patch grid of an image of another size (transformers'\n"
+    "                   interpolate_pos_encoding=True; without it such an image is refused);\n"
+    "                   dinov2 always does\n"
     "  --query Q        the token whose attention the figures draw: cls (default) or a\n"
     "                   patch ROW,COL (0-based); pool: SigLIP's attention-pooling head\n"
     "                   (its probe over the patches: pool-H03.png, pool.png; json adds\n"
@@ -113,7 +120,8 @@ static const char run_usage[] =
     "                   norm-out: alpha_ij * ||v_j W_O^h|| (what key j moves into the\n"
     "                   head's output, Kobayashi et al. 2020), rows normalised to sum 1 in\n"
     "                   figures and aggregates; json adds \"weighting\" and per head the raw\n"
-    "                   \"norms\" and \"value_norms\"\n"
+    "                   \"norms\" and \"value_norms\"; encoder-decoders: every stack, the\n"
+    "                   cross-attention by the source's values through its own projections\n"
     "  --pairs          lines are FIRST<TAB>SECOND. Encoders (BERT, RoBERTa ...): the\n"
     "                   pair as tokenizer(first, second) encodes it, with its token type\n"
     "                   ids; json adds \"token_type_ids\" and \"pair_boundary\".\n"
@@ -153,6 +161,7 @@ typedef struct {
     int align_layer;       /* --align-layer L, -1: the last */
     const char *src_lang, *tgt_lang; /* --src-lang, --tgt-lang (mBART) */
     int no_resize;         /* --no-resize (vision models) */
+    int interpolate_pos;   /* --interpolate-pos (vision models) */
     const char *query;     /* --query cls|pool|R,C (vision models), or NULL */
 } run_opts;
 
@@ -181,31 +190,6 @@ static int parse_size(const char *s, uint64_t *out)
         return -1;
     *out = (uint64_t)(v * mul);
     return 0;
-}
-
-/* The memory the system could still give: MemAvailable of /proc/meminfo, 0 if unknown. */
-static uint64_t available_memory(void)
-{
-    FILE *f = fopen("/proc/meminfo", "r");
-    if (!f)
-        return 0;
-    char line[256];
-    unsigned long long kb = 0;
-    while (fgets(line, sizeof line, f))
-        if (sscanf(line, "MemAvailable: %llu kB", &kb) == 1)
-            break;
-    fclose(f);
-    return (uint64_t)kb * 1024;
-}
-
-static void fmt_bytes(char *buf, size_t size, uint64_t b)
-{
-    if (b >= (1ull << 30))
-        snprintf(buf, size, "%.1f GiB", (double)b / (1ull << 30));
-    else if (b >= (1ull << 20))
-        snprintf(buf, size, "%.1f MiB", (double)b / (1ull << 20));
-    else
-        snprintf(buf, size, "%.1f KiB", (double)b / 1024);
 }
 
 /* --rows with --aggregate rollout or flow: a row of a product of layers needs every row of
@@ -238,9 +222,9 @@ static mhv_status check_memory(mhv_forward_ctx *fc, const mhv_model *m, const mh
     if (need <= limit)
         return MHV_OK;
     char n_s[32], w_s[32], a_s[32], m_s[32], l_s[32];
-    fmt_bytes(n_s, sizeof n_s, need), fmt_bytes(w_s, sizeof w_s, mem.weights);
-    fmt_bytes(a_s, sizeof a_s, mem.activations), fmt_bytes(m_s, sizeof m_s, mem.maps);
-    fmt_bytes(l_s, sizeof l_s, limit);
+    cli_fmt_bytes(n_s, sizeof n_s, need), cli_fmt_bytes(w_s, sizeof w_s, mem.weights);
+    cli_fmt_bytes(a_s, sizeof a_s, mem.activations), cli_fmt_bytes(m_s, sizeof m_s, mem.maps);
+    cli_fmt_bytes(l_s, sizeof l_s, limit);
     return mhv_fail(err, MHV_ENOMEM, in->name,
                     "line %d: %d tokens need about %s (weights %s, activations %s, attention "
                     "maps %s), more than %s%s: keep fewer heads or rows (--rows last)%s",
@@ -296,6 +280,7 @@ static int parse(int argc, char **argv, run_opts *o)
         {"align-layer", required_argument, 0, 'L'},
         {"src-lang", required_argument, 0, 0x303}, {"tgt-lang", required_argument, 0, 0x304},
         {"no-resize", no_argument, 0, 'N'},    {"query", required_argument, 0, 'Q'},
+        {"interpolate-pos", no_argument, 0, 0x305},
         {0, 0, 0, 0},
     };
     *o = (run_opts){.heads = "all", .format = "png", .out = "mhaviz-out", .align_layer = -1};
@@ -306,6 +291,7 @@ static int parse(int argc, char **argv, run_opts *o)
         switch (c) {
         case 'm': o->model = optarg; break;
         case 'N': o->no_resize = 1; break;
+        case 0x305: o->interpolate_pos = 1; break;
         case 'Q': o->query = optarg; break;
         case 'H': o->heads = optarg; break;
         case 'f': o->format = optarg; break;
@@ -451,10 +437,9 @@ static int parse(int argc, char **argv, run_opts *o)
     if ((o->src_lang || o->tgt_lang) && !o->pairs && !o->generate)
         return cli_usage_error("run", "--src-lang and --tgt-lang are for encoder-decoder models "
                                "(with --pairs or --generate)");
-    if (o->generate && (o->rows || o->weighting != MHV_WEIGHT_ATTN))
+    if (o->generate && o->rows)
         return cli_usage_error("run", "--generate works with --format png, svg, pdf, json, html "
-                               "and safetensors and attention weights (not --rows or "
-                               "--weighting)");
+                               "and safetensors (not --rows)");
     return 0;
 }
 
@@ -546,14 +531,8 @@ static mhv_status zoomed_figs(run_figs *figs, const char *stage, const char *ste
     char *note = NULL, corner[128];
     mhv_sentence ds = *s;
     int m0 = t1 - t0, b = 1;
-    if (o->max_pixels) { /* the smallest block whose pooled map fits */
-        for (;; b++) {
-            int m = (m0 + b - 1) / b;
-            int cell = o->fig.render.cell ? o->fig.render.cell : mhv_render_default_cell(m);
-            if ((long)m * cell <= o->max_pixels || m == 1)
-                break;
-        }
-    }
+    if (o->max_pixels) /* the smallest block whose pooled map fits */
+        b = run_fig_block(&o->fig, m0, o->max_pixels);
     if (b > 1) {
         int m = (m0 + b - 1) / b, every = m > 16 ? 4 : 1;
         if ((st = mhv_zoom_pool(da, b, o->pool, t0, every, &pa, &pe, err)))
@@ -717,7 +696,7 @@ static mhv_status write_outputs(mhv_forward_ctx *fc, const mhv_model *m, const m
      * are reweighted: that needs the value norms of the whole sentence) */
     int stream = o->safetensors && !o->fig.json && !o->fig.formats && !o->fig.html &&
                  o->weighting == MHV_WEIGHT_ATTN;
-    uint64_t limit = o->max_memory_set ? o->max_memory : available_memory();
+    uint64_t limit = o->max_memory_set ? o->max_memory : cli_available_memory();
     for (int i = 0; i < in->n; i++) {
         mhv_status mst = check_memory(fc, m, in, i, &encs[i], sel, o, stream, limit, err);
         if (mst)
@@ -897,8 +876,8 @@ int cmd_run(int argc, char **argv)
                       "--max-pixels and --max-memory are not available for vision models yet");
         goto done;
     }
-    if (job.m->cfg.enc_dec && (o.rows || o.win1 || o.max_pixels || o.max_memory_set)) {
-        st = mhv_fail(&err, MHV_EUSAGE, "", "--rows, --window, --max-pixels and --max-memory "
+    if (job.m->cfg.enc_dec && (o.rows || o.win1)) {
+        st = mhv_fail(&err, MHV_EUSAGE, "", "--rows and --window "
                       "are not available for encoder-decoder models yet");
         goto done;
     }
@@ -918,10 +897,9 @@ int cmd_run(int argc, char **argv)
                           job.m->cfg.arch);
             goto done;
         }
-        if ((o.aggregate && o.agg != MHV_AGG_MEAN) || o.weighting != MHV_WEIGHT_ATTN) {
-            st = mhv_fail(&err, MHV_EUSAGE, "", "--aggregate rollout and flow and --weighting "
-                          "are not available for encoder-decoder models yet (--aggregate mean "
-                          "is)");
+        if (o.aggregate && o.agg != MHV_AGG_MEAN) {
+            st = mhv_fail(&err, MHV_EUSAGE, "", "--aggregate rollout and flow are not "
+                          "available for encoder-decoder models (--aggregate mean is)");
             goto done;
         }
         if (!o.pairs && !o.generate) {
@@ -932,6 +910,7 @@ int cmd_run(int argc, char **argv)
             goto done;
         }
         mhv_forward_params fp2 = cli_forward_params(o.threads);
+        fp2.value_norms = mhv_weighting_vnorm(o.weighting);
         if ((st = mhv_forward_ctx_new(&fp2, &fc, &err)))
             goto done;
         run_s2s_opts so = {.heads = o.heads, .file = o.file, .out = o.out, .mode = o.mode,
@@ -939,13 +918,17 @@ int cmd_run(int argc, char **argv)
                            .align_layer = o.align_layer, .fig = &o.fig,
                            .src_lang = o.src_lang, .tgt_lang = o.tgt_lang,
                            .safetensors = o.safetensors, .dtype = o.dtype,
-                           .truncate = o.truncate, .aggregate = o.aggregate};
+                           .truncate = o.truncate, .aggregate = o.aggregate,
+                           .max_memory = o.max_memory, .max_memory_set = o.max_memory_set,
+                           .max_pixels = o.max_pixels, .pool = o.pool,
+                           .weighting = o.weighting};
         st = run_seq2seq(&so, job.m, job.tok, fc, &err);
         goto done;
     }
     if (job.m->cfg.vision) {
         run_vis_opts vo = {.heads = o.heads, .file = o.file, .out = o.out, .fig = &o.fig,
-                           .no_resize = o.no_resize, .aggregate = o.aggregate != NULL,
+                           .no_resize = o.no_resize, .interpolate_pos = o.interpolate_pos,
+                           .aggregate = o.aggregate != NULL,
                            .agg = o.agg};
         char tail;
         if (o.query && strcmp(o.query, "pool") == 0) {
@@ -965,8 +948,9 @@ int cmd_run(int argc, char **argv)
         st = run_vision(&vo, job.m, fc, &err);
         goto done;
     }
-    if (o.no_resize || o.query) {
-        st = mhv_fail(&err, MHV_EUSAGE, "", "--no-resize and --query are for vision models");
+    if (o.no_resize || o.query || o.interpolate_pos) {
+        st = mhv_fail(&err, MHV_EUSAGE, "", "--no-resize, --interpolate-pos and --query are "
+                      "for vision models");
         goto done;
     }
     if ((st = cli_job_read(&job, o.heads, o.file, o.mode, o.truncate, &err)))

@@ -29,7 +29,7 @@ static const char stats_usage[] =
     "usage: mhaviz stats [--model DIR] [--format table|json|csv|png] [--out FILE] [--shard I/N]\n"
     "                    [--threads N] [--truncate] [--weighting attn|norm|norm-out]\n"
     "                    [--rows SPEC] [--pairs [--stack enc|dec|cross] [--src-lang CODE]\n"
-    "                    [--tgt-lang CODE]] CORPUS\n"
+    "                    [--tgt-lang CODE]] [--interpolate-pos] CORPUS\n"
     "       mhaviz stats --merge [--format table|json|csv|png] [--out FILE] PART.json...\n"
     "\n"
     "For every head, averaged over the sentences (non-empty lines) of CORPUS (- for stdin):\n"
@@ -37,7 +37,8 @@ static const char stats_usage[] =
     "on the previous token, on the next token, on itself, and a one-word kind.\n"
     "Vision models: CORPUS lists images (or is one, .png/.jpg), as for run; distance is\n"
     "the mean 2-D distance in patches from a patch query to the patch keys (Dosovitskiy\n"
-    "et al. 2021); json adds patch_grid (man mhaviz: STATISTICS).\n"
+    "et al. 2021), on each image's own patch grid; json adds patch_grid (man mhaviz:\n"
+    "STATISTICS); --interpolate-pos as for run.\n"
     "\n"
     "  --model DIR      Hugging Face model directory (default: $MHAVIZ_MODEL, else the\n"
     "                   bundled sample model)\n"
@@ -64,7 +65,7 @@ static const char stats_usage[] =
     "  --pairs          lines are FIRST<TAB>SECOND, as run --pairs. Encoders: the pair as\n"
     "                   tokenizer(first, second) encodes it (sep counts both separators).\n"
     "                   Encoder-decoders (T5, BART, Marian): SOURCE<TAB>TARGET; statistics\n"
-    "                   of --stack's heads\n"
+    "                   of --stack's heads (--weighting too)\n"
     "  --stack STACK    enc (the encoder's, over the source), dec (the decoder's, over the\n"
     "                   decoder's input) or cross (target rows x source columns: entropy,\n"
     "                   first, sep over the source; distance from the diagonal, in source\n"
@@ -86,6 +87,7 @@ typedef struct {
     int enc_pairs;           /* --pairs on a text encoder: tokenizer(first, second) */
     mhv_stack stack;         /* --stack: ENCODER, DECODER or CROSS; SELF when not given */
     const char *src_lang, *tgt_lang; /* --src-lang, --tgt-lang (mBART) */
+    int interpolate_pos;     /* --interpolate-pos (vision models) */
     char **files;
     int n_files;
 } stats_opts;
@@ -101,6 +103,7 @@ static int parse(int argc, char **argv, stats_opts *o)
         {"rows", required_argument, 0, 'R'},
         {"pairs", no_argument, 0, 'P'},       {"stack", required_argument, 0, 'S'},
         {"src-lang", required_argument, 0, 0x303}, {"tgt-lang", required_argument, 0, 0x304},
+        {"interpolate-pos", no_argument, 0, 0x305},
         RUN_FIG_LONGOPTS,
         {0, 0, 0, 0},
     };
@@ -116,6 +119,7 @@ static int parse(int argc, char **argv, stats_opts *o)
         case 'P': o->pairs = 1; break;
         case 0x303: o->src_lang = optarg; break;
         case 0x304: o->tgt_lang = optarg; break;
+        case 0x305: o->interpolate_pos = 1; break;
         case 'S':
             if (strcmp(optarg, "enc") == 0 || strcmp(optarg, "encoder") == 0)
                 o->stack = MHV_STACK_ENCODER;
@@ -198,10 +202,11 @@ static int parse(int argc, char **argv, stats_opts *o)
     if ((o->src_lang || o->tgt_lang) && !o->stack)
         return cli_usage_error("stats", "--src-lang and --tgt-lang need --pairs and --stack "
                                "(an encoder-decoder model)");
-    if ((o->pairs || o->stack) && (o->merge || !o->pairs || o->rows || o->weighting ||
-                                   (o->truncate && !o->stack)))
+    if ((o->pairs || o->stack) && (o->merge || !o->pairs || o->rows ||
+                                   ((o->weighting || o->truncate) && !o->stack)))
         return cli_usage_error("stats", "--stack needs --pairs; --pairs works without "
-                               "--merge, --rows, --weighting and (on encoders) --truncate");
+                               "--merge and --rows, and on encoders without --weighting and "
+                               "--truncate");
     if (o->merge) {
         if (o->n_files < 1)
             return cli_usage_error("stats", "--merge needs at least one JSON file");
@@ -245,7 +250,8 @@ typedef struct {
     job *j;
     mhv_stats_acc acc;
     int is_main;
-    float *px;          /* vision models: (channels, size, size) the image being run */
+    float *px;          /* vision models: (channels, height, width) the image being run */
+    size_t px_cap;      /* bytes */
 } worker;
 
 static void fail_job(job *j, mhv_status st, const mhv_error *err, int line)
@@ -327,6 +333,8 @@ static void process_pair(worker *w, mhv_forward_ctx *fc, int idx, unsigned char 
     int nt = et.n;
     mhv_attn a = {0};
     st = mhv_forward_run_seq2seq(fc, m, es.ids, es.n, et.ids, nt, j->sel, &a, &err);
+    if (!st) /* --weighting: the stack's maps reweighted by their own keys' value norms */
+        st = mhv_weighting_apply(&a, j->o->weighting, NULL, &err);
     /* separators as for other models: special tokens after the first covering no text;
      * the cross-attention's keys are the source's tokens */
     int cross = j->o->stack == MHV_STACK_CROSS;
@@ -353,24 +361,47 @@ static void process_pair(worker *w, mhv_forward_ctx *fc, int idx, unsigned char 
         fail_job(j, st, &err, s->line);
 }
 
-/* A vision model's image: its heads over the patches; distance 2-D (acc's patch grid). */
-static void process_image(worker *w, mhv_forward_ctx *fc, int idx, float *px)
+/* w->px grown to bytes. */
+static int px_fit(worker *w, size_t bytes)
+{
+    if (bytes <= w->px_cap)
+        return 0;
+    float *p = realloc(w->px, bytes);
+    if (!p)
+        return -1;
+    w->px = p, w->px_cap = bytes;
+    return 0;
+}
+
+/* A vision model's image: its heads over the patches; distance 2-D on the image's own patch
+ * grid. */
+static void process_image(worker *w, mhv_forward_ctx *fc, int idx)
 {
     job *j = w->j;
     const mhv_config *c = &j->m->cfg;
     char path[4096];
     run_vision_path(j->o->files[0], &j->in->s[idx], path, sizeof path);
     mhv_image im;
+    mhv_image_grid g = {0};
     mhv_attn a;
     mhv_error err = {0};
+    int W = 0, H = 0;
     mhv_status st = mhv_image_read(path, &im, &err);
     if (!st) {
-        st = mhv_preprocess_run(j->pp, &im, c->image_size, c->image_size, px, NULL, path, &err);
+        if (!(st = mhv_preprocess_size(j->pp, im.width, im.height, &W, &H, path, &err)) &&
+            !(st = run_vision_grid(j->m, H, W, j->o->interpolate_pos, &g, &err))) {
+            if (px_fit(w, (size_t)c->num_channels * (size_t)H * (size_t)W * sizeof *w->px))
+                st = mhv_fail(&err, MHV_ENOMEM, "", "out of memory");
+            else
+                st = mhv_preprocess_run(j->pp, &im, H, W, w->px, NULL, path, &err);
+        }
         mhv_image_free(&im);
     }
-    mhv_forward_opts fo = {.pixels = px};
-    if (!st && !(st = mhv_forward_run_opts(fc, j->m, NULL, NULL, mhv_model_image_tokens(j->m),
-                                           j->sel, &fo, &a, &err))) {
+    mhv_forward_opts fo = {.pixels = w->px, .image_h = H, .image_w = W,
+                           .interpolate_pos = j->o->interpolate_pos};
+    if (!st && !(st = mhv_forward_run_opts(fc, j->m, NULL, NULL, g.tokens, j->sel, &fo, &a,
+                                           &err))) {
+        w->acc.patch_cols = g.cols;
         if (!(st = mhv_attn_check_finite(&a, &err)))
             st = mhv_stats_acc_add(&w->acc, &a, NULL, &err);
         mhv_attn_free(&a);
@@ -497,9 +528,9 @@ static void *work(void *arg)
     mhv_error err = {0};
     int max = j->m->cfg.max_positions;
     const mhv_config *c = &j->m->cfg;
-    if (j->pp)
-        w->px = malloc((size_t)c->num_channels * (size_t)c->image_size * (size_t)c->image_size *
-                       sizeof *w->px);
+    if (j->pp && px_fit(w, (size_t)c->num_channels * (size_t)c->image_size *
+                               (size_t)c->image_size * sizeof *w->px))
+        w->px = NULL;
     mhv_status st = mhv_forward_ctx_new(&fp, &fc, &err);
     /* consecutive sentences of up to `budget` tokens in all run as one pass */
     int budget = st || j->o->pairs || j->pp ? 0 : mhv_forward_pack_tokens(fc, j->m);
@@ -519,7 +550,7 @@ static void *work(void *arg)
         if (k >= j->n_todo)
             break;
         if (j->pp) {
-            process_image(w, fc, j->todo[k], w->px);
+            process_image(w, fc, j->todo[k]);
         } else if (j->o->pairs) {
             process_pair(w, fc, j->todo[k], sep);
         } else {
@@ -551,7 +582,7 @@ static void *work(void *arg)
     free(items);
     free(outs);
     free(w->px);
-    w->px = NULL;
+    w->px = NULL, w->px_cap = 0;
     return NULL;
 }
 

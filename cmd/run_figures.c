@@ -392,6 +392,16 @@ mhv_status run_figs_heads(run_figs *r, const char *out, const char *stem, int in
     return sentence_figs(r, out, stem, index, s, enc, attn, 1, hl, err);
 }
 
+int run_fig_block(const run_fig_opts *o, int n, int max_pixels)
+{
+    for (int b = 1;; b++) {
+        int m = (n + b - 1) / b;
+        int cell = o->render.cell ? o->render.cell : mhv_render_default_cell(m);
+        if ((long)m * cell <= max_pixels || m == 1)
+            return b;
+    }
+}
+
 mhv_status run_figs_seq2seq(run_figs *r, const char *out, const char *stem, int index,
                             const mhv_sentence *src, const mhv_encoding *enc_src,
                             const mhv_sentence *tgt, const mhv_encoding *enc_tgt,
@@ -436,7 +446,10 @@ mhv_status run_figs_seq2seq(run_figs *r, const char *out, const char *stem, int 
             return MHV_OK;
         }
     }
-    st = mhv_figures_write_seq2seq(dir, r->o->formats, &r->o->render, r->fs, &is, &it, attn,
+    mhv_render_params rp = r->o->render;
+    if (r->corner)
+        rp.corner = r->corner;
+    st = mhv_figures_write_seq2seq(dir, r->o->formats, &rp, r->fs, &is, &it, attn,
                                    r->m->cfg.num_layers, r->m->cfg.dec_layers, align_layer,
                                    &r->written, err);
     free(ss);

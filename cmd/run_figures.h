@@ -64,6 +64,10 @@ const char *run_fig_option_name(int c);
  * --cell that would (n: the longest sentence's tokens). */
 void run_fig_values_warn(const run_fig_opts *o, int n);
 
+/* --max-pixels P: the smallest block of tokens whose pooled map of n tokens (ceil(n / b)
+ * cells of --cell or the default cell side) is at most P pixels wide; 1 when n fits. */
+int run_fig_block(const run_fig_opts *o, int n, int max_pixels);
+
 typedef struct {
     const run_fig_opts *o;
     const mhv_model *m;

@@ -8,6 +8,7 @@
 
 #include "analysis/report.h"
 #include "analysis/stwrite.h"
+#include "analysis/weighting.h"
 #include "outdir.h"
 #include "s2s_text.h"
 
@@ -38,6 +39,13 @@ static void line_free(s2s_line *l)
     mhv_encoding_free(&l->tgt);
 }
 
+static void free_lines(s2s_line *lines, int n)
+{
+    for (int i = 0; lines && i < n; i++)
+        line_free(&lines[i]);
+    free(lines);
+}
+
 /* --truncate: e cut to max tokens, said on stderr (what: "source", "target"). */
 static void cut(const run_s2s_opts *o, const mhv_tok *tok, mhv_encoding *e, int max,
                 const char *what, const char *name, int line)
@@ -48,9 +56,11 @@ static void cut(const run_s2s_opts *o, const mhv_tok *tok, mhv_encoding *e, int 
     cli_truncate(tok, e, max, o->mode == INPUT_TEXT);
 }
 
+/* The source and, with --pairs, the decoder input of line s (--generate's target comes
+ * later, from generate_target). */
 static mhv_status encode_line(const run_s2s_opts *o, const mhv_model *m, const s2s_text *tx,
-                              mhv_forward_ctx *fc, const char *name, const mhv_sentence *s,
-                              s2s_line *l, mhv_error *err)
+                              const char *name, const mhv_sentence *s, s2s_line *l,
+                              mhv_error *err)
 {
     const mhv_config *c = &m->cfg;
     memset(l, 0, sizeof *l);
@@ -74,27 +84,64 @@ static mhv_status encode_line(const run_s2s_opts *o, const mhv_model *m, const s
     if (l->src.n > c->max_positions)
         return mhv_fail(err, MHV_EINPUT, "", "%d source tokens exceed the model's %d positions "
                         "(use --truncate)", l->src.n, c->max_positions);
-    if (o->pairs) {
-        mhv_sentence t = {l->tgt_text, l->tgt_len, s->line};
-        if ((st = s2s_encode_target(tx, &t, o->mode, &l->tgt, err)))
-            return st;
-        cut(o, tx->tgt_tok, &l->tgt, c->max_positions, "target", name, s->line);
-    } else { /* --generate N: the model's greedy continuation */
-        int32_t *ids = malloc(((size_t)o->generate + 1) * sizeof *ids);
-        int n = 0;
-        if (!ids)
-            return mhv_fail(err, MHV_ENOMEM, "", "out of memory");
-        st = mhv_forward_generate_from(fc, m, l->src.ids, l->src.n, tx->start, o->generate, ids,
-                                       &n, err);
-        if (!st)
-            st = s2s_label_target(tx, ids, n, &l->tgt, err);
-        free(ids);
-        if (st)
-            return st;
-    }
+    if (!o->pairs)
+        return MHV_OK;
+    mhv_sentence t = {l->tgt_text, l->tgt_len, s->line};
+    if ((st = s2s_encode_target(tx, &t, o->mode, &l->tgt, err)))
+        return st;
+    cut(o, tx->tgt_tok, &l->tgt, c->max_positions, "target", name, s->line);
     if (l->tgt.n == 0)
         return mhv_fail(err, MHV_EINPUT, "", "no target tokens");
     return MHV_OK;
+}
+
+/* --generate N: the model's greedy continuation of l's source as its target. */
+static mhv_status generate_target(const run_s2s_opts *o, const mhv_model *m,
+                                  const s2s_text *tx, mhv_forward_ctx *fc, s2s_line *l,
+                                  mhv_error *err)
+{
+    int32_t *ids = malloc(((size_t)o->generate + 1) * sizeof *ids);
+    int n = 0;
+    if (!ids)
+        return mhv_fail(err, MHV_ENOMEM, "", "out of memory");
+    mhv_status st = mhv_forward_generate_from(fc, m, l->src.ids, l->src.n, tx->start,
+                                              o->generate, ids, &n, err);
+    if (!st)
+        st = s2s_label_target(tx, ids, n, &l->tgt, err);
+    free(ids);
+    if (!st && l->tgt.n == 0)
+        st = mhv_fail(err, MHV_EINPUT, "", "no target tokens");
+    return st;
+}
+
+/* Whether line i (l: its tokens) fits in limit bytes (0: no limit), refused with the
+ * numbers otherwise; --generate counts the longest target it may write. */
+static mhv_status check_memory(const run_s2s_opts *o, mhv_forward_ctx *fc, const mhv_model *m,
+                               const mhv_heads *sel, const mhv_input *in, int i,
+                               const s2s_line *l, uint64_t limit, mhv_error *err)
+{
+    if (!limit)
+        return MHV_OK;
+    int max = m->cfg.max_positions;
+    int nt = o->pairs ? l->tgt.n : o->generate + 1 < max ? o->generate + 1 : max;
+    mhv_forward_mem mem;
+    mhv_status st = mhv_forward_estimate_seq2seq(fc, m, l->src.n, nt, sel, !o->pairs, &mem,
+                                                 err);
+    if (st)
+        return cli_fail_line(err, st, in, i);
+    uint64_t need = mem.weights + mem.activations + mem.maps;
+    if (need <= limit)
+        return MHV_OK;
+    char n_s[32], w_s[32], a_s[32], m_s[32], l_s[32];
+    cli_fmt_bytes(n_s, sizeof n_s, need), cli_fmt_bytes(w_s, sizeof w_s, mem.weights);
+    cli_fmt_bytes(a_s, sizeof a_s, mem.activations), cli_fmt_bytes(m_s, sizeof m_s, mem.maps);
+    cli_fmt_bytes(l_s, sizeof l_s, limit);
+    return mhv_fail(err, MHV_ENOMEM, in->name,
+                    "line %d: %d source and %s%d target tokens need about %s (weights %s, "
+                    "activations %s, attention maps %s), more than %s%s: keep fewer heads "
+                    "(--heads cross:*:*)",
+                    in->s[i].line, l->src.n, o->pairs ? "" : "up to ", nt, n_s, w_s, a_s, m_s,
+                    o->max_memory_set ? "--max-memory " : "the available ", l_s);
 }
 
 /* --aggregate mean: for each stack and layer of a the mean of its heads, one map with head
@@ -171,6 +218,68 @@ static mhv_status write_safetensors(const run_s2s_opts *o, const mhv_model *m,
     return st;
 }
 
+/* "[max of 4-token blocks, tokens 0-511, labels every 16] " + text into *buf (caller frees)
+ * when the side is pooled (b > 1), as the figures of other models say it. */
+static mhv_status pool_note(const run_s2s_opts *o, const mhv_sentence *s, int n, int b,
+                            int every, mhv_sentence *out, char **buf, mhv_error *err)
+{
+    *out = *s;
+    *buf = NULL;
+    if (b == 1)
+        return MHV_OK;
+    size_t cap = s->len + 128;
+    if (!(*buf = malloc(cap)))
+        return mhv_fail(err, MHV_ENOMEM, "", "out of memory");
+    int k = snprintf(*buf, cap, "[%s of %d-token blocks, tokens 0-%d, labels every %d] ",
+                     o->pool == MHV_POOL_MAX ? "max" : "mean", b, n - 1, every * b);
+    memcpy(*buf + k, s->text, s->len);
+    (*buf)[(size_t)k + s->len] = '\0';
+    out->text = *buf, out->len = (size_t)k + s->len;
+    return MHV_OK;
+}
+
+/* The figures of line i, its maps pooled to --max-pixels when asked: source tokens in
+ * blocks of bs, target tokens in blocks of bt (a side that fits stays whole). */
+static mhv_status line_figs(const run_s2s_opts *o, run_figs *figs, const char *stage,
+                            const char *stem, int i, const mhv_sentence *ss, const s2s_line *l,
+                            const mhv_sentence *ts, const s2s_text *tx, const mhv_attn *a,
+                            int align, mhv_error *err)
+{
+    int bs = o->max_pixels ? run_fig_block(o->fig, a->n_src, o->max_pixels) : 1;
+    int bt = o->max_pixels ? run_fig_block(o->fig, a->n_tgt, o->max_pixels) : 1;
+    if (bs == 1 && bt == 1)
+        return run_figs_seq2seq(figs, stage, stem, i, ss, &l->src, ts, &l->tgt, tx->tgt_tok, a,
+                                align, err);
+    int ms = (a->n_src + bs - 1) / bs, mt = (a->n_tgt + bt - 1) / bt;
+    int es = ms > 16 ? 4 : 1, et = mt > 16 ? 4 : 1;
+    mhv_attn pa = {0};
+    mhv_encoding pe = {0}, pt = {0};
+    mhv_sentence ns, nt;
+    char *sbuf = NULL, *tbuf = NULL, corner[160];
+    const char *how = o->pool == MHV_POOL_MAX ? "max" : "mean";
+    mhv_status st = mhv_zoom_pool_seq2seq(a, bs, bt, o->pool, &pa, err);
+    if (!st && bs > 1)
+        st = mhv_zoom_labels(a->n_src, bs, 0, es, &pe, err);
+    if (!st && bt > 1)
+        st = mhv_zoom_labels(a->n_tgt, bt, 0, et, &pt, err);
+    if (!st)
+        st = pool_note(o, ss, a->n_src, bs, es, &ns, &sbuf, err);
+    if (!st)
+        st = pool_note(o, ts, a->n_tgt, bt, et, &nt, &tbuf, err);
+    if (!st) { /* said in every figure's corner too */
+        snprintf(corner, sizeof corner, "pooled: source in %d-token blocks, target in "
+                 "%d-token blocks: %s", bs, bt, how);
+        figs->corner = corner;
+        st = run_figs_seq2seq(figs, stage, stem, i, &ns, bs > 1 ? &pe : &l->src, &nt,
+                              bt > 1 ? &pt : &l->tgt, tx->tgt_tok, &pa, align, err);
+        figs->corner = NULL;
+    }
+    free(sbuf), free(tbuf);
+    mhv_encoding_free(&pe), mhv_encoding_free(&pt);
+    mhv_attn_free(&pa);
+    return st;
+}
+
 mhv_status run_seq2seq(const run_s2s_opts *o, mhv_model *m, const mhv_tok *tok,
                        mhv_forward_ctx *fc, mhv_error *err)
 {
@@ -199,12 +308,32 @@ mhv_status run_seq2seq(const run_s2s_opts *o, mhv_model *m, const mhv_tok *tok,
         mhv_heads_free(&sel);
         return st;
     }
+    /* every line encoded, and its memory checked, before anything runs */
+    s2s_line *lines = calloc((size_t)in.n + 1, sizeof *lines);
+    if (!lines)
+        st = mhv_fail(err, MHV_ENOMEM, "", "out of memory");
+    uint64_t limit = o->max_memory_set ? o->max_memory : cli_available_memory();
+    for (int i = 0; !st && i < in.n; i++)
+        if ((st = encode_line(o, m, &tx, in.name, &in.s[i], &lines[i], err)) &&
+            err->file[0] == '\0')
+            cli_fail_line(err, st, &in, i);
+    for (int i = 0; !st && i < in.n; i++)
+        st = check_memory(o, fc, m, &sel, &in, i, &lines[i], limit, err);
+    if (st) {
+        free_lines(lines, in.n);
+        mhv_input_free(&in);
+        s2s_text_close(&tx);
+        mhv_heads_free(&sel);
+        return st;
+    }
     char stem[256], path[4096];
     mhv_input_stem(o->file, stem, sizeof stem);
     cli_outdir od;
     if ((st = cli_outdir_begin(&od, o->out, err))) {
+        free_lines(lines, in.n);
         mhv_input_free(&in);
         mhv_heads_free(&sel);
+        s2s_text_close(&tx);
         return st;
     }
     mhv_out out = {0};
@@ -220,43 +349,46 @@ mhv_status run_seq2seq(const run_s2s_opts *o, mhv_model *m, const mhv_tok *tok,
         if ((st = mhv_out_open(&out, path, err)))
             goto fail_figs;
         mhv_model_info info = mhv_model_describe(m);
-        mhv_report_begin(out.f, &info);
+        mhv_report_begin_weighted(out.f, &info, mhv_weighting_name(o->weighting));
     }
     for (int i = 0; i < in.n; i++) {
         cli_progress("run", i + 1, in.n, 0);
-        s2s_line l;
+        s2s_line *l = &lines[i];
         mhv_attn attn = {0}, mean = {0};
-        st = encode_line(o, m, &tx, fc, in.name, &in.s[i], &l, err);
+        st = o->pairs ? MHV_OK : generate_target(o, m, &tx, fc, l, err);
         if (!st)
-            st = mhv_forward_run_seq2seq(fc, m, l.src.ids, l.src.n, l.tgt.ids, l.tgt.n, &sel,
-                                         &attn, err);
+            st = mhv_forward_run_seq2seq(fc, m, l->src.ids, l->src.n, l->tgt.ids, l->tgt.n,
+                                         &sel, &attn, err);
         if (!st)
             st = check_finite(&attn, err);
+        float *norms = NULL; /* --weighting's products, for the JSON */
+        if (!st)
+            st = mhv_weighting_apply(&attn, o->weighting,
+                                     o->fig->json && !o->aggregate ? &norms : NULL, err);
         if (!st && o->aggregate) /* the per-layer means take the heads' place, except in
                                   * the page, which shows both */
             st = stack_means(&attn, &mean, err);
         const mhv_attn *shown = o->aggregate ? &mean : &attn;
         if (!st && o->fig->json)
-            mhv_report_sentence_seq2seq(out.f, i, l.src_text, l.src_len, &l.src, l.tgt_text,
-                                        l.tgt_len, &l.tgt, tok, tx.tgt_tok, shown,
+            mhv_report_sentence_seq2seq(out.f, i, l->src_text, l->src_len, &l->src, l->tgt_text,
+                                        l->tgt_len, &l->tgt, tok, tx.tgt_tok, shown, norms,
                                         o->aggregate);
         if (!st) {
-            mhv_sentence ss = {l.src_text, l.src_len, in.s[i].line};
-            mhv_sentence ts = {l.tgt_text ? l.tgt_text : "", l.tgt_text ? l.tgt_len : 0,
+            mhv_sentence ss = {l->src_text, l->src_len, in.s[i].line};
+            mhv_sentence ts = {l->tgt_text ? l->tgt_text : "", l->tgt_text ? l->tgt_len : 0,
                                in.s[i].line};
-            st = run_figs_seq2seq(&figs, od.stage, stem, i, &ss, &l.src, &ts, &l.tgt,
-                                  tx.tgt_tok, shown,
-                                  o->align_layer >= 0 ? o->align_layer : c->dec_layers - 1,
-                                  err);
+            st = line_figs(o, &figs, od.stage, stem, i, &ss, l, &ts, &tx, shown,
+                           o->align_layer >= 0 ? o->align_layer : c->dec_layers - 1, err);
             if (!st && o->safetensors)
-                st = write_safetensors(o, m, &tx, od.stage, stem, i, &l, shown, err);
+                st = write_safetensors(o, m, &tx, od.stage, stem, i, l, shown, err);
             if (!st)
-                st = run_figs_html_seq2seq(&figs, &ss, &l.src, &ts, &l.tgt, tx.tgt_tok, &attn,
+                st = run_figs_html_seq2seq(&figs, &ss, &l->src, &ts, &l->tgt, tx.tgt_tok, &attn,
                                            o->aggregate ? &mean : NULL, err);
         }
+        free(norms);
         mhv_attn_free(&mean);
         mhv_attn_free(&attn);
-        line_free(&l);
+        line_free(l);
         if (st) {
             if (err->file[0] == '\0')
                 cli_fail_line(err, st, &in, i);
@@ -275,6 +407,7 @@ mhv_status run_seq2seq(const run_s2s_opts *o, mhv_model *m, const mhv_tok *tok,
     st = cli_outdir_commit(&od, err);
     if (!st && o->fig->formats)
         cli_outdir_leftovers(&od, stem, in.n);
+    free_lines(lines, in.n);
     mhv_input_free(&in);
     s2s_text_close(&tx);
     mhv_heads_free(&sel);
@@ -285,6 +418,7 @@ fail_out:
 fail_figs:
     run_figs_end(&figs, 0);
     cli_outdir_abort(&od, err);
+    free_lines(lines, in.n);
     mhv_input_free(&in);
     s2s_text_close(&tx);
     mhv_heads_free(&sel);

@@ -6,6 +6,10 @@
 
 #include "cli.h"
 #include "run_figures.h"
+#include <stdint.h>
+
+#include "analysis/weighting.h"
+#include "analysis/zoom.h"
 #include "base/dtype.h"
 
 typedef struct {
@@ -20,6 +24,12 @@ typedef struct {
     int truncate;       /* --truncate: sources and targets cut to the model's positions */
     int safetensors;    /* --format safetensors: OUT/<stem>[-k].safetensors per line */
     mhv_dtype dtype;    /* --dtype of those files */
+    uint64_t max_memory; /* --max-memory in bytes (0: no limit), when max_memory_set; else
+                            the available memory */
+    int max_memory_set;
+    int max_pixels;     /* --max-pixels P: figures pooled to fit (0: none) */
+    mhv_pool_kind pool; /* --pool */
+    mhv_weighting weighting; /* --weighting (the forward context computes its value norms) */
     const run_fig_opts *fig;
 } run_s2s_opts;
 

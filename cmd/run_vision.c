@@ -18,23 +18,23 @@
 #include "outdir.h"
 
 /* The token names: [CLS], [DIST] (DeiT) or [REG0].. (DINOv2's registers), then r<row>c<col>
- * for the patches. */
-static void token_label(const mhv_config *c, int i, char *buf, size_t size)
+ * for the patches of a grid `cols` wide. */
+static void token_label(const mhv_config *c, int cols, int i, char *buf, size_t size)
 {
-    int side = c->image_size / c->patch_size;
     if (i < c->vision_extra && i > 0 && c->vision_registers)
         snprintf(buf, size, "[REG%d]", i - 1);
     else if (i < c->vision_extra)
         snprintf(buf, size, "%s", i == 0 ? "[CLS]" : "[DIST]");
     else
-        snprintf(buf, size, "r%dc%d", (i - c->vision_extra) / side, (i - c->vision_extra) % side);
+        snprintf(buf, size, "r%dc%d", (i - c->vision_extra) / cols, (i - c->vision_extra) % cols);
 }
 
 static void write_json_image(FILE *f, int index, const char *path, const mhv_image *im,
                              const int box[4], const double in_image[4], const mhv_config *c,
-                             const mhv_attn *a, const char *aggregate, const float *pool)
+                             const mhv_image_grid *g, const mhv_attn *a, const char *aggregate,
+                             const float *pool)
 {
-    int n = a->n, side = c->image_size / c->patch_size;
+    int n = a->n;
     fputs(index ? ",\n  {\"path\": " : "\n  {\"path\": ", f);
     mhv_jsonw_str(f, path, strlen(path));
     fprintf(f, ", \"width\": %d, \"height\": %d, \"crop\": [%d, %d, %d, %d],\n", im->width,
@@ -42,11 +42,11 @@ static void write_json_image(FILE *f, int index, const char *path, const mhv_ima
     fprintf(f, "   \"crop_in_image\": [%.6g, %.6g, %.6g, %.6g],\n", in_image[0], in_image[1],
             in_image[2], in_image[3]);
     fprintf(f, "   \"grid\": {\"rows\": %d, \"cols\": %d, \"patch_size\": %d, \"extra_tokens\": %d},\n",
-            side, side, c->patch_size, c->vision_extra);
+            g->rows, g->cols, c->patch_size, c->vision_extra);
     fputs("   \"tokens\": [", f);
     for (int i = 0; i < n; i++) {
         char lab[32];
-        token_label(c, i, lab, sizeof lab);
+        token_label(c, g->cols, i, lab, sizeof lab);
         fputs(i ? ", " : "", f);
         mhv_jsonw_str(f, lab, strlen(lab));
     }
@@ -83,8 +83,10 @@ typedef struct {
     unsigned char *special; /* (n,) 1 for the tokens before the patches */
 } vis_tokens;
 
-static mhv_status tokens_make(const mhv_config *c, int n, vis_tokens *t, mhv_error *err)
+static mhv_status tokens_make(const mhv_config *c, int n, int cols, vis_tokens *t,
+                              mhv_error *err)
 {
+    free(t->names);
     t->names = malloc((size_t)n * (sizeof *t->names + 16) + (size_t)n);
     if (!t->names)
         return mhv_fail(err, MHV_ENOMEM, "", "out of memory");
@@ -92,7 +94,7 @@ static mhv_status tokens_make(const mhv_config *c, int n, vis_tokens *t, mhv_err
     t->special = (unsigned char *)(text + (size_t)n * 16);
     for (int i = 0; i < n; i++) {
         t->names[i] = text + (size_t)i * 16;
-        token_label(c, i, t->names[i], 16);
+        token_label(c, cols, i, t->names[i], 16);
         t->special[i] = i < c->vision_extra;
     }
     return MHV_OK;
@@ -190,11 +192,61 @@ mhv_status run_vision_input(const char *file, mhv_input *in, mhv_error *err)
     return MHV_OK;
 }
 
+mhv_status run_vision_grid(const mhv_model *m, int height, int width, int interpolate_pos,
+                           mhv_image_grid *g, mhv_error *err)
+{
+    mhv_status st = mhv_model_image_grid(m, height, width, interpolate_pos, g, err);
+    mhv_error ignored;
+    if (st && !interpolate_pos && mhv_model_image_grid(m, height, width, 1, g, &ignored) == 0) {
+        char msg[sizeof err->msg];
+        snprintf(msg, sizeof msg, "%s", err->msg);
+        mhv_fail(err, st, err->file, "%s (--interpolate-pos, as transformers' "
+                 "interpolate_pos_encoding)", msg);
+    }
+    return st;
+}
+
+/* The buffers of one image, grown to the largest so far. */
+typedef struct {
+    float *px;          /* (channels, height, width) the preprocessed image */
+    uint8_t *picture;   /* (height, width, 3) what the model saw, to draw on */
+    float *pool_w;      /* (heads, n) the pooling head's rows, when asked */
+    mhv_head_attn *pool_heads; /* (heads,) */
+    size_t px_cap, pic_cap, pool_cap;
+} vis_bufs;
+
+static int grow(void **p, size_t *cap, size_t bytes)
+{
+    if (bytes <= *cap)
+        return 0;
+    void *q = realloc(*p, bytes);
+    if (!q)
+        return -1;
+    *p = q, *cap = bytes;
+    return 0;
+}
+
+static mhv_status bufs_fit(vis_bufs *b, const mhv_config *c, int h, int w, int n, int pool,
+                           mhv_error *err)
+{
+    size_t plane = (size_t)h * (size_t)w, heads = (size_t)c->num_heads;
+    if (grow((void **)&b->px, &b->px_cap, (size_t)c->num_channels * plane * sizeof *b->px) ||
+        grow((void **)&b->picture, &b->pic_cap, plane * 3) ||
+        (pool && grow((void **)&b->pool_w, &b->pool_cap, heads * (size_t)n * sizeof *b->pool_w)) ||
+        (pool && !b->pool_heads && !(b->pool_heads = calloc(heads, sizeof *b->pool_heads))))
+        return mhv_fail(err, MHV_ENOMEM, "", "out of memory");
+    return MHV_OK;
+}
+
+static void bufs_free(vis_bufs *b)
+{
+    free(b->px), free(b->picture), free(b->pool_w), free(b->pool_heads);
+}
+
 mhv_status run_vision(const run_vis_opts *o, mhv_model *m, mhv_forward_ctx *fc, mhv_error *err)
 {
     const mhv_config *c = &m->cfg;
     const run_fig_opts *fo = o->fig;
-    int S = c->image_size, n = mhv_model_image_tokens(m), side = S / c->patch_size;
     int overlays = fo->formats && !(fo->view_set && fo->render.view == MHV_VIEW_MATRIX);
     if (fo->view_set && fo->render.view != MHV_VIEW_MATRIX)
         return mhv_fail(err, MHV_EUSAGE, "", "--view %s is for text models (vision models: "
@@ -206,9 +258,6 @@ mhv_status run_vision(const run_vis_opts *o, mhv_model *m, mhv_forward_ctx *fc, 
     if (overlays && fo->render.values)
         return mhv_fail(err, MHV_EUSAGE, "", "--values prints weights in matrix cells: the "
                         "overlays have none (give --view matrix)");
-    if (o->query_patch && (o->query_r >= side || o->query_c >= side))
-        return mhv_fail(err, MHV_EUSAGE, "", "--query %d,%d is outside the %dx%d patch grid",
-                        o->query_r, o->query_c, side, side);
     /* a model without [CLS] but with a pooling head (SigLIP) draws its probe by default */
     int pool = o->query_pool || (!o->query_patch && c->vision_extra == 0 && m->pool_q.data);
     if (pool && !m->pool_q.data)
@@ -220,7 +269,6 @@ mhv_status run_vision(const run_vis_opts *o, mhv_model *m, mhv_forward_ctx *fc, 
     if (overlays && !pool && !o->query_patch && c->vision_extra == 0)
         return mhv_fail(err, MHV_EUSAGE, "", "%s has no [CLS] token: give --query ROW,COL (a "
                         "patch) for the overlays, or --view matrix", c->arch);
-    int query = pool ? -1 : o->query_patch ? c->vision_extra + o->query_r * side + o->query_c : 0;
     /* the overlays' colours default to each picture's own range: a query's weights spread
      * over hundreds of patches are invisible on 0..1 */
     mhv_render_params rp = fo->render;
@@ -230,6 +278,7 @@ mhv_status run_vision(const run_vis_opts *o, mhv_model *m, mhv_forward_ctx *fc, 
     mhv_input in = {0};
     mhv_preprocess pp;
     vis_tokens tk = {0};
+    vis_bufs vb = {0};
     run_figs rf;
     mhv_status st;
     if ((st = mhv_heads_parse(o->heads, c->num_layers, c->num_heads, &sel, err))) {
@@ -239,7 +288,7 @@ mhv_status run_vision(const run_vis_opts *o, mhv_model *m, mhv_forward_ctx *fc, 
     }
     if ((st = run_figs_begin(&rf, fo, m, NULL, err)))
         goto done_sel;
-    if ((st = tokens_make(c, n, &tk, err)) || (st = mhv_preprocess_load(m->dir, S, &pp, err)))
+    if ((st = mhv_preprocess_load(m->dir, c->image_size, &pp, err)))
         goto done_figs;
     if (o->no_resize)
         pp.do_resize = 0, pp.do_center_crop = 0;
@@ -270,28 +319,28 @@ mhv_status run_vision(const run_vis_opts *o, mhv_model *m, mhv_forward_ctx *fc, 
         mhv_report_model(json.f, &info);
         fputs(",\n \"images\": [", json.f);
     }
-    float *px = malloc((size_t)c->num_channels * S * S * sizeof *px);
-    uint8_t *picture = malloc((size_t)S * S * 3);
-    float *pool_w = pool ? malloc((size_t)c->num_heads * (size_t)n * sizeof *pool_w) : NULL;
-    mhv_head_attn *pool_heads = pool ? calloc((size_t)c->num_heads, sizeof *pool_heads) : NULL;
-    if (!px || !picture || (pool && (!pool_w || !pool_heads))) {
-        free(px);
-        free(picture);
-        free(pool_w);
-        free(pool_heads);
-        st = mhv_fail(err, MHV_ENOMEM, "", "out of memory");
-        goto fail;
-    }
     for (int i = 0; i < in.n; i++) {
         char img_path[4096];
         run_vision_path(o->file, &in.s[i], img_path, sizeof img_path);
         mhv_image im;
-        int box[4];
+        mhv_image_grid g = {0};
+        int box[4], W = 0, H = 0;
         mhv_attn a;
         if ((st = mhv_image_read(img_path, &im, err)))
             break;
-        st = mhv_preprocess_run(&pp, &im, S, S, px, box, img_path, err);
-        mhv_forward_opts fwo = {.pixels = px, .pool_attn = pool_w};
+        /* the image's own size after preprocessing, and the patch grid the model makes of it */
+        if (!(st = mhv_preprocess_size(&pp, im.width, im.height, &W, &H, img_path, err)) &&
+            !(st = run_vision_grid(m, H, W, o->interpolate_pos, &g, err)) &&
+            o->query_patch && (o->query_r >= g.rows || o->query_c >= g.cols))
+            st = mhv_fail(err, MHV_EUSAGE, "", "--query %d,%d is outside the %dx%d patch grid",
+                          o->query_r, o->query_c, g.rows, g.cols);
+        int n = g.tokens;
+        if (!st && !(st = bufs_fit(&vb, c, H, W, n, pool, err)) &&
+            !(st = tokens_make(c, n, g.cols, &tk, err)))
+            st = mhv_preprocess_run(&pp, &im, H, W, vb.px, box, img_path, err);
+        mhv_forward_opts fwo = {.pixels = vb.px, .image_h = H, .image_w = W,
+                                .interpolate_pos = o->interpolate_pos,
+                                .pool_attn = pool ? vb.pool_w : NULL};
         if (!st)
             st = mhv_forward_run_opts(fc, m, NULL, NULL, n, &sel, &fwo, &a, err);
         if (!st && (st = mhv_attn_check_finite(&a, err)))
@@ -303,6 +352,8 @@ mhv_status run_vision(const run_vis_opts *o, mhv_model *m, mhv_forward_ctx *fc, 
                          img_path);
             break;
         }
+        int query = pool ? -1 : o->query_patch ? c->vision_extra + o->query_r * g.cols + o->query_c
+                                               : 0;
         if (o->aggregate) { /* a layer's view in place of its heads */
             mhv_attn agg;
             st = mhv_aggregate(&a, c->num_layers, c->num_heads, o->agg, &agg, err);
@@ -315,16 +366,19 @@ mhv_status run_vision(const run_vis_opts *o, mhv_model *m, mhv_forward_ctx *fc, 
         }
         double in_image[4];
         mhv_preprocess_box_in_image(&pp, &im, box, in_image);
+        float *pool_w = pool ? vb.pool_w : NULL;
         if (fo->json)
-            write_json_image(json.f, i, img_path, &im, box, in_image, c, &a,
+            write_json_image(json.f, i, img_path, &im, box, in_image, c, &g, &a,
                              o->aggregate ? mhv_agg_name(o->agg) : NULL, pool_w);
         if (fo->formats || fo->html)
-            mhv_preprocess_picture(&pp, px, c->num_channels, S, picture);
-        if (fo->html)
-            st = mhv_html_vision_image(html.f, html_path, i, img_path, picture, S, side,
-                                       c->vision_extra, (const char *const *)tk.names,
-                                       query < 0 ? 0 : query, &a, pool_w, c->num_heads,
-                                       err);
+            mhv_preprocess_picture(&pp, vb.px, c->num_channels, H, W, vb.picture);
+        if (fo->html) {
+            mhv_html_vision_picture hp = {vb.picture, W, H, g.rows, g.cols, c->patch_size,
+                                          c->vision_extra};
+            st = mhv_html_vision_image(html.f, html_path, i, img_path, &hp,
+                                       (const char *const *)tk.names, query < 0 ? 0 : query,
+                                       &a, pool_w, c->num_heads, err);
+        }
         if (!st && fo->formats) {
             char dir[4400];
             if (i)
@@ -338,14 +392,14 @@ mhv_status run_vision(const run_vis_opts *o, mhv_model *m, mhv_forward_ctx *fc, 
                 .kind = MHV_LABEL_WORDPIECE,
                 .aggregate = o->aggregate ? mhv_agg_name(o->agg) : NULL,
             };
-            mhv_overlay_input oin = {picture, S, side, c->patch_size, c->vision_extra,
-                                     (const char *const *)tk.names, query};
+            mhv_overlay_input oin = {vb.picture, W, H, g.rows, g.cols, c->patch_size,
+                                     c->vision_extra, (const char *const *)tk.names, query};
             /* the pooling head's heads as one-row maps, drawn in place of the layers' */
-            mhv_attn pa = {.n = n, .count = c->num_heads, .heads = pool_heads};
+            mhv_attn pa = {.n = n, .count = c->num_heads, .heads = vb.pool_heads};
             for (int h = 0; pool && h < c->num_heads; h++)
-                pool_heads[h] = (mhv_head_attn){.layer = c->num_layers, .head = h,
-                                                .w = pool_w + (size_t)h * (size_t)n,
-                                                .rows = 1, .cols = n};
+                vb.pool_heads[h] = (mhv_head_attn){.layer = c->num_layers, .head = h,
+                                                   .w = vb.pool_w + (size_t)h * (size_t)n,
+                                                   .rows = 1, .cols = n};
             st = image_figures(o, &rf, &rp, dir, &fin, &oin, pool && overlays ? &pa : &a, err);
         }
         mhv_attn_free(&a);
@@ -353,10 +407,6 @@ mhv_status run_vision(const run_vis_opts *o, mhv_model *m, mhv_forward_ctx *fc, 
         if (st)
             break;
     }
-    free(px);
-    free(picture);
-    free(pool_w);
-    free(pool_heads);
     if (st)
         goto fail;
     if (fo->html && ((st = mhv_html_vision_end(html.f, html_path, err)) ||
@@ -379,6 +429,7 @@ done_in:
 done_figs:
     run_figs_end(&rf, st == MHV_OK);
     free(tk.names);
+    bufs_free(&vb);
 done_sel:
     mhv_heads_free(&sel);
     return st;

@@ -12,7 +12,8 @@
 typedef struct {
     const char *heads, *file, *out;
     const run_fig_opts *fig;
-    int no_resize;      /* --no-resize: images already at the model's size, taken as they are */
+    int no_resize;      /* --no-resize: images taken as they are */
+    int interpolate_pos; /* --interpolate-pos: positions resized to another grid (model.h) */
     int query;          /* --query: the token whose attention is drawn: 0 ([CLS]) or a patch */
     int query_r, query_c; /* --query r,c: that patch (when query_patch) */
     int query_patch;
@@ -26,6 +27,10 @@ mhv_status run_vision(const run_vis_opts *o, mhv_model *m, mhv_forward_ctx *fc, 
 /* A vision command's input FILE: the file itself when named .png, .jpg or .jpeg, else its
  * lines, each an image path (run, stats). */
 mhv_status run_vision_input(const char *file, mhv_input *in, mhv_error *err);
+/* The patch grid of an image of height x width pixels for m (mhv_model_image_grid, asked
+ * with interpolate_pos); a refusal that --interpolate-pos would lift says so. */
+mhv_status run_vision_grid(const mhv_model *m, int height, int width, int interpolate_pos,
+                           mhv_image_grid *g, mhv_error *err);
 /* The path of image line s of list file `list`: as given when it exists (or is absolute),
  * else beside the list when it exists there, else as given (for the error). */
 void run_vision_path(const char *list, const mhv_sentence *s, char *buf, size_t size);

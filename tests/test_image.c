@@ -6,8 +6,11 @@
  * vertical pass first, which moves a value by one 8-bit level. So: every value within one
  * 8-bit level (1/255 / std after normalising), at least half of them exact (1e-5).
  * JPEGs decoded with libjpeg against PIL's decoding of the same files
- * (tests/gen/gen_jpeg_goldens.py: baseline 4:2:0, progressive 4:4:4, grey, an EXIF rotation
- * that is ignored), every value exact. Hostile files fail cleanly. */
+ * (tests/gen/gen_jpeg_goldens.py: baseline 4:2:0, progressive 4:4:4, grey, an EXIF rotation),
+ * every value exact. EXIF and XMP orientations against transformers' load_image (PIL's
+ * exif_transpose; tests/gen/gen_exif_goldens.py: orientations 1..8 in JPEG, both byte orders,
+ * and PNG; hostile EXIF that PIL reads past or refuses), every value exact, refusals in one
+ * line. Hostile files fail cleanly. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -46,6 +49,11 @@ static void test_goldens(void **state)
             fail_msg("%s: %s", err.file, err.msg);
         const cJSON *shape = cJSON_GetObjectItem(c, "shape");
         int h = cJSON_GetArrayItem(shape, 1)->valueint, w = cJSON_GetArrayItem(shape, 2)->valueint;
+        int sw, sh; /* the size the processor gives, known before running it */
+        if (mhv_preprocess_size(&p, im.width, im.height, &sw, &sh, png, &err))
+            fail_msg("%s: %s", err.file, err.msg);
+        assert_int_equal(sw, w);
+        assert_int_equal(sh, h);
         float *px = malloc((size_t)3 * h * w * sizeof *px);
         if (mhv_preprocess_run(&p, &im, h, w, px, NULL, png, &err))
             fail_msg("%s: %s", err.file, err.msg);
@@ -163,11 +171,83 @@ static void test_jpeg(void **state)
     free(data);
 }
 
+/* Every file of tests/fixtures/images/exif: load_image's pixels, or refused in one line
+ * holding the golden's words. */
+static void test_exif(void **state)
+{
+    (void)state;
+    cJSON *g = tu_read_json("tests/fixtures/images/exif/goldens.json");
+    const cJSON *c;
+    int cases = 0, refused = 0, turned = 0;
+    cJSON_ArrayForEach(c, cJSON_GetObjectItem(g, "cases"))
+    {
+        char path[256];
+        snprintf(path, sizeof path, "tests/fixtures/images/exif/%s",
+                 cJSON_GetObjectItem(c, "image")->valuestring);
+        mhv_image im;
+        mhv_error err = {0};
+        mhv_status st = mhv_image_read(path, &im, &err);
+        const cJSON *words = cJSON_GetObjectItem(c, "error");
+        cases++;
+        if (words) {
+            if (st != MHV_EFORMAT || !strstr(err.msg, words->valuestring) || strchr(err.msg, '\n'))
+                fail_msg("%s: status %d, '%s', expected a refusal with '%s'", path, st, err.msg,
+                         words->valuestring);
+            assert_string_equal(err.file, path);
+            assert_null(im.rgb);
+            refused++;
+            continue;
+        }
+        if (st)
+            fail_msg("%s: %s", path, err.msg);
+        if (im.width != cJSON_GetObjectItem(c, "width")->valueint ||
+            im.height != cJSON_GetObjectItem(c, "height")->valueint)
+            fail_msg("%s: %dx%d, PIL's is %dx%d", path, im.width, im.height,
+                     cJSON_GetObjectItem(c, "width")->valueint,
+                     cJSON_GetObjectItem(c, "height")->valueint);
+        turned += im.width == 9;
+        const cJSON *rgb = cJSON_GetObjectItem(c, "rgb"), *v;
+        assert_int_equal(cJSON_GetArraySize(rgb), im.width * im.height * 3);
+        int i = 0, diff = 0;
+        cJSON_ArrayForEach(v, rgb) diff += im.rgb[i++] != v->valueint;
+        if (diff)
+            fail_msg("%s: %d of %d values differ from load_image's", path, diff, i);
+        mhv_image_free(&im);
+    }
+    assert_int_equal(cases, 72);
+    assert_int_equal(refused, 9);
+    assert_true(turned >= 12); /* the side-swapping orientations 5..8, thrice */
+    cJSON_Delete(g);
+}
+
+/* Each orientation of one picture differs from the others: the goldens above could not pass
+ * with two orientations mixed up. */
+static void test_exif_orientations_differ(void **state)
+{
+    (void)state;
+    mhv_image im[8];
+    mhv_error err = {0};
+    for (int o = 1; o <= 8; o++) {
+        char path[128];
+        snprintf(path, sizeof path, "tests/fixtures/images/exif/png-%d.png", o);
+        if (mhv_image_read(path, &im[o - 1], &err))
+            fail_msg("%s: %s", path, err.msg);
+    }
+    for (int a = 0; a < 8; a++)
+        for (int b = a + 1; b < 8; b++)
+            assert_true(im[a].width != im[b].width ||
+                        memcmp(im[a].rgb, im[b].rgb, (size_t)im[a].width * im[a].height * 3));
+    for (int o = 0; o < 8; o++)
+        mhv_image_free(&im[o]);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_goldens),
         cmocka_unit_test(test_jpeg),
+        cmocka_unit_test(test_exif),
+        cmocka_unit_test(test_exif_orientations_differ),
         cmocka_unit_test(test_bad_images),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -616,8 +616,9 @@ static float avx512_order(const float *xr, const float *wr, int in, const float 
     return sum + (b ? b[o] : 0.0f);
 }
 
-/* The AVX-512 table's bytes are those of avx512_order whatever block sizes the caches give:
- * blocking changes where partial sums wait, never the order they are added in. */
+/* The AVX-512 table's bytes are those of avx512_order whatever block sizes the caches give
+ * and whatever the bench's knobs: blocking changes where partial sums wait, never the order
+ * they are added in. */
 static void test_linear_order_any_caches(void **state)
 {
     (void)state;
@@ -630,13 +631,18 @@ static void test_linear_order_any_caches(void **state)
         {.l1d = 48 << 10, .l2 = 2048 << 10, .source = "Sapphire Rapids"},
         {.l1d = 8 << 10, .l2 = 64 << 10, .source = "tiny: smallest sub-block, one panel"},
         {.l1d = 1 << 20, .l2 = 64 << 20, .source = "huge: whole chunks, largest group"},
+        {.l1d = 48 << 10, .l2 = 1 << 20, .source = "Zen 5, no prefetch, 1-tile super-blocks"},
+        {.l1d = 48 << 10, .l2 = 256 << 10, .source = "small groups, far prefetch, 20 kept"},
     };
+    const mhv_avx512_knobs knobs[] = {{0, 0}, {0, 0}, {0, 0}, {0, 0}, {0, 0}, {-1, 1}, {512, 20}};
+    _Static_assert(sizeof knobs / sizeof *knobs == sizeof cpus / sizeof *cpus, "one each");
     static const struct { int n, in, out; } shapes[] = {
         {1, 1, 13}, {17, 100, 37}, {33, 512, 25}, {40, 513, 14}, {100, 1100, 30},
         {300, 1600, 13}, {1100, 600, 12},
     };
     for (size_t c = 0; c < sizeof cpus / sizeof *cpus; c++) {
         mhv_cpu_caches_override(&cpus[c]);
+        mhv_kernels_avx512_knobs(&knobs[c]);
         for (size_t s = 0; s < sizeof shapes / sizeof *shapes; s++)
             for (int t = 0; t < 2; t++) {
                 int n = shapes[s].n, in = shapes[s].in, out = shapes[s].out;
@@ -668,6 +674,7 @@ static void test_linear_order_any_caches(void **state)
             }
     }
     mhv_cpu_caches_override(NULL);
+    mhv_kernels_avx512_knobs(&knobs[0]);
 }
 
 /* The AVX-512 attention's bytes do not depend on its query and key blocks (sized from the

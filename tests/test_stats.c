@@ -67,6 +67,15 @@ static void test_patch_distance(void **state)
     double want = (sqrt(2.0) + 0 + 0 + (sqrt(2.0) / 2 + 0.5)) / 4;
     assert_float_equal(mhv_stats_patch_distance(w, 5, 1, 2, &has), want, 1e-7);
     assert_true(has);
+    /* a grid 2 rows x 3 columns (an image of another shape): r0c0 looks at r1c2, the rest at
+     * themselves */
+    float w6[49] = {0};
+    w6[0 * 7 + 0] = 1;
+    w6[1 * 7 + 6] = 1;
+    for (int i = 2; i < 7; i++)
+        w6[i * 7 + i] = 1;
+    assert_float_equal(mhv_stats_patch_distance(w6, 7, 1, 3, &has), sqrt(5.0) / 6, 1e-7);
+    assert_true(has);
     mhv_stats_acc a, b;
     mhv_error err = {0};
     assert_int_equal(mhv_stats_acc_init(&a, 1, 1, &err), 0);

@@ -104,11 +104,71 @@ static void test_pool(void **state)
     assert_int_equal(mhv_zoom_pool(&a, 0, MHV_POOL_MAX, 0, 1, &p, &pe, &err), MHV_EUSAGE);
 }
 
+/* An encoder-decoder's maps: the source side in blocks of 4, the target side in blocks of
+ * 3, each stack by its own sides (encoder S x S, decoder T x T, cross T x S). */
+static void test_pool_seq2seq(void **state)
+{
+    (void)state;
+    enum { S = 10, T = 7 };
+    static float buf[S * S + T * T + T * S];
+    unsigned seed = 11;
+    for (size_t i = 0; i < sizeof buf / sizeof buf[0]; i++) {
+        seed = seed * 1103515245u + 12345u;
+        buf[i] = (float)((seed >> 8) % 10000) / 10000.0f;
+    }
+    mhv_head_attn hs[3] = {
+        {.layer = 0, .head = 1, .w = buf, .stack = MHV_STACK_ENCODER, .rows = S, .cols = S},
+        {.layer = 0, .head = 0, .w = buf + S * S, .stack = MHV_STACK_DECODER, .rows = T, .cols = T},
+        {.layer = 2, .head = 3, .w = buf + S * S + T * T, .stack = MHV_STACK_CROSS, .rows = T,
+         .cols = S},
+    };
+    mhv_attn a = {.n = S, .count = 3, .heads = hs, .rows = S, .n_src = S, .n_tgt = T}, p;
+    mhv_error err = {0};
+    for (int kind = 0; kind < 2; kind++) {
+        assert_int_equal(mhv_zoom_pool_seq2seq(&a, 4, 3, (mhv_pool_kind)kind, &p, &err), MHV_OK);
+        assert_int_equal(p.n_src, 3);
+        assert_int_equal(p.n_tgt, 3);
+        assert_int_equal(p.count, 3);
+        for (int k = 0; k < 3; k++) {
+            const mhv_head_attn *h = &hs[k], *q = &p.heads[k];
+            int rb = h->stack == MHV_STACK_ENCODER ? 4 : 3, cb = h->stack == MHV_STACK_DECODER ? 3 : 4;
+            assert_int_equal(q->stack, h->stack);
+            assert_int_equal(q->layer, h->layer);
+            assert_int_equal(q->head, h->head);
+            assert_int_equal(q->rows, (h->rows + rb - 1) / rb);
+            assert_int_equal(q->cols, (h->cols + cb - 1) / cb);
+            for (int bi = 0; bi < q->rows; bi++)
+                for (int bj = 0; bj < q->cols; bj++) {
+                    double sum = 0, mx = 0;
+                    int cells = 0;
+                    for (int i = bi * rb; i < bi * rb + rb && i < h->rows; i++)
+                        for (int j = bj * cb; j < bj * cb + cb && j < h->cols; j++) {
+                            float v = h->w[i * h->cols + j];
+                            sum += v, cells++;
+                            mx = v > mx ? v : mx;
+                        }
+                    double want = kind == MHV_POOL_MAX ? mx : sum / cells;
+                    assert_true(fabs(q->w[bi * q->cols + bj] - want) < 1e-6);
+                }
+        }
+        mhv_attn_free(&p);
+    }
+    mhv_encoding e;
+    assert_int_equal(mhv_zoom_labels(10, 4, 0, 2, &e, &err), MHV_OK);
+    assert_int_equal(e.n, 3);
+    assert_string_equal(e.pieces[0], "0");
+    assert_string_equal(e.pieces[1], "");
+    assert_string_equal(e.pieces[2], "8");
+    assert_int_equal(e.ids[1], -1);
+    mhv_encoding_free(&e);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_window),
         cmocka_unit_test(test_pool),
+        cmocka_unit_test(test_pool_seq2seq),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -39,12 +39,13 @@ void mhv_report_sentence_norms(FILE *f, int index, const char *text, size_t len,
  * with weights (rows, cols) as mhv_head_attn has them. tok and tgt_tok (either may be NULL:
  * texts are then the pieces) give the source's and the target's token texts. With
  * aggregate ("mean"), attn holds per-layer views and each entry has "aggregate" instead of
- * "head". */
+ * "head". With norms (mhv_weighting_apply's products) and attn->vnorm, each entry adds
+ * "value_norms" (cols,) and "norms" (rows, cols) as mhv_report_sentence_norms does. */
 void mhv_report_sentence_seq2seq(FILE *f, int index, const char *text, size_t len,
                                  const mhv_encoding *src, const char *target, size_t tlen,
                                  const mhv_encoding *tgt, const mhv_tok *tok,
                                  const mhv_tok *tgt_tok, const mhv_attn *attn,
-                                 const char *aggregate);
+                                 const float *norms, const char *aggregate);
 void mhv_report_end(FILE *f);
 
 #endif

@@ -72,16 +72,16 @@ void mhv_stats_head_rows(const float *w, int n, const int *rows, int nrows,
     }
 }
 
-double mhv_stats_patch_distance(const float *w, int n, int extra, int grid, int *has)
+double mhv_stats_patch_distance(const float *w, int n, int extra, int cols, int *has)
 {
     double sum = 0.0;
     int rows = 0;
-    for (int i = extra; i < n && i < extra + grid * grid; i++, rows++) {
-        int ri = (i - extra) / grid, ci = (i - extra) % grid;
+    for (int i = extra; i < n; i++, rows++) {
+        int ri = (i - extra) / cols, ci = (i - extra) % cols;
         const float *row = w + (size_t)i * (size_t)n;
         double d = 0.0;
-        for (int j = extra; j < n && j < extra + grid * grid; j++) {
-            double dr = ri - (j - extra) / grid, dc = ci - (j - extra) % grid;
+        for (int j = extra; j < n; j++) {
+            double dr = ri - (j - extra) / cols, dc = ci - (j - extra) % cols;
             d += row[j] * sqrt(dr * dr + dc * dc);
         }
         sum += d;
@@ -192,8 +192,9 @@ mhv_status mhv_stats_acc_add(mhv_stats_acc *acc, const mhv_attn *a, const unsign
             mhv_stats_head_rows(h->w, a->n, a->row_ids, mhv_attn_nrows(a), sep, &v);
         if (acc->patch_grid > 0 && h->stack != MHV_STACK_CROSS && !a->row_ids) {
             int has;
+            int cols = acc->patch_cols > 0 ? acc->patch_cols : acc->patch_grid;
             v.v[MHV_STAT_DISTANCE] = mhv_stats_patch_distance(h->w, a->n, acc->patch_extra,
-                                                              acc->patch_grid, &has);
+                                                              cols, &has);
             v.has[MHV_STAT_DISTANCE] = (unsigned char)has;
             if (acc->patch_extra == 0) /* no [CLS] (SigLIP): the first token is a patch */
                 v.has[MHV_STAT_FIRST] = 0;

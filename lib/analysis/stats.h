@@ -54,10 +54,11 @@ void mhv_stats_head_cross(const float *w, int rows, int cols, const unsigned cha
 
 /* The mean attention distance of a vision model's head in patches (Dosovitskiy et al. 2021,
  * fig. 7): over the patch query rows i of w (n, n), sum over patch keys j of
- * w[i][j] * ||pos_i - pos_j|| (Euclidean, in patches, on a grid x grid patch grid after
- * `extra` tokens), averaged over the rows; the weight on [CLS], [DIST] and register keys
- * adds no distance (it is not renormalised away). *has = 0 when there is no patch. */
-double mhv_stats_patch_distance(const float *w, int n, int extra, int grid, int *has);
+ * w[i][j] * ||pos_i - pos_j|| (Euclidean, in patches, on a patch grid `cols` wide after
+ * `extra` tokens: the n - extra patches row by row), averaged over the rows; the weight on
+ * [CLS], [DIST] and register keys adds no distance (it is not renormalised away). *has = 0
+ * when there is no patch. */
+double mhv_stats_patch_distance(const float *w, int n, int extra, int cols, int *has);
 
 typedef struct {
     int num_layers, num_heads;
@@ -79,7 +80,9 @@ typedef struct {
     int patch_grid, patch_extra; /* vision models: distance 2-D over a patch_grid^2 grid after
                               patch_extra tokens (mhv_stats_patch_distance), and no
                               "first" without an extra token (SigLIP); 0: 1-D in tokens. JSON "patch_grid", "patch_extra"; --merge adds only
-                              equal ones */
+                              equal ones. patch_grid is the model's own grid side */
+    int patch_cols;        /* the columns of the next maps' grid when it is not patch_grid's
+                              (an image of another size); 0: patch_grid. Not in JSON */
 } mhv_stats_acc;
 
 mhv_status mhv_stats_acc_init(mhv_stats_acc *acc, int num_layers, int num_heads,

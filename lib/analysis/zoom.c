@@ -92,6 +92,54 @@ mhv_status mhv_zoom_window(const mhv_attn *a, const mhv_encoding *enc, int t0, i
     return MHV_OK;
 }
 
+/* p(ceil(rn / rb), ceil(cn / cb)) = the blocks of rb x cb cells (the last ones smaller) of
+ * w(rn, cn), each its maximum or mean. */
+static void pool_map(const float *w, int rn, int cn, int rb, int cb, mhv_pool_kind kind,
+                     float *p)
+{
+    int R = (rn + rb - 1) / rb, m = (cn + cb - 1) / cb;
+    for (int bi = 0; bi < R; bi++) {
+        int i0 = bi * rb, i1 = i0 + rb < rn ? i0 + rb : rn;
+        for (int bj = 0; bj < m; bj++) {
+            int j0 = bj * cb, j1 = j0 + cb < cn ? j0 + cb : cn;
+            double acc = 0;
+            float mx = 0.0f;
+            for (int i = i0; i < i1; i++)
+                for (int j = j0; j < j1; j++) {
+                    float v = w[(size_t)i * (size_t)cn + (size_t)j];
+                    acc += v;
+                    mx = v > mx ? v : mx;
+                }
+            p[(size_t)bi * (size_t)m + (size_t)bj] =
+                kind == MHV_POOL_MAX ? mx : (float)(acc / ((double)(i1 - i0) * (j1 - j0)));
+        }
+    }
+}
+
+mhv_status mhv_zoom_labels(int n, int b, int first, int every, mhv_encoding *benc,
+                           mhv_error *err)
+{
+    memset(benc, 0, sizeof *benc);
+    if (b < 1 || every < 1 || n < 1)
+        return mhv_fail(err, MHV_EUSAGE, "", "blocks of %d tokens cannot be pooled", b);
+    int m = (n + b - 1) / b;
+    mhv_status st = alloc_enc(benc, m, err);
+    if (st)
+        return st;
+    for (int bi = 0; bi < m; bi++) {
+        char label[16] = "";
+        if (bi % every == 0)
+            snprintf(label, sizeof label, "%d", first + bi * b);
+        benc->ids[bi] = -1;
+        benc->spans[2 * bi] = benc->spans[2 * bi + 1] = -1;
+        if (!(benc->pieces[bi] = strdup(label))) {
+            mhv_encoding_free(benc);
+            return mhv_fail(err, MHV_ENOMEM, "", "out of memory");
+        }
+    }
+    return MHV_OK;
+}
+
 mhv_status mhv_zoom_pool(const mhv_attn *a, int b, mhv_pool_kind kind, int first, int every,
                          mhv_attn *out, mhv_encoding *benc, mhv_error *err)
 {
@@ -101,43 +149,52 @@ mhv_status mhv_zoom_pool(const mhv_attn *a, int b, mhv_pool_kind kind, int first
         return mhv_fail(err, MHV_EUSAGE, "", "blocks of %d tokens cannot be pooled", b);
     int m = (n + b - 1) / b;
     /* kept rows stay rows: only their keys are pooled */
-    int R = a->row_ids ? a->rows : m, rb = a->row_ids ? 1 : b, rn = a->row_ids ? a->rows : n;
+    int rb = a->row_ids ? 1 : b, rn = a->row_ids ? a->rows : n;
     mhv_status st = alloc_like(a, m, a->row_ids, a->rows, out, err);
-    if (st || (st = alloc_enc(benc, m, err))) {
+    if (st || (st = mhv_zoom_labels(n, b, first, every, benc, err))) {
         mhv_attn_free(out);
         return st;
     }
+    for (int k = 0; k < a->count; k++)
+        pool_map(a->heads[k].w, rn, n, rb, b, kind, out->heads[k].w);
+    return MHV_OK;
+}
+
+mhv_status mhv_zoom_pool_seq2seq(const mhv_attn *a, int bs, int bt, mhv_pool_kind kind,
+                                 mhv_attn *out, mhv_error *err)
+{
+    memset(out, 0, sizeof *out);
+    if (bs < 1 || bt < 1 || a->row_ids)
+        return mhv_fail(err, MHV_EUSAGE, "", "blocks of %d and %d tokens cannot be pooled", bs,
+                        bt);
+    int ms = (a->n_src + bs - 1) / bs, mt = (a->n_tgt + bt - 1) / bt;
+    size_t cells = 0;
     for (int k = 0; k < a->count; k++) {
-        const float *w = a->heads[k].w;
-        float *p = out->heads[k].w;
-        for (int bi = 0; bi < R; bi++) {
-            int i0 = bi * rb, i1 = i0 + rb < rn ? i0 + rb : rn;
-            for (int bj = 0; bj < m; bj++) {
-                int j0 = bj * b, j1 = j0 + b < n ? j0 + b : n;
-                double acc = 0;
-                float mx = 0.0f;
-                for (int i = i0; i < i1; i++)
-                    for (int j = j0; j < j1; j++) {
-                        float v = w[(size_t)i * (size_t)n + (size_t)j];
-                        acc += v;
-                        mx = v > mx ? v : mx;
-                    }
-                p[(size_t)bi * (size_t)m + (size_t)bj] =
-                    kind == MHV_POOL_MAX ? mx : (float)(acc / ((double)(i1 - i0) * (j1 - j0)));
-            }
-        }
+        const mhv_head_attn *h = &a->heads[k];
+        int tr = h->stack != MHV_STACK_ENCODER, tc = h->stack == MHV_STACK_DECODER;
+        cells += (size_t)(tr ? mt : ms) * (size_t)(tc ? mt : ms);
     }
-    for (int bi = 0; bi < m; bi++) {
-        char label[16] = "";
-        if (bi % every == 0)
-            snprintf(label, sizeof label, "%d", first + bi * b);
-        benc->ids[bi] = -1;
-        benc->spans[2 * bi] = benc->spans[2 * bi + 1] = -1;
-        if (!(benc->pieces[bi] = strdup(label))) {
-            mhv_attn_free(out);
-            mhv_encoding_free(benc);
-            return mhv_fail(err, MHV_ENOMEM, "", "out of memory");
-        }
+    out->heads = calloc((size_t)a->count + 1, sizeof *out->heads);
+    out->buf = malloc((cells + 1) * sizeof *out->buf);
+    if (!out->heads || !out->buf) {
+        mhv_attn_free(out);
+        return mhv_fail(err, MHV_ENOMEM, "", "out of memory for %d pooled maps", a->count);
+    }
+    out->n = out->rows = out->n_src = ms;
+    out->n_tgt = mt;
+    out->count = a->count;
+    float *w = out->buf;
+    for (int k = 0; k < a->count; k++) {
+        const mhv_head_attn *h = &a->heads[k];
+        /* the target's side (decoder rows and columns, cross rows) in blocks of bt */
+        int rb = h->stack == MHV_STACK_ENCODER ? bs : bt;
+        int cb = h->stack == MHV_STACK_DECODER ? bt : bs;
+        out->heads[k] = *h;
+        out->heads[k].w = w;
+        out->heads[k].rows = (h->rows + rb - 1) / rb;
+        out->heads[k].cols = (h->cols + cb - 1) / cb;
+        pool_map(h->w, h->rows, h->cols, rb, cb, kind, w);
+        w += (size_t)out->heads[k].rows * (size_t)out->heads[k].cols;
     }
     return MHV_OK;
 }

@@ -36,7 +36,8 @@ typedef struct {
     /* Value norms (Kobayashi et al. 2020), when the run asked for them: vnorm[k*n + j] is
      * ||v_j|| of captured head k's value vector for key j (MHV_VNORM_V), or ||v_j W_O^h||
      * through the head's slice of the output projection (MHV_VNORM_VO); NULL otherwise. */
-    float *vnorm;       /* (count, n) */
+    float *vnorm;       /* (count, n); encoder-decoder runs: each head's (cols,) in turn
+                         * (the keys of its stack: source, target, source) */
     int vnorm_kind;
     int rows;           /* with row_ids: the query rows kept, each w then (rows, n), row r
                          * holding query row_ids[r] */

@@ -64,18 +64,21 @@ static const char SCRIPT[] =
     /* SigLIP's pooling head: its maps are single rows, the probe's, under a layer "pool" */
     "function isPool(ii,l){return D.images[ii].maps.some(function(m){return m.l===l&&m.p;});}\n"
     /* the picture tinted by the query's row: one colour per patch, alpha 0.6, as the PNGs */
-    "function draw(cv,ii,k,q,side){var im=D.images[ii],G=im.grid,E=im.extra,r=row(ii,k,q),top=0;\n"
-    "for(var t=0;t<G*G;t++)top=Math.max(top,r[E+t]);var vmax=D.fixed?1:(top>0?top:1);\n"
-    "cv.width=side;cv.height=side;var c=cv.getContext('2d');c.imageSmoothingEnabled=false;\n"
-    "c.drawImage(pics[ii],0,0,side,side);c.globalAlpha=0.6;\n"
-    "for(t=0;t<G*G;t++){var y=Math.floor(t/G),x=t%G,x0=Math.round(x*side/G),"
-    "y0=Math.round(y*side/G);c.fillStyle=colour(Math.min(1,r[E+t]/vmax));"
-    "c.fillRect(x0,y0,Math.round((x+1)*side/G)-x0,Math.round((y+1)*side/G)-y0);}\n"
-    "c.globalAlpha=1;if(q>=E&&!im.maps[k].p){var p=q-E,cx=Math.round((p%G)*side/G),"
-    "cy=Math.round(Math.floor(p/G)*side/G),cw=Math.round(side/G);c.lineWidth=2;"
-    "c.strokeStyle='#000';c.strokeRect(cx+1,cy+1,cw-2,cw-2);c.strokeStyle='#fff';"
-    "c.strokeRect(cx+3,cy+3,cw-6,cw-6);}\nreturn{top:top,vmax:vmax,row:r};}\n"
-    "function side(ii,target){var S=D.images[ii].size;return S>=target?S:S*Math.ceil(target/S);}\n"
+    /* rows x cols patches of `patch` pixels from the top left, the picture magnified z times */
+    "function draw(cv,ii,k,q,z){var im=D.images[ii],R=im.rows,C=im.cols,E=im.extra,"
+    "r=row(ii,k,q),top=0;\n"
+    "for(var t=0;t<R*C;t++)top=Math.max(top,r[E+t]);var vmax=D.fixed?1:(top>0?top:1);\n"
+    "var P=im.patch*z;cv.width=im.w*z;cv.height=im.h*z;var c=cv.getContext('2d');"
+    "c.imageSmoothingEnabled=false;\n"
+    "c.drawImage(pics[ii],0,0,cv.width,cv.height);c.globalAlpha=0.6;\n"
+    "for(t=0;t<R*C;t++){c.fillStyle=colour(Math.min(1,r[E+t]/vmax));"
+    "c.fillRect((t%C)*P,Math.floor(t/C)*P,P,P);}\n"
+    "c.globalAlpha=1;if(q>=E&&!im.maps[k].p){var p=q-E,cx=(p%C)*P,cy=Math.floor(p/C)*P;"
+    "c.lineWidth=2;c.strokeStyle='#000';c.strokeRect(cx+1,cy+1,P-2,P-2);c.strokeStyle='#fff';"
+    "c.strokeRect(cx+3,cy+3,P-6,P-6);}\nreturn{top:top,vmax:vmax,row:r};}\n"
+    /* whole pixels magnified until the longer side is at least target */
+    "function zoom(ii,target){var im=D.images[ii],S=Math.max(im.w,im.h);"
+    "return S>=target?1:Math.ceil(target/S);}\n"
     "function el(id){return document.getElementById(id);}\n"
     "function fill(sel,items,cur){sel.innerHTML='';items.forEach(function(it){"
     "var o=document.createElement('option');o.value=it[0];o.textContent=it[1];"
@@ -92,7 +95,7 @@ static const char SCRIPT[] =
     "var b=document.createElement('button');b.textContent=im.tokens[i];"
     "if(st.query===i)b.className='on';b.onclick=function(){st.query=i;render();};"
     "ex.appendChild(b);})(i);\n"
-    "var s=side(ii,448);last=draw(el('view'),ii,k,st.query,s);\n"
+    "var z=zoom(ii,448),s=im.h*z;last=draw(el('view'),ii,k,st.query,z);\n"
     "var bar=el('bar');bar.width=14;bar.height=s;var bc=bar.getContext('2d');"
     "for(var y=0;y<s;y++){bc.fillStyle=colour(1-(y+0.5)/s);bc.fillRect(0,y,14,1);}\n"
     "el('bartop').textContent=D.fixed?'1':last.vmax.toPrecision(3);\n"
@@ -103,14 +106,14 @@ static const char SCRIPT[] =
     "off.join(', '):''))+'. Click a patch to make it the query'+(pool?' of the layers.':'.');\n"
     "var th=el('thumbs');th.innerHTML='';mapsOf(ii,st.layer).forEach(function(kk){"
     "var m=im.maps[kk],d=document.createElement('div'),cv=document.createElement('canvas');"
-    "var r=draw(cv,ii,kk,st.query,side(ii,112));d.textContent=headName(m)+' (max '+"
+    "var r=draw(cv,ii,kk,st.query,zoom(ii,112));d.textContent=headName(m)+' (max '+"
     "r.top.toPrecision(3)+')';d.appendChild(cv);if(m.h===st.head)d.className='on';"
     "d.onclick=function(){st.head=m.h;render();};th.appendChild(d);});\n"
     "root.setAttribute('data-state',[ii,st.layer,st.head,st.query].join(' '));}\n"
     "function patchAt(e){var cv=el('view'),b=cv.getBoundingClientRect(),im=D.images[st.img];"
-    "var x=Math.floor((e.clientX-b.left)/b.width*im.grid),"
-    "y=Math.floor((e.clientY-b.top)/b.height*im.grid);"
-    "if(x<0||y<0||x>=im.grid||y>=im.grid)return -1;return im.extra+y*im.grid+x;}\n"
+    "var x=Math.floor((e.clientX-b.left)/b.width*im.w/im.patch),"
+    "y=Math.floor((e.clientY-b.top)/b.height*im.h/im.patch);"
+    "if(x<0||y<0||x>=im.cols||y>=im.rows)return -1;return im.extra+y*im.cols+x;}\n"
     "el('view').addEventListener('click',function(e){var q=patchAt(e);if(q>=0){st.query=q;"
     "render();}});\n"
     "el('view').addEventListener('mousemove',function(e){var q=patchAt(e),im=D.images[st.img];"
@@ -164,20 +167,21 @@ mhv_status mhv_html_vision_begin(FILE *f, const char *name, const mhv_html_visio
 }
 
 mhv_status mhv_html_vision_image(FILE *f, const char *name, int index, const char *path,
-                                 const uint8_t *rgb, int size, int grid, int extra,
-                                 const char *const *names, int query, const mhv_attn *a,
-                                 const float *pool, int pool_heads, mhv_error *err)
+                                 const mhv_html_vision_picture *pic, const char *const *names,
+                                 int query, const mhv_attn *a, const float *pool,
+                                 int pool_heads, mhv_error *err)
 {
     unsigned char *png;
     size_t len;
-    mhv_canvas cv = {size, size, (uint8_t *)(uintptr_t)rgb};
+    mhv_canvas cv = {pic->width, pic->height, (uint8_t *)(uintptr_t)pic->rgb};
     mhv_status st = mhv_png_to_memory(&cv, &png, &len, err);
     if (st)
         return st;
     fputs(index ? ",\n{\"path\":" : "\n{\"path\":", f);
     js_str(f, path);
-    fprintf(f, ",\"size\":%d,\"grid\":%d,\"extra\":%d,\"query\":%d,\"tokens\":[", size, grid,
-            extra, query);
+    fprintf(f, ",\"w\":%d,\"h\":%d,\"rows\":%d,\"cols\":%d,\"patch\":%d,\"extra\":%d,"
+            "\"query\":%d,\"tokens\":[", pic->width, pic->height, pic->rows, pic->cols,
+            pic->patch, pic->extra, query);
     for (int i = 0; i < a->n; i++) {
         fputs(i ? "," : "", f);
         js_str(f, names[i]);

@@ -26,15 +26,22 @@ typedef struct {
 /* The page up to the first image (`name` for messages). */
 mhv_status mhv_html_vision_begin(FILE *f, const char *name, const mhv_html_vision_info *info,
                                  mhv_error *err);
-/* Image number index (0-based, in order): its path (shown), the picture rgb(size, size, 3)
- * the model saw, its patch grid (grid x grid patches after `extra` tokens named
- * names[0..n)), the first query drawn, every map of a and, when pool is not NULL, the
- * attention-pooling head's rows pool(pool_heads, n), shown as a layer "pool" whose query is
- * the probe. */
+/* The picture a model saw and its patch grid. */
+typedef struct {
+    const uint8_t *rgb;     /* (height, width, 3) */
+    int width, height;
+    int rows, cols, patch;  /* rows x cols patches of patch x patch pixels from the top left */
+    int extra;              /* tokens before the patches */
+} mhv_html_vision_picture;
+
+/* Image number index (0-based, in order): its path (shown), the picture, its tokens named
+ * names[0..n) (the extra ones, then the patches row by row), the first query drawn, every
+ * map of a and, when pool is not NULL, the attention-pooling head's rows pool(pool_heads,
+ * n), shown as a layer "pool" whose query is the probe. */
 mhv_status mhv_html_vision_image(FILE *f, const char *name, int index, const char *path,
-                                 const uint8_t *rgb, int size, int grid, int extra,
-                                 const char *const *names, int query, const mhv_attn *a,
-                                 const float *pool, int pool_heads, mhv_error *err);
+                                 const mhv_html_vision_picture *pic, const char *const *names,
+                                 int query, const mhv_attn *a, const float *pool,
+                                 int pool_heads, mhv_error *err);
 /* The script and the end of the page. */
 mhv_status mhv_html_vision_end(FILE *f, const char *name, mhv_error *err);
 

@@ -36,25 +36,29 @@ static int side(float v)
     return (int)ceilf(v);
 }
 
-/* The displayed side of a picture of `size` pixels: whole pixels magnified until it is at
- * least `target` CSS px, so a small model's patches are not specks. */
-static float shown_side(const mhv_render_params *p, int size, int target)
+/* The displayed size *sw x *sh of im's picture: whole pixels magnified until its longer
+ * side is at least `target` CSS px, so a small model's patches are not specks. */
+static void shown_size(const mhv_render_params *p, const mhv_overlay_input *im, int target,
+                       float *sw, float *sh)
 {
+    int size = im->width > im->height ? im->width : im->height;
     int zoom = size >= target ? 1 : (target + size - 1) / size;
-    return (float)(size * zoom) * scale_of(p);
+    *sw = (float)(im->width * zoom) * scale_of(p);
+    *sh = (float)(im->height * zoom) * scale_of(p);
 }
 
 void mhv_overlay_blend(const mhv_overlay_input *im, mhv_cmap cmap, const float *weights,
                        float vmax, uint8_t *rgb)
 {
-    int S = im->size, P = im->patch, G = im->grid;
-    for (int y = 0; y < S; y++)
-        for (int x = 0; x < S; x++) {
+    int W = im->width, P = im->patch;
+    for (int y = 0; y < im->height; y++)
+        for (int x = 0; x < W; x++) {
             int r = y / P, c = x / P;
-            float t = r < G && c < G && vmax > 0 ? weights[r * G + c] / vmax : 0;
+            float t = r < im->rows && c < im->cols && vmax > 0 ? weights[r * im->cols + c] / vmax
+                                                               : 0;
             uint8_t tint[3];
             mhv_cmap_rgb(cmap, t < 0 ? 0 : t > 1 ? 1 : t, tint);
-            size_t at = ((size_t)y * (size_t)S + (size_t)x) * 3;
+            size_t at = ((size_t)y * (size_t)W + (size_t)x) * 3;
             for (int ch = 0; ch < 3; ch++)
                 rgb[at + ch] = (uint8_t)lround((1 - MHV_OVERLAY_ALPHA) * im->rgb[at + ch] +
                                                MHV_OVERLAY_ALPHA * tint[ch]);
@@ -65,20 +69,22 @@ void mhv_overlay_blend(const mhv_overlay_input *im, mhv_cmap cmap, const float *
 static float patch_max(const mhv_overlay_input *im, const float *row)
 {
     float top = 0;
-    for (int t = 0; t < im->grid * im->grid; t++)
+    for (int t = 0; t < im->rows * im->cols; t++)
         top = fmaxf(top, row[im->extra + t]);
     return top;
 }
 
-/* The query patch framed (black outside white, seen on any colour), when it is a patch. */
+/* The query patch framed (black outside white, seen on any colour), when it is a patch, on
+ * the picture shown at (x0, y0) as sw wide. */
 static void query_frame(mhv_scene *s, const mhv_overlay_input *im, float x0, float y0,
-                        float shown, float k)
+                        float sw, float k)
 {
     int q = im->query - im->extra;
     if (q < 0)
         return;
-    float cell = shown / (float)im->grid, th = fmaxf(1.0f, 1.5f * k);
-    float x = x0 + (float)(q % im->grid) * cell, y = y0 + (float)(q / im->grid) * cell;
+    /* (the width in patches is exact when they fill it) */
+    float cell = sw / ((float)im->width / (float)im->patch), th = fmaxf(1.0f, 1.5f * k);
+    float x = x0 + (float)(q % im->cols) * cell, y = y0 + (float)(q / im->cols) * cell;
     const uint8_t *rgb[2] = {FRAME_DARK, FRAME_LIGHT};
     for (int i = 0; i < 2; i++) {
         float d = (float)i * th, w = cell - 2 * d;
@@ -144,26 +150,27 @@ mhv_status mhv_render_overlay(const mhv_render_params *p, mhv_fontset *fs,
         mhv_fig_head_title(in, h, dflt, sizeof dflt);
     const char *title = mhv_fig_title_of(p, dflt);
     off_picture_note(im, row, note, sizeof note);
-    float shown = shown_side(p, im->size, 224), cbw = mhv_fig_cbar_width(p, fs, bar_max, caption);
+    float sw, sh, cbw = mhv_fig_cbar_width(p, fs, bar_max, caption);
+    shown_size(p, im, 224, &sw, &sh);
     float x0 = m, y0 = m + (title ? ta + td + 8 * k : 0);
-    float width = x0 + shown + 14 * k + cbw + m;
+    float width = x0 + sw + 14 * k + cbw + m;
     width = fmaxf(width, m + text_w(fs, note, npx) + m);
     if (title)
         width = fmaxf(width, m + text_w(fs, title, tpx) + m);
     out->width = side(width);
-    out->height = side(y0 + shown + 6 * k + na + nd + m);
+    out->height = side(y0 + sh + 6 * k + na + nd + m);
 
-    uint8_t *rgb = malloc((size_t)im->size * (size_t)im->size * 3);
+    uint8_t *rgb = malloc((size_t)im->width * (size_t)im->height * 3);
     if (!rgb)
         return mhv_fail(err, MHV_ENOMEM, "", "out of memory");
     mhv_overlay_blend(im, p->cmap, row + im->extra, vmax, rgb);
     if (title)
         text(out, MHV_ROLE_TITLE, m, m + ta, tpx, mhv_fig_ink, title);
-    mhv_scene_image(out, MHV_ROLE_IMAGE, x0, y0, shown, shown, rgb, im->size, im->size);
+    mhv_scene_image(out, MHV_ROLE_IMAGE, x0, y0, sw, sh, rgb, im->width, im->height);
     free(rgb);
-    query_frame(out, im, x0, y0, shown, k);
-    mhv_fig_cbar(out, p, fs, x0 + shown + 14 * k, y0, shown, bar_max, caption);
-    text(out, MHV_ROLE_TICK, x0, y0 + shown + 6 * k + na, npx, mhv_fig_tick, note);
+    query_frame(out, im, x0, y0, sw, k);
+    mhv_fig_cbar(out, p, fs, x0 + sw + 14 * k, y0, sh, bar_max, caption);
+    text(out, MHV_ROLE_TICK, x0, y0 + sh + 6 * k + na, npx, mhv_fig_tick, note);
 
     mhv_fig_meta(out, p, in, title ? title : dflt);
     char buf[32];
@@ -212,11 +219,12 @@ mhv_status mhv_render_overlay_layer(const mhv_render_params *p, mhv_fontset *fs,
     const char *title = mhv_fig_title_of(p, dflt);
     snprintf(note, sizeof note, "each picture: the attention of %s over the patches%s",
              query_name(im), fixed ? "" : ", over 0..its largest weight (in its caption)");
-    float shown = shown_side(p, im->size, 160), ptitle = pa + pd + 4 * k;
+    float sw, sh, ptitle = pa + pd + 4 * k;
+    shown_size(p, im, 160, &sw, &sh);
     int cols = mhv_fig_grid_cols(cnt), rows = (cnt + cols - 1) / cols;
     float top = m + (title ? ta + td + 8 * k : 0);
-    float gw = (float)cols * shown + (float)(cols - 1) * gap;
-    float gh = (float)rows * (ptitle + shown) + (float)(rows - 1) * gap;
+    float gw = (float)cols * sw + (float)(cols - 1) * gap;
+    float gh = (float)rows * (ptitle + sh) + (float)(rows - 1) * gap;
     float cbw = mhv_fig_cbar_width(p, fs, 1.0f, caption);
     float width = m + gw + 16 * k + cbw + m;
     width = fmaxf(width, m + text_w(fs, note, npx) + m);
@@ -225,7 +233,7 @@ mhv_status mhv_render_overlay_layer(const mhv_render_params *p, mhv_fontset *fs,
     out->width = side(width);
     out->height = side(top + gh + 6 * k + na + nd + m);
 
-    uint8_t *rgb = malloc((size_t)im->size * (size_t)im->size * 3);
+    uint8_t *rgb = malloc((size_t)im->width * (size_t)im->height * 3);
     if (!rgb)
         return mhv_fail(err, MHV_ENOMEM, "", "out of memory");
     if (title)
@@ -234,8 +242,8 @@ mhv_status mhv_render_overlay_layer(const mhv_render_params *p, mhv_fontset *fs,
         const mhv_head_attn *h = &a->heads[first + q];
         const float *row = row_of(im, in, h);
         float hmax = patch_max(im, row), vmax = fixed ? 1.0f : hmax > 0 ? hmax : 1.0f;
-        float x = m + (float)(q % cols) * (shown + gap);
-        float y = top + (float)(q / cols) * (ptitle + shown + gap);
+        float x = m + (float)(q % cols) * (sw + gap);
+        float y = top + (float)(q / cols) * (ptitle + sh + gap);
         char pt[64];
         if (fixed)
             snprintf(pt, sizeof pt, "head %d", h->head);
@@ -243,9 +251,9 @@ mhv_status mhv_render_overlay_layer(const mhv_render_params *p, mhv_fontset *fs,
             snprintf(pt, sizeof pt, "head %d (max %.3g)", h->head, (double)hmax);
         text(out, MHV_ROLE_TITLE, x, y + pa, ppx, mhv_fig_ink, pt);
         mhv_overlay_blend(im, p->cmap, row + im->extra, vmax, rgb);
-        mhv_scene_image(out, MHV_ROLE_IMAGE, x, y + ptitle, shown, shown, rgb, im->size,
-                        im->size);
-        query_frame(out, im, x, y + ptitle, shown, k);
+        mhv_scene_image(out, MHV_ROLE_IMAGE, x, y + ptitle, sw, sh, rgb, im->width,
+                        im->height);
+        query_frame(out, im, x, y + ptitle, sw, k);
     }
     free(rgb);
     mhv_fig_cbar(out, p, fs, m + gw + 16 * k, top + ptitle, fmaxf(gh - ptitle, 120 * k), 1.0f,
@@ -260,24 +268,24 @@ mhv_status mhv_render_overlay_layer(const mhv_render_params *p, mhv_fontset *fs,
     return mhv_fig_finish(out, err);
 }
 
-/* rgb(grid, grid, 3): each patch's mean colour of the picture tinted as mhv_overlay_blend
+/* rgb(rows, cols, 3): each patch's mean colour of the picture tinted as mhv_overlay_blend
  * tints its pixels. */
 static void blend_patches(const mhv_overlay_input *im, mhv_cmap cmap, const float *weights,
                           float vmax, uint8_t *rgb)
 {
-    int G = im->grid, P = im->patch, S = im->size;
-    for (int r = 0; r < G; r++)
-        for (int c = 0; c < G; c++) {
+    int P = im->patch, W = im->width;
+    for (int r = 0; r < im->rows; r++)
+        for (int c = 0; c < im->cols; c++) {
             double mean[3] = {0, 0, 0};
-            for (int y = r * P; y < (r + 1) * P && y < S; y++)
-                for (int x = c * P; x < (c + 1) * P && x < S; x++)
+            for (int y = r * P; y < (r + 1) * P && y < im->height; y++)
+                for (int x = c * P; x < (c + 1) * P && x < W; x++)
                     for (int ch = 0; ch < 3; ch++)
-                        mean[ch] += im->rgb[((size_t)y * (size_t)S + (size_t)x) * 3 + ch];
-            float t = vmax > 0 ? weights[r * G + c] / vmax : 0;
+                        mean[ch] += im->rgb[((size_t)y * (size_t)W + (size_t)x) * 3 + ch];
+            float t = vmax > 0 ? weights[r * im->cols + c] / vmax : 0;
             uint8_t tint[3];
             mhv_cmap_rgb(cmap, t < 0 ? 0 : t > 1 ? 1 : t, tint);
             for (int ch = 0; ch < 3; ch++)
-                rgb[((size_t)r * (size_t)G + (size_t)c) * 3 + ch] =
+                rgb[((size_t)r * (size_t)im->cols + (size_t)c) * 3 + ch] =
                     (uint8_t)lround((1 - MHV_OVERLAY_ALPHA) * mean[ch] / ((double)P * P) +
                                     MHV_OVERLAY_ALPHA * tint[ch]);
         }
@@ -313,11 +321,15 @@ mhv_status mhv_render_overlay_model(const mhv_render_params *p, mhv_fontset *fs,
         width = fmaxf(width, m + text_w(fs, title, tpx) + m);
     out->width = side(width);
     out->height = side(top + fmaxf(gh, 120 * k) + m);
-    uint8_t *rgb = malloc((size_t)im->grid * (size_t)im->grid * 3);
+    uint8_t *rgb = malloc((size_t)im->rows * (size_t)im->cols * 3);
     if (!rgb)
         return mhv_fail(err, MHV_ENOMEM, "", "out of memory");
     if (title)
         text(out, MHV_ROLE_TITLE, m, m + ta, tpx, mhv_fig_ink, title);
+    /* a thumbnail of a grid that is not square: its longer side thumb, centred in its cell */
+    int longer = im->rows > im->cols ? im->rows : im->cols;
+    float tw = im->rows == im->cols ? thumb : thumb * (float)im->cols / (float)longer;
+    float th = im->rows == im->cols ? thumb : thumb * (float)im->rows / (float)longer;
     float x0 = m + label_w;
     for (int h = 0; h < H; h++) {
         char b[16];
@@ -339,8 +351,9 @@ mhv_status mhv_render_overlay_model(const mhv_render_params *p, mhv_fontset *fs,
         const float *row = row_of(im, in, h);
         float hmax = patch_max(im, row), vmax = fixed ? 1.0f : hmax > 0 ? hmax : 1.0f;
         blend_patches(im, p->cmap, row + im->extra, vmax, rgb);
-        mhv_scene_image(out, MHV_ROLE_IMAGE, x0 + (float)h->head * (thumb + gap),
-                        top + (float)r * (thumb + gap), thumb, thumb, rgb, im->grid, im->grid);
+        mhv_scene_image(out, MHV_ROLE_IMAGE, x0 + (float)h->head * (thumb + gap) + (thumb - tw) / 2,
+                        top + (float)r * (thumb + gap) + (thumb - th) / 2, tw, th, rgb, im->cols,
+                        im->rows);
     }
     free(rgb);
     mhv_fig_cbar(out, p, fs, x0 + gw + 16 * k, top, fmaxf(gh, 120 * k), 1.0f, caption);

@@ -14,11 +14,12 @@
 #include "fig/scene.h"
 
 typedef struct {
-    const uint8_t *rgb;         /* (size, size, 3): the picture the model saw */
-    int size;                   /* its side in pixels */
-    int grid, patch;            /* grid x grid patches of patch x patch pixels */
+    const uint8_t *rgb;         /* (height, width, 3): the picture the model saw */
+    int width, height;          /* its size in pixels */
+    int rows, cols, patch;      /* rows x cols patches of patch x patch pixels from the top
+                                 * left (pixels of a last partial patch belong to none) */
     int extra;                  /* tokens before the patches ([CLS], [DIST], registers) */
-    const char *const *names;   /* (extra + grid * grid,) token names: [CLS], r3c5 ... */
+    const char *const *names;   /* (extra + rows * cols,) token names: [CLS], r3c5 ... */
     int query;                  /* the token whose attention row is drawn; -1: the probe of an
                                  * attention-pooling head (SigLIP), whose "heads" hold its
                                  * attention as a single row each */
@@ -27,7 +28,7 @@ typedef struct {
 /* How much of the tint a pixel takes: out = (1 - ALPHA) * picture + ALPHA * colour. */
 #define MHV_OVERLAY_ALPHA 0.6
 
-/* rgb(size, size, 3): the picture tinted by weights (grid * grid,) over 0..vmax (a
+/* rgb(height, width, 3): the picture tinted by weights (rows * cols,) over 0..vmax (a
  * patch's every pixel the same colour: one weight per patch, nothing interpolated). */
 void mhv_overlay_blend(const mhv_overlay_input *im, mhv_cmap cmap, const float *weights,
                        float vmax, uint8_t *rgb);

@@ -91,7 +91,8 @@ mhv_status mhv_render_cross(const mhv_render_params *p, mhv_fontset *fs,
     float width = cbx + cbw + 4 * k + mhv_font_width(fs, top, strlen(top), apx) + m;
     if (title)
         width = fmaxf(width, 2 * m + mhv_font_width(fs, title, strlen(title), tpx));
-    float height = y0 + fmaxf(mh, 60 * k) + m;
+    float note = mhv_fig_note_h(fs, p, 1); /* p->corner's line, when given */
+    float height = y0 + fmaxf(mh, 60 * k) + note + m;
     out->width = fig_side(width);
     out->height = fig_side(height);
     if (title)
@@ -135,6 +136,8 @@ mhv_status mhv_render_cross(const mhv_render_params *p, mhv_fontset *fs,
                    p->scale == MHV_SCALE_ROW ? "max" : top,
                    strlen(p->scale == MHV_SCALE_ROW ? "max" : top));
     mhv_scene_text(out, MHV_ROLE_TICK, cbx + cbw + 4 * k, y0 + cbh, apx, 0, mhv_fig_tick, lo, 1);
+    if (note > 0)
+        mhv_fig_note(out, fs, p, 1, m, (float)out->height - m);
     mhv_fig_meta(out, p, src, title ? title : title_dflt);
     free(lr), free(lc), free(vmax);
     return mhv_fig_finish(out, err);

@@ -7,7 +7,9 @@
 
 #include "base/fileio.h"
 
+#include "media/exif.h"
 #include "media/jpeg.h"
+#include "media/png_exif.h"
 
 static int is_png(const unsigned char *data, size_t len)
 {
@@ -86,15 +88,27 @@ mhv_status mhv_image_read_png(const char *path, mhv_image *out, mhv_error *err)
     return read_image(path, 1, out, err);
 }
 
+/* The pixels upright, as transformers' load_image has them (PIL's exif_transpose). */
 mhv_status mhv_image_decode(const unsigned char *data, size_t len, const char *name,
                             mhv_image *out, mhv_error *err)
 {
     memset(out, 0, sizeof *out);
-    if (is_png(data, len))
-        return decode_png(data, len, name, out, err);
-    if (is_jpeg(data, len))
-        return mhv_jpeg_decode(data, len, name, out, err);
-    return mhv_fail(err, MHV_EFORMAT, name, "not a PNG or JPEG image");
+    int orientation = 1;
+    mhv_status st;
+    if (is_png(data, len)) {
+        st = decode_png(data, len, name, out, err);
+        if (!st)
+            st = mhv_png_orientation(data, len, name, &orientation, err);
+    } else if (is_jpeg(data, len)) {
+        st = mhv_jpeg_decode(data, len, name, out, &orientation, err);
+    } else {
+        return mhv_fail(err, MHV_EFORMAT, name, "not a PNG or JPEG image");
+    }
+    if (!st)
+        st = mhv_exif_transpose(out, orientation, name, err);
+    if (st)
+        mhv_image_free(out);
+    return st;
 }
 
 mhv_status mhv_image_read(const char *path, mhv_image *out, mhv_error *err)

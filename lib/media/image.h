@@ -16,15 +16,17 @@ typedef struct {
 #define MHV_IMAGE_MAX_SIDE 16384
 
 /* Reads a PNG file (any bit depth, palette, grey or alpha: converted to 8-bit RGB, alpha
- * dropped as PIL's convert("RGB") does). Not a PNG, too large or damaged is MHV_EFORMAT
- * naming the file. */
+ * dropped as PIL's convert("RGB") does), turned upright by its EXIF orientation as
+ * mhv_image_read says. Not a PNG, too large or damaged is MHV_EFORMAT naming the file. */
 mhv_status mhv_image_read_png(const char *path, mhv_image *out, mhv_error *err);
 
 /* A PNG (as mhv_image_read_png) or a baseline or progressive JPEG (libjpeg's default
  * decoding, as PIL's: accurate integer DCT, fancy upsampling; greyscale and YCbCr to RGB;
- * CMYK refused; the EXIF orientation ignored: the pixels as stored), told apart by their
- * first bytes. Anything else, or a damaged or truncated file, is MHV_EFORMAT naming the
- * file in one line. */
+ * CMYK refused), told apart by their first bytes, then turned upright by its EXIF
+ * orientation (JPEG APP1 Exif, PNG eXIf or text chunks, else XMP) as transformers'
+ * load_image does with PIL's ImageOps.exif_transpose: width and height are the upright
+ * image's. Anything else, a damaged or truncated file, or EXIF that PIL refuses, is
+ * MHV_EFORMAT naming the file in one line. */
 mhv_status mhv_image_read(const char *path, mhv_image *out, mhv_error *err);
 /* The same from memory; `name` names the image in messages. */
 mhv_status mhv_image_decode(const unsigned char *data, size_t len, const char *name,

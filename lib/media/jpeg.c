@@ -12,6 +12,8 @@
 #include <jpeglib.h>
 #include <jerror.h>
 
+#include "media/exif.h"
+
 /* libjpeg's own working memory (a progressive image keeps all its coefficients: 6 bytes a
  * pixel); beyond it libjpeg would need a backing store, which Debian's has not */
 #define JPEG_MEMORY_MIB 1024
@@ -43,9 +45,51 @@ static void on_message(j_common_ptr cinfo, int level)
         e->truncated = 1;
 }
 
-mhv_status mhv_jpeg_decode(const unsigned char *data, size_t len, const char *name,
-                           mhv_image *out, mhv_error *err)
+/* The orientation of the APP0 and APP1 markers libjpeg kept, found as PIL's JpegImagePlugin
+ * finds it: the EXIF of every "Exif\0\0" APP1 joined (the first whole, the others without
+ * that prefix), the XMP of the last XMP APP1, and whether a JFIF APP0 gives a dpi (when none
+ * does, PIL has read the EXIF once on opening and dropped its errors). */
+static mhv_status marker_orientation(j_decompress_ptr cinfo, const char *name, int *orientation,
+                                     mhv_error *err)
 {
+    static const char xmp_ns[] = "http://ns.adobe.com/xap/1.0/"; /* then a NUL */
+    mhv_exif_meta m = {.exif_errors_dropped = 1};
+    size_t exif_len = 0;
+    for (jpeg_saved_marker_ptr k = cinfo->marker_list; k; k = k->next) {
+        const unsigned char *s = k->data;
+        size_t n = k->data_length;
+        if (k->marker == JPEG_APP0 && n >= 12 && memcmp(s, "JFIF", 4) == 0 &&
+            (s[7] == 1 || s[7] == 2))
+            m.exif_errors_dropped = 0;
+        else if (k->marker == JPEG_APP0 + 1 && n >= 6 && memcmp(s, "Exif\0\0", 6) == 0)
+            exif_len += exif_len ? n - 6 : n;
+        else if (k->marker == JPEG_APP0 + 1 && n >= sizeof xmp_ns &&
+                 memcmp(s, xmp_ns, sizeof xmp_ns) == 0)
+            m.xmp = s + sizeof xmp_ns, m.xmp_len = n - sizeof xmp_ns;
+    }
+    unsigned char *exif = NULL;
+    if (exif_len) {
+        if (!(exif = malloc(exif_len)))
+            return mhv_fail(err, MHV_ENOMEM, name, "out of memory reading the EXIF");
+        size_t at = 0;
+        for (jpeg_saved_marker_ptr k = cinfo->marker_list; k; k = k->next)
+            if (k->marker == JPEG_APP0 + 1 && k->data_length >= 6 &&
+                memcmp(k->data, "Exif\0\0", 6) == 0) {
+                size_t skip = at ? 6 : 0;
+                memcpy(exif + at, k->data + skip, k->data_length - skip);
+                at += k->data_length - skip;
+            }
+        m.exif = exif, m.exif_len = exif_len;
+    }
+    mhv_status st = mhv_exif_orientation(&m, orientation, name, err);
+    free(exif);
+    return st;
+}
+
+mhv_status mhv_jpeg_decode(const unsigned char *data, size_t len, const char *name,
+                           mhv_image *out, int *orientation, mhv_error *err)
+{
+    *orientation = 1;
     memset(out, 0, sizeof *out);
     struct jpeg_decompress_struct cinfo;
     jerr e;
@@ -63,7 +107,14 @@ mhv_status mhv_jpeg_decode(const unsigned char *data, size_t len, const char *na
     jpeg_create_decompress(&cinfo);
     cinfo.mem->max_memory_to_use = (long)JPEG_MEMORY_MIB << 20;
     jpeg_mem_src(&cinfo, data, (unsigned long)len);
+    jpeg_save_markers(&cinfo, JPEG_APP0, 0xFFFF);
+    jpeg_save_markers(&cinfo, JPEG_APP0 + 1, 0xFFFF);
     jpeg_read_header(&cinfo, TRUE);
+    mhv_status st = marker_orientation(&cinfo, name, orientation, err);
+    if (st) {
+        jpeg_destroy_decompress(&cinfo);
+        return st;
+    }
     if (cinfo.image_width < 1 || cinfo.image_height < 1 ||
         cinfo.image_width > MHV_IMAGE_MAX_SIDE || cinfo.image_height > MHV_IMAGE_MAX_SIDE) {
         unsigned w = cinfo.image_width, h = cinfo.image_height;

@@ -268,6 +268,23 @@ void mhv_preprocess_box_in_image(const mhv_preprocess *p, const mhv_image *im, c
     out[0] = box[0] * sx, out[1] = box[1] * sy, out[2] = box[2] * sx, out[3] = box[3] * sy;
 }
 
+mhv_status mhv_preprocess_size(const mhv_preprocess *p, int w, int h, int *out_w, int *out_h,
+                               const char *name, mhv_error *err)
+{
+    int nw, nh;
+    resized_size(p, w, h, &nw, &nh);
+    *out_w = nw, *out_h = nh;
+    if (nw < 1 || nh < 1 || nw > MHV_IMAGE_MAX_SIDE || nh > MHV_IMAGE_MAX_SIDE)
+        return mhv_fail(err, MHV_EUSAGE, name, "cannot resize to %dx%d", nw, nh);
+    if (p->do_center_crop) {
+        if (p->crop_h > nh || p->crop_w > nw)
+            return mhv_fail(err, MHV_EUSAGE, name, "a %dx%d crop does not fit in %dx%d pixels",
+                            p->crop_w, p->crop_h, nw, nh);
+        *out_w = p->crop_w, *out_h = p->crop_h;
+    }
+    return MHV_OK;
+}
+
 mhv_status mhv_preprocess_run(const mhv_preprocess *p, const mhv_image *im, int out_h,
                               int out_w, float *out, int box[4], const char *name,
                               mhv_error *err)
@@ -319,10 +336,10 @@ mhv_status mhv_preprocess_run(const mhv_preprocess *p, const mhv_image *im, int 
     return MHV_OK;
 }
 
-void mhv_preprocess_picture(const mhv_preprocess *p, const float *px, int channels, int size,
-                            uint8_t *rgb)
+void mhv_preprocess_picture(const mhv_preprocess *p, const float *px, int channels, int height,
+                            int width, uint8_t *rgb)
 {
-    size_t plane = (size_t)size * (size_t)size;
+    size_t plane = (size_t)height * (size_t)width;
     for (size_t i = 0; i < plane; i++)
         for (int ch = 0; ch < 3; ch++) {
             int from = ch < channels ? ch : 0;

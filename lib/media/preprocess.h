@@ -27,9 +27,15 @@ typedef struct {
 mhv_status mhv_preprocess_load(const char *dir, int image_size, mhv_preprocess *p,
                                mhv_error *err);
 
+/* The size *out_w x *out_h that mhv_preprocess_run makes of an image of w x h pixels: the
+ * resize's (w x h without one), then the centre crop's. MHV_EUSAGE (naming `name`) when the
+ * resize leaves the range of images or the crop does not fit. */
+mhv_status mhv_preprocess_size(const mhv_preprocess *p, int w, int h, int *out_w, int *out_h,
+                               const char *name, mhv_error *err);
+
 /* out(3, out_h, out_w) from im; the crop box in the resized image's pixels goes to box
- * (x, y, w, h) when non-NULL. MHV_EUSAGE when the result is not out_h x out_w (the
- * processor does not produce the model's size). `name` names the image in messages. */
+ * (x, y, w, h) when non-NULL. MHV_EUSAGE when the result is not out_h x out_w (not the
+ * size mhv_preprocess_size gives). `name` names the image in messages. */
 mhv_status mhv_preprocess_run(const mhv_preprocess *p, const mhv_image *im, int out_h,
                               int out_w, float *out, int box[4], const char *name,
                               mhv_error *err);
@@ -39,10 +45,10 @@ mhv_status mhv_preprocess_run(const mhv_preprocess *p, const mhv_image *im, int 
 void mhv_preprocess_box_in_image(const mhv_preprocess *p, const mhv_image *im, const int box[4],
                                  double out[4]);
 
-/* rgb(size, size, 3): the model's input px(channels, size, size) brought back to 8-bit RGB
- * (normalisation and rescaling undone, clamped): the picture the model saw, to draw on. A
- * model of one channel is shown grey; of more than three, by its first three. */
-void mhv_preprocess_picture(const mhv_preprocess *p, const float *px, int channels, int size,
-                            uint8_t *rgb);
+/* rgb(height, width, 3): the model's input px(channels, height, width) brought back to
+ * 8-bit RGB (normalisation and rescaling undone, clamped): the picture the model saw, to
+ * draw on. A model of one channel is shown grey; of more than three, by its first three. */
+void mhv_preprocess_picture(const mhv_preprocess *p, const float *px, int channels, int height,
+                            int width, uint8_t *rgb);
 
 #endif

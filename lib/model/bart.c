@@ -373,7 +373,7 @@ static mhv_status bart_seq2seq(mhv_nn *nn, const mhv_model *m, const int32_t *sr
         const mhv_layer *ly = &m->layers[l];
         mhv_attn_layer attn = {.wq = &ly->q, .wk = &ly->k, .wv = &ly->v, .bq = ly->q_b,
                                .bk = ly->k_b, .bv = ly->v_b, .heads = NH, .kv_heads = NH,
-                               .head_dim = d, .scale = scale};
+                               .head_dim = d, .scale = scale, .wo = &ly->o};
         const float *in = xe;
         if (c->pre_norm) {
             mhv_norm ln = mhv_nn_layernorm(ly->ln_attn_g, ly->ln_attn_b, c->layer_norm_eps);
@@ -401,7 +401,7 @@ static mhv_status bart_seq2seq(mhv_nn *nn, const mhv_model *m, const int32_t *sr
         const mhv_layer *ly = &m->dec_layers[l];
         mhv_attn_layer attn = {.wq = &ly->q, .wk = &ly->k, .wv = &ly->v, .bq = ly->q_b,
                                .bk = ly->k_b, .bv = ly->v_b, .heads = NH, .kv_heads = NH,
-                               .head_dim = d, .scale = scale, .causal = 1};
+                               .head_dim = d, .scale = scale, .causal = 1, .wo = &ly->o};
         const float *in = xd;
         if (c->pre_norm) {
             mhv_norm ln = mhv_nn_layernorm(ly->ln_attn_g, ly->ln_attn_b, c->layer_norm_eps);
@@ -412,7 +412,7 @@ static mhv_status bart_seq2seq(mhv_nn *nn, const mhv_model *m, const int32_t *sr
         residual(nn, c, xd, ctx, &ly->o, ly->o_b, ly->ln_attn_g, ly->ln_attn_b, tmp, nt);
         mhv_attn_layer cross = {.wq = &ly->xq, .wk = &ly->xk, .wv = &ly->xv, .bq = ly->xq_b,
                                 .bk = ly->xk_b, .bv = ly->xv_b, .heads = NH, .kv_heads = NH,
-                                .head_dim = d, .scale = scale};
+                                .head_dim = d, .scale = scale, .wo = &ly->xo};
         in = xd;
         if (c->pre_norm) {
             mhv_norm ln = mhv_nn_layernorm(ly->ln_cross_g, ly->ln_cross_b, c->layer_norm_eps);

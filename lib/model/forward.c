@@ -600,23 +600,90 @@ mhv_status mhv_forward_run_seq2seq(mhv_forward_ctx *fc, const mhv_model *m, cons
         return st;
     mhv_heads se = mhv_heads_stack(sel, 0, Le), sd = mhv_heads_stack(sel, Le, Ld),
               sx = mhv_heads_stack(sel, Le + Ld, Ld);
-    int ne = mhv_heads_count(&se), nd = mhv_heads_count(&sd);
+    int ne = mhv_heads_count(&se), nd = mhv_heads_count(&sd), nx = mhv_heads_count(&sx);
+    /* value norms: each head's over its keys, the stacks one after another (attn.h) */
+    size_t ve = (size_t)ne * (size_t)ns, vd = (size_t)nd * (size_t)nt;
+    if (fc->value_norms) {
+        out->vnorm_kind = fc->value_norms;
+        out->vnorm = malloc((ve + vd + (size_t)nx * (size_t)ns + 1) * sizeof *out->vnorm);
+        if (!out->vnorm)
+            st = mhv_fail(err, MHV_ENOMEM, "", "out of memory for value norms");
+        else if (fc->value_norms == MHV_VNORM_VO)
+            st = mhv_nn_reserve_vnorm(&fc->nn, c->hidden_size, c->head_dim, err);
+        if (st) {
+            mhv_attn_free(out);
+            return st;
+        }
+    }
     mhv_attn oe = *out, od = *out, ox = *out;
     od.heads += ne;
     ox.heads += ne + nd;
+    if (out->vnorm)
+        od.vnorm += ve, ox.vnorm += ve + vd;
     int last_d = mhv_heads_last_layer(&sd), last_x = mhv_heads_last_layer(&sx);
     int dec_last = last_d > last_x ? last_d : last_x;
+    int vk = fc->value_norms;
     mhv_capture cap[3] = {
         {.sel = &se, .out = &oe, .last = dec_last >= 0 ? Le - 1 : mhv_heads_last_layer(&se),
-         .full_last = dec_last >= 0},
+         .full_last = dec_last >= 0, .vnorm = vk},
         /* the decoder's layers run whole; the loop stops after the last wanted one */
-        {.sel = &sd, .out = &od, .last = dec_last, .full_last = 1},
-        {.sel = &sx, .out = &ox, .last = dec_last, .full_last = 1},
+        {.sel = &sd, .out = &od, .last = dec_last, .full_last = 1, .vnorm = vk},
+        {.sel = &sx, .out = &ox, .last = dec_last, .full_last = 1, .vnorm = vk},
     };
     st = c->family->seq2seq(&fc->nn, m, src, ns, tgt, nt, cap, NULL, err);
     if (st)
         mhv_attn_free(out);
     return st;
+}
+
+mhv_status mhv_forward_estimate_seq2seq(mhv_forward_ctx *fc, const mhv_model *m, int ns, int nt,
+                                        const mhv_heads *sel, int generate,
+                                        mhv_forward_mem *out, mhv_error *err)
+{
+    const mhv_config *c = &m->cfg;
+    memset(out, 0, sizeof *out);
+    if (!c->enc_dec || !c->family->seq2seq)
+        return mhv_fail(err, MHV_EUNSUPPORTED, m->dir, "%s is not an encoder-decoder model",
+                        c->arch);
+    if (ns < 1 || nt < 1 || ns > c->max_positions || nt > c->max_positions)
+        return mhv_fail(err, MHV_EUSAGE, "", "%d source and %d target tokens: the model takes "
+                        "1 to %d", ns, nt, c->max_positions);
+    int Le = c->num_layers, Ld = c->dec_layers;
+    if (sel->num_layers != Le + 2 * Ld || sel->num_heads != c->num_heads)
+        return mhv_fail(err, MHV_EUSAGE, "", "head selection does not match the model");
+    int32_t *ids = calloc((size_t)(ns > nt ? ns : nt), sizeof *ids);
+    if (!ids)
+        return mhv_fail(err, MHV_ENOMEM, "", "out of memory");
+    /* the family declares both stacks' buffers to mhv_nn_begin, which measures and stops */
+    mhv_capture cap[3] = {{.last = Le - 1, .full_last = 1},
+                          {.last = Ld - 1, .full_last = 1},
+                          {.last = Ld - 1, .full_last = 1}};
+    mhv_error ignored;
+    fc->nn.measure = 1, fc->nn.measured = 0;
+    mhv_status st = c->family->seq2seq(&fc->nn, m, ids, ns, ids, nt, cap, NULL, &ignored);
+    fc->nn.measure = 0;
+    free(ids);
+    if (!fc->nn.measured)
+        return st ? mhv_fail(err, st, ignored.file, "%s", ignored.msg)
+                  : mhv_fail(err, MHV_EUNSUPPORTED, "", "cannot estimate this model's memory");
+    uint64_t T = (uint64_t)fc->nn.threads, N = (uint64_t)(ns > nt ? ns : nt);
+    out->activations = fc->nn.measured;
+    if (uses_bias_maps(c)) /* one (N, N) map per thread: mhv_nn_reserve_bias */
+        out->activations += T * ((N * N + 15) / 16 * 16) * sizeof(float);
+    if (fc->value_norms == MHV_VNORM_VO)
+        out->activations += T * (uint64_t)c->hidden_size * (uint64_t)c->head_dim * sizeof(float);
+    if (generate) /* the logits of every decoding step's positions, and their bias row */
+        out->activations += ((uint64_t)nt + 1) * (uint64_t)c->dec_vocab_size * sizeof(float);
+    out->weights = mhv_st_file_bytes(m->st);
+    uint64_t S = (uint64_t)ns, D = (uint64_t)nt, cells = 0;
+    for (int l = 0; l < sel->num_layers; l++)
+        for (int h = 0; h < sel->num_heads; h++)
+            if (mhv_heads_has(sel, l, h)) {
+                uint64_t rows = l < Le ? S : D, cols = l < Le || l >= Le + Ld ? S : D;
+                cells += rows * cols + (fc->value_norms ? cols : 0);
+            }
+    out->maps = cells * sizeof(float);
+    return MHV_OK;
 }
 
 mhv_status mhv_forward_seq2seq_logits(mhv_forward_ctx *fc, const mhv_model *m,

@@ -148,6 +148,14 @@ mhv_status mhv_forward_logits(mhv_forward_ctx *c, const mhv_model *m, const int3
 mhv_status mhv_forward_run_seq2seq(mhv_forward_ctx *c, const mhv_model *m, const int32_t *src,
                                    int ns, const int32_t *tgt, int nt, const mhv_heads *sel,
                                    mhv_attn *out, mhv_error *err);
+/* The memory mhv_forward_run_seq2seq over ns source and nt target tokens would take
+ * (mhv_forward_estimate's three parts): the checkpoint files, the activations of both
+ * stacks (and, with `generate`, the logits of greedy decoding up to nt tokens: nt x
+ * dec_vocab), and the maps of every selected head of the three stacks (encoder ns x ns,
+ * decoder nt x nt, cross nt x ns) with their value norms. */
+mhv_status mhv_forward_estimate_seq2seq(mhv_forward_ctx *c, const mhv_model *m, int ns, int nt,
+                                        const mhv_heads *sel, int generate,
+                                        mhv_forward_mem *out, mhv_error *err);
 /* logits(nt, dec_vocab) of the LM head over the decoder's every position. */
 mhv_status mhv_forward_seq2seq_logits(mhv_forward_ctx *c, const mhv_model *m,
                                       const int32_t *src, int ns, const int32_t *tgt, int nt,

@@ -325,7 +325,7 @@ static mhv_status t5_seq2seq(mhv_nn *nn, const mhv_model *m, const int32_t *src,
         mhv_norm ln = rms(ly->ln_attn_g, c->layer_norm_eps);
         mhv_attn_layer attn = {.wq = &ly->q, .wk = &ly->k, .wv = &ly->v, .heads = NH,
                                .kv_heads = NH, .head_dim = c->head_dim, .scale = 1.0f,
-                               .bias = rel_bias, .bias_ctx = &rc};
+                               .bias = rel_bias, .bias_ctx = &rc, .wo = &ly->o};
         mhv_nn_norm(nn, xb, xe, &ln, ns, H);
         mhv_nn_attention(nn, &attn, xb, ns, l, &ab, &cap[0]);
         if (mhv_capture_done(&cap[0], l))
@@ -352,14 +352,15 @@ static mhv_status t5_seq2seq(mhv_nn *nn, const mhv_model *m, const int32_t *src,
         mhv_norm ln = rms(ly->ln_attn_g, c->layer_norm_eps);
         mhv_attn_layer attn = {.wq = &ly->q, .wk = &ly->k, .wv = &ly->v, .heads = NH,
                                .kv_heads = NH, .head_dim = c->head_dim, .scale = 1.0f,
-                               .causal = 1, .bias = rel_bias, .bias_ctx = &rc};
+                               .causal = 1, .bias = rel_bias, .bias_ctx = &rc, .wo = &ly->o};
         mhv_nn_norm(nn, xb, xd, &ln, nt, H);
         mhv_nn_attention(nn, &attn, xb, nt, l, &ab, &cap[1]);
         mhv_nn_linear(nn, tmp, ctx, &ly->o, NULL, nt, MHV_NN_NO_ACT);
         mhv_nn_add(nn, xd, tmp, nt, H);
         mhv_norm lx = rms(ly->ln_cross_g, c->layer_norm_eps);
         mhv_attn_layer cross = {.wq = &ly->xq, .wk = &ly->xk, .wv = &ly->xv, .heads = NH,
-                                .kv_heads = NH, .head_dim = c->head_dim, .scale = 1.0f};
+                                .kv_heads = NH, .head_dim = c->head_dim, .scale = 1.0f,
+                                .wo = &ly->xo};
         int done = !logits && l == last;
         mhv_nn_norm(nn, xb, xd, &lx, nt, H);
         mhv_nn_cross_attention(nn, &cross, xb, nt, xe, ns, l, &ab, &cap[2], done);

@@ -241,7 +241,7 @@ perl -MJSON::PP -e '
         }
     }' "$TMP/out/mp.json" "$TMP/all/mp.json"
 check "--aggregate mean: the mean of the heads of each stack and layer ($?)" "[ $? = 0 ]"
-expect_fail "--aggregate rollout refused by name" 2 "--aggregate rollout and flow and --weighting are not available" -- \
+expect_fail "--aggregate rollout refused by name" 2 "--aggregate rollout and flow are not available for encoder-decoder models" -- \
     "$MHAVIZ" run --model $M --pairs --aggregate rollout --out "$TMP/out" "$TMP/mp.txt"
 
 # --truncate and --pretokenized on encoder-decoders

@@ -47,8 +47,56 @@ check "--aggregate json names the view" "perl -MJSON::PP -e 'local \$/; my \$j =
 # --no-resize takes images at the model's size as they are, and refuses others
 "$MHAVIZ" run --model "$VIT" --no-resize --format json --out "$TMP/nr" "$TMP/in/b.png"
 check "--no-resize at the model's size" "[ $? = 0 ] && [ -s $TMP/nr/b.json ]"
-expect_fail "no-resize wrong size" 2 "the model takes 16x16" -- \
+expect_fail "no-resize wrong size" 2 "a.png: the image comes to 37x23 pixels after preprocessing; vit takes 16x16 unless its position embeddings are interpolated (--interpolate-pos, as transformers' interpolate_pos_encoding)" -- \
     "$MHAVIZ" run --model "$VIT" --no-resize --format json --out "$TMP/out" "$TMP/in/a.png"
+expect_fail "--interpolate-pos on a text model" 2 "--no-resize, --interpolate-pos and --query are for vision models" -- \
+    "$MHAVIZ" run --model tests/fixtures/bert-f32 --interpolate-pos --out "$TMP/out" samples/sentence.txt
+
+# Images whose size after preprocessing is not the model's image_size, end to end against
+# transformers' own image processor and model (tests/gen/gen_vision_e2e.py): DINOv2 resizes
+# its positions to the image's patch grid always (its crop 16 is not its image_size 28, as
+# DINOv2's 224 is not its 518; a processor without crop gives 25x16 pixels: a 4x6 grid);
+# ViT with --interpolate-pos (37x23 pixels as they are: a 5x9 grid)
+E2E=tests/fixtures/goldens/vision-e2e.json
+e2e_check() { # CASE JSON: every head's weights within the golden's tolerance
+    perl -MJSON::PP -e 'local $/; open(my $g, q(<), $ARGV[0]) or exit 9; my $gold = decode_json(<$g>);
+        my ($c) = grep { $_->{case} eq $ARGV[1] } @{$gold->{cases}}; exit 8 unless $c;
+        open(my $f, q(<), $ARGV[2]) or exit 7; my $im = decode_json(<$f>)->{images}[0];
+        my ($h, $w) = @{$c->{pixels_hw}}; my $n = scalar @{$c->{attentions}[0][0]};
+        exit 6 unless $im->{crop}[2] == $w && $im->{crop}[3] == $h && @{$im->{tokens}} == $n
+            && $im->{grid}{rows} * $im->{grid}{cols} + $im->{grid}{extra_tokens} == $n;
+        my ($worst, $maps) = (0, 0);
+        for my $a (@{$im->{attentions}}) { my $want = $c->{attentions}[$a->{layer}][$a->{head}]; $maps++;
+            for my $i (0..$n-1) { for my $j (0..$n-1) { my $d = abs($a->{weights}[$i][$j] - $want->[$i][$j]); $worst = $d if $d > $worst } } }
+        printf STDERR "%s: %d maps, worst %.3g (tolerance %.3g)\n", $ARGV[1], $maps, $worst, $c->{tolerance};
+        exit !($maps == 8 && $worst <= $c->{tolerance})' "$E2E" "$1" "$2"
+}
+DV=tests/fixtures/fam-dinov2-interp-f32
+"$MHAVIZ" run --model "$DV" --format json --out "$TMP/e2e1" "$TMP/in/a.png" 2>"$TMP/stderr"
+check "dinov2: its 16x16 crop of a 28x28 model, as transformers runs it" "[ $? = 0 ] && [ ! -s $TMP/stderr ] && e2e_check dinov2-crop $TMP/e2e1/a.json"
+mkdir -p "$TMP/dvnc" && cp "$DV"/* "$TMP/dvnc/" && cp "$IMG/dinov2-noncrop/preprocessor_config.json" "$TMP/dvnc/"
+"$MHAVIZ" run --model "$TMP/dvnc" --format json,png,svg,html --heads '0:*,1:1' --query 3,5 --out "$TMP/e2e2" "$TMP/in/a.png" 2>"$TMP/stderr"
+check "dinov2 without a crop: 25x16 pixels, a 4x6 grid, as transformers runs it" "[ $? = 0 ] && [ ! -s $TMP/stderr ] && perl -MJSON::PP -e 'local \$/; my \$i = decode_json(<STDIN>)->{images}[0];
+    exit !(\$i->{grid}{rows} == 4 && \$i->{grid}{cols} == 6 && \$i->{tokens}[24] eq q(r3c5))' <$TMP/e2e2/a.json"
+"$MHAVIZ" run --model "$TMP/dvnc" --format json --out "$TMP/e2e2j" "$TMP/in/a.png"
+check "dinov2 without a crop: the weights" "e2e_check dinov2-noncrop $TMP/e2e2j/a.json"
+check "a 4x6 grid's overlays: a 25x16 picture drawn 9x (225x144)" "[ -s $TMP/e2e2/a/L01-H01.png ] && [ -s $TMP/e2e2/a/model.png ] &&
+    grep -q '<image class=\"picture\" x=\"12\" y=\"[0-9.]*\" width=\"225\" height=\"144\"' $TMP/e2e2/a/L01-H01.svg"
+check "a 4x6 grid's page: rows, cols and patch of the picture" "grep -q '\"w\":25,\"h\":16,\"rows\":4,\"cols\":6,\"patch\":4,\"extra\":1,\"query\":24' $TMP/e2e2/a.html"
+expect_fail "a query outside the image's grid" 2 "a.png: --query 4,0 is outside the 4x6 patch grid" -- \
+    "$MHAVIZ" run --model "$TMP/dvnc" --query 4,0 --out "$TMP/out" "$TMP/in/a.png"
+"$MHAVIZ" run --model "$VIT" --no-resize --interpolate-pos --format json --out "$TMP/e2e3" "$TMP/in/a.png" 2>"$TMP/stderr"
+check "vit --interpolate-pos: 37x23 pixels, a 5x9 grid, as transformers runs it" "[ $? = 0 ] && [ ! -s $TMP/stderr ] && e2e_check vit-noresize $TMP/e2e3/a.json"
+"$MHAVIZ" stats --model "$TMP/dvnc" --format json --out "$TMP/dvst.json" "$TMP/in/a.png" 2>"$TMP/stderr"
+check "stats over an image of another grid: distance on its own 4x6 grid" "[ $? = 0 ] && [ ! -s $TMP/stderr ] && perl -MJSON::PP -e '
+    local \$/; open(my \$f, q(<), \$ARGV[0]) or exit 9; my \$i = decode_json(<\$f>)->{images}[0];
+    my (\$t, \$k) = (0, 0);
+    for my \$a (@{\$i->{attentions}}) { next unless \$a->{layer} == 1 && \$a->{head} == 1; my \$w = \$a->{weights};
+        for my \$p (0..23) { for my \$q (0..23) { \$t += \$w->[\$p + 1][\$q + 1] * sqrt((int(\$p / 6) - int(\$q / 6)) ** 2 + (\$p % 6 - \$q % 6) ** 2) } } \$k++ }
+    open(my \$s, q(<), \$ARGV[1]) or exit 8; my \$st = decode_json(<\$s>);
+    exit 1 unless \$k == 1 && \$st->{patch_grid} == 7;
+    my (\$row) = grep { \$_->{layer} == 1 && \$_->{head} == 1 } @{\$st->{heads}}; exit 2 unless \$row;
+    exit !(abs(\$row->{distance} - \$t / 24) < 3e-5)' $TMP/e2e2j/a.json $TMP/dvst.json"
 expect_fail "query outside the grid" 2 "outside the 4x4 patch grid" -- \
     "$MHAVIZ" run --model "$VIT" --query 4,0 --out "$TMP/out" "$TMP/in/b.png"
 expect_fail "query not a patch" 2 "--query 'x' is not cls, pool or ROW,COL" -- \

@@ -1,19 +1,42 @@
 /* fuzz_image.c - an image file given to `run` on a vision model: PNG or JPEG bytes to
- * mhv_image_decode, then, when decoded, preprocessed as ViT's defaults say (a bilinear
- * resize to 16x16) and as a shortest-edge bicubic resize with a centre crop. A file either
- * fails with one line naming it and no image, or gives an image of sane size whose
- * preprocessing stays inside its buffers (ASan) and gives finite values. */
+ * mhv_image_decode (which turns it upright by its EXIF orientation), then, when decoded,
+ * preprocessed as ViT's defaults say (a bilinear resize to 16x16) and as a shortest-edge
+ * bicubic resize with a centre crop. A file either fails with one line naming it and no
+ * image, or gives an image of sane size whose preprocessing stays inside its buffers (ASan)
+ * and gives finite values. The same bytes also go to the EXIF readers on their own, as TIFF
+ * data and XMP (mhv_exif_orientation) and as PNG chunks (mhv_png_orientation) whatever
+ * libpng would say of them: an orientation 1..8 or one line. */
 #include <math.h>
 #include <string.h>
 
 #include "fuzz.h"
+#include "media/exif.h"
 #include "media/image.h"
+#include "media/png_exif.h"
 #include "media/preprocess.h"
+
+static void check_orientation(mhv_status st, int orientation, const mhv_error *err)
+{
+    if (st == MHV_OK)
+        FUZZ_CHECK(orientation >= 1 && orientation <= 8);
+    else
+        FUZZ_CHECK(err->msg[0] && !strchr(err->msg, '\n') && strcmp(err->file, "fuzz.img") == 0);
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     mhv_image im;
     mhv_error err = {0};
+    int orientation = 0;
+    for (int dropped = 0; dropped < 2; dropped++) {
+        mhv_exif_meta m = {.exif = data, .exif_len = size, .xmp = data, .xmp_len = size,
+                           .exif_errors_dropped = dropped};
+        mhv_status st = mhv_exif_orientation(&m, &orientation, "fuzz.img", &err);
+        check_orientation(st, orientation, &err);
+        FUZZ_CHECK(!dropped || st == MHV_OK);
+    }
+    check_orientation(mhv_png_orientation(data, size, "fuzz.img", &orientation, &err),
+                      orientation, &err);
     if (mhv_image_decode(data, size, "fuzz.img", &im, &err) != MHV_OK) {
         FUZZ_CHECK(im.rgb == NULL && err.msg[0] && !strchr(err.msg, '\n'));
         FUZZ_CHECK(strcmp(err.file, "fuzz.img") == 0);

@@ -1,10 +1,10 @@
 #!/usr/bin/env python3
 """JPEG images and what PIL decodes them to (tests/fixtures/images/jpeg/): a baseline 4:2:0
 JPEG of odd size, a progressive 4:4:4 one, a greyscale one, one whose EXIF orientation
-says "rotate 90" (mhaviz, like Image.open and the image processors given that image,
-ignores it: the pixels as stored), and a CMYK one (refused). decoded.json holds
-np.asarray(Image.open(f).convert("RGB")) for each but the CMYK one; tests/test_image.c
-decodes the files with libjpeg and compares.
+says "rotate 90" (mhaviz turns it upright as transformers' load_image does with PIL's
+exif_transpose; gen_exif_goldens.py has every orientation), and a CMYK one (refused).
+decoded.json holds np.asarray(ImageOps.exif_transpose(Image.open(f)).convert("RGB")) for
+each but the CMYK one; tests/test_image.c decodes the files with libjpeg and compares.
 
     HF_HUB_OFFLINE=1 /path/to/venv/bin/python tests/gen/gen_jpeg_goldens.py
 """
@@ -13,7 +13,7 @@ import os
 
 import numpy as np
 import PIL
-from PIL import Image
+from PIL import Image, ImageOps
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 OUT = os.path.join(os.path.dirname(HERE), "fixtures", "images", "jpeg")
@@ -40,11 +40,12 @@ Image.fromarray(picture(8, 8), "RGB").convert("CMYK").save(os.path.join(OUT, "cm
 
 cases = []
 for name in ["baseline-420.jpg", "progressive-444.jpg", "grey.jpg", "exif-rotate90.jpg"]:
-    a = np.asarray(Image.open(os.path.join(OUT, name)).convert("RGB"))
+    a = np.asarray(ImageOps.exif_transpose(Image.open(os.path.join(OUT, name))).convert("RGB"))
     cases.append({"image": name, "height": a.shape[0], "width": a.shape[1],
                   "rgb": [int(v) for v in a.reshape(-1)]})
 with open(os.path.join(OUT, "decoded.json"), "w") as f:
-    json.dump({"note": "np.asarray(Image.open(f).convert('RGB')), Pillow %s" % PIL.__version__,
+    json.dump({"note": "np.asarray(ImageOps.exif_transpose(Image.open(f)).convert('RGB')), Pillow %s"
+                       % PIL.__version__,
                "cases": cases}, f)
     f.write("\n")
 print("wrote", OUT)

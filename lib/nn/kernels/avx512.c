@@ -326,6 +326,16 @@ static void fill_bias(float *y, size_t ldy, const float *b, int n, int o0, int o
  * itself: 4-15% slower on Zen 5 (the sums' round trip through y and its transposes). */
 enum { PG_MAX = 32, KCB_MIN = 64, KEPT_MAX = 64 };
 
+/* The knobs `make bench --only sweep` turns (mhv_kernels_avx512_knobs): no byte depends on
+ * them. */
+static int knob_prefetch = PFD, knob_kept = KEPT_MAX;
+
+void mhv_kernels_avx512_knobs(const mhv_avx512_knobs *k)
+{
+    knob_prefetch = k->prefetch > 0 ? k->prefetch : k->prefetch < 0 ? 0 : PFD;
+    knob_kept = k->kept_tiles > 0 && k->kept_tiles < KEPT_MAX ? k->kept_tiles : KEPT_MAX;
+}
+
 static void blocking(int *kcb, int *pg)
 {
     const mhv_cpu_caches *c = mhv_cpu_caches_get();
@@ -344,7 +354,7 @@ static void describe_avx512(char *buf, size_t size)
     snprintf(buf, size,
              "tile %d weight rows x %d tokens (%d zmm accumulators), reduction in chunks of "
              "%d, sub-blocks of %d (from L1d), groups of %d tokens (from L2) x %d weight rows",
-             WR, TP, 2 * WR, KC, kcb, pg * TP, KEPT_MAX / pg * WR);
+             WR, TP, 2 * WR, KC, kcb, pg * TP, (knob_kept / pg > 0 ? knob_kept / pg : 1) * WR);
 }
 
 /* One product y(n, out)[:, o0..o1] = x · W^T + b, x packed; and where its loops are. */
@@ -380,7 +390,7 @@ static void row_block_chunk(const gemm *g, int o, int r, int c0, int c1, int p0,
                                         : NULL;
         if (g->wdt == MHV_DT_F32) {
             wk = (const float *)wo + k0, ldw = in;
-            pf = (wstream){(const char *)wk, next, in * g->esz, (int)g->esz, PFD, kc};
+            pf = (wstream){(const char *)wk, next, in * g->esz, (int)g->esz, knob_prefetch, kc};
         } else {
             convert_rows(g->wbuf, wo, g->wdt, in, r, k0, kc);
             pf = (wstream){NULL, next ? next : wo, in * g->esz, (int)g->esz, 0, kc};
@@ -420,7 +430,7 @@ static void linear_xp_cols_avx512(float *y, const float *xp, const void *w, mhv_
     for (int p0 = 0; p0 < np; p0 += pg) {
         int p1 = np - p0 < pg ? np : p0 + pg;
         /* ob row blocks at a time go chunk by chunk, their sums kept in `kept` */
-        int ob = in <= KC ? 1 : KEPT_MAX / (p1 - p0);
+        int ob = in <= KC || knob_kept < p1 - p0 ? 1 : knob_kept / (p1 - p0);
         for (int os = o0; os < o1; os += ob * WR) {
             int oe = o1 - os < ob * WR ? o1 : os + ob * WR;
             for (int c0 = 0; c0 < in; c0 += KC) {

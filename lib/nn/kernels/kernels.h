@@ -154,4 +154,15 @@ const mhv_kernels *mhv_kernels_avx512_if_supported(void);
 /* The raw AVX-512 table (entries may be NULL). Only valid after checking the CPU. */
 const mhv_kernels *mhv_kernels_avx512(void);
 
+/* Knobs of the AVX-512 linear layers that change no output byte, for `make bench`'s sweep
+ * (bench --only sweep) on a CPU not measured before: the weight prefetch distance in floats
+ * (-1: none, 0: the default 128) and the tiles of a row super-block's kept sums (0: the
+ * default 64). The sub-blocks and token groups follow the caches (mhv_cpu_caches_override).
+ * Not thread-safe: set before any kernel runs. */
+typedef struct {
+    int prefetch;
+    int kept_tiles;
+} mhv_avx512_knobs;
+void mhv_kernels_avx512_knobs(const mhv_avx512_knobs *k);
+
 #endif

@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# Encoder-decoder models under the options every text model takes: --max-memory (the
+# estimate covers both stacks and the cross maps, refused before anything runs) and
+# --max-pixels (each side's tokens pooled in blocks: encoder, decoder and cross figures).
+. "$(dirname "$0")/lib.sh"
+check() { if eval "$2"; then ok; else bad "$1"; fi; }
+T5=tests/fixtures/s2s-t5-f32   # 2 encoder and 3 decoder layers of 4 heads
+
+# 512 source and 256 target tokens: the maps of every head are encoder 2x4x512x512, decoder
+# 3x4x256x256 and cross 3x4x256x512 floats: 8 + 3 + 6 = 17 MiB
+perl -e 'print join(" ", map { $_ % 90 + 2 } 0..511), "\t", join(" ", map { $_ % 80 + 3 } 0..255), "\n"' >"$TMP/long.txt"
+expect_fail "--max-memory: every stack's maps" 1 \
+    "long.txt: line 1: 512 source and 256 target tokens need about " -- \
+    "$MHAVIZ" run --model "$T5" --ids --pairs --max-memory 1M --format json --out "$TMP/out" "$TMP/long.txt"
+check "--max-memory: 17 MiB of maps, the limit named" "grep -qF 'attention maps 17.0 MiB), more than --max-memory 1.0 MiB: keep fewer heads' $TMP/stderr"
+for s in 'enc 8.0' 'dec 3.0' 'cross 6.0'; do
+    set -- $s
+    expect_fail "--max-memory: $1 heads only" 1 "attention maps $2 MiB), more than --max-memory 1.0 MiB" -- \
+        "$MHAVIZ" run --model "$T5" --ids --pairs --heads "$1:*:*" --max-memory 1M --format json --out "$TMP/out" "$TMP/long.txt"
+done
+{ printf '5 6 7\t0 8 9\n'; cat "$TMP/long.txt"; } >"$TMP/two.txt"
+expect_fail "--max-memory: a later line refused, nothing written" 1 "two.txt: line 2: 512 source" -- \
+    "$MHAVIZ" run --model "$T5" --ids --pairs --max-memory 2M --format png --out "$TMP/out" "$TMP/two.txt"
+expect_fail "--max-memory: --generate counts the longest target" 1 \
+    "line 1: 768 source and up to 41 target tokens need about" -- \
+    "$MHAVIZ" run --model "$T5" --ids --generate 40 --max-memory 2M --format json --out "$TMP/out" "$TMP/long.txt"
+rm -rf "$TMP/a" "$TMP/b"
+"$MHAVIZ" run --model "$T5" --ids --pairs --max-memory 40M --format json --out "$TMP/a" "$TMP/long.txt" 2>"$TMP/stderr"
+check "--max-memory 40M: runs, silent" "[ $? = 0 ] && [ ! -s $TMP/stderr ] && [ -s $TMP/a/long.json ]"
+"$MHAVIZ" run --model "$T5" --ids --pairs --max-memory 0 --format json --out "$TMP/b" "$TMP/long.txt"
+check "--max-memory 0: no limit, the same bytes" "cmp -s $TMP/a/long.json $TMP/b/long.json"
+expect_fail "--max-memory: bad size" 2 "--max-memory '3X' is not a size" -- \
+    "$MHAVIZ" run --model "$T5" --ids --pairs --max-memory 3X --out "$TMP/out" "$TMP/long.txt"
+
+# --max-pixels: a 512 x 256 pair pooled (source in 7-token, target in 4-token blocks at
+# 800 px); the JSON is not pooled
+pngw() { perl -e 'open my $f, "<:raw", $ARGV[0] or die; read $f, my $h, 24; print unpack("N", substr($h, 16, 4))' "$1"; }
+rm -rf "$TMP/p"
+"$MHAVIZ" run --model "$T5" --ids --pairs --max-pixels 800 --format png,svg,json --out "$TMP/p" "$TMP/long.txt" 2>"$TMP/stderr"
+check "--max-pixels: exit 0, silent" "[ $? = 0 ] && [ ! -s $TMP/stderr ]"
+check "--max-pixels: the JSON as without it" "cmp -s $TMP/p/long.json $TMP/a/long.json"
+for f in E01-H03 D02-H00 X01-H02 X00 align; do
+    check "--max-pixels: $f.png under 1100 px wide" "[ \$(pngw $TMP/p/long/$f.png) -lt 1100 ]"
+    check "--max-pixels: $f.svg says how it pooled" "grep -q 'pooled: source in 7-token blocks, target in 4-token blocks: max' $TMP/p/long/$f.svg"
+done
+check "--max-pixels: the encoder's sentence note" "grep -q 'max of 7-token blocks, tokens 0-511, labels every 28\] 2 3 4' $TMP/p/long/E00-H00.svg"
+check "--max-pixels: the decoder's sentence note" "grep -q 'max of 4-token blocks, tokens 0-255, labels every 16\] 3 4 5' $TMP/p/long/D00-H00.svg"
+check "--max-pixels: 74 x 64 pooled cells in a cross figure" "[ \$(grep -c '<rect' $TMP/p/long/X01-H02.svg) -ge 4736 ]"
+"$MHAVIZ" run --model "$T5" --ids --pairs --heads cross:1:2 --max-pixels 800 --pool mean --format svg --out "$TMP/pm" "$TMP/long.txt"
+check "--pool mean: said" "grep -q 'target in 4-token blocks: mean' $TMP/pm/long/X01-H02.svg && ! cmp -s $TMP/pm/long/X01-H02.svg $TMP/p/long/X01-H02.svg"
+# a pair that fits draws the same bytes as without --max-pixels
+printf '5 6 7 8\t0 8 9\n' >"$TMP/short.txt"
+"$MHAVIZ" run --model "$T5" --ids --pairs --format png,svg --out "$TMP/s0" "$TMP/short.txt"
+"$MHAVIZ" run --model "$T5" --ids --pairs --max-pixels 800 --format png,svg --out "$TMP/s1" "$TMP/short.txt"
+check "--max-pixels on a short pair: the same figures" "diff -r $TMP/s0 $TMP/s1 >/dev/null"
+
+finish
