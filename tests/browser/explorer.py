@@ -3,7 +3,7 @@
 
 Debian's chromium, headless, driven by chromedriver through python3-selenium, opens the page
 from file:// with the network emulated offline and name resolution and proxying pointed
-nowhere, then checks that it paints (a screenshot that is not blank), that hovering a cell
+nowhere (chromium.py), then checks that it paints (a screenshot that is not blank), that hovering a cell
 shows the weight of the JSON output of the same run, that the layer and head selectors and a
 thumbnail click switch heads, that clicking a token outlines its row and column, that the
 line view draws and reacts to hover, and that no request left the page. Screenshots are
@@ -19,15 +19,14 @@ import json
 import os
 import struct
 import sys
-import tempfile
 import time
 import zlib
 
-from selenium import webdriver
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select, WebDriverWait
+
+from chromium import check, finish, open_page, requests_outside, script_errors, start
 
 # --decoder: the page of a decoder: its masked cells are hatched and say so on hover
 decoder = sys.argv[1] == "--decoder"
@@ -36,16 +35,6 @@ seq2seq = sys.argv[1] == "--seq2seq"
 s2s_agg = sys.argv[1] == "--seq2seq-agg"
 page, ref_path, shots = sys.argv[2:5] if decoder or seq2seq or s2s_agg else sys.argv[1:4]
 ref = json.load(open(ref_path, encoding="utf-8"))
-failures = 0
-
-
-def check(name, cond, detail=""):
-    global failures
-    if cond:
-        print("ok:", name)
-    else:
-        failures += 1
-        print("FAIL:", name, detail)
 
 
 def png_pixels(data):
@@ -109,31 +98,15 @@ def weights_of(sent, layer, head, stack=None):
     raise KeyError((layer, head, stack))
 
 
-opts = webdriver.ChromeOptions()
-opts.binary_location = "/usr/bin/chromium"
-profile = tempfile.mkdtemp(prefix="mhaviz-chromium.")
-for a in ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-          "--window-size=1400,1000", "--user-data-dir=" + profile, "--no-first-run",
-          "--disable-background-networking", "--disable-component-update", "--disable-sync",
-          "--disable-default-apps", "--disable-extensions",
-          "--host-resolver-rules=MAP * ~NOTFOUND", "--proxy-server=127.0.0.1:9",
-          "--proxy-bypass-list=<-loopback>"]:
-    opts.add_argument(a)
-opts.set_capability("goog:loggingPrefs", {"performance": "ALL", "browser": "ALL"})
-driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=opts)
+driver = start(1400)
 try:
-    driver.execute_cdp_cmd("Network.enable", {})
-    driver.execute_cdp_cmd("Network.emulateNetworkConditions", {
-        "offline": True, "latency": 0, "downloadThroughput": -1, "uploadThroughput": -1})
     t0 = time.time()
-    driver.get("file://" + os.path.abspath(page))
-    root = driver.find_element(By.CSS_SELECTOR, ".mhv-root")
-    WebDriverWait(driver, 20).until(lambda d: root.get_attribute("data-ready") == "1")
+    root = open_page(driver, page, ".mhv-root")
     load = time.time() - t0
     print("page ready in %.0f ms (first view drawn %s ms after navigation)"
           % (load * 1000, root.get_attribute("data-ready-ms")))
 
-    errors = [e for e in driver.get_log("browser") if e.get("level") == "SEVERE"]
+    errors = script_errors(driver)
     check("no script errors", not errors, errors)
     colours, ink = not_blank(shot(driver, "head.png"))
     check("head view paints", colours >= 20 and ink > 0.05, "%d colours, %.1f%% ink" % (colours, ink * 100))
@@ -181,11 +154,9 @@ try:
         hover_matches(0, -1, [(0, 0), (ns - 1, 1)], "aggregate: the encoder's mean (layer 0)",
                       "encoder")
         shot(driver, "s2s-agg.png")
-        errors = [e for e in driver.get_log("browser") if e.get("level") == "SEVERE"]
+        errors = script_errors(driver)
         check("no script errors", not errors, errors)
-        driver.quit()
-        print("%s: %d check(s) failed" % (page, failures) if failures else "%s: all checks passed" % page)
-        sys.exit(1 if failures else 0)
+        finish(page)
     if seq2seq:
         s0 = ref["sentences"][0]
         ns, nt = len(s0["tokens"]), len(s0["target_tokens"])
@@ -242,11 +213,9 @@ try:
         driver.find_element(By.CSS_SELECTOR, "canvas.mhv-thumb[data-layer='0'][data-head='3']").click()
         check("thumbnail click opens the cross head", root.get_attribute("data-state") ==
               "head 0 3 0 cross", root.get_attribute("data-state"))
-        errors = [e for e in driver.get_log("browser") if e.get("level") == "SEVERE"]
+        errors = script_errors(driver)
         check("no script errors", not errors, errors)
-        driver.quit()
-        print("%s: %d check(s) failed" % (page, failures) if failures else "%s: all checks passed" % page)
-        sys.exit(1 if failures else 0)
+        finish(page)
 
     n = len(ref["sentences"][0]["tokens"])
     if decoder:
@@ -264,9 +233,7 @@ try:
         check("decoder: the masked triangle is hatched grey", "242,242,242" in hatched and
               any(k != "242,242,242" for k in hatched), hatched[:4])
         shot(driver, "decoder.png")
-        driver.quit()
-        print("%s: %d check(s) failed" % (page, failures) if failures else "%s: all checks passed" % page)
-        sys.exit(1 if failures else 0)
+        finish(page)
     cells = [(0, 0), (n - 1, n - 1), (n // 2, 1), (3, n - 2), (n - 3, n // 3)]
     hover_matches(0, 0, cells, "hover shows the JSON weight (layer 0, head 0)")
     shot(driver, "head-hover.png")
@@ -329,20 +296,9 @@ try:
     shot(driver, "lines-hover.png")
 
     # every request the page made: the file itself only
-    # (the browser's own start page loads chrome:// resources before the navigation: those
-    # are not the page's; any http, https, ws or ftp request at all is a failure)
-    url = "file://" + os.path.abspath(page)
-    outside = []
-    for e in driver.get_log("performance"):
-        m = json.loads(e["message"])["message"]
-        if m.get("method") == "Network.requestWillBeSent":
-            u, doc = m["params"]["request"]["url"], m["params"].get("documentURL", "")
-            if u.startswith(("http", "ws", "ftp")) or \
-                    (doc == url and not u.startswith(("file:", "data:", "blob:"))):
-                outside.append(u)
+    outside = requests_outside(driver, page)
     resources = driver.execute_script("return performance.getEntriesByType('resource').length;")
     check("no request left the page", not outside and resources == 0, (outside, resources))
 finally:
     driver.quit()
-print("%s: %d check(s) failed" % (page, failures) if failures else "%s: all checks passed" % page)
-sys.exit(1 if failures else 0)
+finish(page)

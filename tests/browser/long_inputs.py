@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """long_inputs.py KIND PAGE.html RUN.json: the HTML explorer's pages of issue 19 and 13 in
-a real browser (Debian's chromium, headless, network off), hover read against the JSON of
-the same run. KIND:
+a real browser (Debian's chromium, headless, network off: chromium.py), hover read against
+the JSON of the same run. KIND:
 
   long   a decoder sentence longer than the page holds whole: the head view opens on the
          overview (blocks of `block` tokens: hover shows the block's maximum of the JSON's
@@ -14,25 +14,16 @@ the same run. KIND:
 Prints one line per check; exits 1 when one fails.
 """
 import json
-import os
 import sys
-import tempfile
 
-from selenium import webdriver
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support.ui import Select, WebDriverWait
+from selenium.webdriver.support.ui import Select
+
+from chromium import check, finish, open_page, script_errors, start
 
 kind, page, ref_path = sys.argv[1:4]
 ref = json.load(open(ref_path, encoding="utf-8"))
-failures = 0
-
-
-def check(name, cond, detail=""):
-    global failures
-    print(("ok: " if cond else "FAIL: ") + name + ("" if cond else " " + repr(detail)))
-    failures += not cond
 
 
 def weights_of(layer, head):
@@ -42,15 +33,7 @@ def weights_of(layer, head):
     raise KeyError((layer, head))
 
 
-opts = webdriver.ChromeOptions()
-opts.binary_location = "/usr/bin/chromium"
-for a in ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-          "--window-size=1400,1000", "--user-data-dir=" + tempfile.mkdtemp(prefix="mhaviz-chromium."),
-          "--no-first-run", "--disable-background-networking", "--disable-component-update",
-          "--host-resolver-rules=MAP * ~NOTFOUND", "--proxy-server=127.0.0.1:9"]:
-    opts.add_argument(a)
-opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=opts)
+driver = start(1400)
 
 
 def overlay():
@@ -76,10 +59,8 @@ def close(v, x):
 
 
 try:
-    driver.get("file://" + os.path.abspath(page))
-    root = driver.find_element(By.CSS_SELECTOR, ".mhv-root")
-    WebDriverWait(driver, 20).until(lambda d: root.get_attribute("data-ready") == "1")
-    errors = [e for e in driver.get_log("browser") if e.get("level") == "SEVERE"]
+    root = open_page(driver, page, ".mhv-root")
+    errors = script_errors(driver)
     check("no script errors", not errors, errors)
     data = json.loads(driver.find_element(By.CSS_SELECTOR, "script.mhv-sentence")
                       .get_attribute("textContent"))
@@ -154,4 +135,4 @@ try:
               (px, inside))
 finally:
     driver.quit()
-sys.exit(1 if failures else 0)
+finish(page)

@@ -2,7 +2,7 @@
 """vision.py PAGE.html RUN.json SHOTS_DIR: a vision run's HTML page in a real browser.
 
 Debian's chromium, headless, through chromedriver and python3-selenium, opens the page from
-file:// offline (as explorer.py does) and checks: no script error; the view paints; it starts
+file:// offline (chromium.py) and checks: no script error; the view paints; it starts
 on the first image, the first layer's first head and [CLS]; clicking a patch of the picture
 makes that patch the query (the frame moves, the state says so); hovering a patch shows the
 weight of the JSON output of the same run for that query and key; a register button and a
@@ -13,48 +13,20 @@ the probe's weights of the JSON's "pool". Prints one line per check; exits 1 whe
 import json
 import os
 import sys
-import tempfile
 
-from selenium import webdriver
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support.ui import Select, WebDriverWait
+from selenium.webdriver.support.ui import Select
+
+from chromium import check, finish, open_page, requests_outside, script_errors, start
 
 page, ref_path, shots = sys.argv[1:4]
 ref = json.load(open(ref_path, encoding="utf-8"))
-failures = 0
 
-
-def check(name, cond, detail=""):
-    global failures
-    if cond:
-        print("ok:", name)
-    else:
-        failures += 1
-        print("FAIL:", name, detail)
-
-
-opts = webdriver.ChromeOptions()
-opts.binary_location = "/usr/bin/chromium"
-profile = tempfile.mkdtemp(prefix="mhaviz-chromium.")
-for a in ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-          "--window-size=1200,1000", "--user-data-dir=" + profile, "--no-first-run",
-          "--disable-background-networking", "--disable-component-update", "--disable-sync",
-          "--disable-default-apps", "--disable-extensions",
-          "--host-resolver-rules=MAP * ~NOTFOUND", "--proxy-server=127.0.0.1:9",
-          "--proxy-bypass-list=<-loopback>"]:
-    opts.add_argument(a)
-opts.set_capability("goog:loggingPrefs", {"performance": "ALL", "browser": "ALL"})
-driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=opts)
+driver = start(1200)
 try:
-    driver.execute_cdp_cmd("Network.enable", {})
-    driver.execute_cdp_cmd("Network.emulateNetworkConditions", {
-        "offline": True, "latency": 0, "downloadThroughput": -1, "uploadThroughput": -1})
-    driver.get("file://" + os.path.abspath(page))
-    root = driver.find_element(By.CSS_SELECTOR, ".mhv-vision")
-    WebDriverWait(driver, 20).until(lambda d: root.get_attribute("data-ready") == "1")
-    errors = [e for e in driver.get_log("browser") if e.get("level") == "SEVERE"]
+    root = open_page(driver, page, ".mhv-vision")
+    errors = script_errors(driver)
     check("no script errors", not errors, errors)
     img0 = ref["images"][0]
     first = img0["attentions"][0]
@@ -123,17 +95,8 @@ try:
         Select(driver.find_element(By.ID, "img")).select_by_index(1)
         check("the image selector switches images",
               root.get_attribute("data-state").startswith("1 "), root.get_attribute("data-state"))
-    url = "file://" + os.path.abspath(page)
-    outside = []
-    for e in driver.get_log("performance"):
-        m = json.loads(e["message"])["message"]
-        if m.get("method") == "Network.requestWillBeSent":
-            u, doc = m["params"]["request"]["url"], m["params"].get("documentURL", "")
-            if u.startswith(("http", "ws", "ftp")) or \
-                    (doc == url and not u.startswith(("file:", "data:", "blob:"))):
-                outside.append(u)
+    outside = requests_outside(driver, page)
     check("no request left the page", not outside, outside)
 finally:
     driver.quit()
-print("%s: %d check(s) failed" % (page, failures) if failures else "%s: all checks passed" % page)
-sys.exit(1 if failures else 0)
+finish(page)
