@@ -3,9 +3,9 @@
 
 Debian's chromium, headless, driven by chromedriver through python3-selenium, opens the page
 from file:// with the network emulated offline and name resolution and proxying pointed
-nowhere (chromium.py), then checks that it paints (a screenshot that is not blank), that hovering a cell
-shows the weight of the JSON output of the same run, that the layer and head selectors and a
-thumbnail click switch heads, that clicking a token outlines its row and column, that the
+nowhere (chromium.py), then checks that it paints (a screenshot that is not blank), that
+hovering a cell shows the weight of the JSON output of the same run, that the layer and head
+selectors and a thumbnail click switch heads, that clicking a token outlines its row and column, that the
 line view draws and reacts to hover, and that no request left the page. Screenshots are
 saved in SHOTS_DIR. Prints one line per check; exits 1 when one fails.
 
