@@ -57,7 +57,9 @@ static const char run_usage[] =
     "                   decoders: attn.encoder.L05, attn.decoder.L05, attn.cross.L05)\n"
     "  --rows SPEC      keep only some query rows: comma list of last, -K (the last K), I,\n"
     "                   A:B (A..B-1), word:W (json, safetensors, html, figures: rows x\n"
-    "                   tokens; --aggregate: of the kept rows)\n"
+    "                   tokens; --aggregate: of the kept rows); encoder-decoders: source\n"
+    "                   rows of the encoder, target rows of the decoder and cross (json\n"
+    "                   \"rows\", \"target_rows\"; not with html or --generate)\n"
     "  --dtype TYPE     safetensors element type: f32 (default, exact), f16 or bf16\n"
     "  --window A:B     figures of tokens A..B-1 only (queries and keys), at full size\n"
     "  --max-pixels P   figures of long sentences pooled: blocks of tokens become one cell\n"
@@ -878,9 +880,14 @@ int cmd_run(int argc, char **argv)
                       "--max-pixels and --max-memory are not available for vision models yet");
         goto done;
     }
-    if (job.m->cfg.enc_dec && (o.rows || o.win1)) {
-        st = mhv_fail(&err, MHV_EUSAGE, "", "--rows and --window "
-                      "are not available for encoder-decoder models yet");
+    if (job.m->cfg.enc_dec && o.win1) {
+        st = mhv_fail(&err, MHV_EUSAGE, "", "--window is not available for encoder-decoder "
+                      "models yet");
+        goto done;
+    }
+    if (job.m->cfg.enc_dec && o.rows && o.fig.html) {
+        st = mhv_fail(&err, MHV_EUSAGE, "", "--rows with --format html is not available for "
+                      "encoder-decoder models yet (json, safetensors and the figures take it)");
         goto done;
     }
     if (o.pairs && !job.m->cfg.enc_dec && !job.m->cfg.causal && !job.m->cfg.vision) {
@@ -923,7 +930,7 @@ int cmd_run(int argc, char **argv)
                            .truncate = o.truncate, .aggregate = o.aggregate,
                            .max_memory = o.max_memory, .max_memory_set = o.max_memory_set,
                            .max_pixels = o.max_pixels, .pool = o.pool,
-                           .weighting = o.weighting};
+                           .weighting = o.weighting, .rows = o.rows};
         st = run_seq2seq(&so, job.m, job.tok, fc, &err);
         goto done;
     }

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "analysis/report.h"
+#include "analysis/rows.h"
 #include "analysis/stwrite.h"
 #include "analysis/weighting.h"
 #include "outdir.h"
@@ -194,7 +195,7 @@ static mhv_status stack_means(const mhv_attn *a, mhv_attn *out, mhv_error *err)
 static mhv_status write_safetensors(const run_s2s_opts *o, const mhv_model *m,
                                     const s2s_text *tx, const char *stage, const char *stem,
                                     int index, const s2s_line *l, const mhv_attn *a,
-                                    mhv_error *err)
+                                    const mhv_s2s_rows *rows, mhv_error *err)
 {
     char path[4096];
     int len = index ? snprintf(path, sizeof path, "%s/%s-%d.safetensors", stage, stem, index + 1)
@@ -209,7 +210,8 @@ static mhv_status write_safetensors(const run_s2s_opts *o, const mhv_model *m,
     mhv_stw_s2s_desc d = {.model = &info, .dtype = o->dtype, .text = l->src_text,
                           .len = l->src_len, .target_text = l->tgt_text ? l->tgt_text : "",
                           .target_len = l->tgt_text ? l->tgt_len : 0, .src = &l->src,
-                          .tgt = &l->tgt, .src_tok = tx->src_tok, .tgt_tok = tx->tgt_tok};
+                          .tgt = &l->tgt, .src_tok = tx->src_tok, .tgt_tok = tx->tgt_tok,
+                          .rows = rows};
     if ((st = mhv_stw_write_seq2seq(out.f, out.path, &d, a, err)))
         mhv_out_abort(&out);
     else
@@ -242,13 +244,14 @@ static mhv_status pool_note(const run_s2s_opts *o, const mhv_sentence *s, int n,
 static mhv_status line_figs(const run_s2s_opts *o, run_figs *figs, const char *stage,
                             const char *stem, int i, const mhv_sentence *ss, const s2s_line *l,
                             const mhv_sentence *ts, const s2s_text *tx, const mhv_attn *a,
-                            int align, mhv_error *err)
+                            int align, const mhv_s2s_rows *kept, mhv_error *err)
 {
     int bs = o->max_pixels ? run_fig_block(o->fig, a->n_src, o->max_pixels) : 1;
     int bt = o->max_pixels ? run_fig_block(o->fig, a->n_tgt, o->max_pixels) : 1;
+    run_s2s_rows rows = {kept, &l->src, &l->tgt};
     if (bs == 1 && bt == 1)
         return run_figs_seq2seq(figs, stage, stem, i, ss, &l->src, ts, &l->tgt, tx->tgt_tok, a,
-                                align, err);
+                                align, kept ? &rows : NULL, err);
     int ms = (a->n_src + bs - 1) / bs, mt = (a->n_tgt + bt - 1) / bt;
     int es = ms > 16 ? 4 : 1, et = mt > 16 ? 4 : 1;
     mhv_attn pa = {0};
@@ -256,7 +259,7 @@ static mhv_status line_figs(const run_s2s_opts *o, run_figs *figs, const char *s
     mhv_sentence ns, nt;
     char *sbuf = NULL, *tbuf = NULL, corner[160];
     const char *how = o->pool == MHV_POOL_MAX ? "max" : "mean";
-    mhv_status st = mhv_zoom_pool_seq2seq(a, bs, bt, o->pool, &pa, err);
+    mhv_status st = mhv_zoom_pool_seq2seq(a, bs, bt, o->pool, kept, &pa, err);
     if (!st && bs > 1)
         st = mhv_zoom_labels(a->n_src, bs, 0, es, &pe, err);
     if (!st && bt > 1)
@@ -267,11 +270,15 @@ static mhv_status line_figs(const run_s2s_opts *o, run_figs *figs, const char *s
         st = pool_note(o, ts, a->n_tgt, bt, et, &nt, &tbuf, err);
     if (!st) { /* said in every figure's corner too */
         snprintf(corner, sizeof corner, "pooled: source in %d-token blocks, target in "
-                 "%d-token blocks: %s", bs, bt, how);
+                 "%d-token blocks: %s%s", bs, bt, how,
+                 kept ? " (kept rows stay rows)" : "");
         figs->corner = corner;
+        figs->key0 = 0, figs->key_block = bt; /* a decoder row masks the blocks after it */
         st = run_figs_seq2seq(figs, stage, stem, i, &ns, bs > 1 ? &pe : &l->src, &nt,
-                              bt > 1 ? &pt : &l->tgt, tx->tgt_tok, &pa, align, err);
+                              bt > 1 ? &pt : &l->tgt, tx->tgt_tok, &pa, align,
+                              kept ? &rows : NULL, err);
         figs->corner = NULL;
+        figs->key0 = figs->key_block = 0;
     }
     free(sbuf), free(tbuf);
     mhv_encoding_free(&pe), mhv_encoding_free(&pt);
@@ -360,6 +367,24 @@ mhv_status run_seq2seq(const run_s2s_opts *o, mhv_model *m, const mhv_tok *tok,
                                          &sel, &attn, err);
         if (!st)
             st = check_finite(&attn, err);
+        /* --rows: the encoder's source rows, the decoder's and cross-attention's target rows */
+        int *srows = NULL, *trows = NULL;
+        mhv_s2s_rows kept = {0};
+        if (!st && o->rows) {
+            st = mhv_rows_resolve(o->rows, l->src_text, l->src_len, &l->src, &srows,
+                                  &kept.n_src, err);
+            if (!st)
+                st = mhv_rows_resolve(o->rows, l->tgt_text ? l->tgt_text : "",
+                                      l->tgt_text ? l->tgt_len : 0, &l->tgt, &trows,
+                                      &kept.n_tgt, err);
+            kept.src = srows, kept.tgt = trows;
+            mhv_attn cut;
+            if (!st && !(st = mhv_attn_keep_rows_seq2seq(&attn, &kept, &cut, err))) {
+                mhv_attn_free(&attn);
+                attn = cut;
+            }
+        }
+        const mhv_s2s_rows *kr = o->rows ? &kept : NULL;
         float *norms = NULL; /* --weighting's products, for the JSON */
         if (!st)
             st = mhv_weighting_apply(&attn, o->weighting,
@@ -371,20 +396,21 @@ mhv_status run_seq2seq(const run_s2s_opts *o, mhv_model *m, const mhv_tok *tok,
         if (!st && o->fig->json)
             mhv_report_sentence_seq2seq(out.f, i, l->src_text, l->src_len, &l->src, l->tgt_text,
                                         l->tgt_len, &l->tgt, tok, tx.tgt_tok, shown, norms,
-                                        o->aggregate);
+                                        kr, o->aggregate);
         if (!st) {
             mhv_sentence ss = {l->src_text, l->src_len, in.s[i].line};
             mhv_sentence ts = {l->tgt_text ? l->tgt_text : "", l->tgt_text ? l->tgt_len : 0,
                                in.s[i].line};
             st = line_figs(o, &figs, od.stage, stem, i, &ss, l, &ts, &tx, shown,
-                           o->align_layer >= 0 ? o->align_layer : c->dec_layers - 1, err);
+                           o->align_layer >= 0 ? o->align_layer : c->dec_layers - 1, kr, err);
             if (!st && o->safetensors)
-                st = write_safetensors(o, m, &tx, od.stage, stem, i, l, shown, err);
+                st = write_safetensors(o, m, &tx, od.stage, stem, i, l, shown, kr, err);
             if (!st)
                 st = run_figs_html_seq2seq(&figs, &ss, &l->src, &ts, &l->tgt, tx.tgt_tok, &attn,
                                            o->aggregate ? &mean : NULL, err);
         }
         free(norms);
+        free(srows), free(trows);
         mhv_attn_free(&mean);
         mhv_attn_free(&attn);
         line_free(l);

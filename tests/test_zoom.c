@@ -125,7 +125,7 @@ static void test_pool_seq2seq(void **state)
     mhv_attn a = {.n = S, .count = 3, .heads = hs, .rows = S, .n_src = S, .n_tgt = T}, p;
     mhv_error err = {0};
     for (int kind = 0; kind < 2; kind++) {
-        assert_int_equal(mhv_zoom_pool_seq2seq(&a, 4, 3, (mhv_pool_kind)kind, &p, &err), MHV_OK);
+        assert_int_equal(mhv_zoom_pool_seq2seq(&a, 4, 3, (mhv_pool_kind)kind, NULL, &p, &err), MHV_OK);
         assert_int_equal(p.n_src, 3);
         assert_int_equal(p.n_tgt, 3);
         assert_int_equal(p.count, 3);

@@ -161,7 +161,7 @@ mhv_status mhv_zoom_pool(const mhv_attn *a, int b, mhv_pool_kind kind, int first
 }
 
 mhv_status mhv_zoom_pool_seq2seq(const mhv_attn *a, int bs, int bt, mhv_pool_kind kind,
-                                 mhv_attn *out, mhv_error *err)
+                                 const mhv_s2s_rows *kept, mhv_attn *out, mhv_error *err)
 {
     memset(out, 0, sizeof *out);
     if (bs < 1 || bt < 1 || a->row_ids)
@@ -172,7 +172,8 @@ mhv_status mhv_zoom_pool_seq2seq(const mhv_attn *a, int bs, int bt, mhv_pool_kin
     for (int k = 0; k < a->count; k++) {
         const mhv_head_attn *h = &a->heads[k];
         int tr = h->stack != MHV_STACK_ENCODER, tc = h->stack == MHV_STACK_DECODER;
-        cells += (size_t)(tr ? mt : ms) * (size_t)(tc ? mt : ms);
+        int rows = tr ? (kept && kept->tgt ? h->rows : mt) : (kept && kept->src ? h->rows : ms);
+        cells += (size_t)rows * (size_t)(tc ? mt : ms);
     }
     out->heads = calloc((size_t)a->count + 1, sizeof *out->heads);
     out->buf = malloc((cells + 1) * sizeof *out->buf);
@@ -186,8 +187,10 @@ mhv_status mhv_zoom_pool_seq2seq(const mhv_attn *a, int bs, int bt, mhv_pool_kin
     float *w = out->buf;
     for (int k = 0; k < a->count; k++) {
         const mhv_head_attn *h = &a->heads[k];
-        /* the target's side (decoder rows and columns, cross rows) in blocks of bt */
-        int rb = h->stack == MHV_STACK_ENCODER ? bs : bt;
+        /* the target's side (decoder rows and columns, cross rows) in blocks of bt; kept
+         * rows stay rows */
+        int rb = h->stack == MHV_STACK_ENCODER ? (kept && kept->src ? 1 : bs)
+                                               : (kept && kept->tgt ? 1 : bt);
         int cb = h->stack == MHV_STACK_DECODER ? bt : bs;
         out->heads[k] = *h;
         out->heads[k].w = w;
