@@ -169,10 +169,9 @@ mhv_status s2s_encode_source(const s2s_text *t, const mhv_sentence *s, cli_input
     int at = t->lang == S2S_LANG_LAST ? out->n - 1 : 0;
     if (out->n < 2 || !is_code_id(t->src_tok, out->ids[at]))
         return MHV_OK;
-    mhv_status st2 = set_token(t->src_tok, out, at, t->src_code, err);
-    if (st2)
+    if ((st = set_token(t->src_tok, out, at, t->src_code, err)))
         mhv_encoding_free(out);
-    return st2;
+    return st;
 }
 
 mhv_status s2s_encode_target(const s2s_text *t, const mhv_sentence *s, cli_input_mode mode,
