@@ -106,7 +106,21 @@ expect_fail "--rows with html refused by name" 2 "--rows with --format html is n
     "$MHAVIZ" run --model "$B" --ids --pairs --rows last --format html --out "$TMP/out" "$TMP/p.txt"
 expect_fail "--rows with --generate refused" 2 "--generate works with" -- \
     "$MHAVIZ" run --model "$B" --ids --generate 3 --rows last --out "$TMP/out" "$TMP/p.txt"
-expect_fail "--window refused by name" 2 "--window is not available for encoder-decoder models yet" -- \
-    "$MHAVIZ" run --model "$B" --ids --pairs --window 0:3 --out "$TMP/out" "$TMP/p.txt"
+
+# --window A:B zooms on the source: the encoder's maps A..B-1 square, the cross-attention's
+# every target row x those source columns; the decoder's whole; the JSON as without it
+cells() { grep -c '<rect class="cell"' "$1"; }
+rm -rf "$TMP/w1"
+"$MHAVIZ" run --model "$T5" --ids --pairs --window 100:140 --format svg,json --out "$TMP/w1" "$TMP/long.txt" 2>"$TMP/stderr"
+check "--window: exit 0, silent, the JSON unchanged" "[ $? = 0 ] && [ ! -s $TMP/stderr ] && cmp -s $TMP/w1/long.json $TMP/a/long.json"
+check "--window: encoder 40 x 40, cross 256 x 40, decoder 256 x 256 cells" "[ \$(cells $TMP/w1/long/E01-H02.svg) = 1600 ] && [ \$(cells $TMP/w1/long/X02-H01.svg) = 10240 ] && [ \$(cells $TMP/w1/long/align.svg) = 10240 ] && [ \$(cells $TMP/w1/long/D00-H00.svg) = 65536 ]"
+"$MHAVIZ" run --model "$T5" --ids --pairs --window 100:140 --heads enc:1:2 --svg-text --format svg --out "$TMP/w4" "$TMP/long.txt"
+check "--window: the source's tokens 100-139 (ids 12-51) label rows and columns" "[ \"\$(grep -o 'class=\"label\"[^>]*>[^<]*<' $TMP/w4/long/E01-H02.svg | sed 's/.*>//; s/<//' | tr '\\n' ' ')\" = \"\$(seq 12 51 | tr '\\n' ' ')\$(seq 12 51 | tr '\\n' ' ')\" ]"
+rm -rf "$TMP/w2"
+"$MHAVIZ" run --model "$T5" --ids --pairs --window 100:400 --rows last,110 --max-pixels 800 --format svg --out "$TMP/w2" "$TMP/long.txt"
+check "--window with --rows and --max-pixels: the encoder's kept row in the window, 75 key blocks" "[ \$(cells $TMP/w2/long/E00-H00.svg) = 75 ] && grep -q 'query row 110</title>' $TMP/w2/long/E00-H00.svg && grep -q 'tokens 100-399, labels every 16\\] ' $TMP/w2/long/E00-H00.svg"
+check "--window with --rows: the cross-attention's 2 target rows x 75 source blocks" "[ \$(cells $TMP/w2/long/X00-H00.svg) = 150 ]"
+expect_fail "--window past the source" 1 "long.txt: line 1: --window 600:700 is past its 512 source tokens" -- \
+    "$MHAVIZ" run --model "$T5" --ids --pairs --window 600:700 --format svg --out "$TMP/out" "$TMP/long.txt"
 
 finish
