@@ -158,7 +158,7 @@ mhv_status mhv_exif_orientation(const mhv_exif_meta *m, int *orientation, const 
     int found = 0;
     if (m->exif_is_text)
         return mhv_fail(err, MHV_EFORMAT, name,
-                        "unreadable EXIF: a compressed text chunk named 'exif' holds it");
+                        "unreadable EXIF: a zTXt or iTXt chunk named 'exif' holds it as text");
     if (m->exif) {
         const unsigned char *p = m->exif;
         size_t len = m->exif_len;
