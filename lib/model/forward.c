@@ -524,10 +524,11 @@ mhv_status mhv_forward_logits_check(const mhv_model *m, mhv_error *err)
     const mhv_config *c = &m->cfg;
     if (c->enc_dec)
         return not_seq2seq(m, err);
-    if (!c->causal && strcmp(c->family->name, "bert") != 0)
+    if (!c->causal && strcmp(c->family->name, "bert") != 0 &&
+        strcmp(c->family->name, "mpnet") != 0)
         return mhv_fail(err, MHV_EUNSUPPORTED, m->dir,
                         "the masked-LM head of %s models is not supported (BERT, RoBERTa, "
-                        "XLM-RoBERTa and CamemBERT's are)", c->arch);
+                        "XLM-RoBERTa, CamemBERT and MPNet's are)", c->arch);
     if (!c->causal && !m->mlm_dense.data)
         return mhv_fail(err, MHV_EUNSUPPORTED, m->dir,
                         "%s checkpoint without a masked-LM head (cls.predictions or lm_head): "

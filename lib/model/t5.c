@@ -222,30 +222,6 @@ static mhv_status t5_load(mhv_model *m, mhv_wload *ld, mhv_error *err)
     return MHV_OK;
 }
 
-/* T5's bucket of relative position rp = key - query (transformers'
- * _relative_position_bucket, with its float32 logarithm). */
-static int t5_bucket(int rp, int bidirectional, int buckets, int max_distance)
-{
-    int b = 0;
-    if (bidirectional) {
-        buckets /= 2;
-        if (rp > 0)
-            b += buckets;
-        rp = rp < 0 ? -rp : rp;
-    } else {
-        rp = rp < 0 ? -rp : 0;
-    }
-    int max_exact = buckets / 2;
-    if (rp < max_exact)
-        return b + rp;
-    float r = logf((float)rp / (float)max_exact) /
-              (float)log((double)max_distance / (double)max_exact) * (float)(buckets - max_exact);
-    if (!(r < (float)buckets)) /* (the config keeps r finite; a guard) */
-        return b + buckets - 1;
-    long large = max_exact + (long)r;
-    return b + (int)(large < buckets - 1 ? large : buckets - 1);
-}
-
 typedef struct {
     const float *table;     /* (buckets, heads) */
     const int32_t *bucket;  /* (n, n) */
@@ -265,8 +241,8 @@ static void fill_buckets(const mhv_config *c, int32_t *bk, int n, int bidirectio
 {
     for (int i = 0; i < n; i++)
         for (int j = 0; j < n; j++)
-            bk[(size_t)i * (size_t)n + (size_t)j] =
-                t5_bucket(j - i, bidirectional, c->rel_pos_buckets, c->rel_pos_max_distance);
+            bk[(size_t)i * (size_t)n + (size_t)j] = mhv_family_t5_bucket(
+                j - i, bidirectional, c->rel_pos_buckets, c->rel_pos_max_distance);
 }
 
 static void fill_table(const mhv_mat *rel, float *table)
