@@ -73,10 +73,10 @@ static const char rank_usage[] =
     "  --pairs          lines are FIRST<TAB>SECOND, as run --pairs. Encoders: the pair\n"
     "                   as tokenizer(first, second) encodes it; --from and --to may be in\n"
     "                   either sentence. Encoder-decoders (T5, BART, Marian): SOURCE<TAB>\n"
-    "                   TARGET; ranks the heads of --stack\n"
+    "                   TARGET; ranks the heads of --stack (--weighting too)\n"
     "  --stack STACK    cross (default: --from in the target, --to in the source), enc\n"
     "                   (both in the source) or dec (both in the target)\n"
-    "  --src-lang CODE, --tgt-lang CODE   mBART's language codes, as for run\n"
+    "  --src-lang CODE, --tgt-lang CODE   mBART's and NLLB's language codes, as for run\n"
     "  -h, --help       show this help\n";
 
 typedef struct {
@@ -267,10 +267,9 @@ static int parse(int argc, char **argv, rank_opts *o)
     if ((o->src_lang || o->tgt_lang) && !o->pairs)
         return cli_usage_error("rank", "--src-lang and --tgt-lang need --pairs (an "
                                "encoder-decoder model)");
-    if (o->pairs && (o->render || o->by_ablation || o->weighting != MHV_WEIGHT_ATTN ||
-                     o->truncate || o->allow_unk))
+    if (o->pairs && (o->render || o->by_ablation || o->truncate || o->allow_unk))
         return cli_usage_error("rank", "--pairs works without --render, --by ablation, "
-                               "--weighting, --truncate and --allow-unk");
+                               "--truncate and --allow-unk");
     return 0;
 }
 
@@ -732,6 +731,11 @@ int cmd_rank(int argc, char **argv)
         goto done;
     /* an encoder's sentence pairs are ranked as sentences, with their token type ids */
     int enc_pairs = o.pairs && !job.m->cfg.enc_dec && !job.m->cfg.causal;
+    if (enc_pairs && o.weighting != MHV_WEIGHT_ATTN) {
+        st = mhv_fail(&err, MHV_EUSAGE, "", "--weighting with --pairs is for encoder-decoder "
+                      "models; not available for an encoder's pairs yet");
+        goto done;
+    }
     if (enc_pairs && o.stack != MHV_STACK_SELF) {
         st = mhv_fail(&err, MHV_EUSAGE, "", "--stack is for encoder-decoder models; %s is an "
                       "encoder", job.m->cfg.arch);
@@ -749,7 +753,8 @@ int cmd_rank(int argc, char **argv)
                             .top = o.top, .nth = o.nth, .to_nth = o.to_nth, .json = o.json,
                             .how = o.substring ? MHV_RANK_SUBSTRING : MHV_RANK_WORDS,
                             .stack = o.stack ? o.stack : MHV_STACK_CROSS,
-                            .src_lang = o.src_lang, .tgt_lang = o.tgt_lang};
+                            .src_lang = o.src_lang, .tgt_lang = o.tgt_lang,
+                            .weighting = o.weighting};
         st = rank_seq2seq(&so, job.m, job.tok, &err);
         goto done;
     }

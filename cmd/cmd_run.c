@@ -57,9 +57,12 @@ static const char run_usage[] =
     "                   decoders: attn.encoder.L05, attn.decoder.L05, attn.cross.L05)\n"
     "  --rows SPEC      keep only some query rows: comma list of last, -K (the last K), I,\n"
     "                   A:B (A..B-1), word:W (json, safetensors, html, figures: rows x\n"
-    "                   tokens; --aggregate: of the kept rows)\n"
+    "                   tokens; --aggregate: of the kept rows); encoder-decoders: source\n"
+    "                   rows of the encoder, target rows of the decoder and cross (json\n"
+    "                   \"rows\", \"target_rows\"; not with html or --generate)\n"
     "  --dtype TYPE     safetensors element type: f32 (default, exact), f16 or bf16\n"
     "  --window A:B     figures of tokens A..B-1 only (queries and keys), at full size\n"
+    "                   (encoder-decoders: source tokens: the encoder's and the cross's)\n"
     "  --max-pixels P   figures of long sentences pooled: blocks of tokens become one cell\n"
     "                   so a map is at most P pixels wide; numbered every few blocks\n"
     "                   (encoder-decoders: source and target in blocks of their own)\n"
@@ -120,7 +123,8 @@ static const char run_usage[] =
     "                   norm-out: alpha_ij * ||v_j W_O^h|| (what key j moves into the\n"
     "                   head's output, Kobayashi et al. 2020), rows normalised to sum 1 in\n"
     "                   figures and aggregates; json adds \"weighting\" and per head the raw\n"
-    "                   \"norms\" and \"value_norms\"\n"
+    "                   \"norms\" and \"value_norms\"; encoder-decoders: every stack, the\n"
+    "                   cross-attention by the source's values through its own projections\n"
     "  --pairs          lines are FIRST<TAB>SECOND. Encoders (BERT, RoBERTa ...): the\n"
     "                   pair as tokenizer(first, second) encodes it, with its token type\n"
     "                   ids; json adds \"token_type_ids\" and \"pair_boundary\".\n"
@@ -133,7 +137,9 @@ static const char run_usage[] =
     "  --src-lang CODE, --tgt-lang CODE   mBART's language codes (such as en_XX, ro_RO): the\n"
     "                   source is TEXT </s> src code, the decoder starts with the target's\n"
     "                   code (default: tokenizer_config.json's src_lang / tgt_lang, else\n"
-    "                   the tokenizer's code and a decoder_start_token_id that is a code)\n"
+    "                   the tokenizer's code and a decoder_start_token_id that is a code);\n"
+    "                   NLLB's (eng_Latn): src code TEXT </s>, the decoder's start token\n"
+    "                   then the target's code (forced in --generate)\n"
     "                   encoder-decoder heads: --heads enc:L:H, dec:L:H, cross:L:H (* too);\n"
     "                   figures E05-H03, D05-H03, X05-H03 and align\n"
     "  -h, --help       show this help\n";
@@ -436,10 +442,9 @@ static int parse(int argc, char **argv, run_opts *o)
     if ((o->src_lang || o->tgt_lang) && !o->pairs && !o->generate)
         return cli_usage_error("run", "--src-lang and --tgt-lang are for encoder-decoder models "
                                "(with --pairs or --generate)");
-    if (o->generate && (o->rows || o->weighting != MHV_WEIGHT_ATTN))
+    if (o->generate && o->rows)
         return cli_usage_error("run", "--generate works with --format png, svg, pdf, json, html "
-                               "and safetensors and attention weights (not --rows or "
-                               "--weighting)");
+                               "and safetensors (not --rows)");
     return 0;
 }
 
@@ -876,9 +881,9 @@ int cmd_run(int argc, char **argv)
                       "--max-pixels and --max-memory are not available for vision models yet");
         goto done;
     }
-    if (job.m->cfg.enc_dec && (o.rows || o.win1)) {
-        st = mhv_fail(&err, MHV_EUSAGE, "", "--rows and --window "
-                      "are not available for encoder-decoder models yet");
+    if (job.m->cfg.enc_dec && o.rows && o.fig.html) {
+        st = mhv_fail(&err, MHV_EUSAGE, "", "--rows with --format html is not available for "
+                      "encoder-decoder models yet (json, safetensors and the figures take it)");
         goto done;
     }
     if (o.pairs && !job.m->cfg.enc_dec && !job.m->cfg.causal && !job.m->cfg.vision) {
@@ -897,10 +902,9 @@ int cmd_run(int argc, char **argv)
                           job.m->cfg.arch);
             goto done;
         }
-        if ((o.aggregate && o.agg != MHV_AGG_MEAN) || o.weighting != MHV_WEIGHT_ATTN) {
-            st = mhv_fail(&err, MHV_EUSAGE, "", "--aggregate rollout and flow and --weighting "
-                          "are not available for encoder-decoder models yet (--aggregate mean "
-                          "is)");
+        if (o.aggregate && o.agg != MHV_AGG_MEAN) {
+            st = mhv_fail(&err, MHV_EUSAGE, "", "--aggregate rollout and flow are not "
+                          "available for encoder-decoder models (--aggregate mean is)");
             goto done;
         }
         if (!o.pairs && !o.generate) {
@@ -911,6 +915,7 @@ int cmd_run(int argc, char **argv)
             goto done;
         }
         mhv_forward_params fp2 = cli_forward_params(o.threads);
+        fp2.value_norms = mhv_weighting_vnorm(o.weighting);
         if ((st = mhv_forward_ctx_new(&fp2, &fc, &err)))
             goto done;
         run_s2s_opts so = {.heads = o.heads, .file = o.file, .out = o.out, .mode = o.mode,
@@ -920,7 +925,9 @@ int cmd_run(int argc, char **argv)
                            .safetensors = o.safetensors, .dtype = o.dtype,
                            .truncate = o.truncate, .aggregate = o.aggregate,
                            .max_memory = o.max_memory, .max_memory_set = o.max_memory_set,
-                           .max_pixels = o.max_pixels, .pool = o.pool};
+                           .max_pixels = o.max_pixels, .pool = o.pool,
+                           .weighting = o.weighting, .rows = o.rows, .win0 = o.win0,
+                           .win1 = o.win1};
         st = run_seq2seq(&so, job.m, job.tok, fc, &err);
         goto done;
     }

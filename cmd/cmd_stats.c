@@ -65,13 +65,13 @@ static const char stats_usage[] =
     "  --pairs          lines are FIRST<TAB>SECOND, as run --pairs. Encoders: the pair as\n"
     "                   tokenizer(first, second) encodes it (sep counts both separators).\n"
     "                   Encoder-decoders (T5, BART, Marian): SOURCE<TAB>TARGET; statistics\n"
-    "                   of --stack's heads\n"
+    "                   of --stack's heads (--weighting too)\n"
     "  --stack STACK    enc (the encoder's, over the source), dec (the decoder's, over the\n"
     "                   decoder's input) or cross (target rows x source columns: entropy,\n"
     "                   first, sep over the source; distance from the diagonal, in source\n"
     "                   tokens; no prev, next, self); json records it, --merge adds only\n"
     "                   one stack\n"
-    "  --src-lang CODE, --tgt-lang CODE   mBART's language codes, as for run\n"
+    "  --src-lang CODE, --tgt-lang CODE   mBART's and NLLB's language codes, as for run\n"
     "  -h, --help       show this help\n";
 
 typedef struct {
@@ -202,10 +202,11 @@ static int parse(int argc, char **argv, stats_opts *o)
     if ((o->src_lang || o->tgt_lang) && !o->stack)
         return cli_usage_error("stats", "--src-lang and --tgt-lang need --pairs and --stack "
                                "(an encoder-decoder model)");
-    if ((o->pairs || o->stack) && (o->merge || !o->pairs || o->rows || o->weighting ||
-                                   (o->truncate && !o->stack)))
+    if ((o->pairs || o->stack) && (o->merge || !o->pairs || o->rows ||
+                                   ((o->weighting || o->truncate) && !o->stack)))
         return cli_usage_error("stats", "--stack needs --pairs; --pairs works without "
-                               "--merge, --rows, --weighting and (on encoders) --truncate");
+                               "--merge and --rows, and on encoders without --weighting and "
+                               "--truncate");
     if (o->merge) {
         if (o->n_files < 1)
             return cli_usage_error("stats", "--merge needs at least one JSON file");
@@ -332,6 +333,8 @@ static void process_pair(worker *w, mhv_forward_ctx *fc, int idx, unsigned char 
     int nt = et.n;
     mhv_attn a = {0};
     st = mhv_forward_run_seq2seq(fc, m, es.ids, es.n, et.ids, nt, j->sel, &a, &err);
+    if (!st) /* --weighting: the stack's maps reweighted by their own keys' value norms */
+        st = mhv_weighting_apply(&a, j->o->weighting, NULL, &err);
     /* separators as for other models: special tokens after the first covering no text;
      * the cross-attention's keys are the source's tokens */
     int cross = j->o->stack == MHV_STACK_CROSS;

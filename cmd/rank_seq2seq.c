@@ -34,6 +34,7 @@ mhv_status rank_seq2seq(const rank_s2s_opts *o, const mhv_model *m, const mhv_to
     mhv_rank_entry *ranked = calloc((size_t)L * (size_t)H + 1, sizeof *ranked);
     mhv_forward_ctx *fc = NULL;
     mhv_forward_params fp = cli_forward_params(0);
+    fp.value_norms = mhv_weighting_vnorm(o->weighting);
     if (!ranked) {
         st = mhv_fail(err, MHV_ENOMEM, "", "out of memory");
         goto done;
@@ -83,6 +84,8 @@ mhv_status rank_seq2seq(const rank_s2s_opts *o, const mhv_model *m, const mhv_to
         mhv_attn a;
         st = mhv_forward_run_seq2seq(fc, m, es.ids, es.n, et.ids, et.n, &sel, &a, err);
         mhv_encoding_free(&es), mhv_encoding_free(&et);
+        if (!st && (st = mhv_weighting_apply(&a, o->weighting, NULL, err)))
+            mhv_attn_free(&a);
         if (st) {
             cli_fail_line(err, st, &in, i);
             goto done;
@@ -116,8 +119,10 @@ mhv_status rank_seq2seq(const rank_s2s_opts *o, const mhv_model *m, const mhv_to
         mhv_jsonw_str(stdout, o->from, strlen(o->from));
         fputs(", \"to\": ", stdout);
         mhv_jsonw_str(stdout, o->to, strlen(o->to));
-        printf(", \"stack\": \"%s\", \"sentences_used\": %d,\n \"heads\": [",
-               stack_word[o->stack], used);
+        printf(", \"stack\": \"%s\"", stack_word[o->stack]);
+        if (o->weighting != MHV_WEIGHT_ATTN)
+            printf(", \"weighting\": \"%s\"", mhv_weighting_name(o->weighting));
+        printf(", \"sentences_used\": %d,\n \"heads\": [", used);
         for (int i = 0; i < k; i++) {
             printf("%s{\"stack\": \"%s\", \"layer\": %d, \"head\": %d, \"score\": ",
                    i ? ",\n  " : "", stack_word[o->stack], ranked[i].layer, ranked[i].head);
@@ -126,9 +131,11 @@ mhv_status rank_seq2seq(const rank_s2s_opts *o, const mhv_model *m, const mhv_to
         }
         fputs("]}\n", stdout);
     } else {
-        printf("# %s heads ranked by attention from '%s' (%s) to '%s' (%s) over %d sentence "
-               "pair%s; mean of %d heads %.4f\n",
-               stack_word[o->stack], o->from,
+        printf("# %s heads ranked by %s%sattention from '%s' (%s) to '%s' (%s) over %d "
+               "sentence pair%s; mean of %d heads %.4f\n",
+               stack_word[o->stack],
+               o->weighting != MHV_WEIGHT_ATTN ? mhv_weighting_name(o->weighting) : "",
+               o->weighting != MHV_WEIGHT_ATTN ? "-weighted " : "", o->from,
                o->stack == MHV_STACK_ENCODER ? "source" : "target", o->to,
                o->stack == MHV_STACK_DECODER ? "target" : "source", used, used == 1 ? "" : "s",
                total, mean);

@@ -5,6 +5,7 @@
 
 #include "cli.h"
 #include "analysis/rank.h"
+#include "analysis/weighting.h"
 
 typedef struct {
     const char *from, *to, *heads, *file;
@@ -12,6 +13,7 @@ typedef struct {
     mhv_rank_match how;
     mhv_stack stack;    /* ENCODER, DECODER or CROSS */
     const char *src_lang, *tgt_lang; /* --src-lang, --tgt-lang (mBART), or NULL */
+    mhv_weighting weighting; /* --weighting: scores on the reweighted maps */
 } rank_s2s_opts;
 
 /* Reads SOURCE<TAB>TARGET lines of o->file and prints the ranking on stdout. --from is

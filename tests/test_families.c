@@ -4,7 +4,7 @@
  * float64 on the checkpoint's weights, within the golden's tolerance (1e-5, or 1.25x the
  * error of transformers' own fp32 run where that is larger),
  * on 1 and 2 threads with the same bytes, and with the scalar kernels; the last position's
- * logits too where the golden has them. */
+ * logits too where the golden has them (an encoder's: its masked-LM head's). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "base/fileio.h"
+#include "model/family.h"
 #include "model/forward.h"
 
 #include "testutil.h"
@@ -176,7 +177,8 @@ static void check_golden(const char *file)
             mhv_forward_params p = {.threads = 1};
             mhv_forward_ctx *c;
             if (mhv_forward_ctx_new(&p, &c, &err) ||
-                mhv_forward_logits(c, m, ids, n, logits, &err))
+                (m->cfg.causal ? mhv_forward_logits(c, m, ids, n, logits, &err)
+                               : mhv_forward_logits_ablated(c, m, ids, n, NULL, logits, &err)))
                 fail_msg("%s: logits: %s", fixture, err.msg);
             mhv_forward_ctx_free(c);
             for (int v = 0; v < V; v++) {
@@ -278,11 +280,34 @@ static void test_image_grid(void **state)
     grid_case(dv, 4, 4, 0, MHV_OK, 1, 1, 1, NULL); /* one column: plain bicubic is right */
 }
 
+/* T5's relative position buckets as MPNet calls them (bidirectional, 32 buckets, max
+ * distance 128) against transformers' MPNetEncoder.relative_position_bucket over -300..300:
+ * the exact, logarithmic and clamped ranges (tests/gen/fam_mpnet.py). */
+static void test_relbucket_mpnet(void **state)
+{
+    (void)state;
+    cJSON *g = tu_read_json("tests/fixtures/goldens/relbucket-mpnet.json");
+    const cJSON *rel = cJSON_GetObjectItem(g, "relative_position");
+    const cJSON *want = cJSON_GetObjectItem(g, "bucket");
+    int n = cJSON_GetArraySize(rel);
+    assert_int_equal(n, 601);
+    assert_int_equal(cJSON_GetArraySize(want), n);
+    for (int i = 0; i < n; i++) {
+        int rp = cJSON_GetArrayItem(rel, i)->valueint;
+        int got = mhv_family_t5_bucket(rp, 1, 32, 128);
+        if (got != cJSON_GetArrayItem(want, i)->valueint)
+            fail_msg("relative position %d: bucket %d, transformers %d", rp, got,
+                     cJSON_GetArrayItem(want, i)->valueint);
+    }
+    cJSON_Delete(g);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_families),
         cmocka_unit_test(test_image_grid),
+        cmocka_unit_test(test_relbucket_mpnet),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

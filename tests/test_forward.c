@@ -124,6 +124,8 @@ static void test_mlm_old(void **s) { (void)s; run_fixture("bert-mlm-old", "bert-
 static void test_gelunew(void **s) { (void)s; run_fixture("bert-gelunew", "bert-gelunew", 1); }
 static void test_relu(void **s) { (void)s; run_fixture("bert-relu", "bert-relu", 1); }
 static void test_minilm(void **s) { (void)s; run_fixture("minilm-2l", "minilm-2l", 1); }
+/* MPNet with its tokenizer: text -> transformers' ids -> attentions (tests/gen/fam_mpnet.py) */
+static void test_mpnet(void **s) { (void)s; run_fixture("fam-mpnet-mlm-f16", "mpnet-text", 1); }
 
 /* Longer sequences than the goldens have, with random ids: each fast path within TOL of the
  * scalar one (itself held to the goldens above), through all of their matrix multiplies
@@ -231,6 +233,7 @@ int main(void)
         cmocka_unit_test(test_bf16),    cmocka_unit_test(test_sharded),
         cmocka_unit_test(test_mlm_old), cmocka_unit_test(test_gelunew),
         cmocka_unit_test(test_relu),    cmocka_unit_test(test_minilm),
+        cmocka_unit_test(test_mpnet),
         cmocka_unit_test(test_selection), cmocka_unit_test(test_long_sequences),
     };
     return cmocka_run_group_tests_name("forward", tests, NULL, NULL);

@@ -213,6 +213,8 @@ static void test_roberta(void **state) { (void)state; check_fixture("fam-xlm-rob
 static void test_electra(void **state) { (void)state; check_fixture("fam-electra-proj", 1); }
 static void test_distilbert(void **state) { (void)state; check_fixture("fam-distilbert-f32", 1); }
 static void test_albert(void **state) { (void)state; check_fixture("fam-albert-shared", 1); }
+/* MPNet: RoBERTa's padding positions and a relative bias of each sentence's own length */
+static void test_mpnet(void **state) { (void)state; check_fixture("fam-mpnet-f32", 1); }
 static void test_gpt2(void **state)
 {
     (void)state;
@@ -322,7 +324,8 @@ int main(void)
         cmocka_unit_test(test_bert_pair),
         cmocka_unit_test(test_camembert), cmocka_unit_test(test_roberta),
         cmocka_unit_test(test_electra),   cmocka_unit_test(test_distilbert),
-        cmocka_unit_test(test_albert),    cmocka_unit_test(test_gpt2),
+        cmocka_unit_test(test_albert),    cmocka_unit_test(test_mpnet),
+        cmocka_unit_test(test_gpt2),
         cmocka_unit_test(test_llama),     cmocka_unit_test(test_gemma),
         cmocka_unit_test(test_decoders),  cmocka_unit_test(test_modernbert),
         cmocka_unit_test(test_deberta),   cmocka_unit_test(test_unpacked),

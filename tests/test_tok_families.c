@@ -178,6 +178,7 @@ static void test_gemma(void **s) { (void)s; family("gemma", 100); }
 static void test_nfkc(void **s) { (void)s; family("nfkc", 100); }
 static void test_added_bpe(void **s) { (void)s; family("added-bpe", 100); }
 static void test_added_wordpiece(void **s) { (void)s; family("added-wordpiece", 100); }
+static void test_mpnet(void **s) { (void)s; family("mpnet", 100); }
 static void test_unigram_nfkd(void **s) { (void)s; family("unigram-nfkd", 100); }
 static void test_unigram_bytes(void **s) { (void)s; family("unigram-bytefallback", 100); }
 
@@ -400,6 +401,7 @@ int main(void)
         cmocka_unit_test(test_gemma),      cmocka_unit_test(test_nfkc),
         cmocka_unit_test(test_unigram_nfkd), cmocka_unit_test(test_precompiled),
         cmocka_unit_test(test_added_bpe),  cmocka_unit_test(test_added_wordpiece),
+        cmocka_unit_test(test_mpnet),
         cmocka_unit_test(test_spm_only_dir), cmocka_unit_test(test_token_text),
         cmocka_unit_test(test_spm_models), cmocka_unit_test(test_unigram_bytes),
         cmocka_unit_test(test_threads),

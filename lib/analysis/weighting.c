@@ -37,19 +37,25 @@ mhv_status mhv_weighting_apply(mhv_attn *a, mhv_weighting w, float **norms, mhv_
         return mhv_fail(err, MHV_EUSAGE, "", "the %s weighting needs the value norms %s",
                         mhv_weighting_name(w),
                         w == MHV_WEIGHT_NORM ? "||v||" : "||v W_O||");
-    if (a->n_src || a->n_tgt)
-        return mhv_fail(err, MHV_EUSAGE, "", "the %s weighting is not available for "
-                        "encoder-decoder models", mhv_weighting_name(w));
-    size_t n = (size_t)a->n, rows = (size_t)mhv_attn_nrows(a);
+    /* encoder-decoder runs: each head's map is (rows, cols) of its stack, its value norms
+     * (cols,) one after another (attn.h) */
+    int s2s = a->n_src || a->n_tgt;
+    size_t cells = 0;
+    for (int k = 0; k < a->count; k++)
+        cells += s2s ? (size_t)a->heads[k].rows * (size_t)a->heads[k].cols
+                     : (size_t)mhv_attn_nrows(a) * (size_t)a->n;
     float *raw = NULL;
     if (norms) {
-        raw = malloc((size_t)a->count * rows * n * sizeof *raw + 1);
+        raw = malloc(cells * sizeof *raw + 1);
         if (!raw)
             return mhv_fail(err, MHV_ENOMEM, "", "out of memory");
     }
+    size_t at = 0, vat = 0; /* head k's first cell and first value norm */
     for (int k = 0; k < a->count; k++) {
-        float *wk = a->heads[k].w;                  /* (rows, n) */
-        const float *vn = a->vnorm + (size_t)k * n; /* (n,) */
+        size_t rows = s2s ? (size_t)a->heads[k].rows : (size_t)mhv_attn_nrows(a);
+        size_t n = s2s ? (size_t)a->heads[k].cols : (size_t)a->n;
+        float *wk = a->heads[k].w;      /* (rows, n) */
+        const float *vn = a->vnorm + vat; /* (n,) */
         for (size_t i = 0; i < rows; i++) {
             float *row = wk + i * n;
             double sum = 0;
@@ -58,10 +64,12 @@ mhv_status mhv_weighting_apply(mhv_attn *a, mhv_weighting w, float **norms, mhv_
             for (size_t j = 0; j < n; j++) {
                 double p = (double)row[j] * vn[j];
                 if (raw)
-                    raw[((size_t)k * rows + i) * n + j] = (float)p;
+                    raw[at + i * n + j] = (float)p;
                 row[j] = sum > 0 ? (float)(p / sum) : 0.0f;
             }
         }
+        at += rows * n;
+        vat += n;
     }
     if (norms)
         *norms = raw;

@@ -27,7 +27,8 @@ int mhv_weighting_vnorm(mhv_weighting w);
  *   alpha_ij * vnorm_j / sum_j' alpha_ij' * vnorm_j'
  * (computed in double; a row whose products are all 0 stays all 0), for the query rows
  * kept (mhv_attn_nrows). With norms non-NULL, *norms (caller frees) receives the products
- * alpha_ij * vnorm_j before the division, (count, rows, n) like a->buf. MHV_WEIGHT_ATTN leaves a as it is (*norms = NULL).
+ * alpha_ij * vnorm_j before the division, (count, rows, n) like a->buf (an encoder-decoder
+ * run's: each head's (rows, cols) in turn). MHV_WEIGHT_ATTN leaves a as it is (*norms = NULL).
  * MHV_EUSAGE when a lacks the value norms w needs (a->vnorm_kind). */
 mhv_status mhv_weighting_apply(mhv_attn *a, mhv_weighting w, float **norms, mhv_error *err);
 

@@ -36,7 +36,8 @@ typedef struct {
     /* Value norms (Kobayashi et al. 2020), when the run asked for them: vnorm[k*n + j] is
      * ||v_j|| of captured head k's value vector for key j (MHV_VNORM_V), or ||v_j W_O^h||
      * through the head's slice of the output projection (MHV_VNORM_VO); NULL otherwise. */
-    float *vnorm;       /* (count, n) */
+    float *vnorm;       /* (count, n); encoder-decoder runs: each head's (cols,) in turn
+                         * (the keys of its stack: source, target, source) */
     int vnorm_kind;
     int rows;           /* with row_ids: the query rows kept, each w then (rows, n), row r
                          * holding query row_ids[r] */
@@ -45,6 +46,15 @@ typedef struct {
      * n_src; both 0 for the other models */
     int n_src, n_tgt;
 } mhv_attn;
+
+/* The query rows an encoder-decoder run's maps keep (run --rows): src (n_src,) ascending
+ * source positions, the rows of the encoder's maps, or NULL: every source row; tgt
+ * (n_tgt,) ascending positions of the decoder's input, the rows of the decoder's and the
+ * cross-attention's maps, or NULL: every target row. Borrowed. */
+typedef struct {
+    const int *src, *tgt;
+    int n_src, n_tgt;
+} mhv_s2s_rows;
 
 /* Rows per map: n unless a selection kept fewer. */
 static inline int mhv_attn_nrows(const mhv_attn *a)

@@ -10,6 +10,7 @@ static const mhv_family *const families[] = {
     &mhv_family_distilbert,
     &mhv_family_albert,
     &mhv_family_deberta,
+    &mhv_family_mpnet,
     &mhv_family_modernbert,
     &mhv_family_vit,
     &mhv_family_clip,

@@ -72,6 +72,7 @@ extern const mhv_family mhv_family_bloom;
 extern const mhv_family mhv_family_gpt_neo;
 extern const mhv_family mhv_family_gpt_bigcode;
 extern const mhv_family mhv_family_deberta;
+extern const mhv_family mhv_family_mpnet;
 extern const mhv_family mhv_family_modernbert;
 extern const mhv_family mhv_family_vit;
 extern const mhv_family mhv_family_clip;
@@ -90,6 +91,11 @@ extern const mhv_family mhv_family_bart;
  * p <= heads, base^1 .. base^p with base = 2^-(8/p), then the odd powers of 2^-(4/p) for the
  * remaining heads. */
 void mhv_family_alibi_slopes(int heads, float *slopes);
+
+/* T5's bucket of relative position rp = key - query (transformers'
+ * _relative_position_bucket, with its float32 logarithm): bidirectional (encoders) or causal,
+ * of `buckets` buckets, the logarithmic ones reaching max_distance. */
+int mhv_family_t5_bucket(int rp, int bidirectional, int buckets, int max_distance);
 
 /* The family that opens model_type, and its name for it; NULL when none does. */
 const mhv_family *mhv_family_find(const char *model_type, const char **arch);

@@ -524,10 +524,11 @@ mhv_status mhv_forward_logits_check(const mhv_model *m, mhv_error *err)
     const mhv_config *c = &m->cfg;
     if (c->enc_dec)
         return not_seq2seq(m, err);
-    if (!c->causal && strcmp(c->family->name, "bert") != 0)
+    if (!c->causal && strcmp(c->family->name, "bert") != 0 &&
+        strcmp(c->family->name, "mpnet") != 0)
         return mhv_fail(err, MHV_EUNSUPPORTED, m->dir,
                         "the masked-LM head of %s models is not supported (BERT, RoBERTa, "
-                        "XLM-RoBERTa and CamemBERT's are)", c->arch);
+                        "XLM-RoBERTa, CamemBERT and MPNet's are)", c->arch);
     if (!c->causal && !m->mlm_dense.data)
         return mhv_fail(err, MHV_EUNSUPPORTED, m->dir,
                         "%s checkpoint without a masked-LM head (cls.predictions or lm_head): "
@@ -599,18 +600,35 @@ mhv_status mhv_forward_run_seq2seq(mhv_forward_ctx *fc, const mhv_model *m, cons
         return st;
     mhv_heads se = mhv_heads_stack(sel, 0, Le), sd = mhv_heads_stack(sel, Le, Ld),
               sx = mhv_heads_stack(sel, Le + Ld, Ld);
-    int ne = mhv_heads_count(&se), nd = mhv_heads_count(&sd);
+    int ne = mhv_heads_count(&se), nd = mhv_heads_count(&sd), nx = mhv_heads_count(&sx);
+    /* value norms: each head's over its keys, the stacks one after another (attn.h) */
+    size_t ve = (size_t)ne * (size_t)ns, vd = (size_t)nd * (size_t)nt;
+    if (fc->value_norms) {
+        out->vnorm_kind = fc->value_norms;
+        out->vnorm = malloc((ve + vd + (size_t)nx * (size_t)ns + 1) * sizeof *out->vnorm);
+        if (!out->vnorm)
+            st = mhv_fail(err, MHV_ENOMEM, "", "out of memory for value norms");
+        else if (fc->value_norms == MHV_VNORM_VO)
+            st = mhv_nn_reserve_vnorm(&fc->nn, c->hidden_size, c->head_dim, err);
+        if (st) {
+            mhv_attn_free(out);
+            return st;
+        }
+    }
     mhv_attn oe = *out, od = *out, ox = *out;
     od.heads += ne;
     ox.heads += ne + nd;
+    if (out->vnorm)
+        od.vnorm += ve, ox.vnorm += ve + vd;
     int last_d = mhv_heads_last_layer(&sd), last_x = mhv_heads_last_layer(&sx);
     int dec_last = last_d > last_x ? last_d : last_x;
+    int vk = fc->value_norms;
     mhv_capture cap[3] = {
         {.sel = &se, .out = &oe, .last = dec_last >= 0 ? Le - 1 : mhv_heads_last_layer(&se),
-         .full_last = dec_last >= 0},
+         .full_last = dec_last >= 0, .vnorm = vk},
         /* the decoder's layers run whole; the loop stops after the last wanted one */
-        {.sel = &sd, .out = &od, .last = dec_last, .full_last = 1},
-        {.sel = &sx, .out = &ox, .last = dec_last, .full_last = 1},
+        {.sel = &sd, .out = &od, .last = dec_last, .full_last = 1, .vnorm = vk},
+        {.sel = &sx, .out = &ox, .last = dec_last, .full_last = 1, .vnorm = vk},
     };
     st = c->family->seq2seq(&fc->nn, m, src, ns, tgt, nt, cap, NULL, err);
     if (st)
@@ -696,15 +714,27 @@ mhv_status mhv_forward_generate_from(mhv_forward_ctx *fc, const mhv_model *m,
                                      const int32_t *src, int ns, int32_t start, int max_new,
                                      int32_t *out, int *n_out, mhv_error *err)
 {
+    return mhv_forward_generate_prefix(fc, m, src, ns, &start, 1, max_new, out, n_out, err);
+}
+
+mhv_status mhv_forward_generate_prefix(mhv_forward_ctx *fc, const mhv_model *m,
+                                       const int32_t *src, int ns, const int32_t *prefix,
+                                       int np, int max_new, int32_t *out, int *n_out,
+                                       mhv_error *err)
+{
     const mhv_config *c = &m->cfg;
     *n_out = 0;
     if (max_new < 0)
         return mhv_fail(err, MHV_EUSAGE, "", "a negative number of tokens to generate");
-    if (start < 0 || start >= (c->dec_vocab_size > 0 ? c->dec_vocab_size : 1))
-        return mhv_fail(err, MHV_EUSAGE, "", "decoder start token %d is outside the decoder's "
-                        "vocabulary", (int)start);
-    out[0] = start;
-    int n = 1;
+    if (np < 1)
+        return mhv_fail(err, MHV_EUSAGE, "", "no decoder start token");
+    int n = 0;
+    for (; n < np && n <= max_new; n++) { /* tokens after the first count as generated */
+        if (prefix[n] < 0 || prefix[n] >= (c->dec_vocab_size > 0 ? c->dec_vocab_size : 1))
+            return mhv_fail(err, MHV_EUSAGE, "", "decoder %s token %d is outside the decoder's "
+                            "vocabulary", n ? "forced" : "start", (int)prefix[n]);
+        out[n] = prefix[n];
+    }
     size_t V = (size_t)(c->dec_vocab_size > 0 ? c->dec_vocab_size : 1);
     float *logits = NULL;
     mhv_status st = MHV_OK;

@@ -222,30 +222,6 @@ static mhv_status t5_load(mhv_model *m, mhv_wload *ld, mhv_error *err)
     return MHV_OK;
 }
 
-/* T5's bucket of relative position rp = key - query (transformers'
- * _relative_position_bucket, with its float32 logarithm). */
-static int t5_bucket(int rp, int bidirectional, int buckets, int max_distance)
-{
-    int b = 0;
-    if (bidirectional) {
-        buckets /= 2;
-        if (rp > 0)
-            b += buckets;
-        rp = rp < 0 ? -rp : rp;
-    } else {
-        rp = rp < 0 ? -rp : 0;
-    }
-    int max_exact = buckets / 2;
-    if (rp < max_exact)
-        return b + rp;
-    float r = logf((float)rp / (float)max_exact) /
-              (float)log((double)max_distance / (double)max_exact) * (float)(buckets - max_exact);
-    if (!(r < (float)buckets)) /* (the config keeps r finite; a guard) */
-        return b + buckets - 1;
-    long large = max_exact + (long)r;
-    return b + (int)(large < buckets - 1 ? large : buckets - 1);
-}
-
 typedef struct {
     const float *table;     /* (buckets, heads) */
     const int32_t *bucket;  /* (n, n) */
@@ -265,8 +241,8 @@ static void fill_buckets(const mhv_config *c, int32_t *bk, int n, int bidirectio
 {
     for (int i = 0; i < n; i++)
         for (int j = 0; j < n; j++)
-            bk[(size_t)i * (size_t)n + (size_t)j] =
-                t5_bucket(j - i, bidirectional, c->rel_pos_buckets, c->rel_pos_max_distance);
+            bk[(size_t)i * (size_t)n + (size_t)j] = mhv_family_t5_bucket(
+                j - i, bidirectional, c->rel_pos_buckets, c->rel_pos_max_distance);
 }
 
 static void fill_table(const mhv_mat *rel, float *table)
@@ -349,7 +325,7 @@ static mhv_status t5_seq2seq(mhv_nn *nn, const mhv_model *m, const int32_t *src,
         mhv_norm ln = rms(ly->ln_attn_g, c->layer_norm_eps);
         mhv_attn_layer attn = {.wq = &ly->q, .wk = &ly->k, .wv = &ly->v, .heads = NH,
                                .kv_heads = NH, .head_dim = c->head_dim, .scale = 1.0f,
-                               .bias = rel_bias, .bias_ctx = &rc};
+                               .bias = rel_bias, .bias_ctx = &rc, .wo = &ly->o};
         mhv_nn_norm(nn, xb, xe, &ln, ns, H);
         mhv_nn_attention(nn, &attn, xb, ns, l, &ab, &cap[0]);
         if (mhv_capture_done(&cap[0], l))
@@ -376,14 +352,15 @@ static mhv_status t5_seq2seq(mhv_nn *nn, const mhv_model *m, const int32_t *src,
         mhv_norm ln = rms(ly->ln_attn_g, c->layer_norm_eps);
         mhv_attn_layer attn = {.wq = &ly->q, .wk = &ly->k, .wv = &ly->v, .heads = NH,
                                .kv_heads = NH, .head_dim = c->head_dim, .scale = 1.0f,
-                               .causal = 1, .bias = rel_bias, .bias_ctx = &rc};
+                               .causal = 1, .bias = rel_bias, .bias_ctx = &rc, .wo = &ly->o};
         mhv_nn_norm(nn, xb, xd, &ln, nt, H);
         mhv_nn_attention(nn, &attn, xb, nt, l, &ab, &cap[1]);
         mhv_nn_linear(nn, tmp, ctx, &ly->o, NULL, nt, MHV_NN_NO_ACT);
         mhv_nn_add(nn, xd, tmp, nt, H);
         mhv_norm lx = rms(ly->ln_cross_g, c->layer_norm_eps);
         mhv_attn_layer cross = {.wq = &ly->xq, .wk = &ly->xk, .wv = &ly->xv, .heads = NH,
-                                .kv_heads = NH, .head_dim = c->head_dim, .scale = 1.0f};
+                                .kv_heads = NH, .head_dim = c->head_dim, .scale = 1.0f,
+                                .wo = &ly->xo};
         int done = !logits && l == last;
         mhv_nn_norm(nn, xb, xd, &lx, nt, H);
         mhv_nn_cross_attention(nn, &cross, xb, nt, xe, ns, l, &ab, &cap[2], done);

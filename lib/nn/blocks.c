@@ -743,6 +743,9 @@ typedef struct {
     float scale;
     const int *heads;
     float **probs;              /* (tasks,) (t, s) maps or NULL */
+    float **vnorms;             /* (tasks,) (s,) the kept heads' value norms, or NULL */
+    int vnorm;                  /* MHV_VNORM_* */
+    const mhv_mat *wo;          /* the output projection, for MHV_VNORM_VO */
     const mhv_nn *nn;
 } cross_job;
 
@@ -753,6 +756,9 @@ static void cross_task(void *ctx, int task, int worker)
     int h = j->heads[task], s = j->s;
     size_t off = (size_t)h * (size_t)j->d;
     float *p = j->nn->attn_scratch + (size_t)worker * j->nn->attn_stride; /* (s,) */
+    if (j->vnorms[task]) /* of the source's value vectors, through this layer's projections */
+        value_norms(j->vnorms[task], j->v + off, j->ld, s, j->d, j->vnorm, j->wo, h,
+                    j->nn->wo_block + (size_t)worker * j->nn->wo_stride);
     for (int i = 0; i < j->t; i++) {
         const float *q = j->q + (size_t)i * j->ld + off;
         float mx = -INFINITY;
@@ -792,12 +798,15 @@ void mhv_nn_cross_attention(mhv_nn *nn, const mhv_attn_layer *a, const float *x,
                             mhv_capture *cap, int done)
 {
     int heads[MAX_HEADS], count = 0;
-    float *probs[MAX_HEADS];
+    float *probs[MAX_HEADS], *vnorms[MAX_HEADS];
     for (int h = 0; h < a->heads; h++) {
         int want = cap->sel && mhv_heads_has(cap->sel, l, h);
         if (!want && done)
             continue;
         heads[count] = h;
+        /* a kept head's value norms: (s,) each, in slot order (attn.h) */
+        vnorms[count] = want && cap->vnorm ? cap->out->vnorm + (size_t)cap->next * (size_t)s
+                                           : NULL;
         probs[count++] = want ? cap->out->heads[cap->next++].w : NULL;
     }
     if (!count)
@@ -807,8 +816,8 @@ void mhv_nn_cross_attention(mhv_nn *nn, const mhv_attn_layer *a, const float *x,
         {b->k, a->wk, a->bk, 0, a->wk->rows, MHV_NN_NO_ACT},
         {b->v, a->wv, a->bv, 0, a->wv->rows, MHV_NN_NO_ACT},
     };
-    mhv_nn_linear_parts(nn, parts, done ? 1 : 2, mem, s);
+    mhv_nn_linear_parts(nn, parts, done && !cap->vnorm ? 1 : 2, mem, s);
     cross_job j = {b->q, b->k, b->v, done ? NULL : b->ctx, (size_t)a->heads * (size_t)a->head_dim,
-                   t, s, a->head_dim, a->scale, heads, probs, nn};
+                   t, s, a->head_dim, a->scale, heads, probs, vnorms, cap->vnorm, a->wo, nn};
     mhv_pool_run(nn->pool, count, cross_task, &j);
 }

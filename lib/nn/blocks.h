@@ -303,7 +303,8 @@ void mhv_nn_attention(mhv_nn *nn, const mhv_attn_layer *a, const float *x, int n
  * values from the encoder output mem(s, in) through a's wq/bq and wk/bk, wv/bv (heads ==
  * kv_heads; scale; no mask, bias, rotary or norms). The (t, s) probabilities of the selected
  * heads go into their slots of cap->out (cap->sel's layer l), ctx(t, heads*d) = probs · v
- * unless `done`. Buffers: q (t, heads*d), k and v (s, heads*d), ctx (t, heads*d). Needs the
+ * unless `done`; with cap->vnorm, the kept heads' value norms over the s keys (from mem
+ * through wv/bv, and a->wo for MHV_VNORM_VO) into cap->out->vnorm, (s,) per slot. Buffers: q (t, heads*d), k and v (s, heads*d), ctx (t, heads*d). Needs the
  * blocks' scratch for max(t, s) tokens (mhv_nn_begin). */
 void mhv_nn_cross_attention(mhv_nn *nn, const mhv_attn_layer *a, const float *x, int t,
                             const float *mem, int s, int l, const mhv_attn_bufs *b,

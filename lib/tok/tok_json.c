@@ -251,10 +251,9 @@ static mhv_status parse_post_processor(mhv_tok *t, const cJSON *pp, int depth,
     if (strcmp(type, "BertProcessing") == 0)
         return parse_cls_sep(t, pp, 0, file, err);
     if (strcmp(type, "RobertaProcessing") == 0) {
-        /* its trim_offsets / add_prefix_space act as ByteLevel's */
-        if (t->pipe && ((st = mhv_json_bool(pp, "trim_offsets", 1, &t->trim_offsets, file, err)) ||
-                        (st = mhv_json_bool(pp, "add_prefix_space", 1, &t->trim_prefix_space,
-                                            file, err))))
+        /* its trim_offsets / add_prefix_space act as ByteLevel's (on WordPiece too: MPNet) */
+        if ((st = mhv_json_bool(pp, "trim_offsets", 1, &t->trim_offsets, file, err)) ||
+            (st = mhv_json_bool(pp, "add_prefix_space", 1, &t->trim_prefix_space, file, err)))
             return st;
         return parse_cls_sep(t, pp, 1, file, err);
     }

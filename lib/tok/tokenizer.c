@@ -142,7 +142,7 @@ static const char *class_of_model_type(const char *config_json)
     static const char *const map[][2] = {
         {"deberta-v2", "DebertaV2Tokenizer"}, {"t5", "T5Tokenizer"}, {"mt5", "T5Tokenizer"},
         {"xlm-roberta", "XLMRobertaTokenizer"}, {"albert", "AlbertTokenizer"},
-        {"llama", "LlamaTokenizer"}};
+        {"llama", "LlamaTokenizer"}, {"m2m_100", "M2M100Tokenizer"}};
     cJSON *cfg;
     const char *cls = NULL, *type;
     if (!config_json || mhv_json_load(config_json, MHV_TOK_MAX_JSON, &cfg, NULL) != MHV_OK)
@@ -553,15 +553,46 @@ static void count_spaces(const char *p, size_t *lead, size_t *trail)
     *trail = n;
 }
 
-/* HF ByteLevel::process_offsets: spans leave out the spaces a token starts or ends with. */
-static void trim_offsets(const mhv_tok *tok, mhv_toklist *l, size_t first, size_t end)
+/* True when id is an added token that takes the whitespace before or after it. */
+static int strips_space(const mhv_tok *tok, int32_t id)
+{
+    for (int i = 0; i < tok->n_added; i++)
+        if (tok->added[i].id == id && (tok->added[i].lstrip || tok->added[i].rstrip))
+            return 1;
+    for (int i = 0; i < tok->n_nadded; i++)
+        if (tok->nadded[i].id == id && (tok->nadded[i].lstrip || tok->nadded[i].rstrip))
+            return 1;
+    return 0;
+}
+
+/* Leading / trailing whitespace of the text's characters [a, b). */
+static void count_text_spaces(const decoded *d, int32_t a, int32_t b, size_t *lead,
+                              size_t *trail)
+{
+    int32_t i = a, j = b;
+    while (i < b && mhv_uc_is_whitespace(d->cp[i]))
+        i++;
+    while (j > i && mhv_uc_is_whitespace(d->cp[j - 1]))
+        j--;
+    *lead = (size_t)(i - a), *trail = (size_t)(b - j);
+}
+
+/* HF ByteLevel::process_offsets: spans leave out the spaces a token starts or ends with,
+ * as HF's token string has them: the vocabulary piece, or for an added token that strips
+ * the whitespace around it (RoBERTa's and MPNet's <mask>), the text it matched, that
+ * whitespace included. */
+static void trim_offsets(const mhv_tok *tok, const decoded *d, mhv_toklist *l, size_t first,
+                         size_t end)
 {
     for (size_t i = first; i < end; i++) {
         int32_t *s = &l->spans[2 * i];
         if (s[0] < 0)
             continue;
         size_t lead, trail;
-        count_spaces(mhv_vocab_piece(tok->vocab, l->ids[i]), &lead, &trail);
+        if (s[1] <= (int32_t)d->n && strips_space(tok, l->ids[i]))
+            count_text_spaces(d, s[0], s[1], &lead, &trail);
+        else
+            count_spaces(mhv_vocab_piece(tok->vocab, l->ids[i]), &lead, &trail);
         if (lead > 0) {
             if ((i == first || s[0] == 0) && tok->trim_prefix_space && lead == 1)
                 lead = 0;
@@ -596,9 +627,9 @@ static mhv_status encode_template(const mhv_tok *tok, const tok_template *tp,
             decoded d;
             if (!(st = decode_input(text[seq], len[seq], &d, err)))
                 st = encode_text(tok, text[seq], &d, &l, err);
-            decoded_free(&d);
             if (!st && tok->trim_offsets)
-                trim_offsets(tok, &l, first, l.n);
+                trim_offsets(tok, &d, &l, first, l.n);
+            decoded_free(&d);
         }
         if (!st && pair) {
             int32_t *t = realloc(types, (l.n ? l.n : 1) * sizeof *t);

@@ -145,7 +145,7 @@ for kind in mean rollout; do
         exit 0' $TMP/pd-$kind/pair.json $TMP/pe-$kind/pair.json"
     check "--pairs --aggregate $kind: figures and safetensors" "[ -f $TMP/pe-$kind/pair/L02-$kind.png ] && [ -f $TMP/pe-$kind/pair.safetensors ]"
 done
-expect_fail "encoder-decoder: --aggregate refused by name" 2 "--aggregate rollout and flow and --weighting are not available for encoder-decoder models yet" -- \
+expect_fail "encoder-decoder: --aggregate refused by name" 2 "--aggregate rollout and flow are not available for encoder-decoder models (--aggregate mean is)" -- \
     "$MHAVIZ" run --model tests/fixtures/s2s-marian-f32 --ids --pairs --aggregate rollout --format json --out "$TMP/out" "$TMP/s.txt"
 
 finish

@@ -123,6 +123,110 @@ expect_fail "stats --merge mixing weightings" 1 "s0.json: cannot merge statistic
 sed 's/"weighting": "norm"/"weighting": "value"/' "$TMP/s1.json" >"$TMP/s3.json"
 expect_fail "stats --merge bad weighting" 1 "s3.json: weighting is not attn, norm or norm-out" -- "$MHAVIZ" stats --merge "$TMP/s3.json"
 
+# encoder-decoders: every stack weighted (the cross-attention by the source's value vectors
+# through its own projections: tests/test_vnorm_seq2seq.c checks them against transformers);
+# weights = norms / row sum, norms = attention x value_norms of the stack's keys
+S2S=tests/fixtures/s2s-bart-f32
+printf '5 6 7 8 9 10\t2 8 9 10 11\n11 12 13\t2 14\n' >"$TMP/p.txt"
+rm -rf "$TMP/sa" "$TMP/sa0"
+"$MHAVIZ" run --model "$S2S" --ids --pairs --format json --out "$TMP/sa" "$TMP/p.txt"
+"$MHAVIZ" run --model "$S2S" --ids --pairs --weighting attn --format json --out "$TMP/sa0" "$TMP/p.txt"
+check "encoder-decoder attn: same bytes as without --weighting" "cmp -s $TMP/sa/p.json $TMP/sa0/p.json"
+for w in norm norm-out; do
+    rm -rf "$TMP/sw"
+    "$MHAVIZ" run --model "$S2S" --ids --pairs --weighting $w --format json,svg --out "$TMP/sw" "$TMP/p.txt" 2>"$TMP/stderr"
+    check "encoder-decoder $w: exit 0, silent" "[ $? = 0 ] && [ ! -s $TMP/stderr ]"
+    check "encoder-decoder $w: every stack, norms and weights as the attention says" "perl -MJSON::PP -e '
+        local \$/; open my \$x, \"<\", \"$TMP/sw/p.json\"; open my \$y, \"<\", \"$TMP/sa/p.json\";
+        my \$W = decode_json(<\$x>); my \$A = decode_json(<\$y>);
+        exit 1 unless \$W->{weighting} eq \"$w\";
+        for my \$s (0, 1) {
+            my \$hs = \$W->{sentences}[\$s]{attentions}; my \$as = \$A->{sentences}[\$s]{attentions};
+            my %stacks; my \$moved = 0;
+            exit 2 unless @\$hs == 32 && @\$as == 32;
+            for my \$k (0..\$#\$hs) {
+                my (\$h, \$a) = (\$hs->[\$k], \$as->[\$k]); my \$vn = \$h->{value_norms};
+                exit 3 unless \$h->{stack} eq \$a->{stack} && \$h->{head} == \$a->{head};
+                \$stacks{\$h->{stack}}++;
+                my \$cols = @{\$a->{weights}[0]};
+                exit 4 unless @\$vn == \$cols && @{\$h->{norms}} == @{\$a->{weights}};
+                for my \$i (0..\$#{\$a->{weights}}) {
+                    my (\$s1, \$t) = (0, 0);
+                    \$s1 += \$_ for @{\$h->{norms}[\$i]};
+                    for my \$j (0..\$cols-1) {
+                        my \$p = \$a->{weights}[\$i][\$j] * \$vn->[\$j];
+                        exit 5 if abs(\$p - \$h->{norms}[\$i][\$j]) > 1e-6 * (1 + \$p);
+                        my \$q = \$s1 > 0 ? \$h->{norms}[\$i][\$j] / \$s1 : 0;
+                        exit 6 if abs(\$q - \$h->{weights}[\$i][\$j]) > 1e-6;
+                        \$t += \$h->{weights}[\$i][\$j];
+                        \$moved = 1 if abs(\$h->{weights}[\$i][\$j] - \$a->{weights}[\$i][\$j]) > 1e-3;
+                    }
+                    exit 7 if abs(\$t - 1) > 1e-5;
+                }
+            }
+            exit 8 unless \$stacks{encoder} == 8 && \$stacks{decoder} == 12 && \$stacks{cross} == 12 && \$moved;
+        }
+        exit 0'"
+    check "encoder-decoder $w: titles name the weighting" "grep -q '<title>s2s-bart-f32, $w-weighted · cross-attention — layer 1, head 2</title>' $TMP/sw/p/X01-H02.svg && grep -q '<title>s2s-bart-f32, $w-weighted · encoder — layer 0, head 1</title>' $TMP/sw/p/E00-H01.svg"
+done
+rm -rf "$TMP/sm" "$TMP/sm0"
+"$MHAVIZ" run --model "$S2S" --ids --pairs --aggregate mean --weighting norm-out --format json --out "$TMP/sm" "$TMP/p.txt"
+"$MHAVIZ" run --model "$S2S" --ids --pairs --heads 'cross:*:*' --weighting norm-out --format json --out "$TMP/sm0" "$TMP/p.txt"
+check "encoder-decoder --aggregate mean of the weighted maps" "perl -MJSON::PP -e '
+    local \$/; open my \$x, \"<\", \"$TMP/sm/p.json\"; open my \$y, \"<\", \"$TMP/sm0/p.json\";
+    my \$M = decode_json(<\$x>); my \$H = decode_json(<\$y>);
+    exit 1 unless \$M->{weighting} eq \"norm-out\";
+    my @x = grep { \$_->{stack} eq \"cross\" && \$_->{layer} == 2 } @{\$M->{sentences}[0]{attentions}};
+    my @h = grep { \$_->{layer} == 2 } @{\$H->{sentences}[0]{attentions}};
+    exit 2 unless @x == 1 && @h == 4 && !exists \$x[0]{norms};
+    for my \$i (0..4) { for my \$j (0..5) { my \$m = 0; \$m += \$_->{weights}[\$i][\$j] / 4 for @h;
+        exit 3 if abs(\$m - \$x[0]{weights}[\$i][\$j]) > 1e-6; } }
+    exit 0'"
+rm -rf "$TMP/sg"
+printf "5 17 25 3 9\n" >"$TMP/g.txt"
+"$MHAVIZ" run --model tests/fixtures/s2s-t5-f32 --ids --generate 4 --weighting norm --heads 'cross:*:*' --format json --out "$TMP/sg" "$TMP/g.txt"
+check "encoder-decoder --generate with --weighting" "[ $? = 0 ] && grep -q '\"weighting\": \"norm\"' $TMP/sg/g.json && grep -q '\"value_norms\"' $TMP/sg/g.json"
+
+# rank and stats --pairs --stack on the weighted maps: scores and entropies from run's
+# (Hallo: target tokens 1-6, Hello: source tokens 0-5)
+T=tests/fixtures/s2s-t5-tok-f16
+printf 'Hello world\tHallo Welt\n' >"$TMP/r.txt"
+rm -rf "$TMP/rw2"
+"$MHAVIZ" run --model $T --pairs --weighting norm-out --format json --out "$TMP/rw2" "$TMP/r.txt" 2>/dev/null
+"$MHAVIZ" rank --model $T --pairs --stack cross --from Hallo --to Hello --weighting norm-out --top 0 \
+    --format json "$TMP/r.txt" >"$TMP/rank.json" 2>"$TMP/stderr"
+check "rank --stack cross --weighting: exit 0, silent" "[ $? = 0 ] && [ ! -s $TMP/stderr ]"
+check "rank --stack cross --weighting: named, scores from run's weighted maps" "perl -MJSON::PP -e '
+    local \$/; open my \$a, \"<\", \"$TMP/rw2/r.json\"; open my \$b, \"<\", \"$TMP/rank.json\";
+    my \$run = decode_json(<\$a>)->{sentences}[0]; my \$rk = decode_json(<\$b>);
+    exit 1 unless \$rk->{weighting} eq \"norm-out\" && @{\$rk->{heads}} == 8;
+    my %w = map { (\$_->{layer}.\":\".\$_->{head}) => \$_->{weights} } grep { \$_->{stack} eq \"cross\" } @{\$run->{attentions}};
+    for my \$e (@{\$rk->{heads}}) { my \$m = \$w{\$e->{layer}.\":\".\$e->{head}};
+        my \$sc = 0; for my \$r (1 .. 6) { \$sc += \$m->[\$r][\$_] for 0 .. 5; }
+        exit 2 if abs(\$sc / 6 - \$e->{score}) > 1e-6; }
+    exit 0'"
+"$MHAVIZ" rank --model $T --pairs --stack cross --from Hallo --to Hello --weighting norm "$TMP/r.txt" >"$TMP/rank.txt"
+check "rank --stack table names the weighting" "head -1 $TMP/rank.txt | grep -q \"^# cross heads ranked by norm-weighted attention from 'Hallo'\""
+"$MHAVIZ" stats --model $T --pairs --stack cross --weighting norm-out --format csv "$TMP/r.txt" >"$TMP/st.csv" 2>"$TMP/stderr"
+check "stats --stack cross --weighting: entropy of run's weighted maps" "[ $? = 0 ] && perl -MJSON::PP -e '
+    local \$/; open my \$a, \"<\", \"$TMP/rw2/r.json\"; my \$run = decode_json(<\$a>)->{sentences}[0];
+    open my \$c, \"<\", \"$TMP/st.csv\"; my @lines = split /\n/, <\$c>; shift @lines;
+    my %csv = map { my @f = split /,/; (\"\$f[0]:\$f[1]\" => \\@f) } @lines;
+    my \$seen = 0;
+    for my \$h (grep { \$_->{stack} eq \"cross\" } @{\$run->{attentions}}) {
+        my \$w = \$h->{weights}; my \$ent = 0; \$seen++;
+        for my \$i (0 .. \$#\$w) { for my \$p (@{\$w->[\$i]}) { \$ent -= \$p * log(\$p) / log(2) if \$p > 0; } }
+        my \$f = \$csv{\"\$h->{layer}:\$h->{head}\"} or exit 2;
+        exit 3 if abs(\$f->[2] - \$ent / @\$w) > 1e-5;
+    }
+    exit(\$seen == @lines && \$seen == 8 ? 0 : 4)'"
+"$MHAVIZ" stats --model $T --pairs --stack cross --weighting norm --format json "$TMP/r.txt" >"$TMP/st.json"
+check "stats --stack --weighting: json names it" "grep -q '\"weighting\": \"norm\"' $TMP/st.json"
+expect_fail "rank --weighting on an encoder's pairs" 2 "--weighting with --pairs is for encoder-decoder models" -- \
+    "$MHAVIZ" rank --model "$FIX" --pairs --from 它 --to 苹果 --weighting norm <(printf '苹果\t它\n')
+expect_fail "stats --weighting on an encoder's pairs" 2 "on encoders without --weighting and --truncate" -- \
+    "$MHAVIZ" stats --model "$FIX" --pairs --weighting norm "$TMP/s.txt"
+
 # usage errors
 expect_fail "run --weighting bad" 2 "--weighting 'value' is not attn, norm or norm-out" -- "$MHAVIZ" run --model "$FIX" --weighting value --out "$TMP/out" "$TMP/s.txt"
 expect_fail "rank --weighting bad" 2 "--weighting 'Norm' is not attn, norm or norm-out" -- "$MHAVIZ" rank --model "$FIX" --from 它 --to 苹果 --weighting Norm "$TMP/s.txt"

@@ -323,6 +323,61 @@ def images():
     put("image", "tiff-mm", b"Exif\0\0" + ifd + b'<tiff:Orientation>3</tiff:Orientation>')
 
 
+def exif_edges():
+    """Hand-made edges of the EXIF readers (tests/fuzz/regress/image/): the harness reads each
+    as TIFF data, as XMP and as PNG chunks, so every boundary is one byte inside or outside."""
+    d = "tests/fuzz/regress/image"
+    os.makedirs(d, exist_ok=True)
+
+    def tiff(entries, next_ifd=0, ifd_at=8, count=None, tail=b""):
+        body = struct.pack(">H", len(entries) if count is None else count)
+        body += b"".join(struct.pack(">HHL", t, ty, c) + v for t, ty, c, v in entries)
+        return b"MM\0*" + struct.pack(">L", ifd_at) + body + struct.pack(">L", next_ifd) + tail
+
+    def chunk(ctype, body):
+        import zlib
+        return struct.pack(">I", len(body)) + ctype + body + struct.pack(">I", zlib.crc32(ctype + body) & 0xFFFFFFFF)
+
+    png_head = b"\x89PNG\r\n\x1a\n"
+    one = tiff([(0x0112, 3, 1, b"\0\x06\0\0")])
+    cases = {
+        "tiff-ifd-at-last-byte": one[:4] + struct.pack(">L", len(one) - 1) + one[8:],
+        "tiff-ifd-at-end": one[:4] + struct.pack(">L", len(one)) + one[8:],
+        "tiff-ifd-past-4g": one[:4] + b"\xff\xff\xff\xff" + one[8:],
+        "tiff-entry-one-short": one[:8 + 2 + 11],
+        "tiff-count-65535": tiff([(0x0112, 3, 1, b"\0\x06\0\0")], count=65535),
+        "tiff-value-ends-at-end": tiff([(0x0112, 12, 1, struct.pack(">L", 26))], tail=struct.pack(">d", 6.0)),
+        "tiff-value-one-past-end": tiff([(0x0112, 12, 1, struct.pack(">L", 27))], tail=struct.pack(">d", 6.0)),
+        "tiff-count-4g-long8": tiff([(0x0112, 16, 0xFFFFFFFF, struct.pack(">L", 8)), (0x0112, 3, 1, b"\0\x08\0\0")]),
+        "tiff-offset-4g": tiff([(0x0112, 5, 1, b"\xff\xff\xff\xff")]),
+        "tiff-every-type": tiff([(0x0112, t, 1, b"\0\0\0\0") for t in range(0, 20)]),
+        "tiff-self-loop": tiff([(0x8769, 4, 1, struct.pack(">L", 8)), (0x0112, 3, 1, b"\0\x06\0\0")], next_ifd=8),
+        "exif-prefix-only": b"Exif\0\0Exif\0\0",
+        "exif-prefix-head-4": b"Exif\0\0MM\0*",
+        "xmp-key-at-end": b'x tiff:Orientation="',
+        "xmp-key-eq-at-end": b"x tiff:Orientation=",
+        "xmp-key-bare-at-end": b"x tiff:Orientation",
+        "png-sig-only": png_head,
+        "png-chunk-past-end": png_head + struct.pack(">I", 0x7FFFFFFF) + b"eXIf" + one,
+        "png-itxt-no-nul": png_head + chunk(b"iTXt", b"XML:com.adobe.xmp"),
+        "png-itxt-one-nul-end": png_head + chunk(b"iTXt", b"XML:com.adobe.xmp\0\x01"),
+        "png-itxt-lang-no-nul": png_head + chunk(b"iTXt", b"XML:com.adobe.xmp\0\0\0en"),
+        "png-itxt-bad-zlib": png_head + chunk(b"iTXt", b"XML:com.adobe.xmp\0\x01\0\0\0\x78\x9c\xff"),
+        "png-ztxt-empty": png_head + chunk(b"zTXt", b"Raw profile type exif\0"),
+        "png-ztxt-method-1": png_head + chunk(b"zTXt", b"Raw profile type exif\0\x01abc"),
+        "png-raw-three-lines": png_head + chunk(b"tEXt", b"Raw profile type exif\0\nexif\n  8\n"),
+        "png-raw-odd-hex": png_head + chunk(b"tEXt", b"Raw profile type exif\0\nexif\n  8\n4d4d002"),
+        "png-raw-hex-split-by-newline": png_head + chunk(b"tEXt", b"Raw profile type exif\0\nexif\n 8\n4\nd4d002a0000000800"),
+        "png-exif-empty": png_head + chunk(b"eXIf", b""),
+        "png-text-exif-no-nul": png_head + chunk(b"tEXt", b"exif"),
+        "png-actl-then-fctl": png_head + chunk(b"acTL", struct.pack(">II", 2, 0)) + chunk(b"IDAT", b"")
+                              + chunk(b"fcTL", b"\0" * 26) + chunk(b"eXIf", one),
+    }
+    for name, data in cases.items():
+        with open(os.path.join(d, name), "wb") as f:
+            f.write(data)
+
+
 if __name__ == "__main__":
     safetensors()
     configs()
@@ -338,3 +393,4 @@ if __name__ == "__main__":
     labels()
     renders()
     images()
+    exif_edges()
