@@ -57,9 +57,12 @@ static const char run_usage[] =
     "                   decoders: attn.encoder.L05, attn.decoder.L05, attn.cross.L05)\n"
     "  --rows SPEC      keep only some query rows: comma list of last, -K (the last K), I,\n"
     "                   A:B (A..B-1), word:W (json, safetensors, html, figures: rows x\n"
-    "                   tokens; --aggregate: of the kept rows)\n"
+    "                   tokens; --aggregate: of the kept rows); encoder-decoders: source\n"
+    "                   rows of the encoder, target rows of the decoder and cross (json\n"
+    "                   \"rows\", \"target_rows\"; not with html or --generate)\n"
     "  --dtype TYPE     safetensors element type: f32 (default, exact), f16 or bf16\n"
     "  --window A:B     figures of tokens A..B-1 only (queries and keys), at full size\n"
+    "                   (encoder-decoders: source tokens: the encoder's and the cross's)\n"
     "  --max-pixels P   figures of long sentences pooled: blocks of tokens become one cell\n"
     "                   so a map is at most P pixels wide; numbered every few blocks\n"
     "                   (encoder-decoders: source and target in blocks of their own)\n"
@@ -134,7 +137,9 @@ static const char run_usage[] =
     "  --src-lang CODE, --tgt-lang CODE   mBART's language codes (such as en_XX, ro_RO): the\n"
     "                   source is TEXT </s> src code, the decoder starts with the target's\n"
     "                   code (default: tokenizer_config.json's src_lang / tgt_lang, else\n"
-    "                   the tokenizer's code and a decoder_start_token_id that is a code)\n"
+    "                   the tokenizer's code and a decoder_start_token_id that is a code);\n"
+    "                   NLLB's (eng_Latn): src code TEXT </s>, the decoder's start token\n"
+    "                   then the target's code (forced in --generate)\n"
     "                   encoder-decoder heads: --heads enc:L:H, dec:L:H, cross:L:H (* too);\n"
     "                   figures E05-H03, D05-H03, X05-H03 and align\n"
     "  -h, --help       show this help\n";
@@ -876,9 +881,9 @@ int cmd_run(int argc, char **argv)
                       "--max-pixels and --max-memory are not available for vision models yet");
         goto done;
     }
-    if (job.m->cfg.enc_dec && (o.rows || o.win1)) {
-        st = mhv_fail(&err, MHV_EUSAGE, "", "--rows and --window "
-                      "are not available for encoder-decoder models yet");
+    if (job.m->cfg.enc_dec && o.rows && o.fig.html) {
+        st = mhv_fail(&err, MHV_EUSAGE, "", "--rows with --format html is not available for "
+                      "encoder-decoder models yet (json, safetensors and the figures take it)");
         goto done;
     }
     if (o.pairs && !job.m->cfg.enc_dec && !job.m->cfg.causal && !job.m->cfg.vision) {
@@ -921,7 +926,8 @@ int cmd_run(int argc, char **argv)
                            .truncate = o.truncate, .aggregate = o.aggregate,
                            .max_memory = o.max_memory, .max_memory_set = o.max_memory_set,
                            .max_pixels = o.max_pixels, .pool = o.pool,
-                           .weighting = o.weighting};
+                           .weighting = o.weighting, .rows = o.rows, .win0 = o.win0,
+                           .win1 = o.win1};
         st = run_seq2seq(&so, job.m, job.tok, fc, &err);
         goto done;
     }

@@ -280,17 +280,15 @@ static mhv_status fig_input(const run_figs *r, const mhv_sentence *s, const mhv_
     return fig_input_tok(r, r->tok, s, enc, out, special, err);
 }
 
-/* The kept rows of attn (attn->row_ids: sentence positions) in `in`: labelled by r->row_enc
- * (the whole sentence) or enc; *pieces (caller frees) backs in->row_pieces and
- * in->row_special. */
-static mhv_status fig_rows(const run_figs *r, const mhv_encoding *enc, const mhv_attn *attn,
-                           mhv_fig_input *in, const char ***pieces, mhv_error *err)
+/* Kept rows row_ids(R) (sentence positions) in `in`: labelled by re's tokens (tok's);
+ * *pieces (caller frees) backs in->row_pieces and in->row_special. */
+static mhv_status fig_rows_of(const run_figs *r, const mhv_tok *tok, const mhv_encoding *re,
+                              const int *row_ids, int R, mhv_fig_input *in,
+                              const char ***pieces, mhv_error *err)
 {
-    const mhv_encoding *re = r->row_enc ? r->row_enc : enc;
-    int R = attn->rows;
     unsigned char *blk = malloc((size_t)R * (sizeof **pieces + 1) + 1);
     const char **labels = NULL;
-    mhv_status st = blk ? decoded_labels(r->tok, re, &blk, (size_t)R * (sizeof **pieces + 1),
+    mhv_status st = blk ? decoded_labels(tok, re, &blk, (size_t)R * (sizeof **pieces + 1),
                                          &labels, err)
                         : mhv_fail(err, MHV_ENOMEM, "", "out of memory");
     if (st) {
@@ -300,24 +298,34 @@ static mhv_status fig_rows(const run_figs *r, const mhv_encoding *enc, const mhv
     *pieces = (const char **)(void *)blk;
     unsigned char *sp = (unsigned char *)(*pieces + R);
     for (int k = 0; k < R; k++) {
-        int t = attn->row_ids[k];
+        int t = row_ids[k];
         if (t < 0 || t >= re->n) {
             free(*pieces);
             *pieces = NULL;
             return mhv_fail(err, MHV_EUSAGE, "", "kept row %d is past the %d tokens", t, re->n);
         }
         (*pieces)[k] = labels ? labels[t] : re->pieces[t];
-        sp[k] = r->tok ? (unsigned char)mhv_tok_is_special(r->tok, re->ids[t]) : 0;
+        sp[k] = tok ? (unsigned char)mhv_tok_is_special(tok, re->ids[t]) : 0;
     }
     if (labels) /* pooled columns are numbers: shown as they are too */
         in->kind = MHV_LABEL_DECODED;
     in->nrows = R;
-    in->row_ids = attn->row_ids;
+    in->row_ids = row_ids;
     in->row_pieces = (const char *const *)*pieces;
     in->row_special = sp;
     in->key0 = r->key0;
     in->key_block = r->key_block;
     return MHV_OK;
+}
+
+/* The kept rows of attn (attn->row_ids: sentence positions) in `in`: labelled by r->row_enc
+ * (the whole sentence) or enc; *pieces (caller frees) backs in->row_pieces and
+ * in->row_special. */
+static mhv_status fig_rows(const run_figs *r, const mhv_encoding *enc, const mhv_attn *attn,
+                           mhv_fig_input *in, const char ***pieces, mhv_error *err)
+{
+    return fig_rows_of(r, r->tok, r->row_enc ? r->row_enc : enc, attn->row_ids, attn->rows, in,
+                       pieces, err);
 }
 
 /* Draws attn into the directory of sentence `index`: every figure, or with heads_only (or
@@ -406,10 +414,15 @@ mhv_status run_figs_seq2seq(run_figs *r, const char *out, const char *stem, int 
                             const mhv_sentence *src, const mhv_encoding *enc_src,
                             const mhv_sentence *tgt, const mhv_encoding *enc_tgt,
                             const mhv_tok *tgt_tok, const mhv_attn *attn, int align_layer,
-                            mhv_error *err)
+                            const run_s2s_rows *rows, mhv_error *err)
 {
     if (!r->o->formats)
         return MHV_OK;
+    const mhv_s2s_rows *kr = rows ? rows->rows : NULL;
+    if (kr && (kr->src ? kr->n_src : 1) == 0 && (kr->tgt ? kr->n_tgt : 1) == 0) {
+        r->rows_empty++; /* --rows matched nothing on either side */
+        return MHV_OK;
+    }
     char dir[4096];
     int len = index == 0 ? snprintf(dir, sizeof dir, "%s/%s", out, stem)
                          : snprintf(dir, sizeof dir, "%s/%s-%d", out, stem, index + 1);
@@ -446,12 +459,21 @@ mhv_status run_figs_seq2seq(run_figs *r, const char *out, const char *stem, int 
             return MHV_OK;
         }
     }
+    /* --rows: the encoder's rows are source tokens, the decoder's and the cross-attention's
+     * target tokens, labelled from the whole sentences */
+    const char **sp = NULL, **tp = NULL;
+    if (kr && kr->src)
+        st = fig_rows_of(r, r->tok, rows->src, kr->src, kr->n_src, &is, &sp, err);
+    if (!st && kr && kr->tgt)
+        st = fig_rows_of(r, tgt_tok, rows->tgt, kr->tgt, kr->n_tgt, &it, &tp, err);
     mhv_render_params rp = r->o->render;
     if (r->corner)
         rp.corner = r->corner;
-    st = mhv_figures_write_seq2seq(dir, r->o->formats, &rp, r->fs, &is, &it, attn,
-                                   r->m->cfg.num_layers, r->m->cfg.dec_layers, align_layer,
-                                   &r->written, err);
+    if (!st)
+        st = mhv_figures_write_seq2seq(dir, r->o->formats, &rp, r->fs, &is, &it, attn,
+                                       r->m->cfg.num_layers, r->m->cfg.dec_layers, align_layer,
+                                       &r->written, err);
+    free(sp), free(tp);
     free(ss);
     free(ts);
     size_t dl = strlen(dir);

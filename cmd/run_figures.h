@@ -106,12 +106,20 @@ mhv_status run_figs_sentence(run_figs *r, const char *out, const char *stem, int
 mhv_status run_figs_heads(run_figs *r, const char *out, const char *stem, int index,
                           const mhv_sentence *s, const mhv_encoding *enc, const mhv_attn *attn,
                           const mhv_highlight *hl, mhv_error *err);
-/* An encoder-decoder sentence's figures (mhv_figures_write_seq2seq) into OUT/<stem>[-k]. */
+/* The rows an encoder-decoder run kept (run --rows), with the whole source and decoder
+ * input that label them (the figures' own encodings may be pooled blocks). */
+typedef struct {
+    const mhv_s2s_rows *rows;
+    const mhv_encoding *src, *tgt;
+} run_s2s_rows;
+
+/* An encoder-decoder sentence's figures (mhv_figures_write_seq2seq) into OUT/<stem>[-k];
+ * rows NULL: every row (attn's maps are cut to rows->rows otherwise). */
 mhv_status run_figs_seq2seq(run_figs *r, const char *out, const char *stem, int index,
                             const mhv_sentence *src, const mhv_encoding *enc_src,
                             const mhv_sentence *tgt, const mhv_encoding *enc_tgt,
                             const mhv_tok *tgt_tok, const mhv_attn *attn, int align_layer,
-                            mhv_error *err);
+                            const run_s2s_rows *rows, mhv_error *err);
 /* --format html: opens OUT/<stem>.html (source: the input file's name, shown on the page);
  * a no-op without html. */
 mhv_status run_figs_html_begin(run_figs *r, const char *out, const char *stem,

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "analysis/report.h"
+#include "analysis/rows.h"
 #include "analysis/stwrite.h"
 #include "analysis/weighting.h"
 #include "outdir.h"
@@ -104,8 +105,7 @@ static mhv_status generate_target(const run_s2s_opts *o, const mhv_model *m,
     int n = 0;
     if (!ids)
         return mhv_fail(err, MHV_ENOMEM, "", "out of memory");
-    mhv_status st = mhv_forward_generate_from(fc, m, l->src.ids, l->src.n, tx->start,
-                                              o->generate, ids, &n, err);
+    mhv_status st = s2s_generate(tx, fc, m, l->src.ids, l->src.n, o->generate, ids, &n, err);
     if (!st)
         st = s2s_label_target(tx, ids, n, &l->tgt, err);
     free(ids);
@@ -195,7 +195,7 @@ static mhv_status stack_means(const mhv_attn *a, mhv_attn *out, mhv_error *err)
 static mhv_status write_safetensors(const run_s2s_opts *o, const mhv_model *m,
                                     const s2s_text *tx, const char *stage, const char *stem,
                                     int index, const s2s_line *l, const mhv_attn *a,
-                                    mhv_error *err)
+                                    const mhv_s2s_rows *rows, mhv_error *err)
 {
     char path[4096];
     int len = index ? snprintf(path, sizeof path, "%s/%s-%d.safetensors", stage, stem, index + 1)
@@ -210,7 +210,8 @@ static mhv_status write_safetensors(const run_s2s_opts *o, const mhv_model *m,
     mhv_stw_s2s_desc d = {.model = &info, .dtype = o->dtype, .text = l->src_text,
                           .len = l->src_len, .target_text = l->tgt_text ? l->tgt_text : "",
                           .target_len = l->tgt_text ? l->tgt_len : 0, .src = &l->src,
-                          .tgt = &l->tgt, .src_tok = tx->src_tok, .tgt_tok = tx->tgt_tok};
+                          .tgt = &l->tgt, .src_tok = tx->src_tok, .tgt_tok = tx->tgt_tok,
+                          .rows = rows};
     if ((st = mhv_stw_write_seq2seq(out.f, out.path, &d, a, err)))
         mhv_out_abort(&out);
     else
@@ -219,9 +220,10 @@ static mhv_status write_safetensors(const run_s2s_opts *o, const mhv_model *m,
 }
 
 /* "[max of 4-token blocks, tokens 0-511, labels every 16] " + text into *buf (caller frees)
- * when the side is pooled (b > 1), as the figures of other models say it. */
-static mhv_status pool_note(const run_s2s_opts *o, const mhv_sentence *s, int n, int b,
-                            int every, mhv_sentence *out, char **buf, mhv_error *err)
+ * when the side is pooled (b > 1), as the figures of other models say it; its tokens are
+ * first..first+n-1. */
+static mhv_status pool_note(const run_s2s_opts *o, const mhv_sentence *s, int first, int n,
+                            int b, int every, mhv_sentence *out, char **buf, mhv_error *err)
 {
     *out = *s;
     *buf = NULL;
@@ -230,53 +232,83 @@ static mhv_status pool_note(const run_s2s_opts *o, const mhv_sentence *s, int n,
     size_t cap = s->len + 128;
     if (!(*buf = malloc(cap)))
         return mhv_fail(err, MHV_ENOMEM, "", "out of memory");
-    int k = snprintf(*buf, cap, "[%s of %d-token blocks, tokens 0-%d, labels every %d] ",
-                     o->pool == MHV_POOL_MAX ? "max" : "mean", b, n - 1, every * b);
+    int k = snprintf(*buf, cap, "[%s of %d-token blocks, tokens %d-%d, labels every %d] ",
+                     o->pool == MHV_POOL_MAX ? "max" : "mean", b, first, first + n - 1,
+                     every * b);
     memcpy(*buf + k, s->text, s->len);
     (*buf)[(size_t)k + s->len] = '\0';
     out->text = *buf, out->len = (size_t)k + s->len;
     return MHV_OK;
 }
 
-/* The figures of line i, its maps pooled to --max-pixels when asked: source tokens in
- * blocks of bs, target tokens in blocks of bt (a side that fits stays whole). */
+/* The figures of line i (name: the input, for messages): with --window the source tokens
+ * A..B-1 only (the encoder's maps and the cross-attention's columns; the decoder whole),
+ * then pooled to --max-pixels when asked: source tokens in blocks of bs, target tokens in
+ * blocks of bt (a side that fits stays whole); kept rows (--rows) stay rows. */
 static mhv_status line_figs(const run_s2s_opts *o, run_figs *figs, const char *stage,
-                            const char *stem, int i, const mhv_sentence *ss, const s2s_line *l,
-                            const mhv_sentence *ts, const s2s_text *tx, const mhv_attn *a,
-                            int align, mhv_error *err)
+                            const char *stem, int i, const char *name, const mhv_sentence *ss,
+                            const s2s_line *l, const mhv_sentence *ts, const s2s_text *tx,
+                            const mhv_attn *a, int align, const mhv_s2s_rows *kept,
+                            mhv_error *err)
 {
-    int bs = o->max_pixels ? run_fig_block(o->fig, a->n_src, o->max_pixels) : 1;
-    int bt = o->max_pixels ? run_fig_block(o->fig, a->n_tgt, o->max_pixels) : 1;
-    if (bs == 1 && bt == 1)
-        return run_figs_seq2seq(figs, stage, stem, i, ss, &l->src, ts, &l->tgt, tx->tgt_tok, a,
-                                align, err);
-    int ms = (a->n_src + bs - 1) / bs, mt = (a->n_tgt + bt - 1) / bt;
+    const mhv_attn *da = a;
+    const mhv_encoding *se = &l->src;
+    const mhv_s2s_rows *dk = kept;
+    mhv_attn wa = {0}, pa = {0};
+    mhv_encoding we = {0}, pe = {0}, pt = {0};
+    mhv_s2s_rows wk = {0};
+    mhv_status st = MHV_OK;
+    int t0 = 0;
+    if (o->win1) {
+        int t1 = o->win1 < a->n_src ? o->win1 : a->n_src;
+        t0 = o->win0;
+        if (t0 >= t1)
+            return mhv_fail(err, MHV_EINPUT, name, "line %d: --window %d:%d is past its %d "
+                            "source tokens", ss->line, o->win0, o->win1, a->n_src);
+        if ((st = mhv_zoom_window_seq2seq(a, &l->src, t0, t1, kept, &wa, &we, &wk, err)))
+            return st;
+        da = &wa, se = &we;
+        if (kept)
+            dk = &wk;
+    }
+    int bs = o->max_pixels ? run_fig_block(o->fig, da->n_src, o->max_pixels) : 1;
+    int bt = o->max_pixels ? run_fig_block(o->fig, da->n_tgt, o->max_pixels) : 1;
+    run_s2s_rows rows = {dk, &l->src, &l->tgt};
+    if (bs == 1 && bt == 1) {
+        st = run_figs_seq2seq(figs, stage, stem, i, ss, se, ts, &l->tgt, tx->tgt_tok, da,
+                              align, dk ? &rows : NULL, err);
+        goto done;
+    }
+    int ms = (da->n_src + bs - 1) / bs, mt = (da->n_tgt + bt - 1) / bt;
     int es = ms > 16 ? 4 : 1, et = mt > 16 ? 4 : 1;
-    mhv_attn pa = {0};
-    mhv_encoding pe = {0}, pt = {0};
     mhv_sentence ns, nt;
-    char *sbuf = NULL, *tbuf = NULL, corner[160];
+    char *sbuf = NULL, *tbuf = NULL, corner[192];
     const char *how = o->pool == MHV_POOL_MAX ? "max" : "mean";
-    mhv_status st = mhv_zoom_pool_seq2seq(a, bs, bt, o->pool, &pa, err);
+    st = mhv_zoom_pool_seq2seq(da, bs, bt, o->pool, dk, &pa, err);
     if (!st && bs > 1)
-        st = mhv_zoom_labels(a->n_src, bs, 0, es, &pe, err);
+        st = mhv_zoom_labels(da->n_src, bs, t0, es, &pe, err);
     if (!st && bt > 1)
-        st = mhv_zoom_labels(a->n_tgt, bt, 0, et, &pt, err);
+        st = mhv_zoom_labels(da->n_tgt, bt, 0, et, &pt, err);
     if (!st)
-        st = pool_note(o, ss, a->n_src, bs, es, &ns, &sbuf, err);
+        st = pool_note(o, ss, t0, da->n_src, bs, es, &ns, &sbuf, err);
     if (!st)
-        st = pool_note(o, ts, a->n_tgt, bt, et, &nt, &tbuf, err);
+        st = pool_note(o, ts, 0, da->n_tgt, bt, et, &nt, &tbuf, err);
     if (!st) { /* said in every figure's corner too */
         snprintf(corner, sizeof corner, "pooled: source in %d-token blocks, target in "
-                 "%d-token blocks: %s", bs, bt, how);
+                 "%d-token blocks: %s%s", bs, bt, how,
+                 dk ? " (kept rows stay rows)" : "");
         figs->corner = corner;
-        st = run_figs_seq2seq(figs, stage, stem, i, &ns, bs > 1 ? &pe : &l->src, &nt,
-                              bt > 1 ? &pt : &l->tgt, tx->tgt_tok, &pa, align, err);
+        figs->key0 = 0, figs->key_block = bt; /* a decoder row masks the blocks after it */
+        st = run_figs_seq2seq(figs, stage, stem, i, &ns, bs > 1 ? &pe : se, &nt,
+                              bt > 1 ? &pt : &l->tgt, tx->tgt_tok, &pa, align,
+                              dk ? &rows : NULL, err);
         figs->corner = NULL;
+        figs->key0 = figs->key_block = 0;
     }
     free(sbuf), free(tbuf);
-    mhv_encoding_free(&pe), mhv_encoding_free(&pt);
-    mhv_attn_free(&pa);
+done:
+    mhv_encoding_free(&we), mhv_encoding_free(&pe), mhv_encoding_free(&pt);
+    mhv_attn_free(&wa), mhv_attn_free(&pa);
     return st;
 }
 
@@ -361,6 +393,24 @@ mhv_status run_seq2seq(const run_s2s_opts *o, mhv_model *m, const mhv_tok *tok,
                                          &sel, &attn, err);
         if (!st)
             st = check_finite(&attn, err);
+        /* --rows: the encoder's source rows, the decoder's and cross-attention's target rows */
+        int *srows = NULL, *trows = NULL;
+        mhv_s2s_rows kept = {0};
+        if (!st && o->rows) {
+            st = mhv_rows_resolve(o->rows, l->src_text, l->src_len, &l->src, &srows,
+                                  &kept.n_src, err);
+            if (!st)
+                st = mhv_rows_resolve(o->rows, l->tgt_text ? l->tgt_text : "",
+                                      l->tgt_text ? l->tgt_len : 0, &l->tgt, &trows,
+                                      &kept.n_tgt, err);
+            kept.src = srows, kept.tgt = trows;
+            mhv_attn cut;
+            if (!st && !(st = mhv_attn_keep_rows_seq2seq(&attn, &kept, &cut, err))) {
+                mhv_attn_free(&attn);
+                attn = cut;
+            }
+        }
+        const mhv_s2s_rows *kr = o->rows ? &kept : NULL;
         float *norms = NULL; /* --weighting's products, for the JSON */
         if (!st)
             st = mhv_weighting_apply(&attn, o->weighting,
@@ -372,20 +422,21 @@ mhv_status run_seq2seq(const run_s2s_opts *o, mhv_model *m, const mhv_tok *tok,
         if (!st && o->fig->json)
             mhv_report_sentence_seq2seq(out.f, i, l->src_text, l->src_len, &l->src, l->tgt_text,
                                         l->tgt_len, &l->tgt, tok, tx.tgt_tok, shown, norms,
-                                        o->aggregate);
+                                        kr, o->aggregate);
         if (!st) {
             mhv_sentence ss = {l->src_text, l->src_len, in.s[i].line};
             mhv_sentence ts = {l->tgt_text ? l->tgt_text : "", l->tgt_text ? l->tgt_len : 0,
                                in.s[i].line};
-            st = line_figs(o, &figs, od.stage, stem, i, &ss, l, &ts, &tx, shown,
-                           o->align_layer >= 0 ? o->align_layer : c->dec_layers - 1, err);
+            st = line_figs(o, &figs, od.stage, stem, i, in.name, &ss, l, &ts, &tx, shown,
+                           o->align_layer >= 0 ? o->align_layer : c->dec_layers - 1, kr, err);
             if (!st && o->safetensors)
-                st = write_safetensors(o, m, &tx, od.stage, stem, i, l, shown, err);
+                st = write_safetensors(o, m, &tx, od.stage, stem, i, l, shown, kr, err);
             if (!st)
                 st = run_figs_html_seq2seq(&figs, &ss, &l->src, &ts, &l->tgt, tx.tgt_tok, &attn,
                                            o->aggregate ? &mean : NULL, err);
         }
         free(norms);
+        free(srows), free(trows);
         mhv_attn_free(&mean);
         mhv_attn_free(&attn);
         line_free(l);

@@ -28,8 +28,11 @@ typedef struct {
                             the available memory */
     int max_memory_set;
     int max_pixels;     /* --max-pixels P: figures pooled to fit (0: none) */
+    int win0, win1;     /* --window A:B on the source's tokens (figures); win1 0: none */
     mhv_pool_kind pool; /* --pool */
     mhv_weighting weighting; /* --weighting (the forward context computes its value norms) */
+    const char *rows;   /* --rows SPEC: resolved on the source for the encoder's rows, on the
+                           decoder's input for the decoder's and the cross-attention's; NULL */
     const run_fig_opts *fig;
 } run_s2s_opts;
 

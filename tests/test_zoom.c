@@ -125,7 +125,7 @@ static void test_pool_seq2seq(void **state)
     mhv_attn a = {.n = S, .count = 3, .heads = hs, .rows = S, .n_src = S, .n_tgt = T}, p;
     mhv_error err = {0};
     for (int kind = 0; kind < 2; kind++) {
-        assert_int_equal(mhv_zoom_pool_seq2seq(&a, 4, 3, (mhv_pool_kind)kind, &p, &err), MHV_OK);
+        assert_int_equal(mhv_zoom_pool_seq2seq(&a, 4, 3, (mhv_pool_kind)kind, NULL, &p, &err), MHV_OK);
         assert_int_equal(p.n_src, 3);
         assert_int_equal(p.n_tgt, 3);
         assert_int_equal(p.count, 3);
@@ -163,12 +163,73 @@ static void test_pool_seq2seq(void **state)
     mhv_encoding_free(&e);
 }
 
+/* --window on an encoder-decoder's maps: source tokens 2..6 as the encoder's rows and
+ * columns and as the cross-attention's columns; the decoder's map untouched; with kept
+ * source rows, those inside the window. */
+static void test_window_seq2seq(void **state)
+{
+    (void)state;
+    enum { S = 9, T = 4 };
+    static float buf[S * S + T * T + T * S];
+    for (size_t i = 0; i < sizeof buf / sizeof buf[0]; i++)
+        buf[i] = (float)i;
+    mhv_head_attn hs[3] = {
+        {.layer = 1, .head = 0, .w = buf, .stack = MHV_STACK_ENCODER, .rows = S, .cols = S},
+        {.layer = 0, .head = 2, .w = buf + S * S, .stack = MHV_STACK_DECODER, .rows = T, .cols = T},
+        {.layer = 0, .head = 1, .w = buf + S * S + T * T, .stack = MHV_STACK_CROSS, .rows = T,
+         .cols = S},
+    };
+    mhv_attn a = {.n = S, .count = 3, .heads = hs, .rows = S, .n_src = S, .n_tgt = T}, w;
+    int32_t ids[S], spans[2 * S];
+    char *pieces[S], names[S][8];
+    for (int i = 0; i < S; i++) {
+        snprintf(names[i], 8, "s%d", i % 10);
+        ids[i] = 50 + i, pieces[i] = names[i], spans[2 * i] = i, spans[2 * i + 1] = i + 1;
+    }
+    mhv_encoding e = {.n = S, .ids = ids, .pieces = pieces, .spans = spans}, we;
+    mhv_s2s_rows wk;
+    mhv_error err = {0};
+    assert_int_equal(mhv_zoom_window_seq2seq(&a, &e, 2, 7, NULL, &w, &we, &wk, &err), MHV_OK);
+    assert_int_equal(w.n_src, 5);
+    assert_int_equal(w.n_tgt, T);
+    assert_int_equal(we.n, 5);
+    assert_string_equal(we.pieces[0], "s2");
+    assert_int_equal(we.ids[4], 56);
+    for (int i = 0; i < 5; i++)
+        for (int j = 0; j < 5; j++)
+            assert_true(w.heads[0].w[i * 5 + j] == buf[(2 + i) * S + 2 + j]);
+    assert_int_equal(w.heads[1].rows, T);
+    assert_memory_equal(w.heads[1].w, buf + S * S, T * T * sizeof(float));
+    assert_int_equal(w.heads[2].rows, T);
+    assert_int_equal(w.heads[2].cols, 5);
+    for (int i = 0; i < T; i++)
+        for (int j = 0; j < 5; j++)
+            assert_true(w.heads[2].w[i * 5 + j] == buf[S * S + T * T + i * S + 2 + j]);
+    mhv_attn_free(&w);
+    mhv_encoding_free(&we);
+    /* kept source rows 1, 3, 6, 8 (the encoder's map holds those rows): 3 and 6 are in */
+    static const int src_rows[] = {1, 3, 6, 8};
+    hs[0].rows = 4;
+    mhv_s2s_rows kept = {.src = src_rows, .n_src = 4};
+    assert_int_equal(mhv_zoom_window_seq2seq(&a, &e, 2, 7, &kept, &w, &we, &wk, &err), MHV_OK);
+    assert_int_equal(wk.n_src, 2);
+    assert_int_equal(wk.src[0], 3);
+    assert_int_equal(w.heads[0].rows, 2);
+    for (int j = 0; j < 5; j++) /* map row 1 holds source row 3 */
+        assert_true(w.heads[0].w[j] == buf[1 * S + 2 + j]);
+    mhv_attn_free(&w);
+    mhv_encoding_free(&we);
+    assert_int_equal(mhv_zoom_window_seq2seq(&a, &e, 7, 10, NULL, &w, &we, &wk, &err),
+                     MHV_EUSAGE);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_window),
         cmocka_unit_test(test_pool),
         cmocka_unit_test(test_pool_seq2seq),
+        cmocka_unit_test(test_window_seq2seq),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

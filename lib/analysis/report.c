@@ -144,21 +144,35 @@ static void tokens_json(FILE *f, const char *prefix, const mhv_encoding *enc,
     fputs("]", f);
 }
 
+/* ,"key": [r0, r1 ...] */
+static void row_list(FILE *f, const char *key, const int *r, int n)
+{
+    fprintf(f, ",\n   \"%s\": [", key);
+    for (int i = 0; i < n; i++)
+        fprintf(f, "%s%d", i ? ", " : "", r[i]);
+    fputs("]", f);
+}
+
 void mhv_report_sentence_seq2seq(FILE *f, int index, const char *text, size_t len,
                                  const mhv_encoding *src, const char *target, size_t tlen,
                                  const mhv_encoding *tgt, const mhv_tok *tok,
                                  const mhv_tok *tgt_tok, const mhv_attn *attn,
-                                 const float *norms, const char *aggregate)
+                                 const float *norms, const mhv_s2s_rows *rows,
+                                 const char *aggregate)
 {
     fputs(index ? ",\n  {\"text\": " : "\n  {\"text\": ", f);
     mhv_jsonw_str(f, text, len);
     tokens_json(f, "", src, tok);
+    if (rows && rows->src)
+        row_list(f, "rows", rows->src, rows->n_src);
     fputs(",\n   \"target_text\": ", f);
     if (target)
         mhv_jsonw_str(f, target, tlen);
     else
         fputs("null", f);
     tokens_json(f, "target_", tgt, tgt_tok);
+    if (rows && rows->tgt)
+        row_list(f, "target_rows", rows->tgt, rows->n_tgt);
     fputs(",\n   \"attentions\": [", f);
     size_t at = 0, vat = 0; /* head k's first product and first value norm */
     for (int k = 0; k < attn->count; k++) {

@@ -40,12 +40,16 @@ void mhv_report_sentence_norms(FILE *f, int index, const char *text, size_t len,
  * texts are then the pieces) give the source's and the target's token texts. With
  * aggregate ("mean"), attn holds per-layer views and each entry has "aggregate" instead of
  * "head". With norms (mhv_weighting_apply's products) and attn->vnorm, each entry adds
- * "value_norms" (cols,) and "norms" (rows, cols) as mhv_report_sentence_norms does. */
+ * "value_norms" (cols,) and "norms" (rows, cols) as mhv_report_sentence_norms does. With
+ * rows (attn cut to them: mhv_attn_keep_rows_seq2seq), the sentence adds "rows" (the
+ * source positions of the encoder's rows) and "target_rows" (the decoder input's positions
+ * of the decoder's and the cross-attention's rows) for the sides it keeps rows of. */
 void mhv_report_sentence_seq2seq(FILE *f, int index, const char *text, size_t len,
                                  const mhv_encoding *src, const char *target, size_t tlen,
                                  const mhv_encoding *tgt, const mhv_tok *tok,
                                  const mhv_tok *tgt_tok, const mhv_attn *attn,
-                                 const float *norms, const char *aggregate);
+                                 const float *norms, const mhv_s2s_rows *rows,
+                                 const char *aggregate);
 void mhv_report_end(FILE *f);
 
 #endif

@@ -153,3 +153,48 @@ mhv_status mhv_attn_keep_rows(const mhv_attn *a, const int *rows, int nrows, mhv
     }
     return MHV_OK;
 }
+
+mhv_status mhv_attn_keep_rows_seq2seq(const mhv_attn *a, const mhv_s2s_rows *r, mhv_attn *out,
+                                      mhv_error *err)
+{
+    memset(out, 0, sizeof *out);
+    const int *side[2] = {r->src, r->tgt};
+    int n[2] = {r->n_src, r->n_tgt}, len[2] = {a->n_src, a->n_tgt};
+    for (int s = 0; s < 2; s++)
+        for (int i = 0; side[s] && i < n[s]; i++)
+            if (side[s][i] < 0 || side[s][i] >= len[s] || (i && side[s][i] <= side[s][i - 1]))
+                return mhv_fail(err, MHV_EUSAGE, "", "%s rows must ascend within 0-%d",
+                                s ? "target" : "source", len[s] - 1);
+    size_t cells = 0, vcount = 0;
+    for (int k = 0; k < a->count; k++) {
+        const mhv_head_attn *h = &a->heads[k];
+        int t = h->stack != MHV_STACK_ENCODER;
+        cells += (size_t)(side[t] ? n[t] : h->rows) * (size_t)h->cols;
+        vcount += (size_t)h->cols;
+    }
+    *out = *a;
+    out->row_ids = NULL; /* (a's own: an encoder-decoder run's are NULL) */
+    out->heads = calloc((size_t)a->count + 1, sizeof *out->heads);
+    out->buf = malloc((cells + 1) * sizeof *out->buf);
+    out->vnorm = a->vnorm ? malloc((vcount + 1) * sizeof *out->vnorm) : NULL;
+    if (!out->heads || !out->buf || (a->vnorm && !out->vnorm)) {
+        mhv_attn_free(out);
+        return mhv_fail(err, MHV_ENOMEM, "", "out of memory for %d maps", a->count);
+    }
+    if (a->vnorm) /* the keys are all still there */
+        memcpy(out->vnorm, a->vnorm, vcount * sizeof *out->vnorm);
+    float *w = out->buf;
+    for (int k = 0; k < a->count; k++) {
+        const mhv_head_attn *h = &a->heads[k];
+        int t = h->stack != MHV_STACK_ENCODER, R = side[t] ? n[t] : h->rows;
+        size_t cols = (size_t)h->cols;
+        out->heads[k] = *h;
+        out->heads[k].w = w;
+        out->heads[k].rows = R;
+        for (int i = 0; i < R; i++)
+            memcpy(w + (size_t)i * cols, h->w + (size_t)(side[t] ? side[t][i] : i) * cols,
+                   cols * sizeof(float));
+        w += (size_t)R * cols;
+    }
+    return MHV_OK;
+}

@@ -31,4 +31,10 @@ mhv_status mhv_rows_resolve(const char *spec, const char *text, size_t len,
 mhv_status mhv_attn_keep_rows(const mhv_attn *a, const int *rows, int nrows, mhv_attn *out,
                               mhv_error *err);
 
+/* out: an encoder-decoder run's maps (mhv_forward_run_seq2seq, every row) cut to the rows
+ * of r: the encoder's to r->src, the decoder's and the cross-attention's to r->tgt (each
+ * head's rows the kept count, its columns and value norms as they were). */
+mhv_status mhv_attn_keep_rows_seq2seq(const mhv_attn *a, const mhv_s2s_rows *r, mhv_attn *out,
+                                      mhv_error *err);
+
 #endif

@@ -468,7 +468,10 @@ mhv_status mhv_stw_write_seq2seq(FILE *f, const char *name, const mhv_stw_s2s_de
             meta(h, entries[e].key, v, vlen, 0);
         free(v);
     }
-    for (int e = 0; e < 2 && ok; e++) {
+    for (int e = 0; e < 4 && ok; e++) {
+        const int *rows = !d->rows ? NULL : e == 2 ? d->rows->src : e == 3 ? d->rows->tgt : NULL;
+        if (e >= 2 && !rows)
+            continue;
         char *v = NULL;
         size_t vlen;
         FILE *m = open_memstream(&v, &vlen);
@@ -476,12 +479,20 @@ mhv_status mhv_stw_write_seq2seq(FILE *f, const char *name, const mhv_stw_s2s_de
         if (ok) {
             if (e == 0)
                 fill_s2s_heads(m, a);
-            else
+            else if (e == 1)
                 mhv_report_model(m, d->model);
+            else { /* the kept rows' positions, as the JSON's "rows" and "target_rows" */
+                int n = e == 2 ? d->rows->n_src : d->rows->n_tgt;
+                fputc('[', m);
+                for (int i = 0; i < n; i++)
+                    fprintf(m, "%s%d", i ? ", " : "", rows[i]);
+                fputc(']', m);
+            }
             ok = fclose(m) == 0;
         }
         if (ok)
-            meta(h, e == 0 ? "heads" : "model", v, vlen, 0);
+            meta(h, e == 0 ? "heads" : e == 1 ? "model" : e == 2 ? "rows" : "target_rows", v,
+                 vlen, 0);
         free(v);
     }
     fputc('}', h);

@@ -58,6 +58,8 @@ typedef struct {
     size_t len, target_len;
     const mhv_encoding *src, *tgt;    /* the source's tokens, the decoder input's */
     const mhv_tok *src_tok, *tgt_tok; /* their display texts, or NULL */
+    const mhv_s2s_rows *rows;         /* the kept rows (metadata "rows", "target_rows"), or
+                                         NULL: every row */
 } mhv_stw_s2s_desc;
 
 /* Writes the whole file of one encoder-decoder sentence: a tensor per stack and layer with

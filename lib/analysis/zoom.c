@@ -49,6 +49,22 @@ static mhv_status alloc_enc(mhv_encoding *e, int m, mhv_error *err)
     return MHV_OK;
 }
 
+/* wenc (m tokens, allocated) = tokens t0..t0+m-1 of enc; freed on failure. */
+static mhv_status copy_tokens(const mhv_encoding *enc, int t0, int m, mhv_encoding *wenc,
+                              mhv_error *err)
+{
+    for (int i = 0; i < m; i++) {
+        wenc->ids[i] = enc->ids[t0 + i];
+        wenc->spans[2 * i] = enc->spans[2 * (t0 + i)];
+        wenc->spans[2 * i + 1] = enc->spans[2 * (t0 + i) + 1];
+        if (!(wenc->pieces[i] = strdup(enc->pieces[t0 + i]))) {
+            mhv_encoding_free(wenc);
+            return mhv_fail(err, MHV_ENOMEM, "", "out of memory");
+        }
+    }
+    return MHV_OK;
+}
+
 mhv_status mhv_zoom_window(const mhv_attn *a, const mhv_encoding *enc, int t0, int t1,
                            mhv_attn *out, mhv_encoding *wenc, mhv_error *err)
 {
@@ -79,17 +95,9 @@ mhv_status mhv_zoom_window(const mhv_attn *a, const mhv_encoding *enc, int t0, i
                    a->heads[k].w + (size_t)(a->row_ids ? r0 + i : t0 + i) * (size_t)n +
                        (size_t)t0,
                    (size_t)m * sizeof(float));
-    for (int i = 0; i < m; i++) {
-        wenc->ids[i] = enc->ids[t0 + i];
-        wenc->spans[2 * i] = enc->spans[2 * (t0 + i)];
-        wenc->spans[2 * i + 1] = enc->spans[2 * (t0 + i) + 1];
-        if (!(wenc->pieces[i] = strdup(enc->pieces[t0 + i]))) {
-            mhv_attn_free(out);
-            mhv_encoding_free(wenc);
-            return mhv_fail(err, MHV_ENOMEM, "", "out of memory");
-        }
-    }
-    return MHV_OK;
+    if ((st = copy_tokens(enc, t0, m, wenc, err)))
+        mhv_attn_free(out);
+    return st;
 }
 
 /* p(ceil(rn / rb), ceil(cn / cb)) = the blocks of rb x cb cells (the last ones smaller) of
@@ -161,7 +169,7 @@ mhv_status mhv_zoom_pool(const mhv_attn *a, int b, mhv_pool_kind kind, int first
 }
 
 mhv_status mhv_zoom_pool_seq2seq(const mhv_attn *a, int bs, int bt, mhv_pool_kind kind,
-                                 mhv_attn *out, mhv_error *err)
+                                 const mhv_s2s_rows *kept, mhv_attn *out, mhv_error *err)
 {
     memset(out, 0, sizeof *out);
     if (bs < 1 || bt < 1 || a->row_ids)
@@ -172,7 +180,8 @@ mhv_status mhv_zoom_pool_seq2seq(const mhv_attn *a, int bs, int bt, mhv_pool_kin
     for (int k = 0; k < a->count; k++) {
         const mhv_head_attn *h = &a->heads[k];
         int tr = h->stack != MHV_STACK_ENCODER, tc = h->stack == MHV_STACK_DECODER;
-        cells += (size_t)(tr ? mt : ms) * (size_t)(tc ? mt : ms);
+        int rows = tr ? (kept && kept->tgt ? h->rows : mt) : (kept && kept->src ? h->rows : ms);
+        cells += (size_t)rows * (size_t)(tc ? mt : ms);
     }
     out->heads = calloc((size_t)a->count + 1, sizeof *out->heads);
     out->buf = malloc((cells + 1) * sizeof *out->buf);
@@ -186,8 +195,10 @@ mhv_status mhv_zoom_pool_seq2seq(const mhv_attn *a, int bs, int bt, mhv_pool_kin
     float *w = out->buf;
     for (int k = 0; k < a->count; k++) {
         const mhv_head_attn *h = &a->heads[k];
-        /* the target's side (decoder rows and columns, cross rows) in blocks of bt */
-        int rb = h->stack == MHV_STACK_ENCODER ? bs : bt;
+        /* the target's side (decoder rows and columns, cross rows) in blocks of bt; kept
+         * rows stay rows */
+        int rb = h->stack == MHV_STACK_ENCODER ? (kept && kept->src ? 1 : bs)
+                                               : (kept && kept->tgt ? 1 : bt);
         int cb = h->stack == MHV_STACK_DECODER ? bt : bs;
         out->heads[k] = *h;
         out->heads[k].w = w;
@@ -195,6 +206,70 @@ mhv_status mhv_zoom_pool_seq2seq(const mhv_attn *a, int bs, int bt, mhv_pool_kin
         out->heads[k].cols = (h->cols + cb - 1) / cb;
         pool_map(h->w, h->rows, h->cols, rb, cb, kind, w);
         w += (size_t)out->heads[k].rows * (size_t)out->heads[k].cols;
+    }
+    return MHV_OK;
+}
+
+mhv_status mhv_zoom_window_seq2seq(const mhv_attn *a, const mhv_encoding *src, int t0, int t1,
+                                   const mhv_s2s_rows *kept, mhv_attn *out,
+                                   mhv_encoding *wsrc, mhv_s2s_rows *wkept, mhv_error *err)
+{
+    memset(out, 0, sizeof *out);
+    memset(wsrc, 0, sizeof *wsrc);
+    int S = a->n_src, m = t1 - t0;
+    if (t0 < 0 || t1 > S || m < 1 || src->n != S)
+        return mhv_fail(err, MHV_EUSAGE, "", "window %d:%d is not within the %d source tokens",
+                        t0, t1, S);
+    /* the encoder's kept rows inside the window: a run of them from r0 */
+    int r0 = 0, R = m;
+    if (kept && kept->src) {
+        while (r0 < kept->n_src && kept->src[r0] < t0)
+            r0++;
+        for (R = 0; r0 + R < kept->n_src && kept->src[r0 + R] < t1; R++)
+            ;
+    }
+    if (kept)
+        *wkept = *kept;
+    if (kept && kept->src)
+        wkept->src = kept->src + r0, wkept->n_src = R;
+    size_t cells = 0;
+    for (int k = 0; k < a->count; k++) {
+        const mhv_head_attn *h = &a->heads[k];
+        cells += h->stack == MHV_STACK_ENCODER   ? (size_t)R * (size_t)m
+                 : h->stack == MHV_STACK_CROSS ? (size_t)h->rows * (size_t)m
+                                                 : (size_t)h->rows * (size_t)h->cols;
+    }
+    *out = *a;
+    out->row_ids = NULL, out->vnorm = NULL;
+    out->heads = calloc((size_t)a->count + 1, sizeof *out->heads);
+    out->buf = malloc((cells + 1) * sizeof *out->buf);
+    mhv_status st = out->heads && out->buf ? alloc_enc(wsrc, m, err)
+                                           : mhv_fail(err, MHV_ENOMEM, "", "out of memory");
+    if (st || (st = copy_tokens(src, t0, m, wsrc, err))) {
+        mhv_attn_free(out);
+        return st;
+    }
+    out->n = out->n_src = m;
+    out->rows = m;
+    float *w = out->buf;
+    for (int k = 0; k < a->count; k++) {
+        const mhv_head_attn *h = &a->heads[k];
+        mhv_head_attn *o = &out->heads[k];
+        *o = *h;
+        o->w = w;
+        if (h->stack == MHV_STACK_DECODER) { /* the target side is not windowed */
+            memcpy(w, h->w, (size_t)h->rows * (size_t)h->cols * sizeof *w);
+        } else {
+            /* encoder rows: the window's (or the kept ones in it); cross rows: all */
+            int enc = h->stack == MHV_STACK_ENCODER, rows = enc ? R : h->rows;
+            int from = enc ? (kept && kept->src ? r0 : t0) : 0;
+            for (int i = 0; i < rows; i++)
+                memcpy(w + (size_t)i * (size_t)m,
+                       h->w + (size_t)(from + i) * (size_t)h->cols + (size_t)t0,
+                       (size_t)m * sizeof *w);
+            o->rows = rows, o->cols = m;
+        }
+        w += (size_t)o->rows * (size_t)o->cols;
     }
     return MHV_OK;
 }

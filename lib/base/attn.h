@@ -47,6 +47,15 @@ typedef struct {
     int n_src, n_tgt;
 } mhv_attn;
 
+/* The query rows an encoder-decoder run's maps keep (run --rows): src (n_src,) ascending
+ * source positions, the rows of the encoder's maps, or NULL: every source row; tgt
+ * (n_tgt,) ascending positions of the decoder's input, the rows of the decoder's and the
+ * cross-attention's maps, or NULL: every target row. Borrowed. */
+typedef struct {
+    const int *src, *tgt;
+    int n_src, n_tgt;
+} mhv_s2s_rows;
+
 /* Rows per map: n unless a selection kept fewer. */
 static inline int mhv_attn_nrows(const mhv_attn *a)
 {

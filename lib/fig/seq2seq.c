@@ -194,6 +194,8 @@ static mhv_status square_stack(const char *dir, int formats, const mhv_render_pa
     int lines = p->view == MHV_VIEW_LINES, row = p->view == MHV_VIEW_ROW;
     if (row && in->highlight.row1 <= in->highlight.row0)
         return MHV_OK; /* the row view's word is not on this stack's query side */
+    if (in->row_ids && in->nrows == 0)
+        return MHV_OK; /* --rows kept none of this side's tokens */
     const mhv_head_attn **hs = malloc(((size_t)n + 1) * sizeof *hs);
     if (!hs)
         return mhv_fail(err, MHV_ENOMEM, "", "out of memory");
@@ -249,8 +251,19 @@ mhv_status mhv_figures_write_seq2seq(const char *dir, int formats, const mhv_ren
     if (!st)
         st = square_stack(dir, formats, p, fs, &sd, a, MHV_STACK_DECODER, 'D', dec_layers, w,
                           err);
-    /* cross-attention: per head, the head average per layer, the alignment figure */
+    /* cross-attention: per head, the head average per layer, the alignment figure; with
+     * kept target rows (--rows) those rows, labelled as the decoder's rows are */
+    mhv_fig_input trow = *tgt;
+    if (tgt->row_ids) {
+        trow.n = tgt->nrows;
+        trow.pieces = tgt->row_pieces;
+        trow.special = tgt->row_special;
+        trow.row_ids = NULL, trow.nrows = 0, trow.row_pieces = NULL, trow.row_special = NULL;
+        tgt = &trow;
+    }
     int first, n = stack_range(a, MHV_STACK_CROSS, &first);
+    if (tgt->n == 0)
+        n = 0;
     int dl = digits(dec_layers - 1), dh = digits(src->num_heads - 1);
     size_t cells = (size_t)tgt->n * (size_t)src->n;
     float *mean = malloc((cells ? cells : 1) * sizeof *mean);

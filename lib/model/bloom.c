@@ -9,12 +9,12 @@
  *   scores(i, j) = q_i k_j / sqrt(d) + slope_h * j   (causal)
  *   logits = ln_f(x) · word_embeddings^T */
 #include <cjson/cJSON.h>
-#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "base/json.h"
 #include "model/family.h"
+#include "model/layers.h"
 
 static const char *const model_types[] = {"bloom", NULL};
 
@@ -106,13 +106,7 @@ static mhv_status bloom_load(mhv_model *m, mhv_wload *ld, mhv_error *err)
 #undef N
         ly->q = ly->qkv; /* the model's dtype is read from layer 0's q */
     }
-    /* lm_head.weight is never under the base-model prefix */
-    if (c->tie_word_embeddings)
-        m->lm_head = m->word_emb;
-    else if ((st = mhv_wload_mat(ld, "lm_head.weight", V, H, MHV_W_BARE | MHV_W_OPTIONAL,
-                                 &m->lm_head, err)))
-        return st;
-    return MHV_OK;
+    return mhv_decoder_load_lm_head(m, ld, "lm_head.weight", NULL, err);
 }
 
 /* The score bias of head h: b(i, j) = slope_h * j (masked above the diagonal anyway). */
@@ -131,23 +125,17 @@ static mhv_status bloom_forward(mhv_nn *nn, const mhv_model *m, const int32_t *i
                                 mhv_capture *cap, float *logits, mhv_error *err)
 {
     const mhv_config *c = &m->cfg;
-    int H = c->hidden_size, I = c->intermediate_size, d = c->head_dim;
-    size_t N = (size_t)n, nh = N * (size_t)H;
-    float *x;      /* (n, H) residual stream */
-    float *xb;     /* (n, H) normalised x */
-    float *qkv;    /* (n, 3H) fused projection */
-    float *q;      /* (n, H) */
-    float *k;      /* (n, H) */
-    float *v;      /* (n, H) */
-    float *ctx;    /* (n, H) attention output before dense */
-    float *tmp;    /* (n, H) */
-    float *ffn;    /* (n, I) */
+    const mhv_decoder dec = {
+        MHV_NORM_LAYER, c->residual_post_norm ? MHV_RESIDUAL_NORMED : MHV_RESIDUAL_SEQUENTIAL,
+        MHV_MLP_PLAIN, NULL,
+    };
     float *slopes; /* (heads,) */
-    const mhv_nn_buf bufs[] = {{&x, nh},   {&xb, nh},  {&qkv, 3 * nh}, {&q, nh},
-                               {&k, nh},   {&v, nh},   {&ctx, nh},     {&tmp, nh},
-                               {&ffn, N * (size_t)I},  {&slopes, (size_t)c->num_heads}};
-    mhv_nn_shape shape = {n, H, I > H ? I : H, d};
-    mhv_status st = mhv_nn_begin(nn, &shape, bufs, (int)(sizeof bufs / sizeof bufs[0]), err);
+    mhv_decoder_scratch s = {
+        .qkv_rows = 3 * c->hidden_size,
+        .extra = {{&slopes, (size_t)c->num_heads}},
+    };
+    mhv_decoder_pass p;
+    mhv_status st = mhv_decoder_begin(nn, &dec, c, n, &s, &p, err);
     if (!st)
         st = mhv_nn_reserve_bias(nn, n, err);
     if (st)
@@ -156,43 +144,17 @@ static mhv_status bloom_forward(mhv_nn *nn, const mhv_model *m, const int32_t *i
 
     mhv_norm emb_ln = mhv_nn_layernorm(m->emb_ln_g, m->emb_ln_b, c->layer_norm_eps);
     mhv_embed emb = {.tok = &m->word_emb, .norm = &emb_ln, .pad_id = -1};
-    mhv_nn_embed(nn, x, &emb, ids, n, H);
+    mhv_nn_embed(nn, p.x, &emb, ids, n, c->hidden_size);
     for (int l = 0; l <= cap->last; l++) {
         const mhv_layer *ly = &m->layers[l];
-        mhv_norm ln1 = mhv_nn_layernorm(ly->ln_attn_g, ly->ln_attn_b, c->layer_norm_eps);
-        mhv_norm ln2 = mhv_nn_layernorm(ly->ln_ffn_g, ly->ln_ffn_b, c->layer_norm_eps);
         mhv_qkv_grouped fused = {&ly->qkv, ly->qkv_b};
-        mhv_attn_layer attn = {
-            .wo = &ly->o,
-            .fused = &fused, .heads = c->num_heads, .kv_heads = c->num_heads, .head_dim = d,
-            .scale = (float)(1.0 / sqrt((double)d)), .causal = 1, .bias = alibi_bias,
-            .bias_ctx = slopes,
-        };
-        mhv_nn_norm(nn, xb, x, &ln1, n, H);
-        mhv_nn_attention(nn, &attn, xb, n, l,
-                         &(mhv_attn_bufs){.q = q, .k = k, .v = v, .ctx = ctx, .qkv = qkv}, cap);
-        if (mhv_capture_done(cap, l))
+        mhv_attn_layer attn = mhv_layer_attention(ly, c);
+        attn.fused = &fused, attn.causal = 1, attn.bias = alibi_bias, attn.bias_ctx = slopes;
+        if (mhv_layer_pre_norm(nn, &dec, c, ly, &attn, l, &p, cap))
             break;
-        mhv_nn_linear(nn, tmp, ctx, &ly->o, ly->o_b, n, MHV_NN_NO_ACT);
-        if (c->residual_post_norm) { /* the residual is the normalised input */
-            float *t = x;
-            x = xb, xb = t;
-        }
-        mhv_nn_add(nn, x, tmp, n, H); /* residual + attention */
-        mhv_nn_norm(nn, xb, x, &ln2, n, H);
-        mhv_nn_linear(nn, ffn, xb, &ly->ffn_up, ly->ffn_up_b, n, (int)c->act);
-        mhv_nn_linear(nn, tmp, ffn, &ly->ffn_down, ly->ffn_down_b, n, MHV_NN_NO_ACT);
-        if (c->residual_post_norm) {
-            float *t = x;
-            x = xb, xb = t;
-        }
-        mhv_nn_add(nn, x, tmp, n, H); /* residual + MLP */
     }
-    if (logits) {
-        mhv_norm ln_f = mhv_nn_layernorm(m->norm_g, m->norm_b, c->layer_norm_eps);
-        mhv_nn_norm(nn, x, x, &ln_f, n, H);
-        mhv_nn_linear(nn, logits, x, &m->lm_head, NULL, n, MHV_NN_NO_ACT); /* (n, vocab) */
-    }
+    if (logits)
+        mhv_decoder_logits(nn, &dec, m, p.x, n, logits); /* (n, vocab) */
     return MHV_OK;
 }
 

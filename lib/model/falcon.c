@@ -20,7 +20,7 @@
 #include "base/dtype.h"
 #include "base/json.h"
 #include "model/family.h"
-#include "nn/rope.h"
+#include "model/layers.h"
 
 static const char *const model_types[] = {"falcon", NULL};
 
@@ -181,13 +181,7 @@ static mhv_status falcon_load(mhv_model *m, mhv_wload *ld, mhv_error *err)
             ly->q = ly->qkv; /* the model's dtype is read from layer 0's q */
         }
     }
-    /* lm_head.weight is never under the base-model prefix */
-    if (c->tie_word_embeddings)
-        m->lm_head = m->word_emb;
-    else if ((st = mhv_wload_mat(ld, "lm_head.weight", V, H, MHV_W_BARE | MHV_W_OPTIONAL,
-                                 &m->lm_head, err)))
-        return st;
-    return MHV_OK;
+    return mhv_decoder_load_lm_head(m, ld, "lm_head.weight", NULL, err);
 }
 
 /* f rounded to bfloat16 (to nearest, ties to even) */
@@ -221,91 +215,46 @@ static mhv_status falcon_forward(mhv_nn *nn, const mhv_model *m, const int32_t *
                                  mhv_capture *cap, float *logits, mhv_error *err)
 {
     const mhv_config *c = &m->cfg;
-    int H = c->hidden_size, I = c->intermediate_size, d = c->head_dim, half = d / 2;
-    size_t N = (size_t)n, nh = N * (size_t)H, KVD = (size_t)c->num_kv_heads * (size_t)d;
-    size_t QKV = (size_t)(c->num_heads + 2 * c->num_kv_heads) * (size_t)d;
-    float *x;        /* (n, H) residual stream */
-    float *xa;       /* (n, H) the attention's normalised input */
-    float *xm;       /* (n, H) the MLP's normalised input (when it has its own norm) */
-    float *qkv;      /* (n, QKV) fused projection */
-    float *q;        /* (n, H) */
-    float *k;        /* (n, KVD) */
-    float *v;        /* (n, KVD) */
-    float *ctx;      /* (n, H) attention output before dense */
-    float *att;      /* (n, H) attention block output */
-    float *mlp;      /* (n, H) MLP block output */
-    float *ffn;      /* (n, I) */
-    float *cos_t;    /* (n, half) rotary table */
-    float *sin_t;    /* (n, half) */
-    float *inv_freq; /* (half,) */
-    float *slopes;   /* (heads,) ALiBi */
-    const mhv_nn_buf bufs[] = {
-        {&slopes, c->alibi ? (size_t)c->num_heads : 0},
-        {&x, nh},        {&xa, nh},      {&xm, nh},       {&qkv, N * QKV},
-        {&q, nh},        {&k, N * KVD},  {&v, N * KVD},   {&ctx, nh},
-        {&att, nh},      {&mlp, nh},     {&ffn, N * (size_t)I},
-        {&cos_t, N * (size_t)half},      {&sin_t, N * (size_t)half},
-        {&inv_freq, (size_t)half},
+    int d = c->head_dim, half = c->alibi ? 0 : d / 2;
+    mhv_residual residual = !c->parallel_residual ? MHV_RESIDUAL_SEQUENTIAL
+                            : c->split_norms      ? MHV_RESIDUAL_PARALLEL
+                                                  : MHV_RESIDUAL_PARALLEL_ONE_NORM;
+    const mhv_decoder dec = {MHV_NORM_LAYER, residual, MHV_MLP_PLAIN, NULL};
+    float *slopes; /* (heads,) ALiBi */
+    mhv_decoder_scratch s = {
+        .qkv_rows = (c->num_heads + 2 * c->num_kv_heads) * d,
+        .rope_half = half,
+        .extra = {{&slopes, c->alibi ? (size_t)c->num_heads : 0}},
     };
-    mhv_nn_shape shape = {n, H, I > H ? I : H, d};
-    mhv_status st = mhv_nn_begin(nn, &shape, bufs, (int)(sizeof bufs / sizeof bufs[0]), err);
+    mhv_decoder_pass p;
+    mhv_status st = mhv_decoder_begin(nn, &dec, c, n, &s, &p, err);
     if (!st && c->alibi)
         st = mhv_nn_reserve_bias(nn, n, err);
     if (st)
         return st;
-    mhv_rotary rot = {cos_t, sin_t, half, 0};
+    mhv_rotary rot = mhv_decoder_rope(&p, &c->rope, d, 0); /* none with ALiBi */
     alibi_ctx ac = {slopes, (float)sqrt((double)d)};
     if (c->alibi) {
         mhv_family_alibi_slopes(c->num_heads, slopes);
         for (int h = 0; h < c->num_heads; h++)
             slopes[h] = bf16(slopes[h]);
-    } else {
-        mhv_rope_inv_freq(&c->rope, d, inv_freq);
-        mhv_rope_table(inv_freq, half, n, cos_t, sin_t);
     }
 
     mhv_embed emb = {.tok = &m->word_emb, .pad_id = -1};
-    mhv_nn_embed(nn, x, &emb, ids, n, H);
+    mhv_nn_embed(nn, p.x, &emb, ids, n, c->hidden_size);
     for (int l = 0; l <= cap->last; l++) {
         const mhv_layer *ly = &m->layers[l];
-        mhv_norm ln1 = mhv_nn_layernorm(ly->ln_attn_g, ly->ln_attn_b, c->layer_norm_eps);
-        mhv_norm ln2 = mhv_nn_layernorm(ly->ln_ffn_g, ly->ln_ffn_b, c->layer_norm_eps);
         mhv_qkv_grouped fused = {&ly->qkv, ly->qkv_b};
-        mhv_attn_layer attn = {
-            .wo = &ly->o,
-            .wq = &ly->q, .wk = &ly->k, .wv = &ly->v, .bq = ly->q_b, .bk = ly->k_b,
-            .bv = ly->v_b, .fused = c->qkv_layout == FALCON_QKV_GROUPED ? &fused : NULL,
-            .heads = c->num_heads, .kv_heads = c->num_kv_heads, .head_dim = d,
-            .scale = (float)(1.0 / sqrt((double)d)), .causal = 1,
-            .rope = c->alibi ? NULL : &rot, .bias = c->alibi ? alibi_bias : NULL,
-            .bias_ctx = &ac,
-        };
-        mhv_nn_norm(nn, xa, x, &ln1, n, H);
-        mhv_nn_attention(nn, &attn, xa, n, l,
-                         &(mhv_attn_bufs){.q = q, .k = k, .v = v, .ctx = ctx, .qkv = qkv}, cap);
-        if (mhv_capture_done(cap, l))
+        mhv_attn_layer attn = mhv_layer_attention(ly, c);
+        attn.fused = c->qkv_layout == FALCON_QKV_GROUPED ? &fused : NULL;
+        attn.causal = 1;
+        attn.rope = c->alibi ? NULL : &rot;
+        attn.bias = c->alibi ? alibi_bias : NULL, attn.bias_ctx = &ac;
+        if (mhv_layer_pre_norm(nn, &dec, c, ly, &attn, l, &p, cap))
             break;
-        mhv_nn_linear(nn, att, ctx, &ly->o, ly->o_b, n, MHV_NN_NO_ACT);
-        const float *in = xa; /* parallel with one norm: the attention's input */
-        if (!c->parallel_residual) {
-            mhv_nn_add(nn, x, att, n, H);
-            mhv_nn_norm(nn, xm, x, &ln2, n, H);
-            in = xm;
-        } else if (c->split_norms) {
-            mhv_nn_norm(nn, xm, x, &ln2, n, H);
-            in = xm;
-        }
-        mhv_nn_linear(nn, ffn, in, &ly->ffn_up, ly->ffn_up_b, n, (int)c->act);
-        mhv_nn_linear(nn, mlp, ffn, &ly->ffn_down, ly->ffn_down_b, n, MHV_NN_NO_ACT);
-        if (c->parallel_residual)
-            mhv_nn_add(nn, mlp, att, n, H); /* x + (mlp + attn), as transformers sums */
-        mhv_nn_add(nn, x, mlp, n, H);
     }
-    if (logits) {
-        mhv_norm ln_f = mhv_nn_layernorm(m->norm_g, m->norm_b, c->layer_norm_eps);
-        mhv_nn_norm(nn, x, x, &ln_f, n, H);
-        mhv_nn_linear(nn, logits, x, &m->lm_head, NULL, n, MHV_NN_NO_ACT); /* (n, vocab) */
-    }
+    if (logits)
+        mhv_decoder_logits(nn, &dec, m, p.x, n, logits); /* (n, vocab) */
     return MHV_OK;
 }
 

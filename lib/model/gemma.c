@@ -24,6 +24,7 @@
 
 #include "base/json.h"
 #include "model/family.h"
+#include "model/layers.h"
 #include "nn/rope.h"
 
 typedef struct {
@@ -369,13 +370,10 @@ static mhv_status gemma_load(mhv_model *m, mhv_wload *ld, mhv_error *err)
             return st;
 #undef N
     }
-    if (c->tie_word_embeddings)
-        m->lm_head = m->word_emb;
-    else if ((st = mhv_wload_mat(ld, "lm_head.weight", V, H, MHV_W_BARE | MHV_W_OPTIONAL,
-                                 &m->lm_head, err)) ||
-             (v->wrapper && !m->lm_head.data &&
-              (st = mhv_wload_mat(ld, "language_model.lm_head.weight", V, H,
-                                  MHV_W_BARE | MHV_W_OPTIONAL, &m->lm_head, err))))
+    if ((st = mhv_decoder_load_lm_head(m, ld, "lm_head.weight", NULL, err)) ||
+        (v->wrapper && !m->lm_head.data &&
+         (st = mhv_wload_mat(ld, "language_model.lm_head.weight", V, H,
+                             MHV_W_BARE | MHV_W_OPTIONAL, &m->lm_head, err))))
         return st;
     return MHV_OK;
 }
@@ -384,93 +382,45 @@ static mhv_status gemma_forward(mhv_nn *nn, const mhv_model *m, const int32_t *i
                                 mhv_capture *cap, float *logits, mhv_error *err)
 {
     const mhv_config *c = &m->cfg;
-    int H = c->hidden_size, I = c->intermediate_size, d = c->head_dim, half = d / 2;
-    size_t N = (size_t)n, QD = (size_t)c->num_heads * (size_t)d;
-    size_t KVD = (size_t)c->num_kv_heads * (size_t)d, NH = N * (size_t)half;
-    float *x;        /* (n, H) residual stream */
-    float *xb;       /* (n, H) normalised x */
-    float *q;        /* (n, QD) */
-    float *k;        /* (n, KVD) */
-    float *v;        /* (n, KVD) */
-    float *ctx;      /* (n, QD) attention output before o_proj */
-    float *tmp;      /* (n, H) */
-    float *gate;     /* (n, I) GeGLU gate, then gate * up */
-    float *up;       /* (n, I) */
-    float *cos_g;    /* (n, half) rotary table of the global layers */
-    float *sin_g;    /* (n, half) */
-    float *cos_l;    /* (n, half) of the sliding layers (Gemma 3) */
-    float *sin_l;    /* (n, half) */
-    float *inv_freq; /* (half,) */
-    const mhv_nn_buf bufs[] = {
-        {&x, N * (size_t)H},   {&xb, N * (size_t)H},     {&q, N * QD},
-        {&k, N * KVD},         {&v, N * KVD},            {&ctx, N * QD},
-        {&tmp, N * (size_t)H}, {&gate, N * (size_t)I},   {&up, N * (size_t)I},
-        {&cos_g, NH},          {&sin_g, NH},             {&cos_l, c->two_ropes ? NH : 1},
-        {&sin_l, c->two_ropes ? NH : 1}, {&inv_freq, (size_t)half},
+    int H = c->hidden_size, d = c->head_dim, half = d / 2;
+    size_t NH = (size_t)n * (size_t)half;
+    /* the norms' weights are stored as 1 + w (norm_weight) */
+    const mhv_decoder dec = {MHV_NORM_RMS, MHV_RESIDUAL_SEQUENTIAL, MHV_MLP_GATED, NULL};
+    float *cos_l, *sin_l; /* (n, half) the rotary table of the sliding layers (Gemma 3) */
+    mhv_decoder_scratch s = {
+        .rope_half = half,
+        .extra = {{&cos_l, c->two_ropes ? NH : 1}, {&sin_l, c->two_ropes ? NH : 1}},
     };
-    int widest = I > H ? I : H;
-    if ((int)QD > widest)
-        widest = (int)QD;
-    mhv_nn_shape shape = {n, H, widest, d};
-    mhv_status st = mhv_nn_begin(nn, &shape, bufs, (int)(sizeof bufs / sizeof bufs[0]), err);
+    mhv_decoder_pass p;
+    mhv_status st = mhv_decoder_begin(nn, &dec, c, n, &s, &p, err);
     if (st)
         return st;
-    mhv_rope_inv_freq(&c->rope, d, inv_freq);
-    mhv_rope_table(inv_freq, half, n, cos_g, sin_g);
-    mhv_rotary rot_g = {cos_g, sin_g, half, 0}, rot_l = rot_g;
+    mhv_rotary rot_g = mhv_decoder_rope(&p, &c->rope, d, 0), rot_l = rot_g;
     if (c->two_ropes) {
-        mhv_rope_inv_freq(&c->rope_local, d, inv_freq);
-        mhv_rope_table(inv_freq, half, n, cos_l, sin_l);
+        mhv_rope_inv_freq(&c->rope_local, d, p.inv_freq);
+        mhv_rope_table(p.inv_freq, half, n, cos_l, sin_l);
         rot_l = (mhv_rotary){cos_l, sin_l, half, 0};
     }
 
     /* sqrt(hidden) as a tensor in the activations' dtype (fp32) */
     mhv_embed emb = {.tok = &m->word_emb, .pad_id = -1, .scale = (float)sqrt((double)H)};
-    mhv_nn_embed(nn, x, &emb, ids, n, H);
+    mhv_nn_embed(nn, p.x, &emb, ids, n, H);
     float scale = c->attn_scale > 0 ? (float)c->attn_scale : (float)(1.0 / sqrt((double)d));
     for (int l = 0; l <= cap->last; l++) {
         const mhv_layer *ly = &m->layers[l];
         int slides = mhv_config_layer_slides(c, l);
-        mhv_norm rms1 = {MHV_NORM_RMS, ly->ln_attn_g, NULL, c->layer_norm_eps};
-        mhv_norm rms2 = {MHV_NORM_RMS, ly->ln_ffn_g, NULL, c->layer_norm_eps};
-        mhv_norm post1 = {MHV_NORM_RMS, ly->post_attn_g, NULL, c->layer_norm_eps};
-        mhv_norm post2 = {MHV_NORM_RMS, ly->post_ffn_g, NULL, c->layer_norm_eps};
         mhv_norm qn = {MHV_NORM_RMS, ly->q_norm_g, NULL, c->layer_norm_eps};
         mhv_norm kn = {MHV_NORM_RMS, ly->k_norm_g, NULL, c->layer_norm_eps};
-        mhv_attn_layer attn = {
-            .wo = &ly->o,
-            .wq = &ly->q, .wk = &ly->k, .wv = &ly->v, .bq = ly->q_b, .bk = ly->k_b,
-            .bv = ly->v_b, .heads = c->num_heads, .kv_heads = c->num_kv_heads, .head_dim = d,
-            .q_norm = ly->q_norm_g ? &qn : NULL, .k_norm = ly->k_norm_g ? &kn : NULL,
-            .scale = scale, .softcap = c->attn_softcap, .causal = c->causal,
-            .window = slides ? c->sliding_window : 0,
-            .rope = slides && c->two_ropes ? &rot_l : &rot_g,
-        };
-        mhv_nn_norm(nn, xb, x, &rms1, n, H);
-        mhv_nn_attention(nn, &attn, xb, n, l, &(mhv_attn_bufs){.q = q, .k = k, .v = v, .ctx = ctx},
-                         cap);
-        if (mhv_capture_done(cap, l))
+        mhv_attn_layer attn = mhv_layer_attention(ly, c);
+        attn.q_norm = ly->q_norm_g ? &qn : NULL, attn.k_norm = ly->k_norm_g ? &kn : NULL;
+        attn.scale = scale, attn.softcap = c->attn_softcap, attn.causal = c->causal;
+        attn.window = slides ? c->sliding_window : 0;
+        attn.rope = slides && c->two_ropes ? &rot_l : &rot_g;
+        if (mhv_layer_pre_norm(nn, &dec, c, ly, &attn, l, &p, cap))
             break;
-        mhv_nn_linear(nn, tmp, ctx, &ly->o, ly->o_b, n, MHV_NN_NO_ACT);
-        if (ly->post_attn_g)
-            mhv_nn_norm(nn, tmp, tmp, &post1, n, H);
-        mhv_nn_add(nn, x, tmp, n, H);
-        mhv_nn_norm(nn, xb, x, &rms2, n, H);
-        const mhv_plin_part gate_up[2] = {
-            {gate, &ly->ffn_gate, NULL, 0, I, (int)c->act},
-            {up, &ly->ffn_up, NULL, 0, I, MHV_NN_NO_ACT},
-        };
-        mhv_nn_linear_parts(nn, gate_up, 2, xb, n);
-        mhv_nn_mul(nn, gate, up, n, I);
-        mhv_nn_linear(nn, tmp, gate, &ly->ffn_down, NULL, n, MHV_NN_NO_ACT);
-        if (ly->post_ffn_g)
-            mhv_nn_norm(nn, tmp, tmp, &post2, n, H);
-        mhv_nn_add(nn, x, tmp, n, H);
     }
     if (logits) {
-        mhv_norm norm = {MHV_NORM_RMS, m->norm_g, NULL, c->layer_norm_eps};
-        mhv_nn_norm(nn, x, x, &norm, n, H);
-        mhv_nn_linear(nn, logits, x, &m->lm_head, NULL, n, MHV_NN_NO_ACT); /* (n, vocab) */
+        mhv_decoder_logits(nn, &dec, m, p.x, n, logits); /* (n, vocab) */
         if (c->final_softcap > 0)
             mhv_nn_softcap(nn, logits, c->final_softcap, n, c->vocab_size);
     }

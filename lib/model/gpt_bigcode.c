@@ -12,6 +12,7 @@
 #include "base/dtype.h"
 #include "base/json.h"
 #include "model/family.h"
+#include "model/layers.h"
 
 static const char *const model_types[] = {"gpt_bigcode", NULL};
 
@@ -115,70 +116,38 @@ static mhv_status bigcode_load(mhv_model *m, mhv_wload *ld, mhv_error *err)
             ly->q = ly->qkv; /* the model's dtype is read from layer 0's q */
         }
     }
-    /* lm_head.weight is never under the base-model prefix */
-    if (c->tie_word_embeddings)
-        m->lm_head = m->word_emb;
-    else if ((st = mhv_wload_mat(ld, "lm_head.weight", V, H, MHV_W_BARE | MHV_W_OPTIONAL,
-                                 &m->lm_head, err)))
-        return st;
-    return MHV_OK;
+    return mhv_decoder_load_lm_head(m, ld, "lm_head.weight", NULL, err);
 }
 
 static mhv_status bigcode_forward(mhv_nn *nn, const mhv_model *m, const int32_t *ids, int n,
                                   mhv_capture *cap, float *logits, mhv_error *err)
 {
     const mhv_config *c = &m->cfg;
-    int H = c->hidden_size, I = c->intermediate_size, d = c->head_dim;
     int mq = c->num_kv_heads == 1 && c->num_heads > 1;
-    size_t N = (size_t)n, nh = N * (size_t)H, KVD = (size_t)c->num_kv_heads * (size_t)d;
-    float *x;      /* (n, H) residual stream */
-    float *xb;     /* (n, H) normalised x */
-    float *qkv;    /* (n, H + 2 KVD) fused projection (per-head layout) */
-    float *q;      /* (n, H) */
-    float *k;      /* (n, KVD) */
-    float *v;      /* (n, KVD) */
-    float *ctx;    /* (n, H) attention output before c_proj */
-    float *tmp;    /* (n, H) */
-    float *ffn;    /* (n, I) */
-    const mhv_nn_buf bufs[] = {{&x, nh},      {&xb, nh},  {&qkv, mq ? 0 : N * ((size_t)H + 2 * KVD)},
-                               {&q, nh},      {&k, N * KVD}, {&v, N * KVD}, {&ctx, nh},
-                               {&tmp, nh},    {&ffn, N * (size_t)I}};
-    mhv_nn_shape shape = {n, H, I > H ? I : H, d};
-    mhv_status st = mhv_nn_begin(nn, &shape, bufs, (int)(sizeof bufs / sizeof bufs[0]), err);
+    const mhv_decoder dec = {MHV_NORM_LAYER, MHV_RESIDUAL_SEQUENTIAL, MHV_MLP_PLAIN, NULL};
+    /* the fused projection's rows, per-head layout; multi-query reads its three blocks */
+    mhv_decoder_scratch s = {
+        .qkv_rows = mq ? 0 : c->hidden_size + 2 * c->num_kv_heads * c->head_dim,
+    };
+    mhv_decoder_pass p;
+    mhv_status st = mhv_decoder_begin(nn, &dec, c, n, &s, &p, err);
     if (st)
         return st;
 
     mhv_embed emb = {.tok = &m->word_emb, .pos = &m->pos_emb, .pad_id = -1};
-    mhv_nn_embed(nn, x, &emb, ids, n, H);
+    mhv_nn_embed(nn, p.x, &emb, ids, n, c->hidden_size);
     for (int l = 0; l <= cap->last; l++) {
         const mhv_layer *ly = &m->layers[l];
-        mhv_norm ln1 = mhv_nn_layernorm(ly->ln_attn_g, ly->ln_attn_b, c->layer_norm_eps);
-        mhv_norm ln2 = mhv_nn_layernorm(ly->ln_ffn_g, ly->ln_ffn_b, c->layer_norm_eps);
         mhv_qkv_grouped fused = {&ly->qkv, ly->qkv_b};
-        mhv_attn_layer attn = {
-            .wo = &ly->o,
-            .wq = &ly->q, .wk = &ly->k, .wv = &ly->v, .bq = ly->q_b, .bk = ly->k_b,
-            .bv = ly->v_b, .fused = mq ? NULL : &fused, .heads = c->num_heads,
-            .kv_heads = c->num_kv_heads, .head_dim = d, .scale = (float)c->attn_scale,
-            .causal = 1,
-        };
-        mhv_nn_norm(nn, xb, x, &ln1, n, H);
-        mhv_nn_attention(nn, &attn, xb, n, l,
-                         &(mhv_attn_bufs){.q = q, .k = k, .v = v, .ctx = ctx, .qkv = qkv}, cap);
-        if (mhv_capture_done(cap, l))
+        mhv_attn_layer attn = mhv_layer_attention(ly, c);
+        attn.fused = mq ? NULL : &fused;
+        attn.scale = (float)c->attn_scale;
+        attn.causal = 1;
+        if (mhv_layer_pre_norm(nn, &dec, c, ly, &attn, l, &p, cap))
             break;
-        mhv_nn_linear(nn, tmp, ctx, &ly->o, ly->o_b, n, MHV_NN_NO_ACT);
-        mhv_nn_add(nn, x, tmp, n, H);
-        mhv_nn_norm(nn, xb, x, &ln2, n, H);
-        mhv_nn_linear(nn, ffn, xb, &ly->ffn_up, ly->ffn_up_b, n, (int)c->act);
-        mhv_nn_linear(nn, tmp, ffn, &ly->ffn_down, ly->ffn_down_b, n, MHV_NN_NO_ACT);
-        mhv_nn_add(nn, x, tmp, n, H);
     }
-    if (logits) {
-        mhv_norm ln_f = mhv_nn_layernorm(m->norm_g, m->norm_b, c->layer_norm_eps);
-        mhv_nn_norm(nn, x, x, &ln_f, n, H);
-        mhv_nn_linear(nn, logits, x, &m->lm_head, NULL, n, MHV_NN_NO_ACT); /* (n, vocab) */
-    }
+    if (logits)
+        mhv_decoder_logits(nn, &dec, m, p.x, n, logits); /* (n, vocab) */
     return MHV_OK;
 }
 

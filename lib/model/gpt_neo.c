@@ -7,12 +7,12 @@
  *   per layer: x += out_proj(softmax(q k^T) v)(ln_1(x));  x += c_proj(act(c_fc(ln_2(x))))
  *   logits = ln_f(x) · lm_head^T */
 #include <cjson/cJSON.h>
-#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "base/json.h"
 #include "model/family.h"
+#include "model/layers.h"
 
 static const char *const model_types[] = {"gpt_neo", NULL};
 
@@ -154,66 +154,31 @@ static mhv_status neo_load(mhv_model *m, mhv_wload *ld, mhv_error *err)
             return st;
 #undef N
     }
-    /* lm_head.weight is never under the base-model prefix */
-    if (c->tie_word_embeddings)
-        m->lm_head = m->word_emb;
-    else if ((st = mhv_wload_mat(ld, "lm_head.weight", V, H, MHV_W_BARE | MHV_W_OPTIONAL,
-                                 &m->lm_head, err)))
-        return st;
-    return MHV_OK;
+    return mhv_decoder_load_lm_head(m, ld, "lm_head.weight", NULL, err);
 }
 
 static mhv_status neo_forward(mhv_nn *nn, const mhv_model *m, const int32_t *ids, int n,
                               mhv_capture *cap, float *logits, mhv_error *err)
 {
     const mhv_config *c = &m->cfg;
-    int H = c->hidden_size, I = c->intermediate_size;
-    size_t nh = (size_t)n * (size_t)H;
-    float *x;      /* (n, H) residual stream */
-    float *xb;     /* (n, H) normalised x */
-    float *q;      /* (n, H) */
-    float *k;      /* (n, H) */
-    float *v;      /* (n, H) */
-    float *ctx;    /* (n, H) attention output before out_proj */
-    float *tmp;    /* (n, H) */
-    float *ffn;    /* (n, I) */
-    const mhv_nn_buf bufs[] = {{&x, nh}, {&xb, nh}, {&q, nh}, {&k, nh}, {&v, nh}, {&ctx, nh},
-                               {&tmp, nh}, {&ffn, (size_t)n * (size_t)I}};
-    mhv_nn_shape shape = {n, H, I > H ? I : H, c->head_dim};
-    mhv_status st = mhv_nn_begin(nn, &shape, bufs, (int)(sizeof bufs / sizeof bufs[0]), err);
+    const mhv_decoder dec = {MHV_NORM_LAYER, MHV_RESIDUAL_SEQUENTIAL, MHV_MLP_PLAIN, NULL};
+    mhv_decoder_pass p;
+    mhv_status st = mhv_decoder_begin(nn, &dec, c, n, &(mhv_decoder_scratch){0}, &p, err);
     if (st)
         return st;
 
     mhv_embed emb = {.tok = &m->word_emb, .pos = &m->pos_emb, .pad_id = -1};
-    mhv_nn_embed(nn, x, &emb, ids, n, H);
+    mhv_nn_embed(nn, p.x, &emb, ids, n, c->hidden_size);
     for (int l = 0; l <= cap->last; l++) {
-        const mhv_layer *ly = &m->layers[l];
-        mhv_norm ln1 = mhv_nn_layernorm(ly->ln_attn_g, ly->ln_attn_b, c->layer_norm_eps);
-        mhv_norm ln2 = mhv_nn_layernorm(ly->ln_ffn_g, ly->ln_ffn_b, c->layer_norm_eps);
-        mhv_attn_layer attn = {
-            .wo = &ly->o,
-            .wq = &ly->q, .wk = &ly->k, .wv = &ly->v, .heads = c->num_heads,
-            .kv_heads = c->num_heads, .head_dim = c->head_dim,
-            .scale = 1.0f, /* GPT-Neo does not scale its scores */
-            .causal = 1, .window = mhv_config_layer_slides(c, l) ? c->sliding_window : 0,
-        };
-        mhv_nn_norm(nn, xb, x, &ln1, n, H);
-        mhv_nn_attention(nn, &attn, xb, n, l,
-                         &(mhv_attn_bufs){.q = q, .k = k, .v = v, .ctx = ctx}, cap);
-        if (mhv_capture_done(cap, l))
+        mhv_attn_layer attn = mhv_layer_attention(&m->layers[l], c);
+        attn.scale = 1.0f; /* GPT-Neo does not scale its scores */
+        attn.causal = 1;
+        attn.window = mhv_config_layer_slides(c, l) ? c->sliding_window : 0;
+        if (mhv_layer_pre_norm(nn, &dec, c, &m->layers[l], &attn, l, &p, cap))
             break;
-        mhv_nn_linear(nn, tmp, ctx, &ly->o, ly->o_b, n, MHV_NN_NO_ACT);
-        mhv_nn_add(nn, x, tmp, n, H);
-        mhv_nn_norm(nn, xb, x, &ln2, n, H);
-        mhv_nn_linear(nn, ffn, xb, &ly->ffn_up, ly->ffn_up_b, n, (int)c->act);
-        mhv_nn_linear(nn, tmp, ffn, &ly->ffn_down, ly->ffn_down_b, n, MHV_NN_NO_ACT);
-        mhv_nn_add(nn, x, tmp, n, H);
     }
-    if (logits) {
-        mhv_norm ln_f = mhv_nn_layernorm(m->norm_g, m->norm_b, c->layer_norm_eps);
-        mhv_nn_norm(nn, x, x, &ln_f, n, H);
-        mhv_nn_linear(nn, logits, x, &m->lm_head, NULL, n, MHV_NN_NO_ACT); /* (n, vocab) */
-    }
+    if (logits)
+        mhv_decoder_logits(nn, &dec, m, p.x, n, logits); /* (n, vocab) */
     return MHV_OK;
 }
 

@@ -8,12 +8,11 @@
  *   attn: out_proj(softmax(rope(q) rope(k)^T / sqrt(d)) v),  mlp: fc_out(act(fc_in(h)))
  *   logits = ln_f(x) · lm_head^T + lm_head.bias */
 #include <cjson/cJSON.h>
-#include <math.h>
 #include <stdio.h>
 
 #include "base/json.h"
 #include "model/family.h"
-#include "nn/rope.h"
+#include "model/layers.h"
 
 static const char *const model_types[] = {"gptj", NULL};
 
@@ -100,82 +99,35 @@ static mhv_status gptj_load(mhv_model *m, mhv_wload *ld, mhv_error *err)
             return st;
 #undef N
     }
-    /* lm_head.* is never under the base-model prefix; a GPTJModel saved alone has none. The
-     * bias is the head's own even when the weight is tied to wte. */
-    if ((st = mhv_wload_vec(ld, "lm_head.bias", V, MHV_W_BARE | MHV_W_OPTIONAL, &m->lm_head_b,
-                            err)))
-        return st;
-    if (c->tie_word_embeddings)
-        m->lm_head = m->word_emb;
-    else if ((st = mhv_wload_mat(ld, "lm_head.weight", V, H, MHV_W_BARE | MHV_W_OPTIONAL,
-                                 &m->lm_head, err)))
-        return st;
-    if (m->lm_head.data && !m->lm_head_b)
-        return mhv_fail(err, MHV_EFORMAT, ld->ckpt_name, "missing tensor 'lm_head.bias'");
-    return MHV_OK;
+    /* a GPTJModel saved alone has no head; the bias is the head's own even when the weight is
+     * tied to wte */
+    return mhv_decoder_load_lm_head(m, ld, "lm_head.weight", "lm_head.bias", err);
 }
 
 static mhv_status gptj_forward(mhv_nn *nn, const mhv_model *m, const int32_t *ids, int n,
                                mhv_capture *cap, float *logits, mhv_error *err)
 {
     const mhv_config *c = &m->cfg;
-    int H = c->hidden_size, I = c->intermediate_size, d = c->head_dim;
     int half = c->rotary_dims / 2;
-    size_t N = (size_t)n, nh = N * (size_t)H;
-    float *x;        /* (n, H) residual stream */
-    float *xb;       /* (n, H) ln_1(x), read by attention and MLP */
-    float *q;        /* (n, H) */
-    float *k;        /* (n, H) */
-    float *v;        /* (n, H) */
-    float *ctx;      /* (n, H) attention output before out_proj */
-    float *att;      /* (n, H) attention block output */
-    float *mlp;      /* (n, H) MLP block output */
-    float *ffn;      /* (n, I) */
-    float *cos_t;    /* (n, half) rotary table */
-    float *sin_t;    /* (n, half) */
-    float *inv_freq; /* (half,) */
-    const mhv_nn_buf bufs[] = {
-        {&x, nh},   {&xb, nh},  {&q, nh}, {&k, nh}, {&v, nh}, {&ctx, nh}, {&att, nh},
-        {&mlp, nh}, {&ffn, N * (size_t)I}, {&cos_t, N * (size_t)half},
-        {&sin_t, N * (size_t)half}, {&inv_freq, (size_t)half},
-    };
-    mhv_nn_shape shape = {n, H, I > H ? I : H, d};
-    mhv_status st = mhv_nn_begin(nn, &shape, bufs, (int)(sizeof bufs / sizeof bufs[0]), err);
+    /* attention and MLP both read ln_1(x) */
+    const mhv_decoder dec = {MHV_NORM_LAYER, MHV_RESIDUAL_PARALLEL_ONE_NORM, MHV_MLP_PLAIN, NULL};
+    mhv_decoder_pass p;
+    mhv_status st = mhv_decoder_begin(nn, &dec, c, n, &(mhv_decoder_scratch){.rope_half = half},
+                                      &p, err);
     if (st)
         return st;
-    mhv_rotary rot = {cos_t, sin_t, half, 1};
-    if (half) {
-        mhv_rope_inv_freq(&c->rope, 2 * half, inv_freq);
-        mhv_rope_table(inv_freq, half, n, cos_t, sin_t);
-    }
+    mhv_rotary rot = mhv_decoder_rope(&p, &c->rope, 2 * half, 1);
 
     mhv_embed emb = {.tok = &m->word_emb, .pad_id = -1};
-    mhv_nn_embed(nn, x, &emb, ids, n, H);
+    mhv_nn_embed(nn, p.x, &emb, ids, n, c->hidden_size);
     for (int l = 0; l <= cap->last; l++) {
-        const mhv_layer *ly = &m->layers[l];
-        mhv_norm ln1 = mhv_nn_layernorm(ly->ln_attn_g, ly->ln_attn_b, c->layer_norm_eps);
-        mhv_attn_layer attn = {
-            .wo = &ly->o,
-            .wq = &ly->q, .wk = &ly->k, .wv = &ly->v, .heads = c->num_heads,
-            .kv_heads = c->num_heads, .head_dim = d, .scale = (float)(1.0 / sqrt((double)d)),
-            .causal = 1, .rope = half ? &rot : NULL,
-        };
-        mhv_nn_norm(nn, xb, x, &ln1, n, H);
-        mhv_nn_attention(nn, &attn, xb, n, l,
-                         &(mhv_attn_bufs){.q = q, .k = k, .v = v, .ctx = ctx}, cap);
-        if (mhv_capture_done(cap, l))
+        mhv_attn_layer attn = mhv_layer_attention(&m->layers[l], c);
+        attn.causal = 1, attn.rope = half ? &rot : NULL;
+        if (mhv_layer_pre_norm(nn, &dec, c, &m->layers[l], &attn, l, &p, cap))
             break;
-        mhv_nn_linear(nn, att, ctx, &ly->o, NULL, n, MHV_NN_NO_ACT);
-        mhv_nn_linear(nn, ffn, xb, &ly->ffn_up, ly->ffn_up_b, n, (int)c->act);
-        mhv_nn_linear(nn, mlp, ffn, &ly->ffn_down, ly->ffn_down_b, n, MHV_NN_NO_ACT);
-        mhv_nn_add(nn, mlp, att, n, H); /* (attn + mlp) + x, as transformers sums */
-        mhv_nn_add(nn, x, mlp, n, H);
     }
-    if (logits) {
-        mhv_norm ln_f = mhv_nn_layernorm(m->norm_g, m->norm_b, c->layer_norm_eps);
-        mhv_nn_norm(nn, x, x, &ln_f, n, H);
-        mhv_nn_linear(nn, logits, x, &m->lm_head, m->lm_head_b, n, MHV_NN_NO_ACT);
-    }
+    if (logits)
+        mhv_decoder_logits(nn, &dec, m, p.x, n, logits); /* (n, vocab), lm_head's bias */
     return MHV_OK;
 }
 

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "nn/interp.h"
+#include "nn/rope.h"
 
 mhv_attn_layer mhv_layer_attention(const mhv_layer *ly, const mhv_config *c)
 {
@@ -246,4 +247,168 @@ mhv_status mhv_vision_forward(mhv_nn *nn, const mhv_model *m, const int32_t *ids
     if (nn->pool_attn)
         pool_attention(nn, m, x, n, xb, k, q, nn->pool_attn);
     return MHV_OK;
+}
+
+/* ---- pre-norm decoder layers ---- */
+
+mhv_status mhv_decoder_begin(mhv_nn *nn, const mhv_decoder *dec, const mhv_config *c, int n,
+                             const mhv_decoder_scratch *s, mhv_decoder_pass *p,
+                             mhv_error *err)
+{
+    int H = c->hidden_size, I = c->intermediate_size, d = c->head_dim;
+    int QD = c->num_heads * d, KVD = c->num_kv_heads * d;
+    size_t N = (size_t)n, half = (size_t)s->rope_half;
+    int parallel = dec->residual == MHV_RESIDUAL_PARALLEL ||
+                   dec->residual == MHV_RESIDUAL_PARALLEL_ONE_NORM;
+    int gated = dec->mlp == MHV_MLP_GATED;
+    memset(p, 0, sizeof *p);
+    p->n = n, p->rope_half = s->rope_half;
+    mhv_nn_buf bufs[15 + MHV_DECODER_EXTRA] = {
+        {&p->x, N * (size_t)H},
+        {&p->xb, N * (size_t)H},
+        {&p->attn.q, N * (size_t)QD},
+        {&p->attn.k, N * (size_t)KVD},
+        {&p->attn.v, N * (size_t)KVD},
+        {&p->attn.ctx, N * (size_t)QD},
+        {&p->tmp, N * (size_t)H},
+        {&p->ffn, N * (size_t)I},
+    };
+    int count = 8;
+    if (s->qkv_rows)
+        bufs[count++] = (mhv_nn_buf){&p->attn.qkv, N * (size_t)s->qkv_rows};
+    if (parallel)
+        bufs[count++] = (mhv_nn_buf){&p->mlp, N * (size_t)H};
+    if (gated)
+        bufs[count++] = (mhv_nn_buf){&p->up, N * (size_t)I};
+    if (dec->moe)
+        bufs[count++] = (mhv_nn_buf){&p->moe, mhv_nn_moe_floats(dec->moe, n, H)};
+    if (half) {
+        bufs[count++] = (mhv_nn_buf){&p->cos_t, N * half};
+        bufs[count++] = (mhv_nn_buf){&p->sin_t, N * half};
+        bufs[count++] = (mhv_nn_buf){&p->inv_freq, half};
+    }
+    for (int i = 0; i < MHV_DECODER_EXTRA && s->extra[i].ptr; i++)
+        bufs[count++] = s->extra[i];
+    /* the widest input of a linear layer: x, the MLP's hidden layer, ctx, the experts',
+     * OPT's embeddings */
+    int width = s->embed_width > H ? s->embed_width : H, widest = width;
+    int ins[] = {I, QD, dec->moe ? dec->moe->inter : 0, dec->moe ? dec->moe->s_inter : 0};
+    for (size_t i = 0; i < sizeof ins / sizeof ins[0]; i++)
+        widest = ins[i] > widest ? ins[i] : widest;
+    mhv_nn_shape shape = {n, width, widest, d};
+    return mhv_nn_begin(nn, &shape, bufs, count, err);
+}
+
+mhv_rotary mhv_decoder_rope(const mhv_decoder_pass *p, const mhv_rope *r, int dims,
+                            int interleaved)
+{
+    if (p->rope_half) {
+        mhv_rope_inv_freq(r, dims, p->inv_freq);
+        mhv_rope_table(p->inv_freq, p->rope_half, p->n, p->cos_t, p->sin_t);
+    }
+    return (mhv_rotary){p->cos_t, p->sin_t, p->rope_half, interleaved};
+}
+
+/* out(n, H) = the MLP of ly (its mixture of experts when it has a router) over in(n, H),
+ * then its post-norm when it has one. */
+static void decoder_mlp(mhv_nn *nn, const mhv_decoder *dec, const mhv_config *c,
+                        const mhv_layer *ly, const float *in, float *out,
+                        const mhv_decoder_pass *p)
+{
+    int n = p->n, H = c->hidden_size, I = c->intermediate_size;
+    if (dec->moe && ly->router.data) {
+        mhv_moe moe = *dec->moe;
+        moe.router = &ly->router;
+        moe.gate = ly->exp_gate, moe.up = ly->exp_up, moe.down = ly->exp_down;
+        moe.s_gate = ly->shared_gate.data ? &ly->ffn_gate : NULL;
+        moe.s_up = &ly->ffn_up, moe.s_down = &ly->ffn_down, moe.s_router = &ly->shared_gate;
+        mhv_nn_moe(nn, out, in, &moe, n, H, p->moe);
+    } else if (dec->mlp == MHV_MLP_GATED) {
+        const mhv_plin_part gate_up[2] = {
+            {p->ffn, &ly->ffn_gate, ly->ffn_gate_b, 0, I, (int)c->act},
+            {p->up, &ly->ffn_up, ly->ffn_up_b, 0, I, MHV_NN_NO_ACT},
+        };
+        mhv_nn_linear_parts(nn, gate_up, 2, in, n);
+        mhv_nn_mul(nn, p->ffn, p->up, n, I);
+        mhv_nn_linear(nn, out, p->ffn, &ly->ffn_down, ly->ffn_down_b, n, MHV_NN_NO_ACT);
+    } else {
+        mhv_nn_linear(nn, p->ffn, in, &ly->ffn_up, ly->ffn_up_b, n, (int)c->act);
+        mhv_nn_linear(nn, out, p->ffn, &ly->ffn_down, ly->ffn_down_b, n, MHV_NN_NO_ACT);
+    }
+    if (ly->post_ffn_g) {
+        mhv_norm post = {dec->norm, ly->post_ffn_g, NULL, c->layer_norm_eps};
+        mhv_nn_norm(nn, out, out, &post, n, H);
+    }
+}
+
+int mhv_layer_pre_norm(mhv_nn *nn, const mhv_decoder *dec, const mhv_config *c,
+                       const mhv_layer *ly, const mhv_attn_layer *attn, int l,
+                       const mhv_decoder_pass *p, mhv_capture *cap)
+{
+    int n = p->n, H = c->hidden_size;
+    float *x = p->x, *xb = p->xb, *tmp = p->tmp;
+    mhv_norm ln1 = {dec->norm, ly->ln_attn_g, ly->ln_attn_b, c->layer_norm_eps};
+    mhv_norm ln2 = {dec->norm, ly->ln_ffn_g, ly->ln_ffn_b, c->layer_norm_eps};
+    const float *in = x;
+    if (ly->ln_attn_g)
+        mhv_nn_norm(nn, xb, x, &ln1, n, H), in = xb;
+    mhv_nn_attention(nn, attn, in, n, l, &p->attn, cap);
+    if (mhv_capture_done(cap, l))
+        return 1;
+    mhv_nn_linear(nn, tmp, p->attn.ctx, &ly->o, ly->o_b, n, MHV_NN_NO_ACT);
+    if (ly->post_attn_g) {
+        mhv_norm post = {dec->norm, ly->post_attn_g, NULL, c->layer_norm_eps};
+        mhv_nn_norm(nn, tmp, tmp, &post, n, H);
+    }
+    switch (dec->residual) {
+    case MHV_RESIDUAL_SEQUENTIAL:
+        mhv_nn_add(nn, x, tmp, n, H);
+        in = x;
+        if (ly->ln_ffn_g)
+            mhv_nn_norm(nn, xb, x, &ln2, n, H), in = xb;
+        decoder_mlp(nn, dec, c, ly, in, tmp, p);
+        mhv_nn_add(nn, x, tmp, n, H);
+        break;
+    case MHV_RESIDUAL_NORMED: /* the stream goes on from xb, then from x = ln2(xb) */
+        mhv_nn_add(nn, xb, tmp, n, H);
+        mhv_nn_norm(nn, x, xb, &ln2, n, H);
+        decoder_mlp(nn, dec, c, ly, x, tmp, p);
+        mhv_nn_add(nn, x, tmp, n, H);
+        break;
+    case MHV_RESIDUAL_PARALLEL:
+        mhv_nn_norm(nn, xb, x, &ln2, n, H);
+        in = xb;
+        /* fall through */
+    case MHV_RESIDUAL_PARALLEL_ONE_NORM:
+        decoder_mlp(nn, dec, c, ly, in, p->mlp, p);
+        mhv_nn_add(nn, p->mlp, tmp, n, H); /* x + (mlp + attn), as transformers sums */
+        mhv_nn_add(nn, x, p->mlp, n, H);
+        break;
+    }
+    return 0;
+}
+
+mhv_status mhv_decoder_load_lm_head(mhv_model *m, mhv_wload *ld, const char *name,
+                                    const char *bias, mhv_error *err)
+{
+    int V = m->cfg.vocab_size, flags = MHV_W_BARE | MHV_W_OPTIONAL;
+    mhv_status st;
+    if (bias && (st = mhv_wload_vec(ld, bias, V, flags, &m->lm_head_b, err)))
+        return st;
+    if (m->cfg.tie_word_embeddings)
+        m->lm_head = m->word_emb;
+    else if ((st = mhv_wload_mat(ld, name, V, m->word_emb.cols, flags, &m->lm_head, err)))
+        return st;
+    if (bias && m->lm_head.data && !m->lm_head_b)
+        return mhv_fail(err, MHV_EFORMAT, ld->ckpt_name, "missing tensor '%s'", bias);
+    return MHV_OK;
+}
+
+void mhv_decoder_logits(mhv_nn *nn, const mhv_decoder *dec, const mhv_model *m, float *x,
+                        int n, float *logits)
+{
+    const mhv_config *c = &m->cfg;
+    mhv_norm norm = {dec->norm, m->norm_g, m->norm_b, c->layer_norm_eps};
+    mhv_nn_norm(nn, x, x, &norm, n, c->hidden_size);
+    mhv_nn_linear(nn, logits, x, &m->lm_head, m->lm_head_b, n, MHV_NN_NO_ACT);
 }

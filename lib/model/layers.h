@@ -44,4 +44,101 @@ mhv_status mhv_layer_load_dense(mhv_wload *ld, const char *prefix, const mhv_den
 mhv_status mhv_vision_forward(mhv_nn *nn, const mhv_model *m, const int32_t *ids, int n,
                               mhv_capture *cap, float *logits, mhv_error *err);
 
+/* ---- pre-norm decoder layers ----
+ * The layer of the decoder families (GPT-2, GPT-Neo, GPT-BigCode, StarCoder2, Falcon,
+ * GPT-NeoX, GPT-J, OPT, BLOOM, Phi, Llama, Gemma), as mhv_layer_post_norm is BERT's: each
+ * family's file builds its attention layer (rotary variants, ALiBi, windows, multi-query)
+ * and says in an mhv_decoder what its layers are made of; the norms, residual adds and MLP
+ * are written once here. */
+
+/* How a layer adds its two sublayers to the residual stream x. */
+typedef enum {
+    MHV_RESIDUAL_SEQUENTIAL,    /* x += attn(ln1(x));  x += mlp(ln2(x)) */
+    MHV_RESIDUAL_PARALLEL,      /* x += attn(ln1(x)) + mlp(ln2(x)) (GPT-NeoX, Falcon's new
+                                 * decoder) */
+    MHV_RESIDUAL_PARALLEL_ONE_NORM, /* x += attn(ln1(x)) + mlp(ln1(x)) (GPT-J, Phi, Falcon) */
+    MHV_RESIDUAL_NORMED,        /* the residual is the normalised stream (BLOOM's
+                                 * apply_residual_connection_post_layernorm):
+                                 * h = ln1(x) + attn(ln1(x));  x = ln2(h) + mlp(ln2(h)) */
+} mhv_residual;
+
+typedef enum {
+    MHV_MLP_PLAIN,  /* down(act(up(x))) */
+    MHV_MLP_GATED,  /* down(act(gate(x)) * up(x)) (SwiGLU, GeGLU) */
+} mhv_mlp_kind;
+
+/* What a family's decoder layers are made of beyond their weights (mhv_layer); the norms'
+ * eps and the MLP's activation are the config's. Every norm of a layer is of one kind:
+ * LayerNorms with ly's biases, or RMSNorms. A layer's norms that are NULL are skipped: with
+ * a sequential residual, no ln_attn/ln_ffn means its sublayer reads x itself (OLMo 2), and
+ * post_attn/post_ffn normalise a sublayer's output before it is added (Gemma 2, OLMo 2). */
+typedef struct {
+    mhv_norm_kind norm;
+    mhv_residual residual;
+    mhv_mlp_kind mlp;
+    /* the experts' sizes and activation, or NULL; a layer with a router (ly->router) runs
+     * this mixture of its experts (ly->exp_*; ly->ffn_* and ly->shared_gate its shared
+     * expert when s_inter) instead of its MLP */
+    const mhv_moe *moe;
+} mhv_decoder;
+
+/* The most buffers of its own a family adds to a decoder's pass. */
+#define MHV_DECODER_EXTRA 3
+
+/* What a decoder's pass needs besides its layers' activations. */
+typedef struct {
+    int qkv_rows;               /* rows of a fused QKV projection (its output), 0: none */
+    int rope_half;              /* rotated pairs of a rotary table, 0: no table */
+    int embed_width;            /* embeddings wider than the hidden size (OPT's), 0: none */
+    mhv_nn_buf extra[MHV_DECODER_EXTRA]; /* the family's own buffers (ALiBi slopes, a
+                                          * second rotary table); ptr NULL: none */
+} mhv_decoder_scratch;
+
+/* The activations of a decoder's pass over n tokens; H hidden, I intermediate, QD and KVD
+ * the query and key/value heads' widths. Buffers not asked for are NULL. */
+typedef struct {
+    int n, rope_half;
+    float *x;           /* (n, H) residual stream */
+    float *xb;          /* (n, H) normalised x */
+    mhv_attn_bufs attn; /* q, ctx (n, QD); k, v (n, KVD); qkv (n, qkv_rows) when fused */
+    float *tmp;         /* (n, H) a sublayer's output */
+    float *mlp;         /* (n, H) the MLP's output beside the attention's (parallel residuals) */
+    float *ffn;         /* (n, I) the MLP's hidden layer (the gate's, then gate * up) */
+    float *up;          /* (n, I) a gated MLP's up projection */
+    float *moe;         /* the experts' scratch (mhv_nn_moe_floats) */
+    float *cos_t, *sin_t; /* (n, rope_half) rotary table */
+    float *inv_freq;    /* (rope_half,) */
+} mhv_decoder_pass;
+
+/* Carves p's buffers and s's extra ones for n tokens of c's model (mhv_nn_begin). */
+mhv_status mhv_decoder_begin(mhv_nn *nn, const mhv_decoder *dec, const mhv_config *c, int n,
+                             const mhv_decoder_scratch *s, mhv_decoder_pass *p,
+                             mhv_error *err);
+
+/* The rotary table of r for p's rope_half pairs into p->cos_t and p->sin_t, the
+ * frequencies over `dims` dimensions (dims / 2 = rope_half: the head's, or 2 * rope_half
+ * when only part of a head turns); and the rotation that reads it, of pairs (i, i + half),
+ * or (2i, 2i+1) when interleaved. Nothing to fill when rope_half is 0. */
+mhv_rotary mhv_decoder_rope(const mhv_decoder_pass *p, const mhv_rope *r, int dims,
+                            int interleaved);
+
+/* Decoder layer l of weights ly and attention attn over p->x, in place, keeping cap's heads.
+ * Returns 1 when l is the last layer computed and nothing reads its output
+ * (mhv_capture_done): the caller stops there. */
+int mhv_layer_pre_norm(mhv_nn *nn, const mhv_decoder *dec, const mhv_config *c,
+                       const mhv_layer *ly, const mhv_attn_layer *attn, int l,
+                       const mhv_decoder_pass *p, mhv_capture *cap);
+
+/* m->lm_head (vocab, the token embedding's width): the token embedding when the config ties
+ * them, else the checkpoint's tensor `name`, never under the base model's prefix and absent
+ * from a base model saved alone (then no logits). With bias (GPT-J, Phi), m->lm_head_b is
+ * that tensor, the head's own even when tied, and required with a head. */
+mhv_status mhv_decoder_load_lm_head(mhv_model *m, mhv_wload *ld, const char *name,
+                                    const char *bias, mhv_error *err);
+
+/* logits(n, vocab) = final norm (m->norm_g, m->norm_b; in place on x(n, H)) · lm_head^T +
+ * lm_head_b. */
+void mhv_decoder_logits(mhv_nn *nn, const mhv_decoder *dec, const mhv_model *m, float *x,
+                        int n, float *logits);
+
 #endif

@@ -22,6 +22,7 @@
 
 #include "base/json.h"
 #include "model/family.h"
+#include "model/layers.h"
 #include "nn/rope.h"
 
 enum { FROM_CONFIG = -1 };
@@ -557,60 +558,28 @@ static mhv_status llama_load(mhv_model *m, mhv_wload *ld, mhv_error *err)
 #undef BIAS
 #undef N
     }
-    /* lm_head.weight is never under the base-model prefix; tied or absent (a base model
-     * saved alone) falls back to the token embedding only when tied. */
-    if (c->tie_word_embeddings)
-        m->lm_head = m->word_emb;
-    else if ((st = mhv_wload_mat(ld, "lm_head.weight", V, H, MHV_W_BARE | MHV_W_OPTIONAL,
-                                 &m->lm_head, err)))
-        return st;
-    return MHV_OK;
+    return mhv_decoder_load_lm_head(m, ld, "lm_head.weight", NULL, err);
 }
 
 static mhv_status llama_forward(mhv_nn *nn, const mhv_model *m, const int32_t *ids, int n,
                                 mhv_capture *cap, float *logits, mhv_error *err)
 {
     const mhv_config *c = &m->cfg;
-    int H = c->hidden_size, I = c->intermediate_size, d = c->head_dim;
+    int d = c->head_dim;
     int half = (c->rotary_dims ? c->rotary_dims : d) / 2; /* rotated pairs of a head */
-    size_t N = (size_t)n, QD = (size_t)c->num_heads * (size_t)d;
-    size_t KVD = (size_t)c->num_kv_heads * (size_t)d;
-    float *x;        /* (n, H) residual stream */
-    float *xb;       /* (n, H) normalised x */
-    float *q;        /* (n, QD) */
-    float *k;        /* (n, KVD) */
-    float *v;        /* (n, KVD) */
-    float *ctx;      /* (n, QD) attention output before o_proj */
-    float *tmp;      /* (n, H) */
-    float *gate;     /* (n, I) SwiGLU gate, then gate * up */
-    float *up;       /* (n, I) */
-    float *cos_t;    /* (n, half) rotary table */
-    float *sin_t;    /* (n, half) */
-    float *inv_freq; /* (half,) */
-    float *moe_s;    /* mixture-of-experts scratch (mhv_nn_moe_floats) */
-    mhv_moe moe = {
+    const mhv_moe moe = {
         .experts = c->num_experts, .top_k = c->experts_per_tok,
         .inter = c->moe_intermediate_size, .norm_topk = c->norm_topk_prob, .act = (int)c->act,
         .s_inter = c->shared_expert_size,
     };
-    const mhv_nn_buf bufs[] = {
-        {&x, N * (size_t)H},      {&xb, N * (size_t)H}, {&q, N * QD},
-        {&k, N * KVD},            {&v, N * KVD},        {&ctx, N * QD},
-        {&tmp, N * (size_t)H},    {&gate, N * (size_t)I}, {&up, N * (size_t)I},
-        {&cos_t, N * (size_t)half}, {&sin_t, N * (size_t)half}, {&inv_freq, (size_t)half},
-        {&moe_s, c->num_experts ? mhv_nn_moe_floats(&moe, n, H) : 1},
-    };
-    int widest = I > H ? I : H;
-    if ((int)QD > widest)
-        widest = (int)QD;
-    if (moe.inter > widest)
-        widest = moe.inter;
-    if (moe.s_inter > widest)
-        widest = moe.s_inter;
-    mhv_nn_shape shape = {n, H, widest, d};
-    mhv_status st = mhv_nn_begin(nn, &shape, bufs, (int)(sizeof bufs / sizeof bufs[0]), err);
+    const mhv_decoder dec = {MHV_NORM_RMS, MHV_RESIDUAL_SEQUENTIAL, MHV_MLP_GATED,
+                             c->num_experts ? &moe : NULL};
+    mhv_decoder_pass p;
+    mhv_status st = mhv_decoder_begin(nn, &dec, c, n, &(mhv_decoder_scratch){.rope_half = half},
+                                      &p, err);
     if (st)
         return st;
+    float *inv_freq = p.inv_freq, *cos_t = p.cos_t, *sin_t = p.sin_t;
     mhv_rope_inv_freq(&c->rope, 2 * half, inv_freq);
     if (c->longrope) { /* the long factors once the sentence passes the original context */
         const float *ext = n > c->longrope_original ? c->longrope_long : c->longrope_short;
@@ -622,71 +591,29 @@ static mhv_status llama_forward(mhv_nn *nn, const mhv_model *m, const int32_t *i
     mhv_rope_table(inv_freq, half, n, cos_t, sin_t);
     if (c->longrope && c->longrope_attention != 1.0) {
         float a = (float)c->longrope_attention; /* cos and sin * attention_factor, in fp32 */
-        for (size_t t = 0; t < N * (size_t)half; t++)
+        for (size_t t = 0; t < (size_t)n * (size_t)half; t++)
             cos_t[t] *= a, sin_t[t] *= a;
     }
     mhv_rotary rot = {cos_t, sin_t, half, 0};
 
     mhv_embed emb = {.tok = &m->word_emb, .pad_id = -1};
-    mhv_nn_embed(nn, x, &emb, ids, n, H);
+    mhv_nn_embed(nn, p.x, &emb, ids, n, c->hidden_size);
     for (int l = 0; l <= cap->last; l++) {
         const mhv_layer *ly = &m->layers[l];
-        mhv_norm rms1 = {MHV_NORM_RMS, ly->ln_attn_g, NULL, c->layer_norm_eps};
-        mhv_norm rms2 = {MHV_NORM_RMS, ly->ln_ffn_g, NULL, c->layer_norm_eps};
-        mhv_norm post1 = {MHV_NORM_RMS, ly->post_attn_g, NULL, c->layer_norm_eps};
-        mhv_norm post2 = {MHV_NORM_RMS, ly->post_ffn_g, NULL, c->layer_norm_eps};
         mhv_norm qn = {MHV_NORM_RMS, ly->q_norm_g, NULL, c->layer_norm_eps};
         mhv_norm kn = {MHV_NORM_RMS, ly->k_norm_g, NULL, c->layer_norm_eps};
-        mhv_attn_layer attn = {
-            .wo = &ly->o,
-            .wq = &ly->q, .wk = &ly->k, .wv = &ly->v, .bq = ly->q_b, .bk = ly->k_b,
-            .bv = ly->v_b, .heads = c->num_heads, .kv_heads = c->num_kv_heads, .head_dim = d,
-            .scale = (float)(1.0 / sqrt((double)d)), .causal = 1,
-            .window = mhv_config_layer_slides(c, l) ? c->sliding_window : 0,
-            .rope = &rot,
-            .q_norm = ly->q_norm_g ? &qn : NULL, .k_norm = ly->k_norm_g ? &kn : NULL,
-            .qk_norm_full = c->qk_norm == MHV_QK_NORM_FULL,
-        };
-        /* the sublayers read the normalised stream, or the stream itself (post-norms) */
-        const float *in = x;
-        if (ly->ln_attn_g)
-            mhv_nn_norm(nn, xb, x, &rms1, n, H), in = xb;
-        mhv_nn_attention(nn, &attn, in, n, l, &(mhv_attn_bufs){.q = q, .k = k, .v = v, .ctx = ctx}, cap);
-        if (mhv_capture_done(cap, l))
+        mhv_attn_layer attn = mhv_layer_attention(ly, c);
+        attn.causal = 1;
+        attn.window = mhv_config_layer_slides(c, l) ? c->sliding_window : 0;
+        attn.rope = &rot;
+        attn.q_norm = ly->q_norm_g ? &qn : NULL, attn.k_norm = ly->k_norm_g ? &kn : NULL;
+        attn.qk_norm_full = c->qk_norm == MHV_QK_NORM_FULL;
+        /* OLMo 2's layers have no input norms, only norms after their sublayers */
+        if (mhv_layer_pre_norm(nn, &dec, c, ly, &attn, l, &p, cap))
             break;
-        mhv_nn_linear(nn, tmp, ctx, &ly->o, ly->o_b, n, MHV_NN_NO_ACT);
-        if (ly->post_attn_g)
-            mhv_nn_norm(nn, tmp, tmp, &post1, n, H);
-        mhv_nn_add(nn, x, tmp, n, H);
-        in = x;
-        if (ly->ln_ffn_g)
-            mhv_nn_norm(nn, xb, x, &rms2, n, H), in = xb;
-        if (ly->router.data) {
-            moe.router = &ly->router;
-            moe.gate = ly->exp_gate, moe.up = ly->exp_up, moe.down = ly->exp_down;
-            int shared = ly->shared_gate.data != NULL;
-            moe.s_gate = shared ? &ly->ffn_gate : NULL;
-            moe.s_up = &ly->ffn_up, moe.s_down = &ly->ffn_down, moe.s_router = &ly->shared_gate;
-            mhv_nn_moe(nn, tmp, in, &moe, n, H, moe_s);
-            mhv_nn_add(nn, x, tmp, n, H);
-            continue;
-        }
-        const mhv_plin_part gate_up[2] = {
-            {gate, &ly->ffn_gate, ly->ffn_gate_b, 0, I, (int)c->act},
-            {up, &ly->ffn_up, ly->ffn_up_b, 0, I, MHV_NN_NO_ACT},
-        };
-        mhv_nn_linear_parts(nn, gate_up, 2, in, n);
-        mhv_nn_mul(nn, gate, up, n, I);
-        mhv_nn_linear(nn, tmp, gate, &ly->ffn_down, ly->ffn_down_b, n, MHV_NN_NO_ACT);
-        if (ly->post_ffn_g)
-            mhv_nn_norm(nn, tmp, tmp, &post2, n, H);
-        mhv_nn_add(nn, x, tmp, n, H);
     }
-    if (logits) {
-        mhv_norm norm = {MHV_NORM_RMS, m->norm_g, NULL, c->layer_norm_eps};
-        mhv_nn_norm(nn, x, x, &norm, n, H);
-        mhv_nn_linear(nn, logits, x, &m->lm_head, NULL, n, MHV_NN_NO_ACT); /* (n, vocab) */
-    }
+    if (logits)
+        mhv_decoder_logits(nn, &dec, m, p.x, n, logits); /* (n, vocab) */
     return MHV_OK;
 }
 

@@ -9,11 +9,11 @@
  * transformers scales q before the product; here the scores are scaled (same value up to
  * rounding, within the goldens' tolerance). */
 #include <cjson/cJSON.h>
-#include <math.h>
 #include <stdio.h>
 
 #include "base/json.h"
 #include "model/family.h"
+#include "model/layers.h"
 
 static const char *const model_types[] = {"opt", NULL};
 
@@ -118,43 +118,32 @@ static mhv_status opt_load(mhv_model *m, mhv_wload *ld, mhv_error *err)
 #undef BIAS
 #undef N
     }
-    /* lm_head.weight (vocab, word_embed_proj_dim) is never under the prefix */
-    if (c->tie_word_embeddings)
-        m->lm_head = m->word_emb;
-    else if ((st = mhv_wload_mat(ld, "lm_head.weight", V, E, MHV_W_BARE | MHV_W_OPTIONAL,
-                                 &m->lm_head, err)))
-        return st;
-    return MHV_OK;
+    /* lm_head.weight is (vocab, word_embed_proj_dim) */
+    return mhv_decoder_load_lm_head(m, ld, "lm_head.weight", NULL, err);
 }
 
 static mhv_status opt_forward(mhv_nn *nn, const mhv_model *m, const int32_t *ids, int n,
                               mhv_capture *cap, float *logits, mhv_error *err)
 {
     const mhv_config *c = &m->cfg;
-    int H = c->hidden_size, I = c->intermediate_size, E = c->embedding_size, d = c->head_dim;
-    size_t N = (size_t)n, nh = N * (size_t)H;
-    float *x;      /* (n, H) residual stream */
-    float *xb;     /* (n, H) normalised x (pre-LN) */
-    float *q;      /* (n, H) */
-    float *k;      /* (n, H) */
-    float *v;      /* (n, H) */
-    float *ctx;    /* (n, H) attention output before out_proj */
-    float *tmp;    /* (n, H) */
-    float *ffn;    /* (n, I) */
+    int H = c->hidden_size, E = c->embedding_size;
+    size_t N = (size_t)n;
+    const int proj = E != H;
+    const mhv_decoder dec = {MHV_NORM_LAYER, MHV_RESIDUAL_SEQUENTIAL, MHV_MLP_PLAIN, NULL};
     float *emb;    /* (n, E) token embeddings before project_in, and x after project_out */
     float *pos;    /* (n, H) position embeddings when projected */
     float *posid;  /* (n,) int32 position rows */
-    const int proj = E != H;
-    const mhv_nn_buf bufs[] = {{&x, nh},  {&xb, nh},  {&q, nh},   {&k, nh},
-                               {&v, nh},  {&ctx, nh}, {&tmp, nh}, {&ffn, N * (size_t)I},
-                               {&emb, proj ? N * (size_t)E : 0}, {&pos, proj ? nh : 0},
-                               {&posid, proj ? N : 0}};
-    int widest = I > H ? I : H;
-    mhv_nn_shape shape = {n, E > H ? E : H, E > widest ? E : widest, d};
-    mhv_status st = mhv_nn_begin(nn, &shape, bufs, (int)(sizeof bufs / sizeof bufs[0]), err);
+    mhv_decoder_scratch s = {
+        .embed_width = E,
+        .extra = {{&emb, proj ? N * (size_t)E : 0}, {&pos, proj ? N * (size_t)H : 0},
+                  {&posid, proj ? N : 0}},
+    };
+    mhv_decoder_pass p;
+    mhv_status st = mhv_decoder_begin(nn, &dec, c, n, &s, &p, err);
     if (st)
         return st;
 
+    float *x = p.x;
     if (!proj) {
         mhv_embed e = {.tok = &m->word_emb, .pos = &m->pos_emb, .pos_offset = c->pos_offset,
                        .pad_id = -1};
@@ -166,44 +155,26 @@ static mhv_status opt_forward(mhv_nn *nn, const mhv_model *m, const int32_t *ids
         for (int i = 0; i < n; i++)
             pid[i] = i + c->pos_offset;
         mhv_embed e = {.tok = &m->word_emb, .pad_id = -1};
-        mhv_embed p = {.tok = &m->pos_emb, .pad_id = -1};
+        mhv_embed pe = {.tok = &m->pos_emb, .pad_id = -1};
         mhv_nn_embed(nn, emb, &e, ids, n, E);
-        mhv_nn_embed(nn, pos, &p, pid, n, H);
+        mhv_nn_embed(nn, pos, &pe, pid, n, H);
         mhv_nn_linear(nn, x, emb, &m->emb_proj, NULL, n, MHV_NN_NO_ACT);
         mhv_nn_add(nn, x, pos, n, H);
     }
     for (int l = 0; l <= cap->last; l++) {
         const mhv_layer *ly = &m->layers[l];
-        mhv_norm ln1 = mhv_nn_layernorm(ly->ln_attn_g, ly->ln_attn_b, c->layer_norm_eps);
-        mhv_norm ln2 = mhv_nn_layernorm(ly->ln_ffn_g, ly->ln_ffn_b, c->layer_norm_eps);
-        mhv_attn_layer attn = {
-            .wo = &ly->o,
-            .wq = &ly->q, .wk = &ly->k, .wv = &ly->v, .bq = ly->q_b, .bk = ly->k_b,
-            .bv = ly->v_b, .heads = c->num_heads, .kv_heads = c->num_heads, .head_dim = d,
-            .scale = (float)(1.0 / sqrt((double)d)), .causal = 1,
-        };
-        const mhv_attn_bufs ab = {.q = q, .k = k, .v = v, .ctx = ctx};
+        mhv_attn_layer attn = mhv_layer_attention(ly, c);
+        attn.causal = 1;
         if (c->pre_norm) {
-            mhv_nn_norm(nn, xb, x, &ln1, n, H);
-            mhv_nn_attention(nn, &attn, xb, n, l, &ab, cap);
-        } else {
-            mhv_nn_attention(nn, &attn, x, n, l, &ab, cap);
+            if (mhv_layer_pre_norm(nn, &dec, c, ly, &attn, l, &p, cap))
+                break;
+            continue;
         }
+        /* do_layer_norm_before false (OPT-350m): BERT's post-norm sublayers */
+        mhv_nn_attention(nn, &attn, x, n, l, &p.attn, cap);
         if (mhv_capture_done(cap, l))
             break;
-        mhv_nn_linear(nn, tmp, ctx, &ly->o, ly->o_b, n, MHV_NN_NO_ACT);
-        if (c->pre_norm) {
-            mhv_nn_add(nn, x, tmp, n, H);
-            mhv_nn_norm(nn, xb, x, &ln2, n, H);
-            mhv_nn_linear(nn, ffn, xb, &ly->ffn_up, ly->ffn_up_b, n, (int)c->act);
-            mhv_nn_linear(nn, tmp, ffn, &ly->ffn_down, ly->ffn_down_b, n, MHV_NN_NO_ACT);
-            mhv_nn_add(nn, x, tmp, n, H);
-        } else {
-            mhv_nn_add_norm(nn, x, tmp, &ln1, n, H);
-            mhv_nn_linear(nn, ffn, x, &ly->ffn_up, ly->ffn_up_b, n, (int)c->act);
-            mhv_nn_linear(nn, tmp, ffn, &ly->ffn_down, ly->ffn_down_b, n, MHV_NN_NO_ACT);
-            mhv_nn_add_norm(nn, x, tmp, &ln2, n, H);
-        }
+        mhv_layer_post_norm(nn, ly, c, x, p.attn.ctx, p.tmp, p.ffn, n);
     }
     if (logits) {
         const float *h = x;

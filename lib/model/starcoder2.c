@@ -6,12 +6,11 @@
  *   per layer: x += o(attn(rope(q, k), v)(ln_1(x)));  x += c_proj(act(c_fc(ln_2(x))))
  *   logits = norm(x) · lm_head^T */
 #include <cjson/cJSON.h>
-#include <math.h>
 #include <stdio.h>
 
 #include "base/json.h"
 #include "model/family.h"
-#include "nn/rope.h"
+#include "model/layers.h"
 
 static const char *const model_types[] = {"starcoder2", NULL};
 
@@ -113,80 +112,32 @@ static mhv_status sc2_load(mhv_model *m, mhv_wload *ld, mhv_error *err)
 #undef BIAS
 #undef N
     }
-    /* lm_head.weight is never under the base-model prefix */
-    if (c->tie_word_embeddings)
-        m->lm_head = m->word_emb;
-    else if ((st = mhv_wload_mat(ld, "lm_head.weight", V, H, MHV_W_BARE | MHV_W_OPTIONAL,
-                                 &m->lm_head, err)))
-        return st;
-    return MHV_OK;
+    return mhv_decoder_load_lm_head(m, ld, "lm_head.weight", NULL, err);
 }
 
 static mhv_status sc2_forward(mhv_nn *nn, const mhv_model *m, const int32_t *ids, int n,
                               mhv_capture *cap, float *logits, mhv_error *err)
 {
     const mhv_config *c = &m->cfg;
-    int H = c->hidden_size, I = c->intermediate_size, d = c->head_dim, half = d / 2;
-    size_t N = (size_t)n, QD = (size_t)c->num_heads * (size_t)d;
-    size_t KVD = (size_t)c->num_kv_heads * (size_t)d;
-    float *x;        /* (n, H) residual stream */
-    float *xb;       /* (n, H) normalised x */
-    float *q;        /* (n, QD) */
-    float *k;        /* (n, KVD) */
-    float *v;        /* (n, KVD) */
-    float *ctx;      /* (n, QD) attention output before o_proj */
-    float *tmp;      /* (n, H) */
-    float *ffn;      /* (n, I) */
-    float *cos_t;    /* (n, half) rotary table */
-    float *sin_t;    /* (n, half) */
-    float *inv_freq; /* (half,) */
-    const mhv_nn_buf bufs[] = {
-        {&x, N * (size_t)H},   {&xb, N * (size_t)H},      {&q, N * QD},
-        {&k, N * KVD},         {&v, N * KVD},             {&ctx, N * QD},
-        {&tmp, N * (size_t)H}, {&ffn, N * (size_t)I},     {&cos_t, N * (size_t)half},
-        {&sin_t, N * (size_t)half},                       {&inv_freq, (size_t)half},
-    };
-    int widest = I > H ? I : H;
-    if ((int)QD > widest)
-        widest = (int)QD;
-    mhv_nn_shape shape = {n, H, widest, d};
-    mhv_status st = mhv_nn_begin(nn, &shape, bufs, (int)(sizeof bufs / sizeof bufs[0]), err);
+    int d = c->head_dim, half = d / 2;
+    const mhv_decoder dec = {MHV_NORM_LAYER, MHV_RESIDUAL_SEQUENTIAL, MHV_MLP_PLAIN, NULL};
+    mhv_decoder_pass p;
+    mhv_status st = mhv_decoder_begin(nn, &dec, c, n, &(mhv_decoder_scratch){.rope_half = half},
+                                      &p, err);
     if (st)
         return st;
-    mhv_rope_inv_freq(&c->rope, d, inv_freq);
-    mhv_rope_table(inv_freq, half, n, cos_t, sin_t);
-    mhv_rotary rot = {cos_t, sin_t, half, 0};
+    mhv_rotary rot = mhv_decoder_rope(&p, &c->rope, d, 0);
 
     mhv_embed emb = {.tok = &m->word_emb, .pad_id = -1};
-    mhv_nn_embed(nn, x, &emb, ids, n, H);
+    mhv_nn_embed(nn, p.x, &emb, ids, n, c->hidden_size);
     for (int l = 0; l <= cap->last; l++) {
-        const mhv_layer *ly = &m->layers[l];
-        mhv_norm ln1 = mhv_nn_layernorm(ly->ln_attn_g, ly->ln_attn_b, c->layer_norm_eps);
-        mhv_norm ln2 = mhv_nn_layernorm(ly->ln_ffn_g, ly->ln_ffn_b, c->layer_norm_eps);
-        mhv_attn_layer attn = {
-            .wo = &ly->o,
-            .wq = &ly->q, .wk = &ly->k, .wv = &ly->v, .bq = ly->q_b, .bk = ly->k_b,
-            .bv = ly->v_b, .heads = c->num_heads, .kv_heads = c->num_kv_heads, .head_dim = d,
-            .scale = (float)(1.0 / sqrt((double)d)), .causal = 1,
-            .window = c->sliding_window, .rope = &rot,
-        };
-        mhv_nn_norm(nn, xb, x, &ln1, n, H);
-        mhv_nn_attention(nn, &attn, xb, n, l,
-                         &(mhv_attn_bufs){.q = q, .k = k, .v = v, .ctx = ctx}, cap);
-        if (mhv_capture_done(cap, l))
+        mhv_attn_layer attn = mhv_layer_attention(&m->layers[l], c);
+        attn.causal = 1, attn.window = c->sliding_window, attn.rope = &rot;
+        if (mhv_layer_pre_norm(nn, &dec, c, &m->layers[l], &attn, l, &p, cap))
             break;
-        mhv_nn_linear(nn, tmp, ctx, &ly->o, ly->o_b, n, MHV_NN_NO_ACT);
-        mhv_nn_add(nn, x, tmp, n, H);
-        mhv_nn_norm(nn, xb, x, &ln2, n, H);
-        mhv_nn_linear(nn, ffn, xb, &ly->ffn_up, ly->ffn_up_b, n, (int)c->act);
-        mhv_nn_linear(nn, tmp, ffn, &ly->ffn_down, ly->ffn_down_b, n, MHV_NN_NO_ACT);
-        mhv_nn_add(nn, x, tmp, n, H);
     }
-    if (logits) {
-        mhv_norm norm = mhv_nn_layernorm(m->norm_g, m->norm_b, c->layer_norm_eps);
-        mhv_nn_norm(nn, x, x, &norm, n, H);
-        mhv_nn_linear(nn, logits, x, &m->lm_head, NULL, n, MHV_NN_NO_ACT); /* (n, vocab) */
-    }
+    if (logits)
+        mhv_decoder_logits(nn, &dec, m, p.x, n, logits); /* (n, vocab) */
     return MHV_OK;
 }
 

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Encoder-decoder models under the options every text model takes: --max-memory (the
 # estimate covers both stacks and the cross maps, refused before anything runs) and
-# --max-pixels (each side's tokens pooled in blocks: encoder, decoder and cross figures).
+# --max-pixels (each side's tokens pooled in blocks: encoder, decoder and cross figures)
+# and --rows (the encoder's rows are source tokens, the decoder's and the cross-attention's
+# target tokens: every writer keeps those rows of the full run's maps).
 . "$(dirname "$0")/lib.sh"
 check() { if eval "$2"; then ok; else bad "$1"; fi; }
 T5=tests/fixtures/s2s-t5-f32   # 2 encoder and 3 decoder layers of 4 heads
@@ -53,5 +55,72 @@ printf '5 6 7 8\t0 8 9\n' >"$TMP/short.txt"
 "$MHAVIZ" run --model "$T5" --ids --pairs --format png,svg --out "$TMP/s0" "$TMP/short.txt"
 "$MHAVIZ" run --model "$T5" --ids --pairs --max-pixels 800 --format png,svg --out "$TMP/s1" "$TMP/short.txt"
 check "--max-pixels on a short pair: the same figures" "diff -r $TMP/s0 $TMP/s1 >/dev/null"
+
+# --rows: resolved on each side; the kept rows are the full run's rows, weighted or not
+B=tests/fixtures/s2s-bart-f32   # 2 encoder and 3 decoder layers of 4 heads
+printf '5 6 7 8 9 10\t2 8 9 10 11\n11 12 13\t2 14\n' >"$TMP/p.txt"
+for w in attn norm-out; do
+    rm -rf "$TMP/rf" "$TMP/rk"
+    "$MHAVIZ" run --model "$B" --ids --pairs --weighting $w --format json --out "$TMP/rf" "$TMP/p.txt"
+    "$MHAVIZ" run --model "$B" --ids --pairs --weighting $w --rows last,1 --format json,safetensors --out "$TMP/rk" "$TMP/p.txt" 2>"$TMP/stderr"
+    check "--rows $w: exit 0, silent" "[ $? = 0 ] && [ ! -s $TMP/stderr ]"
+    check "--rows $w: source and target rows, each the full run's" "perl -MJSON::PP -e '
+        local \$/; open my \$x, \"<\", \"$TMP/rk/p.json\"; open my \$y, \"<\", \"$TMP/rf/p.json\";
+        my \$K = decode_json(<\$x>); my \$F = decode_json(<\$y>);
+        my @want = ([[1, 5], [1, 4]], [[1, 2], [1]]);
+        for my \$s (0, 1) {
+            my (\$k, \$f) = (\$K->{sentences}[\$s], \$F->{sentences}[\$s]);
+            exit 1 unless \"@{\$k->{rows}}\" eq \"@{\$want[\$s][0]}\" && \"@{\$k->{target_rows}}\" eq \"@{\$want[\$s][1]}\";
+            exit 2 if exists \$f->{rows} || exists \$f->{target_rows} || @{\$k->{attentions}} != 32;
+            for my \$h (0 .. 31) {
+                my (\$a, \$b) = (\$k->{attentions}[\$h], \$f->{attentions}[\$h]);
+                my \$rows = \$a->{stack} eq \"encoder\" ? \$k->{rows} : \$k->{target_rows};
+                exit 3 unless @{\$a->{weights}} == @\$rows && \$a->{stack} eq \$b->{stack};
+                for my \$r (0 .. \$#\$rows) { for my \$j (0 .. \$#{\$b->{weights}[0]}) {
+                    for my \$key (\"weights\", \"$w\" eq \"attn\" ? () : \"norms\") {
+                        exit 4 if abs(\$a->{\$key}[\$r][\$j] - \$b->{\$key}[\$rows->[\$r]][\$j]) > 1e-7; } } }
+            }
+        }
+        exit 0'"
+done
+st_header() { perl -e 'open my $f, "<:raw", $ARGV[0] or die; read $f, my $n, 8; read $f, my $h, unpack("Q<", $n); print $h' "$1"; }
+st_header "$TMP/rk/p.safetensors" >"$TMP/h.json"
+check "--rows safetensors: rows in the metadata, [heads, rows, keys] tensors" "grep -q '\"rows\": \"\[1, 5\]\"' $TMP/h.json && grep -q '\"target_rows\": \"\[1, 4\]\"' $TMP/h.json && grep -q '\"attn.encoder.L01\": {\"dtype\": \"F32\", \"shape\": \[4, 2, 6\]' $TMP/h.json && grep -q '\"attn.cross.L02\": {\"dtype\": \"F32\", \"shape\": \[4, 2, 6\]' $TMP/h.json && grep -q '\"attn.decoder.L00\": {\"dtype\": \"F32\", \"shape\": \[4, 2, 5\]' $TMP/h.json"
+rm -rf "$TMP/rs"
+"$MHAVIZ" run --model "$B" --ids --pairs --rows last,1 --format svg --out "$TMP/rs" "$TMP/p.txt"
+check "--rows figures: the decoder's rows named, 2 x 5 cells" "grep -q 'decoder — layer 2, head 1 — query rows 1, 4</title>' $TMP/rs/p/D02-H01.svg"
+check "--rows figures: a cross head's 2 rows x 6 source columns" "[ \$(grep -c '<rect class=\"cell\"' $TMP/rs/p/X01-H02.svg) = 12 ] && [ \$(grep -c '<rect class=\"cell\"' $TMP/rs/p/align.svg) = 12 ]"
+check "--rows figures: an encoder head's 2 rows x 6 columns" "[ \$(grep -c '<rect class=\"cell\"' $TMP/rs/p/E01-H00.svg) = 12 ]"
+rm -rf "$TMP/rw"
+T=tests/fixtures/s2s-t5-tok-f16
+printf 'Hello world\tHallo Welt\n' >"$TMP/r.txt"
+"$MHAVIZ" run --model $T --pairs --rows word:Welt --format svg,json --out "$TMP/rw" "$TMP/r.txt" 2>"$TMP/stderr"
+check "--rows word in the target only: no encoder figures, decoder and cross ones" "[ ! -s $TMP/stderr ] && [ -z \"\$(ls $TMP/rw/r | grep '^E')\" ] && [ -s $TMP/rw/r/X01-H02.svg ] && grep -q '\"rows\": \[\]' $TMP/rw/r.json && grep -q '\"target_rows\": \[8, 9, 10, 11\]' $TMP/rw/r.json"
+rm -rf "$TMP/rn"
+"$MHAVIZ" run --model $T --pairs --rows word:Katze --format png --out "$TMP/rn" "$TMP/r.txt" 2>"$TMP/stderr"
+check "--rows matching nothing: said once" "grep -q 'warning: --rows keeps no row of 1 sentence' $TMP/stderr"
+rm -rf "$TMP/rq"
+"$MHAVIZ" run --model "$T5" --ids --pairs --rows last,100 --max-pixels 800 --format svg --out "$TMP/rq" "$TMP/long.txt"
+check "--rows with --max-pixels: rows stay rows, keys pooled" "grep -q 'target in 4-token blocks: max (kept rows stay rows)' $TMP/rq/long/X01-H02.svg && grep -q 'query rows 100, 255</title>' $TMP/rq/long/D01-H00.svg"
+expect_fail "--rows with html refused by name" 2 "--rows with --format html is not available for encoder-decoder models yet" -- \
+    "$MHAVIZ" run --model "$B" --ids --pairs --rows last --format html --out "$TMP/out" "$TMP/p.txt"
+expect_fail "--rows with --generate refused" 2 "--generate works with" -- \
+    "$MHAVIZ" run --model "$B" --ids --generate 3 --rows last --out "$TMP/out" "$TMP/p.txt"
+
+# --window A:B zooms on the source: the encoder's maps A..B-1 square, the cross-attention's
+# every target row x those source columns; the decoder's whole; the JSON as without it
+cells() { grep -c '<rect class="cell"' "$1"; }
+rm -rf "$TMP/w1"
+"$MHAVIZ" run --model "$T5" --ids --pairs --window 100:140 --format svg,json --out "$TMP/w1" "$TMP/long.txt" 2>"$TMP/stderr"
+check "--window: exit 0, silent, the JSON unchanged" "[ $? = 0 ] && [ ! -s $TMP/stderr ] && cmp -s $TMP/w1/long.json $TMP/a/long.json"
+check "--window: encoder 40 x 40, cross 256 x 40, decoder 256 x 256 cells" "[ \$(cells $TMP/w1/long/E01-H02.svg) = 1600 ] && [ \$(cells $TMP/w1/long/X02-H01.svg) = 10240 ] && [ \$(cells $TMP/w1/long/align.svg) = 10240 ] && [ \$(cells $TMP/w1/long/D00-H00.svg) = 65536 ]"
+"$MHAVIZ" run --model "$T5" --ids --pairs --window 100:140 --heads enc:1:2 --svg-text --format svg --out "$TMP/w4" "$TMP/long.txt"
+check "--window: the source's tokens 100-139 (ids 12-51) label rows and columns" "[ \"\$(grep -o 'class=\"label\"[^>]*>[^<]*<' $TMP/w4/long/E01-H02.svg | sed 's/.*>//; s/<//' | tr '\\n' ' ')\" = \"\$(seq 12 51 | tr '\\n' ' ')\$(seq 12 51 | tr '\\n' ' ')\" ]"
+rm -rf "$TMP/w2"
+"$MHAVIZ" run --model "$T5" --ids --pairs --window 100:400 --rows last,110 --max-pixels 800 --format svg --out "$TMP/w2" "$TMP/long.txt"
+check "--window with --rows and --max-pixels: the encoder's kept row in the window, 75 key blocks" "[ \$(cells $TMP/w2/long/E00-H00.svg) = 75 ] && grep -q 'query row 110</title>' $TMP/w2/long/E00-H00.svg && grep -q 'tokens 100-399, labels every 16\\] ' $TMP/w2/long/E00-H00.svg"
+check "--window with --rows: the cross-attention's 2 target rows x 75 source blocks" "[ \$(cells $TMP/w2/long/X00-H00.svg) = 150 ]"
+expect_fail "--window past the source" 1 "long.txt: line 1: --window 600:700 is past its 512 source tokens" -- \
+    "$MHAVIZ" run --model "$T5" --ids --pairs --window 600:700 --format svg --out "$TMP/out" "$TMP/long.txt"
 
 finish
