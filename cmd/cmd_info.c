@@ -76,6 +76,10 @@ int cmd_info(int argc, char **argv)
             printf(", %d register%s", R, R > 1 ? "s" : "");
         puts(cf->vision_extra ? ")" : "");
         printf("pooling_head: %s\n", m->pool_q.data ? "yes" : "no");
+        /* how an image of another size is taken (run --interpolate-pos) */
+        printf("other_sizes: %s\n", cf->vision_pos == MHV_VPOS_ALWAYS
+                                        ? "positions resized to the image's patch grid"
+                                        : "positions resized with --interpolate-pos");
     }
     if (!tok) {
         puts(cf->vision ? "tokenizer: none (an image model)" : "tokenizer: none (use run --ids)");

@@ -108,8 +108,7 @@ static mhv_status generate_target(const run_s2s_opts *o, const mhv_model *m,
     int n = 0;
     if (!ids)
         return mhv_fail(err, MHV_ENOMEM, "", "out of memory");
-    mhv_status st = mhv_forward_generate_from(fc, m, l->src.ids, l->src.n, tx->start,
-                                              o->generate, ids, &n, err);
+    mhv_status st = s2s_generate(tx, fc, m, l->src.ids, l->src.n, o->generate, ids, &n, err);
     if (!st)
         st = s2s_label_target(tx, ids, n, &l->tgt, err);
     free(ids);

@@ -9,15 +9,28 @@
 
 #include "base/json.h"
 
-/* mBART's language codes: "en_XX", "ro_RO" (two or three lowercase letters, '_', two
- * uppercase). */
+static int lower(char c)
+{
+    return c >= 'a' && c <= 'z';
+}
+
+static int upper(char c)
+{
+    return c >= 'A' && c <= 'Z';
+}
+
+/* Language codes: mBART's "en_XX", "ro_RO" (two or three lowercase letters, '_', two
+ * uppercase), NLLB's "eng_Latn", "zho_Hant" (three lowercase, '_', a script: one uppercase,
+ * three lowercase). */
 static int is_code(const char *p)
 {
     size_t n = p ? strlen(p) : 0, k = 0;
-    while (k < n && p[k] >= 'a' && p[k] <= 'z')
+    while (k < n && lower(p[k]))
         k++;
-    return (k == 2 || k == 3) && n == k + 3 && p[k] == '_' && p[k + 1] >= 'A' &&
-           p[k + 1] <= 'Z' && p[k + 2] >= 'A' && p[k + 2] <= 'Z';
+    if ((k == 2 || k == 3) && n == k + 3 && p[k] == '_' && upper(p[k + 1]) && upper(p[k + 2]))
+        return 1;
+    return k == 3 && n == 8 && p[3] == '_' && upper(p[4]) && lower(p[5]) && lower(p[6]) &&
+           lower(p[7]);
 }
 
 static int is_code_id(const mhv_tok *tok, int32_t id)
@@ -32,7 +45,7 @@ static mhv_status code_id(const mhv_tok *tok, const char *opt, const char *name,
     *id = mhv_tok_lookup(tok, name, strlen(name));
     if (*id < 0 || !is_code_id(tok, *id))
         return mhv_fail(err, MHV_EUSAGE, "", "%s '%.40s' is not a language code of the "
-                        "tokenizer (such as en_XX)", opt, name);
+                        "tokenizer (such as en_XX or fra_Latn)", opt, name);
     return MHV_OK;
 }
 
@@ -65,34 +78,39 @@ static mhv_status text_open(s2s_text *t, const mhv_model *m, const mhv_tok *tok,
         return st;
     if (t->own)
         t->tgt_tok = t->own;
-    if (tok) { /* mBART: "$A </s> code" makes "</s> code" of an empty text */
+    t->tgt_code = -1;
+    if (tok) { /* an empty text: "</s> code" (mBART's "$A </s> code"), "code </s>" (NLLB's) */
         mhv_encoding e;
         if (mhv_tok_encode(tok, "", 0, &e, NULL) == MHV_OK) {
-            t->lang = e.n >= 2 && e.ids[e.n - 2] == c->eos_id && is_code_id(tok, e.ids[e.n - 1]);
-            if (t->lang)
-                t->src_code = e.ids[e.n - 1];
+            if (e.n >= 2 && e.ids[e.n - 2] == c->eos_id && is_code_id(tok, e.ids[e.n - 1]))
+                t->lang = S2S_LANG_LAST, t->src_code = e.ids[e.n - 1];
+            else if (e.n == 2 && is_code_id(tok, e.ids[0]) && e.ids[1] == c->eos_id)
+                t->lang = S2S_LANG_FIRST, t->src_code = e.ids[0];
             mhv_encoding_free(&e);
         }
     }
     if (!t->lang) {
         if (src_lang || tgt_lang)
-            return mhv_fail(err, MHV_EUSAGE, "", "%s is for models whose tokenizer ends sources "
-                            "with a language code (mBART); %s's has none",
+            return mhv_fail(err, MHV_EUSAGE, "", "%s is for models whose tokenizer marks sources "
+                            "with a language code (mBART, NLLB); %s's has none",
                             src_lang ? "--src-lang" : "--tgt-lang", c->arch);
         return MHV_OK;
     }
     if (src_lang && (st = code_id(tok, "--src-lang", src_lang, &t->src_code, err)))
         return st;
+    /* mBART's decoder starts with the target's code; NLLB's with decoder_start_token_id,
+     * the code forced after it */
+    int32_t *code = t->lang == S2S_LANG_LAST ? &t->start : &t->tgt_code;
     char dflt[64];
     config_tgt_lang(m->dir, dflt, sizeof dflt);
     if (tgt_lang)
-        return code_id(tok, "--tgt-lang", tgt_lang, &t->start, err);
+        return code_id(tok, "--tgt-lang", tgt_lang, code, err);
     if (dflt[0])
-        return code_id(tok, "tokenizer_config.json's tgt_lang", dflt, &t->start, err);
-    if (is_code_id(tok, c->decoder_start_id))
+        return code_id(tok, "tokenizer_config.json's tgt_lang", dflt, code, err);
+    if (t->lang == S2S_LANG_LAST && is_code_id(tok, c->decoder_start_id))
         return MHV_OK;
-    return mhv_fail(err, MHV_EUSAGE, "", "%s's tokenizer has language codes (mBART): give the "
-                    "target's with --tgt-lang (such as ro_RO)", c->arch);
+    return mhv_fail(err, MHV_EUSAGE, "", "%s's tokenizer has language codes (mBART, NLLB): give "
+                    "the target's with --tgt-lang (such as ro_RO or fra_Latn)", c->arch);
 }
 
 mhv_status s2s_text_open(s2s_text *t, const mhv_model *m, const mhv_tok *tok,
@@ -127,25 +145,33 @@ static mhv_status ids_encoding(const mhv_tok *tok, const int32_t *ids, int n, mh
     return st;
 }
 
+/* Token `at` of e becomes id (its piece too). */
+static mhv_status set_token(const mhv_tok *tok, mhv_encoding *e, int at, int32_t id,
+                            mhv_error *err)
+{
+    char *p = strdup(mhv_tok_piece(tok, id));
+    if (!p)
+        return mhv_fail(err, MHV_ENOMEM, "", "out of memory");
+    free(e->pieces[at]);
+    e->pieces[at] = p;
+    e->ids[at] = id;
+    return MHV_OK;
+}
+
 mhv_status s2s_encode_source(const s2s_text *t, const mhv_sentence *s, cli_input_mode mode,
                              mhv_encoding *out, mhv_error *err)
 {
     mhv_status st = cli_encode_one(t->src_tok, s, mode, out, err);
     if (st || mode != INPUT_TEXT || !t->lang)
         return st;
-    /* the tokenizer's own code closes the text; --src-lang's takes its place */
-    int last = out->n - 1;
-    if (last < 1 || !is_code_id(t->src_tok, out->ids[last]))
+    /* the tokenizer's own code closes (mBART) or opens (NLLB) the text; --src-lang's takes
+     * its place */
+    int at = t->lang == S2S_LANG_LAST ? out->n - 1 : 0;
+    if (out->n < 2 || !is_code_id(t->src_tok, out->ids[at]))
         return MHV_OK;
-    char *p = strdup(mhv_tok_piece(t->src_tok, t->src_code));
-    if (!p) {
+    if ((st = set_token(t->src_tok, out, at, t->src_code, err)))
         mhv_encoding_free(out);
-        return mhv_fail(err, MHV_ENOMEM, "", "out of memory");
-    }
-    free(out->pieces[last]);
-    out->pieces[last] = p;
-    out->ids[last] = t->src_code;
-    return MHV_OK;
+    return st;
 }
 
 mhv_status s2s_encode_target(const s2s_text *t, const mhv_sentence *s, cli_input_mode mode,
@@ -163,8 +189,12 @@ mhv_status s2s_encode_target(const s2s_text *t, const mhv_sentence *s, cli_input
     if (st)
         return st;
     int n = te.n;
-    if (t->lang && mode == INPUT_TEXT && n >= 1 && is_code_id(t->tgt_tok, te.ids[n - 1]))
+    if (t->lang == S2S_LANG_LAST && mode == INPUT_TEXT && n >= 1 &&
+        is_code_id(t->tgt_tok, te.ids[n - 1]))
         n--; /* TEXT </s> code: the code moves to the front (shift_tokens_right) */
+    if (t->lang == S2S_LANG_FIRST && mode == INPUT_TEXT && n >= 1 &&
+        is_code_id(t->tgt_tok, te.ids[0]))
+        te.ids[0] = t->tgt_code; /* code TEXT </s>: the target's code (text_target) */
     int32_t *ids = malloc(((size_t)n + 1) * sizeof *ids);
     if (!ids) {
         mhv_encoding_free(&te);
@@ -186,4 +216,13 @@ mhv_status s2s_label_target(const s2s_text *t, const int32_t *ids, int n, mhv_en
                             mhv_error *err)
 {
     return ids_encoding(t->tgt_tok, ids, n, out, err);
+}
+
+mhv_status s2s_generate(const s2s_text *t, mhv_forward_ctx *fc, const mhv_model *m,
+                        const int32_t *src, int ns, int max_new, int32_t *out, int *n_out,
+                        mhv_error *err)
+{
+    const int32_t prefix[2] = {t->start, t->tgt_code};
+    return mhv_forward_generate_prefix(fc, m, src, ns, prefix, t->tgt_code >= 0 ? 2 : 1, max_new,
+                                       out, n_out, err);
 }

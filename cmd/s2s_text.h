@@ -1,12 +1,16 @@
 /* s2s_text.h - the texts of an encoder-decoder run, shared by run, rank and stats: the source
  * as the model's tokenizer encodes it, and the decoder's input for a target (its first
- * token, then the target's tokens: teacher forcing), with mBART's language codes
+ * token, then the target's tokens: teacher forcing), with mBART's and NLLB's language codes
  * (--src-lang, --tgt-lang) and a separate target vocabulary's tokenizer (Marian's
  * target.spm). */
 #ifndef MHV_S2S_TEXT_H
 #define MHV_S2S_TEXT_H
 
 #include "cli.h"
+
+/* Where a tokenizer puts a language code in every text. */
+enum { S2S_LANG_NONE = 0, S2S_LANG_LAST /* TEXT </s> code: mBART */,
+       S2S_LANG_FIRST /* code TEXT </s>: NLLB, mBART-50 */ };
 
 typedef struct {
     const mhv_tok *src_tok;  /* the model's tokenizer; NULL: ids only */
@@ -15,30 +19,38 @@ typedef struct {
                                 then labelled by themselves) */
     mhv_tok *own;            /* tgt_tok when opened here */
     int32_t start;           /* the decoder's first token */
-    int lang;                /* the tokenizer ends every source with </s> and a language code
-                                (mBART) */
+    int lang;                /* S2S_LANG_*: where the tokenizer puts a language code */
     int32_t src_code;        /* with lang: the source's code (--src-lang, else the tokenizer's) */
+    int32_t tgt_code;        /* S2S_LANG_FIRST: the target's code, the decoder's second token
+                                (HF's forced_bos_token_id); else -1 */
 } s2s_text;
 
 /* Settles the texts of m: src_lang / tgt_lang (NULL when not given) are refused, by name,
- * for a tokenizer without language codes. With codes the decoder starts with the target's
- * code: tgt_lang, else tokenizer_config.json's "tgt_lang", else decoder_start_token_id when
- * it is a code; otherwise MHV_EUSAGE asking for --tgt-lang. */
+ * for a tokenizer without language codes. With codes the target's code is tgt_lang, else
+ * tokenizer_config.json's "tgt_lang", else (mBART) decoder_start_token_id when it is a code;
+ * otherwise MHV_EUSAGE asking for --tgt-lang. mBART's decoder starts with it, NLLB's with
+ * decoder_start_token_id and then it. */
 mhv_status s2s_text_open(s2s_text *t, const mhv_model *m, const mhv_tok *tok,
                          const char *src_lang, const char *tgt_lang, mhv_error *err);
 void s2s_text_close(s2s_text *t);
 
-/* A line's source: text through the tokenizer (mBART: TEXT </s> src_code), or ids as given. */
+/* A line's source: text through the tokenizer (mBART: TEXT </s> src_code, NLLB: src_code
+ * TEXT </s>), or ids as given. */
 mhv_status s2s_encode_source(const s2s_text *t, const mhv_sentence *s, cli_input_mode mode,
                              mhv_encoding *out, mhv_error *err);
 /* The decoder's input for a line's target: text gives the start token, then the target's
  * tokens by the target tokenizer (mBART: TEXT </s>, its code first instead: HF's
- * shift_tokens_right of tokenizer(text_target=...)), spans of the target's text; ids are
- * taken exactly as given. */
+ * shift_tokens_right of tokenizer(text_target=...); NLLB: tgt_code TEXT </s>, as
+ * tokenizer(text_target=...)), spans of the target's text; ids are taken exactly as given. */
 mhv_status s2s_encode_target(const s2s_text *t, const mhv_sentence *s, cli_input_mode mode,
                              mhv_encoding *out, mhv_error *err);
 /* Decoder ids (a generated target) as an encoding labelled by the target tokenizer. */
 mhv_status s2s_label_target(const s2s_text *t, const int32_t *ids, int n, mhv_encoding *out,
                             mhv_error *err);
+/* Greedy decoding of src (mhv_forward_generate_prefix) from the decoder's start token, NLLB's
+ * target code forced after it; out needs max_new + 1 slots. */
+mhv_status s2s_generate(const s2s_text *t, mhv_forward_ctx *fc, const mhv_model *m,
+                        const int32_t *src, int ns, int max_new, int32_t *out, int *n_out,
+                        mhv_error *err);
 
 #endif

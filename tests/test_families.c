@@ -224,6 +224,62 @@ static void test_families(void **state)
     free(list);
 }
 
+/* The patch grid of an image of h x w pixels for fixture dir, asked or not to interpolate:
+ * want_st, and on success rows x cols and whether positions are resized; msg a piece of the
+ * refusal's message. */
+static void grid_case(const char *dir, int h, int w, int ask, mhv_status want_st, int rows,
+                      int cols, int interpolate, const char *msg)
+{
+    char path[256];
+    snprintf(path, sizeof path, "tests/fixtures/%s", dir);
+    mhv_model *m;
+    mhv_error err = {0};
+    if (mhv_model_open(path, &m, &err))
+        fail_msg("%s: %s", path, err.msg);
+    mhv_image_grid g;
+    mhv_status st = mhv_model_image_grid(m, h, w, ask, &g, &err);
+    if (st != want_st)
+        fail_msg("%s %dx%d (ask %d): status %d, want %d (%s)", dir, w, h, ask, st, want_st,
+                 err.msg);
+    if (!st && (g.rows != rows || g.cols != cols || g.interpolate != interpolate ||
+                g.tokens != m->cfg.vision_extra + rows * cols))
+        fail_msg("%s %dx%d: grid %dx%d (%d), want %dx%d (%d)", dir, w, h, g.rows, g.cols,
+                 g.interpolate, rows, cols, interpolate);
+    if (st && !strstr(err.msg, msg))
+        fail_msg("%s %dx%d: '%s' lacks '%s'", dir, w, h, err.msg, msg);
+    mhv_model_close(m);
+}
+
+/* Which sizes each family takes as transformers does: DINOv2 any (positions resized unless
+ * the grid is its own), ViT/DeiT/CLIP only image_size square without interpolate_pos (their
+ * embeddings raise), SigLIP its own grid (it checks no pixel size), all of them any grid when
+ * asked; no whole patch, and DINOv2 with registers one patch wide, refused. */
+static void test_image_grid(void **state)
+{
+    (void)state;
+    const char *vit = "fam-vit-f32", *sig = "fam-siglip-vision-bf16", *dv = "fam-dinov2-f32";
+    grid_case(vit, 16, 16, 0, MHV_OK, 4, 4, 0, NULL);
+    grid_case(vit, 16, 16, 1, MHV_OK, 4, 4, 0, NULL);
+    grid_case(vit, 17, 18, 0, MHV_EUSAGE, 0, 0, 0,
+              "the image comes to 18x17 pixels after preprocessing; vit takes 16x16 unless its "
+              "position embeddings are interpolated");
+    grid_case(vit, 17, 18, 1, MHV_OK, 4, 4, 0, NULL); /* remainder pixels: its own grid */
+    grid_case(vit, 12, 40, 1, MHV_OK, 3, 10, 1, NULL);
+    grid_case("fam-clip-vision-f32", 20, 20, 0, MHV_EUSAGE, 0, 0, 0, "clip_vision_model takes");
+    grid_case("fam-deit-f16", 24, 8, 1, MHV_OK, 6, 2, 1, NULL);
+    grid_case(sig, 19, 17, 0, MHV_OK, 4, 4, 0, NULL);
+    grid_case(sig, 8, 32, 0, MHV_EUSAGE, 0, 0, 0, "unless its position embeddings");
+    grid_case(sig, 8, 32, 1, MHV_OK, 2, 8, 1, NULL);
+    grid_case(dv, 24, 12, 0, MHV_OK, 6, 3, 1, NULL);
+    grid_case(dv, 17, 19, 0, MHV_OK, 4, 4, 0, NULL);
+    grid_case(dv, 3, 40, 0, MHV_EUSAGE, 0, 0, 0, "less than one 4x4 patch");
+    grid_case(dv, 4096, 4096, 0, MHV_EUSAGE, 0, 0, 0, "1024x1024 patches are too many");
+    grid_case("fam-dinov2-reg-f32", 40, 4, 0, MHV_EUNSUPPORTED, 0, 0, 0, "one patch wide");
+    grid_case("fam-dinov2-reg-f32", 16, 4, 0, MHV_OK, 4, 1, 1, NULL); /* rows kept: right */
+    grid_case("fam-dinov2-reg-f32", 4, 40, 0, MHV_OK, 1, 10, 1, NULL);
+    grid_case(dv, 4, 4, 0, MHV_OK, 1, 1, 1, NULL); /* one column: plain bicubic is right */
+}
+
 /* T5's relative position buckets as MPNet calls them (bidirectional, 32 buckets, max
  * distance 128) against transformers' MPNetEncoder.relative_position_bucket over -300..300:
  * the exact, logarithmic and clamped ranges (tests/gen/fam_mpnet.py). */
@@ -250,6 +306,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_families),
+        cmocka_unit_test(test_image_grid),
         cmocka_unit_test(test_relbucket_mpnet),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

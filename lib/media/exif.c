@@ -89,9 +89,10 @@ real:
 /* IFD0 at `at` of the TIFF data p[0..len) read as ImageFileDirectory_v2.load reads it: an
  * entry cut short or a value lying past the end stops the reading (the entries before it
  * stay); an entry of an unknown type, of no values, whose tag was read already, or whose
- * values stored apart bring the running total past the data's size is skipped. Returns
- * the orientation of the first kept 0x0112 entry, 0 when there is none. */
-static int ifd0_orientation(const unsigned char *p, size_t len, size_t at, int big)
+ * values stored apart bring the running total past the data's size is skipped. Returns 1
+ * with the kept entry of tag `want` (its type, value count, values), 0 when there is none. */
+static int ifd0_entry(const unsigned char *p, size_t len, size_t at, int big, unsigned want,
+                      unsigned *type, uint32_t *count, const unsigned char **values)
 {
     static const size_t entry = 12;
     if (at > len || len - at < 2)
@@ -104,14 +105,16 @@ static int ifd0_orientation(const unsigned char *p, size_t len, size_t at, int b
         if (len - at < entry)
             return 0;
         const unsigned char *e = p + at;
-        unsigned tag = get16(e, big), type = get16(e + 2, big);
+        unsigned tag = get16(e, big);
+        *type = get16(e + 2, big);
+        *count = get32(e + 4, big);
         if (kept[tag / 8] & 1u << tag % 8)
             continue;
-        unsigned unit = type_size(type);
+        unsigned unit = type_size(*type);
         if (!unit)
             continue;
-        uint64_t size = (uint64_t)get32(e + 4, big) * unit;
-        const unsigned char *value = e + 8;
+        uint64_t size = (uint64_t)*count * unit;
+        *values = e + 8;
         if (size > 4) {
             uint64_t off = get32(e + 8, big);
             apart += size;
@@ -119,15 +122,33 @@ static int ifd0_orientation(const unsigned char *p, size_t len, size_t at, int b
                 continue;
             if (off > len || size > len - off)
                 return 0;
-            value = p + off;
+            *values = p + off;
         } else if (size == 0) {
             continue;
         }
-        if (tag == ORIENTATION_TAG)
-            return orientation_value(type, value, big);
+        if (tag == want)
+            return 1;
         kept[tag / 8] |= (unsigned char)(1u << tag % 8);
     }
     return 0;
+}
+
+/* PIL's _read_dpi_from_exif, run when it opens a JPEG without a JFIF dpi, reads the
+ * XResolution (0x011A) as float(x[0]) / x[1] once it has a ResolutionUnit (0x0128): one
+ * byte (types byte, undefined), no character or one digit (ascii, one trailing NUL dropped)
+ * raises an IndexError it does not catch, and the file cannot be opened. */
+static int pil_dpi_fails(const unsigned char *p, size_t len, size_t ifd, int big)
+{
+    unsigned type;
+    uint32_t count;
+    const unsigned char *v;
+    if (!ifd0_entry(p, len, ifd, big, 0x0128, &type, &count, &v) ||
+        !ifd0_entry(p, len, ifd, big, 0x011A, &type, &count, &v))
+        return 0;
+    if (type == 1 || type == 7)
+        return count == 1;
+    uint32_t chars = count - (v[count - 1] == 0);
+    return type == 2 && (chars == 0 || (chars == 1 && v[0] >= '0' && v[0] <= '9'));
 }
 
 /* The digit of the first tiff:Orientation="N" or <tiff:Orientation>N in x, or -1. */
@@ -158,7 +179,7 @@ mhv_status mhv_exif_orientation(const mhv_exif_meta *m, int *orientation, const 
     int found = 0;
     if (m->exif_is_text)
         return mhv_fail(err, MHV_EFORMAT, name,
-                        "unreadable EXIF: a compressed text chunk named 'exif' holds it");
+                        "unreadable EXIF: a zTXt or iTXt chunk named 'exif' holds it as text");
     if (m->exif) {
         const unsigned char *p = m->exif;
         size_t len = m->exif_len;
@@ -175,14 +196,20 @@ mhv_status mhv_exif_orientation(const mhv_exif_meta *m, int *orientation, const 
                 problem = "a BigTIFF header";
             else if (!problem && len < 8)
                 problem = "its TIFF header cut short";
-            if (problem && m->exif_errors_dropped)
+            if (problem && m->jpeg_dpi_from_exif)
                 return MHV_OK;
             if (problem)
                 return mhv_fail(err, MHV_EFORMAT, name, "unreadable EXIF: %s", problem);
             int big = p[0] == 'M';
-            int o = ifd0_orientation(p, len, get32(p + 4, big), big);
-            if (o) {
-                *orientation = o;
+            size_t ifd = get32(p + 4, big);
+            if (m->jpeg_dpi_from_exif && pil_dpi_fails(p, len, ifd, big))
+                return mhv_fail(err, MHV_EFORMAT, name,
+                                "unreadable EXIF: an XResolution of one byte or digit");
+            unsigned type;
+            uint32_t count;
+            const unsigned char *v;
+            if (ifd0_entry(p, len, ifd, big, ORIENTATION_TAG, &type, &count, &v)) {
+                *orientation = orientation_value(type, v, big);
                 found = 1;
             }
         }

@@ -20,16 +20,18 @@ typedef struct {
     const unsigned char *xmp;      /* info["xmp"] (a JPEG's XMP APP1, a PNG's XMP iTXt) */
     size_t xmp_len;
     /* a JPEG whose JFIF header gives no dpi: PIL reads the EXIF for one when it opens the
-     * file and drops any error; the orientation is then 1 and the XMP is not looked at */
-    int exif_errors_dropped;
+     * file, drops an error of its TIFF header (the orientation is then 1 and the XMP is not
+     * looked at) but fails on an XResolution it cannot index (see pil_dpi_fails) */
+    int jpeg_dpi_from_exif;
 } mhv_exif_meta;
 
 /* The Orientation PIL finds: tag 0x0112 of IFD0 (the first entry of a type it reads, its
  * first value, equal to 2..8 as a number: an integer, a float or a rational), else when
  * IFD0 has no such entry the first tiff:Orientation="N" or <tiff:Orientation>N of the XMP.
  * *orientation is 1..8 (1 also for a value PIL does not act on). A TIFF header PIL cannot
- * read is MHV_EFORMAT naming `name` (unless dropped); damage inside the IFD is ignored
- * where PIL ignores it: the entries read before it count. */
+ * read (unless dropped), or EXIF that makes PIL fail to open a JPEG, is MHV_EFORMAT naming
+ * `name`; damage inside the IFD is ignored where PIL ignores it: the entries read before it
+ * count. */
 mhv_status mhv_exif_orientation(const mhv_exif_meta *m, int *orientation, const char *name,
                                 mhv_error *err);
 

@@ -48,19 +48,19 @@ static void on_message(j_common_ptr cinfo, int level)
 /* The orientation of the APP0 and APP1 markers libjpeg kept, found as PIL's JpegImagePlugin
  * finds it: the EXIF of every "Exif\0\0" APP1 joined (the first whole, the others without
  * that prefix), the XMP of the last XMP APP1, and whether a JFIF APP0 gives a dpi (when none
- * does, PIL has read the EXIF once on opening and dropped its errors). */
+ * does, PIL has read the EXIF once on opening, for one: see mhv_exif_meta). */
 static mhv_status marker_orientation(j_decompress_ptr cinfo, const char *name, int *orientation,
                                      mhv_error *err)
 {
     static const char xmp_ns[] = "http://ns.adobe.com/xap/1.0/"; /* then a NUL */
-    mhv_exif_meta m = {.exif_errors_dropped = 1};
+    mhv_exif_meta m = {.jpeg_dpi_from_exif = 1};
     size_t exif_len = 0;
     for (jpeg_saved_marker_ptr k = cinfo->marker_list; k; k = k->next) {
         const unsigned char *s = k->data;
         size_t n = k->data_length;
         if (k->marker == JPEG_APP0 && n >= 12 && memcmp(s, "JFIF", 4) == 0 &&
             (s[7] == 1 || s[7] == 2))
-            m.exif_errors_dropped = 0;
+            m.jpeg_dpi_from_exif = 0;
         else if (k->marker == JPEG_APP0 + 1 && n >= 6 && memcmp(s, "Exif\0\0", 6) == 0)
             exif_len += exif_len ? n - 6 : n;
         else if (k->marker == JPEG_APP0 + 1 && n >= sizeof xmp_ns &&

@@ -1,17 +1,20 @@
-/* bart.c - BART, mBART and Marian (BartForConditionalGeneration, BartModel, MBart*, MarianMTModel,
- * MarianModel): an encoder and a decoder of LayerNorm layers with biases, absolute
- * positions, scaled dot-product attention and a plain feed-forward layer.
+/* bart.c - BART, mBART, Marian and M2M100 / NLLB (BartForConditionalGeneration, BartModel,
+ * MBart*, MarianMTModel, MarianModel, M2M100ForConditionalGeneration, M2M100Model): an encoder
+ * and a decoder of LayerNorm layers with biases, absolute positions, scaled dot-product
+ * attention and a plain feed-forward layer.
  *
  *   x = tok[id] * embed_scale + pos(i)  (then layernorm_embedding: BART, mBART)
  *   post-LN (BART, Marian): x = ln1(x + attn(x));  x = ln2(x + fc2(act(fc1(x))))
  *     decoder:             y = ln1(y + attn_causal(y));  y = lnx(y + cross(y, e));  y = ln2(...)
- *   pre-LN (mBART):        x += attn(ln1(x));  x += fc2(act(fc1(ln2(x))));  e = layer_norm(x)
+ *   pre-LN (mBART, M2M100): x += attn(ln1(x));  x += fc2(act(fc1(ln2(x))));  e = layer_norm(x)
  *     decoder:             y += attn_causal(ln1(y));  y += cross(lnx(y), e);  y += ffn(ln2(y));
  *                          y = layer_norm(y)
  *   logits = y · lm_head^T + final_logits_bias
  * Positions: learned rows i + 2 (BART, mBART), or sinusoidal (Marian, as transformers'
  * MarianSinusoidalPositionalEmbedding builds them: sines in the first half of a row, cosines
- * in the second). Marian may have separate source and target vocabularies
+ * in the second; M2M100 as M2M100SinusoidalPositionalEmbedding: tensor2tensor's frequencies,
+ * rows counted as RoBERTa's from pad_token_id + 1, the padding row zero). Marian may have
+ * separate source and target vocabularies
  * (share_encoder_decoder_embeddings false, decoder_vocab_size). The model_types differ only
  * in data: the rows of `variants`. */
 #include <cjson/cJSON.h>
@@ -23,21 +26,27 @@
 #include "base/json.h"
 #include "model/family.h"
 
+/* How a variant's positions are made. */
+enum { POS_LEARNED, POS_MARIAN, POS_M2M };
+
 typedef struct {
     const char *model_type;
-    int pre_norm;        /* mBART */
+    int pre_norm;        /* mBART, M2M100 */
     int emb_norm;        /* layernorm_embedding */
-    int sinusoidal;      /* Marian */
+    int positions;       /* POS_* */
     int vocab, start, eos; /* transformers' defaults */
+    mhv_act act;         /* activation_function's default */
+    int scale;           /* scale_embedding's default */
 } variant;
 
 static const variant variants[] = {
-    {"bart", 0, 1, 0, 50265, 2, 2},
-    {"mbart", 1, 1, 0, 50265, -1, 2},
-    {"marian", 0, 0, 1, 58101, 58100, 0},
+    {"bart", 0, 1, POS_LEARNED, 50265, 2, 2, MHV_ACT_GELU, 0},
+    {"mbart", 1, 1, POS_LEARNED, 50265, -1, 2, MHV_ACT_GELU, 0},
+    {"marian", 0, 0, POS_MARIAN, 58101, 58100, 0, MHV_ACT_GELU, 0},
+    {"m2m_100", 1, 0, POS_M2M, 128112, 2, 2, MHV_ACT_RELU, 1},
 };
 
-static const char *const model_types[] = {"bart", "mbart", "marian", NULL};
+static const char *const model_types[] = {"bart", "mbart", "marian", "m2m_100", NULL};
 
 enum { BART_POS_OFFSET = 2 }; /* BartLearnedPositionalEmbedding.offset */
 
@@ -90,8 +99,8 @@ static mhv_status bart_config(const cJSON *root, mhv_config *c, const char *name
                            &c->dec_intermediate_size, name, err)) ||
         (st = mhv_json_int(root, "max_position_embeddings", 1024, 1,
                            MHV_MAX_POSITIONS - BART_POS_OFFSET, &c->max_positions, name, err)) ||
-        (st = mhv_config_act(root, "activation_function", MHV_ACT_GELU, &c->act, name, err)) ||
-        (st = mhv_json_bool(root, "scale_embedding", 0, &scale, name, err)) ||
+        (st = mhv_config_act(root, "activation_function", v->act, &c->act, name, err)) ||
+        (st = mhv_json_bool(root, "scale_embedding", v->scale, &scale, name, err)) ||
         (st = mhv_json_bool(root, "tie_word_embeddings", 1, &c->tie_word_embeddings, name,
                             err)) ||
         (st = token_field(root, "eos_token_id", v->eos, &c->eos_id, name, err)))
@@ -109,7 +118,7 @@ static mhv_status bart_config(const cJSON *root, mhv_config *c, const char *name
                         "encoder_attention_heads %d does not divide d_model %d", c->num_heads,
                         c->hidden_size);
     c->dec_vocab_size = c->vocab_size;
-    if (v->sinusoidal) {
+    if (v->positions == POS_MARIAN) {
         if ((st = mhv_json_bool(root, "share_encoder_decoder_embeddings", 1, &share, name,
                                 err)) ||
             (st = mhv_json_int(root, "decoder_vocab_size", c->vocab_size, 1, MHV_MAX_VOCAB,
@@ -125,8 +134,18 @@ static mhv_status bart_config(const cJSON *root, mhv_config *c, const char *name
     c->layer_norm_eps = 1e-5f; /* nn.LayerNorm's default: no eps setting */
     c->pre_norm = v->pre_norm;
     c->final_norm = v->pre_norm;
-    c->sinusoidal = v->sinusoidal;
-    c->pos_offset = v->sinusoidal ? 0 : BART_POS_OFFSET;
+    c->sinusoidal = v->positions != POS_LEARNED;
+    c->pos_offset = v->positions == POS_LEARNED ? BART_POS_OFFSET : 0;
+    if (v->positions == POS_M2M) {
+        /* rows pad_token_id + 1 .. pad_token_id + max_position_embeddings; tensor2tensor's
+         * frequencies divide by half of d_model less one */
+        if ((st = token_field(root, "pad_token_id", 1, &c->pad_id, name, err)))
+            return st;
+        if (c->hidden_size < 4)
+            return mhv_fail(err, MHV_EFORMAT, name, "d_model %d is below 4 (sinusoidal "
+                            "positions of half of it less one frequencies)", c->hidden_size);
+        c->pad_positions = 1;
+    }
     c->embed_scale = scale ? sqrt((double)c->hidden_size) : 0;
     c->attn_bias = c->attn_out_bias = c->mlp_bias = 1;
     c->enc_dec = 1;
@@ -198,12 +217,13 @@ static mhv_status bart_load(mhv_model *m, mhv_wload *ld, mhv_error *err)
     if (!m->dec_word_emb.data)
         m->dec_word_emb = m->word_emb;
     /* Marian's sinusoidal table is computed unless the file holds it (MarianModel saves
-     * it, and transformers then uses the stored rows) */
+     * it, and transformers then uses the stored rows); M2M100's is never stored */
     int pf = c->sinusoidal ? MHV_W_OPTIONAL : 0;
-    if ((st = mhv_wload_mat(ld, "encoder.embed_positions.weight", c->max_positions + c->pos_offset,
-                            H, pf, &m->pos_emb, err)) ||
-        (st = mhv_wload_mat(ld, "decoder.embed_positions.weight",
-                            c->max_positions + c->pos_offset, H, pf, &m->dec_pos_emb, err)))
+    if (variant_of(c)->positions != POS_M2M &&
+        ((st = mhv_wload_mat(ld, "encoder.embed_positions.weight",
+                             c->max_positions + c->pos_offset, H, pf, &m->pos_emb, err)) ||
+         (st = mhv_wload_mat(ld, "decoder.embed_positions.weight",
+                             c->max_positions + c->pos_offset, H, pf, &m->dec_pos_emb, err))))
         return st;
     if (variant_of(c)->emb_norm &&
         ((st = load_ln(ld, "encoder.layernorm_embedding", H, &m->emb_ln_g, &m->emb_ln_b, err)) ||
@@ -264,10 +284,30 @@ static mhv_status bart_load(mhv_model *m, mhv_wload *ld, mhv_error *err)
                             &m->final_logits_bias, err)))
         return st;
     /* a tied head whose file kept only the embedding: only with final_logits_bias, which
-     * only the *ForConditionalGeneration models have */
-    if (!m->lm_head.data && c->tie_word_embeddings && m->final_logits_bias.data)
+     * only the *ForConditionalGeneration models have (M2M100's has none: its weights under
+     * model. tell it from M2M100Model) */
+    int generation = m->final_logits_bias.data ||
+                     (variant_of(c)->positions == POS_M2M && ld->prefix[0] != '\0');
+    if (!m->lm_head.data && c->tie_word_embeddings && generation)
         m->lm_head = m->dec_word_emb;
     return MHV_OK;
+}
+
+/* M2M100SinusoidalPositionalEmbedding's row p (H,) as torch builds it in fp32: frequencies
+ * exp(-k log(10000) / (half - 1)), the sines of p times them, then their cosines, a zero
+ * column for an odd H; the padding row zero. */
+static void m2m_position(int p, int pad, int H, float *row)
+{
+    int half = H / 2;
+    memset(row, 0, (size_t)H * sizeof *row);
+    if (p == pad)
+        return;
+    float step = (float)-(log(10000.0) / (double)(half - 1));
+    for (int k = 0; k < half; k++) {
+        float a = (float)p * expf((float)k * step);
+        row[k] = sinf(a);
+        row[half + k] = cosf(a);
+    }
 }
 
 /* x(n, H) = tok[ids] * scale + position rows, then norm (when g). row: (H,) scratch. */
@@ -279,12 +319,15 @@ static void embed(mhv_nn *nn, const mhv_config *c, float *x, const mhv_mat *tok,
     mhv_embed e = {.tok = tok, .pad_id = -1};
     mhv_nn_embed(nn, x, &e, ids, n, H);
     float scale = (float)c->embed_scale;
-    for (int i = 0; i < n; i++) {
+    for (int i = 0, rank = 0; i < n; i++) {
         float *xi = x + (size_t)i * (size_t)H;
         if (c->embed_scale > 0)
             for (int t = 0; t < H; t++)
                 xi[t] *= scale;
-        if (!pos->data) {
+        if (c->pad_positions) { /* M2M100: RoBERTa's rule, pads at the padding row */
+            m2m_position(ids[i] == c->pad_id ? c->pad_id : c->pad_id + 1 + rank++, c->pad_id, H,
+                         row);
+        } else if (!pos->data) {
             /* transformers: angle pos / 10000^(2 (j // 2) / dim) in float64, the even j's
              * sines in columns 0..ceil(dim/2), the odd j's cosines after */
             int sentinel = (H + 1) / 2;

@@ -714,15 +714,27 @@ mhv_status mhv_forward_generate_from(mhv_forward_ctx *fc, const mhv_model *m,
                                      const int32_t *src, int ns, int32_t start, int max_new,
                                      int32_t *out, int *n_out, mhv_error *err)
 {
+    return mhv_forward_generate_prefix(fc, m, src, ns, &start, 1, max_new, out, n_out, err);
+}
+
+mhv_status mhv_forward_generate_prefix(mhv_forward_ctx *fc, const mhv_model *m,
+                                       const int32_t *src, int ns, const int32_t *prefix,
+                                       int np, int max_new, int32_t *out, int *n_out,
+                                       mhv_error *err)
+{
     const mhv_config *c = &m->cfg;
     *n_out = 0;
     if (max_new < 0)
         return mhv_fail(err, MHV_EUSAGE, "", "a negative number of tokens to generate");
-    if (start < 0 || start >= (c->dec_vocab_size > 0 ? c->dec_vocab_size : 1))
-        return mhv_fail(err, MHV_EUSAGE, "", "decoder start token %d is outside the decoder's "
-                        "vocabulary", (int)start);
-    out[0] = start;
-    int n = 1;
+    if (np < 1)
+        return mhv_fail(err, MHV_EUSAGE, "", "no decoder start token");
+    int n = 0;
+    for (; n < np && n <= max_new; n++) { /* tokens after the first count as generated */
+        if (prefix[n] < 0 || prefix[n] >= (c->dec_vocab_size > 0 ? c->dec_vocab_size : 1))
+            return mhv_fail(err, MHV_EUSAGE, "", "decoder %s token %d is outside the decoder's "
+                            "vocabulary", n ? "forced" : "start", (int)prefix[n]);
+        out[n] = prefix[n];
+    }
     size_t V = (size_t)(c->dec_vocab_size > 0 ? c->dec_vocab_size : 1);
     float *logits = NULL;
     mhv_status st = MHV_OK;

@@ -170,6 +170,13 @@ mhv_status mhv_forward_generate(mhv_forward_ctx *c, const mhv_model *m, const in
 mhv_status mhv_forward_generate_from(mhv_forward_ctx *c, const mhv_model *m,
                                      const int32_t *src, int ns, int32_t start, int max_new,
                                      int32_t *out, int *n_out, mhv_error *err);
+/* The same from the decoder tokens prefix(np) (np >= 1), the ones after the first counted
+ * among the max_new (HF's forced_bos_token_id: NLLB's target language code after
+ * decoder_start_token_id). */
+mhv_status mhv_forward_generate_prefix(mhv_forward_ctx *c, const mhv_model *m,
+                                       const int32_t *src, int ns, const int32_t *prefix,
+                                       int np, int max_new, int32_t *out, int *n_out,
+                                       mhv_error *err);
 
 /* MHV_OK when mhv_forward_logits_ablated can give m's logits, else why not (as it says). */
 mhv_status mhv_forward_logits_check(const mhv_model *m, mhv_error *err);

@@ -518,6 +518,11 @@ mhv_status mhv_spm_to_json(const mhv_spm_model *m, const cJSON *config, const ch
 {
     *out = NULL;
     const char *why = NULL, *other = mhv_spm_class(config);
+    if (other && is_class(other, "M2M100Tokenizer")) /* NLLB's tokenizer.json is read */
+        return mhv_fail(err, MHV_EUNSUPPORTED, file,
+                        "M2M100Tokenizer (SentencePiece pieces numbered by vocab.json, which "
+                        "transformers makes no tokenizer.json of) is not supported: give token "
+                        "ids (--ids)");
     if (other)
         return mhv_fail(err, MHV_EUNSUPPORTED, file,
                         "no tokenizer.json, and a SentencePiece model is read only for "

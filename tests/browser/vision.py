@@ -63,26 +63,28 @@ try:
           root.get_attribute("data-state"))
     driver.save_screenshot(os.path.join(shots, "vision.png"))
     view = driver.find_element(By.ID, "view")
-    grid, extra = img0["grid"]["rows"], img0["grid"]["extra_tokens"]
+    g = img0["grid"]
+    rows, cols, extra, patch = g["rows"], g["cols"], g["extra_tokens"], g["patch_size"]
+    W, H = img0["crop"][2], img0["crop"][3]  # the picture's pixels (a last partial patch's too)
 
     def at_patch(r, c, click):
         w, h = view.size["width"], view.size["height"]
-        x, y = (c + 0.5) * w / grid - w / 2, (r + 0.5) * h / grid - h / 2
+        x, y = (c + 0.5) * patch * w / W - w / 2, (r + 0.5) * patch * h / H - h / 2
         act = ActionChains(driver).move_to_element_with_offset(view, int(x), int(y))
         (act.click() if click else act).perform()
 
     at_patch(2, 3, True)
-    q = extra + 2 * grid + 3
+    q = extra + 2 * cols + 3
     check("a click makes the patch the query",
           root.get_attribute("data-state") == "0 %d %d %d" % (first["layer"], first["head"], q),
           root.get_attribute("data-state"))
     check("the status names it", "query r2c3" in driver.find_element(By.ID, "status").text,
           driver.find_element(By.ID, "status").text)
     bad = []
-    for r, c in [(0, 0), (1, 2), (grid - 1, grid - 1), (2, 3)]:
+    for r, c in [(0, 0), (1, 2), (rows - 1, cols - 1), (2, 3)]:
         at_patch(r, c, False)
         text = driver.find_element(By.ID, "hover").text
-        want = first["weights"][q][extra + r * grid + c]
+        want = first["weights"][q][extra + r * cols + c]
         shown = float(text.rsplit(" ", 1)[-1]) if ": " in text else None
         if not text.startswith("r%dc%d:" % (r, c)) or shown is None or \
                 abs(shown - want) > want ** 0.5 / 255 + 0.0006:
@@ -110,10 +112,10 @@ try:
               driver.find_element(By.ID, "status").text, driver.find_element(By.ID, "status").text)
         head = int(root.get_attribute("data-state").split()[2])
         bad = []
-        for r, c in [(0, 0), (1, 2), (grid - 1, grid - 1)]:
+        for r, c in [(0, 0), (1, 2), (rows - 1, cols - 1)]:
             at_patch(r, c, False)
             text = driver.find_element(By.ID, "hover").text
-            want = img0["pool"][head]["weights"][extra + r * grid + c]
+            want = img0["pool"][head]["weights"][extra + r * cols + c]
             shown = float(text.rsplit(" ", 1)[-1]) if ": " in text else None
             if shown is None or abs(shown - want) > want ** 0.5 / 255 + 0.0006:
                 bad.append((r, c, text, want))

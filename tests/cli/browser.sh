@@ -77,6 +77,16 @@ if [ -f "$TMP/log" ]; then
         bad "browser (vision, SigLIP): $(grep -E '^FAIL|Error|Exception' "$TMP/log" | head -5)"
     fi
     grep -E '^(ok|FAIL)' "$TMP/log" | sed 's/^/  /'
+    # DINOv2 on an image of its own size: 25x16 pixels, a 4x6 grid (a last partial column)
+    mkdir -p "$TMP/dvnc" && cp tests/fixtures/fam-dinov2-interp-f32/* "$TMP/dvnc/" &&
+        cp tests/fixtures/images/dinov2-noncrop/preprocessor_config.json "$TMP/dvnc/"
+    "$MHAVIZ" run --model "$TMP/dvnc" --format html,json --out "$TMP/dv" "$TMP/vin/two.txt"
+    if "$PY" tests/browser/vision.py "$TMP/dv/two.html" "$TMP/dv/two.json" "$SHOTS" >"$TMP/log" 2>&1; then
+        ok
+    else
+        bad "browser (vision, a 4x6 grid): $(grep -E '^FAIL|Error|Exception' "$TMP/log" | head -5)"
+    fi
+    grep -E '^(ok|FAIL)' "$TMP/log" | sed 's/^/  /'
 fi
 
 # Firefox (Debian's firefox-esr, no driver): the page opened from file:// paints its heatmap

@@ -40,7 +40,7 @@ compare() {
 }
 
 for name in s2s-t5-f32 s2s-bart-f32 s2s-mbart-bf16 s2s-marian-separate-f32 s2s-umt5-bf16 \
-    s2s-mbart-lang; do
+    s2s-mbart-lang s2s-nllb-f32 s2s-m2m100-model-bf16; do
     golden_pairs "$name" >"$TMP/p.txt"
     rm -rf "$TMP/out"
     "$MHAVIZ" run --model "tests/fixtures/$name" --ids --pairs --format json --out "$TMP/out" \
@@ -328,7 +328,7 @@ check "mbart: rank --src-lang --tgt-lang" "[ $? = 0 ] && grep -q '\"sentences_us
 "$MHAVIZ" stats --model $M --pairs --stack cross --src-lang de_DE --tgt-lang en_XX \
     <(printf 'Hallo Welt\tHello world\n') >"$TMP/st.txt" 2>"$TMP/stderr"
 check "mbart: stats --src-lang --tgt-lang" "[ $? = 0 ] && [ ! -s $TMP/stderr ]"
-expect_fail "--src-lang without codes" 2 "--src-lang is for models whose tokenizer ends sources with a language code" -- \
+expect_fail "--src-lang without codes" 2 "--src-lang is for models whose tokenizer marks sources with a language code" -- \
     "$MHAVIZ" run --model tests/fixtures/s2s-t5-tok-f16 --pairs --src-lang de_DE --out "$TMP/out" "$TMP/lp.txt"
 expect_fail "--tgt-lang not a code" 2 "--tgt-lang 'Hallo' is not a language code" -- \
     "$MHAVIZ" run --model $M --pairs --tgt-lang Hallo --out "$TMP/out" "$TMP/lp.txt"
@@ -336,6 +336,65 @@ expect_fail "--src-lang without --pairs" 2 "are for encoder-decoder models" -- \
     "$MHAVIZ" run --model $M --src-lang de_DE --out "$TMP/out" "$TMP/lp.txt"
 expect_fail "stats --tgt-lang without --stack" 2 "need --pairs and --stack" -- \
     "$MHAVIZ" stats --model $M --tgt-lang de_DE "$TMP/lp.txt"
+
+# NLLB's language codes (tests/gen/fam_nllb.py): sources src_lang TEXT </s>, the decoder's
+# input decoder_start_token_id, then tgt_lang TEXT </s> (tokenizer(text_target=...)),
+# generation with the target's code forced after the start; as NllbTokenizer and
+# generate(forced_bos_token_id=...) give them
+M=tests/fixtures/s2s-nllb-f32
+n=$(perl -MJSON::PP -e 'local $/; print scalar @{decode_json(<STDIN>)->{lang_pairs}}' <"$G/s2s-nllb-f32.json")
+for k in $(seq 0 $((n - 1))); do
+    IFS=$'\t' read -r sl tl src tgt < <(perl -MJSON::PP -e 'local $/; binmode STDOUT, ":utf8";
+        my $p = decode_json(<STDIN>)->{lang_pairs}[$ARGV[0]];
+        print join("\t", @$p{qw(src_lang tgt_lang source target)}), "\n"' $k <"$G/s2s-nllb-f32.json")
+    printf '%s\t%s\n' "$src" "$tgt" >"$TMP/lp.txt"
+    rm -rf "$TMP/out"
+    "$MHAVIZ" run --model $M --pairs --src-lang "$sl" --tgt-lang "$tl" --heads cross:0:0 \
+        --format json --out "$TMP/out" "$TMP/lp.txt" 2>"$TMP/stderr"
+    check "nllb $sl -> $tl: exit 0" "[ $? = 0 ] && [ ! -s $TMP/stderr ]"
+    printf '%s\n' "$src" >"$TMP/lg.txt"
+    "$MHAVIZ" run --model $M --generate 6 --src-lang "$sl" --tgt-lang "$tl" --heads cross:0:0 \
+        --format json --out "$TMP/out" "$TMP/lg.txt" 2>"$TMP/stderr"
+    check "nllb $sl -> $tl --generate: exit 0" "[ $? = 0 ] && [ ! -s $TMP/stderr ]"
+    perl -MJSON::PP -e '
+        local $/; open my $a, "<", $ARGV[0] or die; open my $b, "<", $ARGV[1] or die;
+        open my $c, "<", $ARGV[2] or die;
+        my $x = decode_json(<$a>)->{sentences}[0]; my $g = decode_json(<$c>)->{sentences}[0];
+        my $y = decode_json(<$b>)->{lang_pairs}[$ARGV[3]];
+        exit 2 unless join(" ", @{$x->{token_ids}}) eq join(" ", @{$y->{src_ids}});
+        exit 3 unless join(" ", @{$x->{target_token_ids}}) eq join(" ", @{$y->{tgt_ids}});
+        exit 4 unless $x->{target_tokens}[1] eq $y->{tgt_lang} && $x->{tokens}[0] eq $y->{src_lang};
+        exit 5 unless join(" ", @{$g->{token_ids}}) eq join(" ", @{$y->{src_ids}});
+        exit 6 unless join(" ", @{$g->{target_token_ids}}) eq join(" ", @{$y->{generate}});' \
+        "$TMP/out/lp.json" "$G/s2s-nllb-f32.json" "$TMP/out/lg.json" $k
+    check "nllb $sl -> $tl: source, decoder input and generation as transformers ($?)" "[ $? = 0 ]"
+done
+# the defaults: tokenizer_config.json's src_lang eng_Latn and tgt_lang fra_Latn (the first pair)
+perl -MJSON::PP -e 'local $/; binmode STDOUT, ":utf8"; my $p = decode_json(<STDIN>)->{lang_pairs}[0];
+    print "$p->{source}\t$p->{target}\n"' <"$G/s2s-nllb-f32.json" >"$TMP/lp.txt"
+rm -rf "$TMP/out"
+"$MHAVIZ" run --model $M --pairs --heads cross:0:0 --format json --out "$TMP/out" "$TMP/lp.txt"
+check "nllb: default codes from tokenizer_config.json" "perl -MJSON::PP -e '
+    local \$/; open my \$a, \"<\", q($TMP/out/lp.json) or die; open my \$b, \"<\", q($G/s2s-nllb-f32.json) or die;
+    my \$x = decode_json(<\$a>)->{sentences}[0]; my \$y = decode_json(<\$b>)->{lang_pairs}[0];
+    exit !(join(q( ), @{\$x->{target_token_ids}}) eq join(q( ), @{\$y->{tgt_ids}}) &&
+           join(q( ), @{\$x->{token_ids}}) eq join(q( ), @{\$y->{src_ids}}))'"
+info=$("$MHAVIZ" info --model $M)
+check "nllb: info names m2m_100" "printf '%s\n' \"\$info\" | grep -q '^architecture: m2m_100 (model_type m2m_100)$'"
+expect_fail "nllb: --tgt-lang not a code" 2 "--tgt-lang 'fra_latn' is not a language code" -- \
+    "$MHAVIZ" run --model $M --pairs --tgt-lang fra_latn --out "$TMP/out" "$TMP/lp.txt"
+mkdir -p "$TMP/nocfg"
+cp $M/config.json $M/model.safetensors $M/tokenizer.json "$TMP/nocfg/"
+expect_fail "nllb: no tgt_lang anywhere asks for --tgt-lang" 2 "give the target's with --tgt-lang" -- \
+    "$MHAVIZ" run --model "$TMP/nocfg" --pairs --out "$TMP/out" "$TMP/lp.txt"
+# M2M100's own tokenizer (SentencePiece pieces numbered by vocab.json) is refused by name
+mkdir -p "$TMP/m2m"
+cp $M/config.json $M/model.safetensors "$TMP/m2m/"
+printf '{"tokenizer_class": "M2M100Tokenizer"}' >"$TMP/m2m/tokenizer_config.json"
+printf '{}' >"$TMP/m2m/vocab.json"
+printf 'x' >"$TMP/m2m/sentencepiece.bpe.model"
+expect_fail "m2m100: M2M100Tokenizer refused" 1 "M2M100Tokenizer (SentencePiece pieces numbered by vocab.json, which transformers makes no tokenizer.json of) is not supported: give token ids (--ids)" -- \
+    "$MHAVIZ" run --model "$TMP/m2m" --pairs --out "$TMP/out" "$TMP/lp.txt"
 
 # --format html: one page with the three stacks, each head tagged with its stack (the page
 # itself is driven in Chromium by tests/cli/browser.sh)

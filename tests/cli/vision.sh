@@ -151,6 +151,8 @@ check "info on a vision model" "[ $? = 0 ] && [ ! -s $TMP/stderr ] && grep -qx '
     grep -qx 'extra_tokens: 4 (\[CLS\], 3 registers)' $TMP/info && grep -qx 'pooling_head: no' $TMP/info &&
     grep -qx 'tokenizer: none (an image model)' $TMP/info"
 check "info: SigLIP's pooling head" "\"$MHAVIZ\" info --model $SIG | grep -qx 'pooling_head: yes'"
+check "info: how other image sizes are taken" "grep -qx \"other_sizes: positions resized to the image's patch grid\" $TMP/info &&
+    \"$MHAVIZ\" info --model $SIG | grep -qx 'other_sizes: positions resized with --interpolate-pos'"
 "$MHAVIZ" stats --model "$DEIT" --format png --out "$TMP/st.png" "$TMP/in/three.txt"
 check "stats png of images: titled in images" "grep -aq 'fam-deit-f16, 3 images (rows: layers' $TMP/st.png"
 expect_fail "stats: --rows on a vision model" 2 "are for text models, not deit" -- \

@@ -4,9 +4,10 @@
 the pixels a vision model sees in HF. JPEGs with orientation 1..8 in both byte orders, PNGs
 with an eXIf chunk 1..8, ImageMagick's "Raw profile type exif" text, XMP in a JPEG APP1 and a
 PNG iTXt, and hostile EXIF (bad offsets, loops, truncated IFDs, huge counts, odd value types,
-headers PIL cannot read). goldens.json holds per file either the pixels
-(np.asarray(load_image(f))) or "error" when load_image raises, with the words mhaviz's one
-line must hold (ours: PIL's exception texts differ). tests/test_image.c compares.
+headers PIL cannot read, an XResolution PIL fails on when it opens a JPEG). goldens.json
+holds per file either the pixels (np.asarray(load_image(f))) or "error" when load_image
+raises, with the words mhaviz's one line must hold (ours: PIL's exception texts differ).
+tests/test_image.c compares.
 Also vision/: a JPEG turned by its EXIF and the upright picture load_image gives, as a PNG,
 for tests/cli/exif.sh (their attentions must be equal).
 
@@ -211,6 +212,21 @@ files["jpeg-nottiff-xmp.jpg"] = (with_app1(jpeg(), EX + b"XXXXXXXX", XMP_NS + b'
 files["jpeg-nottiff-dpi.jpg"] = (with_app1(jpeg(dpi=True), EX + b"XXXXXXXX"), "no TIFF header")
 files["jpeg-bigtiff-dpi.jpg"] = (with_app1(jpeg(dpi=True), EX + b"II\x2b\0\x08\0\0\0"), "BigTIFF")
 files["jpeg-shorthead-dpi.jpg"] = (with_app1(jpeg(dpi=True), EX + b"MM\0\x2a\0"), "cut short")
+# PIL reads a JPEG's EXIF for a dpi when its JFIF header gives none, and indexes the
+# XResolution as a pair: one of a single byte or character raises an error it does not catch
+ru = (0x0128, 3, 1, short(M, 2))
+o6 = (ORIENTATION, 3, 1, short(M, 6))
+files["jpeg-xres-byte.jpg"] = (with_app1(jpeg(), EX + tiff(M, [ru, (0x011A, 1, 1, b"\x48\0\0\0"), o6])), "XResolution")
+files["jpeg-xres-ascii.jpg"] = (with_app1(jpeg(), EX + tiff(M, [ru, (0x011A, 2, 2, b"7\0\0\0"), o6])), "XResolution")
+# a letter passes (float("f") raises an error PIL catches), so do two characters
+# (orientation 1: after turning, PIL would fail writing these back)
+files["jpeg-xres-letter.jpg"] = (with_app1(jpeg(), EX + tiff(M, [ru, (0x011A, 2, 2, b"f\0\0\0"),
+                                                               (ORIENTATION, 3, 1, short(M, 1))])), None)
+files["jpeg-xres-ascii-2.jpg"] = (with_app1(jpeg(), EX + tiff(M, [ru, (0x011A, 2, 3, b"72\0\0"),
+                                                                  (ORIENTATION, 3, 1, short(M, 1))])), None)
+# with a JFIF dpi PIL does not look (orientation 1 again, for the same reason)
+files["jpeg-xres-byte-dpi.jpg"] = (with_app1(jpeg(dpi=True), EX + tiff(M, [ru, (0x011A, 1, 1, b"\x48\0\0\0"),
+                                                                        (ORIENTATION, 3, 1, short(M, 1))])), None)
 files["jpeg-dpi-6.jpg"] = (with_app1(jpeg(dpi=True), EX + tiff("II", [(ORIENTATION, 3, 1, short("II", 6))])), None)
 
 goldens = []
