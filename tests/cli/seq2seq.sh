@@ -379,6 +379,19 @@ check "nllb: default codes from tokenizer_config.json" "perl -MJSON::PP -e '
     my \$x = decode_json(<\$a>)->{sentences}[0]; my \$y = decode_json(<\$b>)->{lang_pairs}[0];
     exit !(join(q( ), @{\$x->{target_token_ids}}) eq join(q( ), @{\$y->{tgt_ids}}) &&
            join(q( ), @{\$x->{token_ids}}) eq join(q( ), @{\$y->{src_ids}}))'"
+"$MHAVIZ" rank --model $M --pairs --src-lang deu_Latn --tgt-lang eng_Latn --from Hello --to Welt \
+    --format json <(printf 'Hallo Welt\tHello world\n') >"$TMP/rank.json" 2>"$TMP/stderr"
+check "nllb: rank --src-lang --tgt-lang" "[ $? = 0 ] && grep -q '\"sentences_used\": 1' $TMP/rank.json"
+"$MHAVIZ" stats --model $M --pairs --stack cross --src-lang deu_Latn --tgt-lang eng_Latn \
+    <(printf 'Hallo Welt\tHello world\n') >"$TMP/st.txt" 2>"$TMP/stderr"
+check "nllb: stats --src-lang --tgt-lang" "[ $? = 0 ] && [ ! -s $TMP/stderr ]"
+perl -e 'print join(" ", ("cat") x 60), "\tchat\n"' >"$TMP/long3.txt"
+rm -rf "$TMP/out"
+"$MHAVIZ" run --model $M --pairs --truncate --heads cross:0:0 --format json --out "$TMP/out" \
+    "$TMP/long3.txt" 2>/dev/null
+check "nllb: --truncate keeps the code first and </s> last" "perl -MJSON::PP -e '
+    local \$/; my \$t = decode_json(<STDIN>)->{sentences}[0]{tokens};
+    exit !(@\$t == 40 && \$t->[0] eq q(eng_Latn) && \$t->[-1] eq q(</s>))' <$TMP/out/long3.json"
 info=$("$MHAVIZ" info --model $M)
 check "nllb: info names m2m_100" "printf '%s\n' \"\$info\" | grep -q '^architecture: m2m_100 (model_type m2m_100)$'"
 expect_fail "nllb: --tgt-lang not a code" 2 "--tgt-lang 'fra_latn' is not a language code" -- \
