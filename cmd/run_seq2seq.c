@@ -93,6 +93,9 @@ static mhv_status encode_line(const run_s2s_opts *o, const mhv_model *m, const s
     cut(o, tx->tgt_tok, &l->tgt, c->max_positions, "target", name, s->line);
     if (l->tgt.n == 0)
         return mhv_fail(err, MHV_EINPUT, "", "no target tokens");
+    if (l->tgt.n > c->max_positions)
+        return mhv_fail(err, MHV_EINPUT, "", "%d target tokens exceed the model's %d positions "
+                        "(use --truncate)", l->tgt.n, c->max_positions);
     return MHV_OK;
 }
 

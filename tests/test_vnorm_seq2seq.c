@@ -4,7 +4,7 @@
  * attentions and the value and output projections' weights, in float64): alpha_ij ||v_j||
  * and alpha_ij ||v_j W_O^h|| of every head of the encoder, the decoder and the
  * cross-attention (whose v_j are the source tokens' value vectors through its own value
- * projection) of T5, T5 v1.1, UMT5, BART, mBART and Marian, on 1 and 2 threads; then
+ * projection) of T5, T5 v1.1, UMT5, BART, mBART, Marian and NLLB, on 1 and 2 threads; then
  * mhv_weighting_apply's rows of such a run. */
 #include <stdarg.h>
 #include <stddef.h>
@@ -115,7 +115,7 @@ static void test_vnorm_seq2seq(void **state)
         }
         cases++;
     }
-    assert_int_equal(cases, 6);
+    assert_int_equal(cases, 7);
     cJSON_Delete(g);
 }
 

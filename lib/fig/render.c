@@ -978,6 +978,11 @@ void mhv_fig_meta(mhv_scene *s, const mhv_render_params *p, const mhv_fig_input 
     meta_common(s, p, in, title);
 }
 
+void mhv_fig_rows_title(const mhv_fig_input *in, char *t, size_t size)
+{
+    rows_title(in, t, size);
+}
+
 void mhv_fig_note(mhv_scene *s, mhv_fontset *fs, const mhv_render_params *p, int step,
                   float x, float bottom)
 {

@@ -15,6 +15,9 @@ float mhv_fig_label_width(mhv_fontset *fs, const mhv_label *l, float px);
 /* A label's styled parts from the pen at (x, y) on the baseline; rot turns it to read up. */
 void mhv_fig_label_draw(mhv_scene *s, mhv_fontset *fs, const mhv_label *l, float x, float y,
                         float px, int rot);
+/* Appends " — query rows 3-5, 29" to t(size) when in keeps rows (in->row_ids), as the
+ * matrix views' titles say it. */
+void mhv_fig_rows_title(const mhv_fig_input *in, char *t, size_t size);
 /* "model — layer 5, head 3" (aggregate views and highlight notes as mhv_render_head has). */
 void mhv_fig_head_title(const mhv_fig_input *in, const mhv_head_attn *h, char *t, size_t size);
 /* --title's, NULL with --no-title, else dflt. */

@@ -254,6 +254,7 @@ mhv_status mhv_figures_write_seq2seq(const char *dir, int formats, const mhv_ren
     /* cross-attention: per head, the head average per layer, the alignment figure; with
      * kept target rows (--rows) those rows, labelled as the decoder's rows are */
     mhv_fig_input trow = *tgt;
+    const mhv_fig_input *rows_in = tgt; /* the kept rows, for titles */
     if (tgt->row_ids) {
         trow.n = tgt->nrows;
         trow.pieces = tgt->row_pieces;
@@ -292,6 +293,7 @@ mhv_status mhv_figures_write_seq2seq(const char *dir, int formats, const mhv_ren
         else
             snprintf(title, sizeof title, "%s \xC2\xB7 cross-attention \xE2\x80\x94 layer %d, "
                      "head %d", model, h->layer, h->head);
+        mhv_fig_rows_title(rows_in, title, sizeof title);
         if ((st = lines ? mhv_render_lines_cross(p, fs, &tx, src, &h, 1, &s, err)
                   : row ? mhv_render_row_cross(p, fs, &tx, src, h, &s, err)
                         : mhv_render_cross(p, fs, tgt, src, title, h->w, &s, err)))
@@ -334,6 +336,7 @@ mhv_status mhv_figures_write_seq2seq(const char *dir, int formats, const mhv_ren
                      pass ? "%s \xE2\x80\x94 alignment: layer %d, mean of %d heads"
                           : "%s \xC2\xB7 cross-attention \xE2\x80\x94 layer %d, mean of %d heads",
                      model, h->layer, k);
+            mhv_fig_rows_title(rows_in, title, sizeof title);
             if ((st = mhv_render_cross(p, fs, tgt, src, title, mean, &s, err)))
                 break;
             snprintf(base, sizeof base, pass ? "align" : "X%0*d", dl, h->layer);

@@ -31,6 +31,10 @@ rm -rf "$TMP/a" "$TMP/b"
 check "--max-memory 40M: runs, silent" "[ $? = 0 ] && [ ! -s $TMP/stderr ] && [ -s $TMP/a/long.json ]"
 "$MHAVIZ" run --model "$T5" --ids --pairs --max-memory 0 --format json --out "$TMP/b" "$TMP/long.txt"
 check "--max-memory 0: no limit, the same bytes" "cmp -s $TMP/a/long.json $TMP/b/long.json"
+perl -e 'print "5 6 7\t", join(" ", map { $_ + 3 } 0..49), "\n"' >"$TMP/tl.txt"
+expect_fail "a target past the positions: an input error, before the memory check" 1 \
+    "tl.txt: line 1: 50 target tokens exceed the model's 40 positions (use --truncate)" -- \
+    "$MHAVIZ" run --model tests/fixtures/s2s-mbart-lang --ids --pairs --max-memory 1G --format json --out "$TMP/out" "$TMP/tl.txt"
 expect_fail "--max-memory: bad size" 2 "--max-memory '3X' is not a size" -- \
     "$MHAVIZ" run --model "$T5" --ids --pairs --max-memory 3X --out "$TMP/out" "$TMP/long.txt"
 
@@ -89,6 +93,7 @@ check "--rows safetensors: rows in the metadata, [heads, rows, keys] tensors" "g
 rm -rf "$TMP/rs"
 "$MHAVIZ" run --model "$B" --ids --pairs --rows last,1 --format svg --out "$TMP/rs" "$TMP/p.txt"
 check "--rows figures: the decoder's rows named, 2 x 5 cells" "grep -q 'decoder — layer 2, head 1 — query rows 1, 4</title>' $TMP/rs/p/D02-H01.svg"
+check "--rows figures: cross and alignment titles name the target rows" "grep -q 'cross-attention — layer 1, head 2 — query rows 1, 4</title>' $TMP/rs/p/X01-H02.svg && grep -q 'alignment: layer 2, mean of 4 heads — query rows 1, 4</title>' $TMP/rs/p/align.svg"
 check "--rows figures: a cross head's 2 rows x 6 source columns" "[ \$(grep -c '<rect class=\"cell\"' $TMP/rs/p/X01-H02.svg) = 12 ] && [ \$(grep -c '<rect class=\"cell\"' $TMP/rs/p/align.svg) = 12 ]"
 check "--rows figures: an encoder head's 2 rows x 6 columns" "[ \$(grep -c '<rect class=\"cell\"' $TMP/rs/p/E01-H00.svg) = 12 ]"
 rm -rf "$TMP/rw"
