@@ -40,7 +40,7 @@ compare() {
 }
 
 for name in s2s-t5-f32 s2s-bart-f32 s2s-mbart-bf16 s2s-marian-separate-f32 s2s-umt5-bf16 \
-    s2s-mbart-lang s2s-nllb-f32 s2s-m2m100-model-bf16; do
+    s2s-mbart-lang s2s-nllb-f32 s2s-m2m100-model-bf16 s2s-mbart50-f32; do
     golden_pairs "$name" >"$TMP/p.txt"
     rm -rf "$TMP/out"
     "$MHAVIZ" run --model "tests/fixtures/$name" --ids --pairs --format json --out "$TMP/out" \
@@ -408,6 +408,66 @@ printf '{}' >"$TMP/m2m/vocab.json"
 printf 'x' >"$TMP/m2m/sentencepiece.bpe.model"
 expect_fail "m2m100: M2M100Tokenizer refused" 1 "M2M100Tokenizer (SentencePiece pieces numbered by vocab.json, which transformers makes no tokenizer.json of) is not supported: give token ids (--ids)" -- \
     "$MHAVIZ" run --model "$TMP/m2m" --pairs --out "$TMP/out" "$TMP/lp.txt"
+
+# mBART-50's language codes (tests/gen/fam_mbart50.py): MBart50TokenizerFast's sources
+# src_lang TEXT </s>; the decoder's input decoder_start_token_id (</s>), then the labels
+# tgt_lang TEXT </s>, whose first tokens are shift_tokens_right(labels) as transformers
+# trains with; --generate as generate(forced_bos_token_id=tgt_lang); every head of the
+# three stacks of the text pair as transformers' eager attentions
+M=tests/fixtures/s2s-mbart50-f32
+n=$(perl -MJSON::PP -e 'local $/; print scalar @{decode_json(<STDIN>)->{lang_pairs}}' <"$G/s2s-mbart50-f32.json")
+for k in $(seq 0 $((n - 1))); do
+    IFS=$'\t' read -r sl tl src tgt < <(perl -MJSON::PP -e 'local $/; binmode STDOUT, ":utf8";
+        my $p = decode_json(<STDIN>)->{lang_pairs}[$ARGV[0]];
+        print join("\t", @$p{qw(src_lang tgt_lang source target)}), "\n"' $k <"$G/s2s-mbart50-f32.json")
+    printf '%s\t%s\n' "$src" "$tgt" >"$TMP/lp.txt"
+    rm -rf "$TMP/out"
+    "$MHAVIZ" run --model $M --pairs --src-lang "$sl" --tgt-lang "$tl" --format json \
+        --out "$TMP/out" "$TMP/lp.txt" 2>"$TMP/stderr"
+    check "mbart50 $sl -> $tl: exit 0" "[ $? = 0 ] && [ ! -s $TMP/stderr ]"
+    printf '%s\n' "$src" >"$TMP/lg.txt"
+    "$MHAVIZ" run --model $M --generate 6 --src-lang "$sl" --tgt-lang "$tl" --heads cross:0:0 \
+        --format json --out "$TMP/out" "$TMP/lg.txt" 2>"$TMP/stderr"
+    check "mbart50 $sl -> $tl --generate: exit 0" "[ $? = 0 ] && [ ! -s $TMP/stderr ]"
+    perl -MJSON::PP -e '
+        local $/; open my $a, "<", $ARGV[0] or die; open my $b, "<", $ARGV[1] or die;
+        open my $c, "<", $ARGV[2] or die;
+        my $x = decode_json(<$a>)->{sentences}[0]; my $g = decode_json(<$c>)->{sentences}[0];
+        my $j = decode_json(<$b>); my $y = $j->{lang_pairs}[$ARGV[3]];
+        my @t = @{$x->{target_token_ids}};
+        exit 2 unless join(" ", @{$x->{token_ids}}) eq join(" ", @{$y->{src_ids}});
+        exit 3 unless join(" ", @t) eq join(" ", @{$y->{tgt_ids}});
+        exit 3 unless join(" ", @t[0 .. $#t - 1]) eq join(" ", @{$y->{shifted}});
+        exit 4 unless $x->{target_tokens}[1] eq $y->{tgt_lang} && $x->{tokens}[0] eq $y->{src_lang};
+        exit 5 unless join(" ", @{$g->{token_ids}}) eq join(" ", @{$y->{src_ids}});
+        exit 6 unless join(" ", @{$g->{target_token_ids}}) eq join(" ", @{$y->{generate}});
+        my ($worst, $count) = (0, 0);
+        for my $h (@{$x->{attentions}}) {
+            my $r = $y->{$h->{stack}}[$h->{layer}][$h->{head}] or exit 7;
+            my $w = $h->{weights}; $count++;
+            exit 7 unless @$w == @$r && @{$w->[0]} == @{$r->[0]};
+            for my $i (0 .. $#$r) { for my $k (0 .. $#{$r->[$i]}) {
+                my $d = abs($w->[$i][$k] - $r->[$i][$k]); $worst = $d if $d > $worst;
+            } }
+        }
+        my $want = 0; $want += @{$y->{$_}} * @{$y->{$_}[0]} for qw(encoder decoder cross);
+        exit 8 unless $count == $want;
+        exit($worst <= $j->{lang_tolerance} ? 0 : 9);' \
+        "$TMP/out/lp.json" "$G/s2s-mbart50-f32.json" "$TMP/out/lg.json" $k
+    check "mbart50 $sl -> $tl: source, decoder input, generation and attentions as transformers ($?)" "[ $? = 0 ]"
+done
+# the defaults: tokenizer_config.json's src_lang en_XX and tgt_lang ro_RO (the first pair)
+perl -MJSON::PP -e 'local $/; binmode STDOUT, ":utf8"; my $p = decode_json(<STDIN>)->{lang_pairs}[0];
+    print "$p->{source}\t$p->{target}\n"' <"$G/s2s-mbart50-f32.json" >"$TMP/lp.txt"
+rm -rf "$TMP/out"
+"$MHAVIZ" run --model $M --pairs --heads cross:0:0 --format json --out "$TMP/out" "$TMP/lp.txt"
+check "mbart50: default codes from tokenizer_config.json" "perl -MJSON::PP -e '
+    local \$/; open my \$a, \"<\", q($TMP/out/lp.json) or die; open my \$b, \"<\", q($G/s2s-mbart50-f32.json) or die;
+    my \$x = decode_json(<\$a>)->{sentences}[0]; my \$y = decode_json(<\$b>)->{lang_pairs}[0];
+    exit !(join(q( ), @{\$x->{target_token_ids}}) eq join(q( ), @{\$y->{tgt_ids}}) &&
+           join(q( ), @{\$x->{token_ids}}) eq join(q( ), @{\$y->{src_ids}}))'"
+info=$("$MHAVIZ" info --model $M)
+check "mbart50: info names mbart" "printf '%s\n' \"\$info\" | grep -q '^architecture: mbart (model_type mbart)$'"
 
 # --format html: one page with the three stacks, each head tagged with its stack (the page
 # itself is driven in Chromium by tests/cli/browser.sh)
