@@ -112,42 +112,21 @@ static size_t bert_vector_floats(const mhv_config *c)
 static mhv_status load_mlm_head(mhv_model *m, mhv_wload *ld, mhv_error *err)
 {
     const mhv_config *c = &m->cfg;
-    int H = c->hidden_size, V = c->vocab_size, E = c->embedding_size, opt = MHV_W_BARE;
-    int roberta = strcmp(variant_of(c)->prefix, "roberta.") == 0;
-    if (strcmp(c->arch, "electra") == 0 || E != H)
+    static const mhv_mlm_names bert = {
+        "cls.predictions.transform.dense.weight", "cls.predictions.transform.dense.bias",
+        "cls.predictions.transform.LayerNorm.weight", "cls.predictions.transform.LayerNorm.bias",
+        "cls.predictions.bias", "cls.predictions.decoder.bias", "cls.predictions.decoder.weight",
+    };
+    static const mhv_mlm_names roberta = {
+        "lm_head.dense.weight", "lm_head.dense.bias", "lm_head.layer_norm.weight",
+        "lm_head.layer_norm.bias", "lm_head.bias", NULL, "lm_head.decoder.weight",
+    };
+    if (strcmp(c->arch, "electra") == 0 || c->embedding_size != c->hidden_size)
         return MHV_OK;
-    const char *dense = roberta ? "lm_head.dense.weight" : "cls.predictions.transform.dense.weight";
-    mhv_status st = mhv_wload_mat(ld, dense, H, H, opt | MHV_W_OPTIONAL, &m->mlm_dense, err);
-    if (st || !m->mlm_dense.data)
-        return st;
-    if (roberta) {
-        if ((st = mhv_wload_vec(ld, "lm_head.dense.bias", H, opt, &m->mlm_dense_b, err)) ||
-            (st = mhv_wload_vec(ld, "lm_head.layer_norm.weight", H, opt, &m->mlm_ln_g, err)) ||
-            (st = mhv_wload_vec(ld, "lm_head.layer_norm.bias", H, opt, &m->mlm_ln_b, err)) ||
-            (st = mhv_wload_vec(ld, "lm_head.bias", V, opt, &m->mlm_bias, err)) ||
-            (st = mhv_wload_mat(ld, "lm_head.decoder.weight", V, H, opt | MHV_W_OPTIONAL,
-                                &m->mlm_decoder, err)))
-            return st;
-        m->mlm_act = MHV_ACT_GELU; /* RobertaLMHead: gelu whatever hidden_act says */
-    } else {
-        if ((st = mhv_wload_vec(ld, "cls.predictions.transform.dense.bias", H, opt,
-                                &m->mlm_dense_b, err)) ||
-            (st = mhv_wload_vec(ld, "cls.predictions.transform.LayerNorm.weight", H, opt,
-                                &m->mlm_ln_g, err)) ||
-            (st = mhv_wload_vec(ld, "cls.predictions.transform.LayerNorm.bias", H, opt,
-                                &m->mlm_ln_b, err)) ||
-            (st = mhv_wload_vec(ld, "cls.predictions.bias", V, opt | MHV_W_OPTIONAL,
-                                &m->mlm_bias, err)) ||
-            (!m->mlm_bias && (st = mhv_wload_vec(ld, "cls.predictions.decoder.bias", V, opt,
-                                                 &m->mlm_bias, err))) ||
-            (st = mhv_wload_mat(ld, "cls.predictions.decoder.weight", V, H,
-                                opt | MHV_W_OPTIONAL, &m->mlm_decoder, err)))
-            return st;
-        m->mlm_act = (int)c->act; /* BertPredictionHeadTransform: hidden_act */
-    }
-    if (!m->mlm_decoder.data)
-        m->mlm_decoder = m->word_emb; /* tied */
-    return MHV_OK;
+    /* RobertaLMHead: gelu whatever hidden_act says; BertPredictionHeadTransform: hidden_act */
+    if (strcmp(variant_of(c)->prefix, "roberta.") == 0)
+        return mhv_layer_load_mlm_head(m, ld, &roberta, MHV_ACT_GELU, err);
+    return mhv_layer_load_mlm_head(m, ld, &bert, (int)c->act, err);
 }
 
 static mhv_status bert_load(mhv_model *m, mhv_wload *ld, mhv_error *err)
@@ -228,12 +207,8 @@ static mhv_status bert_forward(mhv_nn *nn, const mhv_model *m, const int32_t *id
             break;
         mhv_layer_post_norm(nn, ly, c, x, ctx, tmp, ffn, n);
     }
-    if (logits) { /* the masked-LM head over every position */
-        mhv_norm ln = mhv_nn_layernorm(m->mlm_ln_g, m->mlm_ln_b, c->layer_norm_eps);
-        mhv_nn_linear(nn, tmp, x, &m->mlm_dense, m->mlm_dense_b, n, m->mlm_act);
-        mhv_nn_norm(nn, q, tmp, &ln, n, H);
-        mhv_nn_linear(nn, logits, q, &m->mlm_decoder, m->mlm_bias, n, MHV_NN_NO_ACT);
-    }
+    if (logits) /* the masked-LM head over every position */
+        mhv_layer_mlm_head(nn, m, x, tmp, q, logits, n);
     return MHV_OK;
 }
 

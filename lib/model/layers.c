@@ -249,6 +249,36 @@ mhv_status mhv_vision_forward(mhv_nn *nn, const mhv_model *m, const int32_t *ids
     return MHV_OK;
 }
 
+mhv_status mhv_layer_load_mlm_head(mhv_model *m, mhv_wload *ld, const mhv_mlm_names *nm,
+                                   int act, mhv_error *err)
+{
+    int H = m->cfg.hidden_size, V = m->cfg.vocab_size, opt = MHV_W_BARE;
+    mhv_status st = mhv_wload_mat(ld, nm->dense, H, H, opt | MHV_W_OPTIONAL, &m->mlm_dense, err);
+    if (st || !m->mlm_dense.data)
+        return st;
+    if ((st = mhv_wload_vec(ld, nm->dense_b, H, opt, &m->mlm_dense_b, err)) ||
+        (st = mhv_wload_vec(ld, nm->ln_g, H, opt, &m->mlm_ln_g, err)) ||
+        (st = mhv_wload_vec(ld, nm->ln_b, H, opt, &m->mlm_ln_b, err)) ||
+        (st = mhv_wload_vec(ld, nm->bias, V, nm->bias_alt ? opt | MHV_W_OPTIONAL : opt,
+                            &m->mlm_bias, err)) ||
+        (!m->mlm_bias && (st = mhv_wload_vec(ld, nm->bias_alt, V, opt, &m->mlm_bias, err))) ||
+        (st = mhv_wload_mat(ld, nm->decoder, V, H, opt | MHV_W_OPTIONAL, &m->mlm_decoder, err)))
+        return st;
+    if (!m->mlm_decoder.data)
+        m->mlm_decoder = m->word_emb; /* tied */
+    m->mlm_act = act;
+    return MHV_OK;
+}
+
+void mhv_layer_mlm_head(mhv_nn *nn, const mhv_model *m, const float *x, float *tmp, float *norm,
+                        float *logits, int n)
+{
+    mhv_norm ln = mhv_nn_layernorm(m->mlm_ln_g, m->mlm_ln_b, m->cfg.layer_norm_eps);
+    mhv_nn_linear(nn, tmp, x, &m->mlm_dense, m->mlm_dense_b, n, m->mlm_act);
+    mhv_nn_norm(nn, norm, tmp, &ln, n, m->cfg.hidden_size);
+    mhv_nn_linear(nn, logits, norm, &m->mlm_decoder, m->mlm_bias, n, MHV_NN_NO_ACT);
+}
+
 /* ---- pre-norm decoder layers ---- */
 
 mhv_status mhv_decoder_begin(mhv_nn *nn, const mhv_decoder *dec, const mhv_config *c, int n,

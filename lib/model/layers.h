@@ -38,6 +38,24 @@ typedef struct {
 mhv_status mhv_layer_load_dense(mhv_wload *ld, const char *prefix, const mhv_dense_names *nm,
                                 int H, int I, mhv_layer *ly, mhv_error *err);
 
+/* The names of an encoder's masked-LM head (BertOnlyMLMHead, RobertaLMHead, MPNetLMHead):
+ * dense -> activation -> LayerNorm -> decoder + bias. bias_alt, when given, is where some
+ * versions save the bias instead (read only when bias is absent). */
+typedef struct {
+    const char *dense, *dense_b, *ln_g, *ln_b, *bias, *bias_alt, *decoder;
+} mhv_mlm_names;
+
+/* Loads m's masked-LM head when the checkpoint has its dense weight (none: MHV_OK, no head),
+ * the rest in the order dense_b, ln_g, ln_b, bias, decoder; the decoder is tied to the token
+ * embedding unless stored. act: the activation after dense. */
+mhv_status mhv_layer_load_mlm_head(mhv_model *m, mhv_wload *ld, const mhv_mlm_names *nm,
+                                   int act, mhv_error *err);
+
+/* logits(n, vocab) = the masked-LM head over x(n, hidden); tmp and norm (n, hidden) are work
+ * space. */
+void mhv_layer_mlm_head(mhv_nn *nn, const mhv_model *m, const float *x, float *tmp, float *norm,
+                        float *logits, int n);
+
 /* The forward pass of the vision transformers (ViT, DeiT, DINOv2; CLIP and SigLIP towers):
  * the embeddings of nn->pixels, CLIP's pre-LayerNorm when the model has one, then pre-norm
  * layers with DINOv2's layer scales when present. ids are unused; no logits. */

@@ -72,24 +72,13 @@ static size_t mpnet_vector_floats(const mhv_config *c)
  * lm_head.decoder.bias by some versions). */
 static mhv_status load_mlm_head(mhv_model *m, mhv_wload *ld, mhv_error *err)
 {
-    int H = m->cfg.hidden_size, V = m->cfg.vocab_size, opt = MHV_W_BARE;
-    mhv_status st = mhv_wload_mat(ld, "lm_head.dense.weight", H, H, opt | MHV_W_OPTIONAL,
-                                  &m->mlm_dense, err);
-    if (st || !m->mlm_dense.data)
-        return st;
-    if ((st = mhv_wload_vec(ld, "lm_head.dense.bias", H, opt, &m->mlm_dense_b, err)) ||
-        (st = mhv_wload_vec(ld, "lm_head.layer_norm.weight", H, opt, &m->mlm_ln_g, err)) ||
-        (st = mhv_wload_vec(ld, "lm_head.layer_norm.bias", H, opt, &m->mlm_ln_b, err)) ||
-        (st = mhv_wload_vec(ld, "lm_head.bias", V, opt | MHV_W_OPTIONAL, &m->mlm_bias, err)) ||
-        (!m->mlm_bias &&
-         (st = mhv_wload_vec(ld, "lm_head.decoder.bias", V, opt, &m->mlm_bias, err))) ||
-        (st = mhv_wload_mat(ld, "lm_head.decoder.weight", V, H, opt | MHV_W_OPTIONAL,
-                            &m->mlm_decoder, err)))
-        return st;
-    if (!m->mlm_decoder.data)
-        m->mlm_decoder = m->word_emb; /* tied */
-    m->mlm_act = MHV_ACT_GELU;        /* MPNetLMHead: gelu whatever hidden_act says */
-    return MHV_OK;
+    static const mhv_mlm_names names = {
+        "lm_head.dense.weight", "lm_head.dense.bias", "lm_head.layer_norm.weight",
+        "lm_head.layer_norm.bias", "lm_head.bias", "lm_head.decoder.bias",
+        "lm_head.decoder.weight",
+    };
+    /* MPNetLMHead: gelu whatever hidden_act says */
+    return mhv_layer_load_mlm_head(m, ld, &names, MHV_ACT_GELU, err);
 }
 
 static mhv_status mpnet_load(mhv_model *m, mhv_wload *ld, mhv_error *err)
@@ -183,12 +172,8 @@ static mhv_status mpnet_forward(mhv_nn *nn, const mhv_model *m, const int32_t *i
             break;
         mhv_layer_post_norm(nn, ly, c, x, ctx, tmp, ffn, n);
     }
-    if (logits) { /* the masked-LM head over every position */
-        mhv_norm ln = mhv_nn_layernorm(m->mlm_ln_g, m->mlm_ln_b, c->layer_norm_eps);
-        mhv_nn_linear(nn, tmp, x, &m->mlm_dense, m->mlm_dense_b, n, m->mlm_act);
-        mhv_nn_norm(nn, q, tmp, &ln, n, H);
-        mhv_nn_linear(nn, logits, q, &m->mlm_decoder, m->mlm_bias, n, MHV_NN_NO_ACT);
-    }
+    if (logits) /* the masked-LM head over every position */
+        mhv_layer_mlm_head(nn, m, x, tmp, q, logits, n);
     return MHV_OK;
 }
 
