@@ -100,5 +100,10 @@ mhv_status cli_font_open(const char *file, mhv_fontset **fs, mhv_error *err);
 uint64_t cli_available_memory(void);
 /* b bytes as "1.5 GiB", "20.0 MiB" or "3.0 KiB" (--max-memory's messages). */
 void cli_fmt_bytes(char *buf, size_t size, uint64_t b);
+/* What a --max-memory refusal says a line needs: "about N (weights W, activations A,
+ * attention maps M), more than [--max-memory |the available ]L" (given: the limit came from
+ * --max-memory). */
+void cli_fmt_mem_need(char *buf, size_t size, const mhv_forward_mem *mem, uint64_t limit,
+                      int given);
 
 #endif

@@ -226,15 +226,11 @@ static mhv_status check_memory(mhv_forward_ctx *fc, const mhv_model *m, const mh
     uint64_t need = mem.weights + mem.activations + mem.maps;
     if (need <= limit)
         return MHV_OK;
-    char n_s[32], w_s[32], a_s[32], m_s[32], l_s[32];
-    cli_fmt_bytes(n_s, sizeof n_s, need), cli_fmt_bytes(w_s, sizeof w_s, mem.weights);
-    cli_fmt_bytes(a_s, sizeof a_s, mem.activations), cli_fmt_bytes(m_s, sizeof m_s, mem.maps);
-    cli_fmt_bytes(l_s, sizeof l_s, limit);
+    char what[256];
+    cli_fmt_mem_need(what, sizeof what, &mem, limit, o->max_memory_set);
     return mhv_fail(err, MHV_ENOMEM, in->name,
-                    "line %d: %d tokens need about %s (weights %s, activations %s, attention "
-                    "maps %s), more than %s%s: keep fewer heads or rows (--rows last)%s",
-                    in->s[i].line, enc->n, n_s, w_s, a_s, m_s,
-                    o->max_memory_set ? "--max-memory " : "the available ", l_s,
+                    "line %d: %d tokens need %s: keep fewer heads or rows (--rows last)%s",
+                    in->s[i].line, enc->n, what,
                     stream ? "" : ", or write --format safetensors alone (a head at a time)");
 }
 

@@ -135,16 +135,12 @@ static mhv_status check_memory(const run_s2s_opts *o, mhv_forward_ctx *fc, const
     uint64_t need = mem.weights + mem.activations + mem.maps;
     if (need <= limit)
         return MHV_OK;
-    char n_s[32], w_s[32], a_s[32], m_s[32], l_s[32];
-    cli_fmt_bytes(n_s, sizeof n_s, need), cli_fmt_bytes(w_s, sizeof w_s, mem.weights);
-    cli_fmt_bytes(a_s, sizeof a_s, mem.activations), cli_fmt_bytes(m_s, sizeof m_s, mem.maps);
-    cli_fmt_bytes(l_s, sizeof l_s, limit);
+    char what[256];
+    cli_fmt_mem_need(what, sizeof what, &mem, limit, o->max_memory_set);
     return mhv_fail(err, MHV_ENOMEM, in->name,
-                    "line %d: %d source and %s%d target tokens need about %s (weights %s, "
-                    "activations %s, attention maps %s), more than %s%s: keep fewer heads "
+                    "line %d: %d source and %s%d target tokens need %s: keep fewer heads "
                     "(--heads cross:*:*)",
-                    in->s[i].line, l->src.n, o->pairs ? "" : "up to ", nt, n_s, w_s, a_s, m_s,
-                    o->max_memory_set ? "--max-memory " : "the available ", l_s);
+                    in->s[i].line, l->src.n, o->pairs ? "" : "up to ", nt, what);
 }
 
 /* --aggregate mean: for each stack and layer of a the mean of its heads, one map with head
