@@ -336,6 +336,13 @@ void mhv_kernels_avx512_knobs(const mhv_avx512_knobs *k)
     knob_kept = k->kept_tiles > 0 && k->kept_tiles < KEPT_MAX ? k->kept_tiles : KEPT_MAX;
 }
 
+/* Blocks of WR weight rows in a row super-block over a group of `panels` token panels: as
+ * many as keep their sums in the kept buffer, at least one. */
+static int super_blocks(int panels)
+{
+    return knob_kept < panels ? 1 : knob_kept / panels;
+}
+
 static void blocking(int *kcb, int *pg)
 {
     const mhv_cpu_caches *c = mhv_cpu_caches_get();
@@ -354,7 +361,7 @@ static void describe_avx512(char *buf, size_t size)
     snprintf(buf, size,
              "tile %d weight rows x %d tokens (%d zmm accumulators), reduction in chunks of "
              "%d, sub-blocks of %d (from L1d), groups of %d tokens (from L2) x %d weight rows",
-             WR, TP, 2 * WR, KC, kcb, pg * TP, (knob_kept / pg > 0 ? knob_kept / pg : 1) * WR);
+             WR, TP, 2 * WR, KC, kcb, pg * TP, super_blocks(pg) * WR);
 }
 
 /* One product y(n, out)[:, o0..o1] = x · W^T + b, x packed; and where its loops are. */
@@ -430,7 +437,7 @@ static void linear_xp_cols_avx512(float *y, const float *xp, const void *w, mhv_
     for (int p0 = 0; p0 < np; p0 += pg) {
         int p1 = np - p0 < pg ? np : p0 + pg;
         /* ob row blocks at a time go chunk by chunk, their sums kept in `kept` */
-        int ob = in <= KC || knob_kept < p1 - p0 ? 1 : knob_kept / (p1 - p0);
+        int ob = in <= KC ? 1 : super_blocks(p1 - p0);
         for (int os = o0; os < o1; os += ob * WR) {
             int oe = o1 - os < ob * WR ? o1 : os + ob * WR;
             for (int c0 = 0; c0 < in; c0 += KC) {
