@@ -131,6 +131,8 @@ typedef struct {
                                * scale_embedding: sqrt(d_model)) */
     int sinusoidal;           /* Marian: sinusoidal positions, not learned */
     int separate_emb;         /* Marian: the decoder has its own token embeddings */
+    int task_types;           /* ERNIE use_task_id: rows of its task type embeddings (every
+                               * token has task 0), 0: none */
 } mhv_config;
 
 enum { MHV_QK_NORM_NONE = 0, MHV_QK_NORM_HEAD, MHV_QK_NORM_FULL };
