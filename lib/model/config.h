@@ -137,6 +137,8 @@ typedef struct {
     double logits_div;        /* logits divided by it (Granite logits_scaling) */
     double logits_mul;        /* logits multiplied by it (Cohere logit_scale) */
     double clip_qkv;          /* q, k, v clamped to [-clip_qkv, clip_qkv] (OLMo) */
+    int task_types;           /* ERNIE use_task_id: rows of its task type embeddings (every
+                               * token has task 0), 0: none */
 } mhv_config;
 
 enum { MHV_QK_NORM_NONE = 0, MHV_QK_NORM_HEAD, MHV_QK_NORM_FULL };

@@ -319,6 +319,10 @@ static void embed_rows(const void *arg, int r0, int r1, int worker)
             mhv_mat_row(e->pos, j->nn->pos[i], row);
             K->add(xi, row, d);
         }
+        if (e->task) {
+            mhv_mat_row(e->task, 0, row);
+            K->add(xi, row, d);
+        }
     }
     if (e->norm)
         apply_norm(K, e->norm, j->x + (size_t)r0 * d, r1 - r0, j->d);

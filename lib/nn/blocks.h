@@ -156,10 +156,12 @@ typedef struct {
                              * pad_id, the others pad_id + 1 + their rank among non-pads */
     int pos_first;          /* add the position before the type (DeBERTa's order) */
     float scale;            /* != 0: token rows multiplied by it (Gemma's sqrt(hidden)) */
+    const mhv_mat *task;    /* (task_types, d) ERNIE's task type embeddings, or NULL: row 0
+                             * (the task of every token) added after the position */
 } mhv_embed;
 
-/* x(n, d) = tok[ids[i]] + type[t_i] + pos[position of i] (those present, added in that
- * order, as transformers does; t_i from nn->type_ids, else 0), then norm. */
+/* x(n, d) = tok[ids[i]] + type[t_i] + pos[position of i] + task[0] (those present, added in
+ * that order, as transformers does; t_i from nn->type_ids, else 0), then norm. */
 void mhv_nn_embed(mhv_nn *nn, float *x, const mhv_embed *e, const int32_t *ids, int n, int d);
 
 /* ---- linear layers ---- */
