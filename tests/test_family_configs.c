@@ -353,6 +353,38 @@ static void test_olmo(void **state)
             "unsupported rope scaling type 'yarn'");
 }
 
+static void test_stablelm(void **state)
+{
+    (void)state;
+    mhv_config c;
+    ok("{\"model_type\": \"stablelm\", " SIZES ", \"num_key_value_heads\": 4}", &c);
+    assert_string_equal(c.arch, "stablelm");
+    assert_int_equal(c.rotary_dims, 2); /* int(8 x 0.25), StableLmConfig's default factor */
+    assert_true(!c.parallel_residual && !c.qk_norm && !c.attn_bias && !c.tie_word_embeddings);
+    assert_true(c.layer_norm_eps == 1e-5f && c.rope.theta == 10000.0);
+    ok("{\"model_type\": \"stablelm\", " SIZES ", \"num_key_value_heads\": 2, "
+       "\"use_parallel_residual\": true, \"qk_layernorm\": true, \"use_qkv_bias\": true, "
+       "\"partial_rotary_factor\": 0.5, \"rope_theta\": 500}", &c);
+    assert_true(c.parallel_residual && c.qk_norm == MHV_QK_NORM_HEAD && c.attn_bias);
+    assert_true(c.rotary_dims == 4 && c.rope.theta == 500.0 && c.num_kv_heads == 2);
+    ok("{\"model_type\": \"stablelm\", " SIZES ", \"num_key_value_heads\": 4, "
+       "\"rope_parameters\": {\"rope_type\": \"default\", \"rope_theta\": 100, "
+       "\"partial_rotary_factor\": 1.0}}", &c);
+    assert_true(c.rotary_dims == 8 && c.rope.theta == 100.0);
+    /* StableLmConfig's num_key_value_heads defaults to 32, not to the heads */
+    refused("{\"model_type\": \"stablelm\", " SIZES "}",
+            "num_key_value_heads 32 does not divide num_attention_heads 4");
+    refused("{\"model_type\": \"stablelm\", " SIZES ", \"num_key_value_heads\": 4, "
+            "\"head_dim\": 16}",
+            "head_dim 16 other than hidden_size / num_attention_heads (8) is not supported");
+    refused("{\"model_type\": \"stablelm\", " SIZES ", \"num_key_value_heads\": 4, "
+            "\"partial_rotary_factor\": 0.375}",
+            "rotary dimensions 3");
+    refused("{\"model_type\": \"stablelm\", " SIZES ", \"num_key_value_heads\": 4, "
+            "\"rope_scaling\": {\"type\": \"yarn\", \"factor\": 2}}",
+            "unsupported rope scaling type 'yarn'");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -362,6 +394,7 @@ int main(void)
         cmocka_unit_test(test_gemma3_vision),
         cmocka_unit_test(test_moe),
         cmocka_unit_test(test_granite), cmocka_unit_test(test_olmo),
+        cmocka_unit_test(test_stablelm),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
