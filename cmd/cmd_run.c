@@ -122,9 +122,10 @@ static const char run_usage[] =
     "  --weighting W    attn (default): attention weights; norm: alpha_ij * ||v_j|| and\n"
     "                   norm-out: alpha_ij * ||v_j W_O^h|| (what key j moves into the\n"
     "                   head's output, Kobayashi et al. 2020), rows normalised to sum 1 in\n"
-    "                   figures and aggregates; json adds \"weighting\" and per head the raw\n"
-    "                   \"norms\" and \"value_norms\"; encoder-decoders: every stack, the\n"
-    "                   cross-attention by the source's values through its own projections\n"
+    "                   figures and aggregates; json and safetensors name it (\"weighting\");\n"
+    "                   json adds per head the raw \"norms\" and \"value_norms\";\n"
+    "                   encoder-decoders: every stack, the cross-attention by the source's\n"
+    "                   values through its own projections\n"
     "  --pairs          lines are FIRST<TAB>SECOND. Encoders (BERT, RoBERTa ...): the\n"
     "                   pair as tokenizer(first, second) encodes it, with its token type\n"
     "                   ids; json adds \"token_type_ids\" and \"pair_boundary\".\n"
@@ -467,7 +468,9 @@ static mhv_status st_open(st_file *sf, const char *stage, const char *stem, int 
     mhv_model_info info = mhv_model_describe(m);
     mhv_stw_desc d = {.model = &info, .sel = sel, .rows = o->rows ? rows : NULL,
                       .nrows = nrows, .dtype = o->dtype, .text = s->text, .len = s->len,
-                      .enc = enc, .tok = tok};
+                      .enc = enc, .tok = tok,
+                      .weighting = o->weighting == MHV_WEIGHT_ATTN
+                                       ? NULL : mhv_weighting_name(o->weighting)};
     if ((st = mhv_stw_begin(sf->out.f, sf->out.path, &d, &sf->w, err)))
         mhv_out_abort(&sf->out);
     return st;

@@ -210,7 +210,9 @@ static mhv_status write_safetensors(const run_s2s_opts *o, const mhv_model *m,
                           .len = l->src_len, .target_text = l->tgt_text ? l->tgt_text : "",
                           .target_len = l->tgt_text ? l->tgt_len : 0, .src = &l->src,
                           .tgt = &l->tgt, .src_tok = tx->src_tok, .tgt_tok = tx->tgt_tok,
-                          .rows = rows};
+                          .rows = rows,
+                          .weighting = o->weighting == MHV_WEIGHT_ATTN
+                                           ? NULL : mhv_weighting_name(o->weighting)};
     if ((st = mhv_stw_write_seq2seq(out.f, out.path, &d, a, err)))
         mhv_out_abort(&out);
     else

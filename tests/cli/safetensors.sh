@@ -15,12 +15,13 @@ stcheck() {
     perl -MJSON::PP -e '
         my ($f, $jf, $s) = @ARGV; local $/;
         open my $h, "<:raw", $f or die; my $all = <$h>;
-        open my $g, "<", $jf or die; my $j = decode_json(<$g>)->{sentences}[$s];
+        open my $g, "<", $jf or die; my $top = decode_json(<$g>); my $j = $top->{sentences}[$s];
         my $n = unpack("Q<", substr($all, 0, 8));
         exit 11 if (8 + $n) % 8;
         my $hdr = decode_json(substr($all, 8, $n)); my $data = substr($all, 8 + $n);
         my $md = delete $hdr->{__metadata__}; my $J = JSON::PP->new; # values: character strings
         exit 12 unless $md->{format} eq "mhaviz-attention";
+        exit 21 unless ($md->{weighting} // "none") eq ($top->{weighting} // "none");
         my $tok = $J->decode($md->{tokens});
         exit 13 unless join("\x01", @$tok) eq join("\x01", @{$j->{tokens}});
         my $rows = $J->decode($md->{rows});
@@ -51,6 +52,15 @@ check "json+safetensors: exit 0, silent" "[ $? = 0 ] && [ ! -s $TMP/stderr ]"
 check "one file per sentence" "[ -f $TMP/a/s.safetensors ] && [ -f $TMP/a/s-2.safetensors ]"
 check "sentence 1 equals the JSON" "stcheck $TMP/a/s.safetensors $TMP/a/s.json 0"
 check "sentence 2 equals the JSON" "stcheck $TMP/a/s-2.safetensors $TMP/a/s.json 1"
+
+check "attention weights: no weighting in the metadata" "! grep -aq '\"weighting\"' $TMP/a/s.safetensors"
+
+# --weighting: the files hold the JSON's weighted rows, normalised, and name the weighting
+for w in norm norm-out; do
+    "$MHAVIZ" run --model $M --weighting $w --heads 0:*,2:1 --format json,safetensors --out "$TMP/w$w" "$TMP/s.txt"
+    check "--weighting $w: both sentences equal the JSON" "stcheck $TMP/w$w/s.safetensors $TMP/w$w/s.json 0 && stcheck $TMP/w$w/s-2.safetensors $TMP/w$w/s.json 1"
+    check "--weighting $w: named in the metadata" "grep -aqF '\"weighting\": \"$w\"' $TMP/w$w/s.safetensors"
+done
 
 "$MHAVIZ" run --model $M --format safetensors --threads 1 --out "$TMP/b" "$TMP/s.txt"
 check "streamed: same bytes" "cmp -s $TMP/a/s.safetensors $TMP/b/s.safetensors && cmp -s $TMP/a/s-2.safetensors $TMP/b/s-2.safetensors"

@@ -68,6 +68,7 @@ for w in attn norm-out; do
     "$MHAVIZ" run --model "$B" --ids --pairs --weighting $w --format json --out "$TMP/rf" "$TMP/p.txt"
     "$MHAVIZ" run --model "$B" --ids --pairs --weighting $w --rows last,1 --format json,safetensors --out "$TMP/rk" "$TMP/p.txt" 2>"$TMP/stderr"
     check "--rows $w: exit 0, silent" "[ $? = 0 ] && [ ! -s $TMP/stderr ]"
+    check "--rows $w: safetensors metadata names the weighting" "if [ $w = attn ]; then ! grep -aq '\"weighting\"' $TMP/rk/p.safetensors; else grep -aqF '\"weighting\": \"$w\"' $TMP/rk/p.safetensors; fi"
     check "--rows $w: source and target rows, each the full run's" "perl -MJSON::PP -e '
         local \$/; open my \$x, \"<\", \"$TMP/rk/p.json\"; open my \$y, \"<\", \"$TMP/rf/p.json\";
         my \$K = decode_json(<\$x>); my \$F = decode_json(<\$y>);
