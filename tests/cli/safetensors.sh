@@ -119,6 +119,26 @@ expect_fail "--max-memory: bad size" 2 "--max-memory '12Q' is not a size" -- \
     "$MHAVIZ" run --model "$L" --ids --format safetensors --max-memory 12Q --out "$TMP/out" "$TMP/long.txt"
 "$MHAVIZ" run --model "$L" --ids --format safetensors --rows last --max-memory 100M --out "$TMP/g" "$TMP/long.txt"
 check "--rows last fits in 100M" "[ \$? = 0 ] && [ -f $TMP/g/long.safetensors ]"
+# --weighting's raw norms (kept for the JSON) and --aggregate's layer maps (with their sums in
+# double) count too: 256 tokens, rows 0-63 of 8 heads are 512 KiB of either. The limit is
+# taken 1 KiB either side of the need the refusal lists (each part under 1 MiB, so printed to
+# 0.1 KiB; activations vary with the kernels): refused just below it, where the count
+# without them (512 KiB less) would have let it run, and run just above it.
+seq 0 255 | awk '{ printf "%s%d", (NR > 1 ? " " : ""), $1 % 500 } END { print "" }' >"$TMP/t256.txt"
+need_kib() { perl -ne 'next unless /need about .* \((weights [^)]*)\), more than/;
+    my $s = 0; for (split /, /, $1) { /([\d.]+) KiB$/ or die "not in KiB: $_\n"; $s += $1 } print int($s)' "$1"; }
+for extra in "--weighting norm:raw norms 512.0 KiB" "--aggregate mean:layer aggregates 512.3 KiB"; do
+    opt=${extra%%:*} part=${extra#*:}
+    args="--model $L --ids --threads 1 --rows 0:64 $opt --format json"
+    "$MHAVIZ" run $args --max-memory 1K --out "$TMP/out" "$TMP/t256.txt" 2>"$TMP/need"
+    check "$opt: the refusal lists $part" "grep -qF ', $part), more than --max-memory 1.0 KiB' $TMP/need"
+    k=$(need_kib "$TMP/need")
+    expect_fail "$opt: refused 1 KiB below the need" 1 "$part), more than --max-memory" -- \
+        "$MHAVIZ" run $args --max-memory $((k - 1))K --out "$TMP/out" "$TMP/t256.txt"
+    rm -rf "$TMP/mm"
+    "$MHAVIZ" run $args --max-memory $((k + 2))K --out "$TMP/mm" "$TMP/t256.txt" 2>"$TMP/stderr"
+    check "$opt: runs 1 KiB above the need" "[ \$? = 0 ] && [ ! -s $TMP/stderr ] && [ -s $TMP/mm/t256.json ]"
+done
 # peak RSS of a streamed run on 2 threads: a map per thread (2 x 16 MiB) plus weights and
 # activations, not the 128 MiB of every map nor the 64 MiB of a layer's (measured only
 # without ASan, whose shadow memory inflates RSS)
