@@ -77,23 +77,24 @@ static const char run_usage[] =
     "  --pretokenized   lines are vocabulary pieces separated by spaces; nothing added\n"
     "  --ids            lines are token ids separated by spaces; nothing added\n"
     "  --truncate       cut sentences longer than the model's positions instead of failing\n"
-    "  Vision models (vit, deit, dinov2, clip, siglip): FILE lists PNG or JPEG images, one\n"
-    "  path a line, or is a .png/.jpg itself; each is turned upright by its EXIF\n"
-    "  orientation (as transformers' load_image) and preprocessed as\n"
+    "  Vision models (vit, vit_msn, ijepa, deit, dinov2, clip, siglip): FILE lists PNG or\n"
+    "  JPEG images, one path a line, or is a .png/.jpg itself; each is turned upright by\n"
+    "  its EXIF orientation (as transformers' load_image) and preprocessed as\n"
     "  preprocessor_config.json says;\n"
     "  OUT/<stem>/L05-H03.png draws a head's attention from the query token over the image\n"
     "  (colourbar over 0..its largest patch weight unless --scale fixed), L05.png the layer's\n"
     "  heads in a grid, model.png every head; --view matrix: token x token heatmaps (r3c5\n"
     "  labels) instead; --format html: a page where a click on a patch makes it the query\n"
     "  --no-resize      take images as they are (no resize, no crop)\n"
-    "  --interpolate-pos  resize vit, deit, clip and siglip's position embeddings to the\n"
-    "                   patch grid of an image of another size (transformers'\n"
+    "  --interpolate-pos  resize vit, vit_msn, ijepa, deit, clip and siglip's position\n"
+    "                   embeddings to the patch grid of an image of another size (transformers'\n"
     "                   interpolate_pos_encoding=True; without it such an image is refused);\n"
     "                   dinov2 always does\n"
-    "  --query Q        the token whose attention the figures draw: cls (default) or a\n"
-    "                   patch ROW,COL (0-based); pool: SigLIP's attention-pooling head\n"
-    "                   (its probe over the patches: pool-H03.png, pool.png; json adds\n"
-    "                   \"pool\"), the default for a model with that head and no [CLS]\n"
+    "  --query Q        the token whose attention the figures draw: cls (default; siglip\n"
+    "                   and ijepa have none) or a patch ROW,COL (0-based); pool: SigLIP's\n"
+    "                   attention-pooling head (its probe over the patches: pool-H03.png,\n"
+    "                   pool.png; json adds \"pool\"), the default for a model with that\n"
+    "                   head and no [CLS]\n"
     "  --threads N      compute threads (default: the number of online CPUs); the results\n"
     "                   are the same bytes whatever N\n"
     "  --colormap NAME  viridis (default), magma, inferno, plasma, cividis, gray\n"
@@ -962,6 +963,7 @@ int cmd_run(int argc, char **argv)
                            .aggregate = o.aggregate != NULL,
                            .agg = o.agg};
         char tail;
+        vo.query_cls = o.query && strcmp(o.query, "cls") == 0;
         if (o.query && strcmp(o.query, "pool") == 0) {
             vo.query_pool = 1;
         } else if (o.query && strcmp(o.query, "cls") != 0) {

@@ -211,6 +211,8 @@ static void test_bert_pair(void **state) { (void)state; check_fixture("fam-bert-
 static void test_camembert(void **state) { (void)state; check_fixture("fam-camembert-pad5", 1); }
 static void test_roberta(void **state) { (void)state; check_fixture("fam-xlm-roberta-bf16", 1); }
 static void test_electra(void **state) { (void)state; check_fixture("fam-electra-proj", 1); }
+/* ERNIE: the task type embedding added to every row */
+static void test_ernie(void **state) { (void)state; check_fixture("fam-ernie-task-bf16", 1); }
 static void test_distilbert(void **state) { (void)state; check_fixture("fam-distilbert-f32", 1); }
 static void test_albert(void **state) { (void)state; check_fixture("fam-albert-shared", 1); }
 /* MPNet: RoBERTa's padding positions and a relative bias of each sentence's own length */
@@ -324,6 +326,7 @@ int main(void)
         cmocka_unit_test(test_bert_pair),
         cmocka_unit_test(test_camembert), cmocka_unit_test(test_roberta),
         cmocka_unit_test(test_electra),   cmocka_unit_test(test_distilbert),
+        cmocka_unit_test(test_ernie),
         cmocka_unit_test(test_albert),    cmocka_unit_test(test_mpnet),
         cmocka_unit_test(test_gpt2),
         cmocka_unit_test(test_llama),     cmocka_unit_test(test_gemma),
