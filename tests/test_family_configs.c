@@ -330,6 +330,29 @@ static void test_granite(void **state)
     assert_true(c.logits_div == 0);
 }
 
+static void test_olmo(void **state)
+{
+    (void)state;
+    mhv_config c;
+    ok("{\"model_type\": \"olmo\", " SIZES "}", &c);
+    assert_string_equal(c.arch, "olmo");
+    assert_true(c.clip_qkv == 0 && !c.attn_bias && !c.tie_word_embeddings);
+    assert_true(c.head_dim == 8 && c.num_kv_heads == 4 && c.max_positions == 2048);
+    assert_true(c.layer_norm_eps == 1e-5f); /* OlmoLayerNorm's eps, whatever the file says */
+    ok("{\"model_type\": \"olmo\", " SIZES ", \"clip_qkv\": 8.0, \"attention_bias\": true, "
+       "\"num_key_value_heads\": 2, \"layer_norm_eps\": 0.1}", &c);
+    assert_true(c.clip_qkv == 8.0 && c.attn_bias && c.attn_out_bias && c.num_kv_heads == 2);
+    assert_true(c.layer_norm_eps == 1e-5f);
+    ok("{\"model_type\": \"olmo\", " SIZES ", \"clip_qkv\": null}", &c);
+    assert_true(c.clip_qkv == 0);
+    refused("{\"model_type\": \"olmo\", " SIZES ", \"clip_qkv\": 0}", "clip_qkv");
+    refused("{\"model_type\": \"olmo\", " SIZES ", \"num_key_value_heads\": 3}",
+            "num_key_value_heads 3 does not divide");
+    refused("{\"model_type\": \"olmo\", " SIZES ", \"rope_scaling\": "
+            "{\"type\": \"yarn\", \"factor\": 2}}",
+            "unsupported rope scaling type 'yarn'");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -338,7 +361,7 @@ int main(void)
         cmocka_unit_test(test_gemma2), cmocka_unit_test(test_gemma3),
         cmocka_unit_test(test_gemma3_vision),
         cmocka_unit_test(test_moe),
-        cmocka_unit_test(test_granite),
+        cmocka_unit_test(test_granite), cmocka_unit_test(test_olmo),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
