@@ -301,6 +301,58 @@ static void test_moe(void **state)
         assert_false(moe_layer(&c, l));
 }
 
+static void test_granite(void **state)
+{
+    (void)state;
+    mhv_config c;
+    ok("{\"model_type\": \"granite\", " SIZES "}", &c);
+    assert_string_equal(c.arch, "granite");
+    /* GraniteConfig's multipliers default to 1: Llama's arithmetic but for the score scale */
+    assert_true(c.embed_scale == 1.0 && c.attn_scale == 1.0 && c.residual_scale == 1.0);
+    assert_true(c.logits_div == 1.0);
+    assert_true(c.head_dim == 8 && !c.tie_word_embeddings && !c.attn_bias && !c.mlp_bias);
+    ok("{\"model_type\": \"granite\", " SIZES ", \"embedding_multiplier\": 12, "
+       "\"attention_multiplier\": 0.0078125, \"residual_multiplier\": 0.22, "
+       "\"logits_scaling\": 8.0, \"attention_bias\": true, \"mlp_bias\": true}", &c);
+    assert_true(c.embed_scale == 12.0 && c.attn_scale == 0.0078125);
+    assert_true(c.residual_scale == 0.22 && c.logits_div == 8.0);
+    assert_true(c.attn_bias && c.attn_out_bias && c.mlp_bias);
+    refused("{\"model_type\": \"granite\", " SIZES ", \"logits_scaling\": 0}",
+            "logits_scaling");
+    refused("{\"model_type\": \"granite\", " SIZES ", \"residual_multiplier\": -1}",
+            "residual_multiplier");
+    refused("{\"model_type\": \"granite\", " SIZES ", \"rope_parameters\": "
+            "{\"rope_type\": \"yarn\", \"factor\": 2}}",
+            "unsupported rope scaling type 'yarn'");
+    /* Llama's own configs keep no multipliers */
+    ok("{\"model_type\": \"llama\", " SIZES "}", &c);
+    assert_true(c.embed_scale == 0 && c.attn_scale == 0 && c.residual_scale == 0);
+    assert_true(c.logits_div == 0);
+}
+
+static void test_olmo(void **state)
+{
+    (void)state;
+    mhv_config c;
+    ok("{\"model_type\": \"olmo\", " SIZES "}", &c);
+    assert_string_equal(c.arch, "olmo");
+    assert_true(c.clip_qkv == 0 && !c.attn_bias && !c.tie_word_embeddings);
+    assert_true(c.head_dim == 8 && c.num_kv_heads == 4 && c.max_positions == 2048);
+    assert_true(c.layer_norm_eps == 1e-5f); /* OlmoLayerNorm's eps, whatever the file says */
+    ok("{\"model_type\": \"olmo\", " SIZES ", \"clip_qkv\": 8.0, \"attention_bias\": true, "
+       "\"num_key_value_heads\": 2, \"layer_norm_eps\": 0.1}", &c);
+    assert_true(c.clip_qkv == 8.0 && c.attn_bias && c.attn_out_bias && c.num_kv_heads == 2);
+    assert_true(c.layer_norm_eps == 1e-5f);
+    ok("{\"model_type\": \"olmo\", " SIZES ", \"clip_qkv\": null}", &c);
+    assert_true(c.clip_qkv == 0);
+    refused("{\"model_type\": \"olmo\", " SIZES ", \"clip_qkv\": 0}", "clip_qkv");
+    refused("{\"model_type\": \"olmo\", " SIZES ", \"num_key_value_heads\": 3}",
+            "num_key_value_heads 3 does not divide");
+    refused("{\"model_type\": \"olmo\", " SIZES ", \"rope_scaling\": "
+            "{\"type\": \"yarn\", \"factor\": 2}}",
+            "unsupported rope scaling type 'yarn'");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -309,6 +361,7 @@ int main(void)
         cmocka_unit_test(test_gemma2), cmocka_unit_test(test_gemma3),
         cmocka_unit_test(test_gemma3_vision),
         cmocka_unit_test(test_moe),
+        cmocka_unit_test(test_granite), cmocka_unit_test(test_olmo),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

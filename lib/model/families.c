@@ -22,6 +22,7 @@ static const mhv_family *const families[] = {
     &mhv_family_opt,
     &mhv_family_falcon,
     &mhv_family_starcoder2,
+    &mhv_family_olmo,
     &mhv_family_phi,
     &mhv_family_bloom,
     &mhv_family_gpt_neo,
