@@ -3,7 +3,7 @@
 clip_qkv (small enough that the clamp changes many query, key and value entries) and none,
 attention_bias, grouped-query and multi-query heads, a head_dim given apart from hidden / heads,
 linear rope scaling; OlmoForCausalLM (model. prefix, tied and untied lm_head) and OlmoModel,
-F32/F16/BF16. See famgen.py.
+F32/F16/BF16, one sharded. See famgen.py.
 
     HF_HUB_OFFLINE=1 /path/to/venv/bin/python tests/gen/fam_olmo.py
 """
@@ -31,8 +31,8 @@ fg.make("fam-olmo-lm-bf16-tied", OlmoForCausalLM,
                    tie_word_embeddings=True,
                    rope_parameters={"rope_type": "linear", "factor": 2.0,
                                     "rope_theta": 10000.0}),
-        dtype=torch.bfloat16, seed=102, qk_std=0.3,
-        note="OlmoForCausalLM BF16, no clip_qkv, one key/value head, tied, linear rope "
+        dtype=torch.bfloat16, seed=102, qk_std=0.3, shard="20KB",
+        note="OlmoForCausalLM BF16 sharded, no clip_qkv, one key/value head, tied, linear rope "
              "scaling 2")
 fg.make("fam-olmo-model-f16", OlmoModel,
         OlmoConfig(**SMALL, head_dim=12, clip_qkv=1.5, hidden_act="gelu"),
