@@ -385,6 +385,32 @@ static void test_stablelm(void **state)
             "unsupported rope scaling type 'yarn'");
 }
 
+static void test_cohere(void **state)
+{
+    (void)state;
+    mhv_config c;
+    ok("{\"model_type\": \"cohere\", " SIZES "}", &c);
+    assert_string_equal(c.arch, "cohere");
+    /* CohereConfig: tied, logit_scale 0.0625, theta 500000, no q/k norms or biases */
+    assert_true(c.tie_word_embeddings && c.logits_mul == 0.0625 && c.rope.theta == 500000.0);
+    assert_true(!c.qk_norm && !c.attn_bias && c.parallel_residual && c.head_dim == 8);
+    ok("{\"model_type\": \"cohere\", " SIZES ", \"rope_theta\": 8000000.0, "
+       "\"logit_scale\": 0.125, \"use_qk_norm\": true, \"attention_bias\": true, "
+       "\"tie_word_embeddings\": false, \"num_key_value_heads\": 2}", &c);
+    assert_true(c.rope.theta == 8000000.0 && c.logits_mul == 0.125);
+    assert_true(c.qk_norm == MHV_QK_NORM_HEAD && c.attn_bias && c.attn_out_bias);
+    assert_true(!c.tie_word_embeddings && c.num_kv_heads == 2);
+    ok("{\"model_type\": \"cohere\", " SIZES ", \"rope_parameters\": {\"rope_type\": "
+       "\"default\", \"rope_theta\": 75.0}}", &c);
+    assert_true(c.rope.theta == 75.0);
+    refused("{\"model_type\": \"cohere\", " SIZES ", \"logit_scale\": null}",
+            "logit_scale null is not supported");
+    refused("{\"model_type\": \"cohere\", " SIZES ", \"logit_scale\": 0}", "logit_scale");
+    refused("{\"model_type\": \"cohere\", " SIZES ", \"rope_parameters\": {\"rope_type\": "
+            "\"yarn\", \"factor\": 2.0}}",
+            "unsupported rope scaling type 'yarn'");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -394,7 +420,7 @@ int main(void)
         cmocka_unit_test(test_gemma3_vision),
         cmocka_unit_test(test_moe),
         cmocka_unit_test(test_granite), cmocka_unit_test(test_olmo),
-        cmocka_unit_test(test_stablelm),
+        cmocka_unit_test(test_stablelm), cmocka_unit_test(test_cohere),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -263,6 +263,7 @@ static void test_decoders(void **state)
     check_fixture("fam-olmo-clip-f32", 1);
     check_fixture("fam-stablelm-f32", 1);
     check_fixture("fam-stablelm-parallel-bf16", 1);
+    check_fixture("fam-cohere-f32", 1);
 }
 static void test_modernbert(void **state) { (void)state; check_fixture("fam-modernbert-f32", 1); }
 /* relative position score biases */

@@ -24,6 +24,7 @@ static const mhv_family *const families[] = {
     &mhv_family_starcoder2,
     &mhv_family_olmo,
     &mhv_family_stablelm,
+    &mhv_family_cohere,
     &mhv_family_phi,
     &mhv_family_bloom,
     &mhv_family_gpt_neo,
