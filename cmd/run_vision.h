@@ -1,4 +1,4 @@
-/* run_vision.h - `mhaviz run` on vision transformers (ViT, DeiT, DINOv2, CLIP, SigLIP): the input file
+/* run_vision.h - `mhaviz run` on vision transformers (ViT, DeiT, DINOv2, CLIP, SigLIP ...): the input file
  * lists images (PNG), one path a line, or is itself a .png; each image is preprocessed as
  * the model's preprocessor_config.json says and its heads are written to OUT/<stem>.json
  * and drawn over the image. */
@@ -18,6 +18,7 @@ typedef struct {
     int query_r, query_c; /* --query r,c: that patch (when query_patch) */
     int query_patch;
     int query_pool;     /* --query pool: the attention-pooling head's probe (SigLIP) */
+    int query_cls;      /* --query cls given (refused for a model without [CLS]) */
     int aggregate;      /* --aggregate: one overlay per layer, L05-mean.png ... */
     mhv_agg agg;
 } run_vis_opts;

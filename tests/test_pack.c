@@ -211,6 +211,8 @@ static void test_bert_pair(void **state) { (void)state; check_fixture("fam-bert-
 static void test_camembert(void **state) { (void)state; check_fixture("fam-camembert-pad5", 1); }
 static void test_roberta(void **state) { (void)state; check_fixture("fam-xlm-roberta-bf16", 1); }
 static void test_electra(void **state) { (void)state; check_fixture("fam-electra-proj", 1); }
+/* ERNIE: the task type embedding added to every row */
+static void test_ernie(void **state) { (void)state; check_fixture("fam-ernie-task-bf16", 1); }
 static void test_distilbert(void **state) { (void)state; check_fixture("fam-distilbert-f32", 1); }
 static void test_albert(void **state) { (void)state; check_fixture("fam-albert-shared", 1); }
 /* MPNet: RoBERTa's padding positions and a relative bias of each sentence's own length */
@@ -233,6 +235,7 @@ static void test_llama(void **state)
     check_fixture("fam-qwen3-moe-f32", 1);
     check_fixture("fam-olmo2-f32", 1);
     check_fixture("fam-phi3-lm-bf16-partial", 1);
+    check_fixture("fam-granite-f32", 1); /* multipliers */
 }
 /* soft capping, GeGLU, local and global rotary tables, two-sided windows */
 static void test_gemma(void **state)
@@ -257,6 +260,10 @@ static void test_decoders(void **state)
     check_fixture("fam-bloom-f32", 1);
     check_fixture("fam-falcon-rw-bf16", 1);
     check_fixture("fam-falcon-newarch-f32", 1);
+    check_fixture("fam-olmo-clip-f32", 1);
+    check_fixture("fam-stablelm-f32", 1);
+    check_fixture("fam-stablelm-parallel-bf16", 1);
+    check_fixture("fam-cohere-f32", 1);
 }
 static void test_modernbert(void **state) { (void)state; check_fixture("fam-modernbert-f32", 1); }
 /* relative position score biases */
@@ -324,6 +331,7 @@ int main(void)
         cmocka_unit_test(test_bert_pair),
         cmocka_unit_test(test_camembert), cmocka_unit_test(test_roberta),
         cmocka_unit_test(test_electra),   cmocka_unit_test(test_distilbert),
+        cmocka_unit_test(test_ernie),
         cmocka_unit_test(test_albert),    cmocka_unit_test(test_mpnet),
         cmocka_unit_test(test_gpt2),
         cmocka_unit_test(test_llama),     cmocka_unit_test(test_gemma),

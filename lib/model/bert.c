@@ -1,8 +1,9 @@
-/* bert.c - the BERT family: BERT, RoBERTa, XLM-RoBERTa, CamemBERT, ELECTRA (BertModel,
+/* bert.c - the BERT family: BERT, RoBERTa, XLM-RoBERTa, CamemBERT, ELECTRA, ERNIE (BertModel,
  * RobertaModel ..., their *ForMaskedLM / *ForSequenceClassification weights): learned
  * positions and token types, post-norm layers, bidirectional attention.
  *
- *   x = LN(tok[id] + type[0] + pos[p(i)])   (ELECTRA: then a projection to hidden_size)
+ *   x = LN(tok[id] + type[t] + pos[p(i)])   (ELECTRA: then a projection to hidden_size;
+ *                                            ERNIE use_task_id: + task[0] before the LN)
  *   per layer: x = LN1(x + O·attn(x));  x = LN2(x + down(act(up(x))))
  * The model_types differ only in data: the rows of `variants`. */
 #include <cjson/cJSON.h>
@@ -21,18 +22,20 @@ typedef struct {
     int pad_default;          /* pad_token_id when config.json omits it */
     int factorised;           /* embedding_size may differ from hidden_size (projected) */
     int embedding_default;    /* embedding_size when config.json omits it */
+    int task_types;           /* use_task_id / task_type_vocab_size are read (ERNIE) */
 } variant;
 
 static const variant variants[] = {
-    {"bert", "bert.", 0, 0, 0, 0},
-    {"roberta", "roberta.", 1, 1, 0, 0},
-    {"xlm-roberta", "roberta.", 1, 1, 0, 0},
-    {"camembert", "roberta.", 1, 1, 0, 0},
-    {"electra", "electra.", 0, 0, 1, 128},
+    {"bert", "bert.", 0, 0, 0, 0, 0},
+    {"roberta", "roberta.", 1, 1, 0, 0, 0},
+    {"xlm-roberta", "roberta.", 1, 1, 0, 0, 0},
+    {"camembert", "roberta.", 1, 1, 0, 0, 0},
+    {"electra", "electra.", 0, 0, 1, 128, 0},
+    {"ernie", "ernie.", 0, 0, 0, 0, 1},
 };
 
 static const char *const model_types[] = {"bert", "roberta", "xlm-roberta", "camembert",
-                                          "electra", NULL};
+                                          "electra", "ernie", NULL};
 
 static const variant *variant_of(const mhv_config *c)
 {
@@ -70,13 +73,33 @@ static mhv_status bert_config(const cJSON *root, mhv_config *c, const char *name
         (st = mhv_json_int(root, "type_vocab_size", 2, 1, 1024, &c->type_vocab_size, name,
                            err)) ||
         (st = read_eps(root, "layer_norm_eps", 1e-12, &c->layer_norm_eps, name, err)) ||
-        (st = mhv_config_act(root, "hidden_act", MHV_ACT_GELU, &c->act, name, err)))
+        (st = mhv_config_act(root, "hidden_act", MHV_ACT_GELU, &c->act, name, err)) ||
+        (st = mhv_json_bool(root, "tie_word_embeddings", 1, &c->tie_word_embeddings, name,
+                            err)))
         return st;
     /* Only absolute position embeddings are implemented; say so rather than compute wrongly. */
     const cJSON *pet = cJSON_GetObjectItemCaseSensitive(root, "position_embedding_type");
     if (pet && (!cJSON_IsString(pet) || strcmp(pet->valuestring, "absolute") != 0))
         return mhv_fail(err, MHV_EUNSUPPORTED, name,
                         "unsupported position_embedding_type (only 'absolute')");
+    /* a decoder (causal self-attention, cross-attention) is another model than this one */
+    int is_decoder, cross;
+    if ((st = mhv_json_bool(root, "is_decoder", 0, &is_decoder, name, err)) ||
+        (st = mhv_json_bool(root, "add_cross_attention", 0, &cross, name, err)))
+        return st;
+    if (is_decoder || cross)
+        return mhv_fail(err, MHV_EUNSUPPORTED, name, "%s is not supported (the causal "
+                        "decoder of *ForCausalLM)", is_decoder ? "is_decoder" :
+                        "add_cross_attention");
+    if (v->task_types) { /* ERNIE 2.0/3.0: a task type embedding, task 0 unless given */
+        int use_task_id;
+        if ((st = mhv_json_bool(root, "use_task_id", 0, &use_task_id, name, err)) ||
+            (st = mhv_json_int(root, "task_type_vocab_size", 3, 1, 1024, &c->task_types, name,
+                               err)))
+            return st;
+        if (!use_task_id)
+            c->task_types = 0;
+    }
     c->causal = 0;
     c->embedding_size = c->hidden_size;
     if (v->factorised &&
@@ -124,9 +147,21 @@ static mhv_status load_mlm_head(mhv_model *m, mhv_wload *ld, mhv_error *err)
     if (strcmp(c->arch, "electra") == 0 || c->embedding_size != c->hidden_size)
         return MHV_OK;
     /* RobertaLMHead: gelu whatever hidden_act says; BertPredictionHeadTransform: hidden_act */
-    if (strcmp(variant_of(c)->prefix, "roberta.") == 0)
-        return mhv_layer_load_mlm_head(m, ld, &roberta, MHV_ACT_GELU, err);
-    return mhv_layer_load_mlm_head(m, ld, &bert, (int)c->act, err);
+    int is_roberta = strcmp(variant_of(c)->prefix, "roberta.") == 0;
+    mhv_mlm_names nm = is_roberta ? roberta : bert;
+    if (!c->tie_word_embeddings) {
+        /* untied, transformers 5 unties the decoder's bias from the head's bias too and adds
+         * the decoder's (older files hold the same values under both names) */
+        nm.bias = is_roberta ? "lm_head.decoder.bias" : "cls.predictions.decoder.bias";
+        nm.bias_alt = is_roberta ? "lm_head.bias" : "cls.predictions.bias";
+    }
+    mhv_status st = mhv_layer_load_mlm_head(m, ld, &nm, is_roberta ? MHV_ACT_GELU : (int)c->act,
+                                            err);
+    if (!st && m->mlm_dense.data && !c->tie_word_embeddings &&
+        m->mlm_decoder.data == m->word_emb.data)
+        return mhv_fail(err, MHV_EFORMAT, m->dir, "tie_word_embeddings is false but the "
+                        "checkpoint has no %s", nm.decoder);
+    return st;
 }
 
 static mhv_status bert_load(mhv_model *m, mhv_wload *ld, mhv_error *err)
@@ -144,6 +179,10 @@ static mhv_status bert_load(mhv_model *m, mhv_wload *ld, mhv_error *err)
                             E, 0, &m->type_emb, err)) ||
         (st = mhv_wload_vec(ld, "embeddings.LayerNorm.weight", E, 0, &m->emb_ln_g, err)) ||
         (st = mhv_wload_vec(ld, "embeddings.LayerNorm.bias", E, 0, &m->emb_ln_b, err)))
+        return st;
+    if (c->task_types &&
+        (st = mhv_wload_mat(ld, "embeddings.task_type_embeddings.weight", c->task_types, E, 0,
+                            &m->task_emb, err)))
         return st;
     if (E != H &&
         ((st = mhv_wload_mat(ld, "embeddings_project.weight", H, E, 0, &m->emb_proj, err)) ||
@@ -191,7 +230,8 @@ static mhv_status bert_forward(mhv_nn *nn, const mhv_model *m, const int32_t *id
     mhv_norm emb_ln = mhv_nn_layernorm(m->emb_ln_g, m->emb_ln_b, c->layer_norm_eps);
     mhv_embed e = {.tok = &m->word_emb, .pos = &m->pos_emb, .type = &m->type_emb,
                    .norm = &emb_ln, .pos_offset = c->pos_offset,
-                   .pad_id = c->pad_positions ? c->pad_id : -1};
+                   .pad_id = c->pad_positions ? c->pad_id : -1,
+                   .task = c->task_types ? &m->task_emb : NULL};
     if (E == H) {
         mhv_nn_embed(nn, x, &e, ids, n, H);
     } else {

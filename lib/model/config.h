@@ -131,6 +131,14 @@ typedef struct {
                                * scale_embedding: sqrt(d_model)) */
     int sinusoidal;           /* Marian: sinusoidal positions, not learned */
     int separate_emb;         /* Marian: the decoder has its own token embeddings */
+    /* decoders' scalar multipliers (Granite, Cohere, OLMo); 0: none */
+    double residual_scale;    /* each sublayer's output times it before its residual add
+                               * (Granite residual_multiplier) */
+    double logits_div;        /* logits divided by it (Granite logits_scaling) */
+    double logits_mul;        /* logits multiplied by it (Cohere logit_scale) */
+    double clip_qkv;          /* q, k, v clamped to [-clip_qkv, clip_qkv] (OLMo) */
+    int task_types;           /* ERNIE use_task_id: rows of its task type embeddings (every
+                               * token has task 0), 0: none */
 } mhv_config;
 
 enum { MHV_QK_NORM_NONE = 0, MHV_QK_NORM_HEAD, MHV_QK_NORM_FULL };

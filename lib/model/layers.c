@@ -371,6 +371,16 @@ static void decoder_mlp(mhv_nn *nn, const mhv_decoder *dec, const mhv_config *c,
     }
 }
 
+/* x(n, H) += out, times c's residual scale when it has one. */
+static void residual_add(mhv_nn *nn, const mhv_config *c, float *x, const float *out, int n,
+                         int H)
+{
+    if (c->residual_scale > 0)
+        mhv_nn_add_scaled(nn, x, out, (float)c->residual_scale, n, H);
+    else
+        mhv_nn_add(nn, x, out, n, H);
+}
+
 int mhv_layer_pre_norm(mhv_nn *nn, const mhv_decoder *dec, const mhv_config *c,
                        const mhv_layer *ly, const mhv_attn_layer *attn, int l,
                        const mhv_decoder_pass *p, mhv_capture *cap)
@@ -392,10 +402,15 @@ int mhv_layer_pre_norm(mhv_nn *nn, const mhv_decoder *dec, const mhv_config *c,
     }
     switch (dec->residual) {
     case MHV_RESIDUAL_SEQUENTIAL:
-        mhv_nn_add(nn, x, tmp, n, H);
+        residual_add(nn, c, x, tmp, n, H);
         in = x;
         if (ly->ln_ffn_g)
             mhv_nn_norm(nn, xb, x, &ln2, n, H), in = xb;
+        decoder_mlp(nn, dec, c, ly, in, tmp, p);
+        residual_add(nn, c, x, tmp, n, H);
+        break;
+    case MHV_RESIDUAL_PARALLEL_IN_ORDER: /* xb still holds ln1(x) of the layer's input */
+        mhv_nn_add(nn, x, tmp, n, H);
         decoder_mlp(nn, dec, c, ly, in, tmp, p);
         mhv_nn_add(nn, x, tmp, n, H);
         break;
@@ -441,4 +456,8 @@ void mhv_decoder_logits(mhv_nn *nn, const mhv_decoder *dec, const mhv_model *m, 
     mhv_norm norm = {dec->norm, m->norm_g, m->norm_b, c->layer_norm_eps};
     mhv_nn_norm(nn, x, x, &norm, n, c->hidden_size);
     mhv_nn_linear(nn, logits, x, &m->lm_head, m->lm_head_b, n, MHV_NN_NO_ACT);
+    if (c->logits_div > 0)
+        mhv_nn_div_scalar(nn, logits, (float)c->logits_div, n, c->vocab_size);
+    if (c->logits_mul > 0)
+        mhv_nn_mul_scalar(nn, logits, (float)c->logits_mul, n, c->vocab_size);
 }

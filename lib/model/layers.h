@@ -78,6 +78,8 @@ typedef enum {
     MHV_RESIDUAL_NORMED,        /* the residual is the normalised stream (BLOOM's
                                  * apply_residual_connection_post_layernorm):
                                  * h = ln1(x) + attn(ln1(x));  x = ln2(h) + mlp(ln2(h)) */
+    MHV_RESIDUAL_PARALLEL_IN_ORDER, /* x = (x + attn(ln1(x))) + mlp(ln1(x)), summed in that
+                                     * order (StableLM use_parallel_residual, Cohere) */
 } mhv_residual;
 
 typedef enum {
@@ -140,7 +142,9 @@ mhv_status mhv_decoder_begin(mhv_nn *nn, const mhv_decoder *dec, const mhv_confi
 mhv_rotary mhv_decoder_rope(const mhv_decoder_pass *p, const mhv_rope *r, int dims,
                             int interleaved);
 
-/* Decoder layer l of weights ly and attention attn over p->x, in place, keeping cap's heads.
+/* Decoder layer l of weights ly and attention attn over p->x, in place, keeping cap's heads;
+ * with the config's residual_scale (Granite), a sequential layer adds each sublayer's output
+ * times it.
  * Returns 1 when l is the last layer computed and nothing reads its output
  * (mhv_capture_done): the caller stops there. */
 int mhv_layer_pre_norm(mhv_nn *nn, const mhv_decoder *dec, const mhv_config *c,
@@ -155,7 +159,8 @@ mhv_status mhv_decoder_load_lm_head(mhv_model *m, mhv_wload *ld, const char *nam
                                     const char *bias, mhv_error *err);
 
 /* logits(n, vocab) = final norm (m->norm_g, m->norm_b; in place on x(n, H)) · lm_head^T +
- * lm_head_b. */
+ * lm_head_b, then divided by the config's logits_div and multiplied by its logits_mul when
+ * they are set. */
 void mhv_decoder_logits(mhv_nn *nn, const mhv_decoder *dec, const mhv_model *m, float *x,
                         int n, float *logits);
 

@@ -1,5 +1,6 @@
-/* llama.c - the llama family: LLaMA 2/3, Mistral, Qwen2, Qwen3, Phi-3, OLMo 2 (LlamaModel,
- * MistralModel, Qwen2Model, Qwen3Model, Phi3Model, Olmo2Model and their *ForCausalLM):
+/* llama.c - the llama family: LLaMA 2/3, Mistral, Qwen2, Qwen3, Phi-3, OLMo 2, Granite
+ * (LlamaModel, MistralModel, Qwen2Model, Qwen3Model, Phi3Model, Olmo2Model, GraniteModel and
+ * their *ForCausalLM):
  * RMSNorm, rotary positions, grouped-query attention, SwiGLU, causal attention with an
  * optional sliding window.
  *
@@ -12,7 +13,9 @@
  * inputs (x += rms_1(o(attn(x))), x += rms_2(down(...)(x))); Phi-3 stores q/k/v as one
  * qkv_proj ([Q; K; V] rows) and gate/up as one gate_up_proj ([gate; up] rows), may rotate
  * only the first dimensions of each head (partial_rotary_factor) and may scale its rotary
- * frequencies per pair (longrope, with other factors past the original context).
+ * frequencies per pair (longrope, with other factors past the original context). Granite
+ * multiplies the embeddings, scales the scores by attention_multiplier, adds each sublayer's
+ * output times residual_multiplier and divides the logits by logits_scaling.
  * The model_types differ only in defaults and flags: the rows of `variants`. */
 #include <cjson/cJSON.h>
 #include <math.h>
@@ -58,26 +61,32 @@ typedef struct {
                              * sublayer outputs, no input norms */
     int fused;              /* Phi-3: qkv_proj and gate_up_proj; partial rotary allowed */
     moe_kind moe;           /* mixture-of-experts feed-forward layers */
+    int multipliers;        /* Granite: embedding_multiplier, attention_multiplier (the score
+                             * scale), residual_multiplier, logits_scaling (a divisor) */
 } variant;
 
 static const variant variants[] = {
-    {"llama", 2048, FROM_CONFIG, FROM_CONFIG, FROM_CONFIG, WINDOW_NONE, 0, 0, 0, 0, MOE_NONE},
+    {"llama", 2048, FROM_CONFIG, FROM_CONFIG, FROM_CONFIG, WINDOW_NONE, 0, 0, 0, 0, MOE_NONE,
+     0},
     {"mistral", 131072, FROM_CONFIG, FROM_CONFIG, FROM_CONFIG, WINDOW_ALL, 0, 0, 0, 0,
-     MOE_NONE},
-    {"qwen2", 32768, 1, 0, 0, WINDOW_UPPER, 0, 0, 0, 0, MOE_NONE},
+     MOE_NONE, 0},
+    {"qwen2", 32768, 1, 0, 0, WINDOW_UPPER, 0, 0, 0, 0, MOE_NONE, 0},
     {"qwen3", 32768, FROM_CONFIG, FROM_CONFIG, 0, WINDOW_UPPER, 128, MHV_QK_NORM_HEAD, 0, 0,
-     MOE_NONE},
-    {"phi3", 4096, 0, 0, 0, WINDOW_OPTIONAL, 0, 0, 0, 1, MOE_NONE},
-    {"olmo2", 2048, FROM_CONFIG, FROM_CONFIG, 0, WINDOW_NONE, 0, MHV_QK_NORM_FULL, 1, 0, MOE_NONE},
-    {"mixtral", 131072, 0, 0, 0, WINDOW_OPTIONAL, 0, 0, 0, 0, MOE_MIXTRAL},
-    {"qwen2_moe", 32768, FROM_CONFIG, 0, 0, WINDOW_TYPES, 0, 0, 0, 0, MOE_QWEN2},
+     MOE_NONE, 0},
+    {"phi3", 4096, 0, 0, 0, WINDOW_OPTIONAL, 0, 0, 0, 1, MOE_NONE, 0},
+    {"olmo2", 2048, FROM_CONFIG, FROM_CONFIG, 0, WINDOW_NONE, 0, MHV_QK_NORM_FULL, 1, 0, MOE_NONE,
+     0},
+    {"mixtral", 131072, 0, 0, 0, WINDOW_OPTIONAL, 0, 0, 0, 0, MOE_MIXTRAL, 0},
+    {"qwen2_moe", 32768, FROM_CONFIG, 0, 0, WINDOW_TYPES, 0, 0, 0, 0, MOE_QWEN2, 0},
     {"qwen3_moe", 32768, FROM_CONFIG, FROM_CONFIG, 0, WINDOW_USE_ALL, 0, MHV_QK_NORM_HEAD, 0, 0,
-     MOE_QWEN3},
+     MOE_QWEN3, 0},
+    {"granite", 2048, FROM_CONFIG, FROM_CONFIG, FROM_CONFIG, WINDOW_NONE, 0, 0, 0, 0, MOE_NONE,
+     1},
 };
 
-static const char *const model_types[] = {"llama",   "mistral",   "qwen2",     "qwen3",
-                                          "phi3",    "olmo2",     "mixtral",   "qwen2_moe",
-                                          "qwen3_moe", NULL};
+static const char *const model_types[] = {"llama",     "mistral", "qwen2",   "qwen3",
+                                          "phi3",      "olmo2",   "mixtral", "qwen2_moe",
+                                          "qwen3_moe", "granite", NULL};
 
 static const variant *variant_of(const mhv_config *c)
 {
@@ -314,6 +323,25 @@ static mhv_status longrope_factors(const cJSON *root, mhv_config *c, const char 
     return MHV_OK;
 }
 
+/* GraniteConfig's four multipliers (each default 1): the token embeddings times
+ * embedding_multiplier, the scores times attention_multiplier instead of 1/sqrt(head_dim),
+ * each sublayer's output times residual_multiplier before its residual add, the logits
+ * divided by logits_scaling. */
+static mhv_status granite_multipliers(const cJSON *root, mhv_config *c, const char *name,
+                                      mhv_error *err)
+{
+    mhv_status st;
+    if ((st = mhv_json_num(root, "embedding_multiplier", 1.0, 0, 1e6, &c->embed_scale, name,
+                           err)) ||
+        (st = mhv_json_num(root, "attention_multiplier", 1.0, 0, 1e6, &c->attn_scale, name,
+                           err)) ||
+        (st = mhv_json_num(root, "residual_multiplier", 1.0, 0, 1e6, &c->residual_scale, name,
+                           err)) ||
+        (st = mhv_json_num(root, "logits_scaling", 1.0, 0, 1e6, &c->logits_div, name, err)))
+        return st;
+    return MHV_OK;
+}
+
 static mhv_status llama_config(const cJSON *root, mhv_config *c, const char *name,
                                mhv_error *err)
 {
@@ -388,6 +416,8 @@ static mhv_status llama_config(const cJSON *root, mhv_config *c, const char *nam
     c->causal = 1;
     c->kv_heads = 1;
     if (v->moe && (st = moe_config(root, v, c, name, err)))
+        return st;
+    if (v->multipliers && (st = granite_multipliers(root, c, name, err)))
         return st;
     switch (v->window) {
     case WINDOW_NONE:
@@ -596,7 +626,7 @@ static mhv_status llama_forward(mhv_nn *nn, const mhv_model *m, const int32_t *i
     }
     mhv_rotary rot = {cos_t, sin_t, half, 0};
 
-    mhv_embed emb = {.tok = &m->word_emb, .pad_id = -1};
+    mhv_embed emb = {.tok = &m->word_emb, .pad_id = -1, .scale = (float)c->embed_scale};
     mhv_nn_embed(nn, p.x, &emb, ids, n, c->hidden_size);
     for (int l = 0; l <= cap->last; l++) {
         const mhv_layer *ly = &m->layers[l];
@@ -604,6 +634,8 @@ static mhv_status llama_forward(mhv_nn *nn, const mhv_model *m, const int32_t *i
         mhv_norm kn = {MHV_NORM_RMS, ly->k_norm_g, NULL, c->layer_norm_eps};
         mhv_attn_layer attn = mhv_layer_attention(ly, c);
         attn.causal = 1;
+        if (c->attn_scale > 0) /* Granite's attention_multiplier */
+            attn.scale = (float)c->attn_scale;
         attn.window = mhv_config_layer_slides(c, l) ? c->sliding_window : 0;
         attn.rope = &rot;
         attn.q_norm = ly->q_norm_g ? &qn : NULL, attn.k_norm = ly->k_norm_g ? &kn : NULL;

@@ -108,6 +108,7 @@ typedef struct {
     int mlm_act;                 /* mhv_act */
     mhv_mat mlm_decoder;         /* (vocab, hidden): the token embedding when tied */
     float *mlm_bias;             /* (vocab,) */
+    mhv_mat task_emb;            /* (task_types, hidden) ERNIE's task type embeddings, or none */
 } mhv_model;
 
 /* Opens DIR/config.json and DIR's safetensors checkpoint and resolves every weight of the

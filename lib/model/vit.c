@@ -1,8 +1,9 @@
-/* vit.c - vision transformers: ViT, DeiT and DINOv2 (ViTModel, ViTForImageClassification,
- * DeiTModel ..., Dinov2Model, Dinov2WithRegistersModel): an image cut into patches, each
- * projected to a token (the patch convolution as one linear layer), after a [CLS] token
- * (and DeiT's distillation token, or DINOv2's register tokens), with learned positions;
- * pre-norm layers, GELU MLP or DINOv2's SwiGLU, DINOv2's layer scales.
+/* vit.c - vision transformers: ViT, ViT-MSN, I-JEPA, DeiT and DINOv2 (ViTModel,
+ * ViTForImageClassification, ViTMSNModel ..., IJepaModel ..., DeiTModel ..., Dinov2Model,
+ * Dinov2WithRegistersModel): an image cut into patches, each projected to a token (the patch
+ * convolution as one linear layer), after a [CLS] token (and DeiT's distillation token, or
+ * DINOv2's register tokens; I-JEPA has none: its tokens are the patches alone), with learned
+ * positions; pre-norm layers, GELU MLP or DINOv2's SwiGLU, DINOv2's layer scales.
  *
  *   x = [cls (, dist), P·patch_1 + b, ..., P·patch_N + b] + pos
  *   registers: x = [x_cls, reg_1 .. reg_R, x_patches] (the registers take no position)
@@ -32,13 +33,15 @@ typedef struct {
 
 static const variant variants[] = {
     {"vit", "vit.", 1, 0, 0, 1e-12},
+    {"vit_msn", "vit.", 1, 0, 0, 1e-6},
+    {"ijepa", "ijepa.", 0, 0, 0, 1e-12},
     {"deit", "deit.", 2, 0, 0, 1e-12},
     {"dinov2", "dinov2.", 1, 1, 0, 1e-6},
     {"dinov2_with_registers", "dinov2_with_registers.", 1, 1, 1, 1e-6},
 };
 
-static const char *const model_types[] = {"vit", "deit", "dinov2", "dinov2_with_registers",
-                                          NULL};
+static const char *const model_types[] = {"vit", "vit_msn", "ijepa", "deit", "dinov2",
+                                          "dinov2_with_registers", NULL};
 
 static const variant *variant_of(const mhv_config *c)
 {
@@ -72,9 +75,6 @@ static mhv_status vit_config(const cJSON *root, mhv_config *c, const char *name,
         (v->registers && (st = mhv_json_int(root, "num_register_tokens", 4, 0, 256, &registers,
                                             name, err))))
         return st;
-    if (c->image_size % c->patch_size)
-        return mhv_fail(err, MHV_EFORMAT, name, "patch_size %d does not divide image_size %d",
-                        c->patch_size, c->image_size);
     if (v->dinov2) { /* transformers: int(hidden * mlp_ratio), SwiGLU two thirds of it in 8s */
         double inter = (double)c->hidden_size * ratio;
         if (!(inter >= 1 && inter <= 1 << 24))
@@ -83,6 +83,8 @@ static mhv_status vit_config(const cJSON *root, mhv_config *c, const char *name,
         if (swiglu)
             c->intermediate_size = ((int)(c->intermediate_size * 2.0 / 3) + 7) / 8 * 8;
     }
+    /* transformers' patch convolution (stride patch_size) drops the pixels of a last partial
+     * patch: (image_size // patch_size)^2 patches and positions, patch_size dividing or not */
     int side = c->image_size / c->patch_size, extra = v->extra + registers;
     if ((long)side * side + extra > MHV_MAX_POSITIONS)
         return mhv_fail(err, MHV_EFORMAT, name, "image_size / patch_size gives too many patches");
@@ -179,6 +181,29 @@ static mhv_status swiglu_load(mhv_wload *ld, int l, int H, int I, mhv_layer *ly,
     return linear_of(ld, w, b, H, I, 1, &ly->ffn_down, &ly->ffn_down_b, err);
 }
 
+/* Drops the embeddings' prefix for the layers when they are saved without it: ViT-MSN's
+ * classifier (vit.embeddings ..., encoder.layer.N ..., as transformers itself writes it). */
+static void layers_prefix(mhv_wload *ld, int dinov2)
+{
+    const char *norm = dinov2 ? "norm1.weight" : "layernorm_before.weight";
+    const char *const layouts[] = {"layers.0.", "encoder.layer.0."};
+    char name[200];
+    if (!ld->prefix[0])
+        return;
+    for (int i = 0; i < 2; i++) {
+        snprintf(name, sizeof name, "%s%s%s", ld->prefix, layouts[i], norm);
+        if (mhv_st_find(ld->st, name))
+            return;
+    }
+    for (int i = 0; i < 2; i++) {
+        snprintf(name, sizeof name, "%s%s", layouts[i], norm);
+        if (mhv_st_find(ld->st, name)) {
+            ld->prefix[0] = '\0';
+            return;
+        }
+    }
+}
+
 static mhv_status vit_load(mhv_model *m, mhv_wload *ld, mhv_error *err)
 {
     const mhv_config *c = &m->cfg;
@@ -186,7 +211,7 @@ static mhv_status vit_load(mhv_model *m, mhv_wload *ld, mhv_error *err)
     const char *const prefixes[] = {v->prefix, NULL};
     int H = c->hidden_size, I = c->intermediate_size, P = c->patch_size, C = c->num_channels;
     int side = c->image_size / P, R = c->vision_registers, n = v->extra + side * side;
-    mhv_wload_prefix(ld, prefixes, "embeddings.cls_token");
+    mhv_wload_prefix(ld, prefixes, "embeddings.patch_embeddings.projection.weight");
     /* positions for [CLS] (and [DIST]) and the patches: the registers take none */
     int64_t patch_dims[4] = {H, C, P, P}, cls_dims[3] = {1, 1, H}, pos_dims[3] = {1, n, H};
     int64_t reg_dims[3] = {1, R, H};
@@ -196,7 +221,8 @@ static mhv_status vit_load(mhv_model *m, mhv_wload *ld, mhv_error *err)
                                0, &m->patch_emb, err)) ||
         (st = mhv_wload_vec(ld, "embeddings.patch_embeddings.projection.bias", H, 0,
                             &m->patch_emb_b, err)) ||
-        (st = mhv_wload_tensor(ld, "embeddings.cls_token", cls_dims, 3, 0, &cls, err)) ||
+        (v->extra && (st = mhv_wload_tensor(ld, "embeddings.cls_token", cls_dims, 3, 0, &cls,
+                                            err))) ||
         (v->extra > 1 && (st = mhv_wload_tensor(ld, "embeddings.distillation_token", cls_dims, 3,
                                                 0, &dist, err))) ||
         (R && (st = mhv_wload_tensor(ld, "embeddings.register_tokens", reg_dims, 3, 0, &reg,
@@ -204,19 +230,22 @@ static mhv_status vit_load(mhv_model *m, mhv_wload *ld, mhv_error *err)
         (st = mhv_wload_tensor(ld, "embeddings.position_embeddings", pos_dims, 3, 0, &pos, err)))
         return st;
     m->pos_emb = (mhv_mat){.data = pos.data, .dtype = pos.dtype, .rows = n, .cols = H};
-    if ((st = mhv_wload_zeros(ld, c->vision_extra * H, &m->extra_tokens, err)))
-        return st;
-    mhv_dtype_to_f32(m->extra_tokens, cls.data, cls.dtype, (size_t)H);
-    if (v->extra > 1)
-        mhv_dtype_to_f32(m->extra_tokens + H, dist.data, dist.dtype, (size_t)H);
-    if (R)
-        mhv_dtype_to_f32(m->extra_tokens + H, reg.data, reg.dtype, (size_t)R * (size_t)H);
+    if (v->extra) { /* I-JEPA has none: the patches alone */
+        if ((st = mhv_wload_zeros(ld, c->vision_extra * H, &m->extra_tokens, err)))
+            return st;
+        mhv_dtype_to_f32(m->extra_tokens, cls.data, cls.dtype, (size_t)H);
+        if (v->extra > 1)
+            mhv_dtype_to_f32(m->extra_tokens + H, dist.data, dist.dtype, (size_t)H);
+        if (R)
+            mhv_dtype_to_f32(m->extra_tokens + H, reg.data, reg.dtype, (size_t)R * (size_t)H);
+    }
+    layers_prefix(ld, v->dinov2);
     int qb = c->attn_bias;
     for (int l = 0; l < c->num_layers; l++) {
         mhv_layer *ly = &m->layers[l];
         char a[160], b[160], n1[160], n2[160];
-        /* transformers 5 saves layers.N (vit, deit) or encoder.layer.N (dinov2) with
-         * q_proj ...; the hub's files have encoder.layer.N.attention.attention.query ... */
+        /* transformers 5's modules are layers.N (vit, vit_msn, ijepa, deit) or
+         * encoder.layer.N (dinov2) with q_proj ...; the hub's files have encoder.layer.N.attention.attention.query ... */
         const char *l5 = v->dinov2 ? "encoder.layer" : "layers";
 #define LIN(new_, old_, r, cl, bias, w, bv)                                                        \
     (snprintf(a, sizeof a, "%s.%d.%s", l5, l, new_),                                              \

@@ -158,7 +158,9 @@ typedef struct {
     const float *y;        /* (n, d) the other operand, or NULL */
     const mhv_norm *norm;  /* or NULL */
     int d;
-    enum { ROWS_NORM, ROWS_ADD_NORM, ROWS_ADD, ROWS_MUL, ROWS_SCALE } op;
+    enum { ROWS_NORM, ROWS_ADD_NORM, ROWS_ADD, ROWS_MUL, ROWS_SCALE, ROWS_ADD_SCALED,
+           ROWS_MUL_SCALAR, ROWS_DIV_SCALAR } op;
+    float s;               /* the scalar of the *_SCALED / *_SCALAR ops */
 } rows_args;
 
 static void apply_norm(const mhv_kernels *K, const mhv_norm *nm, float *x, int rows, int d)
@@ -196,36 +198,68 @@ static void rows_op(const void *arg, int r0, int r1, int worker)
         for (size_t t = 0; t < len; t++)
             x[t] *= a->y[t % (size_t)a->d];
         break;
+    case ROWS_ADD_SCALED: /* the product rounded to fp32 before the add (no contraction) */
+        for (size_t t = 0; t < len; t++) {
+            float p = a->y[off + t] * a->s;
+            x[t] += p;
+        }
+        break;
+    case ROWS_MUL_SCALAR:
+        for (size_t t = 0; t < len; t++)
+            x[t] *= a->s;
+        break;
+    case ROWS_DIV_SCALAR:
+        for (size_t t = 0; t < len; t++)
+            x[t] /= a->s;
+        break;
     }
 }
 
 void mhv_nn_norm(mhv_nn *nn, float *y, const float *x, const mhv_norm *nm, int n, int d)
 {
-    rows_args a = {nn->K, y, x, nm, d, ROWS_NORM};
+    rows_args a = {nn->K, y, x, nm, d, ROWS_NORM, 0};
     par_rows(nn, n, d, rows_op, &a);
 }
 
 void mhv_nn_add_norm(mhv_nn *nn, float *x, const float *add, const mhv_norm *nm, int n, int d)
 {
-    rows_args a = {nn->K, x, add, nm, d, ROWS_ADD_NORM};
+    rows_args a = {nn->K, x, add, nm, d, ROWS_ADD_NORM, 0};
     par_rows(nn, n, d, rows_op, &a);
 }
 
 void mhv_nn_add(mhv_nn *nn, float *x, const float *add, int n, int d)
 {
-    rows_args a = {nn->K, x, add, NULL, d, ROWS_ADD};
+    rows_args a = {nn->K, x, add, NULL, d, ROWS_ADD, 0};
     par_rows(nn, n, d, rows_op, &a);
 }
 
 void mhv_nn_scale(mhv_nn *nn, float *x, const float *g, int n, int d)
 {
-    rows_args a = {nn->K, x, g, NULL, d, ROWS_SCALE};
+    rows_args a = {nn->K, x, g, NULL, d, ROWS_SCALE, 0};
     par_rows(nn, n, d, rows_op, &a);
 }
 
 void mhv_nn_mul(mhv_nn *nn, float *x, const float *y, int n, int d)
 {
-    rows_args a = {nn->K, x, y, NULL, d, ROWS_MUL};
+    rows_args a = {nn->K, x, y, NULL, d, ROWS_MUL, 0};
+    par_rows(nn, n, d, rows_op, &a);
+}
+
+void mhv_nn_add_scaled(mhv_nn *nn, float *x, const float *add, float s, int n, int d)
+{
+    rows_args a = {nn->K, x, add, NULL, d, ROWS_ADD_SCALED, s};
+    par_rows(nn, n, d, rows_op, &a);
+}
+
+void mhv_nn_mul_scalar(mhv_nn *nn, float *x, float s, int n, int d)
+{
+    rows_args a = {nn->K, x, NULL, NULL, d, ROWS_MUL_SCALAR, s};
+    par_rows(nn, n, d, rows_op, &a);
+}
+
+void mhv_nn_div_scalar(mhv_nn *nn, float *x, float s, int n, int d)
+{
+    rows_args a = {nn->K, x, NULL, NULL, d, ROWS_DIV_SCALAR, s};
     par_rows(nn, n, d, rows_op, &a);
 }
 
@@ -283,6 +317,10 @@ static void embed_rows(const void *arg, int r0, int r1, int worker)
         }
         if (e->pos && !e->pos_first) {
             mhv_mat_row(e->pos, j->nn->pos[i], row);
+            K->add(xi, row, d);
+        }
+        if (e->task) {
+            mhv_mat_row(e->task, 0, row);
             K->add(xi, row, d);
         }
     }
@@ -436,6 +474,8 @@ typedef struct {
     int count, d;
     const mhv_norm *norm;   /* RMSNorm of each head (d,), or NULL */
     const mhv_rotary *r;    /* or NULL */
+    int norm_per_head;      /* norm's g and b hold each head's own (d,) weights, by head */
+    float clip;             /* > 0: values clamped to [-clip, clip] first */
 } heads_args;
 
 static void heads_rows(const void *arg, int r0, int r1, int worker)
@@ -445,9 +485,23 @@ static void heads_rows(const void *arg, int r0, int r1, int worker)
     size_t off = (size_t)r0 * (size_t)(a->r ? a->r->half : 0);
     for (int t = 0; t < a->count; t++) {
         float *x = a->x + (size_t)r0 * a->ld + (size_t)a->heads[t] * (size_t)a->d;
-        if (a->norm)
+        if (a->clip > 0)
             for (int i = 0; i < r1 - r0; i++)
-                apply_norm(a->K, a->norm, x + (size_t)i * a->ld, 1, a->d);
+                for (int e = 0; e < a->d; e++) {
+                    float *v = x + (size_t)i * a->ld + e; /* torch.clamp: max, then min */
+                    *v = *v < -a->clip ? -a->clip : *v;
+                    *v = *v > a->clip ? a->clip : *v;
+                }
+        mhv_norm own; /* the head's own weights */
+        const mhv_norm *nm = a->norm;
+        if (nm && a->norm_per_head) {
+            size_t o = (size_t)a->heads[t] * (size_t)a->d;
+            own = (mhv_norm){nm->kind, nm->g + o, nm->b ? nm->b + o : NULL, nm->eps};
+            nm = &own;
+        }
+        if (nm)
+            for (int i = 0; i < r1 - r0; i++)
+                apply_norm(a->K, nm, x + (size_t)i * a->ld, 1, a->d);
         if (a->r && a->r->interleaved)
             mhv_rope_apply_pairs(x, r1 - r0, 1, a->r->half, a->ld, a->r->cos_t + off,
                                  a->r->sin_t + off);
@@ -457,16 +511,19 @@ static void heads_rows(const void *arg, int r0, int r1, int worker)
     }
 }
 
-/* Each listed head of x(n, ld): its norm (when norm), then the rotation (when r). */
+/* Each listed head of x(n, ld): clamped (when clip > 0), its norm (when norm; the head's own
+ * weights when norm_per_head), then the rotation (when r). */
 static void per_head(mhv_nn *nn, float *x, size_t ld, const int *heads, int count, int d,
-                     const mhv_norm *norm, const mhv_rotary *r, int n)
+                     const mhv_norm *norm, const mhv_rotary *r, int n, int norm_per_head,
+                     float clip)
 {
-    if (!norm && !r)
+    if (!norm && !r && !(clip > 0))
         return;
     int one_off[2];
     mhv_nn_pack pk = pass_pack(nn, n, NULL, one_off);
     for (int s = 0; s < pk.count; s++) { /* rotary positions from each sentence's start */
-        heads_args a = {nn->K, x + (size_t)pk.off[s] * ld, ld, heads, count, d, norm, r};
+        heads_args a = {nn->K, x + (size_t)pk.off[s] * ld, ld, heads, count, d, norm, r,
+                        norm_per_head, clip};
         par_rows(nn, pk.off[s + 1] - pk.off[s], count * d, heads_rows, &a);
     }
 }
@@ -708,15 +765,24 @@ void mhv_nn_attention(mhv_nn *nn, const mhv_attn_layer *a, const float *x, int n
         all_heads[h] = h, all_kv[h] = h;
     const int *qh = prune ? heads : all_heads, *kh = prune ? kv_heads : all_kv;
     int qn = prune ? count : a->heads, kn = prune ? kv_count : a->kv_heads;
-    project_qkv(nn, a, x, n, b, qh, qn, kh, kn, !done || cap->vnorm);
+    int with_v = !done || cap->vnorm;
+    project_qkv(nn, a, x, n, b, qh, qn, kh, kn, with_v);
+    float clip = a->clip;
+    if (clip > 0 && a->qk_norm_full) { /* clamped before the whole-projection norms */
+        per_head(nn, b->q, (size_t)QD, qh, qn, d, NULL, NULL, n, 0, clip);
+        per_head(nn, b->k, (size_t)KVD, kh, kn, d, NULL, NULL, n, 0, clip);
+        clip = 0;
+    }
     if (a->qk_norm_full) {
         mhv_nn_norm(nn, b->q, b->q, a->q_norm, n, QD);
         mhv_nn_norm(nn, b->k, b->k, a->k_norm, n, KVD);
     }
     const mhv_norm *qn_head = a->qk_norm_full ? NULL : a->q_norm;
     const mhv_norm *kn_head = a->qk_norm_full ? NULL : a->k_norm;
-    per_head(nn, b->q, (size_t)QD, qh, qn, d, qn_head, a->rope, n);
-    per_head(nn, b->k, (size_t)KVD, kh, kn, d, kn_head, a->rope, n);
+    per_head(nn, b->q, (size_t)QD, qh, qn, d, qn_head, a->rope, n, a->qk_norm_per_head, clip);
+    per_head(nn, b->k, (size_t)KVD, kh, kn, d, kn_head, a->rope, n, a->qk_norm_per_head, clip);
+    if (with_v)
+        per_head(nn, b->v, (size_t)KVD, kh, kn, d, NULL, NULL, n, 0, a->clip);
     attn_job j = {
         .K = nn->K,
         .base = {.q = b->q, .k = b->k, .v = b->v, .d = d, .ld_q = (size_t)QD,

@@ -135,6 +135,12 @@ void mhv_nn_add(mhv_nn *nn, float *x, const float *add, int n, int d);
 void mhv_nn_scale(mhv_nn *nn, float *x, const float *g, int n, int d);
 /* x(n, d) *= y: the gate of gated feed-forward layers (SwiGLU). */
 void mhv_nn_mul(mhv_nn *nn, float *x, const float *y, int n, int d);
+/* x(n, d) += add * s, the product rounded to fp32 before the add as PyTorch's
+ * `residual + h * m` (Granite's residual_multiplier). */
+void mhv_nn_add_scaled(mhv_nn *nn, float *x, const float *add, float s, int n, int d);
+/* x(n, d) *= s and x(n, d) /= s, in fp32: logit scales (Cohere multiplies, Granite divides). */
+void mhv_nn_mul_scalar(mhv_nn *nn, float *x, float s, int n, int d);
+void mhv_nn_div_scalar(mhv_nn *nn, float *x, float s, int n, int d);
 /* x(n, d) = cap * tanh(x / cap), in fp32 as PyTorch: Gemma 2's final logit soft capping. */
 void mhv_nn_softcap(mhv_nn *nn, float *x, float cap, int n, int d);
 
@@ -150,10 +156,12 @@ typedef struct {
                              * pad_id, the others pad_id + 1 + their rank among non-pads */
     int pos_first;          /* add the position before the type (DeBERTa's order) */
     float scale;            /* != 0: token rows multiplied by it (Gemma's sqrt(hidden)) */
+    const mhv_mat *task;    /* (task_types, d) ERNIE's task type embeddings, or NULL: row 0
+                             * (the task of every token) added after the position */
 } mhv_embed;
 
-/* x(n, d) = tok[ids[i]] + type[t_i] + pos[position of i] (those present, added in that
- * order, as transformers does; t_i from nn->type_ids, else 0), then norm. */
+/* x(n, d) = tok[ids[i]] + type[t_i] + pos[position of i] + task[0] (those present, added in
+ * that order, as transformers does; t_i from nn->type_ids, else 0), then norm. */
 void mhv_nn_embed(mhv_nn *nn, float *x, const mhv_embed *e, const int32_t *ids, int n, int d);
 
 /* ---- linear layers ---- */
@@ -284,6 +292,12 @@ typedef struct {
     const void *bias_ctx;
     const mhv_mat *wo;              /* (hidden, heads*d) the output projection, for the value
                                      * norms through it (MHV_VNORM_VO); NULL: not available */
+    /* with a q_norm/k_norm of each head: every head has its own weights, the norms' g and b
+     * then (heads*d,) / (kv_heads*d,) indexed by head (StableLM's per-head LayerNorms,
+     * Cohere's (heads, d) q_norm/k_norm) */
+    int qk_norm_per_head;
+    float clip;                     /* > 0: q, k and v clamped to [-clip, clip] right after
+                                     * their projections (OLMo's clip_qkv) */
 } mhv_attn_layer;
 
 /* Activations of the attention block: q (n, heads*d), k and v (n, kv_heads*d), ctx (n,

@@ -522,6 +522,11 @@ mhv_status mhv_spm_to_json(const mhv_spm_model *m, const cJSON *config, const ch
         return mhv_fail(err, MHV_EUNSUPPORTED, file,
                         "M2M100Tokenizer numbers the SentencePiece pieces by vocab.json, which "
                         "is not beside the model");
+    if (other && is_class(other, "PegasusTokenizer")) /* its tokenizer.json is read */
+        return mhv_fail(err, MHV_EUNSUPPORTED, file,
+                        "PegasusTokenizer's spiece.model (its pieces numbered after <mask_1>, "
+                        "<mask_2> and <unk_2> .. <unk_102>) is not read: make tokenizer.json with "
+                        "transformers, AutoTokenizer.from_pretrained(DIR).save_pretrained(DIR)");
     if (other)
         return mhv_fail(err, MHV_EUNSUPPORTED, file,
                         "no tokenizer.json, and a SentencePiece model is read only for "

@@ -7,12 +7,16 @@ check() { if eval "$2"; then ok; else bad "$1"; fi; }
 BERT=tests/fixtures/bert-f32
 GOLD=tests/fixtures/goldens/pairs-bert.json
 
-"$MHAVIZ" run --model "$BERT" --pairs --format json --out "$TMP/p" tests/fixtures/pairs-bert.txt \
-    2>"$TMP/stderr"
-check "pairs run" "[ $? = 0 ] && [ ! -s $TMP/stderr ]"
-check "ids, type ids, boundary and attentions as HF's" "perl -MJSON::PP -e '
+# pairs_as_golden MODEL GOLDEN: run --pairs on pairs-bert.txt; ids, type ids, boundary and every
+# head's attention as the golden's (transformers' tokenizer(first, second) and eager attention)
+pairs_as_golden() {
+    rm -rf "$TMP/p"
+    "$MHAVIZ" run --model "$1" --pairs --format json --out "$TMP/p" tests/fixtures/pairs-bert.txt \
+        2>"$TMP/stderr"
+    check "$1: pairs run" "[ $? = 0 ] && [ ! -s $TMP/stderr ]"
+    check "$1: ids, type ids, boundary and attentions as HF's" "perl -MJSON::PP -e '
     sub slurp { local \$/; open my \$f, q(<), \$_[0] or die; decode_json(<\$f>) }
-    my (\$g, \$j) = (slurp(q($GOLD)), slurp(q($TMP/p/pairs-bert.json)));
+    my (\$g, \$j) = (slurp(q($2)), slurp(q($TMP/p/pairs-bert.json)));
     my \$cases = \$g->{cases}; my \$sents = \$j->{sentences};
     exit 1 unless @\$cases == @\$sents;
     for my \$k (0 .. \$#\$cases) {
@@ -29,6 +33,11 @@ check "ids, type ids, boundary and attentions as HF's" "perl -MJSON::PP -e '
         }
         exit 7 unless @{\$s->{attentions}} == @{\$c->{attentions}} * @{\$c->{attentions}[0]};
     }'"
+}
+pairs_as_golden "$BERT" "$GOLD"
+# ERNIE (tests/gen/fam_ernie.py): BertTokenizer's vocab.txt, token types and the task type
+# embedding of task 0
+pairs_as_golden tests/fixtures/fam-ernie-tok tests/fixtures/goldens/pairs-ernie.json
 # the second sentence's spans count characters of the whole line (after the TAB)
 check "second segment spans on the line" "perl -MJSON::PP -e 'local \$/; my \$s = decode_json(<STDIN>)->{sentences}[2];
     exit !(\$s->{spans}[1][0] == 0 && \$s->{spans}[4][0] == 3)' <$TMP/p/pairs-bert.json"

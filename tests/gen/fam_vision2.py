@@ -1,0 +1,90 @@
+#!/usr/bin/env python3
+"""Fixtures of the second round of vision transformers (tests/fixtures/fam-vit-msn-*,
+fam-ijepa-*, fam-beit-*, fam-data2vec-vision-*): tiny random ViT-MSN, I-JEPA, BEiT and
+data2vec-vision checkpoints from transformers, random images as preprocessed pixel values,
+and the attention of every head (float64, tolerance as famgen's). See visgen.py.
+
+    HF_HUB_OFFLINE=1 /path/to/venv/bin/python tests/gen/fam_vision2.py [FIXTURE ...]
+
+With fixture names, only those are made. The tensors are named as save_pretrained writes
+them (the hub's names: encoder.layer.N.attention.attention.query ...; ViT-MSN's classifier
+with its layers outside the vit. prefix), except where a fixture says "module names":
+rewritten to transformers 5's (layers.N.attention.q_proj ...), checked to load in
+transformers to the same attentions.
+"""
+import json
+import os
+import sys
+
+import torch
+from safetensors.torch import load_file, save_file
+from transformers import (IJepaConfig, IJepaForImageClassification, IJepaModel, ViTMSNConfig,
+                          ViTMSNForImageClassification, ViTMSNModel)
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import famgen as fg  # noqa: E402
+from visgen import ONLY, make  # noqa: E402
+
+SMALL = dict(hidden_size=32, num_hidden_layers=2, num_attention_heads=4, image_size=16,
+             patch_size=4, num_channels=3)
+
+# the names of the checkpoints on the hub (which save_pretrained writes) -> transformers 5's
+# module names of a ViT-shaped layer, which it loads as they are
+VIT_MODULES = [("attention.attention.query", "attention.q_proj"),
+               ("attention.attention.key", "attention.k_proj"),
+               ("attention.attention.value", "attention.v_proj"),
+               ("attention.output.dense", "attention.o_proj"),
+               ("intermediate.dense", "mlp.fc1"), ("output.dense", "mlp.fc2")]
+
+
+def to_modules(path):
+    """encoder.layer.N.attention.attention.query ... -> layers.N.attention.q_proj ..."""
+    f = os.path.join(path, "model.safetensors")
+    t = load_file(f)
+    out = {}
+    for k, v in t.items():
+        nk = k.replace("encoder.layer.", "layers.", 1)
+        for a, b in VIT_MODULES:
+            nk = nk.replace(a, b)
+        out[nk] = v
+    assert out.keys() != t.keys(), "nothing renamed"
+    save_file(out, f, metadata={"format": "pt"})
+
+
+def preprocessor(name, **cfg):
+    """name's preprocessor_config.json (gen_vision_e2e2.py runs transformers' processor of
+    it on an image file, as `mhaviz run` takes it)."""
+    if ONLY and name not in ONLY:
+        return
+    with open(os.path.join(fg.FIXTURES, name, "preprocessor_config.json"), "w") as f:
+        json.dump(cfg, f, indent=1)
+        f.write("\n")
+
+
+IMAGENET = dict(image_mean=[0.485, 0.456, 0.406], image_std=[0.229, 0.224, 0.225])
+
+# ---- ViT-MSN (ViT's layers, [CLS], layer_norm_eps 1e-6) and I-JEPA (no [CLS]: the tokens
+# are the patches alone, positions for them only)
+make("fam-vit-msn-f32", ViTMSNModel, ViTMSNConfig(**SMALL, intermediate_size=48), 71,
+     "ViTMSNModel, 16x16 images, 4x4 patches, eps 1e-6")
+make("fam-vit-msn-cls-f16", ViTMSNForImageClassification,
+     ViTMSNConfig(**SMALL, intermediate_size=40, num_labels=3, qkv_bias=False,
+                  hidden_act="gelu_new"), 72,
+     "ViTMSNForImageClassification (vit. prefix), F16, qkv_bias false, gelu_new, on its "
+     "own size and, with interpolate_pos_encoding, 20x12 pixels",
+     dtype=torch.float16, sizes=[(16, 16), (20, 12)], ask=True)
+make("fam-ijepa-bf16", IJepaModel, IJepaConfig(**SMALL, intermediate_size=48), 73,
+     "IJepaModel, BF16: no [CLS], 16 patch tokens", dtype=torch.bfloat16)
+make("fam-ijepa-cls-interp-f32", IJepaForImageClassification,
+     IJepaConfig(**SMALL, intermediate_size=48, num_labels=2, layer_norm_eps=1e-6), 74,
+     "IJepaForImageClassification (ijepa. prefix), eps 1e-6, with interpolate_pos_encoding "
+     "on 24x16 and 12x12 pixels (positions resized bicubic, no [CLS] row)",
+     sizes=[(24, 16), (12, 12)], ask=True)
+make("fam-ijepa-modnames-f32", IJepaModel, IJepaConfig(**SMALL, intermediate_size=36), 75,
+     "IJepaModel under transformers 5's module names (layers.N.attention.q_proj ...)", post=to_modules)
+preprocessor("fam-vit-msn-f32", image_processor_type="ViTImageProcessor", do_resize=True,
+             size={"height": 16, "width": 16}, resample=2, do_rescale=True,
+             rescale_factor=1 / 255, do_normalize=True, **IMAGENET)
+preprocessor("fam-ijepa-bf16", image_processor_type="ViTImageProcessor", do_resize=True,
+             size={"height": 16, "width": 16}, resample=3, do_rescale=True,
+             rescale_factor=1 / 255, do_normalize=True, image_mean=[0.5] * 3, image_std=[0.5] * 3)

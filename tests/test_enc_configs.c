@@ -1,0 +1,129 @@
+/* config.json of ERNIE and of the Pegasus / Blenderbot encoder-decoders: the defaults of their
+ * transformers config classes and what is refused by name rather than approximated. The
+ * forward passes are checked against transformers by tests/test_families.c and
+ * tests/test_seq2seq.c. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "model/config.h"
+
+#define ERNIE                                                                                  \
+    "\"model_type\": \"ernie\", \"hidden_size\": 32, \"num_hidden_layers\": 2, "               \
+    "\"num_attention_heads\": 4, \"intermediate_size\": 48, \"vocab_size\": 100"
+
+static mhv_status parse(const char *json, mhv_config *c, mhv_error *err)
+{
+    memset(err, 0, sizeof *err);
+    return mhv_config_parse(json, strlen(json), "config.json", c, err);
+}
+
+static void ok(const char *json, mhv_config *c)
+{
+    mhv_error err;
+    if (parse(json, c, &err) != MHV_OK)
+        fail_msg("%s: %s", json, err.msg);
+}
+
+/* The config is refused (MHV_EUNSUPPORTED or MHV_EFORMAT) with `want` in the message. */
+static void refused(const char *json, const char *want)
+{
+    mhv_config c;
+    mhv_error err;
+    mhv_status st = parse(json, &c, &err);
+    if (st == MHV_OK)
+        fail_msg("accepted: %s", json);
+    if (!strstr(err.msg, want))
+        fail_msg("%s: message '%s' lacks '%s'", json, err.msg, want);
+}
+
+static void test_ernie(void **state)
+{
+    (void)state;
+    mhv_config c;
+    ok("{" ERNIE "}", &c);
+    assert_string_equal(c.arch, "ernie");
+    assert_int_equal(c.task_types, 0); /* use_task_id defaults to false (ERNIE 1.0) */
+    assert_int_equal(c.type_vocab_size, 2);
+    assert_int_equal(c.max_positions, 512);
+    assert_int_equal(c.tie_word_embeddings, 1);
+    ok("{" ERNIE ", \"use_task_id\": true}", &c);
+    assert_int_equal(c.task_types, 3); /* task_type_vocab_size's default */
+    ok("{" ERNIE ", \"use_task_id\": true, \"task_type_vocab_size\": 16, "
+       "\"tie_word_embeddings\": false}", &c);
+    assert_int_equal(c.task_types, 16);
+    assert_int_equal(c.tie_word_embeddings, 0);
+    ok("{" ERNIE ", \"use_task_id\": false, \"task_type_vocab_size\": 16}", &c);
+    assert_int_equal(c.task_types, 0);
+    refused("{" ERNIE ", \"use_task_id\": true, \"task_type_vocab_size\": 0}",
+            "task_type_vocab_size");
+    refused("{" ERNIE ", \"use_task_id\": 3}", "use_task_id");
+    refused("{" ERNIE ", \"is_decoder\": true}", "is_decoder is not supported");
+    refused("{" ERNIE ", \"add_cross_attention\": true}", "add_cross_attention is not supported");
+    /* the other BERT model_types know no task types, and refuse a decoder as well */
+    ok("{\"model_type\": \"bert\", \"hidden_size\": 32, \"num_hidden_layers\": 2, "
+       "\"num_attention_heads\": 4, \"intermediate_size\": 48, \"vocab_size\": 100, "
+       "\"use_task_id\": true}", &c);
+    assert_int_equal(c.task_types, 0);
+    refused("{\"model_type\": \"roberta\", \"hidden_size\": 32, \"num_hidden_layers\": 2, "
+            "\"num_attention_heads\": 4, \"intermediate_size\": 48, \"vocab_size\": 100, "
+            "\"is_decoder\": true}", "is_decoder is not supported");
+}
+
+#define PEGASUS                                                                                \
+    "\"model_type\": \"pegasus\", \"d_model\": 32, \"encoder_layers\": 2, "                    \
+    "\"decoder_layers\": 3, \"encoder_attention_heads\": 4, \"decoder_attention_heads\": 4, "   \
+    "\"encoder_ffn_dim\": 48, \"decoder_ffn_dim\": 40, \"vocab_size\": 90"
+
+static void test_pegasus(void **state)
+{
+    (void)state;
+    mhv_config c;
+    ok("{" PEGASUS "}", &c);
+    assert_string_equal(c.arch, "pegasus");
+    assert_true(c.enc_dec && c.pre_norm && c.final_norm && c.sinusoidal);
+    assert_int_equal(c.pos_offset, 0);
+    assert_int_equal(c.pad_positions, 0);
+    assert_int_equal(c.decoder_start_id, 0); /* PegasusConfig: the pad token */
+    assert_int_equal(c.eos_id, 1);
+    assert_int_equal(c.act, MHV_ACT_GELU);
+    assert_true(c.embed_scale == 0);
+    assert_int_equal(c.max_positions, 1024);
+    assert_int_equal(c.tie_word_embeddings, 1);
+    assert_int_equal(c.dec_vocab_size, 90);
+    assert_int_equal(c.separate_emb, 0);
+    assert_int_equal(c.dec_layers, 3);
+    assert_int_equal(c.dec_intermediate_size, 40);
+    ok("{" PEGASUS ", \"scale_embedding\": true, \"tie_word_embeddings\": false, "
+       "\"activation_function\": \"relu\", \"max_position_embeddings\": 64, "
+       "\"decoder_start_token_id\": 5, \"eos_token_id\": [7]}", &c);
+    assert_true(fabs(c.embed_scale - sqrt(32.0)) < 1e-12);
+    assert_int_equal(c.tie_word_embeddings, 0);
+    assert_int_equal(c.act, MHV_ACT_RELU);
+    assert_int_equal(c.max_positions, 64);
+    assert_int_equal(c.decoder_start_id, 5);
+    assert_int_equal(c.eos_id, 7);
+    /* Marian's vocabulary fields are not Pegasus's */
+    ok("{" PEGASUS ", \"share_encoder_decoder_embeddings\": false, \"decoder_vocab_size\": 9}",
+       &c);
+    assert_int_equal(c.dec_vocab_size, 90);
+    assert_int_equal(c.separate_emb, 0);
+    refused("{\"model_type\": \"pegasus\", \"d_model\": 32, \"encoder_attention_heads\": 4, "
+            "\"decoder_attention_heads\": 8}", "decoder_attention_heads 8 unlike");
+    refused("{" PEGASUS ", \"is_decoder\": true}", "is_decoder is not supported");
+    refused("{" PEGASUS ", \"activation_function\": \"swiglu_magic\"}", "swiglu_magic");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_ernie),
+        cmocka_unit_test(test_pegasus),
+    };
+    return cmocka_run_group_tests_name("enc_configs", tests, NULL, NULL);
+}
