@@ -76,6 +76,7 @@ extern const mhv_family mhv_family_mpnet;
 extern const mhv_family mhv_family_modernbert;
 extern const mhv_family mhv_family_vit;
 extern const mhv_family mhv_family_clip;
+extern const mhv_family mhv_family_beit;
 
 /* The rotary settings of families that turn part of each head (GPT-NeoX, Phi) as their
  * transformers configs read them: rope_scaling, else rope_parameters (its rope_theta and
