@@ -388,17 +388,27 @@ uint64_t cli_available_memory(void)
     return (uint64_t)kb * 1024;
 }
 
-void cli_fmt_mem_need(char *buf, size_t size, const mhv_forward_mem *mem, uint64_t limit,
-                      int given)
+void cli_fmt_mem_need(char *buf, size_t size, const mhv_forward_mem *mem,
+                      const cli_mem_extra *extra, uint64_t limit, int given)
 {
-    char n_s[32], w_s[32], a_s[32], m_s[32], l_s[32];
-    cli_fmt_bytes(n_s, sizeof n_s, mem->weights + mem->activations + mem->maps);
+    char n_s[32], w_s[32], a_s[32], m_s[32], e_s[64] = "", l_s[32];
+    cli_fmt_bytes(n_s, sizeof n_s, cli_mem_total(mem, extra));
     cli_fmt_bytes(w_s, sizeof w_s, mem->weights);
     cli_fmt_bytes(a_s, sizeof a_s, mem->activations);
     cli_fmt_bytes(m_s, sizeof m_s, mem->maps);
     cli_fmt_bytes(l_s, sizeof l_s, limit);
-    snprintf(buf, size, "about %s (weights %s, activations %s, attention maps %s), more than %s%s",
-             n_s, w_s, a_s, m_s, given ? "--max-memory " : "the available ", l_s);
+    if (extra && extra->bytes) {
+        char x_s[32];
+        cli_fmt_bytes(x_s, sizeof x_s, extra->bytes);
+        snprintf(e_s, sizeof e_s, ", %s %s", extra->what, x_s);
+    }
+    snprintf(buf, size, "about %s (weights %s, activations %s, attention maps %s%s), more than "
+             "%s%s", n_s, w_s, a_s, m_s, e_s, given ? "--max-memory " : "the available ", l_s);
+}
+
+uint64_t cli_mem_total(const mhv_forward_mem *mem, const cli_mem_extra *extra)
+{
+    return mem->weights + mem->activations + mem->maps + (extra ? extra->bytes : 0);
 }
 
 void cli_fmt_bytes(char *buf, size_t size, uint64_t b)

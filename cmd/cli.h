@@ -100,10 +100,18 @@ mhv_status cli_font_open(const char *file, mhv_fontset **fs, mhv_error *err);
 uint64_t cli_available_memory(void);
 /* b bytes as "1.5 GiB", "20.0 MiB" or "3.0 KiB" (--max-memory's messages). */
 void cli_fmt_bytes(char *buf, size_t size, uint64_t b);
+/* What run holds besides the forward pass (mhv_forward_mem): --weighting's raw norms for
+ * the JSON or --aggregate's maps (one or the other: the JSON of an aggregate has no norms). */
+typedef struct {
+    uint64_t bytes;     /* 0: nothing */
+    const char *what;   /* "raw norms", "layer aggregates" */
+} cli_mem_extra;
 /* What a --max-memory refusal says a line needs: "about N (weights W, activations A,
- * attention maps M), more than [--max-memory |the available ]L" (given: the limit came from
- * --max-memory). */
-void cli_fmt_mem_need(char *buf, size_t size, const mhv_forward_mem *mem, uint64_t limit,
-                      int given);
+ * attention maps M[, <what> X]), more than [--max-memory |the available ]L" (extra: NULL or
+ * nothing when bytes is 0; given: the limit came from --max-memory). */
+void cli_fmt_mem_need(char *buf, size_t size, const mhv_forward_mem *mem,
+                      const cli_mem_extra *extra, uint64_t limit, int given);
+/* N above: mem's three parts and extra's bytes (extra may be NULL). */
+uint64_t cli_mem_total(const mhv_forward_mem *mem, const cli_mem_extra *extra);
 
 #endif

@@ -69,7 +69,8 @@ static const char run_usage[] =
     "  --pool max|mean  how --max-pixels pools a block (default max; said in the figure's\n"
     "                   corner); with --rows only the keys are pooled\n"
     "  --max-memory SIZE  refuse, before running, a sentence whose weights, activations\n"
-    "                   and attention maps would need more (e.g. 20G, 512M; default: the\n"
+    "                   and attention maps (with --weighting's raw norms for json or\n"
+    "                   --aggregate's maps) would need more (e.g. 20G, 512M; default: the\n"
     "                   available memory; 0: no limit; encoder-decoders: both stacks and\n"
     "                   the cross maps)\n"
     "  --out DIR        output directory (default: mhaviz-out)\n"
@@ -123,9 +124,10 @@ static const char run_usage[] =
     "  --weighting W    attn (default): attention weights; norm: alpha_ij * ||v_j|| and\n"
     "                   norm-out: alpha_ij * ||v_j W_O^h|| (what key j moves into the\n"
     "                   head's output, Kobayashi et al. 2020), rows normalised to sum 1 in\n"
-    "                   figures and aggregates; json adds \"weighting\" and per head the raw\n"
-    "                   \"norms\" and \"value_norms\"; encoder-decoders: every stack, the\n"
-    "                   cross-attention by the source's values through its own projections\n"
+    "                   figures and aggregates; json and safetensors name it (\"weighting\");\n"
+    "                   json adds per head the raw \"norms\" and \"value_norms\";\n"
+    "                   encoder-decoders: every stack, the cross-attention by the source's\n"
+    "                   values through its own projections\n"
     "  --pairs          lines are FIRST<TAB>SECOND. Encoders (BERT, RoBERTa ...): the\n"
     "                   pair as tokenizer(first, second) encodes it, with its token type\n"
     "                   ids; json adds \"token_type_ids\" and \"pair_boundary\".\n"
@@ -205,6 +207,28 @@ static int agg_every_row(const run_opts *o)
     return o->rows && o->aggregate && o->agg != MHV_AGG_MEAN;
 }
 
+/* What a sentence of n tokens, nrows of them kept, holds besides the forward pass's maps
+ * (write_outputs, not streamed): --weighting's raw products for the JSON, a float per kept
+ * weight, or --aggregate's maps and working space; under --rows, rollout and flow aggregate
+ * every row, then copy the kept rows of the aggregate and of the heads out of them. */
+static cli_mem_extra extra_memory(const mhv_model *m, const mhv_heads *sel, int n, int nrows,
+                                  const run_opts *o)
+{
+    uint64_t N = (uint64_t)n, R = (uint64_t)nrows, heads = (uint64_t)mhv_heads_count(sel);
+    int L = m->cfg.num_layers;
+    if (o->aggregate) {
+        if (!agg_every_row(o))
+            return (cli_mem_extra){mhv_aggregate_bytes(L, nrows, n, o->agg), "layer aggregates"};
+        uint64_t during = mhv_aggregate_bytes(L, n, n, o->agg);
+        uint64_t after = (uint64_t)L * N * N * sizeof(float) +
+                         ((uint64_t)L + heads) * R * N * sizeof(float);
+        return (cli_mem_extra){during > after ? during : after, "layer aggregates"};
+    }
+    if (o->weighting != MHV_WEIGHT_ATTN && o->fig.json)
+        return (cli_mem_extra){heads * R * N * sizeof(float), "raw norms"};
+    return (cli_mem_extra){0, NULL};
+}
+
 /* Whether sentence i fits in limit bytes (0: no limit), refused with the numbers otherwise. */
 static mhv_status check_memory(mhv_forward_ctx *fc, const mhv_model *m, const mhv_input *in,
                                int i, const mhv_encoding *enc, const mhv_heads *sel,
@@ -212,11 +236,12 @@ static mhv_status check_memory(mhv_forward_ctx *fc, const mhv_model *m, const mh
 {
     if (!limit)
         return MHV_OK;
-    int *rows = NULL, nrows = 0;
+    int *rows = NULL, nrows = enc->n;
     mhv_status st = MHV_OK;
-    if (o->rows && !(agg_every_row(o) && !stream))
+    if (o->rows)
         st = mhv_rows_resolve(o->rows, in->s[i].text, in->s[i].len, enc, &rows, &nrows, err);
-    mhv_forward_opts fo = {.rows = rows, .nrows = nrows,
+    int all_rows = agg_every_row(o) && !stream; /* the pass keeps every row (write_outputs) */
+    mhv_forward_opts fo = {.rows = all_rows ? NULL : rows, .nrows = all_rows ? 0 : nrows,
                            .head_sink = stream ? st_head_sink : NULL};
     mhv_forward_mem mem;
     if (!st)
@@ -224,11 +249,13 @@ static mhv_status check_memory(mhv_forward_ctx *fc, const mhv_model *m, const mh
     free(rows);
     if (st)
         return cli_fail_line(err, st, in, i);
-    uint64_t need = mem.weights + mem.activations + mem.maps;
-    if (need <= limit)
+    cli_mem_extra extra = {0, NULL};
+    if (!stream)
+        extra = extra_memory(m, sel, enc->n, nrows, o);
+    if (cli_mem_total(&mem, &extra) <= limit)
         return MHV_OK;
     char what[256];
-    cli_fmt_mem_need(what, sizeof what, &mem, limit, o->max_memory_set);
+    cli_fmt_mem_need(what, sizeof what, &mem, &extra, limit, o->max_memory_set);
     return mhv_fail(err, MHV_ENOMEM, in->name,
                     "line %d: %d tokens need %s: keep fewer heads or rows (--rows last)%s",
                     in->s[i].line, enc->n, what,
@@ -468,7 +495,9 @@ static mhv_status st_open(st_file *sf, const char *stage, const char *stem, int 
     mhv_model_info info = mhv_model_describe(m);
     mhv_stw_desc d = {.model = &info, .sel = sel, .rows = o->rows ? rows : NULL,
                       .nrows = nrows, .dtype = o->dtype, .text = s->text, .len = s->len,
-                      .enc = enc, .tok = tok};
+                      .enc = enc, .tok = tok,
+                      .weighting = o->weighting == MHV_WEIGHT_ATTN
+                                       ? NULL : mhv_weighting_name(o->weighting)};
     if ((st = mhv_stw_begin(sf->out.f, sf->out.path, &d, &sf->w, err)))
         mhv_out_abort(&sf->out);
     return st;

@@ -419,9 +419,21 @@ mhv_status run_figs_seq2seq(run_figs *r, const char *out, const char *stem, int 
     if (!r->o->formats)
         return MHV_OK;
     const mhv_s2s_rows *kr = rows ? rows->rows : NULL;
-    if (kr && (kr->src ? kr->n_src : 1) == 0 && (kr->tgt ? kr->n_tgt : 1) == 0) {
+    int no_src = kr && (kr->src ? kr->n_src : 1) == 0;
+    int no_tgt = kr && (kr->tgt ? kr->n_tgt : 1) == 0;
+    if (no_src && no_tgt) {
         r->rows_empty++; /* --rows matched nothing on either side */
         return MHV_OK;
+    }
+    if (no_src || no_tgt) { /* that side's stacks draw nothing: said once, at the end */
+        unsigned stacks = 0, side = no_src ? 1u << MHV_STACK_ENCODER
+                                           : 1u << MHV_STACK_DECODER | 1u << MHV_STACK_CROSS;
+        for (int k = 0; k < attn->count; k++)
+            stacks |= 1u << attn->heads[k].stack;
+        if (stacks & side) {
+            r->rows_left_out |= stacks & side;
+            no_src ? r->rows_no_src++ : r->rows_no_tgt++;
+        }
     }
     char dir[4096];
     int len = index == 0 ? snprintf(dir, sizeof dir, "%s/%s", out, stem)
@@ -637,6 +649,18 @@ void run_figs_end(run_figs *r, int ok)
     if (ok && r->rows_empty)
         cli_say("warning: --rows keeps no row of %d sentence%s: no figures for %s",
                 r->rows_empty, r->rows_empty == 1 ? "" : "s", r->rows_empty == 1 ? "it" : "them");
+    if (ok && r->rows_no_src)
+        cli_say("warning: --rows keeps no source row of %d sentence%s: no encoder figures "
+                "for %s", r->rows_no_src, r->rows_no_src == 1 ? "" : "s",
+                r->rows_no_src == 1 ? "it" : "them");
+    if (ok && r->rows_no_tgt) {
+        unsigned dec = r->rows_left_out & 1u << MHV_STACK_DECODER;
+        unsigned cross = r->rows_left_out & 1u << MHV_STACK_CROSS;
+        cli_say("warning: --rows keeps no target row of %d sentence%s: no %s figures for %s",
+                r->rows_no_tgt, r->rows_no_tgt == 1 ? "" : "s",
+                dec && cross ? "decoder or cross-attention" : dec ? "decoder" : "cross-attention",
+                r->rows_no_tgt == 1 ? "it" : "them");
+    }
     if (ok && r->fs && mhv_font_missing_count(r->fs) > 0) {
         /* one line for the whole run, however many figures showed the boxes */
         fputs("mhaviz: warning: no font has", stderr);

@@ -80,6 +80,10 @@ typedef struct {
     const char *html_source;    /* the input file the page is of, as given ("-": stdin) */
     int row_sentences, row_missing; /* run --row: sentences seen, and lacking the word */
     int rows_empty;                 /* run --rows: sentences where it kept no row */
+    /* an encoder-decoder's sentences where --rows kept rows on one side only, and which of
+     * the empty side's stacks had heads whose figures were left out (mhv_stack bits) */
+    int rows_no_src, rows_no_tgt;
+    unsigned rows_left_out;
     /* Set around run_figs_sentence for a map that is not the sentence's own square (run
      * --window, --max-pixels, --rows); all 0 otherwise: */
     const char *corner;             /* drawn in the figures' corner (the pooling) */

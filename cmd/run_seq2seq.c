@@ -117,6 +117,31 @@ static mhv_status generate_target(const run_s2s_opts *o, const mhv_model *m,
     return st;
 }
 
+/* What a line of ns source and nt target tokens holds besides the forward pass's maps:
+ * --weighting's raw products for the JSON, a float per weight, or --aggregate mean's map and
+ * double sums per stack and layer (stack_means). Counted for every row, as the maps are. */
+static cli_mem_extra extra_memory(const run_s2s_opts *o, const mhv_model *m,
+                                  const mhv_heads *sel, int ns, int nt)
+{
+    int Le = m->cfg.num_layers, Ld = m->cfg.dec_layers;
+    uint64_t S = (uint64_t)ns, T = (uint64_t)nt, cells = 0, layer_cells = 0, layers = 0;
+    for (int l = 0; l < sel->num_layers; l++) {
+        uint64_t rows = l < Le ? S : T, cols = l < Le || l >= Le + Ld ? S : T, k = 0;
+        for (int h = 0; h < sel->num_heads; h++)
+            k += (uint64_t)mhv_heads_has(sel, l, h);
+        cells += k * rows * cols;
+        if (k)
+            layer_cells += rows * cols, layers++;
+    }
+    if (o->aggregate)
+        return (cli_mem_extra){(layers + 1) * sizeof(mhv_head_attn) +
+                                   (layer_cells + 1) * (sizeof(float) + sizeof(double)),
+                               "layer aggregates"};
+    if (o->weighting != MHV_WEIGHT_ATTN && o->fig->json)
+        return (cli_mem_extra){cells * sizeof(float), "raw norms"};
+    return (cli_mem_extra){0, NULL};
+}
+
 /* Whether line i (l: its tokens) fits in limit bytes (0: no limit), refused with the
  * numbers otherwise; --generate counts the longest target it may write. */
 static mhv_status check_memory(const run_s2s_opts *o, mhv_forward_ctx *fc, const mhv_model *m,
@@ -132,11 +157,11 @@ static mhv_status check_memory(const run_s2s_opts *o, mhv_forward_ctx *fc, const
                                                  err);
     if (st)
         return cli_fail_line(err, st, in, i);
-    uint64_t need = mem.weights + mem.activations + mem.maps;
-    if (need <= limit)
+    cli_mem_extra extra = extra_memory(o, m, sel, l->src.n, nt);
+    if (cli_mem_total(&mem, &extra) <= limit)
         return MHV_OK;
     char what[256];
-    cli_fmt_mem_need(what, sizeof what, &mem, limit, o->max_memory_set);
+    cli_fmt_mem_need(what, sizeof what, &mem, &extra, limit, o->max_memory_set);
     return mhv_fail(err, MHV_ENOMEM, in->name,
                     "line %d: %d source and %s%d target tokens need %s: keep fewer heads "
                     "(--heads cross:*:*)",
@@ -210,7 +235,9 @@ static mhv_status write_safetensors(const run_s2s_opts *o, const mhv_model *m,
                           .len = l->src_len, .target_text = l->tgt_text ? l->tgt_text : "",
                           .target_len = l->tgt_text ? l->tgt_len : 0, .src = &l->src,
                           .tgt = &l->tgt, .src_tok = tx->src_tok, .tgt_tok = tx->tgt_tok,
-                          .rows = rows};
+                          .rows = rows,
+                          .weighting = o->weighting == MHV_WEIGHT_ATTN
+                                           ? NULL : mhv_weighting_name(o->weighting)};
     if ((st = mhv_stw_write_seq2seq(out.f, out.path, &d, a, err)))
         mhv_out_abort(&out);
     else

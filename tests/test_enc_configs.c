@@ -75,10 +75,55 @@ static void test_ernie(void **state)
             "\"is_decoder\": true}", "is_decoder is not supported");
 }
 
+#define PEGASUS                                                                                \
+    "\"model_type\": \"pegasus\", \"d_model\": 32, \"encoder_layers\": 2, "                    \
+    "\"decoder_layers\": 3, \"encoder_attention_heads\": 4, \"decoder_attention_heads\": 4, "   \
+    "\"encoder_ffn_dim\": 48, \"decoder_ffn_dim\": 40, \"vocab_size\": 90"
+
+static void test_pegasus(void **state)
+{
+    (void)state;
+    mhv_config c;
+    ok("{" PEGASUS "}", &c);
+    assert_string_equal(c.arch, "pegasus");
+    assert_true(c.enc_dec && c.pre_norm && c.final_norm && c.sinusoidal);
+    assert_int_equal(c.pos_offset, 0);
+    assert_int_equal(c.pad_positions, 0);
+    assert_int_equal(c.decoder_start_id, 0); /* PegasusConfig: the pad token */
+    assert_int_equal(c.eos_id, 1);
+    assert_int_equal(c.act, MHV_ACT_GELU);
+    assert_true(c.embed_scale == 0);
+    assert_int_equal(c.max_positions, 1024);
+    assert_int_equal(c.tie_word_embeddings, 1);
+    assert_int_equal(c.dec_vocab_size, 90);
+    assert_int_equal(c.separate_emb, 0);
+    assert_int_equal(c.dec_layers, 3);
+    assert_int_equal(c.dec_intermediate_size, 40);
+    ok("{" PEGASUS ", \"scale_embedding\": true, \"tie_word_embeddings\": false, "
+       "\"activation_function\": \"relu\", \"max_position_embeddings\": 64, "
+       "\"decoder_start_token_id\": 5, \"eos_token_id\": [7]}", &c);
+    assert_true(fabs(c.embed_scale - sqrt(32.0)) < 1e-12);
+    assert_int_equal(c.tie_word_embeddings, 0);
+    assert_int_equal(c.act, MHV_ACT_RELU);
+    assert_int_equal(c.max_positions, 64);
+    assert_int_equal(c.decoder_start_id, 5);
+    assert_int_equal(c.eos_id, 7);
+    /* Marian's vocabulary fields are not Pegasus's */
+    ok("{" PEGASUS ", \"share_encoder_decoder_embeddings\": false, \"decoder_vocab_size\": 9}",
+       &c);
+    assert_int_equal(c.dec_vocab_size, 90);
+    assert_int_equal(c.separate_emb, 0);
+    refused("{\"model_type\": \"pegasus\", \"d_model\": 32, \"encoder_attention_heads\": 4, "
+            "\"decoder_attention_heads\": 8}", "decoder_attention_heads 8 unlike");
+    refused("{" PEGASUS ", \"is_decoder\": true}", "is_decoder is not supported");
+    refused("{" PEGASUS ", \"activation_function\": \"swiglu_magic\"}", "swiglu_magic");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_ernie),
+        cmocka_unit_test(test_pegasus),
     };
     return cmocka_run_group_tests_name("enc_configs", tests, NULL, NULL);
 }

@@ -278,6 +278,13 @@ static void test_image_grid(void **state)
     grid_case("fam-dinov2-reg-f32", 16, 4, 0, MHV_OK, 4, 1, 1, NULL); /* rows kept: right */
     grid_case("fam-dinov2-reg-f32", 4, 40, 0, MHV_OK, 1, 10, 1, NULL);
     grid_case(dv, 4, 4, 0, MHV_OK, 1, 1, 1, NULL); /* one column: plain bicubic is right */
+    /* image_size 18, patch_size 4: its own 18x18 takes the 4x4 positions as they are, as do
+     * 16x16 and 19x19 when asked (transformers resizes only another grid or a non-square) */
+    const char *rem = "fam-vit-rem-f32";
+    grid_case(rem, 18, 18, 0, MHV_OK, 4, 4, 0, NULL);
+    grid_case(rem, 16, 16, 0, MHV_EUSAGE, 0, 0, 0, "vit takes 18x18 unless");
+    grid_case(rem, 16, 16, 1, MHV_OK, 4, 4, 0, NULL);
+    grid_case(rem, 20, 20, 1, MHV_OK, 5, 5, 1, NULL);
 }
 
 /* T5's relative position buckets as MPNet calls them (bidirectional, 32 buckets, max

@@ -330,6 +330,87 @@ static void test_granite(void **state)
     assert_true(c.logits_div == 0);
 }
 
+static void test_olmo(void **state)
+{
+    (void)state;
+    mhv_config c;
+    ok("{\"model_type\": \"olmo\", " SIZES "}", &c);
+    assert_string_equal(c.arch, "olmo");
+    assert_true(c.clip_qkv == 0 && !c.attn_bias && !c.tie_word_embeddings);
+    assert_true(c.head_dim == 8 && c.num_kv_heads == 4 && c.max_positions == 2048);
+    assert_true(c.layer_norm_eps == 1e-5f); /* OlmoLayerNorm's eps, whatever the file says */
+    ok("{\"model_type\": \"olmo\", " SIZES ", \"clip_qkv\": 8.0, \"attention_bias\": true, "
+       "\"num_key_value_heads\": 2, \"layer_norm_eps\": 0.1}", &c);
+    assert_true(c.clip_qkv == 8.0 && c.attn_bias && c.attn_out_bias && c.num_kv_heads == 2);
+    assert_true(c.layer_norm_eps == 1e-5f);
+    ok("{\"model_type\": \"olmo\", " SIZES ", \"clip_qkv\": null}", &c);
+    assert_true(c.clip_qkv == 0);
+    refused("{\"model_type\": \"olmo\", " SIZES ", \"clip_qkv\": 0}", "clip_qkv");
+    refused("{\"model_type\": \"olmo\", " SIZES ", \"num_key_value_heads\": 3}",
+            "num_key_value_heads 3 does not divide");
+    refused("{\"model_type\": \"olmo\", " SIZES ", \"rope_scaling\": "
+            "{\"type\": \"yarn\", \"factor\": 2}}",
+            "unsupported rope scaling type 'yarn'");
+}
+
+static void test_stablelm(void **state)
+{
+    (void)state;
+    mhv_config c;
+    ok("{\"model_type\": \"stablelm\", " SIZES ", \"num_key_value_heads\": 4}", &c);
+    assert_string_equal(c.arch, "stablelm");
+    assert_int_equal(c.rotary_dims, 2); /* int(8 x 0.25), StableLmConfig's default factor */
+    assert_true(!c.parallel_residual && !c.qk_norm && !c.attn_bias && !c.tie_word_embeddings);
+    assert_true(c.layer_norm_eps == 1e-5f && c.rope.theta == 10000.0);
+    ok("{\"model_type\": \"stablelm\", " SIZES ", \"num_key_value_heads\": 2, "
+       "\"use_parallel_residual\": true, \"qk_layernorm\": true, \"use_qkv_bias\": true, "
+       "\"partial_rotary_factor\": 0.5, \"rope_theta\": 500}", &c);
+    assert_true(c.parallel_residual && c.qk_norm == MHV_QK_NORM_HEAD && c.attn_bias);
+    assert_true(c.rotary_dims == 4 && c.rope.theta == 500.0 && c.num_kv_heads == 2);
+    ok("{\"model_type\": \"stablelm\", " SIZES ", \"num_key_value_heads\": 4, "
+       "\"rope_parameters\": {\"rope_type\": \"default\", \"rope_theta\": 100, "
+       "\"partial_rotary_factor\": 1.0}}", &c);
+    assert_true(c.rotary_dims == 8 && c.rope.theta == 100.0);
+    /* StableLmConfig's num_key_value_heads defaults to 32, not to the heads */
+    refused("{\"model_type\": \"stablelm\", " SIZES "}",
+            "num_key_value_heads 32 does not divide num_attention_heads 4");
+    refused("{\"model_type\": \"stablelm\", " SIZES ", \"num_key_value_heads\": 4, "
+            "\"head_dim\": 16}",
+            "head_dim 16 other than hidden_size / num_attention_heads (8) is not supported");
+    refused("{\"model_type\": \"stablelm\", " SIZES ", \"num_key_value_heads\": 4, "
+            "\"partial_rotary_factor\": 0.375}",
+            "rotary dimensions 3");
+    refused("{\"model_type\": \"stablelm\", " SIZES ", \"num_key_value_heads\": 4, "
+            "\"rope_scaling\": {\"type\": \"yarn\", \"factor\": 2}}",
+            "unsupported rope scaling type 'yarn'");
+}
+
+static void test_cohere(void **state)
+{
+    (void)state;
+    mhv_config c;
+    ok("{\"model_type\": \"cohere\", " SIZES "}", &c);
+    assert_string_equal(c.arch, "cohere");
+    /* CohereConfig: tied, logit_scale 0.0625, theta 500000, no q/k norms or biases */
+    assert_true(c.tie_word_embeddings && c.logits_mul == 0.0625 && c.rope.theta == 500000.0);
+    assert_true(!c.qk_norm && !c.attn_bias && c.parallel_residual && c.head_dim == 8);
+    ok("{\"model_type\": \"cohere\", " SIZES ", \"rope_theta\": 8000000.0, "
+       "\"logit_scale\": 0.125, \"use_qk_norm\": true, \"attention_bias\": true, "
+       "\"tie_word_embeddings\": false, \"num_key_value_heads\": 2}", &c);
+    assert_true(c.rope.theta == 8000000.0 && c.logits_mul == 0.125);
+    assert_true(c.qk_norm == MHV_QK_NORM_HEAD && c.attn_bias && c.attn_out_bias);
+    assert_true(!c.tie_word_embeddings && c.num_kv_heads == 2);
+    ok("{\"model_type\": \"cohere\", " SIZES ", \"rope_parameters\": {\"rope_type\": "
+       "\"default\", \"rope_theta\": 75.0}}", &c);
+    assert_true(c.rope.theta == 75.0);
+    refused("{\"model_type\": \"cohere\", " SIZES ", \"logit_scale\": null}",
+            "logit_scale null is not supported");
+    refused("{\"model_type\": \"cohere\", " SIZES ", \"logit_scale\": 0}", "logit_scale");
+    refused("{\"model_type\": \"cohere\", " SIZES ", \"rope_parameters\": {\"rope_type\": "
+            "\"yarn\", \"factor\": 2.0}}",
+            "unsupported rope scaling type 'yarn'");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -338,7 +419,8 @@ int main(void)
         cmocka_unit_test(test_gemma2), cmocka_unit_test(test_gemma3),
         cmocka_unit_test(test_gemma3_vision),
         cmocka_unit_test(test_moe),
-        cmocka_unit_test(test_granite),
+        cmocka_unit_test(test_granite), cmocka_unit_test(test_olmo),
+        cmocka_unit_test(test_stablelm), cmocka_unit_test(test_cohere),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

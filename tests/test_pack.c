@@ -235,6 +235,7 @@ static void test_llama(void **state)
     check_fixture("fam-qwen3-moe-f32", 1);
     check_fixture("fam-olmo2-f32", 1);
     check_fixture("fam-phi3-lm-bf16-partial", 1);
+    check_fixture("fam-granite-f32", 1); /* multipliers */
 }
 /* soft capping, GeGLU, local and global rotary tables, two-sided windows */
 static void test_gemma(void **state)
@@ -259,6 +260,10 @@ static void test_decoders(void **state)
     check_fixture("fam-bloom-f32", 1);
     check_fixture("fam-falcon-rw-bf16", 1);
     check_fixture("fam-falcon-newarch-f32", 1);
+    check_fixture("fam-olmo-clip-f32", 1);
+    check_fixture("fam-stablelm-f32", 1);
+    check_fixture("fam-stablelm-parallel-bf16", 1);
+    check_fixture("fam-cohere-f32", 1);
 }
 static void test_modernbert(void **state) { (void)state; check_fixture("fam-modernbert-f32", 1); }
 /* relative position score biases */

@@ -167,6 +167,16 @@ static double max_flow(net *g, int s, int t)
     return total;
 }
 
+uint64_t mhv_flow_bytes(int num_layers, int n)
+{
+    /* as mhv_flow's mallocs: the flows g.f and the four per-node arrays */
+    uint64_t nn = (uint64_t)n * (uint64_t)n, nodes = (uint64_t)(num_layers + 1) * (uint64_t)n;
+    net g;
+    return (num_layers ? (uint64_t)num_layers : 1) * (nn ? nn : 1) * sizeof *g.f +
+           (nodes ? nodes : 1) * (sizeof *g.level + sizeof *g.arc + sizeof *g.queue +
+                                  sizeof *g.path);
+}
+
 mhv_status mhv_flow(const double *a, int num_layers, int n, double *out, mhv_error *err)
 {
     size_t nn = (size_t)n * (size_t)n, nodes = (size_t)(num_layers + 1) * (size_t)n;

@@ -11,6 +11,8 @@
 #ifndef MHV_FLOW_H
 #define MHV_FLOW_H
 
+#include <stdint.h>
+
 #include "base/status.h"
 
 /* a: (num_layers, n, n) the capacities A_m, rows are queries (non-negative; rows summing
@@ -23,5 +25,7 @@
  * 100 (one core of a 2-core Zen 5; about the fourth power of n).
  * MHV_ENOMEM is the only failure. */
 mhv_status mhv_flow(const double *a, int num_layers, int n, double *out, mhv_error *err);
+/* The working memory mhv_flow allocates for num_layers layers of n tokens, in bytes. */
+uint64_t mhv_flow_bytes(int num_layers, int n);
 
 #endif

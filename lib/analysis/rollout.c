@@ -31,6 +31,21 @@ static const float *find(const mhv_attn *a, int layer, int head)
     return NULL;
 }
 
+uint64_t mhv_aggregate_bytes(int num_layers, int rows, int n, mhv_agg kind)
+{
+    /* as mhv_aggregate's mallocs: out->heads, out->buf and out->row_ids; then m, r, t; flow
+     * keeps caps while it adds flows and mhv_flow's own, m, r and t freed by then */
+    uint64_t L = (uint64_t)num_layers, nn = (uint64_t)rows * (uint64_t)n;
+    uint64_t out = L * sizeof(mhv_head_attn) + L * nn * sizeof(float) +
+                   ((uint64_t)rows + 1) * sizeof(int);
+    uint64_t scratch = 3 * nn * sizeof(double);
+    if (kind != MHV_AGG_FLOW)
+        return out + scratch;
+    uint64_t caps = (L * nn + 1) * sizeof(double);
+    uint64_t solve = caps + mhv_flow_bytes(num_layers, n); /* flows: caps' size */
+    return out + caps + (scratch > solve ? scratch : solve);
+}
+
 mhv_status mhv_aggregate(const mhv_attn *a, int num_layers, int num_heads, mhv_agg kind,
                          mhv_attn *out, mhv_error *err)
 {

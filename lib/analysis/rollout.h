@@ -4,6 +4,8 @@
 #ifndef MHV_ROLLOUT_H
 #define MHV_ROLLOUT_H
 
+#include <stdint.h>
+
 #include "base/attn.h"
 #include "base/status.h"
 
@@ -25,5 +27,10 @@ const char *mhv_agg_name(mhv_agg a);
  * Computed in double, stored as float. out is freed with mhv_attn_free. */
 mhv_status mhv_aggregate(const mhv_attn *a, int num_layers, int num_heads, mhv_agg kind,
                          mhv_attn *out, mhv_error *err);
+/* The most memory mhv_aggregate holds at once besides its input, in bytes, for num_layers
+ * layers of rows kept query rows (every row for rollout and flow) and n keys: its output
+ * (one map per layer) and its working copies in double (flow's solver too). For
+ * --max-memory: computed without running it. */
+uint64_t mhv_aggregate_bytes(int num_layers, int rows, int n, mhv_agg kind);
 
 #endif

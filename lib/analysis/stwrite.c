@@ -198,6 +198,8 @@ static char *header(const mhv_stw_desc *d, int n, int rows, size_t *len)
         meta(f, entries[e].key, v, vlen, 0); /* text as is, the others as JSON text */
         free(v);
     }
+    if (d->weighting) /* a name, as "format" */
+        meta(f, "weighting", d->weighting, strlen(d->weighting), 0);
     fputc('}', f);
     uint64_t off = 0, map = (uint64_t)rows * (uint64_t)n * mhv_dtype_size(d->dtype);
     for (int l = 0; l < d->sel->num_layers; l++) {
@@ -495,6 +497,8 @@ mhv_status mhv_stw_write_seq2seq(FILE *f, const char *name, const mhv_stw_s2s_de
                  vlen, 0);
         free(v);
     }
+    if (d->weighting)
+        meta(h, "weighting", d->weighting, strlen(d->weighting), 0);
     fputc('}', h);
     uint64_t off = 0, esz = mhv_dtype_size(d->dtype);
     for (int k = 0; k < a->count;) {

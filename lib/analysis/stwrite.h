@@ -7,7 +7,8 @@
  * and a "__metadata__" of strings, each a JSON text: "tokens", "token_ids", "spans",
  * "rows" (the query position of each row), "heads" ({"attn.L05": [0, 3], ...}), "model"
  * (as the JSON report's "model"), plus "text", "format" ("mhaviz-attention") and
- * "mhaviz_version". Every shape is known before the first layer runs, so the header is
+ * "mhaviz_version", and "weighting" ("norm" or "norm-out") when the maps are reweighted
+ * (as the JSON report names it: absent for plain attention). Every shape is known before the first layer runs, so the header is
  * written first and each map goes out as it arrives: memory holds one map per thread. */
 #ifndef MHV_STWRITE_H
 #define MHV_STWRITE_H
@@ -33,6 +34,8 @@ typedef struct {
     size_t len;
     const mhv_encoding *enc;
     const mhv_tok *tok;         /* token display texts, or NULL */
+    const char *weighting;      /* metadata "weighting" (--weighting norm, norm-out), or NULL:
+                                   the maps are attention weights */
 } mhv_stw_desc;
 
 /* Writes the header to f (name for messages) and returns the writer for the layers. */
@@ -60,13 +63,15 @@ typedef struct {
     const mhv_tok *src_tok, *tgt_tok; /* their display texts, or NULL */
     const mhv_s2s_rows *rows;         /* the kept rows (metadata "rows", "target_rows"), or
                                          NULL: every row */
+    const char *weighting;            /* metadata "weighting", or NULL (as mhv_stw_desc) */
 } mhv_stw_s2s_desc;
 
 /* Writes the whole file of one encoder-decoder sentence: a tensor per stack and layer with
  * captured heads, "attn.encoder.L05" [heads, S, S], "attn.decoder.L05" [heads, T, T] (zeros
  * above the diagonal), "attn.cross.L05" [heads, T, S] (rows target tokens, columns source
  * tokens); metadata as above for the source plus target_text, target_tokens,
- * target_token_texts, target_token_ids, target_spans, and "heads" keyed by those names. */
+ * target_token_texts, target_token_ids, target_spans, "weighting" when given, and "heads"
+ * keyed by those names. */
 mhv_status mhv_stw_write_seq2seq(FILE *f, const char *name, const mhv_stw_s2s_desc *d,
                                  const mhv_attn *a, mhv_error *err);
 

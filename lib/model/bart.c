@@ -1,17 +1,18 @@
-/* bart.c - BART, mBART, Marian and M2M100 / NLLB (BartForConditionalGeneration, BartModel,
- * MBart*, MarianMTModel, MarianModel, M2M100ForConditionalGeneration, M2M100Model): an encoder
+/* bart.c - BART, mBART, Marian, M2M100 / NLLB and Pegasus (BartForConditionalGeneration,
+ * BartModel, MBart*, MarianMTModel, MarianModel, M2M100ForConditionalGeneration, M2M100Model,
+ * PegasusForConditionalGeneration, PegasusModel): an encoder
  * and a decoder of LayerNorm layers with biases, absolute positions, scaled dot-product
  * attention and a plain feed-forward layer.
  *
  *   x = tok[id] * embed_scale + pos(i)  (then layernorm_embedding: BART, mBART)
  *   post-LN (BART, Marian): x = ln1(x + attn(x));  x = ln2(x + fc2(act(fc1(x))))
  *     decoder:             y = ln1(y + attn_causal(y));  y = lnx(y + cross(y, e));  y = ln2(...)
- *   pre-LN (mBART, M2M100): x += attn(ln1(x));  x += fc2(act(fc1(ln2(x))));  e = layer_norm(x)
+ *   pre-LN (mBART, M2M100, Pegasus): x += attn(ln1(x));  x += fc2(act(fc1(ln2(x))));  e = layer_norm(x)
  *     decoder:             y += attn_causal(ln1(y));  y += cross(lnx(y), e);  y += ffn(ln2(y));
  *                          y = layer_norm(y)
  *   logits = y · lm_head^T + final_logits_bias
- * Positions: learned rows i + 2 (BART, mBART), or sinusoidal (Marian, as transformers'
- * MarianSinusoidalPositionalEmbedding builds them: sines in the first half of a row, cosines
+ * Positions: learned rows i + 2 (BART, mBART), or sinusoidal (Marian and Pegasus, as
+ * transformers' MarianSinusoidalPositionalEmbedding builds them: sines in the first half of a row, cosines
  * in the second; M2M100 as M2M100SinusoidalPositionalEmbedding: tensor2tensor's frequencies,
  * rows counted as RoBERTa's from pad_token_id + 1, the padding row zero). Marian may have
  * separate source and target vocabularies
@@ -31,22 +32,24 @@ enum { POS_LEARNED, POS_MARIAN, POS_M2M };
 
 typedef struct {
     const char *model_type;
-    int pre_norm;        /* mBART, M2M100 */
+    int pre_norm;        /* mBART, M2M100, Pegasus */
     int emb_norm;        /* layernorm_embedding */
     int positions;       /* POS_* */
     int vocab, start, eos; /* transformers' defaults */
     mhv_act act;         /* activation_function's default */
     int scale;           /* scale_embedding's default */
+    int own_vocabs;      /* Marian: share_encoder_decoder_embeddings, decoder_vocab_size */
 } variant;
 
 static const variant variants[] = {
-    {"bart", 0, 1, POS_LEARNED, 50265, 2, 2, MHV_ACT_GELU, 0},
-    {"mbart", 1, 1, POS_LEARNED, 50265, -1, 2, MHV_ACT_GELU, 0},
-    {"marian", 0, 0, POS_MARIAN, 58101, 58100, 0, MHV_ACT_GELU, 0},
-    {"m2m_100", 1, 0, POS_M2M, 128112, 2, 2, MHV_ACT_RELU, 1},
+    {"bart", 0, 1, POS_LEARNED, 50265, 2, 2, MHV_ACT_GELU, 0, 0},
+    {"mbart", 1, 1, POS_LEARNED, 50265, -1, 2, MHV_ACT_GELU, 0, 0},
+    {"marian", 0, 0, POS_MARIAN, 58101, 58100, 0, MHV_ACT_GELU, 0, 1},
+    {"m2m_100", 1, 0, POS_M2M, 128112, 2, 2, MHV_ACT_RELU, 1, 0},
+    {"pegasus", 1, 0, POS_MARIAN, 50265, 0, 1, MHV_ACT_GELU, 0, 0},
 };
 
-static const char *const model_types[] = {"bart", "mbart", "marian", "m2m_100", NULL};
+static const char *const model_types[] = {"bart", "mbart", "marian", "m2m_100", "pegasus", NULL};
 
 enum { BART_POS_OFFSET = 2 }; /* BartLearnedPositionalEmbedding.offset */
 
@@ -109,6 +112,13 @@ static mhv_status bart_config(const cJSON *root, mhv_config *c, const char *name
     if ((st = token_field(root, "decoder_start_token_id", v->start >= 0 ? v->start : c->eos_id,
                           &c->decoder_start_id, name, err)))
         return st;
+    /* *ForCausalLM (the decoder alone, under model.decoder) is another model than this one */
+    int is_decoder;
+    if ((st = mhv_json_bool(root, "is_decoder", 0, &is_decoder, name, err)))
+        return st;
+    if (is_decoder)
+        return mhv_fail(err, MHV_EUNSUPPORTED, name, "is_decoder is not supported (the "
+                        "decoder alone of *ForCausalLM)");
     if (dec_heads != c->num_heads)
         return mhv_fail(err, MHV_EUNSUPPORTED, name,
                         "decoder_attention_heads %d unlike encoder_attention_heads %d is not "
@@ -118,7 +128,7 @@ static mhv_status bart_config(const cJSON *root, mhv_config *c, const char *name
                         "encoder_attention_heads %d does not divide d_model %d", c->num_heads,
                         c->hidden_size);
     c->dec_vocab_size = c->vocab_size;
-    if (v->positions == POS_MARIAN) {
+    if (v->own_vocabs) {
         if ((st = mhv_json_bool(root, "share_encoder_decoder_embeddings", 1, &share, name,
                                 err)) ||
             (st = mhv_json_int(root, "decoder_vocab_size", c->vocab_size, 1, MHV_MAX_VOCAB,

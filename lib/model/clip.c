@@ -53,9 +53,8 @@ static mhv_status clip_config(const cJSON *root, mhv_config *c, const char *name
         (st = mhv_config_act(vc, "hidden_act", siglip ? MHV_ACT_GELU_NEW : MHV_ACT_QUICK_GELU,
                              &c->act, name, err)))
         return st;
-    if (c->image_size % c->patch_size)
-        return mhv_fail(err, MHV_EFORMAT, name, "patch_size %d does not divide image_size %d",
-                        c->patch_size, c->image_size);
+    /* transformers' patch convolution (stride patch_size) drops the pixels of a last partial
+     * patch: (image_size // patch_size)^2 patches and positions, patch_size dividing or not */
     int side = c->image_size / c->patch_size;
     if ((long)side * side + 1 > MHV_MAX_POSITIONS)
         return mhv_fail(err, MHV_EFORMAT, name, "image_size / patch_size gives too many patches");

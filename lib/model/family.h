@@ -77,6 +77,9 @@ extern const mhv_family mhv_family_modernbert;
 extern const mhv_family mhv_family_vit;
 extern const mhv_family mhv_family_clip;
 extern const mhv_family mhv_family_beit;
+extern const mhv_family mhv_family_olmo;
+extern const mhv_family mhv_family_stablelm;
+extern const mhv_family mhv_family_cohere;
 
 /* The rotary settings of families that turn part of each head (GPT-NeoX, Phi) as their
  * transformers configs read them: rope_scaling, else rope_parameters (its rope_theta and

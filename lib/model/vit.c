@@ -75,9 +75,6 @@ static mhv_status vit_config(const cJSON *root, mhv_config *c, const char *name,
         (v->registers && (st = mhv_json_int(root, "num_register_tokens", 4, 0, 256, &registers,
                                             name, err))))
         return st;
-    if (c->image_size % c->patch_size)
-        return mhv_fail(err, MHV_EFORMAT, name, "patch_size %d does not divide image_size %d",
-                        c->patch_size, c->image_size);
     if (v->dinov2) { /* transformers: int(hidden * mlp_ratio), SwiGLU two thirds of it in 8s */
         double inter = (double)c->hidden_size * ratio;
         if (!(inter >= 1 && inter <= 1 << 24))
@@ -86,6 +83,8 @@ static mhv_status vit_config(const cJSON *root, mhv_config *c, const char *name,
         if (swiglu)
             c->intermediate_size = ((int)(c->intermediate_size * 2.0 / 3) + 7) / 8 * 8;
     }
+    /* transformers' patch convolution (stride patch_size) drops the pixels of a last partial
+     * patch: (image_size // patch_size)^2 patches and positions, patch_size dividing or not */
     int side = c->image_size / c->patch_size, extra = v->extra + registers;
     if ((long)side * side + extra > MHV_MAX_POSITIONS)
         return mhv_fail(err, MHV_EFORMAT, name, "image_size / patch_size gives too many patches");

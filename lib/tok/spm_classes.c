@@ -523,6 +523,11 @@ mhv_status mhv_spm_to_json(const mhv_spm_model *m, const cJSON *config, const ch
                         "M2M100Tokenizer (SentencePiece pieces numbered by vocab.json, which "
                         "transformers makes no tokenizer.json of) is not supported: give token "
                         "ids (--ids)");
+    if (other && is_class(other, "PegasusTokenizer")) /* its tokenizer.json is read */
+        return mhv_fail(err, MHV_EUNSUPPORTED, file,
+                        "PegasusTokenizer's spiece.model (its pieces numbered after <mask_1>, "
+                        "<mask_2> and <unk_2> .. <unk_102>) is not read: make tokenizer.json with "
+                        "transformers, AutoTokenizer.from_pretrained(DIR).save_pretrained(DIR)");
     if (other)
         return mhv_fail(err, MHV_EUNSUPPORTED, file,
                         "no tokenizer.json, and a SentencePiece model is read only for "

@@ -142,7 +142,8 @@ static const char *class_of_model_type(const char *config_json)
     static const char *const map[][2] = {
         {"deberta-v2", "DebertaV2Tokenizer"}, {"t5", "T5Tokenizer"}, {"mt5", "T5Tokenizer"},
         {"xlm-roberta", "XLMRobertaTokenizer"}, {"albert", "AlbertTokenizer"},
-        {"llama", "LlamaTokenizer"}, {"m2m_100", "M2M100Tokenizer"}};
+        {"llama", "LlamaTokenizer"}, {"m2m_100", "M2M100Tokenizer"},
+        {"pegasus", "PegasusTokenizer"}};
     cJSON *cfg;
     const char *cls = NULL, *type;
     if (!config_json || mhv_json_load(config_json, MHV_TOK_MAX_JSON, &cfg, NULL) != MHV_OK)

@@ -15,12 +15,13 @@ stcheck() {
     perl -MJSON::PP -e '
         my ($f, $jf, $s) = @ARGV; local $/;
         open my $h, "<:raw", $f or die; my $all = <$h>;
-        open my $g, "<", $jf or die; my $j = decode_json(<$g>)->{sentences}[$s];
+        open my $g, "<", $jf or die; my $top = decode_json(<$g>); my $j = $top->{sentences}[$s];
         my $n = unpack("Q<", substr($all, 0, 8));
         exit 11 if (8 + $n) % 8;
         my $hdr = decode_json(substr($all, 8, $n)); my $data = substr($all, 8 + $n);
         my $md = delete $hdr->{__metadata__}; my $J = JSON::PP->new; # values: character strings
         exit 12 unless $md->{format} eq "mhaviz-attention";
+        exit 21 unless ($md->{weighting} // "none") eq ($top->{weighting} // "none");
         my $tok = $J->decode($md->{tokens});
         exit 13 unless join("\x01", @$tok) eq join("\x01", @{$j->{tokens}});
         my $rows = $J->decode($md->{rows});
@@ -51,6 +52,15 @@ check "json+safetensors: exit 0, silent" "[ $? = 0 ] && [ ! -s $TMP/stderr ]"
 check "one file per sentence" "[ -f $TMP/a/s.safetensors ] && [ -f $TMP/a/s-2.safetensors ]"
 check "sentence 1 equals the JSON" "stcheck $TMP/a/s.safetensors $TMP/a/s.json 0"
 check "sentence 2 equals the JSON" "stcheck $TMP/a/s-2.safetensors $TMP/a/s.json 1"
+
+check "attention weights: no weighting in the metadata" "! grep -aq '\"weighting\"' $TMP/a/s.safetensors"
+
+# --weighting: the files hold the JSON's weighted rows, normalised, and name the weighting
+for w in norm norm-out; do
+    "$MHAVIZ" run --model $M --weighting $w --heads 0:*,2:1 --format json,safetensors --out "$TMP/w$w" "$TMP/s.txt"
+    check "--weighting $w: both sentences equal the JSON" "stcheck $TMP/w$w/s.safetensors $TMP/w$w/s.json 0 && stcheck $TMP/w$w/s-2.safetensors $TMP/w$w/s.json 1"
+    check "--weighting $w: named in the metadata" "grep -aqF '\"weighting\": \"$w\"' $TMP/w$w/s.safetensors"
+done
 
 "$MHAVIZ" run --model $M --format safetensors --threads 1 --out "$TMP/b" "$TMP/s.txt"
 check "streamed: same bytes" "cmp -s $TMP/a/s.safetensors $TMP/b/s.safetensors && cmp -s $TMP/a/s-2.safetensors $TMP/b/s-2.safetensors"
@@ -109,6 +119,26 @@ expect_fail "--max-memory: bad size" 2 "--max-memory '12Q' is not a size" -- \
     "$MHAVIZ" run --model "$L" --ids --format safetensors --max-memory 12Q --out "$TMP/out" "$TMP/long.txt"
 "$MHAVIZ" run --model "$L" --ids --format safetensors --rows last --max-memory 100M --out "$TMP/g" "$TMP/long.txt"
 check "--rows last fits in 100M" "[ \$? = 0 ] && [ -f $TMP/g/long.safetensors ]"
+# --weighting's raw norms (kept for the JSON) and --aggregate's layer maps (with their sums in
+# double) count too: 256 tokens, rows 0-63 of 8 heads are 512 KiB of either. The limit is
+# taken 1 KiB either side of the need the refusal lists (each part under 1 MiB, so printed to
+# 0.1 KiB; activations vary with the kernels): refused just below it, where the count
+# without them (512 KiB less) would have let it run, and run just above it.
+seq 0 255 | awk '{ printf "%s%d", (NR > 1 ? " " : ""), $1 % 500 } END { print "" }' >"$TMP/t256.txt"
+need_kib() { perl -ne 'next unless /need about .* \((weights [^)]*)\), more than/;
+    my $s = 0; for (split /, /, $1) { /([\d.]+) KiB$/ or die "not in KiB: $_\n"; $s += $1 } print int($s)' "$1"; }
+for extra in "--weighting norm:raw norms 512.0 KiB" "--aggregate mean:layer aggregates 512.3 KiB"; do
+    opt=${extra%%:*} part=${extra#*:}
+    args="--model $L --ids --threads 1 --rows 0:64 $opt --format json"
+    "$MHAVIZ" run $args --max-memory 1K --out "$TMP/out" "$TMP/t256.txt" 2>"$TMP/need"
+    check "$opt: the refusal lists $part" "grep -qF ', $part), more than --max-memory 1.0 KiB' $TMP/need"
+    k=$(need_kib "$TMP/need")
+    expect_fail "$opt: refused 1 KiB below the need" 1 "$part), more than --max-memory" -- \
+        "$MHAVIZ" run $args --max-memory $((k - 1))K --out "$TMP/out" "$TMP/t256.txt"
+    rm -rf "$TMP/mm"
+    "$MHAVIZ" run $args --max-memory $((k + 2))K --out "$TMP/mm" "$TMP/t256.txt" 2>"$TMP/stderr"
+    check "$opt: runs 1 KiB above the need" "[ \$? = 0 ] && [ ! -s $TMP/stderr ] && [ -s $TMP/mm/t256.json ]"
+done
 # peak RSS of a streamed run on 2 threads: a map per thread (2 x 16 MiB) plus weights and
 # activations, not the 128 MiB of every map nor the 64 MiB of a layer's (measured only
 # without ASan, whose shadow memory inflates RSS)

@@ -40,7 +40,8 @@ compare() {
 }
 
 for name in s2s-t5-f32 s2s-bart-f32 s2s-mbart-bf16 s2s-marian-separate-f32 s2s-umt5-bf16 \
-    s2s-mbart-lang s2s-nllb-f32 s2s-m2m100-model-bf16 s2s-mbart50-f32; do
+    s2s-mbart-lang s2s-nllb-f32 s2s-m2m100-model-bf16 s2s-mbart50-f32 s2s-pegasus-f32 \
+    s2s-pegasus-model-f16 s2s-pegasus-untied-bf16; do
     golden_pairs "$name" >"$TMP/p.txt"
     rm -rf "$TMP/out"
     "$MHAVIZ" run --model "tests/fixtures/$name" --ids --pairs --format json --out "$TMP/out" \
@@ -51,13 +52,14 @@ for name in s2s-t5-f32 s2s-bart-f32 s2s-mbart-bf16 s2s-marian-separate-f32 s2s-u
 done
 
 # text pairs through the tokenizer: source ids and decoder input as transformers makes them
-T=s2s-t5-tok-f16
+# (T5's Unigram tokenizer.json; Pegasus's, converted by transformers from its spiece.model)
+for T in s2s-t5-tok-f16 s2s-pegasus-f32; do
 perl -MJSON::PP -e 'local $/; my $j = decode_json(<STDIN>); binmode STDOUT, ":utf8";
     print "$_->{source}\t$_->{target}\n" for @{$j->{text_pairs}}' <"$G/$T.json" >"$TMP/t.txt"
 rm -rf "$TMP/out"
 "$MHAVIZ" run --model "tests/fixtures/$T" --pairs --format json,png --out "$TMP/out" "$TMP/t.txt" \
     >"$TMP/stdout" 2>"$TMP/stderr"
-check "text pairs: exit 0 ($(head -c 200 "$TMP/stderr"))" "[ $? = 0 ]"
+check "$T text pairs: exit 0 ($(head -c 200 "$TMP/stderr"))" "[ $? = 0 ]"
 perl -MJSON::PP -e '
     local $/; open my $a, "<", $ARGV[0] or die; open my $b, "<", $ARGV[1] or die;
     my $x = decode_json(<$a>); my $y = decode_json(<$b>);
@@ -69,15 +71,16 @@ perl -MJSON::PP -e '
         exit 5 unless @{$xs->{target_tokens}} == @{$ys->{tgt_ids}};
         exit 6 if defined $xs->{target_spans}[0];   # the start token covers no text
     }' "$TMP/out/t.json" "$G/$T.json"
-check "text pairs: token ids as transformers ($?)" "[ $? = 0 ]"
+check "$T text pairs: token ids as transformers ($?)" "[ $? = 0 ]"
 for f in E00-H00 E01 D01-H03 D00 X01-H02 X01 align; do
-    check "text pairs: figure $f.png" "[ -s $TMP/out/t/$f.png ]"
+    check "$T text pairs: figure $f.png" "[ -s $TMP/out/t/$f.png ]"
 done
-check "text pairs: second sentence's figures" "[ -s $TMP/out/t-2/align.png ]"
+check "$T text pairs: second sentence's figures" "[ -s $TMP/out/t-2/align.png ]"
+done
 check "no L-named figures" "[ -z \"\$(ls $TMP/out/t | grep '^L')\" ]"
 
 # --generate N: the target is transformers' greedy output
-for name in s2s-t5-f32 s2s-marian-f32; do
+for name in s2s-t5-f32 s2s-marian-f32 s2s-pegasus-f32 s2s-pegasus-untied-bf16; do
     perl -MJSON::PP -e 'local $/; my $j = decode_json(<STDIN>);
         print join(" ", @{$_->{src_ids}}), "\n" for @{$j->{generate}}' <"$G/$name.json" >"$TMP/g.txt"
     rm -rf "$TMP/out"
@@ -408,6 +411,21 @@ printf '{}' >"$TMP/m2m/vocab.json"
 printf 'x' >"$TMP/m2m/sentencepiece.bpe.model"
 expect_fail "m2m100: M2M100Tokenizer refused" 1 "M2M100Tokenizer (SentencePiece pieces numbered by vocab.json, which transformers makes no tokenizer.json of) is not supported: give token ids (--ids)" -- \
     "$MHAVIZ" run --model "$TMP/m2m" --pairs --out "$TMP/out" "$TMP/lp.txt"
+
+# Pegasus's spiece.model without tokenizer.json is refused by name, whether tokenizer_config.json
+# names PegasusTokenizer or config.json's model_type alone implies it
+P=tests/fixtures/s2s-pegasus-f32
+mkdir -p "$TMP/peg"
+cp $P/config.json $P/model.safetensors "$TMP/peg/"
+cp tests/fixtures/tok-t5-spm/spiece.model "$TMP/peg/"
+printf '{"tokenizer_class": "PegasusTokenizer"}' >"$TMP/peg/tokenizer_config.json"
+printf 'a\tb\n' >"$TMP/peg.txt"
+expect_fail "pegasus: spiece.model refused" 1 "PegasusTokenizer's spiece.model (its pieces numbered after <mask_1>, <mask_2> and <unk_2> .. <unk_102>) is not read: make tokenizer.json" -- \
+    "$MHAVIZ" run --model "$TMP/peg" --pairs --out "$TMP/out" "$TMP/peg.txt"
+rm "$TMP/peg/tokenizer_config.json"
+expect_fail "pegasus: spiece.model refused by model_type" 1 "PegasusTokenizer's spiece.model" -- \
+    "$MHAVIZ" run --model "$TMP/peg" --pairs --out "$TMP/out" "$TMP/peg.txt"
+check "pegasus: info names pegasus" "$MHAVIZ info --model $P | grep -q '^architecture: pegasus (model_type pegasus)$'"
 
 # mBART-50's language codes (tests/gen/fam_mbart50.py): MBart50TokenizerFast's sources
 # src_lang TEXT </s>; the decoder's input decoder_start_token_id (</s>), then the labels

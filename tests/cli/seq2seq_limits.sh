@@ -20,6 +20,15 @@ for s in 'enc 8.0' 'dec 3.0' 'cross 6.0'; do
     expect_fail "--max-memory: $1 heads only" 1 "attention maps $2 MiB), more than --max-memory 1.0 MiB" -- \
         "$MHAVIZ" run --model "$T5" --ids --pairs --heads "$1:*:*" --max-memory 1M --format json --out "$TMP/out" "$TMP/long.txt"
 done
+# what the run makes from the maps counts too: --weighting's raw norms for the JSON, one
+# float per weight (17 MiB; none for figures alone), --aggregate mean's map and double sums
+# per stack and layer ((2x512x512 + 3x256x256 + 3x256x512) x 12 bytes: 12.8 MiB)
+expect_fail "--max-memory: --weighting's raw norms" 1 "attention maps 17.1 MiB, raw norms 17.0 MiB), more than" -- \
+    "$MHAVIZ" run --model "$T5" --ids --pairs --weighting norm --max-memory 1M --format json --out "$TMP/out" "$TMP/long.txt"
+expect_fail "--max-memory: no raw norms without json" 1 "attention maps 17.1 MiB), more than" -- \
+    "$MHAVIZ" run --model "$T5" --ids --pairs --weighting norm --max-memory 1M --format png --out "$TMP/out" "$TMP/long.txt"
+expect_fail "--max-memory: --aggregate mean's maps" 1 "attention maps 17.0 MiB, layer aggregates 12.8 MiB), more than" -- \
+    "$MHAVIZ" run --model "$T5" --ids --pairs --aggregate mean --max-memory 1M --format json --out "$TMP/out" "$TMP/long.txt"
 { printf '5 6 7\t0 8 9\n'; cat "$TMP/long.txt"; } >"$TMP/two.txt"
 expect_fail "--max-memory: a later line refused, nothing written" 1 "two.txt: line 2: 512 source" -- \
     "$MHAVIZ" run --model "$T5" --ids --pairs --max-memory 2M --format png --out "$TMP/out" "$TMP/two.txt"
@@ -68,6 +77,7 @@ for w in attn norm-out; do
     "$MHAVIZ" run --model "$B" --ids --pairs --weighting $w --format json --out "$TMP/rf" "$TMP/p.txt"
     "$MHAVIZ" run --model "$B" --ids --pairs --weighting $w --rows last,1 --format json,safetensors --out "$TMP/rk" "$TMP/p.txt" 2>"$TMP/stderr"
     check "--rows $w: exit 0, silent" "[ $? = 0 ] && [ ! -s $TMP/stderr ]"
+    check "--rows $w: safetensors metadata names the weighting" "if [ $w = attn ]; then ! grep -aq '\"weighting\"' $TMP/rk/p.safetensors; else grep -aqF '\"weighting\": \"$w\"' $TMP/rk/p.safetensors; fi"
     check "--rows $w: source and target rows, each the full run's" "perl -MJSON::PP -e '
         local \$/; open my \$x, \"<\", \"$TMP/rk/p.json\"; open my \$y, \"<\", \"$TMP/rf/p.json\";
         my \$K = decode_json(<\$x>); my \$F = decode_json(<\$y>);
@@ -100,7 +110,16 @@ rm -rf "$TMP/rw"
 T=tests/fixtures/s2s-t5-tok-f16
 printf 'Hello world\tHallo Welt\n' >"$TMP/r.txt"
 "$MHAVIZ" run --model $T --pairs --rows word:Welt --format svg,json --out "$TMP/rw" "$TMP/r.txt" 2>"$TMP/stderr"
-check "--rows word in the target only: no encoder figures, decoder and cross ones" "[ ! -s $TMP/stderr ] && [ -z \"\$(ls $TMP/rw/r | grep '^E')\" ] && [ -s $TMP/rw/r/X01-H02.svg ] && grep -q '\"rows\": \[\]' $TMP/rw/r.json && grep -q '\"target_rows\": \[8, 9, 10, 11\]' $TMP/rw/r.json"
+check "--rows word in the target only: no encoder figures, decoder and cross ones" "[ -z \"\$(ls $TMP/rw/r | grep '^E')\" ] && [ -s $TMP/rw/r/X01-H02.svg ] && grep -q '\"rows\": \[\]' $TMP/rw/r.json && grep -q '\"target_rows\": \[8, 9, 10, 11\]' $TMP/rw/r.json"
+check "--rows word in the target only: the encoder figures left out, said" "[ \"\$(cat $TMP/stderr)\" = 'mhaviz: warning: --rows keeps no source row of 1 sentence: no encoder figures for it' ]"
+rm -rf "$TMP/rv"
+printf 'Hello world\tHallo Welt\nHello there\tHallo da\n' >"$TMP/r2.txt"
+"$MHAVIZ" run --model $T --pairs --rows word:Hello --heads 'enc:*:*,cross:1:*' --format svg --out "$TMP/rv" "$TMP/r2.txt" 2>"$TMP/stderr"
+check "--rows word in the source only: encoder figures, no cross ones, said once" "[ -s $TMP/rv/r2/E01-H02.svg ] && [ -s $TMP/rv/r2-2/E01-H02.svg ] && [ -z \"\$(ls $TMP/rv/r2 $TMP/rv/r2-2 | grep '^[XD]')\" ] && [ \"\$(cat $TMP/stderr)\" = 'mhaviz: warning: --rows keeps no target row of 2 sentences: no cross-attention figures for them' ]"
+"$MHAVIZ" run --model $T --pairs --rows word:Hello --heads 'enc:*:*' --format svg --out "$TMP/rv2" "$TMP/r2.txt" 2>"$TMP/stderr"
+check "--rows word in the source only, encoder heads only: nothing left out, nothing said" "[ ! -s $TMP/stderr ] && [ -s $TMP/rv2/r2/E01-H02.svg ]"
+"$MHAVIZ" run --model $T --pairs --rows word:Welt --format json --out "$TMP/rv3" "$TMP/r.txt" 2>"$TMP/stderr"
+check "--rows on one side, no figures asked: nothing said" "[ ! -s $TMP/stderr ] && [ -s $TMP/rv3/r.json ]"
 rm -rf "$TMP/rn"
 "$MHAVIZ" run --model $T --pairs --rows word:Katze --format png --out "$TMP/rn" "$TMP/r.txt" 2>"$TMP/stderr"
 check "--rows matching nothing: said once" "grep -q 'warning: --rows keeps no row of 1 sentence' $TMP/stderr"

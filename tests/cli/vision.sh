@@ -49,6 +49,11 @@ check "--aggregate json names the view" "perl -MJSON::PP -e 'local \$/; my \$j =
 check "--no-resize at the model's size" "[ $? = 0 ] && [ -s $TMP/nr/b.json ]"
 expect_fail "no-resize wrong size" 2 "a.png: the image comes to 37x23 pixels after preprocessing; vit takes 16x16 unless its position embeddings are interpolated (--interpolate-pos, as transformers' interpolate_pos_encoding)" -- \
     "$MHAVIZ" run --model "$VIT" --no-resize --format json --out "$TMP/out" "$TMP/in/a.png"
+# an image_size (18) that patch_size (4) does not divide: resized to 18x18 by ViT's default
+# processor, a 4x4 grid (the last 2 pixels of each side dropped), no --interpolate-pos needed
+"$MHAVIZ" run --model tests/fixtures/fam-vit-rem-f32 --format json --out "$TMP/rem" "$TMP/in/a.png" 2>"$TMP/stderr"
+check "image_size not a multiple of patch_size" "[ $? = 0 ] && [ ! -s $TMP/stderr ] && perl -MJSON::PP -e 'local \$/; my \$a = decode_json(<STDIN>)->{images}[0];
+    exit !(join(q(,), @{\$a->{crop}}) eq q(0,0,18,18) && \$a->{grid}{rows} == 4 && \$a->{grid}{cols} == 4 && @{\$a->{tokens}} == 17)' <$TMP/rem/a.json"
 expect_fail "--interpolate-pos on a text model" 2 "--no-resize, --interpolate-pos and --query are for vision models" -- \
     "$MHAVIZ" run --model tests/fixtures/bert-f32 --interpolate-pos --out "$TMP/out" samples/sentence.txt
 

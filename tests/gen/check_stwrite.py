@@ -2,8 +2,8 @@
 """Generator-time check of `mhaviz run --format safetensors` with the `safetensors` package
 (numpy and torch loaders, no mhaviz code): every tensor against the JSON of the same run
 (exact in F32; F16/BF16 equal to torch's rounding of the F32 value), the metadata against the
-JSON's tokens, ids, spans and rows; and a decoder's --rows last against Hugging Face
-transformers' own eager attentions. `make test` does not need it: tests/test_stwrite.c and
+JSON's tokens, ids, spans, rows and weighting; and a decoder's --rows last against Hugging
+Face transformers' own eager attentions. `make test` does not need it: tests/test_stwrite.c and
 tests/cli/safetensors.sh check the same files in C and Perl.
 
     HF_HUB_OFFLINE=1 /path/to/venv/bin/python tests/gen/check_stwrite.py [build/mhaviz]
@@ -44,6 +44,7 @@ def check_against_json(tmp, text_file, extra, dtype, label):
         with safe_open(path, "np") as f:
             meta = f.metadata()
         assert meta["format"] == "mhaviz-attention"
+        assert meta.get("weighting") == report.get("weighting"), label
         for key in ("tokens", "token_texts", "token_ids", "spans"):
             assert json.loads(meta[key]) == sent[key], (label, key)
         rows = json.loads(meta["rows"])
@@ -103,6 +104,9 @@ def main():
                     label = " ".join([dtype] + rows + heads)
                     check_against_json(os.path.join(tmp, label.replace(" ", "_")), text_file,
                                        model + rows + heads, dtype, label)
+        for w in ("norm", "norm-out"):  # the normalised weighted rows, the weighting named
+            check_against_json(os.path.join(tmp, w), text_file,
+                               model + ["--weighting", w, "--rows", "last"], "f32", w)
         check_against_hf(tmp)
 
 

@@ -171,3 +171,10 @@ make("fam-siglip-interp-f32", SiglipVisionModel, SiglipVisionConfig(**SMALL, int
      66, "SiglipVisionModel with interpolate_pos_encoding=True on 12x24 and 19x17 pixels (its "
      "own 4x4 grid: resized to itself); pool_attentions: the pooling head's probe",
      sizes=[(12, 24), (19, 17)], ask=True, pool=True)
+
+# ---- an image_size that patch_size does not divide: the patch convolution (stride 4) drops
+# the last 2 pixels of each side, the model has (18 // 4)^2 = 16 patches and positions, and
+# takes 18x18 images (its own image_size) without interpolate_pos_encoding.
+make("fam-vit-rem-f32", ViTModel, ViTConfig(**dict(SMALL, image_size=18), intermediate_size=48),
+     67, "ViTModel of image_size 18 and patch_size 4 on 18x18 pixels: a 4x4 grid, the last 2 "
+     "pixels of each side dropped by the patch convolution")

@@ -1,0 +1,191 @@
+/* cohere.c - Cohere Command-R (CohereModel, CohereForCausalLM): attention and MLP in parallel
+ * on one LayerNorm without bias, rotary positions on interleaved pairs (2i, 2i+1; default
+ * theta 500000), grouped-query heads, SwiGLU; q/k/o biases with attention_bias, a LayerNorm
+ * of each query and key head with its own weights ((heads, head_dim) q_norm / k_norm, no bias)
+ * before the rotation with use_qk_norm, the logits times logit_scale; tied by default.
+ *
+ *   x = embed_tokens[id]
+ *   per layer: h = input_layernorm(x);  x = (x + o(attn(h))) + mlp(h)
+ *   logits = (norm(x) · lm_head^T) * logit_scale */
+#include <cjson/cJSON.h>
+#include <stdio.h>
+
+#include "base/json.h"
+#include "model/family.h"
+#include "model/layers.h"
+
+static const char *const model_types[] = {"cohere", NULL};
+
+/* CohereConfig's rope_theta when config.json gives none */
+#define COHERE_THETA 500000.0
+
+static mhv_status cohere_config(const cJSON *root, mhv_config *c, const char *name,
+                                mhv_error *err)
+{
+    mhv_status st;
+    if ((st = mhv_json_int(root, "hidden_size", 8192, 1, MHV_MAX_HIDDEN, &c->hidden_size, name,
+                           err)) ||
+        (st = mhv_json_int(root, "num_hidden_layers", 40, 1, MHV_MAX_LAYERS, &c->num_layers,
+                           name, err)) ||
+        (st = mhv_json_int(root, "num_attention_heads", 64, 1, MHV_MAX_HEADS, &c->num_heads,
+                           name, err)) ||
+        (st = mhv_json_int(root, "num_key_value_heads", c->num_heads, 1, MHV_MAX_HEADS,
+                           &c->num_kv_heads, name, err)) ||
+        (st = mhv_json_int(root, "intermediate_size", 22528, 1, 4 * MHV_MAX_HIDDEN,
+                           &c->intermediate_size, name, err)) ||
+        (st = mhv_json_int(root, "vocab_size", 256000, 1, MHV_MAX_VOCAB, &c->vocab_size, name,
+                           err)) ||
+        (st = mhv_json_int(root, "max_position_embeddings", 8192, 1, MHV_MAX_POSITIONS,
+                           &c->max_positions, name, err)))
+        return st;
+    if (c->num_heads % c->num_kv_heads != 0)
+        return mhv_fail(err, MHV_EFORMAT, name,
+                        "num_key_value_heads %d does not divide num_attention_heads %d",
+                        c->num_kv_heads, c->num_heads);
+    int derived = c->hidden_size % c->num_heads == 0 ? c->hidden_size / c->num_heads : -1;
+    if ((st = mhv_json_int(root, "head_dim", derived, 2, MHV_MAX_HIDDEN, &c->head_dim, name,
+                           err)))
+        return st;
+    if (c->head_dim % 2 != 0)
+        return mhv_fail(err, MHV_EFORMAT, name, "head_dim %d is odd; rotary embeddings need pairs",
+                        c->head_dim);
+    if ((long)c->head_dim * c->num_heads > 4L * MHV_MAX_HIDDEN)
+        return mhv_fail(err, MHV_EFORMAT, name, "num_attention_heads x head_dim is too large");
+    /* transformers multiplies the logits by logit_scale: null fails there */
+    const cJSON *ls = cJSON_GetObjectItemCaseSensitive(root, "logit_scale");
+    if (ls && cJSON_IsNull(ls))
+        return mhv_fail(err, MHV_EUNSUPPORTED, name, "logit_scale null is not supported");
+    double eps;
+    int qk_norm;
+    if ((st = mhv_json_num(root, "logit_scale", 0.0625, 0, 1e6, &c->logits_mul, name, err)) ||
+        (st = mhv_json_num(root, "layer_norm_eps", 1e-5, -1e-300, 1, &eps, name, err)) ||
+        (st = mhv_config_act(root, "hidden_act", MHV_ACT_SILU, &c->act, name, err)) ||
+        (st = mhv_json_bool(root, "tie_word_embeddings", 1, &c->tie_word_embeddings, name,
+                            err)) ||
+        (st = mhv_json_bool(root, "attention_bias", 0, &c->attn_bias, name, err)) ||
+        (st = mhv_json_bool(root, "use_qk_norm", 0, &qk_norm, name, err)) ||
+        (st = mhv_config_rope(root, &c->rope, name, err)))
+        return st;
+    const cJSON *params = mhv_json_get(root, "rope_parameters");
+    if (!mhv_json_get(root, "rope_theta") &&
+        !(params && cJSON_IsObject(params) && mhv_json_get(params, "rope_theta")))
+        c->rope.theta = COHERE_THETA;
+    c->qk_norm = qk_norm ? MHV_QK_NORM_HEAD : MHV_QK_NORM_NONE;
+    c->layer_norm_eps = (float)eps;
+    c->attn_out_bias = c->attn_bias;
+    c->parallel_residual = 1;
+    c->kv_heads = 1;
+    c->causal = 1;
+    return MHV_OK;
+}
+
+static size_t cohere_vector_floats(const mhv_config *c)
+{
+    size_t H = (size_t)c->hidden_size, QD = (size_t)c->num_heads * (size_t)c->head_dim;
+    size_t KVD = (size_t)c->num_kv_heads * (size_t)c->head_dim;
+    size_t widest = QD > H ? QD : H;
+    /* the final norm and one zero bias; per layer a norm, the biases, the q/k norms */
+    return H + widest + (size_t)c->num_layers * (H + 2 * QD + 3 * KVD + H);
+}
+
+/* The (heads, d) weights of a per-head norm as one fp32 vector (heads * d,). */
+static mhv_status load_head_norm(mhv_wload *ld, const char *name, int heads, int d,
+                                 float **out, mhv_error *err)
+{
+    mhv_mat w;
+    mhv_status st;
+    if ((st = mhv_wload_mat(ld, name, heads, d, 0, &w, err)) ||
+        (st = mhv_wload_zeros(ld, heads * d, out, err)))
+        return st;
+    for (int h = 0; h < heads; h++)
+        mhv_mat_row(&w, h, *out + (size_t)h * (size_t)d);
+    return MHV_OK;
+}
+
+static mhv_status cohere_load(mhv_model *m, mhv_wload *ld, mhv_error *err)
+{
+    static const char *const prefixes[] = {"model.", NULL}; /* CohereForCausalLM */
+    const mhv_config *c = &m->cfg;
+    int H = c->hidden_size, I = c->intermediate_size, V = c->vocab_size, d = c->head_dim;
+    int QD = c->num_heads * d, KVD = c->num_kv_heads * d;
+    mhv_wload_prefix(ld, prefixes, "embed_tokens.weight");
+    mhv_status st;
+    float *zeros; /* the bias of every (bias-free) LayerNorm: (max(hidden, heads * d),) */
+    if ((st = mhv_wload_mat(ld, "embed_tokens.weight", V, H, 0, &m->word_emb, err)) ||
+        (st = mhv_wload_vec(ld, "norm.weight", H, 0, &m->norm_g, err)) ||
+        (st = mhv_wload_zeros(ld, QD > H ? QD : H, &zeros, err)))
+        return st;
+    m->norm_b = zeros;
+    for (int l = 0; l < c->num_layers; l++) {
+        mhv_layer *ly = &m->layers[l];
+        char n[160];
+#define N(suffix) (snprintf(n, sizeof n, "layers.%d.%s", l, suffix), n)
+#define BIAS(suffix, len, dst) \
+    (c->attn_bias && (st = mhv_wload_vec(ld, N(suffix), len, 0, dst, err)))
+        if ((st = mhv_wload_vec(ld, N("input_layernorm.weight"), H, 0, &ly->ln_attn_g, err)) ||
+            (st = mhv_wload_mat(ld, N("self_attn.q_proj.weight"), QD, H, 0, &ly->q, err)) ||
+            (st = mhv_wload_mat(ld, N("self_attn.k_proj.weight"), KVD, H, 0, &ly->k, err)) ||
+            (st = mhv_wload_mat(ld, N("self_attn.v_proj.weight"), KVD, H, 0, &ly->v, err)) ||
+            (st = mhv_wload_mat(ld, N("self_attn.o_proj.weight"), H, QD, 0, &ly->o, err)) ||
+            BIAS("self_attn.q_proj.bias", QD, &ly->q_b) ||
+            BIAS("self_attn.k_proj.bias", KVD, &ly->k_b) ||
+            BIAS("self_attn.v_proj.bias", KVD, &ly->v_b) ||
+            BIAS("self_attn.o_proj.bias", H, &ly->o_b) ||
+            (st = mhv_wload_mat(ld, N("mlp.gate_proj.weight"), I, H, 0, &ly->ffn_gate, err)) ||
+            (st = mhv_wload_mat(ld, N("mlp.up_proj.weight"), I, H, 0, &ly->ffn_up, err)) ||
+            (st = mhv_wload_mat(ld, N("mlp.down_proj.weight"), H, I, 0, &ly->ffn_down, err)))
+            return st;
+        if (c->qk_norm &&
+            ((st = load_head_norm(ld, N("self_attn.q_norm.weight"), c->num_heads, d,
+                                  &ly->q_norm_g, err)) ||
+             (st = load_head_norm(ld, N("self_attn.k_norm.weight"), c->num_kv_heads, d,
+                                  &ly->k_norm_g, err))))
+            return st;
+#undef BIAS
+#undef N
+        ly->ln_attn_b = ly->q_norm_b = ly->k_norm_b = zeros;
+    }
+    return mhv_decoder_load_lm_head(m, ld, "lm_head.weight", NULL, err);
+}
+
+static mhv_status cohere_forward(mhv_nn *nn, const mhv_model *m, const int32_t *ids, int n,
+                                 mhv_capture *cap, float *logits, mhv_error *err)
+{
+    const mhv_config *c = &m->cfg;
+    int d = c->head_dim, half = d / 2;
+    const mhv_decoder dec = {MHV_NORM_LAYER, MHV_RESIDUAL_PARALLEL_IN_ORDER, MHV_MLP_GATED,
+                             NULL};
+    mhv_decoder_pass p;
+    mhv_status st = mhv_decoder_begin(nn, &dec, c, n, &(mhv_decoder_scratch){.rope_half = half},
+                                      &p, err);
+    if (st)
+        return st;
+    mhv_rotary rot = mhv_decoder_rope(&p, &c->rope, d, 1); /* pairs (2i, 2i+1) */
+
+    mhv_embed emb = {.tok = &m->word_emb, .pad_id = -1};
+    mhv_nn_embed(nn, p.x, &emb, ids, n, c->hidden_size);
+    for (int l = 0; l <= cap->last; l++) {
+        const mhv_layer *ly = &m->layers[l];
+        mhv_norm qn = mhv_nn_layernorm(ly->q_norm_g, ly->q_norm_b, c->layer_norm_eps);
+        mhv_norm kn = mhv_nn_layernorm(ly->k_norm_g, ly->k_norm_b, c->layer_norm_eps);
+        mhv_attn_layer attn = mhv_layer_attention(ly, c);
+        attn.causal = 1, attn.rope = &rot;
+        attn.q_norm = c->qk_norm ? &qn : NULL, attn.k_norm = c->qk_norm ? &kn : NULL;
+        attn.qk_norm_per_head = 1;
+        if (mhv_layer_pre_norm(nn, &dec, c, ly, &attn, l, &p, cap))
+            break;
+    }
+    if (logits) /* (n, vocab), times logit_scale */
+        mhv_decoder_logits(nn, &dec, m, p.x, n, logits);
+    return MHV_OK;
+}
+
+const mhv_family mhv_family_cohere = {
+    .name = "cohere",
+    .model_types = model_types,
+    .config = cohere_config,
+    .vector_floats = cohere_vector_floats,
+    .load = cohere_load,
+    .forward = cohere_forward,
+    .packs = mhv_family_packs_always,
+};

@@ -1,0 +1,54 @@
+#!/usr/bin/env python3
+"""Fixtures of Cohere Command-R (tests/fixtures/fam-cohere-*): attention and MLP in parallel on
+one LayerNorm without bias, rotary positions on interleaved pairs (CohereConfig's default theta
+500000 when config.json gives none, a given one, linear scaling), use_qk_norm (a LayerNorm of
+each query and key head with its own weights), attention_bias, grouped- and multi-query heads,
+a head_dim given apart from hidden / heads, the logits times logit_scale (the default 0.0625
+and another); CohereForCausalLM (model. prefix, tied as by default, and untied) and
+CohereModel, F32/F16/BF16. See famgen.py.
+
+    HF_HUB_OFFLINE=1 /path/to/venv/bin/python tests/gen/fam_cohere.py
+"""
+import json
+import os
+import sys
+
+import torch
+from transformers import CohereConfig, CohereForCausalLM, CohereModel
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import famgen as fg  # noqa: E402
+
+SMALL = dict(vocab_size=128, hidden_size=32, num_hidden_layers=2, num_attention_heads=4,
+             intermediate_size=48, max_position_embeddings=64, pad_token_id=0, bos_token_id=1,
+             eos_token_id=2)
+
+
+def no_rope_settings(path):
+    """config.json without rope_theta or rope_parameters: CohereConfig's default theta."""
+    p = os.path.join(path, "config.json")
+    cfg = json.load(open(p))
+    cfg.pop("rope_parameters", None)
+    cfg.pop("rope_theta", None)
+    json.dump(cfg, open(p, "w"), indent=2, sort_keys=True)
+
+
+fg.make("fam-cohere-f32", CohereForCausalLM,
+        CohereConfig(**SMALL, num_key_value_heads=2, use_qk_norm=True, attention_bias=True,
+                     logit_scale=0.25, tie_word_embeddings=False,
+                     rope_parameters={"rope_type": "default", "rope_theta": 1000.0}),
+        seed=121, qk_std=0.3,
+        note="CohereForCausalLM, use_qk_norm, attention_bias, 4 query heads over 2 key/value "
+             "heads, rope_theta 1000, logit_scale 0.25, untied lm_head")
+fg.make("fam-cohere-lm-bf16-tied", CohereForCausalLM,
+        CohereConfig(**dict(SMALL, num_hidden_layers=3), num_key_value_heads=1),
+        dtype=torch.bfloat16, seed=122, qk_std=0.3, post=no_rope_settings,
+        note="CohereForCausalLM BF16, tied (the default), one key/value head, no rope settings "
+             "in config.json (theta 500000), logit_scale 0.0625 (the default)")
+fg.make("fam-cohere-model-f16", CohereModel,
+        CohereConfig(**SMALL, head_dim=12, use_qk_norm=True, hidden_act="gelu",
+                     rope_parameters={"rope_type": "linear", "factor": 2.0,
+                                      "rope_theta": 10000.0}),
+        dtype=torch.float16, seed=123, qk_std=0.3,
+        note="CohereModel F16, head_dim 12 (4 x 12 > hidden 32), use_qk_norm, exact gelu gate, "
+             "linear rope scaling 2")
