@@ -69,10 +69,11 @@ static mhv_status beit_config(const cJSON *root, mhv_config *c, const char *name
         (st = mhv_json_bool(root, "use_mean_pooling", 1, &mean_pool, name, err)) ||
         (st = mhv_json_bool(root, "use_mask_token", 0, &mask_token, name, err)))
         return st;
-    if (c->image_size % c->patch_size)
-        return mhv_fail(err, MHV_EFORMAT, name, "patch_size %d does not divide image_size %d",
-                        c->patch_size, c->image_size);
+    /* (image_size // patch_size)^2 patches, as transformers' window, dividing or not */
     int side = c->image_size / c->patch_size;
+    if (side < 1)
+        return mhv_fail(err, MHV_EFORMAT, name, "image_size %d is smaller than patch_size %d",
+                        c->image_size, c->patch_size);
     if ((long)side * side + 1 > MHV_MAX_POSITIONS)
         return mhv_fail(err, MHV_EFORMAT, name, "image_size / patch_size gives too many patches");
     c->layer_norm_eps = (float)eps;

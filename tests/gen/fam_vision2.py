@@ -157,6 +157,13 @@ make("fam-data2vec-vision-cls-bf16", Data2VecVisionForImageClassification,
      "bias, no layer scales, no absolute positions; with interpolate_pos_encoding on 16x16 "
      "and 28x16 pixels", dtype=torch.bfloat16, sizes=[(16, 16), (28, 16)], ask=True,
      tweak=bias_up)
+make("fam-beit-rem-f32", BeitModel,
+     BeitConfig(**dict(SMALL, image_size=18), intermediate_size=40,
+                use_relative_position_bias=True, use_absolute_position_embeddings=True), 87,
+     "BeitModel of image_size 18, patch 4: a 4x4 window (the last partial patch dropped), "
+     "each layer's bias, absolute positions; 18x18 and 16x21 pixels", sizes=[(18, 18), (16, 21)],
+     tweak=bias_up)
+
 preprocessor("fam-beit-f32", image_processor_type="BeitImageProcessor",
              size={"height": 16, "width": 16})
 preprocessor("fam-beit-mim-shared-abs-bf16", image_processor_type="BeitImageProcessor",
