@@ -119,11 +119,55 @@ static void test_pegasus(void **state)
     refused("{" PEGASUS ", \"activation_function\": \"swiglu_magic\"}", "swiglu_magic");
 }
 
+static void test_blenderbot(void **state)
+{
+    (void)state;
+    mhv_config c;
+    ok("{\"model_type\": \"blenderbot\", \"d_model\": 32, \"encoder_attention_heads\": 4, "
+       "\"decoder_attention_heads\": 4}", &c);
+    assert_string_equal(c.arch, "blenderbot");
+    assert_true(c.enc_dec && c.pre_norm && c.final_norm && !c.sinusoidal);
+    assert_int_equal(c.pos_offset, 0); /* BlenderbotLearnedPositionalEmbedding: no offset */
+    assert_int_equal(c.vocab_size, 8008);
+    assert_int_equal(c.max_positions, 128);
+    assert_int_equal(c.num_layers, 2); /* BlenderbotConfig's (the 3B model's) sizes */
+    assert_int_equal(c.dec_layers, 24);
+    assert_int_equal(c.intermediate_size, 10240);
+    assert_int_equal(c.dec_intermediate_size, 10240);
+    assert_int_equal(c.decoder_start_id, 1);
+    assert_int_equal(c.eos_id, 2);
+    assert_true(c.embed_scale == 0);
+    ok("{\"model_type\": \"blenderbot-small\", \"d_model\": 32, \"encoder_attention_heads\": 4, "
+       "\"decoder_attention_heads\": 4, \"scale_embedding\": true}", &c);
+    assert_string_equal(c.arch, "blenderbot-small");
+    assert_true(c.enc_dec && !c.pre_norm && !c.final_norm && !c.sinusoidal);
+    assert_int_equal(c.pos_offset, 0);
+    assert_int_equal(c.vocab_size, 50265);
+    assert_int_equal(c.max_positions, 512);
+    assert_int_equal(c.num_layers, 8);
+    assert_int_equal(c.dec_layers, 8);
+    assert_int_equal(c.intermediate_size, 2048);
+    assert_int_equal(c.decoder_start_id, 1);
+    assert_true(fabs(c.embed_scale - sqrt(32.0)) < 1e-12);
+    ok("{\"model_type\": \"blenderbot-small\"}", &c);
+    assert_int_equal(c.hidden_size, 512);
+    assert_int_equal(c.num_heads, 16);
+    ok("{\"model_type\": \"blenderbot\"}", &c);
+    assert_int_equal(c.hidden_size, 2560);
+    assert_int_equal(c.num_heads, 32);
+    refused("{\"model_type\": \"blenderbot-small\", \"d_model\": 32, "
+            "\"encoder_attention_heads\": 4, \"decoder_attention_heads\": 2}",
+            "decoder_attention_heads 2 unlike");
+    refused("{\"model_type\": \"blenderbot\", \"d_model\": 32, \"encoder_attention_heads\": 4, "
+            "\"decoder_attention_heads\": 4, \"is_decoder\": true}", "is_decoder is not supported");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_ernie),
         cmocka_unit_test(test_pegasus),
+        cmocka_unit_test(test_blenderbot),
     };
     return cmocka_run_group_tests_name("enc_configs", tests, NULL, NULL);
 }

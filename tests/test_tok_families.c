@@ -166,6 +166,8 @@ static void test_deepseek(void **s) { (void)s; family("deepseek", 100); }
 static void test_tekken(void **s) { (void)s; family("tekken", 100); }
 static void test_o200k(void **s) { (void)s; family("o200k", 100); }
 static void test_olmo(void **s) { (void)s; family("olmo", 100); }
+/* Command-R: NFC, digits one by one, then byte-level BPE; <BOS_TOKEN> first */
+static void test_cohere(void **s) { (void)s; family("cohere", 100); }
 static void test_roberta(void **s) { (void)s; family("roberta", 100); }
 static void test_zoo(void **s) { (void)s; family("zoo", 100); }
 static void test_whitespace(void **s) { (void)s; family("whitespace", 100); }
@@ -392,7 +394,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_llama3),     cmocka_unit_test(test_deepseek),
-        cmocka_unit_test(test_tekken),     cmocka_unit_test(test_olmo),
+        cmocka_unit_test(test_tekken),     cmocka_unit_test(test_cohere), cmocka_unit_test(test_olmo),
         cmocka_unit_test(test_o200k),
         cmocka_unit_test(test_roberta),    cmocka_unit_test(test_zoo),
         cmocka_unit_test(test_whitespace), cmocka_unit_test(test_t5),

@@ -1,23 +1,25 @@
-/* bart.c - BART, mBART, Marian, M2M100 / NLLB and Pegasus (BartForConditionalGeneration,
- * BartModel, MBart*, MarianMTModel, MarianModel, M2M100ForConditionalGeneration, M2M100Model,
- * PegasusForConditionalGeneration, PegasusModel): an encoder
- * and a decoder of LayerNorm layers with biases, absolute positions, scaled dot-product
- * attention and a plain feed-forward layer.
+/* bart.c - BART, mBART, Marian, M2M100 / NLLB, Pegasus, Blenderbot and BlenderbotSmall
+ * (*ForConditionalGeneration / MarianMTModel and *Model): an encoder and a decoder of
+ * LayerNorm layers with biases, absolute positions, scaled dot-product attention and a plain
+ * feed-forward layer.
  *
- *   x = tok[id] * embed_scale + pos(i)  (then layernorm_embedding: BART, mBART)
- *   post-LN (BART, Marian): x = ln1(x + attn(x));  x = ln2(x + fc2(act(fc1(x))))
- *     decoder:             y = ln1(y + attn_causal(y));  y = lnx(y + cross(y, e));  y = ln2(...)
- *   pre-LN (mBART, M2M100, Pegasus): x += attn(ln1(x));  x += fc2(act(fc1(ln2(x))));  e = layer_norm(x)
- *     decoder:             y += attn_causal(ln1(y));  y += cross(lnx(y), e);  y += ffn(ln2(y));
- *                          y = layer_norm(y)
+ *   x = tok[id] * embed_scale + pos(i)  (then layernorm_embedding: BART, mBART, BlenderbotSmall's
+ *                                        encoder; BlenderbotSmall's decoder: the norm of
+ *                                        tok[id] alone, unscaled, then + pos(i))
+ *   post-LN (BART, Marian, BlenderbotSmall): x = ln1(x + attn(x));  x = ln2(x + fc2(act(fc1(x))))
+ *     decoder: y = ln1(y + attn_causal(y));  y = lnx(y + cross(y, e));  y = ln2(...)
+ *   pre-LN (mBART, M2M100, Pegasus, Blenderbot): x += attn(ln1(x));  x += fc2(act(fc1(ln2(x))));
+ *     e = layer_norm(x)
+ *     decoder: y += attn_causal(ln1(y));  y += cross(lnx(y), e);  y += ffn(ln2(y));
+ *              y = layer_norm(y)
  *   logits = y · lm_head^T + final_logits_bias
- * Positions: learned rows i + 2 (BART, mBART), or sinusoidal (Marian and Pegasus, as
- * transformers' MarianSinusoidalPositionalEmbedding builds them: sines in the first half of a row, cosines
- * in the second; M2M100 as M2M100SinusoidalPositionalEmbedding: tensor2tensor's frequencies,
- * rows counted as RoBERTa's from pad_token_id + 1, the padding row zero). Marian may have
- * separate source and target vocabularies
- * (share_encoder_decoder_embeddings false, decoder_vocab_size). The model_types differ only
- * in data: the rows of `variants`. */
+ * Positions: learned rows i + 2 (BART, mBART) or i (Blenderbot, BlenderbotSmall), or
+ * sinusoidal (Marian and Pegasus, as transformers' MarianSinusoidalPositionalEmbedding builds
+ * them: sines in the first half of a row, cosines in the second; M2M100 as
+ * M2M100SinusoidalPositionalEmbedding: tensor2tensor's frequencies, rows counted as RoBERTa's
+ * from pad_token_id + 1, the padding row zero). Marian may have separate source and target
+ * vocabularies (share_encoder_decoder_embeddings false, decoder_vocab_size). The model_types
+ * differ only in data: the rows of `variants`. */
 #include <cjson/cJSON.h>
 #include <math.h>
 #include <stdio.h>
@@ -27,29 +29,47 @@
 #include "base/json.h"
 #include "model/family.h"
 
-/* How a variant's positions are made. */
-enum { POS_LEARNED, POS_MARIAN, POS_M2M };
+/* How a variant's positions are made: learned rows from row 2 (BART) or row 0 (Blenderbot),
+ * or sinusoidal. */
+enum { POS_LEARNED, POS_LEARNED0, POS_MARIAN, POS_M2M };
+/* Where layernorm_embedding is: none, after the positions are added, or (BlenderbotSmall's
+ * decoder) on the token embeddings before the positions are added. */
+enum { EMB_NORM_NONE, EMB_NORM_AFTER, EMB_NORM_DEC_FIRST };
 
 typedef struct {
     const char *model_type;
-    int pre_norm;        /* mBART, M2M100, Pegasus */
-    int emb_norm;        /* layernorm_embedding */
+    int pre_norm;        /* mBART, M2M100, Pegasus, Blenderbot */
+    int emb_norm;        /* layernorm_embedding: EMB_NORM_* */
     int positions;       /* POS_* */
     int vocab, start, eos; /* transformers' defaults */
+    int max_positions;   /* max_position_embeddings' default */
     mhv_act act;         /* activation_function's default */
     int scale;           /* scale_embedding's default */
     int own_vocabs;      /* Marian: share_encoder_decoder_embeddings, decoder_vocab_size */
+    int dec_unscaled;    /* BlenderbotSmall: scale_embedding scales the encoder's tokens only */
+    int d_model, enc_layers, dec_layers, heads, ffn; /* the config class's defaults (heads and
+                                                      * ffn: both stacks') */
 } variant;
 
 static const variant variants[] = {
-    {"bart", 0, 1, POS_LEARNED, 50265, 2, 2, MHV_ACT_GELU, 0, 0},
-    {"mbart", 1, 1, POS_LEARNED, 50265, -1, 2, MHV_ACT_GELU, 0, 0},
-    {"marian", 0, 0, POS_MARIAN, 58101, 58100, 0, MHV_ACT_GELU, 0, 1},
-    {"m2m_100", 1, 0, POS_M2M, 128112, 2, 2, MHV_ACT_RELU, 1, 0},
-    {"pegasus", 1, 0, POS_MARIAN, 50265, 0, 1, MHV_ACT_GELU, 0, 0},
+    {"bart", 0, EMB_NORM_AFTER, POS_LEARNED, 50265, 2, 2, 1024, MHV_ACT_GELU, 0, 0, 0,
+     1024, 12, 12, 16, 4096},
+    {"mbart", 1, EMB_NORM_AFTER, POS_LEARNED, 50265, -1, 2, 1024, MHV_ACT_GELU, 0, 0, 0,
+     1024, 12, 12, 16, 4096},
+    {"marian", 0, EMB_NORM_NONE, POS_MARIAN, 58101, 58100, 0, 1024, MHV_ACT_GELU, 0, 1, 0,
+     1024, 12, 12, 16, 4096},
+    {"m2m_100", 1, EMB_NORM_NONE, POS_M2M, 128112, 2, 2, 1024, MHV_ACT_RELU, 1, 0, 0,
+     1024, 12, 12, 16, 4096},
+    {"pegasus", 1, EMB_NORM_NONE, POS_MARIAN, 50265, 0, 1, 1024, MHV_ACT_GELU, 0, 0, 0,
+     1024, 12, 12, 16, 4096},
+    {"blenderbot", 1, EMB_NORM_NONE, POS_LEARNED0, 8008, 1, 2, 128, MHV_ACT_GELU, 0, 0, 0,
+     2560, 2, 24, 32, 10240},
+    {"blenderbot-small", 0, EMB_NORM_DEC_FIRST, POS_LEARNED0, 50265, 1, 2, 512, MHV_ACT_GELU, 0,
+     0, 1, 512, 8, 8, 16, 2048},
 };
 
-static const char *const model_types[] = {"bart", "mbart", "marian", "m2m_100", "pegasus", NULL};
+static const char *const model_types[] = {"bart", "mbart", "marian", "m2m_100", "pegasus",
+                                          "blenderbot", "blenderbot-small", NULL};
 
 enum { BART_POS_OFFSET = 2 }; /* BartLearnedPositionalEmbedding.offset */
 
@@ -86,21 +106,21 @@ static mhv_status bart_config(const cJSON *root, mhv_config *c, const char *name
     int dec_heads, scale, share = 1;
     if ((st = mhv_json_int(root, "vocab_size", v->vocab, 1, MHV_MAX_VOCAB, &c->vocab_size, name,
                            err)) ||
-        (st = mhv_json_int(root, "d_model", 1024, 1, MHV_MAX_HIDDEN, &c->hidden_size, name,
+        (st = mhv_json_int(root, "d_model", v->d_model, 1, MHV_MAX_HIDDEN, &c->hidden_size, name,
                            err)) ||
-        (st = mhv_json_int(root, "encoder_layers", 12, 1, MHV_MAX_LAYERS, &c->num_layers, name,
-                           err)) ||
-        (st = mhv_json_int(root, "decoder_layers", 12, 1, MHV_MAX_LAYERS, &c->dec_layers, name,
-                           err)) ||
-        (st = mhv_json_int(root, "encoder_attention_heads", 16, 1, MHV_MAX_HEADS, &c->num_heads,
+        (st = mhv_json_int(root, "encoder_layers", v->enc_layers, 1, MHV_MAX_LAYERS,
+                           &c->num_layers, name, err)) ||
+        (st = mhv_json_int(root, "decoder_layers", v->dec_layers, 1, MHV_MAX_LAYERS,
+                           &c->dec_layers, name, err)) ||
+        (st = mhv_json_int(root, "encoder_attention_heads", v->heads, 1, MHV_MAX_HEADS,
+                           &c->num_heads, name, err)) ||
+        (st = mhv_json_int(root, "decoder_attention_heads", v->heads, 1, MHV_MAX_HEADS, &dec_heads,
                            name, err)) ||
-        (st = mhv_json_int(root, "decoder_attention_heads", 16, 1, MHV_MAX_HEADS, &dec_heads,
-                           name, err)) ||
-        (st = mhv_json_int(root, "encoder_ffn_dim", 4096, 1, 4 * MHV_MAX_HIDDEN,
+        (st = mhv_json_int(root, "encoder_ffn_dim", v->ffn, 1, 4 * MHV_MAX_HIDDEN,
                            &c->intermediate_size, name, err)) ||
-        (st = mhv_json_int(root, "decoder_ffn_dim", 4096, 1, 4 * MHV_MAX_HIDDEN,
+        (st = mhv_json_int(root, "decoder_ffn_dim", v->ffn, 1, 4 * MHV_MAX_HIDDEN,
                            &c->dec_intermediate_size, name, err)) ||
-        (st = mhv_json_int(root, "max_position_embeddings", 1024, 1,
+        (st = mhv_json_int(root, "max_position_embeddings", v->max_positions, 1,
                            MHV_MAX_POSITIONS - BART_POS_OFFSET, &c->max_positions, name, err)) ||
         (st = mhv_config_act(root, "activation_function", v->act, &c->act, name, err)) ||
         (st = mhv_json_bool(root, "scale_embedding", v->scale, &scale, name, err)) ||
@@ -144,7 +164,7 @@ static mhv_status bart_config(const cJSON *root, mhv_config *c, const char *name
     c->layer_norm_eps = 1e-5f; /* nn.LayerNorm's default: no eps setting */
     c->pre_norm = v->pre_norm;
     c->final_norm = v->pre_norm;
-    c->sinusoidal = v->positions != POS_LEARNED;
+    c->sinusoidal = v->positions == POS_MARIAN || v->positions == POS_M2M;
     c->pos_offset = v->positions == POS_LEARNED ? BART_POS_OFFSET : 0;
     if (v->positions == POS_M2M) {
         /* rows pad_token_id + 1 .. pad_token_id + max_position_embeddings; tensor2tensor's
@@ -235,7 +255,7 @@ static mhv_status bart_load(mhv_model *m, mhv_wload *ld, mhv_error *err)
          (st = mhv_wload_mat(ld, "decoder.embed_positions.weight",
                              c->max_positions + c->pos_offset, H, pf, &m->dec_pos_emb, err))))
         return st;
-    if (variant_of(c)->emb_norm &&
+    if (variant_of(c)->emb_norm != EMB_NORM_NONE &&
         ((st = load_ln(ld, "encoder.layernorm_embedding", H, &m->emb_ln_g, &m->emb_ln_b, err)) ||
          (st = load_ln(ld, "decoder.layernorm_embedding", H, &m->dec_emb_ln_g, &m->dec_emb_ln_b,
                        err))))
@@ -320,20 +340,24 @@ static void m2m_position(int p, int pad, int H, float *row)
     }
 }
 
-/* x(n, H) = tok[ids] * scale + position rows, then norm (when g). row: (H,) scratch. */
+/* x(n, H) = tok[ids] * scale (when scaled) + position rows, then norm (when g; norm_first:
+ * the norm of the scaled tokens, then the positions added). row: (H,) scratch. */
 static void embed(mhv_nn *nn, const mhv_config *c, float *x, const mhv_mat *tok,
                   const mhv_mat *pos, const int32_t *ids, int n, const float *g, const float *b,
-                  float *row)
+                  int scaled, int norm_first, float *row)
 {
     int H = c->hidden_size;
     mhv_embed e = {.tok = tok, .pad_id = -1};
     mhv_nn_embed(nn, x, &e, ids, n, H);
     float scale = (float)c->embed_scale;
+    mhv_norm ln = mhv_nn_layernorm(g, b, c->layer_norm_eps);
+    if (scaled && c->embed_scale > 0)
+        for (size_t t = 0, len = (size_t)n * (size_t)H; t < len; t++)
+            x[t] *= scale;
+    if (g && norm_first)
+        mhv_nn_norm(nn, x, x, &ln, n, H);
     for (int i = 0, rank = 0; i < n; i++) {
         float *xi = x + (size_t)i * (size_t)H;
-        if (c->embed_scale > 0)
-            for (int t = 0; t < H; t++)
-                xi[t] *= scale;
         if (c->pad_positions) { /* M2M100: RoBERTa's rule, pads at the padding row */
             m2m_position(ids[i] == c->pad_id ? c->pad_id : c->pad_id + 1 + rank++, c->pad_id, H,
                          row);
@@ -351,10 +375,8 @@ static void embed(mhv_nn *nn, const mhv_config *c, float *x, const mhv_mat *tok,
         }
         nn->K->add(xi, row, (size_t)H);
     }
-    if (g) {
-        mhv_norm ln = mhv_nn_layernorm(g, b, c->layer_norm_eps);
+    if (g && !norm_first)
         mhv_nn_norm(nn, x, x, &ln, n, H);
-    }
 }
 
 /* x(n, H) gets the feed-forward layer, pre- or post-norm. */
@@ -421,7 +443,8 @@ static mhv_status bart_seq2seq(mhv_nn *nn, const mhv_model *m, const int32_t *sr
     const float scale = (float)(1.0 / sqrt((double)d));
 
     /* encoder */
-    embed(nn, c, xe, &m->word_emb, &m->pos_emb, src, ns, m->emb_ln_g, m->emb_ln_b, row);
+    const variant *vt = variant_of(c);
+    embed(nn, c, xe, &m->word_emb, &m->pos_emb, src, ns, m->emb_ln_g, m->emb_ln_b, 1, 0, row);
     for (int l = 0; l <= cap[0].last; l++) {
         const mhv_layer *ly = &m->layers[l];
         mhv_attn_layer attn = {.wq = &ly->q, .wk = &ly->k, .wv = &ly->v, .bq = ly->q_b,
@@ -448,7 +471,7 @@ static mhv_status bart_seq2seq(mhv_nn *nn, const mhv_model *m, const int32_t *sr
 
     /* decoder */
     embed(nn, c, xd, &m->dec_word_emb, &m->dec_pos_emb, tgt, nt, m->dec_emb_ln_g,
-          m->dec_emb_ln_b, row);
+          m->dec_emb_ln_b, !vt->dec_unscaled, vt->emb_norm == EMB_NORM_DEC_FIRST, row);
     int last = logits ? c->dec_layers - 1 : cap[1].last;
     for (int l = 0; l <= last; l++) {
         const mhv_layer *ly = &m->dec_layers[l];

@@ -144,7 +144,7 @@ static const char *class_of_model_type(const char *config_json)
         {"deberta-v2", "DebertaV2Tokenizer"}, {"t5", "T5Tokenizer"}, {"mt5", "T5Tokenizer"},
         {"xlm-roberta", "XLMRobertaTokenizer"}, {"albert", "AlbertTokenizer"},
         {"llama", "LlamaTokenizer"}, {"m2m_100", "M2M100Tokenizer"},
-        {"pegasus", "PegasusTokenizer"}};
+        {"pegasus", "PegasusTokenizer"}, {"blenderbot-small", "BlenderbotSmallTokenizer"}};
     cJSON *cfg;
     const char *cls = NULL, *type;
     if (!config_json || mhv_json_load(config_json, MHV_TOK_MAX_JSON, &cfg, NULL) != MHV_OK)
@@ -288,6 +288,30 @@ mhv_status mhv_tok_open_marian_target(const char *dir, mhv_tok **out, mhv_error 
     return mhv_tok_open_marian(spm, vj, have_tc ? tc : NULL, out, err);
 }
 
+/* vocab.json + merges.txt whose tokenizer_config.json names no class are read as
+ * GPT2Tokenizer's, unless config.json's model_type implies another class (transformers'
+ * AutoTokenizer then takes that one): BlenderbotSmallTokenizer's BPE is its own. */
+static mhv_status refuse_implied_bpe_class(const char *dir, const char *vj, const char *tc,
+                                           mhv_error *err)
+{
+    char cj[4096];
+    if ((size_t)snprintf(cj, sizeof cj, "%s/config.json", dir) >= sizeof cj || !mhv_path_exists(cj))
+        return MHV_OK;
+    const char *cls = class_of_model_type(cj);
+    if (!cls || strcmp(cls, "BlenderbotSmallTokenizer") != 0)
+        return MHV_OK;
+    cJSON *cfg = NULL;
+    int named = 0;
+    if (tc && mhv_json_load(tc, MHV_TOK_MAX_JSON, &cfg, NULL) == MHV_OK)
+        named = mhv_json_get(cfg, "tokenizer_class") != NULL;
+    cJSON_Delete(cfg);
+    if (named) /* the class it names decides, as in transformers */
+        return MHV_OK;
+    return mhv_fail(err, MHV_EUNSUPPORTED, vj, "tokenizer_class 'BlenderbotSmallTokenizer' "
+                    "(config.json's model_type) without a tokenizer.json is not supported "
+                    "(GPT2Tokenizer and Qwen2Tokenizer are)");
+}
+
 mhv_status mhv_tok_open_dir(const char *dir, mhv_tok **out, mhv_error *err)
 {
     *out = NULL;
@@ -315,9 +339,13 @@ mhv_status mhv_tok_open_dir(const char *dir, mhv_tok **out, mhv_error *err)
         is_m2m100(mhv_path_exists(tc) ? tc : NULL, mhv_path_exists(mc) ? mc : NULL))
         return mhv_tok_open_m2m100(sb, vj, mhv_path_exists(tc) ? tc : NULL,
                                    mhv_path_exists(sm) ? sm : NULL, out, err);
-    if (mhv_path_exists(vj) && mhv_path_exists(mt))
+    if (mhv_path_exists(vj) && mhv_path_exists(mt)) {
+        mhv_status st = refuse_implied_bpe_class(dir, vj, mhv_path_exists(tc) ? tc : NULL, err);
+        if (st)
+            return st;
         return mhv_tok_open_bpe_files(vj, mt, mhv_path_exists(tc) ? tc : NULL,
                                       mhv_path_exists(sm) ? sm : NULL, out, err);
+    }
     /* a SentencePiece model alone (DeBERTa-v3's spm.model ...) */
     static const char *const spm[] = {"tokenizer.model", "spiece.model", "spm.model",
                                       "sentencepiece.bpe.model", "sentencepiece.model"};

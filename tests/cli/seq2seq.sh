@@ -41,7 +41,8 @@ compare() {
 
 for name in s2s-t5-f32 s2s-bart-f32 s2s-mbart-bf16 s2s-marian-separate-f32 s2s-umt5-bf16 \
     s2s-mbart-lang s2s-nllb-f32 s2s-m2m100-model-bf16 s2s-mbart50-f32 s2s-pegasus-f32 \
-    s2s-pegasus-model-f16 s2s-pegasus-untied-bf16; do
+    s2s-pegasus-model-f16 s2s-pegasus-untied-bf16 s2s-blenderbot-f32 s2s-blenderbot-model-bf16 \
+    s2s-blenderbot-small-f16 s2s-blenderbot-small-untied-f32 s2s-blenderbot-small-model-bf16; do
     golden_pairs "$name" >"$TMP/p.txt"
     rm -rf "$TMP/out"
     "$MHAVIZ" run --model "tests/fixtures/$name" --ids --pairs --format json --out "$TMP/out" \
@@ -52,8 +53,9 @@ for name in s2s-t5-f32 s2s-bart-f32 s2s-mbart-bf16 s2s-marian-separate-f32 s2s-u
 done
 
 # text pairs through the tokenizer: source ids and decoder input as transformers makes them
-# (T5's Unigram tokenizer.json; Pegasus's, converted by transformers from its spiece.model)
-for T in s2s-t5-tok-f16 s2s-pegasus-f32; do
+# (T5's Unigram tokenizer.json; Pegasus's, converted by transformers from its spiece.model;
+# Blenderbot's byte-level BPE)
+for T in s2s-t5-tok-f16 s2s-pegasus-f32 s2s-blenderbot-f32; do
 perl -MJSON::PP -e 'local $/; my $j = decode_json(<STDIN>); binmode STDOUT, ":utf8";
     print "$_->{source}\t$_->{target}\n" for @{$j->{text_pairs}}' <"$G/$T.json" >"$TMP/t.txt"
 rm -rf "$TMP/out"
@@ -80,7 +82,8 @@ done
 check "no L-named figures" "[ -z \"\$(ls $TMP/out/t | grep '^L')\" ]"
 
 # --generate N: the target is transformers' greedy output
-for name in s2s-t5-f32 s2s-marian-f32 s2s-pegasus-f32 s2s-pegasus-untied-bf16; do
+for name in s2s-t5-f32 s2s-marian-f32 s2s-pegasus-f32 s2s-pegasus-untied-bf16 s2s-blenderbot-f32 \
+    s2s-blenderbot-small-f16; do
     perl -MJSON::PP -e 'local $/; my $j = decode_json(<STDIN>);
         print join(" ", @{$_->{src_ids}}), "\n" for @{$j->{generate}}' <"$G/$name.json" >"$TMP/g.txt"
     rm -rf "$TMP/out"
@@ -418,6 +421,20 @@ expect_fail "pegasus: spiece.model refused" 1 "PegasusTokenizer's spiece.model (
 rm "$TMP/peg/tokenizer_config.json"
 expect_fail "pegasus: spiece.model refused by model_type" 1 "PegasusTokenizer's spiece.model" -- \
     "$MHAVIZ" run --model "$TMP/peg" --pairs --out "$TMP/out" "$TMP/peg.txt"
+# BlenderbotSmallTokenizer (a BPE of its own, no tokenizer.json) is refused by name, named by
+# tokenizer_config.json or implied by model_type blenderbot-small
+B=tests/fixtures/s2s-blenderbot-small-f16
+mkdir -p "$TMP/bbs"
+cp $B/config.json $B/model.safetensors "$TMP/bbs/"
+printf '{"__null__": 0, "a": 1}' >"$TMP/bbs/vocab.json"
+printf '#version: 0.2\n' >"$TMP/bbs/merges.txt"
+printf '{"tokenizer_class": "BlenderbotSmallTokenizer"}' >"$TMP/bbs/tokenizer_config.json"
+expect_fail "blenderbot-small: its tokenizer refused" 1 "tokenizer_class 'BlenderbotSmallTokenizer' without a tokenizer.json is not supported" -- \
+    "$MHAVIZ" run --model "$TMP/bbs" --pairs --out "$TMP/out" "$TMP/peg.txt"
+rm "$TMP/bbs/tokenizer_config.json"
+expect_fail "blenderbot-small: its tokenizer refused by model_type" 1 "tokenizer_class 'BlenderbotSmallTokenizer' (config.json's model_type) without a tokenizer.json is not supported" -- \
+    "$MHAVIZ" run --model "$TMP/bbs" --pairs --out "$TMP/out" "$TMP/peg.txt"
+check "blenderbot-small: info names it" "$MHAVIZ info --model $B | grep -q '^architecture: blenderbot-small (model_type blenderbot-small)$'"
 check "pegasus: info names pegasus" "$MHAVIZ info --model $P | grep -q '^architecture: pegasus (model_type pegasus)$'"
 
 # mBART-50's language codes (tests/gen/fam_mbart50.py): MBart50TokenizerFast's sources

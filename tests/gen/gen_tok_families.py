@@ -9,6 +9,7 @@ Writes tests/fixtures/tok-<name>/tokenizer.json and tests/fixtures/tok-goldens-<
     tekken    Split(Mistral Tekken regex) + ByteLevel
     o200k     Split(GPT-4o's o200k_base regex) + ByteLevel
     olmo      ByteLevel(use_regex) as GPT-NeoX / OLMo / Pythia (add_prefix_space false)
+    cohere    transformers' CohereTokenizer: NFC, Digits(individual) + ByteLevel, BOS template
     roberta   ByteLevel(add_prefix_space) + RobertaProcessing (single and pair)
   SentencePiece models trained with `sentencepiece` (nmt_nfkc, byte fallback) and converted by
   transformers' own converters (convert_slow_tokenizer):
@@ -164,6 +165,19 @@ def bytelevel(name, pre, post=None, ignore_merges=False, add_prefix_space=False,
     return tok
 
 
+def cohere_tokenizer():
+    """Command-R's: transformers' CohereTokenizer (NFC, Digits(individual) + ByteLevel,
+    "<BOS_TOKEN> $A" with add_bos_token as the hub's tokenizer_config.json sets it) over
+    byte-level merges trained here with that pre-tokenizer."""
+    from transformers import CohereTokenizer
+    base = bytelevel("cohere", pre_tokenizers.Sequence([
+        pre_tokenizers.Digits(individual_digits=True),
+        pre_tokenizers.ByteLevel(add_prefix_space=False, trim_offsets=True)]))
+    m = json.loads(base.to_str())["model"]
+    merges = [tuple(x) if isinstance(x, list) else tuple(x.split(" ")) for x in m["merges"]]
+    return CohereTokenizer(vocab=m["vocab"], merges=merges, add_bos_token=True)._tokenizer
+
+
 def byte_level_families():
     bl = pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False)
     out = {}
@@ -185,6 +199,7 @@ def byte_level_families():
     out["olmo"] = bytelevel("olmo", pre_tokenizers.ByteLevel(add_prefix_space=False,
                                                              trim_offsets=True, use_regex=True),
                             post=processors.ByteLevel(trim_offsets=True))
+    out["cohere"] = cohere_tokenizer()
     rob = bytelevel("roberta", pre_tokenizers.ByteLevel(add_prefix_space=True, use_regex=True))
     rob.post_processor = processors.RobertaProcessing(("</s>", rob.token_to_id("</s>")),
                                                       ("<s>", rob.token_to_id("<s>")),
