@@ -320,6 +320,8 @@ def fuzz_seeds(d):
 
     for i, t in enumerate(texts):
         put(f"identity-{i}", model, short, t)
+    unused = open(os.path.join(FIX, "tok-m2m100-unused", "sentencepiece.bpe.model"), "rb").read()
+    put("unused-0", unused, short, texts[0] + " " + texts[1])
     put("vocab-sparse", model, {"<s>": 0, "<pad>": 1, "</s>": 2, "<unk>": 7}, "a b")
     put("vocab-code", model, dict(short, __en__=len(short)), "x")
     put("model-cut", model[:len(model) // 3], short, "a")
