@@ -113,7 +113,18 @@ def sentences():
         "tabs\tand   runs    of     spaces", "trailing   ", "   leading", "ﬁﬂ ＡＢＣ ①②③ ½",
         "x\u0301\u0302 e\u0301 E\u0301", "a\r\nb\rc", "$%^&*()_+-=[]{}|;':\",./<>?",
         "1 22 333 4444 55555 666666 3.14159",
-    ]
+    ] + random_texts()
+
+
+def random_texts(n=150):
+    """Seeded random strings of letters, digits, punctuation, whitespace of several kinds,
+    accents and combining marks, NFKC-folded forms, CJK, emoji, specials and codes."""
+    r = random.Random(3)
+    pool = list("abcdefghijklmnopqrstuvwxyzABCXYZ0123456789 .,!?'\"-_<>/") + [
+        "  ", "\t", "\n", "\u3000", "\u00a0", "é", "ü", "ß", "ﬁ", "①", "Ａ", "我", "们",
+        "😀", "🤗", "\u0301", "\u200b", "__en__", "__fr__", "</s>", "<s>", "<unk>", "\u2581",
+        "ǅ", "İ", "ﾊ", "ｶ"]
+    return ["".join(r.choice(pool) for _ in range(r.randint(1, 40))) for _ in range(n)]
 
 
 def pairs():
