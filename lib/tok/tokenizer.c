@@ -319,7 +319,7 @@ static mhv_status refuse_implied_bpe_class(const char *dir, const char *vj, cons
         return MHV_OK;
     return mhv_fail(err, MHV_EUNSUPPORTED, vj, "tokenizer_class 'BlenderbotSmallTokenizer' "
                     "(config.json's model_type) without a tokenizer.json is not supported "
-                    "(GPT2Tokenizer and Qwen2Tokenizer are)");
+                    "(GPT2Tokenizer, Qwen2Tokenizer and DebertaTokenizer are)");
 }
 
 mhv_status mhv_tok_open_dir(const char *dir, mhv_tok **out, mhv_error *err)
