@@ -76,10 +76,19 @@ int cmd_info(int argc, char **argv)
             printf(", %d register%s", R, R > 1 ? "s" : "");
         puts(cf->vision_extra ? ")" : "");
         printf("pooling_head: %s\n", m->pool_q.data ? "yes" : "no");
+        int rel = cf->vision_rel_bias; /* BEiT's tables: each layer's, shared, both */
+        if (rel)
+            printf("relative_position_bias: %s\n", rel == (MHV_VREL_LAYER | MHV_VREL_SHARED)
+                                                      ? "each layer's and shared"
+                                                  : rel == MHV_VREL_LAYER ? "each layer's"
+                                                                          : "shared");
         /* how an image of another size is taken (run --interpolate-pos) */
-        printf("other_sizes: %s\n", cf->vision_pos == MHV_VPOS_ALWAYS
-                                        ? "positions resized to the image's patch grid"
-                                        : "positions resized with --interpolate-pos");
+        const char *what = !rel ? "positions"
+                           : cf->vision_no_abs_pos ? "relative position bias"
+                                                   : "positions and relative position bias";
+        printf("other_sizes: %s resized %s\n", what, cf->vision_pos == MHV_VPOS_ALWAYS
+                                                        ? "to the image's patch grid"
+                                                        : "with --interpolate-pos");
     }
     if (!tok) {
         puts(cf->vision ? "tokenizer: none (an image model)" : "tokenizer: none (use run --ids)");

@@ -28,10 +28,12 @@
 
 #include "testutil.h"
 
-static void test_goldens(void **state)
+/* Every case of a goldens file (a configuration directory, an image, the pixel values):
+ * within one 8-bit level, at least half exact; returns how many, *worst the largest
+ * difference. */
+static int check_goldens(const char *path, double *worst_out)
 {
-    (void)state;
-    cJSON *g = tu_read_json("tests/fixtures/images/goldens.json");
+    cJSON *g = tu_read_json(path);
     const cJSON *c;
     int cases = 0;
     double worst = 0;
@@ -79,9 +81,76 @@ static void test_goldens(void **state)
         mhv_image_free(&im);
         cases++;
     }
-    assert_int_equal(cases, 12);
-    print_message("12 images within %.2g of transformers' PIL processor (one 8-bit level)\n", worst);
     cJSON_Delete(g);
+    *worst_out = worst;
+    return cases;
+}
+
+static void test_goldens(void **state)
+{
+    (void)state;
+    double worst;
+    assert_int_equal(check_goldens("tests/fixtures/images/goldens.json", &worst), 12);
+    print_message("12 images within %.2g of transformers' PIL processor (one 8-bit level)\n", worst);
+    /* BEiT's processor (tests/gen/gen_beit_proc_goldens.py): its defaults (bicubic), the
+     * older file layout (sizes as numbers, feature_extractor_type), one mean for all */
+    assert_int_equal(check_goldens("tests/fixtures/images/beit-goldens.json", &worst), 8);
+    print_message("8 images within %.2g of transformers' BeitImageProcessor\n", worst);
+}
+
+/* preprocessor_config.json text in a fresh directory, loaded. */
+static mhv_status load_text(const char *json, mhv_preprocess *p, mhv_error *err)
+{
+    char dir[] = "/tmp/mhaviz-test-proc-XXXXXX", path[64];
+    assert_non_null(mkdtemp(dir));
+    snprintf(path, sizeof path, "%s/preprocessor_config.json", dir);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(json, f);
+    fclose(f);
+    mhv_status st = mhv_preprocess_load(dir, 16, p, err);
+    unlink(path);
+    rmdir(dir);
+    return st;
+}
+
+/* What BEiT's processor leaves to its defaults, and the options refused by name. */
+static void test_processor_options(void **state)
+{
+    (void)state;
+    mhv_preprocess p;
+    mhv_error err = {0};
+    /* BEiT: 224 x 224 bicubic; its crop 224 x 224 when asked without a size */
+    assert_int_equal(load_text("{\"image_processor_type\": \"BeitImageProcessor\", "
+                               "\"do_center_crop\": true}", &p, &err), MHV_OK);
+    assert_int_equal(p.resample, 3);
+    assert_true(p.size_h == 224 && p.size_w == 224 && p.crop_h == 224 && p.crop_w == 224);
+    /* ViT's (and no type): bilinear, the model's size; a crop needs its size */
+    assert_int_equal(load_text("{\"image_processor_type\": \"ViTImageProcessor\"}", &p, &err),
+                     MHV_OK);
+    assert_true(p.resample == 2 && p.size_h == 16 && !p.do_center_crop);
+    assert_int_equal(load_text("{\"do_center_crop\": true}", &p, &err), MHV_EFORMAT);
+    assert_non_null(strstr(err.msg, "do_center_crop without crop_size"));
+    static const struct {
+        const char *json, *msg;
+    } refused[] = {
+        {"{\"size\": {\"shortest_edge\": 16, \"longest_edge\": 30}}",
+         "size with 'shortest_edge' and a longest edge or maximum is not supported"},
+        {"{\"size\": {\"height\": 16, \"width\": 16, \"max_height\": 30, \"max_width\": 30}}",
+         "size with 'max_height' is not supported"},
+        {"{\"image_processor_type\": \"CLIPImageProcessor\", \"size\": 224}",
+         "size as a number is not supported for CLIPImageProcessor"},
+        {"{\"image_processor_type\": \"BeitImageProcessor\", \"resample\": 1}",
+         "resample 1 is not supported"},
+        {"{\"do_center_crop\": true, \"crop_size\": \"big\"}", "field 'crop_size' is not a size"},
+        {"{\"size\": 0}", "field 'size' is not a size in pixels"},
+        {"{\"image_mean\": [0.5, 0.5]}", "field 'image_mean' is not a list of 3 numbers"},
+    };
+    for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++) {
+        assert_int_not_equal(load_text(refused[i].json, &p, &err), MHV_OK);
+        if (!strstr(err.msg, refused[i].msg))
+            fail_msg("%s: '%s', expected '%s'", refused[i].json, err.msg, refused[i].msg);
+    }
 }
 
 static void test_bad_images(void **state)
@@ -245,6 +314,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_goldens),
+        cmocka_unit_test(test_processor_options),
         cmocka_unit_test(test_jpeg),
         cmocka_unit_test(test_exif),
         cmocka_unit_test(test_exif_orientations_differ),

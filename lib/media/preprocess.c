@@ -9,6 +9,61 @@
 #include "base/fileio.h"
 #include "base/json.h"
 
+/* The image processors whose defaults (for the keys a preprocessor_config.json leaves out)
+ * differ from ViTImageProcessor's, by image_processor_type or the older
+ * feature_extractor_type: BEiT's (BeitImageProcessor, data2vec-vision's too) resizes to
+ * 224 x 224 with PIL's bicubic, its optional crop 224 x 224. */
+typedef struct {
+    const char *type;
+    int resample, size, crop;
+} proc_defaults;
+
+static const proc_defaults beit_defaults[] = {
+    {"BeitImageProcessor", 3, 224, 224},
+    {"BeitImageProcessorPil", 3, 224, 224},
+    {"BeitFeatureExtractor", 3, 224, 224},
+};
+
+/* The processors whose `size` given as a number is a square (transformers'
+ * default_to_square); for the others (CLIP's, BiT's: the shortest edge) it is refused. */
+static const char *const square_types[] = {"ViTImageProcessor", "ViTImageProcessorPil",
+                                           "ViTFeatureExtractor", "DeiTImageProcessor",
+                                           "BeitImageProcessor", "BeitImageProcessorPil",
+                                           "BeitFeatureExtractor"};
+
+static int in_list(const char *s, const char *const *list, size_t count)
+{
+    for (size_t i = 0; i < count; i++)
+        if (strcmp(s, list[i]) == 0)
+            return 1;
+    return 0;
+}
+
+/* A {"height", "width"} object or, as transformers' get_size_dict takes it, a number: a
+ * square. */
+static mhv_status size_hw(const cJSON *v, const char *key, int *h, int *w, const char *path,
+                          mhv_error *err)
+{
+    mhv_status st;
+    if (cJSON_IsNumber(v)) {
+        double d = v->valuedouble;
+        if (!(d >= 1 && d <= MHV_IMAGE_MAX_SIDE) || d != (int)d)
+            return mhv_fail(err, MHV_EFORMAT, path, "field '%s' is not a size in pixels", key);
+        *h = *w = (int)d;
+        return MHV_OK;
+    }
+    if (!cJSON_IsObject(v))
+        return mhv_fail(err, MHV_EFORMAT, path, "field '%s' is not a size", key);
+    const char *bad[] = {"longest_edge", "max_height", "max_width"};
+    for (int i = 0; i < 3; i++)
+        if (mhv_json_get(v, bad[i]))
+            return mhv_fail(err, MHV_EUNSUPPORTED, path, "%s with '%s' is not supported", key,
+                            bad[i]);
+    if ((st = mhv_json_int(v, "height", -1, 1, MHV_IMAGE_MAX_SIDE, h, path, err)))
+        return st;
+    return mhv_json_int(v, "width", -1, 1, MHV_IMAGE_MAX_SIDE, w, path, err);
+}
+
 mhv_status mhv_preprocess_load(const char *dir, int image_size, mhv_preprocess *p,
                                mhv_error *err)
 {
@@ -23,9 +78,20 @@ mhv_status mhv_preprocess_load(const char *dir, int image_size, mhv_preprocess *
     mhv_status st = mhv_json_load(path, 1u << 20, &root, err);
     if (st)
         return st;
+    const char *type = "";
+    int def_resample = 2, crop_default = 0;
+    if ((st = mhv_json_str(root, "feature_extractor_type", "", &type, path, err)) ||
+        (st = mhv_json_str(root, "image_processor_type", type, &type, path, err)))
+        goto out;
+    for (size_t i = 0; i < sizeof beit_defaults / sizeof beit_defaults[0]; i++)
+        if (strcmp(type, beit_defaults[i].type) == 0) {
+            def_resample = beit_defaults[i].resample;
+            p->size_h = p->size_w = beit_defaults[i].size;
+            crop_default = beit_defaults[i].crop;
+        }
     const cJSON *size = mhv_json_get(root, "size"), *crop = mhv_json_get(root, "crop_size");
     if ((st = mhv_json_bool(root, "do_resize", 1, &p->do_resize, path, err)) ||
-        (st = mhv_json_int(root, "resample", 2, 0, 5, &p->resample, path, err)) ||
+        (st = mhv_json_int(root, "resample", def_resample, 0, 5, &p->resample, path, err)) ||
         (st = mhv_json_bool(root, "do_center_crop", 0, &p->do_center_crop, path, err)) ||
         (st = mhv_json_bool(root, "do_rescale", 1, &p->do_rescale, path, err)) ||
         (st = mhv_json_num(root, "rescale_factor", 1.0 / 255, 0, 1e6, &p->rescale_factor, path,
@@ -37,28 +103,32 @@ mhv_status mhv_preprocess_load(const char *dir, int image_size, mhv_preprocess *
                       "resample %d is not supported (0 nearest, 2 bilinear, 3 bicubic)", p->resample);
         goto out;
     }
-    if (size && cJSON_IsObject(size)) {
-        if (mhv_json_get(size, "shortest_edge")) {
-            st = mhv_json_int(size, "shortest_edge", -1, 1, MHV_IMAGE_MAX_SIDE, &p->shortest_edge,
-                              path, err);
-        } else if ((st = mhv_json_int(size, "height", -1, 1, MHV_IMAGE_MAX_SIDE, &p->size_h, path,
-                                      err)) == MHV_OK) {
-            st = mhv_json_int(size, "width", -1, 1, MHV_IMAGE_MAX_SIDE, &p->size_w, path, err);
-        }
-    } else if (size && cJSON_IsNumber(size)) {
-        st = mhv_json_int(root, "size", -1, 1, MHV_IMAGE_MAX_SIDE, &p->size_h, path, err);
-        p->size_w = p->size_h;
+    if (size && cJSON_IsObject(size) && mhv_json_get(size, "shortest_edge")) {
+        if (mhv_json_get(size, "longest_edge") || mhv_json_get(size, "max_height") ||
+            mhv_json_get(size, "max_width"))
+            st = mhv_fail(err, MHV_EUNSUPPORTED, path, "size with 'shortest_edge' and a "
+                          "longest edge or maximum is not supported");
+        else
+            st = mhv_json_int(size, "shortest_edge", -1, 1, MHV_IMAGE_MAX_SIDE,
+                              &p->shortest_edge, path, err);
+    } else if (size && cJSON_IsNumber(size) && type[0] &&
+               !in_list(type, square_types, sizeof square_types / sizeof square_types[0])) {
+        st = mhv_fail(err, MHV_EUNSUPPORTED, path, "size as a number is not supported for %s "
+                      "(its shortest edge: give {\"shortest_edge\": N})", type);
+    } else if (size) {
+        st = size_hw(size, "size", &p->size_h, &p->size_w, path, err);
     }
     if (st)
         goto out;
     if (p->do_center_crop) {
-        if (!crop || !cJSON_IsObject(crop) ||
-            (st = mhv_json_int(crop, "height", -1, 1, MHV_IMAGE_MAX_SIDE, &p->crop_h, path, err)) ||
-            (st = mhv_json_int(crop, "width", -1, 1, MHV_IMAGE_MAX_SIDE, &p->crop_w, path, err))) {
-            if (!st)
-                st = mhv_fail(err, MHV_EFORMAT, path, "do_center_crop without crop_size");
+        if (crop)
+            st = size_hw(crop, "crop_size", &p->crop_h, &p->crop_w, path, err);
+        else if (crop_default)
+            p->crop_h = p->crop_w = crop_default;
+        else
+            st = mhv_fail(err, MHV_EFORMAT, path, "do_center_crop without crop_size");
+        if (st)
             goto out;
-        }
     }
     const char *keys[2] = {"image_mean", "image_std"};
     double *dst[2] = {p->mean, p->std};
@@ -66,12 +136,13 @@ mhv_status mhv_preprocess_load(const char *dir, int image_size, mhv_preprocess *
         const cJSON *a = mhv_json_get(root, keys[k]);
         if (!a)
             continue;
-        if (!cJSON_IsArray(a) || cJSON_GetArraySize(a) != 3) {
+        int one = cJSON_IsNumber(a); /* transformers: one number for every channel */
+        if (!one && (!cJSON_IsArray(a) || cJSON_GetArraySize(a) != 3)) {
             st = mhv_fail(err, MHV_EFORMAT, path, "field '%s' is not a list of 3 numbers", keys[k]);
             goto out;
         }
         for (int c = 0; c < 3; c++) {
-            const cJSON *v = cJSON_GetArrayItem(a, c);
+            const cJSON *v = one ? a : cJSON_GetArrayItem(a, c);
             if (!cJSON_IsNumber(v) || !isfinite(v->valuedouble) || (k && v->valuedouble == 0)) {
                 st = mhv_fail(err, MHV_EFORMAT, path, "field '%s' holds a bad number", keys[k]);
                 goto out;

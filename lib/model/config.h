@@ -139,7 +139,14 @@ typedef struct {
     double clip_qkv;          /* q, k, v clamped to [-clip_qkv, clip_qkv] (OLMo) */
     int task_types;           /* ERNIE use_task_id: rows of its task type embeddings (every
                                * token has task 0), 0: none */
+    /* BEiT, data2vec-vision (model/beit.c) */
+    int vision_rel_bias;      /* MHV_VREL_* bits: relative position bias tables */
+    int vision_no_abs_pos;    /* no learned absolute positions (the bias alone) */
+    int vision_layer_scale;   /* layer scales lambda_1, lambda_2 */
 } mhv_config;
+
+/* BEiT's relative position biases: each layer's own table and/or one shared by all (summed) */
+enum { MHV_VREL_LAYER = 1, MHV_VREL_SHARED = 2 };
 
 enum { MHV_QK_NORM_NONE = 0, MHV_QK_NORM_HEAD, MHV_QK_NORM_FULL };
 

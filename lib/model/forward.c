@@ -431,7 +431,7 @@ uint64_t mhv_forward_ctx_bytes(const mhv_forward_ctx *c)
  * a measuring pass does not reach. */
 static int uses_bias_maps(const mhv_config *c)
 {
-    return c->rel_c2p || c->rel_p2c || c->alibi || c->rel_pos_buckets > 0 ||
+    return c->rel_c2p || c->rel_p2c || c->alibi || c->rel_pos_buckets > 0 || c->vision_rel_bias ||
            strcmp(c->family->name, "bloom") == 0;
 }
 

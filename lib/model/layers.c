@@ -136,6 +136,8 @@ static void vision_embed(mhv_nn *nn, const mhv_model *m, int n, float *x, float 
                        (size_t)H);
             continue;
         }
+        if (!m->pos_emb.data) /* BEiT without absolute positions */
+            continue;
         mhv_mat_row(&m->pos_emb, i > R ? i - R : i, tmp);
         nn->K->add(x + (size_t)i * (size_t)H, tmp, (size_t)H);
     }
@@ -172,6 +174,91 @@ static void pool_attention(mhv_nn *nn, const mhv_model *m, const float *x, int n
     }
 }
 
+/* BEiT's relative position bias over a rows x cols patch grid after [CLS]: table (D, heads),
+ * D = (2 rows - 1)(2 cols - 1) + 3, indexed as transformers' generate_relative_position_index
+ * indexes it: patch to patch by (row difference + rows - 1) * (2 cols - 1) + column
+ * difference + cols - 1, [CLS] to a patch D - 3, a patch to [CLS] D - 2, [CLS] to itself
+ * D - 1. */
+typedef struct {
+    const float *table;
+    int heads, rows, cols;
+} vis_rel_ctx;
+
+static void vis_rel_bias(const void *ctx, int h, const float *q, size_t ld_q, const float *k,
+                         size_t ld_k, int n, float *b)
+{
+    (void)q, (void)ld_q, (void)k, (void)ld_k;
+    const vis_rel_ctx *r = ctx;
+    int C = r->cols, W = 2 * C - 1, D = (2 * r->rows - 1) * W + 3;
+    for (int i = 0; i < n; i++)
+        for (int j = 0; j < n; j++) {
+            int d = D - 2; /* a patch to [CLS] */
+            if (i == 0)
+                d = j == 0 ? D - 1 : D - 3;
+            else if (j > 0)
+                d = ((i - 1) / C - (j - 1) / C + r->rows - 1) * W + (i - 1) % C - (j - 1) % C +
+                    C - 1;
+            b[(size_t)i * (size_t)n + (size_t)j] = r->table[(size_t)d * (size_t)r->heads +
+                                                            (size_t)h];
+        }
+}
+
+/* out(D, heads) += t, a table of the model's side x side grid ((2 side - 1)^2 + 3 rows)
+ * resized to rows x cols as transformers' BeitRelativePositionBias does: the distances as a
+ * (2 side - 1)^2 grid resized bilinearly (align_corners=False) to (2 rows - 1) x
+ * (2 cols - 1), the three [CLS] rows kept; the model's own grid as it is. In double. */
+static mhv_status rel_table_add(const mhv_model *m, const mhv_mat *t, int rows, int cols,
+                                double *out, mhv_error *err)
+{
+    int side = m->cfg.image_size / m->cfg.patch_size, heads = t->cols;
+    int ws = 2 * side - 1, wr = 2 * rows - 1, wc = 2 * cols - 1;
+    size_t ns = (size_t)ws * (size_t)ws, nr = (size_t)wr * (size_t)wc, HH = (size_t)heads;
+    double *in = malloc((ns + 3) * HH * sizeof *in), *grid = malloc(nr * HH * sizeof *grid);
+    float *row = malloc(HH * sizeof *row);
+    mhv_status st = MHV_OK;
+    if (!in || !grid || !row) {
+        st = mhv_fail(err, MHV_ENOMEM, m->dir, "out of memory resizing the position bias");
+        goto done;
+    }
+    for (size_t r = 0; r < ns + 3; r++) {
+        mhv_mat_row(t, (int)r, row);
+        for (size_t h = 0; h < HH; h++)
+            in[r * HH + h] = row[h];
+    }
+    if (rows == side && cols == side)
+        memcpy(grid, in, nr * HH * sizeof *grid);
+    else if ((st = mhv_interp_grid(MHV_INTERP_BILINEAR, in, ws, ws, heads, grid, wr, wc, err)))
+        goto done;
+    for (size_t i = 0; i < nr * HH; i++)
+        out[i] += grid[i];
+    for (size_t i = 0; i < 3 * HH; i++)
+        out[nr * HH + i] += in[ns * HH + i];
+done:
+    free(in), free(grid), free(row);
+    return st;
+}
+
+/* table(D, heads): layer l's relative position bias for a rows x cols grid, its own table
+ * plus the shared one (those the model has), summed in double. */
+static mhv_status rel_table(const mhv_model *m, const mhv_layer *ly, int rows, int cols,
+                            float *table, mhv_error *err)
+{
+    size_t D = (size_t)(2 * rows - 1) * (size_t)(2 * cols - 1) + 3;
+    size_t count = D * (size_t)m->cfg.num_heads;
+    double *sum = calloc(count, sizeof *sum);
+    mhv_status st = MHV_OK;
+    if (!sum)
+        return mhv_fail(err, MHV_ENOMEM, m->dir, "out of memory for the position bias");
+    if (ly->rel_bias.data)
+        st = rel_table_add(m, &ly->rel_bias, rows, cols, sum, err);
+    if (!st && m->shared_rel_bias.data)
+        st = rel_table_add(m, &m->shared_rel_bias, rows, cols, sum, err);
+    for (size_t i = 0; !st && i < count; i++)
+        table[i] = (float)sum[i];
+    free(sum);
+    return st;
+}
+
 mhv_status mhv_vision_forward(mhv_nn *nn, const mhv_model *m, const int32_t *ids, int n,
                               mhv_capture *cap, float *logits, mhv_error *err)
 {
@@ -199,20 +286,26 @@ mhv_status mhv_vision_forward(mhv_nn *nn, const mhv_model *m, const int32_t *ids
     float *ffn, *up;                       /* (n, I) each; up: SwiGLU's */
     float *patches;                        /* (patches, C*P*P) */
     float *grid_pos;                       /* (patches, H) resized positions, or unused */
+    float *rel;                            /* (D, heads) BEiT's bias table, or unused */
+    size_t rel_n = (size_t)(2 * rows - 1) * (size_t)(2 * cols - 1) + 3;
     const mhv_nn_buf bufs[] = {{&x, nh},  {&xb, nh},  {&q, nh},   {&k, nh},
                                {&v, nh},  {&ctx, nh}, {&tmp, nh}, {&ffn, (size_t)n * (size_t)I},
                                {&up, c->gated_ffn ? (size_t)n * (size_t)I : 1},
                                {&patches, (size_t)np * (size_t)K},
-                               {&grid_pos, resized ? (size_t)np * (size_t)H : 1}};
+                               {&grid_pos, resized ? (size_t)np * (size_t)H : 1},
+                               {&rel, c->vision_rel_bias ? rel_n * (size_t)c->num_heads : 1}};
     int widest = I > H ? I : H;
     mhv_nn_shape shape = {n, H, K > widest ? K : widest, c->head_dim};
     mhv_status st = mhv_nn_begin(nn, &shape, bufs, (int)(sizeof bufs / sizeof bufs[0]), err);
     if (st)
         return st;
-    if (resized && (st = resize_positions(m, rows, cols, grid_pos, err)))
+    if (resized && m->pos_emb.data && (st = resize_positions(m, rows, cols, grid_pos, err)))
         return st;
+    if (c->vision_rel_bias && (st = mhv_nn_reserve_bias(nn, n, err)))
+        return st;
+    vis_rel_ctx rc = {rel, c->num_heads, rows, cols};
 
-    vision_embed(nn, m, n, x, patches, resized ? grid_pos : NULL, tmp);
+    vision_embed(nn, m, n, x, patches, resized && m->pos_emb.data ? grid_pos : NULL, tmp);
     if (m->emb_ln_g) { /* CLIP's pre-LayerNorm */
         mhv_norm pre = {MHV_NORM_LAYER, m->emb_ln_g, m->emb_ln_b, c->layer_norm_eps};
         mhv_nn_norm(nn, x, x, &pre, n, H);
@@ -222,6 +315,11 @@ mhv_status mhv_vision_forward(mhv_nn *nn, const mhv_model *m, const int32_t *ids
         mhv_norm ln1 = {MHV_NORM_LAYER, ly->ln_attn_g, ly->ln_attn_b, c->layer_norm_eps};
         mhv_norm ln2 = {MHV_NORM_LAYER, ly->ln_ffn_g, ly->ln_ffn_b, c->layer_norm_eps};
         mhv_attn_layer attn = mhv_layer_attention(ly, c);
+        if (c->vision_rel_bias) { /* BEiT: the shared table needs no rebuild, but is small */
+            if ((st = rel_table(m, ly, rows, cols, rel, err)))
+                return st;
+            attn.bias = vis_rel_bias, attn.bias_ctx = &rc;
+        }
         mhv_nn_norm(nn, xb, x, &ln1, n, H);
         mhv_nn_attention(nn, &attn, xb, n, l,
                          &(mhv_attn_bufs){.q = q, .k = k, .v = v, .ctx = ctx}, cap);
@@ -460,4 +558,46 @@ void mhv_decoder_logits(mhv_nn *nn, const mhv_decoder *dec, const mhv_model *m, 
         mhv_nn_div_scalar(nn, logits, (float)c->logits_div, n, c->vocab_size);
     if (c->logits_mul > 0)
         mhv_nn_mul_scalar(nn, logits, (float)c->logits_mul, n, c->vocab_size);
+}
+
+mhv_status mhv_layer_load_mat2(mhv_wload *ld, const char *const names[2], int rows, int cols,
+                               mhv_mat *m, mhv_error *err)
+{
+    mhv_status st = mhv_wload_mat(ld, names[0], rows, cols, MHV_W_OPTIONAL, m, err);
+    return st || m->data ? st : mhv_wload_mat(ld, names[1], rows, cols, 0, m, err);
+}
+
+mhv_status mhv_layer_load_vec2(mhv_wload *ld, const char *const names[2], int len, float **v,
+                               mhv_error *err)
+{
+    mhv_status st = mhv_wload_vec(ld, names[0], len, MHV_W_OPTIONAL, v, err);
+    return st || *v ? st : mhv_wload_vec(ld, names[1], len, 0, v, err);
+}
+
+/* The one of names[0], names[1] under which name.weight exists (1 when neither). */
+static int which_name(mhv_wload *ld, const char *const names[2])
+{
+    char w[256];
+    snprintf(w, sizeof w, "%s%s.weight", ld->prefix, names[0]);
+    return mhv_st_find(ld->st, w) ? 0 : 1;
+}
+
+mhv_status mhv_layer_load_linear2(mhv_wload *ld, const char *const names[2], int rows,
+                                  int cols, int bias, mhv_mat *w, float **b, mhv_error *err)
+{
+    const char *name = names[which_name(ld, names)];
+    char wn[256], bn[256];
+    snprintf(wn, sizeof wn, "%s.weight", name), snprintf(bn, sizeof bn, "%s.bias", name);
+    mhv_status st = mhv_wload_mat(ld, wn, rows, cols, 0, w, err);
+    return st || !bias ? st : mhv_wload_vec(ld, bn, rows, 0, b, err);
+}
+
+mhv_status mhv_layer_load_norm2(mhv_wload *ld, const char *const names[2], int len, float **g,
+                                float **b, mhv_error *err)
+{
+    const char *name = names[which_name(ld, names)];
+    char gn[256], bn[256];
+    snprintf(gn, sizeof gn, "%s.weight", name), snprintf(bn, sizeof bn, "%s.bias", name);
+    mhv_status st = mhv_wload_vec(ld, gn, len, 0, g, err);
+    return st ? st : mhv_wload_vec(ld, bn, len, 0, b, err);
 }

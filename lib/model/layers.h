@@ -56,11 +56,29 @@ mhv_status mhv_layer_load_mlm_head(mhv_model *m, mhv_wload *ld, const mhv_mlm_na
 void mhv_layer_mlm_head(mhv_nn *nn, const mhv_model *m, const float *x, float *tmp, float *norm,
                         float *logits, int n);
 
-/* The forward pass of the vision transformers (ViT, DeiT, DINOv2; CLIP and SigLIP towers):
- * the embeddings of nn->pixels, CLIP's pre-LayerNorm when the model has one, then pre-norm
- * layers with DINOv2's layer scales when present. ids are unused; no logits. */
+/* The forward pass of the vision transformers (ViT, DeiT, DINOv2, BEiT; CLIP and SigLIP
+ * towers): the embeddings of nn->pixels (positions when the model has them), CLIP's
+ * pre-LayerNorm when the model has one, then pre-norm layers with DINOv2's or BEiT's layer
+ * scales when present and BEiT's relative position bias (c->vision_rel_bias: each layer's
+ * table and/or the shared one, resized to the image's grid) added to the scores. ids are
+ * unused; no logits. */
 mhv_status mhv_vision_forward(mhv_nn *nn, const mhv_model *m, const int32_t *ids, int n,
                               mhv_capture *cap, float *logits, mhv_error *err);
+
+/* Loaders of a tensor saved under one of two names (a checkpoint's names or transformers
+ * 5's module names): the first of names[0], names[1] the checkpoint has; the second's
+ * absence is the error. A linear layer's or norm's names are given without ".weight" /
+ * ".bias" (both read under the same name). */
+mhv_status mhv_layer_load_mat2(mhv_wload *ld, const char *const names[2], int rows, int cols,
+                               mhv_mat *m, mhv_error *err);
+mhv_status mhv_layer_load_vec2(mhv_wload *ld, const char *const names[2], int len, float **v,
+                               mhv_error *err);
+/* weight (rows, cols) and, with bias, its bias (rows,) into *b */
+mhv_status mhv_layer_load_linear2(mhv_wload *ld, const char *const names[2], int rows,
+                                  int cols, int bias, mhv_mat *w, float **b, mhv_error *err);
+/* a LayerNorm's weight and bias (len,) */
+mhv_status mhv_layer_load_norm2(mhv_wload *ld, const char *const names[2], int len, float **g,
+                                float **b, mhv_error *err);
 
 /* ---- pre-norm decoder layers ----
  * The layer of the decoder families (GPT-2, GPT-Neo, GPT-BigCode, StarCoder2, Falcon,

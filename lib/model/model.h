@@ -49,7 +49,8 @@ typedef struct {
     const mhv_mat *exp_gate, *exp_up, *exp_down;
     /* encoder-decoder models: the decoder layers' attention to the encoder output (queries
      * from the decoder, keys and values from the encoder), its norm, and T5's relative
-     * position bias (buckets, heads) of the layers that have one */
+     * position bias (buckets, heads) of the layers that have one (BEiT: its relative
+     * position bias table ((2s-1)^2 + 3, heads), model/beit.c) */
     mhv_mat xq, xk, xv, xo;
     float *xq_b, *xk_b, *xv_b, *xo_b;
     float *ln_cross_g, *ln_cross_b;
@@ -109,6 +110,9 @@ typedef struct {
     mhv_mat mlm_decoder;         /* (vocab, hidden): the token embedding when tied */
     float *mlm_bias;             /* (vocab,) */
     mhv_mat task_emb;            /* (task_types, hidden) ERNIE's task type embeddings, or none */
+    mhv_mat shared_rel_bias;     /* ((2s-1)^2 + 3, heads) BEiT's relative position bias shared
+                                  * by every layer (use_shared_relative_position_bias; a
+                                  * layer's own is its rel_bias), or none */
 } mhv_model;
 
 /* Opens DIR/config.json and DIR's safetensors checkpoint and resolves every weight of the

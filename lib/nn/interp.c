@@ -1,4 +1,4 @@
-/* interp.c - PyTorch's bicubic resize of a grid of vectors (see interp.h). */
+/* interp.c - PyTorch's bicubic and bilinear resizes of a grid of vectors (see interp.h). */
 #include "nn/interp.h"
 
 #include <math.h>
@@ -77,13 +77,29 @@ static void aa_taps(int in, int out, taps *t)
     }
 }
 
+/* torch's upsample_bilinear2d: 2 taps at src = max(0, scale * (o + 0.5) - 0.5). */
+static void bilinear_taps(int in, int out, taps *t)
+{
+    const double scale = (double)in / out;
+    for (int o = 0; o < out; o++) {
+        double src = scale * (o + 0.5) - 0.5;
+        src = src < 0 ? 0 : src;
+        int i0 = (int)src;
+        double d = src - i0;
+        t->idx[(size_t)o * 2] = i0;
+        t->idx[(size_t)o * 2 + 1] = i0 < in - 1 ? i0 + 1 : i0;
+        t->w[(size_t)o * 2] = 1 - d;
+        t->w[(size_t)o * 2 + 1] = d;
+    }
+}
+
 static int taps_make(mhv_interp_mode mode, int in, int out, taps *t)
 {
     if (mode == MHV_INTERP_BICUBIC_AA) {
         double scale = (double)in / out, support = scale >= 1 ? 2 * scale : 2;
         t->k = (int)ceil(support) * 2 + 1;
     } else {
-        t->k = 4;
+        t->k = mode == MHV_INTERP_BILINEAR ? 2 : 4;
     }
     t->idx = malloc((size_t)out * (size_t)t->k * sizeof *t->idx);
     t->w = malloc((size_t)out * (size_t)t->k * sizeof *t->w);
@@ -91,6 +107,8 @@ static int taps_make(mhv_interp_mode mode, int in, int out, taps *t)
         return -1;
     if (mode == MHV_INTERP_BICUBIC_AA)
         aa_taps(in, out, t);
+    else if (mode == MHV_INTERP_BILINEAR)
+        bilinear_taps(in, out, t);
     else
         plain_taps(in, out, t);
     return 0;

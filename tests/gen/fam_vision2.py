@@ -18,8 +18,10 @@ import sys
 
 import torch
 from safetensors.torch import load_file, save_file
-from transformers import (IJepaConfig, IJepaForImageClassification, IJepaModel, ViTMSNConfig,
-                          ViTMSNForImageClassification, ViTMSNModel)
+from transformers import (BeitConfig, BeitForImageClassification, BeitForMaskedImageModeling,
+                          BeitModel, Data2VecVisionConfig, Data2VecVisionForImageClassification,
+                          Data2VecVisionModel, IJepaConfig, IJepaForImageClassification,
+                          IJepaModel, ViTMSNConfig, ViTMSNForImageClassification, ViTMSNModel)
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import famgen as fg  # noqa: E402
@@ -88,3 +90,85 @@ preprocessor("fam-vit-msn-f32", image_processor_type="ViTImageProcessor", do_res
 preprocessor("fam-ijepa-bf16", image_processor_type="ViTImageProcessor", do_resize=True,
              size={"height": 16, "width": 16}, resample=3, do_rescale=True,
              rescale_factor=1 / 255, do_normalize=True, image_mean=[0.5] * 3, image_std=[0.5] * 3)
+
+
+# ---- BEiT and data2vec-vision: relative position bias tables (each layer's and/or one
+# shared), optional absolute positions, layer scales; any image size (the tables resized
+# bilinearly to the image's grid, the positions bicubically). The random tables are scaled
+# up (std ~1) so that the bias shapes the attention.
+def bias_up(model):
+    for name, p in model.named_parameters():
+        if name.endswith("relative_position_bias_table"):
+            p.mul_(4.0)
+
+
+def beit_modules(path):
+    """The checkpoints' names (save_pretrained's) -> transformers 5's module names of BEiT
+    (layers.N.attention.q_proj, layers.N.relative_position_bias..., shared_position_bias...)."""
+    f = os.path.join(path, "model.safetensors")
+    t = load_file(f)
+    out = {}
+    for k, v in t.items():
+        nk = k.replace("encoder.relative_position_bias.", "shared_position_bias.")
+        nk = nk.replace("attention.attention.relative_position_bias.", "relative_position_bias.")
+        nk = nk.replace("encoder.layer.", "layers.", 1)
+        for a, b in VIT_MODULES:
+            nk = nk.replace(a, b)
+        out[nk] = v
+    assert out.keys() != t.keys(), "nothing renamed"
+    save_file(out, f, metadata={"format": "pt"})
+
+
+OTHER = [(16, 16), (24, 12), (12, 20)]  # the model's 4x4 grid, 6x3, 3x5
+make("fam-beit-f32", BeitModel,
+     BeitConfig(**SMALL, intermediate_size=48, use_relative_position_bias=True), 81,
+     "BeitModel: each layer's relative position bias, layer scales, no absolute positions, "
+     "mean pooling; 16x16, 24x12 and 12x20 pixels (bias tables resized to 6x3 and 3x5 grids)",
+     sizes=OTHER, tweak=bias_up)
+make("fam-beit-mim-shared-abs-bf16", BeitForMaskedImageModeling,
+     BeitConfig(**SMALL, intermediate_size=40, use_shared_relative_position_bias=True,
+                use_absolute_position_embeddings=True, use_mask_token=True), 82,
+     "BeitForMaskedImageModeling (beit. prefix), BF16: the shared relative position bias, "
+     "absolute positions, mask token (unused); 16x16 and 20x8 pixels", dtype=torch.bfloat16,
+     sizes=[(16, 16), (20, 8)], tweak=bias_up)
+make("fam-beit-cls-both-f16", BeitForImageClassification,
+     BeitConfig(**SMALL, intermediate_size=48, num_labels=3, use_relative_position_bias=True,
+                use_shared_relative_position_bias=True, use_absolute_position_embeddings=True,
+                use_mean_pooling=False, layer_scale_init_value=0.0, hidden_act="gelu_new"), 83,
+     "BeitForImageClassification, F16: each layer's and the shared bias summed, absolute "
+     "positions, no layer scales (layer_scale_init_value 0), final LayerNorm (no mean "
+     "pooling), gelu_new; with interpolate_pos_encoding on 16x16 and 20x24 pixels",
+     dtype=torch.float16, sizes=[(16, 16), (20, 24)], ask=True, tweak=bias_up)
+make("fam-beit-modnames-f32", BeitModel,
+     BeitConfig(**SMALL, intermediate_size=36, use_relative_position_bias=True,
+                use_shared_relative_position_bias=True, layer_norm_eps=1e-6), 84,
+     "BeitModel under transformers 5's module names (layers.N.attention.q_proj, "
+     "layers.N.relative_position_bias, shared_position_bias), both biases, eps 1e-6; 16x16 "
+     "and 8x28 pixels", sizes=[(16, 16), (8, 28)], post=beit_modules, tweak=bias_up)
+make("fam-data2vec-vision-f32", Data2VecVisionModel,
+     Data2VecVisionConfig(**SMALL, intermediate_size=48, use_relative_position_bias=True,
+                          use_absolute_position_embeddings=True), 85,
+     "Data2VecVisionModel: each layer's bias, absolute positions, layer scales; 16x16, 24x12 "
+     "and 12x20 pixels", sizes=OTHER, tweak=bias_up)
+make("fam-data2vec-vision-cls-bf16", Data2VecVisionForImageClassification,
+     Data2VecVisionConfig(**SMALL, intermediate_size=40, num_labels=2,
+                          use_shared_relative_position_bias=True, layer_scale_init_value=0.0),
+     86, "Data2VecVisionForImageClassification (data2vec_vision. prefix), BF16: the shared "
+     "bias, no layer scales, no absolute positions; with interpolate_pos_encoding on 16x16 "
+     "and 28x16 pixels", dtype=torch.bfloat16, sizes=[(16, 16), (28, 16)], ask=True,
+     tweak=bias_up)
+make("fam-beit-rem-f32", BeitModel,
+     BeitConfig(**dict(SMALL, image_size=18), intermediate_size=40,
+                use_relative_position_bias=True, use_absolute_position_embeddings=True), 87,
+     "BeitModel of image_size 18, patch 4: a 4x4 window (the last partial patch dropped), "
+     "each layer's bias, absolute positions; 18x18 and 16x21 pixels", sizes=[(18, 18), (16, 21)],
+     tweak=bias_up)
+
+preprocessor("fam-beit-f32", image_processor_type="BeitImageProcessor",
+             size={"height": 16, "width": 16})
+preprocessor("fam-beit-mim-shared-abs-bf16", image_processor_type="BeitImageProcessor",
+             size={"height": 20, "width": 12}, resample=2, **IMAGENET)
+# the older layout of the hub's BEiT / data2vec-vision files
+preprocessor("fam-data2vec-vision-f32", feature_extractor_type="BeitFeatureExtractor",
+             size=24, crop_size=20, do_center_crop=True, resample=2, reduce_labels=False,
+             do_resize=True, do_normalize=True, image_mean=[0.5] * 3, image_std=[0.5] * 3)

@@ -2,7 +2,7 @@
 """End-to-end goldens of the second round of vision families
 (tests/fixtures/goldens/vision-e2e2.json): tests/fixtures/images/rgb-37x23.png through
 transformers' own PIL image processor (the fixture's preprocessor_config.json, written by
-fam_vision2.py) and model, as `mhaviz run --model FIXTURE` takes it. Each case names the
+fam_vision2.py, loaded by AutoImageProcessor) and model, as `mhaviz run --model FIXTURE` takes it. Each case names the
 fixture, the processor class, the pixel size after preprocessing and every head's
 attention from transformers' float64 run (the pixel values cast to float64), tolerance as
 famgen's (1e-5, or 1.25x fp32's own error). tests/cli/vision2.sh compares mhaviz's JSON
@@ -15,22 +15,18 @@ import os
 
 import torch
 from PIL import Image
-from transformers import AutoModel
-from transformers.models.beit.image_processing_pil_beit import BeitImageProcessorPil
-from transformers.models.vit.image_processing_pil_vit import ViTImageProcessorPil
+from transformers import AutoImageProcessor, AutoModel
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 FIX = os.path.join(os.path.dirname(HERE), "fixtures")
 IMAGE = os.path.join(FIX, "images", "rgb-37x23.png")
 
-PROCESSORS = {"ViTImageProcessor": ViTImageProcessorPil, "BeitImageProcessor": BeitImageProcessorPil}
 
 
 def processor(fixture):
-    with open(os.path.join(FIX, fixture, "preprocessor_config.json")) as f:
-        cfg = json.load(f)
-    kind = cfg.pop("image_processor_type")
-    return kind, PROCESSORS[kind](**cfg)
+    """The fixture's processor as AutoImageProcessor loads it (the PIL backend)."""
+    proc = AutoImageProcessor.from_pretrained(os.path.join(FIX, fixture))
+    return type(proc).__name__, proc
 
 
 def attentions(model_dir, px, **kw):
@@ -47,6 +43,9 @@ def attentions(model_dir, px, **kw):
 CASES = [
     ("vit-msn", "fam-vit-msn-f32", {}),
     ("ijepa", "fam-ijepa-bf16", {}),
+    ("beit", "fam-beit-f32", {}),                      # BEiT's defaults: bicubic, 4x4 grid
+    ("beit-grid", "fam-beit-mim-shared-abs-bf16", {}),  # 20x12: a 5x3 grid, bias resized
+    ("data2vec-legacy", "fam-data2vec-vision-f32", {}),  # 24 then a 20 crop: 5x5
 ]
 cases = []
 for name, fixture, kw in CASES:
