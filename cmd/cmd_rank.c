@@ -76,7 +76,7 @@ static const char rank_usage[] =
     "                   TARGET; ranks the heads of --stack (--weighting too)\n"
     "  --stack STACK    cross (default: --from in the target, --to in the source), enc\n"
     "                   (both in the source) or dec (both in the target)\n"
-    "  --src-lang CODE, --tgt-lang CODE   mBART's and NLLB's language codes, as for run\n"
+    "  --src-lang CODE, --tgt-lang CODE   mBART's, NLLB's and M2M100's codes, as for run\n"
     "  -h, --help       show this help\n";
 
 typedef struct {

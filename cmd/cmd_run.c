@@ -141,8 +141,8 @@ static const char run_usage[] =
     "                   source is TEXT </s> src code, the decoder starts with the target's\n"
     "                   code (default: tokenizer_config.json's src_lang / tgt_lang, else\n"
     "                   the tokenizer's code and a decoder_start_token_id that is a code);\n"
-    "                   NLLB's (eng_Latn): src code TEXT </s>, the decoder's start token\n"
-    "                   then the target's code (forced in --generate)\n"
+    "                   NLLB's (eng_Latn) and M2M100's (en): src code TEXT </s>, the\n"
+    "                   decoder's start token then the target's code (forced in --generate)\n"
     "                   encoder-decoder heads: --heads enc:L:H, dec:L:H, cross:L:H (* too);\n"
     "                   figures E05-H03, D05-H03, X05-H03 and align\n"
     "  -h, --help       show this help\n";

@@ -71,7 +71,7 @@ static const char stats_usage[] =
     "                   first, sep over the source; distance from the diagonal, in source\n"
     "                   tokens; no prev, next, self); json records it, --merge adds only\n"
     "                   one stack\n"
-    "  --src-lang CODE, --tgt-lang CODE   mBART's and NLLB's language codes, as for run\n"
+    "  --src-lang CODE, --tgt-lang CODE   mBART's, NLLB's and M2M100's codes, as for run\n"
     "  -h, --help       show this help\n";
 
 typedef struct {

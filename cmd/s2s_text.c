@@ -21,10 +21,15 @@ static int upper(char c)
 
 /* Language codes: mBART's "en_XX", "ro_RO" (two or three lowercase letters, '_', two
  * uppercase), NLLB's "eng_Latn", "zho_Hant" (three lowercase, '_', a script: one uppercase,
- * three lowercase). */
+ * three lowercase), M2M100's "__en__", "__ast__" (two or three lowercase between "__"). */
 static int is_code(const char *p)
 {
     size_t n = p ? strlen(p) : 0, k = 0;
+    if (n >= 6 && n <= 7 && strncmp(p, "__", 2) == 0 && strcmp(p + n - 2, "__") == 0) {
+        for (k = 2; k < n - 2 && lower(p[k]);)
+            k++;
+        return k == n - 2;
+    }
     while (k < n && lower(p[k]))
         k++;
     if ((k == 2 || k == 3) && n == k + 3 && p[k] == '_' && upper(p[k + 1]) && upper(p[k + 2]))
@@ -38,14 +43,19 @@ static int is_code_id(const mhv_tok *tok, int32_t id)
     return mhv_tok_is_special(tok, id) && is_code(mhv_tok_piece(tok, id));
 }
 
-/* The id of language code `name` (an option's value, opt for messages). */
+/* The id of language code `name` (an option's value, opt for messages); M2M100's codes are
+ * also named as its tokenizer's src_lang / tgt_lang are, "en" for "__en__". */
 static mhv_status code_id(const mhv_tok *tok, const char *opt, const char *name, int32_t *id,
                           mhv_error *err)
 {
+    char m2m[16];
     *id = mhv_tok_lookup(tok, name, strlen(name));
+    if ((*id < 0 || !is_code_id(tok, *id)) &&
+        (size_t)snprintf(m2m, sizeof m2m, "__%s__", name) < sizeof m2m)
+        *id = mhv_tok_lookup(tok, m2m, strlen(m2m));
     if (*id < 0 || !is_code_id(tok, *id))
         return mhv_fail(err, MHV_EUSAGE, "", "%s '%.40s' is not a language code of the "
-                        "tokenizer (such as en_XX or fra_Latn)", opt, name);
+                        "tokenizer (such as en_XX, fra_Latn or en)", opt, name);
     return MHV_OK;
 }
 
@@ -92,7 +102,7 @@ static mhv_status text_open(s2s_text *t, const mhv_model *m, const mhv_tok *tok,
     if (!t->lang) {
         if (src_lang || tgt_lang)
             return mhv_fail(err, MHV_EUSAGE, "", "%s is for models whose tokenizer marks sources "
-                            "with a language code (mBART, NLLB); %s's has none",
+                            "with a language code (mBART, NLLB, M2M100); %s's has none",
                             src_lang ? "--src-lang" : "--tgt-lang", c->arch);
         return MHV_OK;
     }
@@ -109,8 +119,9 @@ static mhv_status text_open(s2s_text *t, const mhv_model *m, const mhv_tok *tok,
         return code_id(tok, "tokenizer_config.json's tgt_lang", dflt, code, err);
     if (t->lang == S2S_LANG_LAST && is_code_id(tok, c->decoder_start_id))
         return MHV_OK;
-    return mhv_fail(err, MHV_EUSAGE, "", "%s's tokenizer has language codes (mBART, NLLB): give "
-                    "the target's with --tgt-lang (such as ro_RO or fra_Latn)", c->arch);
+    return mhv_fail(err, MHV_EUSAGE, "", "%s's tokenizer has language codes (mBART, NLLB, "
+                    "M2M100): give the target's with --tgt-lang (such as ro_RO, fra_Latn or fr)",
+                    c->arch);
 }
 
 mhv_status s2s_text_open(s2s_text *t, const mhv_model *m, const mhv_tok *tok,

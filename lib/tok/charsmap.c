@@ -107,15 +107,18 @@ mhv_status mhv_charsmap_from_base64(const char *b64, const char *file, mhv_chars
     return st;
 }
 
-/* Darts common-prefix search, the first (shortest) hit: offset into strings, or -1. */
-static long first_prefix(const mhv_charsmap *m, const unsigned char *key, size_t len)
-{
-    if (m->n_units == 0)
-        return -1;
 #define OFFSET(u) (((u) >> 10) << (((u) & (1u << 9)) >> 6))
 #define LABEL(u) ((u) & ((1u << 31) | 0xFFu))
 #define HAS_LEAF(u) (((u) >> 8) & 1u)
 #define VALUE(u) ((u) & ((1u << 31) - 1))
+
+/* Darts common-prefix search: calls hit(ctx, length, value) for each key that is a prefix of
+ * key (len,), shortest first, until it returns 0; values are checked against the strings. */
+static void prefixes(const mhv_charsmap *m, const unsigned char *key, size_t len,
+                     int (*hit)(void *, size_t, size_t), void *ctx)
+{
+    if (m->n_units == 0)
+        return;
     size_t pos = 0;
     uint32_t unit = m->units[0];
     pos ^= OFFSET(unit);
@@ -125,23 +128,60 @@ static long first_prefix(const mhv_charsmap *m, const unsigned char *key, size_t
             break;
         pos ^= c;
         if (pos >= m->n_units)
-            return -1;
+            return;
         unit = m->units[pos];
         if (LABEL(unit) != c)
-            return -1;
+            return;
         pos ^= OFFSET(unit);
         if (HAS_LEAF(unit)) {
             if (pos >= m->n_units)
-                return -1;
+                return;
             size_t v = VALUE(m->units[pos]);
-            return v <= m->n_str ? (long)v : -1;
+            if (v > m->n_str || !hit(ctx, i + 1, v))
+                return;
         }
     }
-    return -1;
+}
 #undef OFFSET
 #undef LABEL
 #undef HAS_LEAF
 #undef VALUE
+
+static int first_hit(void *ctx, size_t length, size_t value)
+{
+    (void)length;
+    *(long *)ctx = (long)value;
+    return 0;
+}
+
+/* The first (shortest) hit, as spm_precompiled takes it: offset into strings, or -1. */
+static long first_prefix(const mhv_charsmap *m, const unsigned char *key, size_t len)
+{
+    long v = -1;
+    prefixes(m, key, len, first_hit, &v);
+    return v;
+}
+
+typedef struct {
+    size_t length, value;
+    int hits;
+} longest_ctx;
+
+static int longest_hit(void *ctx, size_t length, size_t value)
+{
+    longest_ctx *c = ctx;
+    if (c->hits == 0 || length > c->length)
+        c->length = length, c->value = value;
+    return ++c->hits < 32; /* sentencepiece's result buffer holds 32 */
+}
+
+const char *mhv_charsmap_longest(const mhv_charsmap *m, const unsigned char *key, size_t len,
+                                 size_t *matched)
+{
+    longest_ctx c = {0, 0, 0};
+    prefixes(m, key, len, longest_hit, &c);
+    *matched = c.length;
+    return c.hits ? m->strings + c.value : NULL;
 }
 
 /* Extended grapheme clusters, approximated: a character with the marks, joiners and

@@ -22,6 +22,11 @@ mhv_status mhv_charsmap_from_base64(const char *b64, const char *file, mhv_chars
                                     mhv_error *err);
 void mhv_charsmap_free(mhv_charsmap *m);
 
+/* SentencePiece's own lookup (Normalizer::NormalizePrefix): the longest of the first 32
+ * keys that are prefixes of key (len,); its replacement (NUL-terminated, possibly empty; not
+ * checked to be whole characters) and *matched its length in bytes, or NULL when none. */
+const char *mhv_charsmap_longest(const mhv_charsmap *m, const unsigned char *key, size_t len,
+                                 size_t *matched);
 /* Normalizes t in place (origins as HF's alignments: produced characters take the origin of
  * the first character they replace). */
 mhv_status mhv_charsmap_apply(const mhv_charsmap *m, mhv_normtext *t, mhv_error *err);

@@ -137,6 +137,7 @@ mhv_status mhv_spm_parse(const unsigned char *buf, size_t len, const char *file,
 {
     memset(m, 0, sizeof *m);
     m->model_type = 1;
+    m->add_dummy_prefix = m->remove_extra_whitespaces = m->escape_whitespaces = 1;
     reader r = {buf, buf + len};
     field f;
     mhv_status st = MHV_OK;
@@ -162,6 +163,14 @@ mhv_status mhv_spm_parse(const unsigned char *buf, size_t len, const char *file,
                     m->byte_fallback = g.v != 0;
                 else if (f.num == 2 && g.wire == 0 && g.num == 40)
                     m->unk_id = (int)(int32_t)g.v;
+                else if (f.num == 2 && g.wire == 0 && g.num == 24)
+                    m->whitespace_as_suffix = g.v != 0;
+                else if (f.num == 3 && g.wire == 0 && g.num == 3)
+                    m->add_dummy_prefix = g.v != 0;
+                else if (f.num == 3 && g.wire == 0 && g.num == 4)
+                    m->remove_extra_whitespaces = g.v != 0;
+                else if (f.num == 3 && g.wire == 0 && g.num == 5)
+                    m->escape_whitespaces = g.v != 0;
                 else if (f.num == 3 && g.wire == 2 && g.num == 2 && g.len > 0) {
                     free(m->charsmap);
                     m->charsmap = malloc(g.len);

@@ -28,6 +28,10 @@ typedef struct {
     int unk_id;
     unsigned char *charsmap; /* (charsmap_len,) precompiled normalization rules, may be NULL */
     size_t charsmap_len;
+    /* the normalizer spec's whitespace rules (protobuf defaults 1, 1, 1) and the trainer
+     * spec's treat_whitespace_as_suffix (0) */
+    int add_dummy_prefix, remove_extra_whitespaces, escape_whitespaces;
+    int whitespace_as_suffix;
 } mhv_spm_model;
 
 /* Parses a ModelProto; every length is checked against the buffer. */

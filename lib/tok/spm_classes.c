@@ -518,11 +518,10 @@ mhv_status mhv_spm_to_json(const mhv_spm_model *m, const cJSON *config, const ch
 {
     *out = NULL;
     const char *why = NULL, *other = mhv_spm_class(config);
-    if (other && is_class(other, "M2M100Tokenizer")) /* NLLB's tokenizer.json is read */
+    if (other && is_class(other, "M2M100Tokenizer")) /* read with vocab.json: tok_m2m100.c */
         return mhv_fail(err, MHV_EUNSUPPORTED, file,
-                        "M2M100Tokenizer (SentencePiece pieces numbered by vocab.json, which "
-                        "transformers makes no tokenizer.json of) is not supported: give token "
-                        "ids (--ids)");
+                        "M2M100Tokenizer numbers the SentencePiece pieces by vocab.json, which "
+                        "is not beside the model");
     if (other && is_class(other, "PegasusTokenizer")) /* its tokenizer.json is read */
         return mhv_fail(err, MHV_EUNSUPPORTED, file,
                         "PegasusTokenizer's spiece.model (its pieces numbered after <mask_1>, "

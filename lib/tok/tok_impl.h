@@ -51,6 +51,8 @@ struct mhv_tok {
     int trim_prefix_space;  /* ... except the one space add_prefix_space put at the start */
     char warning[700];      /* mhv_tok_warning; empty when none */
     mhv_decoder dec;        /* tokenizer.json's "decoder" (n 0: none) */
+    struct mhv_spm_bpe *spm; /* M2M100Tokenizer: SentencePiece's own encoder instead of pipe */
+    int32_t spm_unk;         /* ... and the id of a piece vocab.json lacks */
 };
 
 struct cJSON;
@@ -102,6 +104,9 @@ mhv_status tok_split_added(const mhv_tok *tok, const added_token *tab, int n_tab
 mhv_status tok_load_json(mhv_tok *t, const char *path, mhv_error *err);
 mhv_status tok_load_json_doc(mhv_tok *t, const struct cJSON *doc, const char *path,
                              mhv_error *err);
+/* tok_m2m100.c: the part cp (n,) of a text, from original character base, through t->spm */
+mhv_status tok_spm_piece(const mhv_tok *t, const uint32_t *cp, size_t n, int32_t base,
+                         mhv_toklist *out, mhv_error *err);
 /* tok_files.c: vocab.txt (+ tokenizer_config.json), vocab.json + merges.txt */
 mhv_status tok_load_vocab_txt(mhv_tok *t, const char *vocab_txt, const char *config,
                               mhv_error *err);

@@ -21,6 +21,7 @@
 #include "base/json.h"
 #include "text/unicode.h"
 #include "tok/spm.h"
+#include "tok/spm_bpe.h"
 #include "tok/tok_impl.h"
 #include "tok/vocab.h"
 #include "tok/wordpiece.h"
@@ -155,6 +156,21 @@ static const char *class_of_model_type(const char *config_json)
                 cls = map[i][1];
     cJSON_Delete(cfg);
     return cls;
+}
+
+/* M2M100Tokenizer: tokenizer_config.json's class, else config.json's model_type m2m_100 */
+static int is_m2m100(const char *tokenizer_config, const char *config_json)
+{
+    cJSON *cfg = NULL;
+    const char *cls = "";
+    if (tokenizer_config && mhv_json_load(tokenizer_config, MHV_TOK_MAX_JSON, &cfg, NULL) == MHV_OK)
+        cls = mhv_spm_class(cfg); /* NULL: a class spm_classes.c builds */
+    if (cls && !cls[0])
+        cls = class_of_model_type(config_json);
+    int yes = cls && (strcmp(cls, "M2M100Tokenizer") == 0 ||
+                      strcmp(cls, "M2M100TokenizerFast") == 0);
+    cJSON_Delete(cfg);
+    return yes;
 }
 
 static mhv_status open_spm(const char *model, const char *tokenizer_config,
@@ -319,6 +335,13 @@ mhv_status mhv_tok_open_dir(const char *dir, mhv_tok **out, mhv_error *err)
     char ms[4096];
     if (mhv_path_exists(vj) && dir_file(dir, "source.spm", ms, sizeof ms)) /* MarianTokenizer */
         return mhv_tok_open_marian(ms, vj, mhv_path_exists(tc) ? tc : NULL, out, err);
+    char mc[4096], sb[4096];
+    if (mhv_path_exists(vj) && !mhv_path_exists(mt) &&
+        dir_file(dir, "sentencepiece.bpe.model", sb, sizeof sb) &&
+        (size_t)snprintf(mc, sizeof mc, "%s/config.json", dir) < sizeof mc &&
+        is_m2m100(mhv_path_exists(tc) ? tc : NULL, mhv_path_exists(mc) ? mc : NULL))
+        return mhv_tok_open_m2m100(sb, vj, mhv_path_exists(tc) ? tc : NULL,
+                                   mhv_path_exists(sm) ? sm : NULL, out, err);
     if (mhv_path_exists(vj) && mhv_path_exists(mt)) {
         mhv_status st = refuse_implied_bpe_class(dir, vj, mhv_path_exists(tc) ? tc : NULL, err);
         if (st)
@@ -354,6 +377,7 @@ void mhv_tok_close(mhv_tok *tok)
     free(tok->nadded);
     free(tok->special);
     mhv_pipeline_free(tok->pipe);
+    mhv_spm_bpe_free(tok->spm);
     mhv_vocab_free(tok->vocab);
     free(tok);
 }
@@ -365,7 +389,7 @@ mhv_tok_kind mhv_tok_kind_of(const mhv_tok *tok)
 
 const char *mhv_tok_model_type(const mhv_tok *tok)
 {
-    return tok->pipe ? mhv_pipeline_model(tok->pipe) : "WordPiece";
+    return tok->pipe ? mhv_pipeline_model(tok->pipe) : tok->spm ? "BPE" : "WordPiece";
 }
 
 int mhv_tok_vocab_size(const mhv_tok *tok)
@@ -503,6 +527,8 @@ static mhv_status raw_piece(const mhv_tok *tok, void *ctx, size_t a, size_t b, i
 {
     (void)split;
     const tok_view *raw = ctx;
+    if (tok->spm) /* the Python tokenizer hands each part to SentencePiece itself */
+        return tok_spm_piece(tok, raw->cp + a, b - a, (int32_t)a, out, err);
     mhv_normtext nt = {0};
     mhv_status st = tok_normalize(tok, raw->cp + a, b - a, (int32_t)a, &nt, err);
     if (!st && tok->n_nadded == 0) {

@@ -68,6 +68,16 @@ mhv_status mhv_tok_open_spm(const char *model, const char *tokenizer_config, mhv
  * and no tokenizer.json. */
 mhv_status mhv_tok_open_marian(const char *spm, const char *vocab_json,
                                const char *tokenizer_config, mhv_tok **out, mhv_error *err);
+/* M2M100Tokenizer (transformers' Python class): spm (sentencepiece.bpe.model, a BPE model)
+ * segments each part of the text between added tokens as SentencePiece itself does, vocab.json
+ * numbers the pieces (a piece it lacks is unk), the language codes __en__ ... follow the
+ * vocabulary; the text becomes "src_lang-code TEXT </s>". tokenizer_config and
+ * special_tokens_map may be NULL. mhv_tok_open_dir uses it for a directory with vocab.json and
+ * sentencepiece.bpe.model whose class is M2M100Tokenizer (or, without one, whose config.json
+ * says m2m_100). */
+mhv_status mhv_tok_open_m2m100(const char *spm, const char *vocab_json,
+                               const char *tokenizer_config, const char *special_tokens_map,
+                               mhv_tok **out, mhv_error *err);
 /* The target side of a Marian directory: target.spm with target_vocab.json when
  * tokenizer_config.json says separate_vocabs, else vocab.json. *out stays NULL (MHV_OK)
  * when the directory has no target.spm. */

@@ -406,14 +406,7 @@ mkdir -p "$TMP/nocfg"
 cp $M/config.json $M/model.safetensors $M/tokenizer.json "$TMP/nocfg/"
 expect_fail "nllb: no tgt_lang anywhere asks for --tgt-lang" 2 "give the target's with --tgt-lang" -- \
     "$MHAVIZ" run --model "$TMP/nocfg" --pairs --out "$TMP/out" "$TMP/lp.txt"
-# M2M100's own tokenizer (SentencePiece pieces numbered by vocab.json) is refused by name
-mkdir -p "$TMP/m2m"
-cp $M/config.json $M/model.safetensors "$TMP/m2m/"
-printf '{"tokenizer_class": "M2M100Tokenizer"}' >"$TMP/m2m/tokenizer_config.json"
-printf '{}' >"$TMP/m2m/vocab.json"
-printf 'x' >"$TMP/m2m/sentencepiece.bpe.model"
-expect_fail "m2m100: M2M100Tokenizer refused" 1 "M2M100Tokenizer (SentencePiece pieces numbered by vocab.json, which transformers makes no tokenizer.json of) is not supported: give token ids (--ids)" -- \
-    "$MHAVIZ" run --model "$TMP/m2m" --pairs --out "$TMP/out" "$TMP/lp.txt"
+# M2M100's own tokenizer files: tests/cli/m2m100.sh
 
 # Pegasus's spiece.model without tokenizer.json is refused by name, whether tokenizer_config.json
 # names PegasusTokenizer or config.json's model_type alone implies it

@@ -2,7 +2,8 @@
  * input's first two bytes give the blob's length, then the blob (the decoded charsmap: trie
  * size, Darts double-array, replacement strings), then text. Any blob is parsed safely; an
  * accepted one normalizes the text (when it is UTF-8) into UTF-8 whose every code point comes
- * from a character of the text. The blob also goes through the base64 path as text. */
+ * from a character of the text; SentencePiece's longest-rule lookup stays inside the text and
+ * the strings. The blob also goes through the base64 path as text. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -43,6 +44,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             }
         }
         mhv_normtext_free(&t);
+        /* SentencePiece's own lookup: the longest rule at each point of the text */
+        for (size_t i = 0; i < tl;) {
+            size_t used = 0;
+            const char *r = mhv_charsmap_longest(m, text + i, tl - i, &used);
+            FUZZ_CHECK(!r || (used >= 1 && used <= tl - i && strlen(r) < (size_t)1 << 20));
+            i += r ? used : 1;
+        }
         mhv_charsmap_free(m);
     }
     /* the same bytes as base64 text */
