@@ -458,6 +458,13 @@ expect_fail "blenderbot-small: its tokenizer refused" 1 "tokenizer_class 'Blende
 rm "$TMP/bbs/tokenizer_config.json"
 expect_fail "blenderbot-small: its tokenizer refused by model_type" 1 "tokenizer_class 'BlenderbotSmallTokenizer' (config.json's model_type) without a tokenizer.json is not supported" -- \
     "$MHAVIZ" run --model "$TMP/bbs" --pairs --out "$TMP/out" "$TMP/peg.txt"
+# so is Blenderbot's vocab.json + merges.txt without tokenizer.json: read as GPT-2's they
+# would lack BlenderbotTokenizer's prefix space
+mkdir -p "$TMP/bb"
+cp tests/fixtures/s2s-blenderbot-model-bf16/config.json "$TMP/bb/"
+cp "$TMP/bbs/vocab.json" "$TMP/bbs/merges.txt" "$TMP/bb/"
+expect_fail "blenderbot: vocab.json + merges.txt refused by model_type" 1 "tokenizer_class 'BlenderbotTokenizer' (config.json's model_type) without a tokenizer.json is not supported" -- \
+    "$MHAVIZ" tokenize --model "$TMP/bb" "$TMP/peg.txt"
 check "blenderbot-small: info names it" "$MHAVIZ info --model $B | grep -q '^architecture: blenderbot-small (model_type blenderbot-small)$'"
 check "pegasus: info names pegasus" "$MHAVIZ info --model $P | grep -q '^architecture: pegasus (model_type pegasus)$'"
 
