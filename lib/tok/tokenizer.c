@@ -144,7 +144,8 @@ static const char *class_of_model_type(const char *config_json)
         {"deberta-v2", "DebertaV2Tokenizer"}, {"t5", "T5Tokenizer"}, {"mt5", "T5Tokenizer"},
         {"xlm-roberta", "XLMRobertaTokenizer"}, {"albert", "AlbertTokenizer"},
         {"llama", "LlamaTokenizer"}, {"m2m_100", "M2M100Tokenizer"},
-        {"pegasus", "PegasusTokenizer"}, {"blenderbot-small", "BlenderbotSmallTokenizer"}};
+        {"pegasus", "PegasusTokenizer"}, {"blenderbot-small", "BlenderbotSmallTokenizer"},
+        {"blenderbot", "BlenderbotTokenizer"}};
     cJSON *cfg;
     const char *cls = NULL, *type;
     if (!config_json || mhv_json_load(config_json, MHV_TOK_MAX_JSON, &cfg, NULL) != MHV_OK)
@@ -290,7 +291,8 @@ mhv_status mhv_tok_open_marian_target(const char *dir, mhv_tok **out, mhv_error 
 
 /* vocab.json + merges.txt whose tokenizer_config.json names no class are read as
  * GPT2Tokenizer's, unless config.json's model_type implies another class (transformers'
- * AutoTokenizer then takes that one): BlenderbotSmallTokenizer's BPE is its own. */
+ * AutoTokenizer then takes that one): BlenderbotSmallTokenizer's BPE is its own, and
+ * BlenderbotTokenizer's adds a prefix space. */
 static mhv_status refuse_implied_bpe_class(const char *dir, const char *vj, const char *tc,
                                            mhv_error *err)
 {
@@ -298,7 +300,8 @@ static mhv_status refuse_implied_bpe_class(const char *dir, const char *vj, cons
     if ((size_t)snprintf(cj, sizeof cj, "%s/config.json", dir) >= sizeof cj || !mhv_path_exists(cj))
         return MHV_OK;
     const char *cls = class_of_model_type(cj);
-    if (!cls || strcmp(cls, "BlenderbotSmallTokenizer") != 0)
+    if (!cls || (strcmp(cls, "BlenderbotSmallTokenizer") != 0 &&
+                 strcmp(cls, "BlenderbotTokenizer") != 0))
         return MHV_OK;
     cJSON *cfg = NULL;
     int named = 0;
@@ -307,9 +310,9 @@ static mhv_status refuse_implied_bpe_class(const char *dir, const char *vj, cons
     cJSON_Delete(cfg);
     if (named) /* the class it names decides, as in transformers */
         return MHV_OK;
-    return mhv_fail(err, MHV_EUNSUPPORTED, vj, "tokenizer_class 'BlenderbotSmallTokenizer' "
-                    "(config.json's model_type) without a tokenizer.json is not supported "
-                    "(GPT2Tokenizer and Qwen2Tokenizer are)");
+    return mhv_fail(err, MHV_EUNSUPPORTED, vj, "tokenizer_class '%s' (config.json's "
+                    "model_type) without a tokenizer.json is not supported (GPT2Tokenizer and "
+                    "Qwen2Tokenizer are)", cls);
 }
 
 mhv_status mhv_tok_open_dir(const char *dir, mhv_tok **out, mhv_error *err)
