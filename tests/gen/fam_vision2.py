@@ -164,6 +164,36 @@ make("fam-beit-rem-f32", BeitModel,
      "each layer's bias, absolute positions; 18x18 and 16x21 pixels", sizes=[(18, 18), (16, 21)],
      tweak=bias_up)
 
+from transformers import BeitForSemanticSegmentation  # noqa: E402
+
+
+class BeitSegEncoder(BeitForSemanticSegmentation):
+    """BeitForSemanticSegmentation saved whole (UPerNet and FCN heads included); its forward
+    here is its encoder's (beit.), whose attentions the segmentation model does not return."""
+
+    def forward(self, pixel_values=None, output_attentions=False, **kw):
+        return self.beit(pixel_values=pixel_values, output_attentions=output_attentions, **kw)
+
+
+def seg_architecture(path):
+    """config.json names the class users download, not the wrapper above."""
+    f = os.path.join(path, "config.json")
+    with open(f) as fh:
+        cfg = json.load(fh)
+    cfg["architectures"] = ["BeitForSemanticSegmentation"]
+    with open(f, "w") as fh:
+        json.dump(cfg, fh, indent=2, sort_keys=True)
+        fh.write("\n")
+
+
+make("fam-beit-seg-f16", BeitSegEncoder,
+     BeitConfig(hidden_size=16, num_hidden_layers=4, num_attention_heads=2, image_size=16,
+                patch_size=4, num_channels=3, intermediate_size=24, out_indices=[1, 2, 3, 4],
+                num_labels=3, auxiliary_channels=8, use_relative_position_bias=True), 88,
+     "BeitForSemanticSegmentation (beit. prefix, with its segmentation heads), F16, 4 layers "
+     "of 2 heads, each layer's bias; 16x16 and 12x24 pixels", dtype=torch.float16,
+     sizes=[(16, 16), (12, 24)], tweak=bias_up, post=seg_architecture)
+
 preprocessor("fam-beit-f32", image_processor_type="BeitImageProcessor",
              size={"height": 16, "width": 16})
 preprocessor("fam-beit-mim-shared-abs-bf16", image_processor_type="BeitImageProcessor",
