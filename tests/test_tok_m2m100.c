@@ -3,8 +3,8 @@
  * no charsmap, whitespace kept, no dummy prefix), pieces numbered by a vocab.json in another
  * order with pieces missing, the language codes after it; ids and tokens equal
  * transformers' M2M100Tokenizer on every golden sentence and pair, for the hub's
- * tokenizer_config.json, language codes listed as special tokens, save_pretrained's files and
- * wmt21's codes; mhv_tok_open_dir picks the class; hostile files are one-line errors. */
+ * tokenizer_config.json, language codes listed as special tokens, save_pretrained's files,
+ * wmt21's codes, null bos and pad tokens, a model with unused pieces; mhv_tok_open_dir picks the class; hostile files are one-line errors. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -140,6 +140,20 @@ static void test_wmt21(void **s)
     (void)s;
     goldens("tok-m2m100", "m2m100-wmt21", "tokenizer_config-wmt21.json",
             "special_tokens_map-wmt21.json");
+}
+
+static void test_nobos(void **s)
+{
+    (void)s;
+    goldens("tok-m2m100", "m2m100-nobos", "tokenizer_config-nobos.json",
+            "special_tokens_map-nobos.json");
+}
+
+static void test_unused(void **s)
+{
+    (void)s;
+    goldens("tok-m2m100-unused", "m2m100-unused", "tokenizer_config.json",
+            "special_tokens_map.json");
 }
 
 static void test_identity(void **s)
@@ -288,6 +302,7 @@ static void test_hostile(void **state)
     expect_error("single word", v, "{\"added_tokens_decoder\": {\"23\": {\"content\": \"__en__\", "
                  "\"single_word\": true}}}", "single_word");
     expect_error("not json", v, "{", "not valid JSON");
+    expect_error("null eos", v, "{\"eos_token\": null}", "eos_token is null");
 }
 
 int main(void)
@@ -295,7 +310,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_hub),       cmocka_unit_test(test_codes),
         cmocka_unit_test(test_saved),     cmocka_unit_test(test_wmt21),
-        cmocka_unit_test(test_identity),  cmocka_unit_test(test_open_dir),
+        cmocka_unit_test(test_identity),  cmocka_unit_test(test_nobos),
+        cmocka_unit_test(test_unused),    cmocka_unit_test(test_open_dir),
         cmocka_unit_test(test_normalize), cmocka_unit_test(test_hostile),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -20,6 +20,7 @@ struct mhv_spm_bpe {
     int32_t unk_id;
     mhv_charsmap *map;     /* NULL: no charsmap */
     int add_dummy_prefix, remove_extra_whitespaces, escape_whitespaces;
+    int has_unused;        /* some piece is unused: final pieces may need resegmenting */
 };
 
 void mhv_spm_bpe_free(mhv_spm_bpe *b)
@@ -66,6 +67,7 @@ mhv_status mhv_spm_bpe_new(const mhv_spm_model *m, const char *file, mhv_spm_bpe
     for (int i = 0; i < m->n && !st; i++) {
         b->score[i] = m->pieces[i].score;
         b->type[i] = (unsigned char)m->pieces[i].type;
+        b->has_unused |= m->pieces[i].type == MHV_SPM_UNUSED;
         st = mhv_vocab_set(b->pieces, i, m->pieces[i].piece, strlen(m->pieces[i].piece), err);
     }
     if (!st)
@@ -388,6 +390,10 @@ static int out_push(outlist *o, int32_t start, int32_t len, int unk)
  * of byte ranges, right part pushed first). */
 static int resegment(const bpe_run *r, int32_t start, int32_t len, outlist *o)
 {
+    if (!r->b->has_unused) {
+        int32_t id = piece_id(r->b, r->text + start, (size_t)len);
+        return out_push(o, start, len, id < 0 || id == r->b->unk_id);
+    }
     int32_t *stack = malloc(2 * (size_t)(len + 1) * sizeof *stack);
     size_t n = 0;
     if (!stack)

@@ -63,18 +63,23 @@ typedef struct {
     const cJSON *decoder; /* added_tokens_decoder, or NULL */
 } settings;
 
+/* The map's value over the config's, null included (a null token is no token). */
 static const cJSON *setting(const cJSON *cfg, const cJSON *map, const char *key)
 {
-    const cJSON *v = map ? mhv_json_get(map, key) : NULL;
-    return v ? v : mhv_json_get(cfg, key);
+    const cJSON *v = map ? cJSON_GetObjectItemCaseSensitive(map, key) : NULL;
+    return v ? v : cJSON_GetObjectItemCaseSensitive(cfg, key);
 }
 
+/* A named special token: its content, dflt when absent, NULL when null (the class then has
+ * none). */
 static const char *token_name(const cJSON *cfg, const cJSON *map, const char *key,
                               const char *dflt)
 {
     const cJSON *v = setting(cfg, map, key);
     if (cJSON_IsObject(v))
         v = mhv_json_get(v, "content");
+    if (cJSON_IsNull(v))
+        return NULL;
     return cJSON_IsString(v) && v->valuestring[0] ? v->valuestring : dflt;
 }
 
@@ -91,6 +96,9 @@ static mhv_status read_settings(const cJSON *cfg, const cJSON *map, const char *
     s->sep = token_name(cfg, map, "sep_token", "</s>");
     s->pad = token_name(cfg, map, "pad_token", "<pad>");
     s->unk = token_name(cfg, map, "unk_token", "<unk>");
+    if (!s->eos || !s->unk) /* the class needs both (the suffix, unknown pieces) */
+        return mhv_fail(err, MHV_EUNSUPPORTED, file, "%s is null", s->eos ? "unk_token" :
+                        "eos_token");
     const cJSON *lc = setting(cfg, map, "language_codes"), *src = setting(cfg, map, "src_lang");
     const char *codes = cJSON_IsString(lc) ? lc->valuestring : lc ? "?" : "m2m100";
     if (strcmp(codes, "m2m100") == 0)
@@ -106,9 +114,12 @@ static mhv_status read_settings(const cJSON *cfg, const cJSON *map, const char *
         return mhv_fail(err, MHV_EFORMAT, file, "src_lang is not a string");
     s->src_lang = cJSON_IsString(src) ? src->valuestring : "en";
     s->extra = setting(cfg, map, "extra_special_tokens");
-    if (!s->extra || (cJSON_IsArray(s->extra) && cJSON_GetArraySize(s->extra) == 0))
+    if (!s->extra || cJSON_IsNull(s->extra) ||
+        (cJSON_IsArray(s->extra) && cJSON_GetArraySize(s->extra) == 0))
         s->extra = setting(cfg, map, "additional_special_tokens");
-    if (s->extra && !cJSON_IsArray(s->extra) && !cJSON_IsNull(s->extra))
+    if (cJSON_IsNull(s->extra))
+        s->extra = NULL;
+    if (s->extra && !cJSON_IsArray(s->extra))
         return mhv_fail(err, MHV_EUNSUPPORTED, file, "additional_special_tokens is not a list");
     return MHV_OK;
 }
@@ -149,12 +160,12 @@ static mhv_status add_tokens(mhv_tok *t, const settings *s, const char *file, mh
     const char *named[] = {s->bos, s->eos, s->sep, s->pad, s->unk};
     mhv_status st = MHV_OK;
     for (size_t k = 0; k < 5 && !st; k++) {
-        int dup = 0;
-        for (size_t j = 0; j < k; j++)
-            dup |= strcmp(named[j], named[k]) == 0;
-        int32_t id = class_id(t, named[k]);
+        int dup = !named[k];
+        for (size_t j = 0; j < k && !dup; j++)
+            dup = named[j] && strcmp(named[j], named[k]) == 0;
         if (dup)
             continue;
+        int32_t id = class_id(t, named[k]);
         if (id < 0)
             return mhv_fail(err, MHV_EUNSUPPORTED, file, "special token '%.40s' is not in "
                             "vocab.json", named[k]);

@@ -61,6 +61,13 @@ check "m2m100: tokenize gives transformers' ids" "[ \"\$(printf '%s' \"\$out\" |
 check "m2m100: tokenize starts with __en__, ends with </s>" "printf '%s' \"\$out\" | grep -q '^__en__ .* </s>	'"
 info=$("$MHAVIZ" info --model $M)
 check "m2m100: info names m2m_100" "printf '%s\n' \"\$info\" | grep -q '^architecture: m2m_100 (model_type m2m_100)$'"
+check "m2m100: info names the tokenizer" "printf '%s\n' \"\$info\" | grep -q '^tokenizer: bpe, 634 pieces$'"
+"$MHAVIZ" rank --model $M --pairs --src-lang de --tgt-lang en --from fox --to Fuchs --format json \
+    <(printf 'Der schnelle braune Fuchs.\tThe quick brown fox.\n') >"$TMP/rank.json" 2>"$TMP/stderr"
+check "m2m100: rank --src-lang --tgt-lang" "[ $? = 0 ] && grep -q '\"sentences_used\": 1' $TMP/rank.json"
+"$MHAVIZ" stats --model $M --pairs --stack cross --src-lang de --tgt-lang en \
+    <(printf 'Der schnelle braune Fuchs.\tThe quick brown fox.\n') >"$TMP/st.txt" 2>"$TMP/stderr"
+check "m2m100: stats --src-lang --tgt-lang" "[ $? = 0 ] && [ ! -s $TMP/stderr ] && [ -s $TMP/st.txt ]"
 
 expect_fail "m2m100: --tgt-lang not a code" 2 "--tgt-lang 'xx' is not a language code" -- \
     "$MHAVIZ" run --model $M --pairs --tgt-lang xx --out "$TMP/out" "$TMP/lp.txt"

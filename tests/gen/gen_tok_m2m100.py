@@ -13,8 +13,11 @@ transformers' own M2M100Tokenizer (a Python tokenizer calling sentencepiece).
                   text), src_lang fr
         "-saved"  what save_pretrained writes of "-codes" (added_tokens_decoder, added_tokens.json)
         "-wmt21"  language_codes wmt21, src_lang de
+        "-nobos"  bos_token and pad_token null (<s> and <pad> in a text are text)
   tests/fixtures/tok-m2m100-identity/  a BPE model without a charsmap, remove_extra_whitespaces
       and add_dummy_prefix off
+  tests/fixtures/tok-m2m100-unused/  the same model with 40 merged pieces marked unused (split
+      back into the pieces that made them)
   tests/fixtures/tok-goldens-m2m100<variant>.json: per sentence (English, Chinese, accents,
       digits, whitespace runs, emoji, unknown characters, very long words, empty and blank
       texts, language-code-looking text) input_ids and convert_ids_to_tokens of
@@ -110,7 +113,18 @@ def sentences():
         "tabs\tand   runs    of     spaces", "trailing   ", "   leading", "ﬁﬂ ＡＢＣ ①②③ ½",
         "x\u0301\u0302 e\u0301 E\u0301", "a\r\nb\rc", "$%^&*()_+-=[]{}|;':\",./<>?",
         "1 22 333 4444 55555 666666 3.14159",
-    ]
+    ] + random_texts()
+
+
+def random_texts(n=150):
+    """Seeded random strings of letters, digits, punctuation, whitespace of several kinds,
+    accents and combining marks, NFKC-folded forms, CJK, emoji, specials and codes."""
+    r = random.Random(3)
+    pool = list("abcdefghijklmnopqrstuvwxyzABCXYZ0123456789 .,!?'\"-_<>/") + [
+        "  ", "\t", "\n", "\u3000", "\u00a0", "é", "ü", "ß", "ﬁ", "①", "Ａ", "我", "们",
+        "😀", "🤗", "\u0301", "\u200b", "__en__", "__fr__", "</s>", "<s>", "<unk>", "\u2581",
+        "ǅ", "İ", "ﾊ", "ｶ"]
+    return ["".join(r.choice(pool) for _ in range(r.randint(1, 40))) for _ in range(n)]
 
 
 def pairs():
@@ -168,8 +182,10 @@ def tok_fixtures():
     codes_cfg = dict(HUB_CONFIG, src_lang="fr", tgt_lang="de")
     codes_map = dict(HUB_MAP, additional_special_tokens=CODES)
     wmt_cfg = dict(HUB_CONFIG, language_codes="wmt21", src_lang="de")
+    nobos_cfg = dict(HUB_CONFIG, bos_token=None, pad_token=None)
+    nobos_map = {k: v for k, v in HUB_MAP.items() if k not in ("bos_token", "pad_token")}
     for suffix, cfg, stm in (("", HUB_CONFIG, HUB_MAP), ("-codes", codes_cfg, codes_map),
-                             ("-wmt21", wmt_cfg, HUB_MAP)):
+                             ("-wmt21", wmt_cfg, HUB_MAP), ("-nobos", nobos_cfg, nobos_map)):
         write_json(os.path.join(d, f"tokenizer_config{suffix}.json"), cfg)
         write_json(os.path.join(d, f"special_tokens_map{suffix}.json"), stm)
         tok = goldens(d, "m2m100", suffix, cfg, stm,
@@ -203,7 +219,31 @@ def tok_fixtures():
     write_json(os.path.join(di, "special_tokens_map.json"), HUB_MAP)
     goldens(di, "m2m100-identity", "", HUB_CONFIG, HUB_MAP,
             "tok-m2m100-identity (no charsmap, whitespace kept, no dummy prefix)")
+
+    # unused pieces: sentencepiece splits a merge that makes one back into its two parts
+    from sentencepiece import sentencepiece_model_pb2 as pb
+    du = os.path.join(FIX, "tok-m2m100-unused")
+    fg.reset_dir(du)
+    mp = pb.ModelProto()
+    mp.ParseFromString(open(mi, "rb").read())
+    marked = 0
+    for p in mp.pieces[4:]:
+        if len(p.piece) >= 2 and marked < 40 and hash_piece(p.piece) % 3 == 0:
+            p.type = pb.ModelProto.SentencePiece.UNUSED
+            marked += 1
+    with open(os.path.join(du, "sentencepiece.bpe.model"), "wb") as f:
+        f.write(mp.SerializeToString())
+    write_json(os.path.join(du, "vocab.json"), fairseq_vocab(mi, 6))
+    write_json(os.path.join(du, "tokenizer_config.json"), HUB_CONFIG)
+    write_json(os.path.join(du, "special_tokens_map.json"), HUB_MAP)
+    goldens(du, "m2m100-unused", "", HUB_CONFIG, HUB_MAP,
+            "tok-m2m100-unused (tok-m2m100-identity's model with 40 pieces marked unused)")
     return d
+
+
+def hash_piece(p):
+    """A stable choice of pieces (Python's hash() is salted)."""
+    return sum(ord(c) * (i + 1) for i, c in enumerate(p))
 
 
 PAIRS = [("en", "fr", "The cat sat on the mat.", "Le chat est assis sur le tapis."),
@@ -291,6 +331,8 @@ def fuzz_seeds(d):
 
     for i, t in enumerate(texts):
         put(f"identity-{i}", model, short, t)
+    unused = open(os.path.join(FIX, "tok-m2m100-unused", "sentencepiece.bpe.model"), "rb").read()
+    put("unused-0", unused, short, texts[0] + " " + texts[1])
     put("vocab-sparse", model, {"<s>": 0, "<pad>": 1, "</s>": 2, "<unk>": 7}, "a b")
     put("vocab-code", model, dict(short, __en__=len(short)), "x")
     put("model-cut", model[:len(model) // 3], short, "a")
