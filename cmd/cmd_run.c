@@ -120,7 +120,8 @@ static const char run_usage[] =
     "                   attention flow through layers 0..l, Abnar & Zuidema; flow solves\n"
     "                   layers x tokens^2 max-flow problems: seconds past ~50 tokens); needs\n"
     "                   every head (no --heads); encoder-decoders: mean only, per stack\n"
-    "                   (E05-mean, D05-mean, X05-mean)\n"
+    "                   (E05-mean, D05-mean, X05-mean); safetensors holds the aggregates,\n"
+    "                   attn.L05 [1, rows, tokens] (head -1, metadata \"aggregate\")\n"
     "  --weighting W    attn (default): attention weights; norm: alpha_ij * ||v_j|| and\n"
     "                   norm-out: alpha_ij * ||v_j W_O^h|| (what key j moves into the\n"
     "                   head's output, Kobayashi et al. 2020), rows normalised to sum 1 in\n"
@@ -482,7 +483,7 @@ typedef struct {
 static mhv_status st_open(st_file *sf, const char *stage, const char *stem, int index,
                           const mhv_model *m, const mhv_heads *sel, const int *rows, int nrows,
                           const run_opts *o, const mhv_sentence *s, const mhv_encoding *enc,
-                          const mhv_tok *tok, mhv_error *err)
+                          const mhv_tok *tok, const char *aggregate, mhv_error *err)
 {
     char path[4096];
     int len = index ? snprintf(path, sizeof path, "%s/%s-%d.safetensors", stage, stem, index + 1)
@@ -497,7 +498,8 @@ static mhv_status st_open(st_file *sf, const char *stage, const char *stem, int 
                       .nrows = nrows, .dtype = o->dtype, .text = s->text, .len = s->len,
                       .enc = enc, .tok = tok,
                       .weighting = o->weighting == MHV_WEIGHT_ATTN
-                                       ? NULL : mhv_weighting_name(o->weighting)};
+                                       ? NULL : mhv_weighting_name(o->weighting),
+                      .aggregate = aggregate};
     if ((st = mhv_stw_begin(sf->out.f, sf->out.path, &d, &sf->w, err)))
         mhv_out_abort(&sf->out);
     return st;
@@ -724,9 +726,10 @@ static mhv_status write_outputs(mhv_forward_ctx *fc, const mhv_model *m, const m
     char stem[256], path[4096];
     mhv_input_stem(o->file, stem, sizeof stem);
     /* safetensors alone streams: one layer's maps in memory at a time (not when the maps
-     * are reweighted: that needs the value norms of the whole sentence) */
+     * are reweighted: that needs the value norms of the whole sentence; nor aggregated:
+     * that needs every layer) */
     int stream = o->safetensors && !o->fig.json && !o->fig.formats && !o->fig.html &&
-                 o->weighting == MHV_WEIGHT_ATTN;
+                 o->weighting == MHV_WEIGHT_ATTN && !o->aggregate;
     uint64_t limit = o->max_memory_set ? o->max_memory : cli_available_memory();
     for (int i = 0; i < in->n; i++) {
         mhv_status mst = check_memory(fc, m, in, i, &encs[i], sel, o, stream, limit, err);
@@ -775,8 +778,10 @@ static mhv_status write_outputs(mhv_forward_ctx *fc, const mhv_model *m, const m
         if (all_rows)
             fo.rows = NULL, fo.nrows = 0;
         st_file sf = {0};
-        if (o->safetensors && (st = st_open(&sf, od.stage, stem, i, m, sel, rows, nrows, o,
-                                            &in->s[i], &encs[i], tok, err))) {
+        /* with --aggregate, the file holds the aggregate: opened once it is made */
+        if (o->safetensors && !o->aggregate &&
+            (st = st_open(&sf, od.stage, stem, i, m, sel, rows, nrows, o, &in->s[i], &encs[i],
+                          tok, NULL, err))) {
             free(rows);
             goto fail_out;
         }
@@ -797,7 +802,7 @@ static mhv_status write_outputs(mhv_forward_ctx *fc, const mhv_model *m, const m
                                      o->fig.json && !o->aggregate ? &norms : NULL, err);
         if (st && err->file[0] == '\0') /* the model's or the weights' fault */
             cli_fail_line(err, st, in, i);
-        if (o->safetensors) {
+        if (o->safetensors && !o->aggregate) {
             if (!st && !stream && all_rows) { /* the file holds the kept rows only */
                 mhv_attn kept;
                 if (!(st = mhv_attn_keep_rows(&attn, rows, nrows, &kept, err))) {
@@ -836,6 +841,15 @@ static mhv_status write_outputs(mhv_forward_ctx *fc, const mhv_model *m, const m
                 }
             }
             free(rows), rows = NULL;
+            if (!st && o->safetensors) { /* the aggregate of the kept rows, as the JSON */
+                st_file sa = {0};
+                st = st_open(&sa, od.stage, stem, i, m, sel, agg.row_ids, agg.rows, o,
+                             &in->s[i], &encs[i], tok, o->aggregate, err);
+                if (!st)
+                    st = st_feed(&sa, &agg, err);
+                if (!st || sa.w)
+                    st = st_close(&sa, st, err);
+            }
             if (!st) /* the page shows the heads and their aggregate */
                 st = run_figs_html_sentence(&figs, &in->s[i], &encs[i], &attn, &agg, err);
             mhv_attn_free(&attn);

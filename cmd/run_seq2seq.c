@@ -215,7 +215,7 @@ static mhv_status stack_means(const mhv_attn *a, mhv_attn *out, mhv_error *err)
 }
 
 /* OUT/<stem>[-k].safetensors of line index: every captured head, a tensor per stack and
- * layer. */
+ * layer (--aggregate mean: the per-layer means, head -1, metadata "aggregate"). */
 static mhv_status write_safetensors(const run_s2s_opts *o, const mhv_model *m,
                                     const s2s_text *tx, const char *stage, const char *stem,
                                     int index, const s2s_line *l, const mhv_attn *a,
@@ -237,7 +237,8 @@ static mhv_status write_safetensors(const run_s2s_opts *o, const mhv_model *m,
                           .tgt = &l->tgt, .src_tok = tx->src_tok, .tgt_tok = tx->tgt_tok,
                           .rows = rows,
                           .weighting = o->weighting == MHV_WEIGHT_ATTN
-                                           ? NULL : mhv_weighting_name(o->weighting)};
+                                           ? NULL : mhv_weighting_name(o->weighting),
+                          .aggregate = o->aggregate};
     if ((st = mhv_stw_write_seq2seq(out.f, out.path, &d, a, err)))
         mhv_out_abort(&out);
     else

@@ -4,7 +4,8 @@
  * order with pieces missing, the language codes after it; ids and tokens equal
  * transformers' M2M100Tokenizer on every golden sentence and pair, for the hub's
  * tokenizer_config.json, language codes listed as special tokens, save_pretrained's files,
- * wmt21's codes, null bos and pad tokens, a model with unused pieces; mhv_tok_open_dir picks the class; hostile files are one-line errors. */
+ * wmt21's codes, null bos and pad tokens, a model with unused pieces, one with rules of our
+ * own (the longest rule wins) and user-defined pieces; mhv_tok_open_dir picks the class; hostile files are one-line errors. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -147,6 +148,13 @@ static void test_nobos(void **s)
     (void)s;
     goldens("tok-m2m100", "m2m100-nobos", "tokenizer_config-nobos.json",
             "special_tokens_map-nobos.json");
+}
+
+static void test_rules(void **s)
+{
+    (void)s;
+    goldens("tok-m2m100-rules", "m2m100-rules", "tokenizer_config.json",
+            "special_tokens_map.json");
 }
 
 static void test_unused(void **s)
@@ -311,7 +319,8 @@ int main(void)
         cmocka_unit_test(test_hub),       cmocka_unit_test(test_codes),
         cmocka_unit_test(test_saved),     cmocka_unit_test(test_wmt21),
         cmocka_unit_test(test_identity),  cmocka_unit_test(test_nobos),
-        cmocka_unit_test(test_unused),    cmocka_unit_test(test_open_dir),
+        cmocka_unit_test(test_unused),    cmocka_unit_test(test_rules),
+        cmocka_unit_test(test_open_dir),
         cmocka_unit_test(test_normalize), cmocka_unit_test(test_hostile),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

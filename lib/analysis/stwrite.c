@@ -25,6 +25,7 @@ struct mhv_stw {
     void *buf;              /* (rows * n) one map converted to dt */
     uint64_t data_start;    /* file offset of the data: 8 + header */
     uint64_t *layer_off;    /* (num_layers,) data offset of each layer's tensor */
+    int aggregate;          /* one map per layer (head -1), sel's one column */
     atomic_int by_head;     /* heads written by mhv_stw_head */
     int total_heads;
 };
@@ -134,7 +135,7 @@ static void fill_heads(FILE *f, const mhv_stw_desc *d)
         int k = 0;
         for (int h = 0; h < sel->num_heads; h++)
             if (mhv_heads_has(sel, l, h))
-                fprintf(f, "%s%d", k++ ? ", " : "", h);
+                fprintf(f, "%s%d", k++ ? ", " : "", d->aggregate ? -1 : h);
         fputc(']', f);
     }
     fputc('}', f);
@@ -200,6 +201,8 @@ static char *header(const mhv_stw_desc *d, int n, int rows, size_t *len)
     }
     if (d->weighting) /* a name, as "format" */
         meta(f, "weighting", d->weighting, strlen(d->weighting), 0);
+    if (d->aggregate)
+        meta(f, "aggregate", d->aggregate, strlen(d->aggregate), 0);
     fputc('}', f);
     uint64_t off = 0, map = (uint64_t)rows * (uint64_t)n * mhv_dtype_size(d->dtype);
     for (int l = 0; l < d->sel->num_layers; l++) {
@@ -250,6 +253,16 @@ mhv_status mhv_stw_begin(FILE *f, const char *name, const mhv_stw_desc *d, mhv_s
     if (__builtin_mul_overflow((uint64_t)rows * (uint64_t)n, mhv_dtype_size(d->dtype), &map) ||
         map > SIZE_MAX / 2)
         return mhv_fail(err, MHV_ENOMEM, name, "maps of %d tokens are too large", n);
+    mhv_stw_desc agg = *d; /* --aggregate: a selection of one "head" per layer with heads */
+    mhv_heads one = {d->sel->num_layers, 1, NULL};
+    if (d->aggregate) {
+        if (!(one.sel = malloc((size_t)one.num_layers + 1)))
+            return mhv_fail(err, MHV_ENOMEM, name, "out of memory");
+        for (int l = 0; l < one.num_layers; l++)
+            one.sel[l] = layer_heads(d->sel, l) > 0;
+        agg.sel = &one;
+        d = &agg;
+    }
     mhv_stw *w = calloc(1, sizeof *w);
     size_t cells = (size_t)d->sel->num_layers * (size_t)d->sel->num_heads;
     if (w) {
@@ -259,9 +272,11 @@ mhv_status mhv_stw_begin(FILE *f, const char *name, const mhv_stw_desc *d, mhv_s
     }
     if (!w || !w->sel || !w->buf || !w->layer_off) {
         mhv_stw_free(w);
+        free(one.sel);
         return mhv_fail(err, MHV_ENOMEM, name, "out of memory");
     }
     memcpy(w->sel, d->sel->sel, cells);
+    w->aggregate = d->aggregate != NULL;
     atomic_init(&w->by_head, 0);
     w->total_heads = mhv_heads_count(d->sel);
     for (int l = 0, off = 0; l < d->sel->num_layers; l++) {
@@ -272,6 +287,7 @@ mhv_status mhv_stw_begin(FILE *f, const char *name, const mhv_stw_desc *d, mhv_s
     w->num_layers = d->sel->num_layers, w->num_heads = d->sel->num_heads;
     size_t hlen;
     char *h = header(d, n, rows, &hlen);
+    free(one.sel);
     if (!h) {
         mhv_stw_free(w);
         return mhv_fail(err, MHV_ENOMEM, name, "out of memory");
@@ -313,7 +329,8 @@ mhv_status mhv_stw_layer(void *ctx, const mhv_attn *layer, mhv_error *err)
     /* the maps must be this layer's selected heads, in order, of the file's shape */
     int k = 0;
     for (int h = 0; h < w->num_heads && l < w->num_layers; h++)
-        if (has(w, l, h) && (k >= layer->count || layer->heads[k++].head != h))
+        if (has(w, l, h) && (k >= layer->count ||
+                             layer->heads[k++].head != (w->aggregate ? -1 : h)))
             k = -1, h = w->num_heads;
     if (l != w->next_layer || k != layer->count || layer->n != w->n ||
         mhv_attn_nrows(layer) != w->rows)
@@ -499,6 +516,8 @@ mhv_status mhv_stw_write_seq2seq(FILE *f, const char *name, const mhv_stw_s2s_de
     }
     if (d->weighting)
         meta(h, "weighting", d->weighting, strlen(d->weighting), 0);
+    if (d->aggregate)
+        meta(h, "aggregate", d->aggregate, strlen(d->aggregate), 0);
     fputc('}', h);
     uint64_t off = 0, esz = mhv_dtype_size(d->dtype);
     for (int k = 0; k < a->count;) {

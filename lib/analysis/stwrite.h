@@ -36,13 +36,19 @@ typedef struct {
     const mhv_tok *tok;         /* token display texts, or NULL */
     const char *weighting;      /* metadata "weighting" (--weighting norm, norm-out), or NULL:
                                    the maps are attention weights */
+    const char *aggregate;      /* --aggregate's name ("mean", "rollout", "flow"), or NULL:
+                                   the file holds one map per layer in place of its heads,
+                                   "attn.L05" [1, rows, S], "heads" {"attn.L05": [-1]} (head
+                                   -1 as in the encoder-decoder files), metadata "aggregate"
+                                   naming it (as each JSON entry's "aggregate") */
 } mhv_stw_desc;
 
 /* Writes the header to f (name for messages) and returns the writer for the layers. */
 mhv_status mhv_stw_begin(FILE *f, const char *name, const mhv_stw_desc *d, mhv_stw **out,
                          mhv_error *err);
 /* A sink for mhv_forward_opts: writes one layer's maps (the next layer with selected heads,
- * all of its heads, every kept row), converting to the file's dtype. */
+ * all of its heads, every kept row; with d->aggregate its one map, head -1), converting to
+ * the file's dtype. */
 mhv_status mhv_stw_layer(void *w, const mhv_attn *layer, mhv_error *err);
 /* A head_sink for mhv_forward_opts: writes one head's map w (rows, n) at its place in the
  * file, from any thread, in any order (positioned writes: f must be a regular file). */
@@ -64,6 +70,8 @@ typedef struct {
     const mhv_s2s_rows *rows;         /* the kept rows (metadata "rows", "target_rows"), or
                                          NULL: every row */
     const char *weighting;            /* metadata "weighting", or NULL (as mhv_stw_desc) */
+    const char *aggregate;            /* metadata "aggregate" ("mean": a's maps are the
+                                         per-layer means, head -1), or NULL */
 } mhv_stw_s2s_desc;
 
 /* Writes the whole file of one encoder-decoder sentence: a tensor per stack and layer with

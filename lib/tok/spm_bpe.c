@@ -21,6 +21,8 @@ struct mhv_spm_bpe {
     mhv_charsmap *map;     /* NULL: no charsmap */
     int add_dummy_prefix, remove_extra_whitespaces, escape_whitespaces;
     int has_unused;        /* some piece is unused: final pieces may need resegmenting */
+    int32_t *user;         /* (n_user,) the user-defined pieces: never normalized, never merged */
+    int n_user;
 };
 
 void mhv_spm_bpe_free(mhv_spm_bpe *b)
@@ -31,6 +33,7 @@ void mhv_spm_bpe_free(mhv_spm_bpe *b)
     free(b->score);
     free(b->type);
     mhv_charsmap_free(b->map);
+    free(b->user);
     free(b);
 }
 
@@ -49,13 +52,17 @@ mhv_status mhv_spm_bpe_new(const mhv_spm_model *m, const char *file, mhv_spm_bpe
         return mhv_fail(err, MHV_EFORMAT, file, "the SentencePiece model's unk id %d is not an "
                         "unknown piece", m->unk_id);
     for (int i = 0; i < m->n; i++)
-        if (m->pieces[i].type == MHV_SPM_USER || m->pieces[i].type == MHV_SPM_BYTE)
-            return mhv_fail(err, MHV_EUNSUPPORTED, file, "SentencePiece %s pieces ('%.40s') "
-                            "are not supported", m->pieces[i].type == MHV_SPM_USER ?
-                            "user-defined" : "byte", m->pieces[i].piece);
+        if (m->pieces[i].type == MHV_SPM_BYTE)
+            return mhv_fail(err, MHV_EUNSUPPORTED, file, "SentencePiece byte pieces ('%.40s') "
+                            "are not supported", m->pieces[i].piece);
     mhv_spm_bpe *b = calloc(1, sizeof *b);
-    if (!b)
+    if (!b || !(b->user = malloc((size_t)m->n * sizeof *b->user))) {
+        free(b);
         return mhv_fail(err, MHV_ENOMEM, file, "out of memory");
+    }
+    for (int i = 0; i < m->n; i++)
+        if (m->pieces[i].type == MHV_SPM_USER)
+            b->user[b->n_user++] = i;
     b->unk_id = m->unk_id;
     b->add_dummy_prefix = m->add_dummy_prefix;
     b->remove_extra_whitespaces = m->remove_extra_whitespaces;
@@ -133,13 +140,32 @@ typedef struct {
     size_t len;
 } input;
 
-/* Normalizer::NormalizePrefix: the replacement of the longest rule at s[pos..] (else the
- * character itself, or U+FFFD for one byte that starts no character) and its length. */
+/* PrefixMatcher::PrefixMatch: the length of the longest user-defined piece s (len,) starts
+ * with, 0 when none. */
+static size_t user_prefix(const mhv_spm_bpe *b, const char *s, size_t len)
+{
+    size_t best = 0;
+    for (int i = 0; i < b->n_user; i++) {
+        const char *u = mhv_vocab_piece(b->pieces, b->user[i]);
+        size_t n = strlen(u);
+        if (n > best && n <= len && memcmp(s, u, n) == 0)
+            best = n;
+    }
+    return best;
+}
+
+/* Normalizer::NormalizePrefix: a user-defined piece as it is, else the replacement of the
+ * longest rule at s[pos..] (else the character itself, or U+FFFD for one byte that starts no
+ * character) and its length. */
 static const char *prefix(const mhv_spm_bpe *b, const input *in, size_t pos, size_t *rlen,
                           size_t *used)
 {
     const unsigned char *p = (const unsigned char *)in->s + pos;
-    size_t left = in->len - pos;
+    size_t left = in->len - pos, user = user_prefix(b, (const char *)p, left);
+    if (user) {
+        *used = *rlen = user;
+        return (const char *)p;
+    }
     if (b->map) {
         const char *r = mhv_charsmap_longest(b->map, p, left, used);
         if (r) {
@@ -255,6 +281,7 @@ mhv_status mhv_spm_bpe_normalize(const mhv_spm_bpe *b, const uint32_t *cp, size_
 typedef struct {
     int32_t start, len;  /* bytes of the normalized text; len 0: merged away */
     int32_t prev, next;  /* -1 at the ends */
+    int frozen;          /* a user-defined piece: merges with nothing */
 } symbol;
 
 typedef struct {
@@ -339,7 +366,7 @@ static int mergeable(const mhv_spm_bpe *b, int32_t id)
 /* MaybeAddNewSymbolPair */
 static int add_pair(bpe_run *r, int32_t left, int32_t right)
 {
-    if (left < 0 || right < 0)
+    if (left < 0 || right < 0 || r->sym[left].frozen || r->sym[right].frozen)
         return 1;
     const symbol *l = &r->sym[left], *rt = &r->sym[right];
     int32_t size = l->len + rt->len, id = piece_id(r->b, r->text + l->start, (size_t)size);
@@ -427,10 +454,11 @@ static mhv_status bpe(const mhv_spm_bpe *b, const ntext *t, outlist *o, mhv_erro
     int32_t n = 0;
     r.sym = malloc((t->n ? t->n : 1) * sizeof *r.sym);
     int ok = r.sym != NULL;
-    for (size_t k = 0; ok && k < t->n; n++) { /* one symbol per character */
+    for (size_t k = 0; ok && k < t->n; n++) { /* a user-defined piece, else a character */
         uint32_t c;
-        int w = mhv_utf8_decode(t->s + k, t->n - k, &c);
-        r.sym[n] = (symbol){(int32_t)k, w, n - 1, k + (size_t)w < t->n ? n + 1 : -1};
+        size_t user = user_prefix(b, t->s + k, t->n - k);
+        int w = user ? (int)user : mhv_utf8_decode(t->s + k, t->n - k, &c);
+        r.sym[n] = (symbol){(int32_t)k, w, n - 1, k + (size_t)w < t->n ? n + 1 : -1, user > 0};
         k += (size_t)w;
     }
     for (int32_t i = 1; ok && i < n; i++)

@@ -2,7 +2,8 @@
  * what Python tokenizer classes such as M2M100Tokenizer call): the normalizer spec (the
  * precompiled charsmap's longest rule at each point, extra whitespace removed, a dummy "▁"
  * prefix, spaces as "▁"), then BPE merges by piece score (ties to the leftmost pair), unused
- * pieces split back into what made them, and each run of unknown pieces fused into one. */
+ * pieces split back into what made them, and each run of unknown pieces fused into one;
+ * user-defined pieces are taken whole wherever they start, neither normalized nor merged. */
 #ifndef MHV_SPM_BPE_H
 #define MHV_SPM_BPE_H
 
@@ -14,8 +15,7 @@
 
 typedef struct mhv_spm_bpe mhv_spm_bpe;
 
-/* From a parsed BPE model; user-defined pieces, byte fallback and whitespace as a suffix
- * are refused (MHV_EUNSUPPORTED) by name, a duplicate piece or a bad unk id is MHV_EFORMAT. */
+/* From a parsed BPE model; byte pieces, byte fallback and whitespace as a suffix are refused (MHV_EUNSUPPORTED) by name, a duplicate piece or a bad unk id is MHV_EFORMAT. */
 mhv_status mhv_spm_bpe_new(const mhv_spm_model *m, const char *file, mhv_spm_bpe **out,
                            mhv_error *err);
 void mhv_spm_bpe_free(mhv_spm_bpe *b);

@@ -34,7 +34,9 @@ stcheck() {
             exit 16 unless $t->{dtype} eq "F32";
             my ($H, $R, $S) = @{$t->{shape}};
             exit 17 unless $R == @$rows && $S == @$tok;
-            my ($k) = grep { $heads->{$name}[$_] == $a->{head} } 0 .. $H - 1;
+            # --aggregate: one map per layer, head -1, named as each JSON entry names it
+            exit 22 unless ($md->{aggregate} // "none") eq ($a->{aggregate} // "none");
+            my ($k) = grep { $heads->{$name}[$_] == ($a->{head} // -1) } 0 .. $H - 1;
             exit 18 unless defined $k;
             my ($b, $e) = @{$t->{data_offsets}};
             $end = $e if $e > $end;
@@ -75,6 +77,29 @@ for spec in last -3 '2:4,word:它' 'word:cat'; do
     check "--rows $spec: sentence 2 equals the JSON" "stcheck $TMP/c/s-2.safetensors $TMP/c/s.json 1"
     check "--rows $spec: streamed, same bytes" "cmp -s $TMP/c/s.safetensors $TMP/d/s.safetensors"
 done
+# --aggregate: the files hold the layers' aggregates, as the JSON does (attn.L05 [1, rows,
+# S], head -1, metadata "aggregate"), streamed or not, with --rows too (rollout and flow
+# computed from every row, then cut)
+for kind in mean rollout flow; do
+    for rows in "" "--rows 2:5"; do
+        rm -rf "$TMP/g1" "$TMP/g2"
+        "$MHAVIZ" run --model $M --aggregate $kind $rows --format json,safetensors --out "$TMP/g1" "$TMP/s.txt" 2>"$TMP/stderr"
+        check "--aggregate $kind $rows: exit 0, silent" "[ $? = 0 ] && [ ! -s $TMP/stderr ]"
+        check "--aggregate $kind $rows: both sentences equal the JSON" "stcheck $TMP/g1/s.safetensors $TMP/g1/s.json 0 && stcheck $TMP/g1/s-2.safetensors $TMP/g1/s.json 1"
+        check "--aggregate $kind $rows: named in the metadata" "grep -aqF '\"aggregate\": \"$kind\"' $TMP/g1/s.safetensors"
+        "$MHAVIZ" run --model $M --aggregate $kind $rows --format safetensors --out "$TMP/g2" "$TMP/s.txt" 2>"$TMP/stderr"
+        check "--aggregate $kind $rows, safetensors alone: the same bytes" "[ $? = 0 ] && cmp -s $TMP/g1/s.safetensors $TMP/g2/s.safetensors && cmp -s $TMP/g1/s-2.safetensors $TMP/g2/s-2.safetensors"
+    done
+done
+"$MHAVIZ" run --model $M --aggregate mean --dtype bf16 --format safetensors --out "$TMP/g3" "$TMP/s.txt"
+check "--aggregate mean --dtype bf16: a map per layer" "perl -MJSON::PP -e '
+    local \$/; my \$all = <STDIN>; my \$n = unpack(\"Q<\", substr(\$all, 0, 8));
+    my \$h = decode_json(substr(\$all, 8, \$n)); my \$md = delete \$h->{__metadata__};
+    my \$t = \$h->{\"attn.L03\"};
+    exit(keys(%\$h) == 4 && \$t->{dtype} eq \"BF16\" &&
+         \"@{\$t->{shape}}\" eq \"1 20 20\" && \$md->{heads} =~ /\\[-1\\]/ &&
+         length(\$all) - 8 - \$n == 4 * 800 ? 0 : 1)' <$TMP/g3/s.safetensors"
+
 "$MHAVIZ" run --model $M --rows last --format json --out "$TMP/e" "$TMP/s.txt"
 check "--rows last: JSON rows [19], one weight row" "perl -MJSON::PP -e 'local \$/; my \$s = decode_json(<STDIN>)->{sentences}[0]; exit(\"@{\$s->{rows}}\" eq \"19\" && @{\$s->{attentions}[0]{weights}} == 1 ? 0 : 1)' <$TMP/e/s.json"
 "$MHAVIZ" run --model $M --format json --out "$TMP/f" "$TMP/s.txt"

@@ -247,6 +247,30 @@ perl -MJSON::PP -e '
         }
     }' "$TMP/out/mp.json" "$TMP/all/mp.json"
 check "--aggregate mean: the mean of the heads of each stack and layer ($?)" "[ $? = 0 ]"
+# with safetensors: the file holds the JSON's means bit for bit, a map per stack and layer
+# (head -1), and names the aggregate
+rm -rf "$TMP/out"
+"$MHAVIZ" run --model $M --pairs --aggregate mean --format json,safetensors --out "$TMP/out" \
+    "$TMP/mp.txt" 2>"$TMP/stderr"
+check "--aggregate mean, safetensors: exit 0" "[ $? = 0 ] && [ ! -s $TMP/stderr ]"
+perl -MJSON::PP -e '
+    my ($f, $jf) = @ARGV; local $/;
+    open my $h, "<:raw", $f or die; my $all = <$h>;
+    open my $g, "<", $jf or die; my $j = decode_json(<$g>)->{sentences}[0];
+    my $n = unpack("Q<", substr($all, 0, 8));
+    my $hdr = decode_json(substr($all, 8, $n)); my $data = substr($all, 8 + $n);
+    my $md = delete $hdr->{__metadata__}; my $heads = JSON::PP->new->decode($md->{heads});
+    exit 2 unless ($md->{aggregate} // "") eq "mean" && keys(%$hdr) == @{$j->{attentions}};
+    for my $a (@{$j->{attentions}}) {
+        my $name = sprintf("attn.%s.L%02d", $a->{stack}, $a->{layer});
+        my $t = $hdr->{$name} or exit 3;
+        my ($H, $R, $S) = @{$t->{shape}};
+        exit 4 unless $H == 1 && "@{$heads->{$name}}" eq "-1" && $a->{aggregate} eq "mean";
+        my ($b) = @{$t->{data_offsets}};
+        exit 5 unless substr($data, $b, $R * $S * 4) eq pack("f<*", map { @$_ } @{$a->{weights}});
+    }
+    exit 0;' "$TMP/out/mp.safetensors" "$TMP/out/mp.json"
+check "--aggregate mean, safetensors: the JSON's means, named ($?)" "[ $? = 0 ]"
 expect_fail "--aggregate rollout refused by name" 2 "--aggregate rollout and flow are not available for encoder-decoder models" -- \
     "$MHAVIZ" run --model $M --pairs --aggregate rollout --out "$TMP/out" "$TMP/mp.txt"
 
@@ -434,6 +458,13 @@ expect_fail "blenderbot-small: its tokenizer refused" 1 "tokenizer_class 'Blende
 rm "$TMP/bbs/tokenizer_config.json"
 expect_fail "blenderbot-small: its tokenizer refused by model_type" 1 "tokenizer_class 'BlenderbotSmallTokenizer' (config.json's model_type) without a tokenizer.json is not supported" -- \
     "$MHAVIZ" run --model "$TMP/bbs" --pairs --out "$TMP/out" "$TMP/peg.txt"
+# so is Blenderbot's vocab.json + merges.txt without tokenizer.json: read as GPT-2's they
+# would lack BlenderbotTokenizer's prefix space
+mkdir -p "$TMP/bb"
+cp tests/fixtures/s2s-blenderbot-model-bf16/config.json "$TMP/bb/"
+cp "$TMP/bbs/vocab.json" "$TMP/bbs/merges.txt" "$TMP/bb/"
+expect_fail "blenderbot: vocab.json + merges.txt refused by model_type" 1 "tokenizer_class 'BlenderbotTokenizer' (config.json's model_type) without a tokenizer.json is not supported" -- \
+    "$MHAVIZ" tokenize --model "$TMP/bb" "$TMP/peg.txt"
 check "blenderbot-small: info names it" "$MHAVIZ info --model $B | grep -q '^architecture: blenderbot-small (model_type blenderbot-small)$'"
 check "pegasus: info names pegasus" "$MHAVIZ info --model $P | grep -q '^architecture: pegasus (model_type pegasus)$'"
 

@@ -16,6 +16,8 @@ transformers' own M2M100Tokenizer (a Python tokenizer calling sentencepiece).
         "-nobos"  bos_token and pad_token null (<s> and <pad> in a text are text)
   tests/fixtures/tok-m2m100-identity/  a BPE model without a charsmap, remove_extra_whitespaces
       and add_dummy_prefix off
+  tests/fixtures/tok-m2m100-rules/  a BPE model with a few normalization rules of our own (one
+      longer than another: SentencePiece takes the longest) and user-defined pieces
   tests/fixtures/tok-m2m100-unused/  the same model with 40 merged pieces marked unused (split
       back into the pieces that made them)
   tests/fixtures/tok-goldens-m2m100<variant>.json: per sentence (English, Chinese, accents,
@@ -73,6 +75,10 @@ HUB_MAP = {"bos_token": "<s>", "eos_token": "</s>", "unk_token": "<unk>", "sep_t
 CODES = ["__%s__" % c for c in FAIRSEQ_LANGUAGE_CODES["m2m100"]]
 
 
+RULES = {"71 71": "51", "71": "6B", "FB01": "66 69", "2460": "31", "9": "20", "A": "20",
+         "3000": "20", "24DC": "6D", "65 301": "E9", "200B": "20 20"}
+
+
 def train(name, rule, **extra):
     # a fixed directory: the .model records its prefix path
     d = os.path.join(tempfile.gettempdir(), "mhv-m2m-gen", name)
@@ -81,8 +87,15 @@ def train(name, rule, **extra):
     lines = gf.corpus() + EXTRA.split("\n") * 20
     args = dict(sentence_iterator=iter(lines), model_prefix=os.path.join(d, "m"),
                 vocab_size=600, model_type="bpe", character_coverage=0.9995, num_threads=1,
-                normalization_rule_name=rule, shuffle_input_sentence=False,
-                unk_id=3, bos_id=0, eos_id=2, pad_id=1, minloglevel=2)
+                shuffle_input_sentence=False, unk_id=3, bos_id=0, eos_id=2, pad_id=1,
+                minloglevel=2)
+    if rule == "rules":  # a few rules of our own: a small charsmap, one rule longer than another
+        with open(os.path.join(d, "rules.tsv"), "w") as f:
+            for k, v in RULES.items():
+                f.write(f"{k}\t{v}\n")
+        args["normalization_rule_tsv"] = os.path.join(d, "rules.tsv")
+    else:
+        args["normalization_rule_name"] = rule
     args.update(extra)
     spm.SentencePieceTrainer.train(**args)
     return os.path.join(d, "m.model")
@@ -113,6 +126,8 @@ def sentences():
         "tabs\tand   runs    of     spaces", "trailing   ", "   leading", "ﬁﬂ ＡＢＣ ①②③ ½",
         "x\u0301\u0302 e\u0301 E\u0301", "a\r\nb\rc", "$%^&*()_+-=[]{}|;':\",./<>?",
         "1 22 333 4444 55555 666666 3.14159",
+        "qq q qqq aqqb Qq", "ⓜⓗ ⓜ ⓗⓜⓗⓜ", "Hello<sep>world 12 123 1212", "HelloHello",
+        "x\u200by \u200b", "①② ﬁ\tﬁ", "<sep><sep> <sep>",
     ] + random_texts()
 
 
@@ -219,6 +234,20 @@ def tok_fixtures():
     write_json(os.path.join(di, "special_tokens_map.json"), HUB_MAP)
     goldens(di, "m2m100-identity", "", HUB_CONFIG, HUB_MAP,
             "tok-m2m100-identity (no charsmap, whitespace kept, no dummy prefix)")
+
+    # rules of our own (longest match: "qq" is Q, not "kk"), user-defined pieces (kept whole,
+    # before the rules: "ⓜⓗ" stays, a lone "ⓜ" is m)
+    dr = os.path.join(FIX, "tok-m2m100-rules")
+    fg.reset_dir(dr)
+    mr = train("rules", "rules", user_defined_symbols=["<sep>", "Hello", "ⓜⓗ", "12"])
+    shutil.copy(mr, os.path.join(dr, "sentencepiece.bpe.model"))
+    write_json(os.path.join(dr, "vocab.json"), fairseq_vocab(mr, 7))
+    write_json(os.path.join(dr, "tokenizer_config.json"), HUB_CONFIG)
+    write_json(os.path.join(dr, "special_tokens_map.json"), HUB_MAP)
+    sp = spm.SentencePieceProcessor(model_file=mr)
+    assert sp.encode("qq", out_type=str) == ["\u2581Q"], sp.encode("qq", out_type=str)
+    goldens(dr, "m2m100-rules", "", HUB_CONFIG, HUB_MAP,
+            "tok-m2m100-rules (a charsmap of our own rules, user-defined pieces)")
 
     # unused pieces: sentencepiece splits a merge that makes one back into its two parts
     from sentencepiece import sentencepiece_model_pb2 as pb
@@ -333,6 +362,8 @@ def fuzz_seeds(d):
         put(f"identity-{i}", model, short, t)
     unused = open(os.path.join(FIX, "tok-m2m100-unused", "sentencepiece.bpe.model"), "rb").read()
     put("unused-0", unused, short, texts[0] + " " + texts[1])
+    rules = open(os.path.join(FIX, "tok-m2m100-rules", "sentencepiece.bpe.model"), "rb").read()
+    put("rules-0", rules, short, "qq q Hello<sep>ⓜⓗ ⓜ 12\u200b ﬁ①")
     put("vocab-sparse", model, {"<s>": 0, "<pad>": 1, "</s>": 2, "<unk>": 7}, "a b")
     put("vocab-code", model, dict(short, __en__=len(short)), "x")
     put("model-cut", model[:len(model) // 3], short, "a")
