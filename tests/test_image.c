@@ -98,6 +98,143 @@ static void test_goldens(void **state)
     print_message("8 images within %.2g of transformers' BeitImageProcessor\n", worst);
 }
 
+/* A "defaults" value of tests/gen/gen_proc_defaults_goldens.py: null (transformers' None)
+ * is 0. */
+static double dflt(const cJSON *d, const char *key)
+{
+    const cJSON *v = cJSON_GetObjectItem(d, key);
+    return cJSON_IsNumber(v) ? v->valuedouble : cJSON_IsTrue(v) ? 1 : 0;
+}
+
+/* Every processor class's defaults for the keys a file leaves out, against what
+ * AutoImageProcessor.from_pretrained made of the same files: the settings, then the pixels
+ * (every value or every stride-th; within one 8-bit level, at least half exact). */
+static void test_class_defaults(void **state)
+{
+    (void)state;
+    cJSON *g = tu_read_json("tests/fixtures/images/proc-defaults/goldens.json");
+    const cJSON *cfg;
+    int configs = 0, cases = 0;
+    double worst = 0;
+    cJSON_ArrayForEach(cfg, cJSON_GetObjectItem(g, "configs"))
+    {
+        char dir[256];
+        const char *name = cJSON_GetObjectItem(cfg, "config")->valuestring;
+        snprintf(dir, sizeof dir, "tests/fixtures/images/proc-defaults/%s", name);
+        mhv_preprocess p;
+        mhv_error err = {0};
+        if (mhv_preprocess_load(dir, 0, &p, &err))
+            fail_msg("%s: %s", err.file, err.msg);
+        const cJSON *d = cJSON_GetObjectItem(cfg, "defaults");
+        const cJSON *size = cJSON_GetObjectItem(d, "size");
+        const cJSON *crop = cJSON_GetObjectItem(d, "crop_size");
+        const cJSON *mean = cJSON_GetObjectItem(d, "image_mean");
+        const cJSON *sd = cJSON_GetObjectItem(d, "image_std");
+        if (p.resample != (int)dflt(d, "resample") ||
+            p.do_center_crop != (int)dflt(d, "do_center_crop") ||
+            p.do_convert_rgb != (int)dflt(d, "do_convert_rgb") ||
+            p.shortest_edge != (int)dflt(size, "shortest_edge") ||
+            (!p.shortest_edge && (p.size_h != (int)dflt(size, "height") ||
+                                  p.size_w != (int)dflt(size, "width"))) ||
+            (p.do_center_crop && (p.crop_h != (int)dflt(crop, "height") ||
+                                  p.crop_w != (int)dflt(crop, "width"))))
+            fail_msg("%s: settings differ from transformers' %s", name,
+                     cJSON_GetObjectItem(cfg, "class")->valuestring);
+        for (int c = 0; c < 3; c++)
+            if (p.mean[c] != cJSON_GetArrayItem(mean, c)->valuedouble ||
+                p.std[c] != cJSON_GetArrayItem(sd, c)->valuedouble)
+                fail_msg("%s: mean or std of channel %d differs", name, c);
+        const cJSON *c;
+        cJSON_ArrayForEach(c, cJSON_GetObjectItem(cfg, "cases"))
+        {
+            char png[256];
+            snprintf(png, sizeof png, "tests/fixtures/images/%s",
+                     cJSON_GetObjectItem(c, "image")->valuestring);
+            mhv_image im;
+            if (mhv_image_read(png, &im, &err))
+                fail_msg("%s: %s", err.file, err.msg);
+            const cJSON *shape = cJSON_GetObjectItem(c, "shape");
+            int h = cJSON_GetArrayItem(shape, 1)->valueint;
+            int w = cJSON_GetArrayItem(shape, 2)->valueint;
+            int sw, sh, stride = cJSON_GetObjectItem(c, "stride")->valueint;
+            if (mhv_preprocess_size(&p, im.width, im.height, &sw, &sh, png, &err))
+                fail_msg("%s: %s", err.file, err.msg);
+            if (sw != w || sh != h)
+                fail_msg("%s with %s: %dx%d, transformers gives %dx%d", png, name, sw, sh, w, h);
+            float *px = malloc((size_t)3 * h * w * sizeof *px);
+            if (mhv_preprocess_run(&p, &im, h, w, px, NULL, png, &err))
+                fail_msg("%s: %s", err.file, err.msg);
+            int i = 0, n = 0, exact = 0;
+            const cJSON *v;
+            cJSON_ArrayForEach(v, cJSON_GetObjectItem(c, "pixels"))
+            {
+                int ch = i / (h * w);
+                double level = p.rescale_factor / p.std[ch];
+                double dd = fabs(px[i] - v->valuedouble);
+                worst = dd > worst ? dd : worst;
+                exact += dd <= 1e-5;
+                if (dd > level + 1e-5)
+                    fail_msg("%s with %s: pixel value %d is %.8g, transformers gives %.8g", png,
+                             name, i, (double)px[i], v->valuedouble);
+                i += stride, n++;
+            }
+            assert_int_equal(n, (3 * h * w + stride - 1) / stride);
+            if (exact < n / 2)
+                fail_msg("%s with %s: only %d of %d values exact", png, name, exact, n);
+            free(px);
+            mhv_image_free(&im);
+            cases++;
+        }
+        configs++;
+    }
+    /* transparency load_image keeps (a tRNS colour): white under do_convert_rgb, refused */
+    int refused = 0;
+    cJSON_ArrayForEach(cfg, cJSON_GetObjectItem(g, "transparent"))
+    {
+        char dir[256], png[256];
+        snprintf(dir, sizeof dir, "tests/fixtures/images/proc-defaults/%s",
+                 cJSON_GetObjectItem(cfg, "config")->valuestring);
+        snprintf(png, sizeof png, "tests/fixtures/images/proc-defaults/%s",
+                 cJSON_GetObjectItem(cfg, "image")->valuestring);
+        mhv_preprocess p;
+        mhv_image im;
+        mhv_error err = {0};
+        if (mhv_preprocess_load(dir, 0, &p, &err) || mhv_image_read(png, &im, &err))
+            fail_msg("%s: %s", err.file, err.msg);
+        const cJSON *shape = cJSON_GetObjectItem(cfg, "shape");
+        int h = cJSON_GetArrayItem(shape, 1)->valueint, w = cJSON_GetArrayItem(shape, 2)->valueint;
+        float *px = malloc((size_t)3 * h * w * sizeof *px);
+        mhv_status st = mhv_preprocess_run(&p, &im, h, w, px, NULL, png, &err);
+        if (cJSON_IsTrue(cJSON_GetObjectItem(cfg, "refused"))) {
+            assert_int_equal(st, MHV_EUNSUPPORTED);
+            assert_non_null(strstr(err.msg, "transparent colour (tRNS) under do_convert_rgb"));
+            refused++;
+        } else {
+            if (st)
+                fail_msg("%s with %s: %s", png, dir, err.msg);
+            int i = 0, exact = 0;
+            const cJSON *v;
+            cJSON_ArrayForEach(v, cJSON_GetObjectItem(cfg, "pixels"))
+            {
+                double dd = fabs(px[i] - v->valuedouble);
+                exact += dd <= 1e-5;
+                if (dd > p.rescale_factor / p.std[i / (h * w)] + 1e-5)
+                    fail_msg("%s with %s: pixel value %d differs", png, dir, i);
+                i++;
+            }
+            assert_int_equal(i, 3 * h * w);
+            assert_true(exact >= i / 2);
+        }
+        free(px);
+        mhv_image_free(&im);
+    }
+    assert_int_equal(refused, 2);
+    cJSON_Delete(g);
+    assert_int_equal(configs, 20);
+    print_message("%d processor configurations, %d images within %.2g of transformers\n",
+                  configs, cases, worst);
+}
+
 /* preprocessor_config.json text in a fresh directory, loaded. */
 static mhv_status load_text(const char *json, mhv_preprocess *p, mhv_error *err)
 {
@@ -114,6 +251,32 @@ static mhv_status load_text(const char *json, mhv_preprocess *p, mhv_error *err)
     return st;
 }
 
+/* A file without a type beside a config.json whose model_type transformers maps to no
+ * image processor (CLIP's vision tower alone) is refused, as AutoImageProcessor refuses it. */
+static void test_processor_by_model_type(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/mhaviz-test-proc-XXXXXX", path[2][64];
+    assert_non_null(mkdtemp(dir));
+    const char *names[2] = {"preprocessor_config.json", "config.json"};
+    const char *text[2] = {"{\"size\": {\"height\": 16, \"width\": 16}}",
+                           "{\"model_type\": \"clip_vision_model\"}"};
+    for (int i = 0; i < 2; i++) {
+        snprintf(path[i], sizeof path[i], "%s/%s", dir, names[i]);
+        FILE *f = fopen(path[i], "w");
+        assert_non_null(f);
+        fputs(text[i], f);
+        fclose(f);
+    }
+    mhv_preprocess p;
+    mhv_error err = {0};
+    assert_int_equal(mhv_preprocess_load(dir, 16, &p, &err), MHV_EUNSUPPORTED);
+    assert_non_null(strstr(err.msg, "no image processor for model_type 'clip_vision_model'"));
+    for (int i = 0; i < 2; i++)
+        unlink(path[i]);
+    rmdir(dir);
+}
+
 /* What BEiT's processor leaves to its defaults, and the options refused by name. */
 static void test_processor_options(void **state)
 {
@@ -125,10 +288,11 @@ static void test_processor_options(void **state)
                                "\"do_center_crop\": true}", &p, &err), MHV_OK);
     assert_int_equal(p.resample, 3);
     assert_true(p.size_h == 224 && p.size_w == 224 && p.crop_h == 224 && p.crop_w == 224);
-    /* ViT's (and no type): bilinear, the model's size; a crop needs its size */
+    /* ViT's (and no type, no config.json): bilinear, 224 x 224 (transformers' default, not
+     * the model's size); a crop needs its size */
     assert_int_equal(load_text("{\"image_processor_type\": \"ViTImageProcessor\"}", &p, &err),
                      MHV_OK);
-    assert_true(p.resample == 2 && p.size_h == 16 && !p.do_center_crop);
+    assert_true(p.resample == 2 && p.size_h == 224 && !p.do_center_crop && !p.do_convert_rgb);
     assert_int_equal(load_text("{\"do_center_crop\": true}", &p, &err), MHV_EFORMAT);
     assert_non_null(strstr(err.msg, "do_center_crop without crop_size"));
     static const struct {
@@ -138,8 +302,15 @@ static void test_processor_options(void **state)
          "size with 'shortest_edge' and a longest edge or maximum is not supported"},
         {"{\"size\": {\"height\": 16, \"width\": 16, \"max_height\": 30, \"max_width\": 30}}",
          "size with 'max_height' is not supported"},
-        {"{\"image_processor_type\": \"CLIPImageProcessor\", \"size\": 224}",
-         "size as a number is not supported for CLIPImageProcessor"},
+        {"{\"image_processor_type\": \"ConvNextImageProcessor\"}",
+         "image processor 'ConvNextImageProcessor' is not supported"},
+        /* transformers reads a FeatureExtractor name only as feature_extractor_type */
+        {"{\"image_processor_type\": \"ViTFeatureExtractor\"}",
+         "image processor 'ViTFeatureExtractor' is not supported"},
+        {"{\"feature_extractor_type\": \"ConvNextFeatureExtractor\"}",
+         "image processor 'ConvNextImageProcessor' is not supported"},
+        {"{\"image_processor_type\": \"ViTImageProcessorSlow\"}",
+         "image processor 'ViTImageProcessorSlow' is not supported"},
         {"{\"image_processor_type\": \"BeitImageProcessor\", \"resample\": 1}",
          "resample 1 is not supported"},
         {"{\"do_center_crop\": true, \"crop_size\": \"big\"}", "field 'crop_size' is not a size"},
@@ -314,7 +485,9 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_goldens),
+        cmocka_unit_test(test_class_defaults),
         cmocka_unit_test(test_processor_options),
+        cmocka_unit_test(test_processor_by_model_type),
         cmocka_unit_test(test_jpeg),
         cmocka_unit_test(test_exif),
         cmocka_unit_test(test_exif_orientations_differ),

@@ -21,6 +21,47 @@ static int is_jpeg(const unsigned char *data, size_t len)
     return len >= 3 && data[0] == 0xFF && data[1] == 0xD8 && data[2] == 0xFF;
 }
 
+static uint32_t be32(const unsigned char *b)
+{
+    return (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3];
+}
+
+/* Whether PIL keeps a transparent colour in the image's info after load_image's
+ * convert("RGB"): a tRNS chunk before the image data of a grey or RGB PNG, or of a palette
+ * PNG whose tRNS is one fully transparent entry among opaque ones (PIL's "simple palette";
+ * other palette transparency it drops). The chunks are walked within len only. */
+static int png_transparent_key(const unsigned char *data, size_t len)
+{
+    int colour_type = -1;
+    for (size_t at = 8; at + 8 <= len;) {
+        uint32_t n = be32(data + at);
+        const unsigned char *type = data + at + 4, *body = data + at + 8;
+        if (n > len - at - 8)
+            return 0;
+        if (memcmp(type, "IHDR", 4) == 0 && n >= 10)
+            colour_type = body[9];
+        else if (memcmp(type, "IDAT", 4) == 0)
+            return 0;
+        else if (memcmp(type, "tRNS", 4) == 0) {
+            if (colour_type == 0 || colour_type == 2)
+                return 1;
+            if (colour_type != 3)
+                return 0;
+            int zeros = 0;
+            for (uint32_t i = 0; i < n; i++) {
+                if (body[i] != 0 && body[i] != 0xFF)
+                    return 0;
+                zeros += body[i] == 0;
+            }
+            return zeros == 1;
+        }
+        if (len - at - 8 - n < 4)
+            return 0;
+        at += 8 + (size_t)n + 4;
+    }
+    return 0;
+}
+
 /* A PNG in memory (is_png) into out. */
 static mhv_status decode_png(const unsigned char *data, size_t len, const char *path,
                              mhv_image *out, mhv_error *err)
@@ -97,6 +138,7 @@ mhv_status mhv_image_decode(const unsigned char *data, size_t len, const char *n
     mhv_status st;
     if (is_png(data, len)) {
         st = decode_png(data, len, name, out, err);
+        out->transparent_key = png_transparent_key(data, len);
         if (!st)
             st = mhv_png_orientation(data, len, name, &orientation, err);
     } else if (is_jpeg(data, len)) {

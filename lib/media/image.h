@@ -10,6 +10,8 @@
 typedef struct {
     int width, height;
     uint8_t *rgb;       /* (height, width, 3) */
+    int transparent_key; /* a PNG whose tRNS PIL keeps as a transparent colour after
+                            convert("RGB"): transformers' convert_to_rgb makes it white */
 } mhv_image;
 
 /* Largest side accepted: far beyond any photograph, small enough that w * h * 3 fits. */

@@ -9,47 +9,126 @@
 #include "base/fileio.h"
 #include "base/json.h"
 
-/* The image processors whose defaults (for the keys a preprocessor_config.json leaves out)
- * differ from ViTImageProcessor's, by image_processor_type or the older
- * feature_extractor_type: BEiT's (BeitImageProcessor, data2vec-vision's too) resizes to
- * 224 x 224 with PIL's bicubic, its optional crop 224 x 224. */
+/* The image processor classes mhaviz knows, with transformers 5.25's class defaults for the
+ * keys a preprocessor_config.json leaves out (its PIL backend, image_processing_pil_*.py;
+ * the torchvision classes of image_processing_*.py declare the same defaults). */
 typedef struct {
-    const char *type;
-    int resample, size, crop;
-} proc_defaults;
+    const char *name;      /* without transformers' "Pil" or legacy "Fast" suffix */
+    int resample;          /* PIL's code */
+    int size_h, size_w;    /* resize to this ... */
+    int shortest_edge;     /* ... or the short side to this (then size_h, size_w are 0) */
+    int square;            /* default_to_square: `size` as a number is a square, else an edge */
+    int do_center_crop, crop; /* a crop_size left out is crop x crop (0: none) */
+    double mean[3], std[3];
+    int do_convert_rgb;
+} proc_class;
 
-static const proc_defaults beit_defaults[] = {
-    {"BeitImageProcessor", 3, 224, 224},
-    {"BeitImageProcessorPil", 3, 224, 224},
-    {"BeitFeatureExtractor", 3, 224, 224},
+#define HALF {0.5, 0.5, 0.5}
+#define CLIP_MEAN {0.48145466, 0.4578275, 0.40821073}
+#define CLIP_STD {0.26862954, 0.26130258, 0.27577711}
+
+static const proc_class proc_classes[] = {
+    {"ViTImageProcessor", 2, 224, 224, 0, 1, 0, 0, HALF, HALF, 0},
+    {"DeiTImageProcessor", 3, 256, 256, 0, 1, 1, 224, HALF, HALF, 0},
+    {"BeitImageProcessor", 3, 224, 224, 0, 1, 0, 224, HALF, HALF, 0},
+    {"BitImageProcessor", 3, 0, 0, 224, 0, 1, 224, CLIP_MEAN, CLIP_STD, 1},
+    {"CLIPImageProcessor", 3, 0, 0, 224, 0, 1, 224, CLIP_MEAN, CLIP_STD, 1},
+    {"SiglipImageProcessor", 3, 224, 224, 0, 0, 0, 0, HALF, HALF, 1},
 };
 
-/* The processors whose `size` given as a number is a square (transformers'
- * default_to_square); for the others (CLIP's, BiT's: the shortest edge) it is refused. */
-static const char *const square_types[] = {"ViTImageProcessor", "ViTImageProcessorPil",
-                                           "ViTFeatureExtractor", "DeiTImageProcessor",
-                                           "BeitImageProcessor", "BeitImageProcessorPil",
-                                           "BeitFeatureExtractor"};
+/* AutoImageProcessor's class for a file naming none, by config.json's model_type (the
+ * model types of mhaviz's vision families that transformers maps to a processor). */
+static const struct {
+    const char *model_type, *proc;
+} model_procs[] = {
+    {"vit", "ViTImageProcessor"},      {"vit_msn", "ViTImageProcessor"},
+    {"ijepa", "ViTImageProcessor"},    {"deit", "DeiTImageProcessor"},
+    {"dinov2", "BitImageProcessor"},   {"beit", "BeitImageProcessor"},
+    {"data2vec-vision", "BeitImageProcessor"}, {"clip", "CLIPImageProcessor"},
+    {"siglip", "SiglipImageProcessor"},
+};
 
-static int in_list(const char *s, const char *const *list, size_t count)
+/* The class named `type` as AutoImageProcessor reads the name: as given, or with the
+ * backend suffix "Pil" or the legacy "Fast". NULL when mhaviz does not know it. */
+static const proc_class *find_class(const char *type)
 {
-    for (size_t i = 0; i < count; i++)
-        if (strcmp(s, list[i]) == 0)
-            return 1;
-    return 0;
+    size_t n = strlen(type);
+    for (size_t i = 0; i < sizeof proc_classes / sizeof proc_classes[0]; i++) {
+        size_t k = strlen(proc_classes[i].name);
+        if (n >= k && strncmp(type, proc_classes[i].name, k) == 0 &&
+            (type[k] == 0 || strcmp(type + k, "Pil") == 0 || strcmp(type + k, "Fast") == 0))
+            return &proc_classes[i];
+    }
+    return NULL;
+}
+
+/* The processor class of preprocessor_config.json `root` in dir, as AutoImageProcessor
+ * chooses it: image_processor_type, else feature_extractor_type with "FeatureExtractor"
+ * read as "ImageProcessor", else by config.json's model_type; ViTImageProcessor when the
+ * directory has no config.json either (mhaviz's choice: transformers refuses). */
+static mhv_status find_proc_class(const cJSON *root, const char *dir, const char *path,
+                                  const proc_class **out, mhv_error *err)
+{
+    const char *type = "", *fe = "";
+    char name[256];
+    mhv_status st;
+    if ((st = mhv_json_str(root, "image_processor_type", "", &type, path, err)) ||
+        (st = mhv_json_str(root, "feature_extractor_type", "", &fe, path, err)))
+        return st;
+    if (!type[0] && fe[0]) {
+        const char *at = strstr(fe, "FeatureExtractor");
+        if (at)
+            snprintf(name, sizeof name, "%.*sImageProcessor%s", (int)(at - fe), fe,
+                     at + strlen("FeatureExtractor"));
+        else
+            snprintf(name, sizeof name, "%s", fe);
+        type = name;
+    }
+    if (!type[0]) {
+        char cpath[4200];
+        snprintf(cpath, sizeof cpath, "%s/config.json", dir);
+        *out = &proc_classes[0];
+        if (!mhv_path_exists(cpath))
+            return MHV_OK;
+        cJSON *cfg;
+        const char *mt = "";
+        if ((st = mhv_json_load(cpath, 64u << 20, &cfg, err)))
+            return st;
+        st = mhv_json_str(cfg, "model_type", "", &mt, cpath, err);
+        for (size_t i = 0; !st && i < sizeof model_procs / sizeof model_procs[0]; i++)
+            if (strcmp(mt, model_procs[i].model_type) == 0) {
+                *out = find_class(model_procs[i].proc);
+                cJSON_Delete(cfg);
+                return MHV_OK;
+            }
+        if (!st)
+            st = mhv_fail(err, MHV_EUNSUPPORTED, path,
+                          "no image_processor_type, and transformers has no image processor for "
+                          "model_type '%s'", mt);
+        cJSON_Delete(cfg);
+        return st;
+    }
+    if (!(*out = find_class(type)))
+        return mhv_fail(err, MHV_EUNSUPPORTED, path,
+                        "image processor '%s' is not supported (ViT, DeiT, BEiT, BiT, CLIP and "
+                        "SigLIP image processors are)", type);
+    return MHV_OK;
 }
 
 /* A {"height", "width"} object or, as transformers' get_size_dict takes it, a number: a
- * square. */
-static mhv_status size_hw(const cJSON *v, const char *key, int *h, int *w, const char *path,
-                          mhv_error *err)
+ * square when `square`, else the shortest edge (*edge). */
+static mhv_status size_hw(const cJSON *v, const char *key, int square, int *h, int *w,
+                          int *edge, const char *path, mhv_error *err)
 {
     mhv_status st;
     if (cJSON_IsNumber(v)) {
         double d = v->valuedouble;
         if (!(d >= 1 && d <= MHV_IMAGE_MAX_SIDE) || d != (int)d)
             return mhv_fail(err, MHV_EFORMAT, path, "field '%s' is not a size in pixels", key);
-        *h = *w = (int)d;
+        if (square)
+            *h = *w = (int)d;
+        else
+            *edge = (int)d;
         return MHV_OK;
     }
     if (!cJSON_IsObject(v))
@@ -59,6 +138,8 @@ static mhv_status size_hw(const cJSON *v, const char *key, int *h, int *w, const
         if (mhv_json_get(v, bad[i]))
             return mhv_fail(err, MHV_EUNSUPPORTED, path, "%s with '%s' is not supported", key,
                             bad[i]);
+    if (edge && mhv_json_get(v, "shortest_edge"))
+        return mhv_json_int(v, "shortest_edge", -1, 1, MHV_IMAGE_MAX_SIDE, edge, path, err);
     if ((st = mhv_json_int(v, "height", -1, 1, MHV_IMAGE_MAX_SIDE, h, path, err)))
         return st;
     return mhv_json_int(v, "width", -1, 1, MHV_IMAGE_MAX_SIDE, w, path, err);
@@ -78,53 +159,53 @@ mhv_status mhv_preprocess_load(const char *dir, int image_size, mhv_preprocess *
     mhv_status st = mhv_json_load(path, 1u << 20, &root, err);
     if (st)
         return st;
-    const char *type = "";
-    int def_resample = 2, crop_default = 0;
-    if ((st = mhv_json_str(root, "feature_extractor_type", "", &type, path, err)) ||
-        (st = mhv_json_str(root, "image_processor_type", type, &type, path, err)))
+    const proc_class *pc;
+    if ((st = find_proc_class(root, dir, path, &pc, err)))
         goto out;
-    for (size_t i = 0; i < sizeof beit_defaults / sizeof beit_defaults[0]; i++)
-        if (strcmp(type, beit_defaults[i].type) == 0) {
-            def_resample = beit_defaults[i].resample;
-            p->size_h = p->size_w = beit_defaults[i].size;
-            crop_default = beit_defaults[i].crop;
-        }
+    p->size_h = pc->size_h, p->size_w = pc->size_w, p->shortest_edge = pc->shortest_edge;
+    memcpy(p->mean, pc->mean, sizeof p->mean);
+    memcpy(p->std, pc->std, sizeof p->std);
     const cJSON *size = mhv_json_get(root, "size"), *crop = mhv_json_get(root, "crop_size");
+    int square_clip = 0;
     if ((st = mhv_json_bool(root, "do_resize", 1, &p->do_resize, path, err)) ||
-        (st = mhv_json_int(root, "resample", def_resample, 0, 5, &p->resample, path, err)) ||
-        (st = mhv_json_bool(root, "do_center_crop", 0, &p->do_center_crop, path, err)) ||
+        (st = mhv_json_int(root, "resample", pc->resample, 0, 5, &p->resample, path, err)) ||
+        (st = mhv_json_bool(root, "do_center_crop", pc->do_center_crop, &p->do_center_crop,
+                            path, err)) ||
         (st = mhv_json_bool(root, "do_rescale", 1, &p->do_rescale, path, err)) ||
         (st = mhv_json_num(root, "rescale_factor", 1.0 / 255, 0, 1e6, &p->rescale_factor, path,
                            err)) ||
-        (st = mhv_json_bool(root, "do_normalize", 1, &p->do_normalize, path, err)))
+        (st = mhv_json_bool(root, "do_normalize", 1, &p->do_normalize, path, err)) ||
+        (st = mhv_json_bool(root, "do_convert_rgb", pc->do_convert_rgb, &p->do_convert_rgb,
+                            path, err)))
+        goto out;
+    if (strcmp(pc->name, "CLIPImageProcessor") == 0 &&
+        (st = mhv_json_bool(root, "use_square_size", 0, &square_clip, path, err)))
         goto out;
     if (p->resample != 0 && p->resample != 2 && p->resample != 3) {
         st = mhv_fail(err, MHV_EUNSUPPORTED, path,
                       "resample %d is not supported (0 nearest, 2 bilinear, 3 bicubic)", p->resample);
         goto out;
     }
-    if (size && cJSON_IsObject(size) && mhv_json_get(size, "shortest_edge")) {
-        if (mhv_json_get(size, "longest_edge") || mhv_json_get(size, "max_height") ||
-            mhv_json_get(size, "max_width"))
+    if (square_clip) { /* CLIPImageProcessor's KOSMOS-2 form: its default edge, square */
+        p->size_h = p->size_w = pc->shortest_edge, p->shortest_edge = 0;
+    } else if (size) {
+        if (cJSON_IsObject(size) && mhv_json_get(size, "shortest_edge") &&
+            (mhv_json_get(size, "longest_edge") || mhv_json_get(size, "max_height") ||
+             mhv_json_get(size, "max_width"))) {
             st = mhv_fail(err, MHV_EUNSUPPORTED, path, "size with 'shortest_edge' and a "
                           "longest edge or maximum is not supported");
-        else
-            st = mhv_json_int(size, "shortest_edge", -1, 1, MHV_IMAGE_MAX_SIDE,
-                              &p->shortest_edge, path, err);
-    } else if (size && cJSON_IsNumber(size) && type[0] &&
-               !in_list(type, square_types, sizeof square_types / sizeof square_types[0])) {
-        st = mhv_fail(err, MHV_EUNSUPPORTED, path, "size as a number is not supported for %s "
-                      "(its shortest edge: give {\"shortest_edge\": N})", type);
-    } else if (size) {
-        st = size_hw(size, "size", &p->size_h, &p->size_w, path, err);
+            goto out;
+        }
+        p->size_h = p->size_w = p->shortest_edge = 0;
+        if ((st = size_hw(size, "size", pc->square, &p->size_h, &p->size_w, &p->shortest_edge,
+                          path, err)))
+            goto out;
     }
-    if (st)
-        goto out;
     if (p->do_center_crop) {
         if (crop)
-            st = size_hw(crop, "crop_size", &p->crop_h, &p->crop_w, path, err);
-        else if (crop_default)
-            p->crop_h = p->crop_w = crop_default;
+            st = size_hw(crop, "crop_size", 1, &p->crop_h, &p->crop_w, NULL, path, err);
+        else if (pc->crop)
+            p->crop_h = p->crop_w = pc->crop;
         else
             st = mhv_fail(err, MHV_EFORMAT, path, "do_center_crop without crop_size");
         if (st)
@@ -362,6 +443,10 @@ mhv_status mhv_preprocess_run(const mhv_preprocess *p, const mhv_image *im, int 
 {
     int w = im->width, h = im->height;
     uint8_t *buf = NULL;
+    if (p->do_convert_rgb && im->transparent_key) /* convert_to_rgb: that colour goes white */
+        return mhv_fail(err, MHV_EUNSUPPORTED, name,
+                        "a PNG with a transparent colour (tRNS) under do_convert_rgb is not "
+                        "supported (transformers paints that colour white)");
     const uint8_t *px = im->rgb;
     if (p->do_resize) {
         int nw, nh;

@@ -19,11 +19,13 @@ typedef struct {
     double rescale_factor;
     int do_normalize;
     double mean[3], std[3];
+    int do_convert_rgb;             /* transformers' convert_to_rgb (see mhv_preprocess_run) */
 } mhv_preprocess;
 
-/* The processor of a model directory: DIR/preprocessor_config.json when present, else
- * ViTImageProcessor's defaults for a model of image_size (resize to it, bilinear, rescale,
- * normalise by 0.5). */
+/* The processor of a model directory: DIR/preprocessor_config.json when present (the keys
+ * it leaves out as its processor class's defaults in transformers; a class mhaviz does not
+ * know is MHV_EUNSUPPORTED), else ViTImageProcessor's defaults for a model of image_size
+ * (resize to it, bilinear, rescale, normalise by 0.5). */
 mhv_status mhv_preprocess_load(const char *dir, int image_size, mhv_preprocess *p,
                                mhv_error *err);
 
@@ -33,8 +35,10 @@ mhv_status mhv_preprocess_load(const char *dir, int image_size, mhv_preprocess *
 mhv_status mhv_preprocess_size(const mhv_preprocess *p, int w, int h, int *out_w, int *out_h,
                                const char *name, mhv_error *err);
 
-/* out(3, out_h, out_w) from im; the crop box in the resized image's pixels goes to box
- * (x, y, w, h) when non-NULL. MHV_EUSAGE when the result is not out_h x out_w (not the
+/* out(3, out_h, out_w) from im (an image as transformers' load_image gives it: RGB, so
+ * do_convert_rgb changes nothing but a PNG's transparent colour, refused under it:
+ * MHV_EUNSUPPORTED); the crop box in the resized image's pixels goes to box (x, y, w, h)
+ * when non-NULL. MHV_EUSAGE when the result is not out_h x out_w (not the
  * size mhv_preprocess_size gives). `name` names the image in messages. */
 mhv_status mhv_preprocess_run(const mhv_preprocess *p, const mhv_image *im, int out_h,
                               int out_w, float *out, int box[4], const char *name,
