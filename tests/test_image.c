@@ -10,7 +10,10 @@
  * every value exact. EXIF and XMP orientations against transformers' load_image (PIL's
  * exif_transpose; tests/gen/gen_exif_goldens.py: orientations 1..8 in JPEG, both byte orders,
  * and PNG; hostile EXIF that PIL reads past or refuses), every value exact, refusals in one
- * line. Hostile files fail cleanly. */
+ * line. Hostile files fail cleanly. Each processor class's defaults for the keys a file
+ * leaves out, the settings and the pixels, against AutoImageProcessor.from_pretrained on the
+ * same files (tests/gen/gen_proc_defaults_goldens.py), and a tRNS colour refused under
+ * do_convert_rgb. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
