@@ -64,6 +64,8 @@ int cmd_info(int argc, char **argv)
                cf->dec_layers, cf->dec_vocab_size, cf->decoder_start_id);
     printf("vocab_size: %d\nmax_positions: %d\nactivation: %s\nlayer_norm_eps: %g\n",
            cf->vocab_size, cf->max_positions, mhv_act_name(cf->act), (double)cf->layer_norm_eps);
+    if (cf->task_types) /* ERNIE's use_task_id */
+        printf("task_types: %d (task 0 for every token)\n", cf->task_types);
     printf("dtype: %s\ntensors: %zu\ncheckpoint_bytes: %llu\n", mhv_dtype_name(m->dtype),
            mhv_st_count(m->st), (unsigned long long)mhv_st_file_bytes(m->st));
     if (cf->vision) { /* an image model: its patch grid and the tokens before it */

@@ -115,7 +115,7 @@ static void test_vnorm_seq2seq(void **state)
         }
         cases++;
     }
-    assert_int_equal(cases, 7);
+    assert_int_equal(cases, 9);
     cJSON_Delete(g);
 }
 

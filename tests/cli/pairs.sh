@@ -38,6 +38,9 @@ pairs_as_golden "$BERT" "$GOLD"
 # ERNIE (tests/gen/fam_ernie.py): BertTokenizer's vocab.txt, token types and the task type
 # embedding of task 0
 pairs_as_golden tests/fixtures/fam-ernie-tok tests/fixtures/goldens/pairs-ernie.json
+check "ernie: info names it and its task types" "\"$MHAVIZ\" info --model tests/fixtures/fam-ernie-tok |
+    grep -q '^architecture: ernie (model_type ernie)$' && \"$MHAVIZ\" info --model tests/fixtures/fam-ernie-tok |
+    grep -q '^task_types: 3 (task 0 for every token)$'"
 # the second sentence's spans count characters of the whole line (after the TAB)
 check "second segment spans on the line" "perl -MJSON::PP -e 'local \$/; my \$s = decode_json(<STDIN>)->{sentences}[2];
     exit !(\$s->{spans}[1][0] == 0 && \$s->{spans}[4][0] == 3)' <$TMP/p/pairs-bert.json"

@@ -25,6 +25,8 @@ save_pretrained (tokenizer.json). BlenderbotSmallTokenizer exists only as a Pyth
                                tie_word_embeddings false, ReLU, 3 decoder layers of ffn 40
   s2s-blenderbot-small-model-bf16  BlenderbotSmallModel, no scale_embedding, BF16
 
+The tokenizer's goldens on 130 sentences: tests/gen/gen_tok_s2s_goldens.py (run it after this).
+
     HF_HUB_OFFLINE=1 /path/to/venv/bin/python tests/gen/fam_blenderbot.py
 """
 import os

@@ -22,6 +22,8 @@ tokenizer(text_target=...)).
                          ffn and layer count unlike the encoder's, BF16; its position tables
                          stored (random: transformers uses what the file holds)
 
+The tokenizer's goldens on 130 sentences: tests/gen/gen_tok_s2s_goldens.py (run it after this).
+
     HF_HUB_OFFLINE=1 /path/to/venv/bin/python tests/gen/fam_pegasus.py
 """
 import json

@@ -40,6 +40,8 @@ CASES = [
     ("s2s-mbart-bf16", [14, 52, 9, 77, 2, 5], [2, 31, 8, 60, 12]),       # pre-LN
     ("s2s-marian-f32", [14, 52, 9, 77, 0], [5, 31, 8, 60, 12, 3]),      # sinusoidal
     ("s2s-nllb-f32", [5, 140, 33, 290, 2], [2, 77, 301, 12]),            # M2M100 / NLLB
+    ("s2s-pegasus-untied-bf16", [14, 52, 9, 77, 1], [0, 31, 8, 60, 12]),  # Pegasus, untied
+    ("s2s-blenderbot-small-f16", [14, 52, 9, 77, 2], [0, 31, 8, 60]),     # decoder norm first
 ]
 
 
@@ -57,7 +59,7 @@ def attention_modules(model):
             x = b.layer[1].EncDecAttention
             out.append(("cross", i, x, x.v, x.o))
         return out
-    base = model.model if hasattr(model, "model") else model  # BART, mBART, Marian
+    base = model.model if hasattr(model, "model") else model  # the BART family
     for i, l in enumerate(base.encoder.layers):
         out.append(("encoder", i, l.self_attn, l.self_attn.v_proj, l.self_attn.out_proj))
     for i, l in enumerate(base.decoder.layers):
