@@ -204,8 +204,8 @@ static void test_gemma3(void **state)
     assert_true(c.rope.kind == MHV_ROPE_LINEAR && fabs(c.rope.theta - 2e4) < 1e-6);
     assert_true(c.rope_local.kind == MHV_ROPE_NONE && fabs(c.rope_local.theta - 30) < 1e-9);
     refused("{\"model_type\": \"gemma3_text\", " SIZES ", \"rope_parameters\": {"
-            "\"full_attention\": {\"rope_type\": \"yarn\", \"factor\": 4.0}}}",
-            "unsupported rope scaling type 'yarn'");
+            "\"full_attention\": {\"rope_type\": \"longrope\", \"factor\": 4.0}}}",
+            "unsupported rope scaling type 'longrope'");
     /* dynamic NTK: the default frequencies up to max_position_embeddings */
     ok("{\"model_type\": \"gemma3_text\", " SIZES ", \"rope_scaling\": {\"rope_type\": "
        "\"dynamic\", \"factor\": 2.0}}", &c);
@@ -322,8 +322,8 @@ static void test_granite(void **state)
     refused("{\"model_type\": \"granite\", " SIZES ", \"residual_multiplier\": -1}",
             "residual_multiplier");
     refused("{\"model_type\": \"granite\", " SIZES ", \"rope_parameters\": "
-            "{\"rope_type\": \"yarn\", \"factor\": 2}}",
-            "unsupported rope scaling type 'yarn'");
+            "{\"rope_type\": \"longrope\", \"factor\": 2}}",
+            "unsupported rope scaling type 'longrope'");
     /* Llama's own configs keep no multipliers */
     ok("{\"model_type\": \"llama\", " SIZES "}", &c);
     assert_true(c.embed_scale == 0 && c.attn_scale == 0 && c.residual_scale == 0);
@@ -349,8 +349,8 @@ static void test_olmo(void **state)
     refused("{\"model_type\": \"olmo\", " SIZES ", \"num_key_value_heads\": 3}",
             "num_key_value_heads 3 does not divide");
     refused("{\"model_type\": \"olmo\", " SIZES ", \"rope_scaling\": "
-            "{\"type\": \"yarn\", \"factor\": 2}}",
-            "unsupported rope scaling type 'yarn'");
+            "{\"type\": \"longrope\", \"factor\": 2}}",
+            "unsupported rope scaling type 'longrope'");
 }
 
 static void test_stablelm(void **state)
@@ -381,8 +381,8 @@ static void test_stablelm(void **state)
             "\"partial_rotary_factor\": 0.375}",
             "rotary dimensions 3");
     refused("{\"model_type\": \"stablelm\", " SIZES ", \"num_key_value_heads\": 4, "
-            "\"rope_scaling\": {\"type\": \"yarn\", \"factor\": 2}}",
-            "unsupported rope scaling type 'yarn'");
+            "\"rope_scaling\": {\"type\": \"longrope\", \"factor\": 2}}",
+            "unsupported rope scaling type 'longrope'");
 }
 
 static void test_cohere(void **state)
@@ -407,8 +407,8 @@ static void test_cohere(void **state)
             "logit_scale null is not supported");
     refused("{\"model_type\": \"cohere\", " SIZES ", \"logit_scale\": 0}", "logit_scale");
     refused("{\"model_type\": \"cohere\", " SIZES ", \"rope_parameters\": {\"rope_type\": "
-            "\"yarn\", \"factor\": 2.0}}",
-            "unsupported rope scaling type 'yarn'");
+            "\"longrope\", \"factor\": 2.0}}",
+            "unsupported rope scaling type 'longrope'");
 }
 
 int main(void)

@@ -184,8 +184,8 @@ expect_fail config-deep-nesting 1 "config.json: not valid JSON" -- run --model "
 dec() { rm -rf "$M"; cp -r tests/fixtures/dec-llama-f32 "$M"; [ -z "$1" ] || perl -0pi -e "$1" "$M/config.json"; }
 dec 's/"num_key_value_heads": 4/"num_key_value_heads": 3/'
 expect_fail dec-kv-heads-not-dividing 1 "config.json: num_key_value_heads 3 does not divide num_attention_heads 4" -- run --model "$M" "$TMP/s.txt"
-dec 's/"rope_type": "default"/"rope_type": "yarn"/'
-expect_fail dec-unknown-rope 1 "config.json: unsupported rope scaling type 'yarn'" -- run --model "$M" "$TMP/s.txt"
+dec 's/"rope_type": "default"/"rope_type": "longrope"/'
+expect_fail dec-unknown-rope 1 "config.json: unsupported rope scaling type 'longrope'" -- run --model "$M" "$TMP/s.txt"
 dec 's/"head_dim": 16/"head_dim": 15/'
 expect_fail dec-odd-head-dim 1 "config.json: head_dim 15 is odd" -- run --model "$M" "$TMP/s.txt"
 dec ''; st_edit "$ST" 's/model\.layers\.1\.self_attn\.k_proj\.weight/model.layers.1.self_attn.k_prox.weight/'
