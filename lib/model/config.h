@@ -143,6 +143,8 @@ typedef struct {
     int vision_rel_bias;      /* MHV_VREL_* bits: relative position bias tables */
     int vision_no_abs_pos;    /* no learned absolute positions (the bias alone) */
     int vision_layer_scale;   /* layer scales lambda_1, lambda_2 */
+    /* GPT-OSS experts' clamped SwiGLU (model/gpt_oss.c) */
+    double swiglu_alpha, swiglu_limit;
 } mhv_config;
 
 /* BEiT's relative position biases: each layer's own table and/or one shared by all (summed) */
