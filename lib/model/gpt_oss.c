@@ -144,6 +144,7 @@ static mhv_status oss_config(const cJSON *root, mhv_config *c, const char *name,
     c->layer_norm_eps = (float)eps;
     c->attn_out_bias = c->attn_bias;
     c->moe_intermediate_size = c->intermediate_size;
+    c->act = MHV_ACT_SILU; /* the experts' gate, whatever hidden_act says (unused there) */
     c->kv_heads = 1;
     c->causal = 1;
     return MHV_OK;
