@@ -162,12 +162,56 @@ static void test_blenderbot(void **state)
             "\"decoder_attention_heads\": 4, \"is_decoder\": true}", "is_decoder is not supported");
 }
 
+/* DeBERTa v1: DebertaConfig's defaults; pos_att_type as a list or the "c2p|p2c" string
+ * (stripped, lowercased), every entry in the scale, relative_attention or not; v2's keys
+ * that transformers does not read for v1 ignored; what it cannot do refused by name. */
+static void test_deberta_v1(void **state)
+{
+    (void)state;
+    mhv_config c;
+    ok("{\"model_type\": \"deberta\"}", &c);
+    assert_string_equal(c.arch, "deberta");
+    assert_int_equal(c.hidden_size, 768);
+    assert_int_equal(c.num_layers, 12);
+    assert_int_equal(c.num_heads, 12);
+    assert_int_equal(c.vocab_size, 50265);
+    assert_int_equal(c.type_vocab_size, 0);
+    assert_int_equal(c.pos_input, 1);
+    assert_int_equal(c.rel_attention, 0);
+    assert_int_equal(c.rel_scale_terms, 1);
+    assert_true(fabsf(c.layer_norm_eps - 1e-7f) < 1e-12f);
+    ok("{\"model_type\": \"deberta\", \"relative_attention\": true, \"pos_att_type\": "
+       "\" C2P | p2c\", \"max_relative_positions\": -1, \"position_buckets\": 256, "
+       "\"share_att_key\": true, \"norm_rel_ebd\": \"layer_norm\", \"conv_kernel_size\": 3}",
+       &c);
+    assert_int_equal(c.rel_c2p, 1);
+    assert_int_equal(c.rel_p2c, 1);
+    assert_int_equal(c.rel_scale_terms, 3);
+    assert_int_equal(c.rel_max, 512);
+    assert_int_equal(c.rel_span, 512);
+    assert_int_equal(c.rel_buckets, 0);
+    assert_int_equal(c.rel_share_key, 0);
+    assert_int_equal(c.rel_norm, 0);
+    ok("{\"model_type\": \"deberta\", \"pos_att_type\": [\"p2c\"]}", &c);
+    assert_int_equal(c.rel_p2c, 0); /* no term without relative_attention */
+    assert_int_equal(c.rel_scale_terms, 2); /* but the scale counts it */
+    ok("{\"model_type\": \"deberta-v2\", \"pos_att_type\": [\"p2c\", \"c2p\"]}", &c);
+    assert_int_equal(c.rel_scale_terms, 3);
+    refused("{\"model_type\": \"deberta\", \"talking_head\": true}", "talking_head is not supported");
+    refused("{\"model_type\": \"deberta\", \"pos_att_type\": \"c2p|p2p\"}",
+            "unsupported pos_att_type 'p2p'");
+    refused("{\"model_type\": \"deberta\", \"pos_att_type\": [\"c2p\", \"c2p\"]}",
+            "pos_att_type lists 'c2p' twice");
+    refused("{\"model_type\": \"deberta\", \"pos_att_type\": [1]}", "holds a non-string");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_ernie),
         cmocka_unit_test(test_pegasus),
         cmocka_unit_test(test_blenderbot),
+        cmocka_unit_test(test_deberta_v1),
     };
     return cmocka_run_group_tests_name("enc_configs", tests, NULL, NULL);
 }

@@ -175,6 +175,15 @@ static void test_t5(void **s) { (void)s; family("t5", 100); }
 static void test_xlmr(void **s) { (void)s; family("xlmr", 100); }
 static void test_albert(void **s) { (void)s; family("albert", 100); }
 static void test_debertav2(void **s) { (void)s; family("debertav2", 100); }
+/* DeBERTa v1's DebertaTokenizer: its tokenizer.json, and the hub's vocab.json + merges.txt
+ * whose class only config.json's model_type names (with add_prefix_space too) */
+static void test_debertav1(void **s)
+{
+    (void)s;
+    family("debertav1", 100);
+    family("debertav1-files", 100);
+    family("debertav1-aps", 100);
+}
 static void test_llamaspm(void **s) { (void)s; family("llamaspm", 100); }
 static void test_gemma(void **s) { (void)s; family("gemma", 100); }
 static void test_nfkc(void **s) { (void)s; family("nfkc", 100); }
@@ -399,7 +408,7 @@ int main(void)
         cmocka_unit_test(test_roberta),    cmocka_unit_test(test_zoo),
         cmocka_unit_test(test_whitespace), cmocka_unit_test(test_t5),
         cmocka_unit_test(test_xlmr),       cmocka_unit_test(test_albert),
-        cmocka_unit_test(test_debertav2),  cmocka_unit_test(test_llamaspm),
+        cmocka_unit_test(test_debertav2),  cmocka_unit_test(test_debertav1),  cmocka_unit_test(test_llamaspm),
         cmocka_unit_test(test_gemma),      cmocka_unit_test(test_nfkc),
         cmocka_unit_test(test_unigram_nfkd), cmocka_unit_test(test_precompiled),
         cmocka_unit_test(test_added_bpe),  cmocka_unit_test(test_added_wordpiece),

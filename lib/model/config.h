@@ -143,6 +143,9 @@ typedef struct {
     int vision_rel_bias;      /* MHV_VREL_* bits: relative position bias tables */
     int vision_no_abs_pos;    /* no learned absolute positions (the bias alone) */
     int vision_layer_scale;   /* layer scales lambda_1, lambda_2 */
+    int rel_scale_terms;      /* DeBERTa: scores over sqrt(head_dim * this): 1 + the
+                               * pos_att_type terms, counted with or without
+                               * relative_attention (as transformers counts them) */
     /* GPT-OSS experts' clamped SwiGLU (model/gpt_oss.c) */
     double swiglu_alpha, swiglu_limit;
 } mhv_config;

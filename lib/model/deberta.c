@@ -1,13 +1,18 @@
-/* deberta.c - DeBERTa v2 / v3 (DebertaV2Model, DebertaV2ForMaskedLM ...): BERT's post-norm
- * layers with disentangled attention. The probabilities users see are the softmax over
- * the three terms together:
+/* deberta.c - DeBERTa v1 (DebertaModel, DebertaForMaskedLM ...) and v2 / v3
+ * (DebertaV2Model, DebertaV2ForMaskedLM ...): BERT's post-norm layers with disentangled
+ * attention. The probabilities users see are the softmax over the three terms together:
  *
  *   s(i, j) = [ q_i·k_j + q_i·Kr[c2p(i, j)] + k_j·Qr[p2c(i, j)] ] / sqrt(d · terms)
  *
  * Kr, Qr: the relative position embeddings (LayerNorm'd when norm_rel_ebd says so) through
  * the key and query projections (share_att_key) or their own; c2p(i, j) = bucket(i - j) + span
  * and p2c(i, j) = span - bucket(j - i), clamped to the table, with transformers' log buckets
- * (make_log_bucket_position) when position_buckets > 0. */
+ * (make_log_bucket_position) when position_buckets > 0.
+ *
+ * v1 ("deberta") is the same computation with other weights: one bias-free in_proj whose
+ * rows hold [q, k, v] per head, q_bias and v_bias apart, pos_proj (no bias) and pos_q_proj
+ * for Kr and Qr, no buckets, no shared keys, no norm of the relative embeddings; its terms
+ * are 1 + every pos_att_type entry. */
 #include <cjson/cJSON.h>
 #include <math.h>
 #include <stdio.h>
@@ -18,11 +23,110 @@
 #include "model/family.h"
 #include "model/layers.h"
 
-static const char *const model_types[] = {"deberta-v2", NULL};
+static const char *const model_types[] = {"deberta-v2", "deberta", NULL};
+
+static int is_v1(const mhv_config *c)
+{
+    return strcmp(c->arch, "deberta") == 0;
+}
+
+/* One entry of v1's pos_att_type into c: c2p or p2c, once each (every entry counts in the
+ * scale, so anything else, or an entry twice, would change it without a term). */
+static mhv_status v1_term(mhv_config *c, const char *e, const char *name, mhv_error *err)
+{
+    int *flag = strcmp(e, "c2p") == 0 ? &c->rel_c2p : strcmp(e, "p2c") == 0 ? &c->rel_p2c : NULL;
+    if (!flag)
+        return mhv_fail(err, MHV_EUNSUPPORTED, name, "unsupported pos_att_type '%.20s'", e);
+    if (*flag)
+        return mhv_fail(err, MHV_EUNSUPPORTED, name, "pos_att_type lists '%s' twice", e);
+    *flag = 1;
+    c->rel_scale_terms++;
+    return MHV_OK;
+}
+
+/* v1's pos_att_type as DebertaConfig keeps it: a list, or a "c2p|p2c" string split on '|',
+ * each field stripped and lowercased. */
+static mhv_status v1_pos_att_type(const cJSON *root, mhv_config *c, const char *name,
+                                  mhv_error *err)
+{
+    const cJSON *pat = mhv_json_get(root, "pos_att_type");
+    c->rel_scale_terms = 1;
+    mhv_status st = MHV_OK;
+    if (!pat || cJSON_IsNull(pat))
+        return MHV_OK;
+    if (cJSON_IsArray(pat)) {
+        const cJSON *it;
+        cJSON_ArrayForEach(it, pat)
+        {
+            if (!cJSON_IsString(it))
+                return mhv_fail(err, MHV_EFORMAT, name, "field 'pos_att_type' holds a non-string");
+            if ((st = v1_term(c, it->valuestring, name, err)))
+                return st;
+        }
+        return MHV_OK;
+    }
+    if (!cJSON_IsString(pat))
+        return mhv_fail(err, MHV_EFORMAT, name, "field 'pos_att_type' is not a list");
+    for (const char *p = pat->valuestring; p && !st;) {
+        const char *end = strchr(p, '|');
+        size_t len = end ? (size_t)(end - p) : strlen(p);
+        while (len && strchr(" \t\n\r\f\v", p[len - 1])) /* Python's strip() */
+            len--;
+        while (len && strchr(" \t\n\r\f\v", *p))
+            p++, len--;
+        char e[24];
+        size_t k = 0;
+        for (; k < len && k < sizeof e - 1; k++)
+            e[k] = (char)(p[k] >= 'A' && p[k] <= 'Z' ? p[k] - 'A' + 'a' : p[k]);
+        e[k] = '\0';
+        st = v1_term(c, e, name, err);
+        p = end ? end + 1 : NULL;
+    }
+    return st;
+}
+
+/* DebertaConfig (v1): transformers reads no buckets, shared keys, norm of the relative
+ * embeddings, head size or convolution for it, so neither does this. */
+static mhv_status v1_config(const cJSON *root, mhv_config *c, const char *name, mhv_error *err)
+{
+    mhv_status st;
+    double eps;
+    int rel = 0, talking = 0;
+    static const mhv_size_keys keys = {"hidden_size", "num_hidden_layers", "num_attention_heads",
+                                       "intermediate_size", "vocab_size", "max_position_embeddings",
+                                       768, 12, 12, 3072, 50265, 512};
+    if ((st = mhv_config_sizes(root, &keys, 1, c, name, err)) ||
+        (st = mhv_json_int(root, "type_vocab_size", 0, 0, 1024, &c->type_vocab_size, name,
+                           err)) ||
+        (st = mhv_json_num(root, "layer_norm_eps", 1e-7, -1e-300, 1, &eps, name, err)) ||
+        (st = mhv_config_act(root, "hidden_act", MHV_ACT_GELU, &c->act, name, err)) ||
+        (st = mhv_json_bool(root, "relative_attention", 0, &rel, name, err)) ||
+        (st = mhv_json_bool(root, "position_biased_input", 1, &c->pos_input, name, err)) ||
+        (st = mhv_json_bool(root, "talking_head", 0, &talking, name, err)) ||
+        (st = mhv_json_int(root, "max_relative_positions", -1, -1, MHV_MAX_POSITIONS,
+                           &c->rel_max, name, err)) ||
+        (st = mhv_json_int(root, "embedding_size", c->hidden_size, 1, MHV_MAX_HIDDEN,
+                           &c->embedding_size, name, err)) ||
+        (st = v1_pos_att_type(root, c, name, err)))
+        return st;
+    if (talking)
+        return mhv_fail(err, MHV_EUNSUPPORTED, name, "talking_head is not supported (scores "
+                        "and probabilities mixed across heads)");
+    c->layer_norm_eps = (float)eps;
+    c->rel_attention = rel;
+    if (!rel)
+        c->rel_c2p = c->rel_p2c = 0; /* the terms need relative_attention; the scale not */
+    if (c->rel_max < 1)
+        c->rel_max = c->max_positions;
+    c->rel_span = c->rel_max, c->rel_buckets = 0;
+    return MHV_OK;
+}
 
 static mhv_status deberta_config(const cJSON *root, mhv_config *c, const char *name,
                                  mhv_error *err)
 {
+    if (is_v1(c))
+        return v1_config(root, c, name, err);
     mhv_status st;
     double eps;
     int rel = 0, conv = 0, head_size;
@@ -83,6 +187,7 @@ static mhv_status deberta_config(const cJSON *root, mhv_config *c, const char *n
         return mhv_fail(err, MHV_EFORMAT, name, "field 'pos_att_type' is not a list");
     }
     c->rel_attention = rel;
+    c->rel_scale_terms = 1 + c->rel_c2p + c->rel_p2c; /* with or without relative_attention */
     if (!rel)
         c->rel_c2p = c->rel_p2c = 0; /* the terms need relative_attention */
     if (c->rel_max < 1)
@@ -100,12 +205,60 @@ static mhv_status deberta_config(const cJSON *root, mhv_config *c, const char *n
 static size_t deberta_vector_floats(const mhv_config *c)
 {
     size_t H = (size_t)c->hidden_size;
-    return 4 * H + (size_t)c->num_layers * (11 * H + (size_t)c->intermediate_size);
+    /* v1: q_bias, v_bias and the fused bias made of them (3H) in place of three biases */
+    return 4 * H + (size_t)c->num_layers * ((is_v1(c) ? 12 : 11) * H +
+                                            (size_t)c->intermediate_size);
+}
+
+/* v1's layer l: the fused in_proj with the bias [q_bias, 0, v_bias] per head (transformers
+ * adds them after the projection), Kr's and Qr's projections, then BERT's sublayers. */
+static mhv_status v1_load_layer(mhv_wload *ld, const mhv_config *c, int l, mhv_layer *ly,
+                                mhv_error *err)
+{
+    int H = c->hidden_size, I = c->intermediate_size;
+    size_t d = (size_t)c->head_dim;
+    char n[160];
+#define N(suffix) (snprintf(n, sizeof n, "encoder.layer.%d.%s", l, suffix), n)
+    float *qb, *vb;
+    mhv_status st;
+    if ((st = mhv_wload_mat(ld, N("attention.self.in_proj.weight"), 3 * H, H, 0, &ly->qkv,
+                            err)) ||
+        (st = mhv_wload_vec(ld, N("attention.self.q_bias"), H, 0, &qb, err)) ||
+        (st = mhv_wload_vec(ld, N("attention.self.v_bias"), H, 0, &vb, err)) ||
+        (st = mhv_wload_zeros(ld, 3 * H, &ly->qkv_b, err)))
+        return st;
+    for (size_t h = 0; h < (size_t)c->num_heads; h++) {
+        memcpy(ly->qkv_b + 3 * h * d, qb + h * d, d * sizeof *qb);
+        memcpy(ly->qkv_b + (3 * h + 2) * d, vb + h * d, d * sizeof *vb);
+    }
+    ly->q = ly->qkv; /* the model's dtype is read from layer 0's q */
+    if ((c->rel_c2p && (st = mhv_wload_mat(ld, N("attention.self.pos_proj.weight"), H, H, 0,
+                                           &ly->pos_k, err))) ||
+        (c->rel_p2c &&
+         ((st = mhv_wload_mat(ld, N("attention.self.pos_q_proj.weight"), H, H, 0, &ly->pos_q,
+                              err)) ||
+          (st = mhv_wload_vec(ld, N("attention.self.pos_q_proj.bias"), H, 0, &ly->pos_q_b,
+                              err)))) ||
+        (st = mhv_wload_mat(ld, N("attention.output.dense.weight"), H, H, 0, &ly->o, err)) ||
+        (st = mhv_wload_vec(ld, N("attention.output.dense.bias"), H, 0, &ly->o_b, err)) ||
+        (st = mhv_wload_vec(ld, N("attention.output.LayerNorm.weight"), H, 0, &ly->ln_attn_g,
+                            err)) ||
+        (st = mhv_wload_vec(ld, N("attention.output.LayerNorm.bias"), H, 0, &ly->ln_attn_b,
+                            err)) ||
+        (st = mhv_wload_mat(ld, N("intermediate.dense.weight"), I, H, 0, &ly->ffn_up, err)) ||
+        (st = mhv_wload_vec(ld, N("intermediate.dense.bias"), I, 0, &ly->ffn_up_b, err)) ||
+        (st = mhv_wload_mat(ld, N("output.dense.weight"), H, I, 0, &ly->ffn_down, err)) ||
+        (st = mhv_wload_vec(ld, N("output.dense.bias"), H, 0, &ly->ffn_down_b, err)) ||
+        (st = mhv_wload_vec(ld, N("output.LayerNorm.weight"), H, 0, &ly->ln_ffn_g, err)) ||
+        (st = mhv_wload_vec(ld, N("output.LayerNorm.bias"), H, 0, &ly->ln_ffn_b, err)))
+        return st;
+#undef N
+    return MHV_OK;
 }
 
 static mhv_status deberta_load(mhv_model *m, mhv_wload *ld, mhv_error *err)
 {
-    static const char *const prefixes[] = {"deberta.", NULL}; /* DebertaV2For* heads */
+    static const char *const prefixes[] = {"deberta.", NULL}; /* Deberta(V2)For* heads */
     const mhv_config *c = &m->cfg;
     int H = c->hidden_size, I = c->intermediate_size, E = c->embedding_size;
     mhv_wload_prefix(ld, prefixes, "embeddings.word_embeddings.weight");
@@ -136,6 +289,11 @@ static mhv_status deberta_load(mhv_model *m, mhv_wload *ld, mhv_error *err)
         "output.dense", "output.LayerNorm"};
     for (int l = 0; l < c->num_layers; l++) {
         mhv_layer *ly = &m->layers[l];
+        if (is_v1(c)) {
+            if ((st = v1_load_layer(ld, c, l, ly, err)))
+                return st;
+            continue;
+        }
         char n[160];
 #define N(suffix) (snprintf(n, sizeof n, "encoder.layer.%d.%s", l, suffix), n)
         snprintf(n, sizeof n, "encoder.layer.%d.", l);
@@ -244,12 +402,15 @@ static mhv_status deberta_forward(mhv_nn *nn, const mhv_model *m, const int32_t 
     float *x, *q, *k, *v, *ctx, *tmp; /* (n, H) each */
     float *ffn;                       /* (n, I) */
     float *relE, *pos_k, *pos_q;      /* (rows, H): relative embeddings, Kr, Qr */
+    float *qkv = NULL;                /* (n, 3H) v1's fused projection */
     const mhv_nn_buf bufs[] = {{&emb, (size_t)n * (size_t)E}, {&x, nh}, {&q, nh}, {&k, nh},
                                {&v, nh}, {&ctx, nh}, {&tmp, nh}, {&ffn, (size_t)n * (size_t)I},
-                               {&relE, rh}, {&pos_k, rh}, {&pos_q, rh}};
-    int widest = I > H ? I : H;
+                               {&relE, rh}, {&pos_k, rh}, {&pos_q, rh}, {&qkv, 3 * nh}};
+    int widest = I > H ? I : H, v1 = is_v1(c);
     mhv_nn_shape shape = {rows > n ? rows : n, E > H ? E : H, E > widest ? E : widest, d};
-    mhv_status st = mhv_nn_begin(nn, &shape, bufs, (int)(sizeof bufs / sizeof bufs[0]), err);
+    /* qkv, the last, for v1 only */
+    mhv_status st = mhv_nn_begin(nn, &shape, bufs, (int)(sizeof bufs / sizeof bufs[0]) - !v1,
+                                 err);
     if (!st && rel)
         st = mhv_nn_reserve_bias(nn, n, err);
     if (st) {
@@ -277,8 +438,7 @@ static mhv_status deberta_forward(mhv_nn *nn, const mhv_model *m, const int32_t 
             mhv_nn_norm(nn, relE, relE, &rel_ln, rows, H);
         }
     }
-    int terms = 1 + c->rel_c2p + c->rel_p2c;
-    double scale = 1.0 / sqrt((double)d * terms);
+    double scale = 1.0 / sqrt((double)d * c->rel_scale_terms);
     for (int l = 0; l <= cap->last; l++) {
         const mhv_layer *ly = &m->layers[l];
         if (c->rel_c2p)
@@ -293,8 +453,11 @@ static mhv_status deberta_forward(mhv_nn *nn, const mhv_model *m, const int32_t 
             .bv = ly->v_b, .heads = c->num_heads, .kv_heads = c->num_heads, .head_dim = d,
             .scale = (float)scale, .bias = rel ? rel_bias : NULL, .bias_ctx = &rc,
         };
-        mhv_nn_attention(nn, &attn, x, n, l, &(mhv_attn_bufs){.q = q, .k = k, .v = v, .ctx = ctx},
-                         cap);
+        mhv_qkv_grouped fused = {&ly->qkv, ly->qkv_b};
+        if (v1)
+            attn.fused = &fused;
+        mhv_nn_attention(nn, &attn, x, n, l,
+                         &(mhv_attn_bufs){.q = q, .k = k, .v = v, .ctx = ctx, .qkv = qkv}, cap);
         if (mhv_capture_done(cap, l))
             break;
         mhv_layer_post_norm(nn, ly, c, x, ctx, tmp, ffn, n);

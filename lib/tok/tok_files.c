@@ -1,6 +1,7 @@
 /* tok_files.c - tokenizers without a tokenizer.json, as transformers' slow tokenizers build
- * them: BertTokenizer from vocab.txt + tokenizer_config.json, GPT2Tokenizer / Qwen2Tokenizer
- * from vocab.json + merges.txt + tokenizer_config.json + special_tokens_map.json. */
+ * them: BertTokenizer from vocab.txt + tokenizer_config.json, GPT2Tokenizer / Qwen2Tokenizer /
+ * DebertaTokenizer from vocab.json + merges.txt + tokenizer_config.json +
+ * special_tokens_map.json. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -114,10 +115,41 @@ static mhv_status config_added(const cJSON *cfg, const char *file, int32_t **ids
     return MHV_OK;
 }
 
-/* vocab.json + merges.txt: what transformers' GPT2Tokenizer / Qwen2Tokenizer build from
- * tokenizer_config.json and special_tokens_map.json. */
+/* DebertaTokenizer (DeBERTa v1): GPT-2's byte-level BPE with BERT's special tokens, each
+ * named by tokenizer_config.json or special_tokens_map.json (defaults [UNK], [CLS], [SEP],
+ * [PAD], [MASK]) and found in vocab.json, and transformers 5's templates "[CLS] $A [SEP]",
+ * "[CLS] $A [SEP] [SEP] $B [SEP]" (type ids 0). */
+static mhv_status deberta_specials(mhv_tok *t, const cJSON *cfg, const cJSON *stm,
+                                   const char *vj, mhv_error *err)
+{
+    static const char *const keys[5] = {"unk_token", "cls_token", "sep_token", "pad_token",
+                                        "mask_token"};
+    static const char *const defs[5] = {"[UNK]", "[CLS]", "[SEP]", "[PAD]", "[MASK]"};
+    int32_t id[5];
+    mhv_status st = MHV_OK;
+    for (int k = 0; k < 5 && !st; k++) {
+        const char *s = tok_token_string(stm, keys[k], tok_token_string(cfg, keys[k], defs[k]));
+        if ((id[k] = mhv_vocab_lookup(t->vocab, s, strlen(s))) < 0)
+            return mhv_fail(err, MHV_EUNSUPPORTED, vj, "DebertaTokenizer's %s '%.40s' is not in "
+                            "the vocabulary (transformers would add it)", keys[k], s);
+        if (!(st = tok_add_token(t, s, id[k], 0, 0, 0, 0, vj, err)))
+            tok_mark_special(t, id[k]);
+    }
+    const int32_t cls = id[1], sep = id[2];
+    const int32_t single[3][2] = {{cls, -1}, {-1, 0}, {sep, -1}};
+    const int32_t pair[6][2] = {{cls, -1}, {-1, 0}, {sep, -1}, {sep, -1}, {-1, 1}, {sep, -1}};
+    for (int i = 0; i < 3 && !st; i++)
+        st = tok_template_add(t, &t->single, single[i][0], single[i][1], 0, vj, err);
+    for (int i = 0; i < 6 && !st; i++)
+        st = tok_template_add(t, &t->pair, pair[i][0], pair[i][1], 0, vj, err);
+    t->has_pair = !st;
+    return st;
+}
+
+/* vocab.json + merges.txt: what transformers' GPT2Tokenizer / Qwen2Tokenizer /
+ * DebertaTokenizer build from tokenizer_config.json and special_tokens_map.json. */
 mhv_status tok_load_bpe_files(mhv_tok *t, const char *vj, const char *mt, const char *cfgp,
-                              const char *stmp, mhv_error *err)
+                              const char *stmp, const char *implied, mhv_error *err)
 {
     cJSON *cfg = NULL, *stm = NULL;
     int32_t *ids = NULL;
@@ -127,12 +159,14 @@ mhv_status tok_load_bpe_files(mhv_tok *t, const char *vj, const char *mt, const 
     if ((cfgp && (st = mhv_json_load(cfgp, MHV_TOK_MAX_JSON, &cfg, err))) ||
         (stmp && (st = mhv_json_load(stmp, MHV_TOK_MAX_JSON, &stm, err))))
         goto out;
-    const char *cls = tok_token_string(cfg, "tokenizer_class", "GPT2Tokenizer");
+    const char *cls = tok_token_string(cfg, "tokenizer_class",
+                                       implied ? implied : "GPT2Tokenizer");
     int qwen2 = strncmp(cls, "Qwen2Tokenizer", 14) == 0;
-    if (!qwen2 && strncmp(cls, "GPT2Tokenizer", 13) != 0) {
+    int deberta = strncmp(cls, "DebertaTokenizer", 16) == 0; /* and ...Fast */
+    if (!qwen2 && !deberta && strncmp(cls, "GPT2Tokenizer", 13) != 0) {
         st = mhv_fail(err, MHV_EUNSUPPORTED, cfgp ? cfgp : vj,
                       "tokenizer_class '%.60s' without a tokenizer.json is not supported "
-                      "(GPT2Tokenizer and Qwen2Tokenizer are)", cls);
+                      "(GPT2Tokenizer, Qwen2Tokenizer and DebertaTokenizer are)", cls);
         goto out;
     }
     if (cfg && ((st = mhv_json_bool(cfg, "add_prefix_space", 0, &aps, cfgp, err)) ||
@@ -158,6 +192,11 @@ mhv_status tok_load_bpe_files(mhv_tok *t, const char *vj, const char *mt, const 
         if (!(st = tok_add_token(t, pieces[i], ids[i], lstrip, rstrip, single, 0, cfgp, err)) &&
             special)
             tok_mark_special(t, ids[i]);
+    }
+    if (deberta) {
+        if (!st)
+            st = deberta_specials(t, cfg, stm, vj, err);
+        goto out;
     }
     /* special tokens named in the two files are matched in the text like added tokens */
     const char *keys[4] = {"bos_token", "eos_token", "unk_token", "pad_token"};

@@ -110,7 +110,9 @@ mhv_status tok_spm_piece(const mhv_tok *t, const uint32_t *cp, size_t n, int32_t
 /* tok_files.c: vocab.txt (+ tokenizer_config.json), vocab.json + merges.txt */
 mhv_status tok_load_vocab_txt(mhv_tok *t, const char *vocab_txt, const char *config,
                               mhv_error *err);
+/* implied: the class config.json's model_type implies when tokenizer_config.json names none
+ * (AutoTokenizer's choice), or NULL: GPT2Tokenizer */
 mhv_status tok_load_bpe_files(mhv_tok *t, const char *vj, const char *mt, const char *cfgp,
-                              const char *stmp, mhv_error *err);
+                              const char *stmp, const char *implied, mhv_error *err);
 
 #endif

@@ -117,9 +117,10 @@ mhv_status mhv_tok_open_files(const char *tokenizer_json, const char *vocab_txt,
 }
 
 
-mhv_status mhv_tok_open_bpe_files(const char *vocab_json, const char *merges_txt,
-                                  const char *tokenizer_config, const char *special_tokens_map,
-                                  mhv_tok **out, mhv_error *err)
+/* mhv_tok_open_bpe_files, implied: as tok_load_bpe_files */
+static mhv_status open_bpe_files(const char *vocab_json, const char *merges_txt,
+                                 const char *tokenizer_config, const char *special_tokens_map,
+                                 const char *implied, mhv_tok **out, mhv_error *err)
 {
     *out = NULL;
     mhv_tok *t;
@@ -127,7 +128,7 @@ mhv_status mhv_tok_open_bpe_files(const char *vocab_json, const char *merges_txt
     if (st)
         return st;
     if ((st = tok_load_bpe_files(t, vocab_json, merges_txt, tokenizer_config, special_tokens_map,
-                             err)) ||
+                                 implied, err)) ||
         (st = tok_sort_added(t, vocab_json, err))) {
         mhv_tok_close(t);
         return st;
@@ -136,12 +137,21 @@ mhv_status mhv_tok_open_bpe_files(const char *vocab_json, const char *merges_txt
     return MHV_OK;
 }
 
+mhv_status mhv_tok_open_bpe_files(const char *vocab_json, const char *merges_txt,
+                                  const char *tokenizer_config, const char *special_tokens_map,
+                                  mhv_tok **out, mhv_error *err)
+{
+    return open_bpe_files(vocab_json, merges_txt, tokenizer_config, special_tokens_map, NULL,
+                          out, err);
+}
+
 /* The tokenizer class transformers picks from config.json's model_type when
  * tokenizer_config.json names none (DeBERTa-v3's has none); NULL when unknown. */
 static const char *class_of_model_type(const char *config_json)
 {
     static const char *const map[][2] = {
-        {"deberta-v2", "DebertaV2Tokenizer"}, {"t5", "T5Tokenizer"}, {"mt5", "T5Tokenizer"},
+        {"deberta-v2", "DebertaV2Tokenizer"}, {"deberta", "DebertaTokenizer"},
+        {"t5", "T5Tokenizer"}, {"mt5", "T5Tokenizer"},
         {"xlm-roberta", "XLMRobertaTokenizer"}, {"albert", "AlbertTokenizer"},
         {"llama", "LlamaTokenizer"}, {"m2m_100", "M2M100Tokenizer"},
         {"pegasus", "PegasusTokenizer"}, {"blenderbot-small", "BlenderbotSmallTokenizer"},
@@ -311,8 +321,8 @@ static mhv_status refuse_implied_bpe_class(const char *dir, const char *vj, cons
     if (named) /* the class it names decides, as in transformers */
         return MHV_OK;
     return mhv_fail(err, MHV_EUNSUPPORTED, vj, "tokenizer_class '%s' (config.json's "
-                    "model_type) without a tokenizer.json is not supported (GPT2Tokenizer and "
-                    "Qwen2Tokenizer are)", cls);
+                    "model_type) without a tokenizer.json is not supported (GPT2Tokenizer, "
+                    "Qwen2Tokenizer and DebertaTokenizer are)", cls);
 }
 
 mhv_status mhv_tok_open_dir(const char *dir, mhv_tok **out, mhv_error *err)
@@ -346,8 +356,13 @@ mhv_status mhv_tok_open_dir(const char *dir, mhv_tok **out, mhv_error *err)
         mhv_status st = refuse_implied_bpe_class(dir, vj, mhv_path_exists(tc) ? tc : NULL, err);
         if (st)
             return st;
-        return mhv_tok_open_bpe_files(vj, mt, mhv_path_exists(tc) ? tc : NULL,
-                                      mhv_path_exists(sm) ? sm : NULL, out, err);
+        char cj[4096]; /* DeBERTa v1's files name no class: its model_type does */
+        const char *implied = (size_t)snprintf(cj, sizeof cj, "%s/config.json", dir) < sizeof cj
+                                  ? class_of_model_type(cj) : NULL;
+        if (implied && strcmp(implied, "DebertaTokenizer") != 0)
+            implied = NULL; /* the others read as before: GPT2Tokenizer's */
+        return open_bpe_files(vj, mt, mhv_path_exists(tc) ? tc : NULL,
+                              mhv_path_exists(sm) ? sm : NULL, implied, out, err);
     }
     /* a SentencePiece model alone (DeBERTa-v3's spm.model ...) */
     static const char *const spm[] = {"tokenizer.model", "spiece.model", "spm.model",
