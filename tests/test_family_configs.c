@@ -411,6 +411,44 @@ static void test_cohere(void **state)
             "unsupported rope scaling type 'longrope'");
 }
 
+static void test_gpt_oss(void **state)
+{
+    (void)state;
+    mhv_config c;
+    /* GptOssConfig's defaults: head_dim 64 whatever the width, YaRN over theta 150000,
+     * sliding (128) on even layers, 128 experts top 4, the clamped SwiGLU's constants */
+    ok("{\"model_type\": \"gpt_oss\", " SIZES ", \"num_key_value_heads\": 2}", &c);
+    assert_int_equal(c.head_dim, 64);
+    assert_int_equal(c.num_kv_heads, 2);
+    refused("{\"model_type\": \"gpt_oss\", " SIZES "}", "num_key_value_heads 8 does not divide");
+    assert_true(c.rope.kind == MHV_ROPE_YARN && c.rope.theta == 150000.0);
+    assert_true(c.rope.factor == 32 && c.rope.original_max_positions == 4096);
+    assert_true(c.rope.beta_fast == 32 && c.rope.beta_slow == 1 && c.rope.truncate == 0);
+    assert_true(fabs(c.rope.attention - (0.1 * log(32.0) + 1)) < 1e-15);
+    assert_int_equal(c.sliding_window, 128);
+    assert_true(mhv_config_layer_slides(&c, 0) && !mhv_config_layer_slides(&c, 1));
+    assert_true(mhv_config_layer_slides(&c, 4) && !mhv_config_layer_slides(&c, 5));
+    assert_true(c.num_experts == 128 && c.experts_per_tok == 4);
+    assert_true(c.swiglu_alpha == 1.702 && c.swiglu_limit == 7.0);
+    assert_true(c.attn_bias && c.attn_out_bias && !c.tie_word_embeddings);
+    /* rope_theta beside a given rope_parameters; the older num_experts spelling */
+    ok("{\"model_type\": \"gpt_oss\", \"num_key_value_heads\": 1, " SIZES ", \"rope_theta\": 500, \"num_experts\": 6,"
+       " \"rope_parameters\": {\"rope_type\": \"default\"}}", &c);
+    assert_true(c.rope.kind == MHV_ROPE_NONE && c.rope.theta == 500.0);
+    assert_int_equal(c.num_experts, 6);
+#define OSS "{\"model_type\": \"gpt_oss\", \"num_key_value_heads\": 2, " SIZES
+    refused(OSS ", \"quantization_config\": "
+            "{\"quant_method\": \"mxfp4\"}}",
+            "quantization_config (mxfp4) is not supported");
+    refused(OSS ", \"sliding_window\": null}",
+            "sliding_window null");
+    refused(OSS ", \"layer_types\": [\"full_attention\"]}",
+            "not a list of 6 names");
+    refused(OSS ", \"num_experts_per_tok\": 20, \"num_local_experts\": 10}",
+            "num_experts_per_tok 20 exceeds the 10 experts");
+#undef OSS
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -421,6 +459,7 @@ int main(void)
         cmocka_unit_test(test_moe),
         cmocka_unit_test(test_granite), cmocka_unit_test(test_olmo),
         cmocka_unit_test(test_stablelm), cmocka_unit_test(test_cohere),
+        cmocka_unit_test(test_gpt_oss),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -57,6 +57,10 @@ typedef struct {
     mhv_mat rel_bias;
     float *q_norm_b, *k_norm_b;      /* (head_dim,) biases of a LayerNorm of each query and key
                                       * head (Phi qk_layernorm), or NULL */
+    /* GPT-OSS: the heads' sink logits (heads,), the router's bias (experts,), the experts'
+     * biases (experts, 2 * moe intermediate) and (experts, hidden); its experts' fused
+     * gate/up matrices (interleaved rows) are exp_gate, exp_up NULL */
+    float *sinks, *router_b, *exp_gate_up_b, *exp_down_b;
 } mhv_layer;
 
 typedef struct {

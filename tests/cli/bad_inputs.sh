@@ -190,6 +190,12 @@ dec 's/"head_dim": 16/"head_dim": 15/'
 expect_fail dec-odd-head-dim 1 "config.json: head_dim 15 is odd" -- run --model "$M" "$TMP/s.txt"
 dec ''; st_edit "$ST" 's/model\.layers\.1\.self_attn\.k_proj\.weight/model.layers.1.self_attn.k_prox.weight/'
 expect_fail dec-missing-tensor 1 "model.safetensors: missing tensor 'model.layers.1.self_attn.k_proj.weight'" -- run --model "$M" "$TMP/s.txt"
+# GPT-OSS: the released checkpoints' MXFP4 experts (config and tensors) are refused by name
+oss() { rm -rf "$M"; cp -r tests/fixtures/fam-gpt-oss-lm-f32 "$M"; [ -z "$1" ] || perl -0pi -e "$1" "$M/config.json"; }
+oss 's/"attention_bias"/"quantization_config": {"quant_method": "mxfp4"}, "attention_bias"/'
+expect_fail oss-mxfp4-config 1 "config.json: quantization_config (mxfp4) is not supported: GPT-OSS's quantised (MXFP4) experts cannot be read" -- run --model "$M" "$TMP/s.txt"
+oss ''; st_edit "$ST" 's/model\.layers\.0\.post_attention_layernorm\.weight/model.layers.0.mlp.experts.gate_up_proj_blocks/'
+expect_fail oss-mxfp4-tensors 1 "model.safetensors: MXFP4-quantised experts ('model.layers.0.mlp.experts.gate_up_proj_blocks') are not supported" -- run --model "$M" "$TMP/s.txt"
 
 # ---- vocab.txt / tokenizer.json ----
 fresh_model m; : >"$M/vocab.txt"
