@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Fixtures of Cohere Command-R (tests/fixtures/fam-cohere-*): attention and MLP in parallel on
 one LayerNorm without bias, rotary positions on interleaved pairs (CohereConfig's default theta
-500000 when config.json gives none, a given one, linear scaling), use_qk_norm (a LayerNorm of
+500000 when config.json gives none, a given one, linear and yarn scaling), use_qk_norm (a LayerNorm of
 each query and key head with its own weights), attention_bias, grouped- and multi-query heads,
 a head_dim given apart from hidden / heads, the logits times logit_scale (the default 0.0625
 and another); CohereForCausalLM (model. prefix, tied as by default, and untied) and
@@ -52,3 +52,10 @@ fg.make("fam-cohere-model-f16", CohereModel,
         dtype=torch.float16, seed=123, qk_std=0.3,
         note="CohereModel F16, head_dim 12 (4 x 12 > hidden 32), use_qk_norm, exact gelu gate, "
              "linear rope scaling 2")
+# YaRN on interleaved pairs: cos and sin times the attention factor
+fg.make("fam-cohere-yarn-f32", CohereModel,
+        CohereConfig(**SMALL, num_key_value_heads=2,
+                     rope_parameters={"rope_type": "yarn", "rope_theta": 100.0, "factor": 4.0,
+                                      "original_max_position_embeddings": 16}),
+        seed=124, qk_std=0.3,
+        note="CohereModel F32, yarn factor 4 over 16 original positions, rope_theta 100")
