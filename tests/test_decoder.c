@@ -259,13 +259,13 @@ static void test_config_errors(void **state)
     (void)state;
     mhv_config c;
     mhv_error err = {0};
-    const char yarn[] =
+    const char longrope[] =
         "{\"model_type\": \"qwen2\", \"hidden_size\": 64, \"intermediate_size\": 96,"
         " \"num_attention_heads\": 4, \"num_hidden_layers\": 1, \"vocab_size\": 10,"
-        " \"rope_scaling\": {\"type\": \"yarn\", \"factor\": 4.0}}";
-    assert_int_equal(parse(yarn, &c, &err), MHV_EUNSUPPORTED);
+        " \"rope_scaling\": {\"type\": \"longrope\", \"factor\": 4.0}}";
+    assert_int_equal(parse(longrope, &c, &err), MHV_EUNSUPPORTED);
     assert_string_equal(err.file, "config.json");
-    assert_non_null(strstr(err.msg, "unsupported rope scaling type 'yarn'"));
+    assert_non_null(strstr(err.msg, "unsupported rope scaling type 'longrope'"));
     const char gqa[] =
         "{\"model_type\": \"llama\", \"hidden_size\": 64, \"intermediate_size\": 96,"
         " \"num_attention_heads\": 4, \"num_key_value_heads\": 3, \"num_hidden_layers\": 1,"

@@ -63,8 +63,8 @@ static void test_gpt_neox(void **state)
     assert_int_equal(c.rotary_dims, 24);
     expect_error("{\"model_type\": \"gpt_neox\", \"hidden_size\": 48, \"num_attention_heads\": 4,"
                  " \"rotary_pct\": 0.25}", MHV_EFORMAT, "are odd");
-    expect_error("{\"model_type\": \"gpt_neox\", \"rope_scaling\": {\"rope_type\": \"yarn\","
-                 " \"factor\": 2}}", MHV_EUNSUPPORTED, "'yarn'");
+    expect_error("{\"model_type\": \"gpt_neox\", \"rope_scaling\": {\"rope_type\": \"longrope\","
+                 " \"factor\": 2}}", MHV_EUNSUPPORTED, "'longrope'");
     expect_error("{\"model_type\": \"gpt_neox\", \"hidden_size\": 100, \"num_attention_heads\": 8}",
                  MHV_EFORMAT, "does not divide");
 }
@@ -124,11 +124,11 @@ static void test_falcon(void **state)
     assert_int_equal(c.split_norms, 1);
     /* Falcon-RW: ALiBi, no rotary settings read */
     expect_ok("{\"model_type\": \"falcon\", \"alibi\": true, \"multi_query\": false,"
-              " \"parallel_attn\": false, \"rope_scaling\": {\"type\": \"yarn\"}}", &c);
+              " \"parallel_attn\": false, \"rope_scaling\": {\"type\": \"longrope\"}}", &c);
     assert_int_equal(c.alibi, 1);
     assert_int_equal(c.parallel_residual, 0);
-    expect_error("{\"model_type\": \"falcon\", \"rope_scaling\": {\"type\": \"yarn\"}}",
-                 MHV_EUNSUPPORTED, "'yarn'");
+    expect_error("{\"model_type\": \"falcon\", \"rope_scaling\": {\"type\": \"longrope\"}}",
+                 MHV_EUNSUPPORTED, "'longrope'");
     expect_error("{\"model_type\": \"falcon\", \"new_decoder_architecture\": true,"
                  " \"parallel_attn\": false}", MHV_EUNSUPPORTED, "parallel_attn");
     expect_error("{\"model_type\": \"falcon\", \"hidden_size\": 64, \"num_attention_heads\": 4,"

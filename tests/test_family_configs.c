@@ -204,8 +204,8 @@ static void test_gemma3(void **state)
     assert_true(c.rope.kind == MHV_ROPE_LINEAR && fabs(c.rope.theta - 2e4) < 1e-6);
     assert_true(c.rope_local.kind == MHV_ROPE_NONE && fabs(c.rope_local.theta - 30) < 1e-9);
     refused("{\"model_type\": \"gemma3_text\", " SIZES ", \"rope_parameters\": {"
-            "\"full_attention\": {\"rope_type\": \"yarn\", \"factor\": 4.0}}}",
-            "unsupported rope scaling type 'yarn'");
+            "\"full_attention\": {\"rope_type\": \"longrope\", \"factor\": 4.0}}}",
+            "unsupported rope scaling type 'longrope'");
     /* dynamic NTK: the default frequencies up to max_position_embeddings */
     ok("{\"model_type\": \"gemma3_text\", " SIZES ", \"rope_scaling\": {\"rope_type\": "
        "\"dynamic\", \"factor\": 2.0}}", &c);
@@ -322,8 +322,8 @@ static void test_granite(void **state)
     refused("{\"model_type\": \"granite\", " SIZES ", \"residual_multiplier\": -1}",
             "residual_multiplier");
     refused("{\"model_type\": \"granite\", " SIZES ", \"rope_parameters\": "
-            "{\"rope_type\": \"yarn\", \"factor\": 2}}",
-            "unsupported rope scaling type 'yarn'");
+            "{\"rope_type\": \"longrope\", \"factor\": 2}}",
+            "unsupported rope scaling type 'longrope'");
     /* Llama's own configs keep no multipliers */
     ok("{\"model_type\": \"llama\", " SIZES "}", &c);
     assert_true(c.embed_scale == 0 && c.attn_scale == 0 && c.residual_scale == 0);
@@ -349,8 +349,8 @@ static void test_olmo(void **state)
     refused("{\"model_type\": \"olmo\", " SIZES ", \"num_key_value_heads\": 3}",
             "num_key_value_heads 3 does not divide");
     refused("{\"model_type\": \"olmo\", " SIZES ", \"rope_scaling\": "
-            "{\"type\": \"yarn\", \"factor\": 2}}",
-            "unsupported rope scaling type 'yarn'");
+            "{\"type\": \"longrope\", \"factor\": 2}}",
+            "unsupported rope scaling type 'longrope'");
 }
 
 static void test_stablelm(void **state)
@@ -381,8 +381,8 @@ static void test_stablelm(void **state)
             "\"partial_rotary_factor\": 0.375}",
             "rotary dimensions 3");
     refused("{\"model_type\": \"stablelm\", " SIZES ", \"num_key_value_heads\": 4, "
-            "\"rope_scaling\": {\"type\": \"yarn\", \"factor\": 2}}",
-            "unsupported rope scaling type 'yarn'");
+            "\"rope_scaling\": {\"type\": \"longrope\", \"factor\": 2}}",
+            "unsupported rope scaling type 'longrope'");
 }
 
 static void test_cohere(void **state)
@@ -407,8 +407,46 @@ static void test_cohere(void **state)
             "logit_scale null is not supported");
     refused("{\"model_type\": \"cohere\", " SIZES ", \"logit_scale\": 0}", "logit_scale");
     refused("{\"model_type\": \"cohere\", " SIZES ", \"rope_parameters\": {\"rope_type\": "
-            "\"yarn\", \"factor\": 2.0}}",
-            "unsupported rope scaling type 'yarn'");
+            "\"longrope\", \"factor\": 2.0}}",
+            "unsupported rope scaling type 'longrope'");
+}
+
+static void test_gpt_oss(void **state)
+{
+    (void)state;
+    mhv_config c;
+    /* GptOssConfig's defaults: head_dim 64 whatever the width, YaRN over theta 150000,
+     * sliding (128) on even layers, 128 experts top 4, the clamped SwiGLU's constants */
+    ok("{\"model_type\": \"gpt_oss\", " SIZES ", \"num_key_value_heads\": 2}", &c);
+    assert_int_equal(c.head_dim, 64);
+    assert_int_equal(c.num_kv_heads, 2);
+    refused("{\"model_type\": \"gpt_oss\", " SIZES "}", "num_key_value_heads 8 does not divide");
+    assert_true(c.rope.kind == MHV_ROPE_YARN && c.rope.theta == 150000.0);
+    assert_true(c.rope.factor == 32 && c.rope.original_max_positions == 4096);
+    assert_true(c.rope.beta_fast == 32 && c.rope.beta_slow == 1 && c.rope.truncate == 0);
+    assert_true(fabs(c.rope.attention - (0.1 * log(32.0) + 1)) < 1e-15);
+    assert_int_equal(c.sliding_window, 128);
+    assert_true(mhv_config_layer_slides(&c, 0) && !mhv_config_layer_slides(&c, 1));
+    assert_true(mhv_config_layer_slides(&c, 4) && !mhv_config_layer_slides(&c, 5));
+    assert_true(c.num_experts == 128 && c.experts_per_tok == 4);
+    assert_true(c.swiglu_alpha == 1.702 && c.swiglu_limit == 7.0);
+    assert_true(c.attn_bias && c.attn_out_bias && !c.tie_word_embeddings);
+    /* rope_theta beside a given rope_parameters; the older num_experts spelling */
+    ok("{\"model_type\": \"gpt_oss\", \"num_key_value_heads\": 1, " SIZES ", \"rope_theta\": 500, \"num_experts\": 6,"
+       " \"rope_parameters\": {\"rope_type\": \"default\"}}", &c);
+    assert_true(c.rope.kind == MHV_ROPE_NONE && c.rope.theta == 500.0);
+    assert_int_equal(c.num_experts, 6);
+#define OSS "{\"model_type\": \"gpt_oss\", \"num_key_value_heads\": 2, " SIZES
+    refused(OSS ", \"quantization_config\": {\"quant_method\": \"gptq\"}}",
+            "quantization_config (gptq) is not supported (only mxfp4)");
+    ok(OSS ", \"quantization_config\": {\"quant_method\": \"mxfp4\"}}", &c);
+    refused(OSS ", \"sliding_window\": null}",
+            "sliding_window null");
+    refused(OSS ", \"layer_types\": [\"full_attention\"]}",
+            "not a list of 6 names");
+    refused(OSS ", \"num_experts_per_tok\": 20, \"num_local_experts\": 10}",
+            "num_experts_per_tok 20 exceeds the 10 experts");
+#undef OSS
 }
 
 int main(void)
@@ -421,6 +459,7 @@ int main(void)
         cmocka_unit_test(test_moe),
         cmocka_unit_test(test_granite), cmocka_unit_test(test_olmo),
         cmocka_unit_test(test_stablelm), cmocka_unit_test(test_cohere),
+        cmocka_unit_test(test_gpt_oss),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

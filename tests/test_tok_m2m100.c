@@ -5,7 +5,8 @@
  * transformers' M2M100Tokenizer on every golden sentence and pair, for the hub's
  * tokenizer_config.json, language codes listed as special tokens, save_pretrained's files,
  * wmt21's codes, null bos and pad tokens, a model with unused pieces, one with rules of our
- * own (the longest rule wins) and user-defined pieces; mhv_tok_open_dir picks the class; hostile files are one-line errors. */
+ * own (the longest rule wins) and user-defined pieces, one with byte fallback;
+ * mhv_tok_open_dir picks the class; hostile files are one-line errors. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -157,6 +158,13 @@ static void test_rules(void **s)
             "special_tokens_map.json");
 }
 
+static void test_bytes(void **s)
+{
+    (void)s;
+    goldens("tok-m2m100-bytes", "m2m100-bytes", "tokenizer_config.json",
+            "special_tokens_map.json");
+}
+
 static void test_unused(void **s)
 {
     (void)s;
@@ -257,9 +265,9 @@ static void test_normalize(void **state)
     m.model_type = 1; /* a unigram model is not this encoder's */
     assert_int_equal(mhv_spm_bpe_new(&m, "m", &b, &err), MHV_EUNSUPPORTED);
     m.model_type = 2;
-    m.byte_fallback = 1;
+    m.whitespace_as_suffix = 1;
     assert_int_equal(mhv_spm_bpe_new(&m, "m", &b, &err), MHV_EUNSUPPORTED);
-    assert_non_null(strstr(err.msg, "byte fallback"));
+    assert_non_null(strstr(err.msg, "treat_whitespace_as_suffix"));
     mhv_spm_free(&m);
     free(buf);
 }
@@ -279,8 +287,8 @@ static void expect_error(const char *name, const char *vocab, const char *cfg, c
     fclose(f);
     mhv_tok *t = NULL;
     mhv_error err = {0};
-    mhv_status st = mhv_tok_open_m2m100("tests/fixtures/tok-m2m100-identity/sentencepiece.bpe.model",
-                                        vj, tc, NULL, &t, &err);
+    mhv_status st = mhv_tok_open_m2m100(
+        "tests/fixtures/tok-m2m100-identity/sentencepiece.bpe.model", vj, tc, NULL, &t, &err);
     if (st == MHV_OK || !strstr(err.msg, want) || strchr(err.msg, '\n'))
         fail_msg("%s: status %d, '%s', wanted '%s'", name, st, err.msg, want);
     assert_null(t);
@@ -320,6 +328,7 @@ int main(void)
         cmocka_unit_test(test_saved),     cmocka_unit_test(test_wmt21),
         cmocka_unit_test(test_identity),  cmocka_unit_test(test_nobos),
         cmocka_unit_test(test_unused),    cmocka_unit_test(test_rules),
+        cmocka_unit_test(test_bytes),
         cmocka_unit_test(test_open_dir),
         cmocka_unit_test(test_normalize), cmocka_unit_test(test_hostile),
     };

@@ -56,6 +56,9 @@ static mhv_status clip_config(const cJSON *root, mhv_config *c, const char *name
     /* transformers' patch convolution (stride patch_size) drops the pixels of a last partial
      * patch: (image_size // patch_size)^2 patches and positions, patch_size dividing or not */
     int side = c->image_size / c->patch_size;
+    if (side < 1)
+        return mhv_fail(err, MHV_EFORMAT, name, "image_size %d is smaller than patch_size %d",
+                        c->image_size, c->patch_size);
     if ((long)side * side + 1 > MHV_MAX_POSITIONS)
         return mhv_fail(err, MHV_EFORMAT, name, "image_size / patch_size gives too many patches");
     c->layer_norm_eps = (float)eps;

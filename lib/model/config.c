@@ -73,6 +73,75 @@ mhv_status mhv_config_rope_partial(const cJSON *root, mhv_rope *r, double *parti
     return rope_read(root, r, partial, name, err);
 }
 
+/* yarn_get_mscale of transformers: YaRN's attention factor 0.1 * mscale * ln(scale) + 1 */
+static double yarn_mscale(double scale, double mscale)
+{
+    return scale <= 1 ? 1.0 : 0.1 * mscale * log(scale) + 1.0;
+}
+
+/* A yarn beta: 0 or missing takes the default (transformers' `or`), a negative one is refused
+ * (Python's math.log would raise). */
+static mhv_status yarn_beta(const cJSON *sc, const char *key, double def, double *out,
+                            const char *name, mhv_error *err)
+{
+    mhv_status st = mhv_json_num(sc, key, 0, -1e6, 1e6, out, name, err);
+    if (st)
+        return st;
+    if (*out < 0)
+        return mhv_fail(err, MHV_EFORMAT, name, "yarn rope: %s is negative", key);
+    if (*out == 0)
+        *out = def;
+    return MHV_OK;
+}
+
+/* YaRN's settings as transformers' _compute_yarn_parameters reads them (the defaults of
+ * standardize_rope_params included). */
+static mhv_status yarn_read(const cJSON *root, const cJSON *sc, mhv_rope *r, const char *name,
+                            mhv_error *err)
+{
+    r->kind = MHV_ROPE_YARN;
+    if (r->theta == 1)
+        return mhv_fail(err, MHV_EFORMAT, name, "yarn rope: rope_theta must not be 1");
+    int max_pos;
+    mhv_status st = mhv_json_int(root, "max_position_embeddings", 0, 0, MHV_MAX_POSITIONS,
+                                 &max_pos, name, err);
+    if (st)
+        return st;
+    /* a top-level original_max_position_embeddings wins (Phi-3 keeps it there), then the
+     * rope settings' own, then max_position_embeddings */
+    const cJSON *orig_in = mhv_json_get(root, "original_max_position_embeddings") ? root : sc;
+    if ((st = mhv_json_int(orig_in, "original_max_position_embeddings", max_pos > 0 ? max_pos : -1,
+                           1, MHV_MAX_POSITIONS, &r->original_max_positions, name, err)))
+        return st;
+    if (!cJSON_GetObjectItemCaseSensitive(sc, "factor"))
+        return mhv_fail(err, MHV_EFORMAT, name, "yarn rope: missing field 'factor'");
+    if (!mhv_json_get(sc, "factor")) { /* null: the context's ratio (DeepSeek-V3) */
+        if (max_pos <= 0)
+            return mhv_fail(err, MHV_EFORMAT, name,
+                            "yarn rope: factor null without max_position_embeddings");
+        r->factor = (double)max_pos / r->original_max_positions;
+    } else if ((st = mhv_json_num(sc, "factor", NAN, 0, 1e6, &r->factor, name, err))) {
+        return st;
+    }
+    if (mhv_json_get(sc, "attention_factor")) {
+        if ((st = mhv_json_num(sc, "attention_factor", NAN, -1e6, 1e6, &r->attention, name,
+                               err)))
+            return st;
+    } else {
+        double ms, ms_all; /* 0 stands for None: both falsy in transformers' test */
+        if ((st = mhv_json_num(sc, "mscale", 0, -1e6, 1e6, &ms, name, err)) ||
+            (st = mhv_json_num(sc, "mscale_all_dim", 0, -1e6, 1e6, &ms_all, name, err)))
+            return st;
+        r->attention = ms != 0 && ms_all != 0
+                           ? yarn_mscale(r->factor, ms) / yarn_mscale(r->factor, ms_all)
+                           : yarn_mscale(r->factor, 1);
+    }
+    if ((st = yarn_beta(sc, "beta_fast", 32, &r->beta_fast, name, err)) ||
+        (st = yarn_beta(sc, "beta_slow", 1, &r->beta_slow, name, err)))
+        return st;
+    return mhv_json_bool(sc, "truncate", 1, &r->truncate, name, err);
+}
+
 static mhv_status rope_read(const cJSON *root, mhv_rope *r, double *partial_out,
                             const char *name, mhv_error *err)
 {
@@ -139,6 +208,8 @@ static mhv_status rope_read(const cJSON *root, mhv_rope *r, double *partial_out,
                             "llama3 rope: high_freq_factor must exceed low_freq_factor");
         return MHV_OK;
     }
+    if (strcmp(t, "yarn") == 0)
+        return yarn_read(root, sc, r, name, err);
     if (strcmp(t, "dynamic") == 0) {
         /* dynamic NTK changes the frequencies only past max_position_embeddings, which no
          * accepted input reaches (transformers' dynamic_frequency_update): the default ones */
@@ -147,7 +218,7 @@ static mhv_status rope_read(const cJSON *root, mhv_rope *r, double *partial_out,
     }
     return mhv_fail(err, MHV_EUNSUPPORTED, name,
                     "unsupported rope scaling type '%.40s' (supported: default, linear, llama3, "
-                    "dynamic)", t);
+                    "dynamic, yarn)", t);
 }
 
 mhv_status mhv_config_parse(const char *text, size_t len, const char *name, mhv_config *cfg,

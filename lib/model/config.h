@@ -146,6 +146,8 @@ typedef struct {
     int rel_scale_terms;      /* DeBERTa: scores over sqrt(head_dim * this): 1 + the
                                * pos_att_type terms, counted with or without
                                * relative_attention (as transformers counts them) */
+    /* GPT-OSS experts' clamped SwiGLU (model/gpt_oss.c) */
+    double swiglu_alpha, swiglu_limit;
 } mhv_config;
 
 /* BEiT's relative position biases: each layer's own table and/or one shared by all (summed) */

@@ -23,6 +23,7 @@ static const mhv_family *const families[] = {
     &mhv_family_opt,
     &mhv_family_falcon,
     &mhv_family_starcoder2,
+    &mhv_family_gpt_oss,
     &mhv_family_olmo,
     &mhv_family_stablelm,
     &mhv_family_cohere,

@@ -80,6 +80,7 @@ extern const mhv_family mhv_family_beit;
 extern const mhv_family mhv_family_olmo;
 extern const mhv_family mhv_family_stablelm;
 extern const mhv_family mhv_family_cohere;
+extern const mhv_family mhv_family_gpt_oss;
 
 /* The rotary settings of families that turn part of each head (GPT-NeoX, Phi) as their
  * transformers configs read them: rope_scaling, else rope_parameters (its rope_theta and

@@ -399,6 +399,7 @@ static mhv_status gemma_forward(mhv_nn *nn, const mhv_model *m, const int32_t *i
     if (c->two_ropes) {
         mhv_rope_inv_freq(&c->rope_local, d, p.inv_freq);
         mhv_rope_table(p.inv_freq, half, n, cos_l, sin_l);
+        mhv_rope_table_scale(&c->rope_local, NH, cos_l, sin_l);
         rot_l = (mhv_rotary){cos_l, sin_l, half, 0};
     }
 

@@ -433,6 +433,7 @@ mhv_rotary mhv_decoder_rope(const mhv_decoder_pass *p, const mhv_rope *r, int di
     if (p->rope_half) {
         mhv_rope_inv_freq(r, dims, p->inv_freq);
         mhv_rope_table(p->inv_freq, p->rope_half, p->n, p->cos_t, p->sin_t);
+        mhv_rope_table_scale(r, (size_t)p->n * (size_t)p->rope_half, p->cos_t, p->sin_t);
     }
     return (mhv_rotary){p->cos_t, p->sin_t, p->rope_half, interleaved};
 }

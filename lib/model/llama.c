@@ -624,6 +624,7 @@ static mhv_status llama_forward(mhv_nn *nn, const mhv_model *m, const int32_t *i
         for (size_t t = 0; t < (size_t)n * (size_t)half; t++)
             cos_t[t] *= a, sin_t[t] *= a;
     }
+    mhv_rope_table_scale(&c->rope, (size_t)n * (size_t)half, cos_t, sin_t);
     mhv_rotary rot = {cos_t, sin_t, half, 0};
 
     mhv_embed emb = {.tok = &m->word_emb, .pad_id = -1, .scale = (float)c->embed_scale};

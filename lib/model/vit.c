@@ -108,43 +108,13 @@ static size_t vit_vector_floats(const mhv_config *c)
            (size_t)c->num_layers * (11 * H + 2 * (size_t)c->intermediate_size);
 }
 
-/* The first of names that the checkpoint has (the last one's absence is the error). */
-static mhv_status mat_of(mhv_wload *ld, const char *const *names, int count, int rows, int cols,
-                         mhv_mat *m, mhv_error *err)
-{
-    for (int i = 0; i < count; i++) {
-        mhv_status st = mhv_wload_mat(ld, names[i], rows, cols, i + 1 < count ? MHV_W_OPTIONAL : 0,
-                                      m, err);
-        if (st || m->data)
-            return st;
-    }
-    return MHV_OK;
-}
-
-static mhv_status vec_of(mhv_wload *ld, const char *const *names, int count, int len, int flags,
-                         float **v, mhv_error *err)
-{
-    for (int i = 0; i < count; i++) {
-        mhv_status st = mhv_wload_vec(ld, names[i], len, i + 1 < count ? MHV_W_OPTIONAL : flags,
-                                      v, err);
-        if (st || *v)
-            return st;
-    }
-    return MHV_OK;
-}
-
-/* One weight and its bias under each layout's name: new[], old[] (suffixes .weight/.bias). */
+/* One weight and its bias under either layout's name, a (transformers 5's modules) or b
+ * (the checkpoints'), each without .weight/.bias. */
 static mhv_status linear_of(mhv_wload *ld, const char *a, const char *b, int rows, int cols,
                             int bias, mhv_mat *w, float **bv, mhv_error *err)
 {
-    char wa[200], wb[200], ba[200], bb[200];
-    snprintf(wa, sizeof wa, "%s.weight", a), snprintf(wb, sizeof wb, "%s.weight", b);
-    snprintf(ba, sizeof ba, "%s.bias", a), snprintf(bb, sizeof bb, "%s.bias", b);
-    const char *ws[] = {wa, wb}, *bs[] = {ba, bb};
-    mhv_status st = mat_of(ld, ws, 2, rows, cols, w, err);
-    if (!st && bias)
-        st = vec_of(ld, bs, 2, rows, 0, bv, err);
-    return st;
+    const char *const names[] = {a, b};
+    return mhv_layer_load_linear2(ld, names, rows, cols, bias, w, bv, err);
 }
 
 /* DINOv2's SwiGLU of layer l: the checkpoints' mlp.weights_in (2I, H), gate rows then up
@@ -245,7 +215,8 @@ static mhv_status vit_load(mhv_model *m, mhv_wload *ld, mhv_error *err)
         mhv_layer *ly = &m->layers[l];
         char a[160], b[160], n1[160], n2[160];
         /* transformers 5's modules are layers.N (vit, vit_msn, ijepa, deit) or
-         * encoder.layer.N (dinov2) with q_proj ...; the hub's files have encoder.layer.N.attention.attention.query ... */
+         * encoder.layer.N (dinov2) with q_proj ...; the hub's files have
+         * encoder.layer.N.attention.attention.query ... */
         const char *l5 = v->dinov2 ? "encoder.layer" : "layers";
 #define LIN(new_, old_, r, cl, bias, w, bv)                                                        \
     (snprintf(a, sizeof a, "%s.%d.%s", l5, l, new_),                                              \
@@ -267,23 +238,14 @@ static mhv_status vit_load(mhv_model *m, mhv_wload *ld, mhv_error *err)
 #undef LIN
         const char *ln1 = v->dinov2 ? "norm1" : "layernorm_before";
         const char *ln2 = v->dinov2 ? "norm2" : "layernorm_after";
+        const char *const norms[] = {n1, n2};
         snprintf(n1, sizeof n1, "%s.%d.%s", l5, l, ln1);
         snprintf(n2, sizeof n2, "encoder.layer.%d.%s", l, ln1);
-        if ((st = linear_of(ld, n1, n2, H, 0, 1, &(mhv_mat){0}, &ly->ln_attn_b, err)))
-            return st;
-        char g1[200], g2[200];
-        snprintf(g1, sizeof g1, "%s.weight", n1), snprintf(g2, sizeof g2, "%s.weight", n2);
-        const char *gs[] = {g1, g2};
-        if ((st = vec_of(ld, gs, 2, H, 0, &ly->ln_attn_g, err)))
+        if ((st = mhv_layer_load_norm2(ld, norms, H, &ly->ln_attn_g, &ly->ln_attn_b, err)))
             return st;
         snprintf(n1, sizeof n1, "%s.%d.%s", l5, l, ln2);
         snprintf(n2, sizeof n2, "encoder.layer.%d.%s", l, ln2);
-        snprintf(g1, sizeof g1, "%s.weight", n1), snprintf(g2, sizeof g2, "%s.weight", n2);
-        char b1[200], b2[200];
-        snprintf(b1, sizeof b1, "%s.bias", n1), snprintf(b2, sizeof b2, "%s.bias", n2);
-        const char *bs[] = {b1, b2};
-        if ((st = vec_of(ld, gs, 2, H, 0, &ly->ln_ffn_g, err)) ||
-            (st = vec_of(ld, bs, 2, H, 0, &ly->ln_ffn_b, err)))
+        if ((st = mhv_layer_load_norm2(ld, norms, H, &ly->ln_ffn_g, &ly->ln_ffn_b, err)))
             return st;
         if (v->dinov2) {
             snprintf(a, sizeof a, "encoder.layer.%d.layer_scale1.lambda1", l);

@@ -201,6 +201,35 @@ size_t mhv_nn_moe_floats(const mhv_moe *m, int n, int d);
 void mhv_nn_moe(mhv_nn *nn, float *y, const float *x, const mhv_moe *m, int n, int d,
                 float *scratch);
 
+/* GPT-OSS's mixture: router logits = router · x + router_b, the top_k of them (largest
+ * first, the lower index among equals, as torch.topk) softmaxed among themselves; each
+ * chosen expert e computes gu = gate_up_e · x + gate_up_b[e] (2*inter,) whose even entries
+ * are the gate g and odd ones the up u, h = (clamp(u, -limit, limit) + 1) * g' *
+ * sigmoid(alpha * g') with g' = min(g, limit), then down_e · h + down_b[e]; y = sum over the
+ * chosen of weight * that, the experts added in index order (transformers' eager experts). */
+typedef struct {
+    const mhv_mat *router;              /* (experts, d) */
+    const float *router_b;              /* (experts,) */
+    const mhv_mat *gate_up, *down;      /* (experts,) each: (2*inter, d), (d, inter) */
+    const float *gate_up_b, *down_b;    /* (experts, 2*inter), (experts, d) */
+    int experts, top_k, inter;
+    float alpha, limit;
+    /* MXFP4 experts instead of gate_up and down, or NULL: blocks (experts, out, in / 32,
+     * 16) of 4-bit codes (low nibble first) and scales (experts, out, in / 32) of biased
+     * exponents, each expert's matrix decoded as transformers' convert_moe_packed_tensors
+     * (code's value times 2^(scale - 127), in fp32) when tokens reach it */
+    const unsigned char *gu_blocks, *gu_scales, *down_blocks, *down_scales;
+} mhv_moe_clamped;
+
+#define MHV_MOE_MAX_TOPK 64 /* the most experts per token mhv_nn_moe_clamped takes */
+
+/* Floats of scratch mhv_nn_moe_clamped needs for n tokens of width d. */
+size_t mhv_nn_moe_clamped_floats(const mhv_moe_clamped *m, int n, int d);
+/* y(n, d) = the mixture over x(n, d); scratch of mhv_nn_moe_clamped_floats. y must not be
+ * x. */
+void mhv_nn_moe_clamped(mhv_nn *nn, float *y, const float *x, const mhv_moe_clamped *m, int n,
+                        int d, float *scratch);
+
 /* ---- rotary embeddings ---- */
 
 typedef struct {
@@ -298,6 +327,8 @@ typedef struct {
     int qk_norm_per_head;
     float clip;                     /* > 0: q, k and v clamped to [-clip, clip] right after
                                      * their projections (OLMo's clip_qkv) */
+    const float *sinks;             /* (heads,) learned sink logits joining each head's
+                                     * softmax (GPT-OSS; kernels.h has_sink), or NULL */
 } mhv_attn_layer;
 
 /* Activations of the attention block: q (n, heads*d), k and v (n, kv_heads*d), ctx (n,

@@ -2,9 +2,54 @@
 
 #include <math.h>
 
+/* The yarn correction dimension of num_rotations (transformers' find_correction_dim, in
+ * double as Python computes it). */
+static double yarn_dim(double rotations, int dim, const mhv_rope *c)
+{
+    return (dim * log(c->original_max_positions / (rotations * 2 * M_PI))) /
+           (2 * log(c->theta));
+}
+
+/* Yarn's frequencies (transformers' _compute_yarn_parameters; the fp32 steps in fp32):
+ * pair j keeps 1/theta^(2j/d) where the ramp is 0, takes 1/(factor * theta^(2j/d)) where it
+ * is 1. */
+static void yarn_inv_freq(const mhv_rope *c, int d, float *inv_freq)
+{
+    double lo = yarn_dim(c->beta_fast, d, c), hi = yarn_dim(c->beta_slow, d, c);
+    if (c->truncate)
+        lo = floor(lo), hi = ceil(hi);
+    lo = lo > 0 ? lo : 0;
+    hi = hi < d - 1 ? hi : d - 1;
+    if (lo == hi)
+        hi += 0.001; /* transformers' guard against a zero-width ramp */
+    float lo_f = (float)lo, width = (float)(hi - lo), factor = (float)c->factor;
+    for (int j = 0; j < d / 2; j++) {
+        float e = (float)(2 * j) / (float)d;
+        float pos = (float)pow(c->theta, (double)e);
+        float extra = 1.0f / pos, inter = 1.0f / (factor * pos);
+        float ramp = ((float)j - lo_f) / width;
+        ramp = ramp < 0 ? 0 : ramp > 1 ? 1 : ramp;
+        float keep = 1.0f - ramp; /* inv_freq_extrapolation_factor */
+        inv_freq[j] = inter * (1.0f - keep) + extra * keep;
+    }
+}
+
+void mhv_rope_table_scale(const mhv_rope *r, size_t count, float *cos_t, float *sin_t)
+{
+    if (r->kind != MHV_ROPE_YARN)
+        return;
+    float a = (float)r->attention;
+    for (size_t t = 0; t < count; t++)
+        cos_t[t] *= a, sin_t[t] *= a;
+}
+
 void mhv_rope_inv_freq(const mhv_rope *c, int head_dim, float *inv_freq)
 {
     int d = head_dim, half = d / 2;
+    if (c->kind == MHV_ROPE_YARN) {
+        yarn_inv_freq(c, d, inv_freq);
+        return;
+    }
     for (int j = 0; j < half; j++) {
         float e = (float)(2 * j) / (float)d;
         float f = (float)(1.0 / (double)(float)pow(c->theta, (double)e));

@@ -2,25 +2,34 @@
  *
  * Dimension j of a head is paired with j + head_dim/2 (llama2.c and Meta's original code pair
  * j with j+1 instead; converted checkpoints permute q/k rows to match this). Frequencies
- * follow config.json: rope_theta and rope_scaling none, linear or llama3. */
+ * follow config.json: rope_theta and rope_scaling none, linear, llama3 or yarn. */
 #ifndef MHV_ROPE_H
 #define MHV_ROPE_H
 
 #include <stddef.h>
 
 /* RoPE frequency scaling (config.json rope_scaling / rope_parameters). */
-typedef enum { MHV_ROPE_NONE = 0, MHV_ROPE_LINEAR, MHV_ROPE_LLAMA3 } mhv_rope_kind;
+typedef enum { MHV_ROPE_NONE = 0, MHV_ROPE_LINEAR, MHV_ROPE_LLAMA3, MHV_ROPE_YARN } mhv_rope_kind;
 
 typedef struct {
     double theta;              /* rope_theta */
     mhv_rope_kind kind;
     double factor;             /* linear and llama3 */
     double low_freq_factor, high_freq_factor; /* llama3 */
-    int original_max_positions;               /* llama3 */
+    int original_max_positions;               /* llama3, yarn */
+    /* yarn (with factor and original_max_positions): pairs below the correction range keep
+     * their frequency, those above are divided by factor, a linear ramp between; cos and sin
+     * are multiplied by attention */
+    double beta_fast, beta_slow;
+    int truncate;             /* the correction range rounded outwards to whole pairs */
+    double attention;
 } mhv_rope;
 
 /* inv_freq(head_dim/2,) as transformers computes it (fp32, scaled per r->kind). */
 void mhv_rope_inv_freq(const mhv_rope *r, int head_dim, float *inv_freq);
+/* Multiplies the cos and sin tables (count values each) by the rope's attention factor in
+ * fp32, as transformers does (yarn); leaves them unchanged for the other kinds. */
+void mhv_rope_table_scale(const mhv_rope *r, size_t count, float *cos_t, float *sin_t);
 /* cos, sin (n, half) for positions 0..n-1: angle = fp32(pos * inv_freq[j]), as transformers. */
 void mhv_rope_table(const float *inv_freq, int half, int n, float *cos_t, float *sin_t);
 /* Rotates x(n, heads, 2*half) in place (row stride ld floats) with the table of n positions:

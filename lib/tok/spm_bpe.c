@@ -4,6 +4,7 @@
 #include "tok/spm_bpe.h"
 
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -21,6 +22,7 @@ struct mhv_spm_bpe {
     mhv_charsmap *map;     /* NULL: no charsmap */
     int add_dummy_prefix, remove_extra_whitespaces, escape_whitespaces;
     int has_unused;        /* some piece is unused: final pieces may need resegmenting */
+    int byte_fallback;     /* an unknown piece becomes its bytes, <0xE8> ... */
     int32_t *user;         /* (n_user,) the user-defined pieces: never normalized, never merged */
     int n_user;
 };
@@ -44,17 +46,12 @@ mhv_status mhv_spm_bpe_new(const mhv_spm_model *m, const char *file, mhv_spm_bpe
     if (m->model_type != 2)
         return mhv_fail(err, MHV_EUNSUPPORTED, file, "the SentencePiece model is of type %d, "
                         "not BPE (2)", m->model_type);
-    if (m->byte_fallback || m->whitespace_as_suffix)
-        return mhv_fail(err, MHV_EUNSUPPORTED, file, "a SentencePiece BPE model with %s is not "
-                        "supported", m->byte_fallback ? "byte fallback" :
-                        "treat_whitespace_as_suffix");
+    if (m->whitespace_as_suffix)
+        return mhv_fail(err, MHV_EUNSUPPORTED, file, "a SentencePiece BPE model with "
+                        "treat_whitespace_as_suffix is not supported");
     if (m->unk_id < 0 || m->unk_id >= m->n || m->pieces[m->unk_id].type != MHV_SPM_UNKNOWN)
         return mhv_fail(err, MHV_EFORMAT, file, "the SentencePiece model's unk id %d is not an "
                         "unknown piece", m->unk_id);
-    for (int i = 0; i < m->n; i++)
-        if (m->pieces[i].type == MHV_SPM_BYTE)
-            return mhv_fail(err, MHV_EUNSUPPORTED, file, "SentencePiece byte pieces ('%.40s') "
-                            "are not supported", m->pieces[i].piece);
     mhv_spm_bpe *b = calloc(1, sizeof *b);
     if (!b || !(b->user = malloc((size_t)m->n * sizeof *b->user))) {
         free(b);
@@ -64,6 +61,7 @@ mhv_status mhv_spm_bpe_new(const mhv_spm_model *m, const char *file, mhv_spm_bpe
         if (m->pieces[i].type == MHV_SPM_USER)
             b->user[b->n_user++] = i;
     b->unk_id = m->unk_id;
+    b->byte_fallback = m->byte_fallback;
     b->add_dummy_prefix = m->add_dummy_prefix;
     b->remove_extra_whitespaces = m->remove_extra_whitespaces;
     b->escape_whitespaces = m->escape_whitespaces;
@@ -494,13 +492,22 @@ mhv_status mhv_spm_bpe_encode(const mhv_spm_bpe *b, const uint32_t *cp, size_t n
         st = normalize(b, &in, &t, err);
     if (!st && t.n > 0)
         st = bpe(b, &t, &o, err);
-    /* a run of unknown pieces is one piece (PopulateSentencePieceText) */
+    /* a run of unknown pieces is one piece, or with byte fallback one piece per byte
+     * (PopulateSentencePieceText) */
     for (size_t i = 0; i < o.n && !st;) {
         size_t j = i + 1;
         while (o.p[i].unk && j < o.n && o.p[j].unk)
             j++;
         size_t a = (size_t)o.p[i].start, e = (size_t)(o.p[j - 1].start + o.p[j - 1].len);
-        st = fn(ctx, t.s + a, e - a, t.start[a], t.end[e - 1], err);
+        if (o.p[i].unk && b->byte_fallback) {
+            for (size_t k = a; k < e && !st; k++) {
+                char piece[8];
+                snprintf(piece, sizeof piece, "<0x%02X>", (unsigned char)t.s[k]);
+                st = fn(ctx, piece, 6, t.start[k], t.end[k], err);
+            }
+        } else {
+            st = fn(ctx, t.s + a, e - a, t.start[a], t.end[e - 1], err);
+        }
         i = j;
     }
     free(o.p);

@@ -3,7 +3,8 @@
  * precompiled charsmap's longest rule at each point, extra whitespace removed, a dummy "▁"
  * prefix, spaces as "▁"), then BPE merges by piece score (ties to the leftmost pair), unused
  * pieces split back into what made them, and each run of unknown pieces fused into one;
- * user-defined pieces are taken whole wherever they start, neither normalized nor merged. */
+ * user-defined pieces are taken whole wherever they start, neither normalized nor merged; with
+ * byte fallback an unknown piece is its bytes (<0xE8> ...). */
 #ifndef MHV_SPM_BPE_H
 #define MHV_SPM_BPE_H
 
@@ -15,7 +16,8 @@
 
 typedef struct mhv_spm_bpe mhv_spm_bpe;
 
-/* From a parsed BPE model; byte pieces, byte fallback and whitespace as a suffix are refused (MHV_EUNSUPPORTED) by name, a duplicate piece or a bad unk id is MHV_EFORMAT. */
+/* From a parsed BPE model; whitespace as a suffix is refused (MHV_EUNSUPPORTED) by name, a
+ * duplicate piece or a bad unk id is MHV_EFORMAT. */
 mhv_status mhv_spm_bpe_new(const mhv_spm_model *m, const char *file, mhv_spm_bpe **out,
                            mhv_error *err);
 void mhv_spm_bpe_free(mhv_spm_bpe *b);

@@ -69,6 +69,14 @@ check "m2m100: rank --src-lang --tgt-lang" "[ $? = 0 ] && grep -q '\"sentences_u
     <(printf 'Der schnelle braune Fuchs.\tThe quick brown fox.\n') >"$TMP/st.txt" 2>"$TMP/stderr"
 check "m2m100: stats --src-lang --tgt-lang" "[ $? = 0 ] && [ ! -s $TMP/stderr ] && [ -s $TMP/st.txt ]"
 
+perl -e 'print join(" ", ("cat") x 90), "\tchat\n"' >"$TMP/long.txt"
+rm -rf "$TMP/out"
+"$MHAVIZ" run --model $M --pairs --truncate --heads cross:0:0 --format json --out "$TMP/out" \
+    "$TMP/long.txt" 2>/dev/null
+check "m2m100: --truncate keeps the code first and </s> last" "perl -MJSON::PP -e '
+    local \$/; my \$t = decode_json(<STDIN>)->{sentences}[0]{tokens};
+    exit !(@\$t == 64 && \$t->[0] eq q(__en__) && \$t->[-1] eq q(</s>))' <$TMP/out/long.json"
+
 expect_fail "m2m100: --tgt-lang not a code" 2 "--tgt-lang 'xx' is not a language code" -- \
     "$MHAVIZ" run --model $M --pairs --tgt-lang xx --out "$TMP/out" "$TMP/lp.txt"
 

@@ -1,11 +1,11 @@
 #!/usr/bin/env python3
 """Fixtures of Cohere Command-R (tests/fixtures/fam-cohere-*): attention and MLP in parallel on
 one LayerNorm without bias, rotary positions on interleaved pairs (CohereConfig's default theta
-500000 when config.json gives none, a given one, linear scaling), use_qk_norm (a LayerNorm of
+500000 when config.json gives none, a given one, linear and yarn scaling), use_qk_norm (a LayerNorm of
 each query and key head with its own weights), attention_bias, grouped- and multi-query heads,
 a head_dim given apart from hidden / heads, the logits times logit_scale (the default 0.0625
 and another); CohereForCausalLM (model. prefix, tied as by default, and untied) and
-CohereModel, F32/F16/BF16. See famgen.py.
+CohereModel, F32/F16/BF16, one sharded. See famgen.py.
 
     HF_HUB_OFFLINE=1 /path/to/venv/bin/python tests/gen/fam_cohere.py
 """
@@ -42,8 +42,8 @@ fg.make("fam-cohere-f32", CohereForCausalLM,
              "heads, rope_theta 1000, logit_scale 0.25, untied lm_head")
 fg.make("fam-cohere-lm-bf16-tied", CohereForCausalLM,
         CohereConfig(**dict(SMALL, num_hidden_layers=3), num_key_value_heads=1),
-        dtype=torch.bfloat16, seed=122, qk_std=0.3, post=no_rope_settings,
-        note="CohereForCausalLM BF16, tied (the default), one key/value head, no rope settings "
+        dtype=torch.bfloat16, seed=122, qk_std=0.3, post=no_rope_settings, shard="20KB",
+        note="CohereForCausalLM BF16 sharded, tied (the default), one key/value head, no rope settings "
              "in config.json (theta 500000), logit_scale 0.0625 (the default)")
 fg.make("fam-cohere-model-f16", CohereModel,
         CohereConfig(**SMALL, head_dim=12, use_qk_norm=True, hidden_act="gelu",
@@ -52,3 +52,10 @@ fg.make("fam-cohere-model-f16", CohereModel,
         dtype=torch.float16, seed=123, qk_std=0.3,
         note="CohereModel F16, head_dim 12 (4 x 12 > hidden 32), use_qk_norm, exact gelu gate, "
              "linear rope scaling 2")
+# YaRN on interleaved pairs: cos and sin times the attention factor
+fg.make("fam-cohere-yarn-f32", CohereModel,
+        CohereConfig(**SMALL, num_key_value_heads=2,
+                     rope_parameters={"rope_type": "yarn", "rope_theta": 100.0, "factor": 4.0,
+                                      "original_max_position_embeddings": 16}),
+        seed=124, qk_std=0.3,
+        note="CohereModel F32, yarn factor 4 over 16 original positions, rope_theta 100")

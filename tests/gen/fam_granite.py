@@ -5,7 +5,7 @@ attention_multiplier instead of 1/sqrt(head_dim), each sublayer's output times
 residual_multiplier before its residual add, the logits divided by logits_scaling),
 attention_bias and mlp_bias, grouped-query heads, a head_dim wider than hidden / heads, linear
 rope scaling; GraniteForCausalLM (model. prefix, tied and untied lm_head) and GraniteModel,
-F32/F16/BF16. See famgen.py.
+F32/F16/BF16, one sharded. See famgen.py.
 
     HF_HUB_OFFLINE=1 /path/to/venv/bin/python tests/gen/fam_granite.py
 """
@@ -42,6 +42,6 @@ fg.make("fam-granite-lm-bf16-tied", GraniteForCausalLM,
              "3 / 0.125 / 0.5 / logits_scaling 4")
 fg.make("fam-granite-model-f16", GraniteModel,
         GraniteConfig(**SMALL, attention_multiplier=0.5, residual_multiplier=0.7),
-        dtype=torch.float16, seed=93, qk_std=0.3,
-        note="GraniteModel F16, attention_multiplier 0.5, residual_multiplier 0.7, the other "
+        dtype=torch.float16, seed=93, qk_std=0.3, shard="20KB",
+        note="GraniteModel F16 sharded, attention_multiplier 0.5, residual_multiplier 0.7, the other "
              "multipliers at their default 1")

@@ -1,10 +1,11 @@
 #!/usr/bin/env python3
 """Fixtures of StableLM (tests/fixtures/fam-stablelm-*): LayerNorms with biases, rotary
 positions on the first partial_rotary_factor of each head (0.5; the default 0.25; in
-rope_parameters and in the older top-level spelling of StableLM 2's config.json), linear rope
-scaling, use_qkv_bias, qk_layernorm (a LayerNorm of each query and key head with its own
+rope_parameters and in the older top-level spelling of StableLM 2's config.json), linear and
+yarn rope scaling, use_qkv_bias, qk_layernorm (a LayerNorm of each query and key head with its own
 weights), use_parallel_residual on and off, grouped-query heads; StableLmForCausalLM (model.
-prefix, tied and untied lm_head) and StableLmModel, F32/F16/BF16. See famgen.py.
+prefix, tied and untied lm_head), StableLmModel and StableLmForSequenceClassification,
+F32/F16/BF16, one sharded. See famgen.py.
 
     HF_HUB_OFFLINE=1 /path/to/venv/bin/python tests/gen/fam_stablelm.py
 """
@@ -13,7 +14,8 @@ import os
 import sys
 
 import torch
-from transformers import StableLmConfig, StableLmForCausalLM, StableLmModel
+from transformers import (StableLmConfig, StableLmForCausalLM, StableLmForSequenceClassification,
+                          StableLmModel)
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import famgen as fg  # noqa: E402
@@ -52,6 +54,21 @@ fg.make("fam-stablelm-model-f16", StableLmModel,
         StableLmConfig(**SMALL, num_key_value_heads=1, qk_layernorm=True,
                        use_parallel_residual=True, partial_rotary_factor=0.5,
                        rope_theta=1000.0, hidden_act="gelu"),
-        dtype=torch.float16, seed=113, qk_std=0.3, post=top_level_rope,
-        note="StableLmModel F16, use_parallel_residual with qk_layernorm, one key/value head, "
+        dtype=torch.float16, seed=113, qk_std=0.3, post=top_level_rope, shard="20KB",
+        note="StableLmModel F16 sharded, use_parallel_residual with qk_layernorm, one key/value head, "
              "partial_rotary_factor 0.5 and rope_theta 1000 at the top level, exact gelu gate")
+# *ForSequenceClassification: the model. prefix beside score.weight
+fg.make("fam-stablelm-seqcls-f32", StableLmForSequenceClassification,
+        StableLmConfig(**dict(SMALL, vocab_size=64, intermediate_size=16), num_key_value_heads=4,
+                       num_labels=3, pad_token_id=1),
+        seed=114, qk_std=0.3, avoid_ids=(1,),
+        note="StableLmForSequenceClassification F32")
+# YaRN over a partial rotary: frequencies over the rotated dimensions alone
+fg.make("fam-stablelm-yarn-f32", StableLmForCausalLM,
+        StableLmConfig(**dict(SMALL, num_attention_heads=2), num_key_value_heads=2,
+                       rope_parameters={"rope_type": "yarn", "rope_theta": 100.0, "factor": 4.0,
+                                        "original_max_position_embeddings": 16,
+                                        "partial_rotary_factor": 0.5}),
+        seed=115, qk_std=0.3,
+        note="StableLmForCausalLM F32, 2 heads of 16 with partial_rotary_factor 0.5, yarn "
+             "factor 4 over 16 original positions, rope_theta 100")

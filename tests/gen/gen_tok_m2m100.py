@@ -18,6 +18,7 @@ transformers' own M2M100Tokenizer (a Python tokenizer calling sentencepiece).
       and add_dummy_prefix off
   tests/fixtures/tok-m2m100-rules/  a BPE model with a few normalization rules of our own (one
       longer than another: SentencePiece takes the longest) and user-defined pieces
+  tests/fixtures/tok-m2m100-bytes/  a BPE model with byte fallback (identity rules)
   tests/fixtures/tok-m2m100-unused/  the same model with 40 merged pieces marked unused (split
       back into the pieces that made them)
   tests/fixtures/tok-goldens-m2m100<variant>.json: per sentence (English, Chinese, accents,
@@ -249,6 +250,17 @@ def tok_fixtures():
     goldens(dr, "m2m100-rules", "", HUB_CONFIG, HUB_MAP,
             "tok-m2m100-rules (a charsmap of our own rules, user-defined pieces)")
 
+    # byte fallback: an unknown character is its UTF-8 bytes <0xE8> ...
+    db = os.path.join(FIX, "tok-m2m100-bytes")
+    fg.reset_dir(db)
+    mb = train("bytes", "identity", byte_fallback=True)
+    shutil.copy(mb, os.path.join(db, "sentencepiece.bpe.model"))
+    write_json(os.path.join(db, "vocab.json"), fairseq_vocab(mb, 8))
+    write_json(os.path.join(db, "tokenizer_config.json"), HUB_CONFIG)
+    write_json(os.path.join(db, "special_tokens_map.json"), HUB_MAP)
+    goldens(db, "m2m100-bytes", "", HUB_CONFIG, HUB_MAP,
+            "tok-m2m100-bytes (identity rules, byte fallback)")
+
     # unused pieces: sentencepiece splits a merge that makes one back into its two parts
     from sentencepiece import sentencepiece_model_pb2 as pb
     du = os.path.join(FIX, "tok-m2m100-unused")
@@ -363,6 +375,8 @@ def fuzz_seeds(d):
     unused = open(os.path.join(FIX, "tok-m2m100-unused", "sentencepiece.bpe.model"), "rb").read()
     put("unused-0", unused, short, texts[0] + " " + texts[1])
     rules = open(os.path.join(FIX, "tok-m2m100-rules", "sentencepiece.bpe.model"), "rb").read()
+    byte = open(os.path.join(FIX, "tok-m2m100-bytes", "sentencepiece.bpe.model"), "rb").read()
+    put("bytes-0", byte, short, "Ελληνικά 😀 x")
     put("rules-0", rules, short, "qq q Hello<sep>ⓜⓗ ⓜ 12\u200b ﬁ①")
     put("vocab-sparse", model, {"<s>": 0, "<pad>": 1, "</s>": 2, "<unk>": 7}, "a b")
     put("vocab-code", model, dict(short, __en__=len(short)), "x")

@@ -40,6 +40,11 @@ typedef struct {
                                  * probs, none when prow[i] < 0 (every row is still computed
                                  * when out is wanted; without out, skipped rows may not be);
                                  * NULL: row i */
+    int has_sink;               /* a learned sink logit joins the softmax (GPT-OSS): each
+                                 * row is exp(s_j - m) / (sum_j exp(s_j - m) + exp(sink - m)),
+                                 * m the max of the scores and the sink, so rows sum to less
+                                 * than 1 (the sink's share is not kept) */
+    float sink;
 } mhv_attn_args;
 
 /* The row of probs query i goes to, or NULL. */
@@ -79,10 +84,10 @@ static inline int mhv_attn_last_key(const mhv_attn_args *a, int i)
 }
 
 /* True when a needs what only the scalar attention implements (two-sided windows, soft
- * capping, a score bias): the fast tables hand such heads to it. */
+ * capping, a score bias, a sink): the fast tables hand such heads to it. */
 static inline int mhv_attn_needs_scalar(const mhv_attn_args *a)
 {
-    return (a->window > 0 && !a->causal) || a->softcap > 0 || a->bias;
+    return (a->window > 0 && !a->causal) || a->softcap > 0 || a->bias || a->has_sink;
 }
 
 typedef struct {

@@ -98,12 +98,16 @@ static void attention_scalar(const mhv_attn_args *a)
             if (p[j] > mx)
                 mx = p[j];
         }
+        if (a->has_sink && a->sink > mx)
+            mx = a->sink;
         double sum = 0;
         for (int j = first; j <= last; j++) {
             double e = exp((double)p[j] - mx);
             p[j] = (float)e;
             sum += e;
         }
+        if (a->has_sink) /* its probability is dropped, its mass stays in the sum */
+            sum += exp((double)a->sink - mx);
         for (int j = first; j <= last; j++)
             p[j] = (float)(p[j] / sum);
         for (int j = 0; j < first; j++)
