@@ -437,9 +437,9 @@ static void test_gpt_oss(void **state)
     assert_true(c.rope.kind == MHV_ROPE_NONE && c.rope.theta == 500.0);
     assert_int_equal(c.num_experts, 6);
 #define OSS "{\"model_type\": \"gpt_oss\", \"num_key_value_heads\": 2, " SIZES
-    refused(OSS ", \"quantization_config\": "
-            "{\"quant_method\": \"mxfp4\"}}",
-            "quantization_config (mxfp4) is not supported");
+    refused(OSS ", \"quantization_config\": {\"quant_method\": \"gptq\"}}",
+            "quantization_config (gptq) is not supported (only mxfp4)");
+    ok(OSS ", \"quantization_config\": {\"quant_method\": \"mxfp4\"}}", &c);
     refused(OSS ", \"sliding_window\": null}",
             "sliding_window null");
     refused(OSS ", \"layer_types\": [\"full_attention\"]}",
