@@ -88,10 +88,39 @@ static void test_smollm3(void **state)
             "longrope");
 }
 
+#define XGLM "{\"model_type\": \"xglm\", \"d_model\": 32, \"num_layers\": 2, " \
+             "\"attention_heads\": 4, \"ffn_dim\": 48, \"vocab_size\": 100"
+
+static void test_xglm(void **state)
+{
+    (void)state;
+    mhv_config c;
+    ok("{\"model_type\": \"xglm\"}", &c);
+    /* XGLMConfig's defaults: 564M's sizes, gelu, scaled and tied embeddings, pad 1 */
+    assert_true(c.hidden_size == 1024 && c.num_layers == 24 && c.num_heads == 16);
+    assert_true(c.intermediate_size == 4096 && c.vocab_size == 256008);
+    assert_true(c.act == MHV_ACT_GELU && c.tie_word_embeddings && c.pad_id == 1);
+    assert_true(c.embed_scale == 32.0 && c.pos_offset == 2);
+    ok(XGLM ", \"scale_embedding\": false, \"pad_token_id\": null, "
+            "\"tie_word_embeddings\": false, \"activation_function\": \"relu\"}", &c);
+    assert_true(c.embed_scale == 0 && c.pad_id == -1 && !c.tie_word_embeddings);
+    assert_true(c.act == MHV_ACT_RELU && c.head_dim == 8);
+    /* attribute_map: the common names stand for XGLM's own */
+    ok("{\"model_type\": \"xglm\", \"hidden_size\": 48, \"num_hidden_layers\": 3, "
+       "\"num_attention_heads\": 6}", &c);
+    assert_true(c.hidden_size == 48 && c.num_layers == 3 && c.num_heads == 6);
+    refused(XGLM ", \"add_cross_attention\": true}", "add_cross_attention is not supported");
+    refused("{\"model_type\": \"xglm\", \"d_model\": 32, \"attention_heads\": 5}",
+            "attention_heads 5 does not divide d_model 32");
+    refused(XGLM ", \"pad_token_id\": 100}", "pad_token_id");
+    refused(XGLM ", \"activation_function\": \"swish2\"}", "activation_function");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_smollm3),
+        cmocka_unit_test(test_xglm),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
