@@ -148,6 +148,8 @@ typedef struct {
                                * relative_attention (as transformers counts them) */
     /* GPT-OSS experts' clamped SwiGLU (model/gpt_oss.c) */
     double swiglu_alpha, swiglu_limit;
+    unsigned char nope_layers[128]; /* bit l set (as window_layers): layer l has no rotary
+                                     * positions (SmolLM3 no_rope_layers) */
 } mhv_config;
 
 /* BEiT's relative position biases: each layer's own table and/or one shared by all (summed) */

@@ -33,6 +33,7 @@ static const mhv_family *const families[] = {
     &mhv_family_gpt_bigcode,
     &mhv_family_t5,
     &mhv_family_bart,
+    &mhv_family_xglm,
 };
 
 #define N_FAMILIES (sizeof families / sizeof families[0])

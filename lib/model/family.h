@@ -102,6 +102,13 @@ void mhv_family_alibi_slopes(int heads, float *slopes);
  * of `buckets` buckets, the logarithmic ones reaching max_distance. */
 int mhv_family_t5_bucket(int rp, int bidirectional, int buckets, int max_distance);
 
+/* Row p (H,) of tensor2tensor's sinusoidal positions as torch builds them in fp32
+ * (M2M100SinusoidalPositionalEmbedding, XGLM's): frequencies exp(-k log(10000) / (half - 1)),
+ * the sines of p times them, then their cosines, a zero column for an odd H; row pad zero.
+ * H >= 4. */
+void mhv_family_t2t_position(int p, int pad, int H, float *row);
+extern const mhv_family mhv_family_xglm;
+
 /* The family that opens model_type, and its name for it; NULL when none does. */
 const mhv_family *mhv_family_find(const char *model_type, const char **arch);
 /* "bert, gpt2, llama, mistral, qwen2": every model_type, for messages. */
