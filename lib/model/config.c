@@ -237,10 +237,15 @@ mhv_status mhv_config_parse(const char *text, size_t len, const char *name, mhv_
     /* Old BERT checkpoints omit model_type; their config has BERT's fields. */
     snprintf(cfg->model_type, sizeof cfg->model_type, "%s", mt ? mt->valuestring : "bert");
     if (!(cfg->family = mhv_family_find(cfg->model_type, &cfg->arch))) {
-        char list[256];
-        mhv_family_list(list, sizeof list);
-        st = mhv_fail(err, MHV_EUNSUPPORTED, name, "unsupported model_type '%.31s' (supported: %s)",
-                      cfg->model_type, list);
+        /* the list is too long for a message: say where it is, and the likely meaning */
+        int count = 0;
+        while (mhv_family_type(count))
+            count++;
+        const char *near = mhv_family_near(cfg->model_type);
+        st = mhv_fail(err, MHV_EUNSUPPORTED, name,
+                      "unsupported model_type '%.31s' (%s%s%s'mhaviz info --families' lists the "
+                      "%d supported)", cfg->model_type, near ? "did you mean '" : "",
+                      near ? near : "", near ? "'? " : "", count);
         goto out;
     }
     st = cfg->family->config(root, cfg, name, err);
