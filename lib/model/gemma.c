@@ -130,12 +130,17 @@ static mhv_status layer_types(const cJSON *root, const variant *v, mhv_config *c
 
 /* The rope settings of one Gemma 3 layer type, read as a plain config's: sub (its
  * rope_parameters entry, or NULL), theta when sub gives none, and rope_scaling (earlier
- * files' global layers) or NULL. */
-static mhv_status rope_of(const cJSON *sub, double theta, const cJSON *scaling, mhv_rope *r,
-                          const char *name, mhv_error *err)
+ * files' global layers) or NULL; with root, its max_position_embeddings beside them (yarn's
+ * original context when sub gives none, as transformers' standardize_rope_params). */
+static mhv_status rope_of_sized(const cJSON *sub, double theta, const cJSON *scaling,
+                                const cJSON *root, mhv_rope *r, const char *name,
+                                mhv_error *err)
 {
     cJSON *tmp = cJSON_CreateObject();
     int ok = tmp != NULL;
+    const cJSON *max_pos = root ? mhv_json_get(root, "max_position_embeddings") : NULL;
+    if (ok && max_pos)
+        ok = cJSON_AddItemToObject(tmp, "max_position_embeddings", cJSON_Duplicate(max_pos, 1));
     if (ok && sub)
         ok = cJSON_AddItemToObject(tmp, "rope_parameters", cJSON_Duplicate(sub, 1));
     if (ok && (!sub || !mhv_json_get(sub, "rope_theta")))
@@ -146,6 +151,22 @@ static mhv_status rope_of(const cJSON *sub, double theta, const cJSON *scaling, 
                        : mhv_fail(err, MHV_ENOMEM, name, "out of memory");
     cJSON_Delete(tmp);
     return st;
+}
+
+static mhv_status rope_of(const cJSON *sub, double theta, const cJSON *scaling, mhv_rope *r,
+                          const char *name, mhv_error *err)
+{
+    return rope_of_sized(sub, theta, scaling, NULL, r, name, err);
+}
+
+/* Transformers reads yarn's truncate from the whole rope_parameters, where Gemma 3's
+ * per-type entries leave it unset: true whatever an entry says. */
+static void yarn_truncates(mhv_config *c)
+{
+    if (c->rope.kind == MHV_ROPE_YARN)
+        c->rope.truncate = 1;
+    if (c->rope_local.kind == MHV_ROPE_YARN)
+        c->rope_local.truncate = 1;
 }
 
 /* Gemma 3: rope_parameters per layer type (transformers 5), or rope_theta with rope_scaling
@@ -166,9 +187,10 @@ static mhv_status gemma3_ropes(const cJSON *root, mhv_config *c, const char *nam
         if ((st = mhv_json_num(root, "rope_theta", 1e6, 0, 1e12, &theta, name, err)) ||
             (st = mhv_json_num(root, "rope_local_base_freq", 1e4, 0, 1e12, &local_theta, name,
                                err)) ||
-            (st = rope_of(full, theta, NULL, &c->rope, name, err)) ||
-            (st = rope_of(local, local_theta, NULL, &c->rope_local, name, err)))
+            (st = rope_of_sized(full, theta, NULL, root, &c->rope, name, err)) ||
+            (st = rope_of_sized(local, local_theta, NULL, root, &c->rope_local, name, err)))
             return st;
+        yarn_truncates(c);
         return MHV_OK;
     }
     if (params)
@@ -184,6 +206,7 @@ static mhv_status gemma3_ropes(const cJSON *root, mhv_config *c, const char *nam
         (st = rope_of(NULL, theta, scaling, &c->rope, name, err)) ||
         (st = rope_of(NULL, local, NULL, &c->rope_local, name, err)))
         return st;
+    yarn_truncates(c); /* transformers makes these settings per layer type too */
     return MHV_OK;
 }
 
