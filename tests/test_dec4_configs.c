@@ -6,9 +6,11 @@
 #include <setjmp.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <math.h>
 #include <string.h>
 
 #include "model/config.h"
+#include "nn/act.h"
 
 static mhv_status parse(const char *json, mhv_config *c, mhv_error *err)
 {
@@ -116,11 +118,52 @@ static void test_xglm(void **state)
     refused(XGLM ", \"activation_function\": \"swish2\"}", "activation_function");
 }
 
+#define MPT "{\"model_type\": \"mpt\", \"d_model\": 32, \"n_heads\": 4, \"n_layers\": 2, " \
+            "\"vocab_size\": 100"
+
+static void test_mpt(void **state)
+{
+    (void)state;
+    mhv_config c;
+    ok("{\"model_type\": \"mpt\"}", &c);
+    /* MptConfig's defaults: mpt-1b's sizes, a 4 x d_model MLP, tied, 1/sqrt(head_dim) */
+    assert_true(c.hidden_size == 2048 && c.num_layers == 24 && c.num_heads == 16);
+    assert_true(c.intermediate_size == 8192 && c.vocab_size == 50368);
+    assert_true(c.max_positions == 2048 && c.tie_word_embeddings && c.alibi);
+    assert_true(c.clip_qkv == 0 && c.act == MHV_ACT_GELU);
+    assert_true(fabs(c.attn_scale - 1 / sqrt(128.0)) < 1e-15);
+    ok(MPT ", \"attn_config\": {\"clip_qkv\": 6, \"softmax_scale\": 0.1, "
+           "\"attn_impl\": \"triton\", \"alibi_bias_max\": 8}, \"logit_scale\": null, "
+           "\"tie_word_embeddings\": false, \"norm_type\": \"layernorm\"}", &c);
+    assert_true(c.clip_qkv == 6 && c.attn_scale == 0.1 && !c.tie_word_embeddings);
+    /* attribute_map: the common names stand for MPT's own */
+    ok("{\"model_type\": \"mpt\", \"hidden_size\": 48, \"num_hidden_layers\": 3, "
+       "\"num_attention_heads\": 6}", &c);
+    assert_true(c.hidden_size == 48 && c.num_layers == 3 && c.num_heads == 6);
+    refused(MPT ", \"attn_config\": {\"attn_type\": \"multiquery_attention\"}}",
+            "attn_type 'multiquery_attention' is not supported");
+    refused(MPT ", \"attn_config\": {\"prefix_lm\": true}}",
+            "attn_config prefix_lm true is not supported");
+    refused(MPT ", \"attn_config\": {\"qk_ln\": true}}", "attn_config qk_ln true");
+    refused(MPT ", \"attn_config\": {\"alibi\": false}}", "attn_config alibi false");
+    refused(MPT ", \"attn_config\": {\"alibi_bias_max\": 16}}",
+            "alibi_bias_max 16 is not supported");
+    refused(MPT ", \"attn_config\": {\"clip_qkv\": -1}}", "clip_qkv");
+    refused(MPT ", \"attn_config\": 3}", "'attn_config' is not an object");
+    refused(MPT ", \"no_bias\": false}", "no_bias false is not supported");
+    refused(MPT ", \"expansion_ratio\": 2}", "expansion_ratio 2 is not supported");
+    refused(MPT ", \"logit_scale\": 0.5}", "logit_scale is not supported");
+    refused(MPT ", \"norm_type\": \"rmsnorm\"}", "norm_type 'rmsnorm' is not supported");
+    refused("{\"model_type\": \"mpt\", \"d_model\": 32, \"n_heads\": 5}",
+            "n_heads 5 does not divide d_model 32");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_smollm3),
         cmocka_unit_test(test_xglm),
+        cmocka_unit_test(test_mpt),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

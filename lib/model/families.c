@@ -34,6 +34,7 @@ static const mhv_family *const families[] = {
     &mhv_family_t5,
     &mhv_family_bart,
     &mhv_family_xglm,
+    &mhv_family_mpt,
 };
 
 #define N_FAMILIES (sizeof families / sizeof families[0])

@@ -96,6 +96,11 @@ extern const mhv_family mhv_family_bart;
  * p <= heads, base^1 .. base^p with base = 2^-(8/p), then the odd powers of 2^-(4/p) for the
  * remaining heads. */
 void mhv_family_alibi_slopes(int heads, float *slopes);
+/* MPT's ALiBi slopes (build_mpt_alibi_tensor, fp32): for the power of two p >= heads,
+ * 1 / 2^(k * bias_max / p) for k = 1 .. p, and with fewer heads the even k first, then the
+ * odd ones, the first `heads` of them. */
+void mhv_family_alibi_slopes_mpt(int heads, double bias_max, float *slopes);
+extern const mhv_family mhv_family_mpt;
 
 /* T5's bucket of relative position rp = key - query (transformers'
  * _relative_position_bucket, with its float32 logarithm): bidirectional (encoders) or causal,
