@@ -1,7 +1,8 @@
 /* mpt.c - MPT (MptModel, MptForCausalLM) as transformers implements it: ALiBi instead of
- * positions (MPT's slopes, with the default alibi_bias_max 8), one fused Wqkv of [all Q; all K; all V]
- * optionally clamped to [-clip_qkv, clip_qkv], no biases anywhere, LayerNorms without bias,
- * sequential pre-LN layers, an MLP of 4 x hidden with exact GELU.
+ * positions (MPT's slopes, with the default alibi_bias_max 8), one fused Wqkv of [all Q;
+ * all K; all V] optionally clamped to [-clip_qkv, clip_qkv], no biases anywhere, LayerNorms
+ * without bias (a zero one added), sequential pre-LN layers, an MLP of 4 x hidden with exact
+ * GELU.
  *
  *   x = wte[id]
  *   per layer: x += out_proj(attn(norm_1(x)));  x += down_proj(gelu(up_proj(norm_2(x))))
