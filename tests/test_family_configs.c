@@ -206,6 +206,16 @@ static void test_gemma3(void **state)
     refused("{\"model_type\": \"gemma3_text\", " SIZES ", \"rope_parameters\": {"
             "\"full_attention\": {\"rope_type\": \"longrope\", \"factor\": 4.0}}}",
             "unsupported rope scaling type 'longrope'");
+    /* yarn per layer type: truncate true whatever the entry says (transformers reads it from
+     * the whole rope_parameters), the original context from max_position_embeddings */
+    ok("{\"model_type\": \"gemma3_text\", " SIZES ", \"max_position_embeddings\": 4096, "
+       "\"rope_parameters\": {\"full_attention\": {\"rope_type\": \"yarn\", \"factor\": 8.0, "
+       "\"truncate\": false}, \"sliding_attention\": {\"rope_type\": \"default\"}}}", &c);
+    assert_true(c.rope.kind == MHV_ROPE_YARN && c.rope.truncate == 1);
+    assert_int_equal(c.rope.original_max_positions, 4096);
+    refused("{\"model_type\": \"gemma3_text\", " SIZES ", \"rope_scaling\": {\"rope_type\": "
+            "\"yarn\", \"factor\": 8.0}}",
+            "original_max_position_embeddings");
     /* dynamic NTK: the default frequencies up to max_position_embeddings */
     ok("{\"model_type\": \"gemma3_text\", " SIZES ", \"rope_scaling\": {\"rope_type\": "
        "\"dynamic\", \"factor\": 2.0}}", &c);
@@ -437,9 +447,9 @@ static void test_gpt_oss(void **state)
     assert_true(c.rope.kind == MHV_ROPE_NONE && c.rope.theta == 500.0);
     assert_int_equal(c.num_experts, 6);
 #define OSS "{\"model_type\": \"gpt_oss\", \"num_key_value_heads\": 2, " SIZES
-    refused(OSS ", \"quantization_config\": "
-            "{\"quant_method\": \"mxfp4\"}}",
-            "quantization_config (mxfp4) is not supported");
+    refused(OSS ", \"quantization_config\": {\"quant_method\": \"gptq\"}}",
+            "quantization_config (gptq) is not supported (only mxfp4)");
+    ok(OSS ", \"quantization_config\": {\"quant_method\": \"mxfp4\"}}", &c);
     refused(OSS ", \"sliding_window\": null}",
             "sliding_window null");
     refused(OSS ", \"layer_types\": [\"full_attention\"]}",

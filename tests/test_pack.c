@@ -236,6 +236,7 @@ static void test_llama(void **state)
     check_fixture("fam-olmo2-f32", 1);
     check_fixture("fam-phi3-lm-bf16-partial", 1);
     check_fixture("fam-granite-f32", 1); /* multipliers */
+    check_fixture("fam-smollm3-lm-bf16-sw5", 1); /* layers without rotary */
 }
 /* soft capping, GeGLU, local and global rotary tables, two-sided windows */
 static void test_gemma(void **state)
@@ -264,6 +265,8 @@ static void test_decoders(void **state)
     check_fixture("fam-stablelm-f32", 1);
     check_fixture("fam-stablelm-parallel-bf16", 1);
     check_fixture("fam-cohere-f32", 1);
+    check_fixture("fam-xglm-lm-bf16-untied", 1); /* sinusoids from each sentence's start */
+    check_fixture("fam-mpt-lm-bf16-clip", 1);    /* ALiBi from each sentence's end */
 }
 static void test_modernbert(void **state) { (void)state; check_fixture("fam-modernbert-f32", 1); }
 /* relative position score biases */

@@ -1,7 +1,8 @@
-/* test_tok_decoders.c - the tokenizers of the GPT-NeoX, BLOOM, Falcon and StarCoder2 families
- * (tokenizer.json files made by tests/gen/gen_tok_decoders.py with each family's normalizer,
- * pre-tokenizers, post-processor and added tokens): ids, pieces and character spans equal HF
- * tokenizers' on every golden sentence, and sentence pairs where the file has a template. */
+/* test_tok_decoders.c - the tokenizers of the GPT-NeoX, BLOOM, Falcon, StarCoder2 and XGLM
+ * families (tokenizer.json files made by tests/gen/gen_tok_decoders.py and gen_tok_xglm.py
+ * with each family's normalizer, pre-tokenizers, post-processor and added tokens): ids,
+ * pieces and character spans equal HF tokenizers' on every golden sentence, and sentence
+ * pairs where the file has a template. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -35,6 +36,9 @@ static void test_neox(void **s) { (void)s; family("neox"); }
 static void test_bloom(void **s) { (void)s; family("bloom"); }
 static void test_falcon(void **s) { (void)s; family("falcon"); }
 static void test_starcoder2(void **s) { (void)s; family("starcoder2"); }
+/* XGLMTokenizer's tokenizer.json (tests/gen/gen_tok_xglm.py): Unigram with a precompiled
+ * charsmap, runs of spaces collapsed, Metaspace, "</s> $A" */
+static void test_xglm(void **s) { (void)s; family("xglm"); }
 
 int main(void)
 {
@@ -43,6 +47,7 @@ int main(void)
         cmocka_unit_test(test_bloom),
         cmocka_unit_test(test_falcon),
         cmocka_unit_test(test_starcoder2),
+        cmocka_unit_test(test_xglm),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -323,23 +323,6 @@ static mhv_status bart_load(mhv_model *m, mhv_wload *ld, mhv_error *err)
     return MHV_OK;
 }
 
-/* M2M100SinusoidalPositionalEmbedding's row p (H,) as torch builds it in fp32: frequencies
- * exp(-k log(10000) / (half - 1)), the sines of p times them, then their cosines, a zero
- * column for an odd H; the padding row zero. */
-static void m2m_position(int p, int pad, int H, float *row)
-{
-    int half = H / 2;
-    memset(row, 0, (size_t)H * sizeof *row);
-    if (p == pad)
-        return;
-    float step = (float)-(log(10000.0) / (double)(half - 1));
-    for (int k = 0; k < half; k++) {
-        float a = (float)p * expf((float)k * step);
-        row[k] = sinf(a);
-        row[half + k] = cosf(a);
-    }
-}
-
 /* x(n, H) = tok[ids] * scale (when scaled) + position rows, then norm (when g; norm_first:
  * the norm of the scaled tokens, then the positions added). row: (H,) scratch. */
 static void embed(mhv_nn *nn, const mhv_config *c, float *x, const mhv_mat *tok,
@@ -359,8 +342,8 @@ static void embed(mhv_nn *nn, const mhv_config *c, float *x, const mhv_mat *tok,
     for (int i = 0, rank = 0; i < n; i++) {
         float *xi = x + (size_t)i * (size_t)H;
         if (c->pad_positions) { /* M2M100: RoBERTa's rule, pads at the padding row */
-            m2m_position(ids[i] == c->pad_id ? c->pad_id : c->pad_id + 1 + rank++, c->pad_id, H,
-                         row);
+            mhv_family_t2t_position(ids[i] == c->pad_id ? c->pad_id : c->pad_id + 1 + rank++,
+                                    c->pad_id, H, row);
         } else if (!pos->data) {
             /* transformers: angle pos / 10000^(2 (j // 2) / dim) in float64, the even j's
              * sines in columns 0..ceil(dim/2), the odd j's cosines after */

@@ -96,15 +96,30 @@ extern const mhv_family mhv_family_bart;
  * p <= heads, base^1 .. base^p with base = 2^-(8/p), then the odd powers of 2^-(4/p) for the
  * remaining heads. */
 void mhv_family_alibi_slopes(int heads, float *slopes);
+/* MPT's ALiBi slopes (build_mpt_alibi_tensor, fp32): for the power of two p >= heads,
+ * 1 / 2^(k * bias_max / p) for k = 1 .. p, and with fewer heads the even k first, then the
+ * odd ones, the first `heads` of them. */
+void mhv_family_alibi_slopes_mpt(int heads, double bias_max, float *slopes);
+extern const mhv_family mhv_family_mpt;
 
 /* T5's bucket of relative position rp = key - query (transformers'
  * _relative_position_bucket, with its float32 logarithm): bidirectional (encoders) or causal,
  * of `buckets` buckets, the logarithmic ones reaching max_distance. */
 int mhv_family_t5_bucket(int rp, int bidirectional, int buckets, int max_distance);
 
+/* Row p (H,) of tensor2tensor's sinusoidal positions as torch builds them in fp32
+ * (M2M100SinusoidalPositionalEmbedding, XGLM's): frequencies exp(-k log(10000) / (half - 1)),
+ * the sines of p times them, then their cosines, a zero column for an odd H; row pad zero.
+ * H >= 4. */
+void mhv_family_t2t_position(int p, int pad, int H, float *row);
+extern const mhv_family mhv_family_xglm;
+
 /* The family that opens model_type, and its name for it; NULL when none does. */
 const mhv_family *mhv_family_find(const char *model_type, const char **arch);
-/* "bert, gpt2, llama, mistral, qwen2": every model_type, for messages. */
-void mhv_family_list(char *buf, size_t size);
+/* The i-th model_type mhaviz opens (i from 0), NULL past the last: for listing them. */
+const char *mhv_family_type(int i);
+/* The model_type that model_type most likely means (equal but for case, '-' and '_'), or
+ * NULL: for a hint in the refusal. */
+const char *mhv_family_near(const char *model_type);
 
 #endif

@@ -130,12 +130,17 @@ static mhv_status layer_types(const cJSON *root, const variant *v, mhv_config *c
 
 /* The rope settings of one Gemma 3 layer type, read as a plain config's: sub (its
  * rope_parameters entry, or NULL), theta when sub gives none, and rope_scaling (earlier
- * files' global layers) or NULL. */
-static mhv_status rope_of(const cJSON *sub, double theta, const cJSON *scaling, mhv_rope *r,
-                          const char *name, mhv_error *err)
+ * files' global layers) or NULL; with root, its max_position_embeddings beside them (yarn's
+ * original context when sub gives none, as transformers' standardize_rope_params). */
+static mhv_status rope_of_sized(const cJSON *sub, double theta, const cJSON *scaling,
+                                const cJSON *root, mhv_rope *r, const char *name,
+                                mhv_error *err)
 {
     cJSON *tmp = cJSON_CreateObject();
     int ok = tmp != NULL;
+    const cJSON *max_pos = root ? mhv_json_get(root, "max_position_embeddings") : NULL;
+    if (ok && max_pos)
+        ok = cJSON_AddItemToObject(tmp, "max_position_embeddings", cJSON_Duplicate(max_pos, 1));
     if (ok && sub)
         ok = cJSON_AddItemToObject(tmp, "rope_parameters", cJSON_Duplicate(sub, 1));
     if (ok && (!sub || !mhv_json_get(sub, "rope_theta")))
@@ -146,6 +151,22 @@ static mhv_status rope_of(const cJSON *sub, double theta, const cJSON *scaling, 
                        : mhv_fail(err, MHV_ENOMEM, name, "out of memory");
     cJSON_Delete(tmp);
     return st;
+}
+
+static mhv_status rope_of(const cJSON *sub, double theta, const cJSON *scaling, mhv_rope *r,
+                          const char *name, mhv_error *err)
+{
+    return rope_of_sized(sub, theta, scaling, NULL, r, name, err);
+}
+
+/* Transformers reads yarn's truncate from the whole rope_parameters, where Gemma 3's
+ * per-type entries leave it unset: true whatever an entry says. */
+static void yarn_truncates(mhv_config *c)
+{
+    if (c->rope.kind == MHV_ROPE_YARN)
+        c->rope.truncate = 1;
+    if (c->rope_local.kind == MHV_ROPE_YARN)
+        c->rope_local.truncate = 1;
 }
 
 /* Gemma 3: rope_parameters per layer type (transformers 5), or rope_theta with rope_scaling
@@ -166,9 +187,10 @@ static mhv_status gemma3_ropes(const cJSON *root, mhv_config *c, const char *nam
         if ((st = mhv_json_num(root, "rope_theta", 1e6, 0, 1e12, &theta, name, err)) ||
             (st = mhv_json_num(root, "rope_local_base_freq", 1e4, 0, 1e12, &local_theta, name,
                                err)) ||
-            (st = rope_of(full, theta, NULL, &c->rope, name, err)) ||
-            (st = rope_of(local, local_theta, NULL, &c->rope_local, name, err)))
+            (st = rope_of_sized(full, theta, NULL, root, &c->rope, name, err)) ||
+            (st = rope_of_sized(local, local_theta, NULL, root, &c->rope_local, name, err)))
             return st;
+        yarn_truncates(c);
         return MHV_OK;
     }
     if (params)
@@ -184,6 +206,7 @@ static mhv_status gemma3_ropes(const cJSON *root, mhv_config *c, const char *nam
         (st = rope_of(NULL, theta, scaling, &c->rope, name, err)) ||
         (st = rope_of(NULL, local, NULL, &c->rope_local, name, err)))
         return st;
+    yarn_truncates(c); /* transformers makes these settings per layer type too */
     return MHV_OK;
 }
 
@@ -193,31 +216,11 @@ static mhv_status text_config(const cJSON *root, const variant *v, mhv_config *c
                               const char *name, mhv_error *err)
 {
     mhv_status st;
-    if ((st = mhv_json_int(root, "hidden_size", v->hidden, 1, MHV_MAX_HIDDEN, &c->hidden_size,
-                           name, err)) ||
-        (st = mhv_json_int(root, "num_hidden_layers", v->layers, 1, MHV_MAX_LAYERS,
-                           &c->num_layers, name, err)) ||
-        (st = mhv_json_int(root, "num_attention_heads", v->heads, 1, MHV_MAX_HEADS,
-                           &c->num_heads, name, err)) ||
-        (st = mhv_json_int(root, "intermediate_size", v->inter, 1, 4 * MHV_MAX_HIDDEN,
-                           &c->intermediate_size, name, err)) ||
-        (st = mhv_json_int(root, "vocab_size", v->vocab, 1, MHV_MAX_VOCAB, &c->vocab_size, name,
-                           err)) ||
-        (st = mhv_json_int(root, "max_position_embeddings", v->max_positions, 1,
-                           MHV_MAX_POSITIONS, &c->max_positions, name, err)) ||
-        (st = mhv_json_int(root, "num_key_value_heads", v->kv_heads, 1, MHV_MAX_HEADS,
-                           &c->num_kv_heads, name, err)) ||
-        (st = mhv_json_int(root, "head_dim", 256, 2, MHV_MAX_HIDDEN, &c->head_dim, name, err)))
+    mhv_size_keys sizes = {MHV_DECODER_SIZE_KEYS, v->hidden,         v->layers, v->heads,
+                           v->inter,              v->vocab,          v->max_positions};
+    if ((st = mhv_config_sizes(root, &sizes, 0, c, name, err)) ||
+        (st = mhv_config_gqa(root, v->kv_heads, 256, c, name, err)))
         return st;
-    if (c->num_heads % c->num_kv_heads != 0)
-        return mhv_fail(err, MHV_EFORMAT, name,
-                        "num_key_value_heads %d does not divide num_attention_heads %d",
-                        c->num_kv_heads, c->num_heads);
-    if (c->head_dim % 2 != 0)
-        return mhv_fail(err, MHV_EFORMAT, name, "head_dim %d is odd; rotary embeddings need pairs",
-                        c->head_dim);
-    if ((long)c->head_dim * c->num_heads > 4L * MHV_MAX_HIDDEN)
-        return mhv_fail(err, MHV_EFORMAT, name, "num_attention_heads x head_dim is too large");
 
     double eps;
     int bidir;
@@ -235,7 +238,6 @@ static mhv_status text_config(const cJSON *root, const variant *v, mhv_config *c
     c->layer_norm_eps = (float)eps;
     c->attn_out_bias = c->attn_bias;
     c->causal = !bidir;
-    c->kv_heads = 1;
     /* Gemma reads hidden_act, where "gelu" means the tanh form (GemmaConfig); the later ones
      * hidden_activation */
     const char *act_key = v->gen == 1 ? "hidden_act" : "hidden_activation";

@@ -8,8 +8,9 @@
  *   per layer: x += o(attn_sinks(rope(q, k), v)(rms_1(x)));  x += moe(rms_2(x))
  *   logits = norm(x) · lm_head^T
  *
- * The released checkpoints store the experts quantised (MXFP4 *_blocks / *_scales): refused
- * by name; the BF16/F32 tensors save_pretrained writes are read. */
+ * The experts are read as save_pretrained writes them (F32/F16/BF16) or quantised as the
+ * released checkpoints store them (MXFP4 *_blocks / *_scales, quantization_config mxfp4),
+ * then decoded to fp32 one expert at a time as transformers dequantises them on a CPU. */
 #include <cjson/cJSON.h>
 #include <limits.h>
 #include <stdio.h>
@@ -88,13 +89,14 @@ static mhv_status oss_rope(const cJSON *root, mhv_config *c, const char *name, m
 
 static mhv_status oss_config(const cJSON *root, mhv_config *c, const char *name, mhv_error *err)
 {
+    /* MXFP4 experts are told by their tensors (oss_load); other quantisations refused */
     const cJSON *q = mhv_json_get(root, "quantization_config");
     if (q) {
         const cJSON *m = cJSON_IsObject(q) ? mhv_json_get(q, "quant_method") : NULL;
-        return mhv_fail(err, MHV_EUNSUPPORTED, name,
-                        "quantization_config (%.20s) is not supported: GPT-OSS's quantised "
-                        "(MXFP4) experts cannot be read",
-                        m && cJSON_IsString(m) ? m->valuestring : "?");
+        const char *method = m && cJSON_IsString(m) ? m->valuestring : "?";
+        if (strcmp(method, "mxfp4") != 0)
+            return mhv_fail(err, MHV_EUNSUPPORTED, name,
+                            "quantization_config (%.20s) is not supported (only mxfp4)", method);
     }
     mhv_status st;
     const char *experts_key = mhv_json_get(root, "num_local_experts") ? "num_local_experts"
@@ -193,6 +195,63 @@ static mhv_status load_biases(mhv_wload *ld, const char *name, int E, int len, f
     return MHV_OK;
 }
 
+/* A uint8 tensor of exactly the shape dims(ndim), under ld's prefix. */
+static mhv_status load_u8(const mhv_model *m, mhv_wload *ld, const char *name,
+                          const int64_t *dims, int ndim, const unsigned char **out,
+                          mhv_error *err)
+{
+    char full[240];
+    snprintf(full, sizeof full, "%s%s", ld->prefix, name);
+    const mhv_tensor *t = mhv_st_find(ld->st, full);
+    if (!t)
+        return mhv_fail(err, MHV_EFORMAT, ld->ckpt_name, "missing tensor '%s'", full);
+    int same = t->dtype == MHV_DT_U8 && t->ndim == ndim;
+    for (int i = 0; same && i < ndim; i++)
+        same = t->shape[i] == dims[i];
+    if (!same)
+        return mhv_fail(err, MHV_EFORMAT, m->dir,
+                        "%s: tensor '%s' is not uint8 of shape (%lld, %lld, %lld%s)", t->file,
+                        full, (long long)dims[0], (long long)dims[1], (long long)dims[2],
+                        ndim == 4 ? ", 16" : "");
+    *out = t->data;
+    return MHV_OK;
+}
+
+/* Layer l's MXFP4 experts (*_blocks and *_scales of gate_up_proj and down_proj) when the
+ * checkpoint has them: *quantised 1. */
+static mhv_status load_mxfp4(mhv_model *m, mhv_wload *ld, int l, int *quantised,
+                             mhv_error *err)
+{
+    const mhv_config *c = &m->cfg;
+    mhv_layer *ly = &m->layers[l];
+    int64_t E = c->num_experts, H = c->hidden_size, I = c->intermediate_size;
+    char n[200];
+    snprintf(n, sizeof n, "%slayers.%d.mlp.experts.gate_up_proj_blocks", ld->prefix, l);
+    *quantised = mhv_st_find(ld->st, n) != NULL;
+    if (!*quantised)
+        return MHV_OK;
+    if (H % 32 || I % 32) /* blocks of 32 values along the input */
+        return mhv_fail(err, MHV_EFORMAT, m->dir,
+                        "MXFP4 experts need hidden_size and intermediate_size multiples of 32");
+    const struct {
+        const char *name;
+        int64_t out, in;
+        const unsigned char **blocks, **scales;
+    } parts[2] = {{"gate_up_proj", 2 * I, H, &ly->exp_gu_blocks, &ly->exp_gu_scales},
+                  {"down_proj", H, I, &ly->exp_down_blocks, &ly->exp_down_scales}};
+    for (int p = 0; p < 2; p++) {
+        const int64_t dims[4] = {E, parts[p].out, parts[p].in / 32, 16};
+        mhv_status st;
+        snprintf(n, sizeof n, "layers.%d.mlp.experts.%s_blocks", l, parts[p].name);
+        if ((st = load_u8(m, ld, n, dims, 4, parts[p].blocks, err)))
+            return st;
+        snprintf(n, sizeof n, "layers.%d.mlp.experts.%s_scales", l, parts[p].name);
+        if ((st = load_u8(m, ld, n, dims, 3, parts[p].scales, err)))
+            return st;
+    }
+    return MHV_OK;
+}
+
 static mhv_status oss_load(mhv_model *m, mhv_wload *ld, mhv_error *err)
 {
     static const char *const prefixes[] = {"model.", NULL}; /* GptOssForCausalLM */
@@ -216,11 +275,9 @@ static mhv_status oss_load(mhv_model *m, mhv_wload *ld, mhv_error *err)
         char n[160];
 #define N(suffix) (snprintf(n, sizeof n, "layers.%d.%s", l, suffix), n)
 #define BIAS(suffix, len, dst) (!b && (st = mhv_wload_vec(ld, N(suffix), len, 0, dst, err)))
-        char q[200];
-        snprintf(q, sizeof q, "%slayers.%d.mlp.experts.gate_up_proj_blocks", ld->prefix, l);
-        if (mhv_st_find(ld->st, q))
-            return mhv_fail(err, MHV_EUNSUPPORTED, ld->ckpt_name,
-                            "MXFP4-quantised experts ('%.80s') are not supported", q);
+        int quantised;
+        if ((st = load_mxfp4(m, ld, l, &quantised, err)))
+            return st;
         if ((st = mhv_wload_vec(ld, N("input_layernorm.weight"), H, 0, &ly->ln_attn_g, err)) ||
             (st = mhv_wload_mat(ld, N("self_attn.q_proj.weight"), QD, H, 0, &ly->q, err)) ||
             (st = mhv_wload_mat(ld, N("self_attn.k_proj.weight"), KVD, H, 0, &ly->k, err)) ||
@@ -235,10 +292,12 @@ static mhv_status oss_load(mhv_model *m, mhv_wload *ld, mhv_error *err)
                                 err)) ||
             (st = mhv_wload_mat(ld, N("mlp.router.weight"), E, H, 0, &ly->router, err)) ||
             (st = mhv_wload_vec(ld, N("mlp.router.bias"), E, 0, &ly->router_b, err)) ||
-            (st = load_experts(ld, N("mlp.experts.gate_up_proj"), E, H, 2 * I, gu, err)) ||
+            (!quantised &&
+             (st = load_experts(ld, N("mlp.experts.gate_up_proj"), E, H, 2 * I, gu, err))) ||
             (st = load_biases(ld, N("mlp.experts.gate_up_proj_bias"), E, 2 * I,
                               &ly->exp_gate_up_b, err)) ||
-            (st = load_experts(ld, N("mlp.experts.down_proj"), E, I, H, down, err)) ||
+            (!quantised &&
+             (st = load_experts(ld, N("mlp.experts.down_proj"), E, I, H, down, err))) ||
             (st = load_biases(ld, N("mlp.experts.down_proj_bias"), E, H, &ly->exp_down_b,
                               err)))
             return st;
@@ -259,6 +318,8 @@ static mhv_status oss_forward(mhv_nn *nn, const mhv_model *m, const int32_t *ids
         .experts = c->num_experts, .top_k = c->experts_per_tok, .inter = c->intermediate_size,
         .alpha = (float)c->swiglu_alpha, .limit = (float)c->swiglu_limit,
     };
+    for (int l = 0; l < c->num_layers && !moe.gu_blocks; l++) /* room to decode experts */
+        moe.gu_blocks = m->layers[l].exp_gu_blocks;
     float *scratch; /* the experts' */
     mhv_decoder_scratch s = {
         .rope_half = half,
@@ -289,6 +350,8 @@ static mhv_status oss_forward(mhv_nn *nn, const mhv_model *m, const int32_t *ids
         moe.router = &ly->router, moe.router_b = ly->router_b;
         moe.gate_up = ly->exp_gate, moe.gate_up_b = ly->exp_gate_up_b;
         moe.down = ly->exp_down, moe.down_b = ly->exp_down_b;
+        moe.gu_blocks = ly->exp_gu_blocks, moe.gu_scales = ly->exp_gu_scales;
+        moe.down_blocks = ly->exp_down_blocks, moe.down_scales = ly->exp_down_scales;
         mhv_nn_moe_clamped(nn, p.tmp, p.xb, &moe, n, H, scratch);
         mhv_nn_add(nn, p.x, p.tmp, n, H);
     }

@@ -16,6 +16,8 @@
  * frequencies per pair (longrope, with other factors past the original context). Granite
  * multiplies the embeddings, scales the scores by attention_multiplier, adds each sublayer's
  * output times residual_multiplier and divides the logits by logits_scaling.
+ * SmolLM3 skips the rotation on the layers no_rope_layers marks (by default every
+ * no_rope_layer_interval-th) and may slide the window on the layers layer_types names.
  * The model_types differ only in defaults and flags: the rows of `variants`. */
 #include <cjson/cJSON.h>
 #include <math.h>
@@ -36,8 +38,10 @@ typedef enum {
     WINDOW_UPPER,   /* with use_sliding_window, on layers >= max_window_layers (Qwen2) */
     WINDOW_OPTIONAL, /* sliding_window on every layer when set (Phi-3; default none) */
     WINDOW_USE_ALL, /* with use_sliding_window, on every layer (Qwen3-MoE) */
-    WINDOW_TYPES    /* with use_sliding_window, on the layers layer_types names, by default
+    WINDOW_TYPES,   /* with use_sliding_window, on the layers layer_types names, by default
                      * the even ones below max_window_layers (Qwen2-MoE) */
+    WINDOW_NOPE     /* on the layers layer_types names, by default (with use_sliding_window)
+                     * the layers without rotary positions (SmolLM3) */
 } window_rule;
 
 typedef enum {
@@ -63,30 +67,34 @@ typedef struct {
     moe_kind moe;           /* mixture-of-experts feed-forward layers */
     int multipliers;        /* Granite: embedding_multiplier, attention_multiplier (the score
                              * scale), residual_multiplier, logits_scaling (a divisor) */
+    int tied;               /* tie_word_embeddings when config.json omits it */
+    double theta;           /* rope_theta when config.json omits it; 0: 10000 */
 } variant;
 
 static const variant variants[] = {
     {"llama", 2048, FROM_CONFIG, FROM_CONFIG, FROM_CONFIG, WINDOW_NONE, 0, 0, 0, 0, MOE_NONE,
-     0},
+     0, 0, 0},
     {"mistral", 131072, FROM_CONFIG, FROM_CONFIG, FROM_CONFIG, WINDOW_ALL, 0, 0, 0, 0,
-     MOE_NONE, 0},
-    {"qwen2", 32768, 1, 0, 0, WINDOW_UPPER, 0, 0, 0, 0, MOE_NONE, 0},
+     MOE_NONE, 0, 0, 0},
+    {"qwen2", 32768, 1, 0, 0, WINDOW_UPPER, 0, 0, 0, 0, MOE_NONE, 0, 0, 0},
     {"qwen3", 32768, FROM_CONFIG, FROM_CONFIG, 0, WINDOW_UPPER, 128, MHV_QK_NORM_HEAD, 0, 0,
-     MOE_NONE, 0},
-    {"phi3", 4096, 0, 0, 0, WINDOW_OPTIONAL, 0, 0, 0, 1, MOE_NONE, 0},
+     MOE_NONE, 0, 0, 0},
+    {"phi3", 4096, 0, 0, 0, WINDOW_OPTIONAL, 0, 0, 0, 1, MOE_NONE, 0, 0, 0},
     {"olmo2", 2048, FROM_CONFIG, FROM_CONFIG, 0, WINDOW_NONE, 0, MHV_QK_NORM_FULL, 1, 0, MOE_NONE,
-     0},
-    {"mixtral", 131072, 0, 0, 0, WINDOW_OPTIONAL, 0, 0, 0, 0, MOE_MIXTRAL, 0},
-    {"qwen2_moe", 32768, FROM_CONFIG, 0, 0, WINDOW_TYPES, 0, 0, 0, 0, MOE_QWEN2, 0},
+     0, 0, 0},
+    {"mixtral", 131072, 0, 0, 0, WINDOW_OPTIONAL, 0, 0, 0, 0, MOE_MIXTRAL, 0, 0, 0},
+    {"qwen2_moe", 32768, FROM_CONFIG, 0, 0, WINDOW_TYPES, 0, 0, 0, 0, MOE_QWEN2, 0, 0, 0},
     {"qwen3_moe", 32768, FROM_CONFIG, FROM_CONFIG, 0, WINDOW_USE_ALL, 0, MHV_QK_NORM_HEAD, 0, 0,
-     MOE_QWEN3, 0},
+     MOE_QWEN3, 0, 0, 0},
     {"granite", 2048, FROM_CONFIG, FROM_CONFIG, FROM_CONFIG, WINDOW_NONE, 0, 0, 0, 0, MOE_NONE,
-     1},
+     1, 0, 0},
+    {"smollm3", 32768, FROM_CONFIG, FROM_CONFIG, FROM_CONFIG, WINDOW_NOPE, 0, 0, 0, 0, MOE_NONE,
+     0, 1, 2000000.0},
 };
 
 static const char *const model_types[] = {"llama",     "mistral", "qwen2",   "qwen3",
                                           "phi3",      "olmo2",   "mixtral", "qwen2_moe",
-                                          "qwen3_moe", "granite", NULL};
+                                          "qwen3_moe", "granite", "smollm3", NULL};
 
 static const variant *variant_of(const mhv_config *c)
 {
@@ -231,6 +239,67 @@ static mhv_status moe_config(const cJSON *root, const variant *v, mhv_config *c,
     return MHV_OK;
 }
 
+/* SmolLM3: the layers without rotary positions (no_rope_layers, 0 for those, else every
+ * no_rope_layer_interval-th) and the sliding ones (layer_types, else with
+ * use_sliding_window and a sliding_window those without rotary). HF's eager attention
+ * slides where layer_types says; other attention implementations only with
+ * use_sliding_window, so sliding layers without it are refused. */
+static mhv_status nope_layers(const cJSON *root, mhv_config *c, const char *name,
+                              mhv_error *err)
+{
+    int interval, use = 0, any = 0;
+    mhv_status st;
+    if ((st = mhv_json_int(root, "no_rope_layer_interval", 4, 1, MHV_MAX_LAYERS + 1, &interval,
+                           name, err)) ||
+        (st = mhv_json_bool(root, "use_sliding_window", 0, &use, name, err)))
+        return st;
+    const cJSON *nr = mhv_json_get(root, "no_rope_layers");
+    if (nr && (!cJSON_IsArray(nr) || cJSON_GetArraySize(nr) < c->num_layers))
+        return mhv_fail(err, MHV_EFORMAT, name,
+                        "field 'no_rope_layers' is not a list of %d flags", c->num_layers);
+    const cJSON *sw = mhv_json_get(root, "sliding_window");
+    int has_window = sw && !cJSON_IsNull(sw);
+    const cJSON *lt = mhv_json_get(root, "layer_types");
+    if (lt && (!cJSON_IsArray(lt) || cJSON_GetArraySize(lt) < c->num_layers))
+        return mhv_fail(err, MHV_EFORMAT, name, "field 'layer_types' is not a list of %d names",
+                        c->num_layers);
+    memset(c->nope_layers, 0, sizeof c->nope_layers);
+    memset(c->window_layers, 0, sizeof c->window_layers);
+    c->window_by_layer = 1;
+    for (int l = 0; l < c->num_layers; l++) {
+        int rope = (l + 1) % interval != 0;
+        if (nr) {
+            const cJSON *it = cJSON_GetArrayItem(nr, l);
+            if (!cJSON_IsNumber(it) && !cJSON_IsBool(it))
+                return mhv_fail(err, MHV_EFORMAT, name, "field 'no_rope_layers' holds a non-flag");
+            rope = cJSON_IsNumber(it) ? it->valuedouble != 0 : cJSON_IsTrue(it);
+        }
+        int sliding = use && has_window && !rope;
+        if (lt) {
+            const cJSON *it = cJSON_GetArrayItem(lt, l);
+            if (!cJSON_IsString(it))
+                return mhv_fail(err, MHV_EFORMAT, name, "field 'layer_types' holds a non-string");
+            sliding = strcmp(it->valuestring, "sliding_attention") == 0;
+            if (!sliding && strcmp(it->valuestring, "full_attention") != 0)
+                return mhv_fail(err, MHV_EUNSUPPORTED, name, "unsupported layer type '%.40s'",
+                                it->valuestring);
+        }
+        if (!rope)
+            c->nope_layers[l / 8] |= (unsigned char)(1u << (l % 8));
+        if (sliding)
+            c->window_layers[l / 8] |= (unsigned char)(1u << (l % 8)), any = 1;
+    }
+    if (!any)
+        return MHV_OK;
+    if (!use)
+        return mhv_fail(err, MHV_EUNSUPPORTED, name,
+                        "sliding layers without use_sliding_window are not supported");
+    if (!has_window)
+        return mhv_fail(err, MHV_EFORMAT, name, "sliding layers need a sliding_window");
+    return mhv_json_int(root, "sliding_window", 0, 1, MHV_MAX_POSITIONS, &c->sliding_window,
+                        name, err);
+}
+
 static int is_moe_layer(const mhv_config *c, int l)
 {
     return c->num_experts > 0 && ((c->moe_layers[l / 8] >> (l % 8)) & 1);
@@ -347,46 +416,25 @@ static mhv_status llama_config(const cJSON *root, mhv_config *c, const char *nam
 {
     const variant *v = variant_of(c);
     mhv_status st;
-    if ((st = mhv_json_int(root, "hidden_size", -1, 1, MHV_MAX_HIDDEN, &c->hidden_size, name,
-                           err)) ||
-        (st = mhv_json_int(root, "num_hidden_layers", -1, 1, MHV_MAX_LAYERS, &c->num_layers,
-                           name, err)) ||
-        (st = mhv_json_int(root, "num_attention_heads", -1, 1, MHV_MAX_HEADS, &c->num_heads,
-                           name, err)) ||
-        (st = mhv_json_int(root, "intermediate_size", -1, 1, 4 * MHV_MAX_HIDDEN,
-                           &c->intermediate_size, name, err)) ||
-        (st = mhv_json_int(root, "vocab_size", -1, 1, MHV_MAX_VOCAB, &c->vocab_size, name,
-                           err)) ||
-        (st = mhv_json_int(root, "max_position_embeddings", v->max_positions, 1,
-                           MHV_MAX_POSITIONS, &c->max_positions, name, err)) ||
-        (st = mhv_json_int(root, "num_key_value_heads", c->num_heads, 1, MHV_MAX_HEADS,
-                           &c->num_kv_heads, name, err)))
+    mhv_size_keys sizes = {MHV_DECODER_SIZE_KEYS, -1, -1, -1, -1, -1, v->max_positions};
+    if ((st = mhv_config_sizes(root, &sizes, 0, c, name, err)) ||
+        (st = mhv_config_gqa(root, 0, v->head_dim, c, name, err)))
         return st;
-    if (c->num_heads % c->num_kv_heads != 0)
-        return mhv_fail(err, MHV_EFORMAT, name,
-                        "num_key_value_heads %d does not divide num_attention_heads %d",
-                        c->num_kv_heads, c->num_heads);
-    int derived = c->hidden_size % c->num_heads == 0 ? c->hidden_size / c->num_heads : -1;
-    if (v->head_dim)
-        derived = v->head_dim;
-    if ((st = mhv_json_int(root, "head_dim", derived, 2, MHV_MAX_HIDDEN, &c->head_dim, name,
-                           err)))
-        return st;
-    if (c->head_dim % 2 != 0)
-        return mhv_fail(err, MHV_EFORMAT, name, "head_dim %d is odd; rotary embeddings need pairs",
-                        c->head_dim);
-    if ((long)c->head_dim * c->num_heads > 4L * MHV_MAX_HIDDEN)
-        return mhv_fail(err, MHV_EFORMAT, name, "num_attention_heads x head_dim is too large");
 
     double eps;
     if ((st = mhv_json_num(root, "rms_norm_eps", 1e-6, -1e-300, 1, &eps, name, err)) ||
         (st = mhv_config_act(root, "hidden_act", MHV_ACT_SILU, &c->act, name, err)) ||
-        (st = mhv_json_bool(root, "tie_word_embeddings", 0, &c->tie_word_embeddings, name,
+        (st = mhv_json_bool(root, "tie_word_embeddings", v->tied, &c->tie_word_embeddings, name,
                             err)) ||
         (st = mhv_json_bool(root, "mlp_bias", 0, &c->mlp_bias, name, err)))
         return st;
     if (!v->fused && (st = mhv_config_rope(root, &c->rope, name, err)))
         return st;
+    if (v->theta && !mhv_json_get(root, "rope_theta")) { /* the class's default_theta */
+        const cJSON *p = mhv_json_get(root, "rope_parameters");
+        if (!p || !cJSON_IsObject(p) || !mhv_json_get(p, "rope_theta"))
+            c->rope.theta = v->theta;
+    }
     if (v->fused) {
         double partial;
         if ((st = phi3_rope(root, c, &partial, name, err)))
@@ -414,7 +462,6 @@ static mhv_status llama_config(const cJSON *root, mhv_config *c, const char *nam
     if (v->mlp_bias != FROM_CONFIG)
         c->mlp_bias = v->mlp_bias;
     c->causal = 1;
-    c->kv_heads = 1;
     if (v->moe && (st = moe_config(root, v, c, name, err)))
         return st;
     if (v->multipliers && (st = granite_multipliers(root, c, name, err)))
@@ -447,6 +494,8 @@ static mhv_status llama_config(const cJSON *root, mhv_config *c, const char *nam
     }
     case WINDOW_TYPES:
         return typed_window(root, name, c, err);
+    case WINDOW_NOPE:
+        return nope_layers(root, c, name, err);
     }
     return MHV_OK;
 }
@@ -638,7 +687,7 @@ static mhv_status llama_forward(mhv_nn *nn, const mhv_model *m, const int32_t *i
         if (c->attn_scale > 0) /* Granite's attention_multiplier */
             attn.scale = (float)c->attn_scale;
         attn.window = mhv_config_layer_slides(c, l) ? c->sliding_window : 0;
-        attn.rope = &rot;
+        attn.rope = (c->nope_layers[l / 8] >> (l % 8)) & 1 ? NULL : &rot;
         attn.q_norm = ly->q_norm_g ? &qn : NULL, attn.k_norm = ly->k_norm_g ? &kn : NULL;
         attn.qk_norm_full = c->qk_norm == MHV_QK_NORM_FULL;
         /* OLMo 2's layers have no input norms, only norms after their sublayers */

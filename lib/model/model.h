@@ -61,6 +61,10 @@ typedef struct {
      * biases (experts, 2 * moe intermediate) and (experts, hidden); its experts' fused
      * gate/up matrices (interleaved rows) are exp_gate, exp_up NULL */
     float *sinks, *router_b, *exp_gate_up_b, *exp_down_b;
+    /* GPT-OSS's MXFP4 experts instead (into the mapping): blocks (experts, out, in / 32, 16)
+     * and scales (experts, out, in / 32) of gate_up (out 2 * moe intermediate, in hidden)
+     * and of down (out hidden, in moe intermediate); NULL when not quantised */
+    const unsigned char *exp_gu_blocks, *exp_gu_scales, *exp_down_blocks, *exp_down_scales;
 } mhv_layer;
 
 typedef struct {

@@ -469,8 +469,44 @@ size_t mhv_nn_moe_clamped_floats(const mhv_moe_clamped *m, int n, int d)
     size_t N = (size_t)n, I = (size_t)m->inter;
     /* router logits, top-k weights and experts (int32), the rows of one expert (int32),
      * their inputs, gate_up, hidden and outputs */
+    size_t decoded = m->gu_blocks ? 2 * I * (size_t)d : 0; /* one expert's matrix at most */
     return lines(N * (size_t)m->experts) + 2 * lines(N * (size_t)m->top_k) + lines(N) +
-           2 * lines(N * (size_t)d) + lines(N * 2 * I) + lines(N * I);
+           2 * lines(N * (size_t)d) + lines(N * 2 * I) + lines(N * I) + lines(decoded);
+}
+
+typedef struct {
+    const unsigned char *blocks, *scales; /* of the expert's rows */
+    int in;
+    float *w;                             /* (rows, in) */
+} mxfp4_args;
+
+static void mxfp4_rows(const void *arg, int r0, int r1, int worker)
+{
+    (void)worker;
+    static const float lut[16] = {0.0f,  0.5f,  1.0f,  1.5f,  2.0f,  3.0f,  4.0f,  6.0f,
+                                  -0.0f, -0.5f, -1.0f, -1.5f, -2.0f, -3.0f, -4.0f, -6.0f};
+    const mxfp4_args *a = arg;
+    size_t G = (size_t)a->in / 32;
+    for (size_t r = (size_t)r0; r < (size_t)r1; r++)
+        for (size_t g = 0; g < G; g++) {
+            /* torch.ldexp: times pow(2.0, e) in fp32, 2^128 overflowing to inf as there */
+            int e = (int)a->scales[r * G + g] - 127;
+            float p = e > 127 ? INFINITY : ldexpf(1.0f, e);
+            const unsigned char *b = a->blocks + (r * G + g) * 16;
+            float *w = a->w + r * (size_t)a->in + g * 32;
+            for (int t = 0; t < 16; t++)
+                w[2 * t] = lut[b[t] & 15] * p, w[2 * t + 1] = lut[b[t] >> 4] * p;
+        }
+}
+
+/* Expert e's (rows, in) matrix of MXFP4 blocks and scales, decoded into w as fp32. */
+static mhv_mat mxfp4_expert(mhv_nn *nn, const unsigned char *blocks, const unsigned char *scales,
+                            int e, int rows, int in, float *w)
+{
+    size_t at = (size_t)e * (size_t)rows * (size_t)(in / 32);
+    mxfp4_args a = {blocks + at * 16, scales + at, in, w};
+    par_rows(nn, rows, in, mxfp4_rows, &a);
+    return (mhv_mat){w, MHV_DT_F32, rows, in, 0, 0};
 }
 
 /* h(inter) = GPT-OSS's clamped SwiGLU of gu(2*inter) (gate, up interleaved), in fp32 as
@@ -499,6 +535,7 @@ void mhv_nn_moe_clamped(mhv_nn *nn, float *y, const float *x, const mhv_moe_clam
     float *gu = xe + lines(N * D);                       /* (rows, 2 * inter) */
     float *he = gu + lines(N * 2 * I);                   /* (rows, inter) */
     float *ye = he + lines(N * I);                       /* (rows, d) */
+    float *wq = ye + lines(N * D);                       /* an MXFP4 expert's matrix */
 
     mhv_nn_linear(nn, logit, x, m->router, m->router_b, n, MHV_NN_NO_ACT);
     for (size_t i = 0; i < N; i++) {
@@ -533,12 +570,17 @@ void mhv_nn_moe_clamped(mhv_nn *nn, float *y, const float *x, const mhv_moe_clam
             continue;
         for (int r = 0; r < count; r++)
             memcpy(xe + (size_t)r * D, x + (size_t)(rows[r] / (int32_t)k) * D, D * sizeof *x);
-        mhv_nn_linear(nn, gu, xe, &m->gate_up[e], m->gate_up_b + e * 2 * I, count,
-                      MHV_NN_NO_ACT);
+        mhv_mat wm = m->gu_blocks ? mxfp4_expert(nn, m->gu_blocks, m->gu_scales, (int)e,
+                                                 2 * m->inter, d, wq)
+                                  : m->gate_up[e];
+        mhv_nn_linear(nn, gu, xe, &wm, m->gate_up_b + e * 2 * I, count, MHV_NN_NO_ACT);
         for (int r = 0; r < count; r++)
             clamped_swiglu(he + (size_t)r * I, gu + (size_t)r * 2 * I, m->inter, m->alpha,
                            m->limit);
-        mhv_nn_linear(nn, ye, he, &m->down[e], m->down_b + e * D, count, MHV_NN_NO_ACT);
+        wm = m->down_blocks ? mxfp4_expert(nn, m->down_blocks, m->down_scales, (int)e, d,
+                                           m->inter, wq)
+                            : m->down[e];
+        mhv_nn_linear(nn, ye, he, &wm, m->down_b + e * D, count, MHV_NN_NO_ACT);
         for (int r = 0; r < count; r++) {
             float w = topw[rows[r]], *yt = y + (size_t)(rows[r] / (int32_t)k) * D;
             const float *src = ye + (size_t)r * D;

@@ -214,6 +214,11 @@ typedef struct {
     const float *gate_up_b, *down_b;    /* (experts, 2*inter), (experts, d) */
     int experts, top_k, inter;
     float alpha, limit;
+    /* MXFP4 experts instead of gate_up and down, or NULL: blocks (experts, out, in / 32,
+     * 16) of 4-bit codes (low nibble first) and scales (experts, out, in / 32) of biased
+     * exponents, each expert's matrix decoded as transformers' convert_moe_packed_tensors
+     * (code's value times 2^(scale - 127), in fp32) when tokens reach it */
+    const unsigned char *gu_blocks, *gu_scales, *down_blocks, *down_scales;
 } mhv_moe_clamped;
 
 #define MHV_MOE_MAX_TOPK 64 /* the most experts per token mhv_nn_moe_clamped takes */

@@ -527,6 +527,12 @@ mhv_status mhv_spm_to_json(const mhv_spm_model *m, const cJSON *config, const ch
                         "PegasusTokenizer's spiece.model (its pieces numbered after <mask_1>, "
                         "<mask_2> and <unk_2> .. <unk_102>) is not read: make tokenizer.json with "
                         "transformers, AutoTokenizer.from_pretrained(DIR).save_pretrained(DIR)");
+    if (other && is_class(other, "XGLMTokenizer")) /* its tokenizer.json is read */
+        return mhv_fail(err, MHV_EUNSUPPORTED, file,
+                        "XGLMTokenizer's sentencepiece.bpe.model (its pieces renumbered after "
+                        "<s>, <pad>, </s> and <unk>, then <madeupword0> .. <madeupword6>) is "
+                        "not read: it needs its tokenizer.json (transformers 5 does not convert "
+                        "the model either)");
     if (other)
         return mhv_fail(err, MHV_EUNSUPPORTED, file,
                         "no tokenizer.json, and a SentencePiece model is read only for "

@@ -155,7 +155,7 @@ static const char *class_of_model_type(const char *config_json)
         {"xlm-roberta", "XLMRobertaTokenizer"}, {"albert", "AlbertTokenizer"},
         {"llama", "LlamaTokenizer"}, {"m2m_100", "M2M100Tokenizer"},
         {"pegasus", "PegasusTokenizer"}, {"blenderbot-small", "BlenderbotSmallTokenizer"},
-        {"blenderbot", "BlenderbotTokenizer"}};
+        {"blenderbot", "BlenderbotTokenizer"}, {"xglm", "XGLMTokenizer"}};
     cJSON *cfg;
     const char *cls = NULL, *type;
     if (!config_json || mhv_json_load(config_json, MHV_TOK_MAX_JSON, &cfg, NULL) != MHV_OK)

@@ -130,6 +130,12 @@ expect_fail st-name-u0000 1 'model.safetensors: header has \u0000 in a string' -
 cfg_dup() { fresh_model m; perl -0pi -e "$1" "$M/config.json"; }
 cfg_dup 's/"num_hidden_layers": 3/"num_hidden_layers": 2, "num_hidden_layers": 3/'
 expect_fail config-duplicate-key 1 "config.json: duplicate key 'num_hidden_layers'" -- run --model "$M" "$TMP/s.txt"
+# an unknown model_type names where the list is and, for a near miss, the likely one
+n_types=$("$MHAVIZ" info --families | wc -l)
+cfg_dup 's/"model_type": "bert"/"model_type": "xlnet"/'
+expect_fail config-unknown-type 1 "config.json: unsupported model_type 'xlnet' ('mhaviz info --families' lists the $n_types supported)" -- run --model "$M" "$TMP/s.txt"
+cfg_dup 's/"model_type": "bert"/"model_type": "Data2Vec_Vision"/'
+expect_fail config-near-type 1 "unsupported model_type 'Data2Vec_Vision' (did you mean 'data2vec-vision'? 'mhaviz info --families' lists the $n_types supported)" -- run --model "$M" "$TMP/s.txt"
 cfg_dup 's/"model_type": "bert"/"model_type": "bert\\u0000roberta"/'
 expect_fail config-u0000 1 'config.json: \u0000 in a string' -- run --model "$M" "$TMP/s.txt"
 rm -rf "$M"; cp -r tests/fixtures/tok-minilm "$M"; perl -0pi -e 's/"normalizer":/"normalizer": null, "normalizer":/' "$M/tokenizer.json"
@@ -190,12 +196,14 @@ dec 's/"head_dim": 16/"head_dim": 15/'
 expect_fail dec-odd-head-dim 1 "config.json: head_dim 15 is odd" -- run --model "$M" "$TMP/s.txt"
 dec ''; st_edit "$ST" 's/model\.layers\.1\.self_attn\.k_proj\.weight/model.layers.1.self_attn.k_prox.weight/'
 expect_fail dec-missing-tensor 1 "model.safetensors: missing tensor 'model.layers.1.self_attn.k_proj.weight'" -- run --model "$M" "$TMP/s.txt"
-# GPT-OSS: the released checkpoints' MXFP4 experts (config and tensors) are refused by name
-oss() { rm -rf "$M"; cp -r tests/fixtures/fam-gpt-oss-lm-f32 "$M"; [ -z "$1" ] || perl -0pi -e "$1" "$M/config.json"; }
-oss 's/"attention_bias"/"quantization_config": {"quant_method": "mxfp4"}, "attention_bias"/'
-expect_fail oss-mxfp4-config 1 "config.json: quantization_config (mxfp4) is not supported: GPT-OSS's quantised (MXFP4) experts cannot be read" -- run --model "$M" "$TMP/s.txt"
-oss ''; st_edit "$ST" 's/model\.layers\.0\.post_attention_layernorm\.weight/model.layers.0.mlp.experts.gate_up_proj_blocks/'
-expect_fail oss-mxfp4-tensors 1 "model.safetensors: MXFP4-quantised experts ('model.layers.0.mlp.experts.gate_up_proj_blocks') are not supported" -- run --model "$M" "$TMP/s.txt"
+# GPT-OSS: quantisations other than MXFP4 refused by name; MXFP4 experts checked
+oss() { rm -rf "$M"; cp -r tests/fixtures/fam-gpt-oss-lm-mxfp4 "$M"; [ -z "$1" ] || perl -0pi -e "$1" "$M/config.json"; }
+oss 's/"quant_method": "mxfp4"/"quant_method": "gptq"/'
+expect_fail oss-gptq 1 "config.json: quantization_config (gptq) is not supported (only mxfp4)" -- run --model "$M" "$TMP/s.txt"
+oss ''; st_edit "$ST" 's/model\.layers\.1\.mlp\.experts\.down_proj_scales/model.layers.1.mlp.experts.down_proj_scalez/'
+expect_fail oss-mxfp4-missing 1 "model.safetensors: missing tensor 'model.layers.1.mlp.experts.down_proj_scales'" -- run --model "$M" "$TMP/s.txt"
+oss 's/"intermediate_size": 32/"intermediate_size": 48/'
+expect_fail oss-mxfp4-sizes 1 "MXFP4 experts need hidden_size and intermediate_size multiples of 32" -- run --model "$M" "$TMP/s.txt"
 
 # ---- vocab.txt / tokenizer.json ----
 fresh_model m; : >"$M/vocab.txt"

@@ -65,3 +65,60 @@ fg.make("fam-gpt-oss-lm-bf16-tied", GptOssForCausalLM,
         dtype=torch.bfloat16, seed=403, qk_std=0.35, load_kw=EAGER,
         note="GptOssForCausalLM BF16 tied, attention_bias false, head_dim 12 (hidden 32, 2 "
              "heads, 1 kv head), top 1 of 4 experts")
+
+# MXFP4 experts as the released checkpoints store them: random codes and scales (every byte
+# is a valid code; quantising would need transformers' GPU kernels), the golden from the
+# same checkpoint with the experts transformers' own convert_moe_packed_tensors decodes from
+# them (its CPU dequantisation path, exact in fp32), then the experts swapped back for their
+# *_blocks / *_scales and quantization_config written, as in the released files.
+import json  # noqa: E402
+
+from safetensors.torch import load_file, save_file  # noqa: E402
+from transformers.integrations.mxfp4 import convert_moe_packed_tensors  # noqa: E402
+
+CODES = {}
+
+
+def decode_experts(path):
+    f = os.path.join(path, "model.safetensors")
+    sd = load_file(f)
+    g = torch.Generator().manual_seed(404)
+    for k in sorted(sd):
+        if k.endswith(("experts.gate_up_proj", "experts.down_proj")):
+            E, inn, out = sd[k].shape
+            blocks = torch.randint(0, 256, (E, out, inn // 32, 16), generator=g,
+                                   dtype=torch.uint8)
+            scales = torch.randint(119, 126, (E, out, inn // 32), generator=g, dtype=torch.uint8)
+            CODES[k] = (blocks, scales)
+            sd[k] = convert_moe_packed_tensors(blocks, scales, dtype=torch.float32)
+            assert sd[k].shape == (E, inn, out)
+    save_file(sd, f, metadata={"format": "pt"})
+
+
+def quantise_fixture(path):
+    f = os.path.join(path, "model.safetensors")
+    sd = load_file(f)
+    for k, (blocks, scales) in CODES.items():
+        assert torch.equal(sd.pop(k), convert_moe_packed_tensors(blocks, scales,
+                                                                 dtype=torch.float32))
+        sd[k + "_blocks"], sd[k + "_scales"] = blocks, scales
+    save_file(sd, f, metadata={"format": "pt"})
+    cpath = os.path.join(path, "config.json")
+    cfg = json.load(open(cpath))
+    cfg["quantization_config"] = {
+        "quant_method": "mxfp4",
+        "modules_to_not_convert": ["model.layers.*.self_attn", "model.layers.*.mlp.router",
+                                   "model.embed_tokens", "lm_head"]}
+    with open(cpath, "w") as out:
+        json.dump(cfg, out, indent=2, sort_keys=True)
+        out.write("\n")
+    for name in os.listdir(path):
+        os.chmod(os.path.join(path, name), 0o644)
+
+
+fg.make("fam-gpt-oss-lm-mxfp4", GptOssForCausalLM,
+        GptOssConfig(**dict(SMALL, num_hidden_layers=2, intermediate_size=32)),
+        dtype=torch.bfloat16, seed=404, qk_std=0.35, load_kw=EAGER, post=decode_experts,
+        note="GptOssForCausalLM BF16 with MXFP4 experts (gate_up_proj / down_proj _blocks and "
+             "_scales, quantization_config mxfp4), 4 experts top 2, intermediate 32")
+quantise_fixture(os.path.join(fg.FIXTURES, "fam-gpt-oss-lm-mxfp4"))
