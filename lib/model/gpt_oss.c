@@ -101,35 +101,14 @@ static mhv_status oss_config(const cJSON *root, mhv_config *c, const char *name,
     mhv_status st;
     const char *experts_key = mhv_json_get(root, "num_local_experts") ? "num_local_experts"
                                                                        : "num_experts";
-    if ((st = mhv_json_int(root, "hidden_size", 2880, 1, MHV_MAX_HIDDEN, &c->hidden_size, name,
-                           err)) ||
-        (st = mhv_json_int(root, "num_hidden_layers", 36, 1, MHV_MAX_LAYERS, &c->num_layers,
-                           name, err)) ||
-        (st = mhv_json_int(root, "num_attention_heads", 64, 1, MHV_MAX_HEADS, &c->num_heads,
-                           name, err)) ||
-        (st = mhv_json_int(root, "num_key_value_heads", 8, 1, MHV_MAX_HEADS, &c->num_kv_heads,
-                           name, err)) ||
-        (st = mhv_json_int(root, "head_dim", 64, 2, MHV_MAX_HIDDEN, &c->head_dim, name, err)) ||
-        (st = mhv_json_int(root, "intermediate_size", 2880, 1, 4 * MHV_MAX_HIDDEN,
-                           &c->intermediate_size, name, err)) ||
-        (st = mhv_json_int(root, "vocab_size", 201088, 1, MHV_MAX_VOCAB, &c->vocab_size, name,
-                           err)) ||
-        (st = mhv_json_int(root, "max_position_embeddings", 131072, 1, MHV_MAX_POSITIONS,
-                           &c->max_positions, name, err)) ||
+    static const mhv_size_keys sizes = {MHV_DECODER_SIZE_KEYS, 2880, 36, 64, 2880, 201088, 131072};
+    if ((st = mhv_config_sizes(root, &sizes, 0, c, name, err)) ||
+        (st = mhv_config_gqa(root, 8, 64, c, name, err)) ||
         (st = mhv_json_int(root, experts_key, 128, 1, MHV_MAX_EXPERTS, &c->num_experts, name,
                            err)) ||
         (st = mhv_json_int(root, "num_experts_per_tok", 4, 1, MHV_MOE_MAX_TOPK,
                            &c->experts_per_tok, name, err)))
         return st;
-    if (c->num_heads % c->num_kv_heads != 0)
-        return mhv_fail(err, MHV_EFORMAT, name,
-                        "num_key_value_heads %d does not divide num_attention_heads %d",
-                        c->num_kv_heads, c->num_heads);
-    if (c->head_dim % 2 != 0)
-        return mhv_fail(err, MHV_EFORMAT, name, "head_dim %d is odd; rotary embeddings need pairs",
-                        c->head_dim);
-    if ((long)c->head_dim * c->num_heads > 4L * MHV_MAX_HIDDEN)
-        return mhv_fail(err, MHV_EFORMAT, name, "num_attention_heads x head_dim is too large");
     if (c->experts_per_tok > c->num_experts)
         return mhv_fail(err, MHV_EFORMAT, name, "num_experts_per_tok %d exceeds the %d experts",
                         c->experts_per_tok, c->num_experts);
@@ -147,7 +126,6 @@ static mhv_status oss_config(const cJSON *root, mhv_config *c, const char *name,
     c->attn_out_bias = c->attn_bias;
     c->moe_intermediate_size = c->intermediate_size;
     c->act = MHV_ACT_SILU; /* the experts' gate, whatever hidden_act says (unused there) */
-    c->kv_heads = 1;
     c->causal = 1;
     return MHV_OK;
 }
