@@ -22,18 +22,8 @@ static mhv_status phi_config(const cJSON *root, mhv_config *c, const char *name,
 {
     mhv_status st;
     int qk_ln;
-    if ((st = mhv_json_int(root, "hidden_size", 2048, 1, MHV_MAX_HIDDEN, &c->hidden_size, name,
-                           err)) ||
-        (st = mhv_json_int(root, "num_hidden_layers", 24, 1, MHV_MAX_LAYERS, &c->num_layers,
-                           name, err)) ||
-        (st = mhv_json_int(root, "num_attention_heads", 32, 1, MHV_MAX_HEADS, &c->num_heads,
-                           name, err)) ||
-        (st = mhv_json_int(root, "intermediate_size", 8192, 1, 4 * MHV_MAX_HIDDEN,
-                           &c->intermediate_size, name, err)) ||
-        (st = mhv_json_int(root, "vocab_size", 51200, 1, MHV_MAX_VOCAB, &c->vocab_size, name,
-                           err)) ||
-        (st = mhv_json_int(root, "max_position_embeddings", 2048, 1, MHV_MAX_POSITIONS,
-                           &c->max_positions, name, err)) ||
+    static const mhv_size_keys sizes = {MHV_DECODER_SIZE_KEYS, 2048, 24, 32, 8192, 51200, 2048};
+    if ((st = mhv_config_sizes(root, &sizes, 0, c, name, err)) ||
         (st = mhv_json_bool(root, "qk_layernorm", 0, &qk_ln, name, err)))
         return st;
     c->qk_norm = qk_ln ? MHV_QK_NORM_HEAD : MHV_QK_NORM_NONE;

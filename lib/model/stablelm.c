@@ -25,21 +25,11 @@ static mhv_status stablelm_config(const cJSON *root, mhv_config *c, const char *
 {
     mhv_status st;
     int qk_ln;
-    if ((st = mhv_json_int(root, "hidden_size", 2560, 1, MHV_MAX_HIDDEN, &c->hidden_size, name,
-                           err)) ||
-        (st = mhv_json_int(root, "num_hidden_layers", 32, 1, MHV_MAX_LAYERS, &c->num_layers,
-                           name, err)) ||
-        (st = mhv_json_int(root, "num_attention_heads", 32, 1, MHV_MAX_HEADS, &c->num_heads,
-                           name, err)) ||
+    static const mhv_size_keys sizes = {MHV_DECODER_SIZE_KEYS, 2560, 32, 32, 6912, 50304, 4096};
+    if ((st = mhv_config_sizes(root, &sizes, 0, c, name, err)) ||
         /* StableLmConfig's default is 32, not num_attention_heads */
         (st = mhv_json_int(root, "num_key_value_heads", 32, 1, MHV_MAX_HEADS, &c->num_kv_heads,
                            name, err)) ||
-        (st = mhv_json_int(root, "intermediate_size", 6912, 1, 4 * MHV_MAX_HIDDEN,
-                           &c->intermediate_size, name, err)) ||
-        (st = mhv_json_int(root, "vocab_size", 50304, 1, MHV_MAX_VOCAB, &c->vocab_size, name,
-                           err)) ||
-        (st = mhv_json_int(root, "max_position_embeddings", 4096, 1, MHV_MAX_POSITIONS,
-                           &c->max_positions, name, err)) ||
         (st = mhv_json_bool(root, "qk_layernorm", 0, &qk_ln, name, err)) ||
         (st = mhv_json_bool(root, "use_qkv_bias", 0, &c->attn_bias, name, err)) ||
         (st = mhv_json_bool(root, "use_parallel_residual", 0, &c->parallel_residual, name,
