@@ -518,6 +518,7 @@ mhv_status run_figs_html_begin(run_figs *r, const char *out, const char *stem,
         .cmap = r->o->render.cmap,
         .scale = r->o->render.scale,
         .dec_layers = r->m->cfg.enc_dec ? r->m->cfg.dec_layers : 0,
+        .sinks = r->m->cfg.attn_sinks,
     };
     return mhv_html_begin(r->html.f, path, &info, err);
 }

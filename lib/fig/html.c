@@ -125,6 +125,8 @@ mhv_status mhv_html_begin(FILE *f, const char *name, const mhv_html_info *info, 
         b64(f, rgb, sizeof rgb);
     }
     fputs("}", f);
+    if (info->sinks)
+        fputs(", \"sinks\": true", f);
     if (info->dec_layers > 0) /* layers of each stack: the page's stack selector */
         fprintf(f, ",\n\"stacks\": {\"encoder\": %d, \"decoder\": %d, \"cross\": %d}",
                 info->num_layers, info->dec_layers, info->dec_layers);

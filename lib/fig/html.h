@@ -27,6 +27,7 @@ typedef struct {
     mhv_scale scale;
     int dec_layers;         /* encoder-decoder models: the decoder's layers (num_layers are
                                the encoder's), and the page has a stack selector; 0 others */
+    int sinks;              /* the rows sum to less than 1 (attention sinks): the note says so */
 } mhv_html_info;
 
 /* Writes the page up to the first sentence (`name` for messages). */

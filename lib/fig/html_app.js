@@ -301,7 +301,9 @@
     var view = el('div', {cls: 'mhv-view'}, root);
     el('div', {cls: 'mhv-note', text: 'Weights are shown to 8 bits (within 0.4%); the JSON ' +
                'output (--format json) has them exactly. Rows are queries, columns keys; ' +
-               'each row sums to 1. Drawn by mhaviz ' + info.version + '.'}, root);
+               (info.sinks ? 'each row sums to less than 1: the attention sinks take the ' +
+                'rest. ' : 'each row sums to 1. ') + 'Drawn by mhaviz ' + info.version + '.'},
+       root);
     var tip = el('div', {cls: 'mhv-tip'}, root);
 
     function showTip(ev, text, value) {

@@ -150,6 +150,7 @@ typedef struct {
     double swiglu_alpha, swiglu_limit;
     unsigned char nope_layers[128]; /* bit l set (as window_layers): layer l has no rotary
                                      * positions (SmolLM3 no_rope_layers) */
+    int attn_sinks; /* a sink logit in each softmax (GPT-OSS): the kept rows sum to less than 1 */
 } mhv_config;
 
 /* BEiT's relative position biases: each layer's own table and/or one shared by all (summed) */

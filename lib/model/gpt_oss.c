@@ -127,6 +127,7 @@ static mhv_status oss_config(const cJSON *root, mhv_config *c, const char *name,
     c->moe_intermediate_size = c->intermediate_size;
     c->act = MHV_ACT_SILU; /* the experts' gate, whatever hidden_act says (unused there) */
     c->causal = 1;
+    c->attn_sinks = 1;
     return MHV_OK;
 }
 

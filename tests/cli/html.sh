@@ -23,6 +23,11 @@ check "weights match the JSON" "perl $here/html_decode.pl $P $TMP/out/two.json >
 check "title names the model" "grep -q '<title>bert-f32 — two.txt</title>' $P"
 "$MHAVIZ" run --model "$FIX" --format html --heads 0:0 --title 'Figure 2 & more' --out "$TMP/t" "$TMP/two.txt"
 check "--title titles the page" "grep -q '<title>Figure 2 &amp; more</title>' $TMP/t/two.html"
+check "rows sum to 1 said, no sinks" "grep -q 'each row sums to 1' $P && ! grep -q '\"sinks\"' $P"
+# GPT-OSS's sinks take part of each row: the page says so (its weights: still the JSON's)
+printf '3 17 5 9 2\n' >"$TMP/ids.txt"
+"$MHAVIZ" run --model tests/fixtures/fam-gpt-oss-lm-f32 --ids --format html,json --out "$TMP/oss" "$TMP/ids.txt"
+check "sinks: the page says its rows sum to less than 1" "grep -q '\"sinks\": true' $TMP/oss/ids.html && perl $here/html_decode.pl $TMP/oss/ids.html $TMP/oss/ids.json >$TMP/cmp.txt 2>&1"
 # same input, same bytes
 "$MHAVIZ" run --model "$FIX" --format html --out "$TMP/out2" "$TMP/two.txt"
 check "deterministic" "cmp -s $P $TMP/out2/two.html"
