@@ -12,65 +12,41 @@
 #include <string.h>
 
 #include "model/config.h"
+#include "config_expect.h"
 
 #define ERNIE                                                                                  \
     "\"model_type\": \"ernie\", \"hidden_size\": 32, \"num_hidden_layers\": 2, "               \
     "\"num_attention_heads\": 4, \"intermediate_size\": 48, \"vocab_size\": 100"
 
-static mhv_status parse(const char *json, mhv_config *c, mhv_error *err)
-{
-    memset(err, 0, sizeof *err);
-    return mhv_config_parse(json, strlen(json), "config.json", c, err);
-}
-
-static void ok(const char *json, mhv_config *c)
-{
-    mhv_error err;
-    if (parse(json, c, &err) != MHV_OK)
-        fail_msg("%s: %s", json, err.msg);
-}
-
-/* The config is refused (MHV_EUNSUPPORTED or MHV_EFORMAT) with `want` in the message. */
-static void refused(const char *json, const char *want)
-{
-    mhv_config c;
-    mhv_error err;
-    mhv_status st = parse(json, &c, &err);
-    if (st == MHV_OK)
-        fail_msg("accepted: %s", json);
-    if (!strstr(err.msg, want))
-        fail_msg("%s: message '%s' lacks '%s'", json, err.msg, want);
-}
-
 static void test_ernie(void **state)
 {
     (void)state;
     mhv_config c;
-    ok("{" ERNIE "}", &c);
+    config_ok("{" ERNIE "}", &c);
     assert_string_equal(c.arch, "ernie");
     assert_int_equal(c.task_types, 0); /* use_task_id defaults to false (ERNIE 1.0) */
     assert_int_equal(c.type_vocab_size, 2);
     assert_int_equal(c.max_positions, 512);
     assert_int_equal(c.tie_word_embeddings, 1);
-    ok("{" ERNIE ", \"use_task_id\": true}", &c);
+    config_ok("{" ERNIE ", \"use_task_id\": true}", &c);
     assert_int_equal(c.task_types, 3); /* task_type_vocab_size's default */
-    ok("{" ERNIE ", \"use_task_id\": true, \"task_type_vocab_size\": 16, "
+    config_ok("{" ERNIE ", \"use_task_id\": true, \"task_type_vocab_size\": 16, "
        "\"tie_word_embeddings\": false}", &c);
     assert_int_equal(c.task_types, 16);
     assert_int_equal(c.tie_word_embeddings, 0);
-    ok("{" ERNIE ", \"use_task_id\": false, \"task_type_vocab_size\": 16}", &c);
+    config_ok("{" ERNIE ", \"use_task_id\": false, \"task_type_vocab_size\": 16}", &c);
     assert_int_equal(c.task_types, 0);
-    refused("{" ERNIE ", \"use_task_id\": true, \"task_type_vocab_size\": 0}",
+    config_refused("{" ERNIE ", \"use_task_id\": true, \"task_type_vocab_size\": 0}",
             "task_type_vocab_size");
-    refused("{" ERNIE ", \"use_task_id\": 3}", "use_task_id");
-    refused("{" ERNIE ", \"is_decoder\": true}", "is_decoder is not supported");
-    refused("{" ERNIE ", \"add_cross_attention\": true}", "add_cross_attention is not supported");
+    config_refused("{" ERNIE ", \"use_task_id\": 3}", "use_task_id");
+    config_refused("{" ERNIE ", \"is_decoder\": true}", "is_decoder is not supported");
+    config_refused("{" ERNIE ", \"add_cross_attention\": true}", "add_cross_attention is not supported");
     /* the other BERT model_types know no task types, and refuse a decoder as well */
-    ok("{\"model_type\": \"bert\", \"hidden_size\": 32, \"num_hidden_layers\": 2, "
+    config_ok("{\"model_type\": \"bert\", \"hidden_size\": 32, \"num_hidden_layers\": 2, "
        "\"num_attention_heads\": 4, \"intermediate_size\": 48, \"vocab_size\": 100, "
        "\"use_task_id\": true}", &c);
     assert_int_equal(c.task_types, 0);
-    refused("{\"model_type\": \"roberta\", \"hidden_size\": 32, \"num_hidden_layers\": 2, "
+    config_refused("{\"model_type\": \"roberta\", \"hidden_size\": 32, \"num_hidden_layers\": 2, "
             "\"num_attention_heads\": 4, \"intermediate_size\": 48, \"vocab_size\": 100, "
             "\"is_decoder\": true}", "is_decoder is not supported");
 }
@@ -84,7 +60,7 @@ static void test_pegasus(void **state)
 {
     (void)state;
     mhv_config c;
-    ok("{" PEGASUS "}", &c);
+    config_ok("{" PEGASUS "}", &c);
     assert_string_equal(c.arch, "pegasus");
     assert_true(c.enc_dec && c.pre_norm && c.final_norm && c.sinusoidal);
     assert_int_equal(c.pos_offset, 0);
@@ -99,7 +75,7 @@ static void test_pegasus(void **state)
     assert_int_equal(c.separate_emb, 0);
     assert_int_equal(c.dec_layers, 3);
     assert_int_equal(c.dec_intermediate_size, 40);
-    ok("{" PEGASUS ", \"scale_embedding\": true, \"tie_word_embeddings\": false, "
+    config_ok("{" PEGASUS ", \"scale_embedding\": true, \"tie_word_embeddings\": false, "
        "\"activation_function\": \"relu\", \"max_position_embeddings\": 64, "
        "\"decoder_start_token_id\": 5, \"eos_token_id\": [7]}", &c);
     assert_true(fabs(c.embed_scale - sqrt(32.0)) < 1e-12);
@@ -109,21 +85,21 @@ static void test_pegasus(void **state)
     assert_int_equal(c.decoder_start_id, 5);
     assert_int_equal(c.eos_id, 7);
     /* Marian's vocabulary fields are not Pegasus's */
-    ok("{" PEGASUS ", \"share_encoder_decoder_embeddings\": false, \"decoder_vocab_size\": 9}",
+    config_ok("{" PEGASUS ", \"share_encoder_decoder_embeddings\": false, \"decoder_vocab_size\": 9}",
        &c);
     assert_int_equal(c.dec_vocab_size, 90);
     assert_int_equal(c.separate_emb, 0);
-    refused("{\"model_type\": \"pegasus\", \"d_model\": 32, \"encoder_attention_heads\": 4, "
+    config_refused("{\"model_type\": \"pegasus\", \"d_model\": 32, \"encoder_attention_heads\": 4, "
             "\"decoder_attention_heads\": 8}", "decoder_attention_heads 8 unlike");
-    refused("{" PEGASUS ", \"is_decoder\": true}", "is_decoder is not supported");
-    refused("{" PEGASUS ", \"activation_function\": \"swiglu_magic\"}", "swiglu_magic");
+    config_refused("{" PEGASUS ", \"is_decoder\": true}", "is_decoder is not supported");
+    config_refused("{" PEGASUS ", \"activation_function\": \"swiglu_magic\"}", "swiglu_magic");
 }
 
 static void test_blenderbot(void **state)
 {
     (void)state;
     mhv_config c;
-    ok("{\"model_type\": \"blenderbot\", \"d_model\": 32, \"encoder_attention_heads\": 4, "
+    config_ok("{\"model_type\": \"blenderbot\", \"d_model\": 32, \"encoder_attention_heads\": 4, "
        "\"decoder_attention_heads\": 4}", &c);
     assert_string_equal(c.arch, "blenderbot");
     assert_true(c.enc_dec && c.pre_norm && c.final_norm && !c.sinusoidal);
@@ -137,7 +113,7 @@ static void test_blenderbot(void **state)
     assert_int_equal(c.decoder_start_id, 1);
     assert_int_equal(c.eos_id, 2);
     assert_true(c.embed_scale == 0);
-    ok("{\"model_type\": \"blenderbot-small\", \"d_model\": 32, \"encoder_attention_heads\": 4, "
+    config_ok("{\"model_type\": \"blenderbot-small\", \"d_model\": 32, \"encoder_attention_heads\": 4, "
        "\"decoder_attention_heads\": 4, \"scale_embedding\": true}", &c);
     assert_string_equal(c.arch, "blenderbot-small");
     assert_true(c.enc_dec && !c.pre_norm && !c.final_norm && !c.sinusoidal);
@@ -149,16 +125,16 @@ static void test_blenderbot(void **state)
     assert_int_equal(c.intermediate_size, 2048);
     assert_int_equal(c.decoder_start_id, 1);
     assert_true(fabs(c.embed_scale - sqrt(32.0)) < 1e-12);
-    ok("{\"model_type\": \"blenderbot-small\"}", &c);
+    config_ok("{\"model_type\": \"blenderbot-small\"}", &c);
     assert_int_equal(c.hidden_size, 512);
     assert_int_equal(c.num_heads, 16);
-    ok("{\"model_type\": \"blenderbot\"}", &c);
+    config_ok("{\"model_type\": \"blenderbot\"}", &c);
     assert_int_equal(c.hidden_size, 2560);
     assert_int_equal(c.num_heads, 32);
-    refused("{\"model_type\": \"blenderbot-small\", \"d_model\": 32, "
+    config_refused("{\"model_type\": \"blenderbot-small\", \"d_model\": 32, "
             "\"encoder_attention_heads\": 4, \"decoder_attention_heads\": 2}",
             "decoder_attention_heads 2 unlike");
-    refused("{\"model_type\": \"blenderbot\", \"d_model\": 32, \"encoder_attention_heads\": 4, "
+    config_refused("{\"model_type\": \"blenderbot\", \"d_model\": 32, \"encoder_attention_heads\": 4, "
             "\"decoder_attention_heads\": 4, \"is_decoder\": true}", "is_decoder is not supported");
 }
 
@@ -169,7 +145,7 @@ static void test_deberta_v1(void **state)
 {
     (void)state;
     mhv_config c;
-    ok("{\"model_type\": \"deberta\"}", &c);
+    config_ok("{\"model_type\": \"deberta\"}", &c);
     assert_string_equal(c.arch, "deberta");
     assert_int_equal(c.hidden_size, 768);
     assert_int_equal(c.num_layers, 12);
@@ -180,7 +156,7 @@ static void test_deberta_v1(void **state)
     assert_int_equal(c.rel_attention, 0);
     assert_int_equal(c.rel_scale_terms, 1);
     assert_true(fabsf(c.layer_norm_eps - 1e-7f) < 1e-12f);
-    ok("{\"model_type\": \"deberta\", \"relative_attention\": true, \"pos_att_type\": "
+    config_ok("{\"model_type\": \"deberta\", \"relative_attention\": true, \"pos_att_type\": "
        "\" C2P | p2c\", \"max_relative_positions\": -1, \"position_buckets\": 256, "
        "\"share_att_key\": true, \"norm_rel_ebd\": \"layer_norm\", \"conv_kernel_size\": 3}",
        &c);
@@ -192,17 +168,17 @@ static void test_deberta_v1(void **state)
     assert_int_equal(c.rel_buckets, 0);
     assert_int_equal(c.rel_share_key, 0);
     assert_int_equal(c.rel_norm, 0);
-    ok("{\"model_type\": \"deberta\", \"pos_att_type\": [\"p2c\"]}", &c);
+    config_ok("{\"model_type\": \"deberta\", \"pos_att_type\": [\"p2c\"]}", &c);
     assert_int_equal(c.rel_p2c, 0); /* no term without relative_attention */
     assert_int_equal(c.rel_scale_terms, 2); /* but the scale counts it */
-    ok("{\"model_type\": \"deberta-v2\", \"pos_att_type\": [\"p2c\", \"c2p\"]}", &c);
+    config_ok("{\"model_type\": \"deberta-v2\", \"pos_att_type\": [\"p2c\", \"c2p\"]}", &c);
     assert_int_equal(c.rel_scale_terms, 3);
-    refused("{\"model_type\": \"deberta\", \"talking_head\": true}", "talking_head is not supported");
-    refused("{\"model_type\": \"deberta\", \"pos_att_type\": \"c2p|p2p\"}",
+    config_refused("{\"model_type\": \"deberta\", \"talking_head\": true}", "talking_head is not supported");
+    config_refused("{\"model_type\": \"deberta\", \"pos_att_type\": \"c2p|p2p\"}",
             "unsupported pos_att_type 'p2p'");
-    refused("{\"model_type\": \"deberta\", \"pos_att_type\": [\"c2p\", \"c2p\"]}",
+    config_refused("{\"model_type\": \"deberta\", \"pos_att_type\": [\"c2p\", \"c2p\"]}",
             "pos_att_type lists 'c2p' twice");
-    refused("{\"model_type\": \"deberta\", \"pos_att_type\": [1]}", "holds a non-string");
+    config_refused("{\"model_type\": \"deberta\", \"pos_att_type\": [1]}", "holds a non-string");
 }
 
 int main(void)
