@@ -6,30 +6,38 @@
 #include <string.h>
 
 #include "cli.h"
+#include "model/family.h"
 #include "nn/kernels/cpucache.h"
 #include "nn/kernels/kernels.h"
 #include "commands.h"
 
 static const char info_usage[] =
     "usage: mhaviz info [--model DIR]\n"
+    "       mhaviz info --families\n"
     "\n"
     "Prints the architecture, sizes, weight dtype, tensor count and tokenizer of a model\n"
     "directory, one \"key: value\" per line.\n"
     "\n"
     "  --model DIR   Hugging Face model directory (default: $MHAVIZ_MODEL, else the\n"
     "                bundled sample model)\n"
+    "  --families    print the config.json model_types mhaviz opens, one per line\n"
     "  -h, --help    show this help\n";
 
 int cmd_info(int argc, char **argv)
 {
     static const struct option longopts[] = {
-        {"model", required_argument, 0, 'm'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
+        {"model", required_argument, 0, 'm'},
+        {"families", no_argument, 0, 'f'},
+        {"help", no_argument, 0, 'h'},
+        {0, 0, 0, 0}};
     const char *model = NULL;
+    int families = 0;
     opterr = 0;
     int c;
     while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
         switch (c) {
         case 'm': model = optarg; break;
+        case 'f': families = 1; break;
         case 'h': fputs(info_usage, stdout); return EXIT_OK;
         case ':': return cli_usage_error("info", "option '%s' needs a value", argv[optind - 1]);
         default: return cli_usage_error("info", "unknown option '%s'", argv[optind - 1]);
@@ -37,6 +45,14 @@ int cmd_info(int argc, char **argv)
     }
     if (optind != argc)
         return cli_usage_error("info", "unexpected argument '%s'", argv[optind]);
+    if (families) {
+        if (model)
+            return cli_usage_error("info", "--families describes no model: drop --model");
+        const char *t;
+        for (int i = 0; (t = mhv_family_type(i)); i++)
+            puts(t);
+        return EXIT_OK;
+    }
     char model_buf[4096];
     const char *dir = cli_model_dir(model, model_buf, sizeof model_buf);
     mhv_error err = {0};

@@ -105,7 +105,8 @@ static void test_errors(void **state)
     expect_error("model_type", "\"rwkv\"", MHV_EUNSUPPORTED, "rwkv");
     /* a decoder model_type is parsed by its own rules: BERT's field names are not GPT-2's */
     expect_error("model_type", "\"gpt2\"", MHV_EFORMAT, "missing field 'n_embd'");
-    expect_error("model_type", "\"xlnet\"", MHV_EUNSUPPORTED, "supported: bert, roberta");
+    expect_error("model_type", "\"xlnet\"", MHV_EUNSUPPORTED, "'mhaviz info --families' lists");
+    expect_error("model_type", "\"GPT-NEOX\"", MHV_EUNSUPPORTED, "did you mean 'gpt_neox'?");
     expect_error("model_type", "null", MHV_EFORMAT, "model_type");
     expect_error("layer_norm_eps", "-1", MHV_EFORMAT, "layer_norm_eps");
     expect_error("position_embedding_type", "\"relative_key\"", MHV_EUNSUPPORTED,

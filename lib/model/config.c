@@ -61,6 +61,32 @@ mhv_status mhv_config_sizes(const cJSON *root, const mhv_size_keys *k, int split
     return MHV_OK;
 }
 
+mhv_status mhv_config_gqa(const cJSON *root, int kv_def, int head_dim_def, mhv_config *c,
+                          const char *name, mhv_error *err)
+{
+    mhv_status st;
+    if ((st = mhv_json_int(root, "num_key_value_heads", kv_def ? kv_def : c->num_heads, 1,
+                           MHV_MAX_HEADS, &c->num_kv_heads, name, err)))
+        return st;
+    if (c->num_heads % c->num_kv_heads != 0)
+        return mhv_fail(err, MHV_EFORMAT, name,
+                        "num_key_value_heads %d does not divide num_attention_heads %d",
+                        c->num_kv_heads, c->num_heads);
+    int derived = head_dim_def                            ? head_dim_def
+                  : c->hidden_size % c->num_heads == 0 ? c->hidden_size / c->num_heads
+                                                       : -1;
+    if ((st = mhv_json_int(root, "head_dim", derived, 2, MHV_MAX_HIDDEN, &c->head_dim, name,
+                           err)))
+        return st;
+    if (c->head_dim % 2 != 0)
+        return mhv_fail(err, MHV_EFORMAT, name, "head_dim %d is odd; rotary embeddings need pairs",
+                        c->head_dim);
+    if ((long)c->head_dim * c->num_heads > 4L * MHV_MAX_HIDDEN)
+        return mhv_fail(err, MHV_EFORMAT, name, "num_attention_heads x head_dim is too large");
+    c->kv_heads = 1;
+    return MHV_OK;
+}
+
 mhv_status mhv_config_rope(const cJSON *root, mhv_rope *r, const char *name, mhv_error *err)
 {
     return rope_read(root, r, NULL, name, err);
@@ -237,10 +263,15 @@ mhv_status mhv_config_parse(const char *text, size_t len, const char *name, mhv_
     /* Old BERT checkpoints omit model_type; their config has BERT's fields. */
     snprintf(cfg->model_type, sizeof cfg->model_type, "%s", mt ? mt->valuestring : "bert");
     if (!(cfg->family = mhv_family_find(cfg->model_type, &cfg->arch))) {
-        char list[256];
-        mhv_family_list(list, sizeof list);
-        st = mhv_fail(err, MHV_EUNSUPPORTED, name, "unsupported model_type '%.31s' (supported: %s)",
-                      cfg->model_type, list);
+        /* the list is too long for a message: say where it is, and the likely meaning */
+        int count = 0;
+        while (mhv_family_type(count))
+            count++;
+        const char *near = mhv_family_near(cfg->model_type);
+        st = mhv_fail(err, MHV_EUNSUPPORTED, name,
+                      "unsupported model_type '%.31s' (%s%s%s'mhaviz info --families' lists the "
+                      "%d supported)", cfg->model_type, near ? "did you mean '" : "",
+                      near ? near : "", near ? "'? " : "", count);
         goto out;
     }
     st = cfg->family->config(root, cfg, name, err);

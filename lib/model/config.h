@@ -199,6 +199,17 @@ typedef struct {
  * hidden / heads, and there are as many key/value heads as heads. */
 mhv_status mhv_config_sizes(const struct cJSON *root, const mhv_size_keys *k, int split_heads,
                             mhv_config *c, const char *name, mhv_error *err);
+/* LlamaConfig's names of the six sizes, which the decoders modelled on it keep; their
+ * defaults follow in each family's mhv_size_keys. */
+#define MHV_DECODER_SIZE_KEYS                                                                 \
+    "hidden_size", "num_hidden_layers", "num_attention_heads", "intermediate_size",           \
+        "vocab_size", "max_position_embeddings"
+/* A rotary decoder's grouped-query heads, after mhv_config_sizes: num_key_value_heads
+ * (default kv_def, 0: one per query head) dividing num_attention_heads, and head_dim (default
+ * head_dim_def, 0: hidden / heads, which then must divide), even for the rotary pairs. Sets
+ * kv_heads. */
+mhv_status mhv_config_gqa(const struct cJSON *root, int kv_def, int head_dim_def, mhv_config *c,
+                          const char *name, mhv_error *err);
 struct cJSON;
 /* config.json's activation under key (missing or null: def); unknown names are refused. */
 mhv_status mhv_config_act(const struct cJSON *root, const char *key, mhv_act def, mhv_act *act,

@@ -1,6 +1,6 @@
 /* families.c - the model families mhaviz opens, by config.json model_type. Adding a family
  * is a new file in this folder and a line here. */
-#include <stdio.h>
+#include <ctype.h>
 #include <string.h>
 
 #include "model/family.h"
@@ -50,13 +50,38 @@ const mhv_family *mhv_family_find(const char *model_type, const char **arch)
     return NULL;
 }
 
-void mhv_family_list(char *buf, size_t size)
+const char *mhv_family_type(int i)
 {
-    size_t n = 0;
-    buf[0] = '\0';
     for (size_t f = 0; f < N_FAMILIES; f++)
-        for (const char *const *t = families[f]->model_types; *t && n < size; t++)
-            n += (size_t)snprintf(buf + n, size - n, "%s%s", n ? ", " : "", *t);
+        for (const char *const *t = families[f]->model_types; *t; t++)
+            if (i-- == 0)
+                return *t;
+    return NULL;
+}
+
+/* a and b equal once case, '-' and '_' are ignored */
+static int loosely_equal(const char *a, const char *b)
+{
+    for (;;) {
+        while (*a == '-' || *a == '_')
+            a++;
+        while (*b == '-' || *b == '_')
+            b++;
+        if (tolower((unsigned char)*a) != tolower((unsigned char)*b))
+            return 0;
+        if (!*a)
+            return 1;
+        a++, b++;
+    }
+}
+
+const char *mhv_family_near(const char *model_type)
+{
+    const char *t;
+    for (int i = 0; (t = mhv_family_type(i)); i++)
+        if (loosely_equal(t, model_type))
+            return t;
+    return NULL;
 }
 
 int mhv_family_packs_always(const mhv_config *c)

@@ -116,7 +116,10 @@ extern const mhv_family mhv_family_xglm;
 
 /* The family that opens model_type, and its name for it; NULL when none does. */
 const mhv_family *mhv_family_find(const char *model_type, const char **arch);
-/* "bert, gpt2, llama, mistral, qwen2": every model_type, for messages. */
-void mhv_family_list(char *buf, size_t size);
+/* The i-th model_type mhaviz opens (i from 0), NULL past the last: for listing them. */
+const char *mhv_family_type(int i);
+/* The model_type that model_type most likely means (equal but for case, '-' and '_'), or
+ * NULL: for a hint in the refusal. */
+const char *mhv_family_near(const char *model_type);
 
 #endif

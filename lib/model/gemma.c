@@ -216,31 +216,11 @@ static mhv_status text_config(const cJSON *root, const variant *v, mhv_config *c
                               const char *name, mhv_error *err)
 {
     mhv_status st;
-    if ((st = mhv_json_int(root, "hidden_size", v->hidden, 1, MHV_MAX_HIDDEN, &c->hidden_size,
-                           name, err)) ||
-        (st = mhv_json_int(root, "num_hidden_layers", v->layers, 1, MHV_MAX_LAYERS,
-                           &c->num_layers, name, err)) ||
-        (st = mhv_json_int(root, "num_attention_heads", v->heads, 1, MHV_MAX_HEADS,
-                           &c->num_heads, name, err)) ||
-        (st = mhv_json_int(root, "intermediate_size", v->inter, 1, 4 * MHV_MAX_HIDDEN,
-                           &c->intermediate_size, name, err)) ||
-        (st = mhv_json_int(root, "vocab_size", v->vocab, 1, MHV_MAX_VOCAB, &c->vocab_size, name,
-                           err)) ||
-        (st = mhv_json_int(root, "max_position_embeddings", v->max_positions, 1,
-                           MHV_MAX_POSITIONS, &c->max_positions, name, err)) ||
-        (st = mhv_json_int(root, "num_key_value_heads", v->kv_heads, 1, MHV_MAX_HEADS,
-                           &c->num_kv_heads, name, err)) ||
-        (st = mhv_json_int(root, "head_dim", 256, 2, MHV_MAX_HIDDEN, &c->head_dim, name, err)))
+    mhv_size_keys sizes = {MHV_DECODER_SIZE_KEYS, v->hidden,         v->layers, v->heads,
+                           v->inter,              v->vocab,          v->max_positions};
+    if ((st = mhv_config_sizes(root, &sizes, 0, c, name, err)) ||
+        (st = mhv_config_gqa(root, v->kv_heads, 256, c, name, err)))
         return st;
-    if (c->num_heads % c->num_kv_heads != 0)
-        return mhv_fail(err, MHV_EFORMAT, name,
-                        "num_key_value_heads %d does not divide num_attention_heads %d",
-                        c->num_kv_heads, c->num_heads);
-    if (c->head_dim % 2 != 0)
-        return mhv_fail(err, MHV_EFORMAT, name, "head_dim %d is odd; rotary embeddings need pairs",
-                        c->head_dim);
-    if ((long)c->head_dim * c->num_heads > 4L * MHV_MAX_HIDDEN)
-        return mhv_fail(err, MHV_EFORMAT, name, "num_attention_heads x head_dim is too large");
 
     double eps;
     int bidir;
@@ -258,7 +238,6 @@ static mhv_status text_config(const cJSON *root, const variant *v, mhv_config *c
     c->layer_norm_eps = (float)eps;
     c->attn_out_bias = c->attn_bias;
     c->causal = !bidir;
-    c->kv_heads = 1;
     /* Gemma reads hidden_act, where "gelu" means the tanh form (GemmaConfig); the later ones
      * hidden_activation */
     const char *act_key = v->gen == 1 ? "hidden_act" : "hidden_activation";

@@ -416,36 +416,10 @@ static mhv_status llama_config(const cJSON *root, mhv_config *c, const char *nam
 {
     const variant *v = variant_of(c);
     mhv_status st;
-    if ((st = mhv_json_int(root, "hidden_size", -1, 1, MHV_MAX_HIDDEN, &c->hidden_size, name,
-                           err)) ||
-        (st = mhv_json_int(root, "num_hidden_layers", -1, 1, MHV_MAX_LAYERS, &c->num_layers,
-                           name, err)) ||
-        (st = mhv_json_int(root, "num_attention_heads", -1, 1, MHV_MAX_HEADS, &c->num_heads,
-                           name, err)) ||
-        (st = mhv_json_int(root, "intermediate_size", -1, 1, 4 * MHV_MAX_HIDDEN,
-                           &c->intermediate_size, name, err)) ||
-        (st = mhv_json_int(root, "vocab_size", -1, 1, MHV_MAX_VOCAB, &c->vocab_size, name,
-                           err)) ||
-        (st = mhv_json_int(root, "max_position_embeddings", v->max_positions, 1,
-                           MHV_MAX_POSITIONS, &c->max_positions, name, err)) ||
-        (st = mhv_json_int(root, "num_key_value_heads", c->num_heads, 1, MHV_MAX_HEADS,
-                           &c->num_kv_heads, name, err)))
+    mhv_size_keys sizes = {MHV_DECODER_SIZE_KEYS, -1, -1, -1, -1, -1, v->max_positions};
+    if ((st = mhv_config_sizes(root, &sizes, 0, c, name, err)) ||
+        (st = mhv_config_gqa(root, 0, v->head_dim, c, name, err)))
         return st;
-    if (c->num_heads % c->num_kv_heads != 0)
-        return mhv_fail(err, MHV_EFORMAT, name,
-                        "num_key_value_heads %d does not divide num_attention_heads %d",
-                        c->num_kv_heads, c->num_heads);
-    int derived = c->hidden_size % c->num_heads == 0 ? c->hidden_size / c->num_heads : -1;
-    if (v->head_dim)
-        derived = v->head_dim;
-    if ((st = mhv_json_int(root, "head_dim", derived, 2, MHV_MAX_HIDDEN, &c->head_dim, name,
-                           err)))
-        return st;
-    if (c->head_dim % 2 != 0)
-        return mhv_fail(err, MHV_EFORMAT, name, "head_dim %d is odd; rotary embeddings need pairs",
-                        c->head_dim);
-    if ((long)c->head_dim * c->num_heads > 4L * MHV_MAX_HIDDEN)
-        return mhv_fail(err, MHV_EFORMAT, name, "num_attention_heads x head_dim is too large");
 
     double eps;
     if ((st = mhv_json_num(root, "rms_norm_eps", 1e-6, -1e-300, 1, &eps, name, err)) ||
@@ -488,7 +462,6 @@ static mhv_status llama_config(const cJSON *root, mhv_config *c, const char *nam
     if (v->mlp_bias != FROM_CONFIG)
         c->mlp_bias = v->mlp_bias;
     c->causal = 1;
-    c->kv_heads = 1;
     if (v->moe && (st = moe_config(root, v, c, name, err)))
         return st;
     if (v->multipliers && (st = granite_multipliers(root, c, name, err)))

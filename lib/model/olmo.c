@@ -19,35 +19,11 @@ static const char *const model_types[] = {"olmo", NULL};
 static mhv_status olmo_config(const cJSON *root, mhv_config *c, const char *name,
                               mhv_error *err)
 {
+    static const mhv_size_keys sizes = {MHV_DECODER_SIZE_KEYS, 4096, 32, 32, 11008, 50304, 2048};
     mhv_status st;
-    if ((st = mhv_json_int(root, "hidden_size", 4096, 1, MHV_MAX_HIDDEN, &c->hidden_size, name,
-                           err)) ||
-        (st = mhv_json_int(root, "num_hidden_layers", 32, 1, MHV_MAX_LAYERS, &c->num_layers,
-                           name, err)) ||
-        (st = mhv_json_int(root, "num_attention_heads", 32, 1, MHV_MAX_HEADS, &c->num_heads,
-                           name, err)) ||
-        (st = mhv_json_int(root, "num_key_value_heads", c->num_heads, 1, MHV_MAX_HEADS,
-                           &c->num_kv_heads, name, err)) ||
-        (st = mhv_json_int(root, "intermediate_size", 11008, 1, 4 * MHV_MAX_HIDDEN,
-                           &c->intermediate_size, name, err)) ||
-        (st = mhv_json_int(root, "vocab_size", 50304, 1, MHV_MAX_VOCAB, &c->vocab_size, name,
-                           err)) ||
-        (st = mhv_json_int(root, "max_position_embeddings", 2048, 1, MHV_MAX_POSITIONS,
-                           &c->max_positions, name, err)))
+    if ((st = mhv_config_sizes(root, &sizes, 0, c, name, err)) ||
+        (st = mhv_config_gqa(root, 0, 0, c, name, err)))
         return st;
-    if (c->num_heads % c->num_kv_heads != 0)
-        return mhv_fail(err, MHV_EFORMAT, name,
-                        "num_key_value_heads %d does not divide num_attention_heads %d",
-                        c->num_kv_heads, c->num_heads);
-    int derived = c->hidden_size % c->num_heads == 0 ? c->hidden_size / c->num_heads : -1;
-    if ((st = mhv_json_int(root, "head_dim", derived, 2, MHV_MAX_HIDDEN, &c->head_dim, name,
-                           err)))
-        return st;
-    if (c->head_dim % 2 != 0)
-        return mhv_fail(err, MHV_EFORMAT, name, "head_dim %d is odd; rotary embeddings need pairs",
-                        c->head_dim);
-    if ((long)c->head_dim * c->num_heads > 4L * MHV_MAX_HIDDEN)
-        return mhv_fail(err, MHV_EFORMAT, name, "num_attention_heads x head_dim is too large");
     if ((st = mhv_config_act(root, "hidden_act", MHV_ACT_SILU, &c->act, name, err)) ||
         (st = mhv_json_bool(root, "tie_word_embeddings", 0, &c->tie_word_embeddings, name,
                             err)) ||
@@ -60,7 +36,6 @@ static mhv_status olmo_config(const cJSON *root, mhv_config *c, const char *name
         return st;
     c->layer_norm_eps = 1e-5f; /* OlmoLayerNorm's, fixed */
     c->attn_out_bias = c->attn_bias;
-    c->kv_heads = 1;
     c->causal = 1;
     return MHV_OK;
 }

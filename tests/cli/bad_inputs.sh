@@ -130,6 +130,12 @@ expect_fail st-name-u0000 1 'model.safetensors: header has \u0000 in a string' -
 cfg_dup() { fresh_model m; perl -0pi -e "$1" "$M/config.json"; }
 cfg_dup 's/"num_hidden_layers": 3/"num_hidden_layers": 2, "num_hidden_layers": 3/'
 expect_fail config-duplicate-key 1 "config.json: duplicate key 'num_hidden_layers'" -- run --model "$M" "$TMP/s.txt"
+# an unknown model_type names where the list is and, for a near miss, the likely one
+n_types=$("$MHAVIZ" info --families | wc -l)
+cfg_dup 's/"model_type": "bert"/"model_type": "xlnet"/'
+expect_fail config-unknown-type 1 "config.json: unsupported model_type 'xlnet' ('mhaviz info --families' lists the $n_types supported)" -- run --model "$M" "$TMP/s.txt"
+cfg_dup 's/"model_type": "bert"/"model_type": "Data2Vec_Vision"/'
+expect_fail config-near-type 1 "unsupported model_type 'Data2Vec_Vision' (did you mean 'data2vec-vision'? 'mhaviz info --families' lists the $n_types supported)" -- run --model "$M" "$TMP/s.txt"
 cfg_dup 's/"model_type": "bert"/"model_type": "bert\\u0000roberta"/'
 expect_fail config-u0000 1 'config.json: \u0000 in a string' -- run --model "$M" "$TMP/s.txt"
 rm -rf "$M"; cp -r tests/fixtures/tok-minilm "$M"; perl -0pi -e 's/"normalizer":/"normalizer": null, "normalizer":/' "$M/tokenizer.json"

@@ -36,6 +36,9 @@ info=$("$MHAVIZ" info --model "$FIX")
 check "info layers" "printf '%s\n' \"\$info\" | grep -q '^layers: 3$'"
 check "info dtype" "printf '%s\n' \"\$info\" | grep -q '^dtype: F32$'"
 check "info kernels" "printf '%s\n' \"\$info\" | grep -Eq '^kernels: (scalar|avx2|avx512)$'"
+families=$("$MHAVIZ" info --families)
+check "info --families: one model_type a line, no duplicates" "printf '%s\n' \"\$families\" | grep -qx bert && printf '%s\n' \"\$families\" | grep -qx t5 && [ \"\$(printf '%s\n' \"\$families\" | sort -u | wc -l)\" = \"\$(printf '%s\n' \"\$families\" | wc -l)\" ] && ! printf '%s\n' \"\$families\" | grep -q '[^a-z0-9_-]'"
+expect_fail "info --families with --model" 2 "--families describes no model" -- "$MHAVIZ" info --families --model "$FIX"
 check "info kernels forced" "MHAVIZ_KERNEL=scalar \"$MHAVIZ\" info --model \"$FIX\" | grep -q '^kernels: scalar$'"
 check "info caches" "printf '%s\n' \"\$info\" | grep -Eq '^caches: L1d [1-9][0-9]* KiB, L2 [1-9][0-9]* KiB, L3 [0-9]+ KiB \((sysfs|cpuid|default)\)$'"
 check "info blocking" "printf '%s\n' \"\$info\" | grep -q '^blocking: .'"
