@@ -74,6 +74,9 @@ static mhv_status xglm_config(const cJSON *root, mhv_config *c, const char *name
     c->pre_norm = c->final_norm = 1;
     c->sinusoidal = 1;
     c->pos_offset = XGLM_POS_OFFSET;
+    /* the sinusoids are computed for any length (transformers extends its table past
+     * max_position_embeddings) */
+    c->max_positions = MHV_MAX_POSITIONS - XGLM_POS_OFFSET;
     c->causal = 1;
     return MHV_OK;
 }

@@ -2,7 +2,7 @@
 """Fixtures of XGLM (tests/fixtures/fam-xglm-*): token embeddings times sqrt(d_model)
 (scale_embedding on and off), tensor2tensor's sinusoidal positions from row 2 with the row of
 pad_token_id zero (pad_token_id 5 zeroes position 3; null zeroes none), an odd d_model (the
-zero column), pre-LayerNorm layers with biases, gelu and relu, the final LayerNorm;
+zero column), sentences longer than max_position_embeddings (transformers extends the table), pre-LayerNorm layers with biases, gelu and relu, the final LayerNorm;
 XGLMModel and XGLMForCausalLM (model. prefix, tied by default and untied), F32/F16/BF16.
 See famgen.py.
 
@@ -46,7 +46,9 @@ fg.make("fam-xglm-lm-bf16-untied", XGLMForCausalLM,
         note="XGLMForCausalLM BF16, untied, scale_embedding false, relu, pad_token_id 5 "
              "(position 3's row zero)")
 fg.make("fam-xglm-lm-f16-odd", XGLMForCausalLM,
-        XGLMConfig(**dict(SMALL, d_model=33, attention_heads=3), pad_token_id=None),
+        XGLMConfig(**dict(SMALL, d_model=33, attention_heads=3, max_position_embeddings=8),
+                   pad_token_id=None),
         dtype=torch.float16, seed=153, qk_std=0.35, shard="20KB",
         note="XGLMForCausalLM F16 sharded, tied, d_model 33 (3 heads of 11, zero last "
-             "position column), pad_token_id null")
+             "position column), pad_token_id null, max_position_embeddings 8 (the table "
+             "extended for 13 tokens)")
