@@ -190,8 +190,9 @@ static void test_class_defaults(void **state)
         }
         configs++;
     }
-    /* transparency load_image keeps (a tRNS colour): white under do_convert_rgb, refused */
-    int refused = 0;
+    /* transparency load_image keeps (a tRNS colour): white under do_convert_rgb (CLIP, BiT,
+     * SigLIP), as transformers' convert_to_rgb; a 16-bit grey key refused by name */
+    int refused = 0, whitened = 0;
     cJSON_ArrayForEach(cfg, cJSON_GetObjectItem(g, "transparent"))
     {
         char dir[256], png[256];
@@ -210,7 +211,8 @@ static void test_class_defaults(void **state)
         mhv_status st = mhv_preprocess_run(&p, &im, h, w, px, NULL, png, &err);
         if (cJSON_IsTrue(cJSON_GetObjectItem(cfg, "refused"))) {
             assert_int_equal(st, MHV_EUNSUPPORTED);
-            assert_non_null(strstr(err.msg, "transparent colour (tRNS) under do_convert_rgb"));
+            assert_non_null(
+                strstr(err.msg, "16-bit PNG with a transparent colour (tRNS) under do_convert_rgb"));
             refused++;
         } else {
             if (st)
@@ -227,11 +229,13 @@ static void test_class_defaults(void **state)
             }
             assert_int_equal(i, 3 * h * w);
             assert_true(exact >= i / 2);
+            whitened += cJSON_IsTrue(cJSON_GetObjectItem(cfg, "changed"));
         }
         free(px);
         mhv_image_free(&im);
     }
-    assert_int_equal(refused, 2);
+    assert_int_equal(refused, 3);
+    assert_int_equal(whitened, 12);
     cJSON_Delete(g);
     assert_int_equal(configs, 20);
     print_message("%d processor configurations, %d images within %.2g of transformers\n",

@@ -26,40 +26,79 @@ static uint32_t be32(const unsigned char *b)
     return (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3];
 }
 
-/* Whether PIL keeps a transparent colour in the image's info after load_image's
- * convert("RGB"): a tRNS chunk before the image data of a grey or RGB PNG, or of a palette
- * PNG whose tRNS is one fully transparent entry among opaque ones (PIL's "simple palette";
- * other palette transparency it drops). The chunks are walked within len only. */
-static int png_transparent_key(const unsigned char *data, size_t len)
+/* The transparent colour PIL keeps in the image's info after load_image's convert("RGB"),
+ * which transformers' convert_to_rgb composites onto white, into out (PIL 11's PNG plugin,
+ * chunk_tRNS, and Image.convert): the tRNS before the image data of
+ *   - a grey PNG of 1 to 8 bits: its value v, as the colour (v, v, v) matched against the
+ *     pixels scaled to 8 bits (a 1-bit key of 1 becomes 255, which matches no grey pixel,
+ *     as (1, 1, 1) does not);
+ *   - an 8-bit RGB PNG: its colour;
+ *   - a palette PNG whose tRNS is one fully transparent entry among opaque ones (PIL's
+ *     "simple palette"): that entry's colour, so every pixel of that colour, whatever its
+ *     index; other palette transparency convert("RGB") drops (nothing changes).
+ * Refused (out->refused_why): 16-bit grey and RGB keys (PIL matches the low byte of the
+ * 16-bit key against its own 8-bit pixels), values beyond 8 bits, a short tRNS (PIL's
+ * error), a palette entry past the PLTE, a second tRNS. Chunks are walked within len. */
+static void png_transparency(const unsigned char *data, size_t len, mhv_image *out)
 {
-    int colour_type = -1;
+    int colour_type = -1, depth = 0, seen = 0;
+    const unsigned char *plte = NULL;
+    uint32_t plte_n = 0;
     for (size_t at = 8; at + 8 <= len;) {
         uint32_t n = be32(data + at);
         const unsigned char *type = data + at + 4, *body = data + at + 8;
         if (n > len - at - 8)
-            return 0;
+            return;
         if (memcmp(type, "IHDR", 4) == 0 && n >= 10)
-            colour_type = body[9];
+            depth = body[8], colour_type = body[9];
+        else if (memcmp(type, "PLTE", 4) == 0)
+            plte = body, plte_n = n / 3;
         else if (memcmp(type, "IDAT", 4) == 0)
-            return 0;
-        else if (memcmp(type, "tRNS", 4) == 0) {
-            if (colour_type == 0 || colour_type == 2)
-                return 1;
-            if (colour_type != 3)
-                return 0;
-            int zeros = 0;
-            for (uint32_t i = 0; i < n; i++) {
-                if (body[i] != 0 && body[i] != 0xFF)
-                    return 0;
-                zeros += body[i] == 0;
+            return;
+        else if (memcmp(type, "tRNS", 4) == 0 && colour_type >= 0 && colour_type <= 3 &&
+                 colour_type != 1) {
+            const char *why = NULL;
+            int key = 0;
+            if (seen++)
+                why = "a PNG with two tRNS chunks";
+            else if (colour_type == 3) {
+                /* PIL's test is the regex ^\xff*\x00\xff*$, whose $ also matches before a
+                 * final b"\n": an alpha of 10 there is then taken as opaque */
+                uint32_t m = n > 0 && body[n - 1] == '\n' ? n - 1 : n;
+                int zeros = 0, at_zero = -1;
+                for (uint32_t i = 0; i < m; i++) {
+                    if (body[i] != 0 && body[i] != 0xFF)
+                        zeros = 2; /* partial alpha: PIL drops it all */
+                    else if (body[i] == 0)
+                        zeros++, at_zero = (int)i;
+                }
+                if (zeros == 1) {
+                    key = 1;
+                    if ((uint32_t)at_zero >= plte_n || !plte)
+                        why = "a PNG whose transparent palette entry is past its palette";
+                    else
+                        memcpy(out->key, plte + 3 * at_zero, 3);
+                }
+            } else if (n < (colour_type == 2 ? 6u : 2u))
+                why = "a PNG with a short tRNS chunk";
+            else if (depth == 16)
+                why = "a 16-bit PNG with a transparent colour (tRNS)";
+            else {
+                key = 1;
+                for (int c = 0; c < 3; c++) {
+                    const unsigned char *v = body + (colour_type == 2 ? 2 * c : 0);
+                    if (v[0])
+                        why = "a PNG whose tRNS colour is beyond its bit depth";
+                    out->key[c] = v[1];
+                }
             }
-            return zeros == 1;
+            out->transparent = why ? MHV_TRNS_REFUSED : key ? MHV_TRNS_KEY : MHV_TRNS_NONE;
+            out->refused_why = why;
         }
         if (len - at - 8 - n < 4)
-            return 0;
+            return;
         at += 8 + (size_t)n + 4;
     }
-    return 0;
 }
 
 /* A PNG in memory (is_png) into out. */
@@ -138,7 +177,8 @@ mhv_status mhv_image_decode(const unsigned char *data, size_t len, const char *n
     mhv_status st;
     if (is_png(data, len)) {
         st = decode_png(data, len, name, out, err);
-        out->transparent_key = png_transparent_key(data, len);
+        if (!st)
+            png_transparency(data, len, out);
         if (!st)
             st = mhv_png_orientation(data, len, name, &orientation, err);
     } else if (is_jpeg(data, len)) {

@@ -10,9 +10,14 @@
 typedef struct {
     int width, height;
     uint8_t *rgb;       /* (height, width, 3) */
-    int transparent_key; /* a PNG whose tRNS PIL keeps as a transparent colour after
-                            convert("RGB"): transformers' convert_to_rgb makes it white */
+    /* A PNG's tRNS colour that PIL keeps after load_image's convert("RGB") (transformers'
+     * convert_to_rgb paints the pixels of that colour white): */
+    int transparent;        /* MHV_TRNS_NONE, _KEY (key holds it) or _REFUSED (why says) */
+    uint8_t key[3];
+    const char *refused_why; /* static text: a tRNS whose effect mhaviz does not match */
 } mhv_image;
+
+enum { MHV_TRNS_NONE, MHV_TRNS_KEY, MHV_TRNS_REFUSED };
 
 /* Largest side accepted: far beyond any photograph, small enough that w * h * 3 fits. */
 #define MHV_IMAGE_MAX_SIDE 16384

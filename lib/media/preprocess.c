@@ -437,32 +437,60 @@ mhv_status mhv_preprocess_size(const mhv_preprocess *p, int w, int h, int *out_w
     return MHV_OK;
 }
 
+/* transformers' convert_to_rgb of a PIL image with a transparent colour: RGBA with alpha 0
+ * on that colour and 255 elsewhere, composited onto white, so exactly white and unchanged
+ * pixels. A copy of im's pixels into *out (malloc'd); 1 when out of memory. */
+static int white_key(const mhv_image *im, uint8_t **out)
+{
+    size_t n = (size_t)im->width * (size_t)im->height;
+    uint8_t *px = malloc(n * 3);
+    if (!px)
+        return 1;
+    memcpy(px, im->rgb, n * 3);
+    for (size_t i = 0; i < n; i++)
+        if (memcmp(px + 3 * i, im->key, 3) == 0)
+            memset(px + 3 * i, 255, 3);
+    *out = px;
+    return 0;
+}
+
 mhv_status mhv_preprocess_run(const mhv_preprocess *p, const mhv_image *im, int out_h,
                               int out_w, float *out, int box[4], const char *name,
                               mhv_error *err)
 {
     int w = im->width, h = im->height;
-    uint8_t *buf = NULL;
-    if (p->do_convert_rgb && im->transparent_key) /* convert_to_rgb: that colour goes white */
+    uint8_t *buf = NULL, *whitened = NULL;
+    mhv_image lit;
+    if (p->do_convert_rgb && im->transparent == MHV_TRNS_REFUSED)
         return mhv_fail(err, MHV_EUNSUPPORTED, name,
-                        "a PNG with a transparent colour (tRNS) under do_convert_rgb is not "
-                        "supported (transformers paints that colour white)");
+                        "%s under do_convert_rgb is not supported (transformers paints its "
+                        "transparent pixels white)",
+                        im->refused_why);
+    if (p->do_convert_rgb && im->transparent == MHV_TRNS_KEY) {
+        if (white_key(im, &whitened))
+            return mhv_fail(err, MHV_ENOMEM, name, "out of memory for the image");
+        lit = *im, lit.rgb = whitened, im = &lit;
+    }
     const uint8_t *px = im->rgb;
     if (p->do_resize) {
         int nw, nh;
         resized_size(p, w, h, &nw, &nh);
-        if (nw < 1 || nh < 1 || nw > MHV_IMAGE_MAX_SIDE || nh > MHV_IMAGE_MAX_SIDE)
+        if (nw < 1 || nh < 1 || nw > MHV_IMAGE_MAX_SIDE || nh > MHV_IMAGE_MAX_SIDE) {
+            free(whitened);
             return mhv_fail(err, MHV_EUSAGE, name, "cannot resize to %dx%d", nw, nh);
+        }
         if (nw != w || nh != h) {
-            if (resize(im, nw, nh, p->resample, &buf))
+            if (resize(im, nw, nh, p->resample, &buf)) {
+                free(whitened);
                 return mhv_fail(err, MHV_ENOMEM, name, "out of memory resizing the image");
+            }
             px = buf, w = nw, h = nh;
         }
     }
     int top = 0, left = 0, ch = h, cw = w;
     if (p->do_center_crop) {
         if (p->crop_h > h || p->crop_w > w) {
-            free(buf);
+            free(buf), free(whitened);
             return mhv_fail(err, MHV_EUSAGE, name, "a %dx%d crop does not fit in %dx%d pixels",
                             p->crop_w, p->crop_h, w, h);
         }
@@ -470,7 +498,7 @@ mhv_status mhv_preprocess_run(const mhv_preprocess *p, const mhv_image *im, int 
         ch = p->crop_h, cw = p->crop_w;
     }
     if (ch != out_h || cw != out_w) {
-        free(buf);
+        free(buf), free(whitened);
         return mhv_fail(err, MHV_EUSAGE, name,
                         "the image comes to %dx%d pixels after preprocessing; the model takes "
                         "%dx%d",
@@ -488,7 +516,7 @@ mhv_status mhv_preprocess_run(const mhv_preprocess *p, const mhv_image *im, int 
             }
     if (box)
         box[0] = left, box[1] = top, box[2] = cw, box[3] = ch;
-    free(buf);
+    free(buf), free(whitened);
     return MHV_OK;
 }
 

@@ -36,8 +36,9 @@ mhv_status mhv_preprocess_size(const mhv_preprocess *p, int w, int h, int *out_w
                                const char *name, mhv_error *err);
 
 /* out(3, out_h, out_w) from im (an image as transformers' load_image gives it: RGB, so
- * do_convert_rgb changes nothing but a PNG's transparent colour, refused under it:
- * MHV_EUNSUPPORTED); the crop box in the resized image's pixels goes to box (x, y, w, h)
+ * do_convert_rgb changes nothing but a PNG's transparent colour, painted white under it;
+ * a tRNS whose effect mhaviz does not match, im->transparent MHV_TRNS_REFUSED, is
+ * MHV_EUNSUPPORTED under it); the crop box in the resized image's pixels goes to box (x, y, w, h)
  * when non-NULL. MHV_EUSAGE when the result is not out_h x out_w (not the
  * size mhv_preprocess_size gives). `name` names the image in messages. */
 mhv_status mhv_preprocess_run(const mhv_preprocess *p, const mhv_image *im, int out_h,

@@ -106,10 +106,12 @@ for cname, (cfg, model_type) in CONFIGS.items():
     out["configs"].append(entry)
 
 # PNGs with transparency that load_image's convert("RGB") leaves in the image's info: a
-# tRNS colour of an RGB PNG and a palette PNG with one transparent entry; under
+# tRNS colour of a grey or RGB PNG and a palette PNG with one transparent entry; under
 # do_convert_rgb (CLIP's, BiT's, SigLIP's default) convert_to_rgb composites that colour
-# onto white, which mhaviz refuses by name; without it (ViT's) the pixels stay. A palette
-# PNG whose tRNS holds partial alphas loses them in convert("RGB"): nothing changes.
+# onto white (every pixel of that colour, whatever its palette index), without it (ViT's)
+# the pixels stay. A palette PNG whose tRNS holds partial alphas loses them in
+# convert("RGB"): nothing changes. A 16-bit grey tRNS mhaviz refuses by name under
+# do_convert_rgb ("refused").
 from PIL import Image  # noqa: E402
 
 rng = np.random.default_rng(20)
@@ -123,20 +125,37 @@ for name, trns in (("trns-palette-key-7x10.png", bytes([255, 255, 0, 255])),
     im = Image.fromarray(idx, "P")
     im.putpalette(pal)
     im.save(os.path.join(OUT, name), transparency=trns)
+grey = rng.integers(0, 256, (8, 13), dtype=np.uint8)
+grey[1:6, 2:5] = 77
+Image.fromarray(grey, "L").save(os.path.join(OUT, "trns-grey-13x8.png"), transparency=77)
+pal_twice = list(pal)
+pal_twice[15:18] = pal_twice[6:9]  # entry 5 has entry 2's colour: both go white
+im = Image.fromarray(idx, "P")
+im.putpalette(pal_twice)
+im.save(os.path.join(OUT, "trns-palette-shared-7x10.png"), transparency=2)
+grey16 = rng.integers(0, 65536, (6, 9), dtype=np.uint16)
+grey16[0:3, 0:4] = 0
+Image.fromarray(grey16).save(os.path.join(OUT, "trns-grey16-9x6.png"), transparency=0)
 out["transparent"] = []
-for iname, key in (("trns-rgb-11x9.png", True), ("trns-palette-key-7x10.png", True),
-                   ("trns-palette-alpha-7x10.png", False)):
+TRNS = (("trns-rgb-11x9.png", True), ("trns-palette-key-7x10.png", True),
+        ("trns-palette-alpha-7x10.png", False), ("trns-grey-13x8.png", True),
+        ("trns-palette-shared-7x10.png", True), ("trns-grey16-9x6.png", True))
+for iname, key in TRNS:
     image = load_image(os.path.join(OUT, iname))
     assert (image.info.get("transparency") is not None) == key, iname
-    for cname in ("ViTImageProcessor-small", "CLIPImageProcessor-small"):
+    for cname in ("ViTImageProcessor-small", "CLIPImageProcessor-small",
+                  "BitImageProcessor-small", "SiglipImageProcessor-small"):
         proc = AutoImageProcessor.from_pretrained(os.path.join(OUT, cname))
         pv = proc(images=image, return_tensors="np")["pixel_values"][0]
         plain_pv = proc(images=image, do_convert_rgb=False, return_tensors="np")["pixel_values"][0]
         changed = bool(np.abs(pv - plain_pv).max() > 0)
-        assert changed == (key and cname.startswith("CLIP")), (iname, cname)
-        out["transparent"].append({"image": iname, "config": cname, "refused": changed,
-                                   "shape": list(pv.shape),
-                                   "pixels": [] if changed else
+        assert changed == (key and bool(proc.do_convert_rgb)), (iname, cname)
+        refused = "grey16" in iname and bool(proc.do_convert_rgb)
+        if "grey16" in iname and not refused:
+            continue  # PIL's I;16 to RGB clips at 255, mhaviz's decoder scales: not compared
+        out["transparent"].append({"image": iname, "config": cname, "changed": changed,
+                                   "refused": refused, "shape": list(pv.shape),
+                                   "pixels": [] if refused else
                                    [float(f"{v:.9g}") for v in pv.reshape(-1)]})
 
 with open(os.path.join(OUT, "goldens.json"), "w") as f:
