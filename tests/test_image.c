@@ -418,31 +418,31 @@ static void test_jpeg(void **state)
     free(data);
 }
 
-/* Every file of tests/fixtures/images/exif: load_image's pixels, or refused in one line
- * holding the golden's words. */
-static void test_exif(void **state)
+/* Every case of dir/goldens.json: load_image's pixels exactly, or refused in one line holding
+ * the golden's words. Counts the cases, the refusals and the images 9 wide. */
+static void check_load_image(const char *dir, int *cases, int *refused, int *nine_wide)
 {
-    (void)state;
-    cJSON *g = tu_read_json("tests/fixtures/images/exif/goldens.json");
+    char gpath[256];
+    snprintf(gpath, sizeof gpath, "%s/goldens.json", dir);
+    cJSON *g = tu_read_json(gpath);
     const cJSON *c;
-    int cases = 0, refused = 0, turned = 0;
+    *cases = *refused = *nine_wide = 0;
     cJSON_ArrayForEach(c, cJSON_GetObjectItem(g, "cases"))
     {
         char path[256];
-        snprintf(path, sizeof path, "tests/fixtures/images/exif/%s",
-                 cJSON_GetObjectItem(c, "image")->valuestring);
+        snprintf(path, sizeof path, "%s/%s", dir, cJSON_GetObjectItem(c, "image")->valuestring);
         mhv_image im;
         mhv_error err = {0};
         mhv_status st = mhv_image_read(path, &im, &err);
         const cJSON *words = cJSON_GetObjectItem(c, "error");
-        cases++;
+        (*cases)++;
         if (words) {
             if (st != MHV_EFORMAT || !strstr(err.msg, words->valuestring) || strchr(err.msg, '\n'))
                 fail_msg("%s: status %d, '%s', expected a refusal with '%s'", path, st, err.msg,
                          words->valuestring);
             assert_string_equal(err.file, path);
             assert_null(im.rgb);
-            refused++;
+            (*refused)++;
             continue;
         }
         if (st)
@@ -452,7 +452,7 @@ static void test_exif(void **state)
             fail_msg("%s: %dx%d, PIL's is %dx%d", path, im.width, im.height,
                      cJSON_GetObjectItem(c, "width")->valueint,
                      cJSON_GetObjectItem(c, "height")->valueint);
-        turned += im.width == 9;
+        *nine_wide += im.width == 9;
         const cJSON *rgb = cJSON_GetObjectItem(c, "rgb"), *v;
         assert_int_equal(cJSON_GetArraySize(rgb), im.width * im.height * 3);
         int i = 0, diff = 0;
@@ -461,10 +461,29 @@ static void test_exif(void **state)
             fail_msg("%s: %d of %d values differ from load_image's", path, diff, i);
         mhv_image_free(&im);
     }
+    cJSON_Delete(g);
+}
+
+/* Every file of tests/fixtures/images/exif (tests/gen/gen_exif_goldens.py). */
+static void test_exif(void **state)
+{
+    (void)state;
+    int cases, refused, turned;
+    check_load_image("tests/fixtures/images/exif", &cases, &refused, &turned);
     assert_int_equal(cases, 77);
     assert_int_equal(refused, 11);
     assert_true(turned >= 12); /* the side-swapping orientations 5..8, thrice */
-    cJSON_Delete(g);
+}
+
+/* PNGs libpng's simplified reader would decode otherwise than PIL: 16-bit samples and gAMA
+ * chunks (tests/gen/gen_png_raw_goldens.py). */
+static void test_png_raw(void **state)
+{
+    (void)state;
+    int cases, refused, nine;
+    check_load_image("tests/fixtures/images/png-raw", &cases, &refused, &nine);
+    assert_int_equal(cases, 11);
+    assert_int_equal(refused, 0);
 }
 
 /* Each orientation of one picture differs from the others: the goldens above could not pass
@@ -492,6 +511,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_goldens),
+        cmocka_unit_test(test_png_raw),
         cmocka_unit_test(test_class_defaults),
         cmocka_unit_test(test_processor_options),
         cmocka_unit_test(test_processor_by_model_type),

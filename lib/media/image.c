@@ -1,6 +1,7 @@
 #include "media/image.h"
 
 #include <png.h>
+#include <setjmp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -101,10 +102,143 @@ static void png_transparency(const unsigned char *data, size_t len, mhv_image *o
     }
 }
 
+/* Whether PIL and libpng's simplified reader see other pixels in this PNG: a 16-bit one
+ * (that reader takes 16-bit samples as linear light and gamma-encodes them; PIL keeps each
+ * sample's high byte, and clips a grey one at 255) or one with a gAMA chunk (that reader
+ * corrects for it; PIL ignores it). Chunks before the image data, walked within len. */
+static int png_needs_raw(const unsigned char *data, size_t len)
+{
+    for (size_t at = 8; at + 8 <= len;) {
+        uint32_t n = be32(data + at);
+        const unsigned char *type = data + at + 4, *body = data + at + 8;
+        if (n > len - at - 8 || memcmp(type, "IDAT", 4) == 0)
+            return 0;
+        if ((memcmp(type, "IHDR", 4) == 0 && n >= 9 && body[8] == 16) ||
+            memcmp(type, "gAMA", 4) == 0)
+            return 1;
+        if (len - at - 8 - n < 4)
+            return 0;
+        at += 8 + (size_t)n + 4;
+    }
+    return 0;
+}
+
+typedef struct {
+    const unsigned char *data;
+    size_t len, at;
+    char msg[128];
+} png_source;
+
+static void raw_read(png_structp png, png_bytep dst, size_t n)
+{
+    png_source *s = png_get_io_ptr(png);
+    if (n > s->len - s->at)
+        png_error(png, "the file ends inside the image");
+    memcpy(dst, s->data + s->at, n);
+    s->at += n;
+}
+
+static void raw_error(png_structp png, png_const_charp msg)
+{
+    png_source *s = png_get_error_ptr(png);
+    snprintf(s->msg, sizeof s->msg, "%s", msg);
+    png_longjmp(png, 1);
+}
+
+static void raw_warning(png_structp png, png_const_charp msg)
+{
+    (void)png, (void)msg; /* what libpng reads past, PIL reads past too */
+}
+
+/* The PNGs png_needs_raw names, decoded as PIL's load_image sees them: no gamma applied;
+ * 16-bit samples to their high byte, except a grey image without alpha (PIL's I;16), whose
+ * samples are clipped at 255; palette and low-depth grey expanded; alpha dropped. */
+static mhv_status decode_png_raw(const unsigned char *data, size_t len, const char *path,
+                                 mhv_image *out, mhv_error *err)
+{
+    png_source src = {data, len, 0, ""};
+    png_structp png = png_create_read_struct(PNG_LIBPNG_VER_STRING, &src, raw_error, raw_warning);
+    png_infop info = png ? png_create_info_struct(png) : NULL;
+    unsigned char *volatile row = NULL; /* volatile: set after the setjmp */
+    png_bytep *volatile rows = NULL;
+    mhv_status st = MHV_OK;
+    if (!info) {
+        png_destroy_read_struct(&png, NULL, NULL);
+        return mhv_fail(err, MHV_ENOMEM, path, "out of memory reading a PNG");
+    }
+    if (setjmp(png_jmpbuf(png))) {
+        st = mhv_fail(err, MHV_EFORMAT, path, "damaged PNG: %s", src.msg);
+        mhv_image_free(out);
+        goto out;
+    }
+    png_set_read_fn(png, &src, raw_read);
+    png_set_user_limits(png, MHV_IMAGE_MAX_SIDE, MHV_IMAGE_MAX_SIDE);
+    png_read_info(png, info);
+    png_uint_32 w = png_get_image_width(png, info), h = png_get_image_height(png, info);
+    int depth = png_get_bit_depth(png, info), type = png_get_color_type(png, info);
+    if (w < 1 || h < 1 || w > MHV_IMAGE_MAX_SIDE || h > MHV_IMAGE_MAX_SIDE) {
+        st = mhv_fail(err, MHV_EFORMAT, path, "image of %ux%u pixels (at most %d on a side)",
+                      (unsigned)w, (unsigned)h, MHV_IMAGE_MAX_SIDE);
+        goto out;
+    }
+    int grey16 = depth == 16 && type == PNG_COLOR_TYPE_GRAY;
+    if (type == PNG_COLOR_TYPE_PALETTE)
+        png_set_palette_to_rgb(png);
+    if (type == PNG_COLOR_TYPE_GRAY && depth < 8)
+        png_set_expand_gray_1_2_4_to_8(png);
+    if (depth == 16 && !grey16)
+        png_set_strip_16(png); /* the high byte */
+    if (type & PNG_COLOR_MASK_ALPHA)
+        png_set_strip_alpha(png);
+    if (!(type & PNG_COLOR_MASK_COLOR) && !grey16)
+        png_set_gray_to_rgb(png);
+    int passes = png_set_interlace_handling(png);
+    png_read_update_info(png, info);
+    size_t rowbytes = png_get_rowbytes(png, info);
+    size_t want = grey16 ? (size_t)w * 2 : (size_t)w * 3;
+    if (rowbytes != want)
+        png_error(png, "unexpected row layout");
+    out->rgb = malloc((size_t)w * h * 3);
+    row = malloc(grey16 ? rowbytes * h : rowbytes);
+    if (!out->rgb || !row) {
+        mhv_image_free(out);
+        st = mhv_fail(err, MHV_ENOMEM, path, "out of memory for an image of %ux%u", (unsigned)w,
+                      (unsigned)h);
+        goto out;
+    }
+    if (grey16) { /* interlaced passes need the whole image: read it, then clip */
+        rows = malloc(h * sizeof *rows);
+        if (!rows)
+            png_error(png, "out of memory");
+        for (png_uint_32 y = 0; y < h; y++)
+            rows[y] = row + (size_t)y * rowbytes;
+        png_read_image(png, rows);
+        for (size_t i = 0; i < (size_t)w * h; i++) {
+            unsigned v = (unsigned)row[2 * i] << 8 | row[2 * i + 1];
+            out->rgb[3 * i] = out->rgb[3 * i + 1] = out->rgb[3 * i + 2] =
+                (unsigned char)(v > 255 ? 255 : v);
+        }
+    } else {
+        for (int p = 0; p < passes; p++)
+            for (png_uint_32 y = 0; y < h; y++)
+                png_read_row(png, out->rgb + (size_t)y * want, NULL);
+    }
+    png_read_end(png, NULL);
+    out->width = (int)w;
+    out->height = (int)h;
+out:
+    free(row);
+    free(rows);
+    png_destroy_read_struct(&png, &info, NULL);
+    return st;
+}
+
 /* A PNG in memory (is_png) into out. */
 static mhv_status decode_png(const unsigned char *data, size_t len, const char *path,
                              mhv_image *out, mhv_error *err)
 {
+    if (png_needs_raw(data, len))
+        return decode_png_raw(data, len, path, out, err);
     mhv_status st = MHV_OK;
     png_image im;
     memset(&im, 0, sizeof im);
