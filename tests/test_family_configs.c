@@ -430,6 +430,16 @@ static void test_gpt_oss(void **state)
             "sliding_window null");
     config_refused(OSS ", \"layer_types\": [\"full_attention\"]}",
             "not a list of 6 names");
+    config_ok(OSS "}", &c); /* GptOssConfig: sliding, full, sliding, ... */
+    for (int l = 0; l < 6; l++)
+        assert_int_equal(slides(&c, l), l % 2 == 0);
+    config_ok(OSS ", \"layer_types\": [\"full_attention\", \"sliding_attention\", "
+              "\"full_attention\", \"full_attention\", \"full_attention\", \"sliding_attention\"]}", &c);
+    for (int l = 0; l < 6; l++)
+        assert_int_equal(slides(&c, l), l == 1 || l == 5);
+    config_refused(OSS ", \"layer_types\": [\"full_attention\", \"chunked_attention\", "
+              "\"full_attention\", \"full_attention\", \"full_attention\", \"full_attention\"]}",
+              "unsupported layer type 'chunked_attention'");
     config_refused(OSS ", \"num_experts_per_tok\": 20, \"num_local_experts\": 10}",
             "num_experts_per_tok 20 exceeds the 10 experts");
 #undef OSS

@@ -61,6 +61,33 @@ mhv_status mhv_config_sizes(const cJSON *root, const mhv_size_keys *k, int split
     return MHV_OK;
 }
 
+mhv_status mhv_config_layer_types(const cJSON *root, mhv_config *c, int *any,
+                                  const char *name, mhv_error *err)
+{
+    const cJSON *lt = mhv_json_get(root, "layer_types");
+    if (lt && (!cJSON_IsArray(lt) || cJSON_GetArraySize(lt) != c->num_layers))
+        return mhv_fail(err, MHV_EFORMAT, name, "field 'layer_types' is not a list of %d names",
+                        c->num_layers);
+    *any = 0;
+    for (int l = 0; l < c->num_layers; l++) {
+        unsigned char bit = (unsigned char)(1u << (l % 8));
+        int sliding = (c->window_layers[l / 8] & bit) != 0;
+        if (lt) {
+            const cJSON *it = cJSON_GetArrayItem(lt, l);
+            if (!cJSON_IsString(it))
+                return mhv_fail(err, MHV_EFORMAT, name, "field 'layer_types' holds a non-string");
+            sliding = strcmp(it->valuestring, "sliding_attention") == 0;
+            if (!sliding && strcmp(it->valuestring, "full_attention") != 0)
+                return mhv_fail(err, MHV_EUNSUPPORTED, name, "unsupported layer type '%.40s'",
+                                it->valuestring);
+        }
+        c->window_layers[l / 8] = sliding ? c->window_layers[l / 8] | bit
+                                          : c->window_layers[l / 8] & (unsigned char)~bit;
+        *any |= sliding;
+    }
+    return MHV_OK;
+}
+
 mhv_status mhv_config_gqa(const cJSON *root, int kv_def, int head_dim_def, mhv_config *c,
                           const char *name, mhv_error *err)
 {

@@ -205,6 +205,11 @@ mhv_status mhv_config_sizes(const struct cJSON *root, const mhv_size_keys *k, in
 #define MHV_DECODER_SIZE_KEYS                                                                 \
     "hidden_size", "num_hidden_layers", "num_attention_heads", "intermediate_size",           \
         "vocab_size", "max_position_embeddings"
+/* config.json's layer_types, when given, in place of the default sliding layers the caller
+ * set in c->window_layers: a list of num_layers "sliding_attention" / "full_attention".
+ * *any: some layer slides. */
+mhv_status mhv_config_layer_types(const struct cJSON *root, mhv_config *c, int *any,
+                                  const char *name, mhv_error *err);
 /* A rotary decoder's grouped-query heads, after mhv_config_sizes: num_key_value_heads
  * (default kv_def, 0: one per query head) dividing num_attention_heads, and head_dim (default
  * head_dim_def, 0: hidden / heads, which then must divide), even for the rotary pairs. Sets

@@ -29,25 +29,13 @@ static mhv_status oss_layer_types(const cJSON *root, mhv_config *c, const char *
 {
     c->window_by_layer = 1;
     memset(c->window_layers, 0, sizeof c->window_layers);
-    const cJSON *lt = mhv_json_get(root, "layer_types");
-    if (lt && (!cJSON_IsArray(lt) || cJSON_GetArraySize(lt) != c->num_layers))
-        return mhv_fail(err, MHV_EFORMAT, name, "field 'layer_types' is not a list of %d names",
-                        c->num_layers);
-    int any = 0;
-    for (int l = 0; l < c->num_layers; l++) {
-        int slides = (l + 1) % 2 != 0;
-        if (lt) {
-            const cJSON *it = cJSON_GetArrayItem(lt, l);
-            if (!cJSON_IsString(it))
-                return mhv_fail(err, MHV_EFORMAT, name, "field 'layer_types' holds a non-string");
-            slides = strcmp(it->valuestring, "sliding_attention") == 0;
-            if (!slides && strcmp(it->valuestring, "full_attention") != 0)
-                return mhv_fail(err, MHV_EUNSUPPORTED, name, "unsupported layer type '%.40s'",
-                                it->valuestring);
-        }
-        if (slides)
-            c->window_layers[l / 8] |= (unsigned char)(1u << (l % 8)), any = 1;
-    }
+    for (int l = 0; l < c->num_layers; l++)
+        if ((l + 1) % 2 != 0)
+            c->window_layers[l / 8] |= (unsigned char)(1u << (l % 8));
+    int any;
+    mhv_status st = mhv_config_layer_types(root, c, &any, name, err);
+    if (st)
+        return st;
     if (!any)
         return MHV_OK;
     const cJSON *sw = cJSON_GetObjectItemCaseSensitive(root, "sliding_window");

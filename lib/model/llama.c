@@ -158,24 +158,11 @@ static mhv_status typed_window(const cJSON *root, const char *name, mhv_config *
         return st;
     c->window_by_layer = 1;
     memset(c->window_layers, 0, sizeof c->window_layers);
-    const cJSON *lt = mhv_json_get(root, "layer_types");
-    if (lt && (!cJSON_IsArray(lt) || cJSON_GetArraySize(lt) != c->num_layers))
-        return mhv_fail(err, MHV_EFORMAT, name, "field 'layer_types' is not a list of %d names",
-                        c->num_layers);
-    for (int l = 0; l < c->num_layers; l++) {
-        int sliding = (l + 1) % 2 && l < below && use;
-        if (lt) {
-            const cJSON *it = cJSON_GetArrayItem(lt, l);
-            if (!cJSON_IsString(it))
-                return mhv_fail(err, MHV_EFORMAT, name, "field 'layer_types' holds a non-string");
-            sliding = strcmp(it->valuestring, "sliding_attention") == 0;
-            if (!sliding && strcmp(it->valuestring, "full_attention") != 0)
-                return mhv_fail(err, MHV_EUNSUPPORTED, name, "unsupported layer type '%.40s'",
-                                it->valuestring);
-        }
-        if (sliding)
-            c->window_layers[l / 8] |= (unsigned char)(1u << (l % 8)), any = 1;
-    }
+    for (int l = 0; l < c->num_layers; l++)
+        if ((l + 1) % 2 && l < below && use)
+            c->window_layers[l / 8] |= (unsigned char)(1u << (l % 8));
+    if ((st = mhv_config_layer_types(root, c, &any, name, err)))
+        return st;
     if (!any)
         return MHV_OK;
     if (!use)
