@@ -341,19 +341,10 @@ static mhv_status gemma_load(mhv_model *m, mhv_wload *ld, mhv_error *err)
         char n[160];
 #define N(suffix) (snprintf(n, sizeof n, "layers.%d.%s", l, suffix), n)
         if ((st = norm_weight(ld, N("input_layernorm.weight"), H, &ly->ln_attn_g, err)) ||
-            (st = mhv_wload_mat(ld, N("self_attn.q_proj.weight"), QD, H, 0, &ly->q, err)) ||
-            (st = mhv_wload_mat(ld, N("self_attn.k_proj.weight"), KVD, H, 0, &ly->k, err)) ||
-            (st = mhv_wload_mat(ld, N("self_attn.v_proj.weight"), KVD, H, 0, &ly->v, err)) ||
-            (st = mhv_wload_mat(ld, N("self_attn.o_proj.weight"), H, QD, 0, &ly->o, err)) ||
+            (st = mhv_decoder_load_attn_proj(ld, l, H, QD, KVD, c->attn_bias, ly, err)) ||
             (st = mhv_wload_mat(ld, N("mlp.gate_proj.weight"), I, H, 0, &ly->ffn_gate, err)) ||
             (st = mhv_wload_mat(ld, N("mlp.up_proj.weight"), I, H, 0, &ly->ffn_up, err)) ||
             (st = mhv_wload_mat(ld, N("mlp.down_proj.weight"), H, I, 0, &ly->ffn_down, err)))
-            return st;
-        if (c->attn_bias &&
-            ((st = mhv_wload_vec(ld, N("self_attn.q_proj.bias"), QD, 0, &ly->q_b, err)) ||
-             (st = mhv_wload_vec(ld, N("self_attn.k_proj.bias"), KVD, 0, &ly->k_b, err)) ||
-             (st = mhv_wload_vec(ld, N("self_attn.v_proj.bias"), KVD, 0, &ly->v_b, err)) ||
-             (st = mhv_wload_vec(ld, N("self_attn.o_proj.bias"), H, 0, &ly->o_b, err))))
             return st;
         if (v->gen == 1) {
             if ((st = norm_weight(ld, N("post_attention_layernorm.weight"), H, &ly->ln_ffn_g,

@@ -225,7 +225,6 @@ static mhv_status oss_load(mhv_model *m, mhv_wload *ld, mhv_error *err)
     const mhv_config *c = &m->cfg;
     int H = c->hidden_size, I = c->intermediate_size, V = c->vocab_size, E = c->num_experts;
     int QD = c->num_heads * c->head_dim, KVD = c->num_kv_heads * c->head_dim;
-    int b = c->attn_bias ? 0 : MHV_W_OPTIONAL;
     mhv_wload_prefix(ld, prefixes, "embed_tokens.weight");
     mhv_status st;
     if ((st = mhv_wload_mat(ld, "embed_tokens.weight", V, H, 0, &m->word_emb, err)) ||
@@ -241,19 +240,11 @@ static mhv_status oss_load(mhv_model *m, mhv_wload *ld, mhv_error *err)
         mhv_mat *gu = m->experts + (size_t)l * (size_t)E * 2, *down = gu + E;
         char n[160];
 #define N(suffix) (snprintf(n, sizeof n, "layers.%d.%s", l, suffix), n)
-#define BIAS(suffix, len, dst) (!b && (st = mhv_wload_vec(ld, N(suffix), len, 0, dst, err)))
         int quantised;
         if ((st = load_mxfp4(m, ld, l, &quantised, err)))
             return st;
         if ((st = mhv_wload_vec(ld, N("input_layernorm.weight"), H, 0, &ly->ln_attn_g, err)) ||
-            (st = mhv_wload_mat(ld, N("self_attn.q_proj.weight"), QD, H, 0, &ly->q, err)) ||
-            (st = mhv_wload_mat(ld, N("self_attn.k_proj.weight"), KVD, H, 0, &ly->k, err)) ||
-            (st = mhv_wload_mat(ld, N("self_attn.v_proj.weight"), KVD, H, 0, &ly->v, err)) ||
-            (st = mhv_wload_mat(ld, N("self_attn.o_proj.weight"), H, QD, 0, &ly->o, err)) ||
-            BIAS("self_attn.q_proj.bias", QD, &ly->q_b) ||
-            BIAS("self_attn.k_proj.bias", KVD, &ly->k_b) ||
-            BIAS("self_attn.v_proj.bias", KVD, &ly->v_b) ||
-            BIAS("self_attn.o_proj.bias", H, &ly->o_b) ||
+            (st = mhv_decoder_load_attn_proj(ld, l, H, QD, KVD, c->attn_bias, ly, err)) ||
             (st = mhv_wload_vec(ld, N("self_attn.sinks"), c->num_heads, 0, &ly->sinks, err)) ||
             (st = mhv_wload_vec(ld, N("post_attention_layernorm.weight"), H, 0, &ly->ln_ffn_g,
                                 err)) ||
@@ -269,7 +260,6 @@ static mhv_status oss_load(mhv_model *m, mhv_wload *ld, mhv_error *err)
                               err)))
             return st;
         ly->exp_gate = gu, ly->exp_down = down;
-#undef BIAS
 #undef N
     }
     return mhv_decoder_load_lm_head(m, ld, "lm_head.weight", NULL, err);

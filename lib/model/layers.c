@@ -532,6 +532,27 @@ int mhv_layer_pre_norm(mhv_nn *nn, const mhv_decoder *dec, const mhv_config *c,
     return 0;
 }
 
+mhv_status mhv_decoder_load_attn_proj(mhv_wload *ld, int l, int hidden, int qd, int kvd,
+                                      int bias, mhv_layer *ly, mhv_error *err)
+{
+    char n[160];
+#define N(suffix) (snprintf(n, sizeof n, "layers.%d.self_attn.%s", l, suffix), n)
+    mhv_status st;
+    if ((st = mhv_wload_mat(ld, N("q_proj.weight"), qd, hidden, 0, &ly->q, err)) ||
+        (st = mhv_wload_mat(ld, N("k_proj.weight"), kvd, hidden, 0, &ly->k, err)) ||
+        (st = mhv_wload_mat(ld, N("v_proj.weight"), kvd, hidden, 0, &ly->v, err)) ||
+        (st = mhv_wload_mat(ld, N("o_proj.weight"), hidden, qd, 0, &ly->o, err)))
+        return st;
+    if (bias &&
+        ((st = mhv_wload_vec(ld, N("q_proj.bias"), qd, 0, &ly->q_b, err)) ||
+         (st = mhv_wload_vec(ld, N("k_proj.bias"), kvd, 0, &ly->k_b, err)) ||
+         (st = mhv_wload_vec(ld, N("v_proj.bias"), kvd, 0, &ly->v_b, err)) ||
+         (st = mhv_wload_vec(ld, N("o_proj.bias"), hidden, 0, &ly->o_b, err))))
+        return st;
+#undef N
+    return MHV_OK;
+}
+
 mhv_status mhv_decoder_load_lm_head(mhv_model *m, mhv_wload *ld, const char *name,
                                     const char *bias, mhv_error *err)
 {

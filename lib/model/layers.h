@@ -169,6 +169,11 @@ int mhv_layer_pre_norm(mhv_nn *nn, const mhv_decoder *dec, const mhv_config *c,
                        const mhv_layer *ly, const mhv_attn_layer *attn, int l,
                        const mhv_decoder_pass *p, mhv_capture *cap);
 
+/* Layer l's attention projections as Llama's files name them, layers.<l>.self_attn.{q,k,v,o}_proj
+ * (q: qd x hidden, k and v: kvd x hidden, o: hidden x qd) and, with bias, their four biases. */
+mhv_status mhv_decoder_load_attn_proj(mhv_wload *ld, int l, int hidden, int qd, int kvd,
+                                      int bias, mhv_layer *ly, mhv_error *err);
+
 /* m->lm_head (vocab, the token embedding's width): the token embedding when the config ties
  * them, else the checkpoint's tensor `name`, never under the base model's prefix and absent
  * from a base model saved alone (then no logits). With bias (GPT-J, Phi), m->lm_head_b is

@@ -67,23 +67,13 @@ static mhv_status olmo_load(mhv_model *m, mhv_wload *ld, mhv_error *err)
         mhv_layer *ly = &m->layers[l];
         char n[160];
 #define N(suffix) (snprintf(n, sizeof n, "layers.%d.%s", l, suffix), n)
-#define BIAS(suffix, len, dst) \
-    (c->attn_bias && (st = mhv_wload_vec(ld, N(suffix), len, 0, dst, err)))
         ly->ln_attn_g = ly->ln_ffn_g = ones;
         ly->ln_attn_b = ly->ln_ffn_b = zeros;
-        if ((st = mhv_wload_mat(ld, N("self_attn.q_proj.weight"), QD, H, 0, &ly->q, err)) ||
-            (st = mhv_wload_mat(ld, N("self_attn.k_proj.weight"), KVD, H, 0, &ly->k, err)) ||
-            (st = mhv_wload_mat(ld, N("self_attn.v_proj.weight"), KVD, H, 0, &ly->v, err)) ||
-            (st = mhv_wload_mat(ld, N("self_attn.o_proj.weight"), H, QD, 0, &ly->o, err)) ||
-            BIAS("self_attn.q_proj.bias", QD, &ly->q_b) ||
-            BIAS("self_attn.k_proj.bias", KVD, &ly->k_b) ||
-            BIAS("self_attn.v_proj.bias", KVD, &ly->v_b) ||
-            BIAS("self_attn.o_proj.bias", H, &ly->o_b) ||
+        if ((st = mhv_decoder_load_attn_proj(ld, l, H, QD, KVD, c->attn_bias, ly, err)) ||
             (st = mhv_wload_mat(ld, N("mlp.gate_proj.weight"), I, H, 0, &ly->ffn_gate, err)) ||
             (st = mhv_wload_mat(ld, N("mlp.up_proj.weight"), I, H, 0, &ly->ffn_up, err)) ||
             (st = mhv_wload_mat(ld, N("mlp.down_proj.weight"), H, I, 0, &ly->ffn_down, err)))
             return st;
-#undef BIAS
 #undef N
     }
     return mhv_decoder_load_lm_head(m, ld, "lm_head.weight", NULL, err);

@@ -68,14 +68,7 @@ static mhv_status sc2_load(mhv_model *m, mhv_wload *ld, mhv_error *err)
 #define BIAS(suffix, len, dst) (!b && (st = mhv_wload_vec(ld, N(suffix), len, 0, dst, err)))
         if ((st = mhv_wload_vec(ld, N("input_layernorm.weight"), H, 0, &ly->ln_attn_g, err)) ||
             (st = mhv_wload_vec(ld, N("input_layernorm.bias"), H, 0, &ly->ln_attn_b, err)) ||
-            (st = mhv_wload_mat(ld, N("self_attn.q_proj.weight"), QD, H, 0, &ly->q, err)) ||
-            (st = mhv_wload_mat(ld, N("self_attn.k_proj.weight"), KVD, H, 0, &ly->k, err)) ||
-            (st = mhv_wload_mat(ld, N("self_attn.v_proj.weight"), KVD, H, 0, &ly->v, err)) ||
-            (st = mhv_wload_mat(ld, N("self_attn.o_proj.weight"), H, QD, 0, &ly->o, err)) ||
-            BIAS("self_attn.q_proj.bias", QD, &ly->q_b) ||
-            BIAS("self_attn.k_proj.bias", KVD, &ly->k_b) ||
-            BIAS("self_attn.v_proj.bias", KVD, &ly->v_b) ||
-            BIAS("self_attn.o_proj.bias", H, &ly->o_b) ||
+            (st = mhv_decoder_load_attn_proj(ld, l, H, QD, KVD, c->attn_bias, ly, err)) ||
             (st = mhv_wload_vec(ld, N("post_attention_layernorm.weight"), H, 0, &ly->ln_ffn_g,
                                 err)) ||
             (st = mhv_wload_vec(ld, N("post_attention_layernorm.bias"), H, 0, &ly->ln_ffn_b,
