@@ -375,6 +375,21 @@ size_t mhv_nn_moe_floats(const mhv_moe *m, int n, int d)
            2 * lines(N * (size_t)d) + 2 * lines(N * I) + lines(N);
 }
 
+/* The (token, slot) pairs of tope(N, k) routed to expert e into rows (token * k + slot), and
+ * their tokens' rows of x(N, D) into xe(count, D); returns count. */
+static int gather_expert(size_t e, const int32_t *tope, size_t N, size_t k, const float *x,
+                         size_t D, int32_t *rows, float *xe)
+{
+    int count = 0;
+    for (size_t i = 0; i < N; i++)
+        for (size_t j = 0; j < k; j++)
+            if (tope[i * k + j] == (int32_t)e)
+                rows[count++] = (int32_t)(i * k + j);
+    for (int r = 0; r < count; r++)
+        memcpy(xe + (size_t)r * D, x + (size_t)(rows[r] / (int32_t)k) * D, D * sizeof *x);
+    return count;
+}
+
 void mhv_nn_moe(mhv_nn *nn, float *y, const float *x, const mhv_moe *m, int n, int d,
                 float *scratch)
 {
@@ -424,15 +439,9 @@ void mhv_nn_moe(mhv_nn *nn, float *y, const float *x, const mhv_moe *m, int n, i
     }
     memset(y, 0, N * D * sizeof *y);
     for (size_t e = 0; e < E; e++) {
-        int count = 0;
-        for (size_t i = 0; i < N; i++)
-            for (size_t j = 0; j < k; j++)
-                if (tope[i * k + j] == (int32_t)e)
-                    rows[count++] = (int32_t)(i * k + j); /* token and slot */
+        int count = gather_expert(e, tope, N, k, x, D, rows, xe);
         if (!count)
             continue;
-        for (int r = 0; r < count; r++)
-            memcpy(xe + (size_t)r * D, x + (size_t)(rows[r] / (int32_t)k) * D, D * sizeof *x);
         const mhv_plin_part gate_up[2] = {
             {ge, &m->gate[e], NULL, 0, m->inter, m->act},
             {ue, &m->up[e], NULL, 0, m->inter, MHV_NN_NO_ACT},
@@ -561,15 +570,9 @@ void mhv_nn_moe_clamped(mhv_nn *nn, float *y, const float *x, const mhv_moe_clam
     }
     memset(y, 0, N * D * sizeof *y);
     for (size_t e = 0; e < E; e++) {
-        int count = 0;
-        for (size_t i = 0; i < N; i++)
-            for (size_t j = 0; j < k; j++)
-                if (tope[i * k + j] == (int32_t)e)
-                    rows[count++] = (int32_t)(i * k + j); /* token and slot */
+        int count = gather_expert(e, tope, N, k, x, D, rows, xe);
         if (!count)
             continue;
-        for (int r = 0; r < count; r++)
-            memcpy(xe + (size_t)r * D, x + (size_t)(rows[r] / (int32_t)k) * D, D * sizeof *x);
         mhv_mat wm = m->gu_blocks ? mxfp4_expert(nn, m->gu_blocks, m->gu_scales, (int)e,
                                                  2 * m->inter, d, wq)
                                   : m->gate_up[e];
