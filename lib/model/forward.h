@@ -8,6 +8,7 @@
 #include "base/attn.h"
 #include "base/heads.h"
 #include "base/status.h"
+#include "model/generate.h"
 #include "model/model.h"
 
 /* How forward passes run: mhv_forward uses one thread; a context made once per run keeps a
@@ -177,6 +178,18 @@ mhv_status mhv_forward_generate_prefix(mhv_forward_ctx *c, const mhv_model *m,
                                        const int32_t *src, int ns, const int32_t *prefix,
                                        int np, int max_new, int32_t *out, int *n_out,
                                        mhv_error *err);
+
+/* transformers' generate() on src(ns) under g (model/generate.h: greedy or beam search with
+ * its logits processors), the decoder's input starting as prompt(np) (its start token);
+ * *out (caller frees) the prompt and the generated tokens. Each step recomputes the encoder
+ * and decoder (no cache). The source ids count for the encoder_* settings. */
+mhv_status mhv_forward_generate_with(mhv_forward_ctx *c, const mhv_model *m,
+                                     const int32_t *src, int ns, const int32_t *prompt, int np,
+                                     const mhv_gen_config *g, int32_t **out, int *n_out,
+                                     mhv_error *err);
+/* The max_position_embeddings generate() sees in m's config class (mhv_gen_input), 0 for
+ * T5's relative positions. */
+int mhv_forward_gen_positions(const mhv_model *m);
 
 /* MHV_OK when mhv_forward_logits_ablated can give m's logits, else why not (as it says). */
 mhv_status mhv_forward_logits_check(const mhv_model *m, mhv_error *err);
