@@ -699,6 +699,20 @@ expect_fail "separate vocabularies: text target" 1 "give the target as ids" -- "
 
 check "info: a Unigram tokenizer is named so" \
     "\"\$MHAVIZ\" info --model tests/fixtures/s2s-t5-tok-f16 | grep -qx 'tokenizer: unigram, 600 pieces'"
+# FSMT: FSMTTokenizer's files are refused by name; ids run (tokens labelled by their ids)
+rm -rf "$TMP/fsmt"
+mkdir "$TMP/fsmt"
+cp tests/fixtures/s2s-fsmt-f32/* "$TMP/fsmt/"
+printf '{"<s>": 0, "<pad>": 1, "</s>": 2}' >"$TMP/fsmt/vocab-src.json"
+printf 'a cat\tdie Katze\n' >"$TMP/ft.txt"
+expect_fail "FSMTTokenizer refused by name" 1 "vocab-src.json: FSMTTokenizer (vocab-src.json, vocab-tgt.json, merges.txt: Moses pre-tokenization and fairseq's BPE) is not supported: give token ids (--ids)" -- \
+    "$MHAVIZ" run --model "$TMP/fsmt" --pairs --out "$TMP/out" "$TMP/ft.txt"
+printf '5 9 11\t2 7 8\n' >"$TMP/fi.txt"
+rm -rf "$TMP/out"
+"$MHAVIZ" run --model "$TMP/fsmt" --ids --pairs --heads cross:0:0 --format json --out "$TMP/out" "$TMP/fi.txt" 2>"$TMP/stderr"
+check "FSMT --ids: runs, the tokenizer's refusal a warning" "[ $? = 0 ] && grep -q 'warning: .*FSMTTokenizer' $TMP/stderr && [ -s $TMP/out/fi.json ]"
+expect_fail "FSMT: a target holding pad_token_id" 1 "FSMT masks pad_token_id 1 in the decoder's input" -- \
+    "$MHAVIZ" run --model tests/fixtures/s2s-fsmt-f32 --ids --pairs --out "$TMP/out" <(printf '5 9 11\t2 1 8\n')
 info=$("$MHAVIZ" info --model tests/fixtures/s2s-bart-f32)
 check "info: encoder and decoder layers" \
     "echo \"\$info\" | grep -qx 'layers: 2' && echo \"\$info\" | grep -qx 'decoder_layers: 3' && echo \"\$info\" | grep -qx 'decoder_start_token_id: 2'"
