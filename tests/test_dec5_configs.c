@@ -106,12 +106,41 @@ static void test_helium(void **state)
                    "\"default\", \"partial_rotary_factor\": 0.5}}", "partial_rotary_factor");
 }
 
+#define NEMO "{\"model_type\": \"nemotron\", \"hidden_size\": 32, \"num_hidden_layers\": 2, " \
+             "\"num_attention_heads\": 4, \"intermediate_size\": 48, \"vocab_size\": 100"
+
+static void test_nemotron(void **state)
+{
+    (void)state;
+    mhv_config c;
+    config_ok("{\"model_type\": \"nemotron\", \"num_key_value_heads\": 8}", &c);
+    /* NemotronConfig: Nemotron-4's sizes, relu2, LayerNorm1P eps 1e-5, half of each head
+     * rotated, no biases, untied */
+    assert_true(c.hidden_size == 6144 && c.num_layers == 32 && c.num_heads == 48);
+    assert_true(c.num_kv_heads == 8 && c.head_dim == 128 && c.intermediate_size == 24576);
+    assert_true(c.vocab_size == 256000 && c.max_positions == 4096 && c.rotary_dims == 64);
+    assert_true(c.act == MHV_ACT_RELU2 && c.layer_norm_eps == 1e-5f && c.rope.theta == 10000.0);
+    assert_true(!c.attn_bias && !c.attn_out_bias && !c.mlp_bias && !c.tie_word_embeddings);
+    assert_string_equal(mhv_act_name(c.act), "relu2");
+    config_ok(NEMO ", \"num_key_value_heads\": 2, \"head_dim\": 12, \"partial_rotary_factor\": "
+               "1.0, \"attention_bias\": true, \"mlp_bias\": true, \"norm_eps\": 1e-6}", &c);
+    assert_true(c.head_dim == 12 && c.rotary_dims == 0 && c.attn_bias && c.attn_out_bias);
+    assert_true(c.mlp_bias && c.layer_norm_eps == 1e-6f);
+    config_refused(NEMO "}", "num_key_value_heads is missing");
+    config_refused(NEMO ", \"num_key_value_heads\": null}", "num_key_value_heads is missing");
+    config_refused(NEMO ", \"num_key_value_heads\": 4, \"hidden_act\": \"relu3\"}",
+                   "unsupported hidden_act 'relu3'");
+    config_refused(NEMO ", \"num_key_value_heads\": 4, \"rope_parameters\": {\"rope_type\": "
+                   "\"longrope\"}}", "longrope");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_olmoe),
         cmocka_unit_test(test_glm),
         cmocka_unit_test(test_helium),
+        cmocka_unit_test(test_nemotron),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
