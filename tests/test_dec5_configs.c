@@ -134,6 +134,51 @@ static void test_nemotron(void **state)
                    "\"longrope\"}}", "longrope");
 }
 
+static int bit(const unsigned char *bits, int l)
+{
+    return (bits[l / 8] >> (l % 8)) & 1;
+}
+
+#define COH2 "{\"model_type\": \"cohere2\", \"hidden_size\": 32, \"num_hidden_layers\": 6, " \
+             "\"num_attention_heads\": 4, \"intermediate_size\": 48, \"vocab_size\": 100"
+
+static void test_cohere2(void **state)
+{
+    (void)state;
+    mhv_config c;
+    config_ok("{\"model_type\": \"cohere2\"}", &c);
+    /* Cohere2Config: Command A's sizes, theta 10000 (not Cohere's 500000), tied, logit_scale
+     * 0.0625, window 4096 on three layers of four, no positions on the others */
+    assert_true(c.hidden_size == 8192 && c.num_layers == 40 && c.num_heads == 64);
+    assert_true(c.num_kv_heads == 64 && c.head_dim == 128 && c.vocab_size == 256000);
+    assert_true(c.rope.theta == 10000.0 && c.tie_word_embeddings && c.logits_mul == 0.0625);
+    assert_true(c.sliding_window == 4096 && c.qk_norm == MHV_QK_NORM_NONE);
+    for (int l = 0; l < 40; l++) {
+        assert_int_equal(mhv_config_layer_slides(&c, l), (l + 1) % 4 != 0);
+        assert_int_equal(bit(c.nope_layers, l), (l + 1) % 4 == 0);
+    }
+    config_ok(COH2 ", \"sliding_window_pattern\": 2, \"sliding_window\": 8, \"use_qk_norm\": "
+               "true}", &c);
+    assert_true(c.sliding_window == 8 && c.qk_norm == MHV_QK_NORM_NONE); /* Cohere2 has none */
+    for (int l = 0; l < 6; l++)
+        assert_int_equal(mhv_config_layer_slides(&c, l), l % 2 == 0);
+    config_ok(COH2 ", \"layer_types\": [\"full_attention\", \"full_attention\", "
+               "\"full_attention\", \"full_attention\", \"full_attention\", \"full_attention\"], "
+               "\"sliding_window\": null}", &c);
+    for (int l = 0; l < 6; l++)
+        assert_true(!mhv_config_layer_slides(&c, l) && bit(c.nope_layers, l));
+    config_refused(COH2 ", \"sliding_window\": null}",
+                   "sliding layers with sliding_window null are not supported");
+    config_refused(COH2 ", \"sliding_window_pattern\": 0}", "sliding_window_pattern");
+    config_refused(COH2 ", \"layer_types\": [\"full_attention\"]}", "not a list of 6");
+    config_refused(COH2 ", \"layer_types\": [\"chunked_attention\", \"full_attention\", "
+                   "\"full_attention\", \"full_attention\", \"full_attention\", "
+                   "\"full_attention\"]}", "unsupported layer type 'chunked_attention'");
+    /* Cohere itself: unchanged theta and no window */
+    config_ok("{\"model_type\": \"cohere\"}", &c);
+    assert_true(c.rope.theta == 500000.0 && c.sliding_window == 0 && !bit(c.nope_layers, 3));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -141,6 +186,7 @@ int main(void)
         cmocka_unit_test(test_glm),
         cmocka_unit_test(test_helium),
         cmocka_unit_test(test_nemotron),
+        cmocka_unit_test(test_cohere2),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
