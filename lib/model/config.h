@@ -157,6 +157,11 @@ typedef struct {
     int vision_rope2d;
     int vision_key_bias, vision_value_bias;
     int vision_gate_act;
+    /* audio encoder-decoders (Whisper, model/whisper.c): the encoder reads log-mel features
+     * (num_mel_bins, 2 * audio_positions) through two convolutions into audio_positions
+     * frames (max_source_positions), not token ids; 0: a model of token ids */
+    int audio_positions;
+    int num_mel_bins;
 } mhv_config;
 
 /* BEiT's relative position biases: each layer's own table and/or one shared by all (summed) */

@@ -36,6 +36,7 @@ static const mhv_family *const families[] = {
     &mhv_family_bart,
     &mhv_family_xglm,
     &mhv_family_mpt,
+    &mhv_family_whisper,
 };
 
 #define N_FAMILIES (sizeof families / sizeof families[0])

@@ -114,6 +114,7 @@ int mhv_family_t5_bucket(int rp, int bidirectional, int buckets, int max_distanc
  * H >= 4. */
 void mhv_family_t2t_position(int p, int pad, int H, float *row);
 extern const mhv_family mhv_family_xglm;
+extern const mhv_family mhv_family_whisper;
 
 /* The family that opens model_type, and its name for it; NULL when none does. */
 const mhv_family *mhv_family_find(const char *model_type, const char **arch);
