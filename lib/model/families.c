@@ -35,6 +35,10 @@ static const mhv_family *const families[] = {
     &mhv_family_bart,
     &mhv_family_xglm,
     &mhv_family_mpt,
+    &mhv_family_whisper,
+    &mhv_family_olmoe,
+    &mhv_family_glm,
+    &mhv_family_nemotron,
 };
 
 #define N_FAMILIES (sizeof families / sizeof families[0])

@@ -898,12 +898,7 @@ void mhv_nn_attention(mhv_nn *nn, const mhv_attn_layer *a, const float *x, int n
     int qn = prune ? count : a->heads, kn = prune ? kv_count : a->kv_heads;
     int with_v = !done || cap->vnorm;
     project_qkv(nn, a, x, n, b, qh, qn, kh, kn, with_v);
-    float clip = a->clip;
-    if (clip > 0 && a->qk_norm_full) { /* clamped before the whole-projection norms */
-        per_head(nn, b->q, (size_t)QD, qh, qn, d, NULL, NULL, n, 0, clip);
-        per_head(nn, b->k, (size_t)KVD, kh, kn, d, NULL, NULL, n, 0, clip);
-        clip = 0;
-    }
+    float clip = a->clip; /* after a whole-projection norm (OLMoE), before a head's own */
     if (a->qk_norm_full) {
         mhv_nn_norm(nn, b->q, b->q, a->q_norm, n, QD);
         mhv_nn_norm(nn, b->k, b->k, a->k_norm, n, KVD);
