@@ -35,6 +35,7 @@ static const mhv_family *const families[] = {
     &mhv_family_bart,
     &mhv_family_xglm,
     &mhv_family_mpt,
+    &mhv_family_roformer,
 };
 
 #define N_FAMILIES (sizeof families / sizeof families[0])
