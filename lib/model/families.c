@@ -15,6 +15,7 @@ static const mhv_family *const families[] = {
     &mhv_family_vit,
     &mhv_family_clip,
     &mhv_family_beit,
+    &mhv_family_dinov3,
     &mhv_family_gpt2,
     &mhv_family_llama,
     &mhv_family_gemma,
@@ -35,6 +36,10 @@ static const mhv_family *const families[] = {
     &mhv_family_bart,
     &mhv_family_xglm,
     &mhv_family_mpt,
+    &mhv_family_whisper,
+    &mhv_family_olmoe,
+    &mhv_family_glm,
+    &mhv_family_nemotron,
     &mhv_family_roformer,
 };
 

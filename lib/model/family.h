@@ -77,6 +77,7 @@ extern const mhv_family mhv_family_modernbert;
 extern const mhv_family mhv_family_vit;
 extern const mhv_family mhv_family_clip;
 extern const mhv_family mhv_family_beit;
+extern const mhv_family mhv_family_dinov3;
 extern const mhv_family mhv_family_olmo;
 extern const mhv_family mhv_family_stablelm;
 extern const mhv_family mhv_family_cohere;
@@ -101,6 +102,9 @@ void mhv_family_alibi_slopes(int heads, float *slopes);
  * odd ones, the first `heads` of them. */
 void mhv_family_alibi_slopes_mpt(int heads, double bias_max, float *slopes);
 extern const mhv_family mhv_family_mpt;
+extern const mhv_family mhv_family_olmoe;
+extern const mhv_family mhv_family_glm;
+extern const mhv_family mhv_family_nemotron;
 extern const mhv_family mhv_family_roformer;
 
 /* T5's bucket of relative position rp = key - query (transformers'
@@ -114,6 +118,7 @@ int mhv_family_t5_bucket(int rp, int bidirectional, int buckets, int max_distanc
  * H >= 4. */
 void mhv_family_t2t_position(int p, int pad, int H, float *row);
 extern const mhv_family mhv_family_xglm;
+extern const mhv_family mhv_family_whisper;
 
 /* The family that opens model_type, and its name for it; NULL when none does. */
 const mhv_family *mhv_family_find(const char *model_type, const char **arch);

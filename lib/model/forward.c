@@ -568,9 +568,19 @@ static mhv_status check_seq2seq(const mhv_model *m, const int32_t *src, int ns,
         return mhv_fail(err, MHV_EUNSUPPORTED, m->dir,
                         "%s is not an encoder-decoder model: it takes one sequence, not a source "
                         "and a target", c->arch);
-    mhv_status st = check_ids(c, src, ns, err);
-    if (st)
+    mhv_status st;
+    if (c->audio_positions) { /* Whisper: audio features (nn.pixels), never token ids */
+        if (src)
+            return mhv_fail(err, MHV_EUSAGE, "", "%s takes audio, not source token ids",
+                            c->arch);
+        if (ns != c->audio_positions)
+            return mhv_fail(err, MHV_EUSAGE, "", "%s's encoder has %d audio positions, not %d",
+                            c->arch, c->audio_positions, ns);
+    } else if (!src) {
+        return mhv_fail(err, MHV_EUSAGE, "", "%s takes source token ids, not audio", c->arch);
+    } else if ((st = check_ids(c, src, ns, err))) {
         return st;
+    }
     if (nt < 1)
         return mhv_fail(err, MHV_EUSAGE, "", "no target tokens to run");
     if (nt > c->max_positions)
@@ -645,7 +655,8 @@ mhv_status mhv_forward_estimate_seq2seq(mhv_forward_ctx *fc, const mhv_model *m,
     if (!c->enc_dec || !c->family->seq2seq)
         return mhv_fail(err, MHV_EUNSUPPORTED, m->dir, "%s is not an encoder-decoder model",
                         c->arch);
-    if (ns < 1 || nt < 1 || ns > c->max_positions || nt > c->max_positions)
+    int ns_max = c->audio_positions ? c->audio_positions : c->max_positions;
+    if (ns < 1 || nt < 1 || ns > ns_max || nt > c->max_positions)
         return mhv_fail(err, MHV_EUSAGE, "", "%d source and %d target tokens: the model takes "
                         "1 to %d", ns, nt, c->max_positions);
     int Le = c->num_layers, Ld = c->dec_layers;
@@ -759,5 +770,43 @@ mhv_status mhv_forward_generate_prefix(mhv_forward_ctx *fc, const mhv_model *m,
     free(logits);
     if (!st)
         *n_out = n;
+    return st;
+}
+
+/* ---- audio encoder-decoders (Whisper): the encoder reads features, not ids ---- */
+
+static mhv_status check_audio(const mhv_model *m, const float *feats, mhv_error *err)
+{
+    if (!m->cfg.audio_positions)
+        return mhv_fail(err, MHV_EUNSUPPORTED, m->dir, "%s does not take audio", m->cfg.arch);
+    if (!feats)
+        return mhv_fail(err, MHV_EUSAGE, "", "no audio features");
+    return MHV_OK;
+}
+
+mhv_status mhv_forward_run_seq2seq_audio(mhv_forward_ctx *fc, const mhv_model *m,
+                                         const float *feats, const int32_t *tgt, int nt,
+                                         const mhv_heads *sel, mhv_attn *out, mhv_error *err)
+{
+    memset(out, 0, sizeof *out);
+    mhv_status st = check_audio(m, feats, err);
+    if (st)
+        return st;
+    fc->nn.pixels = feats;
+    st = mhv_forward_run_seq2seq(fc, m, NULL, m->cfg.audio_positions, tgt, nt, sel, out, err);
+    fc->nn.pixels = NULL;
+    return st;
+}
+
+mhv_status mhv_forward_seq2seq_logits_audio(mhv_forward_ctx *fc, const mhv_model *m,
+                                            const float *feats, const int32_t *tgt, int nt,
+                                            float *logits, mhv_error *err)
+{
+    mhv_status st = check_audio(m, feats, err);
+    if (st)
+        return st;
+    fc->nn.pixels = feats;
+    st = mhv_forward_seq2seq_logits(fc, m, NULL, m->cfg.audio_positions, tgt, nt, logits, err);
+    fc->nn.pixels = NULL;
     return st;
 }

@@ -121,6 +121,10 @@ typedef struct {
     mhv_mat shared_rel_bias;     /* ((2s-1)^2 + 3, heads) BEiT's relative position bias shared
                                   * by every layer (use_shared_relative_position_bias; a
                                   * layer's own is its rel_bias), or none */
+    /* Whisper's encoder input: conv1 (hidden, num_mel_bins * 3) and conv2 (hidden, hidden * 3)
+     * kernels of width 3 viewed as matrices, their biases (hidden,) */
+    mhv_mat audio_conv1, audio_conv2;
+    float *audio_conv1_b, *audio_conv2_b;
 } mhv_model;
 
 /* Opens DIR/config.json and DIR's safetensors checkpoint and resolves every weight of the
