@@ -162,6 +162,13 @@ typedef struct {
      * frames (max_source_positions), not token ids; 0: a model of token ids */
     int audio_positions;
     int num_mel_bins;
+    /* MobileBERT (model/mobilebert.c): the trigram embedding input, the bottleneck (layers
+     * work at mb_inner = intra_bottleneck_size), queries, keys and values all from the
+     * bottleneck (use_bottleneck_attention) or queries and keys from their own
+     * (key_query_shared_bottleneck), the feed-forward networks of a layer, NoNorm for every
+     * norm (normalization_type no_norm) */
+    int mb_trigram, mb_bottleneck, mb_bottleneck_attn, mb_shared_qk, mb_ffns, mb_no_norm;
+    int mb_inner;
 } mhv_config;
 
 /* BEiT's relative position biases: each layer's own table and/or one shared by all (summed) */

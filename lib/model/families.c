@@ -41,6 +41,7 @@ static const mhv_family *const families[] = {
     &mhv_family_glm,
     &mhv_family_nemotron,
     &mhv_family_roformer,
+    &mhv_family_mobilebert,
 };
 
 #define N_FAMILIES (sizeof families / sizeof families[0])

@@ -110,7 +110,8 @@ mhv_status mhv_nn_reserve_vnorm(mhv_nn *nn, int hidden, int head_dim, mhv_error 
 
 /* ---- norms and element-wise blocks ---- */
 
-typedef enum { MHV_NORM_LAYER = 0, MHV_NORM_RMS } mhv_norm_kind;
+/* MHV_NORM_AFFINE: no statistics, x * g + b element-wise (MobileBERT's NoNorm; eps unused) */
+typedef enum { MHV_NORM_LAYER = 0, MHV_NORM_RMS, MHV_NORM_AFFINE } mhv_norm_kind;
 
 typedef struct {
     mhv_norm_kind kind;
@@ -330,6 +331,9 @@ typedef struct {
                                      * whole-projection norms (OLMoE) */
     const float *sinks;             /* (heads,) learned sink logits joining each head's
                                      * softmax (GPT-OSS; kernels.h has_sink), or NULL */
+    const float *x_v;               /* (n, wv->cols): the values' input instead of x
+                                     * (MobileBERT: queries and keys from its bottleneck,
+                                     * values from the layer's input), or NULL: x */
 } mhv_attn_layer;
 
 /* Activations of the attention block: q (n, heads*d), k and v (n, kv_heads*d), ctx (n,
