@@ -179,6 +179,47 @@ static void test_cohere2(void **state)
     assert_true(c.rope.theta == 500000.0 && c.sliding_window == 0 && !bit(c.nope_layers, 3));
 }
 
+#define EXA "{\"model_type\": \"exaone4\", \"hidden_size\": 32, \"num_hidden_layers\": 4, " \
+            "\"num_attention_heads\": 4, \"intermediate_size\": 48, \"vocab_size\": 100, " \
+            "\"num_key_value_heads\": 2"
+
+static void test_exaone4(void **state)
+{
+    (void)state;
+    mhv_config c;
+    config_ok("{\"model_type\": \"exaone4\"}", &c);
+    /* Exaone4Config: 32 layers, window 4096 on three of four with rotary, q/k head norms */
+    assert_true(c.hidden_size == 4096 && c.num_layers == 32 && c.num_heads == 32);
+    assert_true(c.num_kv_heads == 32 && c.head_dim == 128 && c.intermediate_size == 16384);
+    assert_true(c.vocab_size == 102400 && c.max_positions == 2048 && c.sliding_window == 4096);
+    assert_true(c.layer_norm_eps == 1e-5f && c.qk_norm == MHV_QK_NORM_HEAD);
+    assert_true(!c.tie_word_embeddings && !c.attn_bias && c.rope.theta == 10000.0);
+    for (int l = 0; l < 32; l++) {
+        assert_int_equal(mhv_config_layer_slides(&c, l), (l + 1) % 4 != 0);
+        assert_int_equal(bit(c.nope_layers, l), (l + 1) % 4 == 0);
+    }
+    config_ok(EXA ", \"sliding_window\": 8, \"sliding_window_pattern\": 2}", &c);
+    assert_true(c.sliding_window == 8 && mhv_config_layer_slides(&c, 2) && bit(c.nope_layers, 3));
+    /* a string pattern is fine beside layer_types, which transformers then reads alone */
+    config_ok(EXA ", \"sliding_window_pattern\": \"LLLG\", \"layer_types\": [\"full_attention\", "
+              "\"sliding_attention\", \"full_attention\", \"full_attention\"]}", &c);
+    assert_true(!mhv_config_layer_slides(&c, 0) && mhv_config_layer_slides(&c, 1));
+    assert_true(bit(c.nope_layers, 0) && !bit(c.nope_layers, 1));
+    /* no window: every layer full and rotated */
+    config_ok(EXA ", \"sliding_window\": null, \"layer_types\": [\"full_attention\", "
+              "\"full_attention\", \"full_attention\", \"full_attention\"]}", &c);
+    for (int l = 0; l < 4; l++)
+        assert_true(!mhv_config_layer_slides(&c, l) && !bit(c.nope_layers, l));
+    config_refused(EXA ", \"sliding_window_pattern\": \"LLLG\"}",
+                   "needs sliding_window and an integer sliding_window_pattern");
+    config_refused(EXA ", \"sliding_window\": null}",
+                   "needs sliding_window and an integer sliding_window_pattern");
+    config_refused(EXA ", \"sliding_window_pattern\": 0}", "sliding_window_pattern");
+    config_refused(EXA ", \"sliding_window\": null, \"layer_types\": [\"full_attention\", "
+                   "\"sliding_attention\", \"full_attention\", \"full_attention\"]}",
+                   "sliding layers with sliding_window null are not supported");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -187,6 +228,7 @@ int main(void)
         cmocka_unit_test(test_helium),
         cmocka_unit_test(test_nemotron),
         cmocka_unit_test(test_cohere2),
+        cmocka_unit_test(test_exaone4),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

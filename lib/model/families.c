@@ -39,6 +39,7 @@ static const mhv_family *const families[] = {
     &mhv_family_olmoe,
     &mhv_family_glm,
     &mhv_family_nemotron,
+    &mhv_family_exaone4,
 };
 
 #define N_FAMILIES (sizeof families / sizeof families[0])
