@@ -40,6 +40,7 @@ static const mhv_family *const families[] = {
     &mhv_family_glm,
     &mhv_family_nemotron,
     &mhv_family_exaone4,
+    &mhv_family_phimoe,
 };
 
 #define N_FAMILIES (sizeof families / sizeof families[0])

@@ -105,6 +105,7 @@ extern const mhv_family mhv_family_olmoe;
 extern const mhv_family mhv_family_glm;
 extern const mhv_family mhv_family_nemotron;
 extern const mhv_family mhv_family_exaone4;
+extern const mhv_family mhv_family_phimoe;
 
 /* T5's bucket of relative position rp = key - query (transformers'
  * _relative_position_bucket, with its float32 logarithm): bidirectional (encoders) or causal,
