@@ -100,13 +100,18 @@ int cmd_info(int argc, char **argv)
                                                       ? "each layer's and shared"
                                                   : rel == MHV_VREL_LAYER ? "each layer's"
                                                                           : "shared");
+        if (cf->vision_rope2d) /* DINOv3: no learned positions */
+            puts("positions: 2-D rotary over the patch grid");
         /* how an image of another size is taken (run --interpolate-pos) */
         const char *what = !rel ? "positions"
                            : cf->vision_no_abs_pos ? "relative position bias"
                                                    : "positions and relative position bias";
-        printf("other_sizes: %s resized %s\n", what, cf->vision_pos == MHV_VPOS_ALWAYS
-                                                        ? "to the image's patch grid"
-                                                        : "with --interpolate-pos");
+        if (cf->vision_rope2d)
+            puts("other_sizes: any (the rotation follows the image's patch grid)");
+        else
+            printf("other_sizes: %s resized %s\n", what, cf->vision_pos == MHV_VPOS_ALWAYS
+                                                            ? "to the image's patch grid"
+                                                            : "with --interpolate-pos");
     }
     if (!tok) {
         puts(cf->vision ? "tokenizer: none (an image model)" : "tokenizer: none (use run --ids)");

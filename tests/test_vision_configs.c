@@ -66,11 +66,45 @@ static void test_beit(void **state)
             "image_size 3 is smaller than patch_size 4");
 }
 
+/* DINOv3ViTConfig's defaults, its options, and what is refused (model/dinov3.c) */
+static void test_dinov3(void **state)
+{
+    (void)state;
+    mhv_config c;
+    config_ok("{\"model_type\": \"dinov3_vit\"}", &c);
+    assert_true(c.hidden_size == 384 && c.num_heads == 6 && c.num_layers == 12 &&
+                c.intermediate_size == 1536 && c.image_size == 224 && c.patch_size == 16);
+    assert_true(c.vision_extra == 1 && c.vision_registers == 0 && c.vision_rope2d &&
+                c.vision_no_abs_pos && c.vision_pos == MHV_VPOS_ALWAYS && c.max_positions == 197);
+    assert_true(c.attn_bias && !c.vision_key_bias && c.vision_value_bias && c.attn_out_bias &&
+                c.mlp_bias && !c.gated_ffn && c.act == MHV_ACT_GELU && c.rope.theta == 100);
+    assert_true(fabsf(c.layer_norm_eps - 1e-5f) < 1e-12f);
+    config_ok("{\"model_type\": \"dinov3_vit\", " SIZES ", \"num_register_tokens\": 4, "
+              "\"use_gated_mlp\": true, \"hidden_act\": \"silu\", \"key_bias\": true, "
+              "\"query_bias\": false, \"proj_bias\": false, \"mlp_bias\": false, "
+              "\"rope_theta\": 1000, \"pos_embed_rescale\": null, \"pos_embed_jitter\": 1.5, "
+              "\"out_features\": [\"stage2\"], \"apply_layernorm\": false}", &c);
+    assert_true(c.vision_extra == 5 && c.vision_registers == 4 && c.max_positions == 21);
+    assert_true(c.gated_ffn && c.vision_gate_act && c.act == MHV_ACT_SILU);
+    assert_true(!c.attn_bias && c.vision_key_bias && !c.attn_out_bias && !c.mlp_bias &&
+                c.rope.theta == 1000);
+    /* head_dim 6: transformers' rotary table would have 8 columns */
+    config_refused("{\"model_type\": \"dinov3_vit\", \"hidden_size\": 36, "
+                   "\"num_attention_heads\": 6}", "head_dim 6 is not a multiple of 4");
+    config_refused("{\"model_type\": \"dinov3_vit\", \"hidden_size\": 30, "
+                   "\"num_attention_heads\": 4}", "hidden_size");
+    config_refused("{\"model_type\": \"dinov3_vit\", \"patch_size\": [16, 16]}", "patch_size");
+    config_refused("{\"model_type\": \"dinov3_vit\", \"image_size\": 8}",
+                   "image_size 8 is smaller than patch_size 16");
+    config_refused("{\"model_type\": \"dinov3_vit\", \"hidden_act\": \"mish\"}", "mish");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_vit_msn_ijepa),
         cmocka_unit_test(test_beit),
+        cmocka_unit_test(test_dinov3),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -21,19 +21,24 @@ typedef struct {
     int do_center_crop, crop; /* a crop_size left out is crop x crop (0: none) */
     double mean[3], std[3];
     int do_convert_rgb;
+    int float_resize;      /* rescale, then resize floats (mhv_preprocess.float_resize) */
 } proc_class;
 
 #define HALF {0.5, 0.5, 0.5}
 #define CLIP_MEAN {0.48145466, 0.4578275, 0.40821073}
 #define CLIP_STD {0.26862954, 0.26130258, 0.27577711}
+#define IMAGENET_MEAN {0.485, 0.456, 0.406}
+#define IMAGENET_STD {0.229, 0.224, 0.225}
 
 static const proc_class proc_classes[] = {
-    {"ViTImageProcessor", 2, 224, 224, 0, 1, 0, 0, HALF, HALF, 0},
-    {"DeiTImageProcessor", 3, 256, 256, 0, 1, 1, 224, HALF, HALF, 0},
-    {"BeitImageProcessor", 3, 224, 224, 0, 1, 0, 224, HALF, HALF, 0},
-    {"BitImageProcessor", 3, 0, 0, 224, 0, 1, 224, CLIP_MEAN, CLIP_STD, 1},
-    {"CLIPImageProcessor", 3, 0, 0, 224, 0, 1, 224, CLIP_MEAN, CLIP_STD, 1},
-    {"SiglipImageProcessor", 3, 224, 224, 0, 0, 0, 0, HALF, HALF, 1},
+    {"ViTImageProcessor", 2, 224, 224, 0, 1, 0, 0, HALF, HALF, 0, 0},
+    {"DeiTImageProcessor", 3, 256, 256, 0, 1, 1, 224, HALF, HALF, 0, 0},
+    {"BeitImageProcessor", 3, 224, 224, 0, 1, 0, 224, HALF, HALF, 0, 0},
+    {"BitImageProcessor", 3, 0, 0, 224, 0, 1, 224, CLIP_MEAN, CLIP_STD, 1, 0},
+    {"CLIPImageProcessor", 3, 0, 0, 224, 0, 1, 224, CLIP_MEAN, CLIP_STD, 1, 0},
+    {"SiglipImageProcessor", 3, 224, 224, 0, 0, 0, 0, HALF, HALF, 1, 0},
+    /* torchvision only (no Pillow backend): rescale -> resize (floats) -> normalize */
+    {"DINOv3ViTImageProcessor", 2, 224, 224, 0, 1, 0, 0, IMAGENET_MEAN, IMAGENET_STD, 0, 1},
 };
 
 /* AutoImageProcessor's class for a file naming none, by config.json's model_type (the
@@ -45,7 +50,7 @@ static const struct {
     {"ijepa", "ViTImageProcessor"},    {"deit", "DeiTImageProcessor"},
     {"dinov2", "BitImageProcessor"},   {"beit", "BeitImageProcessor"},
     {"data2vec-vision", "BeitImageProcessor"}, {"clip", "CLIPImageProcessor"},
-    {"siglip", "SiglipImageProcessor"},
+    {"siglip", "SiglipImageProcessor"}, {"dinov3_vit", "DINOv3ViTImageProcessor"},
 };
 
 /* The class named `type` as AutoImageProcessor reads the name: as given, or with the
@@ -110,8 +115,8 @@ static mhv_status find_proc_class(const cJSON *root, const char *dir, const char
     }
     if (!(*out = find_class(type)))
         return mhv_fail(err, MHV_EUNSUPPORTED, path,
-                        "image processor '%s' is not supported (ViT, DeiT, BEiT, BiT, CLIP and "
-                        "SigLIP image processors are)", type);
+                        "image processor '%s' is not supported (ViT, DeiT, BEiT, BiT, CLIP, "
+                        "SigLIP and DINOv3 image processors are)", type);
     return MHV_OK;
 }
 
@@ -181,6 +186,17 @@ mhv_status mhv_preprocess_load(const char *dir, int image_size, mhv_preprocess *
     if (strcmp(pc->name, "CLIPImageProcessor") == 0 &&
         (st = mhv_json_bool(root, "use_square_size", 0, &square_clip, path, err)))
         goto out;
+    p->float_resize = pc->float_resize;
+    if (p->float_resize && p->resample == 0) { /* torchvision's nearest is not PIL's */
+        st = mhv_fail(err, MHV_EUNSUPPORTED, path,
+                      "resample 0 (nearest) is not supported for %s", pc->name);
+        goto out;
+    }
+    if (p->float_resize && p->do_resize && !p->do_rescale) { /* it would resize 8-bit pixels */
+        st = mhv_fail(err, MHV_EUNSUPPORTED, path,
+                      "do_resize without do_rescale is not supported for %s", pc->name);
+        goto out;
+    }
     if (p->resample != 0 && p->resample != 2 && p->resample != 3) {
         st = mhv_fail(err, MHV_EUNSUPPORTED, path,
                       "resample %d is not supported (0 nearest, 2 bilinear, 3 bicubic)", p->resample);
@@ -395,6 +411,107 @@ done:
     return rc;
 }
 
+/* ---- torch's antialiased resize of floats (F.interpolate, antialias=True,
+ * align_corners=False), as transformers' torchvision processors resize after rescaling:
+ * PIL's filters (the triangle, Keys' cubic with a = -0.5) stretched by the shrink factor,
+ * over the inputs within reach of the centre, weights normalised to sum 1; in double (torch:
+ * float), along the columns, then the rows ---- */
+
+typedef struct {
+    int *start, *count;   /* (out,) first input and how many */
+    double *w;            /* (out, k) */
+    int k;
+} ftaps;
+
+static int float_taps(int in, int out, int resample, ftaps *t)
+{
+    double (*f)(double) = resample == 3 ? f_bicubic : f_bilinear;
+    double scale = (double)in / out, support = (resample == 3 ? 2 : 1) * (scale >= 1 ? scale : 1);
+    double inv = scale >= 1 ? 1 / scale : 1;
+    t->k = (int)ceil(support) * 2 + 1;
+    t->start = malloc((size_t)out * sizeof *t->start);
+    t->count = malloc((size_t)out * sizeof *t->count);
+    t->w = calloc((size_t)out * (size_t)t->k, sizeof *t->w);
+    if (!t->start || !t->count || !t->w)
+        return -1;
+    for (int o = 0; o < out; o++) {
+        double centre = scale * (o + 0.5), sum = 0, *w = t->w + (size_t)o * (size_t)t->k;
+        long lo = (long)(centre - support + 0.5), hi = (long)(centre + support + 0.5);
+        lo = lo < 0 ? 0 : lo;
+        hi = hi > in ? in : hi;
+        int count = (int)(hi - lo) < t->k ? (int)(hi - lo) : t->k;
+        for (int j = 0; j < count; j++)
+            sum += w[j] = f(((double)j + (double)lo - centre + 0.5) * inv);
+        for (int j = 0; j < count; j++)
+            w[j] = sum != 0 ? w[j] / sum : 0;
+        t->start[o] = (int)lo, t->count[o] = count;
+    }
+    return 0;
+}
+
+static void free_ftaps(ftaps *t)
+{
+    free(t->start), free(t->count), free(t->w);
+}
+
+/* dst(oh, ow, 3) = src(h, w, 3) resized; 1 when out of memory. */
+static int float_resize(const float *src, int w, int h, float *dst, int ow, int oh, int resample)
+{
+    ftaps tx = {0}, ty = {0};
+    double *mid = malloc((size_t)h * (size_t)ow * 3 * sizeof *mid); /* (h, ow, 3) */
+    int rc = 1;
+    if (!mid || float_taps(w, ow, resample, &tx) || float_taps(h, oh, resample, &ty))
+        goto done;
+    for (int y = 0; y < h; y++)
+        for (int o = 0; o < ow; o++)
+            for (int c = 0; c < 3; c++) {
+                double acc = 0;
+                const double *k = tx.w + (size_t)o * (size_t)tx.k;
+                for (int j = 0; j < tx.count[o]; j++)
+                    acc += k[j] * src[((size_t)y * (size_t)w + (size_t)(tx.start[o] + j)) * 3 + (size_t)c];
+                mid[((size_t)y * (size_t)ow + (size_t)o) * 3 + (size_t)c] = acc;
+            }
+    for (int o = 0; o < oh; o++)
+        for (int x = 0; x < ow; x++)
+            for (int c = 0; c < 3; c++) {
+                double acc = 0;
+                const double *k = ty.w + (size_t)o * (size_t)ty.k;
+                for (int j = 0; j < ty.count[o]; j++)
+                    acc += k[j] * mid[((size_t)(ty.start[o] + j) * (size_t)ow + (size_t)x) * 3 + (size_t)c];
+                dst[((size_t)o * (size_t)ow + (size_t)x) * 3 + (size_t)c] = (float)acc;
+            }
+    rc = 0;
+done:
+    free(mid);
+    free_ftaps(&tx), free_ftaps(&ty);
+    return rc;
+}
+
+/* *out (h, w, 3): im's pixels rescaled as torch multiplies 8-bit pixels by a Python float
+ * (both in fp32), resized to ow x oh when that differs (malloc'd); 1 when out of memory. */
+static int float_pixels(const mhv_preprocess *p, const mhv_image *im, int ow, int oh,
+                        float **out)
+{
+    size_t n = (size_t)im->width * (size_t)im->height * 3;
+    float *src = malloc(n * sizeof *src), f = (float)p->rescale_factor;
+    if (!src)
+        return 1;
+    for (size_t i = 0; i < n; i++)
+        src[i] = p->do_rescale ? (float)im->rgb[i] * f : (float)im->rgb[i];
+    if (ow == im->width && oh == im->height) {
+        *out = src;
+        return 0;
+    }
+    *out = malloc((size_t)ow * (size_t)oh * 3 * sizeof **out);
+    int rc = !*out || float_resize(src, im->width, im->height, *out, ow, oh, p->resample);
+    free(src);
+    if (rc) {
+        free(*out);
+        *out = NULL;
+    }
+    return rc;
+}
+
 /* The size the resize gives an image of w x h (w, h themselves without a resize). */
 static void resized_size(const mhv_preprocess *p, int w, int h, int *nw, int *nh)
 {
@@ -472,7 +589,21 @@ mhv_status mhv_preprocess_run(const mhv_preprocess *p, const mhv_image *im, int 
         lit = *im, lit.rgb = whitened, im = &lit;
     }
     const uint8_t *px = im->rgb;
-    if (p->do_resize) {
+    float *fpx = NULL; /* (h, w, 3) with float_resize: rescaled (and resized) pixels */
+    if (p->float_resize) {
+        int nw = w, nh = h;
+        if (p->do_resize)
+            resized_size(p, w, h, &nw, &nh);
+        if (nw < 1 || nh < 1 || nw > MHV_IMAGE_MAX_SIDE || nh > MHV_IMAGE_MAX_SIDE) {
+            free(whitened);
+            return mhv_fail(err, MHV_EUSAGE, name, "cannot resize to %dx%d", nw, nh);
+        }
+        if (float_pixels(p, im, nw, nh, &fpx)) {
+            free(whitened);
+            return mhv_fail(err, MHV_ENOMEM, name, "out of memory resizing the image");
+        }
+        w = nw, h = nh;
+    } else if (p->do_resize) {
         int nw, nh;
         resized_size(p, w, h, &nw, &nh);
         if (nw < 1 || nh < 1 || nw > MHV_IMAGE_MAX_SIDE || nh > MHV_IMAGE_MAX_SIDE) {
@@ -490,7 +621,7 @@ mhv_status mhv_preprocess_run(const mhv_preprocess *p, const mhv_image *im, int 
     int top = 0, left = 0, ch = h, cw = w;
     if (p->do_center_crop) {
         if (p->crop_h > h || p->crop_w > w) {
-            free(buf), free(whitened);
+            free(buf), free(whitened), free(fpx);
             return mhv_fail(err, MHV_EUSAGE, name, "a %dx%d crop does not fit in %dx%d pixels",
                             p->crop_w, p->crop_h, w, h);
         }
@@ -498,7 +629,7 @@ mhv_status mhv_preprocess_run(const mhv_preprocess *p, const mhv_image *im, int 
         ch = p->crop_h, cw = p->crop_w;
     }
     if (ch != out_h || cw != out_w) {
-        free(buf), free(whitened);
+        free(buf), free(whitened), free(fpx);
         return mhv_fail(err, MHV_EUSAGE, name,
                         "the image comes to %dx%d pixels after preprocessing; the model takes "
                         "%dx%d",
@@ -507,8 +638,9 @@ mhv_status mhv_preprocess_run(const mhv_preprocess *p, const mhv_image *im, int 
     for (int c = 0; c < 3; c++)
         for (int y = 0; y < ch; y++)
             for (int x = 0; x < cw; x++) {
-                double v = px[((size_t)(top + y) * w + (size_t)(left + x)) * 3 + c];
-                if (p->do_rescale)
+                size_t at = ((size_t)(top + y) * w + (size_t)(left + x)) * 3 + (size_t)c;
+                double v = fpx ? fpx[at] : px[at];
+                if (p->do_rescale && !fpx)
                     v = (float)(v * p->rescale_factor);
                 if (p->do_normalize)
                     v = (v - (float)p->mean[c]) / (float)p->std[c];
@@ -516,7 +648,7 @@ mhv_status mhv_preprocess_run(const mhv_preprocess *p, const mhv_image *im, int 
             }
     if (box)
         box[0] = left, box[1] = top, box[2] = cw, box[3] = ch;
-    free(buf), free(whitened);
+    free(buf), free(whitened), free(fpx);
     return MHV_OK;
 }
 

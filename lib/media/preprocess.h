@@ -20,6 +20,10 @@ typedef struct {
     int do_normalize;
     double mean[3], std[3];
     int do_convert_rgb;             /* transformers' convert_to_rgb (see mhv_preprocess_run) */
+    /* transformers' torchvision processors that rescale before resizing (DINOv3): the
+     * 8-bit pixels rescaled to floats, then resized as torch's F.interpolate (antialias=True,
+     * bilinear or bicubic) resizes floats, not PIL's 8-bit resampling */
+    int float_resize;
 } mhv_preprocess;
 
 /* The processor of a model directory: DIR/preprocessor_config.json when present (the keys

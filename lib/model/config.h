@@ -151,6 +151,12 @@ typedef struct {
     unsigned char nope_layers[128]; /* bit l set (as window_layers): layer l has no rotary
                                      * positions (SmolLM3 no_rope_layers) */
     int attn_sinks; /* a sink logit in each softmax (GPT-OSS): the kept rows sum to less than 1 */
+    /* DINOv3 (model/dinov3.c): 2-D rotary positions of the patches (rope.theta), the key
+     * and value projections' own bias flags, the gated MLP's gate through act (DINOv2's
+     * SwiGLU: SiLU whatever hidden_act says) */
+    int vision_rope2d;
+    int vision_key_bias, vision_value_bias;
+    int vision_gate_act;
     /* audio encoder-decoders (Whisper, model/whisper.c): the encoder reads log-mel features
      * (num_mel_bins, 2 * audio_positions) through two convolutions into audio_positions
      * frames (max_source_positions), not token ids; 0: a model of token ids */

@@ -15,6 +15,7 @@ static const mhv_family *const families[] = {
     &mhv_family_vit,
     &mhv_family_clip,
     &mhv_family_beit,
+    &mhv_family_dinov3,
     &mhv_family_gpt2,
     &mhv_family_llama,
     &mhv_family_gemma,
@@ -27,6 +28,11 @@ static const mhv_family *const families[] = {
     &mhv_family_olmo,
     &mhv_family_stablelm,
     &mhv_family_cohere,
+    &mhv_family_olmoe,
+    &mhv_family_glm,
+    &mhv_family_nemotron,
+    &mhv_family_exaone4,
+    &mhv_family_phimoe,
     &mhv_family_phi,
     &mhv_family_bloom,
     &mhv_family_gpt_neo,
@@ -36,11 +42,7 @@ static const mhv_family *const families[] = {
     &mhv_family_xglm,
     &mhv_family_mpt,
     &mhv_family_whisper,
-    &mhv_family_olmoe,
-    &mhv_family_glm,
-    &mhv_family_nemotron,
-    &mhv_family_exaone4,
-    &mhv_family_phimoe,
+    &mhv_family_roformer,
 };
 
 #define N_FAMILIES (sizeof families / sizeof families[0])

@@ -259,6 +259,38 @@ static mhv_status rel_table(const mhv_model *m, const mhv_layer *ly, int rows, i
     return st;
 }
 
+/* cos_t, sin_t (n, d/2): DINOv3's 2-D rotary table over a rows x cols patch grid after E
+ * tokens, in fp32 as transformers' DINOv3ViTRopePositionEmbedding builds it: patch centres
+ * y, x = 2 (i + 0.5) / side - 1, inverse frequencies 1 / theta^(4j/d) (j < d/4), angles
+ * 2π y f_j then 2π x f_j; the tokens before the patches are not turned (cos 1, sin 0: the
+ * rotation leaves them exactly as they are). */
+static void vision_rope_table(const mhv_config *c, int n, int rows, int cols, float *cos_t,
+                              float *sin_t)
+{
+    int d = c->head_dim, half = d / 2, quarter = d / 4, E = c->vision_extra;
+    float inv[MHV_MAX_ROPE_PAIRS];
+    const float two_pi = (float)(2 * 3.14159265358979323846);
+    for (int j = 0; j < quarter && j < MHV_MAX_ROPE_PAIRS; j++) {
+        float e = (float)(j * (4.0 / d)); /* torch.arange(0, 1, 4 / d) */
+        inv[j] = 1.0f / (float)pow((double)(float)c->rope.theta, (double)e);
+    }
+    for (int i = 0; i < n; i++) {
+        float *cr = cos_t + (size_t)i * (size_t)half, *sr = sin_t + (size_t)i * (size_t)half;
+        if (i < E) {
+            for (int j = 0; j < half; j++)
+                cr[j] = 1, sr[j] = 0;
+            continue;
+        }
+        int p = i - E;
+        float y = 2.0f * ((float)(p / cols + 0.5) / (float)rows) - 1.0f;
+        float x = 2.0f * ((float)(p % cols + 0.5) / (float)cols) - 1.0f;
+        for (int j = 0; j < half; j++) {
+            float a = (two_pi * (j < quarter ? y : x)) * inv[j % quarter];
+            cr[j] = (float)cos((double)a), sr[j] = (float)sin((double)a);
+        }
+    }
+}
+
 mhv_status mhv_vision_forward(mhv_nn *nn, const mhv_model *m, const int32_t *ids, int n,
                               mhv_capture *cap, float *logits, mhv_error *err)
 {
@@ -287,13 +319,16 @@ mhv_status mhv_vision_forward(mhv_nn *nn, const mhv_model *m, const int32_t *ids
     float *patches;                        /* (patches, C*P*P) */
     float *grid_pos;                       /* (patches, H) resized positions, or unused */
     float *rel;                            /* (D, heads) BEiT's bias table, or unused */
+    float *rcos, *rsin;                    /* (n, d/2) DINOv3's rotary table, or unused */
     size_t rel_n = (size_t)(2 * rows - 1) * (size_t)(2 * cols - 1) + 3;
     const mhv_nn_buf bufs[] = {{&x, nh},  {&xb, nh},  {&q, nh},   {&k, nh},
                                {&v, nh},  {&ctx, nh}, {&tmp, nh}, {&ffn, (size_t)n * (size_t)I},
                                {&up, c->gated_ffn ? (size_t)n * (size_t)I : 1},
                                {&patches, (size_t)np * (size_t)K},
                                {&grid_pos, resized ? (size_t)np * (size_t)H : 1},
-                               {&rel, c->vision_rel_bias ? rel_n * (size_t)c->num_heads : 1}};
+                               {&rel, c->vision_rel_bias ? rel_n * (size_t)c->num_heads : 1},
+                               {&rcos, c->vision_rope2d ? (size_t)n * (size_t)(c->head_dim / 2) : 1},
+                               {&rsin, c->vision_rope2d ? (size_t)n * (size_t)(c->head_dim / 2) : 1}};
     int widest = I > H ? I : H;
     mhv_nn_shape shape = {n, H, K > widest ? K : widest, c->head_dim};
     mhv_status st = mhv_nn_begin(nn, &shape, bufs, (int)(sizeof bufs / sizeof bufs[0]), err);
@@ -304,6 +339,9 @@ mhv_status mhv_vision_forward(mhv_nn *nn, const mhv_model *m, const int32_t *ids
     if (c->vision_rel_bias && (st = mhv_nn_reserve_bias(nn, n, err)))
         return st;
     vis_rel_ctx rc = {rel, c->num_heads, rows, cols};
+    mhv_rotary rot = {rcos, rsin, c->head_dim / 2, 0};
+    if (c->vision_rope2d)
+        vision_rope_table(c, n, rows, cols, rcos, rsin);
 
     vision_embed(nn, m, n, x, patches, resized && m->pos_emb.data ? grid_pos : NULL, tmp);
     if (m->emb_ln_g) { /* CLIP's pre-LayerNorm */
@@ -320,6 +358,8 @@ mhv_status mhv_vision_forward(mhv_nn *nn, const mhv_model *m, const int32_t *ids
                 return st;
             attn.bias = vis_rel_bias, attn.bias_ctx = &rc;
         }
+        if (c->vision_rope2d)
+            attn.rope = &rot;
         mhv_nn_norm(nn, xb, x, &ln1, n, H);
         mhv_nn_attention(nn, &attn, xb, n, l,
                          &(mhv_attn_bufs){.q = q, .k = k, .v = v, .ctx = ctx}, cap);
@@ -330,8 +370,9 @@ mhv_status mhv_vision_forward(mhv_nn *nn, const mhv_model *m, const int32_t *ids
             mhv_nn_scale(nn, tmp, ly->scale_attn, n, H);
         mhv_nn_add(nn, x, tmp, n, H);
         mhv_nn_norm(nn, xb, x, &ln2, n, H);
-        if (ly->ffn_gate.data) { /* DINOv2's SwiGLU: silu(gate) * up */
-            mhv_nn_linear(nn, ffn, xb, &ly->ffn_gate, ly->ffn_gate_b, n, MHV_ACT_SILU);
+        if (ly->ffn_gate.data) { /* DINOv2's SwiGLU: silu(gate) * up; DINOv3's: act(gate) */
+            mhv_nn_linear(nn, ffn, xb, &ly->ffn_gate, ly->ffn_gate_b, n,
+                          c->vision_gate_act ? (int)c->act : MHV_ACT_SILU);
             mhv_nn_linear(nn, up, xb, &ly->ffn_up, ly->ffn_up_b, n, MHV_NN_NO_ACT);
             mhv_nn_mul(nn, ffn, up, n, I);
         } else {

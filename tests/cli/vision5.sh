@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# The vision families of tests/gen/fam_dinov3.py ... through `mhaviz run`: the PNG and JPEG
+# files of tests/fixtures/images/vis5 end to end against transformers' own image processor
+# and model (tests/fixtures/goldens/vision-e2e-*.json, tests/gen/vis5gen.py: every head),
+# their overlays, `info`, and what is refused.
+. "$(dirname "$0")/lib.sh"
+check() { if eval "$2"; then ok; else bad "$1"; fi; }
+FIX=tests/fixtures
+
+e2e_check() { # GOLDEN CASE JSON: every head's weights within the golden's tolerance
+    perl -MJSON::PP -e 'local $/; open(my $g, q(<), $ARGV[0]) or exit 9; my $gold = decode_json(<$g>);
+        my ($c) = grep { $_->{case} eq $ARGV[1] } @{$gold->{cases}}; exit 8 unless $c;
+        open(my $f, q(<), $ARGV[2]) or exit 7; my $im = decode_json(<$f>)->{images}[0];
+        my ($h, $w) = @{$c->{pixels_hw}}; my $n = scalar @{$c->{attentions}[0][0]};
+        my $want_maps = @{$c->{attentions}} * @{$c->{attentions}[0]};
+        exit 6 unless $im->{crop}[2] == $w && $im->{crop}[3] == $h && @{$im->{tokens}} == $n
+            && $im->{grid}{rows} * $im->{grid}{cols} + $im->{grid}{extra_tokens} == $n;
+        my ($worst, $maps) = (0, 0);
+        for my $a (@{$im->{attentions}}) { my $want = $c->{attentions}[$a->{layer}][$a->{head}]; $maps++;
+            for my $i (0..$n-1) { for my $j (0..$n-1) { my $d = abs($a->{weights}[$i][$j] - $want->[$i][$j]); $worst = $d if $d > $worst } } }
+        printf STDERR "%s: %d maps, worst %.3g (tolerance %.3g)\n", $ARGV[1], $maps, $worst, $c->{tolerance};
+        exit !($maps == $want_maps && $worst <= $c->{tolerance})' "$1" "$2" "$3"
+}
+
+# every case of every golden: the fixture's own preprocessor_config.json, all heads
+for gold in $FIX/goldens/vision-e2e-*.json; do
+    for c in $(perl -MJSON::PP -e 'local $/; print join(" ", map { "$_->{case}=$_->{fixture}=$_->{image}" } @{decode_json(<STDIN>)->{cases}})' <"$gold"); do
+        name=${c%%=*} rest=${c#*=}; fix=${rest%%=*} img=${rest#*=}
+        "$MHAVIZ" run --model "$FIX/$fix" --heads all --format json --out "$TMP/$name" \
+            "$FIX/$img" 2>"$TMP/stderr"
+        stem=$(basename "${img%.*}")
+        check "$name: the image through its processor, as transformers runs it" \
+            "[ $? = 0 ] && [ ! -s $TMP/stderr ] && e2e_check $gold $name $TMP/$name/$stem.json 2>>$TMP/e2e.log"
+    done
+done
+check "the goldens have their cases" "[ \$(grep -c 'maps, worst' $TMP/e2e.log) -ge 4 ]"
+
+# DINOv3: [CLS], registers, any image size (the rotation follows the grid)
+DV=$FIX/fam-dinov3-gated-bf16
+"$MHAVIZ" run --model "$DV" --format png,svg,json --out "$TMP/dv" "$FIX/images/vis5/wide-37x23.png" 2>"$TMP/stderr"
+check "dinov3 overlays from [CLS]" "[ $? = 0 ] && [ ! -s $TMP/stderr ] && [ -s $TMP/dv/wide-37x23/L01-H03.png ] &&
+    [ -s $TMP/dv/wide-37x23/L01.png ] && [ -s $TMP/dv/wide-37x23/model.png ]"
+check "dinov3 tokens: [CLS], 4 registers, a 4x6 grid" "perl -MJSON::PP -e 'local \$/; my \$i = decode_json(<STDIN>)->{images}[0];
+    exit !(\$i->{grid}{extra_tokens} == 5 && \$i->{tokens}[1] eq q([REG0]) && \$i->{tokens}[5] eq q(r0c0) && \$i->{grid}{rows} == 4 && \$i->{grid}{cols} == 6)' <$TMP/dv/wide-37x23.json"
+"$MHAVIZ" run --model "$DV" --no-resize --query 2,3 --format json --out "$TMP/dvnr" "$FIX/images/vis5/tall-29x41.jpg" 2>"$TMP/stderr"
+check "dinov3 --no-resize: 29x41 pixels, a 10x7 grid" "[ $? = 0 ] && [ ! -s $TMP/stderr ] && perl -MJSON::PP -e 'local \$/; my \$i = decode_json(<STDIN>)->{images}[0];
+    exit !(\$i->{grid}{rows} == 10 && \$i->{grid}{cols} == 7 && @{\$i->{tokens}} == 75)' <$TMP/dvnr/tall-29x41.json"
+"$MHAVIZ" info --model "$DV" >"$TMP/info" 2>"$TMP/stderr"
+check "info on dinov3" "[ $? = 0 ] && grep -qx 'extra_tokens: 5 (\[CLS\], 4 registers)' $TMP/info &&
+    grep -qx 'positions: 2-D rotary over the patch grid' $TMP/info"
+expect_fail "dinov3 --query pool" 2 "--query pool: dinov3_vit has no attention-pooling head" -- \
+    "$MHAVIZ" run --model "$DV" --query pool --out "$TMP/out" "$FIX/images/vis5/wide-37x23.png"
+finish
