@@ -390,6 +390,36 @@ static int gather_expert(size_t e, const int32_t *tope, size_t N, size_t k, cons
     return count;
 }
 
+/* The weight of expert `top` among the logits s(E,) within eps2 of the largest, s_top (the
+ * others masked, and `skip` too when >= 0): softmax(masked s)[top], as transformers'
+ * sparsemixer computes it in fp32 (the sum in double, as the softmax above). */
+static float sparse_weight(const float *s, size_t E, size_t top, long skip, float eps2)
+{
+    float mx = s[top];
+    double sum = 0;
+    for (size_t e = 0; e < E; e++) {
+        float f = fabsf(s[e]) > mx ? fabsf(s[e]) : mx; /* |s|.clamp(min=max) */
+        if ((long)e != skip && !((mx - s[e]) / f > eps2))
+            sum += (double)expf(s[e] - mx);
+    }
+    return (float)(1.0 / sum);
+}
+
+/* PhiMoE's sparsemixer of one token's router logits s(E,) (E >= 2), in eval mode: the two
+ * experts into ix(2,), their weights into w(2,). */
+static void sparsemixer(const float *s, size_t E, float eps2, float *w, int32_t *ix)
+{
+    size_t a = 0; /* the first largest, then b the first largest of the rest (torch.max) */
+    for (size_t e = 1; e < E; e++)
+        a = s[e] > s[a] ? e : a;
+    size_t b = a == 0 ? 1 : 0;
+    for (size_t e = 0; e < E; e++)
+        b = e != a && s[e] > s[b] ? e : b;
+    ix[0] = (int32_t)a, ix[1] = (int32_t)b;
+    w[0] = sparse_weight(s, E, a, -1, eps2);
+    w[1] = sparse_weight(s, E, b, (long)a, eps2);
+}
+
 void mhv_nn_moe(mhv_nn *nn, float *y, const float *x, const mhv_moe *m, int n, int d,
                 float *scratch)
 {
@@ -406,7 +436,9 @@ void mhv_nn_moe(mhv_nn *nn, float *y, const float *x, const mhv_moe *m, int n, i
     float *sg = ye + lines(N * D);                       /* (n, 1) shared expert gate */
 
     mhv_nn_linear(nn, probs, x, m->router, NULL, n, MHV_NN_NO_ACT);
-    for (size_t i = 0; i < N; i++) {
+    for (size_t i = 0; i < N && m->sparsemixer; i++)
+        sparsemixer(probs + i * E, E, m->sparse_eps2, topw + i * k, tope + i * k);
+    for (size_t i = 0; i < N && !m->sparsemixer; i++) {
         float *p = probs + i * E;
         float mx = p[0];
         for (size_t e = 1; e < E; e++)
