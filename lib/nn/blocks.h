@@ -89,7 +89,8 @@ typedef struct {
 
 /* The sizes the blocks' own scratch depends on. */
 typedef struct {
-    int n;                  /* tokens */
+    int n;                  /* tokens: the most queries or keys of any attention (an
+                             * encoder-decoder's longer side) */
     int width;              /* widest embedding row (hidden size) */
     int widest_in;          /* widest input of any linear layer */
     int head_dim;           /* of the attention heads */
@@ -194,6 +195,12 @@ typedef struct {
      * its gate (1, d) */
     const mhv_mat *s_gate, *s_up, *s_down, *s_router;
     int s_inter;
+    /* PhiMoE's sparsemixer routing instead of the softmax's top k (top_k then 2): the first
+     * expert is the largest logit, weighted by its softmax among the logits s with
+     * (max - s) / max(|s|, max) <= sparse_eps2 (2 x router_jitter_noise, in fp32); the second
+     * the largest of the others, weighted likewise among them; none renormalised */
+    int sparsemixer;
+    float sparse_eps2;
 } mhv_moe;
 
 /* Floats of scratch mhv_nn_moe needs for n tokens of width d. */
