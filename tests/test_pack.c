@@ -267,6 +267,11 @@ static void test_decoders(void **state)
     check_fixture("fam-cohere-f32", 1);
     check_fixture("fam-xglm-lm-bf16-untied", 1); /* sinusoids from each sentence's start */
     check_fixture("fam-mpt-lm-bf16-clip", 1);    /* ALiBi from each sentence's end */
+    check_fixture("fam-olmoe-f32", 1);           /* whole-projection q/k norms, experts */
+    check_fixture("fam-glm-model-bf16-rot", 1);  /* partial interleaved rotary */
+    check_fixture("fam-glm4-f32", 1);
+    check_fixture("fam-nemotron-f32", 1);
+    check_fixture("fam-cohere2-f32", 1);         /* rotary on sliding layers only */
 }
 static void test_modernbert(void **state) { (void)state; check_fixture("fam-modernbert-f32", 1); }
 /* relative position score biases */

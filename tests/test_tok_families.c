@@ -105,6 +105,15 @@ static void spm_family(const char *name, const char *file, const char *suffix)
     assert_int_equal(bad, 0);
 }
 
+/* The tokenizers of data2vec-text (RobertaTokenizer) and Megatron-BERT (BertTokenizer) as
+ * transformers' AutoTokenizer opens their directories (tests/gen/gen_tok_enc5.py). */
+static void test_enc5(void **state)
+{
+    (void)state;
+    family("data2vec-text", 100);
+    family("megatron-bert", 100);
+}
+
 static void test_spm_models(void **state)
 {
     (void)state;
@@ -412,7 +421,7 @@ int main(void)
         cmocka_unit_test(test_gemma),      cmocka_unit_test(test_nfkc),
         cmocka_unit_test(test_unigram_nfkd), cmocka_unit_test(test_precompiled),
         cmocka_unit_test(test_added_bpe),  cmocka_unit_test(test_added_wordpiece),
-        cmocka_unit_test(test_mpnet),
+        cmocka_unit_test(test_mpnet),      cmocka_unit_test(test_enc5),
         cmocka_unit_test(test_spm_only_dir), cmocka_unit_test(test_token_text),
         cmocka_unit_test(test_spm_models), cmocka_unit_test(test_unigram_bytes),
         cmocka_unit_test(test_threads),

@@ -38,6 +38,10 @@ static const mhv_family *const families[] = {
     &mhv_family_xglm,
     &mhv_family_mpt,
     &mhv_family_whisper,
+    &mhv_family_olmoe,
+    &mhv_family_glm,
+    &mhv_family_nemotron,
+    &mhv_family_roformer,
 };
 
 #define N_FAMILIES (sizeof families / sizeof families[0])

@@ -103,6 +103,10 @@ void mhv_family_alibi_slopes(int heads, float *slopes);
  * odd ones, the first `heads` of them. */
 void mhv_family_alibi_slopes_mpt(int heads, double bias_max, float *slopes);
 extern const mhv_family mhv_family_mpt;
+extern const mhv_family mhv_family_olmoe;
+extern const mhv_family mhv_family_glm;
+extern const mhv_family mhv_family_nemotron;
+extern const mhv_family mhv_family_roformer;
 
 /* T5's bucket of relative position rp = key - query (transformers'
  * _relative_position_bucket, with its float32 logarithm): bidirectional (encoders) or causal,

@@ -36,7 +36,7 @@ mhv_status mhv_nn_begin(mhv_nn *nn, const mhv_nn_shape *sh, const mhv_nn_buf *bu
 {
     size_t T = (size_t)nn->threads;
     size_t row = lines((size_t)sh->width);
-    /* the scalar attention takes the heads the fast tables cannot (mhv_attn_needs_scalar) */
+    /* at least the scalar attention's room: the cross-attention's rows use it (cross_task) */
     size_t as = nn->K->attention_scratch(sh->n, sh->head_dim);
     size_t as_ref = mhv_kernels_scalar()->attention_scratch(sh->n, sh->head_dim);
     as = lines(as > as_ref ? as : as_ref);
@@ -795,7 +795,7 @@ static void attn_task(void *ctx, int task, int worker)
         a.bias = b;
         a.ld_bias = (size_t)a.n;
     }
-    (mhv_attn_needs_scalar(&a) ? mhv_kernels_scalar() : j->K)->attention(&a);
+    j->K->attention(&a);
     if (vn)
         value_norms(vn, v, j->base.ld_v, a.n, j->d, j->vnorm, j->layer->wo, h,
                     j->nn->wo_block + (size_t)worker * j->nn->wo_stride);
@@ -898,12 +898,7 @@ void mhv_nn_attention(mhv_nn *nn, const mhv_attn_layer *a, const float *x, int n
     int qn = prune ? count : a->heads, kn = prune ? kv_count : a->kv_heads;
     int with_v = !done || cap->vnorm;
     project_qkv(nn, a, x, n, b, qh, qn, kh, kn, with_v);
-    float clip = a->clip;
-    if (clip > 0 && a->qk_norm_full) { /* clamped before the whole-projection norms */
-        per_head(nn, b->q, (size_t)QD, qh, qn, d, NULL, NULL, n, 0, clip);
-        per_head(nn, b->k, (size_t)KVD, kh, kn, d, NULL, NULL, n, 0, clip);
-        clip = 0;
-    }
+    float clip = a->clip; /* after a whole-projection norm (OLMoE), before a head's own */
     if (a->qk_norm_full) {
         mhv_nn_norm(nn, b->q, b->q, a->q_norm, n, QD);
         mhv_nn_norm(nn, b->k, b->k, a->k_norm, n, KVD);

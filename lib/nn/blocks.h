@@ -326,7 +326,8 @@ typedef struct {
      * Cohere's (heads, d) q_norm/k_norm) */
     int qk_norm_per_head;
     float clip;                     /* > 0: q, k and v clamped to [-clip, clip] right after
-                                     * their projections (OLMo's clip_qkv) */
+                                     * their projections (OLMo's clip_qkv), or after their
+                                     * whole-projection norms (OLMoE) */
     const float *sinks;             /* (heads,) learned sink logits joining each head's
                                      * softmax (GPT-OSS; kernels.h has_sink), or NULL */
 } mhv_attn_layer;

@@ -521,8 +521,9 @@ static inline void store_tail8(float *p, __m256 v, size_t n)
 #define VK(name) name##_avx2
 #include "simd_math.h"
 
-/* p(width,): p[0..len) = softmax(p[0..len) * scale), p[len..width) = 0. */
-static void softmax_row(float *p, int len, int width, float scale)
+/* p(width,): p[0..len) = softmax(p[0..len) * scale), p[len..width) = 0. With a sink logit
+ * (not NULL) it joins the max and the sum, its own share dropped. */
+static void softmax_row(float *p, int len, int width, float scale, const float *sink)
 {
     const __m256 vs = _mm256_set1_ps(scale);
     __m256 vm = _mm256_set1_ps(-INFINITY);
@@ -538,6 +539,8 @@ static void softmax_row(float *p, int len, int width, float scale)
         if (p[j] > mx)
             mx = p[j];
     }
+    if (sink && *sink > mx)
+        mx = *sink;
     /* a row of -inf scores would subtract -inf from -inf */
     if (mx == -INFINITY)
         mx = 0.0f;
@@ -558,7 +561,10 @@ static void softmax_row(float *p, int len, int width, float scale)
         for (int t = 0; j + t < len; t++)
             p[j + t] = tail[t];
     }
-    float inv = 1.0f / hsum8(vsum);
+    float sum = hsum8(vsum);
+    if (sink)
+        sum += _mm256_cvtss_f32(exp8(_mm256_set1_ps(*sink - mx)));
+    float inv = 1.0f / sum;
     __m256 vi = _mm256_set1_ps(inv);
     for (j = 0; j + 8 <= len; j += 8)
         _mm256_storeu_ps(p + j, _mm256_mul_ps(_mm256_loadu_ps(p + j), vi));
@@ -615,19 +621,30 @@ static void attention_avx2(const mhv_attn_args *a)
     b_src V = {.src = vp, .dt = MHV_DT_F32, .mode = B_PACKED, .ld = (size_t)n};
     for (int i0 = 0; i0 < n; i0 += QB) {
         int rows = n - i0 < QB ? n - i0 : QB;
-        int nk = a->causal ? i0 + rows : n; /* keys any row of this block can see */
+        int nk = mhv_attn_last_key(a, i0 + rows - 1) + 1; /* keys any row of this block sees */
         if (a->prow && mhv_attn_rows_idle(a, i0, i0 + rows))
             continue;
         /* (rows, n) straight into probs when every row is kept there in order */
         int direct = a->probs && !a->prow;
         float *sb = direct ? a->probs + (size_t)i0 * (size_t)n : s;
-        gemm(rows, 0, nk, d, a->q + (size_t)i0 * a->ld_q, a->ld_q, &K, sb, (size_t)n, NULL);
+        /* from the key panel of the block's first key: the keys before are masked */
+        int j0 = mhv_attn_first_key(a, i0) / NR * NR;
+        gemm(rows, j0, nk, d, a->q + (size_t)i0 * a->ld_q, a->ld_q, &K, sb, (size_t)n, NULL);
         for (int r = 0; r < rows; r++) {
-            int len = a->causal ? i0 + r + 1 : n, first = mhv_attn_first_key(a, i0 + r);
-            float *row = sb + (size_t)r * (size_t)n;
+            int i = i0 + r, first = mhv_attn_first_key(a, i), len = mhv_attn_last_key(a, i) + 1;
+            float *row = sb + (size_t)r * (size_t)n, scale = a->scale;
             for (int j = 0; j < first; j++) /* before a sliding window */
                 row[j] = 0.0f;
-            softmax_row(row + first, len - first, (a->probs ? n : nk) - first, a->scale);
+            if (a->softcap > 0 || a->bias) { /* scaled first: the extras act on scaled scores */
+                for (int j = first; j < len; j++)
+                    row[j] *= scale;
+                score_extras_avx2(row + first, (size_t)(len - first),
+                                  a->bias ? a->bias + (size_t)i * a->ld_bias + first : NULL,
+                                  a->softcap);
+                scale = 1.0f;
+            }
+            softmax_row(row + first, len - first, (a->probs ? n : nk) - first, scale,
+                        a->has_sink ? &a->sink : NULL);
         }
         for (int r = 0; !direct && a->probs && r < rows; r++) {
             float *keep = mhv_attn_prow(a, i0 + r);

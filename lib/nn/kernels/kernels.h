@@ -83,13 +83,6 @@ static inline int mhv_attn_last_key(const mhv_attn_args *a, int i)
     return a->window > 0 && i + a->window < a->n ? i + a->window - 1 : a->n - 1;
 }
 
-/* True when a needs what only the scalar attention implements (two-sided windows, soft
- * capping, a score bias, a sink): the fast tables hand such heads to it. */
-static inline int mhv_attn_needs_scalar(const mhv_attn_args *a)
-{
-    return (a->window > 0 && !a->causal) || a->softcap > 0 || a->bias || a->has_sink;
-}
-
 typedef struct {
     const char *name;
     /* y(n, out) = x(n, in) · W(out, in)^T + b(out); W in its stored dtype, rows contiguous;

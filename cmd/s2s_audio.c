@@ -1,0 +1,244 @@
+/* s2s_audio.c - the inputs of a Whisper run (see s2s_audio.h). */
+#include "s2s_audio.h"
+
+#include <cjson/cJSON.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "base/json.h"
+#include "media/wav.h"
+#include "run_vision.h"
+
+int s2s_audio_is_wav(const char *path)
+{
+    size_t n = strlen(path);
+    return n > 4 && strcasecmp(path + n - 4, ".wav") == 0;
+}
+
+mhv_status s2s_audio_input(const char *file, mhv_input *in, mhv_error *err)
+{
+    memset(in, 0, sizeof *in);
+    if (!s2s_audio_is_wav(file))
+        return mhv_input_read(file, in, err);
+    size_t len = strlen(file);
+    in->buf = malloc(len + 1);
+    in->s = calloc(1, sizeof *in->s);
+    if (!in->buf || !in->s) {
+        mhv_input_free(in);
+        return mhv_fail(err, MHV_ENOMEM, "", "out of memory");
+    }
+    memcpy(in->buf, file, len + 1);
+    in->s[0] = (mhv_sentence){in->buf, len, 1};
+    in->n = 1;
+    snprintf(in->name, sizeof in->name, "%s", file);
+    return MHV_OK;
+}
+
+/* tokenizer_config.json's language, task and predict_timestamps (WhisperTokenizer's
+ * arguments), each NULL / 0 when absent; the strings into lang and task. */
+static void tokenizer_settings(const char *dir, char *lang, char *task, size_t size,
+                               int *timestamps)
+{
+    char path[4200];
+    cJSON *cfg = NULL;
+    const char *v;
+    lang[0] = task[0] = '\0';
+    *timestamps = 0;
+    snprintf(path, sizeof path, "%s/tokenizer_config.json", dir);
+    if (mhv_json_load(path, (size_t)64 << 20, &cfg, NULL) != MHV_OK)
+        return;
+    if (mhv_json_str(cfg, "language", "", &v, "", NULL) == MHV_OK)
+        snprintf(lang, size, "%s", v);
+    if (mhv_json_str(cfg, "task", "", &v, "", NULL) == MHV_OK)
+        snprintf(task, size, "%s", v);
+    mhv_json_bool(cfg, "predict_timestamps", 0, timestamps, "", NULL);
+    cJSON_Delete(cfg);
+}
+
+static mhv_status special_id(const mhv_tok *tok, const char *piece, const char *why,
+                             int32_t *id, mhv_error *err)
+{
+    *id = mhv_tok_lookup(tok, piece, strlen(piece));
+    if (*id < 0 || !mhv_tok_is_special(tok, *id))
+        return mhv_fail(err, MHV_EUSAGE, "", "%s: the tokenizer has no special token %s", why,
+                        piece);
+    return MHV_OK;
+}
+
+mhv_status s2s_audio_open(s2s_audio *a, const mhv_model *m, const mhv_tok *tok,
+                          const char *tgt_lang, mhv_error *err)
+{
+    const mhv_config *c = &m->cfg;
+    memset(a, 0, sizeof *a);
+    mhv_status st = mhv_logmel_load(m->dir, &a->fe, err);
+    if (st)
+        return st;
+    char proc[4200];
+    snprintf(proc, sizeof proc, "%s/preprocessor_config.json", m->dir);
+    if (a->fe.feature_size != c->num_mel_bins)
+        return mhv_fail(err, MHV_EUNSUPPORTED, proc, "feature_size %d is not config.json's "
+                        "num_mel_bins %d", a->fe.feature_size, c->num_mel_bins);
+    if (a->fe.frames != 2 * c->audio_positions)
+        return mhv_fail(err, MHV_EUNSUPPORTED, proc, "the feature extractor makes %d frames "
+                        "(chunk_length %d s, hop_length %d) but config.json's "
+                        "max_source_positions %d takes %d: transformers refuses such input "
+                        "features too", a->fe.frames, a->fe.chunk_length, a->fe.hop_length,
+                        c->audio_positions, 2 * c->audio_positions);
+    a->positions = c->audio_positions;
+    a->seconds = 2.0 * a->fe.hop_length / a->fe.sampling_rate;
+    a->eos = c->eos_id;
+    if (!tok)
+        return mhv_fail(err, MHV_EUSAGE, m->dir, "whisper needs its tokenizer (tokenizer.json) "
+                        "for the decoder's prompt");
+    char lang[64], task[64], piece[80];
+    int timestamps;
+    tokenizer_settings(m->dir, lang, task, sizeof lang, &timestamps);
+    if (tgt_lang) { /* set_prefix_tokens(language=CODE, task="transcribe") */
+        snprintf(lang, sizeof lang, "%s", tgt_lang);
+        snprintf(task, sizeof task, "transcribe");
+    }
+    int32_t id;
+    if ((st = special_id(tok, "<|startoftranscript|>", "the decoder's prompt", &id, err)))
+        return st;
+    a->prompt[a->np++] = id;
+    if (lang[0]) {
+        snprintf(piece, sizeof piece, "<|%.60s|>", lang);
+        if ((st = special_id(tok, piece, tgt_lang ? "--tgt-lang" : "tokenizer_config.json's "
+                             "language (give the code, such as en, with --tgt-lang)", &id, err)))
+            return st;
+        a->prompt[a->np++] = id;
+    }
+    if (task[0]) {
+        if (strcmp(task, "transcribe") != 0 && strcmp(task, "translate") != 0)
+            return mhv_fail(err, MHV_EUNSUPPORTED, m->dir, "tokenizer_config.json's task "
+                            "'%.32s' is not transcribe or translate", task);
+        snprintf(piece, sizeof piece, "<|%s|>", task);
+        if ((st = special_id(tok, piece, "the task", &id, err)))
+            return st;
+        a->prompt[a->np++] = id;
+    }
+    if (!timestamps) {
+        if ((st = special_id(tok, "<|notimestamps|>", "the decoder's prompt", &id, err)))
+            return st;
+        a->prompt[a->np++] = id;
+    }
+    return MHV_OK;
+}
+
+/* An encoding of n tokens whose pieces are made by label(i), ids 0.., no spans. */
+static mhv_status label_encoding(int n, double seconds, mhv_encoding *e, mhv_error *err)
+{
+    memset(e, 0, sizeof *e);
+    e->ids = malloc((size_t)n * sizeof *e->ids);
+    e->pieces = calloc((size_t)n, sizeof *e->pieces);
+    e->spans = malloc((size_t)n * 2 * sizeof *e->spans);
+    if (!e->ids || !e->pieces || !e->spans) {
+        mhv_encoding_free(e);
+        return mhv_fail(err, MHV_ENOMEM, "", "out of memory");
+    }
+    e->n = n;
+    for (int i = 0; i < n; i++) {
+        char buf[32];
+        snprintf(buf, sizeof buf, "%.2fs", i * seconds);
+        e->ids[i] = i;
+        e->spans[2 * i] = e->spans[2 * i + 1] = -1;
+        if (!(e->pieces[i] = strdup(buf))) {
+            mhv_encoding_free(e);
+            return mhv_fail(err, MHV_ENOMEM, "", "out of memory");
+        }
+    }
+    return MHV_OK;
+}
+
+mhv_status s2s_audio_source(const s2s_audio *a, const char *list, const mhv_sentence *s,
+                            char *path, size_t size, int *used, mhv_encoding *enc,
+                            mhv_error *err)
+{
+    mhv_sentence p = *s;
+    const char *tab = memchr(s->text, '\t', s->len);
+    if (tab)
+        p.len = (size_t)(tab - s->text);
+    if (s2s_audio_is_wav(list) && strcmp(list, s->text) == 0)
+        snprintf(path, size, "%s", list);
+    else
+        run_vision_path(list, &p, path, size);
+    mhv_wav w;
+    mhv_status st = mhv_wav_read(path, a->fe.sampling_rate, &w, err);
+    if (st)
+        return st;
+    /* the positions whose frames hold audio: 2 frames of hop_length samples each */
+    size_t n = w.frames < (size_t)a->fe.n_samples ? w.frames : (size_t)a->fe.n_samples;
+    size_t per = 2 * (size_t)a->fe.hop_length;
+    size_t u = (n + per - 1) / per;
+    *used = u < 1 ? 1 : u > (size_t)a->positions ? a->positions : (int)u;
+    mhv_wav_free(&w);
+    return label_encoding(a->positions, a->seconds, enc, err);
+}
+
+mhv_status s2s_audio_features(const s2s_audio *a, const char *path, float **feats,
+                              mhv_error *err)
+{
+    mhv_wav w;
+    *feats = NULL;
+    mhv_status st = mhv_wav_read(path, a->fe.sampling_rate, &w, err);
+    if (st)
+        return st;
+    *feats = malloc((size_t)a->fe.feature_size * (size_t)a->fe.frames * sizeof **feats);
+    if (!*feats)
+        st = mhv_fail(err, MHV_ENOMEM, path, "out of memory for the log-mel features");
+    else
+        st = mhv_logmel_run(&a->fe, w.samples, w.frames, *feats, err);
+    mhv_wav_free(&w);
+    if (st) {
+        free(*feats);
+        *feats = NULL;
+    }
+    return st;
+}
+
+mhv_status s2s_audio_target(const s2s_audio *a, const mhv_tok *tok, const mhv_sentence *s,
+                            cli_input_mode mode, mhv_encoding *out, mhv_error *err)
+{
+    if (mode == INPUT_IDS)
+        return cli_encode_one(tok, s, INPUT_IDS, out, err);
+    if (mode != INPUT_TEXT)
+        return mhv_fail(err, MHV_EUSAGE, "", "whisper's transcripts are text or --ids");
+    mhv_encoding te;
+    mhv_status st = cli_encode_one(tok, s, INPUT_TEXT, &te, err);
+    if (st)
+        return st;
+    /* the text's own tokens: those with a span (the template's have none) */
+    int n = 0;
+    for (int i = 0; i < te.n; i++)
+        n += te.spans[2 * i] >= 0;
+    int total = a->np + n + 1;
+    memset(out, 0, sizeof *out);
+    out->ids = malloc((size_t)total * sizeof *out->ids);
+    out->pieces = calloc((size_t)total, sizeof *out->pieces);
+    out->spans = malloc((size_t)total * 2 * sizeof *out->spans);
+    if (!out->ids || !out->pieces || !out->spans) {
+        mhv_encoding_free(&te);
+        mhv_encoding_free(out);
+        return mhv_fail(err, MHV_ENOMEM, "", "out of memory");
+    }
+    out->n = total;
+    int k = 0;
+    for (int i = 0; i < a->np; i++, k++)
+        out->ids[k] = a->prompt[i], out->spans[2 * k] = out->spans[2 * k + 1] = -1;
+    for (int i = 0; i < te.n; i++)
+        if (te.spans[2 * i] >= 0) {
+            out->ids[k] = te.ids[i];
+            out->spans[2 * k] = te.spans[2 * i], out->spans[2 * k + 1] = te.spans[2 * i + 1];
+            k++;
+        }
+    out->ids[k] = a->eos, out->spans[2 * k] = out->spans[2 * k + 1] = -1;
+    mhv_encoding_free(&te);
+    for (int i = 0; i < total; i++)
+        if (!(out->pieces[i] = strdup(mhv_tok_piece(tok, out->ids[i]) ? mhv_tok_piece(tok, out->ids[i]) : "?"))) {
+            mhv_encoding_free(out);
+            return mhv_fail(err, MHV_ENOMEM, "", "out of memory");
+        }
+    return MHV_OK;
+}

@@ -1,0 +1,133 @@
+/* config.json of the encoders added with data2vec-text, XLM-RoBERTa-XL and Megatron-BERT (and
+ * the others of tests/gen/fam_*.py that followed them): the defaults of their transformers
+ * config classes and what is refused by name rather than approximated. Their forward passes
+ * are checked against transformers by tests/test_families.c. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "model/config.h"
+#include "config_expect.h"
+
+static void test_data2vec_text(void **state)
+{
+    (void)state;
+    mhv_config c;
+    config_ok("{\"model_type\": \"data2vec-text\"}", &c); /* Data2VecTextConfig's defaults */
+    assert_string_equal(c.arch, "data2vec-text");
+    assert_int_equal(c.hidden_size, 768);
+    assert_int_equal(c.num_layers, 12);
+    assert_int_equal(c.num_heads, 12);
+    assert_int_equal(c.intermediate_size, 3072);
+    assert_int_equal(c.vocab_size, 30522);
+    assert_int_equal(c.type_vocab_size, 2);
+    assert_int_equal(c.pad_id, 1);
+    assert_int_equal(c.pos_offset, 2);
+    assert_int_equal(c.max_positions, 510);
+    assert_int_equal(c.act, MHV_ACT_GELU);
+    assert_true(fabsf(c.layer_norm_eps - 1e-12f) < 1e-18f);
+    config_ok("{\"model_type\": \"data2vec-text\", \"pad_token_id\": 3, "
+              "\"max_position_embeddings\": 40}", &c);
+    assert_int_equal(c.pos_offset, 4);
+    assert_int_equal(c.max_positions, 36);
+    config_refused("{\"model_type\": \"data2vec-text\", \"is_decoder\": true}",
+                   "is_decoder is not supported");
+    config_refused("{\"model_type\": \"data2vec-text\", \"position_embedding_type\": "
+                   "\"relative_key\"}", "position_embedding_type");
+    config_refused("{\"model_type\": \"data2vec-text\", \"pad_token_id\": 1, "
+                   "\"max_position_embeddings\": 2}", "leaves no position");
+}
+
+static void test_xlm_roberta_xl(void **state)
+{
+    (void)state;
+    mhv_config c;
+    config_ok("{\"model_type\": \"xlm-roberta-xl\"}", &c); /* XLMRobertaXLConfig's defaults */
+    assert_string_equal(c.arch, "xlm-roberta-xl");
+    assert_int_equal(c.hidden_size, 2560);
+    assert_int_equal(c.num_layers, 36);
+    assert_int_equal(c.num_heads, 32);
+    assert_int_equal(c.intermediate_size, 10240);
+    assert_int_equal(c.vocab_size, 250880);
+    assert_int_equal(c.type_vocab_size, 1);
+    assert_int_equal(c.max_positions, 514 - 2);
+    assert_int_equal(c.pad_id, 1);
+    assert_true(fabsf(c.layer_norm_eps - 1e-5f) < 1e-12f);
+    config_refused("{\"model_type\": \"xlm-roberta-xl\", \"add_cross_attention\": true}",
+                   "add_cross_attention is not supported");
+    config_refused("{\"model_type\": \"xlm-roberta-xl\", \"hidden_size\": 30, "
+                   "\"num_attention_heads\": 4}", "num_attention_heads");
+}
+
+static void test_megatron_bert(void **state)
+{
+    (void)state;
+    mhv_config c;
+    config_ok("{\"model_type\": \"megatron-bert\"}", &c); /* MegatronBertConfig's defaults */
+    assert_string_equal(c.arch, "megatron-bert");
+    assert_int_equal(c.hidden_size, 1024);
+    assert_int_equal(c.num_layers, 24);
+    assert_int_equal(c.num_heads, 16);
+    assert_int_equal(c.intermediate_size, 4096);
+    assert_int_equal(c.vocab_size, 29056);
+    assert_int_equal(c.max_positions, 512);
+    assert_int_equal(c.type_vocab_size, 2);
+    assert_int_equal(c.pos_offset, 0);
+    assert_int_equal(c.pad_positions, 0);
+    assert_true(fabsf(c.layer_norm_eps - 1e-12f) < 1e-18f);
+    config_refused("{\"model_type\": \"megatron-bert\", \"is_decoder\": true}",
+                   "is_decoder is not supported");
+    config_refused("{\"model_type\": \"megatron-bert\", \"hidden_act\": \"swishy\"}",
+                   "hidden_act");
+}
+
+static void test_roformer(void **state)
+{
+    (void)state;
+    mhv_config c;
+    config_ok("{\"model_type\": \"roformer\"}", &c); /* RoFormerConfig's defaults */
+    assert_string_equal(c.arch, "roformer");
+    assert_int_equal(c.hidden_size, 768);
+    assert_int_equal(c.num_layers, 12);
+    assert_int_equal(c.num_heads, 12);
+    assert_int_equal(c.head_dim, 64);
+    assert_int_equal(c.intermediate_size, 3072);
+    assert_int_equal(c.vocab_size, 50000);
+    assert_int_equal(c.max_positions, 1536);
+    assert_int_equal(c.type_vocab_size, 2);
+    assert_int_equal(c.embedding_size, 768); /* null: hidden_size */
+    assert_int_equal(c.pos_offset, 0);
+    assert_int_equal(c.tie_word_embeddings, 1);
+    assert_true(fabsf(c.layer_norm_eps - 1e-12f) < 1e-18f);
+    config_ok("{\"model_type\": \"roformer\", \"embedding_size\": null, \"hidden_size\": 64, "
+              "\"num_attention_heads\": 4}", &c);
+    assert_int_equal(c.embedding_size, 64);
+    config_ok("{\"model_type\": \"roformer\", \"embedding_size\": 128, \"rotary_value\": false}",
+              &c);
+    assert_int_equal(c.embedding_size, 128);
+    config_refused("{\"model_type\": \"roformer\", \"rotary_value\": true}",
+                   "rotary_value is not supported");
+    config_refused("{\"model_type\": \"roformer\", \"is_decoder\": true}",
+                   "is_decoder is not supported");
+    config_refused("{\"model_type\": \"roformer\", \"add_cross_attention\": true}",
+                   "add_cross_attention is not supported");
+    config_refused("{\"model_type\": \"roformer\", \"hidden_size\": 36, "
+                   "\"num_attention_heads\": 4}", "head size 9 is odd");
+    config_refused("{\"model_type\": \"roformer\", \"embedding_size\": 0}", "embedding_size");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_data2vec_text),
+        cmocka_unit_test(test_xlm_roberta_xl),
+        cmocka_unit_test(test_megatron_bert),
+        cmocka_unit_test(test_roformer),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
