@@ -96,7 +96,7 @@ typedef struct {
     float *patch_emb_b;
     float *extra_tokens;         /* (vision_extra, hidden) [CLS] (and DeiT's distillation) */
     /* SigLIP's attention-pooling head: a learned probe attending, with the heads of the
-     * model, to the final tokens after post_layernorm (in norm_g, norm_b); pool_q.data
+     * model, to the final tokens after post_layernorm (in norm_g, norm_b); pool_probe
      * NULL when the checkpoint has no head */
     float *pool_probe;           /* (hidden,) */
     mhv_mat pool_q, pool_k;      /* (hidden, hidden): rows of in_proj_weight */
@@ -132,6 +132,10 @@ typedef struct {
      * kernels of width 3 viewed as matrices, their biases (hidden,) */
     mhv_mat audio_conv1, audio_conv2;
     float *audio_conv1_b, *audio_conv2_b;
+    /* AIMv2: the RMSNorm of the patch embeddings before their positions (hidden,), or NULL.
+     * Its attention-pooling head has no query projection (pool_q.data NULL, pool_probe set:
+     * the probe is the query itself) and an RMSNorm before it (norm_g, norm_b NULL). */
+    float *patch_norm_g;
     /* a family's further layers beside `layers`, freed with the model (MobileBERT: each
      * layer's num_feedforward_networks - 1 stacked feed-forward networks in ffn_up,
      * ffn_down and ln_ffn, layer by layer), or NULL */
