@@ -267,6 +267,27 @@ static void test_phimoe(void **state)
     config_refused(PHIMOE ", \"sliding_window\": 0}", "sliding_window");
 }
 
+static void test_codegen(void **state)
+{
+    (void)state;
+    mhv_config c;
+    config_ok("{\"model_type\": \"codegen\"}", &c);
+    /* CodeGenConfig: codegen-6B's sizes, rotary_dim 64, gelu_new, untied */
+    assert_true(c.hidden_size == 4096 && c.num_layers == 28 && c.num_heads == 16);
+    assert_true(c.head_dim == 256 && c.intermediate_size == 16384 && c.vocab_size == 50400);
+    assert_true(c.max_positions == 2048 && c.rotary_dims == 64 && c.act == MHV_ACT_GELU_NEW);
+    assert_true(c.layer_norm_eps == 1e-5f && !c.tie_word_embeddings && c.causal);
+    config_ok("{\"model_type\": \"codegen\", \"n_embd\": 32, \"n_head\": 1, \"rotary_dim\": null}",
+              &c);
+    assert_int_equal(c.rotary_dims, 32); /* hidden_size dimensions: a whole head alone */
+    config_refused("{\"model_type\": \"codegen\", \"n_embd\": 30, \"n_head\": 2}",
+                   "n_embd 30 is not a multiple of 4 (codegen)");
+    config_refused("{\"model_type\": \"codegen\", \"n_embd\": 32, \"n_head\": 2, "
+                   "\"rotary_dim\": null}", "exceeds the head size 16");
+    config_refused("{\"model_type\": \"codegen\", \"n_embd\": 32, \"n_head\": 3}",
+                   "n_head 3 does not divide n_embd 32");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -277,6 +298,7 @@ int main(void)
         cmocka_unit_test(test_cohere2),
         cmocka_unit_test(test_exaone4),
         cmocka_unit_test(test_phimoe),
+        cmocka_unit_test(test_codegen),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
