@@ -288,6 +288,29 @@ static void test_codegen(void **state)
                    "n_head 3 does not divide n_embd 32");
 }
 
+static void test_persimmon(void **state)
+{
+    (void)state;
+    mhv_config c;
+    config_ok("{\"model_type\": \"persimmon\"}", &c);
+    /* PersimmonConfig: Persimmon-8B's sizes, relu2, qk_layernorm, half of each head rotated,
+     * theta 10000 */
+    assert_true(c.hidden_size == 4096 && c.num_layers == 36 && c.num_heads == 64);
+    assert_true(c.head_dim == 64 && c.intermediate_size == 16384 && c.vocab_size == 262144);
+    assert_true(c.max_positions == 16384 && c.rotary_dims == 32 && c.rope.theta == 10000.0);
+    assert_true(c.act == MHV_ACT_RELU2 && c.qk_norm == MHV_QK_NORM_HEAD);
+    assert_true(c.layer_norm_eps == 1e-5f && !c.tie_word_embeddings && c.attn_bias);
+    config_ok("{\"model_type\": \"persimmon\", \"hidden_size\": 32, \"num_attention_heads\": 4, "
+              "\"qk_layernorm\": false, \"partial_rotary_factor\": 0.25, \"rope_theta\": 25000}",
+              &c);
+    assert_true(c.qk_norm == MHV_QK_NORM_NONE && c.rotary_dims == 2 && c.rope.theta == 25000.0);
+    config_refused("{\"model_type\": \"persimmon\", \"hidden_size\": 32, "
+                   "\"num_attention_heads\": 3}", "num_attention_heads 3 does not divide");
+    config_refused("{\"model_type\": \"persimmon\", \"hidden_size\": 32, "
+                   "\"num_attention_heads\": 4, \"partial_rotary_factor\": 0.1}",
+                   "gives 0 rotated dimensions");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -299,6 +322,7 @@ int main(void)
         cmocka_unit_test(test_exaone4),
         cmocka_unit_test(test_phimoe),
         cmocka_unit_test(test_codegen),
+        cmocka_unit_test(test_persimmon),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
