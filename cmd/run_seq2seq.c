@@ -35,6 +35,7 @@ typedef struct {
     size_t src_len, tgt_len;
     char *audio_path;   /* Whisper: the WAV file (the source's tokens are its positions) */
     int audio_used;     /* its positions holding audio, not the window's padding */
+    double audio_seconds; /* of audio per position */
 } s2s_line;
 
 static void line_free(s2s_line *l)
@@ -131,6 +132,7 @@ static mhv_status encode_audio_line(const run_s2s_opts *o, const mhv_model *m,
         return st;
     if (!(l->audio_path = strdup(path)))
         return mhv_fail(err, MHV_ENOMEM, "", "out of memory");
+    l->audio_seconds = au->seconds;
     if (!o->pairs)
         return MHV_OK;
     l->tgt_text = tab + 1;
@@ -314,6 +316,22 @@ static mhv_status pool_note(const run_s2s_opts *o, const mhv_sentence *s, int fi
     return MHV_OK;
 }
 
+/* Pooled labels of audio positions ("100") as their times ("2.00s"). */
+static mhv_status time_labels(mhv_encoding *e, double seconds, mhv_error *err)
+{
+    for (int i = 0; i < e->n; i++) {
+        if (!e->pieces[i][0])
+            continue;
+        char buf[32], *p;
+        snprintf(buf, sizeof buf, "%.2fs", atoi(e->pieces[i]) * seconds);
+        if (!(p = strdup(buf)))
+            return mhv_fail(err, MHV_ENOMEM, "", "out of memory");
+        free(e->pieces[i]);
+        e->pieces[i] = p;
+    }
+    return MHV_OK;
+}
+
 /* The figures of line i (name: the input, for messages): with --window the source tokens
  * A..B-1 only (the encoder's maps and the cross-attention's columns; the decoder whole),
  * then pooled to --max-pixels when asked: source tokens in blocks of bs, target tokens in
@@ -360,6 +378,8 @@ static mhv_status line_figs(const run_s2s_opts *o, run_figs *figs, const char *s
     st = mhv_zoom_pool_seq2seq(da, bs, bt, o->pool, dk, &pa, err);
     if (!st && bs > 1)
         st = mhv_zoom_labels(da->n_src, bs, t0, es, &pe, err);
+    if (!st && bs > 1 && l->audio_path)
+        st = time_labels(&pe, l->audio_seconds, err);
     if (!st && bt > 1)
         st = mhv_zoom_labels(da->n_tgt, bt, 0, et, &pt, err);
     if (!st)
@@ -547,10 +567,19 @@ mhv_status run_seq2seq(const run_s2s_opts *o, mhv_model *m, const mhv_tok *tok,
                                in.s[i].line};
             /* Whisper's figures: the positions of the real audio unless --window says */
             run_s2s_opts lo = *o;
-            if (l->audio_path && !o->win1)
+            char note[160];
+            if (l->audio_path && !o->win1) {
                 lo.win0 = 0, lo.win1 = l->audio_used;
+                if (l->audio_used < l->src.n) { /* said in the corner unless pooled */
+                    snprintf(note, sizeof note, "audio positions 0-%d of %d: the rest is the "
+                             "window's padding (--window A:B draws it)", l->audio_used - 1,
+                             l->src.n);
+                    figs.corner = note;
+                }
+            }
             st = line_figs(&lo, &figs, od.stage, stem, i, in.name, &ss, l, &ts, &tx, shown,
                            o->align_layer >= 0 ? o->align_layer : c->dec_layers - 1, kr, err);
+            figs.corner = NULL;
             if (!st && o->safetensors)
                 st = write_safetensors(o, m, &tx, od.stage, stem, i, l, shown, kr, err);
             if (!st)

@@ -51,6 +51,7 @@ static const struct {
     {"dinov2", "BitImageProcessor"},   {"beit", "BeitImageProcessor"},
     {"data2vec-vision", "BeitImageProcessor"}, {"clip", "CLIPImageProcessor"},
     {"siglip", "SiglipImageProcessor"}, {"dinov3_vit", "DINOv3ViTImageProcessor"},
+    {"aimv2", "CLIPImageProcessor"}, {"aimv2_vision_model", "CLIPImageProcessor"},
 };
 
 /* The class named `type` as AutoImageProcessor reads the name: as given, or with the

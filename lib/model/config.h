@@ -25,6 +25,8 @@ typedef enum {
     MHV_VPOS_ASKED_GRID,     /* only when asked; else the patch grid must be its own
                               * (SigLIP: transformers checks no pixel size) */
     MHV_VPOS_ALWAYS,         /* always (DINOv2, with registers too) */
+    MHV_VPOS_NEVER,          /* never: the patch grid must be its own, asked or not (AIMv2:
+                              * transformers has no interpolate_pos_encoding for it) */
 } mhv_vision_pos;
 
 typedef struct {
@@ -157,6 +159,10 @@ typedef struct {
     int vision_rope2d;
     int vision_key_bias, vision_value_bias;
     int vision_gate_act;
+    /* AIMv2 (model/aimv2.c): RMSNorms in place of the LayerNorms; the native models' 2-D
+     * sine-cosine positions computed for the image's own grid (no table) */
+    int vision_rms;
+    int vision_sincos2d;
     /* audio encoder-decoders (Whisper, model/whisper.c): the encoder reads log-mel features
      * (num_mel_bins, 2 * audio_positions) through two convolutions into audio_positions
      * frames (max_source_positions), not token ids; 0: a model of token ids */

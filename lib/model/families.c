@@ -16,6 +16,7 @@ static const mhv_family *const families[] = {
     &mhv_family_clip,
     &mhv_family_beit,
     &mhv_family_dinov3,
+    &mhv_family_aimv2,
     &mhv_family_gpt2,
     &mhv_family_llama,
     &mhv_family_gemma,

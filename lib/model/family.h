@@ -78,6 +78,7 @@ extern const mhv_family mhv_family_vit;
 extern const mhv_family mhv_family_clip;
 extern const mhv_family mhv_family_beit;
 extern const mhv_family mhv_family_dinov3;
+extern const mhv_family mhv_family_aimv2;
 extern const mhv_family mhv_family_olmo;
 extern const mhv_family mhv_family_stablelm;
 extern const mhv_family mhv_family_cohere;

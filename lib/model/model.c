@@ -91,6 +91,11 @@ mhv_status mhv_model_image_grid(const mhv_model *m, int height, int width, int i
                         "are too many", width, height, g->cols, g->rows);
     g->tokens = c->vision_extra + g->rows * g->cols;
     g->interpolate = g->rows != side || g->cols != side;
+    if (c->vision_pos == MHV_VPOS_NEVER && g->interpolate)
+        return mhv_fail(err, MHV_EUSAGE, "",
+                        "the image comes to %dx%d pixels after preprocessing: %dx%d patches; %s "
+                        "takes its own %dx%d grid only (transformers resizes no positions for it)",
+                        width, height, g->cols, g->rows, c->arch, side, side);
     int asked = interpolate_pos || c->vision_pos == MHV_VPOS_ALWAYS;
     if (!asked && (c->vision_pos == MHV_VPOS_ASKED_GRID ? g->interpolate
                                                         : height != S || width != S))

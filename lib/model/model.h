@@ -89,7 +89,7 @@ typedef struct {
     float *patch_emb_b;
     float *extra_tokens;         /* (vision_extra, hidden) [CLS] (and DeiT's distillation) */
     /* SigLIP's attention-pooling head: a learned probe attending, with the heads of the
-     * model, to the final tokens after post_layernorm (in norm_g, norm_b); pool_q.data
+     * model, to the final tokens after post_layernorm (in norm_g, norm_b); pool_probe
      * NULL when the checkpoint has no head */
     float *pool_probe;           /* (hidden,) */
     mhv_mat pool_q, pool_k;      /* (hidden, hidden): rows of in_proj_weight */
@@ -125,6 +125,10 @@ typedef struct {
      * kernels of width 3 viewed as matrices, their biases (hidden,) */
     mhv_mat audio_conv1, audio_conv2;
     float *audio_conv1_b, *audio_conv2_b;
+    /* AIMv2: the RMSNorm of the patch embeddings before their positions (hidden,), or NULL.
+     * Its attention-pooling head has no query projection (pool_q.data NULL, pool_probe set:
+     * the probe is the query itself) and an RMSNorm before it (norm_g, norm_b NULL). */
+    float *patch_norm_g;
 } mhv_model;
 
 /* Opens DIR/config.json and DIR's safetensors checkpoint and resolves every weight of the

@@ -36,10 +36,8 @@ mhv_status mhv_nn_begin(mhv_nn *nn, const mhv_nn_shape *sh, const mhv_nn_buf *bu
 {
     size_t T = (size_t)nn->threads;
     size_t row = lines((size_t)sh->width);
-    /* at least the scalar attention's room: the cross-attention's rows use it (cross_task) */
-    size_t as = nn->K->attention_scratch(sh->n, sh->head_dim);
-    size_t as_ref = mhv_kernels_scalar()->attention_scratch(sh->n, sh->head_dim);
-    as = lines(as > as_ref ? as : as_ref);
+    /* sh->n covers queries and keys of every attention, cross-attention's too */
+    size_t as = lines(nn->K->attention_scratch(sh->n, sh->head_dim));
     size_t xp = lines(mhv_plin_xp_floats(nn->K, sh->n, sh->widest_in));
     size_t pos = lines((size_t)sh->n); /* int32 position rows, one float's room each */
     size_t need = T * row + T * as + xp + pos;
@@ -1008,48 +1006,22 @@ typedef struct {
     const mhv_nn *nn;
 } cross_job;
 
-/* As the scalar attention kernel (double dot products and sums), over a (t, s) map. */
+/* One head over the (t, s) map, by the kernel table's attention with s keys. */
 static void cross_task(void *ctx, int task, int worker)
 {
     const cross_job *j = ctx;
-    int h = j->heads[task], s = j->s;
+    int h = j->heads[task];
     size_t off = (size_t)h * (size_t)j->d;
-    float *p = j->nn->attn_scratch + (size_t)worker * j->nn->attn_stride; /* (s,) */
     if (j->vnorms[task]) /* of the source's value vectors, through this layer's projections */
-        value_norms(j->vnorms[task], j->v + off, j->ld, s, j->d, j->vnorm, j->wo, h,
+        value_norms(j->vnorms[task], j->v + off, j->ld, j->s, j->d, j->vnorm, j->wo, h,
                     j->nn->wo_block + (size_t)worker * j->nn->wo_stride);
-    for (int i = 0; i < j->t; i++) {
-        const float *q = j->q + (size_t)i * j->ld + off;
-        float mx = -INFINITY;
-        for (int c = 0; c < s; c++) {
-            const float *k = j->k + (size_t)c * j->ld + off;
-            double dot = 0;
-            for (int e = 0; e < j->d; e++)
-                dot += (double)q[e] * k[e];
-            p[c] = (float)(dot * j->scale);
-            if (p[c] > mx)
-                mx = p[c];
-        }
-        double sum = 0;
-        for (int c = 0; c < s; c++) {
-            double e = exp((double)p[c] - mx);
-            p[c] = (float)e;
-            sum += e;
-        }
-        for (int c = 0; c < s; c++)
-            p[c] = (float)(p[c] / sum);
-        if (j->probs[task])
-            memcpy(j->probs[task] + (size_t)i * (size_t)s, p, (size_t)s * sizeof *p);
-        if (!j->ctx)
-            continue;
-        float *o = j->ctx + (size_t)i * j->ld + off;
-        for (int e = 0; e < j->d; e++) {
-            double acc = 0;
-            for (int c = 0; c < s; c++)
-                acc += (double)p[c] * j->v[(size_t)c * j->ld + off + (size_t)e];
-            o[e] = (float)acc;
-        }
-    }
+    mhv_attn_args a = {
+        .q = j->q + off, .k = j->k + off, .v = j->v + off, .n = j->t, .nk = j->s, .d = j->d,
+        .ld_q = j->ld, .ld_k = j->ld, .ld_v = j->ld, .scale = j->scale,
+        .probs = j->probs[task], .out = j->ctx ? j->ctx + off : NULL, .ld_out = j->ld,
+        .scratch = j->nn->attn_scratch + (size_t)worker * j->nn->attn_stride,
+    };
+    j->nn->K->attention(&a);
 }
 
 void mhv_nn_cross_attention(mhv_nn *nn, const mhv_attn_layer *a, const float *x, int t,

@@ -89,7 +89,8 @@ typedef struct {
 
 /* The sizes the blocks' own scratch depends on. */
 typedef struct {
-    int n;                  /* tokens */
+    int n;                  /* tokens: the most queries or keys of any attention (an
+                             * encoder-decoder's longer side) */
     int width;              /* widest embedding row (hidden size) */
     int widest_in;          /* widest input of any linear layer */
     int head_dim;           /* of the attention heads */

@@ -50,4 +50,26 @@ check "info on dinov3" "[ $? = 0 ] && grep -qx 'extra_tokens: 5 (\[CLS\], 4 regi
     grep -qx 'positions: 2-D rotary over the patch grid' $TMP/info"
 expect_fail "dinov3 --query pool" 2 "--query pool: dinov3_vit has no attention-pooling head" -- \
     "$MHAVIZ" run --model "$DV" --query pool --out "$TMP/out" "$FIX/images/vis5/wide-37x23.png"
+
+# AIMv2: no [CLS]; the pooling head's probe drawn by default; a learned table takes the
+# model's own grid only (transformers resizes nothing), the native positions any
+AM=$FIX/fam-aimv2-f32
+"$MHAVIZ" run --model "$AM" --format png,json --out "$TMP/am" "$FIX/images/vis5/wide-37x23.png" 2>"$TMP/stderr"
+check "aimv2: the pooling head's overlays by default" "[ $? = 0 ] && [ ! -s $TMP/stderr ] && [ -s $TMP/am/wide-37x23/pool-H03.png ] &&
+    [ -s $TMP/am/wide-37x23/pool.png ] && grep -q '\"pool\": ' $TMP/am/wide-37x23.json"
+expect_fail "aimv2 --query cls" 2 "--query cls: aimv2_vision_model has no [CLS] token (give --query ROW,COL or pool)" -- \
+    "$MHAVIZ" run --model "$AM" --query cls --format json --out "$TMP/out" "$FIX/images/vis5/wide-37x23.png"
+expect_fail "aimv2 of another grid" 2 "aimv2_vision_model takes its own 4x4 grid only (transformers resizes no positions for it)" -- \
+    "$MHAVIZ" run --model "$AM" --no-resize --format json --out "$TMP/out" "$FIX/images/vis5/wide-37x23.png"
+expect_fail "aimv2 of another grid, --interpolate-pos" 2 "takes its own 4x4 grid only" -- \
+    "$MHAVIZ" run --model "$AM" --no-resize --interpolate-pos --format json --out "$TMP/out" "$FIX/images/vis5/wide-37x23.png"
+expect_fail "aimv2 without a head: --query pool" 2 "--query pool: aimv2_vision_model has no attention-pooling head" -- \
+    "$MHAVIZ" run --model "$FIX/fam-aimv2-nohead-f16" --query pool --out "$TMP/out" "$FIX/images/vis5/wide-37x23.png"
+"$MHAVIZ" run --model "$FIX/fam-aimv2-native-bias-bf16" --no-resize --query 1,2 --format png,json --out "$TMP/amn" "$FIX/images/vis5/tall-29x41.jpg" 2>"$TMP/stderr"
+check "aimv2 native --no-resize: 29x41 pixels, a 10x7 grid, a patch query" "[ $? = 0 ] && [ ! -s $TMP/stderr ] && [ -s $TMP/amn/tall-29x41/L01-H02.png ] &&
+    perl -MJSON::PP -e 'local \$/; my \$i = decode_json(<STDIN>)->{images}[0];
+    exit !(\$i->{grid}{rows} == 10 && \$i->{grid}{cols} == 7 && @{\$i->{tokens}} == 70 && \$i->{tokens}[0] eq q(r0c0))' <$TMP/amn/tall-29x41.json"
+"$MHAVIZ" info --model "$FIX/fam-aimv2-full-f32" >"$TMP/info" 2>"$TMP/stderr"
+check "info on a whole aimv2 model" "[ $? = 0 ] && grep -qx 'pooling_head: yes' $TMP/info && grep -qx 'extra_tokens: 0' $TMP/info &&
+    grep -qx 'other_sizes: none (transformers resizes no positions for it)' $TMP/info"
 finish

@@ -81,6 +81,14 @@ if "$MHAVIZ" run --model tests/fixtures/whisper-f32 --pairs --format png,svg,jso
 else
     bad "figures: run failed: $(cat "$TMP/err")"
 fi
+rm -rf "$TMP/out"
+"$MHAVIZ" run --model tests/fixtures/whisper-f32 --pairs --format svg --svg-text --heads cross:0:0 \
+    --out "$TMP/out" "$TMP/figs.txt" 2>"$TMP/err"
+check "the corner says what is left out" 'grep -q "audio positions 0-29 of 50" "$TMP/out/figs/X00-H00.svg"'
+rm -rf "$TMP/out"
+"$MHAVIZ" run --model tests/fixtures/whisper-f32 --pairs --format svg --svg-text --heads enc:0:0 \
+    --window 0:50 --max-pixels 100 --out "$TMP/out" "$TMP/figs.txt" 2>"$TMP/err"
+check "pooled positions labelled by time" 'grep -q "pooled: source in" "$TMP/out/figs/E00-H00.svg" && grep -q ">0.50s<" "$TMP/out/figs/E00-H00.svg"'
 # --window A:B overrides the default
 rm -rf "$TMP/out"
 "$MHAVIZ" run --model tests/fixtures/whisper-f32 --pairs --format svg --svg-text --heads cross:0:0 \
@@ -126,6 +134,10 @@ expect_fail "stereo" 1 "st.wav: 2 channels: the model takes mono audio" -- \
 printf '%s\tx\n' "$TMP/alaw.wav" >"$TMP/alaw.txt"
 expect_fail "A-law" 1 "alaw.wav: A-law audio (WAVE format 0x0006) is not supported" -- \
     "$MHAVIZ" run --model tests/fixtures/whisper-f32 --pairs --out "$TMP/out" "$TMP/alaw.txt"
+for c in "rank --pairs --from cat --to 0.00s" "stats --pairs" "ablate --heads 0:0"; do
+    expect_fail "${c%% *}" 1 "${c%% *} is not available for whisper (audio) models yet" -- \
+        "$MHAVIZ" $c --model tests/fixtures/whisper-f32 "$TMP/ok.txt"
+done
 # the model is listed
 check "info --families lists whisper" '"$MHAVIZ" info --families | grep -qx whisper'
 finish
