@@ -267,6 +267,50 @@ static void test_phimoe(void **state)
     config_refused(PHIMOE ", \"sliding_window\": 0}", "sliding_window");
 }
 
+static void test_codegen(void **state)
+{
+    (void)state;
+    mhv_config c;
+    config_ok("{\"model_type\": \"codegen\"}", &c);
+    /* CodeGenConfig: codegen-6B's sizes, rotary_dim 64, gelu_new, untied */
+    assert_true(c.hidden_size == 4096 && c.num_layers == 28 && c.num_heads == 16);
+    assert_true(c.head_dim == 256 && c.intermediate_size == 16384 && c.vocab_size == 50400);
+    assert_true(c.max_positions == 2048 && c.rotary_dims == 64 && c.act == MHV_ACT_GELU_NEW);
+    assert_true(c.layer_norm_eps == 1e-5f && !c.tie_word_embeddings && c.causal);
+    config_ok("{\"model_type\": \"codegen\", \"n_embd\": 32, \"n_head\": 1, \"rotary_dim\": null}",
+              &c);
+    assert_int_equal(c.rotary_dims, 32); /* hidden_size dimensions: a whole head alone */
+    config_refused("{\"model_type\": \"codegen\", \"n_embd\": 30, \"n_head\": 2}",
+                   "n_embd 30 is not a multiple of 4 (codegen)");
+    config_refused("{\"model_type\": \"codegen\", \"n_embd\": 32, \"n_head\": 2, "
+                   "\"rotary_dim\": null}", "exceeds the head size 16");
+    config_refused("{\"model_type\": \"codegen\", \"n_embd\": 32, \"n_head\": 3}",
+                   "n_head 3 does not divide n_embd 32");
+}
+
+static void test_persimmon(void **state)
+{
+    (void)state;
+    mhv_config c;
+    config_ok("{\"model_type\": \"persimmon\"}", &c);
+    /* PersimmonConfig: Persimmon-8B's sizes, relu2, qk_layernorm, half of each head rotated,
+     * theta 10000 */
+    assert_true(c.hidden_size == 4096 && c.num_layers == 36 && c.num_heads == 64);
+    assert_true(c.head_dim == 64 && c.intermediate_size == 16384 && c.vocab_size == 262144);
+    assert_true(c.max_positions == 16384 && c.rotary_dims == 32 && c.rope.theta == 10000.0);
+    assert_true(c.act == MHV_ACT_RELU2 && c.qk_norm == MHV_QK_NORM_HEAD);
+    assert_true(c.layer_norm_eps == 1e-5f && !c.tie_word_embeddings && c.attn_bias);
+    config_ok("{\"model_type\": \"persimmon\", \"hidden_size\": 32, \"num_attention_heads\": 4, "
+              "\"qk_layernorm\": false, \"partial_rotary_factor\": 0.25, \"rope_theta\": 25000}",
+              &c);
+    assert_true(c.qk_norm == MHV_QK_NORM_NONE && c.rotary_dims == 2 && c.rope.theta == 25000.0);
+    config_refused("{\"model_type\": \"persimmon\", \"hidden_size\": 32, "
+                   "\"num_attention_heads\": 3}", "num_attention_heads 3 does not divide");
+    config_refused("{\"model_type\": \"persimmon\", \"hidden_size\": 32, "
+                   "\"num_attention_heads\": 4, \"partial_rotary_factor\": 0.1}",
+                   "gives 0 rotated dimensions");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -277,6 +321,8 @@ int main(void)
         cmocka_unit_test(test_cohere2),
         cmocka_unit_test(test_exaone4),
         cmocka_unit_test(test_phimoe),
+        cmocka_unit_test(test_codegen),
+        cmocka_unit_test(test_persimmon),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

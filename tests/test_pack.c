@@ -274,6 +274,8 @@ static void test_decoders(void **state)
     check_fixture("fam-cohere2-f32", 1);         /* rotary on sliding layers only */
     check_fixture("fam-exaone4-f32", 1);
     check_fixture("fam-phimoe-lm-bf16-tied", 1); /* sparsemixer */
+    check_fixture("fam-codegen-f32", 1);         /* CodeGen's qkv blocks */
+    check_fixture("fam-persimmon-f32", 1);
 }
 static void test_modernbert(void **state) { (void)state; check_fixture("fam-modernbert-f32", 1); }
 

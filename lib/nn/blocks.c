@@ -723,6 +723,32 @@ static void split_rows(const void *arg, int r0, int r1, int worker)
     }
 }
 
+/* CodeGen's layout (mhv_attn_layer.fused_mp_blocks): column c of Q (K, V) is column
+ * (c / local) * 3 * local + c % local (+ 2 * local for K, + local for V) of qkv. */
+typedef struct {
+    const float *qkv;       /* (n, 3 * QD) */
+    float *q, *k, *v;       /* (n, QD) each */
+    int QD, local, with_v;
+} mp_split_args;
+
+static void mp_split_rows(const void *arg, int r0, int r1, int worker)
+{
+    (void)worker;
+    const mp_split_args *a = arg;
+    size_t QD = (size_t)a->QD, L = (size_t)a->local;
+    for (int i = r0; i < r1; i++) {
+        const float *row = a->qkv + (size_t)i * 3 * QD;
+        size_t dst = (size_t)i * QD;
+        for (size_t c = 0; c < QD; c++) {
+            size_t src = c / L * 3 * L + c % L;
+            a->q[dst + c] = row[src];
+            a->k[dst + c] = row[src + 2 * L];
+            if (a->with_v)
+                a->v[dst + c] = row[src + L];
+        }
+    }
+}
+
 /* ---- attention, one task per head ---- */
 
 typedef struct {
@@ -851,6 +877,15 @@ static void project_qkv(mhv_nn *nn, const mhv_attn_layer *a, const float *x, int
     int d = a->head_dim, group = a->heads / a->kv_heads;
     mhv_plin_part parts[3 * MAX_HEADS];
     int np = 0;
+    if (a->fused && a->fused_mp_blocks) { /* every row: heads may straddle the blocks */
+        const mhv_mat *w = a->fused->w;
+        int QD = a->heads * d;
+        parts[np++] = (mhv_plin_part){b->qkv, w, NULL, 0, w->rows, MHV_NN_NO_ACT};
+        mhv_nn_linear_parts(nn, parts, np, x, n);
+        mp_split_args s = {b->qkv, b->q, b->k, b->v, QD, QD / a->fused_mp_blocks, with_v};
+        par_rows(nn, n, w->rows, mp_split_rows, &s);
+        return;
+    }
     if (a->fused) {
         const mhv_mat *w = a->fused->w;
         int per = (group + 2) * d; /* rows of one key/value group */

@@ -338,6 +338,10 @@ typedef struct {
                                      * whole-projection norms (OLMoE) */
     const float *sinks;             /* (heads,) learned sink logits joining each head's
                                      * softmax (GPT-OSS; kernels.h has_sink), or NULL */
+    /* > 0 with fused: CodeGen's layout of the fused matrix instead (kv_heads == heads, no
+     * bias): mp_blocks blocks of rows, each [q, v, k] of heads * d / mp_blocks rows, the
+     * blocks' q parts making up Q in order (likewise K and V); every row is projected */
+    int fused_mp_blocks;
     const float *x_v;               /* (n, wv->cols): the values' input instead of x
                                      * (MobileBERT: queries and keys from its bottleneck,
                                      * values from the layer's input), or NULL: x */
