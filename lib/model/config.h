@@ -168,6 +168,18 @@ typedef struct {
      * frames (max_source_positions), not token ids; 0: a model of token ids */
     int audio_positions;
     int num_mel_bins;
+    /* PhiMoE: cos and sin times [0] up to longrope_original tokens, [1] beyond (its
+     * short_mscale and long_mscale), and its router's router_jitter_noise (sparsemixer) */
+    double longrope_mscale[2];
+    double router_jitter;
+    int lm_head_bias;         /* the LM head has a bias (PhiMoE lm_head_bias) */
+    /* MobileBERT (model/mobilebert.c): the trigram embedding input, the bottleneck (layers
+     * work at mb_inner = intra_bottleneck_size), queries, keys and values all from the
+     * bottleneck (use_bottleneck_attention) or queries and keys from their own
+     * (key_query_shared_bottleneck), the feed-forward networks of a layer, NoNorm for every
+     * norm (normalization_type no_norm) */
+    int mb_trigram, mb_bottleneck, mb_bottleneck_attn, mb_shared_qk, mb_ffns, mb_no_norm;
+    int mb_inner;
 } mhv_config;
 
 /* BEiT's relative position biases: each layer's own table and/or one shared by all (summed) */

@@ -29,6 +29,12 @@ static const mhv_family *const families[] = {
     &mhv_family_olmo,
     &mhv_family_stablelm,
     &mhv_family_cohere,
+    &mhv_family_olmoe,
+    &mhv_family_glm,
+    &mhv_family_nemotron,
+    &mhv_family_exaone4,
+    &mhv_family_phimoe,
+    &mhv_family_persimmon,
     &mhv_family_phi,
     &mhv_family_bloom,
     &mhv_family_gpt_neo,
@@ -38,10 +44,8 @@ static const mhv_family *const families[] = {
     &mhv_family_xglm,
     &mhv_family_mpt,
     &mhv_family_whisper,
-    &mhv_family_olmoe,
-    &mhv_family_glm,
-    &mhv_family_nemotron,
     &mhv_family_roformer,
+    &mhv_family_mobilebert,
 };
 
 #define N_FAMILIES (sizeof families / sizeof families[0])

@@ -36,10 +36,8 @@ mhv_status mhv_nn_begin(mhv_nn *nn, const mhv_nn_shape *sh, const mhv_nn_buf *bu
 {
     size_t T = (size_t)nn->threads;
     size_t row = lines((size_t)sh->width);
-    /* at least the scalar attention's room: the cross-attention's rows use it (cross_task) */
-    size_t as = nn->K->attention_scratch(sh->n, sh->head_dim);
-    size_t as_ref = mhv_kernels_scalar()->attention_scratch(sh->n, sh->head_dim);
-    as = lines(as > as_ref ? as : as_ref);
+    /* sh->n covers queries and keys of every attention, cross-attention's too */
+    size_t as = lines(nn->K->attention_scratch(sh->n, sh->head_dim));
     size_t xp = lines(mhv_plin_xp_floats(nn->K, sh->n, sh->widest_in));
     size_t pos = lines((size_t)sh->n); /* int32 position rows, one float's room each */
     size_t need = T * row + T * as + xp + pos;
@@ -165,9 +163,15 @@ typedef struct {
 
 static void apply_norm(const mhv_kernels *K, const mhv_norm *nm, float *x, int rows, int d)
 {
-    if (nm->kind == MHV_NORM_RMS)
+    if (nm->kind == MHV_NORM_RMS) {
         K->rmsnorm(x, nm->g, rows, d, nm->eps);
-    else
+    } else if (nm->kind == MHV_NORM_AFFINE) { /* the product rounded before the add */
+        for (int r = 0; r < rows; r++)
+            for (int i = 0; i < d; i++) {
+                float p = x[(size_t)r * (size_t)d + (size_t)i] * nm->g[i];
+                x[(size_t)r * (size_t)d + (size_t)i] = p + nm->b[i];
+            }
+    } else
         K->layernorm(x, nm->g, nm->b, rows, d, nm->eps);
 }
 
@@ -390,6 +394,36 @@ static int gather_expert(size_t e, const int32_t *tope, size_t N, size_t k, cons
     return count;
 }
 
+/* The weight of expert `top` among the logits s(E,) within eps2 of the largest, s_top (the
+ * others masked, and `skip` too when >= 0): softmax(masked s)[top], as transformers'
+ * sparsemixer computes it in fp32 (the sum in double, as the softmax above). */
+static float sparse_weight(const float *s, size_t E, size_t top, long skip, float eps2)
+{
+    float mx = s[top];
+    double sum = 0;
+    for (size_t e = 0; e < E; e++) {
+        float f = fabsf(s[e]) > mx ? fabsf(s[e]) : mx; /* |s|.clamp(min=max) */
+        if ((long)e != skip && !((mx - s[e]) / f > eps2))
+            sum += (double)expf(s[e] - mx);
+    }
+    return (float)(1.0 / sum);
+}
+
+/* PhiMoE's sparsemixer of one token's router logits s(E,) (E >= 2), in eval mode: the two
+ * experts into ix(2,), their weights into w(2,). */
+static void sparsemixer(const float *s, size_t E, float eps2, float *w, int32_t *ix)
+{
+    size_t a = 0; /* the first largest, then b the first largest of the rest (torch.max) */
+    for (size_t e = 1; e < E; e++)
+        a = s[e] > s[a] ? e : a;
+    size_t b = a == 0 ? 1 : 0;
+    for (size_t e = 0; e < E; e++)
+        b = e != a && s[e] > s[b] ? e : b;
+    ix[0] = (int32_t)a, ix[1] = (int32_t)b;
+    w[0] = sparse_weight(s, E, a, -1, eps2);
+    w[1] = sparse_weight(s, E, b, (long)a, eps2);
+}
+
 void mhv_nn_moe(mhv_nn *nn, float *y, const float *x, const mhv_moe *m, int n, int d,
                 float *scratch)
 {
@@ -406,7 +440,9 @@ void mhv_nn_moe(mhv_nn *nn, float *y, const float *x, const mhv_moe *m, int n, i
     float *sg = ye + lines(N * D);                       /* (n, 1) shared expert gate */
 
     mhv_nn_linear(nn, probs, x, m->router, NULL, n, MHV_NN_NO_ACT);
-    for (size_t i = 0; i < N; i++) {
+    for (size_t i = 0; i < N && m->sparsemixer; i++)
+        sparsemixer(probs + i * E, E, m->sparse_eps2, topw + i * k, tope + i * k);
+    for (size_t i = 0; i < N && !m->sparsemixer; i++) {
         float *p = probs + i * E;
         float mx = p[0];
         for (size_t e = 1; e < E; e++)
@@ -687,6 +723,32 @@ static void split_rows(const void *arg, int r0, int r1, int worker)
     }
 }
 
+/* CodeGen's layout (mhv_attn_layer.fused_mp_blocks): column c of Q (K, V) is column
+ * (c / local) * 3 * local + c % local (+ 2 * local for K, + local for V) of qkv. */
+typedef struct {
+    const float *qkv;       /* (n, 3 * QD) */
+    float *q, *k, *v;       /* (n, QD) each */
+    int QD, local, with_v;
+} mp_split_args;
+
+static void mp_split_rows(const void *arg, int r0, int r1, int worker)
+{
+    (void)worker;
+    const mp_split_args *a = arg;
+    size_t QD = (size_t)a->QD, L = (size_t)a->local;
+    for (int i = r0; i < r1; i++) {
+        const float *row = a->qkv + (size_t)i * 3 * QD;
+        size_t dst = (size_t)i * QD;
+        for (size_t c = 0; c < QD; c++) {
+            size_t src = c / L * 3 * L + c % L;
+            a->q[dst + c] = row[src];
+            a->k[dst + c] = row[src + 2 * L];
+            if (a->with_v)
+                a->v[dst + c] = row[src + L];
+        }
+    }
+}
+
 /* ---- attention, one task per head ---- */
 
 typedef struct {
@@ -815,6 +877,15 @@ static void project_qkv(mhv_nn *nn, const mhv_attn_layer *a, const float *x, int
     int d = a->head_dim, group = a->heads / a->kv_heads;
     mhv_plin_part parts[3 * MAX_HEADS];
     int np = 0;
+    if (a->fused && a->fused_mp_blocks) { /* every row: heads may straddle the blocks */
+        const mhv_mat *w = a->fused->w;
+        int QD = a->heads * d;
+        parts[np++] = (mhv_plin_part){b->qkv, w, NULL, 0, w->rows, MHV_NN_NO_ACT};
+        mhv_nn_linear_parts(nn, parts, np, x, n);
+        mp_split_args s = {b->qkv, b->q, b->k, b->v, QD, QD / a->fused_mp_blocks, with_v};
+        par_rows(nn, n, w->rows, mp_split_rows, &s);
+        return;
+    }
     if (a->fused) {
         const mhv_mat *w = a->fused->w;
         int per = (group + 2) * d; /* rows of one key/value group */
@@ -835,6 +906,24 @@ static void project_qkv(mhv_nn *nn, const mhv_attn_layer *a, const float *x, int
         split_args s = {b->qkv, b->q, b->k, b->v, qh, kh, qn, kn, group, d, a->heads,
                         a->kv_heads, with_v};
         par_rows(nn, n, w->rows, split_rows, &s);
+        return;
+    }
+    if (a->x_v) { /* the values from their own input: two runs */
+        int vp = 0;
+        mhv_plin_part vparts[MAX_HEADS];
+        for (int t = 0; t < qn; t++)
+            parts[np++] = (mhv_plin_part){b->q, a->wq, a->bq, qh[t] * d, qh[t] * d + d,
+                                          MHV_NN_NO_ACT};
+        for (int t = 0; t < kn; t++) {
+            parts[np++] = (mhv_plin_part){b->k, a->wk, a->bk, kh[t] * d, kh[t] * d + d,
+                                          MHV_NN_NO_ACT};
+            if (with_v)
+                vparts[vp++] = (mhv_plin_part){b->v, a->wv, a->bv, kh[t] * d, kh[t] * d + d,
+                                               MHV_NN_NO_ACT};
+        }
+        mhv_nn_linear_parts(nn, parts, np, x, n);
+        if (vp)
+            mhv_nn_linear_parts(nn, vparts, vp, a->x_v, n);
         return;
     }
     if (qn == a->heads && kn == a->kv_heads) {
@@ -941,48 +1030,22 @@ typedef struct {
     const mhv_nn *nn;
 } cross_job;
 
-/* As the scalar attention kernel (double dot products and sums), over a (t, s) map. */
+/* One head over the (t, s) map, by the kernel table's attention with s keys. */
 static void cross_task(void *ctx, int task, int worker)
 {
     const cross_job *j = ctx;
-    int h = j->heads[task], s = j->s;
+    int h = j->heads[task];
     size_t off = (size_t)h * (size_t)j->d;
-    float *p = j->nn->attn_scratch + (size_t)worker * j->nn->attn_stride; /* (s,) */
     if (j->vnorms[task]) /* of the source's value vectors, through this layer's projections */
-        value_norms(j->vnorms[task], j->v + off, j->ld, s, j->d, j->vnorm, j->wo, h,
+        value_norms(j->vnorms[task], j->v + off, j->ld, j->s, j->d, j->vnorm, j->wo, h,
                     j->nn->wo_block + (size_t)worker * j->nn->wo_stride);
-    for (int i = 0; i < j->t; i++) {
-        const float *q = j->q + (size_t)i * j->ld + off;
-        float mx = -INFINITY;
-        for (int c = 0; c < s; c++) {
-            const float *k = j->k + (size_t)c * j->ld + off;
-            double dot = 0;
-            for (int e = 0; e < j->d; e++)
-                dot += (double)q[e] * k[e];
-            p[c] = (float)(dot * j->scale);
-            if (p[c] > mx)
-                mx = p[c];
-        }
-        double sum = 0;
-        for (int c = 0; c < s; c++) {
-            double e = exp((double)p[c] - mx);
-            p[c] = (float)e;
-            sum += e;
-        }
-        for (int c = 0; c < s; c++)
-            p[c] = (float)(p[c] / sum);
-        if (j->probs[task])
-            memcpy(j->probs[task] + (size_t)i * (size_t)s, p, (size_t)s * sizeof *p);
-        if (!j->ctx)
-            continue;
-        float *o = j->ctx + (size_t)i * j->ld + off;
-        for (int e = 0; e < j->d; e++) {
-            double acc = 0;
-            for (int c = 0; c < s; c++)
-                acc += (double)p[c] * j->v[(size_t)c * j->ld + off + (size_t)e];
-            o[e] = (float)acc;
-        }
-    }
+    mhv_attn_args a = {
+        .q = j->q + off, .k = j->k + off, .v = j->v + off, .n = j->t, .nk = j->s, .d = j->d,
+        .ld_q = j->ld, .ld_k = j->ld, .ld_v = j->ld, .scale = j->scale,
+        .probs = j->probs[task], .out = j->ctx ? j->ctx + off : NULL, .ld_out = j->ld,
+        .scratch = j->nn->attn_scratch + (size_t)worker * j->nn->attn_stride,
+    };
+    j->nn->K->attention(&a);
 }
 
 void mhv_nn_cross_attention(mhv_nn *nn, const mhv_attn_layer *a, const float *x, int t,

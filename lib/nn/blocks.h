@@ -89,7 +89,8 @@ typedef struct {
 
 /* The sizes the blocks' own scratch depends on. */
 typedef struct {
-    int n;                  /* tokens */
+    int n;                  /* tokens: the most queries or keys of any attention (an
+                             * encoder-decoder's longer side) */
     int width;              /* widest embedding row (hidden size) */
     int widest_in;          /* widest input of any linear layer */
     int head_dim;           /* of the attention heads */
@@ -110,7 +111,8 @@ mhv_status mhv_nn_reserve_vnorm(mhv_nn *nn, int hidden, int head_dim, mhv_error 
 
 /* ---- norms and element-wise blocks ---- */
 
-typedef enum { MHV_NORM_LAYER = 0, MHV_NORM_RMS } mhv_norm_kind;
+/* MHV_NORM_AFFINE: no statistics, x * g + b element-wise (MobileBERT's NoNorm; eps unused) */
+typedef enum { MHV_NORM_LAYER = 0, MHV_NORM_RMS, MHV_NORM_AFFINE } mhv_norm_kind;
 
 typedef struct {
     mhv_norm_kind kind;
@@ -193,6 +195,12 @@ typedef struct {
      * its gate (1, d) */
     const mhv_mat *s_gate, *s_up, *s_down, *s_router;
     int s_inter;
+    /* PhiMoE's sparsemixer routing instead of the softmax's top k (top_k then 2): the first
+     * expert is the largest logit, weighted by its softmax among the logits s with
+     * (max - s) / max(|s|, max) <= sparse_eps2 (2 x router_jitter_noise, in fp32); the second
+     * the largest of the others, weighted likewise among them; none renormalised */
+    int sparsemixer;
+    float sparse_eps2;
 } mhv_moe;
 
 /* Floats of scratch mhv_nn_moe needs for n tokens of width d. */
@@ -330,6 +338,13 @@ typedef struct {
                                      * whole-projection norms (OLMoE) */
     const float *sinks;             /* (heads,) learned sink logits joining each head's
                                      * softmax (GPT-OSS; kernels.h has_sink), or NULL */
+    /* > 0 with fused: CodeGen's layout of the fused matrix instead (kv_heads == heads, no
+     * bias): mp_blocks blocks of rows, each [q, v, k] of heads * d / mp_blocks rows, the
+     * blocks' q parts making up Q in order (likewise K and V); every row is projected */
+    int fused_mp_blocks;
+    const float *x_v;               /* (n, wv->cols): the values' input instead of x
+                                     * (MobileBERT: queries and keys from its bottleneck,
+                                     * values from the layer's input), or NULL: x */
 } mhv_attn_layer;
 
 /* Activations of the attention block: q (n, heads*d), k and v (n, kv_heads*d), ctx (n,
