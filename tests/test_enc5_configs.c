@@ -121,6 +121,43 @@ static void test_roformer(void **state)
     config_refused("{\"model_type\": \"roformer\", \"embedding_size\": 0}", "embedding_size");
 }
 
+static void test_mobilebert(void **state)
+{
+    (void)state;
+    mhv_config c;
+    config_ok("{\"model_type\": \"mobilebert\"}", &c); /* MobileBertConfig's defaults */
+    assert_string_equal(c.arch, "mobilebert");
+    assert_int_equal(c.hidden_size, 512);
+    assert_int_equal(c.num_layers, 24);
+    assert_int_equal(c.num_heads, 4);
+    assert_int_equal(c.intermediate_size, 512);
+    assert_int_equal(c.vocab_size, 30522);
+    assert_int_equal(c.max_positions, 512);
+    assert_int_equal(c.embedding_size, 128);
+    assert_int_equal(c.mb_inner, 128);
+    assert_int_equal(c.head_dim, 32); /* of the inner width */
+    assert_int_equal(c.mb_trigram, 1);
+    assert_int_equal(c.mb_bottleneck, 1);
+    assert_int_equal(c.mb_bottleneck_attn, 0);
+    assert_int_equal(c.mb_shared_qk, 1);
+    assert_int_equal(c.mb_ffns, 4);
+    assert_int_equal(c.mb_no_norm, 1);
+    assert_int_equal(c.act, MHV_ACT_RELU);
+    config_ok("{\"model_type\": \"mobilebert\", \"use_bottleneck\": false, "
+              "\"normalization_type\": \"layer_norm\"}", &c);
+    assert_int_equal(c.mb_inner, 512); /* true_hidden_size: hidden_size */
+    assert_int_equal(c.head_dim, 128);
+    assert_int_equal(c.mb_no_norm, 0);
+    config_refused("{\"model_type\": \"mobilebert\", \"normalization_type\": \"rms_norm\"}",
+                   "normalization_type 'rms_norm' is not supported");
+    config_refused("{\"model_type\": \"mobilebert\", \"intra_bottleneck_size\": 130}",
+                   "does not divide the attention width 130");
+    config_refused("{\"model_type\": \"mobilebert\", \"key_query_shared_bottleneck\": false}",
+                   "needs intra_bottleneck_size 128 equal to hidden_size 512");
+    config_refused("{\"model_type\": \"mobilebert\", \"num_feedforward_networks\": 0}",
+                   "num_feedforward_networks");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -128,6 +165,7 @@ int main(void)
         cmocka_unit_test(test_xlm_roberta_xl),
         cmocka_unit_test(test_megatron_bert),
         cmocka_unit_test(test_roformer),
+        cmocka_unit_test(test_mobilebert),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

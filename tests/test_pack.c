@@ -285,6 +285,19 @@ static void test_decoders(void **state)
     check_fixture_vnorm("fam-jetmoe-f32", 1, MHV_VNORM_V); /* routed queries, tiled kv */
 }
 static void test_modernbert(void **state) { (void)state; check_fixture("fam-modernbert-f32", 1); }
+
+/* pre-norm BERT rows, rotary RoFormer, MobileBERT's trigrams (across each sentence's ends)
+ * and values from another input than its queries and keys */
+static void test_enc5(void **state)
+{
+    (void)state;
+    check_fixture("fam-data2vec-text-f32", 1);
+    check_fixture("fam-xlm-roberta-xl-f32", 1);
+    check_fixture("fam-megatron-bert-f32", 1);
+    check_fixture("fam-roformer-notable-proj", 1);
+    check_fixture("fam-mobilebert-f32", 1);
+    check_fixture("fam-mobilebert-cls-bf16", 1);
+}
 /* relative position score biases */
 static void test_deberta(void **state)
 {
@@ -357,6 +370,7 @@ int main(void)
         cmocka_unit_test(test_decoders),  cmocka_unit_test(test_modernbert),
         cmocka_unit_test(test_deberta),   cmocka_unit_test(test_unpacked),
         cmocka_unit_test(test_failure),
+        cmocka_unit_test(test_enc5),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

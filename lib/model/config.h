@@ -173,6 +173,13 @@ typedef struct {
     double longrope_mscale[2];
     double router_jitter;
     int lm_head_bias;         /* the LM head has a bias (PhiMoE lm_head_bias) */
+    /* MobileBERT (model/mobilebert.c): the trigram embedding input, the bottleneck (layers
+     * work at mb_inner = intra_bottleneck_size), queries, keys and values all from the
+     * bottleneck (use_bottleneck_attention) or queries and keys from their own
+     * (key_query_shared_bottleneck), the feed-forward networks of a layer, NoNorm for every
+     * norm (normalization_type no_norm) */
+    int mb_trigram, mb_bottleneck, mb_bottleneck_attn, mb_shared_qk, mb_ffns, mb_no_norm;
+    int mb_inner;
 } mhv_config;
 
 /* BEiT's relative position biases: each layer's own table and/or one shared by all (summed) */

@@ -46,6 +46,7 @@ static const mhv_family *const families[] = {
     &mhv_family_mpt,
     &mhv_family_whisper,
     &mhv_family_roformer,
+    &mhv_family_mobilebert,
 };
 
 #define N_FAMILIES (sizeof families / sizeof families[0])

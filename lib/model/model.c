@@ -50,6 +50,7 @@ void mhv_model_close(mhv_model *m)
     mhv_wstore_free(&m->store);
     free(m->layers);
     free(m->experts);
+    free(m->sub_layers);
     free(m);
 }
 

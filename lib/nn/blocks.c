@@ -163,9 +163,15 @@ typedef struct {
 
 static void apply_norm(const mhv_kernels *K, const mhv_norm *nm, float *x, int rows, int d)
 {
-    if (nm->kind == MHV_NORM_RMS)
+    if (nm->kind == MHV_NORM_RMS) {
         K->rmsnorm(x, nm->g, rows, d, nm->eps);
-    else
+    } else if (nm->kind == MHV_NORM_AFFINE) { /* the product rounded before the add */
+        for (int r = 0; r < rows; r++)
+            for (int i = 0; i < d; i++) {
+                float p = x[(size_t)r * (size_t)d + (size_t)i] * nm->g[i];
+                x[(size_t)r * (size_t)d + (size_t)i] = p + nm->b[i];
+            }
+    } else
         K->layernorm(x, nm->g, nm->b, rows, d, nm->eps);
 }
 
@@ -932,6 +938,24 @@ static void project_qkv(mhv_nn *nn, const mhv_attn_layer *a, const float *x, int
     }
     if (a->q_given)
         qn = 0; /* the caller's queries */
+    if (a->x_v) { /* the values from their own input: two runs */
+        int vp = 0;
+        mhv_plin_part vparts[MAX_HEADS];
+        for (int t = 0; t < qn; t++)
+            parts[np++] = (mhv_plin_part){b->q, a->wq, a->bq, qh[t] * d, qh[t] * d + d,
+                                          MHV_NN_NO_ACT};
+        for (int t = 0; t < kn; t++) {
+            parts[np++] = (mhv_plin_part){b->k, a->wk, a->bk, kh[t] * d, kh[t] * d + d,
+                                          MHV_NN_NO_ACT};
+            if (with_v)
+                vparts[vp++] = (mhv_plin_part){b->v, a->wv, a->bv, kh[t] * d, kh[t] * d + d,
+                                               MHV_NN_NO_ACT};
+        }
+        mhv_nn_linear_parts(nn, parts, np, x, n);
+        if (vp)
+            mhv_nn_linear_parts(nn, vparts, vp, a->x_v, n);
+        return;
+    }
     if (qn == a->heads && kn == a->kv_heads) {
         parts[np++] = (mhv_plin_part){b->q, a->wq, a->bq, 0, a->wq->rows, MHV_NN_NO_ACT};
         parts[np++] = (mhv_plin_part){b->k, a->wk, a->bk, 0, a->wk->rows, MHV_NN_NO_ACT};

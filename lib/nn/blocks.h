@@ -111,7 +111,8 @@ mhv_status mhv_nn_reserve_vnorm(mhv_nn *nn, int hidden, int head_dim, mhv_error 
 
 /* ---- norms and element-wise blocks ---- */
 
-typedef enum { MHV_NORM_LAYER = 0, MHV_NORM_RMS } mhv_norm_kind;
+/* MHV_NORM_AFFINE: no statistics, x * g + b element-wise (MobileBERT's NoNorm; eps unused) */
+typedef enum { MHV_NORM_LAYER = 0, MHV_NORM_RMS, MHV_NORM_AFFINE } mhv_norm_kind;
 
 typedef struct {
     mhv_norm_kind kind;
@@ -354,6 +355,9 @@ typedef struct {
      * reads key/value head h % kv_heads (keys repeated as whole blocks) instead of
      * h / (heads / kv_heads) */
     int q_given, kv_tiled;
+    const float *x_v;               /* (n, wv->cols): the values' input instead of x
+                                     * (MobileBERT: queries and keys from its bottleneck,
+                                     * values from the layer's input), or NULL: x */
 } mhv_attn_layer;
 
 /* Activations of the attention block: q (n, heads*d), k and v (n, kv_heads*d), ctx (n,

@@ -9,17 +9,29 @@
 check() { if eval "$2"; then ok; else bad "$1"; fi; }
 
 families=$("$MHAVIZ" info --families)
-for t in data2vec-text xlm-roberta-xl megatron-bert roformer; do
+for t in data2vec-text xlm-roberta-xl megatron-bert roformer mobilebert; do
     check "info --families lists $t" "printf '%s\n' \"\$families\" | grep -qx $t"
 done
 # info and run --ids on each family's fixture (no tokenizer: tokens labelled by their ids)
 printf '5 6 7 8\n' >"$TMP/ids4.txt"
-for t in data2vec-text xlm-roberta-xl megatron-bert; do
+for t in data2vec-text xlm-roberta-xl megatron-bert mobilebert; do
     rm -rf "$TMP/o"
     "$MHAVIZ" run --model tests/fixtures/fam-$t-f32 --ids --format json --out "$TMP/o" \
         "$TMP/ids4.txt" 2>"$TMP/err"
     check "$t: run --ids" "[ \$? = 0 ] && grep -q '\"architecture\": \"$t\"' \"$TMP/o/ids4.json\""
 done
+
+# MobileBERT's tokenizer_class MobileBertTokenizer is BertTokenizer; no logits from its head
+M=$TMP/mobilebert
+mkdir -p "$M"
+cp tests/fixtures/fam-mobilebert-f32/* "$M/"
+{ printf '[PAD]\n[UNK]\n[CLS]\n[SEP]\n[MASK]\n'; for i in $(seq 5 119); do printf 'w%d\n' "$i"; done; } >"$M/vocab.txt"
+printf '{"tokenizer_class": "MobileBertTokenizer", "do_lower_case": true}\n' >"$M/tokenizer_config.json"
+printf 'W5 w6\tw7\n' >"$TMP/mb.txt"
+check "mobilebert: tokenize as BertTokenizer" "[ \"\$(\"$MHAVIZ\" tokenize --model \"$M\" --pairs \"$TMP/mb.txt\" | cut -f2)\" = '2 5 6 3 7 3' ]"
+printf 'w5 [MASK] w7\n' >"$TMP/mask.txt"
+expect_fail "mobilebert: no masked-LM head" 1 "the masked-LM head of mobilebert models is not supported" \
+    -- "$MHAVIZ" ablate --model "$M" --heads 0:0 "$TMP/mask.txt"
 
 # RoFormer with a vocab.txt: tokenizer_config.json names RoFormerTokenizer
 R=$TMP/roformer
