@@ -333,6 +333,29 @@ static void test_jetmoe(void **state)
     config_refused("{\"model_type\": \"jetmoe\", \"kv_channels\": 7}", "kv_channels 7 is odd");
 }
 
+/* The llama family's rms_norm_eps when config.json omits it: each config class's default
+ * (1e-5 for Phi-3, OLMo 2 and Mixtral, 1e-6 for the others). */
+static void test_llama_eps_defaults(void **state)
+{
+    (void)state;
+    static const struct { const char *type; float eps; } want[] = {
+        {"llama", 1e-6f}, {"mistral", 1e-6f}, {"qwen2", 1e-6f}, {"phi3", 1e-5f},
+        {"olmo2", 1e-5f}, {"mixtral", 1e-5f}, {"qwen3_moe", 1e-6f}, {"granite", 1e-6f},
+    };
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+        char json[512];
+        snprintf(json, sizeof json,
+                 "{\"model_type\": \"%s\", \"hidden_size\": 32, \"num_hidden_layers\": 2, "
+                 "\"num_attention_heads\": 4, \"intermediate_size\": 48, \"vocab_size\": 100, "
+                 "\"max_position_embeddings\": 64}", want[i].type);
+        mhv_config c;
+        config_ok(json, &c);
+        if (c.layer_norm_eps != want[i].eps)
+            fail_msg("%s: rms_norm_eps %g, want %g", want[i].type, (double)c.layer_norm_eps,
+                     (double)want[i].eps);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -346,6 +369,7 @@ int main(void)
         cmocka_unit_test(test_codegen),
         cmocka_unit_test(test_persimmon),
         cmocka_unit_test(test_jetmoe),
+        cmocka_unit_test(test_llama_eps_defaults),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
