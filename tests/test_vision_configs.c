@@ -129,6 +129,26 @@ static void test_aimv2(void **state)
                    "mish");
 }
 
+/* The OWL-ViT and OWLv2 vision towers: CLIP's, with their own defaults */
+static void test_owl(void **state)
+{
+    (void)state;
+    mhv_config c;
+    config_ok("{\"model_type\": \"owlvit_vision_model\"}", &c);
+    assert_true(c.image_size == 768 && c.patch_size == 32 && c.vision_extra == 1 &&
+                c.act == MHV_ACT_QUICK_GELU && c.max_positions == 1 + 24 * 24);
+    assert_true(c.vision_pos == MHV_VPOS_ASKED_SIZE);
+    config_ok("{\"model_type\": \"owlv2_vision_model\"}", &c);
+    assert_true(c.image_size == 768 && c.patch_size == 16 && c.max_positions == 1 + 48 * 48);
+    config_ok("{\"model_type\": \"owlv2\", \"vision_config\": {\"image_size\": 960}}", &c);
+    assert_true(c.image_size == 960 && c.patch_size == 16 && c.hidden_size == 768);
+    config_ok("{\"model_type\": \"owlvit\", \"vision_config\": {" SIZES "}}", &c);
+    assert_true(c.hidden_size == 32 && c.max_positions == 17);
+    config_refused("{\"model_type\": \"owlvit\", " SIZES "}", "missing object 'vision_config'");
+    config_refused("{\"model_type\": \"owlv2_vision_model\", \"patch_size\": [16, 16]}",
+                   "patch_size");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -136,6 +156,7 @@ int main(void)
         cmocka_unit_test(test_beit),
         cmocka_unit_test(test_dinov3),
         cmocka_unit_test(test_aimv2),
+        cmocka_unit_test(test_owl),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,5 +1,7 @@
-/* clip.c - the vision towers of CLIP and SigLIP (CLIPVisionModel, SiglipVisionModel, and
- * the vision_model of CLIPModel / SiglipModel, whose sizes are config.json's vision_config):
+/* clip.c - the vision towers of CLIP, SigLIP, OWL-ViT and OWLv2 (CLIPVisionModel,
+ * SiglipVisionModel, OwlViTVisionModel, Owlv2VisionModel, and the vision_model of CLIPModel /
+ * SiglipModel / OwlViTModel / Owlv2Model and of the OWL object-detection models, whose sizes
+ * are config.json's vision_config):
  * patches projected by the patch convolution (bias in SigLIP), CLIP's class embedding in
  * front, learned positions, CLIP's pre-LayerNorm, pre-norm layers with a QuickGELU (CLIP) or
  * tanh-GELU (SigLIP) MLP. SigLIP has no [CLS] token: its tokens are the patches alone; its
@@ -20,20 +22,51 @@
 #include "model/layers.h"
 
 static const char *const model_types[] = {"clip_vision_model", "siglip_vision_model", "clip",
-                                          "siglip", NULL};
+                                          "siglip", "owlvit_vision_model", "owlvit",
+                                          "owlv2_vision_model", "owlv2", NULL};
+
+/* OWL-ViT and OWLv2 (OwlViTVisionModel, Owlv2VisionModel, and the vision_model of their
+ * whole and object-detection models): CLIP's tower with its pre-LayerNorm named
+ * pre_layernorm, their own default sizes. */
+typedef struct {
+    const char *model_type;
+    int whole;                 /* the whole model: sizes in vision_config */
+    int image_size, patch_size;
+} variant;
+
+static const variant variants[] = {
+    {"clip_vision_model", 0, 224, 32}, {"siglip_vision_model", 0, 224, 16},
+    {"clip", 1, 224, 32},              {"siglip", 1, 224, 16},
+    {"owlvit_vision_model", 0, 768, 32}, {"owlvit", 1, 768, 32},
+    {"owlv2_vision_model", 0, 768, 16},  {"owlv2", 1, 768, 16},
+};
+
+static const variant *variant_of(const mhv_config *c)
+{
+    for (size_t i = 0; i < sizeof variants / sizeof variants[0]; i++)
+        if (strcmp(variants[i].model_type, c->arch) == 0)
+            return &variants[i];
+    return &variants[0];
+}
 
 static int is_siglip(const mhv_config *c)
 {
     return strncmp(c->arch, "siglip", 6) == 0;
 }
 
+static int is_owl(const mhv_config *c)
+{
+    return strncmp(c->arch, "owl", 3) == 0;
+}
+
 static mhv_status clip_config(const cJSON *root, mhv_config *c, const char *name,
                               mhv_error *err)
 {
     int siglip = is_siglip(c);
-    /* the whole CLIP/SigLIP model: the vision tower's sizes are in vision_config */
+    const variant *v = variant_of(c);
+    /* the whole CLIP/SigLIP/OWL model: the vision tower's sizes are in vision_config */
     const cJSON *vc = root;
-    if (strcmp(c->arch, "clip") == 0 || strcmp(c->arch, "siglip") == 0) {
+    if (v->whole) {
         vc = mhv_json_get(root, "vision_config");
         if (!vc || !cJSON_IsObject(vc))
             return mhv_fail(err, MHV_EFORMAT, name, "missing object 'vision_config'");
@@ -44,8 +77,9 @@ static mhv_status clip_config(const cJSON *root, mhv_config *c, const char *name
     mhv_status st;
     double eps;
     if ((st = mhv_config_sizes(vc, &keys, 1, c, name, err)) ||
-        (st = mhv_json_int(vc, "image_size", 224, 1, 1 << 16, &c->image_size, name, err)) ||
-        (st = mhv_json_int(vc, "patch_size", siglip ? 16 : 32, 1, 1 << 12, &c->patch_size, name,
+        (st = mhv_json_int(vc, "image_size", v->image_size, 1, 1 << 16, &c->image_size, name,
+                           err)) ||
+        (st = mhv_json_int(vc, "patch_size", v->patch_size, 1, 1 << 12, &c->patch_size, name,
                            err)) ||
         (st = mhv_json_int(vc, "num_channels", 3, 1, 16, &c->num_channels, name, err)) ||
         (st = mhv_json_num(vc, "layer_norm_eps", siglip ? 1e-6 : 1e-5, -1e-300, 1, &eps, name,
@@ -104,11 +138,14 @@ static mhv_status pool_head_load(mhv_model *m, mhv_wload *ld, mhv_error *err)
 
 static mhv_status clip_load(mhv_model *m, mhv_wload *ld, mhv_error *err)
 {
-    static const char *const prefixes[] = {"vision_model.", NULL};
+    static const char *const prefixes[] = {"vision_model.", "owlvit.vision_model.",
+                                           "owlv2.vision_model.", NULL};
     const mhv_config *c = &m->cfg;
     int H = c->hidden_size, I = c->intermediate_size, P = c->patch_size, C = c->num_channels;
     int side = c->image_size / P, n = c->vision_extra + side * side, siglip = is_siglip(c);
     mhv_wload_prefix(ld, prefixes, "embeddings.patch_embedding.weight");
+    const char *pre_ln_g = is_owl(c) ? "pre_layernorm.weight" : "pre_layrnorm.weight";
+    const char *pre_ln_b = is_owl(c) ? "pre_layernorm.bias" : "pre_layrnorm.bias";
     int64_t patch_dims[4] = {H, C, P, P};
     mhv_status st;
     if ((st = mhv_wload_tensor(ld, "embeddings.patch_embedding.weight", patch_dims, 4, 0,
@@ -119,8 +156,8 @@ static mhv_status clip_load(mhv_model *m, mhv_wload *ld, mhv_error *err)
                                         &m->extra_tokens, err))) ||
         (st = mhv_wload_mat(ld, "embeddings.position_embedding.weight", n, H, 0, &m->pos_emb,
                             err)) ||
-        (!siglip && ((st = mhv_wload_vec(ld, "pre_layrnorm.weight", H, 0, &m->emb_ln_g, err)) ||
-                     (st = mhv_wload_vec(ld, "pre_layrnorm.bias", H, 0, &m->emb_ln_b, err)))))
+        (!siglip && ((st = mhv_wload_vec(ld, pre_ln_g, H, 0, &m->emb_ln_g, err)) ||
+                     (st = mhv_wload_vec(ld, pre_ln_b, H, 0, &m->emb_ln_b, err)))))
         return st;
     for (int l = 0; l < c->num_layers; l++) {
         mhv_layer *ly = &m->layers[l];

@@ -24,9 +24,10 @@ e2e_check() { # GOLDEN CASE JSON: every head's weights within the golden's toler
 
 # every case of every golden: the fixture's own preprocessor_config.json, all heads
 for gold in $FIX/goldens/vision-e2e-*.json; do
-    for c in $(perl -MJSON::PP -e 'local $/; print join(" ", map { "$_->{case}=$_->{fixture}=$_->{image}" } @{decode_json(<STDIN>)->{cases}})' <"$gold"); do
-        name=${c%%=*} rest=${c#*=}; fix=${rest%%=*} img=${rest#*=}
-        "$MHAVIZ" run --model "$FIX/$fix" --heads all --format json --out "$TMP/$name" \
+    for c in $(perl -MJSON::PP -e 'local $/; print join(" ", map { "$_->{case}=$_->{fixture}=" . ($_->{interpolate_pos} ? "--interpolate-pos" : "-") . "=$_->{image}" } @{decode_json(<STDIN>)->{cases}})' <"$gold"); do
+        name=${c%%=*} rest=${c#*=}; fix=${rest%%=*} rest=${rest#*=}; opt=${rest%%=*} img=${rest#*=}
+        [ "$opt" = - ] && opt=
+        "$MHAVIZ" run --model "$FIX/$fix" --heads all $opt --format json --out "$TMP/$name" \
             "$FIX/$img" 2>"$TMP/stderr"
         stem=$(basename "${img%.*}")
         check "$name: the image through its processor, as transformers runs it" \
@@ -72,4 +73,21 @@ check "aimv2 native --no-resize: 29x41 pixels, a 10x7 grid, a patch query" "[ $?
 "$MHAVIZ" info --model "$FIX/fam-aimv2-full-f32" >"$TMP/info" 2>"$TMP/stderr"
 check "info on a whole aimv2 model" "[ $? = 0 ] && grep -qx 'pooling_head: yes' $TMP/info && grep -qx 'extra_tokens: 0' $TMP/info &&
     grep -qx 'other_sizes: none (transformers resizes no positions for it)' $TMP/info"
+
+# OWL-ViT and OWLv2: CLIP's tower; OWLv2's processor pads to a square (the model sees the
+# padding: black below a wide image); the crop box in the image covers the padded square
+OW=$FIX/fam-owlv2-vision-f32
+"$MHAVIZ" run --model "$OW" --format png,json --out "$TMP/ow" "$FIX/images/vis5/wide-37x23.png" 2>"$TMP/stderr"
+check "owlv2 overlays from [CLS]" "[ $? = 0 ] && [ ! -s $TMP/stderr ] && [ -s $TMP/ow/wide-37x23/L01-H03.png ] && [ -s $TMP/ow/wide-37x23/model.png ]"
+check "owlv2: a 37x23 image padded to 37x37" "perl -MJSON::PP -e 'local \$/; my \$i = decode_json(<STDIN>)->{images}[0];
+    exit !(join(q(,), @{\$i->{crop_in_image}}) eq q(0,0,37,37) && join(q(,), @{\$i->{crop}}) eq q(0,0,16,16))' <$TMP/ow/wide-37x23.json"
+"$MHAVIZ" info --model "$FIX/fam-owlvit-det-interp-bf16" >"$TMP/info" 2>"$TMP/stderr"
+check "info on an owl-vit detector" "[ $? = 0 ] && grep -qx 'extra_tokens: 1 (\[CLS\])' $TMP/info &&
+    grep -qx 'other_sizes: positions resized with --interpolate-pos' $TMP/info"
+expect_fail "owl-vit detector of another size without --interpolate-pos" 2 "--interpolate-pos" -- \
+    "$MHAVIZ" run --model "$FIX/fam-owlvit-det-interp-bf16" --format json --out "$TMP/out" "$FIX/images/vis5/wide-37x23.png"
+mkdir -p "$TMP/ow2" && cp "$OW"/config.json "$OW"/model.safetensors "$TMP/ow2/"
+printf '{"image_processor_type": "Owlv2ImageProcessor", "size": {"shortest_edge": 16}}\n' >"$TMP/ow2/preprocessor_config.json"
+expect_fail "owlv2 processor with a shortest edge" 1 "size without height and width is not supported for Owlv2ImageProcessor" -- \
+    "$MHAVIZ" run --model "$TMP/ow2" --format json --out "$TMP/out" "$FIX/images/vis5/wide-37x23.png"
 finish

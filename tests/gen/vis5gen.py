@@ -73,6 +73,8 @@ def e2e(golden, cases, backend="pil"):
                     "fp32_vs_fp64": float("%.3g" % worst), "tolerance": float("%.3g" % tol),
                     "attentions": [[[[float("%.10g" % v) for v in r] for r in h] for h in l]
                                    for l in att.tolist()]})
+        if kw.get("interpolate_pos_encoding"):  # mhaviz run --interpolate-pos
+            res[-1]["interpolate_pos"] = True
         print(name, type(proc).__name__, tuple(px.shape), "tokens", att.shape[-1],
               "tolerance %.2g" % tol)
     with open(os.path.join(fg.GOLDENS, golden + ".json"), "w") as f:
