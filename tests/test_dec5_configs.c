@@ -1,6 +1,6 @@
-/* config.json of OLMoE, GLM, GLM-4, Nemotron, Helium, Cohere 2, EXAONE 4, PhiMoE, CodeGen and
- * Persimmon: the defaults of their transformers config classes and what is refused by name
- * rather than approximated. The forward passes are checked against transformers by
+/* config.json of OLMoE, GLM, GLM-4, Nemotron, Helium, Cohere 2, EXAONE 4, PhiMoE, CodeGen,
+ * Persimmon and JetMoE: the defaults of their transformers config classes and what is refused
+ * by name rather than approximated. The forward passes are checked against transformers by
  * tests/test_families.c. */
 #include <stdarg.h>
 #include <stddef.h>
@@ -311,6 +311,51 @@ static void test_persimmon(void **state)
                    "gives 0 rotated dimensions");
 }
 
+static void test_jetmoe(void **state)
+{
+    (void)state;
+    mhv_config c;
+    config_ok("{\"model_type\": \"jetmoe\"}", &c);
+    /* JetMoeConfig: JetMoE-8B's sizes, 16 kv heads of 128, 8 experts top 2: 32 heads */
+    assert_true(c.hidden_size == 2048 && c.num_layers == 12 && c.num_kv_heads == 16);
+    assert_true(c.head_dim == 128 && c.num_heads == 32 && c.intermediate_size == 5632);
+    assert_true(c.vocab_size == 32000 && c.max_positions == 4096 && c.num_experts == 8);
+    assert_true(c.experts_per_tok == 2 && c.act == MHV_ACT_SILU && c.tie_word_embeddings);
+    assert_true(c.layer_norm_eps == 1e-6f && c.rope.theta == 10000.0);
+    assert_false(c.kv_heads); /* head h reads kv head h % 16: no grouped kv_head to report */
+    /* num_attention_heads is JetMoeConfig's own product; head_dim is kv_channels */
+    config_ok("{\"model_type\": \"jetmoe\", \"num_attention_heads\": 5, \"head_dim\": 8, "
+              "\"num_key_value_heads\": 3, \"num_experts_per_tok\": 4, \"rms_norm_eps\": 1e-3}",
+              &c);
+    assert_true(c.num_heads == 12 && c.head_dim == 8 && c.layer_norm_eps == 1e-3f);
+    config_refused("{\"model_type\": \"jetmoe\", \"num_experts_per_tok\": 9}",
+                   "num_experts_per_tok 9 exceeds the 8 experts");
+    config_refused("{\"model_type\": \"jetmoe\", \"kv_channels\": 7}", "kv_channels 7 is odd");
+}
+
+/* The llama family's rms_norm_eps when config.json omits it: each config class's default
+ * (1e-5 for Phi-3, OLMo 2 and Mixtral, 1e-6 for the others). */
+static void test_llama_eps_defaults(void **state)
+{
+    (void)state;
+    static const struct { const char *type; float eps; } want[] = {
+        {"llama", 1e-6f}, {"mistral", 1e-6f}, {"qwen2", 1e-6f}, {"phi3", 1e-5f},
+        {"olmo2", 1e-5f}, {"mixtral", 1e-5f}, {"qwen3_moe", 1e-6f}, {"granite", 1e-6f},
+    };
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+        char json[512];
+        snprintf(json, sizeof json,
+                 "{\"model_type\": \"%s\", \"hidden_size\": 32, \"num_hidden_layers\": 2, "
+                 "\"num_attention_heads\": 4, \"intermediate_size\": 48, \"vocab_size\": 100, "
+                 "\"max_position_embeddings\": 64}", want[i].type);
+        mhv_config c;
+        config_ok(json, &c);
+        if (c.layer_norm_eps != want[i].eps)
+            fail_msg("%s: rms_norm_eps %g, want %g", want[i].type, (double)c.layer_norm_eps,
+                     (double)want[i].eps);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -323,6 +368,8 @@ int main(void)
         cmocka_unit_test(test_phimoe),
         cmocka_unit_test(test_codegen),
         cmocka_unit_test(test_persimmon),
+        cmocka_unit_test(test_jetmoe),
+        cmocka_unit_test(test_llama_eps_defaults),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

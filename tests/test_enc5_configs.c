@@ -158,6 +158,40 @@ static void test_mobilebert(void **state)
                    "num_feedforward_networks");
 }
 
+static void test_longformer(void **state)
+{
+    (void)state;
+    mhv_config c;
+    config_ok("{\"model_type\": \"longformer\", \"num_hidden_layers\": 3}", &c);
+    assert_string_equal(c.arch, "longformer");
+    assert_int_equal(c.hidden_size, 768); /* LongformerConfig's defaults */
+    assert_int_equal(c.vocab_size, 30522);
+    assert_int_equal(c.type_vocab_size, 2);
+    assert_int_equal(c.pad_id, 1);
+    assert_int_equal(c.max_positions, 510);
+    for (int l = 0; l < 3; l++)
+        assert_int_equal(c.attn_window[l], 257); /* 512: 256 keys either side */
+    assert_int_equal(c.attn_window[3], 0);
+    config_ok("{\"model_type\": \"longformer\", \"num_hidden_layers\": 2, "
+              "\"attention_window\": [4, 8]}", &c);
+    assert_int_equal(c.attn_window[0], 3);
+    assert_int_equal(c.attn_window[1], 5);
+    config_ok("{\"model_type\": \"longformer\", \"num_hidden_layers\": 2, "
+              "\"attention_window\": 2}", &c);
+    assert_int_equal(c.attn_window[1], 2);
+    config_refused("{\"model_type\": \"longformer\", \"attention_window\": 5}",
+                   "attention_window");
+    config_refused("{\"model_type\": \"longformer\", \"attention_window\": 0}",
+                   "attention_window");
+    config_refused("{\"model_type\": \"longformer\", \"num_hidden_layers\": 2, "
+                   "\"attention_window\": [4]}", "lists 1 windows for 2 layers");
+    config_refused("{\"model_type\": \"longformer\", \"num_hidden_layers\": 1, "
+                   "\"attention_window\": [\"4\"]}", "attention_window");
+    /* the other BERT model_types have no window */
+    config_ok("{\"model_type\": \"data2vec-text\", \"attention_window\": 4}", &c);
+    assert_int_equal(c.attn_window[0], 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -166,6 +200,7 @@ int main(void)
         cmocka_unit_test(test_megatron_bert),
         cmocka_unit_test(test_roformer),
         cmocka_unit_test(test_mobilebert),
+        cmocka_unit_test(test_longformer),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

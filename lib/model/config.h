@@ -29,6 +29,8 @@ typedef enum {
                               * transformers has no interpolate_pos_encoding for it) */
 } mhv_vision_pos;
 
+#define MHV_MAX_LAYERS_WINDOWS 1024 /* = MHV_MAX_LAYERS, defined below */
+
 typedef struct {
     const struct mhv_family *family;
     const char *arch;         /* the architecture as reports name it: "bert", "mistral" ...
@@ -185,6 +187,9 @@ typedef struct {
      * norm (normalization_type no_norm) */
     int mb_trigram, mb_bottleneck, mb_bottleneck_attn, mb_shared_qk, mb_ffns, mb_no_norm;
     int mb_inner;
+    /* Longformer (model/bert.c): layer l's queries see the keys within attn_window[l] - 1
+     * positions on either side (attention_window[l] / 2), as mhv_attn_layer.window counts */
+    int attn_window[MHV_MAX_LAYERS_WINDOWS];
 } mhv_config;
 
 /* BEiT's relative position biases: each layer's own table and/or one shared by all (summed) */
@@ -205,6 +210,7 @@ static inline int mhv_config_layer_slides(const mhv_config *c, int l)
 /* Limits on sizes accepted from a file: far beyond any real model, small enough that
  * products of them cannot overflow 64-bit arithmetic. */
 #define MHV_MAX_LAYERS 1024
+_Static_assert(MHV_MAX_LAYERS_WINDOWS == MHV_MAX_LAYERS, "one window a layer");
 #define MHV_MAX_HEADS 1024
 #define MHV_MAX_HIDDEN 65536
 #define MHV_MAX_VOCAB 4000000

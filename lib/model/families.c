@@ -35,6 +35,7 @@ static const mhv_family *const families[] = {
     &mhv_family_exaone4,
     &mhv_family_phimoe,
     &mhv_family_persimmon,
+    &mhv_family_jetmoe,
     &mhv_family_phi,
     &mhv_family_bloom,
     &mhv_family_gpt_neo,

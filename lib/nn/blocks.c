@@ -424,6 +424,31 @@ static void sparsemixer(const float *s, size_t E, float eps2, float *w, int32_t 
     w[1] = sparse_weight(s, E, b, (long)a, eps2);
 }
 
+void mhv_nn_topk_softmax(const float *logits, int n, int E, int k, float *w, int32_t *ix)
+{
+    for (size_t i = 0; i < (size_t)n; i++) {
+        const float *s = logits + i * (size_t)E;
+        float *wi = w + i * (size_t)k;
+        int32_t *xi = ix + i * (size_t)k;
+        for (int j = 0; j < k; j++) {
+            int best = -1;
+            for (int e = 0; e < E; e++) {
+                int taken = 0;
+                for (int t = 0; t < j; t++)
+                    taken |= xi[t] == e;
+                if (!taken && (best < 0 || s[e] > s[best]))
+                    best = e;
+            }
+            xi[j] = best;
+        }
+        double sum = 0;
+        for (int j = 0; j < k; j++)
+            sum += (double)(wi[j] = expf(s[xi[j]] - s[xi[0]]));
+        for (int j = 0; j < k; j++)
+            wi[j] = (float)(wi[j] / sum);
+    }
+}
+
 void mhv_nn_moe(mhv_nn *nn, float *y, const float *x, const mhv_moe *m, int n, int d,
                 float *scratch)
 {
@@ -442,7 +467,9 @@ void mhv_nn_moe(mhv_nn *nn, float *y, const float *x, const mhv_moe *m, int n, i
     mhv_nn_linear(nn, probs, x, m->router, NULL, n, MHV_NN_NO_ACT);
     for (size_t i = 0; i < N && m->sparsemixer; i++)
         sparsemixer(probs + i * E, E, m->sparse_eps2, topw + i * k, tope + i * k);
-    for (size_t i = 0; i < N && !m->sparsemixer; i++) {
+    if (m->softmax_topk)
+        mhv_nn_topk_softmax(probs, n, (int)E, (int)k, topw, tope);
+    for (size_t i = 0; i < N && !m->sparsemixer && !m->softmax_topk; i++) {
         float *p = probs + i * E;
         float mx = p[0];
         for (size_t e = 1; e < E; e++)
@@ -829,7 +856,8 @@ static void attn_task(void *ctx, int task, int worker)
     mhv_capture *cs = &j->pk.caps[task / j->count]; /* the sentence's */
     int r0 = j->pk.off[task / j->count];
     mhv_attn_args a = j->base;
-    size_t kv = (size_t)(h / j->group) * (size_t)j->d; /* the shared kv head, in place */
+    int g = j->layer->kv_tiled ? h % j->layer->kv_heads : h / j->group;
+    size_t kv = (size_t)g * (size_t)j->d; /* the shared kv head, in place */
     const float *v = a.v + (size_t)r0 * a.ld_v + kv;
     a.n = j->pk.off[task / j->count + 1] - r0;
     a.q += (size_t)r0 * a.ld_q + (size_t)h * (size_t)j->d;
@@ -908,6 +936,8 @@ static void project_qkv(mhv_nn *nn, const mhv_attn_layer *a, const float *x, int
         par_rows(nn, n, w->rows, split_rows, &s);
         return;
     }
+    if (a->q_given)
+        qn = 0; /* the caller's queries */
     if (a->x_v) { /* the values from their own input: two runs */
         int vp = 0;
         mhv_plin_part vparts[MAX_HEADS];
@@ -961,8 +991,14 @@ void mhv_nn_attention(mhv_nn *nn, const mhv_attn_layer *a, const float *x, int n
             continue; /* nothing reads this head's output */
         heads[count] = h;
         rank[count++] = want ? kept++ : -1;
-        if (!kv_count || kv_heads[kv_count - 1] != h / group)
-            kv_heads[kv_count++] = h / group;
+        int g = a->kv_tiled ? h % a->kv_heads : h / group;
+        if (!kv_count || kv_heads[kv_count - 1] != g) {
+            int seen = 0; /* tiled: not in order */
+            for (int t = 0; t < kv_count && a->kv_tiled; t++)
+                seen |= kv_heads[t] == g;
+            if (!seen)
+                kv_heads[kv_count++] = g;
+        }
     }
     /* every sentence keeps the same heads: each takes `kept` slots of its maps */
     int one_off[2];

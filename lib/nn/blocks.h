@@ -201,7 +201,15 @@ typedef struct {
      * the largest of the others, weighted likewise among them; none renormalised */
     int sparsemixer;
     float sparse_eps2;
+    /* JetMoE's routing instead: the top_k logits (largest first, the lower index among
+     * equals), softmaxed among themselves (mhv_nn_topk_softmax) */
+    int softmax_topk;
 } mhv_moe;
+
+/* For each of n rows of logits(n, E): its k largest (the lower index first among equals, as
+ * torch.topk) into ix(n, k), their softmax among themselves into w(n, k), in fp32 (the sum
+ * in double). */
+void mhv_nn_topk_softmax(const float *logits, int n, int E, int k, float *w, int32_t *ix);
 
 /* Floats of scratch mhv_nn_moe needs for n tokens of width d. */
 size_t mhv_nn_moe_floats(const mhv_moe *m, int n, int d);
@@ -342,6 +350,11 @@ typedef struct {
      * bias): mp_blocks blocks of rows, each [q, v, k] of heads * d / mp_blocks rows, the
      * blocks' q parts making up Q in order (likewise K and V); every row is projected */
     int fused_mp_blocks;
+    /* JetMoE's mixture of attention: q_given, the caller has filled the query buffer (its
+     * queries come from routed experts) and only K and V are projected; kv_tiled, query head h
+     * reads key/value head h % kv_heads (keys repeated as whole blocks) instead of
+     * h / (heads / kv_heads) */
+    int q_given, kv_tiled;
     const float *x_v;               /* (n, wv->cols): the values' input instead of x
                                      * (MobileBERT: queries and keys from its bottleneck,
                                      * values from the layer's input), or NULL: x */

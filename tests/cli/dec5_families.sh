@@ -1,5 +1,5 @@
 #!/bin/bash
-# OLMoE, GLM, GLM-4, Helium, Nemotron, Cohere 2, EXAONE 4, PhiMoE, CodeGen and Persimmon
+# OLMoE, GLM, GLM-4, Helium, Nemotron, Cohere 2, EXAONE 4, PhiMoE, CodeGen, Persimmon and JetMoE
 # from the command line: each runs on ids; configs transformers would not build, or not as
 # given, are refused by name.
 . "$(dirname "$0")/lib.sh"
@@ -7,7 +7,7 @@ check() { if eval "$2"; then ok; else bad "$1"; fi; }
 
 printf '3 7 11 5\n' >"$TMP/ids.txt"
 for f in olmoe-f32 glm-f32 glm4-f32 helium-f32 nemotron-f32 cohere2-f32 exaone4-f32 phimoe-f32 \
-         codegen-f32 persimmon-f32; do
+         codegen-f32 persimmon-f32 jetmoe-f32; do
     "$MHAVIZ" run --model tests/fixtures/fam-$f --ids --heads 1:0 --format json \
         --out "$TMP/out-$f" "$TMP/ids.txt" >/dev/null 2>"$TMP/stderr"
     check "$f: run --ids exits 0" "[ $? = 0 ] && [ ! -s $TMP/stderr ] && [ -s $TMP/out-$f/ids.json ]"
@@ -41,4 +41,9 @@ expect_fail "phimoe: yarn refused" 1 "unsupported rope scaling type 'yarn' (phim
 edit fam-codegen-f32 's/"n_embd": 32/"n_embd": 30/; s/"n_head": 8/"n_head": 2/'
 expect_fail "codegen: n_embd not a multiple of 4 refused" 1 "n_embd 30 is not a multiple of 4" -- \
     "$MHAVIZ" info --model "$TMP/m"
+expect_fail "jetmoe: norm-out weighting refused" 1 \
+    "value norms through the output projection (--weighting norm-out) are not supported for jetmoe" -- \
+    "$MHAVIZ" run --model tests/fixtures/fam-jetmoe-f32 --ids --weighting norm-out --format json \
+    --out "$TMP/out-vo" "$TMP/ids.txt"
+check "jetmoe: no kv_head in the JSON" "! grep -q kv_head $TMP/out-jetmoe-f32/ids.json"
 finish

@@ -9,12 +9,12 @@
 check() { if eval "$2"; then ok; else bad "$1"; fi; }
 
 families=$("$MHAVIZ" info --families)
-for t in data2vec-text xlm-roberta-xl megatron-bert roformer mobilebert; do
+for t in data2vec-text xlm-roberta-xl megatron-bert roformer mobilebert longformer; do
     check "info --families lists $t" "printf '%s\n' \"\$families\" | grep -qx $t"
 done
 # info and run --ids on each family's fixture (no tokenizer: tokens labelled by their ids)
 printf '5 6 7 8\n' >"$TMP/ids4.txt"
-for t in data2vec-text xlm-roberta-xl megatron-bert mobilebert; do
+for t in data2vec-text xlm-roberta-xl megatron-bert mobilebert longformer; do
     rm -rf "$TMP/o"
     "$MHAVIZ" run --model tests/fixtures/fam-$t-f32 --ids --format json --out "$TMP/o" \
         "$TMP/ids4.txt" 2>"$TMP/err"
@@ -78,4 +78,11 @@ printf '#version: 0.2\na b\n' >"$D/merges.txt"
 expect_fail "data2vec-text: vocab.json + merges.txt without tokenizer.json" 1 \
     "tokenizer_class 'RobertaTokenizer' (config.json's model_type) without a tokenizer.json is not supported" \
     -- "$MHAVIZ" run --model "$D" --format json --out "$TMP/out" "$TMP/text.txt"
+# Longformer's likewise
+L=$TMP/lf
+mkdir -p "$L"
+cp tests/fixtures/fam-longformer-f32/* "$D/vocab.json" "$D/merges.txt" "$L/"
+expect_fail "longformer: vocab.json + merges.txt without tokenizer.json" 1 \
+    "tokenizer_class 'RobertaTokenizer' (config.json's model_type) without a tokenizer.json is not supported" \
+    -- "$MHAVIZ" run --model "$L" --format json --out "$TMP/out" "$TMP/text.txt"
 finish
