@@ -93,7 +93,7 @@ int cmd_info(int argc, char **argv)
         if (R)
             printf(", %d register%s", R, R > 1 ? "s" : "");
         puts(cf->vision_extra ? ")" : "");
-        printf("pooling_head: %s\n", m->pool_q.data ? "yes" : "no");
+        printf("pooling_head: %s\n", m->pool_probe ? "yes" : "no");
         int rel = cf->vision_rel_bias; /* BEiT's tables: each layer's, shared, both */
         if (rel)
             printf("relative_position_bias: %s\n", rel == (MHV_VREL_LAYER | MHV_VREL_SHARED)
@@ -108,6 +108,10 @@ int cmd_info(int argc, char **argv)
                                                    : "positions and relative position bias";
         if (cf->vision_rope2d)
             puts("other_sizes: any (the rotation follows the image's patch grid)");
+        else if (cf->vision_sincos2d)
+            puts("other_sizes: any (sine-cosine positions of the image's patch grid)");
+        else if (cf->vision_pos == MHV_VPOS_NEVER)
+            puts("other_sizes: none (transformers resizes no positions for it)");
         else
             printf("other_sizes: %s resized %s\n", what, cf->vision_pos == MHV_VPOS_ALWAYS
                                                             ? "to the image's patch grid"

@@ -121,6 +121,100 @@ static void test_roformer(void **state)
     config_refused("{\"model_type\": \"roformer\", \"embedding_size\": 0}", "embedding_size");
 }
 
+static void test_mobilebert(void **state)
+{
+    (void)state;
+    mhv_config c;
+    config_ok("{\"model_type\": \"mobilebert\"}", &c); /* MobileBertConfig's defaults */
+    assert_string_equal(c.arch, "mobilebert");
+    assert_int_equal(c.hidden_size, 512);
+    assert_int_equal(c.num_layers, 24);
+    assert_int_equal(c.num_heads, 4);
+    assert_int_equal(c.intermediate_size, 512);
+    assert_int_equal(c.vocab_size, 30522);
+    assert_int_equal(c.max_positions, 512);
+    assert_int_equal(c.embedding_size, 128);
+    assert_int_equal(c.mb_inner, 128);
+    assert_int_equal(c.head_dim, 32); /* of the inner width */
+    assert_int_equal(c.mb_trigram, 1);
+    assert_int_equal(c.mb_bottleneck, 1);
+    assert_int_equal(c.mb_bottleneck_attn, 0);
+    assert_int_equal(c.mb_shared_qk, 1);
+    assert_int_equal(c.mb_ffns, 4);
+    assert_int_equal(c.mb_no_norm, 1);
+    assert_int_equal(c.act, MHV_ACT_RELU);
+    config_ok("{\"model_type\": \"mobilebert\", \"use_bottleneck\": false, "
+              "\"normalization_type\": \"layer_norm\"}", &c);
+    assert_int_equal(c.mb_inner, 512); /* true_hidden_size: hidden_size */
+    assert_int_equal(c.head_dim, 128);
+    assert_int_equal(c.mb_no_norm, 0);
+    config_refused("{\"model_type\": \"mobilebert\", \"normalization_type\": \"rms_norm\"}",
+                   "normalization_type 'rms_norm' is not supported");
+    config_refused("{\"model_type\": \"mobilebert\", \"intra_bottleneck_size\": 130}",
+                   "does not divide the attention width 130");
+    config_refused("{\"model_type\": \"mobilebert\", \"key_query_shared_bottleneck\": false}",
+                   "needs intra_bottleneck_size 128 equal to hidden_size 512");
+    config_refused("{\"model_type\": \"mobilebert\", \"num_feedforward_networks\": 0}",
+                   "num_feedforward_networks");
+}
+
+static void test_longformer(void **state)
+{
+    (void)state;
+    mhv_config c;
+    config_ok("{\"model_type\": \"longformer\", \"num_hidden_layers\": 3}", &c);
+    assert_string_equal(c.arch, "longformer");
+    assert_int_equal(c.hidden_size, 768); /* LongformerConfig's defaults */
+    assert_int_equal(c.vocab_size, 30522);
+    assert_int_equal(c.type_vocab_size, 2);
+    assert_int_equal(c.pad_id, 1);
+    assert_int_equal(c.max_positions, 510);
+    for (int l = 0; l < 3; l++)
+        assert_int_equal(c.attn_window[l], 257); /* 512: 256 keys either side */
+    assert_int_equal(c.attn_window[3], 0);
+    config_ok("{\"model_type\": \"longformer\", \"num_hidden_layers\": 2, "
+              "\"attention_window\": [4, 8]}", &c);
+    assert_int_equal(c.attn_window[0], 3);
+    assert_int_equal(c.attn_window[1], 5);
+    config_ok("{\"model_type\": \"longformer\", \"num_hidden_layers\": 2, "
+              "\"attention_window\": 2}", &c);
+    assert_int_equal(c.attn_window[1], 2);
+    config_refused("{\"model_type\": \"longformer\", \"attention_window\": 5}",
+                   "attention_window");
+    config_refused("{\"model_type\": \"longformer\", \"attention_window\": 0}",
+                   "attention_window");
+    config_refused("{\"model_type\": \"longformer\", \"num_hidden_layers\": 2, "
+                   "\"attention_window\": [4]}", "lists 1 windows for 2 layers");
+    config_refused("{\"model_type\": \"longformer\", \"num_hidden_layers\": 1, "
+                   "\"attention_window\": [\"4\"]}", "attention_window");
+    /* the other BERT model_types have no window */
+    config_ok("{\"model_type\": \"data2vec-text\", \"attention_window\": 4}", &c);
+    assert_int_equal(c.attn_window[0], 0);
+}
+
+static void test_squeezebert(void **state)
+{
+    (void)state;
+    mhv_config c;
+    config_ok("{\"model_type\": \"squeezebert\"}", &c); /* SqueezeBertConfig's defaults */
+    assert_string_equal(c.arch, "squeezebert");
+    assert_int_equal(c.hidden_size, 768);
+    assert_int_equal(c.num_heads, 12);
+    assert_int_equal(c.vocab_size, 30522);
+    assert_int_equal(c.embedding_size, 768);
+    static const int def[6] = {4, 4, 4, 1, 4, 4};
+    for (int g = 0; g < 6; g++)
+        assert_int_equal(c.sq_groups[g], def[g]);
+    config_ok("{\"model_type\": \"squeezebert\", \"q_groups\": 1, \"output_groups\": 8}", &c);
+    assert_int_equal(c.sq_groups[0], 1);
+    assert_int_equal(c.sq_groups[5], 8);
+    config_refused("{\"model_type\": \"squeezebert\", \"embedding_size\": 128}",
+                   "embedding_size 128 differs from hidden_size 768");
+    config_refused("{\"model_type\": \"squeezebert\", \"intermediate_groups\": 5}",
+                   "intermediate_groups 5 does not divide the channels 768 -> 3072");
+    config_refused("{\"model_type\": \"squeezebert\", \"k_groups\": 0}", "k_groups");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -128,6 +222,9 @@ int main(void)
         cmocka_unit_test(test_xlm_roberta_xl),
         cmocka_unit_test(test_megatron_bert),
         cmocka_unit_test(test_roformer),
+        cmocka_unit_test(test_mobilebert),
+        cmocka_unit_test(test_longformer),
+        cmocka_unit_test(test_squeezebert),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -383,6 +383,77 @@ static void test_attention_extras(void **state)
     ON_FAST_TABLES(attention_extras_on);
 }
 
+/* Cross-attention (nk keys of another sequence): t queries over s keys against a direct
+ * computation in double, probabilities and output, on every table. */
+static void check_cross(const mhv_kernels *F, int t, int s, int d, size_t ld, int want_probs,
+                        int want_out)
+{
+    int big = t > s ? t : s;
+    float *q = ualloc((size_t)t * ld), *k = ualloc((size_t)s * ld), *v = ualloc((size_t)s * ld);
+    for (size_t i = 0; i < (size_t)t * ld; i++)
+        q[i] = frand(-1, 1);
+    for (size_t i = 0; i < (size_t)s * ld; i++)
+        k[i] = frand(-1, 1), v[i] = frand(-1, 1);
+    float *p = ualloc((size_t)t * (size_t)s + 1), *o = ualloc((size_t)t * ld);
+    float *scratch = ualloc(F->attention_scratch(big, d));
+    p[(size_t)t * (size_t)s] = -7.0f;
+    memset(o, 0, (size_t)t * ld * sizeof *o);
+    mhv_attn_args a = {.q = q, .k = k, .v = v, .n = t, .nk = s, .d = d, .ld_q = ld,
+                       .ld_k = ld, .ld_v = ld, .scale = 0.25f, .probs = want_probs ? p : NULL,
+                       .scratch = scratch, .out = want_out ? o : NULL, .ld_out = ld};
+    F->attention(&a);
+    double *sc = malloc((size_t)s * sizeof *sc);
+    assert_non_null(sc);
+    for (int i = 0; i < t; i++) {
+        double mx = -INFINITY, sum = 0;
+        for (int j = 0; j < s; j++) {
+            double dot = 0;
+            for (int e = 0; e < d; e++)
+                dot += (double)q[(size_t)i * ld + (size_t)e] * k[(size_t)j * ld + (size_t)e];
+            sc[j] = dot * 0.25;
+            mx = sc[j] > mx ? sc[j] : mx;
+        }
+        for (int j = 0; j < s; j++)
+            sum += exp(sc[j] - mx);
+        for (int e = 0; e < d && want_out; e++) {
+            double want = 0;
+            for (int j = 0; j < s; j++)
+                want += exp(sc[j] - mx) / sum * v[(size_t)j * ld + (size_t)e];
+            if (fabs(o[(size_t)i * ld + (size_t)e] - want) > 1e-5)
+                fail_msg("%s cross t=%d s=%d d=%d: out[%d][%d] = %.9g, want %.9g", F->name, t, s,
+                         d, i, e, (double)o[(size_t)i * ld + (size_t)e], want);
+        }
+        for (int j = 0; j < s && want_probs; j++) {
+            double want = exp(sc[j] - mx) / sum;
+            if (fabs(p[(size_t)i * (size_t)s + (size_t)j] - want) > 2e-6)
+                fail_msg("%s cross t=%d s=%d d=%d: p[%d][%d] = %.9g, want %.9g", F->name, t, s,
+                         d, i, j, (double)p[(size_t)i * (size_t)s + (size_t)j], want);
+        }
+    }
+    assert_true(p[(size_t)t * (size_t)s] == -7.0f); /* nothing past the (t, s) map */
+    free(sc);
+    ufree(q), ufree(k), ufree(v), ufree(p), ufree(o), ufree(scratch);
+}
+
+static void attention_cross_on(const mhv_kernels *F)
+{
+    const int ts[] = {1, 5, 13, 50, 130}, ss[] = {1, 7, 33, 200};
+    for (int i = 0; i < 5; i++)
+        for (int j = 0; j < 4; j++) {
+            check_cross(F, ts[i], ss[j], 64, 67, 1, 1);
+            check_cross(F, ts[i], ss[j], 16, 16, 1, 0);
+            check_cross(F, ts[i], ss[j], 7, 7, 0, 1);
+        }
+    check_cross(F, 3, 1500, 64, 64, 1, 1); /* Whisper: a few target tokens over 30 s */
+}
+
+static void test_attention_cross(void **state)
+{
+    (void)state;
+    attention_cross_on(mhv_kernels_scalar());
+    ON_FAST_TABLES(attention_cross_on);
+}
+
 static void test_attention_window(void **state)
 {
     (void)state;
@@ -876,6 +947,7 @@ int main(void)
         cmocka_unit_test(test_attention_shapes),  cmocka_unit_test(test_softmax_extremes),
         cmocka_unit_test(test_attention_window),
         cmocka_unit_test(test_attention_extras),
+        cmocka_unit_test(test_attention_cross),
         cmocka_unit_test(test_attention_rows),
         cmocka_unit_test(test_attention_features),
         cmocka_unit_test(test_layernorm),         cmocka_unit_test(test_activations),

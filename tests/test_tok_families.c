@@ -114,6 +114,18 @@ static void test_enc5(void **state)
     family("megatron-bert", 100);
 }
 
+/* The tokenizers of OLMoE (GPTNeoXTokenizer), CodeGen (CodeGenTokenizer), EXAONE 4
+ * (GPT2Tokenizer) and GLM-4 (a tokenizer.json of its shape) as transformers' AutoTokenizer
+ * opens their directories (tests/gen/gen_tok_dec5.py). */
+static void test_dec5(void **state)
+{
+    (void)state;
+    family("olmoe", 100);
+    family("codegen", 100);
+    family("exaone4", 100);
+    family("glm4", 100);
+}
+
 static void test_spm_models(void **state)
 {
     (void)state;
@@ -421,7 +433,7 @@ int main(void)
         cmocka_unit_test(test_gemma),      cmocka_unit_test(test_nfkc),
         cmocka_unit_test(test_unigram_nfkd), cmocka_unit_test(test_precompiled),
         cmocka_unit_test(test_added_bpe),  cmocka_unit_test(test_added_wordpiece),
-        cmocka_unit_test(test_mpnet),      cmocka_unit_test(test_enc5),
+        cmocka_unit_test(test_mpnet),      cmocka_unit_test(test_enc5), cmocka_unit_test(test_dec5),
         cmocka_unit_test(test_spm_only_dir), cmocka_unit_test(test_token_text),
         cmocka_unit_test(test_spm_models), cmocka_unit_test(test_unigram_bytes),
         cmocka_unit_test(test_threads),

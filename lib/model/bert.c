@@ -1,7 +1,9 @@
 /* bert.c - the BERT family: BERT, RoBERTa, XLM-RoBERTa, CamemBERT, ELECTRA, ERNIE,
- * data2vec-text, XLM-RoBERTa-XL, Megatron-BERT (BertModel, RobertaModel ..., their
- * *ForMaskedLM / *ForSequenceClassification weights): learned positions and token types,
- * bidirectional attention, post-norm layers or (XLM-RoBERTa-XL, Megatron-BERT) pre-norm ones.
+ * data2vec-text, XLM-RoBERTa-XL, Megatron-BERT, Longformer (BertModel, RobertaModel ...,
+ * their *ForMaskedLM / *ForSequenceClassification weights): learned positions and token
+ * types, bidirectional attention (Longformer's: a sliding window of attention_window / 2 keys
+ * on either side, without global attention, as LongformerModel runs without a
+ * global_attention_mask), post-norm layers or (XLM-RoBERTa-XL, Megatron-BERT) pre-norm ones.
  *
  *   x = LN(tok[id] + type[t] + pos[p(i)])   (ELECTRA: then a projection to hidden_size;
  *                                            ERNIE use_task_id: + task[0] before the LN;
@@ -32,6 +34,8 @@ typedef struct {
     const mhv_size_keys *sizes; /* the config class's size defaults, or NULL: required */
     int type_vocab_default;     /* type_vocab_size when config.json omits it (0: 2) */
     double eps_default;         /* layer_norm_eps when config.json omits it (0: 1e-12) */
+    int windowed;               /* attention_window: a sliding window per layer, the
+                                 * position embedding added before the type (Longformer) */
 } variant;
 
 /* The weight names of a pre-norm variant: its layers' (ln_attn before attention, ln_ffn
@@ -59,6 +63,9 @@ static const mhv_size_keys data2vec_sizes = {"hidden_size", "num_hidden_layers",
 static const mhv_size_keys xlmr_xl_sizes = {"hidden_size", "num_hidden_layers",
     "num_attention_heads", "intermediate_size", "vocab_size", "max_position_embeddings",
     2560, 36, 32, 10240, 250880, 514};
+static const mhv_size_keys longformer_sizes = {"hidden_size", "num_hidden_layers",
+    "num_attention_heads", "intermediate_size", "vocab_size", "max_position_embeddings",
+    768, 12, 12, 3072, 30522, 512};
 static const mhv_size_keys megatron_sizes = {"hidden_size", "num_hidden_layers",
     "num_attention_heads", "intermediate_size", "vocab_size", "max_position_embeddings",
     1024, 24, 16, 4096, 29056, 512};
@@ -76,11 +83,13 @@ static const variant variants[] = {
     {"xlm-roberta-xl", "roberta.", ROBERTA_POS, .pre = &xlmr_xl, .sizes = &xlmr_xl_sizes,
      .type_vocab_default = 1, .eps_default = 1e-5},
     {"megatron-bert", "bert.", .pre = &megatron, .sizes = &megatron_sizes},
+    {"longformer", "longformer.", ROBERTA_POS, .sizes = &longformer_sizes, .windowed = 1},
 };
 
 static const char *const model_types[] = {"bert", "roberta", "xlm-roberta", "camembert",
                                           "electra", "ernie", "data2vec-text",
-                                          "xlm-roberta-xl", "megatron-bert", NULL};
+                                          "xlm-roberta-xl", "megatron-bert", "longformer",
+                                          NULL};
 
 static const variant *variant_of(const mhv_config *c)
 {
@@ -104,6 +113,42 @@ static mhv_status read_eps(const cJSON *root, const char *key, double def, float
         return mhv_fail(err, MHV_EFORMAT, name, "field '%s' is not a number in [0, 1]", key);
     *out = (float)it->valuedouble;
     return MHV_OK;
+}
+
+/* One attention_window entry: even and positive, as LongformerSelfAttention asserts. */
+static mhv_status window_of(const cJSON *it, int *w, const char *name, mhv_error *err)
+{
+    if (!cJSON_IsNumber(it) || it->valuedouble != (double)(int)it->valuedouble ||
+        it->valueint <= 0 || it->valueint % 2 || it->valueint > 2 * MHV_MAX_POSITIONS)
+        return mhv_fail(err, MHV_EFORMAT, name, "field 'attention_window' holds no even "
+                        "positive window");
+    *w = it->valueint / 2 + 1; /* |i - j| <= attention_window / 2 */
+    return MHV_OK;
+}
+
+/* Longformer's attention_window (default 512): one window for every layer, or a list of one
+ * per layer. */
+static mhv_status read_windows(const cJSON *root, mhv_config *c, const char *name,
+                               mhv_error *err)
+{
+    const cJSON *aw = mhv_json_get(root, "attention_window");
+    mhv_status st = MHV_OK;
+    if (!aw) {
+        for (int l = 0; l < c->num_layers; l++)
+            c->attn_window[l] = 512 / 2 + 1;
+        return MHV_OK;
+    }
+    if (cJSON_IsArray(aw)) {
+        if (cJSON_GetArraySize(aw) != c->num_layers)
+            return mhv_fail(err, MHV_EFORMAT, name, "field 'attention_window' lists %d windows "
+                            "for %d layers", cJSON_GetArraySize(aw), c->num_layers);
+        for (int l = 0; l < c->num_layers && !st; l++)
+            st = window_of(cJSON_GetArrayItem(aw, l), &c->attn_window[l], name, err);
+        return st;
+    }
+    for (int l = 0; l < c->num_layers && !st; l++)
+        st = window_of(aw, &c->attn_window[l], name, err);
+    return st;
 }
 
 static mhv_status bert_config(const cJSON *root, mhv_config *c, const char *name,
@@ -166,6 +211,8 @@ static mhv_status bert_config(const cJSON *root, mhv_config *c, const char *name
         c->pos_offset = c->pad_id + 1;
         c->max_positions -= c->pos_offset;
     }
+    if (v->windowed)
+        return read_windows(root, c, name, err);
     return MHV_OK;
 }
 
@@ -339,7 +386,8 @@ static mhv_status bert_forward(mhv_nn *nn, const mhv_model *m, const int32_t *id
     mhv_embed e = {.tok = &m->word_emb, .pos = &m->pos_emb, .type = &m->type_emb,
                    .norm = &emb_ln, .pos_offset = c->pos_offset,
                    .pad_id = c->pad_positions ? c->pad_id : -1,
-                   .task = c->task_types ? &m->task_emb : NULL};
+                   .task = c->task_types ? &m->task_emb : NULL,
+                   .pos_first = variant_of(c)->windowed};
     if (E == H) {
         mhv_nn_embed(nn, x, &e, ids, n, H);
     } else {
@@ -349,6 +397,7 @@ static mhv_status bert_forward(mhv_nn *nn, const mhv_model *m, const int32_t *id
     for (int l = 0; l <= cap->last; l++) {
         const mhv_layer *ly = &m->layers[l];
         mhv_attn_layer attn = mhv_layer_attention(ly, c);
+        attn.window = c->attn_window[l]; /* 0 but for Longformer */
         mhv_nn_attention(nn, &attn, x, n, l, &(mhv_attn_bufs){.q = q, .k = k, .v = v, .ctx = ctx},
                          cap);
         if (mhv_capture_done(cap, l))

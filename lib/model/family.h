@@ -78,10 +78,18 @@ extern const mhv_family mhv_family_vit;
 extern const mhv_family mhv_family_clip;
 extern const mhv_family mhv_family_beit;
 extern const mhv_family mhv_family_dinov3;
+extern const mhv_family mhv_family_aimv2;
 extern const mhv_family mhv_family_olmo;
 extern const mhv_family mhv_family_stablelm;
 extern const mhv_family mhv_family_cohere;
 extern const mhv_family mhv_family_gpt_oss;
+extern const mhv_family mhv_family_olmoe;
+extern const mhv_family mhv_family_glm;
+extern const mhv_family mhv_family_nemotron;
+extern const mhv_family mhv_family_exaone4;
+extern const mhv_family mhv_family_phimoe;
+extern const mhv_family mhv_family_persimmon;
+extern const mhv_family mhv_family_jetmoe;
 
 /* The rotary settings of families that turn part of each head (GPT-NeoX, Phi) as their
  * transformers configs read them: rope_scaling, else rope_parameters (its rope_theta and
@@ -102,10 +110,9 @@ void mhv_family_alibi_slopes(int heads, float *slopes);
  * odd ones, the first `heads` of them. */
 void mhv_family_alibi_slopes_mpt(int heads, double bias_max, float *slopes);
 extern const mhv_family mhv_family_mpt;
-extern const mhv_family mhv_family_olmoe;
-extern const mhv_family mhv_family_glm;
-extern const mhv_family mhv_family_nemotron;
 extern const mhv_family mhv_family_roformer;
+extern const mhv_family mhv_family_mobilebert;
+extern const mhv_family mhv_family_squeezebert;
 
 /* T5's bucket of relative position rp = key - query (transformers'
  * _relative_position_bucket, with its float32 logarithm): bidirectional (encoders) or causal,

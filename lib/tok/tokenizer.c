@@ -156,7 +156,7 @@ static const char *class_of_model_type(const char *config_json)
         {"llama", "LlamaTokenizer"}, {"m2m_100", "M2M100Tokenizer"},
         {"pegasus", "PegasusTokenizer"}, {"blenderbot-small", "BlenderbotSmallTokenizer"},
         {"blenderbot", "BlenderbotTokenizer"}, {"xglm", "XGLMTokenizer"},
-        {"data2vec-text", "RobertaTokenizer"}};
+        {"data2vec-text", "RobertaTokenizer"}, {"longformer", "RobertaTokenizer"}};
     cJSON *cfg;
     const char *cls = NULL, *type;
     if (!config_json || mhv_json_load(config_json, MHV_TOK_MAX_JSON, &cfg, NULL) != MHV_OK)
@@ -303,7 +303,7 @@ mhv_status mhv_tok_open_marian_target(const char *dir, mhv_tok **out, mhv_error 
 /* vocab.json + merges.txt whose tokenizer_config.json names no class are read as
  * GPT2Tokenizer's, unless config.json's model_type implies another class (transformers'
  * AutoTokenizer then takes that one): BlenderbotSmallTokenizer's BPE is its own,
- * BlenderbotTokenizer's adds a prefix space, RobertaTokenizer's (data2vec-text) adds <s> and
+ * BlenderbotTokenizer's adds a prefix space, RobertaTokenizer's (data2vec-text, Longformer) adds <s> and
  * </s>. */
 static mhv_status refuse_implied_bpe_class(const char *dir, const char *vj, const char *tc,
                                            mhv_error *err)

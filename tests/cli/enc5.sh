@@ -9,17 +9,34 @@
 check() { if eval "$2"; then ok; else bad "$1"; fi; }
 
 families=$("$MHAVIZ" info --families)
-for t in data2vec-text xlm-roberta-xl megatron-bert roformer; do
+for t in data2vec-text xlm-roberta-xl megatron-bert roformer mobilebert longformer squeezebert; do
     check "info --families lists $t" "printf '%s\n' \"\$families\" | grep -qx $t"
 done
 # info and run --ids on each family's fixture (no tokenizer: tokens labelled by their ids)
 printf '5 6 7 8\n' >"$TMP/ids4.txt"
-for t in data2vec-text xlm-roberta-xl megatron-bert; do
+for t in data2vec-text xlm-roberta-xl megatron-bert mobilebert longformer squeezebert; do
     rm -rf "$TMP/o"
     "$MHAVIZ" run --model tests/fixtures/fam-$t-f32 --ids --format json --out "$TMP/o" \
         "$TMP/ids4.txt" 2>"$TMP/err"
     check "$t: run --ids" "[ \$? = 0 ] && grep -q '\"architecture\": \"$t\"' \"$TMP/o/ids4.json\""
 done
+
+# SqueezeBERT: norm-out needs one output matrix, which grouped post-attention convolutions are not
+check "squeezebert: norm-out with one post-attention group" "\"$MHAVIZ\" run --model tests/fixtures/fam-squeezebert-f32 --ids --weighting norm-out --format json --out \"$TMP/sq\" \"$TMP/ids4.txt\" 2>/dev/null && grep -q value_norms \"$TMP/sq/ids4.json\""
+expect_fail "squeezebert: norm-out with grouped post-attention" 1 "norm-out) are not supported with post_attention_groups 2" \
+    -- "$MHAVIZ" run --model tests/fixtures/fam-squeezebert-mlm-f16 --ids --weighting norm-out --format json --out "$TMP/out" "$TMP/ids4.txt"
+
+# MobileBERT's tokenizer_class MobileBertTokenizer is BertTokenizer; no logits from its head
+M=$TMP/mobilebert
+mkdir -p "$M"
+cp tests/fixtures/fam-mobilebert-f32/* "$M/"
+{ printf '[PAD]\n[UNK]\n[CLS]\n[SEP]\n[MASK]\n'; for i in $(seq 5 119); do printf 'w%d\n' "$i"; done; } >"$M/vocab.txt"
+printf '{"tokenizer_class": "MobileBertTokenizer", "do_lower_case": true}\n' >"$M/tokenizer_config.json"
+printf 'W5 w6\tw7\n' >"$TMP/mb.txt"
+check "mobilebert: tokenize as BertTokenizer" "[ \"\$(\"$MHAVIZ\" tokenize --model \"$M\" --pairs \"$TMP/mb.txt\" | cut -f2)\" = '2 5 6 3 7 3' ]"
+printf 'w5 [MASK] w7\n' >"$TMP/mask.txt"
+expect_fail "mobilebert: no masked-LM head" 1 "the masked-LM head of mobilebert models is not supported" \
+    -- "$MHAVIZ" ablate --model "$M" --heads 0:0 "$TMP/mask.txt"
 
 # RoFormer with a vocab.txt: tokenizer_config.json names RoFormerTokenizer
 R=$TMP/roformer
@@ -66,4 +83,11 @@ printf '#version: 0.2\na b\n' >"$D/merges.txt"
 expect_fail "data2vec-text: vocab.json + merges.txt without tokenizer.json" 1 \
     "tokenizer_class 'RobertaTokenizer' (config.json's model_type) without a tokenizer.json is not supported" \
     -- "$MHAVIZ" run --model "$D" --format json --out "$TMP/out" "$TMP/text.txt"
+# Longformer's likewise
+L=$TMP/lf
+mkdir -p "$L"
+cp tests/fixtures/fam-longformer-f32/* "$D/vocab.json" "$D/merges.txt" "$L/"
+expect_fail "longformer: vocab.json + merges.txt without tokenizer.json" 1 \
+    "tokenizer_class 'RobertaTokenizer' (config.json's model_type) without a tokenizer.json is not supported" \
+    -- "$MHAVIZ" run --model "$L" --format json --out "$TMP/out" "$TMP/text.txt"
 finish

@@ -79,4 +79,4 @@ if not ONLY or "e2e" in ONLY:
         ("dinov3-jpeg", "fam-dinov3-f32", DINOv3ViTModel, jpg, {}),
         ("dinov3-edge-png", "fam-dinov3-gated-bf16", DINOv3ViTModel, png, {}),
         ("dinov3-edge-jpeg", "fam-dinov3-gated-bf16", DINOv3ViTModel, jpg, {}),
-    ])
+    ], backend=None)

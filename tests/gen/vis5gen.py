@@ -54,13 +54,15 @@ def attentions(cls, model_dir, px, **kw):
     return out[torch.float64], worst
 
 
-def e2e(golden, cases):
+def e2e(golden, cases, backend="pil"):
     """cases: (case name, fixture, model class, image path under tests/fixtures, model
-    keyword arguments). Writes tests/fixtures/goldens/<golden>.json."""
+    keyword arguments). Writes tests/fixtures/goldens/<golden>.json. backend: the
+    processor's (transformers picks torchvision's when it is installed; mhaviz follows the
+    Pillow one), None for a class that has only torchvision's (DINOv3)."""
     res = []
     for name, fixture, cls, image, kw in cases:
         d = os.path.join(fg.FIXTURES, fixture)
-        proc = AutoImageProcessor.from_pretrained(d)
+        proc = AutoImageProcessor.from_pretrained(d, **({"backend": backend} if backend else {}))
         px = proc(images=load_image(os.path.join(fg.FIXTURES, image)),
                   return_tensors="pt")["pixel_values"]
         att, worst = attentions(cls, d, px, **kw)
@@ -71,6 +73,8 @@ def e2e(golden, cases):
                     "fp32_vs_fp64": float("%.3g" % worst), "tolerance": float("%.3g" % tol),
                     "attentions": [[[[float("%.10g" % v) for v in r] for r in h] for h in l]
                                    for l in att.tolist()]})
+        if kw.get("interpolate_pos_encoding"):  # mhaviz run --interpolate-pos
+            res[-1]["interpolate_pos"] = True
         print(name, type(proc).__name__, tuple(px.shape), "tokens", att.shape[-1],
               "tolerance %.2g" % tol)
     with open(os.path.join(fg.GOLDENS, golden + ".json"), "w") as f:

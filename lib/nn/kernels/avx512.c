@@ -755,9 +755,9 @@ static const pv_fn pvs[PR + 1][5] = {
  * many as keep them (rows x n floats) in a quarter of L2, so each key panel and each V row
  * serves that many queries before it leaves the caches (long inputs: K^T and V of a head are
  * 0.5 MiB each at 2048 tokens), 12 to 48 and a multiple of 12. */
-static int query_block(int n)
+static int query_block(int keys)
 {
-    size_t fit = mhv_cpu_caches_get()->l2 / 4 / ((size_t)n * sizeof(float)) / QB * QB;
+    size_t fit = mhv_cpu_caches_get()->l2 / 4 / ((size_t)keys * sizeof(float)) / QB * QB;
     return fit < QB ? QB : fit > QB_MAX ? QB_MAX : (int)fit;
 }
 
@@ -772,7 +772,8 @@ static int key_block(int d)
  * across blocks in key order, so the blocks change no byte). */
 static void pv_block(const mhv_attn_args *a, const float *sb, int i0, int rows, int kb)
 {
-    int n = a->n, d = a->d, nk = mhv_attn_last_key(a, i0 + rows - 1) + 1; /* keys any row sees */
+    int d = a->d, keys = mhv_attn_keys(a);
+    int nk = mhv_attn_last_key(a, i0 + rows - 1) + 1; /* keys any row sees */
     for (int k0 = 0; k0 < nk; k0 += kb) {
         for (int r0 = 0; r0 < rows; r0 += PR) {
             int r = rows - r0 < PR ? rows - r0 : PR;
@@ -784,7 +785,7 @@ static void pv_block(const mhv_attn_args *a, const float *sb, int i0, int rows, 
                 continue;
             for (int c0 = 0; c0 < d; c0 += 64) {
                 int nc = d - c0 < 64 ? d - c0 : 64, nv = (nc + 15) / 16;
-                pvs[r][nv](sb + (size_t)r0 * (size_t)n + (size_t)lo, (size_t)n,
+                pvs[r][nv](sb + (size_t)r0 * (size_t)keys + (size_t)lo, (size_t)keys,
                            a->v + (size_t)lo * a->ld_v + c0, a->ld_v, hi - lo,
                            lanes(nc - 16 * (nv - 1)),
                            a->out + (size_t)(i0 + r0) * a->ld_out + (size_t)c0, a->ld_out,
@@ -796,21 +797,22 @@ static void pv_block(const mhv_attn_args *a, const float *sb, int i0, int rows, 
 
 static void attention_avx512(const mhv_attn_args *a)
 {
-    int n = a->n, d = a->d;
+    int n = a->n, d = a->d, keys = mhv_attn_keys(a);
     if (!a->probs && !a->out)
         return;
-    /* scratch: kt packed K^T (panels(n), d, TP) | s (QB, n) scores when probs is not kept */
+    /* scratch: kt packed K^T (panels(keys), d, TP) | s (QB, keys) scores when probs is not
+     * kept */
     float *kt = a->scratch;
-    float *s = kt + panels(n) * TP * (size_t)d;
-    xpack_ld(kt, a->k, a->ld_k, n, d);
-    /* (rows, n) straight into probs when every row is kept there in order */
+    float *s = kt + panels(keys) * TP * (size_t)d;
+    xpack_ld(kt, a->k, a->ld_k, keys, d);
+    /* (rows, keys) straight into probs when every row is kept there in order */
     int direct = a->probs && !a->prow;
-    int qb = direct ? query_block(n) : QB, kb = key_block(d);
+    int qb = direct ? query_block(keys) : QB, kb = key_block(d);
     for (int i0 = 0; i0 < n; i0 += qb) {
         int rows = n - i0 < qb ? n - i0 : qb;
         if (a->prow && mhv_attn_rows_idle(a, i0, i0 + rows))
             continue;
-        float *sb = direct ? a->probs + (size_t)i0 * (size_t)n : s;
+        float *sb = direct ? a->probs + (size_t)i0 * (size_t)keys : s;
         /* key panels outside, so each serves every row tile of the block from L1; the keys
          * any row of this block can see are first_key(i0) .. last_key(i0 + rows - 1) */
         int nkb = mhv_attn_last_key(a, i0 + rows - 1) + 1;
@@ -824,24 +826,24 @@ static void attention_avx512(const mhv_attn_args *a)
                 int nkeys = nkr - p * TP < TP ? nkr - p * TP : TP;
                 scores[r](a->q + (size_t)(i0 + r0) * a->ld_q, a->ld_q,
                           kt + (size_t)p * TP * (size_t)d, d, a->scale,
-                          sb + (size_t)r0 * (size_t)n + (size_t)p * TP, (size_t)n, nkeys);
+                          sb + (size_t)r0 * (size_t)keys + (size_t)p * TP, (size_t)keys, nkeys);
             }
         for (int r = 0; r < rows; r++) {
             int i = i0 + r, first = mhv_attn_first_key(a, i), len = mhv_attn_last_key(a, i) + 1;
-            float *row = sb + (size_t)r * (size_t)n;
+            float *row = sb + (size_t)r * (size_t)keys;
             for (int j = 0; j < first; j++) /* before a sliding window */
                 row[j] = 0.0f;
             if (a->softcap > 0 || a->bias)
                 score_extras_avx512(row + first, (size_t)(len - first),
                                     a->bias ? a->bias + (size_t)i * a->ld_bias + first : NULL,
                                     a->softcap);
-            softmax_row(row + first, len - first, (a->probs ? n : nkb) - first,
+            softmax_row(row + first, len - first, (a->probs ? keys : nkb) - first,
                         a->has_sink ? &a->sink : NULL);
         }
         for (int r = 0; !direct && a->probs && r < rows; r++) {
             float *keep = mhv_attn_prow(a, i0 + r);
             if (keep)
-                memcpy(keep, sb + (size_t)r * (size_t)n, (size_t)n * sizeof *keep);
+                memcpy(keep, sb + (size_t)r * (size_t)keys, (size_t)keys * sizeof *keep);
         }
         if (a->out)
             pv_block(a, sb, i0, rows, kb);
