@@ -46,4 +46,16 @@ mhv_status s2s_audio_features(const s2s_audio *a, const char *path, float **feat
 mhv_status s2s_audio_target(const s2s_audio *a, const mhv_tok *tok, const mhv_sentence *s,
                             cli_input_mode mode, mhv_encoding *out, mhv_error *err);
 
+/* The decoder's first tokens in Whisper's generate (WhisperGenerationMixin's
+ * _retrieve_init_tokens) for feats: decoder_start_token_id; generation_config.json's
+ * forced_decoder_ids when neither a language nor a task is set; the language's token
+ * (tgt_lang, else generation_config.json's language, else detected as detect_language does:
+ * the first highest logit among lang_to_id's tokens after decoder_start_token_id); the task's
+ * (transcribe when a language is given); <|notimestamps|> (no_timestamps_token_id). Into
+ * init(8), *n; *detected 1 when the language was detected. A generation_config.json without
+ * Whisper's tables, or one asking for timestamps, is refused by name. */
+mhv_status s2s_audio_init_tokens(const s2s_audio *a, const mhv_model *m, mhv_forward_ctx *fc,
+                                 const float *feats, const char *tgt_lang, int32_t *init,
+                                 int *n, int *detected, mhv_error *err);
+
 #endif

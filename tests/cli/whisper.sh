@@ -114,6 +114,19 @@ cp tests/fixtures/whisper-f32/preprocessor_config.json "$TMP/m/"
 sed -i 's/"feature_size": 80/"feature_size": 128/' "$TMP/m/preprocessor_config.json"
 expect_fail "mel bins" 1 "feature_size 128 is not config.json's num_mel_bins 80" -- \
     "$MHAVIZ" run --model "$TMP/m" --pairs --out "$TMP/out" "$TMP/ok.txt"
+cp tests/fixtures/whisper-f32/preprocessor_config.json "$TMP/m/"
+perl -0pi -e 's/"language": null/"language": "french"/; s/"task": null/"task": "translate"/' "$TMP/m/tokenizer_config.json"
+expect_fail "language name" 1 "tokenizer_config.json's language 'french' is a name: mhaviz takes language codes" -- \
+    "$MHAVIZ" run --model "$TMP/m" --pairs --out "$TMP/out" "$TMP/ok.txt"
+# tokenizer_config.json's language and task: WhisperTokenizer's prefix (the golden's fr translate)
+perl -0pi -e 's/"french"/"fr"/' "$TMP/m/tokenizer_config.json"
+want=$(perl -MJSON::PP -e 'local $/; my $j = decode_json(<STDIN>);
+    for (@{$j->{cases}}) { if (($_->{language} // "") eq "fr" && $_->{text} eq "the cat sat") {
+        print join(" ", @{$_->{ids}}); } }' <$G/whisper-tok.json)
+rm -rf "$TMP/out"
+"$MHAVIZ" run --model "$TMP/m" --pairs --format json --heads cross:0:0 --out "$TMP/out" "$TMP/ok.txt" 2>"$TMP/err"
+got=$(perl -MJSON::PP -e 'local $/; print join(" ", @{decode_json(<STDIN>)->{sentences}[0]{target_token_ids}})' <"$TMP/out/ok.json")
+check "tokenizer_config.json's fr translate prompt: got '$got', want '$want'" '[ -n "$want" ] && [ "$got" = "$want" ]'
 rm -rf "$TMP/m"
 printf 'tests/fixtures/audio/sweep16.wav\n' >"$TMP/notab.txt"
 expect_fail "no TAB" 1 "no TAB between the audio file and its transcript" -- \
