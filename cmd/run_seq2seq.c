@@ -433,8 +433,15 @@ mhv_status run_seq2seq(const run_s2s_opts *o, mhv_model *m, const mhv_tok *tok,
 {
     const mhv_config *c = &m->cfg;
     mhv_heads sel;
-    mhv_status st = mhv_heads_parse_seq2seq(o->heads, c->num_layers, c->dec_layers,
-                                            c->num_heads, &sel, err);
+    /* Whisper: --heads alignment names generation_config.json's alignment_heads */
+    char *align_spec = NULL;
+    mhv_status st = MHV_OK;
+    if (c->audio_positions && o->heads && strcmp(o->heads, "alignment") == 0 &&
+        (st = s2s_audio_alignment_heads(m, &align_spec, err)))
+        return st;
+    st = mhv_heads_parse_seq2seq(align_spec ? align_spec : o->heads, c->num_layers,
+                                 c->dec_layers, c->num_heads, &sel, err);
+    free(align_spec);
     if (st) {
         char msg[sizeof err->msg];
         snprintf(msg, sizeof msg, "%s", err->msg);

@@ -424,3 +424,46 @@ done:
     cJSON_Delete(g);
     return st;
 }
+
+mhv_status s2s_audio_alignment_heads(const mhv_model *m, char **spec, mhv_error *err)
+{
+    char path[4200];
+    snprintf(path, sizeof path, "%s/generation_config.json", m->dir);
+    *spec = NULL;
+    if (!mhv_path_exists(path))
+        return mhv_fail(err, MHV_EUSAGE, "", "--heads alignment: %s has no "
+                        "generation_config.json (its alignment_heads)", m->dir);
+    cJSON *g;
+    mhv_status st = mhv_json_load(path, (size_t)64 << 20, &g, err);
+    if (st)
+        return st;
+    const cJSON *ah = mhv_json_get(g, "alignment_heads"), *pair;
+    int n = cJSON_IsArray(ah) ? cJSON_GetArraySize(ah) : 0;
+    if (n == 0) {
+        cJSON_Delete(g);
+        return mhv_fail(err, MHV_EUSAGE, path, "--heads alignment: no alignment_heads");
+    }
+    size_t cap = (size_t)n * 32 + 1, len = 0;
+    char *s = malloc(cap);
+    if (!s) {
+        cJSON_Delete(g);
+        return mhv_fail(err, MHV_ENOMEM, "", "out of memory");
+    }
+    s[0] = '\0';
+    cJSON_ArrayForEach(pair, ah)
+    {
+        int32_t l = json_token(cJSON_GetArrayItem(pair, 0)), h = json_token(cJSON_GetArrayItem(pair, 1));
+        if (!cJSON_IsArray(pair) || cJSON_GetArraySize(pair) != 2 || l < 0 || h < 0 ||
+            l >= m->cfg.dec_layers || h >= m->cfg.num_heads) {
+            free(s);
+            cJSON_Delete(g);
+            return mhv_fail(err, MHV_EFORMAT, path, "alignment_heads holds an entry that is not "
+                            "[decoder layer, head] of the model");
+        }
+        len += (size_t)snprintf(s + len, cap - len, "%scross:%d:%d", len ? "," : "", (int)l,
+                                (int)h);
+    }
+    cJSON_Delete(g);
+    *spec = s;
+    return MHV_OK;
+}

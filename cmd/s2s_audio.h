@@ -46,6 +46,11 @@ mhv_status s2s_audio_features(const s2s_audio *a, const char *path, float **feat
 mhv_status s2s_audio_target(const s2s_audio *a, const mhv_tok *tok, const mhv_sentence *s,
                             cli_input_mode mode, mhv_encoding *out, mhv_error *err);
 
+/* --heads alignment: generation_config.json's alignment_heads ([[decoder layer, head] ...],
+ * the cross-attention heads Whisper's word timestamps read) as a --heads spec
+ * ("cross:L:H,...") into spec (caller frees). */
+mhv_status s2s_audio_alignment_heads(const mhv_model *m, char **spec, mhv_error *err);
+
 /* The decoder's first tokens in Whisper's generate (WhisperGenerationMixin's
  * _retrieve_init_tokens) for feats: decoder_start_token_id; generation_config.json's
  * forced_decoder_ids when neither a language nor a task is set; the language's token

@@ -89,6 +89,14 @@ rm -rf "$TMP/out"
 "$MHAVIZ" run --model tests/fixtures/whisper-f32 --pairs --format svg --svg-text --heads enc:0:0 \
     --window 0:50 --max-pixels 100 --out "$TMP/out" "$TMP/figs.txt" 2>"$TMP/err"
 check "pooled positions labelled by time" 'grep -q "pooled: source in" "$TMP/out/figs/E00-H00.svg" && grep -q ">0.50s<" "$TMP/out/figs/E00-H00.svg"'
+# --heads alignment: generation_config.json's alignment_heads [[1, 0], [1, 2]]
+rm -rf "$TMP/out"
+"$MHAVIZ" run --model tests/fixtures/whisper-f32 --pairs --heads alignment --format json,png \
+    --out "$TMP/out" "$TMP/figs.txt" 2>"$TMP/err"
+got=$(perl -MJSON::PP -e 'local $/; print join(" ", map { "$_->{stack}:$_->{layer}:$_->{head}" } @{decode_json(<STDIN>)->{sentences}[0]{attentions}})' <"$TMP/out/figs.json")
+check "--heads alignment: got '$got'" '[ "$got" = "cross:1:0 cross:1:2" ] && [ -s "$TMP/out/figs/X01-H02.png" ]'
+expect_fail "--heads alignment without them" 2 "--heads alignment: no alignment_heads" -- \
+    "$MHAVIZ" run --model tests/fixtures/whisper-untied-f16 --pairs --heads alignment --out "$TMP/out" "$TMP/figs.txt"
 # --window A:B overrides the default
 rm -rf "$TMP/out"
 "$MHAVIZ" run --model tests/fixtures/whisper-f32 --pairs --format svg --svg-text --heads cross:0:0 \
