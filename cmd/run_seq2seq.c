@@ -35,6 +35,7 @@ typedef struct {
     size_t src_len, tgt_len;
     char *audio_path;   /* Whisper: the WAV file (the source's tokens are its positions) */
     int audio_used;     /* its positions holding audio, not the window's padding */
+    size_t audio_samples; /* its length in samples */
     double audio_seconds; /* of audio per position */
 } s2s_line;
 
@@ -126,8 +127,8 @@ static mhv_status encode_audio_line(const run_s2s_opts *o, const mhv_model *m,
                         "(--pairs)");
     l->src_text = s->text;
     l->src_len = tab ? (size_t)(tab - s->text) : s->len;
-    mhv_status st = s2s_audio_source(au, name, s, path, sizeof path, &l->audio_used, &l->src,
-                                     err);
+    mhv_status st = s2s_audio_source(au, name, s, path, sizeof path, &l->audio_used,
+                                     &l->audio_samples, &l->src, err);
     if (st)
         return st;
     if (!(l->audio_path = strdup(path)))
@@ -561,10 +562,17 @@ mhv_status run_seq2seq(const run_s2s_opts *o, mhv_model *m, const mhv_tok *tok,
                                   * the page, which shows both */
             st = stack_means(&attn, &mean, err);
         const mhv_attn *shown = o->aggregate ? &mean : &attn;
+        char *audio_json = NULL; /* Whisper: the WAV and its positions' times */
+        if (!st && o->fig->json && l->audio_path &&
+            !(audio_json = s2s_audio_json(&au, l->audio_path, l->audio_samples,
+                                          l->audio_used)))
+            st = mhv_fail(err, MHV_ENOMEM, "", "out of memory");
         if (!st && o->fig->json)
-            mhv_report_sentence_seq2seq(out.f, i, l->src_text, l->src_len, &l->src, l->tgt_text,
-                                        l->tgt_len, &l->tgt, src_tok, tx.tgt_tok, shown, norms,
-                                        kr, o->aggregate);
+            mhv_report_sentence_seq2seq_extra(out.f, i, l->src_text, l->src_len, &l->src,
+                                              l->tgt_text, l->tgt_len, &l->tgt, src_tok,
+                                              tx.tgt_tok, shown, norms, kr, o->aggregate,
+                                              audio_json);
+        free(audio_json);
         if (!st) {
             mhv_sentence ss = {l->src_text, l->src_len, in.s[i].line};
             mhv_sentence ts = {l->tgt_text ? l->tgt_text : "", l->tgt_text ? l->tgt_len : 0,

@@ -165,8 +165,8 @@ static mhv_status label_encoding(int n, double seconds, mhv_encoding *e, mhv_err
 }
 
 mhv_status s2s_audio_source(const s2s_audio *a, const char *list, const mhv_sentence *s,
-                            char *path, size_t size, int *used, mhv_encoding *enc,
-                            mhv_error *err)
+                            char *path, size_t size, int *used, size_t *samples,
+                            mhv_encoding *enc, mhv_error *err)
 {
     mhv_sentence p = *s;
     const char *tab = memchr(s->text, '\t', s->len);
@@ -185,6 +185,7 @@ mhv_status s2s_audio_source(const s2s_audio *a, const char *list, const mhv_sent
     size_t per = 2 * (size_t)a->fe.hop_length;
     size_t u = (n + per - 1) / per;
     *used = u < 1 ? 1 : u > (size_t)a->positions ? a->positions : (int)u;
+    *samples = w.frames;
     mhv_wav_free(&w);
     return label_encoding(a->positions, a->seconds, enc, err);
 }
@@ -466,4 +467,34 @@ mhv_status s2s_audio_alignment_heads(const mhv_model *m, char **spec, mhv_error 
     cJSON_Delete(g);
     *spec = s;
     return MHV_OK;
+}
+
+char *s2s_audio_json(const s2s_audio *a, const char *path, size_t samples, int used)
+{
+    size_t plen = strlen(path), cap = 512 + 6 * plen + (size_t)a->positions * 16, len = 0;
+    char *s = malloc(cap);
+    if (!s)
+        return NULL;
+    len += (size_t)snprintf(s, cap, ",\n   \"audio\": {\"path\": \"");
+    for (size_t i = 0; i < plen; i++) { /* JSON string escapes */
+        unsigned char ch = (unsigned char)path[i];
+        if (ch == '"' || ch == '\\')
+            len += (size_t)snprintf(s + len, cap - len, "\\%c", ch);
+        else if (ch < 0x20)
+            len += (size_t)snprintf(s + len, cap - len, "\\u%04x", ch);
+        else
+            s[len++] = (char)ch;
+    }
+    len += (size_t)snprintf(s + len, cap - len,
+                            "\", \"sampling_rate\": %d, \"samples\": %zu, \"seconds\": %.6g, "
+                            "\"window_seconds\": %d, \"position_seconds\": %.6g, "
+                            "\"positions\": %d, \"positions_with_audio\": %d,\n    "
+                            "\"position_times\": [",
+                            a->fe.sampling_rate, samples,
+                            (double)samples / a->fe.sampling_rate, a->fe.chunk_length,
+                            a->seconds, a->positions, used);
+    for (int i = 0; i < a->positions; i++)
+        len += (size_t)snprintf(s + len, cap - len, "%s%.6g", i ? ", " : "", i * a->seconds);
+    snprintf(s + len, cap - len, "]}");
+    return s;
 }

@@ -35,8 +35,12 @@ mhv_status s2s_audio_open(s2s_audio *a, const mhv_model *m, const mhv_tok *tok,
  * holding the real audio (not the window's padding) into *used, and the source's labels:
  * every position's start time ("1.24s"), ids 0.. into enc. */
 mhv_status s2s_audio_source(const s2s_audio *a, const char *list, const mhv_sentence *s,
-                            char *path, size_t size, int *used, mhv_encoding *enc,
-                            mhv_error *err);
+                            char *path, size_t size, int *used, size_t *samples,
+                            mhv_encoding *enc, mhv_error *err);
+/* The report's "audio" member of a WAV at path of `samples` samples, `used` positions holding
+ * audio (",\n   \"audio\": {...}": the path, rates, lengths and every position's time in
+ * seconds), or NULL when out of memory (caller frees). */
+char *s2s_audio_json(const s2s_audio *a, const char *path, size_t samples, int used);
 /* feats(feature_size, frames) of the WAV at path (caller frees). */
 mhv_status s2s_audio_features(const s2s_audio *a, const char *path, float **feats,
                               mhv_error *err);

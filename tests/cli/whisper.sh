@@ -78,6 +78,10 @@ if "$MHAVIZ" run --model tests/fixtures/whisper-f32 --pairs --format png,svg,jso
         'grep -q "0.58s" "$TMP/out/figs/X00-H00.svg" && ! grep -q "0.60s" "$TMP/out/figs/X00-H00.svg"'
     check "json keeps every position" \
         'grep -q "\"0.98s\"" "$TMP/out/figs.json"'
+    audio=$(perl -MJSON::PP -e 'local $/; my $a = decode_json(<STDIN>)->{sentences}[0]{audio};
+        my $t = $a->{position_times}; print join(" ", $a->{samples}, $a->{seconds}, $a->{positions},
+        $a->{positions_with_audio}, $a->{position_seconds}, scalar(@$t), $t->[1], $t->[49])' <"$TMP/out/figs.json")
+    check "json's audio: got '$audio'" '[ "$audio" = "9600 0.6 50 30 0.02 50 0.02 0.98" ]'
 else
     bad "figures: run failed: $(cat "$TMP/err")"
 fi
