@@ -165,6 +165,11 @@ typedef struct {
      * sine-cosine positions computed for the image's own grid (no table) */
     int vision_rms;
     int vision_sincos2d;
+    /* SigLIP 2 (model/clip.c): positions resized bilinearly with antialiasing
+     * (MHV_INTERP_BILINEAR_AA), patches flattened (row, column, channel) for its linear
+     * patch embedding */
+    int vision_pos_bilinear_aa;
+    int vision_patch_hwc;
     /* audio encoder-decoders (Whisper, model/whisper.c): the encoder reads log-mel features
      * (num_mel_bins, 2 * audio_positions) through two convolutions into audio_positions
      * frames (max_source_positions), not token ids; 0: a model of token ids */
