@@ -379,25 +379,34 @@ static void sweep_section(int reps)
 
 /* ---- 3. attention: heads x one head each, probabilities written as for selected heads ---- */
 
-static double time_attention(const mhv_kernels *K, int heads, int n, int d, int reps)
+/* The extras a family's heads add (kernels.h): none, a score bias (T5, ALiBi), Gemma 2's
+ * soft capping, GPT-OSS's sink; or cross-attention over nk keys. */
+enum { ATT_PLAIN, ATT_BIAS, ATT_SOFTCAP, ATT_SINK };
+
+static double time_attention(const mhv_kernels *K, int heads, int n, int nk, int d, int extra,
+                             int reps)
 {
-    size_t H = (size_t)heads * (size_t)d;
-    float *q = malloc((size_t)n * H * sizeof *q), *k = malloc((size_t)n * H * sizeof *k);
-    float *v = malloc((size_t)n * H * sizeof *v), *o = malloc((size_t)n * H * sizeof *o);
-    float *p = malloc((size_t)n * (size_t)n * (size_t)heads * sizeof *p);
-    float *s = malloc(K->attention_scratch(n, d) * sizeof *s);
-    for (size_t i = 0; i < (size_t)n * H; i++)
+    size_t H = (size_t)heads * (size_t)d, big = (size_t)(n > nk ? n : nk), keys = (size_t)nk;
+    float *q = malloc(big * H * sizeof *q), *k = malloc(big * H * sizeof *k);
+    float *v = malloc(big * H * sizeof *v), *o = malloc(big * H * sizeof *o);
+    float *p = malloc((size_t)n * keys * (size_t)heads * sizeof *p);
+    float *bias = malloc((size_t)n * keys * sizeof *bias);
+    float *s = malloc(K->attention_scratch((int)big, d) * sizeof *s);
+    for (size_t i = 0; i < big * H; i++)
         q[i] = frand(), k[i] = frand(), v[i] = frand();
+    for (size_t i = 0; i < (size_t)n * keys; i++)
+        bias[i] = frand();
     double best = 1e30;
     for (int r = 0; r < reps + 1; r++) {
         double t = cpu_now();
         for (int h = 0; h < heads; h++) {
             size_t off = (size_t)h * (size_t)d;
             mhv_attn_args a = {
-                .q = q + off, .k = k + off, .v = v + off, .n = n, .d = d, .ld_q = H, .ld_k = H,
-                .ld_v = H, .scale = 0.125f, .causal = 0,
-                .probs = p + (size_t)h * (size_t)n * (size_t)n, .scratch = s, .out = o + off,
-                .ld_out = H,
+                .q = q + off, .k = k + off, .v = v + off, .n = n, .nk = nk, .d = d, .ld_q = H,
+                .ld_k = H, .ld_v = H, .scale = 0.125f, .causal = 0,
+                .probs = p + (size_t)h * (size_t)n * keys, .scratch = s, .out = o + off,
+                .ld_out = H, .bias = extra == ATT_BIAS ? bias : NULL, .ld_bias = keys,
+                .softcap = extra == ATT_SOFTCAP ? 50.0f : 0, .has_sink = extra == ATT_SINK,
             };
             K->attention(&a);
         }
@@ -405,8 +414,8 @@ static double time_attention(const mhv_kernels *K, int heads, int n, int d, int 
         if (r > 0 && t < best)
             best = t;
     }
-    free(q), free(k), free(v), free(o), free(p), free(s);
-    return 4.0 * heads * (double)n * n * d / best / 1e9;
+    free(q), free(k), free(v), free(o), free(p), free(bias), free(s);
+    return 4.0 * heads * (double)n * (double)nk * d / best / 1e9;
 }
 
 /* ---- 4. forward: a BERT-base-shaped model with random weights, built in memory ---- */
@@ -649,12 +658,31 @@ int main(int argc, char **argv)
         for (int i = 0; i < 4; i++) {
             printf("   seq %4d ", as[i]);
             for (int t = 0; t < nt; t++) {
-                double g = time_attention(tables[t], 12, as[i], 64, as[i] >= 2048 ? 2 : 2 * reps);
+                double g = time_attention(tables[t], 12, as[i], as[i], 64, ATT_PLAIN,
+                                          as[i] >= 2048 ? 2 : 2 * reps);
                 printf("   %6.1f %5.1f%%", g, 100 * g / peak);
             }
             printf("\n");
             fflush(stdout);
         }
+        /* the heads the scalar kernel used to take, and an encoder-decoder's cross-attention */
+        static const struct {
+            const char *name;
+            int n, nk, extra;
+        } xs[] = {{"512 + bias", 512, 512, ATT_BIAS},  {"512 + cap", 512, 512, ATT_SOFTCAP},
+                  {"512 + sink", 512, 512, ATT_SINK},   {"x 50x1500", 50, 1500, ATT_PLAIN}};
+        for (int i = 0; i < 4; i++) {
+            printf("   %-10s", xs[i].name);
+            for (int t = 0; t < nt; t++) {
+                double g = time_attention(tables[t], 12, xs[i].n, xs[i].nk, 64, xs[i].extra,
+                                          2 * reps);
+                printf("   %6.1f %5.1f%%", g, 100 * g / peak);
+            }
+            printf("\n");
+            fflush(stdout);
+        }
+        printf("   (bias: T5/ALiBi score bias; cap: Gemma 2 soft capping; sink: GPT-OSS; x: "
+               "cross-attention, 50 queries over 1500 keys)\n");
 
     }
     if (!only || strcmp(only, "forward") == 0) {

@@ -93,20 +93,29 @@ int cmd_info(int argc, char **argv)
         if (R)
             printf(", %d register%s", R, R > 1 ? "s" : "");
         puts(cf->vision_extra ? ")" : "");
-        printf("pooling_head: %s\n", m->pool_q.data ? "yes" : "no");
+        printf("pooling_head: %s\n", m->pool_probe ? "yes" : "no");
         int rel = cf->vision_rel_bias; /* BEiT's tables: each layer's, shared, both */
         if (rel)
             printf("relative_position_bias: %s\n", rel == (MHV_VREL_LAYER | MHV_VREL_SHARED)
                                                       ? "each layer's and shared"
                                                   : rel == MHV_VREL_LAYER ? "each layer's"
                                                                           : "shared");
+        if (cf->vision_rope2d) /* DINOv3: no learned positions */
+            puts("positions: 2-D rotary over the patch grid");
         /* how an image of another size is taken (run --interpolate-pos) */
         const char *what = !rel ? "positions"
                            : cf->vision_no_abs_pos ? "relative position bias"
                                                    : "positions and relative position bias";
-        printf("other_sizes: %s resized %s\n", what, cf->vision_pos == MHV_VPOS_ALWAYS
-                                                        ? "to the image's patch grid"
-                                                        : "with --interpolate-pos");
+        if (cf->vision_rope2d)
+            puts("other_sizes: any (the rotation follows the image's patch grid)");
+        else if (cf->vision_sincos2d)
+            puts("other_sizes: any (sine-cosine positions of the image's patch grid)");
+        else if (cf->vision_pos == MHV_VPOS_NEVER)
+            puts("other_sizes: none (transformers resizes no positions for it)");
+        else
+            printf("other_sizes: %s resized %s\n", what, cf->vision_pos == MHV_VPOS_ALWAYS
+                                                            ? "to the image's patch grid"
+                                                            : "with --interpolate-pos");
     }
     if (!tok) {
         puts(cf->vision ? "tokenizer: none (an image model)" : "tokenizer: none (use run --ids)");

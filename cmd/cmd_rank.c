@@ -729,6 +729,11 @@ int cmd_rank(int argc, char **argv)
     mhv_status st;
     if ((st = cli_open_model(dir, INPUT_TEXT, &job.m, &job.tok, &err)))
         goto done;
+    if (job.m->cfg.audio_positions) {
+        st = mhv_fail(&err, MHV_EUNSUPPORTED, "", "rank is not available for %s (audio) "
+                      "models yet: run is", job.m->cfg.arch);
+        goto done;
+    }
     /* an encoder's sentence pairs are ranked as sentences, with their token type ids */
     int enc_pairs = o.pairs && !job.m->cfg.enc_dec && !job.m->cfg.causal;
     if (enc_pairs && o.weighting != MHV_WEIGHT_ATTN) {

@@ -605,6 +605,11 @@ static mhv_status run_corpus(const stats_opts *given, mhv_stats_acc *total, char
     mhv_status st;
     if ((st = cli_open_model(dir, INPUT_TEXT, &m, &tok, err)))
         goto done;
+    if (m->cfg.audio_positions) {
+        st = mhv_fail(err, MHV_EUNSUPPORTED, "", "stats is not available for %s (audio) "
+                      "models yet: run is", m->cfg.arch);
+        goto done;
+    }
     int L = m->cfg.num_layers; /* the layers summed: an encoder-decoder's stack's */
     mhv_preprocess pp;
     int vision = m->cfg.vision, grid = vision ? m->cfg.image_size / m->cfg.patch_size : 0;

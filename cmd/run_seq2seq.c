@@ -11,6 +11,7 @@
 #include "analysis/stwrite.h"
 #include "analysis/weighting.h"
 #include "outdir.h"
+#include "s2s_audio.h"
 #include "s2s_text.h"
 
 static mhv_status check_finite(const mhv_attn *a, mhv_error *err)
@@ -32,12 +33,18 @@ typedef struct {
     mhv_encoding src, tgt;
     const char *src_text, *tgt_text;
     size_t src_len, tgt_len;
+    char *audio_path;   /* Whisper: the WAV file (the source's tokens are its positions) */
+    int audio_used;     /* its positions holding audio, not the window's padding */
+    size_t audio_samples; /* its length in samples */
+    double audio_seconds; /* of audio per position */
 } s2s_line;
 
 static void line_free(s2s_line *l)
 {
     mhv_encoding_free(&l->src);
     mhv_encoding_free(&l->tgt);
+    free(l->audio_path);
+    l->audio_path = NULL;
 }
 
 static void free_lines(s2s_line *lines, int n)
@@ -57,14 +64,21 @@ static void cut(const run_s2s_opts *o, const mhv_tok *tok, mhv_encoding *e, int 
     cli_truncate(tok, e, max, o->mode == INPUT_TEXT);
 }
 
+static mhv_status encode_audio_line(const run_s2s_opts *o, const mhv_model *m,
+                                    const s2s_text *tx, const s2s_audio *au, const char *name,
+                                    const mhv_sentence *s, s2s_line *l,
+                                    mhv_error *err);
+
 /* The source and, with --pairs, the decoder input of line s (--generate's target comes
  * later, from generate_target). */
 static mhv_status encode_line(const run_s2s_opts *o, const mhv_model *m, const s2s_text *tx,
-                              const char *name, const mhv_sentence *s, s2s_line *l,
-                              mhv_error *err)
+                              const s2s_audio *au, const char *name, const mhv_sentence *s,
+                              s2s_line *l, mhv_error *err)
 {
     const mhv_config *c = &m->cfg;
     memset(l, 0, sizeof *l);
+    if (c->audio_positions)
+        return encode_audio_line(o, m, tx, au, name, s, l, err);
     l->src_text = s->text;
     l->src_len = s->len;
     if (o->pairs) {
@@ -96,6 +110,40 @@ static mhv_status encode_line(const run_s2s_opts *o, const mhv_model *m, const s
     if (l->tgt.n > c->max_positions)
         return mhv_fail(err, MHV_EINPUT, "", "%d target tokens exceed the model's %d positions "
                         "(use --truncate)", l->tgt.n, c->max_positions);
+    return MHV_OK;
+}
+
+/* Whisper's line: AUDIO (a WAV path) or, with --pairs, AUDIO<TAB>TRANSCRIPT; the source's
+ * tokens are the audio positions (labelled by time), the decoder's input the prompt, the
+ * transcript's tokens and <|endoftext|> (s2s_audio_target). */
+static mhv_status encode_audio_line(const run_s2s_opts *o, const mhv_model *m,
+                                    const s2s_text *tx, const s2s_audio *au, const char *name,
+                                    const mhv_sentence *s, s2s_line *l, mhv_error *err)
+{
+    char path[4096];
+    const char *tab = memchr(s->text, '\t', s->len);
+    if (o->pairs && !tab)
+        return mhv_fail(err, MHV_EINPUT, "", "no TAB between the audio file and its transcript "
+                        "(--pairs)");
+    l->src_text = s->text;
+    l->src_len = tab ? (size_t)(tab - s->text) : s->len;
+    mhv_status st = s2s_audio_source(au, name, s, path, sizeof path, &l->audio_used,
+                                     &l->audio_samples, &l->src, err);
+    if (st)
+        return st;
+    if (!(l->audio_path = strdup(path)))
+        return mhv_fail(err, MHV_ENOMEM, "", "out of memory");
+    l->audio_seconds = au->seconds;
+    if (!o->pairs)
+        return MHV_OK;
+    l->tgt_text = tab + 1;
+    l->tgt_len = s->len - l->src_len - 1;
+    mhv_sentence t = {l->tgt_text, l->tgt_len, s->line};
+    if ((st = s2s_audio_target(au, tx->tgt_tok, &t, o->mode, &l->tgt, err)))
+        return st;
+    if (l->tgt.n > m->cfg.max_positions)
+        return mhv_fail(err, MHV_EINPUT, "", "%d decoder tokens exceed the model's %d positions",
+                        l->tgt.n, m->cfg.max_positions);
     return MHV_OK;
 }
 
@@ -231,7 +279,8 @@ static mhv_status write_safetensors(const run_s2s_opts *o, const mhv_model *m,
     mhv_stw_s2s_desc d = {.model = &info, .dtype = o->dtype, .text = l->src_text,
                           .len = l->src_len, .target_text = l->tgt_text ? l->tgt_text : "",
                           .target_len = l->tgt_text ? l->tgt_len : 0, .src = &l->src,
-                          .tgt = &l->tgt, .src_tok = tx->src_tok, .tgt_tok = tx->tgt_tok,
+                          .tgt = &l->tgt, .src_tok = l->audio_path ? NULL : tx->src_tok,
+                          .tgt_tok = tx->tgt_tok,
                           .rows = rows,
                           .weighting = o->weighting == MHV_WEIGHT_ATTN
                                            ? NULL : mhv_weighting_name(o->weighting),
@@ -262,6 +311,22 @@ static mhv_status pool_note(const run_s2s_opts *o, const mhv_sentence *s, int fi
     memcpy(*buf + k, s->text, s->len);
     (*buf)[(size_t)k + s->len] = '\0';
     out->text = *buf, out->len = (size_t)k + s->len;
+    return MHV_OK;
+}
+
+/* Pooled labels of audio positions ("100") as their times ("2.00s"). */
+static mhv_status time_labels(mhv_encoding *e, double seconds, mhv_error *err)
+{
+    for (int i = 0; i < e->n; i++) {
+        if (!e->pieces[i][0])
+            continue;
+        char buf[32], *p;
+        snprintf(buf, sizeof buf, "%.2fs", atoi(e->pieces[i]) * seconds);
+        if (!(p = strdup(buf)))
+            return mhv_fail(err, MHV_ENOMEM, "", "out of memory");
+        free(e->pieces[i]);
+        e->pieces[i] = p;
+    }
     return MHV_OK;
 }
 
@@ -311,6 +376,8 @@ static mhv_status line_figs(const run_s2s_opts *o, run_figs *figs, const char *s
     st = mhv_zoom_pool_seq2seq(da, bs, bt, o->pool, dk, &pa, err);
     if (!st && bs > 1)
         st = mhv_zoom_labels(da->n_src, bs, t0, es, &pe, err);
+    if (!st && bs > 1 && l->audio_path)
+        st = time_labels(&pe, l->audio_seconds, err);
     if (!st && bt > 1)
         st = mhv_zoom_labels(da->n_tgt, bt, 0, et, &pt, err);
     if (!st)
@@ -336,13 +403,43 @@ done:
     return st;
 }
 
+/* What a Whisper run does not do (yet), refused by name. */
+static mhv_status audio_refusals(const run_s2s_opts *o, const mhv_model *m, mhv_error *err)
+{
+    if (o->generate)
+        return mhv_fail(err, MHV_EUNSUPPORTED, "", "--generate is not available for %s yet: its "
+                        "generate applies generation_config.json's suppress_tokens and "
+                        "begin_suppress_tokens, which mhaviz does not apply yet; give the "
+                        "transcript with --pairs (lines AUDIO<TAB>TRANSCRIPT)", m->cfg.arch);
+    if (!o->pairs)
+        return mhv_fail(err, MHV_EUSAGE, "", "%s needs a transcript: give --pairs (lines "
+                        "AUDIO<TAB>TRANSCRIPT)", m->cfg.arch);
+    if (o->src_lang)
+        return mhv_fail(err, MHV_EUSAGE, "", "--src-lang is not for %s (its source is audio; "
+                        "--tgt-lang sets the transcript's language)", m->cfg.arch);
+    if (o->mode == INPUT_PRETOKENIZED)
+        return mhv_fail(err, MHV_EUSAGE, "", "--pretokenized is not for %s (transcripts are "
+                        "text, or decoder ids with --ids)", m->cfg.arch);
+    if (o->truncate)
+        return mhv_fail(err, MHV_EUSAGE, "", "--truncate is not for %s (audio is cut to the "
+                        "feature extractor's window by itself)", m->cfg.arch);
+    return MHV_OK;
+}
+
 mhv_status run_seq2seq(const run_s2s_opts *o, mhv_model *m, const mhv_tok *tok,
                        mhv_forward_ctx *fc, mhv_error *err)
 {
     const mhv_config *c = &m->cfg;
     mhv_heads sel;
-    mhv_status st = mhv_heads_parse_seq2seq(o->heads, c->num_layers, c->dec_layers,
-                                            c->num_heads, &sel, err);
+    /* Whisper: --heads alignment names generation_config.json's alignment_heads */
+    char *align_spec = NULL;
+    mhv_status st = MHV_OK;
+    if (c->audio_positions && o->heads && strcmp(o->heads, "alignment") == 0 &&
+        (st = s2s_audio_alignment_heads(m, &align_spec, err)))
+        return st;
+    st = mhv_heads_parse_seq2seq(align_spec ? align_spec : o->heads, c->num_layers,
+                                 c->dec_layers, c->num_heads, &sel, err);
+    free(align_spec);
     if (st) {
         char msg[sizeof err->msg];
         snprintf(msg, sizeof msg, "%s", err->msg);
@@ -354,7 +451,17 @@ mhv_status run_seq2seq(const run_s2s_opts *o, mhv_model *m, const mhv_tok *tok,
                         o->align_layer, c->dec_layers - 1);
     }
     s2s_text tx;
-    if ((st = s2s_text_open(&tx, m, tok, o->src_lang, o->tgt_lang, err))) {
+    s2s_audio au = {0};
+    int audio = c->audio_positions > 0; /* Whisper: WAV files in, --tgt-lang its own */
+    if (audio && (st = audio_refusals(o, m, err))) {
+        mhv_heads_free(&sel);
+        return st;
+    }
+    if ((st = s2s_text_open(&tx, m, tok, audio ? NULL : o->src_lang,
+                            audio ? NULL : o->tgt_lang, err)) ||
+        (audio && (st = s2s_audio_open(&au, m, tok, o->tgt_lang, err)))) {
+        if (audio)
+            s2s_text_close(&tx);
         mhv_heads_free(&sel);
         return st;
     }
@@ -367,7 +474,7 @@ mhv_status run_seq2seq(const run_s2s_opts *o, mhv_model *m, const mhv_tok *tok,
     if (gen.overridden[0])
         cli_say("note: --greedy: greedy search instead of %s's %s", gen.file, gen.overridden);
     mhv_input in;
-    if ((st = mhv_input_read(o->file, &in, err))) {
+    if ((st = audio ? s2s_audio_input(o->file, &in, err) : mhv_input_read(o->file, &in, err))) {
         s2s_gen_close(&gen);
         s2s_text_close(&tx);
         mhv_heads_free(&sel);
@@ -379,7 +486,7 @@ mhv_status run_seq2seq(const run_s2s_opts *o, mhv_model *m, const mhv_tok *tok,
         st = mhv_fail(err, MHV_ENOMEM, "", "out of memory");
     uint64_t limit = o->max_memory_set ? o->max_memory : cli_available_memory();
     for (int i = 0; !st && i < in.n; i++)
-        if ((st = encode_line(o, m, &tx, in.name, &in.s[i], &lines[i], err)) &&
+        if ((st = encode_line(o, m, &tx, &au, in.name, &in.s[i], &lines[i], err)) &&
             err->file[0] == '\0')
             cli_fail_line(err, st, &in, i);
     for (int i = 0; !st && i < in.n; i++)
@@ -405,7 +512,9 @@ mhv_status run_seq2seq(const run_s2s_opts *o, mhv_model *m, const mhv_tok *tok,
     }
     mhv_out out = {0};
     run_figs figs;
-    if ((st = run_figs_begin(&figs, o->fig, m, tok, err)) ||
+    /* Whisper's source tokens are audio positions named by time: no tokenizer labels them */
+    const mhv_tok *src_tok = audio ? NULL : tok;
+    if ((st = run_figs_begin(&figs, o->fig, m, src_tok, err)) ||
         (st = run_figs_html_begin(&figs, od.stage, stem, o->file, err)))
         goto fail_figs;
     if (o->fig->json) {
@@ -424,9 +533,16 @@ mhv_status run_seq2seq(const run_s2s_opts *o, mhv_model *m, const mhv_tok *tok,
         s2s_line *l = &lines[i];
         mhv_attn attn = {0}, mean = {0};
         st = o->pairs ? MHV_OK : generate_target(&gen, m, &tx, fc, l, err);
-        if (!st)
+        if (!st && l->audio_path) {
+            float *feats;
+            if (!(st = s2s_audio_features(&au, l->audio_path, &feats, err)))
+                st = mhv_forward_run_seq2seq_audio(fc, m, feats, l->tgt.ids, l->tgt.n, &sel,
+                                                   &attn, err);
+            free(feats);
+        } else if (!st) {
             st = mhv_forward_run_seq2seq(fc, m, l->src.ids, l->src.n, l->tgt.ids, l->tgt.n,
                                          &sel, &attn, err);
+        }
         if (!st)
             st = check_finite(&attn, err);
         /* --rows: the encoder's source rows, the decoder's and cross-attention's target rows */
@@ -455,16 +571,36 @@ mhv_status run_seq2seq(const run_s2s_opts *o, mhv_model *m, const mhv_tok *tok,
                                   * the page, which shows both */
             st = stack_means(&attn, &mean, err);
         const mhv_attn *shown = o->aggregate ? &mean : &attn;
+        char *audio_json = NULL; /* Whisper: the WAV and its positions' times */
+        if (!st && o->fig->json && l->audio_path &&
+            !(audio_json = s2s_audio_json(&au, l->audio_path, l->audio_samples,
+                                          l->audio_used)))
+            st = mhv_fail(err, MHV_ENOMEM, "", "out of memory");
         if (!st && o->fig->json)
-            mhv_report_sentence_seq2seq(out.f, i, l->src_text, l->src_len, &l->src, l->tgt_text,
-                                        l->tgt_len, &l->tgt, tok, tx.tgt_tok, shown, norms,
-                                        kr, o->aggregate);
+            mhv_report_sentence_seq2seq_extra(out.f, i, l->src_text, l->src_len, &l->src,
+                                              l->tgt_text, l->tgt_len, &l->tgt, src_tok,
+                                              tx.tgt_tok, shown, norms, kr, o->aggregate,
+                                              audio_json);
+        free(audio_json);
         if (!st) {
             mhv_sentence ss = {l->src_text, l->src_len, in.s[i].line};
             mhv_sentence ts = {l->tgt_text ? l->tgt_text : "", l->tgt_text ? l->tgt_len : 0,
                                in.s[i].line};
-            st = line_figs(o, &figs, od.stage, stem, i, in.name, &ss, l, &ts, &tx, shown,
+            /* Whisper's figures: the positions of the real audio unless --window says */
+            run_s2s_opts lo = *o;
+            char note[160];
+            if (l->audio_path && !o->win1) {
+                lo.win0 = 0, lo.win1 = l->audio_used;
+                if (l->audio_used < l->src.n) { /* said in the corner unless pooled */
+                    snprintf(note, sizeof note, "audio positions 0-%d of %d: the rest is the "
+                             "window's padding (--window A:B draws it)", l->audio_used - 1,
+                             l->src.n);
+                    figs.corner = note;
+                }
+            }
+            st = line_figs(&lo, &figs, od.stage, stem, i, in.name, &ss, l, &ts, &tx, shown,
                            o->align_layer >= 0 ? o->align_layer : c->dec_layers - 1, kr, err);
+            figs.corner = NULL;
             if (!st && o->safetensors)
                 st = write_safetensors(o, m, &tx, od.stage, stem, i, l, shown, kr, err);
             if (!st)

@@ -260,10 +260,10 @@ mhv_status run_vision(const run_vis_opts *o, mhv_model *m, mhv_forward_ctx *fc, 
                         "overlays have none (give --view matrix)");
     if (o->query_cls && c->vision_extra == 0)
         return mhv_fail(err, MHV_EUSAGE, "", "--query cls: %s has no [CLS] token (give --query "
-                        "ROW,COL%s)", c->arch, m->pool_q.data ? " or pool" : "");
+                        "ROW,COL%s)", c->arch, m->pool_probe ? " or pool" : "");
     /* a model without [CLS] but with a pooling head (SigLIP) draws its probe by default */
-    int pool = o->query_pool || (!o->query_patch && c->vision_extra == 0 && m->pool_q.data);
-    if (pool && !m->pool_q.data)
+    int pool = o->query_pool || (!o->query_patch && c->vision_extra == 0 && m->pool_probe);
+    if (pool && !m->pool_probe)
         return mhv_fail(err, MHV_EUSAGE, "", "--query pool: %s has no attention-pooling head",
                         c->arch);
     if (pool && o->aggregate)

@@ -258,21 +258,32 @@ static void test_linear_t(void **state)
     ON_FAST_TABLES(linear_t_on);
 }
 
-static void check_attention_w(const mhv_kernels *F, int n, int d, size_t ld, int causal,
-                              int window, int want_probs, int want_out, float mag)
+/* The extras of an attention head beyond the causal mask and a sliding window. */
+typedef struct {
+    float softcap;  /* Gemma 2's soft capping, or 0 */
+    int bias;       /* a score bias (T5's relative positions) of values in -2..2 */
+    int sink;       /* a sink logit (GPT-OSS), 0.7 */
+} attn_extras;
+
+static void check_attention_x(const mhv_kernels *F, int n, int d, size_t ld, int causal,
+                              int window, attn_extras x, int want_probs, int want_out,
+                              float mag)
 {
     const mhv_kernels *S = mhv_kernels_scalar();
     size_t m = (size_t)n * ld, nn = (size_t)n * (size_t)n;
-    float *q = ualloc(m), *k = ualloc(m), *v = ualloc(m);
+    float *q = ualloc(m), *k = ualloc(m), *v = ualloc(m), *bias = ualloc(nn + 3 * (size_t)n);
     for (size_t i = 0; i < m; i++)
         q[i] = frand(-mag, mag), k[i] = frand(-mag, mag), v[i] = frand(-1, 1);
+    for (size_t i = 0; i < nn + 3 * (size_t)n; i++)
+        bias[i] = frand(-2, 2);
     float *p0 = ualloc(nn), *p1 = ualloc(nn), *o0 = ualloc(m), *o1 = ualloc(m);
     memset(o0, 0, m * sizeof *o0), memset(o1, 0, m * sizeof *o1);
     float *s0 = ualloc(S->attention_scratch(n, d)), *s1 = ualloc(F->attention_scratch(n, d));
     mhv_attn_args a = {
         .q = q, .k = k, .v = v, .n = n, .d = d, .ld_q = ld, .ld_k = ld, .ld_v = ld,
         .scale = (float)(1.0 / sqrt((double)d)), .causal = causal, .window = window,
-        .ld_out = ld,
+        .ld_out = ld, .softcap = x.softcap, .bias = x.bias ? bias : NULL,
+        .ld_bias = (size_t)n + 3, .has_sink = x.sink, .sink = 0.7f,
     };
     a.probs = p0, a.scratch = s0, a.out = o0;
     S->attention(&a);
@@ -283,23 +294,27 @@ static void check_attention_w(const mhv_kernels *F, int n, int d, size_t ld, int
      * output moves by the probability that moves between keys, |v| <= 1 */
     double smax = (double)mag * mag * d * a.scale;
     double score_err = 0.5 * smax * 0x1p-24 * sqrt((double)d);
+    /* soft capping: c·tanh to ~2 ulp of c */
+    score_err += x.softcap * 0x1p-23;
     double tol = 2e-6 + score_err, tol_out = 1e-5 + 4 * score_err;
     if (want_probs) {
         double dp = max_abs_diff(p0, p1, nn);
         if (dp > tol)
-            fail_msg("attention n=%d d=%d causal=%d mag=%g: probs differ by %.3g", n, d, causal,
-                     (double)mag, dp);
+            fail_msg("%s attention n=%d d=%d causal=%d window=%d cap=%g bias=%d sink=%d "
+                     "mag=%g: probs differ by %.3g", F->name, n, d, causal, window,
+                     (double)x.softcap, x.bias, x.sink, (double)mag, dp);
         for (int i = 0; i < n; i++) {
-            double sum = 0;
+            double sum = 0, want = 0;
             for (int j = 0; j < n; j++) {
                 float p = p1[(size_t)i * (size_t)n + (size_t)j];
                 assert_false(isnan(p));
-                if ((causal && j > i) || (window > 0 && causal && j <= i - window))
+                if ((causal && j > i) || (window > 0 && abs(i - j) >= window && (!causal || j < i)))
                     assert_true(p == 0.0f);
-                sum += p;
+                sum += p, want += p0[(size_t)i * (size_t)n + (size_t)j];
             }
-            if (fabs(sum - 1.0) > 1e-5)
-                fail_msg("attention n=%d row %d sums to %.9g", n, i, sum);
+            /* a sink keeps a share: the row sums to what the reference's does */
+            if (fabs(sum - (x.sink ? want : 1.0)) > 1e-5)
+                fail_msg("%s attention n=%d row %d sums to %.9g", F->name, n, i, sum);
         }
     }
     if (want_out) {
@@ -316,8 +331,14 @@ static void check_attention_w(const mhv_kernels *F, int n, int d, size_t ld, int
         for (size_t i = 0; i < m; i++)
             assert_true(o1[i] == 0.0f);
     }
-    ufree(q), ufree(k), ufree(v), ufree(p0), ufree(p1), ufree(o0), ufree(o1), ufree(s0),
-        ufree(s1);
+    ufree(q), ufree(k), ufree(v), ufree(bias), ufree(p0), ufree(p1), ufree(o0), ufree(o1),
+        ufree(s0), ufree(s1);
+}
+
+static void check_attention_w(const mhv_kernels *F, int n, int d, size_t ld, int causal,
+                              int window, int want_probs, int want_out, float mag)
+{
+    check_attention_x(F, n, d, ld, causal, window, (attn_extras){0}, want_probs, want_out, mag);
 }
 
 static void check_attention(const mhv_kernels *F, int n, int d, size_t ld, int causal,
@@ -335,6 +356,102 @@ static void attention_window_on(const mhv_kernels *F)
         check_attention_w(F, 61, 16, 16, 1, windows[i], 0, 1, 1.0f);
         check_attention_w(F, 61, 16, 16, 1, windows[i], 1, 0, 1.0f);
     }
+}
+
+/* The extras against the scalar kernel: two-sided windows (ModernBERT), soft capping
+ * (Gemma 2), a score bias (T5), a sink (GPT-OSS), alone and together, at block edges. */
+static void attention_extras_on(const mhv_kernels *F)
+{
+    const attn_extras xs[] = {{0, 1, 0}, {30.0f, 0, 0}, {0, 0, 1}, {5.0f, 1, 1}, {0.5f, 0, 0}};
+    const int ns[] = {1, 13, 47, 130};
+    for (int e = 0; e < 5; e++)
+        for (int i = 0; i < 4; i++)
+            for (int causal = 0; causal < 2; causal++)
+                for (int w = 0; w < 3; w++) {
+                    int window = (int[]){0, 5, 40}[w];
+                    check_attention_x(F, ns[i], 64, 70, causal, window, xs[e], 1, 1, 1.0f);
+                    check_attention_x(F, ns[i], 16, 16, causal, window, xs[e], 0, 1, 2.0f);
+                    check_attention_x(F, ns[i], 7, 9, causal, window, xs[e], 1, 0, 2.0f);
+                }
+    check_attention_x(F, 600, 64, 64, 0, 0, xs[3], 1, 1, 1.0f);
+    check_attention_x(F, 300, 64, 64, 0, 64, xs[0], 1, 1, 1.0f);
+}
+
+static void test_attention_extras(void **state)
+{
+    (void)state;
+    ON_FAST_TABLES(attention_extras_on);
+}
+
+/* Cross-attention (nk keys of another sequence): t queries over s keys against a direct
+ * computation in double, probabilities and output, on every table. */
+static void check_cross(const mhv_kernels *F, int t, int s, int d, size_t ld, int want_probs,
+                        int want_out)
+{
+    int big = t > s ? t : s;
+    float *q = ualloc((size_t)t * ld), *k = ualloc((size_t)s * ld), *v = ualloc((size_t)s * ld);
+    for (size_t i = 0; i < (size_t)t * ld; i++)
+        q[i] = frand(-1, 1);
+    for (size_t i = 0; i < (size_t)s * ld; i++)
+        k[i] = frand(-1, 1), v[i] = frand(-1, 1);
+    float *p = ualloc((size_t)t * (size_t)s + 1), *o = ualloc((size_t)t * ld);
+    float *scratch = ualloc(F->attention_scratch(big, d));
+    p[(size_t)t * (size_t)s] = -7.0f;
+    memset(o, 0, (size_t)t * ld * sizeof *o);
+    mhv_attn_args a = {.q = q, .k = k, .v = v, .n = t, .nk = s, .d = d, .ld_q = ld,
+                       .ld_k = ld, .ld_v = ld, .scale = 0.25f, .probs = want_probs ? p : NULL,
+                       .scratch = scratch, .out = want_out ? o : NULL, .ld_out = ld};
+    F->attention(&a);
+    double *sc = malloc((size_t)s * sizeof *sc);
+    assert_non_null(sc);
+    for (int i = 0; i < t; i++) {
+        double mx = -INFINITY, sum = 0;
+        for (int j = 0; j < s; j++) {
+            double dot = 0;
+            for (int e = 0; e < d; e++)
+                dot += (double)q[(size_t)i * ld + (size_t)e] * k[(size_t)j * ld + (size_t)e];
+            sc[j] = dot * 0.25;
+            mx = sc[j] > mx ? sc[j] : mx;
+        }
+        for (int j = 0; j < s; j++)
+            sum += exp(sc[j] - mx);
+        for (int e = 0; e < d && want_out; e++) {
+            double want = 0;
+            for (int j = 0; j < s; j++)
+                want += exp(sc[j] - mx) / sum * v[(size_t)j * ld + (size_t)e];
+            if (fabs(o[(size_t)i * ld + (size_t)e] - want) > 1e-5)
+                fail_msg("%s cross t=%d s=%d d=%d: out[%d][%d] = %.9g, want %.9g", F->name, t, s,
+                         d, i, e, (double)o[(size_t)i * ld + (size_t)e], want);
+        }
+        for (int j = 0; j < s && want_probs; j++) {
+            double want = exp(sc[j] - mx) / sum;
+            if (fabs(p[(size_t)i * (size_t)s + (size_t)j] - want) > 2e-6)
+                fail_msg("%s cross t=%d s=%d d=%d: p[%d][%d] = %.9g, want %.9g", F->name, t, s,
+                         d, i, j, (double)p[(size_t)i * (size_t)s + (size_t)j], want);
+        }
+    }
+    assert_true(p[(size_t)t * (size_t)s] == -7.0f); /* nothing past the (t, s) map */
+    free(sc);
+    ufree(q), ufree(k), ufree(v), ufree(p), ufree(o), ufree(scratch);
+}
+
+static void attention_cross_on(const mhv_kernels *F)
+{
+    const int ts[] = {1, 5, 13, 50, 130}, ss[] = {1, 7, 33, 200};
+    for (int i = 0; i < 5; i++)
+        for (int j = 0; j < 4; j++) {
+            check_cross(F, ts[i], ss[j], 64, 67, 1, 1);
+            check_cross(F, ts[i], ss[j], 16, 16, 1, 0);
+            check_cross(F, ts[i], ss[j], 7, 7, 0, 1);
+        }
+    check_cross(F, 3, 1500, 64, 64, 1, 1); /* Whisper: a few target tokens over 30 s */
+}
+
+static void test_attention_cross(void **state)
+{
+    (void)state;
+    attention_cross_on(mhv_kernels_scalar());
+    ON_FAST_TABLES(attention_cross_on);
 }
 
 static void test_attention_window(void **state)
@@ -390,8 +507,10 @@ static void softmax_extremes_on(const mhv_kernels *F)
 }
 
 /* The scalar attention's extras against a direct computation: a two-sided window (ModernBERT),
- * soft capping (Gemma 2) and an additive score bias (T5, DeBERTa), alone and together. */
-static void check_features(int n, int d, int causal, int window, float softcap, int with_bias)
+ * soft capping (Gemma 2), an additive score bias (T5, DeBERTa) and a sink logit (GPT-OSS),
+ * alone and together. */
+static void check_features(int n, int d, int causal, int window, float softcap, int with_bias,
+                           int with_sink)
 {
     float *q = malloc((size_t)n * d * sizeof *q), *k = malloc((size_t)n * d * sizeof *k);
     float *v = malloc((size_t)n * d * sizeof *v), *bias = malloc((size_t)n * n * sizeof *bias);
@@ -405,8 +524,7 @@ static void check_features(int n, int d, int causal, int window, float softcap, 
                        .ld_k = (size_t)d, .ld_v = (size_t)d, .scale = 0.5f, .causal = causal,
                        .window = window, .softcap = softcap, .bias = with_bias ? bias : NULL,
                        .ld_bias = (size_t)n, .probs = p, .scratch = scratch, .out = o,
-                       .ld_out = (size_t)d};
-    assert_true(mhv_attn_needs_scalar(&a) == ((window > 0 && !causal) || softcap > 0 || with_bias));
+                       .ld_out = (size_t)d, .has_sink = with_sink, .sink = 1.5f};
     mhv_kernels_scalar()->attention(&a);
     for (int i = 0; i < n; i++) {
         double sc[256], mx = -INFINITY, sum = 0;
@@ -425,14 +543,19 @@ static void check_features(int n, int d, int causal, int window, float softcap, 
             if (seen[j] && s > mx)
                 mx = s;
         }
+        if (with_sink && 1.5 > mx)
+            mx = 1.5;
         for (int j = 0; j < n; j++)
             sum += seen[j] ? exp(sc[j] - mx) : 0;
+        if (with_sink)
+            sum += exp(1.5 - mx);
         for (int j = 0; j < n; j++) {
             double want = seen[j] ? exp(sc[j] - mx) / sum : 0;
             double got = p[i * n + j];
             if (fabs(got - want) > 1e-6)
-                fail_msg("n=%d causal=%d window=%d cap=%g bias=%d: p[%d][%d] = %.9g, want %.9g",
-                         n, causal, window, (double)softcap, with_bias, i, j, got, want);
+                fail_msg("n=%d causal=%d window=%d cap=%g bias=%d sink=%d: p[%d][%d] = %.9g, "
+                         "want %.9g", n, causal, window, (double)softcap, with_bias, with_sink,
+                         i, j, got, want);
         }
         for (int t = 0; t < d; t++) {
             double want = 0;
@@ -450,10 +573,11 @@ static void test_attention_features(void **state)
     for (int causal = 0; causal < 2; causal++)
         for (int window = 0; window < 5; window += 2)
             for (int cap = 0; cap < 2; cap++)
-                for (int bias = 0; bias < 2; bias++) {
-                    check_features(1, 4, causal, window, cap ? 5.0f : 0, bias);
-                    check_features(23, 8, causal, window, cap ? 5.0f : 0, bias);
-                }
+                for (int bias = 0; bias < 2; bias++)
+                    for (int sink = 0; sink < 2; sink++) {
+                        check_features(1, 4, causal, window, cap ? 5.0f : 0, bias, sink);
+                        check_features(23, 8, causal, window, cap ? 5.0f : 0, bias, sink);
+                    }
 }
 
 /* A row map (prow): the kept rows are the same bytes as in an all-rows call of the same
@@ -822,6 +946,8 @@ int main(void)
         cmocka_unit_test(test_linear_odd_shapes), cmocka_unit_test(test_linear_long_rows),
         cmocka_unit_test(test_attention_shapes),  cmocka_unit_test(test_softmax_extremes),
         cmocka_unit_test(test_attention_window),
+        cmocka_unit_test(test_attention_extras),
+        cmocka_unit_test(test_attention_cross),
         cmocka_unit_test(test_attention_rows),
         cmocka_unit_test(test_attention_features),
         cmocka_unit_test(test_layernorm),         cmocka_unit_test(test_activations),

@@ -139,7 +139,8 @@ static uint64_t pass_bytes(const mhv_model *m, const corpus *c, const mhv_heads 
     return b;
 }
 
-static void check_fixture(const char *fixture, int packs)
+/* As check_fixture with value norms of kind vnorm (JetMoE has no one W_O: MHV_VNORM_V). */
+static void check_fixture_vnorm(const char *fixture, int packs, int vnorm)
 {
     char dir[256];
     snprintf(dir, sizeof dir, "tests/fixtures/%s", fixture);
@@ -163,7 +164,7 @@ static void check_fixture(const char *fixture, int packs)
             snprintf(what, sizeof what, "%s, %s, %d thread%s", fixture, kernels[k], t,
                      t > 1 ? "s" : "");
             compare(m, &c, kernels[k], t, 40, 0, &all, what);
-            compare(m, &c, kernels[k], t, 128, MHV_VNORM_VO, &some, what);
+            compare(m, &c, kernels[k], t, 128, vnorm, &some, what);
         }
     /* one pass over the five sentences holds more rows than the longest of them alone */
     if (packs)
@@ -177,6 +178,11 @@ static void check_fixture(const char *fixture, int packs)
     mhv_heads_free(&some);
     free_corpus(&c);
     mhv_model_close(m);
+}
+
+static void check_fixture(const char *fixture, int packs)
+{
+    check_fixture_vnorm(fixture, packs, MHV_VNORM_VO);
 }
 
 static void test_bert(void **state) { (void)state; check_fixture("bert-f32", 1); }
@@ -267,8 +273,34 @@ static void test_decoders(void **state)
     check_fixture("fam-cohere-f32", 1);
     check_fixture("fam-xglm-lm-bf16-untied", 1); /* sinusoids from each sentence's start */
     check_fixture("fam-mpt-lm-bf16-clip", 1);    /* ALiBi from each sentence's end */
+    check_fixture("fam-olmoe-f32", 1);           /* whole-projection q/k norms, experts */
+    check_fixture("fam-glm-model-bf16-rot", 1);  /* partial interleaved rotary */
+    check_fixture("fam-glm4-f32", 1);
+    check_fixture("fam-nemotron-f32", 1);
+    check_fixture("fam-cohere2-f32", 1);         /* rotary on sliding layers only */
+    check_fixture("fam-exaone4-f32", 1);
+    check_fixture("fam-phimoe-lm-bf16-tied", 1); /* sparsemixer */
+    check_fixture("fam-codegen-f32", 1);         /* CodeGen's qkv blocks */
+    check_fixture("fam-persimmon-f32", 1);
+    check_fixture_vnorm("fam-jetmoe-f32", 1, MHV_VNORM_V); /* routed queries, tiled kv */
 }
 static void test_modernbert(void **state) { (void)state; check_fixture("fam-modernbert-f32", 1); }
+
+/* pre-norm BERT rows, rotary RoFormer, Longformer's windows, SqueezeBERT's groups, MobileBERT's trigrams (across each sentence's ends)
+ * and values from another input than its queries and keys */
+static void test_enc5(void **state)
+{
+    (void)state;
+    check_fixture("fam-data2vec-text-f32", 1);
+    check_fixture("fam-xlm-roberta-xl-f32", 1);
+    check_fixture("fam-megatron-bert-f32", 1);
+    check_fixture("fam-roformer-notable-proj", 1);
+    check_fixture("fam-mobilebert-f32", 1);
+    check_fixture("fam-mobilebert-cls-bf16", 1);
+    check_fixture("fam-longformer-mlm-f16", 1);
+    check_fixture("fam-squeezebert-f32", 1);
+    check_fixture("fam-big-bird-f32", 1);
+}
 /* relative position score biases */
 static void test_deberta(void **state)
 {
@@ -341,6 +373,7 @@ int main(void)
         cmocka_unit_test(test_decoders),  cmocka_unit_test(test_modernbert),
         cmocka_unit_test(test_deberta),   cmocka_unit_test(test_unpacked),
         cmocka_unit_test(test_failure),
+        cmocka_unit_test(test_enc5),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -105,6 +105,27 @@ static void spm_family(const char *name, const char *file, const char *suffix)
     assert_int_equal(bad, 0);
 }
 
+/* The tokenizers of data2vec-text (RobertaTokenizer) and Megatron-BERT (BertTokenizer) as
+ * transformers' AutoTokenizer opens their directories (tests/gen/gen_tok_enc5.py). */
+static void test_enc5(void **state)
+{
+    (void)state;
+    family("data2vec-text", 100);
+    family("megatron-bert", 100);
+}
+
+/* The tokenizers of OLMoE (GPTNeoXTokenizer), CodeGen (CodeGenTokenizer), EXAONE 4
+ * (GPT2Tokenizer) and GLM-4 (a tokenizer.json of its shape) as transformers' AutoTokenizer
+ * opens their directories (tests/gen/gen_tok_dec5.py). */
+static void test_dec5(void **state)
+{
+    (void)state;
+    family("olmoe", 100);
+    family("codegen", 100);
+    family("exaone4", 100);
+    family("glm4", 100);
+}
+
 static void test_spm_models(void **state)
 {
     (void)state;
@@ -412,7 +433,7 @@ int main(void)
         cmocka_unit_test(test_gemma),      cmocka_unit_test(test_nfkc),
         cmocka_unit_test(test_unigram_nfkd), cmocka_unit_test(test_precompiled),
         cmocka_unit_test(test_added_bpe),  cmocka_unit_test(test_added_wordpiece),
-        cmocka_unit_test(test_mpnet),
+        cmocka_unit_test(test_mpnet),      cmocka_unit_test(test_enc5), cmocka_unit_test(test_dec5),
         cmocka_unit_test(test_spm_only_dir), cmocka_unit_test(test_token_text),
         cmocka_unit_test(test_spm_models), cmocka_unit_test(test_unigram_bytes),
         cmocka_unit_test(test_threads),

@@ -54,6 +54,15 @@ void mhv_report_sentence_seq2seq(FILE *f, int index, const char *text, size_t le
                                  const mhv_tok *tgt_tok, const mhv_attn *attn,
                                  const float *norms, const mhv_s2s_rows *rows,
                                  const char *aggregate);
+/* The same with extra members (",\n   \"key\": ..." JSON text, or NULL) after the
+ * attentions: Whisper's "audio". */
+void mhv_report_sentence_seq2seq_extra(FILE *f, int index, const char *text, size_t len,
+                                       const mhv_encoding *src, const char *target,
+                                       size_t tlen, const mhv_encoding *tgt,
+                                       const mhv_tok *tok, const mhv_tok *tgt_tok,
+                                       const mhv_attn *attn, const float *norms,
+                                       const mhv_s2s_rows *rows, const char *aggregate,
+                                       const char *extra);
 void mhv_report_end(FILE *f);
 
 #endif

@@ -21,19 +21,32 @@ typedef struct {
     int do_center_crop, crop; /* a crop_size left out is crop x crop (0: none) */
     double mean[3], std[3];
     int do_convert_rgb;
+    int float_resize;      /* rescale, then resize floats (mhv_preprocess.float_resize) */
+    int owlv2;             /* rescale, pad square, resize as scikit-image (mhv_preprocess.owlv2) */
+    int rescale_alias;     /* OWL's processors: a "rescale" key sets do_rescale */
+    int naflex;            /* SigLIP 2's patch budget (mhv_preprocess.naflex_patch) */
 } proc_class;
 
 #define HALF {0.5, 0.5, 0.5}
 #define CLIP_MEAN {0.48145466, 0.4578275, 0.40821073}
 #define CLIP_STD {0.26862954, 0.26130258, 0.27577711}
+#define IMAGENET_MEAN {0.485, 0.456, 0.406}
+#define IMAGENET_STD {0.229, 0.224, 0.225}
 
 static const proc_class proc_classes[] = {
-    {"ViTImageProcessor", 2, 224, 224, 0, 1, 0, 0, HALF, HALF, 0},
-    {"DeiTImageProcessor", 3, 256, 256, 0, 1, 1, 224, HALF, HALF, 0},
-    {"BeitImageProcessor", 3, 224, 224, 0, 1, 0, 224, HALF, HALF, 0},
-    {"BitImageProcessor", 3, 0, 0, 224, 0, 1, 224, CLIP_MEAN, CLIP_STD, 1},
-    {"CLIPImageProcessor", 3, 0, 0, 224, 0, 1, 224, CLIP_MEAN, CLIP_STD, 1},
-    {"SiglipImageProcessor", 3, 224, 224, 0, 0, 0, 0, HALF, HALF, 1},
+    {"ViTImageProcessor", 2, 224, 224, 0, 1, 0, 0, HALF, HALF, 0, 0, 0, 0, 0},
+    {"DeiTImageProcessor", 3, 256, 256, 0, 1, 1, 224, HALF, HALF, 0, 0, 0, 0, 0},
+    {"BeitImageProcessor", 3, 224, 224, 0, 1, 0, 224, HALF, HALF, 0, 0, 0, 0, 0},
+    {"BitImageProcessor", 3, 0, 0, 224, 0, 1, 224, CLIP_MEAN, CLIP_STD, 1, 0, 0, 0, 0},
+    {"CLIPImageProcessor", 3, 0, 0, 224, 0, 1, 224, CLIP_MEAN, CLIP_STD, 1, 0, 0, 0, 0},
+    {"SiglipImageProcessor", 3, 224, 224, 0, 0, 0, 0, HALF, HALF, 1, 0, 0, 0, 0},
+    /* torchvision only (no Pillow backend): rescale -> resize (floats) -> normalize */
+    {"DINOv3ViTImageProcessor", 2, 224, 224, 0, 1, 0, 0, IMAGENET_MEAN, IMAGENET_STD, 0, 1, 0, 0, 0},
+    {"OwlViTImageProcessor", 3, 768, 768, 0, 1, 0, 768, CLIP_MEAN, CLIP_STD, 1, 0, 0, 1, 0},
+    /* its own pipeline: rescale -> pad square -> scikit-image's resize -> normalize */
+    {"Owlv2ImageProcessor", 2, 960, 960, 0, 1, 0, 0, CLIP_MEAN, CLIP_STD, 1, 0, 1, 1, 0},
+    /* its own sizes: the largest whole-patch image within max_num_patches */
+    {"Siglip2ImageProcessor", 2, 0, 0, 0, 1, 0, 0, HALF, HALF, 0, 0, 0, 0, 1},
 };
 
 /* AutoImageProcessor's class for a file naming none, by config.json's model_type (the
@@ -45,7 +58,10 @@ static const struct {
     {"ijepa", "ViTImageProcessor"},    {"deit", "DeiTImageProcessor"},
     {"dinov2", "BitImageProcessor"},   {"beit", "BeitImageProcessor"},
     {"data2vec-vision", "BeitImageProcessor"}, {"clip", "CLIPImageProcessor"},
-    {"siglip", "SiglipImageProcessor"},
+    {"siglip", "SiglipImageProcessor"}, {"dinov3_vit", "DINOv3ViTImageProcessor"},
+    {"aimv2", "CLIPImageProcessor"}, {"aimv2_vision_model", "CLIPImageProcessor"},
+    {"owlvit", "OwlViTImageProcessor"}, {"owlv2", "Owlv2ImageProcessor"},
+    {"siglip2", "Siglip2ImageProcessor"},
 };
 
 /* The class named `type` as AutoImageProcessor reads the name: as given, or with the
@@ -110,8 +126,8 @@ static mhv_status find_proc_class(const cJSON *root, const char *dir, const char
     }
     if (!(*out = find_class(type)))
         return mhv_fail(err, MHV_EUNSUPPORTED, path,
-                        "image processor '%s' is not supported (ViT, DeiT, BEiT, BiT, CLIP and "
-                        "SigLIP image processors are)", type);
+                        "image processor '%s' is not supported (ViT, DeiT, BEiT, BiT, CLIP, "
+                        "SigLIP, SigLIP 2, DINOv3, OWL-ViT and OWLv2 image processors are)", type);
     return MHV_OK;
 }
 
@@ -178,17 +194,56 @@ mhv_status mhv_preprocess_load(const char *dir, int image_size, mhv_preprocess *
         (st = mhv_json_bool(root, "do_convert_rgb", pc->do_convert_rgb, &p->do_convert_rgb,
                             path, err)))
         goto out;
+    if (pc->rescale_alias && mhv_json_get(root, "rescale") && /* OWL's __init__ alias */
+        (st = mhv_json_bool(root, "rescale", 1, &p->do_rescale, path, err)))
+        goto out;
     if (strcmp(pc->name, "CLIPImageProcessor") == 0 &&
         (st = mhv_json_bool(root, "use_square_size", 0, &square_clip, path, err)))
         goto out;
-    if (p->resample != 0 && p->resample != 2 && p->resample != 3) {
+    p->float_resize = pc->float_resize;
+    if (p->float_resize && p->resample == 0) { /* torchvision's nearest is not PIL's */
+        st = mhv_fail(err, MHV_EUNSUPPORTED, path,
+                      "resample 0 (nearest) is not supported for %s", pc->name);
+        goto out;
+    }
+    if (p->float_resize && p->do_resize && !p->do_rescale) { /* it would resize 8-bit pixels */
+        st = mhv_fail(err, MHV_EUNSUPPORTED, path,
+                      "do_resize without do_rescale is not supported for %s", pc->name);
+        goto out;
+    }
+    p->owlv2 = pc->owlv2;
+    if (p->owlv2) { /* its _preprocess: no crop; resample only says whether to blur */
+        p->do_center_crop = 0;
+        if ((st = mhv_json_bool(root, "do_pad", 1, &p->pad_square, path, err)))
+            goto out;
+        if (size && !(cJSON_IsNumber(size) || (mhv_json_get(size, "height") &&
+                                               mhv_json_get(size, "width")))) {
+            st = mhv_fail(err, MHV_EUNSUPPORTED, path,
+                          "size without height and width is not supported for %s", pc->name);
+            goto out;
+        }
+    }
+    if (pc->naflex) { /* its _preprocess: no crop, its own size, always resized */
+        p->do_center_crop = 0;
+        if ((st = mhv_json_int(root, "patch_size", 16, 1, 4096, &p->naflex_patch, path, err)) ||
+            (st = mhv_json_int(root, "max_num_patches", 256, 1, 1 << 20, &p->max_num_patches,
+                               path, err)))
+            goto out;
+        if (!p->do_resize) {
+            st = mhv_fail(err, MHV_EUNSUPPORTED, path,
+                          "do_resize false is not supported for %s (it cuts the image as it is "
+                          "into patches)", pc->name);
+            goto out;
+        }
+    }
+    if (!p->owlv2 && p->resample != 0 && p->resample != 2 && p->resample != 3) {
         st = mhv_fail(err, MHV_EUNSUPPORTED, path,
                       "resample %d is not supported (0 nearest, 2 bilinear, 3 bicubic)", p->resample);
         goto out;
     }
     if (square_clip) { /* CLIPImageProcessor's KOSMOS-2 form: its default edge, square */
         p->size_h = p->size_w = pc->shortest_edge, p->shortest_edge = 0;
-    } else if (size) {
+    } else if (size && !pc->naflex) {
         if (cJSON_IsObject(size) && mhv_json_get(size, "shortest_edge") &&
             (mhv_json_get(size, "longest_edge") || mhv_json_get(size, "max_height") ||
              mhv_json_get(size, "max_width"))) {
@@ -395,10 +450,302 @@ done:
     return rc;
 }
 
+/* ---- torch's antialiased resize of floats (F.interpolate, antialias=True,
+ * align_corners=False), as transformers' torchvision processors resize after rescaling:
+ * PIL's filters (the triangle, Keys' cubic with a = -0.5) stretched by the shrink factor,
+ * over the inputs within reach of the centre, weights normalised to sum 1; in double (torch:
+ * float), along the columns, then the rows ---- */
+
+typedef struct {
+    int *start, *count;   /* (out,) first input and how many */
+    double *w;            /* (out, k) */
+    int k;
+} ftaps;
+
+static int float_taps(int in, int out, int resample, ftaps *t)
+{
+    double (*f)(double) = resample == 3 ? f_bicubic : f_bilinear;
+    double scale = (double)in / out, support = (resample == 3 ? 2 : 1) * (scale >= 1 ? scale : 1);
+    double inv = scale >= 1 ? 1 / scale : 1;
+    t->k = (int)ceil(support) * 2 + 1;
+    t->start = malloc((size_t)out * sizeof *t->start);
+    t->count = malloc((size_t)out * sizeof *t->count);
+    t->w = calloc((size_t)out * (size_t)t->k, sizeof *t->w);
+    if (!t->start || !t->count || !t->w)
+        return -1;
+    for (int o = 0; o < out; o++) {
+        double centre = scale * (o + 0.5), sum = 0, *w = t->w + (size_t)o * (size_t)t->k;
+        long lo = (long)(centre - support + 0.5), hi = (long)(centre + support + 0.5);
+        lo = lo < 0 ? 0 : lo;
+        hi = hi > in ? in : hi;
+        int count = (int)(hi - lo) < t->k ? (int)(hi - lo) : t->k;
+        for (int j = 0; j < count; j++)
+            sum += w[j] = f(((double)j + (double)lo - centre + 0.5) * inv);
+        for (int j = 0; j < count; j++)
+            w[j] = sum != 0 ? w[j] / sum : 0;
+        t->start[o] = (int)lo, t->count[o] = count;
+    }
+    return 0;
+}
+
+static void free_ftaps(ftaps *t)
+{
+    free(t->start), free(t->count), free(t->w);
+}
+
+/* dst(oh, ow, 3) = src(h, w, 3) resized; 1 when out of memory. */
+static int float_resize(const float *src, int w, int h, float *dst, int ow, int oh, int resample)
+{
+    ftaps tx = {0}, ty = {0};
+    double *mid = malloc((size_t)h * (size_t)ow * 3 * sizeof *mid); /* (h, ow, 3) */
+    int rc = 1;
+    if (!mid || float_taps(w, ow, resample, &tx) || float_taps(h, oh, resample, &ty))
+        goto done;
+    for (int y = 0; y < h; y++)
+        for (int o = 0; o < ow; o++)
+            for (int c = 0; c < 3; c++) {
+                double acc = 0;
+                const double *k = tx.w + (size_t)o * (size_t)tx.k;
+                for (int j = 0; j < tx.count[o]; j++)
+                    acc += k[j] * src[((size_t)y * (size_t)w + (size_t)(tx.start[o] + j)) * 3 + (size_t)c];
+                mid[((size_t)y * (size_t)ow + (size_t)o) * 3 + (size_t)c] = acc;
+            }
+    for (int o = 0; o < oh; o++)
+        for (int x = 0; x < ow; x++)
+            for (int c = 0; c < 3; c++) {
+                double acc = 0;
+                const double *k = ty.w + (size_t)o * (size_t)ty.k;
+                for (int j = 0; j < ty.count[o]; j++)
+                    acc += k[j] * mid[((size_t)(ty.start[o] + j) * (size_t)ow + (size_t)x) * 3 + (size_t)c];
+                dst[((size_t)o * (size_t)ow + (size_t)x) * 3 + (size_t)c] = (float)acc;
+            }
+    rc = 0;
+done:
+    free(mid);
+    free_ftaps(&tx), free_ftaps(&ty);
+    return rc;
+}
+
+/* *out (h, w, 3): im's pixels rescaled as torch multiplies 8-bit pixels by a Python float
+ * (both in fp32), resized to ow x oh when that differs (malloc'd); 1 when out of memory. */
+static int float_pixels(const mhv_preprocess *p, const mhv_image *im, int ow, int oh,
+                        float **out)
+{
+    size_t n = (size_t)im->width * (size_t)im->height * 3;
+    float *src = malloc(n * sizeof *src), f = (float)p->rescale_factor;
+    if (!src)
+        return 1;
+    for (size_t i = 0; i < n; i++)
+        src[i] = p->do_rescale ? (float)im->rgb[i] * f : (float)im->rgb[i];
+    if (ow == im->width && oh == im->height) {
+        *out = src;
+        return 0;
+    }
+    *out = malloc((size_t)ow * (size_t)oh * 3 * sizeof **out);
+    int rc = !*out || float_resize(src, im->width, im->height, *out, ow, oh, p->resample);
+    free(src);
+    if (rc) {
+        free(*out);
+        *out = NULL;
+    }
+    return rc;
+}
+
+/* ---- OWLv2's resize (scikit-image's, as Owlv2ImageProcessor copies it): scipy.ndimage's
+ * gaussian_filter (mode mirror, truncate 4) along each shrinking axis, then its zoom (order 1,
+ * mode mirror, grid_mode), each pass rounded to fp32 as scipy stores it, then clipped to the
+ * input's range ---- */
+
+/* i mirrored into 0..n-1 (scipy's mirror: d c b | a b c d | c b a) */
+static int mirror(long i, int n)
+{
+    if (n <= 1)
+        return 0;
+    long period = 2L * (n - 1);
+    i = i < 0 ? -i : i;
+    i %= period;
+    return (int)(i >= n ? period - i : i);
+}
+
+/* numpy's sum of n doubles (pairwise_sum below 128: eight accumulators) */
+static double np_sum(const double *a, int n)
+{
+    double res = 0;
+    int i = 0;
+    if (n < 8) {
+        for (; i < n; i++)
+            res += a[i];
+        return res;
+    }
+    double r[8];
+    for (int j = 0; j < 8; j++)
+        r[j] = a[j];
+    for (i = 8; i < n - (n % 8); i += 8)
+        for (int j = 0; j < 8; j++)
+            r[j] += a[i + j];
+    res = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]));
+    for (; i < n; i++)
+        res += a[i];
+    return res;
+}
+
+/* x(h, w, 3) blurred in place along rows (axis 0) or columns (axis 1) with scipy's
+ * gaussian_filter1d of sigma; 1 when out of memory. */
+static int gauss_axis(float *x, int h, int w, int axis, double sigma)
+{
+    int r = (int)(4.0 * sigma + 0.5), n = axis ? w : h, other = axis ? h : w;
+    double *k = malloc((size_t)(2 * r + 1) * sizeof *k), *line = malloc((size_t)n * sizeof *line);
+    if (!k || !line) {
+        free(k), free(line);
+        return 1;
+    }
+    double a = -0.5 / (sigma * sigma);
+    for (int j = -r; j <= r; j++)
+        k[j + r] = exp(a * (double)(j * j));
+    double sum = np_sum(k, 2 * r + 1);
+    for (int j = 0; j <= 2 * r; j++)
+        k[j] /= sum;
+    const double *c = k + r; /* c[-r .. r] */
+    for (int o = 0; o < other; o++)
+        for (int ch = 0; ch < 3; ch++) {
+            size_t step = axis ? 3 : (size_t)w * 3, base = axis ? (size_t)o * (size_t)w * 3
+                                                              : (size_t)o * 3;
+            for (int i = 0; i < n; i++)
+                line[i] = x[base + (size_t)i * step + (size_t)ch];
+            for (int i = 0; i < n; i++) { /* scipy's symmetric loop: the outer pairs first */
+                double t = line[i] * c[0];
+                for (int j = -r; j < 0; j++)
+                    t += (line[mirror(i + j, n)] + line[mirror(i - j, n)]) * c[j];
+                x[base + (size_t)i * step + (size_t)ch] = (float)t;
+            }
+        }
+    free(k), free(line);
+    return 0;
+}
+
+/* One axis of scipy's zoom (order 1, grid_mode, mirror): output o reads i0 and i1 with
+ * weights w0, w1. */
+static void zoom_taps(int in, int out, int *i0, int *i1, double *w0, double *w1)
+{
+    double zoom = (double)in / (double)out;
+    for (int o = 0; o < out; o++) {
+        double cc = ((double)o + 0.5) * zoom - 0.5;
+        if (in > 1 && cc < 0) { /* scipy's map_coordinate, mirror */
+            double sz2 = 2.0 * in - 2;
+            cc = sz2 * (double)(long)(-cc / sz2) + cc;
+            cc = cc <= 1 - in ? cc + sz2 : -cc;
+        } else if (in > 1 && cc > in - 1) {
+            double sz2 = 2.0 * in - 2;
+            cc -= sz2 * (double)(long)(cc / sz2);
+            if (cc >= in)
+                cc = sz2 - cc;
+        } else if (in <= 1) {
+            cc = 0;
+        }
+        long start = (long)floor(cc);
+        double f = cc - (double)start;
+        i0[o] = mirror(start, in), i1[o] = mirror(start + 1, in);
+        w0[o] = 1.0 - f, w1[o] = f;
+    }
+}
+
+/* *out (oh, ow, 3): OWLv2's pixels of im: rescaled, padded, resized and clipped (malloc'd);
+ * 1 when out of memory. */
+static int owlv2_pixels(const mhv_preprocess *p, const mhv_image *im, int ow, int oh,
+                        float **out)
+{
+    int w = im->width, h = im->height, S = w > h ? w : h;
+    int pw = p->pad_square ? S : w, ph = p->pad_square ? S : h;
+    float *x = calloc((size_t)pw * (size_t)ph * 3, sizeof *x); /* (ph, pw, 3) */
+    if (!x)
+        return 1;
+    for (int y = 0; y < h; y++)
+        for (int i = 0; i < w * 3; i++) {
+            double v = im->rgb[((size_t)y * (size_t)w) * 3 + (size_t)i];
+            x[(size_t)y * (size_t)pw * 3 + (size_t)i] =
+                p->do_rescale ? (float)(v * p->rescale_factor) : (float)v;
+        }
+    if (!p->do_resize) {
+        *out = x;
+        return 0;
+    }
+    size_t n = (size_t)pw * (size_t)ph * 3;
+    float lo = x[0], hi = x[0];
+    for (size_t i = 1; i < n; i++)
+        lo = x[i] < lo ? x[i] : lo, hi = x[i] > hi ? x[i] : hi;
+    /* sigma = max(0, (in / out - 1) / 2) per axis; transformers hands resample over as
+     * anti_aliasing, so resample 0 blurs nothing */
+    double sy = ((double)ph / oh - 1) / 2, sx = ((double)pw / ow - 1) / 2;
+    if ((p->resample && sy > 1e-15 && gauss_axis(x, ph, pw, 0, sy)) ||
+        (p->resample && sx > 1e-15 && gauss_axis(x, ph, pw, 1, sx))) {
+        free(x);
+        return 1;
+    }
+    int *yi0 = malloc((size_t)oh * 2 * sizeof *yi0), *xi0 = malloc((size_t)ow * 2 * sizeof *xi0);
+    double *yw = malloc((size_t)oh * 2 * sizeof *yw), *xw = malloc((size_t)ow * 2 * sizeof *xw);
+    *out = malloc((size_t)ow * (size_t)oh * 3 * sizeof **out);
+    if (!yi0 || !xi0 || !yw || !xw || !*out) {
+        free(x), free(yi0), free(xi0), free(yw), free(xw), free(*out);
+        *out = NULL;
+        return 1;
+    }
+    int *yi1 = yi0 + oh, *xi1 = xi0 + ow;
+    double *yw1 = yw + oh, *xw1 = xw + ow;
+    zoom_taps(ph, oh, yi0, yi1, yw, yw1);
+    zoom_taps(pw, ow, xi0, xi1, xw, xw1);
+    for (int y = 0; y < oh; y++)
+        for (int i = 0; i < ow; i++)
+            for (int ch = 0; ch < 3; ch++) {
+                const int rows[2] = {yi0[y], yi1[y]}, cols[2] = {xi0[i], xi1[i]};
+                const double wr[2] = {yw[y], yw1[y]}, wc[2] = {xw[i], xw1[i]};
+                double t = 0;
+                for (int a = 0; a < 2; a++)
+                    for (int b = 0; b < 2; b++)
+                        t += (double)x[((size_t)rows[a] * (size_t)pw + (size_t)cols[b]) * 3 +
+                                       (size_t)ch] * wr[a] * wc[b];
+                float v = (float)t;
+                (*out)[((size_t)y * (size_t)ow + (size_t)i) * 3 + (size_t)ch] =
+                    v < lo ? lo : v > hi ? hi : v; /* np.clip to the input's range */
+            }
+    free(x), free(yi0), free(xi0), free(yw), free(xw);
+    return 0;
+}
+
+/* transformers' get_image_size_for_max_num_patches: a binary search over the scale (in
+ * double, as Python's floats) for the largest h x w, each rounded up to whole patches, whose
+ * patch count stays within the budget. */
+static int naflex_side(double scale, int size, int P)
+{
+    double s = size * scale;
+    s = ceil(s / P) * P;
+    return s < P ? P : s > MHV_IMAGE_MAX_SIDE * 2.0 ? MHV_IMAGE_MAX_SIDE * 2 : (int)s;
+}
+
+static void naflex_size(int w, int h, int P, int most, int *nw, int *nh)
+{
+    const double eps = 1e-5;
+    double lo = eps / 10, hi = 100.0;
+    while (hi - lo >= eps) {
+        double scale = (lo + hi) / 2;
+        double count = ((double)naflex_side(scale, h, P) / P) * ((double)naflex_side(scale, w, P) / P);
+        if (count <= most)
+            lo = scale;
+        else
+            hi = scale;
+    }
+    *nh = naflex_side(lo, h, P), *nw = naflex_side(lo, w, P);
+}
+
 /* The size the resize gives an image of w x h (w, h themselves without a resize). */
 static void resized_size(const mhv_preprocess *p, int w, int h, int *nw, int *nh)
 {
     *nw = w, *nh = h;
+    if (p->naflex_patch && p->do_resize) {
+        naflex_size(w, h, p->naflex_patch, p->max_num_patches, nw, nh);
+        return;
+    }
+    if (p->owlv2 && p->pad_square) /* padded to a square first */
+        *nw = *nh = w > h ? w : h;
     if (!p->do_resize)
         return;
     *nw = p->size_w, *nh = p->size_h;
@@ -416,7 +763,10 @@ void mhv_preprocess_box_in_image(const mhv_preprocess *p, const mhv_image *im, c
 {
     int nw, nh;
     resized_size(p, im->width, im->height, &nw, &nh);
-    double sx = nw > 0 ? (double)im->width / nw : 1, sy = nh > 0 ? (double)im->height / nh : 1;
+    int pw = im->width, ph = im->height; /* OWLv2 resizes the padded square */
+    if (p->owlv2 && p->pad_square)
+        pw = ph = pw > ph ? pw : ph;
+    double sx = nw > 0 ? (double)pw / nw : 1, sy = nh > 0 ? (double)ph / nh : 1;
     out[0] = box[0] * sx, out[1] = box[1] * sy, out[2] = box[2] * sx, out[3] = box[3] * sy;
 }
 
@@ -472,7 +822,21 @@ mhv_status mhv_preprocess_run(const mhv_preprocess *p, const mhv_image *im, int 
         lit = *im, lit.rgb = whitened, im = &lit;
     }
     const uint8_t *px = im->rgb;
-    if (p->do_resize) {
+    float *fpx = NULL; /* (h, w, 3) with float_resize: rescaled (and resized) pixels */
+    if (p->float_resize || p->owlv2) {
+        int nw = w, nh = h;
+        if (p->do_resize || p->owlv2)
+            resized_size(p, w, h, &nw, &nh);
+        if (nw < 1 || nh < 1 || nw > MHV_IMAGE_MAX_SIDE || nh > MHV_IMAGE_MAX_SIDE) {
+            free(whitened);
+            return mhv_fail(err, MHV_EUSAGE, name, "cannot resize to %dx%d", nw, nh);
+        }
+        if (p->owlv2 ? owlv2_pixels(p, im, nw, nh, &fpx) : float_pixels(p, im, nw, nh, &fpx)) {
+            free(whitened);
+            return mhv_fail(err, MHV_ENOMEM, name, "out of memory resizing the image");
+        }
+        w = nw, h = nh;
+    } else if (p->do_resize) {
         int nw, nh;
         resized_size(p, w, h, &nw, &nh);
         if (nw < 1 || nh < 1 || nw > MHV_IMAGE_MAX_SIDE || nh > MHV_IMAGE_MAX_SIDE) {
@@ -490,7 +854,7 @@ mhv_status mhv_preprocess_run(const mhv_preprocess *p, const mhv_image *im, int 
     int top = 0, left = 0, ch = h, cw = w;
     if (p->do_center_crop) {
         if (p->crop_h > h || p->crop_w > w) {
-            free(buf), free(whitened);
+            free(buf), free(whitened), free(fpx);
             return mhv_fail(err, MHV_EUSAGE, name, "a %dx%d crop does not fit in %dx%d pixels",
                             p->crop_w, p->crop_h, w, h);
         }
@@ -498,7 +862,7 @@ mhv_status mhv_preprocess_run(const mhv_preprocess *p, const mhv_image *im, int 
         ch = p->crop_h, cw = p->crop_w;
     }
     if (ch != out_h || cw != out_w) {
-        free(buf), free(whitened);
+        free(buf), free(whitened), free(fpx);
         return mhv_fail(err, MHV_EUSAGE, name,
                         "the image comes to %dx%d pixels after preprocessing; the model takes "
                         "%dx%d",
@@ -507,8 +871,9 @@ mhv_status mhv_preprocess_run(const mhv_preprocess *p, const mhv_image *im, int 
     for (int c = 0; c < 3; c++)
         for (int y = 0; y < ch; y++)
             for (int x = 0; x < cw; x++) {
-                double v = px[((size_t)(top + y) * w + (size_t)(left + x)) * 3 + c];
-                if (p->do_rescale)
+                size_t at = ((size_t)(top + y) * w + (size_t)(left + x)) * 3 + (size_t)c;
+                double v = fpx ? fpx[at] : px[at];
+                if (p->do_rescale && !fpx)
                     v = (float)(v * p->rescale_factor);
                 if (p->do_normalize)
                     v = (v - (float)p->mean[c]) / (float)p->std[c];
@@ -516,7 +881,7 @@ mhv_status mhv_preprocess_run(const mhv_preprocess *p, const mhv_image *im, int 
             }
     if (box)
         box[0] = left, box[1] = top, box[2] = cw, box[3] = ch;
-    free(buf), free(whitened);
+    free(buf), free(whitened), free(fpx);
     return MHV_OK;
 }
 

@@ -20,6 +20,19 @@ typedef struct {
     int do_normalize;
     double mean[3], std[3];
     int do_convert_rgb;             /* transformers' convert_to_rgb (see mhv_preprocess_run) */
+    /* transformers' torchvision processors that rescale before resizing (DINOv3): the
+     * 8-bit pixels rescaled to floats, then resized as torch's F.interpolate (antialias=True,
+     * bilinear or bicubic) resizes floats, not PIL's 8-bit resampling */
+    int float_resize;
+    /* transformers' Owlv2ImageProcessor: rescaled to fp32, padded to a square with zeros
+     * (bottom and right; pad_square, do_pad), resized as scikit-image resizes (a Gaussian
+     * blur of sigma (factor - 1) / 2 along each shrinking axis unless resample is 0, then
+     * linear interpolation, mirrored edges) and clipped to the padded image's range */
+    int owlv2, pad_square;
+    /* transformers' Siglip2ImageProcessor (NaFlex): each image resized to the largest size in
+     * whole naflex_patch patches whose count stays within max_num_patches, the aspect kept
+     * as its binary search over the scale keeps it (0: not this processor) */
+    int naflex_patch, max_num_patches;
 } mhv_preprocess;
 
 /* The processor of a model directory: DIR/preprocessor_config.json when present (the keys

@@ -1,10 +1,16 @@
-/* bert.c - the BERT family: BERT, RoBERTa, XLM-RoBERTa, CamemBERT, ELECTRA, ERNIE (BertModel,
- * RobertaModel ..., their *ForMaskedLM / *ForSequenceClassification weights): learned
- * positions and token types, post-norm layers, bidirectional attention.
+/* bert.c - the BERT family: BERT, RoBERTa, XLM-RoBERTa, CamemBERT, ELECTRA, ERNIE,
+ * data2vec-text, XLM-RoBERTa-XL, Megatron-BERT, Longformer (BertModel, RobertaModel ...,
+ * their *ForMaskedLM / *ForSequenceClassification weights): learned positions and token
+ * types, bidirectional attention (Longformer's: a sliding window of attention_window / 2 keys
+ * on either side, without global attention, as LongformerModel runs without a
+ * global_attention_mask), post-norm layers or (XLM-RoBERTa-XL, Megatron-BERT) pre-norm ones.
  *
  *   x = LN(tok[id] + type[t] + pos[p(i)])   (ELECTRA: then a projection to hidden_size;
- *                                            ERNIE use_task_id: + task[0] before the LN)
- *   per layer: x = LN1(x + O·attn(x));  x = LN2(x + down(act(up(x))))
+ *                                            ERNIE use_task_id: + task[0] before the LN;
+ *                                            pre-norm: no LN)
+ *   post-norm layer: x = LN1(x + O·attn(x));  x = LN2(x + down(act(up(x))))
+ *   pre-norm layer:  x = x + O·attn(LN1(x));  x = x + down(act(up(LN2(x)))); after the last
+ *                    layer a final LN (read by the masked-LM head only)
  * The model_types differ only in data: the rows of `variants`. */
 #include <cjson/cJSON.h>
 #include <math.h>
@@ -23,19 +29,73 @@ typedef struct {
     int factorised;           /* embedding_size may differ from hidden_size (projected) */
     int embedding_default;    /* embedding_size when config.json omits it */
     int task_types;           /* use_task_id / task_type_vocab_size are read (ERNIE) */
+    int roberta_head;         /* the masked-LM head is RobertaLMHead's lm_head.* (gelu) */
+    const struct pre_ln *pre; /* pre-norm layers (their names), or NULL: post-norm */
+    const mhv_size_keys *sizes; /* the config class's size defaults, or NULL: required */
+    int type_vocab_default;     /* type_vocab_size when config.json omits it (0: 2) */
+    double eps_default;         /* layer_norm_eps when config.json omits it (0: 1e-12) */
+    int windowed;               /* attention_window: a sliding window per layer, the
+                                 * position embedding added before the type (Longformer) */
+    int bigbird;                /* attention_type, rescale_embeddings, use_bias (BigBird);
+                                 * hidden_act gelu_new when config.json omits it */
 } variant;
 
+/* The weight names of a pre-norm variant: its layers' (ln_attn before attention, ln_ffn
+ * before the feed-forward) and the encoder's final LayerNorm. */
+struct pre_ln {
+    mhv_dense_names layer;
+    const char *final_norm;
+};
+
+static const struct pre_ln xlmr_xl = {
+    {"attention.self.query", "attention.self.key", "attention.self.value",
+     "attention.output.dense", "attention.self_attn_layer_norm", "intermediate.dense",
+     "output.dense", "LayerNorm"},
+    "encoder.LayerNorm"};
+static const struct pre_ln megatron = {
+    {"attention.self.query", "attention.self.key", "attention.self.value",
+     "attention.output.dense", "attention.ln", "intermediate.dense", "output.dense", "ln"},
+    "encoder.ln"};
+
+/* the sizes' defaults of the config classes that have them (BertConfig's are required here,
+ * as before transformers 5 gave them defaults) */
+static const mhv_size_keys data2vec_sizes = {"hidden_size", "num_hidden_layers",
+    "num_attention_heads", "intermediate_size", "vocab_size", "max_position_embeddings",
+    768, 12, 12, 3072, 30522, 512};
+static const mhv_size_keys xlmr_xl_sizes = {"hidden_size", "num_hidden_layers",
+    "num_attention_heads", "intermediate_size", "vocab_size", "max_position_embeddings",
+    2560, 36, 32, 10240, 250880, 514};
+static const mhv_size_keys longformer_sizes = {"hidden_size", "num_hidden_layers",
+    "num_attention_heads", "intermediate_size", "vocab_size", "max_position_embeddings",
+    768, 12, 12, 3072, 30522, 512};
+static const mhv_size_keys bigbird_sizes = {"hidden_size", "num_hidden_layers",
+    "num_attention_heads", "intermediate_size", "vocab_size", "max_position_embeddings",
+    768, 12, 12, 3072, 50358, 4096};
+static const mhv_size_keys megatron_sizes = {"hidden_size", "num_hidden_layers",
+    "num_attention_heads", "intermediate_size", "vocab_size", "max_position_embeddings",
+    1024, 24, 16, 4096, 29056, 512};
+
+#define ROBERTA_POS .pad_positions = 1, .pad_default = 1, .roberta_head = 1
+
 static const variant variants[] = {
-    {"bert", "bert.", 0, 0, 0, 0, 0},
-    {"roberta", "roberta.", 1, 1, 0, 0, 0},
-    {"xlm-roberta", "roberta.", 1, 1, 0, 0, 0},
-    {"camembert", "roberta.", 1, 1, 0, 0, 0},
-    {"electra", "electra.", 0, 0, 1, 128, 0},
-    {"ernie", "ernie.", 0, 0, 0, 0, 1},
+    {"bert", "bert.", .pad_positions = 0},
+    {"roberta", "roberta.", ROBERTA_POS},
+    {"xlm-roberta", "roberta.", ROBERTA_POS},
+    {"camembert", "roberta.", ROBERTA_POS},
+    {"electra", "electra.", .factorised = 1, .embedding_default = 128},
+    {"ernie", "ernie.", .task_types = 1},
+    {"data2vec-text", "data2vec_text.", ROBERTA_POS, .sizes = &data2vec_sizes},
+    {"xlm-roberta-xl", "roberta.", ROBERTA_POS, .pre = &xlmr_xl, .sizes = &xlmr_xl_sizes,
+     .type_vocab_default = 1, .eps_default = 1e-5},
+    {"megatron-bert", "bert.", .pre = &megatron, .sizes = &megatron_sizes},
+    {"longformer", "longformer.", ROBERTA_POS, .sizes = &longformer_sizes, .windowed = 1},
+    {"big_bird", "bert.", .sizes = &bigbird_sizes, .bigbird = 1},
 };
 
 static const char *const model_types[] = {"bert", "roberta", "xlm-roberta", "camembert",
-                                          "electra", "ernie", NULL};
+                                          "electra", "ernie", "data2vec-text",
+                                          "xlm-roberta-xl", "megatron-bert", "longformer",
+                                          "big_bird", NULL};
 
 static const variant *variant_of(const mhv_config *c)
 {
@@ -61,6 +121,71 @@ static mhv_status read_eps(const cJSON *root, const char *key, double def, float
     return MHV_OK;
 }
 
+/* One attention_window entry: even and positive, as LongformerSelfAttention asserts. */
+static mhv_status window_of(const cJSON *it, int *w, const char *name, mhv_error *err)
+{
+    if (!cJSON_IsNumber(it) || it->valuedouble != (double)(int)it->valuedouble ||
+        it->valueint <= 0 || it->valueint % 2 || it->valueint > 2 * MHV_MAX_POSITIONS)
+        return mhv_fail(err, MHV_EFORMAT, name, "field 'attention_window' holds no even "
+                        "positive window");
+    *w = it->valueint / 2 + 1; /* |i - j| <= attention_window / 2 */
+    return MHV_OK;
+}
+
+/* Longformer's attention_window (default 512): one window for every layer, or a list of one
+ * per layer. */
+static mhv_status read_windows(const cJSON *root, mhv_config *c, const char *name,
+                               mhv_error *err)
+{
+    const cJSON *aw = mhv_json_get(root, "attention_window");
+    mhv_status st = MHV_OK;
+    if (!aw) {
+        for (int l = 0; l < c->num_layers; l++)
+            c->attn_window[l] = 512 / 2 + 1;
+        return MHV_OK;
+    }
+    if (cJSON_IsArray(aw)) {
+        if (cJSON_GetArraySize(aw) != c->num_layers)
+            return mhv_fail(err, MHV_EFORMAT, name, "field 'attention_window' lists %d windows "
+                            "for %d layers", cJSON_GetArraySize(aw), c->num_layers);
+        for (int l = 0; l < c->num_layers && !st; l++)
+            st = window_of(cJSON_GetArrayItem(aw, l), &c->attn_window[l], name, err);
+        return st;
+    }
+    for (int l = 0; l < c->num_layers && !st; l++)
+        st = window_of(aw, &c->attn_window[l], name, err);
+    return st;
+}
+
+/* BigBird's attention_type: original_full, or block_sparse, which transformers runs as
+ * original_full on sentences of at most (5 + 2 num_random_blocks) block_size tokens (the
+ * longer ones, sparse, are refused when run); use_bias false (bias-free q, k, v) is not read. */
+static mhv_status read_bigbird(const cJSON *root, mhv_config *c, const char *name,
+                               mhv_error *err)
+{
+    const char *type;
+    int use_bias, block, random;
+    mhv_status st;
+    if ((st = mhv_json_str(root, "attention_type", "block_sparse", &type, name, err)) ||
+        (st = mhv_json_bool(root, "rescale_embeddings", 0, &c->embed_rescale, name, err)) ||
+        (st = mhv_json_bool(root, "use_bias", 1, &use_bias, name, err)) ||
+        (st = mhv_json_int(root, "block_size", 64, 1, MHV_MAX_POSITIONS, &block, name, err)) ||
+        (st = mhv_json_int(root, "num_random_blocks", 3, 0, MHV_MAX_POSITIONS, &random, name,
+                           err)))
+        return st;
+    if (!use_bias)
+        return mhv_fail(err, MHV_EUNSUPPORTED, name, "use_bias false is not supported (query, "
+                        "key and value without biases)");
+    if (strcmp(type, "block_sparse") == 0)
+        c->sparse_full_max = (int)((5 + 2 * (int64_t)random) * block > MHV_MAX_POSITIONS
+                                       ? MHV_MAX_POSITIONS
+                                       : (5 + 2 * (int64_t)random) * block);
+    else if (strcmp(type, "original_full") != 0)
+        return mhv_fail(err, MHV_EFORMAT, name, "attention_type '%.40s' is neither "
+                        "original_full nor block_sparse", type);
+    return MHV_OK;
+}
+
 static mhv_status bert_config(const cJSON *root, mhv_config *c, const char *name,
                               mhv_error *err)
 {
@@ -69,11 +194,14 @@ static mhv_status bert_config(const cJSON *root, mhv_config *c, const char *name
     static const mhv_size_keys keys = {"hidden_size", "num_hidden_layers", "num_attention_heads",
                                        "intermediate_size", "vocab_size", "max_position_embeddings",
                                        -1, -1, -1, -1, -1, 512};
-    if ((st = mhv_config_sizes(root, &keys, 1, c, name, err)) ||
-        (st = mhv_json_int(root, "type_vocab_size", 2, 1, 1024, &c->type_vocab_size, name,
-                           err)) ||
-        (st = read_eps(root, "layer_norm_eps", 1e-12, &c->layer_norm_eps, name, err)) ||
-        (st = mhv_config_act(root, "hidden_act", MHV_ACT_GELU, &c->act, name, err)) ||
+    if ((st = mhv_config_sizes(root, v->sizes ? v->sizes : &keys, 1, c, name, err)) ||
+        (st = mhv_json_int(root, "type_vocab_size",
+                           v->type_vocab_default ? v->type_vocab_default : 2, 1, 1024,
+                           &c->type_vocab_size, name, err)) ||
+        (st = read_eps(root, "layer_norm_eps", v->eps_default > 0 ? v->eps_default : 1e-12,
+                       &c->layer_norm_eps, name, err)) ||
+        (st = mhv_config_act(root, "hidden_act", v->bigbird ? MHV_ACT_GELU_NEW : MHV_ACT_GELU,
+                             &c->act, name, err)) ||
         (st = mhv_json_bool(root, "tie_word_embeddings", 1, &c->tie_word_embeddings, name,
                             err)))
         return st;
@@ -119,6 +247,10 @@ static mhv_status bert_config(const cJSON *root, mhv_config *c, const char *name
         c->pos_offset = c->pad_id + 1;
         c->max_positions -= c->pos_offset;
     }
+    if (v->windowed)
+        return read_windows(root, c, name, err);
+    if (v->bigbird)
+        return read_bigbird(root, c, name, err);
     return MHV_OK;
 }
 
@@ -126,7 +258,8 @@ static size_t bert_vector_floats(const mhv_config *c)
 {
     size_t H = (size_t)c->hidden_size, E = (size_t)c->embedding_size;
     return 2 * E + H + (size_t)c->num_layers * (9 * H + (size_t)c->intermediate_size) +
-           3 * H + (size_t)c->vocab_size; /* the masked-LM head */
+           3 * H + (size_t)c->vocab_size + /* the masked-LM head */
+           2 * H;                          /* a pre-norm encoder's final LayerNorm */
 }
 
 /* The masked-LM head when the checkpoint has one (BertForMaskedLM: cls.predictions.*,
@@ -147,7 +280,7 @@ static mhv_status load_mlm_head(mhv_model *m, mhv_wload *ld, mhv_error *err)
     if (strcmp(c->arch, "electra") == 0 || c->embedding_size != c->hidden_size)
         return MHV_OK;
     /* RobertaLMHead: gelu whatever hidden_act says; BertPredictionHeadTransform: hidden_act */
-    int is_roberta = strcmp(variant_of(c)->prefix, "roberta.") == 0;
+    int is_roberta = variant_of(c)->roberta_head;
     mhv_mlm_names nm = is_roberta ? roberta : bert;
     if (!c->tie_word_embeddings) {
         /* untied, transformers 5 unties the decoder's bias from the head's bias too and adds
@@ -164,12 +297,43 @@ static mhv_status load_mlm_head(mhv_model *m, mhv_wload *ld, mhv_error *err)
     return st;
 }
 
+/* A pre-norm variant's embeddings (no LayerNorm), layers and final LayerNorm. */
+static mhv_status load_pre_ln(mhv_model *m, mhv_wload *ld, const struct pre_ln *pre,
+                              mhv_error *err)
+{
+    const mhv_config *c = &m->cfg;
+    int H = c->hidden_size, I = c->intermediate_size;
+    mhv_status st;
+    if ((st = mhv_wload_mat(ld, "embeddings.word_embeddings.weight", c->vocab_size, H, 0,
+                            &m->word_emb, err)) ||
+        (st = mhv_wload_mat(ld, "embeddings.position_embeddings.weight",
+                            c->max_positions + c->pos_offset, H, 0, &m->pos_emb, err)) ||
+        (st = mhv_wload_mat(ld, "embeddings.token_type_embeddings.weight", c->type_vocab_size,
+                            H, 0, &m->type_emb, err)))
+        return st;
+    for (int l = 0; l < c->num_layers; l++) {
+        char prefix[64];
+        snprintf(prefix, sizeof prefix, "encoder.layer.%d.", l);
+        if ((st = mhv_layer_load_dense(ld, prefix, &pre->layer, H, I, &m->layers[l], err)))
+            return st;
+    }
+    char g[96], b[96];
+    snprintf(g, sizeof g, "%s.weight", pre->final_norm);
+    snprintf(b, sizeof b, "%s.bias", pre->final_norm);
+    if ((st = mhv_wload_vec(ld, g, H, 0, &m->norm_g, err)) ||
+        (st = mhv_wload_vec(ld, b, H, 0, &m->norm_b, err)))
+        return st;
+    return load_mlm_head(m, ld, err);
+}
+
 static mhv_status bert_load(mhv_model *m, mhv_wload *ld, mhv_error *err)
 {
     const mhv_config *c = &m->cfg;
     const char *const prefixes[] = {variant_of(c)->prefix, NULL}; /* *For* heads */
     int H = c->hidden_size, I = c->intermediate_size, E = c->embedding_size;
     mhv_wload_prefix(ld, prefixes, "embeddings.word_embeddings.weight");
+    if (variant_of(c)->pre)
+        return load_pre_ln(m, ld, variant_of(c)->pre, err);
     mhv_status st;
     if ((st = mhv_wload_mat(ld, "embeddings.word_embeddings.weight", c->vocab_size, E, 0,
                             &m->word_emb, err)) ||
@@ -201,6 +365,49 @@ static mhv_status bert_load(mhv_model *m, mhv_wload *ld, mhv_error *err)
     return load_mlm_head(m, ld, err);
 }
 
+/* BigBird's block_sparse attention: every sentence of the pass at most the length up to
+ * which transformers runs it as original_full. */
+static mhv_status check_full_lengths(const mhv_nn *nn, const mhv_model *m, int n,
+                                     mhv_error *err)
+{
+    int one[2] = {0, n};
+    const int *off = nn->pack ? nn->pack->off : one;
+    for (int s = 0; s < (nn->pack ? nn->pack->count : 1); s++)
+        if (off[s + 1] - off[s] > m->cfg.sparse_full_max)
+            return mhv_fail(err, MHV_EUNSUPPORTED, m->dir, "block_sparse attention is not "
+                            "supported: a sentence of %d tokens is longer than the %d up to "
+                            "which transformers runs it as original_full",
+                            off[s + 1] - off[s], m->cfg.sparse_full_max);
+    return MHV_OK;
+}
+
+/* A pre-norm variant's pass: the decoders' pre-norm layer (model/layers.h) without a mask. */
+static mhv_status forward_pre_ln(mhv_nn *nn, const mhv_model *m, const int32_t *ids, int n,
+                                 mhv_capture *cap, float *logits, mhv_error *err)
+{
+    const mhv_config *c = &m->cfg;
+    static const mhv_decoder dec = {MHV_NORM_LAYER, MHV_RESIDUAL_SEQUENTIAL, MHV_MLP_PLAIN,
+                                    NULL};
+    mhv_decoder_pass p;
+    mhv_status st = mhv_decoder_begin(nn, &dec, c, n, &(mhv_decoder_scratch){0}, &p, err);
+    if (st)
+        return st;
+    mhv_embed e = {.tok = &m->word_emb, .pos = &m->pos_emb, .type = &m->type_emb,
+                   .pos_offset = c->pos_offset, .pad_id = c->pad_positions ? c->pad_id : -1};
+    mhv_nn_embed(nn, p.x, &e, ids, n, c->hidden_size);
+    for (int l = 0; l <= cap->last; l++) {
+        mhv_attn_layer attn = mhv_layer_attention(&m->layers[l], c);
+        if (mhv_layer_pre_norm(nn, &dec, c, &m->layers[l], &attn, l, &p, cap))
+            break;
+    }
+    if (logits) { /* the final LayerNorm, then the masked-LM head over every position */
+        mhv_norm fin = mhv_nn_layernorm(m->norm_g, m->norm_b, c->layer_norm_eps);
+        mhv_nn_norm(nn, p.x, p.x, &fin, n, c->hidden_size);
+        mhv_layer_mlm_head(nn, m, p.x, p.tmp, p.xb, logits, n);
+    }
+    return MHV_OK;
+}
+
 static mhv_status bert_forward(mhv_nn *nn, const mhv_model *m, const int32_t *ids, int n,
                                mhv_capture *cap, float *logits, mhv_error *err)
 {
@@ -208,6 +415,11 @@ static mhv_status bert_forward(mhv_nn *nn, const mhv_model *m, const int32_t *id
     if (logits && !m->mlm_dense.data)
         return mhv_fail(err, MHV_EUNSUPPORTED, m->dir, "no masked-LM head in the checkpoint "
                         "(*ForMaskedLM's cls.predictions or lm_head): no logits");
+    if (variant_of(c)->pre)
+        return forward_pre_ln(nn, m, ids, n, cap, logits, err);
+    mhv_status st;
+    if (c->sparse_full_max > 0 && (st = check_full_lengths(nn, m, n, err)))
+        return st;
     int H = c->hidden_size, I = c->intermediate_size, E = c->embedding_size;
     size_t nh = (size_t)n * (size_t)H;
     float *emb;    /* (n, E) embeddings before the projection (ELECTRA) */
@@ -223,15 +435,16 @@ static mhv_status bert_forward(mhv_nn *nn, const mhv_model *m, const int32_t *id
                                {&emb, E != H ? (size_t)n * (size_t)E : 0}};
     int widest = I > H ? I : H;
     mhv_nn_shape shape = {n, E > H ? E : H, E > widest ? E : widest, c->head_dim};
-    mhv_status st = mhv_nn_begin(nn, &shape, bufs, (int)(sizeof bufs / sizeof bufs[0]), err);
-    if (st)
+    if ((st = mhv_nn_begin(nn, &shape, bufs, (int)(sizeof bufs / sizeof bufs[0]), err)))
         return st;
 
     mhv_norm emb_ln = mhv_nn_layernorm(m->emb_ln_g, m->emb_ln_b, c->layer_norm_eps);
     mhv_embed e = {.tok = &m->word_emb, .pos = &m->pos_emb, .type = &m->type_emb,
                    .norm = &emb_ln, .pos_offset = c->pos_offset,
                    .pad_id = c->pad_positions ? c->pad_id : -1,
-                   .task = c->task_types ? &m->task_emb : NULL};
+                   .task = c->task_types ? &m->task_emb : NULL,
+                   .pos_first = variant_of(c)->windowed,
+                   .scale = c->embed_rescale ? (float)sqrt((double)H) : 0};
     if (E == H) {
         mhv_nn_embed(nn, x, &e, ids, n, H);
     } else {
@@ -241,6 +454,7 @@ static mhv_status bert_forward(mhv_nn *nn, const mhv_model *m, const int32_t *id
     for (int l = 0; l <= cap->last; l++) {
         const mhv_layer *ly = &m->layers[l];
         mhv_attn_layer attn = mhv_layer_attention(ly, c);
+        attn.window = c->attn_window[l]; /* 0 but for Longformer */
         mhv_nn_attention(nn, &attn, x, n, l, &(mhv_attn_bufs){.q = q, .k = k, .v = v, .ctx = ctx},
                          cap);
         if (mhv_capture_done(cap, l))

@@ -1,5 +1,7 @@
-/* clip.c - the vision towers of CLIP and SigLIP (CLIPVisionModel, SiglipVisionModel, and
- * the vision_model of CLIPModel / SiglipModel, whose sizes are config.json's vision_config):
+/* clip.c - the vision towers of CLIP, SigLIP, OWL-ViT and OWLv2 (CLIPVisionModel,
+ * SiglipVisionModel, OwlViTVisionModel, Owlv2VisionModel, and the vision_model of CLIPModel /
+ * SiglipModel / OwlViTModel / Owlv2Model and of the OWL object-detection models, whose sizes
+ * are config.json's vision_config):
  * patches projected by the patch convolution (bias in SigLIP), CLIP's class embedding in
  * front, learned positions, CLIP's pre-LayerNorm, pre-norm layers with a QuickGELU (CLIP) or
  * tanh-GELU (SigLIP) MLP. SigLIP has no [CLS] token: its tokens are the patches alone; its
@@ -20,20 +22,55 @@
 #include "model/layers.h"
 
 static const char *const model_types[] = {"clip_vision_model", "siglip_vision_model", "clip",
-                                          "siglip", NULL};
+                                          "siglip", "owlvit_vision_model", "owlvit",
+                                          "owlv2_vision_model", "owlv2", "siglip2_vision_model",
+                                          "siglip2", NULL};
+
+/* OWL-ViT and OWLv2 (OwlViTVisionModel, Owlv2VisionModel, and the vision_model of their
+ * whole and object-detection models): CLIP's tower with its pre-LayerNorm named
+ * pre_layernorm, their own default sizes. */
+typedef struct {
+    const char *model_type;
+    int whole;                 /* the whole model: sizes in vision_config */
+    int image_size, patch_size;
+    int naflex;                /* SigLIP 2: num_patches positions resized to every image's
+                                * grid, a linear patch embedding */
+} variant;
+
+static const variant variants[] = {
+    {"clip_vision_model", 0, 224, 32, 0}, {"siglip_vision_model", 0, 224, 16, 0},
+    {"clip", 1, 224, 32, 0},              {"siglip", 1, 224, 16, 0},
+    {"owlvit_vision_model", 0, 768, 32, 0}, {"owlvit", 1, 768, 32, 0},
+    {"owlv2_vision_model", 0, 768, 16, 0},  {"owlv2", 1, 768, 16, 0},
+    {"siglip2_vision_model", 0, 0, 16, 1}, {"siglip2", 1, 0, 16, 1},
+};
+
+static const variant *variant_of(const mhv_config *c)
+{
+    for (size_t i = 0; i < sizeof variants / sizeof variants[0]; i++)
+        if (strcmp(variants[i].model_type, c->arch) == 0)
+            return &variants[i];
+    return &variants[0];
+}
 
 static int is_siglip(const mhv_config *c)
 {
     return strncmp(c->arch, "siglip", 6) == 0;
 }
 
+static int is_owl(const mhv_config *c)
+{
+    return strncmp(c->arch, "owl", 3) == 0;
+}
+
 static mhv_status clip_config(const cJSON *root, mhv_config *c, const char *name,
                               mhv_error *err)
 {
     int siglip = is_siglip(c);
-    /* the whole CLIP/SigLIP model: the vision tower's sizes are in vision_config */
+    const variant *v = variant_of(c);
+    /* the whole CLIP/SigLIP/OWL model: the vision tower's sizes are in vision_config */
     const cJSON *vc = root;
-    if (strcmp(c->arch, "clip") == 0 || strcmp(c->arch, "siglip") == 0) {
+    if (v->whole) {
         vc = mhv_json_get(root, "vision_config");
         if (!vc || !cJSON_IsObject(vc))
             return mhv_fail(err, MHV_EFORMAT, name, "missing object 'vision_config'");
@@ -43,9 +80,13 @@ static mhv_status clip_config(const cJSON *root, mhv_config *c, const char *name
                                        768, 12, 12, 3072, 1, 1};
     mhv_status st;
     double eps;
+    int num_patches = 0;
     if ((st = mhv_config_sizes(vc, &keys, 1, c, name, err)) ||
-        (st = mhv_json_int(vc, "image_size", 224, 1, 1 << 16, &c->image_size, name, err)) ||
-        (st = mhv_json_int(vc, "patch_size", siglip ? 16 : 32, 1, 1 << 12, &c->patch_size, name,
+        (v->naflex && (st = mhv_json_int(vc, "num_patches", 256, 1, MHV_MAX_POSITIONS,
+                                         &num_patches, name, err))) ||
+        (!v->naflex && (st = mhv_json_int(vc, "image_size", v->image_size, 1, 1 << 16,
+                                          &c->image_size, name, err))) ||
+        (st = mhv_json_int(vc, "patch_size", v->patch_size, 1, 1 << 12, &c->patch_size, name,
                            err)) ||
         (st = mhv_json_int(vc, "num_channels", 3, 1, 16, &c->num_channels, name, err)) ||
         (st = mhv_json_num(vc, "layer_norm_eps", siglip ? 1e-6 : 1e-5, -1e-300, 1, &eps, name,
@@ -53,6 +94,21 @@ static mhv_status clip_config(const cJSON *root, mhv_config *c, const char *name
         (st = mhv_config_act(vc, "hidden_act", siglip ? MHV_ACT_GELU_NEW : MHV_ACT_QUICK_GELU,
                              &c->act, name, err)))
         return st;
+    if (v->naflex) { /* a square table of num_patches positions, as transformers reshapes it */
+        int g = (int)sqrt((double)num_patches);
+        while ((long)g * g > num_patches)
+            g--;
+        while ((long)(g + 1) * (g + 1) <= num_patches)
+            g++;
+        if ((long)g * g != num_patches)
+            return mhv_fail(err, MHV_EFORMAT, name, "num_patches %d is not a square",
+                            num_patches);
+        if ((long)g * c->patch_size > 1 << 16)
+            return mhv_fail(err, MHV_EFORMAT, name, "num_patches * patch_size is too large");
+        c->image_size = g * c->patch_size;
+        c->vision_pos_bilinear_aa = 1;
+        c->vision_patch_hwc = 1;
+    }
     /* transformers' patch convolution (stride patch_size) drops the pixels of a last partial
      * patch: (image_size // patch_size)^2 patches and positions, patch_size dividing or not */
     int side = c->image_size / c->patch_size;
@@ -64,7 +120,9 @@ static mhv_status clip_config(const cJSON *root, mhv_config *c, const char *name
     c->layer_norm_eps = (float)eps;
     c->vision = 1;
     c->vision_extra = siglip ? 0 : 1;
-    c->vision_pos = siglip ? MHV_VPOS_ASKED_GRID : MHV_VPOS_ASKED_SIZE;
+    c->vision_pos = v->naflex ? MHV_VPOS_ALWAYS /* every image its own grid */
+                    : siglip  ? MHV_VPOS_ASKED_GRID
+                              : MHV_VPOS_ASKED_SIZE;
     c->max_positions = c->vision_extra + side * side;
     c->vocab_size = 1;
     return MHV_OK;
@@ -104,23 +162,29 @@ static mhv_status pool_head_load(mhv_model *m, mhv_wload *ld, mhv_error *err)
 
 static mhv_status clip_load(mhv_model *m, mhv_wload *ld, mhv_error *err)
 {
-    static const char *const prefixes[] = {"vision_model.", NULL};
+    static const char *const prefixes[] = {"vision_model.", "owlvit.vision_model.",
+                                           "owlv2.vision_model.", NULL};
     const mhv_config *c = &m->cfg;
     int H = c->hidden_size, I = c->intermediate_size, P = c->patch_size, C = c->num_channels;
     int side = c->image_size / P, n = c->vision_extra + side * side, siglip = is_siglip(c);
     mhv_wload_prefix(ld, prefixes, "embeddings.patch_embedding.weight");
+    const char *pre_ln_g = is_owl(c) ? "pre_layernorm.weight" : "pre_layrnorm.weight";
+    const char *pre_ln_b = is_owl(c) ? "pre_layernorm.bias" : "pre_layrnorm.bias";
     int64_t patch_dims[4] = {H, C, P, P};
     mhv_status st;
-    if ((st = mhv_wload_tensor(ld, "embeddings.patch_embedding.weight", patch_dims, 4, 0,
-                               &m->patch_emb, err)) ||
+    if ((c->vision_patch_hwc /* SigLIP 2's nn.Linear over (row, column, channel) patches */
+             ? (st = mhv_wload_mat(ld, "embeddings.patch_embedding.weight", H, C * P * P, 0,
+                                   &m->patch_emb, err))
+             : (st = mhv_wload_tensor(ld, "embeddings.patch_embedding.weight", patch_dims, 4, 0,
+                                      &m->patch_emb, err))) ||
         (siglip && (st = mhv_wload_vec(ld, "embeddings.patch_embedding.bias", H, 0,
                                        &m->patch_emb_b, err))) ||
         (!siglip && (st = mhv_wload_vec(ld, "embeddings.class_embedding", H, 0,
                                         &m->extra_tokens, err))) ||
         (st = mhv_wload_mat(ld, "embeddings.position_embedding.weight", n, H, 0, &m->pos_emb,
                             err)) ||
-        (!siglip && ((st = mhv_wload_vec(ld, "pre_layrnorm.weight", H, 0, &m->emb_ln_g, err)) ||
-                     (st = mhv_wload_vec(ld, "pre_layrnorm.bias", H, 0, &m->emb_ln_b, err)))))
+        (!siglip && ((st = mhv_wload_vec(ld, pre_ln_g, H, 0, &m->emb_ln_g, err)) ||
+                     (st = mhv_wload_vec(ld, pre_ln_b, H, 0, &m->emb_ln_b, err)))))
         return st;
     for (int l = 0; l < c->num_layers; l++) {
         mhv_layer *ly = &m->layers[l];

@@ -1,23 +1,58 @@
-/* cohere.c - Cohere Command-R (CohereModel, CohereForCausalLM): attention and MLP in parallel
- * on one LayerNorm without bias, rotary positions on interleaved pairs (2i, 2i+1; default
- * theta 500000), grouped-query heads, SwiGLU; q/k/o biases with attention_bias, a LayerNorm
- * of each query and key head with its own weights ((heads, head_dim) q_norm / k_norm, no bias)
- * before the rotation with use_qk_norm, the logits times logit_scale; tied by default.
+/* cohere.c - Cohere Command-R (CohereModel, CohereForCausalLM) and Command R7B / Command A
+ * (Cohere2Model, Cohere2ForCausalLM): attention and MLP in parallel on one LayerNorm without
+ * bias, rotary positions on interleaved pairs (2i, 2i+1), grouped-query heads, SwiGLU; q/k/o
+ * biases with attention_bias, the logits times logit_scale; tied by default. Cohere adds, with
+ * use_qk_norm, a LayerNorm of each query and key head with its own weights ((heads, head_dim)
+ * q_norm / k_norm, no bias) before the rotation, and rope_theta 500000 unless given. Cohere 2
+ * slides a window on the layers layer_types names (by default three of every four,
+ * sliding_window_pattern) and rotates only those: its full layers have no positions.
  *
  *   x = embed_tokens[id]
  *   per layer: h = input_layernorm(x);  x = (x + o(attn(h))) + mlp(h)
  *   logits = (norm(x) · lm_head^T) * logit_scale */
 #include <cjson/cJSON.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "base/json.h"
 #include "model/family.h"
 #include "model/layers.h"
 
-static const char *const model_types[] = {"cohere", NULL};
+static const char *const model_types[] = {"cohere", "cohere2", NULL};
 
 /* CohereConfig's rope_theta when config.json gives none */
 #define COHERE_THETA 500000.0
+
+/* Cohere 2's sliding layers: layer_types, by default sliding unless (i + 1) is a multiple of
+ * sliding_window_pattern (4); rotary positions on those alone (nope_layers the others). */
+static mhv_status cohere2_layers(const cJSON *root, mhv_config *c, const char *name,
+                                 mhv_error *err)
+{
+    int period, any;
+    mhv_status st;
+    if ((st = mhv_json_int(root, "sliding_window_pattern", 4, 1, MHV_MAX_LAYERS + 1, &period,
+                           name, err)))
+        return st;
+    c->window_by_layer = 1;
+    memset(c->window_layers, 0, sizeof c->window_layers);
+    for (int l = 0; l < c->num_layers; l++)
+        if ((l + 1) % period != 0)
+            c->window_layers[l / 8] |= (unsigned char)(1u << (l % 8));
+    if ((st = mhv_config_layer_types(root, c, &any, name, err)))
+        return st;
+    for (int l = 0; l < c->num_layers; l++)
+        if (!((c->window_layers[l / 8] >> (l % 8)) & 1))
+            c->nope_layers[l / 8] |= (unsigned char)(1u << (l % 8));
+    if (!any)
+        return MHV_OK;
+    /* None would leave the sliding layers without positions or window in transformers */
+    const cJSON *sw = cJSON_GetObjectItemCaseSensitive(root, "sliding_window");
+    if (sw && cJSON_IsNull(sw))
+        return mhv_fail(err, MHV_EUNSUPPORTED, name,
+                        "sliding layers with sliding_window null are not supported");
+    return mhv_json_int(root, "sliding_window", 4096, 1, MHV_MAX_POSITIONS, &c->sliding_window,
+                        name, err);
+}
 
 static mhv_status cohere_config(const cJSON *root, mhv_config *c, const char *name,
                                 mhv_error *err)
@@ -42,15 +77,17 @@ static mhv_status cohere_config(const cJSON *root, mhv_config *c, const char *na
         (st = mhv_json_bool(root, "use_qk_norm", 0, &qk_norm, name, err)) ||
         (st = mhv_config_rope(root, &c->rope, name, err)))
         return st;
-    const cJSON *params = mhv_json_get(root, "rope_parameters");
-    if (!mhv_json_get(root, "rope_theta") &&
-        !(params && cJSON_IsObject(params) && mhv_json_get(params, "rope_theta")))
-        c->rope.theta = COHERE_THETA;
-    c->qk_norm = qk_norm ? MHV_QK_NORM_HEAD : MHV_QK_NORM_NONE;
     c->layer_norm_eps = (float)eps;
     c->attn_out_bias = c->attn_bias;
     c->parallel_residual = 1;
     c->causal = 1;
+    const cJSON *params = mhv_json_get(root, "rope_parameters");
+    if (strcmp(c->arch, "cohere") == 0 && !mhv_json_get(root, "rope_theta") &&
+        !(params && cJSON_IsObject(params) && mhv_json_get(params, "rope_theta")))
+        c->rope.theta = COHERE_THETA;
+    if (strcmp(c->arch, "cohere2") == 0)
+        return cohere2_layers(root, c, name, err);
+    c->qk_norm = qk_norm ? MHV_QK_NORM_HEAD : MHV_QK_NORM_NONE;
     return MHV_OK;
 }
 
@@ -134,7 +171,9 @@ static mhv_status cohere_forward(mhv_nn *nn, const mhv_model *m, const int32_t *
         mhv_norm qn = mhv_nn_layernorm(ly->q_norm_g, ly->q_norm_b, c->layer_norm_eps);
         mhv_norm kn = mhv_nn_layernorm(ly->k_norm_g, ly->k_norm_b, c->layer_norm_eps);
         mhv_attn_layer attn = mhv_layer_attention(ly, c);
-        attn.causal = 1, attn.rope = &rot;
+        attn.causal = 1;
+        attn.rope = (c->nope_layers[l / 8] >> (l % 8)) & 1 ? NULL : &rot;
+        attn.window = mhv_config_layer_slides(c, l) ? c->sliding_window : 0;
         attn.q_norm = c->qk_norm ? &qn : NULL, attn.k_norm = c->qk_norm ? &kn : NULL;
         attn.qk_norm_per_head = 1;
         if (mhv_layer_pre_norm(nn, &dec, c, ly, &attn, l, &p, cap))

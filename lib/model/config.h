@@ -25,7 +25,11 @@ typedef enum {
     MHV_VPOS_ASKED_GRID,     /* only when asked; else the patch grid must be its own
                               * (SigLIP: transformers checks no pixel size) */
     MHV_VPOS_ALWAYS,         /* always (DINOv2, with registers too) */
+    MHV_VPOS_NEVER,          /* never: the patch grid must be its own, asked or not (AIMv2:
+                              * transformers has no interpolate_pos_encoding for it) */
 } mhv_vision_pos;
+
+#define MHV_MAX_LAYERS_WINDOWS 1024 /* = MHV_MAX_LAYERS, defined below */
 
 typedef struct {
     const struct mhv_family *family;
@@ -151,6 +155,49 @@ typedef struct {
     unsigned char nope_layers[128]; /* bit l set (as window_layers): layer l has no rotary
                                      * positions (SmolLM3 no_rope_layers) */
     int attn_sinks; /* a sink logit in each softmax (GPT-OSS): the kept rows sum to less than 1 */
+    /* DINOv3 (model/dinov3.c): 2-D rotary positions of the patches (rope.theta), the key
+     * and value projections' own bias flags, the gated MLP's gate through act (DINOv2's
+     * SwiGLU: SiLU whatever hidden_act says) */
+    int vision_rope2d;
+    int vision_key_bias, vision_value_bias;
+    int vision_gate_act;
+    /* AIMv2 (model/aimv2.c): RMSNorms in place of the LayerNorms; the native models' 2-D
+     * sine-cosine positions computed for the image's own grid (no table) */
+    int vision_rms;
+    int vision_sincos2d;
+    /* SigLIP 2 (model/clip.c): positions resized bilinearly with antialiasing
+     * (MHV_INTERP_BILINEAR_AA), patches flattened (row, column, channel) for its linear
+     * patch embedding */
+    int vision_pos_bilinear_aa;
+    int vision_patch_hwc;
+    /* audio encoder-decoders (Whisper, model/whisper.c): the encoder reads log-mel features
+     * (num_mel_bins, 2 * audio_positions) through two convolutions into audio_positions
+     * frames (max_source_positions), not token ids; 0: a model of token ids */
+    int audio_positions;
+    int num_mel_bins;
+    /* PhiMoE: cos and sin times [0] up to longrope_original tokens, [1] beyond (its
+     * short_mscale and long_mscale), and its router's router_jitter_noise (sparsemixer) */
+    double longrope_mscale[2];
+    double router_jitter;
+    int lm_head_bias;         /* the LM head has a bias (PhiMoE lm_head_bias) */
+    /* MobileBERT (model/mobilebert.c): the trigram embedding input, the bottleneck (layers
+     * work at mb_inner = intra_bottleneck_size), queries, keys and values all from the
+     * bottleneck (use_bottleneck_attention) or queries and keys from their own
+     * (key_query_shared_bottleneck), the feed-forward networks of a layer, NoNorm for every
+     * norm (normalization_type no_norm) */
+    int mb_trigram, mb_bottleneck, mb_bottleneck_attn, mb_shared_qk, mb_ffns, mb_no_norm;
+    int mb_inner;
+    /* Longformer (model/bert.c): layer l's queries see the keys within attn_window[l] - 1
+     * positions on either side (attention_window[l] / 2), as mhv_attn_layer.window counts */
+    int attn_window[MHV_MAX_LAYERS_WINDOWS];
+    /* SqueezeBERT (model/squeezebert.c): the groups of its q, k, v, post-attention,
+     * intermediate and output convolutions */
+    int sq_groups[6];
+    /* BigBird (model/bert.c): token rows times sqrt(hidden_size) (rescale_embeddings); > 0:
+     * block_sparse attention, which transformers runs as original_full up to this many
+     * tokens ((5 + 2 num_random_blocks) block_size), longer sentences refused */
+    int embed_rescale;
+    int sparse_full_max;
 } mhv_config;
 
 /* BEiT's relative position biases: each layer's own table and/or one shared by all (summed) */
@@ -171,6 +218,7 @@ static inline int mhv_config_layer_slides(const mhv_config *c, int l)
 /* Limits on sizes accepted from a file: far beyond any real model, small enough that
  * products of them cannot overflow 64-bit arithmetic. */
 #define MHV_MAX_LAYERS 1024
+_Static_assert(MHV_MAX_LAYERS_WINDOWS == MHV_MAX_LAYERS, "one window a layer");
 #define MHV_MAX_HEADS 1024
 #define MHV_MAX_HIDDEN 65536
 #define MHV_MAX_VOCAB 4000000

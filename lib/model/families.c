@@ -15,6 +15,8 @@ static const mhv_family *const families[] = {
     &mhv_family_vit,
     &mhv_family_clip,
     &mhv_family_beit,
+    &mhv_family_dinov3,
+    &mhv_family_aimv2,
     &mhv_family_gpt2,
     &mhv_family_llama,
     &mhv_family_gemma,
@@ -27,6 +29,13 @@ static const mhv_family *const families[] = {
     &mhv_family_olmo,
     &mhv_family_stablelm,
     &mhv_family_cohere,
+    &mhv_family_olmoe,
+    &mhv_family_glm,
+    &mhv_family_nemotron,
+    &mhv_family_exaone4,
+    &mhv_family_phimoe,
+    &mhv_family_persimmon,
+    &mhv_family_jetmoe,
     &mhv_family_phi,
     &mhv_family_bloom,
     &mhv_family_gpt_neo,
@@ -35,6 +44,10 @@ static const mhv_family *const families[] = {
     &mhv_family_bart,
     &mhv_family_xglm,
     &mhv_family_mpt,
+    &mhv_family_whisper,
+    &mhv_family_roformer,
+    &mhv_family_mobilebert,
+    &mhv_family_squeezebert,
 };
 
 #define N_FAMILIES (sizeof families / sizeof families[0])

@@ -77,10 +77,19 @@ extern const mhv_family mhv_family_modernbert;
 extern const mhv_family mhv_family_vit;
 extern const mhv_family mhv_family_clip;
 extern const mhv_family mhv_family_beit;
+extern const mhv_family mhv_family_dinov3;
+extern const mhv_family mhv_family_aimv2;
 extern const mhv_family mhv_family_olmo;
 extern const mhv_family mhv_family_stablelm;
 extern const mhv_family mhv_family_cohere;
 extern const mhv_family mhv_family_gpt_oss;
+extern const mhv_family mhv_family_olmoe;
+extern const mhv_family mhv_family_glm;
+extern const mhv_family mhv_family_nemotron;
+extern const mhv_family mhv_family_exaone4;
+extern const mhv_family mhv_family_phimoe;
+extern const mhv_family mhv_family_persimmon;
+extern const mhv_family mhv_family_jetmoe;
 
 /* The rotary settings of families that turn part of each head (GPT-NeoX, Phi) as their
  * transformers configs read them: rope_scaling, else rope_parameters (its rope_theta and
@@ -101,6 +110,9 @@ void mhv_family_alibi_slopes(int heads, float *slopes);
  * odd ones, the first `heads` of them. */
 void mhv_family_alibi_slopes_mpt(int heads, double bias_max, float *slopes);
 extern const mhv_family mhv_family_mpt;
+extern const mhv_family mhv_family_roformer;
+extern const mhv_family mhv_family_mobilebert;
+extern const mhv_family mhv_family_squeezebert;
 
 /* T5's bucket of relative position rp = key - query (transformers'
  * _relative_position_bucket, with its float32 logarithm): bidirectional (encoders) or causal,
@@ -113,6 +125,7 @@ int mhv_family_t5_bucket(int rp, int bidirectional, int buckets, int max_distanc
  * H >= 4. */
 void mhv_family_t2t_position(int p, int pad, int H, float *row);
 extern const mhv_family mhv_family_xglm;
+extern const mhv_family mhv_family_whisper;
 
 /* The family that opens model_type, and its name for it; NULL when none does. */
 const mhv_family *mhv_family_find(const char *model_type, const char **arch);

@@ -525,10 +525,11 @@ mhv_status mhv_forward_logits_check(const mhv_model *m, mhv_error *err)
     if (c->enc_dec)
         return not_seq2seq(m, err);
     if (!c->causal && strcmp(c->family->name, "bert") != 0 &&
-        strcmp(c->family->name, "mpnet") != 0)
+        strcmp(c->family->name, "mpnet") != 0 && strcmp(c->family->name, "roformer") != 0 &&
+        strcmp(c->family->name, "squeezebert") != 0)
         return mhv_fail(err, MHV_EUNSUPPORTED, m->dir,
-                        "the masked-LM head of %s models is not supported (BERT, RoBERTa, "
-                        "XLM-RoBERTa, CamemBERT and MPNet's are)", c->arch);
+                        "the masked-LM head of %s models is not supported (BERT's family, "
+                        "MPNet's, RoFormer's and SqueezeBERT's are)", c->arch);
     if (!c->causal && !m->mlm_dense.data)
         return mhv_fail(err, MHV_EUNSUPPORTED, m->dir,
                         "%s checkpoint without a masked-LM head (cls.predictions or lm_head): "
@@ -568,9 +569,19 @@ static mhv_status check_seq2seq(const mhv_model *m, const int32_t *src, int ns,
         return mhv_fail(err, MHV_EUNSUPPORTED, m->dir,
                         "%s is not an encoder-decoder model: it takes one sequence, not a source "
                         "and a target", c->arch);
-    mhv_status st = check_ids(c, src, ns, err);
-    if (st)
+    mhv_status st;
+    if (c->audio_positions) { /* Whisper: audio features (nn.pixels), never token ids */
+        if (src)
+            return mhv_fail(err, MHV_EUSAGE, "", "%s takes audio, not source token ids",
+                            c->arch);
+        if (ns != c->audio_positions)
+            return mhv_fail(err, MHV_EUSAGE, "", "%s's encoder has %d audio positions, not %d",
+                            c->arch, c->audio_positions, ns);
+    } else if (!src) {
+        return mhv_fail(err, MHV_EUSAGE, "", "%s takes source token ids, not audio", c->arch);
+    } else if ((st = check_ids(c, src, ns, err))) {
         return st;
+    }
     if (nt < 1)
         return mhv_fail(err, MHV_EUSAGE, "", "no target tokens to run");
     if (nt > c->max_positions)
@@ -645,7 +656,8 @@ mhv_status mhv_forward_estimate_seq2seq(mhv_forward_ctx *fc, const mhv_model *m,
     if (!c->enc_dec || !c->family->seq2seq)
         return mhv_fail(err, MHV_EUNSUPPORTED, m->dir, "%s is not an encoder-decoder model",
                         c->arch);
-    if (ns < 1 || nt < 1 || ns > c->max_positions || nt > c->max_positions)
+    int ns_max = c->audio_positions ? c->audio_positions : c->max_positions;
+    if (ns < 1 || nt < 1 || ns > ns_max || nt > c->max_positions)
         return mhv_fail(err, MHV_EUSAGE, "", "%d source and %d target tokens: the model takes "
                         "1 to %d", ns, nt, c->max_positions);
     int Le = c->num_layers, Ld = c->dec_layers;
@@ -769,7 +781,8 @@ typedef struct {
     const mhv_model *m;
     const int32_t *src;
     int ns;
-    float *buf; /* (len, dec_vocab) */
+    const float *feats; /* audio models: the encoder's features instead of src */
+    float *buf;         /* (len, dec_vocab) */
     size_t cap;
 } gen_ctx;
 
@@ -787,9 +800,12 @@ static mhv_status gen_logits(void *ctx, const int32_t *seqs, int n_seq, int len,
         g->buf = b, g->cap = cells;
     }
     for (int i = 0; i < n_seq; i++) {
-        mhv_status st = mhv_forward_seq2seq_logits(g->fc, g->m, g->src, g->ns,
-                                                   seqs + (size_t)i * (size_t)len, len, g->buf,
-                                                   err);
+        const int32_t *seq = seqs + (size_t)i * (size_t)len;
+        mhv_status st =
+            g->feats ? mhv_forward_seq2seq_logits_audio(g->fc, g->m, g->feats, seq, len, g->buf,
+                                                        err)
+                     : mhv_forward_seq2seq_logits(g->fc, g->m, g->src, g->ns, seq, len, g->buf,
+                                                  err);
         if (st)
             return st;
         memcpy(logits + (size_t)i * V, g->buf + (size_t)(len - 1) * V, V * sizeof *logits);
@@ -803,10 +819,10 @@ int mhv_forward_gen_positions(const mhv_model *m)
     return m->cfg.max_positions < MHV_MAX_POSITIONS ? m->cfg.max_positions : 0;
 }
 
-mhv_status mhv_forward_generate_with(mhv_forward_ctx *fc, const mhv_model *m,
-                                     const int32_t *src, int ns, const int32_t *prompt, int np,
-                                     const mhv_gen_config *g, int32_t **out, int *n_out,
-                                     mhv_error *err)
+static mhv_status generate_with(mhv_forward_ctx *fc, const mhv_model *m, const int32_t *src,
+                                int ns, const float *feats, const int32_t *prompt, int np,
+                                const mhv_gen_config *g, int32_t **out, int *n_out,
+                                mhv_error *err)
 {
     const mhv_config *c = &m->cfg;
     *out = NULL;
@@ -817,11 +833,69 @@ mhv_status mhv_forward_generate_with(mhv_forward_ctx *fc, const mhv_model *m,
     if (!m->lm_head.data)
         return mhv_fail(err, MHV_EUNSUPPORTED, m->dir,
                         "no lm_head.weight: a base model has no logits");
-    gen_ctx ctx = {fc, m, src, ns, NULL, 0};
+    gen_ctx ctx = {fc, m, src, ns, feats, NULL, 0};
     mhv_gen_input in = {.prompt = prompt, .n_prompt = np, .encoder_ids = src, .n_encoder = ns,
                         .vocab = c->dec_vocab_size, .max_positions = mhv_forward_gen_positions(m),
                         .logits = gen_logits, .ctx = &ctx};
     mhv_status st = mhv_generate(g, &in, out, n_out, err);
     free(ctx.buf);
+    return st;
+}
+
+mhv_status mhv_forward_generate_with(mhv_forward_ctx *fc, const mhv_model *m,
+                                     const int32_t *src, int ns, const int32_t *prompt, int np,
+                                     const mhv_gen_config *g, int32_t **out, int *n_out,
+                                     mhv_error *err)
+{
+    return generate_with(fc, m, src, ns, NULL, prompt, np, g, out, n_out, err);
+}
+
+mhv_status mhv_forward_generate_audio(mhv_forward_ctx *fc, const mhv_model *m,
+                                      const float *feats, const int32_t *prompt, int np,
+                                      const mhv_gen_config *g, int32_t **out, int *n_out,
+                                      mhv_error *err)
+{
+    *out = NULL;
+    *n_out = 0;
+    if (!feats || !m->cfg.audio_positions)
+        return mhv_fail(err, MHV_EUNSUPPORTED, m->dir, "%s does not take audio", m->cfg.arch);
+    return generate_with(fc, m, NULL, 0, feats, prompt, np, g, out, n_out, err);
+}
+
+/* ---- audio encoder-decoders (Whisper): the encoder reads features, not ids ---- */
+
+static mhv_status check_audio(const mhv_model *m, const float *feats, mhv_error *err)
+{
+    if (!m->cfg.audio_positions)
+        return mhv_fail(err, MHV_EUNSUPPORTED, m->dir, "%s does not take audio", m->cfg.arch);
+    if (!feats)
+        return mhv_fail(err, MHV_EUSAGE, "", "no audio features");
+    return MHV_OK;
+}
+
+mhv_status mhv_forward_run_seq2seq_audio(mhv_forward_ctx *fc, const mhv_model *m,
+                                         const float *feats, const int32_t *tgt, int nt,
+                                         const mhv_heads *sel, mhv_attn *out, mhv_error *err)
+{
+    memset(out, 0, sizeof *out);
+    mhv_status st = check_audio(m, feats, err);
+    if (st)
+        return st;
+    fc->nn.pixels = feats;
+    st = mhv_forward_run_seq2seq(fc, m, NULL, m->cfg.audio_positions, tgt, nt, sel, out, err);
+    fc->nn.pixels = NULL;
+    return st;
+}
+
+mhv_status mhv_forward_seq2seq_logits_audio(mhv_forward_ctx *fc, const mhv_model *m,
+                                            const float *feats, const int32_t *tgt, int nt,
+                                            float *logits, mhv_error *err)
+{
+    mhv_status st = check_audio(m, feats, err);
+    if (st)
+        return st;
+    fc->nn.pixels = feats;
+    st = mhv_forward_seq2seq_logits(fc, m, NULL, m->cfg.audio_positions, tgt, nt, logits, err);
+    fc->nn.pixels = NULL;
     return st;
 }

@@ -187,9 +187,28 @@ mhv_status mhv_forward_generate_with(mhv_forward_ctx *c, const mhv_model *m,
                                      const int32_t *src, int ns, const int32_t *prompt, int np,
                                      const mhv_gen_config *g, int32_t **out, int *n_out,
                                      mhv_error *err);
+/* The same for an audio encoder-decoder (Whisper): the encoder reads feats (as
+ * mhv_forward_seq2seq_logits_audio); no encoder ids, so the encoder_* settings are refused.
+ * g's begin_index and suppress lists are the caller's to set as its generate() does. */
+mhv_status mhv_forward_generate_audio(mhv_forward_ctx *c, const mhv_model *m,
+                                      const float *feats, const int32_t *prompt, int np,
+                                      const mhv_gen_config *g, int32_t **out, int *n_out,
+                                      mhv_error *err);
 /* The max_position_embeddings generate() sees in m's config class (mhv_gen_input), 0 for
  * T5's relative positions. */
 int mhv_forward_gen_positions(const mhv_model *m);
+
+/* Audio encoder-decoders (cfg.audio_positions: Whisper): mhv_forward_run_seq2seq and
+ * mhv_forward_seq2seq_logits with the encoder reading feats(num_mel_bins, 2 *
+ * audio_positions), log-mel features (media/logmel.h), instead of source ids; the encoder's
+ * maps are audio_positions x audio_positions, the cross-attention's nt x audio_positions.
+ * The ids entries refuse such a model, these refuse any other. */
+mhv_status mhv_forward_run_seq2seq_audio(mhv_forward_ctx *c, const mhv_model *m,
+                                         const float *feats, const int32_t *tgt, int nt,
+                                         const mhv_heads *sel, mhv_attn *out, mhv_error *err);
+mhv_status mhv_forward_seq2seq_logits_audio(mhv_forward_ctx *c, const mhv_model *m,
+                                            const float *feats, const int32_t *tgt, int nt,
+                                            float *logits, mhv_error *err);
 
 /* MHV_OK when mhv_forward_logits_ablated can give m's logits, else why not (as it says). */
 mhv_status mhv_forward_logits_check(const mhv_model *m, mhv_error *err);

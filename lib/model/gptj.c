@@ -1,7 +1,9 @@
-/* gptj.c - GPT-J (GPTJModel, GPTJForCausalLM): one LayerNorm ln_1 read by both the attention
- * and the MLP (parallel), rotary positions on the first rotary_dim dimensions of each head
- * with GPT-J's interleaved pairs (2i, 2i+1) and base 10000, no q/k/v/out biases, an LM head
- * with a bias.
+/* gptj.c - GPT-J (GPTJModel, GPTJForCausalLM) and CodeGen (CodeGenModel,
+ * CodeGenForCausalLM): one LayerNorm ln_1 read by both the attention and the MLP (parallel),
+ * rotary positions on the first rotary_dim dimensions of each head with GPT-J's interleaved
+ * pairs (2i, 2i+1) and base 10000, no q/k/v/out biases, an LM head with a bias. CodeGen
+ * stores q, k and v as one qkv_proj in four blocks of [q, v, k] rows (its mp_num, 4;
+ * blocks.h mhv_attn_layer.fused_mp_blocks).
  *
  *   x = wte[id]
  *   per layer: h = ln_1(x);  x = (attn(h) + mlp(h)) + x
@@ -9,12 +11,20 @@
  *   logits = ln_f(x) · lm_head^T + lm_head.bias */
 #include <cjson/cJSON.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "base/json.h"
 #include "model/family.h"
 #include "model/layers.h"
 
-static const char *const model_types[] = {"gptj", NULL};
+static const char *const model_types[] = {"gptj", "codegen", NULL};
+
+#define CODEGEN_MP 4 /* CodeGenAttention.mp_num: the blocks of qkv_proj */
+
+static int is_codegen(const mhv_config *c)
+{
+    return strcmp(c->arch, "codegen") == 0;
+}
 
 static mhv_status gptj_config(const cJSON *root, mhv_config *c, const char *name,
                               mhv_error *err)
@@ -36,6 +46,9 @@ static mhv_status gptj_config(const cJSON *root, mhv_config *c, const char *name
     if (c->hidden_size % c->num_heads != 0)
         return mhv_fail(err, MHV_EFORMAT, name, "n_head %d does not divide n_embd %d",
                         c->num_heads, c->hidden_size);
+    if (is_codegen(c) && c->hidden_size % CODEGEN_MP != 0) /* transformers' view fails */
+        return mhv_fail(err, MHV_EFORMAT, name, "n_embd %d is not a multiple of 4 (codegen)",
+                        c->hidden_size);
     c->head_dim = c->hidden_size / c->num_heads;
     c->num_kv_heads = c->num_heads;
     /* GPTJConfig's default is 64; an explicit null rotates hidden_size dimensions (a whole
@@ -88,14 +101,20 @@ static mhv_status gptj_load(mhv_model *m, mhv_wload *ld, mhv_error *err)
 #define N(suffix) (snprintf(n, sizeof n, "h.%d.%s", l, suffix), n)
         if ((st = mhv_wload_vec(ld, N("ln_1.weight"), H, 0, &ly->ln_attn_g, err)) ||
             (st = mhv_wload_vec(ld, N("ln_1.bias"), H, 0, &ly->ln_attn_b, err)) ||
-            (st = mhv_wload_mat(ld, N("attn.q_proj.weight"), H, H, 0, &ly->q, err)) ||
-            (st = mhv_wload_mat(ld, N("attn.k_proj.weight"), H, H, 0, &ly->k, err)) ||
-            (st = mhv_wload_mat(ld, N("attn.v_proj.weight"), H, H, 0, &ly->v, err)) ||
             (st = mhv_wload_mat(ld, N("attn.out_proj.weight"), H, H, 0, &ly->o, err)) ||
             (st = mhv_wload_mat(ld, N("mlp.fc_in.weight"), I, H, 0, &ly->ffn_up, err)) ||
             (st = mhv_wload_vec(ld, N("mlp.fc_in.bias"), I, 0, &ly->ffn_up_b, err)) ||
             (st = mhv_wload_mat(ld, N("mlp.fc_out.weight"), H, I, 0, &ly->ffn_down, err)) ||
             (st = mhv_wload_vec(ld, N("mlp.fc_out.bias"), H, 0, &ly->ffn_down_b, err)))
+            return st;
+        if (is_codegen(c) ? (st = mhv_wload_mat(ld, N("attn.qkv_proj.weight"), 3 * H, H, 0,
+                                                &ly->qkv, err))
+                          : ((st = mhv_wload_mat(ld, N("attn.q_proj.weight"), H, H, 0, &ly->q,
+                                                 err)) ||
+                             (st = mhv_wload_mat(ld, N("attn.k_proj.weight"), H, H, 0, &ly->k,
+                                                 err)) ||
+                             (st = mhv_wload_mat(ld, N("attn.v_proj.weight"), H, H, 0, &ly->v,
+                                                 err))))
             return st;
 #undef N
     }
@@ -112,8 +131,9 @@ static mhv_status gptj_forward(mhv_nn *nn, const mhv_model *m, const int32_t *id
     /* attention and MLP both read ln_1(x) */
     const mhv_decoder dec = {MHV_NORM_LAYER, MHV_RESIDUAL_PARALLEL_ONE_NORM, MHV_MLP_PLAIN, NULL};
     mhv_decoder_pass p;
-    mhv_status st = mhv_decoder_begin(nn, &dec, c, n, &(mhv_decoder_scratch){.rope_half = half},
-                                      &p, err);
+    int fused = is_codegen(c);
+    mhv_decoder_scratch s = {.rope_half = half, .qkv_rows = fused ? 3 * c->hidden_size : 0};
+    mhv_status st = mhv_decoder_begin(nn, &dec, c, n, &s, &p, err);
     if (st)
         return st;
     mhv_rotary rot = mhv_decoder_rope(&p, &c->rope, 2 * half, 1);
@@ -122,7 +142,10 @@ static mhv_status gptj_forward(mhv_nn *nn, const mhv_model *m, const int32_t *id
     mhv_nn_embed(nn, p.x, &emb, ids, n, c->hidden_size);
     for (int l = 0; l <= cap->last; l++) {
         mhv_attn_layer attn = mhv_layer_attention(&m->layers[l], c);
+        mhv_qkv_grouped qkv = {&m->layers[l].qkv, NULL};
         attn.causal = 1, attn.rope = half ? &rot : NULL;
+        if (fused)
+            attn.fused = &qkv, attn.fused_mp_blocks = CODEGEN_MP;
         if (mhv_layer_pre_norm(nn, &dec, c, &m->layers[l], &attn, l, &p, cap))
             break;
     }

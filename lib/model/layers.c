@@ -31,6 +31,21 @@ void mhv_layer_post_norm(mhv_nn *nn, const mhv_layer *ly, const mhv_config *c, f
     mhv_nn_add_norm(nn, x, tmp, &ln2, n, H);
 }
 
+void mhv_layer_patches_hwc(const float *px, int C, int height, int width, int P, float *out)
+{
+    int rows = height / P, cols = width / P;
+    size_t K = (size_t)C * (size_t)P * (size_t)P;
+    for (int r = 0; r < rows; r++)
+        for (int cl = 0; cl < cols; cl++) {
+            float *o = out + ((size_t)r * (size_t)cols + (size_t)cl) * K;
+            for (int y = 0; y < P; y++)
+                for (int x = 0; x < P; x++)
+                    for (int ch = 0; ch < C; ch++)
+                        *o++ = px[((size_t)ch * (size_t)height + (size_t)(r * P + y)) *
+                                      (size_t)width + (size_t)(cl * P + x)];
+        }
+}
+
 void mhv_layer_patches(const float *px, int C, int height, int width, int P, float *out)
 {
     int rows = height / P, cols = width / P;
@@ -102,8 +117,10 @@ static mhv_status resize_positions(const mhv_model *m, int rows, int cols, float
         for (int j = 0; j < H; j++)
             in[(size_t)t * (size_t)H + (size_t)j] = row[j];
     }
-    if ((st = mhv_interp_grid(c->vision_pos_aa ? MHV_INTERP_BICUBIC_AA : MHV_INTERP_BICUBIC, in,
-                              side, side, H, out, rows, cols, err)))
+    mhv_interp_mode mode = c->vision_pos_bilinear_aa ? MHV_INTERP_BILINEAR_AA
+                           : c->vision_pos_aa        ? MHV_INTERP_BICUBIC_AA
+                                                     : MHV_INTERP_BICUBIC;
+    if ((st = mhv_interp_grid(mode, in, side, side, H, out, rows, cols, err)))
         goto done;
     for (size_t i = 0; i < out_n; i++)
         grid[i] = (float)out[i];
@@ -121,12 +138,20 @@ static void vision_embed(mhv_nn *nn, const mhv_model *m, int n, float *x, float 
 {
     const mhv_config *c = &m->cfg;
     int H = c->hidden_size, E = c->vision_extra;
-    mhv_layer_patches(nn->pixels, c->num_channels, nn->image_h, nn->image_w, c->patch_size,
-                      patches);
+    if (c->vision_patch_hwc)
+        mhv_layer_patches_hwc(nn->pixels, c->num_channels, nn->image_h, nn->image_w,
+                              c->patch_size, patches);
+    else
+        mhv_layer_patches(nn->pixels, c->num_channels, nn->image_h, nn->image_w, c->patch_size,
+                          patches);
     if (E)
         memcpy(x, m->extra_tokens, (size_t)E * (size_t)H * sizeof *x);
     mhv_nn_linear(nn, x + (size_t)E * (size_t)H, patches, &m->patch_emb, m->patch_emb_b, n - E,
                   MHV_NN_NO_ACT);
+    if (m->patch_norm_g) { /* AIMv2: the patch embeddings' RMSNorm, before the positions */
+        mhv_norm pn = {MHV_NORM_RMS, m->patch_norm_g, NULL, c->layer_norm_eps};
+        mhv_nn_norm(nn, x + (size_t)E * (size_t)H, x + (size_t)E * (size_t)H, &pn, n - E, H);
+    }
     int R = c->vision_registers;
     for (int i = 0; i < n; i++) {
         if (i >= 1 && i <= R)
@@ -151,10 +176,14 @@ static void pool_attention(mhv_nn *nn, const mhv_model *m, const float *x, int n
 {
     const mhv_config *c = &m->cfg;
     int H = c->hidden_size, d = c->head_dim;
-    mhv_norm post = {MHV_NORM_LAYER, m->norm_g, m->norm_b, c->layer_norm_eps};
+    mhv_norm post = {c->vision_rms ? MHV_NORM_RMS : MHV_NORM_LAYER, m->norm_g, m->norm_b,
+                     c->layer_norm_eps};
     mhv_nn_norm(nn, xb, x, &post, n, H);
     mhv_nn_linear(nn, k, xb, &m->pool_k, m->pool_kb, n, MHV_NN_NO_ACT);
-    mhv_nn_linear(nn, q, m->pool_probe, &m->pool_q, m->pool_qb, 1, MHV_NN_NO_ACT);
+    if (m->pool_q.data)
+        mhv_nn_linear(nn, q, m->pool_probe, &m->pool_q, m->pool_qb, 1, MHV_NN_NO_ACT);
+    else /* AIMv2: the probe is the query */
+        memcpy(q, m->pool_probe, (size_t)H * sizeof *q);
     double scale = 1.0 / sqrt((double)d);
     for (int h = 0; h < c->num_heads; h++) {
         float *p = pool + (size_t)h * (size_t)n;
@@ -259,6 +288,57 @@ static mhv_status rel_table(const mhv_model *m, const mhv_layer *ly, int rows, i
     return st;
 }
 
+/* cos_t, sin_t (n, d/2): DINOv3's 2-D rotary table over a rows x cols patch grid after E
+ * tokens, in fp32 as transformers' DINOv3ViTRopePositionEmbedding builds it: patch centres
+ * y, x = 2 (i + 0.5) / side - 1, inverse frequencies 1 / theta^(4j/d) (j < d/4), angles
+ * 2π y f_j then 2π x f_j; the tokens before the patches are not turned (cos 1, sin 0: the
+ * rotation leaves them exactly as they are). */
+static void vision_rope_table(const mhv_config *c, int n, int rows, int cols, float *cos_t,
+                              float *sin_t)
+{
+    int d = c->head_dim, half = d / 2, quarter = d / 4, E = c->vision_extra;
+    float inv[MHV_MAX_ROPE_PAIRS];
+    const float two_pi = (float)(2 * 3.14159265358979323846);
+    for (int j = 0; j < quarter && j < MHV_MAX_ROPE_PAIRS; j++) {
+        float e = (float)(j * (4.0 / d)); /* torch.arange(0, 1, 4 / d) */
+        inv[j] = 1.0f / (float)pow((double)(float)c->rope.theta, (double)e);
+    }
+    for (int i = 0; i < n; i++) {
+        float *cr = cos_t + (size_t)i * (size_t)half, *sr = sin_t + (size_t)i * (size_t)half;
+        if (i < E) {
+            for (int j = 0; j < half; j++)
+                cr[j] = 1, sr[j] = 0;
+            continue;
+        }
+        int p = i - E;
+        float y = 2.0f * ((float)(p / cols + 0.5) / (float)rows) - 1.0f;
+        float x = 2.0f * ((float)(p % cols + 0.5) / (float)cols) - 1.0f;
+        for (int j = 0; j < half; j++) {
+            float a = (two_pi * (j < quarter ? y : x)) * inv[j % quarter];
+            cr[j] = (float)cos((double)a), sr[j] = (float)sin((double)a);
+        }
+    }
+}
+
+/* grid(rows * cols, H): AIMv2's native 2-D sine-cosine positions as transformers builds them
+ * (build_2d_sinusoidal_position_embedding, in double, then fp32): per patch (r, c), with
+ * f_j = 1 / 10000^(j / (H/4)), [sin(c f) | cos(c f) | sin(r f) | cos(r f)] (the width's
+ * half first, as AIMv2 was trained). H % 4 == 0. */
+static void vision_sincos_table(int H, int rows, int cols, float *grid)
+{
+    int q = H / 4;
+    for (int r = 0; r < rows; r++)
+        for (int c = 0; c < cols; c++) {
+            float *g = grid + ((size_t)r * (size_t)cols + (size_t)c) * (size_t)H;
+            for (int j = 0; j < q; j++) {
+                double f = 1.0 / pow(10000.0, (double)j / q);
+                double aw = c * f, ah = r * f;
+                g[j] = (float)sin(aw), g[q + j] = (float)cos(aw);
+                g[2 * q + j] = (float)sin(ah), g[3 * q + j] = (float)cos(ah);
+            }
+        }
+}
+
 mhv_status mhv_vision_forward(mhv_nn *nn, const mhv_model *m, const int32_t *ids, int n,
                               mhv_capture *cap, float *logits, mhv_error *err)
 {
@@ -267,7 +347,7 @@ mhv_status mhv_vision_forward(mhv_nn *nn, const mhv_model *m, const int32_t *ids
     if (logits)
         return mhv_fail(err, MHV_EUNSUPPORTED, m->dir, "logits need a decoder model, not %s",
                         c->arch);
-    if (nn->pool_attn && !m->pool_q.data)
+    if (nn->pool_attn && !m->pool_probe)
         return mhv_fail(err, MHV_EUNSUPPORTED, m->dir, "%s has no attention-pooling head",
                         c->arch);
     int H = c->hidden_size, I = c->intermediate_size, E = c->vision_extra;
@@ -287,13 +367,16 @@ mhv_status mhv_vision_forward(mhv_nn *nn, const mhv_model *m, const int32_t *ids
     float *patches;                        /* (patches, C*P*P) */
     float *grid_pos;                       /* (patches, H) resized positions, or unused */
     float *rel;                            /* (D, heads) BEiT's bias table, or unused */
+    float *rcos, *rsin;                    /* (n, d/2) DINOv3's rotary table, or unused */
     size_t rel_n = (size_t)(2 * rows - 1) * (size_t)(2 * cols - 1) + 3;
     const mhv_nn_buf bufs[] = {{&x, nh},  {&xb, nh},  {&q, nh},   {&k, nh},
                                {&v, nh},  {&ctx, nh}, {&tmp, nh}, {&ffn, (size_t)n * (size_t)I},
                                {&up, c->gated_ffn ? (size_t)n * (size_t)I : 1},
                                {&patches, (size_t)np * (size_t)K},
-                               {&grid_pos, resized ? (size_t)np * (size_t)H : 1},
-                               {&rel, c->vision_rel_bias ? rel_n * (size_t)c->num_heads : 1}};
+                               {&grid_pos, resized || c->vision_sincos2d ? (size_t)np * (size_t)H : 1},
+                               {&rel, c->vision_rel_bias ? rel_n * (size_t)c->num_heads : 1},
+                               {&rcos, c->vision_rope2d ? (size_t)n * (size_t)(c->head_dim / 2) : 1},
+                               {&rsin, c->vision_rope2d ? (size_t)n * (size_t)(c->head_dim / 2) : 1}};
     int widest = I > H ? I : H;
     mhv_nn_shape shape = {n, H, K > widest ? K : widest, c->head_dim};
     mhv_status st = mhv_nn_begin(nn, &shape, bufs, (int)(sizeof bufs / sizeof bufs[0]), err);
@@ -304,22 +387,31 @@ mhv_status mhv_vision_forward(mhv_nn *nn, const mhv_model *m, const int32_t *ids
     if (c->vision_rel_bias && (st = mhv_nn_reserve_bias(nn, n, err)))
         return st;
     vis_rel_ctx rc = {rel, c->num_heads, rows, cols};
+    mhv_rotary rot = {rcos, rsin, c->head_dim / 2, 0};
+    if (c->vision_rope2d)
+        vision_rope_table(c, n, rows, cols, rcos, rsin);
 
-    vision_embed(nn, m, n, x, patches, resized && m->pos_emb.data ? grid_pos : NULL, tmp);
+    if (c->vision_sincos2d)
+        vision_sincos_table(H, rows, cols, grid_pos);
+    vision_embed(nn, m, n, x, patches,
+                 (resized && m->pos_emb.data) || c->vision_sincos2d ? grid_pos : NULL, tmp);
     if (m->emb_ln_g) { /* CLIP's pre-LayerNorm */
         mhv_norm pre = {MHV_NORM_LAYER, m->emb_ln_g, m->emb_ln_b, c->layer_norm_eps};
         mhv_nn_norm(nn, x, x, &pre, n, H);
     }
     for (int l = 0; l <= cap->last; l++) {
         const mhv_layer *ly = &m->layers[l];
-        mhv_norm ln1 = {MHV_NORM_LAYER, ly->ln_attn_g, ly->ln_attn_b, c->layer_norm_eps};
-        mhv_norm ln2 = {MHV_NORM_LAYER, ly->ln_ffn_g, ly->ln_ffn_b, c->layer_norm_eps};
+        mhv_norm_kind kind = c->vision_rms ? MHV_NORM_RMS : MHV_NORM_LAYER;
+        mhv_norm ln1 = {kind, ly->ln_attn_g, ly->ln_attn_b, c->layer_norm_eps};
+        mhv_norm ln2 = {kind, ly->ln_ffn_g, ly->ln_ffn_b, c->layer_norm_eps};
         mhv_attn_layer attn = mhv_layer_attention(ly, c);
         if (c->vision_rel_bias) { /* BEiT: the shared table needs no rebuild, but is small */
             if ((st = rel_table(m, ly, rows, cols, rel, err)))
                 return st;
             attn.bias = vis_rel_bias, attn.bias_ctx = &rc;
         }
+        if (c->vision_rope2d)
+            attn.rope = &rot;
         mhv_nn_norm(nn, xb, x, &ln1, n, H);
         mhv_nn_attention(nn, &attn, xb, n, l,
                          &(mhv_attn_bufs){.q = q, .k = k, .v = v, .ctx = ctx}, cap);
@@ -330,8 +422,9 @@ mhv_status mhv_vision_forward(mhv_nn *nn, const mhv_model *m, const int32_t *ids
             mhv_nn_scale(nn, tmp, ly->scale_attn, n, H);
         mhv_nn_add(nn, x, tmp, n, H);
         mhv_nn_norm(nn, xb, x, &ln2, n, H);
-        if (ly->ffn_gate.data) { /* DINOv2's SwiGLU: silu(gate) * up */
-            mhv_nn_linear(nn, ffn, xb, &ly->ffn_gate, ly->ffn_gate_b, n, MHV_ACT_SILU);
+        if (ly->ffn_gate.data) { /* DINOv2's SwiGLU: silu(gate) * up; DINOv3's: act(gate) */
+            mhv_nn_linear(nn, ffn, xb, &ly->ffn_gate, ly->ffn_gate_b, n,
+                          c->vision_gate_act ? (int)c->act : MHV_ACT_SILU);
             mhv_nn_linear(nn, up, xb, &ly->ffn_up, ly->ffn_up_b, n, MHV_NN_NO_ACT);
             mhv_nn_mul(nn, ffn, up, n, I);
         } else {

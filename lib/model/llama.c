@@ -69,27 +69,28 @@ typedef struct {
                              * scale), residual_multiplier, logits_scaling (a divisor) */
     int tied;               /* tie_word_embeddings when config.json omits it */
     double theta;           /* rope_theta when config.json omits it; 0: 10000 */
+    double eps;             /* rms_norm_eps when config.json omits it; 0: 1e-6 */
 } variant;
 
 static const variant variants[] = {
     {"llama", 2048, FROM_CONFIG, FROM_CONFIG, FROM_CONFIG, WINDOW_NONE, 0, 0, 0, 0, MOE_NONE,
-     0, 0, 0},
+     0, 0, 0, 0},
     {"mistral", 131072, FROM_CONFIG, FROM_CONFIG, FROM_CONFIG, WINDOW_ALL, 0, 0, 0, 0,
-     MOE_NONE, 0, 0, 0},
-    {"qwen2", 32768, 1, 0, 0, WINDOW_UPPER, 0, 0, 0, 0, MOE_NONE, 0, 0, 0},
+     MOE_NONE, 0, 0, 0, 0},
+    {"qwen2", 32768, 1, 0, 0, WINDOW_UPPER, 0, 0, 0, 0, MOE_NONE, 0, 0, 0, 0},
     {"qwen3", 32768, FROM_CONFIG, FROM_CONFIG, 0, WINDOW_UPPER, 128, MHV_QK_NORM_HEAD, 0, 0,
-     MOE_NONE, 0, 0, 0},
-    {"phi3", 4096, 0, 0, 0, WINDOW_OPTIONAL, 0, 0, 0, 1, MOE_NONE, 0, 0, 0},
+     MOE_NONE, 0, 0, 0, 0},
+    {"phi3", 4096, 0, 0, 0, WINDOW_OPTIONAL, 0, 0, 0, 1, MOE_NONE, 0, 0, 0, 1e-5},
     {"olmo2", 2048, FROM_CONFIG, FROM_CONFIG, 0, WINDOW_NONE, 0, MHV_QK_NORM_FULL, 1, 0, MOE_NONE,
-     0, 0, 0},
-    {"mixtral", 131072, 0, 0, 0, WINDOW_OPTIONAL, 0, 0, 0, 0, MOE_MIXTRAL, 0, 0, 0},
-    {"qwen2_moe", 32768, FROM_CONFIG, 0, 0, WINDOW_TYPES, 0, 0, 0, 0, MOE_QWEN2, 0, 0, 0},
+     0, 0, 0, 1e-5},
+    {"mixtral", 131072, 0, 0, 0, WINDOW_OPTIONAL, 0, 0, 0, 0, MOE_MIXTRAL, 0, 0, 0, 1e-5},
+    {"qwen2_moe", 32768, FROM_CONFIG, 0, 0, WINDOW_TYPES, 0, 0, 0, 0, MOE_QWEN2, 0, 0, 0, 0},
     {"qwen3_moe", 32768, FROM_CONFIG, FROM_CONFIG, 0, WINDOW_USE_ALL, 0, MHV_QK_NORM_HEAD, 0, 0,
-     MOE_QWEN3, 0, 0, 0},
+     MOE_QWEN3, 0, 0, 0, 0},
     {"granite", 2048, FROM_CONFIG, FROM_CONFIG, FROM_CONFIG, WINDOW_NONE, 0, 0, 0, 0, MOE_NONE,
-     1, 0, 0},
+     1, 0, 0, 0},
     {"smollm3", 32768, FROM_CONFIG, FROM_CONFIG, FROM_CONFIG, WINDOW_NOPE, 0, 0, 0, 0, MOE_NONE,
-     0, 1, 2000000.0},
+     0, 1, 2000000.0, 0},
 };
 
 static const char *const model_types[] = {"llama",     "mistral", "qwen2",   "qwen3",
@@ -409,7 +410,8 @@ static mhv_status llama_config(const cJSON *root, mhv_config *c, const char *nam
         return st;
 
     double eps;
-    if ((st = mhv_json_num(root, "rms_norm_eps", 1e-6, -1e-300, 1, &eps, name, err)) ||
+    if ((st = mhv_json_num(root, "rms_norm_eps", v->eps ? v->eps : 1e-6, -1e-300, 1, &eps, name,
+                           err)) ||
         (st = mhv_config_act(root, "hidden_act", MHV_ACT_SILU, &c->act, name, err)) ||
         (st = mhv_json_bool(root, "tie_word_embeddings", v->tied, &c->tie_word_embeddings, name,
                             err)) ||

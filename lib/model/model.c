@@ -50,6 +50,7 @@ void mhv_model_close(mhv_model *m)
     mhv_wstore_free(&m->store);
     free(m->layers);
     free(m->experts);
+    free(m->sub_layers);
     free(m);
 }
 
@@ -84,6 +85,10 @@ mhv_status mhv_model_image_grid(const mhv_model *m, int height, int width, int i
         return mhv_fail(err, MHV_EUSAGE, "",
                         "the image comes to %dx%d pixels after preprocessing: less than one "
                         "%dx%d patch", width, height, P, P);
+    if (c->vision_patch_hwc && (height % P || width % P)) /* no convolution to drop a rest */
+        return mhv_fail(err, MHV_EUSAGE, "",
+                        "the image comes to %dx%d pixels after preprocessing: %s takes whole "
+                        "%dx%d patches only", width, height, c->arch, P, P);
     g->rows = height / P, g->cols = width / P;
     if ((long)g->rows * g->cols + c->vision_extra > MHV_MAX_POSITIONS)
         return mhv_fail(err, MHV_EUSAGE, "",
@@ -91,6 +96,11 @@ mhv_status mhv_model_image_grid(const mhv_model *m, int height, int width, int i
                         "are too many", width, height, g->cols, g->rows);
     g->tokens = c->vision_extra + g->rows * g->cols;
     g->interpolate = g->rows != side || g->cols != side;
+    if (c->vision_pos == MHV_VPOS_NEVER && g->interpolate)
+        return mhv_fail(err, MHV_EUSAGE, "",
+                        "the image comes to %dx%d pixels after preprocessing: %dx%d patches; %s "
+                        "takes its own %dx%d grid only (transformers resizes no positions for it)",
+                        width, height, g->cols, g->rows, c->arch, side, side);
     int asked = interpolate_pos || c->vision_pos == MHV_VPOS_ALWAYS;
     if (!asked && (c->vision_pos == MHV_VPOS_ASKED_GRID ? g->interpolate
                                                         : height != S || width != S))

@@ -65,6 +65,13 @@ typedef struct {
      * and scales (experts, out, in / 32) of gate_up (out 2 * moe intermediate, in hidden)
      * and of down (out hidden, in moe intermediate); NULL when not quantised */
     const unsigned char *exp_gu_blocks, *exp_gu_scales, *exp_down_blocks, *exp_down_scales;
+    /* MobileBERT's bottlenecks (model/mobilebert.c), each a linear layer and the norm after
+     * it: into the inner width from the layer's input (bn_in: the layer input of its
+     * residuals; bn_attn: the queries' and keys' input), and back out to hidden (bn_out);
+     * data NULL when the model has none */
+    mhv_mat bn_in, bn_attn, bn_out;
+    float *bn_in_b, *bn_in_g, *bn_in_nb, *bn_attn_b, *bn_attn_g, *bn_attn_nb;
+    float *bn_out_b, *bn_out_g, *bn_out_nb;
 } mhv_layer;
 
 typedef struct {
@@ -89,7 +96,7 @@ typedef struct {
     float *patch_emb_b;
     float *extra_tokens;         /* (vision_extra, hidden) [CLS] (and DeiT's distillation) */
     /* SigLIP's attention-pooling head: a learned probe attending, with the heads of the
-     * model, to the final tokens after post_layernorm (in norm_g, norm_b); pool_q.data
+     * model, to the final tokens after post_layernorm (in norm_g, norm_b); pool_probe
      * NULL when the checkpoint has no head */
     float *pool_probe;           /* (hidden,) */
     mhv_mat pool_q, pool_k;      /* (hidden, hidden): rows of in_proj_weight */
@@ -121,6 +128,18 @@ typedef struct {
     mhv_mat shared_rel_bias;     /* ((2s-1)^2 + 3, heads) BEiT's relative position bias shared
                                   * by every layer (use_shared_relative_position_bias; a
                                   * layer's own is its rel_bias), or none */
+    /* Whisper's encoder input: conv1 (hidden, num_mel_bins * 3) and conv2 (hidden, hidden * 3)
+     * kernels of width 3 viewed as matrices, their biases (hidden,) */
+    mhv_mat audio_conv1, audio_conv2;
+    float *audio_conv1_b, *audio_conv2_b;
+    /* AIMv2: the RMSNorm of the patch embeddings before their positions (hidden,), or NULL.
+     * Its attention-pooling head has no query projection (pool_q.data NULL, pool_probe set:
+     * the probe is the query itself) and an RMSNorm before it (norm_g, norm_b NULL). */
+    float *patch_norm_g;
+    /* a family's further layers beside `layers`, freed with the model (MobileBERT: each
+     * layer's num_feedforward_networks - 1 stacked feed-forward networks in ffn_up,
+     * ffn_down and ln_ffn, layer by layer), or NULL */
+    mhv_layer *sub_layers;
 } mhv_model;
 
 /* Opens DIR/config.json and DIR's safetensors checkpoint and resolves every weight of the

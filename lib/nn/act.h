@@ -7,7 +7,8 @@ typedef enum {
     MHV_ACT_GELU_NEW,   /* tanh approximation: gelu_new, gelu_pytorch_tanh */
     MHV_ACT_RELU,
     MHV_ACT_SILU,       /* silu, swish */
-    MHV_ACT_QUICK_GELU  /* quick_gelu: x * sigmoid(1.702 x) (CLIP) */
+    MHV_ACT_QUICK_GELU, /* quick_gelu: x * sigmoid(1.702 x) (CLIP) */
+    MHV_ACT_RELU2       /* relu2: relu(x)^2 (Nemotron) */
 } mhv_act;
 
 /* config.json's name of act: "gelu", "gelu_new", "relu", "silu". */

@@ -36,10 +36,8 @@ mhv_status mhv_nn_begin(mhv_nn *nn, const mhv_nn_shape *sh, const mhv_nn_buf *bu
 {
     size_t T = (size_t)nn->threads;
     size_t row = lines((size_t)sh->width);
-    /* the scalar attention takes the heads the fast tables cannot (mhv_attn_needs_scalar) */
-    size_t as = nn->K->attention_scratch(sh->n, sh->head_dim);
-    size_t as_ref = mhv_kernels_scalar()->attention_scratch(sh->n, sh->head_dim);
-    as = lines(as > as_ref ? as : as_ref);
+    /* sh->n covers queries and keys of every attention, cross-attention's too */
+    size_t as = lines(nn->K->attention_scratch(sh->n, sh->head_dim));
     size_t xp = lines(mhv_plin_xp_floats(nn->K, sh->n, sh->widest_in));
     size_t pos = lines((size_t)sh->n); /* int32 position rows, one float's room each */
     size_t need = T * row + T * as + xp + pos;
@@ -165,9 +163,15 @@ typedef struct {
 
 static void apply_norm(const mhv_kernels *K, const mhv_norm *nm, float *x, int rows, int d)
 {
-    if (nm->kind == MHV_NORM_RMS)
+    if (nm->kind == MHV_NORM_RMS) {
         K->rmsnorm(x, nm->g, rows, d, nm->eps);
-    else
+    } else if (nm->kind == MHV_NORM_AFFINE) { /* the product rounded before the add */
+        for (int r = 0; r < rows; r++)
+            for (int i = 0; i < d; i++) {
+                float p = x[(size_t)r * (size_t)d + (size_t)i] * nm->g[i];
+                x[(size_t)r * (size_t)d + (size_t)i] = p + nm->b[i];
+            }
+    } else
         K->layernorm(x, nm->g, nm->b, rows, d, nm->eps);
 }
 
@@ -356,6 +360,25 @@ void mhv_nn_linear(mhv_nn *nn, float *y, const float *x, const mhv_mat *w, const
     mhv_plin_run(&p, y, x, w, b, n, 0, w->rows, act);
 }
 
+void mhv_nn_linear_grouped(mhv_nn *nn, float *y, const float *x, int in, const mhv_mat *w,
+                           const float *b, int n, int groups, int act, float *scratch)
+{
+    if (groups == 1) {
+        mhv_nn_linear(nn, y, x, w, b, n, act);
+        return;
+    }
+    size_t ci = (size_t)(in / groups), co = (size_t)(w->rows / groups), N = (size_t)n;
+    float *xg = scratch, *yg = scratch + N * ci; /* (n, ci), (n, co) */
+    for (int g = 0; g < groups; g++) {
+        for (size_t i = 0; i < N; i++)
+            memcpy(xg + i * ci, x + i * (size_t)in + (size_t)g * ci, ci * sizeof *xg);
+        mhv_mat wg = mhv_mat_rows(w, g * (int)co, (int)co);
+        mhv_nn_linear(nn, yg, xg, &wg, b ? b + (size_t)g * co : NULL, n, act);
+        for (size_t i = 0; i < N; i++)
+            memcpy(y + i * (size_t)w->rows + (size_t)g * co, yg + i * co, co * sizeof *yg);
+    }
+}
+
 void mhv_nn_linear_parts(mhv_nn *nn, const mhv_plin_part *parts, int count, const float *x,
                          int n)
 {
@@ -390,6 +413,61 @@ static int gather_expert(size_t e, const int32_t *tope, size_t N, size_t k, cons
     return count;
 }
 
+/* The weight of expert `top` among the logits s(E,) within eps2 of the largest, s_top (the
+ * others masked, and `skip` too when >= 0): softmax(masked s)[top], as transformers'
+ * sparsemixer computes it in fp32 (the sum in double, as the softmax above). */
+static float sparse_weight(const float *s, size_t E, size_t top, long skip, float eps2)
+{
+    float mx = s[top];
+    double sum = 0;
+    for (size_t e = 0; e < E; e++) {
+        float f = fabsf(s[e]) > mx ? fabsf(s[e]) : mx; /* |s|.clamp(min=max) */
+        if ((long)e != skip && !((mx - s[e]) / f > eps2))
+            sum += (double)expf(s[e] - mx);
+    }
+    return (float)(1.0 / sum);
+}
+
+/* PhiMoE's sparsemixer of one token's router logits s(E,) (E >= 2), in eval mode: the two
+ * experts into ix(2,), their weights into w(2,). */
+static void sparsemixer(const float *s, size_t E, float eps2, float *w, int32_t *ix)
+{
+    size_t a = 0; /* the first largest, then b the first largest of the rest (torch.max) */
+    for (size_t e = 1; e < E; e++)
+        a = s[e] > s[a] ? e : a;
+    size_t b = a == 0 ? 1 : 0;
+    for (size_t e = 0; e < E; e++)
+        b = e != a && s[e] > s[b] ? e : b;
+    ix[0] = (int32_t)a, ix[1] = (int32_t)b;
+    w[0] = sparse_weight(s, E, a, -1, eps2);
+    w[1] = sparse_weight(s, E, b, (long)a, eps2);
+}
+
+void mhv_nn_topk_softmax(const float *logits, int n, int E, int k, float *w, int32_t *ix)
+{
+    for (size_t i = 0; i < (size_t)n; i++) {
+        const float *s = logits + i * (size_t)E;
+        float *wi = w + i * (size_t)k;
+        int32_t *xi = ix + i * (size_t)k;
+        for (int j = 0; j < k; j++) {
+            int best = -1;
+            for (int e = 0; e < E; e++) {
+                int taken = 0;
+                for (int t = 0; t < j; t++)
+                    taken |= xi[t] == e;
+                if (!taken && (best < 0 || s[e] > s[best]))
+                    best = e;
+            }
+            xi[j] = best;
+        }
+        double sum = 0;
+        for (int j = 0; j < k; j++)
+            sum += (double)(wi[j] = expf(s[xi[j]] - s[xi[0]]));
+        for (int j = 0; j < k; j++)
+            wi[j] = (float)(wi[j] / sum);
+    }
+}
+
 void mhv_nn_moe(mhv_nn *nn, float *y, const float *x, const mhv_moe *m, int n, int d,
                 float *scratch)
 {
@@ -406,7 +484,11 @@ void mhv_nn_moe(mhv_nn *nn, float *y, const float *x, const mhv_moe *m, int n, i
     float *sg = ye + lines(N * D);                       /* (n, 1) shared expert gate */
 
     mhv_nn_linear(nn, probs, x, m->router, NULL, n, MHV_NN_NO_ACT);
-    for (size_t i = 0; i < N; i++) {
+    for (size_t i = 0; i < N && m->sparsemixer; i++)
+        sparsemixer(probs + i * E, E, m->sparse_eps2, topw + i * k, tope + i * k);
+    if (m->softmax_topk)
+        mhv_nn_topk_softmax(probs, n, (int)E, (int)k, topw, tope);
+    for (size_t i = 0; i < N && !m->sparsemixer && !m->softmax_topk; i++) {
         float *p = probs + i * E;
         float mx = p[0];
         for (size_t e = 1; e < E; e++)
@@ -687,6 +769,32 @@ static void split_rows(const void *arg, int r0, int r1, int worker)
     }
 }
 
+/* CodeGen's layout (mhv_attn_layer.fused_mp_blocks): column c of Q (K, V) is column
+ * (c / local) * 3 * local + c % local (+ 2 * local for K, + local for V) of qkv. */
+typedef struct {
+    const float *qkv;       /* (n, 3 * QD) */
+    float *q, *k, *v;       /* (n, QD) each */
+    int QD, local, with_v;
+} mp_split_args;
+
+static void mp_split_rows(const void *arg, int r0, int r1, int worker)
+{
+    (void)worker;
+    const mp_split_args *a = arg;
+    size_t QD = (size_t)a->QD, L = (size_t)a->local;
+    for (int i = r0; i < r1; i++) {
+        const float *row = a->qkv + (size_t)i * 3 * QD;
+        size_t dst = (size_t)i * QD;
+        for (size_t c = 0; c < QD; c++) {
+            size_t src = c / L * 3 * L + c % L;
+            a->q[dst + c] = row[src];
+            a->k[dst + c] = row[src + 2 * L];
+            if (a->with_v)
+                a->v[dst + c] = row[src + L];
+        }
+    }
+}
+
 /* ---- attention, one task per head ---- */
 
 typedef struct {
@@ -767,7 +875,8 @@ static void attn_task(void *ctx, int task, int worker)
     mhv_capture *cs = &j->pk.caps[task / j->count]; /* the sentence's */
     int r0 = j->pk.off[task / j->count];
     mhv_attn_args a = j->base;
-    size_t kv = (size_t)(h / j->group) * (size_t)j->d; /* the shared kv head, in place */
+    int g = j->layer->kv_tiled ? h % j->layer->kv_heads : h / j->group;
+    size_t kv = (size_t)g * (size_t)j->d; /* the shared kv head, in place */
     const float *v = a.v + (size_t)r0 * a.ld_v + kv;
     a.n = j->pk.off[task / j->count + 1] - r0;
     a.q += (size_t)r0 * a.ld_q + (size_t)h * (size_t)j->d;
@@ -795,7 +904,7 @@ static void attn_task(void *ctx, int task, int worker)
         a.bias = b;
         a.ld_bias = (size_t)a.n;
     }
-    (mhv_attn_needs_scalar(&a) ? mhv_kernels_scalar() : j->K)->attention(&a);
+    j->K->attention(&a);
     if (vn)
         value_norms(vn, v, j->base.ld_v, a.n, j->d, j->vnorm, j->layer->wo, h,
                     j->nn->wo_block + (size_t)worker * j->nn->wo_stride);
@@ -815,6 +924,15 @@ static void project_qkv(mhv_nn *nn, const mhv_attn_layer *a, const float *x, int
     int d = a->head_dim, group = a->heads / a->kv_heads;
     mhv_plin_part parts[3 * MAX_HEADS];
     int np = 0;
+    if (a->fused && a->fused_mp_blocks) { /* every row: heads may straddle the blocks */
+        const mhv_mat *w = a->fused->w;
+        int QD = a->heads * d;
+        parts[np++] = (mhv_plin_part){b->qkv, w, NULL, 0, w->rows, MHV_NN_NO_ACT};
+        mhv_nn_linear_parts(nn, parts, np, x, n);
+        mp_split_args s = {b->qkv, b->q, b->k, b->v, QD, QD / a->fused_mp_blocks, with_v};
+        par_rows(nn, n, w->rows, mp_split_rows, &s);
+        return;
+    }
     if (a->fused) {
         const mhv_mat *w = a->fused->w;
         int per = (group + 2) * d; /* rows of one key/value group */
@@ -835,6 +953,26 @@ static void project_qkv(mhv_nn *nn, const mhv_attn_layer *a, const float *x, int
         split_args s = {b->qkv, b->q, b->k, b->v, qh, kh, qn, kn, group, d, a->heads,
                         a->kv_heads, with_v};
         par_rows(nn, n, w->rows, split_rows, &s);
+        return;
+    }
+    if (a->q_given)
+        qn = 0; /* the caller's queries */
+    if (a->x_v) { /* the values from their own input: two runs */
+        int vp = 0;
+        mhv_plin_part vparts[MAX_HEADS];
+        for (int t = 0; t < qn; t++)
+            parts[np++] = (mhv_plin_part){b->q, a->wq, a->bq, qh[t] * d, qh[t] * d + d,
+                                          MHV_NN_NO_ACT};
+        for (int t = 0; t < kn; t++) {
+            parts[np++] = (mhv_plin_part){b->k, a->wk, a->bk, kh[t] * d, kh[t] * d + d,
+                                          MHV_NN_NO_ACT};
+            if (with_v)
+                vparts[vp++] = (mhv_plin_part){b->v, a->wv, a->bv, kh[t] * d, kh[t] * d + d,
+                                               MHV_NN_NO_ACT};
+        }
+        mhv_nn_linear_parts(nn, parts, np, x, n);
+        if (vp)
+            mhv_nn_linear_parts(nn, vparts, vp, a->x_v, n);
         return;
     }
     if (qn == a->heads && kn == a->kv_heads) {
@@ -872,8 +1010,14 @@ void mhv_nn_attention(mhv_nn *nn, const mhv_attn_layer *a, const float *x, int n
             continue; /* nothing reads this head's output */
         heads[count] = h;
         rank[count++] = want ? kept++ : -1;
-        if (!kv_count || kv_heads[kv_count - 1] != h / group)
-            kv_heads[kv_count++] = h / group;
+        int g = a->kv_tiled ? h % a->kv_heads : h / group;
+        if (!kv_count || kv_heads[kv_count - 1] != g) {
+            int seen = 0; /* tiled: not in order */
+            for (int t = 0; t < kv_count && a->kv_tiled; t++)
+                seen |= kv_heads[t] == g;
+            if (!seen)
+                kv_heads[kv_count++] = g;
+        }
     }
     /* every sentence keeps the same heads: each takes `kept` slots of its maps */
     int one_off[2];
@@ -897,13 +1041,9 @@ void mhv_nn_attention(mhv_nn *nn, const mhv_attn_layer *a, const float *x, int n
     const int *qh = prune ? heads : all_heads, *kh = prune ? kv_heads : all_kv;
     int qn = prune ? count : a->heads, kn = prune ? kv_count : a->kv_heads;
     int with_v = !done || cap->vnorm;
-    project_qkv(nn, a, x, n, b, qh, qn, kh, kn, with_v);
-    float clip = a->clip;
-    if (clip > 0 && a->qk_norm_full) { /* clamped before the whole-projection norms */
-        per_head(nn, b->q, (size_t)QD, qh, qn, d, NULL, NULL, n, 0, clip);
-        per_head(nn, b->k, (size_t)KVD, kh, kn, d, NULL, NULL, n, 0, clip);
-        clip = 0;
-    }
+    if (!a->projected)
+        project_qkv(nn, a, x, n, b, qh, qn, kh, kn, with_v);
+    float clip = a->clip; /* after a whole-projection norm (OLMoE), before a head's own */
     if (a->qk_norm_full) {
         mhv_nn_norm(nn, b->q, b->q, a->q_norm, n, QD);
         mhv_nn_norm(nn, b->k, b->k, a->k_norm, n, KVD);
@@ -946,48 +1086,22 @@ typedef struct {
     const mhv_nn *nn;
 } cross_job;
 
-/* As the scalar attention kernel (double dot products and sums), over a (t, s) map. */
+/* One head over the (t, s) map, by the kernel table's attention with s keys. */
 static void cross_task(void *ctx, int task, int worker)
 {
     const cross_job *j = ctx;
-    int h = j->heads[task], s = j->s;
+    int h = j->heads[task];
     size_t off = (size_t)h * (size_t)j->d;
-    float *p = j->nn->attn_scratch + (size_t)worker * j->nn->attn_stride; /* (s,) */
     if (j->vnorms[task]) /* of the source's value vectors, through this layer's projections */
-        value_norms(j->vnorms[task], j->v + off, j->ld, s, j->d, j->vnorm, j->wo, h,
+        value_norms(j->vnorms[task], j->v + off, j->ld, j->s, j->d, j->vnorm, j->wo, h,
                     j->nn->wo_block + (size_t)worker * j->nn->wo_stride);
-    for (int i = 0; i < j->t; i++) {
-        const float *q = j->q + (size_t)i * j->ld + off;
-        float mx = -INFINITY;
-        for (int c = 0; c < s; c++) {
-            const float *k = j->k + (size_t)c * j->ld + off;
-            double dot = 0;
-            for (int e = 0; e < j->d; e++)
-                dot += (double)q[e] * k[e];
-            p[c] = (float)(dot * j->scale);
-            if (p[c] > mx)
-                mx = p[c];
-        }
-        double sum = 0;
-        for (int c = 0; c < s; c++) {
-            double e = exp((double)p[c] - mx);
-            p[c] = (float)e;
-            sum += e;
-        }
-        for (int c = 0; c < s; c++)
-            p[c] = (float)(p[c] / sum);
-        if (j->probs[task])
-            memcpy(j->probs[task] + (size_t)i * (size_t)s, p, (size_t)s * sizeof *p);
-        if (!j->ctx)
-            continue;
-        float *o = j->ctx + (size_t)i * j->ld + off;
-        for (int e = 0; e < j->d; e++) {
-            double acc = 0;
-            for (int c = 0; c < s; c++)
-                acc += (double)p[c] * j->v[(size_t)c * j->ld + off + (size_t)e];
-            o[e] = (float)acc;
-        }
-    }
+    mhv_attn_args a = {
+        .q = j->q + off, .k = j->k + off, .v = j->v + off, .n = j->t, .nk = j->s, .d = j->d,
+        .ld_q = j->ld, .ld_k = j->ld, .ld_v = j->ld, .scale = j->scale,
+        .probs = j->probs[task], .out = j->ctx ? j->ctx + off : NULL, .ld_out = j->ld,
+        .scratch = j->nn->attn_scratch + (size_t)worker * j->nn->attn_stride,
+    };
+    j->nn->K->attention(&a);
 }
 
 void mhv_nn_cross_attention(mhv_nn *nn, const mhv_attn_layer *a, const float *x, int t,

@@ -89,7 +89,8 @@ typedef struct {
 
 /* The sizes the blocks' own scratch depends on. */
 typedef struct {
-    int n;                  /* tokens */
+    int n;                  /* tokens: the most queries or keys of any attention (an
+                             * encoder-decoder's longer side) */
     int width;              /* widest embedding row (hidden size) */
     int widest_in;          /* widest input of any linear layer */
     int head_dim;           /* of the attention heads */
@@ -110,7 +111,8 @@ mhv_status mhv_nn_reserve_vnorm(mhv_nn *nn, int hidden, int head_dim, mhv_error 
 
 /* ---- norms and element-wise blocks ---- */
 
-typedef enum { MHV_NORM_LAYER = 0, MHV_NORM_RMS } mhv_norm_kind;
+/* MHV_NORM_AFFINE: no statistics, x * g + b element-wise (MobileBERT's NoNorm; eps unused) */
+typedef enum { MHV_NORM_LAYER = 0, MHV_NORM_RMS, MHV_NORM_AFFINE } mhv_norm_kind;
 
 typedef struct {
     mhv_norm_kind kind;
@@ -173,6 +175,13 @@ void mhv_nn_embed(mhv_nn *nn, float *x, const mhv_embed *e, const int32_t *ids, 
  * MHV_NN_NO_ACT). */
 void mhv_nn_linear(mhv_nn *nn, float *y, const float *x, const mhv_mat *w, const float *b,
                    int n, int act);
+/* y(n, w.rows) = a grouped linear layer over x(n, in): the output columns and the input
+ * columns each cut into `groups` equal blocks, block g of y = x's block g · (rows of block g
+ * of w, (w.rows / groups, in / groups))^T + b's block g, then act (a 1x1 convolution with
+ * groups: SqueezeBERT's). scratch holds n * (in + w.rows) / groups floats. groups == 1 is
+ * mhv_nn_linear. */
+void mhv_nn_linear_grouped(mhv_nn *nn, float *y, const float *x, int in, const mhv_mat *w,
+                           const float *b, int n, int groups, int act, float *scratch);
 /* Several linear layers over the same x (SwiGLU's gate and up), x packed once. */
 void mhv_nn_linear_parts(mhv_nn *nn, const mhv_plin_part *parts, int count, const float *x,
                          int n);
@@ -193,7 +202,21 @@ typedef struct {
      * its gate (1, d) */
     const mhv_mat *s_gate, *s_up, *s_down, *s_router;
     int s_inter;
+    /* PhiMoE's sparsemixer routing instead of the softmax's top k (top_k then 2): the first
+     * expert is the largest logit, weighted by its softmax among the logits s with
+     * (max - s) / max(|s|, max) <= sparse_eps2 (2 x router_jitter_noise, in fp32); the second
+     * the largest of the others, weighted likewise among them; none renormalised */
+    int sparsemixer;
+    float sparse_eps2;
+    /* JetMoE's routing instead: the top_k logits (largest first, the lower index among
+     * equals), softmaxed among themselves (mhv_nn_topk_softmax) */
+    int softmax_topk;
 } mhv_moe;
+
+/* For each of n rows of logits(n, E): its k largest (the lower index first among equals, as
+ * torch.topk) into ix(n, k), their softmax among themselves into w(n, k), in fp32 (the sum
+ * in double). */
+void mhv_nn_topk_softmax(const float *logits, int n, int E, int k, float *w, int32_t *ix);
 
 /* Floats of scratch mhv_nn_moe needs for n tokens of width d. */
 size_t mhv_nn_moe_floats(const mhv_moe *m, int n, int d);
@@ -326,9 +349,25 @@ typedef struct {
      * Cohere's (heads, d) q_norm/k_norm) */
     int qk_norm_per_head;
     float clip;                     /* > 0: q, k and v clamped to [-clip, clip] right after
-                                     * their projections (OLMo's clip_qkv) */
+                                     * their projections (OLMo's clip_qkv), or after their
+                                     * whole-projection norms (OLMoE) */
     const float *sinks;             /* (heads,) learned sink logits joining each head's
                                      * softmax (GPT-OSS; kernels.h has_sink), or NULL */
+    /* > 0 with fused: CodeGen's layout of the fused matrix instead (kv_heads == heads, no
+     * bias): mp_blocks blocks of rows, each [q, v, k] of heads * d / mp_blocks rows, the
+     * blocks' q parts making up Q in order (likewise K and V); every row is projected */
+    int fused_mp_blocks;
+    /* JetMoE's mixture of attention: q_given, the caller has filled the query buffer (its
+     * queries come from routed experts) and only K and V are projected; kv_tiled, query head h
+     * reads key/value head h % kv_heads (keys repeated as whole blocks) instead of
+     * h / (heads / kv_heads) */
+    int q_given, kv_tiled;
+    int projected;                  /* q, k and v are in the buffers already (the family
+                                     * projected them: SqueezeBERT's grouped convolutions):
+                                     * wq, wk, wv unused, every head's columns needed */
+    const float *x_v;               /* (n, wv->cols): the values' input instead of x
+                                     * (MobileBERT: queries and keys from its bottleneck,
+                                     * values from the layer's input), or NULL: x */
 } mhv_attn_layer;
 
 /* Activations of the attention block: q (n, heads*d), k and v (n, kv_heads*d), ctx (n,

@@ -30,6 +30,12 @@ static void activate(const mhv_kernels *K, int act, float *x, size_t len)
         for (size_t t = 0; t < len; t++)
             x[t] = x[t] * (1.0f / (1.0f + expf(-1.702f * x[t])));
         break;
+    case MHV_ACT_RELU2: /* rare (Nemotron): torch.square(relu(x)) in fp32 */
+        for (size_t t = 0; t < len; t++) {
+            float r = x[t] > 0 ? x[t] : 0.0f;
+            x[t] = r * r;
+        }
+        break;
     default: break;
     }
 }

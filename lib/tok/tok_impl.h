@@ -53,6 +53,10 @@ struct mhv_tok {
     mhv_decoder dec;        /* tokenizer.json's "decoder" (n 0: none) */
     struct mhv_spm_bpe *spm; /* M2M100Tokenizer: SentencePiece's own encoder instead of pipe */
     int32_t spm_unk;         /* ... and the id of a piece vocab.json lacks */
+    /* Text is refused with this message naming refuse_file (a class whose pre-tokenizer no
+     * tokenizer file holds: RoFormer's jieba); pieces and ids are still read. Empty: none. */
+    char refuse_text[300];
+    char refuse_file[4096];
 };
 
 struct cJSON;

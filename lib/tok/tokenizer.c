@@ -155,7 +155,8 @@ static const char *class_of_model_type(const char *config_json)
         {"xlm-roberta", "XLMRobertaTokenizer"}, {"albert", "AlbertTokenizer"},
         {"llama", "LlamaTokenizer"}, {"m2m_100", "M2M100Tokenizer"},
         {"pegasus", "PegasusTokenizer"}, {"blenderbot-small", "BlenderbotSmallTokenizer"},
-        {"blenderbot", "BlenderbotTokenizer"}, {"xglm", "XGLMTokenizer"}};
+        {"blenderbot", "BlenderbotTokenizer"}, {"xglm", "XGLMTokenizer"},
+        {"data2vec-text", "RobertaTokenizer"}, {"longformer", "RobertaTokenizer"}};
     cJSON *cfg;
     const char *cls = NULL, *type;
     if (!config_json || mhv_json_load(config_json, MHV_TOK_MAX_JSON, &cfg, NULL) != MHV_OK)
@@ -301,8 +302,9 @@ mhv_status mhv_tok_open_marian_target(const char *dir, mhv_tok **out, mhv_error 
 
 /* vocab.json + merges.txt whose tokenizer_config.json names no class are read as
  * GPT2Tokenizer's, unless config.json's model_type implies another class (transformers'
- * AutoTokenizer then takes that one): BlenderbotSmallTokenizer's BPE is its own, and
- * BlenderbotTokenizer's adds a prefix space. */
+ * AutoTokenizer then takes that one): BlenderbotSmallTokenizer's BPE is its own,
+ * BlenderbotTokenizer's adds a prefix space, RobertaTokenizer's (data2vec-text, Longformer) adds <s> and
+ * </s>. */
 static mhv_status refuse_implied_bpe_class(const char *dir, const char *vj, const char *tc,
                                            mhv_error *err)
 {
@@ -311,7 +313,7 @@ static mhv_status refuse_implied_bpe_class(const char *dir, const char *vj, cons
         return MHV_OK;
     const char *cls = class_of_model_type(cj);
     if (!cls || (strcmp(cls, "BlenderbotSmallTokenizer") != 0 &&
-                 strcmp(cls, "BlenderbotTokenizer") != 0))
+                 strcmp(cls, "BlenderbotTokenizer") != 0 && strcmp(cls, "RobertaTokenizer") != 0))
         return MHV_OK;
     cJSON *cfg = NULL;
     int named = 0;
@@ -325,7 +327,59 @@ static mhv_status refuse_implied_bpe_class(const char *dir, const char *vj, cons
                     "Qwen2Tokenizer and DebertaTokenizer are)", cls);
 }
 
+/* The class of dir's tokenizer as AutoTokenizer picks it: tokenizer_config.json's
+ * tokenizer_class, else the one config.json's model_type implies; into cls (empty: none) and
+ * the file that says so into file. */
+static void dir_class(const char *dir, char *cls, size_t cls_size, char *file, size_t file_size)
+{
+    static const char *const implied[][2] = {{"roformer", "RoFormerTokenizer"}};
+    cJSON *cfg = NULL;
+    const char *v = NULL;
+    cls[0] = file[0] = '\0';
+    if ((size_t)snprintf(file, file_size, "%s/tokenizer_config.json", dir) < file_size &&
+        mhv_path_exists(file) && mhv_json_load(file, MHV_TOK_MAX_JSON, &cfg, NULL) == MHV_OK &&
+        mhv_json_str(cfg, "tokenizer_class", "", &v, "", NULL) == MHV_OK && v[0]) {
+        snprintf(cls, cls_size, "%s", v);
+    } else if ((size_t)snprintf(file, file_size, "%s/config.json", dir) < file_size &&
+               mhv_path_exists(file)) {
+        cJSON_Delete(cfg);
+        cfg = NULL;
+        if (mhv_json_load(file, MHV_TOK_MAX_JSON, &cfg, NULL) == MHV_OK &&
+            mhv_json_str(cfg, "model_type", "", &v, "", NULL) == MHV_OK)
+            for (size_t i = 0; i < sizeof implied / sizeof *implied; i++)
+                if (strcmp(v, implied[i][0]) == 0)
+                    snprintf(cls, cls_size, "%s", implied[i][1]);
+    }
+    cJSON_Delete(cfg);
+}
+
+/* Classes whose text mhaviz cannot tokenize as transformers does although their files open:
+ * RoFormerTokenizer(Fast) splits text with jieba (rjieba's dictionary) before WordPiece, and
+ * saves a tokenizer.json with BertPreTokenizer in its place. Their pieces and ids are read. */
+static void refuse_text_of_class(const char *dir, mhv_tok *t)
+{
+    char cls[128], file[4096];
+    dir_class(dir, cls, sizeof cls, file, sizeof file);
+    if (strcmp(cls, "RoFormerTokenizer") != 0 && strcmp(cls, "RoFormerTokenizerFast") != 0)
+        return;
+    int implied = strstr(file, "tokenizer_config.json") == NULL;
+    snprintf(t->refuse_text, sizeof t->refuse_text, "tokenizer_class '%s'%s is not supported "
+             "(its jieba pre-tokenization is in no tokenizer file): use --pretokenized or "
+             "--ids", cls, implied ? " (config.json's model_type)" : "");
+    snprintf(t->refuse_file, sizeof t->refuse_file, "%s", file);
+}
+
+static mhv_status open_dir_files(const char *dir, mhv_tok **out, mhv_error *err);
+
 mhv_status mhv_tok_open_dir(const char *dir, mhv_tok **out, mhv_error *err)
+{
+    mhv_status st = open_dir_files(dir, out, err);
+    if (!st)
+        refuse_text_of_class(dir, *out);
+    return st;
+}
+
+static mhv_status open_dir_files(const char *dir, mhv_tok **out, mhv_error *err)
 {
     *out = NULL;
     char tj[4096], vt[4096], tc[4096];
@@ -732,6 +786,10 @@ static mhv_status encode_template(const mhv_tok *tok, const tok_template *tp,
 mhv_status mhv_tok_encode(const mhv_tok *tok, const char *text, size_t len, mhv_encoding *out,
                           mhv_error *err)
 {
+    if (tok->refuse_text[0]) {
+        memset(out, 0, sizeof *out);
+        return mhv_fail(err, MHV_EUNSUPPORTED, tok->refuse_file, "%s", tok->refuse_text);
+    }
     const char *texts[2] = {text, NULL};
     const size_t lens[2] = {len, 0};
     if (tok->single.n == 0) { /* no post-processor: the sequence alone */
@@ -750,6 +808,10 @@ mhv_status mhv_tok_encode_pair(const mhv_tok *tok, const char *first, size_t fir
                                const char *second, size_t second_len, mhv_encoding *out,
                                mhv_error *err)
 {
+    if (tok->refuse_text[0]) {
+        memset(out, 0, sizeof *out);
+        return mhv_fail(err, MHV_EUNSUPPORTED, tok->refuse_file, "%s", tok->refuse_text);
+    }
     const char *texts[2] = {first, second ? second : ""};
     const size_t lens[2] = {first_len, second ? second_len : 0};
     /* without a pair template HF concatenates the two, the second with type id 1 */

@@ -521,8 +521,9 @@ static inline void store_tail8(float *p, __m256 v, size_t n)
 #define VK(name) name##_avx2
 #include "simd_math.h"
 
-/* p(width,): p[0..len) = softmax(p[0..len) * scale), p[len..width) = 0. */
-static void softmax_row(float *p, int len, int width, float scale)
+/* p(width,): p[0..len) = softmax(p[0..len) * scale), p[len..width) = 0. With a sink logit
+ * (not NULL) it joins the max and the sum, its own share dropped. */
+static void softmax_row(float *p, int len, int width, float scale, const float *sink)
 {
     const __m256 vs = _mm256_set1_ps(scale);
     __m256 vm = _mm256_set1_ps(-INFINITY);
@@ -538,6 +539,8 @@ static void softmax_row(float *p, int len, int width, float scale)
         if (p[j] > mx)
             mx = p[j];
     }
+    if (sink && *sink > mx)
+        mx = *sink;
     /* a row of -inf scores would subtract -inf from -inf */
     if (mx == -INFINITY)
         mx = 0.0f;
@@ -558,7 +561,10 @@ static void softmax_row(float *p, int len, int width, float scale)
         for (int t = 0; j + t < len; t++)
             p[j + t] = tail[t];
     }
-    float inv = 1.0f / hsum8(vsum);
+    float sum = hsum8(vsum);
+    if (sink)
+        sum += _mm256_cvtss_f32(exp8(_mm256_set1_ps(*sink - mx)));
+    float inv = 1.0f / sum;
     __m256 vi = _mm256_set1_ps(inv);
     for (j = 0; j + 8 <= len; j += 8)
         _mm256_storeu_ps(p + j, _mm256_mul_ps(_mm256_loadu_ps(p + j), vi));
@@ -582,7 +588,7 @@ static size_t attention_scratch_avx2(int n, int d)
  * vp: V as B_PACKED panels of P·V (reduction = keys, columns = d). */
 static void pack_kv(float *kt, float *vp, const mhv_attn_args *a, int want_v)
 {
-    int n = a->n, d = a->d;
+    int n = mhv_attn_keys(a), d = a->d;
     b_src K = {.src = a->k, .dt = MHV_DT_F32, .mode = B_NT, .ld = a->ld_k};
     for (int j = 0; j < n; j += NR)
         for (int k0 = 0; k0 < d; k0 += KC) {
@@ -603,39 +609,50 @@ static void pack_kv(float *kt, float *vp, const mhv_attn_args *a, int want_v)
 
 static void attention_avx2(const mhv_attn_args *a)
 {
-    int n = a->n, d = a->d;
+    int n = a->n, d = a->d, keys = mhv_attn_keys(a);
     if (!a->probs && !a->out)
         return;
-    /* scratch: s (QB, n) scores when probs is not kept | kt packed K | vp packed V */
+    /* scratch: s (QB, keys) scores when probs is not kept | kt packed K | vp packed V */
     float *s = a->scratch;
-    float *kt = s + (size_t)QB * (size_t)n;
-    float *vp = kt + round_up((size_t)n, NR) * (size_t)d;
+    float *kt = s + (size_t)QB * (size_t)keys;
+    float *vp = kt + round_up((size_t)keys, NR) * (size_t)d;
     pack_kv(kt, vp, a, a->out != NULL);
     b_src K = {.src = kt, .dt = MHV_DT_F32, .mode = B_PACKED, .ld = (size_t)d};
-    b_src V = {.src = vp, .dt = MHV_DT_F32, .mode = B_PACKED, .ld = (size_t)n};
+    b_src V = {.src = vp, .dt = MHV_DT_F32, .mode = B_PACKED, .ld = (size_t)keys};
     for (int i0 = 0; i0 < n; i0 += QB) {
         int rows = n - i0 < QB ? n - i0 : QB;
-        int nk = a->causal ? i0 + rows : n; /* keys any row of this block can see */
+        int nk = mhv_attn_last_key(a, i0 + rows - 1) + 1; /* keys any row of this block sees */
         if (a->prow && mhv_attn_rows_idle(a, i0, i0 + rows))
             continue;
-        /* (rows, n) straight into probs when every row is kept there in order */
+        /* (rows, keys) straight into probs when every row is kept there in order */
         int direct = a->probs && !a->prow;
-        float *sb = direct ? a->probs + (size_t)i0 * (size_t)n : s;
-        gemm(rows, 0, nk, d, a->q + (size_t)i0 * a->ld_q, a->ld_q, &K, sb, (size_t)n, NULL);
+        float *sb = direct ? a->probs + (size_t)i0 * (size_t)keys : s;
+        /* from the key panel of the block's first key: the keys before are masked */
+        int j0 = mhv_attn_first_key(a, i0) / NR * NR;
+        gemm(rows, j0, nk, d, a->q + (size_t)i0 * a->ld_q, a->ld_q, &K, sb, (size_t)keys, NULL);
         for (int r = 0; r < rows; r++) {
-            int len = a->causal ? i0 + r + 1 : n, first = mhv_attn_first_key(a, i0 + r);
-            float *row = sb + (size_t)r * (size_t)n;
+            int i = i0 + r, first = mhv_attn_first_key(a, i), len = mhv_attn_last_key(a, i) + 1;
+            float *row = sb + (size_t)r * (size_t)keys, scale = a->scale;
             for (int j = 0; j < first; j++) /* before a sliding window */
                 row[j] = 0.0f;
-            softmax_row(row + first, len - first, (a->probs ? n : nk) - first, a->scale);
+            if (a->softcap > 0 || a->bias) { /* scaled first: the extras act on scaled scores */
+                for (int j = first; j < len; j++)
+                    row[j] *= scale;
+                score_extras_avx2(row + first, (size_t)(len - first),
+                                  a->bias ? a->bias + (size_t)i * a->ld_bias + first : NULL,
+                                  a->softcap);
+                scale = 1.0f;
+            }
+            softmax_row(row + first, len - first, (a->probs ? keys : nk) - first, scale,
+                        a->has_sink ? &a->sink : NULL);
         }
         for (int r = 0; !direct && a->probs && r < rows; r++) {
             float *keep = mhv_attn_prow(a, i0 + r);
             if (keep)
-                memcpy(keep, sb + (size_t)r * (size_t)n, (size_t)n * sizeof *keep);
+                memcpy(keep, sb + (size_t)r * (size_t)keys, (size_t)keys * sizeof *keep);
         }
         if (a->out)
-            gemm(rows, 0, d, nk, sb, (size_t)n, &V, a->out + (size_t)i0 * a->ld_out, a->ld_out,
+            gemm(rows, 0, d, nk, sb, (size_t)keys, &V, a->out + (size_t)i0 * a->ld_out, a->ld_out,
                  NULL);
     }
 }

@@ -615,14 +615,17 @@ static inline __mmask16 tail_mask(size_t n)
 
 /* ---- softmax ---- */
 
-/* p(width,): p[0..len) = softmax(p[0..len)) (scores already scaled), p[len..width) = 0. */
-static void softmax_row(float *p, int len, int width)
+/* p(width,): p[0..len) = softmax(p[0..len)) (scores already scaled), p[len..width) = 0.
+ * With a sink logit (not NULL) it joins the max and the sum, its own share dropped. */
+static void softmax_row(float *p, int len, int width, const float *sink)
 {
     __m512 vm = _mm512_set1_ps(-INFINITY);
     for (int j = 0; j < len; j += 16)
         vm = _mm512_max_ps(vm, _mm512_mask_loadu_ps(_mm512_set1_ps(-INFINITY), lanes(len - j),
                                                      p + j));
     float mx = _mm512_reduce_max_ps(vm);
+    if (sink && *sink > mx)
+        mx = *sink;
     /* a row of -inf scores would subtract -inf from -inf */
     if (mx == -INFINITY)
         mx = 0.0f;
@@ -634,7 +637,10 @@ static void softmax_row(float *p, int len, int width)
         _mm512_mask_storeu_ps(p + j, m, e);
         vsum = _mm512_add_ps(vsum, e);
     }
-    __m512 vi = _mm512_set1_ps(1.0f / _mm512_reduce_add_ps(vsum));
+    float sum = _mm512_reduce_add_ps(vsum);
+    if (sink)
+        sum += _mm512_cvtss_f32(exp16(_mm512_set1_ps(*sink - mx)));
+    __m512 vi = _mm512_set1_ps(1.0f / sum);
     for (int j = 0; j < len; j += 16) {
         __mmask16 m = lanes(len - j);
         _mm512_mask_storeu_ps(p + j, m, _mm512_mul_ps(_mm512_maskz_loadu_ps(m, p + j), vi));
@@ -749,9 +755,9 @@ static const pv_fn pvs[PR + 1][5] = {
  * many as keep them (rows x n floats) in a quarter of L2, so each key panel and each V row
  * serves that many queries before it leaves the caches (long inputs: K^T and V of a head are
  * 0.5 MiB each at 2048 tokens), 12 to 48 and a multiple of 12. */
-static int query_block(int n)
+static int query_block(int keys)
 {
-    size_t fit = mhv_cpu_caches_get()->l2 / 4 / ((size_t)n * sizeof(float)) / QB * QB;
+    size_t fit = mhv_cpu_caches_get()->l2 / 4 / ((size_t)keys * sizeof(float)) / QB * QB;
     return fit < QB ? QB : fit > QB_MAX ? QB_MAX : (int)fit;
 }
 
@@ -766,18 +772,20 @@ static int key_block(int d)
  * across blocks in key order, so the blocks change no byte). */
 static void pv_block(const mhv_attn_args *a, const float *sb, int i0, int rows, int kb)
 {
-    int n = a->n, d = a->d, nk = a->causal ? i0 + rows : n; /* keys any row sees */
+    int d = a->d, keys = mhv_attn_keys(a);
+    int nk = mhv_attn_last_key(a, i0 + rows - 1) + 1; /* keys any row sees */
     for (int k0 = 0; k0 < nk; k0 += kb) {
         for (int r0 = 0; r0 < rows; r0 += PR) {
             int r = rows - r0 < PR ? rows - r0 : PR;
             /* keys before j0 or from nkr on have probability 0 in all these rows */
-            int nkr = a->causal ? i0 + r0 + r : n, j0 = mhv_attn_first_key(a, i0 + r0);
+            int nkr = mhv_attn_last_key(a, i0 + r0 + r - 1) + 1;
+            int j0 = mhv_attn_first_key(a, i0 + r0);
             int lo = k0 > j0 ? k0 : j0, hi = k0 + kb < nkr ? k0 + kb : nkr;
             if (lo >= hi)
                 continue;
             for (int c0 = 0; c0 < d; c0 += 64) {
                 int nc = d - c0 < 64 ? d - c0 : 64, nv = (nc + 15) / 16;
-                pvs[r][nv](sb + (size_t)r0 * (size_t)n + (size_t)lo, (size_t)n,
+                pvs[r][nv](sb + (size_t)r0 * (size_t)keys + (size_t)lo, (size_t)keys,
                            a->v + (size_t)lo * a->ld_v + c0, a->ld_v, hi - lo,
                            lanes(nc - 16 * (nv - 1)),
                            a->out + (size_t)(i0 + r0) * a->ld_out + (size_t)c0, a->ld_out,
@@ -789,46 +797,53 @@ static void pv_block(const mhv_attn_args *a, const float *sb, int i0, int rows, 
 
 static void attention_avx512(const mhv_attn_args *a)
 {
-    int n = a->n, d = a->d;
+    int n = a->n, d = a->d, keys = mhv_attn_keys(a);
     if (!a->probs && !a->out)
         return;
-    /* scratch: kt packed K^T (panels(n), d, TP) | s (QB, n) scores when probs is not kept */
+    /* scratch: kt packed K^T (panels(keys), d, TP) | s (QB, keys) scores when probs is not
+     * kept */
     float *kt = a->scratch;
-    float *s = kt + panels(n) * TP * (size_t)d;
-    xpack_ld(kt, a->k, a->ld_k, n, d);
-    /* (rows, n) straight into probs when every row is kept there in order */
+    float *s = kt + panels(keys) * TP * (size_t)d;
+    xpack_ld(kt, a->k, a->ld_k, keys, d);
+    /* (rows, keys) straight into probs when every row is kept there in order */
     int direct = a->probs && !a->prow;
-    int qb = direct ? query_block(n) : QB, kb = key_block(d);
+    int qb = direct ? query_block(keys) : QB, kb = key_block(d);
     for (int i0 = 0; i0 < n; i0 += qb) {
         int rows = n - i0 < qb ? n - i0 : qb;
         if (a->prow && mhv_attn_rows_idle(a, i0, i0 + rows))
             continue;
-        float *sb = direct ? a->probs + (size_t)i0 * (size_t)n : s;
-        /* key panels outside, so each serves every row tile of the block from L1 */
-        int nkb = a->causal ? i0 + rows : n; /* keys any row of this block can see */
-        for (int p = 0; p * TP < nkb; p++)
+        float *sb = direct ? a->probs + (size_t)i0 * (size_t)keys : s;
+        /* key panels outside, so each serves every row tile of the block from L1; the keys
+         * any row of this block can see are first_key(i0) .. last_key(i0 + rows - 1) */
+        int nkb = mhv_attn_last_key(a, i0 + rows - 1) + 1;
+        for (int p = mhv_attn_first_key(a, i0) / TP; p * TP < nkb; p++)
             for (int r0 = 0; r0 < rows; r0 += WR) {
                 int r = rows - r0 < WR ? rows - r0 : WR;
-                /* under the causal mask these rows see keys up to i0 + r0 + r - 1 */
-                int nkr = a->causal ? i0 + r0 + r : n;
+                /* these rows see keys up to last_key(i0 + r0 + r - 1) */
+                int nkr = mhv_attn_last_key(a, i0 + r0 + r - 1) + 1;
                 if (p * TP >= nkr)
                     continue;
                 int nkeys = nkr - p * TP < TP ? nkr - p * TP : TP;
                 scores[r](a->q + (size_t)(i0 + r0) * a->ld_q, a->ld_q,
                           kt + (size_t)p * TP * (size_t)d, d, a->scale,
-                          sb + (size_t)r0 * (size_t)n + (size_t)p * TP, (size_t)n, nkeys);
+                          sb + (size_t)r0 * (size_t)keys + (size_t)p * TP, (size_t)keys, nkeys);
             }
         for (int r = 0; r < rows; r++) {
-            int len = a->causal ? i0 + r + 1 : n, first = mhv_attn_first_key(a, i0 + r);
-            float *row = sb + (size_t)r * (size_t)n;
+            int i = i0 + r, first = mhv_attn_first_key(a, i), len = mhv_attn_last_key(a, i) + 1;
+            float *row = sb + (size_t)r * (size_t)keys;
             for (int j = 0; j < first; j++) /* before a sliding window */
                 row[j] = 0.0f;
-            softmax_row(row + first, len - first, (a->probs ? n : nkb) - first);
+            if (a->softcap > 0 || a->bias)
+                score_extras_avx512(row + first, (size_t)(len - first),
+                                    a->bias ? a->bias + (size_t)i * a->ld_bias + first : NULL,
+                                    a->softcap);
+            softmax_row(row + first, len - first, (a->probs ? keys : nkb) - first,
+                        a->has_sink ? &a->sink : NULL);
         }
         for (int r = 0; !direct && a->probs && r < rows; r++) {
             float *keep = mhv_attn_prow(a, i0 + r);
             if (keep)
-                memcpy(keep, sb + (size_t)r * (size_t)n, (size_t)n * sizeof *keep);
+                memcpy(keep, sb + (size_t)r * (size_t)keys, (size_t)keys * sizeof *keep);
         }
         if (a->out)
             pv_block(a, sb, i0, rows, kb);

@@ -16,7 +16,10 @@
 
 typedef struct {
     const float *q, *k, *v;     /* q: (n, ld_q), k: (n, ld_k), v: (n, ld_v); first d used */
-    int n;                      /* tokens */
+    int n;                      /* tokens (queries) */
+    int nk;                     /* keys when they are not the n tokens: cross-attention, the
+                                 * queries of one sequence over another's keys (k, v: (nk,
+                                 * ld)); not with causal or window; 0: n */
     int d;                      /* head dim */
     size_t ld_q, ld_k, ld_v;    /* row strides in floats */
     float scale;                /* usually 1/sqrt(d) */
@@ -30,8 +33,8 @@ typedef struct {
     const float *bias;          /* (n, ld_bias) added to the scores after scaling and
                                  * capping (relative positions: T5, DeBERTa), or NULL */
     size_t ld_bias;
-    float *probs;               /* (n, n) softmax probabilities out, or NULL when not wanted;
-                                 * (rows, n) under prow */
+    float *probs;               /* (n, keys) softmax probabilities out, or NULL when not
+                                 * wanted; (rows, keys) under prow */
     float *scratch;             /* (attention_scratch(n, d),) work space, always provided */
     float *out;                 /* (n, ld_out): probs · v, or NULL when not wanted (then v
                                  * is not read) */
@@ -47,14 +50,21 @@ typedef struct {
     float sink;
 } mhv_attn_args;
 
+/* The keys each query sees at most: nk, or the n tokens. */
+static inline int mhv_attn_keys(const mhv_attn_args *a)
+{
+    return a->nk > 0 ? a->nk : a->n;
+}
+
 /* The row of probs query i goes to, or NULL. */
 static inline float *mhv_attn_prow(const mhv_attn_args *a, int i)
 {
+    size_t keys = (size_t)mhv_attn_keys(a);
     if (!a->probs)
         return NULL;
     if (!a->prow)
-        return a->probs + (size_t)i * (size_t)a->n;
-    return a->prow[i] < 0 ? NULL : a->probs + (size_t)a->prow[i] * (size_t)a->n;
+        return a->probs + (size_t)i * keys;
+    return a->prow[i] < 0 ? NULL : a->probs + (size_t)a->prow[i] * keys;
 }
 
 /* True when rows i0..i1-1 need no work: no out, and none of them is kept. */
@@ -80,14 +90,7 @@ static inline int mhv_attn_last_key(const mhv_attn_args *a, int i)
 {
     if (a->causal)
         return i;
-    return a->window > 0 && i + a->window < a->n ? i + a->window - 1 : a->n - 1;
-}
-
-/* True when a needs what only the scalar attention implements (two-sided windows, soft
- * capping, a score bias, a sink): the fast tables hand such heads to it. */
-static inline int mhv_attn_needs_scalar(const mhv_attn_args *a)
-{
-    return (a->window > 0 && !a->causal) || a->softcap > 0 || a->bias || a->has_sink;
+    return a->window > 0 && i + a->window < a->n ? i + a->window - 1 : mhv_attn_keys(a) - 1;
 }
 
 typedef struct {
@@ -125,7 +128,8 @@ typedef struct {
     void (*describe)(char *buf, size_t size);
     /* One attention head (see mhv_attn_args). */
     void (*attention)(const mhv_attn_args *a);
-    /* Floats of scratch attention needs for n tokens and head dim d. */
+    /* Floats of scratch attention needs for n tokens and head dim d (with nk keys: for
+     * the larger of n and nk). */
     size_t (*attention_scratch)(int n, int d);
     /* x(n, d) rows normalised in place: (x - mean) / sqrt(var + eps) * g + b. */
     void (*layernorm)(float *x, const float *g, const float *b, int n, int d, float eps);

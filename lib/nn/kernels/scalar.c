@@ -73,8 +73,8 @@ static size_t attention_scratch_scalar(int n, int d)
 
 static void attention_scalar(const mhv_attn_args *a)
 {
-    int n = a->n, d = a->d;
-    float *p = a->scratch; /* (n,) probabilities of the current query row */
+    int n = a->n, d = a->d, nk = mhv_attn_keys(a);
+    float *p = a->scratch; /* (nk,) probabilities of the current query row */
     if (!a->probs && !a->out)
         return;
     for (int i = 0; i < n; i++) {
@@ -112,11 +112,11 @@ static void attention_scalar(const mhv_attn_args *a)
             p[j] = (float)(p[j] / sum);
         for (int j = 0; j < first; j++)
             p[j] = 0.0f;
-        for (int j = last + 1; j < n; j++)
+        for (int j = last + 1; j < nk; j++)
             p[j] = 0.0f;
         float *keep = mhv_attn_prow(a, i);
         if (keep)
-            memcpy(keep, p, (size_t)n * sizeof *p);
+            memcpy(keep, p, (size_t)nk * sizeof *p);
         if (!a->out)
             continue;
         float *o = a->out + (size_t)i * a->ld_out;

@@ -1,5 +1,6 @@
 /* simd_math.h - the element-wise kernels written once for every vector width (ggml's
- * GGML_F32_VEC pattern): exp, GELU (erf and tanh forms), SiLU, ReLU, add.
+ * GGML_F32_VEC pattern): exp, tanh, GELU (erf and tanh forms), SiLU, ReLU, add, and the
+ * attention's score extras (soft capping, bias).
  *
  * Included by avx2.c and avx512.c after they define, for their width W:
  *   V, V_SET1, V_ZERO, V_ADD, V_SUB, V_MUL, V_DIV, V_FMADD, V_FNMADD, V_MIN, V_MAX,
@@ -75,6 +76,25 @@ static inline V VFN(gelu_tanh)(V x)
     return VFN(x_sigmoid)(x, V_MUL(u, V_SET1(1.5957691216057308f)));
 }
 
+/* tanh(x) to about 2 ulp: an odd polynomial for |x| < 0.625 (x + x^3 P(x^2), P fitted to
+ * tanh on that interval: 1.3 ulp), (1 - e^-2|x|) / (1 + e^-2|x|) with x's sign above (no
+ * cancellation there: e^-2|x| <= 0.29). Gemma 2's soft capping, c·tanh(s/c). */
+static inline V VFN(tanh)(V x)
+{
+    V ax = V_ABS(x), s = V_MUL(x, x);
+    V p = V_SET1(0.002313850447535515f);
+    p = V_FMADD(p, s, V_SET1(-0.008365538902580738f));
+    p = V_FMADD(p, s, V_SET1(0.021776797249913216f));
+    p = V_FMADD(p, s, V_SET1(-0.05396047607064247f));
+    p = V_FMADD(p, s, V_SET1(0.13333310186862946f));
+    p = V_FMADD(p, s, V_SET1(-0.3333333432674408f));
+    V small = V_FMADD(V_MUL(x, s), p, x);
+    V t = VFN(exp)(V_MUL(ax, V_SET1(-2.0f)));
+    V big = V_DIV(V_SUB(V_SET1(1.0f), t), V_ADD(V_SET1(1.0f), t));
+    big = V_SEL_GT(x, V_ZERO(), big, V_SUB(V_ZERO(), big));
+    return V_SEL_GT(ax, V_SET1(0.625f), big, small);
+}
+
 static inline V VFN(silu)(V x) { return VFN(x_sigmoid)(x, x); }
 static inline V VFN(relu)(V x) { return V_MAX(x, V_ZERO()); }
 
@@ -100,6 +120,33 @@ static void VK(add)(float *y, const float *x, size_t n)
         V_STOREU(y + i, V_ADD(V_LOADU(y + i), V_LOADU(x + i)));
     if (i < n)
         V_STORE_TAIL(y + i, V_ADD(V_LOAD_TAIL(y + i, n - i), V_LOAD_TAIL(x + i, n - i)), n - i);
+}
+
+/* The scores p[0..len) of one query row (already scaled) as the attention's extras make
+ * them, in the scalar kernel's order: soft capping c·tanh(s/c) when softcap > 0, then + the
+ * row's bias when bias is not NULL. */
+static void VK(score_extras)(float *p, size_t len, const float *bias, float softcap)
+{
+    V c = V_SET1(softcap);
+    size_t j = 0;
+#define SCORE_EXTRA(s, at, n)                                                                 \
+    do {                                                                                      \
+        if (softcap > 0)                                                                      \
+            s = V_MUL(c, VFN(tanh)(V_DIV(s, c)));                                             \
+        if (bias)                                                                             \
+            s = V_ADD(s, n < V_W ? V_LOAD_TAIL(bias + at, n) : V_LOADU(bias + at));           \
+    } while (0)
+    for (; j + V_W <= len; j += V_W) {
+        V s = V_LOADU(p + j);
+        SCORE_EXTRA(s, j, V_W);
+        V_STOREU(p + j, s);
+    }
+    if (j < len) {
+        V s = V_LOAD_TAIL(p + j, len - j);
+        SCORE_EXTRA(s, j, len - j);
+        V_STORE_TAIL(p + j, s, len - j);
+    }
+#undef SCORE_EXTRA
 }
 
 #undef SIMD_MAP
