@@ -416,9 +416,6 @@ static mhv_status audio_refusals(const run_s2s_opts *o, const mhv_model *m, mhv_
     if (!o->pairs)
         return mhv_fail(err, MHV_EUSAGE, "", "%s needs a transcript: give --pairs (lines "
                         "AUDIO<TAB>TRANSCRIPT)", m->cfg.arch);
-    if (o->fig->html)
-        return mhv_fail(err, MHV_EUNSUPPORTED, "", "--format html is not available for %s yet "
-                        "(png, svg, pdf, json and safetensors are)", m->cfg.arch);
     if (o->src_lang)
         return mhv_fail(err, MHV_EUSAGE, "", "--src-lang is not for %s (its source is audio; "
                         "--tgt-lang sets the transcript's language)", m->cfg.arch);

@@ -191,12 +191,57 @@ static void test_owl_processors(void **state)
     rmdir(dir);
 }
 
+/* SigLIP 2's processor: its size for images of many shapes, as transformers'
+ * get_image_size_for_max_num_patches gives it (tests/gen/fam_siglip2.py), and what it
+ * refuses */
+static void test_siglip2_sizes(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/mhv-vis5-XXXXXX", path[256], text[256];
+    assert_non_null(mkdtemp(dir));
+    snprintf(path, sizeof path, "%s/preprocessor_config.json", dir);
+    cJSON *g = tu_read_json("tests/fixtures/goldens/siglip2-sizes.json");
+    const cJSON *c;
+    int count = 0;
+    mhv_error err = {0};
+    mhv_preprocess p;
+    cJSON_ArrayForEach(c, cJSON_GetObjectItem(g, "cases"))
+    {
+        int v[6];
+        for (int i = 0; i < 6; i++)
+            v[i] = cJSON_GetArrayItem(c, i)->valueint;
+        snprintf(text, sizeof text, "{\"image_processor_type\": \"Siglip2ImageProcessor\", "
+                 "\"patch_size\": %d, \"max_num_patches\": %d}", v[2], v[3]);
+        write_file(path, text);
+        assert_int_equal(mhv_preprocess_load(dir, 16, &p, &err), MHV_OK);
+        int w, h;
+        assert_int_equal(mhv_preprocess_size(&p, v[1], v[0], &w, &h, "x", &err), MHV_OK);
+        if (h != v[4] || w != v[5])
+            fail_msg("%dx%d, patch %d, at most %d: %dx%d, transformers makes %dx%d", v[1], v[0],
+                     v[2], v[3], w, h, v[5], v[4]);
+        count++;
+    }
+    assert_true(count > 100);
+    cJSON_Delete(g);
+    write_file(path, "{\"image_processor_type\": \"Siglip2ImageProcessor\", \"do_resize\": false}");
+    assert_int_equal(mhv_preprocess_load(dir, 16, &p, &err), MHV_EUNSUPPORTED);
+    assert_non_null(strstr(err.msg, "do_resize false is not supported for Siglip2ImageProcessor"));
+    write_file(path, "{\"image_processor_type\": \"Siglip2ImageProcessorFast\", \"size\": 40, "
+                     "\"do_center_crop\": true, \"crop_size\": 8}");
+    assert_int_equal(mhv_preprocess_load(dir, 16, &p, &err), MHV_OK);
+    assert_true(p.naflex_patch == 16 && p.max_num_patches == 256 && !p.do_center_crop &&
+                p.resample == 2 && !p.do_convert_rgb);
+    unlink(path);
+    rmdir(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_processors),
         cmocka_unit_test(test_dinov3_processor),
         cmocka_unit_test(test_owl_processors),
+        cmocka_unit_test(test_siglip2_sizes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

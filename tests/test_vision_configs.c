@@ -149,6 +149,25 @@ static void test_owl(void **state)
                    "patch_size");
 }
 
+/* Siglip2VisionConfig: num_patches positions (a square table), any grid */
+static void test_siglip2(void **state)
+{
+    (void)state;
+    mhv_config c;
+    config_ok("{\"model_type\": \"siglip2_vision_model\"}", &c);
+    assert_true(c.patch_size == 16 && c.image_size == 256 && c.vision_extra == 0 &&
+                c.act == MHV_ACT_GELU_NEW && c.vision_pos == MHV_VPOS_ALWAYS &&
+                c.vision_pos_bilinear_aa && c.vision_patch_hwc && c.max_positions == 256);
+    assert_true(fabsf(c.layer_norm_eps - 1e-6f) < 1e-12f);
+    config_ok("{\"model_type\": \"siglip2\", \"vision_config\": {\"num_patches\": 729, "
+              "\"patch_size\": 14}}", &c);
+    assert_true(c.image_size == 27 * 14 && c.max_positions == 729);
+    config_refused("{\"model_type\": \"siglip2_vision_model\", \"num_patches\": 200}",
+                   "num_patches 200 is not a square");
+    config_refused("{\"model_type\": \"siglip2\", \"num_patches\": 256}",
+                   "missing object 'vision_config'");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -157,6 +176,7 @@ int main(void)
         cmocka_unit_test(test_dinov3),
         cmocka_unit_test(test_aimv2),
         cmocka_unit_test(test_owl),
+        cmocka_unit_test(test_siglip2),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

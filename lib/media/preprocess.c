@@ -24,6 +24,7 @@ typedef struct {
     int float_resize;      /* rescale, then resize floats (mhv_preprocess.float_resize) */
     int owlv2;             /* rescale, pad square, resize as scikit-image (mhv_preprocess.owlv2) */
     int rescale_alias;     /* OWL's processors: a "rescale" key sets do_rescale */
+    int naflex;            /* SigLIP 2's patch budget (mhv_preprocess.naflex_patch) */
 } proc_class;
 
 #define HALF {0.5, 0.5, 0.5}
@@ -33,17 +34,19 @@ typedef struct {
 #define IMAGENET_STD {0.229, 0.224, 0.225}
 
 static const proc_class proc_classes[] = {
-    {"ViTImageProcessor", 2, 224, 224, 0, 1, 0, 0, HALF, HALF, 0, 0, 0, 0},
-    {"DeiTImageProcessor", 3, 256, 256, 0, 1, 1, 224, HALF, HALF, 0, 0, 0, 0},
-    {"BeitImageProcessor", 3, 224, 224, 0, 1, 0, 224, HALF, HALF, 0, 0, 0, 0},
-    {"BitImageProcessor", 3, 0, 0, 224, 0, 1, 224, CLIP_MEAN, CLIP_STD, 1, 0, 0, 0},
-    {"CLIPImageProcessor", 3, 0, 0, 224, 0, 1, 224, CLIP_MEAN, CLIP_STD, 1, 0, 0, 0},
-    {"SiglipImageProcessor", 3, 224, 224, 0, 0, 0, 0, HALF, HALF, 1, 0, 0, 0},
+    {"ViTImageProcessor", 2, 224, 224, 0, 1, 0, 0, HALF, HALF, 0, 0, 0, 0, 0},
+    {"DeiTImageProcessor", 3, 256, 256, 0, 1, 1, 224, HALF, HALF, 0, 0, 0, 0, 0},
+    {"BeitImageProcessor", 3, 224, 224, 0, 1, 0, 224, HALF, HALF, 0, 0, 0, 0, 0},
+    {"BitImageProcessor", 3, 0, 0, 224, 0, 1, 224, CLIP_MEAN, CLIP_STD, 1, 0, 0, 0, 0},
+    {"CLIPImageProcessor", 3, 0, 0, 224, 0, 1, 224, CLIP_MEAN, CLIP_STD, 1, 0, 0, 0, 0},
+    {"SiglipImageProcessor", 3, 224, 224, 0, 0, 0, 0, HALF, HALF, 1, 0, 0, 0, 0},
     /* torchvision only (no Pillow backend): rescale -> resize (floats) -> normalize */
-    {"DINOv3ViTImageProcessor", 2, 224, 224, 0, 1, 0, 0, IMAGENET_MEAN, IMAGENET_STD, 0, 1, 0, 0},
-    {"OwlViTImageProcessor", 3, 768, 768, 0, 1, 0, 768, CLIP_MEAN, CLIP_STD, 1, 0, 0, 1},
+    {"DINOv3ViTImageProcessor", 2, 224, 224, 0, 1, 0, 0, IMAGENET_MEAN, IMAGENET_STD, 0, 1, 0, 0, 0},
+    {"OwlViTImageProcessor", 3, 768, 768, 0, 1, 0, 768, CLIP_MEAN, CLIP_STD, 1, 0, 0, 1, 0},
     /* its own pipeline: rescale -> pad square -> scikit-image's resize -> normalize */
-    {"Owlv2ImageProcessor", 2, 960, 960, 0, 1, 0, 0, CLIP_MEAN, CLIP_STD, 1, 0, 1, 1},
+    {"Owlv2ImageProcessor", 2, 960, 960, 0, 1, 0, 0, CLIP_MEAN, CLIP_STD, 1, 0, 1, 1, 0},
+    /* its own sizes: the largest whole-patch image within max_num_patches */
+    {"Siglip2ImageProcessor", 2, 0, 0, 0, 1, 0, 0, HALF, HALF, 0, 0, 0, 0, 1},
 };
 
 /* AutoImageProcessor's class for a file naming none, by config.json's model_type (the
@@ -58,6 +61,7 @@ static const struct {
     {"siglip", "SiglipImageProcessor"}, {"dinov3_vit", "DINOv3ViTImageProcessor"},
     {"aimv2", "CLIPImageProcessor"}, {"aimv2_vision_model", "CLIPImageProcessor"},
     {"owlvit", "OwlViTImageProcessor"}, {"owlv2", "Owlv2ImageProcessor"},
+    {"siglip2", "Siglip2ImageProcessor"},
 };
 
 /* The class named `type` as AutoImageProcessor reads the name: as given, or with the
@@ -123,7 +127,7 @@ static mhv_status find_proc_class(const cJSON *root, const char *dir, const char
     if (!(*out = find_class(type)))
         return mhv_fail(err, MHV_EUNSUPPORTED, path,
                         "image processor '%s' is not supported (ViT, DeiT, BEiT, BiT, CLIP, "
-                        "SigLIP, DINOv3, OWL-ViT and OWLv2 image processors are)", type);
+                        "SigLIP, SigLIP 2, DINOv3, OWL-ViT and OWLv2 image processors are)", type);
     return MHV_OK;
 }
 
@@ -219,6 +223,19 @@ mhv_status mhv_preprocess_load(const char *dir, int image_size, mhv_preprocess *
             goto out;
         }
     }
+    if (pc->naflex) { /* its _preprocess: no crop, its own size, always resized */
+        p->do_center_crop = 0;
+        if ((st = mhv_json_int(root, "patch_size", 16, 1, 4096, &p->naflex_patch, path, err)) ||
+            (st = mhv_json_int(root, "max_num_patches", 256, 1, 1 << 20, &p->max_num_patches,
+                               path, err)))
+            goto out;
+        if (!p->do_resize) {
+            st = mhv_fail(err, MHV_EUNSUPPORTED, path,
+                          "do_resize false is not supported for %s (it cuts the image as it is "
+                          "into patches)", pc->name);
+            goto out;
+        }
+    }
     if (!p->owlv2 && p->resample != 0 && p->resample != 2 && p->resample != 3) {
         st = mhv_fail(err, MHV_EUNSUPPORTED, path,
                       "resample %d is not supported (0 nearest, 2 bilinear, 3 bicubic)", p->resample);
@@ -226,7 +243,7 @@ mhv_status mhv_preprocess_load(const char *dir, int image_size, mhv_preprocess *
     }
     if (square_clip) { /* CLIPImageProcessor's KOSMOS-2 form: its default edge, square */
         p->size_h = p->size_w = pc->shortest_edge, p->shortest_edge = 0;
-    } else if (size) {
+    } else if (size && !pc->naflex) {
         if (cJSON_IsObject(size) && mhv_json_get(size, "shortest_edge") &&
             (mhv_json_get(size, "longest_edge") || mhv_json_get(size, "max_height") ||
              mhv_json_get(size, "max_width"))) {
@@ -694,10 +711,39 @@ static int owlv2_pixels(const mhv_preprocess *p, const mhv_image *im, int ow, in
     return 0;
 }
 
+/* transformers' get_image_size_for_max_num_patches: a binary search over the scale (in
+ * double, as Python's floats) for the largest h x w, each rounded up to whole patches, whose
+ * patch count stays within the budget. */
+static int naflex_side(double scale, int size, int P)
+{
+    double s = size * scale;
+    s = ceil(s / P) * P;
+    return s < P ? P : s > MHV_IMAGE_MAX_SIDE * 2.0 ? MHV_IMAGE_MAX_SIDE * 2 : (int)s;
+}
+
+static void naflex_size(int w, int h, int P, int most, int *nw, int *nh)
+{
+    const double eps = 1e-5;
+    double lo = eps / 10, hi = 100.0;
+    while (hi - lo >= eps) {
+        double scale = (lo + hi) / 2;
+        double count = ((double)naflex_side(scale, h, P) / P) * ((double)naflex_side(scale, w, P) / P);
+        if (count <= most)
+            lo = scale;
+        else
+            hi = scale;
+    }
+    *nh = naflex_side(lo, h, P), *nw = naflex_side(lo, w, P);
+}
+
 /* The size the resize gives an image of w x h (w, h themselves without a resize). */
 static void resized_size(const mhv_preprocess *p, int w, int h, int *nw, int *nh)
 {
     *nw = w, *nh = h;
+    if (p->naflex_patch && p->do_resize) {
+        naflex_size(w, h, p->naflex_patch, p->max_num_patches, nw, nh);
+        return;
+    }
     if (p->owlv2 && p->pad_square) /* padded to a square first */
         *nw = *nh = w > h ? w : h;
     if (!p->do_resize)

@@ -29,6 +29,10 @@ typedef struct {
      * blur of sigma (factor - 1) / 2 along each shrinking axis unless resample is 0, then
      * linear interpolation, mirrored edges) and clipped to the padded image's range */
     int owlv2, pad_square;
+    /* transformers' Siglip2ImageProcessor (NaFlex): each image resized to the largest size in
+     * whole naflex_patch patches whose count stays within max_num_patches, the aspect kept
+     * as its binary search over the scale keeps it (0: not this processor) */
+    int naflex_patch, max_num_patches;
 } mhv_preprocess;
 
 /* The processor of a model directory: DIR/preprocessor_config.json when present (the keys

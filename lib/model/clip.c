@@ -23,7 +23,8 @@
 
 static const char *const model_types[] = {"clip_vision_model", "siglip_vision_model", "clip",
                                           "siglip", "owlvit_vision_model", "owlvit",
-                                          "owlv2_vision_model", "owlv2", NULL};
+                                          "owlv2_vision_model", "owlv2", "siglip2_vision_model",
+                                          "siglip2", NULL};
 
 /* OWL-ViT and OWLv2 (OwlViTVisionModel, Owlv2VisionModel, and the vision_model of their
  * whole and object-detection models): CLIP's tower with its pre-LayerNorm named
@@ -32,13 +33,16 @@ typedef struct {
     const char *model_type;
     int whole;                 /* the whole model: sizes in vision_config */
     int image_size, patch_size;
+    int naflex;                /* SigLIP 2: num_patches positions resized to every image's
+                                * grid, a linear patch embedding */
 } variant;
 
 static const variant variants[] = {
-    {"clip_vision_model", 0, 224, 32}, {"siglip_vision_model", 0, 224, 16},
-    {"clip", 1, 224, 32},              {"siglip", 1, 224, 16},
-    {"owlvit_vision_model", 0, 768, 32}, {"owlvit", 1, 768, 32},
-    {"owlv2_vision_model", 0, 768, 16},  {"owlv2", 1, 768, 16},
+    {"clip_vision_model", 0, 224, 32, 0}, {"siglip_vision_model", 0, 224, 16, 0},
+    {"clip", 1, 224, 32, 0},              {"siglip", 1, 224, 16, 0},
+    {"owlvit_vision_model", 0, 768, 32, 0}, {"owlvit", 1, 768, 32, 0},
+    {"owlv2_vision_model", 0, 768, 16, 0},  {"owlv2", 1, 768, 16, 0},
+    {"siglip2_vision_model", 0, 0, 16, 1}, {"siglip2", 1, 0, 16, 1},
 };
 
 static const variant *variant_of(const mhv_config *c)
@@ -76,9 +80,12 @@ static mhv_status clip_config(const cJSON *root, mhv_config *c, const char *name
                                        768, 12, 12, 3072, 1, 1};
     mhv_status st;
     double eps;
+    int num_patches = 0;
     if ((st = mhv_config_sizes(vc, &keys, 1, c, name, err)) ||
-        (st = mhv_json_int(vc, "image_size", v->image_size, 1, 1 << 16, &c->image_size, name,
-                           err)) ||
+        (v->naflex && (st = mhv_json_int(vc, "num_patches", 256, 1, MHV_MAX_POSITIONS,
+                                         &num_patches, name, err))) ||
+        (!v->naflex && (st = mhv_json_int(vc, "image_size", v->image_size, 1, 1 << 16,
+                                          &c->image_size, name, err))) ||
         (st = mhv_json_int(vc, "patch_size", v->patch_size, 1, 1 << 12, &c->patch_size, name,
                            err)) ||
         (st = mhv_json_int(vc, "num_channels", 3, 1, 16, &c->num_channels, name, err)) ||
@@ -87,6 +94,21 @@ static mhv_status clip_config(const cJSON *root, mhv_config *c, const char *name
         (st = mhv_config_act(vc, "hidden_act", siglip ? MHV_ACT_GELU_NEW : MHV_ACT_QUICK_GELU,
                              &c->act, name, err)))
         return st;
+    if (v->naflex) { /* a square table of num_patches positions, as transformers reshapes it */
+        int g = (int)sqrt((double)num_patches);
+        while ((long)g * g > num_patches)
+            g--;
+        while ((long)(g + 1) * (g + 1) <= num_patches)
+            g++;
+        if ((long)g * g != num_patches)
+            return mhv_fail(err, MHV_EFORMAT, name, "num_patches %d is not a square",
+                            num_patches);
+        if ((long)g * c->patch_size > 1 << 16)
+            return mhv_fail(err, MHV_EFORMAT, name, "num_patches * patch_size is too large");
+        c->image_size = g * c->patch_size;
+        c->vision_pos_bilinear_aa = 1;
+        c->vision_patch_hwc = 1;
+    }
     /* transformers' patch convolution (stride patch_size) drops the pixels of a last partial
      * patch: (image_size // patch_size)^2 patches and positions, patch_size dividing or not */
     int side = c->image_size / c->patch_size;
@@ -98,7 +120,9 @@ static mhv_status clip_config(const cJSON *root, mhv_config *c, const char *name
     c->layer_norm_eps = (float)eps;
     c->vision = 1;
     c->vision_extra = siglip ? 0 : 1;
-    c->vision_pos = siglip ? MHV_VPOS_ASKED_GRID : MHV_VPOS_ASKED_SIZE;
+    c->vision_pos = v->naflex ? MHV_VPOS_ALWAYS /* every image its own grid */
+                    : siglip  ? MHV_VPOS_ASKED_GRID
+                              : MHV_VPOS_ASKED_SIZE;
     c->max_positions = c->vision_extra + side * side;
     c->vocab_size = 1;
     return MHV_OK;
@@ -148,8 +172,11 @@ static mhv_status clip_load(mhv_model *m, mhv_wload *ld, mhv_error *err)
     const char *pre_ln_b = is_owl(c) ? "pre_layernorm.bias" : "pre_layrnorm.bias";
     int64_t patch_dims[4] = {H, C, P, P};
     mhv_status st;
-    if ((st = mhv_wload_tensor(ld, "embeddings.patch_embedding.weight", patch_dims, 4, 0,
-                               &m->patch_emb, err)) ||
+    if ((c->vision_patch_hwc /* SigLIP 2's nn.Linear over (row, column, channel) patches */
+             ? (st = mhv_wload_mat(ld, "embeddings.patch_embedding.weight", H, C * P * P, 0,
+                                   &m->patch_emb, err))
+             : (st = mhv_wload_tensor(ld, "embeddings.patch_embedding.weight", patch_dims, 4, 0,
+                                      &m->patch_emb, err))) ||
         (siglip && (st = mhv_wload_vec(ld, "embeddings.patch_embedding.bias", H, 0,
                                        &m->patch_emb_b, err))) ||
         (!siglip && (st = mhv_wload_vec(ld, "embeddings.class_embedding", H, 0,

@@ -165,6 +165,11 @@ typedef struct {
      * sine-cosine positions computed for the image's own grid (no table) */
     int vision_rms;
     int vision_sincos2d;
+    /* SigLIP 2 (model/clip.c): positions resized bilinearly with antialiasing
+     * (MHV_INTERP_BILINEAR_AA), patches flattened (row, column, channel) for its linear
+     * patch embedding */
+    int vision_pos_bilinear_aa;
+    int vision_patch_hwc;
     /* audio encoder-decoders (Whisper, model/whisper.c): the encoder reads log-mel features
      * (num_mel_bins, 2 * audio_positions) through two convolutions into audio_positions
      * frames (max_source_positions), not token ids; 0: a model of token ids */
@@ -187,6 +192,9 @@ typedef struct {
     /* Longformer (model/bert.c): layer l's queries see the keys within attn_window[l] - 1
      * positions on either side (attention_window[l] / 2), as mhv_attn_layer.window counts */
     int attn_window[MHV_MAX_LAYERS_WINDOWS];
+    /* SqueezeBERT (model/squeezebert.c): the groups of its q, k, v, post-attention,
+     * intermediate and output convolutions */
+    int sq_groups[6];
 } mhv_config;
 
 /* BEiT's relative position biases: each layer's own table and/or one shared by all (summed) */

@@ -31,6 +31,21 @@ void mhv_layer_post_norm(mhv_nn *nn, const mhv_layer *ly, const mhv_config *c, f
     mhv_nn_add_norm(nn, x, tmp, &ln2, n, H);
 }
 
+void mhv_layer_patches_hwc(const float *px, int C, int height, int width, int P, float *out)
+{
+    int rows = height / P, cols = width / P;
+    size_t K = (size_t)C * (size_t)P * (size_t)P;
+    for (int r = 0; r < rows; r++)
+        for (int cl = 0; cl < cols; cl++) {
+            float *o = out + ((size_t)r * (size_t)cols + (size_t)cl) * K;
+            for (int y = 0; y < P; y++)
+                for (int x = 0; x < P; x++)
+                    for (int ch = 0; ch < C; ch++)
+                        *o++ = px[((size_t)ch * (size_t)height + (size_t)(r * P + y)) *
+                                      (size_t)width + (size_t)(cl * P + x)];
+        }
+}
+
 void mhv_layer_patches(const float *px, int C, int height, int width, int P, float *out)
 {
     int rows = height / P, cols = width / P;
@@ -102,8 +117,10 @@ static mhv_status resize_positions(const mhv_model *m, int rows, int cols, float
         for (int j = 0; j < H; j++)
             in[(size_t)t * (size_t)H + (size_t)j] = row[j];
     }
-    if ((st = mhv_interp_grid(c->vision_pos_aa ? MHV_INTERP_BICUBIC_AA : MHV_INTERP_BICUBIC, in,
-                              side, side, H, out, rows, cols, err)))
+    mhv_interp_mode mode = c->vision_pos_bilinear_aa ? MHV_INTERP_BILINEAR_AA
+                           : c->vision_pos_aa        ? MHV_INTERP_BICUBIC_AA
+                                                     : MHV_INTERP_BICUBIC;
+    if ((st = mhv_interp_grid(mode, in, side, side, H, out, rows, cols, err)))
         goto done;
     for (size_t i = 0; i < out_n; i++)
         grid[i] = (float)out[i];
@@ -121,8 +138,12 @@ static void vision_embed(mhv_nn *nn, const mhv_model *m, int n, float *x, float 
 {
     const mhv_config *c = &m->cfg;
     int H = c->hidden_size, E = c->vision_extra;
-    mhv_layer_patches(nn->pixels, c->num_channels, nn->image_h, nn->image_w, c->patch_size,
-                      patches);
+    if (c->vision_patch_hwc)
+        mhv_layer_patches_hwc(nn->pixels, c->num_channels, nn->image_h, nn->image_w,
+                              c->patch_size, patches);
+    else
+        mhv_layer_patches(nn->pixels, c->num_channels, nn->image_h, nn->image_w, c->patch_size,
+                          patches);
     if (E)
         memcpy(x, m->extra_tokens, (size_t)E * (size_t)H * sizeof *x);
     mhv_nn_linear(nn, x + (size_t)E * (size_t)H, patches, &m->patch_emb, m->patch_emb_b, n - E,

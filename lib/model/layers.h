@@ -24,6 +24,9 @@ void mhv_layer_post_norm(mhv_nn *nn, const mhv_layer *ly, const mhv_config *c, f
  * kernel column), so the patch convolution is one linear layer over them (vision
  * transformers). */
 void mhv_layer_patches(const float *px, int C, int height, int width, int P, float *out);
+/* The same patches each flattened (kernel row, kernel column, channel), as SigLIP 2's
+ * processor flattens them for its linear patch embedding. */
+void mhv_layer_patches_hwc(const float *px, int C, int height, int width, int P, float *out);
 
 /* The names of a BERT-style layer's weights under its prefix, each without ".weight" /
  * ".bias": the q, k, v and output projections, the LayerNorms after attention and after

@@ -85,6 +85,10 @@ mhv_status mhv_model_image_grid(const mhv_model *m, int height, int width, int i
         return mhv_fail(err, MHV_EUSAGE, "",
                         "the image comes to %dx%d pixels after preprocessing: less than one "
                         "%dx%d patch", width, height, P, P);
+    if (c->vision_patch_hwc && (height % P || width % P)) /* no convolution to drop a rest */
+        return mhv_fail(err, MHV_EUSAGE, "",
+                        "the image comes to %dx%d pixels after preprocessing: %s takes whole "
+                        "%dx%d patches only", width, height, c->arch, P, P);
     g->rows = height / P, g->cols = width / P;
     if ((long)g->rows * g->cols + c->vision_extra > MHV_MAX_POSITIONS)
         return mhv_fail(err, MHV_EUSAGE, "",

@@ -48,12 +48,20 @@ static double aa_cubic(double x)
     return x < 1 ? cubic1(x, a) : x < 2 ? cubic2(x, a) : 0;
 }
 
-/* torch's _upsample_bicubic2d_aa: the filter stretched by the shrink factor, the inputs
- * within its support of the centre, weights normalised to sum 1. */
-static void aa_taps(int in, int out, taps *t)
+/* The triangle, torch's aa_filter for antialiased bilinear. */
+static double aa_triangle(double x)
+{
+    x = fabs(x);
+    return x < 1 ? 1 - x : 0;
+}
+
+/* torch's _upsample_bicubic2d_aa (and, with the triangle of support 1, _bilinear2d_aa): the
+ * filter stretched by the shrink factor, the inputs within its support of the centre,
+ * weights normalised to sum 1. */
+static void aa_taps(int in, int out, taps *t, double (*filter)(double), double base)
 {
     double scale = (double)in / out;
-    double support = scale >= 1 ? 2 * scale : 2, inv = scale >= 1 ? 1 / scale : 1;
+    double support = scale >= 1 ? base * scale : base, inv = scale >= 1 ? 1 / scale : 1;
     for (int o = 0; o < out; o++) {
         double centre = scale * (o + 0.5), sum = 0;
         /* truncation toward zero, as torch's static_cast<int64_t> */
@@ -69,7 +77,7 @@ static void aa_taps(int in, int out, taps *t)
         }
         for (int j = 0; j < count; j++) {
             idx[j] = (int)lo + j;
-            w[j] = aa_cubic(((double)j + (double)lo - centre + 0.5) * inv);
+            w[j] = filter(((double)j + (double)lo - centre + 0.5) * inv);
             sum += w[j];
         }
         for (int j = 0; j < count; j++)
@@ -95,8 +103,9 @@ static void bilinear_taps(int in, int out, taps *t)
 
 static int taps_make(mhv_interp_mode mode, int in, int out, taps *t)
 {
-    if (mode == MHV_INTERP_BICUBIC_AA) {
-        double scale = (double)in / out, support = scale >= 1 ? 2 * scale : 2;
+    if (mode == MHV_INTERP_BICUBIC_AA || mode == MHV_INTERP_BILINEAR_AA) {
+        double base = mode == MHV_INTERP_BICUBIC_AA ? 2 : 1, scale = (double)in / out;
+        double support = scale >= 1 ? base * scale : base;
         t->k = (int)ceil(support) * 2 + 1;
     } else {
         t->k = mode == MHV_INTERP_BILINEAR ? 2 : 4;
@@ -106,7 +115,9 @@ static int taps_make(mhv_interp_mode mode, int in, int out, taps *t)
     if (!t->idx || !t->w)
         return -1;
     if (mode == MHV_INTERP_BICUBIC_AA)
-        aa_taps(in, out, t);
+        aa_taps(in, out, t, aa_cubic, 2);
+    else if (mode == MHV_INTERP_BILINEAR_AA)
+        aa_taps(in, out, t, aa_triangle, 1);
     else if (mode == MHV_INTERP_BILINEAR)
         bilinear_taps(in, out, t);
     else

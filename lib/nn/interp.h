@@ -23,6 +23,9 @@ typedef enum {
     MHV_INTERP_BICUBIC = 0,     /* antialias=False (ViT, DeiT, CLIP, SigLIP, DINOv2) */
     MHV_INTERP_BICUBIC_AA = 1,  /* antialias=True (DINOv2 with registers) */
     MHV_INTERP_BILINEAR = 2,    /* mode="bilinear", antialias=False (BEiT's bias tables) */
+    MHV_INTERP_BILINEAR_AA = 3, /* mode="bilinear", antialias=True: the triangle stretched by
+                                 * the shrink factor, weights normalised (SigLIP 2's positions,
+                                 * which transformers resizes with these weights itself) */
 } mhv_interp_mode;
 
 /* out(oh, ow, dim) from in(ih, iw, dim): rows of dim values per grid cell, row-major over

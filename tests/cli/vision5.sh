@@ -90,4 +90,17 @@ mkdir -p "$TMP/ow2" && cp "$OW"/config.json "$OW"/model.safetensors "$TMP/ow2/"
 printf '{"image_processor_type": "Owlv2ImageProcessor", "size": {"shortest_edge": 16}}\n' >"$TMP/ow2/preprocessor_config.json"
 expect_fail "owlv2 processor with a shortest edge" 1 "size without height and width is not supported for Owlv2ImageProcessor" -- \
     "$MHAVIZ" run --model "$TMP/ow2" --format json --out "$TMP/out" "$FIX/images/vis5/wide-37x23.png"
+
+# SigLIP 2: every image its own grid within the processor's patch budget, the positions
+# resized to it; the pooling head by default; whole patches only
+SG=$FIX/fam-siglip2-f32
+"$MHAVIZ" run --model "$SG" --format png,json,html --out "$TMP/sg" "$FIX/images/vis5/tall-29x41.jpg" 2>"$TMP/stderr"
+check "siglip2: the pooling head's overlays, a 6x4 grid" "[ $? = 0 ] && [ ! -s $TMP/stderr ] && [ -s $TMP/sg/tall-29x41/pool.png ] &&
+    [ -s $TMP/sg/tall-29x41.html ] && perl -MJSON::PP -e 'local \$/; my \$i = decode_json(<STDIN>)->{images}[0];
+    exit !(\$i->{grid}{rows} == 6 && \$i->{grid}{cols} == 4 && @{\$i->{tokens}} == 24)' <$TMP/sg/tall-29x41.json"
+expect_fail "siglip2 --no-resize of a 37x23 image" 2 "siglip2_vision_model takes whole 4x4 patches only" -- \
+    "$MHAVIZ" run --model "$SG" --no-resize --format json --out "$TMP/out" "$FIX/images/vis5/wide-37x23.png"
+"$MHAVIZ" info --model "$FIX/fam-siglip2-full-f16" >"$TMP/info" 2>"$TMP/stderr"
+check "info on a whole siglip2 model" "[ $? = 0 ] && grep -qx 'patch_grid: 4x4' $TMP/info && grep -qx 'pooling_head: yes' $TMP/info &&
+    grep -qx \"other_sizes: positions resized to the image's patch grid\" $TMP/info"
 finish

@@ -98,8 +98,9 @@ check "--window 40:50 on positions" 'grep -q "0.98s" "$TMP/out/figs/X00-H00.svg"
 # refusals
 expect_fail "--generate" 1 "--generate is not available for whisper yet" -- \
     "$MHAVIZ" run --model tests/fixtures/whisper-f32 --generate 5 --out "$TMP/out" "$A/sweep16.wav"
-expect_fail "html" 1 "--format html is not available for whisper yet" -- \
-    "$MHAVIZ" run --model tests/fixtures/whisper-f32 --pairs --format html --out "$TMP/out" "$TMP/figs.txt"
+rm -rf "$TMP/out"
+"$MHAVIZ" run --model tests/fixtures/whisper-f32 --pairs --format html --out "$TMP/out" "$TMP/figs.txt" 2>"$TMP/err"
+check "html page with the positions' times" 'grep -q "0.98s" "$TMP/out/figs.html" && grep -qF "notimestamps|\\u003e" "$TMP/out/figs.html"'
 expect_fail "--src-lang" 2 "--src-lang is not for whisper" -- \
     "$MHAVIZ" run --model tests/fixtures/whisper-f32 --pairs --src-lang en --out "$TMP/out" "$TMP/figs.txt"
 expect_fail "unknown language" 2 "no special token <|xx|>" -- \

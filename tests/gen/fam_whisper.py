@@ -12,6 +12,7 @@
   WhisperForConditionalGeneration (80 mels, 1-s window: 50 audio positions, tied proj_out),
   BF16 WhisperModel (128 mels, hop 320: 25 positions, 3 encoder layers, 1 decoder layer),
   F16 WhisperForConditionalGeneration with an untied proj_out (80 mels, hop 320);
+  a WhisperForAudioClassification (the encoder alone: refused by name, no golden);
   each with a preprocessor_config.json (WhisperFeatureExtractor) and generation_config.json;
 - per fixture and WAV (tests/fixtures/audio/, gen_audio_goldens.py), the decoder input ids
   and transformers' eager encoder/decoder/cross attentions in float64 (weights loaded in
@@ -30,8 +31,8 @@ import soundfile as sf
 import torch
 from tokenizers import Tokenizer, models, pre_tokenizers, trainers, decoders
 from transformers import (GenerationConfig, WhisperConfig, WhisperFeatureExtractor,
-                          WhisperForConditionalGeneration, WhisperModel, WhisperTokenizer,
-                          WhisperTokenizerFast)
+                          WhisperForAudioClassification, WhisperForConditionalGeneration,
+                          WhisperModel, WhisperTokenizer, WhisperTokenizerFast)
 from transformers.models.whisper.tokenization_whisper import LANGUAGES
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -179,6 +180,18 @@ def main():
          torch.float16, 63, [("silence16.wav", "the cat sat")],
          "WhisperForConditionalGeneration: untied proj_out, gelu_new, d_model 64 (head_dim "
          "16), hop 320, F16, silence", tok)
+    # the encoder with a classifier: refused by name (no golden)
+    path = os.path.join(fg.FIXTURES, "whisper-audiocls-f32")
+    fg.reset_dir(path)
+    torch.manual_seed(64)
+    WhisperForAudioClassification(WhisperConfig(
+        **dict(base, encoder_layers=1, d_model=16, encoder_ffn_dim=16, decoder_ffn_dim=16,
+               encoder_attention_heads=2, decoder_attention_heads=2, vocab_size=8),
+        num_mel_bins=80, max_source_positions=50, classifier_proj_size=8,
+        num_labels=2)).save_pretrained(path)
+    WhisperFeatureExtractor(feature_size=80, chunk_length=1).save_pretrained(path)
+    for f in os.listdir(path):
+        os.chmod(os.path.join(path, f), 0o644)
 
 
 if __name__ == "__main__":
