@@ -192,6 +192,29 @@ static void test_longformer(void **state)
     assert_int_equal(c.attn_window[0], 0);
 }
 
+static void test_squeezebert(void **state)
+{
+    (void)state;
+    mhv_config c;
+    config_ok("{\"model_type\": \"squeezebert\"}", &c); /* SqueezeBertConfig's defaults */
+    assert_string_equal(c.arch, "squeezebert");
+    assert_int_equal(c.hidden_size, 768);
+    assert_int_equal(c.num_heads, 12);
+    assert_int_equal(c.vocab_size, 30522);
+    assert_int_equal(c.embedding_size, 768);
+    static const int def[6] = {4, 4, 4, 1, 4, 4};
+    for (int g = 0; g < 6; g++)
+        assert_int_equal(c.sq_groups[g], def[g]);
+    config_ok("{\"model_type\": \"squeezebert\", \"q_groups\": 1, \"output_groups\": 8}", &c);
+    assert_int_equal(c.sq_groups[0], 1);
+    assert_int_equal(c.sq_groups[5], 8);
+    config_refused("{\"model_type\": \"squeezebert\", \"embedding_size\": 128}",
+                   "embedding_size 128 differs from hidden_size 768");
+    config_refused("{\"model_type\": \"squeezebert\", \"intermediate_groups\": 5}",
+                   "intermediate_groups 5 does not divide the channels 768 -> 3072");
+    config_refused("{\"model_type\": \"squeezebert\", \"k_groups\": 0}", "k_groups");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -201,6 +224,7 @@ int main(void)
         cmocka_unit_test(test_roformer),
         cmocka_unit_test(test_mobilebert),
         cmocka_unit_test(test_longformer),
+        cmocka_unit_test(test_squeezebert),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

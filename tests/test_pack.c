@@ -286,7 +286,7 @@ static void test_decoders(void **state)
 }
 static void test_modernbert(void **state) { (void)state; check_fixture("fam-modernbert-f32", 1); }
 
-/* pre-norm BERT rows, rotary RoFormer, Longformer's windows, MobileBERT's trigrams (across each sentence's ends)
+/* pre-norm BERT rows, rotary RoFormer, Longformer's windows, SqueezeBERT's groups, MobileBERT's trigrams (across each sentence's ends)
  * and values from another input than its queries and keys */
 static void test_enc5(void **state)
 {
@@ -298,6 +298,7 @@ static void test_enc5(void **state)
     check_fixture("fam-mobilebert-f32", 1);
     check_fixture("fam-mobilebert-cls-bf16", 1);
     check_fixture("fam-longformer-mlm-f16", 1);
+    check_fixture("fam-squeezebert-f32", 1);
 }
 /* relative position score biases */
 static void test_deberta(void **state)

@@ -190,6 +190,9 @@ typedef struct {
     /* Longformer (model/bert.c): layer l's queries see the keys within attn_window[l] - 1
      * positions on either side (attention_window[l] / 2), as mhv_attn_layer.window counts */
     int attn_window[MHV_MAX_LAYERS_WINDOWS];
+    /* SqueezeBERT (model/squeezebert.c): the groups of its q, k, v, post-attention,
+     * intermediate and output convolutions */
+    int sq_groups[6];
 } mhv_config;
 
 /* BEiT's relative position biases: each layer's own table and/or one shared by all (summed) */

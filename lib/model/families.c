@@ -47,6 +47,7 @@ static const mhv_family *const families[] = {
     &mhv_family_whisper,
     &mhv_family_roformer,
     &mhv_family_mobilebert,
+    &mhv_family_squeezebert,
 };
 
 #define N_FAMILIES (sizeof families / sizeof families[0])

@@ -112,6 +112,7 @@ void mhv_family_alibi_slopes_mpt(int heads, double bias_max, float *slopes);
 extern const mhv_family mhv_family_mpt;
 extern const mhv_family mhv_family_roformer;
 extern const mhv_family mhv_family_mobilebert;
+extern const mhv_family mhv_family_squeezebert;
 
 /* T5's bucket of relative position rp = key - query (transformers'
  * _relative_position_bucket, with its float32 logarithm): bidirectional (encoders) or causal,

@@ -360,6 +360,25 @@ void mhv_nn_linear(mhv_nn *nn, float *y, const float *x, const mhv_mat *w, const
     mhv_plin_run(&p, y, x, w, b, n, 0, w->rows, act);
 }
 
+void mhv_nn_linear_grouped(mhv_nn *nn, float *y, const float *x, int in, const mhv_mat *w,
+                           const float *b, int n, int groups, int act, float *scratch)
+{
+    if (groups == 1) {
+        mhv_nn_linear(nn, y, x, w, b, n, act);
+        return;
+    }
+    size_t ci = (size_t)(in / groups), co = (size_t)(w->rows / groups), N = (size_t)n;
+    float *xg = scratch, *yg = scratch + N * ci; /* (n, ci), (n, co) */
+    for (int g = 0; g < groups; g++) {
+        for (size_t i = 0; i < N; i++)
+            memcpy(xg + i * ci, x + i * (size_t)in + (size_t)g * ci, ci * sizeof *xg);
+        mhv_mat wg = mhv_mat_rows(w, g * (int)co, (int)co);
+        mhv_nn_linear(nn, yg, xg, &wg, b ? b + (size_t)g * co : NULL, n, act);
+        for (size_t i = 0; i < N; i++)
+            memcpy(y + i * (size_t)w->rows + (size_t)g * co, yg + i * co, co * sizeof *yg);
+    }
+}
+
 void mhv_nn_linear_parts(mhv_nn *nn, const mhv_plin_part *parts, int count, const float *x,
                          int n)
 {
@@ -1022,7 +1041,8 @@ void mhv_nn_attention(mhv_nn *nn, const mhv_attn_layer *a, const float *x, int n
     const int *qh = prune ? heads : all_heads, *kh = prune ? kv_heads : all_kv;
     int qn = prune ? count : a->heads, kn = prune ? kv_count : a->kv_heads;
     int with_v = !done || cap->vnorm;
-    project_qkv(nn, a, x, n, b, qh, qn, kh, kn, with_v);
+    if (!a->projected)
+        project_qkv(nn, a, x, n, b, qh, qn, kh, kn, with_v);
     float clip = a->clip; /* after a whole-projection norm (OLMoE), before a head's own */
     if (a->qk_norm_full) {
         mhv_nn_norm(nn, b->q, b->q, a->q_norm, n, QD);

@@ -175,6 +175,13 @@ void mhv_nn_embed(mhv_nn *nn, float *x, const mhv_embed *e, const int32_t *ids, 
  * MHV_NN_NO_ACT). */
 void mhv_nn_linear(mhv_nn *nn, float *y, const float *x, const mhv_mat *w, const float *b,
                    int n, int act);
+/* y(n, w.rows) = a grouped linear layer over x(n, in): the output columns and the input
+ * columns each cut into `groups` equal blocks, block g of y = x's block g · (rows of block g
+ * of w, (w.rows / groups, in / groups))^T + b's block g, then act (a 1x1 convolution with
+ * groups: SqueezeBERT's). scratch holds n * (in + w.rows) / groups floats. groups == 1 is
+ * mhv_nn_linear. */
+void mhv_nn_linear_grouped(mhv_nn *nn, float *y, const float *x, int in, const mhv_mat *w,
+                           const float *b, int n, int groups, int act, float *scratch);
 /* Several linear layers over the same x (SwiGLU's gate and up), x packed once. */
 void mhv_nn_linear_parts(mhv_nn *nn, const mhv_plin_part *parts, int count, const float *x,
                          int n);
@@ -355,6 +362,9 @@ typedef struct {
      * reads key/value head h % kv_heads (keys repeated as whole blocks) instead of
      * h / (heads / kv_heads) */
     int q_given, kv_tiled;
+    int projected;                  /* q, k and v are in the buffers already (the family
+                                     * projected them: SqueezeBERT's grouped convolutions):
+                                     * wq, wk, wv unused, every head's columns needed */
     const float *x_v;               /* (n, wv->cols): the values' input instead of x
                                      * (MobileBERT: queries and keys from its bottleneck,
                                      * values from the layer's input), or NULL: x */

@@ -9,17 +9,22 @@
 check() { if eval "$2"; then ok; else bad "$1"; fi; }
 
 families=$("$MHAVIZ" info --families)
-for t in data2vec-text xlm-roberta-xl megatron-bert roformer mobilebert longformer; do
+for t in data2vec-text xlm-roberta-xl megatron-bert roformer mobilebert longformer squeezebert; do
     check "info --families lists $t" "printf '%s\n' \"\$families\" | grep -qx $t"
 done
 # info and run --ids on each family's fixture (no tokenizer: tokens labelled by their ids)
 printf '5 6 7 8\n' >"$TMP/ids4.txt"
-for t in data2vec-text xlm-roberta-xl megatron-bert mobilebert longformer; do
+for t in data2vec-text xlm-roberta-xl megatron-bert mobilebert longformer squeezebert; do
     rm -rf "$TMP/o"
     "$MHAVIZ" run --model tests/fixtures/fam-$t-f32 --ids --format json --out "$TMP/o" \
         "$TMP/ids4.txt" 2>"$TMP/err"
     check "$t: run --ids" "[ \$? = 0 ] && grep -q '\"architecture\": \"$t\"' \"$TMP/o/ids4.json\""
 done
+
+# SqueezeBERT: norm-out needs one output matrix, which grouped post-attention convolutions are not
+check "squeezebert: norm-out with one post-attention group" "\"$MHAVIZ\" run --model tests/fixtures/fam-squeezebert-f32 --ids --weighting norm-out --format json --out \"$TMP/sq\" \"$TMP/ids4.txt\" 2>/dev/null && grep -q value_norms \"$TMP/sq/ids4.json\""
+expect_fail "squeezebert: norm-out with grouped post-attention" 1 "norm-out) are not supported with post_attention_groups 2" \
+    -- "$MHAVIZ" run --model tests/fixtures/fam-squeezebert-mlm-f16 --ids --weighting norm-out --format json --out "$TMP/out" "$TMP/ids4.txt"
 
 # MobileBERT's tokenizer_class MobileBertTokenizer is BertTokenizer; no logits from its head
 M=$TMP/mobilebert
