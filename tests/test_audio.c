@@ -2,7 +2,8 @@
  * tests/fixtures/audio (tests/gen/gen_audio_goldens.py): the samples exactly as
  * soundfile.read(path, dtype="float32") gives them for every format, the features within
  * 2e-6 of WhisperFeatureExtractor's numpy path (80 and 128 bins, 1-, 2- and 30-s windows,
- * audio shorter and longer than the window); hostile and refused files give one line. */
+ * audio shorter and longer than the window: 31 s of an LCG's noise made here and in the
+ * generator alike); hostile and refused files give one line. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -112,6 +113,49 @@ static void test_features(void **state)
     print_message("log-mel: %d cases, largest difference from the numpy path %.3g\n", count,
                   worst_all);
     assert_int_equal(count, 12);
+    cJSON_Delete(m);
+}
+
+/* The generator's lcg_audio: 31 s, longer than the 30-s window (cut to it). */
+static float *lcg_audio(size_t n)
+{
+    float *x = malloc(n * sizeof *x);
+    uint64_t state = 12345;
+    for (size_t i = 0; i < n; i++) {
+        state = (state * 1103515245u + 12345u) % (1u << 31);
+        int s = (int)((state >> 15) & 0xFFFF) - 32768;
+        x[i] = (float)(s * (int)(1 + (i / 16000) % 4)) / 131072.0f;
+    }
+    return x;
+}
+
+static void test_longer_than_window(void **state)
+{
+    (void)state;
+    cJSON *m = tu_read_json(DIR "manifest.json");
+    const cJSON *c = cJSON_GetObjectItem(m, "lcg31");
+    size_t n = (size_t)cJSON_GetObjectItem(c, "samples")->valueint, ng;
+    float *x = lcg_audio(n);
+    assert_true(x[0] == (float)cJSON_GetObjectItem(c, "first")->valuedouble);
+    assert_true(x[n - 1] == (float)cJSON_GetObjectItem(c, "last")->valuedouble);
+    mhv_logmel_cfg cfg = mhv_logmel_defaults();
+    float *got = malloc((size_t)cfg.feature_size * (size_t)cfg.frames * sizeof *got);
+    mhv_error err = {0};
+    assert_int_equal(mhv_logmel_run(&cfg, x, n, got, &err), MHV_OK);
+    float *want = read_f32(cJSON_GetObjectItem(c, "golden")->valuestring, &ng);
+    const cJSON *kept = cJSON_GetObjectItem(c, "kept");
+    int nk = cJSON_GetArraySize(kept);
+    assert_int_equal(ng, (size_t)80 * (size_t)nk);
+    double worst = 0;
+    for (int j = 0; j < 80; j++)
+        for (int k = 0; k < nk; k++) {
+            int t = cJSON_GetArrayItem(kept, k)->valueint;
+            worst = fmax(worst, fabs((double)got[(size_t)j * 3000 + (size_t)t] -
+                                     (double)want[(size_t)j * (size_t)nk + (size_t)k]));
+        }
+    if (!(worst <= 2e-6))
+        fail_msg("31 s of audio: features differ by %.3g", worst);
+    free(x), free(got), free(want);
     cJSON_Delete(m);
 }
 
@@ -250,6 +294,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_samples),     cmocka_unit_test(test_features),
         cmocka_unit_test(test_config),      cmocka_unit_test(test_refusals),
+        cmocka_unit_test(test_longer_than_window),
         cmocka_unit_test(test_odd_layouts),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

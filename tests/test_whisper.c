@@ -258,6 +258,32 @@ static void test_refusals(void **state)
     mhv_forward_ctx_free(fc);
     mhv_heads_free(&sel);
     mhv_model_close(m);
+    /* the encoder with a classifier (WhisperForAudioClassification) */
+    assert_int_equal(mhv_model_open("tests/fixtures/whisper-audiocls-f32", &m, &err),
+                     MHV_EUNSUPPORTED);
+    assert_non_null(strstr(err.msg, "WhisperForAudioClassification"));
+    assert_null(m);
+    mhv_config cfg;
+    const char *bad[][2] = {
+        {"{\"model_type\": \"whisper\", \"decoder_attention_heads\": 4}",
+         "decoder_attention_heads 4 unlike encoder_attention_heads 6"},
+        {"{\"model_type\": \"whisper\", \"use_weighted_layer_sum\": true}",
+         "use_weighted_layer_sum is not supported"},
+        {"{\"model_type\": \"whisper\", \"d_model\": 100}",
+         "encoder_attention_heads 6 does not divide d_model 100"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        if (mhv_config_parse(bad[i][0], strlen(bad[i][0]), "config.json", &cfg, &err) == MHV_OK ||
+            !strstr(err.msg, bad[i][1]))
+            fail_msg("%s: '%s'", bad[i][0], err.msg);
+    }
+    const char *ok = "{\"model_type\": \"whisper\"}"; /* WhisperConfig's defaults */
+    assert_int_equal(mhv_config_parse(ok, strlen(ok), "config.json", &cfg, &err), MHV_OK);
+    assert_int_equal(cfg.audio_positions, 1500);
+    assert_int_equal(cfg.num_mel_bins, 80);
+    assert_int_equal(cfg.max_positions, 448);
+    assert_int_equal(cfg.hidden_size, 384);
+    assert_int_equal(cfg.decoder_start_id, 50257);
 }
 
 int main(void)

@@ -180,6 +180,8 @@ typedef struct {
     double longrope_mscale[2];
     double router_jitter;
     int lm_head_bias;         /* the LM head has a bias (PhiMoE lm_head_bias) */
+    int kv_tiled;             /* query head h reads key/value head h % num_kv_heads (JetMoE),
+                               * not h / (heads / kv heads): no grouped kv_head to report */
     /* MobileBERT (model/mobilebert.c): the trigram embedding input, the bottleneck (layers
      * work at mb_inner = intra_bottleneck_size), queries, keys and values all from the
      * bottleneck (use_bottleneck_attention) or queries and keys from their own
@@ -193,6 +195,11 @@ typedef struct {
     /* SqueezeBERT (model/squeezebert.c): the groups of its q, k, v, post-attention,
      * intermediate and output convolutions */
     int sq_groups[6];
+    /* BigBird (model/bert.c): token rows times sqrt(hidden_size) (rescale_embeddings); > 0:
+     * block_sparse attention, which transformers runs as original_full up to this many
+     * tokens ((5 + 2 num_random_blocks) block_size), longer sentences refused */
+    int embed_rescale;
+    int sparse_full_max;
 } mhv_config;
 
 /* BEiT's relative position biases: each layer's own table and/or one shared by all (summed) */

@@ -10,6 +10,8 @@ the frames listed by the case for 30-s windows) and manifest.json. Also seeds th
 tests/fuzz/corpus/wav/ with small valid and hostile files.
 
 Run: HF_HUB_OFFLINE=1 /work/venv/bin/python tests/gen/gen_audio_goldens.py
+(libsndfile writes a PEAK chunk with the time of writing into float WAVs: those files change
+on every run, their samples and goldens do not.)
 """
 import json
 import os
@@ -90,6 +92,19 @@ CASES = [
 ]
 
 
+def lcg_audio(n):
+    """31 s of noise whose level steps every second, from a 31-bit LCG: integer arithmetic
+    that tests/test_audio.c repeats exactly (longer than the 30-s window, without a 1 MB
+    WAV file in the repository)."""
+    out = np.empty(n, dtype=np.float32)
+    state = 12345
+    for i in range(n):
+        state = (state * 1103515245 + 12345) % (1 << 31)
+        s = ((state >> 15) & 0xFFFF) - 32768
+        out[i] = np.float32(s * (1 + (i // 16000) % 4)) / np.float32(131072)
+    return out
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
     os.makedirs(FUZZ, exist_ok=True)
@@ -120,7 +135,22 @@ def main():
                       "frames": fe.nb_max_frames, "kept": frames, "golden": out,
                       "torch_max_abs_diff": torch_diff})
         print(f"{wav} {case}: numpy vs torch path max |diff| {torch_diff:.3g}")
-    manifest = {"sampling_rate": SR,
+    # longer than the window: the LCG signal (no WAV), 30-s window, 80 bins
+    y = lcg_audio(31 * SR)
+    fe = WhisperFeatureExtractor(feature_size=80)
+    padded = fe.pad({"input_features": [np.asarray([y]).T]}, padding="max_length",
+                    max_length=fe.n_samples, truncation=True)
+    ref = fe._np_extract_fbank_features(padded["input_features"].transpose(2, 0, 1)[0],
+                                        "cpu")[0].astype(np.float32)
+    keep = sorted(set(list(range(HEAD)) + list(range(1490, 1510)) + list(range(3000 - TAIL, 3000))))
+    np.ascontiguousarray(ref[:, keep]).astype("<f4").tofile(os.path.join(OUT, "lcg31.c30m80.f32"))
+    got = fe(y, sampling_rate=SR, return_tensors="np")["input_features"][0]
+    lcg = {"samples": int(y.size), "feature_size": 80, "chunk_length": 30, "frames": 3000,
+           "kept": keep, "golden": "lcg31.c30m80.f32",
+           "torch_max_abs_diff": float(np.abs(got - ref).max()), "first": float(y[0]),
+           "last": float(y[-1])}
+    print("lcg31 c30m80: numpy vs torch path max |diff| %.3g" % lcg["torch_max_abs_diff"])
+    manifest = {"sampling_rate": SR, "lcg31": lcg,
                 "wavs": [{"name": n + ".wav", "samples": n + ".samples.f32", "subtype": s,
                           "container": f, "frames": int(samples[n].size)}
                          for n, _, f, s in WAVS],
