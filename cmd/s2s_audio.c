@@ -248,11 +248,13 @@ mhv_status s2s_audio_target(const s2s_audio *a, const mhv_tok *tok, const mhv_se
         }
     out->ids[k] = a->eos, out->spans[2 * k] = out->spans[2 * k + 1] = -1;
     mhv_encoding_free(&te);
-    for (int i = 0; i < total; i++)
-        if (!(out->pieces[i] = strdup(mhv_tok_piece(tok, out->ids[i]) ? mhv_tok_piece(tok, out->ids[i]) : "?"))) {
+    for (int i = 0; i < total; i++) {
+        const char *piece = mhv_tok_piece(tok, out->ids[i]);
+        if (!(out->pieces[i] = strdup(piece ? piece : "?"))) {
             mhv_encoding_free(out);
             return mhv_fail(err, MHV_ENOMEM, "", "out of memory");
         }
+    }
     return MHV_OK;
 }
 
@@ -453,7 +455,8 @@ mhv_status s2s_audio_alignment_heads(const mhv_model *m, char **spec, mhv_error 
     s[0] = '\0';
     cJSON_ArrayForEach(pair, ah)
     {
-        int32_t l = json_token(cJSON_GetArrayItem(pair, 0)), h = json_token(cJSON_GetArrayItem(pair, 1));
+        int32_t l = json_token(cJSON_GetArrayItem(pair, 0));
+        int32_t h = json_token(cJSON_GetArrayItem(pair, 1));
         if (!cJSON_IsArray(pair) || cJSON_GetArraySize(pair) != 2 || l < 0 || h < 0 ||
             l >= m->cfg.dec_layers || h >= m->cfg.num_heads) {
             free(s);
