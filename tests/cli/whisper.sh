@@ -52,6 +52,19 @@ for fx in whisper-f32 whisper-model-bf16 whisper-untied-f16; do
     fi
 done
 
+# --ids: the decoder's ids as given (the golden's)
+perl -MJSON::PP -e 'local $/; my $j = decode_json(<STDIN>);
+    print "'"$A"'/$_->{wav}\t", join(" ", @{$_->{tgt_ids}}), "\n" for @{$j->{sentences}}' \
+    <"$G/whisper-f32.json" >"$TMP/ids.txt"
+rm -rf "$TMP/out"
+if "$MHAVIZ" run --model tests/fixtures/whisper-f32 --pairs --ids --format json --out "$TMP/out" \
+    "$TMP/ids.txt" 2>"$TMP/err"; then
+    compare "$TMP/out/ids.json" whisper-f32
+    check "--ids: JSON within the golden (perl exit $?)" '[ $? = 0 ]'
+else
+    bad "--ids: run failed: $(cat "$TMP/err")"
+fi
+
 # --tgt-lang en: the prompt of set_prefix_tokens(language="en", task="transcribe")
 want=$(perl -MJSON::PP -e 'local $/; my $j = decode_json(<STDIN>);
     for (@{$j->{cases}}) { if (($_->{language} // "") eq "en" && $_->{text} eq "the cat sat") {
