@@ -312,6 +312,7 @@ static void test_config_refusals(void **state)
          "decoder_attention_heads"},
         {"{\"model_type\": \"bart\", \"activation_function\": \"nope\"}", "activation"},
         {"{\"model_type\": \"marian\", \"eos_token_id\": \"x\"}", "eos_token_id"},
+        {"{\"model_type\": \"mvp\", \"use_prompt\": true}", "use_prompt is not supported"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         mhv_config c;

@@ -34,10 +34,18 @@ void mhv_report_begin(FILE *f, const mhv_model_info *m)
 
 void mhv_report_begin_weighted(FILE *f, const mhv_model_info *m, const char *weighting)
 {
+    mhv_report_begin_gen(f, m, weighting, NULL);
+}
+
+void mhv_report_begin_gen(FILE *f, const mhv_model_info *m, const char *weighting,
+                          const char *generation)
+{
     fputs("{\"mhaviz_version\": \"" MHV_VERSION "\",\n \"model\": ", f);
     mhv_report_model(f, m);
     if (weighting && strcmp(weighting, "attn") != 0)
         fprintf(f, ",\n \"weighting\": \"%s\"", weighting);
+    if (generation)
+        fprintf(f, ",\n \"generation\": %s", generation);
     fputs(",\n \"sentences\": [", f);
 }
 

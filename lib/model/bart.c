@@ -1,4 +1,5 @@
-/* bart.c - BART, mBART, Marian, M2M100 / NLLB, Pegasus, Blenderbot and BlenderbotSmall
+/* bart.c - BART, mBART, Marian, M2M100 / NLLB, Pegasus, Blenderbot, BlenderbotSmall and MVP
+ * (without its prompts: BART's layers) and PLBart (BART's layers)
  * (*ForConditionalGeneration / MarianMTModel and *Model): an encoder and a decoder of
  * LayerNorm layers with biases, absolute positions, scaled dot-product attention and a plain
  * feed-forward layer.
@@ -35,6 +36,10 @@ enum { POS_LEARNED, POS_LEARNED0, POS_MARIAN, POS_M2M };
 /* Where layernorm_embedding is: none, after the positions are added, or (BlenderbotSmall's
  * decoder) on the token embeddings before the positions are added. */
 enum { EMB_NORM_NONE, EMB_NORM_AFTER, EMB_NORM_DEC_FIRST };
+/* A decoder vocabulary of its own: none, Marian's (share_encoder_decoder_embeddings false,
+ * decoder_vocab_size), or FSMT's (src_vocab_size and tgt_vocab_size, always two embeddings,
+ * the LM head decoder.output_projection) */
+enum { VOCABS_SHARED, VOCABS_MARIAN, VOCABS_FSMT };
 
 typedef struct {
     const char *model_type;
@@ -45,7 +50,7 @@ typedef struct {
     int max_positions;   /* max_position_embeddings' default */
     mhv_act act;         /* activation_function's default */
     int scale;           /* scale_embedding's default */
-    int own_vocabs;      /* Marian: share_encoder_decoder_embeddings, decoder_vocab_size */
+    int own_vocabs;      /* VOCABS_*: the decoder's own vocabulary */
     int dec_unscaled;    /* BlenderbotSmall: scale_embedding scales the encoder's tokens only */
     int d_model, enc_layers, dec_layers, heads, ffn; /* the config class's defaults (heads and
                                                       * ffn: both stacks') */
@@ -56,7 +61,8 @@ static const variant variants[] = {
      1024, 12, 12, 16, 4096},
     {"mbart", 1, EMB_NORM_AFTER, POS_LEARNED, 50265, -1, 2, 1024, MHV_ACT_GELU, 0, 0, 0,
      1024, 12, 12, 16, 4096},
-    {"marian", 0, EMB_NORM_NONE, POS_MARIAN, 58101, 58100, 0, 1024, MHV_ACT_GELU, 0, 1, 0,
+    {"marian", 0, EMB_NORM_NONE, POS_MARIAN, 58101, 58100, 0, 1024, MHV_ACT_GELU, 0,
+     VOCABS_MARIAN, 0,
      1024, 12, 12, 16, 4096},
     {"m2m_100", 1, EMB_NORM_NONE, POS_M2M, 128112, 2, 2, 1024, MHV_ACT_RELU, 1, 0, 0,
      1024, 12, 12, 16, 4096},
@@ -66,10 +72,22 @@ static const variant variants[] = {
      2560, 2, 24, 32, 10240},
     {"blenderbot-small", 0, EMB_NORM_DEC_FIRST, POS_LEARNED0, 50265, 1, 2, 512, MHV_ACT_GELU, 0,
      0, 1, 512, 8, 8, 16, 2048},
+    /* FSMT (fairseq's WMT19 models): BART's post-LN layers, no embedding norm, fairseq's
+     * sinusoidal positions counted from pad_token_id + 1 */
+    {"fsmt", 0, EMB_NORM_NONE, POS_M2M, 42024, 2, 2, 1024, MHV_ACT_RELU, 1, VOCABS_FSMT, 0,
+     1024, 12, 12, 16, 4096},
+    /* PLBart: BART's layers, scale_embedding by default; the decoder starts with the
+     * target's language id (shift_tokens_right), no decoder_start_token_id of its own */
+    {"plbart", 0, EMB_NORM_AFTER, POS_LEARNED, 50005, -1, 2, 1024, MHV_ACT_GELU, 1, 0, 0,
+     768, 6, 6, 12, 3072},
+    /* MVP without its prompts is BART */
+    {"mvp", 0, EMB_NORM_AFTER, POS_LEARNED, 50267, 2, 2, 1024, MHV_ACT_GELU, 0, 0, 0,
+     1024, 12, 12, 16, 4096},
 };
 
 static const char *const model_types[] = {"bart", "mbart", "marian", "m2m_100", "pegasus",
-                                          "blenderbot", "blenderbot-small", NULL};
+                                          "blenderbot", "blenderbot-small", "fsmt", "mvp",
+                                          "plbart", NULL};
 
 enum { BART_POS_OFFSET = 2 }; /* BartLearnedPositionalEmbedding.offset */
 
@@ -104,8 +122,9 @@ static mhv_status bart_config(const cJSON *root, mhv_config *c, const char *name
     const variant *v = variant_of(c);
     mhv_status st;
     int dec_heads, scale, share = 1;
-    if ((st = mhv_json_int(root, "vocab_size", v->vocab, 1, MHV_MAX_VOCAB, &c->vocab_size, name,
-                           err)) ||
+    int fsmt = v->own_vocabs == VOCABS_FSMT;
+    if ((st = mhv_json_int(root, fsmt ? "src_vocab_size" : "vocab_size", v->vocab, 1,
+                           MHV_MAX_VOCAB, &c->vocab_size, name, err)) ||
         (st = mhv_json_int(root, "d_model", v->d_model, 1, MHV_MAX_HIDDEN, &c->hidden_size, name,
                            err)) ||
         (st = mhv_json_int(root, "encoder_layers", v->enc_layers, 1, MHV_MAX_LAYERS,
@@ -124,7 +143,7 @@ static mhv_status bart_config(const cJSON *root, mhv_config *c, const char *name
                            MHV_MAX_POSITIONS - BART_POS_OFFSET, &c->max_positions, name, err)) ||
         (st = mhv_config_act(root, "activation_function", v->act, &c->act, name, err)) ||
         (st = mhv_json_bool(root, "scale_embedding", v->scale, &scale, name, err)) ||
-        (st = mhv_json_bool(root, "tie_word_embeddings", 1, &c->tie_word_embeddings, name,
+        (st = mhv_json_bool(root, "tie_word_embeddings", !fsmt, &c->tie_word_embeddings, name,
                             err)) ||
         (st = token_field(root, "eos_token_id", v->eos, &c->eos_id, name, err)))
         return st;
@@ -139,6 +158,12 @@ static mhv_status bart_config(const cJSON *root, mhv_config *c, const char *name
     if (is_decoder)
         return mhv_fail(err, MHV_EUNSUPPORTED, name, "is_decoder is not supported (the "
                         "decoder alone of *ForCausalLM)");
+    int prompts = 0;
+    if (strcmp(v->model_type, "mvp") == 0 &&
+        (st = mhv_json_bool(root, "use_prompt", 0, &prompts, name, err)))
+        return st;
+    if (prompts) /* MvpPrompt's key/value prefixes in every layer */
+        return mhv_fail(err, MHV_EUNSUPPORTED, name, "use_prompt is not supported");
     if (dec_heads != c->num_heads)
         return mhv_fail(err, MHV_EUNSUPPORTED, name,
                         "decoder_attention_heads %d unlike encoder_attention_heads %d is not "
@@ -148,7 +173,11 @@ static mhv_status bart_config(const cJSON *root, mhv_config *c, const char *name
                         "encoder_attention_heads %d does not divide d_model %d", c->num_heads,
                         c->hidden_size);
     c->dec_vocab_size = c->vocab_size;
-    if (v->own_vocabs) {
+    if (fsmt && (st = mhv_json_int(root, "tgt_vocab_size", v->vocab, 1, MHV_MAX_VOCAB,
+                                   &c->dec_vocab_size, name, err)))
+        return st;
+    share = !fsmt;
+    if (v->own_vocabs == VOCABS_MARIAN) {
         if ((st = mhv_json_bool(root, "share_encoder_decoder_embeddings", 1, &share, name,
                                 err)) ||
             (st = mhv_json_int(root, "decoder_vocab_size", c->vocab_size, 1, MHV_MAX_VOCAB,
@@ -233,11 +262,14 @@ static mhv_status bart_load(mhv_model *m, mhv_wload *ld, mhv_error *err)
     m->dec_layers = all + Le;
     mhv_wload_prefix(ld, prefixes, "encoder.layers.0.self_attn.q_proj.weight");
     mhv_status st;
-    /* tied embeddings are saved under one of their names */
+    /* tied embeddings are saved under one of their names (FSMT's tied ones under the
+     * decoder's: one vocabulary) */
+    int fsmt_tied = variant_of(c)->own_vocabs == VOCABS_FSMT && c->tie_word_embeddings &&
+                    V == Vd;
     mhv_mat shared;
     if ((st = mhv_wload_mat(ld, "shared.weight", V, H, MHV_W_OPTIONAL, &shared, err)) ||
         (st = mhv_wload_mat(ld, "encoder.embed_tokens.weight", V, H,
-                            shared.data ? MHV_W_OPTIONAL : 0, &m->word_emb, err)))
+                            shared.data || fsmt_tied ? MHV_W_OPTIONAL : 0, &m->word_emb, err)))
         return st;
     if (!m->word_emb.data)
         m->word_emb = shared;
@@ -246,6 +278,8 @@ static mhv_status bart_load(mhv_model *m, mhv_wload *ld, mhv_error *err)
         return st;
     if (!m->dec_word_emb.data)
         m->dec_word_emb = m->word_emb;
+    if (!m->word_emb.data) /* FSMT tied: the encoder's is the decoder's */
+        m->word_emb = m->dec_word_emb;
     /* Marian's sinusoidal table is computed unless the file holds it (MarianModel saves
      * it, and transformers then uses the stored rows); M2M100's is never stored */
     int pf = c->sinusoidal ? MHV_W_OPTIONAL : 0;
@@ -254,6 +288,16 @@ static mhv_status bart_load(mhv_model *m, mhv_wload *ld, mhv_error *err)
                              c->max_positions + c->pos_offset, H, pf, &m->pos_emb, err)) ||
          (st = mhv_wload_mat(ld, "decoder.embed_positions.weight",
                              c->max_positions + c->pos_offset, H, pf, &m->dec_pos_emb, err))))
+        return st;
+    /* FSMT's checkpoints hold their tables (rows up to pad_token_id + max_positions), which
+     * transformers uses as they are */
+    if (variant_of(c)->own_vocabs == VOCABS_FSMT &&
+        ((st = mhv_wload_mat(ld, "encoder.embed_positions.weight",
+                             c->max_positions + c->pad_id + 1, H, MHV_W_OPTIONAL, &m->pos_emb,
+                             err)) ||
+         (st = mhv_wload_mat(ld, "decoder.embed_positions.weight",
+                             c->max_positions + c->pad_id + 1, H, MHV_W_OPTIONAL,
+                             &m->dec_pos_emb, err))))
         return st;
     if (variant_of(c)->emb_norm != EMB_NORM_NONE &&
         ((st = load_ln(ld, "encoder.layernorm_embedding", H, &m->emb_ln_g, &m->emb_ln_b, err)) ||
@@ -307,6 +351,16 @@ static mhv_status bart_load(mhv_model *m, mhv_wload *ld, mhv_error *err)
         if ((st = load_ln(ld, base, H, &ly->ln_ffn_g, &ly->ln_ffn_b, err)))
             return st;
     }
+    if (variant_of(c)->own_vocabs == VOCABS_FSMT) {
+        /* the decoder's output_projection (FSMTModel has it too), tied to its embedding
+         * when tie_word_embeddings */
+        if ((st = mhv_wload_mat(ld, "decoder.output_projection.weight", Vd, H,
+                                c->tie_word_embeddings ? MHV_W_OPTIONAL : 0, &m->lm_head, err)))
+            return st;
+        if (!m->lm_head.data)
+            m->lm_head = m->dec_word_emb;
+        return MHV_OK;
+    }
     /* lm_head.weight and final_logits_bias are never under the prefix */
     if ((st = mhv_wload_mat(ld, "lm_head.weight", Vd, H, MHV_W_BARE | MHV_W_OPTIONAL,
                             &m->lm_head, err)) ||
@@ -341,9 +395,12 @@ static void embed(mhv_nn *nn, const mhv_config *c, float *x, const mhv_mat *tok,
         mhv_nn_norm(nn, x, x, &ln, n, H);
     for (int i = 0, rank = 0; i < n; i++) {
         float *xi = x + (size_t)i * (size_t)H;
-        if (c->pad_positions) { /* M2M100: RoBERTa's rule, pads at the padding row */
-            mhv_family_t2t_position(ids[i] == c->pad_id ? c->pad_id : c->pad_id + 1 + rank++,
-                                    c->pad_id, H, row);
+        if (c->pad_positions) { /* M2M100, FSMT: RoBERTa's rule, pads at the padding row */
+            int p = ids[i] == c->pad_id ? c->pad_id : c->pad_id + 1 + rank++;
+            if (pos->data) /* FSMT's table as the file holds it */
+                mhv_mat_row(pos, p, row);
+            else
+                mhv_family_t2t_position(p, c->pad_id, H, row);
         } else if (!pos->data) {
             /* transformers: angle pos / 10000^(2 (j // 2) / dim) in float64, the even j's
              * sines in columns 0..ceil(dim/2), the odd j's cosines after */
@@ -407,6 +464,12 @@ static mhv_status bart_seq2seq(mhv_nn *nn, const mhv_model *m, const int32_t *sr
                                mhv_error *err)
 {
     const mhv_config *c = &m->cfg;
+    if (variant_of(c)->own_vocabs == VOCABS_FSMT && !nn->measure)
+        for (int i = 0; i < nt; i++)
+            if (tgt[i] == c->pad_id) /* fairseq's decoder padding mask */
+                return mhv_fail(err, MHV_EUNSUPPORTED, m->dir, "FSMT masks pad_token_id %d in "
+                                "the decoder's input: a target holding it is not supported",
+                                c->pad_id);
     int H = c->hidden_size, F = c->intermediate_size > c->dec_intermediate_size
                                     ? c->intermediate_size
                                     : c->dec_intermediate_size;

@@ -180,6 +180,8 @@ typedef struct {
     double longrope_mscale[2];
     double router_jitter;
     int lm_head_bias;         /* the LM head has a bias (PhiMoE lm_head_bias) */
+    int kv_tiled;             /* query head h reads key/value head h % num_kv_heads (JetMoE),
+                               * not h / (heads / kv heads): no grouped kv_head to report */
     /* MobileBERT (model/mobilebert.c): the trigram embedding input, the bottleneck (layers
      * work at mb_inner = intra_bottleneck_size), queries, keys and values all from the
      * bottleneck (use_bottleneck_attention) or queries and keys from their own
