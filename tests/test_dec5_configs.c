@@ -322,7 +322,7 @@ static void test_jetmoe(void **state)
     assert_true(c.vocab_size == 32000 && c.max_positions == 4096 && c.num_experts == 8);
     assert_true(c.experts_per_tok == 2 && c.act == MHV_ACT_SILU && c.tie_word_embeddings);
     assert_true(c.layer_norm_eps == 1e-6f && c.rope.theta == 10000.0);
-    assert_false(c.kv_heads); /* head h reads kv head h % 16: no grouped kv_head to report */
+    assert_true(c.kv_heads && c.kv_tiled); /* head h reads kv head h % 16 */
     /* num_attention_heads is JetMoeConfig's own product; head_dim is kv_channels */
     config_ok("{\"model_type\": \"jetmoe\", \"num_attention_heads\": 5, \"head_dim\": 8, "
               "\"num_key_value_heads\": 3, \"num_experts_per_tok\": 4, \"rms_norm_eps\": 1e-3}",

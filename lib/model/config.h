@@ -180,6 +180,8 @@ typedef struct {
     double longrope_mscale[2];
     double router_jitter;
     int lm_head_bias;         /* the LM head has a bias (PhiMoE lm_head_bias) */
+    int kv_tiled;             /* query head h reads key/value head h % num_kv_heads (JetMoE),
+                               * not h / (heads / kv heads): no grouped kv_head to report */
     /* MobileBERT (model/mobilebert.c): the trigram embedding input, the bottleneck (layers
      * work at mb_inner = intra_bottleneck_size), queries, keys and values all from the
      * bottleneck (use_bottleneck_attention) or queries and keys from their own
@@ -198,6 +200,9 @@ typedef struct {
      * tokens ((5 + 2 num_random_blocks) block_size), longer sentences refused */
     int embed_rescale;
     int sparse_full_max;
+    /* encoder-decoders whose decoder has its own position table (LED): its rows; else
+     * max_positions */
+    int dec_max_positions;
 } mhv_config;
 
 /* BEiT's relative position biases: each layer's own table and/or one shared by all (summed) */

@@ -202,7 +202,7 @@ mhv_status mhv_forward_run_opts(mhv_forward_ctx *fc, const mhv_model *m, const i
         return mhv_fail(err, MHV_ENOMEM, "", "out of memory for %d attention maps of %d tokens",
                         fc->nn.threads, n);
     }
-    if (c->kv_heads)
+    if (c->kv_heads && !c->kv_tiled) /* tiled heads have no grouped kv_head to report */
         maps->kv_group = c->num_heads / c->num_kv_heads;
     int *prow = NULL;
     if (rows) {
@@ -333,7 +333,7 @@ static mhv_status run_packed(mhv_forward_ctx *fc, const mhv_model *m,
             memcpy(b.types + r0, it->type_ids, (size_t)it->n * sizeof *b.types);
         if ((st = mhv_attn_alloc_rows(a, sel, it->n, it->rows, it->nrows, 0, err)))
             break;
-        if (c->kv_heads)
+        if (c->kv_heads && !c->kv_tiled)
             a->kv_group = c->num_heads / c->num_kv_heads;
         for (int i = 0; it->rows && i < it->n; i++)
             b.prow[r0 + i] = mhv_attn_row_of(a, i);

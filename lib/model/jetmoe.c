@@ -60,9 +60,8 @@ static mhv_status jetmoe_config(const cJSON *root, mhv_config *c, const char *na
         (long)c->num_kv_heads * c->experts_per_tok * c->head_dim > 4L * MHV_MAX_HIDDEN)
         return mhv_fail(err, MHV_EFORMAT, name,
                         "num_key_value_heads x num_experts_per_tok x kv_channels is too large");
-    /* query head h reads kv head h % kv heads, not the grouped h / group: reports name no
-     * kv_head (kv_heads 0) */
     c->num_heads = c->num_kv_heads * c->experts_per_tok;
+    c->kv_heads = 1, c->kv_tiled = 1; /* head h reads kv head h % kv heads: no kv_head */
     c->moe_intermediate_size = c->intermediate_size;
     c->layer_norm_eps = (float)eps;
     c->causal = 1;

@@ -45,5 +45,6 @@ expect_fail "jetmoe: norm-out weighting refused" 1 \
     "value norms through the output projection (--weighting norm-out) are not supported for jetmoe" -- \
     "$MHAVIZ" run --model tests/fixtures/fam-jetmoe-f32 --ids --weighting norm-out --format json \
     --out "$TMP/out-vo" "$TMP/ids.txt"
-check "jetmoe: no kv_head in the JSON" "! grep -q kv_head $TMP/out-jetmoe-f32/ids.json"
+check "jetmoe: num_key_value_heads but no kv_head in the JSON" \
+    "grep -q '\"num_key_value_heads\": 2' $TMP/out-jetmoe-f32/ids.json && ! grep -q kv_head $TMP/out-jetmoe-f32/ids.json"
 finish
