@@ -200,6 +200,9 @@ typedef struct {
      * tokens ((5 + 2 num_random_blocks) block_size), longer sentences refused */
     int embed_rescale;
     int sparse_full_max;
+    /* encoder-decoders whose decoder has its own position table (LED): its rows; else
+     * max_positions */
+    int dec_max_positions;
 } mhv_config;
 
 /* BEiT's relative position biases: each layer's own table and/or one shared by all (summed) */

@@ -56,7 +56,7 @@ FIXTURES = ["s2s-t5-f32", "s2s-mt5-f32", "s2s-umt5-bf16", "s2s-bart-f32", "s2s-m
             "s2s-marian-f32", "s2s-marian-separate-f32", "s2s-m2m100-spm-f32", "s2s-nllb-f32",
             "s2s-pegasus-f32", "s2s-blenderbot-f32", "s2s-blenderbot-small-f16",
             "s2s-mbart-lang", "s2s-mbart50-f32", "s2s-marian-tok", "s2s-fsmt-f32",
-            "s2s-mvp-f32", "s2s-plbart-f32"]
+            "s2s-mvp-f32", "s2s-plbart-f32", "s2s-led-f32"]
 # transformers' FSMT decoder is causal only with a cache (without one, generate() lets every
 # decoder position see the later ones): its goldens come from the cached run. Its variants
 # also suppress pad_token_id: with a cache transformers gives a pad in the decoder's input
