@@ -651,9 +651,16 @@ static void attention_avx2(const mhv_attn_args *a)
             if (keep)
                 memcpy(keep, sb + (size_t)r * (size_t)keys, (size_t)keys * sizeof *keep);
         }
-        if (a->out)
-            gemm(rows, 0, d, nk, sb, (size_t)keys, &V, a->out + (size_t)i0 * a->ld_out, a->ld_out,
-                 NULL);
+        if (!a->out)
+            continue;
+        /* a two-sided window (ModernBERT's local layers) sums from the block's first key: the
+         * keys before have probability 0 in every row (the causal windows of Mistral keep
+         * their sums from key 0, and so their bytes) */
+        int kw = a->window > 0 && !a->causal ? mhv_attn_first_key(a, i0) : 0;
+        b_src Vw = V;
+        Vw.src = vp + (size_t)kw * NR;
+        gemm(rows, 0, d, nk - kw, sb + kw, (size_t)keys, &Vw, a->out + (size_t)i0 * a->ld_out,
+             a->ld_out, NULL);
     }
 }
 
