@@ -37,7 +37,7 @@ static const char run_usage[] =
     "                  [--row WORD] [--svg-text] [--pretokenized | --ids] [--truncate]\n"
     "                  [--threads N] [--aggregate mean|rollout|flow]\n"
     "                  [--weighting attn|norm|norm-out]\n"
-    "                  [--pairs | --generate N] [--align-layer L]\n"
+    "                  [--pairs | --generate N [--greedy]] [--align-layer L]\n"
     "                  [--src-lang CODE] [--tgt-lang CODE]\n"
     "                  [--no-resize] [--interpolate-pos] [--query cls|pool|ROW,COL] FILE\n"
     "\n"
@@ -106,7 +106,8 @@ static const char run_usage[] =
     "  <|transcribe|>), the transcript's tokens and <|endoftext|> (teacher forcing). Source\n"
     "  tokens are the encoder's 1500 audio positions, named by time (0.02 s each); json and\n"
     "  safetensors keep them all (Whisper attends over the padding too), figures draw the\n"
-    "  real audio's positions (--window A:B: others); html holds every position (about\n"
+    "  real audio's positions (--window A:B: others); --heads alignment: the cross heads\n"
+    "  of generation_config.json's alignment_heads; html holds every position (about\n"
     "  3 MB an encoder head at 1500: choose heads with --heads); --generate is not yet\n"
     "  --threads N      compute threads (default: the number of online CPUs); the results\n"
     "                   are the same bytes whatever N\n"
@@ -148,8 +149,13 @@ static const char run_usage[] =
     "                   Encoder-decoders (T5, BART, Marian): SOURCE<TAB>TARGET; the decoder\n"
     "                   reads its start token, then the target's tokens (teacher forcing);\n"
     "                   with --ids the target ids are the decoder's input as given\n"
-    "  --generate N     encoder-decoder models: lines are sources; the target is the model's\n"
-    "                   greedy output, up to N tokens or its end token\n"
+    "  --generate N     encoder-decoder models: lines are sources; the target is what\n"
+    "                   transformers' generate(max_new_tokens=N) gives under the model's\n"
+    "                   generation_config.json (else config.json's generation fields): greedy\n"
+    "                   or beam search with its length, n-gram, penalty, forced and\n"
+    "                   suppressed-token settings; json records the decoding (\"generation\")\n"
+    "  --greedy         with --generate: num_beams 1 and do_sample false (greedy search,\n"
+    "                   the other settings kept), said on stderr when the model asks for more\n"
     "  --align-layer L  the decoder layer of the alignment figure (default: the last)\n"
     "  --src-lang CODE, --tgt-lang CODE   mBART's language codes (such as en_XX, ro_RO): the\n"
     "                   source is TEXT </s> src code, the decoder starts with the target's\n"
@@ -180,6 +186,7 @@ typedef struct {
     run_fig_opts fig;
     int pairs;             /* --pairs */
     int generate;          /* --generate N */
+    int greedy;            /* --greedy */
     int align_layer;       /* --align-layer L, -1: the last */
     const char *src_lang, *tgt_lang; /* --src-lang, --tgt-lang (mBART) */
     int no_resize;         /* --no-resize (vision models) */
@@ -320,6 +327,7 @@ static int parse(int argc, char **argv, run_opts *o)
         {"pool", required_argument, 0, 0x302},
         {"weighting", required_argument, 0, 'W'},
         {"pairs", no_argument, 0, 'P'},        {"generate", required_argument, 0, 'G'},
+        {"greedy", no_argument, 0, 0x306},
         {"align-layer", required_argument, 0, 'L'},
         {"src-lang", required_argument, 0, 0x303}, {"tgt-lang", required_argument, 0, 0x304},
         {"no-resize", no_argument, 0, 'N'},    {"query", required_argument, 0, 'Q'},
@@ -347,6 +355,7 @@ static int parse(int argc, char **argv, run_opts *o)
             break;
         case 't': o->truncate = 1; break;
         case 'P': o->pairs = 1; break;
+        case 0x306: o->greedy = 1; break;
         case 0x303: o->src_lang = optarg; break;
         case 0x304: o->tgt_lang = optarg; break;
         case 'G':
@@ -477,6 +486,8 @@ static int parse(int argc, char **argv, run_opts *o)
     o->file = argv[optind];
     if (o->pairs && o->generate)
         return cli_usage_error("run", "--pairs and --generate exclude each other");
+    if (o->greedy && !o->generate)
+        return cli_usage_error("run", "--greedy goes with --generate N");
     if ((o->src_lang || o->tgt_lang) && !o->pairs && !o->generate)
         return cli_usage_error("run", "--src-lang and --tgt-lang are for encoder-decoder models "
                                "(with --pairs or --generate)");
@@ -972,7 +983,7 @@ int cmd_run(int argc, char **argv)
         if ((st = mhv_forward_ctx_new(&fp2, &fc, &err)))
             goto done;
         run_s2s_opts so = {.heads = o.heads, .file = o.file, .out = o.out, .mode = o.mode,
-                           .pairs = o.pairs, .generate = o.generate,
+                           .pairs = o.pairs, .generate = o.generate, .greedy = o.greedy,
                            .align_layer = o.align_layer, .fig = &o.fig,
                            .src_lang = o.src_lang, .tgt_lang = o.tgt_lang,
                            .safetensors = o.safetensors, .dtype = o.dtype,

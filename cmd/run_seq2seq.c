@@ -35,6 +35,7 @@ typedef struct {
     size_t src_len, tgt_len;
     char *audio_path;   /* Whisper: the WAV file (the source's tokens are its positions) */
     int audio_used;     /* its positions holding audio, not the window's padding */
+    size_t audio_samples; /* its length in samples */
     double audio_seconds; /* of audio per position */
 } s2s_line;
 
@@ -126,8 +127,8 @@ static mhv_status encode_audio_line(const run_s2s_opts *o, const mhv_model *m,
                         "(--pairs)");
     l->src_text = s->text;
     l->src_len = tab ? (size_t)(tab - s->text) : s->len;
-    mhv_status st = s2s_audio_source(au, name, s, path, sizeof path, &l->audio_used, &l->src,
-                                     err);
+    mhv_status st = s2s_audio_source(au, name, s, path, sizeof path, &l->audio_used,
+                                     &l->audio_samples, &l->src, err);
     if (st)
         return st;
     if (!(l->audio_path = strdup(path)))
@@ -146,16 +147,13 @@ static mhv_status encode_audio_line(const run_s2s_opts *o, const mhv_model *m,
     return MHV_OK;
 }
 
-/* --generate N: the model's greedy continuation of l's source as its target. */
-static mhv_status generate_target(const run_s2s_opts *o, const mhv_model *m,
-                                  const s2s_text *tx, mhv_forward_ctx *fc, s2s_line *l,
-                                  mhv_error *err)
+/* --generate N: what transformers' generate() gives for l's source, as its target. */
+static mhv_status generate_target(const s2s_gen *gen, const mhv_model *m, const s2s_text *tx,
+                                  mhv_forward_ctx *fc, s2s_line *l, mhv_error *err)
 {
-    int32_t *ids = malloc(((size_t)o->generate + 1) * sizeof *ids);
+    int32_t *ids = NULL;
     int n = 0;
-    if (!ids)
-        return mhv_fail(err, MHV_ENOMEM, "", "out of memory");
-    mhv_status st = s2s_generate(tx, fc, m, l->src.ids, l->src.n, o->generate, ids, &n, err);
+    mhv_status st = s2s_generate(gen, fc, m, l->src.ids, l->src.n, &ids, &n, err);
     if (!st)
         st = s2s_label_target(tx, ids, n, &l->tgt, err);
     free(ids);
@@ -433,8 +431,15 @@ mhv_status run_seq2seq(const run_s2s_opts *o, mhv_model *m, const mhv_tok *tok,
 {
     const mhv_config *c = &m->cfg;
     mhv_heads sel;
-    mhv_status st = mhv_heads_parse_seq2seq(o->heads, c->num_layers, c->dec_layers,
-                                            c->num_heads, &sel, err);
+    /* Whisper: --heads alignment names generation_config.json's alignment_heads */
+    char *align_spec = NULL;
+    mhv_status st = MHV_OK;
+    if (c->audio_positions && o->heads && strcmp(o->heads, "alignment") == 0 &&
+        (st = s2s_audio_alignment_heads(m, &align_spec, err)))
+        return st;
+    st = mhv_heads_parse_seq2seq(align_spec ? align_spec : o->heads, c->num_layers,
+                                 c->dec_layers, c->num_heads, &sel, err);
+    free(align_spec);
     if (st) {
         char msg[sizeof err->msg];
         snprintf(msg, sizeof msg, "%s", err->msg);
@@ -460,8 +465,17 @@ mhv_status run_seq2seq(const run_s2s_opts *o, mhv_model *m, const mhv_tok *tok,
         mhv_heads_free(&sel);
         return st;
     }
+    s2s_gen gen = {0};
+    if (!o->pairs && (st = s2s_gen_open(&gen, &tx, m, o->generate, o->greedy, err))) {
+        s2s_text_close(&tx);
+        mhv_heads_free(&sel);
+        return st;
+    }
+    if (gen.overridden[0])
+        cli_say("note: --greedy: greedy search instead of %s's %s", gen.file, gen.overridden);
     mhv_input in;
     if ((st = audio ? s2s_audio_input(o->file, &in, err) : mhv_input_read(o->file, &in, err))) {
+        s2s_gen_close(&gen);
         s2s_text_close(&tx);
         mhv_heads_free(&sel);
         return st;
@@ -480,6 +494,7 @@ mhv_status run_seq2seq(const run_s2s_opts *o, mhv_model *m, const mhv_tok *tok,
     if (st) {
         free_lines(lines, in.n);
         mhv_input_free(&in);
+        s2s_gen_close(&gen);
         s2s_text_close(&tx);
         mhv_heads_free(&sel);
         return st;
@@ -491,6 +506,7 @@ mhv_status run_seq2seq(const run_s2s_opts *o, mhv_model *m, const mhv_tok *tok,
         free_lines(lines, in.n);
         mhv_input_free(&in);
         mhv_heads_free(&sel);
+        s2s_gen_close(&gen);
         s2s_text_close(&tx);
         return st;
     }
@@ -509,13 +525,14 @@ mhv_status run_seq2seq(const run_s2s_opts *o, mhv_model *m, const mhv_tok *tok,
         if ((st = mhv_out_open(&out, path, err)))
             goto fail_figs;
         mhv_model_info info = mhv_model_describe(m);
-        mhv_report_begin_weighted(out.f, &info, mhv_weighting_name(o->weighting));
+        mhv_report_begin_gen(out.f, &info, mhv_weighting_name(o->weighting),
+                             o->pairs ? NULL : gen.json);
     }
     for (int i = 0; i < in.n; i++) {
         cli_progress("run", i + 1, in.n, 0);
         s2s_line *l = &lines[i];
         mhv_attn attn = {0}, mean = {0};
-        st = o->pairs ? MHV_OK : generate_target(o, m, &tx, fc, l, err);
+        st = o->pairs ? MHV_OK : generate_target(&gen, m, &tx, fc, l, err);
         if (!st && l->audio_path) {
             float *feats;
             if (!(st = s2s_audio_features(&au, l->audio_path, &feats, err)))
@@ -554,10 +571,17 @@ mhv_status run_seq2seq(const run_s2s_opts *o, mhv_model *m, const mhv_tok *tok,
                                   * the page, which shows both */
             st = stack_means(&attn, &mean, err);
         const mhv_attn *shown = o->aggregate ? &mean : &attn;
+        char *audio_json = NULL; /* Whisper: the WAV and its positions' times */
+        if (!st && o->fig->json && l->audio_path &&
+            !(audio_json = s2s_audio_json(&au, l->audio_path, l->audio_samples,
+                                          l->audio_used)))
+            st = mhv_fail(err, MHV_ENOMEM, "", "out of memory");
         if (!st && o->fig->json)
-            mhv_report_sentence_seq2seq(out.f, i, l->src_text, l->src_len, &l->src, l->tgt_text,
-                                        l->tgt_len, &l->tgt, src_tok, tx.tgt_tok, shown, norms,
-                                        kr, o->aggregate);
+            mhv_report_sentence_seq2seq_extra(out.f, i, l->src_text, l->src_len, &l->src,
+                                              l->tgt_text, l->tgt_len, &l->tgt, src_tok,
+                                              tx.tgt_tok, shown, norms, kr, o->aggregate,
+                                              audio_json);
+        free(audio_json);
         if (!st) {
             mhv_sentence ss = {l->src_text, l->src_len, in.s[i].line};
             mhv_sentence ts = {l->tgt_text ? l->tgt_text : "", l->tgt_text ? l->tgt_len : 0,
@@ -608,6 +632,7 @@ mhv_status run_seq2seq(const run_s2s_opts *o, mhv_model *m, const mhv_tok *tok,
         cli_outdir_leftovers(&od, stem, in.n);
     free_lines(lines, in.n);
     mhv_input_free(&in);
+    s2s_gen_close(&gen);
     s2s_text_close(&tx);
     mhv_heads_free(&sel);
     return st;
@@ -619,6 +644,7 @@ fail_figs:
     cli_outdir_abort(&od, err);
     free_lines(lines, in.n);
     mhv_input_free(&in);
+    s2s_gen_close(&gen);
     s2s_text_close(&tx);
     mhv_heads_free(&sel);
     return st;

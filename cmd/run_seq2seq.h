@@ -16,7 +16,9 @@ typedef struct {
     const char *heads, *file, *out;
     cli_input_mode mode;
     int pairs;          /* --pairs: lines are SOURCE<TAB>TARGET */
-    int generate;       /* --generate N: > 0, the target is the model's greedy output */
+    int generate;       /* --generate N: > 0, the target is transformers' generate() with
+                           max_new_tokens N under the model's generation settings */
+    int greedy;         /* --greedy: num_beams 1, do_sample false */
     int align_layer;    /* --align-layer L, or -1: the last decoder layer */
     const char *src_lang, *tgt_lang; /* --src-lang, --tgt-lang (mBART), or NULL */
     const char *aggregate; /* --aggregate mean: per stack and layer the mean of the heads,

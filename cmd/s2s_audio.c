@@ -7,8 +7,10 @@
 #include <string.h>
 #include <strings.h>
 
+#include "base/fileio.h"
 #include "base/json.h"
 #include "media/wav.h"
+#include "model/forward.h"
 #include "run_vision.h"
 
 int s2s_audio_is_wav(const char *path)
@@ -38,8 +40,8 @@ mhv_status s2s_audio_input(const char *file, mhv_input *in, mhv_error *err)
 
 /* tokenizer_config.json's language, task and predict_timestamps (WhisperTokenizer's
  * arguments), each NULL / 0 when absent; the strings into lang and task. */
-static void tokenizer_settings(const char *dir, char *lang, char *task, size_t size,
-                               int *timestamps)
+static mhv_status tokenizer_settings(const char *dir, char *lang, char *task, size_t size,
+                                     int *timestamps, mhv_error *err)
 {
     char path[4200];
     cJSON *cfg = NULL;
@@ -47,14 +49,19 @@ static void tokenizer_settings(const char *dir, char *lang, char *task, size_t s
     lang[0] = task[0] = '\0';
     *timestamps = 0;
     snprintf(path, sizeof path, "%s/tokenizer_config.json", dir);
-    if (mhv_json_load(path, (size_t)64 << 20, &cfg, NULL) != MHV_OK)
-        return;
-    if (mhv_json_str(cfg, "language", "", &v, "", NULL) == MHV_OK)
+    if (!mhv_path_exists(path))
+        return MHV_OK;
+    mhv_status st = mhv_json_load(path, (size_t)64 << 20, &cfg, err);
+    if (st)
+        return st;
+    if (!(st = mhv_json_str(cfg, "language", "", &v, path, err)))
         snprintf(lang, size, "%s", v);
-    if (mhv_json_str(cfg, "task", "", &v, "", NULL) == MHV_OK)
+    if (!st && !(st = mhv_json_str(cfg, "task", "", &v, path, err)))
         snprintf(task, size, "%s", v);
-    mhv_json_bool(cfg, "predict_timestamps", 0, timestamps, "", NULL);
+    if (!st)
+        st = mhv_json_bool(cfg, "predict_timestamps", 0, timestamps, path, err);
     cJSON_Delete(cfg);
+    return st;
 }
 
 static mhv_status special_id(const mhv_tok *tok, const char *piece, const char *why,
@@ -94,7 +101,8 @@ mhv_status s2s_audio_open(s2s_audio *a, const mhv_model *m, const mhv_tok *tok,
                         "for the decoder's prompt");
     char lang[64], task[64], piece[80];
     int timestamps;
-    tokenizer_settings(m->dir, lang, task, sizeof lang, &timestamps);
+    if ((st = tokenizer_settings(m->dir, lang, task, sizeof lang, &timestamps, err)))
+        return st;
     if (tgt_lang) { /* set_prefix_tokens(language=CODE, task="transcribe") */
         snprintf(lang, sizeof lang, "%s", tgt_lang);
         snprintf(task, sizeof task, "transcribe");
@@ -104,6 +112,10 @@ mhv_status s2s_audio_open(s2s_audio *a, const mhv_model *m, const mhv_tok *tok,
         return st;
     a->prompt[a->np++] = id;
     if (lang[0]) {
+        if (!tgt_lang && strlen(lang) > 3)
+            return mhv_fail(err, MHV_EUNSUPPORTED, m->dir, "tokenizer_config.json's language "
+                            "'%.40s' is a name: mhaviz takes language codes (give the code, "
+                            "such as en, with --tgt-lang)", lang);
         snprintf(piece, sizeof piece, "<|%.60s|>", lang);
         if ((st = special_id(tok, piece, tgt_lang ? "--tgt-lang" : "tokenizer_config.json's "
                              "language (give the code, such as en, with --tgt-lang)", &id, err)))
@@ -153,8 +165,8 @@ static mhv_status label_encoding(int n, double seconds, mhv_encoding *e, mhv_err
 }
 
 mhv_status s2s_audio_source(const s2s_audio *a, const char *list, const mhv_sentence *s,
-                            char *path, size_t size, int *used, mhv_encoding *enc,
-                            mhv_error *err)
+                            char *path, size_t size, int *used, size_t *samples,
+                            mhv_encoding *enc, mhv_error *err)
 {
     mhv_sentence p = *s;
     const char *tab = memchr(s->text, '\t', s->len);
@@ -173,6 +185,7 @@ mhv_status s2s_audio_source(const s2s_audio *a, const char *list, const mhv_sent
     size_t per = 2 * (size_t)a->fe.hop_length;
     size_t u = (n + per - 1) / per;
     *used = u < 1 ? 1 : u > (size_t)a->positions ? a->positions : (int)u;
+    *samples = w.frames;
     mhv_wav_free(&w);
     return label_encoding(a->positions, a->seconds, enc, err);
 }
@@ -241,4 +254,247 @@ mhv_status s2s_audio_target(const s2s_audio *a, const mhv_tok *tok, const mhv_se
             return mhv_fail(err, MHV_ENOMEM, "", "out of memory");
         }
     return MHV_OK;
+}
+
+/* ---- Whisper's generate: the decoder's first tokens ---- */
+
+/* An integer token id of j (or -1 for null), else -2. */
+static int32_t json_token(const cJSON *j)
+{
+    if (cJSON_IsNull(j))
+        return -1;
+    if (!cJSON_IsNumber(j) || j->valuedouble < 0 || j->valuedouble >= MHV_MAX_VOCAB ||
+        j->valuedouble != (double)(int32_t)j->valuedouble)
+        return -2;
+    return (int32_t)j->valuedouble;
+}
+
+static int has_id(const int32_t *v, int n, int32_t id)
+{
+    for (int i = 0; i < n; i++)
+        if (v[i] == id)
+            return 1;
+    return 0;
+}
+
+/* The first highest logit among lang_to_id's tokens after decoder_start_token_id. */
+static mhv_status detect_language(const mhv_model *m, mhv_forward_ctx *fc, const float *feats,
+                                  const cJSON *langs, int32_t *out, mhv_error *err)
+{
+    int V = m->cfg.dec_vocab_size;
+    float *logits = malloc((size_t)V * sizeof *logits);
+    if (!logits)
+        return mhv_fail(err, MHV_ENOMEM, "", "out of memory for logits");
+    int32_t start = m->cfg.decoder_start_id;
+    mhv_status st = mhv_forward_seq2seq_logits_audio(fc, m, feats, &start, 1, logits, err);
+    /* torch's argmax over the masked row: the lowest index among equal maxima */
+    int32_t best = -1;
+    for (int v = 0; !st && v < V; v++) {
+        const cJSON *it;
+        int lang = 0;
+        cJSON_ArrayForEach(it, langs)
+            lang |= json_token(it) == v;
+        if (lang && (best < 0 || logits[v] > logits[best]))
+            best = v;
+    }
+    free(logits);
+    if (!st && best < 0)
+        st = mhv_fail(err, MHV_EFORMAT, "generation_config.json", "lang_to_id has no token of "
+                      "the decoder's vocabulary");
+    *out = best;
+    return st;
+}
+
+mhv_status s2s_audio_init_tokens(const s2s_audio *a, const mhv_model *m, mhv_forward_ctx *fc,
+                                 const float *feats, const char *tgt_lang, int32_t *init,
+                                 int *n, int *detected, mhv_error *err)
+{
+    (void)a;
+    char path[4200];
+    snprintf(path, sizeof path, "%s/generation_config.json", m->dir);
+    cJSON *g = NULL;
+    *n = 0, *detected = 0;
+    mhv_status st = mhv_json_load(path, (size_t)64 << 20, &g, err);
+    if (st)
+        return st;
+    const cJSON *langs = mhv_json_get(g, "lang_to_id"), *tasks = mhv_json_get(g, "task_to_id");
+    const cJSON *fdi = mhv_json_get(g, "forced_decoder_ids");
+    const char *language = NULL, *task = NULL;
+    int multilingual = 1, timestamps = 0, start = m->cfg.decoder_start_id, no_ts = -1;
+    if ((st = mhv_json_str(g, "language", "", &language, path, err)) ||
+        (st = mhv_json_str(g, "task", "", &task, path, err)) ||
+        (st = mhv_json_bool(g, "is_multilingual", 1, &multilingual, path, err)) ||
+        (st = mhv_json_bool(g, "return_timestamps", 0, &timestamps, path, err)) ||
+        (st = mhv_json_int(g, "decoder_start_token_id", start, 0, MHV_MAX_VOCAB - 1, &start,
+                           path, err)) ||
+        (st = mhv_json_int(g, "no_timestamps_token_id", -1, -1, MHV_MAX_VOCAB - 1, &no_ts, path,
+                           err)))
+        goto done;
+    if (tgt_lang)
+        language = tgt_lang;
+    if (!language[0])
+        language = NULL;
+    if (!task[0])
+        task = NULL;
+    if (timestamps) {
+        st = mhv_fail(err, MHV_EUNSUPPORTED, path, "return_timestamps is not supported "
+                      "(WhisperTimeStampLogitsProcessor)");
+        goto done;
+    }
+    if (!multilingual && (language || task)) {
+        st = mhv_fail(err, MHV_EUSAGE, path, "an English-only model takes no language or task "
+                      "(is_multilingual false), as transformers' generate says");
+        goto done;
+    }
+    if ((language && !cJSON_IsObject(langs)) || (task && !cJSON_IsObject(tasks))) {
+        st = mhv_fail(err, MHV_EUNSUPPORTED, path, "no %s: the generation config is not "
+                      "Whisper's (transformers refuses a language or task without it)",
+                      language && !cJSON_IsObject(langs) ? "lang_to_id" : "task_to_id");
+        goto done;
+    }
+    init[(*n)++] = start;
+    if (!language && !task && cJSON_IsArray(fdi)) { /* the old forced_decoder_ids */
+        int i = 1;
+        const cJSON *pair = fdi->child;
+        for (; pair && json_token(cJSON_GetArrayItem(pair, 0)) == i && *n < 6; i++) {
+            int32_t id = json_token(cJSON_GetArrayItem(pair, 1));
+            if (id < -1) {
+                st = mhv_fail(err, MHV_EFORMAT, path, "forced_decoder_ids holds a bad token id");
+                goto done;
+            }
+            init[(*n)++] = id;
+            pair = pair->next;
+        }
+        if (pair) {
+            st = mhv_fail(err, MHV_EUNSUPPORTED, path, "forced_decoder_ids do not follow "
+                          "Whisper's prompt (an entry for every index from 1)");
+            goto done;
+        }
+    }
+    int32_t lang_id = -1;
+    if (language) {
+        char key[80];
+        snprintf(key, sizeof key, language[0] == '<' ? "%.70s" : "<|%.70s|>", language);
+        lang_id = json_token(cJSON_GetObjectItem(langs, key));
+        if (lang_id < 0) {
+            st = mhv_fail(err, MHV_EUSAGE, path, "language '%.40s' is not in lang_to_id (give a "
+                          "code such as en)", language);
+            goto done;
+        }
+    } else if (cJSON_IsObject(langs) && (*n <= 1 || init[1] == -1)) {
+        if ((st = detect_language(m, fc, feats, langs, &lang_id, err)))
+            goto done;
+        *detected = 1;
+    }
+    if (lang_id >= 0) {
+        if (*n > 1)
+            init[1] = lang_id;
+        else
+            init[(*n)++] = lang_id;
+    }
+    if (task) {
+        int32_t tid = json_token(cJSON_GetObjectItem(tasks, task));
+        if (tid < 0) {
+            st = mhv_fail(err, MHV_EUNSUPPORTED, path, "task '%.32s' is not in task_to_id", task);
+            goto done;
+        }
+        /* appended, then every task token replaced by it (replace_or_add) */
+        init[(*n)++] = tid;
+        const cJSON *it;
+        for (int i = 0; i < *n; i++)
+            cJSON_ArrayForEach(it, tasks)
+                if (json_token(it) == init[i])
+                    init[i] = tid;
+    } else if (language && cJSON_IsObject(tasks)) {
+        const cJSON *it;
+        int any = 0;
+        cJSON_ArrayForEach(it, tasks)
+            any |= has_id(init, *n, json_token(it));
+        int32_t tr = json_token(cJSON_GetObjectItem(tasks, "transcribe"));
+        if (!any && tr >= 0)
+            init[(*n)++] = tr;
+    }
+    if (no_ts >= 0 && init[*n - 1] != no_ts)
+        init[(*n)++] = no_ts;
+    int k = 0; /* no None tokens */
+    for (int i = 0; i < *n; i++)
+        if (init[i] >= 0)
+            init[k++] = init[i];
+    *n = k;
+done:
+    cJSON_Delete(g);
+    return st;
+}
+
+mhv_status s2s_audio_alignment_heads(const mhv_model *m, char **spec, mhv_error *err)
+{
+    char path[4200];
+    snprintf(path, sizeof path, "%s/generation_config.json", m->dir);
+    *spec = NULL;
+    if (!mhv_path_exists(path))
+        return mhv_fail(err, MHV_EUSAGE, "", "--heads alignment: %s has no "
+                        "generation_config.json (its alignment_heads)", m->dir);
+    cJSON *g;
+    mhv_status st = mhv_json_load(path, (size_t)64 << 20, &g, err);
+    if (st)
+        return st;
+    const cJSON *ah = mhv_json_get(g, "alignment_heads"), *pair;
+    int n = cJSON_IsArray(ah) ? cJSON_GetArraySize(ah) : 0;
+    if (n == 0) {
+        cJSON_Delete(g);
+        return mhv_fail(err, MHV_EUSAGE, path, "--heads alignment: no alignment_heads");
+    }
+    size_t cap = (size_t)n * 32 + 1, len = 0;
+    char *s = malloc(cap);
+    if (!s) {
+        cJSON_Delete(g);
+        return mhv_fail(err, MHV_ENOMEM, "", "out of memory");
+    }
+    s[0] = '\0';
+    cJSON_ArrayForEach(pair, ah)
+    {
+        int32_t l = json_token(cJSON_GetArrayItem(pair, 0)), h = json_token(cJSON_GetArrayItem(pair, 1));
+        if (!cJSON_IsArray(pair) || cJSON_GetArraySize(pair) != 2 || l < 0 || h < 0 ||
+            l >= m->cfg.dec_layers || h >= m->cfg.num_heads) {
+            free(s);
+            cJSON_Delete(g);
+            return mhv_fail(err, MHV_EFORMAT, path, "alignment_heads holds an entry that is not "
+                            "[decoder layer, head] of the model");
+        }
+        len += (size_t)snprintf(s + len, cap - len, "%scross:%d:%d", len ? "," : "", (int)l,
+                                (int)h);
+    }
+    cJSON_Delete(g);
+    *spec = s;
+    return MHV_OK;
+}
+
+char *s2s_audio_json(const s2s_audio *a, const char *path, size_t samples, int used)
+{
+    size_t plen = strlen(path), cap = 512 + 6 * plen + (size_t)a->positions * 16, len = 0;
+    char *s = malloc(cap);
+    if (!s)
+        return NULL;
+    len += (size_t)snprintf(s, cap, ",\n   \"audio\": {\"path\": \"");
+    for (size_t i = 0; i < plen; i++) { /* JSON string escapes */
+        unsigned char ch = (unsigned char)path[i];
+        if (ch == '"' || ch == '\\')
+            len += (size_t)snprintf(s + len, cap - len, "\\%c", ch);
+        else if (ch < 0x20)
+            len += (size_t)snprintf(s + len, cap - len, "\\u%04x", ch);
+        else
+            s[len++] = (char)ch;
+    }
+    len += (size_t)snprintf(s + len, cap - len,
+                            "\", \"sampling_rate\": %d, \"samples\": %zu, \"seconds\": %.6g, "
+                            "\"window_seconds\": %d, \"position_seconds\": %.6g, "
+                            "\"positions\": %d, \"positions_with_audio\": %d,\n    "
+                            "\"position_times\": [",
+                            a->fe.sampling_rate, samples,
+                            (double)samples / a->fe.sampling_rate, a->fe.chunk_length,
+                            a->seconds, a->positions, used);
+    for (int i = 0; i < a->positions; i++)
+        len += (size_t)snprintf(s + len, cap - len, "%s%.6g", i ? ", " : "", i * a->seconds);
+    snprintf(s + len, cap - len, "]}");
+    return s;
 }

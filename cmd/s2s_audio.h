@@ -35,8 +35,12 @@ mhv_status s2s_audio_open(s2s_audio *a, const mhv_model *m, const mhv_tok *tok,
  * holding the real audio (not the window's padding) into *used, and the source's labels:
  * every position's start time ("1.24s"), ids 0.. into enc. */
 mhv_status s2s_audio_source(const s2s_audio *a, const char *list, const mhv_sentence *s,
-                            char *path, size_t size, int *used, mhv_encoding *enc,
-                            mhv_error *err);
+                            char *path, size_t size, int *used, size_t *samples,
+                            mhv_encoding *enc, mhv_error *err);
+/* The report's "audio" member of a WAV at path of `samples` samples, `used` positions holding
+ * audio (",\n   \"audio\": {...}": the path, rates, lengths and every position's time in
+ * seconds), or NULL when out of memory (caller frees). */
+char *s2s_audio_json(const s2s_audio *a, const char *path, size_t samples, int used);
 /* feats(feature_size, frames) of the WAV at path (caller frees). */
 mhv_status s2s_audio_features(const s2s_audio *a, const char *path, float **feats,
                               mhv_error *err);
@@ -45,5 +49,22 @@ mhv_status s2s_audio_features(const s2s_audio *a, const char *path, float **feat
  * given. Spans of the text's tokens into text. */
 mhv_status s2s_audio_target(const s2s_audio *a, const mhv_tok *tok, const mhv_sentence *s,
                             cli_input_mode mode, mhv_encoding *out, mhv_error *err);
+
+/* --heads alignment: generation_config.json's alignment_heads ([[decoder layer, head] ...],
+ * the cross-attention heads Whisper's word timestamps read) as a --heads spec
+ * ("cross:L:H,...") into spec (caller frees). */
+mhv_status s2s_audio_alignment_heads(const mhv_model *m, char **spec, mhv_error *err);
+
+/* The decoder's first tokens in Whisper's generate (WhisperGenerationMixin's
+ * _retrieve_init_tokens) for feats: decoder_start_token_id; generation_config.json's
+ * forced_decoder_ids when neither a language nor a task is set; the language's token
+ * (tgt_lang, else generation_config.json's language, else detected as detect_language does:
+ * the first highest logit among lang_to_id's tokens after decoder_start_token_id); the task's
+ * (transcribe when a language is given); <|notimestamps|> (no_timestamps_token_id). Into
+ * init(8), *n; *detected 1 when the language was detected. A generation_config.json without
+ * Whisper's tables, or one asking for timestamps, is refused by name. */
+mhv_status s2s_audio_init_tokens(const s2s_audio *a, const mhv_model *m, mhv_forward_ctx *fc,
+                                 const float *feats, const char *tgt_lang, int32_t *init,
+                                 int *n, int *detected, mhv_error *err);
 
 #endif

@@ -8,6 +8,7 @@
 #include <cjson/cJSON.h>
 
 #include "base/json.h"
+#include "model/forward.h"
 
 static int lower(char c)
 {
@@ -229,11 +230,68 @@ mhv_status s2s_label_target(const s2s_text *t, const int32_t *ids, int n, mhv_en
     return ids_encoding(t->tgt_tok, ids, n, out, err);
 }
 
-mhv_status s2s_generate(const s2s_text *t, mhv_forward_ctx *fc, const mhv_model *m,
-                        const int32_t *src, int ns, int max_new, int32_t *out, int *n_out,
-                        mhv_error *err)
+static const char *source_name(mhv_gen_source f)
 {
-    const int32_t prefix[2] = {t->start, t->tgt_code};
-    return mhv_forward_generate_prefix(fc, m, src, ns, prefix, t->tgt_code >= 0 ? 2 : 1, max_new,
-                                       out, n_out, err);
+    return f == MHV_GEN_FROM_GENERATION_CONFIG ? "generation_config.json"
+           : f == MHV_GEN_FROM_CONFIG          ? "config.json"
+                                               : "transformers' defaults";
+}
+
+mhv_status s2s_gen_open(s2s_gen *g, const s2s_text *t, const mhv_model *m, int max_new,
+                        int greedy, mhv_error *err)
+{
+    memset(g, 0, sizeof *g);
+    mhv_gen_source from;
+    mhv_status st = mhv_gen_config_read(m->dir, &g->cfg, &from, err);
+    if (st)
+        return st;
+    g->file = source_name(from);
+    char path[4300];
+    snprintf(path, sizeof path, "%s/%s", m->dir, g->file);
+    mhv_gen_config *c = &g->cfg;
+    c->max_new_tokens = max_new;
+    if (greedy && c->num_beams > 1) {
+        snprintf(g->overridden, sizeof g->overridden, "num_beams %d%s", c->num_beams,
+                 c->do_sample ? ", do_sample true" : "");
+    } else if (greedy && c->do_sample) {
+        snprintf(g->overridden, sizeof g->overridden, "do_sample true");
+    }
+    if (greedy)
+        c->num_beams = 1, c->do_sample = 0;
+    if (t->lang == S2S_LANG_LAST) /* generate(decoder_start_token_id=code) */
+        c->decoder_start = t->start;
+    if (t->tgt_code >= 0) /* generate(forced_bos_token_id=code) */
+        c->forced_bos = t->tgt_code;
+    if (c->do_sample)
+        st = mhv_fail(err, MHV_EUNSUPPORTED, path, "do_sample is true: sampling is not "
+                      "supported (--greedy decodes greedily)");
+    else if (c->num_return_sequences > 1)
+        st = mhv_fail(err, MHV_EUNSUPPORTED, path, "num_return_sequences %d is not supported "
+                      "(one target is generated)", c->num_return_sequences);
+    else
+        st = mhv_gen_start(c, path, &g->start, err);
+    if (st) {
+        s2s_gen_close(g);
+        return st;
+    }
+    char desc[1900];
+    mhv_gen_describe(c, 1, mhv_forward_gen_positions(m), desc, (int)sizeof desc);
+    int n = snprintf(g->json, sizeof g->json, "{\"from\": \"%s\", \"decoder_start_token_id\": %d",
+                     g->file, (int)g->start);
+    if (g->overridden[0])
+        n += snprintf(g->json + n, sizeof g->json - (size_t)n,
+                      ", \"greedy\": \"--greedy instead of %s\"", g->overridden);
+    snprintf(g->json + n, sizeof g->json - (size_t)n, ", %s", desc + 1);
+    return MHV_OK;
+}
+
+void s2s_gen_close(s2s_gen *g)
+{
+    mhv_gen_config_free(&g->cfg);
+}
+
+mhv_status s2s_generate(const s2s_gen *g, mhv_forward_ctx *fc, const mhv_model *m,
+                        const int32_t *src, int ns, int32_t **out, int *n_out, mhv_error *err)
+{
+    return mhv_forward_generate_with(fc, m, src, ns, &g->start, 1, &g->cfg, out, n_out, err);
 }

@@ -7,6 +7,7 @@
 #define MHV_S2S_TEXT_H
 
 #include "cli.h"
+#include "model/generate.h"
 
 /* Where a tokenizer puts a language code in every text. */
 enum { S2S_LANG_NONE = 0, S2S_LANG_LAST /* TEXT </s> code: mBART */,
@@ -47,10 +48,26 @@ mhv_status s2s_encode_target(const s2s_text *t, const mhv_sentence *s, cli_input
 /* Decoder ids (a generated target) as an encoding labelled by the target tokenizer. */
 mhv_status s2s_label_target(const s2s_text *t, const int32_t *ids, int n, mhv_encoding *out,
                             mhv_error *err);
-/* Greedy decoding of src (mhv_forward_generate_prefix) from the decoder's start token, NLLB's
- * target code forced after it; out needs max_new + 1 slots. */
-mhv_status s2s_generate(const s2s_text *t, mhv_forward_ctx *fc, const mhv_model *m,
-                        const int32_t *src, int ns, int max_new, int32_t *out, int *n_out,
-                        mhv_error *err);
+/* What --generate decodes with: the model's generation settings (model/generate.h) with
+ * max_new_tokens N, --greedy's num_beams 1 and do_sample false, and the language codes: mBART's
+ * target code as decoder_start_token_id, NLLB's as forced_bos_token_id (as one calls
+ * generate() for them). */
+typedef struct {
+    mhv_gen_config cfg;
+    const char *file;       /* where the settings came from: "generation_config.json" ... */
+    int32_t start;          /* the decoder's first token */
+    char overridden[160];   /* what --greedy changed, or "" */
+    char json[2048];        /* the report's "generation" object */
+} s2s_gen;
+
+/* Reads and settles m's settings; refuses sampling (without --greedy) and what generate.h
+ * refuses, naming the file. */
+mhv_status s2s_gen_open(s2s_gen *g, const s2s_text *t, const mhv_model *m, int max_new,
+                        int greedy, mhv_error *err);
+void s2s_gen_close(s2s_gen *g);
+/* transformers' generate() of src(ns) under g; *out (caller frees) the decoder's start token
+ * and the generated tokens. */
+mhv_status s2s_generate(const s2s_gen *g, mhv_forward_ctx *fc, const mhv_model *m,
+                        const int32_t *src, int ns, int32_t **out, int *n_out, mhv_error *err);
 
 #endif

@@ -215,6 +215,33 @@ static void test_squeezebert(void **state)
     config_refused("{\"model_type\": \"squeezebert\", \"k_groups\": 0}", "k_groups");
 }
 
+static void test_big_bird(void **state)
+{
+    (void)state;
+    mhv_config c;
+    config_ok("{\"model_type\": \"big_bird\"}", &c); /* BigBirdConfig's defaults */
+    assert_string_equal(c.arch, "big_bird");
+    assert_int_equal(c.vocab_size, 50358);
+    assert_int_equal(c.max_positions, 4096);
+    assert_int_equal(c.act, MHV_ACT_GELU_NEW);
+    assert_int_equal(c.sparse_full_max, (5 + 2 * 3) * 64); /* block_sparse by default */
+    assert_int_equal(c.embed_rescale, 0);
+    assert_int_equal(c.pos_offset, 0);
+    config_ok("{\"model_type\": \"big_bird\", \"attention_type\": \"original_full\", "
+              "\"rescale_embeddings\": true}", &c);
+    assert_int_equal(c.sparse_full_max, 0);
+    assert_int_equal(c.embed_rescale, 1);
+    config_ok("{\"model_type\": \"big_bird\", \"block_size\": 4, \"num_random_blocks\": 1}",
+              &c);
+    assert_int_equal(c.sparse_full_max, 28);
+    config_refused("{\"model_type\": \"big_bird\", \"use_bias\": false}",
+                   "use_bias false is not supported");
+    config_refused("{\"model_type\": \"big_bird\", \"attention_type\": \"sparse\"}",
+                   "attention_type 'sparse' is neither original_full nor block_sparse");
+    config_refused("{\"model_type\": \"big_bird\", \"is_decoder\": true}",
+                   "is_decoder is not supported");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -225,6 +252,7 @@ int main(void)
         cmocka_unit_test(test_mobilebert),
         cmocka_unit_test(test_longformer),
         cmocka_unit_test(test_squeezebert),
+        cmocka_unit_test(test_big_bird),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -299,6 +299,7 @@ static void test_enc5(void **state)
     check_fixture("fam-mobilebert-cls-bf16", 1);
     check_fixture("fam-longformer-mlm-f16", 1);
     check_fixture("fam-squeezebert-f32", 1);
+    check_fixture("fam-big-bird-f32", 1);
 }
 /* relative position score biases */
 static void test_deberta(void **state)

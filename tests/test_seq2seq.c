@@ -312,6 +312,11 @@ static void test_config_refusals(void **state)
          "decoder_attention_heads"},
         {"{\"model_type\": \"bart\", \"activation_function\": \"nope\"}", "activation"},
         {"{\"model_type\": \"marian\", \"eos_token_id\": \"x\"}", "eos_token_id"},
+        {"{\"model_type\": \"mvp\", \"use_prompt\": true}", "use_prompt is not supported"},
+        {"{\"model_type\": \"led\", \"encoder_layers\": 2, \"attention_window\": 5}",
+         "attention_window"},
+        {"{\"model_type\": \"led\", \"encoder_layers\": 2, \"attention_window\": [4]}",
+         "lists 1 windows for 2 encoder layers"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         mhv_config c;

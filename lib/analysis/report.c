@@ -34,10 +34,18 @@ void mhv_report_begin(FILE *f, const mhv_model_info *m)
 
 void mhv_report_begin_weighted(FILE *f, const mhv_model_info *m, const char *weighting)
 {
+    mhv_report_begin_gen(f, m, weighting, NULL);
+}
+
+void mhv_report_begin_gen(FILE *f, const mhv_model_info *m, const char *weighting,
+                          const char *generation)
+{
     fputs("{\"mhaviz_version\": \"" MHV_VERSION "\",\n \"model\": ", f);
     mhv_report_model(f, m);
     if (weighting && strcmp(weighting, "attn") != 0)
         fprintf(f, ",\n \"weighting\": \"%s\"", weighting);
+    if (generation)
+        fprintf(f, ",\n \"generation\": %s", generation);
     fputs(",\n \"sentences\": [", f);
 }
 
@@ -160,6 +168,18 @@ void mhv_report_sentence_seq2seq(FILE *f, int index, const char *text, size_t le
                                  const float *norms, const mhv_s2s_rows *rows,
                                  const char *aggregate)
 {
+    mhv_report_sentence_seq2seq_extra(f, index, text, len, src, target, tlen, tgt, tok, tgt_tok,
+                                      attn, norms, rows, aggregate, NULL);
+}
+
+void mhv_report_sentence_seq2seq_extra(FILE *f, int index, const char *text, size_t len,
+                                       const mhv_encoding *src, const char *target,
+                                       size_t tlen, const mhv_encoding *tgt,
+                                       const mhv_tok *tok, const mhv_tok *tgt_tok,
+                                       const mhv_attn *attn, const float *norms,
+                                       const mhv_s2s_rows *rows, const char *aggregate,
+                                       const char *extra)
+{
     fputs(index ? ",\n  {\"text\": " : "\n  {\"text\": ", f);
     mhv_jsonw_str(f, text, len);
     tokens_json(f, "", src, tok);
@@ -200,7 +220,10 @@ void mhv_report_sentence_seq2seq(FILE *f, int index, const char *text, size_t le
         vat += (size_t)h->cols;
         fputs("]}", f);
     }
-    fputs("]}", f);
+    fputs("]", f);
+    if (extra)
+        fputs(extra, f);
+    fputs("}", f);
 }
 
 void mhv_report_end(FILE *f)

@@ -28,6 +28,10 @@ void mhv_report_sentence_agg(FILE *f, int index, const char *text, size_t len,
  * ||v_j|| or ||v_j W_O^h|| (attn->vnorm), and "norms" (n, n): alpha_ij times that norm,
  * before the rows of "weights" were normalised to sum 1. */
 void mhv_report_begin_weighted(FILE *f, const mhv_model_info *m, const char *weighting);
+/* The same with "generation": the JSON object `generation` (its text, as model/generate.h's
+ * mhv_gen_describe writes it) after "model" and "weighting"; NULL: none. */
+void mhv_report_begin_gen(FILE *f, const mhv_model_info *m, const char *weighting,
+                          const char *generation);
 void mhv_report_sentence_norms(FILE *f, int index, const char *text, size_t len,
                                const mhv_encoding *enc, const mhv_tok *tok,
                                const mhv_attn *attn, const float *norms,
@@ -50,6 +54,15 @@ void mhv_report_sentence_seq2seq(FILE *f, int index, const char *text, size_t le
                                  const mhv_tok *tgt_tok, const mhv_attn *attn,
                                  const float *norms, const mhv_s2s_rows *rows,
                                  const char *aggregate);
+/* The same with extra members (",\n   \"key\": ..." JSON text, or NULL) after the
+ * attentions: Whisper's "audio". */
+void mhv_report_sentence_seq2seq_extra(FILE *f, int index, const char *text, size_t len,
+                                       const mhv_encoding *src, const char *target,
+                                       size_t tlen, const mhv_encoding *tgt,
+                                       const mhv_tok *tok, const mhv_tok *tgt_tok,
+                                       const mhv_attn *attn, const float *norms,
+                                       const mhv_s2s_rows *rows, const char *aggregate,
+                                       const char *extra);
 void mhv_report_end(FILE *f);
 
 #endif

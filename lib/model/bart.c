@@ -1,4 +1,5 @@
-/* bart.c - BART, mBART, Marian, M2M100 / NLLB, Pegasus, Blenderbot and BlenderbotSmall
+/* bart.c - BART, mBART, Marian, M2M100 / NLLB, Pegasus, Blenderbot, BlenderbotSmall and MVP
+ * (without its prompts: BART's layers) and PLBart (BART's layers)
  * (*ForConditionalGeneration / MarianMTModel and *Model): an encoder and a decoder of
  * LayerNorm layers with biases, absolute positions, scaled dot-product attention and a plain
  * feed-forward layer.
@@ -35,6 +36,10 @@ enum { POS_LEARNED, POS_LEARNED0, POS_MARIAN, POS_M2M };
 /* Where layernorm_embedding is: none, after the positions are added, or (BlenderbotSmall's
  * decoder) on the token embeddings before the positions are added. */
 enum { EMB_NORM_NONE, EMB_NORM_AFTER, EMB_NORM_DEC_FIRST };
+/* A decoder vocabulary of its own: none, Marian's (share_encoder_decoder_embeddings false,
+ * decoder_vocab_size), or FSMT's (src_vocab_size and tgt_vocab_size, always two embeddings,
+ * the LM head decoder.output_projection) */
+enum { VOCABS_SHARED, VOCABS_MARIAN, VOCABS_FSMT };
 
 typedef struct {
     const char *model_type;
@@ -45,31 +50,50 @@ typedef struct {
     int max_positions;   /* max_position_embeddings' default */
     mhv_act act;         /* activation_function's default */
     int scale;           /* scale_embedding's default */
-    int own_vocabs;      /* Marian: share_encoder_decoder_embeddings, decoder_vocab_size */
+    int own_vocabs;      /* VOCABS_*: the decoder's own vocabulary */
     int dec_unscaled;    /* BlenderbotSmall: scale_embedding scales the encoder's tokens only */
     int d_model, enc_layers, dec_layers, heads, ffn; /* the config class's defaults (heads and
                                                       * ffn: both stacks') */
+    int led;             /* LED: Longformer's local attention in the encoder (attention_window),
+                          * each stack its own position table */
 } variant;
 
 static const variant variants[] = {
     {"bart", 0, EMB_NORM_AFTER, POS_LEARNED, 50265, 2, 2, 1024, MHV_ACT_GELU, 0, 0, 0,
-     1024, 12, 12, 16, 4096},
+     1024, 12, 12, 16, 4096, 0},
     {"mbart", 1, EMB_NORM_AFTER, POS_LEARNED, 50265, -1, 2, 1024, MHV_ACT_GELU, 0, 0, 0,
-     1024, 12, 12, 16, 4096},
-    {"marian", 0, EMB_NORM_NONE, POS_MARIAN, 58101, 58100, 0, 1024, MHV_ACT_GELU, 0, 1, 0,
-     1024, 12, 12, 16, 4096},
+     1024, 12, 12, 16, 4096, 0},
+    {"marian", 0, EMB_NORM_NONE, POS_MARIAN, 58101, 58100, 0, 1024, MHV_ACT_GELU, 0,
+     VOCABS_MARIAN, 0,
+     1024, 12, 12, 16, 4096, 0},
     {"m2m_100", 1, EMB_NORM_NONE, POS_M2M, 128112, 2, 2, 1024, MHV_ACT_RELU, 1, 0, 0,
-     1024, 12, 12, 16, 4096},
+     1024, 12, 12, 16, 4096, 0},
     {"pegasus", 1, EMB_NORM_NONE, POS_MARIAN, 50265, 0, 1, 1024, MHV_ACT_GELU, 0, 0, 0,
-     1024, 12, 12, 16, 4096},
+     1024, 12, 12, 16, 4096, 0},
     {"blenderbot", 1, EMB_NORM_NONE, POS_LEARNED0, 8008, 1, 2, 128, MHV_ACT_GELU, 0, 0, 0,
-     2560, 2, 24, 32, 10240},
+     2560, 2, 24, 32, 10240, 0},
     {"blenderbot-small", 0, EMB_NORM_DEC_FIRST, POS_LEARNED0, 50265, 1, 2, 512, MHV_ACT_GELU, 0,
-     0, 1, 512, 8, 8, 16, 2048},
+     0, 1, 512, 8, 8, 16, 2048, 0},
+    /* FSMT (fairseq's WMT19 models): BART's post-LN layers, no embedding norm, fairseq's
+     * sinusoidal positions counted from pad_token_id + 1 */
+    {"fsmt", 0, EMB_NORM_NONE, POS_M2M, 42024, 2, 2, 1024, MHV_ACT_RELU, 1, VOCABS_FSMT, 0,
+     1024, 12, 12, 16, 4096, 0},
+    /* PLBart: BART's layers, scale_embedding by default; the decoder starts with the
+     * target's language id (shift_tokens_right), no decoder_start_token_id of its own */
+    {"plbart", 0, EMB_NORM_AFTER, POS_LEARNED, 50005, -1, 2, 1024, MHV_ACT_GELU, 1, 0, 0,
+     768, 6, 6, 12, 3072, 0},
+    /* LED: BART's layers, the encoder's self-attention Longformer's sliding window (without
+     * global tokens: transformers' default), learned positions from row 0 */
+    {"led", 0, EMB_NORM_AFTER, POS_LEARNED0, 50265, 2, 2, 16384, MHV_ACT_GELU, 0, 0, 0,
+     1024, 12, 12, 16, 4096, 1},
+    /* MVP without its prompts is BART */
+    {"mvp", 0, EMB_NORM_AFTER, POS_LEARNED, 50267, 2, 2, 1024, MHV_ACT_GELU, 0, 0, 0,
+     1024, 12, 12, 16, 4096, 0},
 };
 
 static const char *const model_types[] = {"bart", "mbart", "marian", "m2m_100", "pegasus",
-                                          "blenderbot", "blenderbot-small", NULL};
+                                          "blenderbot", "blenderbot-small", "fsmt", "mvp",
+                                          "plbart", "led", NULL};
 
 enum { BART_POS_OFFSET = 2 }; /* BartLearnedPositionalEmbedding.offset */
 
@@ -98,14 +122,48 @@ static mhv_status token_field(const cJSON *root, const char *key, int def, int *
     return MHV_OK;
 }
 
+/* One attention_window entry: even and positive, as LEDEncoderSelfAttention asserts; a
+ * query sees the keys within attention_window / 2 on either side (mhv_attn_layer.window
+ * counts them: window / 2 + 1). */
+static mhv_status led_window(const cJSON *it, int *w, const char *name, mhv_error *err)
+{
+    if (!cJSON_IsNumber(it) || it->valuedouble != (double)(int)it->valuedouble ||
+        it->valueint <= 0 || it->valueint % 2 || it->valueint > 2 * MHV_MAX_POSITIONS)
+        return mhv_fail(err, MHV_EFORMAT, name, "field 'attention_window' holds no even "
+                        "positive window");
+    *w = it->valueint / 2 + 1;
+    return MHV_OK;
+}
+
+/* LED's attention_window (default 512): one for every encoder layer, or a list of one per
+ * encoder layer, into c->attn_window. */
+static mhv_status led_windows(const cJSON *root, mhv_config *c, const char *name,
+                              mhv_error *err)
+{
+    const cJSON *aw = mhv_json_get(root, "attention_window");
+    mhv_status st = MHV_OK;
+    if (cJSON_IsArray(aw) && cJSON_GetArraySize(aw) != c->num_layers)
+        return mhv_fail(err, MHV_EFORMAT, name, "field 'attention_window' lists %d windows for "
+                        "%d encoder layers", cJSON_GetArraySize(aw), c->num_layers);
+    for (int l = 0; l < c->num_layers && !st; l++) {
+        if (!aw)
+            c->attn_window[l] = 512 / 2 + 1;
+        else
+            st = led_window(cJSON_IsArray(aw) ? cJSON_GetArrayItem(aw, l) : aw,
+                            &c->attn_window[l], name, err);
+    }
+    return st;
+}
+
 static mhv_status bart_config(const cJSON *root, mhv_config *c, const char *name,
                               mhv_error *err)
 {
     const variant *v = variant_of(c);
     mhv_status st;
     int dec_heads, scale, share = 1;
-    if ((st = mhv_json_int(root, "vocab_size", v->vocab, 1, MHV_MAX_VOCAB, &c->vocab_size, name,
-                           err)) ||
+    int fsmt = v->own_vocabs == VOCABS_FSMT;
+    if ((st = mhv_json_int(root, fsmt ? "src_vocab_size" : "vocab_size", v->vocab, 1,
+                           MHV_MAX_VOCAB, &c->vocab_size, name, err)) ||
         (st = mhv_json_int(root, "d_model", v->d_model, 1, MHV_MAX_HIDDEN, &c->hidden_size, name,
                            err)) ||
         (st = mhv_json_int(root, "encoder_layers", v->enc_layers, 1, MHV_MAX_LAYERS,
@@ -120,11 +178,13 @@ static mhv_status bart_config(const cJSON *root, mhv_config *c, const char *name
                            &c->intermediate_size, name, err)) ||
         (st = mhv_json_int(root, "decoder_ffn_dim", v->ffn, 1, 4 * MHV_MAX_HIDDEN,
                            &c->dec_intermediate_size, name, err)) ||
-        (st = mhv_json_int(root, "max_position_embeddings", v->max_positions, 1,
-                           MHV_MAX_POSITIONS - BART_POS_OFFSET, &c->max_positions, name, err)) ||
+        (st = mhv_json_int(root, v->led ? "max_encoder_position_embeddings"
+                                        : "max_position_embeddings",
+                           v->max_positions, 1, MHV_MAX_POSITIONS - BART_POS_OFFSET,
+                           &c->max_positions, name, err)) ||
         (st = mhv_config_act(root, "activation_function", v->act, &c->act, name, err)) ||
         (st = mhv_json_bool(root, "scale_embedding", v->scale, &scale, name, err)) ||
-        (st = mhv_json_bool(root, "tie_word_embeddings", 1, &c->tie_word_embeddings, name,
+        (st = mhv_json_bool(root, "tie_word_embeddings", !fsmt, &c->tie_word_embeddings, name,
                             err)) ||
         (st = token_field(root, "eos_token_id", v->eos, &c->eos_id, name, err)))
         return st;
@@ -139,6 +199,12 @@ static mhv_status bart_config(const cJSON *root, mhv_config *c, const char *name
     if (is_decoder)
         return mhv_fail(err, MHV_EUNSUPPORTED, name, "is_decoder is not supported (the "
                         "decoder alone of *ForCausalLM)");
+    int prompts = 0;
+    if (strcmp(v->model_type, "mvp") == 0 &&
+        (st = mhv_json_bool(root, "use_prompt", 0, &prompts, name, err)))
+        return st;
+    if (prompts) /* MvpPrompt's key/value prefixes in every layer */
+        return mhv_fail(err, MHV_EUNSUPPORTED, name, "use_prompt is not supported");
     if (dec_heads != c->num_heads)
         return mhv_fail(err, MHV_EUNSUPPORTED, name,
                         "decoder_attention_heads %d unlike encoder_attention_heads %d is not "
@@ -148,7 +214,11 @@ static mhv_status bart_config(const cJSON *root, mhv_config *c, const char *name
                         "encoder_attention_heads %d does not divide d_model %d", c->num_heads,
                         c->hidden_size);
     c->dec_vocab_size = c->vocab_size;
-    if (v->own_vocabs) {
+    if (fsmt && (st = mhv_json_int(root, "tgt_vocab_size", v->vocab, 1, MHV_MAX_VOCAB,
+                                   &c->dec_vocab_size, name, err)))
+        return st;
+    share = !fsmt;
+    if (v->own_vocabs == VOCABS_MARIAN) {
         if ((st = mhv_json_bool(root, "share_encoder_decoder_embeddings", 1, &share, name,
                                 err)) ||
             (st = mhv_json_int(root, "decoder_vocab_size", c->vocab_size, 1, MHV_MAX_VOCAB,
@@ -176,6 +246,11 @@ static mhv_status bart_config(const cJSON *root, mhv_config *c, const char *name
                             "positions of half of it less one frequencies)", c->hidden_size);
         c->pad_positions = 1;
     }
+    c->dec_max_positions = c->max_positions;
+    if (v->led && ((st = mhv_json_int(root, "max_decoder_position_embeddings", 1024, 1,
+                                      MHV_MAX_POSITIONS, &c->dec_max_positions, name, err)) ||
+                   (st = led_windows(root, c, name, err))))
+        return st;
     c->embed_scale = scale ? sqrt((double)c->hidden_size) : 0;
     c->attn_bias = c->attn_out_bias = c->mlp_bias = 1;
     c->enc_dec = 1;
@@ -189,10 +264,14 @@ static size_t bart_vector_floats(const mhv_config *c)
            (size_t)c->dec_layers * (16 * H + (size_t)c->dec_intermediate_size);
 }
 
-static mhv_status load_attn(mhv_wload *ld, const char *base, int H, mhv_mat *w, float **b,
-                            mhv_error *err)
+/* BART's projection names, and LED encoder's (Longformer's, its output beside them) */
+static const char *const bart_proj[] = {"q_proj", "k_proj", "v_proj", "out_proj"};
+static const char *const led_proj[] = {"longformer_self_attn.query", "longformer_self_attn.key",
+                                       "longformer_self_attn.value", "output"};
+
+static mhv_status load_attn_named(mhv_wload *ld, const char *base, const char *const *proj,
+                                  int H, mhv_mat *w, float **b, mhv_error *err)
 {
-    static const char *const proj[] = {"q_proj", "k_proj", "v_proj", "out_proj"};
     char n[200];
     mhv_status st;
     for (int i = 0; i < 4; i++) {
@@ -204,6 +283,12 @@ static mhv_status load_attn(mhv_wload *ld, const char *base, int H, mhv_mat *w, 
             return st;
     }
     return MHV_OK;
+}
+
+static mhv_status load_attn(mhv_wload *ld, const char *base, int H, mhv_mat *w, float **b,
+                            mhv_error *err)
+{
+    return load_attn_named(ld, base, bart_proj, H, w, b, err);
 }
 
 static mhv_status load_ln(mhv_wload *ld, const char *base, int H, float **g, float **b,
@@ -220,8 +305,8 @@ static mhv_status load_ln(mhv_wload *ld, const char *base, int H, float **g, flo
 
 static mhv_status bart_load(mhv_model *m, mhv_wload *ld, mhv_error *err)
 {
-    /* *ForConditionalGeneration, then *Model */
-    static const char *const prefixes[] = {"model.", NULL};
+    /* *ForConditionalGeneration (LED's under led.), then *Model */
+    static const char *const prefixes[] = {"model.", "led.", NULL};
     const mhv_config *c = &m->cfg;
     int H = c->hidden_size, V = c->vocab_size, Vd = c->dec_vocab_size;
     int Le = c->num_layers, Ld = c->dec_layers;
@@ -231,13 +316,16 @@ static mhv_status bart_load(mhv_model *m, mhv_wload *ld, mhv_error *err)
     memset(all + Le, 0, (size_t)Ld * sizeof *all);
     m->layers = all;
     m->dec_layers = all + Le;
-    mhv_wload_prefix(ld, prefixes, "encoder.layers.0.self_attn.q_proj.weight");
+    mhv_wload_prefix(ld, prefixes, "decoder.layers.0.self_attn.q_proj.weight");
     mhv_status st;
-    /* tied embeddings are saved under one of their names */
+    /* tied embeddings are saved under one of their names (FSMT's tied ones under the
+     * decoder's: one vocabulary) */
+    int fsmt_tied = variant_of(c)->own_vocabs == VOCABS_FSMT && c->tie_word_embeddings &&
+                    V == Vd;
     mhv_mat shared;
     if ((st = mhv_wload_mat(ld, "shared.weight", V, H, MHV_W_OPTIONAL, &shared, err)) ||
         (st = mhv_wload_mat(ld, "encoder.embed_tokens.weight", V, H,
-                            shared.data ? MHV_W_OPTIONAL : 0, &m->word_emb, err)))
+                            shared.data || fsmt_tied ? MHV_W_OPTIONAL : 0, &m->word_emb, err)))
         return st;
     if (!m->word_emb.data)
         m->word_emb = shared;
@@ -246,6 +334,8 @@ static mhv_status bart_load(mhv_model *m, mhv_wload *ld, mhv_error *err)
         return st;
     if (!m->dec_word_emb.data)
         m->dec_word_emb = m->word_emb;
+    if (!m->word_emb.data) /* FSMT tied: the encoder's is the decoder's */
+        m->word_emb = m->dec_word_emb;
     /* Marian's sinusoidal table is computed unless the file holds it (MarianModel saves
      * it, and transformers then uses the stored rows); M2M100's is never stored */
     int pf = c->sinusoidal ? MHV_W_OPTIONAL : 0;
@@ -253,7 +343,18 @@ static mhv_status bart_load(mhv_model *m, mhv_wload *ld, mhv_error *err)
         ((st = mhv_wload_mat(ld, "encoder.embed_positions.weight",
                              c->max_positions + c->pos_offset, H, pf, &m->pos_emb, err)) ||
          (st = mhv_wload_mat(ld, "decoder.embed_positions.weight",
-                             c->max_positions + c->pos_offset, H, pf, &m->dec_pos_emb, err))))
+                             c->dec_max_positions + c->pos_offset, H, pf, &m->dec_pos_emb,
+                             err))))
+        return st;
+    /* FSMT's checkpoints hold their tables (rows up to pad_token_id + max_positions), which
+     * transformers uses as they are */
+    if (variant_of(c)->own_vocabs == VOCABS_FSMT &&
+        ((st = mhv_wload_mat(ld, "encoder.embed_positions.weight",
+                             c->max_positions + c->pad_id + 1, H, MHV_W_OPTIONAL, &m->pos_emb,
+                             err)) ||
+         (st = mhv_wload_mat(ld, "decoder.embed_positions.weight",
+                             c->max_positions + c->pad_id + 1, H, MHV_W_OPTIONAL,
+                             &m->dec_pos_emb, err))))
         return st;
     if (variant_of(c)->emb_norm != EMB_NORM_NONE &&
         ((st = load_ln(ld, "encoder.layernorm_embedding", H, &m->emb_ln_g, &m->emb_ln_b, err)) ||
@@ -273,7 +374,8 @@ static mhv_status bart_load(mhv_model *m, mhv_wload *ld, mhv_error *err)
         mhv_mat w[4];
         float *b[4];
         snprintf(base, sizeof base, "%s.layers.%d.self_attn", stack, i);
-        if ((st = load_attn(ld, base, H, w, b, err)))
+        if ((st = load_attn_named(ld, base, variant_of(c)->led && !dec ? led_proj : bart_proj,
+                                  H, w, b, err)))
             return st;
         ly->q = w[0], ly->k = w[1], ly->v = w[2], ly->o = w[3];
         ly->q_b = b[0], ly->k_b = b[1], ly->v_b = b[2], ly->o_b = b[3];
@@ -306,6 +408,16 @@ static mhv_status bart_load(mhv_model *m, mhv_wload *ld, mhv_error *err)
         snprintf(base, sizeof base, "%s.layers.%d.final_layer_norm", stack, i);
         if ((st = load_ln(ld, base, H, &ly->ln_ffn_g, &ly->ln_ffn_b, err)))
             return st;
+    }
+    if (variant_of(c)->own_vocabs == VOCABS_FSMT) {
+        /* the decoder's output_projection (FSMTModel has it too), tied to its embedding
+         * when tie_word_embeddings */
+        if ((st = mhv_wload_mat(ld, "decoder.output_projection.weight", Vd, H,
+                                c->tie_word_embeddings ? MHV_W_OPTIONAL : 0, &m->lm_head, err)))
+            return st;
+        if (!m->lm_head.data)
+            m->lm_head = m->dec_word_emb;
+        return MHV_OK;
     }
     /* lm_head.weight and final_logits_bias are never under the prefix */
     if ((st = mhv_wload_mat(ld, "lm_head.weight", Vd, H, MHV_W_BARE | MHV_W_OPTIONAL,
@@ -341,9 +453,12 @@ static void embed(mhv_nn *nn, const mhv_config *c, float *x, const mhv_mat *tok,
         mhv_nn_norm(nn, x, x, &ln, n, H);
     for (int i = 0, rank = 0; i < n; i++) {
         float *xi = x + (size_t)i * (size_t)H;
-        if (c->pad_positions) { /* M2M100: RoBERTa's rule, pads at the padding row */
-            mhv_family_t2t_position(ids[i] == c->pad_id ? c->pad_id : c->pad_id + 1 + rank++,
-                                    c->pad_id, H, row);
+        if (c->pad_positions) { /* M2M100, FSMT: RoBERTa's rule, pads at the padding row */
+            int p = ids[i] == c->pad_id ? c->pad_id : c->pad_id + 1 + rank++;
+            if (pos->data) /* FSMT's table as the file holds it */
+                mhv_mat_row(pos, p, row);
+            else
+                mhv_family_t2t_position(p, c->pad_id, H, row);
         } else if (!pos->data) {
             /* transformers: angle pos / 10000^(2 (j // 2) / dim) in float64, the even j's
              * sines in columns 0..ceil(dim/2), the odd j's cosines after */
@@ -407,6 +522,15 @@ static mhv_status bart_seq2seq(mhv_nn *nn, const mhv_model *m, const int32_t *sr
                                mhv_error *err)
 {
     const mhv_config *c = &m->cfg;
+    if (variant_of(c)->own_vocabs == VOCABS_FSMT && !nn->measure)
+        for (int i = 0; i < nt; i++)
+            if (tgt[i] == c->pad_id) /* fairseq's decoder padding mask */
+                return mhv_fail(err, MHV_EUNSUPPORTED, m->dir, "FSMT masks pad_token_id %d in "
+                                "the decoder's input: a target holding it is not supported",
+                                c->pad_id);
+    if (variant_of(c)->led && nt > c->dec_max_positions && !nn->measure)
+        return mhv_fail(err, MHV_EUSAGE, "", "%d target tokens: the decoder takes 1 to %d "
+                        "(max_decoder_position_embeddings)", nt, c->dec_max_positions);
     int H = c->hidden_size, F = c->intermediate_size > c->dec_intermediate_size
                                     ? c->intermediate_size
                                     : c->dec_intermediate_size;
@@ -432,7 +556,8 @@ static mhv_status bart_seq2seq(mhv_nn *nn, const mhv_model *m, const int32_t *sr
         const mhv_layer *ly = &m->layers[l];
         mhv_attn_layer attn = {.wq = &ly->q, .wk = &ly->k, .wv = &ly->v, .bq = ly->q_b,
                                .bk = ly->k_b, .bv = ly->v_b, .heads = NH, .kv_heads = NH,
-                               .head_dim = d, .scale = scale, .wo = &ly->o};
+                               .head_dim = d, .scale = scale, .wo = &ly->o,
+                               .window = vt->led ? c->attn_window[l] : 0};
         const float *in = xe;
         if (c->pre_norm) {
             mhv_norm ln = mhv_nn_layernorm(ly->ln_attn_g, ly->ln_attn_b, c->layer_norm_eps);

@@ -36,6 +36,8 @@ typedef struct {
     double eps_default;         /* layer_norm_eps when config.json omits it (0: 1e-12) */
     int windowed;               /* attention_window: a sliding window per layer, the
                                  * position embedding added before the type (Longformer) */
+    int bigbird;                /* attention_type, rescale_embeddings, use_bias (BigBird);
+                                 * hidden_act gelu_new when config.json omits it */
 } variant;
 
 /* The weight names of a pre-norm variant: its layers' (ln_attn before attention, ln_ffn
@@ -66,6 +68,9 @@ static const mhv_size_keys xlmr_xl_sizes = {"hidden_size", "num_hidden_layers",
 static const mhv_size_keys longformer_sizes = {"hidden_size", "num_hidden_layers",
     "num_attention_heads", "intermediate_size", "vocab_size", "max_position_embeddings",
     768, 12, 12, 3072, 30522, 512};
+static const mhv_size_keys bigbird_sizes = {"hidden_size", "num_hidden_layers",
+    "num_attention_heads", "intermediate_size", "vocab_size", "max_position_embeddings",
+    768, 12, 12, 3072, 50358, 4096};
 static const mhv_size_keys megatron_sizes = {"hidden_size", "num_hidden_layers",
     "num_attention_heads", "intermediate_size", "vocab_size", "max_position_embeddings",
     1024, 24, 16, 4096, 29056, 512};
@@ -84,12 +89,13 @@ static const variant variants[] = {
      .type_vocab_default = 1, .eps_default = 1e-5},
     {"megatron-bert", "bert.", .pre = &megatron, .sizes = &megatron_sizes},
     {"longformer", "longformer.", ROBERTA_POS, .sizes = &longformer_sizes, .windowed = 1},
+    {"big_bird", "bert.", .sizes = &bigbird_sizes, .bigbird = 1},
 };
 
 static const char *const model_types[] = {"bert", "roberta", "xlm-roberta", "camembert",
                                           "electra", "ernie", "data2vec-text",
                                           "xlm-roberta-xl", "megatron-bert", "longformer",
-                                          NULL};
+                                          "big_bird", NULL};
 
 static const variant *variant_of(const mhv_config *c)
 {
@@ -151,6 +157,35 @@ static mhv_status read_windows(const cJSON *root, mhv_config *c, const char *nam
     return st;
 }
 
+/* BigBird's attention_type: original_full, or block_sparse, which transformers runs as
+ * original_full on sentences of at most (5 + 2 num_random_blocks) block_size tokens (the
+ * longer ones, sparse, are refused when run); use_bias false (bias-free q, k, v) is not read. */
+static mhv_status read_bigbird(const cJSON *root, mhv_config *c, const char *name,
+                               mhv_error *err)
+{
+    const char *type;
+    int use_bias, block, random;
+    mhv_status st;
+    if ((st = mhv_json_str(root, "attention_type", "block_sparse", &type, name, err)) ||
+        (st = mhv_json_bool(root, "rescale_embeddings", 0, &c->embed_rescale, name, err)) ||
+        (st = mhv_json_bool(root, "use_bias", 1, &use_bias, name, err)) ||
+        (st = mhv_json_int(root, "block_size", 64, 1, MHV_MAX_POSITIONS, &block, name, err)) ||
+        (st = mhv_json_int(root, "num_random_blocks", 3, 0, MHV_MAX_POSITIONS, &random, name,
+                           err)))
+        return st;
+    if (!use_bias)
+        return mhv_fail(err, MHV_EUNSUPPORTED, name, "use_bias false is not supported (query, "
+                        "key and value without biases)");
+    if (strcmp(type, "block_sparse") == 0)
+        c->sparse_full_max = (int)((5 + 2 * (int64_t)random) * block > MHV_MAX_POSITIONS
+                                       ? MHV_MAX_POSITIONS
+                                       : (5 + 2 * (int64_t)random) * block);
+    else if (strcmp(type, "original_full") != 0)
+        return mhv_fail(err, MHV_EFORMAT, name, "attention_type '%.40s' is neither "
+                        "original_full nor block_sparse", type);
+    return MHV_OK;
+}
+
 static mhv_status bert_config(const cJSON *root, mhv_config *c, const char *name,
                               mhv_error *err)
 {
@@ -165,7 +200,8 @@ static mhv_status bert_config(const cJSON *root, mhv_config *c, const char *name
                            &c->type_vocab_size, name, err)) ||
         (st = read_eps(root, "layer_norm_eps", v->eps_default > 0 ? v->eps_default : 1e-12,
                        &c->layer_norm_eps, name, err)) ||
-        (st = mhv_config_act(root, "hidden_act", MHV_ACT_GELU, &c->act, name, err)) ||
+        (st = mhv_config_act(root, "hidden_act", v->bigbird ? MHV_ACT_GELU_NEW : MHV_ACT_GELU,
+                             &c->act, name, err)) ||
         (st = mhv_json_bool(root, "tie_word_embeddings", 1, &c->tie_word_embeddings, name,
                             err)))
         return st;
@@ -213,6 +249,8 @@ static mhv_status bert_config(const cJSON *root, mhv_config *c, const char *name
     }
     if (v->windowed)
         return read_windows(root, c, name, err);
+    if (v->bigbird)
+        return read_bigbird(root, c, name, err);
     return MHV_OK;
 }
 
@@ -327,6 +365,22 @@ static mhv_status bert_load(mhv_model *m, mhv_wload *ld, mhv_error *err)
     return load_mlm_head(m, ld, err);
 }
 
+/* BigBird's block_sparse attention: every sentence of the pass at most the length up to
+ * which transformers runs it as original_full. */
+static mhv_status check_full_lengths(const mhv_nn *nn, const mhv_model *m, int n,
+                                     mhv_error *err)
+{
+    int one[2] = {0, n};
+    const int *off = nn->pack ? nn->pack->off : one;
+    for (int s = 0; s < (nn->pack ? nn->pack->count : 1); s++)
+        if (off[s + 1] - off[s] > m->cfg.sparse_full_max)
+            return mhv_fail(err, MHV_EUNSUPPORTED, m->dir, "block_sparse attention is not "
+                            "supported: a sentence of %d tokens is longer than the %d up to "
+                            "which transformers runs it as original_full",
+                            off[s + 1] - off[s], m->cfg.sparse_full_max);
+    return MHV_OK;
+}
+
 /* A pre-norm variant's pass: the decoders' pre-norm layer (model/layers.h) without a mask. */
 static mhv_status forward_pre_ln(mhv_nn *nn, const mhv_model *m, const int32_t *ids, int n,
                                  mhv_capture *cap, float *logits, mhv_error *err)
@@ -363,6 +417,9 @@ static mhv_status bert_forward(mhv_nn *nn, const mhv_model *m, const int32_t *id
                         "(*ForMaskedLM's cls.predictions or lm_head): no logits");
     if (variant_of(c)->pre)
         return forward_pre_ln(nn, m, ids, n, cap, logits, err);
+    mhv_status st;
+    if (c->sparse_full_max > 0 && (st = check_full_lengths(nn, m, n, err)))
+        return st;
     int H = c->hidden_size, I = c->intermediate_size, E = c->embedding_size;
     size_t nh = (size_t)n * (size_t)H;
     float *emb;    /* (n, E) embeddings before the projection (ELECTRA) */
@@ -378,8 +435,7 @@ static mhv_status bert_forward(mhv_nn *nn, const mhv_model *m, const int32_t *id
                                {&emb, E != H ? (size_t)n * (size_t)E : 0}};
     int widest = I > H ? I : H;
     mhv_nn_shape shape = {n, E > H ? E : H, E > widest ? E : widest, c->head_dim};
-    mhv_status st = mhv_nn_begin(nn, &shape, bufs, (int)(sizeof bufs / sizeof bufs[0]), err);
-    if (st)
+    if ((st = mhv_nn_begin(nn, &shape, bufs, (int)(sizeof bufs / sizeof bufs[0]), err)))
         return st;
 
     mhv_norm emb_ln = mhv_nn_layernorm(m->emb_ln_g, m->emb_ln_b, c->layer_norm_eps);
@@ -387,7 +443,8 @@ static mhv_status bert_forward(mhv_nn *nn, const mhv_model *m, const int32_t *id
                    .norm = &emb_ln, .pos_offset = c->pos_offset,
                    .pad_id = c->pad_positions ? c->pad_id : -1,
                    .task = c->task_types ? &m->task_emb : NULL,
-                   .pos_first = variant_of(c)->windowed};
+                   .pos_first = variant_of(c)->windowed,
+                   .scale = c->embed_rescale ? (float)sqrt((double)H) : 0};
     if (E == H) {
         mhv_nn_embed(nn, x, &e, ids, n, H);
     } else {

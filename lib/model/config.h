@@ -195,6 +195,14 @@ typedef struct {
     /* SqueezeBERT (model/squeezebert.c): the groups of its q, k, v, post-attention,
      * intermediate and output convolutions */
     int sq_groups[6];
+    /* BigBird (model/bert.c): token rows times sqrt(hidden_size) (rescale_embeddings); > 0:
+     * block_sparse attention, which transformers runs as original_full up to this many
+     * tokens ((5 + 2 num_random_blocks) block_size), longer sentences refused */
+    int embed_rescale;
+    int sparse_full_max;
+    /* encoder-decoders whose decoder has its own position table (LED): its rows; else
+     * max_positions */
+    int dec_max_positions;
 } mhv_config;
 
 /* BEiT's relative position biases: each layer's own table and/or one shared by all (summed) */

@@ -774,6 +774,94 @@ mhv_status mhv_forward_generate_prefix(mhv_forward_ctx *fc, const mhv_model *m,
     return st;
 }
 
+/* The next-token logits of generate(): the whole encoder-decoder recomputed over each
+ * sequence (no cache: the same numbers as teacher forcing), the last position kept. */
+typedef struct {
+    mhv_forward_ctx *fc;
+    const mhv_model *m;
+    const int32_t *src;
+    int ns;
+    const float *feats; /* audio models: the encoder's features instead of src */
+    float *buf;         /* (len, dec_vocab) */
+    size_t cap;
+} gen_ctx;
+
+static mhv_status gen_logits(void *ctx, const int32_t *seqs, int n_seq, int len, float *logits,
+                             mhv_error *err)
+{
+    gen_ctx *g = ctx;
+    size_t V = (size_t)g->m->cfg.dec_vocab_size, cells;
+    if (__builtin_mul_overflow((size_t)len, V, &cells))
+        return mhv_fail(err, MHV_ENOMEM, "", "out of memory for logits");
+    if (cells > g->cap) {
+        float *b = realloc(g->buf, cells * sizeof *b);
+        if (!b)
+            return mhv_fail(err, MHV_ENOMEM, "", "out of memory for logits");
+        g->buf = b, g->cap = cells;
+    }
+    for (int i = 0; i < n_seq; i++) {
+        const int32_t *seq = seqs + (size_t)i * (size_t)len;
+        mhv_status st =
+            g->feats ? mhv_forward_seq2seq_logits_audio(g->fc, g->m, g->feats, seq, len, g->buf,
+                                                        err)
+                     : mhv_forward_seq2seq_logits(g->fc, g->m, g->src, g->ns, seq, len, g->buf,
+                                                  err);
+        if (st)
+            return st;
+        memcpy(logits + (size_t)i * V, g->buf + (size_t)(len - 1) * V, V * sizeof *logits);
+    }
+    return MHV_OK;
+}
+
+int mhv_forward_gen_positions(const mhv_model *m)
+{
+    /* T5's relative positions: its config class has no max_position_embeddings */
+    return m->cfg.max_positions < MHV_MAX_POSITIONS ? m->cfg.max_positions : 0;
+}
+
+static mhv_status generate_with(mhv_forward_ctx *fc, const mhv_model *m, const int32_t *src,
+                                int ns, const float *feats, const int32_t *prompt, int np,
+                                const mhv_gen_config *g, int32_t **out, int *n_out,
+                                mhv_error *err)
+{
+    const mhv_config *c = &m->cfg;
+    *out = NULL;
+    *n_out = 0;
+    if (!c->enc_dec || !c->family->seq2seq)
+        return mhv_fail(err, MHV_EUNSUPPORTED, m->dir, "%s is not an encoder-decoder model",
+                        c->arch);
+    if (!m->lm_head.data)
+        return mhv_fail(err, MHV_EUNSUPPORTED, m->dir,
+                        "no lm_head.weight: a base model has no logits");
+    gen_ctx ctx = {fc, m, src, ns, feats, NULL, 0};
+    mhv_gen_input in = {.prompt = prompt, .n_prompt = np, .encoder_ids = src, .n_encoder = ns,
+                        .vocab = c->dec_vocab_size, .max_positions = mhv_forward_gen_positions(m),
+                        .logits = gen_logits, .ctx = &ctx};
+    mhv_status st = mhv_generate(g, &in, out, n_out, err);
+    free(ctx.buf);
+    return st;
+}
+
+mhv_status mhv_forward_generate_with(mhv_forward_ctx *fc, const mhv_model *m,
+                                     const int32_t *src, int ns, const int32_t *prompt, int np,
+                                     const mhv_gen_config *g, int32_t **out, int *n_out,
+                                     mhv_error *err)
+{
+    return generate_with(fc, m, src, ns, NULL, prompt, np, g, out, n_out, err);
+}
+
+mhv_status mhv_forward_generate_audio(mhv_forward_ctx *fc, const mhv_model *m,
+                                      const float *feats, const int32_t *prompt, int np,
+                                      const mhv_gen_config *g, int32_t **out, int *n_out,
+                                      mhv_error *err)
+{
+    *out = NULL;
+    *n_out = 0;
+    if (!feats || !m->cfg.audio_positions)
+        return mhv_fail(err, MHV_EUNSUPPORTED, m->dir, "%s does not take audio", m->cfg.arch);
+    return generate_with(fc, m, NULL, 0, feats, prompt, np, g, out, n_out, err);
+}
+
 /* ---- audio encoder-decoders (Whisper): the encoder reads features, not ids ---- */
 
 static mhv_status check_audio(const mhv_model *m, const float *feats, mhv_error *err)

@@ -8,6 +8,7 @@
 #include "base/attn.h"
 #include "base/heads.h"
 #include "base/status.h"
+#include "model/generate.h"
 #include "model/model.h"
 
 /* How forward passes run: mhv_forward uses one thread; a context made once per run keeps a
@@ -177,6 +178,25 @@ mhv_status mhv_forward_generate_prefix(mhv_forward_ctx *c, const mhv_model *m,
                                        const int32_t *src, int ns, const int32_t *prefix,
                                        int np, int max_new, int32_t *out, int *n_out,
                                        mhv_error *err);
+
+/* transformers' generate() on src(ns) under g (model/generate.h: greedy or beam search with
+ * its logits processors), the decoder's input starting as prompt(np) (its start token);
+ * *out (caller frees) the prompt and the generated tokens. Each step recomputes the encoder
+ * and decoder (no cache). The source ids count for the encoder_* settings. */
+mhv_status mhv_forward_generate_with(mhv_forward_ctx *c, const mhv_model *m,
+                                     const int32_t *src, int ns, const int32_t *prompt, int np,
+                                     const mhv_gen_config *g, int32_t **out, int *n_out,
+                                     mhv_error *err);
+/* The same for an audio encoder-decoder (Whisper): the encoder reads feats (as
+ * mhv_forward_seq2seq_logits_audio); no encoder ids, so the encoder_* settings are refused.
+ * g's begin_index and suppress lists are the caller's to set as its generate() does. */
+mhv_status mhv_forward_generate_audio(mhv_forward_ctx *c, const mhv_model *m,
+                                      const float *feats, const int32_t *prompt, int np,
+                                      const mhv_gen_config *g, int32_t **out, int *n_out,
+                                      mhv_error *err);
+/* The max_position_embeddings generate() sees in m's config class (mhv_gen_input), 0 for
+ * T5's relative positions. */
+int mhv_forward_gen_positions(const mhv_model *m);
 
 /* Audio encoder-decoders (cfg.audio_positions: Whisper): mhv_forward_run_seq2seq and
  * mhv_forward_seq2seq_logits with the encoder reading feats(num_mel_bins, 2 *

@@ -397,6 +397,10 @@ static mhv_status open_dir_files(const char *dir, mhv_tok **out, mhv_error *err)
         (size_t)snprintf(sm, sizeof sm, "%s/special_tokens_map.json", dir) >= sizeof sm)
         return mhv_fail(err, MHV_EUSAGE, dir, "path too long");
     char ms[4096];
+    if (dir_file(dir, "vocab-src.json", ms, sizeof ms)) /* FSMTTokenizer's files */
+        return mhv_fail(err, MHV_EUNSUPPORTED, ms, "FSMTTokenizer (vocab-src.json, "
+                        "vocab-tgt.json, merges.txt: Moses pre-tokenization and fairseq's BPE) is "
+                        "not supported: give token ids (--ids)");
     if (mhv_path_exists(vj) && dir_file(dir, "source.spm", ms, sizeof ms)) /* MarianTokenizer */
         return mhv_tok_open_marian(ms, vj, mhv_path_exists(tc) ? tc : NULL, out, err);
     char mc[4096], sb[4096];

@@ -9,7 +9,7 @@
 check() { if eval "$2"; then ok; else bad "$1"; fi; }
 
 families=$("$MHAVIZ" info --families)
-for t in data2vec-text xlm-roberta-xl megatron-bert roformer mobilebert longformer squeezebert; do
+for t in data2vec-text xlm-roberta-xl megatron-bert roformer mobilebert longformer squeezebert big_bird; do
     check "info --families lists $t" "printf '%s\n' \"\$families\" | grep -qx $t"
 done
 # info and run --ids on each family's fixture (no tokenizer: tokens labelled by their ids)
@@ -20,6 +20,14 @@ for t in data2vec-text xlm-roberta-xl megatron-bert mobilebert longformer squeez
         "$TMP/ids4.txt" 2>"$TMP/err"
     check "$t: run --ids" "[ \$? = 0 ] && grep -q '\"architecture\": \"$t\"' \"$TMP/o/ids4.json\""
 done
+
+# BigBird block_sparse: run as original_full up to (5 + 2 * 1) * 4 = 28 tokens, as transformers
+rm -rf "$TMP/bb"
+seq 5 32 | tr '\n' ' ' >"$TMP/ids28.txt"; echo >>"$TMP/ids28.txt"
+check "big_bird: block_sparse as original_full at 28 tokens" "\"$MHAVIZ\" run --model tests/fixtures/fam-big-bird-mlm-f16 --ids --format json --out \"$TMP/bb\" \"$TMP/ids28.txt\" 2>/dev/null && grep -q '\"architecture\": \"big_bird\"' \"$TMP/bb/ids28.json\""
+seq 5 33 | tr '\n' ' ' >"$TMP/ids29.txt"; echo >>"$TMP/ids29.txt"
+expect_fail "big_bird: block_sparse past 28 tokens" 1 "block_sparse attention is not supported: a sentence of 29 tokens is longer than the 28 up to which transformers runs it as original_full" \
+    -- "$MHAVIZ" run --model tests/fixtures/fam-big-bird-mlm-f16 --ids --format json --out "$TMP/out" "$TMP/ids29.txt"
 
 # SqueezeBERT: norm-out needs one output matrix, which grouped post-attention convolutions are not
 check "squeezebert: norm-out with one post-attention group" "\"$MHAVIZ\" run --model tests/fixtures/fam-squeezebert-f32 --ids --weighting norm-out --format json --out \"$TMP/sq\" \"$TMP/ids4.txt\" 2>/dev/null && grep -q value_norms \"$TMP/sq/ids4.json\""

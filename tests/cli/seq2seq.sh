@@ -81,25 +81,27 @@ check "$T text pairs: second sentence's figures" "[ -s $TMP/out/t-2/align.png ]"
 done
 check "no L-named figures" "[ -z \"\$(ls $TMP/out/t | grep '^L')\" ]"
 
-# --generate N: the target is transformers' greedy output
-for name in s2s-t5-f32 s2s-marian-f32 s2s-pegasus-f32 s2s-pegasus-untied-bf16 s2s-blenderbot-f32 \
-    s2s-blenderbot-small-f16; do
-    perl -MJSON::PP -e 'local $/; my $j = decode_json(<STDIN>);
-        print join(" ", @{$_->{src_ids}}), "\n" for @{$j->{generate}}' <"$G/$name.json" >"$TMP/g.txt"
+# --generate N: the target is transformers' generate(max_new_tokens=N) under the fixture's
+# own generation_config.json (tests/gen/gen_generate.py's "own" variant)
+for name in s2s-mt5-f32 s2s-marian-f32 s2s-pegasus-f32 s2s-blenderbot-f32 \
+    s2s-blenderbot-small-f16 s2s-bart-f32; do
+    perl -MJSON::PP -e 'local $/; my ($v) = grep { $_->{name} eq "own" } @{decode_json(<STDIN>)->{variants}};
+        print join(" ", @{$_->{src_ids}}), "\n" for @{$v->{cases}}' <"$G/gen-$name.json" >"$TMP/g.txt"
     rm -rf "$TMP/out"
     "$MHAVIZ" run --model "tests/fixtures/$name" --ids --generate 8 --heads cross:0:0 \
         --format json --out "$TMP/out" "$TMP/g.txt" >"$TMP/stdout" 2>"$TMP/stderr"
     check "$name --generate: exit 0" "[ $? = 0 ] && [ ! -s $TMP/stderr ]"
     perl -MJSON::PP -e '
         local $/; open my $a, "<", $ARGV[0] or die; open my $b, "<", $ARGV[1] or die;
-        my $x = decode_json(<$a>); my $y = decode_json(<$b>);
-        for my $s (0 .. $#{$y->{generate}}) {
+        my $x = decode_json(<$a>); my ($v) = grep { $_->{name} eq "own" } @{decode_json(<$b>)->{variants}};
+        exit 5 unless $x->{generation}{from} eq "generation_config.json" && $x->{generation}{max_new_tokens} == 8;
+        for my $s (0 .. $#{$v->{cases}}) {
             my $xs = $x->{sentences}[$s];
-            exit 2 unless join(" ", @{$xs->{target_token_ids}}) eq join(" ", @{$y->{generate}[$s]{ids}});
+            exit 2 unless join(" ", @{$xs->{target_token_ids}}) eq join(" ", @{$v->{cases}[$s]{ids}});
             exit 3 if defined $xs->{target_text};
             exit 4 unless @{$xs->{attentions}} == 1 && $xs->{attentions}[0]{stack} eq "cross";
-        }' "$TMP/out/g.json" "$G/$name.json"
-    check "$name --generate: greedy tokens as transformers ($?)" "[ $? = 0 ]"
+        }' "$TMP/out/g.json" "$G/gen-$name.json"
+    check "$name --generate: tokens as transformers' generate() ($?)" "[ $? = 0 ]"
 done
 
 # Marian's own files (tests/gen/fam_marian_tok.py): source.spm + vocab.json for the source,
@@ -121,6 +123,7 @@ perl -MJSON::PP -e '
     local $/; open my $a, "<", $ARGV[0] or die; open my $b, "<", $ARGV[1] or die;
     open my $c, "<", $ARGV[2] or die;
     my $x = decode_json(<$a>); my $y = decode_json(<$b>); my $g = decode_json(<$c>);
+    open my $d, "<", $ARGV[3] or die; my $t = decode_json(<$d>);
     my $n = 0;
     for my $s (0 .. $#{$y->{marian_pairs}}) {
         my ($xs, $ys, $gs) = ($x->{sentences}[$s], $y->{marian_pairs}[$s], $g->{sentences}[$s]);
@@ -128,10 +131,11 @@ perl -MJSON::PP -e '
         exit 3 unless join(" ", @{$xs->{tokens}}) eq join(" ", @{$ys->{src_tokens}});
         exit 4 unless join(" ", @{$xs->{target_token_ids}}) eq join(" ", @{$ys->{tgt_ids}});
         exit 5 unless join(" ", @{$xs->{target_tokens}}) eq join(" ", @{$ys->{tgt_tokens}});
-        exit 6 unless join(" ", @{$gs->{target_token_ids}}) eq join(" ", @{$ys->{generate}});
+        exit 6 unless join(" ", @{$gs->{target_token_ids}}) eq join(" ", @{$t->{text_cases}[$s]{ids}});
         $n += grep { $_ eq "<unk>" } @{$xs->{tokens}};
     }
-    exit 7 unless $n > 0;' "$TMP/out/mp.json" "$G/s2s-marian-tok.json" "$TMP/out/mg.json"
+    exit 7 unless $n > 0;' "$TMP/out/mp.json" "$G/s2s-marian-tok.json" "$TMP/out/mg.json" \
+    "$G/gen-s2s-marian-tok.json"
 check "marian: source and target tokens and ids as MarianTokenizer, generation as HF ($?)" "[ $? = 0 ]"
 "$MHAVIZ" rank --model $M --pairs --from Katze --to cat --format json "$TMP/mp.txt" \
     >"$TMP/rank.json" 2>"$TMP/stderr"
@@ -339,8 +343,9 @@ for k in $(seq 0 $((n - 1))); do
         exit 3 unless join(" ", @{$x->{target_token_ids}}) eq join(" ", @{$y->{tgt_ids}});
         exit 4 unless $x->{target_tokens}[0] eq $y->{tgt_lang} && $x->{tokens}[-1] eq $y->{src_lang};
         exit 5 unless join(" ", @{$g->{token_ids}}) eq join(" ", @{$y->{src_ids}});
-        exit 6 unless join(" ", @{$g->{target_token_ids}}) eq join(" ", @{$y->{generate}});' \
-        "$TMP/out/lp.json" "$G/s2s-mbart-lang.json" "$TMP/out/lg.json" $k
+        open my $d, "<", $ARGV[4] or die; my $l = decode_json(<$d>)->{lang_cases}[$ARGV[3]];
+        exit 6 unless join(" ", @{$g->{target_token_ids}}) eq join(" ", @{$l->{ids}});' \
+        "$TMP/out/lp.json" "$G/s2s-mbart-lang.json" "$TMP/out/lg.json" $k "$G/gen-s2s-mbart-lang.json"
     check "mbart $sl -> $tl: source, decoder input and generation as transformers ($?)" "[ $? = 0 ]"
 done
 # the defaults: tokenizer_config.json's src_lang en_XX and tgt_lang ro_RO (the first pair)
@@ -395,8 +400,9 @@ for k in $(seq 0 $((n - 1))); do
         exit 3 unless join(" ", @{$x->{target_token_ids}}) eq join(" ", @{$y->{tgt_ids}});
         exit 4 unless $x->{target_tokens}[1] eq $y->{tgt_lang} && $x->{tokens}[0] eq $y->{src_lang};
         exit 5 unless join(" ", @{$g->{token_ids}}) eq join(" ", @{$y->{src_ids}});
-        exit 6 unless join(" ", @{$g->{target_token_ids}}) eq join(" ", @{$y->{generate}});' \
-        "$TMP/out/lp.json" "$G/s2s-nllb-f32.json" "$TMP/out/lg.json" $k
+        open my $d, "<", $ARGV[4] or die; my $l = decode_json(<$d>)->{lang_cases}[$ARGV[3]];
+        exit 6 unless join(" ", @{$g->{target_token_ids}}) eq join(" ", @{$l->{ids}});' \
+        "$TMP/out/lp.json" "$G/s2s-nllb-f32.json" "$TMP/out/lg.json" $k "$G/gen-s2s-nllb-f32.json"
     check "nllb $sl -> $tl: source, decoder input and generation as transformers ($?)" "[ $? = 0 ]"
 done
 # the defaults: tokenizer_config.json's src_lang eng_Latn and tgt_lang fra_Latn (the first pair)
@@ -499,7 +505,8 @@ for k in $(seq 0 $((n - 1))); do
         exit 3 unless join(" ", @t[0 .. $#t - 1]) eq join(" ", @{$y->{shifted}});
         exit 4 unless $x->{target_tokens}[1] eq $y->{tgt_lang} && $x->{tokens}[0] eq $y->{src_lang};
         exit 5 unless join(" ", @{$g->{token_ids}}) eq join(" ", @{$y->{src_ids}});
-        exit 6 unless join(" ", @{$g->{target_token_ids}}) eq join(" ", @{$y->{generate}});
+        open my $d, "<", $ARGV[4] or die; my $l = decode_json(<$d>)->{lang_cases}[$ARGV[3]];
+        exit 6 unless join(" ", @{$g->{target_token_ids}}) eq join(" ", @{$l->{ids}});
         my ($worst, $count) = (0, 0);
         for my $h (@{$x->{attentions}}) {
             my $r = $y->{$h->{stack}}[$h->{layer}][$h->{head}] or exit 7;
@@ -512,7 +519,7 @@ for k in $(seq 0 $((n - 1))); do
         my $want = 0; $want += @{$y->{$_}} * @{$y->{$_}[0]} for qw(encoder decoder cross);
         exit 8 unless $count == $want;
         exit($worst <= $j->{lang_tolerance} ? 0 : 9);' \
-        "$TMP/out/lp.json" "$G/s2s-mbart50-f32.json" "$TMP/out/lg.json" $k
+        "$TMP/out/lp.json" "$G/s2s-mbart50-f32.json" "$TMP/out/lg.json" $k "$G/gen-s2s-mbart50-f32.json"
     check "mbart50 $sl -> $tl: source, decoder input, generation and attentions as transformers ($?)" "[ $? = 0 ]"
 done
 # the defaults: tokenizer_config.json's src_lang en_XX and tgt_lang ro_RO (the first pair)
@@ -531,7 +538,7 @@ check "mbart50: info names mbart" "printf '%s\n' \"\$info\" | grep -q '^architec
 # --format html: one page with the three stacks, each head tagged with its stack (the page
 # itself is driven in Chromium by tests/cli/browser.sh)
 rm -rf "$TMP/out"
-"$MHAVIZ" run --model tests/fixtures/s2s-t5-f32 --ids --generate 4 --heads 'enc:0:1,cross:1:*' \
+"$MHAVIZ" run --model tests/fixtures/s2s-bart-f32 --ids --generate 4 --heads 'enc:0:1,cross:1:*' \
     --format html --out "$TMP/out" <(printf '5 9 11\n') >"$TMP/stdout" 2>"$TMP/stderr"
 check "html: exit 0, silent" "[ $? = 0 ] && [ ! -s $TMP/stderr ] && [ -s $TMP/out/*.html ]"
 check "html: the stacks and their layers" \
@@ -692,6 +699,20 @@ expect_fail "separate vocabularies: text target" 1 "give the target as ids" -- "
 
 check "info: a Unigram tokenizer is named so" \
     "\"\$MHAVIZ\" info --model tests/fixtures/s2s-t5-tok-f16 | grep -qx 'tokenizer: unigram, 600 pieces'"
+# FSMT: FSMTTokenizer's files are refused by name; ids run (tokens labelled by their ids)
+rm -rf "$TMP/fsmt"
+mkdir "$TMP/fsmt"
+cp tests/fixtures/s2s-fsmt-f32/* "$TMP/fsmt/"
+printf '{"<s>": 0, "<pad>": 1, "</s>": 2}' >"$TMP/fsmt/vocab-src.json"
+printf 'a cat\tdie Katze\n' >"$TMP/ft.txt"
+expect_fail "FSMTTokenizer refused by name" 1 "vocab-src.json: FSMTTokenizer (vocab-src.json, vocab-tgt.json, merges.txt: Moses pre-tokenization and fairseq's BPE) is not supported: give token ids (--ids)" -- \
+    "$MHAVIZ" run --model "$TMP/fsmt" --pairs --out "$TMP/out" "$TMP/ft.txt"
+printf '5 9 11\t2 7 8\n' >"$TMP/fi.txt"
+rm -rf "$TMP/out"
+"$MHAVIZ" run --model "$TMP/fsmt" --ids --pairs --heads cross:0:0 --format json --out "$TMP/out" "$TMP/fi.txt" 2>"$TMP/stderr"
+check "FSMT --ids: runs, the tokenizer's refusal a warning" "[ $? = 0 ] && grep -q 'warning: .*FSMTTokenizer' $TMP/stderr && [ -s $TMP/out/fi.json ]"
+expect_fail "FSMT: a target holding pad_token_id" 1 "FSMT masks pad_token_id 1 in the decoder's input" -- \
+    "$MHAVIZ" run --model tests/fixtures/s2s-fsmt-f32 --ids --pairs --out "$TMP/out" <(printf '5 9 11\t2 1 8\n')
 info=$("$MHAVIZ" info --model tests/fixtures/s2s-bart-f32)
 check "info: encoder and decoder layers" \
     "echo \"\$info\" | grep -qx 'layers: 2' && echo \"\$info\" | grep -qx 'decoder_layers: 3' && echo \"\$info\" | grep -qx 'decoder_start_token_id: 2'"

@@ -34,7 +34,7 @@ expect_fail "--max-memory: a later line refused, nothing written" 1 "two.txt: li
     "$MHAVIZ" run --model "$T5" --ids --pairs --max-memory 2M --format png --out "$TMP/out" "$TMP/two.txt"
 expect_fail "--max-memory: --generate counts the longest target" 1 \
     "line 1: 768 source and up to 41 target tokens need about" -- \
-    "$MHAVIZ" run --model "$T5" --ids --generate 40 --max-memory 2M --format json --out "$TMP/out" "$TMP/long.txt"
+    "$MHAVIZ" run --model tests/fixtures/s2s-mt5-f32 --ids --generate 40 --max-memory 2M --format json --out "$TMP/out" "$TMP/long.txt"
 rm -rf "$TMP/a" "$TMP/b"
 "$MHAVIZ" run --model "$T5" --ids --pairs --max-memory 40M --format json --out "$TMP/a" "$TMP/long.txt" 2>"$TMP/stderr"
 check "--max-memory 40M: runs, silent" "[ $? = 0 ] && [ ! -s $TMP/stderr ] && [ -s $TMP/a/long.json ]"

@@ -184,7 +184,7 @@ check "encoder-decoder --aggregate mean of the weighted maps" "perl -MJSON::PP -
     exit 0'"
 rm -rf "$TMP/sg"
 printf "5 17 25 3 9\n" >"$TMP/g.txt"
-"$MHAVIZ" run --model tests/fixtures/s2s-t5-f32 --ids --generate 4 --weighting norm --heads 'cross:*:*' --format json --out "$TMP/sg" "$TMP/g.txt"
+"$MHAVIZ" run --model tests/fixtures/s2s-bart-f32 --ids --generate 4 --weighting norm --heads 'cross:*:*' --format json --out "$TMP/sg" "$TMP/g.txt"
 check "encoder-decoder --generate with --weighting" "[ $? = 0 ] && grep -q '\"weighting\": \"norm\"' $TMP/sg/g.json && grep -q '\"value_norms\"' $TMP/sg/g.json"
 
 # rank and stats --pairs --stack on the weighted maps: scores and entropies from run's

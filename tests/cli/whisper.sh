@@ -78,6 +78,10 @@ if "$MHAVIZ" run --model tests/fixtures/whisper-f32 --pairs --format png,svg,jso
         'grep -q "0.58s" "$TMP/out/figs/X00-H00.svg" && ! grep -q "0.60s" "$TMP/out/figs/X00-H00.svg"'
     check "json keeps every position" \
         'grep -q "\"0.98s\"" "$TMP/out/figs.json"'
+    audio=$(perl -MJSON::PP -e 'local $/; my $a = decode_json(<STDIN>)->{sentences}[0]{audio};
+        my $t = $a->{position_times}; print join(" ", $a->{samples}, $a->{seconds}, $a->{positions},
+        $a->{positions_with_audio}, $a->{position_seconds}, scalar(@$t), $t->[1], $t->[49])' <"$TMP/out/figs.json")
+    check "json's audio: got '$audio'" '[ "$audio" = "9600 0.6 50 30 0.02 50 0.02 0.98" ]'
 else
     bad "figures: run failed: $(cat "$TMP/err")"
 fi
@@ -89,6 +93,14 @@ rm -rf "$TMP/out"
 "$MHAVIZ" run --model tests/fixtures/whisper-f32 --pairs --format svg --svg-text --heads enc:0:0 \
     --window 0:50 --max-pixels 100 --out "$TMP/out" "$TMP/figs.txt" 2>"$TMP/err"
 check "pooled positions labelled by time" 'grep -q "pooled: source in" "$TMP/out/figs/E00-H00.svg" && grep -q ">0.50s<" "$TMP/out/figs/E00-H00.svg"'
+# --heads alignment: generation_config.json's alignment_heads [[1, 0], [1, 2]]
+rm -rf "$TMP/out"
+"$MHAVIZ" run --model tests/fixtures/whisper-f32 --pairs --heads alignment --format json,png \
+    --out "$TMP/out" "$TMP/figs.txt" 2>"$TMP/err"
+got=$(perl -MJSON::PP -e 'local $/; print join(" ", map { "$_->{stack}:$_->{layer}:$_->{head}" } @{decode_json(<STDIN>)->{sentences}[0]{attentions}})' <"$TMP/out/figs.json")
+check "--heads alignment: got '$got'" '[ "$got" = "cross:1:0 cross:1:2" ] && [ -s "$TMP/out/figs/X01-H02.png" ]'
+expect_fail "--heads alignment without them" 2 "--heads alignment: no alignment_heads" -- \
+    "$MHAVIZ" run --model tests/fixtures/whisper-untied-f16 --pairs --heads alignment --out "$TMP/out" "$TMP/figs.txt"
 # --window A:B overrides the default
 rm -rf "$TMP/out"
 "$MHAVIZ" run --model tests/fixtures/whisper-f32 --pairs --format svg --svg-text --heads cross:0:0 \
@@ -114,6 +126,19 @@ cp tests/fixtures/whisper-f32/preprocessor_config.json "$TMP/m/"
 sed -i 's/"feature_size": 80/"feature_size": 128/' "$TMP/m/preprocessor_config.json"
 expect_fail "mel bins" 1 "feature_size 128 is not config.json's num_mel_bins 80" -- \
     "$MHAVIZ" run --model "$TMP/m" --pairs --out "$TMP/out" "$TMP/ok.txt"
+cp tests/fixtures/whisper-f32/preprocessor_config.json "$TMP/m/"
+perl -0pi -e 's/"language": null/"language": "french"/; s/"task": null/"task": "translate"/' "$TMP/m/tokenizer_config.json"
+expect_fail "language name" 1 "tokenizer_config.json's language 'french' is a name: mhaviz takes language codes" -- \
+    "$MHAVIZ" run --model "$TMP/m" --pairs --out "$TMP/out" "$TMP/ok.txt"
+# tokenizer_config.json's language and task: WhisperTokenizer's prefix (the golden's fr translate)
+perl -0pi -e 's/"french"/"fr"/' "$TMP/m/tokenizer_config.json"
+want=$(perl -MJSON::PP -e 'local $/; my $j = decode_json(<STDIN>);
+    for (@{$j->{cases}}) { if (($_->{language} // "") eq "fr" && $_->{text} eq "the cat sat") {
+        print join(" ", @{$_->{ids}}); } }' <$G/whisper-tok.json)
+rm -rf "$TMP/out"
+"$MHAVIZ" run --model "$TMP/m" --pairs --format json --heads cross:0:0 --out "$TMP/out" "$TMP/ok.txt" 2>"$TMP/err"
+got=$(perl -MJSON::PP -e 'local $/; print join(" ", @{decode_json(<STDIN>)->{sentences}[0]{target_token_ids}})' <"$TMP/out/ok.json")
+check "tokenizer_config.json's fr translate prompt: got '$got', want '$want'" '[ -n "$want" ] && [ "$got" = "$want" ]'
 rm -rf "$TMP/m"
 printf 'tests/fixtures/audio/sweep16.wav\n' >"$TMP/notab.txt"
 expect_fail "no TAB" 1 "no TAB between the audio file and its transcript" -- \

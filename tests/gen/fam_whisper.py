@@ -100,17 +100,38 @@ def run(model, feats, dec):
     return stacks, logits
 
 
-def make(name, cls, cfg, fe, dtype, seed, wavs, note, tok):
+def whisper_generation_config(cfg, tok):
+    """A generation_config.json laid out as the released Whisper checkpoints' (language and
+    task tables, forced_decoder_ids, suppress_tokens, begin_suppress_tokens, alignment_heads),
+    for the fixture's tokenizer."""
+    ids = tok.convert_tokens_to_ids
+    eot = cfg.eos_token_id
+    return GenerationConfig(
+        decoder_start_token_id=cfg.decoder_start_token_id, eos_token_id=eot, pad_token_id=eot,
+        bos_token_id=eot, max_length=cfg.max_target_positions,
+        suppress_tokens=[1, 2, 7, 8, 9, 10, 14, 25, 26, 27, 28, 29, 31, 58, 59, 60, 61, 62, 63],
+        begin_suppress_tokens=[220, eot],
+        forced_decoder_ids=[[1, None], [2, ids("<|transcribe|>")]],
+        lang_to_id={"<|%s|>" % c: ids("<|%s|>" % c) for c in LANGUAGES},
+        task_to_id={"transcribe": ids("<|transcribe|>"), "translate": ids("<|translate|>")},
+        is_multilingual=True, no_timestamps_token_id=ids("<|notimestamps|>"),
+        alignment_heads=[[1, 0], [1, 2]])
+
+
+def make(name, cls, cfg, fe, dtype, seed, wavs, note, tok, gens=()):
     path = os.path.join(fg.FIXTURES, name)
     fg.reset_dir(path)
     torch.manual_seed(seed)
     model = fg.randomize(cls(cfg), seed, qk_std=0.35, gain=0.5).eval().to(dtype)
     model.save_pretrained(path)
     fe.save_pretrained(path)
-    GenerationConfig(decoder_start_token_id=cfg.decoder_start_token_id,
-                     eos_token_id=cfg.eos_token_id, pad_token_id=cfg.pad_token_id,
-                     suppress_tokens=[], begin_suppress_tokens=[cfg.eos_token_id]
-                     ).save_pretrained(path)
+    if gens:
+        whisper_generation_config(cfg, tok).save_pretrained(path)
+    else:
+        GenerationConfig(decoder_start_token_id=cfg.decoder_start_token_id,
+                         eos_token_id=cfg.eos_token_id, pad_token_id=cfg.pad_token_id,
+                         suppress_tokens=[], begin_suppress_tokens=[cfg.eos_token_id]
+                         ).save_pretrained(path)
     tok.save_pretrained(path)
     for f in os.listdir(path):
         os.chmod(os.path.join(path, f), 0o644)
@@ -139,7 +160,23 @@ def make(name, cls, cfg, fe, dtype, seed, wavs, note, tok):
             s += ',\n   "logits_last": %s' % fg._dump(logits.float().tolist(), 1)
         items.append(s + "}")
     parts.append(",\n".join(items))
-    parts.append(" ]}")
+    # greedy generate() as WhisperForConditionalGeneration runs it: language detection when
+    # none is given, its prompt, suppress_tokens and begin_suppress_tokens
+    out = []
+    for wav, lang, task, max_new in gens:
+        f = torch.from_numpy(features(fe, wav))
+        with torch.no_grad():
+            res = ref.generate(f, language=lang, task=task, max_new_tokens=max_new,
+                               return_dict_in_generate=True, output_scores=True)
+        seq = res.sequences[0].tolist()
+        margin = min((sc[0].topk(2).values[0] - sc[0].topk(2).values[1]).item()
+                     for sc in res.scores)
+        out.append('{"wav": %s, "language": %s, "task": %s, "max_new": %d, "ids": %s, '
+                   '"min_margin": %.3g}' % (json.dumps(wav), json.dumps(lang), json.dumps(task),
+                                            max_new, json.dumps(seq), margin))
+        print("  generate %s %s %s: %s (margin %.2g)" % (wav, lang, task, seq, margin))
+    parts.append(" ],")
+    parts.append(' "generate": [%s]}' % ",\n  ".join(out))
     gpath = os.path.join(fg.GOLDENS, name + ".json")
     with open(gpath, "w", encoding="utf-8") as fo:
         fo.write("\n".join(parts) + "\n")
@@ -163,7 +200,9 @@ def main():
          WhisperFeatureExtractor(feature_size=80, chunk_length=1), torch.float32, 61,
          [("sweep16.wav", "the cat sat"), ("speech16.wav", "hello world, this is a test")],
          "WhisperForConditionalGeneration: 80 mels, 1-s window (50 positions), tied proj_out, "
-         "head_dim 8 (q scaled before the product), speech16 cut to 1 s", tok)
+         "head_dim 8 (q scaled before the product), speech16 cut to 1 s", tok,
+         gens=[("sweep16.wav", None, None, 8), ("speech16.wav", "en", None, 8),
+               ("speech16.wav", "fr", "translate", 6)])
     make("whisper-model-bf16", WhisperModel,
          WhisperConfig(**dict(base, encoder_layers=3, decoder_layers=1), num_mel_bins=128,
                        max_source_positions=25),
