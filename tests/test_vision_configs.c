@@ -94,6 +94,8 @@ static void test_dinov3(void **state)
     config_refused("{\"model_type\": \"dinov3_vit\", \"hidden_size\": 30, "
                    "\"num_attention_heads\": 4}", "hidden_size");
     config_refused("{\"model_type\": \"dinov3_vit\", \"patch_size\": [16, 16]}", "patch_size");
+    config_refused("{\"model_type\": \"dinov3_vit\", \"hidden_size\": 4096, "
+                   "\"num_attention_heads\": 1}", "head_dim 4096 is too large (at most 2048)");
     config_refused("{\"model_type\": \"dinov3_vit\", \"image_size\": 8}",
                    "image_size 8 is smaller than patch_size 16");
     config_refused("{\"model_type\": \"dinov3_vit\", \"hidden_act\": \"mish\"}", "mish");

@@ -51,6 +51,9 @@ static mhv_status dinov3_config(const cJSON *root, mhv_config *c, const char *na
         return mhv_fail(err, MHV_EFORMAT, name,
                         "head_dim %d is not a multiple of 4 (DINOv3's 2-D rotary positions)",
                         c->head_dim);
+    if (c->head_dim / 4 > MHV_MAX_ROPE_PAIRS)
+        return mhv_fail(err, MHV_EFORMAT, name, "head_dim %d is too large (at most %d)",
+                        c->head_dim, 4 * MHV_MAX_ROPE_PAIRS);
     int side = c->image_size / c->patch_size;
     if (side < 1)
         return mhv_fail(err, MHV_EFORMAT, name, "image_size %d is smaller than patch_size %d",

@@ -71,6 +71,9 @@ def processor(name, **kw):
 # its defaults (bilinear, ImageNet's mean and std) at a small size, and a shortest edge
 processor("fam-dinov3-f32", size={"height": 20, "width": 28})
 processor("fam-dinov3-gated-bf16", size={"shortest_edge": 16}, resample=3)
+# a centre crop of odd margins after the resize (torchvision's crop of the float image)
+processor("fam-dinov3-nobias-f16", size={"shortest_edge": 21}, do_center_crop=True,
+          crop_size={"height": 17, "width": 14})
 
 if not ONLY or "e2e" in ONLY:
     png, jpg = vis5gen.images()
@@ -79,4 +82,6 @@ if not ONLY or "e2e" in ONLY:
         ("dinov3-jpeg", "fam-dinov3-f32", DINOv3ViTModel, jpg, {}),
         ("dinov3-edge-png", "fam-dinov3-gated-bf16", DINOv3ViTModel, png, {}),
         ("dinov3-edge-jpeg", "fam-dinov3-gated-bf16", DINOv3ViTModel, jpg, {}),
+        ("dinov3-crop-png", "fam-dinov3-nobias-f16", DINOv3ViTModel, png, {}),
+        ("dinov3-crop-jpeg", "fam-dinov3-nobias-f16", DINOv3ViTModel, jpg, {}),
     ], backend=None)

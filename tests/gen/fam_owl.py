@@ -11,6 +11,9 @@ save_pretrained; OWLv2's pads the image to a square with zeros after rescaling, 
 resizes it as scikit-image does: a Gaussian blur when shrinking, linear interpolation,
 clipped to the padded image's range).
 
+Owlv2ImageProcessorPil needs scipy importable (pip install --target DIR --no-deps scipy,
+and PYTHONPATH=DIR).
+
     HF_HUB_OFFLINE=1 /path/to/venv/bin/python tests/gen/fam_owl.py [FIXTURE ...]
 """
 import os
