@@ -37,6 +37,7 @@ typedef struct {
     int audio_used;     /* its positions holding audio, not the window's padding */
     size_t audio_samples; /* its length in samples */
     double audio_seconds; /* of audio per position */
+    int gen_prompt;     /* --generate on Whisper: its first tokens, else 0 */
 } s2s_line;
 
 static void line_free(s2s_line *l)
@@ -196,7 +197,8 @@ static mhv_status check_memory(const run_s2s_opts *o, mhv_forward_ctx *fc, const
     if (!limit)
         return MHV_OK;
     int max = m->cfg.max_positions;
-    int nt = o->pairs ? l->tgt.n : o->generate + 1 < max ? o->generate + 1 : max;
+    int first = l->gen_prompt > 0 ? l->gen_prompt : 1; /* Whisper's first tokens */
+    int nt = o->pairs ? l->tgt.n : o->generate + first < max ? o->generate + first : max;
     mhv_forward_mem mem;
     mhv_status st = mhv_forward_estimate_seq2seq(fc, m, l->src.n, nt, sel, !o->pairs, &mem,
                                                  err);
@@ -403,17 +405,47 @@ done:
     return st;
 }
 
+/* --generate N on Whisper: generation_config.json's first tokens (s2s_audio_gen), the
+ * suppressed tokens at the first generated position, the report's "generation" object. */
+static mhv_status audio_generation(const run_s2s_opts *o, const mhv_model *m, s2s_gen *gen,
+                                   s2s_audio_gen *ag, mhv_error *err)
+{
+    mhv_status st = s2s_audio_gen_open(ag, m, o->tgt_lang, err);
+    if (st)
+        return st;
+    if (o->generate + ag->n > m->cfg.max_positions)
+        return mhv_fail(err, MHV_EUSAGE, "", "--generate %d: with Whisper's %d first tokens that "
+                        "is more than max_target_positions %d (transformers refuses it too)",
+                        o->generate, ag->n, m->cfg.max_positions);
+    gen->cfg.begin_index = ag->n;
+    s2s_audio_gen_json(ag, gen, m, gen->json, sizeof gen->json);
+    return MHV_OK;
+}
+
+/* Whisper's --generate N for l: its first tokens (the language detected from feats when not
+ * given), then transformers' generate() under gen; the decoder's input is all of them. */
+static mhv_status generate_audio_target(const s2s_gen *gen, const s2s_audio_gen *ag,
+                                        const mhv_model *m, const s2s_text *tx,
+                                        mhv_forward_ctx *fc, const float *feats, s2s_line *l,
+                                        mhv_error *err)
+{
+    int32_t prompt[8], *ids = NULL;
+    int n = 0;
+    mhv_status st = s2s_audio_gen_prompt(ag, m, fc, feats, prompt, err);
+    if (!st)
+        st = mhv_forward_generate_audio(fc, m, feats, prompt, ag->n, &gen->cfg, &ids, &n, err);
+    if (!st)
+        st = s2s_label_target(tx, ids, n, &l->tgt, err);
+    free(ids);
+    return st;
+}
+
 /* What a Whisper run does not do (yet), refused by name. */
 static mhv_status audio_refusals(const run_s2s_opts *o, const mhv_model *m, mhv_error *err)
 {
-    if (o->generate)
-        return mhv_fail(err, MHV_EUNSUPPORTED, "", "--generate is not available for %s yet: its "
-                        "generate applies generation_config.json's suppress_tokens and "
-                        "begin_suppress_tokens, which mhaviz does not apply yet; give the "
-                        "transcript with --pairs (lines AUDIO<TAB>TRANSCRIPT)", m->cfg.arch);
-    if (!o->pairs)
+    if (!o->pairs && !o->generate)
         return mhv_fail(err, MHV_EUSAGE, "", "%s needs a transcript: give --pairs (lines "
-                        "AUDIO<TAB>TRANSCRIPT)", m->cfg.arch);
+                        "AUDIO<TAB>TRANSCRIPT) or --generate N", m->cfg.arch);
     if (o->src_lang)
         return mhv_fail(err, MHV_EUSAGE, "", "--src-lang is not for %s (its source is audio; "
                         "--tgt-lang sets the transcript's language)", m->cfg.arch);
@@ -466,7 +498,16 @@ mhv_status run_seq2seq(const run_s2s_opts *o, mhv_model *m, const mhv_tok *tok,
         return st;
     }
     s2s_gen gen = {0};
+    s2s_audio_gen ag = {0};
     if (!o->pairs && (st = s2s_gen_open(&gen, &tx, m, o->generate, o->greedy, err))) {
+        s2s_text_close(&tx);
+        mhv_heads_free(&sel);
+        return st;
+    }
+    /* Whisper's generate: its own first tokens, begin_suppress_tokens after them */
+    if (audio && !o->pairs && (st = audio_generation(o, m, &gen, &ag, err))) {
+        s2s_gen_close(&gen);
+        s2s_audio_gen_close(&ag);
         s2s_text_close(&tx);
         mhv_heads_free(&sel);
         return st;
@@ -476,6 +517,7 @@ mhv_status run_seq2seq(const run_s2s_opts *o, mhv_model *m, const mhv_tok *tok,
     mhv_input in;
     if ((st = audio ? s2s_audio_input(o->file, &in, err) : mhv_input_read(o->file, &in, err))) {
         s2s_gen_close(&gen);
+        s2s_audio_gen_close(&ag);
         s2s_text_close(&tx);
         mhv_heads_free(&sel);
         return st;
@@ -489,12 +531,15 @@ mhv_status run_seq2seq(const run_s2s_opts *o, mhv_model *m, const mhv_tok *tok,
         if ((st = encode_line(o, m, &tx, &au, in.name, &in.s[i], &lines[i], err)) &&
             err->file[0] == '\0')
             cli_fail_line(err, st, &in, i);
-    for (int i = 0; !st && i < in.n; i++)
+    for (int i = 0; !st && i < in.n; i++) {
+        lines[i].gen_prompt = ag.n;
         st = check_memory(o, fc, m, &sel, &in, i, &lines[i], limit, err);
+    }
     if (st) {
         free_lines(lines, in.n);
         mhv_input_free(&in);
         s2s_gen_close(&gen);
+        s2s_audio_gen_close(&ag);
         s2s_text_close(&tx);
         mhv_heads_free(&sel);
         return st;
@@ -507,6 +552,7 @@ mhv_status run_seq2seq(const run_s2s_opts *o, mhv_model *m, const mhv_tok *tok,
         mhv_input_free(&in);
         mhv_heads_free(&sel);
         s2s_gen_close(&gen);
+        s2s_audio_gen_close(&ag);
         s2s_text_close(&tx);
         return st;
     }
@@ -532,17 +578,18 @@ mhv_status run_seq2seq(const run_s2s_opts *o, mhv_model *m, const mhv_tok *tok,
         cli_progress("run", i + 1, in.n, 0);
         s2s_line *l = &lines[i];
         mhv_attn attn = {0}, mean = {0};
-        st = o->pairs ? MHV_OK : generate_target(&gen, m, &tx, fc, l, err);
-        if (!st && l->audio_path) {
-            float *feats;
-            if (!(st = s2s_audio_features(&au, l->audio_path, &feats, err)))
-                st = mhv_forward_run_seq2seq_audio(fc, m, feats, l->tgt.ids, l->tgt.n, &sel,
-                                                   &attn, err);
-            free(feats);
-        } else if (!st) {
+        float *feats = NULL; /* Whisper: the encoder's log-mel features */
+        st = l->audio_path ? s2s_audio_features(&au, l->audio_path, &feats, err) : MHV_OK;
+        if (!st && !o->pairs)
+            st = feats ? generate_audio_target(&gen, &ag, m, &tx, fc, feats, l, err)
+                       : generate_target(&gen, m, &tx, fc, l, err);
+        if (!st && feats)
+            st = mhv_forward_run_seq2seq_audio(fc, m, feats, l->tgt.ids, l->tgt.n, &sel, &attn,
+                                               err);
+        else if (!st)
             st = mhv_forward_run_seq2seq(fc, m, l->src.ids, l->src.n, l->tgt.ids, l->tgt.n,
                                          &sel, &attn, err);
-        }
+        free(feats);
         if (!st)
             st = check_finite(&attn, err);
         /* --rows: the encoder's source rows, the decoder's and cross-attention's target rows */
@@ -633,6 +680,7 @@ mhv_status run_seq2seq(const run_s2s_opts *o, mhv_model *m, const mhv_tok *tok,
     free_lines(lines, in.n);
     mhv_input_free(&in);
     s2s_gen_close(&gen);
+    s2s_audio_gen_close(&ag);
     s2s_text_close(&tx);
     mhv_heads_free(&sel);
     return st;
@@ -645,6 +693,7 @@ fail_figs:
     free_lines(lines, in.n);
     mhv_input_free(&in);
     s2s_gen_close(&gen);
+    s2s_audio_gen_close(&ag);
     s2s_text_close(&tx);
     mhv_heads_free(&sel);
     return st;

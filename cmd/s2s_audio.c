@@ -12,6 +12,7 @@
 #include "media/wav.h"
 #include "model/forward.h"
 #include "run_vision.h"
+#include "s2s_text.h"
 
 int s2s_audio_is_wav(const char *path)
 {
@@ -248,11 +249,13 @@ mhv_status s2s_audio_target(const s2s_audio *a, const mhv_tok *tok, const mhv_se
         }
     out->ids[k] = a->eos, out->spans[2 * k] = out->spans[2 * k + 1] = -1;
     mhv_encoding_free(&te);
-    for (int i = 0; i < total; i++)
-        if (!(out->pieces[i] = strdup(mhv_tok_piece(tok, out->ids[i]) ? mhv_tok_piece(tok, out->ids[i]) : "?"))) {
+    for (int i = 0; i < total; i++) {
+        const char *piece = mhv_tok_piece(tok, out->ids[i]);
+        if (!(out->pieces[i] = strdup(piece ? piece : "?"))) {
             mhv_encoding_free(out);
             return mhv_fail(err, MHV_ENOMEM, "", "out of memory");
         }
+    }
     return MHV_OK;
 }
 
@@ -277,9 +280,9 @@ static int has_id(const int32_t *v, int n, int32_t id)
     return 0;
 }
 
-/* The first highest logit among lang_to_id's tokens after decoder_start_token_id. */
+/* The first highest logit among langs(n) after decoder_start_token_id. */
 static mhv_status detect_language(const mhv_model *m, mhv_forward_ctx *fc, const float *feats,
-                                  const cJSON *langs, int32_t *out, mhv_error *err)
+                                  const int32_t *langs, int n, int32_t *out, mhv_error *err)
 {
     int V = m->cfg.dec_vocab_size;
     float *logits = malloc((size_t)V * sizeof *logits);
@@ -289,38 +292,36 @@ static mhv_status detect_language(const mhv_model *m, mhv_forward_ctx *fc, const
     mhv_status st = mhv_forward_seq2seq_logits_audio(fc, m, feats, &start, 1, logits, err);
     /* torch's argmax over the masked row: the lowest index among equal maxima */
     int32_t best = -1;
-    for (int v = 0; !st && v < V; v++) {
-        const cJSON *it;
-        int lang = 0;
-        cJSON_ArrayForEach(it, langs)
-            lang |= json_token(it) == v;
-        if (lang && (best < 0 || logits[v] > logits[best]))
+    for (int v = 0; !st && v < V; v++)
+        if (has_id(langs, n, v) && (best < 0 || logits[v] > logits[best]))
             best = v;
-    }
     free(logits);
-    if (!st && best < 0)
-        st = mhv_fail(err, MHV_EFORMAT, "generation_config.json", "lang_to_id has no token of "
-                      "the decoder's vocabulary");
     *out = best;
     return st;
 }
 
-mhv_status s2s_audio_init_tokens(const s2s_audio *a, const mhv_model *m, mhv_forward_ctx *fc,
-                                 const float *feats, const char *tgt_lang, int32_t *init,
-                                 int *n, int *detected, mhv_error *err)
+enum { TOKEN_NONE = -1, TOKEN_DETECT = -2 };
+
+mhv_status s2s_audio_gen_open(s2s_audio_gen *ag, const mhv_model *m, const char *tgt_lang,
+                              mhv_error *err)
 {
-    (void)a;
     char path[4200];
     snprintf(path, sizeof path, "%s/generation_config.json", m->dir);
+    memset(ag, 0, sizeof *ag);
+    ag->detect_at = -1;
     cJSON *g = NULL;
-    *n = 0, *detected = 0;
+    if (!mhv_path_exists(path))
+        return mhv_fail(err, MHV_EUNSUPPORTED, m->dir, "--generate on whisper needs its "
+                        "generation_config.json (Whisper's prompt and suppressed tokens)");
     mhv_status st = mhv_json_load(path, (size_t)64 << 20, &g, err);
     if (st)
         return st;
     const cJSON *langs = mhv_json_get(g, "lang_to_id"), *tasks = mhv_json_get(g, "task_to_id");
-    const cJSON *fdi = mhv_json_get(g, "forced_decoder_ids");
+    const cJSON *fdi = mhv_json_get(g, "forced_decoder_ids"), *it;
     const char *language = NULL, *task = NULL;
     int multilingual = 1, timestamps = 0, start = m->cfg.decoder_start_id, no_ts = -1;
+    int32_t *init = ag->init;
+    int *n = &ag->n;
     if ((st = mhv_json_str(g, "language", "", &language, path, err)) ||
         (st = mhv_json_str(g, "task", "", &task, path, err)) ||
         (st = mhv_json_bool(g, "is_multilingual", 1, &multilingual, path, err)) ||
@@ -354,11 +355,10 @@ mhv_status s2s_audio_init_tokens(const s2s_audio *a, const mhv_model *m, mhv_for
     }
     init[(*n)++] = start;
     if (!language && !task && cJSON_IsArray(fdi)) { /* the old forced_decoder_ids */
-        int i = 1;
         const cJSON *pair = fdi->child;
-        for (; pair && json_token(cJSON_GetArrayItem(pair, 0)) == i && *n < 6; i++) {
+        for (int i = 1; pair && json_token(cJSON_GetArrayItem(pair, 0)) == i && *n < 6; i++) {
             int32_t id = json_token(cJSON_GetArrayItem(pair, 1));
-            if (id < -1) {
+            if (id < TOKEN_NONE) {
                 st = mhv_fail(err, MHV_EFORMAT, path, "forced_decoder_ids holds a bad token id");
                 goto done;
             }
@@ -371,22 +371,40 @@ mhv_status s2s_audio_init_tokens(const s2s_audio *a, const mhv_model *m, mhv_for
             goto done;
         }
     }
-    int32_t lang_id = -1;
+    int32_t lang_id = TOKEN_NONE;
     if (language) {
         char key[80];
-        snprintf(key, sizeof key, language[0] == '<' ? "%.70s" : "<|%.70s|>", language);
+        snprintf(key, sizeof key, "<|%.70s|>", language);
         lang_id = json_token(cJSON_GetObjectItem(langs, key));
         if (lang_id < 0) {
-            st = mhv_fail(err, MHV_EUSAGE, path, "language '%.40s' is not in lang_to_id (give a "
-                          "code such as en)", language);
+            st = mhv_fail(err, tgt_lang ? MHV_EUSAGE : MHV_EUNSUPPORTED, path, "language "
+                          "'%.40s' is not in lang_to_id (give a code such as en)", language);
             goto done;
         }
-    } else if (cJSON_IsObject(langs) && (*n <= 1 || init[1] == -1)) {
-        if ((st = detect_language(m, fc, feats, langs, &lang_id, err)))
+    } else if (cJSON_IsObject(langs) && (*n <= 1 || init[1] == TOKEN_NONE)) {
+        /* detected for each audio (s2s_audio_gen_prompt) among lang_to_id's tokens */
+        int count = cJSON_GetArraySize(langs);
+        if (!(ag->langs = malloc(((size_t)count + 1) * sizeof *ag->langs))) {
+            st = mhv_fail(err, MHV_ENOMEM, "", "out of memory");
             goto done;
-        *detected = 1;
+        }
+        cJSON_ArrayForEach(it, langs)
+        {
+            int32_t id = json_token(it);
+            if (id < 0 || id >= m->cfg.dec_vocab_size) {
+                st = mhv_fail(err, MHV_EFORMAT, path, "lang_to_id holds a token outside the "
+                              "decoder's vocabulary");
+                goto done;
+            }
+            ag->langs[ag->n_langs++] = id;
+        }
+        if (ag->n_langs == 0) {
+            st = mhv_fail(err, MHV_EFORMAT, path, "lang_to_id is empty");
+            goto done;
+        }
+        lang_id = TOKEN_DETECT;
     }
-    if (lang_id >= 0) {
+    if (lang_id != TOKEN_NONE) {
         if (*n > 1)
             init[1] = lang_id;
         else
@@ -400,13 +418,11 @@ mhv_status s2s_audio_init_tokens(const s2s_audio *a, const mhv_model *m, mhv_for
         }
         /* appended, then every task token replaced by it (replace_or_add) */
         init[(*n)++] = tid;
-        const cJSON *it;
         for (int i = 0; i < *n; i++)
             cJSON_ArrayForEach(it, tasks)
                 if (json_token(it) == init[i])
                     init[i] = tid;
     } else if (language && cJSON_IsObject(tasks)) {
-        const cJSON *it;
         int any = 0;
         cJSON_ArrayForEach(it, tasks)
             any |= has_id(init, *n, json_token(it));
@@ -416,14 +432,38 @@ mhv_status s2s_audio_init_tokens(const s2s_audio *a, const mhv_model *m, mhv_for
     }
     if (no_ts >= 0 && init[*n - 1] != no_ts)
         init[(*n)++] = no_ts;
-    int k = 0; /* no None tokens */
+    int k = 0; /* no None tokens; the detected language's place kept */
     for (int i = 0; i < *n; i++)
-        if (init[i] >= 0)
+        if (init[i] != TOKEN_NONE) {
+            if (init[i] == TOKEN_DETECT)
+                ag->detect_at = k;
             init[k++] = init[i];
+        }
     *n = k;
+    if (language)
+        snprintf(ag->language, sizeof ag->language, "%s", language);
 done:
     cJSON_Delete(g);
+    if (st)
+        s2s_audio_gen_close(ag);
     return st;
+}
+
+void s2s_audio_gen_close(s2s_audio_gen *ag)
+{
+    free(ag->langs);
+    ag->langs = NULL;
+    ag->n_langs = 0;
+}
+
+mhv_status s2s_audio_gen_prompt(const s2s_audio_gen *ag, const mhv_model *m,
+                                mhv_forward_ctx *fc, const float *feats, int32_t *prompt,
+                                mhv_error *err)
+{
+    memcpy(prompt, ag->init, (size_t)ag->n * sizeof *prompt);
+    if (ag->detect_at < 0)
+        return MHV_OK;
+    return detect_language(m, fc, feats, ag->langs, ag->n_langs, &prompt[ag->detect_at], err);
 }
 
 mhv_status s2s_audio_alignment_heads(const mhv_model *m, char **spec, mhv_error *err)
@@ -453,7 +493,8 @@ mhv_status s2s_audio_alignment_heads(const mhv_model *m, char **spec, mhv_error 
     s[0] = '\0';
     cJSON_ArrayForEach(pair, ah)
     {
-        int32_t l = json_token(cJSON_GetArrayItem(pair, 0)), h = json_token(cJSON_GetArrayItem(pair, 1));
+        int32_t l = json_token(cJSON_GetArrayItem(pair, 0));
+        int32_t h = json_token(cJSON_GetArrayItem(pair, 1));
         if (!cJSON_IsArray(pair) || cJSON_GetArraySize(pair) != 2 || l < 0 || h < 0 ||
             l >= m->cfg.dec_layers || h >= m->cfg.num_heads) {
             free(s);
@@ -497,4 +538,29 @@ char *s2s_audio_json(const s2s_audio *a, const char *path, size_t samples, int u
         len += (size_t)snprintf(s + len, cap - len, "%s%.6g", i ? ", " : "", i * a->seconds);
     snprintf(s + len, cap - len, "]}");
     return s;
+}
+
+void s2s_audio_gen_json(const s2s_audio_gen *ag, const struct s2s_gen_s *gen,
+                        const mhv_model *m, char *buf, size_t size)
+{
+    char desc[1900];
+    mhv_gen_describe(&gen->cfg, ag->n, mhv_forward_gen_positions(m), desc, (int)sizeof desc);
+    size_t n = (size_t)snprintf(buf, size, "{\"from\": \"%s\", \"decoder_prompt\": [",
+                                gen->file);
+    for (int i = 0; i < ag->n && n < size; i++) {
+        if (i == ag->detect_at)
+            n += (size_t)snprintf(buf + n, size - n, "%snull", i ? ", " : "");
+        else
+            n += (size_t)snprintf(buf + n, size - n, "%s%d", i ? ", " : "", (int)ag->init[i]);
+    }
+    if (n < size && (ag->detect_at >= 0 || ag->language[0]))
+        n += (size_t)snprintf(buf + n, size - n, "], \"language\": \"%s\"",
+                              ag->detect_at >= 0 ? "detected" : ag->language);
+    else if (n < size)
+        n += (size_t)snprintf(buf + n, size - n, "], \"language\": null");
+    if (gen->overridden[0] && n < size)
+        n += (size_t)snprintf(buf + n, size - n, ", \"greedy\": \"--greedy instead of %s\"",
+                              gen->overridden);
+    if (n < size)
+        snprintf(buf + n, size - n, ", %s", desc + 1);
 }

@@ -55,16 +55,36 @@ mhv_status s2s_audio_target(const s2s_audio *a, const mhv_tok *tok, const mhv_se
  * ("cross:L:H,...") into spec (caller frees). */
 mhv_status s2s_audio_alignment_heads(const mhv_model *m, char **spec, mhv_error *err);
 
-/* The decoder's first tokens in Whisper's generate (WhisperGenerationMixin's
- * _retrieve_init_tokens) for feats: decoder_start_token_id; generation_config.json's
+/* Whisper's generate (WhisperGenerationMixin): the decoder's first tokens as
+ * _retrieve_init_tokens makes them from generation_config.json: decoder_start_token_id;
  * forced_decoder_ids when neither a language nor a task is set; the language's token
- * (tgt_lang, else generation_config.json's language, else detected as detect_language does:
- * the first highest logit among lang_to_id's tokens after decoder_start_token_id); the task's
- * (transcribe when a language is given); <|notimestamps|> (no_timestamps_token_id). Into
- * init(8), *n; *detected 1 when the language was detected. A generation_config.json without
- * Whisper's tables, or one asking for timestamps, is refused by name. */
-mhv_status s2s_audio_init_tokens(const s2s_audio *a, const mhv_model *m, mhv_forward_ctx *fc,
-                                 const float *feats, const char *tgt_lang, int32_t *init,
-                                 int *n, int *detected, mhv_error *err);
+ * (tgt_lang, else the file's language, else detected for each audio as detect_language
+ * does); the task's (transcribe when a language is given); <|notimestamps|>
+ * (no_timestamps_token_id). */
+typedef struct {
+    int32_t init[8];        /* the prompt; init[detect_at] is filled for each audio */
+    int n;
+    int detect_at;          /* -1: the language is given (or none) */
+    int32_t *langs;         /* (n_langs,) lang_to_id's tokens, when detecting */
+    int n_langs;
+    char language[80];      /* the language given, or "" */
+} s2s_audio_gen;
+
+/* Reads m's generation_config.json (refused without one, with return_timestamps, or with a
+ * language or task an English-only model or the file's tables do not take). */
+mhv_status s2s_audio_gen_open(s2s_audio_gen *ag, const mhv_model *m, const char *tgt_lang,
+                              mhv_error *err);
+void s2s_audio_gen_close(s2s_audio_gen *ag);
+/* prompt(ag->n): the first tokens for feats, the language detected when not given (the
+ * first highest logit among lang_to_id's tokens after decoder_start_token_id). */
+mhv_status s2s_audio_gen_prompt(const s2s_audio_gen *ag, const mhv_model *m,
+                                mhv_forward_ctx *fc, const float *feats, int32_t *prompt,
+                                mhv_error *err);
+struct s2s_gen_s;
+/* The report's "generation" object for Whisper into buf: gen's settings (mhv_gen_describe,
+ * for ag's first tokens) with "decoder_prompt" (null where the language is detected) and
+ * "language" (the code given, or "detected"). */
+void s2s_audio_gen_json(const s2s_audio_gen *ag, const struct s2s_gen_s *gen,
+                        const mhv_model *m, char *buf, size_t size);
 
 #endif

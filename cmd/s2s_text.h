@@ -52,7 +52,7 @@ mhv_status s2s_label_target(const s2s_text *t, const int32_t *ids, int n, mhv_en
  * max_new_tokens N, --greedy's num_beams 1 and do_sample false, and the language codes: mBART's
  * target code as decoder_start_token_id, NLLB's as forced_bos_token_id (as one calls
  * generate() for them). */
-typedef struct {
+typedef struct s2s_gen_s {
     mhv_gen_config cfg;
     const char *file;       /* where the settings came from: "generation_config.json" ... */
     int32_t start;          /* the decoder's first token */

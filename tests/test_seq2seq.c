@@ -19,6 +19,7 @@
 
 #include "model/config.h"
 #include "model/forward.h"
+#include "nn/blocks.h"
 
 #include "testutil.h"
 
@@ -71,6 +72,40 @@ static double compare_stack(const mhv_attn *a, mhv_stack stack, const cJSON *wan
         }
     }
     return worst;
+}
+
+/* Generation's next-token logits (mhv_forward_seq2seq_next) are the last row of the whole
+ * pass's, the same bytes, with the encoder memo empty and then filled, on every table. */
+static void check_next_logits(const mhv_model *m, const int32_t *src, int ns,
+                              const int32_t *tgt, int nt, const char *fixture, int sentence)
+{
+    static const char *const tables[] = {NULL, "avx2", "scalar"};
+    size_t V = (size_t)m->cfg.dec_vocab_size, cells = (size_t)nt * V;
+    float *whole = malloc(cells * sizeof *whole), *step = malloc(cells * sizeof *step);
+    mhv_nn_memo *memo = calloc(1, sizeof *memo);
+    assert_non_null(whole), assert_non_null(step), assert_non_null(memo);
+    for (int t = 0; t < 3; t++) {
+        mhv_forward_params p = {.threads = 2, .kernel = tables[t]};
+        mhv_forward_ctx *fc;
+        mhv_error err = {0};
+        if (mhv_forward_ctx_new(&p, &fc, &err))
+            continue; /* a table this CPU does not have */
+        if (mhv_forward_seq2seq_logits(fc, m, src, ns, tgt, nt, whole, &err))
+            fail_msg("%s: logits: %s", fixture, err.msg);
+        for (int pass = 0; pass < 2; pass++) {
+            const float *next;
+            if (mhv_forward_seq2seq_next(fc, m, src, ns, NULL, tgt, nt, memo, step, &next, &err))
+                fail_msg("%s: next logits: %s", fixture, err.msg);
+            assert_non_null(memo->x[0]);
+            if (memcmp(next, whole + (size_t)(nt - 1) * V, V * sizeof *next) != 0)
+                fail_msg("%s sentence %d (%s): next-token logits (pass %d) differ from the "
+                         "last row of the whole pass", fixture, sentence,
+                         tables[t] ? tables[t] : "widest", pass);
+        }
+        mhv_nn_memo_free(memo);
+        mhv_forward_ctx_free(fc);
+    }
+    free(memo), free(whole), free(step);
 }
 
 static void check_golden(const char *file)
@@ -137,6 +172,7 @@ static void check_golden(const char *file)
                 mhv_forward_seq2seq_logits(fc, m, src, ns, tgt, nt, logits, &err))
                 fail_msg("%s: logits: %s", fixture, err.msg);
             mhv_forward_ctx_free(fc);
+            check_next_logits(m, src, ns, tgt, nt, fixture, count);
             for (int v = 0; v < V; v++) {
                 double want_l = cJSON_GetArrayItem(lg, v)->valuedouble;
                 double got = logits[(size_t)(nt - 1) * (size_t)V + (size_t)v];

@@ -549,8 +549,11 @@ static mhv_status bart_seq2seq(mhv_nn *nn, const mhv_model *m, const int32_t *sr
     const mhv_attn_bufs ab = {.q = q, .k = k, .v = v, .ctx = ctx};
     const float scale = (float)(1.0 / sqrt((double)d));
 
-    /* encoder */
+    /* encoder (under generation once per source: nn's encoder memo) */
     const variant *vt = variant_of(c);
+    size_t enc_floats = (size_t)ns * (size_t)H;
+    if (mhv_nn_memo_load(nn, 0, xe, enc_floats))
+        goto decoder;
     embed(nn, c, xe, &m->word_emb, &m->pos_emb, src, ns, m->emb_ln_g, m->emb_ln_b, 1, 0, row);
     for (int l = 0; l <= cap[0].last; l++) {
         const mhv_layer *ly = &m->layers[l];
@@ -576,8 +579,9 @@ static mhv_status bart_seq2seq(mhv_nn *nn, const mhv_model *m, const int32_t *sr
         mhv_norm ln = mhv_nn_layernorm(m->enc_norm_g, m->enc_norm_b, c->layer_norm_eps);
         mhv_nn_norm(nn, xe, xe, &ln, ns, H);
     }
+    mhv_nn_memo_store(nn, 0, xe, enc_floats);
 
-    /* decoder */
+decoder:
     embed(nn, c, xd, &m->dec_word_emb, &m->dec_pos_emb, tgt, nt, m->dec_emb_ln_g,
           m->dec_emb_ln_b, !vt->dec_unscaled, vt->emb_norm == EMB_NORM_DEC_FIRST, row);
     int last = logits ? c->dec_layers - 1 : cap[1].last;
@@ -611,14 +615,16 @@ static mhv_status bart_seq2seq(mhv_nn *nn, const mhv_model *m, const int32_t *sr
         ffn_block(nn, c, ly, xd, xb, ffn, tmp, nt);
     }
     if (logits) {
+        int lr = mhv_nn_logit_rows(nn, nt); /* the last lr positions */
+        float *xl = xd + (size_t)(nt - lr) * (size_t)H;
         if (c->final_norm) {
             mhv_norm ln = mhv_nn_layernorm(m->norm_g, m->norm_b, c->layer_norm_eps);
-            mhv_nn_norm(nn, xd, xd, &ln, nt, H);
+            mhv_nn_norm(nn, xl, xl, &ln, lr, H);
         }
-        mhv_nn_linear(nn, logits, xd, &m->lm_head, NULL, nt, MHV_NN_NO_ACT);
+        mhv_nn_linear(nn, logits, xl, &m->lm_head, NULL, lr, MHV_NN_NO_ACT);
         if (m->final_logits_bias.data) {
             mhv_mat_row(&m->final_logits_bias, 0, bias);
-            for (int i = 0; i < nt; i++)
+            for (int i = 0; i < lr; i++)
                 nn->K->add(logits + (size_t)i * (size_t)Vd, bias, (size_t)Vd);
         }
     }

@@ -774,16 +774,18 @@ mhv_status mhv_forward_generate_prefix(mhv_forward_ctx *fc, const mhv_model *m,
     return st;
 }
 
-/* The next-token logits of generate(): the whole encoder-decoder recomputed over each
- * sequence (no cache: the same numbers as teacher forcing), the last position kept. */
+/* The next-token logits of generate(): the decoder recomputed over each sequence, the
+ * encoder's output and its cross keys and values once per source (mhv_nn_memo), the
+ * logits of the last position (mhv_nn_logit_rows): the same numbers as teacher forcing. */
 typedef struct {
     mhv_forward_ctx *fc;
     const mhv_model *m;
     const int32_t *src;
     int ns;
     const float *feats; /* audio models: the encoder's features instead of src */
-    float *buf;         /* (len, dec_vocab) */
+    float *buf;         /* (rows, dec_vocab) a pass's logits */
     size_t cap;
+    mhv_nn_memo *memo;
 } gen_ctx;
 
 static mhv_status gen_logits(void *ctx, const int32_t *seqs, int n_seq, int len, float *logits,
@@ -799,18 +801,31 @@ static mhv_status gen_logits(void *ctx, const int32_t *seqs, int n_seq, int len,
             return mhv_fail(err, MHV_ENOMEM, "", "out of memory for logits");
         g->buf = b, g->cap = cells;
     }
-    for (int i = 0; i < n_seq; i++) {
-        const int32_t *seq = seqs + (size_t)i * (size_t)len;
-        mhv_status st =
-            g->feats ? mhv_forward_seq2seq_logits_audio(g->fc, g->m, g->feats, seq, len, g->buf,
-                                                        err)
-                     : mhv_forward_seq2seq_logits(g->fc, g->m, g->src, g->ns, seq, len, g->buf,
-                                                  err);
-        if (st)
-            return st;
-        memcpy(logits + (size_t)i * V, g->buf + (size_t)(len - 1) * V, V * sizeof *logits);
+    mhv_status st = MHV_OK;
+    for (int i = 0; i < n_seq && !st; i++) {
+        const float *next;
+        st = mhv_forward_seq2seq_next(g->fc, g->m, g->src, g->ns, g->feats,
+                                      seqs + (size_t)i * (size_t)len, len, g->memo, g->buf,
+                                      &next, err);
+        if (!st)
+            memcpy(logits + (size_t)i * V, next, V * sizeof *logits);
     }
-    return MHV_OK;
+    return st;
+}
+
+mhv_status mhv_forward_seq2seq_next(mhv_forward_ctx *fc, const mhv_model *m, const int32_t *src,
+                                    int ns, const float *feats, const int32_t *tgt, int nt,
+                                    mhv_nn_memo *memo, float *logits, const float **next,
+                                    mhv_error *err)
+{
+    mhv_nn *nn = &fc->nn;
+    nn->enc_memo = memo, nn->logits_last = 1;
+    int rows = mhv_nn_logit_rows(nn, nt); /* the pass writes the last `rows` positions */
+    mhv_status st = feats ? mhv_forward_seq2seq_logits_audio(fc, m, feats, tgt, nt, logits, err)
+                          : mhv_forward_seq2seq_logits(fc, m, src, ns, tgt, nt, logits, err);
+    nn->enc_memo = NULL, nn->logits_last = 0;
+    *next = logits + (size_t)(rows - 1) * (size_t)m->cfg.dec_vocab_size;
+    return st;
 }
 
 int mhv_forward_gen_positions(const mhv_model *m)
@@ -833,12 +848,18 @@ static mhv_status generate_with(mhv_forward_ctx *fc, const mhv_model *m, const i
     if (!m->lm_head.data)
         return mhv_fail(err, MHV_EUNSUPPORTED, m->dir,
                         "no lm_head.weight: a base model has no logits");
-    gen_ctx ctx = {fc, m, src, ns, feats, NULL, 0};
+    _Static_assert(MHV_MEMO_SLOTS >= 1 + 2 * MHV_MAX_LAYERS, "a memo slot for every layer");
+    mhv_nn_memo *memo = calloc(1, sizeof *memo);
+    if (!memo)
+        return mhv_fail(err, MHV_ENOMEM, "", "out of memory");
+    gen_ctx ctx = {fc, m, src, ns, feats, NULL, 0, memo};
     mhv_gen_input in = {.prompt = prompt, .n_prompt = np, .encoder_ids = src, .n_encoder = ns,
                         .vocab = c->dec_vocab_size, .max_positions = mhv_forward_gen_positions(m),
                         .logits = gen_logits, .ctx = &ctx};
     mhv_status st = mhv_generate(g, &in, out, n_out, err);
     free(ctx.buf);
+    mhv_nn_memo_free(memo);
+    free(memo);
     return st;
 }
 

@@ -11,6 +11,8 @@
 #include "model/generate.h"
 #include "model/model.h"
 
+typedef struct mhv_nn_memo_s mhv_nn_memo; /* nn/blocks.h */
+
 /* How forward passes run: mhv_forward uses one thread; a context made once per run keeps a
  * thread pool and the activation buffers across sentences. Results are the same bytes
  * whatever the thread count. */
@@ -161,6 +163,16 @@ mhv_status mhv_forward_estimate_seq2seq(mhv_forward_ctx *c, const mhv_model *m, 
 mhv_status mhv_forward_seq2seq_logits(mhv_forward_ctx *c, const mhv_model *m,
                                       const int32_t *src, int ns, const int32_t *tgt, int nt,
                                       float *logits, mhv_error *err);
+/* The logits of the token after tgt(nt), the last row of mhv_forward_seq2seq_logits's (the
+ * same bytes), for a generation loop: *next points at them inside logits, which has room
+ * for (nt, dec_vocab) floats. memo (NULL: none; mhv_nn_memo_free when done) keeps the
+ * encoder's output and its cross-attention keys and values for the next calls over the same
+ * source, so they are computed once. feats: an audio model's features (as
+ * mhv_forward_seq2seq_logits_audio; src NULL), else NULL. */
+mhv_status mhv_forward_seq2seq_next(mhv_forward_ctx *c, const mhv_model *m, const int32_t *src,
+                                    int ns, const float *feats, const int32_t *tgt, int nt,
+                                    mhv_nn_memo *memo, float *logits, const float **next,
+                                    mhv_error *err);
 /* Greedy decoding: out starts with the decoder start token, then up to max_new tokens, each
  * the first highest logit, stopping after the end token (eos_token_id); *n_out counts them
  * all (so out needs max_new + 1 slots). */

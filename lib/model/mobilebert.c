@@ -250,6 +250,10 @@ static mhv_status mobilebert_forward(mhv_nn *nn, const mhv_model *m, const int32
                         "supported: no logits");
     int H = c->hidden_size, B = c->mb_inner, I = c->intermediate_size, E = c->embedding_size;
     int F = c->mb_ffns - 1, W = H > B ? H : B;
+    if (cap->vnorm == MHV_VNORM_VO && B > H) /* the blocks keep W_O slices of hidden rows */
+        return mhv_fail(err, MHV_EUNSUPPORTED, m->dir, "value norms through the output "
+                        "projection (norm-out) are not supported with intra_bottleneck_size %d "
+                        "above hidden_size %d", B, H);
     size_t N = (size_t)n, nb = N * (size_t)B;
     float *x;                        /* (n, H) the layers' stream */
     float *li, *qk;                  /* (n, B) the bottleneck's layer input, q/k input */

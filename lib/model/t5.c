@@ -312,12 +312,15 @@ static mhv_status t5_seq2seq(mhv_nn *nn, const mhv_model *m, const int32_t *src,
         return st;
     const mhv_attn_bufs ab = {.q = q, .k = k, .v = v, .ctx = ctx};
 
-    /* encoder */
+    /* encoder (under generation once per source: nn's encoder memo) */
+    int32_t *bucket_e = (int32_t *)(void *)bke, *bucket_d = (int32_t *)(void *)bkd;
+    rel_ctx rc = {table, bucket_e, NH};
+    size_t enc_floats = (size_t)ns * (size_t)H;
+    if (mhv_nn_memo_load(nn, 0, xe, enc_floats))
+        goto decoder;
     mhv_embed e = {.tok = &m->word_emb, .pad_id = -1};
     mhv_nn_embed(nn, xe, &e, src, ns, H);
-    int32_t *bucket_e = (int32_t *)(void *)bke, *bucket_d = (int32_t *)(void *)bkd;
     fill_buckets(c, bucket_e, ns, 1);
-    rel_ctx rc = {table, bucket_e, NH};
     for (int l = 0; l <= cap[0].last; l++) {
         const mhv_layer *ly = &m->layers[l];
         if (ly->rel_bias.data)
@@ -338,8 +341,9 @@ static mhv_status t5_seq2seq(mhv_nn *nn, const mhv_model *m, const int32_t *src,
         return MHV_OK;
     mhv_norm fe = rms(m->enc_norm_g, c->layer_norm_eps);
     mhv_nn_norm(nn, xe, xe, &fe, ns, H);
+    mhv_nn_memo_store(nn, 0, xe, enc_floats);
 
-    /* decoder */
+decoder:;
     mhv_embed d = {.tok = &m->dec_word_emb, .pad_id = -1};
     mhv_nn_embed(nn, xd, &d, tgt, nt, H);
     fill_buckets(c, bucket_d, nt, 0);
@@ -371,12 +375,14 @@ static mhv_status t5_seq2seq(mhv_nn *nn, const mhv_model *m, const int32_t *src,
         t5_ffn(nn, c, ly, xd, xb, ffn, gate, tmp, nt);
     }
     if (logits) {
+        int lr = mhv_nn_logit_rows(nn, nt); /* the last lr positions */
+        float *xl = xd + (size_t)(nt - lr) * (size_t)H;
         mhv_norm fd = rms(m->norm_g, c->layer_norm_eps);
-        mhv_nn_norm(nn, xd, xd, &fd, nt, H);
+        mhv_nn_norm(nn, xl, xl, &fd, lr, H);
         if (c->out_scale > 0)
-            for (size_t i = 0; i < (size_t)nt * (size_t)H; i++)
-                xd[i] = (float)(xd[i] * c->out_scale);
-        mhv_nn_linear(nn, logits, xd, &m->lm_head, NULL, nt, MHV_NN_NO_ACT);
+            for (size_t i = 0; i < (size_t)lr * (size_t)H; i++)
+                xl[i] = (float)(xl[i] * c->out_scale);
+        mhv_nn_linear(nn, logits, xl, &m->lm_head, NULL, lr, MHV_NN_NO_ACT);
     }
     return MHV_OK;
 }

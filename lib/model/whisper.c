@@ -302,7 +302,11 @@ static mhv_status whisper_seq2seq(mhv_nn *nn, const mhv_model *m, const int32_t 
     const mhv_attn_bufs ab = {.q = q, .k = k, .v = v, .ctx = ctx};
     const float scale = (float)(1.0 / sqrt((double)d));
 
-    /* encoder: features (M, T) -> conv1 (T, H) -> conv2 (ns, H), GELU after each */
+    /* encoder: features (M, T) -> conv1 (T, H) -> conv2 (ns, H), GELU after each (under
+     * generation once per source: nn's encoder memo) */
+    size_t enc_floats = (size_t)ns * (size_t)H;
+    if (mhv_nn_memo_load(nn, 0, xe, enc_floats))
+        goto decoder;
     im2col3(xcol, nn->pixels, 1, (size_t)T, M, T, T, 1);
     mhv_nn_linear(nn, conv, xcol, &m->audio_conv1, m->audio_conv1_b, T, MHV_ACT_GELU);
     im2col3(xcol, conv, (size_t)H, 1, H, T, ns, 2);
@@ -327,8 +331,9 @@ static mhv_status whisper_seq2seq(mhv_nn *nn, const mhv_model *m, const int32_t 
     if (cap[1].last < 0 && !logits)
         return MHV_OK;
     pre_norm(nn, c, xe, xe, m->enc_norm_g, m->enc_norm_b, ns);
+    mhv_nn_memo_store(nn, 0, xe, enc_floats);
 
-    /* decoder */
+decoder:;
     mhv_embed e = {.tok = &m->dec_word_emb, .pad_id = -1};
     mhv_nn_embed(nn, xd, &e, tgt, nt, H);
     for (int i = 0; i < nt; i++) {
@@ -358,8 +363,10 @@ static mhv_status whisper_seq2seq(mhv_nn *nn, const mhv_model *m, const int32_t 
         ffn_block(nn, c, ly, xd, xb, ffn, tmp, nt);
     }
     if (logits) {
-        pre_norm(nn, c, xd, xd, m->norm_g, m->norm_b, nt);
-        mhv_nn_linear(nn, logits, xd, &m->lm_head, NULL, nt, MHV_NN_NO_ACT);
+        int lr = mhv_nn_logit_rows(nn, nt); /* the last lr positions */
+        float *xl = xd + (size_t)(nt - lr) * (size_t)H;
+        pre_norm(nn, c, xl, xl, m->norm_g, m->norm_b, lr);
+        mhv_nn_linear(nn, logits, xl, &m->lm_head, NULL, lr, MHV_NN_NO_ACT);
     }
     return MHV_OK;
 }

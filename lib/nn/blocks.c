@@ -795,6 +795,34 @@ static void mp_split_rows(const void *arg, int r0, int r1, int worker)
     }
 }
 
+/* ---- the encoder memo of generation ---- */
+
+int mhv_nn_memo_load(const mhv_nn *nn, int slot, float *x, size_t floats)
+{
+    const mhv_nn_memo *m = nn->enc_memo;
+    if (!m || nn->measure || slot < 0 || slot >= MHV_MEMO_SLOTS || !m->x[slot] ||
+        m->floats[slot] != floats)
+        return 0;
+    memcpy(x, m->x[slot], floats * sizeof *x);
+    return 1;
+}
+
+void mhv_nn_memo_store(mhv_nn *nn, int slot, const float *x, size_t floats)
+{
+    mhv_nn_memo *m = nn->enc_memo;
+    if (!m || nn->measure || slot < 0 || slot >= MHV_MEMO_SLOTS || m->x[slot] ||
+        !(m->x[slot] = malloc(floats * sizeof *x)))
+        return;
+    memcpy(m->x[slot], x, floats * sizeof *x);
+    m->floats[slot] = floats;
+}
+
+void mhv_nn_memo_free(mhv_nn_memo *m)
+{
+    for (int i = 0; i < MHV_MEMO_SLOTS; i++)
+        free(m->x[i]), m->x[i] = NULL;
+}
+
 /* ---- attention, one task per head ---- */
 
 typedef struct {
@@ -1127,7 +1155,15 @@ void mhv_nn_cross_attention(mhv_nn *nn, const mhv_attn_layer *a, const float *x,
         {b->k, a->wk, a->bk, 0, a->wk->rows, MHV_NN_NO_ACT},
         {b->v, a->wv, a->bv, 0, a->wv->rows, MHV_NN_NO_ACT},
     };
-    mhv_nn_linear_parts(nn, parts, done && !cap->vnorm ? 1 : 2, mem, s);
+    /* under generation the source's keys and values of layer l are kept (nn->enc_memo) */
+    size_t kv = (size_t)s * (size_t)a->wk->rows;
+    int with_v = !done || cap->vnorm, sk = 1 + 2 * l, sv = sk + 1;
+    if (!mhv_nn_memo_load(nn, sk, b->k, kv) || (with_v && !mhv_nn_memo_load(nn, sv, b->v, kv))) {
+        mhv_nn_linear_parts(nn, parts, with_v ? 2 : 1, mem, s);
+        mhv_nn_memo_store(nn, sk, b->k, kv);
+        if (with_v)
+            mhv_nn_memo_store(nn, sv, b->v, kv);
+    }
     cross_job j = {b->q, b->k, b->v, done ? NULL : b->ctx, (size_t)a->heads * (size_t)a->head_dim,
                    t, s, a->head_dim, a->scale, heads, probs, vnorms, cap->vnorm, a->wo, nn};
     mhv_pool_run(nn->pool, count, cross_task, &j);

@@ -53,7 +53,39 @@ typedef struct {
     size_t measured;
     const struct mhv_nn_pack_s *pack; /* several sentences in this pass, set by the forward
                                        * driver; NULL: one */
+    struct mhv_nn_memo_s *enc_memo; /* generation: an encoder-decoder's encoder output kept
+                                     * across the passes over one source (mhv_nn_memo_load);
+                                     * NULL: none */
+    int logits_last;        /* an encoder-decoder pass writes the logits of its last
+                             * position only (mhv_nn_logit_rows) */
 } mhv_nn;
+
+/* What the passes over one source share, kept by the caller (the generation loop runs the
+ * decoder once per step and beam): the encoder's output (slot 0) and each decoder layer l's
+ * cross-attention keys and values of it (slots 1 + 2l, 2 + 2l), so the encoder and those
+ * projections run once. The caller keeps the source the same while the memo is set. */
+enum { MHV_MEMO_SLOTS = 1 + 2 * 1024 }; /* decoders of up to MHV_MAX_LAYERS (config.h) */
+typedef struct mhv_nn_memo_s {
+    float *x[MHV_MEMO_SLOTS];   /* each slot's floats, or NULL until stored */
+    size_t floats[MHV_MEMO_SLOTS];
+} mhv_nn_memo;
+
+/* Copies slot's kept floats into x and returns 1 when nn's memo has them at that size; 0:
+ * the pass computes them (and keeps them with mhv_nn_memo_store). */
+int mhv_nn_memo_load(const mhv_nn *nn, int slot, float *x, size_t floats);
+/* Keeps x (floats) in slot for the passes to come, when nn has a memo without it (out of
+ * memory: not kept, the next pass computes them again). */
+void mhv_nn_memo_store(mhv_nn *nn, int slot, const float *x, size_t floats);
+/* Frees what a memo keeps. */
+void mhv_nn_memo_free(mhv_nn_memo *m);
+/* The positions whose logits an encoder-decoder pass of n target positions writes, the last
+ * ones: under nn->logits_last only the last (logits (1, vocab)) when a one-row product is the
+ * same bytes as that row of an n-row one (kernels.h, linear_rows_switch), else all n. */
+static inline int mhv_nn_logit_rows(const mhv_nn *nn, int n)
+{
+    int sw = nn->K->linear_rows_switch;
+    return nn->logits_last && n > 0 && (sw == 0 || n <= sw) ? 1 : n;
+}
 
 /* Several sentences packed into one pass, so that every linear layer reads its weights once
  * for all of them (at a few tens of tokens a sentence, a linear layer is bound by that).

@@ -52,6 +52,19 @@ for fx in whisper-f32 whisper-model-bf16 whisper-untied-f16; do
     fi
 done
 
+# --ids: the decoder's ids as given (the golden's)
+perl -MJSON::PP -e 'local $/; my $j = decode_json(<STDIN>);
+    print "'"$A"'/$_->{wav}\t", join(" ", @{$_->{tgt_ids}}), "\n" for @{$j->{sentences}}' \
+    <"$G/whisper-f32.json" >"$TMP/ids.txt"
+rm -rf "$TMP/out"
+if "$MHAVIZ" run --model tests/fixtures/whisper-f32 --pairs --ids --format json --out "$TMP/out" \
+    "$TMP/ids.txt" 2>"$TMP/err"; then
+    compare "$TMP/out/ids.json" whisper-f32
+    check "--ids: JSON within the golden (perl exit $?)" '[ $? = 0 ]'
+else
+    bad "--ids: run failed: $(cat "$TMP/err")"
+fi
+
 # --tgt-lang en: the prompt of set_prefix_tokens(language="en", task="transcribe")
 want=$(perl -MJSON::PP -e 'local $/; my $j = decode_json(<STDIN>);
     for (@{$j->{cases}}) { if (($_->{language} // "") eq "en" && $_->{text} eq "the cat sat") {
@@ -65,7 +78,7 @@ got=$(perl -MJSON::PP -e 'local $/; print join(" ", @{decode_json(<STDIN>)->{sen
 check "--tgt-lang en prompt: got '$got', want '$want'" '[ -n "$want" ] && [ "$got" = "$want" ]'
 
 # a .wav given directly is one line (no transcript: --pairs needs one)
-expect_fail "wav without transcript" 2 "give --pairs (lines SOURCE<TAB>TARGET)" -- \
+expect_fail "wav without transcript" 2 "give --pairs (lines SOURCE<TAB>TARGET) or --generate N" -- \
     "$MHAVIZ" run --model tests/fixtures/whisper-f32 --out "$TMP/out" "$A/sweep16.wav"
 # figures: the positions of the real audio (0.6 s: 30 positions of 0.02 s), all in JSON
 rm -rf "$TMP/out"
@@ -107,9 +120,49 @@ rm -rf "$TMP/out"
     --window 40:50 --out "$TMP/out" "$TMP/figs.txt" 2>"$TMP/err"
 check "--window 40:50 on positions" 'grep -q "0.98s" "$TMP/out/figs/X00-H00.svg" && ! grep -q "0.58s" "$TMP/out/figs/X00-H00.svg"'
 
+# --generate N: transformers' generate() (its goldens): the language detected, given with
+# --tgt-lang, or generation_config.json's language and task
+gen_want() { # WAV LANGUAGE: the golden's ids
+    perl -MJSON::PP -e 'local $/; my $j = decode_json(<STDIN>);
+        for (@{$j->{generate}}) { if ($_->{wav} eq $ARGV[0] && ($_->{language} // "") eq $ARGV[1]) {
+            print join(" ", @{$_->{ids}}); } }' "$1" "$2" <"$G/whisper-f32.json"
+}
+gen_got() { # OUT_JSON
+    perl -MJSON::PP -e 'local $/; print join(" ", @{decode_json(<STDIN>)->{sentences}[0]{target_token_ids}})' <"$1"
+}
+rm -rf "$TMP/out"
+"$MHAVIZ" run --model tests/fixtures/whisper-f32 --generate 8 --format json,png --out "$TMP/out" \
+    "$A/sweep16.wav" 2>"$TMP/err"
+got=$(gen_got "$TMP/out/sweep16.json"); want=$(gen_want sweep16.wav "")
+check "--generate, language detected: got '$got', want '$want'" '[ -n "$want" ] && [ "$got" = "$want" ]'
+check "--generate: the report says how" 'grep -q "\"language\": \"detected\"" "$TMP/out/sweep16.json" && [ -s "$TMP/out/sweep16/X01-H00.png" ]'
+rm -rf "$TMP/out"
+"$MHAVIZ" run --model tests/fixtures/whisper-f32 --generate 8 --tgt-lang en --format json \
+    --heads cross:1:0 --out "$TMP/out" "$A/speech16.wav" 2>"$TMP/err"
+got=$(gen_got "$TMP/out/speech16.json"); want=$(gen_want speech16.wav en)
+check "--generate --tgt-lang en: got '$got', want '$want'" '[ -n "$want" ] && [ "$got" = "$want" ]'
+cp -r tests/fixtures/whisper-f32 "$TMP/m"
+perl -0pi -e 's/\{/{"language": "fr", "task": "translate",/' "$TMP/m/generation_config.json"
+rm -rf "$TMP/out"
+"$MHAVIZ" run --model "$TMP/m" --generate 6 --format json --heads cross:1:0 --out "$TMP/out" \
+    "$A/speech16.wav" 2>"$TMP/err"
+got=$(gen_got "$TMP/out/speech16.json"); want=$(gen_want speech16.wav fr)
+check "--generate, generation_config.json's fr translate: got '$got', want '$want'" '[ -n "$want" ] && [ "$got" = "$want" ]'
+perl -0pi -e 's/"language": "fr", "task": "translate",/"return_timestamps": true,/' "$TMP/m/generation_config.json"
+expect_fail "return_timestamps" 1 "return_timestamps is not supported" -- \
+    "$MHAVIZ" run --model "$TMP/m" --generate 6 --out "$TMP/out" "$A/speech16.wav"
+rm -rf "$TMP/m"
+expect_fail "--generate past max_target_positions" 2 "--generate 21: with Whisper's 4 first tokens that is more than max_target_positions 24" -- \
+    "$MHAVIZ" run --model tests/fixtures/whisper-f32 --generate 21 --out "$TMP/out" "$A/sweep16.wav"
+expect_fail "--generate on an unknown language" 2 "--tgt-lang: the tokenizer has no special token <|xx|>" -- \
+    "$MHAVIZ" run --model tests/fixtures/whisper-f32 --generate 5 --tgt-lang xx --out "$TMP/out" "$A/sweep16.wav"
+cp -r tests/fixtures/whisper-f32 "$TMP/m"
+perl -0pi -e 's/"<\|de\|>": \d+,//' "$TMP/m/generation_config.json"
+expect_fail "--generate on a language lang_to_id lacks" 2 "language 'de' is not in lang_to_id" -- \
+    "$MHAVIZ" run --model "$TMP/m" --generate 5 --tgt-lang de --out "$TMP/out" "$A/sweep16.wav"
+rm -rf "$TMP/m"
+
 # refusals
-expect_fail "--generate" 1 "--generate is not available for whisper yet" -- \
-    "$MHAVIZ" run --model tests/fixtures/whisper-f32 --generate 5 --out "$TMP/out" "$A/sweep16.wav"
 rm -rf "$TMP/out"
 "$MHAVIZ" run --model tests/fixtures/whisper-f32 --pairs --format html --out "$TMP/out" "$TMP/figs.txt" 2>"$TMP/err"
 check "html page with the positions' times" 'grep -q "0.98s" "$TMP/out/figs.html" && grep -qF "notimestamps|\\u003e" "$TMP/out/figs.html"'
