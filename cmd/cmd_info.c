@@ -7,9 +7,32 @@
 
 #include "cli.h"
 #include "model/family.h"
+#include "model/forward.h"
+#include "model/generate.h"
 #include "nn/kernels/cpucache.h"
 #include "nn/kernels/kernels.h"
 #include "commands.h"
+
+/* What run --generate decodes with: the directory's generation settings, one line (why they
+ * are refused otherwise). */
+static void print_generation(const mhv_model *m)
+{
+    mhv_gen_config g;
+    mhv_gen_source from;
+    mhv_error e = {0};
+    static const char *const names[] = {"transformers' defaults", "generation_config.json",
+                                        "config.json"};
+    if (mhv_gen_config_read(m->dir, &g, &from, &e)) {
+        char why[1100];
+        mhv_error_format(&e, why, sizeof why);
+        printf("generation: refused (%s)\n", why);
+        return;
+    }
+    char desc[1900];
+    mhv_gen_describe(&g, 1, mhv_forward_gen_positions(m), desc, (int)sizeof desc);
+    printf("generation: %s %s\n", names[from], desc);
+    mhv_gen_config_free(&g);
+}
 
 static const char info_usage[] =
     "usage: mhaviz info [--model DIR]\n"
@@ -75,9 +98,11 @@ int cmd_info(int argc, char **argv)
         printf("kv_heads: %d\n", cf->num_kv_heads);
     printf("layers: %d\nheads: %d\nhead_dim: %d\nhidden_size: %d\nintermediate_size: %d\n",
            cf->num_layers, cf->num_heads, cf->head_dim, cf->hidden_size, cf->intermediate_size);
-    if (cf->enc_dec) /* the lines above are the encoder's */
+    if (cf->enc_dec) { /* the lines above are the encoder's */
         printf("decoder_layers: %d\ndecoder_vocab_size: %d\ndecoder_start_token_id: %d\n",
                cf->dec_layers, cf->dec_vocab_size, cf->decoder_start_id);
+        print_generation(m);
+    }
     printf("vocab_size: %d\nmax_positions: %d\nactivation: %s\nlayer_norm_eps: %g\n",
            cf->vocab_size, cf->max_positions, mhv_act_name(cf->act), (double)cf->layer_norm_eps);
     if (cf->task_types) /* ERNIE's use_task_id */

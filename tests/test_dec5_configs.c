@@ -102,8 +102,15 @@ static void test_helium(void **state)
     config_refused(HELIUM ", \"num_key_value_heads\": 4, \"head_dim\": 16}",
                    "head_dim 16 x 4 heads other than hidden_size 32");
     config_refused(HELIUM "}", "num_key_value_heads 20 does not divide");
+    /* the default rotation ignores partial_rotary_factor, as transformers' Helium does; a
+     * scaling type would rotate part of the head, on which transformers fails */
+    config_ok(HELIUM ", \"num_key_value_heads\": 4, \"head_dim\": 8, \"rope_parameters\": "
+              "{\"rope_type\": \"default\", \"partial_rotary_factor\": 0.5, \"rope_theta\": 300}}",
+              &c);
+    assert_true(c.rotary_dims == 0 && c.rope.theta == 300.0);
     config_refused(HELIUM ", \"num_key_value_heads\": 4, \"rope_parameters\": {\"rope_type\": "
-                   "\"default\", \"partial_rotary_factor\": 0.5}}", "partial_rotary_factor");
+                   "\"linear\", \"factor\": 2, \"partial_rotary_factor\": 0.5}}",
+                   "partial_rotary_factor");
 }
 
 #define NEMO "{\"model_type\": \"nemotron\", \"hidden_size\": 32, \"num_hidden_layers\": 2, " \

@@ -110,8 +110,10 @@ static void test_roformer(void **state)
     config_ok("{\"model_type\": \"roformer\", \"embedding_size\": 128, \"rotary_value\": false}",
               &c);
     assert_int_equal(c.embedding_size, 128);
-    config_refused("{\"model_type\": \"roformer\", \"rotary_value\": true}",
-                   "rotary_value is not supported");
+    assert_int_equal(c.rotary_value, 0);
+    config_ok("{\"model_type\": \"roformer\", \"rotary_value\": true}", &c);
+    assert_int_equal(c.rotary_value, 1);
+    config_refused("{\"model_type\": \"roformer\", \"rotary_value\": 2}", "rotary_value");
     config_refused("{\"model_type\": \"roformer\", \"is_decoder\": true}",
                    "is_decoder is not supported");
     config_refused("{\"model_type\": \"roformer\", \"add_cross_attention\": true}",

@@ -316,6 +316,7 @@ static void test_unpacked(void **state)
     (void)state;
     check_fixture("fam-phi3-lm-f32-longrope", 0);
     check_fixture("fam-opt-350m-bf16", 0);
+    check_fixture("fam-phimoe-f32", 0); /* longrope's mscale follows the length */
 }
 
 /* A bad id in the third of five sentences: the first two come back, the error is the

@@ -203,6 +203,7 @@ typedef struct {
     /* encoder-decoders whose decoder has its own position table (LED): its rows; else
      * max_positions */
     int dec_max_positions;
+    int rotary_value;         /* RoFormer: the values turn by the rotary positions too */
 } mhv_config;
 
 /* BEiT's relative position biases: each layer's own table and/or one shared by all (summed) */

@@ -11,6 +11,15 @@
 /* transformers' beam search marks finished or excluded candidates by adding this */
 #define BEAM_NEG 1.0e9f
 
+/* A Python float as PyTorch meets it beside an fp32 tensor: rounded to fp32, out-of-range
+ * values to an infinity (a plain C conversion of those is undefined). */
+static float f32(double x)
+{
+    if (x > FLT_MAX || x < -FLT_MAX)
+        return x > 0 ? INFINITY : -INFINITY;
+    return (float)x;
+}
+
 void mhv_gen_config_init(mhv_gen_config *g)
 {
     memset(g, 0, sizeof *g);
@@ -206,9 +215,9 @@ static void process(gen_run *r, const int32_t *seq, int len, float *s)
     int V = r->V;
     if (g->encoder_repetition_penalty != 1.0 && in->encoder_ids)
         penalise(r, s, in->encoder_ids, in->n_encoder,
-                 (float)(1.0 / g->encoder_repetition_penalty));
+                 f32(1.0 / g->encoder_repetition_penalty));
     if (g->repetition_penalty != 1.0)
-        penalise(r, s, seq, len, (float)g->repetition_penalty);
+        penalise(r, s, seq, len, f32(g->repetition_penalty));
     if (g->no_repeat_ngram_size > 0)
         no_repeat(s, V, seq, len, g->no_repeat_ngram_size);
     if (g->encoder_no_repeat_ngram_size > 0 && in->encoder_ids)
@@ -228,10 +237,10 @@ static void process(gen_run *r, const int32_t *seq, int len, float *s)
         for (int v = 0; v < V; v++)
             s[v] = s[v] != s[v] ? 0.0f : s[v] == INFINITY ? FLT_MAX
                                         : s[v] == -INFINITY ? -FLT_MAX : s[v];
-    if (g->has_decay && len > g->decay_start + in->n_prompt) {
+    long steps = (long)len - g->decay_start - in->n_prompt;
+    if (g->has_decay && steps > 0) {
         /* each eos's |score| x (factor ** steps - 1), from the scores before */
-        float f = (float)(pow(g->decay_factor, (double)(len - g->decay_start - in->n_prompt)) -
-                          1.0);
+        float f = f32(pow(g->decay_factor, (double)steps) - 1.0);
         float old[64];
         int n = g->eos.n < 64 ? g->eos.n : 64;
         for (int i = 0; i < n; i++)
@@ -538,7 +547,7 @@ static mhv_status beam_search(gen_run *r, int32_t *out, int *n_out, mhv_error *e
         for (int i = 0; i < nb; i++)
             full &= b.fin_done[i];
         full &= g->early_stopping == MHV_EARLY_TRUE;
-        float denom = (float)pow((double)(cur + 1 - P), lp);
+        float denom = f32(pow((double)(cur + 1 - P), lp));
         for (int k = 0; k < K; k++) {
             float f = b.cand_score[k] / denom;
             f += full ? -BEAM_NEG : -0.0f;
@@ -570,7 +579,7 @@ static mhv_status beam_search(gen_run *r, int32_t *out, int *n_out, mhv_error *e
         cur++;
         /* can a running beam still beat the worst finished one? */
         int hyp = g->early_stopping == MHV_EARLY_NEVER && lp > 0.0 ? L - P : cur - P;
-        float best = b.run_score[0] / (float)pow((double)hyp, lp);
+        float best = b.run_score[0] / f32(pow((double)hyp, lp));
         float worst = b.fin_score[0];
         int all_done = 1, all_hit = 1, any = 0;
         for (int i = 1; i < nb; i++)

@@ -51,6 +51,31 @@ static const variant *variant_of(const mhv_config *c)
     return &variants[0];
 }
 
+/* Helium's rope: Llama's default rotation ignores a partial_rotary_factor (transformers
+ * computes whole-head frequencies), so it is dropped for the default type; with a scaling
+ * type transformers' rotation fails on it and the shared reader refuses it. */
+static mhv_status whole_head_rope(const cJSON *root, mhv_rope *r, const char *name,
+                                  mhv_error *err)
+{
+    const cJSON *sc = mhv_json_get(root, "rope_scaling");
+    const char *key = sc && cJSON_IsObject(sc) ? "rope_scaling" : "rope_parameters";
+    sc = mhv_json_get(root, key);
+    const cJSON *ty = sc && cJSON_IsObject(sc) ? mhv_json_get(sc, "rope_type") : NULL;
+    if (sc && cJSON_IsObject(sc) && !ty)
+        ty = mhv_json_get(sc, "type");
+    int plain = !ty || (cJSON_IsString(ty) && strcmp(ty->valuestring, "default") == 0);
+    if (!plain || !sc || !cJSON_IsObject(sc) || !mhv_json_get(sc, "partial_rotary_factor"))
+        return mhv_config_rope(root, r, name, err);
+    cJSON *dup = cJSON_Duplicate(root, 1);
+    if (!dup)
+        return mhv_fail(err, MHV_ENOMEM, name, "out of memory");
+    cJSON_DeleteItemFromObjectCaseSensitive(cJSON_GetObjectItemCaseSensitive(dup, key),
+                                            "partial_rotary_factor");
+    mhv_status st = mhv_config_rope(dup, r, name, err);
+    cJSON_Delete(dup);
+    return st;
+}
+
 static mhv_status glm_config(const cJSON *root, mhv_config *c, const char *name, mhv_error *err)
 {
     const variant *v = variant_of(c);
@@ -80,7 +105,7 @@ static mhv_status glm_config(const cJSON *root, mhv_config *c, const char *name,
                             rot);
         c->rotary_dims = rot == c->head_dim ? 0 : rot;
     } else {
-        if ((st = mhv_config_rope(root, &c->rope, name, err)))
+        if ((st = whole_head_rope(root, &c->rope, name, err)))
             return st;
         const cJSON *p = mhv_json_get(root, "rope_parameters");
         if (!mhv_json_get(root, "rope_theta") &&

@@ -14,8 +14,10 @@
  *     t = norm(down(act(up(a))) + a);  x = norm(bn_out(t) + x)
  *   without the bottleneck B = H, li = x and x = t.
  * Norms take layer_norm_eps except the embeddings' and each layer's output.LayerNorm, which
- * transformers builds with LayerNorm's default 1e-5. The masked-LM head (its decoder
- * concatenated with a dense matrix) is not read: no logits. */
+ * transformers builds with LayerNorm's default 1e-5. The masked-LM head: t = LN(act(dense(x)))
+ * (a LayerNorm whatever normalization_type), logits = t · [decoder^T; dense] + bias, i.e.
+ * the decoder (vocab, E) over t's first E features plus the dense (H - E, vocab) matrix over
+ * the rest. */
 #include <cjson/cJSON.h>
 #include <math.h>
 #include <stdio.h>
@@ -46,6 +48,8 @@ static mhv_status mobilebert_config(const cJSON *root, mhv_config *c, const char
         (st = mhv_config_act(root, "hidden_act", MHV_ACT_RELU, &c->act, name, err)) ||
         (st = mhv_json_int(root, "embedding_size", 128, 1, MHV_MAX_HIDDEN, &c->embedding_size,
                            name, err)) ||
+        (st = mhv_json_bool(root, "tie_word_embeddings", 1, &c->tie_word_embeddings, name,
+                            err)) ||
         (st = mhv_json_bool(root, "trigram_input", 1, &c->mb_trigram, name, err)) ||
         (st = mhv_json_bool(root, "use_bottleneck", 1, &c->mb_bottleneck, name, err)) ||
         (st = mhv_json_int(root, "intra_bottleneck_size", 128, 1, MHV_MAX_HIDDEN, &c->mb_inner,
@@ -87,7 +91,8 @@ static size_t mobilebert_vector_floats(const mhv_config *c)
     size_t F = (size_t)c->mb_ffns;
     /* embeddings: transformation bias, norm; a layer: q, k, v, o biases, their norm, the
      * bottlenecks (3 B + 3 H), every feed-forward network (I + 3 B) */
-    return 3 * H + (size_t)c->num_layers * (12 * B + 3 * H + F * (I + 3 * B));
+    return 3 * H + (size_t)c->num_layers * (12 * B + 3 * H + F * (I + 3 * B)) + 3 * H +
+           (size_t)c->vocab_size; /* the masked-LM head */
 }
 
 /* prefix+name ".weight" (rows, cols) into *w and ".bias" into *b; then prefix+norm's weight
@@ -159,6 +164,77 @@ static mhv_status load_layer(mhv_wload *ld, const mhv_config *c, int l, mhv_laye
     return MHV_OK;
 }
 
+/* MobileBertForMaskedLM's / ForPreTraining's cls.predictions when the checkpoint has its
+ * transform: the decoder (vocab, E) tied to the token embedding and its bias to
+ * cls.predictions.bias unless tie_word_embeddings is false (transformers 5 unties both; a
+ * file without decoder.bias then has the same values as cls.predictions.bias), and
+ * the dense (H - E, vocab) matrix (none when E == H). */
+static mhv_status load_mlm_head(mhv_model *m, mhv_wload *ld, mhv_error *err)
+{
+    const mhv_config *c = &m->cfg;
+    int H = c->hidden_size, E = c->embedding_size, V = c->vocab_size, opt = MHV_W_BARE;
+    mhv_status st = mhv_wload_mat(ld, "cls.predictions.transform.dense.weight", H, H,
+                                  opt | MHV_W_OPTIONAL, &m->mlm_dense, err);
+    if (st || !m->mlm_dense.data)
+        return st;
+    int tied = c->tie_word_embeddings;
+    if ((st = mhv_wload_vec(ld, "cls.predictions.transform.dense.bias", H, opt, &m->mlm_dense_b,
+                            err)) ||
+        (st = mhv_wload_vec(ld, "cls.predictions.transform.LayerNorm.weight", H, opt,
+                            &m->mlm_ln_g, err)) ||
+        (st = mhv_wload_vec(ld, "cls.predictions.transform.LayerNorm.bias", H, opt,
+                            &m->mlm_ln_b, err)) ||
+        (!tied && (st = mhv_wload_vec(ld, "cls.predictions.decoder.bias", V,
+                                      opt | MHV_W_OPTIONAL, &m->mlm_bias, err))) ||
+        (!m->mlm_bias &&
+         (st = mhv_wload_vec(ld, "cls.predictions.bias", V, opt, &m->mlm_bias, err))))
+        return st;
+    if (tied)
+        m->mlm_decoder = m->word_emb;
+    else if ((st = mhv_wload_mat(ld, "cls.predictions.decoder.weight", V, E, opt,
+                                 &m->mlm_decoder, err)))
+        return st;
+    int rest[1] = {V};
+    char prefix[sizeof ld->prefix]; /* the head is outside the base model's prefix */
+    memcpy(prefix, ld->prefix, sizeof prefix);
+    ld->prefix[0] = '\0';
+    if (H > E)
+        st = mhv_wload_conv1d(ld, "cls.predictions.dense.weight", H - E, rest, 1,
+                              &m->mlm_extra, err);
+    memcpy(ld->prefix, prefix, sizeof prefix);
+    if (st)
+        return st;
+    if (E > H)
+        return mhv_fail(err, MHV_EFORMAT, m->dir, "embedding_size %d above hidden_size %d "
+                        "leaves the masked-LM head's dense no rows", E, H);
+    m->mlm_act = (int)c->act;
+    return MHV_OK;
+}
+
+/* logits(n, V) of the masked-LM head over x(n, H); t (n, H), a (n, max(E, H - E)), b (n, V)
+ * are work space. */
+static void mlm_logits(mhv_nn *nn, const mhv_model *m, const float *x, float *t, float *a,
+                       float *b, float *logits, int n)
+{
+    const mhv_config *c = &m->cfg;
+    int H = c->hidden_size, E = c->embedding_size, V = c->vocab_size;
+    mhv_norm ln = mhv_nn_layernorm(m->mlm_ln_g, m->mlm_ln_b, c->layer_norm_eps);
+    mhv_nn_linear(nn, t, x, &m->mlm_dense, m->mlm_dense_b, n, m->mlm_act);
+    mhv_nn_norm(nn, t, t, &ln, n, H);
+    for (int i = 0; i < n; i++)
+        memcpy(a + (size_t)i * (size_t)E, t + (size_t)i * (size_t)H, (size_t)E * sizeof *a);
+    mhv_nn_linear(nn, logits, a, &m->mlm_decoder, NULL, n, MHV_NN_NO_ACT);
+    if (H > E) {
+        size_t R = (size_t)(H - E);
+        for (int i = 0; i < n; i++)
+            memcpy(a + (size_t)i * R, t + (size_t)i * (size_t)H + E, R * sizeof *a);
+        mhv_nn_linear(nn, b, a, &m->mlm_extra, NULL, n, MHV_NN_NO_ACT);
+        mhv_nn_add(nn, logits, b, n, V);
+    }
+    for (int i = 0; i < n; i++) /* += decoder.bias */
+        nn->K->add(logits + (size_t)i * (size_t)V, m->mlm_bias, (size_t)V);
+}
+
 static mhv_status mobilebert_load(mhv_model *m, mhv_wload *ld, mhv_error *err)
 {
     const mhv_config *c = &m->cfg;
@@ -189,7 +265,7 @@ static mhv_status mobilebert_load(mhv_model *m, mhv_wload *ld, mhv_error *err)
         if ((st = load_layer(ld, c, l, &m->layers[l],
                              F > 0 ? m->sub_layers + (size_t)l * (size_t)F : NULL, err)))
             return st;
-    return MHV_OK;
+    return load_mlm_head(m, ld, err);
 }
 
 /* A norm of c's kind over g, b: NoNorm, or a LayerNorm of eps. */
@@ -245,9 +321,9 @@ static mhv_status mobilebert_forward(mhv_nn *nn, const mhv_model *m, const int32
                                      mhv_capture *cap, float *logits, mhv_error *err)
 {
     const mhv_config *c = &m->cfg;
-    if (logits)
-        return mhv_fail(err, MHV_EUNSUPPORTED, m->dir, "the masked-LM head of mobilebert is not "
-                        "supported: no logits");
+    if (logits && !m->mlm_dense.data)
+        return mhv_fail(err, MHV_EUNSUPPORTED, m->dir, "no masked-LM head in the checkpoint "
+                        "(MobileBertForMaskedLM's cls.predictions): no logits");
     int H = c->hidden_size, B = c->mb_inner, I = c->intermediate_size, E = c->embedding_size;
     int F = c->mb_ffns - 1, W = H > B ? H : B;
     if (cap->vnorm == MHV_VNORM_VO && B > H) /* the blocks keep W_O slices of hidden rows */
@@ -263,12 +339,16 @@ static mhv_status mobilebert_forward(mhv_nn *nn, const mhv_model *m, const int32
     float *ffn;                      /* (n, I) */
     float *emb, *tri;                /* (n, E), (n, 3E) embeddings before the transformation */
     float *row;                      /* (H,) */
+    float *lg;                       /* (n, V) the head's second product, with logits */
+    float *fa;                       /* (n, max(E, H - E)) a block of the head's features */
     const mhv_nn_buf bufs[] = {{&x, N * (size_t)H}, {&li, nb}, {&qk, nb}, {&q, nb}, {&k, nb},
                                {&v, nb}, {&ctx, nb}, {&a, nb}, {&tmp, N * (size_t)W},
                                {&out, N * (size_t)H},
                                {&ffn, N * (size_t)I}, {&emb, N * (size_t)E},
                                {&tri, c->mb_trigram ? 3 * N * (size_t)E : 0},
-                               {&row, (size_t)H}};
+                               {&row, (size_t)H},
+                               {&lg, logits ? N * (size_t)c->vocab_size : 0},
+                               {&fa, logits ? N * (size_t)(E > H - E ? E : H - E) : 0}};
     int widest = W > I ? W : I;
     int in = c->mb_trigram ? 3 * E : E;
     widest = in > widest ? in : widest;
@@ -329,6 +409,8 @@ static mhv_status mobilebert_forward(mhv_nn *nn, const mhv_model *m, const int32
             memcpy(x, tmp, N * (size_t)H * sizeof *x);
         }
     }
+    if (logits) /* the transformed features in out (n, H) */
+        mlm_logits(nn, m, x, out, fa, lg, logits, n);
     return MHV_OK;
 }
 

@@ -140,6 +140,11 @@ typedef struct {
      * layer's num_feedforward_networks - 1 stacked feed-forward networks in ffn_up,
      * ffn_down and ln_ffn, layer by layer), or NULL */
     mhv_layer *sub_layers;
+    /* MobileBERT's masked-LM head: its dense (hidden - embedding size, vocab) weight, whose
+     * rows take the transformed features past the embedding size (the decoder, mlm_decoder,
+     * takes the first ones), viewed as the transposed (vocab, hidden - embedding size)
+     * matrix; data NULL otherwise */
+    mhv_mat mlm_extra;
 } mhv_model;
 
 /* Opens DIR/config.json and DIR's safetensors checkpoint and resolves every weight of the

@@ -5,6 +5,7 @@
  *
  *   x = LN(tok[id] + type[t])            (then embeddings_project when embedding_size differs)
  *   per layer: x = LN1(x + O·attn(rot(q), rot(k), v));  x = LN2(x + down(act(up(x))))
+ *   (rotary_value: the values turn too)
  *   rot: (a, b) at pair i of position p -> (a cos - b sin, b cos + a sin), with
  *        sin = table[p][i], cos = table[p][d/2 + i]
  * The table is the checkpoint's encoder.embed_positions.weight (saved by transformers, in the
@@ -26,7 +27,7 @@ static mhv_status roformer_config(const cJSON *root, mhv_config *c, const char *
 {
     mhv_status st;
     double eps;
-    int rotary_value, is_decoder, cross;
+    int is_decoder, cross;
     static const mhv_size_keys keys = {"hidden_size", "num_hidden_layers", "num_attention_heads",
                                        "intermediate_size", "vocab_size", "max_position_embeddings",
                                        768, 12, 12, 3072, 50000, 1536};
@@ -37,7 +38,7 @@ static mhv_status roformer_config(const cJSON *root, mhv_config *c, const char *
         (st = mhv_config_act(root, "hidden_act", MHV_ACT_GELU, &c->act, name, err)) ||
         (st = mhv_json_bool(root, "tie_word_embeddings", 1, &c->tie_word_embeddings, name,
                             err)) ||
-        (st = mhv_json_bool(root, "rotary_value", 0, &rotary_value, name, err)) ||
+        (st = mhv_json_bool(root, "rotary_value", 0, &c->rotary_value, name, err)) ||
         (st = mhv_json_bool(root, "is_decoder", 0, &is_decoder, name, err)) ||
         (st = mhv_json_bool(root, "add_cross_attention", 0, &cross, name, err)))
         return st;
@@ -48,9 +49,6 @@ static mhv_status roformer_config(const cJSON *root, mhv_config *c, const char *
         (st = mhv_json_int(root, "embedding_size", c->hidden_size, 1, MHV_MAX_HIDDEN,
                            &c->embedding_size, name, err)))
         return st;
-    if (rotary_value)
-        return mhv_fail(err, MHV_EUNSUPPORTED, name,
-                        "rotary_value is not supported (rotary positions on the values too)");
     if (is_decoder || cross)
         return mhv_fail(err, MHV_EUNSUPPORTED, name, "%s is not supported (the causal "
                         "decoder of RoFormerForCausalLM)", is_decoder ? "is_decoder" :
@@ -177,6 +175,7 @@ static mhv_status roformer_forward(mhv_nn *nn, const mhv_model *m, const int32_t
         const mhv_layer *ly = &m->layers[l];
         mhv_attn_layer attn = mhv_layer_attention(ly, c);
         attn.rope = &rot;
+        attn.rope_values = c->rotary_value;
         mhv_nn_attention(nn, &attn, x, n, l, &(mhv_attn_bufs){.q = q, .k = k, .v = v, .ctx = ctx},
                          cap);
         if (mhv_capture_done(cap, l))

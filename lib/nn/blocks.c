@@ -1081,7 +1081,8 @@ void mhv_nn_attention(mhv_nn *nn, const mhv_attn_layer *a, const float *x, int n
     per_head(nn, b->q, (size_t)QD, qh, qn, d, qn_head, a->rope, n, a->qk_norm_per_head, clip);
     per_head(nn, b->k, (size_t)KVD, kh, kn, d, kn_head, a->rope, n, a->qk_norm_per_head, clip);
     if (with_v)
-        per_head(nn, b->v, (size_t)KVD, kh, kn, d, NULL, NULL, n, 0, a->clip);
+        per_head(nn, b->v, (size_t)KVD, kh, kn, d, NULL, a->rope_values ? a->rope : NULL, n, 0,
+                 a->clip);
     attn_job j = {
         .K = nn->K,
         .base = {.q = b->q, .k = b->k, .v = b->v, .d = d, .ld_q = (size_t)QD,

@@ -397,6 +397,8 @@ typedef struct {
     int projected;                  /* q, k and v are in the buffers already (the family
                                      * projected them: SqueezeBERT's grouped convolutions):
                                      * wq, wk, wv unused, every head's columns needed */
+    int rope_values;                /* the rotation turns the values too (RoFormer's
+                                     * rotary_value) */
     const float *x_v;               /* (n, wv->cols): the values' input instead of x
                                      * (MobileBERT: queries and keys from its bottleneck,
                                      * values from the layer's input), or NULL: x */

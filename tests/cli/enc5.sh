@@ -34,7 +34,7 @@ check "squeezebert: norm-out with one post-attention group" "\"$MHAVIZ\" run --m
 expect_fail "squeezebert: norm-out with grouped post-attention" 1 "norm-out) are not supported with post_attention_groups 2" \
     -- "$MHAVIZ" run --model tests/fixtures/fam-squeezebert-mlm-f16 --ids --weighting norm-out --format json --out "$TMP/out" "$TMP/ids4.txt"
 
-# MobileBERT's tokenizer_class MobileBertTokenizer is BertTokenizer; no logits from its head
+# MobileBERT's tokenizer_class MobileBertTokenizer is BertTokenizer; a base model has no logits
 M=$TMP/mobilebert
 mkdir -p "$M"
 cp tests/fixtures/fam-mobilebert-f32/* "$M/"
@@ -43,8 +43,13 @@ printf '{"tokenizer_class": "MobileBertTokenizer", "do_lower_case": true}\n' >"$
 printf 'W5 w6\tw7\n' >"$TMP/mb.txt"
 check "mobilebert: tokenize as BertTokenizer" "[ \"\$(\"$MHAVIZ\" tokenize --model \"$M\" --pairs \"$TMP/mb.txt\" | cut -f2)\" = '2 5 6 3 7 3' ]"
 printf 'w5 [MASK] w7\n' >"$TMP/mask.txt"
-expect_fail "mobilebert: no masked-LM head" 1 "the masked-LM head of mobilebert models is not supported" \
+expect_fail "mobilebert: a base model has no masked-LM head" 1 "mobilebert checkpoint without a masked-LM head" \
     -- "$MHAVIZ" ablate --model "$M" --heads 0:0 "$TMP/mask.txt"
+
+M2=$TMP/mobilebert-mlm
+mkdir -p "$M2"
+cp tests/fixtures/fam-mobilebert-mlm-f16/* "$M/vocab.txt" "$M/tokenizer_config.json" "$M2/"
+check "mobilebert: ablate through its masked-LM head" "\"$MHAVIZ\" ablate --model \"$M2\" --heads 0:0 --format json \"$TMP/mask.txt\" 2>/dev/null | grep -q '\"mean_after\"'"
 
 # RoFormer with a vocab.txt: tokenizer_config.json names RoFormerTokenizer
 R=$TMP/roformer

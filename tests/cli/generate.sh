@@ -59,6 +59,7 @@ check "config.json's settings: recorded" "grep -q '\"num_beams\": 4, \"length_pe
 
 # --greedy: greedy search with the other settings, said on stderr and in the report
 stage beam4
+check "info: the settings" "\"\$MHAVIZ\" info --model $TMP/m | grep -q '^generation: generation_config.json {\"strategy\": \"beam_search\", \"num_beams\": 4, '"
 rm -rf "$TMP/out"
 "$MHAVIZ" run --model "$TMP/m" --ids --generate 8 --greedy --heads cross:0:0 --format json \
     --out "$TMP/out" "$TMP/m/src.txt" 2>"$TMP/stderr"

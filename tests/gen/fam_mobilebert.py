@@ -8,10 +8,13 @@ embeddings, N(0, 1)).
   fam-mobilebert-f32        MobileBertModel: trigram, key_query_shared_bottleneck, NoNorm,
                             2 feed-forward networks, pairs
   fam-mobilebert-mlm-f16    MobileBertForMaskedLM (mobilebert. prefix): use_bottleneck_attention,
-                            LayerNorm, 3 feed-forward networks, gelu, F16
+                            LayerNorm, 3 feed-forward networks, gelu, F16, logits (its head:
+                            the decoder over the first embedding_size features, the dense
+                            matrix over the rest)
   fam-mobilebert-cls-bf16   MobileBertForSequenceClassification: no bottleneck, no trigram,
                             embedding_size 16 < hidden 32 (transformation), 1 network, BF16,
                             sharded, pairs
+  fam-mobilebert-mlm-untied MobileBertForMaskedLM, untied decoder (and its bias), logits
   fam-mobilebert-plain      MobileBertModel: bottleneck of the hidden width with neither
                             attention input (q, k, v from the layer's input), embedding_size ==
                             hidden without trigram (no transformation)
@@ -54,7 +57,7 @@ fg.make("fam-mobilebert-f32", MobileBertModel,
 fg.make("fam-mobilebert-mlm-f16", MobileBertForMaskedLM,
         MobileBertConfig(**SMALL, num_feedforward_networks=3, use_bottleneck_attention=True,
                          normalization_type="layer_norm", hidden_act="gelu"),
-        dtype=torch.float16, seed=542, qk_std=0.7,
+        dtype=torch.float16, seed=542, qk_std=0.7, logits=True,
         note="MobileBertForMaskedLM: use_bottleneck_attention, LayerNorm, 3 FFNs, gelu, F16")
 fg.make("fam-mobilebert-cls-bf16", MobileBertForSequenceClassification,
         MobileBertConfig(**SMALL, num_feedforward_networks=1, use_bottleneck=False,
@@ -70,3 +73,7 @@ fg.make("fam-mobilebert-plain", MobileBertModel,
         seed=544, qk_std=0.35,
         note="MobileBertModel: bottleneck 32 == hidden, q/k/v from the layer input, no "
              "transformation, LayerNorm eps 1e-6")
+fg.make("fam-mobilebert-mlm-untied", MobileBertForMaskedLM,
+        MobileBertConfig(**SMALL, num_feedforward_networks=2, tie_word_embeddings=False),
+        seed=545, qk_std=0.7, logits=True,
+        note="MobileBertForMaskedLM, untied decoder and bias, NoNorm, trigram, logits")

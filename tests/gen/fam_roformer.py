@@ -12,6 +12,8 @@ its dtype); famgen's random draw leaves that table as transformers makes it. See
                              (embeddings_project), the table removed from the file:
                              transformers computes it on loading (create_weight), as must we
   fam-roformer-mlm-untied    RoFormerForMaskedLM, untied decoder, ReLU, logits
+  fam-roformer-rotv-bf16     RoFormerForMaskedLM, rotary_value (the values turn too), BF16,
+                             logits
 
     HF_HUB_OFFLINE=1 /path/to/venv/bin/python tests/gen/fam_roformer.py
 """
@@ -71,3 +73,6 @@ fg.make("fam-roformer-mlm-untied", RoFormerForMaskedLM,
         RoFormerConfig(**dict(SMALL, hidden_act="relu"), tie_word_embeddings=False),
         seed=535, qk_std=0.35, logits=True,
         note="RoFormerForMaskedLM, untied decoder, ReLU")
+fg.make("fam-roformer-rotv-bf16", RoFormerForMaskedLM, RoFormerConfig(**SMALL, rotary_value=True),
+        dtype=torch.bfloat16, seed=536, qk_std=0.35, logits=True,
+        note="RoFormerForMaskedLM, rotary_value, BF16")
