@@ -625,6 +625,37 @@ int mhv_layer_pre_norm(mhv_nn *nn, const mhv_decoder *dec, const mhv_config *c,
     return 0;
 }
 
+mhv_status mhv_decoder_load_experts(mhv_model *m, mhv_wload *ld, int l, const char *block,
+                                    const char *const names[3], int inter, int moe_layers,
+                                    mhv_error *err)
+{
+    const mhv_config *c = &m->cfg;
+    mhv_layer *ly = &m->layers[l];
+    int H = c->hidden_size, E = c->num_experts;
+    if (!m->experts) {
+        /* every expert matrix is a tensor of the checkpoint: no more views than those */
+        size_t views = (size_t)c->num_layers * (size_t)E * 3;
+        if ((size_t)moe_layers * (size_t)E * 3 > mhv_st_count(m->st))
+            return mhv_fail(err, MHV_EFORMAT, m->dir,
+                            "the checkpoint has fewer tensors than %d experts need", E);
+        if (!(m->experts = calloc(views, sizeof *m->experts)))
+            return mhv_fail(err, MHV_ENOMEM, m->dir, "out of memory");
+    }
+    mhv_mat *g = m->experts + (size_t)l * (size_t)E * 3, *u = g + E, *d = u + E;
+    ly->exp_gate = g, ly->exp_up = u, ly->exp_down = d;
+    char n[200];
+    snprintf(n, sizeof n, "layers.%d.%s.gate.weight", l, block);
+    mhv_status st = mhv_wload_mat(ld, n, E, H, 0, &ly->router, err);
+    for (int e = 0; e < E && !st; e++) {
+        mhv_mat *dst[3] = {&g[e], &u[e], &d[e]};
+        for (int t = 0; t < 3 && !st; t++) {
+            snprintf(n, sizeof n, "layers.%d.%s.experts.%d.%s.weight", l, block, e, names[t]);
+            st = mhv_wload_mat(ld, n, t == 2 ? H : inter, t == 2 ? inter : H, 0, dst[t], err);
+        }
+    }
+    return st;
+}
+
 mhv_status mhv_decoder_load_attn_proj(mhv_wload *ld, int l, int hidden, int qd, int kvd,
                                       int bias, mhv_layer *ly, mhv_error *err)
 {

@@ -177,6 +177,15 @@ int mhv_layer_pre_norm(mhv_nn *nn, const mhv_decoder *dec, const mhv_config *c,
 mhv_status mhv_decoder_load_attn_proj(mhv_wload *ld, int l, int hidden, int qd, int kvd,
                                       int bias, mhv_layer *ly, mhv_error *err);
 
+/* Layer l's router, layers.<l>.<block>.gate.weight (experts x hidden), and its experts'
+ * gate, up and down projections, layers.<l>.<block>.experts.<e>.<names[0..2]>.weight
+ * (inter x hidden, inter x hidden, hidden x inter), as views in m->experts (allocated at
+ * the first call for every layer: 3 x experts views of each; moe_layers of the layers hold
+ * experts, so a checkpoint with fewer tensors than those is refused before allocating). */
+mhv_status mhv_decoder_load_experts(mhv_model *m, mhv_wload *ld, int l, const char *block,
+                                    const char *const names[3], int inter, int moe_layers,
+                                    mhv_error *err);
+
 /* m->lm_head (vocab, the token embedding's width): the token embedding when the config ties
  * them, else the checkpoint's tensor `name`, never under the base model's prefix and absent
  * from a base model saved alone (then no logits). With bias (GPT-J, Phi), m->lm_head_b is

@@ -503,40 +503,20 @@ static mhv_status load_moe(mhv_model *m, mhv_wload *ld, int l, mhv_error *err)
     const mhv_config *c = &m->cfg;
     const variant *v = variant_of(c);
     mhv_layer *ly = &m->layers[l];
-    int H = c->hidden_size, E = c->num_experts, I = c->moe_intermediate_size;
-    mhv_status st;
-    if (!m->experts) {
-        /* every expert matrix is a tensor of the checkpoint: no more views than those */
-        size_t views = (size_t)c->num_layers * (size_t)E * 3, moe_layers = 0;
-        for (int i = 0; i < c->num_layers; i++)
-            moe_layers += (size_t)is_moe_layer(c, i);
-        if (moe_layers * (size_t)E * 3 > mhv_st_count(m->st))
-            return mhv_fail(err, MHV_EFORMAT, m->dir,
-                            "the checkpoint has fewer tensors than %d experts need", E);
-        if (!(m->experts = calloc(views, sizeof *m->experts)))
-            return mhv_fail(err, MHV_ENOMEM, m->dir, "out of memory");
-    }
-    mhv_mat *g = m->experts + (size_t)l * (size_t)E * 3, *u = g + E, *d = u + E;
-    ly->exp_gate = g, ly->exp_up = u, ly->exp_down = d;
+    int H = c->hidden_size;
     const char *block = v->moe == MOE_MIXTRAL ? "block_sparse_moe" : "mlp";
     static const char *const mixtral[3] = {"w1", "w3", "w2"};
     static const char *const qwen[3] = {"gate_proj", "up_proj", "down_proj"};
-    const char *const *names = v->moe == MOE_MIXTRAL ? mixtral : qwen;
-    char n[200];
-    snprintf(n, sizeof n, "layers.%d.%s.gate.weight", l, block);
-    if ((st = mhv_wload_mat(ld, n, E, H, 0, &ly->router, err)))
+    int moe_layers = 0;
+    for (int i = 0; i < c->num_layers; i++)
+        moe_layers += is_moe_layer(c, i);
+    mhv_status st = mhv_decoder_load_experts(m, ld, l, block,
+                                             v->moe == MOE_MIXTRAL ? mixtral : qwen,
+                                             c->moe_intermediate_size, moe_layers, err);
+    if (st || v->moe != MOE_QWEN2)
         return st;
-    for (int e = 0; e < E; e++) {
-        mhv_mat *dst[3] = {&g[e], &u[e], &d[e]};
-        for (int t = 0; t < 3; t++) {
-            snprintf(n, sizeof n, "layers.%d.%s.experts.%d.%s.weight", l, block, e, names[t]);
-            if ((st = mhv_wload_mat(ld, n, t == 2 ? H : I, t == 2 ? I : H, 0, dst[t], err)))
-                return st;
-        }
-    }
-    if (v->moe != MOE_QWEN2)
-        return MHV_OK;
     int S = c->shared_expert_size;
+    char n[200];
     mhv_mat *dst[3] = {&ly->ffn_gate, &ly->ffn_up, &ly->ffn_down};
     for (int t = 0; t < 3; t++) {
         snprintf(n, sizeof n, "layers.%d.mlp.shared_expert.%s.weight", l, qwen[t]);

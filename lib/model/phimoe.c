@@ -140,36 +140,13 @@ static size_t phimoe_vector_floats(const mhv_config *c)
     return 2 * H + (size_t)c->vocab_size + (size_t)c->num_layers * (5 * H + QD + 2 * KVD);
 }
 
-/* Layer l's router and experts into views of m->experts (allocated on the first layer). */
+/* Layer l's router and experts (mhv_decoder_load_experts): Mixtral's names, an MoE block in
+ * every layer. */
 static mhv_status load_experts(mhv_model *m, mhv_wload *ld, int l, mhv_error *err)
 {
-    const mhv_config *c = &m->cfg;
-    mhv_layer *ly = &m->layers[l];
-    int H = c->hidden_size, E = c->num_experts, I = c->intermediate_size;
-    if (!m->experts) {
-        size_t views = (size_t)c->num_layers * (size_t)E * 3;
-        if (views > mhv_st_count(m->st)) /* three tensors of the checkpoint per expert */
-            return mhv_fail(err, MHV_EFORMAT, m->dir,
-                            "the checkpoint has fewer tensors than %d experts need", E);
-        if (!(m->experts = calloc(views, sizeof *m->experts)))
-            return mhv_fail(err, MHV_ENOMEM, m->dir, "out of memory");
-    }
-    mhv_mat *g = m->experts + (size_t)l * (size_t)E * 3, *u = g + E, *d = u + E;
-    ly->exp_gate = g, ly->exp_up = u, ly->exp_down = d;
-    char n[200];
-    snprintf(n, sizeof n, "layers.%d.block_sparse_moe.gate.weight", l);
-    mhv_status st = mhv_wload_mat(ld, n, E, H, 0, &ly->router, err);
-    for (int e = 0; e < E && !st; e++) {
-        snprintf(n, sizeof n, "layers.%d.block_sparse_moe.experts.%d.w1.weight", l, e);
-        if ((st = mhv_wload_mat(ld, n, I, H, 0, &g[e], err)))
-            break;
-        snprintf(n, sizeof n, "layers.%d.block_sparse_moe.experts.%d.w3.weight", l, e);
-        if ((st = mhv_wload_mat(ld, n, I, H, 0, &u[e], err)))
-            break;
-        snprintf(n, sizeof n, "layers.%d.block_sparse_moe.experts.%d.w2.weight", l, e);
-        st = mhv_wload_mat(ld, n, H, I, 0, &d[e], err);
-    }
-    return st;
+    static const char *const names[3] = {"w1", "w3", "w2"};
+    return mhv_decoder_load_experts(m, ld, l, "block_sparse_moe", names,
+                                    m->cfg.intermediate_size, m->cfg.num_layers, err);
 }
 
 static mhv_status phimoe_load(mhv_model *m, mhv_wload *ld, mhv_error *err)
