@@ -105,23 +105,6 @@ static const variant *variant_of(const mhv_config *c)
     return &variants[0];
 }
 
-/* A token id field: a number, or a list whose first entry counts (eos_token_id). */
-static mhv_status token_field(const cJSON *root, const char *key, int def, int *out,
-                              const char *name, mhv_error *err)
-{
-    const cJSON *it = mhv_json_get(root, key);
-    if (cJSON_IsArray(it))
-        it = cJSON_GetArrayItem(it, 0);
-    *out = def;
-    if (!it)
-        return MHV_OK;
-    if (!cJSON_IsNumber(it) || it->valuedouble < 0 || it->valuedouble >= MHV_MAX_VOCAB ||
-        it->valuedouble != (double)(int)it->valuedouble)
-        return mhv_fail(err, MHV_EFORMAT, name, "field '%s' is not a token id", key);
-    *out = it->valueint;
-    return MHV_OK;
-}
-
 /* One attention_window entry: even and positive, as LEDEncoderSelfAttention asserts; a
  * query sees the keys within attention_window / 2 on either side (mhv_attn_layer.window
  * counts them: window / 2 + 1). */
@@ -186,11 +169,12 @@ static mhv_status bart_config(const cJSON *root, mhv_config *c, const char *name
         (st = mhv_json_bool(root, "scale_embedding", v->scale, &scale, name, err)) ||
         (st = mhv_json_bool(root, "tie_word_embeddings", !fsmt, &c->tie_word_embeddings, name,
                             err)) ||
-        (st = token_field(root, "eos_token_id", v->eos, &c->eos_id, name, err)))
+        (st = mhv_config_token(root, "eos_token_id", v->eos, &c->eos_id, name, err)))
         return st;
     /* mBART's decoder starts with eos unless config.json says otherwise */
-    if ((st = token_field(root, "decoder_start_token_id", v->start >= 0 ? v->start : c->eos_id,
-                          &c->decoder_start_id, name, err)))
+    int start = v->start >= 0 ? v->start : c->eos_id;
+    if ((st = mhv_config_token(root, "decoder_start_token_id", start, &c->decoder_start_id, name,
+                               err)))
         return st;
     /* *ForCausalLM (the decoder alone, under model.decoder) is another model than this one */
     int is_decoder;
@@ -239,7 +223,7 @@ static mhv_status bart_config(const cJSON *root, mhv_config *c, const char *name
     if (v->positions == POS_M2M) {
         /* rows pad_token_id + 1 .. pad_token_id + max_position_embeddings; tensor2tensor's
          * frequencies divide by half of d_model less one */
-        if ((st = token_field(root, "pad_token_id", 1, &c->pad_id, name, err)))
+        if ((st = mhv_config_token(root, "pad_token_id", 1, &c->pad_id, name, err)))
             return st;
         if (c->hidden_size < 4)
             return mhv_fail(err, MHV_EFORMAT, name, "d_model %d is below 4 (sinusoidal "

@@ -10,6 +10,22 @@
 #include "base/json.h"
 #include "model/family.h"
 
+mhv_status mhv_config_token(const cJSON *root, const char *key, int def, int *out,
+                            const char *name, mhv_error *err)
+{
+    const cJSON *it = mhv_json_get(root, key);
+    if (cJSON_IsArray(it))
+        it = cJSON_GetArrayItem(it, 0);
+    *out = def;
+    if (!it)
+        return MHV_OK;
+    if (!cJSON_IsNumber(it) || it->valuedouble < 0 || it->valuedouble >= MHV_MAX_VOCAB ||
+        it->valuedouble != (double)(int)it->valuedouble)
+        return mhv_fail(err, MHV_EFORMAT, name, "field '%s' is not a token id", key);
+    *out = it->valueint;
+    return MHV_OK;
+}
+
 mhv_status mhv_config_act(const cJSON *root, const char *key, mhv_act def, mhv_act *act,
                           const char *name, mhv_error *err)
 {

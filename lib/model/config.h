@@ -271,6 +271,10 @@ mhv_status mhv_config_layer_types(const struct cJSON *root, mhv_config *c, int *
 mhv_status mhv_config_gqa(const struct cJSON *root, int kv_def, int head_dim_def, mhv_config *c,
                           const char *name, mhv_error *err);
 struct cJSON;
+/* A token id field of config.json under key: a number, or a list whose first entry counts
+ * (eos_token_id); missing: def. */
+mhv_status mhv_config_token(const struct cJSON *root, const char *key, int def, int *out,
+                            const char *name, mhv_error *err);
 /* config.json's activation under key (missing or null: def); unknown names are refused. */
 mhv_status mhv_config_act(const struct cJSON *root, const char *key, mhv_act def, mhv_act *act,
                           const char *name, mhv_error *err);

@@ -24,22 +24,6 @@
 
 static const char *const model_types[] = {"whisper", NULL};
 
-static mhv_status token_field(const cJSON *root, const char *key, int def, int *out,
-                              const char *name, mhv_error *err)
-{
-    const cJSON *it = mhv_json_get(root, key);
-    if (cJSON_IsArray(it))
-        it = cJSON_GetArrayItem(it, 0);
-    *out = def;
-    if (!it)
-        return MHV_OK;
-    if (!cJSON_IsNumber(it) || it->valuedouble < 0 || it->valuedouble >= MHV_MAX_VOCAB ||
-        it->valuedouble != (double)(int)it->valuedouble)
-        return mhv_fail(err, MHV_EFORMAT, name, "field '%s' is not a token id", key);
-    *out = it->valueint;
-    return MHV_OK;
-}
-
 static mhv_status whisper_config(const cJSON *root, mhv_config *c, const char *name,
                                  mhv_error *err)
 {
@@ -70,10 +54,10 @@ static mhv_status whisper_config(const cJSON *root, mhv_config *c, const char *n
         (st = mhv_json_bool(root, "tie_word_embeddings", 1, &c->tie_word_embeddings, name,
                             err)) ||
         (st = mhv_json_bool(root, "use_weighted_layer_sum", 0, &weighted, name, err)) ||
-        (st = token_field(root, "eos_token_id", 50256, &c->eos_id, name, err)) ||
-        (st = token_field(root, "decoder_start_token_id", 50257, &c->decoder_start_id, name,
-                          err)) ||
-        (st = token_field(root, "pad_token_id", 50256, &c->pad_id, name, err)))
+        (st = mhv_config_token(root, "eos_token_id", 50256, &c->eos_id, name, err)) ||
+        (st = mhv_config_token(root, "decoder_start_token_id", 50257, &c->decoder_start_id, name,
+                               err)) ||
+        (st = mhv_config_token(root, "pad_token_id", 50256, &c->pad_id, name, err)))
         return st;
     if (weighted)
         return mhv_fail(err, MHV_EUNSUPPORTED, name, "use_weighted_layer_sum is not supported "
