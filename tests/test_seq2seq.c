@@ -21,6 +21,7 @@
 #include "model/forward.h"
 #include "nn/blocks.h"
 
+#include "stack_expect.h"
 #include "testutil.h"
 
 #define LOGIT_TOL 1e-4
@@ -44,34 +45,6 @@ static void run_with(const mhv_model *m, const char *kernel, int threads, const 
         mhv_forward_run_seq2seq(c, m, src, ns, tgt, nt, sel, a, &err))
         fail_msg("%s: forward: %s", m->dir, err.msg);
     mhv_forward_ctx_free(c);
-}
-
-/* The largest difference between a's heads of `stack` and want[layer][head][i][j]; the
- * decoder's maps must be exactly 0 above the diagonal. */
-static double compare_stack(const mhv_attn *a, mhv_stack stack, const cJSON *want, int *seen)
-{
-    double worst = 0;
-    for (int s = 0; s < a->count; s++) {
-        const mhv_head_attn *h = &a->heads[s];
-        if (h->stack != stack)
-            continue;
-        (*seen)++;
-        const cJSON *wl = cJSON_GetArrayItem(cJSON_GetArrayItem(want, h->layer), h->head);
-        assert_int_equal(cJSON_GetArraySize(wl), h->rows);
-        for (int i = 0; i < h->rows; i++) {
-            const cJSON *row = cJSON_GetArrayItem(wl, i);
-            assert_int_equal(cJSON_GetArraySize(row), h->cols);
-            for (int j = 0; j < h->cols; j++) {
-                double got = h->w[(size_t)i * (size_t)h->cols + (size_t)j];
-                double d = fabs(got - cJSON_GetArrayItem(row, j)->valuedouble);
-                if (stack == MHV_STACK_DECODER && j > i && got != 0.0)
-                    fail_msg("decoder map nonzero above the diagonal");
-                if (d > worst)
-                    worst = d;
-            }
-        }
-    }
-    return worst;
 }
 
 /* Generation's next-token logits (mhv_forward_seq2seq_next) are the last row of the whole
