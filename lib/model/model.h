@@ -74,7 +74,7 @@ typedef struct {
     float *bn_out_b, *bn_out_g, *bn_out_nb;
 } mhv_layer;
 
-typedef struct {
+typedef struct mhv_model_s {
     mhv_config cfg;
     char dir[4096];
     mhv_st *st;
@@ -145,6 +145,13 @@ typedef struct {
      * takes the first ones), viewed as the transposed (vocab, hidden - embedding size)
      * matrix; data NULL otherwise */
     mhv_mat mlm_extra;
+    /* LLaVA (model/llava.c): its vision tower and language model, each a model of its own
+     * over a view of this checkpoint under its own names (closed with it; layers, word_emb,
+     * lm_head and norm_g above are the language model's, shared), and the multi-modal
+     * projector linear_2(act(linear_1(features))); NULL / data NULL otherwise */
+    struct mhv_model_s *image_tower, *text_model;
+    mhv_mat mm_proj1, mm_proj2;      /* (H, tower hidden * feature layers), (H, H) */
+    float *mm_proj1_b, *mm_proj2_b;  /* (H,) or NULL */
 } mhv_model;
 
 /* Opens DIR/config.json and DIR's safetensors checkpoint and resolves every weight of the

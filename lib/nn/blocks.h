@@ -58,6 +58,22 @@ typedef struct {
                                      * NULL: none */
     int logits_last;        /* an encoder-decoder pass writes the logits of its last
                              * position only (mhv_nn_logit_rows) */
+    /* Rows that take the place of some tokens' embedding rows (LLaVA's image features,
+     * scattered into the language model's input embeddings), set by a family around a pass:
+     * token i takes row embed_given_row[i] of embed_given (rows of the pass's width) when it
+     * is >= 0, before the embedding's scale and additions; mhv_nn_embed sets
+     * embed_given_used when it placed them. NULL: none */
+    const float *embed_given;
+    const int32_t *embed_given_row;     /* (n,) */
+    int embed_given_used;
+    /* Called by the vision transformers' pass (model/layers.h) with each hidden state as
+     * transformers numbers them: 0 the embeddings (after CLIP's pre-LayerNorm), l + 1 the
+     * output of layer l, x (n, d); NULL: none */
+    void (*hidden_out)(void *ctx, int index, const float *x, int n, int d);
+    void *hidden_ctx;
+    struct mhv_capture_s *image_cap; /* LLaVA: what its vision tower's pass keeps (the
+                                      * tower's own maps), set by the forward driver; NULL:
+                                      * nothing */
 } mhv_nn;
 
 /* What the passes over one source share, kept by the caller (the generation loop runs the
