@@ -22,6 +22,7 @@
 #include "analysis/zoom.h"
 #include "fig/render.h"
 #include "run_figures.h"
+#include "run_llava.h"
 #include "run_seq2seq.h"
 #include "run_vision.h"
 #include "text/unicode.h"
@@ -39,7 +40,8 @@ static const char run_usage[] =
     "                  [--weighting attn|norm|norm-out]\n"
     "                  [--pairs | --generate N [--greedy]] [--align-layer L]\n"
     "                  [--src-lang CODE] [--tgt-lang CODE]\n"
-    "                  [--no-resize] [--interpolate-pos] [--query cls|pool|ROW,COL] FILE\n"
+    "                  [--no-resize] [--interpolate-pos] [--query cls|pool|ROW,COL]\n"
+    "                  [--image FILE] FILE\n"
     "\n"
     "Runs the model on each non-empty line of FILE (- for stdin) and draws the attention\n"
     "of the selected heads: OUT/<stem>/L05-H03.png per head, L05.png per layer, model.png\n"
@@ -97,6 +99,13 @@ static const char run_usage[] =
     "                   SigLIP's (2) or AIMv2's attention-pooling head (its probe over the patches:\n"
     "                   pool-H03.png, pool.png; json adds \"pool\"), the default for a model\n"
     "                   with that head and no [CLS]\n"
+    "  LLaVA (llava): --image FILE (PNG or JPEG) is the image of every line; each line is\n"
+    "  a prompt holding the image token once, e.g. USER: <image>\\nWhat is this? ASSISTANT:\n"
+    "  (\\n: a newline, \\\\: a backslash), expanded as LlavaProcessor expands it into one\n"
+    "  token per image feature (576 for llava-1.5), labelled img ROW,COL (img cls: the\n"
+    "  tower's [CLS] with the full strategy); the maps are the language model's over the\n"
+    "  whole prompt (--window A:B, --max-pixels P for long ones); json adds \"image\" (the\n"
+    "  feature tokens and their patches)\n"
     "  Whisper (whisper): FILE lists WAV files with their transcripts, AUDIO<TAB>TRANSCRIPT\n"
     "  a line with --pairs (a relative path is tried beside FILE too); each WAV (PCM 8-32\n"
     "  bit or float, mono, at the feature extractor's rate: 16000 Hz) becomes log-mel\n"
@@ -197,6 +206,8 @@ typedef struct {
     int no_resize;         /* --no-resize (vision models) */
     int interpolate_pos;   /* --interpolate-pos (vision models) */
     const char *query;     /* --query cls|pool|R,C (vision models), or NULL */
+    const char *image;     /* --image FILE (models that read an image with their prompt) */
+    const run_llava_image *llava; /* that image, read and preprocessed, or NULL */
 } run_opts;
 
 static mhv_status st_head_sink(void *ctx, int layer, int head, const float *w, int rows, int n,
@@ -337,6 +348,7 @@ static int parse(int argc, char **argv, run_opts *o)
         {"src-lang", required_argument, 0, 0x303}, {"tgt-lang", required_argument, 0, 0x304},
         {"no-resize", no_argument, 0, 'N'},    {"query", required_argument, 0, 'Q'},
         {"interpolate-pos", no_argument, 0, 0x305},
+        {"image", required_argument, 0, 0x307},
         {0, 0, 0, 0},
     };
     *o = (run_opts){.heads = "all", .format = "png", .out = "mhaviz-out", .align_layer = -1};
@@ -348,6 +360,7 @@ static int parse(int argc, char **argv, run_opts *o)
         case 'm': o->model = optarg; break;
         case 'N': o->no_resize = 1; break;
         case 0x305: o->interpolate_pos = 1; break;
+        case 0x307: o->image = optarg; break;
         case 'Q': o->query = optarg; break;
         case 'H': o->heads = optarg; break;
         case 'f': o->format = optarg; break;
@@ -803,6 +816,9 @@ static mhv_status write_outputs(mhv_forward_ctx *fc, const mhv_model *m, const m
             goto fail_out;
         }
         mhv_forward_opts fo = {.rows = rows, .nrows = nrows};
+        if (o->llava)
+            fo.pixels = o->llava->px, fo.image_h = o->llava->info.height,
+            fo.image_w = o->llava->info.width;
         int all_rows = agg_every_row(o) && !stream; /* rows cut after the aggregate */
         if (all_rows)
             fo.rows = NULL, fo.nrows = 0;
@@ -892,9 +908,15 @@ static mhv_status write_outputs(mhv_forward_ctx *fc, const mhv_model *m, const m
                 goto fail_out;
             continue;
         }
-        if (o->fig.json)
+        if (o->fig.json && o->llava) {
+            mhv_report_image img = o->llava->info;
+            img.first = run_llava_first(m, &encs[i]);
+            mhv_report_sentence_image(out.f, i, in->s[i].text, in->s[i].len, &encs[i], tok,
+                                      &attn, norms, &img);
+        } else if (o->fig.json) {
             mhv_report_sentence_norms(out.f, i, in->s[i].text, in->s[i].len, &encs[i], tok,
                                       &attn, norms, NULL);
+        }
         free(norms);
         st = run_figs_html_sentence(&figs, &in->s[i], &encs[i], &attn, NULL, err);
         if (!st)
@@ -948,6 +970,17 @@ int cmd_run(int argc, char **argv)
         (o.safetensors || o.rows || o.win1 || o.max_pixels || o.max_memory_set)) {
         st = mhv_fail(&err, MHV_EUSAGE, "", "--format safetensors, --rows, --window, "
                       "--max-pixels and --max-memory are not available for vision models yet");
+        goto done;
+    }
+    if (!job.m->cfg.image_in_text && o.image) {
+        st = mhv_fail(&err, MHV_EUSAGE, "", "--image is for models that read an image with "
+                      "their prompt (llava); %s does not", job.m->cfg.arch);
+        goto done;
+    }
+    if (job.m->cfg.image_in_text && (!o.image || o.pairs || o.generate)) {
+        st = mhv_fail(&err, MHV_EUSAGE, "", o.image ? "--pairs and --generate are not "
+                      "available for %s" : "%s reads an image with each prompt: give it with "
+                      "--image FILE", job.m->cfg.arch);
         goto done;
     }
     if (job.m->cfg.enc_dec && o.rows && o.fig.html) {
@@ -1029,8 +1062,20 @@ int cmd_run(int argc, char **argv)
                       "for vision models");
         goto done;
     }
-    if ((st = cli_job_read(&job, o.heads, o.file, o.mode, o.truncate, &err)))
+    run_llava_image llava = {0};
+    if (o.image) { /* LLaVA: the image of every line, its token expanded in each */
+        if (o.truncate) {
+            st = mhv_fail(&err, MHV_EUSAGE, "", "--truncate is not available for %s (it would "
+                          "cut the image's tokens)", job.m->cfg.arch);
+            goto done;
+        }
+        if ((st = run_llava_image_read(job.m, o.image, &llava, &err)) ||
+            (st = run_llava_job_read(&job, o.heads, o.file, o.mode, &llava, &err)))
+            goto done;
+        o.llava = &llava;
+    } else if ((st = cli_job_read(&job, o.heads, o.file, o.mode, o.truncate, &err))) {
         goto done;
+    }
     int longest = 0;
     for (int i = 0; i < job.in.n; i++)
         longest = job.encs[i].n > longest ? job.encs[i].n : longest;
@@ -1044,5 +1089,7 @@ int cmd_run(int argc, char **argv)
 done:
     mhv_forward_ctx_free(fc);
     cli_job_close(&job);
+    if (o.llava)
+        run_llava_image_free(&llava);
     return st ? cli_report(st, &err) : EXIT_OK;
 }
