@@ -204,6 +204,10 @@ typedef struct {
      * max_positions */
     int dec_max_positions;
     int rotary_value;         /* RoFormer: the values turn by the rotary positions too */
+    /* ESM (model/esm.c): token_dropout (token rows of esm_mask_id zeroed, every row times
+     * 0.88 / (1 - the sentence's share of them)), the embeddings' LayerNorm
+     * (emb_layer_norm_before), rotary positions instead of learned ones */
+    int esm_token_dropout, esm_mask_id, esm_emb_norm, esm_rotary;
 } mhv_config;
 
 /* BEiT's relative position biases: each layer's own table and/or one shared by all (summed) */

@@ -145,6 +145,9 @@ typedef struct {
      * takes the first ones), viewed as the transposed (vocab, hidden - embedding size)
      * matrix; data NULL otherwise */
     mhv_mat mlm_extra;
+    /* rotary frequencies (head_dim / 2,) the checkpoint stores and transformers uses rather
+     * than computes (ESM's rotary_embeddings.inv_freq), or NULL */
+    float *rope_inv_freq;
 } mhv_model;
 
 /* Opens DIR/config.json and DIR's safetensors checkpoint and resolves every weight of the
