@@ -23,6 +23,7 @@
 #include "fig/render.h"
 #include "run_figures.h"
 #include "run_seq2seq.h"
+#include "run_speech.h"
 #include "run_vision.h"
 #include "text/unicode.h"
 
@@ -258,7 +259,8 @@ static cli_mem_extra extra_memory(const mhv_model *m, const mhv_heads *sel, int 
 /* Whether sentence i fits in limit bytes (0: no limit), refused with the numbers otherwise. */
 static mhv_status check_memory(mhv_forward_ctx *fc, const mhv_model *m, const mhv_input *in,
                                int i, const mhv_encoding *enc, const mhv_heads *sel,
-                               const run_opts *o, int stream, uint64_t limit, mhv_error *err)
+                               const run_opts *o, int stream, uint64_t limit,
+                               const run_speech_wave *waves, mhv_error *err)
 {
     if (!limit)
         return MHV_OK;
@@ -268,7 +270,8 @@ static mhv_status check_memory(mhv_forward_ctx *fc, const mhv_model *m, const mh
         st = mhv_rows_resolve(o->rows, in->s[i].text, in->s[i].len, enc, &rows, &nrows, err);
     int all_rows = agg_every_row(o) && !stream; /* the pass keeps every row (write_outputs) */
     mhv_forward_opts fo = {.rows = all_rows ? NULL : rows, .nrows = all_rows ? 0 : nrows,
-                           .head_sink = stream ? st_head_sink : NULL};
+                           .head_sink = stream ? st_head_sink : NULL,
+                           .audio_samples = waves ? waves[i].n : 0};
     mhv_forward_mem mem;
     if (!st)
         st = mhv_forward_estimate(fc, m, enc->n, sel, &fo, &mem, err);
@@ -750,7 +753,8 @@ static mhv_status ahead_take(run_ahead *a, mhv_forward_ctx *fc, const mhv_model 
  * DIR/<stem>[-k]/ as --format asks. A failure removes everything this run wrote. */
 static mhv_status write_outputs(mhv_forward_ctx *fc, const mhv_model *m, const mhv_tok *tok,
                                 const mhv_input *in, const mhv_encoding *encs,
-                                const mhv_heads *sel, const run_opts *o, mhv_error *err)
+                                const mhv_heads *sel, const run_opts *o,
+                                const run_speech_wave *waves, mhv_error *err)
 {
     char stem[256], path[4096];
     mhv_input_stem(o->file, stem, sizeof stem);
@@ -761,7 +765,8 @@ static mhv_status write_outputs(mhv_forward_ctx *fc, const mhv_model *m, const m
                  o->weighting == MHV_WEIGHT_ATTN && !o->aggregate;
     uint64_t limit = o->max_memory_set ? o->max_memory : cli_available_memory();
     for (int i = 0; i < in->n; i++) {
-        mhv_status mst = check_memory(fc, m, in, i, &encs[i], sel, o, stream, limit, err);
+        mhv_status mst = check_memory(fc, m, in, i, &encs[i], sel, o, stream, limit, waves,
+                                       err);
         if (mst)
             return mst;
     }
@@ -803,6 +808,8 @@ static mhv_status write_outputs(mhv_forward_ctx *fc, const mhv_model *m, const m
             goto fail_out;
         }
         mhv_forward_opts fo = {.rows = rows, .nrows = nrows};
+        if (waves) /* a speech encoder's waveform (run_speech.h) */
+            fo.audio = waves[i].x, fo.audio_samples = waves[i].n;
         int all_rows = agg_every_row(o) && !stream; /* rows cut after the aggregate */
         if (all_rows)
             fo.rows = NULL, fo.nrows = 0;
@@ -939,6 +946,7 @@ int cmd_run(int argc, char **argv)
     const char *dir = cli_model_dir(o.model, model_buf, sizeof model_buf);
     mhv_error err = {0};
     cli_job job = {0};
+    run_speech_wave *waves = NULL; /* speech encoders' input */
     mhv_forward_ctx *fc = NULL;
     mhv_status st;
     if ((st = cli_open_model(dir, o.mode, &job.m, &job.tok, &err)))
@@ -953,6 +961,11 @@ int cmd_run(int argc, char **argv)
     if (job.m->cfg.enc_dec && o.rows && o.fig.html) {
         st = mhv_fail(&err, MHV_EUSAGE, "", "--rows with --format html is not available for "
                       "encoder-decoder models yet (json, safetensors and the figures take it)");
+        goto done;
+    }
+    if (job.m->cfg.speech && (o.pairs || o.generate || o.mode != INPUT_TEXT)) {
+        st = mhv_fail(&err, MHV_EUSAGE, "", "%s reads WAV files: --pairs, --generate, --ids "
+                      "and --pretokenized do not apply", job.m->cfg.arch);
         goto done;
     }
     if (o.pairs && !job.m->cfg.enc_dec && !job.m->cfg.causal && !job.m->cfg.vision) {
@@ -1029,7 +1042,11 @@ int cmd_run(int argc, char **argv)
                       "for vision models");
         goto done;
     }
-    if ((st = cli_job_read(&job, o.heads, o.file, o.mode, o.truncate, &err)))
+    if (job.m->cfg.speech) /* WAV files in */
+        st = run_speech_read(&job, o.heads, o.file, &waves, &err);
+    else
+        st = cli_job_read(&job, o.heads, o.file, o.mode, o.truncate, &err);
+    if (st)
         goto done;
     int longest = 0;
     for (int i = 0; i < job.in.n; i++)
@@ -1040,8 +1057,9 @@ int cmd_run(int argc, char **argv)
     fp.value_norms = mhv_weighting_vnorm(o.weighting);
     if ((st = mhv_forward_ctx_new(&fp, &fc, &err)))
         goto done;
-    st = write_outputs(fc, job.m, job.tok, &job.in, job.encs, &job.sel, &o, &err);
+    st = write_outputs(fc, job.m, job.tok, &job.in, job.encs, &job.sel, &o, waves, &err);
 done:
+    run_speech_free(waves, job.in.n);
     mhv_forward_ctx_free(fc);
     cli_job_close(&job);
     return st ? cli_report(st, &err) : EXIT_OK;

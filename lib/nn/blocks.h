@@ -58,6 +58,9 @@ typedef struct {
                                      * NULL: none */
     int logits_last;        /* an encoder-decoder pass writes the logits of its last
                              * position only (mhv_nn_logit_rows) */
+    const float *audio;     /* (audio_samples,) the run's waveform (speech encoders), set by
+                             * the forward driver; NULL otherwise (and in a measuring pass) */
+    long audio_samples;     /* its samples (a measuring pass's too) */
 } mhv_nn;
 
 /* What the passes over one source share, kept by the caller (the generation loop runs the
@@ -165,6 +168,9 @@ void mhv_nn_norm(mhv_nn *nn, float *y, const float *x, const mhv_norm *nm, int n
 void mhv_nn_add_norm(mhv_nn *nn, float *x, const float *add, const mhv_norm *nm, int n, int d);
 /* x(n, d) += add: the residual add of pre-norm families. */
 void mhv_nn_add(mhv_nn *nn, float *x, const float *add, int n, int d);
+/* x(n, d) = act(x) element-wise (an mhv_act), as a linear layer's activation: where a
+ * norm comes between a layer and its activation (wav2vec2's convolutions). */
+void mhv_nn_act(mhv_nn *nn, float *x, int act, int n, int d);
 /* x(n, d) row by row times g(d,): layer scale (DINOv2's lambda). */
 void mhv_nn_scale(mhv_nn *nn, float *x, const float *g, int n, int d);
 /* x(n, d) *= y: the gate of gated feed-forward layers (SwiGLU). */
