@@ -24,6 +24,7 @@
 #include "run_figures.h"
 #include "run_llava.h"
 #include "run_seq2seq.h"
+#include "run_speech.h"
 #include "run_vision.h"
 #include "text/unicode.h"
 
@@ -123,6 +124,12 @@ static const char run_usage[] =
     "  detect_language does; transcribe; <|notimestamps|>), then generate(max_new_tokens=N)\n"
     "  with suppress_tokens and begin_suppress_tokens; json's \"generation\" says how it\n"
     "  decoded\n"
+    "  Speech encoders (wav2vec2, hubert): FILE is a .wav or lists WAV files, one a line\n"
+    "  (PCM 8-32 bit or float, mono, at preprocessor_config.json's rate: 16000 Hz), the\n"
+    "  waveform normalised as Wav2Vec2FeatureExtractor does; tokens are the frames of its\n"
+    "  convolutions, named by time (0.02 s each: 1499 for 30 s); memory grows with the\n"
+    "  audio (every head of a base model at 30 s: 1.3 GB of maps): choose heads with\n"
+    "  --heads for long clips (--max-memory refuses what would not fit)\n"
     "  --threads N      compute threads (default: the number of online CPUs); the results\n"
     "                   are the same bytes whatever N\n"
     "  --colormap NAME  viridis (default), magma, inferno, plasma, cividis, gray\n"
@@ -269,7 +276,8 @@ static cli_mem_extra extra_memory(const mhv_model *m, const mhv_heads *sel, int 
 /* Whether sentence i fits in limit bytes (0: no limit), refused with the numbers otherwise. */
 static mhv_status check_memory(mhv_forward_ctx *fc, const mhv_model *m, const mhv_input *in,
                                int i, const mhv_encoding *enc, const mhv_heads *sel,
-                               const run_opts *o, int stream, uint64_t limit, mhv_error *err)
+                               const run_opts *o, int stream, uint64_t limit,
+                               const run_speech_wave *waves, mhv_error *err)
 {
     if (!limit)
         return MHV_OK;
@@ -279,7 +287,8 @@ static mhv_status check_memory(mhv_forward_ctx *fc, const mhv_model *m, const mh
         st = mhv_rows_resolve(o->rows, in->s[i].text, in->s[i].len, enc, &rows, &nrows, err);
     int all_rows = agg_every_row(o) && !stream; /* the pass keeps every row (write_outputs) */
     mhv_forward_opts fo = {.rows = all_rows ? NULL : rows, .nrows = all_rows ? 0 : nrows,
-                           .head_sink = stream ? st_head_sink : NULL};
+                           .head_sink = stream ? st_head_sink : NULL,
+                           .audio_samples = waves ? waves[i].n : 0};
     mhv_forward_mem mem;
     if (!st)
         st = mhv_forward_estimate(fc, m, enc->n, sel, &fo, &mem, err);
@@ -763,7 +772,8 @@ static mhv_status ahead_take(run_ahead *a, mhv_forward_ctx *fc, const mhv_model 
  * DIR/<stem>[-k]/ as --format asks. A failure removes everything this run wrote. */
 static mhv_status write_outputs(mhv_forward_ctx *fc, const mhv_model *m, const mhv_tok *tok,
                                 const mhv_input *in, const mhv_encoding *encs,
-                                const mhv_heads *sel, const run_opts *o, mhv_error *err)
+                                const mhv_heads *sel, const run_opts *o,
+                                const run_speech_wave *waves, mhv_error *err)
 {
     char stem[256], path[4096];
     mhv_input_stem(o->file, stem, sizeof stem);
@@ -774,7 +784,8 @@ static mhv_status write_outputs(mhv_forward_ctx *fc, const mhv_model *m, const m
                  o->weighting == MHV_WEIGHT_ATTN && !o->aggregate;
     uint64_t limit = o->max_memory_set ? o->max_memory : cli_available_memory();
     for (int i = 0; i < in->n; i++) {
-        mhv_status mst = check_memory(fc, m, in, i, &encs[i], sel, o, stream, limit, err);
+        mhv_status mst = check_memory(fc, m, in, i, &encs[i], sel, o, stream, limit, waves,
+                                       err);
         if (mst)
             return mst;
     }
@@ -816,6 +827,8 @@ static mhv_status write_outputs(mhv_forward_ctx *fc, const mhv_model *m, const m
             goto fail_out;
         }
         mhv_forward_opts fo = {.rows = rows, .nrows = nrows};
+        if (waves) /* a speech encoder's waveform (run_speech.h) */
+            fo.audio = waves[i].x, fo.audio_samples = waves[i].n;
         if (o->llava)
             fo.pixels = o->llava->px, fo.image_h = o->llava->info.height,
             fo.image_w = o->llava->info.width;
@@ -961,6 +974,7 @@ int cmd_run(int argc, char **argv)
     const char *dir = cli_model_dir(o.model, model_buf, sizeof model_buf);
     mhv_error err = {0};
     cli_job job = {0};
+    run_speech_wave *waves = NULL; /* speech encoders' input */
     mhv_forward_ctx *fc = NULL;
     mhv_status st;
     if ((st = cli_open_model(dir, o.mode, &job.m, &job.tok, &err)))
@@ -986,6 +1000,11 @@ int cmd_run(int argc, char **argv)
     if (job.m->cfg.enc_dec && o.rows && o.fig.html) {
         st = mhv_fail(&err, MHV_EUSAGE, "", "--rows with --format html is not available for "
                       "encoder-decoder models yet (json, safetensors and the figures take it)");
+        goto done;
+    }
+    if (job.m->cfg.speech && (o.pairs || o.generate || o.mode != INPUT_TEXT || o.truncate)) {
+        st = mhv_fail(&err, MHV_EUSAGE, "", "%s reads WAV files: --pairs, --generate, --ids, "
+                      "--pretokenized and --truncate do not apply", job.m->cfg.arch);
         goto done;
     }
     if (o.pairs && !job.m->cfg.enc_dec && !job.m->cfg.causal && !job.m->cfg.vision) {
@@ -1073,9 +1092,13 @@ int cmd_run(int argc, char **argv)
             (st = run_llava_job_read(&job, o.heads, o.file, o.mode, &llava, &err)))
             goto done;
         o.llava = &llava;
-    } else if ((st = cli_job_read(&job, o.heads, o.file, o.mode, o.truncate, &err))) {
-        goto done;
+    } else if (job.m->cfg.speech) { /* WAV files in */
+        st = run_speech_read(&job, o.heads, o.file, &waves, &err);
+    } else {
+        st = cli_job_read(&job, o.heads, o.file, o.mode, o.truncate, &err);
     }
+    if (st)
+        goto done;
     int longest = 0;
     for (int i = 0; i < job.in.n; i++)
         longest = job.encs[i].n > longest ? job.encs[i].n : longest;
@@ -1085,8 +1108,9 @@ int cmd_run(int argc, char **argv)
     fp.value_norms = mhv_weighting_vnorm(o.weighting);
     if ((st = mhv_forward_ctx_new(&fp, &fc, &err)))
         goto done;
-    st = write_outputs(fc, job.m, job.tok, &job.in, job.encs, &job.sel, &o, &err);
+    st = write_outputs(fc, job.m, job.tok, &job.in, job.encs, &job.sel, &o, waves, &err);
 done:
+    run_speech_free(waves, job.in.n);
     mhv_forward_ctx_free(fc);
     cli_job_close(&job);
     if (o.llava)

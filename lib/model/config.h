@@ -30,6 +30,7 @@ typedef enum {
 } mhv_vision_pos;
 
 #define MHV_MAX_LAYERS_WINDOWS 1024 /* = MHV_MAX_LAYERS, defined below */
+#define MHV_MAX_SPEECH_CONVS 32   /* convolutions of a speech encoder's feature encoder */
 
 typedef struct {
     const struct mhv_family *family;
@@ -204,6 +205,25 @@ typedef struct {
      * max_positions */
     int dec_max_positions;
     int rotary_value;         /* RoFormer: the values turn by the rotary positions too */
+    /* speech encoders (wav2vec2, HuBERT: model/wav2vec2.c): the input is a waveform, turned
+     * into frames by speech_convs 1-D convolutions (no padding) of speech_conv_dim channels,
+     * speech_conv_kernel wide, speech_conv_stride apart, each followed by a GroupNorm (the
+     * first only, speech_conv_layer_norm 0) or a LayerNorm (every one, 1) and speech_act;
+     * then a positional convolution (speech_pos_kernel wide, speech_pos_groups groups) added
+     * to the projected frames. pre_norm: do_stable_layer_norm. 0: not a speech encoder */
+    int speech;
+    int speech_convs;
+    int speech_conv_dim[MHV_MAX_SPEECH_CONVS], speech_conv_kernel[MHV_MAX_SPEECH_CONVS];
+    int speech_conv_stride[MHV_MAX_SPEECH_CONVS];
+    int speech_conv_bias, speech_conv_layer_norm;
+    mhv_act speech_act;       /* feat_extract_activation */
+    int speech_pos_kernel, speech_pos_groups;
+    int speech_proj_norm;     /* the feature projection's LayerNorm (HuBERT's
+                               * feat_proj_layer_norm) */
+    /* ESM (model/esm.c): token_dropout (token rows of esm_mask_id zeroed, every row times
+     * 0.88 / (1 - the sentence's share of them)), the embeddings' LayerNorm
+     * (emb_layer_norm_before), rotary positions instead of learned ones */
+    int esm_token_dropout, esm_mask_id, esm_emb_norm, esm_rotary;
     /* LLaVA (model/llava.c): the decoder's sizes above are its text_config's; it reads token
      * ids and one image, whose features (from the vision tower's hidden states
      * image_layers[0 .. image_nlayers), as indices into its num_layers + 1 of them,
@@ -218,6 +238,19 @@ typedef struct {
     mhv_act image_proj_act;   /* the projector's projector_hidden_act */
     int image_proj_bias;      /* its linears have biases (multimodal_projector_bias) */
 } mhv_config;
+
+/* The frames a speech encoder (cfg.speech) makes of `samples` samples: each convolution
+ * takes (len - kernel) / stride + 1; 0 when too short for one. */
+static inline long mhv_config_speech_frames(const mhv_config *c, long samples)
+{
+    long len = samples;
+    for (int i = 0; i < c->speech_convs; i++) {
+        if (len < c->speech_conv_kernel[i])
+            return 0;
+        len = (len - c->speech_conv_kernel[i]) / c->speech_conv_stride[i] + 1;
+    }
+    return len;
+}
 
 /* BEiT's relative position biases: each layer's own table and/or one shared by all (summed) */
 enum { MHV_VREL_LAYER = 1, MHV_VREL_SHARED = 2 };

@@ -211,7 +211,17 @@ mhv_status mhv_forward_run_opts(mhv_forward_ctx *fc, const mhv_model *m, const i
             return st;
         image_h = opts->image_h ? opts->image_h : c->image_size;
         image_w = opts->image_w ? opts->image_w : c->image_size;
-    } else if (!ids || (opts && opts->pixels)) {
+    } else if (c->speech) {
+        if (!opts || !opts->audio)
+            return mhv_fail(err, MHV_EUSAGE, "", "%s takes a waveform, not token ids", c->arch);
+        long frames = mhv_config_speech_frames(c, opts->audio_samples);
+        if (frames < 1)
+            return mhv_fail(err, MHV_EUSAGE, "", "%ld samples are too short for %s: its "
+                            "convolutions make no frame of them", opts->audio_samples, c->arch);
+        if (n != frames)
+            return mhv_fail(err, MHV_EUSAGE, "", "%ld samples make %ld frames for %s, not %d",
+                            opts->audio_samples, frames, c->arch, n);
+    } else if (!ids || (opts && (opts->pixels || opts->audio))) {
         return mhv_fail(err, MHV_EUSAGE, "", "%s takes token ids, not an image", c->arch);
     } else if ((st = check_ids(c, ids, n, err))) {
         return st;
@@ -285,6 +295,8 @@ mhv_status mhv_forward_run_opts(mhv_forward_ctx *fc, const mhv_model *m, const i
     fc->nn.pixels = opts ? opts->pixels : NULL;
     fc->nn.image_h = image_h, fc->nn.image_w = image_w;
     fc->nn.pool_attn = opts ? opts->pool_attn : NULL;
+    fc->nn.audio = opts ? opts->audio : NULL;
+    fc->nn.audio_samples = opts ? opts->audio_samples : 0;
     mhv_capture image_cap;
     if (!st && c->image_in_text && opts->image_sel && opts->image_out)
         st = image_capture_into(&fc->nn, m, opts, image_h, image_w, &image_cap, err);
@@ -293,6 +305,8 @@ mhv_status mhv_forward_run_opts(mhv_forward_ctx *fc, const mhv_model *m, const i
     fc->nn.image_cap = NULL;
     if (st && c->image_in_text && opts->image_sel && opts->image_out)
         mhv_attn_free(opts->image_out);
+    fc->nn.audio = NULL;
+    fc->nn.audio_samples = 0;
     fc->nn.type_ids = NULL;
     fc->nn.pixels = NULL;
     fc->nn.image_h = fc->nn.image_w = 0;
@@ -497,8 +511,10 @@ mhv_status mhv_forward_estimate(mhv_forward_ctx *fc, const mhv_model *m, int n,
         cap.last = 0;
     mhv_error ignored;
     fc->nn.measure = 1, fc->nn.measured = 0;
+    fc->nn.audio_samples = opts ? opts->audio_samples : 0; /* speech: the conv stack's */
     mhv_status st = c->family->forward(&fc->nn, m, ids, n, &cap, NULL, &ignored);
     fc->nn.measure = 0;
+    fc->nn.audio_samples = 0;
     free(ids);
     if (!fc->nn.measured)
         return st ? mhv_fail(err, st, ignored.file, "%s", ignored.msg)
@@ -583,10 +599,11 @@ mhv_status mhv_forward_logits_check(const mhv_model *m, mhv_error *err)
     if (!c->causal && strcmp(c->family->name, "bert") != 0 &&
         strcmp(c->family->name, "mpnet") != 0 && strcmp(c->family->name, "roformer") != 0 &&
         strcmp(c->family->name, "squeezebert") != 0 &&
-        strcmp(c->family->name, "mobilebert") != 0)
+        strcmp(c->family->name, "mobilebert") != 0 && strcmp(c->family->name, "esm") != 0)
         return mhv_fail(err, MHV_EUNSUPPORTED, m->dir,
                         "the masked-LM head of %s models is not supported (BERT's family, "
-                        "MPNet's, RoFormer's, SqueezeBERT's and MobileBERT's are)", c->arch);
+                        "MPNet's, RoFormer's, SqueezeBERT's, MobileBERT's and ESM's are)",
+                        c->arch);
     if (!c->causal && !m->mlm_dense.data)
         return mhv_fail(err, MHV_EUNSUPPORTED, m->dir,
                         "%s checkpoint without a masked-LM head (cls.predictions or lm_head): "

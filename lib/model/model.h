@@ -145,6 +145,22 @@ typedef struct mhv_model_s {
      * takes the first ones), viewed as the transposed (vocab, hidden - embedding size)
      * matrix; data NULL otherwise */
     mhv_mat mlm_extra;
+    /* speech encoders (cfg.speech, model/wav2vec2.c): each convolution of the feature
+     * encoder (conv_dim[i], conv_dim[i-1] * kernel[i]) viewed as a matrix, its bias and its
+     * norm's gain and bias (NULL when it has none); the feature projection (hidden,
+     * conv_dim[last]), its bias and its norm's (NULL without); the positional convolution
+     * (hidden, hidden / groups * kernel) with its weight norm applied (fp32, in the store)
+     * and its bias */
+    mhv_mat speech_conv[MHV_MAX_SPEECH_CONVS];
+    float *speech_conv_b[MHV_MAX_SPEECH_CONVS];
+    float *speech_conv_g[MHV_MAX_SPEECH_CONVS], *speech_conv_nb[MHV_MAX_SPEECH_CONVS];
+    mhv_mat speech_proj;
+    float *speech_proj_b, *speech_proj_g, *speech_proj_nb;
+    mhv_mat speech_pos;
+    float *speech_pos_b;
+    /* rotary frequencies (head_dim / 2,) the checkpoint stores and transformers uses rather
+     * than computes (ESM's rotary_embeddings.inv_freq), or NULL */
+    float *rope_inv_freq;
     /* LLaVA (model/llava.c): its vision tower and language model, each a model of its own
      * over a view of this checkpoint under its own names (closed with it; layers, word_emb,
      * lm_head and norm_g above are the language model's, shared), and the multi-modal

@@ -58,6 +58,9 @@ typedef struct {
                                      * NULL: none */
     int logits_last;        /* an encoder-decoder pass writes the logits of its last
                              * position only (mhv_nn_logit_rows) */
+    const float *audio;     /* (audio_samples,) the run's waveform (speech encoders), set by
+                             * the forward driver; NULL otherwise (and in a measuring pass) */
+    long audio_samples;     /* its samples (a measuring pass's too) */
     /* Rows that take the place of some tokens' embedding rows (LLaVA's image features,
      * scattered into the language model's input embeddings), set by a family around a pass:
      * token i takes row embed_given_row[i] of embed_given (rows of the pass's width) when it
@@ -181,6 +184,9 @@ void mhv_nn_norm(mhv_nn *nn, float *y, const float *x, const mhv_norm *nm, int n
 void mhv_nn_add_norm(mhv_nn *nn, float *x, const float *add, const mhv_norm *nm, int n, int d);
 /* x(n, d) += add: the residual add of pre-norm families. */
 void mhv_nn_add(mhv_nn *nn, float *x, const float *add, int n, int d);
+/* x(n, d) = act(x) element-wise (an mhv_act), as a linear layer's activation: where a
+ * norm comes between a layer and its activation (wav2vec2's convolutions). */
+void mhv_nn_act(mhv_nn *nn, float *x, int act, int n, int d);
 /* x(n, d) row by row times g(d,): layer scale (DINOv2's lambda). */
 void mhv_nn_scale(mhv_nn *nn, float *x, const float *g, int n, int d);
 /* x(n, d) *= y: the gate of gated feed-forward layers (SwiGLU). */
@@ -418,6 +424,9 @@ typedef struct {
     const float *x_v;               /* (n, wv->cols): the values' input instead of x
                                      * (MobileBERT: queries and keys from its bottleneck,
                                      * values from the layer's input), or NULL: x */
+    float q_scale;                  /* != 0: each query multiplied by it in fp32 right after
+                                     * its projection, before norms and rotation (ESM scales
+                                     * q before its rotary; scale is then 1) */
 } mhv_attn_layer;
 
 /* Activations of the attention block: q (n, heads*d), k and v (n, kv_heads*d), ctx (n,
