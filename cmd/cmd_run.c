@@ -22,6 +22,7 @@
 #include "analysis/zoom.h"
 #include "fig/render.h"
 #include "run_figures.h"
+#include "run_generate.h"
 #include "run_seq2seq.h"
 #include "run_vision.h"
 #include "text/unicode.h"
@@ -192,6 +193,7 @@ typedef struct {
     int pairs;             /* --pairs */
     int generate;          /* --generate N */
     int greedy;            /* --greedy */
+    const char *gen_json;  /* a decoder's --generate: the report's "generation", or NULL */
     int align_layer;       /* --align-layer L, -1: the last */
     const char *src_lang, *tgt_lang; /* --src-lang, --tgt-lang (mBART) */
     int no_resize;         /* --no-resize (vision models) */
@@ -791,7 +793,7 @@ static mhv_status write_outputs(mhv_forward_ctx *fc, const mhv_model *m, const m
         if ((st = mhv_out_open(&out, path, err)))
             goto fail_figs;
         mhv_model_info info = mhv_model_describe(m);
-        mhv_report_begin_weighted(out.f, &info, mhv_weighting_name(o->weighting));
+        mhv_report_begin_gen(out.f, &info, mhv_weighting_name(o->weighting), o->gen_json);
     }
     for (int i = 0; i < in->n; i++) {
         cli_progress("run", i + 1, in->n, 0);
@@ -955,6 +957,7 @@ int cmd_run(int argc, char **argv)
                       "encoder-decoder models yet (json, safetensors and the figures take it)");
         goto done;
     }
+    int decoder_only = job.m->cfg.causal && !job.m->cfg.enc_dec && !job.m->cfg.vision;
     if (o.pairs && !job.m->cfg.enc_dec && !job.m->cfg.causal && !job.m->cfg.vision) {
         /* an encoder's sentence pairs: tokenizer(first, second), one attention map each */
         if (o.mode != INPUT_TEXT) {
@@ -962,12 +965,13 @@ int cmd_run(int argc, char **argv)
             goto done;
         }
         o.mode = INPUT_PAIRS;
-    } else if (job.m->cfg.enc_dec || o.pairs || o.generate) {
+    } else if (job.m->cfg.enc_dec || o.pairs || (o.generate && !decoder_only)) {
         if (!job.m->cfg.enc_dec) {
             st = mhv_fail(&err, MHV_EUSAGE, "",
                           o.pairs ? "--pairs needs a text encoder or an encoder-decoder model; "
                                     "%s is neither"
-                                  : "--generate needs an encoder-decoder model; %s is not one",
+                                  : "--generate needs a decoder-only (causal LM) or an "
+                                    "encoder-decoder model; %s is neither",
                           job.m->cfg.arch);
             goto done;
         }
@@ -1029,18 +1033,29 @@ int cmd_run(int argc, char **argv)
                       "for vision models");
         goto done;
     }
-    if ((st = cli_job_read(&job, o.heads, o.file, o.mode, o.truncate, &err)))
+    run_dgen gen = {0};
+    if (o.generate && (st = run_dgen_open(&gen, job.m, o.generate, o.greedy, &err)))
         goto done;
-    int longest = 0;
-    for (int i = 0; i < job.in.n; i++)
-        longest = job.encs[i].n > longest ? job.encs[i].n : longest;
-    run_fig_values_warn(&o.fig, longest);
+    if ((st = cli_job_read(&job, o.heads, o.file, o.mode, o.truncate, &err)))
+        goto done_gen;
     /* one pool for the whole file: threads start once, not per sentence */
     mhv_forward_params fp = cli_forward_params(o.threads);
     fp.value_norms = mhv_weighting_vnorm(o.weighting);
     if ((st = mhv_forward_ctx_new(&fp, &fc, &err)))
-        goto done;
+        goto done_gen;
+    /* a decoder's prompts continued first: the maps are of the whole sequences */
+    if (o.generate) {
+        if ((st = run_dgen_all(&gen, fc, job.m, job.tok, &job.in, job.encs, &err)))
+            goto done_gen;
+        o.gen_json = gen.json;
+    }
+    int longest = 0;
+    for (int i = 0; i < job.in.n; i++)
+        longest = job.encs[i].n > longest ? job.encs[i].n : longest;
+    run_fig_values_warn(&o.fig, longest);
     st = write_outputs(fc, job.m, job.tok, &job.in, job.encs, &job.sel, &o, &err);
+done_gen:
+    run_dgen_close(&gen);
 done:
     mhv_forward_ctx_free(fc);
     cli_job_close(&job);
