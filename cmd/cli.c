@@ -273,7 +273,7 @@ mhv_status cli_open_model(const char *dir, cli_input_mode mode, mhv_model **m, m
     mhv_status st;
     if ((st = mhv_model_open(dir, m, err)))
         return st;
-    if ((*m)->cfg.vision) /* images in: no tokenizer */
+    if ((*m)->cfg.vision || (*m)->cfg.speech) /* images or audio in: no tokenizer */
         return MHV_OK;
     if ((st = mhv_tok_open_dir(dir, tok, err))) {
         /* ids need no tokenizer: tokens are labelled by their ids. A directory without

@@ -378,7 +378,7 @@ int cmd_ablate(int argc, char **argv)
     cli_input_mode mode = o.ids ? INPUT_IDS : INPUT_TEXT;
     if ((st = cli_open_model(dir, mode, &job.m, &job.tok, &err)))
         goto done;
-    if (job.m->cfg.audio_positions) {
+    if (job.m->cfg.audio_positions || job.m->cfg.speech) {
         st = mhv_fail(&err, MHV_EUNSUPPORTED, "", "ablate is not available for %s (audio) "
                       "models yet: run is", job.m->cfg.arch);
         goto done;

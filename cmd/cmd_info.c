@@ -86,7 +86,7 @@ int cmd_info(int argc, char **argv)
     if ((st = mhv_model_open(dir, &m, &err)))
         goto done;
     /* a bare decoder checkpoint has no tokenizer files: say so rather than fail */
-    if ((st = mhv_tok_open_dir(dir, &tok, &err)) &&
+    if (!m->cfg.speech && (st = mhv_tok_open_dir(dir, &tok, &err)) &&
         !(st == MHV_EIO && (m->cfg.causal || m->cfg.enc_dec || m->cfg.vision)))
         goto done;
     st = MHV_OK;
@@ -145,8 +145,23 @@ int cmd_info(int argc, char **argv)
                                                             ? "to the image's patch grid"
                                                             : "with --interpolate-pos");
     }
+    if (cf->speech) { /* a waveform in: its convolutions make the frames */
+        long per = 1;
+        printf("feature_encoder:");
+        for (int i = 0; i < cf->speech_convs; i++) {
+            printf(" %dx%d/%d", cf->speech_conv_dim[i], cf->speech_conv_kernel[i],
+                   cf->speech_conv_stride[i]);
+            per *= cf->speech_conv_stride[i];
+        }
+        printf(" (channels x kernel / stride; %s norm)\nsamples_per_frame: %ld\n",
+               cf->speech_conv_layer_norm ? "layer" : "group", per);
+        printf("positional_conv: kernel %d, %d groups\nlayer_norm: %s\n", cf->speech_pos_kernel,
+               cf->speech_pos_groups, cf->pre_norm ? "stable (pre-LN)" : "post-LN");
+    }
     if (!tok) {
-        puts(cf->vision ? "tokenizer: none (an image model)" : "tokenizer: none (use run --ids)");
+        puts(cf->vision   ? "tokenizer: none (an image model)"
+             : cf->speech ? "tokenizer: none (a speech model: WAV files in)"
+                          : "tokenizer: none (use run --ids)");
         goto done;
     }
     char kind[16]; /* "wordpiece", "bpe" or "unigram" */

@@ -729,7 +729,7 @@ int cmd_rank(int argc, char **argv)
     mhv_status st;
     if ((st = cli_open_model(dir, INPUT_TEXT, &job.m, &job.tok, &err)))
         goto done;
-    if (job.m->cfg.audio_positions) {
+    if (job.m->cfg.audio_positions || job.m->cfg.speech) {
         st = mhv_fail(&err, MHV_EUNSUPPORTED, "", "rank is not available for %s (audio) "
                       "models yet: run is", job.m->cfg.arch);
         goto done;

@@ -24,6 +24,7 @@
 #include "run_figures.h"
 #include "run_generate.h"
 #include "run_seq2seq.h"
+#include "run_speech.h"
 #include "run_vision.h"
 #include "text/unicode.h"
 
@@ -267,7 +268,8 @@ static cli_mem_extra extra_memory(const mhv_model *m, const mhv_heads *sel, int 
 /* Whether sentence i fits in limit bytes (0: no limit), refused with the numbers otherwise. */
 static mhv_status check_memory(mhv_forward_ctx *fc, const mhv_model *m, const mhv_input *in,
                                int i, const mhv_encoding *enc, const mhv_heads *sel,
-                               const run_opts *o, int stream, uint64_t limit, mhv_error *err)
+                               const run_opts *o, int stream, uint64_t limit,
+                               const run_speech_wave *waves, mhv_error *err)
 {
     if (!limit)
         return MHV_OK;
@@ -277,7 +279,8 @@ static mhv_status check_memory(mhv_forward_ctx *fc, const mhv_model *m, const mh
         st = mhv_rows_resolve(o->rows, in->s[i].text, in->s[i].len, enc, &rows, &nrows, err);
     int all_rows = agg_every_row(o) && !stream; /* the pass keeps every row (write_outputs) */
     mhv_forward_opts fo = {.rows = all_rows ? NULL : rows, .nrows = all_rows ? 0 : nrows,
-                           .head_sink = stream ? st_head_sink : NULL};
+                           .head_sink = stream ? st_head_sink : NULL,
+                           .audio_samples = waves ? waves[i].n : 0};
     mhv_forward_mem mem;
     if (!st)
         st = mhv_forward_estimate(fc, m, enc->n, sel, &fo, &mem, err);
@@ -759,7 +762,8 @@ static mhv_status ahead_take(run_ahead *a, mhv_forward_ctx *fc, const mhv_model 
  * DIR/<stem>[-k]/ as --format asks. A failure removes everything this run wrote. */
 static mhv_status write_outputs(mhv_forward_ctx *fc, const mhv_model *m, const mhv_tok *tok,
                                 const mhv_input *in, const mhv_encoding *encs,
-                                const mhv_heads *sel, const run_opts *o, mhv_error *err)
+                                const mhv_heads *sel, const run_opts *o,
+                                const run_speech_wave *waves, mhv_error *err)
 {
     char stem[256], path[4096];
     mhv_input_stem(o->file, stem, sizeof stem);
@@ -770,7 +774,8 @@ static mhv_status write_outputs(mhv_forward_ctx *fc, const mhv_model *m, const m
                  o->weighting == MHV_WEIGHT_ATTN && !o->aggregate;
     uint64_t limit = o->max_memory_set ? o->max_memory : cli_available_memory();
     for (int i = 0; i < in->n; i++) {
-        mhv_status mst = check_memory(fc, m, in, i, &encs[i], sel, o, stream, limit, err);
+        mhv_status mst = check_memory(fc, m, in, i, &encs[i], sel, o, stream, limit, waves,
+                                       err);
         if (mst)
             return mst;
     }
@@ -812,6 +817,8 @@ static mhv_status write_outputs(mhv_forward_ctx *fc, const mhv_model *m, const m
             goto fail_out;
         }
         mhv_forward_opts fo = {.rows = rows, .nrows = nrows};
+        if (waves) /* a speech encoder's waveform (run_speech.h) */
+            fo.audio = waves[i].x, fo.audio_samples = waves[i].n;
         int all_rows = agg_every_row(o) && !stream; /* rows cut after the aggregate */
         if (all_rows)
             fo.rows = NULL, fo.nrows = 0;
@@ -948,6 +955,7 @@ int cmd_run(int argc, char **argv)
     const char *dir = cli_model_dir(o.model, model_buf, sizeof model_buf);
     mhv_error err = {0};
     cli_job job = {0};
+    run_speech_wave *waves = NULL; /* speech encoders' input */
     mhv_forward_ctx *fc = NULL;
     mhv_status st;
     if ((st = cli_open_model(dir, o.mode, &job.m, &job.tok, &err)))
@@ -965,6 +973,11 @@ int cmd_run(int argc, char **argv)
         goto done;
     }
     int decoder_only = job.m->cfg.causal && !job.m->cfg.enc_dec && !job.m->cfg.vision;
+    if (job.m->cfg.speech && (o.pairs || o.generate || o.mode != INPUT_TEXT)) {
+        st = mhv_fail(&err, MHV_EUSAGE, "", "%s reads WAV files: --pairs, --generate, --ids "
+                      "and --pretokenized do not apply", job.m->cfg.arch);
+        goto done;
+    }
     if (o.pairs && !job.m->cfg.enc_dec && !job.m->cfg.causal && !job.m->cfg.vision) {
         /* an encoder's sentence pairs: tokenizer(first, second), one attention map each */
         if (o.mode != INPUT_TEXT) {
@@ -1043,7 +1056,11 @@ int cmd_run(int argc, char **argv)
     run_dgen gen = {0};
     if (o.generate && (st = run_dgen_open(&gen, job.m, o.generate, o.greedy, &err)))
         goto done;
-    if ((st = cli_job_read(&job, o.heads, o.file, o.mode, o.truncate, &err)))
+    if (job.m->cfg.speech) /* WAV files in */
+        st = run_speech_read(&job, o.heads, o.file, &waves, &err);
+    else
+        st = cli_job_read(&job, o.heads, o.file, o.mode, o.truncate, &err);
+    if (st)
         goto done_gen;
     /* one pool for the whole file: threads start once, not per sentence */
     mhv_forward_params fp = cli_forward_params(o.threads);
@@ -1060,10 +1077,11 @@ int cmd_run(int argc, char **argv)
     for (int i = 0; i < job.in.n; i++)
         longest = job.encs[i].n > longest ? job.encs[i].n : longest;
     run_fig_values_warn(&o.fig, longest);
-    st = write_outputs(fc, job.m, job.tok, &job.in, job.encs, &job.sel, &o, &err);
+    st = write_outputs(fc, job.m, job.tok, &job.in, job.encs, &job.sel, &o, waves, &err);
 done_gen:
     run_dgen_close(&gen);
 done:
+    run_speech_free(waves, job.in.n);
     mhv_forward_ctx_free(fc);
     cli_job_close(&job);
     return st ? cli_report(st, &err) : EXIT_OK;

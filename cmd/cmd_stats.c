@@ -605,7 +605,7 @@ static mhv_status run_corpus(const stats_opts *given, mhv_stats_acc *total, char
     mhv_status st;
     if ((st = cli_open_model(dir, INPUT_TEXT, &m, &tok, err)))
         goto done;
-    if (m->cfg.audio_positions) {
+    if (m->cfg.audio_positions || m->cfg.speech) {
         st = mhv_fail(err, MHV_EUNSUPPORTED, "", "stats is not available for %s (audio) "
                       "models yet: run is", m->cfg.arch);
         goto done;

@@ -30,6 +30,7 @@ typedef enum {
 } mhv_vision_pos;
 
 #define MHV_MAX_LAYERS_WINDOWS 1024 /* = MHV_MAX_LAYERS, defined below */
+#define MHV_MAX_SPEECH_CONVS 32   /* convolutions of a speech encoder's feature encoder */
 
 typedef struct {
     const struct mhv_family *family;
@@ -204,7 +205,35 @@ typedef struct {
      * max_positions */
     int dec_max_positions;
     int rotary_value;         /* RoFormer: the values turn by the rotary positions too */
+    /* speech encoders (wav2vec2, HuBERT: model/wav2vec2.c): the input is a waveform, turned
+     * into frames by speech_convs 1-D convolutions (no padding) of speech_conv_dim channels,
+     * speech_conv_kernel wide, speech_conv_stride apart, each followed by a GroupNorm (the
+     * first only, speech_conv_layer_norm 0) or a LayerNorm (every one, 1) and speech_act;
+     * then a positional convolution (speech_pos_kernel wide, speech_pos_groups groups) added
+     * to the projected frames. pre_norm: do_stable_layer_norm. 0: not a speech encoder */
+    int speech;
+    int speech_convs;
+    int speech_conv_dim[MHV_MAX_SPEECH_CONVS], speech_conv_kernel[MHV_MAX_SPEECH_CONVS];
+    int speech_conv_stride[MHV_MAX_SPEECH_CONVS];
+    int speech_conv_bias, speech_conv_layer_norm;
+    mhv_act speech_act;       /* feat_extract_activation */
+    int speech_pos_kernel, speech_pos_groups;
+    int speech_proj_norm;     /* the feature projection's LayerNorm (HuBERT's
+                               * feat_proj_layer_norm) */
 } mhv_config;
+
+/* The frames a speech encoder (cfg.speech) makes of `samples` samples: each convolution
+ * takes (len - kernel) / stride + 1; 0 when too short for one. */
+static inline long mhv_config_speech_frames(const mhv_config *c, long samples)
+{
+    long len = samples;
+    for (int i = 0; i < c->speech_convs; i++) {
+        if (len < c->speech_conv_kernel[i])
+            return 0;
+        len = (len - c->speech_conv_kernel[i]) / c->speech_conv_stride[i] + 1;
+    }
+    return len;
+}
 
 /* BEiT's relative position biases: each layer's own table and/or one shared by all (summed) */
 enum { MHV_VREL_LAYER = 1, MHV_VREL_SHARED = 2 };

@@ -45,6 +45,7 @@ static const mhv_family *const families[] = {
     &mhv_family_xglm,
     &mhv_family_mpt,
     &mhv_family_whisper,
+    &mhv_family_wav2vec2,
     &mhv_family_roformer,
     &mhv_family_mobilebert,
     &mhv_family_squeezebert,

@@ -176,7 +176,17 @@ mhv_status mhv_forward_run_opts(mhv_forward_ctx *fc, const mhv_model *m, const i
         if (n != g.tokens)
             return mhv_fail(err, MHV_EUSAGE, "", "an image of %dx%d pixels is %d tokens for %s, "
                             "not %d", image_w, image_h, g.tokens, c->arch, n);
-    } else if (!ids || (opts && opts->pixels)) {
+    } else if (c->speech) {
+        if (!opts || !opts->audio)
+            return mhv_fail(err, MHV_EUSAGE, "", "%s takes a waveform, not token ids", c->arch);
+        long frames = mhv_config_speech_frames(c, opts->audio_samples);
+        if (frames < 1)
+            return mhv_fail(err, MHV_EUSAGE, "", "%ld samples are too short for %s: its "
+                            "convolutions make no frame of them", opts->audio_samples, c->arch);
+        if (n != frames)
+            return mhv_fail(err, MHV_EUSAGE, "", "%ld samples make %ld frames for %s, not %d",
+                            opts->audio_samples, frames, c->arch, n);
+    } else if (!ids || (opts && (opts->pixels || opts->audio))) {
         return mhv_fail(err, MHV_EUSAGE, "", "%s takes token ids, not an image", c->arch);
     } else if ((st = check_ids(c, ids, n, err))) {
         return st;
@@ -250,7 +260,11 @@ mhv_status mhv_forward_run_opts(mhv_forward_ctx *fc, const mhv_model *m, const i
     fc->nn.pixels = opts ? opts->pixels : NULL;
     fc->nn.image_h = image_h, fc->nn.image_w = image_w;
     fc->nn.pool_attn = opts ? opts->pool_attn : NULL;
+    fc->nn.audio = opts ? opts->audio : NULL;
+    fc->nn.audio_samples = opts ? opts->audio_samples : 0;
     st = c->family->forward(&fc->nn, m, ids, n, &cap, NULL, err);
+    fc->nn.audio = NULL;
+    fc->nn.audio_samples = 0;
     fc->nn.type_ids = NULL;
     fc->nn.pixels = NULL;
     fc->nn.image_h = fc->nn.image_w = 0;
@@ -455,8 +469,10 @@ mhv_status mhv_forward_estimate(mhv_forward_ctx *fc, const mhv_model *m, int n,
         cap.last = 0;
     mhv_error ignored;
     fc->nn.measure = 1, fc->nn.measured = 0;
+    fc->nn.audio_samples = opts ? opts->audio_samples : 0; /* speech: the conv stack's */
     mhv_status st = c->family->forward(&fc->nn, m, ids, n, &cap, NULL, &ignored);
     fc->nn.measure = 0;
+    fc->nn.audio_samples = 0;
     free(ids);
     if (!fc->nn.measured)
         return st ? mhv_fail(err, st, ignored.file, "%s", ignored.msg)

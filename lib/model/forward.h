@@ -80,6 +80,11 @@ typedef struct {
      * (num_heads, n) its probe's attention over the final tokens, per head of the pooling
      * attention; every layer is then run. NULL: not asked. */
     float *pool_attn;
+    /* Speech encoders (cfg.speech: wav2vec2, HuBERT): the waveform as the feature extractor
+     * gives it (media/w2vfeat.h), audio_samples long; n is its frames
+     * (mhv_config_speech_frames; ids are NULL). mhv_forward_estimate reads audio_samples. */
+    const float *audio;
+    long audio_samples;
 } mhv_forward_opts;
 
 /* mhv_forward_run_types under opts (NULL: all rows, no sink). With a sink, out is left empty

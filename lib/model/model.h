@@ -145,6 +145,19 @@ typedef struct {
      * takes the first ones), viewed as the transposed (vocab, hidden - embedding size)
      * matrix; data NULL otherwise */
     mhv_mat mlm_extra;
+    /* speech encoders (cfg.speech, model/wav2vec2.c): each convolution of the feature
+     * encoder (conv_dim[i], conv_dim[i-1] * kernel[i]) viewed as a matrix, its bias and its
+     * norm's gain and bias (NULL when it has none); the feature projection (hidden,
+     * conv_dim[last]), its bias and its norm's (NULL without); the positional convolution
+     * (hidden, hidden / groups * kernel) with its weight norm applied (fp32, in the store)
+     * and its bias */
+    mhv_mat speech_conv[MHV_MAX_SPEECH_CONVS];
+    float *speech_conv_b[MHV_MAX_SPEECH_CONVS];
+    float *speech_conv_g[MHV_MAX_SPEECH_CONVS], *speech_conv_nb[MHV_MAX_SPEECH_CONVS];
+    mhv_mat speech_proj;
+    float *speech_proj_b, *speech_proj_g, *speech_proj_nb;
+    mhv_mat speech_pos;
+    float *speech_pos_b;
 } mhv_model;
 
 /* Opens DIR/config.json and DIR's safetensors checkpoint and resolves every weight of the

@@ -237,6 +237,26 @@ void mhv_nn_add(mhv_nn *nn, float *x, const float *add, int n, int d)
     par_rows(nn, n, d, rows_op, &a);
 }
 
+typedef struct {
+    const mhv_kernels *K;
+    float *x;
+    int d, act;
+} act_args;
+
+static void act_op(const void *arg, int r0, int r1, int worker)
+{
+    (void)worker;
+    const act_args *a = arg;
+    mhv_plin_activate(a->K, a->act, a->x + (size_t)r0 * (size_t)a->d,
+                      (size_t)(r1 - r0) * (size_t)a->d);
+}
+
+void mhv_nn_act(mhv_nn *nn, float *x, int act, int n, int d)
+{
+    act_args a = {nn->K, x, d, act};
+    par_rows(nn, n, d, act_op, &a);
+}
+
 void mhv_nn_scale(mhv_nn *nn, float *x, const float *g, int n, int d)
 {
     rows_args a = {nn->K, x, g, NULL, d, ROWS_SCALE, 0};

@@ -58,6 +58,9 @@ typedef struct {
                                      * NULL: none */
     int logits_last;        /* a pass with logits (a decoder's, an encoder-decoder's)
                              * writes those of its last position only (mhv_nn_logit_rows) */
+    const float *audio;     /* (audio_samples,) the run's waveform (speech encoders), set by
+                             * the forward driver; NULL otherwise (and in a measuring pass) */
+    long audio_samples;     /* its samples (a measuring pass's too) */
 } mhv_nn;
 
 /* What the passes over one source share, kept by the caller (the generation loop runs the
@@ -78,8 +81,9 @@ int mhv_nn_memo_load(const mhv_nn *nn, int slot, float *x, size_t floats);
 void mhv_nn_memo_store(mhv_nn *nn, int slot, const float *x, size_t floats);
 /* Frees what a memo keeps. */
 void mhv_nn_memo_free(mhv_nn_memo *m);
-/* The positions whose logits a pass of n (target) positions writes, the last ones: under nn->logits_last only the last (logits (1, vocab)) when a one-row product is the
- * same bytes as that row of an n-row one (kernels.h, linear_rows_switch), else all n. */
+/* The positions whose logits a pass of n (target) positions writes, the last ones: under
+ * nn->logits_last only the last (logits (1, vocab)) when a one-row product is the same
+ * bytes as that row of an n-row one (kernels.h, linear_rows_switch), else all n. */
 static inline int mhv_nn_logit_rows(const mhv_nn *nn, int n)
 {
     int sw = nn->K->linear_rows_switch;
@@ -164,6 +168,9 @@ void mhv_nn_norm(mhv_nn *nn, float *y, const float *x, const mhv_norm *nm, int n
 void mhv_nn_add_norm(mhv_nn *nn, float *x, const float *add, const mhv_norm *nm, int n, int d);
 /* x(n, d) += add: the residual add of pre-norm families. */
 void mhv_nn_add(mhv_nn *nn, float *x, const float *add, int n, int d);
+/* x(n, d) = act(x) element-wise (an mhv_act), as a linear layer's activation: where a
+ * norm comes between a layer and its activation (wav2vec2's convolutions). */
+void mhv_nn_act(mhv_nn *nn, float *x, int act, int n, int d);
 /* x(n, d) row by row times g(d,): layer scale (DINOv2's lambda). */
 void mhv_nn_scale(mhv_nn *nn, float *x, const float *g, int n, int d);
 /* x(n, d) *= y: the gate of gated feed-forward layers (SwiGLU). */

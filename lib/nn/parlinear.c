@@ -19,7 +19,7 @@ typedef struct {
     int act;
 } job;
 
-static void activate(const mhv_kernels *K, int act, float *x, size_t len)
+void mhv_plin_activate(const mhv_kernels *K, int act, float *x, size_t len)
 {
     switch (act) {
     case MHV_ACT_GELU: K->gelu_erf(x, len); break;
@@ -54,7 +54,7 @@ static void run_range(const job *j, int a, int e)
         j->K->linear_cols(j->y, j->x, w->data, w->dtype, j->b, j->n, in, out, a, e);
     if (j->act != MHV_PLIN_NO_ACT)
         for (int i = 0; i < j->n; i++)
-            activate(j->K, j->act, j->y + (size_t)i * (size_t)out + (size_t)a, (size_t)(e - a));
+            mhv_plin_activate(j->K, j->act, j->y + (size_t)i * (size_t)out + (size_t)a, (size_t)(e - a));
 }
 
 static void run_task(void *ctx, int task, int worker)

@@ -25,6 +25,10 @@ typedef struct {
 /* No activation after the linear layer (otherwise an mhv_act). */
 #define MHV_PLIN_NO_ACT (-1)
 
+/* x(len) = act(x) element-wise (an mhv_act; MHV_PLIN_NO_ACT: unchanged), as the linear
+ * layers apply it. */
+void mhv_plin_activate(const mhv_kernels *K, int act, float *x, size_t len);
+
 /* Floats of packed x for n tokens of up to `in` inputs; 0 when K does not pack x. */
 size_t mhv_plin_xp_floats(const mhv_kernels *K, int n, int in);
 

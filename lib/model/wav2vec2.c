@@ -1,0 +1,483 @@
+/* wav2vec2.c - speech encoders over the waveform: wav2vec 2.0 (Wav2Vec2Model, *ForCTC ...)
+ * and HuBERT, as transformers' modeling_wav2vec2.py and modeling_hubert.py compute them.
+ *
+ *   f = waveform (samples, 1)               (Wav2Vec2FeatureExtractor's input_values)
+ *   for each conv i: f = act(norm_i(conv_i(f)))   no padding; norm: GroupNorm with a group
+ *                                          per channel on conv 0 only ("group"), or a
+ *                                          LayerNorm over the channels after every conv
+ *                                          ("layer"); f is then (frames, conv_dim[last])
+ *   x = projection(layer_norm(f))            (HuBERT's feat_proj_layer_norm false: no norm)
+ *   x += act(pos_conv(x))                    grouped conv of kernel K, padding K / 2, the
+ *                                          last output dropped for an even K (SamePad);
+ *                                          weight = g * v / |v| over dims 0 and 1 (weight
+ *                                          norm, dim 2)
+ *   post-LN:  x = LN(x); each layer: x = LN1(x + attn(x)); x = LN2(x + ffn(x))
+ *   stable:   each layer: x += attn(LN1(x)); x += ffn(LN2(x));  then LN(x)
+ * Attention: q, k, v and out with biases, scores q·k * head_dim^-0.5 (eager: scaled after
+ * the product). SpecAugment's masking is training-only; the quantizer, adapters and the
+ * heads on top (CTC, classifiers) do not change the attention. */
+#include <cjson/cJSON.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/json.h"
+#include "model/family.h"
+
+static const char *const model_types[] = {"wav2vec2", "hubert", NULL};
+
+/* Rows of a convolution's im2col and of the positional convolution a linear layer takes at
+ * once: bounds the unrolled input whatever the audio's length. */
+#define SPEECH_CHUNK 512
+
+/* config.json's list key of count ints in 1..hi into out (def when absent). */
+static mhv_status int_list(const cJSON *root, const char *key, const int *def, int ndef,
+                           int hi, int *out, int *count, const char *name, mhv_error *err)
+{
+    const cJSON *a = mhv_json_get(root, key);
+    if (!a || cJSON_IsNull(a)) {
+        memcpy(out, def, (size_t)ndef * sizeof *out);
+        *count = ndef;
+        return MHV_OK;
+    }
+    if (!cJSON_IsArray(a))
+        return mhv_fail(err, MHV_EFORMAT, name, "%s is not a list", key);
+    int n = cJSON_GetArraySize(a);
+    if (n < 1 || n > MHV_MAX_SPEECH_CONVS)
+        return mhv_fail(err, MHV_EFORMAT, name, "%s has %d entries (1-%d)", key, n,
+                        MHV_MAX_SPEECH_CONVS);
+    for (int i = 0; i < n; i++) {
+        const cJSON *v = cJSON_GetArrayItem(a, i);
+        if (!cJSON_IsNumber(v) || v->valuedouble != floor(v->valuedouble) ||
+            v->valuedouble < 1 || v->valuedouble > hi)
+            return mhv_fail(err, MHV_EFORMAT, name, "%s[%d] is not an integer in 1-%d", key, i,
+                            hi);
+        out[i] = (int)v->valuedouble;
+    }
+    *count = n;
+    return MHV_OK;
+}
+
+/* a config.json flag that must be false (or absent / null) */
+static mhv_status refuse_true(const cJSON *root, const char *key, const char *what,
+                              const char *name, mhv_error *err)
+{
+    const cJSON *v = mhv_json_get(root, key);
+    if (v && cJSON_IsTrue(v))
+        return mhv_fail(err, MHV_EUNSUPPORTED, name, "%s true is not supported (%s)", key, what);
+    return MHV_OK;
+}
+
+static mhv_status speech_config(const cJSON *root, mhv_config *c, const char *name,
+                                mhv_error *err)
+{
+    static const int dim_def[] = {512, 512, 512, 512, 512, 512, 512};
+    static const int stride_def[] = {5, 2, 2, 2, 2, 2, 2};
+    static const int kernel_def[] = {10, 3, 3, 3, 3, 2, 2};
+    static const char *const norms[] = {"group", "layer"};
+    int hubert = strcmp(c->model_type, "hubert") == 0;
+    int nd, ns, nk, stable;
+    mhv_status st;
+    double eps;
+    if ((st = mhv_json_int(root, "hidden_size", 768, 1, MHV_MAX_HIDDEN, &c->hidden_size, name,
+                           err)) ||
+        (st = mhv_json_int(root, "num_hidden_layers", 12, 1, MHV_MAX_LAYERS, &c->num_layers,
+                           name, err)) ||
+        (st = mhv_json_int(root, "num_attention_heads", 12, 1, MHV_MAX_HEADS, &c->num_heads,
+                           name, err)) ||
+        (st = mhv_json_int(root, "intermediate_size", 3072, 1, 4 * MHV_MAX_HIDDEN,
+                           &c->intermediate_size, name, err)) ||
+        (st = mhv_config_act(root, "hidden_act", MHV_ACT_GELU, &c->act, name, err)) ||
+        (st = mhv_config_act(root, "feat_extract_activation", MHV_ACT_GELU, &c->speech_act,
+                             name, err)) ||
+        (st = mhv_json_num(root, "layer_norm_eps", 1e-5, 0, 1, &eps, name, err)) ||
+        (st = mhv_json_enum(root, "feat_extract_norm", norms, 2, 0, &c->speech_conv_layer_norm,
+                            name, err)) ||
+        (st = int_list(root, "conv_dim", dim_def, 7, MHV_MAX_HIDDEN, c->speech_conv_dim, &nd,
+                       name, err)) ||
+        (st = int_list(root, "conv_stride", stride_def, 7, 1 << 16, c->speech_conv_stride, &ns,
+                       name, err)) ||
+        (st = int_list(root, "conv_kernel", kernel_def, 7, 1 << 16, c->speech_conv_kernel, &nk,
+                       name, err)) ||
+        (st = mhv_json_bool(root, "conv_bias", 0, &c->speech_conv_bias, name, err)) ||
+        (st = mhv_json_int(root, "num_conv_pos_embeddings", 128, 1, 1 << 16,
+                           &c->speech_pos_kernel, name, err)) ||
+        (st = mhv_json_int(root, "num_conv_pos_embedding_groups", 16, 1, MHV_MAX_HIDDEN,
+                           &c->speech_pos_groups, name, err)) ||
+        (st = mhv_json_bool(root, "do_stable_layer_norm", 0, &stable, name, err)) ||
+        (st = mhv_json_bool(root, "feat_proj_layer_norm", 1, &c->speech_proj_norm, name,
+                            err)) ||
+        (st = refuse_true(root, "add_adapter", "the adapter's convolutions after the encoder",
+                          name, err)) ||
+        (st = refuse_true(root, "conv_pos_batch_norm",
+                          "a BatchNorm before the positional convolution", name, err)))
+        return st;
+    if (c->hidden_size % c->num_heads != 0)
+        return mhv_fail(err, MHV_EFORMAT, name, "num_attention_heads %d does not divide "
+                        "hidden_size %d", c->num_heads, c->hidden_size);
+    c->head_dim = c->hidden_size / c->num_heads;
+    if (nd != ns || nd != nk)
+        return mhv_fail(err, MHV_EFORMAT, name, "conv_dim, conv_stride and conv_kernel have %d, "
+                        "%d and %d entries: transformers requires as many", nd, ns, nk);
+    const cJSON *attn_adapter = mhv_json_get(root, "adapter_attn_dim");
+    if (attn_adapter && !cJSON_IsNull(attn_adapter))
+        return mhv_fail(err, MHV_EUNSUPPORTED, name, "adapter_attn_dim is not supported (the "
+                        "attention adapters of MMS models)");
+    if (c->hidden_size % c->speech_pos_groups != 0)
+        return mhv_fail(err, MHV_EFORMAT, name, "num_conv_pos_embedding_groups %d does not "
+                        "divide hidden_size %d", c->speech_pos_groups, c->hidden_size);
+    if (!hubert)
+        c->speech_proj_norm = 1; /* Wav2Vec2FeatureProjection always has it */
+    c->speech = 1;
+    c->speech_convs = nd;
+    c->layer_norm_eps = (float)eps;
+    c->pre_norm = stable;
+    c->final_norm = stable;
+    c->max_positions = MHV_MAX_POSITIONS; /* convolutional positions: no table to outgrow */
+    c->num_kv_heads = c->num_heads;
+    c->embedding_size = c->hidden_size;
+    c->attn_bias = c->attn_out_bias = c->mlp_bias = 1;
+    return MHV_OK;
+}
+
+static size_t speech_vector_floats(const mhv_config *c)
+{
+    size_t H = (size_t)c->hidden_size, conv = 0;
+    for (int i = 0; i < c->speech_convs; i++)
+        conv += 3 * (size_t)c->speech_conv_dim[i];
+    size_t pos = H * (H / (size_t)c->speech_pos_groups) * (size_t)c->speech_pos_kernel;
+    return conv + 2 * (size_t)c->speech_conv_dim[c->speech_convs - 1] + pos + 6 * H +
+           (size_t)c->num_layers * (9 * H + (size_t)c->intermediate_size);
+}
+
+static mhv_status load_pair(mhv_wload *ld, const char *base, int len, int flags, float **w,
+                            float **b, mhv_error *err)
+{
+    char n[200];
+    mhv_status st;
+    snprintf(n, sizeof n, "%s.weight", base);
+    if ((st = mhv_wload_vec(ld, n, len, flags, w, err)))
+        return st;
+    snprintf(n, sizeof n, "%s.bias", base);
+    return mhv_wload_vec(ld, n, len, flags, b, err);
+}
+
+static mhv_status load_linear(mhv_wload *ld, const char *base, int rows, int cols, mhv_mat *w,
+                              float **b, mhv_error *err)
+{
+    char n[200];
+    mhv_status st;
+    snprintf(n, sizeof n, "%s.weight", base);
+    if ((st = mhv_wload_mat(ld, n, rows, cols, 0, w, err)))
+        return st;
+    snprintf(n, sizeof n, "%s.bias", base);
+    return mhv_wload_vec(ld, n, rows, 0, b, err);
+}
+
+/* The positional convolution's weight g * v / |v| (torch's weight norm over dim 2: a norm
+ * for each kernel position k over the output and input channels), into the store as fp32.
+ * g (1, 1, K) and v (H, H / G, K) are saved as parametrizations.weight.original0/1 by
+ * torch's parametrizations, as weight_g/weight_v by the older nn.utils.weight_norm. */
+static mhv_status load_pos_conv(mhv_model *m, mhv_wload *ld, mhv_error *err)
+{
+    const mhv_config *c = &m->cfg;
+    int H = c->hidden_size, K = c->speech_pos_kernel, Cg = H / c->speech_pos_groups;
+    const int64_t gdims[3] = {1, 1, K}, vdims[3] = {H, Cg, K};
+    static const char *const forms[2][2] = {
+        {"encoder.pos_conv_embed.conv.parametrizations.weight.original0",
+         "encoder.pos_conv_embed.conv.parametrizations.weight.original1"},
+        {"encoder.pos_conv_embed.conv.weight_g", "encoder.pos_conv_embed.conv.weight_v"}};
+    mhv_mat g = {0}, v = {0};
+    mhv_status st;
+    for (int f = 0; f < 2 && !g.data; f++) {
+        if ((st = mhv_wload_tensor(ld, forms[f][0], gdims, 3, MHV_W_OPTIONAL, &g, err)))
+            return st;
+        if (g.data && (st = mhv_wload_tensor(ld, forms[f][1], vdims, 3, 0, &v, err)))
+            return st;
+    }
+    if (!g.data)
+        return mhv_fail(err, MHV_EFORMAT, ld->ckpt_name, "missing tensor "
+                        "%sencoder.pos_conv_embed.conv.parametrizations.weight.original0 (or "
+                        "weight_g): the positional convolution's weight norm", ld->prefix);
+    size_t row = (size_t)Cg * (size_t)K;
+    float *w, *gk = malloc((size_t)K * sizeof *gk);
+    double *norm = calloc((size_t)K, sizeof *norm);
+    if (!gk || !norm) {
+        free(gk), free(norm);
+        return mhv_fail(err, MHV_ENOMEM, m->dir, "out of memory");
+    }
+    if ((st = mhv_wload_zeros(ld, (int)(row * (size_t)H), &w, err))) {
+        free(gk), free(norm);
+        return st;
+    }
+    mhv_mat_row(&g, 0, gk);
+    for (int o = 0; o < H; o++) {
+        float *r = w + (size_t)o * row;
+        mhv_mat_row(&v, o, r);
+        for (size_t i = 0; i < row; i++)
+            norm[i % (size_t)K] += (double)r[i] * r[i];
+    }
+    for (int k = 0; k < K; k++)
+        norm[k] = gk[k] / sqrt(norm[k]); /* the factor of column k: g / |v| */
+    for (size_t i = 0; i < row * (size_t)H; i++)
+        w[i] = (float)(w[i] * norm[i % (size_t)K]);
+    free(gk), free(norm);
+    m->speech_pos = (mhv_mat){.data = w, .dtype = MHV_DT_F32, .rows = H, .cols = (int)row};
+    return mhv_wload_vec(ld, "encoder.pos_conv_embed.conv.bias", H, 0, &m->speech_pos_b, err);
+}
+
+static mhv_status speech_load(mhv_model *m, mhv_wload *ld, mhv_error *err)
+{
+    /* *ForCTC, *ForSequenceClassification ...: under the base model's name */
+    static const char *const prefixes[] = {"wav2vec2.", "hubert.", NULL};
+    const mhv_config *c = &m->cfg;
+    int H = c->hidden_size, I = c->intermediate_size;
+    int last = c->speech_conv_dim[c->speech_convs - 1];
+    mhv_wload_prefix(ld, prefixes, "feature_projection.projection.weight");
+    char n[200];
+    mhv_status st;
+    for (int i = 0; i < c->speech_convs; i++) {
+        int cin = i ? c->speech_conv_dim[i - 1] : 1, cout = c->speech_conv_dim[i];
+        const int64_t dims[3] = {cout, cin, c->speech_conv_kernel[i]};
+        snprintf(n, sizeof n, "feature_extractor.conv_layers.%d.conv.weight", i);
+        if ((st = mhv_wload_tensor(ld, n, dims, 3, 0, &m->speech_conv[i], err)))
+            return st;
+        if (c->speech_conv_bias) {
+            snprintf(n, sizeof n, "feature_extractor.conv_layers.%d.conv.bias", i);
+            if ((st = mhv_wload_vec(ld, n, cout, 0, &m->speech_conv_b[i], err)))
+                return st;
+        }
+        if (c->speech_conv_layer_norm || i == 0) {
+            snprintf(n, sizeof n, "feature_extractor.conv_layers.%d.layer_norm", i);
+            if ((st = load_pair(ld, n, cout, 0, &m->speech_conv_g[i], &m->speech_conv_nb[i],
+                                err)))
+                return st;
+        }
+    }
+    if ((c->speech_proj_norm &&
+         (st = load_pair(ld, "feature_projection.layer_norm", last, 0, &m->speech_proj_g,
+                         &m->speech_proj_nb, err))) ||
+        (st = load_linear(ld, "feature_projection.projection", H, last, &m->speech_proj,
+                          &m->speech_proj_b, err)) ||
+        (st = load_pos_conv(m, ld, err)) ||
+        (st = load_pair(ld, "encoder.layer_norm", H, 0, &m->enc_norm_g, &m->enc_norm_b, err)))
+        return st;
+    for (int l = 0; l < c->num_layers; l++) {
+        mhv_layer *ly = &m->layers[l];
+        static const char *const proj[] = {"q_proj", "k_proj", "v_proj", "out_proj"};
+        mhv_mat *w[] = {&ly->q, &ly->k, &ly->v, &ly->o};
+        float **b[] = {&ly->q_b, &ly->k_b, &ly->v_b, &ly->o_b};
+        for (int i = 0; i < 4; i++) {
+            snprintf(n, sizeof n, "encoder.layers.%d.attention.%s", l, proj[i]);
+            if ((st = load_linear(ld, n, H, H, w[i], b[i], err)))
+                return st;
+        }
+        snprintf(n, sizeof n, "encoder.layers.%d.layer_norm", l);
+        if ((st = load_pair(ld, n, H, 0, &ly->ln_attn_g, &ly->ln_attn_b, err)))
+            return st;
+        snprintf(n, sizeof n, "encoder.layers.%d.feed_forward.intermediate_dense", l);
+        if ((st = load_linear(ld, n, I, H, &ly->ffn_up, &ly->ffn_up_b, err)))
+            return st;
+        snprintf(n, sizeof n, "encoder.layers.%d.feed_forward.output_dense", l);
+        if ((st = load_linear(ld, n, H, I, &ly->ffn_down, &ly->ffn_down_b, err)))
+            return st;
+        snprintf(n, sizeof n, "encoder.layers.%d.final_layer_norm", l);
+        if ((st = load_pair(ld, n, H, 0, &ly->ln_ffn_g, &ly->ln_ffn_b, err)))
+            return st;
+    }
+    return MHV_OK;
+}
+
+/* xcol(rows, cin * K): the inputs of output positions t0 .. t0+rows of a convolution of
+ * kernel K, `stride` apart, starting at input position t * stride - pad, as rows of the
+ * kernel's (cin, K) layout; in(len, ld) holds the channels c0 .. c0+cin of each position;
+ * positions outside 0 .. len are zeros. */
+static void im2col(float *xcol, const float *in, size_t ld, int c0, int cin, long len, long t0,
+                   int rows, int K, int stride, int pad)
+{
+    for (int r = 0; r < rows; r++) {
+        float *o = xcol + (size_t)r * (size_t)cin * (size_t)K;
+        long s0 = (t0 + r) * stride - pad;
+        for (int k = 0; k < K; k++) {
+            long s = s0 + k;
+            if (s < 0 || s >= len) {
+                for (int ch = 0; ch < cin; ch++)
+                    o[(size_t)ch * (size_t)K + (size_t)k] = 0.0f;
+                continue;
+            }
+            const float *p = in + (size_t)s * ld + (size_t)c0;
+            for (int ch = 0; ch < cin; ch++)
+                o[(size_t)ch * (size_t)K + (size_t)k] = p[ch];
+        }
+    }
+}
+
+/* PyTorch's GroupNorm with a group per channel over x(len, C): each channel normalised over
+ * time (biased variance, eps 1e-5), then times g plus b; statistics in double. */
+static void channel_norm(float *x, long len, int C, const float *g, const float *b)
+{
+    for (int ch = 0; ch < C; ch++) {
+        double sum = 0, sq = 0;
+        for (long t = 0; t < len; t++)
+            sum += x[(size_t)t * (size_t)C + (size_t)ch];
+        double mean = sum / (double)len;
+        for (long t = 0; t < len; t++) {
+            double d = x[(size_t)t * (size_t)C + (size_t)ch] - mean;
+            sq += d * d;
+        }
+        double rstd = 1.0 / sqrt(sq / (double)len + 1e-5);
+        for (long t = 0; t < len; t++) {
+            float *p = &x[(size_t)t * (size_t)C + (size_t)ch];
+            *p = (float)((*p - mean) * rstd * g[ch] + b[ch]);
+        }
+    }
+}
+
+/* The lengths after each convolution of samples samples into len[0 .. convs). */
+static void conv_lengths(const mhv_config *c, long samples, long *len)
+{
+    for (int i = 0; i < c->speech_convs; i++) {
+        samples = (samples - c->speech_conv_kernel[i]) / c->speech_conv_stride[i] + 1;
+        len[i] = samples;
+    }
+}
+
+static mhv_status speech_forward(mhv_nn *nn, const mhv_model *m, const int32_t *ids, int n,
+                                 mhv_capture *cap, float *logits, mhv_error *err)
+{
+    (void)ids;
+    const mhv_config *c = &m->cfg;
+    if (logits)
+        return mhv_fail(err, MHV_EUNSUPPORTED, m->dir, "%s has no logits mhaviz computes (the "
+                        "CTC head is not supported)", c->arch);
+    long samples = nn->audio_samples;
+    if (mhv_config_speech_frames(c, samples) != n)
+        return mhv_fail(err, MHV_EUSAGE, "", "%ld samples make %ld frames for %s, not %d",
+                        samples, mhv_config_speech_frames(c, samples), c->arch, n);
+    int H = c->hidden_size, I = c->intermediate_size, d = c->head_dim, NH = c->num_heads;
+    int G = c->speech_pos_groups, Cg = H / G, K = c->speech_pos_kernel;
+    int convs = c->speech_convs, last = c->speech_conv_dim[convs - 1];
+    long len[MHV_MAX_SPEECH_CONVS];
+    conv_lengths(c, samples, len);
+    size_t ping = 0, pong = 0, cols = (size_t)Cg * (size_t)K;
+    int widest = (int)cols;
+    for (int i = 0; i < convs; i++) {
+        size_t out = (size_t)len[i] * (size_t)c->speech_conv_dim[i];
+        size_t in = (size_t)(i ? c->speech_conv_dim[i - 1] : 1) * (size_t)c->speech_conv_kernel[i];
+        if (i % 2)
+            pong = out > pong ? out : pong;
+        else
+            ping = out > ping ? out : ping;
+        cols = in > cols ? in : cols;
+        widest = (int)in > widest ? (int)in : widest;
+    }
+    widest = H > widest ? H : widest;
+    widest = I > widest ? I : widest;
+    widest = last > widest ? last : widest;
+    size_t N = (size_t)n;
+    float *fa, *fb, *xcol, *part, *x, *xb, *pos, *q, *k, *v, *ctx, *tmp, *ffn;
+    const mhv_nn_buf bufs[] = {
+        {&fa, ping}, {&fb, pong}, {&xcol, (size_t)SPEECH_CHUNK * cols},
+        {&part, (size_t)SPEECH_CHUNK * (size_t)Cg}, {&x, N * (size_t)H}, {&xb, N * (size_t)H},
+        {&pos, N * (size_t)H}, {&q, N * (size_t)H}, {&k, N * (size_t)H}, {&v, N * (size_t)H},
+        {&ctx, N * (size_t)H}, {&tmp, N * (size_t)H}, {&ffn, N * (size_t)I}};
+    mhv_nn_shape shape = {n > SPEECH_CHUNK ? n : SPEECH_CHUNK, H, widest, d};
+    mhv_status st = mhv_nn_begin(nn, &shape, bufs, (int)(sizeof bufs / sizeof bufs[0]), err);
+    if (st)
+        return st;
+    if (!nn->audio)
+        return mhv_fail(err, MHV_EUSAGE, "", "%s takes a waveform, not token ids", c->arch);
+
+    /* the feature encoder: each convolution as im2col chunks through a linear layer */
+    const float *in = nn->audio;
+    long in_len = samples;
+    int cin = 1;
+    float *out = fa;
+    for (int i = 0; i < convs; i++) {
+        int cout = c->speech_conv_dim[i], kw = c->speech_conv_kernel[i];
+        int normed = m->speech_conv_g[i] != NULL;
+        out = i % 2 ? fb : fa;
+        for (long t0 = 0; t0 < len[i]; t0 += SPEECH_CHUNK) {
+            int rows = (int)(len[i] - t0 < SPEECH_CHUNK ? len[i] - t0 : SPEECH_CHUNK);
+            im2col(xcol, in, (size_t)cin, 0, cin, in_len, t0, rows, kw,
+                   c->speech_conv_stride[i], 0);
+            mhv_nn_linear(nn, out + (size_t)t0 * (size_t)cout, xcol, &m->speech_conv[i],
+                          m->speech_conv_b[i], rows, normed ? MHV_NN_NO_ACT : (int)c->speech_act);
+        }
+        if (normed) {
+            if (c->speech_conv_layer_norm) {
+                mhv_norm ln = mhv_nn_layernorm(m->speech_conv_g[i], m->speech_conv_nb[i], 1e-5f);
+                mhv_nn_norm(nn, out, out, &ln, (int)len[i], cout);
+            } else {
+                channel_norm(out, len[i], cout, m->speech_conv_g[i], m->speech_conv_nb[i]);
+            }
+            mhv_nn_act(nn, out, (int)c->speech_act, (int)len[i], cout);
+        }
+        in = out, in_len = len[i], cin = cout;
+    }
+
+    /* the feature projection */
+    if (c->speech_proj_norm) {
+        mhv_norm ln = mhv_nn_layernorm(m->speech_proj_g, m->speech_proj_nb, c->layer_norm_eps);
+        mhv_nn_norm(nn, out, out, &ln, n, last);
+    }
+    mhv_nn_linear(nn, x, out, &m->speech_proj, m->speech_proj_b, n, MHV_NN_NO_ACT);
+
+    /* the positional convolution, group by group: output t reads inputs t - K/2 .. */
+    for (int g = 0; g < G; g++) {
+        mhv_mat wg = mhv_mat_rows(&m->speech_pos, g * Cg, Cg);
+        for (int t0 = 0; t0 < n; t0 += SPEECH_CHUNK) {
+            int rows = n - t0 < SPEECH_CHUNK ? n - t0 : SPEECH_CHUNK;
+            im2col(xcol, x, (size_t)H, g * Cg, Cg, n, t0, rows, K, 1, K / 2);
+            mhv_nn_linear(nn, part, xcol, &wg, m->speech_pos_b + (size_t)g * (size_t)Cg, rows,
+                          (int)c->speech_act);
+            for (int r = 0; r < rows; r++)
+                memcpy(pos + (size_t)(t0 + r) * (size_t)H + (size_t)g * (size_t)Cg,
+                       part + (size_t)r * (size_t)Cg, (size_t)Cg * sizeof *pos);
+        }
+    }
+    mhv_nn_add(nn, x, pos, n, H);
+    mhv_norm enc_ln = mhv_nn_layernorm(m->enc_norm_g, m->enc_norm_b, c->layer_norm_eps);
+    if (!c->pre_norm)
+        mhv_nn_norm(nn, x, x, &enc_ln, n, H);
+
+    const mhv_attn_bufs ab = {.q = q, .k = k, .v = v, .ctx = ctx};
+    const float scale = (float)(1.0 / sqrt((double)d));
+    for (int l = 0; l <= cap->last; l++) {
+        const mhv_layer *ly = &m->layers[l];
+        mhv_attn_layer attn = {.wq = &ly->q, .wk = &ly->k, .wv = &ly->v, .bq = ly->q_b,
+                               .bk = ly->k_b, .bv = ly->v_b, .heads = NH, .kv_heads = NH,
+                               .head_dim = d, .scale = scale, .wo = &ly->o};
+        mhv_norm ln1 = mhv_nn_layernorm(ly->ln_attn_g, ly->ln_attn_b, c->layer_norm_eps);
+        mhv_norm ln2 = mhv_nn_layernorm(ly->ln_ffn_g, ly->ln_ffn_b, c->layer_norm_eps);
+        if (c->pre_norm)
+            mhv_nn_norm(nn, xb, x, &ln1, n, H);
+        mhv_nn_attention(nn, &attn, c->pre_norm ? xb : x, n, l, &ab, cap);
+        if (mhv_capture_done(cap, l))
+            break;
+        mhv_nn_linear(nn, tmp, ctx, &ly->o, ly->o_b, n, MHV_NN_NO_ACT);
+        if (c->pre_norm) {
+            mhv_nn_add(nn, x, tmp, n, H);
+            mhv_nn_norm(nn, xb, x, &ln2, n, H);
+            mhv_nn_linear(nn, ffn, xb, &ly->ffn_up, ly->ffn_up_b, n, (int)c->act);
+            mhv_nn_linear(nn, tmp, ffn, &ly->ffn_down, ly->ffn_down_b, n, MHV_NN_NO_ACT);
+            mhv_nn_add(nn, x, tmp, n, H);
+        } else {
+            mhv_nn_add_norm(nn, x, tmp, &ln1, n, H);
+            mhv_nn_linear(nn, ffn, x, &ly->ffn_up, ly->ffn_up_b, n, (int)c->act);
+            mhv_nn_linear(nn, tmp, ffn, &ly->ffn_down, ly->ffn_down_b, n, MHV_NN_NO_ACT);
+            mhv_nn_add_norm(nn, x, tmp, &ln2, n, H);
+        }
+    }
+    return MHV_OK;
+}
+
+const mhv_family mhv_family_wav2vec2 = {
+    .name = "wav2vec2",
+    .model_types = model_types,
+    .config = speech_config,
+    .vector_floats = speech_vector_floats,
+    .load = speech_load,
+    .forward = speech_forward,
+};
