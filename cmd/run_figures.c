@@ -169,6 +169,7 @@ static mhv_label_kind label_kind(mhv_tok_kind k)
     case MHV_TOK_BYTELEVEL_BPE: return MHV_LABEL_BYTELEVEL;
     case MHV_TOK_SENTENCEPIECE_BPE: return MHV_LABEL_SENTENCEPIECE;
     case MHV_TOK_WORDPIECE: break;
+    case MHV_TOK_ESM: return MHV_LABEL_DECODED; /* the pieces as they are: residues */
     }
     return MHV_LABEL_WORDPIECE;
 }

@@ -220,6 +220,10 @@ typedef struct {
     int speech_pos_kernel, speech_pos_groups;
     int speech_proj_norm;     /* the feature projection's LayerNorm (HuBERT's
                                * feat_proj_layer_norm) */
+    /* ESM (model/esm.c): token_dropout (token rows of esm_mask_id zeroed, every row times
+     * 0.88 / (1 - the sentence's share of them)), the embeddings' LayerNorm
+     * (emb_layer_norm_before), rotary positions instead of learned ones */
+    int esm_token_dropout, esm_mask_id, esm_emb_norm, esm_rotary;
 } mhv_config;
 
 /* The frames a speech encoder (cfg.speech) makes of `samples` samples: each convolution

@@ -543,10 +543,11 @@ mhv_status mhv_forward_logits_check(const mhv_model *m, mhv_error *err)
     if (!c->causal && strcmp(c->family->name, "bert") != 0 &&
         strcmp(c->family->name, "mpnet") != 0 && strcmp(c->family->name, "roformer") != 0 &&
         strcmp(c->family->name, "squeezebert") != 0 &&
-        strcmp(c->family->name, "mobilebert") != 0)
+        strcmp(c->family->name, "mobilebert") != 0 && strcmp(c->family->name, "esm") != 0)
         return mhv_fail(err, MHV_EUNSUPPORTED, m->dir,
                         "the masked-LM head of %s models is not supported (BERT's family, "
-                        "MPNet's, RoFormer's, SqueezeBERT's and MobileBERT's are)", c->arch);
+                        "MPNet's, RoFormer's, SqueezeBERT's, MobileBERT's and ESM's are)",
+                        c->arch);
     if (!c->causal && !m->mlm_dense.data)
         return mhv_fail(err, MHV_EUNSUPPORTED, m->dir,
                         "%s checkpoint without a masked-LM head (cls.predictions or lm_head): "

@@ -158,6 +158,9 @@ typedef struct {
     float *speech_proj_b, *speech_proj_g, *speech_proj_nb;
     mhv_mat speech_pos;
     float *speech_pos_b;
+    /* rotary frequencies (head_dim / 2,) the checkpoint stores and transformers uses rather
+     * than computes (ESM's rotary_embeddings.inv_freq), or NULL */
+    float *rope_inv_freq;
 } mhv_model;
 
 /* Opens DIR/config.json and DIR's safetensors checkpoint and resolves every weight of the

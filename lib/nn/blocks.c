@@ -707,6 +707,7 @@ typedef struct {
     const mhv_rotary *r;    /* or NULL */
     int norm_per_head;      /* norm's g and b hold each head's own (d,) weights, by head */
     float clip;             /* > 0: values clamped to [-clip, clip] first */
+    float mul;              /* != 0: values multiplied by it before the norm and rotation */
 } heads_args;
 
 static void heads_rows(const void *arg, int r0, int r1, int worker)
@@ -723,6 +724,10 @@ static void heads_rows(const void *arg, int r0, int r1, int worker)
                     *v = *v < -a->clip ? -a->clip : *v;
                     *v = *v > a->clip ? a->clip : *v;
                 }
+        if (a->mul != 0)
+            for (int i = 0; i < r1 - r0; i++)
+                for (int e = 0; e < a->d; e++)
+                    x[(size_t)i * a->ld + (size_t)e] *= a->mul;
         mhv_norm own; /* the head's own weights */
         const mhv_norm *nm = a->norm;
         if (nm && a->norm_per_head) {
@@ -742,19 +747,19 @@ static void heads_rows(const void *arg, int r0, int r1, int worker)
     }
 }
 
-/* Each listed head of x(n, ld): clamped (when clip > 0), its norm (when norm; the head's own
- * weights when norm_per_head), then the rotation (when r). */
+/* Each listed head of x(n, ld): clamped (when clip > 0), multiplied by mul (when not 0), its
+ * norm (when norm; the head's own weights when norm_per_head), then the rotation (when r). */
 static void per_head(mhv_nn *nn, float *x, size_t ld, const int *heads, int count, int d,
                      const mhv_norm *norm, const mhv_rotary *r, int n, int norm_per_head,
-                     float clip)
+                     float clip, float mul)
 {
-    if (!norm && !r && !(clip > 0))
+    if (!norm && !r && !(clip > 0) && mul == 0)
         return;
     int one_off[2];
     mhv_nn_pack pk = pass_pack(nn, n, NULL, one_off);
     for (int s = 0; s < pk.count; s++) { /* rotary positions from each sentence's start */
         heads_args a = {nn->K, x + (size_t)pk.off[s] * ld, ld, heads, count, d, norm, r,
-                        norm_per_head, clip};
+                        norm_per_head, clip, mul};
         par_rows(nn, pk.off[s + 1] - pk.off[s], count * d, heads_rows, &a);
     }
 }
@@ -1098,11 +1103,13 @@ void mhv_nn_attention(mhv_nn *nn, const mhv_attn_layer *a, const float *x, int n
     }
     const mhv_norm *qn_head = a->qk_norm_full ? NULL : a->q_norm;
     const mhv_norm *kn_head = a->qk_norm_full ? NULL : a->k_norm;
-    per_head(nn, b->q, (size_t)QD, qh, qn, d, qn_head, a->rope, n, a->qk_norm_per_head, clip);
-    per_head(nn, b->k, (size_t)KVD, kh, kn, d, kn_head, a->rope, n, a->qk_norm_per_head, clip);
+    per_head(nn, b->q, (size_t)QD, qh, qn, d, qn_head, a->rope, n, a->qk_norm_per_head, clip,
+             a->q_scale);
+    per_head(nn, b->k, (size_t)KVD, kh, kn, d, kn_head, a->rope, n, a->qk_norm_per_head, clip,
+             0);
     if (with_v)
         per_head(nn, b->v, (size_t)KVD, kh, kn, d, NULL, a->rope_values ? a->rope : NULL, n, 0,
-                 a->clip);
+                 a->clip, 0);
     attn_job j = {
         .K = nn->K,
         .base = {.q = b->q, .k = b->k, .v = b->v, .d = d, .ld_q = (size_t)QD,

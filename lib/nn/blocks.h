@@ -408,6 +408,9 @@ typedef struct {
     const float *x_v;               /* (n, wv->cols): the values' input instead of x
                                      * (MobileBERT: queries and keys from its bottleneck,
                                      * values from the layer's input), or NULL: x */
+    float q_scale;                  /* != 0: each query multiplied by it in fp32 right after
+                                     * its projection, before norms and rotation (ESM scales
+                                     * q before its rotary; scale is then 1) */
 } mhv_attn_layer;
 
 /* Activations of the attention block: q (n, heads*d), k and v (n, kv_heads*d), ctx (n,
