@@ -220,6 +220,11 @@ typedef struct {
     int speech_pos_kernel, speech_pos_groups;
     int speech_proj_norm;     /* the feature projection's LayerNorm (HuBERT's
                                * feat_proj_layer_norm) */
+    /* decoders of model/llama.c's later rows */
+    int qk_norm_late;         /* the q/k head norms after the rotation (HunYuan) */
+    double llama4_beta;       /* Ministral 3: queries at position pos scaled by
+                               * 1 + beta log(1 + floor(pos / llama4_original)) */
+    int llama4_original;
 } mhv_config;
 
 /* The frames a speech encoder (cfg.speech) makes of `samples` samples: each convolution

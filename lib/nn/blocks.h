@@ -408,6 +408,11 @@ typedef struct {
     const float *x_v;               /* (n, wv->cols): the values' input instead of x
                                      * (MobileBERT: queries and keys from its bottleneck,
                                      * values from the layer's input), or NULL: x */
+    int qk_norm_late;               /* the q/k head norms after the rotation, not before
+                                     * (HunYuan's query_layernorm / key_layernorm) */
+    const float *q_pos_scale;       /* (n,) by position from each sentence's start: queries
+                                     * multiplied by it after their rotation (Ministral 3's
+                                     * llama_4_scaling_beta), or NULL */
 } mhv_attn_layer;
 
 /* Activations of the attention block: q (n, heads*d), k and v (n, kv_heads*d), ctx (n,
