@@ -22,6 +22,7 @@
 #include "analysis/zoom.h"
 #include "fig/render.h"
 #include "run_figures.h"
+#include "run_generate.h"
 #include "run_seq2seq.h"
 #include "run_speech.h"
 #include "run_vision.h"
@@ -115,6 +116,12 @@ static const char run_usage[] =
     "  detect_language does; transcribe; <|notimestamps|>), then generate(max_new_tokens=N)\n"
     "  with suppress_tokens and begin_suppress_tokens; json's \"generation\" says how it\n"
     "  decoded\n"
+    "  Speech encoders (wav2vec2, hubert, data2vec-audio): FILE is a .wav or lists WAV\n"
+    "  files, one a line (PCM 8-32 bit or float, mono, at preprocessor_config.json's rate:\n"
+    "  16000 Hz), the waveform normalised as Wav2Vec2FeatureExtractor does; tokens are the\n"
+    "  frames of its convolutions, named by time (0.02 s each: 1499 for 30 s); memory grows\n"
+    "  with the audio (every head of a base model at 30 s: 1.3 GB of maps): choose heads\n"
+    "  with --heads for long clips (--max-memory refuses what would not fit)\n"
     "  --threads N      compute threads (default: the number of online CPUs); the results\n"
     "                   are the same bytes whatever N\n"
     "  --colormap NAME  viridis (default), magma, inferno, plasma, cividis, gray\n"
@@ -159,7 +166,14 @@ static const char run_usage[] =
     "                   transformers' generate(max_new_tokens=N) gives under the model's\n"
     "                   generation_config.json (else config.json's generation fields): greedy\n"
     "                   or beam search with its length, n-gram, penalty, forced and\n"
-    "                   suppressed-token settings; json records the decoding (\"generation\")\n"
+    "                   suppressed-token settings; json records the decoding (\"generation\").\n"
+    "                   Decoder-only models (causal LMs with their LM head: GPT-2, Llama,\n"
+    "                   Qwen, Gemma ...): each line is a prompt (tokenized with the special\n"
+    "                   tokens the tokenizer adds, such as Llama's <s>; --ids as given) that\n"
+    "                   generate(max_new_tokens=N) continues under the same settings (the\n"
+    "                   prompt counts for the penalties and n-grams); the maps cover prompt\n"
+    "                   and continuation, json marks it (\"prompt_length\", \"generated\"),\n"
+    "                   figures draw a line before the first generated token and name it\n"
     "  --greedy         with --generate: num_beams 1 and do_sample false (greedy search,\n"
     "                   the other settings kept), said on stderr when the model asks for more\n"
     "  --align-layer L  the decoder layer of the alignment figure (default: the last)\n"
@@ -193,6 +207,7 @@ typedef struct {
     int pairs;             /* --pairs */
     int generate;          /* --generate N */
     int greedy;            /* --greedy */
+    const char *gen_json;  /* a decoder's --generate: the report's "generation", or NULL */
     int align_layer;       /* --align-layer L, -1: the last */
     const char *src_lang, *tgt_lang; /* --src-lang, --tgt-lang (mBART) */
     int no_resize;         /* --no-resize (vision models) */
@@ -796,7 +811,7 @@ static mhv_status write_outputs(mhv_forward_ctx *fc, const mhv_model *m, const m
         if ((st = mhv_out_open(&out, path, err)))
             goto fail_figs;
         mhv_model_info info = mhv_model_describe(m);
-        mhv_report_begin_weighted(out.f, &info, mhv_weighting_name(o->weighting));
+        mhv_report_begin_gen(out.f, &info, mhv_weighting_name(o->weighting), o->gen_json);
     }
     for (int i = 0; i < in->n; i++) {
         cli_progress("run", i + 1, in->n, 0);
@@ -963,9 +978,10 @@ int cmd_run(int argc, char **argv)
                       "encoder-decoder models yet (json, safetensors and the figures take it)");
         goto done;
     }
-    if (job.m->cfg.speech && (o.pairs || o.generate || o.mode != INPUT_TEXT)) {
-        st = mhv_fail(&err, MHV_EUSAGE, "", "%s reads WAV files: --pairs, --generate, --ids "
-                      "and --pretokenized do not apply", job.m->cfg.arch);
+    int decoder_only = job.m->cfg.causal && !job.m->cfg.enc_dec && !job.m->cfg.vision;
+    if (job.m->cfg.speech && (o.pairs || o.generate || o.mode != INPUT_TEXT || o.truncate)) {
+        st = mhv_fail(&err, MHV_EUSAGE, "", "%s reads WAV files: --pairs, --generate, --ids, "
+                      "--pretokenized and --truncate do not apply", job.m->cfg.arch);
         goto done;
     }
     if (o.pairs && !job.m->cfg.enc_dec && !job.m->cfg.causal && !job.m->cfg.vision) {
@@ -975,12 +991,13 @@ int cmd_run(int argc, char **argv)
             goto done;
         }
         o.mode = INPUT_PAIRS;
-    } else if (job.m->cfg.enc_dec || o.pairs || o.generate) {
+    } else if (job.m->cfg.enc_dec || o.pairs || (o.generate && !decoder_only)) {
         if (!job.m->cfg.enc_dec) {
             st = mhv_fail(&err, MHV_EUSAGE, "",
                           o.pairs ? "--pairs needs a text encoder or an encoder-decoder model; "
                                     "%s is neither"
-                                  : "--generate needs an encoder-decoder model; %s is not one",
+                                  : "--generate needs a decoder-only (causal LM) or an "
+                                    "encoder-decoder model; %s is neither",
                           job.m->cfg.arch);
             goto done;
         }
@@ -1042,22 +1059,33 @@ int cmd_run(int argc, char **argv)
                       "for vision models");
         goto done;
     }
+    run_dgen gen = {0};
+    if (o.generate && (st = run_dgen_open(&gen, job.m, o.generate, o.greedy, &err)))
+        goto done;
     if (job.m->cfg.speech) /* WAV files in */
         st = run_speech_read(&job, o.heads, o.file, &waves, &err);
     else
         st = cli_job_read(&job, o.heads, o.file, o.mode, o.truncate, &err);
     if (st)
-        goto done;
-    int longest = 0;
-    for (int i = 0; i < job.in.n; i++)
-        longest = job.encs[i].n > longest ? job.encs[i].n : longest;
-    run_fig_values_warn(&o.fig, longest);
+        goto done_gen;
     /* one pool for the whole file: threads start once, not per sentence */
     mhv_forward_params fp = cli_forward_params(o.threads);
     fp.value_norms = mhv_weighting_vnorm(o.weighting);
     if ((st = mhv_forward_ctx_new(&fp, &fc, &err)))
-        goto done;
+        goto done_gen;
+    /* a decoder's prompts continued first: the maps are of the whole sequences */
+    if (o.generate) {
+        if ((st = run_dgen_all(&gen, fc, job.m, job.tok, &job.in, job.encs, &err)))
+            goto done_gen;
+        o.gen_json = gen.json;
+    }
+    int longest = 0;
+    for (int i = 0; i < job.in.n; i++)
+        longest = job.encs[i].n > longest ? job.encs[i].n : longest;
+    run_fig_values_warn(&o.fig, longest);
     st = write_outputs(fc, job.m, job.tok, &job.in, job.encs, &job.sel, &o, waves, &err);
+done_gen:
+    run_dgen_close(&gen);
 done:
     run_speech_free(waves, job.in.n);
     mhv_forward_ctx_free(fc);

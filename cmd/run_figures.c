@@ -169,6 +169,7 @@ static mhv_label_kind label_kind(mhv_tok_kind k)
     case MHV_TOK_BYTELEVEL_BPE: return MHV_LABEL_BYTELEVEL;
     case MHV_TOK_SENTENCEPIECE_BPE: return MHV_LABEL_SENTENCEPIECE;
     case MHV_TOK_WORDPIECE: break;
+    case MHV_TOK_ESM: return MHV_LABEL_DECODED; /* the pieces as they are: residues */
     }
     return MHV_LABEL_WORDPIECE;
 }
@@ -269,7 +270,8 @@ static mhv_status fig_input_tok(const run_figs *r, const mhv_tok *tok, const mhv
         .kind = labels ? MHV_LABEL_DECODED
                 : tok  ? label_kind(mhv_tok_kind_of(tok)) : MHV_LABEL_WORDPIECE,
         .aggregate = r->o->aggregate,
-        .boundary = enc->type_ids ? enc->boundary : 0,
+        .boundary = enc->type_ids ? enc->boundary : enc->generated,
+        .generated = enc->generated,
     };
     return MHV_OK;
 }

@@ -301,6 +301,14 @@ static void test_enc5(void **state)
     check_fixture("fam-squeezebert-f32", 1);
     check_fixture("fam-big-bird-f32", 1);
 }
+/* ESM: token_dropout's rescaling by each sentence's own share of <mask> (the corpus draws
+ * id 32, the mask, now and then), rotary and learned positions from each sentence's start */
+static void test_esm(void **state)
+{
+    (void)state;
+    check_fixture("fam-esm2-f32", 1);
+    check_fixture("fam-esm1b-mlm-f32", 1);
+}
 /* relative position score biases */
 static void test_deberta(void **state)
 {
@@ -375,6 +383,7 @@ int main(void)
         cmocka_unit_test(test_deberta),   cmocka_unit_test(test_unpacked),
         cmocka_unit_test(test_failure),
         cmocka_unit_test(test_enc5),
+        cmocka_unit_test(test_esm),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -79,6 +79,12 @@ void mhv_report_sentence_norms(FILE *f, int index, const char *text, size_t len,
             fprintf(f, "%s%d", i ? ", " : "", (int)enc->type_ids[i]);
         fprintf(f, "],\n   \"pair_boundary\": %d", enc->boundary);
     }
+    if (enc->generated > 0) { /* a prompt and its continuation (run --generate) */
+        fprintf(f, ",\n   \"prompt_length\": %d,\n   \"generated\": [", enc->generated);
+        for (int i = 0; i < enc->n; i++)
+            fprintf(f, "%s%s", i ? ", " : "", i >= enc->generated ? "true" : "false");
+        fputs("]", f);
+    }
     if (attn->row_ids) { /* --rows: weights[r] is query rows[r] */
         fputs(",\n   \"rows\": [", f);
         for (int r = 0; r < attn->rows; r++)

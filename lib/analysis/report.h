@@ -14,7 +14,8 @@ void mhv_report_begin(FILE *f, const mhv_model_info *m);
 /* The report's "model" object alone. */
 void mhv_report_model(FILE *f, const mhv_model_info *m);
 /* `index` counts sentences from 0 (for the separating commas); tok (may be NULL) gives the
- * tokens' display texts. */
+ * tokens' display texts. A generated continuation (enc->generated > 0) adds
+ * "prompt_length" and "generated" (per token: true from the first generated one on). */
 void mhv_report_sentence(FILE *f, int index, const char *text, size_t len,
                          const mhv_encoding *enc, const mhv_tok *tok, const mhv_attn *attn);
 /* The same with layer aggregates (rollout.h) in place of heads: each entry is

@@ -220,6 +220,13 @@ typedef struct {
     int speech_pos_kernel, speech_pos_groups;
     int speech_proj_norm;     /* the feature projection's LayerNorm (HuBERT's
                                * feat_proj_layer_norm) */
+    int speech_pos_layers;    /* data2vec-audio: a stack of this many plain convolutions, each
+                               * followed by a LayerNorm without parameters and speech_act,
+                               * makes the positions; 0: one weight-normed convolution */
+    /* ESM (model/esm.c): token_dropout (token rows of esm_mask_id zeroed, every row times
+     * 0.88 / (1 - the sentence's share of them)), the embeddings' LayerNorm
+     * (emb_layer_norm_before), rotary positions instead of learned ones */
+    int esm_token_dropout, esm_mask_id, esm_emb_norm, esm_rotary;
     /* decoders of model/llama.c's later rows */
     int qk_norm_late;         /* the q/k head norms after the rotation (HunYuan) */
     double llama4_beta;       /* Ministral 3: queries at position pos scaled by

@@ -49,6 +49,7 @@ static const mhv_family *const families[] = {
     &mhv_family_roformer,
     &mhv_family_mobilebert,
     &mhv_family_squeezebert,
+    &mhv_family_esm,
 };
 
 #define N_FAMILIES (sizeof families / sizeof families[0])

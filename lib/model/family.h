@@ -127,6 +127,7 @@ void mhv_family_t2t_position(int p, int pad, int H, float *row);
 extern const mhv_family mhv_family_xglm;
 extern const mhv_family mhv_family_whisper;
 extern const mhv_family mhv_family_wav2vec2;
+extern const mhv_family mhv_family_esm;
 
 /* The family that opens model_type, and its name for it; NULL when none does. */
 const mhv_family *mhv_family_find(const char *model_type, const char **arch);

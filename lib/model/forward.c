@@ -543,10 +543,11 @@ mhv_status mhv_forward_logits_check(const mhv_model *m, mhv_error *err)
     if (!c->causal && strcmp(c->family->name, "bert") != 0 &&
         strcmp(c->family->name, "mpnet") != 0 && strcmp(c->family->name, "roformer") != 0 &&
         strcmp(c->family->name, "squeezebert") != 0 &&
-        strcmp(c->family->name, "mobilebert") != 0)
+        strcmp(c->family->name, "mobilebert") != 0 && strcmp(c->family->name, "esm") != 0)
         return mhv_fail(err, MHV_EUNSUPPORTED, m->dir,
                         "the masked-LM head of %s models is not supported (BERT's family, "
-                        "MPNet's, RoFormer's, SqueezeBERT's and MobileBERT's are)", c->arch);
+                        "MPNet's, RoFormer's, SqueezeBERT's, MobileBERT's and ESM's are)",
+                        c->arch);
     if (!c->causal && !m->mlm_dense.data)
         return mhv_fail(err, MHV_EUNSUPPORTED, m->dir,
                         "%s checkpoint without a masked-LM head (cls.predictions or lm_head): "
@@ -800,16 +801,32 @@ typedef struct {
     const int32_t *src;
     int ns;
     const float *feats; /* audio models: the encoder's features instead of src */
-    float *buf;         /* (rows, dec_vocab) a pass's logits */
+    float *buf;         /* (rows, vocab) a pass's logits */
     size_t cap;
     mhv_nn_memo *memo;
+    int decoder_only;   /* a causal LM: the sequence is its whole input (no encoder) */
 } gen_ctx;
+
+/* A causal LM's logits of the token after ids(n), as mhv_forward_seq2seq_next gives an
+ * encoder-decoder's: the last row of mhv_forward_logits's, computed alone. */
+static mhv_status decoder_next(mhv_forward_ctx *fc, const mhv_model *m, const int32_t *ids,
+                               int n, float *logits, const float **next, mhv_error *err)
+{
+    mhv_nn *nn = &fc->nn;
+    nn->logits_last = 1;
+    int rows = mhv_nn_logit_rows(nn, n); /* the pass writes the last `rows` positions */
+    mhv_status st = mhv_forward_logits(fc, m, ids, n, logits, err);
+    nn->logits_last = 0;
+    *next = logits + (size_t)(rows - 1) * (size_t)m->cfg.vocab_size;
+    return st;
+}
 
 static mhv_status gen_logits(void *ctx, const int32_t *seqs, int n_seq, int len, float *logits,
                              mhv_error *err)
 {
     gen_ctx *g = ctx;
-    size_t V = (size_t)g->m->cfg.dec_vocab_size, cells;
+    size_t V = (size_t)(g->decoder_only ? g->m->cfg.vocab_size : g->m->cfg.dec_vocab_size);
+    size_t cells;
     if (__builtin_mul_overflow((size_t)len, V, &cells))
         return mhv_fail(err, MHV_ENOMEM, "", "out of memory for logits");
     if (cells > g->cap) {
@@ -821,9 +838,10 @@ static mhv_status gen_logits(void *ctx, const int32_t *seqs, int n_seq, int len,
     mhv_status st = MHV_OK;
     for (int i = 0; i < n_seq && !st; i++) {
         const float *next;
-        st = mhv_forward_seq2seq_next(g->fc, g->m, g->src, g->ns, g->feats,
-                                      seqs + (size_t)i * (size_t)len, len, g->memo, g->buf,
-                                      &next, err);
+        const int32_t *seq = seqs + (size_t)i * (size_t)len;
+        st = g->decoder_only ? decoder_next(g->fc, g->m, seq, len, g->buf, &next, err)
+                             : mhv_forward_seq2seq_next(g->fc, g->m, g->src, g->ns, g->feats,
+                                                        seq, len, g->memo, g->buf, &next, err);
         if (!st)
             memcpy(logits + (size_t)i * V, next, V * sizeof *logits);
     }
@@ -869,7 +887,7 @@ static mhv_status generate_with(mhv_forward_ctx *fc, const mhv_model *m, const i
     mhv_nn_memo *memo = calloc(1, sizeof *memo);
     if (!memo)
         return mhv_fail(err, MHV_ENOMEM, "", "out of memory");
-    gen_ctx ctx = {fc, m, src, ns, feats, NULL, 0, memo};
+    gen_ctx ctx = {fc, m, src, ns, feats, NULL, 0, memo, 0};
     mhv_gen_input in = {.prompt = prompt, .n_prompt = np, .encoder_ids = src, .n_encoder = ns,
                         .vocab = c->dec_vocab_size, .max_positions = mhv_forward_gen_positions(m),
                         .logits = gen_logits, .ctx = &ctx};
@@ -898,6 +916,34 @@ mhv_status mhv_forward_generate_audio(mhv_forward_ctx *fc, const mhv_model *m,
     if (!feats || !m->cfg.audio_positions)
         return mhv_fail(err, MHV_EUNSUPPORTED, m->dir, "%s does not take audio", m->cfg.arch);
     return generate_with(fc, m, NULL, 0, feats, prompt, np, g, out, n_out, err);
+}
+
+mhv_status mhv_forward_generate_decoder(mhv_forward_ctx *fc, const mhv_model *m,
+                                        const int32_t *prompt, int np, const mhv_gen_config *g,
+                                        int32_t **out, int *n_out, mhv_error *err)
+{
+    const mhv_config *c = &m->cfg;
+    *out = NULL;
+    *n_out = 0;
+    if (c->enc_dec || !c->causal)
+        return mhv_fail(err, MHV_EUNSUPPORTED, m->dir, "%s is not a decoder-only (causal LM) "
+                        "model", c->arch);
+    if (!m->lm_head.data)
+        return mhv_fail(err, MHV_EUNSUPPORTED, m->dir,
+                        "no lm_head.weight and tie_word_embeddings is false: a base model has "
+                        "no logits");
+    if (np < 1)
+        return mhv_fail(err, MHV_EUSAGE, "", "an empty prompt (transformers' generate() "
+                        "needs input ids)");
+    gen_ctx ctx = {fc, m, NULL, 0, NULL, NULL, 0, NULL, 1};
+    /* generate() hands a decoder-only model's input ids to the encoder_* processors too */
+    mhv_gen_input in = {.prompt = prompt, .n_prompt = np, .encoder_ids = prompt,
+                        .n_encoder = np, .vocab = c->vocab_size,
+                        .max_positions = mhv_forward_gen_positions(m), .logits = gen_logits,
+                        .ctx = &ctx};
+    mhv_status st = mhv_generate(g, &in, out, n_out, err);
+    free(ctx.buf);
+    return st;
 }
 
 /* ---- audio encoder-decoders (Whisper): the encoder reads features, not ids ---- */

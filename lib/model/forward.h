@@ -211,6 +211,17 @@ mhv_status mhv_forward_generate_audio(mhv_forward_ctx *c, const mhv_model *m,
                                       const float *feats, const int32_t *prompt, int np,
                                       const mhv_gen_config *g, int32_t **out, int *n_out,
                                       mhv_error *err);
+/* transformers' generate() for a decoder-only model (a causal LM with its LM head:
+ * GPT-2, Llama, Qwen, Gemma ...): prompt(np) is its input ids (the tokenizer's, special
+ * tokens included), g's search and processors run over the whole sequence (the prompt's
+ * tokens count for the repetition and n-gram settings, and, as generate() passes them, for
+ * the encoder_* ones); *out (caller frees) the prompt and the generated tokens. Each step
+ * recomputes the model over the sequence (no cache) and the LM head over its last position
+ * only. MHV_EUNSUPPORTED for an encoder, an encoder-decoder or a model without LM head;
+ * MHV_EUSAGE for an empty prompt, or a sequence past the model's positions. */
+mhv_status mhv_forward_generate_decoder(mhv_forward_ctx *c, const mhv_model *m,
+                                        const int32_t *prompt, int np, const mhv_gen_config *g,
+                                        int32_t **out, int *n_out, mhv_error *err);
 /* The max_position_embeddings generate() sees in m's config class (mhv_gen_input), 0 for
  * T5's relative positions. */
 int mhv_forward_gen_positions(const mhv_model *m);

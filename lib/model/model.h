@@ -158,6 +158,15 @@ typedef struct {
     float *speech_proj_b, *speech_proj_g, *speech_proj_nb;
     mhv_mat speech_pos;
     float *speech_pos_b;
+    /* data2vec-audio's positional convolutions instead (cfg.speech_pos_layers of them: each
+     * (hidden, hidden / groups * kernel), its bias, then a LayerNorm without parameters:
+     * ones and zeros in speech_pos_ones, speech_pos_zeros) */
+    mhv_mat speech_pos_layer[MHV_MAX_SPEECH_CONVS];
+    float *speech_pos_layer_b[MHV_MAX_SPEECH_CONVS];
+    float *speech_pos_ones, *speech_pos_zeros;
+    /* rotary frequencies (head_dim / 2,) the checkpoint stores and transformers uses rather
+     * than computes (ESM's rotary_embeddings.inv_freq), or NULL */
+    float *rope_inv_freq;
 } mhv_model;
 
 /* Opens DIR/config.json and DIR's safetensors checkpoint and resolves every weight of the

@@ -1,5 +1,6 @@
-/* wav2vec2.c - speech encoders over the waveform: wav2vec 2.0 (Wav2Vec2Model, *ForCTC ...)
- * and HuBERT, as transformers' modeling_wav2vec2.py and modeling_hubert.py compute them.
+/* wav2vec2.c - speech encoders over the waveform: wav2vec 2.0 (Wav2Vec2Model, *ForCTC ...),
+ * HuBERT and data2vec-audio, as transformers' modeling_wav2vec2.py, modeling_hubert.py and
+ * modeling_data2vec_audio.py compute them.
  *
  *   f = waveform (samples, 1)               (Wav2Vec2FeatureExtractor's input_values)
  *   for each conv i: f = act(norm_i(conv_i(f)))   no padding; norm: GroupNorm with a group
@@ -10,7 +11,9 @@
  *   x += act(pos_conv(x))                    grouped conv of kernel K, padding K / 2, the
  *                                          last output dropped for an even K (SamePad);
  *                                          weight = g * v / |v| over dims 0 and 1 (weight
- *                                          norm, dim 2)
+ *                                          norm, dim 2); data2vec-audio: a stack of plain
+ *                                          grouped convs, each followed by a LayerNorm
+ *                                          without parameters and act, instead
  *   post-LN:  x = LN(x); each layer: x = LN1(x + attn(x)); x = LN2(x + ffn(x))
  *   stable:   each layer: x += attn(LN1(x)); x += ffn(LN2(x));  then LN(x)
  * Attention: q, k, v and out with biases, scores q·k * head_dim^-0.5 (eager: scaled after
@@ -25,7 +28,7 @@
 #include "base/json.h"
 #include "model/family.h"
 
-static const char *const model_types[] = {"wav2vec2", "hubert", NULL};
+static const char *const model_types[] = {"wav2vec2", "hubert", "data2vec-audio", NULL};
 
 /* Rows of a convolution's im2col and of the positional convolution a linear layer takes at
  * once: bounds the unrolled input whatever the audio's length. */
@@ -77,6 +80,7 @@ static mhv_status speech_config(const cJSON *root, mhv_config *c, const char *na
     static const int kernel_def[] = {10, 3, 3, 3, 3, 2, 2};
     static const char *const norms[] = {"group", "layer"};
     int hubert = strcmp(c->model_type, "hubert") == 0;
+    int d2v = strcmp(c->model_type, "data2vec-audio") == 0;
     int nd, ns, nk, stable;
     mhv_status st;
     double eps;
@@ -92,8 +96,8 @@ static mhv_status speech_config(const cJSON *root, mhv_config *c, const char *na
         (st = mhv_config_act(root, "feat_extract_activation", MHV_ACT_GELU, &c->speech_act,
                              name, err)) ||
         (st = mhv_json_num(root, "layer_norm_eps", 1e-5, 0, 1, &eps, name, err)) ||
-        (st = mhv_json_enum(root, "feat_extract_norm", norms, 2, 0, &c->speech_conv_layer_norm,
-                            name, err)) ||
+        (st = mhv_json_enum(root, "feat_extract_norm", norms, 2, d2v,
+                            &c->speech_conv_layer_norm, name, err)) ||
         (st = int_list(root, "conv_dim", dim_def, 7, MHV_MAX_HIDDEN, c->speech_conv_dim, &nd,
                        name, err)) ||
         (st = int_list(root, "conv_stride", stride_def, 7, 1 << 16, c->speech_conv_stride, &ns,
@@ -101,8 +105,10 @@ static mhv_status speech_config(const cJSON *root, mhv_config *c, const char *na
         (st = int_list(root, "conv_kernel", kernel_def, 7, 1 << 16, c->speech_conv_kernel, &nk,
                        name, err)) ||
         (st = mhv_json_bool(root, "conv_bias", 0, &c->speech_conv_bias, name, err)) ||
-        (st = mhv_json_int(root, "num_conv_pos_embeddings", 128, 1, 1 << 16,
-                           &c->speech_pos_kernel, name, err)) ||
+        (st = mhv_json_int(root, d2v ? "conv_pos_kernel_size" : "num_conv_pos_embeddings",
+                           d2v ? 19 : 128, 1, 1 << 16, &c->speech_pos_kernel, name, err)) ||
+        (d2v && (st = mhv_json_int(root, "num_conv_pos_embeddings", 5, 1, MHV_MAX_SPEECH_CONVS,
+                                   &c->speech_pos_layers, name, err))) ||
         (st = mhv_json_int(root, "num_conv_pos_embedding_groups", 16, 1, MHV_MAX_HIDDEN,
                            &c->speech_pos_groups, name, err)) ||
         (st = mhv_json_bool(root, "do_stable_layer_norm", 0, &stable, name, err)) ||
@@ -129,6 +135,8 @@ static mhv_status speech_config(const cJSON *root, mhv_config *c, const char *na
                         "divide hidden_size %d", c->speech_pos_groups, c->hidden_size);
     if (!hubert)
         c->speech_proj_norm = 1; /* Wav2Vec2FeatureProjection always has it */
+    if (d2v) /* Data2VecAudio: every conv has its LayerNorm, and the encoder is post-LN */
+        c->speech_conv_layer_norm = 1, stable = 0;
     c->speech = 1;
     c->speech_convs = nd;
     c->layer_norm_eps = (float)eps;
@@ -147,6 +155,8 @@ static size_t speech_vector_floats(const mhv_config *c)
     for (int i = 0; i < c->speech_convs; i++)
         conv += 3 * (size_t)c->speech_conv_dim[i];
     size_t pos = H * (H / (size_t)c->speech_pos_groups) * (size_t)c->speech_pos_kernel;
+    if (c->speech_pos_layers) /* data2vec-audio's stack: biases, the norms' ones and zeros */
+        pos = (size_t)c->speech_pos_layers * H + 2 * H;
     return conv + 2 * (size_t)c->speech_conv_dim[c->speech_convs - 1] + pos + 6 * H +
            (size_t)c->num_layers * (9 * H + (size_t)c->intermediate_size);
 }
@@ -227,10 +237,35 @@ static mhv_status load_pos_conv(mhv_model *m, mhv_wload *ld, mhv_error *err)
     return mhv_wload_vec(ld, "encoder.pos_conv_embed.conv.bias", H, 0, &m->speech_pos_b, err);
 }
 
+/* data2vec-audio's positional convolutions: plain weights and biases, and the ones and zeros
+ * of their parameterless LayerNorms */
+static mhv_status load_pos_stack(mhv_model *m, mhv_wload *ld, mhv_error *err)
+{
+    const mhv_config *c = &m->cfg;
+    int H = c->hidden_size;
+    const int64_t dims[3] = {H, H / c->speech_pos_groups, c->speech_pos_kernel};
+    char n[200];
+    mhv_status st;
+    for (int i = 0; i < c->speech_pos_layers; i++) {
+        snprintf(n, sizeof n, "encoder.pos_conv_embed.layers.%d.conv.weight", i);
+        if ((st = mhv_wload_tensor(ld, n, dims, 3, 0, &m->speech_pos_layer[i], err)))
+            return st;
+        snprintf(n, sizeof n, "encoder.pos_conv_embed.layers.%d.conv.bias", i);
+        if ((st = mhv_wload_vec(ld, n, H, 0, &m->speech_pos_layer_b[i], err)))
+            return st;
+    }
+    if ((st = mhv_wload_zeros(ld, H, &m->speech_pos_ones, err)) ||
+        (st = mhv_wload_zeros(ld, H, &m->speech_pos_zeros, err)))
+        return st;
+    for (int i = 0; i < H; i++)
+        m->speech_pos_ones[i] = 1.0f;
+    return MHV_OK;
+}
+
 static mhv_status speech_load(mhv_model *m, mhv_wload *ld, mhv_error *err)
 {
     /* *ForCTC, *ForSequenceClassification ...: under the base model's name */
-    static const char *const prefixes[] = {"wav2vec2.", "hubert.", NULL};
+    static const char *const prefixes[] = {"wav2vec2.", "hubert.", "data2vec_audio.", NULL};
     const mhv_config *c = &m->cfg;
     int H = c->hidden_size, I = c->intermediate_size;
     int last = c->speech_conv_dim[c->speech_convs - 1];
@@ -260,7 +295,7 @@ static mhv_status speech_load(mhv_model *m, mhv_wload *ld, mhv_error *err)
                          &m->speech_proj_nb, err))) ||
         (st = load_linear(ld, "feature_projection.projection", H, last, &m->speech_proj,
                           &m->speech_proj_b, err)) ||
-        (st = load_pos_conv(m, ld, err)) ||
+        (st = c->speech_pos_layers ? load_pos_stack(m, ld, err) : load_pos_conv(m, ld, err)) ||
         (st = load_pair(ld, "encoder.layer_norm", H, 0, &m->enc_norm_g, &m->enc_norm_b, err)))
         return st;
     for (int l = 0; l < c->num_layers; l++) {
@@ -343,6 +378,26 @@ static void conv_lengths(const mhv_config *c, long samples, long *len)
     }
 }
 
+/* out(n, H) = a grouped convolution of w (H, H / groups * kernel) and b over in(n, H), padded
+ * by kernel / 2 at both ends, the first n outputs (SamePad: an even kernel's last one
+ * dropped), then act; group by group through xcol and part (SPEECH_CHUNK rows). */
+static void pos_conv(mhv_nn *nn, const mhv_config *c, const mhv_mat *w, const float *b,
+                     const float *in, float *out, int n, float *xcol, float *part, int act)
+{
+    int H = c->hidden_size, G = c->speech_pos_groups, Cg = H / G, K = c->speech_pos_kernel;
+    for (int g = 0; g < G; g++) {
+        mhv_mat wg = mhv_mat_rows(w, g * Cg, Cg);
+        for (int t0 = 0; t0 < n; t0 += SPEECH_CHUNK) {
+            int rows = n - t0 < SPEECH_CHUNK ? n - t0 : SPEECH_CHUNK;
+            im2col(xcol, in, (size_t)H, g * Cg, Cg, n, t0, rows, K, 1, K / 2);
+            mhv_nn_linear(nn, part, xcol, &wg, b + (size_t)g * (size_t)Cg, rows, act);
+            for (int r = 0; r < rows; r++)
+                memcpy(out + (size_t)(t0 + r) * (size_t)H + (size_t)g * (size_t)Cg,
+                       part + (size_t)r * (size_t)Cg, (size_t)Cg * sizeof *out);
+        }
+    }
+}
+
 static mhv_status speech_forward(mhv_nn *nn, const mhv_model *m, const int32_t *ids, int n,
                                  mhv_capture *cap, float *logits, mhv_error *err)
 {
@@ -356,7 +411,7 @@ static mhv_status speech_forward(mhv_nn *nn, const mhv_model *m, const int32_t *
         return mhv_fail(err, MHV_EUSAGE, "", "%ld samples make %ld frames for %s, not %d",
                         samples, mhv_config_speech_frames(c, samples), c->arch, n);
     int H = c->hidden_size, I = c->intermediate_size, d = c->head_dim, NH = c->num_heads;
-    int G = c->speech_pos_groups, Cg = H / G, K = c->speech_pos_kernel;
+    int Cg = H / c->speech_pos_groups, K = c->speech_pos_kernel;
     int convs = c->speech_convs, last = c->speech_conv_dim[convs - 1];
     long len[MHV_MAX_SPEECH_CONVS];
     conv_lengths(c, samples, len);
@@ -424,20 +479,24 @@ static mhv_status speech_forward(mhv_nn *nn, const mhv_model *m, const int32_t *
     }
     mhv_nn_linear(nn, x, out, &m->speech_proj, m->speech_proj_b, n, MHV_NN_NO_ACT);
 
-    /* the positional convolution, group by group: output t reads inputs t - K/2 .. */
-    for (int g = 0; g < G; g++) {
-        mhv_mat wg = mhv_mat_rows(&m->speech_pos, g * Cg, Cg);
-        for (int t0 = 0; t0 < n; t0 += SPEECH_CHUNK) {
-            int rows = n - t0 < SPEECH_CHUNK ? n - t0 : SPEECH_CHUNK;
-            im2col(xcol, x, (size_t)H, g * Cg, Cg, n, t0, rows, K, 1, K / 2);
-            mhv_nn_linear(nn, part, xcol, &wg, m->speech_pos_b + (size_t)g * (size_t)Cg, rows,
-                          (int)c->speech_act);
-            for (int r = 0; r < rows; r++)
-                memcpy(pos + (size_t)(t0 + r) * (size_t)H + (size_t)g * (size_t)Cg,
-                       part + (size_t)r * (size_t)Cg, (size_t)Cg * sizeof *pos);
+    /* the positional convolution (wav2vec2, HuBERT), or data2vec-audio's stack of them each
+     * with its parameterless LayerNorm, alternating between pos and xb */
+    const float *pin = x;
+    float *pout = pos;
+    int stack = c->speech_pos_layers > 0;
+    for (int i = 0; i < (stack ? c->speech_pos_layers : 1); i++) {
+        pout = i % 2 ? xb : pos;
+        pos_conv(nn, c, stack ? &m->speech_pos_layer[i] : &m->speech_pos,
+                 stack ? m->speech_pos_layer_b[i] : m->speech_pos_b, pin, pout, n, xcol, part,
+                 stack ? MHV_NN_NO_ACT : (int)c->speech_act);
+        if (stack) {
+            mhv_norm ln = mhv_nn_layernorm(m->speech_pos_ones, m->speech_pos_zeros, 1e-5f);
+            mhv_nn_norm(nn, pout, pout, &ln, n, H);
+            mhv_nn_act(nn, pout, (int)c->speech_act, n, H);
         }
+        pin = pout;
     }
-    mhv_nn_add(nn, x, pos, n, H);
+    mhv_nn_add(nn, x, pout, n, H);
     mhv_norm enc_ln = mhv_nn_layernorm(m->enc_norm_g, m->enc_norm_b, c->layer_norm_eps);
     if (!c->pre_norm)
         mhv_nn_norm(nn, x, x, &enc_ln, n, H);

@@ -707,6 +707,7 @@ typedef struct {
     const mhv_rotary *r;    /* or NULL */
     int norm_per_head;      /* norm's g and b hold each head's own (d,) weights, by head */
     float clip;             /* > 0: values clamped to [-clip, clip] first */
+    float mul;              /* != 0: values multiplied by it before the norm and rotation */
     int norm_late;          /* the norm after the rotation */
     const float *pos_scale; /* (positions,) rows times it after the rotation, or NULL */
 } heads_args;
@@ -725,6 +726,10 @@ static void heads_rows(const void *arg, int r0, int r1, int worker)
                     *v = *v < -a->clip ? -a->clip : *v;
                     *v = *v > a->clip ? a->clip : *v;
                 }
+        if (a->mul != 0)
+            for (int i = 0; i < r1 - r0; i++)
+                for (int e = 0; e < a->d; e++)
+                    x[(size_t)i * a->ld + (size_t)e] *= a->mul;
         mhv_norm own; /* the head's own weights */
         const mhv_norm *nm = a->norm;
         if (nm && a->norm_per_head) {
@@ -751,32 +756,32 @@ static void heads_rows(const void *arg, int r0, int r1, int worker)
     }
 }
 
-/* Each listed head of x(n, ld): clamped (when clip > 0), its norm (when norm; the head's own
- * weights when norm_per_head), then the rotation (when r). */
+/* Each listed head of x(n, ld): clamped (when clip > 0), multiplied by mul (when not 0), its
+ * norm (when norm; the head's own weights when norm_per_head), then the rotation (when r). */
 static void per_head_late(mhv_nn *nn, float *x, size_t ld, const int *heads, int count, int d,
                           const mhv_norm *norm, const mhv_rotary *r, int n, int norm_per_head,
-                          float clip, int norm_late, const float *pos_scale);
+                          float clip, float mul, int norm_late, const float *pos_scale);
 
 static void per_head(mhv_nn *nn, float *x, size_t ld, const int *heads, int count, int d,
                      const mhv_norm *norm, const mhv_rotary *r, int n, int norm_per_head,
-                     float clip)
+                     float clip, float mul)
 {
-    per_head_late(nn, x, ld, heads, count, d, norm, r, n, norm_per_head, clip, 0, NULL);
+    per_head_late(nn, x, ld, heads, count, d, norm, r, n, norm_per_head, clip, mul, 0, NULL);
 }
 
 /* per_head with the norm after the rotation when norm_late, and the rows times pos_scale
  * (by position, from each sentence's start) after the rotation when given */
 static void per_head_late(mhv_nn *nn, float *x, size_t ld, const int *heads, int count, int d,
                           const mhv_norm *norm, const mhv_rotary *r, int n, int norm_per_head,
-                          float clip, int norm_late, const float *pos_scale)
+                          float clip, float mul, int norm_late, const float *pos_scale)
 {
-    if (!norm && !r && !(clip > 0) && !pos_scale)
+    if (!norm && !r && !(clip > 0) && mul == 0 && !pos_scale)
         return;
     int one_off[2];
     mhv_nn_pack pk = pass_pack(nn, n, NULL, one_off);
     for (int s = 0; s < pk.count; s++) { /* rotary positions from each sentence's start */
         heads_args a = {nn->K, x + (size_t)pk.off[s] * ld, ld, heads, count, d, norm, r,
-                        norm_per_head, clip, norm_late, pos_scale};
+                        norm_per_head, clip, mul, norm_late, pos_scale};
         par_rows(nn, pk.off[s + 1] - pk.off[s], count * d, heads_rows, &a);
     }
 }
@@ -1121,12 +1126,12 @@ void mhv_nn_attention(mhv_nn *nn, const mhv_attn_layer *a, const float *x, int n
     const mhv_norm *qn_head = a->qk_norm_full ? NULL : a->q_norm;
     const mhv_norm *kn_head = a->qk_norm_full ? NULL : a->k_norm;
     per_head_late(nn, b->q, (size_t)QD, qh, qn, d, qn_head, a->rope, n, a->qk_norm_per_head, clip,
-                  a->qk_norm_late, a->q_pos_scale);
+                  a->q_scale, a->qk_norm_late, a->q_pos_scale);
     per_head_late(nn, b->k, (size_t)KVD, kh, kn, d, kn_head, a->rope, n, a->qk_norm_per_head, clip,
-                  a->qk_norm_late, NULL);
+                  0, a->qk_norm_late, NULL);
     if (with_v)
         per_head(nn, b->v, (size_t)KVD, kh, kn, d, NULL, a->rope_values ? a->rope : NULL, n, 0,
-                 a->clip);
+                 a->clip, 0);
     attn_job j = {
         .K = nn->K,
         .base = {.q = b->q, .k = b->k, .v = b->v, .d = d, .ld_q = (size_t)QD,

@@ -56,8 +56,8 @@ typedef struct {
     struct mhv_nn_memo_s *enc_memo; /* generation: an encoder-decoder's encoder output kept
                                      * across the passes over one source (mhv_nn_memo_load);
                                      * NULL: none */
-    int logits_last;        /* an encoder-decoder pass writes the logits of its last
-                             * position only (mhv_nn_logit_rows) */
+    int logits_last;        /* a pass with logits (a decoder's, an encoder-decoder's)
+                             * writes those of its last position only (mhv_nn_logit_rows) */
     const float *audio;     /* (audio_samples,) the run's waveform (speech encoders), set by
                              * the forward driver; NULL otherwise (and in a measuring pass) */
     long audio_samples;     /* its samples (a measuring pass's too) */
@@ -81,9 +81,9 @@ int mhv_nn_memo_load(const mhv_nn *nn, int slot, float *x, size_t floats);
 void mhv_nn_memo_store(mhv_nn *nn, int slot, const float *x, size_t floats);
 /* Frees what a memo keeps. */
 void mhv_nn_memo_free(mhv_nn_memo *m);
-/* The positions whose logits an encoder-decoder pass of n target positions writes, the last
- * ones: under nn->logits_last only the last (logits (1, vocab)) when a one-row product is the
- * same bytes as that row of an n-row one (kernels.h, linear_rows_switch), else all n. */
+/* The positions whose logits a pass of n (target) positions writes, the last ones: under
+ * nn->logits_last only the last (logits (1, vocab)) when a one-row product is the same
+ * bytes as that row of an n-row one (kernels.h, linear_rows_switch), else all n. */
 static inline int mhv_nn_logit_rows(const mhv_nn *nn, int n)
 {
     int sw = nn->K->linear_rows_switch;
@@ -408,6 +408,9 @@ typedef struct {
     const float *x_v;               /* (n, wv->cols): the values' input instead of x
                                      * (MobileBERT: queries and keys from its bottleneck,
                                      * values from the layer's input), or NULL: x */
+    float q_scale;                  /* != 0: each query multiplied by it in fp32 right after
+                                     * its projection, before norms and rotation (ESM scales
+                                     * q before its rotary; scale is then 1) */
     int qk_norm_late;               /* the q/k head norms after the rotation, not before
                                      * (HunYuan's query_layernorm / key_layernorm) */
     const float *q_pos_scale;       /* (n,) by position from each sentence's start: queries

@@ -57,6 +57,7 @@ struct mhv_tok {
      * tokenizer file holds: RoFormer's jieba); pieces and ids are still read. Empty: none. */
     char refuse_text[300];
     char refuse_file[4096];
+    struct mhv_esm_trie *esm; /* EsmTokenizer (tok_esm.c): its own splitting, or NULL */
 };
 
 struct cJSON;
@@ -108,6 +109,14 @@ mhv_status tok_split_added(const mhv_tok *tok, const added_token *tab, int n_tab
 mhv_status tok_load_json(mhv_tok *t, const char *path, mhv_error *err);
 mhv_status tok_load_json_doc(mhv_tok *t, const struct cJSON *doc, const char *path,
                              mhv_error *err);
+/* tok_esm.c: EsmTokenizer from vocab.txt (tokenizer_config.json and special_tokens_map.json
+ * may be NULL); the text cp (n,), from original character base, cut and looked up as it
+ * does; the trie freed with the handle */
+mhv_status tok_load_esm(mhv_tok *t, const char *vocab_txt, const char *config,
+                        const char *special_map, mhv_error *err);
+mhv_status tok_esm_encode(const mhv_tok *tok, const uint32_t *cp, size_t n, int32_t base,
+                          mhv_toklist *out, mhv_error *err);
+void tok_esm_free(struct mhv_esm_trie *t);
 /* tok_m2m100.c: the part cp (n,) of a text, from original character base, through t->spm */
 mhv_status tok_spm_piece(const mhv_tok *t, const uint32_t *cp, size_t n, int32_t base,
                          mhv_toklist *out, mhv_error *err);

@@ -156,7 +156,8 @@ static const char *class_of_model_type(const char *config_json)
         {"llama", "LlamaTokenizer"}, {"m2m_100", "M2M100Tokenizer"},
         {"pegasus", "PegasusTokenizer"}, {"blenderbot-small", "BlenderbotSmallTokenizer"},
         {"blenderbot", "BlenderbotTokenizer"}, {"xglm", "XGLMTokenizer"},
-        {"data2vec-text", "RobertaTokenizer"}, {"longformer", "RobertaTokenizer"}};
+        {"data2vec-text", "RobertaTokenizer"}, {"longformer", "RobertaTokenizer"},
+        {"esm", "EsmTokenizer"}};
     cJSON *cfg;
     const char *cls = NULL, *type;
     if (!config_json || mhv_json_load(config_json, MHV_TOK_MAX_JSON, &cfg, NULL) != MHV_OK)
@@ -182,6 +183,37 @@ static int is_m2m100(const char *tokenizer_config, const char *config_json)
                       strcmp(cls, "M2M100TokenizerFast") == 0);
     cJSON_Delete(cfg);
     return yes;
+}
+
+/* EsmTokenizer: tokenizer_config.json's class, else config.json's model_type esm */
+static int is_esm(const char *tokenizer_config, const char *config_json)
+{
+    cJSON *cfg = NULL;
+    const char *cls = "";
+    if (tokenizer_config && mhv_json_load(tokenizer_config, MHV_TOK_MAX_JSON, &cfg, NULL) == MHV_OK)
+        mhv_json_str(cfg, "tokenizer_class", "", &cls, "", NULL);
+    if (!cls[0])
+        cls = class_of_model_type(config_json);
+    int yes = cls && strcmp(cls, "EsmTokenizer") == 0;
+    cJSON_Delete(cfg);
+    return yes;
+}
+
+mhv_status mhv_tok_open_esm(const char *vocab_txt, const char *tokenizer_config,
+                            const char *special_map, mhv_tok **out, mhv_error *err)
+{
+    *out = NULL;
+    mhv_tok *t;
+    mhv_status st = tok_new(&t, vocab_txt, err);
+    if (st)
+        return st;
+    if ((st = tok_load_esm(t, vocab_txt, tokenizer_config, special_map, err)) ||
+        (st = tok_sort_added(t, vocab_txt, err))) {
+        mhv_tok_close(t);
+        return st;
+    }
+    *out = t;
+    return MHV_OK;
 }
 
 static mhv_status open_spm(const char *model, const char *tokenizer_config,
@@ -389,6 +421,13 @@ static mhv_status open_dir_files(const char *dir, mhv_tok **out, mhv_error *err)
         return mhv_fail(err, MHV_EUSAGE, dir, "path too long");
     if (mhv_path_exists(tj))
         return mhv_tok_open_files(tj, NULL, NULL, out, err);
+    char cfgj[4096], sm0[4096];
+    if (mhv_path_exists(vt) &&
+        is_esm(mhv_path_exists(tc) ? tc : NULL,
+               dir_file(dir, "config.json", cfgj, sizeof cfgj) ? cfgj : NULL))
+        return mhv_tok_open_esm(vt, mhv_path_exists(tc) ? tc : NULL,
+                        dir_file(dir, "special_tokens_map.json", sm0, sizeof sm0) ? sm0 : NULL,
+                        out, err);
     if (mhv_path_exists(vt))
         return mhv_tok_open_files(NULL, vt, mhv_path_exists(tc) ? tc : NULL, out, err);
     char vj[4096], mt[4096], sm[4096];
@@ -451,6 +490,7 @@ void mhv_tok_close(mhv_tok *tok)
     free(tok->special);
     mhv_pipeline_free(tok->pipe);
     mhv_spm_bpe_free(tok->spm);
+    tok_esm_free(tok->esm);
     mhv_vocab_free(tok->vocab);
     free(tok);
 }
@@ -462,6 +502,8 @@ mhv_tok_kind mhv_tok_kind_of(const mhv_tok *tok)
 
 const char *mhv_tok_model_type(const mhv_tok *tok)
 {
+    if (tok->esm)
+        return "Esm";
     return tok->pipe ? mhv_pipeline_model(tok->pipe) : tok->spm ? "BPE" : "WordPiece";
 }
 
@@ -623,6 +665,8 @@ static mhv_status raw_piece(const mhv_tok *tok, void *ctx, size_t a, size_t b, i
 static mhv_status encode_text(const mhv_tok *tok, const char *text, const decoded *d,
                               mhv_toklist *out, mhv_error *err)
 {
+    if (tok->esm) /* EsmTokenizer cuts the text its own way */
+        return tok_esm_encode(tok, d->cp, d->n, 0, out, err);
     tok_view v = {d->cp, (const unsigned char *)text, d->boff, NULL, d->n};
     return tok_split_added(tok, tok->added, tok->n_added, &v, raw_piece, &v, out, err);
 }

@@ -22,13 +22,16 @@ typedef struct {
                            {-1, -1} for tokens that cover no text (special tokens) */
     int32_t *type_ids;  /* (n,) token type ids of a pair (mhv_tok_encode_pair); else NULL */
     int boundary;       /* pair: index of the first token of the second segment; else 0 */
+    int generated;      /* a prompt continued by generation (run --generate on a decoder):
+                           index of the first generated token, the prompt's length; else 0 */
 } mhv_encoding;
 
 typedef enum {
     MHV_TOK_WORDPIECE = 0,
     MHV_TOK_BYTELEVEL_BPE,     /* GPT-2, Qwen2: pieces spell bytes with bytes_to_unicode ("Ġ") */
-    MHV_TOK_SENTENCEPIECE_BPE  /* SentencePiece-style pieces, BPE (LLaMA) or Unigram (T5, XLM-R):
+    MHV_TOK_SENTENCEPIECE_BPE, /* SentencePiece-style pieces, BPE (LLaMA) or Unigram (T5, XLM-R):
                                   "▁" for a space, "<0xE8>" byte-fallback pieces */
+    MHV_TOK_ESM                /* EsmTokenizer: the pieces are the text (residue letters) */
 } mhv_tok_kind;
 
 /* Normalisation settings of a BERT tokenizer (HF BertNormalizer). */
@@ -82,6 +85,14 @@ mhv_status mhv_tok_open_m2m100(const char *spm, const char *vocab_json,
  * tokenizer_config.json says separate_vocabs, else vocab.json. *out stays NULL (MHV_OK)
  * when the directory has no target.spm. */
 mhv_status mhv_tok_open_marian_target(const char *dir, mhv_tok **out, mhv_error *err);
+/* EsmTokenizer (transformers' Python class): vocab.txt as it reads it, every entry a token
+ * never split, the parts between them split on whitespace, <unk> for the unknown, text
+ * <cls> ... <eos> (tokenizer_config and special_tokens_map may be NULL; their special tokens
+ * must be entries of vocab.txt). mhv_tok_open_dir uses it for a vocab.txt whose
+ * tokenizer_config.json names EsmTokenizer (or, without a class, whose config.json says
+ * esm). */
+mhv_status mhv_tok_open_esm(const char *vocab_txt, const char *tokenizer_config,
+                            const char *special_tokens_map, mhv_tok **out, mhv_error *err);
 void mhv_tok_close(mhv_tok *tok);
 
 mhv_tok_kind mhv_tok_kind_of(const mhv_tok *tok);

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The speech encoders wav2vec2 and HuBERT through the command line (their attentions against
+# The speech encoders wav2vec2, HuBERT and data2vec-audio through the command line (their attentions against
 # transformers: tests/test_speech.c): listed, described, run on a .wav and on a list of
 # them (frames labelled by time, the same bytes on 1 and 2 threads), the other commands
 # and inputs refused by name, other sample rates refused with the ffmpeg command.
@@ -7,7 +7,7 @@
 check() { if eval "$2"; then ok; else bad "$1"; fi; }
 
 families=$("$MHAVIZ" info --families)
-for t in wav2vec2 hubert; do
+for t in wav2vec2 hubert data2vec-audio; do
     check "info --families lists $t" "printf '%s\n' \"\$families\" | grep -qx $t"
 done
 M=tests/fixtures/speech-w2v-group
@@ -31,6 +31,8 @@ printf 'w2v-voiced.wav\nw2v-short.wav\n' >"$TMP/list/clips.txt"
     --out "$TMP/c" "$TMP/list/clips.txt" 2>"$TMP/err"
 check "run a list of WAVs" "[ \$? = 0 ] && [ -f \"$TMP/c/clips/L01-H02.png\" ] && [ -f \"$TMP/c/clips-2/L01-H02.png\" ] && [ -f \"$TMP/c/clips.html\" ]"
 check "hubert: 80 samples a frame" "grep -q '\"0.005s\", \"0.010s\"' \"$TMP/c/clips.json\""
+
+check "data2vec-audio: run" "\"$MHAVIZ\" run --model tests/fixtures/speech-d2v-audio --format json --out \"$TMP/d\" tests/fixtures/audio/w2v-short.wav 2>/dev/null && grep -q '\"architecture\": \"data2vec-audio\"' \"$TMP/d/w2v-short.json\""
 
 # refusals
 expect_fail "--ids on a speech model" 2 "wav2vec2 reads WAV files" \

@@ -7,11 +7,12 @@
   series under a syllable envelope with noise; w2v-short.wav: 0.2 s of float32 chirp
   and noise), and the input_values Wav2Vec2FeatureExtractor makes of each
   (w2v-*.input.f32: the float32 samples after its zero-mean unit-variance norm);
-- small random checkpoints (Wav2Vec2Config / HubertConfig, from_config,
+- small random checkpoints (Wav2Vec2Config / HubertConfig / Data2VecAudioConfig, from_config,
   save_pretrained) with a Wav2Vec2FeatureExtractor saved beside (preprocessor_config.json):
   group and layer feature-encoder norms, post-LN and stable (pre-LN) encoders, even and
   odd positional-convolution kernels, conv biases, F32/F16/BF16, *Model and *ForCTC
-  prefixes, the positional convolution's weight norm stored as
+  prefixes, data2vec-audio's stack of positional convolutions, the positional convolution's
+  weight norm stored as
   parametrizations.weight.original0/1 (what torch's parametrizations save) and as the
   older weight_g/weight_v (renamed in the file: what older transformers saved);
 - per fixture and WAV, transformers' eager attention of every head (output_attentions=True)
@@ -28,7 +29,8 @@ import numpy as np
 import soundfile as sf
 import torch
 from safetensors.torch import load_file, save_file
-from transformers import (HubertConfig, HubertForCTC, HubertModel, Wav2Vec2Config,
+from transformers import (Data2VecAudioConfig, Data2VecAudioForCTC, Data2VecAudioModel,
+                          HubertConfig, HubertForCTC, HubertModel, Wav2Vec2Config,
                           Wav2Vec2FeatureExtractor, Wav2Vec2ForCTC, Wav2Vec2Model)
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -180,6 +182,21 @@ def main():
                       num_conv_pos_embeddings=4, num_conv_pos_embedding_groups=2),
          fe, torch.float32, 86, ["w2v-short.wav"],
          "HubertModel: weight_g/weight_v, kernel 4, F32", post=to_weight_g)
+    make("speech-d2v-audio", Data2VecAudioModel,
+         Data2VecAudioConfig(**small, conv_dim=(16, 12, 8), conv_kernel=(10, 5, 3),
+                             conv_stride=(5, 4, 4), num_conv_pos_embeddings=2,
+                             conv_pos_kernel_size=5, num_conv_pos_embedding_groups=4),
+         fe, torch.float32, 87, ["w2v-short.wav"],
+         "Data2VecAudioModel: layer norm after every conv, 2 positional convs of kernel 5 "
+         "(odd) each with a parameterless LayerNorm, post-LN, F32")
+    make("speech-d2v-audio-ctc-f16", Data2VecAudioForCTC,
+         Data2VecAudioConfig(**dict(small, num_hidden_layers=3), conv_dim=(16, 8),
+                             conv_kernel=(16, 8), conv_stride=(8, 10), conv_bias=True,
+                             num_conv_pos_embeddings=3, conv_pos_kernel_size=4,
+                             num_conv_pos_embedding_groups=2, feat_extract_activation="relu"),
+         fe, torch.float16, 88, ["w2v-short.wav"],
+         "Data2VecAudioForCTC: 3 positional convs of kernel 4 (even: last frame dropped), "
+         "conv bias, relu, 3 layers, F16")
 
 
 if __name__ == "__main__":

@@ -106,7 +106,7 @@ def reset_dir(path):
 
 def make(name, cls, config, seed, qk_std, note, dtype=torch.float32, shard=None, post=None,
          gain=0.5, avoid_ids=(), vocab_for_ids=None, lengths=None, pairs=False, load_kw=None,
-         logits=None):
+         logits=None, ids=None):
     """pairs: sentences are pairs, the second half of each with token type 1 (as a BERT
     tokenizer's pair template gives), written as "token_type_ids"."""
     """Builds fixture tests/fixtures/<name> and its golden; returns the tolerance."""
@@ -131,6 +131,8 @@ def make(name, cls, config, seed, qk_std, note, dtype=torch.float32, shard=None,
         LENGTHS = lengths
     lists = id_lists(vocab_for_ids or config.vocab_size, seed + 1, avoid_ids)
     LENGTHS = saved
+    if ids:  # the caller's sentences (ESM: masks and pads where they matter)
+        lists = ids
     items, worst = [], 0.0
     for ids in lists:
         extra = None
