@@ -14,8 +14,9 @@
 #include "commands.h"
 
 /* What run --generate decodes with: the directory's generation settings, one line (why they
- * are refused otherwise). */
-static void print_generation(const mhv_model *m)
+ * are refused otherwise); the lengths for a decoder's start token (n_prompt 1), or as the
+ * settings give them for a decoder-only model's prompts (n_prompt -1). */
+static void print_generation(const mhv_model *m, int n_prompt)
 {
     mhv_gen_config g;
     mhv_gen_source from;
@@ -29,7 +30,7 @@ static void print_generation(const mhv_model *m)
         return;
     }
     char desc[1900];
-    mhv_gen_describe(&g, 1, mhv_forward_gen_positions(m), desc, (int)sizeof desc);
+    mhv_gen_describe(&g, n_prompt, mhv_forward_gen_positions(m), desc, (int)sizeof desc);
     printf("generation: %s %s\n", names[from], desc);
     mhv_gen_config_free(&g);
 }
@@ -101,7 +102,9 @@ int cmd_info(int argc, char **argv)
     if (cf->enc_dec) { /* the lines above are the encoder's */
         printf("decoder_layers: %d\ndecoder_vocab_size: %d\ndecoder_start_token_id: %d\n",
                cf->dec_layers, cf->dec_vocab_size, cf->decoder_start_id);
-        print_generation(m);
+        print_generation(m, 1);
+    } else if (cf->causal && !cf->vision && m->lm_head.data) { /* a causal LM */
+        print_generation(m, -1);
     }
     printf("vocab_size: %d\nmax_positions: %d\nactivation: %s\nlayer_norm_eps: %g\n",
            cf->vocab_size, cf->max_positions, mhv_act_name(cf->act), (double)cf->layer_norm_eps);

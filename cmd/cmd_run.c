@@ -22,6 +22,8 @@
 #include "analysis/zoom.h"
 #include "fig/render.h"
 #include "run_figures.h"
+#include "run_generate.h"
+#include "run_llava.h"
 #include "run_seq2seq.h"
 #include "run_speech.h"
 #include "run_vision.h"
@@ -40,7 +42,8 @@ static const char run_usage[] =
     "                  [--weighting attn|norm|norm-out]\n"
     "                  [--pairs | --generate N [--greedy]] [--align-layer L]\n"
     "                  [--src-lang CODE] [--tgt-lang CODE]\n"
-    "                  [--no-resize] [--interpolate-pos] [--query cls|pool|ROW,COL] FILE\n"
+    "                  [--no-resize] [--interpolate-pos] [--query cls|pool|ROW,COL]\n"
+    "                  [--image FILE] FILE\n"
     "\n"
     "Runs the model on each non-empty line of FILE (- for stdin) and draws the attention\n"
     "of the selected heads: OUT/<stem>/L05-H03.png per head, L05.png per layer, model.png\n"
@@ -98,12 +101,19 @@ static const char run_usage[] =
     "                   SigLIP's (2) or AIMv2's attention-pooling head (its probe over the patches:\n"
     "                   pool-H03.png, pool.png; json adds \"pool\"), the default for a model\n"
     "                   with that head and no [CLS]\n"
+    "  LLaVA (llava): --image FILE (PNG or JPEG) is the image of every line; each line is\n"
+    "  a prompt holding the image token once, e.g. USER: <image>\\nWhat is this? ASSISTANT:\n"
+    "  (\\n: a newline, \\\\: a backslash), expanded as LlavaProcessor expands it into one\n"
+    "  token per image feature (576 for llava-1.5), labelled img ROW,COL (img cls: the\n"
+    "  tower's [CLS] with the full strategy); the maps are the language model's over the\n"
+    "  whole prompt (--window A:B, --max-pixels P for long ones); json adds \"image\" (the\n"
+    "  feature tokens and their patches)\n"
     "  Whisper (whisper): FILE lists WAV files with their transcripts, AUDIO<TAB>TRANSCRIPT\n"
     "  a line with --pairs (a relative path is tried beside FILE too); each WAV (PCM 8-32\n"
     "  bit or float, mono, at the feature extractor's rate: 16000 Hz) becomes log-mel\n"
     "  features as WhisperFeatureExtractor makes them (padded or cut to its 30-s window);\n"
     "  the decoder reads <|startoftranscript|> [<|lang|>] [<|task|>] <|notimestamps|>\n"
-    "  (tokenizer_config.json's language and task; --tgt-lang CODE: <|CODE|>\n"
+    "  (tokenizer_config.json's language and task; --tgt-lang CODE or NAME: <|CODE|>\n"
     "  <|transcribe|>), the transcript's tokens and <|endoftext|> (teacher forcing). Source\n"
     "  tokens are the encoder's 1500 audio positions, named by time (0.02 s each); json and\n"
     "  safetensors keep them all (Whisper attends over the padding too), figures draw the\n"
@@ -111,10 +121,10 @@ static const char run_usage[] =
     "  of generation_config.json's alignment_heads; html holds every position (about\n"
     "  3 MB an encoder head at 1500: choose heads with --heads). --generate N: lines (or\n"
     "  the .wav) are audio alone; Whisper's generate: its first tokens from\n"
-    "  generation_config.json (the language --tgt-lang CODE, the file's, else detected as\n"
-    "  detect_language does; transcribe; <|notimestamps|>), then generate(max_new_tokens=N)\n"
-    "  with suppress_tokens and begin_suppress_tokens; json's \"generation\" says how it\n"
-    "  decoded\n"
+    "  generation_config.json (the language --tgt-lang CODE or NAME such as english, the\n"
+    "  file's, else detected as detect_language does; transcribe; <|notimestamps|>), then\n"
+    "  generate(max_new_tokens=N) with suppress_tokens and begin_suppress_tokens; json's\n"
+    "  \"generation\" says how it decoded\n"
     "  Speech encoders (wav2vec2, hubert, data2vec-audio, wavlm): FILE is a .wav or lists\n"
     "  WAV files, one a line (PCM 8-32 bit or float, mono, at preprocessor_config.json's\n"
     "  rate: 16000 Hz), the waveform normalised as Wav2Vec2FeatureExtractor does; tokens are\n"
@@ -166,7 +176,14 @@ static const char run_usage[] =
     "                   transformers' generate(max_new_tokens=N) gives under the model's\n"
     "                   generation_config.json (else config.json's generation fields): greedy\n"
     "                   or beam search with its length, n-gram, penalty, forced and\n"
-    "                   suppressed-token settings; json records the decoding (\"generation\")\n"
+    "                   suppressed-token settings; json records the decoding (\"generation\").\n"
+    "                   Decoder-only models (causal LMs with their LM head: GPT-2, Llama,\n"
+    "                   Qwen, Gemma ...): each line is a prompt (tokenized with the special\n"
+    "                   tokens the tokenizer adds, such as Llama's <s>; --ids as given) that\n"
+    "                   generate(max_new_tokens=N) continues under the same settings (the\n"
+    "                   prompt counts for the penalties and n-grams); the maps cover prompt\n"
+    "                   and continuation, json marks it (\"prompt_length\", \"generated\"),\n"
+    "                   figures draw a line before the first generated token and name it\n"
     "  --greedy         with --generate: num_beams 1 and do_sample false (greedy search,\n"
     "                   the other settings kept), said on stderr when the model asks for more\n"
     "  --align-layer L  the decoder layer of the alignment figure (default: the last)\n"
@@ -200,11 +217,14 @@ typedef struct {
     int pairs;             /* --pairs */
     int generate;          /* --generate N */
     int greedy;            /* --greedy */
+    const char *gen_json;  /* a decoder's --generate: the report's "generation", or NULL */
     int align_layer;       /* --align-layer L, -1: the last */
     const char *src_lang, *tgt_lang; /* --src-lang, --tgt-lang (mBART) */
     int no_resize;         /* --no-resize (vision models) */
     int interpolate_pos;   /* --interpolate-pos (vision models) */
     const char *query;     /* --query cls|pool|R,C (vision models), or NULL */
+    const char *image;     /* --image FILE (models that read an image with their prompt) */
+    const run_llava_image *llava; /* that image, read and preprocessed, or NULL */
 } run_opts;
 
 static mhv_status st_head_sink(void *ctx, int layer, int head, const float *w, int rows, int n,
@@ -347,6 +367,7 @@ static int parse(int argc, char **argv, run_opts *o)
         {"src-lang", required_argument, 0, 0x303}, {"tgt-lang", required_argument, 0, 0x304},
         {"no-resize", no_argument, 0, 'N'},    {"query", required_argument, 0, 'Q'},
         {"interpolate-pos", no_argument, 0, 0x305},
+        {"image", required_argument, 0, 0x307},
         {0, 0, 0, 0},
     };
     *o = (run_opts){.heads = "all", .format = "png", .out = "mhaviz-out", .align_layer = -1};
@@ -358,6 +379,7 @@ static int parse(int argc, char **argv, run_opts *o)
         case 'm': o->model = optarg; break;
         case 'N': o->no_resize = 1; break;
         case 0x305: o->interpolate_pos = 1; break;
+        case 0x307: o->image = optarg; break;
         case 'Q': o->query = optarg; break;
         case 'H': o->heads = optarg; break;
         case 'f': o->format = optarg; break;
@@ -803,7 +825,7 @@ static mhv_status write_outputs(mhv_forward_ctx *fc, const mhv_model *m, const m
         if ((st = mhv_out_open(&out, path, err)))
             goto fail_figs;
         mhv_model_info info = mhv_model_describe(m);
-        mhv_report_begin_weighted(out.f, &info, mhv_weighting_name(o->weighting));
+        mhv_report_begin_gen(out.f, &info, mhv_weighting_name(o->weighting), o->gen_json);
     }
     for (int i = 0; i < in->n; i++) {
         cli_progress("run", i + 1, in->n, 0);
@@ -817,6 +839,9 @@ static mhv_status write_outputs(mhv_forward_ctx *fc, const mhv_model *m, const m
         mhv_forward_opts fo = {.rows = rows, .nrows = nrows};
         if (waves) /* a speech encoder's waveform (run_speech.h) */
             fo.audio = waves[i].x, fo.audio_samples = waves[i].n;
+        if (o->llava)
+            fo.pixels = o->llava->px, fo.image_h = o->llava->info.height,
+            fo.image_w = o->llava->info.width;
         int all_rows = agg_every_row(o) && !stream; /* rows cut after the aggregate */
         if (all_rows)
             fo.rows = NULL, fo.nrows = 0;
@@ -906,9 +931,15 @@ static mhv_status write_outputs(mhv_forward_ctx *fc, const mhv_model *m, const m
                 goto fail_out;
             continue;
         }
-        if (o->fig.json)
+        if (o->fig.json && o->llava) {
+            mhv_report_image img = o->llava->info;
+            img.first = run_llava_first(m, &encs[i]);
+            mhv_report_sentence_image(out.f, i, in->s[i].text, in->s[i].len, &encs[i], tok,
+                                      &attn, norms, &img);
+        } else if (o->fig.json) {
             mhv_report_sentence_norms(out.f, i, in->s[i].text, in->s[i].len, &encs[i], tok,
                                       &attn, norms, NULL);
+        }
         free(norms);
         st = run_figs_html_sentence(&figs, &in->s[i], &encs[i], &attn, NULL, err);
         if (!st)
@@ -965,11 +996,23 @@ int cmd_run(int argc, char **argv)
                       "--max-pixels and --max-memory are not available for vision models yet");
         goto done;
     }
+    if (!job.m->cfg.image_in_text && o.image) {
+        st = mhv_fail(&err, MHV_EUSAGE, "", "--image is for models that read an image with "
+                      "their prompt (llava); %s does not", job.m->cfg.arch);
+        goto done;
+    }
+    if (job.m->cfg.image_in_text && (!o.image || o.pairs || o.generate)) {
+        st = mhv_fail(&err, MHV_EUSAGE, "", o.image ? "--pairs and --generate are not "
+                      "available for %s" : "%s reads an image with each prompt: give it with "
+                      "--image FILE", job.m->cfg.arch);
+        goto done;
+    }
     if (job.m->cfg.enc_dec && o.rows && o.fig.html) {
         st = mhv_fail(&err, MHV_EUSAGE, "", "--rows with --format html is not available for "
                       "encoder-decoder models yet (json, safetensors and the figures take it)");
         goto done;
     }
+    int decoder_only = job.m->cfg.causal && !job.m->cfg.enc_dec && !job.m->cfg.vision;
     if (job.m->cfg.speech && (o.pairs || o.generate || o.mode != INPUT_TEXT || o.truncate)) {
         st = mhv_fail(&err, MHV_EUSAGE, "", "%s reads WAV files: --pairs, --generate, --ids, "
                       "--pretokenized and --truncate do not apply", job.m->cfg.arch);
@@ -982,12 +1025,13 @@ int cmd_run(int argc, char **argv)
             goto done;
         }
         o.mode = INPUT_PAIRS;
-    } else if (job.m->cfg.enc_dec || o.pairs || o.generate) {
+    } else if (job.m->cfg.enc_dec || o.pairs || (o.generate && !decoder_only)) {
         if (!job.m->cfg.enc_dec) {
             st = mhv_fail(&err, MHV_EUSAGE, "",
                           o.pairs ? "--pairs needs a text encoder or an encoder-decoder model; "
                                     "%s is neither"
-                                  : "--generate needs an encoder-decoder model; %s is not one",
+                                  : "--generate needs a decoder-only (causal LM) or an "
+                                    "encoder-decoder model; %s is neither",
                           job.m->cfg.arch);
             goto done;
         }
@@ -1049,25 +1093,50 @@ int cmd_run(int argc, char **argv)
                       "for vision models");
         goto done;
     }
-    if (job.m->cfg.speech) /* WAV files in */
-        st = run_speech_read(&job, o.heads, o.file, &waves, &err);
-    else
-        st = cli_job_read(&job, o.heads, o.file, o.mode, o.truncate, &err);
-    if (st)
+    run_dgen gen = {0};
+    if (o.generate && (st = run_dgen_open(&gen, job.m, o.generate, o.greedy, &err)))
         goto done;
-    int longest = 0;
-    for (int i = 0; i < job.in.n; i++)
-        longest = job.encs[i].n > longest ? job.encs[i].n : longest;
-    run_fig_values_warn(&o.fig, longest);
+    run_llava_image llava = {0};
+    if (o.image) { /* LLaVA: the image of every line, its token expanded in each */
+        if (o.truncate) {
+            st = mhv_fail(&err, MHV_EUSAGE, "", "--truncate is not available for %s (it would "
+                          "cut the image's tokens)", job.m->cfg.arch);
+            goto done_gen;
+        }
+        if ((st = run_llava_image_read(job.m, o.image, &llava, &err)) ||
+            (st = run_llava_job_read(&job, o.heads, o.file, o.mode, &llava, &err)))
+            goto done_gen;
+        o.llava = &llava;
+    } else if (job.m->cfg.speech) { /* WAV files in */
+        st = run_speech_read(&job, o.heads, o.file, &waves, &err);
+    } else {
+        st = cli_job_read(&job, o.heads, o.file, o.mode, o.truncate, &err);
+    }
+    if (st)
+        goto done_gen;
     /* one pool for the whole file: threads start once, not per sentence */
     mhv_forward_params fp = cli_forward_params(o.threads);
     fp.value_norms = mhv_weighting_vnorm(o.weighting);
     if ((st = mhv_forward_ctx_new(&fp, &fc, &err)))
-        goto done;
+        goto done_gen;
+    /* a decoder's prompts continued first: the maps are of the whole sequences */
+    if (o.generate) {
+        if ((st = run_dgen_all(&gen, fc, job.m, job.tok, &job.in, job.encs, &err)))
+            goto done_gen;
+        o.gen_json = gen.json;
+    }
+    int longest = 0;
+    for (int i = 0; i < job.in.n; i++)
+        longest = job.encs[i].n > longest ? job.encs[i].n : longest;
+    run_fig_values_warn(&o.fig, longest);
     st = write_outputs(fc, job.m, job.tok, &job.in, job.encs, &job.sel, &o, waves, &err);
+done_gen:
+    run_dgen_close(&gen);
 done:
     run_speech_free(waves, job.in.n);
     mhv_forward_ctx_free(fc);
     cli_job_close(&job);
+    if (o.llava)
+        run_llava_image_free(&llava);
     return st ? cli_report(st, &err) : EXIT_OK;
 }

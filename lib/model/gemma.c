@@ -414,9 +414,9 @@ static mhv_status gemma_forward(mhv_nn *nn, const mhv_model *m, const int32_t *i
             break;
     }
     if (logits) {
-        mhv_decoder_logits(nn, &dec, m, p.x, n, logits); /* (n, vocab) */
+        int lr = mhv_decoder_logits(nn, &dec, m, p.x, n, logits); /* (lr, vocab) */
         if (c->final_softcap > 0)
-            mhv_nn_softcap(nn, logits, c->final_softcap, n, c->vocab_size);
+            mhv_nn_softcap(nn, logits, c->final_softcap, lr, c->vocab_size);
     }
     return MHV_OK;
 }

@@ -79,7 +79,7 @@ typedef struct {
     float *rel_gate_b, *rel_gate_const;
 } mhv_layer;
 
-typedef struct {
+typedef struct mhv_model_s {
     mhv_config cfg;
     char dir[4096];
     mhv_st *st;
@@ -175,6 +175,13 @@ typedef struct {
     /* rotary frequencies (head_dim / 2,) the checkpoint stores and transformers uses rather
      * than computes (ESM's rotary_embeddings.inv_freq), or NULL */
     float *rope_inv_freq;
+    /* LLaVA (model/llava.c): its vision tower and language model, each a model of its own
+     * over a view of this checkpoint under its own names (closed with it; layers, word_emb,
+     * lm_head and norm_g above are the language model's, shared), and the multi-modal
+     * projector linear_2(act(linear_1(features))); NULL / data NULL otherwise */
+    struct mhv_model_s *image_tower, *text_model;
+    mhv_mat mm_proj1, mm_proj2;      /* (H, tower hidden * feature layers), (H, H) */
+    float *mm_proj1_b, *mm_proj2_b;  /* (H,) or NULL */
 } mhv_model;
 
 /* Opens DIR/config.json and DIR's safetensors checkpoint and resolves every weight of the

@@ -327,7 +327,11 @@ static void embed_rows(const void *arg, int r0, int r1, int worker)
     float *row = j->nn->row + (size_t)worker * (size_t)j->nn->row_width; /* (d,) */
     for (int i = r0; i < r1; i++) {
         float *xi = j->x + (size_t)i * d;
-        mhv_mat_row(e->tok, j->ids[i], xi);
+        const float *given = j->nn->embed_given;
+        if (given && j->nn->embed_given_row[i] >= 0)
+            memcpy(xi, given + (size_t)j->nn->embed_given_row[i] * d, d * sizeof *xi);
+        else
+            mhv_mat_row(e->tok, j->ids[i], xi);
         if (e->scale != 0)
             for (size_t t = 0; t < d; t++)
                 xi[t] *= e->scale;
@@ -364,6 +368,8 @@ void mhv_nn_embed(mhv_nn *nn, float *x, const mhv_embed *e, const int32_t *ids, 
                 nn->pos[i] = ids[i] == e->pad_id ? e->pad_id : e->pad_id + 1 + rank++;
     embed_args a = {nn, x, e, ids, d};
     par_rows(nn, n, d, embed_rows, &a);
+    if (nn->embed_given)
+        nn->embed_given_used = 1;
 }
 
 /* ---- linear layers ---- */
