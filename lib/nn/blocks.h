@@ -427,6 +427,11 @@ typedef struct {
     float q_scale;                  /* != 0: each query multiplied by it in fp32 right after
                                      * its projection, before norms and rotation (ESM scales
                                      * q before its rotary; scale is then 1) */
+    int qk_norm_late;               /* the q/k head norms after the rotation, not before
+                                     * (HunYuan's query_layernorm / key_layernorm) */
+    const float *q_pos_scale;       /* (n,) by position from each sentence's start: queries
+                                     * multiplied by it after their rotation (Ministral 3's
+                                     * llama_4_scaling_beta), or NULL */
 } mhv_attn_layer;
 
 /* Activations of the attention block: q (n, heads*d), k and v (n, kv_heads*d), ctx (n,
