@@ -1060,6 +1060,11 @@ int cmd_run(int argc, char **argv)
         goto done;
     }
     run_dgen gen = {0};
+    if (o.generate && (o.src_lang || o.tgt_lang)) {
+        st = mhv_fail(&err, MHV_EUSAGE, "", "--src-lang and --tgt-lang are for encoder-decoder "
+                      "models; %s is a decoder-only model", job.m->cfg.arch);
+        goto done;
+    }
     if (o.generate && (st = run_dgen_open(&gen, job.m, o.generate, o.greedy, &err)))
         goto done;
     if (job.m->cfg.speech) /* WAV files in */

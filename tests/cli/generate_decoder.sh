@@ -100,6 +100,8 @@ expect_fail "a base model without LM head" 1 "a base model has no logits" -- \
     "$MHAVIZ" run --model tests/fixtures/dec-llama-bf16-gqa2-linear --ids --generate 4 --out "$TMP/out" "$TMP/m/src.txt"
 expect_fail "an encoder" 2 "--generate needs a decoder-only (causal LM) or an encoder-decoder model; distilbert is neither" -- \
     "$MHAVIZ" run --model tests/fixtures/fam-distilbert-f32 --ids --generate 4 --out "$TMP/out" "$TMP/m/src.txt"
+expect_fail "language codes on a decoder" 2 "--src-lang and --tgt-lang are for encoder-decoder models; llama is a decoder-only model" -- \
+    "$MHAVIZ" run --model $M --generate 4 --tgt-lang fr --out "$TMP/out" "$TMP/lines.txt"
 expect_fail "--rows with --generate" 2 "not --rows" -- \
     "$MHAVIZ" run --model $M --generate 4 --rows last --out "$TMP/out" "$TMP/lines.txt"
 
