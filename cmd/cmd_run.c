@@ -23,6 +23,7 @@
 #include "fig/render.h"
 #include "run_figures.h"
 #include "run_generate.h"
+#include "run_llava.h"
 #include "run_seq2seq.h"
 #include "run_speech.h"
 #include "run_vision.h"
@@ -41,7 +42,8 @@ static const char run_usage[] =
     "                  [--weighting attn|norm|norm-out]\n"
     "                  [--pairs | --generate N [--greedy]] [--align-layer L]\n"
     "                  [--src-lang CODE] [--tgt-lang CODE]\n"
-    "                  [--no-resize] [--interpolate-pos] [--query cls|pool|ROW,COL] FILE\n"
+    "                  [--no-resize] [--interpolate-pos] [--query cls|pool|ROW,COL]\n"
+    "                  [--image FILE] FILE\n"
     "\n"
     "Runs the model on each non-empty line of FILE (- for stdin) and draws the attention\n"
     "of the selected heads: OUT/<stem>/L05-H03.png per head, L05.png per layer, model.png\n"
@@ -99,12 +101,19 @@ static const char run_usage[] =
     "                   SigLIP's (2) or AIMv2's attention-pooling head (its probe over the patches:\n"
     "                   pool-H03.png, pool.png; json adds \"pool\"), the default for a model\n"
     "                   with that head and no [CLS]\n"
+    "  LLaVA (llava): --image FILE (PNG or JPEG) is the image of every line; each line is\n"
+    "  a prompt holding the image token once, e.g. USER: <image>\\nWhat is this? ASSISTANT:\n"
+    "  (\\n: a newline, \\\\: a backslash), expanded as LlavaProcessor expands it into one\n"
+    "  token per image feature (576 for llava-1.5), labelled img ROW,COL (img cls: the\n"
+    "  tower's [CLS] with the full strategy); the maps are the language model's over the\n"
+    "  whole prompt (--window A:B, --max-pixels P for long ones); json adds \"image\" (the\n"
+    "  feature tokens and their patches)\n"
     "  Whisper (whisper): FILE lists WAV files with their transcripts, AUDIO<TAB>TRANSCRIPT\n"
     "  a line with --pairs (a relative path is tried beside FILE too); each WAV (PCM 8-32\n"
     "  bit or float, mono, at the feature extractor's rate: 16000 Hz) becomes log-mel\n"
     "  features as WhisperFeatureExtractor makes them (padded or cut to its 30-s window);\n"
     "  the decoder reads <|startoftranscript|> [<|lang|>] [<|task|>] <|notimestamps|>\n"
-    "  (tokenizer_config.json's language and task; --tgt-lang CODE: <|CODE|>\n"
+    "  (tokenizer_config.json's language and task; --tgt-lang CODE or NAME: <|CODE|>\n"
     "  <|transcribe|>), the transcript's tokens and <|endoftext|> (teacher forcing). Source\n"
     "  tokens are the encoder's 1500 audio positions, named by time (0.02 s each); json and\n"
     "  safetensors keep them all (Whisper attends over the padding too), figures draw the\n"
@@ -112,16 +121,17 @@ static const char run_usage[] =
     "  of generation_config.json's alignment_heads; html holds every position (about\n"
     "  3 MB an encoder head at 1500: choose heads with --heads). --generate N: lines (or\n"
     "  the .wav) are audio alone; Whisper's generate: its first tokens from\n"
-    "  generation_config.json (the language --tgt-lang CODE, the file's, else detected as\n"
-    "  detect_language does; transcribe; <|notimestamps|>), then generate(max_new_tokens=N)\n"
-    "  with suppress_tokens and begin_suppress_tokens; json's \"generation\" says how it\n"
-    "  decoded\n"
-    "  Speech encoders (wav2vec2, hubert, data2vec-audio): FILE is a .wav or lists WAV\n"
-    "  files, one a line (PCM 8-32 bit or float, mono, at preprocessor_config.json's rate:\n"
-    "  16000 Hz), the waveform normalised as Wav2Vec2FeatureExtractor does; tokens are the\n"
-    "  frames of its convolutions, named by time (0.02 s each: 1499 for 30 s); memory grows\n"
-    "  with the audio (every head of a base model at 30 s: 1.3 GB of maps): choose heads\n"
-    "  with --heads for long clips (--max-memory refuses what would not fit)\n"
+    "  generation_config.json (the language --tgt-lang CODE or NAME such as english, the\n"
+    "  file's, else detected as detect_language does; transcribe; <|notimestamps|>), then\n"
+    "  generate(max_new_tokens=N) with suppress_tokens and begin_suppress_tokens; json's\n"
+    "  \"generation\" says how it decoded\n"
+    "  Speech encoders (wav2vec2, hubert, data2vec-audio, wavlm): FILE is a .wav or lists\n"
+    "  WAV files, one a line (PCM 8-32 bit or float, mono, at preprocessor_config.json's\n"
+    "  rate: 16000 Hz), the waveform normalised as Wav2Vec2FeatureExtractor does; tokens are\n"
+    "  the frames of its convolutions, named by time (0.02 s each: 1499 for 30 s); wavlm:\n"
+    "  each head's own weights (transformers returns their mean); memory grows with the\n"
+    "  audio (every head of a base model at 30 s: 1.3 GB of maps): choose heads with\n"
+    "  --heads for long clips (--max-memory refuses what would not fit)\n"
     "  --threads N      compute threads (default: the number of online CPUs); the results\n"
     "                   are the same bytes whatever N\n"
     "  --colormap NAME  viridis (default), magma, inferno, plasma, cividis, gray\n"
@@ -213,6 +223,8 @@ typedef struct {
     int no_resize;         /* --no-resize (vision models) */
     int interpolate_pos;   /* --interpolate-pos (vision models) */
     const char *query;     /* --query cls|pool|R,C (vision models), or NULL */
+    const char *image;     /* --image FILE (models that read an image with their prompt) */
+    const run_llava_image *llava; /* that image, read and preprocessed, or NULL */
 } run_opts;
 
 static mhv_status st_head_sink(void *ctx, int layer, int head, const float *w, int rows, int n,
@@ -382,6 +394,7 @@ static int parse(int argc, char **argv, run_opts *o)
         {"src-lang", required_argument, 0, 0x303}, {"tgt-lang", required_argument, 0, 0x304},
         {"no-resize", no_argument, 0, 'N'},    {"query", required_argument, 0, 'Q'},
         {"interpolate-pos", no_argument, 0, 0x305},
+        {"image", required_argument, 0, 0x307},
         {0, 0, 0, 0},
     };
     *o = (run_opts){.heads = "all", .format = "png", .out = "mhaviz-out", .align_layer = -1};
@@ -393,6 +406,7 @@ static int parse(int argc, char **argv, run_opts *o)
         case 'm': o->model = optarg; break;
         case 'N': o->no_resize = 1; break;
         case 0x305: o->interpolate_pos = 1; break;
+        case 0x307: o->image = optarg; break;
         case 'Q': o->query = optarg; break;
         case 'H': o->heads = optarg; break;
         case 'f': o->format = optarg; break;
@@ -845,6 +859,9 @@ static mhv_status write_outputs(mhv_forward_ctx *fc, const mhv_model *m, const m
         mhv_forward_opts fo = {.rows = rows, .nrows = nrows};
         if (waves) /* a speech encoder's waveform (run_speech.h) */
             fo.audio = waves[i].x, fo.audio_samples = waves[i].n;
+        if (o->llava)
+            fo.pixels = o->llava->px, fo.image_h = o->llava->info.height,
+            fo.image_w = o->llava->info.width;
         int all_rows = agg_every_row(o) && !stream; /* rows cut after the aggregate */
         if (all_rows)
             fo.rows = NULL, fo.nrows = 0;
@@ -934,9 +951,15 @@ static mhv_status write_outputs(mhv_forward_ctx *fc, const mhv_model *m, const m
                 goto fail_out;
             continue;
         }
-        if (o->fig.json)
+        if (o->fig.json && o->llava) {
+            mhv_report_image img = o->llava->info;
+            img.first = run_llava_first(m, &encs[i]);
+            mhv_report_sentence_image(out.f, i, in->s[i].text, in->s[i].len, &encs[i], tok,
+                                      &attn, norms, &img);
+        } else if (o->fig.json) {
             mhv_report_sentence_norms(out.f, i, in->s[i].text, in->s[i].len, &encs[i], tok,
                                       &attn, norms, NULL);
+        }
         free(norms);
         st = run_figs_html_sentence(&figs, &in->s[i], &encs[i], &attn, NULL, err);
         if (!st)
@@ -991,6 +1014,17 @@ int cmd_run(int argc, char **argv)
         (o.safetensors || o.rows || o.win1 || o.max_pixels || o.max_memory_set)) {
         st = mhv_fail(&err, MHV_EUSAGE, "", "--format safetensors, --rows, --window, "
                       "--max-pixels and --max-memory are not available for vision models yet");
+        goto done;
+    }
+    if (!job.m->cfg.image_in_text && o.image) {
+        st = mhv_fail(&err, MHV_EUSAGE, "", "--image is for models that read an image with "
+                      "their prompt (llava); %s does not", job.m->cfg.arch);
+        goto done;
+    }
+    if (job.m->cfg.image_in_text && (!o.image || o.pairs || o.generate)) {
+        st = mhv_fail(&err, MHV_EUSAGE, "", o.image ? "--pairs and --generate are not "
+                      "available for %s" : "%s reads an image with each prompt: give it with "
+                      "--image FILE", job.m->cfg.arch);
         goto done;
     }
     if (job.m->cfg.enc_dec && o.rows && o.fig.html) {
@@ -1087,10 +1121,22 @@ int cmd_run(int argc, char **argv)
     }
     if (o.generate && (st = run_dgen_open(&gen, job.m, o.generate, o.greedy, &err)))
         goto done;
-    if (job.m->cfg.speech) /* WAV files in */
+    run_llava_image llava = {0};
+    if (o.image) { /* LLaVA: the image of every line, its token expanded in each */
+        if (o.truncate) {
+            st = mhv_fail(&err, MHV_EUSAGE, "", "--truncate is not available for %s (it would "
+                          "cut the image's tokens)", job.m->cfg.arch);
+            goto done_gen;
+        }
+        if ((st = run_llava_image_read(job.m, o.image, &llava, &err)) ||
+            (st = run_llava_job_read(&job, o.heads, o.file, o.mode, &llava, &err)))
+            goto done_gen;
+        o.llava = &llava;
+    } else if (job.m->cfg.speech) { /* WAV files in */
         st = run_speech_read(&job, o.heads, o.file, &waves, &err);
-    else
+    } else {
         st = cli_job_read(&job, o.heads, o.file, o.mode, o.truncate, &err);
+    }
     if (st)
         goto done_gen;
     /* one pool for the whole file: threads start once, not per sentence */
@@ -1119,5 +1165,7 @@ done:
     run_speech_free(waves, job.in.n);
     mhv_forward_ctx_free(fc);
     cli_job_close(&job);
+    if (o.llava)
+        run_llava_image_free(&llava);
     return st ? cli_report(st, &err) : EXIT_OK;
 }

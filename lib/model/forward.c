@@ -149,6 +149,32 @@ static void stream_layer(mhv_capture *cap, int l)
     }
 }
 
+const mhv_model *mhv_forward_image_tower(const mhv_model *m)
+{
+    return m->cfg.image_in_text ? m->image_tower : NULL;
+}
+
+/* The capture of a LLaVA tower's selected heads into opts->image_out, for an image of
+ * image_h x image_w pixels; fc's pass reads it through nn.image_cap. */
+static mhv_status image_capture_into(mhv_nn *nn, const mhv_model *m,
+                                     const mhv_forward_opts *opts, int image_h, int image_w,
+                                     mhv_capture *cap, mhv_error *err)
+{
+    const mhv_model *v = m->image_tower;
+    const mhv_heads *sel = opts->image_sel;
+    memset(opts->image_out, 0, sizeof *opts->image_out);
+    if (sel->num_layers != v->cfg.num_layers || sel->num_heads != v->cfg.num_heads)
+        return mhv_fail(err, MHV_EUSAGE, "", "vision tower head selection does not match the "
+                        "model");
+    mhv_image_grid g;
+    mhv_status st = mhv_model_image_grid(v, image_h, image_w, 0, &g, err);
+    if (st || (st = mhv_attn_alloc_rows(opts->image_out, sel, g.tokens, NULL, 0, 0, err)))
+        return st;
+    *cap = (mhv_capture){.sel = sel, .out = opts->image_out, .last = mhv_heads_last_layer(sel)};
+    nn->image_cap = cap;
+    return MHV_OK;
+}
+
 mhv_status mhv_forward_run_opts(mhv_forward_ctx *fc, const mhv_model *m, const int32_t *ids,
                                 const int32_t *type_ids, int n, const mhv_heads *sel,
                                 const mhv_forward_opts *opts, mhv_attn *out, mhv_error *err)
@@ -161,6 +187,8 @@ mhv_status mhv_forward_run_opts(mhv_forward_ctx *fc, const mhv_model *m, const i
     memset(maps, 0, sizeof *maps);
     if (out && out != maps)
         memset(out, 0, sizeof *out);
+    if (opts && opts->image_out)
+        memset(opts->image_out, 0, sizeof *opts->image_out);
     if (c->enc_dec)
         return not_seq2seq(m, err);
     mhv_status st = MHV_OK;
@@ -176,6 +204,13 @@ mhv_status mhv_forward_run_opts(mhv_forward_ctx *fc, const mhv_model *m, const i
         if (n != g.tokens)
             return mhv_fail(err, MHV_EUSAGE, "", "an image of %dx%d pixels is %d tokens for %s, "
                             "not %d", image_w, image_h, g.tokens, c->arch, n);
+    } else if (c->image_in_text) { /* LLaVA: ids and an image */
+        if (!ids || !opts || !opts->pixels)
+            return mhv_fail(err, MHV_EUSAGE, "", "%s takes token ids and an image", c->arch);
+        if ((st = check_ids(c, ids, n, err)))
+            return st;
+        image_h = opts->image_h ? opts->image_h : c->image_size;
+        image_w = opts->image_w ? opts->image_w : c->image_size;
     } else if (c->speech) {
         if (!opts || !opts->audio)
             return mhv_fail(err, MHV_EUSAGE, "", "%s takes a waveform, not token ids", c->arch);
@@ -262,7 +297,14 @@ mhv_status mhv_forward_run_opts(mhv_forward_ctx *fc, const mhv_model *m, const i
     fc->nn.pool_attn = opts ? opts->pool_attn : NULL;
     fc->nn.audio = opts ? opts->audio : NULL;
     fc->nn.audio_samples = opts ? opts->audio_samples : 0;
-    st = c->family->forward(&fc->nn, m, ids, n, &cap, NULL, err);
+    mhv_capture image_cap;
+    if (!st && c->image_in_text && opts->image_sel && opts->image_out)
+        st = image_capture_into(&fc->nn, m, opts, image_h, image_w, &image_cap, err);
+    if (!st)
+        st = c->family->forward(&fc->nn, m, ids, n, &cap, NULL, err);
+    fc->nn.image_cap = NULL;
+    if (st && c->image_in_text && opts->image_sel && opts->image_out)
+        mhv_attn_free(opts->image_out);
     fc->nn.audio = NULL;
     fc->nn.audio_samples = 0;
     fc->nn.type_ids = NULL;
@@ -533,6 +575,20 @@ mhv_status mhv_forward_logits(mhv_forward_ctx *fc, const mhv_model *m, const int
         return st;
     mhv_capture cap = {.last = c->num_layers - 1, .full_last = 1};
     return c->family->forward(&fc->nn, m, ids, n, &cap, logits, err);
+}
+
+mhv_status mhv_forward_logits_image(mhv_forward_ctx *fc, const mhv_model *m, const int32_t *ids,
+                                    int n, const float *pixels, int image_h, int image_w,
+                                    float *logits, mhv_error *err)
+{
+    if (!m->cfg.image_in_text)
+        return mhv_fail(err, MHV_EUSAGE, m->dir, "%s takes no image with its ids", m->cfg.arch);
+    fc->nn.pixels = pixels;
+    fc->nn.image_h = image_h, fc->nn.image_w = image_w;
+    mhv_status st = mhv_forward_logits(fc, m, ids, n, logits, err);
+    fc->nn.pixels = NULL;
+    fc->nn.image_h = fc->nn.image_w = 0;
+    return st;
 }
 
 mhv_status mhv_forward_logits_check(const mhv_model *m, mhv_error *err)

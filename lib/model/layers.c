@@ -399,6 +399,8 @@ mhv_status mhv_vision_forward(mhv_nn *nn, const mhv_model *m, const int32_t *ids
         mhv_norm pre = {MHV_NORM_LAYER, m->emb_ln_g, m->emb_ln_b, c->layer_norm_eps};
         mhv_nn_norm(nn, x, x, &pre, n, H);
     }
+    if (nn->hidden_out)
+        nn->hidden_out(nn->hidden_ctx, 0, x, n, H);
     for (int l = 0; l <= cap->last; l++) {
         const mhv_layer *ly = &m->layers[l];
         mhv_norm_kind kind = c->vision_rms ? MHV_NORM_RMS : MHV_NORM_LAYER;
@@ -434,6 +436,8 @@ mhv_status mhv_vision_forward(mhv_nn *nn, const mhv_model *m, const int32_t *ids
         if (ly->scale_ffn)
             mhv_nn_scale(nn, tmp, ly->scale_ffn, n, H);
         mhv_nn_add(nn, x, tmp, n, H);
+        if (nn->hidden_out)
+            nn->hidden_out(nn->hidden_ctx, l + 1, x, n, H);
     }
     if (nn->pool_attn)
         pool_attention(nn, m, x, n, xb, k, q, nn->pool_attn);

@@ -61,6 +61,22 @@ typedef struct {
     const float *audio;     /* (audio_samples,) the run's waveform (speech encoders), set by
                              * the forward driver; NULL otherwise (and in a measuring pass) */
     long audio_samples;     /* its samples (a measuring pass's too) */
+    /* Rows that take the place of some tokens' embedding rows (LLaVA's image features,
+     * scattered into the language model's input embeddings), set by a family around a pass:
+     * token i takes row embed_given_row[i] of embed_given (rows of the pass's width) when it
+     * is >= 0, before the embedding's scale and additions; mhv_nn_embed sets
+     * embed_given_used when it placed them. NULL: none */
+    const float *embed_given;
+    const int32_t *embed_given_row;     /* (n,) */
+    int embed_given_used;
+    /* Called by the vision transformers' pass (model/layers.h) with each hidden state as
+     * transformers numbers them: 0 the embeddings (after CLIP's pre-LayerNorm), l + 1 the
+     * output of layer l, x (n, d); NULL: none */
+    void (*hidden_out)(void *ctx, int index, const float *x, int n, int d);
+    void *hidden_ctx;
+    struct mhv_capture_s *image_cap; /* LLaVA: what its vision tower's pass keeps (the
+                                      * tower's own maps), set by the forward driver; NULL:
+                                      * nothing */
 } mhv_nn;
 
 /* What the passes over one source share, kept by the caller (the generation loop runs the
@@ -411,6 +427,11 @@ typedef struct {
     float q_scale;                  /* != 0: each query multiplied by it in fp32 right after
                                      * its projection, before norms and rotation (ESM scales
                                      * q before its rotary; scale is then 1) */
+    int qk_norm_late;               /* the q/k head norms after the rotation, not before
+                                     * (HunYuan's query_layernorm / key_layernorm) */
+    const float *q_pos_scale;       /* (n,) by position from each sentence's start: queries
+                                     * multiplied by it after their rotation (Ministral 3's
+                                     * llama_4_scaling_beta), or NULL */
 } mhv_attn_layer;
 
 /* Activations of the attention block: q (n, heads*d), k and v (n, kv_heads*d), ctx (n,
