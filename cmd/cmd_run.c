@@ -115,6 +115,12 @@ static const char run_usage[] =
     "  detect_language does; transcribe; <|notimestamps|>), then generate(max_new_tokens=N)\n"
     "  with suppress_tokens and begin_suppress_tokens; json's \"generation\" says how it\n"
     "  decoded\n"
+    "  Speech encoders (wav2vec2, hubert): FILE is a .wav or lists WAV files, one a line\n"
+    "  (PCM 8-32 bit or float, mono, at preprocessor_config.json's rate: 16000 Hz), the\n"
+    "  waveform normalised as Wav2Vec2FeatureExtractor does; tokens are the frames of its\n"
+    "  convolutions, named by time (0.02 s each: 1499 for 30 s); memory grows with the\n"
+    "  audio (every head of a base model at 30 s: 1.3 GB of maps): choose heads with\n"
+    "  --heads for long clips (--max-memory refuses what would not fit)\n"
     "  --threads N      compute threads (default: the number of online CPUs); the results\n"
     "                   are the same bytes whatever N\n"
     "  --colormap NAME  viridis (default), magma, inferno, plasma, cividis, gray\n"
@@ -963,9 +969,9 @@ int cmd_run(int argc, char **argv)
                       "encoder-decoder models yet (json, safetensors and the figures take it)");
         goto done;
     }
-    if (job.m->cfg.speech && (o.pairs || o.generate || o.mode != INPUT_TEXT)) {
-        st = mhv_fail(&err, MHV_EUSAGE, "", "%s reads WAV files: --pairs, --generate, --ids "
-                      "and --pretokenized do not apply", job.m->cfg.arch);
+    if (job.m->cfg.speech && (o.pairs || o.generate || o.mode != INPUT_TEXT || o.truncate)) {
+        st = mhv_fail(&err, MHV_EUSAGE, "", "%s reads WAV files: --pairs, --generate, --ids, "
+                      "--pretokenized and --truncate do not apply", job.m->cfg.arch);
         goto done;
     }
     if (o.pairs && !job.m->cfg.enc_dec && !job.m->cfg.causal && !job.m->cfg.vision) {
