@@ -14,8 +14,9 @@
 #include "commands.h"
 
 /* What run --generate decodes with: the directory's generation settings, one line (why they
- * are refused otherwise). */
-static void print_generation(const mhv_model *m)
+ * are refused otherwise); the lengths for a decoder's start token (n_prompt 1), or as the
+ * settings give them for a decoder-only model's prompts (n_prompt -1). */
+static void print_generation(const mhv_model *m, int n_prompt)
 {
     mhv_gen_config g;
     mhv_gen_source from;
@@ -29,7 +30,7 @@ static void print_generation(const mhv_model *m)
         return;
     }
     char desc[1900];
-    mhv_gen_describe(&g, 1, mhv_forward_gen_positions(m), desc, (int)sizeof desc);
+    mhv_gen_describe(&g, n_prompt, mhv_forward_gen_positions(m), desc, (int)sizeof desc);
     printf("generation: %s %s\n", names[from], desc);
     mhv_gen_config_free(&g);
 }
@@ -101,7 +102,9 @@ int cmd_info(int argc, char **argv)
     if (cf->enc_dec) { /* the lines above are the encoder's */
         printf("decoder_layers: %d\ndecoder_vocab_size: %d\ndecoder_start_token_id: %d\n",
                cf->dec_layers, cf->dec_vocab_size, cf->decoder_start_id);
-        print_generation(m);
+        print_generation(m, 1);
+    } else if (cf->causal && !cf->vision && m->lm_head.data) { /* a causal LM */
+        print_generation(m, -1);
     }
     printf("vocab_size: %d\nmax_positions: %d\nactivation: %s\nlayer_norm_eps: %g\n",
            cf->vocab_size, cf->max_positions, mhv_act_name(cf->act), (double)cf->layer_norm_eps);
@@ -141,6 +144,23 @@ int cmd_info(int argc, char **argv)
             printf("other_sizes: %s resized %s\n", what, cf->vision_pos == MHV_VPOS_ALWAYS
                                                             ? "to the image's patch grid"
                                                             : "with --interpolate-pos");
+    }
+    if (cf->image_in_text) { /* LLaVA: the lines above are its language model's */
+        const mhv_config *tc = &mhv_forward_image_tower(m)->cfg;
+        int side = tc->image_size / tc->patch_size;
+        printf("language_model: %s\nvision_tower: %s, %d layers, %d heads, hidden_size %d\n",
+               m->text_model->cfg.model_type, tc->model_type, tc->num_layers, tc->num_heads,
+               tc->hidden_size);
+        printf("image_size: %d\npatch_size: %d\npatch_grid: %dx%d\nimage_token_id: %d\n",
+               tc->image_size, tc->patch_size, side, side, cf->image_token_id);
+        printf("image_tokens: %d (%s)\nvision_feature_layer:",
+               side * side + (cf->image_full ? tc->vision_extra : 0),
+               cf->image_full ? "full: [CLS] and the patches" : "default: the patches");
+        for (int k = 0; k < cf->image_nlayers; k++)
+            printf(" %d", cf->image_layers[k]);
+        printf(" (hidden states 0-%d, 0: the embeddings)\nprojector: %s, %s biases\n",
+               tc->num_layers,
+               mhv_act_name(cf->image_proj_act), cf->image_proj_bias ? "with" : "without");
     }
     if (cf->speech) { /* a waveform in: its convolutions make the frames */
         long per = 1;

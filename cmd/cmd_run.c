@@ -22,6 +22,8 @@
 #include "analysis/zoom.h"
 #include "fig/render.h"
 #include "run_figures.h"
+#include "run_generate.h"
+#include "run_llava.h"
 #include "run_seq2seq.h"
 #include "run_speech.h"
 #include "run_vision.h"
@@ -40,7 +42,8 @@ static const char run_usage[] =
     "                  [--weighting attn|norm|norm-out]\n"
     "                  [--pairs | --generate N [--greedy]] [--align-layer L]\n"
     "                  [--src-lang CODE] [--tgt-lang CODE]\n"
-    "                  [--no-resize] [--interpolate-pos] [--query cls|pool|ROW,COL] FILE\n"
+    "                  [--no-resize] [--interpolate-pos] [--query cls|pool|ROW,COL]\n"
+    "                  [--image FILE] FILE\n"
     "\n"
     "Runs the model on each non-empty line of FILE (- for stdin) and draws the attention\n"
     "of the selected heads: OUT/<stem>/L05-H03.png per head, L05.png per layer, model.png\n"
@@ -73,7 +76,7 @@ static const char run_usage[] =
     "                   and attention maps (with --weighting's raw norms for json or\n"
     "                   --aggregate's maps) would need more (e.g. 20G, 512M; default: the\n"
     "                   available memory; 0: no limit; encoder-decoders: both stacks and\n"
-    "                   the cross maps)\n"
+    "                   the cross maps; --generate on a decoder: the prompt and N more)\n"
     "  --out DIR        output directory (default: mhaviz-out)\n"
     "  --pretokenized   lines are vocabulary pieces separated by spaces; nothing added\n"
     "  --ids            lines are token ids separated by spaces; nothing added\n"
@@ -98,12 +101,19 @@ static const char run_usage[] =
     "                   SigLIP's (2) or AIMv2's attention-pooling head (its probe over the patches:\n"
     "                   pool-H03.png, pool.png; json adds \"pool\"), the default for a model\n"
     "                   with that head and no [CLS]\n"
+    "  LLaVA (llava): --image FILE (PNG or JPEG) is the image of every line; each line is\n"
+    "  a prompt holding the image token once, e.g. USER: <image>\\nWhat is this? ASSISTANT:\n"
+    "  (\\n: a newline, \\\\: a backslash), expanded as LlavaProcessor expands it into one\n"
+    "  token per image feature (576 for llava-1.5), labelled img ROW,COL (img cls: the\n"
+    "  tower's [CLS] with the full strategy); the maps are the language model's over the\n"
+    "  whole prompt (--window A:B, --max-pixels P for long ones); json adds \"image\" (the\n"
+    "  feature tokens and their patches)\n"
     "  Whisper (whisper): FILE lists WAV files with their transcripts, AUDIO<TAB>TRANSCRIPT\n"
     "  a line with --pairs (a relative path is tried beside FILE too); each WAV (PCM 8-32\n"
     "  bit or float, mono, at the feature extractor's rate: 16000 Hz) becomes log-mel\n"
     "  features as WhisperFeatureExtractor makes them (padded or cut to its 30-s window);\n"
     "  the decoder reads <|startoftranscript|> [<|lang|>] [<|task|>] <|notimestamps|>\n"
-    "  (tokenizer_config.json's language and task; --tgt-lang CODE: <|CODE|>\n"
+    "  (tokenizer_config.json's language and task; --tgt-lang CODE or NAME: <|CODE|>\n"
     "  <|transcribe|>), the transcript's tokens and <|endoftext|> (teacher forcing). Source\n"
     "  tokens are the encoder's 1500 audio positions, named by time (0.02 s each); json and\n"
     "  safetensors keep them all (Whisper attends over the padding too), figures draw the\n"
@@ -111,14 +121,15 @@ static const char run_usage[] =
     "  of generation_config.json's alignment_heads; html holds every position (about\n"
     "  3 MB an encoder head at 1500: choose heads with --heads). --generate N: lines (or\n"
     "  the .wav) are audio alone; Whisper's generate: its first tokens from\n"
-    "  generation_config.json (the language --tgt-lang CODE, the file's, else detected as\n"
-    "  detect_language does; transcribe; <|notimestamps|>), then generate(max_new_tokens=N)\n"
-    "  with suppress_tokens and begin_suppress_tokens; json's \"generation\" says how it\n"
-    "  decoded\n"
-    "  Speech encoders (wav2vec2, hubert): FILE is a .wav or lists WAV files, one a line\n"
-    "  (PCM 8-32 bit or float, mono, at preprocessor_config.json's rate: 16000 Hz), the\n"
-    "  waveform normalised as Wav2Vec2FeatureExtractor does; tokens are the frames of its\n"
-    "  convolutions, named by time (0.02 s each: 1499 for 30 s); memory grows with the\n"
+    "  generation_config.json (the language --tgt-lang CODE or NAME such as english, the\n"
+    "  file's, else detected as detect_language does; transcribe; <|notimestamps|>), then\n"
+    "  generate(max_new_tokens=N) with suppress_tokens and begin_suppress_tokens; json's\n"
+    "  \"generation\" says how it decoded\n"
+    "  Speech encoders (wav2vec2, hubert, data2vec-audio, wavlm): FILE is a .wav or lists\n"
+    "  WAV files, one a line (PCM 8-32 bit or float, mono, at preprocessor_config.json's\n"
+    "  rate: 16000 Hz), the waveform normalised as Wav2Vec2FeatureExtractor does; tokens are\n"
+    "  the frames of its convolutions, named by time (0.02 s each: 1499 for 30 s); wavlm:\n"
+    "  each head's own weights (transformers returns their mean); memory grows with the\n"
     "  audio (every head of a base model at 30 s: 1.3 GB of maps): choose heads with\n"
     "  --heads for long clips (--max-memory refuses what would not fit)\n"
     "  --threads N      compute threads (default: the number of online CPUs); the results\n"
@@ -165,7 +176,14 @@ static const char run_usage[] =
     "                   transformers' generate(max_new_tokens=N) gives under the model's\n"
     "                   generation_config.json (else config.json's generation fields): greedy\n"
     "                   or beam search with its length, n-gram, penalty, forced and\n"
-    "                   suppressed-token settings; json records the decoding (\"generation\")\n"
+    "                   suppressed-token settings; json records the decoding (\"generation\").\n"
+    "                   Decoder-only models (causal LMs with their LM head: GPT-2, Llama,\n"
+    "                   Qwen, Gemma ...): each line is a prompt (tokenized with the special\n"
+    "                   tokens the tokenizer adds, such as Llama's <s>; --ids as given) that\n"
+    "                   generate(max_new_tokens=N) continues under the same settings (the\n"
+    "                   prompt counts for the penalties and n-grams); the maps cover prompt\n"
+    "                   and continuation, json marks it (\"prompt_length\", \"generated\"),\n"
+    "                   figures draw a line before the first generated token and name it\n"
     "  --greedy         with --generate: num_beams 1 and do_sample false (greedy search,\n"
     "                   the other settings kept), said on stderr when the model asks for more\n"
     "  --align-layer L  the decoder layer of the alignment figure (default: the last)\n"
@@ -199,11 +217,14 @@ typedef struct {
     int pairs;             /* --pairs */
     int generate;          /* --generate N */
     int greedy;            /* --greedy */
+    const char *gen_json;  /* a decoder's --generate: the report's "generation", or NULL */
     int align_layer;       /* --align-layer L, -1: the last */
     const char *src_lang, *tgt_lang; /* --src-lang, --tgt-lang (mBART) */
     int no_resize;         /* --no-resize (vision models) */
     int interpolate_pos;   /* --interpolate-pos (vision models) */
     const char *query;     /* --query cls|pool|R,C (vision models), or NULL */
+    const char *image;     /* --image FILE (models that read an image with their prompt) */
+    const run_llava_image *llava; /* that image, read and preprocessed, or NULL */
 } run_opts;
 
 static mhv_status st_head_sink(void *ctx, int layer, int head, const float *w, int rows, int n,
@@ -262,15 +283,16 @@ static cli_mem_extra extra_memory(const mhv_model *m, const mhv_heads *sel, int 
     return (cli_mem_extra){0, NULL};
 }
 
-/* Whether sentence i fits in limit bytes (0: no limit), refused with the numbers otherwise. */
+/* Whether sentence i, with `more` tokens a decoder's --generate will add, fits in limit
+ * bytes (0: no limit), refused with the numbers otherwise. */
 static mhv_status check_memory(mhv_forward_ctx *fc, const mhv_model *m, const mhv_input *in,
                                int i, const mhv_encoding *enc, const mhv_heads *sel,
                                const run_opts *o, int stream, uint64_t limit,
-                               const run_speech_wave *waves, mhv_error *err)
+                               const run_speech_wave *waves, int more, mhv_error *err)
 {
     if (!limit)
         return MHV_OK;
-    int *rows = NULL, nrows = enc->n;
+    int n = enc->n + more, *rows = NULL, nrows = n;
     mhv_status st = MHV_OK;
     if (o->rows)
         st = mhv_rows_resolve(o->rows, in->s[i].text, in->s[i].len, enc, &rows, &nrows, err);
@@ -280,21 +302,47 @@ static mhv_status check_memory(mhv_forward_ctx *fc, const mhv_model *m, const mh
                            .audio_samples = waves ? waves[i].n : 0};
     mhv_forward_mem mem;
     if (!st)
-        st = mhv_forward_estimate(fc, m, enc->n, sel, &fo, &mem, err);
+        st = mhv_forward_estimate(fc, m, n, sel, &fo, &mem, err);
     free(rows);
     if (st)
         return cli_fail_line(err, st, in, i);
     cli_mem_extra extra = {0, NULL};
     if (!stream)
-        extra = extra_memory(m, sel, enc->n, nrows, o);
+        extra = extra_memory(m, sel, n, nrows, o);
     if (cli_mem_total(&mem, &extra) <= limit)
         return MHV_OK;
     char what[256];
     cli_fmt_mem_need(what, sizeof what, &mem, &extra, limit, o->max_memory_set);
     return mhv_fail(err, MHV_ENOMEM, in->name,
-                    "line %d: %d tokens need %s: keep fewer heads or rows (--rows last)%s",
-                    in->s[i].line, enc->n, what,
+                    "line %d: %d tokens need %s: keep fewer heads or %s%s",
+                    in->s[i].line, n, what,
+                    more ? "generate fewer tokens" : "rows (--rows last)",
                     stream ? "" : ", or write --format safetensors alone (a head at a time)");
+}
+
+/* Whether the maps stream to the file: safetensors alone, one layer's maps in memory at a
+ * time (not when the maps are reweighted: that needs the value norms of the whole
+ * sentence; nor aggregated: that needs every layer). */
+static int streams(const run_opts *o)
+{
+    return o->safetensors && !o->fig.json && !o->fig.formats && !o->fig.html &&
+           o->weighting == MHV_WEIGHT_ATTN && !o->aggregate;
+}
+
+/* check_memory for every sentence, under --max-memory or the available memory. */
+static mhv_status check_all_memory(mhv_forward_ctx *fc, const mhv_model *m,
+                                   const mhv_input *in, const mhv_encoding *encs,
+                                   const mhv_heads *sel, const run_opts *o,
+                                   const run_speech_wave *waves, int more, mhv_error *err)
+{
+    uint64_t limit = o->max_memory_set ? o->max_memory : cli_available_memory();
+    for (int i = 0; i < in->n; i++) {
+        mhv_status st = check_memory(fc, m, in, i, &encs[i], sel, o, streams(o), limit, waves,
+                                     more, err);
+        if (st)
+            return st;
+    }
+    return MHV_OK;
 }
 
 /* --format: safetensors here, the rest by run_fig_parse_format. */
@@ -346,6 +394,7 @@ static int parse(int argc, char **argv, run_opts *o)
         {"src-lang", required_argument, 0, 0x303}, {"tgt-lang", required_argument, 0, 0x304},
         {"no-resize", no_argument, 0, 'N'},    {"query", required_argument, 0, 'Q'},
         {"interpolate-pos", no_argument, 0, 0x305},
+        {"image", required_argument, 0, 0x307},
         {0, 0, 0, 0},
     };
     *o = (run_opts){.heads = "all", .format = "png", .out = "mhaviz-out", .align_layer = -1};
@@ -357,6 +406,7 @@ static int parse(int argc, char **argv, run_opts *o)
         case 'm': o->model = optarg; break;
         case 'N': o->no_resize = 1; break;
         case 0x305: o->interpolate_pos = 1; break;
+        case 0x307: o->image = optarg; break;
         case 'Q': o->query = optarg; break;
         case 'H': o->heads = optarg; break;
         case 'f': o->format = optarg; break;
@@ -764,18 +814,11 @@ static mhv_status write_outputs(mhv_forward_ctx *fc, const mhv_model *m, const m
 {
     char stem[256], path[4096];
     mhv_input_stem(o->file, stem, sizeof stem);
-    /* safetensors alone streams: one layer's maps in memory at a time (not when the maps
-     * are reweighted: that needs the value norms of the whole sentence; nor aggregated:
-     * that needs every layer) */
-    int stream = o->safetensors && !o->fig.json && !o->fig.formats && !o->fig.html &&
-                 o->weighting == MHV_WEIGHT_ATTN && !o->aggregate;
+    int stream = streams(o);
     uint64_t limit = o->max_memory_set ? o->max_memory : cli_available_memory();
-    for (int i = 0; i < in->n; i++) {
-        mhv_status mst = check_memory(fc, m, in, i, &encs[i], sel, o, stream, limit, waves,
-                                       err);
-        if (mst)
-            return mst;
-    }
+    mhv_status mst = check_all_memory(fc, m, in, encs, sel, o, waves, 0, err);
+    if (mst)
+        return mst;
     /* everything is written into a staging directory and moved into --out at the end */
     cli_outdir od;
     mhv_status st = cli_outdir_begin(&od, o->out, err);
@@ -802,7 +845,7 @@ static mhv_status write_outputs(mhv_forward_ctx *fc, const mhv_model *m, const m
         if ((st = mhv_out_open(&out, path, err)))
             goto fail_figs;
         mhv_model_info info = mhv_model_describe(m);
-        mhv_report_begin_weighted(out.f, &info, mhv_weighting_name(o->weighting));
+        mhv_report_begin_gen(out.f, &info, mhv_weighting_name(o->weighting), o->gen_json);
     }
     for (int i = 0; i < in->n; i++) {
         cli_progress("run", i + 1, in->n, 0);
@@ -816,6 +859,9 @@ static mhv_status write_outputs(mhv_forward_ctx *fc, const mhv_model *m, const m
         mhv_forward_opts fo = {.rows = rows, .nrows = nrows};
         if (waves) /* a speech encoder's waveform (run_speech.h) */
             fo.audio = waves[i].x, fo.audio_samples = waves[i].n;
+        if (o->llava)
+            fo.pixels = o->llava->px, fo.image_h = o->llava->info.height,
+            fo.image_w = o->llava->info.width;
         int all_rows = agg_every_row(o) && !stream; /* rows cut after the aggregate */
         if (all_rows)
             fo.rows = NULL, fo.nrows = 0;
@@ -905,9 +951,15 @@ static mhv_status write_outputs(mhv_forward_ctx *fc, const mhv_model *m, const m
                 goto fail_out;
             continue;
         }
-        if (o->fig.json)
+        if (o->fig.json && o->llava) {
+            mhv_report_image img = o->llava->info;
+            img.first = run_llava_first(m, &encs[i]);
+            mhv_report_sentence_image(out.f, i, in->s[i].text, in->s[i].len, &encs[i], tok,
+                                      &attn, norms, &img);
+        } else if (o->fig.json) {
             mhv_report_sentence_norms(out.f, i, in->s[i].text, in->s[i].len, &encs[i], tok,
                                       &attn, norms, NULL);
+        }
         free(norms);
         st = run_figs_html_sentence(&figs, &in->s[i], &encs[i], &attn, NULL, err);
         if (!st)
@@ -964,11 +1016,23 @@ int cmd_run(int argc, char **argv)
                       "--max-pixels and --max-memory are not available for vision models yet");
         goto done;
     }
+    if (!job.m->cfg.image_in_text && o.image) {
+        st = mhv_fail(&err, MHV_EUSAGE, "", "--image is for models that read an image with "
+                      "their prompt (llava); %s does not", job.m->cfg.arch);
+        goto done;
+    }
+    if (job.m->cfg.image_in_text && (!o.image || o.pairs || o.generate)) {
+        st = mhv_fail(&err, MHV_EUSAGE, "", o.image ? "--pairs and --generate are not "
+                      "available for %s" : "%s reads an image with each prompt: give it with "
+                      "--image FILE", job.m->cfg.arch);
+        goto done;
+    }
     if (job.m->cfg.enc_dec && o.rows && o.fig.html) {
         st = mhv_fail(&err, MHV_EUSAGE, "", "--rows with --format html is not available for "
                       "encoder-decoder models yet (json, safetensors and the figures take it)");
         goto done;
     }
+    int decoder_only = job.m->cfg.causal && !job.m->cfg.enc_dec && !job.m->cfg.vision;
     if (job.m->cfg.speech && (o.pairs || o.generate || o.mode != INPUT_TEXT || o.truncate)) {
         st = mhv_fail(&err, MHV_EUSAGE, "", "%s reads WAV files: --pairs, --generate, --ids, "
                       "--pretokenized and --truncate do not apply", job.m->cfg.arch);
@@ -981,12 +1045,13 @@ int cmd_run(int argc, char **argv)
             goto done;
         }
         o.mode = INPUT_PAIRS;
-    } else if (job.m->cfg.enc_dec || o.pairs || o.generate) {
+    } else if (job.m->cfg.enc_dec || o.pairs || (o.generate && !decoder_only)) {
         if (!job.m->cfg.enc_dec) {
             st = mhv_fail(&err, MHV_EUSAGE, "",
                           o.pairs ? "--pairs needs a text encoder or an encoder-decoder model; "
                                     "%s is neither"
-                                  : "--generate needs an encoder-decoder model; %s is not one",
+                                  : "--generate needs a decoder-only (causal LM) or an "
+                                    "encoder-decoder model; %s is neither",
                           job.m->cfg.arch);
             goto done;
         }
@@ -1048,25 +1113,59 @@ int cmd_run(int argc, char **argv)
                       "for vision models");
         goto done;
     }
-    if (job.m->cfg.speech) /* WAV files in */
-        st = run_speech_read(&job, o.heads, o.file, &waves, &err);
-    else
-        st = cli_job_read(&job, o.heads, o.file, o.mode, o.truncate, &err);
-    if (st)
+    run_dgen gen = {0};
+    if (o.generate && (o.src_lang || o.tgt_lang)) {
+        st = mhv_fail(&err, MHV_EUSAGE, "", "--src-lang and --tgt-lang are for encoder-decoder "
+                      "models; %s is a decoder-only model", job.m->cfg.arch);
         goto done;
-    int longest = 0;
-    for (int i = 0; i < job.in.n; i++)
-        longest = job.encs[i].n > longest ? job.encs[i].n : longest;
-    run_fig_values_warn(&o.fig, longest);
+    }
+    if (o.generate && (st = run_dgen_open(&gen, job.m, o.generate, o.greedy, &err)))
+        goto done;
+    run_llava_image llava = {0};
+    if (o.image) { /* LLaVA: the image of every line, its token expanded in each */
+        if (o.truncate) {
+            st = mhv_fail(&err, MHV_EUSAGE, "", "--truncate is not available for %s (it would "
+                          "cut the image's tokens)", job.m->cfg.arch);
+            goto done_gen;
+        }
+        if ((st = run_llava_image_read(job.m, o.image, &llava, &err)) ||
+            (st = run_llava_job_read(&job, o.heads, o.file, o.mode, &llava, &err)))
+            goto done_gen;
+        o.llava = &llava;
+    } else if (job.m->cfg.speech) { /* WAV files in */
+        st = run_speech_read(&job, o.heads, o.file, &waves, &err);
+    } else {
+        st = cli_job_read(&job, o.heads, o.file, o.mode, o.truncate, &err);
+    }
+    if (st)
+        goto done_gen;
     /* one pool for the whole file: threads start once, not per sentence */
     mhv_forward_params fp = cli_forward_params(o.threads);
     fp.value_norms = mhv_weighting_vnorm(o.weighting);
     if ((st = mhv_forward_ctx_new(&fp, &fc, &err)))
-        goto done;
+        goto done_gen;
+    /* a decoder's prompts continued first: the maps are of the whole sequences (their
+     * memory checked before any runs) */
+    if (o.generate) {
+        if ((st = run_dgen_check(&gen, job.m, &job.in, job.encs, &err)) ||
+            (st = check_all_memory(fc, job.m, &job.in, job.encs, &job.sel, &o, waves,
+                                   o.generate, &err)) ||
+            (st = run_dgen_all(&gen, fc, job.m, job.tok, &job.in, job.encs, &err)))
+            goto done_gen;
+        o.gen_json = gen.json;
+    }
+    int longest = 0;
+    for (int i = 0; i < job.in.n; i++)
+        longest = job.encs[i].n > longest ? job.encs[i].n : longest;
+    run_fig_values_warn(&o.fig, longest);
     st = write_outputs(fc, job.m, job.tok, &job.in, job.encs, &job.sel, &o, waves, &err);
+done_gen:
+    run_dgen_close(&gen);
 done:
     run_speech_free(waves, job.in.n);
     mhv_forward_ctx_free(fc);
     cli_job_close(&job);
+    if (o.llava)
+        run_llava_image_free(&llava);
     return st ? cli_report(st, &err) : EXIT_OK;
 }

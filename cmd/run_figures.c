@@ -270,7 +270,8 @@ static mhv_status fig_input_tok(const run_figs *r, const mhv_tok *tok, const mhv
         .kind = labels ? MHV_LABEL_DECODED
                 : tok  ? label_kind(mhv_tok_kind_of(tok)) : MHV_LABEL_WORDPIECE,
         .aggregate = r->o->aggregate,
-        .boundary = enc->type_ids ? enc->boundary : 0,
+        .boundary = enc->type_ids ? enc->boundary : enc->generated,
+        .generated = enc->generated,
     };
     return MHV_OK;
 }

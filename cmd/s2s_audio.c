@@ -11,6 +11,7 @@
 #include "base/json.h"
 #include "media/wav.h"
 #include "model/forward.h"
+#include "tok/whisper_lang.h"
 #include "run_vision.h"
 #include "s2s_text.h"
 
@@ -112,12 +113,15 @@ mhv_status s2s_audio_open(s2s_audio *a, const mhv_model *m, const mhv_tok *tok,
     if ((st = special_id(tok, "<|startoftranscript|>", "the decoder's prompt", &id, err)))
         return st;
     a->prompt[a->np++] = id;
-    if (lang[0]) {
-        if (!tgt_lang && strlen(lang) > 3)
+    if (lang[0]) { /* a name ("Hindi") or a code, as WhisperTokenizer's prefix_tokens */
+        const char *code = mhv_whisper_language_code(lang);
+        if (!code && tgt_lang)
+            return mhv_fail(err, MHV_EUSAGE, "", "--tgt-lang '%.40s' is not one of Whisper's "
+                            "languages (a code such as en or a name such as english)", lang);
+        if (!code)
             return mhv_fail(err, MHV_EUNSUPPORTED, m->dir, "tokenizer_config.json's language "
-                            "'%.40s' is a name: mhaviz takes language codes (give the code, "
-                            "such as en, with --tgt-lang)", lang);
-        snprintf(piece, sizeof piece, "<|%.60s|>", lang);
+                            "'%.40s' is not one of Whisper's (transformers refuses it too)", lang);
+        snprintf(piece, sizeof piece, "<|%s|>", code);
         if ((st = special_id(tok, piece, tgt_lang ? "--tgt-lang" : "tokenizer_config.json's "
                              "language (give the code, such as en, with --tgt-lang)", &id, err)))
             return st;
@@ -372,13 +376,26 @@ mhv_status s2s_audio_gen_open(s2s_audio_gen *ag, const mhv_model *m, const char 
         }
     }
     int32_t lang_id = TOKEN_NONE;
-    if (language) {
+    if (language) { /* generate's language_to_id: a lang_to_id token, a name or a code */
         char key[80];
-        snprintf(key, sizeof key, "<|%.70s|>", language);
-        lang_id = json_token(cJSON_GetObjectItem(langs, key));
+        const char *code = mhv_whisper_language_code(language);
+        snprintf(key, sizeof key, "%.70s", language);
+        for (char *c = key; *c; c++)
+            *c = *c >= 'A' && *c <= 'Z' ? (char)(*c - 'A' + 'a') : *c;
+        if (!cJSON_GetObjectItemCaseSensitive(langs, key)) {
+            if (!code) {
+                st = mhv_fail(err, tgt_lang ? MHV_EUSAGE : MHV_EUNSUPPORTED, tgt_lang ? "" : path,
+                              "%s '%.40s' is not one of Whisper's languages (a code such as en "
+                              "or a name such as english)", tgt_lang ? "--tgt-lang" : "language",
+                              language);
+                goto done;
+            }
+            snprintf(key, sizeof key, "<|%s|>", code);
+        }
+        lang_id = json_token(cJSON_GetObjectItemCaseSensitive(langs, key));
         if (lang_id < 0) {
             st = mhv_fail(err, tgt_lang ? MHV_EUSAGE : MHV_EUNSUPPORTED, path, "language "
-                          "'%.40s' is not in lang_to_id (give a code such as en)", language);
+                          "%s is not in lang_to_id: this model does not take it", key);
             goto done;
         }
     } else if (cJSON_IsObject(langs) && (*n <= 1 || init[1] == TOKEN_NONE)) {

@@ -8,6 +8,7 @@
 #include <cjson/cJSON.h>
 
 #include "base/json.h"
+#include "gen_settings.h"
 #include "model/forward.h"
 
 static int lower(char c)
@@ -230,58 +231,29 @@ mhv_status s2s_label_target(const s2s_text *t, const int32_t *ids, int n, mhv_en
     return ids_encoding(t->tgt_tok, ids, n, out, err);
 }
 
-static const char *source_name(mhv_gen_source f)
-{
-    return f == MHV_GEN_FROM_GENERATION_CONFIG ? "generation_config.json"
-           : f == MHV_GEN_FROM_CONFIG          ? "config.json"
-                                               : "transformers' defaults";
-}
-
 mhv_status s2s_gen_open(s2s_gen *g, const s2s_text *t, const mhv_model *m, int max_new,
                         int greedy, mhv_error *err)
 {
     memset(g, 0, sizeof *g);
-    mhv_gen_source from;
-    mhv_status st = mhv_gen_config_read(m->dir, &g->cfg, &from, err);
+    cli_gen_settings s;
+    mhv_status st = cli_gen_settings_open(&s, m, max_new, greedy, err);
     if (st)
         return st;
-    g->file = source_name(from);
-    char path[4300];
-    snprintf(path, sizeof path, "%s/%s", m->dir, g->file);
-    mhv_gen_config *c = &g->cfg;
-    c->max_new_tokens = max_new;
-    if (greedy && c->num_beams > 1) {
-        snprintf(g->overridden, sizeof g->overridden, "num_beams %d%s", c->num_beams,
-                 c->do_sample ? ", do_sample true" : "");
-    } else if (greedy && c->do_sample) {
-        snprintf(g->overridden, sizeof g->overridden, "do_sample true");
-    }
-    if (greedy)
-        c->num_beams = 1, c->do_sample = 0;
+    mhv_gen_config *c = &s.cfg;
     if (t->lang == S2S_LANG_LAST) /* generate(decoder_start_token_id=code) */
         c->decoder_start = t->start;
     if (t->tgt_code >= 0) /* generate(forced_bos_token_id=code) */
         c->forced_bos = t->tgt_code;
-    if (c->do_sample)
-        st = mhv_fail(err, MHV_EUNSUPPORTED, path, "do_sample is true: sampling is not "
-                      "supported (--greedy decodes greedily)");
-    else if (c->num_return_sequences > 1)
-        st = mhv_fail(err, MHV_EUNSUPPORTED, path, "num_return_sequences %d is not supported "
-                      "(one target is generated)", c->num_return_sequences);
-    else
-        st = mhv_gen_start(c, path, &g->start, err);
-    if (st) {
-        s2s_gen_close(g);
+    if ((st = mhv_gen_start(c, s.path, &g->start, err))) {
+        cli_gen_settings_close(&s);
         return st;
     }
-    char desc[1900];
-    mhv_gen_describe(c, 1, mhv_forward_gen_positions(m), desc, (int)sizeof desc);
-    int n = snprintf(g->json, sizeof g->json, "{\"from\": \"%s\", \"decoder_start_token_id\": %d",
-                     g->file, (int)g->start);
-    if (g->overridden[0])
-        n += snprintf(g->json + n, sizeof g->json - (size_t)n,
-                      ", \"greedy\": \"--greedy instead of %s\"", g->overridden);
-    snprintf(g->json + n, sizeof g->json - (size_t)n, ", %s", desc + 1);
+    char start[64];
+    snprintf(start, sizeof start, "\"decoder_start_token_id\": %d", (int)g->start);
+    cli_gen_settings_json(&s, start, 1, mhv_forward_gen_positions(m), g->json, sizeof g->json);
+    g->cfg = s.cfg; /* g owns the settings now */
+    g->file = s.file;
+    memcpy(g->overridden, s.overridden, sizeof g->overridden);
     return MHV_OK;
 }
 

@@ -5,8 +5,8 @@
  * encoder (over all audio positions), the decoder and the cross-attention must match
  * transformers' eager attention (float64 run) within the golden's tolerance, on 1 and 2
  * threads with the same bytes and with the scalar kernels; the last position's logits too.
- * Also the fixture tokenizer against WhisperTokenizerFast (whisper-tok.json) and the
- * refusals. */
+ * Also the fixture tokenizer against WhisperTokenizerFast (whisper-tok.json), language
+ * names (langs-whisper.json) and the refusals. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -23,6 +23,7 @@
 #include "media/wav.h"
 #include "model/config.h"
 #include "model/forward.h"
+#include "tok/whisper_lang.h"
 
 #include "stack_expect.h"
 #include "testutil.h"
@@ -212,6 +213,41 @@ static void test_tokenizer(void **state)
     cJSON_Delete(g);
 }
 
+/* A language as WhisperTokenizer's prefix_tokens reads it (a name in any case, an alias, a
+ * code): the code mhv_whisper_language_code gives must make the prefix's language token,
+ * and the strings transformers refuses must have none (langs-whisper.json,
+ * tests/gen/gen_whisper_langs.py). */
+static void test_language_names(void **state)
+{
+    (void)state;
+    cJSON *g = tu_read_json("tests/fixtures/goldens/langs-whisper.json");
+    mhv_tok *t = tu_open_tok_dir("tests/fixtures/whisper-tok");
+    const cJSON *c;
+    int count = 0, refused = 0;
+    cJSON_ArrayForEach(c, cJSON_GetObjectItem(g, "cases"))
+    {
+        const char *lang = cJSON_GetObjectItem(c, "language")->valuestring;
+        const cJSON *prefix = cJSON_GetObjectItem(c, "prefix");
+        const char *code = mhv_whisper_language_code(lang);
+        if (cJSON_IsNull(prefix)) {
+            if (code)
+                fail_msg("'%s': transformers refuses it, mhaviz reads it as %s", lang, code);
+            refused++;
+        } else {
+            if (!code)
+                fail_msg("'%s': transformers takes it, mhaviz does not", lang);
+            char piece[16];
+            snprintf(piece, sizeof piece, "<|%s|>", code);
+            assert_int_equal(mhv_tok_lookup(t, piece, strlen(piece)),
+                             cJSON_GetArrayItem(prefix, 1)->valueint);
+        }
+        count++;
+    }
+    assert_true(count > 400 && refused >= 5);
+    mhv_tok_close(t);
+    cJSON_Delete(g);
+}
+
 static void test_refusals(void **state)
 {
     (void)state;
@@ -268,6 +304,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_goldens),
         cmocka_unit_test(test_tokenizer),
+        cmocka_unit_test(test_language_names),
         cmocka_unit_test(test_refusals),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -65,19 +65,61 @@ void mhv_report_sentence_agg(FILE *f, int index, const char *text, size_t len,
     mhv_report_sentence_norms(f, index, text, len, enc, tok, attn, NULL, aggregate);
 }
 
+static void sentence_json(FILE *f, int index, const char *text, size_t len,
+                          const mhv_encoding *enc, const mhv_tok *tok, const mhv_attn *attn,
+                          const float *norms, const char *aggregate,
+                          const mhv_report_image *img);
+
 void mhv_report_sentence_norms(FILE *f, int index, const char *text, size_t len,
                                const mhv_encoding *enc, const mhv_tok *tok,
                                const mhv_attn *attn, const float *norms,
                                const char *aggregate)
 {
+    sentence_json(f, index, text, len, enc, tok, attn, norms, aggregate, NULL);
+}
+
+void mhv_report_sentence_image(FILE *f, int index, const char *text, size_t len,
+                               const mhv_encoding *enc, const mhv_tok *tok,
+                               const mhv_attn *attn, const float *norms,
+                               const mhv_report_image *img)
+{
+    sentence_json(f, index, text, len, enc, tok, attn, norms, NULL, img);
+}
+
+static void sentence_json(FILE *f, int index, const char *text, size_t len,
+                          const mhv_encoding *enc, const mhv_tok *tok, const mhv_attn *attn,
+                          const float *norms, const char *aggregate,
+                          const mhv_report_image *img)
+{
     fputs(index ? ",\n  {\"text\": " : "\n  {\"text\": ", f);
     mhv_jsonw_str(f, text, len);
     tokens_json(f, "", enc, tok);
+    if (img) {
+        fputs(",\n   \"image\": {\"path\": ", f);
+        mhv_jsonw_str(f, img->path, strlen(img->path));
+        fprintf(f, ", \"width\": %d, \"height\": %d, \"grid\": [%d, %d], \"first_token\": %d, "
+                "\"tokens\": %d,\n    \"patches\": [", img->width, img->height, img->rows,
+                img->cols, img->first, img->count);
+        for (int k = 0; k < img->count; k++) {
+            int p = k - img->cls;
+            if (p < 0)
+                fprintf(f, "%snull", k ? ", " : "");
+            else
+                fprintf(f, "%s[%d, %d]", k ? ", " : "", p / img->cols, p % img->cols);
+        }
+        fputs("]}", f);
+    }
     if (enc->type_ids) { /* a sentence pair (--pairs) */
         fputs(",\n   \"token_type_ids\": [", f);
         for (int i = 0; i < enc->n; i++)
             fprintf(f, "%s%d", i ? ", " : "", (int)enc->type_ids[i]);
         fprintf(f, "],\n   \"pair_boundary\": %d", enc->boundary);
+    }
+    if (enc->generated > 0) { /* a prompt and its continuation (run --generate) */
+        fprintf(f, ",\n   \"prompt_length\": %d,\n   \"generated\": [", enc->generated);
+        for (int i = 0; i < enc->n; i++)
+            fprintf(f, "%s%s", i ? ", " : "", i >= enc->generated ? "true" : "false");
+        fputs("]", f);
     }
     if (attn->row_ids) { /* --rows: weights[r] is query rows[r] */
         fputs(",\n   \"rows\": [", f);

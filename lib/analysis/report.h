@@ -14,7 +14,8 @@ void mhv_report_begin(FILE *f, const mhv_model_info *m);
 /* The report's "model" object alone. */
 void mhv_report_model(FILE *f, const mhv_model_info *m);
 /* `index` counts sentences from 0 (for the separating commas); tok (may be NULL) gives the
- * tokens' display texts. */
+ * tokens' display texts. A generated continuation (enc->generated > 0) adds
+ * "prompt_length" and "generated" (per token: true from the first generated one on). */
 void mhv_report_sentence(FILE *f, int index, const char *text, size_t len,
                          const mhv_encoding *enc, const mhv_tok *tok, const mhv_attn *attn);
 /* The same with layer aggregates (rollout.h) in place of heads: each entry is
@@ -36,6 +37,21 @@ void mhv_report_sentence_norms(FILE *f, int index, const char *text, size_t len,
                                const mhv_encoding *enc, const mhv_tok *tok,
                                const mhv_attn *attn, const float *norms,
                                const char *aggregate);
+/* An image read with a sentence (LLaVA): its file, size as preprocessed, patch grid, and
+ * the sentence's tokens first .. first + count - 1 that are its features: the tower's
+ * [CLS] first when cls, then the patches row by row. */
+typedef struct {
+    const char *path;
+    int width, height, rows, cols;
+    int first, count, cls;
+} mhv_report_image;
+/* mhv_report_sentence_norms with, after the tokens, "image": {"path", "width", "height",
+ * "grid": [rows, cols], "first_token", "tokens", "patches": [[row, col] of each of those
+ * tokens, null for [CLS]]}. */
+void mhv_report_sentence_image(FILE *f, int index, const char *text, size_t len,
+                               const mhv_encoding *enc, const mhv_tok *tok,
+                               const mhv_attn *attn, const float *norms,
+                               const mhv_report_image *img);
 /* An encoder-decoder sentence: the source's "text", "tokens", "token_texts", "token_ids",
  * "spans"; "target_text" (NULL: written as null, e.g. a generated target), and the decoder
  * input's "target_tokens", "target_token_texts", "target_token_ids", "target_spans"; each

@@ -155,6 +155,13 @@ static void fill_boundary(FILE *f, const mhv_stw_desc *d)
     fprintf(f, "%d", d->enc->boundary);
 }
 
+/* a prompt continued by generation (run --generate on a decoder): tokens from it on were
+ * generated */
+static void fill_prompt_length(FILE *f, const mhv_stw_desc *d)
+{
+    fprintf(f, "%d", d->enc->generated);
+}
+
 static void fill_model(FILE *f, const mhv_stw_desc *d)
 {
     mhv_report_model(f, d->model);
@@ -171,13 +178,15 @@ static char *header(const mhv_stw_desc *d, int n, int rows, size_t *len)
     static const struct {
         const char *key;
         void (*fill)(FILE *, const mhv_stw_desc *);
-        int pairs_only; /* written for a sentence pair (enc->type_ids) only */
+        int only; /* 1: written for a sentence pair (enc->type_ids) only; 2: for a generated
+                   * continuation (enc->generated) only */
     } entries[] = {
         {"text", fill_text, 0},     {"tokens", fill_tokens, 0},
         {"token_texts", fill_token_texts, 0}, {"token_ids", fill_ids, 0},
         {"spans", fill_spans, 0},   {"rows", fill_rows, 0},
         {"heads", fill_heads, 0},   {"model", fill_model, 0},
         {"token_type_ids", fill_type_ids, 1}, {"pair_boundary", fill_boundary, 1},
+        {"prompt_length", fill_prompt_length, 2},
     };
     char *p = NULL;
     FILE *f = open_memstream(&p, len);
@@ -188,7 +197,8 @@ static char *header(const mhv_stw_desc *d, int n, int rows, size_t *len)
     meta(f, "format", "mhaviz-attention", strlen("mhaviz-attention"), 1);
     meta(f, "mhaviz_version", MHV_VERSION, strlen(MHV_VERSION), 0);
     for (size_t e = 0; e < sizeof entries / sizeof entries[0] && ok; e++) {
-        if (entries[e].pairs_only && !d->enc->type_ids)
+        if ((entries[e].only == 1 && !d->enc->type_ids) ||
+            (entries[e].only == 2 && d->enc->generated <= 0))
             continue;
         size_t vlen;
         char *v = json_text(&vlen, entries[e].fill, d);

@@ -788,6 +788,48 @@ const mhv_tensor *mhv_st_find(const mhv_st *st, const char *name)
     return s ? &st->t[s - 1] : NULL;
 }
 
+mhv_status mhv_st_view(const mhv_st *parent, const char *const (*renames)[2], int count,
+                       mhv_st **out, mhv_error *err)
+{
+    *out = NULL;
+    mhv_st *v = mhv_st_new();
+    const char *src = mhv_st_source(parent);
+    if (!v || !(v->source = strdup(src)) ||
+        grow((void **)&v->t, &v->cap, parent->n ? parent->n : 1, sizeof *v->t) != 0 ||
+        table_rebuild(v, parent->n ? parent->n : 1) != 0) {
+        mhv_st_close(v);
+        return mhv_fail(err, MHV_ENOMEM, src, "out of memory");
+    }
+    v->file_bytes = parent->file_bytes;
+    for (size_t i = 0; i < parent->n; i++) {
+        const mhv_tensor *t = &parent->t[i];
+        int k = 0;
+        size_t from = 0;
+        while (k < count && strncmp(t->name, renames[k][0], from = strlen(renames[k][0])) != 0)
+            k++;
+        if (k == count)
+            continue;
+        size_t to = strlen(renames[k][1]), rest = strlen(t->name + from);
+        char *name = malloc(to + rest + 1);
+        if (!name) {
+            mhv_st_close(v);
+            return mhv_fail(err, MHV_ENOMEM, src, "out of memory");
+        }
+        memcpy(name, renames[k][1], to);
+        memcpy(name + to, t->name + from, rest + 1);
+        size_t slot = slot_of(v, name);
+        if (v->slots[slot]) {
+            free(name);
+            continue;
+        }
+        v->t[v->n] = *t;
+        v->t[v->n].name = name;
+        v->slots[slot] = ++v->n;
+    }
+    *out = v;
+    return MHV_OK;
+}
+
 uint64_t mhv_st_file_bytes(const mhv_st *st)
 {
     return st ? st->file_bytes : 0;

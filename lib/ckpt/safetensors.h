@@ -57,4 +57,12 @@ mhv_status mhv_st_parse(mhv_st *st, const uint8_t *buf, size_t size, const char 
 /* An empty set to parse into (for tests and fuzzing). */
 mhv_st *mhv_st_new(void);
 
+/* A set of some of parent's tensors under other names, as a composite model's part sees its
+ * own checkpoint (LLaVA's language model, its vision tower): each tensor whose name starts
+ * with renames[k][0] (the first k that matches) is named renames[k][1] + the rest; the
+ * others are left out; a name met twice keeps its first tensor. The view's data, files and
+ * source are parent's: parent must outlive it. */
+mhv_status mhv_st_view(const mhv_st *parent, const char *const (*renames)[2], int count,
+                       mhv_st **out, mhv_error *err);
+
 #endif

@@ -571,6 +571,15 @@ static void boundary_draw(ctx *c, const mhv_fig_input *in, int R, int n, float x
                        WHITE);
 }
 
+/* Appends " — generated from token 7" to t(size) when in's tokens from 7 on were
+ * generated. */
+static void gen_title(const mhv_fig_input *in, char *t, size_t size)
+{
+    size_t len = strlen(t);
+    if (in->generated > 0 && len + 1 < size)
+        snprintf(t + len, size - len, " \xE2\x80\x94 generated from token %d", in->generated);
+}
+
 /* Appends " — query rows 3-5, 29" (the kept rows' positions, runs joined; cut with "…" when
  * long) to t(size) when in keeps rows. */
 static void rows_title(const mhv_fig_input *in, char *t, size_t size)
@@ -620,6 +629,10 @@ static void head_title(const mhv_fig_input *in, const mhv_head_attn *h, char *t,
         len = snprintf(t, size, "%s \xE2\x80\x94 layer %d, head %d", model, h->layer, h->head);
     if (in->row_ids && len > 0 && (size_t)len < size) {
         rows_title(in, t, size);
+        len = (int)strlen(t);
+    }
+    if (in->generated > 0 && len > 0 && (size_t)len < size) {
+        gen_title(in, t, size);
         len = (int)strlen(t);
     }
     if (in->highlight.note && len > 0 && (size_t)len < size)
@@ -818,6 +831,7 @@ mhv_status mhv_render_layer(const mhv_render_params *p, mhv_fontset *fs,
     char dflt[600];
     snprintf(dflt, sizeof dflt, "%s \xE2\x80\x94 layer %d", in->model ? in->model : "", layer);
     rows_title(in, dflt, sizeof dflt);
+    gen_title(in, dflt, sizeof dflt);
     const char *title = title_of(p, dflt);
     float m = 12 * k, tpx = 14 * k * c.fk, ppx = 11 * k * c.fk, tasc, tdesc, pasc, pdesc;
     mhv_font_vmetrics(fs, tpx, &tasc, &tdesc);
@@ -892,6 +906,7 @@ mhv_status mhv_render_model(const mhv_render_params *p, mhv_fontset *fs,
     snprintf(dflt, sizeof dflt, "%s \xE2\x80\x94 all captured heads",
              in->model ? in->model : "");
     rows_title(in, dflt, sizeof dflt);
+    gen_title(in, dflt, sizeof dflt);
     const char *title = title_of(p, dflt);
     float m = 12 * k, tpx = 14 * k * c.fk, lpx = 10 * k * c.fk, tasc, tdesc, lasc, ldesc;
     mhv_font_vmetrics(fs, tpx, &tasc, &tdesc);

@@ -79,6 +79,9 @@ typedef struct {
     mhv_highlight highlight;        /* mhv_render_head only */
     int boundary;                   /* a sentence pair's second sentence starts at this token
                                        (a line before its row and column); 0 = none */
+    int generated;                  /* tokens from this one on were generated (a decoder's
+                                       continuation of its prompt): titles say so, and the
+                                       caller sets boundary to it for the line; 0 = none */
     /* "mean" or "rollout": the heads are per-layer views (head -1, see rollout.h), titled
      * "layer l, mean of heads" / "rollout of layers 0..l"; NULL for real heads */
     const char *aggregate;

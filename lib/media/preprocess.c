@@ -169,12 +169,25 @@ mhv_status mhv_preprocess_load(const char *dir, int image_size, mhv_preprocess *
                           .do_normalize = 1, .mean = {0.5, 0.5, 0.5}, .std = {0.5, 0.5, 0.5}};
     char path[4200];
     snprintf(path, sizeof path, "%s/preprocessor_config.json", dir);
+    /* without it, a processor's own file (LlavaProcessor.save_pretrained) may hold the image
+     * processor's settings under "image_processor" */
+    int in_processor = !mhv_path_exists(path);
+    if (in_processor)
+        snprintf(path, sizeof path, "%s/processor_config.json", dir);
     if (!mhv_path_exists(path))
         return MHV_OK;
-    cJSON *root;
-    mhv_status st = mhv_json_load(path, 1u << 20, &root, err);
+    cJSON *file_root;
+    mhv_status st = mhv_json_load(path, 1u << 20, &file_root, err);
     if (st)
         return st;
+    cJSON *root = file_root;
+    if (in_processor) {
+        root = cJSON_GetObjectItemCaseSensitive(file_root, "image_processor");
+        if (!cJSON_IsObject(root)) { /* none there: the defaults, as without a file */
+            cJSON_Delete(file_root);
+            return MHV_OK;
+        }
+    }
     const proc_class *pc;
     if ((st = find_proc_class(root, dir, path, &pc, err)))
         goto out;
@@ -287,7 +300,7 @@ mhv_status mhv_preprocess_load(const char *dir, int image_size, mhv_preprocess *
         }
     }
 out:
-    cJSON_Delete(root);
+    cJSON_Delete(file_root);
     return st;
 }
 

@@ -290,6 +290,28 @@ static mhv_status rope_read(const cJSON *root, mhv_rope *r, double *partial_out,
                     "dynamic, yarn)", t);
 }
 
+mhv_status mhv_config_parse_json(const struct cJSON *root, const char *default_type,
+                                 const char *name, mhv_config *cfg, mhv_error *err)
+{
+    memset(cfg, 0, sizeof *cfg);
+    const cJSON *mt = cJSON_GetObjectItemCaseSensitive(root, "model_type");
+    if (mt && !cJSON_IsString(mt))
+        return mhv_fail(err, MHV_EFORMAT, name, "field 'model_type' is not a string");
+    snprintf(cfg->model_type, sizeof cfg->model_type, "%s", mt ? mt->valuestring : default_type);
+    if (!(cfg->family = mhv_family_find(cfg->model_type, &cfg->arch))) {
+        /* the list is too long for a message: say where it is, and the likely meaning */
+        int count = 0;
+        while (mhv_family_type(count))
+            count++;
+        const char *near = mhv_family_near(cfg->model_type);
+        return mhv_fail(err, MHV_EUNSUPPORTED, name,
+                        "unsupported model_type '%.31s' (%s%s%s'mhaviz info --families' lists "
+                        "the %d supported)", cfg->model_type, near ? "did you mean '" : "",
+                        near ? near : "", near ? "'? " : "", count);
+    }
+    return cfg->family->config(root, cfg, name, err);
+}
+
 mhv_status mhv_config_parse(const char *text, size_t len, const char *name, mhv_config *cfg,
                             mhv_error *err)
 {
@@ -298,27 +320,8 @@ mhv_status mhv_config_parse(const char *text, size_t len, const char *name, mhv_
     mhv_status st = mhv_json_parse(text, len, name, &root, err);
     if (st)
         return st;
-    const cJSON *mt = cJSON_GetObjectItemCaseSensitive(root, "model_type");
-    if (mt && !cJSON_IsString(mt)) {
-        st = mhv_fail(err, MHV_EFORMAT, name, "field 'model_type' is not a string");
-        goto out;
-    }
     /* Old BERT checkpoints omit model_type; their config has BERT's fields. */
-    snprintf(cfg->model_type, sizeof cfg->model_type, "%s", mt ? mt->valuestring : "bert");
-    if (!(cfg->family = mhv_family_find(cfg->model_type, &cfg->arch))) {
-        /* the list is too long for a message: say where it is, and the likely meaning */
-        int count = 0;
-        while (mhv_family_type(count))
-            count++;
-        const char *near = mhv_family_near(cfg->model_type);
-        st = mhv_fail(err, MHV_EUNSUPPORTED, name,
-                      "unsupported model_type '%.31s' (%s%s%s'mhaviz info --families' lists the "
-                      "%d supported)", cfg->model_type, near ? "did you mean '" : "",
-                      near ? near : "", near ? "'? " : "", count);
-        goto out;
-    }
-    st = cfg->family->config(root, cfg, name, err);
-out:
+    st = mhv_config_parse_json(root, "bert", name, cfg, err);
     cJSON_Delete(root);
     return st;
 }

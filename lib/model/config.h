@@ -220,10 +220,33 @@ typedef struct {
     int speech_pos_kernel, speech_pos_groups;
     int speech_proj_norm;     /* the feature projection's LayerNorm (HuBERT's
                                * feat_proj_layer_norm) */
+    int speech_pos_layers;    /* data2vec-audio: a stack of this many plain convolutions, each
+                               * followed by a LayerNorm without parameters and speech_act,
+                               * makes the positions; 0: one weight-normed convolution */
     /* ESM (model/esm.c): token_dropout (token rows of esm_mask_id zeroed, every row times
      * 0.88 / (1 - the sentence's share of them)), the embeddings' LayerNorm
      * (emb_layer_norm_before), rotary positions instead of learned ones */
     int esm_token_dropout, esm_mask_id, esm_emb_norm, esm_rotary;
+    /* LLaVA (model/llava.c): the decoder's sizes above are its text_config's; it reads token
+     * ids and one image, whose features (from the vision tower's hidden states
+     * image_layers[0 .. image_nlayers), as indices into its num_layers + 1 of them,
+     * concatenated; their first token dropped unless image_full) take the place of the
+     * image_token_id tokens, one each; image_size, patch_size and num_channels are the
+     * tower's. 0: a model of ids or of an image alone */
+    int image_in_text;
+    int image_token_id;
+    int image_layers[8], image_nlayers;
+    int image_full;
+    int image_extra;          /* the tower's tokens before its patches ([CLS]) */
+    mhv_act image_proj_act;   /* the projector's projector_hidden_act */
+    int image_proj_bias;      /* its linears have biases (multimodal_projector_bias) */
+    /* decoders of model/llama.c's later rows */
+    int qk_norm_late;         /* the q/k head norms after the rotation (HunYuan) */
+    double llama4_beta;       /* Ministral 3: queries at position pos scaled by
+                               * 1 + beta log(1 + floor(pos / llama4_original)) */
+    int llama4_original;
+    int xielu;                /* the MLP's activation is xIELU with each layer's parameters
+                               * (Apertus hidden_act xielu) */
 } mhv_config;
 
 /* The frames a speech encoder (cfg.speech) makes of `samples` samples: each convolution
@@ -265,6 +288,11 @@ _Static_assert(MHV_MAX_LAYERS_WINDOWS == MHV_MAX_LAYERS, "one window a layer");
 #define MHV_MAX_EXPERTS 4096
 
 mhv_status mhv_config_load(const char *path, mhv_config *cfg, mhv_error *err);
+/* Parses a config object already read (a composite model's text_config or vision_config:
+ * LLaVA's), its model_type default_type when it has none. */
+struct cJSON;
+mhv_status mhv_config_parse_json(const struct cJSON *root, const char *default_type,
+                                 const char *name, mhv_config *cfg, mhv_error *err);
 /* Parses config.json text; `name` is the file name used in messages. */
 mhv_status mhv_config_parse(const char *text, size_t len, const char *name, mhv_config *cfg,
                             mhv_error *err);

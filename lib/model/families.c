@@ -50,6 +50,7 @@ static const mhv_family *const families[] = {
     &mhv_family_mobilebert,
     &mhv_family_squeezebert,
     &mhv_family_esm,
+    &mhv_family_llava,
 };
 
 #define N_FAMILIES (sizeof families / sizeof families[0])

@@ -149,6 +149,32 @@ static void stream_layer(mhv_capture *cap, int l)
     }
 }
 
+const mhv_model *mhv_forward_image_tower(const mhv_model *m)
+{
+    return m->cfg.image_in_text ? m->image_tower : NULL;
+}
+
+/* The capture of a LLaVA tower's selected heads into opts->image_out, for an image of
+ * image_h x image_w pixels; fc's pass reads it through nn.image_cap. */
+static mhv_status image_capture_into(mhv_nn *nn, const mhv_model *m,
+                                     const mhv_forward_opts *opts, int image_h, int image_w,
+                                     mhv_capture *cap, mhv_error *err)
+{
+    const mhv_model *v = m->image_tower;
+    const mhv_heads *sel = opts->image_sel;
+    memset(opts->image_out, 0, sizeof *opts->image_out);
+    if (sel->num_layers != v->cfg.num_layers || sel->num_heads != v->cfg.num_heads)
+        return mhv_fail(err, MHV_EUSAGE, "", "vision tower head selection does not match the "
+                        "model");
+    mhv_image_grid g;
+    mhv_status st = mhv_model_image_grid(v, image_h, image_w, 0, &g, err);
+    if (st || (st = mhv_attn_alloc_rows(opts->image_out, sel, g.tokens, NULL, 0, 0, err)))
+        return st;
+    *cap = (mhv_capture){.sel = sel, .out = opts->image_out, .last = mhv_heads_last_layer(sel)};
+    nn->image_cap = cap;
+    return MHV_OK;
+}
+
 mhv_status mhv_forward_run_opts(mhv_forward_ctx *fc, const mhv_model *m, const int32_t *ids,
                                 const int32_t *type_ids, int n, const mhv_heads *sel,
                                 const mhv_forward_opts *opts, mhv_attn *out, mhv_error *err)
@@ -161,6 +187,8 @@ mhv_status mhv_forward_run_opts(mhv_forward_ctx *fc, const mhv_model *m, const i
     memset(maps, 0, sizeof *maps);
     if (out && out != maps)
         memset(out, 0, sizeof *out);
+    if (opts && opts->image_out)
+        memset(opts->image_out, 0, sizeof *opts->image_out);
     if (c->enc_dec)
         return not_seq2seq(m, err);
     mhv_status st = MHV_OK;
@@ -176,6 +204,13 @@ mhv_status mhv_forward_run_opts(mhv_forward_ctx *fc, const mhv_model *m, const i
         if (n != g.tokens)
             return mhv_fail(err, MHV_EUSAGE, "", "an image of %dx%d pixels is %d tokens for %s, "
                             "not %d", image_w, image_h, g.tokens, c->arch, n);
+    } else if (c->image_in_text) { /* LLaVA: ids and an image */
+        if (!ids || !opts || !opts->pixels)
+            return mhv_fail(err, MHV_EUSAGE, "", "%s takes token ids and an image", c->arch);
+        if ((st = check_ids(c, ids, n, err)))
+            return st;
+        image_h = opts->image_h ? opts->image_h : c->image_size;
+        image_w = opts->image_w ? opts->image_w : c->image_size;
     } else if (c->speech) {
         if (!opts || !opts->audio)
             return mhv_fail(err, MHV_EUSAGE, "", "%s takes a waveform, not token ids", c->arch);
@@ -262,7 +297,14 @@ mhv_status mhv_forward_run_opts(mhv_forward_ctx *fc, const mhv_model *m, const i
     fc->nn.pool_attn = opts ? opts->pool_attn : NULL;
     fc->nn.audio = opts ? opts->audio : NULL;
     fc->nn.audio_samples = opts ? opts->audio_samples : 0;
-    st = c->family->forward(&fc->nn, m, ids, n, &cap, NULL, err);
+    mhv_capture image_cap;
+    if (!st && c->image_in_text && opts->image_sel && opts->image_out)
+        st = image_capture_into(&fc->nn, m, opts, image_h, image_w, &image_cap, err);
+    if (!st)
+        st = c->family->forward(&fc->nn, m, ids, n, &cap, NULL, err);
+    fc->nn.image_cap = NULL;
+    if (st && c->image_in_text && opts->image_sel && opts->image_out)
+        mhv_attn_free(opts->image_out);
     fc->nn.audio = NULL;
     fc->nn.audio_samples = 0;
     fc->nn.type_ids = NULL;
@@ -535,6 +577,20 @@ mhv_status mhv_forward_logits(mhv_forward_ctx *fc, const mhv_model *m, const int
     return c->family->forward(&fc->nn, m, ids, n, &cap, logits, err);
 }
 
+mhv_status mhv_forward_logits_image(mhv_forward_ctx *fc, const mhv_model *m, const int32_t *ids,
+                                    int n, const float *pixels, int image_h, int image_w,
+                                    float *logits, mhv_error *err)
+{
+    if (!m->cfg.image_in_text)
+        return mhv_fail(err, MHV_EUSAGE, m->dir, "%s takes no image with its ids", m->cfg.arch);
+    fc->nn.pixels = pixels;
+    fc->nn.image_h = image_h, fc->nn.image_w = image_w;
+    mhv_status st = mhv_forward_logits(fc, m, ids, n, logits, err);
+    fc->nn.pixels = NULL;
+    fc->nn.image_h = fc->nn.image_w = 0;
+    return st;
+}
+
 mhv_status mhv_forward_logits_check(const mhv_model *m, mhv_error *err)
 {
     const mhv_config *c = &m->cfg;
@@ -801,16 +857,30 @@ typedef struct {
     const int32_t *src;
     int ns;
     const float *feats; /* audio models: the encoder's features instead of src */
-    float *buf;         /* (rows, dec_vocab) a pass's logits */
+    float *buf;         /* (rows, vocab) a pass's logits */
     size_t cap;
     mhv_nn_memo *memo;
+    int decoder_only;   /* a causal LM: the sequence is its whole input (no encoder) */
 } gen_ctx;
+
+mhv_status mhv_forward_decoder_next(mhv_forward_ctx *fc, const mhv_model *m, const int32_t *ids,
+                                    int n, float *logits, const float **next, mhv_error *err)
+{
+    mhv_nn *nn = &fc->nn;
+    nn->logits_last = 1;
+    int rows = mhv_nn_logit_rows(nn, n); /* the pass writes the last `rows` positions */
+    mhv_status st = mhv_forward_logits(fc, m, ids, n, logits, err);
+    nn->logits_last = 0;
+    *next = logits + (size_t)(rows - 1) * (size_t)m->cfg.vocab_size;
+    return st;
+}
 
 static mhv_status gen_logits(void *ctx, const int32_t *seqs, int n_seq, int len, float *logits,
                              mhv_error *err)
 {
     gen_ctx *g = ctx;
-    size_t V = (size_t)g->m->cfg.dec_vocab_size, cells;
+    size_t V = (size_t)(g->decoder_only ? g->m->cfg.vocab_size : g->m->cfg.dec_vocab_size);
+    size_t cells;
     if (__builtin_mul_overflow((size_t)len, V, &cells))
         return mhv_fail(err, MHV_ENOMEM, "", "out of memory for logits");
     if (cells > g->cap) {
@@ -822,9 +892,12 @@ static mhv_status gen_logits(void *ctx, const int32_t *seqs, int n_seq, int len,
     mhv_status st = MHV_OK;
     for (int i = 0; i < n_seq && !st; i++) {
         const float *next;
-        st = mhv_forward_seq2seq_next(g->fc, g->m, g->src, g->ns, g->feats,
-                                      seqs + (size_t)i * (size_t)len, len, g->memo, g->buf,
-                                      &next, err);
+        const int32_t *seq = seqs + (size_t)i * (size_t)len;
+        if (g->decoder_only)
+            st = mhv_forward_decoder_next(g->fc, g->m, seq, len, g->buf, &next, err);
+        else
+            st = mhv_forward_seq2seq_next(g->fc, g->m, g->src, g->ns, g->feats, seq, len,
+                                          g->memo, g->buf, &next, err);
         if (!st)
             memcpy(logits + (size_t)i * V, next, V * sizeof *logits);
     }
@@ -870,7 +943,7 @@ static mhv_status generate_with(mhv_forward_ctx *fc, const mhv_model *m, const i
     mhv_nn_memo *memo = calloc(1, sizeof *memo);
     if (!memo)
         return mhv_fail(err, MHV_ENOMEM, "", "out of memory");
-    gen_ctx ctx = {fc, m, src, ns, feats, NULL, 0, memo};
+    gen_ctx ctx = {fc, m, src, ns, feats, NULL, 0, memo, 0};
     mhv_gen_input in = {.prompt = prompt, .n_prompt = np, .encoder_ids = src, .n_encoder = ns,
                         .vocab = c->dec_vocab_size, .max_positions = mhv_forward_gen_positions(m),
                         .logits = gen_logits, .ctx = &ctx};
@@ -899,6 +972,34 @@ mhv_status mhv_forward_generate_audio(mhv_forward_ctx *fc, const mhv_model *m,
     if (!feats || !m->cfg.audio_positions)
         return mhv_fail(err, MHV_EUNSUPPORTED, m->dir, "%s does not take audio", m->cfg.arch);
     return generate_with(fc, m, NULL, 0, feats, prompt, np, g, out, n_out, err);
+}
+
+mhv_status mhv_forward_generate_decoder(mhv_forward_ctx *fc, const mhv_model *m,
+                                        const int32_t *prompt, int np, const mhv_gen_config *g,
+                                        int32_t **out, int *n_out, mhv_error *err)
+{
+    const mhv_config *c = &m->cfg;
+    *out = NULL;
+    *n_out = 0;
+    if (c->enc_dec || !c->causal)
+        return mhv_fail(err, MHV_EUNSUPPORTED, m->dir, "%s is not a decoder-only (causal LM) "
+                        "model", c->arch);
+    if (!m->lm_head.data)
+        return mhv_fail(err, MHV_EUNSUPPORTED, m->dir,
+                        "no lm_head.weight and tie_word_embeddings is false: a base model has "
+                        "no logits");
+    if (np < 1)
+        return mhv_fail(err, MHV_EUSAGE, "", "an empty prompt (transformers' generate() "
+                        "needs input ids)");
+    gen_ctx ctx = {fc, m, NULL, 0, NULL, NULL, 0, NULL, 1};
+    /* generate() hands a decoder-only model's input ids to the encoder_* processors too */
+    mhv_gen_input in = {.prompt = prompt, .n_prompt = np, .encoder_ids = prompt,
+                        .n_encoder = np, .vocab = c->vocab_size,
+                        .max_positions = mhv_forward_gen_positions(m), .logits = gen_logits,
+                        .ctx = &ctx};
+    mhv_status st = mhv_generate(g, &in, out, n_out, err);
+    free(ctx.buf);
+    return st;
 }
 
 /* ---- audio encoder-decoders (Whisper): the encoder reads features, not ids ---- */

@@ -85,6 +85,11 @@ typedef struct {
      * (mhv_config_speech_frames; ids are NULL). mhv_forward_estimate reads audio_samples. */
     const float *audio;
     long audio_samples;
+    /* LLaVA (cfg.image_in_text): ids and the image (pixels, image_h, image_w above) both;
+     * with image_sel, the vision tower's heads it selects (of the tower's layers and heads:
+     * mhv_forward_image_tower) into image_out (mhv_attn_free), maps of its tokens. */
+    const mhv_heads *image_sel;
+    mhv_attn *image_out;
 } mhv_forward_opts;
 
 /* mhv_forward_run_types under opts (NULL: all rows, no sink). With a sink, out is left empty
@@ -144,6 +149,16 @@ mhv_status mhv_forward(const mhv_model *m, const int32_t *ids, int n, const mhv_
  * for bad ids or too many tokens. */
 mhv_status mhv_forward_logits(mhv_forward_ctx *c, const mhv_model *m, const int32_t *ids,
                               int n, float *logits, mhv_error *err);
+
+/* logits(n, vocab) of a model that reads token ids and an image (cfg.image_in_text: LLaVA),
+ * as mhv_forward_logits, the image as mhv_forward_opts's pixels, image_h, image_w. */
+mhv_status mhv_forward_logits_image(mhv_forward_ctx *c, const mhv_model *m, const int32_t *ids,
+                                    int n, const float *pixels, int image_h, int image_w,
+                                    float *logits, mhv_error *err);
+/* The vision tower of a model that reads ids and an image (LLaVA), NULL for others: its
+ * cfg's layers and heads are those of mhv_forward_opts.image_sel; mhv_model_image_grid(tower,
+ * ...) its tokens. */
+const mhv_model *mhv_forward_image_tower(const mhv_model *m);
 
 /* ---- encoder-decoder models (cfg.enc_dec: T5, BART, Marian) ---- */
 
@@ -211,6 +226,23 @@ mhv_status mhv_forward_generate_audio(mhv_forward_ctx *c, const mhv_model *m,
                                       const float *feats, const int32_t *prompt, int np,
                                       const mhv_gen_config *g, int32_t **out, int *n_out,
                                       mhv_error *err);
+/* A causal LM's logits of the token after ids(n), as mhv_forward_seq2seq_next gives an
+ * encoder-decoder's: the last row of mhv_forward_logits's (the same bytes), the LM head run
+ * over that position alone when the kernels allow (mhv_nn_logit_rows); *next points at
+ * them inside logits, which has room for (n, vocab) floats. */
+mhv_status mhv_forward_decoder_next(mhv_forward_ctx *c, const mhv_model *m, const int32_t *ids,
+                                    int n, float *logits, const float **next, mhv_error *err);
+/* transformers' generate() for a decoder-only model (a causal LM with its LM head:
+ * GPT-2, Llama, Qwen, Gemma ...): prompt(np) is its input ids (the tokenizer's, special
+ * tokens included), g's search and processors run over the whole sequence (the prompt's
+ * tokens count for the repetition and n-gram settings, and, as generate() passes them, for
+ * the encoder_* ones); *out (caller frees) the prompt and the generated tokens. Each step
+ * recomputes the model over the sequence (no cache) and the LM head over its last position
+ * only. MHV_EUNSUPPORTED for an encoder, an encoder-decoder or a model without LM head;
+ * MHV_EUSAGE for an empty prompt, or a sequence past the model's positions. */
+mhv_status mhv_forward_generate_decoder(mhv_forward_ctx *c, const mhv_model *m,
+                                        const int32_t *prompt, int np, const mhv_gen_config *g,
+                                        int32_t **out, int *n_out, mhv_error *err);
 /* The max_position_embeddings generate() sees in m's config class (mhv_gen_input), 0 for
  * T5's relative positions. */
 int mhv_forward_gen_positions(const mhv_model *m);

@@ -660,7 +660,8 @@ int mhv_gen_describe(const mhv_gen_config *g, int n_prompt, int max_positions, c
 {
     text t = {buf, size, 0};
     int max_length = 0, min_length = 0;
-    mhv_gen_lengths(g, n_prompt, max_positions, &max_length, &min_length, NULL);
+    if (n_prompt >= 0)
+        mhv_gen_lengths(g, n_prompt, max_positions, &max_length, &min_length, NULL);
     static const char *const early[] = {"false", "true", "\"never\""};
     put(&t, "{\"strategy\": \"%s\"", g->num_beams > 1 ? "beam_search" : "greedy");
     if (g->num_beams > 1)
@@ -668,9 +669,16 @@ int mhv_gen_describe(const mhv_gen_config *g, int n_prompt, int max_positions, c
             g->num_beams, g->length_penalty, early[g->early_stopping]);
     if (g->max_new_tokens >= 0)
         put(&t, ", \"max_new_tokens\": %d", g->max_new_tokens);
-    put(&t, ", \"max_length\": %d", max_length);
-    if (min_length > 0)
-        put(&t, ", \"min_length\": %d", min_length);
+    if (n_prompt < 0) { /* prompts of their own lengths: the settings as given */
+        if (g->max_new_tokens < 0 && g->max_length >= 0)
+            put(&t, ", \"max_length\": %d", g->max_length);
+        if (g->min_new_tokens < 0 && g->min_length > 0)
+            put(&t, ", \"min_length\": %d", g->min_length);
+    } else {
+        put(&t, ", \"max_length\": %d", max_length);
+        if (min_length > 0)
+            put(&t, ", \"min_length\": %d", min_length);
+    }
     if (g->min_new_tokens > 0)
         put(&t, ", \"min_new_tokens\": %d", g->min_new_tokens);
     put_ids(&t, "eos_token_id", &g->eos);

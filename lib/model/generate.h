@@ -122,8 +122,10 @@ mhv_status mhv_generate(const mhv_gen_config *g, const mhv_gen_input *in, int32_
                         int *n_out, mhv_error *err);
 
 /* The decoding g asks for, as a JSON object's text into buf (truncated to size): the
- * strategy ("greedy" or "beam_search"), the lengths for a prompt of n_prompt tokens, and
- * every setting that is not transformers' default. Returns the text's length. */
+ * strategy ("greedy" or "beam_search"), the lengths for a prompt of n_prompt tokens (n_prompt
+ * < 0: prompts of any length, a decoder-only model's: max_length and min_length only as g
+ * sets them, when max_new_tokens and min_new_tokens do not take their place), and every
+ * setting that is not transformers' default. Returns the text's length. */
 int mhv_gen_describe(const mhv_gen_config *g, int n_prompt, int max_positions, char *buf,
                      int size);
 

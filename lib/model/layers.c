@@ -399,6 +399,8 @@ mhv_status mhv_vision_forward(mhv_nn *nn, const mhv_model *m, const int32_t *ids
         mhv_norm pre = {MHV_NORM_LAYER, m->emb_ln_g, m->emb_ln_b, c->layer_norm_eps};
         mhv_nn_norm(nn, x, x, &pre, n, H);
     }
+    if (nn->hidden_out)
+        nn->hidden_out(nn->hidden_ctx, 0, x, n, H);
     for (int l = 0; l <= cap->last; l++) {
         const mhv_layer *ly = &m->layers[l];
         mhv_norm_kind kind = c->vision_rms ? MHV_NORM_RMS : MHV_NORM_LAYER;
@@ -434,6 +436,8 @@ mhv_status mhv_vision_forward(mhv_nn *nn, const mhv_model *m, const int32_t *ids
         if (ly->scale_ffn)
             mhv_nn_scale(nn, tmp, ly->scale_ffn, n, H);
         mhv_nn_add(nn, x, tmp, n, H);
+        if (nn->hidden_out)
+            nn->hidden_out(nn->hidden_ctx, l + 1, x, n, H);
     }
     if (nn->pool_attn)
         pool_attention(nn, m, x, n, xb, k, q, nn->pool_attn);
@@ -552,6 +556,10 @@ static void decoder_mlp(mhv_nn *nn, const mhv_decoder *dec, const mhv_config *c,
         };
         mhv_nn_linear_parts(nn, gate_up, 2, in, n);
         mhv_nn_mul(nn, p->ffn, p->up, n, I);
+        mhv_nn_linear(nn, out, p->ffn, &ly->ffn_down, ly->ffn_down_b, n, MHV_NN_NO_ACT);
+    } else if (ly->xielu) { /* Apertus: an activation with the layer's own parameters */
+        mhv_nn_linear(nn, p->ffn, in, &ly->ffn_up, ly->ffn_up_b, n, MHV_NN_NO_ACT);
+        mhv_nn_xielu(nn, p->ffn, ly->xielu, n, I);
         mhv_nn_linear(nn, out, p->ffn, &ly->ffn_down, ly->ffn_down_b, n, MHV_NN_NO_ACT);
     } else {
         mhv_nn_linear(nn, p->ffn, in, &ly->ffn_up, ly->ffn_up_b, n, (int)c->act);
@@ -693,17 +701,20 @@ mhv_status mhv_decoder_load_lm_head(mhv_model *m, mhv_wload *ld, const char *nam
     return MHV_OK;
 }
 
-void mhv_decoder_logits(mhv_nn *nn, const mhv_decoder *dec, const mhv_model *m, float *x,
-                        int n, float *logits)
+int mhv_decoder_logits(mhv_nn *nn, const mhv_decoder *dec, const mhv_model *m, float *x,
+                       int n, float *logits)
 {
     const mhv_config *c = &m->cfg;
+    int lr = mhv_nn_logit_rows(nn, n); /* the last lr positions */
+    float *xl = x + (size_t)(n - lr) * (size_t)c->hidden_size;
     mhv_norm norm = {dec->norm, m->norm_g, m->norm_b, c->layer_norm_eps};
-    mhv_nn_norm(nn, x, x, &norm, n, c->hidden_size);
-    mhv_nn_linear(nn, logits, x, &m->lm_head, m->lm_head_b, n, MHV_NN_NO_ACT);
+    mhv_nn_norm(nn, xl, xl, &norm, lr, c->hidden_size);
+    mhv_nn_linear(nn, logits, xl, &m->lm_head, m->lm_head_b, lr, MHV_NN_NO_ACT);
     if (c->logits_div > 0)
-        mhv_nn_div_scalar(nn, logits, (float)c->logits_div, n, c->vocab_size);
+        mhv_nn_div_scalar(nn, logits, (float)c->logits_div, lr, c->vocab_size);
     if (c->logits_mul > 0)
-        mhv_nn_mul_scalar(nn, logits, (float)c->logits_mul, n, c->vocab_size);
+        mhv_nn_mul_scalar(nn, logits, (float)c->logits_mul, lr, c->vocab_size);
+    return lr;
 }
 
 mhv_status mhv_layer_load_mat2(mhv_wload *ld, const char *const names[2], int rows, int cols,

@@ -195,8 +195,9 @@ mhv_status mhv_decoder_load_lm_head(mhv_model *m, mhv_wload *ld, const char *nam
 
 /* logits(n, vocab) = final norm (m->norm_g, m->norm_b; in place on x(n, H)) · lm_head^T +
  * lm_head_b, then divided by the config's logits_div and multiplied by its logits_mul when
- * they are set. */
-void mhv_decoder_logits(mhv_nn *nn, const mhv_decoder *dec, const mhv_model *m, float *x,
-                        int n, float *logits);
+ * they are set. Under nn->logits_last, only the last position's row when
+ * mhv_nn_logit_rows allows it (generation): returns the rows written, the last ones. */
+int mhv_decoder_logits(mhv_nn *nn, const mhv_decoder *dec, const mhv_model *m, float *x,
+                       int n, float *logits);
 
 #endif

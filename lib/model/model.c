@@ -46,6 +46,8 @@ void mhv_model_close(mhv_model *m)
 {
     if (!m)
         return;
+    mhv_model_close(m->image_tower); /* views of m->st */
+    mhv_model_close(m->text_model);
     mhv_st_close(m->st);
     mhv_wstore_free(&m->store);
     free(m->layers);

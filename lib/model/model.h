@@ -72,9 +72,17 @@ typedef struct {
     mhv_mat bn_in, bn_attn, bn_out;
     float *bn_in_b, *bn_in_g, *bn_in_nb, *bn_attn_b, *bn_attn_g, *bn_attn_nb;
     float *bn_out_b, *bn_out_g, *bn_out_nb;
+    /* WavLM's gate of the relative position bias (model/wav2vec2.c): a linear layer (8,
+     * head_dim) over each head's slice of the attention input, its bias (8,), and the
+     * heads' constants (heads,); data NULL otherwise */
+    mhv_mat rel_gate;
+    float *rel_gate_b, *rel_gate_const;
+    /* Apertus's xIELU of the MLP, {alpha_p, alpha_n, beta, eps} as applied (mhv_nn_xielu),
+     * or NULL: the config's activation */
+    float *xielu;
 } mhv_layer;
 
-typedef struct {
+typedef struct mhv_model_s {
     mhv_config cfg;
     char dir[4096];
     mhv_st *st;
@@ -158,9 +166,25 @@ typedef struct {
     float *speech_proj_b, *speech_proj_g, *speech_proj_nb;
     mhv_mat speech_pos;
     float *speech_pos_b;
+    /* data2vec-audio's positional convolutions instead (cfg.speech_pos_layers of them: each
+     * (hidden, hidden / groups * kernel), its bias, then a LayerNorm without parameters:
+     * ones and zeros in speech_pos_ones, speech_pos_zeros) */
+    mhv_mat speech_pos_layer[MHV_MAX_SPEECH_CONVS];
+    float *speech_pos_layer_b[MHV_MAX_SPEECH_CONVS];
+    float *speech_pos_ones, *speech_pos_zeros;
+    /* WavLM's relative position bias table (num_buckets, heads), fp32 (the first layer's
+     * rel_attn_embed, which every layer reads), or NULL */
+    float *speech_rel_table;
     /* rotary frequencies (head_dim / 2,) the checkpoint stores and transformers uses rather
      * than computes (ESM's rotary_embeddings.inv_freq), or NULL */
     float *rope_inv_freq;
+    /* LLaVA (model/llava.c): its vision tower and language model, each a model of its own
+     * over a view of this checkpoint under its own names (closed with it; layers, word_emb,
+     * lm_head and norm_g above are the language model's, shared), and the multi-modal
+     * projector linear_2(act(linear_1(features))); NULL / data NULL otherwise */
+    struct mhv_model_s *image_tower, *text_model;
+    mhv_mat mm_proj1, mm_proj2;      /* (H, tower hidden * feature layers), (H, H) */
+    float *mm_proj1_b, *mm_proj2_b;  /* (H,) or NULL */
 } mhv_model;
 
 /* Opens DIR/config.json and DIR's safetensors checkpoint and resolves every weight of the

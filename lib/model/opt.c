@@ -177,16 +177,18 @@ static mhv_status opt_forward(mhv_nn *nn, const mhv_model *m, const int32_t *ids
         mhv_layer_post_norm(nn, ly, c, x, p.attn.ctx, p.tmp, p.ffn, n);
     }
     if (logits) {
-        const float *h = x;
+        int lr = mhv_nn_logit_rows(nn, n); /* the last lr positions */
+        float *xl = x + (size_t)(n - lr) * (size_t)H;
+        const float *h = xl;
         if (c->final_norm) {
             mhv_norm ln_f = mhv_nn_layernorm(m->norm_g, m->norm_b, c->layer_norm_eps);
-            mhv_nn_norm(nn, x, x, &ln_f, n, H);
+            mhv_nn_norm(nn, xl, xl, &ln_f, lr, H);
         }
         if (proj) {
-            mhv_nn_linear(nn, emb, x, &m->out_proj, NULL, n, MHV_NN_NO_ACT); /* (n, E) */
+            mhv_nn_linear(nn, emb, xl, &m->out_proj, NULL, lr, MHV_NN_NO_ACT); /* (lr, E) */
             h = emb;
         }
-        mhv_nn_linear(nn, logits, h, &m->lm_head, NULL, n, MHV_NN_NO_ACT); /* (n, vocab) */
+        mhv_nn_linear(nn, logits, h, &m->lm_head, NULL, lr, MHV_NN_NO_ACT); /* (lr, vocab) */
     }
     return MHV_OK;
 }

@@ -56,11 +56,27 @@ typedef struct {
     struct mhv_nn_memo_s *enc_memo; /* generation: an encoder-decoder's encoder output kept
                                      * across the passes over one source (mhv_nn_memo_load);
                                      * NULL: none */
-    int logits_last;        /* an encoder-decoder pass writes the logits of its last
-                             * position only (mhv_nn_logit_rows) */
+    int logits_last;        /* a pass with logits (a decoder's, an encoder-decoder's)
+                             * writes those of its last position only (mhv_nn_logit_rows) */
     const float *audio;     /* (audio_samples,) the run's waveform (speech encoders), set by
                              * the forward driver; NULL otherwise (and in a measuring pass) */
     long audio_samples;     /* its samples (a measuring pass's too) */
+    /* Rows that take the place of some tokens' embedding rows (LLaVA's image features,
+     * scattered into the language model's input embeddings), set by a family around a pass:
+     * token i takes row embed_given_row[i] of embed_given (rows of the pass's width) when it
+     * is >= 0, before the embedding's scale and additions; mhv_nn_embed sets
+     * embed_given_used when it placed them. NULL: none */
+    const float *embed_given;
+    const int32_t *embed_given_row;     /* (n,) */
+    int embed_given_used;
+    /* Called by the vision transformers' pass (model/layers.h) with each hidden state as
+     * transformers numbers them: 0 the embeddings (after CLIP's pre-LayerNorm), l + 1 the
+     * output of layer l, x (n, d); NULL: none */
+    void (*hidden_out)(void *ctx, int index, const float *x, int n, int d);
+    void *hidden_ctx;
+    struct mhv_capture_s *image_cap; /* LLaVA: what its vision tower's pass keeps (the
+                                      * tower's own maps), set by the forward driver; NULL:
+                                      * nothing */
 } mhv_nn;
 
 /* What the passes over one source share, kept by the caller (the generation loop runs the
@@ -81,9 +97,9 @@ int mhv_nn_memo_load(const mhv_nn *nn, int slot, float *x, size_t floats);
 void mhv_nn_memo_store(mhv_nn *nn, int slot, const float *x, size_t floats);
 /* Frees what a memo keeps. */
 void mhv_nn_memo_free(mhv_nn_memo *m);
-/* The positions whose logits an encoder-decoder pass of n target positions writes, the last
- * ones: under nn->logits_last only the last (logits (1, vocab)) when a one-row product is the
- * same bytes as that row of an n-row one (kernels.h, linear_rows_switch), else all n. */
+/* The positions whose logits a pass of n (target) positions writes, the last ones: under
+ * nn->logits_last only the last (logits (1, vocab)) when a one-row product is the same
+ * bytes as that row of an n-row one (kernels.h, linear_rows_switch), else all n. */
 static inline int mhv_nn_logit_rows(const mhv_nn *nn, int n)
 {
     int sw = nn->K->linear_rows_switch;
@@ -183,6 +199,11 @@ void mhv_nn_mul_scalar(mhv_nn *nn, float *x, float s, int n, int d);
 void mhv_nn_div_scalar(mhv_nn *nn, float *x, float s, int n, int d);
 /* x(n, d) = cap * tanh(x / cap), in fp32 as PyTorch: Gemma 2's final logit soft capping. */
 void mhv_nn_softcap(mhv_nn *nn, float *x, float cap, int n, int d);
+/* xIELU (Apertus) in place on x(n, d), p = {alpha_p, alpha_n, beta, eps} as applied
+ * (alpha_p = softplus of its parameter, alpha_n = beta + softplus of its), in fp32 as
+ * transformers' Python form: alpha_p x x + beta x where x > 0, else
+ * (expm1(min(x, eps)) - x) alpha_n + beta x. */
+void mhv_nn_xielu(mhv_nn *nn, float *x, const float p[4], int n, int d);
 
 /* ---- embeddings ---- */
 
@@ -411,6 +432,11 @@ typedef struct {
     float q_scale;                  /* != 0: each query multiplied by it in fp32 right after
                                      * its projection, before norms and rotation (ESM scales
                                      * q before its rotary; scale is then 1) */
+    int qk_norm_late;               /* the q/k head norms after the rotation, not before
+                                     * (HunYuan's query_layernorm / key_layernorm) */
+    const float *q_pos_scale;       /* (n,) by position from each sentence's start: queries
+                                     * multiplied by it after their rotation (Ministral 3's
+                                     * llama_4_scaling_beta), or NULL */
 } mhv_attn_layer;
 
 /* Activations of the attention block: q (n, heads*d), k and v (n, kv_heads*d), ctx (n,

@@ -22,6 +22,8 @@ typedef struct {
                            {-1, -1} for tokens that cover no text (special tokens) */
     int32_t *type_ids;  /* (n,) token type ids of a pair (mhv_tok_encode_pair); else NULL */
     int boundary;       /* pair: index of the first token of the second segment; else 0 */
+    int generated;      /* a prompt continued by generation (run --generate on a decoder):
+                           index of the first generated token, the prompt's length; else 0 */
 } mhv_encoding;
 
 typedef enum {

@@ -141,6 +141,12 @@ rm -rf "$TMP/out"
     --heads cross:1:0 --out "$TMP/out" "$A/speech16.wav" 2>"$TMP/err"
 got=$(gen_got "$TMP/out/speech16.json"); want=$(gen_want speech16.wav en)
 check "--generate --tgt-lang en: got '$got', want '$want'" '[ -n "$want" ] && [ "$got" = "$want" ]'
+# a language name, in any case, as generate(language="English") takes it
+rm -rf "$TMP/out"
+"$MHAVIZ" run --model tests/fixtures/whisper-f32 --generate 8 --tgt-lang English --format json \
+    --heads cross:1:0 --out "$TMP/out" "$A/speech16.wav" 2>"$TMP/err"
+got=$(gen_got "$TMP/out/speech16.json")
+check "--generate --tgt-lang English: got '$got', want '$want'" '[ -n "$want" ] && [ "$got" = "$want" ]'
 cp -r tests/fixtures/whisper-f32 "$TMP/m"
 perl -0pi -e 's/\{/{"language": "fr", "task": "translate",/' "$TMP/m/generation_config.json"
 rm -rf "$TMP/out"
@@ -148,17 +154,27 @@ rm -rf "$TMP/out"
     "$A/speech16.wav" 2>"$TMP/err"
 got=$(gen_got "$TMP/out/speech16.json"); want=$(gen_want speech16.wav fr)
 check "--generate, generation_config.json's fr translate: got '$got', want '$want'" '[ -n "$want" ] && [ "$got" = "$want" ]'
+perl -0pi -e 's/"language": "fr"/"language": "French"/' "$TMP/m/generation_config.json"
+rm -rf "$TMP/out"
+"$MHAVIZ" run --model "$TMP/m" --generate 6 --format json --heads cross:1:0 --out "$TMP/out" \
+    "$A/speech16.wav" 2>"$TMP/err"
+got=$(gen_got "$TMP/out/speech16.json")
+check "--generate, generation_config.json's French translate: got '$got', want '$want'" '[ -n "$want" ] && [ "$got" = "$want" ]'
+perl -0pi -e 's/"language": "French"/"language": "klingon"/' "$TMP/m/generation_config.json"
+expect_fail "--generate, generation_config.json's unknown language" 1 "language 'klingon' is not one of Whisper's languages" -- \
+    "$MHAVIZ" run --model "$TMP/m" --generate 6 --out "$TMP/out" "$A/speech16.wav"
+perl -0pi -e 's/"language": "klingon"/"language": "fr"/' "$TMP/m/generation_config.json"
 perl -0pi -e 's/"language": "fr", "task": "translate",/"return_timestamps": true,/' "$TMP/m/generation_config.json"
 expect_fail "return_timestamps" 1 "return_timestamps is not supported" -- \
     "$MHAVIZ" run --model "$TMP/m" --generate 6 --out "$TMP/out" "$A/speech16.wav"
 rm -rf "$TMP/m"
 expect_fail "--generate past max_target_positions" 2 "--generate 21: with Whisper's 4 first tokens that is more than max_target_positions 24" -- \
     "$MHAVIZ" run --model tests/fixtures/whisper-f32 --generate 21 --out "$TMP/out" "$A/sweep16.wav"
-expect_fail "--generate on an unknown language" 2 "--tgt-lang: the tokenizer has no special token <|xx|>" -- \
+expect_fail "--generate on an unknown language" 2 "--tgt-lang 'xx' is not one of Whisper's languages" -- \
     "$MHAVIZ" run --model tests/fixtures/whisper-f32 --generate 5 --tgt-lang xx --out "$TMP/out" "$A/sweep16.wav"
 cp -r tests/fixtures/whisper-f32 "$TMP/m"
 perl -0pi -e 's/"<\|de\|>": \d+,//' "$TMP/m/generation_config.json"
-expect_fail "--generate on a language lang_to_id lacks" 2 "language 'de' is not in lang_to_id" -- \
+expect_fail "--generate on a language lang_to_id lacks" 2 "language <|de|> is not in lang_to_id: this model does not take it" -- \
     "$MHAVIZ" run --model "$TMP/m" --generate 5 --tgt-lang de --out "$TMP/out" "$A/sweep16.wav"
 rm -rf "$TMP/m"
 
@@ -168,7 +184,7 @@ rm -rf "$TMP/out"
 check "html page with the positions' times" 'grep -q "0.98s" "$TMP/out/figs.html" && grep -qF "notimestamps|\\u003e" "$TMP/out/figs.html"'
 expect_fail "--src-lang" 2 "--src-lang is not for whisper" -- \
     "$MHAVIZ" run --model tests/fixtures/whisper-f32 --pairs --src-lang en --out "$TMP/out" "$TMP/figs.txt"
-expect_fail "unknown language" 2 "no special token <|xx|>" -- \
+expect_fail "unknown language" 2 "--tgt-lang 'xx' is not one of Whisper's languages" -- \
     "$MHAVIZ" run --model tests/fixtures/whisper-f32 --pairs --tgt-lang xx --out "$TMP/out" "$TMP/figs.txt"
 printf '%s\tthe cat sat\n' "$A/sweep16.wav" >"$TMP/ok.txt"
 cp -r tests/fixtures/whisper-f32 "$TMP/m"
@@ -180,18 +196,21 @@ sed -i 's/"feature_size": 80/"feature_size": 128/' "$TMP/m/preprocessor_config.j
 expect_fail "mel bins" 1 "feature_size 128 is not config.json's num_mel_bins 80" -- \
     "$MHAVIZ" run --model "$TMP/m" --pairs --out "$TMP/out" "$TMP/ok.txt"
 cp tests/fixtures/whisper-f32/preprocessor_config.json "$TMP/m/"
-perl -0pi -e 's/"language": null/"language": "french"/; s/"task": null/"task": "translate"/' "$TMP/m/tokenizer_config.json"
-expect_fail "language name" 1 "tokenizer_config.json's language 'french' is a name: mhaviz takes language codes" -- \
+perl -0pi -e 's/"language": null/"language": "klingon"/; s/"task": null/"task": "translate"/' "$TMP/m/tokenizer_config.json"
+expect_fail "unknown language name" 1 "tokenizer_config.json's language 'klingon' is not one of Whisper's" -- \
     "$MHAVIZ" run --model "$TMP/m" --pairs --out "$TMP/out" "$TMP/ok.txt"
-# tokenizer_config.json's language and task: WhisperTokenizer's prefix (the golden's fr translate)
-perl -0pi -e 's/"french"/"fr"/' "$TMP/m/tokenizer_config.json"
+# tokenizer_config.json's language and task: WhisperTokenizer's prefix (the golden's fr
+# translate), the language as a code and as the names fine-tuned checkpoints write
 want=$(perl -MJSON::PP -e 'local $/; my $j = decode_json(<STDIN>);
     for (@{$j->{cases}}) { if (($_->{language} // "") eq "fr" && $_->{text} eq "the cat sat") {
         print join(" ", @{$_->{ids}}); } }' <$G/whisper-tok.json)
-rm -rf "$TMP/out"
-"$MHAVIZ" run --model "$TMP/m" --pairs --format json --heads cross:0:0 --out "$TMP/out" "$TMP/ok.txt" 2>"$TMP/err"
-got=$(perl -MJSON::PP -e 'local $/; print join(" ", @{decode_json(<STDIN>)->{sentences}[0]{target_token_ids}})' <"$TMP/out/ok.json")
-check "tokenizer_config.json's fr translate prompt: got '$got', want '$want'" '[ -n "$want" ] && [ "$got" = "$want" ]'
+for lang in fr French FRENCH; do
+    perl -0pi -e "s/\"language\": \"[^\"]*\"/\"language\": \"$lang\"/" "$TMP/m/tokenizer_config.json"
+    rm -rf "$TMP/out"
+    "$MHAVIZ" run --model "$TMP/m" --pairs --format json --heads cross:0:0 --out "$TMP/out" "$TMP/ok.txt" 2>"$TMP/err"
+    got=$(perl -MJSON::PP -e 'local $/; print join(" ", @{decode_json(<STDIN>)->{sentences}[0]{target_token_ids}})' <"$TMP/out/ok.json")
+    check "tokenizer_config.json's $lang translate prompt: got '$got', want '$want'" '[ -n "$want" ] && [ "$got" = "$want" ]'
+done
 rm -rf "$TMP/m"
 printf 'tests/fixtures/audio/sweep16.wav\n' >"$TMP/notab.txt"
 expect_fail "no TAB" 1 "no TAB between the audio file and its transcript" -- \

@@ -1,0 +1,305 @@
+/* LLaVA against Hugging Face transformers: each golden tests/fixtures/goldens/llava-*.json
+ * (made by tests/gen/fam_llava.py) holds the LlavaProcessor's ids and pixels of a prompt and
+ * its image, the attention of every decoder head and of every vision tower head from
+ * transformers' eager attention (float64 on the fp32-loaded weights) and the last position's
+ * logits. Every head must match within the golden's tolerance on 1 and 2 threads with the
+ * same bytes and with the scalar kernels; the logits within 1e-4 relative. Then what llava
+ * refuses: a prompt whose image tokens are not the image's features, no image. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <cjson/cJSON.h>
+#include <dirent.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "model/config.h"
+#include "model/forward.h"
+
+#include "testutil.h"
+
+#define LOGIT_TOL 1e-4
+
+static int32_t *json_ids(const cJSON *arr, int *n)
+{
+    *n = cJSON_GetArraySize(arr);
+    int32_t *ids = malloc((size_t)(*n ? *n : 1) * sizeof *ids);
+    for (int i = 0; i < *n; i++)
+        ids[i] = cJSON_GetArrayItem(arr, i)->valueint;
+    return ids;
+}
+
+/* (C, h, w) pixels of a golden sentence. */
+static float *json_pixels(const cJSON *px, int C, int *h, int *w)
+{
+    const cJSON *ch0 = cJSON_GetArrayItem(px, 0);
+    *h = cJSON_GetArraySize(ch0);
+    *w = cJSON_GetArraySize(cJSON_GetArrayItem(ch0, 0));
+    assert_int_equal(cJSON_GetArraySize(px), C);
+    float *p = malloc((size_t)C * (size_t)*h * (size_t)*w * sizeof *p);
+    int at = 0;
+    const cJSON *ch, *row, *v;
+    cJSON_ArrayForEach(ch, px) cJSON_ArrayForEach(row, ch) cJSON_ArrayForEach(v, row)
+    {
+        assert_true(at < C * *h * *w);
+        p[at++] = (float)v->valuedouble;
+    }
+    assert_int_equal(at, C * *h * *w);
+    return p;
+}
+
+typedef struct {
+    const float *px;
+    int h, w;
+} image;
+
+static mhv_status run_with(const mhv_model *m, const char *kernel, int threads,
+                           const int32_t *ids, int n, const image *im, const mhv_heads *sel,
+                           const mhv_heads *vsel, mhv_attn *a, mhv_attn *va, mhv_error *err)
+{
+    mhv_forward_params p = {.threads = threads, .kernel = kernel};
+    mhv_forward_opts o = {.pixels = im ? im->px : NULL, .image_h = im ? im->h : 0,
+                          .image_w = im ? im->w : 0, .image_sel = vsel, .image_out = va};
+    mhv_forward_ctx *c;
+    mhv_status st = mhv_forward_ctx_new(&p, &c, err);
+    if (!st)
+        st = mhv_forward_run_opts(c, m, ids, NULL, n, sel, &o, a, err);
+    mhv_forward_ctx_free(c);
+    return st;
+}
+
+static void check_golden(const char *file)
+{
+    char path[1024];
+    snprintf(path, sizeof path, "tests/fixtures/goldens/%s", file);
+    cJSON *g = tu_read_json(path);
+    const char *fixture = cJSON_GetObjectItem(g, "fixture")->valuestring;
+    double tol = cJSON_GetObjectItem(g, "tolerance")->valuedouble;
+    assert_true(tol >= 1e-5 && tol < 1e-3);
+    snprintf(path, sizeof path, "tests/fixtures/%s", fixture);
+    mhv_model *m;
+    mhv_error err = {0};
+    if (mhv_model_open(path, &m, &err) != MHV_OK)
+        fail_msg("%s: %s: %s", fixture, err.file, err.msg);
+    assert_string_equal(m->cfg.arch, "llava");
+    assert_int_equal(m->cfg.image_token_id,
+                     cJSON_GetObjectItem(g, "image_token_id")->valueint);
+    const mhv_model *tower = mhv_forward_image_tower(m);
+    assert_non_null(tower);
+    mhv_heads sel, vsel;
+    assert_int_equal(mhv_heads_parse("all", m->cfg.num_layers, m->cfg.num_heads, &sel, NULL), 0);
+    assert_int_equal(mhv_heads_parse("all", tower->cfg.num_layers, tower->cfg.num_heads, &vsel,
+                                     NULL), 0);
+    const cJSON *s;
+    int count = 0;
+    cJSON_ArrayForEach(s, cJSON_GetObjectItem(g, "sentences"))
+    {
+        int n;
+        int32_t *ids = json_ids(cJSON_GetObjectItem(s, "token_ids"), &n);
+        image im;
+        float *px = json_pixels(cJSON_GetObjectItem(s, "pixels"), m->cfg.num_channels, &im.h,
+                                &im.w);
+        im.px = px;
+        mhv_attn a1, a2, as, v1, v2, vs;
+        if (run_with(m, NULL, 1, ids, n, &im, &sel, &vsel, &a1, &v1, &err) ||
+            run_with(m, NULL, 2, ids, n, &im, &sel, &vsel, &a2, &v2, &err) ||
+            run_with(m, "scalar", 1, ids, n, &im, &sel, &vsel, &as, &vs, &err))
+            fail_msg("%s: forward: %s", fixture, err.msg);
+        const cJSON *want = cJSON_GetObjectItem(s, "attentions");
+        const cJSON *vwant = cJSON_GetObjectItem(s, "vision_attentions");
+        double w1 = tu_compare_attn(&a1, want, 1), ws = tu_compare_attn(&as, want, 1);
+        double x1 = tu_compare_attn(&v1, vwant, 0), xs = tu_compare_attn(&vs, vwant, 0);
+        if (w1 > tol || ws > tol)
+            fail_msg("%s sentence %d (%d tokens): decoder attention differs by %.3g (scalar "
+                     "%.3g) > %.3g", fixture, count, n, w1, ws, tol);
+        if (x1 > tol || xs > tol)
+            fail_msg("%s sentence %d: vision tower attention differs by %.3g (scalar %.3g) > "
+                     "%.3g", fixture, count, x1, xs, tol);
+        size_t bytes = (size_t)a1.count * (size_t)n * (size_t)n * sizeof(float);
+        size_t vbytes = (size_t)v1.count * (size_t)v1.n * (size_t)v1.n * sizeof(float);
+        if (memcmp(a1.buf, a2.buf, bytes) != 0 || memcmp(v1.buf, v2.buf, vbytes) != 0)
+            fail_msg("%s sentence %d: 1 and 2 threads differ", fixture, count);
+        /* the decoder's maps alone (no tower heads asked) are the same bytes */
+        mhv_attn a3;
+        if (run_with(m, NULL, 2, ids, n, &im, &sel, NULL, &a3, NULL, &err))
+            fail_msg("%s: forward: %s", fixture, err.msg);
+        if (memcmp(a3.buf, a1.buf, bytes) != 0)
+            fail_msg("%s sentence %d: maps differ with the tower's asked", fixture, count);
+        mhv_attn_free(&a3);
+        mhv_attn_free(&a1), mhv_attn_free(&a2), mhv_attn_free(&as);
+        mhv_attn_free(&v1), mhv_attn_free(&v2), mhv_attn_free(&vs);
+
+        const cJSON *lg = cJSON_GetObjectItem(s, "logits_last");
+        int V = m->cfg.vocab_size;
+        float *logits = malloc((size_t)n * (size_t)V * sizeof *logits);
+        mhv_forward_params p = {.threads = 2};
+        mhv_forward_ctx *c;
+        assert_int_equal(mhv_forward_ctx_new(&p, &c, &err), 0);
+        mhv_status lst = mhv_forward_logits_image(c, m, ids, n, im.px, im.h, im.w, logits, &err);
+        mhv_forward_ctx_free(c);
+        if (lg) {
+            if (lst)
+                fail_msg("%s: logits: %s", fixture, err.msg);
+            assert_int_equal(cJSON_GetArraySize(lg), V);
+            for (int v = 0; v < V; v++) {
+                double want_l = cJSON_GetArrayItem(lg, v)->valuedouble;
+                double got = logits[(size_t)(n - 1) * (size_t)V + (size_t)v];
+                if (fabs(got - want_l) > LOGIT_TOL * (1 + fabs(want_l)))
+                    fail_msg("%s sentence %d: logit %d is %.7g, want %.7g", fixture, count, v,
+                             got, want_l);
+            }
+        } else { /* LlavaModel: no LM head */
+            assert_int_equal(lst, MHV_EUNSUPPORTED);
+        }
+        free(logits);
+        free(ids);
+        free(px);
+        count++;
+    }
+    assert_true(count > 0);
+    print_message("%s: %d prompts within %.2g\n", fixture, count, tol);
+    mhv_heads_free(&sel);
+    mhv_heads_free(&vsel);
+    mhv_model_close(m);
+    cJSON_Delete(g);
+}
+
+static int is_llava_golden(const struct dirent *d)
+{
+    size_t len = strlen(d->d_name);
+    return strncmp(d->d_name, "llava-", 6) == 0 && len > 5 &&
+           strcmp(d->d_name + len - 5, ".json") == 0;
+}
+
+static void test_goldens(void **state)
+{
+    (void)state;
+    struct dirent **list;
+    int n = scandir("tests/fixtures/goldens", &list, is_llava_golden, alphasort);
+    assert_true(n >= 4);
+    for (int i = 0; i < n; i++) {
+        check_golden(list[i]->d_name);
+        free(list[i]);
+    }
+    free(list);
+}
+
+/* A prompt whose image tokens are not as many as the image's features, and no image, are
+ * refused by name. */
+static void test_refusals(void **state)
+{
+    (void)state;
+    mhv_model *m;
+    mhv_error err = {0};
+    assert_int_equal(mhv_model_open("tests/fixtures/llava-f32", &m, &err), 0);
+    mhv_heads sel;
+    assert_int_equal(mhv_heads_parse("0:0", m->cfg.num_layers, m->cfg.num_heads, &sel, NULL), 0);
+    int S = m->cfg.image_size, C = m->cfg.num_channels, img = m->cfg.image_token_id;
+    float *px = calloc((size_t)C * (size_t)S * (size_t)S, sizeof *px);
+    image im = {px, S, S};
+    int32_t ids[20] = {1, 5, 6};
+    for (int i = 3; i < 18; i++)
+        ids[i] = img; /* 15 of the 16 */
+    mhv_attn a;
+    assert_int_equal(run_with(m, NULL, 1, ids, 18, &im, &sel, NULL, &a, NULL, &err), MHV_EUSAGE);
+    assert_non_null(strstr(err.msg, "the prompt holds 15 image tokens, the image gives 16 "
+                                    "features"));
+    assert_int_equal(run_with(m, NULL, 1, ids, 18, NULL, &sel, NULL, &a, NULL, &err), MHV_EUSAGE);
+    assert_non_null(strstr(err.msg, "llava takes token ids and an image"));
+    image small = {px, S / 2, S / 2}; /* CLIP takes its own image_size only */
+    ids[18] = img;
+    assert_int_equal(run_with(m, NULL, 1, ids, 19, &small, &sel, NULL, &a, NULL, &err),
+                     MHV_EUSAGE);
+    assert_non_null(strstr(err.msg, "clip_vision_model takes 16x16"));
+    free(px);
+    mhv_heads_free(&sel);
+    mhv_model_close(m);
+}
+
+/* A config.json of LLaVA-1.5-7B's shape: the text_config names little more than its type
+ * and vocabulary, LlamaConfig's defaults give the rest, as transformers builds it. */
+static const char cfg_15[] =
+    "{\"model_type\": \"llava\", \"image_token_index\": 32000, \"projector_hidden_act\": "
+    "\"gelu\", \"text_config\": {\"model_type\": \"llama\", \"max_position_embeddings\": "
+    "4096, \"rms_norm_eps\": 1e-05, \"vocab_size\": 32064}, \"vision_config\": {\"hidden_size\": "
+    "1024, \"image_size\": 336, \"intermediate_size\": 4096, \"model_type\": "
+    "\"clip_vision_model\", \"num_attention_heads\": 16, \"num_hidden_layers\": 24, "
+    "\"patch_size\": 14, \"projection_dim\": 768, \"vocab_size\": 32000}, "
+    "\"vision_feature_layer\": -2, \"vision_feature_select_strategy\": \"default\"}";
+
+static mhv_status parse(const char *text, mhv_config *c, mhv_error *err)
+{
+    return mhv_config_parse(text, strlen(text), "config.json", c, err);
+}
+
+/* cfg_15 with `from` replaced by `to` refused with msg. */
+static void refused(const char *from, const char *to, mhv_status want, const char *msg)
+{
+    char text[2048];
+    const char *at = strstr(cfg_15, from);
+    assert_non_null(at);
+    snprintf(text, sizeof text, "%.*s%s%s", (int)(at - cfg_15), cfg_15, to, at + strlen(from));
+    mhv_config *c = malloc(sizeof *c);
+    mhv_error err = {0};
+    mhv_status st = parse(text, c, &err);
+    if (st != want)
+        fail_msg("%s: status %d, want %d (%s)", to, st, want, err.msg);
+    if (!strstr(err.msg, msg))
+        fail_msg("'%s' lacks '%s'", err.msg, msg);
+    free(c);
+}
+
+static void test_configs(void **state)
+{
+    (void)state;
+    mhv_config *c = malloc(sizeof *c);
+    mhv_error err = {0};
+    if (parse(cfg_15, c, &err))
+        fail_msg("%s", err.msg);
+    assert_string_equal(c->arch, "llava");
+    assert_int_equal(c->hidden_size, 4096);
+    assert_int_equal(c->intermediate_size, 11008);
+    assert_int_equal(c->num_layers, 32);
+    assert_int_equal(c->num_heads, 32);
+    assert_int_equal(c->num_kv_heads, 32);
+    assert_int_equal(c->vocab_size, 32064);
+    assert_int_equal(c->max_positions, 4096);
+    assert_true(c->causal && c->image_in_text && !c->vision);
+    assert_int_equal(c->image_token_id, 32000);
+    assert_int_equal(c->image_size, 336);
+    assert_int_equal(c->patch_size, 14);
+    assert_int_equal(c->image_nlayers, 1);
+    assert_int_equal(c->image_layers[0], 23); /* hidden_states[-2] of 25 */
+    assert_false(c->image_full);
+    assert_int_equal(c->image_proj_act, MHV_ACT_GELU);
+    assert_true(c->image_proj_bias);
+    assert_false(c->tie_word_embeddings);
+    free(c);
+    refused("\"default\"}", "\"spatial\"}", MHV_EUNSUPPORTED,
+            "vision_feature_select_strategy 'spatial' is not supported (default and full are)");
+    refused("\"clip_vision_model\"", "\"siglip_vision_model\"", MHV_EUNSUPPORTED,
+            "vision_config model_type 'siglip_vision_model' is not supported in llava");
+    refused("\"model_type\": \"llama\"",
+            "\"model_type\": \"bert\", \"hidden_size\": 64, \"num_hidden_layers\": 2, "
+            "\"num_attention_heads\": 2, \"intermediate_size\": 64", MHV_EUNSUPPORTED,
+            "text_config model_type 'bert' is not a decoder language model");
+    refused("\"vision_feature_layer\": -2", "\"vision_feature_layer\": [-2, 25]", MHV_EFORMAT,
+            "vision_feature_layer 25 is outside the tower's 25 hidden states");
+    refused("\"image_token_index\": 32000", "\"image_token_index\": 32064", MHV_EFORMAT,
+            "image_token_index 32064 is outside the text model's 32064 tokens");
+    refused("\"text_config\"", "\"text_cfg\"", MHV_EFORMAT, "missing object 'text_config'");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_goldens),
+        cmocka_unit_test(test_refusals),
+        cmocka_unit_test(test_configs),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
