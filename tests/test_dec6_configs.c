@@ -1,5 +1,6 @@
 /* config.json of OLMo 3, VaultGemma, Ministral, Ministral 3, Seed-OSS, Arcee, ERNIE 4.5,
- * HunYuan dense and Apertus: the defaults of their transformers config classes and what is refused by
+ * HunYuan dense, Apertus, Granite MoE
+ * (shared): the defaults of their transformers config classes and what is refused by
  * name rather than approximated. The forward passes are checked against transformers by
  * tests/test_families.c. */
 #include <stdarg.h>
@@ -203,6 +204,32 @@ static void test_apertus(void **state)
     config_refused(SIZES("apertus") ", \"hidden_act\": \"xielu2\"}", "xielu2");
 }
 
+static void test_granitemoe(void **state)
+{
+    (void)state;
+    mhv_config c;
+    config_ok("{\"model_type\": \"granitemoe\"}", &c);
+    /* GraniteMoeConfig: 8 experts top 2, multipliers 1, untied, no shared expert */
+    assert_true(c.hidden_size == 4096 && c.num_layers == 32 && c.num_heads == 32);
+    assert_true(c.num_kv_heads == 32 && c.intermediate_size == 11008 && c.vocab_size == 32000);
+    assert_true(c.max_positions == 2048 && c.num_experts == 8 && c.experts_per_tok == 2);
+    assert_true(c.moe_intermediate_size == 11008 && c.shared_expert_size == 0);
+    assert_true(c.embed_scale == 1.0 && c.attn_scale == 1.0 && c.residual_scale == 1.0);
+    assert_true(c.logits_div == 1.0 && !c.tie_word_embeddings && c.layer_norm_eps == 1e-6f);
+    config_ok("{\"model_type\": \"granitemoeshared\", \"shared_intermediate_size\": 64, "
+              "\"attention_multiplier\": 0.25, \"num_local_experts\": 4}", &c);
+    assert_true(c.shared_expert_size == 64 && c.attn_scale == 0.25 && c.num_experts == 4);
+    config_ok("{\"model_type\": \"granitemoeshared\"}", &c);
+    assert_true(c.shared_expert_size == 0);
+    /* granitemoe has no shared expert, whatever the file says */
+    config_ok("{\"model_type\": \"granitemoe\", \"shared_intermediate_size\": 64}", &c);
+    assert_true(c.shared_expert_size == 0);
+    config_refused("{\"model_type\": \"granitemoe\", \"num_local_experts\": 1}",
+                   "num_experts_per_tok 2 exceeds the 1 experts");
+    config_refused("{\"model_type\": \"granitemoe\", \"rope_scaling\": {\"rope_type\": "
+                   "\"longrope\"}}", "longrope");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -210,7 +237,7 @@ int main(void)
         cmocka_unit_test(test_ministral), cmocka_unit_test(test_ministral3),
         cmocka_unit_test(test_seed_oss), cmocka_unit_test(test_arcee),
         cmocka_unit_test(test_ernie4_5), cmocka_unit_test(test_hunyuan),
-        cmocka_unit_test(test_apertus),
+        cmocka_unit_test(test_apertus),  cmocka_unit_test(test_granitemoe),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -603,11 +603,11 @@ void mhv_nn_moe(mhv_nn *nn, float *y, const float *x, const mhv_moe *m, int n, i
         {ue, m->s_up, NULL, 0, m->s_inter, MHV_NN_NO_ACT},
         {sg, m->s_router, NULL, 0, 1, MHV_NN_NO_ACT},
     };
-    mhv_nn_linear_parts(nn, shared, 3, x, n);
+    mhv_nn_linear_parts(nn, shared, m->s_ungated ? 2 : 3, x, n);
     mhv_nn_mul(nn, ge, ue, n, m->s_inter);
     mhv_nn_linear(nn, ye, ge, m->s_down, NULL, n, MHV_NN_NO_ACT);
     for (size_t i = 0; i < N; i++) {
-        float g = 1.0f / (1.0f + expf(-sg[i]));
+        float g = m->s_ungated ? 1.0f : 1.0f / (1.0f + expf(-sg[i]));
         for (size_t t = 0; t < D; t++)
             y[i * D + t] += g * ye[i * D + t];
     }

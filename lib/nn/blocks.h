@@ -270,6 +270,9 @@ typedef struct {
     /* JetMoE's routing instead: the top_k logits (largest first, the lower index among
      * equals), softmaxed among themselves (mhv_nn_topk_softmax) */
     int softmax_topk;
+    /* the shared expert added as it is, without s_router's sigmoid gate (GraniteMoeShared's
+     * shared_mlp; s_router unused) */
+    int s_ungated;
 } mhv_moe;
 
 /* For each of n rows of logits(n, E): its k largest (the lower index first among equals, as
