@@ -21,6 +21,7 @@
  * per head and query by each layer (wavlm_gates). SpecAugment's masking is training-only; the quantizer, adapters and the
  * heads on top (CTC, classifiers) do not change the attention. */
 #include <cjson/cJSON.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -225,6 +226,9 @@ static mhv_status load_pos_conv(mhv_model *m, mhv_wload *ld, mhv_error *err)
                         "%sencoder.pos_conv_embed.conv.parametrizations.weight.original0 (or "
                         "weight_g): the positional convolution's weight norm", ld->prefix);
     size_t row = (size_t)Cg * (size_t)K;
+    if (row * (size_t)H > INT_MAX)
+        return mhv_fail(err, MHV_EUNSUPPORTED, ld->ckpt_name, "a positional convolution of "
+                        "%zu weights is more than mhaviz takes", row * (size_t)H);
     float *w, *gk = malloc((size_t)K * sizeof *gk);
     double *norm = calloc((size_t)K, sizeof *norm);
     if (!gk || !norm) {
