@@ -96,6 +96,9 @@ static mhv_status speech_config(const cJSON *root, mhv_config *c, const char *na
                            name, err)) ||
         (st = mhv_json_int(root, "intermediate_size", 3072, 1, 4 * MHV_MAX_HIDDEN,
                            &c->intermediate_size, name, err)) ||
+        /* the CTC head's vocabulary (null: the default); nothing here reads it */
+        (st = mhv_json_int(root, "vocab_size", 32, 1, MHV_MAX_VOCAB, &c->vocab_size, name,
+                           err)) ||
         (st = mhv_config_act(root, "hidden_act", MHV_ACT_GELU, &c->act, name, err)) ||
         (st = mhv_config_act(root, "feat_extract_activation", MHV_ACT_GELU, &c->speech_act,
                              name, err)) ||
