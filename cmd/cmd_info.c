@@ -145,6 +145,23 @@ int cmd_info(int argc, char **argv)
                                                             ? "to the image's patch grid"
                                                             : "with --interpolate-pos");
     }
+    if (cf->image_in_text) { /* LLaVA: the lines above are its language model's */
+        const mhv_config *tc = &mhv_forward_image_tower(m)->cfg;
+        int side = tc->image_size / tc->patch_size;
+        printf("language_model: %s\nvision_tower: %s, %d layers, %d heads, hidden_size %d\n",
+               m->text_model->cfg.model_type, tc->model_type, tc->num_layers, tc->num_heads,
+               tc->hidden_size);
+        printf("image_size: %d\npatch_size: %d\npatch_grid: %dx%d\nimage_token_id: %d\n",
+               tc->image_size, tc->patch_size, side, side, cf->image_token_id);
+        printf("image_tokens: %d (%s)\nvision_feature_layer:",
+               side * side + (cf->image_full ? tc->vision_extra : 0),
+               cf->image_full ? "full: [CLS] and the patches" : "default: the patches");
+        for (int k = 0; k < cf->image_nlayers; k++)
+            printf(" %d", cf->image_layers[k]);
+        printf(" (hidden states 0-%d, 0: the embeddings)\nprojector: %s, %s biases\n",
+               tc->num_layers,
+               mhv_act_name(cf->image_proj_act), cf->image_proj_bias ? "with" : "without");
+    }
     if (cf->speech) { /* a waveform in: its convolutions make the frames */
         long per = 1;
         printf("feature_encoder:");

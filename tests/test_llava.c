@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "model/config.h"
 #include "model/forward.h"
 
 #include "testutil.h"
@@ -219,11 +220,86 @@ static void test_refusals(void **state)
     mhv_model_close(m);
 }
 
+/* A config.json of LLaVA-1.5-7B's shape: the text_config names little more than its type
+ * and vocabulary, LlamaConfig's defaults give the rest, as transformers builds it. */
+static const char cfg_15[] =
+    "{\"model_type\": \"llava\", \"image_token_index\": 32000, \"projector_hidden_act\": "
+    "\"gelu\", \"text_config\": {\"model_type\": \"llama\", \"max_position_embeddings\": "
+    "4096, \"rms_norm_eps\": 1e-05, \"vocab_size\": 32064}, \"vision_config\": {\"hidden_size\": "
+    "1024, \"image_size\": 336, \"intermediate_size\": 4096, \"model_type\": "
+    "\"clip_vision_model\", \"num_attention_heads\": 16, \"num_hidden_layers\": 24, "
+    "\"patch_size\": 14, \"projection_dim\": 768, \"vocab_size\": 32000}, "
+    "\"vision_feature_layer\": -2, \"vision_feature_select_strategy\": \"default\"}";
+
+static mhv_status parse(const char *text, mhv_config *c, mhv_error *err)
+{
+    return mhv_config_parse(text, strlen(text), "config.json", c, err);
+}
+
+/* cfg_15 with `from` replaced by `to` refused with msg. */
+static void refused(const char *from, const char *to, mhv_status want, const char *msg)
+{
+    char text[2048];
+    const char *at = strstr(cfg_15, from);
+    assert_non_null(at);
+    snprintf(text, sizeof text, "%.*s%s%s", (int)(at - cfg_15), cfg_15, to, at + strlen(from));
+    mhv_config *c = malloc(sizeof *c);
+    mhv_error err = {0};
+    mhv_status st = parse(text, c, &err);
+    if (st != want)
+        fail_msg("%s: status %d, want %d (%s)", to, st, want, err.msg);
+    if (!strstr(err.msg, msg))
+        fail_msg("'%s' lacks '%s'", err.msg, msg);
+    free(c);
+}
+
+static void test_configs(void **state)
+{
+    (void)state;
+    mhv_config *c = malloc(sizeof *c);
+    mhv_error err = {0};
+    if (parse(cfg_15, c, &err))
+        fail_msg("%s", err.msg);
+    assert_string_equal(c->arch, "llava");
+    assert_int_equal(c->hidden_size, 4096);
+    assert_int_equal(c->intermediate_size, 11008);
+    assert_int_equal(c->num_layers, 32);
+    assert_int_equal(c->num_heads, 32);
+    assert_int_equal(c->num_kv_heads, 32);
+    assert_int_equal(c->vocab_size, 32064);
+    assert_int_equal(c->max_positions, 4096);
+    assert_true(c->causal && c->image_in_text && !c->vision);
+    assert_int_equal(c->image_token_id, 32000);
+    assert_int_equal(c->image_size, 336);
+    assert_int_equal(c->patch_size, 14);
+    assert_int_equal(c->image_nlayers, 1);
+    assert_int_equal(c->image_layers[0], 23); /* hidden_states[-2] of 25 */
+    assert_false(c->image_full);
+    assert_int_equal(c->image_proj_act, MHV_ACT_GELU);
+    assert_true(c->image_proj_bias);
+    assert_false(c->tie_word_embeddings);
+    free(c);
+    refused("\"default\"}", "\"spatial\"}", MHV_EUNSUPPORTED,
+            "vision_feature_select_strategy 'spatial' is not supported (default and full are)");
+    refused("\"clip_vision_model\"", "\"siglip_vision_model\"", MHV_EUNSUPPORTED,
+            "vision_config model_type 'siglip_vision_model' is not supported in llava");
+    refused("\"model_type\": \"llama\"",
+            "\"model_type\": \"bert\", \"hidden_size\": 64, \"num_hidden_layers\": 2, "
+            "\"num_attention_heads\": 2, \"intermediate_size\": 64", MHV_EUNSUPPORTED,
+            "text_config model_type 'bert' is not a decoder language model");
+    refused("\"vision_feature_layer\": -2", "\"vision_feature_layer\": [-2, 25]", MHV_EFORMAT,
+            "vision_feature_layer 25 is outside the tower's 25 hidden states");
+    refused("\"image_token_index\": 32000", "\"image_token_index\": 32064", MHV_EFORMAT,
+            "image_token_index 32064 is outside the text model's 32064 tokens");
+    refused("\"text_config\"", "\"text_cfg\"", MHV_EFORMAT, "missing object 'text_config'");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_goldens),
         cmocka_unit_test(test_refusals),
+        cmocka_unit_test(test_configs),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

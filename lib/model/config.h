@@ -240,6 +240,13 @@ typedef struct {
     int image_extra;          /* the tower's tokens before its patches ([CLS]) */
     mhv_act image_proj_act;   /* the projector's projector_hidden_act */
     int image_proj_bias;      /* its linears have biases (multimodal_projector_bias) */
+    /* decoders of model/llama.c's later rows */
+    int qk_norm_late;         /* the q/k head norms after the rotation (HunYuan) */
+    double llama4_beta;       /* Ministral 3: queries at position pos scaled by
+                               * 1 + beta log(1 + floor(pos / llama4_original)) */
+    int llama4_original;
+    int xielu;                /* the MLP's activation is xIELU with each layer's parameters
+                               * (Apertus hidden_act xielu) */
 } mhv_config;
 
 /* The frames a speech encoder (cfg.speech) makes of `samples` samples: each convolution

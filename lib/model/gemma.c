@@ -15,6 +15,7 @@
  * layer_types names (by default every other one for Gemma 2, five of six for Gemma 3).
  * Gemma 3 normalises each query and key head (RMSNorm, 1 + weight) before the rotation and
  * rotates its sliding layers with their own base (rope_local_base_freq).
+ * VaultGemma is Gemma 2 without the norms of the sublayer outputs.
  * Gemma's (1 + weight) is folded into the fp32 copies of the norm weights at load, in fp32,
  * as transformers computes it. */
 #include <cjson/cJSON.h>
@@ -40,16 +41,19 @@ typedef struct {
     /* the config class's defaults: vocab_size, hidden_size, intermediate_size,
      * num_hidden_layers, num_attention_heads, num_key_value_heads */
     int vocab, hidden, inter, layers, heads, kv_heads;
+    int no_post_norms;      /* VaultGemma: Gemma 2 without the sublayer output norms */
 } variant;
 
 static const variant variants[] = {
-    {"gemma", 8192, 1, 0, 0, 0, 0, 256000, 3072, 24576, 28, 16, 16},
-    {"gemma2", 8192, 2, 2, 50.0, 30.0, 0, 256000, 2304, 9216, 26, 8, 4},
-    {"gemma3_text", 131072, 3, 6, 0, 0, 0, 262208, 2304, 9216, 26, 8, 4},
-    {"gemma3", 131072, 3, 6, 0, 0, 1, 262208, 2304, 9216, 26, 8, 4},
+    {"gemma", 8192, 1, 0, 0, 0, 0, 256000, 3072, 24576, 28, 16, 16, 0},
+    {"gemma2", 8192, 2, 2, 50.0, 30.0, 0, 256000, 2304, 9216, 26, 8, 4, 0},
+    {"gemma3_text", 131072, 3, 6, 0, 0, 0, 262208, 2304, 9216, 26, 8, 4, 0},
+    {"gemma3", 131072, 3, 6, 0, 0, 1, 262208, 2304, 9216, 26, 8, 4, 0},
+    {"vaultgemma", 8192, 2, 2, 50.0, 30.0, 0, 256000, 2304, 9216, 26, 8, 4, 1},
 };
 
-static const char *const model_types[] = {"gemma", "gemma2", "gemma3_text", "gemma3", NULL};
+static const char *const model_types[] = {"gemma", "gemma2", "gemma3_text", "gemma3",
+                                          "vaultgemma", NULL};
 
 static const variant *variant_of(const mhv_config *c)
 {
@@ -223,13 +227,20 @@ static mhv_status text_config(const cJSON *root, const variant *v, mhv_config *c
         return st;
 
     double eps;
-    int bidir;
+    int bidir = 0;
     if ((st = mhv_json_num(root, "rms_norm_eps", 1e-6, -1e-300, 1, &eps, name, err)) ||
         (st = mhv_json_bool(root, "tie_word_embeddings", 1, &c->tie_word_embeddings, name,
                             err)) ||
-        (st = mhv_json_bool(root, "attention_bias", 0, &c->attn_bias, name, err)) ||
+        (st = mhv_json_bool(root, "attention_bias", 0, &c->attn_bias, name, err)))
+        return st;
+    /* VaultGemmaConfig has no use_bidirectional_attention (its attention is always causal) */
+    if (!v->no_post_norms &&
         (st = mhv_json_bool(root, "use_bidirectional_attention", 0, &bidir, name, err)))
         return st;
+    if (v->no_post_norms && c->hidden_size % c->num_heads != 0) /* validate_architecture */
+        return mhv_fail(err, MHV_EFORMAT, name,
+                        "hidden_size %d is not a multiple of num_attention_heads %d",
+                        c->hidden_size, c->num_heads);
     /* Gemma 3 text's bidirectional form (EmbeddingGemma); Gemma and Gemma 2 would keep the
      * causal mask in eager attention while other implementations drop it: refused */
     if (bidir && (v->gen != 3 || v->wrapper))
@@ -348,6 +359,10 @@ static mhv_status gemma_load(mhv_model *m, mhv_wload *ld, mhv_error *err)
             return st;
         if (v->gen == 1) {
             if ((st = norm_weight(ld, N("post_attention_layernorm.weight"), H, &ly->ln_ffn_g,
+                                  err)))
+                return st;
+        } else if (v->no_post_norms) {
+            if ((st = norm_weight(ld, N("pre_feedforward_layernorm.weight"), H, &ly->ln_ffn_g,
                                   err)))
                 return st;
         } else if ((st = norm_weight(ld, N("post_attention_layernorm.weight"), H,

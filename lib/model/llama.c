@@ -1,4 +1,5 @@
-/* llama.c - the llama family: LLaMA 2/3, Mistral, Qwen2, Qwen3, Phi-3, OLMo 2, Granite
+/* llama.c - the llama family: LLaMA 2/3, Mistral, Qwen2, Qwen3, Phi-3, OLMo 2 and 3, Granite,
+ * SmolLM3, Ministral (3), Seed-OSS, Arcee, ERNIE 4.5, HunYuan dense, Apertus
  * (LlamaModel, MistralModel, Qwen2Model, Qwen3Model, Phi3Model, Olmo2Model, GraniteModel and
  * their *ForCausalLM):
  * RMSNorm, rotary positions, grouped-query attention, SwiGLU, causal attention with an
@@ -18,6 +19,12 @@
  * output times residual_multiplier and divides the logits by logits_scaling.
  * SmolLM3 skips the rotation on the layers no_rope_layers marks (by default every
  * no_rope_layer_interval-th) and may slide the window on the layers layer_types names.
+ * OLMo 3 is OLMo 2 with sliding layers (layer_types) and a rotary table per layer type;
+ * Ministral slides by layer_types, Ministral 3 scales its queries by position
+ * (llama_4_scaling_beta); Seed-OSS flags its o_proj bias apart; Arcee's MLP is plain,
+ * down(relu2(up(h))); ERNIE 4.5 rotates interleaved pairs (2i, 2i+1) and biases every
+ * projection by use_bias; HunYuan normalises its query and key heads after the rotation;
+ * Apertus's plain MLP activates by xIELU with each layer's own parameters.
  * The model_types differ only in defaults and flags: the rows of `variants`. */
 #include <cjson/cJSON.h>
 #include <math.h>
@@ -40,8 +47,13 @@ typedef enum {
     WINDOW_USE_ALL, /* with use_sliding_window, on every layer (Qwen3-MoE) */
     WINDOW_TYPES,   /* with use_sliding_window, on the layers layer_types names, by default
                      * the even ones below max_window_layers (Qwen2-MoE) */
-    WINDOW_NOPE     /* on the layers layer_types names, by default (with use_sliding_window)
+    WINDOW_NOPE,    /* on the layers layer_types names, by default (with use_sliding_window)
                      * the layers without rotary positions (SmolLM3) */
+    WINDOW_FOURTH,  /* on the layers layer_types names, by default all but every fourth
+                     * (OLMo 3) */
+    WINDOW_SET,     /* on the layers layer_types names, by default every layer
+                     * (Ministral) */
+    WINDOW_NULLABLE /* sliding_window on every layer when set (Ministral 3: default none) */
 } window_rule;
 
 typedef enum {
@@ -70,32 +82,72 @@ typedef struct {
     int tied;               /* tie_word_embeddings when config.json omits it */
     double theta;           /* rope_theta when config.json omits it; 0: 10000 */
     double eps;             /* rms_norm_eps when config.json omits it; 0: 1e-6 */
+    /* the later rows' differences (zero for the rows above) */
+    int type_ropes;         /* OLMo 3: rope_parameters per layer type (full_attention,
+                             * sliding_attention), rope_scaling the full layers' */
+    int plain_mlp;          /* Arcee: down(act(up(x))), no gate */
+    int act;                /* hidden_act when config.json omits it: an mhv_act + 1; 0: silu */
+    int bias_default;       /* attention_bias when config.json omits it (Seed-OSS: true) */
+    const char *out_bias_key; /* the o_proj bias's own flag (Seed-OSS attention_out_bias,
+                               * default false), or NULL */
+    const char *bias_key;   /* one flag for every projection's bias, attention's and MLP's
+                             * (ERNIE 4.5 use_bias), or NULL */
+    int interleaved;        /* rotary pairs (2i, 2i+1) (ERNIE 4.5) */
+    int qk_norm_late;       /* HunYuan: query_layernorm / key_layernorm of each head after
+                             * the rotation */
+    int need_head_dim;      /* transformers fails without head_dim (Ministral) */
+    int apertus;            /* Apertus: attention_layernorm / feedforward_layernorm, hidden_act
+                             * xielu by default (each layer's mlp.act_fn parameters), llama3
+                             * rope by default */
+    int llama4_beta;        /* Ministral 3: queries scaled by 1 + beta log(1 + floor(pos /
+                             * original)) (rope_parameters llama_4_scaling_beta) */
 } variant;
 
 static const variant variants[] = {
     {"llama", 2048, FROM_CONFIG, FROM_CONFIG, FROM_CONFIG, WINDOW_NONE, 0, 0, 0, 0, MOE_NONE,
-     0, 0, 0, 0},
+     0, 0, 0, 0, .type_ropes = 0},
     {"mistral", 131072, FROM_CONFIG, FROM_CONFIG, FROM_CONFIG, WINDOW_ALL, 0, 0, 0, 0,
-     MOE_NONE, 0, 0, 0, 0},
-    {"qwen2", 32768, 1, 0, 0, WINDOW_UPPER, 0, 0, 0, 0, MOE_NONE, 0, 0, 0, 0},
+     MOE_NONE, 0, 0, 0, 0, .type_ropes = 0},
+    {"qwen2", 32768, 1, 0, 0, WINDOW_UPPER, 0, 0, 0, 0, MOE_NONE, 0, 0, 0, 0, .type_ropes = 0},
     {"qwen3", 32768, FROM_CONFIG, FROM_CONFIG, 0, WINDOW_UPPER, 128, MHV_QK_NORM_HEAD, 0, 0,
-     MOE_NONE, 0, 0, 0, 0},
-    {"phi3", 4096, 0, 0, 0, WINDOW_OPTIONAL, 0, 0, 0, 1, MOE_NONE, 0, 0, 0, 1e-5},
+     MOE_NONE, 0, 0, 0, 0, .type_ropes = 0},
+    {"phi3", 4096, 0, 0, 0, WINDOW_OPTIONAL, 0, 0, 0, 1, MOE_NONE, 0, 0, 0, 1e-5, .type_ropes = 0},
     {"olmo2", 2048, FROM_CONFIG, FROM_CONFIG, 0, WINDOW_NONE, 0, MHV_QK_NORM_FULL, 1, 0, MOE_NONE,
-     0, 0, 0, 1e-5},
-    {"mixtral", 131072, 0, 0, 0, WINDOW_OPTIONAL, 0, 0, 0, 0, MOE_MIXTRAL, 0, 0, 0, 1e-5},
-    {"qwen2_moe", 32768, FROM_CONFIG, 0, 0, WINDOW_TYPES, 0, 0, 0, 0, MOE_QWEN2, 0, 0, 0, 0},
+     0, 0, 0, 1e-5, .type_ropes = 0},
+    {"mixtral", 131072, 0, 0, 0, WINDOW_OPTIONAL, 0, 0, 0, 0, MOE_MIXTRAL, 0, 0, 0, 1e-5,
+     .type_ropes = 0},
+    {"qwen2_moe", 32768, FROM_CONFIG, 0, 0, WINDOW_TYPES, 0, 0, 0, 0, MOE_QWEN2, 0, 0, 0, 0,
+     .type_ropes = 0},
     {"qwen3_moe", 32768, FROM_CONFIG, FROM_CONFIG, 0, WINDOW_USE_ALL, 0, MHV_QK_NORM_HEAD, 0, 0,
-     MOE_QWEN3, 0, 0, 0, 0},
+     MOE_QWEN3, 0, 0, 0, 0, .type_ropes = 0},
     {"granite", 2048, FROM_CONFIG, FROM_CONFIG, FROM_CONFIG, WINDOW_NONE, 0, 0, 0, 0, MOE_NONE,
-     1, 0, 0, 0},
+     1, 0, 0, 0, .type_ropes = 0},
     {"smollm3", 32768, FROM_CONFIG, FROM_CONFIG, FROM_CONFIG, WINDOW_NOPE, 0, 0, 0, 0, MOE_NONE,
-     0, 1, 2000000.0, 0},
+     0, 1, 2000000.0, 0, .type_ropes = 0},
+    {"olmo3", 2048, FROM_CONFIG, FROM_CONFIG, 0, WINDOW_FOURTH, 0, MHV_QK_NORM_FULL, 1, 0,
+     MOE_NONE, 0, 0, 500000.0, 1e-5, .type_ropes = 1},
+    {"ministral", 131072, 0, 0, 0, WINDOW_SET, 0, 0, 0, 0, MOE_NONE, 0, 0, 0, 0,
+     .need_head_dim = 1},
+    {"ministral3", 262144, 0, 0, 0, WINDOW_NULLABLE, 128, 0, 0, 0, MOE_NONE, 0, 0, 0, 1e-5,
+     .llama4_beta = 1},
+    {"seed_oss", 524288, FROM_CONFIG, FROM_CONFIG, FROM_CONFIG, WINDOW_NONE, 128, 0, 0, 0,
+     MOE_NONE, 0, 0, 0, 0, .bias_default = 1, .out_bias_key = "attention_out_bias"},
+    {"arcee", 4096, FROM_CONFIG, FROM_CONFIG, FROM_CONFIG, WINDOW_NONE, 0, 0, 0, 0, MOE_NONE, 0,
+     0, 0, 1e-5, .plain_mlp = 1, .act = MHV_ACT_RELU2 + 1},
+    {"ernie4_5", 131072, FROM_CONFIG, FROM_CONFIG, FROM_CONFIG, WINDOW_NONE, 128, 0, 0, 0,
+     MOE_NONE, 0, 1, 500000.0, 1e-5, .bias_key = "use_bias", .interleaved = 1},
+    {"apertus", 65536, FROM_CONFIG, FROM_CONFIG, 0, WINDOW_NONE, 0, MHV_QK_NORM_HEAD, 0, 0,
+     MOE_NONE, 0, 0, 0, 1e-5, .plain_mlp = 1, .apertus = 1},
+    {"hunyuan_v1_dense", 2048, FROM_CONFIG, FROM_CONFIG, 0, WINDOW_NONE, 0, MHV_QK_NORM_HEAD, 0,
+     0, MOE_NONE, 0, 0, 0, 1e-5, .qk_norm_late = 1},
 };
 
 static const char *const model_types[] = {"llama",     "mistral", "qwen2",   "qwen3",
                                           "phi3",      "olmo2",   "mixtral", "qwen2_moe",
-                                          "qwen3_moe", "granite", "smollm3", NULL};
+                                          "qwen3_moe", "granite", "smollm3",
+                                          "olmo3",     "ministral", "ministral3",
+                                          "seed_oss",  "arcee",   "ernie4_5",
+                                          "hunyuan_v1_dense", "apertus", NULL};
 
 static const variant *variant_of(const mhv_config *c)
 {
@@ -399,27 +451,223 @@ static mhv_status granite_multipliers(const cJSON *root, mhv_config *c, const ch
     return MHV_OK;
 }
 
+/* OLMo 3 and Ministral: the layers layer_types names slide (by default OLMo 3's all but
+ * every fourth, Ministral's every one), by sliding_window (default 4096). Null is refused:
+ * their models build the sliding mask whatever the layers, which fails without a window. */
+static mhv_status sliding_types(const cJSON *root, const variant *v, mhv_config *c,
+                                const char *name, mhv_error *err)
+{
+    const cJSON *sw = cJSON_GetObjectItemCaseSensitive(root, "sliding_window");
+    int any = 0;
+    if (sw && cJSON_IsNull(sw))
+        return mhv_fail(err, MHV_EUNSUPPORTED, name,
+                        "sliding_window null is not supported for %s (transformers fails on it)",
+                        v->model_type);
+    c->window_by_layer = 1;
+    memset(c->window_layers, 0, sizeof c->window_layers);
+    for (int l = 0; l < c->num_layers; l++)
+        if (v->window == WINDOW_SET || (l + 1) % 4 != 0)
+            c->window_layers[l / 8] |= (unsigned char)(1u << (l % 8));
+    mhv_status st = mhv_config_layer_types(root, c, &any, name, err);
+    if (st)
+        return st;
+    return mhv_json_int(root, "sliding_window", 4096, 1, MHV_MAX_POSITIONS, &c->sliding_window,
+                        name, err);
+}
+
+/* One layer type's rotary settings (OLMo 3): sub (its rope_parameters entry, or NULL) read as
+ * a plain config's, theta when it gives none, scaling (rope_scaling) merged over it, beside
+ * root's max_position_embeddings (yarn's original context by default). */
+static mhv_status type_rope(const cJSON *root, const cJSON *sub, double theta,
+                            const cJSON *scaling, mhv_rope *r, const char *name, mhv_error *err)
+{
+    cJSON *tmp = cJSON_CreateObject(), *params = sub ? cJSON_Duplicate(sub, 1)
+                                                      : cJSON_CreateObject();
+    int ok = tmp && params && cJSON_AddItemToObject(tmp, "rope_parameters", params);
+    if (!ok)
+        cJSON_Delete(params);
+    const cJSON *it;
+    if (ok && scaling) /* dict.update: rope_scaling's entries replace the type's */
+        cJSON_ArrayForEach(it, scaling)
+        {
+            cJSON_DeleteItemFromObjectCaseSensitive(params, it->string);
+            ok = ok && cJSON_AddItemToObject(params, it->string, cJSON_Duplicate(it, 1));
+        }
+    if (ok && !mhv_json_get(params, "rope_theta"))
+        ok = cJSON_AddNumberToObject(params, "rope_theta", theta) != NULL;
+    const cJSON *max_pos = mhv_json_get(root, "max_position_embeddings");
+    if (ok && max_pos)
+        ok = cJSON_AddItemToObject(tmp, "max_position_embeddings", cJSON_Duplicate(max_pos, 1));
+    mhv_status st = ok ? mhv_config_rope(tmp, r, name, err)
+                       : mhv_fail(err, MHV_ENOMEM, name, "out of memory");
+    cJSON_Delete(tmp);
+    /* transformers reads yarn's truncate from the whole rope_parameters, where the per-type
+     * entries leave it unset: true (as Gemma 3's) */
+    if (!st && r->kind == MHV_ROPE_YARN)
+        r->truncate = 1;
+    return st;
+}
+
+/* OLMo 3's two rotary tables: rope_parameters' full_attention and sliding_attention entries
+ * (transformers 5), or rope_theta for both (default 500000) with rope_scaling on the full
+ * layers only (Olmo3Config.convert_rope_params_to_dict). The sliding layers' are rope_local. */
+static mhv_status type_ropes(const cJSON *root, mhv_config *c, const char *name, mhv_error *err)
+{
+    const cJSON *params = mhv_json_get(root, "rope_parameters");
+    const cJSON *scaling = mhv_json_get(root, "rope_scaling");
+    const cJSON *full = params ? mhv_json_get(params, "full_attention") : NULL;
+    const cJSON *local = params ? mhv_json_get(params, "sliding_attention") : NULL;
+    if ((params && !cJSON_IsObject(params)) || (scaling && !cJSON_IsObject(scaling)) ||
+        (full && !cJSON_IsObject(full)) || (local && !cJSON_IsObject(local)))
+        return mhv_fail(err, MHV_EFORMAT, name, "field 'rope_parameters' holds a non-object");
+    if (params && !full && !local)
+        return mhv_fail(err, MHV_EUNSUPPORTED, name,
+                        "rope_parameters without full_attention/sliding_attention entries are "
+                        "not supported for olmo3");
+    double theta;
+    mhv_status st;
+    c->two_ropes = 1;
+    if ((st = mhv_json_num(root, "rope_theta", 500000.0, 0, 1e12, &theta, name, err)) ||
+        (st = type_rope(root, full, theta, scaling, &c->rope, name, err)) ||
+        (st = type_rope(root, local, theta, NULL, &c->rope_local, name, err)))
+        return st;
+    return MHV_OK;
+}
+
+/* HunYuan's rope: as any config's, except the type "dynamic" with an alpha, which it turns
+ * into fixed NTK-alpha frequencies: base rope_theta * alpha^(head_dim / (head_dim - 2)). */
+static mhv_status ntk_alpha_rope(const cJSON *root, mhv_config *c, const char *name,
+                                 mhv_error *err)
+{
+    const cJSON *sc = phi3_rope_settings(root);
+    const cJSON *ty = sc ? mhv_json_get(sc, "rope_type") : NULL;
+    if (sc && !ty)
+        ty = mhv_json_get(sc, "type");
+    if (!ty || !cJSON_IsString(ty) || strcmp(ty->valuestring, "dynamic") != 0 ||
+        !mhv_json_get(sc, "alpha"))
+        return mhv_config_rope(root, &c->rope, name, err);
+    double alpha;
+    mhv_status st = mhv_json_num(sc, "alpha", 0, 0, 1e12, &alpha, name, err);
+    if (st)
+        return st;
+    if (!mhv_json_get(root, "head_dim")) /* transformers reads config.head_dim: None fails */
+        return mhv_fail(err, MHV_EUNSUPPORTED, name,
+                        "the dynamic rope's alpha without head_dim is not supported");
+    cJSON *dup = cJSON_Duplicate(root, 1);
+    if (!dup)
+        return mhv_fail(err, MHV_ENOMEM, name, "out of memory");
+    const char *key = mhv_json_get(root, "rope_scaling") == sc ? "rope_scaling" : "rope_parameters";
+    cJSON *dsc = cJSON_GetObjectItemCaseSensitive(dup, key);
+    cJSON_DeleteItemFromObjectCaseSensitive(dsc, "type");
+    cJSON_DeleteItemFromObjectCaseSensitive(dsc, "rope_type");
+    st = mhv_config_rope(dup, &c->rope, name, err);
+    cJSON_Delete(dup);
+    double d = c->head_dim;
+    c->rope.theta *= pow(alpha, d / (d - 2));
+    return st;
+}
+
+/* Ministral 3's rope (default: Ministral3Config's yarn, factor 16 over 16384 positions, theta
+ * 1e6) and llama_4_scaling_beta: queries at position pos are scaled by
+ * 1 + beta log(1 + floor(pos / original_max_position_embeddings)). */
+static mhv_status ministral3_rope(const cJSON *root, mhv_config *c, const char *name,
+                                  mhv_error *err)
+{
+    const cJSON *params = phi3_rope_settings(root);
+    mhv_status st;
+    if (params) { /* Ministral3Attention fails without either */
+        if (!mhv_json_get(params, "llama_4_scaling_beta") ||
+            !mhv_json_get(params, "original_max_position_embeddings"))
+            return mhv_fail(err, MHV_EUNSUPPORTED, name,
+                            "ministral3 rope settings without llama_4_scaling_beta and "
+                            "original_max_position_embeddings are not supported (transformers "
+                            "fails on them)");
+        if ((st = mhv_config_rope(root, &c->rope, name, err)) ||
+            (st = mhv_json_num(params, "llama_4_scaling_beta", 0, -1e6, 1e6, &c->llama4_beta,
+                               name, err)) ||
+            (st = mhv_json_int(params, "original_max_position_embeddings", 1, 1,
+                               MHV_MAX_POSITIONS, &c->llama4_original, name, err)))
+            return st;
+        return MHV_OK;
+    }
+    static const char def[] =
+        "{\"rope_parameters\": {\"type\": \"yarn\", \"rope_theta\": 1000000.0, \"factor\": 16.0,"
+        " \"original_max_position_embeddings\": 16384, \"beta_fast\": 32.0, \"beta_slow\": 1.0,"
+        " \"mscale_all_dim\": 1.0, \"mscale\": 1.0}}";
+    cJSON *tmp = cJSON_Parse(def);
+    if (!tmp)
+        return mhv_fail(err, MHV_ENOMEM, name, "out of memory");
+    const cJSON *max_pos = mhv_json_get(root, "max_position_embeddings");
+    if (max_pos)
+        cJSON_AddItemToObject(tmp, "max_position_embeddings", cJSON_Duplicate(max_pos, 1));
+    st = mhv_config_rope(tmp, &c->rope, name, err);
+    cJSON_Delete(tmp);
+    c->llama4_beta = 0.1, c->llama4_original = 16384;
+    return st;
+}
+
+/* Apertus's rope: as any config's, by default ApertusConfig's llama3 (theta 12e6, factor 8
+ * over 8192 positions, low 1 and high 4). */
+static mhv_status apertus_rope(const cJSON *root, mhv_config *c, const char *name,
+                               mhv_error *err)
+{
+    if (phi3_rope_settings(root) || mhv_json_get(root, "rope_theta"))
+        return mhv_config_rope(root, &c->rope, name, err);
+    static const char def[] =
+        "{\"rope_parameters\": {\"rope_type\": \"llama3\", \"rope_theta\": 12000000.0, "
+        "\"factor\": 8.0, \"original_max_position_embeddings\": 8192, "
+        "\"low_freq_factor\": 1.0, \"high_freq_factor\": 4.0}}";
+    cJSON *tmp = cJSON_Parse(def);
+    if (!tmp)
+        return mhv_fail(err, MHV_ENOMEM, name, "out of memory");
+    mhv_status st = mhv_config_rope(tmp, &c->rope, name, err);
+    cJSON_Delete(tmp);
+    return st;
+}
+
 static mhv_status llama_config(const cJSON *root, mhv_config *c, const char *name,
                                mhv_error *err)
 {
     const variant *v = variant_of(c);
     mhv_status st;
     mhv_size_keys sizes = {MHV_DECODER_SIZE_KEYS, -1, -1, -1, -1, -1, v->max_positions};
+    if (v->need_head_dim && !mhv_json_get(root, "head_dim")) /* None ** -0.5 fails */
+        return mhv_fail(err, MHV_EUNSUPPORTED, name,
+                        "%s without head_dim is not supported (transformers fails on it)",
+                        v->model_type);
     if ((st = mhv_config_sizes(root, &sizes, 0, c, name, err)) ||
         (st = mhv_config_gqa(root, 0, v->head_dim, c, name, err)))
         return st;
 
     double eps;
+    const char *act_name = "";
+    if (v->apertus && (st = mhv_json_str(root, "hidden_act", "xielu", &act_name, name, err)))
+        return st;
+    c->xielu = strcmp(act_name, "xielu") == 0; /* Apertus's own, with parameters */
     if ((st = mhv_json_num(root, "rms_norm_eps", v->eps ? v->eps : 1e-6, -1e-300, 1, &eps, name,
                            err)) ||
-        (st = mhv_config_act(root, "hidden_act", MHV_ACT_SILU, &c->act, name, err)) ||
+        (!c->xielu &&
+         (st = mhv_config_act(root, "hidden_act", v->act ? (mhv_act)(v->act - 1) : MHV_ACT_SILU,
+                              &c->act, name, err))) ||
         (st = mhv_json_bool(root, "tie_word_embeddings", v->tied, &c->tie_word_embeddings, name,
                             err)) ||
         (st = mhv_json_bool(root, "mlp_bias", 0, &c->mlp_bias, name, err)))
         return st;
-    if (!v->fused && (st = mhv_config_rope(root, &c->rope, name, err)))
+    if (v->type_ropes) {
+        if ((st = type_ropes(root, c, name, err)))
+            return st;
+    } else if (v->qk_norm_late) {
+        if ((st = ntk_alpha_rope(root, c, name, err)))
+            return st;
+    } else if (v->llama4_beta) {
+        if ((st = ministral3_rope(root, c, name, err)))
+            return st;
+    } else if (v->apertus) {
+        if ((st = apertus_rope(root, c, name, err)))
+            return st;
+    } else if (!v->fused && (st = mhv_config_rope(root, &c->rope, name, err)))
         return st;
-    if (v->theta && !mhv_json_get(root, "rope_theta")) { /* the class's default_theta */
+    if (v->theta && !v->type_ropes && !mhv_json_get(root, "rope_theta")) { /* default_theta */
         const cJSON *p = mhv_json_get(root, "rope_parameters");
         if (!p || !cJSON_IsObject(p) || !mhv_json_get(p, "rope_theta"))
             c->rope.theta = v->theta;
@@ -445,11 +693,19 @@ static mhv_status llama_config(const cJSON *root, mhv_config *c, const char *nam
     else if (v->moe == MOE_QWEN2) { /* Qwen2MoeConfig: qkv_bias, default true */
         if ((st = mhv_json_bool(root, "qkv_bias", 1, &c->attn_bias, name, err)))
             return st;
-    } else if ((st = mhv_json_bool(root, "attention_bias", 0, &c->attn_bias, name, err)))
+    } else if ((st = mhv_json_bool(root, v->bias_key ? v->bias_key : "attention_bias",
+                                   v->bias_default, &c->attn_bias, name, err)))
         return st;
     c->attn_out_bias = v->o_bias == FROM_CONFIG ? c->attn_bias : v->o_bias;
+    if (v->out_bias_key &&
+        (st = mhv_json_bool(root, v->out_bias_key, 0, &c->attn_out_bias, name, err)))
+        return st;
     if (v->mlp_bias != FROM_CONFIG)
         c->mlp_bias = v->mlp_bias;
+    if (v->bias_key) /* ERNIE 4.5: use_bias on the MLP too, mlp_bias unused */
+        c->mlp_bias = c->attn_bias;
+    if (v->qk_norm_late)
+        c->qk_norm_late = 1;
     c->causal = 1;
     if (v->moe && (st = moe_config(root, v, c, name, err)))
         return st;
@@ -485,6 +741,12 @@ static mhv_status llama_config(const cJSON *root, mhv_config *c, const char *nam
         return typed_window(root, name, c, err);
     case WINDOW_NOPE:
         return nope_layers(root, c, name, err);
+    case WINDOW_FOURTH:
+    case WINDOW_SET:
+        return sliding_types(root, v, c, name, err);
+    case WINDOW_NULLABLE: /* null or missing: MistralConfig's None, no window */
+        return mhv_json_int(root, "sliding_window", 0, 0, MHV_MAX_POSITIONS, &c->sliding_window,
+                            name, err);
     }
     return MHV_OK;
 }
@@ -494,7 +756,8 @@ static size_t llama_vector_floats(const mhv_config *c)
     size_t H = (size_t)c->hidden_size, QD = (size_t)c->num_heads * (size_t)c->head_dim;
     size_t KVD = (size_t)c->num_kv_heads * (size_t)c->head_dim;
     /* norms (up to 4 of hidden, q/k of a head or a projection), biases */
-    return H + (size_t)c->num_layers * (5 * H + 2 * QD + 3 * KVD + 2 * (size_t)c->intermediate_size);
+    return H + (size_t)c->num_layers * (5 * H + 2 * QD + 3 * KVD + 2 * (size_t)c->intermediate_size +
+                                        6 /* xIELU */);
 }
 
 /* The router and experts of MoE layer l (and Qwen2-MoE's shared expert). */
@@ -525,6 +788,33 @@ static mhv_status load_moe(mhv_model *m, mhv_wload *ld, int l, mhv_error *err)
     }
     snprintf(n, sizeof n, "layers.%d.mlp.shared_expert_gate.weight", l);
     return mhv_wload_mat(ld, n, 1, H, 0, &ly->shared_gate, err);
+}
+
+/* softplus(x) as torch computes it in fp32 (beta 1, threshold 20) */
+static float softplus(float x)
+{
+    return x > 20.0f ? x : log1pf(expf(x));
+}
+
+/* Layer l's xIELU parameters (Apertus): alpha_p and alpha_n (1,), beta and eps (), kept as
+ * applied: {softplus(alpha_p), beta + softplus(alpha_n), beta, eps}. */
+static mhv_status load_xielu(mhv_wload *ld, int l, mhv_layer *ly, mhv_error *err)
+{
+    char n[160];
+    float *ap, *an, beta = 0, eps = 0;
+    mhv_status st;
+#define N(suffix) (snprintf(n, sizeof n, "layers.%d.mlp.act_fn.%s", l, suffix), n)
+    if ((st = mhv_wload_vec(ld, N("alpha_p"), 1, 0, &ap, err)) ||
+        (st = mhv_wload_vec(ld, N("alpha_n"), 1, 0, &an, err)) ||
+        (st = mhv_wload_scalar(ld, N("beta"), 0, &beta, err)) ||
+        (st = mhv_wload_scalar(ld, N("eps"), 0, &eps, err)) ||
+        (st = mhv_wload_zeros(ld, 4, &ly->xielu, err)))
+        return st;
+#undef N
+    ly->xielu[0] = softplus(ap[0]);
+    ly->xielu[1] = beta + softplus(an[0]);
+    ly->xielu[2] = beta, ly->xielu[3] = eps;
+    return MHV_OK;
 }
 
 static mhv_status llama_load(mhv_model *m, mhv_wload *ld, mhv_error *err)
@@ -570,10 +860,11 @@ static mhv_status llama_load(mhv_model *m, mhv_wload *ld, mhv_error *err)
         if (moe && (st = load_moe(m, ld, l, err)))
             return st;
         if (!v->fused && !moe &&
-            ((st = mhv_wload_mat(ld, N("mlp.gate_proj.weight"), I, H, 0, &ly->ffn_gate, err)) ||
+            ((!v->plain_mlp &&
+              (st = mhv_wload_mat(ld, N("mlp.gate_proj.weight"), I, H, 0, &ly->ffn_gate, err))) ||
              (st = mhv_wload_mat(ld, N("mlp.up_proj.weight"), I, H, 0, &ly->ffn_up, err)) ||
              (st = mhv_wload_mat(ld, N("mlp.down_proj.weight"), H, I, 0, &ly->ffn_down, err)) ||
-             BIAS(mb, "mlp.gate_proj.bias", I, &ly->ffn_gate_b) ||
+             (!v->plain_mlp && BIAS(mb, "mlp.gate_proj.bias", I, &ly->ffn_gate_b)) ||
              BIAS(mb, "mlp.up_proj.bias", I, &ly->ffn_up_b) ||
              BIAS(mb, "mlp.down_proj.bias", H, &ly->ffn_down_b)))
             return st;
@@ -585,14 +876,23 @@ static mhv_status llama_load(mhv_model *m, mhv_wload *ld, mhv_error *err)
                 (st = mhv_wload_vec(ld, N("post_feedforward_layernorm.weight"), H, 0,
                                     &ly->post_ffn_g, err)))
                 return st;
-        } else if ((st = mhv_wload_vec(ld, N("input_layernorm.weight"), H, 0, &ly->ln_attn_g,
-                                       err)) ||
-                   (st = mhv_wload_vec(ld, N("post_attention_layernorm.weight"), H, 0,
-                                       &ly->ln_ffn_g, err)))
+        } else if ((st = mhv_wload_vec(ld, N(v->apertus ? "attention_layernorm.weight"
+                                                        : "input_layernorm.weight"),
+                                       H, 0, &ly->ln_attn_g, err)) ||
+                   (st = mhv_wload_vec(ld, N(v->apertus ? "feedforward_layernorm.weight"
+                                                        : "post_attention_layernorm.weight"),
+                                       H, 0, &ly->ln_ffn_g, err)))
             return st;
+        if (c->xielu && (st = load_xielu(ld, l, ly, err)))
+            return st;
+        /* HunYuan names its head norms query_layernorm and key_layernorm */
+        const char *qname = v->qk_norm_late ? "self_attn.query_layernorm.weight"
+                                            : "self_attn.q_norm.weight";
+        const char *kname = v->qk_norm_late ? "self_attn.key_layernorm.weight"
+                                            : "self_attn.k_norm.weight";
         if (v->qk_norm &&
-            ((st = mhv_wload_vec(ld, N("self_attn.q_norm.weight"), qn, 0, &ly->q_norm_g, err)) ||
-             (st = mhv_wload_vec(ld, N("self_attn.k_norm.weight"), kn, 0, &ly->k_norm_g, err))))
+            ((st = mhv_wload_vec(ld, N(qname), qn, 0, &ly->q_norm_g, err)) ||
+             (st = mhv_wload_vec(ld, N(kname), kn, 0, &ly->k_norm_g, err))))
             return st;
         if ((st = mhv_wload_mat(ld, N("self_attn.o_proj.weight"), H, QD, 0, &ly->o, err)) ||
             BIAS(ab, "self_attn.q_proj.bias", QD, &ly->q_b) ||
@@ -620,11 +920,20 @@ static mhv_status llama_forward(mhv_nn *nn, const mhv_model *m, const int32_t *i
         .inter = c->moe_intermediate_size, .norm_topk = c->norm_topk_prob, .act = (int)c->act,
         .s_inter = c->shared_expert_size,
     };
-    const mhv_decoder dec = {MHV_NORM_RMS, MHV_RESIDUAL_SEQUENTIAL, MHV_MLP_GATED,
+    const variant *v = variant_of(c);
+    const mhv_decoder dec = {MHV_NORM_RMS, MHV_RESIDUAL_SEQUENTIAL,
+                             v->plain_mlp ? MHV_MLP_PLAIN : MHV_MLP_GATED,
                              c->num_experts ? &moe : NULL};
+    size_t NH = (size_t)n * (size_t)half;
+    float *cos_l, *sin_l; /* (n, half) the sliding layers' rotary table (OLMo 3) */
+    float *q_scale;       /* (n,) Ministral 3's query scale by position */
+    mhv_decoder_scratch s = {
+        .rope_half = half,
+        .extra = {{&cos_l, c->two_ropes ? NH : 1}, {&sin_l, c->two_ropes ? NH : 1},
+                  {&q_scale, v->llama4_beta ? (size_t)n : 1}},
+    };
     mhv_decoder_pass p;
-    mhv_status st = mhv_decoder_begin(nn, &dec, c, n, &(mhv_decoder_scratch){.rope_half = half},
-                                      &p, err);
+    mhv_status st = mhv_decoder_begin(nn, &dec, c, n, &s, &p, err);
     if (st)
         return st;
     float *inv_freq = p.inv_freq, *cos_t = p.cos_t, *sin_t = p.sin_t;
@@ -643,7 +952,17 @@ static mhv_status llama_forward(mhv_nn *nn, const mhv_model *m, const int32_t *i
             cos_t[t] *= a, sin_t[t] *= a;
     }
     mhv_rope_table_scale(&c->rope, (size_t)n * (size_t)half, cos_t, sin_t);
-    mhv_rotary rot = {cos_t, sin_t, half, 0};
+    mhv_rotary rot = {cos_t, sin_t, half, v->interleaved}, rot_l = rot;
+    if (c->two_ropes) { /* inv_freq is free again once the first table is made */
+        mhv_rope_inv_freq(&c->rope_local, 2 * half, inv_freq);
+        mhv_rope_table(inv_freq, half, n, cos_l, sin_l);
+        mhv_rope_table_scale(&c->rope_local, NH, cos_l, sin_l);
+        rot_l = (mhv_rotary){cos_l, sin_l, half, 0};
+    }
+    for (int i = 0; i < n && v->llama4_beta; i++) { /* get_llama_4_attn_scale, in fp32 */
+        float f = floorf((float)i / (float)c->llama4_original);
+        q_scale[i] = 1.0f + (float)c->llama4_beta * logf(1.0f + f);
+    }
 
     mhv_embed emb = {.tok = &m->word_emb, .pad_id = -1, .scale = (float)c->embed_scale};
     mhv_nn_embed(nn, p.x, &emb, ids, n, c->hidden_size);
@@ -655,8 +974,11 @@ static mhv_status llama_forward(mhv_nn *nn, const mhv_model *m, const int32_t *i
         attn.causal = 1;
         if (c->attn_scale > 0) /* Granite's attention_multiplier */
             attn.scale = (float)c->attn_scale;
-        attn.window = mhv_config_layer_slides(c, l) ? c->sliding_window : 0;
-        attn.rope = (c->nope_layers[l / 8] >> (l % 8)) & 1 ? NULL : &rot;
+        int slides = mhv_config_layer_slides(c, l);
+        attn.window = slides ? c->sliding_window : 0;
+        attn.rope = (c->nope_layers[l / 8] >> (l % 8)) & 1 ? NULL : slides ? &rot_l : &rot;
+        attn.qk_norm_late = c->qk_norm_late;
+        attn.q_pos_scale = v->llama4_beta ? q_scale : NULL;
         attn.q_norm = ly->q_norm_g ? &qn : NULL, attn.k_norm = ly->k_norm_g ? &kn : NULL;
         attn.qk_norm_full = c->qk_norm == MHV_QK_NORM_FULL;
         /* OLMo 2's layers have no input norms, only norms after their sublayers */

@@ -26,8 +26,46 @@ static const char *const model_types[] = {"llava", NULL};
 
 enum { MAX_FEATURE_LAYERS = (int)(sizeof ((mhv_config *)0)->image_layers / sizeof(int)) };
 
+/* The sizes transformers' config classes give a text_config that leaves them out (LLaVA
+ * 1.5's names little more than its model_type and vocabulary), for the families whose
+ * readers require them. */
+static const struct {
+    const char *model_type;
+    int hidden, inter, layers, heads, kv_heads, vocab, positions;
+} text_defaults[] = {
+    {"llama", 4096, 11008, 32, 32, 0, 32000, 2048},
+    {"mistral", 4096, 14336, 32, 32, 8, 32000, 131072},
+    {"qwen2", 4096, 22016, 32, 32, 0, 151936, 32768},
+};
+
+/* obj with the missing sizes of its class's defaults added (a copy; NULL: out of memory). */
+static cJSON *with_text_defaults(const cJSON *obj, const char *default_type)
+{
+    cJSON *copy = cJSON_Duplicate(obj, 1);
+    const cJSON *mt = cJSON_GetObjectItemCaseSensitive(obj, "model_type");
+    const char *type = cJSON_IsString(mt) ? mt->valuestring : default_type;
+    for (size_t i = 0; copy && i < sizeof text_defaults / sizeof text_defaults[0]; i++) {
+        if (strcmp(type, text_defaults[i].model_type) != 0)
+            continue;
+        const char *keys[] = {"hidden_size", "intermediate_size", "num_hidden_layers",
+                              "num_attention_heads", "num_key_value_heads", "vocab_size",
+                              "max_position_embeddings"};
+        int vals[] = {text_defaults[i].hidden, text_defaults[i].inter, text_defaults[i].layers,
+                      text_defaults[i].heads, text_defaults[i].kv_heads, text_defaults[i].vocab,
+                      text_defaults[i].positions};
+        for (int k = 0; k < 7; k++)
+            if (vals[k] && !cJSON_GetObjectItemCaseSensitive(copy, keys[k]) &&
+                !cJSON_AddNumberToObject(copy, keys[k], vals[k])) {
+                cJSON_Delete(copy);
+                return NULL;
+            }
+    }
+    return copy;
+}
+
 /* The config of part `key` of root (text_config, vision_config) into *out (heap: a config
- * is large), its model_type default_type when it has none. */
+ * is large), its model_type default_type when it has none, the text part's missing sizes
+ * its class's defaults. */
 static mhv_status part_config(const cJSON *root, const char *key, const char *default_type,
                               const char *name, mhv_config **out, mhv_error *err)
 {
@@ -35,10 +73,16 @@ static mhv_status part_config(const cJSON *root, const char *key, const char *de
     const cJSON *obj = mhv_json_get(root, key);
     if (!obj || !cJSON_IsObject(obj))
         return mhv_fail(err, MHV_EFORMAT, name, "missing object '%s'", key);
+    cJSON *filled = strcmp(key, "text_config") == 0 ? with_text_defaults(obj, default_type)
+                                                     : NULL;
     mhv_config *c = malloc(sizeof *c);
-    if (!c)
+    if (!c || (!filled && strcmp(key, "text_config") == 0)) {
+        free(c);
+        cJSON_Delete(filled);
         return mhv_fail(err, MHV_ENOMEM, name, "out of memory");
-    mhv_status st = mhv_config_parse_json(obj, default_type, name, c, err);
+    }
+    mhv_status st = mhv_config_parse_json(filled ? filled : obj, default_type, name, c, err);
+    cJSON_Delete(filled);
     if (st) {
         free(c);
         return st;

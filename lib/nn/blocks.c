@@ -308,6 +308,38 @@ void mhv_nn_softcap(mhv_nn *nn, float *x, float cap, int n, int d)
     par_rows(nn, n, d, softcap_rows, &a);
 }
 
+typedef struct {
+    float *x;
+    const float *p;
+    int d;
+} xielu_args;
+
+static void xielu_rows(const void *arg, int r0, int r1, int worker)
+{
+    (void)worker;
+    const xielu_args *a = arg;
+    float ap = a->p[0], an = a->p[1], beta = a->p[2], eps = a->p[3];
+    float *x = a->x + (size_t)r0 * (size_t)a->d;
+    for (size_t t = 0, len = (size_t)(r1 - r0) * (size_t)a->d; t < len; t++) {
+        float v = x[t], bx = beta * v; /* each product rounded to fp32, as torch's ops */
+        if (v > 0) {
+            float sq = ap * v;
+            sq = sq * v;
+            x[t] = sq + bx;
+        } else {
+            float e = expm1f(v < eps ? v : eps) - v;
+            e = e * an;
+            x[t] = e + bx;
+        }
+    }
+}
+
+void mhv_nn_xielu(mhv_nn *nn, float *x, const float p[4], int n, int d)
+{
+    xielu_args a = {x, p, d};
+    par_rows(nn, n, d, xielu_rows, &a);
+}
+
 /* ---- embeddings ---- */
 
 typedef struct {
@@ -571,11 +603,11 @@ void mhv_nn_moe(mhv_nn *nn, float *y, const float *x, const mhv_moe *m, int n, i
         {ue, m->s_up, NULL, 0, m->s_inter, MHV_NN_NO_ACT},
         {sg, m->s_router, NULL, 0, 1, MHV_NN_NO_ACT},
     };
-    mhv_nn_linear_parts(nn, shared, 3, x, n);
+    mhv_nn_linear_parts(nn, shared, m->s_ungated ? 2 : 3, x, n);
     mhv_nn_mul(nn, ge, ue, n, m->s_inter);
     mhv_nn_linear(nn, ye, ge, m->s_down, NULL, n, MHV_NN_NO_ACT);
     for (size_t i = 0; i < N; i++) {
-        float g = 1.0f / (1.0f + expf(-sg[i]));
+        float g = m->s_ungated ? 1.0f : 1.0f / (1.0f + expf(-sg[i]));
         for (size_t t = 0; t < D; t++)
             y[i * D + t] += g * ye[i * D + t];
     }
@@ -714,6 +746,8 @@ typedef struct {
     int norm_per_head;      /* norm's g and b hold each head's own (d,) weights, by head */
     float clip;             /* > 0: values clamped to [-clip, clip] first */
     float mul;              /* != 0: values multiplied by it before the norm and rotation */
+    int norm_late;          /* the norm after the rotation */
+    const float *pos_scale; /* (positions,) rows times it after the rotation, or NULL */
 } heads_args;
 
 static void heads_rows(const void *arg, int r0, int r1, int worker)
@@ -741,7 +775,7 @@ static void heads_rows(const void *arg, int r0, int r1, int worker)
             own = (mhv_norm){nm->kind, nm->g + o, nm->b ? nm->b + o : NULL, nm->eps};
             nm = &own;
         }
-        if (nm)
+        if (nm && !a->norm_late)
             for (int i = 0; i < r1 - r0; i++)
                 apply_norm(a->K, nm, x + (size_t)i * a->ld, 1, a->d);
         if (a->r && a->r->interleaved)
@@ -750,22 +784,42 @@ static void heads_rows(const void *arg, int r0, int r1, int worker)
         else if (a->r)
             mhv_rope_apply(x, r1 - r0, 1, a->r->half, a->ld, a->r->cos_t + off,
                            a->r->sin_t + off);
+        if (a->pos_scale)
+            for (int i = 0; i < r1 - r0; i++)
+                for (int e = 0; e < a->d; e++)
+                    x[(size_t)i * a->ld + e] *= a->pos_scale[r0 + i];
+        if (nm && a->norm_late)
+            for (int i = 0; i < r1 - r0; i++)
+                apply_norm(a->K, nm, x + (size_t)i * a->ld, 1, a->d);
     }
 }
 
 /* Each listed head of x(n, ld): clamped (when clip > 0), multiplied by mul (when not 0), its
  * norm (when norm; the head's own weights when norm_per_head), then the rotation (when r). */
+static void per_head_late(mhv_nn *nn, float *x, size_t ld, const int *heads, int count, int d,
+                          const mhv_norm *norm, const mhv_rotary *r, int n, int norm_per_head,
+                          float clip, float mul, int norm_late, const float *pos_scale);
+
 static void per_head(mhv_nn *nn, float *x, size_t ld, const int *heads, int count, int d,
                      const mhv_norm *norm, const mhv_rotary *r, int n, int norm_per_head,
                      float clip, float mul)
 {
-    if (!norm && !r && !(clip > 0) && mul == 0)
+    per_head_late(nn, x, ld, heads, count, d, norm, r, n, norm_per_head, clip, mul, 0, NULL);
+}
+
+/* per_head with the norm after the rotation when norm_late, and the rows times pos_scale
+ * (by position, from each sentence's start) after the rotation when given */
+static void per_head_late(mhv_nn *nn, float *x, size_t ld, const int *heads, int count, int d,
+                          const mhv_norm *norm, const mhv_rotary *r, int n, int norm_per_head,
+                          float clip, float mul, int norm_late, const float *pos_scale)
+{
+    if (!norm && !r && !(clip > 0) && mul == 0 && !pos_scale)
         return;
     int one_off[2];
     mhv_nn_pack pk = pass_pack(nn, n, NULL, one_off);
     for (int s = 0; s < pk.count; s++) { /* rotary positions from each sentence's start */
         heads_args a = {nn->K, x + (size_t)pk.off[s] * ld, ld, heads, count, d, norm, r,
-                        norm_per_head, clip, mul};
+                        norm_per_head, clip, mul, norm_late, pos_scale};
         par_rows(nn, pk.off[s + 1] - pk.off[s], count * d, heads_rows, &a);
     }
 }
@@ -1109,10 +1163,10 @@ void mhv_nn_attention(mhv_nn *nn, const mhv_attn_layer *a, const float *x, int n
     }
     const mhv_norm *qn_head = a->qk_norm_full ? NULL : a->q_norm;
     const mhv_norm *kn_head = a->qk_norm_full ? NULL : a->k_norm;
-    per_head(nn, b->q, (size_t)QD, qh, qn, d, qn_head, a->rope, n, a->qk_norm_per_head, clip,
-             a->q_scale);
-    per_head(nn, b->k, (size_t)KVD, kh, kn, d, kn_head, a->rope, n, a->qk_norm_per_head, clip,
-             0);
+    per_head_late(nn, b->q, (size_t)QD, qh, qn, d, qn_head, a->rope, n, a->qk_norm_per_head, clip,
+                  a->q_scale, a->qk_norm_late, a->q_pos_scale);
+    per_head_late(nn, b->k, (size_t)KVD, kh, kn, d, kn_head, a->rope, n, a->qk_norm_per_head, clip,
+                  0, a->qk_norm_late, NULL);
     if (with_v)
         per_head(nn, b->v, (size_t)KVD, kh, kn, d, NULL, a->rope_values ? a->rope : NULL, n, 0,
                  a->clip, 0);

@@ -199,6 +199,11 @@ void mhv_nn_mul_scalar(mhv_nn *nn, float *x, float s, int n, int d);
 void mhv_nn_div_scalar(mhv_nn *nn, float *x, float s, int n, int d);
 /* x(n, d) = cap * tanh(x / cap), in fp32 as PyTorch: Gemma 2's final logit soft capping. */
 void mhv_nn_softcap(mhv_nn *nn, float *x, float cap, int n, int d);
+/* xIELU (Apertus) in place on x(n, d), p = {alpha_p, alpha_n, beta, eps} as applied
+ * (alpha_p = softplus of its parameter, alpha_n = beta + softplus of its), in fp32 as
+ * transformers' Python form: alpha_p x x + beta x where x > 0, else
+ * (expm1(min(x, eps)) - x) alpha_n + beta x. */
+void mhv_nn_xielu(mhv_nn *nn, float *x, const float p[4], int n, int d);
 
 /* ---- embeddings ---- */
 
@@ -265,6 +270,9 @@ typedef struct {
     /* JetMoE's routing instead: the top_k logits (largest first, the lower index among
      * equals), softmaxed among themselves (mhv_nn_topk_softmax) */
     int softmax_topk;
+    /* the shared expert added as it is, without s_router's sigmoid gate (GraniteMoeShared's
+     * shared_mlp; s_router unused) */
+    int s_ungated;
 } mhv_moe;
 
 /* For each of n rows of logits(n, E): its k largest (the lower index first among equals, as
@@ -427,6 +435,11 @@ typedef struct {
     float q_scale;                  /* != 0: each query multiplied by it in fp32 right after
                                      * its projection, before norms and rotation (ESM scales
                                      * q before its rotary; scale is then 1) */
+    int qk_norm_late;               /* the q/k head norms after the rotation, not before
+                                     * (HunYuan's query_layernorm / key_layernorm) */
+    const float *q_pos_scale;       /* (n,) by position from each sentence's start: queries
+                                     * multiplied by it after their rotation (Ministral 3's
+                                     * llama_4_scaling_beta), or NULL */
 } mhv_attn_layer;
 
 /* Activations of the attention block: q (n, heads*d), k and v (n, kv_heads*d), ctx (n,

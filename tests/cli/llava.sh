@@ -57,6 +57,13 @@ check "llava-list-full-bf16: [CLS] labelled, no patch" "perl -MJSON::PP -e 'loca
 "$MHAVIZ" run --model "$FIX/llava-f32" --image "$IMG" --max-pixels 200 --out "$TMP/d" "$TMP/q.txt" 2>"$TMP/stderr"
 check "llava: --max-pixels" "[ $? = 0 ] && [ -s $TMP/d/q/L00-H00.png ]"
 
+"$MHAVIZ" info --model "$FIX/llava-list-full-bf16" >"$TMP/info" 2>"$TMP/stderr"
+check "info on llava" "[ $? = 0 ] && grep -qx 'language_model: qwen2' $TMP/info &&
+    grep -qx 'vision_tower: clip_vision_model, 3 layers, 4 heads, hidden_size 32' $TMP/info &&
+    grep -qx 'image_tokens: 17 (full: \[CLS\] and the patches)' $TMP/info &&
+    grep -qx 'vision_feature_layer: 1 0 (hidden states 0-3, 0: the embeddings)' $TMP/info &&
+    grep -qx 'projector: silu, without biases' $TMP/info && grep -qx 'layers: 2' $TMP/info"
+
 printf 'no image here\n' >"$TMP/none.txt"
 printf '<image> and <image>\n' >"$TMP/two.txt"
 expect_fail "llava: no image token" 1 "none.txt: line 1: the prompt holds 0 image tokens (<image>, id 259); llava reads one image a line (--image): write it exactly once" -- \
