@@ -95,4 +95,8 @@ expect_fail "llava: --truncate" 2 "--truncate is not available for llava" -- \
     "$MHAVIZ" run --model "$FIX/llava-f32" --image "$IMG" --truncate --out "$TMP/out" "$TMP/q.txt"
 expect_fail "llava: a missing image" 1 "nothere.png: cannot open" -- \
     "$MHAVIZ" run --model "$FIX/llava-f32" --image "$TMP/nothere.png" --out "$TMP/out" "$TMP/q.txt"
+expect_fail "llava: stats" 1 "stats is not available for llava (an image with each prompt) yet: run --image is" -- \
+    "$MHAVIZ" stats --model "$FIX/llava-f32" "$TMP/q.txt"
+expect_fail "llava: rank" 1 "llava reads an image with each prompt: run --image takes it; this command does not yet" -- \
+    "$MHAVIZ" rank --model "$FIX/llava-f32" --from What --to img "$TMP/q.txt"
 finish
