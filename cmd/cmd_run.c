@@ -77,7 +77,7 @@ static const char run_usage[] =
     "                   and attention maps (with --weighting's raw norms for json or\n"
     "                   --aggregate's maps) would need more (e.g. 20G, 512M; default: the\n"
     "                   available memory; 0: no limit; encoder-decoders: both stacks and\n"
-    "                   the cross maps)\n"
+    "                   the cross maps; --generate on a decoder: the prompt and N more)\n"
     "  --out DIR        output directory (default: mhaviz-out)\n"
     "  --pretokenized   lines are vocabulary pieces separated by spaces; nothing added\n"
     "  --ids            lines are token ids separated by spaces; nothing added\n"
@@ -128,12 +128,13 @@ static const char run_usage[] =
     "  file's, else detected as detect_language does; transcribe; <|notimestamps|>), then\n"
     "  generate(max_new_tokens=N) with suppress_tokens and begin_suppress_tokens; json's\n"
     "  \"generation\" says how it decoded\n"
-    "  Speech encoders (wav2vec2, hubert, data2vec-audio): FILE is a .wav or lists WAV\n"
-    "  files, one a line (PCM 8-32 bit or float, mono, at preprocessor_config.json's rate:\n"
-    "  16000 Hz), the waveform normalised as Wav2Vec2FeatureExtractor does; tokens are the\n"
-    "  frames of its convolutions, named by time (0.02 s each: 1499 for 30 s); memory grows\n"
-    "  with the audio (every head of a base model at 30 s: 1.3 GB of maps): choose heads\n"
-    "  with --heads for long clips (--max-memory refuses what would not fit)\n"
+    "  Speech encoders (wav2vec2, hubert, data2vec-audio, wavlm): FILE is a .wav or lists\n"
+    "  WAV files, one a line (PCM 8-32 bit or float, mono, at preprocessor_config.json's\n"
+    "  rate: 16000 Hz), the waveform normalised as Wav2Vec2FeatureExtractor does; tokens are\n"
+    "  the frames of its convolutions, named by time (0.02 s each: 1499 for 30 s); wavlm:\n"
+    "  each head's own weights (transformers returns their mean); memory grows with the\n"
+    "  audio (every head of a base model at 30 s: 1.3 GB of maps): choose heads with\n"
+    "  --heads for long clips (--max-memory refuses what would not fit)\n"
     "  --threads N      compute threads (default: the number of online CPUs); the results\n"
     "                   are the same bytes whatever N\n"
     "  --colormap NAME  viridis (default), magma, inferno, plasma, cividis, gray\n"
@@ -286,15 +287,16 @@ static cli_mem_extra extra_memory(const mhv_model *m, const mhv_heads *sel, int 
     return (cli_mem_extra){0, NULL};
 }
 
-/* Whether sentence i fits in limit bytes (0: no limit), refused with the numbers otherwise. */
+/* Whether sentence i, with `more` tokens a decoder's --generate will add, fits in limit
+ * bytes (0: no limit), refused with the numbers otherwise. */
 static mhv_status check_memory(mhv_forward_ctx *fc, const mhv_model *m, const mhv_input *in,
                                int i, const mhv_encoding *enc, const mhv_heads *sel,
                                const run_opts *o, int stream, uint64_t limit,
-                               const run_speech_wave *waves, mhv_error *err)
+                               const run_speech_wave *waves, int more, mhv_error *err)
 {
     if (!limit)
         return MHV_OK;
-    int *rows = NULL, nrows = enc->n;
+    int n = enc->n + more, *rows = NULL, nrows = n;
     mhv_status st = MHV_OK;
     if (o->rows)
         st = mhv_rows_resolve(o->rows, in->s[i].text, in->s[i].len, enc, &rows, &nrows, err);
@@ -304,21 +306,47 @@ static mhv_status check_memory(mhv_forward_ctx *fc, const mhv_model *m, const mh
                            .audio_samples = waves ? waves[i].n : 0};
     mhv_forward_mem mem;
     if (!st)
-        st = mhv_forward_estimate(fc, m, enc->n, sel, &fo, &mem, err);
+        st = mhv_forward_estimate(fc, m, n, sel, &fo, &mem, err);
     free(rows);
     if (st)
         return cli_fail_line(err, st, in, i);
     cli_mem_extra extra = {0, NULL};
     if (!stream)
-        extra = extra_memory(m, sel, enc->n, nrows, o);
+        extra = extra_memory(m, sel, n, nrows, o);
     if (cli_mem_total(&mem, &extra) <= limit)
         return MHV_OK;
     char what[256];
     cli_fmt_mem_need(what, sizeof what, &mem, &extra, limit, o->max_memory_set);
     return mhv_fail(err, MHV_ENOMEM, in->name,
-                    "line %d: %d tokens need %s: keep fewer heads or rows (--rows last)%s",
-                    in->s[i].line, enc->n, what,
+                    "line %d: %d tokens need %s: keep fewer heads or %s%s",
+                    in->s[i].line, n, what,
+                    more ? "generate fewer tokens" : "rows (--rows last)",
                     stream ? "" : ", or write --format safetensors alone (a head at a time)");
+}
+
+/* Whether the maps stream to the file: safetensors alone, one layer's maps in memory at a
+ * time (not when the maps are reweighted: that needs the value norms of the whole
+ * sentence; nor aggregated: that needs every layer). */
+static int streams(const run_opts *o)
+{
+    return o->safetensors && !o->fig.json && !o->fig.formats && !o->fig.html &&
+           o->weighting == MHV_WEIGHT_ATTN && !o->aggregate;
+}
+
+/* check_memory for every sentence, under --max-memory or the available memory. */
+static mhv_status check_all_memory(mhv_forward_ctx *fc, const mhv_model *m,
+                                   const mhv_input *in, const mhv_encoding *encs,
+                                   const mhv_heads *sel, const run_opts *o,
+                                   const run_speech_wave *waves, int more, mhv_error *err)
+{
+    uint64_t limit = o->max_memory_set ? o->max_memory : cli_available_memory();
+    for (int i = 0; i < in->n; i++) {
+        mhv_status st = check_memory(fc, m, in, i, &encs[i], sel, o, streams(o), limit, waves,
+                                     more, err);
+        if (st)
+            return st;
+    }
+    return MHV_OK;
 }
 
 /* --format: safetensors here, the rest by run_fig_parse_format. */
@@ -792,18 +820,11 @@ static mhv_status write_outputs(mhv_forward_ctx *fc, const mhv_model *m, const m
 {
     char stem[256], path[4096];
     mhv_input_stem(o->file, stem, sizeof stem);
-    /* safetensors alone streams: one layer's maps in memory at a time (not when the maps
-     * are reweighted: that needs the value norms of the whole sentence; nor aggregated:
-     * that needs every layer) */
-    int stream = o->safetensors && !o->fig.json && !o->fig.formats && !o->fig.html &&
-                 o->weighting == MHV_WEIGHT_ATTN && !o->aggregate;
+    int stream = streams(o);
     uint64_t limit = o->max_memory_set ? o->max_memory : cli_available_memory();
-    for (int i = 0; i < in->n; i++) {
-        mhv_status mst = check_memory(fc, m, in, i, &encs[i], sel, o, stream, limit, waves,
-                                       err);
-        if (mst)
-            return mst;
-    }
+    mhv_status mst = check_all_memory(fc, m, in, encs, sel, o, waves, 0, err);
+    if (mst)
+        return mst;
     /* everything is written into a staging directory and moved into --out at the end */
     cli_outdir od;
     mhv_status st = cli_outdir_begin(&od, o->out, err);
@@ -1117,6 +1138,11 @@ int cmd_run(int argc, char **argv)
         goto done;
     }
     run_dgen gen = {0};
+    if (o.generate && (o.src_lang || o.tgt_lang)) {
+        st = mhv_fail(&err, MHV_EUSAGE, "", "--src-lang and --tgt-lang are for encoder-decoder "
+                      "models; %s is a decoder-only model", job.m->cfg.arch);
+        goto done;
+    }
     if (o.generate && (st = run_dgen_open(&gen, job.m, o.generate, o.greedy, &err)))
         goto done;
     run_llava_image llava = {0};
@@ -1142,9 +1168,13 @@ int cmd_run(int argc, char **argv)
     fp.value_norms = mhv_weighting_vnorm(o.weighting);
     if ((st = mhv_forward_ctx_new(&fp, &fc, &err)))
         goto done_gen;
-    /* a decoder's prompts continued first: the maps are of the whole sequences */
+    /* a decoder's prompts continued first: the maps are of the whole sequences (their
+     * memory checked before any runs) */
     if (o.generate) {
-        if ((st = run_dgen_all(&gen, fc, job.m, job.tok, &job.in, job.encs, &err)))
+        if ((st = run_dgen_check(&gen, job.m, &job.in, job.encs, &err)) ||
+            (st = check_all_memory(fc, job.m, &job.in, job.encs, &job.sel, &o, waves,
+                                   o.generate, &err)) ||
+            (st = run_dgen_all(&gen, fc, job.m, job.tok, &job.in, job.encs, &err)))
             goto done_gen;
         o.gen_json = gen.json;
     }

@@ -70,9 +70,8 @@ static mhv_status extend(const mhv_tok *tok, mhv_encoding *e, const int32_t *ids
     return MHV_OK;
 }
 
-mhv_status run_dgen_all(const run_dgen *g, mhv_forward_ctx *fc, const mhv_model *m,
-                        const mhv_tok *tok, const mhv_input *in, mhv_encoding *encs,
-                        mhv_error *err)
+mhv_status run_dgen_check(const run_dgen *g, const mhv_model *m, const mhv_input *in,
+                          const mhv_encoding *encs, mhv_error *err)
 {
     int max_new = g->s.cfg.max_new_tokens, limit = m->cfg.max_positions;
     for (int i = 0; i < in->n; i++)
@@ -82,7 +81,14 @@ mhv_status run_dgen_all(const run_dgen *g, mhv_forward_ctx *fc, const mhv_model 
                                                "pass the model's %d positions",
                                                max_new, encs[i].n, max_new, limit),
                                  in, i);
-    mhv_status st = MHV_OK;
+    return MHV_OK;
+}
+
+mhv_status run_dgen_all(const run_dgen *g, mhv_forward_ctx *fc, const mhv_model *m,
+                        const mhv_tok *tok, const mhv_input *in, mhv_encoding *encs,
+                        mhv_error *err)
+{
+    mhv_status st = run_dgen_check(g, m, in, encs, err);
     for (int i = 0; !st && i < in->n; i++) {
         cli_progress("generate", i + 1, in->n, 0);
         int32_t *ids = NULL;

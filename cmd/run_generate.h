@@ -19,10 +19,13 @@ mhv_status run_dgen_open(run_dgen *g, const mhv_model *m, int max_new, int greed
                          mhv_error *err);
 void run_dgen_close(run_dgen *g);
 
+/* MHV_EINPUT, naming its line, for a prompt of encs(in->n) whose continuation could pass
+ * the model's positions. */
+mhv_status run_dgen_check(const run_dgen *g, const mhv_model *m, const mhv_input *in,
+                          const mhv_encoding *encs, mhv_error *err);
 /* Replaces each prompt encs[i] of in by the prompt and the tokens generate() adds to it
  * (their pieces from tok, or their ids without one; no spans), with generated set to the
- * prompt's length. A prompt whose continuation could pass the model's positions is refused
- * before anything runs, naming its line; so is any failure. */
+ * prompt's length. Checks the prompts first (run_dgen_check); a failure names its line. */
 mhv_status run_dgen_all(const run_dgen *g, mhv_forward_ctx *fc, const mhv_model *m,
                         const mhv_tok *tok, const mhv_input *in, mhv_encoding *encs,
                         mhv_error *err);

@@ -1,4 +1,5 @@
-/* llama.c - the llama family: LLaMA 2/3, Mistral, Qwen2, Qwen3, Phi-3, OLMo 2, Granite
+/* llama.c - the llama family: LLaMA 2/3, Mistral, Qwen2, Qwen3, Phi-3, OLMo 2 and 3, Granite,
+ * SmolLM3, Ministral (3), Seed-OSS, Arcee, ERNIE 4.5, HunYuan dense
  * (LlamaModel, MistralModel, Qwen2Model, Qwen3Model, Phi3Model, Olmo2Model, GraniteModel and
  * their *ForCausalLM):
  * RMSNorm, rotary positions, grouped-query attention, SwiGLU, causal attention with an
@@ -18,6 +19,11 @@
  * output times residual_multiplier and divides the logits by logits_scaling.
  * SmolLM3 skips the rotation on the layers no_rope_layers marks (by default every
  * no_rope_layer_interval-th) and may slide the window on the layers layer_types names.
+ * OLMo 3 is OLMo 2 with sliding layers (layer_types) and a rotary table per layer type;
+ * Ministral slides by layer_types, Ministral 3 scales its queries by position
+ * (llama_4_scaling_beta); Seed-OSS flags its o_proj bias apart; Arcee's MLP is plain,
+ * down(relu2(up(h))); ERNIE 4.5 rotates interleaved pairs (2i, 2i+1) and biases every
+ * projection by use_bias; HunYuan normalises its query and key heads after the rotation.
  * The model_types differ only in defaults and flags: the rows of `variants`. */
 #include <cjson/cJSON.h>
 #include <math.h>

@@ -72,6 +72,11 @@ typedef struct {
     mhv_mat bn_in, bn_attn, bn_out;
     float *bn_in_b, *bn_in_g, *bn_in_nb, *bn_attn_b, *bn_attn_g, *bn_attn_nb;
     float *bn_out_b, *bn_out_g, *bn_out_nb;
+    /* WavLM's gate of the relative position bias (model/wav2vec2.c): a linear layer (8,
+     * head_dim) over each head's slice of the attention input, its bias (8,), and the
+     * heads' constants (heads,); data NULL otherwise */
+    mhv_mat rel_gate;
+    float *rel_gate_b, *rel_gate_const;
 } mhv_layer;
 
 typedef struct mhv_model_s {
@@ -164,6 +169,9 @@ typedef struct mhv_model_s {
     mhv_mat speech_pos_layer[MHV_MAX_SPEECH_CONVS];
     float *speech_pos_layer_b[MHV_MAX_SPEECH_CONVS];
     float *speech_pos_ones, *speech_pos_zeros;
+    /* WavLM's relative position bias table (num_buckets, heads), fp32 (the first layer's
+     * rel_attn_embed, which every layer reads), or NULL */
+    float *speech_rel_table;
     /* rotary frequencies (head_dim / 2,) the checkpoint stores and transformers uses rather
      * than computes (ESM's rotary_embeddings.inv_freq), or NULL */
     float *rope_inv_freq;

@@ -1,6 +1,6 @@
 /* wav2vec2.c - speech encoders over the waveform: wav2vec 2.0 (Wav2Vec2Model, *ForCTC ...),
- * HuBERT and data2vec-audio, as transformers' modeling_wav2vec2.py, modeling_hubert.py and
- * modeling_data2vec_audio.py compute them.
+ * HuBERT, data2vec-audio and WavLM, as transformers' modeling_wav2vec2.py, modeling_hubert.py,
+ * modeling_data2vec_audio.py and modeling_wavlm.py compute them.
  *
  *   f = waveform (samples, 1)               (Wav2Vec2FeatureExtractor's input_values)
  *   for each conv i: f = act(norm_i(conv_i(f)))   no padding; norm: GroupNorm with a group
@@ -17,7 +17,8 @@
  *   post-LN:  x = LN(x); each layer: x = LN1(x + attn(x)); x = LN2(x + ffn(x))
  *   stable:   each layer: x += attn(LN1(x)); x += ffn(LN2(x));  then LN(x)
  * Attention: q, k, v and out with biases, scores q·k * head_dim^-0.5 (eager: scaled after
- * the product). SpecAugment's masking is training-only; the quantizer, adapters and the
+ * the product); WavLM adds a relative position bias from layer 0's table of buckets, gated
+ * per head and query by each layer (wavlm_gates). SpecAugment's masking is training-only; the quantizer, adapters and the
  * heads on top (CTC, classifiers) do not change the attention. */
 #include <cjson/cJSON.h>
 #include <math.h>
@@ -28,7 +29,8 @@
 #include "base/json.h"
 #include "model/family.h"
 
-static const char *const model_types[] = {"wav2vec2", "hubert", "data2vec-audio", NULL};
+static const char *const model_types[] = {"wav2vec2", "hubert", "data2vec-audio", "wavlm",
+                                          NULL};
 
 /* Rows of a convolution's im2col and of the positional convolution a linear layer takes at
  * once: bounds the unrolled input whatever the audio's length. */
@@ -81,6 +83,7 @@ static mhv_status speech_config(const cJSON *root, mhv_config *c, const char *na
     static const char *const norms[] = {"group", "layer"};
     int hubert = strcmp(c->model_type, "hubert") == 0;
     int d2v = strcmp(c->model_type, "data2vec-audio") == 0;
+    int wavlm = strcmp(c->model_type, "wavlm") == 0;
     int nd, ns, nk, stable;
     mhv_status st;
     double eps;
@@ -114,6 +117,10 @@ static mhv_status speech_config(const cJSON *root, mhv_config *c, const char *na
         (st = mhv_json_bool(root, "do_stable_layer_norm", 0, &stable, name, err)) ||
         (st = mhv_json_bool(root, "feat_proj_layer_norm", 1, &c->speech_proj_norm, name,
                             err)) ||
+        (wavlm && ((st = mhv_json_int(root, "num_buckets", 320, 2, 1 << 16,
+                                      &c->rel_pos_buckets, name, err)) ||
+                   (st = mhv_json_int(root, "max_bucket_distance", 800, 1, 1 << 24,
+                                      &c->rel_pos_max_distance, name, err)))) ||
         (st = refuse_true(root, "add_adapter", "the adapter's convolutions after the encoder",
                           name, err)) ||
         (st = refuse_true(root, "conv_pos_batch_norm",
@@ -137,6 +144,9 @@ static mhv_status speech_config(const cJSON *root, mhv_config *c, const char *na
         c->speech_proj_norm = 1; /* Wav2Vec2FeatureProjection always has it */
     if (d2v) /* Data2VecAudio: every conv has its LayerNorm, and the encoder is post-LN */
         c->speech_conv_layer_norm = 1, stable = 0;
+    if (wavlm && c->rel_pos_buckets / 2 / 2 < 1)
+        return mhv_fail(err, MHV_EFORMAT, name, "num_buckets %d is too small (4 at least)",
+                        c->rel_pos_buckets);
     c->speech = 1;
     c->speech_convs = nd;
     c->layer_norm_eps = (float)eps;
@@ -157,7 +167,11 @@ static size_t speech_vector_floats(const mhv_config *c)
     size_t pos = H * (H / (size_t)c->speech_pos_groups) * (size_t)c->speech_pos_kernel;
     if (c->speech_pos_layers) /* data2vec-audio's stack: biases, the norms' ones and zeros */
         pos = (size_t)c->speech_pos_layers * H + 2 * H;
-    return conv + 2 * (size_t)c->speech_conv_dim[c->speech_convs - 1] + pos + 6 * H +
+    size_t rel = c->rel_pos_buckets > 0 /* WavLM: the table, each layer's gate */
+                     ? (size_t)c->rel_pos_buckets * (size_t)c->num_heads +
+                           (size_t)c->num_layers * (8 + (size_t)c->num_heads)
+                     : 0;
+    return conv + 2 * (size_t)c->speech_conv_dim[c->speech_convs - 1] + pos + 6 * H + rel +
            (size_t)c->num_layers * (9 * H + (size_t)c->intermediate_size);
 }
 
@@ -262,10 +276,42 @@ static mhv_status load_pos_stack(mhv_model *m, mhv_wload *ld, mhv_error *err)
     return MHV_OK;
 }
 
+/* WavLM's layer l: its gate of the relative position bias, and layer 0's table of it */
+static mhv_status load_wavlm_gate(mhv_model *m, mhv_wload *ld, int l, mhv_error *err)
+{
+    const mhv_config *c = &m->cfg;
+    mhv_layer *ly = &m->layers[l];
+    int NH = c->num_heads;
+    const int64_t cdims[4] = {1, NH, 1, 1};
+    char n[200];
+    mhv_status st;
+    mhv_mat k;
+    snprintf(n, sizeof n, "encoder.layers.%d.attention.gru_rel_pos_linear", l);
+    if ((st = load_linear(ld, n, 8, c->head_dim, &ly->rel_gate, &ly->rel_gate_b, err)))
+        return st;
+    snprintf(n, sizeof n, "encoder.layers.%d.attention.gru_rel_pos_const", l);
+    if ((st = mhv_wload_tensor(ld, n, cdims, 4, 0, &k, err)) ||
+        (st = mhv_wload_zeros(ld, NH, &ly->rel_gate_const, err)))
+        return st;
+    mhv_mat_row(&k, 0, ly->rel_gate_const);
+    if (l > 0)
+        return MHV_OK;
+    mhv_mat t;
+    int B = c->rel_pos_buckets;
+    if ((st = mhv_wload_mat(ld, "encoder.layers.0.attention.rel_attn_embed.weight", B, NH, 0,
+                            &t, err)) ||
+        (st = mhv_wload_zeros(ld, B * NH, &m->speech_rel_table, err)))
+        return st;
+    for (int b = 0; b < B; b++)
+        mhv_mat_row(&t, b, m->speech_rel_table + (size_t)b * (size_t)NH);
+    return MHV_OK;
+}
+
 static mhv_status speech_load(mhv_model *m, mhv_wload *ld, mhv_error *err)
 {
     /* *ForCTC, *ForSequenceClassification ...: under the base model's name */
-    static const char *const prefixes[] = {"wav2vec2.", "hubert.", "data2vec_audio.", NULL};
+    static const char *const prefixes[] = {"wav2vec2.", "hubert.", "data2vec_audio.", "wavlm.",
+                                           NULL};
     const mhv_config *c = &m->cfg;
     int H = c->hidden_size, I = c->intermediate_size;
     int last = c->speech_conv_dim[c->speech_convs - 1];
@@ -309,7 +355,8 @@ static mhv_status speech_load(mhv_model *m, mhv_wload *ld, mhv_error *err)
                 return st;
         }
         snprintf(n, sizeof n, "encoder.layers.%d.layer_norm", l);
-        if ((st = load_pair(ld, n, H, 0, &ly->ln_attn_g, &ly->ln_attn_b, err)))
+        if ((st = load_pair(ld, n, H, 0, &ly->ln_attn_g, &ly->ln_attn_b, err)) ||
+            (c->rel_pos_buckets > 0 && (st = load_wavlm_gate(m, ld, l, err))))
             return st;
         snprintf(n, sizeof n, "encoder.layers.%d.feed_forward.intermediate_dense", l);
         if ((st = load_linear(ld, n, I, H, &ly->ffn_up, &ly->ffn_up_b, err)))
@@ -398,6 +445,65 @@ static void pos_conv(mhv_nn *nn, const mhv_config *c, const mhv_mat *w, const fl
     }
 }
 
+/* WavLM's bucket of relative position rp = key - query (its _relative_positions_bucket, the
+ * logarithm in fp32 and max_exact added before the truncation) */
+static int wavlm_bucket(int rp, int buckets, int max_distance)
+{
+    int half = buckets / 2, b = rp > 0 ? half : 0, max_exact = half / 2;
+    rp = rp < 0 ? -rp : rp;
+    if (rp < max_exact)
+        return b + rp;
+    float r = logf((float)rp / (float)max_exact) /
+              (float)log((double)max_distance / (double)max_exact) * (float)(half - max_exact);
+    float large = (float)max_exact + r;
+    if (!(large < (float)half)) /* (finite for any config; a guard) */
+        return b + half - 1;
+    return b + ((long)large < half - 1 ? (int)(long)large : half - 1);
+}
+
+/* WavLM's gated relative position bias: head h's bias of query i and key j is
+ * gate[h][i] * table[bucket(j - i)][h], the product in fp32 as torch takes it */
+typedef struct {
+    const float *gate;      /* (heads, n) */
+    const float *table;     /* (buckets, heads) */
+    const int32_t *bucket;  /* (2n - 1,) bucket of rp = j - i at rp + n - 1 */
+    int heads;
+} wavlm_bias;
+
+static void wavlm_bias_fill(const void *ctx, int h, const float *q, size_t ld_q, const float *k,
+                            size_t ld_k, int n, float *b)
+{
+    (void)q, (void)ld_q, (void)k, (void)ld_k;
+    const wavlm_bias *w = ctx;
+    for (int i = 0; i < n; i++) {
+        float g = w->gate[(size_t)h * (size_t)n + (size_t)i];
+        for (int j = 0; j < n; j++)
+            b[(size_t)i * (size_t)n + (size_t)j] =
+                g * w->table[(size_t)w->bucket[j - i + n - 1] * (size_t)w->heads + (size_t)h];
+    }
+}
+
+/* gate(heads, n) of WavLM's layer ly from its attention input x(n, H): for each head's slice
+ * of each row, y = rel_gate · slice + b (8,), a = sigmoid(y0 + .. + y3), c = sigmoid(y4 + ..
+ * + y7), gate = a * (c * const[h] - 1) + 2, in fp32; proj holds (n * heads, 8) */
+static void wavlm_gates(mhv_nn *nn, const mhv_config *c, const mhv_layer *ly, const float *x,
+                        int n, float *proj, float *gate)
+{
+    int NH = c->num_heads;
+    int d = c->head_dim, rows = n * NH; /* (the blocks' scratch holds SPEECH_CHUNK rows) */
+    for (int r0 = 0; r0 < rows; r0 += SPEECH_CHUNK)
+        mhv_nn_linear(nn, proj + (size_t)r0 * 8, x + (size_t)r0 * (size_t)d, &ly->rel_gate,
+                      ly->rel_gate_b, rows - r0 < SPEECH_CHUNK ? rows - r0 : SPEECH_CHUNK,
+                      MHV_NN_NO_ACT);
+    for (int i = 0; i < n; i++)
+        for (int h = 0; h < NH; h++) {
+            const float *y = proj + ((size_t)i * (size_t)NH + (size_t)h) * 8;
+            float sa = ((y[0] + y[1]) + y[2]) + y[3], sb = ((y[4] + y[5]) + y[6]) + y[7];
+            float ga = 1.0f / (1.0f + expf(-sa)), gb = 1.0f / (1.0f + expf(-sb));
+            gate[(size_t)h * (size_t)n + (size_t)i] = ga * (gb * ly->rel_gate_const[h] - 1.0f) + 2.0f;
+        }
+}
+
 static mhv_status speech_forward(mhv_nn *nn, const mhv_model *m, const int32_t *ids, int n,
                                  mhv_capture *cap, float *logits, mhv_error *err)
 {
@@ -431,8 +537,12 @@ static mhv_status speech_forward(mhv_nn *nn, const mhv_model *m, const int32_t *
     widest = I > widest ? I : widest;
     widest = last > widest ? last : widest;
     size_t N = (size_t)n;
-    float *fa, *fb, *xcol, *part, *x, *xb, *pos, *q, *k, *v, *ctx, *tmp, *ffn;
+    float *fa, *fb, *xcol, *part, *x, *xb, *pos, *q, *k, *v, *ctx, *tmp, *ffn, *gproj, *gate;
+    float *bucket_f;
+    int wavlm = c->rel_pos_buckets > 0; /* WavLM's gated relative position bias */
+    size_t NW = wavlm ? N : 0;
     const mhv_nn_buf bufs[] = {
+        {&gproj, NW * (size_t)NH * 8}, {&gate, NW * (size_t)NH}, {&bucket_f, 2 * NW},
         {&fa, ping}, {&fb, pong}, {&xcol, (size_t)SPEECH_CHUNK * cols},
         {&part, (size_t)SPEECH_CHUNK * (size_t)Cg}, {&x, N * (size_t)H}, {&xb, N * (size_t)H},
         {&pos, N * (size_t)H}, {&q, N * (size_t)H}, {&k, N * (size_t)H}, {&v, N * (size_t)H},
@@ -443,6 +553,14 @@ static mhv_status speech_forward(mhv_nn *nn, const mhv_model *m, const int32_t *
         return st;
     if (!nn->audio)
         return mhv_fail(err, MHV_EUSAGE, "", "%s takes a waveform, not token ids", c->arch);
+    int32_t *bucket = (int32_t *)(void *)bucket_f;
+    wavlm_bias wb = {gate, m->speech_rel_table, bucket, NH};
+    if (wavlm) {
+        if ((st = mhv_nn_reserve_bias(nn, n, err)))
+            return st;
+        for (int r = -(n - 1); r <= n - 1; r++)
+            bucket[r + n - 1] = wavlm_bucket(r, c->rel_pos_buckets, c->rel_pos_max_distance);
+    }
 
     /* the feature encoder: each convolution as im2col chunks through a linear layer */
     const float *in = nn->audio;
@@ -512,6 +630,10 @@ static mhv_status speech_forward(mhv_nn *nn, const mhv_model *m, const int32_t *
         mhv_norm ln2 = mhv_nn_layernorm(ly->ln_ffn_g, ly->ln_ffn_b, c->layer_norm_eps);
         if (c->pre_norm)
             mhv_nn_norm(nn, xb, x, &ln1, n, H);
+        if (wavlm) {
+            wavlm_gates(nn, c, ly, c->pre_norm ? xb : x, n, gproj, gate);
+            attn.bias = wavlm_bias_fill, attn.bias_ctx = &wb;
+        }
         mhv_nn_attention(nn, &attn, c->pre_norm ? xb : x, n, l, &ab, cap);
         if (mhv_capture_done(cap, l))
             break;

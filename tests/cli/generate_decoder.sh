@@ -96,10 +96,15 @@ stage dec-llama-f32 own
 printf '3 4 5\n' >"$TMP/m/src.txt"
 expect_fail "past the positions: refused before running" 1 "src.txt: line 1: --generate 62: the prompt's 3 tokens and 62 new ones could pass the model's 64 positions" -- \
     "$MHAVIZ" run --model "$TMP/m" --ids --generate 62 --out "$TMP/out" "$TMP/m/src.txt"
+expect_fail "--max-memory counts the tokens to come, before running" 1 "src.txt: line 1: 23 tokens need about" -- \
+    "$MHAVIZ" run --model "$TMP/m" --ids --generate 20 --max-memory 300K --format json --out "$TMP/out" "$TMP/m/src.txt"
+check "--max-memory: the advice" "grep -q 'keep fewer heads or generate fewer tokens, or write --format safetensors alone' $TMP/stderr"
 expect_fail "a base model without LM head" 1 "a base model has no logits" -- \
     "$MHAVIZ" run --model tests/fixtures/dec-llama-bf16-gqa2-linear --ids --generate 4 --out "$TMP/out" "$TMP/m/src.txt"
 expect_fail "an encoder" 2 "--generate needs a decoder-only (causal LM) or an encoder-decoder model; distilbert is neither" -- \
     "$MHAVIZ" run --model tests/fixtures/fam-distilbert-f32 --ids --generate 4 --out "$TMP/out" "$TMP/m/src.txt"
+expect_fail "language codes on a decoder" 2 "--src-lang and --tgt-lang are for encoder-decoder models; llama is a decoder-only model" -- \
+    "$MHAVIZ" run --model $M --generate 4 --tgt-lang fr --out "$TMP/out" "$TMP/lines.txt"
 expect_fail "--rows with --generate" 2 "not --rows" -- \
     "$MHAVIZ" run --model $M --generate 4 --rows last --out "$TMP/out" "$TMP/lines.txt"
 

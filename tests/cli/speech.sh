@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The speech encoders wav2vec2, HuBERT and data2vec-audio through the command line (their attentions against
+# The speech encoders wav2vec2, HuBERT, data2vec-audio and WavLM through the command line (their attentions against
 # transformers: tests/test_speech.c): listed, described, run on a .wav and on a list of
 # them (frames labelled by time, the same bytes on 1 and 2 threads), the other commands
 # and inputs refused by name, other sample rates refused with the ffmpeg command.
@@ -7,7 +7,7 @@
 check() { if eval "$2"; then ok; else bad "$1"; fi; }
 
 families=$("$MHAVIZ" info --families)
-for t in wav2vec2 hubert data2vec-audio; do
+for t in wav2vec2 hubert data2vec-audio wavlm; do
     check "info --families lists $t" "printf '%s\n' \"\$families\" | grep -qx $t"
 done
 M=tests/fixtures/speech-w2v-group
@@ -32,6 +32,7 @@ printf 'w2v-voiced.wav\nw2v-short.wav\n' >"$TMP/list/clips.txt"
 check "run a list of WAVs" "[ \$? = 0 ] && [ -f \"$TMP/c/clips/L01-H02.png\" ] && [ -f \"$TMP/c/clips-2/L01-H02.png\" ] && [ -f \"$TMP/c/clips.html\" ]"
 check "hubert: 80 samples a frame" "grep -q '\"0.005s\", \"0.010s\"' \"$TMP/c/clips.json\""
 
+check "wavlm: run" "\"$MHAVIZ\" run --model tests/fixtures/speech-wavlm --format json --out \"$TMP/l\" tests/fixtures/audio/w2v-short.wav 2>/dev/null && grep -q '\"architecture\": \"wavlm\"' \"$TMP/l/w2v-short.json\""
 check "data2vec-audio: run" "\"$MHAVIZ\" run --model tests/fixtures/speech-d2v-audio --format json --out \"$TMP/d\" tests/fixtures/audio/w2v-short.wav 2>/dev/null && grep -q '\"architecture\": \"data2vec-audio\"' \"$TMP/d/w2v-short.json\""
 
 # refusals
@@ -51,9 +52,10 @@ expect_fail "another sample rate" 1 "ffmpeg" \
 wav "$TMP/tiny.wav" 16000 300
 expect_fail "too short for a frame" 1 "300 samples are too short for one frame of wav2vec2" \
     -- "$MHAVIZ" run --model $M --out "$TMP/out" "$TMP/tiny.wav"
-mkdir -p "$TMP/wavlm"
-sed 's/"wav2vec2"/"wavlm"/' $M/config.json >"$TMP/wavlm/config.json"
-expect_fail "wavlm refused by name" 1 "unsupported model_type 'wavlm'" \
-    -- "$MHAVIZ" info --model "$TMP/wavlm"
+mkdir -p "$TMP/adapter"
+cp tests/fixtures/speech-wavlm/* "$TMP/adapter/"
+sed -i 's/"add_adapter": false/"add_adapter": true/' "$TMP/adapter/config.json"
+expect_fail "adapters refused by name" 1 "add_adapter true is not supported" \
+    -- "$MHAVIZ" run --model "$TMP/adapter" --out "$TMP/out" $W
 
 finish

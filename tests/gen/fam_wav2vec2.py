@@ -7,11 +7,14 @@
   series under a syllable envelope with noise; w2v-short.wav: 0.2 s of float32 chirp
   and noise), and the input_values Wav2Vec2FeatureExtractor makes of each
   (w2v-*.input.f32: the float32 samples after its zero-mean unit-variance norm);
-- small random checkpoints (Wav2Vec2Config / HubertConfig / Data2VecAudioConfig, from_config,
+- small random checkpoints (Wav2Vec2Config / HubertConfig / Data2VecAudioConfig /
+  WavLMConfig, from_config,
   save_pretrained) with a Wav2Vec2FeatureExtractor saved beside (preprocessor_config.json):
   group and layer feature-encoder norms, post-LN and stable (pre-LN) encoders, even and
   odd positional-convolution kernels, conv biases, F32/F16/BF16, *Model and *ForCTC
-  prefixes, data2vec-audio's stack of positional convolutions, the positional convolution's
+  prefixes, data2vec-audio's stack of positional convolutions, WavLM's gated relative
+  position bias (per-head weights: transformers returns their mean), the positional
+  convolution's
   weight norm stored as
   parametrizations.weight.original0/1 (what torch's parametrizations save) and as the
   older weight_g/weight_v (renamed in the file: what older transformers saved);
@@ -28,10 +31,12 @@ import sys
 import numpy as np
 import soundfile as sf
 import torch
+import torch.nn.functional as F
 from safetensors.torch import load_file, save_file
 from transformers import (Data2VecAudioConfig, Data2VecAudioForCTC, Data2VecAudioModel,
                           HubertConfig, HubertForCTC, HubertModel, Wav2Vec2Config,
-                          Wav2Vec2FeatureExtractor, Wav2Vec2ForCTC, Wav2Vec2Model)
+                          Wav2Vec2FeatureExtractor, Wav2Vec2ForCTC, Wav2Vec2Model, WavLMConfig,
+                          WavLMForCTC, WavLMModel)
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import famgen as fg  # noqa: E402
@@ -81,7 +86,31 @@ def run(model, x):
     return torch.stack([a[0] for a in out.attentions])
 
 
-def make(name, cls, cfg, fe, dtype, seed, wavs, note, post=None):
+def run_per_head(model, x):
+    """WavLM: its attention calls F.multi_head_attention_forward with the default
+    average_attn_weights=True, so transformers' attentions are the heads' mean, repeated
+    for every head. The same call with average_attn_weights=False gives each head's own
+    weights (then repeated along the first head axis: row 0 taken); their mean is checked
+    against transformers' own output."""
+    orig = F.multi_head_attention_forward
+
+    def per_head(*args, **kw):
+        kw["average_attn_weights"] = False
+        return orig(*args, **kw)
+
+    F.multi_head_attention_forward = per_head
+    try:
+        with torch.no_grad():
+            out = model(input_values=x, output_attentions=True)
+    finally:
+        F.multi_head_attention_forward = orig
+    heads = torch.stack([a[0, 0] for a in out.attentions])
+    mean = run(model, x)
+    assert (heads.mean(dim=1, keepdim=True) - mean).abs().max().item() < 1e-6
+    return heads
+
+
+def make(name, cls, cfg, fe, dtype, seed, wavs, note, post=None, runner=run):
     path = os.path.join(fg.FIXTURES, name)
     fg.reset_dir(path)
     torch.manual_seed(seed)
@@ -101,8 +130,8 @@ def make(name, cls, cfg, fe, dtype, seed, wavs, note, post=None):
     worst, sents = 0.0, []
     for wav in wavs:
         x = torch.from_numpy(input_values(fe, wav))[None]
-        a32 = run(ref, x)
-        a64 = run(r64, x.double())
+        a32 = runner(ref, x)
+        a64 = runner(r64, x.double())
         worst = max(worst, (a32.double() - a64).abs().max().item())
         sents.append((wav, a64))
     tol = max(1e-5, 1.25 * worst)
@@ -197,6 +226,24 @@ def main():
          fe, torch.float16, 88, ["w2v-short.wav"],
          "Data2VecAudioForCTC: 3 positional convs of kernel 4 (even: last frame dropped), "
          "conv bias, relu, 3 layers, F16")
+    # WavLM: buckets small enough that the 40 frames reach the logarithmic ones
+    make("speech-wavlm", WavLMModel,
+         WavLMConfig(**small, conv_dim=(16, 12, 8), conv_kernel=(10, 5, 3),
+                     conv_stride=(5, 4, 4), num_conv_pos_embeddings=6,
+                     num_conv_pos_embedding_groups=4, num_buckets=32, max_bucket_distance=64),
+         fe, torch.float32, 89, ["w2v-short.wav"],
+         "WavLMModel: gated relative position bias (32 buckets, distance 64), group norm, "
+         "post-LN, F32; per-head weights (transformers' output is their mean)",
+         runner=run_per_head)
+    make("speech-wavlm-stable-bf16", WavLMForCTC,
+         WavLMConfig(**dict(small, num_hidden_layers=3), conv_dim=(16, 8),
+                     conv_kernel=(16, 8), conv_stride=(8, 10), conv_bias=True,
+                     feat_extract_norm="layer", do_stable_layer_norm=True,
+                     num_conv_pos_embeddings=5, num_conv_pos_embedding_groups=2,
+                     num_buckets=20, max_bucket_distance=30),
+         fe, torch.bfloat16, 90, ["w2v-short.wav"],
+         "WavLMForCTC: stable layer norm, layer norms, conv bias, 20 buckets, 3 layers, BF16; "
+         "per-head weights", runner=run_per_head)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,199 @@
+/* config.json of OLMo 3, VaultGemma, Ministral, Ministral 3, Seed-OSS, Arcee, ERNIE 4.5 and
+ * HunYuan dense: the defaults of their transformers config classes and what is refused by
+ * name rather than approximated. The forward passes are checked against transformers by
+ * tests/test_families.c. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "model/config.h"
+#include "config_expect.h"
+#include "nn/act.h"
+
+/* the sizes Llama's readers require, for model_type t */
+#define SIZES(t)                                                                               \
+    "{\"model_type\": \"" t "\", \"hidden_size\": 32, \"num_hidden_layers\": 4, "              \
+    "\"num_attention_heads\": 4, \"intermediate_size\": 48, \"vocab_size\": 100"
+
+static int slides(const mhv_config *c, int l)
+{
+    return mhv_config_layer_slides(c, l);
+}
+
+static void test_olmo3(void **state)
+{
+    (void)state;
+    mhv_config c;
+    config_ok(SIZES("olmo3") "}", &c);
+    /* Olmo3Config: all but every fourth layer slide, window 4096, theta 500000 on both */
+    assert_true(slides(&c, 0) && slides(&c, 1) && slides(&c, 2) && !slides(&c, 3));
+    assert_true(c.sliding_window == 4096 && c.two_ropes && c.qk_norm == MHV_QK_NORM_FULL);
+    assert_true(c.rope.theta == 500000.0 && c.rope_local.theta == 500000.0);
+    assert_true(c.rope.kind == MHV_ROPE_NONE && c.rope_local.kind == MHV_ROPE_NONE);
+    assert_true(c.layer_norm_eps == 1e-5f && !c.tie_word_embeddings && !c.attn_bias);
+    assert_true(c.max_positions == 2048 && c.num_kv_heads == 4 && c.causal);
+    /* rope_scaling goes to the full layers only; rope_theta to both */
+    config_ok(SIZES("olmo3") ", \"rope_theta\": 1000, \"rope_scaling\": {\"rope_type\": "
+              "\"linear\", \"factor\": 2}, \"sliding_window\": 7}", &c);
+    assert_true(c.rope.kind == MHV_ROPE_LINEAR && c.rope.factor == 2.0);
+    assert_true(c.rope_local.kind == MHV_ROPE_NONE && c.rope_local.theta == 1000.0);
+    assert_true(c.rope.theta == 1000.0 && c.sliding_window == 7);
+    config_ok(SIZES("olmo3") ", \"layer_types\": [\"full_attention\", \"sliding_attention\", "
+              "\"full_attention\", \"full_attention\"], \"rope_parameters\": "
+              "{\"full_attention\": {\"rope_type\": \"yarn\", \"factor\": 4, "
+              "\"original_max_position_embeddings\": 16, \"rope_theta\": 1e4}, "
+              "\"sliding_attention\": {\"rope_type\": \"default\", \"rope_theta\": 50}}}", &c);
+    assert_true(!slides(&c, 0) && slides(&c, 1) && !slides(&c, 2) && !slides(&c, 3));
+    assert_true(c.rope.kind == MHV_ROPE_YARN && c.rope.truncate && c.rope_local.theta == 50.0);
+    config_refused(SIZES("olmo3") ", \"sliding_window\": null}",
+                   "sliding_window null is not supported for olmo3");
+    config_refused(SIZES("olmo3") ", \"rope_parameters\": {\"rope_type\": \"default\"}}",
+                   "without full_attention/sliding_attention");
+    config_refused(SIZES("olmo3") ", \"rope_parameters\": {\"full_attention\": {\"rope_type\": "
+                   "\"longrope\"}}}", "longrope");
+    config_refused(SIZES("olmo3") ", \"layer_types\": [\"full_attention\"]}", "layer_types");
+    config_refused(SIZES("olmo3") ", \"layer_types\": [\"chunked_attention\", "
+                   "\"full_attention\", \"full_attention\", \"full_attention\"]}",
+                   "unsupported layer type 'chunked_attention'");
+}
+
+static void test_vaultgemma(void **state)
+{
+    (void)state;
+    mhv_config c;
+    config_ok("{\"model_type\": \"vaultgemma\"}", &c);
+    /* VaultGemmaConfig: Gemma 2's sizes and soft-capping, every other layer sliding */
+    assert_true(c.hidden_size == 2304 && c.num_layers == 26 && c.num_heads == 8);
+    assert_true(c.num_kv_heads == 4 && c.head_dim == 256 && c.intermediate_size == 9216);
+    assert_true(c.vocab_size == 256000 && c.max_positions == 8192);
+    assert_true(c.attn_softcap == 50.0f && c.final_softcap == 30.0f && c.sliding_window == 4096);
+    assert_true(slides(&c, 0) && !slides(&c, 1) && slides(&c, 24) && !slides(&c, 25));
+    assert_true(c.tie_word_embeddings && c.act == MHV_ACT_GELU_NEW && c.causal);
+    assert_true(fabs(c.attn_scale - 1.0 / 16.0) < 1e-12);
+    /* no use_bidirectional_attention: VaultGemma's attention is causal whatever it says */
+    config_ok("{\"model_type\": \"vaultgemma\", \"use_bidirectional_attention\": true}", &c);
+    assert_true(c.causal);
+    config_refused("{\"model_type\": \"vaultgemma\", \"hidden_size\": 30}",
+                   "hidden_size 30 is not a multiple of num_attention_heads 8");
+}
+
+static void test_ministral(void **state)
+{
+    (void)state;
+    mhv_config c;
+    config_ok(SIZES("ministral") ", \"head_dim\": 8}", &c);
+    /* MinistralConfig: every layer slides by 4096, no biases, untied */
+    for (int l = 0; l < 4; l++)
+        assert_true(slides(&c, l));
+    assert_true(c.sliding_window == 4096 && !c.attn_bias && !c.attn_out_bias && !c.mlp_bias);
+    assert_true(c.max_positions == 131072 && c.rope.theta == 10000.0 && !c.tie_word_embeddings);
+    assert_true(c.layer_norm_eps == 1e-6f && c.num_kv_heads == 4);
+    config_ok(SIZES("ministral") ", \"head_dim\": 8, \"attention_bias\": true, \"layer_types\": "
+              "[\"full_attention\", \"sliding_attention\", \"full_attention\", "
+              "\"full_attention\"], \"sliding_window\": 5}", &c);
+    assert_true(!c.attn_bias && !slides(&c, 0) && slides(&c, 1) && c.sliding_window == 5);
+    config_refused(SIZES("ministral") "}", "ministral without head_dim is not supported");
+    config_refused(SIZES("ministral") ", \"head_dim\": 8, \"sliding_window\": null}",
+                   "sliding_window null is not supported for ministral");
+}
+
+static void test_ministral3(void **state)
+{
+    (void)state;
+    mhv_config c;
+    config_ok(SIZES("ministral3") "}", &c);
+    /* Ministral3Config: head_dim 128, no window, YaRN 16 over 16384, llama_4 beta 0.1 */
+    assert_true(c.head_dim == 128 && c.sliding_window == 0 && c.max_positions == 262144);
+    assert_true(c.rope.kind == MHV_ROPE_YARN && c.rope.factor == 16.0 && c.rope.theta == 1e6);
+    assert_true(c.rope.original_max_positions == 16384 && c.rope.attention == 1.0);
+    assert_true(c.llama4_beta == 0.1 && c.llama4_original == 16384);
+    assert_true(c.layer_norm_eps == 1e-5f && !c.attn_bias && !c.tie_word_embeddings);
+    config_ok(SIZES("ministral3") ", \"sliding_window\": 6, \"rope_parameters\": {\"rope_type\": "
+              "\"default\", \"rope_theta\": 300, \"llama_4_scaling_beta\": 0.5, "
+              "\"original_max_position_embeddings\": 4}}", &c);
+    assert_true(c.sliding_window == 6 && c.rope.kind == MHV_ROPE_NONE && c.rope.theta == 300.0);
+    assert_true(c.llama4_beta == 0.5 && c.llama4_original == 4 && !c.window_by_layer);
+    config_refused(SIZES("ministral3") ", \"rope_parameters\": {\"rope_type\": \"default\"}}",
+                   "without llama_4_scaling_beta and original_max_position_embeddings");
+    config_refused(SIZES("ministral3") ", \"rope_parameters\": {\"rope_type\": \"longrope\", "
+                   "\"llama_4_scaling_beta\": 0.1, \"original_max_position_embeddings\": 4}}",
+                   "longrope");
+}
+
+static void test_seed_oss(void **state)
+{
+    (void)state;
+    mhv_config c;
+    config_ok(SIZES("seed_oss") "}", &c);
+    /* SeedOssConfig: q/k/v biases, none on o_proj, head_dim 128 */
+    assert_true(c.attn_bias && !c.attn_out_bias && !c.mlp_bias && c.head_dim == 128);
+    assert_true(c.max_positions == 524288 && c.layer_norm_eps == 1e-6f && !c.tie_word_embeddings);
+    config_ok(SIZES("seed_oss") ", \"attention_bias\": false, \"attention_out_bias\": true, "
+              "\"mlp_bias\": true, \"head_dim\": 8}", &c);
+    assert_true(!c.attn_bias && c.attn_out_bias && c.mlp_bias && c.head_dim == 8);
+    config_refused(SIZES("seed_oss") ", \"rope_scaling\": {\"rope_type\": \"longrope\"}}",
+                   "longrope");
+}
+
+static void test_arcee(void **state)
+{
+    (void)state;
+    mhv_config c;
+    config_ok(SIZES("arcee") "}", &c);
+    /* ArceeConfig: relu2, untied, rms 1e-5 */
+    assert_true(c.act == MHV_ACT_RELU2 && !c.tie_word_embeddings && c.layer_norm_eps == 1e-5f);
+    assert_true(c.max_positions == 4096 && c.head_dim == 8 && !c.attn_bias && !c.mlp_bias);
+    config_ok(SIZES("arcee") ", \"hidden_act\": \"silu\", \"mlp_bias\": true}", &c);
+    assert_true(c.act == MHV_ACT_SILU && c.mlp_bias);
+    config_refused(SIZES("arcee") ", \"hidden_act\": \"xielu\"}", "xielu");
+}
+
+static void test_ernie4_5(void **state)
+{
+    (void)state;
+    mhv_config c;
+    config_ok(SIZES("ernie4_5") "}", &c);
+    /* Ernie4_5Config: head_dim 128, tied, theta 500000, no biases */
+    assert_true(c.head_dim == 128 && c.tie_word_embeddings && c.rope.theta == 500000.0);
+    assert_true(!c.attn_bias && !c.attn_out_bias && !c.mlp_bias && c.layer_norm_eps == 1e-5f);
+    /* use_bias: every projection; attention_bias and mlp_bias are not its fields */
+    config_ok(SIZES("ernie4_5") ", \"use_bias\": true, \"mlp_bias\": false}", &c);
+    assert_true(c.attn_bias && c.attn_out_bias && c.mlp_bias);
+    config_ok(SIZES("ernie4_5") ", \"attention_bias\": true, \"mlp_bias\": true}", &c);
+    assert_true(!c.attn_bias && !c.mlp_bias);
+}
+
+static void test_hunyuan(void **state)
+{
+    (void)state;
+    mhv_config c;
+    config_ok(SIZES("hunyuan_v1_dense") "}", &c);
+    assert_true(c.qk_norm == MHV_QK_NORM_HEAD && c.qk_norm_late && !c.tie_word_embeddings);
+    assert_true(c.max_positions == 2048 && c.layer_norm_eps == 1e-5f && c.rope.theta == 1e4);
+    /* the dynamic type with alpha: base theta * alpha^(d / (d - 2)) */
+    config_ok(SIZES("hunyuan_v1_dense") ", \"head_dim\": 8, \"rope_scaling\": {\"type\": "
+              "\"dynamic\", \"alpha\": 1000.0, \"factor\": 1.0}}", &c);
+    assert_true(fabs(c.rope.theta - 1e4 * pow(1000.0, 8.0 / 6.0)) < 1e-3);
+    assert_true(c.rope.kind == MHV_ROPE_NONE);
+    config_ok(SIZES("hunyuan_v1_dense") ", \"rope_scaling\": {\"type\": \"dynamic\", "
+              "\"factor\": 2.0}}", &c); /* dynamic without alpha: as any config's */
+    assert_true(c.rope.theta == 1e4);
+    config_refused(SIZES("hunyuan_v1_dense") ", \"rope_scaling\": {\"type\": \"dynamic\", "
+                   "\"alpha\": 1000.0}}", "alpha without head_dim");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_olmo3),    cmocka_unit_test(test_vaultgemma),
+        cmocka_unit_test(test_ministral), cmocka_unit_test(test_ministral3),
+        cmocka_unit_test(test_seed_oss), cmocka_unit_test(test_arcee),
+        cmocka_unit_test(test_ernie4_5), cmocka_unit_test(test_hunyuan),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
