@@ -245,6 +245,12 @@ typedef struct {
     double llama4_beta;       /* Ministral 3: queries at position pos scaled by
                                * 1 + beta log(1 + floor(pos / llama4_original)) */
     int llama4_original;
+    int xielu;                /* the MLP's activation is xIELU with each layer's parameters
+                               * (Apertus hidden_act xielu) */
+    /* DeepSeek-V3's routing (model/glm4_moe.c; mhv_moe.groups): n_group, topk_group,
+     * routed_scaling_factor; 0 groups: another routing */
+    int moe_groups, moe_topk_groups;
+    double moe_routed_scale;
 } mhv_config;
 
 /* The frames a speech encoder (cfg.speech) makes of `samples` samples: each convolution

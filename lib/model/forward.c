@@ -214,6 +214,9 @@ mhv_status mhv_forward_run_opts(mhv_forward_ctx *fc, const mhv_model *m, const i
     } else if (c->speech) {
         if (!opts || !opts->audio)
             return mhv_fail(err, MHV_EUSAGE, "", "%s takes a waveform, not token ids", c->arch);
+        if (opts->audio_samples > INT_MAX)
+            return mhv_fail(err, MHV_EUSAGE, "", "%ld samples are more than %s takes (%d)",
+                            opts->audio_samples, c->arch, INT_MAX);
         long frames = mhv_config_speech_frames(c, opts->audio_samples);
         if (frames < 1)
             return mhv_fail(err, MHV_EUSAGE, "", "%ld samples are too short for %s: its "
@@ -863,10 +866,8 @@ typedef struct {
     int decoder_only;   /* a causal LM: the sequence is its whole input (no encoder) */
 } gen_ctx;
 
-/* A causal LM's logits of the token after ids(n), as mhv_forward_seq2seq_next gives an
- * encoder-decoder's: the last row of mhv_forward_logits's, computed alone. */
-static mhv_status decoder_next(mhv_forward_ctx *fc, const mhv_model *m, const int32_t *ids,
-                               int n, float *logits, const float **next, mhv_error *err)
+mhv_status mhv_forward_decoder_next(mhv_forward_ctx *fc, const mhv_model *m, const int32_t *ids,
+                                    int n, float *logits, const float **next, mhv_error *err)
 {
     mhv_nn *nn = &fc->nn;
     nn->logits_last = 1;
@@ -895,9 +896,11 @@ static mhv_status gen_logits(void *ctx, const int32_t *seqs, int n_seq, int len,
     for (int i = 0; i < n_seq && !st; i++) {
         const float *next;
         const int32_t *seq = seqs + (size_t)i * (size_t)len;
-        st = g->decoder_only ? decoder_next(g->fc, g->m, seq, len, g->buf, &next, err)
-                             : mhv_forward_seq2seq_next(g->fc, g->m, g->src, g->ns, g->feats,
-                                                        seq, len, g->memo, g->buf, &next, err);
+        if (g->decoder_only)
+            st = mhv_forward_decoder_next(g->fc, g->m, seq, len, g->buf, &next, err);
+        else
+            st = mhv_forward_seq2seq_next(g->fc, g->m, g->src, g->ns, g->feats, seq, len,
+                                          g->memo, g->buf, &next, err);
         if (!st)
             memcpy(logits + (size_t)i * V, next, V * sizeof *logits);
     }

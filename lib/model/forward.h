@@ -226,6 +226,12 @@ mhv_status mhv_forward_generate_audio(mhv_forward_ctx *c, const mhv_model *m,
                                       const float *feats, const int32_t *prompt, int np,
                                       const mhv_gen_config *g, int32_t **out, int *n_out,
                                       mhv_error *err);
+/* A causal LM's logits of the token after ids(n), as mhv_forward_seq2seq_next gives an
+ * encoder-decoder's: the last row of mhv_forward_logits's (the same bytes), the LM head run
+ * over that position alone when the kernels allow (mhv_nn_logit_rows); *next points at
+ * them inside logits, which has room for (n, vocab) floats. */
+mhv_status mhv_forward_decoder_next(mhv_forward_ctx *c, const mhv_model *m, const int32_t *ids,
+                                    int n, float *logits, const float **next, mhv_error *err);
 /* transformers' generate() for a decoder-only model (a causal LM with its LM head:
  * GPT-2, Llama, Qwen, Gemma ...): prompt(np) is its input ids (the tokenizer's, special
  * tokens included), g's search and processors run over the whole sequence (the prompt's

@@ -546,7 +546,10 @@ static void decoder_mlp(mhv_nn *nn, const mhv_decoder *dec, const mhv_config *c,
         mhv_moe moe = *dec->moe;
         moe.router = &ly->router;
         moe.gate = ly->exp_gate, moe.up = ly->exp_up, moe.down = ly->exp_down;
-        moe.s_gate = ly->shared_gate.data ? &ly->ffn_gate : NULL;
+        /* a shared expert gated by shared_gate (Qwen2-MoE), or ungated (GraniteMoeShared) */
+        int shared = ly->shared_gate.data || (moe.s_ungated && ly->ffn_gate.data);
+        moe.s_gate = shared ? &ly->ffn_gate : NULL;
+        moe.choice_bias = ly->router_choice_b;
         moe.s_up = &ly->ffn_up, moe.s_down = &ly->ffn_down, moe.s_router = &ly->shared_gate;
         mhv_nn_moe(nn, out, in, &moe, n, H, p->moe);
     } else if (dec->mlp == MHV_MLP_GATED) {
@@ -556,6 +559,10 @@ static void decoder_mlp(mhv_nn *nn, const mhv_decoder *dec, const mhv_config *c,
         };
         mhv_nn_linear_parts(nn, gate_up, 2, in, n);
         mhv_nn_mul(nn, p->ffn, p->up, n, I);
+        mhv_nn_linear(nn, out, p->ffn, &ly->ffn_down, ly->ffn_down_b, n, MHV_NN_NO_ACT);
+    } else if (ly->xielu) { /* Apertus: an activation with the layer's own parameters */
+        mhv_nn_linear(nn, p->ffn, in, &ly->ffn_up, ly->ffn_up_b, n, MHV_NN_NO_ACT);
+        mhv_nn_xielu(nn, p->ffn, ly->xielu, n, I);
         mhv_nn_linear(nn, out, p->ffn, &ly->ffn_down, ly->ffn_down_b, n, MHV_NN_NO_ACT);
     } else {
         mhv_nn_linear(nn, p->ffn, in, &ly->ffn_up, ly->ffn_up_b, n, (int)c->act);

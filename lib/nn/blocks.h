@@ -199,6 +199,11 @@ void mhv_nn_mul_scalar(mhv_nn *nn, float *x, float s, int n, int d);
 void mhv_nn_div_scalar(mhv_nn *nn, float *x, float s, int n, int d);
 /* x(n, d) = cap * tanh(x / cap), in fp32 as PyTorch: Gemma 2's final logit soft capping. */
 void mhv_nn_softcap(mhv_nn *nn, float *x, float cap, int n, int d);
+/* xIELU (Apertus) in place on x(n, d), p = {alpha_p, alpha_n, beta, eps} as applied
+ * (alpha_p = softplus of its parameter, alpha_n = beta + softplus of its), in fp32 as
+ * transformers' Python form: alpha_p x x + beta x where x > 0, else
+ * (expm1(min(x, eps)) - x) alpha_n + beta x. */
+void mhv_nn_xielu(mhv_nn *nn, float *x, const float p[4], int n, int d);
 
 /* ---- embeddings ---- */
 
@@ -265,6 +270,17 @@ typedef struct {
     /* JetMoE's routing instead: the top_k logits (largest first, the lower index among
      * equals), softmaxed among themselves (mhv_nn_topk_softmax) */
     int softmax_topk;
+    /* the shared expert added as it is, without s_router's sigmoid gate (GraniteMoeShared's
+     * shared_mlp; s_router unused) */
+    int s_ungated;
+    /* DeepSeek-V3's routing instead (GLM-4-MoE, dots1), when groups > 0: scores s =
+     * sigmoid(logits), chosen by s + choice_bias among the topk_groups groups (of
+     * experts / groups consecutive experts) whose two best s + choice_bias sum highest, the
+     * top_k of them (largest first, the lower index among equals); weights their s,
+     * divided by their sum + 1e-20 when norm_topk, times routed_scale; in fp32 */
+    int groups, topk_groups;
+    const float *choice_bias;           /* (experts,) e_score_correction_bias */
+    float routed_scale;
 } mhv_moe;
 
 /* For each of n rows of logits(n, E): its k largest (the lower index first among equals, as
@@ -298,6 +314,8 @@ typedef struct {
     const unsigned char *gu_blocks, *gu_scales, *down_blocks, *down_scales;
 } mhv_moe_clamped;
 
+#define MHV_MAX_EXPERTS_MOE 4096 /* the most experts mhv_nn_moe's grouped routing takes (as
+                                  * config.h's MHV_MAX_EXPERTS) */
 #define MHV_MOE_MAX_TOPK 64 /* the most experts per token mhv_nn_moe_clamped takes */
 
 /* Floats of scratch mhv_nn_moe_clamped needs for n tokens of width d. */
