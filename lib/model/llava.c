@@ -99,10 +99,11 @@ static mhv_status check_parts(const mhv_config *tc, const mhv_config *vc, const 
         return mhv_fail(err, MHV_EUNSUPPORTED, name,
                         "text_config model_type '%s' is not a decoder language model",
                         tc->model_type);
-    if (strcmp(vc->model_type, "clip_vision_model") != 0)
+    if (strcmp(vc->model_type, "clip_vision_model") != 0 &&
+        strcmp(vc->model_type, "siglip_vision_model") != 0)
         return mhv_fail(err, MHV_EUNSUPPORTED, name,
                         "vision_config model_type '%s' is not supported in llava "
-                        "(clip_vision_model is)", vc->model_type);
+                        "(clip_vision_model and siglip_vision_model are)", vc->model_type);
     return MHV_OK;
 }
 

@@ -53,6 +53,14 @@ check "llava-list-full-bf16: [CLS] labelled, no patch" "perl -MJSON::PP -e 'loca
     my \$s = decode_json(<STDIN>)->{sentences}[0]; my \$im = \$s->{image};
     exit !(\$im->{tokens} == 17 && !defined \$im->{patches}[0] && \$s->{tokens}[7] eq q(img cls) &&
         \$s->{tokens}[8] eq q(img 0,0))' <$TMP/c/q.json"
+# a SigLIP tower: no [CLS], so the default strategy drops its first patch
+"$MHAVIZ" run --model "$FIX/llava-siglip-f16" --image "$IMG" --format json --out "$TMP/s" \
+    "$TMP/q.txt" 2>"$TMP/stderr"
+check "llava-siglip-f16: every head as transformers'" "[ $? = 0 ] && golden_check $FIX/goldens/llava-siglip-f16.json $TMP/s/q.json"
+check "llava-siglip-f16: the features start at patch 0,1" "perl -MJSON::PP -e 'local \$/;
+    my \$s = decode_json(<STDIN>)->{sentences}[0]; my \$im = \$s->{image};
+    exit !(\$im->{tokens} == 15 && \$im->{patches}[0][0] == 0 && \$im->{patches}[0][1] == 1 &&
+        \$s->{tokens}[7] eq q(img 0,1) && \$s->{tokens}[21] eq q(img 3,3))' <$TMP/s/q.json"
 # long prompts: pooled figures
 "$MHAVIZ" run --model "$FIX/llava-f32" --image "$IMG" --max-pixels 200 --out "$TMP/d" "$TMP/q.txt" 2>"$TMP/stderr"
 check "llava: --max-pixels" "[ $? = 0 ] && [ -s $TMP/d/q/L00-H00.png ]"
