@@ -87,16 +87,14 @@ static mhv_status expand(mhv_encoding *e, int at, const mhv_report_image *img, m
         for (int j = 0; j < k; j++, o++) {
             char label[32];
             int p = j - img->cls;
-            if (i != at)
-                snprintf(label, sizeof label, "%s", e->pieces[i]);
-            else if (p < 0)
+            if (p < 0)
                 snprintf(label, sizeof label, "img cls");
             else
                 snprintf(label, sizeof label, "img %d,%d", p / img->cols, p % img->cols);
             ids[o] = e->ids[i];
             spans[2 * o] = i == at ? -1 : e->spans[2 * i];
             spans[2 * o + 1] = i == at ? -1 : e->spans[2 * i + 1];
-            if (!(pieces[o] = strdup(label))) {
+            if (!(pieces[o] = strdup(i == at ? label : e->pieces[i]))) {
                 st = mhv_fail(err, MHV_ENOMEM, "", "out of memory");
                 goto out;
             }
