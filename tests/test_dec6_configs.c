@@ -1,7 +1,7 @@
 /* config.json of OLMo 3, VaultGemma, Ministral, Ministral 3, Seed-OSS, Arcee, ERNIE 4.5,
- * HunYuan dense, Apertus, Granite MoE
- * (shared), GLM-4-MoE and dots1: the defaults of their transformers config classes and what is refused by
- * name rather than approximated. The forward passes are checked against transformers by
+ * HunYuan dense, Apertus, Granite MoE (shared), GLM-4-MoE, dots1 and ERNIE 4.5 MoE: the
+ * defaults of their transformers config classes and what is refused by name rather than
+ * approximated. The forward passes are checked against transformers by
  * tests/test_families.c. */
 #include <stdarg.h>
 #include <stddef.h>
@@ -257,7 +257,8 @@ static void test_glm4_moe(void **state)
                    "n_group 3 does not split 128 experts");
     config_refused("{\"model_type\": \"glm4_moe\", \"head_dim\": 128, \"n_group\": 128}",
                    "into groups of 2 or more");
-    config_refused("{\"model_type\": \"glm4_moe\", \"head_dim\": 128, \"n_group\": 32, \"topk_group\": 1}",
+    config_refused("{\"model_type\": \"glm4_moe\", \"head_dim\": 128, \"n_group\": 32, "
+                   "\"topk_group\": 1}",
                    "hold fewer than num_experts_per_tok 8");
     config_refused("{\"model_type\": \"glm4_moe\", \"head_dim\": 128, \"topk_group\": 2}",
                    "topk_group 2 exceeds n_group 1");
@@ -288,6 +289,30 @@ static void test_dots1(void **state)
     assert_true(c.sliding_window == 5 && c.attn_bias && c.attn_out_bias);
 }
 
+static void test_ernie4_5_moe(void **state)
+{
+    (void)state;
+    mhv_config c;
+    config_ok("{\"model_type\": \"ernie4_5_moe\"}", &c);
+    /* Ernie4_5_MoeConfig: ERNIE-4.5-21B-A3B's sizes, 64 experts top 6, 2 shared, the first
+     * layer dense, tied, theta 500000 */
+    assert_true(c.hidden_size == 2560 && c.num_layers == 28 && c.num_heads == 20);
+    assert_true(c.num_kv_heads == 4 && c.head_dim == 128 && c.intermediate_size == 12288);
+    assert_true(c.vocab_size == 103424 && c.max_positions == 131072);
+    assert_true(c.num_experts == 64 && c.experts_per_tok == 6 && c.moe_norm_min == 1e-12);
+    assert_true(c.moe_intermediate_size == 1536 && c.shared_expert_size == 3072);
+    assert_true(!(c.moe_layers[0] & 1) && (c.moe_layers[0] & 2) && (c.moe_layers[3] & 8));
+    assert_true(c.tie_word_embeddings && c.rope.theta == 500000.0 && !c.qk_norm);
+    assert_true(!c.attn_bias && !c.mlp_bias && c.layer_norm_eps == 1e-5f && !c.rotary_dims);
+    config_ok("{\"model_type\": \"ernie4_5_moe\", \"num_hidden_layers\": 6, "
+              "\"num_experts\": 8, \"num_experts_per_tok\": 2, \"use_bias\": true, "
+              "\"moe_layer_start_index\": 0, \"moe_layer_end_index\": 4, "
+              "\"moe_layer_interval\": 2, \"moe_num_shared_experts\": 0}", &c);
+    assert_true(c.num_experts == 8 && c.experts_per_tok == 2 && c.shared_expert_size == 0);
+    assert_true(c.moe_layers[0] == 0x0a && c.attn_bias && c.attn_out_bias && c.mlp_bias);
+    config_refused("{\"model_type\": \"ernie4_5_moe\", \"moe_k\": 65}", "moe_k 65 exceeds");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -297,6 +322,7 @@ int main(void)
         cmocka_unit_test(test_ernie4_5), cmocka_unit_test(test_hunyuan),
         cmocka_unit_test(test_apertus),  cmocka_unit_test(test_granitemoe),
         cmocka_unit_test(test_glm4_moe), cmocka_unit_test(test_dots1),
+        cmocka_unit_test(test_ernie4_5_moe),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -251,6 +251,7 @@ typedef struct {
      * routed_scaling_factor; 0 groups: another routing */
     int moe_groups, moe_topk_groups;
     double moe_routed_scale;
+    double moe_norm_min;      /* > 0: ERNIE 4.5's routing (mhv_moe.softmax_bias) */
 } mhv_config;
 
 /* The frames a speech encoder (cfg.speech) makes of `samples` samples: each convolution

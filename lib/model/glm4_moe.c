@@ -1,6 +1,7 @@
-/* glm4_moe.c - the decoders with DeepSeek-V3's mixture of experts on a grouped-query
+/* glm4_moe.c - the decoders with a routed mixture and shared experts on a grouped-query
  * attention: GLM-4.5 / GLM-4-MoE (Glm4MoeModel, Glm4MoeForCausalLM) and dots.llm1
- * (Dots1Model, Dots1ForCausalLM).
+ * (Dots1Model, Dots1ForCausalLM) with DeepSeek-V3's routing, ERNIE 4.5 MoE
+ * (Ernie4_5_MoeModel, Ernie4_5_MoeForCausalLM) with its own.
  *
  *   x = embed_tokens[id]
  *   per layer: x += o(attn(rope(qn(q)), rope(kn(k)), v)(rms_1(x)));  x += mlp(rms_2(x))
@@ -13,7 +14,11 @@
  * partial_rotary_factor (default 0.5) of each head (pairs i, i + half), normalises query and
  * key heads with use_qk_norm, biases q/k/v with attention_bias; dots1 normalises them always
  * (Qwen3's attention, its o_proj biased too) and slides a window on the layers from
- * max_window_layers (or as layer_types says). */
+ * max_window_layers (or as layer_types says). ERNIE 4.5 MoE chooses its experts by the
+ * router's softmax + e_score_correction_bias (moe_statics, (1, experts)), weights them by
+ * the softmax divided by max(their sum, moe_norm_min), has them on the layers
+ * moe_layer_interval / start / end say, biases every projection but the experts' with
+ * use_bias (its LM head's too) and rotates interleaved pairs (2i, 2i+1), as ERNIE 4.5. */
 #include <cjson/cJSON.h>
 #include <stdio.h>
 #include <string.h>
@@ -25,6 +30,7 @@
 typedef struct {
     const char *model_type;
     int dots1;              /* Qwen3's attention and windows, DeepSeek-V3's None defaults */
+    int ernie;              /* ERNIE 4.5's names, routing, biases and interleaved rotary */
     /* the config class's defaults: vocab_size, hidden_size, intermediate_size,
      * num_hidden_layers, num_attention_heads, num_key_value_heads, max_position_embeddings */
     int vocab, hidden, inter, layers, heads, kv_heads, positions;
@@ -33,15 +39,58 @@ typedef struct {
 } variant;
 
 static const variant variants[] = {
-    {"glm4_moe", 0, 151552, 4096, 10944, 46, 96, 8, 131072, 1e-5, 1, 1},
-    {"dots1", 1, 152064, 4608, 10944, 62, 32, 32, 2048, 1e-6, 0, 0},
+    {"glm4_moe", 0, 0, 151552, 4096, 10944, 46, 96, 8, 131072, 1e-5, 1, 1},
+    {"dots1", 1, 0, 152064, 4608, 10944, 62, 32, 32, 2048, 1e-6, 0, 0},
+    {"ernie4_5_moe", 0, 1, 103424, 2560, 12288, 28, 20, 4, 131072, 1e-5, 0, 0},
 };
 
-static const char *const model_types[] = {"glm4_moe", "dots1", NULL};
+static const char *const model_types[] = {"glm4_moe", "dots1", "ernie4_5_moe", NULL};
 
 static const variant *variant_of(const mhv_config *c)
 {
-    return strcmp(c->arch, "dots1") == 0 ? &variants[1] : &variants[0];
+    for (size_t i = 0; i < sizeof variants / sizeof variants[0]; i++)
+        if (strcmp(variants[i].model_type, c->arch) == 0)
+            return &variants[i];
+    return &variants[0];
+}
+
+/* ERNIE 4.5's mixture: moe_num_experts (num_experts) top moe_k (num_experts_per_tok),
+ * moe_num_shared_experts, moe_norm_min, on the layers l with (l + 1) % moe_layer_interval
+ * == 0 from moe_layer_start_index to moe_layer_end_index (-1: the last). */
+static mhv_status ernie_moe_config(const cJSON *root, mhv_config *c, const char *name,
+                                   mhv_error *err)
+{
+    int shared, start, end, interval;
+    double norm_min;
+    const char *ek = mhv_json_get(root, "moe_num_experts") ? "moe_num_experts" : "num_experts";
+    const char *kk = mhv_json_get(root, "moe_k") ? "moe_k" : "num_experts_per_tok";
+    mhv_status st;
+    if ((st = mhv_json_int(root, ek, 64, 1, MHV_MAX_EXPERTS, &c->num_experts, name, err)) ||
+        (st = mhv_json_int(root, kk, 6, 1, MHV_MAX_EXPERTS, &c->experts_per_tok, name, err)) ||
+        (st = mhv_json_int(root, "moe_num_shared_experts", 2, 0, MHV_MAX_EXPERTS, &shared, name,
+                           err)) ||
+        (st = mhv_json_int(root, "moe_intermediate_size", 1536, 1, 4 * MHV_MAX_HIDDEN,
+                           &c->moe_intermediate_size, name, err)) ||
+        (st = mhv_json_int(root, "moe_layer_start_index", 1, -MHV_MAX_LAYERS, MHV_MAX_LAYERS,
+                           &start, name, err)) ||
+        (st = mhv_json_int(root, "moe_layer_end_index", -1, -MHV_MAX_LAYERS, MHV_MAX_LAYERS,
+                           &end, name, err)) ||
+        (st = mhv_json_int(root, "moe_layer_interval", 1, 1, MHV_MAX_LAYERS + 1, &interval, name,
+                           err)) ||
+        (st = mhv_json_num(root, "moe_norm_min", 1e-12, 0, 1e6, &norm_min, name, err)))
+        return st;
+    if (c->experts_per_tok > c->num_experts || c->experts_per_tok > MHV_MOE_MAX_TOPK)
+        return mhv_fail(err, MHV_EFORMAT, name, "moe_k %d exceeds the %d experts",
+                        c->experts_per_tok, c->num_experts);
+    if (end == -1)
+        end = c->num_layers - 1;
+    c->shared_expert_size = c->moe_intermediate_size * shared;
+    c->moe_norm_min = norm_min;
+    memset(c->moe_layers, 0, sizeof c->moe_layers);
+    for (int l = 0; l < c->num_layers; l++)
+        if ((l + 1) % interval == 0 && l >= start && l <= end)
+            c->moe_layers[l / 8] |= (unsigned char)(1u << (l % 8));
+    return MHV_OK;
 }
 
 /* A positive count of the mixture; glm4_moe's have defaults, dots1's are None (transformers
@@ -62,10 +111,9 @@ static mhv_status moe_config(const cJSON *root, const variant *v, mhv_config *c,
     double scale;
     mhv_status st;
     /* num_local_experts is the attribute_map's other name of n_routed_experts */
-    const char *experts = mhv_json_get(root, "n_routed_experts") || !mhv_json_get(root,
-                                                                                 "num_local_experts")
-                              ? "n_routed_experts"
-                              : "num_local_experts";
+    int routed = mhv_json_get(root, "n_routed_experts") || !mhv_json_get(root,
+                                                                         "num_local_experts");
+    const char *experts = routed ? "n_routed_experts" : "num_local_experts";
     if ((st = moe_count(root, v, experts, 128, 1, &c->num_experts, name, err)) ||
         (st = moe_count(root, v, "num_experts_per_tok", 8, 1, &c->experts_per_tok, name, err)) ||
         (st = moe_count(root, v, "n_shared_experts", 1, 0, &shared, name, err)) ||
@@ -139,18 +187,23 @@ static mhv_status glm4_moe_config(const cJSON *root, mhv_config *c, const char *
         (st = mhv_config_gqa(root, v->kv_heads, c->hidden_size / c->num_heads, c, name, err)))
         return st; /* head_dim: getattr(config, "head_dim", hidden_size // heads) */
     double eps, partial = 1.0;
-    int qk_norm = 1;
+    int qk_norm = !v->ernie;
     if ((st = mhv_json_num(root, "rms_norm_eps", v->eps, -1e-300, 1, &eps, name, err)) ||
         (st = mhv_config_act(root, "hidden_act", MHV_ACT_SILU, &c->act, name, err)) ||
-        (st = mhv_json_bool(root, "tie_word_embeddings", 0, &c->tie_word_embeddings, name,
-                            err)) ||
-        (st = mhv_json_bool(root, "attention_bias", 0, &c->attn_bias, name, err)) ||
-        (!v->dots1 &&
+        (st = mhv_json_bool(root, "tie_word_embeddings", v->ernie, &c->tie_word_embeddings,
+                            name, err)) ||
+        (st = mhv_json_bool(root, v->ernie ? "use_bias" : "attention_bias", 0, &c->attn_bias,
+                            name, err)) ||
+        (!v->dots1 && !v->ernie &&
          (st = mhv_json_bool(root, "use_qk_norm", 0, &qk_norm, name, err))))
         return st;
-    if (v->dots1)
+    if (v->dots1 || v->ernie) {
         st = mhv_config_rope(root, &c->rope, name, err);
-    else { /* Glm4MoeConfig: partial_rotary_factor 0.5 unless given */
+        const cJSON *p = mhv_json_get(root, "rope_parameters");
+        if (!st && v->ernie && !mhv_json_get(root, "rope_theta") &&
+            !(p && mhv_json_get(p, "rope_theta")))
+            c->rope.theta = 500000.0; /* Ernie4_5_MoeConfig.default_theta */
+    } else { /* Glm4MoeConfig: partial_rotary_factor 0.5 unless given */
         const cJSON *pr = mhv_json_get(root, "partial_rotary_factor");
         const cJSON *rp = mhv_json_get(root, "rope_parameters");
         int given = pr || (rp && mhv_json_get(rp, "partial_rotary_factor")) ||
@@ -171,8 +224,11 @@ static mhv_status glm4_moe_config(const cJSON *root, mhv_config *c, const char *
         c->rotary_dims = 0;
     c->qk_norm = qk_norm ? MHV_QK_NORM_HEAD : 0;
     c->layer_norm_eps = (float)eps;
-    c->attn_out_bias = v->dots1 ? c->attn_bias : 0;
+    c->attn_out_bias = v->dots1 || v->ernie ? c->attn_bias : 0;
+    c->mlp_bias = v->ernie && c->attn_bias; /* use_bias: the dense and shared MLPs too */
     c->causal = 1;
+    if (v->ernie)
+        return ernie_moe_config(root, c, name, err);
     if ((st = moe_config(root, v, c, name, err)))
         return st;
     return v->dots1 ? dots1_windows(root, c, name, err) : MHV_OK;
@@ -182,9 +238,14 @@ static size_t glm4_moe_vector_floats(const mhv_config *c)
 {
     size_t H = (size_t)c->hidden_size, QD = (size_t)c->num_heads * (size_t)c->head_dim;
     size_t KVD = (size_t)c->num_kv_heads * (size_t)c->head_dim;
-    /* the final norm; per layer two norms, q/k head norms, biases, the choice bias */
-    return H + (size_t)c->num_layers * (3 * H + 2 * (size_t)c->head_dim + QD + 2 * KVD +
-                                        (size_t)c->num_experts);
+    size_t I = (size_t)(c->intermediate_size > c->shared_expert_size ? c->intermediate_size
+                                                                       : c->shared_expert_size);
+    /* the final norm; per layer two norms, q/k head norms, biases (ERNIE's MLPs' too), the
+     * choice bias */
+    size_t per_layer = 4 * H + 2 * (size_t)c->head_dim + QD + 2 * KVD + 2 * I +
+                       (size_t)c->num_experts;
+    return H + (size_t)c->vocab_size /* ERNIE's LM head bias */ +
+           (size_t)c->num_layers * per_layer;
 }
 
 static int is_moe_layer(const mhv_config *c, int l)
@@ -234,16 +295,36 @@ static mhv_status glm4_moe_load(mhv_model *m, mhv_wload *ld, mhv_error *err)
                       (st = mhv_wload_mat(ld, M("up_proj"), I, H, 0, &ly->ffn_up, err)) ||
                       (st = mhv_wload_mat(ld, M("down_proj"), H, I, 0, &ly->ffn_down, err))))
             return st;
-        if (moe &&
-            ((st = mhv_decoder_load_experts(m, ld, l, "mlp", names, c->moe_intermediate_size,
-                                            moe_layers, err)) ||
-             (st = mhv_wload_vec(ld, N("mlp.gate.e_score_correction_bias"), c->num_experts, 0,
-                                 &ly->router_choice_b, err))))
+#define B(part) (snprintf(n, sizeof n, "layers.%d.%s.%s.bias", l, mlp, part), n)
+        if (I > 0 && c->mlp_bias &&
+            ((st = mhv_wload_vec(ld, B("gate_proj"), I, 0, &ly->ffn_gate_b, err)) ||
+             (st = mhv_wload_vec(ld, B("up_proj"), I, 0, &ly->ffn_up_b, err)) ||
+             (st = mhv_wload_vec(ld, B("down_proj"), H, 0, &ly->ffn_down_b, err))))
+            return st;
+#undef B
+        /* ERNIE 4.5 keeps its correction bias as (1, experts) */
+        const char *cb = c->moe_norm_min > 0 ? "mlp.moe_statics.e_score_correction_bias"
+                                             : "mlp.gate.e_score_correction_bias";
+        const int64_t cb_dims[2] = {1, c->num_experts};
+        mhv_mat cbm;
+        if (moe && (st = mhv_decoder_load_experts(m, ld, l, "mlp", names,
+                                                  c->moe_intermediate_size, moe_layers, err)))
+            return st;
+        if (moe && c->moe_norm_min > 0) {
+            if ((st = mhv_wload_tensor(ld, N(cb), cb_dims, 2, 0, &cbm, err)) ||
+                (st = mhv_wload_zeros(ld, c->num_experts, &ly->router_choice_b, err)))
+                return st;
+            mhv_mat_row(&cbm, 0, ly->router_choice_b);
+        } else if (moe && (st = mhv_wload_vec(ld, N(cb), c->num_experts, 0, &ly->router_choice_b,
+                                              err)))
             return st;
 #undef M
 #undef N
     }
-    return mhv_decoder_load_lm_head(m, ld, "lm_head.weight", NULL, err);
+    /* ERNIE 4.5 MoE's LM head has a bias with use_bias */
+    int head_bias = c->moe_norm_min > 0 && c->attn_bias;
+    return mhv_decoder_load_lm_head(m, ld, "lm_head.weight", head_bias ? "lm_head.bias" : NULL,
+                                    err);
 }
 
 static mhv_status glm4_moe_forward(mhv_nn *nn, const mhv_model *m, const int32_t *ids, int n,
@@ -256,6 +337,7 @@ static mhv_status glm4_moe_forward(mhv_nn *nn, const mhv_model *m, const int32_t
         .inter = c->moe_intermediate_size, .norm_topk = c->norm_topk_prob, .act = (int)c->act,
         .s_inter = c->shared_expert_size, .s_ungated = 1, .groups = c->moe_groups,
         .topk_groups = c->moe_topk_groups, .routed_scale = (float)c->moe_routed_scale,
+        .softmax_bias = c->moe_norm_min > 0, .norm_min = (float)c->moe_norm_min,
     };
     const mhv_decoder dec = {MHV_NORM_RMS, MHV_RESIDUAL_SEQUENTIAL, MHV_MLP_GATED, &moe};
     mhv_decoder_pass p;
@@ -263,7 +345,7 @@ static mhv_status glm4_moe_forward(mhv_nn *nn, const mhv_model *m, const int32_t
                                       &(mhv_decoder_scratch){.rope_half = rot / 2}, &p, err);
     if (st)
         return st;
-    mhv_rotary rope = mhv_decoder_rope(&p, &c->rope, rot, 0);
+    mhv_rotary rope = mhv_decoder_rope(&p, &c->rope, rot, variant_of(c)->ernie);
 
     mhv_embed emb = {.tok = &m->word_emb, .pad_id = -1};
     mhv_nn_embed(nn, p.x, &emb, ids, n, c->hidden_size);

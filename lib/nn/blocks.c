@@ -577,6 +577,31 @@ static void sigmoid_groups_route(const mhv_moe *m, float *p, float *w, int32_t *
     }
 }
 
+/* ERNIE 4.5's routing of one token (mhv_moe.softmax_bias): logits p(E) become the softmax
+ * (as the default routing computes it), the chosen experts and weights go to ix(k), w(k). */
+static void softmax_bias_route(const mhv_moe *m, float *p, float *w, int32_t *ix)
+{
+    size_t E = (size_t)m->experts, k = (size_t)m->top_k;
+    float choice[MHV_MAX_EXPERTS_MOE];
+    float mx = p[0];
+    for (size_t e = 1; e < E; e++)
+        mx = p[e] > mx ? p[e] : mx;
+    double sum = 0;
+    for (size_t e = 0; e < E; e++)
+        sum += (double)(p[e] = expf(p[e] - mx));
+    for (size_t e = 0; e < E; e++) {
+        p[e] = (float)(p[e] / sum);
+        choice[e] = p[e] + (m->choice_bias ? m->choice_bias[e] : 0.0f);
+    }
+    top_indices(choice, E, k, ix);
+    float total = 0;
+    for (size_t j = 0; j < k; j++)
+        total += (w[j] = p[ix[j]]);
+    total = total > m->norm_min ? total : m->norm_min; /* torch.clamp(min=norm_min) */
+    for (size_t j = 0; j < k; j++)
+        w[j] /= total;
+}
+
 void mhv_nn_moe(mhv_nn *nn, float *y, const float *x, const mhv_moe *m, int n, int d,
                 float *scratch)
 {
@@ -599,7 +624,11 @@ void mhv_nn_moe(mhv_nn *nn, float *y, const float *x, const mhv_moe *m, int n, i
         mhv_nn_topk_softmax(probs, n, (int)E, (int)k, topw, tope);
     for (size_t i = 0; i < N && m->groups; i++)
         sigmoid_groups_route(m, probs + i * E, topw + i * k, tope + i * k);
-    for (size_t i = 0; i < N && !m->sparsemixer && !m->softmax_topk && !m->groups; i++) {
+    for (size_t i = 0; i < N && m->softmax_bias; i++)
+        softmax_bias_route(m, probs + i * E, topw + i * k, tope + i * k);
+    for (size_t i = 0; i < N && !m->sparsemixer && !m->softmax_topk && !m->groups &&
+                       !m->softmax_bias;
+         i++) {
         float *p = probs + i * E;
         float mx = p[0];
         for (size_t e = 1; e < E; e++)
@@ -652,13 +681,13 @@ void mhv_nn_moe(mhv_nn *nn, float *y, const float *x, const mhv_moe *m, int n, i
     if (!m->s_gate)
         return;
     const mhv_plin_part shared[3] = {
-        {ge, m->s_gate, NULL, 0, m->s_inter, m->act},
-        {ue, m->s_up, NULL, 0, m->s_inter, MHV_NN_NO_ACT},
+        {ge, m->s_gate, m->s_gate_b, 0, m->s_inter, m->act},
+        {ue, m->s_up, m->s_up_b, 0, m->s_inter, MHV_NN_NO_ACT},
         {sg, m->s_router, NULL, 0, 1, MHV_NN_NO_ACT},
     };
     mhv_nn_linear_parts(nn, shared, m->s_ungated ? 2 : 3, x, n);
     mhv_nn_mul(nn, ge, ue, n, m->s_inter);
-    mhv_nn_linear(nn, ye, ge, m->s_down, NULL, n, MHV_NN_NO_ACT);
+    mhv_nn_linear(nn, ye, ge, m->s_down, m->s_down_b, n, MHV_NN_NO_ACT);
     for (size_t i = 0; i < N; i++) {
         float g = m->s_ungated ? 1.0f : 1.0f / (1.0f + expf(-sg[i]));
         for (size_t t = 0; t < D; t++)

@@ -281,6 +281,12 @@ typedef struct {
     int groups, topk_groups;
     const float *choice_bias;           /* (experts,) e_score_correction_bias */
     float routed_scale;
+    /* ERNIE 4.5's routing instead, when softmax_bias: the router's softmax p (fp32), the
+     * top_k of p + choice_bias (largest first, the lower index among equals), weighted by
+     * their p divided by max(their sum, norm_min) */
+    int softmax_bias;
+    float norm_min;
+    const float *s_gate_b, *s_up_b, *s_down_b; /* the shared expert's biases, or NULL */
 } mhv_moe;
 
 /* For each of n rows of logits(n, E): its k largest (the lower index first among equals, as
