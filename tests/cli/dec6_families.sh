@@ -27,6 +27,9 @@ for f in olmo3-f32 vaultgemma-lm-f32 ministral-f32 ministral3-model-f16 seed-oss
         "cmp -s $TMP/out-$f-1/ids.json $TMP/out-$f-2/ids.json"
 done
 
+info=$("$MHAVIZ" info --model tests/fixtures/fam-apertus-lm-f32 2>&1)
+check "apertus: info names xielu" "printf '%s\n' \"\$info\" | grep -q 'activation: xielu'"
+
 # refused by name
 edit() { # edit FIXTURE PERL: a copy of FIXTURE's config.json changed by PERL, in $TMP/m
     rm -rf "$TMP/m" && mkdir -p "$TMP/m" && cp tests/fixtures/$1/* "$TMP/m/"
