@@ -1,7 +1,8 @@
 /* config.json of OLMo 3, VaultGemma, Ministral, Ministral 3, Seed-OSS, Arcee, ERNIE 4.5,
- * HunYuan dense, Apertus, Granite MoE
- * (shared): the defaults of their transformers config classes and what is refused by
- * name rather than approximated. The forward passes are checked against transformers by
+ * HunYuan dense, Apertus, Granite MoE (shared), GLM-4-MoE, dots1, ERNIE 4.5 MoE and
+ * DeepSeek-V2/V3: the
+ * defaults of their transformers config classes and what is refused by name rather than
+ * approximated. The forward passes are checked against transformers by
  * tests/test_families.c. */
 #include <stdarg.h>
 #include <stddef.h>
@@ -230,6 +231,142 @@ static void test_granitemoe(void **state)
                    "\"longrope\"}}", "longrope");
 }
 
+static void test_glm4_moe(void **state)
+{
+    (void)state;
+    mhv_config c;
+    /* Glm4MoeConfig's heads of 4096 // 96 = 42 would rotate int(42 * 0.5) = 21 dimensions */
+    config_refused("{\"model_type\": \"glm4_moe\"}", "gives 21 rotated dimensions");
+    config_ok("{\"model_type\": \"glm4_moe\", \"num_attention_heads\": 64}", &c);
+    /* Glm4MoeConfig: GLM-4.5's sizes, 128 experts top 8 renormalised, one shared expert, the
+     * first layer dense, half of each head rotated, no q/k norms */
+    assert_true(c.hidden_size == 4096 && c.num_layers == 46 && c.num_heads == 64);
+    assert_true(c.num_kv_heads == 8 && c.head_dim == 64 && c.intermediate_size == 10944);
+    assert_true(c.vocab_size == 151552 && c.max_positions == 131072 && c.rotary_dims == 32);
+    assert_true(c.num_experts == 128 && c.experts_per_tok == 8 && c.norm_topk_prob);
+    assert_true(c.moe_intermediate_size == 1408 && c.shared_expert_size == 1408);
+    assert_true(c.moe_groups == 1 && c.moe_topk_groups == 1 && c.moe_routed_scale == 1.0);
+    assert_true(!(c.moe_layers[0] & 1) && (c.moe_layers[0] & 2) && !c.qk_norm);
+    assert_true(c.layer_norm_eps == 1e-5f && !c.attn_bias && !c.attn_out_bias);
+    config_ok("{\"model_type\": \"glm4_moe\", \"head_dim\": 128, \"use_qk_norm\": true, "
+              "\"n_shared_experts\": 2, \"n_group\": 8, \"topk_group\": 4, "
+              "\"routed_scaling_factor\": 2.5, \"partial_rotary_factor\": 1.0}", &c);
+    assert_true(c.head_dim == 128 && c.rotary_dims == 0 && c.qk_norm == MHV_QK_NORM_HEAD);
+    assert_true(c.shared_expert_size == 2816 && c.moe_groups == 8 && c.moe_topk_groups == 4);
+    assert_true(c.moe_routed_scale == 2.5);
+    config_refused("{\"model_type\": \"glm4_moe\", \"head_dim\": 128, \"n_group\": 3}",
+                   "n_group 3 does not split 128 experts");
+    config_refused("{\"model_type\": \"glm4_moe\", \"head_dim\": 128, \"n_group\": 128}",
+                   "into groups of 2 or more");
+    config_refused("{\"model_type\": \"glm4_moe\", \"head_dim\": 128, \"n_group\": 32, "
+                   "\"topk_group\": 1}",
+                   "hold fewer than num_experts_per_tok 8");
+    config_refused("{\"model_type\": \"glm4_moe\", \"head_dim\": 128, \"topk_group\": 2}",
+                   "topk_group 2 exceeds n_group 1");
+}
+
+static void test_dots1(void **state)
+{
+    (void)state;
+    mhv_config c;
+    /* Dots1Config leaves the mixture's counts None: transformers fails without them */
+    config_refused("{\"model_type\": \"dots1\"}", "dots1 without n_routed_experts");
+    config_refused("{\"model_type\": \"dots1\", \"n_routed_experts\": 8, "
+                   "\"num_experts_per_tok\": 2}", "dots1 without n_shared_experts");
+    config_ok("{\"model_type\": \"dots1\", \"n_routed_experts\": 8, "
+              "\"num_experts_per_tok\": 2, \"n_shared_experts\": 1}", &c);
+    assert_true(c.hidden_size == 4608 && c.num_layers == 62 && c.num_heads == 32);
+    assert_true(c.num_kv_heads == 32 && c.head_dim == 144 && c.max_positions == 2048);
+    assert_true(c.qk_norm == MHV_QK_NORM_HEAD && !c.norm_topk_prob && c.rotary_dims == 0);
+    assert_true((c.moe_layers[0] & 1) && c.layer_norm_eps == 1e-6f);
+    /* the window from max_window_layers (62): none of the 62 layers */
+    assert_true(c.sliding_window == 4096 || !slides(&c, 61));
+    assert_true(!slides(&c, 0) && !slides(&c, 61));
+    config_ok("{\"model_type\": \"dots1\", \"num_hidden_layers\": 4, "
+              "\"num_local_experts\": 8, \"num_experts_per_tok\": 2, "
+              "\"n_shared_experts\": 1, \"max_window_layers\": 2, \"sliding_window\": 5, "
+              "\"attention_bias\": true}", &c);
+    assert_true(c.num_experts == 8 && !slides(&c, 1) && slides(&c, 2) && slides(&c, 3));
+    assert_true(c.sliding_window == 5 && c.attn_bias && c.attn_out_bias);
+}
+
+static void test_ernie4_5_moe(void **state)
+{
+    (void)state;
+    mhv_config c;
+    config_ok("{\"model_type\": \"ernie4_5_moe\"}", &c);
+    /* Ernie4_5_MoeConfig: ERNIE-4.5-21B-A3B's sizes, 64 experts top 6, 2 shared, the first
+     * layer dense, tied, theta 500000 */
+    assert_true(c.hidden_size == 2560 && c.num_layers == 28 && c.num_heads == 20);
+    assert_true(c.num_kv_heads == 4 && c.head_dim == 128 && c.intermediate_size == 12288);
+    assert_true(c.vocab_size == 103424 && c.max_positions == 131072);
+    assert_true(c.num_experts == 64 && c.experts_per_tok == 6 && c.moe_norm_min == 1e-12);
+    assert_true(c.moe_intermediate_size == 1536 && c.shared_expert_size == 3072);
+    assert_true(!(c.moe_layers[0] & 1) && (c.moe_layers[0] & 2) && (c.moe_layers[3] & 8));
+    assert_true(c.tie_word_embeddings && c.rope.theta == 500000.0 && !c.qk_norm);
+    assert_true(!c.attn_bias && !c.mlp_bias && c.layer_norm_eps == 1e-5f && !c.rotary_dims);
+    config_ok("{\"model_type\": \"ernie4_5_moe\", \"num_hidden_layers\": 6, "
+              "\"num_experts\": 8, \"num_experts_per_tok\": 2, \"use_bias\": true, "
+              "\"moe_layer_start_index\": 0, \"moe_layer_end_index\": 4, "
+              "\"moe_layer_interval\": 2, \"moe_num_shared_experts\": 0}", &c);
+    assert_true(c.num_experts == 8 && c.experts_per_tok == 2 && c.shared_expert_size == 0);
+    assert_true(c.moe_layers[0] == 0x0a && c.attn_bias && c.attn_out_bias && c.mlp_bias);
+    config_refused("{\"model_type\": \"ernie4_5_moe\", \"moe_k\": 65}", "moe_k 65 exceeds");
+}
+
+static void test_deepseek(void **state)
+{
+    (void)state;
+    mhv_config c;
+    config_ok("{\"model_type\": \"deepseek_v3\"}", &c);
+    /* DeepseekV3Config: DeepSeek-V3's sizes and latent attention, 256 experts in 8 groups
+     * (top 4) top 8 renormalised, scaling 2.5, three dense layers first */
+    assert_true(c.hidden_size == 7168 && c.num_layers == 61 && c.num_heads == 128);
+    assert_true(c.num_kv_heads == 128 && c.head_dim == 192 && c.vocab_size == 129280);
+    assert_true(c.mla_q_lora == 1536 && c.mla_kv_lora == 512 && c.mla_nope == 128);
+    assert_true(c.mla_rope == 64 && c.mla_v == 128 && c.mla_rope_layout == 1);
+    assert_true(c.num_experts == 256 && c.experts_per_tok == 8 && c.norm_topk_prob);
+    assert_true(c.moe_groups == 8 && c.moe_topk_groups == 4 && c.moe_routed_scale == 2.5);
+    assert_true(c.moe_intermediate_size == 2048 && c.shared_expert_size == 2048);
+    assert_true(c.moe_layers[0] == 0xf8 && !c.moe_softmax_groups && c.max_positions == 4096);
+    assert_true(fabs(c.attn_scale - pow(192.0, -0.5)) < 1e-12 && !c.tie_word_embeddings);
+    /* YaRN: the score scale times mscale(factor, mscale_all_dim)^2 */
+    config_ok("{\"model_type\": \"deepseek_v3\", \"rope_interleave\": false, "
+              "\"q_lora_rank\": null, \"rope_scaling\": {\"type\": \"yarn\", "
+              "\"factor\": 40, \"mscale\": 1.0, \"mscale_all_dim\": 1.0, "
+              "\"original_max_position_embeddings\": 4096}}", &c);
+    double ms = 0.1 * log(40.0) + 1.0;
+    assert_true(fabs(c.attn_scale - pow(192.0, -0.5) * ms * ms) < 1e-12);
+    assert_true(c.rope.kind == MHV_ROPE_YARN && c.rope.attention == 1.0);
+    assert_true(c.mla_q_lora == 0 && c.mla_rope_layout == 2);
+    config_refused("{\"model_type\": \"deepseek_v3\", \"num_key_value_heads\": 64}",
+                   "num_key_value_heads 64 other than num_attention_heads 128");
+    config_refused("{\"model_type\": \"deepseek_v3\", \"v_head_dim\": 256}",
+                   "v_head_dim 256 above");
+    config_refused("{\"model_type\": \"deepseek_v3\", \"n_group\": 0}",
+                   "n_group and topk_group must be at least 1");
+
+    /* DeepseekV2Config: num_experts_per_tok is None, which transformers fails on */
+    config_refused("{\"model_type\": \"deepseek_v2\"}",
+                   "deepseek_v2 without num_experts_per_tok");
+    config_ok("{\"model_type\": \"deepseek_v2\", \"num_experts_per_tok\": 6}", &c);
+    assert_true(c.hidden_size == 4096 && c.num_layers == 32 && c.num_heads == 32);
+    assert_true(c.num_kv_heads == 32 && c.num_experts == 64 && c.shared_expert_size == 2814);
+    assert_true(c.moe_softmax_groups && c.moe_groups == 0 && c.moe_layers[0] == 0xff);
+    assert_true(c.mla_rope_layout == 0 && c.moe_routed_scale == 1.0 && !c.mlp_bias);
+    config_ok("{\"model_type\": \"deepseek_v2\", \"num_experts_per_tok\": 6, "
+              "\"topk_method\": \"group_limited_greedy\", \"n_group\": 8, "
+              "\"topk_group\": 3, \"mlp_bias\": true}", &c);
+    assert_true(c.moe_groups == 8 && c.moe_topk_groups == 3 && c.mlp_bias);
+    config_refused("{\"model_type\": \"deepseek_v2\", \"num_experts_per_tok\": 6, "
+                   "\"topk_method\": \"group_limited_greedy\"}",
+                   "group_limited_greedy without n_group and topk_group");
+    config_refused("{\"model_type\": \"deepseek_v2\", \"num_experts_per_tok\": 6, "
+                   "\"topk_method\": \"noaux_tc\"}", "unsupported topk_method 'noaux_tc'");
+    config_refused("{\"model_type\": \"deepseek_v2\", \"num_experts_per_tok\": 6, "
+                   "\"hidden_size\": 4001}", "hidden_size 4001 is not a multiple");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -238,6 +375,8 @@ int main(void)
         cmocka_unit_test(test_seed_oss), cmocka_unit_test(test_arcee),
         cmocka_unit_test(test_ernie4_5), cmocka_unit_test(test_hunyuan),
         cmocka_unit_test(test_apertus),  cmocka_unit_test(test_granitemoe),
+        cmocka_unit_test(test_glm4_moe), cmocka_unit_test(test_dots1),
+        cmocka_unit_test(test_ernie4_5_moe), cmocka_unit_test(test_deepseek),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

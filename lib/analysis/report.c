@@ -101,7 +101,7 @@ static void sentence_json(FILE *f, int index, const char *text, size_t len,
                 "\"tokens\": %d,\n    \"patches\": [", img->width, img->height, img->rows,
                 img->cols, img->first, img->count);
         for (int k = 0; k < img->count; k++) {
-            int p = k - img->cls;
+            int p = k + img->patch0;
             if (p < 0)
                 fprintf(f, "%snull", k ? ", " : "");
             else

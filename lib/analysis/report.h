@@ -38,12 +38,14 @@ void mhv_report_sentence_norms(FILE *f, int index, const char *text, size_t len,
                                const mhv_attn *attn, const float *norms,
                                const char *aggregate);
 /* An image read with a sentence (LLaVA): its file, size as preprocessed, patch grid, and
- * the sentence's tokens first .. first + count - 1 that are its features: the tower's
- * [CLS] first when cls, then the patches row by row. */
+ * the sentence's tokens first .. first + count - 1 that are its features, of the patches
+ * patch0, patch0 + 1 ... row by row (patch0 -1: the tower's [CLS] first; 1: the first patch
+ * left out, as LLaVA's default strategy leaves out the first token of a tower without
+ * [CLS]). */
 typedef struct {
     const char *path;
     int width, height, rows, cols;
-    int first, count, cls;
+    int first, count, patch0;
 } mhv_report_image;
 /* mhv_report_sentence_norms with, after the tokens, "image": {"path", "width", "height",
  * "grid": [rows, cols], "first_token", "tokens", "patches": [[row, col] of each of those

@@ -549,6 +549,8 @@ static void decoder_mlp(mhv_nn *nn, const mhv_decoder *dec, const mhv_config *c,
         /* a shared expert gated by shared_gate (Qwen2-MoE), or ungated (GraniteMoeShared) */
         int shared = ly->shared_gate.data || (moe.s_ungated && ly->ffn_gate.data);
         moe.s_gate = shared ? &ly->ffn_gate : NULL;
+        moe.choice_bias = ly->router_choice_b;
+        moe.s_gate_b = ly->ffn_gate_b, moe.s_up_b = ly->ffn_up_b, moe.s_down_b = ly->ffn_down_b;
         moe.s_up = &ly->ffn_up, moe.s_down = &ly->ffn_down, moe.s_router = &ly->shared_gate;
         mhv_nn_moe(nn, out, in, &moe, n, H, p->moe);
     } else if (dec->mlp == MHV_MLP_GATED) {
@@ -583,6 +585,16 @@ static void residual_add(mhv_nn *nn, const mhv_config *c, float *x, const float 
         mhv_nn_add(nn, x, out, n, H);
 }
 
+/* ctx(n, heads * d) -> (n, heads * v) in place: the first v columns of each head, in order
+ * (every destination lies at or before its source) */
+static void pack_ctx(float *ctx, int n, int heads, int d, int v)
+{
+    for (size_t i = 0; i < (size_t)n; i++)
+        for (size_t h = 0; h < (size_t)heads; h++)
+            memmove(ctx + (i * (size_t)heads + h) * (size_t)v,
+                    ctx + (i * (size_t)heads + h) * (size_t)d, (size_t)v * sizeof *ctx);
+}
+
 int mhv_layer_pre_norm(mhv_nn *nn, const mhv_decoder *dec, const mhv_config *c,
                        const mhv_layer *ly, const mhv_attn_layer *attn, int l,
                        const mhv_decoder_pass *p, mhv_capture *cap)
@@ -597,6 +609,8 @@ int mhv_layer_pre_norm(mhv_nn *nn, const mhv_decoder *dec, const mhv_config *c,
     mhv_nn_attention(nn, attn, in, n, l, &p->attn, cap);
     if (mhv_capture_done(cap, l))
         return 1;
+    if (attn->ctx_v_dim > 0 && attn->ctx_v_dim < attn->head_dim) /* MLA: values narrower */
+        pack_ctx(p->attn.ctx, n, attn->heads, attn->head_dim, attn->ctx_v_dim);
     mhv_nn_linear(nn, tmp, p->attn.ctx, &ly->o, ly->o_b, n, MHV_NN_NO_ACT);
     if (ly->post_attn_g) {
         mhv_norm post = {dec->norm, ly->post_attn_g, NULL, c->layer_norm_eps};

@@ -273,6 +273,25 @@ typedef struct {
     /* the shared expert added as it is, without s_router's sigmoid gate (GraniteMoeShared's
      * shared_mlp; s_router unused) */
     int s_ungated;
+    /* DeepSeek-V3's routing instead (GLM-4-MoE, dots1), when groups > 0: scores s =
+     * sigmoid(logits), chosen by s + choice_bias among the topk_groups groups (of
+     * experts / groups consecutive experts) whose two best s + choice_bias sum highest, the
+     * top_k of them (largest first, the lower index among equals); weights their s,
+     * divided by their sum + 1e-20 when norm_topk, times routed_scale; in fp32 */
+    int groups, topk_groups;
+    const float *choice_bias;           /* (experts,) e_score_correction_bias */
+    float routed_scale;
+    /* ERNIE 4.5's routing instead, when softmax_bias: the router's softmax p (fp32), the
+     * top_k of p + choice_bias (largest first, the lower index among equals), weighted by
+     * their p divided by max(their sum, norm_min) */
+    int softmax_bias;
+    float norm_min;
+    const float *s_gate_b, *s_up_b, *s_down_b; /* the shared expert's biases, or NULL */
+    /* DeepSeek-V2's routing instead, when softmax_groups: the router's softmax p, with groups
+     * > 0 the experts outside the topk_groups groups of highest max p zeroed
+     * (group_limited_greedy), the top_k of p (largest first, the lower index among equals),
+     * weighted by p times routed_scale, not renormalised */
+    int softmax_groups;
 } mhv_moe;
 
 /* For each of n rows of logits(n, E): its k largest (the lower index first among equals, as
@@ -306,6 +325,8 @@ typedef struct {
     const unsigned char *gu_blocks, *gu_scales, *down_blocks, *down_scales;
 } mhv_moe_clamped;
 
+#define MHV_MAX_EXPERTS_MOE 4096 /* the most experts mhv_nn_moe's grouped routing takes (as
+                                  * config.h's MHV_MAX_EXPERTS) */
 #define MHV_MOE_MAX_TOPK 64 /* the most experts per token mhv_nn_moe_clamped takes */
 
 /* Floats of scratch mhv_nn_moe_clamped needs for n tokens of width d. */
@@ -434,12 +455,17 @@ typedef struct {
                                      * values from the layer's input), or NULL: x */
     float q_scale;                  /* != 0: each query multiplied by it in fp32 right after
                                      * its projection, before norms and rotation (ESM scales
-                                     * q before its rotary; scale is then 1) */
+                                     * q before its rotary; scale is then 1); self-attention
+                                     * only (mhv_nn_cross_attention ignores it) */
     int qk_norm_late;               /* the q/k head norms after the rotation, not before
                                      * (HunYuan's query_layernorm / key_layernorm) */
     const float *q_pos_scale;       /* (n,) by position from each sentence's start: queries
                                      * multiplied by it after their rotation (Ministral 3's
                                      * llama_4_scaling_beta), or NULL */
+    int ctx_v_dim;                  /* > 0 with projected: each head's values fill only its
+                                     * first ctx_v_dim of head_dim columns (DeepSeek's MLA,
+                                     * the rest zeros): the decoder layer packs ctx to (n,
+                                     * heads * ctx_v_dim) before the output projection */
 } mhv_attn_layer;
 
 /* Activations of the attention block: q (n, heads*d), k and v (n, kv_heads*d), ctx (n,
