@@ -68,14 +68,36 @@ void mhv_report_sentence_agg(FILE *f, int index, const char *text, size_t len,
 static void sentence_json(FILE *f, int index, const char *text, size_t len,
                           const mhv_encoding *enc, const mhv_tok *tok, const mhv_attn *attn,
                           const float *norms, const char *aggregate,
-                          const mhv_report_image *img);
+                          const mhv_report_image *img, int keep_open);
 
 void mhv_report_sentence_norms(FILE *f, int index, const char *text, size_t len,
                                const mhv_encoding *enc, const mhv_tok *tok,
                                const mhv_attn *attn, const float *norms,
                                const char *aggregate)
 {
-    sentence_json(f, index, text, len, enc, tok, attn, norms, aggregate, NULL);
+    sentence_json(f, index, text, len, enc, tok, attn, norms, aggregate, NULL, 0);
+}
+
+void mhv_report_sentence_open(FILE *f, int index, const char *text, size_t len,
+                              const mhv_encoding *enc, const mhv_tok *tok,
+                              const mhv_attn *attn, const float *norms, const char *aggregate)
+{
+    sentence_json(f, index, text, len, enc, tok, attn, norms, aggregate, NULL, 1);
+}
+
+void mhv_report_contacts(FILE *f, const float *p, int L)
+{
+    fputs(",\n   \"contacts\": [", f);
+    for (int i = 0; i < L; i++) {
+        fputs(i ? ",\n      " : "\n      ", f);
+        mhv_jsonw_floats(f, p + (size_t)i * (size_t)L, (size_t)L);
+    }
+    fputs("]", f);
+}
+
+void mhv_report_sentence_close(FILE *f)
+{
+    fputs("}", f);
 }
 
 void mhv_report_sentence_image(FILE *f, int index, const char *text, size_t len,
@@ -83,13 +105,13 @@ void mhv_report_sentence_image(FILE *f, int index, const char *text, size_t len,
                                const mhv_attn *attn, const float *norms,
                                const mhv_report_image *img)
 {
-    sentence_json(f, index, text, len, enc, tok, attn, norms, NULL, img);
+    sentence_json(f, index, text, len, enc, tok, attn, norms, NULL, img, 0);
 }
 
 static void sentence_json(FILE *f, int index, const char *text, size_t len,
                           const mhv_encoding *enc, const mhv_tok *tok, const mhv_attn *attn,
                           const float *norms, const char *aggregate,
-                          const mhv_report_image *img)
+                          const mhv_report_image *img, int keep_open)
 {
     fputs(index ? ",\n  {\"text\": " : "\n  {\"text\": ", f);
     mhv_jsonw_str(f, text, len);
@@ -155,10 +177,10 @@ static void sentence_json(FILE *f, int index, const char *text, size_t len,
         }
         fputs("]}", f);
     }
-    fputs("]}", f);
+    fputs(keep_open ? "]" : "]}", f); /* keep_open: the caller adds members, then closes it */
 }
 
-/* "tokens", "token_texts", "token_ids", "spans" of enc, keys prefixed with prefix. */
+/* "tokens", "token_texts"", "token_ids", "spans" of enc, keys prefixed with prefix. */
 static void tokens_json(FILE *f, const char *prefix, const mhv_encoding *enc,
                         const mhv_tok *tok)
 {
