@@ -202,8 +202,10 @@ static const char run_usage[] =
     "  --contacts       ESM (esm) checkpoints with a contact head: the residue contacts\n"
     "                   it predicts from every head's attention (EsmModel.predict_contacts,\n"
     "                   Rao et al. 2020; the first and last token dropped) into the json\n"
-    "                   (\"contacts\", L x L) and as OUT/<stem>/contacts.png (svg, pdf);\n"
-    "                   only when asked; every head is run for it whatever --heads says\n"
+    "                   (\"contacts\", L x L) and as OUT/<stem>/contacts.png (svg, pdf;\n"
+    "                   not html); only when asked; every head is run for it whatever\n"
+    "                   --heads, --rows or --weighting say; refused for a checkpoint\n"
+    "                   without the head (contact_head.regression) and other families\n"
     "  -h, --help       show this help\n";
 
 typedef struct {
@@ -276,8 +278,8 @@ static int agg_every_row(const run_opts *o)
  * (write_outputs, not streamed): --weighting's raw products for the JSON, a float per kept
  * weight, or --aggregate's maps and working space; under --rows, rollout and flow aggregate
  * every row, then copy the kept rows of the aggregate and of the heads out of them. */
-static cli_mem_extra extra_memory(const mhv_model *m, const mhv_heads *sel, int n, int nrows,
-                                  const run_opts *o)
+static cli_mem_extra extra_maps(const mhv_model *m, const mhv_heads *sel, int n, int nrows,
+                                const run_opts *o)
 {
     uint64_t N = (uint64_t)n, R = (uint64_t)nrows, heads = (uint64_t)mhv_heads_count(sel);
     int L = m->cfg.num_layers;
@@ -292,6 +294,23 @@ static cli_mem_extra extra_memory(const mhv_model *m, const mhv_heads *sel, int 
     if (o->weighting != MHV_WEIGHT_ATTN && o->fig.json)
         return (cli_mem_extra){heads * R * N * sizeof(float), "raw norms"};
     return (cli_mem_extra){0, NULL};
+}
+
+/* extra_maps and, with --contacts, every head's maps of a pass of its own (when the run's
+ * are fewer) and the contacts with their double sums. */
+static cli_mem_extra extra_memory(const mhv_model *m, const mhv_heads *sel, int n, int nrows,
+                                  const run_opts *o)
+{
+    cli_mem_extra e = extra_maps(m, sel, n, nrows, o);
+    if (!o->contacts)
+        return e;
+    uint64_t N = (uint64_t)n, all = (uint64_t)m->cfg.num_layers * (uint64_t)m->cfg.num_heads;
+    if ((uint64_t)mhv_heads_count(sel) < all || o->rows)
+        e.bytes += all * N * N * sizeof(float);
+    e.bytes += N * N * (sizeof(double) + sizeof(float));
+    if (!e.what)
+        e.what = "contacts";
+    return e;
 }
 
 /* Whether sentence i, with `more` tokens a decoder's --generate will add, fits in limit
