@@ -1011,6 +1011,9 @@ static mhv_status write_outputs(mhv_forward_ctx *fc, const mhv_model *m, const m
             img.first = run_llava_first(m, &encs[i]);
             mhv_report_sentence_image(out.f, i, in->s[i].text, in->s[i].len, &encs[i], tok,
                                       &attn, norms, &img);
+        } else if (o->fig.json && waves) { /* a speech encoder's WAV */
+            mhv_report_sentence_audio(out.f, i, in->s[i].text, in->s[i].len, &encs[i], tok,
+                                      &attn, norms, &waves[i].info);
         } else if (o->fig.json && o->contacts) {
             mhv_report_sentence_open(out.f, i, in->s[i].text, in->s[i].len, &encs[i], tok,
                                      &attn, norms, NULL);
