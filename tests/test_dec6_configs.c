@@ -1,5 +1,5 @@
-/* config.json of OLMo 3, VaultGemma, Ministral, Ministral 3, Seed-OSS, Arcee, ERNIE 4.5 and
- * HunYuan dense: the defaults of their transformers config classes and what is refused by
+/* config.json of OLMo 3, VaultGemma, Ministral, Ministral 3, Seed-OSS, Arcee, ERNIE 4.5,
+ * HunYuan dense and Apertus: the defaults of their transformers config classes and what is refused by
  * name rather than approximated. The forward passes are checked against transformers by
  * tests/test_families.c. */
 #include <stdarg.h>
@@ -187,6 +187,22 @@ static void test_hunyuan(void **state)
                    "\"alpha\": 1000.0}}", "alpha without head_dim");
 }
 
+static void test_apertus(void **state)
+{
+    (void)state;
+    mhv_config c;
+    config_ok(SIZES("apertus") "}", &c);
+    /* ApertusConfig: xIELU, q/k head norms, llama3 rope theta 12e6 factor 8 over 8192 */
+    assert_true(c.xielu && c.qk_norm == MHV_QK_NORM_HEAD && !c.tie_word_embeddings);
+    assert_true(c.rope.kind == MHV_ROPE_LLAMA3 && c.rope.theta == 12e6 && c.rope.factor == 8.0);
+    assert_true(c.rope.original_max_positions == 8192 && c.rope.high_freq_factor == 4.0);
+    assert_true(c.max_positions == 65536 && c.layer_norm_eps == 1e-5f && !c.mlp_bias);
+    config_ok(SIZES("apertus") ", \"hidden_act\": \"gelu\", \"rope_theta\": 500}", &c);
+    assert_true(!c.xielu && c.act == MHV_ACT_GELU && c.rope.kind == MHV_ROPE_NONE);
+    assert_true(c.rope.theta == 500.0);
+    config_refused(SIZES("apertus") ", \"hidden_act\": \"xielu2\"}", "xielu2");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -194,6 +210,7 @@ int main(void)
         cmocka_unit_test(test_ministral), cmocka_unit_test(test_ministral3),
         cmocka_unit_test(test_seed_oss), cmocka_unit_test(test_arcee),
         cmocka_unit_test(test_ernie4_5), cmocka_unit_test(test_hunyuan),
+        cmocka_unit_test(test_apertus),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -235,6 +235,28 @@ mhv_status mhv_wload_vec(mhv_wload *ld, const char *name, int len, int flags, fl
     return MHV_OK;
 }
 
+mhv_status mhv_wload_scalar(mhv_wload *ld, const char *name, int flags, float *out,
+                            mhv_error *err)
+{
+    char full[512];
+    const mhv_tensor *t = lookup(ld, name, flags, full, sizeof full);
+    if (!t)
+        return flags & MHV_W_OPTIONAL
+                   ? MHV_OK
+                   : mhv_fail(err, MHV_EFORMAT, ld->ckpt_name, "missing tensor '%s'", full);
+    char where[4700];
+    snprintf(where, sizeof where, "%s/%s", ld->dir, t->file);
+    if (!mhv_dtype_is_float_weight(t->dtype))
+        return mhv_fail(err, MHV_EUNSUPPORTED, where,
+                        "tensor '%s' has dtype %s; only F32, F16 and BF16 are supported", full,
+                        mhv_dtype_name(t->dtype));
+    if (t->ndim != 0)
+        return mhv_fail(err, MHV_EFORMAT, where, "tensor '%s' is not a scalar (shape ())",
+                        full);
+    mhv_dtype_to_f32(out, t->data, t->dtype, 1);
+    return MHV_OK;
+}
+
 mhv_status mhv_wload_zeros(mhv_wload *ld, int len, float **out, mhv_error *err)
 {
     mhv_wstore *s = ld->store;

@@ -72,6 +72,10 @@ mhv_status mhv_wload_mat(mhv_wload *ld, const char *name, int rows, int cols, in
 mhv_status mhv_wload_tensor(mhv_wload *ld, const char *name, const int64_t *dims, int ndim,
                             int flags, mhv_mat *out, mhv_error *err);
 /* An fp32 copy of a vector of len elements (NULL when optional and absent). */
+/* A 0-dimensional tensor (shape ()) as one fp32 value into *out (Apertus's xIELU beta and eps);
+ * absent and MHV_W_OPTIONAL: *out unchanged. */
+mhv_status mhv_wload_scalar(mhv_wload *ld, const char *name, int flags, float *out,
+                            mhv_error *err);
 mhv_status mhv_wload_vec(mhv_wload *ld, const char *name, int len, int flags, float **out,
                          mhv_error *err);
 /* A zero vector of len floats from the store (the bias of a bias-free LayerNorm). */

@@ -245,6 +245,8 @@ typedef struct {
     double llama4_beta;       /* Ministral 3: queries at position pos scaled by
                                * 1 + beta log(1 + floor(pos / llama4_original)) */
     int llama4_original;
+    int xielu;                /* the MLP's activation is xIELU with each layer's parameters
+                               * (Apertus hidden_act xielu) */
 } mhv_config;
 
 /* The frames a speech encoder (cfg.speech) makes of `samples` samples: each convolution

@@ -557,6 +557,10 @@ static void decoder_mlp(mhv_nn *nn, const mhv_decoder *dec, const mhv_config *c,
         mhv_nn_linear_parts(nn, gate_up, 2, in, n);
         mhv_nn_mul(nn, p->ffn, p->up, n, I);
         mhv_nn_linear(nn, out, p->ffn, &ly->ffn_down, ly->ffn_down_b, n, MHV_NN_NO_ACT);
+    } else if (ly->xielu) { /* Apertus: an activation with the layer's own parameters */
+        mhv_nn_linear(nn, p->ffn, in, &ly->ffn_up, ly->ffn_up_b, n, MHV_NN_NO_ACT);
+        mhv_nn_xielu(nn, p->ffn, ly->xielu, n, I);
+        mhv_nn_linear(nn, out, p->ffn, &ly->ffn_down, ly->ffn_down_b, n, MHV_NN_NO_ACT);
     } else {
         mhv_nn_linear(nn, p->ffn, in, &ly->ffn_up, ly->ffn_up_b, n, (int)c->act);
         mhv_nn_linear(nn, out, p->ffn, &ly->ffn_down, ly->ffn_down_b, n, MHV_NN_NO_ACT);

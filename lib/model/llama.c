@@ -1,5 +1,5 @@
 /* llama.c - the llama family: LLaMA 2/3, Mistral, Qwen2, Qwen3, Phi-3, OLMo 2 and 3, Granite,
- * SmolLM3, Ministral (3), Seed-OSS, Arcee, ERNIE 4.5, HunYuan dense
+ * SmolLM3, Ministral (3), Seed-OSS, Arcee, ERNIE 4.5, HunYuan dense, Apertus
  * (LlamaModel, MistralModel, Qwen2Model, Qwen3Model, Phi3Model, Olmo2Model, GraniteModel and
  * their *ForCausalLM):
  * RMSNorm, rotary positions, grouped-query attention, SwiGLU, causal attention with an
@@ -23,7 +23,8 @@
  * Ministral slides by layer_types, Ministral 3 scales its queries by position
  * (llama_4_scaling_beta); Seed-OSS flags its o_proj bias apart; Arcee's MLP is plain,
  * down(relu2(up(h))); ERNIE 4.5 rotates interleaved pairs (2i, 2i+1) and biases every
- * projection by use_bias; HunYuan normalises its query and key heads after the rotation.
+ * projection by use_bias; HunYuan normalises its query and key heads after the rotation;
+ * Apertus's plain MLP activates by xIELU with each layer's own parameters.
  * The model_types differ only in defaults and flags: the rows of `variants`. */
 #include <cjson/cJSON.h>
 #include <math.h>
@@ -95,6 +96,9 @@ typedef struct {
     int qk_norm_late;       /* HunYuan: query_layernorm / key_layernorm of each head after
                              * the rotation */
     int need_head_dim;      /* transformers fails without head_dim (Ministral) */
+    int apertus;            /* Apertus: attention_layernorm / feedforward_layernorm, hidden_act
+                             * xielu by default (each layer's mlp.act_fn parameters), llama3
+                             * rope by default */
     int llama4_beta;        /* Ministral 3: queries scaled by 1 + beta log(1 + floor(pos /
                              * original)) (rope_parameters llama_4_scaling_beta) */
 } variant;
@@ -132,6 +136,8 @@ static const variant variants[] = {
      0, 0, 1e-5, .plain_mlp = 1, .act = MHV_ACT_RELU2 + 1},
     {"ernie4_5", 131072, FROM_CONFIG, FROM_CONFIG, FROM_CONFIG, WINDOW_NONE, 128, 0, 0, 0,
      MOE_NONE, 0, 1, 500000.0, 1e-5, .bias_key = "use_bias", .interleaved = 1},
+    {"apertus", 65536, FROM_CONFIG, FROM_CONFIG, 0, WINDOW_NONE, 0, MHV_QK_NORM_HEAD, 0, 0,
+     MOE_NONE, 0, 0, 0, 1e-5, .plain_mlp = 1, .apertus = 1},
     {"hunyuan_v1_dense", 2048, FROM_CONFIG, FROM_CONFIG, 0, WINDOW_NONE, 0, MHV_QK_NORM_HEAD, 0,
      0, MOE_NONE, 0, 0, 0, 1e-5, .qk_norm_late = 1},
 };
@@ -141,7 +147,7 @@ static const char *const model_types[] = {"llama",     "mistral", "qwen2",   "qw
                                           "qwen3_moe", "granite", "smollm3",
                                           "olmo3",     "ministral", "ministral3",
                                           "seed_oss",  "arcee",   "ernie4_5",
-                                          "hunyuan_v1_dense", NULL};
+                                          "hunyuan_v1_dense", "apertus", NULL};
 
 static const variant *variant_of(const mhv_config *c)
 {
@@ -600,6 +606,25 @@ static mhv_status ministral3_rope(const cJSON *root, mhv_config *c, const char *
     return st;
 }
 
+/* Apertus's rope: as any config's, by default ApertusConfig's llama3 (theta 12e6, factor 8
+ * over 8192 positions, low 1 and high 4). */
+static mhv_status apertus_rope(const cJSON *root, mhv_config *c, const char *name,
+                               mhv_error *err)
+{
+    if (phi3_rope_settings(root) || mhv_json_get(root, "rope_theta"))
+        return mhv_config_rope(root, &c->rope, name, err);
+    static const char def[] =
+        "{\"rope_parameters\": {\"rope_type\": \"llama3\", \"rope_theta\": 12000000.0, "
+        "\"factor\": 8.0, \"original_max_position_embeddings\": 8192, "
+        "\"low_freq_factor\": 1.0, \"high_freq_factor\": 4.0}}";
+    cJSON *tmp = cJSON_Parse(def);
+    if (!tmp)
+        return mhv_fail(err, MHV_ENOMEM, name, "out of memory");
+    mhv_status st = mhv_config_rope(tmp, &c->rope, name, err);
+    cJSON_Delete(tmp);
+    return st;
+}
+
 static mhv_status llama_config(const cJSON *root, mhv_config *c, const char *name,
                                mhv_error *err)
 {
@@ -615,10 +640,15 @@ static mhv_status llama_config(const cJSON *root, mhv_config *c, const char *nam
         return st;
 
     double eps;
+    const char *act_name = "";
+    if (v->apertus && (st = mhv_json_str(root, "hidden_act", "xielu", &act_name, name, err)))
+        return st;
+    c->xielu = strcmp(act_name, "xielu") == 0; /* Apertus's own, with parameters */
     if ((st = mhv_json_num(root, "rms_norm_eps", v->eps ? v->eps : 1e-6, -1e-300, 1, &eps, name,
                            err)) ||
-        (st = mhv_config_act(root, "hidden_act", v->act ? (mhv_act)(v->act - 1) : MHV_ACT_SILU,
-                             &c->act, name, err)) ||
+        (!c->xielu &&
+         (st = mhv_config_act(root, "hidden_act", v->act ? (mhv_act)(v->act - 1) : MHV_ACT_SILU,
+                              &c->act, name, err))) ||
         (st = mhv_json_bool(root, "tie_word_embeddings", v->tied, &c->tie_word_embeddings, name,
                             err)) ||
         (st = mhv_json_bool(root, "mlp_bias", 0, &c->mlp_bias, name, err)))
@@ -631,6 +661,9 @@ static mhv_status llama_config(const cJSON *root, mhv_config *c, const char *nam
             return st;
     } else if (v->llama4_beta) {
         if ((st = ministral3_rope(root, c, name, err)))
+            return st;
+    } else if (v->apertus) {
+        if ((st = apertus_rope(root, c, name, err)))
             return st;
     } else if (!v->fused && (st = mhv_config_rope(root, &c->rope, name, err)))
         return st;
@@ -723,7 +756,8 @@ static size_t llama_vector_floats(const mhv_config *c)
     size_t H = (size_t)c->hidden_size, QD = (size_t)c->num_heads * (size_t)c->head_dim;
     size_t KVD = (size_t)c->num_kv_heads * (size_t)c->head_dim;
     /* norms (up to 4 of hidden, q/k of a head or a projection), biases */
-    return H + (size_t)c->num_layers * (5 * H + 2 * QD + 3 * KVD + 2 * (size_t)c->intermediate_size);
+    return H + (size_t)c->num_layers * (5 * H + 2 * QD + 3 * KVD + 2 * (size_t)c->intermediate_size +
+                                        6 /* xIELU */);
 }
 
 /* The router and experts of MoE layer l (and Qwen2-MoE's shared expert). */
@@ -754,6 +788,33 @@ static mhv_status load_moe(mhv_model *m, mhv_wload *ld, int l, mhv_error *err)
     }
     snprintf(n, sizeof n, "layers.%d.mlp.shared_expert_gate.weight", l);
     return mhv_wload_mat(ld, n, 1, H, 0, &ly->shared_gate, err);
+}
+
+/* softplus(x) as torch computes it in fp32 (beta 1, threshold 20) */
+static float softplus(float x)
+{
+    return x > 20.0f ? x : log1pf(expf(x));
+}
+
+/* Layer l's xIELU parameters (Apertus): alpha_p and alpha_n (1,), beta and eps (), kept as
+ * applied: {softplus(alpha_p), beta + softplus(alpha_n), beta, eps}. */
+static mhv_status load_xielu(mhv_wload *ld, int l, mhv_layer *ly, mhv_error *err)
+{
+    char n[160];
+    float *ap, *an, beta = 0, eps = 0;
+    mhv_status st;
+#define N(suffix) (snprintf(n, sizeof n, "layers.%d.mlp.act_fn.%s", l, suffix), n)
+    if ((st = mhv_wload_vec(ld, N("alpha_p"), 1, 0, &ap, err)) ||
+        (st = mhv_wload_vec(ld, N("alpha_n"), 1, 0, &an, err)) ||
+        (st = mhv_wload_scalar(ld, N("beta"), 0, &beta, err)) ||
+        (st = mhv_wload_scalar(ld, N("eps"), 0, &eps, err)) ||
+        (st = mhv_wload_zeros(ld, 4, &ly->xielu, err)))
+        return st;
+#undef N
+    ly->xielu[0] = softplus(ap[0]);
+    ly->xielu[1] = beta + softplus(an[0]);
+    ly->xielu[2] = beta, ly->xielu[3] = eps;
+    return MHV_OK;
 }
 
 static mhv_status llama_load(mhv_model *m, mhv_wload *ld, mhv_error *err)
@@ -815,10 +876,14 @@ static mhv_status llama_load(mhv_model *m, mhv_wload *ld, mhv_error *err)
                 (st = mhv_wload_vec(ld, N("post_feedforward_layernorm.weight"), H, 0,
                                     &ly->post_ffn_g, err)))
                 return st;
-        } else if ((st = mhv_wload_vec(ld, N("input_layernorm.weight"), H, 0, &ly->ln_attn_g,
-                                       err)) ||
-                   (st = mhv_wload_vec(ld, N("post_attention_layernorm.weight"), H, 0,
-                                       &ly->ln_ffn_g, err)))
+        } else if ((st = mhv_wload_vec(ld, N(v->apertus ? "attention_layernorm.weight"
+                                                        : "input_layernorm.weight"),
+                                       H, 0, &ly->ln_attn_g, err)) ||
+                   (st = mhv_wload_vec(ld, N(v->apertus ? "feedforward_layernorm.weight"
+                                                        : "post_attention_layernorm.weight"),
+                                       H, 0, &ly->ln_ffn_g, err)))
+            return st;
+        if (c->xielu && (st = load_xielu(ld, l, ly, err)))
             return st;
         /* HunYuan names its head norms query_layernorm and key_layernorm */
         const char *qname = v->qk_norm_late ? "self_attn.query_layernorm.weight"

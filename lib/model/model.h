@@ -77,6 +77,9 @@ typedef struct {
      * heads' constants (heads,); data NULL otherwise */
     mhv_mat rel_gate;
     float *rel_gate_b, *rel_gate_const;
+    /* Apertus's xIELU of the MLP, {alpha_p, alpha_n, beta, eps} as applied (mhv_nn_xielu),
+     * or NULL: the config's activation */
+    float *xielu;
 } mhv_layer;
 
 typedef struct mhv_model_s {

@@ -308,6 +308,38 @@ void mhv_nn_softcap(mhv_nn *nn, float *x, float cap, int n, int d)
     par_rows(nn, n, d, softcap_rows, &a);
 }
 
+typedef struct {
+    float *x;
+    const float *p;
+    int d;
+} xielu_args;
+
+static void xielu_rows(const void *arg, int r0, int r1, int worker)
+{
+    (void)worker;
+    const xielu_args *a = arg;
+    float ap = a->p[0], an = a->p[1], beta = a->p[2], eps = a->p[3];
+    float *x = a->x + (size_t)r0 * (size_t)a->d;
+    for (size_t t = 0, len = (size_t)(r1 - r0) * (size_t)a->d; t < len; t++) {
+        float v = x[t], bx = beta * v; /* each product rounded to fp32, as torch's ops */
+        if (v > 0) {
+            float sq = ap * v;
+            sq = sq * v;
+            x[t] = sq + bx;
+        } else {
+            float e = expm1f(v < eps ? v : eps) - v;
+            e = e * an;
+            x[t] = e + bx;
+        }
+    }
+}
+
+void mhv_nn_xielu(mhv_nn *nn, float *x, const float p[4], int n, int d)
+{
+    xielu_args a = {x, p, d};
+    par_rows(nn, n, d, xielu_rows, &a);
+}
+
 /* ---- embeddings ---- */
 
 typedef struct {

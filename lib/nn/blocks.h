@@ -199,6 +199,11 @@ void mhv_nn_mul_scalar(mhv_nn *nn, float *x, float s, int n, int d);
 void mhv_nn_div_scalar(mhv_nn *nn, float *x, float s, int n, int d);
 /* x(n, d) = cap * tanh(x / cap), in fp32 as PyTorch: Gemma 2's final logit soft capping. */
 void mhv_nn_softcap(mhv_nn *nn, float *x, float cap, int n, int d);
+/* xIELU (Apertus) in place on x(n, d), p = {alpha_p, alpha_n, beta, eps} as applied
+ * (alpha_p = softplus of its parameter, alpha_n = beta + softplus of its), in fp32 as
+ * transformers' Python form: alpha_p x x + beta x where x > 0, else
+ * (expm1(min(x, eps)) - x) alpha_n + beta x. */
+void mhv_nn_xielu(mhv_nn *nn, float *x, const float p[4], int n, int d);
 
 /* ---- embeddings ---- */
 
