@@ -1,6 +1,7 @@
 /* config.json of OLMo 3, VaultGemma, Ministral, Ministral 3, Seed-OSS, Arcee, ERNIE 4.5,
- * HunYuan dense and Apertus: the defaults of their transformers config classes and what is refused by
- * name rather than approximated. The forward passes are checked against transformers by
+ * HunYuan dense, Apertus, Granite MoE (shared), GLM-4-MoE, dots1 and ERNIE 4.5 MoE: the
+ * defaults of their transformers config classes and what is refused by name rather than
+ * approximated. The forward passes are checked against transformers by
  * tests/test_families.c. */
 #include <stdarg.h>
 #include <stddef.h>
@@ -203,6 +204,115 @@ static void test_apertus(void **state)
     config_refused(SIZES("apertus") ", \"hidden_act\": \"xielu2\"}", "xielu2");
 }
 
+static void test_granitemoe(void **state)
+{
+    (void)state;
+    mhv_config c;
+    config_ok("{\"model_type\": \"granitemoe\"}", &c);
+    /* GraniteMoeConfig: 8 experts top 2, multipliers 1, untied, no shared expert */
+    assert_true(c.hidden_size == 4096 && c.num_layers == 32 && c.num_heads == 32);
+    assert_true(c.num_kv_heads == 32 && c.intermediate_size == 11008 && c.vocab_size == 32000);
+    assert_true(c.max_positions == 2048 && c.num_experts == 8 && c.experts_per_tok == 2);
+    assert_true(c.moe_intermediate_size == 11008 && c.shared_expert_size == 0);
+    assert_true(c.embed_scale == 1.0 && c.attn_scale == 1.0 && c.residual_scale == 1.0);
+    assert_true(c.logits_div == 1.0 && !c.tie_word_embeddings && c.layer_norm_eps == 1e-6f);
+    config_ok("{\"model_type\": \"granitemoeshared\", \"shared_intermediate_size\": 64, "
+              "\"attention_multiplier\": 0.25, \"num_local_experts\": 4}", &c);
+    assert_true(c.shared_expert_size == 64 && c.attn_scale == 0.25 && c.num_experts == 4);
+    config_ok("{\"model_type\": \"granitemoeshared\"}", &c);
+    assert_true(c.shared_expert_size == 0);
+    /* granitemoe has no shared expert, whatever the file says */
+    config_ok("{\"model_type\": \"granitemoe\", \"shared_intermediate_size\": 64}", &c);
+    assert_true(c.shared_expert_size == 0);
+    config_refused("{\"model_type\": \"granitemoe\", \"num_local_experts\": 1}",
+                   "num_experts_per_tok 2 exceeds the 1 experts");
+    config_refused("{\"model_type\": \"granitemoe\", \"rope_scaling\": {\"rope_type\": "
+                   "\"longrope\"}}", "longrope");
+}
+
+static void test_glm4_moe(void **state)
+{
+    (void)state;
+    mhv_config c;
+    /* Glm4MoeConfig's heads of 4096 // 96 = 42 would rotate int(42 * 0.5) = 21 dimensions */
+    config_refused("{\"model_type\": \"glm4_moe\"}", "gives 21 rotated dimensions");
+    config_ok("{\"model_type\": \"glm4_moe\", \"num_attention_heads\": 64}", &c);
+    /* Glm4MoeConfig: GLM-4.5's sizes, 128 experts top 8 renormalised, one shared expert, the
+     * first layer dense, half of each head rotated, no q/k norms */
+    assert_true(c.hidden_size == 4096 && c.num_layers == 46 && c.num_heads == 64);
+    assert_true(c.num_kv_heads == 8 && c.head_dim == 64 && c.intermediate_size == 10944);
+    assert_true(c.vocab_size == 151552 && c.max_positions == 131072 && c.rotary_dims == 32);
+    assert_true(c.num_experts == 128 && c.experts_per_tok == 8 && c.norm_topk_prob);
+    assert_true(c.moe_intermediate_size == 1408 && c.shared_expert_size == 1408);
+    assert_true(c.moe_groups == 1 && c.moe_topk_groups == 1 && c.moe_routed_scale == 1.0);
+    assert_true(!(c.moe_layers[0] & 1) && (c.moe_layers[0] & 2) && !c.qk_norm);
+    assert_true(c.layer_norm_eps == 1e-5f && !c.attn_bias && !c.attn_out_bias);
+    config_ok("{\"model_type\": \"glm4_moe\", \"head_dim\": 128, \"use_qk_norm\": true, "
+              "\"n_shared_experts\": 2, \"n_group\": 8, \"topk_group\": 4, "
+              "\"routed_scaling_factor\": 2.5, \"partial_rotary_factor\": 1.0}", &c);
+    assert_true(c.head_dim == 128 && c.rotary_dims == 0 && c.qk_norm == MHV_QK_NORM_HEAD);
+    assert_true(c.shared_expert_size == 2816 && c.moe_groups == 8 && c.moe_topk_groups == 4);
+    assert_true(c.moe_routed_scale == 2.5);
+    config_refused("{\"model_type\": \"glm4_moe\", \"head_dim\": 128, \"n_group\": 3}",
+                   "n_group 3 does not split 128 experts");
+    config_refused("{\"model_type\": \"glm4_moe\", \"head_dim\": 128, \"n_group\": 128}",
+                   "into groups of 2 or more");
+    config_refused("{\"model_type\": \"glm4_moe\", \"head_dim\": 128, \"n_group\": 32, "
+                   "\"topk_group\": 1}",
+                   "hold fewer than num_experts_per_tok 8");
+    config_refused("{\"model_type\": \"glm4_moe\", \"head_dim\": 128, \"topk_group\": 2}",
+                   "topk_group 2 exceeds n_group 1");
+}
+
+static void test_dots1(void **state)
+{
+    (void)state;
+    mhv_config c;
+    /* Dots1Config leaves the mixture's counts None: transformers fails without them */
+    config_refused("{\"model_type\": \"dots1\"}", "dots1 without n_routed_experts");
+    config_refused("{\"model_type\": \"dots1\", \"n_routed_experts\": 8, "
+                   "\"num_experts_per_tok\": 2}", "dots1 without n_shared_experts");
+    config_ok("{\"model_type\": \"dots1\", \"n_routed_experts\": 8, "
+              "\"num_experts_per_tok\": 2, \"n_shared_experts\": 1}", &c);
+    assert_true(c.hidden_size == 4608 && c.num_layers == 62 && c.num_heads == 32);
+    assert_true(c.num_kv_heads == 32 && c.head_dim == 144 && c.max_positions == 2048);
+    assert_true(c.qk_norm == MHV_QK_NORM_HEAD && !c.norm_topk_prob && c.rotary_dims == 0);
+    assert_true((c.moe_layers[0] & 1) && c.layer_norm_eps == 1e-6f);
+    /* the window from max_window_layers (62): none of the 62 layers */
+    assert_true(c.sliding_window == 4096 || !slides(&c, 61));
+    assert_true(!slides(&c, 0) && !slides(&c, 61));
+    config_ok("{\"model_type\": \"dots1\", \"num_hidden_layers\": 4, "
+              "\"num_local_experts\": 8, \"num_experts_per_tok\": 2, "
+              "\"n_shared_experts\": 1, \"max_window_layers\": 2, \"sliding_window\": 5, "
+              "\"attention_bias\": true}", &c);
+    assert_true(c.num_experts == 8 && !slides(&c, 1) && slides(&c, 2) && slides(&c, 3));
+    assert_true(c.sliding_window == 5 && c.attn_bias && c.attn_out_bias);
+}
+
+static void test_ernie4_5_moe(void **state)
+{
+    (void)state;
+    mhv_config c;
+    config_ok("{\"model_type\": \"ernie4_5_moe\"}", &c);
+    /* Ernie4_5_MoeConfig: ERNIE-4.5-21B-A3B's sizes, 64 experts top 6, 2 shared, the first
+     * layer dense, tied, theta 500000 */
+    assert_true(c.hidden_size == 2560 && c.num_layers == 28 && c.num_heads == 20);
+    assert_true(c.num_kv_heads == 4 && c.head_dim == 128 && c.intermediate_size == 12288);
+    assert_true(c.vocab_size == 103424 && c.max_positions == 131072);
+    assert_true(c.num_experts == 64 && c.experts_per_tok == 6 && c.moe_norm_min == 1e-12);
+    assert_true(c.moe_intermediate_size == 1536 && c.shared_expert_size == 3072);
+    assert_true(!(c.moe_layers[0] & 1) && (c.moe_layers[0] & 2) && (c.moe_layers[3] & 8));
+    assert_true(c.tie_word_embeddings && c.rope.theta == 500000.0 && !c.qk_norm);
+    assert_true(!c.attn_bias && !c.mlp_bias && c.layer_norm_eps == 1e-5f && !c.rotary_dims);
+    config_ok("{\"model_type\": \"ernie4_5_moe\", \"num_hidden_layers\": 6, "
+              "\"num_experts\": 8, \"num_experts_per_tok\": 2, \"use_bias\": true, "
+              "\"moe_layer_start_index\": 0, \"moe_layer_end_index\": 4, "
+              "\"moe_layer_interval\": 2, \"moe_num_shared_experts\": 0}", &c);
+    assert_true(c.num_experts == 8 && c.experts_per_tok == 2 && c.shared_expert_size == 0);
+    assert_true(c.moe_layers[0] == 0x0a && c.attn_bias && c.attn_out_bias && c.mlp_bias);
+    config_refused("{\"model_type\": \"ernie4_5_moe\", \"moe_k\": 65}", "moe_k 65 exceeds");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -210,7 +320,9 @@ int main(void)
         cmocka_unit_test(test_ministral), cmocka_unit_test(test_ministral3),
         cmocka_unit_test(test_seed_oss), cmocka_unit_test(test_arcee),
         cmocka_unit_test(test_ernie4_5), cmocka_unit_test(test_hunyuan),
-        cmocka_unit_test(test_apertus),
+        cmocka_unit_test(test_apertus),  cmocka_unit_test(test_granitemoe),
+        cmocka_unit_test(test_glm4_moe), cmocka_unit_test(test_dots1),
+        cmocka_unit_test(test_ernie4_5_moe),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -123,6 +123,7 @@ static void check_golden(const char *file)
         count++;
     }
     assert_true(count > 0);
+    mhv_heads_free(&sel);
     mhv_model_close(m);
     cJSON_Delete(g);
 }
@@ -232,6 +233,7 @@ static void test_bounds_and_refusals(void **state)
     assert_int_equal(mhv_config_speech_frames(c, 400), 1);
     assert_int_equal(mhv_config_speech_frames(c, 399), 0);
     mhv_forward_ctx_free(fc);
+    mhv_heads_free(&sel);
     mhv_model_close(m);
 }
 

@@ -247,6 +247,11 @@ typedef struct {
     int llama4_original;
     int xielu;                /* the MLP's activation is xIELU with each layer's parameters
                                * (Apertus hidden_act xielu) */
+    /* DeepSeek-V3's routing (model/glm4_moe.c; mhv_moe.groups): n_group, topk_group,
+     * routed_scaling_factor; 0 groups: another routing */
+    int moe_groups, moe_topk_groups;
+    double moe_routed_scale;
+    double moe_norm_min;      /* > 0: ERNIE 4.5's routing (mhv_moe.softmax_bias) */
 } mhv_config;
 
 /* The frames a speech encoder (cfg.speech) makes of `samples` samples: each convolution

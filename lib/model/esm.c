@@ -52,8 +52,8 @@ static mhv_status esm_config(const cJSON *root, mhv_config *c, const char *name,
         return mhv_fail(err, MHV_EUNSUPPORTED, name, "%s is not supported (a causal ESM "
                         "decoder)", is_decoder ? "is_decoder" : "add_cross_attention");
     /* EsmConfig's default is "absolute"; transformers builds no positions at all for a null
-     * or another value, which no ESM checkpoint has */
-    const cJSON *pet = mhv_json_get(root, "position_embedding_type");
+     * (kept as None, not the default) or another value, which no ESM checkpoint has */
+    const cJSON *pet = cJSON_GetObjectItemCaseSensitive(root, "position_embedding_type");
     const char *type = "absolute";
     if (pet && !cJSON_IsString(pet))
         return mhv_fail(err, MHV_EUNSUPPORTED, name, "position_embedding_type that is not "

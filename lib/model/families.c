@@ -36,6 +36,8 @@ static const mhv_family *const families[] = {
     &mhv_family_phimoe,
     &mhv_family_persimmon,
     &mhv_family_jetmoe,
+    &mhv_family_granitemoe,
+    &mhv_family_glm4_moe,
     &mhv_family_phi,
     &mhv_family_bloom,
     &mhv_family_gpt_neo,

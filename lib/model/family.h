@@ -90,6 +90,8 @@ extern const mhv_family mhv_family_exaone4;
 extern const mhv_family mhv_family_phimoe;
 extern const mhv_family mhv_family_persimmon;
 extern const mhv_family mhv_family_jetmoe;
+extern const mhv_family mhv_family_granitemoe;
+extern const mhv_family mhv_family_glm4_moe;
 
 /* The rotary settings of families that turn part of each head (GPT-NeoX, Phi) as their
  * transformers configs read them: rope_scaling, else rope_parameters (its rope_theta and

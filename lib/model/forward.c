@@ -214,6 +214,9 @@ mhv_status mhv_forward_run_opts(mhv_forward_ctx *fc, const mhv_model *m, const i
     } else if (c->speech) {
         if (!opts || !opts->audio)
             return mhv_fail(err, MHV_EUSAGE, "", "%s takes a waveform, not token ids", c->arch);
+        if (opts->audio_samples > INT_MAX)
+            return mhv_fail(err, MHV_EUSAGE, "", "%ld samples are more than %s takes (%d)",
+                            opts->audio_samples, c->arch, INT_MAX);
         long frames = mhv_config_speech_frames(c, opts->audio_samples);
         if (frames < 1)
             return mhv_fail(err, MHV_EUSAGE, "", "%ld samples are too short for %s: its "

@@ -546,7 +546,11 @@ static void decoder_mlp(mhv_nn *nn, const mhv_decoder *dec, const mhv_config *c,
         mhv_moe moe = *dec->moe;
         moe.router = &ly->router;
         moe.gate = ly->exp_gate, moe.up = ly->exp_up, moe.down = ly->exp_down;
-        moe.s_gate = ly->shared_gate.data ? &ly->ffn_gate : NULL;
+        /* a shared expert gated by shared_gate (Qwen2-MoE), or ungated (GraniteMoeShared) */
+        int shared = ly->shared_gate.data || (moe.s_ungated && ly->ffn_gate.data);
+        moe.s_gate = shared ? &ly->ffn_gate : NULL;
+        moe.choice_bias = ly->router_choice_b;
+        moe.s_gate_b = ly->ffn_gate_b, moe.s_up_b = ly->ffn_up_b, moe.s_down_b = ly->ffn_down_b;
         moe.s_up = &ly->ffn_up, moe.s_down = &ly->ffn_down, moe.s_router = &ly->shared_gate;
         mhv_nn_moe(nn, out, in, &moe, n, H, p->moe);
     } else if (dec->mlp == MHV_MLP_GATED) {

@@ -756,8 +756,9 @@ static size_t llama_vector_floats(const mhv_config *c)
     size_t H = (size_t)c->hidden_size, QD = (size_t)c->num_heads * (size_t)c->head_dim;
     size_t KVD = (size_t)c->num_kv_heads * (size_t)c->head_dim;
     /* norms (up to 4 of hidden, q/k of a head or a projection), biases */
-    return H + (size_t)c->num_layers * (5 * H + 2 * QD + 3 * KVD + 2 * (size_t)c->intermediate_size +
-                                        6 /* xIELU */);
+    size_t per_layer = 5 * H + 2 * QD + 3 * KVD + 2 * (size_t)c->intermediate_size +
+                       6 /* xIELU */;
+    return H + (size_t)c->num_layers * per_layer;
 }
 
 /* The router and experts of MoE layer l (and Qwen2-MoE's shared expert). */

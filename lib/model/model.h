@@ -80,6 +80,9 @@ typedef struct {
     /* Apertus's xIELU of the MLP, {alpha_p, alpha_n, beta, eps} as applied (mhv_nn_xielu),
      * or NULL: the config's activation */
     float *xielu;
+    /* a mixture's bias of the scores by which experts are chosen, not weighted (DeepSeek-V3's
+     * e_score_correction_bias) (experts,), or NULL */
+    float *router_choice_b;
 } mhv_layer;
 
 typedef struct mhv_model_s {

@@ -21,6 +21,7 @@
  * per head and query by each layer (wavlm_gates). SpecAugment's masking is training-only; the quantizer, adapters and the
  * heads on top (CTC, classifiers) do not change the attention. */
 #include <cjson/cJSON.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -95,6 +96,9 @@ static mhv_status speech_config(const cJSON *root, mhv_config *c, const char *na
                            name, err)) ||
         (st = mhv_json_int(root, "intermediate_size", 3072, 1, 4 * MHV_MAX_HIDDEN,
                            &c->intermediate_size, name, err)) ||
+        /* the CTC head's vocabulary (null: the default); nothing here reads it */
+        (st = mhv_json_int(root, "vocab_size", 32, 1, MHV_MAX_VOCAB, &c->vocab_size, name,
+                           err)) ||
         (st = mhv_config_act(root, "hidden_act", MHV_ACT_GELU, &c->act, name, err)) ||
         (st = mhv_config_act(root, "feat_extract_activation", MHV_ACT_GELU, &c->speech_act,
                              name, err)) ||
@@ -225,6 +229,9 @@ static mhv_status load_pos_conv(mhv_model *m, mhv_wload *ld, mhv_error *err)
                         "%sencoder.pos_conv_embed.conv.parametrizations.weight.original0 (or "
                         "weight_g): the positional convolution's weight norm", ld->prefix);
     size_t row = (size_t)Cg * (size_t)K;
+    if (row * (size_t)H > INT_MAX)
+        return mhv_fail(err, MHV_EUNSUPPORTED, ld->ckpt_name, "a positional convolution of "
+                        "%zu weights is more than mhaviz takes", row * (size_t)H);
     float *w, *gk = malloc((size_t)K * sizeof *gk);
     double *norm = calloc((size_t)K, sizeof *norm);
     if (!gk || !norm) {
@@ -396,23 +403,33 @@ static void im2col(float *xcol, const float *in, size_t ld, int c0, int cin, lon
 }
 
 /* PyTorch's GroupNorm with a group per channel over x(len, C): each channel normalised over
- * time (biased variance, eps 1e-5), then times g plus b; statistics in double. */
-static void channel_norm(float *x, long len, int C, const float *g, const float *b)
+ * time (biased variance, eps 1e-5), then times g plus b; statistics in double, in st (2C,),
+ * each channel's sums taken in time order while the rows are read in memory order. */
+static void channel_norm(float *x, long len, int C, const float *g, const float *b, double *st)
 {
-    for (int ch = 0; ch < C; ch++) {
-        double sum = 0, sq = 0;
-        for (long t = 0; t < len; t++)
-            sum += x[(size_t)t * (size_t)C + (size_t)ch];
-        double mean = sum / (double)len;
-        for (long t = 0; t < len; t++) {
-            double d = x[(size_t)t * (size_t)C + (size_t)ch] - mean;
-            sq += d * d;
+    double *mean = st, *rstd = st + C;
+    for (int ch = 0; ch < C; ch++)
+        mean[ch] = rstd[ch] = 0;
+    for (long t = 0; t < len; t++) {
+        const float *r = x + (size_t)t * (size_t)C;
+        for (int ch = 0; ch < C; ch++)
+            mean[ch] += r[ch];
+    }
+    for (int ch = 0; ch < C; ch++)
+        mean[ch] /= (double)len;
+    for (long t = 0; t < len; t++) {
+        const float *r = x + (size_t)t * (size_t)C;
+        for (int ch = 0; ch < C; ch++) {
+            double d = r[ch] - mean[ch];
+            rstd[ch] += d * d;
         }
-        double rstd = 1.0 / sqrt(sq / (double)len + 1e-5);
-        for (long t = 0; t < len; t++) {
-            float *p = &x[(size_t)t * (size_t)C + (size_t)ch];
-            *p = (float)((*p - mean) * rstd * g[ch] + b[ch]);
-        }
+    }
+    for (int ch = 0; ch < C; ch++)
+        rstd[ch] = 1.0 / sqrt(rstd[ch] / (double)len + 1e-5);
+    for (long t = 0; t < len; t++) {
+        float *r = x + (size_t)t * (size_t)C;
+        for (int ch = 0; ch < C; ch++)
+            r[ch] = (float)((r[ch] - mean[ch]) * rstd[ch] * g[ch] + b[ch]);
     }
 }
 
@@ -538,11 +555,12 @@ static mhv_status speech_forward(mhv_nn *nn, const mhv_model *m, const int32_t *
     widest = last > widest ? last : widest;
     size_t N = (size_t)n;
     float *fa, *fb, *xcol, *part, *x, *xb, *pos, *q, *k, *v, *ctx, *tmp, *ffn, *gproj, *gate;
-    float *bucket_f;
+    float *bucket_f, *gstat;
     int wavlm = c->rel_pos_buckets > 0; /* WavLM's gated relative position bias */
     size_t NW = wavlm ? N : 0;
     const mhv_nn_buf bufs[] = {
         {&gproj, NW * (size_t)NH * 8}, {&gate, NW * (size_t)NH}, {&bucket_f, 2 * NW},
+        {&gstat, 4 * (size_t)c->speech_conv_dim[0]}, /* channel_norm's doubles */
         {&fa, ping}, {&fb, pong}, {&xcol, (size_t)SPEECH_CHUNK * cols},
         {&part, (size_t)SPEECH_CHUNK * (size_t)Cg}, {&x, N * (size_t)H}, {&xb, N * (size_t)H},
         {&pos, N * (size_t)H}, {&q, N * (size_t)H}, {&k, N * (size_t)H}, {&v, N * (size_t)H},
@@ -583,7 +601,8 @@ static mhv_status speech_forward(mhv_nn *nn, const mhv_model *m, const int32_t *
                 mhv_norm ln = mhv_nn_layernorm(m->speech_conv_g[i], m->speech_conv_nb[i], 1e-5f);
                 mhv_nn_norm(nn, out, out, &ln, (int)len[i], cout);
             } else {
-                channel_norm(out, len[i], cout, m->speech_conv_g[i], m->speech_conv_nb[i]);
+                channel_norm(out, len[i], cout, m->speech_conv_g[i], m->speech_conv_nb[i],
+                             (double *)(void *)gstat);
             }
             mhv_nn_act(nn, out, (int)c->speech_act, (int)len[i], cout);
         }

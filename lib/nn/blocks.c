@@ -526,6 +526,82 @@ void mhv_nn_topk_softmax(const float *logits, int n, int E, int k, float *w, int
     }
 }
 
+/* The k largest of v(count) (the lower index first among equals, as torch.topk) into ix. */
+static void top_indices(const float *v, size_t count, size_t k, int32_t *ix)
+{
+    for (size_t j = 0; j < k; j++) {
+        int best = -1;
+        for (size_t e = 0; e < count; e++) {
+            int taken = 0;
+            for (size_t t = 0; t < j; t++)
+                taken |= ix[t] == (int32_t)e;
+            if (!taken && (best < 0 || v[e] > v[best]))
+                best = (int)e;
+        }
+        ix[j] = best;
+    }
+}
+
+/* DeepSeek-V3's routing of one token (mhv_moe.groups): logits p(E) become the scores, the
+ * chosen experts and weights go to ix(k) and w(k). */
+static void sigmoid_groups_route(const mhv_moe *m, float *p, float *w, int32_t *ix)
+{
+    size_t E = (size_t)m->experts, G = (size_t)m->groups, per = E / G, k = (size_t)m->top_k;
+    float choice[MHV_MAX_EXPERTS_MOE], gs[MHV_MAX_EXPERTS_MOE];
+    int32_t top[2], gsel[MHV_MAX_EXPERTS_MOE];
+    for (size_t e = 0; e < E; e++) {
+        p[e] = 1.0f / (1.0f + expf(-p[e]));
+        choice[e] = p[e] + (m->choice_bias ? m->choice_bias[e] : 0.0f);
+    }
+    memset(gs, 0, G * sizeof *gs);
+    for (size_t g = 0; g < G; g++) { /* the sum of each group's two best, in fp32 */
+        top_indices(choice + g * per, per, 2, top);
+        gs[g] = choice[g * per + (size_t)top[0]] + choice[g * per + (size_t)top[1]];
+    }
+    top_indices(gs, G, (size_t)m->topk_groups, gsel);
+    for (size_t g = 0; g < G; g++) {
+        int kept = 0;
+        for (int t = 0; t < m->topk_groups; t++)
+            kept |= gsel[t] == (int32_t)g;
+        for (size_t e = 0; e < per && !kept; e++)
+            choice[g * per + e] = -INFINITY;
+    }
+    top_indices(choice, E, k, ix);
+    float total = 0;
+    for (size_t j = 0; j < k; j++)
+        total += (w[j] = p[ix[j]]);
+    for (size_t j = 0; j < k; j++) {
+        if (m->norm_topk)
+            w[j] /= total + 1e-20f;
+        w[j] *= m->routed_scale;
+    }
+}
+
+/* ERNIE 4.5's routing of one token (mhv_moe.softmax_bias): logits p(E) become the softmax
+ * (as the default routing computes it), the chosen experts and weights go to ix(k), w(k). */
+static void softmax_bias_route(const mhv_moe *m, float *p, float *w, int32_t *ix)
+{
+    size_t E = (size_t)m->experts, k = (size_t)m->top_k;
+    float choice[MHV_MAX_EXPERTS_MOE];
+    float mx = p[0];
+    for (size_t e = 1; e < E; e++)
+        mx = p[e] > mx ? p[e] : mx;
+    double sum = 0;
+    for (size_t e = 0; e < E; e++)
+        sum += (double)(p[e] = expf(p[e] - mx));
+    for (size_t e = 0; e < E; e++) {
+        p[e] = (float)(p[e] / sum);
+        choice[e] = p[e] + (m->choice_bias ? m->choice_bias[e] : 0.0f);
+    }
+    top_indices(choice, E, k, ix);
+    float total = 0;
+    for (size_t j = 0; j < k; j++)
+        total += (w[j] = p[ix[j]]);
+    total = total > m->norm_min ? total : m->norm_min; /* torch.clamp(min=norm_min) */
+    for (size_t j = 0; j < k; j++)
+        w[j] /= total;
+}
+
 void mhv_nn_moe(mhv_nn *nn, float *y, const float *x, const mhv_moe *m, int n, int d,
                 float *scratch)
 {
@@ -546,7 +622,13 @@ void mhv_nn_moe(mhv_nn *nn, float *y, const float *x, const mhv_moe *m, int n, i
         sparsemixer(probs + i * E, E, m->sparse_eps2, topw + i * k, tope + i * k);
     if (m->softmax_topk)
         mhv_nn_topk_softmax(probs, n, (int)E, (int)k, topw, tope);
-    for (size_t i = 0; i < N && !m->sparsemixer && !m->softmax_topk; i++) {
+    for (size_t i = 0; i < N && m->groups; i++)
+        sigmoid_groups_route(m, probs + i * E, topw + i * k, tope + i * k);
+    for (size_t i = 0; i < N && m->softmax_bias; i++)
+        softmax_bias_route(m, probs + i * E, topw + i * k, tope + i * k);
+    for (size_t i = 0; i < N && !m->sparsemixer && !m->softmax_topk && !m->groups &&
+                       !m->softmax_bias;
+         i++) {
         float *p = probs + i * E;
         float mx = p[0];
         for (size_t e = 1; e < E; e++)
@@ -599,15 +681,15 @@ void mhv_nn_moe(mhv_nn *nn, float *y, const float *x, const mhv_moe *m, int n, i
     if (!m->s_gate)
         return;
     const mhv_plin_part shared[3] = {
-        {ge, m->s_gate, NULL, 0, m->s_inter, m->act},
-        {ue, m->s_up, NULL, 0, m->s_inter, MHV_NN_NO_ACT},
+        {ge, m->s_gate, m->s_gate_b, 0, m->s_inter, m->act},
+        {ue, m->s_up, m->s_up_b, 0, m->s_inter, MHV_NN_NO_ACT},
         {sg, m->s_router, NULL, 0, 1, MHV_NN_NO_ACT},
     };
-    mhv_nn_linear_parts(nn, shared, 3, x, n);
+    mhv_nn_linear_parts(nn, shared, m->s_ungated ? 2 : 3, x, n);
     mhv_nn_mul(nn, ge, ue, n, m->s_inter);
-    mhv_nn_linear(nn, ye, ge, m->s_down, NULL, n, MHV_NN_NO_ACT);
+    mhv_nn_linear(nn, ye, ge, m->s_down, m->s_down_b, n, MHV_NN_NO_ACT);
     for (size_t i = 0; i < N; i++) {
-        float g = 1.0f / (1.0f + expf(-sg[i]));
+        float g = m->s_ungated ? 1.0f : 1.0f / (1.0f + expf(-sg[i]));
         for (size_t t = 0; t < D; t++)
             y[i * D + t] += g * ye[i * D + t];
     }

@@ -270,6 +270,23 @@ typedef struct {
     /* JetMoE's routing instead: the top_k logits (largest first, the lower index among
      * equals), softmaxed among themselves (mhv_nn_topk_softmax) */
     int softmax_topk;
+    /* the shared expert added as it is, without s_router's sigmoid gate (GraniteMoeShared's
+     * shared_mlp; s_router unused) */
+    int s_ungated;
+    /* DeepSeek-V3's routing instead (GLM-4-MoE, dots1), when groups > 0: scores s =
+     * sigmoid(logits), chosen by s + choice_bias among the topk_groups groups (of
+     * experts / groups consecutive experts) whose two best s + choice_bias sum highest, the
+     * top_k of them (largest first, the lower index among equals); weights their s,
+     * divided by their sum + 1e-20 when norm_topk, times routed_scale; in fp32 */
+    int groups, topk_groups;
+    const float *choice_bias;           /* (experts,) e_score_correction_bias */
+    float routed_scale;
+    /* ERNIE 4.5's routing instead, when softmax_bias: the router's softmax p (fp32), the
+     * top_k of p + choice_bias (largest first, the lower index among equals), weighted by
+     * their p divided by max(their sum, norm_min) */
+    int softmax_bias;
+    float norm_min;
+    const float *s_gate_b, *s_up_b, *s_down_b; /* the shared expert's biases, or NULL */
 } mhv_moe;
 
 /* For each of n rows of logits(n, E): its k largest (the lower index first among equals, as
@@ -303,6 +320,8 @@ typedef struct {
     const unsigned char *gu_blocks, *gu_scales, *down_blocks, *down_scales;
 } mhv_moe_clamped;
 
+#define MHV_MAX_EXPERTS_MOE 4096 /* the most experts mhv_nn_moe's grouped routing takes (as
+                                  * config.h's MHV_MAX_EXPERTS) */
 #define MHV_MOE_MAX_TOPK 64 /* the most experts per token mhv_nn_moe_clamped takes */
 
 /* Floats of scratch mhv_nn_moe_clamped needs for n tokens of width d. */

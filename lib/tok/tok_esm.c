@@ -208,34 +208,25 @@ static mhv_status encode_part(const mhv_tok *tok, const uint32_t *cp, size_t a, 
     int32_t id = added_id(tok, cp, a, b);
     if (id >= 0)
         return mhv_toklist_push(out, id, base + (int32_t)a, base + (int32_t)b, err);
-    char buf[256];
-    for (size_t i = a; i < b;) {
+    char *buf = malloc(4 * (b - a) + 1); /* a piece's UTF-8 */
+    if (!buf)
+        return mhv_fail(err, MHV_ENOMEM, "", "out of memory");
+    mhv_status st = MHV_OK;
+    for (size_t i = a; i < b && !st;) {
         if (py_space(cp[i])) {
             i++;
             continue;
         }
         size_t j = i, len = 0;
-        int fits = 1;
-        for (; j < b && !py_space(cp[j]); j++) {
-            char u[4];
-            int k = mhv_utf8_encode(cp[j], u);
-            if (len + (size_t)k > sizeof buf)
-                fits = 0;
-            else
-                memcpy(buf + len, u, (size_t)k);
-            len += (size_t)k;
-        }
-        /* no vocabulary entry is longer than a line of vocab.txt can be, but a longer piece
-         * is simply unknown */
-        int32_t pid = fits ? mhv_vocab_lookup(tok->vocab, buf, len) : -1;
-        if (pid < 0)
-            pid = tok->esm->unk;
-        mhv_status st = mhv_toklist_push(out, pid, base + (int32_t)i, base + (int32_t)j, err);
-        if (st)
-            return st;
+        for (; j < b && !py_space(cp[j]); j++)
+            len += (size_t)mhv_utf8_encode(cp[j], buf + len);
+        int32_t pid = mhv_vocab_lookup(tok->vocab, buf, len);
+        st = mhv_toklist_push(out, pid >= 0 ? pid : tok->esm->unk, base + (int32_t)i,
+                              base + (int32_t)j, err);
         i = j;
     }
-    return MHV_OK;
+    free(buf);
+    return st;
 }
 
 mhv_status tok_esm_encode(const mhv_tok *tok, const uint32_t *cp, size_t n, int32_t base,
@@ -271,7 +262,7 @@ static mhv_status read_vocab(mhv_tok *t, const char *path, mhv_error *err)
     size_t chars;
     if (!mhv_utf8_valid(text, len, &chars) || memchr(text, 0, len)) {
         free(text);
-        return mhv_fail(err, MHV_EFORMAT, path, "not UTF-8 text");
+        return mhv_fail(err, MHV_EFORMAT, path, "not UTF-8 text without NUL bytes");
     }
     /* line starts and ends in bytes; pass 0 counts, pass 1 fills the vocabulary */
     int32_t lines = 0;

@@ -28,6 +28,33 @@ check "ablate at a <mask>" "\"$MHAVIZ\" ablate --model \"$E\" --heads 0:0 --form
 expect_fail "base model: no masked-LM head" 1 "esm checkpoint without a masked-LM head" \
     -- "$MHAVIZ" ablate --model $M --heads 0:0 "$TMP/m.txt"
 
+# the hub's layout: pytorch_model.bin, special_tokens_map.json
+H=tests/fixtures/fam-esm2-hub-bin
+check "hub layout: tokenize" "[ \"\$(\"$MHAVIZ\" tokenize --model $H \"$TMP/p.txt\" | cut -f2)\" = '0 20 15 11 32 5 19 12 3 2' ]"
+check "hub layout: ablate at a <mask>" "\"$MHAVIZ\" ablate --model $H --heads 1:3 --format json \"$TMP/m.txt\" 2>/dev/null | grep -q '\"mean_after\"'"
+
+# end to end: text through EsmTokenizer and the model, every head against transformers'
+# (tests/gen/fam_esm.py: esm-e2e.json, float64)
+printf 'MKT<mask>AYIAKQR\nmkt AYI J<mask> L\n' >"$TMP/e2e.txt"
+rm -rf "$TMP/e2e"
+"$MHAVIZ" run --model $H --heads all --format json --out "$TMP/e2e" "$TMP/e2e.txt" 2>"$TMP/err"
+check "end to end: ids and every head within 1e-5 of transformers" "perl -MJSON::PP -e '
+    sub slurp { local \$/; open my \$f, q(<), \$_[0] or die; decode_json(<\$f>) }
+    my (\$g, \$o) = (slurp(q(tests/fixtures/goldens/esm-e2e.json)), slurp(q($TMP/e2e/e2e.json)));
+    my \$worst = 0;
+    for my \$s (0 .. 1) {
+        my (\$gs, \$os) = (\$g->{sentences}[\$s], \$o->{sentences}[\$s]);
+        exit 1 unless join(q( ), @{\$gs->{token_ids}}) eq join(q( ), @{\$os->{token_ids}});
+        exit 1 unless @{\$os->{attentions}} == 2 * 4;
+        for my \$a (@{\$os->{attentions}}) {
+            my \$w = \$gs->{attentions}[\$a->{layer}][\$a->{head}];
+            for my \$i (0 .. \$#\$w) { for my \$j (0 .. \$#{\$w->[\$i]}) {
+                my \$d = abs(\$w->[\$i][\$j] - \$a->{weights}[\$i][\$j]);
+                \$worst = \$d if \$d > \$worst; } }
+        }
+    }
+    exit(\$worst < 1e-5 ? 0 : 1);'"
+
 # what is not ESM-2 / ESM-1b's language model is refused by name
 F=$TMP/fold
 mkdir -p "$F"

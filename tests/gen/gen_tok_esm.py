@@ -8,7 +8,7 @@
                                special_tokens_map.json
   tests/fuzz/corpus/esm/       seeds of tests/fuzz/fuzz_esm.c
   tests/fixtures/tok-esm-odd/  a vocabulary with entries that overlap (AB, ABCD, BC, CDE,
-                               BCDEF, LL, LLL, <x>, <xy, "XY Z", <LA>, <LAVA) and non-ASCII ones, written
+                               BCDEF, LL, LLL, <x>, <xy, "XY Z", <LA>, <LAVA, 300 W) and non-ASCII ones, written
                                with CRLF, a vertical tab and U+2028 between lines and
                                whitespace around entries (load_vocab_file's splitlines and
                                strip), to exercise transformers' Trie.split quirks
@@ -32,7 +32,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 FIX = os.path.join(os.path.dirname(HERE), "fixtures")
 VOCAB = list(get_default_vocab_list())
 ODD = VOCAB + ["AB", "ABCD", "BC", "CDE", "BCDEF", "LL", "LLL", "<x>", "<xy", "XY Z", "é", "🙂",
-               "タン", "<mask>x", "<LA>", "<LAVA"]
+               "タン", "<mask>x", "<LA>", "<LAVA", "W" * 300]
 
 HAND = ["MKTAYIAKQR", "MKT<mask>AYI", "<mask>", "<mask><mask>MK", "mkta", "mKtA", "M K T",
         "", " ", "\t\n", "MJK", "MJJK<mask><mask>", "<cls>MK<eos>", "M\tK\u00a0A\u2003L",
@@ -41,7 +41,8 @@ HAND = ["MKTAYIAKQR", "MKT<mask>AYI", "<mask>", "<mask><mask>MK", "mkta", "mKtA"
         "BUZOX", "  MK  ", "MK\n", "😀MK😀", "<x>", "<xy>", "ABCDE", "ABCDEF", "BCDEFG",
         "LLLL", "LLLLL", "XY Z", "XY  Z", "AB CDE", "ABC", "タンパク", "é", "e\u0301",
         "<mask>xM", "<mask>x", "A<mask>xB", "<<x>>", "<xy<x>", "AAAAAAAAAAAAAAAAAAAAAAAA",
-        "<LA>", "<LAX", "M<LA>K", "<L<LA>", "<LAV", "<LAVA", "<LAVAL", "<<LA>", "<LA<LAVA"]
+        "<LA>", "<LAX", "M<LA>K", "<L<LA>", "<LAV", "<LAVA", "<LAVAL", "<<LA>", "<LA<LAVA",
+        "W" * 300, "W" * 301, "M" + "W" * 300 + " K"]
 
 PIECES = (list("LAGVSERTIDPKQNFYMHWCXBUZO.-") * 3 + list("Jjmkaé😀<>_1") +
           ["<mask>", "<pad>", "<cls>", "<eos>", "<unk>", "<null_1>", "<mas", "mask", "<x>",
