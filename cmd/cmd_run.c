@@ -1128,10 +1128,11 @@ int cmd_run(int argc, char **argv)
                           "cut the image's tokens)", job.m->cfg.arch);
             goto done_gen;
         }
-        if ((st = run_llava_image_read(job.m, o.image, &llava, &err)) ||
-            (st = run_llava_job_read(&job, o.heads, o.file, o.mode, &llava, &err)))
+        if ((st = run_llava_image_read(job.m, o.image, &llava, &err)))
             goto done_gen;
-        o.llava = &llava;
+        o.llava = &llava; /* freed at the end from here on, a failure below included */
+        if ((st = run_llava_job_read(&job, o.heads, o.file, o.mode, &llava, &err)))
+            goto done_gen;
     } else if (job.m->cfg.speech) { /* WAV files in */
         st = run_speech_read(&job, o.heads, o.file, &waves, &err);
     } else {
