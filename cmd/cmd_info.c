@@ -154,8 +154,10 @@ int cmd_info(int argc, char **argv)
         printf("image_size: %d\npatch_size: %d\npatch_grid: %dx%d\nimage_token_id: %d\n",
                tc->image_size, tc->patch_size, side, side, cf->image_token_id);
         printf("image_tokens: %d (%s)\nvision_feature_layer:",
-               side * side + (cf->image_full ? tc->vision_extra : 0),
-               cf->image_full ? "full: [CLS] and the patches" : "default: the patches");
+               tc->vision_extra + side * side - (cf->image_full ? 0 : 1),
+               cf->image_full ? (tc->vision_extra ? "full: [CLS] and the patches" : "full")
+               : tc->vision_extra ? "default: the patches"
+                                  : "default: the patches but the first");
         for (int k = 0; k < cf->image_nlayers; k++)
             printf(" %d", cf->image_layers[k]);
         printf(" (hidden states 0-%d, 0: the embeddings)\nprojector: %s, %s biases\n",

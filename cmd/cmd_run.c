@@ -12,6 +12,7 @@
 #include "outdir.h"
 #include "commands.h"
 #include "base/fileio.h"
+#include "ckpt/modelname.h"
 #include "model/forward.h"
 #include "base/heads.h"
 #include "analysis/report.h"
@@ -43,7 +44,7 @@ static const char run_usage[] =
     "                  [--pairs | --generate N [--greedy]] [--align-layer L]\n"
     "                  [--src-lang CODE] [--tgt-lang CODE]\n"
     "                  [--no-resize] [--interpolate-pos] [--query cls|pool|ROW,COL]\n"
-    "                  [--image FILE] FILE\n"
+    "                  [--image FILE | --vision-tower] FILE\n"
     "\n"
     "Runs the model on each non-empty line of FILE (- for stdin) and draws the attention\n"
     "of the selected heads: OUT/<stem>/L05-H03.png per head, L05.png per layer, model.png\n"
@@ -108,6 +109,8 @@ static const char run_usage[] =
     "  tower's [CLS] with the full strategy); the maps are the language model's over the\n"
     "  whole prompt (--window A:B, --max-pixels P for long ones); json adds \"image\" (the\n"
     "  feature tokens and their patches)\n"
+    "  --vision-tower   llava's CLIP vision tower alone, as the vision model it is: FILE\n"
+    "                   lists images, drawn as for clip_vision_model (see above)\n"
     "  Whisper (whisper): FILE lists WAV files with their transcripts, AUDIO<TAB>TRANSCRIPT\n"
     "  a line with --pairs (a relative path is tried beside FILE too); each WAV (PCM 8-32\n"
     "  bit or float, mono, at the feature extractor's rate: 16000 Hz) becomes log-mel\n"
@@ -224,6 +227,7 @@ typedef struct {
     int interpolate_pos;   /* --interpolate-pos (vision models) */
     const char *query;     /* --query cls|pool|R,C (vision models), or NULL */
     const char *image;     /* --image FILE (models that read an image with their prompt) */
+    int vision_tower;      /* --vision-tower: such a model's vision tower alone */
     const run_llava_image *llava; /* that image, read and preprocessed, or NULL */
 } run_opts;
 
@@ -395,6 +399,7 @@ static int parse(int argc, char **argv, run_opts *o)
         {"no-resize", no_argument, 0, 'N'},    {"query", required_argument, 0, 'Q'},
         {"interpolate-pos", no_argument, 0, 0x305},
         {"image", required_argument, 0, 0x307},
+        {"vision-tower", no_argument, 0, 0x308},
         {0, 0, 0, 0},
     };
     *o = (run_opts){.heads = "all", .format = "png", .out = "mhaviz-out", .align_layer = -1};
@@ -407,6 +412,7 @@ static int parse(int argc, char **argv, run_opts *o)
         case 'N': o->no_resize = 1; break;
         case 0x305: o->interpolate_pos = 1; break;
         case 0x307: o->image = optarg; break;
+        case 0x308: o->vision_tower = 1; break;
         case 'Q': o->query = optarg; break;
         case 'H': o->heads = optarg; break;
         case 'f': o->format = optarg; break;
@@ -956,6 +962,9 @@ static mhv_status write_outputs(mhv_forward_ctx *fc, const mhv_model *m, const m
             img.first = run_llava_first(m, &encs[i]);
             mhv_report_sentence_image(out.f, i, in->s[i].text, in->s[i].len, &encs[i], tok,
                                       &attn, norms, &img);
+        } else if (o->fig.json && waves) { /* a speech encoder's WAV */
+            mhv_report_sentence_audio(out.f, i, in->s[i].text, in->s[i].len, &encs[i], tok,
+                                      &attn, norms, &waves[i].info);
         } else if (o->fig.json) {
             mhv_report_sentence_norms(out.f, i, in->s[i].text, in->s[i].len, &encs[i], tok,
                                       &attn, norms, NULL);
@@ -1004,12 +1013,30 @@ int cmd_run(int argc, char **argv)
     const char *dir = cli_model_dir(o.model, model_buf, sizeof model_buf);
     mhv_error err = {0};
     cli_job job = {0};
+    mhv_model *owner = NULL; /* --vision-tower: the model whose tower job.m is */
+    char tower_name[272];
     run_speech_wave *waves = NULL; /* speech encoders' input */
     mhv_forward_ctx *fc = NULL;
     mhv_status st;
     if ((st = cli_open_model(dir, o.mode, &job.m, &job.tok, &err)))
         goto done;
     cli_tok_warn(job.tok);
+    if (o.vision_tower) { /* LLaVA's tower alone, run as the vision model it is */
+        if (!job.m->cfg.image_in_text || o.image) {
+            st = mhv_fail(&err, MHV_EUSAGE, "", o.image ? "--vision-tower reads the images FILE "
+                          "lists, not --image" : "--vision-tower is for models with a vision "
+                          "tower (llava); %s has none", job.m->cfg.arch);
+            goto done;
+        }
+        owner = job.m; /* the tower's tensors are views of its checkpoint: closed after it */
+        job.m = owner->image_tower;
+        owner->image_tower = NULL;
+        if (!o.fig.model_name) { /* titles say whose tower it is */
+            mhv_modelname_of_dir(dir, tower_name, sizeof tower_name - 16);
+            strcat(tower_name, " vision tower");
+            o.fig.model_name = tower_name;
+        }
+    }
     if (job.m->cfg.vision &&
         (o.safetensors || o.rows || o.win1 || o.max_pixels || o.max_memory_set)) {
         st = mhv_fail(&err, MHV_EUSAGE, "", "--format safetensors, --rows, --window, "
@@ -1130,7 +1157,7 @@ int cmd_run(int argc, char **argv)
         }
         if ((st = run_llava_image_read(job.m, o.image, &llava, &err)))
             goto done_gen;
-        o.llava = &llava; /* freed at the end from here on, a failure below included */
+        o.llava = &llava; /* freed at the end */
         if ((st = run_llava_job_read(&job, o.heads, o.file, o.mode, &llava, &err)))
             goto done_gen;
     } else if (job.m->cfg.speech) { /* WAV files in */
@@ -1166,6 +1193,7 @@ done:
     run_speech_free(waves, job.in.n);
     mhv_forward_ctx_free(fc);
     cli_job_close(&job);
+    mhv_model_close(owner);
     if (o.llava)
         run_llava_image_free(&llava);
     return st ? cli_report(st, &err) : EXIT_OK;

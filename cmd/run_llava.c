@@ -41,10 +41,12 @@ mhv_status run_llava_image_read(const mhv_model *m, const char *path, run_llava_
         run_llava_image_free(im);
         return st;
     }
-    int cls = c->image_full && c->image_extra > 0;
+    /* the first feature's patch: the strategy "default" drops the tower's first token,
+     * [CLS] or (SigLIP) the first patch */
+    int patch0 = (c->image_full ? 0 : 1) - c->image_extra;
     im->info = (mhv_report_image){.path = path, .width = W, .height = H, .rows = g.rows,
                                   .cols = g.cols, .count = g.tokens - (c->image_full ? 0 : 1),
-                                  .cls = cls};
+                                  .patch0 = patch0};
     return MHV_OK;
 }
 
@@ -86,17 +88,15 @@ static mhv_status expand(mhv_encoding *e, int at, const mhv_report_image *img, m
         int k = i == at ? img->count : 1;
         for (int j = 0; j < k; j++, o++) {
             char label[32];
-            int p = j - img->cls;
-            if (i != at)
-                snprintf(label, sizeof label, "%s", e->pieces[i]);
-            else if (p < 0)
+            int p = j + img->patch0;
+            if (p < 0)
                 snprintf(label, sizeof label, "img cls");
             else
                 snprintf(label, sizeof label, "img %d,%d", p / img->cols, p % img->cols);
             ids[o] = e->ids[i];
             spans[2 * o] = i == at ? -1 : e->spans[2 * i];
             spans[2 * o + 1] = i == at ? -1 : e->spans[2 * i + 1];
-            if (!(pieces[o] = strdup(label))) {
+            if (!(pieces[o] = strdup(i == at ? label : e->pieces[i]))) {
                 st = mhv_fail(err, MHV_ENOMEM, "", "out of memory");
                 goto out;
             }

@@ -3,7 +3,7 @@
  * ASSISTANT:", \n written as a backslash and n), the image is --image's, preprocessed as
  * the model's image processor says; the image token becomes one token per image feature, as
  * LlavaProcessor expands it, each labelled by its patch ("img 3,5"; the tower's [CLS]
- * "img cls" with the "full" strategy). */
+ * "img cls" with the "full" strategy of a tower with one). */
 #ifndef MHV_RUN_LLAVA_H
 #define MHV_RUN_LLAVA_H
 

@@ -281,8 +281,9 @@ static void test_configs(void **state)
     free(c);
     refused("\"default\"}", "\"spatial\"}", MHV_EUNSUPPORTED,
             "vision_feature_select_strategy 'spatial' is not supported (default and full are)");
-    refused("\"clip_vision_model\"", "\"siglip_vision_model\"", MHV_EUNSUPPORTED,
-            "vision_config model_type 'siglip_vision_model' is not supported in llava");
+    refused("\"clip_vision_model\"", "\"owlv2_vision_model\"", MHV_EUNSUPPORTED,
+            "vision_config model_type 'owlv2_vision_model' is not supported in llava "
+            "(clip_vision_model and siglip_vision_model are)");
     refused("\"model_type\": \"llama\"",
             "\"model_type\": \"bert\", \"hidden_size\": 64, \"num_hidden_layers\": 2, "
             "\"num_attention_heads\": 2, \"intermediate_size\": 64", MHV_EUNSUPPORTED,

@@ -68,14 +68,14 @@ void mhv_report_sentence_agg(FILE *f, int index, const char *text, size_t len,
 static void sentence_json(FILE *f, int index, const char *text, size_t len,
                           const mhv_encoding *enc, const mhv_tok *tok, const mhv_attn *attn,
                           const float *norms, const char *aggregate,
-                          const mhv_report_image *img);
+                          const mhv_report_image *img, const mhv_report_audio *au);
 
 void mhv_report_sentence_norms(FILE *f, int index, const char *text, size_t len,
                                const mhv_encoding *enc, const mhv_tok *tok,
                                const mhv_attn *attn, const float *norms,
                                const char *aggregate)
 {
-    sentence_json(f, index, text, len, enc, tok, attn, norms, aggregate, NULL);
+    sentence_json(f, index, text, len, enc, tok, attn, norms, aggregate, NULL, NULL);
 }
 
 void mhv_report_sentence_image(FILE *f, int index, const char *text, size_t len,
@@ -83,13 +83,21 @@ void mhv_report_sentence_image(FILE *f, int index, const char *text, size_t len,
                                const mhv_attn *attn, const float *norms,
                                const mhv_report_image *img)
 {
-    sentence_json(f, index, text, len, enc, tok, attn, norms, NULL, img);
+    sentence_json(f, index, text, len, enc, tok, attn, norms, NULL, img, NULL);
+}
+
+void mhv_report_sentence_audio(FILE *f, int index, const char *text, size_t len,
+                               const mhv_encoding *enc, const mhv_tok *tok,
+                               const mhv_attn *attn, const float *norms,
+                               const mhv_report_audio *au)
+{
+    sentence_json(f, index, text, len, enc, tok, attn, norms, NULL, NULL, au);
 }
 
 static void sentence_json(FILE *f, int index, const char *text, size_t len,
                           const mhv_encoding *enc, const mhv_tok *tok, const mhv_attn *attn,
                           const float *norms, const char *aggregate,
-                          const mhv_report_image *img)
+                          const mhv_report_image *img, const mhv_report_audio *au)
 {
     fputs(index ? ",\n  {\"text\": " : "\n  {\"text\": ", f);
     mhv_jsonw_str(f, text, len);
@@ -101,12 +109,23 @@ static void sentence_json(FILE *f, int index, const char *text, size_t len,
                 "\"tokens\": %d,\n    \"patches\": [", img->width, img->height, img->rows,
                 img->cols, img->first, img->count);
         for (int k = 0; k < img->count; k++) {
-            int p = k - img->cls;
+            int p = k + img->patch0;
             if (p < 0)
                 fprintf(f, "%snull", k ? ", " : "");
             else
                 fprintf(f, "%s[%d, %d]", k ? ", " : "", p / img->cols, p % img->cols);
         }
+        fputs("]}", f);
+    }
+    if (au) {
+        fputs(",\n   \"audio\": {\"path\": ", f);
+        mhv_jsonw_str(f, au->path, strlen(au->path));
+        fprintf(f, ", \"sampling_rate\": %d, \"samples\": %ld, \"seconds\": %.6g, "
+                "\"frame_seconds\": %.6g, \"frames\": %d,\n    \"frame_times\": [",
+                au->sampling_rate, au->samples, (double)au->samples / au->sampling_rate,
+                au->frame_seconds, enc->n);
+        for (int i = 0; i < enc->n; i++)
+            fprintf(f, "%s%.6g", i ? ", " : "", i * au->frame_seconds);
         fputs("]}", f);
     }
     if (enc->type_ids) { /* a sentence pair (--pairs) */

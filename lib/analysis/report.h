@@ -38,12 +38,14 @@ void mhv_report_sentence_norms(FILE *f, int index, const char *text, size_t len,
                                const mhv_attn *attn, const float *norms,
                                const char *aggregate);
 /* An image read with a sentence (LLaVA): its file, size as preprocessed, patch grid, and
- * the sentence's tokens first .. first + count - 1 that are its features: the tower's
- * [CLS] first when cls, then the patches row by row. */
+ * the sentence's tokens first .. first + count - 1 that are its features, of the patches
+ * patch0, patch0 + 1 ... row by row (patch0 -1: the tower's [CLS] first; 1: the first patch
+ * left out, as LLaVA's default strategy leaves out the first token of a tower without
+ * [CLS]). */
 typedef struct {
     const char *path;
     int width, height, rows, cols;
-    int first, count, cls;
+    int first, count, patch0;
 } mhv_report_image;
 /* mhv_report_sentence_norms with, after the tokens, "image": {"path", "width", "height",
  * "grid": [rows, cols], "first_token", "tokens", "patches": [[row, col] of each of those
@@ -52,6 +54,21 @@ void mhv_report_sentence_image(FILE *f, int index, const char *text, size_t len,
                                const mhv_encoding *enc, const mhv_tok *tok,
                                const mhv_attn *attn, const float *norms,
                                const mhv_report_image *img);
+/* A speech encoder's WAV (wav2vec2 ...): its file, sampling rate and samples, and the frames'
+ * spacing in seconds. */
+typedef struct {
+    const char *path;
+    int sampling_rate;
+    long samples;
+    double frame_seconds;
+} mhv_report_audio;
+/* mhv_report_sentence_norms with, after the tokens, "audio": {"path", "sampling_rate",
+ * "samples", "seconds", "frame_seconds", "frames", "frame_times": [each frame's start in
+ * seconds]}. */
+void mhv_report_sentence_audio(FILE *f, int index, const char *text, size_t len,
+                               const mhv_encoding *enc, const mhv_tok *tok,
+                               const mhv_attn *attn, const float *norms,
+                               const mhv_report_audio *au);
 /* An encoder-decoder sentence: the source's "text", "tokens", "token_texts", "token_ids",
  * "spans"; "target_text" (NULL: written as null, e.g. a generated target), and the decoder
  * input's "target_tokens", "target_token_texts", "target_token_ids", "target_spans"; each

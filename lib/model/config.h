@@ -252,6 +252,12 @@ typedef struct {
     int moe_groups, moe_topk_groups;
     double moe_routed_scale;
     double moe_norm_min;      /* > 0: ERNIE 4.5's routing (mhv_moe.softmax_bias) */
+    int moe_softmax_groups;   /* DeepSeek-V2's routing (mhv_moe.softmax_groups) */
+    /* DeepSeek's multi-head latent attention (model/glm4_moe.c): q_lora_rank (0: q_proj),
+     * kv_lora_rank, qk_nope_head_dim, qk_rope_head_dim, v_head_dim (head_dim is nope +
+     * rope), the rotated part's layout (0 pairs kept interleaved, 1 rotated evens then odds,
+     * 2 halves); mla_kv_lora 0: not MLA */
+    int mla_q_lora, mla_kv_lora, mla_nope, mla_rope, mla_v, mla_rope_layout;
 } mhv_config;
 
 /* The frames a speech encoder (cfg.speech) makes of `samples` samples: each convolution

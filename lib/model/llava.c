@@ -99,10 +99,11 @@ static mhv_status check_parts(const mhv_config *tc, const mhv_config *vc, const 
         return mhv_fail(err, MHV_EUNSUPPORTED, name,
                         "text_config model_type '%s' is not a decoder language model",
                         tc->model_type);
-    if (strcmp(vc->model_type, "clip_vision_model") != 0)
+    if (strcmp(vc->model_type, "clip_vision_model") != 0 &&
+        strcmp(vc->model_type, "siglip_vision_model") != 0)
         return mhv_fail(err, MHV_EUNSUPPORTED, name,
                         "vision_config model_type '%s' is not supported in llava "
-                        "(clip_vision_model is)", vc->model_type);
+                        "(clip_vision_model and siglip_vision_model are)", vc->model_type);
     return MHV_OK;
 }
 
@@ -362,8 +363,21 @@ static mhv_status llava_forward(mhv_nn *nn, const mhv_model *m, const int32_t *i
 {
     const mhv_config *c = &m->cfg;
     const mhv_model *t = m->text_model;
-    if (nn->measure) /* a memory estimate: the language model's pass */
-        return t->cfg.family->forward(nn, t, ids, n, cap, logits, err);
+    if (nn->measure) { /* a memory estimate: the larger pass, and the features between */
+        const mhv_model *v = m->image_tower;
+        int side = c->image_size / c->patch_size, tokens = v->cfg.vision_extra + side * side;
+        mhv_capture vc = {.last = v->cfg.num_layers - 1, .full_last = 1};
+        mhv_error ignored;
+        nn->measured = 0;
+        v->cfg.family->forward(nn, v, NULL, tokens, &vc, NULL, &ignored);
+        size_t tower = nn->measured;
+        nn->measured = 0;
+        mhv_status st = t->cfg.family->forward(nn, t, ids, n, cap, logits, err);
+        size_t feats = (size_t)tokens * ((size_t)v->cfg.hidden_size * (size_t)c->image_nlayers +
+                                         (size_t)c->hidden_size) * sizeof(float);
+        nn->measured = (tower > nn->measured ? tower : nn->measured) + feats;
+        return st;
+    }
     if (!nn->pixels)
         return mhv_fail(err, MHV_EUSAGE, m->dir, "llava takes an image with its prompt");
     int32_t *row = malloc((size_t)n * sizeof *row);

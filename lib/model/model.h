@@ -83,6 +83,11 @@ typedef struct {
     /* a mixture's bias of the scores by which experts are chosen, not weighted (DeepSeek-V3's
      * e_score_correction_bias) (experts,), or NULL */
     float *router_choice_b;
+    /* DeepSeek's MLA (q in q, q_b_proj's when q_lora_rank): q_a_proj (q_lora, hidden) and its
+     * RMSNorm, kv_a_proj_with_mqa (kv_lora + rope, hidden) and kv_a_layernorm (kv_lora,),
+     * kv_b_proj (heads * (nope + v), kv_lora); biases with attention_bias, or NULL */
+    mhv_mat mla_q_a, mla_kv_a, mla_kv_b;
+    float *mla_q_a_b, *mla_q_a_g, *mla_kv_a_b, *mla_kv_a_g;
 } mhv_layer;
 
 typedef struct mhv_model_s {

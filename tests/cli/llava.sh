@@ -53,6 +53,14 @@ check "llava-list-full-bf16: [CLS] labelled, no patch" "perl -MJSON::PP -e 'loca
     my \$s = decode_json(<STDIN>)->{sentences}[0]; my \$im = \$s->{image};
     exit !(\$im->{tokens} == 17 && !defined \$im->{patches}[0] && \$s->{tokens}[7] eq q(img cls) &&
         \$s->{tokens}[8] eq q(img 0,0))' <$TMP/c/q.json"
+# a SigLIP tower: no [CLS], so the default strategy drops its first patch
+"$MHAVIZ" run --model "$FIX/llava-siglip-f16" --image "$IMG" --format json --out "$TMP/s" \
+    "$TMP/q.txt" 2>"$TMP/stderr"
+check "llava-siglip-f16: every head as transformers'" "[ $? = 0 ] && golden_check $FIX/goldens/llava-siglip-f16.json $TMP/s/q.json"
+check "llava-siglip-f16: the features start at patch 0,1" "perl -MJSON::PP -e 'local \$/;
+    my \$s = decode_json(<STDIN>)->{sentences}[0]; my \$im = \$s->{image};
+    exit !(\$im->{tokens} == 15 && \$im->{patches}[0][0] == 0 && \$im->{patches}[0][1] == 1 &&
+        \$s->{tokens}[7] eq q(img 0,1) && \$s->{tokens}[21] eq q(img 3,3))' <$TMP/s/q.json"
 # long prompts: pooled figures
 "$MHAVIZ" run --model "$FIX/llava-f32" --image "$IMG" --max-pixels 200 --out "$TMP/d" "$TMP/q.txt" 2>"$TMP/stderr"
 check "llava: --max-pixels" "[ $? = 0 ] && [ -s $TMP/d/q/L00-H00.png ]"
@@ -63,6 +71,23 @@ check "info on llava" "[ $? = 0 ] && grep -qx 'language_model: qwen2' $TMP/info 
     grep -qx 'image_tokens: 17 (full: \[CLS\] and the patches)' $TMP/info &&
     grep -qx 'vision_feature_layer: 1 0 (hidden states 0-3, 0: the embeddings)' $TMP/info &&
     grep -qx 'projector: silu, without biases' $TMP/info && grep -qx 'layers: 2' $TMP/info"
+
+# the vision tower alone, as the vision model it is: its heads as in llava's own run
+"$MHAVIZ" run --model "$FIX/llava-f32" --vision-tower --format json,png --out "$TMP/t" "$IMG" 2>"$TMP/stderr"
+check "llava --vision-tower: exit 0, overlays" "[ $? = 0 ] && [ ! -s $TMP/stderr ] && [ -s $TMP/t/rgb-37x23/L02-H03.png ]"
+check "llava --vision-tower: every tower head as transformers' llava" "perl -MJSON::PP -e 'local \$/;
+    open(my \$g, q(<), \$ARGV[0]) or exit 9; my \$gold = decode_json(<\$g>);
+    my \$want = \$gold->{sentences}[0]{vision_attentions}; my \$run = decode_json(<STDIN>);
+    exit 8 unless \$run->{model}{architecture} eq q(clip_vision_model);
+    my \$im = \$run->{images}[0]; exit 7 unless @{\$im->{attentions}} == 12;
+    for my \$a (@{\$im->{attentions}}) { my \$w = \$want->[\$a->{layer}][\$a->{head}];
+        for my \$i (0 .. 16) { for my \$j (0 .. 16) {
+            exit 6 if abs(\$w->[\$i][\$j] - \$a->{weights}[\$i][\$j]) > \$gold->{tolerance} } } }
+    exit 0' $FIX/goldens/llava-f32.json <$TMP/t/rgb-37x23.json"
+expect_fail "--vision-tower with --image" 2 "--vision-tower reads the images FILE lists, not --image" -- \
+    "$MHAVIZ" run --model "$FIX/llava-f32" --vision-tower --image "$IMG" --out "$TMP/out" "$IMG"
+expect_fail "--vision-tower on a text model" 2 "--vision-tower is for models with a vision tower (llava); bert has none" -- \
+    "$MHAVIZ" run --model "$FIX/bert-f32" --vision-tower --out "$TMP/out" "$IMG"
 
 printf 'no image here\n' >"$TMP/none.txt"
 printf '<image> and <image>\n' >"$TMP/two.txt"
@@ -78,4 +103,8 @@ expect_fail "llava: --truncate" 2 "--truncate is not available for llava" -- \
     "$MHAVIZ" run --model "$FIX/llava-f32" --image "$IMG" --truncate --out "$TMP/out" "$TMP/q.txt"
 expect_fail "llava: a missing image" 1 "nothere.png: cannot open" -- \
     "$MHAVIZ" run --model "$FIX/llava-f32" --image "$TMP/nothere.png" --out "$TMP/out" "$TMP/q.txt"
+expect_fail "llava: stats" 1 "stats is not available for llava (an image with each prompt) yet: run --image is" -- \
+    "$MHAVIZ" stats --model "$FIX/llava-f32" "$TMP/q.txt"
+expect_fail "llava: rank" 1 "llava reads an image with each prompt: run --image takes it; this command does not yet" -- \
+    "$MHAVIZ" rank --model "$FIX/llava-f32" --from What --to img "$TMP/q.txt"
 finish

@@ -27,7 +27,8 @@ from safetensors.torch import load_file, save_file
 from tokenizers import Tokenizer, models, pre_tokenizers, processors, trainers
 from transformers import (CLIPImageProcessor, CLIPVisionConfig, LlamaConfig, LlavaConfig,
                           LlavaForConditionalGeneration, LlavaModel, LlavaProcessor,
-                          MistralConfig, PreTrainedTokenizerFast, Qwen2Config)
+                          MistralConfig, PreTrainedTokenizerFast, Qwen2Config,
+                          SiglipImageProcessor, SiglipVisionConfig)
 
 import famgen
 
@@ -80,13 +81,13 @@ def module_layout(path):
 
 def build(name, text_cfg, vision_kw, seed, note, cls=LlavaForConditionalGeneration,
           dtype=torch.float32, layer=-2, strategy="default", proj_bias=True, act="gelu",
-          post=None, prompts=PROMPTS):
+          post=None, prompts=PROMPTS, siglip=False):
     path = os.path.join(famgen.FIXTURES, name)
     famgen.reset_dir(path)
     tok = tokenizer()
     image_id = tok.convert_tokens_to_ids("<image>")
     text_cfg.vocab_size = len(tok)
-    vcfg = CLIPVisionConfig(**vision_kw)
+    vcfg = (SiglipVisionConfig if siglip else CLIPVisionConfig)(**vision_kw)
     cfg = LlavaConfig(vision_config=vcfg, text_config=text_cfg, image_token_index=image_id,
                       vision_feature_layer=layer, vision_feature_select_strategy=strategy,
                       multimodal_projector_bias=proj_bias, projector_hidden_act=act,
@@ -95,11 +96,14 @@ def build(name, text_cfg, vision_kw, seed, note, cls=LlavaForConditionalGenerati
     model = famgen.randomize(cls(cfg), seed, 0.4).eval().to(dtype)
     model.save_pretrained(path)
     side = vcfg.image_size
-    proc = CLIPImageProcessor(size={"shortest_edge": side},
-                              crop_size={"height": side, "width": side})
+    if siglip:
+        proc = SiglipImageProcessor(size={"height": side, "width": side})
+    else:
+        proc = CLIPImageProcessor(size={"shortest_edge": side},
+                                  crop_size={"height": side, "width": side})
     lp = LlavaProcessor(image_processor=proc, tokenizer=tok, patch_size=vcfg.patch_size,
                         vision_feature_select_strategy=strategy,
-                        num_additional_image_tokens=1)
+                        num_additional_image_tokens=0 if siglip else 1)
     lp.save_pretrained(path)
     if post:
         post(path)
@@ -185,3 +189,10 @@ build("llava-modnames-f16",
 build("llava-model-f32", llama(), VISION, 74,
       "LlavaModel (no LM head): vision_feature_layer [-2, -1], strategy default", cls=LlavaModel,
       layer=[-2, -1], prompts=PROMPTS[2:])
+build("llava-siglip-f16", llama(),
+      dict(hidden_size=32, intermediate_size=48, num_hidden_layers=3, num_attention_heads=4,
+           image_size=16, patch_size=4), 75,
+      "LlavaForConditionalGeneration, F16: SigLIP vision tower (no [CLS]; its pooling head "
+      "unused), vision_feature_layer -1 (before post_layernorm), strategy default (its first "
+      "patch dropped: 15 image tokens)", dtype=torch.float16, layer=-1, siglip=True,
+      prompts=PROMPTS[:1])
