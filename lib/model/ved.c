@@ -1,7 +1,8 @@
 /* ved.c - vision encoder-decoders (VisionEncoderDecoderModel; model_type
  * vision-encoder-decoder): a vision transformer (encoder: vit, deit, beit) read by its own
  * family over a view of the checkpoint, and TrOCR's text decoder (decoder: trocr,
- * TrOCRForCausalLM) with cross-attention over the encoder's tokens: TrOCR's OCR models.
+ * TrOCRForCausalLM) with cross-attention over the encoder's tokens: TrOCR's OCR models; or
+ * GPT-2's with add_cross_attention (GPT2LMHeadModel: ViT-GPT2 captioners).
  *
  *   e = layernorm(encoder(pixels))        ViTModel / DeiTModel's last_hidden_state (BEiT's
  *                                          without the norm under use_mean_pooling); the
@@ -14,6 +15,11 @@
  *   per layer (post-LN): y = ln1(y + attn_causal(y)); y = ln2(y + cross(y, e));
  *                        y = ln3(y + fc2(act(fc1(y))))
  *   logits = y · output_projection^T (tied to embed_tokens unless tie_word_embeddings false)
+ * GPT-2 (pre-LN, Conv1D weights stored (in, out)):
+ *   y = wte[ids] + wpe[i]
+ *   per layer: y += attn_causal(ln_1(y)); y += cross(ln_cross_attn(y), e) (queries q_attn,
+ *              keys and values c_attn's halves); y += c_proj(act(c_fc(ln_2(y))))
+ *   logits = ln_f(y) · lm_head^T (tied to wte)
  * The image comes from the forward driver in nn->pixels (mhv_forward_run_seq2seq_audio's
  * path, cfg.audio_positions the encoder's tokens); src is NULL. Encoder and decoder may
  * have different head counts: cfg.num_heads is the larger (the head selection's width),
@@ -52,6 +58,11 @@ static mhv_status encoder_config(const cJSON *root, const char *name, mhv_config
     return MHV_OK;
 }
 
+static mhv_status trocr_decoder(const cJSON *root, const cJSON *dec, int He, mhv_config *c,
+                                const char *name, mhv_error *err);
+static mhv_status gpt2_decoder(const cJSON *root, const cJSON *dec, mhv_config *c,
+                               const char *name, mhv_error *err);
+
 static mhv_status ved_config(const cJSON *root, mhv_config *c, const char *name, mhv_error *err)
 {
     mhv_config *ec = malloc(sizeof *ec);
@@ -74,10 +85,46 @@ static mhv_status ved_config(const cJSON *root, mhv_config *c, const char *name,
     const char *dtype;
     if ((st = mhv_json_str(dec, "model_type", "bert", &dtype, name, err)))
         return st;
-    if (strcmp(dtype, "trocr") != 0)
+    if (strcmp(dtype, "gpt2") == 0)
+        st = gpt2_decoder(root, dec, c, name, err);
+    else if (strcmp(dtype, "trocr") == 0)
+        st = trocr_decoder(root, dec, He, c, name, err);
+    else
         return mhv_fail(err, MHV_EUNSUPPORTED, name,
                         "decoder model_type '%.60s' is not supported in vision-encoder-decoder "
-                        "(trocr is)", dtype);
+                        "(trocr and gpt2 are)", dtype);
+    if (st)
+        return st;
+    if ((long)tokens > MHV_MAX_POSITIONS)
+        return mhv_fail(err, MHV_EFORMAT, name, "the encoder's image has too many patches");
+    int heads = c->ved_dec_heads, cross = c->ved_cross_hidden;
+    c->num_layers = Le;
+    c->ved_enc_heads = Hh;
+    c->num_heads = heads > Hh ? heads : Hh;
+    c->head_dim = c->hidden_size / heads;
+    c->num_kv_heads = c->num_heads;
+    c->embedding_size = c->hidden_size;
+    c->intermediate_size = c->dec_intermediate_size;
+    c->dec_vocab_size = c->vocab_size;
+    c->ved_enc_norm = enc_norm;
+    /* keys and values of the cross-attention read the encoder's width, or the decoder's
+     * after enc_to_dec_proj */
+    c->ved_cross_hidden = He == c->hidden_size || cross ? He : c->hidden_size;
+    c->ved_enc_proj = He != c->hidden_size && !cross;
+    c->attn_bias = c->attn_out_bias = c->mlp_bias = 1;
+    c->enc_dec = 1;
+    c->image_enc_dec = 1;
+    c->audio_positions = tokens; /* the encoder's tokens: [CLS] (, [DIST]) and the patches */
+    return MHV_OK;
+}
+
+/* TrOCRConfig's fields of dec (cross_attention_hidden_size into c->ved_cross_hidden, 0
+ * when null; the heads into ved_dec_heads); the start, end and pad tokens
+ * VisionEncoderDecoderModel reads from root, else dec's. */
+static mhv_status trocr_decoder(const cJSON *root, const cJSON *dec, int He, mhv_config *c,
+                                const char *name, mhv_error *err)
+{
+    mhv_status st;
     int heads, scale, learned, ln_emb, cross = 0, start, eos, pad;
     const cJSON *ch = mhv_json_get(dec, "cross_attention_hidden_size");
     if ((st = mhv_json_int(dec, "vocab_size", 50265, 1, MHV_MAX_VOCAB, &c->vocab_size, name,
@@ -120,30 +167,66 @@ static mhv_status ved_config(const cJSON *root, mhv_config *c, const char *name,
     if (!learned && (c->pad_id < 0 || c->hidden_size < 4))
         return mhv_fail(err, MHV_EUNSUPPORTED, name, "sinusoidal positions need pad_token_id "
                         "and d_model >= 4");
-    if ((long)tokens > MHV_MAX_POSITIONS)
-        return mhv_fail(err, MHV_EFORMAT, name, "the encoder's image has too many patches");
-    c->num_layers = Le;
-    c->ved_enc_heads = Hh, c->ved_dec_heads = heads;
-    c->num_heads = heads > Hh ? heads : Hh;
-    c->head_dim = c->hidden_size / heads;
-    c->num_kv_heads = c->num_heads;
-    c->embedding_size = c->hidden_size;
-    c->intermediate_size = c->dec_intermediate_size;
-    c->dec_vocab_size = c->vocab_size;
+    c->ved_dec_heads = heads;
+    c->ved_cross_hidden = cross;
     c->layer_norm_eps = 1e-5f; /* nn.LayerNorm's default */
     c->embed_scale = scale ? sqrt((double)c->hidden_size) : 0;
     c->pad_positions = !learned;
     c->pos_offset = learned ? 2 : 0; /* TrOCRLearnedPositionalEmbedding's offset */
     c->ved_ln_embedding = ln_emb;
-    c->ved_enc_norm = enc_norm;
-    /* keys and values of the cross-attention read the encoder's width, or the decoder's
-     * after enc_to_dec_proj */
-    c->ved_cross_hidden = He == c->hidden_size || cross ? He : c->hidden_size;
-    c->ved_enc_proj = He != c->hidden_size && !cross;
-    c->attn_bias = c->attn_out_bias = c->mlp_bias = 1;
-    c->enc_dec = 1;
-    c->image_enc_dec = 1;
-    c->audio_positions = tokens; /* the encoder's tokens: [CLS] (, [DIST]) and the patches */
+    return MHV_OK;
+}
+
+/* GPT2Config's fields of dec (a GPT2LMHeadModel with add_cross_attention); the tokens as
+ * trocr_decoder's. */
+static mhv_status gpt2_decoder(const cJSON *root, const cJSON *dec, mhv_config *c,
+                               const char *name, mhv_error *err)
+{
+    mhv_status st;
+    int heads, cross_attn, scale_w, inv_layer, bos, eos, pad;
+    double eps;
+    if ((st = mhv_json_int(dec, "vocab_size", 50257, 1, MHV_MAX_VOCAB, &c->vocab_size, name,
+                           err)) ||
+        (st = mhv_json_int(dec, "n_embd", 768, 1, MHV_MAX_HIDDEN, &c->hidden_size, name,
+                           err)) ||
+        (st = mhv_json_int(dec, "n_layer", 12, 1, MHV_MAX_LAYERS, &c->dec_layers, name, err)) ||
+        (st = mhv_json_int(dec, "n_head", 12, 1, MHV_MAX_HEADS, &heads, name, err)) ||
+        (st = mhv_json_int(dec, "n_positions", 1024, 1, MHV_MAX_POSITIONS, &c->max_positions,
+                           name, err)) ||
+        (st = mhv_json_int(dec, "n_inner", 4 * c->hidden_size, 1, 4 * MHV_MAX_HIDDEN,
+                           &c->dec_intermediate_size, name, err)) ||
+        (st = mhv_json_num(dec, "layer_norm_epsilon", 1e-5, -1e-300, 1, &eps, name, err)) ||
+        (st = mhv_config_act(dec, "activation_function", MHV_ACT_GELU_NEW, &c->act, name,
+                             err)) ||
+        (st = mhv_json_bool(dec, "add_cross_attention", 0, &cross_attn, name, err)) ||
+        (st = mhv_json_bool(dec, "scale_attn_weights", 1, &scale_w, name, err)) ||
+        (st = mhv_json_bool(dec, "scale_attn_by_inverse_layer_idx", 0, &inv_layer, name,
+                            err)) ||
+        (st = mhv_json_bool(dec, "tie_word_embeddings", 1, &c->tie_word_embeddings, name,
+                            err)) ||
+        (st = mhv_config_token(dec, "bos_token_id", 50256, &bos, name, err)) ||
+        (st = mhv_config_token(dec, "eos_token_id", 50256, &eos, name, err)) ||
+        (st = mhv_config_token(dec, "pad_token_id", -1, &pad, name, err)) ||
+        (st = mhv_config_token(dec, "decoder_start_token_id", bos, &bos, name, err)) ||
+        (st = mhv_config_token(root, "decoder_start_token_id", bos, &c->decoder_start_id,
+                               name, err)) ||
+        (st = mhv_config_token(root, "eos_token_id", eos, &c->eos_id, name, err)) ||
+        (st = mhv_config_token(root, "pad_token_id", pad, &c->pad_id, name, err)))
+        return st;
+    if (!cross_attn)
+        return mhv_fail(err, MHV_EUNSUPPORTED, name, "a gpt2 decoder without "
+                        "add_cross_attention is not supported in vision-encoder-decoder");
+    if (!scale_w || inv_layer)
+        return mhv_fail(err, MHV_EUNSUPPORTED, name, "the gpt2 decoder's %s is not supported",
+                        inv_layer ? "scale_attn_by_inverse_layer_idx" : "scale_attn_weights "
+                        "false");
+    if (c->hidden_size % heads != 0)
+        return mhv_fail(err, MHV_EFORMAT, name, "n_head %d does not divide n_embd %d", heads,
+                        c->hidden_size);
+    c->ved_dec_heads = heads;
+    c->ved_cross_hidden = 0; /* GPT-2 has no cross_attention_hidden_size */
+    c->layer_norm_eps = (float)eps;
+    c->ved_gpt2 = 1;
     return MHV_OK;
 }
 
@@ -229,6 +312,67 @@ static mhv_status open_encoder(mhv_model *m, mhv_error *err)
     return MHV_OK;
 }
 
+/* GPT2LMHeadModel's decoder.transformer.* (Conv1D weights read in place as transposed
+ * views) and decoder.lm_head (tied to wte when absent and tie_word_embeddings). */
+static mhv_status gpt2_load(mhv_model *m, mhv_wload *ld, mhv_error *err)
+{
+    static const char *const prefixes[] = {"decoder.transformer.", NULL};
+    const mhv_config *c = &m->cfg;
+    int H = c->hidden_size, I = c->dec_intermediate_size, V = c->dec_vocab_size;
+    mhv_wload_prefix(ld, prefixes, "wte.weight");
+    if (!ld->prefix[0])
+        return mhv_fail(err, MHV_EFORMAT, m->dir, "no decoder.transformer.wte.weight: not a "
+                        "VisionEncoderDecoderModel checkpoint with a GPT-2 decoder");
+    mhv_status st;
+    if ((st = mhv_wload_mat(ld, "wte.weight", V, H, 0, &m->dec_word_emb, err)) ||
+        (st = mhv_wload_mat(ld, "wpe.weight", c->max_positions, H, 0, &m->dec_pos_emb, err)) ||
+        (st = load_ln(ld, "ln_f", H, &m->norm_g, &m->norm_b, err)))
+        return st;
+    m->word_emb = m->dec_word_emb;
+    const int w3[3] = {H, H, H}, w2[2] = {H, H}, wH[1] = {H}, wI[1] = {I};
+    char n[200];
+    for (int l = 0; l < c->dec_layers; l++) {
+        mhv_layer *ly = &m->dec_layers[l];
+        mhv_mat qkv[3], kv[2];
+        float *qkv_b, *kv_b;
+#define N(suffix) (snprintf(n, sizeof n, "h.%d.%s", l, suffix), n)
+        if ((st = load_ln(ld, N("ln_1"), H, &ly->ln_attn_g, &ly->ln_attn_b, err)) ||
+            (st = mhv_wload_conv1d(ld, N("attn.c_attn.weight"), H, w3, 3, qkv, err)) ||
+            (st = mhv_wload_vec(ld, N("attn.c_attn.bias"), 3 * H, 0, &qkv_b, err)) ||
+            (st = mhv_wload_conv1d(ld, N("attn.c_proj.weight"), H, wH, 1, &ly->o, err)) ||
+            (st = mhv_wload_vec(ld, N("attn.c_proj.bias"), H, 0, &ly->o_b, err)) ||
+            (st = load_ln(ld, N("ln_cross_attn"), H, &ly->ln_cross_g, &ly->ln_cross_b, err)) ||
+            (st = mhv_wload_conv1d(ld, N("crossattention.q_attn.weight"), H, wH, 1, &ly->xq,
+                                   err)) ||
+            (st = mhv_wload_vec(ld, N("crossattention.q_attn.bias"), H, 0, &ly->xq_b, err)) ||
+            (st = mhv_wload_conv1d(ld, N("crossattention.c_attn.weight"), H, w2, 2, kv, err)) ||
+            (st = mhv_wload_vec(ld, N("crossattention.c_attn.bias"), 2 * H, 0, &kv_b, err)) ||
+            (st = mhv_wload_conv1d(ld, N("crossattention.c_proj.weight"), H, wH, 1, &ly->xo,
+                                   err)) ||
+            (st = mhv_wload_vec(ld, N("crossattention.c_proj.bias"), H, 0, &ly->xo_b, err)) ||
+            (st = load_ln(ld, N("ln_2"), H, &ly->ln_ffn_g, &ly->ln_ffn_b, err)) ||
+            (st = mhv_wload_conv1d(ld, N("mlp.c_fc.weight"), H, wI, 1, &ly->ffn_up, err)) ||
+            (st = mhv_wload_vec(ld, N("mlp.c_fc.bias"), I, 0, &ly->ffn_up_b, err)) ||
+            (st = mhv_wload_conv1d(ld, N("mlp.c_proj.weight"), I, wH, 1, &ly->ffn_down, err)) ||
+            (st = mhv_wload_vec(ld, N("mlp.c_proj.bias"), H, 0, &ly->ffn_down_b, err)))
+            return st;
+#undef N
+        ly->q = qkv[0], ly->k = qkv[1], ly->v = qkv[2];
+        ly->q_b = qkv_b, ly->k_b = qkv_b + H, ly->v_b = qkv_b + 2 * H;
+        ly->xk = kv[0], ly->xv = kv[1];
+        ly->xk_b = kv_b, ly->xv_b = kv_b + H;
+    }
+    if ((st = mhv_wload_mat(ld, "decoder.lm_head.weight", V, H, MHV_W_BARE | MHV_W_OPTIONAL,
+                            &m->lm_head, err)))
+        return st;
+    if (!m->lm_head.data && c->tie_word_embeddings)
+        m->lm_head = m->dec_word_emb;
+    if (!m->lm_head.data)
+        return mhv_fail(err, MHV_EFORMAT, m->dir, "no decoder.lm_head.weight and "
+                        "tie_word_embeddings is false");
+    return MHV_OK;
+}
+
 static mhv_status ved_load(mhv_model *m, mhv_wload *ld, mhv_error *err)
 {
     static const char *const prefixes[] = {"decoder.model.decoder.", NULL};
@@ -254,6 +398,8 @@ static mhv_status ved_load(mhv_model *m, mhv_wload *ld, mhv_error *err)
     if (c->ved_enc_proj &&
         (st = load_linear(ld, "enc_to_dec_proj", H, He, &m->mm_proj1, &m->mm_proj1_b, err)))
         return st;
+    if (c->ved_gpt2)
+        return gpt2_load(m, ld, err);
     mhv_wload_prefix(ld, prefixes, "embed_tokens.weight");
     if (!ld->prefix[0])
         return mhv_fail(err, MHV_EFORMAT, m->dir, "no decoder.model.decoder.embed_tokens.weight: "
@@ -370,6 +516,56 @@ static void embed(mhv_nn *nn, const mhv_model *m, const int32_t *ids, int n, flo
     }
 }
 
+/* GPT-2's decoder over tgt(nt) with cross-attention to e(ns, H) (pre-LN), into the caps
+ * and logits as ved_seq2seq's. */
+static mhv_status gpt2_decode(mhv_nn *nn, const mhv_model *m, const int32_t *tgt, int nt,
+                              const float *e, int ns, const mhv_attn_bufs *ab, float *x,
+                              float *xb, float *ffn, float *tmp, mhv_capture *cap,
+                              float *logits)
+{
+    const mhv_config *c = &m->cfg;
+    int H = c->hidden_size, NH = c->ved_dec_heads, d = c->head_dim;
+    const float scale = (float)(1.0 / sqrt((double)d));
+    mhv_embed emb = {.tok = &m->dec_word_emb, .pos = &m->dec_pos_emb, .pad_id = -1};
+    mhv_nn_embed(nn, x, &emb, tgt, nt, H);
+    int last = logits ? c->dec_layers - 1 : cap[1].last;
+    for (int l = 0; l <= last; l++) {
+        const mhv_layer *ly = &m->dec_layers[l];
+        mhv_norm ln1 = mhv_nn_layernorm(ly->ln_attn_g, ly->ln_attn_b, c->layer_norm_eps);
+        mhv_norm lnx = mhv_nn_layernorm(ly->ln_cross_g, ly->ln_cross_b, c->layer_norm_eps);
+        mhv_norm ln2 = mhv_nn_layernorm(ly->ln_ffn_g, ly->ln_ffn_b, c->layer_norm_eps);
+        mhv_attn_layer attn = {.wq = &ly->q, .wk = &ly->k, .wv = &ly->v, .bq = ly->q_b,
+                               .bk = ly->k_b, .bv = ly->v_b, .heads = NH, .kv_heads = NH,
+                               .head_dim = d, .scale = scale, .causal = 1, .wo = &ly->o};
+        mhv_nn_norm(nn, xb, x, &ln1, nt, H);
+        mhv_nn_attention(nn, &attn, xb, nt, l, ab, &cap[1]);
+        mhv_nn_linear(nn, tmp, ab->ctx, &ly->o, ly->o_b, nt, MHV_NN_NO_ACT);
+        mhv_nn_add(nn, x, tmp, nt, H);
+        mhv_attn_layer cross = {.wq = &ly->xq, .wk = &ly->xk, .wv = &ly->xv, .bq = ly->xq_b,
+                                .bk = ly->xk_b, .bv = ly->xv_b, .heads = NH, .kv_heads = NH,
+                                .head_dim = d, .scale = scale, .wo = &ly->xo};
+        mhv_nn_norm(nn, xb, x, &lnx, nt, H);
+        int done = !logits && l == last;
+        mhv_nn_cross_attention(nn, &cross, xb, nt, e, ns, l, ab, &cap[2], done);
+        if (done)
+            break;
+        mhv_nn_linear(nn, tmp, ab->ctx, &ly->xo, ly->xo_b, nt, MHV_NN_NO_ACT);
+        mhv_nn_add(nn, x, tmp, nt, H);
+        mhv_nn_norm(nn, xb, x, &ln2, nt, H);
+        mhv_nn_linear(nn, ffn, xb, &ly->ffn_up, ly->ffn_up_b, nt, (int)c->act);
+        mhv_nn_linear(nn, tmp, ffn, &ly->ffn_down, ly->ffn_down_b, nt, MHV_NN_NO_ACT);
+        mhv_nn_add(nn, x, tmp, nt, H);
+    }
+    if (logits) {
+        int lr = mhv_nn_logit_rows(nn, nt); /* the last lr positions */
+        float *xl = x + (size_t)(nt - lr) * (size_t)H;
+        mhv_norm lnf = mhv_nn_layernorm(m->norm_g, m->norm_b, c->layer_norm_eps);
+        mhv_nn_norm(nn, xl, xl, &lnf, lr, H);
+        mhv_nn_linear(nn, logits, xl, &m->lm_head, NULL, lr, MHV_NN_NO_ACT);
+    }
+    return MHV_OK;
+}
+
 static mhv_status ved_seq2seq(mhv_nn *nn, const mhv_model *m, const int32_t *src, int ns,
                               const int32_t *tgt, int nt, mhv_capture *cap, float *logits,
                               mhv_error *err)
@@ -450,6 +646,8 @@ static mhv_status ved_seq2seq(mhv_nn *nn, const mhv_model *m, const int32_t *src
 
     const mhv_attn_bufs ab = {.q = q, .k = k, .v = vv, .ctx = ctx};
     const float scale = (float)(1.0 / sqrt((double)d));
+    if (c->ved_gpt2)
+        return gpt2_decode(nn, m, tgt, nt, xe, ns, &ab, xd, xb, ffn, tmp, cap, logits);
     embed(nn, m, tgt, nt, xd, row);
     int last = logits ? Ld - 1 : cap[1].last;
     for (int l = 0; l <= last; l++) {

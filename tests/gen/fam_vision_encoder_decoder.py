@@ -16,6 +16,8 @@
     ved-beit-trocr (BF16): BEiT (relative position bias, layer scales, use_mean_pooling:
         no final norm); TrOCR 48 wide with cross_attention_hidden_size 32 (keys and values
         read the encoder's width, no projection);
+    ved-vit-gpt2 (F32): ViT; GPT-2 (GPT2LMHeadModel with add_cross_attention) 48 wide, 6
+        heads (enc_to_dec_proj), its start token bos (0);
   each with a generation_config.json (greedy; one with beams);
 - per fixture and target text: the pixel values (the processor's, PIL backend), the decoder
   input ([decoder_start_token_id] + tokenizer(text)), transformers' eager encoder / decoder
@@ -33,7 +35,7 @@ import numpy as np
 import torch
 from PIL import Image, ImageDraw
 from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, trainers
-from transformers import (BeitConfig, DeiTConfig, DeiTImageProcessor, GenerationConfig,
+from transformers import (BeitConfig, DeiTConfig, DeiTImageProcessor, GenerationConfig, GPT2Config,
                           PreTrainedTokenizerFast, TrOCRConfig, ViTConfig, ViTImageProcessor,
                           VisionEncoderDecoderConfig, VisionEncoderDecoderModel)
 
@@ -76,6 +78,8 @@ def fix_sinusoidal(model):
     """transformers 5.25 builds TrOCR's sinusoidal table (not a parameter or buffer) on the
     meta device under from_pretrained and then cannot read it: built again here, as
     TrOCRSinusoidalPositionalEmbedding.__init__ builds it."""
+    if not hasattr(model.decoder, "model"):  # not TrOCR
+        return
     emb = model.decoder.model.decoder.embed_positions
     if hasattr(emb, "get_embedding"):
         c = model.config.decoder
@@ -92,28 +96,29 @@ def run(model, px, dec):
     return stacks, out.logits[0, -1]
 
 
-def make(name, enc_cfg, dec_kw, proc, dtype, seed, tok, gen_kw, gens):
+def trocr(tok, **kw):
+    return TrOCRConfig(vocab_size=len(tok), decoder_start_token_id=2, pad_token_id=1,
+                       bos_token_id=0, eos_token_id=2, max_position_embeddings=40, **kw)
+
+
+def make(name, enc_cfg, dec_cfg, proc, dtype, seed, tok, gen_kw, gens, start=2):
     path = os.path.join(fg.FIXTURES, name)
     fg.reset_dir(path)
-    V = len(tok)
-    dec_cfg = TrOCRConfig(vocab_size=V, decoder_start_token_id=2, pad_token_id=1,
-                          bos_token_id=0, eos_token_id=2, max_position_embeddings=40,
-                          **dec_kw)
     cfg = VisionEncoderDecoderConfig.from_encoder_decoder_configs(enc_cfg, dec_cfg)
-    cfg.decoder_start_token_id = 2
+    cfg.decoder_start_token_id = start
     cfg.pad_token_id = 1
     cfg.eos_token_id = 2
     torch.manual_seed(seed)
     model = VisionEncoderDecoderModel(config=cfg)
     model = fg.randomize(model, seed, qk_std=0.35, gain=0.5).eval()
-    if not dec_kw.get("tie_word_embeddings", True):
+    if not dec_cfg.tie_word_embeddings:
         with torch.no_grad():  # untied: a projection of its own
             g = torch.Generator().manual_seed(seed + 1)
-            w = model.decoder.output_projection.weight
+            w = model.decoder.get_output_embeddings().weight
             w.copy_(torch.randn(w.shape, generator=g) * 0.3)
     model = model.to(dtype)
     model.save_pretrained(path)
-    GenerationConfig(decoder_start_token_id=2, eos_token_id=2, pad_token_id=1, bos_token_id=0,
+    GenerationConfig(decoder_start_token_id=start, eos_token_id=2, pad_token_id=1, bos_token_id=0,
                      **gen_kw).save_pretrained(path)
     proc.save_pretrained(path)
     tok.save_pretrained(path)
@@ -128,7 +133,7 @@ def make(name, enc_cfg, dec_kw, proc, dtype, seed, tok, gen_kw, gens):
     px = proc(Image.open(IMAGE).convert("RGB"), return_tensors="pt")["pixel_values"].float()
     worst, sents = 0.0, []
     for text in TEXTS:
-        dec = [2] + tok(text)["input_ids"]
+        dec = [start] + tok(text)["input_ids"]
         s32, l32 = run(ref, px, dec)
         s64, _ = run(r64, px.double(), dec)
         for a, b in zip(s32, s64):
@@ -175,20 +180,25 @@ def main():
     deit_proc = DeiTImageProcessor(size={"height": 32, "width": 32}, do_center_crop=False,
                                    resample=2)
     make("ved-vit-trocr", ViTConfig(**enc),
-         dict(d_model=48, decoder_layers=2, decoder_attention_heads=6, decoder_ffn_dim=56,
-              scale_embedding=True, use_learned_position_embeddings=True,
-              layernorm_embedding=True),
+         trocr(tok, d_model=48, decoder_layers=2, decoder_attention_heads=6, decoder_ffn_dim=56,
+               scale_embedding=True, use_learned_position_embeddings=True,
+               layernorm_embedding=True),
          vit_proc, torch.float32, 11, tok, {"min_new_tokens": 4, "no_repeat_ngram_size": 2}, [(8, 1), (8, 3)])
     make("ved-deit-trocr", DeiTConfig(**enc),
-         dict(d_model=32, decoder_layers=2, decoder_attention_heads=4, decoder_ffn_dim=40,
-              use_learned_position_embeddings=False, layernorm_embedding=False,
-              tie_word_embeddings=False, activation_function="relu"),
+         trocr(tok, d_model=32, decoder_layers=2, decoder_attention_heads=4, decoder_ffn_dim=40,
+               use_learned_position_embeddings=False, layernorm_embedding=False,
+               tie_word_embeddings=False, activation_function="relu"),
          deit_proc, torch.float16, 12, tok, {"num_beams": 2}, [(6, 2)])
     make("ved-beit-trocr", BeitConfig(**enc, use_relative_position_bias=True,
                                       layer_scale_init_value=0.5),
-         dict(d_model=48, decoder_layers=1, decoder_attention_heads=4, decoder_ffn_dim=40,
-              cross_attention_hidden_size=32),
+         trocr(tok, d_model=48, decoder_layers=1, decoder_attention_heads=4, decoder_ffn_dim=40,
+               cross_attention_hidden_size=32),
          vit_proc, torch.bfloat16, 13, tok, {"repetition_penalty": 1.5}, [(6, 1)])
+    make("ved-vit-gpt2", ViTConfig(**enc),
+         GPT2Config(vocab_size=len(tok), n_embd=48, n_layer=2, n_head=6, n_positions=40,
+                    bos_token_id=0, eos_token_id=2, pad_token_id=1),
+         vit_proc, torch.float32, 14, tok, {"no_repeat_ngram_size": 2}, [(8, 1), (8, 2)],
+         start=0)
 
 
 if __name__ == "__main__":
