@@ -1,5 +1,6 @@
 /* config.json of OLMo 3, VaultGemma, Ministral, Ministral 3, Seed-OSS, Arcee, ERNIE 4.5,
- * HunYuan dense, Apertus, Granite MoE (shared), GLM-4-MoE, dots1 and ERNIE 4.5 MoE: the
+ * HunYuan dense, Apertus, Granite MoE (shared), GLM-4-MoE, dots1, ERNIE 4.5 MoE and
+ * DeepSeek-V2/V3: the
  * defaults of their transformers config classes and what is refused by name rather than
  * approximated. The forward passes are checked against transformers by
  * tests/test_families.c. */
@@ -313,6 +314,59 @@ static void test_ernie4_5_moe(void **state)
     config_refused("{\"model_type\": \"ernie4_5_moe\", \"moe_k\": 65}", "moe_k 65 exceeds");
 }
 
+static void test_deepseek(void **state)
+{
+    (void)state;
+    mhv_config c;
+    config_ok("{\"model_type\": \"deepseek_v3\"}", &c);
+    /* DeepseekV3Config: DeepSeek-V3's sizes and latent attention, 256 experts in 8 groups
+     * (top 4) top 8 renormalised, scaling 2.5, three dense layers first */
+    assert_true(c.hidden_size == 7168 && c.num_layers == 61 && c.num_heads == 128);
+    assert_true(c.num_kv_heads == 128 && c.head_dim == 192 && c.vocab_size == 129280);
+    assert_true(c.mla_q_lora == 1536 && c.mla_kv_lora == 512 && c.mla_nope == 128);
+    assert_true(c.mla_rope == 64 && c.mla_v == 128 && c.mla_rope_layout == 1);
+    assert_true(c.num_experts == 256 && c.experts_per_tok == 8 && c.norm_topk_prob);
+    assert_true(c.moe_groups == 8 && c.moe_topk_groups == 4 && c.moe_routed_scale == 2.5);
+    assert_true(c.moe_intermediate_size == 2048 && c.shared_expert_size == 2048);
+    assert_true(c.moe_layers[0] == 0xf8 && !c.moe_softmax_groups && c.max_positions == 4096);
+    assert_true(fabs(c.attn_scale - pow(192.0, -0.5)) < 1e-12 && !c.tie_word_embeddings);
+    /* YaRN: the score scale times mscale(factor, mscale_all_dim)^2 */
+    config_ok("{\"model_type\": \"deepseek_v3\", \"rope_interleave\": false, "
+              "\"q_lora_rank\": null, \"rope_scaling\": {\"type\": \"yarn\", "
+              "\"factor\": 40, \"mscale\": 1.0, \"mscale_all_dim\": 1.0, "
+              "\"original_max_position_embeddings\": 4096}}", &c);
+    double ms = 0.1 * log(40.0) + 1.0;
+    assert_true(fabs(c.attn_scale - pow(192.0, -0.5) * ms * ms) < 1e-12);
+    assert_true(c.rope.kind == MHV_ROPE_YARN && c.rope.attention == 1.0);
+    assert_true(c.mla_q_lora == 0 && c.mla_rope_layout == 2);
+    config_refused("{\"model_type\": \"deepseek_v3\", \"num_key_value_heads\": 64}",
+                   "num_key_value_heads 64 other than num_attention_heads 128");
+    config_refused("{\"model_type\": \"deepseek_v3\", \"v_head_dim\": 256}",
+                   "v_head_dim 256 above");
+    config_refused("{\"model_type\": \"deepseek_v3\", \"n_group\": 0}",
+                   "n_group and topk_group must be at least 1");
+
+    /* DeepseekV2Config: num_experts_per_tok is None, which transformers fails on */
+    config_refused("{\"model_type\": \"deepseek_v2\"}",
+                   "deepseek_v2 without num_experts_per_tok");
+    config_ok("{\"model_type\": \"deepseek_v2\", \"num_experts_per_tok\": 6}", &c);
+    assert_true(c.hidden_size == 4096 && c.num_layers == 32 && c.num_heads == 32);
+    assert_true(c.num_kv_heads == 32 && c.num_experts == 64 && c.shared_expert_size == 2814);
+    assert_true(c.moe_softmax_groups && c.moe_groups == 0 && c.moe_layers[0] == 0xff);
+    assert_true(c.mla_rope_layout == 0 && c.moe_routed_scale == 1.0 && !c.mlp_bias);
+    config_ok("{\"model_type\": \"deepseek_v2\", \"num_experts_per_tok\": 6, "
+              "\"topk_method\": \"group_limited_greedy\", \"n_group\": 8, "
+              "\"topk_group\": 3, \"mlp_bias\": true}", &c);
+    assert_true(c.moe_groups == 8 && c.moe_topk_groups == 3 && c.mlp_bias);
+    config_refused("{\"model_type\": \"deepseek_v2\", \"num_experts_per_tok\": 6, "
+                   "\"topk_method\": \"group_limited_greedy\"}",
+                   "group_limited_greedy without n_group and topk_group");
+    config_refused("{\"model_type\": \"deepseek_v2\", \"num_experts_per_tok\": 6, "
+                   "\"topk_method\": \"noaux_tc\"}", "unsupported topk_method 'noaux_tc'");
+    config_refused("{\"model_type\": \"deepseek_v2\", \"num_experts_per_tok\": 6, "
+                   "\"hidden_size\": 4001}", "hidden_size 4001 is not a multiple");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -322,7 +376,7 @@ int main(void)
         cmocka_unit_test(test_ernie4_5), cmocka_unit_test(test_hunyuan),
         cmocka_unit_test(test_apertus),  cmocka_unit_test(test_granitemoe),
         cmocka_unit_test(test_glm4_moe), cmocka_unit_test(test_dots1),
-        cmocka_unit_test(test_ernie4_5_moe),
+        cmocka_unit_test(test_ernie4_5_moe), cmocka_unit_test(test_deepseek),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

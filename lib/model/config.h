@@ -252,6 +252,21 @@ typedef struct {
     int moe_groups, moe_topk_groups;
     double moe_routed_scale;
     double moe_norm_min;      /* > 0: ERNIE 4.5's routing (mhv_moe.softmax_bias) */
+    int moe_softmax_groups;   /* DeepSeek-V2's routing (mhv_moe.softmax_groups) */
+    /* DeepSeek's multi-head latent attention (model/glm4_moe.c): q_lora_rank (0: q_proj),
+     * kv_lora_rank, qk_nope_head_dim, qk_rope_head_dim, v_head_dim (head_dim is nope +
+     * rope), the rotated part's layout (0 pairs kept interleaved, 1 rotated evens then odds,
+     * 2 halves); mla_kv_lora 0: not MLA */
+    int mla_q_lora, mla_kv_lora, mla_nope, mla_rope, mla_v, mla_rope_layout;
+    /* vision encoder-decoders (model/ved.c: TrOCR): the encoder reads an image (nn->pixels,
+     * through the audio encoder-decoders' entries: audio_positions is its tokens); the
+     * decoder's layernorm_embedding, the encoder's final norm (BEiT has none under
+     * use_mean_pooling), enc_to_dec_proj, and the width the cross-attention's keys and
+     * values read (the encoder's, or the decoder's after that projection); each stack's
+     * heads (num_heads is the larger: a head selection's width) */
+    int image_enc_dec;
+    int ved_ln_embedding, ved_enc_norm, ved_enc_proj, ved_cross_hidden;
+    int ved_enc_heads, ved_dec_heads;
 } mhv_config;
 
 /* The frames a speech encoder (cfg.speech) makes of `samples` samples: each convolution

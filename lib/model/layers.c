@@ -585,6 +585,16 @@ static void residual_add(mhv_nn *nn, const mhv_config *c, float *x, const float 
         mhv_nn_add(nn, x, out, n, H);
 }
 
+/* ctx(n, heads * d) -> (n, heads * v) in place: the first v columns of each head, in order
+ * (every destination lies at or before its source) */
+static void pack_ctx(float *ctx, int n, int heads, int d, int v)
+{
+    for (size_t i = 0; i < (size_t)n; i++)
+        for (size_t h = 0; h < (size_t)heads; h++)
+            memmove(ctx + (i * (size_t)heads + h) * (size_t)v,
+                    ctx + (i * (size_t)heads + h) * (size_t)d, (size_t)v * sizeof *ctx);
+}
+
 int mhv_layer_pre_norm(mhv_nn *nn, const mhv_decoder *dec, const mhv_config *c,
                        const mhv_layer *ly, const mhv_attn_layer *attn, int l,
                        const mhv_decoder_pass *p, mhv_capture *cap)
@@ -599,6 +609,8 @@ int mhv_layer_pre_norm(mhv_nn *nn, const mhv_decoder *dec, const mhv_config *c,
     mhv_nn_attention(nn, attn, in, n, l, &p->attn, cap);
     if (mhv_capture_done(cap, l))
         return 1;
+    if (attn->ctx_v_dim > 0 && attn->ctx_v_dim < attn->head_dim) /* MLA: values narrower */
+        pack_ctx(p->attn.ctx, n, attn->heads, attn->head_dim, attn->ctx_v_dim);
     mhv_nn_linear(nn, tmp, p->attn.ctx, &ly->o, ly->o_b, n, MHV_NN_NO_ACT);
     if (ly->post_attn_g) {
         mhv_norm post = {dec->norm, ly->post_attn_g, NULL, c->layer_norm_eps};

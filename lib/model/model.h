@@ -83,6 +83,11 @@ typedef struct {
     /* a mixture's bias of the scores by which experts are chosen, not weighted (DeepSeek-V3's
      * e_score_correction_bias) (experts,), or NULL */
     float *router_choice_b;
+    /* DeepSeek's MLA (q in q, q_b_proj's when q_lora_rank): q_a_proj (q_lora, hidden) and its
+     * RMSNorm, kv_a_proj_with_mqa (kv_lora + rope, hidden) and kv_a_layernorm (kv_lora,),
+     * kv_b_proj (heads * (nope + v), kv_lora); biases with attention_bias, or NULL */
+    mhv_mat mla_q_a, mla_kv_a, mla_kv_b;
+    float *mla_q_a_b, *mla_q_a_g, *mla_kv_a_b, *mla_kv_a_g;
 } mhv_layer;
 
 typedef struct mhv_model_s {
@@ -188,6 +193,11 @@ typedef struct mhv_model_s {
     struct mhv_model_s *image_tower, *text_model;
     mhv_mat mm_proj1, mm_proj2;      /* (H, tower hidden * feature layers), (H, H) */
     float *mm_proj1_b, *mm_proj2_b;  /* (H,) or NULL */
+    /* ESM's contact head (EsmContactPredictionHead, model/esm.c): its regression over every
+     * head, (1, layers * heads) in (layer, head) order, and its bias; data NULL when the
+     * checkpoint has none */
+    mhv_mat contact_w;
+    float *contact_b;                /* (1,) */
 } mhv_model;
 
 /* Opens DIR/config.json and DIR's safetensors checkpoint and resolves every weight of the

@@ -602,6 +602,44 @@ static void softmax_bias_route(const mhv_moe *m, float *p, float *w, int32_t *ix
         w[j] /= total;
 }
 
+/* DeepSeek-V2's routing of one token (mhv_moe.softmax_groups): logits p(E) become the
+ * softmax (as the default routing computes it), the chosen experts and weights go to ix(k),
+ * w(k). */
+static void softmax_groups_route(const mhv_moe *m, float *p, float *w, int32_t *ix)
+{
+    size_t E = (size_t)m->experts, k = (size_t)m->top_k;
+    float choice[MHV_MAX_EXPERTS_MOE], gs[MHV_MAX_EXPERTS_MOE];
+    int32_t gsel[MHV_MAX_EXPERTS_MOE];
+    float mx = p[0];
+    for (size_t e = 1; e < E; e++)
+        mx = p[e] > mx ? p[e] : mx;
+    double sum = 0;
+    for (size_t e = 0; e < E; e++)
+        sum += (double)(p[e] = expf(p[e] - mx));
+    for (size_t e = 0; e < E; e++)
+        choice[e] = p[e] = (float)(p[e] / sum);
+    if (m->groups > 0) { /* group_limited_greedy: each group by its best, the rest zeroed */
+        size_t G = (size_t)m->groups, per = E / G;
+        memset(gs, 0, G * sizeof *gs);
+        for (size_t g = 0; g < G; g++) {
+            gs[g] = choice[g * per];
+            for (size_t e = 1; e < per; e++)
+                gs[g] = choice[g * per + e] > gs[g] ? choice[g * per + e] : gs[g];
+        }
+        top_indices(gs, G, (size_t)m->topk_groups, gsel);
+        for (size_t g = 0; g < G; g++) {
+            int kept = 0;
+            for (int t = 0; t < m->topk_groups; t++)
+                kept |= gsel[t] == (int32_t)g;
+            for (size_t e = 0; e < per && !kept; e++)
+                choice[g * per + e] = 0.0f;
+        }
+    }
+    top_indices(choice, E, k, ix);
+    for (size_t j = 0; j < k; j++)
+        w[j] = choice[ix[j]] * m->routed_scale;
+}
+
 void mhv_nn_moe(mhv_nn *nn, float *y, const float *x, const mhv_moe *m, int n, int d,
                 float *scratch)
 {
@@ -622,12 +660,14 @@ void mhv_nn_moe(mhv_nn *nn, float *y, const float *x, const mhv_moe *m, int n, i
         sparsemixer(probs + i * E, E, m->sparse_eps2, topw + i * k, tope + i * k);
     if (m->softmax_topk)
         mhv_nn_topk_softmax(probs, n, (int)E, (int)k, topw, tope);
-    for (size_t i = 0; i < N && m->groups; i++)
+    for (size_t i = 0; i < N && m->softmax_groups; i++)
+        softmax_groups_route(m, probs + i * E, topw + i * k, tope + i * k);
+    for (size_t i = 0; i < N && m->groups && !m->softmax_groups; i++)
         sigmoid_groups_route(m, probs + i * E, topw + i * k, tope + i * k);
     for (size_t i = 0; i < N && m->softmax_bias; i++)
         softmax_bias_route(m, probs + i * E, topw + i * k, tope + i * k);
     for (size_t i = 0; i < N && !m->sparsemixer && !m->softmax_topk && !m->groups &&
-                       !m->softmax_bias;
+                       !m->softmax_bias && !m->softmax_groups;
          i++) {
         float *p = probs + i * E;
         float mx = p[0];

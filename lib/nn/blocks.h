@@ -287,6 +287,11 @@ typedef struct {
     int softmax_bias;
     float norm_min;
     const float *s_gate_b, *s_up_b, *s_down_b; /* the shared expert's biases, or NULL */
+    /* DeepSeek-V2's routing instead, when softmax_groups: the router's softmax p, with groups
+     * > 0 the experts outside the topk_groups groups of highest max p zeroed
+     * (group_limited_greedy), the top_k of p (largest first, the lower index among equals),
+     * weighted by p times routed_scale, not renormalised */
+    int softmax_groups;
 } mhv_moe;
 
 /* For each of n rows of logits(n, E): its k largest (the lower index first among equals, as
@@ -450,12 +455,17 @@ typedef struct {
                                      * values from the layer's input), or NULL: x */
     float q_scale;                  /* != 0: each query multiplied by it in fp32 right after
                                      * its projection, before norms and rotation (ESM scales
-                                     * q before its rotary; scale is then 1) */
+                                     * q before its rotary; scale is then 1); self-attention
+                                     * only (mhv_nn_cross_attention ignores it) */
     int qk_norm_late;               /* the q/k head norms after the rotation, not before
                                      * (HunYuan's query_layernorm / key_layernorm) */
     const float *q_pos_scale;       /* (n,) by position from each sentence's start: queries
                                      * multiplied by it after their rotation (Ministral 3's
                                      * llama_4_scaling_beta), or NULL */
+    int ctx_v_dim;                  /* > 0 with projected: each head's values fill only its
+                                     * first ctx_v_dim of head_dim columns (DeepSeek's MLA,
+                                     * the rest zeros): the decoder layer packs ctx to (n,
+                                     * heads * ctx_v_dim) before the output projection */
 } mhv_attn_layer;
 
 /* Activations of the attention block: q (n, heads*d), k and v (n, kv_heads*d), ctx (n,
