@@ -102,6 +102,14 @@ int cmd_info(int argc, char **argv)
     if (cf->enc_dec) { /* the lines above are the encoder's */
         printf("decoder_layers: %d\ndecoder_vocab_size: %d\ndecoder_start_token_id: %d\n",
                cf->dec_layers, cf->dec_vocab_size, cf->decoder_start_id);
+        if (cf->image_enc_dec && m->image_tower) { /* stacks of their own sizes */
+            const mhv_config *ec = &m->image_tower->cfg;
+            printf("encoder: %s, %d layers, %d heads, hidden_size %d, image %dx%d, patch %d, "
+                   "%d tokens\ndecoder: %s, %d heads, hidden_size %d\n", ec->model_type,
+                   ec->num_layers, ec->num_heads, ec->hidden_size, ec->image_size,
+                   ec->image_size, ec->patch_size, cf->audio_positions,
+                   cf->ved_gpt2 ? "gpt2" : "trocr", cf->ved_dec_heads, cf->hidden_size);
+        }
         print_generation(m, 1);
     } else if (cf->causal && !cf->vision && m->lm_head.data) { /* a causal LM */
         print_generation(m, -1);

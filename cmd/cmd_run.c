@@ -22,6 +22,7 @@
 #include "analysis/stwrite.h"
 #include "analysis/zoom.h"
 #include "fig/render.h"
+#include "run_contacts.h"
 #include "run_figures.h"
 #include "run_generate.h"
 #include "run_llava.h"
@@ -44,7 +45,7 @@ static const char run_usage[] =
     "                  [--pairs | --generate N [--greedy]] [--align-layer L]\n"
     "                  [--src-lang CODE] [--tgt-lang CODE]\n"
     "                  [--no-resize] [--interpolate-pos] [--query cls|pool|ROW,COL]\n"
-    "                  [--image FILE | --vision-tower] FILE\n"
+    "                  [--image FILE | --vision-tower] [--contacts] FILE\n"
     "\n"
     "Runs the model on each non-empty line of FILE (- for stdin) and draws the attention\n"
     "of the selected heads: OUT/<stem>/L05-H03.png per head, L05.png per layer, model.png\n"
@@ -128,6 +129,15 @@ static const char run_usage[] =
     "  file's, else detected as detect_language does; transcribe; <|notimestamps|>), then\n"
     "  generate(max_new_tokens=N) with suppress_tokens and begin_suppress_tokens; json's\n"
     "  \"generation\" says how it decoded\n"
+    "  Vision encoder-decoders (vision-encoder-decoder: TrOCR, ViT-GPT2): lines\n"
+    "  IMAGE<TAB>TEXT with --pairs (PNG or JPEG; a relative path is tried beside FILE too),\n"
+    "  preprocessed as preprocessor_config.json says to the encoder's image_size; the\n"
+    "  decoder reads decoder_start_token_id, then tokenizer(TEXT) (the labels\n"
+    "  TrOCRProcessor makes); --generate N: lines (or FILE itself, a .png/.jpg) are images\n"
+    "  alone, generate() under generation_config.json. Source tokens are the encoder's:\n"
+    "  [CLS] ([DIST]) and the patches rROWcCOL; X01-H03.png: which patches each text token\n"
+    "  reads; json adds \"image\"; --heads enc:L:H counts the encoder's own heads, dec: and\n"
+    "  cross: the decoder's\n"
     "  Speech encoders (wav2vec2, hubert, data2vec-audio, wavlm): FILE is a .wav or lists\n"
     "  WAV files, one a line (PCM 8-32 bit or float, mono, at preprocessor_config.json's\n"
     "  rate: 16000 Hz), the waveform normalised as Wav2Vec2FeatureExtractor does; tokens are\n"
@@ -198,6 +208,13 @@ static const char run_usage[] =
     "                   decoder's start token then the target's code (forced in --generate)\n"
     "                   encoder-decoder heads: --heads enc:L:H, dec:L:H, cross:L:H (* too);\n"
     "                   figures E05-H03, D05-H03, X05-H03 and align\n"
+    "  --contacts       ESM (esm) checkpoints with a contact head: the residue contacts\n"
+    "                   it predicts from every head's attention (EsmModel.predict_contacts,\n"
+    "                   Rao et al. 2020; the first and last token dropped) into the json\n"
+    "                   (\"contacts\", L x L) and as OUT/<stem>/contacts.png (svg, pdf;\n"
+    "                   not html); only when asked; every head is run for it whatever\n"
+    "                   --heads, --rows or --weighting say; refused for a checkpoint\n"
+    "                   without the head (contact_head.regression) and other families\n"
     "  -h, --help       show this help\n";
 
 typedef struct {
@@ -229,6 +246,7 @@ typedef struct {
     const char *image;     /* --image FILE (models that read an image with their prompt) */
     int vision_tower;      /* --vision-tower: such a model's vision tower alone */
     const run_llava_image *llava; /* that image, read and preprocessed, or NULL */
+    int contacts;          /* --contacts: ESM's predicted contacts */
 } run_opts;
 
 static mhv_status st_head_sink(void *ctx, int layer, int head, const float *w, int rows, int n,
@@ -269,8 +287,8 @@ static int agg_every_row(const run_opts *o)
  * (write_outputs, not streamed): --weighting's raw products for the JSON, a float per kept
  * weight, or --aggregate's maps and working space; under --rows, rollout and flow aggregate
  * every row, then copy the kept rows of the aggregate and of the heads out of them. */
-static cli_mem_extra extra_memory(const mhv_model *m, const mhv_heads *sel, int n, int nrows,
-                                  const run_opts *o)
+static cli_mem_extra extra_maps(const mhv_model *m, const mhv_heads *sel, int n, int nrows,
+                                const run_opts *o)
 {
     uint64_t N = (uint64_t)n, R = (uint64_t)nrows, heads = (uint64_t)mhv_heads_count(sel);
     int L = m->cfg.num_layers;
@@ -285,6 +303,23 @@ static cli_mem_extra extra_memory(const mhv_model *m, const mhv_heads *sel, int 
     if (o->weighting != MHV_WEIGHT_ATTN && o->fig.json)
         return (cli_mem_extra){heads * R * N * sizeof(float), "raw norms"};
     return (cli_mem_extra){0, NULL};
+}
+
+/* extra_maps and, with --contacts, every head's maps of a pass of its own (when the run's
+ * are fewer) and the contacts with their double sums. */
+static cli_mem_extra extra_memory(const mhv_model *m, const mhv_heads *sel, int n, int nrows,
+                                  const run_opts *o)
+{
+    cli_mem_extra e = extra_maps(m, sel, n, nrows, o);
+    if (!o->contacts)
+        return e;
+    uint64_t N = (uint64_t)n, all = (uint64_t)m->cfg.num_layers * (uint64_t)m->cfg.num_heads;
+    if ((uint64_t)mhv_heads_count(sel) < all || o->rows)
+        e.bytes += all * N * N * sizeof(float);
+    e.bytes += N * N * (sizeof(double) + sizeof(float));
+    if (!e.what)
+        e.what = "contacts";
+    return e;
 }
 
 /* Whether sentence i, with `more` tokens a decoder's --generate will add, fits in limit
@@ -400,6 +435,7 @@ static int parse(int argc, char **argv, run_opts *o)
         {"interpolate-pos", no_argument, 0, 0x305},
         {"image", required_argument, 0, 0x307},
         {"vision-tower", no_argument, 0, 0x308},
+        {"contacts", no_argument, 0, 0x309},
         {0, 0, 0, 0},
     };
     *o = (run_opts){.heads = "all", .format = "png", .out = "mhaviz-out", .align_layer = -1};
@@ -413,6 +449,7 @@ static int parse(int argc, char **argv, run_opts *o)
         case 0x305: o->interpolate_pos = 1; break;
         case 0x307: o->image = optarg; break;
         case 0x308: o->vision_tower = 1; break;
+        case 0x309: o->contacts = 1; break;
         case 'Q': o->query = optarg; break;
         case 'H': o->heads = optarg; break;
         case 'f': o->format = optarg; break;
@@ -561,6 +598,12 @@ static int parse(int argc, char **argv, run_opts *o)
     if ((o->src_lang || o->tgt_lang) && !o->pairs && !o->generate)
         return cli_usage_error("run", "--src-lang and --tgt-lang are for encoder-decoder models "
                                "(with --pairs or --generate)");
+    if (o->contacts && !o->fig.json && !o->fig.formats)
+        return cli_usage_error("run", "--contacts writes into --format json, png, svg or pdf: "
+                               "give one of them");
+    if (o->contacts && (o->pairs || o->generate))
+        return cli_usage_error("run", "--contacts is for single proteins (not --pairs or "
+                               "--generate)");
     if (o->generate && o->rows)
         return cli_usage_error("run", "--generate works with --format png, svg, pdf, json, html "
                                "and safetensors (not --rows)");
@@ -890,6 +933,10 @@ static mhv_status write_outputs(mhv_forward_ctx *fc, const mhv_model *m, const m
             free(rows), rows = NULL;
         if (!st && !stream)
             st = mhv_attn_check_finite(&attn, err);
+        float *contacts = NULL; /* (ncontacts, ncontacts) --contacts, before any weighting */
+        int ncontacts = 0;
+        if (!st && o->contacts)
+            st = run_contacts_of(fc, m, &encs[i], &attn, &contacts, &ncontacts, err);
         float *norms = NULL; /* (count, rows, n) --weighting's products, for the JSON */
         if (!st && !stream)
             st = mhv_weighting_apply(&attn, o->weighting,
@@ -908,9 +955,13 @@ static mhv_status write_outputs(mhv_forward_ctx *fc, const mhv_model *m, const m
             }
             st = st_close(&sf, st, err);
         }
+        if (!st && contacts) /* drawn beside the heads' figures */
+            st = run_figs_contacts(&figs, od.stage, stem, i, &in->s[i], &encs[i], contacts,
+                                   ncontacts, err);
         if (st) {
             free(rows);
             free(norms);
+            free(contacts);
             mhv_attn_free(&attn); /* a no-op when nothing is held */
             goto fail_out;
         }
@@ -947,9 +998,16 @@ static mhv_status write_outputs(mhv_forward_ctx *fc, const mhv_model *m, const m
             if (!st) /* the page shows the heads and their aggregate */
                 st = run_figs_html_sentence(&figs, &in->s[i], &encs[i], &attn, &agg, err);
             mhv_attn_free(&attn);
-            if (!st && o->fig.json)
+            if (!st && o->fig.json && o->contacts) {
+                mhv_report_sentence_open(out.f, i, in->s[i].text, in->s[i].len, &encs[i], tok,
+                                         &agg, NULL, o->aggregate);
+                mhv_report_contacts(out.f, contacts, ncontacts);
+                mhv_report_sentence_close(out.f);
+            } else if (!st && o->fig.json) {
                 mhv_report_sentence_agg(out.f, i, in->s[i].text, in->s[i].len, &encs[i], tok,
                                         &agg, o->aggregate);
+            }
+            free(contacts);
             if (!st)
                 st = zoomed_figs(&figs, od.stage, stem, i, in, &encs[i], &agg, o, err);
             mhv_attn_free(&agg);
@@ -962,11 +1020,20 @@ static mhv_status write_outputs(mhv_forward_ctx *fc, const mhv_model *m, const m
             img.first = run_llava_first(m, &encs[i]);
             mhv_report_sentence_image(out.f, i, in->s[i].text, in->s[i].len, &encs[i], tok,
                                       &attn, norms, &img);
+        } else if (o->fig.json && waves) { /* a speech encoder's WAV */
+            mhv_report_sentence_audio(out.f, i, in->s[i].text, in->s[i].len, &encs[i], tok,
+                                      &attn, norms, &waves[i].info);
+        } else if (o->fig.json && o->contacts) {
+            mhv_report_sentence_open(out.f, i, in->s[i].text, in->s[i].len, &encs[i], tok,
+                                     &attn, norms, NULL);
+            mhv_report_contacts(out.f, contacts, ncontacts);
+            mhv_report_sentence_close(out.f);
         } else if (o->fig.json) {
             mhv_report_sentence_norms(out.f, i, in->s[i].text, in->s[i].len, &encs[i], tok,
                                       &attn, norms, NULL);
         }
         free(norms);
+        free(contacts);
         st = run_figs_html_sentence(&figs, &in->s[i], &encs[i], &attn, NULL, err);
         if (!st)
             st = zoomed_figs(&figs, od.stage, stem, i, in, &encs[i], &attn, o, err);
@@ -1016,6 +1083,8 @@ int cmd_run(int argc, char **argv)
     mhv_forward_ctx *fc = NULL;
     mhv_status st;
     if ((st = cli_open_model(dir, o.mode, &job.m, &job.tok, &err)))
+        goto done;
+    if (o.contacts && (st = run_contacts_check(job.m, &err)))
         goto done;
     cli_tok_warn(job.tok);
     if (o.vision_tower) { /* LLaVA's tower alone, run as the vision model it is */

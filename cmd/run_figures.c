@@ -395,6 +395,42 @@ mhv_status run_figs_sentence(run_figs *r, const char *out, const char *stem, int
     return sentence_figs(r, out, stem, index, s, enc, attn, 0, NULL, err);
 }
 
+mhv_status run_figs_contacts(run_figs *r, const char *out, const char *stem, int index,
+                            const mhv_sentence *s, const mhv_encoding *enc, const float *p,
+                            int L, mhv_error *err)
+{
+    if (!r->o->formats || L == 0)
+        return MHV_OK;
+    char dir[4096];
+    int len = index == 0 ? snprintf(dir, sizeof dir, "%s/%s", out, stem)
+                         : snprintf(dir, sizeof dir, "%s/%s-%d", out, stem, index + 1);
+    if (len >= (int)sizeof dir)
+        return mhv_fail(err, MHV_EUSAGE, out, "output path too long");
+    mhv_fig_input in;
+    unsigned char *special;
+    mhv_status st = fig_input(r, s, enc, &in, &special, err);
+    if (st)
+        return st;
+    /* the residues: tokens 1 .. n - 2, as a square map of their own */
+    in.n = L, in.pieces++, in.special++;
+    in.causal = 0, in.boundary = 0, in.generated = 0, in.aggregate = NULL;
+    mhv_render_params rp = r->o->render;
+    rp.view = MHV_VIEW_MATRIX;
+    mhv_scene sc;
+    st = mhv_figures_make_dirs(dir, &r->written, err);
+    if (!st)
+        st = mhv_render_contacts(&rp, r->fs, &in, p, &sc, err);
+    if (!st) {
+        st = mhv_figures_emit(dir, "contacts", r->o->formats, &rp, r->fs, &sc, &r->written, err);
+        mhv_scene_free(&sc);
+    }
+    free(special);
+    size_t dl = strlen(dir);
+    if (st && !err->file[0] && dl < sizeof err->file)
+        memcpy(err->file, dir, dl + 1);
+    return st;
+}
+
 mhv_status run_figs_heads(run_figs *r, const char *out, const char *stem, int index,
                           const mhv_sentence *s, const mhv_encoding *enc, const mhv_attn *attn,
                           const mhv_highlight *hl, mhv_error *err)

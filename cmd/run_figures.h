@@ -110,6 +110,12 @@ mhv_status run_figs_sentence(run_figs *r, const char *out, const char *stem, int
 mhv_status run_figs_heads(run_figs *r, const char *out, const char *stem, int index,
                           const mhv_sentence *s, const mhv_encoding *enc, const mhv_attn *attn,
                           const mhv_highlight *hl, mhv_error *err);
+/* ESM's contacts p(L, L) of sentence `index` (analysis/contacts.h: its tokens 1 .. L) as
+ * contacts.png / .svg / .pdf in the sentence's directory; nothing without image formats or
+ * residues. */
+mhv_status run_figs_contacts(run_figs *r, const char *out, const char *stem, int index,
+                            const mhv_sentence *s, const mhv_encoding *enc, const float *p,
+                            int L, mhv_error *err);
 /* The rows an encoder-decoder run kept (run --rows), with the whole source and decoder
  * input that label them (the figures' own encodings may be pooled blocks). */
 typedef struct {

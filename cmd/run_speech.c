@@ -82,7 +82,11 @@ mhv_status run_speech_read(cli_job *job, const char *heads, const char *file,
         }
         mhv_w2vfeat_run(&fe, w.samples, w.frames, (*waves)[i].x);
         (*waves)[i].n = (long)w.frames;
+        (*waves)[i].info = (mhv_report_audio){strdup(path), fe.sampling_rate, (long)w.frames,
+                                              (double)ratio / fe.sampling_rate};
         mhv_wav_free(&w);
+        if (!(*waves)[i].info.path)
+            return mhv_fail(err, MHV_ENOMEM, path, "out of memory");
         if ((st = time_labels((int)frames, (double)ratio / fe.sampling_rate, &job->encs[i],
                               err)))
             return st;
@@ -93,6 +97,6 @@ mhv_status run_speech_read(cli_job *job, const char *heads, const char *file,
 void run_speech_free(run_speech_wave *waves, int n)
 {
     for (int i = 0; waves && i < n; i++)
-        free(waves[i].x);
+        free(waves[i].x), free((char *)waves[i].info.path);
     free(waves);
 }

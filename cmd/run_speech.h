@@ -3,12 +3,14 @@
 #ifndef MHV_RUN_SPEECH_H
 #define MHV_RUN_SPEECH_H
 
+#include "analysis/report.h"
 #include "cli.h"
 
-/* One WAV's input_values. */
+/* One WAV's input_values, and what the report says of it. */
 typedef struct {
     float *x;
     long n;
+    mhv_report_audio info;  /* path owned */
 } run_speech_wave;
 
 /* With job->m a speech encoder: parses the heads spec, reads file (a .wav, or a list of

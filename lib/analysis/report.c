@@ -68,14 +68,37 @@ void mhv_report_sentence_agg(FILE *f, int index, const char *text, size_t len,
 static void sentence_json(FILE *f, int index, const char *text, size_t len,
                           const mhv_encoding *enc, const mhv_tok *tok, const mhv_attn *attn,
                           const float *norms, const char *aggregate,
-                          const mhv_report_image *img);
+                          const mhv_report_image *img, const mhv_report_audio *au,
+                          int keep_open);
 
 void mhv_report_sentence_norms(FILE *f, int index, const char *text, size_t len,
                                const mhv_encoding *enc, const mhv_tok *tok,
                                const mhv_attn *attn, const float *norms,
                                const char *aggregate)
 {
-    sentence_json(f, index, text, len, enc, tok, attn, norms, aggregate, NULL);
+    sentence_json(f, index, text, len, enc, tok, attn, norms, aggregate, NULL, NULL, 0);
+}
+
+void mhv_report_sentence_open(FILE *f, int index, const char *text, size_t len,
+                              const mhv_encoding *enc, const mhv_tok *tok,
+                              const mhv_attn *attn, const float *norms, const char *aggregate)
+{
+    sentence_json(f, index, text, len, enc, tok, attn, norms, aggregate, NULL, NULL, 1);
+}
+
+void mhv_report_contacts(FILE *f, const float *p, int L)
+{
+    fputs(",\n   \"contacts\": [", f);
+    for (int i = 0; i < L; i++) {
+        fputs(i ? ",\n      " : "\n      ", f);
+        mhv_jsonw_floats(f, p + (size_t)i * (size_t)L, (size_t)L);
+    }
+    fputs("]", f);
+}
+
+void mhv_report_sentence_close(FILE *f)
+{
+    fputs("}", f);
 }
 
 void mhv_report_sentence_image(FILE *f, int index, const char *text, size_t len,
@@ -83,13 +106,22 @@ void mhv_report_sentence_image(FILE *f, int index, const char *text, size_t len,
                                const mhv_attn *attn, const float *norms,
                                const mhv_report_image *img)
 {
-    sentence_json(f, index, text, len, enc, tok, attn, norms, NULL, img);
+    sentence_json(f, index, text, len, enc, tok, attn, norms, NULL, img, NULL, 0);
+}
+
+void mhv_report_sentence_audio(FILE *f, int index, const char *text, size_t len,
+                               const mhv_encoding *enc, const mhv_tok *tok,
+                               const mhv_attn *attn, const float *norms,
+                               const mhv_report_audio *au)
+{
+    sentence_json(f, index, text, len, enc, tok, attn, norms, NULL, NULL, au, 0);
 }
 
 static void sentence_json(FILE *f, int index, const char *text, size_t len,
                           const mhv_encoding *enc, const mhv_tok *tok, const mhv_attn *attn,
                           const float *norms, const char *aggregate,
-                          const mhv_report_image *img)
+                          const mhv_report_image *img, const mhv_report_audio *au,
+                          int keep_open)
 {
     fputs(index ? ",\n  {\"text\": " : "\n  {\"text\": ", f);
     mhv_jsonw_str(f, text, len);
@@ -107,6 +139,17 @@ static void sentence_json(FILE *f, int index, const char *text, size_t len,
             else
                 fprintf(f, "%s[%d, %d]", k ? ", " : "", p / img->cols, p % img->cols);
         }
+        fputs("]}", f);
+    }
+    if (au) {
+        fputs(",\n   \"audio\": {\"path\": ", f);
+        mhv_jsonw_str(f, au->path, strlen(au->path));
+        fprintf(f, ", \"sampling_rate\": %d, \"samples\": %ld, \"seconds\": %.6g, "
+                "\"frame_seconds\": %.6g, \"frames\": %d,\n    \"frame_times\": [",
+                au->sampling_rate, au->samples, (double)au->samples / au->sampling_rate,
+                au->frame_seconds, enc->n);
+        for (int i = 0; i < enc->n; i++)
+            fprintf(f, "%s%.6g", i ? ", " : "", i * au->frame_seconds);
         fputs("]}", f);
     }
     if (enc->type_ids) { /* a sentence pair (--pairs) */
@@ -155,7 +198,7 @@ static void sentence_json(FILE *f, int index, const char *text, size_t len,
         }
         fputs("]}", f);
     }
-    fputs("]}", f);
+    fputs(keep_open ? "]" : "]}", f); /* keep_open: the caller adds members, then closes it */
 }
 
 /* "tokens", "token_texts", "token_ids", "spans" of enc, keys prefixed with prefix. */

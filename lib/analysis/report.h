@@ -37,6 +37,15 @@ void mhv_report_sentence_norms(FILE *f, int index, const char *text, size_t len,
                                const mhv_encoding *enc, const mhv_tok *tok,
                                const mhv_attn *attn, const float *norms,
                                const char *aggregate);
+/* mhv_report_sentence_norms (aggregate: mhv_report_sentence_agg's) leaving the sentence's
+ * object open for members such as mhv_report_contacts; mhv_report_sentence_close ends it. */
+void mhv_report_sentence_open(FILE *f, int index, const char *text, size_t len,
+                              const mhv_encoding *enc, const mhv_tok *tok,
+                              const mhv_attn *attn, const float *norms, const char *aggregate);
+/* "contacts": ESM's contact probabilities p(L, L) of the residues, tokens 1 .. L
+ * (analysis/contacts.h), a row a line. */
+void mhv_report_contacts(FILE *f, const float *p, int L);
+void mhv_report_sentence_close(FILE *f);
 /* An image read with a sentence (LLaVA): its file, size as preprocessed, patch grid, and
  * the sentence's tokens first .. first + count - 1 that are its features, of the patches
  * patch0, patch0 + 1 ... row by row (patch0 -1: the tower's [CLS] first; 1: the first patch
@@ -54,6 +63,21 @@ void mhv_report_sentence_image(FILE *f, int index, const char *text, size_t len,
                                const mhv_encoding *enc, const mhv_tok *tok,
                                const mhv_attn *attn, const float *norms,
                                const mhv_report_image *img);
+/* A speech encoder's WAV (wav2vec2 ...): its file, sampling rate and samples, and the frames'
+ * spacing in seconds. */
+typedef struct {
+    const char *path;
+    int sampling_rate;
+    long samples;
+    double frame_seconds;
+} mhv_report_audio;
+/* mhv_report_sentence_norms with, after the tokens, "audio": {"path", "sampling_rate",
+ * "samples", "seconds", "frame_seconds", "frames", "frame_times": [each frame's start in
+ * seconds]}. */
+void mhv_report_sentence_audio(FILE *f, int index, const char *text, size_t len,
+                               const mhv_encoding *enc, const mhv_tok *tok,
+                               const mhv_attn *attn, const float *norms,
+                               const mhv_report_audio *au);
 /* An encoder-decoder sentence: the source's "text", "tokens", "token_texts", "token_ids",
  * "spans"; "target_text" (NULL: written as null, e.g. a generated target), and the decoder
  * input's "target_tokens", "target_token_texts", "target_token_ids", "target_spans"; each

@@ -695,8 +695,13 @@ static void note_draw(ctx *c, int step, float x, float bottom)
 
 /* ---- figures ------------------------------------------------------------------------ */
 
-mhv_status mhv_render_head(const mhv_render_params *p, mhv_fontset *fs, const mhv_fig_input *in,
-                           const mhv_head_attn *h, mhv_scene *out, mhv_error *err)
+/* The square (or kept-rows) map w of a single-head figure, titled dflt unless --title /
+ * --no-title say otherwise, its axes named key_axis and query_axis; the metadata common to
+ * every figure is set, not yet checked (finish). */
+static mhv_status map_scene(const mhv_render_params *p, mhv_fontset *fs,
+                            const mhv_fig_input *in, const float *w, const char *dflt,
+                            const char *key_axis, const char *query_axis, mhv_scene *out,
+                            mhv_error *err)
 {
     int n = in->n, R = rows_of(in);
     float k = scale_of(p);
@@ -714,19 +719,17 @@ mhv_status mhv_render_head(const mhv_render_params *p, mhv_fontset *fs, const mh
         free(t);
         return mhv_fail(err, MHV_ENOMEM, "", "out of memory");
     }
-    norm_rows(p, in, in->causal, h->w, R, n, t);
+    norm_rows(p, in, in->causal, w, R, n, t);
     float vmax = 1.0f;
     if (p->scale == MHV_SCALE_HEAD) {
         vmax = 0;
         for (size_t i = 0; i < (size_t)R * (size_t)n; i++)
             if (t[i] >= 0)
-                vmax = fmaxf(vmax, h->w[i]);
+                vmax = fmaxf(vmax, w[i]);
         if (vmax <= 0)
             vmax = 1;
     }
 
-    char dflt[600];
-    head_title(in, h, dflt, sizeof dflt);
     const char *title = title_of(p, dflt);
     float m = 12 * k, pad = 4 * k, tpx = 14 * k * c.fk, tasc, tdesc;
     mhv_font_vmetrics(fs, tpx, &tasc, &tdesc);
@@ -751,16 +754,31 @@ mhv_status mhv_render_head(const mhv_render_params *p, mhv_fontset *fs, const mh
     if (title)
         text_at(&c, MHV_ROLE_TITLE, m, m + tasc, tpx, 0, INK, title);
     note_draw(&c, a.step, m, height - m);
-    static const char KEY[] = "key \xE2\x86\x92", QUERY[] = "\xE2\x86\x90 query"; /* "→", "←" (down once turned) */
-    text_at(&c, MHV_ROLE_TICK, x0, y0 - a.key_h - pad - 4 * k - adesc, apx, 0, TICK, KEY);
-    text_at(&c, MHV_ROLE_TICK, m + aasc, y0 + text_w(&c, QUERY, apx), apx, 1, TICK, QUERY);
+    text_at(&c, MHV_ROLE_TICK, x0, y0 - a.key_h - pad - 4 * k - adesc, apx, 0, TICK, key_axis);
+    text_at(&c, MHV_ROLE_TICK, m + aasc, y0 + text_w(&c, query_axis, apx), apx, 1, TICK,
+            query_axis);
     axes_draw(&c, &ra, R, &a, n, x0, y0, y0, cell, 1, 1);
-    matrix_draw(&c, p, t, h->w, R, n, x0, y0, cell);
+    matrix_draw(&c, p, t, w, R, n, x0, y0, cell);
     boundary_draw(&c, in, R, n, x0, y0, cell);
     highlight_draw(&c, in, R, n, x0, y0, cell);
     cbar_draw(&c, p, &g, x0 + mat + 14 * k, y0, cbh, vmax, caption);
 
     meta_common(out, p, in, title ? title : dflt);
+    rows_axes_free(in, &ra);
+    axes_free(&a);
+    free(t);
+    return MHV_OK;
+}
+
+mhv_status mhv_render_head(const mhv_render_params *p, mhv_fontset *fs, const mhv_fig_input *in,
+                           const mhv_head_attn *h, mhv_scene *out, mhv_error *err)
+{
+    static const char KEY[] = "key \xE2\x86\x92", QUERY[] = "\xE2\x86\x90 query"; /* "→", "←" (down once turned) */
+    char dflt[600];
+    head_title(in, h, dflt, sizeof dflt);
+    mhv_status st = map_scene(p, fs, in, h->w, dflt, KEY, QUERY, out, err);
+    if (st)
+        return st;
     char buf[32];
     snprintf(buf, sizeof buf, "%d", h->layer);
     mhv_scene_meta(out, "Layer", buf);
@@ -770,9 +788,23 @@ mhv_status mhv_render_head(const mhv_render_params *p, mhv_fontset *fs, const mh
         snprintf(buf, sizeof buf, "%d", h->head);
         mhv_scene_meta(out, "Head", buf);
     }
-    rows_axes_free(in, &ra);
-    axes_free(&a);
-    free(t);
+    return finish(out, err);
+}
+
+mhv_status mhv_render_contacts(const mhv_render_params *p, mhv_fontset *fs,
+                               const mhv_fig_input *in, const float *w, mhv_scene *out,
+                               mhv_error *err)
+{
+    static const char COL[] = "residue \xE2\x86\x92", ROW[] = "\xE2\x86\x90 residue";
+    char dflt[600];
+    snprintf(dflt, sizeof dflt, "%s \xE2\x80\x94 contacts predicted from attention (ESM "
+             "contact head)", in->model ? in->model : "");
+    mhv_render_params q = *p;
+    q.quantity = "contact probability";
+    mhv_status st = map_scene(&q, fs, in, w, dflt, COL, ROW, out, err);
+    if (st)
+        return st;
+    mhv_scene_meta(out, "Contacts", "EsmContactPredictionHead (Rao et al. 2020)");
     return finish(out, err);
 }
 

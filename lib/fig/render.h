@@ -105,6 +105,13 @@ int mhv_render_default_cell(int n);
 /* Fills out (caller frees with mhv_scene_free; on failure out is empty). */
 mhv_status mhv_render_head(const mhv_render_params *p, mhv_fontset *fs, const mhv_fig_input *in,
                            const mhv_head_attn *h, mhv_scene *out, mhv_error *err);
+/* ESM's contact map w(in->n, in->n) (analysis/contacts.h: residues, the pieces of in) as a
+ * single-head figure: axes "residue", colourbar "contact probability", titled
+ * "model — contacts predicted from attention (ESM contact head)" unless p's title says
+ * otherwise. */
+mhv_status mhv_render_contacts(const mhv_render_params *p, mhv_fontset *fs,
+                               const mhv_fig_input *in, const float *w, mhv_scene *out,
+                               mhv_error *err);
 /* The heads of `layer` present in a, in a grid with one shared colourbar. */
 mhv_status mhv_render_layer(const mhv_render_params *p, mhv_fontset *fs,
                             const mhv_fig_input *in, const mhv_attn *a, int layer,

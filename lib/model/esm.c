@@ -99,7 +99,8 @@ static size_t esm_vector_floats(const mhv_config *c)
            (size_t)c->num_layers * (9 * H + (size_t)c->intermediate_size) +
            2 * H +                           /* emb_layer_norm_after */
            3 * H + (size_t)c->vocab_size +   /* the masked-LM head */
-           (size_t)c->num_layers * (size_t)c->head_dim; /* stored inv_freqs */
+           (size_t)c->num_layers * (size_t)c->head_dim + /* stored inv_freqs */
+           1;                                           /* the contact head's bias */
 }
 
 /* A stored rotary inv_freq, which transformers uses rather than computes: its own
@@ -131,6 +132,18 @@ static mhv_status load_inv_freq(mhv_model *m, mhv_wload *ld, mhv_error *err)
                             "differs from layer 0's (transformers keeps one of them)", l);
     }
     return MHV_OK;
+}
+
+/* EsmModel's contact_head (Rao et al. 2020): a logistic regression over the attention maps
+ * of every head, optional (a checkpoint may leave it out), its bias then required. */
+static mhv_status load_contact_head(mhv_model *m, mhv_wload *ld, mhv_error *err)
+{
+    const int64_t dims[2] = {1, (int64_t)m->cfg.num_layers * m->cfg.num_heads};
+    mhv_status st = mhv_wload_tensor(ld, "contact_head.regression.weight", dims, 2,
+                                     MHV_W_OPTIONAL, &m->contact_w, err);
+    if (st || !m->contact_w.data)
+        return st;
+    return mhv_wload_vec(ld, "contact_head.regression.bias", 1, 0, &m->contact_b, err);
 }
 
 static mhv_status esm_load(mhv_model *m, mhv_wload *ld, mhv_error *err)
@@ -171,7 +184,8 @@ static mhv_status esm_load(mhv_model *m, mhv_wload *ld, mhv_error *err)
         "lm_head.dense.weight", "lm_head.dense.bias", "lm_head.layer_norm.weight",
         "lm_head.layer_norm.bias", "lm_head.bias", NULL, "lm_head.decoder.weight",
     };
-    if ((st = mhv_layer_load_mlm_head(m, ld, &head, MHV_ACT_GELU, err)))
+    if ((st = mhv_layer_load_mlm_head(m, ld, &head, MHV_ACT_GELU, err)) ||
+        (st = load_contact_head(m, ld, err)))
         return st;
     if (m->mlm_dense.data && !c->tie_word_embeddings && m->mlm_decoder.data == m->word_emb.data)
         return mhv_fail(err, MHV_EFORMAT, m->dir, "tie_word_embeddings is false but the "

@@ -193,6 +193,11 @@ typedef struct mhv_model_s {
     struct mhv_model_s *image_tower, *text_model;
     mhv_mat mm_proj1, mm_proj2;      /* (H, tower hidden * feature layers), (H, H) */
     float *mm_proj1_b, *mm_proj2_b;  /* (H,) or NULL */
+    /* ESM's contact head (EsmContactPredictionHead, model/esm.c): its regression over every
+     * head, (1, layers * heads) in (layer, head) order, and its bias; data NULL when the
+     * checkpoint has none */
+    mhv_mat contact_w;
+    float *contact_b;                /* (1,) */
 } mhv_model;
 
 /* Opens DIR/config.json and DIR's safetensors checkpoint and resolves every weight of the

@@ -455,7 +455,8 @@ typedef struct {
                                      * values from the layer's input), or NULL: x */
     float q_scale;                  /* != 0: each query multiplied by it in fp32 right after
                                      * its projection, before norms and rotation (ESM scales
-                                     * q before its rotary; scale is then 1) */
+                                     * q before its rotary; scale is then 1); self-attention
+                                     * only (mhv_nn_cross_attention ignores it) */
     int qk_norm_late;               /* the q/k head norms after the rotation, not before
                                      * (HunYuan's query_layernorm / key_layernorm) */
     const float *q_pos_scale;       /* (n,) by position from each sentence's start: queries

@@ -19,9 +19,16 @@ check "info: no tokenizer" "printf '%s\n' \"\$info\" | grep -q 'tokenizer: none 
 # a .wav: 1 s is 49 frames of 20 ms, every head in the JSON
 "$MHAVIZ" run --model $M --format json --threads 1 --out "$TMP/a" $W 2>"$TMP/err"
 check "run a .wav" "[ \$? = 0 ] && grep -q '\"architecture\": \"wav2vec2\"' \"$TMP/a/w2v-voiced.json\""
+check "json: the audio's frame times" "grep -q '\"frame_seconds\": 0.02, \"frames\": 49,' \"$TMP/a/w2v-voiced.json\""
 check "frames labelled by time" "grep -q '\"tokens\": \\[\"0.00s\", \"0.02s\", \"0.04s\"' \"$TMP/a/w2v-voiced.json\" && grep -q '\"0.96s\"\\]' \"$TMP/a/w2v-voiced.json\""
 "$MHAVIZ" run --model $M --format json --threads 2 --out "$TMP/b" $W 2>/dev/null
 check "1 and 2 threads: the same bytes" "cmp -s \"$TMP/a/w2v-voiced.json\" \"$TMP/b/w2v-voiced.json\""
+
+# long clips: a window of frames, pooled figures, safetensors a head at a time
+check "--window and --max-pixels" "\"$MHAVIZ\" run --model $M --heads 1:0 --window 10:30 --out \"$TMP/w\" $W 2>/dev/null && \"$MHAVIZ\" run --model $M --heads 1:0 --max-pixels 200 --out \"$TMP/p\" $W 2>/dev/null && [ -f \"$TMP/w/w2v-voiced/L01-H00.png\" ] && [ -f \"$TMP/p/w2v-voiced/L01-H00.png\" ]"
+check "safetensors alone" "\"$MHAVIZ\" run --model $M --format safetensors --out \"$TMP/s\" $W 2>/dev/null && [ -s \"$TMP/s/w2v-voiced.safetensors\" ]"
+expect_fail "--max-memory counts the clip" 1 "49 tokens need" \
+    -- "$MHAVIZ" run --model $M --max-memory 100K --format json --out "$TMP/out" $W
 
 # a list of WAVs, paths relative to the list; figures and html
 mkdir -p "$TMP/list"
