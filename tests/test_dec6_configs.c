@@ -345,6 +345,9 @@ static void test_deepseek(void **state)
                    "v_head_dim 256 above");
     config_refused("{\"model_type\": \"deepseek_v3\", \"n_group\": 0}",
                    "n_group and topk_group must be at least 1");
+    config_refused("{\"model_type\": \"deepseek_v3\", \"quantization_config\": "
+                   "{\"quant_method\": \"fp8\"}}",
+                   "quantization_config (fp8) is not supported for deepseek_v3");
 
     /* DeepseekV2Config: num_experts_per_tok is None, which transformers fails on */
     config_refused("{\"model_type\": \"deepseek_v2\"}",

@@ -302,6 +302,14 @@ static mhv_status glm4_moe_config(const cJSON *root, mhv_config *c, const char *
                                   mhv_error *err)
 {
     const variant *v = variant_of(c);
+    /* DeepSeek-V3's and GLM-4.5's FP8 releases: float8 blocks with their scales */
+    const cJSON *q = mhv_json_get(root, "quantization_config");
+    if (q) {
+        const cJSON *qm = cJSON_IsObject(q) ? mhv_json_get(q, "quant_method") : NULL;
+        return mhv_fail(err, MHV_EUNSUPPORTED, name,
+                        "quantization_config (%.20s) is not supported for %s",
+                        qm && cJSON_IsString(qm) ? qm->valuestring : "?", v->model_type);
+    }
     mhv_size_keys sizes = {MHV_DECODER_SIZE_KEYS, v->hidden, v->layers, v->heads,
                            v->inter,              v->vocab,  v->positions};
     mhv_status st;
