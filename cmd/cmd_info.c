@@ -115,7 +115,9 @@ int cmd_info(int argc, char **argv)
         print_generation(m, -1);
     }
     printf("vocab_size: %d\nmax_positions: %d\nactivation: %s\nlayer_norm_eps: %g\n",
-           cf->vocab_size, cf->max_positions, mhv_act_name(cf->act), (double)cf->layer_norm_eps);
+           cf->vocab_size, cf->max_positions,
+           cf->xielu ? "xielu (each layer's parameters)" : mhv_act_name(cf->act),
+           (double)cf->layer_norm_eps);
     if (cf->task_types) /* ERNIE's use_task_id */
         printf("task_types: %d (task 0 for every token)\n", cf->task_types);
     printf("dtype: %s\ntensors: %zu\ncheckpoint_bytes: %llu\n", mhv_dtype_name(m->dtype),

@@ -265,6 +265,10 @@ static mhv_status mla_config(const cJSON *root, const variant *v, mhv_config *c,
     if (c->mla_rope % 2 != 0)
         return mhv_fail(err, MHV_EUNSUPPORTED, name, "qk_rope_head_dim %d is odd", c->mla_rope);
     c->head_dim = c->mla_nope + c->mla_rope;
+    c->kv_heads = 1; /* head_dim is its own, not hidden_size / heads */
+    if ((long)c->head_dim * c->num_heads > 4L * MHV_MAX_HIDDEN)
+        return mhv_fail(err, MHV_EUNSUPPORTED, name, "%d heads of %d dimensions", c->num_heads,
+                        c->head_dim);
     if (c->mla_v > c->head_dim) /* the values ride in the heads' columns */
         return mhv_fail(err, MHV_EUNSUPPORTED, name,
                         "v_head_dim %d above qk_nope_head_dim + qk_rope_head_dim %d is not "
