@@ -1,5 +1,5 @@
 /* Vision encoder-decoders (lib/model/ved.c: VisionEncoderDecoderModel with a ViT, DeiT or
- * BEiT encoder and TrOCR's or GPT-2's decoder) against transformers: each golden
+ * BEiT encoder and TrOCR's, GPT-2's or BERT's decoder) against transformers: each golden
  * tests/fixtures/goldens/ved-*.json (tests/gen/fam_vision_encoder_decoder.py) names a
  * fixture checkpoint and holds the pixel values its image processor made of
  * tests/fixtures/ved/line.png; every head of the encoder (over [CLS], [DIST] and the
@@ -236,7 +236,7 @@ static void test_goldens(void **state)
     (void)state;
     struct dirent **list;
     int n = scandir("tests/fixtures/goldens", &list, is_ved_golden, alphasort);
-    assert_int_equal(n, 4);
+    assert_int_equal(n, 5);
     for (int i = 0; i < n; i++) {
         check_golden(list[i]->d_name);
         free(list[i]);
@@ -286,8 +286,15 @@ static void test_refusals(void **state)
          "the gpt2 decoder's scale_attn_by_inverse_layer_idx is not supported"},
         {"{\"model_type\": \"vision-encoder-decoder\", \"encoder\": {\"model_type\": \"vit\"}, "
          "\"decoder\": {\"model_type\": \"bert\", \"is_decoder\": true}}",
-         "decoder model_type 'bert' is not supported in vision-encoder-decoder (trocr and gpt2 "
-         "are)"},
+         "a bert decoder without is_decoder and add_cross_attention is not supported"},
+        {"{\"model_type\": \"vision-encoder-decoder\", \"encoder\": {\"model_type\": \"vit\"}, "
+         "\"decoder\": {\"model_type\": \"bert\", \"is_decoder\": true, \"add_cross_attention\": "
+         "true, \"position_embedding_type\": \"relative_key\"}}",
+         "position_embedding_type 'relative_key' is not supported (absolute is)"},
+        {"{\"model_type\": \"vision-encoder-decoder\", \"encoder\": {\"model_type\": \"vit\"}, "
+         "\"decoder\": {\"model_type\": \"roberta\", \"is_decoder\": true}}",
+         "decoder model_type 'roberta' is not supported in vision-encoder-decoder (trocr, gpt2 "
+         "and bert are)"},
         {"{\"model_type\": \"vision-encoder-decoder\", \"encoder\": {\"model_type\": \"vit\"}, "
          "\"decoder\": {\"model_type\": \"trocr\", \"cross_attention_hidden_size\": 512}}",
          "cross_attention_hidden_size 512 is not the encoder's hidden_size 768"},

@@ -268,6 +268,7 @@ typedef struct {
     int ved_ln_embedding, ved_enc_norm, ved_enc_proj, ved_cross_hidden;
     int ved_enc_heads, ved_dec_heads;
     int ved_gpt2;             /* the decoder is GPT-2's (GPT2LMHeadModel), not TrOCR's */
+    int ved_bert;             /* the decoder is BERT's (BertLMHeadModel) */
 } mhv_config;
 
 /* The frames a speech encoder (cfg.speech) makes of `samples` samples: each convolution

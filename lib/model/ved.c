@@ -2,7 +2,8 @@
  * vision-encoder-decoder): a vision transformer (encoder: vit, deit, beit) read by its own
  * family over a view of the checkpoint, and TrOCR's text decoder (decoder: trocr,
  * TrOCRForCausalLM) with cross-attention over the encoder's tokens: TrOCR's OCR models; or
- * GPT-2's with add_cross_attention (GPT2LMHeadModel: ViT-GPT2 captioners).
+ * GPT-2's with add_cross_attention (GPT2LMHeadModel: ViT-GPT2 captioners), or BERT's with
+ * is_decoder and add_cross_attention (BertLMHeadModel).
  *
  *   e = layernorm(encoder(pixels))        ViTModel / DeiTModel's last_hidden_state (BEiT's
  *                                          without the norm under use_mean_pooling); the
@@ -20,6 +21,8 @@
  *   per layer: y += attn_causal(ln_1(y)); y += cross(ln_cross_attn(y), e) (queries q_attn,
  *              keys and values c_attn's halves); y += c_proj(act(c_fc(ln_2(y))))
  *   logits = ln_f(y) · lm_head^T (tied to wte)
+ * BERT: TrOCR's post-LN layers (eps and activation its own), the embeddings word + type 0 +
+ *   position, then their LayerNorm; logits from its masked-LM head (cls.predictions).
  * The image comes from the forward driver in nn->pixels (mhv_forward_run_seq2seq_audio's
  * path, cfg.audio_positions the encoder's tokens); src is NULL. Encoder and decoder may
  * have different head counts: cfg.num_heads is the larger (the head selection's width),
@@ -32,6 +35,7 @@
 
 #include "base/json.h"
 #include "model/family.h"
+#include "model/layers.h"
 
 static const char *const model_types[] = {"vision-encoder-decoder", NULL};
 
@@ -63,6 +67,9 @@ static mhv_status trocr_decoder(const cJSON *root, const cJSON *dec, int He, mhv
 static mhv_status gpt2_decoder(const cJSON *root, const cJSON *dec, mhv_config *c,
                                const char *name, mhv_error *err);
 
+static mhv_status bert_decoder(const cJSON *root, const cJSON *dec, mhv_config *c,
+                               const char *name, mhv_error *err);
+
 static mhv_status ved_config(const cJSON *root, mhv_config *c, const char *name, mhv_error *err)
 {
     mhv_config *ec = malloc(sizeof *ec);
@@ -87,12 +94,14 @@ static mhv_status ved_config(const cJSON *root, mhv_config *c, const char *name,
         return st;
     if (strcmp(dtype, "gpt2") == 0)
         st = gpt2_decoder(root, dec, c, name, err);
+    else if (strcmp(dtype, "bert") == 0)
+        st = bert_decoder(root, dec, c, name, err);
     else if (strcmp(dtype, "trocr") == 0)
         st = trocr_decoder(root, dec, He, c, name, err);
     else
         return mhv_fail(err, MHV_EUNSUPPORTED, name,
                         "decoder model_type '%.60s' is not supported in vision-encoder-decoder "
-                        "(trocr and gpt2 are)", dtype);
+                        "(trocr, gpt2 and bert are)", dtype);
     if (st)
         return st;
     if ((long)tokens > MHV_MAX_POSITIONS)
@@ -177,6 +186,61 @@ static mhv_status trocr_decoder(const cJSON *root, const cJSON *dec, int He, mhv
     return MHV_OK;
 }
 
+/* BertConfig's fields of dec (a BertLMHeadModel with is_decoder and add_cross_attention);
+ * the tokens as trocr_decoder's. */
+static mhv_status bert_decoder(const cJSON *root, const cJSON *dec, mhv_config *c,
+                               const char *name, mhv_error *err)
+{
+    mhv_status st;
+    int heads, is_dec, cross_attn, start, eos, pad;
+    double eps;
+    const char *pos;
+    if ((st = mhv_json_int(dec, "vocab_size", 30522, 1, MHV_MAX_VOCAB, &c->vocab_size, name,
+                           err)) ||
+        (st = mhv_json_int(dec, "hidden_size", 768, 1, MHV_MAX_HIDDEN, &c->hidden_size, name,
+                           err)) ||
+        (st = mhv_json_int(dec, "num_hidden_layers", 12, 1, MHV_MAX_LAYERS, &c->dec_layers,
+                           name, err)) ||
+        (st = mhv_json_int(dec, "num_attention_heads", 12, 1, MHV_MAX_HEADS, &heads, name,
+                           err)) ||
+        (st = mhv_json_int(dec, "intermediate_size", 3072, 1, 4 * MHV_MAX_HIDDEN,
+                           &c->dec_intermediate_size, name, err)) ||
+        (st = mhv_json_int(dec, "max_position_embeddings", 512, 1, MHV_MAX_POSITIONS,
+                           &c->max_positions, name, err)) ||
+        (st = mhv_json_int(dec, "type_vocab_size", 2, 1, 1 << 16, &c->type_vocab_size, name,
+                           err)) ||
+        (st = mhv_json_num(dec, "layer_norm_eps", 1e-12, -1e-300, 1, &eps, name, err)) ||
+        (st = mhv_config_act(dec, "hidden_act", MHV_ACT_GELU, &c->act, name, err)) ||
+        (st = mhv_json_str(dec, "position_embedding_type", "absolute", &pos, name, err)) ||
+        (st = mhv_json_bool(dec, "is_decoder", 0, &is_dec, name, err)) ||
+        (st = mhv_json_bool(dec, "add_cross_attention", 0, &cross_attn, name, err)) ||
+        (st = mhv_json_bool(dec, "tie_word_embeddings", 1, &c->tie_word_embeddings, name,
+                            err)) ||
+        (st = mhv_config_token(dec, "decoder_start_token_id", -1, &start, name, err)) ||
+        (st = mhv_config_token(dec, "eos_token_id", -1, &eos, name, err)) ||
+        (st = mhv_config_token(dec, "pad_token_id", 0, &pad, name, err)) ||
+        (st = mhv_config_token(root, "decoder_start_token_id", start, &c->decoder_start_id,
+                               name, err)) ||
+        (st = mhv_config_token(root, "eos_token_id", eos, &c->eos_id, name, err)) ||
+        (st = mhv_config_token(root, "pad_token_id", pad, &c->pad_id, name, err)))
+        return st;
+    if (!is_dec || !cross_attn)
+        return mhv_fail(err, MHV_EUNSUPPORTED, name, "a bert decoder without is_decoder and "
+                        "add_cross_attention is not supported in vision-encoder-decoder");
+    if (strcmp(pos, "absolute") != 0)
+        return mhv_fail(err, MHV_EUNSUPPORTED, name, "the bert decoder's "
+                        "position_embedding_type '%.40s' is not supported (absolute is)", pos);
+    if (c->hidden_size % heads != 0)
+        return mhv_fail(err, MHV_EFORMAT, name,
+                        "num_attention_heads %d does not divide hidden_size %d", heads,
+                        c->hidden_size);
+    c->ved_dec_heads = heads;
+    c->ved_cross_hidden = 0; /* BERT has no cross_attention_hidden_size */
+    c->layer_norm_eps = (float)eps;
+    c->ved_bert = 1;
+    return MHV_OK;
+}
+
 /* GPT2Config's fields of dec (a GPT2LMHeadModel with add_cross_attention); the tokens as
  * trocr_decoder's. */
 static mhv_status gpt2_decoder(const cJSON *root, const cJSON *dec, mhv_config *c,
@@ -234,7 +298,8 @@ static size_t ved_vector_floats(const mhv_config *c)
 {
     size_t H = (size_t)c->hidden_size, W = H > (size_t)c->ved_cross_hidden
                                                ? H : (size_t)c->ved_cross_hidden;
-    return 8 * W + (size_t)c->dec_layers * (16 * H + (size_t)c->dec_intermediate_size);
+    return 8 * W + (size_t)c->dec_vocab_size /* BERT's LM head bias */ +
+           (size_t)c->dec_layers * (16 * H + (size_t)c->dec_intermediate_size);
 }
 
 static mhv_status load_linear(mhv_wload *ld, const char *base, int rows, int cols, mhv_mat *w,
@@ -373,6 +438,69 @@ static mhv_status gpt2_load(mhv_model *m, mhv_wload *ld, mhv_error *err)
     return MHV_OK;
 }
 
+/* BertLMHeadModel's decoder.bert.* and its masked-LM head decoder.cls.predictions.* (the
+ * decoder tied to the word embeddings unless stored). */
+static mhv_status bert_load(mhv_model *m, mhv_wload *ld, mhv_error *err)
+{
+    static const char *const prefixes[] = {"decoder.bert.", NULL};
+    static const mhv_mlm_names head = {
+        "decoder.cls.predictions.transform.dense.weight",
+        "decoder.cls.predictions.transform.dense.bias",
+        "decoder.cls.predictions.transform.LayerNorm.weight",
+        "decoder.cls.predictions.transform.LayerNorm.bias",
+        "decoder.cls.predictions.decoder.bias", "decoder.cls.predictions.bias",
+        "decoder.cls.predictions.decoder.weight"};
+    mhv_config *c = &m->cfg;
+    int H = c->hidden_size, I = c->dec_intermediate_size, V = c->dec_vocab_size;
+    mhv_wload_prefix(ld, prefixes, "embeddings.word_embeddings.weight");
+    if (!ld->prefix[0])
+        return mhv_fail(err, MHV_EFORMAT, m->dir, "no decoder.bert.embeddings.word_embeddings."
+                        "weight: not a VisionEncoderDecoderModel checkpoint with a BERT decoder");
+    mhv_status st;
+    if ((st = mhv_wload_mat(ld, "embeddings.word_embeddings.weight", V, H, 0, &m->dec_word_emb,
+                            err)) ||
+        (st = mhv_wload_mat(ld, "embeddings.position_embeddings.weight", c->max_positions, H, 0,
+                            &m->dec_pos_emb, err)) ||
+        (st = mhv_wload_mat(ld, "embeddings.token_type_embeddings.weight", c->type_vocab_size,
+                            H, 0, &m->type_emb, err)) ||
+        (st = load_ln(ld, "embeddings.LayerNorm", H, &m->dec_emb_ln_g, &m->dec_emb_ln_b, err)))
+        return st;
+    m->word_emb = m->dec_word_emb;
+    char n[200];
+    for (int l = 0; l < c->dec_layers; l++) {
+        mhv_layer *ly = &m->dec_layers[l];
+#define LIN(sfx, r, cl, w, b)                                                                 \
+    (snprintf(n, sizeof n, "encoder.layer.%d.%s", l, sfx), load_linear(ld, n, r, cl, w, b, err))
+#define LN(sfx, g, b) (snprintf(n, sizeof n, "encoder.layer.%d.%s", l, sfx), load_ln(ld, n, H, g, b, err))
+        if ((st = LIN("attention.self.query", H, H, &ly->q, &ly->q_b)) ||
+            (st = LIN("attention.self.key", H, H, &ly->k, &ly->k_b)) ||
+            (st = LIN("attention.self.value", H, H, &ly->v, &ly->v_b)) ||
+            (st = LIN("attention.output.dense", H, H, &ly->o, &ly->o_b)) ||
+            (st = LN("attention.output.LayerNorm", &ly->ln_attn_g, &ly->ln_attn_b)) ||
+            (st = LIN("crossattention.self.query", H, H, &ly->xq, &ly->xq_b)) ||
+            (st = LIN("crossattention.self.key", H, H, &ly->xk, &ly->xk_b)) ||
+            (st = LIN("crossattention.self.value", H, H, &ly->xv, &ly->xv_b)) ||
+            (st = LIN("crossattention.output.dense", H, H, &ly->xo, &ly->xo_b)) ||
+            (st = LN("crossattention.output.LayerNorm", &ly->ln_cross_g, &ly->ln_cross_b)) ||
+            (st = LIN("intermediate.dense", I, H, &ly->ffn_up, &ly->ffn_up_b)) ||
+            (st = LIN("output.dense", H, I, &ly->ffn_down, &ly->ffn_down_b)) ||
+            (st = LN("output.LayerNorm", &ly->ln_ffn_g, &ly->ln_ffn_b)))
+            return st;
+#undef LIN
+#undef LN
+    }
+    if ((st = mhv_layer_load_mlm_head(m, ld, &head, (int)c->act, err)))
+        return st;
+    if (!m->mlm_dense.data)
+        return mhv_fail(err, MHV_EFORMAT, m->dir, "no decoder.cls.predictions: the BERT "
+                        "decoder has no LM head");
+    if (!c->tie_word_embeddings && m->mlm_decoder.data == m->word_emb.data)
+        return mhv_fail(err, MHV_EFORMAT, m->dir, "no decoder.cls.predictions.decoder.weight "
+                        "and tie_word_embeddings is false");
+    m->lm_head = m->mlm_decoder; /* the driver's check that there are logits */
+    return MHV_OK;
+}
+
 static mhv_status ved_load(mhv_model *m, mhv_wload *ld, mhv_error *err)
 {
     static const char *const prefixes[] = {"decoder.model.decoder.", NULL};
@@ -400,6 +528,8 @@ static mhv_status ved_load(mhv_model *m, mhv_wload *ld, mhv_error *err)
         return st;
     if (c->ved_gpt2)
         return gpt2_load(m, ld, err);
+    if (c->ved_bert)
+        return bert_load(m, ld, err);
     mhv_wload_prefix(ld, prefixes, "embed_tokens.weight");
     if (!ld->prefix[0])
         return mhv_fail(err, MHV_EFORMAT, m->dir, "no decoder.model.decoder.embed_tokens.weight: "
@@ -494,6 +624,13 @@ static void embed(mhv_nn *nn, const mhv_model *m, const int32_t *ids, int n, flo
 {
     const mhv_config *c = &m->cfg;
     int H = c->hidden_size;
+    if (c->ved_bert) { /* word + type 0 + position, then the LayerNorm */
+        mhv_norm ln = mhv_nn_layernorm(m->dec_emb_ln_g, m->dec_emb_ln_b, c->layer_norm_eps);
+        mhv_embed be = {.tok = &m->dec_word_emb, .pos = &m->dec_pos_emb, .type = &m->type_emb,
+                        .norm = &ln, .pad_id = -1};
+        mhv_nn_embed(nn, x, &be, ids, n, H);
+        return;
+    }
     mhv_embed e = {.tok = &m->dec_word_emb, .pad_id = -1};
     mhv_nn_embed(nn, x, &e, ids, n, H);
     if (c->embed_scale > 0) { /* TrOCRScaledWordEmbedding: fp32 times the scale */
@@ -672,7 +809,10 @@ static mhv_status ved_seq2seq(mhv_nn *nn, const mhv_model *m, const int32_t *src
     if (logits) {
         int lr = mhv_nn_logit_rows(nn, nt); /* the last lr positions */
         float *xl = xd + (size_t)(nt - lr) * (size_t)H;
-        mhv_nn_linear(nn, logits, xl, &m->lm_head, NULL, lr, MHV_NN_NO_ACT);
+        if (c->ved_bert) /* its masked-LM head */
+            mhv_layer_mlm_head(nn, m, xl, tmp, xb, logits, lr);
+        else
+            mhv_nn_linear(nn, logits, xl, &m->lm_head, NULL, lr, MHV_NN_NO_ACT);
     }
     return MHV_OK;
 }

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Vision encoder-decoders (TrOCR, and a GPT-2 decoder) through `mhaviz run`: the image tests/fixtures/ved/line.png
+# Vision encoder-decoders (TrOCR, GPT-2 and BERT decoders) through `mhaviz run`: the image tests/fixtures/ved/line.png
 # with the texts of tests/gen/fam_vision_encoder_decoder.py (--pairs) end to end against
 # transformers' processor and VisionEncoderDecoderModel (tests/fixtures/goldens/ved-*.json:
 # the decoder's ids, every encoder, decoder and cross head within the golden's tolerance),
@@ -40,7 +40,7 @@ run_ids() { perl -MJSON::PP -e 'local $/; print join(",", @{decode_json(<STDIN>)
 
 printf '%s\tthe cat sat\nline.png\tMr. Brown, icily.\n' "$IMG" >"$TMP/l.txt"
 cp "$IMG" "$TMP/line.png" # the second line's path, beside the list
-for f in ved-vit-trocr ved-deit-trocr ved-beit-trocr ved-vit-gpt2; do
+for f in ved-vit-trocr ved-deit-trocr ved-beit-trocr ved-vit-gpt2 ved-deit-bert; do
     "$MHAVIZ" run --model "$FIX/$f" --pairs --format json,png --out "$TMP/$f" --threads 1 \
         "$TMP/l.txt" 2>"$TMP/stderr"
     check "$f: exit 0, silent" "[ $? = 0 ] && [ ! -s $TMP/stderr ]"
@@ -72,6 +72,9 @@ check "ved-beit-trocr: generate with repetition_penalty" "\"$MHAVIZ\" run --mode
 
 check "ved-vit-gpt2: GPT-2's greedy generate() from bos" "\"$MHAVIZ\" run --model $FIX/ved-vit-gpt2 --generate 8 --format json --out $TMP/gg $IMG 2>/dev/null &&
     [ \"\$(run_ids $TMP/gg/line.json)\" = \"\$(gen_ids $FIX/goldens/ved-vit-gpt2.json 0)\" ]"
+
+check "ved-deit-bert: BERT's greedy generate() through its masked-LM head" "\"$MHAVIZ\" run --model $FIX/ved-deit-bert --generate 8 --format json --out $TMP/gbe $IMG 2>/dev/null &&
+    [ \"\$(run_ids $TMP/gbe/line.json)\" = \"\$(gen_ids $FIX/goldens/ved-deit-bert.json 0)\" ]"
 
 # refusals
 expect_fail "no text, no --generate" 2 "give --pairs" -- \

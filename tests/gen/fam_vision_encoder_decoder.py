@@ -18,6 +18,8 @@
         read the encoder's width, no projection);
     ved-vit-gpt2 (F32): ViT; GPT-2 (GPT2LMHeadModel with add_cross_attention) 48 wide, 6
         heads (enc_to_dec_proj), its start token bos (0);
+    ved-deit-bert (F16): DeiT; BERT (BertLMHeadModel, is_decoder, add_cross_attention) 32
+        wide with 2 heads (fewer than the encoder's 4), its masked-LM head;
   each with a generation_config.json (greedy; one with beams);
 - per fixture and target text: the pixel values (the processor's, PIL backend), the decoder
   input ([decoder_start_token_id] + tokenizer(text)), transformers' eager encoder / decoder
@@ -35,7 +37,7 @@ import numpy as np
 import torch
 from PIL import Image, ImageDraw
 from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, trainers
-from transformers import (BeitConfig, DeiTConfig, DeiTImageProcessor, GenerationConfig, GPT2Config,
+from transformers import (BeitConfig, BertConfig, DeiTConfig, DeiTImageProcessor, GenerationConfig, GPT2Config,
                           PreTrainedTokenizerFast, TrOCRConfig, ViTConfig, ViTImageProcessor,
                           VisionEncoderDecoderConfig, VisionEncoderDecoderModel)
 
@@ -198,6 +200,12 @@ def main():
          GPT2Config(vocab_size=len(tok), n_embd=48, n_layer=2, n_head=6, n_positions=40,
                     bos_token_id=0, eos_token_id=2, pad_token_id=1),
          vit_proc, torch.float32, 14, tok, {"no_repeat_ngram_size": 2}, [(8, 1), (8, 2)],
+         start=0)
+    make("ved-deit-bert", DeiTConfig(**enc),
+         BertConfig(vocab_size=len(tok), hidden_size=32, num_hidden_layers=2,
+                    num_attention_heads=2, intermediate_size=40, max_position_embeddings=40,
+                    pad_token_id=1, bos_token_id=0, eos_token_id=2),
+         deit_proc, torch.float16, 15, tok, {"no_repeat_ngram_size": 2}, [(8, 1), (8, 2)],
          start=0)
 
 
