@@ -19,7 +19,9 @@
  * Attention: q, k, v and out with biases, scores q·k * head_dim^-0.5 (eager: scaled after
  * the product); WavLM adds a relative position bias from layer 0's table of buckets, gated
  * per head and query by each layer (wavlm_gates). SpecAugment's masking is training-only; the quantizer, adapters and the
- * heads on top (CTC, classifiers) do not change the attention. */
+ * heads on top (CTC, classifiers) do not change the attention.
+ * Accuracy: the feature encoder's long reductions are summed in 64-term blocks added
+ * pairwise (SPEECH_SPLIT); $MHAVIZ_DEBUG_SPEECH dumps its stages (debug_dump). */
 #include <cjson/cJSON.h>
 #include <limits.h>
 #include <math.h>
@@ -36,6 +38,16 @@ static const char *const model_types[] = {"wav2vec2", "hubert", "data2vec-audio"
 /* Rows of a convolution's im2col and of the positional convolution a linear layer takes at
  * once: bounds the unrolled input whatever the audio's length. */
 #define SPEECH_CHUNK 512
+/* The feature encoder's reductions (a convolution's cin * kernel: 1536 in the base models;
+ * the projection's conv_dim) are cut into blocks of this many terms, each block a linear
+ * layer of its own, the blocks' products added pairwise (split_linear). The kernels' FMA
+ * chains over 512-long chunks err about twice as much as PyTorch's convolutions there, and
+ * the error grows tenfold a convolution (the activations do) into every attention;
+ * 64-term chains err less than PyTorch (bench/w2v_base_accuracy.py --stages). */
+#define SPEECH_SPLIT 64
+/* Rows split_linear takes at once: its partial sums stay in L2 (a base model's convolution:
+ * 256 KiB each; 512 rows measured 10% slower on a 30 s clip). */
+#define SPLIT_ROWS 128
 
 /* config.json's list key of count ints in 1..hi into out (def when absent). */
 static mhv_status int_list(const cJSON *root, const char *key, const int *def, int ndef,
@@ -163,6 +175,9 @@ static mhv_status speech_config(const cJSON *root, mhv_config *c, const char *na
     return MHV_OK;
 }
 
+/* The fp32 floats split_weight takes for a (out, in) matrix */
+static size_t split_floats(size_t out, size_t in) { return in > SPEECH_SPLIT ? out * in : 0; }
+
 static size_t speech_vector_floats(const mhv_config *c)
 {
     size_t H = (size_t)c->hidden_size, conv = 0;
@@ -175,6 +190,11 @@ static size_t speech_vector_floats(const mhv_config *c)
                      ? (size_t)c->rel_pos_buckets * (size_t)c->num_heads +
                            (size_t)c->num_layers * (8 + (size_t)c->num_heads)
                      : 0;
+    conv += split_floats(H, (size_t)c->speech_conv_dim[c->speech_convs - 1]);
+    for (int i = 0; i < c->speech_convs; i++) /* split_weight's copies */
+        conv += split_floats((size_t)c->speech_conv_dim[i],
+                             (size_t)c->speech_conv_kernel[i] *
+                                 (size_t)(i ? c->speech_conv_dim[i - 1] : 1));
     return conv + 2 * (size_t)c->speech_conv_dim[c->speech_convs - 1] + pos + 6 * H + rel +
            (size_t)c->num_layers * (9 * H + (size_t)c->intermediate_size);
 }
@@ -314,6 +334,37 @@ static mhv_status load_wavlm_gate(mhv_model *m, mhv_wload *ld, int l, mhv_error 
     return MHV_OK;
 }
 
+/* w (out, in) with in > SPEECH_SPLIT replaced by an fp32 copy in the store laid out for
+ * split_linear: block p (columns p * SPEECH_SPLIT .. , up to SPEECH_SPLIT of them) as its own
+ * (out, len) matrix at out * p * SPEECH_SPLIT floats; w then describes that copy. */
+static mhv_status split_weight(const mhv_model *m, mhv_wload *ld, mhv_mat *w, mhv_error *err)
+{
+    int in = w->cols, out = w->rows;
+    mhv_status st;
+    if (in <= SPEECH_SPLIT)
+        return MHV_OK;
+    float *blk, *row = malloc((size_t)in * sizeof *row);
+    if (!row)
+        return mhv_fail(err, MHV_ENOMEM, m->dir, "out of memory");
+    if ((st = mhv_wload_zeros(ld, out * in, &blk, err))) {
+        free(row);
+        return st;
+    }
+    for (int o = 0; o < out; o++) {
+        mhv_mat_row(w, o, row);
+        for (int k0 = 0; k0 < in; k0 += SPEECH_SPLIT) {
+            int len = in - k0 < SPEECH_SPLIT ? in - k0 : SPEECH_SPLIT;
+            memcpy(blk + (size_t)out * (size_t)k0 + (size_t)o * (size_t)len, row + k0,
+                   (size_t)len * sizeof *row);
+        }
+    }
+    free(row);
+    w->data = blk;
+    w->dtype = MHV_DT_F32;
+    return MHV_OK;
+}
+
+
 static mhv_status speech_load(mhv_model *m, mhv_wload *ld, mhv_error *err)
 {
     /* *ForCTC, *ForSequenceClassification ...: under the base model's name */
@@ -330,6 +381,8 @@ static mhv_status speech_load(mhv_model *m, mhv_wload *ld, mhv_error *err)
         const int64_t dims[3] = {cout, cin, c->speech_conv_kernel[i]};
         snprintf(n, sizeof n, "feature_extractor.conv_layers.%d.conv.weight", i);
         if ((st = mhv_wload_tensor(ld, n, dims, 3, 0, &m->speech_conv[i], err)))
+            return st;
+        if ((st = split_weight(m, ld, &m->speech_conv[i], err)))
             return st;
         if (c->speech_conv_bias) {
             snprintf(n, sizeof n, "feature_extractor.conv_layers.%d.conv.bias", i);
@@ -348,6 +401,7 @@ static mhv_status speech_load(mhv_model *m, mhv_wload *ld, mhv_error *err)
                          &m->speech_proj_nb, err))) ||
         (st = load_linear(ld, "feature_projection.projection", H, last, &m->speech_proj,
                           &m->speech_proj_b, err)) ||
+        (st = split_weight(m, ld, &m->speech_proj, err)) ||
         (st = c->speech_pos_layers ? load_pos_stack(m, ld, err) : load_pos_conv(m, ld, err)) ||
         (st = load_pair(ld, "encoder.layer_norm", H, 0, &m->enc_norm_g, &m->enc_norm_b, err)))
         return st;
@@ -462,6 +516,68 @@ static void pos_conv(mhv_nn *nn, const mhv_config *c, const mhv_mat *w, const fl
     }
 }
 
+/* The levels of split_linear's stack of partial sums beyond y for an in-long reduction */
+static int split_levels(long in)
+{
+    long blocks = (in + SPEECH_SPLIT - 1) / SPEECH_SPLIT;
+    int levels = 0;
+    while ((1L << levels) < blocks)
+        levels++;
+    return levels;
+}
+
+/* y(rows, w.rows) = x(rows, w.cols) · W^T + b, then act, over w laid out by split_weight
+ * (rows <= SPLIT_ROWS): each block of the reduction a linear layer of its own (its columns
+ * of x gathered into xp, (rows, SPEECH_SPLIT)), the blocks' products added pairwise as they
+ * come (a stack of sums of 1, 2, 4 ... blocks: y and split_levels(w.cols) more of (rows,
+ * w.rows) in stack), the bias last. */
+static void split_block(mhv_nn *nn, float *y, const float *x, const mhv_mat *w,
+                        const float *b, int rows, int act, float *xp, float *stack)
+{
+    int in = w->cols, out = w->rows, depth = 0;
+    size_t part = (size_t)rows * (size_t)out;
+    long count[64]; /* blocks summed at each level: decreasing powers of two */
+#define LEVEL(i) ((i) ? stack + (size_t)((i) - 1) * part : y)
+    for (int k0 = 0; k0 < in; k0 += SPEECH_SPLIT) {
+        int len = in - k0 < SPEECH_SPLIT ? in - k0 : SPEECH_SPLIT;
+        for (int r = 0; r < rows; r++)
+            memcpy(xp + (size_t)r * (size_t)len, x + (size_t)r * (size_t)in + (size_t)k0,
+                   (size_t)len * sizeof *xp);
+        mhv_mat wb = {.data = (const float *)w->data + (size_t)out * (size_t)k0,
+                      .dtype = MHV_DT_F32, .rows = out, .cols = len};
+        mhv_nn_linear(nn, LEVEL(depth), xp, &wb, NULL, rows, MHV_NN_NO_ACT);
+        count[depth++] = 1;
+        while (depth >= 2 && count[depth - 1] == count[depth - 2]) {
+            mhv_nn_add(nn, LEVEL(depth - 2), LEVEL(depth - 1), rows, out);
+            count[depth - 2] *= 2;
+            depth--;
+        }
+    }
+    for (; depth >= 2; depth--) /* the smaller sums into the larger, smallest first */
+        mhv_nn_add(nn, LEVEL(depth - 2), LEVEL(depth - 1), rows, out);
+#undef LEVEL
+    if (b)
+        for (int r = 0; r < rows; r++)
+            for (int o = 0; o < out; o++)
+                y[(size_t)r * (size_t)out + (size_t)o] += b[o];
+    if (act != MHV_NN_NO_ACT)
+        mhv_nn_act(nn, y, act, rows, out);
+}
+
+/* split_block over rows (any count) SPLIT_ROWS at a time; w.cols <= SPEECH_SPLIT: one
+ * linear layer (w as loaded) */
+static void split_linear(mhv_nn *nn, float *y, const float *x, const mhv_mat *w,
+                         const float *b, int rows, int act, float *xp, float *stack)
+{
+    if (w->cols <= SPEECH_SPLIT) {
+        mhv_nn_linear(nn, y, x, w, b, rows, act);
+        return;
+    }
+    for (int r0 = 0; r0 < rows; r0 += SPLIT_ROWS)
+        split_block(nn, y + (size_t)r0 * (size_t)w->rows, x + (size_t)r0 * (size_t)w->cols, w, b,
+                    rows - r0 < SPLIT_ROWS ? rows - r0 : SPLIT_ROWS, act, xp, stack);
+}
+
 /* WavLM's bucket of relative position rp = key - query (its _relative_positions_bucket, the
  * logarithm in fp32 and max_exact added before the truncation) */
 static int wavlm_bucket(int rp, int buckets, int max_distance)
@@ -521,6 +637,24 @@ static void wavlm_gates(mhv_nn *nn, const mhv_config *c, const mhv_layer *ly, co
         }
 }
 
+/* A debugging aid, off unless $MHAVIZ_DEBUG_SPEECH names a directory: each stage of the
+ * front end written there as raw float32 (frames, channels), STAGE.f32 (conv0 .. convN,
+ * features, normed, projected, pos_conv), for bench/w2v_base_accuracy.py --stages to set
+ * against transformers' own. Best effort: a file that cannot be written is skipped. */
+static void debug_dump(const char *stage, const float *x, size_t count)
+{
+    const char *dir = getenv("MHAVIZ_DEBUG_SPEECH");
+    if (!dir)
+        return;
+    char path[1024];
+    snprintf(path, sizeof path, "%s/%s.f32", dir, stage);
+    FILE *f = fopen(path, "wb");
+    if (f) {
+        fwrite(x, sizeof *x, count, f);
+        fclose(f);
+    }
+}
+
 static mhv_status speech_forward(mhv_nn *nn, const mhv_model *m, const int32_t *ids, int n,
                                  mhv_capture *cap, float *logits, mhv_error *err)
 {
@@ -550,12 +684,19 @@ static mhv_status speech_forward(mhv_nn *nn, const mhv_model *m, const int32_t *
         cols = in > cols ? in : cols;
         widest = (int)in > widest ? (int)in : widest;
     }
+    /* split_linear's partial sums: the feature encoder's (at most) and the projection's */
+    size_t sums = (size_t)split_levels(last) * (size_t)H;
+    for (int i = 0; i < convs; i++) {
+        long in = (long)(i ? c->speech_conv_dim[i - 1] : 1) * c->speech_conv_kernel[i];
+        size_t s = (size_t)split_levels(in) * (size_t)c->speech_conv_dim[i];
+        sums = s > sums ? s : sums;
+    }
     widest = H > widest ? H : widest;
     widest = I > widest ? I : widest;
     widest = last > widest ? last : widest;
     size_t N = (size_t)n;
     float *fa, *fb, *xcol, *part, *x, *xb, *pos, *q, *k, *v, *ctx, *tmp, *ffn, *gproj, *gate;
-    float *bucket_f, *gstat;
+    float *bucket_f, *gstat, *xp, *partials;
     int wavlm = c->rel_pos_buckets > 0; /* WavLM's gated relative position bias */
     size_t NW = wavlm ? N : 0;
     const mhv_nn_buf bufs[] = {
@@ -564,7 +705,8 @@ static mhv_status speech_forward(mhv_nn *nn, const mhv_model *m, const int32_t *
         {&fa, ping}, {&fb, pong}, {&xcol, (size_t)SPEECH_CHUNK * cols},
         {&part, (size_t)SPEECH_CHUNK * (size_t)Cg}, {&x, N * (size_t)H}, {&xb, N * (size_t)H},
         {&pos, N * (size_t)H}, {&q, N * (size_t)H}, {&k, N * (size_t)H}, {&v, N * (size_t)H},
-        {&ctx, N * (size_t)H}, {&tmp, N * (size_t)H}, {&ffn, N * (size_t)I}};
+        {&ctx, N * (size_t)H}, {&tmp, N * (size_t)H}, {&ffn, N * (size_t)I},
+        {&xp, (size_t)SPEECH_CHUNK * SPEECH_SPLIT}, {&partials, (size_t)SPLIT_ROWS * sums}};
     mhv_nn_shape shape = {n > SPEECH_CHUNK ? n : SPEECH_CHUNK, H, widest, d};
     mhv_status st = mhv_nn_begin(nn, &shape, bufs, (int)(sizeof bufs / sizeof bufs[0]), err);
     if (st)
@@ -593,8 +735,9 @@ static mhv_status speech_forward(mhv_nn *nn, const mhv_model *m, const int32_t *
             int rows = (int)(len[i] - t0 < SPEECH_CHUNK ? len[i] - t0 : SPEECH_CHUNK);
             im2col(xcol, in, (size_t)cin, 0, cin, in_len, t0, rows, kw,
                    c->speech_conv_stride[i], 0);
-            mhv_nn_linear(nn, out + (size_t)t0 * (size_t)cout, xcol, &m->speech_conv[i],
-                          m->speech_conv_b[i], rows, normed ? MHV_NN_NO_ACT : (int)c->speech_act);
+            split_linear(nn, out + (size_t)t0 * (size_t)cout, xcol, &m->speech_conv[i],
+                         m->speech_conv_b[i], rows, normed ? MHV_NN_NO_ACT : (int)c->speech_act,
+                         xp, partials);
         }
         if (normed) {
             if (c->speech_conv_layer_norm) {
@@ -606,15 +749,24 @@ static mhv_status speech_forward(mhv_nn *nn, const mhv_model *m, const int32_t *
             }
             mhv_nn_act(nn, out, (int)c->speech_act, (int)len[i], cout);
         }
+        char stage[16];
+        snprintf(stage, sizeof stage, "conv%d", i);
+        debug_dump(stage, out, (size_t)len[i] * (size_t)cout);
         in = out, in_len = len[i], cin = cout;
     }
 
+    debug_dump("features", out, (size_t)n * (size_t)last);
     /* the feature projection */
     if (c->speech_proj_norm) {
         mhv_norm ln = mhv_nn_layernorm(m->speech_proj_g, m->speech_proj_nb, c->layer_norm_eps);
         mhv_nn_norm(nn, out, out, &ln, n, last);
     }
-    mhv_nn_linear(nn, x, out, &m->speech_proj, m->speech_proj_b, n, MHV_NN_NO_ACT);
+    debug_dump("normed", out, (size_t)n * (size_t)last);
+    for (int t0 = 0; t0 < n; t0 += SPEECH_CHUNK)
+        split_linear(nn, x + (size_t)t0 * (size_t)H, out + (size_t)t0 * (size_t)last,
+                     &m->speech_proj, m->speech_proj_b,
+                     n - t0 < SPEECH_CHUNK ? n - t0 : SPEECH_CHUNK, MHV_NN_NO_ACT, xp, partials);
+    debug_dump("projected", x, (size_t)n * (size_t)H);
 
     /* the positional convolution (wav2vec2, HuBERT), or data2vec-audio's stack of them each
      * with its parameterless LayerNorm, alternating between pos and xb */
@@ -633,6 +785,7 @@ static mhv_status speech_forward(mhv_nn *nn, const mhv_model *m, const int32_t *
         }
         pin = pout;
     }
+    debug_dump("pos_conv", pout, (size_t)n * (size_t)H);
     mhv_nn_add(nn, x, pout, n, H);
     mhv_norm enc_ln = mhv_nn_layernorm(m->enc_norm_g, m->enc_norm_b, c->layer_norm_eps);
     if (!c->pre_norm)
