@@ -13,9 +13,9 @@
   group and layer feature-encoder norms, post-LN and stable (pre-LN) encoders, even and
   odd positional-convolution kernels, conv biases, F32/F16/BF16, *Model and *ForCTC
   prefixes, data2vec-audio's stack of positional convolutions, WavLM's gated relative
-  position bias (per-head weights: transformers returns their mean), the positional
-  convolution's
-  weight norm stored as
+  position bias (per-head weights: transformers returns their mean), feature-encoder
+  reductions long enough for the 64-term blocks mhaviz sums them in (speech-w2v-split),
+  the positional convolution's weight norm stored as
   parametrizations.weight.original0/1 (what torch's parametrizations save) and as the
   older weight_g/weight_v (renamed in the file: what older transformers saved);
 - per fixture and WAV, transformers' eager attention of every head (output_attentions=True)
@@ -190,6 +190,16 @@ def main():
          "Wav2Vec2Model: the positional conv's weight norm stored as weight_g/weight_v, "
          "relu feature activation, layer_norm_eps 1e-6, 2 heads, BF16",
          post=to_weight_g)
+    # reductions long enough for the feature encoder's 64-term blocks (lib/model/wav2vec2.c
+    # SPEECH_SPLIT): 2 blocks (conv 1: 24 x 5), 6 (conv 2: 48 x 7, summed 4 + 2) and the
+    # projection's 2 (80)
+    make("speech-w2v-split", Wav2Vec2Model,
+         Wav2Vec2Config(**small, conv_dim=(24, 48, 80), conv_kernel=(10, 5, 7),
+                        conv_stride=(5, 4, 4), num_conv_pos_embeddings=8,
+                        num_conv_pos_embedding_groups=4),
+         fe, torch.float32, 91, ["w2v-short.wav"],
+         "Wav2Vec2Model: convolution reductions of 120 and 336 terms and a projection of 80 "
+         "(several 64-term blocks each), group norm, post-LN, F32")
     make("speech-hubert", HubertModel,
          HubertConfig(**small, conv_dim=(16, 12, 8), conv_kernel=(10, 5, 3),
                       conv_stride=(5, 4, 4), num_conv_pos_embeddings=6,
