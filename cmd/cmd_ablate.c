@@ -379,8 +379,9 @@ int cmd_ablate(int argc, char **argv)
     if ((st = cli_open_model(dir, mode, &job.m, &job.tok, &err)))
         goto done;
     if (job.m->cfg.audio_positions || job.m->cfg.speech) {
-        st = mhv_fail(&err, MHV_EUNSUPPORTED, "", "ablate is not available for %s (audio) "
-                      "models yet: run is", job.m->cfg.arch);
+        st = mhv_fail(&err, MHV_EUNSUPPORTED, "", "ablate is not available for %s (%s) "
+                      "models yet: run is", job.m->cfg.arch,
+                      job.m->cfg.image_enc_dec ? "image-to-text" : "audio");
         goto done;
     }
     cli_tok_warn(job.tok);

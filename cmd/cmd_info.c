@@ -102,12 +102,26 @@ int cmd_info(int argc, char **argv)
     if (cf->enc_dec) { /* the lines above are the encoder's */
         printf("decoder_layers: %d\ndecoder_vocab_size: %d\ndecoder_start_token_id: %d\n",
                cf->dec_layers, cf->dec_vocab_size, cf->decoder_start_id);
+        if (cf->image_enc_dec && m->image_tower) { /* stacks of their own sizes */
+            const mhv_config *ec = &m->image_tower->cfg;
+            printf("encoder: %s, %d layers, %d heads, hidden_size %d, image %dx%d, patch %d, "
+                   "%d tokens\ndecoder: %s, %d heads, hidden_size %d\n", ec->model_type,
+                   ec->num_layers, ec->num_heads, ec->hidden_size, ec->image_size,
+                   ec->image_size, ec->patch_size, cf->audio_positions,
+                   cf->ved_gpt2 ? "gpt2" : "trocr", cf->ved_dec_heads, cf->hidden_size);
+        }
         print_generation(m, 1);
     } else if (cf->causal && !cf->vision && m->lm_head.data) { /* a causal LM */
         print_generation(m, -1);
     }
-    printf("vocab_size: %d\nmax_positions: %d\nactivation: %s\nlayer_norm_eps: %g\n",
-           cf->vocab_size, cf->max_positions, mhv_act_name(cf->act), (double)cf->layer_norm_eps);
+    printf("vocab_size: %d\n", cf->vocab_size);
+    if (cf->speech) /* frames from convolutions: no position table bounds them */
+        printf("max_positions: none (positions by convolution: memory bounds the length)\n");
+    else
+        printf("max_positions: %d\n", cf->max_positions);
+    printf("activation: %s\nlayer_norm_eps: %g\n",
+           cf->xielu ? "xielu (each layer's parameters)" : mhv_act_name(cf->act),
+           (double)cf->layer_norm_eps);
     if (cf->task_types) /* ERNIE's use_task_id */
         printf("task_types: %d (task 0 for every token)\n", cf->task_types);
     printf("dtype: %s\ntensors: %zu\ncheckpoint_bytes: %llu\n", mhv_dtype_name(m->dtype),

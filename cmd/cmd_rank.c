@@ -730,8 +730,9 @@ int cmd_rank(int argc, char **argv)
     if ((st = cli_open_model(dir, INPUT_TEXT, &job.m, &job.tok, &err)))
         goto done;
     if (job.m->cfg.audio_positions || job.m->cfg.speech) {
-        st = mhv_fail(&err, MHV_EUNSUPPORTED, "", "rank is not available for %s (audio) "
-                      "models yet: run is", job.m->cfg.arch);
+        st = mhv_fail(&err, MHV_EUNSUPPORTED, "", "rank is not available for %s (%s) "
+                      "models yet: run is", job.m->cfg.arch,
+                      job.m->cfg.image_enc_dec ? "image-to-text" : "audio");
         goto done;
     }
     /* an encoder's sentence pairs are ranked as sentences, with their token type ids */

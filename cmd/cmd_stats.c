@@ -606,8 +606,9 @@ static mhv_status run_corpus(const stats_opts *given, mhv_stats_acc *total, char
     if ((st = cli_open_model(dir, INPUT_TEXT, &m, &tok, err)))
         goto done;
     if (m->cfg.audio_positions || m->cfg.speech) {
-        st = mhv_fail(err, MHV_EUNSUPPORTED, "", "stats is not available for %s (audio) "
-                      "models yet: run is", m->cfg.arch);
+        st = mhv_fail(err, MHV_EUNSUPPORTED, "", "stats is not available for %s (%s) "
+                      "models yet: run is", m->cfg.arch,
+                      m->cfg.image_enc_dec ? "image-to-text" : "audio");
         goto done;
     }
     if (m->cfg.image_in_text) {

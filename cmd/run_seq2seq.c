@@ -12,6 +12,7 @@
 #include "analysis/weighting.h"
 #include "outdir.h"
 #include "s2s_audio.h"
+#include "s2s_image.h"
 #include "s2s_text.h"
 
 static mhv_status check_finite(const mhv_attn *a, mhv_error *err)
@@ -38,6 +39,8 @@ typedef struct {
     size_t audio_samples; /* its length in samples */
     double audio_seconds; /* of audio per position */
     int gen_prompt;     /* --generate on Whisper: its first tokens, else 0 */
+    char *image_path;   /* vision encoder-decoders: the image (the source's tokens are its
+                           [CLS] and patches) */
 } s2s_line;
 
 static void line_free(s2s_line *l)
@@ -46,6 +49,8 @@ static void line_free(s2s_line *l)
     mhv_encoding_free(&l->tgt);
     free(l->audio_path);
     l->audio_path = NULL;
+    free(l->image_path);
+    l->image_path = NULL;
 }
 
 static void free_lines(s2s_line *lines, int n)
@@ -69,6 +74,9 @@ static mhv_status encode_audio_line(const run_s2s_opts *o, const mhv_model *m,
                                     const s2s_text *tx, const s2s_audio *au, const char *name,
                                     const mhv_sentence *s, s2s_line *l,
                                     mhv_error *err);
+static mhv_status encode_image_line(const run_s2s_opts *o, const mhv_model *m,
+                                    const s2s_text *tx, const char *name,
+                                    const mhv_sentence *s, s2s_line *l, mhv_error *err);
 
 /* The source and, with --pairs, the decoder input of line s (--generate's target comes
  * later, from generate_target). */
@@ -78,6 +86,8 @@ static mhv_status encode_line(const run_s2s_opts *o, const mhv_model *m, const s
 {
     const mhv_config *c = &m->cfg;
     memset(l, 0, sizeof *l);
+    if (c->image_enc_dec)
+        return encode_image_line(o, m, tx, name, s, l, err);
     if (c->audio_positions)
         return encode_audio_line(o, m, tx, au, name, s, l, err);
     l->src_text = s->text;
@@ -145,6 +155,69 @@ static mhv_status encode_audio_line(const run_s2s_opts *o, const mhv_model *m,
     if (l->tgt.n > m->cfg.max_positions)
         return mhv_fail(err, MHV_EINPUT, "", "%d decoder tokens exceed the model's %d positions",
                         l->tgt.n, m->cfg.max_positions);
+    return MHV_OK;
+}
+
+/* A vision encoder-decoder's line: IMAGE or, with --pairs, IMAGE<TAB>TEXT; the source's
+ * tokens are the encoder's ([CLS], patches), the decoder's input its start token and the
+ * text's tokens (s2s_encode_target). */
+static mhv_status encode_image_line(const run_s2s_opts *o, const mhv_model *m,
+                                    const s2s_text *tx, const char *name,
+                                    const mhv_sentence *s, s2s_line *l, mhv_error *err)
+{
+    char path[4096];
+    const char *tab = memchr(s->text, '\t', s->len);
+    if (o->pairs && !tab)
+        return mhv_fail(err, MHV_EINPUT, "", "no TAB between the image and its text (--pairs)");
+    l->src_text = s->text;
+    l->src_len = tab ? (size_t)(tab - s->text) : s->len;
+    mhv_status st = s2s_image_source(m, name, s, path, sizeof path, &l->src, err);
+    if (st)
+        return st;
+    if (!(l->image_path = strdup(path)))
+        return mhv_fail(err, MHV_ENOMEM, "", "out of memory");
+    if (!o->pairs)
+        return MHV_OK;
+    l->tgt_text = tab + 1;
+    l->tgt_len = s->len - l->src_len - 1;
+    mhv_sentence t = {l->tgt_text, l->tgt_len, s->line};
+    if ((st = s2s_encode_target(tx, &t, o->mode, &l->tgt, err)))
+        return st;
+    cut(o, tx->tgt_tok, &l->tgt, m->cfg.max_positions, "target", name, s->line);
+    if (l->tgt.n > m->cfg.max_positions)
+        return mhv_fail(err, MHV_EINPUT, "", "%d target tokens exceed the model's %d positions "
+                        "(use --truncate)", l->tgt.n, m->cfg.max_positions);
+    return MHV_OK;
+}
+
+/* --generate N on a vision encoder-decoder: transformers' generate() of the image px from
+ * the decoder's start token under gen. */
+static mhv_status generate_image_target(const s2s_gen *gen, const mhv_model *m,
+                                        const s2s_text *tx, mhv_forward_ctx *fc,
+                                        const float *px, s2s_line *l, mhv_error *err)
+{
+    int32_t *ids = NULL;
+    int n = 0;
+    mhv_status st = mhv_forward_generate_audio(fc, m, px, &gen->start, 1, &gen->cfg, &ids, &n,
+                                               err);
+    if (!st)
+        st = s2s_label_target(tx, ids, n, &l->tgt, err);
+    free(ids);
+    return st;
+}
+
+/* What a vision encoder-decoder's run does not do (yet), refused by name. */
+static mhv_status image_refusals(const run_s2s_opts *o, const mhv_model *m, mhv_error *err)
+{
+    if (!o->pairs && !o->generate)
+        return mhv_fail(err, MHV_EUSAGE, "", "%s needs a text for each image: give --pairs "
+                        "(lines IMAGE<TAB>TEXT) or --generate N", m->cfg.arch);
+    if (o->src_lang || o->tgt_lang)
+        return mhv_fail(err, MHV_EUSAGE, "", "--src-lang and --tgt-lang are not for %s",
+                        m->cfg.arch);
+    if (o->weighting != MHV_WEIGHT_ATTN)
+        return mhv_fail(err, MHV_EUSAGE, "", "--weighting is not available for %s yet",
+                        m->cfg.arch);
     return MHV_OK;
 }
 
@@ -281,7 +354,7 @@ static mhv_status write_safetensors(const run_s2s_opts *o, const mhv_model *m,
     mhv_stw_s2s_desc d = {.model = &info, .dtype = o->dtype, .text = l->src_text,
                           .len = l->src_len, .target_text = l->tgt_text ? l->tgt_text : "",
                           .target_len = l->tgt_text ? l->tgt_len : 0, .src = &l->src,
-                          .tgt = &l->tgt, .src_tok = l->audio_path ? NULL : tx->src_tok,
+                          .tgt = &l->tgt, .src_tok = l->audio_path || l->image_path ? NULL : tx->src_tok,
                           .tgt_tok = tx->tgt_tok,
                           .rows = rows,
                           .weighting = o->weighting == MHV_WEIGHT_ATTN
@@ -466,7 +539,8 @@ mhv_status run_seq2seq(const run_s2s_opts *o, mhv_model *m, const mhv_tok *tok,
     /* Whisper: --heads alignment names generation_config.json's alignment_heads */
     char *align_spec = NULL;
     mhv_status st = MHV_OK;
-    if (c->audio_positions && o->heads && strcmp(o->heads, "alignment") == 0 &&
+    if (c->audio_positions && !c->image_enc_dec && o->heads &&
+        strcmp(o->heads, "alignment") == 0 &&
         (st = s2s_audio_alignment_heads(m, &align_spec, err)))
         return st;
     st = mhv_heads_parse_seq2seq(align_spec ? align_spec : o->heads, c->num_layers,
@@ -477,6 +551,18 @@ mhv_status run_seq2seq(const run_s2s_opts *o, mhv_model *m, const mhv_tok *tok,
         snprintf(msg, sizeof msg, "%s", err->msg);
         return mhv_fail(err, st, "", "--heads: %s", msg);
     }
+    if (c->image_enc_dec) { /* stacks of their own head counts: some head of one */
+        int any = 0, L = c->num_layers + 2 * c->dec_layers;
+        for (int l = 0; l < L; l++)
+            for (int h = 0; h < (l < c->num_layers ? c->ved_enc_heads : c->ved_dec_heads); h++)
+                any |= mhv_heads_has(&sel, l, h);
+        if (!any) {
+            mhv_heads_free(&sel);
+            return mhv_fail(err, MHV_EUSAGE, "", "--heads selects no head of %s (the "
+                            "encoder's are 0-%d, the decoder's and cross-attention's 0-%d)",
+                            c->arch, c->ved_enc_heads - 1, c->ved_dec_heads - 1);
+        }
+    }
     if (o->align_layer >= c->dec_layers) {
         mhv_heads_free(&sel);
         return mhv_fail(err, MHV_EUSAGE, "", "--align-layer %d: the model has decoder layers 0-%d",
@@ -484,8 +570,10 @@ mhv_status run_seq2seq(const run_s2s_opts *o, mhv_model *m, const mhv_tok *tok,
     }
     s2s_text tx;
     s2s_audio au = {0};
-    int audio = c->audio_positions > 0; /* Whisper: WAV files in, --tgt-lang its own */
-    if (audio && (st = audio_refusals(o, m, err))) {
+    /* Whisper: WAV files in, --tgt-lang its own; TrOCR: images in */
+    int image = c->image_enc_dec, audio = c->audio_positions > 0 && !image;
+    if ((audio && (st = audio_refusals(o, m, err))) ||
+        (image && (st = image_refusals(o, m, err)))) {
         mhv_heads_free(&sel);
         return st;
     }
@@ -515,7 +603,9 @@ mhv_status run_seq2seq(const run_s2s_opts *o, mhv_model *m, const mhv_tok *tok,
     if (gen.overridden[0])
         cli_say("note: --greedy: greedy search instead of %s's %s", gen.file, gen.overridden);
     mhv_input in;
-    if ((st = audio ? s2s_audio_input(o->file, &in, err) : mhv_input_read(o->file, &in, err))) {
+    if ((st = audio ? s2s_audio_input(o->file, &in, err)
+              : image ? s2s_image_input(o->file, &in, err)
+                      : mhv_input_read(o->file, &in, err))) {
         s2s_gen_close(&gen);
         s2s_audio_gen_close(&ag);
         s2s_text_close(&tx);
@@ -559,7 +649,7 @@ mhv_status run_seq2seq(const run_s2s_opts *o, mhv_model *m, const mhv_tok *tok,
     mhv_out out = {0};
     run_figs figs;
     /* Whisper's source tokens are audio positions named by time: no tokenizer labels them */
-    const mhv_tok *src_tok = audio ? NULL : tok;
+    const mhv_tok *src_tok = audio || image ? NULL : tok;
     if ((st = run_figs_begin(&figs, o->fig, m, src_tok, err)) ||
         (st = run_figs_html_begin(&figs, od.stage, stem, o->file, err)))
         goto fail_figs;
@@ -579,10 +669,13 @@ mhv_status run_seq2seq(const run_s2s_opts *o, mhv_model *m, const mhv_tok *tok,
         s2s_line *l = &lines[i];
         mhv_attn attn = {0}, mean = {0};
         float *feats = NULL; /* Whisper: the encoder's log-mel features */
-        st = l->audio_path ? s2s_audio_features(&au, l->audio_path, &feats, err) : MHV_OK;
+        st = l->audio_path   ? s2s_audio_features(&au, l->audio_path, &feats, err)
+             : l->image_path ? s2s_image_pixels(m, l->image_path, &feats, err)
+                             : MHV_OK;
         if (!st && !o->pairs)
-            st = feats ? generate_audio_target(&gen, &ag, m, &tx, fc, feats, l, err)
-                       : generate_target(&gen, m, &tx, fc, l, err);
+            st = l->image_path ? generate_image_target(&gen, m, &tx, fc, feats, l, err)
+                 : feats       ? generate_audio_target(&gen, &ag, m, &tx, fc, feats, l, err)
+                               : generate_target(&gen, m, &tx, fc, l, err);
         if (!st && feats)
             st = mhv_forward_run_seq2seq_audio(fc, m, feats, l->tgt.ids, l->tgt.n, &sel, &attn,
                                                err);
@@ -622,6 +715,9 @@ mhv_status run_seq2seq(const run_s2s_opts *o, mhv_model *m, const mhv_tok *tok,
         if (!st && o->fig->json && l->audio_path &&
             !(audio_json = s2s_audio_json(&au, l->audio_path, l->audio_samples,
                                           l->audio_used)))
+            st = mhv_fail(err, MHV_ENOMEM, "", "out of memory");
+        if (!st && o->fig->json && l->image_path &&
+            !(audio_json = s2s_image_json(m, l->image_path)))
             st = mhv_fail(err, MHV_ENOMEM, "", "out of memory");
         if (!st && o->fig->json)
             mhv_report_sentence_seq2seq_extra(out.f, i, l->src_text, l->src_len, &l->src,

@@ -39,11 +39,12 @@ static void test_olmo3(void **state)
     assert_true(c.rope.kind == MHV_ROPE_NONE && c.rope_local.kind == MHV_ROPE_NONE);
     assert_true(c.layer_norm_eps == 1e-5f && !c.tie_word_embeddings && !c.attn_bias);
     assert_true(c.max_positions == 2048 && c.num_kv_heads == 4 && c.causal);
-    /* rope_scaling goes to the full layers only; rope_theta to both */
+    /* rope_scaling and rope_theta go to the full layers only (transformers pops rope_theta
+     * for them: the sliding ones keep default_theta) */
     config_ok(SIZES("olmo3") ", \"rope_theta\": 1000, \"rope_scaling\": {\"rope_type\": "
               "\"linear\", \"factor\": 2}, \"sliding_window\": 7}", &c);
     assert_true(c.rope.kind == MHV_ROPE_LINEAR && c.rope.factor == 2.0);
-    assert_true(c.rope_local.kind == MHV_ROPE_NONE && c.rope_local.theta == 1000.0);
+    assert_true(c.rope_local.kind == MHV_ROPE_NONE && c.rope_local.theta == 500000.0);
     assert_true(c.rope.theta == 1000.0 && c.sliding_window == 7);
     config_ok(SIZES("olmo3") ", \"layer_types\": [\"full_attention\", \"sliding_attention\", "
               "\"full_attention\", \"full_attention\"], \"rope_parameters\": "
@@ -345,6 +346,9 @@ static void test_deepseek(void **state)
                    "v_head_dim 256 above");
     config_refused("{\"model_type\": \"deepseek_v3\", \"n_group\": 0}",
                    "n_group and topk_group must be at least 1");
+    config_refused("{\"model_type\": \"deepseek_v3\", \"quantization_config\": "
+                   "{\"quant_method\": \"fp8\"}}",
+                   "quantization_config (fp8) is not supported for deepseek_v3");
 
     /* DeepseekV2Config: num_experts_per_tok is None, which transformers fails on */
     config_refused("{\"model_type\": \"deepseek_v2\"}",

@@ -293,6 +293,10 @@ static void test_configs(void **state)
     refused("\"image_token_index\": 32000", "\"image_token_index\": 32064", MHV_EFORMAT,
             "image_token_index 32064 is outside the text model's 32064 tokens");
     refused("\"text_config\"", "\"text_cfg\"", MHV_EFORMAT, "missing object 'text_config'");
+    refused("\"vision_feature_layer\": -2", "\"vision_feature_layer\": 1e30", MHV_EFORMAT,
+            "field 'vision_feature_layer' is not an integer or a list of them");
+    refused("\"vision_feature_layer\": -2", "\"vision_feature_layer\": []", MHV_EUNSUPPORTED,
+            "vision_feature_layer lists 0 layers (1 to 8 are supported)");
 }
 
 int main(void)

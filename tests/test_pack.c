@@ -284,6 +284,28 @@ static void test_decoders(void **state)
     check_fixture("fam-persimmon-f32", 1);
     check_fixture_vnorm("fam-jetmoe-f32", 1, MHV_VNORM_V); /* routed queries, tiled kv */
 }
+/* rotary tables per layer type, query scales by position, late q/k norms, interleaved
+ * rotary, xIELU, fused and grouped-routed experts; DeepSeek's MLA runs one sentence at a
+ * time (its values are padded: no norm-out) */
+static void test_dec6(void **state)
+{
+    (void)state;
+    check_fixture("fam-olmo3-lm-bf16-gqa", 1);
+    check_fixture("fam-vaultgemma-lm-f32", 1);
+    check_fixture("fam-ministral-lm-bf16", 1);
+    check_fixture("fam-ministral3-model-f16", 1);
+    check_fixture("fam-seed-oss-lm-f32", 1);
+    check_fixture("fam-arcee-lm-f32", 1);
+    check_fixture("fam-ernie4-5-lm-f32", 1);
+    check_fixture("fam-hunyuan-lm-f32", 1);
+    check_fixture("fam-apertus-lm-f32", 1);
+    check_fixture("fam-granitemoeshared-lm-f32", 1);
+    check_fixture("fam-glm4-moe-lm-f32", 1);
+    check_fixture("fam-dots1-lm-f32", 1);
+    check_fixture("fam-ernie4-5-moe-lm-bf16-untied", 1);
+    check_fixture_vnorm("fam-deepseek-v2-lm-f32", 0, MHV_VNORM_V);
+    check_fixture_vnorm("fam-deepseek-v3-lm-f32", 0, MHV_VNORM_V);
+}
 static void test_modernbert(void **state) { (void)state; check_fixture("fam-modernbert-f32", 1); }
 
 /* pre-norm BERT rows, rotary RoFormer, Longformer's windows, SqueezeBERT's groups, MobileBERT's trigrams (across each sentence's ends)
@@ -380,6 +402,7 @@ int main(void)
         cmocka_unit_test(test_gpt2),
         cmocka_unit_test(test_llama),     cmocka_unit_test(test_gemma),
         cmocka_unit_test(test_decoders),  cmocka_unit_test(test_modernbert),
+        cmocka_unit_test(test_dec6),
         cmocka_unit_test(test_deberta),   cmocka_unit_test(test_unpacked),
         cmocka_unit_test(test_failure),
         cmocka_unit_test(test_enc5),

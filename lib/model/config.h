@@ -258,6 +258,17 @@ typedef struct {
      * rope), the rotated part's layout (0 pairs kept interleaved, 1 rotated evens then odds,
      * 2 halves); mla_kv_lora 0: not MLA */
     int mla_q_lora, mla_kv_lora, mla_nope, mla_rope, mla_v, mla_rope_layout;
+    /* vision encoder-decoders (model/ved.c: TrOCR): the encoder reads an image (nn->pixels,
+     * through the audio encoder-decoders' entries: audio_positions is its tokens); the
+     * decoder's layernorm_embedding, the encoder's final norm (BEiT has none under
+     * use_mean_pooling), enc_to_dec_proj, and the width the cross-attention's keys and
+     * values read (the encoder's, or the decoder's after that projection); each stack's
+     * heads (num_heads is the larger: a head selection's width) */
+    int image_enc_dec;
+    int ved_ln_embedding, ved_enc_norm, ved_enc_proj, ved_cross_hidden;
+    int ved_enc_heads, ved_dec_heads;
+    int ved_gpt2;             /* the decoder is GPT-2's (GPT2LMHeadModel), not TrOCR's */
+    int ved_bert;             /* the decoder is BERT's (BertLMHeadModel) */
 } mhv_config;
 
 /* The frames a speech encoder (cfg.speech) makes of `samples` samples: each convolution

@@ -648,12 +648,15 @@ static mhv_status check_seq2seq(const mhv_model *m, const int32_t *src, int ns,
                         "and a target", c->arch);
     mhv_status st;
     if (c->audio_positions) { /* Whisper: audio features (nn.pixels), never token ids */
+        /* vision encoder-decoders (TrOCR) take their image the same way */
+        const char *what = c->image_enc_dec ? "an image" : "audio";
         if (src)
-            return mhv_fail(err, MHV_EUSAGE, "", "%s takes audio, not source token ids",
-                            c->arch);
+            return mhv_fail(err, MHV_EUSAGE, "", "%s takes %s, not source token ids",
+                            c->arch, what);
         if (ns != c->audio_positions)
-            return mhv_fail(err, MHV_EUSAGE, "", "%s's encoder has %d audio positions, not %d",
-                            c->arch, c->audio_positions, ns);
+            return mhv_fail(err, MHV_EUSAGE, "", "%s's encoder has %d %s, not %d", c->arch,
+                            c->audio_positions,
+                            c->image_enc_dec ? "image tokens" : "audio positions", ns);
     } else if (!src) {
         return mhv_fail(err, MHV_EUSAGE, "", "%s takes source token ids, not audio", c->arch);
     } else if ((st = check_ids(c, src, ns, err))) {
@@ -672,9 +675,37 @@ static mhv_status check_seq2seq(const mhv_model *m, const int32_t *src, int ns,
     return MHV_OK;
 }
 
+static mhv_status run_seq2seq(mhv_forward_ctx *fc, const mhv_model *m, const int32_t *src,
+                              int ns, const int32_t *tgt, int nt, const mhv_heads *sel,
+                              mhv_attn *out, mhv_error *err);
+
 mhv_status mhv_forward_run_seq2seq(mhv_forward_ctx *fc, const mhv_model *m, const int32_t *src,
                                    int ns, const int32_t *tgt, int nt, const mhv_heads *sel,
                                    mhv_attn *out, mhv_error *err)
+{
+    const mhv_config *c = &m->cfg;
+    int Le = c->num_layers, L = Le + 2 * c->dec_layers, H = c->num_heads;
+    if (!c->ved_enc_heads || sel->num_layers != L || sel->num_heads != H)
+        return run_seq2seq(fc, m, src, ns, tgt, nt, sel, out, err);
+    /* stacks of different head counts (vision encoder-decoders): the selection is as wide
+     * as the wider, and a stack's heads past its own count are none of its */
+    mhv_heads own = {L, H, malloc((size_t)L * (size_t)H)};
+    if (!own.sel) {
+        memset(out, 0, sizeof *out);
+        return mhv_fail(err, MHV_ENOMEM, "", "out of memory");
+    }
+    for (int l = 0; l < L; l++)
+        for (int h = 0; h < H; h++)
+            own.sel[l * H + h] = mhv_heads_has(sel, l, h) &&
+                                 h < (l < Le ? c->ved_enc_heads : c->ved_dec_heads);
+    mhv_status st = run_seq2seq(fc, m, src, ns, tgt, nt, &own, out, err);
+    mhv_heads_free(&own);
+    return st;
+}
+
+static mhv_status run_seq2seq(mhv_forward_ctx *fc, const mhv_model *m, const int32_t *src,
+                              int ns, const int32_t *tgt, int nt, const mhv_heads *sel,
+                              mhv_attn *out, mhv_error *err)
 {
     const mhv_config *c = &m->cfg;
     memset(out, 0, sizeof *out);

@@ -265,6 +265,10 @@ static mhv_status mla_config(const cJSON *root, const variant *v, mhv_config *c,
     if (c->mla_rope % 2 != 0)
         return mhv_fail(err, MHV_EUNSUPPORTED, name, "qk_rope_head_dim %d is odd", c->mla_rope);
     c->head_dim = c->mla_nope + c->mla_rope;
+    c->kv_heads = 1; /* head_dim is its own, not hidden_size / heads */
+    if ((long)c->head_dim * c->num_heads > 4L * MHV_MAX_HIDDEN)
+        return mhv_fail(err, MHV_EUNSUPPORTED, name, "%d heads of %d dimensions", c->num_heads,
+                        c->head_dim);
     if (c->mla_v > c->head_dim) /* the values ride in the heads' columns */
         return mhv_fail(err, MHV_EUNSUPPORTED, name,
                         "v_head_dim %d above qk_nope_head_dim + qk_rope_head_dim %d is not "
@@ -298,6 +302,14 @@ static mhv_status glm4_moe_config(const cJSON *root, mhv_config *c, const char *
                                   mhv_error *err)
 {
     const variant *v = variant_of(c);
+    /* DeepSeek-V3's and GLM-4.5's FP8 releases: float8 blocks with their scales */
+    const cJSON *q = mhv_json_get(root, "quantization_config");
+    if (q) {
+        const cJSON *qm = cJSON_IsObject(q) ? mhv_json_get(q, "quant_method") : NULL;
+        return mhv_fail(err, MHV_EUNSUPPORTED, name,
+                        "quantization_config (%.20s) is not supported for %s",
+                        qm && cJSON_IsString(qm) ? qm->valuestring : "?", v->model_type);
+    }
     mhv_size_keys sizes = {MHV_DECODER_SIZE_KEYS, v->hidden, v->layers, v->heads,
                            v->inter,              v->vocab,  v->positions};
     mhv_status st;

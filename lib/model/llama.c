@@ -509,8 +509,9 @@ static mhv_status type_rope(const cJSON *root, const cJSON *sub, double theta,
 }
 
 /* OLMo 3's two rotary tables: rope_parameters' full_attention and sliding_attention entries
- * (transformers 5), or rope_theta for both (default 500000) with rope_scaling on the full
- * layers only (Olmo3Config.convert_rope_params_to_dict). The sliding layers' are rope_local. */
+ * (transformers 5), else rope_theta and rope_scaling for the full layers and default_theta
+ * (500000) for the sliding ones (Olmo3Config.convert_rope_params_to_dict). The sliding
+ * layers' are rope_local. */
 static mhv_status type_ropes(const cJSON *root, mhv_config *c, const char *name, mhv_error *err)
 {
     const cJSON *params = mhv_json_get(root, "rope_parameters");
@@ -527,9 +528,11 @@ static mhv_status type_ropes(const cJSON *root, mhv_config *c, const char *name,
     double theta;
     mhv_status st;
     c->two_ropes = 1;
+    /* convert_rope_params_to_dict pops rope_theta for the full layers' entry: the sliding
+     * ones' is default_theta unless their entry gives one */
     if ((st = mhv_json_num(root, "rope_theta", 500000.0, 0, 1e12, &theta, name, err)) ||
         (st = type_rope(root, full, theta, scaling, &c->rope, name, err)) ||
-        (st = type_rope(root, local, theta, NULL, &c->rope_local, name, err)))
+        (st = type_rope(root, local, 500000.0, NULL, &c->rope_local, name, err)))
         return st;
     return MHV_OK;
 }

@@ -14,6 +14,7 @@
  * (as save_pretrained writes them) and model.language_model. / lm_head /
  * model.vision_tower. / model.multi_modal_projector. (its modules' names). */
 #include <cjson/cJSON.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -124,7 +125,8 @@ static mhv_status feature_layers(const cJSON *root, int layers, mhv_config *c, c
                         MAX_FEATURE_LAYERS);
     for (int k = 0; k < count; k++) {
         const cJSON *x = v && cJSON_IsArray(v) ? cJSON_GetArrayItem(v, k) : v;
-        if (x && (!cJSON_IsNumber(x) || x->valuedouble != (double)(int)x->valuedouble))
+        if (x && (!cJSON_IsNumber(x) || !(fabs(x->valuedouble) <= 1e6) ||
+                  x->valuedouble != floor(x->valuedouble)))
             return mhv_fail(err, MHV_EFORMAT, name,
                             "field 'vision_feature_layer' is not an integer or a list of them");
         int idx = x ? x->valueint : one;

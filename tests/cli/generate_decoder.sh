@@ -44,6 +44,8 @@ check "own settings: ids as transformers' generate(), marked, recorded ($?)" "[ 
 check "own settings: settings recorded" "grep -q '\"generation\": {\"from\": \"generation_config.json\", \"strategy\": \"beam_search\", \"num_beams\": 3, \"length_penalty\": 1.5, \"early_stopping\": false, \"max_new_tokens\": 5, \"eos_token_id\": \\[2\\], \"repetition_penalty\": 1.3, \"no_repeat_ngram_size\": 2}' $TMP/out/lines.json"
 check "figure: the title names the first generated token" "grep -q 'generated from token 15' $TMP/out/lines/L01-H00.svg"
 
+check "info: the settings, lengths as given" "\"\$MHAVIZ\" info --model $M | grep -qx 'generation: generation_config.json {\"strategy\": \"beam_search\", \"num_beams\": 3, \"length_penalty\": 1.5, \"early_stopping\": false, \"eos_token_id\": \\[2\\], \"repetition_penalty\": 1.3, \"no_repeat_ngram_size\": 2}'"
+
 # --greedy: greedy search, said on stderr and in the record
 rm -rf "$TMP/out"
 "$MHAVIZ" run --model $M --generate 5 --greedy --heads 0:1 --format json --out "$TMP/out" \

@@ -15,6 +15,7 @@ W=tests/fixtures/audio/w2v-voiced.wav
 info=$("$MHAVIZ" info --model $M)
 check "info: the feature encoder" "printf '%s\n' \"\$info\" | grep -qx 'samples_per_frame: 320'"
 check "info: no tokenizer" "printf '%s\n' \"\$info\" | grep -q 'tokenizer: none (a speech model'"
+check "info: no position table" "printf '%s\n' \"\$info\" | grep -q '^max_positions: none (positions by convolution'"
 
 # a .wav: 1 s is 49 frames of 20 ms, every head in the JSON
 "$MHAVIZ" run --model $M --format json --threads 1 --out "$TMP/a" $W 2>"$TMP/err"

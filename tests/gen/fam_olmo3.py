@@ -49,3 +49,23 @@ fg.make("fam-olmo3-lm-f16-tied", Olmo3ForCausalLM,
         dtype=torch.float16, seed=663, qk_std=0.35, shard="20KB",
         note="Olmo3ForCausalLM F16 sharded, tied, MQA, window 2 on layer 0, layer 1 full with "
              "linear rope scaling 2")
+
+
+def old_rope_format(path):
+    """An earlier file's rope fields: rope_theta and rope_scaling at the top level, which
+    Olmo3Config gives the full layers only (the sliding ones keep default_theta 500000)."""
+    import json
+    p = os.path.join(path, "config.json")
+    with open(p) as f:
+        cfg = json.load(f)
+    del cfg["rope_parameters"]
+    cfg["rope_theta"] = 1000.0
+    cfg["rope_scaling"] = {"rope_type": "linear", "factor": 2.0}
+    with open(p, "w") as f:
+        json.dump(cfg, f, indent=2, sort_keys=True)
+
+
+fg.make("fam-olmo3-oldrope-f32", Olmo3Model, Olmo3Config(**SMALL, sliding_window=3),
+        seed=664, qk_std=0.35, post=old_rope_format,
+        note="Olmo3Model F32, top-level rope_theta 1000 and linear rope_scaling 2: the full "
+             "layer's; the sliding layers keep theta 500000")

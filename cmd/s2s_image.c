@@ -1,0 +1,115 @@
+/* s2s_image.c - the image of a vision encoder-decoder's line (s2s_image.h). */
+#include "s2s_image.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "media/image.h"
+#include "media/preprocess.h"
+#include "run_vision.h"
+
+mhv_status s2s_image_input(const char *file, mhv_input *in, mhv_error *err)
+{
+    return run_vision_input(file, in, err); /* an image itself, or a list of lines */
+}
+
+/* The label of encoder token i of m: [CLS], [DIST], then rROWcCOL. */
+static void token_label(const mhv_config *c, int i, char *buf, size_t size)
+{
+    int E = c->image_extra, side = c->image_size / c->patch_size;
+    if (i < E)
+        snprintf(buf, size, "%s", i == 0 ? "[CLS]" : "[DIST]");
+    else
+        snprintf(buf, size, "r%dc%d", (i - E) / side, (i - E) % side);
+}
+
+mhv_status s2s_image_source(const mhv_model *m, const char *list, const mhv_sentence *s,
+                            char *path, size_t size, mhv_encoding *e, mhv_error *err)
+{
+    mhv_sentence p = *s;
+    const char *tab = memchr(s->text, '\t', s->len);
+    if (tab)
+        p.len = (size_t)(tab - s->text);
+    if (strcmp(list, s->text) == 0) /* the image given directly */
+        snprintf(path, size, "%s", list);
+    else
+        run_vision_path(list, &p, path, size);
+    int n = m->cfg.audio_positions;
+    memset(e, 0, sizeof *e);
+    e->ids = malloc((size_t)n * sizeof *e->ids);
+    e->pieces = calloc((size_t)n, sizeof *e->pieces);
+    e->spans = malloc((size_t)n * 2 * sizeof *e->spans);
+    if (!e->ids || !e->pieces || !e->spans) {
+        mhv_encoding_free(e);
+        return mhv_fail(err, MHV_ENOMEM, "", "out of memory");
+    }
+    e->n = n;
+    for (int i = 0; i < n; i++) {
+        char buf[32];
+        token_label(&m->cfg, i, buf, sizeof buf);
+        e->ids[i] = i;
+        e->spans[2 * i] = e->spans[2 * i + 1] = -1;
+        if (!(e->pieces[i] = strdup(buf))) {
+            mhv_encoding_free(e);
+            return mhv_fail(err, MHV_ENOMEM, "", "out of memory");
+        }
+    }
+    return MHV_OK;
+}
+
+mhv_status s2s_image_pixels(const mhv_model *m, const char *path, float **px, mhv_error *err)
+{
+    const mhv_config *c = &m->cfg;
+    int S = c->image_size, C = c->num_channels;
+    *px = NULL;
+    if (C != 3)
+        return mhv_fail(err, MHV_EUNSUPPORTED, m->dir,
+                        "an encoder of %d channels is not supported (3 are)", C);
+    mhv_preprocess pp;
+    mhv_image raw;
+    int W, H;
+    mhv_status st = mhv_preprocess_load(m->dir, S, &pp, err);
+    if (st || (st = mhv_image_read(path, &raw, err)))
+        return st;
+    if (!(st = mhv_preprocess_size(&pp, raw.width, raw.height, &W, &H, path, err)) &&
+        (W != S || H != S))
+        st = mhv_fail(err, MHV_EUNSUPPORTED, path,
+                      "the image comes to %dx%d pixels after preprocessing; the encoder takes "
+                      "%dx%d (its positions are not interpolated)", W, H, S, S);
+    if (!st && !(*px = malloc((size_t)C * (size_t)S * (size_t)S * sizeof **px)))
+        st = mhv_fail(err, MHV_ENOMEM, path, "out of memory");
+    if (!st)
+        st = mhv_preprocess_run(&pp, &raw, S, S, *px, NULL, path, err);
+    mhv_image_free(&raw);
+    if (st) {
+        free(*px);
+        *px = NULL;
+    }
+    return st;
+}
+
+char *s2s_image_json(const mhv_model *m, const char *path)
+{
+    const mhv_config *c = &m->cfg;
+    size_t plen = strlen(path), cap = 256 + 6 * plen, len = 0;
+    char *s = malloc(cap);
+    if (!s)
+        return NULL;
+    len += (size_t)snprintf(s, cap, ",\n   \"image\": {\"path\": \"");
+    for (size_t i = 0; i < plen; i++) { /* JSON string escapes */
+        unsigned char ch = (unsigned char)path[i];
+        if (ch == '"' || ch == '\\')
+            len += (size_t)snprintf(s + len, cap - len, "\\%c", ch);
+        else if (ch < 0x20)
+            len += (size_t)snprintf(s + len, cap - len, "\\u%04x", ch);
+        else
+            s[len++] = (char)ch;
+    }
+    int side = c->image_size / c->patch_size;
+    snprintf(s + len, cap - len,
+             "\", \"width\": %d, \"height\": %d, \"patch_size\": %d, \"rows\": %d, "
+             "\"cols\": %d, \"extra_tokens\": %d}",
+             c->image_size, c->image_size, c->patch_size, side, side, c->image_extra);
+    return s;
+}
