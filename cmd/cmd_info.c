@@ -114,8 +114,12 @@ int cmd_info(int argc, char **argv)
     } else if (cf->causal && !cf->vision && m->lm_head.data) { /* a causal LM */
         print_generation(m, -1);
     }
-    printf("vocab_size: %d\nmax_positions: %d\nactivation: %s\nlayer_norm_eps: %g\n",
-           cf->vocab_size, cf->max_positions,
+    printf("vocab_size: %d\n", cf->vocab_size);
+    if (cf->speech) /* frames from convolutions: no position table bounds them */
+        printf("max_positions: none (positions by convolution: memory bounds the length)\n");
+    else
+        printf("max_positions: %d\n", cf->max_positions);
+    printf("activation: %s\nlayer_norm_eps: %g\n",
            cf->xielu ? "xielu (each layer's parameters)" : mhv_act_name(cf->act),
            (double)cf->layer_norm_eps);
     if (cf->task_types) /* ERNIE's use_task_id */

@@ -129,7 +129,7 @@ static const char run_usage[] =
     "  file's, else detected as detect_language does; transcribe; <|notimestamps|>), then\n"
     "  generate(max_new_tokens=N) with suppress_tokens and begin_suppress_tokens; json's\n"
     "  \"generation\" says how it decoded\n"
-    "  Vision encoder-decoders (vision-encoder-decoder: TrOCR, ViT-GPT2): lines\n"
+    "  Vision encoder-decoders (vision-encoder-decoder: TrOCR, GPT-2 or BERT decoders): lines\n"
     "  IMAGE<TAB>TEXT with --pairs (PNG or JPEG; a relative path is tried beside FILE too),\n"
     "  preprocessed as preprocessor_config.json says to the encoder's image_size; the\n"
     "  decoder reads decoder_start_token_id, then tokenizer(TEXT) (the labels\n"

@@ -22,7 +22,10 @@
 #include "analysis/weighting.h"
 #include "s2s_text.h"
 #include "run_vision.h"
+#include "s2s_audio.h"
 #include "media/image.h"
+#include "media/w2vfeat.h"
+#include "media/wav.h"
 #include "media/preprocess.h"
 
 static const char stats_usage[] =
@@ -39,6 +42,9 @@ static const char stats_usage[] =
     "the mean 2-D distance in patches from a patch query to the patch keys (Dosovitskiy\n"
     "et al. 2021), on each image's own patch grid; json adds patch_grid (man mhaviz:\n"
     "STATISTICS); --interpolate-pos as for run.\n"
+    "Speech encoders (wav2vec2, hubert, data2vec-audio, wavlm): CORPUS lists WAV files (or\n"
+    "is one .wav), as for run; each clip's tokens are its frames, distance in frames; json\n"
+    "adds \"input\": \"audio\".\n"
     "\n"
     "  --model DIR      Hugging Face model directory (default: $MHAVIZ_MODEL, else the\n"
     "                   bundled sample model)\n"
@@ -238,6 +244,7 @@ typedef struct {
     const mhv_heads *sel;
     const stats_opts *o;
     const mhv_preprocess *pp; /* vision models: the lines are images prepared as this says */
+    const mhv_w2vfeat_cfg *fe; /* speech encoders: the lines are WAV files read as this says */
     int *todo;          /* (n_todo,) sentence indices of this shard */
     int n_todo;
     atomic_int next, done, failed;
@@ -250,7 +257,8 @@ typedef struct {
     job *j;
     mhv_stats_acc acc;
     int is_main;
-    float *px;          /* vision models: (channels, height, width) the image being run */
+    float *px;          /* vision models: (channels, height, width) the image being run;
+                         * speech encoders: the clip's input_values */
     size_t px_cap;      /* bytes */
 } worker;
 
@@ -412,6 +420,52 @@ static void process_image(worker *w, mhv_forward_ctx *fc, int idx)
         fail_job(j, st, &err, 0);
 }
 
+/* A speech encoder's clip (a line of CORPUS, or CORPUS itself when it is a .wav): its heads
+ * over the frames, distances in frames. */
+static void process_audio(worker *w, mhv_forward_ctx *fc, int idx)
+{
+    job *j = w->j;
+    const char *file = j->o->files[0];
+    const mhv_sentence *s = &j->in->s[idx];
+    char path[4096];
+    if (s2s_audio_is_wav(file) && strcmp(file, s->text) == 0)
+        snprintf(path, sizeof path, "%s", file);
+    else
+        run_vision_path(file, s, path, sizeof path);
+    mhv_wav wav;
+    mhv_attn a;
+    mhv_error err = {0};
+    long frames = 0;
+    size_t samples = 0;
+    mhv_status st = mhv_wav_read(path, j->fe->sampling_rate, &wav, &err);
+    if (!st) {
+        samples = wav.frames;
+        frames = mhv_config_speech_frames(&j->m->cfg, (long)samples);
+        if (frames < 1)
+            st = mhv_fail(&err, MHV_EINPUT, path, "%zu samples are too short for one frame of "
+                          "%s", samples, j->m->cfg.arch);
+        else if (frames > CLI_MAX_TOKENS)
+            st = mhv_fail(&err, MHV_EINPUT, path, "%zu samples are too long (more than %d "
+                          "frames of %s)", samples, CLI_MAX_TOKENS, j->m->cfg.arch);
+        else if (px_fit(w, (samples ? samples : 1) * sizeof *w->px))
+            st = mhv_fail(&err, MHV_ENOMEM, "", "out of memory");
+        else
+            mhv_w2vfeat_run(j->fe, wav.samples, samples, w->px);
+        mhv_wav_free(&wav);
+    }
+    mhv_forward_opts fo = {.audio = w->px, .audio_samples = (long)samples};
+    if (!st && !(st = mhv_forward_run_opts(fc, j->m, NULL, NULL, (int)frames, j->sel, &fo, &a,
+                                           &err))) {
+        if (!(st = mhv_attn_check_finite(&a, &err)))
+            st = mhv_stats_acc_add(&w->acc, &a, NULL, &err);
+        mhv_attn_free(&a);
+    }
+    if (st && !err.file[0])
+        snprintf(err.file, sizeof err.file, "%.*s", (int)sizeof err.file - 1, path);
+    if (st)
+        fail_job(j, st, &err, 0);
+}
+
 /* A sentence read and tokenized, waiting in its worker's pack: what the forward pass takes
  * and what the statistics need after it. */
 typedef struct {
@@ -533,7 +587,7 @@ static void *work(void *arg)
         w->px = NULL;
     mhv_status st = mhv_forward_ctx_new(&fp, &fc, &err);
     /* consecutive sentences of up to `budget` tokens in all run as one pass */
-    int budget = st || j->o->pairs || j->pp ? 0 : mhv_forward_pack_tokens(fc, j->m);
+    int budget = st || j->o->pairs || j->pp || j->fe ? 0 : mhv_forward_pack_tokens(fc, j->m);
     int cap = budget > 0 ? budget : 1; /* sentences a pack may hold: one token each */
     unsigned char *sep = malloc((size_t)max);
     pending *ps = calloc((size_t)cap + 1, sizeof *ps);
@@ -551,6 +605,8 @@ static void *work(void *arg)
             break;
         if (j->pp) {
             process_image(w, fc, j->todo[k]);
+        } else if (j->fe) {
+            process_audio(w, fc, j->todo[k]);
         } else if (j->o->pairs) {
             process_pair(w, fc, j->todo[k], sep);
         } else {
@@ -605,7 +661,7 @@ static mhv_status run_corpus(const stats_opts *given, mhv_stats_acc *total, char
     mhv_status st;
     if ((st = cli_open_model(dir, INPUT_TEXT, &m, &tok, err)))
         goto done;
-    if (m->cfg.audio_positions || m->cfg.speech) {
+    if (m->cfg.audio_positions) {
         st = mhv_fail(err, MHV_EUNSUPPORTED, "", "stats is not available for %s (%s) "
                       "models yet: run is", m->cfg.arch,
                       m->cfg.image_enc_dec ? "image-to-text" : "audio");
@@ -619,11 +675,16 @@ static mhv_status run_corpus(const stats_opts *given, mhv_stats_acc *total, char
     int L = m->cfg.num_layers; /* the layers summed: an encoder-decoder's stack's */
     mhv_preprocess pp;
     int vision = m->cfg.vision, grid = vision ? m->cfg.image_size / m->cfg.patch_size : 0;
-    if (vision && (o->pairs || o->rows || o->truncate || o->weighting != MHV_WEIGHT_ATTN)) {
+    int speech = m->cfg.speech;
+    mhv_w2vfeat_cfg fe;
+    if ((vision || speech) &&
+        (o->pairs || o->rows || o->truncate || o->weighting != MHV_WEIGHT_ATTN)) {
         st = mhv_fail(err, MHV_EUSAGE, "", "--pairs, --rows, --truncate and --weighting are "
                       "for text models, not %s", m->cfg.arch);
         goto done;
     }
+    if (speech && (st = mhv_w2vfeat_load(m->dir, &fe, err)))
+        goto done;
     if (vision && (st = mhv_preprocess_load(m->dir, m->cfg.image_size, &pp, err)))
         goto done;
     if (o->pairs && !m->cfg.enc_dec && !m->cfg.causal) { /* an encoder's sentence pairs */
@@ -661,17 +722,19 @@ static mhv_status run_corpus(const stats_opts *given, mhv_stats_acc *total, char
     } else if ((st = mhv_heads_parse("all", L, m->cfg.num_heads, &sel, err))) {
         goto done;
     }
-    if ((st = vision ? run_vision_input(o->files[0], &in, err)
-                     : mhv_input_read(o->files[0], &in, err)) ||
+    if ((st = vision   ? run_vision_input(o->files[0], &in, err)
+               : speech ? s2s_audio_input(o->files[0], &in, err)
+                        : mhv_input_read(o->files[0], &in, err)) ||
         (st = mhv_stats_acc_init(total, L, m->cfg.num_heads, err)))
         goto done;
     total->patch_grid = grid, total->patch_extra = m->cfg.vision_extra;
+    total->audio = speech;
     if (o->pairs)
         snprintf(total->stack, sizeof total->stack, "%s", mhv_stack_name(o->stack));
     total->weighting = (int)o->weighting;
     snprintf(total->rows, sizeof total->rows, "%s", o->rows ? o->rows : "");
     j = (job){.m = m, .tok = tok, .tx = &tx, .in = &in, .sel = &sel, .o = o,
-              .pp = vision ? &pp : NULL};
+              .pp = vision ? &pp : NULL, .fe = speech ? &fe : NULL};
     pthread_mutex_init(&j.lock, NULL);
     j.todo = malloc((size_t)in.n * sizeof *j.todo);
     int T = o->threads;
@@ -694,6 +757,7 @@ static mhv_status run_corpus(const stats_opts *given, mhv_stats_acc *total, char
         ws[t].acc.weighting = (int)o->weighting;
         snprintf(ws[t].acc.rows, sizeof ws[t].acc.rows, "%s", o->rows ? o->rows : "");
         ws[t].acc.patch_grid = grid, ws[t].acc.patch_extra = m->cfg.vision_extra;
+        ws[t].acc.audio = speech;
     }
     for (started = 1; started < T; started++)
         if (pthread_create(&tids[started], NULL, work, &ws[started]) != 0)
@@ -776,7 +840,8 @@ static mhv_status write_png(const stats_opts *o, const mhv_stats_acc *acc, const
              acc->weighting ? (acc->weighting == MHV_WEIGHT_NORM ? "norm-weighted"
                                                                  : "norm-out-weighted")
                             : "",
-             (long long)acc->sentences, acc->patch_grid ? "image" : "sentence",
+             (long long)acc->sentences,
+             acc->audio ? "clip" : acc->patch_grid ? "image" : "sentence",
              acc->sentences == 1 ? "" : "s");
     const mhv_render_params *r = &o->fig.render;
     mhv_stats_fig_params sp = mhv_stats_fig_default_params();

@@ -200,9 +200,16 @@ static void test_apertus(void **state)
     assert_true(c.rope.kind == MHV_ROPE_LLAMA3 && c.rope.theta == 12e6 && c.rope.factor == 8.0);
     assert_true(c.rope.original_max_positions == 8192 && c.rope.high_freq_factor == 4.0);
     assert_true(c.max_positions == 65536 && c.layer_norm_eps == 1e-5f && !c.mlp_bias);
+    /* a top-level rope_theta alone leaves the default llama3 rope as it is */
     config_ok(SIZES("apertus") ", \"hidden_act\": \"gelu\", \"rope_theta\": 500}", &c);
-    assert_true(!c.xielu && c.act == MHV_ACT_GELU && c.rope.kind == MHV_ROPE_NONE);
-    assert_true(c.rope.theta == 500.0);
+    assert_true(!c.xielu && c.act == MHV_ACT_GELU && c.rope.kind == MHV_ROPE_LLAMA3);
+    assert_true(c.rope.theta == 12e6);
+    /* rope settings: theta as given, else default_theta 12e6 */
+    config_ok(SIZES("apertus") ", \"rope_theta\": 500, \"rope_scaling\": {\"rope_type\": "
+              "\"linear\", \"factor\": 2}}", &c);
+    assert_true(c.rope.kind == MHV_ROPE_LINEAR && c.rope.theta == 500.0);
+    config_ok(SIZES("apertus") ", \"rope_parameters\": {\"rope_type\": \"default\"}}", &c);
+    assert_true(c.rope.kind == MHV_ROPE_NONE && c.rope.theta == 12e6);
     config_refused(SIZES("apertus") ", \"hidden_act\": \"xielu2\"}", "xielu2");
 }
 

@@ -258,6 +258,10 @@ mhv_status mhv_stats_acc_merge(mhv_stats_acc *dst, const mhv_stats_acc *src, mhv
         return mhv_fail(err, MHV_EFORMAT, "", "cannot merge statistics of a %dx%d patch grid "
                         "into those of %s", src->patch_grid, src->patch_grid,
                         dst->patch_grid ? "another grid" : "text (1-D distances)");
+    if (dst->audio != src->audio)
+        return mhv_fail(err, MHV_EFORMAT, "", "cannot merge statistics of %s into those of %s",
+                        src->audio ? "audio" : "text or images",
+                        dst->audio ? "audio" : "text or images");
     if (strcmp(dst->stack, src->stack) != 0)
         return mhv_fail(err, MHV_EFORMAT, "", "cannot merge statistics of the %s stack into "
                         "the %s stack", src->stack[0] ? src->stack : "self",
@@ -400,6 +404,8 @@ static void write_json(FILE *f, const mhv_stats_acc *acc, const char *model)
     if (acc->patch_grid)
         fprintf(f, ",\n \"patch_grid\": %d, \"patch_extra\": %d", acc->patch_grid,
                 acc->patch_extra);
+    if (acc->audio)
+        fputs(",\n \"input\": \"audio\"", f);
     fprintf(f, ",\n \"num_layers\": %d, \"num_heads\": %d, \"sentences\": %lld,\n",
             acc->num_layers, acc->num_heads, (long long)acc->sentences);
     /* shards until all N are in: --merge refuses one given twice */
@@ -602,6 +608,14 @@ mhv_status mhv_stats_read_json(const char *path, mhv_stats_acc *acc, char *model
             goto done;
         }
         acc->patch_grid = (int)g, acc->patch_extra = (int)e;
+    }
+    const cJSON *input = cJSON_GetObjectItemCaseSensitive(root, "input"); /* absent: text */
+    if (input) {
+        if (!cJSON_IsString(input) || strcmp(input->valuestring, "audio") != 0) {
+            st = mhv_fail(err, MHV_EFORMAT, path, "input is not \"audio\"");
+            goto done;
+        }
+        acc->audio = 1;
     }
     int64_t q;
     if (get_int(root, "sentences", 0, EXACT_LIMIT, &acc->sentences) ||

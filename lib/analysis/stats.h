@@ -81,6 +81,8 @@ typedef struct {
                               patch_extra tokens (mhv_stats_patch_distance), and no
                               "first" without an extra token (SigLIP); 0: 1-D in tokens. JSON "patch_grid", "patch_extra"; --merge adds only
                               equal ones. patch_grid is the model's own grid side */
+    int audio;             /* a speech encoder's maps over audio frames (distances in frames):
+                              JSON "input": "audio"; --merge adds only equal ones */
     int patch_cols;        /* the columns of the next maps' grid when it is not patch_grid's
                               (an image of another size); 0: patch_grid. Not in JSON */
 } mhv_stats_acc;

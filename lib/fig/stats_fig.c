@@ -86,7 +86,8 @@ static void panel(mhv_scene *s, mhv_fontset *fs, const mhv_stats_acc *acc, int s
     else if (stat == MHV_STAT_ENTROPY)
         snprintf(title, sizeof title, "entropy (bits, 0..%.2f)", top);
     else if (stat == MHV_STAT_DISTANCE)
-        snprintf(title, sizeof title, "distance (%s, 0..%.2f)", acc->patch_grid ? "patches" : "tokens", top);
+        snprintf(title, sizeof title, "distance (%s, 0..%.2f)",
+                 acc->audio ? "frames" : acc->patch_grid ? "patches" : "tokens", top);
     else
         snprintf(title, sizeof title, "mass on %s (0..%.2g)", mhv_stat_name((mhv_stat)stat), top);
     mhv_scene_text(s, MHV_ROLE_TITLE, x, y + TITLE_PX, TITLE_PX, 0, black, title, strlen(title));

@@ -137,7 +137,7 @@ static const variant variants[] = {
     {"ernie4_5", 131072, FROM_CONFIG, FROM_CONFIG, FROM_CONFIG, WINDOW_NONE, 128, 0, 0, 0,
      MOE_NONE, 0, 1, 500000.0, 1e-5, .bias_key = "use_bias", .interleaved = 1},
     {"apertus", 65536, FROM_CONFIG, FROM_CONFIG, 0, WINDOW_NONE, 0, MHV_QK_NORM_HEAD, 0, 0,
-     MOE_NONE, 0, 0, 0, 1e-5, .plain_mlp = 1, .apertus = 1},
+     MOE_NONE, 0, 0, 12000000.0, 1e-5, .plain_mlp = 1, .apertus = 1},
     {"hunyuan_v1_dense", 2048, FROM_CONFIG, FROM_CONFIG, 0, WINDOW_NONE, 0, MHV_QK_NORM_HEAD, 0,
      0, MOE_NONE, 0, 0, 0, 1e-5, .qk_norm_late = 1},
 };
@@ -609,12 +609,13 @@ static mhv_status ministral3_rope(const cJSON *root, mhv_config *c, const char *
     return st;
 }
 
-/* Apertus's rope: as any config's, by default ApertusConfig's llama3 (theta 12e6, factor 8
- * over 8192 positions, low 1 and high 4). */
+/* Apertus's rope: rope_scaling or rope_parameters as any config's (theta default_theta,
+ * 12e6, unless given), else ApertusConfig's llama3 (theta 12e6, factor 8 over 8192
+ * positions, low 1 and high 4), whatever a top-level rope_theta says. */
 static mhv_status apertus_rope(const cJSON *root, mhv_config *c, const char *name,
                                mhv_error *err)
 {
-    if (phi3_rope_settings(root) || mhv_json_get(root, "rope_theta"))
+    if (phi3_rope_settings(root))
         return mhv_config_rope(root, &c->rope, name, err);
     static const char def[] =
         "{\"rope_parameters\": {\"rope_type\": \"llama3\", \"rope_theta\": 12000000.0, "

@@ -471,7 +471,8 @@ static mhv_status bert_load(mhv_model *m, mhv_wload *ld, mhv_error *err)
         mhv_layer *ly = &m->dec_layers[l];
 #define LIN(sfx, r, cl, w, b)                                                                 \
     (snprintf(n, sizeof n, "encoder.layer.%d.%s", l, sfx), load_linear(ld, n, r, cl, w, b, err))
-#define LN(sfx, g, b) (snprintf(n, sizeof n, "encoder.layer.%d.%s", l, sfx), load_ln(ld, n, H, g, b, err))
+#define LN(sfx, g, b)                                                                         \
+    (snprintf(n, sizeof n, "encoder.layer.%d.%s", l, sfx), load_ln(ld, n, H, g, b, err))
         if ((st = LIN("attention.self.query", H, H, &ly->q, &ly->q_b)) ||
             (st = LIN("attention.self.key", H, H, &ly->k, &ly->k_b)) ||
             (st = LIN("attention.self.value", H, H, &ly->v, &ly->v_b)) ||

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The speech encoders wav2vec2, HuBERT, data2vec-audio and WavLM through the command line (their attentions against
 # transformers: tests/test_speech.c): listed, described, run on a .wav and on a list of
-# them (frames labelled by time, the same bytes on 1 and 2 threads), the other commands
-# and inputs refused by name, other sample rates refused with the ffmpeg command.
+# them (frames labelled by time, the same bytes on 1 and 2 threads), stats over clips, the
+# other commands and inputs refused by name, other sample rates refused with the ffmpeg command.
 . "$(dirname "$0")/lib.sh"
 check() { if eval "$2"; then ok; else bad "$1"; fi; }
 
@@ -15,6 +15,7 @@ W=tests/fixtures/audio/w2v-voiced.wav
 info=$("$MHAVIZ" info --model $M)
 check "info: the feature encoder" "printf '%s\n' \"\$info\" | grep -qx 'samples_per_frame: 320'"
 check "info: no tokenizer" "printf '%s\n' \"\$info\" | grep -q 'tokenizer: none (a speech model'"
+check "info: no position table" "printf '%s\n' \"\$info\" | grep -q '^max_positions: none (positions by convolution'"
 
 # a .wav: 1 s is 49 frames of 20 ms, every head in the JSON
 "$MHAVIZ" run --model $M --format json --threads 1 --out "$TMP/a" $W 2>"$TMP/err"
@@ -38,6 +39,33 @@ printf 'w2v-voiced.wav\nw2v-short.wav\n' >"$TMP/list/clips.txt"
     --out "$TMP/c" "$TMP/list/clips.txt" 2>"$TMP/err"
 check "run a list of WAVs" "[ \$? = 0 ] && [ -f \"$TMP/c/clips/L01-H02.png\" ] && [ -f \"$TMP/c/clips-2/L01-H02.png\" ] && [ -f \"$TMP/c/clips.html\" ]"
 check "hubert: 80 samples a frame" "grep -q '\"0.005s\", \"0.010s\"' \"$TMP/c/clips.json\""
+
+# stats over clips (a list of WAVs, or one .wav): distance in frames, no separators;
+# distance and self recomputed here from run's JSON weights (within the fixed-point steps);
+# shards merge to the whole; the JSON says its input is audio and --merge keeps it apart
+"$MHAVIZ" stats --model tests/fixtures/speech-hubert --format json --threads 2 --out "$TMP/st.json" "$TMP/list/clips.txt" 2>"$TMP/stderr"
+check "stats over WAVs" "[ \$? = 0 ] && [ ! -s $TMP/stderr ] && perl -MJSON::PP -e 'local \$/; my \$j = decode_json(<STDIN>);
+    exit !(\$j->{input} eq q(audio) && \$j->{sentences} == 2 && @{\$j->{heads}} == 8)' <$TMP/st.json"
+"$MHAVIZ" run --model tests/fixtures/speech-hubert --format json --out "$TMP/stj" "$TMP/list/clips.txt" 2>/dev/null
+"$MHAVIZ" stats --model tests/fixtures/speech-hubert --format csv "$TMP/list/clips.txt" >"$TMP/st.csv"
+check "stats distance and self = those of run's weights" "perl -MJSON::PP -e '
+    local \$/; open(my \$f, q(<), \$ARGV[0]) or exit 9; my \$j = decode_json(<\$f>); my (%d, %s);
+    for my \$c (@{\$j->{sentences}}) { for my \$a (@{\$c->{attentions}}) { my \$w = \$a->{weights}; my \$n = @\$w; my (\$td, \$ts) = (0, 0);
+        for my \$i (0..\$n - 1) { \$ts += \$w->[\$i][\$i]; \$td += \$w->[\$i][\$_] * abs(\$i - \$_) for 0..\$n - 1 }
+        my \$k = \$a->{layer} . q(,) . \$a->{head}; \$d{\$k} += \$td / \$n / 2; \$s{\$k} += \$ts / \$n / 2 } }
+    open(my \$c, q(<), \$ARGV[1]) or exit 8; local \$/ = qq(\n); <\$c>;
+    my \$m = 0; while (<\$c>) { my @f = split /,/; \$m++; my \$k = \$f[0] . q(,) . \$f[1];
+        exit 1 if abs(\$f[3] - \$d{\$k}) > 1e-4 || abs(\$f[8] - \$s{\$k}) > 1e-5 || \$f[5] ne q() }
+    exit !(\$m == 8)' $TMP/stj/clips.json $TMP/st.csv"
+"$MHAVIZ" stats --model tests/fixtures/speech-hubert --format json --shard 0/2 --out "$TMP/s0.json" "$TMP/list/clips.txt"
+"$MHAVIZ" stats --model tests/fixtures/speech-hubert --format json --shard 1/2 --out "$TMP/s1.json" "$TMP/list/clips.txt"
+check "stats shards of clips merge to the whole" "\"$MHAVIZ\" stats --merge --format json $TMP/s1.json $TMP/s0.json | cmp -s - $TMP/st.json"
+perl -ne 'print unless /"input": "audio"/' "$TMP/s1.json" >"$TMP/s1text.json" # as a text model's
+expect_fail "stats: audio parts do not merge with text" 1 "cannot merge statistics of audio into those of text or images" \
+    -- "$MHAVIZ" stats --merge --format json "$TMP/s1text.json" "$TMP/s0.json"
+check "stats on one .wav, png" "\"$MHAVIZ\" stats --model $M --format png --out \"$TMP/st.png\" $W 2>/dev/null && [ -s \"$TMP/st.png\" ]"
+expect_fail "stats --rows on a speech model" 2 "--pairs, --rows, --truncate and --weighting are for text models, not wav2vec2" \
+    -- "$MHAVIZ" stats --model $M --rows last $W
 
 check "wavlm: run" "\"$MHAVIZ\" run --model tests/fixtures/speech-wavlm --format json --out \"$TMP/l\" tests/fixtures/audio/w2v-short.wav 2>/dev/null && grep -q '\"architecture\": \"wavlm\"' \"$TMP/l/w2v-short.json\""
 check "data2vec-audio: run" "\"$MHAVIZ\" run --model tests/fixtures/speech-d2v-audio --format json --out \"$TMP/d\" tests/fixtures/audio/w2v-short.wav 2>/dev/null && grep -q '\"architecture\": \"data2vec-audio\"' \"$TMP/d/w2v-short.json\""
