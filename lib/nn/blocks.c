@@ -501,31 +501,6 @@ static void sparsemixer(const float *s, size_t E, float eps2, float *w, int32_t 
     w[1] = sparse_weight(s, E, b, (long)a, eps2);
 }
 
-void mhv_nn_topk_softmax(const float *logits, int n, int E, int k, float *w, int32_t *ix)
-{
-    for (size_t i = 0; i < (size_t)n; i++) {
-        const float *s = logits + i * (size_t)E;
-        float *wi = w + i * (size_t)k;
-        int32_t *xi = ix + i * (size_t)k;
-        for (int j = 0; j < k; j++) {
-            int best = -1;
-            for (int e = 0; e < E; e++) {
-                int taken = 0;
-                for (int t = 0; t < j; t++)
-                    taken |= xi[t] == e;
-                if (!taken && (best < 0 || s[e] > s[best]))
-                    best = e;
-            }
-            xi[j] = best;
-        }
-        double sum = 0;
-        for (int j = 0; j < k; j++)
-            sum += (double)(wi[j] = expf(s[xi[j]] - s[xi[0]]));
-        for (int j = 0; j < k; j++)
-            wi[j] = (float)(wi[j] / sum);
-    }
-}
-
 /* The k largest of v(count) (the lower index first among equals, as torch.topk) into ix. */
 static void top_indices(const float *v, size_t count, size_t k, int32_t *ix)
 {
@@ -539,6 +514,21 @@ static void top_indices(const float *v, size_t count, size_t k, int32_t *ix)
                 best = (int)e;
         }
         ix[j] = best;
+    }
+}
+
+void mhv_nn_topk_softmax(const float *logits, int n, int E, int k, float *w, int32_t *ix)
+{
+    for (size_t i = 0; i < (size_t)n; i++) {
+        const float *s = logits + i * (size_t)E;
+        float *wi = w + i * (size_t)k;
+        int32_t *xi = ix + i * (size_t)k;
+        top_indices(s, (size_t)E, (size_t)k, xi);
+        double sum = 0;
+        for (int j = 0; j < k; j++)
+            sum += (double)(wi[j] = expf(s[xi[j]] - s[xi[0]]));
+        for (int j = 0; j < k; j++)
+            wi[j] = (float)(wi[j] / sum);
     }
 }
 
@@ -682,19 +672,9 @@ void mhv_nn_moe(mhv_nn *nn, float *y, const float *x, const mhv_moe *m, int n, i
         float *w = topw + i * k;
         int32_t *ix = tope + i * k;
         float total = 0;
-        for (size_t j = 0; j < k; j++) {
-            int best = -1;
-            for (size_t e = 0; e < E; e++) {
-                int taken = 0;
-                for (size_t t = 0; t < j; t++)
-                    taken |= ix[t] == (int32_t)e;
-                if (!taken && (best < 0 || p[e] > p[best]))
-                    best = (int)e;
-            }
-            ix[j] = best;
-            w[j] = p[best];
-            total += w[j];
-        }
+        top_indices(p, E, k, ix);
+        for (size_t j = 0; j < k; j++)
+            total += w[j] = p[ix[j]];
         if (m->norm_topk)
             for (size_t j = 0; j < k; j++)
                 w[j] /= total;
@@ -813,17 +793,7 @@ void mhv_nn_moe_clamped(mhv_nn *nn, float *y, const float *x, const mhv_moe_clam
         const float *p = logit + i * E;
         float *w = topw + i * k;
         int32_t *ix = tope + i * k;
-        for (size_t j = 0; j < k; j++) { /* top k, largest first */
-            int best = -1;
-            for (size_t e = 0; e < E; e++) {
-                int taken = 0;
-                for (size_t t = 0; t < j; t++)
-                    taken |= ix[t] == (int32_t)e;
-                if (!taken && (best < 0 || p[e] > p[best]))
-                    best = (int)e;
-            }
-            ix[j] = best;
-        }
+        top_indices(p, E, k, ix); /* top k, largest first */
         double sum = 0, mx = p[ix[0]], ex[MHV_MOE_MAX_TOPK];
         for (size_t j = 0; j < k; j++)
             sum += ex[j] = exp((double)p[ix[j]] - mx);
