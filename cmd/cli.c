@@ -193,6 +193,37 @@ const int32_t *cli_type_ids(const mhv_model *m, const mhv_encoding *enc)
     return m->cfg.type_vocab_size > 0 ? enc->type_ids : NULL;
 }
 
+mhv_status cli_position_encoding(int n, cli_label_fn label, const void *ctx, mhv_encoding *e,
+                                 mhv_error *err)
+{
+    memset(e, 0, sizeof *e);
+    e->ids = malloc((size_t)n * sizeof *e->ids);
+    e->pieces = calloc((size_t)n, sizeof *e->pieces);
+    e->spans = malloc((size_t)n * 2 * sizeof *e->spans);
+    if (!e->ids || !e->pieces || !e->spans) {
+        mhv_encoding_free(e);
+        return mhv_fail(err, MHV_ENOMEM, "", "out of memory");
+    }
+    e->n = n;
+    for (int i = 0; i < n; i++) {
+        char buf[32];
+        label(i, buf, sizeof buf, ctx);
+        e->ids[i] = i;
+        e->spans[2 * i] = e->spans[2 * i + 1] = -1;
+        if (!(e->pieces[i] = strdup(buf))) {
+            mhv_encoding_free(e);
+            return mhv_fail(err, MHV_ENOMEM, "", "out of memory");
+        }
+    }
+    return MHV_OK;
+}
+
+void cli_time_label(int i, char *buf, size_t size, const void *step)
+{
+    double s = *(const double *)step;
+    snprintf(buf, size, "%.*fs", s >= 0.01 ? 2 : 3, i * s);
+}
+
 /* Cuts e to max tokens. In text mode the special tokens the template added at the end
  * (BERT's [SEP]: no span in the text) are kept and the text tokens before them cut; the
  * template's leading ones (CLS, BOS) stay by themselves. A decoder that adds nothing at the

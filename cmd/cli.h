@@ -57,6 +57,14 @@ mhv_status cli_encode_one(const mhv_tok *tok, const mhv_sentence *s, cli_input_m
 /* The token types m reads from enc: a pair's type ids when m has token type embeddings;
  * NULL (all 0) otherwise, as transformers' tokenizers of those models leave them out. */
 const int32_t *cli_type_ids(const mhv_model *m, const mhv_encoding *enc);
+/* e = n positions that are not text (audio frames, image patches): ids 0.., no spans, piece
+ * i named by label(i, buf, 32, ctx). */
+typedef void (*cli_label_fn)(int i, char *buf, size_t size, const void *ctx);
+mhv_status cli_position_encoding(int n, cli_label_fn label, const void *ctx, mhv_encoding *e,
+                                 mhv_error *err);
+/* The label of frame i, *(const double *)step seconds apart: its start time ("0.02s"; three
+ * decimals under 10 ms steps). */
+void cli_time_label(int i, char *buf, size_t size, const void *step);
 
 /* Opens the model of dir and its tokenizer. With INPUT_IDS a directory whose tokenizer is
  * missing or unreadable still serves (*tok = NULL, tokens labelled by their ids; an

@@ -10,32 +10,6 @@
 #include "run_vision.h"
 #include "s2s_audio.h"
 
-/* frames(n) labelled by their start times, step seconds apart */
-static mhv_status time_labels(int n, double step, mhv_encoding *e, mhv_error *err)
-{
-    memset(e, 0, sizeof *e);
-    e->ids = malloc((size_t)n * sizeof *e->ids);
-    e->pieces = calloc((size_t)n, sizeof *e->pieces);
-    e->spans = malloc((size_t)n * 2 * sizeof *e->spans);
-    if (!e->ids || !e->pieces || !e->spans) {
-        mhv_encoding_free(e);
-        return mhv_fail(err, MHV_ENOMEM, "", "out of memory");
-    }
-    e->n = n;
-    int digits = step >= 0.01 ? 2 : 3;
-    for (int i = 0; i < n; i++) {
-        char buf[32];
-        snprintf(buf, sizeof buf, "%.*fs", digits, i * step);
-        e->ids[i] = i;
-        e->spans[2 * i] = e->spans[2 * i + 1] = -1;
-        if (!(e->pieces[i] = strdup(buf))) {
-            mhv_encoding_free(e);
-            return mhv_fail(err, MHV_ENOMEM, "", "out of memory");
-        }
-    }
-    return MHV_OK;
-}
-
 mhv_status run_speech_read(cli_job *job, const char *heads, const char *file,
                            run_speech_wave **waves, mhv_error *err)
 {
@@ -87,8 +61,9 @@ mhv_status run_speech_read(cli_job *job, const char *heads, const char *file,
         mhv_wav_free(&w);
         if (!(*waves)[i].info.path)
             return mhv_fail(err, MHV_ENOMEM, path, "out of memory");
-        if ((st = time_labels((int)frames, (double)ratio / fe.sampling_rate, &job->encs[i],
-                              err)))
+        double step = (double)ratio / fe.sampling_rate;
+        if ((st = cli_position_encoding((int)frames, cli_time_label, &step, &job->encs[i],
+                                        err)))
             return st;
     }
     return MHV_OK;

@@ -144,31 +144,6 @@ mhv_status s2s_audio_open(s2s_audio *a, const mhv_model *m, const mhv_tok *tok,
     return MHV_OK;
 }
 
-/* An encoding of n tokens whose pieces are made by label(i), ids 0.., no spans. */
-static mhv_status label_encoding(int n, double seconds, mhv_encoding *e, mhv_error *err)
-{
-    memset(e, 0, sizeof *e);
-    e->ids = malloc((size_t)n * sizeof *e->ids);
-    e->pieces = calloc((size_t)n, sizeof *e->pieces);
-    e->spans = malloc((size_t)n * 2 * sizeof *e->spans);
-    if (!e->ids || !e->pieces || !e->spans) {
-        mhv_encoding_free(e);
-        return mhv_fail(err, MHV_ENOMEM, "", "out of memory");
-    }
-    e->n = n;
-    for (int i = 0; i < n; i++) {
-        char buf[32];
-        snprintf(buf, sizeof buf, "%.2fs", i * seconds);
-        e->ids[i] = i;
-        e->spans[2 * i] = e->spans[2 * i + 1] = -1;
-        if (!(e->pieces[i] = strdup(buf))) {
-            mhv_encoding_free(e);
-            return mhv_fail(err, MHV_ENOMEM, "", "out of memory");
-        }
-    }
-    return MHV_OK;
-}
-
 mhv_status s2s_audio_source(const s2s_audio *a, const char *list, const mhv_sentence *s,
                             char *path, size_t size, int *used, size_t *samples,
                             mhv_encoding *enc, mhv_error *err)
@@ -192,7 +167,7 @@ mhv_status s2s_audio_source(const s2s_audio *a, const char *list, const mhv_sent
     *used = u < 1 ? 1 : u > (size_t)a->positions ? a->positions : (int)u;
     *samples = w.frames;
     mhv_wav_free(&w);
-    return label_encoding(a->positions, a->seconds, enc, err);
+    return cli_position_encoding(a->positions, cli_time_label, &a->seconds, enc, err);
 }
 
 mhv_status s2s_audio_features(const s2s_audio *a, const char *path, float **feats,

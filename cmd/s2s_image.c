@@ -14,9 +14,10 @@ mhv_status s2s_image_input(const char *file, mhv_input *in, mhv_error *err)
     return run_vision_input(file, in, err); /* an image itself, or a list of lines */
 }
 
-/* The label of encoder token i of m: [CLS], [DIST], then rROWcCOL. */
-static void token_label(const mhv_config *c, int i, char *buf, size_t size)
+/* The label of encoder token i of the config ctx: [CLS], [DIST], then rROWcCOL. */
+static void token_label(int i, char *buf, size_t size, const void *ctx)
 {
+    const mhv_config *c = ctx;
     int E = c->image_extra, side = c->image_size / c->patch_size;
     if (i < E)
         snprintf(buf, size, "%s", i == 0 ? "[CLS]" : "[DIST]");
@@ -35,27 +36,7 @@ mhv_status s2s_image_source(const mhv_model *m, const char *list, const mhv_sent
         snprintf(path, size, "%s", list);
     else
         run_vision_path(list, &p, path, size);
-    int n = m->cfg.audio_positions;
-    memset(e, 0, sizeof *e);
-    e->ids = malloc((size_t)n * sizeof *e->ids);
-    e->pieces = calloc((size_t)n, sizeof *e->pieces);
-    e->spans = malloc((size_t)n * 2 * sizeof *e->spans);
-    if (!e->ids || !e->pieces || !e->spans) {
-        mhv_encoding_free(e);
-        return mhv_fail(err, MHV_ENOMEM, "", "out of memory");
-    }
-    e->n = n;
-    for (int i = 0; i < n; i++) {
-        char buf[32];
-        token_label(&m->cfg, i, buf, sizeof buf);
-        e->ids[i] = i;
-        e->spans[2 * i] = e->spans[2 * i + 1] = -1;
-        if (!(e->pieces[i] = strdup(buf))) {
-            mhv_encoding_free(e);
-            return mhv_fail(err, MHV_ENOMEM, "", "out of memory");
-        }
-    }
-    return MHV_OK;
+    return cli_position_encoding(m->cfg.audio_positions, token_label, &m->cfg, e, err);
 }
 
 mhv_status s2s_image_pixels(const mhv_model *m, const char *path, float **px, mhv_error *err)
