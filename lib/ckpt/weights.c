@@ -235,6 +235,30 @@ mhv_status mhv_wload_vec(mhv_wload *ld, const char *name, int len, int flags, fl
     return MHV_OK;
 }
 
+mhv_status mhv_wload_linear(mhv_wload *ld, const char *base, int rows, int cols, mhv_mat *w,
+                            float **b, mhv_error *err)
+{
+    char n[200];
+    mhv_status st;
+    snprintf(n, sizeof n, "%s.weight", base);
+    if ((st = mhv_wload_mat(ld, n, rows, cols, 0, w, err)))
+        return st;
+    snprintf(n, sizeof n, "%s.bias", base);
+    return mhv_wload_vec(ld, n, rows, 0, b, err);
+}
+
+mhv_status mhv_wload_pair(mhv_wload *ld, const char *base, int len, int flags, float **w,
+                          float **b, mhv_error *err)
+{
+    char n[200];
+    mhv_status st;
+    snprintf(n, sizeof n, "%s.weight", base);
+    if ((st = mhv_wload_vec(ld, n, len, flags, w, err)))
+        return st;
+    snprintf(n, sizeof n, "%s.bias", base);
+    return mhv_wload_vec(ld, n, len, flags, b, err);
+}
+
 mhv_status mhv_wload_scalar(mhv_wload *ld, const char *name, int flags, float *out,
                             mhv_error *err)
 {

@@ -71,13 +71,19 @@ mhv_status mhv_wload_mat(mhv_wload *ld, const char *name, int rows, int cols, in
  * kernel (out, c, kh, kw) as (out, c*kh*kw), a (1, n, d) parameter as (1, n*d). */
 mhv_status mhv_wload_tensor(mhv_wload *ld, const char *name, const int64_t *dims, int ndim,
                             int flags, mhv_mat *out, mhv_error *err);
-/* An fp32 copy of a vector of len elements (NULL when optional and absent). */
 /* A 0-dimensional tensor (shape ()) as one fp32 value into *out (Apertus's xIELU beta and eps);
  * absent and MHV_W_OPTIONAL: *out unchanged. */
 mhv_status mhv_wload_scalar(mhv_wload *ld, const char *name, int flags, float *out,
                             mhv_error *err);
+/* An fp32 copy of a vector of len elements (NULL when optional and absent). */
 mhv_status mhv_wload_vec(mhv_wload *ld, const char *name, int len, int flags, float **out,
                          mhv_error *err);
+/* BASE.weight (rows, cols) and BASE.bias (rows,): a linear layer and its bias. */
+mhv_status mhv_wload_linear(mhv_wload *ld, const char *base, int rows, int cols, mhv_mat *w,
+                            float **b, mhv_error *err);
+/* BASE.weight and BASE.bias, len each (a norm's scale and shift). */
+mhv_status mhv_wload_pair(mhv_wload *ld, const char *base, int len, int flags, float **w,
+                          float **b, mhv_error *err);
 /* A zero vector of len floats from the store (the bias of a bias-free LayerNorm). */
 mhv_status mhv_wload_zeros(mhv_wload *ld, int len, float **out, mhv_error *err);
 /* Views of a Conv1D weight stored (in, sum of out_w): parts column slices, each a transposed

@@ -275,18 +275,6 @@ static mhv_status load_attn(mhv_wload *ld, const char *base, int H, mhv_mat *w, 
     return load_attn_named(ld, base, bart_proj, H, w, b, err);
 }
 
-static mhv_status load_ln(mhv_wload *ld, const char *base, int H, float **g, float **b,
-                          mhv_error *err)
-{
-    char n[200];
-    mhv_status st;
-    snprintf(n, sizeof n, "%s.weight", base);
-    if ((st = mhv_wload_vec(ld, n, H, 0, g, err)))
-        return st;
-    snprintf(n, sizeof n, "%s.bias", base);
-    return mhv_wload_vec(ld, n, H, 0, b, err);
-}
-
 static mhv_status bart_load(mhv_model *m, mhv_wload *ld, mhv_error *err)
 {
     /* *ForConditionalGeneration (LED's under led.), then *Model */
@@ -341,13 +329,15 @@ static mhv_status bart_load(mhv_model *m, mhv_wload *ld, mhv_error *err)
                              &m->dec_pos_emb, err))))
         return st;
     if (variant_of(c)->emb_norm != EMB_NORM_NONE &&
-        ((st = load_ln(ld, "encoder.layernorm_embedding", H, &m->emb_ln_g, &m->emb_ln_b, err)) ||
-         (st = load_ln(ld, "decoder.layernorm_embedding", H, &m->dec_emb_ln_g, &m->dec_emb_ln_b,
-                       err))))
+        ((st = mhv_wload_pair(ld, "encoder.layernorm_embedding", H, 0, &m->emb_ln_g,
+                              &m->emb_ln_b, err)) ||
+         (st = mhv_wload_pair(ld, "decoder.layernorm_embedding", H, 0, &m->dec_emb_ln_g,
+                              &m->dec_emb_ln_b, err))))
         return st;
     if (c->final_norm &&
-        ((st = load_ln(ld, "encoder.layer_norm", H, &m->enc_norm_g, &m->enc_norm_b, err)) ||
-         (st = load_ln(ld, "decoder.layer_norm", H, &m->norm_g, &m->norm_b, err))))
+        ((st = mhv_wload_pair(ld, "encoder.layer_norm", H, 0, &m->enc_norm_g, &m->enc_norm_b,
+                              err)) ||
+         (st = mhv_wload_pair(ld, "decoder.layer_norm", H, 0, &m->norm_g, &m->norm_b, err))))
         return st;
     char base[160];
     for (int l = 0; l < Le + Ld; l++) {
@@ -364,7 +354,7 @@ static mhv_status bart_load(mhv_model *m, mhv_wload *ld, mhv_error *err)
         ly->q = w[0], ly->k = w[1], ly->v = w[2], ly->o = w[3];
         ly->q_b = b[0], ly->k_b = b[1], ly->v_b = b[2], ly->o_b = b[3];
         snprintf(base, sizeof base, "%s.layers.%d.self_attn_layer_norm", stack, i);
-        if ((st = load_ln(ld, base, H, &ly->ln_attn_g, &ly->ln_attn_b, err)))
+        if ((st = mhv_wload_pair(ld, base, H, 0, &ly->ln_attn_g, &ly->ln_attn_b, err)))
             return st;
         if (dec) {
             snprintf(base, sizeof base, "decoder.layers.%d.encoder_attn", i);
@@ -373,7 +363,7 @@ static mhv_status bart_load(mhv_model *m, mhv_wload *ld, mhv_error *err)
             ly->xq = w[0], ly->xk = w[1], ly->xv = w[2], ly->xo = w[3];
             ly->xq_b = b[0], ly->xk_b = b[1], ly->xv_b = b[2], ly->xo_b = b[3];
             snprintf(base, sizeof base, "decoder.layers.%d.encoder_attn_layer_norm", i);
-            if ((st = load_ln(ld, base, H, &ly->ln_cross_g, &ly->ln_cross_b, err)))
+            if ((st = mhv_wload_pair(ld, base, H, 0, &ly->ln_cross_g, &ly->ln_cross_b, err)))
                 return st;
         }
         char n[200];
@@ -390,7 +380,7 @@ static mhv_status bart_load(mhv_model *m, mhv_wload *ld, mhv_error *err)
         if ((st = mhv_wload_vec(ld, n, H, 0, &ly->ffn_down_b, err)))
             return st;
         snprintf(base, sizeof base, "%s.layers.%d.final_layer_norm", stack, i);
-        if ((st = load_ln(ld, base, H, &ly->ln_ffn_g, &ly->ln_ffn_b, err)))
+        if ((st = mhv_wload_pair(ld, base, H, 0, &ly->ln_ffn_g, &ly->ln_ffn_b, err)))
             return st;
     }
     if (variant_of(c)->own_vocabs == VOCABS_FSMT) {

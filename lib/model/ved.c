@@ -302,30 +302,6 @@ static size_t ved_vector_floats(const mhv_config *c)
            (size_t)c->dec_layers * (16 * H + (size_t)c->dec_intermediate_size);
 }
 
-static mhv_status load_linear(mhv_wload *ld, const char *base, int rows, int cols, mhv_mat *w,
-                              float **b, mhv_error *err)
-{
-    char n[200];
-    mhv_status st;
-    snprintf(n, sizeof n, "%s.weight", base);
-    if ((st = mhv_wload_mat(ld, n, rows, cols, 0, w, err)))
-        return st;
-    snprintf(n, sizeof n, "%s.bias", base);
-    return mhv_wload_vec(ld, n, rows, 0, b, err);
-}
-
-static mhv_status load_ln(mhv_wload *ld, const char *base, int H, float **g, float **b,
-                          mhv_error *err)
-{
-    char n[200];
-    mhv_status st;
-    snprintf(n, sizeof n, "%s.weight", base);
-    if ((st = mhv_wload_vec(ld, n, H, 0, g, err)))
-        return st;
-    snprintf(n, sizeof n, "%s.bias", base);
-    return mhv_wload_vec(ld, n, H, 0, b, err);
-}
-
 /* q, k, v and out_proj of base, with biases; k and v read `in` columns */
 static mhv_status load_attn(mhv_wload *ld, const char *base, int H, int in, mhv_mat *w,
                             float **b, mhv_error *err)
@@ -335,7 +311,7 @@ static mhv_status load_attn(mhv_wload *ld, const char *base, int H, int in, mhv_
     mhv_status st;
     for (int i = 0; i < 4; i++) {
         snprintf(n, sizeof n, "%s.%s", base, proj[i]);
-        if ((st = load_linear(ld, n, H, i == 1 || i == 2 ? in : H, &w[i], &b[i], err)))
+        if ((st = mhv_wload_linear(ld, n, H, i == 1 || i == 2 ? in : H, &w[i], &b[i], err)))
             return st;
     }
     return MHV_OK;
@@ -391,7 +367,7 @@ static mhv_status gpt2_load(mhv_model *m, mhv_wload *ld, mhv_error *err)
     mhv_status st;
     if ((st = mhv_wload_mat(ld, "wte.weight", V, H, 0, &m->dec_word_emb, err)) ||
         (st = mhv_wload_mat(ld, "wpe.weight", c->max_positions, H, 0, &m->dec_pos_emb, err)) ||
-        (st = load_ln(ld, "ln_f", H, &m->norm_g, &m->norm_b, err)))
+        (st = mhv_wload_pair(ld, "ln_f", H, 0, &m->norm_g, &m->norm_b, err)))
         return st;
     m->word_emb = m->dec_word_emb;
     const int w3[3] = {H, H, H}, w2[2] = {H, H}, wH[1] = {H}, wI[1] = {I};
@@ -401,12 +377,13 @@ static mhv_status gpt2_load(mhv_model *m, mhv_wload *ld, mhv_error *err)
         mhv_mat qkv[3], kv[2];
         float *qkv_b, *kv_b;
 #define N(suffix) (snprintf(n, sizeof n, "h.%d.%s", l, suffix), n)
-        if ((st = load_ln(ld, N("ln_1"), H, &ly->ln_attn_g, &ly->ln_attn_b, err)) ||
+        if ((st = mhv_wload_pair(ld, N("ln_1"), H, 0, &ly->ln_attn_g, &ly->ln_attn_b, err)) ||
             (st = mhv_wload_conv1d(ld, N("attn.c_attn.weight"), H, w3, 3, qkv, err)) ||
             (st = mhv_wload_vec(ld, N("attn.c_attn.bias"), 3 * H, 0, &qkv_b, err)) ||
             (st = mhv_wload_conv1d(ld, N("attn.c_proj.weight"), H, wH, 1, &ly->o, err)) ||
             (st = mhv_wload_vec(ld, N("attn.c_proj.bias"), H, 0, &ly->o_b, err)) ||
-            (st = load_ln(ld, N("ln_cross_attn"), H, &ly->ln_cross_g, &ly->ln_cross_b, err)) ||
+            (st = mhv_wload_pair(ld, N("ln_cross_attn"), H, 0, &ly->ln_cross_g, &ly->ln_cross_b,
+                                 err)) ||
             (st = mhv_wload_conv1d(ld, N("crossattention.q_attn.weight"), H, wH, 1, &ly->xq,
                                    err)) ||
             (st = mhv_wload_vec(ld, N("crossattention.q_attn.bias"), H, 0, &ly->xq_b, err)) ||
@@ -415,7 +392,7 @@ static mhv_status gpt2_load(mhv_model *m, mhv_wload *ld, mhv_error *err)
             (st = mhv_wload_conv1d(ld, N("crossattention.c_proj.weight"), H, wH, 1, &ly->xo,
                                    err)) ||
             (st = mhv_wload_vec(ld, N("crossattention.c_proj.bias"), H, 0, &ly->xo_b, err)) ||
-            (st = load_ln(ld, N("ln_2"), H, &ly->ln_ffn_g, &ly->ln_ffn_b, err)) ||
+            (st = mhv_wload_pair(ld, N("ln_2"), H, 0, &ly->ln_ffn_g, &ly->ln_ffn_b, err)) ||
             (st = mhv_wload_conv1d(ld, N("mlp.c_fc.weight"), H, wI, 1, &ly->ffn_up, err)) ||
             (st = mhv_wload_vec(ld, N("mlp.c_fc.bias"), I, 0, &ly->ffn_up_b, err)) ||
             (st = mhv_wload_conv1d(ld, N("mlp.c_proj.weight"), I, wH, 1, &ly->ffn_down, err)) ||
@@ -463,16 +440,18 @@ static mhv_status bert_load(mhv_model *m, mhv_wload *ld, mhv_error *err)
                             &m->dec_pos_emb, err)) ||
         (st = mhv_wload_mat(ld, "embeddings.token_type_embeddings.weight", c->type_vocab_size,
                             H, 0, &m->type_emb, err)) ||
-        (st = load_ln(ld, "embeddings.LayerNorm", H, &m->dec_emb_ln_g, &m->dec_emb_ln_b, err)))
+        (st = mhv_wload_pair(ld, "embeddings.LayerNorm", H, 0, &m->dec_emb_ln_g,
+                             &m->dec_emb_ln_b, err)))
         return st;
     m->word_emb = m->dec_word_emb;
     char n[200];
     for (int l = 0; l < c->dec_layers; l++) {
         mhv_layer *ly = &m->dec_layers[l];
 #define LIN(sfx, r, cl, w, b)                                                                 \
-    (snprintf(n, sizeof n, "encoder.layer.%d.%s", l, sfx), load_linear(ld, n, r, cl, w, b, err))
+    (snprintf(n, sizeof n, "encoder.layer.%d.%s", l, sfx),                                   \
+     mhv_wload_linear(ld, n, r, cl, w, b, err))
 #define LN(sfx, g, b)                                                                         \
-    (snprintf(n, sizeof n, "encoder.layer.%d.%s", l, sfx), load_ln(ld, n, H, g, b, err))
+    (snprintf(n, sizeof n, "encoder.layer.%d.%s", l, sfx), mhv_wload_pair(ld, n, H, 0, g, b, err))
         if ((st = LIN("attention.self.query", H, H, &ly->q, &ly->q_b)) ||
             (st = LIN("attention.self.key", H, H, &ly->k, &ly->k_b)) ||
             (st = LIN("attention.self.value", H, H, &ly->v, &ly->v_b)) ||
@@ -522,10 +501,10 @@ static mhv_status ved_load(mhv_model *m, mhv_wload *ld, mhv_error *err)
     m->layers = all;
     m->dec_layers = all + Le;
     if (c->ved_enc_norm &&
-        (st = load_ln(ld, "encoder.layernorm", He, &m->enc_norm_g, &m->enc_norm_b, err)))
+        (st = mhv_wload_pair(ld, "encoder.layernorm", He, 0, &m->enc_norm_g, &m->enc_norm_b, err)))
         return st;
     if (c->ved_enc_proj &&
-        (st = load_linear(ld, "enc_to_dec_proj", H, He, &m->mm_proj1, &m->mm_proj1_b, err)))
+        (st = mhv_wload_linear(ld, "enc_to_dec_proj", H, He, &m->mm_proj1, &m->mm_proj1_b, err)))
         return st;
     if (c->ved_gpt2)
         return gpt2_load(m, ld, err);
@@ -540,7 +519,8 @@ static mhv_status ved_load(mhv_model *m, mhv_wload *ld, mhv_error *err)
          (st = mhv_wload_mat(ld, "embed_positions.weight", c->max_positions + 2, H, 0,
                              &m->dec_pos_emb, err))) ||
         (c->ved_ln_embedding &&
-         (st = load_ln(ld, "layernorm_embedding", H, &m->dec_emb_ln_g, &m->dec_emb_ln_b, err))))
+         (st = mhv_wload_pair(ld, "layernorm_embedding", H, 0, &m->dec_emb_ln_g,
+                              &m->dec_emb_ln_b, err))))
         return st;
     m->word_emb = m->dec_word_emb;
     char n[200];
@@ -559,19 +539,19 @@ static mhv_status ved_load(mhv_model *m, mhv_wload *ld, mhv_error *err)
         ly->xq = w[0], ly->xk = w[1], ly->xv = w[2], ly->xo = w[3];
         ly->xq_b = b[0], ly->xk_b = b[1], ly->xv_b = b[2], ly->xo_b = b[3];
         snprintf(n, sizeof n, "layers.%d.self_attn_layer_norm", l);
-        if ((st = load_ln(ld, n, H, &ly->ln_attn_g, &ly->ln_attn_b, err)))
+        if ((st = mhv_wload_pair(ld, n, H, 0, &ly->ln_attn_g, &ly->ln_attn_b, err)))
             return st;
         snprintf(n, sizeof n, "layers.%d.encoder_attn_layer_norm", l);
-        if ((st = load_ln(ld, n, H, &ly->ln_cross_g, &ly->ln_cross_b, err)))
+        if ((st = mhv_wload_pair(ld, n, H, 0, &ly->ln_cross_g, &ly->ln_cross_b, err)))
             return st;
         snprintf(n, sizeof n, "layers.%d.fc1", l);
-        if ((st = load_linear(ld, n, F, H, &ly->ffn_up, &ly->ffn_up_b, err)))
+        if ((st = mhv_wload_linear(ld, n, F, H, &ly->ffn_up, &ly->ffn_up_b, err)))
             return st;
         snprintf(n, sizeof n, "layers.%d.fc2", l);
-        if ((st = load_linear(ld, n, H, F, &ly->ffn_down, &ly->ffn_down_b, err)))
+        if ((st = mhv_wload_linear(ld, n, H, F, &ly->ffn_down, &ly->ffn_down_b, err)))
             return st;
         snprintf(n, sizeof n, "layers.%d.final_layer_norm", l);
-        if ((st = load_ln(ld, n, H, &ly->ln_ffn_g, &ly->ln_ffn_b, err)))
+        if ((st = mhv_wload_pair(ld, n, H, 0, &ly->ln_ffn_g, &ly->ln_ffn_b, err)))
             return st;
     }
     /* TrOCRForCausalLM's output_projection, tied to embed_tokens unless the decoder's

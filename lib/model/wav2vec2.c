@@ -199,30 +199,6 @@ static size_t speech_vector_floats(const mhv_config *c)
            (size_t)c->num_layers * (9 * H + (size_t)c->intermediate_size);
 }
 
-static mhv_status load_pair(mhv_wload *ld, const char *base, int len, int flags, float **w,
-                            float **b, mhv_error *err)
-{
-    char n[200];
-    mhv_status st;
-    snprintf(n, sizeof n, "%s.weight", base);
-    if ((st = mhv_wload_vec(ld, n, len, flags, w, err)))
-        return st;
-    snprintf(n, sizeof n, "%s.bias", base);
-    return mhv_wload_vec(ld, n, len, flags, b, err);
-}
-
-static mhv_status load_linear(mhv_wload *ld, const char *base, int rows, int cols, mhv_mat *w,
-                              float **b, mhv_error *err)
-{
-    char n[200];
-    mhv_status st;
-    snprintf(n, sizeof n, "%s.weight", base);
-    if ((st = mhv_wload_mat(ld, n, rows, cols, 0, w, err)))
-        return st;
-    snprintf(n, sizeof n, "%s.bias", base);
-    return mhv_wload_vec(ld, n, rows, 0, b, err);
-}
-
 /* The positional convolution's weight g * v / |v| (torch's weight norm over dim 2: a norm
  * for each kernel position k over the output and input channels), into the store as fp32.
  * g (1, 1, K) and v (H, H / G, K) are saved as parametrizations.weight.original0/1 by
@@ -314,7 +290,7 @@ static mhv_status load_wavlm_gate(mhv_model *m, mhv_wload *ld, int l, mhv_error 
     mhv_status st;
     mhv_mat k;
     snprintf(n, sizeof n, "encoder.layers.%d.attention.gru_rel_pos_linear", l);
-    if ((st = load_linear(ld, n, 8, c->head_dim, &ly->rel_gate, &ly->rel_gate_b, err)))
+    if ((st = mhv_wload_linear(ld, n, 8, c->head_dim, &ly->rel_gate, &ly->rel_gate_b, err)))
         return st;
     snprintf(n, sizeof n, "encoder.layers.%d.attention.gru_rel_pos_const", l);
     if ((st = mhv_wload_tensor(ld, n, cdims, 4, 0, &k, err)) ||
@@ -391,19 +367,19 @@ static mhv_status speech_load(mhv_model *m, mhv_wload *ld, mhv_error *err)
         }
         if (c->speech_conv_layer_norm || i == 0) {
             snprintf(n, sizeof n, "feature_extractor.conv_layers.%d.layer_norm", i);
-            if ((st = load_pair(ld, n, cout, 0, &m->speech_conv_g[i], &m->speech_conv_nb[i],
+            if ((st = mhv_wload_pair(ld, n, cout, 0, &m->speech_conv_g[i], &m->speech_conv_nb[i],
                                 err)))
                 return st;
         }
     }
     if ((c->speech_proj_norm &&
-         (st = load_pair(ld, "feature_projection.layer_norm", last, 0, &m->speech_proj_g,
+         (st = mhv_wload_pair(ld, "feature_projection.layer_norm", last, 0, &m->speech_proj_g,
                          &m->speech_proj_nb, err))) ||
-        (st = load_linear(ld, "feature_projection.projection", H, last, &m->speech_proj,
+        (st = mhv_wload_linear(ld, "feature_projection.projection", H, last, &m->speech_proj,
                           &m->speech_proj_b, err)) ||
         (st = split_weight(m, ld, &m->speech_proj, err)) ||
         (st = c->speech_pos_layers ? load_pos_stack(m, ld, err) : load_pos_conv(m, ld, err)) ||
-        (st = load_pair(ld, "encoder.layer_norm", H, 0, &m->enc_norm_g, &m->enc_norm_b, err)))
+        (st = mhv_wload_pair(ld, "encoder.layer_norm", H, 0, &m->enc_norm_g, &m->enc_norm_b, err)))
         return st;
     for (int l = 0; l < c->num_layers; l++) {
         mhv_layer *ly = &m->layers[l];
@@ -412,21 +388,21 @@ static mhv_status speech_load(mhv_model *m, mhv_wload *ld, mhv_error *err)
         float **b[] = {&ly->q_b, &ly->k_b, &ly->v_b, &ly->o_b};
         for (int i = 0; i < 4; i++) {
             snprintf(n, sizeof n, "encoder.layers.%d.attention.%s", l, proj[i]);
-            if ((st = load_linear(ld, n, H, H, w[i], b[i], err)))
+            if ((st = mhv_wload_linear(ld, n, H, H, w[i], b[i], err)))
                 return st;
         }
         snprintf(n, sizeof n, "encoder.layers.%d.layer_norm", l);
-        if ((st = load_pair(ld, n, H, 0, &ly->ln_attn_g, &ly->ln_attn_b, err)) ||
+        if ((st = mhv_wload_pair(ld, n, H, 0, &ly->ln_attn_g, &ly->ln_attn_b, err)) ||
             (c->rel_pos_buckets > 0 && (st = load_wavlm_gate(m, ld, l, err))))
             return st;
         snprintf(n, sizeof n, "encoder.layers.%d.feed_forward.intermediate_dense", l);
-        if ((st = load_linear(ld, n, I, H, &ly->ffn_up, &ly->ffn_up_b, err)))
+        if ((st = mhv_wload_linear(ld, n, I, H, &ly->ffn_up, &ly->ffn_up_b, err)))
             return st;
         snprintf(n, sizeof n, "encoder.layers.%d.feed_forward.output_dense", l);
-        if ((st = load_linear(ld, n, H, I, &ly->ffn_down, &ly->ffn_down_b, err)))
+        if ((st = mhv_wload_linear(ld, n, H, I, &ly->ffn_down, &ly->ffn_down_b, err)))
             return st;
         snprintf(n, sizeof n, "encoder.layers.%d.final_layer_norm", l);
-        if ((st = load_pair(ld, n, H, 0, &ly->ln_ffn_g, &ly->ln_ffn_b, err)))
+        if ((st = mhv_wload_pair(ld, n, H, 0, &ly->ln_ffn_g, &ly->ln_ffn_b, err)))
             return st;
     }
     return MHV_OK;

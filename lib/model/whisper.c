@@ -109,30 +109,6 @@ static mhv_status load_attn(mhv_wload *ld, const char *base, int H, mhv_mat *w, 
     return MHV_OK;
 }
 
-static mhv_status load_ln(mhv_wload *ld, const char *base, int H, float **g, float **b,
-                          mhv_error *err)
-{
-    char n[200];
-    mhv_status st;
-    snprintf(n, sizeof n, "%s.weight", base);
-    if ((st = mhv_wload_vec(ld, n, H, 0, g, err)))
-        return st;
-    snprintf(n, sizeof n, "%s.bias", base);
-    return mhv_wload_vec(ld, n, H, 0, b, err);
-}
-
-static mhv_status load_linear(mhv_wload *ld, const char *base, int rows, int cols, mhv_mat *w,
-                              float **b, mhv_error *err)
-{
-    char n[200];
-    mhv_status st;
-    snprintf(n, sizeof n, "%s.weight", base);
-    if ((st = mhv_wload_mat(ld, n, rows, cols, 0, w, err)))
-        return st;
-    snprintf(n, sizeof n, "%s.bias", base);
-    return mhv_wload_vec(ld, n, rows, 0, b, err);
-}
-
 static mhv_status whisper_load(mhv_model *m, mhv_wload *ld, mhv_error *err)
 {
     /* WhisperForConditionalGeneration, then WhisperModel */
@@ -167,8 +143,9 @@ static mhv_status whisper_load(mhv_model *m, mhv_wload *ld, mhv_error *err)
                             &m->pos_emb, err)) ||
         (st = mhv_wload_mat(ld, "decoder.embed_positions.weight", c->max_positions, H, 0,
                             &m->dec_pos_emb, err)) ||
-        (st = load_ln(ld, "encoder.layer_norm", H, &m->enc_norm_g, &m->enc_norm_b, err)) ||
-        (st = load_ln(ld, "decoder.layer_norm", H, &m->norm_g, &m->norm_b, err)))
+        (st = mhv_wload_pair(ld, "encoder.layer_norm", H, 0, &m->enc_norm_g, &m->enc_norm_b,
+                             err)) ||
+        (st = mhv_wload_pair(ld, "decoder.layer_norm", H, 0, &m->norm_g, &m->norm_b, err)))
         return st;
     m->dec_word_emb = m->word_emb = probe;
     for (int l = 0; l < Le + Ld; l++) {
@@ -184,7 +161,7 @@ static mhv_status whisper_load(mhv_model *m, mhv_wload *ld, mhv_error *err)
         ly->q = w[0], ly->k = w[1], ly->v = w[2], ly->o = w[3];
         ly->q_b = b[0], ly->v_b = b[2], ly->o_b = b[3];
         snprintf(n, sizeof n, "%s.layers.%d.self_attn_layer_norm", stack, i);
-        if ((st = load_ln(ld, n, H, &ly->ln_attn_g, &ly->ln_attn_b, err)))
+        if ((st = mhv_wload_pair(ld, n, H, 0, &ly->ln_attn_g, &ly->ln_attn_b, err)))
             return st;
         if (dec) {
             snprintf(n, sizeof n, "decoder.layers.%d.encoder_attn", i);
@@ -193,17 +170,17 @@ static mhv_status whisper_load(mhv_model *m, mhv_wload *ld, mhv_error *err)
             ly->xq = w[0], ly->xk = w[1], ly->xv = w[2], ly->xo = w[3];
             ly->xq_b = b[0], ly->xv_b = b[2], ly->xo_b = b[3];
             snprintf(n, sizeof n, "decoder.layers.%d.encoder_attn_layer_norm", i);
-            if ((st = load_ln(ld, n, H, &ly->ln_cross_g, &ly->ln_cross_b, err)))
+            if ((st = mhv_wload_pair(ld, n, H, 0, &ly->ln_cross_g, &ly->ln_cross_b, err)))
                 return st;
         }
         snprintf(n, sizeof n, "%s.layers.%d.fc1", stack, i);
-        if ((st = load_linear(ld, n, F, H, &ly->ffn_up, &ly->ffn_up_b, err)))
+        if ((st = mhv_wload_linear(ld, n, F, H, &ly->ffn_up, &ly->ffn_up_b, err)))
             return st;
         snprintf(n, sizeof n, "%s.layers.%d.fc2", stack, i);
-        if ((st = load_linear(ld, n, H, F, &ly->ffn_down, &ly->ffn_down_b, err)))
+        if ((st = mhv_wload_linear(ld, n, H, F, &ly->ffn_down, &ly->ffn_down_b, err)))
             return st;
         snprintf(n, sizeof n, "%s.layers.%d.final_layer_norm", stack, i);
-        if ((st = load_ln(ld, n, H, &ly->ln_ffn_g, &ly->ln_ffn_b, err)))
+        if ((st = mhv_wload_pair(ld, n, H, 0, &ly->ln_ffn_g, &ly->ln_ffn_b, err)))
             return st;
     }
     /* proj_out is never under the prefix; tied to the decoder's embedding when absent (only
