@@ -9,6 +9,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "base/jsonw.h"
+
 int cli_report(mhv_status st, const mhv_error *err)
 {
     char line[1100];
@@ -191,6 +193,21 @@ mhv_status cli_encode_one(const mhv_tok *tok, const mhv_sentence *s, cli_input_m
 const int32_t *cli_type_ids(const mhv_model *m, const mhv_encoding *enc)
 {
     return m->cfg.type_vocab_size > 0 ? enc->type_ids : NULL;
+}
+
+char *cli_json_string(const char *s)
+{
+    char *buf = NULL;
+    size_t size = 0;
+    FILE *f = open_memstream(&buf, &size);
+    if (!f)
+        return NULL;
+    mhv_jsonw_str(f, s, strlen(s));
+    if (fclose(f) != 0) {
+        free(buf);
+        return NULL;
+    }
+    return buf;
 }
 
 mhv_status cli_position_encoding(int n, cli_label_fn label, const void *ctx, mhv_encoding *e,

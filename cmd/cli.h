@@ -57,6 +57,9 @@ mhv_status cli_encode_one(const mhv_tok *tok, const mhv_sentence *s, cli_input_m
 /* The token types m reads from enc: a pair's type ids when m has token type embeddings;
  * NULL (all 0) otherwise, as transformers' tokenizers of those models leave them out. */
 const int32_t *cli_type_ids(const mhv_model *m, const mhv_encoding *enc);
+/* s as a JSON string literal (quoted, escaped as mhv_jsonw_str writes it) in a new string;
+ * NULL when out of memory. */
+char *cli_json_string(const char *s);
 /* e = n positions that are not text (audio frames, image patches): ids 0.., no spans, piece
  * i named by label(i, buf, 32, ctx). */
 typedef void (*cli_label_fn)(int i, char *buf, size_t size, const void *ctx);

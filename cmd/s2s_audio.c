@@ -504,22 +504,17 @@ mhv_status s2s_audio_alignment_heads(const mhv_model *m, char **spec, mhv_error 
 
 char *s2s_audio_json(const s2s_audio *a, const char *path, size_t samples, int used)
 {
-    size_t plen = strlen(path), cap = 512 + 6 * plen + (size_t)a->positions * 16, len = 0;
-    char *s = malloc(cap);
-    if (!s)
+    char *q = cli_json_string(path);
+    size_t cap = q ? 512 + strlen(q) + (size_t)a->positions * 16 : 0, len = 0;
+    char *s = q ? malloc(cap) : NULL;
+    if (!s) {
+        free(q);
         return NULL;
-    len += (size_t)snprintf(s, cap, ",\n   \"audio\": {\"path\": \"");
-    for (size_t i = 0; i < plen; i++) { /* JSON string escapes */
-        unsigned char ch = (unsigned char)path[i];
-        if (ch == '"' || ch == '\\')
-            len += (size_t)snprintf(s + len, cap - len, "\\%c", ch);
-        else if (ch < 0x20)
-            len += (size_t)snprintf(s + len, cap - len, "\\u%04x", ch);
-        else
-            s[len++] = (char)ch;
     }
+    len += (size_t)snprintf(s, cap, ",\n   \"audio\": {\"path\": %s", q);
+    free(q);
     len += (size_t)snprintf(s + len, cap - len,
-                            "\", \"sampling_rate\": %d, \"samples\": %zu, \"seconds\": %.6g, "
+                            ", \"sampling_rate\": %d, \"samples\": %zu, \"seconds\": %.6g, "
                             "\"window_seconds\": %d, \"position_seconds\": %.6g, "
                             "\"positions\": %d, \"positions_with_audio\": %d,\n    "
                             "\"position_times\": [",

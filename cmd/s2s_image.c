@@ -73,24 +73,15 @@ mhv_status s2s_image_pixels(const mhv_model *m, const char *path, float **px, mh
 char *s2s_image_json(const mhv_model *m, const char *path)
 {
     const mhv_config *c = &m->cfg;
-    size_t plen = strlen(path), cap = 256 + 6 * plen, len = 0;
-    char *s = malloc(cap);
-    if (!s)
-        return NULL;
-    len += (size_t)snprintf(s, cap, ",\n   \"image\": {\"path\": \"");
-    for (size_t i = 0; i < plen; i++) { /* JSON string escapes */
-        unsigned char ch = (unsigned char)path[i];
-        if (ch == '"' || ch == '\\')
-            len += (size_t)snprintf(s + len, cap - len, "\\%c", ch);
-        else if (ch < 0x20)
-            len += (size_t)snprintf(s + len, cap - len, "\\u%04x", ch);
-        else
-            s[len++] = (char)ch;
-    }
+    char *q = cli_json_string(path);
+    size_t cap = q ? 256 + strlen(q) : 0;
+    char *s = q ? malloc(cap) : NULL;
     int side = c->image_size / c->patch_size;
-    snprintf(s + len, cap - len,
-             "\", \"width\": %d, \"height\": %d, \"patch_size\": %d, \"rows\": %d, "
-             "\"cols\": %d, \"extra_tokens\": %d}",
-             c->image_size, c->image_size, c->patch_size, side, side, c->image_extra);
+    if (s)
+        snprintf(s, cap,
+                 ",\n   \"image\": {\"path\": %s, \"width\": %d, \"height\": %d, "
+                 "\"patch_size\": %d, \"rows\": %d, \"cols\": %d, \"extra_tokens\": %d}",
+                 q, c->image_size, c->image_size, c->patch_size, side, side, c->image_extra);
+    free(q);
     return s;
 }
