@@ -532,6 +532,32 @@ void mhv_nn_topk_softmax(const float *logits, int n, int E, int k, float *w, int
     }
 }
 
+/* p(E) = softmax(p) in place: fp32 exponentials summed in double, as the default routing. */
+static void softmax_experts(float *p, size_t E)
+{
+    float mx = p[0];
+    for (size_t e = 1; e < E; e++)
+        mx = p[e] > mx ? p[e] : mx;
+    double sum = 0;
+    for (size_t e = 0; e < E; e++)
+        sum += (double)(p[e] = expf(p[e] - mx));
+    for (size_t e = 0; e < E; e++)
+        p[e] = (float)(p[e] / sum);
+}
+
+/* The experts of the groups not among gsel(topk_groups) set to fill in choice(G * per). */
+static void drop_groups(float *choice, size_t G, size_t per, const int32_t *gsel,
+                        int topk_groups, float fill)
+{
+    for (size_t g = 0; g < G; g++) {
+        int kept = 0;
+        for (int t = 0; t < topk_groups; t++)
+            kept |= gsel[t] == (int32_t)g;
+        for (size_t e = 0; e < per && !kept; e++)
+            choice[g * per + e] = fill;
+    }
+}
+
 /* DeepSeek-V3's routing of one token (mhv_moe.groups): logits p(E) become the scores, the
  * chosen experts and weights go to ix(k) and w(k). */
 static void sigmoid_groups_route(const mhv_moe *m, float *p, float *w, int32_t *ix)
@@ -549,13 +575,7 @@ static void sigmoid_groups_route(const mhv_moe *m, float *p, float *w, int32_t *
         gs[g] = choice[g * per + (size_t)top[0]] + choice[g * per + (size_t)top[1]];
     }
     top_indices(gs, G, (size_t)m->topk_groups, gsel);
-    for (size_t g = 0; g < G; g++) {
-        int kept = 0;
-        for (int t = 0; t < m->topk_groups; t++)
-            kept |= gsel[t] == (int32_t)g;
-        for (size_t e = 0; e < per && !kept; e++)
-            choice[g * per + e] = -INFINITY;
-    }
+    drop_groups(choice, G, per, gsel, m->topk_groups, -INFINITY);
     top_indices(choice, E, k, ix);
     float total = 0;
     for (size_t j = 0; j < k; j++)
@@ -573,16 +593,9 @@ static void softmax_bias_route(const mhv_moe *m, float *p, float *w, int32_t *ix
 {
     size_t E = (size_t)m->experts, k = (size_t)m->top_k;
     float choice[MHV_MAX_EXPERTS_MOE];
-    float mx = p[0];
-    for (size_t e = 1; e < E; e++)
-        mx = p[e] > mx ? p[e] : mx;
-    double sum = 0;
+    softmax_experts(p, E);
     for (size_t e = 0; e < E; e++)
-        sum += (double)(p[e] = expf(p[e] - mx));
-    for (size_t e = 0; e < E; e++) {
-        p[e] = (float)(p[e] / sum);
         choice[e] = p[e] + (m->choice_bias ? m->choice_bias[e] : 0.0f);
-    }
     top_indices(choice, E, k, ix);
     float total = 0;
     for (size_t j = 0; j < k; j++)
@@ -600,14 +613,9 @@ static void softmax_groups_route(const mhv_moe *m, float *p, float *w, int32_t *
     size_t E = (size_t)m->experts, k = (size_t)m->top_k;
     float choice[MHV_MAX_EXPERTS_MOE], gs[MHV_MAX_EXPERTS_MOE];
     int32_t gsel[MHV_MAX_EXPERTS_MOE];
-    float mx = p[0];
-    for (size_t e = 1; e < E; e++)
-        mx = p[e] > mx ? p[e] : mx;
-    double sum = 0;
+    softmax_experts(p, E);
     for (size_t e = 0; e < E; e++)
-        sum += (double)(p[e] = expf(p[e] - mx));
-    for (size_t e = 0; e < E; e++)
-        choice[e] = p[e] = (float)(p[e] / sum);
+        choice[e] = p[e];
     if (m->groups > 0) { /* group_limited_greedy: each group by its best, the rest zeroed */
         size_t G = (size_t)m->groups, per = E / G;
         memset(gs, 0, G * sizeof *gs);
@@ -617,13 +625,7 @@ static void softmax_groups_route(const mhv_moe *m, float *p, float *w, int32_t *
                 gs[g] = choice[g * per + e] > gs[g] ? choice[g * per + e] : gs[g];
         }
         top_indices(gs, G, (size_t)m->topk_groups, gsel);
-        for (size_t g = 0; g < G; g++) {
-            int kept = 0;
-            for (int t = 0; t < m->topk_groups; t++)
-                kept |= gsel[t] == (int32_t)g;
-            for (size_t e = 0; e < per && !kept; e++)
-                choice[g * per + e] = 0.0f;
-        }
+        drop_groups(choice, G, per, gsel, m->topk_groups, 0.0f);
     }
     top_indices(choice, E, k, ix);
     for (size_t j = 0; j < k; j++)
@@ -660,14 +662,7 @@ void mhv_nn_moe(mhv_nn *nn, float *y, const float *x, const mhv_moe *m, int n, i
                        !m->softmax_bias && !m->softmax_groups;
          i++) {
         float *p = probs + i * E;
-        float mx = p[0];
-        for (size_t e = 1; e < E; e++)
-            mx = p[e] > mx ? p[e] : mx;
-        double sum = 0;
-        for (size_t e = 0; e < E; e++)
-            sum += (double)(p[e] = expf(p[e] - mx));
-        for (size_t e = 0; e < E; e++)
-            p[e] = (float)(p[e] / sum);
+        softmax_experts(p, E);
         /* top k, largest first, the lower index first among equals (torch.topk) */
         float *w = topw + i * k;
         int32_t *ix = tope + i * k;
