@@ -22,15 +22,6 @@
 #define TOL 1e-5
 #define LOGIT_TOL 1e-4 /* logits are O(1-10): 1e-5 relative */
 
-static int32_t *json_ids(const cJSON *arr, int *n)
-{
-    *n = cJSON_GetArraySize(arr);
-    int32_t *ids = malloc((size_t)*n * sizeof *ids);
-    for (int i = 0; i < *n; i++)
-        ids[i] = cJSON_GetArrayItem(arr, i)->valueint;
-    return ids;
-}
-
 /* Logits on one thread with the widest kernels. */
 static mhv_status logits_of(const mhv_model *m, const int32_t *ids, int n, float *logits,
                             mhv_error *err)
@@ -75,7 +66,7 @@ static void run_fixture(const char *name, const char *arch, int kv_heads)
     cJSON_ArrayForEach(s, cJSON_GetObjectItem(g, "sentences"))
     {
         int n;
-        int32_t *ids = json_ids(cJSON_GetObjectItem(s, "token_ids"), &n);
+        int32_t *ids = tu_json_ids(cJSON_GetObjectItem(s, "token_ids"), &n);
         mhv_attn a;
         if (mhv_forward(m, ids, n, &sel, &a, &err) != MHV_OK)
             fail_msg("forward: %s", err.msg);
@@ -386,7 +377,7 @@ static void run_stories(const char *ref_name)
     mhv_model *m = stories_model(bin, &blob);
     assert_int_equal(m->cfg.num_kv_heads, 4);
     int n;
-    int32_t *ids = json_ids(cJSON_GetObjectItem(ref, "prompt_ids"), &n);
+    int32_t *ids = tu_json_ids(cJSON_GetObjectItem(ref, "prompt_ids"), &n);
     mhv_heads sel;
     assert_int_equal(mhv_heads_parse("all", m->cfg.num_layers, m->cfg.num_heads, &sel, NULL), 0);
     mhv_attn a;
@@ -401,7 +392,7 @@ static void run_stories(const char *ref_name)
     /* Greedy decoding, checked in one pass: over prompt + reference continuation, the argmax
      * at every position from the last prompt token on is the next reference token. */
     int g;
-    int32_t *gen = json_ids(cJSON_GetObjectItem(ref, "greedy_continuation_ids"), &g);
+    int32_t *gen = tu_json_ids(cJSON_GetObjectItem(ref, "greedy_continuation_ids"), &g);
     int total = n + g - 1; /* the last generated token is never fed back */
     if (total > m->cfg.max_positions)
         total = m->cfg.max_positions;

@@ -22,27 +22,7 @@
 #include "model/generate.h"
 
 #include "testutil.h"
-
-static int32_t *json_ids(const cJSON *arr, int *n)
-{
-    *n = cJSON_GetArraySize(arr);
-    int32_t *ids = malloc((size_t)(*n ? *n : 1) * sizeof *ids);
-    for (int i = 0; i < *n; i++)
-        ids[i] = cJSON_GetArrayItem(arr, i)->valueint;
-    return ids;
-}
-
-static mhv_status parse_variant(const cJSON *v, mhv_gen_config *g, mhv_error *err)
-{
-    const char *kind = cJSON_GetObjectItem(v, "kind")->valuestring;
-    char *text = cJSON_PrintUnformatted(cJSON_GetObjectItem(v, "config"));
-    int model_config = strcmp(kind, "config") == 0;
-    mhv_status st = mhv_gen_config_parse(text, strlen(text),
-                                         model_config ? "config.json" : "generation_config.json",
-                                         model_config, g, err);
-    free(text);
-    return st;
-}
+#include "gen_expect.h"
 
 /* generate(max_new_tokens=max_new) (max_new < 0: the settings' own lengths) of prompt. */
 static mhv_status run_case(mhv_forward_ctx *fc, const mhv_model *m, const mhv_gen_config *g0,
@@ -58,21 +38,6 @@ static mhv_status run_case(mhv_forward_ctx *fc, const mhv_model *m, const mhv_ge
     st = mhv_forward_generate_decoder(fc, m, prompt, np, &g, ids, n, err);
     mhv_gen_config_free(&g);
     return st;
-}
-
-static void check_ids(const char *what, const int32_t *got, int n, const cJSON *want)
-{
-    int nw;
-    int32_t *w = json_ids(want, &nw);
-    if (n != nw || memcmp(got, w, (size_t)n * sizeof *got) != 0) {
-        char buf[1024];
-        int k = 0;
-        for (int i = 0; i < n && k < 900; i++)
-            k += snprintf(buf + k, sizeof buf - (size_t)k, " %d", (int)got[i]);
-        buf[k] = '\0';
-        fail_msg("%s: got%s, want %s", what, buf, cJSON_PrintUnformatted(want));
-    }
-    free(w);
 }
 
 static void check_golden(const char *file)
@@ -103,7 +68,7 @@ static void check_golden(const char *file)
             const cJSON *mx = cJSON_GetObjectItem(v, "max_new");
             int max_new = cJSON_IsNumber(mx) ? mx->valueint : -1;
             mhv_gen_config g;
-            mhv_status st = parse_variant(v, &g, &err);
+            mhv_status st = gen_parse_variant(v, &g, &err);
             const cJSON *c, *want_err = cJSON_GetObjectItem(v, "error");
             if (want_err) { /* refused when read, or when run */
                 int32_t *ids = NULL, p0[] = {5, 6, 7};
@@ -122,13 +87,13 @@ static void check_golden(const char *file)
             cJSON_ArrayForEach(c, cJSON_GetObjectItem(v, "cases"))
             {
                 int np, n;
-                int32_t *prompt = json_ids(cJSON_GetObjectItem(c, "prompt"), &np), *ids;
+                int32_t *prompt = tu_json_ids(cJSON_GetObjectItem(c, "prompt"), &np), *ids;
                 if (run_case(fc, m, &g, prompt, np, max_new, &ids, &n, &err))
                     fail_msg("%s %s: %s", fixture, name, err.msg);
                 char what[256];
                 snprintf(what, sizeof what, "%s %s (%d threads%s)", fixture, name,
                          runs[r].threads, runs[r].kernel ? ", scalar" : "");
-                check_ids(what, ids, n, cJSON_GetObjectItem(c, "ids"));
+                gen_check_ids(what, ids, n, cJSON_GetObjectItem(c, "ids"));
                 free(ids), free(prompt);
                 cases++;
             }
@@ -143,14 +108,14 @@ static void check_golden(const char *file)
         {
             for (int greedy = 0; greedy < 2; greedy++) {
                 int np, n;
-                int32_t *prompt = json_ids(cJSON_GetObjectItem(c, "prompt"), &np), *ids;
+                int32_t *prompt = tu_json_ids(cJSON_GetObjectItem(c, "prompt"), &np), *ids;
                 int beams = own.num_beams;
                 if (greedy)
                     own.num_beams = 1;
                 if (run_case(fc, m, &own, prompt, np, 5, &ids, &n, &err))
                     fail_msg("%s cli: %s", fixture, err.msg);
                 own.num_beams = beams;
-                check_ids(fixture, ids, n, cJSON_GetObjectItem(c, greedy ? "greedy_ids" : "ids"));
+                gen_check_ids(fixture, ids, n, cJSON_GetObjectItem(c, greedy ? "greedy_ids" : "ids"));
                 free(ids), free(prompt);
                 cases++;
             }

@@ -25,15 +25,6 @@
 
 #define LOGIT_TOL 1e-4 /* logits are O(1-10): 1e-5 relative */
 
-static int32_t *json_ids(const cJSON *arr, int *n)
-{
-    *n = cJSON_GetArraySize(arr);
-    int32_t *ids = malloc((size_t)(*n ? *n : 1) * sizeof *ids);
-    for (int i = 0; i < *n; i++)
-        ids[i] = cJSON_GetArrayItem(arr, i)->valueint;
-    return ids;
-}
-
 /* A vision golden's image: its size and whether positions are resized when asked. */
 typedef struct {
     int h, w, interpolate;
@@ -110,7 +101,7 @@ static void check_golden(const char *file)
     cJSON_ArrayForEach(s, cJSON_GetObjectItem(g, "sentences"))
     {
         int n;
-        int32_t *ids = json_ids(cJSON_GetObjectItem(s, "token_ids"), &n), *types = NULL;
+        int32_t *ids = tu_json_ids(cJSON_GetObjectItem(s, "token_ids"), &n), *types = NULL;
         float *pixels = NULL; /* (channels, height, width) for a vision model */
         image_shape im = {0, 0, cJSON_IsTrue(cJSON_GetObjectItem(g, "interpolate_pos"))};
         const cJSON *px = cJSON_GetObjectItem(s, "pixels");
@@ -136,7 +127,7 @@ static void check_golden(const char *file)
         const cJSON *tt = cJSON_GetObjectItem(s, "token_type_ids"); /* a sentence pair */
         if (tt) {
             int nt;
-            types = json_ids(tt, &nt);
+            types = tu_json_ids(tt, &nt);
             assert_int_equal(nt, n);
         }
         mhv_attn a1, a2, as;

@@ -20,28 +20,7 @@
 #include "model/generate.h"
 
 #include "testutil.h"
-
-static int32_t *json_ids(const cJSON *arr, int *n)
-{
-    *n = cJSON_GetArraySize(arr);
-    int32_t *ids = malloc((size_t)(*n ? *n : 1) * sizeof *ids);
-    for (int i = 0; i < *n; i++)
-        ids[i] = cJSON_GetArrayItem(arr, i)->valueint;
-    return ids;
-}
-
-/* The variant's settings as mhaviz reads them (generation_config.json or config.json). */
-static mhv_status parse_variant(const cJSON *v, mhv_gen_config *g, mhv_error *err)
-{
-    const char *kind = cJSON_GetObjectItem(v, "kind")->valuestring;
-    char *text = cJSON_PrintUnformatted(cJSON_GetObjectItem(v, "config"));
-    int model_config = strcmp(kind, "config") == 0;
-    mhv_status st = mhv_gen_config_parse(text, strlen(text),
-                                         model_config ? "config.json" : "generation_config.json",
-                                         model_config, g, err);
-    free(text);
-    return st;
-}
+#include "gen_expect.h"
 
 /* One case: generate as the CLI does (the settings' start token, max_new_tokens N or the
  * settings' own lengths) on fc; *ids (caller frees). */
@@ -63,22 +42,6 @@ static mhv_status run_case(mhv_forward_ctx *fc, const mhv_model *m, const mhv_ge
         st = mhv_forward_generate_with(fc, m, src, ns, &start, 1, &g, ids, n, err);
     mhv_gen_config_free(&g);
     return st;
-}
-
-static void check_ids(const char *what, const int32_t *got, int n, const cJSON *want)
-{
-    int nw;
-    int32_t *w = json_ids(want, &nw);
-    int ok = n == nw && memcmp(got, w, (size_t)n * sizeof *got) == 0;
-    if (!ok) {
-        char buf[1024];
-        int k = 0;
-        for (int i = 0; i < n && k < 900; i++)
-            k += snprintf(buf + k, sizeof buf - (size_t)k, " %d", (int)got[i]);
-        buf[k] = '\0';
-        fail_msg("%s: got%s, want %s", what, buf, cJSON_PrintUnformatted(want));
-    }
-    free(w);
 }
 
 static void check_golden(const char *file)
@@ -109,7 +72,7 @@ static void check_golden(const char *file)
             const cJSON *mx = cJSON_GetObjectItem(v, "max_new");
             int max_new = cJSON_IsNumber(mx) ? mx->valueint : -1;
             mhv_gen_config g;
-            mhv_status st = parse_variant(v, &g, &err);
+            mhv_status st = gen_parse_variant(v, &g, &err);
             const cJSON *c, *want_err = cJSON_GetObjectItem(v, "error");
             if (want_err) { /* refused when read, or when run */
                 int32_t *ids = NULL;
@@ -128,13 +91,13 @@ static void check_golden(const char *file)
             cJSON_ArrayForEach(c, cJSON_GetObjectItem(v, "cases"))
             {
                 int ns, n;
-                int32_t *src = json_ids(cJSON_GetObjectItem(c, "src_ids"), &ns), *ids;
+                int32_t *src = tu_json_ids(cJSON_GetObjectItem(c, "src_ids"), &ns), *ids;
                 if (run_case(fc, m, &g, src, ns, max_new, -1, -1, &ids, &n, &err))
                     fail_msg("%s %s: %s", fixture, name, err.msg);
                 char what[256];
                 snprintf(what, sizeof what, "%s %s (%d threads%s)", fixture, name,
                          runs[r].threads, runs[r].kernel ? ", scalar" : "");
-                check_ids(what, ids, n, cJSON_GetObjectItem(c, "ids"));
+                gen_check_ids(what, ids, n, cJSON_GetObjectItem(c, "ids"));
                 free(ids), free(src);
                 cases++;
             }
@@ -151,13 +114,13 @@ static void check_golden(const char *file)
         cJSON_ArrayForEach(c, cJSON_GetObjectItem(gold, list ? "text_cases" : "lang_cases"))
         {
             int ns, n;
-            int32_t *src = json_ids(cJSON_GetObjectItem(c, "src_ids"), &ns), *ids;
+            int32_t *src = tu_json_ids(cJSON_GetObjectItem(c, "src_ids"), &ns), *ids;
             const cJSON *start = cJSON_GetObjectItem(c, "start"),
                         *forced = cJSON_GetObjectItem(c, "forced");
             if (run_case(fc, m, &own, src, ns, 6, start ? start->valueint : -1,
                          forced ? forced->valueint : -1, &ids, &n, &err))
                 fail_msg("%s lang: %s", fixture, err.msg);
-            check_ids(fixture, ids, n, cJSON_GetObjectItem(c, "ids"));
+            gen_check_ids(fixture, ids, n, cJSON_GetObjectItem(c, "ids"));
             free(ids), free(src);
             cases++;
         }
@@ -315,7 +278,7 @@ static void toy(const char *cfg, const int32_t *want, int nw)
     char what[300];
     snprintf(what, sizeof what, "toy %s", cfg);
     cJSON *w = cJSON_CreateIntArray((const int *)want, nw);
-    check_ids(what, ids, n, w);
+    gen_check_ids(what, ids, n, w);
     cJSON_Delete(w);
     free(ids);
     mhv_gen_config_free(&g);

@@ -24,15 +24,6 @@
 
 #define LOGIT_TOL 1e-4
 
-static int32_t *json_ids(const cJSON *arr, int *n)
-{
-    *n = cJSON_GetArraySize(arr);
-    int32_t *ids = malloc((size_t)(*n ? *n : 1) * sizeof *ids);
-    for (int i = 0; i < *n; i++)
-        ids[i] = cJSON_GetArrayItem(arr, i)->valueint;
-    return ids;
-}
-
 /* (C, h, w) pixels of a golden sentence. */
 static float *json_pixels(const cJSON *px, int C, int *h, int *w)
 {
@@ -99,7 +90,7 @@ static void check_golden(const char *file)
     cJSON_ArrayForEach(s, cJSON_GetObjectItem(g, "sentences"))
     {
         int n;
-        int32_t *ids = json_ids(cJSON_GetObjectItem(s, "token_ids"), &n);
+        int32_t *ids = tu_json_ids(cJSON_GetObjectItem(s, "token_ids"), &n);
         image im;
         float *px = json_pixels(cJSON_GetObjectItem(s, "pixels"), m->cfg.num_channels, &im.h,
                                 &im.w);

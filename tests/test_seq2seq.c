@@ -26,15 +26,6 @@
 
 #define LOGIT_TOL 1e-4
 
-static int32_t *json_ids(const cJSON *arr, int *n)
-{
-    *n = cJSON_GetArraySize(arr);
-    int32_t *ids = malloc((size_t)(*n ? *n : 1) * sizeof *ids);
-    for (int i = 0; i < *n; i++)
-        ids[i] = cJSON_GetArrayItem(arr, i)->valueint;
-    return ids;
-}
-
 static void run_with(const mhv_model *m, const char *kernel, int threads, const int32_t *src,
                      int ns, const int32_t *tgt, int nt, const mhv_heads *sel, mhv_attn *a)
 {
@@ -104,8 +95,8 @@ static void check_golden(const char *file)
     cJSON_ArrayForEach(s, cJSON_GetObjectItem(g, "sentences"))
     {
         int ns, nt;
-        int32_t *src = json_ids(cJSON_GetObjectItem(s, "src_ids"), &ns);
-        int32_t *tgt = json_ids(cJSON_GetObjectItem(s, "tgt_ids"), &nt);
+        int32_t *src = tu_json_ids(cJSON_GetObjectItem(s, "src_ids"), &ns);
+        int32_t *tgt = tu_json_ids(cJSON_GetObjectItem(s, "tgt_ids"), &nt);
         mhv_attn a1, a2, as;
         run_with(m, NULL, 1, src, ns, tgt, nt, &sel, &a1);
         run_with(m, NULL, 2, src, ns, tgt, nt, &sel, &a2);
@@ -164,8 +155,8 @@ static void check_golden(const char *file)
     cJSON_ArrayForEach(s, cJSON_GetObjectItem(g, "generate"))
     {
         int ns, nw;
-        int32_t *src = json_ids(cJSON_GetObjectItem(s, "src_ids"), &ns);
-        int32_t *want = json_ids(cJSON_GetObjectItem(s, "ids"), &nw);
+        int32_t *src = tu_json_ids(cJSON_GetObjectItem(s, "src_ids"), &ns);
+        int32_t *want = tu_json_ids(cJSON_GetObjectItem(s, "ids"), &nw);
         int max_new = cJSON_GetObjectItem(s, "max_new")->valueint, n = 0;
         int32_t *got = malloc((size_t)(max_new + 1) * sizeof *got);
         mhv_forward_params p = {.threads = 1};

@@ -32,15 +32,6 @@
 
 #define LOGIT_TOL 1e-4
 
-static int32_t *json_ids(const cJSON *arr, int *n)
-{
-    *n = cJSON_GetArraySize(arr);
-    int32_t *ids = malloc((size_t)(*n ? *n : 1) * sizeof *ids);
-    for (int i = 0; i < *n; i++)
-        ids[i] = cJSON_GetArrayItem(arr, i)->valueint;
-    return ids;
-}
-
 /* pixels (3, S, S) of the golden */
 static float *golden_pixels(const cJSON *g, int S)
 {
@@ -124,7 +115,7 @@ static void check_generate(const mhv_model *m, const char *dir, const float *px,
                 mhv_forward_generate_audio(fc, m, px, &start, 1, &g, &ids, &n, &err))
                 fail_msg("%s: generate: %s", dir, err.msg);
             mhv_forward_ctx_free(fc);
-            int32_t *want = json_ids(cJSON_GetObjectItem(cs, "ids"), &nw);
+            int32_t *want = tu_json_ids(cJSON_GetObjectItem(cs, "ids"), &nw);
             if (n != nw || memcmp(ids, want, (size_t)n * sizeof *ids) != 0)
                 fail_msg("%s: generate case %d (%d beams, %d threads): %d ids unlike "
                          "transformers' %d", dir, count, g.num_beams, threads, n, nw);
@@ -163,7 +154,7 @@ static void check_golden(const char *file)
     cJSON_ArrayForEach(s, cJSON_GetObjectItem(g, "sentences"))
     {
         int nt;
-        int32_t *tgt = json_ids(cJSON_GetObjectItem(s, "tgt_ids"), &nt);
+        int32_t *tgt = tu_json_ids(cJSON_GetObjectItem(s, "tgt_ids"), &nt);
         mhv_attn a1, a2, as;
         run_with(m, NULL, 1, px, tgt, nt, &sel, &a1);
         run_with(m, NULL, 2, px, tgt, nt, &sel, &a2);

@@ -30,15 +30,6 @@
 
 #define LOGIT_TOL 1e-4
 
-static int32_t *json_ids(const cJSON *arr, int *n)
-{
-    *n = cJSON_GetArraySize(arr);
-    int32_t *ids = malloc((size_t)(*n ? *n : 1) * sizeof *ids);
-    for (int i = 0; i < *n; i++)
-        ids[i] = cJSON_GetArrayItem(arr, i)->valueint;
-    return ids;
-}
-
 /* features (mels, frames) of tests/fixtures/audio/<wav> for model directory dir */
 static float *features(const char *dir, const char *wav)
 {
@@ -94,7 +85,7 @@ static void check_golden(const char *file)
     {
         int nt;
         float *feats = features(path, cJSON_GetObjectItem(s, "wav")->valuestring);
-        int32_t *tgt = json_ids(cJSON_GetObjectItem(s, "tgt_ids"), &nt);
+        int32_t *tgt = tu_json_ids(cJSON_GetObjectItem(s, "tgt_ids"), &nt);
         mhv_attn a1, a2, as;
         run_with(m, NULL, 1, feats, tgt, nt, &sel, &a1);
         run_with(m, NULL, 2, feats, tgt, nt, &sel, &a2);
@@ -200,7 +191,7 @@ static void test_tokenizer(void **state)
         if (mhv_tok_encode(t, text, strlen(text), &e, &err))
             fail_msg("%s", err.msg);
         int n;
-        int32_t *want = json_ids(cJSON_GetObjectItem(c, "ids"), &n);
+        int32_t *want = tu_json_ids(cJSON_GetObjectItem(c, "ids"), &n);
         assert_int_equal(e.n, n);
         for (int i = 0; i < n; i++)
             assert_int_equal(e.ids[i], want[i]);

@@ -6,6 +6,7 @@
 
 #include <cjson/cJSON.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +14,16 @@
 #include "base/fileio.h"
 #include "model/forward.h"
 #include "tok/tokenizer.h"
+
+/* The ints of a JSON array as ids(*n) (the caller frees them; one element allocated at least). */
+static inline int32_t *tu_json_ids(const cJSON *arr, int *n)
+{
+    *n = cJSON_GetArraySize(arr);
+    int32_t *ids = malloc((size_t)(*n ? *n : 1) * sizeof *ids);
+    for (int i = 0; i < *n; i++)
+        ids[i] = cJSON_GetArrayItem(arr, i)->valueint;
+    return ids;
+}
 
 /* The whole file, NUL-terminated (the caller frees it); *len (if non-NULL) gets its size.
  * Fails the test when the file cannot be read. */
