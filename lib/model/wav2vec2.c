@@ -21,7 +21,7 @@
  * per head and query by each layer (wavlm_gates). SpecAugment's masking is training-only; the quantizer, adapters and the
  * heads on top (CTC, classifiers) do not change the attention.
  * Accuracy: the feature encoder's long reductions are summed in 64-term blocks added
- * pairwise (SPEECH_SPLIT); $MHAVIZ_DEBUG_SPEECH dumps its stages (debug_dump). */
+ * pairwise (SPEECH_SPLIT); a build with -DMHV_DEBUG_SPEECH dumps its stages (debug_dump). */
 #include <cjson/cJSON.h>
 #include <limits.h>
 #include <math.h>
@@ -613,10 +613,13 @@ static void wavlm_gates(mhv_nn *nn, const mhv_config *c, const mhv_layer *ly, co
         }
 }
 
-/* A debugging aid, off unless $MHAVIZ_DEBUG_SPEECH names a directory: each stage of the
- * front end written there as raw float32 (frames, channels), STAGE.f32 (conv0 .. convN,
- * features, normed, projected, pos_conv), for bench/w2v_base_accuracy.py --stages to set
- * against transformers' own. Best effort: a file that cannot be written is skipped. */
+/* A debugging aid compiled only with -DMHV_DEBUG_SPEECH (`make CFLAGS=-DMHV_DEBUG_SPEECH`;
+ * the library reads no environment otherwise): with $MHAVIZ_DEBUG_SPEECH naming a directory,
+ * each stage of the front end is written there as raw float32 (frames, channels),
+ * STAGE.f32 (conv0 .. convN, features, normed, projected, pos_conv), for
+ * bench/w2v_base_accuracy.py --stages to set against transformers' own. Best effort: a file
+ * that cannot be written is skipped. */
+#ifdef MHV_DEBUG_SPEECH
 static void debug_dump(const char *stage, const float *x, size_t count)
 {
     const char *dir = getenv("MHAVIZ_DEBUG_SPEECH");
@@ -630,6 +633,12 @@ static void debug_dump(const char *stage, const float *x, size_t count)
         fclose(f);
     }
 }
+#else
+static inline void debug_dump(const char *stage, const float *x, size_t count)
+{
+    (void)stage, (void)x, (void)count;
+}
+#endif
 
 static mhv_status speech_forward(mhv_nn *nn, const mhv_model *m, const int32_t *ids, int n,
                                  mhv_capture *cap, float *logits, mhv_error *err)
