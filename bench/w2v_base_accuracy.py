@@ -25,7 +25,7 @@ tolerance for the whole model: max(1e-5, 1.25 x torch's worst layer)).
 --stages also sets transformers' intermediate results (each convolution's output after its
 norm and activation, the feature encoder's output, the projection's layer norm and output,
 the positional convolution's output) against mhaviz's, dumped by MHAVIZ_DEBUG_SPEECH=DIR
-from a build made with `make CFLAGS=-DMHV_DEBUG_SPEECH` (lib/model/wav2vec2.c debug_dump:
+from a build made with `CFLAGS=-DMHV_DEBUG_SPEECH make` (lib/model/wav2vec2.c debug_dump:
 conv0.f32 .. conv6.f32, features, normed, projected,
 pos_conv, each (frames, channels) row-major float32).
 """

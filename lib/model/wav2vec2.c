@@ -613,7 +613,7 @@ static void wavlm_gates(mhv_nn *nn, const mhv_config *c, const mhv_layer *ly, co
         }
 }
 
-/* A debugging aid compiled only with -DMHV_DEBUG_SPEECH (`make CFLAGS=-DMHV_DEBUG_SPEECH`;
+/* A debugging aid compiled only with -DMHV_DEBUG_SPEECH (`CFLAGS=-DMHV_DEBUG_SPEECH make`;
  * the library reads no environment otherwise): with $MHAVIZ_DEBUG_SPEECH naming a directory,
  * each stage of the front end is written there as raw float32 (frames, channels),
  * STAGE.f32 (conv0 .. convN, features, normed, projected, pos_conv), for
