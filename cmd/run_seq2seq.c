@@ -601,6 +601,17 @@ mhv_status run_seq2seq(const run_s2s_opts *o, mhv_model *m, const mhv_tok *tok,
         mhv_heads_free(&sel);
         return st;
     }
+    /* the start token and N new ones: refused before any generation, not after it */
+    if (!st && !audio && !o->pairs && (long)o->generate + 1 > m->cfg.max_positions)
+        st = mhv_fail(err, MHV_EUSAGE, "", "--generate %d: the decoder's start token and %d new "
+                      "ones could pass the model's %d positions", o->generate, o->generate,
+                      m->cfg.max_positions);
+    if (st) {
+        s2s_gen_close(&gen);
+        s2s_text_close(&tx);
+        mhv_heads_free(&sel);
+        return st;
+    }
     if (gen.overridden[0])
         cli_say("note: --greedy: greedy search instead of %s's %s", gen.file, gen.overridden);
     mhv_input in;

@@ -93,5 +93,12 @@ expect_fail "a missing image" 1 "missing.png" -- \
     "$MHAVIZ" run --model "$FIX/ved-vit-trocr" --pairs --out "$TMP/out" "$TMP/miss.txt"
 expect_fail "stats" 1 "stats is not available for vision-encoder-decoder (image-to-text)" -- \
     "$MHAVIZ" stats --model "$FIX/ved-vit-trocr" --pairs "$TMP/l.txt"
+# --generate N past the decoder's positions (the start token and N): refused before any
+# generation, not by the forward pass after it (ved-vit-trocr has 40)
+"$MHAVIZ" run --model "$FIX/ved-vit-trocr" --generate 39 --format json --out "$TMP/g39" "$IMG" 2>/dev/null
+check "--generate 39 within 40 positions" "[ \$? = 0 ] && [ -s \"$TMP/g39/line.json\" ]"
+expect_fail "--generate past the positions" 2 "--generate 40: the decoder's start token and 40 new ones could pass the model's 40 positions" -- \
+    "$MHAVIZ" run --model "$FIX/ved-vit-trocr" --generate 40 --out "$TMP/out" "$IMG"
+check "--generate past the positions: no --out" "[ ! -e \"$TMP/out\" ]"
 
 finish
