@@ -105,6 +105,9 @@ mhv_status s2s_audio_open(s2s_audio *a, const mhv_model *m, const mhv_tok *tok,
     int timestamps;
     if ((st = tokenizer_settings(m->dir, lang, task, sizeof lang, &timestamps, err)))
         return st;
+    if (tgt_lang && !tgt_lang[0]) /* not "no language": transformers refuses it too */
+        return mhv_fail(err, MHV_EUSAGE, "", "--tgt-lang '' is not one of Whisper's languages "
+                        "(a code such as en or a name such as english)");
     if (tgt_lang) { /* set_prefix_tokens(language=CODE, task="transcribe") */
         snprintf(lang, sizeof lang, "%s", tgt_lang);
         snprintf(task, sizeof task, "transcribe");

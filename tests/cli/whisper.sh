@@ -172,6 +172,12 @@ expect_fail "--generate past max_target_positions" 2 "--generate 21: with Whispe
     "$MHAVIZ" run --model tests/fixtures/whisper-f32 --generate 21 --out "$TMP/out" "$A/sweep16.wav"
 expect_fail "--generate on an unknown language" 2 "--tgt-lang 'xx' is not one of Whisper's languages" -- \
     "$MHAVIZ" run --model tests/fixtures/whisper-f32 --generate 5 --tgt-lang xx --out "$TMP/out" "$A/sweep16.wav"
+# an empty --tgt-lang is no language (transformers' set_prefix_tokens and generate refuse it),
+# not 'none given' with the language detected
+for mode in --pairs "--generate 5"; do
+    expect_fail "--tgt-lang '' ($mode)" 2 "--tgt-lang '' is not one of Whisper's languages" -- \
+        "$MHAVIZ" run --model tests/fixtures/whisper-f32 $mode --tgt-lang '' --out "$TMP/out" "$A/sweep16.wav"
+done
 cp -r tests/fixtures/whisper-f32 "$TMP/m"
 perl -0pi -e 's/"<\|de\|>": \d+,//' "$TMP/m/generation_config.json"
 expect_fail "--generate on a language lang_to_id lacks" 2 "language <|de|> is not in lang_to_id: this model does not take it" -- \
