@@ -425,6 +425,19 @@ mhv_status cli_font_open(const char *file, mhv_fontset **fs, mhv_error *err)
 }
 
 /* The memory the system could still give: MemAvailable of /proc/meminfo, 0 if unknown. */
+int cli_file_starts(const char *path, size_t at, const char *magic, size_t n)
+{
+    unsigned char head[64];
+    if (at + n > sizeof head)
+        return 0;
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return 0;
+    size_t got = fread(head, 1, at + n, f);
+    fclose(f);
+    return got == at + n && memcmp(head + at, magic, n) == 0;
+}
+
 uint64_t cli_available_memory(void)
 {
     FILE *f = fopen("/proc/meminfo", "r");

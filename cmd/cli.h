@@ -109,6 +109,9 @@ mhv_status cli_font_open(const char *file, mhv_fontset **fs, mhv_error *err);
 
 /* The memory the system could still give: MemAvailable of /proc/meminfo, 0 if unknown. */
 uint64_t cli_available_memory(void);
+/* Whether the file at path begins with the n bytes of magic at offset at (0 when it cannot
+ * be read): a WAV or an image named as if it were a list of them. */
+int cli_file_starts(const char *path, size_t at, const char *magic, size_t n);
 /* b bytes as "1.5 GiB", "20.0 MiB" or "3.0 KiB" (--max-memory's messages). */
 void cli_fmt_bytes(char *buf, size_t size, uint64_t b);
 /* What run holds besides the forward pass (mhv_forward_mem): --weighting's raw norms for

@@ -176,6 +176,10 @@ static int is_image_name(const char *p)
 mhv_status run_vision_input(const char *file, mhv_input *in, mhv_error *err)
 {
     memset(in, 0, sizeof *in);
+    if (!is_image_name(file) && (cli_file_starts(file, 0, "\x89PNG", 4) ||
+                                 cli_file_starts(file, 0, "\xff\xd8\xff", 3)))
+        return mhv_fail(err, MHV_EINPUT, file, "an image not named .png, .jpg or .jpeg: FILE "
+                        "is an image or a list of them (rename it, or list it in a file)");
     if (!is_image_name(file))
         return mhv_input_read(file, in, err);
     size_t len = strlen(file);

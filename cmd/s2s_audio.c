@@ -24,6 +24,10 @@ int s2s_audio_is_wav(const char *path)
 mhv_status s2s_audio_input(const char *file, mhv_input *in, mhv_error *err)
 {
     memset(in, 0, sizeof *in);
+    if (!s2s_audio_is_wav(file) && cli_file_starts(file, 0, "RIFF", 4) &&
+        cli_file_starts(file, 8, "WAVE", 4)) /* not "line 1: contains a NUL byte" */
+        return mhv_fail(err, MHV_EINPUT, file, "a WAV file not named .wav: FILE is a .wav or "
+                        "a list of them (rename it, or list it in a file)");
     if (!s2s_audio_is_wav(file))
         return mhv_input_read(file, in, err);
     size_t len = strlen(file);

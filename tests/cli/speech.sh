@@ -93,4 +93,14 @@ sed -i 's/"add_adapter": false/"add_adapter": true/' "$TMP/adapter/config.json"
 expect_fail "adapters refused by name" 1 "add_adapter true is not supported" \
     -- "$MHAVIZ" run --model "$TMP/adapter" --out "$TMP/out" $W
 
+# a WAV not named .wav is read as a list of WAV files: said so, not "line 1: contains a NUL byte"
+cp $W "$TMP/clip"
+for cmd in run stats; do
+    expect_fail "$cmd: a WAV not named .wav" 1 "$TMP/clip: a WAV file not named .wav" \
+        -- "$MHAVIZ" $cmd --model $M --out "$TMP/out" "$TMP/clip"
+done
+printf '%s\n' "$TMP/clip" >"$TMP/clip.txt"
+"$MHAVIZ" run --model $M --format json --out "$TMP/cl" "$TMP/clip.txt" 2>/dev/null
+check "a WAV not named .wav, listed" "[ \$? = 0 ] && [ -s \"$TMP/cl/clip.json\" ]"
+
 finish

@@ -100,5 +100,9 @@ check "--generate 39 within 40 positions" "[ \$? = 0 ] && [ -s \"$TMP/g39/line.j
 expect_fail "--generate past the positions" 2 "--generate 40: the decoder's start token and 40 new ones could pass the model's 40 positions" -- \
     "$MHAVIZ" run --model "$FIX/ved-vit-trocr" --generate 40 --out "$TMP/out" "$IMG"
 check "--generate past the positions: no --out" "[ ! -e \"$TMP/out\" ]"
+# an image not named .png/.jpg/.jpeg is read as a list of images: said so, not "invalid UTF-8"
+cp "$IMG" "$TMP/picture"
+expect_fail "an image not named as one" 1 "$TMP/picture: an image not named .png, .jpg or .jpeg" -- \
+    "$MHAVIZ" run --model "$FIX/ved-vit-trocr" --generate 2 --out "$TMP/out" "$TMP/picture"
 
 finish
