@@ -330,6 +330,14 @@ static mhv_status fig_rows(const run_figs *r, const mhv_encoding *enc, const mhv
                        pieces, err);
 }
 
+/* dir = OUT/STEM for the first sentence of a file, OUT/STEM-K for the K-th; -1 when too long. */
+static int sentence_dir(char *dir, size_t size, const char *out, const char *stem, int index)
+{
+    int len = index == 0 ? snprintf(dir, size, "%s/%s", out, stem)
+                         : snprintf(dir, size, "%s/%s-%d", out, stem, index + 1);
+    return len >= (int)size ? -1 : 0;
+}
+
 /* Draws attn into the directory of sentence `index`: every figure, or with heads_only (or
  * an aggregate) the single-head ones, with hl boxed when not NULL. */
 static mhv_status sentence_figs(run_figs *r, const char *out, const char *stem, int index,
@@ -344,9 +352,7 @@ static mhv_status sentence_figs(run_figs *r, const char *out, const char *stem, 
         return MHV_OK;
     }
     char dir[4096];
-    int len = index == 0 ? snprintf(dir, sizeof dir, "%s/%s", out, stem)
-                         : snprintf(dir, sizeof dir, "%s/%s-%d", out, stem, index + 1);
-    if (len >= (int)sizeof dir)
+    if (sentence_dir(dir, sizeof dir, out, stem, index))
         return mhv_fail(err, MHV_EUSAGE, out, "output path too long");
     mhv_fig_input in;
     unsigned char *special;
@@ -402,9 +408,7 @@ mhv_status run_figs_contacts(run_figs *r, const char *out, const char *stem, int
     if (!r->o->formats || L == 0)
         return MHV_OK;
     char dir[4096];
-    int len = index == 0 ? snprintf(dir, sizeof dir, "%s/%s", out, stem)
-                         : snprintf(dir, sizeof dir, "%s/%s-%d", out, stem, index + 1);
-    if (len >= (int)sizeof dir)
+    if (sentence_dir(dir, sizeof dir, out, stem, index))
         return mhv_fail(err, MHV_EUSAGE, out, "output path too long");
     mhv_fig_input in;
     unsigned char *special;
@@ -474,9 +478,7 @@ mhv_status run_figs_seq2seq(run_figs *r, const char *out, const char *stem, int 
         }
     }
     char dir[4096];
-    int len = index == 0 ? snprintf(dir, sizeof dir, "%s/%s", out, stem)
-                         : snprintf(dir, sizeof dir, "%s/%s-%d", out, stem, index + 1);
-    if (len >= (int)sizeof dir)
+    if (sentence_dir(dir, sizeof dir, out, stem, index))
         return mhv_fail(err, MHV_EUSAGE, out, "output path too long");
     mhv_fig_input is, it;
     unsigned char *ss, *ts;

@@ -188,6 +188,9 @@ static void test_hunyuan(void **state)
     assert_true(c.rope.theta == 1e4);
     config_refused(SIZES("hunyuan_v1_dense") ", \"rope_scaling\": {\"type\": \"dynamic\", "
                    "\"alpha\": 1000.0}}", "alpha without head_dim");
+    /* alpha^(d / (d - 2)) has no value at head_dim 2 (transformers divides by zero) */
+    config_refused(SIZES("hunyuan_v1_dense") ", \"head_dim\": 2, \"rope_scaling\": {\"type\": "
+                   "\"dynamic\", \"alpha\": 1000.0}}", "head_dim 2");
 }
 
 static void test_apertus(void **state)

@@ -556,6 +556,10 @@ static mhv_status ntk_alpha_rope(const cJSON *root, mhv_config *c, const char *n
     if (!mhv_json_get(root, "head_dim")) /* transformers reads config.head_dim: None fails */
         return mhv_fail(err, MHV_EUNSUPPORTED, name,
                         "the dynamic rope's alpha without head_dim is not supported");
+    if (c->head_dim <= 2) /* the exponent d / (d - 2): transformers divides by zero */
+        return mhv_fail(err, MHV_EUNSUPPORTED, name, "the dynamic rope's alpha with head_dim "
+                        "%d is not supported (its exponent divides by head_dim - 2)",
+                        c->head_dim);
     cJSON *dup = cJSON_Duplicate(root, 1);
     if (!dup)
         return mhv_fail(err, MHV_ENOMEM, name, "out of memory");

@@ -319,6 +319,9 @@ static mhv_status split_weight(const mhv_model *m, mhv_wload *ld, mhv_mat *w, mh
     mhv_status st;
     if (in <= SPEECH_SPLIT)
         return MHV_OK;
+    if ((size_t)out * (size_t)in > INT_MAX) /* the store's lengths are ints */
+        return mhv_fail(err, MHV_EUNSUPPORTED, ld->ckpt_name, "a feature encoder weight of %zu "
+                        "elements is more than mhaviz takes", (size_t)out * (size_t)in);
     float *blk, *row = malloc((size_t)in * sizeof *row);
     if (!row)
         return mhv_fail(err, MHV_ENOMEM, m->dir, "out of memory");
