@@ -591,6 +591,8 @@ static int parse(int argc, char **argv, run_opts *o)
         return cli_usage_error("run", optind >= argc ? "no input FILE given"
                                                      : "exactly one input FILE expected");
     o->file = argv[optind];
+    if (!o->file[0]) /* not "mhaviz: cannot open" naming no file */
+        return cli_usage_error("run", "the input FILE is an empty name");
     if (o->pairs && o->generate)
         return cli_usage_error("run", "--pairs and --generate exclude each other");
     if (o->greedy && !o->generate)
@@ -598,6 +600,8 @@ static int parse(int argc, char **argv, run_opts *o)
     if ((o->src_lang || o->tgt_lang) && !o->pairs && !o->generate)
         return cli_usage_error("run", "--src-lang and --tgt-lang are for encoder-decoder models "
                                "(with --pairs or --generate)");
+    if (o->image && !o->image[0]) /* not "mhaviz: cannot open" naming no file */
+        return cli_usage_error("run", "--image needs a file (PNG or JPEG)");
     if (o->contacts && !o->fig.json && !o->fig.formats)
         return cli_usage_error("run", "--contacts writes into --format json, png, svg or pdf: "
                                "give one of them");

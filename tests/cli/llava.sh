@@ -107,4 +107,8 @@ expect_fail "llava: stats" 1 "stats is not available for llava (an image with ea
     "$MHAVIZ" stats --model "$FIX/llava-f32" "$TMP/q.txt"
 expect_fail "llava: rank" 1 "llava reads an image with each prompt: run --image takes it; this command does not yet" -- \
     "$MHAVIZ" rank --model "$FIX/llava-f32" --from What --to img "$TMP/q.txt"
+# an empty --image names no file: a usage error, not "mhaviz: cannot open"
+expect_fail "--image ''" 2 "--image needs a file" -- \
+    "$MHAVIZ" run --model "$FIX/llava-f32" --image '' --out "$TMP/out" "$TMP/p.txt"
+
 finish

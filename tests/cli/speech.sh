@@ -103,4 +103,7 @@ printf '%s\n' "$TMP/clip" >"$TMP/clip.txt"
 "$MHAVIZ" run --model $M --format json --out "$TMP/cl" "$TMP/clip.txt" 2>/dev/null
 check "a WAV not named .wav, listed" "[ \$? = 0 ] && [ -s \"$TMP/cl/clip.json\" ]"
 
+# an empty FILE names no file: a usage error, not "mhaviz: cannot open"
+expect_fail "run ''" 2 "the input FILE is an empty name" -- "$MHAVIZ" run --model $M --out "$TMP/out" ''
+
 finish
