@@ -55,6 +55,9 @@ typedef enum {
 
 /* A packs entry for families whose every model packs (MHV_PACKS_ROWS). */
 int mhv_family_packs_always(const mhv_config *c);
+/* A packs entry for mixture-of-experts families: the experts run over the rows routed to
+ * them, which packing changes (MHV_PACKS_ANY_ROWS). */
+int mhv_family_packs_any_rows(const mhv_config *c);
 
 extern const mhv_family mhv_family_bert;
 extern const mhv_family mhv_family_gpt2;

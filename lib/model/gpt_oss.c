@@ -317,13 +317,6 @@ static mhv_status oss_forward(mhv_nn *nn, const mhv_model *m, const int32_t *ids
     return MHV_OK;
 }
 
-/* the experts' routed rows change with the rows packed together */
-static int oss_packs(const mhv_config *c)
-{
-    (void)c;
-    return MHV_PACKS_ANY_ROWS;
-}
-
 const mhv_family mhv_family_gpt_oss = {
     .name = "gpt_oss",
     .model_types = model_types,
@@ -331,5 +324,5 @@ const mhv_family mhv_family_gpt_oss = {
     .vector_floats = oss_vector_floats,
     .load = oss_load,
     .forward = oss_forward,
-    .packs = oss_packs,
+    .packs = mhv_family_packs_any_rows,
 };

@@ -181,13 +181,6 @@ static mhv_status granitemoe_forward(mhv_nn *nn, const mhv_model *m, const int32
     return MHV_OK;
 }
 
-/* experts run over the rows routed to them, which packing changes */
-static int granitemoe_packs(const mhv_config *c)
-{
-    (void)c;
-    return MHV_PACKS_ANY_ROWS;
-}
-
 const mhv_family mhv_family_granitemoe = {
     .name = "granitemoe",
     .model_types = model_types,
@@ -195,5 +188,5 @@ const mhv_family mhv_family_granitemoe = {
     .vector_floats = granitemoe_vector_floats,
     .load = granitemoe_load,
     .forward = granitemoe_forward,
-    .packs = granitemoe_packs,
+    .packs = mhv_family_packs_any_rows,
 };

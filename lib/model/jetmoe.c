@@ -277,13 +277,6 @@ static mhv_status jetmoe_forward(mhv_nn *nn, const mhv_model *m, const int32_t *
     return MHV_OK;
 }
 
-/* experts run over the rows routed to them, which packing changes */
-static int jetmoe_packs(const mhv_config *c)
-{
-    (void)c;
-    return MHV_PACKS_ANY_ROWS;
-}
-
 const mhv_family mhv_family_jetmoe = {
     .name = "jetmoe",
     .model_types = model_types,
@@ -291,5 +284,5 @@ const mhv_family mhv_family_jetmoe = {
     .vector_floats = jetmoe_vector_floats,
     .load = jetmoe_load,
     .forward = jetmoe_forward,
-    .packs = jetmoe_packs,
+    .packs = mhv_family_packs_any_rows,
 };

@@ -139,13 +139,6 @@ static mhv_status olmoe_forward(mhv_nn *nn, const mhv_model *m, const int32_t *i
     return MHV_OK;
 }
 
-/* experts run over the rows routed to them, which packing changes */
-static int olmoe_packs(const mhv_config *c)
-{
-    (void)c;
-    return MHV_PACKS_ANY_ROWS;
-}
-
 const mhv_family mhv_family_olmoe = {
     .name = "olmoe",
     .model_types = model_types,
@@ -153,5 +146,5 @@ const mhv_family mhv_family_olmoe = {
     .vector_floats = olmoe_vector_floats,
     .load = olmoe_load,
     .forward = olmoe_forward,
-    .packs = olmoe_packs,
+    .packs = mhv_family_packs_any_rows,
 };
