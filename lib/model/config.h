@@ -198,7 +198,7 @@ typedef struct {
     int sq_groups[6];
     /* BigBird (model/bert.c): token rows times sqrt(hidden_size) (rescale_embeddings); > 0:
      * block_sparse attention, which transformers runs as original_full up to this many
-     * tokens ((5 + 2 num_random_blocks) block_size), longer sentences refused */
+     * tokens ((5 + 2 num_random_blocks) block_size), block-sparse above (sparse_block) */
     int embed_rescale;
     int sparse_full_max;
     /* encoder-decoders whose decoder has its own position table (LED): its rows; else
@@ -269,6 +269,11 @@ typedef struct {
     int ved_enc_heads, ved_dec_heads;
     int ved_gpt2;             /* the decoder is GPT-2's (GPT2LMHeadModel), not TrOCR's */
     int ved_bert;             /* the decoder is BERT's (BertLMHeadModel) */
+    /* BigBird's block_sparse attention (model/bert.c) on sentences longer than
+     * sparse_full_max: block_size and num_random_blocks; qkv_no_bias: q, k and v without
+     * biases (use_bias false) */
+    int sparse_block, sparse_random;
+    int qkv_no_bias;
 } mhv_config;
 
 /* The frames a speech encoder (cfg.speech) makes of `samples` samples: each convolution

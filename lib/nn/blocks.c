@@ -1105,6 +1105,8 @@ static void attn_task(void *ctx, int task, int worker)
         a.ld_bias = (size_t)a.n;
     }
     j->K->attention(&a);
+    if (a.probs && j->layer->probs_post)
+        j->layer->probs_post(j->layer->bias_ctx, a.probs, a.n, a.prow);
     if (vn)
         value_norms(vn, v, j->base.ld_v, a.n, j->d, j->vnorm, j->layer->wo, h,
                     j->nn->wo_block + (size_t)worker * j->nn->wo_stride);

@@ -466,6 +466,12 @@ typedef struct {
                                      * first ctx_v_dim of head_dim columns (DeepSeek's MLA,
                                      * the rest zeros): the decoder layer packs ctx to (n,
                                      * heads * ctx_v_dim) before the output projection */
+    /* Called with bias_ctx on each kept map of a head right after its softmax, before it is
+     * handed on: probs (n, n) as the kernel wrote it (query i in row prow[i], none when < 0,
+     * under prow; row i without). For a bias that counts some keys several times in the
+     * softmax (log of the count added to their scores) while the map shows one of them
+     * (BigBird's block-sparse attention): it divides them back. NULL: none */
+    void (*probs_post)(const void *ctx, float *probs, int n, const int *prow);
 } mhv_attn_layer;
 
 /* Activations of the attention block: q (n, heads*d), k and v (n, kv_heads*d), ctx (n,
