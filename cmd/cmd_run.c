@@ -79,7 +79,7 @@ static const char run_usage[] =
     "                   --aggregate's maps) would need more (e.g. 20G, 512M; default: the\n"
     "                   available memory; 0: no limit; encoder-decoders: both stacks and\n"
     "                   the cross maps; --generate on a decoder: the prompt and N more)\n"
-    "  --out DIR        output directory (default: mhaviz-out)\n"
+    "  --out DIR        output directory (default: mhaviz-out; not -)\n"
     "  --pretokenized   lines are vocabulary pieces separated by spaces; nothing added\n"
     "  --ids            lines are token ids separated by spaces; nothing added\n"
     "  --truncate       cut sentences longer than the model's positions instead of failing\n"
