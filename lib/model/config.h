@@ -269,6 +269,9 @@ typedef struct {
     int ved_enc_heads, ved_dec_heads;
     int ved_gpt2;             /* the decoder is GPT-2's (GPT2LMHeadModel), not TrOCR's */
     int ved_bert;             /* the decoder is BERT's (BertLMHeadModel) */
+    /* Longformer, LED (its encoder): tokens may be given global attention (their
+     * global_attention_mask: nn->global, mhv_forward_ctx_global) */
+    int global_attn;
 } mhv_config;
 
 /* The frames a speech encoder (cfg.speech) makes of `samples` samples: each convolution
