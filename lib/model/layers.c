@@ -694,6 +694,19 @@ int mhv_layer_pre_norm(mhv_nn *nn, const mhv_decoder *dec, const mhv_config *c,
     return 0;
 }
 
+mhv_status mhv_decoder_experts_fit(const mhv_model *m, const mhv_wload *ld, int moe_layers,
+                                   uint64_t expert_elems, mhv_error *err)
+{
+    uint64_t need;
+    if (__builtin_mul_overflow((uint64_t)moe_layers * (uint64_t)m->cfg.num_experts,
+                               expert_elems, &need) ||
+        need > mhv_st_file_bytes(ld->st) / 2)
+        return mhv_fail(err, MHV_EFORMAT, ld->ckpt_name,
+                        "checkpoint is too small for %d experts in each of %d layers (config.json)",
+                        m->cfg.num_experts, moe_layers);
+    return MHV_OK;
+}
+
 mhv_status mhv_decoder_load_experts(mhv_model *m, mhv_wload *ld, int l, const char *block,
                                     const char *const names[3], int inter, int moe_layers,
                                     mhv_error *err)
@@ -701,20 +714,31 @@ mhv_status mhv_decoder_load_experts(mhv_model *m, mhv_wload *ld, int l, const ch
     const mhv_config *c = &m->cfg;
     mhv_layer *ly = &m->layers[l];
     int H = c->hidden_size, E = c->num_experts;
+    mhv_status st;
     if (!m->experts) {
         /* every expert matrix is a tensor of the checkpoint: no more views than those */
-        size_t views = (size_t)c->num_layers * (size_t)E * 3;
-        if ((size_t)moe_layers * (size_t)E * 3 > mhv_st_count(m->st))
+        size_t views = (size_t)moe_layers * (size_t)E * 3;
+        if (views > mhv_st_count(m->st))
             return mhv_fail(err, MHV_EFORMAT, m->dir,
                             "the checkpoint has fewer tensors than %d experts need", E);
+        if ((st = mhv_decoder_experts_fit(m, ld, moe_layers, 3 * (uint64_t)H * (uint64_t)inter,
+                                          err)))
+            return st;
         if (!(m->experts = calloc(views, sizeof *m->experts)))
             return mhv_fail(err, MHV_ENOMEM, m->dir, "out of memory");
     }
-    mhv_mat *g = m->experts + (size_t)l * (size_t)E * 3, *u = g + E, *d = u + E;
+    /* the MoE layers take their views in order: this one's place is the count of routers
+     * loaded before it */
+    size_t at = 0;
+    for (int k = 0; k < l; k++)
+        at += m->layers[k].router.data != NULL;
+    if (at >= (size_t)moe_layers) /* a guard: the callers count their MoE layers */
+        return mhv_fail(err, MHV_EFORMAT, m->dir, "more MoE layers than the config counts");
+    mhv_mat *g = m->experts + at * (size_t)E * 3, *u = g + E, *d = u + E;
     ly->exp_gate = g, ly->exp_up = u, ly->exp_down = d;
     char n[200];
     snprintf(n, sizeof n, "layers.%d.%s.gate.weight", l, block);
-    mhv_status st = mhv_wload_mat(ld, n, E, H, 0, &ly->router, err);
+    st = mhv_wload_mat(ld, n, E, H, 0, &ly->router, err);
     for (int e = 0; e < E && !st; e++) {
         mhv_mat *dst[3] = {&g[e], &u[e], &d[e]};
         for (int t = 0; t < 3 && !st; t++) {

@@ -190,11 +190,18 @@ int mhv_layer_pre_norm(mhv_nn *nn, const mhv_decoder *dec, const mhv_config *c,
 mhv_status mhv_decoder_load_attn_proj(mhv_wload *ld, int l, int hidden, int qd, int kvd,
                                       int bias, mhv_layer *ly, mhv_error *err);
 
+/* Refuses experts that the checkpoint could not hold, before anything is allocated for them:
+ * moe_layers layers of cfg.num_experts experts of expert_elems elements each, 2 bytes an
+ * element at least (F16, BF16; GPT-OSS's MXFP4 experts count as a quarter of theirs). */
+mhv_status mhv_decoder_experts_fit(const mhv_model *m, const mhv_wload *ld, int moe_layers,
+                                   uint64_t expert_elems, mhv_error *err);
+
 /* Layer l's router, layers.<l>.<block>.gate.weight (experts x hidden), and its experts'
  * gate, up and down projections, layers.<l>.<block>.experts.<e>.<names[0..2]>.weight
  * (inter x hidden, inter x hidden, hidden x inter), as views in m->experts (allocated at
- * the first call for every layer: 3 x experts views of each; moe_layers of the layers hold
- * experts, so a checkpoint with fewer tensors than those is refused before allocating). */
+ * the first call: 3 x experts views of each of the moe_layers layers that hold experts,
+ * taken in the order of the layers; a checkpoint with fewer tensors or bytes than those
+ * experts is refused before allocating). */
 mhv_status mhv_decoder_load_experts(mhv_model *m, mhv_wload *ld, int l, const char *block,
                                     const char *const names[3], int inter, int moe_layers,
                                     mhv_error *err);

@@ -1,6 +1,8 @@
 /* wav2vec2.c - speech encoders over the waveform: wav2vec 2.0 (Wav2Vec2Model, *ForCTC ...),
- * HuBERT, data2vec-audio and WavLM, as transformers' modeling_wav2vec2.py, modeling_hubert.py,
- * modeling_data2vec_audio.py and modeling_wavlm.py compute them.
+ * HuBERT, data2vec-audio, WavLM, UniSpeech and UniSpeech-SAT, as transformers'
+ * modeling_wav2vec2.py, modeling_hubert.py, modeling_data2vec_audio.py, modeling_wavlm.py,
+ * modeling_unispeech.py and modeling_unispeech_sat.py compute them (UniSpeech's and
+ * UniSpeech-SAT's encoders are wav2vec 2.0's modules under their own prefixes).
  *
  *   f = waveform (samples, 1)               (Wav2Vec2FeatureExtractor's input_values)
  *   for each conv i: f = act(norm_i(conv_i(f)))   no padding; norm: GroupNorm with a group
@@ -32,7 +34,8 @@
 #include "base/json.h"
 #include "model/family.h"
 
-static const char *const model_types[] = {"wav2vec2", "hubert", "data2vec-audio", "wavlm",
+static const char *const model_types[] = {"wav2vec2",  "hubert",        "data2vec-audio",
+                                          "wavlm",     "unispeech",     "unispeech-sat",
                                           NULL};
 
 /* Rows of a convolution's im2col and of the positional convolution a linear layer takes at
@@ -347,7 +350,8 @@ static mhv_status split_weight(const mhv_model *m, mhv_wload *ld, mhv_mat *w, mh
 static mhv_status speech_load(mhv_model *m, mhv_wload *ld, mhv_error *err)
 {
     /* *ForCTC, *ForSequenceClassification ...: under the base model's name */
-    static const char *const prefixes[] = {"wav2vec2.", "hubert.", "data2vec_audio.", "wavlm.",
+    static const char *const prefixes[] = {"wav2vec2.",  "hubert.",        "data2vec_audio.",
+                                           "wavlm.",     "unispeech.",     "unispeech_sat.",
                                            NULL};
     const mhv_config *c = &m->cfg;
     int H = c->hidden_size, I = c->intermediate_size;

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The speech encoders wav2vec2, HuBERT, data2vec-audio and WavLM through the command line (their attentions against
+# The speech encoders wav2vec2, HuBERT, data2vec-audio, WavLM, UniSpeech(-SAT) through the command line (their attentions against
 # transformers: tests/test_speech.c): listed, described, run on a .wav and on a list of
 # them (frames labelled by time, the same bytes on 1 and 2 threads), stats over clips, the
 # other commands and inputs refused by name, other sample rates refused with the ffmpeg command.
@@ -7,7 +7,7 @@
 check() { if eval "$2"; then ok; else bad "$1"; fi; }
 
 families=$("$MHAVIZ" info --families)
-for t in wav2vec2 hubert data2vec-audio wavlm; do
+for t in wav2vec2 hubert data2vec-audio wavlm unispeech unispeech-sat; do
     check "info --families lists $t" "printf '%s\n' \"\$families\" | grep -qx $t"
 done
 M=tests/fixtures/speech-w2v-group
@@ -69,6 +69,20 @@ expect_fail "stats --rows on a speech model" 2 "--pairs, --rows, --truncate and 
 
 check "wavlm: run" "\"$MHAVIZ\" run --model tests/fixtures/speech-wavlm --format json --out \"$TMP/l\" tests/fixtures/audio/w2v-short.wav 2>/dev/null && grep -q '\"architecture\": \"wavlm\"' \"$TMP/l/w2v-short.json\""
 check "data2vec-audio: run" "\"$MHAVIZ\" run --model tests/fixtures/speech-d2v-audio --format json --out \"$TMP/d\" tests/fixtures/audio/w2v-short.wav 2>/dev/null && grep -q '\"architecture\": \"data2vec-audio\"' \"$TMP/d/w2v-short.json\""
+
+for f in unispeech unispeech-sat-xvector-bf16; do
+    "$MHAVIZ" run --model tests/fixtures/speech-$f --format json --threads 1 --out "$TMP/u1" tests/fixtures/audio/w2v-short.wav 2>/dev/null
+    "$MHAVIZ" run --model tests/fixtures/speech-$f --format json --threads 2 --out "$TMP/u2" tests/fixtures/audio/w2v-short.wav 2>/dev/null
+    check "$f: run, 1 and 2 threads the same bytes" "grep -q '\"architecture\": \"${f%%-xvector-bf16}\"' \"$TMP/u1/w2v-short.json\" && cmp -s \"$TMP/u1/w2v-short.json\" \"$TMP/u2/w2v-short.json\""
+done
+check "unispeech: stats" "\"$MHAVIZ\" stats --model tests/fixtures/speech-unispeech --format csv $W >/dev/null 2>&1"
+mkdir -p "$TMP/usad"
+cp tests/fixtures/speech-unispeech-sat/* "$TMP/usad/"
+sed -i 's/"model_type": "unispeech-sat"/"model_type": "unispeech-sat", "add_adapter": true/' "$TMP/usad/config.json"
+expect_fail "unispeech-sat: adapters refused by name" 1 "add_adapter true is not supported" \
+    -- "$MHAVIZ" run --model "$TMP/usad" --out "$TMP/out" $W
+expect_fail "rank on unispeech" 1 "rank is not available for unispeech" \
+    -- "$MHAVIZ" rank --model tests/fixtures/speech-unispeech --from a --to b $W
 
 # refusals
 expect_fail "--ids on a speech model" 2 "wav2vec2 reads WAV files" \
