@@ -269,6 +269,9 @@ typedef struct {
     int ved_enc_heads, ved_dec_heads;
     int ved_gpt2;             /* the decoder is GPT-2's (GPT2LMHeadModel), not TrOCR's */
     int ved_bert;             /* the decoder is BERT's (BertLMHeadModel) */
+    /* Longformer, LED (its encoder): tokens may be given global attention (their
+     * global_attention_mask: nn->global, mhv_forward_ctx_global) */
+    int global_attn;
     /* SEW and SEW-D (model/wav2vec2.c): the frames averaged speech_squeeze at a time before
      * the encoder, the positional convolution strided as much (0: no squeeze); the feature
      * LayerNorm's eps (every speech encoder's); SEW-D's DeBERTa layers (disentangled
