@@ -18,6 +18,51 @@ mhv_attn_layer mhv_layer_attention(const mhv_layer *ly, const mhv_config *c)
     };
 }
 
+void mhv_layer_global(const mhv_nn *nn, const mhv_layer *ly, mhv_attn_layer *a)
+{
+    if (!nn->global)
+        return;
+    a->global = nn->global;
+    a->wq_global = &ly->q_global, a->wk_global = &ly->k_global, a->wv_global = &ly->v_global;
+    a->bq_global = ly->q_global_b, a->bk_global = ly->k_global_b;
+    a->bv_global = ly->v_global_b;
+}
+
+mhv_status mhv_layer_load_global(mhv_wload *ld, const char *base, int H, mhv_layer *ly,
+                                 mhv_error *err)
+{
+    static const char *const names[3] = {"query_global", "key_global", "value_global"};
+    mhv_mat *w[3] = {&ly->q_global, &ly->k_global, &ly->v_global};
+    float **b[3] = {&ly->q_global_b, &ly->k_global_b, &ly->v_global_b};
+    char n[200];
+    for (int i = 0; i < 3; i++) {
+        int flags = i == 0 ? MHV_W_OPTIONAL : 0; /* all three once query_global is there */
+        snprintf(n, sizeof n, "%s.%s.weight", base, names[i]);
+        mhv_status st = mhv_wload_mat(ld, n, H, H, flags, w[i], err);
+        if (st)
+            return st;
+        if (!w[i]->data)
+            return MHV_OK;
+        snprintf(n, sizeof n, "%s.%s.bias", base, names[i]);
+        if ((st = mhv_wload_vec(ld, n, H, 0, b[i], err)))
+            return st;
+    }
+    return MHV_OK;
+}
+
+mhv_status mhv_layer_global_check(const mhv_nn *nn, const mhv_model *m,
+                                  const mhv_layer *layers, int count, mhv_error *err)
+{
+    if (!nn->global || nn->measure)
+        return MHV_OK;
+    for (int l = 0; l < count; l++)
+        if (!layers[l].q_global.data)
+            return mhv_fail(err, MHV_EUNSUPPORTED, m->dir, "global attention needs layer %d's "
+                            "query_global, key_global and value_global: the checkpoint has "
+                            "none", l);
+    return MHV_OK;
+}
+
 void mhv_layer_post_norm(mhv_nn *nn, const mhv_layer *ly, const mhv_config *c, float *x,
                          const float *ctx, float *tmp, float *ffn, int n)
 {

@@ -12,6 +12,19 @@
  * scaled by 1/sqrt(head_dim), nothing else: families set what they add. */
 mhv_attn_layer mhv_layer_attention(const mhv_layer *ly, const mhv_config *c);
 
+/* Longformer's global attention (its global_attention_mask) on a: the tokens nn->global
+ * marks, ly's global projections (mhv_attn_layer.global); nothing when nn->global is NULL. */
+void mhv_layer_global(const mhv_nn *nn, const mhv_layer *ly, mhv_attn_layer *a);
+/* Longformer's query_global, key_global and value_global (BASE.<name>.weight (H, H) and
+ * .bias each) into ly; a checkpoint without query_global leaves them NULL (refused when a
+ * pass asks for global attention: mhv_layer_global_check). */
+mhv_status mhv_layer_load_global(mhv_wload *ld, const char *base, int H, mhv_layer *ly,
+                                 mhv_error *err);
+/* MHV_EUNSUPPORTED when nn asks for global attention and layers(count) lack the global
+ * projections. */
+mhv_status mhv_layer_global_check(const mhv_nn *nn, const mhv_model *m,
+                                  const mhv_layer *layers, int count, mhv_error *err);
+
 /* BERT's sublayers after attention, in place on x(n, hidden):
  *   x = LN_attn(x + O·ctx);  x = LN_ffn(x + down(act(up(x))))
  * tmp (n, hidden) and ffn (n, intermediate) are work space. */
