@@ -272,6 +272,8 @@ typedef struct {
     /* Longformer, LED (its encoder): tokens may be given global attention (their
      * global_attention_mask: nn->global, mhv_forward_ctx_global) */
     int global_attn;
+    int global_sep_id;        /* Longformer: sep_token_id (default 2), whose first occurrence
+                               * ends the question LongformerForQuestionAnswering makes global */
 } mhv_config;
 
 /* The frames a speech encoder (cfg.speech) makes of `samples` samples: each convolution
