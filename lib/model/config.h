@@ -274,10 +274,18 @@ typedef struct {
     int global_attn;
     int global_sep_id;        /* Longformer: sep_token_id (default 2), whose first occurrence
                                * ends the question LongformerForQuestionAnswering makes global */
+    /* SEW and SEW-D (model/wav2vec2.c): the frames averaged speech_squeeze at a time before
+     * the encoder, the positional convolution strided as much (0: no squeeze); the feature
+     * LayerNorm's eps (every speech encoder's); SEW-D's DeBERTa layers (disentangled
+     * attention, model/disentangled.h) instead of wav2vec 2.0's */
+    int speech_squeeze;
+    float speech_proj_eps;
+    int speech_deberta;
 } mhv_config;
 
 /* The frames a speech encoder (cfg.speech) makes of `samples` samples: each convolution
- * takes (len - kernel) / stride + 1; 0 when too short for one. */
+ * takes (len - kernel) / stride + 1, SEW's squeeze len / speech_squeeze; 0 when too short
+ * for one. */
 static inline long mhv_config_speech_frames(const mhv_config *c, long samples)
 {
     long len = samples;
@@ -286,7 +294,17 @@ static inline long mhv_config_speech_frames(const mhv_config *c, long samples)
             return 0;
         len = (len - c->speech_conv_kernel[i]) / c->speech_conv_stride[i] + 1;
     }
-    return len;
+    return c->speech_squeeze > 1 ? len / c->speech_squeeze : len;
+}
+
+/* The samples from one frame's start to the next's: the convolutions' strides and SEW's
+ * squeeze multiplied. */
+static inline long mhv_config_speech_ratio(const mhv_config *c)
+{
+    long ratio = c->speech_squeeze > 1 ? c->speech_squeeze : 1;
+    for (int i = 0; i < c->speech_convs; i++)
+        ratio *= c->speech_conv_stride[i];
+    return ratio;
 }
 
 /* BEiT's relative position biases: each layer's own table and/or one shared by all (summed) */
