@@ -77,6 +77,10 @@ typedef struct {
     struct mhv_capture_s *image_cap; /* LLaVA: what its vision tower's pass keeps (the
                                       * tower's own maps), set by the forward driver; NULL:
                                       * nothing */
+    /* A rotary table (n, half) that takes the place of a decoder's own (Qwen2-VL's
+     * multimodal positions, made from the image's grid), set by a family around its
+     * language model's pass; NULL: the decoder's */
+    const float *rope_cos_given, *rope_sin_given;
 } mhv_nn;
 
 /* What the passes over one source share, kept by the caller (the generation loop runs the
