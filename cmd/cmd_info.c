@@ -197,17 +197,21 @@ int cmd_info(int argc, char **argv)
                mhv_act_name(cf->image_proj_act), cf->image_proj_bias ? "with" : "without");
     }
     if (cf->speech) { /* a waveform in: its convolutions make the frames */
-        long per = 1;
         printf("feature_encoder:");
-        for (int i = 0; i < cf->speech_convs; i++) {
+        for (int i = 0; i < cf->speech_convs; i++)
             printf(" %dx%d/%d", cf->speech_conv_dim[i], cf->speech_conv_kernel[i],
                    cf->speech_conv_stride[i]);
-            per *= cf->speech_conv_stride[i];
-        }
-        printf(" (channels x kernel / stride; %s norm)\nsamples_per_frame: %ld\n",
-               cf->speech_conv_layer_norm ? "layer" : "group", per);
+        printf(" (channels x kernel / stride; %s norm)\n",
+               cf->speech_conv_layer_norm ? "layer" : "group");
+        if (cf->speech_squeeze > 1) /* SEW: the encoder's frames average this many */
+            printf("squeeze_factor: %d (the convolutions' frames averaged %d at a time)\n",
+                   cf->speech_squeeze, cf->speech_squeeze);
+        printf("samples_per_frame: %ld\n", mhv_config_speech_ratio(cf));
         printf("positional_conv: kernel %d, %d groups\nlayer_norm: %s\n", cf->speech_pos_kernel,
-               cf->speech_pos_groups, cf->pre_norm ? "stable (pre-LN)" : "post-LN");
+               cf->speech_pos_groups,
+               cf->speech_deberta ? "post-LN, DeBERTa's disentangled attention"
+               : cf->pre_norm     ? "stable (pre-LN)"
+                                  : "post-LN");
     }
     if (!tok) {
         puts(cf->vision   ? "tokenizer: none (an image model)"

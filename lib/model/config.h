@@ -269,6 +269,16 @@ typedef struct {
     int ved_enc_heads, ved_dec_heads;
     int ved_gpt2;             /* the decoder is GPT-2's (GPT2LMHeadModel), not TrOCR's */
     int ved_bert;             /* the decoder is BERT's (BertLMHeadModel) */
+    /* Longformer, LED (its encoder): tokens may be given global attention (their
+     * global_attention_mask: nn->global, mhv_forward_ctx_global) */
+    int global_attn;
+    /* SEW and SEW-D (model/wav2vec2.c): the frames averaged speech_squeeze at a time before
+     * the encoder, the positional convolution strided as much (0: no squeeze); the feature
+     * LayerNorm's eps (every speech encoder's); SEW-D's DeBERTa layers (disentangled
+     * attention, model/disentangled.h) instead of wav2vec 2.0's */
+    int speech_squeeze;
+    float speech_proj_eps;
+    int speech_deberta;
     /* Qwen2-VL and Qwen2.5-VL (model/qwen2_vl.c). The model (image_in_text, the decoder's
      * sizes its text model's): pairs of a head turn by the positions of mrope_section's
      * three axes (time, height, width; as many pairs each, in that order), image_merge x
@@ -288,7 +298,8 @@ typedef struct {
 } mhv_config;
 
 /* The frames a speech encoder (cfg.speech) makes of `samples` samples: each convolution
- * takes (len - kernel) / stride + 1; 0 when too short for one. */
+ * takes (len - kernel) / stride + 1, SEW's squeeze len / speech_squeeze; 0 when too short
+ * for one. */
 static inline long mhv_config_speech_frames(const mhv_config *c, long samples)
 {
     long len = samples;
@@ -297,7 +308,17 @@ static inline long mhv_config_speech_frames(const mhv_config *c, long samples)
             return 0;
         len = (len - c->speech_conv_kernel[i]) / c->speech_conv_stride[i] + 1;
     }
-    return len;
+    return c->speech_squeeze > 1 ? len / c->speech_squeeze : len;
+}
+
+/* The samples from one frame's start to the next's: the convolutions' strides and SEW's
+ * squeeze multiplied. */
+static inline long mhv_config_speech_ratio(const mhv_config *c)
+{
+    long ratio = c->speech_squeeze > 1 ? c->speech_squeeze : 1;
+    for (int i = 0; i < c->speech_convs; i++)
+        ratio *= c->speech_conv_stride[i];
+    return ratio;
 }
 
 /* BEiT's relative position biases: each layer's own table and/or one shared by all (summed) */

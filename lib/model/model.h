@@ -88,6 +88,10 @@ typedef struct {
      * kv_b_proj (heads * (nope + v), kv_lora); biases with attention_bias, or NULL */
     mhv_mat mla_q_a, mla_kv_a, mla_kv_b;
     float *mla_q_a_b, *mla_q_a_g, *mla_kv_a_b, *mla_kv_a_g;
+    /* Longformer's (and LED's encoder's) projections of the global tokens (query_global,
+     * key_global, value_global: shaped as q, k, v), data NULL when the checkpoint has none */
+    mhv_mat q_global, k_global, v_global;
+    float *q_global_b, *k_global_b, *v_global_b;
 } mhv_layer;
 
 typedef struct mhv_model_s {
