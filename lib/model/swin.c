@@ -392,7 +392,9 @@ static mhv_status swin_forward(mhv_nn *nn, const mhv_model *m, const int32_t *id
                                {&probs, (size_t)(nn->threads > 0 ? nn->threads : 1) * T * T},
                                {&table, (size_t)(2 * Wm - 1) * (size_t)(2 * Wm - 1) *
                                             (size_t)headsmax}};
-    mhv_nn_shape shape = {(int)T, c->hidden_size, widest, c->head_dim};
+    /* the blocks' scratch for the most rows a linear layer takes: a stage's padded windows */
+    int most = (int)rows_most > n ? (int)rows_most : n;
+    mhv_nn_shape shape = {most, c->hidden_size, widest, c->head_dim};
     mhv_status st = mhv_nn_begin(nn, &shape, bufs, (int)(sizeof bufs / sizeof bufs[0]), err);
     if (st)
         return st;

@@ -13,17 +13,24 @@ transformers' windows with transformers' own window_partition and torch.roll, ap
 grid of token numbers. float64 values, tolerance 1e-5 or 1.25x fp32's own error (famgen's
 rule); logits of the classifier (fp32) for *ForImageClassification.
 
+End to end (tests/cli/swin.sh): PNG files made here (tests/fixtures/images/swin) through the
+fixtures' own image processors (Pillow backend, as mhaviz follows) and models, their maps as
+above: tests/fixtures/goldens/e2e-swin.json.
+
     HF_HUB_OFFLINE=1 /path/to/venv/bin/python tests/gen/fam_swin.py [FIXTURE ...]
 """
 import json
 import os
 import sys
 
+import numpy as np
 import torch
 import torch.nn.functional as F
+from PIL import Image
 from safetensors.torch import load_file, save_file
-from transformers import (SwinConfig, SwinForImageClassification, SwinModel,
-                          ViTImageProcessor)
+from transformers import (AutoImageProcessor, SwinConfig, SwinForImageClassification,
+                          SwinModel, ViTImageProcessor)
+from transformers.image_utils import load_image
 from transformers.models.swin.modeling_swin import window_partition
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -199,3 +206,46 @@ make("swin-hub-3stage-bf16", SwinForImageClassification,
      "SwinForImageClassification under the hub's names (attention.self.query ...), BF16, "
      "3 stages (depths 2, 1, 2), windows of 2; 32x32 and 40x24 pixels",
      dtype=torch.bfloat16, sizes=[(32, 32), (40, 24)], post=to_hub)
+
+
+def picture(name, w, h):
+    """A smooth colour picture with a sharp disc, saved as a PNG under images/swin."""
+    d = os.path.join(fg.FIXTURES, "images", "swin")
+    os.makedirs(d, exist_ok=True)
+    y, x = np.mgrid[0:h, 0:w].astype(np.float64)
+    r = 127 + 120 * np.sin(x / 4.0) * np.cos(y / 6.0)
+    g = 255 * (x + y) / (w + h)
+    b = np.where((x - w / 3) ** 2 + (y - h / 2) ** 2 < (min(w, h) / 4) ** 2, 230, 30)
+    Image.fromarray(np.stack([r, g, b], -1).clip(0, 255).astype(np.uint8)).save(os.path.join(d, name))
+    return os.path.join("images", "swin", name)
+
+
+def e2e(cases):
+    """cases: (case, fixture, class, image, processor keyword arguments)."""
+    res = []
+    for case, fixture, cls, image, kw in cases:
+        d = os.path.join(fg.FIXTURES, fixture)
+        proc = AutoImageProcessor.from_pretrained(d, backend="pil")
+        px = proc(images=load_image(os.path.join(fg.FIXTURES, image)), return_tensors="pt",
+                  **kw)["pixel_values"]
+        r32 = cls.from_pretrained(d, dtype=torch.float32, attn_implementation="eager").eval()
+        r64 = cls.from_pretrained(d, dtype=torch.float64, attn_implementation="eager").eval()
+        m32, shape, logits = run(r32, px)
+        m64, _, _ = run(r64, px.double())
+        worst = max((a.double() - b).abs().max().item() for a, b in zip(m32, m64))
+        res.append({"case": case, "fixture": fixture, "image": image,
+                    "processor": type(proc).__name__, "pixels_hw": list(px.shape[2:]),
+                    "tolerance": float("%.3g" % max(1e-5, 1.25 * worst)), "grids": shape,
+                    "layers": [[[[float("%.10g" % v) for v in row] for row in hd] for hd in m]
+                               for m in (t.tolist() for t in m64)]})
+        print(case, type(proc).__name__, tuple(px.shape), shape)
+    with open(os.path.join(fg.GOLDENS, "e2e-swin.json"), "w") as f:
+        json.dump({"source": fg.SOURCE, "cases": res}, f)
+        f.write("\n")
+
+
+if not ONLY:
+    wide = picture("wide-45x29.png", 45, 29)
+    e2e([("resized", "swin-f32", SwinModel, wide, {}),
+         ("no-resize", "swin-cls-f16", SwinForImageClassification, wide,
+          {"do_resize": False})])
