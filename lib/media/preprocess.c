@@ -61,7 +61,7 @@ static const struct {
     {"siglip", "SiglipImageProcessor"}, {"dinov3_vit", "DINOv3ViTImageProcessor"},
     {"aimv2", "CLIPImageProcessor"}, {"aimv2_vision_model", "CLIPImageProcessor"},
     {"owlvit", "OwlViTImageProcessor"}, {"owlv2", "Owlv2ImageProcessor"},
-    {"siglip2", "Siglip2ImageProcessor"},
+    {"siglip2", "Siglip2ImageProcessor"}, {"swin", "ViTImageProcessor"},
 };
 
 /* The class named `type` as AutoImageProcessor reads the name: as given, or with the

@@ -36,7 +36,10 @@ check "swin: the PNG resized by its processor, every head as transformers" \
 "$MHAVIZ" run --model $FIX/swin-cls-f16 --no-resize --format json --threads 1 --out "$TMP/nr1" "$IMG" 2>"$TMP/stderr"
 check "swin --no-resize: 45x29 pixels padded to 12x8 patches, windows and merging padded" \
     "[ $? = 0 ] && [ ! -s $TMP/stderr ] && e2e_check no-resize $TMP/nr1/wide-45x29.json 2>>$TMP/e2e.log"
-check "the golden has its cases" "[ \$(grep -c 'maps, worst' $TMP/e2e.log) = 2 ]"
+"$MHAVIZ" run --model $FIX/swin-hub-3stage-bf16 --format json --out "$TMP/mt" "$IMG" 2>"$TMP/stderr"
+check "swin: a processor naming no class is ViT's (AutoImageProcessor's for swin); 3 stages" \
+    "[ $? = 0 ] && [ ! -s $TMP/stderr ] && e2e_check by-model-type $TMP/mt/wide-45x29.json 2>>$TMP/e2e.log"
+check "the golden has its cases" "[ \$(grep -c 'maps, worst' $TMP/e2e.log) = 3 ]"
 "$MHAVIZ" run --model $FIX/swin-cls-f16 --no-resize --format json --threads 2 --out "$TMP/nr2" "$IMG" 2>"$TMP/stderr"
 check "swin: 1 and 2 threads write the same bytes" "[ $? = 0 ] && cmp -s $TMP/nr1/wide-45x29.json $TMP/nr2/wide-45x29.json"
 check "swin's JSON: two stages, their layers, grids, patch sizes and heads" "perl -MJSON::PP -e 'local \$/; my \$i = decode_json(<STDIN>)->{images}[0];

@@ -121,6 +121,16 @@ def run(model, px):
     return maps, shape, logits
 
 
+def untyped_processor(path, size):
+    """A preprocessor_config.json naming no class: AutoImageProcessor takes config.json's
+    model_type's (swin: ViTImageProcessor)."""
+    with open(os.path.join(path, "preprocessor_config.json"), "w") as f:
+        json.dump({"do_resize": True, "size": {"height": size, "width": size}, "resample": 2,
+                   "do_rescale": True, "rescale_factor": 1 / 255, "do_normalize": True,
+                   "image_mean": [0.5, 0.5, 0.5], "image_std": [0.5, 0.5, 0.5]}, f, indent=1)
+        f.write("\n")
+
+
 def make(name, cls, config, seed, note, sizes, dtype=torch.float32, post=None, proc=None):
     if ONLY and name not in ONLY:
         return
@@ -139,7 +149,7 @@ def make(name, cls, config, seed, note, sizes, dtype=torch.float32, post=None, p
         before = cls.from_pretrained(path, dtype=torch.float64, attn_implementation="eager").eval()
         post(path)
     if proc:
-        proc.save_pretrained(path)
+        proc(path)
     for f in os.listdir(path):
         os.chmod(os.path.join(path, f), 0o644)
     gen = torch.Generator().manual_seed(seed + 1)
@@ -179,7 +189,8 @@ def make(name, cls, config, seed, note, sizes, dtype=torch.float32, post=None, p
 
 def processor(size):
     return ViTImageProcessor(size={"height": size, "width": size}, resample=3,
-                             image_mean=[0.485, 0.456, 0.406], image_std=[0.229, 0.224, 0.225])
+                             image_mean=[0.485, 0.456, 0.406],
+                             image_std=[0.229, 0.224, 0.225]).save_pretrained
 
 
 # 8x8 patches and 4x4 after merging, windows of 2 (shifted by 1 in odd layers); and a
@@ -205,7 +216,8 @@ make("swin-hub-3stage-bf16", SwinForImageClassification,
                 num_heads=[1, 2, 4], window_size=2, num_labels=4), 93,
      "SwinForImageClassification under the hub's names (attention.self.query ...), BF16, "
      "3 stages (depths 2, 1, 2), windows of 2; 32x32 and 40x24 pixels",
-     dtype=torch.bfloat16, sizes=[(32, 32), (40, 24)], post=to_hub)
+     dtype=torch.bfloat16, sizes=[(32, 32), (40, 24)], post=to_hub,
+     proc=lambda path: untyped_processor(path, 40))
 
 
 def picture(name, w, h):
@@ -248,4 +260,5 @@ if not ONLY:
     wide = picture("wide-45x29.png", 45, 29)
     e2e([("resized", "swin-f32", SwinModel, wide, {}),
          ("no-resize", "swin-cls-f16", SwinForImageClassification, wide,
-          {"do_resize": False})])
+          {"do_resize": False}),
+         ("by-model-type", "swin-hub-3stage-bf16", SwinForImageClassification, wide, {})])
