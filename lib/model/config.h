@@ -270,6 +270,34 @@ typedef struct {
     int ved_enc_heads, ved_dec_heads;
     int ved_gpt2;             /* the decoder is GPT-2's (GPT2LMHeadModel), not TrOCR's */
     int ved_bert;             /* the decoder is BERT's (BertLMHeadModel) */
+    /* Longformer, LED (its encoder): tokens may be given global attention (their
+     * global_attention_mask: nn->global, mhv_forward_ctx_global) */
+    int global_attn;
+    int global_sep_id;        /* Longformer: sep_token_id (default 2), whose first occurrence
+                               * ends the question LongformerForQuestionAnswering makes global */
+    /* SEW and SEW-D (model/wav2vec2.c): the frames averaged speech_squeeze at a time before
+     * the encoder, the positional convolution strided as much (0: no squeeze); the feature
+     * LayerNorm's eps (every speech encoder's); SEW-D's DeBERTa layers (disentangled
+     * attention, model/disentangled.h) instead of wav2vec 2.0's */
+    int speech_squeeze;
+    float speech_proj_eps;
+    int speech_deberta;
+    /* Qwen2-VL and Qwen2.5-VL (model/qwen2_vl.c). The model (image_in_text, the decoder's
+     * sizes its text model's): pairs of a head turn by the positions of mrope_section's
+     * three axes (time, height, width; as many pairs each, in that order), image_merge x
+     * image_merge patches make one image token; video_token_id is refused. Its vision tower
+     * (qvl_tower 1: Qwen2-VL's, 2: Qwen2.5-VL's): patches of temporal_patch frames (the
+     * image repeated), a 2-D rotary over each head (rope.theta), LayerNorms (2: RMSNorms
+     * and a gated MLP), window attention of qvl_window pixels on the layers not in
+     * qvl_full_layers (2 only), and the merger into qvl_out features */
+    int mrope_section[3];
+    int image_merge;
+    int video_token_id;
+    int qvl_tower;
+    int temporal_patch;
+    int qvl_window;
+    unsigned char qvl_full_layers[128];
+    int qvl_out;
     /* Swin (model/swin.c): swin_stages stages of swin_depths[s] layers (num_layers their
      * sum), stage s of swin_heads[s] heads over swin_embed_dim * 2^s channels (hidden_size
      * the last stage's, num_heads the most of any stage: a head selection's width, head_dim
@@ -301,7 +329,8 @@ static inline int mhv_config_layer_heads(const mhv_config *c, int l)
 }
 
 /* The frames a speech encoder (cfg.speech) makes of `samples` samples: each convolution
- * takes (len - kernel) / stride + 1; 0 when too short for one. */
+ * takes (len - kernel) / stride + 1, SEW's squeeze len / speech_squeeze; 0 when too short
+ * for one. */
 static inline long mhv_config_speech_frames(const mhv_config *c, long samples)
 {
     long len = samples;
@@ -310,7 +339,17 @@ static inline long mhv_config_speech_frames(const mhv_config *c, long samples)
             return 0;
         len = (len - c->speech_conv_kernel[i]) / c->speech_conv_stride[i] + 1;
     }
-    return len;
+    return c->speech_squeeze > 1 ? len / c->speech_squeeze : len;
+}
+
+/* The samples from one frame's start to the next's: the convolutions' strides and SEW's
+ * squeeze multiplied. */
+static inline long mhv_config_speech_ratio(const mhv_config *c)
+{
+    long ratio = c->speech_squeeze > 1 ? c->speech_squeeze : 1;
+    for (int i = 0; i < c->speech_convs; i++)
+        ratio *= c->speech_conv_stride[i];
+    return ratio;
 }
 
 /* BEiT's relative position biases: each layer's own table and/or one shared by all (summed) */

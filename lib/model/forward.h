@@ -42,6 +42,15 @@ int mhv_forward_ctx_threads(const mhv_forward_ctx *c);
 /* The kernel table in use: "scalar", "avx2" or "avx512". */
 const char *mhv_forward_ctx_kernel(const mhv_forward_ctx *c);
 
+/* Tokens with global attention in the passes c runs from now on, as transformers'
+ * global_attention_mask (Longformer; LED's encoder: positions of the source): the positions
+ * pos(count), ascending and distinct (copied); count 0: none, the default. A pass then
+ * refuses (MHV_EUSAGE) a model without global attention (mhv_config.global_attn) and a
+ * sequence that does not reach the last position; value norms with them are not supported
+ * (MHV_EUNSUPPORTED); and c packs no sentences (mhv_forward_pack_tokens 0). */
+mhv_status mhv_forward_ctx_global(mhv_forward_ctx *c, const int *pos, int count,
+                                  mhv_error *err);
+
 /* Runs the model on ids(n) and fills out (caller frees with mhv_attn_free). Layers above the
  * last selected one are not computed. Ids must be < vocab size and n <= max positions
  * (MHV_EUSAGE otherwise, naming the limit). */

@@ -88,6 +88,10 @@ typedef struct {
      * kv_b_proj (heads * (nope + v), kv_lora); biases with attention_bias, or NULL */
     mhv_mat mla_q_a, mla_kv_a, mla_kv_b;
     float *mla_q_a_b, *mla_q_a_g, *mla_kv_a_b, *mla_kv_a_g;
+    /* Longformer's (and LED's encoder's) projections of the global tokens (query_global,
+     * key_global, value_global: shaped as q, k, v), data NULL when the checkpoint has none */
+    mhv_mat q_global, k_global, v_global;
+    float *q_global_b, *k_global_b, *v_global_b;
 } mhv_layer;
 
 typedef struct mhv_model_s {
@@ -212,6 +216,12 @@ typedef struct mhv_model_s {
 mhv_status mhv_model_open(const char *dir, mhv_model **out, mhv_error *err);
 void mhv_model_close(mhv_model *m);
 
+/* A part of composite model m (LLaVA's or Qwen2-VL's vision tower and language model): a
+ * model of config c (a copy is kept) over the view renames(count) of m's checkpoint
+ * (mhv_st_view), loaded by c's family; closed with m. */
+mhv_status mhv_model_open_part(const mhv_model *m, const mhv_config *c,
+                               const char *const (*renames)[2], int count, mhv_model **out,
+                               mhv_error *err);
 /* Vision models: the tokens of an image of the model's own image_size (the extra tokens,
  * then the patches row by row); 0 for models that read text. */
 int mhv_model_image_tokens(const mhv_model *m);
