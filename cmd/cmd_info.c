@@ -148,7 +148,24 @@ int cmd_info(int argc, char **argv)
         const char *what = !rel ? "positions"
                            : cf->vision_no_abs_pos ? "relative position bias"
                                                    : "positions and relative position bias";
-        if (cf->vision_rope2d)
+        if (cf->swin) { /* stages of their own heads and grids, windows */
+            printf("stages: %d (depths", cf->swin_stages);
+            for (int i = 0; i < cf->swin_stages; i++)
+                printf(" %d", cf->swin_depths[i]);
+            fputs("; heads", stdout);
+            for (int i = 0; i < cf->swin_stages; i++)
+                printf(" %d", cf->swin_heads[i]);
+            printf("; channels %d doubling; each stage's grid half the last's)\n",
+                   cf->swin_embed_dim);
+            printf("windows: %dx%d patches, every other layer's shifted by %d\n",
+                   cf->swin_window, cf->swin_window, cf->swin_window / 2);
+            if (cf->swin_labels && m->img_classifier.data)
+                printf("classifier: %d labels\n", cf->swin_labels);
+        }
+        if (cf->swin)
+            puts("other_sizes: any (padded with zeros to whole patches and windows; no "
+                 "positions)");
+        else if (cf->vision_rope2d)
             puts("other_sizes: any (the rotation follows the image's patch grid)");
         else if (cf->vision_sincos2d)
             puts("other_sizes: any (sine-cosine positions of the image's patch grid)");

@@ -674,6 +674,11 @@ static mhv_status run_corpus(const stats_opts *given, mhv_stats_acc *total, char
                       "each prompt) yet: run --image is", m->cfg.arch);
         goto done;
     }
+    if (m->cfg.swin) {
+        st = mhv_fail(err, MHV_EUNSUPPORTED, "", "stats is not available for swin yet (its "
+                      "stages have token grids of their own): run is");
+        goto done;
+    }
     int L = m->cfg.num_layers; /* the layers summed: an encoder-decoder's stack's */
     mhv_preprocess pp;
     int vision = m->cfg.vision, grid = vision ? m->cfg.image_size / m->cfg.patch_size : 0;

@@ -65,7 +65,7 @@ static const struct {
     {"aimv2", "CLIPImageProcessor"}, {"aimv2_vision_model", "CLIPImageProcessor"},
     {"owlvit", "OwlViTImageProcessor"}, {"owlv2", "Owlv2ImageProcessor"},
     {"siglip2", "Siglip2ImageProcessor"}, {"qwen2_vl", "Qwen2VLImageProcessor"},
-    {"qwen2_5_vl", "Qwen2VLImageProcessor"},
+    {"qwen2_5_vl", "Qwen2VLImageProcessor"}, {"swin", "ViTImageProcessor"},
 };
 
 /* The class named `type` as AutoImageProcessor reads the name: as given, or with the

@@ -31,6 +31,7 @@ typedef enum {
 
 #define MHV_MAX_LAYERS_WINDOWS 1024 /* = MHV_MAX_LAYERS, defined below */
 #define MHV_MAX_SPEECH_CONVS 32   /* convolutions of a speech encoder's feature encoder */
+#define MHV_MAX_SWIN_STAGES 8     /* stages of a hierarchical vision transformer (Swin) */
 
 typedef struct {
     const struct mhv_family *family;
@@ -297,12 +298,40 @@ typedef struct {
     int qvl_window;
     unsigned char qvl_full_layers[128];
     int qvl_out;
+    /* Swin (model/swin.c): swin_stages stages of swin_depths[s] layers (num_layers their
+     * sum), stage s of swin_heads[s] heads over swin_embed_dim * 2^s channels (hidden_size
+     * the last stage's, num_heads the most of any stage: a head selection's width, head_dim
+     * the first stage's), attention within windows of swin_window x swin_window patches,
+     * every other layer's windows shifted by half a window; patch merging halves the grid
+     * between stages; swin_labels the classifier's outputs (id2label) */
+    int swin;
+    int swin_stages, swin_window, swin_embed_dim, swin_labels;
+    int swin_depths[MHV_MAX_SWIN_STAGES], swin_heads[MHV_MAX_SWIN_STAGES];
+    double swin_mlp_ratio;
     /* BigBird's block_sparse attention (model/bert.c) on sentences longer than
      * sparse_full_max: block_size and num_random_blocks; qkv_no_bias: q, k and v without
      * biases (use_bias false) */
     int sparse_block, sparse_random;
     int qkv_no_bias;
 } mhv_config;
+
+/* Swin: the stage of layer l (0 for the other models). */
+static inline int mhv_config_swin_stage(const mhv_config *c, int l)
+{
+    int s = 0;
+    for (int first = 0; c->swin && s < c->swin_stages - 1; s++) {
+        first += c->swin_depths[s];
+        if (l < first)
+            break;
+    }
+    return s;
+}
+
+/* The heads of layer l: Swin's stage's, num_heads for the other models. */
+static inline int mhv_config_layer_heads(const mhv_config *c, int l)
+{
+    return c->swin ? c->swin_heads[mhv_config_swin_stage(c, l)] : c->num_heads;
+}
 
 /* The frames a speech encoder (cfg.speech) makes of `samples` samples: each convolution
  * takes (len - kernel) / stride + 1, SEW's squeeze len / speech_squeeze; 0 when too short

@@ -137,6 +137,7 @@ extern const mhv_family mhv_family_whisper;
 extern const mhv_family mhv_family_wav2vec2;
 extern const mhv_family mhv_family_esm;
 extern const mhv_family mhv_family_ved;
+extern const mhv_family mhv_family_swin;
 
 /* The family that opens model_type, and its name for it; NULL when none does. */
 const mhv_family *mhv_family_find(const char *model_type, const char **arch);

@@ -678,6 +678,26 @@ mhv_status mhv_forward_logits_image(mhv_forward_ctx *fc, const mhv_model *m, con
     return st;
 }
 
+mhv_status mhv_forward_image_logits(mhv_forward_ctx *fc, const mhv_model *m, const float *pixels,
+                                    int image_h, int image_w, float *logits, mhv_error *err)
+{
+    const mhv_config *c = &m->cfg;
+    if (!c->swin)
+        return mhv_fail(err, MHV_EUNSUPPORTED, m->dir, "image classifier logits are read for "
+                        "swin only, not %s", c->arch);
+    mhv_image_grid g;
+    mhv_status st = mhv_model_image_grid(m, image_h, image_w, 0, &g, err);
+    if (st)
+        return st;
+    mhv_capture cap = {.last = c->num_layers - 1, .full_last = 1};
+    fc->nn.pixels = pixels;
+    fc->nn.image_h = image_h, fc->nn.image_w = image_w;
+    st = c->family->forward(&fc->nn, m, NULL, g.tokens, &cap, logits, err);
+    fc->nn.pixels = NULL;
+    fc->nn.image_h = fc->nn.image_w = 0;
+    return st;
+}
+
 mhv_status mhv_forward_logits_check(const mhv_model *m, mhv_error *err)
 {
     const mhv_config *c = &m->cfg;

@@ -164,6 +164,12 @@ mhv_status mhv_forward_logits(mhv_forward_ctx *c, const mhv_model *m, const int3
 mhv_status mhv_forward_logits_image(mhv_forward_ctx *c, const mhv_model *m, const int32_t *ids,
                                     int n, const float *pixels, int image_h, int image_w,
                                     float *logits, mhv_error *err);
+/* logits(labels) of an image classifier (SwinForImageClassification: cfg.swin_labels) over
+ * the image pixels (num_channels, image_h, image_w) as preprocessed: every layer, the final
+ * norm, the mean over the tokens and the classifier. MHV_EUNSUPPORTED for a model without
+ * one. */
+mhv_status mhv_forward_image_logits(mhv_forward_ctx *c, const mhv_model *m, const float *pixels,
+                                    int image_h, int image_w, float *logits, mhv_error *err);
 /* The vision tower of a model that reads ids and an image (LLaVA), NULL for others: its
  * cfg's layers and heads are those of mhv_forward_opts.image_sel; mhv_model_image_grid(tower,
  * ...) its tokens. */
