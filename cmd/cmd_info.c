@@ -159,7 +159,25 @@ int cmd_info(int argc, char **argv)
                                                             ? "to the image's patch grid"
                                                             : "with --interpolate-pos");
     }
-    if (cf->image_in_text) { /* LLaVA: the lines above are its language model's */
+    if (cf->image_in_text && cf->image_merge > 0) { /* Qwen2-VL: an image of any size */
+        const mhv_config *tc = &mhv_forward_image_tower(m)->cfg;
+        printf("language_model: %s\nvision_tower: %s, %d layers, %d heads, hidden_size %d\n",
+               m->text_model->cfg.model_type, tc->model_type, tc->num_layers, tc->num_heads,
+               tc->hidden_size);
+        printf("patch_size: %d\ntemporal_patch_size: %d\nmerge_size: %d\nimage_token_id: %d\n",
+               tc->patch_size, tc->temporal_patch, tc->image_merge, cf->image_token_id);
+        printf("image_tokens: one per %dx%d block of patches (the processor's smart_resize "
+               "sets the grid)\nmrope_section: %d %d %d (time, height, width)\n",
+               tc->image_merge, tc->image_merge, cf->mrope_section[0], cf->mrope_section[1],
+               cf->mrope_section[2]);
+        if (tc->qvl_window) {
+            printf("window_attention: %d pixels, full attention in layers", tc->qvl_window);
+            for (int l = 0; l < tc->num_layers; l++)
+                if ((tc->qvl_full_layers[l / 8] >> (l % 8)) & 1)
+                    printf(" %d", l);
+            putchar('\n');
+        }
+    } else if (cf->image_in_text) { /* LLaVA: the lines above are its language model's */
         const mhv_config *tc = &mhv_forward_image_tower(m)->cfg;
         int side = tc->image_size / tc->patch_size;
         printf("language_model: %s\nvision_tower: %s, %d layers, %d heads, hidden_size %d\n",

@@ -272,6 +272,8 @@ typedef struct {
     /* Longformer, LED (its encoder): tokens may be given global attention (their
      * global_attention_mask: nn->global, mhv_forward_ctx_global) */
     int global_attn;
+    int global_sep_id;        /* Longformer: sep_token_id (default 2), whose first occurrence
+                               * ends the question LongformerForQuestionAnswering makes global */
     /* SEW and SEW-D (model/wav2vec2.c): the frames averaged speech_squeeze at a time before
      * the encoder, the positional convolution strided as much (0: no squeeze); the feature
      * LayerNorm's eps (every speech encoder's); SEW-D's DeBERTa layers (disentangled
@@ -279,7 +281,23 @@ typedef struct {
     int speech_squeeze;
     float speech_proj_eps;
     int speech_deberta;
-    /* The Audio Spectrogram Transformer (model/ast.c; speech is set too: WAV files in): a
+    /* Qwen2-VL and Qwen2.5-VL (model/qwen2_vl.c). The model (image_in_text, the decoder's
+     * sizes its text model's): pairs of a head turn by the positions of mrope_section's
+     * three axes (time, height, width; as many pairs each, in that order), image_merge x
+     * image_merge patches make one image token; video_token_id is refused. Its vision tower
+     * (qvl_tower 1: Qwen2-VL's, 2: Qwen2.5-VL's): patches of temporal_patch frames (the
+     * image repeated), a 2-D rotary over each head (rope.theta), LayerNorms (2: RMSNorms
+     * and a gated MLP), window attention of qvl_window pixels on the layers not in
+     * qvl_full_layers (2 only), and the merger into qvl_out features */
+    int mrope_section[3];
+    int image_merge;
+    int video_token_id;
+    int qvl_tower;
+    int temporal_patch;
+    int qvl_window;
+    unsigned char qvl_full_layers[128];
+    int qvl_out;
+    /* The Audio Spectrogram Transformer (model/vit.c; speech is set too: WAV files in): a
      * ViT over the filter-bank features of spec_frames (max_length) frames x spec_mels
      * (num_mel_bins) bins (media/astfeat.h) read as an image of bin rows and frame
      * columns, cut into patch_size squares spec_fstride bins and spec_tstride frames

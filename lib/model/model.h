@@ -209,6 +209,12 @@ typedef struct mhv_model_s {
 mhv_status mhv_model_open(const char *dir, mhv_model **out, mhv_error *err);
 void mhv_model_close(mhv_model *m);
 
+/* A part of composite model m (LLaVA's or Qwen2-VL's vision tower and language model): a
+ * model of config c (a copy is kept) over the view renames(count) of m's checkpoint
+ * (mhv_st_view), loaded by c's family; closed with m. */
+mhv_status mhv_model_open_part(const mhv_model *m, const mhv_config *c,
+                               const char *const (*renames)[2], int count, mhv_model **out,
+                               mhv_error *err);
 /* Vision models: the tokens of an image of the model's own image_size (the extra tokens,
  * then the patches row by row); 0 for models that read text. */
 int mhv_model_image_tokens(const mhv_model *m);

@@ -80,6 +80,10 @@ typedef struct {
     const unsigned char *global; /* (n,) 1: the token attends globally (Longformer's
                                   * global_attention_mask; LED's encoder: the source's
                                   * tokens), set by the forward driver; NULL: none */
+    /* A rotary table (n, half) that takes the place of a decoder's own (Qwen2-VL's
+     * multimodal positions, made from the image's grid), set by a family around its
+     * language model's pass; NULL: the decoder's */
+    const float *rope_cos_given, *rope_sin_given;
 } mhv_nn;
 
 /* What the passes over one source share, kept by the caller (the generation loop runs the
