@@ -155,14 +155,24 @@ static mhv_status image_figures(const run_vis_opts *o, run_figs *rf, const mhv_r
  * that does not exist as given is tried beside the list file). */
 void run_vision_path(const char *list, const mhv_sentence *s, char *buf, size_t size)
 {
-    snprintf(buf, size, "%.*s", (int)s->len, s->text);
+    const char *t = s->text;
+    int n = (int)s->len;
+    /* a list's line without the whitespace around it (spaces, tabs, a CR left by an editor),
+     * as the shell's `read` takes it; the file given directly is its own name */
+    if (strcmp(list, s->text) != 0) {
+        while (n > 0 && strchr(" \t\r\f\v", t[n - 1]))
+            n--;
+        while (n > 0 && strchr(" \t\r\f\v", t[0]))
+            t++, n--;
+    }
+    snprintf(buf, size, "%.*s", n, t);
     if (buf[0] == '/' || mhv_path_exists(buf))
         return;
     const char *slash = strrchr(list, '/');
-    if (slash && snprintf(buf, size, "%.*s/%.*s", (int)(slash - list), list, (int)s->len,
-                          s->text) < (int)size && mhv_path_exists(buf))
+    if (slash && snprintf(buf, size, "%.*s/%.*s", (int)(slash - list), list, n, t) < (int)size &&
+        mhv_path_exists(buf))
         return;
-    snprintf(buf, size, "%.*s", (int)s->len, s->text);
+    snprintf(buf, size, "%.*s", n, t);
 }
 
 /* An image given directly rather than a list of them: .png, .jpg, .jpeg. */

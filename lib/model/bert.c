@@ -250,6 +250,9 @@ static mhv_status bert_config(const cJSON *root, mhv_config *c, const char *name
     }
     if (v->windowed) {
         c->global_attn = 1;
+        if ((st = mhv_json_int(root, "sep_token_id", 2, 0, MHV_MAX_VOCAB - 1, &c->global_sep_id,
+                               name, err)))
+            return st;
         return read_windows(root, c, name, err);
     }
     if (v->bigbird)

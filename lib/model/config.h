@@ -272,6 +272,8 @@ typedef struct {
     /* Longformer, LED (its encoder): tokens may be given global attention (their
      * global_attention_mask: nn->global, mhv_forward_ctx_global) */
     int global_attn;
+    int global_sep_id;        /* Longformer: sep_token_id (default 2), whose first occurrence
+                               * ends the question LongformerForQuestionAnswering makes global */
     /* SEW and SEW-D (model/wav2vec2.c): the frames averaged speech_squeeze at a time before
      * the encoder, the positional convolution strided as much (0: no squeeze); the feature
      * LayerNorm's eps (every speech encoder's); SEW-D's DeBERTa layers (disentangled
