@@ -209,7 +209,7 @@ def build(name, cls, cfg, proc_cls, seed, note, dtype=torch.float32, images=None
                 inp["image_grid_thw"], visual.spatial_merge_size, visual.window_size,
                 visual.patch_size)
             window_index = window_index.tolist()
-        order = hf_order(gh, gw, v.spatial_merge_size, window_index if False else None)
+        order = hf_order(gh, gw, v.spatial_merge_size, None)  # the processor's order
         pixels = unpatchify(inp["pixel_values"], gh, gw, v.patch_size, v.temporal_patch_size,
                             order)
         order = hf_order(gh, gw, v.spatial_merge_size, window_index)
@@ -296,6 +296,22 @@ if __name__ == "__main__":
          "grows it to min_pixels)", torch.bfloat16, [imgs[2]]),
         ("qwen2-vl-model-f16", Qwen2VLModel, lambda: qwen2_vl(), Qwen2VLProcessor, 83,
          "Qwen2VLModel (no LM head), F16", torch.float16, [imgs[0]]),
+        ("qwen2.5-vl-f32", Qwen2_5_VLForConditionalGeneration, lambda: qwen2_5_vl(),
+         Qwen2_5_VLProcessor, 84,
+         "Qwen2_5_VLForConditionalGeneration: vision tower 3 layers (RMSNorm, gated SiLU MLP, "
+         "windows of 16 pixels: 2x2 merged blocks, full attention in layer 1), text model 2 "
+         "layers (GQA, mrope_section [1, 1, 2]); images 21x13 and 40x50 (partial windows)",
+         torch.float32, [imgs[0], imgs[1]]),
+        ("qwen2.5-vl-bf16", Qwen2_5_VLForConditionalGeneration,
+         lambda: qwen2_5_vl(text_kw=dict(num_key_value_heads=4, tie_word_embeddings=True,
+                                         rope_parameters={"rope_type": "default",
+                                                          "rope_theta": 1000000.0,
+                                                          "mrope_section": [2, 1, 1]}),
+                            window_size=24, fullatt_block_indexes=[0, 2], hidden_act="gelu"),
+         Qwen2_5_VLProcessor, 85,
+         "Qwen2_5_VLForConditionalGeneration, BF16, tied: windows of 24 pixels (3x3 merged "
+         "blocks), full attention in layers 0 and 2, GELU MLP, mrope_section [2, 1, 1], theta "
+         "1e6; image 6x14", torch.bfloat16, [imgs[2]]),
     ]
     for name, cls, cfg, pc, seed, note, dt, im in todo:
         if only and name not in only:
