@@ -3,7 +3,8 @@
 # against transformers: tests/test_seq2seq.c's s2s-bigbird-pegasus-* goldens): listed; a
 # source past (5 + 2 num_random_blocks) block_size tokens runs its encoder block-sparse
 # (zeros outside each row's blocks, the padding to whole blocks left out), with --pairs and
-# with --generate; a block-sparse source without random blocks refused by name.
+# with --generate; a block-sparse source without random blocks refused by name; its
+# PegasusTokenizer implied by model_type.
 . "$(dirname "$0")/lib.sh"
 check() { if eval "$2"; then ok; else bad "$1"; fi; }
 
@@ -42,5 +43,14 @@ sed -i 's/"num_random_blocks": 1/"num_random_blocks": 0/' "$M/config.json"
 printf '5 6 7 8 9 10 11 12 13 14 15\t0 5\n' >"$TMP/p11.txt"
 expect_fail "bigbird_pegasus: block_sparse without random blocks" 1 "block_sparse attention with num_random_blocks 0 is not supported (transformers fails on it): a sentence of 11 tokens is longer than the 10 run as original_full" \
     -- "$MHAVIZ" run --model "$M" --ids --pairs --format json --out "$TMP/out" "$TMP/p11.txt"
+
+# its tokenizer is PegasusTokenizer's: a spiece.model without tokenizer.json refused by name,
+# the class implied by model_type bigbird_pegasus when tokenizer_config.json names none
+mkdir -p "$TMP/bpt"
+cp $BP/config.json $BP/model.safetensors "$TMP/bpt/"
+cp tests/fixtures/tok-t5-spm/spiece.model "$TMP/bpt/"
+printf 'a\tb\n' >"$TMP/bpt.txt"
+expect_fail "bigbird_pegasus: spiece.model refused by model_type" 1 "PegasusTokenizer's spiece.model" -- \
+    "$MHAVIZ" run --model "$TMP/bpt" --pairs --out "$TMP/out" "$TMP/bpt.txt"
 
 finish
