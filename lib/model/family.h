@@ -42,6 +42,10 @@ typedef struct mhv_family {
     /* How forward takes nn->pack for c (nn/blocks.h: several sentences in one pass, each
      * its own sequence), an mhv_packs; NULL: MHV_PACKS_NO. */
     int (*packs)(const mhv_config *c);
+    /* True when forward can continue a cached sequence for c (nn->kv, nn/blocks.h: the
+     * positions after nn's past ones); NULL: when it packs (rows that meet only in the
+     * blocks), the blocks refusing what they cannot. */
+    int (*caches)(const mhv_config *c);
 } mhv_family;
 
 typedef enum {
