@@ -62,6 +62,8 @@ int mhv_family_packs_always(const mhv_config *c);
 /* A packs entry for mixture-of-experts families: the experts run over the rows routed to
  * them, which packing changes (MHV_PACKS_ANY_ROWS). */
 int mhv_family_packs_any_rows(const mhv_config *c);
+/* A caches entry for families whose every model continues a cached sequence. */
+int mhv_family_caches_always(const mhv_config *c);
 
 extern const mhv_family mhv_family_bert;
 extern const mhv_family mhv_family_gpt2;

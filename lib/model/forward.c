@@ -995,7 +995,19 @@ static mhv_status generate_with(mhv_forward_ctx *fc, const mhv_model *m, const i
     mhv_gen_input in = {.prompt = prompt, .n_prompt = np, .encoder_ids = src, .n_encoder = ns,
                         .vocab = c->dec_vocab_size, .max_positions = mhv_forward_gen_positions(m),
                         .logits = gen_logits, .ctx = &ctx};
-    mhv_status st = mhv_generate(g, &in, out, n_out, err);
+    /* the decoder's key/value caches, one per beam (as generate_decoder's) */
+    int max_length, min_length;
+    mhv_error ignored;
+    mhv_status st = MHV_OK;
+    if (!mhv_gen_lengths(g, np, in.max_positions, &max_length, &min_length, &ignored) &&
+        g->num_beams >= 1)
+        st = mhv_forward_kv_new_seq2seq(m, g->num_beams,
+                                        max_length < c->max_positions ? max_length
+                                                                      : c->max_positions,
+                                        src, ns, feats, memo, &ctx.kv, err);
+    if (!st)
+        st = mhv_generate(g, &in, out, n_out, err);
+    mhv_forward_kv_free(ctx.kv);
     free(ctx.buf);
     mhv_nn_memo_free(memo);
     free(memo);
@@ -1099,4 +1111,14 @@ mhv_status mhv_forward_seq2seq_logits_audio(mhv_forward_ctx *fc, const mhv_model
     st = mhv_forward_seq2seq_logits(fc, m, NULL, m->cfg.audio_positions, tgt, nt, logits, err);
     fc->nn.pixels = NULL;
     return st;
+}
+
+mhv_status mhv_forward_check_seq2seq(const mhv_model *m, const int32_t *src, int ns,
+                                     const float *feats, const int32_t *tgt, int nt,
+                                     mhv_error *err)
+{
+    if (!feats)
+        return check_seq2seq(m, src, ns, tgt, nt, err);
+    mhv_status st = check_audio(m, feats, err);
+    return st ? st : check_seq2seq(m, NULL, m->cfg.audio_positions, tgt, nt, err);
 }

@@ -213,8 +213,11 @@ mhv_status mhv_forward_generate_prefix(mhv_forward_ctx *c, const mhv_model *m,
 
 /* transformers' generate() on src(ns) under g (model/generate.h: greedy or beam search with
  * its logits processors), the decoder's input starting as prompt(np) (its start token);
- * *out (caller frees) the prompt and the generated tokens. Each step recomputes the encoder
- * and decoder (no cache). The source ids count for the encoder_* settings. */
+ * *out (caller frees) the prompt and the generated tokens. The encoder and its
+ * cross-attention keys and values run once; each step runs the decoder's new position over
+ * each beam's key/value cache (mhv_forward_kv_next; the whole target where the family
+ * cannot: T5's relative position bias, positions counted over the whole target as M2M100's).
+ * The source ids count for the encoder_* settings. */
 mhv_status mhv_forward_generate_with(mhv_forward_ctx *c, const mhv_model *m,
                                      const int32_t *src, int ns, const int32_t *prompt, int np,
                                      const mhv_gen_config *g, int32_t **out, int *n_out,
@@ -264,6 +267,14 @@ void mhv_forward_kv_free(mhv_forward_kv *kv);
 mhv_status mhv_forward_kv_next(mhv_forward_ctx *c, const mhv_model *m, mhv_forward_kv *kv,
                                const int32_t *seqs, int n_seq, int len, float *logits,
                                mhv_error *err);
+/* The same caches for an encoder-decoder's decoder over source src(ns) (or an audio or
+ * vision model's features feats, src NULL), its encoder's output and cross-attention keys
+ * and values kept in memo across the steps (mhv_forward_seq2seq_next; the caller frees it,
+ * after kv): seqs are the decoder's inputs, logits (n_seq, dec_vocab). */
+mhv_status mhv_forward_kv_new_seq2seq(const mhv_model *m, int slots, int cap,
+                                      const int32_t *src, int ns, const float *feats,
+                                      mhv_nn_memo *memo, mhv_forward_kv **out,
+                                      mhv_error *err);
 /* The positions run from a cache so far, and those run in whole passes. */
 void mhv_forward_kv_stats(const mhv_forward_kv *kv, long *cached, long *whole);
 

@@ -1,7 +1,8 @@
-/* kvcache.c - generation's key/value caches of a causal LM (forward.h, mhv_forward_kv): each
- * decoding step runs only the new positions of its sequence through every layer, over the
- * keys and values its slot keeps (nn/blocks.h, mhv_nn_kv), and gives the bytes the whole
- * sequence's pass gives its last position. */
+/* kvcache.c - generation's key/value caches of a decoder (forward.h, mhv_forward_kv): each
+ * decoding step runs only the new positions of its sequence through every decoder layer,
+ * over the keys and values its slot keeps (nn/blocks.h, mhv_nn_kv), and gives the bytes the
+ * whole sequence's pass gives its last position. A causal LM's, or an encoder-decoder's
+ * decoder, whose encoder output and cross-attention keys and values its memo keeps. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -19,8 +20,14 @@ struct mhv_forward_kv {
     long cached, whole;     /* positions run from a cache / in whole passes */
     float *buf;             /* (rows, vocab) a pass's logits */
     size_t buf_cap;
-    int *src, *lcp, *dest;  /* (slots,) a step's plan */
+    int *from, *lcp, *dest; /* (slots,) a step's plan: the slot each sequence continues */
     unsigned char *claimed; /* (slots,) */
+    /* an encoder-decoder's source (src(ns), or feats: src NULL) and its memo */
+    int seq2seq;
+    const int32_t *src;
+    int ns;
+    const float *feats;
+    mhv_nn_memo *memo;
 };
 
 /* True when m's pass can continue a cached sequence: a decoder-only family that says so, or
@@ -30,7 +37,9 @@ static int model_caches(const mhv_model *m)
 {
     const mhv_config *c = &m->cfg;
     const mhv_family *f = c->family;
-    if (!c->causal || c->enc_dec || c->vision || c->image_in_text || c->speech)
+    if (c->enc_dec) /* its decoder, when the family says so */
+        return f->seq2seq && f->caches && f->caches(c);
+    if (!c->causal || c->vision || c->image_in_text || c->speech)
         return 0;
     if (f->caches)
         return f->caches(c);
@@ -44,7 +53,7 @@ void mhv_forward_kv_free(mhv_forward_kv *kv)
     for (int s = 0; s < kv->slots && kv->kv; s++)
         mhv_nn_kv_free(&kv->kv[s]);
     free(kv->kv), free(kv->tokens), free(kv->buf);
-    free(kv->src), free(kv->lcp), free(kv->dest), free(kv->claimed);
+    free(kv->from), free(kv->lcp), free(kv->dest), free(kv->claimed);
     free(kv);
 }
 
@@ -62,20 +71,33 @@ mhv_status mhv_forward_kv_new(const mhv_model *m, int slots, int cap, mhv_forwar
     kv->off = !model_caches(m);
     kv->kv = calloc((size_t)slots, sizeof *kv->kv);
     kv->tokens = malloc((size_t)slots * (size_t)cap * sizeof *kv->tokens);
-    kv->src = malloc((size_t)slots * sizeof *kv->src);
+    kv->from = malloc((size_t)slots * sizeof *kv->from);
     kv->lcp = malloc((size_t)slots * sizeof *kv->lcp);
     kv->dest = malloc((size_t)slots * sizeof *kv->dest);
     kv->claimed = malloc((size_t)slots);
     mhv_status st = MHV_OK;
-    if (!kv->kv || !kv->tokens || !kv->src || !kv->lcp || !kv->dest || !kv->claimed)
+    if (!kv->kv || !kv->tokens || !kv->from || !kv->lcp || !kv->dest || !kv->claimed)
         st = mhv_fail(err, MHV_ENOMEM, "", "out of memory for the key/value cache");
+    int layers = m->cfg.enc_dec ? m->cfg.dec_layers : m->cfg.num_layers;
     for (int s = 0; !st && s < slots; s++, kv->slots++)
-        st = mhv_nn_kv_init(&kv->kv[s], m->cfg.num_layers, cap, err);
+        st = mhv_nn_kv_init(&kv->kv[s], layers, cap, err);
     if (st) {
         mhv_forward_kv_free(kv);
         return st;
     }
     *out = kv;
+    return MHV_OK;
+}
+
+mhv_status mhv_forward_kv_new_seq2seq(const mhv_model *m, int slots, int cap,
+                                      const int32_t *src, int ns, const float *feats,
+                                      mhv_nn_memo *memo, mhv_forward_kv **out, mhv_error *err)
+{
+    mhv_status st = mhv_forward_kv_new(m, slots, cap, out, err);
+    if (st)
+        return st;
+    (*out)->seq2seq = 1;
+    (*out)->src = src, (*out)->ns = ns, (*out)->feats = feats, (*out)->memo = memo;
     return MHV_OK;
 }
 
@@ -117,15 +139,15 @@ static mhv_status plan(mhv_forward_kv *kv, const int32_t *seqs, int n_seq, int l
     memset(kv->claimed, 0, (size_t)kv->slots);
     for (int i = 0; i < n_seq; i++) {
         const int32_t *seq = seqs + (size_t)i * (size_t)len;
-        kv->src[i] = 0, kv->lcp[i] = common(kv, 0, seq, len);
+        kv->from[i] = 0, kv->lcp[i] = common(kv, 0, seq, len);
         for (int s = 1; s < kv->slots; s++) {
             int p = common(kv, s, seq, len);
             if (p > kv->lcp[i])
-                kv->src[i] = s, kv->lcp[i] = p;
+                kv->from[i] = s, kv->lcp[i] = p;
         }
         kv->dest[i] = -1;
-        if (kv->lcp[i] > 0 && !kv->claimed[kv->src[i]])
-            kv->dest[i] = kv->src[i], kv->claimed[kv->src[i]] = 1;
+        if (kv->lcp[i] > 0 && !kv->claimed[kv->from[i]])
+            kv->dest[i] = kv->from[i], kv->claimed[kv->from[i]] = 1;
     }
     for (int i = 0; i < n_seq; i++) {
         if (kv->dest[i] >= 0)
@@ -134,11 +156,11 @@ static mhv_status plan(mhv_forward_kv *kv, const int32_t *seqs, int n_seq, int l
         while (kv->claimed[s]) /* n_seq <= slots: one is free */
             s++;
         kv->dest[i] = s, kv->claimed[s] = 1;
-        mhv_status st = mhv_nn_kv_copy(&kv->kv[s], &kv->kv[kv->src[i]], kv->lcp[i], err);
+        mhv_status st = mhv_nn_kv_copy(&kv->kv[s], &kv->kv[kv->from[i]], kv->lcp[i], err);
         if (st)
             return st;
         memcpy(kv->tokens + (size_t)s * (size_t)kv->cap,
-               kv->tokens + (size_t)kv->src[i] * (size_t)kv->cap,
+               kv->tokens + (size_t)kv->from[i] * (size_t)kv->cap,
                (size_t)kv->lcp[i] * sizeof *kv->tokens);
     }
     for (int i = 0; i < n_seq; i++)
@@ -156,15 +178,25 @@ static mhv_status step(mhv_forward_ctx *fc, const mhv_model *m, mhv_forward_kv *
     mhv_nn *nn = mhv_forward_ctx_nn(fc);
     mhv_nn_kv *slot = &kv->kv[s];
     int past = slot->past, n = len - past;
-    mhv_capture cap = {.last = c->num_layers - 1, .full_last = 1};
+    int layers = kv->seq2seq ? c->dec_layers : c->num_layers;
+    int V = kv->seq2seq ? c->dec_vocab_size : c->vocab_size;
+    mhv_capture cap[3] = {{.last = c->num_layers - 1, .full_last = 1},
+                          {.last = layers - 1, .full_last = 1},
+                          {.last = layers - 1, .full_last = 1}};
     slot->appended = slot->refused = 0;
     nn->kv = slot, nn->logits_last = 1;
     int rows = mhv_nn_logit_rows(nn, n);
-    mhv_status st = room(kv, rows, c->vocab_size, err);
-    if (!st)
-        st = c->family->forward(nn, m, seq + past, n, &cap, kv->buf, err);
+    mhv_status st = room(kv, rows, V, err);
+    if (!st && kv->seq2seq) { /* the encoder's output from the memo after the first step */
+        nn->enc_memo = kv->memo, nn->pixels = kv->feats;
+        st = c->family->seq2seq(nn, m, kv->src, kv->feats ? c->audio_positions : kv->ns,
+                                seq + past, n, cap, kv->buf, err);
+        nn->enc_memo = NULL, nn->pixels = NULL;
+    } else if (!st) {
+        st = c->family->forward(nn, m, seq + past, n, cap, kv->buf, err);
+    }
     nn->kv = NULL, nn->logits_last = 0;
-    *used = !st && !slot->refused && slot->appended == c->num_layers;
+    *used = !st && !slot->refused && slot->appended == layers;
     if (!*used) {
         slot->past = 0; /* what it appended is not to be trusted */
         return st;
@@ -172,7 +204,7 @@ static mhv_status step(mhv_forward_ctx *fc, const mhv_model *m, mhv_forward_kv *
     slot->past = len;
     memcpy(kv->tokens + (size_t)s * (size_t)kv->cap + past, seq + past,
            (size_t)n * sizeof *seq);
-    *next = kv->buf + (size_t)(rows - 1) * (size_t)c->vocab_size;
+    *next = kv->buf + (size_t)(rows - 1) * (size_t)V;
     kv->cached += n;
     return MHV_OK;
 }
@@ -182,7 +214,7 @@ mhv_status mhv_forward_kv_next(mhv_forward_ctx *fc, const mhv_model *m, mhv_forw
                                mhv_error *err)
 {
     const mhv_config *c = &m->cfg;
-    size_t V = (size_t)c->vocab_size;
+    size_t V = (size_t)(kv->seq2seq ? c->dec_vocab_size : c->vocab_size);
     if (n_seq > kv->slots)
         return mhv_fail(err, MHV_EUSAGE, "", "%d sequences for a key/value cache of %d", n_seq,
                         kv->slots);
@@ -196,15 +228,22 @@ mhv_status mhv_forward_kv_next(mhv_forward_ctx *fc, const mhv_model *m, mhv_forw
         const float *next = NULL;
         int used = 0;
         /* the whole sequence's checks (ids, positions) before any pass */
-        if ((st = mhv_forward_check_ids(m, seq, len, err)))
+        st = kv->seq2seq ? mhv_forward_check_seq2seq(m, kv->src, kv->ns, kv->feats, seq, len,
+                                                     err)
+                         : mhv_forward_check_ids(m, seq, len, err);
+        if (st)
             break;
         if (cached && (st = step(fc, m, kv, kv->dest[i], seq, len, &next, &used, err)))
             break;
         if (!used) { /* the whole pass, as without a cache */
             if (cached) /* a block refused: no cache for this model from now on */
                 kv->off = 1, cached = 0;
-            if ((st = room(kv, len, (int)V, err)) ||
-                (st = mhv_forward_decoder_next(fc, m, seq, len, kv->buf, &next, err)))
+            if ((st = room(kv, len, (int)V, err)))
+                break;
+            st = kv->seq2seq ? mhv_forward_seq2seq_next(fc, m, kv->src, kv->ns, kv->feats, seq,
+                                                        len, kv->memo, kv->buf, &next, err)
+                             : mhv_forward_decoder_next(fc, m, seq, len, kv->buf, &next, err);
+            if (st)
                 break;
             kv->whole += len;
         }

@@ -199,12 +199,6 @@ static int opt_packs(const mhv_config *c)
     return c->embedding_size == c->hidden_size ? MHV_PACKS_ROWS : MHV_PACKS_NO;
 }
 
-/* ... counting from a cached step's first position */
-static int opt_caches(const mhv_config *c)
-{
-    (void)c;
-    return 1;
-}
 
 const mhv_family mhv_family_opt = {
     .name = "opt",
@@ -214,5 +208,5 @@ const mhv_family mhv_family_opt = {
     .load = opt_load,
     .forward = opt_forward,
     .packs = opt_packs,
-    .caches = opt_caches,
+    .caches = mhv_family_caches_always, /* its positions count from a cached step's first */
 };
