@@ -18,6 +18,51 @@ mhv_attn_layer mhv_layer_attention(const mhv_layer *ly, const mhv_config *c)
     };
 }
 
+void mhv_layer_global(const mhv_nn *nn, const mhv_layer *ly, mhv_attn_layer *a)
+{
+    if (!nn->global)
+        return;
+    a->global = nn->global;
+    a->wq_global = &ly->q_global, a->wk_global = &ly->k_global, a->wv_global = &ly->v_global;
+    a->bq_global = ly->q_global_b, a->bk_global = ly->k_global_b;
+    a->bv_global = ly->v_global_b;
+}
+
+mhv_status mhv_layer_load_global(mhv_wload *ld, const char *base, int H, mhv_layer *ly,
+                                 mhv_error *err)
+{
+    static const char *const names[3] = {"query_global", "key_global", "value_global"};
+    mhv_mat *w[3] = {&ly->q_global, &ly->k_global, &ly->v_global};
+    float **b[3] = {&ly->q_global_b, &ly->k_global_b, &ly->v_global_b};
+    char n[200];
+    for (int i = 0; i < 3; i++) {
+        int flags = i == 0 ? MHV_W_OPTIONAL : 0; /* all three once query_global is there */
+        snprintf(n, sizeof n, "%s.%s.weight", base, names[i]);
+        mhv_status st = mhv_wload_mat(ld, n, H, H, flags, w[i], err);
+        if (st)
+            return st;
+        if (!w[i]->data)
+            return MHV_OK;
+        snprintf(n, sizeof n, "%s.%s.bias", base, names[i]);
+        if ((st = mhv_wload_vec(ld, n, H, 0, b[i], err)))
+            return st;
+    }
+    return MHV_OK;
+}
+
+mhv_status mhv_layer_global_check(const mhv_nn *nn, const mhv_model *m,
+                                  const mhv_layer *layers, int count, mhv_error *err)
+{
+    if (!nn->global || nn->measure)
+        return MHV_OK;
+    for (int l = 0; l < count; l++)
+        if (!layers[l].q_global.data)
+            return mhv_fail(err, MHV_EUNSUPPORTED, m->dir, "global attention needs layer %d's "
+                            "query_global, key_global and value_global: the checkpoint has "
+                            "none", l);
+    return MHV_OK;
+}
+
 void mhv_layer_post_norm(mhv_nn *nn, const mhv_layer *ly, const mhv_config *c, float *x,
                          const float *ctx, float *tmp, float *ffn, int n)
 {
@@ -43,6 +88,20 @@ void mhv_layer_patches_hwc(const float *px, int C, int height, int width, int P,
                     for (int ch = 0; ch < C; ch++)
                         *o++ = px[((size_t)ch * (size_t)height + (size_t)(r * P + y)) *
                                       (size_t)width + (size_t)(cl * P + x)];
+        }
+}
+
+void mhv_layer_spec_patches(const float *features, int frames, int mels, int P, int fstride,
+                            int tstride, float *out)
+{
+    int Fo = (mels - P) / fstride + 1, To = (frames - P) / tstride + 1;
+    for (int fi = 0; fi < Fo; fi++)
+        for (int ti = 0; ti < To; ti++) {
+            float *o = out + ((size_t)fi * (size_t)To + (size_t)ti) * (size_t)P * (size_t)P;
+            for (int a = 0; a < P; a++)
+                for (int b = 0; b < P; b++)
+                    o[a * P + b] = features[(size_t)(ti * tstride + b) * (size_t)mels +
+                                            (size_t)(fi * fstride + a)];
         }
 }
 
@@ -138,7 +197,10 @@ static void vision_embed(mhv_nn *nn, const mhv_model *m, int n, float *x, float 
 {
     const mhv_config *c = &m->cfg;
     int H = c->hidden_size, E = c->vision_extra;
-    if (c->vision_patch_hwc)
+    if (c->spectrogram) /* AST: the filter bank features, not pixels */
+        mhv_layer_spec_patches(nn->audio, c->spec_frames, c->spec_mels, c->patch_size,
+                               c->spec_fstride, c->spec_tstride, patches);
+    else if (c->vision_patch_hwc)
         mhv_layer_patches_hwc(nn->pixels, c->num_channels, nn->image_h, nn->image_w,
                               c->patch_size, patches);
     else
@@ -357,10 +419,14 @@ mhv_status mhv_vision_forward(mhv_nn *nn, const mhv_model *m, const int32_t *ids
     int iw = nn->image_w ? nn->image_w : c->image_size;
     int side = c->image_size / c->patch_size, P = c->patch_size;
     int rows = ih / P, cols = iw / P;
+    if (c->spectrogram) { /* AST: its fixed grid of strided patches over the features */
+        rows = side = (c->spec_mels - P) / c->spec_fstride + 1;
+        cols = (c->spec_frames - P) / c->spec_tstride + 1;
+    }
     if (rows * cols != np)
         return mhv_fail(err, MHV_EUSAGE, m->dir, "%d tokens for a %dx%d patch grid", n, rows,
                         cols);
-    int resized = rows != side || cols != side;
+    int resized = !c->spectrogram && (rows != side || cols != side);
     size_t nh = (size_t)n * (size_t)H;
     float *x, *xb, *q, *k, *v, *ctx, *tmp; /* (n, H) each */
     float *ffn, *up;                       /* (n, I) each; up: SwiGLU's */
@@ -382,6 +448,8 @@ mhv_status mhv_vision_forward(mhv_nn *nn, const mhv_model *m, const int32_t *ids
     mhv_status st = mhv_nn_begin(nn, &shape, bufs, (int)(sizeof bufs / sizeof bufs[0]), err);
     if (st)
         return st;
+    if (c->spectrogram && !nn->audio)
+        return mhv_fail(err, MHV_EUSAGE, "", "%s takes a waveform, not token ids", c->arch);
     if (resized && m->pos_emb.data && (st = resize_positions(m, rows, cols, grid_pos, err)))
         return st;
     if (c->vision_rel_bias && (st = mhv_nn_reserve_bias(nn, n, err)))
@@ -651,6 +719,19 @@ int mhv_layer_pre_norm(mhv_nn *nn, const mhv_decoder *dec, const mhv_config *c,
     return 0;
 }
 
+mhv_status mhv_decoder_experts_fit(const mhv_model *m, const mhv_wload *ld, int moe_layers,
+                                   uint64_t expert_elems, mhv_error *err)
+{
+    uint64_t need;
+    if (__builtin_mul_overflow((uint64_t)moe_layers * (uint64_t)m->cfg.num_experts,
+                               expert_elems, &need) ||
+        need > mhv_st_file_bytes(ld->st) / 2)
+        return mhv_fail(err, MHV_EFORMAT, ld->ckpt_name,
+                        "checkpoint is too small for %d experts in each of %d layers (config.json)",
+                        m->cfg.num_experts, moe_layers);
+    return MHV_OK;
+}
+
 mhv_status mhv_decoder_load_experts(mhv_model *m, mhv_wload *ld, int l, const char *block,
                                     const char *const names[3], int inter, int moe_layers,
                                     mhv_error *err)
@@ -658,20 +739,31 @@ mhv_status mhv_decoder_load_experts(mhv_model *m, mhv_wload *ld, int l, const ch
     const mhv_config *c = &m->cfg;
     mhv_layer *ly = &m->layers[l];
     int H = c->hidden_size, E = c->num_experts;
+    mhv_status st;
     if (!m->experts) {
         /* every expert matrix is a tensor of the checkpoint: no more views than those */
-        size_t views = (size_t)c->num_layers * (size_t)E * 3;
-        if ((size_t)moe_layers * (size_t)E * 3 > mhv_st_count(m->st))
+        size_t views = (size_t)moe_layers * (size_t)E * 3;
+        if (views > mhv_st_count(m->st))
             return mhv_fail(err, MHV_EFORMAT, m->dir,
                             "the checkpoint has fewer tensors than %d experts need", E);
+        if ((st = mhv_decoder_experts_fit(m, ld, moe_layers, 3 * (uint64_t)H * (uint64_t)inter,
+                                          err)))
+            return st;
         if (!(m->experts = calloc(views, sizeof *m->experts)))
             return mhv_fail(err, MHV_ENOMEM, m->dir, "out of memory");
     }
-    mhv_mat *g = m->experts + (size_t)l * (size_t)E * 3, *u = g + E, *d = u + E;
+    /* the MoE layers take their views in order: this one's place is the count of routers
+     * loaded before it */
+    size_t at = 0;
+    for (int k = 0; k < l; k++)
+        at += m->layers[k].router.data != NULL;
+    if (at >= (size_t)moe_layers) /* a guard: the callers count their MoE layers */
+        return mhv_fail(err, MHV_EFORMAT, m->dir, "more MoE layers than the config counts");
+    mhv_mat *g = m->experts + at * (size_t)E * 3, *u = g + E, *d = u + E;
     ly->exp_gate = g, ly->exp_up = u, ly->exp_down = d;
     char n[200];
     snprintf(n, sizeof n, "layers.%d.%s.gate.weight", l, block);
-    mhv_status st = mhv_wload_mat(ld, n, E, H, 0, &ly->router, err);
+    st = mhv_wload_mat(ld, n, E, H, 0, &ly->router, err);
     for (int e = 0; e < E && !st; e++) {
         mhv_mat *dst[3] = {&g[e], &u[e], &d[e]};
         for (int t = 0; t < 3 && !st; t++) {

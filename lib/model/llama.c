@@ -965,7 +965,13 @@ static mhv_status llama_forward(mhv_nn *nn, const mhv_model *m, const int32_t *i
             cos_t[t] *= a, sin_t[t] *= a;
     }
     mhv_rope_table_scale(&c->rope, NH, cos_t, sin_t);
-    mhv_rotary rot = {cos_t, sin_t, half, v->interleaved, rows}, rot_l = rot;
+    if (nn->rope_cos_given) { /* a composite model's positions (Qwen2-VL): (n, half) */
+        mhv_nn_kv_refuse(nn);  /* no positions of a cached step's past in it */
+        memcpy(cos_t, nn->rope_cos_given, (size_t)n * (size_t)half * sizeof *cos_t);
+        memcpy(sin_t, nn->rope_sin_given, (size_t)n * (size_t)half * sizeof *sin_t);
+    }
+    mhv_rotary rot = {cos_t, sin_t, half, v->interleaved, nn->rope_cos_given ? n : rows};
+    mhv_rotary rot_l = rot;
     if (c->two_ropes) { /* inv_freq is free again once the first table is made */
         mhv_rope_inv_freq(&c->rope_local, 2 * half, inv_freq);
         mhv_rope_table(inv_freq, half, rows, cos_l, sin_l);

@@ -77,6 +77,13 @@ typedef struct {
     struct mhv_capture_s *image_cap; /* LLaVA: what its vision tower's pass keeps (the
                                       * tower's own maps), set by the forward driver; NULL:
                                       * nothing */
+    const unsigned char *global; /* (n,) 1: the token attends globally (Longformer's
+                                  * global_attention_mask; LED's encoder: the source's
+                                  * tokens), set by the forward driver; NULL: none */
+    /* A rotary table (n, half) that takes the place of a decoder's own (Qwen2-VL's
+     * multimodal positions, made from the image's grid), set by a family around its
+     * language model's pass; NULL: the decoder's */
+    const float *rope_cos_given, *rope_sin_given;
     struct mhv_nn_kv_s *kv; /* generation: the pass continues the sequence whose keys and
                              * values this cache holds (mhv_nn_kv), set by the forward
                              * driver; NULL: the pass is the whole sequence */
@@ -509,6 +516,23 @@ typedef struct {
                                      * first ctx_v_dim of head_dim columns (DeepSeek's MLA,
                                      * the rest zeros): the decoder layer packs ctx to (n,
                                      * heads * ctx_v_dim) before the output projection */
+    /* Longformer's global attention (LongformerSelfAttention with a global_attention_mask):
+     * global (n,) marks the global tokens of the pass's rows, or NULL: none. A global token's
+     * query attends to every key of its sentence through the global projections (wq_global,
+     * wk_global, wv_global, shaped as wq, wk, wv, with their biases): its map row and ctx
+     * row are those; every other query attends to the keys of its window and to the global
+     * tokens (local projections), zero elsewhere. A sentence without a global token runs as
+     * without. Needs mhv_nn_reserve_bias and mhv_attn_bufs' gq, gk, gv; heads == kv_heads,
+     * not with bias, causal, rope, norms, fused, projected, q_given or x_v. */
+    const unsigned char *global;
+    const mhv_mat *wq_global, *wk_global, *wv_global;
+    const float *bq_global, *bk_global, *bv_global;
+    /* Called with bias_ctx on each kept map of a head right after its softmax, before it is
+     * handed on: probs (n, n) as the kernel wrote it (query i in row prow[i], none when < 0,
+     * under prow; row i without). For a bias that counts some keys several times in the
+     * softmax (log of the count added to their scores) while the map shows one of them
+     * (BigBird's block-sparse attention): it divides them back. NULL: none */
+    void (*probs_post)(const void *ctx, float *probs, int n, const int *prow);
 } mhv_attn_layer;
 
 /* Activations of the attention block: q (n, heads*d), k and v (n, kv_heads*d), ctx (n,
@@ -517,6 +541,8 @@ typedef struct {
 typedef struct {
     float *q, *k, *v, *ctx;
     float *qkv;
+    float *gq, *gk, *gv;            /* (n, heads*d) each with mhv_attn_layer.global: the
+                                     * global projections; else unused */
 } mhv_attn_bufs;
 
 /* Self-attention of layer l over x(n, in): projections, rotary positions, probabilities of
