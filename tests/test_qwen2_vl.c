@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "media/image.h"
 #include "media/preprocess.h"
@@ -380,6 +381,50 @@ static void test_configs_25(void **state)
     free(c);
 }
 
+/* Qwen2VLImageProcessor's sizes as the hub's files give them (min_pixels and max_pixels
+ * keys), against transformers' smart_resize (Python's round to even at .5, the area
+ * shrunk, grown), and its refusal of an aspect ratio above 200. */
+static void test_smart_resize(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/mhv-qvl-XXXXXX", path[64];
+    assert_non_null(mkdtemp(dir));
+    static const struct {
+        long max_pixels;
+        int w, h, want_w, want_h;
+    } cases[] = {
+        {12845056, 1000, 700, 1008, 700}, {200000, 1000, 700, 532, 364},
+        {12845056, 37, 23, 84, 56},       {12845056, 70, 42, 56, 56},
+        {12845056, 98, 70, 112, 56},      {12845056, 5000, 4000, 4004, 3192},
+        {200000, 5000, 4000, 476, 392},   {12845056, 3, 500, 28, 728},
+    };
+    snprintf(path, sizeof path, "%s/preprocessor_config.json", dir);
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        FILE *f = fopen(path, "w");
+        assert_non_null(f);
+        fprintf(f, "{\"image_processor_type\": \"Qwen2VLImageProcessor\", \"min_pixels\": "
+                   "3136, \"max_pixels\": %ld, \"patch_size\": 14, \"merge_size\": 2, "
+                   "\"temporal_patch_size\": 2}", cases[i].max_pixels);
+        fclose(f);
+        mhv_preprocess pp;
+        mhv_error err = {0};
+        int W, H;
+        if (mhv_preprocess_load(dir, 0, &pp, &err) ||
+            mhv_preprocess_size(&pp, cases[i].w, cases[i].h, &W, &H, "x.png", &err))
+            fail_msg("%s", err.msg);
+        if (W != cases[i].want_w || H != cases[i].want_h)
+            fail_msg("%dx%d resized to %dx%d, want %dx%d", cases[i].w, cases[i].h, W, H,
+                     cases[i].want_w, cases[i].want_h);
+        if (i == 0) {
+            assert_int_equal(mhv_preprocess_size(&pp, 10000, 40, &W, &H, "x.png", &err),
+                             MHV_EUSAGE);
+            assert_non_null(strstr(err.msg, "an aspect ratio above 200"));
+        }
+    }
+    remove(path);
+    rmdir(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -387,6 +432,7 @@ int main(void)
         cmocka_unit_test(test_refusals),
         cmocka_unit_test(test_configs),
         cmocka_unit_test(test_configs_25),
+        cmocka_unit_test(test_smart_resize),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
