@@ -308,6 +308,13 @@ typedef struct {
     int swin_stages, swin_window, swin_embed_dim, swin_labels;
     int swin_depths[MHV_MAX_SWIN_STAGES], swin_heads[MHV_MAX_SWIN_STAGES];
     double swin_mlp_ratio;
+    /* Swin V2 (model/swin.c, swinv2): cosine attention with each head's logit scale, the
+     * continuous position bias (an MLP over log-spaced window coordinates, scaled by each
+     * stage's swin_pretrained window when > 0), the norms after attention and MLP
+     * (res-post-norm), patch merging's norm after its reduction, and windows and shifts
+     * set by the config's image_size, not the image's */
+    int swin_v2;
+    int swin_pretrained[MHV_MAX_SWIN_STAGES];
 } mhv_config;
 
 /* Swin: the stage of layer l (0 for the other models). */
