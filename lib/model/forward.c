@@ -571,6 +571,13 @@ static int uses_bias_maps(const mhv_forward_ctx *fc, const mhv_config *c)
            strcmp(c->family->name, "bloom") == 0;
 }
 
+/* The same for a pass over n tokens: BigBird's block-sparse attention is a score bias above
+ * the length transformers runs as original_full. */
+static int uses_bias_maps_at(const mhv_forward_ctx *fc, const mhv_config *c, int n)
+{
+    return uses_bias_maps(fc, c) || (c->sparse_full_max > 0 && n > c->sparse_full_max);
+}
+
 mhv_status mhv_forward_estimate(mhv_forward_ctx *fc, const mhv_model *m, int n,
                                 const mhv_heads *sel, const mhv_forward_opts *opts,
                                 mhv_forward_mem *out, mhv_error *err)
@@ -601,7 +608,7 @@ mhv_status mhv_forward_estimate(mhv_forward_ctx *fc, const mhv_model *m, int n,
                   : mhv_fail(err, MHV_EUNSUPPORTED, "", "cannot estimate this model's memory");
     uint64_t T = (uint64_t)fc->nn.threads, nn = ((uint64_t)n * (uint64_t)n + 15) / 16 * 16;
     out->activations = fc->nn.measured;
-    if (uses_bias_maps(fc, c))
+    if (uses_bias_maps_at(fc, c, n))
         out->activations += T * nn * sizeof(float); /* mhv_nn_reserve_bias */
     if (fc->value_norms == MHV_VNORM_VO)
         out->activations += T * (uint64_t)c->hidden_size * (uint64_t)c->head_dim * sizeof(float);

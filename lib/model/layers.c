@@ -91,6 +91,20 @@ void mhv_layer_patches_hwc(const float *px, int C, int height, int width, int P,
         }
 }
 
+void mhv_layer_spec_patches(const float *features, int frames, int mels, int P, int fstride,
+                            int tstride, float *out)
+{
+    int Fo = (mels - P) / fstride + 1, To = (frames - P) / tstride + 1;
+    for (int fi = 0; fi < Fo; fi++)
+        for (int ti = 0; ti < To; ti++) {
+            float *o = out + ((size_t)fi * (size_t)To + (size_t)ti) * (size_t)P * (size_t)P;
+            for (int a = 0; a < P; a++)
+                for (int b = 0; b < P; b++)
+                    o[a * P + b] = features[(size_t)(ti * tstride + b) * (size_t)mels +
+                                            (size_t)(fi * fstride + a)];
+        }
+}
+
 void mhv_layer_patches(const float *px, int C, int height, int width, int P, float *out)
 {
     int rows = height / P, cols = width / P;
@@ -183,7 +197,10 @@ static void vision_embed(mhv_nn *nn, const mhv_model *m, int n, float *x, float 
 {
     const mhv_config *c = &m->cfg;
     int H = c->hidden_size, E = c->vision_extra;
-    if (c->vision_patch_hwc)
+    if (c->spectrogram) /* AST: the filter bank features, not pixels */
+        mhv_layer_spec_patches(nn->audio, c->spec_frames, c->spec_mels, c->patch_size,
+                               c->spec_fstride, c->spec_tstride, patches);
+    else if (c->vision_patch_hwc)
         mhv_layer_patches_hwc(nn->pixels, c->num_channels, nn->image_h, nn->image_w,
                               c->patch_size, patches);
     else
@@ -402,10 +419,14 @@ mhv_status mhv_vision_forward(mhv_nn *nn, const mhv_model *m, const int32_t *ids
     int iw = nn->image_w ? nn->image_w : c->image_size;
     int side = c->image_size / c->patch_size, P = c->patch_size;
     int rows = ih / P, cols = iw / P;
+    if (c->spectrogram) { /* AST: its fixed grid of strided patches over the features */
+        rows = side = (c->spec_mels - P) / c->spec_fstride + 1;
+        cols = (c->spec_frames - P) / c->spec_tstride + 1;
+    }
     if (rows * cols != np)
         return mhv_fail(err, MHV_EUSAGE, m->dir, "%d tokens for a %dx%d patch grid", n, rows,
                         cols);
-    int resized = rows != side || cols != side;
+    int resized = !c->spectrogram && (rows != side || cols != side);
     size_t nh = (size_t)n * (size_t)H;
     float *x, *xb, *q, *k, *v, *ctx, *tmp; /* (n, H) each */
     float *ffn, *up;                       /* (n, I) each; up: SwiGLU's */
@@ -427,6 +448,8 @@ mhv_status mhv_vision_forward(mhv_nn *nn, const mhv_model *m, const int32_t *ids
     mhv_status st = mhv_nn_begin(nn, &shape, bufs, (int)(sizeof bufs / sizeof bufs[0]), err);
     if (st)
         return st;
+    if (c->spectrogram && !nn->audio)
+        return mhv_fail(err, MHV_EUSAGE, "", "%s takes a waveform, not token ids", c->arch);
     if (resized && m->pos_emb.data && (st = resize_positions(m, rows, cols, grid_pos, err)))
         return st;
     if (c->vision_rel_bias && (st = mhv_nn_reserve_bias(nn, n, err)))

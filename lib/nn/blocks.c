@@ -1163,6 +1163,8 @@ static void attn_task(void *ctx, int task, int worker)
         size_t ko = (size_t)r0 * a.ld_k + kv;
         global_rows(j->K, &a, glob, j->bufs->gq + qo, j->bufs->gk + ko, j->bufs->gv + ko);
     }
+    if (a.probs && j->layer->probs_post)
+        j->layer->probs_post(j->layer->bias_ctx, a.probs, a.n, a.prow);
     if (vn)
         value_norms(vn, v, j->base.ld_v, a.n, j->d, j->vnorm, j->layer->wo, h,
                     j->nn->wo_block + (size_t)worker * j->nn->wo_stride);

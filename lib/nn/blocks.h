@@ -484,6 +484,12 @@ typedef struct {
     const unsigned char *global;
     const mhv_mat *wq_global, *wk_global, *wv_global;
     const float *bq_global, *bk_global, *bv_global;
+    /* Called with bias_ctx on each kept map of a head right after its softmax, before it is
+     * handed on: probs (n, n) as the kernel wrote it (query i in row prow[i], none when < 0,
+     * under prow; row i without). For a bias that counts some keys several times in the
+     * softmax (log of the count added to their scores) while the map shows one of them
+     * (BigBird's block-sparse attention): it divides them back. NULL: none */
+    void (*probs_post)(const void *ctx, float *probs, int n, const int *prow);
 } mhv_attn_layer;
 
 /* Activations of the attention block: q (n, heads*d), k and v (n, kv_heads*d), ctx (n,
