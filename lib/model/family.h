@@ -42,6 +42,10 @@ typedef struct mhv_family {
     /* How forward takes nn->pack for c (nn/blocks.h: several sentences in one pass, each
      * its own sequence), an mhv_packs; NULL: MHV_PACKS_NO. */
     int (*packs)(const mhv_config *c);
+    /* True when forward can continue a cached sequence for c (nn->kv, nn/blocks.h: the
+     * positions after nn's past ones); NULL: when it packs (rows that meet only in the
+     * blocks), the blocks refusing what they cannot. */
+    int (*caches)(const mhv_config *c);
 } mhv_family;
 
 typedef enum {
@@ -58,6 +62,8 @@ int mhv_family_packs_always(const mhv_config *c);
 /* A packs entry for mixture-of-experts families: the experts run over the rows routed to
  * them, which packing changes (MHV_PACKS_ANY_ROWS). */
 int mhv_family_packs_any_rows(const mhv_config *c);
+/* A caches entry for families whose every model continues a cached sequence. */
+int mhv_family_caches_always(const mhv_config *c);
 
 extern const mhv_family mhv_family_bert;
 extern const mhv_family mhv_family_gpt2;
@@ -119,6 +125,8 @@ extern const mhv_family mhv_family_roformer;
 extern const mhv_family mhv_family_mobilebert;
 extern const mhv_family mhv_family_squeezebert;
 extern const mhv_family mhv_family_llava;
+extern const mhv_family mhv_family_qwen2_vl;
+extern const mhv_family mhv_family_qwen2_vl_vision;
 
 /* T5's bucket of relative position rp = key - query (transformers'
  * _relative_position_bucket, with its float32 logarithm): bidirectional (encoders) or causal,
@@ -135,6 +143,7 @@ extern const mhv_family mhv_family_whisper;
 extern const mhv_family mhv_family_wav2vec2;
 extern const mhv_family mhv_family_esm;
 extern const mhv_family mhv_family_ved;
+extern const mhv_family mhv_family_swin;
 
 /* The family that opens model_type, and its name for it; NULL when none does. */
 const mhv_family *mhv_family_find(const char *model_type, const char **arch);

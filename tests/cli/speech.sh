@@ -40,6 +40,14 @@ printf 'w2v-voiced.wav\nw2v-short.wav\n' >"$TMP/list/clips.txt"
 check "run a list of WAVs" "[ \$? = 0 ] && [ -f \"$TMP/c/clips/L01-H02.png\" ] && [ -f \"$TMP/c/clips-2/L01-H02.png\" ] && [ -f \"$TMP/c/clips.html\" ]"
 check "hubert: 80 samples a frame" "grep -q '\"0.005s\", \"0.010s\"' \"$TMP/c/clips.json\""
 
+# the lines of a list of WAVs without the whitespace around them (CRLF, trailing spaces): the
+# same stats as the plain list's
+printf 'w2v-voiced.wav \r\n w2v-short.wav\t\n' >"$TMP/list/spaced.txt"
+"$MHAVIZ" stats --model tests/fixtures/speech-hubert --format csv "$TMP/list/clips.txt" >"$TMP/plain.csv" 2>&1
+"$MHAVIZ" stats --model tests/fixtures/speech-hubert --format csv "$TMP/list/spaced.txt" >"$TMP/spaced.csv" 2>"$TMP/stderr"
+check "stats: a list's lines with whitespace around them, as the plain list" \
+    "[ \$? = 0 ] && [ ! -s $TMP/stderr ] && [ -s $TMP/spaced.csv ] && cmp -s $TMP/plain.csv $TMP/spaced.csv"
+
 # stats over clips (a list of WAVs, or one .wav): distance in frames, no separators;
 # distance and self recomputed here from run's JSON weights (within the fixed-point steps);
 # shards merge to the whole; the JSON says its input is audio and --merge keeps it apart
