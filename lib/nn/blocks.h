@@ -200,7 +200,7 @@ mhv_status mhv_nn_begin(mhv_nn *nn, const mhv_nn_shape *shape, const mhv_nn_buf 
                         int count, mhv_error *err);
 
 /* Room for one (n, n) score bias map per thread (attention layers with a bias), kept across
- * sentences like the arena. */
+ * sentences like the arena; (n, past + n) in a pass under a key/value cache. */
 mhv_status mhv_nn_reserve_bias(mhv_nn *nn, int n, mhv_error *err);
 
 /* Room for one head's slice of an output projection (hidden x head_dim floats) per thread,
@@ -533,6 +533,11 @@ typedef struct {
      * softmax (log of the count added to their scores) while the map shows one of them
      * (BigBird's block-sparse attention): it divides them back. NULL: none */
     void (*probs_post)(const void *ctx, float *probs, int n, const int *prow);
+    /* A score bias of positions alone (ALiBi, T5's relative buckets), instead of bias, that
+     * a pass under a key/value cache can take: fills b(n, keys) (row stride keys) for head
+     * h, the queries at positions q0 .. q0+n-1 (of their sentence) over keys 0 .. keys-1;
+     * q0 > 0 in a cached decoding step. Needs mhv_nn_reserve_bias. NULL: none */
+    void (*bias_pos)(const void *ctx, int h, int q0, int n, int keys, float *b);
 } mhv_attn_layer;
 
 /* Activations of the attention block: q (n, heads*d), k and v (n, kv_heads*d), ctx (n,
