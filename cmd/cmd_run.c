@@ -672,7 +672,8 @@ typedef struct {
 static mhv_status st_open(st_file *sf, const char *stage, const char *stem, int index,
                           const mhv_model *m, const mhv_heads *sel, const int *rows, int nrows,
                           const run_opts *o, const mhv_sentence *s, const mhv_encoding *enc,
-                          const mhv_tok *tok, const char *aggregate, mhv_error *err)
+                          const mhv_tok *tok, const char *aggregate, const int *gpos, int ngpos,
+                          mhv_error *err)
 {
     char path[4096];
     int len = index ? snprintf(path, sizeof path, "%s/%s-%d.safetensors", stage, stem, index + 1)
@@ -689,8 +690,12 @@ static mhv_status st_open(st_file *sf, const char *stage, const char *stem, int 
                       .weighting = o->weighting == MHV_WEIGHT_ATTN
                                        ? NULL : mhv_weighting_name(o->weighting),
                       .aggregate = aggregate};
-    if ((st = mhv_stw_begin(sf->out.f, sf->out.path, &d, &sf->w, err)))
+    char *global = NULL; /* --global: metadata "global" */
+    if (o->global && !(d.global = global = run_global_list(gpos, ngpos)))
+        st = mhv_fail(err, MHV_ENOMEM, "", "out of memory");
+    if (st || (st = mhv_stw_begin(sf->out.f, sf->out.path, &d, &sf->w, err)))
         mhv_out_abort(&sf->out);
+    free(global);
     return st;
 }
 
@@ -990,7 +995,7 @@ static mhv_status write_outputs(mhv_forward_ctx *fc, const mhv_model *m, const m
         /* with --aggregate, the file holds the aggregate: opened once it is made */
         if (o->safetensors && !o->aggregate &&
             (st = st_open(&sf, od.stage, stem, i, m, sel, rows, nrows, o, &in->s[i], &encs[i],
-                          tok, NULL, err))) {
+                          tok, NULL, gpos, ngpos, err))) {
             free(rows);
             goto fail_out;
         }
@@ -1061,7 +1066,7 @@ static mhv_status write_outputs(mhv_forward_ctx *fc, const mhv_model *m, const m
             if (!st && o->safetensors) { /* the aggregate of the kept rows, as the JSON */
                 st_file sa = {0};
                 st = st_open(&sa, od.stage, stem, i, m, sel, agg.row_ids, agg.rows, o,
-                             &in->s[i], &encs[i], tok, o->aggregate, err);
+                             &in->s[i], &encs[i], tok, o->aggregate, gpos, ngpos, err);
                 if (!st)
                     st = st_feed(&sa, &agg, err);
                 if (!st || sa.w)
