@@ -319,6 +319,9 @@ typedef struct {
      * set by the config's image_size, not the image's */
     int swin_v2;
     int swin_pretrained[MHV_MAX_SWIN_STAGES];
+    /* DonutSwin (donut-swin: Donut's encoder): Swin without the final LayerNorm, the
+     * scores divided by sqrt(head_dim) and the bias and mask added one after the other */
+    int swin_donut;
     /* The Audio Spectrogram Transformer (model/vit.c; speech is set too: WAV files in): a
      * ViT over the filter-bank features of spec_frames (max_length) frames x spec_mels
      * (num_mel_bins) bins (media/astfeat.h) read as an image of bin rows and frame
