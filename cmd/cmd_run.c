@@ -1095,7 +1095,7 @@ int cmd_run(int argc, char **argv)
         if (!job.m->cfg.image_in_text || o.image) {
             st = mhv_fail(&err, MHV_EUSAGE, "", o.image ? "--vision-tower reads the images FILE "
                           "lists, not --image" : "--vision-tower is for models with a vision "
-                          "tower (llava); %s has none", job.m->cfg.arch);
+                          "tower (llava, gemma3); %s has none", job.m->cfg.arch);
             goto done;
         }
         owner = job.m; /* the tower's tensors are views of its checkpoint: closed after it */
@@ -1115,10 +1115,12 @@ int cmd_run(int argc, char **argv)
     }
     if (!job.m->cfg.image_in_text && o.image) {
         st = mhv_fail(&err, MHV_EUSAGE, "", "--image is for models that read an image with "
-                      "their prompt (llava); %s does not", job.m->cfg.arch);
+                      "their prompt (llava, gemma3); %s does not", job.m->cfg.arch);
         goto done;
     }
-    if (job.m->cfg.image_in_text && (!o.image || o.pairs || o.generate)) {
+    /* Gemma 3 runs its language model on text alone without --image */
+    if (job.m->cfg.image_in_text &&
+        (o.image ? o.pairs || o.generate : !job.m->cfg.image_optional)) {
         st = mhv_fail(&err, MHV_EUSAGE, "", o.image ? "--pairs and --generate are not "
                       "available for %s" : "%s reads an image with each prompt: give it with "
                       "--image FILE", job.m->cfg.arch);

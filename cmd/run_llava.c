@@ -41,6 +41,13 @@ mhv_status run_llava_image_read(const mhv_model *m, const char *path, run_llava_
         run_llava_image_free(im);
         return st;
     }
+    if (c->image_form == MHV_IMAGE_FORM_GEMMA3) { /* its features: blocks of patches */
+        int k = c->image_pool > 0 ? c->image_pool : 1;
+        im->info = (mhv_report_image){.path = path, .width = W, .height = H,
+                                      .rows = g.rows / k, .cols = g.cols / k,
+                                      .count = c->image_tokens};
+        return MHV_OK;
+    }
     /* the first feature's patch: the strategy "default" drops the tower's first token,
      * [CLS] or (SigLIP) the first patch */
     int patch0 = (c->image_full ? 0 : 1) - c->image_extra;
@@ -112,6 +119,85 @@ out:
     return st;
 }
 
+/* Code points of s[0 .. len). */
+static int chars(const char *s, size_t len)
+{
+    int n = 0;
+    for (size_t i = 0; i < len; i++)
+        n += ((unsigned char)s[i] & 0xC0) != 0x80;
+    return n;
+}
+
+/* Gemma3Processor's prompt: s's one begin-of-image text replaced by "\n\n" boi, the image
+ * tokens, eoi "\n\n" before it is tokenized (so the text around may merge with the
+ * newlines, as there); the image tokens labelled by their blocks, the spans of the rest
+ * mapped back to s (the inserted tokens' to the begin-of-image text). */
+static mhv_status gemma3_encode(const cli_job *job, const mhv_sentence *s,
+                                const mhv_report_image *img, mhv_encoding *e, mhv_error *err)
+{
+    const mhv_config *c = &job->m->cfg;
+    const char *boi = mhv_tok_piece(job->tok, c->image_boi_id);
+    const char *tok_img = mhv_tok_piece(job->tok, c->image_token_id);
+    const char *eoi = mhv_tok_piece(job->tok, c->image_eoi_id);
+    if (!boi || !tok_img || !eoi || !boi[0])
+        return mhv_fail(err, MHV_EFORMAT, job->m->dir, "the tokenizer lacks gemma3's image "
+                        "tokens (ids %d, %d, %d)", c->image_boi_id, c->image_token_id,
+                        c->image_eoi_id);
+    size_t B = strlen(boi), I = strlen(tok_img), E = strlen(eoi);
+    int count = 0;
+    const char *at = NULL;
+    for (const char *p = strstr(s->text, boi); p; p = strstr(p + B, boi))
+        count++, at = at ? at : p;
+    if (count != 1)
+        return mhv_fail(err, MHV_EINPUT, job->in.name,
+                        "line %d: the prompt holds %d image tokens (%s, id %d); %s reads one "
+                        "image a line (--image): write it exactly once", s->line, count, boi,
+                        c->image_boi_id, c->arch);
+    size_t P = (size_t)(at - s->text), X = 4 + B + (size_t)img->count * I + E;
+    char *text = malloc(s->len - B + X + 1);
+    if (!text)
+        return mhv_fail(err, MHV_ENOMEM, "", "out of memory");
+    char *w = text;
+    memcpy(w, s->text, P), w += P;
+    memcpy(w, "\n\n", 2), w += 2;
+    memcpy(w, boi, B), w += B;
+    for (int k = 0; k < img->count; k++)
+        memcpy(w, tok_img, I), w += I;
+    memcpy(w, eoi, E), w += E;
+    memcpy(w, "\n\n", 2), w += 2;
+    memcpy(w, at + B, s->len - P - B), w += s->len - P - B;
+    *w = '\0';
+    mhv_status st = mhv_tok_encode(job->tok, text, (size_t)(w - text), e, err);
+    int p0 = chars(s->text, P), pb = chars(boi, B), px = chars(text + P, X);
+    free(text);
+    if (st)
+        return st;
+    int k = 0;
+    for (int t = 0; t < e->n; t++) {
+        int32_t *sp = &e->spans[2 * t];
+        if (e->ids[t] == c->image_token_id) {
+            char label[32];
+            snprintf(label, sizeof label, "img %d,%d", k / img->cols, k % img->cols);
+            k++;
+            char *l = strdup(label);
+            if (!l)
+                return mhv_fail(err, MHV_ENOMEM, "", "out of memory");
+            free(e->pieces[t]);
+            e->pieces[t] = l;
+            sp[0] = sp[1] = -1;
+            continue;
+        }
+        for (int j = 0; j < 2 && sp[0] >= 0; j++) /* after the insert, in it, before it */
+            sp[j] = sp[j] >= p0 + px ? sp[j] - px + pb
+                    : sp[j] > p0      ? (j ? p0 + pb : p0)
+                                      : sp[j];
+    }
+    if (k != img->count) /* image tokens written as text too */
+        return mhv_fail(err, MHV_EINPUT, job->in.name, "line %d: the prompt holds %d image "
+                        "tokens (%s) besides the image's", s->line, k - img->count, tok_img);
+    return MHV_OK;
+}
+
 mhv_status run_llava_job_read(cli_job *job, const char *heads, const char *file,
                               cli_input_mode mode, const run_llava_image *im, mhv_error *err)
 {
@@ -129,6 +215,15 @@ mhv_status run_llava_job_read(cli_job *job, const char *heads, const char *file,
             unescape(&job->in.s[i]);
     if (!(job->encs = calloc((size_t)job->in.n, sizeof *job->encs)))
         return mhv_fail(err, MHV_ENOMEM, job->in.name, "out of memory");
+    if (cfg->image_form == MHV_IMAGE_FORM_GEMMA3) { /* the processor's text, tokenized */
+        if (mode != INPUT_TEXT || !job->tok)
+            return mhv_fail(err, MHV_EUSAGE, "", "%s reads its prompts as text with --image "
+                            "(--ids and --pretokenized do not apply)", cfg->arch);
+        for (int i = 0; i < job->in.n; i++)
+            if ((st = gemma3_encode(job, &job->in.s[i], &im->info, &job->encs[i], err)))
+                return st;
+        return MHV_OK;
+    }
     /* the limit is the expanded prompt's: checked when it runs */
     if ((st = cli_encode_all(job->tok, &job->in, mode, MHV_MAX_POSITIONS, 0, job->encs, err)))
         return st;

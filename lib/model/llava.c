@@ -22,6 +22,7 @@
 #include "base/json.h"
 #include "model/family.h"
 #include "model/layers.h"
+#include "model/parts.h"
 
 static const char *const model_types[] = {"llava", NULL};
 
@@ -206,9 +207,9 @@ static size_t llava_vector_floats(const mhv_config *c)
     return 2 * (size_t)c->hidden_size; /* the projector's biases: the parts load their own */
 }
 
-/* A part of m (its tower or language model): its config from root's `key`, its tensors
- * through the view renames(count) of m's checkpoint, loaded by its family. tie >= 0
- * overrides the part's tie_word_embeddings. */
+/* A part of m (its tower or language model): its config from root's `key`, loaded through
+ * the view renames(count) of m's checkpoint (parts.h). tie >= 0 overrides the part's
+ * tie_word_embeddings. */
 static mhv_status open_part(const mhv_model *m, const cJSON *root, const char *key,
                             const char *default_type, const char *const (*renames)[2],
                             int count, int tie, const char *name, mhv_model **out,
@@ -219,32 +220,10 @@ static mhv_status open_part(const mhv_model *m, const cJSON *root, const char *k
     mhv_status st = part_config(root, key, default_type, name, &c, err);
     if (st)
         return st;
-    mhv_model *p = calloc(1, sizeof *p);
-    if (!p) {
-        free(c);
-        return mhv_fail(err, MHV_ENOMEM, m->dir, "out of memory");
-    }
-    p->cfg = *c;
-    free(c);
     if (tie >= 0)
-        p->cfg.tie_word_embeddings = tie;
-    snprintf(p->dir, sizeof p->dir, "%s", m->dir);
-    mhv_wload ld;
-    if ((st = mhv_st_view(m->st, renames, count, &p->st, err)) ||
-        (st = mhv_wload_init(&ld, p->st, p->dir, p->cfg.family->vector_floats(&p->cfg),
-                             &p->store, err)))
-        goto fail;
-    if (!(p->layers = calloc((size_t)p->cfg.num_layers, sizeof *p->layers))) {
-        st = mhv_fail(err, MHV_ENOMEM, m->dir, "out of memory");
-        goto fail;
-    }
-    if ((st = p->cfg.family->load(p, &ld, err)))
-        goto fail;
-    p->dtype = p->layers[0].q.dtype;
-    *out = p;
-    return MHV_OK;
-fail:
-    mhv_model_close(p);
+        c->tie_word_embeddings = tie;
+    st = mhv_part_open(m, c, renames, count, out, err);
+    free(c);
     return st;
 }
 

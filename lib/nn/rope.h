@@ -32,6 +32,9 @@ void mhv_rope_inv_freq(const mhv_rope *r, int head_dim, float *inv_freq);
 void mhv_rope_table_scale(const mhv_rope *r, size_t count, float *cos_t, float *sin_t);
 /* cos, sin (n, half) for positions 0..n-1: angle = fp32(pos * inv_freq[j]), as transformers. */
 void mhv_rope_table(const float *inv_freq, int half, int n, float *cos_t, float *sin_t);
+/* The same for positions first..first+n-1 (PaliGemma counts its positions from 1). */
+void mhv_rope_table_from(const float *inv_freq, int half, int first, int n, float *cos_t,
+                         float *sin_t);
 /* Rotates x(n, heads, 2*half) in place (row stride ld floats) with the table of n positions:
  * dimension j with j + half. */
 void mhv_rope_apply(float *x, int n, int heads, int half, size_t ld, const float *cos_t,
