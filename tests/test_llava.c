@@ -215,6 +215,57 @@ static void test_refusals(void **state)
     mhv_model_close(m);
 }
 
+/* Gemma 3: ids alone run its language model (no image, every map causal); with an image, a
+ * prompt whose image tokens are not mm_tokens_per_image is refused; a config whose patch
+ * grid does not pool into mm_tokens_per_image has no image path, and says so. */
+static void test_gemma3(void **state)
+{
+    (void)state;
+    mhv_model *m;
+    mhv_error err = {0};
+    assert_int_equal(mhv_model_open("tests/fixtures/mm-gemma3-f32", &m, &err), 0);
+    assert_true(m->cfg.image_in_text && m->cfg.image_optional);
+    assert_int_equal(m->cfg.image_form, MHV_IMAGE_FORM_GEMMA3);
+    assert_int_equal(m->cfg.image_tokens, 4);
+    assert_int_equal(m->cfg.image_pool, 2);
+    mhv_heads sel;
+    assert_int_equal(mhv_heads_parse("all", m->cfg.num_layers, m->cfg.num_heads, &sel, NULL), 0);
+    int S = m->cfg.image_size, img = m->cfg.image_token_id;
+    float *px = calloc((size_t)3 * (size_t)S * (size_t)S, sizeof *px);
+    image im = {px, S, S};
+    int32_t ids[8] = {2, 5, 6, img, img, img, 7, 8};
+    mhv_attn a;
+    if (run_with(m, NULL, 1, ids, 8, NULL, &sel, NULL, &a, NULL, &err))
+        fail_msg("text alone: %s", err.msg);
+    for (int k = 0; k < a.count; k++)
+        for (int i = 0; i < 8; i++)
+            for (int j = i + 1; j < 8; j++)
+                assert_true(a.heads[k].w[i * 8 + j] == 0.0f);
+    mhv_attn_free(&a);
+    assert_int_equal(run_with(m, NULL, 1, ids, 8, &im, &sel, NULL, &a, NULL, &err), MHV_EUSAGE);
+    assert_non_null(strstr(err.msg, "the prompt holds 3 image tokens, the image gives 4 "
+                                    "features"));
+    free(px);
+    mhv_heads_free(&sel);
+    mhv_model_close(m);
+
+    mhv_config *c = malloc(sizeof *c);
+    const char *cfg = "{\"model_type\": \"gemma3\", \"mm_tokens_per_image\": 256, "
+                      "\"text_config\": {\"model_type\": \"gemma3_text\"}, "
+                      "\"vision_config\": {\"image_size\": 224, \"patch_size\": 16, "
+                      "\"model_type\": \"siglip_vision_model\"}}";
+    if (mhv_config_parse(cfg, strlen(cfg), "config.json", c, &err))
+        fail_msg("%s", err.msg);
+    assert_int_equal(c->image_pool, 0); /* 14 patches a side, 16 tokens a side asked */
+    const char *bad = "{\"model_type\": \"gemma3\", \"text_config\": {}, "
+                      "\"vision_config\": {\"model_type\": \"clip_vision_model\"}}";
+    assert_int_equal(mhv_config_parse(bad, strlen(bad), "config.json", c, &err),
+                     MHV_EUNSUPPORTED);
+    assert_non_null(strstr(err.msg, "vision_config model_type 'clip_vision_model' is not "
+                                    "supported in gemma3 (siglip_vision_model is)"));
+    free(c);
+}
+
 /* A config.json of LLaVA-1.5-7B's shape: the text_config names little more than its type
  * and vocabulary, LlamaConfig's defaults give the rest, as transformers builds it. */
 static const char cfg_15[] =
@@ -300,6 +351,7 @@ int main(void)
         cmocka_unit_test(test_goldens),
         cmocka_unit_test(test_refusals),
         cmocka_unit_test(test_configs),
+        cmocka_unit_test(test_gemma3),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
