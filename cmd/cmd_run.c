@@ -115,8 +115,13 @@ static const char run_usage[] =
     "  image tokens, the end-of-image token, \\n\\n) before tokenizing; the SigLIP tower's\n"
     "  patches averaged into those tokens (img ROW,COL: their blocks), which see each\n"
     "  other; do_pan_and_scan refused; without --image the language model on text alone\n"
-    "  --vision-tower   llava's or gemma3's vision tower alone, as the vision model it is:\n"
-    "                   FILE lists images, drawn as for clip_vision_model (see above)\n"
+    "  PaliGemma (paligemma): each line is a prefix, built as PaliGemmaProcessor builds\n"
+    "  it: the image tokens (one a patch; <image> in the line places them, else first),\n"
+    "  bos, the line, \\n; positions from 1; every token of the prefix sees every other\n"
+    "  (no suffix is read)\n"
+    "  --vision-tower   the vision tower of llava, gemma3 or paligemma alone, as the vision\n"
+    "                   model it is: FILE lists images, drawn as for clip_vision_model\n"
+    "                   (see above)\n"
     "  Whisper (whisper): FILE lists WAV files with their transcripts, AUDIO<TAB>TRANSCRIPT\n"
     "  a line with --pairs (a relative path is tried beside FILE too); each WAV (PCM 8-32\n"
     "  bit or float, mono, at the feature extractor's rate: 16000 Hz) becomes log-mel\n"
@@ -1100,7 +1105,7 @@ int cmd_run(int argc, char **argv)
         if (!job.m->cfg.image_in_text || o.image) {
             st = mhv_fail(&err, MHV_EUSAGE, "", o.image ? "--vision-tower reads the images FILE "
                           "lists, not --image" : "--vision-tower is for models with a vision "
-                          "tower (llava, gemma3); %s has none", job.m->cfg.arch);
+                          "tower (llava, gemma3, paligemma); %s has none", job.m->cfg.arch);
             goto done;
         }
         owner = job.m; /* the tower's tensors are views of its checkpoint: closed after it */
@@ -1120,7 +1125,7 @@ int cmd_run(int argc, char **argv)
     }
     if (!job.m->cfg.image_in_text && o.image) {
         st = mhv_fail(&err, MHV_EUSAGE, "", "--image is for models that read an image with "
-                      "their prompt (llava, gemma3); %s does not", job.m->cfg.arch);
+                      "their prompt (llava, gemma3, paligemma); %s does not", job.m->cfg.arch);
         goto done;
     }
     /* Gemma 3 runs its language model on text alone without --image */

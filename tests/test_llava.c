@@ -266,6 +266,60 @@ static void test_gemma3(void **state)
     free(c);
 }
 
+/* PaliGemma: PaliGemmaConfig's defaults where a file leaves sizes out (paligemma-3b's
+ * shape), its text models (gemma, gemma2) and what it refuses; a run without an image. */
+static void test_paligemma(void **state)
+{
+    (void)state;
+    mhv_config *c = malloc(sizeof *c);
+    mhv_error err = {0};
+    const char *cfg = "{\"model_type\": \"paligemma\", \"text_config\": {\"model_type\": "
+                      "\"gemma\", \"use_bidirectional_attention\": true}, \"vision_config\": "
+                      "{\"model_type\": \"siglip_vision_model\"}}";
+    if (mhv_config_parse(cfg, strlen(cfg), "config.json", c, &err))
+        fail_msg("%s", err.msg);
+    assert_string_equal(c->arch, "paligemma");
+    assert_true(c->hidden_size == 2048 && c->num_layers == 18 && c->num_heads == 8 &&
+                c->num_kv_heads == 1 && c->vocab_size == 257152 && c->causal);
+    assert_true(c->image_in_text && !c->image_optional);
+    assert_int_equal(c->image_form, MHV_IMAGE_FORM_PALIGEMMA);
+    assert_int_equal(c->image_tokens, 256); /* 224 / 14 = 16 patches a side */
+    assert_int_equal(c->image_token_id, 256000);
+    assert_int_equal(c->image_hidden, 1152);
+    assert_true(c->tie_word_embeddings);
+    static const struct {
+        const char *cfg, *msg;
+    } bad[] = {
+        {"{\"model_type\": \"paligemma\", \"text_config\": {\"model_type\": \"llama\"}}",
+         "text_config model_type 'llama' is not supported in paligemma (gemma and gemma2 are)"},
+        {"{\"model_type\": \"paligemma\", \"projection_dim\": 1024}",
+         "projection_dim 1024 is not the text model's hidden_size 2048"},
+        {"{\"model_type\": \"paligemma\", \"image_token_index\": 257152}",
+         "image_token_index 257152 outside the text model's 257152 tokens is not supported"},
+        {"{\"model_type\": \"paligemma\", \"vision_config\": {\"model_type\": "
+         "\"clip_vision_model\"}}",
+         "vision_config model_type 'clip_vision_model' is not supported in paligemma"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        assert_int_not_equal(mhv_config_parse(bad[i].cfg, strlen(bad[i].cfg), "config.json", c,
+                                              &err), 0);
+        if (!strstr(err.msg, bad[i].msg))
+            fail_msg("'%s' lacks '%s'", err.msg, bad[i].msg);
+    }
+    free(c);
+
+    mhv_model *m;
+    assert_int_equal(mhv_model_open("tests/fixtures/mm-paligemma-f32", &m, &err), 0);
+    mhv_heads sel;
+    assert_int_equal(mhv_heads_parse("0:0", m->cfg.num_layers, m->cfg.num_heads, &sel, NULL), 0);
+    int32_t ids[4] = {2, 5, 6, 7};
+    mhv_attn a;
+    assert_int_equal(run_with(m, NULL, 1, ids, 4, NULL, &sel, NULL, &a, NULL, &err), MHV_EUSAGE);
+    assert_non_null(strstr(err.msg, "paligemma takes token ids and an image"));
+    mhv_heads_free(&sel);
+    mhv_model_close(m);
+}
+
 /* A config.json of LLaVA-1.5-7B's shape: the text_config names little more than its type
  * and vocabulary, LlamaConfig's defaults give the rest, as transformers builds it. */
 static const char cfg_15[] =
@@ -352,6 +406,7 @@ int main(void)
         cmocka_unit_test(test_refusals),
         cmocka_unit_test(test_configs),
         cmocka_unit_test(test_gemma3),
+        cmocka_unit_test(test_paligemma),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -119,6 +119,7 @@ extern const mhv_family mhv_family_roformer;
 extern const mhv_family mhv_family_mobilebert;
 extern const mhv_family mhv_family_squeezebert;
 extern const mhv_family mhv_family_llava;
+extern const mhv_family mhv_family_paligemma;
 
 /* T5's bucket of relative position rp = key - query (transformers'
  * _relative_position_bucket, with its float32 logarithm): bidirectional (encoders) or causal,

@@ -84,11 +84,6 @@ mhv_status mhv_gemma3_vision_load(mhv_model *m, mhv_wload *ld, const char *dir,
                                                  {"vision_tower.", ""}};
     static const char *const proj[] = {"model.multi_modal_projector.", "multi_modal_projector.",
                                        NULL};
-    /* the tower's post_layernorm (its family reads it with its head only), by full name:
-     * longer than a loader's prefix */
-    static const char *const post[] = {"model.vision_tower.vision_model.post_layernorm",
-                                       "vision_tower.vision_model.post_layernorm",
-                                       "vision_tower.post_layernorm"};
     mhv_config *c = &m->cfg;
     if (!c->image_in_text)
         return MHV_OK;
@@ -108,16 +103,9 @@ mhv_status mhv_gemma3_vision_load(mhv_model *m, mhv_wload *ld, const char *dir,
     cJSON_Delete(root);
     if (st)
         return st;
-    int Hv = c->image_hidden, H = c->hidden_size;
-    char w[96], b[96];
-    for (int i = 0; i < 3 && !m->mm_post_g; i++) {
-        int flags = MHV_W_BARE | (i < 2 ? MHV_W_OPTIONAL : 0);
-        snprintf(w, sizeof w, "%s.weight", post[i]);
-        snprintf(b, sizeof b, "%s.bias", post[i]);
-        if ((st = mhv_wload_vec(ld, w, Hv, flags, &m->mm_post_g, err)) ||
-            (m->mm_post_g && (st = mhv_wload_vec(ld, b, Hv, MHV_W_BARE, &m->mm_post_b, err))))
-            return st;
-    }
+    if ((st = mhv_siglip_post_norm_load(m, ld, c->image_hidden, err)))
+        return st;
+    int H = c->hidden_size, Hv = c->image_hidden;
     mhv_wload_prefix(ld, proj, "mm_input_projection_weight");
     if ((st = mhv_wload_conv1d(ld, "mm_input_projection_weight", Hv, &H, 1, &m->mm_proj1,
                                err)) ||
@@ -125,6 +113,25 @@ mhv_status mhv_gemma3_vision_load(mhv_model *m, mhv_wload *ld, const char *dir,
         return st;
     for (int i = 0; i < Hv; i++) /* Gemma3RMSNorm: 1 + weight, in fp32 */
         m->mm_norm_g[i] = 1.0f + m->mm_norm_g[i];
+    return MHV_OK;
+}
+
+mhv_status mhv_siglip_post_norm_load(mhv_model *m, mhv_wload *ld, int width, mhv_error *err)
+{
+    /* by full name, as saved and under the modules' names: longer than a loader's prefix */
+    static const char *const post[] = {"model.vision_tower.vision_model.post_layernorm",
+                                       "vision_tower.vision_model.post_layernorm",
+                                       "vision_tower.post_layernorm"};
+    char w[96], b[96];
+    for (int i = 0; i < 3 && !m->mm_post_g; i++) {
+        int flags = MHV_W_BARE | (i < 2 ? MHV_W_OPTIONAL : 0);
+        snprintf(w, sizeof w, "%s.weight", post[i]);
+        snprintf(b, sizeof b, "%s.bias", post[i]);
+        mhv_status st;
+        if ((st = mhv_wload_vec(ld, w, width, flags, &m->mm_post_g, err)) ||
+            (m->mm_post_g && (st = mhv_wload_vec(ld, b, width, MHV_W_BARE, &m->mm_post_b, err))))
+            return st;
+    }
     return MHV_OK;
 }
 
@@ -141,39 +148,56 @@ static void keep_last(void *ctx, int index, const float *x, int n, int d)
         memcpy(s->x, x, (size_t)n * (size_t)d * sizeof *x);
 }
 
-/* The image's features in the language model's width: (image_tokens, H) into *proj. */
-static mhv_status image_features(mhv_nn *nn, const mhv_model *m, mhv_capture *vcap,
-                                 float **proj, mhv_error *err)
+mhv_status mhv_siglip_last_state(mhv_nn *nn, const mhv_model *m, mhv_capture *vcap, float **x,
+                                 int *tokens, int *side, mhv_error *err)
 {
-    const mhv_config *c = &m->cfg;
     const mhv_model *v = m->image_tower;
     mhv_image_grid g;
+    *x = NULL;
     mhv_status st = mhv_model_image_grid(v, nn->image_h, nn->image_w, 0, &g, err);
     if (st)
         return st;
-    int Hv = v->cfg.hidden_size, H = c->hidden_size, T = g.tokens, k = c->image_pool;
-    int side = g.cols, out = side / k, F = out * out;
-    size_t THv = (size_t)T * (size_t)Hv;
-    last_sink ls = {v->cfg.num_layers, malloc(THv * sizeof(float))};
-    if (!ls.x || !(*proj = malloc((size_t)F * (size_t)H * sizeof **proj))) {
-        free(ls.x);
-        return mhv_fail(err, MHV_ENOMEM, m->dir, "out of memory for %d image features", F);
-    }
+    int Hv = v->cfg.hidden_size, T = g.tokens;
+    last_sink ls = {v->cfg.num_layers, malloc((size_t)T * (size_t)Hv * sizeof(float))};
+    if (!ls.x)
+        return mhv_fail(err, MHV_ENOMEM, m->dir, "out of memory for %d image patches", T);
     if (vcap->last < v->cfg.num_layers - 1)
         vcap->last = v->cfg.num_layers - 1;
     vcap->full_last = 1;
     nn->hidden_out = keep_last, nn->hidden_ctx = &ls;
     st = v->cfg.family->forward(nn, v, NULL, T, vcap, NULL, err);
     nn->hidden_out = NULL, nn->hidden_ctx = NULL;
-    float *x = NULL, *pooled = NULL, *f = NULL;
-    mhv_nn_buf bufs[] = {{&x, THv}, {&pooled, (size_t)F * (size_t)Hv}, {&f, (size_t)F * H}};
-    mhv_nn_shape shape = {T, Hv > H ? Hv : H, Hv > H ? Hv : H, 1};
-    if (!st)
-        st = mhv_nn_begin(nn, &shape, bufs, 3, err);
-    if (!st) {
-        mhv_norm post = {MHV_NORM_LAYER, m->mm_post_g, m->mm_post_b, c->image_norm_eps};
+    if (st) {
+        free(ls.x);
+        return st;
+    }
+    mhv_norm post = {MHV_NORM_LAYER, m->mm_post_g, m->mm_post_b, v->cfg.layer_norm_eps};
+    mhv_nn_norm(nn, ls.x, ls.x, &post, T, Hv);
+    *x = ls.x, *tokens = T, *side = g.cols;
+    return MHV_OK;
+}
+
+/* The image's features in the language model's width: (image_tokens, H) into *proj. */
+static mhv_status image_features(mhv_nn *nn, const mhv_model *m, mhv_capture *vcap,
+                                 float **proj, mhv_error *err)
+{
+    const mhv_config *c = &m->cfg;
+    float *x;
+    int T, side;
+    mhv_status st = mhv_siglip_last_state(nn, m, vcap, &x, &T, &side, err);
+    if (st)
+        return st;
+    int Hv = c->image_hidden, H = c->hidden_size, k = c->image_pool, out = side / k;
+    int F = out * out;
+    if (!(*proj = malloc((size_t)F * (size_t)H * sizeof **proj))) {
+        free(x);
+        return mhv_fail(err, MHV_ENOMEM, m->dir, "out of memory for %d image features", F);
+    }
+    float *pooled = NULL, *f = NULL;
+    mhv_nn_buf bufs[] = {{&pooled, (size_t)F * (size_t)Hv}, {&f, (size_t)F * H}};
+    mhv_nn_shape shape = {F, Hv > H ? Hv : H, Hv > H ? Hv : H, 1};
+    if (!(st = mhv_nn_begin(nn, &shape, bufs, 2, err))) {
         mhv_norm soft = {MHV_NORM_RMS, m->mm_norm_g, NULL, c->image_norm_eps};
-        mhv_nn_norm(nn, x, ls.x, &post, T, Hv);
         /* AvgPool2d over the (Hv, side, side) map: block (R, C) of k x k patches */
         for (int R = 0; R < out; R++)
             for (int C = 0; C < out; C++)
@@ -190,7 +214,7 @@ static mhv_status image_features(mhv_nn *nn, const mhv_model *m, mhv_capture *vc
         mhv_nn_linear(nn, f, pooled, &m->mm_proj1, NULL, F, MHV_NN_NO_ACT);
         memcpy(*proj, f, (size_t)F * (size_t)H * sizeof *f);
     }
-    free(ls.x);
+    free(x);
     if (st) {
         free(*proj);
         *proj = NULL;

@@ -27,4 +27,13 @@ mhv_status mhv_gemma3_image_forward(mhv_nn *nn, const mhv_model *m, const int32_
                                     mhv_capture *cap, float *logits, mhv_gemma3_text_pass text,
                                     mhv_error *err);
 
+/* SigLIP towers of the multimodal models (Gemma 3, PaliGemma): the tower's post_layernorm
+ * (width,) into m->mm_post_g, mm_post_b (its family reads it only with its pooling head). */
+mhv_status mhv_siglip_post_norm_load(mhv_model *m, mhv_wload *ld, int width, mhv_error *err);
+/* The last hidden state of m->image_tower over nn->pixels after that post_layernorm
+ * (transformers' last_hidden_state): *x (tokens, tower hidden) malloc'd, its patch grid
+ * *side a side; vcap says what the tower's pass keeps. */
+mhv_status mhv_siglip_last_state(mhv_nn *nn, const mhv_model *m, mhv_capture *vcap, float **x,
+                                 int *tokens, int *side, mhv_error *err);
+
 #endif
