@@ -179,7 +179,24 @@ int cmd_info(int argc, char **argv)
         const char *what = !rel ? "positions"
                            : cf->vision_no_abs_pos ? "relative position bias"
                                                    : "positions and relative position bias";
-        if (cf->vision_rope2d)
+        if (cf->swin) { /* stages of their own heads and grids, windows */
+            printf("stages: %d (depths", cf->swin_stages);
+            for (int i = 0; i < cf->swin_stages; i++)
+                printf(" %d", cf->swin_depths[i]);
+            fputs("; heads", stdout);
+            for (int i = 0; i < cf->swin_stages; i++)
+                printf(" %d", cf->swin_heads[i]);
+            printf("; channels %d doubling; each stage's grid half the last's)\n",
+                   cf->swin_embed_dim);
+            printf("windows: %dx%d patches, every other layer's shifted by %d\n",
+                   cf->swin_window, cf->swin_window, cf->swin_window / 2);
+            if (cf->swin_labels && m->img_classifier.data)
+                printf("classifier: %d labels\n", cf->swin_labels);
+        }
+        if (cf->swin)
+            puts("other_sizes: any (padded with zeros to whole patches and windows; no "
+                 "positions)");
+        else if (cf->vision_rope2d)
             puts("other_sizes: any (the rotation follows the image's patch grid)");
         else if (cf->vision_sincos2d)
             puts("other_sizes: any (sine-cosine positions of the image's patch grid)");
@@ -192,7 +209,25 @@ int cmd_info(int argc, char **argv)
     }
     if (cf->image_in_text && cf->image_form != MHV_IMAGE_FORM_LLAVA) /* Gemma 3, PaliGemma */
         image_prompt_info(m);
-    else if (cf->image_in_text) { /* LLaVA: the lines above are its language model's */
+    else if (cf->image_in_text && cf->image_merge > 0) { /* Qwen2-VL: an image of any size */
+        const mhv_config *tc = &mhv_forward_image_tower(m)->cfg;
+        printf("language_model: %s\nvision_tower: %s, %d layers, %d heads, hidden_size %d\n",
+               m->text_model->cfg.model_type, tc->model_type, tc->num_layers, tc->num_heads,
+               tc->hidden_size);
+        printf("patch_size: %d\ntemporal_patch_size: %d\nmerge_size: %d\nimage_token_id: %d\n",
+               tc->patch_size, tc->temporal_patch, tc->image_merge, cf->image_token_id);
+        printf("image_tokens: one per %dx%d block of patches (the processor's smart_resize "
+               "sets the grid)\nmrope_section: %d %d %d (time, height, width)\n",
+               tc->image_merge, tc->image_merge, cf->mrope_section[0], cf->mrope_section[1],
+               cf->mrope_section[2]);
+        if (tc->qvl_window) {
+            printf("window_attention: %d pixels, full attention in layers", tc->qvl_window);
+            for (int l = 0; l < tc->num_layers; l++)
+                if ((tc->qvl_full_layers[l / 8] >> (l % 8)) & 1)
+                    printf(" %d", l);
+            putchar('\n');
+        }
+    } else if (cf->image_in_text) { /* LLaVA: the lines above are its language model's */
         const mhv_config *tc = &mhv_forward_image_tower(m)->cfg;
         int side = tc->image_size / tc->patch_size;
         printf("language_model: %s\nvision_tower: %s, %d layers, %d heads, hidden_size %d\n",
@@ -212,17 +247,21 @@ int cmd_info(int argc, char **argv)
                mhv_act_name(cf->image_proj_act), cf->image_proj_bias ? "with" : "without");
     }
     if (cf->speech) { /* a waveform in: its convolutions make the frames */
-        long per = 1;
         printf("feature_encoder:");
-        for (int i = 0; i < cf->speech_convs; i++) {
+        for (int i = 0; i < cf->speech_convs; i++)
             printf(" %dx%d/%d", cf->speech_conv_dim[i], cf->speech_conv_kernel[i],
                    cf->speech_conv_stride[i]);
-            per *= cf->speech_conv_stride[i];
-        }
-        printf(" (channels x kernel / stride; %s norm)\nsamples_per_frame: %ld\n",
-               cf->speech_conv_layer_norm ? "layer" : "group", per);
+        printf(" (channels x kernel / stride; %s norm)\n",
+               cf->speech_conv_layer_norm ? "layer" : "group");
+        if (cf->speech_squeeze > 1) /* SEW: the encoder's frames average this many */
+            printf("squeeze_factor: %d (the convolutions' frames averaged %d at a time)\n",
+                   cf->speech_squeeze, cf->speech_squeeze);
+        printf("samples_per_frame: %ld\n", mhv_config_speech_ratio(cf));
         printf("positional_conv: kernel %d, %d groups\nlayer_norm: %s\n", cf->speech_pos_kernel,
-               cf->speech_pos_groups, cf->pre_norm ? "stable (pre-LN)" : "post-LN");
+               cf->speech_pos_groups,
+               cf->speech_deberta ? "post-LN, DeBERTa's disentangled attention"
+               : cf->pre_norm     ? "stable (pre-LN)"
+                                  : "post-LN");
     }
     if (!tok) {
         puts(cf->vision   ? "tokenizer: none (an image model)"

@@ -65,7 +65,7 @@ static const char rank_usage[] =
     "                   --from and the columns of --to outlined: OUT/<stem>/L05-H03.png\n"
     "                   (<stem>-2, <stem>-3 ... for later lines), as run names them\n"
     "  --render-format LIST  comma list of png (default), svg, pdf; implies --render\n"
-    "  --out DIR        where --render writes (default: mhaviz-out)\n"
+    "  --out DIR        where --render writes (default: mhaviz-out; not -)\n"
     "  --view VIEW      --render's figures: matrix (default), lines, or row (a bar chart\n"
     "                   of the --from word's attention, the --to word's bars coloured)\n"
     "  --colormap, --scale, --cell, --values, --dpi, --font, --font-size, --title,\n"

@@ -42,9 +42,9 @@ static const char stats_usage[] =
     "the mean 2-D distance in patches from a patch query to the patch keys (Dosovitskiy\n"
     "et al. 2021), on each image's own patch grid; json adds patch_grid (man mhaviz:\n"
     "STATISTICS); --interpolate-pos as for run.\n"
-    "Speech encoders (wav2vec2, hubert, data2vec-audio, wavlm): CORPUS lists WAV files (or\n"
-    "is one .wav), as for run; each clip's tokens are its frames, distance in frames; json\n"
-    "adds \"input\": \"audio\".\n"
+    "Speech encoders (wav2vec2, hubert, data2vec-audio, wavlm, unispeech, unispeech-sat,\n"
+    "sew, sew-d): CORPUS lists WAV files (or is one .wav), as for run; each clip's tokens\n"
+    "are its frames, distance in frames; json adds \"input\": \"audio\".\n"
     "\n"
     "  --model DIR      Hugging Face model directory (default: $MHAVIZ_MODEL, else the\n"
     "                   bundled sample model)\n"
@@ -381,6 +381,29 @@ static int px_fit(worker *w, size_t bytes)
     return 0;
 }
 
+/* The tail of an image's or a clip's work, st what its reading came to: the forward pass
+ * over its n tokens (fo: its pixels or samples), the attention checked finite and added to
+ * w's statistics (g: the image's patch grid, NULL for a clip); a failure names path when its
+ * message names no file, and fails the job. */
+static void forward_add(worker *w, mhv_forward_ctx *fc, mhv_status st, int n,
+                        const mhv_forward_opts *fo, const mhv_image_grid *g, const char *path,
+                        mhv_error *err)
+{
+    job *j = w->j;
+    mhv_attn a;
+    if (!st && !(st = mhv_forward_run_opts(fc, j->m, NULL, NULL, n, j->sel, fo, &a, err))) {
+        if (g)
+            w->acc.patch_cols = g->cols;
+        if (!(st = mhv_attn_check_finite(&a, err)))
+            st = mhv_stats_acc_add(&w->acc, &a, NULL, err);
+        mhv_attn_free(&a);
+    }
+    if (st && !err->file[0])
+        snprintf(err->file, sizeof err->file, "%.*s", (int)sizeof err->file - 1, path);
+    if (st)
+        fail_job(j, st, err, 0);
+}
+
 /* A vision model's image: its heads over the patches; distance 2-D on the image's own patch
  * grid. */
 static void process_image(worker *w, mhv_forward_ctx *fc, int idx)
@@ -391,7 +414,6 @@ static void process_image(worker *w, mhv_forward_ctx *fc, int idx)
     run_vision_path(j->o->files[0], &j->in->s[idx], path, sizeof path);
     mhv_image im;
     mhv_image_grid g = {0};
-    mhv_attn a;
     mhv_error err = {0};
     int W = 0, H = 0;
     mhv_status st = mhv_image_read(path, &im, &err);
@@ -407,17 +429,7 @@ static void process_image(worker *w, mhv_forward_ctx *fc, int idx)
     }
     mhv_forward_opts fo = {.pixels = w->px, .image_h = H, .image_w = W,
                            .interpolate_pos = j->o->interpolate_pos};
-    if (!st && !(st = mhv_forward_run_opts(fc, j->m, NULL, NULL, g.tokens, j->sel, &fo, &a,
-                                           &err))) {
-        w->acc.patch_cols = g.cols;
-        if (!(st = mhv_attn_check_finite(&a, &err)))
-            st = mhv_stats_acc_add(&w->acc, &a, NULL, &err);
-        mhv_attn_free(&a);
-    }
-    if (st && !err.file[0])
-        snprintf(err.file, sizeof err.file, "%.*s", (int)sizeof err.file - 1, path);
-    if (st)
-        fail_job(j, st, &err, 0);
+    forward_add(w, fc, st, g.tokens, &fo, &g, path, &err);
 }
 
 /* A speech encoder's clip (a line of CORPUS, or CORPUS itself when it is a .wav): its heads
@@ -433,7 +445,6 @@ static void process_audio(worker *w, mhv_forward_ctx *fc, int idx)
     else
         run_vision_path(file, s, path, sizeof path);
     mhv_wav wav;
-    mhv_attn a;
     mhv_error err = {0};
     long frames = 0;
     size_t samples = 0;
@@ -454,16 +465,7 @@ static void process_audio(worker *w, mhv_forward_ctx *fc, int idx)
         mhv_wav_free(&wav);
     }
     mhv_forward_opts fo = {.audio = w->px, .audio_samples = (long)samples};
-    if (!st && !(st = mhv_forward_run_opts(fc, j->m, NULL, NULL, (int)frames, j->sel, &fo, &a,
-                                           &err))) {
-        if (!(st = mhv_attn_check_finite(&a, &err)))
-            st = mhv_stats_acc_add(&w->acc, &a, NULL, &err);
-        mhv_attn_free(&a);
-    }
-    if (st && !err.file[0])
-        snprintf(err.file, sizeof err.file, "%.*s", (int)sizeof err.file - 1, path);
-    if (st)
-        fail_job(j, st, &err, 0);
+    forward_add(w, fc, st, (int)frames, &fo, NULL, path, &err);
 }
 
 /* A sentence read and tokenized, waiting in its worker's pack: what the forward pass takes
@@ -670,6 +672,11 @@ static mhv_status run_corpus(const stats_opts *given, mhv_stats_acc *total, char
     if (m->cfg.image_in_text && !m->cfg.image_optional) { /* Gemma 3: its text alone */
         st = mhv_fail(err, MHV_EUNSUPPORTED, "", "stats is not available for %s (an image with "
                       "each prompt) yet: run --image is", m->cfg.arch);
+        goto done;
+    }
+    if (m->cfg.swin) {
+        st = mhv_fail(err, MHV_EUNSUPPORTED, "", "stats is not available for swin yet (its "
+                      "stages have token grids of their own): run is");
         goto done;
     }
     int L = m->cfg.num_layers; /* the layers summed: an encoder-decoder's stack's */

@@ -272,6 +272,11 @@ mhv_status cli_outdir_begin(cli_outdir *d, const char *out, mhv_error *err)
     size_t len = strlen(out);
     if (len == 0)
         return mhv_fail(err, MHV_EUSAGE, "", "--out is empty");
+    /* stats --out - is standard output; a directory cannot be: refused rather than made
+     * under the name "-" (./- names one) */
+    if (strcmp(out, "-") == 0)
+        return mhv_fail(err, MHV_EUSAGE, "", "--out - is not a directory (only stats writes to "
+                        "standard output; ./- names a directory called -)");
     if (len + 16 >= sizeof d->out)
         return mhv_fail(err, MHV_EUSAGE, out, "path too long");
     memcpy(d->out, out, len + 1);

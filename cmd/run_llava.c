@@ -25,7 +25,21 @@ mhv_status run_llava_image_read(const mhv_model *m, const char *path, run_llava_
     mhv_image raw;
     int W, H;
     mhv_status st = mhv_preprocess_load(m->dir, c->image_size, &pp, err);
-    if (st || (st = mhv_image_read(path, &raw, err)))
+    if (st)
+        return st;
+    /* Qwen2-VL: the processor's patches must be the tower's (its token count follows) */
+    if (c->image_merge > 0 && !pp.smart_factor)
+        return mhv_fail(err, MHV_EUNSUPPORTED, m->dir,
+                        "%s needs Qwen2VLImageProcessor (preprocessor_config.json)", c->arch);
+    if (c->image_merge > 0 && (pp.smart_patch != c->patch_size ||
+                               pp.smart_merge != c->image_merge ||
+                               pp.smart_temporal != c->temporal_patch))
+        return mhv_fail(err, MHV_EUNSUPPORTED, m->dir,
+                        "the image processor's patch_size %d, merge_size %d and "
+                        "temporal_patch_size %d are not the vision tower's %d, %d and %d",
+                        pp.smart_patch, pp.smart_merge, pp.smart_temporal, c->patch_size,
+                        c->image_merge, c->temporal_patch);
+    if ((st = mhv_image_read(path, &raw, err)))
         return st;
     mhv_image_grid g;
     if (!(st = mhv_preprocess_size(&pp, raw.width, raw.height, &W, &H, path, err)) &&
@@ -62,6 +76,11 @@ mhv_status run_llava_image_read(const mhv_model *m, const char *path, run_llava_
     im->info = (mhv_report_image){.path = path, .width = W, .height = H, .rows = g.rows,
                                   .cols = g.cols, .count = g.tokens - (c->image_full ? 0 : 1),
                                   .patch0 = patch0};
+    if (c->image_merge > 0) { /* Qwen2-VL: one token per merged block, row by row */
+        int M = c->image_merge;
+        im->info.rows = g.rows / M, im->info.cols = g.cols / M;
+        im->info.count = im->info.rows * im->info.cols, im->info.patch0 = 0;
+    }
     return MHV_OK;
 }
 

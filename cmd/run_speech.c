@@ -26,9 +26,7 @@ mhv_status run_speech_read(cli_job *job, const char *heads, const char *file,
     *waves = calloc((size_t)in->n, sizeof **waves);
     if (!job->encs || !*waves)
         return mhv_fail(err, MHV_ENOMEM, "", "out of memory");
-    long ratio = 1;
-    for (int i = 0; i < c->speech_convs; i++)
-        ratio *= c->speech_conv_stride[i];
+    long ratio = mhv_config_speech_ratio(c);
     for (int i = 0; i < in->n; i++) {
         char path[4096];
         const mhv_sentence *s = &in->s[i];

@@ -32,8 +32,9 @@ mhv_status run_vision_input(const char *file, mhv_input *in, mhv_error *err);
  * with interpolate_pos); a refusal that --interpolate-pos would lift says so. */
 mhv_status run_vision_grid(const mhv_model *m, int height, int width, int interpolate_pos,
                            mhv_image_grid *g, mhv_error *err);
-/* The path of image line s of list file `list`: as given when it exists (or is absolute),
- * else beside the list when it exists there, else as given (for the error). */
+/* The path of image line s of list file `list` (the whitespace around it dropped): as given
+ * when it exists (or is absolute), else beside the list when it exists there, else as given
+ * (for the error). */
 void run_vision_path(const char *list, const mhv_sentence *s, char *buf, size_t size);
 
 #endif

@@ -25,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include "media/image.h"
 #include "media/preprocess.h"
@@ -362,6 +363,76 @@ static void test_bad_images(void **state)
     mhv_image_free(&im);
 }
 
+/* A PNG's start as its header gives the size: signature, IHDR (8-bit RGB, or 16-bit grey,
+ * which takes the decoder's other path), a few bytes of IDAT; into buf, its length
+ * returned. The decoder must refuse from the header alone. */
+static size_t png_head(uint32_t w, uint32_t h, int grey16, unsigned char *buf)
+{
+    static const unsigned char sig[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
+    size_t n = 0;
+    memcpy(buf, sig, 8), n = 8;
+    const unsigned char ihdr[17] = {'I', 'H', 'D', 'R', (unsigned char)(w >> 24),
+                                    (unsigned char)(w >> 16), (unsigned char)(w >> 8),
+                                    (unsigned char)w, (unsigned char)(h >> 24),
+                                    (unsigned char)(h >> 16), (unsigned char)(h >> 8),
+                                    (unsigned char)h, grey16 ? 16 : 8, grey16 ? 0 : 2, 0, 0, 0};
+    const unsigned char idat[4 + 8] = {'I', 'D', 'A', 'T', 0x78, 0x9c, 0x63, 0, 0, 0, 0, 0};
+    const struct { const unsigned char *p; size_t len; } chunks[2] = {{ihdr, 17}, {idat, 12}};
+    for (int c = 0; c < 2; c++) {
+        size_t len = chunks[c].len - 4;
+        unsigned char lb[4] = {0, 0, 0, (unsigned char)len};
+        memcpy(buf + n, lb, 4), n += 4;
+        memcpy(buf + n, chunks[c].p, chunks[c].len), n += chunks[c].len;
+        uLong crc = crc32(0L, chunks[c].p, (uInt)chunks[c].len);
+        unsigned char cb[4] = {(unsigned char)(crc >> 24), (unsigned char)(crc >> 16),
+                               (unsigned char)(crc >> 8), (unsigned char)crc};
+        memcpy(buf + n, cb, 4), n += 4;
+    }
+    return n;
+}
+
+/* A baseline JPEG's markers up to its scan: SOI, SOF0 of w x h (3 components), SOS. */
+static size_t jpeg_head(unsigned w, unsigned h, unsigned char *buf)
+{
+    const unsigned char head[] = {
+        0xFF, 0xD8,                                                 /* SOI */
+        0xFF, 0xC0, 0, 17, 8, (unsigned char)(h >> 8), (unsigned char)h,
+        (unsigned char)(w >> 8), (unsigned char)w, 3, 1, 0x11, 0, 2, 0x11, 0, 3, 0x11, 0,
+        0xFF, 0xDA, 0, 12, 3, 1, 0, 2, 0, 3, 0, 0, 63, 0,           /* SOS */
+        0, 0, 0, 0};
+    memcpy(buf, head, sizeof head);
+    return sizeof head;
+}
+
+/* Past PIL's decompression-bomb limit (178956970 pixels: 16000 x 16000 would decode to 1 GB
+ * before any resize) refused from the header, as PIL's Image.open refuses it. */
+static void test_pixel_limit(void **state)
+{
+    (void)state;
+    unsigned char buf[128];
+    mhv_image im;
+    mhv_error err = {0};
+    for (int grey16 = 0; grey16 < 2; grey16++) {
+        size_t n = png_head(16000, 16000, grey16, buf);
+        assert_int_equal(mhv_image_decode(buf, n, "big.png", &im, &err), MHV_EFORMAT);
+        assert_string_equal(err.file, "big.png");
+        assert_string_equal(err.msg, "image of 16000x16000 pixels: 256000000 pixels exceed the "
+                                     "limit of 178956970 (PIL's decompression-bomb limit)");
+        assert_null(im.rgb);
+        /* 16384 x 10923 is 178962432 pixels, one row past (10922 rows are under) */
+        n = png_head(16384, 10923, grey16, buf);
+        assert_int_equal(mhv_image_decode(buf, n, "big.png", &im, &err), MHV_EFORMAT);
+        assert_non_null(strstr(err.msg, "178962432 pixels exceed the limit of 178956970"));
+    }
+    size_t n = jpeg_head(16000, 16000, buf);
+    assert_int_equal(mhv_image_decode(buf, n, "big.jpg", &im, &err), MHV_EFORMAT);
+    assert_string_equal(err.file, "big.jpg");
+    assert_non_null(strstr(err.msg, "image of 16000x16000 pixels: 256000000 pixels exceed"));
+    n = png_head(16385, 2, 0, buf);
+    assert_int_equal(mhv_image_decode(buf, n, "wide.png", &im, &err), MHV_EFORMAT);
+    assert_string_equal(err.msg, "image of 16385x2 pixels (at most 16384 on a side)");
+}
+
 static void test_jpeg(void **state)
 {
     (void)state;
@@ -515,6 +586,7 @@ int main(void)
         cmocka_unit_test(test_class_defaults),
         cmocka_unit_test(test_processor_options),
         cmocka_unit_test(test_processor_by_model_type),
+        cmocka_unit_test(test_pixel_limit),
         cmocka_unit_test(test_jpeg),
         cmocka_unit_test(test_exif),
         cmocka_unit_test(test_exif_orientations_differ),

@@ -262,6 +262,14 @@ static void test_config_refusals(void **state)
     expect_config_refusal("{\"model_type\": \"wav2vec2\", \"hidden_size\": 30, "
                           "\"num_attention_heads\": 4}", "divide");
     expect_config_refusal("{\"model_type\": \"wavlm\", \"num_buckets\": 2}", "too small");
+    expect_config_refusal("{\"model_type\": \"sew-d\", \"conv_kernel_size\": 3}",
+                          "conv_kernel_size 3 is not supported");
+    expect_config_refusal("{\"model_type\": \"sew-d\", \"attention_head_size\": 32}",
+                          "attention_head_size 32 is not supported");
+    expect_config_refusal("{\"model_type\": \"sew-d\", \"pos_att_type\": [\"p2p\"]}",
+                          "unsupported pos_att_type 'p2p'");
+    expect_config_refusal("{\"model_type\": \"sew\", \"squeeze_factor\": 0}",
+                          "squeeze_factor");
     mhv_config c;
     mhv_error err = {0};
     const char *ok = "{\"model_type\": \"wav2vec2\"}";
@@ -270,6 +278,21 @@ static void test_config_refusals(void **state)
                 c.speech_pos_groups == 16 && !c.pre_norm);
     /* 30 s at 16 kHz: the base models' 1500 frames (20 ms each, less the edges) */
     assert_int_equal(mhv_config_speech_frames(&c, 480000), 1499);
+    assert_int_equal(mhv_config_speech_ratio(&c), 320);
+    /* SEW's defaults: 13 convolutions of 320 samples a frame, then frames averaged 2 at a
+     * time (the positional convolution strided 2); SEW-D's DeBERTa settings */
+    const char *sew = "{\"model_type\": \"sew\"}";
+    assert_int_equal(mhv_config_parse(sew, strlen(sew), "config.json", &c, &err), MHV_OK);
+    assert_true(c.speech_convs == 13 && c.speech_squeeze == 2 && !c.speech_deberta &&
+                c.speech_conv_dim[12] == 512 && c.layer_norm_eps == 1e-5f);
+    assert_int_equal(mhv_config_speech_ratio(&c), 640);
+    assert_int_equal(mhv_config_speech_frames(&c, 480000), 749);
+    const char *sewd = "{\"model_type\": \"sew-d\"}";
+    assert_int_equal(mhv_config_parse(sewd, strlen(sewd), "config.json", &c, &err), MHV_OK);
+    assert_true(c.speech_deberta && c.rel_attention && c.rel_share_key && c.rel_c2p &&
+                c.rel_p2c && c.rel_norm && c.rel_buckets == 256 && c.rel_span == 256 &&
+                c.rel_max == 512 && c.rel_scale_terms == 3 && c.act == MHV_ACT_GELU &&
+                c.layer_norm_eps == 1e-7f && c.speech_proj_eps == 1e-5f);
 }
 
 int main(void)

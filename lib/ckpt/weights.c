@@ -1,5 +1,6 @@
 #include "ckpt/weights.h"
 
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -191,22 +192,27 @@ mhv_status mhv_wload_tensor(mhv_wload *ld, const char *name, const int64_t *dims
         return flags & MHV_W_OPTIONAL
                    ? MHV_OK
                    : mhv_fail(err, MHV_EFORMAT, ld->ckpt_name, "missing tensor '%s'", full);
-    int64_t rest = 1;
     int same = t->ndim == ndim;
-    for (int i = 0; i < ndim; i++) {
+    for (int i = 0; i < ndim; i++)
         same = same && t->shape[i] == dims[i];
-        if (i)
-            rest *= dims[i];
-    }
+    char got_s[128], where[4700];
+    shape_str(t->shape, t->ndim, got_s, sizeof got_s);
+    snprintf(where, sizeof where, "%s/%s", ld->dir, t->file);
     if (!same) {
-        char got_s[128], want_s[128];
-        shape_str(t->shape, t->ndim, got_s, sizeof got_s);
+        char want_s[128];
         shape_str(dims, ndim, want_s, sizeof want_s);
-        char where[4700];
-        snprintf(where, sizeof where, "%s/%s", ld->dir, t->file);
         return mhv_fail(err, MHV_EFORMAT, where, "tensor '%s' has shape %s, expected %s", full,
                         got_s, want_s);
     }
+    /* the shape is the file's now, whose element count the reader bounded: the product
+     * cannot overflow, but the matrix's rows and columns are ints */
+    int64_t rest = 1;
+    for (int i = 1; i < ndim; i++)
+        rest *= t->shape[i];
+    if (t->shape[0] > INT_MAX || rest > INT_MAX)
+        return mhv_fail(err, MHV_EFORMAT, where,
+                        "tensor '%s' has shape %s: a matrix of more than %d rows or columns",
+                        full, got_s, INT_MAX);
     mhv_status st;
     if (!mhv_dtype_is_float_weight(t->dtype))
         return check_tensor(ld, t, full, 0, 0, err); /* names the dtype */
@@ -297,7 +303,9 @@ mhv_status mhv_wload_conv1d(mhv_wload *ld, const char *name, int in, const int *
 {
     int total = 0;
     for (int k = 0; k < parts; k++)
-        total += out_w[k];
+        if (__builtin_add_overflow(total, out_w[k], &total))
+            return mhv_fail(err, MHV_EFORMAT, ld->ckpt_name,
+                            "tensor '%s' would have more than %d columns", name, INT_MAX);
     mhv_status st;
     const mhv_tensor *t = find(ld, name, in, total, 0, &st, err);
     if (!t)

@@ -68,7 +68,8 @@ void mhv_wload_prefix(mhv_wload *ld, const char *const *candidates, const char *
 mhv_status mhv_wload_mat(mhv_wload *ld, const char *name, int rows, int cols, int flags,
                          mhv_mat *out, mhv_error *err);
 /* A tensor of exactly the shape dims(ndim) viewed as the (dims[0], rest) matrix: a conv
- * kernel (out, c, kh, kw) as (out, c*kh*kw), a (1, n, d) parameter as (1, n*d). */
+ * kernel (out, c, kh, kw) as (out, c*kh*kw), a (1, n, d) parameter as (1, n*d); refused
+ * when dims[0] or the rest's product is past INT_MAX (an mhv_mat's sizes are ints). */
 mhv_status mhv_wload_tensor(mhv_wload *ld, const char *name, const int64_t *dims, int ndim,
                             int flags, mhv_mat *out, mhv_error *err);
 /* A 0-dimensional tensor (shape ()) as one fp32 value into *out (Apertus's xIELU beta and eps);
@@ -87,7 +88,7 @@ mhv_status mhv_wload_pair(mhv_wload *ld, const char *base, int len, int flags, f
 /* A zero vector of len floats from the store (the bias of a bias-free LayerNorm). */
 mhv_status mhv_wload_zeros(mhv_wload *ld, int len, float **out, mhv_error *err);
 /* Views of a Conv1D weight stored (in, sum of out_w): parts column slices, each a transposed
- * (out_w[k], in) matrix over the same mapping. */
+ * (out_w[k], in) matrix over the same mapping; widths adding past INT_MAX are refused. */
 mhv_status mhv_wload_conv1d(mhv_wload *ld, const char *name, int in, const int *out_w,
                             int parts, mhv_mat *mats, mhv_error *err);
 

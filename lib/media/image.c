@@ -150,6 +150,20 @@ static void raw_warning(png_structp png, png_const_charp msg)
     (void)png, (void)msg; /* what libpng reads past, PIL reads past too */
 }
 
+mhv_status mhv_image_check_size(unsigned long width, unsigned long height, const char *name,
+                                mhv_error *err)
+{
+    if (width < 1 || height < 1 || width > MHV_IMAGE_MAX_SIDE || height > MHV_IMAGE_MAX_SIDE)
+        return mhv_fail(err, MHV_EFORMAT, name, "image of %lux%lu pixels (at most %d on a side)",
+                        width, height, MHV_IMAGE_MAX_SIDE);
+    if (width * height > MHV_IMAGE_MAX_PIXELS) /* both at most 2^14 */
+        return mhv_fail(err, MHV_EFORMAT, name,
+                        "image of %lux%lu pixels: %lu pixels exceed the limit of %d (PIL's "
+                        "decompression-bomb limit)", width, height, width * height,
+                        MHV_IMAGE_MAX_PIXELS);
+    return MHV_OK;
+}
+
 /* The PNGs png_needs_raw names, decoded as PIL's load_image sees them: no gamma applied;
  * 16-bit samples to their high byte, except a grey image without alpha (PIL's I;16), whose
  * samples are clipped at 255; palette and low-depth grey expanded; alpha dropped. */
@@ -176,11 +190,8 @@ static mhv_status decode_png_raw(const unsigned char *data, size_t len, const ch
     png_read_info(png, info);
     png_uint_32 w = png_get_image_width(png, info), h = png_get_image_height(png, info);
     int depth = png_get_bit_depth(png, info), type = png_get_color_type(png, info);
-    if (w < 1 || h < 1 || w > MHV_IMAGE_MAX_SIDE || h > MHV_IMAGE_MAX_SIDE) {
-        st = mhv_fail(err, MHV_EFORMAT, path, "image of %ux%u pixels (at most %d on a side)",
-                      (unsigned)w, (unsigned)h, MHV_IMAGE_MAX_SIDE);
+    if ((st = mhv_image_check_size(w, h, path, err)))
         goto out;
-    }
     int grey16 = depth == 16 && type == PNG_COLOR_TYPE_GRAY;
     if (type == PNG_COLOR_TYPE_PALETTE)
         png_set_palette_to_rgb(png);
@@ -247,10 +258,7 @@ static mhv_status decode_png(const unsigned char *data, size_t len, const char *
         st = mhv_fail(err, MHV_EFORMAT, path, "damaged PNG: %s", im.message);
         goto out;
     }
-    if (im.width < 1 || im.height < 1 || im.width > MHV_IMAGE_MAX_SIDE ||
-        im.height > MHV_IMAGE_MAX_SIDE) {
-        st = mhv_fail(err, MHV_EFORMAT, path, "image of %ux%u pixels (at most %d on a side)",
-                      im.width, im.height, MHV_IMAGE_MAX_SIDE);
+    if ((st = mhv_image_check_size(im.width, im.height, path, err))) {
         png_image_free(&im);
         goto out;
     }

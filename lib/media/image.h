@@ -21,6 +21,16 @@ enum { MHV_TRNS_NONE, MHV_TRNS_KEY, MHV_TRNS_REFUSED };
 
 /* Largest side accepted: far beyond any photograph, small enough that w * h * 3 fits. */
 #define MHV_IMAGE_MAX_SIDE 16384
+/* Most pixels accepted: PIL's decompression-bomb limit (2 * Image.MAX_IMAGE_PIXELS, past
+ * which Image.open, and so transformers' load_image, raises DecompressionBombError). An
+ * image is decoded whole before it is resized: this bounds that to about 700 MB. */
+#define MHV_IMAGE_MAX_PIXELS 178956970
+
+/* MHV_EFORMAT naming `name` for a width or height outside 1..MHV_IMAGE_MAX_SIDE or more
+ * than MHV_IMAGE_MAX_PIXELS pixels: the decoders' check, from the header, before any
+ * pixel is allocated. */
+mhv_status mhv_image_check_size(unsigned long width, unsigned long height, const char *name,
+                                mhv_error *err);
 
 /* Reads a PNG file (any bit depth, palette, grey or alpha: converted to 8-bit RGB, alpha
  * dropped as PIL's convert("RGB") does), turned upright by its EXIF orientation as

@@ -115,12 +115,9 @@ mhv_status mhv_jpeg_decode(const unsigned char *data, size_t len, const char *na
         jpeg_destroy_decompress(&cinfo);
         return st;
     }
-    if (cinfo.image_width < 1 || cinfo.image_height < 1 ||
-        cinfo.image_width > MHV_IMAGE_MAX_SIDE || cinfo.image_height > MHV_IMAGE_MAX_SIDE) {
-        unsigned w = cinfo.image_width, h = cinfo.image_height;
+    if ((st = mhv_image_check_size(cinfo.image_width, cinfo.image_height, name, err))) {
         jpeg_destroy_decompress(&cinfo);
-        return mhv_fail(err, MHV_EFORMAT, name, "image of %ux%u pixels (at most %d on a side)",
-                        w, h, MHV_IMAGE_MAX_SIDE);
+        return st;
     }
     if (cinfo.jpeg_color_space == JCS_CMYK || cinfo.jpeg_color_space == JCS_YCCK) {
         jpeg_destroy_decompress(&cinfo);

@@ -29,6 +29,7 @@
 
 #include "base/json.h"
 #include "model/family.h"
+#include "model/layers.h"
 
 /* How a variant's positions are made: learned rows from row 2 (BART) or row 0 (Blenderbot),
  * or sinusoidal. */
@@ -82,8 +83,9 @@ static const variant variants[] = {
      * target's language id (shift_tokens_right), no decoder_start_token_id of its own */
     {"plbart", 0, EMB_NORM_AFTER, POS_LEARNED, 50005, -1, 2, 1024, MHV_ACT_GELU, 1, 0, 0,
      768, 6, 6, 12, 3072, 0},
-    /* LED: BART's layers, the encoder's self-attention Longformer's sliding window (without
-     * global tokens: transformers' default), learned positions from row 0 */
+    /* LED: BART's layers, the encoder's self-attention Longformer's sliding window (and the
+     * global tokens a run gives: none by default, as transformers), learned positions from
+     * row 0 */
     {"led", 0, EMB_NORM_AFTER, POS_LEARNED0, 50265, 2, 2, 16384, MHV_ACT_GELU, 0, 0, 0,
      1024, 12, 12, 16, 4096, 1},
     /* MVP without its prompts is BART */
@@ -238,13 +240,15 @@ static mhv_status bart_config(const cJSON *root, mhv_config *c, const char *name
     c->embed_scale = scale ? sqrt((double)c->hidden_size) : 0;
     c->attn_bias = c->attn_out_bias = c->mlp_bias = 1;
     c->enc_dec = 1;
+    c->global_attn = v->led; /* the encoder's Longformer attention */
     return MHV_OK;
 }
 
 static size_t bart_vector_floats(const mhv_config *c)
 {
     size_t H = (size_t)c->hidden_size;
-    return 8 * H + (size_t)c->num_layers * (10 * H + (size_t)c->intermediate_size) +
+    size_t per = variant_of(c)->led ? 13 : 10; /* LED: + the encoder's global biases */
+    return 8 * H + (size_t)c->num_layers * (per * H + (size_t)c->intermediate_size) +
            (size_t)c->dec_layers * (16 * H + (size_t)c->dec_intermediate_size);
 }
 
@@ -353,6 +357,9 @@ static mhv_status bart_load(mhv_model *m, mhv_wload *ld, mhv_error *err)
             return st;
         ly->q = w[0], ly->k = w[1], ly->v = w[2], ly->o = w[3];
         ly->q_b = b[0], ly->k_b = b[1], ly->v_b = b[2], ly->o_b = b[3];
+        snprintf(base, sizeof base, "encoder.layers.%d.self_attn.longformer_self_attn", i);
+        if (variant_of(c)->led && !dec && (st = mhv_layer_load_global(ld, base, H, ly, err)))
+            return st;
         snprintf(base, sizeof base, "%s.layers.%d.self_attn_layer_norm", stack, i);
         if ((st = mhv_wload_pair(ld, base, H, 0, &ly->ln_attn_g, &ly->ln_attn_b, err)))
             return st;
@@ -509,18 +516,20 @@ static mhv_status bart_seq2seq(mhv_nn *nn, const mhv_model *m, const int32_t *sr
                                     ? c->intermediate_size
                                     : c->dec_intermediate_size;
     int N = ns > nt ? ns : nt, NH = c->num_heads, d = c->head_dim, Vd = c->dec_vocab_size;
-    size_t n = (size_t)N;
+    size_t n = (size_t)N, gh = nn->global ? (size_t)ns * (size_t)H : 0;
     float *xe, *xd, *xb, *q, *k, *v, *ctx, *tmp, *ffn, *row, *bias;
+    float *gq, *gk, *gv; /* (ns, H) LED's global projections, with global tokens */
     const mhv_nn_buf bufs[] = {
         {&xe, (size_t)ns * (size_t)H}, {&xd, (size_t)nt * (size_t)H}, {&xb, n * (size_t)H},
         {&q, n * (size_t)H}, {&k, n * (size_t)H}, {&v, n * (size_t)H}, {&ctx, n * (size_t)H},
         {&tmp, n * (size_t)H}, {&ffn, n * (size_t)F}, {&row, (size_t)H},
-        {&bias, logits ? (size_t)Vd : 0}};
+        {&bias, logits ? (size_t)Vd : 0}, {&gq, gh}, {&gk, gh}, {&gv, gh}};
     mhv_nn_shape shape = {N, H, F > H ? F : H, d};
     mhv_status st = mhv_nn_begin(nn, &shape, bufs, (int)(sizeof bufs / sizeof bufs[0]), err);
-    if (st)
+    if (st || (nn->global && (st = mhv_nn_reserve_bias(nn, ns, err))) ||
+        (st = mhv_layer_global_check(nn, m, m->layers, c->num_layers, err)))
         return st;
-    const mhv_attn_bufs ab = {.q = q, .k = k, .v = v, .ctx = ctx};
+    const mhv_attn_bufs ab = {.q = q, .k = k, .v = v, .ctx = ctx, .gq = gq, .gk = gk, .gv = gv};
     const float scale = (float)(1.0 / sqrt((double)d));
 
     /* encoder (under generation once per source: nn's encoder memo) */
@@ -535,6 +544,7 @@ static mhv_status bart_seq2seq(mhv_nn *nn, const mhv_model *m, const int32_t *sr
                                .bk = ly->k_b, .bv = ly->v_b, .heads = NH, .kv_heads = NH,
                                .head_dim = d, .scale = scale, .wo = &ly->o,
                                .window = vt->led ? c->attn_window[l] : 0};
+        mhv_layer_global(nn, ly, &attn); /* LED's global tokens, when given */
         const float *in = xe;
         if (c->pre_norm) {
             mhv_norm ln = mhv_nn_layernorm(ly->ln_attn_g, ly->ln_attn_b, c->layer_norm_eps);

@@ -2,8 +2,9 @@
  * data2vec-text, XLM-RoBERTa-XL, Megatron-BERT, Longformer (BertModel, RobertaModel ...,
  * their *ForMaskedLM / *ForSequenceClassification weights): learned positions and token
  * types, bidirectional attention (Longformer's: a sliding window of attention_window / 2 keys
- * on either side, without global attention, as LongformerModel runs without a
- * global_attention_mask), post-norm layers or (XLM-RoBERTa-XL, Megatron-BERT) pre-norm ones.
+ * on either side, and the global tokens a run gives (nn->global: its global_attention_mask;
+ * none by default, as LongformerModel without one)), post-norm layers or (XLM-RoBERTa-XL,
+ * Megatron-BERT) pre-norm ones.
  *
  *   x = LN(tok[id] + type[t] + pos[p(i)])   (ELECTRA: then a projection to hidden_size;
  *                                            ERNIE use_task_id: + task[0] before the LN;
@@ -247,8 +248,13 @@ static mhv_status bert_config(const cJSON *root, mhv_config *c, const char *name
         c->pos_offset = c->pad_id + 1;
         c->max_positions -= c->pos_offset;
     }
-    if (v->windowed)
+    if (v->windowed) {
+        c->global_attn = 1;
+        if ((st = mhv_json_int(root, "sep_token_id", 2, 0, MHV_MAX_VOCAB - 1, &c->global_sep_id,
+                               name, err)))
+            return st;
         return read_windows(root, c, name, err);
+    }
     if (v->bigbird)
         return read_bigbird(root, c, name, err);
     return MHV_OK;
@@ -257,7 +263,8 @@ static mhv_status bert_config(const cJSON *root, mhv_config *c, const char *name
 static size_t bert_vector_floats(const mhv_config *c)
 {
     size_t H = (size_t)c->hidden_size, E = (size_t)c->embedding_size;
-    return 2 * E + H + (size_t)c->num_layers * (9 * H + (size_t)c->intermediate_size) +
+    size_t per = variant_of(c)->windowed ? 12 : 9; /* Longformer: + the global biases */
+    return 2 * E + H + (size_t)c->num_layers * (per * H + (size_t)c->intermediate_size) +
            3 * H + (size_t)c->vocab_size + /* the masked-LM head */
            2 * H;                          /* a pre-norm encoder's final LayerNorm */
 }
@@ -361,6 +368,10 @@ static mhv_status bert_load(mhv_model *m, mhv_wload *ld, mhv_error *err)
         snprintf(prefix, sizeof prefix, "encoder.layer.%d.", l);
         if ((st = mhv_layer_load_dense(ld, prefix, &names, H, I, &m->layers[l], err)))
             return st;
+        snprintf(prefix, sizeof prefix, "encoder.layer.%d.attention.self", l);
+        if (variant_of(c)->windowed &&
+            (st = mhv_layer_load_global(ld, prefix, H, &m->layers[l], err)))
+            return st;
     }
     return load_mlm_head(m, ld, err);
 }
@@ -420,8 +431,10 @@ static mhv_status bert_forward(mhv_nn *nn, const mhv_model *m, const int32_t *id
     mhv_status st;
     if (c->sparse_full_max > 0 && (st = check_full_lengths(nn, m, n, err)))
         return st;
+    if ((st = mhv_layer_global_check(nn, m, m->layers, c->num_layers, err)))
+        return st;
     int H = c->hidden_size, I = c->intermediate_size, E = c->embedding_size;
-    size_t nh = (size_t)n * (size_t)H;
+    size_t nh = (size_t)n * (size_t)H, gh = nn->global ? nh : 0;
     float *emb;    /* (n, E) embeddings before the projection (ELECTRA) */
     float *x;      /* (n, H) residual stream */
     float *q;      /* (n, H) */
@@ -430,12 +443,15 @@ static mhv_status bert_forward(mhv_nn *nn, const mhv_model *m, const int32_t *id
     float *ctx;    /* (n, H) attention output before the projection */
     float *tmp;    /* (n, H) */
     float *ffn;    /* (n, I) */
+    float *gq, *gk, *gv; /* (n, H) Longformer's global projections, with global tokens */
     const mhv_nn_buf bufs[] = {{&x, nh}, {&q, nh}, {&k, nh}, {&v, nh}, {&ctx, nh}, {&tmp, nh},
                                {&ffn, (size_t)n * (size_t)I},
-                               {&emb, E != H ? (size_t)n * (size_t)E : 0}};
+                               {&emb, E != H ? (size_t)n * (size_t)E : 0},
+                               {&gq, gh}, {&gk, gh}, {&gv, gh}};
     int widest = I > H ? I : H;
     mhv_nn_shape shape = {n, E > H ? E : H, E > widest ? E : widest, c->head_dim};
-    if ((st = mhv_nn_begin(nn, &shape, bufs, (int)(sizeof bufs / sizeof bufs[0]), err)))
+    if ((st = mhv_nn_begin(nn, &shape, bufs, (int)(sizeof bufs / sizeof bufs[0]), err)) ||
+        (nn->global && (st = mhv_nn_reserve_bias(nn, n, err))))
         return st;
 
     mhv_norm emb_ln = mhv_nn_layernorm(m->emb_ln_g, m->emb_ln_b, c->layer_norm_eps);
@@ -455,7 +471,10 @@ static mhv_status bert_forward(mhv_nn *nn, const mhv_model *m, const int32_t *id
         const mhv_layer *ly = &m->layers[l];
         mhv_attn_layer attn = mhv_layer_attention(ly, c);
         attn.window = c->attn_window[l]; /* 0 but for Longformer */
-        mhv_nn_attention(nn, &attn, x, n, l, &(mhv_attn_bufs){.q = q, .k = k, .v = v, .ctx = ctx},
+        mhv_layer_global(nn, ly, &attn);     /* Longformer's global tokens, when given */
+        mhv_nn_attention(nn, &attn, x, n, l,
+                         &(mhv_attn_bufs){.q = q, .k = k, .v = v, .ctx = ctx, .gq = gq,
+                                          .gk = gk, .gv = gv},
                          cap);
         if (mhv_capture_done(cap, l))
             break;

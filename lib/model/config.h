@@ -31,6 +31,7 @@ typedef enum {
 
 #define MHV_MAX_LAYERS_WINDOWS 1024 /* = MHV_MAX_LAYERS, defined below */
 #define MHV_MAX_SPEECH_CONVS 32   /* convolutions of a speech encoder's feature encoder */
+#define MHV_MAX_SWIN_STAGES 8     /* stages of a hierarchical vision transformer (Swin) */
 
 typedef struct {
     const struct mhv_family *family;
@@ -269,6 +270,44 @@ typedef struct {
     int ved_enc_heads, ved_dec_heads;
     int ved_gpt2;             /* the decoder is GPT-2's (GPT2LMHeadModel), not TrOCR's */
     int ved_bert;             /* the decoder is BERT's (BertLMHeadModel) */
+    /* Longformer, LED (its encoder): tokens may be given global attention (their
+     * global_attention_mask: nn->global, mhv_forward_ctx_global) */
+    int global_attn;
+    int global_sep_id;        /* Longformer: sep_token_id (default 2), whose first occurrence
+                               * ends the question LongformerForQuestionAnswering makes global */
+    /* SEW and SEW-D (model/wav2vec2.c): the frames averaged speech_squeeze at a time before
+     * the encoder, the positional convolution strided as much (0: no squeeze); the feature
+     * LayerNorm's eps (every speech encoder's); SEW-D's DeBERTa layers (disentangled
+     * attention, model/disentangled.h) instead of wav2vec 2.0's */
+    int speech_squeeze;
+    float speech_proj_eps;
+    int speech_deberta;
+    /* Qwen2-VL and Qwen2.5-VL (model/qwen2_vl.c). The model (image_in_text, the decoder's
+     * sizes its text model's): pairs of a head turn by the positions of mrope_section's
+     * three axes (time, height, width; as many pairs each, in that order), image_merge x
+     * image_merge patches make one image token; video_token_id is refused. Its vision tower
+     * (qvl_tower 1: Qwen2-VL's, 2: Qwen2.5-VL's): patches of temporal_patch frames (the
+     * image repeated), a 2-D rotary over each head (rope.theta), LayerNorms (2: RMSNorms
+     * and a gated MLP), window attention of qvl_window pixels on the layers not in
+     * qvl_full_layers (2 only), and the merger into qvl_out features */
+    int mrope_section[3];
+    int image_merge;
+    int video_token_id;
+    int qvl_tower;
+    int temporal_patch;
+    int qvl_window;
+    unsigned char qvl_full_layers[128];
+    int qvl_out;
+    /* Swin (model/swin.c): swin_stages stages of swin_depths[s] layers (num_layers their
+     * sum), stage s of swin_heads[s] heads over swin_embed_dim * 2^s channels (hidden_size
+     * the last stage's, num_heads the most of any stage: a head selection's width, head_dim
+     * the first stage's), attention within windows of swin_window x swin_window patches,
+     * every other layer's windows shifted by half a window; patch merging halves the grid
+     * between stages; swin_labels the classifier's outputs (id2label) */
+    int swin;
+    int swin_stages, swin_window, swin_embed_dim, swin_labels;
+    int swin_depths[MHV_MAX_SWIN_STAGES], swin_heads[MHV_MAX_SWIN_STAGES];
+    double swin_mlp_ratio;
     /* Gemma 3 and PaliGemma with an image (model/gemma3_vision.c, model/paligemma.c), beside
      * image_in_text and the fields of LLaVA's above (image_token_id, image_size, patch_size,
      * num_channels): how a prompt holds the image (MHV_IMAGE_FORM_*); image_optional, ids
@@ -293,8 +332,27 @@ enum {
     MHV_IMAGE_FORM_PALIGEMMA, /* PaliGemmaProcessor's: image tokens, bos, the prompt, "\n" */
 };
 
+/* Swin: the stage of layer l (0 for the other models). */
+static inline int mhv_config_swin_stage(const mhv_config *c, int l)
+{
+    int s = 0;
+    for (int first = 0; c->swin && s < c->swin_stages - 1; s++) {
+        first += c->swin_depths[s];
+        if (l < first)
+            break;
+    }
+    return s;
+}
+
+/* The heads of layer l: Swin's stage's, num_heads for the other models. */
+static inline int mhv_config_layer_heads(const mhv_config *c, int l)
+{
+    return c->swin ? c->swin_heads[mhv_config_swin_stage(c, l)] : c->num_heads;
+}
+
 /* The frames a speech encoder (cfg.speech) makes of `samples` samples: each convolution
- * takes (len - kernel) / stride + 1; 0 when too short for one. */
+ * takes (len - kernel) / stride + 1, SEW's squeeze len / speech_squeeze; 0 when too short
+ * for one. */
 static inline long mhv_config_speech_frames(const mhv_config *c, long samples)
 {
     long len = samples;
@@ -303,7 +361,17 @@ static inline long mhv_config_speech_frames(const mhv_config *c, long samples)
             return 0;
         len = (len - c->speech_conv_kernel[i]) / c->speech_conv_stride[i] + 1;
     }
-    return len;
+    return c->speech_squeeze > 1 ? len / c->speech_squeeze : len;
+}
+
+/* The samples from one frame's start to the next's: the convolutions' strides and SEW's
+ * squeeze multiplied. */
+static inline long mhv_config_speech_ratio(const mhv_config *c)
+{
+    long ratio = c->speech_squeeze > 1 ? c->speech_squeeze : 1;
+    for (int i = 0; i < c->speech_convs; i++)
+        ratio *= c->speech_conv_stride[i];
+    return ratio;
 }
 
 /* BEiT's relative position biases: each layer's own table and/or one shared by all (summed) */

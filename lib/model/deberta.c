@@ -1,13 +1,7 @@
 /* deberta.c - DeBERTa v1 (DebertaModel, DebertaForMaskedLM ...) and v2 / v3
  * (DebertaV2Model, DebertaV2ForMaskedLM ...): BERT's post-norm layers with disentangled
- * attention. The probabilities users see are the softmax over the three terms together:
- *
- *   s(i, j) = [ q_i·k_j + q_i·Kr[c2p(i, j)] + k_j·Qr[p2c(i, j)] ] / sqrt(d · terms)
- *
- * Kr, Qr: the relative position embeddings (LayerNorm'd when norm_rel_ebd says so) through
- * the key and query projections (share_att_key) or their own; c2p(i, j) = bucket(i - j) + span
- * and p2c(i, j) = span - bucket(j - i), clamped to the table, with transformers' log buckets
- * (make_log_bucket_position) when position_buckets > 0.
+ * attention (model/disentangled.h). The probabilities users see are the softmax over its
+ * three terms together.
  *
  * v1 ("deberta") is the same computation with other weights: one bias-free in_proj whose
  * rows hold [q, k, v] per head, q_bias and v_bias apart, pos_proj (no bias) and pos_q_proj
@@ -20,6 +14,7 @@
 #include <string.h>
 
 #include "base/json.h"
+#include "model/disentangled.h"
 #include "model/family.h"
 #include "model/layers.h"
 
@@ -161,45 +156,8 @@ static mhv_status deberta_config(const cJSON *root, mhv_config *c, const char *n
     if ((st = mhv_json_int(root, "embedding_size", c->hidden_size, 1, MHV_MAX_HIDDEN,
                            &c->embedding_size, name, err)))
         return st;
-    if (c->rel_buckets < 1)
-        c->rel_buckets = 0;
-
-    /* pos_att_type: a list, or the old "p2c|c2p" string */
-    const cJSON *pat = mhv_json_get(root, "pos_att_type");
-    if (pat && cJSON_IsString(pat)) {
-        c->rel_c2p = strstr(pat->valuestring, "c2p") != NULL;
-        c->rel_p2c = strstr(pat->valuestring, "p2c") != NULL;
-    } else if (pat && cJSON_IsArray(pat)) {
-        const cJSON *it;
-        cJSON_ArrayForEach(it, pat)
-        {
-            if (!cJSON_IsString(it))
-                return mhv_fail(err, MHV_EFORMAT, name, "field 'pos_att_type' holds a non-string");
-            if (strcmp(it->valuestring, "c2p") == 0)
-                c->rel_c2p = 1;
-            else if (strcmp(it->valuestring, "p2c") == 0)
-                c->rel_p2c = 1;
-            else
-                return mhv_fail(err, MHV_EUNSUPPORTED, name, "unsupported pos_att_type '%.20s'",
-                                it->valuestring);
-        }
-    } else if (pat) {
-        return mhv_fail(err, MHV_EFORMAT, name, "field 'pos_att_type' is not a list");
-    }
-    c->rel_attention = rel;
-    c->rel_scale_terms = 1 + c->rel_c2p + c->rel_p2c; /* with or without relative_attention */
-    if (!rel)
-        c->rel_c2p = c->rel_p2c = 0; /* the terms need relative_attention */
-    if (c->rel_max < 1)
-        c->rel_max = c->max_positions;
-    c->rel_span = c->rel_buckets > 0 ? c->rel_buckets : c->rel_max;
-    if (rel) {
-        const char *norm = "none";
-        if ((st = mhv_json_str(root, "norm_rel_ebd", "none", &norm, name, err)))
-            return st;
-        c->rel_norm = strstr(norm, "layer_norm") != NULL;
-    }
-    return MHV_OK;
+    static const mhv_disent_defaults def = {0, 0, "none"}; /* DebertaV2Config's */
+    return mhv_disent_config(root, rel, &def, c, name, err);
 }
 
 static size_t deberta_vector_floats(const mhv_config *c)
@@ -276,12 +234,8 @@ static mhv_status deberta_load(mhv_model *m, mhv_wload *ld, mhv_error *err)
         (st = mhv_wload_vec(ld, "embeddings.LayerNorm.weight", H, 0, &m->emb_ln_g, err)) ||
         (st = mhv_wload_vec(ld, "embeddings.LayerNorm.bias", H, 0, &m->emb_ln_b, err)))
         return st;
-    if (c->rel_attention &&
-        ((st = mhv_wload_mat(ld, "encoder.rel_embeddings.weight", 2 * c->rel_span, H, 0,
-                             &m->rel_emb, err)) ||
-         (c->rel_norm &&
-          ((st = mhv_wload_vec(ld, "encoder.LayerNorm.weight", H, 0, &m->rel_ln_g, err)) ||
-           (st = mhv_wload_vec(ld, "encoder.LayerNorm.bias", H, 0, &m->rel_ln_b, err))))))
+    if ((st = mhv_disent_load_table(m, ld, "encoder.rel_embeddings.weight", "encoder.LayerNorm",
+                                    err)))
         return st;
     static const mhv_dense_names names = {
         "attention.self.query_proj", "attention.self.key_proj", "attention.self.value_proj",
@@ -295,86 +249,12 @@ static mhv_status deberta_load(mhv_model *m, mhv_wload *ld, mhv_error *err)
             continue;
         }
         char n[160];
-#define N(suffix) (snprintf(n, sizeof n, "encoder.layer.%d.%s", l, suffix), n)
         snprintf(n, sizeof n, "encoder.layer.%d.", l);
-        if ((st = mhv_layer_load_dense(ld, n, &names, H, I, ly, err)))
+        if ((st = mhv_layer_load_dense(ld, n, &names, H, I, ly, err)) ||
+            (st = mhv_disent_load_layer(ld, c, n, ly, err)))
             return st;
-        if (c->rel_share_key) {
-            ly->pos_k = ly->k, ly->pos_k_b = ly->k_b;
-            ly->pos_q = ly->q, ly->pos_q_b = ly->q_b;
-        } else if ((c->rel_c2p &&
-                    ((st = mhv_wload_mat(ld, N("attention.self.pos_key_proj.weight"), H, H, 0,
-                                         &ly->pos_k, err)) ||
-                     (st = mhv_wload_vec(ld, N("attention.self.pos_key_proj.bias"), H, 0,
-                                         &ly->pos_k_b, err)))) ||
-                   (c->rel_p2c &&
-                    ((st = mhv_wload_mat(ld, N("attention.self.pos_query_proj.weight"), H, H, 0,
-                                         &ly->pos_q, err)) ||
-                     (st = mhv_wload_vec(ld, N("attention.self.pos_query_proj.bias"), H, 0,
-                                         &ly->pos_q_b, err))))) {
-            return st;
-        }
-#undef N
     }
     return MHV_OK;
-}
-
-/* transformers' make_log_bucket_position for one relative position, in float32 as torch
- * computes it: exact below bucket_size / 2, logarithmic beyond. */
-static int log_bucket(int rel, int bucket_size, int max_position)
-{
-    int mid = bucket_size / 2;
-    int abs_pos = rel < mid && rel > -mid ? mid - 1 : abs(rel);
-    if (abs_pos <= mid)
-        return rel;
-    float a = logf((float)abs_pos / (float)mid);
-    float b = logf((float)((double)(max_position - 1) / mid));
-    float lp = ceilf(a / b * (float)(mid - 1)) + (float)mid;
-    return (int)(rel < 0 ? -lp : lp);
-}
-
-/* What the score bias of one layer reads. */
-typedef struct {
-    const float *pos_k, *pos_q; /* (rows, H): Kr and Qr over the table rows r0..r0+rows */
-    int r0, rows, span, d, H;
-    const int *bucket;          /* bucket(delta) at bucket[delta], for |delta| < the pass's
-                                 * tokens (its sentences are no longer) */
-    int c2p, p2c;
-    double scale;               /* 1 / sqrt(d · terms) */
-} rel_ctx;
-
-static int clampi(int v, int lo, int hi)
-{
-    return v < lo ? lo : v > hi ? hi : v;
-}
-
-/* b(n, n) = (q_i·Kr[c2p(i, j)] + k_j·Qr[p2c(i, j)]) / sqrt(d · terms) for head h. */
-static void rel_bias(const void *ctx, int h, const float *q, size_t ld_q, const float *k,
-                     size_t ld_k, int n, float *b)
-{
-    const rel_ctx *r = ctx;
-    size_t off = (size_t)h * (size_t)r->d;
-    for (int i = 0; i < n; i++)
-        for (int j = 0; j < n; j++) {
-            double s = 0;
-            if (r->c2p) {
-                int row = clampi(r->bucket[i - j] + r->span, 0, 2 * r->span - 1) - r->r0;
-                const float *qi = q + (size_t)i * ld_q, *kr = r->pos_k + (size_t)row * r->H + off;
-                double t = 0;
-                for (int e = 0; e < r->d; e++)
-                    t += (double)qi[e] * kr[e];
-                s += (float)t * r->scale;
-            }
-            if (r->p2c) {
-                int row = clampi(r->span - r->bucket[j - i], 0, 2 * r->span - 1) - r->r0;
-                const float *kj = k + (size_t)j * ld_k, *qr = r->pos_q + (size_t)row * r->H + off;
-                double t = 0;
-                for (int e = 0; e < r->d; e++)
-                    t += (double)kj[e] * qr[e];
-                s += (float)t * r->scale;
-            }
-            b[(size_t)i * (size_t)n + (size_t)j] = (float)s;
-        }
 }
 
 static mhv_status deberta_forward(mhv_nn *nn, const mhv_model *m, const int32_t *ids, int n,
@@ -385,18 +265,12 @@ static mhv_status deberta_forward(mhv_nn *nn, const mhv_model *m, const int32_t 
         return mhv_fail(err, MHV_EUNSUPPORTED, m->dir, "logits need a decoder model, not %s",
                         c->arch);
     int H = c->hidden_size, I = c->intermediate_size, E = c->embedding_size, d = c->head_dim;
-    int rel = c->rel_c2p || c->rel_p2c, span = c->rel_span;
-    /* the table rows the sentence reaches: buckets of -(n-1) .. n-1 around span */
-    int *bucket = malloc((size_t)(2 * n - 1) * sizeof *bucket), reach = 0;
-    if (!bucket)
-        return mhv_fail(err, MHV_ENOMEM, "", "out of memory");
-    for (int delta = -(n - 1); delta <= n - 1; delta++) {
-        int bk = c->rel_buckets > 0 ? log_bucket(delta, c->rel_buckets, c->rel_max) : delta;
-        bucket[delta + n - 1] = bk;
-        reach = abs(bk) > reach ? abs(bk) : reach;
-    }
-    int r0 = clampi(span - reach, 0, 2 * span - 1), r1 = clampi(span + reach, 0, 2 * span - 1) + 1;
-    int rows = rel ? r1 - r0 : 0;
+    int rel = c->rel_c2p || c->rel_p2c;
+    mhv_disent_pass pass;
+    mhv_status st = mhv_disent_begin(c, n, &pass, err);
+    if (st)
+        return st;
+    int rows = pass.rows;
     size_t nh = (size_t)n * (size_t)H, rh = (size_t)rows * (size_t)H;
     float *emb;                       /* (n, E) embeddings before embed_proj */
     float *x, *q, *k, *v, *ctx, *tmp; /* (n, H) each */
@@ -409,12 +283,11 @@ static mhv_status deberta_forward(mhv_nn *nn, const mhv_model *m, const int32_t 
     int widest = I > H ? I : H, v1 = is_v1(c);
     mhv_nn_shape shape = {rows > n ? rows : n, E > H ? E : H, E > widest ? E : widest, d};
     /* qkv, the last, for v1 only */
-    mhv_status st = mhv_nn_begin(nn, &shape, bufs, (int)(sizeof bufs / sizeof bufs[0]) - !v1,
-                                 err);
+    st = mhv_nn_begin(nn, &shape, bufs, (int)(sizeof bufs / sizeof bufs[0]) - !v1, err);
     if (!st && rel)
         st = mhv_nn_reserve_bias(nn, n, err);
     if (st) {
-        free(bucket);
+        mhv_disent_end(&pass);
         return st;
     }
 
@@ -430,39 +303,18 @@ static mhv_status deberta_forward(mhv_nn *nn, const mhv_model *m, const int32_t 
         mhv_nn_linear(nn, x, emb, &m->emb_proj, NULL, n, MHV_NN_NO_ACT);
         mhv_nn_norm(nn, x, x, &emb_ln, n, H);
     }
-    if (rel) {
-        for (int r = 0; r < rows; r++)
-            mhv_mat_row(&m->rel_emb, r0 + r, relE + (size_t)r * (size_t)H);
-        if (c->rel_norm) {
-            mhv_norm rel_ln = {MHV_NORM_LAYER, m->rel_ln_g, m->rel_ln_b, c->layer_norm_eps};
-            mhv_nn_norm(nn, relE, relE, &rel_ln, rows, H);
-        }
-    }
-    double scale = 1.0 / sqrt((double)d * c->rel_scale_terms);
+    mhv_disent_table(nn, m, &pass, relE);
     for (int l = 0; l <= cap->last; l++) {
         const mhv_layer *ly = &m->layers[l];
-        if (c->rel_c2p)
-            mhv_nn_linear(nn, pos_k, relE, &ly->pos_k, ly->pos_k_b, rows, MHV_NN_NO_ACT);
-        if (c->rel_p2c)
-            mhv_nn_linear(nn, pos_q, relE, &ly->pos_q, ly->pos_q_b, rows, MHV_NN_NO_ACT);
-        rel_ctx rc = {pos_k, pos_q, r0, rows, span, d, H, bucket + n - 1, c->rel_c2p, c->rel_p2c,
-                      scale};
-        mhv_attn_layer attn = {
-            .wo = &ly->o,
-            .wq = &ly->q, .wk = &ly->k, .wv = &ly->v, .bq = ly->q_b, .bk = ly->k_b,
-            .bv = ly->v_b, .heads = c->num_heads, .kv_heads = c->num_heads, .head_dim = d,
-            .scale = (float)scale, .bias = rel ? rel_bias : NULL, .bias_ctx = &rc,
-        };
         mhv_qkv_grouped fused = {&ly->qkv, ly->qkv_b};
-        if (v1)
-            attn.fused = &fused;
-        mhv_nn_attention(nn, &attn, x, n, l,
-                         &(mhv_attn_bufs){.q = q, .k = k, .v = v, .ctx = ctx, .qkv = qkv}, cap);
+        mhv_disent_attention(nn, c, ly, v1 ? &fused : NULL, &pass, relE, pos_k, pos_q, x, l,
+                             &(mhv_attn_bufs){.q = q, .k = k, .v = v, .ctx = ctx, .qkv = qkv},
+                             cap);
         if (mhv_capture_done(cap, l))
             break;
         mhv_layer_post_norm(nn, ly, c, x, ctx, tmp, ffn, n);
     }
-    free(bucket);
+    mhv_disent_end(&pass);
     return MHV_OK;
 }
 

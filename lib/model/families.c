@@ -54,7 +54,10 @@ static const mhv_family *const families[] = {
     &mhv_family_esm,
     &mhv_family_llava,
     &mhv_family_paligemma,
+    &mhv_family_qwen2_vl,
+    &mhv_family_qwen2_vl_vision,
     &mhv_family_ved,
+    &mhv_family_swin,
 };
 
 #define N_FAMILIES (sizeof families / sizeof families[0])

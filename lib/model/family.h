@@ -120,6 +120,8 @@ extern const mhv_family mhv_family_mobilebert;
 extern const mhv_family mhv_family_squeezebert;
 extern const mhv_family mhv_family_llava;
 extern const mhv_family mhv_family_paligemma;
+extern const mhv_family mhv_family_qwen2_vl;
+extern const mhv_family mhv_family_qwen2_vl_vision;
 
 /* T5's bucket of relative position rp = key - query (transformers'
  * _relative_position_bucket, with its float32 logarithm): bidirectional (encoders) or causal,
@@ -136,6 +138,7 @@ extern const mhv_family mhv_family_whisper;
 extern const mhv_family mhv_family_wav2vec2;
 extern const mhv_family mhv_family_esm;
 extern const mhv_family mhv_family_ved;
+extern const mhv_family mhv_family_swin;
 
 /* The family that opens model_type, and its name for it; NULL when none does. */
 const mhv_family *mhv_family_find(const char *model_type, const char **arch);

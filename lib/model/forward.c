@@ -18,6 +18,8 @@ struct mhv_forward_ctx {
     int pack_tokens;    /* tokens a packed pass holds; <= 0: none */
     mhv_pool *pool;     /* NULL when single-threaded */
     mhv_nn nn;          /* kernels, pool and the activations kept across sentences */
+    int *global;        /* (nglobal,) the positions with global attention (mhv_forward_ctx_global) */
+    int nglobal;
 };
 
 mhv_forward_params mhv_forward_default_params(void)
@@ -47,10 +49,84 @@ mhv_status mhv_forward_ctx_new(const mhv_forward_params *p, mhv_forward_ctx **ou
     return MHV_OK;
 }
 
+mhv_status mhv_forward_ctx_global(mhv_forward_ctx *c, const int *pos, int count, mhv_error *err)
+{
+    free(c->global);
+    c->global = NULL, c->nglobal = 0;
+    if (count <= 0)
+        return MHV_OK;
+    for (int i = 0; i < count; i++)
+        if (pos[i] < 0 || (i && pos[i] <= pos[i - 1]))
+            return mhv_fail(err, MHV_EUSAGE, "", "global positions are not ascending, distinct "
+                            "and >= 0");
+    if (!(c->global = malloc((size_t)count * sizeof *c->global)))
+        return mhv_fail(err, MHV_ENOMEM, "", "out of memory");
+    memcpy(c->global, pos, (size_t)count * sizeof *pos);
+    c->nglobal = count;
+    return MHV_OK;
+}
+
+/* The (n,) mask of global tokens of a pass of m over n tokens (an encoder-decoder's: its
+ * source) into *mask (caller frees), NULL when fc has none; refused for a model without
+ * global attention, with value norms, or a position past the n tokens. */
+static mhv_status global_mask(const mhv_forward_ctx *fc, const mhv_model *m, int n,
+                              unsigned char **mask, mhv_error *err)
+{
+    *mask = NULL;
+    if (!fc->nglobal)
+        return MHV_OK;
+    if (!m->cfg.global_attn)
+        return mhv_fail(err, MHV_EUSAGE, "", "%s has no global attention (longformer and led "
+                        "have)", m->cfg.arch);
+    if (fc->value_norms)
+        return mhv_fail(err, MHV_EUNSUPPORTED, "", "value norms (attention weighted by them) "
+                        "with global attention are not supported");
+    if (fc->global[fc->nglobal - 1] >= n && !fc->nn.measure)
+        return mhv_fail(err, MHV_EUSAGE, "", "global token %d is past the %d tokens",
+                        fc->global[fc->nglobal - 1], n);
+    if (!(*mask = calloc((size_t)n, 1)))
+        return mhv_fail(err, MHV_ENOMEM, "", "out of memory");
+    for (int i = 0; i < fc->nglobal && fc->global[i] < n; i++)
+        (*mask)[fc->global[i]] = 1;
+    return MHV_OK;
+}
+
+/* The family's pass, with fc's global tokens (nn->global) around it. */
+static mhv_status run_family(mhv_forward_ctx *fc, const mhv_model *m, const int32_t *ids, int n,
+                             mhv_capture *cap, float *logits, mhv_error *err)
+{
+    unsigned char *mask;
+    mhv_status st = global_mask(fc, m, n, &mask, err);
+    if (st)
+        return st;
+    fc->nn.global = mask;
+    st = m->cfg.family->forward(&fc->nn, m, ids, n, cap, logits, err);
+    fc->nn.global = NULL;
+    free(mask);
+    return st;
+}
+
+/* The same for an encoder-decoder family: the global tokens are the source's. */
+static mhv_status run_family_seq2seq(mhv_forward_ctx *fc, const mhv_model *m,
+                                     const int32_t *src, int ns, const int32_t *tgt, int nt,
+                                     mhv_capture *cap, float *logits, mhv_error *err)
+{
+    unsigned char *mask;
+    mhv_status st = global_mask(fc, m, ns, &mask, err);
+    if (st)
+        return st;
+    fc->nn.global = mask;
+    st = m->cfg.family->seq2seq(&fc->nn, m, src, ns, tgt, nt, cap, logits, err);
+    fc->nn.global = NULL;
+    free(mask);
+    return st;
+}
+
 void mhv_forward_ctx_free(mhv_forward_ctx *c)
 {
     if (!c)
         return;
+    free(c->global);
     mhv_nn_release(&c->nn);
     mhv_pool_free(c->pool);
     free(c);
@@ -307,7 +383,7 @@ mhv_status mhv_forward_run_opts(mhv_forward_ctx *fc, const mhv_model *m, const i
     if (!st && tower_maps)
         st = image_capture_into(&fc->nn, m, opts, image_h, image_w, &image_cap, err);
     if (!st)
-        st = c->family->forward(&fc->nn, m, ids, n, &cap, NULL, err);
+        st = run_family(fc, m, ids, n, &cap, NULL, err);
     fc->nn.image_cap = NULL;
     if (st && tower_maps)
         mhv_attn_free(opts->image_out);
@@ -333,7 +409,7 @@ int mhv_forward_pack_tokens(const mhv_forward_ctx *fc, const mhv_model *m)
 {
     const mhv_config *c = &m->cfg;
     int how = c->family->packs ? c->family->packs(c) : MHV_PACKS_NO;
-    if (fc->pack_tokens <= 0 || how == MHV_PACKS_NO || c->enc_dec || c->vision ||
+    if (fc->pack_tokens <= 0 || how == MHV_PACKS_NO || c->enc_dec || c->vision || fc->nglobal ||
         !mhv_nn_packs_rows(&fc->nn, fc->pack_tokens, fc->pack_tokens))
         return 0; /* (the last: kernels that never pack) */
     if (how == MHV_PACKS_ANY_ROWS && !mhv_nn_packs_rows(&fc->nn, 1, INT_MAX))
@@ -417,6 +493,7 @@ static mhv_status run_packed(mhv_forward_ctx *fc, const mhv_model *m,
         mhv_capture shared = {.sel = sel, .last = last, .vnorm = fc->value_norms};
         fc->nn.pack = &pk;
         fc->nn.type_ids = b.types;
+        /* (never with global tokens: mhv_forward_pack_tokens) */
         st = c->family->forward(&fc->nn, m, b.ids, rows, &shared, NULL, err);
         fc->nn.pack = NULL;
         fc->nn.type_ids = NULL;
@@ -491,9 +568,9 @@ uint64_t mhv_forward_ctx_bytes(const mhv_forward_ctx *c)
 
 /* The families that reserve score bias maps (mhv_nn_reserve_bias) after mhv_nn_begin, which
  * a measuring pass does not reach. */
-static int uses_bias_maps(const mhv_config *c)
+static int uses_bias_maps(const mhv_forward_ctx *fc, const mhv_config *c)
 {
-    return c->rel_c2p || c->rel_p2c || c->alibi || c->rel_pos_buckets > 0 || c->vision_rel_bias ||
+    return (fc->nglobal && c->global_attn) || c->rel_c2p || c->rel_p2c || c->alibi || c->rel_pos_buckets > 0 || c->vision_rel_bias ||
            strcmp(c->family->name, "bloom") == 0;
 }
 
@@ -518,7 +595,7 @@ mhv_status mhv_forward_estimate(mhv_forward_ctx *fc, const mhv_model *m, int n,
     mhv_error ignored;
     fc->nn.measure = 1, fc->nn.measured = 0;
     fc->nn.audio_samples = opts ? opts->audio_samples : 0; /* speech: the conv stack's */
-    mhv_status st = c->family->forward(&fc->nn, m, ids, n, &cap, NULL, &ignored);
+    mhv_status st = run_family(fc, m, ids, n, &cap, NULL, &ignored);
     fc->nn.measure = 0;
     fc->nn.audio_samples = 0;
     free(ids);
@@ -527,7 +604,7 @@ mhv_status mhv_forward_estimate(mhv_forward_ctx *fc, const mhv_model *m, int n,
                   : mhv_fail(err, MHV_EUNSUPPORTED, "", "cannot estimate this model's memory");
     uint64_t T = (uint64_t)fc->nn.threads, nn = ((uint64_t)n * (uint64_t)n + 15) / 16 * 16;
     out->activations = fc->nn.measured;
-    if (uses_bias_maps(c))
+    if (uses_bias_maps(fc, c))
         out->activations += T * nn * sizeof(float); /* mhv_nn_reserve_bias */
     if (fc->value_norms == MHV_VNORM_VO)
         out->activations += T * (uint64_t)c->hidden_size * (uint64_t)c->head_dim * sizeof(float);
@@ -580,7 +657,7 @@ mhv_status mhv_forward_logits(mhv_forward_ctx *fc, const mhv_model *m, const int
     if (st)
         return st;
     mhv_capture cap = {.last = c->num_layers - 1, .full_last = 1};
-    return c->family->forward(&fc->nn, m, ids, n, &cap, logits, err);
+    return run_family(fc, m, ids, n, &cap, logits, err);
 }
 
 mhv_status mhv_forward_logits_image(mhv_forward_ctx *fc, const mhv_model *m, const int32_t *ids,
@@ -592,6 +669,26 @@ mhv_status mhv_forward_logits_image(mhv_forward_ctx *fc, const mhv_model *m, con
     fc->nn.pixels = pixels;
     fc->nn.image_h = image_h, fc->nn.image_w = image_w;
     mhv_status st = mhv_forward_logits(fc, m, ids, n, logits, err);
+    fc->nn.pixels = NULL;
+    fc->nn.image_h = fc->nn.image_w = 0;
+    return st;
+}
+
+mhv_status mhv_forward_image_logits(mhv_forward_ctx *fc, const mhv_model *m, const float *pixels,
+                                    int image_h, int image_w, float *logits, mhv_error *err)
+{
+    const mhv_config *c = &m->cfg;
+    if (!c->swin)
+        return mhv_fail(err, MHV_EUNSUPPORTED, m->dir, "image classifier logits are read for "
+                        "swin only, not %s", c->arch);
+    mhv_image_grid g;
+    mhv_status st = mhv_model_image_grid(m, image_h, image_w, 0, &g, err);
+    if (st)
+        return st;
+    mhv_capture cap = {.last = c->num_layers - 1, .full_last = 1};
+    fc->nn.pixels = pixels;
+    fc->nn.image_h = image_h, fc->nn.image_w = image_w;
+    st = c->family->forward(&fc->nn, m, NULL, g.tokens, &cap, logits, err);
     fc->nn.pixels = NULL;
     fc->nn.image_h = fc->nn.image_w = 0;
     return st;
@@ -636,7 +733,7 @@ mhv_status mhv_forward_logits_ablated(mhv_forward_ctx *fc, const mhv_model *m,
     if ((st = check_ids(c, ids, n, err)))
         return st;
     mhv_capture cap = {.last = c->num_layers - 1, .full_last = 1, .ablate = ab};
-    return c->family->forward(&fc->nn, m, ids, n, &cap, logits, err);
+    return run_family(fc, m, ids, n, &cap, logits, err);
 }
 
 /* ---- encoder-decoder models ---- */
@@ -752,7 +849,7 @@ static mhv_status run_seq2seq(mhv_forward_ctx *fc, const mhv_model *m, const int
         {.sel = &sd, .out = &od, .last = dec_last, .full_last = 1, .vnorm = vk},
         {.sel = &sx, .out = &ox, .last = dec_last, .full_last = 1, .vnorm = vk},
     };
-    st = c->family->seq2seq(&fc->nn, m, src, ns, tgt, nt, cap, NULL, err);
+    st = run_family_seq2seq(fc, m, src, ns, tgt, nt, cap, NULL, err);
     if (st)
         mhv_attn_free(out);
     return st;
@@ -783,7 +880,7 @@ mhv_status mhv_forward_estimate_seq2seq(mhv_forward_ctx *fc, const mhv_model *m,
                           {.last = Ld - 1, .full_last = 1}};
     mhv_error ignored;
     fc->nn.measure = 1, fc->nn.measured = 0;
-    mhv_status st = c->family->seq2seq(&fc->nn, m, ids, ns, ids, nt, cap, NULL, &ignored);
+    mhv_status st = run_family_seq2seq(fc, m, ids, ns, ids, nt, cap, NULL, &ignored);
     fc->nn.measure = 0;
     free(ids);
     if (!fc->nn.measured)
@@ -791,7 +888,7 @@ mhv_status mhv_forward_estimate_seq2seq(mhv_forward_ctx *fc, const mhv_model *m,
                   : mhv_fail(err, MHV_EUNSUPPORTED, "", "cannot estimate this model's memory");
     uint64_t T = (uint64_t)fc->nn.threads, N = (uint64_t)(ns > nt ? ns : nt);
     out->activations = fc->nn.measured;
-    if (uses_bias_maps(c)) /* one (N, N) map per thread: mhv_nn_reserve_bias */
+    if (uses_bias_maps(fc, c)) /* one (N, N) map per thread: mhv_nn_reserve_bias */
         out->activations += T * ((N * N + 15) / 16 * 16) * sizeof(float);
     if (fc->value_norms == MHV_VNORM_VO)
         out->activations += T * (uint64_t)c->hidden_size * (uint64_t)c->head_dim * sizeof(float);
@@ -823,7 +920,7 @@ mhv_status mhv_forward_seq2seq_logits(mhv_forward_ctx *fc, const mhv_model *m,
     mhv_capture cap[3] = {{.last = c->num_layers - 1, .full_last = 1},
                           {.last = c->dec_layers - 1, .full_last = 1},
                           {.last = c->dec_layers - 1, .full_last = 1}};
-    return c->family->seq2seq(&fc->nn, m, src, ns, tgt, nt, cap, logits, err);
+    return run_family_seq2seq(fc, m, src, ns, tgt, nt, cap, logits, err);
 }
 
 mhv_status mhv_forward_generate(mhv_forward_ctx *fc, const mhv_model *m, const int32_t *src,

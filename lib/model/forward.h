@@ -42,6 +42,15 @@ int mhv_forward_ctx_threads(const mhv_forward_ctx *c);
 /* The kernel table in use: "scalar", "avx2" or "avx512". */
 const char *mhv_forward_ctx_kernel(const mhv_forward_ctx *c);
 
+/* Tokens with global attention in the passes c runs from now on, as transformers'
+ * global_attention_mask (Longformer; LED's encoder: positions of the source): the positions
+ * pos(count), ascending and distinct (copied); count 0: none, the default. A pass then
+ * refuses (MHV_EUSAGE) a model without global attention (mhv_config.global_attn) and a
+ * sequence that does not reach the last position; value norms with them are not supported
+ * (MHV_EUNSUPPORTED); and c packs no sentences (mhv_forward_pack_tokens 0). */
+mhv_status mhv_forward_ctx_global(mhv_forward_ctx *c, const int *pos, int count,
+                                  mhv_error *err);
+
 /* Runs the model on ids(n) and fills out (caller frees with mhv_attn_free). Layers above the
  * last selected one are not computed. Ids must be < vocab size and n <= max positions
  * (MHV_EUSAGE otherwise, naming the limit). */
@@ -155,6 +164,12 @@ mhv_status mhv_forward_logits(mhv_forward_ctx *c, const mhv_model *m, const int3
 mhv_status mhv_forward_logits_image(mhv_forward_ctx *c, const mhv_model *m, const int32_t *ids,
                                     int n, const float *pixels, int image_h, int image_w,
                                     float *logits, mhv_error *err);
+/* logits(labels) of an image classifier (SwinForImageClassification: cfg.swin_labels) over
+ * the image pixels (num_channels, image_h, image_w) as preprocessed: every layer, the final
+ * norm, the mean over the tokens and the classifier. MHV_EUNSUPPORTED for a model without
+ * one. */
+mhv_status mhv_forward_image_logits(mhv_forward_ctx *c, const mhv_model *m, const float *pixels,
+                                    int image_h, int image_w, float *logits, mhv_error *err);
 /* The vision tower of a model that reads ids and an image (LLaVA), NULL for others: its
  * cfg's layers and heads are those of mhv_forward_opts.image_sel; mhv_model_image_grid(tower,
  * ...) its tokens. */

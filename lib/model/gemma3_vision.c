@@ -21,7 +21,6 @@
 
 #include "base/json.h"
 #include "model/family.h"
-#include "model/parts.h"
 
 mhv_status mhv_gemma3_vision_config(const cJSON *root, mhv_config *c, const char *name,
                                     mhv_error *err)
@@ -98,7 +97,7 @@ mhv_status mhv_gemma3_vision_load(mhv_model *m, mhv_wload *ld, const char *dir,
         st = mhv_fail(err, MHV_ENOMEM, path, "out of memory");
     else if (!(st = mhv_config_parse_json(mhv_json_get(root, "vision_config"),
                                           "siglip_vision_model", path, vc, err)))
-        st = mhv_part_open(m, vc, tower_names, 2, &m->image_tower, err);
+        st = mhv_model_open_part(m, vc, tower_names, 2, &m->image_tower, err);
     free(vc);
     cJSON_Delete(root);
     if (st)

@@ -230,9 +230,13 @@ static mhv_status oss_load(mhv_model *m, mhv_wload *ld, mhv_error *err)
     if ((st = mhv_wload_mat(ld, "embed_tokens.weight", V, H, 0, &m->word_emb, err)) ||
         (st = mhv_wload_vec(ld, "norm.weight", H, 0, &m->norm_g, err)))
         return st;
-    /* two views (gate_up, down) per expert, no more than the tensors can hold */
+    /* two views (gate_up, down) per expert, no more than the tensors can hold: each
+     * expert's gate, up and down (I x H each) at 4 bits a weight at least (MXFP4) */
     if ((size_t)c->num_layers * 4 > mhv_st_count(m->st))
         return mhv_fail(err, MHV_EFORMAT, m->dir, "the checkpoint has too few tensors");
+    if ((st = mhv_decoder_experts_fit(m, ld, c->num_layers, 3 * (uint64_t)H * (uint64_t)I / 4,
+                                      err)))
+        return st;
     if (!(m->experts = calloc((size_t)c->num_layers * (size_t)E * 2, sizeof *m->experts)))
         return mhv_fail(err, MHV_ENOMEM, m->dir, "out of memory");
     for (int l = 0; l < c->num_layers; l++) {

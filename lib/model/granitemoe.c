@@ -14,6 +14,7 @@
  * inter), the router block_sparse_moe.router.layer; shared_mlp.input_linear (2 shared, hidden)
  * likewise gate then up, and shared_mlp.output_linear. */
 #include <cjson/cJSON.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -84,15 +85,21 @@ static mhv_status load_moe(mhv_model *m, mhv_wload *ld, int l, mhv_error *err)
     const mhv_config *c = &m->cfg;
     mhv_layer *ly = &m->layers[l];
     int H = c->hidden_size, I = c->moe_intermediate_size, E = c->num_experts;
-    if (!m->experts && !(m->experts = calloc((size_t)c->num_layers * (size_t)E * 3,
-                                             sizeof *m->experts)))
-        return mhv_fail(err, MHV_ENOMEM, m->dir, "out of memory");
+    mhv_status st;
+    if (!m->experts) {
+        /* no more views than the files hold experts: a config's num_local_experts alone
+         * would otherwise size this */
+        if ((st = mhv_decoder_experts_fit(m, ld, c->num_layers, 3 * (uint64_t)H * (uint64_t)I,
+                                          err)))
+            return st;
+        if (!(m->experts = calloc((size_t)c->num_layers * (size_t)E * 3, sizeof *m->experts)))
+            return mhv_fail(err, MHV_ENOMEM, m->dir, "out of memory");
+    }
     mhv_mat *g = m->experts + (size_t)l * (size_t)E * 3, *u = g + E, *d = u + E;
     ly->exp_gate = g, ly->exp_up = u, ly->exp_down = d;
     char n[160];
     mhv_mat gu, down;
     const int64_t gu_dims[3] = {E, 2 * (int64_t)I, H}, down_dims[3] = {E, H, I};
-    mhv_status st;
 #define N(suffix) (snprintf(n, sizeof n, "layers.%d.%s", l, suffix), n)
     if ((st = mhv_wload_mat(ld, N("block_sparse_moe.router.layer.weight"), E, H, 0, &ly->router,
                             err)) ||
@@ -102,6 +109,9 @@ static mhv_status load_moe(mhv_model *m, mhv_wload *ld, int l, mhv_error *err)
                                &down, err)))
         return st;
     /* (E, 2I * H) and (E, H * I) as (E * 2I, H) and (E * H, I): each expert a block of rows */
+    if ((int64_t)E * 2 * I > INT_MAX || (int64_t)E * H > INT_MAX)
+        return mhv_fail(err, MHV_EFORMAT, ld->ckpt_name,
+                        "layer %d's experts have more than %d rows", l, INT_MAX);
     gu.rows = E * 2 * I, gu.cols = H;
     down.rows = E * H, down.cols = I;
     for (int e = 0; e < E; e++) {

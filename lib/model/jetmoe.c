@@ -108,6 +108,10 @@ static mhv_status jetmoe_load(mhv_model *m, mhv_wload *ld, mhv_error *err)
     if ((st = mhv_wload_mat(ld, "embed_tokens.weight", V, H, 0, &m->word_emb, err)) ||
         (st = mhv_wload_vec(ld, "norm.weight", H, 0, &m->norm_g, err)))
         return st;
+    /* each expert: the attention's input and output (KVD x H each), the MLP's 3 (I x H) */
+    if ((st = mhv_decoder_experts_fit(m, ld, c->num_layers,
+                                      (2 * (uint64_t)KVD + 3 * (uint64_t)I) * (uint64_t)H, err)))
+        return st;
     if (!(m->experts = calloc((size_t)c->num_layers * (size_t)E * VIEWS, sizeof *m->experts)))
         return mhv_fail(err, MHV_ENOMEM, m->dir, "out of memory");
     for (int l = 0; l < c->num_layers; l++) {

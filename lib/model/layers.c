@@ -18,6 +18,51 @@ mhv_attn_layer mhv_layer_attention(const mhv_layer *ly, const mhv_config *c)
     };
 }
 
+void mhv_layer_global(const mhv_nn *nn, const mhv_layer *ly, mhv_attn_layer *a)
+{
+    if (!nn->global)
+        return;
+    a->global = nn->global;
+    a->wq_global = &ly->q_global, a->wk_global = &ly->k_global, a->wv_global = &ly->v_global;
+    a->bq_global = ly->q_global_b, a->bk_global = ly->k_global_b;
+    a->bv_global = ly->v_global_b;
+}
+
+mhv_status mhv_layer_load_global(mhv_wload *ld, const char *base, int H, mhv_layer *ly,
+                                 mhv_error *err)
+{
+    static const char *const names[3] = {"query_global", "key_global", "value_global"};
+    mhv_mat *w[3] = {&ly->q_global, &ly->k_global, &ly->v_global};
+    float **b[3] = {&ly->q_global_b, &ly->k_global_b, &ly->v_global_b};
+    char n[200];
+    for (int i = 0; i < 3; i++) {
+        int flags = i == 0 ? MHV_W_OPTIONAL : 0; /* all three once query_global is there */
+        snprintf(n, sizeof n, "%s.%s.weight", base, names[i]);
+        mhv_status st = mhv_wload_mat(ld, n, H, H, flags, w[i], err);
+        if (st)
+            return st;
+        if (!w[i]->data)
+            return MHV_OK;
+        snprintf(n, sizeof n, "%s.%s.bias", base, names[i]);
+        if ((st = mhv_wload_vec(ld, n, H, 0, b[i], err)))
+            return st;
+    }
+    return MHV_OK;
+}
+
+mhv_status mhv_layer_global_check(const mhv_nn *nn, const mhv_model *m,
+                                  const mhv_layer *layers, int count, mhv_error *err)
+{
+    if (!nn->global || nn->measure)
+        return MHV_OK;
+    for (int l = 0; l < count; l++)
+        if (!layers[l].q_global.data)
+            return mhv_fail(err, MHV_EUNSUPPORTED, m->dir, "global attention needs layer %d's "
+                            "query_global, key_global and value_global: the checkpoint has "
+                            "none", l);
+    return MHV_OK;
+}
+
 void mhv_layer_post_norm(mhv_nn *nn, const mhv_layer *ly, const mhv_config *c, float *x,
                          const float *ctx, float *tmp, float *ffn, int n)
 {
@@ -649,6 +694,19 @@ int mhv_layer_pre_norm(mhv_nn *nn, const mhv_decoder *dec, const mhv_config *c,
     return 0;
 }
 
+mhv_status mhv_decoder_experts_fit(const mhv_model *m, const mhv_wload *ld, int moe_layers,
+                                   uint64_t expert_elems, mhv_error *err)
+{
+    uint64_t need;
+    if (__builtin_mul_overflow((uint64_t)moe_layers * (uint64_t)m->cfg.num_experts,
+                               expert_elems, &need) ||
+        need > mhv_st_file_bytes(ld->st) / 2)
+        return mhv_fail(err, MHV_EFORMAT, ld->ckpt_name,
+                        "checkpoint is too small for %d experts in each of %d layers (config.json)",
+                        m->cfg.num_experts, moe_layers);
+    return MHV_OK;
+}
+
 mhv_status mhv_decoder_load_experts(mhv_model *m, mhv_wload *ld, int l, const char *block,
                                     const char *const names[3], int inter, int moe_layers,
                                     mhv_error *err)
@@ -656,20 +714,31 @@ mhv_status mhv_decoder_load_experts(mhv_model *m, mhv_wload *ld, int l, const ch
     const mhv_config *c = &m->cfg;
     mhv_layer *ly = &m->layers[l];
     int H = c->hidden_size, E = c->num_experts;
+    mhv_status st;
     if (!m->experts) {
         /* every expert matrix is a tensor of the checkpoint: no more views than those */
-        size_t views = (size_t)c->num_layers * (size_t)E * 3;
-        if ((size_t)moe_layers * (size_t)E * 3 > mhv_st_count(m->st))
+        size_t views = (size_t)moe_layers * (size_t)E * 3;
+        if (views > mhv_st_count(m->st))
             return mhv_fail(err, MHV_EFORMAT, m->dir,
                             "the checkpoint has fewer tensors than %d experts need", E);
+        if ((st = mhv_decoder_experts_fit(m, ld, moe_layers, 3 * (uint64_t)H * (uint64_t)inter,
+                                          err)))
+            return st;
         if (!(m->experts = calloc(views, sizeof *m->experts)))
             return mhv_fail(err, MHV_ENOMEM, m->dir, "out of memory");
     }
-    mhv_mat *g = m->experts + (size_t)l * (size_t)E * 3, *u = g + E, *d = u + E;
+    /* the MoE layers take their views in order: this one's place is the count of routers
+     * loaded before it */
+    size_t at = 0;
+    for (int k = 0; k < l; k++)
+        at += m->layers[k].router.data != NULL;
+    if (at >= (size_t)moe_layers) /* a guard: the callers count their MoE layers */
+        return mhv_fail(err, MHV_EFORMAT, m->dir, "more MoE layers than the config counts");
+    mhv_mat *g = m->experts + at * (size_t)E * 3, *u = g + E, *d = u + E;
     ly->exp_gate = g, ly->exp_up = u, ly->exp_down = d;
     char n[200];
     snprintf(n, sizeof n, "layers.%d.%s.gate.weight", l, block);
-    mhv_status st = mhv_wload_mat(ld, n, E, H, 0, &ly->router, err);
+    st = mhv_wload_mat(ld, n, E, H, 0, &ly->router, err);
     for (int e = 0; e < E && !st; e++) {
         mhv_mat *dst[3] = {&g[e], &u[e], &d[e]};
         for (int t = 0; t < 3 && !st; t++) {

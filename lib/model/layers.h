@@ -12,6 +12,19 @@
  * scaled by 1/sqrt(head_dim), nothing else: families set what they add. */
 mhv_attn_layer mhv_layer_attention(const mhv_layer *ly, const mhv_config *c);
 
+/* Longformer's global attention (its global_attention_mask) on a: the tokens nn->global
+ * marks, ly's global projections (mhv_attn_layer.global); nothing when nn->global is NULL. */
+void mhv_layer_global(const mhv_nn *nn, const mhv_layer *ly, mhv_attn_layer *a);
+/* Longformer's query_global, key_global and value_global (BASE.<name>.weight (H, H) and
+ * .bias each) into ly; a checkpoint without query_global leaves them NULL (refused when a
+ * pass asks for global attention: mhv_layer_global_check). */
+mhv_status mhv_layer_load_global(mhv_wload *ld, const char *base, int H, mhv_layer *ly,
+                                 mhv_error *err);
+/* MHV_EUNSUPPORTED when nn asks for global attention and layers(count) lack the global
+ * projections. */
+mhv_status mhv_layer_global_check(const mhv_nn *nn, const mhv_model *m,
+                                  const mhv_layer *layers, int count, mhv_error *err);
+
 /* BERT's sublayers after attention, in place on x(n, hidden):
  *   x = LN_attn(x + O·ctx);  x = LN_ffn(x + down(act(up(x))))
  * tmp (n, hidden) and ffn (n, intermediate) are work space. */
@@ -177,11 +190,18 @@ int mhv_layer_pre_norm(mhv_nn *nn, const mhv_decoder *dec, const mhv_config *c,
 mhv_status mhv_decoder_load_attn_proj(mhv_wload *ld, int l, int hidden, int qd, int kvd,
                                       int bias, mhv_layer *ly, mhv_error *err);
 
+/* Refuses experts that the checkpoint could not hold, before anything is allocated for them:
+ * moe_layers layers of cfg.num_experts experts of expert_elems elements each, 2 bytes an
+ * element at least (F16, BF16; GPT-OSS's MXFP4 experts count as a quarter of theirs). */
+mhv_status mhv_decoder_experts_fit(const mhv_model *m, const mhv_wload *ld, int moe_layers,
+                                   uint64_t expert_elems, mhv_error *err);
+
 /* Layer l's router, layers.<l>.<block>.gate.weight (experts x hidden), and its experts'
  * gate, up and down projections, layers.<l>.<block>.experts.<e>.<names[0..2]>.weight
  * (inter x hidden, inter x hidden, hidden x inter), as views in m->experts (allocated at
- * the first call for every layer: 3 x experts views of each; moe_layers of the layers hold
- * experts, so a checkpoint with fewer tensors than those is refused before allocating). */
+ * the first call: 3 x experts views of each of the moe_layers layers that hold experts,
+ * taken in the order of the layers; a checkpoint with fewer tensors or bytes than those
+ * experts is refused before allocating). */
 mhv_status mhv_decoder_load_experts(mhv_model *m, mhv_wload *ld, int l, const char *block,
                                     const char *const names[3], int inter, int moe_layers,
                                     mhv_error *err);

@@ -961,6 +961,10 @@ static mhv_status llama_forward(mhv_nn *nn, const mhv_model *m, const int32_t *i
             cos_t[t] *= a, sin_t[t] *= a;
     }
     mhv_rope_table_scale(&c->rope, (size_t)n * (size_t)half, cos_t, sin_t);
+    if (nn->rope_cos_given) { /* a composite model's positions (Qwen2-VL) */
+        memcpy(cos_t, nn->rope_cos_given, NH * sizeof *cos_t);
+        memcpy(sin_t, nn->rope_sin_given, NH * sizeof *sin_t);
+    }
     mhv_rotary rot = {cos_t, sin_t, half, v->interleaved}, rot_l = rot;
     if (c->two_ropes) { /* inv_freq is free again once the first table is made */
         mhv_rope_inv_freq(&c->rope_local, 2 * half, inv_freq);

@@ -22,7 +22,6 @@
 #include "base/json.h"
 #include "model/family.h"
 #include "model/layers.h"
-#include "model/parts.h"
 
 static const char *const model_types[] = {"llava", NULL};
 
@@ -222,7 +221,7 @@ static mhv_status open_part(const mhv_model *m, const cJSON *root, const char *k
         return st;
     if (tie >= 0)
         c->tie_word_embeddings = tie;
-    st = mhv_part_open(m, c, renames, count, out, err);
+    st = mhv_model_open_part(m, c, renames, count, out, err);
     free(c);
     return st;
 }

@@ -9,7 +9,7 @@
  * mhaviz reads the prefix only, as at inference (every token of it sees every other);
  * a suffix (the answer, as in training) is not read.
  * The tower and the language model are models of their own over views of the checkpoint
- * (parts.h), as LLaVA's. */
+ * (mhv_model_open_part), as LLaVA's. */
 #include <cjson/cJSON.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,7 +18,6 @@
 #include "base/json.h"
 #include "model/family.h"
 #include "model/gemma3_vision.h"
-#include "model/parts.h"
 
 static const char *const model_types[] = {"paligemma", NULL};
 
@@ -141,7 +140,7 @@ static mhv_status open_part(const mhv_model *m, const cJSON *root, const char *k
         return st;
     if (tie >= 0)
         c->tie_word_embeddings = tie;
-    st = mhv_part_open(m, c, renames, count, out, err);
+    st = mhv_model_open_part(m, c, renames, count, out, err);
     free(c);
     return st;
 }

@@ -1,6 +1,8 @@
 /* wav2vec2.c - speech encoders over the waveform: wav2vec 2.0 (Wav2Vec2Model, *ForCTC ...),
- * HuBERT, data2vec-audio and WavLM, as transformers' modeling_wav2vec2.py, modeling_hubert.py,
- * modeling_data2vec_audio.py and modeling_wavlm.py compute them.
+ * HuBERT, data2vec-audio, WavLM, UniSpeech and UniSpeech-SAT, as transformers'
+ * modeling_wav2vec2.py, modeling_hubert.py, modeling_data2vec_audio.py, modeling_wavlm.py,
+ * modeling_unispeech.py and modeling_unispeech_sat.py compute them (UniSpeech's and
+ * UniSpeech-SAT's encoders are wav2vec 2.0's modules under their own prefixes).
  *
  *   f = waveform (samples, 1)               (Wav2Vec2FeatureExtractor's input_values)
  *   for each conv i: f = act(norm_i(conv_i(f)))   no padding; norm: GroupNorm with a group
@@ -30,10 +32,13 @@
 #include <string.h>
 
 #include "base/json.h"
+#include "model/disentangled.h"
 #include "model/family.h"
+#include "model/layers.h"
 
-static const char *const model_types[] = {"wav2vec2", "hubert", "data2vec-audio", "wavlm",
-                                          NULL};
+static const char *const model_types[] = {"wav2vec2",  "hubert",        "data2vec-audio",
+                                          "wavlm",     "unispeech",     "unispeech-sat",
+                                          "sew",       "sew-d",         NULL};
 
 /* Rows of a convolution's im2col and of the positional convolution a linear layer takes at
  * once: bounds the unrolled input whatever the audio's length. */
@@ -87,16 +92,65 @@ static mhv_status refuse_true(const cJSON *root, const char *key, const char *wh
     return MHV_OK;
 }
 
+/* SEW's and SEW-D's own fields: squeeze_factor; SEW-D's feature_layer_norm_eps and its
+ * DeBERTa-v2 encoder's relative attention (SEWDConfig's defaults: relative_attention,
+ * share_att_key, 256 position buckets, pos_att_type p2c and c2p, norm_rel_ebd layer_norm;
+ * max_relative_positions and attention_head_size as DeBERTa-v2 reads them) */
+static mhv_status sew_config(const cJSON *root, int sewd, mhv_config *c, const char *name,
+                             mhv_error *err)
+{
+    mhv_status st;
+    double feps;
+    int rel, conv, head_size, H = c->hidden_size;
+    if ((st = mhv_json_int(root, "squeeze_factor", 2, 1, 1 << 16, &c->speech_squeeze, name,
+                           err)))
+        return st;
+    if (!sewd)
+        return MHV_OK;
+    if ((st = mhv_json_num(root, "feature_layer_norm_eps", 1e-5, 0, 1, &feps, name, err)) ||
+        (st = mhv_json_int(root, "max_position_embeddings", 512, 1, MHV_MAX_POSITIONS,
+                           &c->max_positions, name, err)) ||
+        (st = mhv_json_bool(root, "relative_attention", 1, &rel, name, err)) ||
+        (st = mhv_json_bool(root, "share_att_key", 1, &c->rel_share_key, name, err)) ||
+        (st = mhv_json_int(root, "max_relative_positions", -1, -1, MHV_MAX_POSITIONS,
+                           &c->rel_max, name, err)) ||
+        (st = mhv_json_int(root, "position_buckets", 256, -1, MHV_MAX_POSITIONS,
+                           &c->rel_buckets, name, err)) ||
+        (st = mhv_json_int(root, "conv_kernel_size", 0, 0, 1024, &conv, name, err)) ||
+        (st = mhv_json_int(root, "attention_head_size", H / c->num_heads, 1, MHV_MAX_HIDDEN,
+                           &head_size, name, err)))
+        return st;
+    if (head_size != H / c->num_heads)
+        return mhv_fail(err, MHV_EUNSUPPORTED, name, "attention_head_size %d is not supported "
+                        "(only hidden_size / num_attention_heads)", head_size);
+    if (conv > 0)
+        return mhv_fail(err, MHV_EUNSUPPORTED, name, "conv_kernel_size %d is not supported (the "
+                        "convolution after SEW-D's first layer)", conv);
+    static const mhv_disent_defaults def = {1, 1, "layer_norm"};
+    if ((st = mhv_disent_config(root, rel, &def, c, name, err)))
+        return st;
+    c->speech_proj_eps = (float)feps;
+    c->speech_deberta = 1;
+    return MHV_OK;
+}
+
 static mhv_status speech_config(const cJSON *root, mhv_config *c, const char *name,
                                 mhv_error *err)
 {
     static const int dim_def[] = {512, 512, 512, 512, 512, 512, 512};
     static const int stride_def[] = {5, 2, 2, 2, 2, 2, 2};
     static const int kernel_def[] = {10, 3, 3, 3, 3, 2, 2};
+    /* SEW's and SEW-D's 13 convolutions */
+    static const int sew_dim[] = {64, 128, 128, 128, 128, 256, 256, 256, 256, 512, 512, 512, 512};
+    static const int sew_stride[] = {5, 2, 1, 2, 1, 2, 1, 2, 1, 2, 1, 2, 1};
+    static const int sew_kernel[] = {10, 3, 1, 3, 1, 3, 1, 3, 1, 2, 1, 2, 1};
     static const char *const norms[] = {"group", "layer"};
     int hubert = strcmp(c->model_type, "hubert") == 0;
     int d2v = strcmp(c->model_type, "data2vec-audio") == 0;
     int wavlm = strcmp(c->model_type, "wavlm") == 0;
+    int sewd = strcmp(c->model_type, "sew-d") == 0;
+    int sew = sewd || strcmp(c->model_type, "sew") == 0; /* SEW's squeeze (both) */
+    int nconv = sew ? 13 : 7;
     int nd, ns, nk, stable;
     mhv_status st;
     double eps;
@@ -114,15 +168,15 @@ static mhv_status speech_config(const cJSON *root, mhv_config *c, const char *na
         (st = mhv_config_act(root, "hidden_act", MHV_ACT_GELU, &c->act, name, err)) ||
         (st = mhv_config_act(root, "feat_extract_activation", MHV_ACT_GELU, &c->speech_act,
                              name, err)) ||
-        (st = mhv_json_num(root, "layer_norm_eps", 1e-5, 0, 1, &eps, name, err)) ||
+        (st = mhv_json_num(root, "layer_norm_eps", sewd ? 1e-7 : 1e-5, 0, 1, &eps, name, err)) ||
         (st = mhv_json_enum(root, "feat_extract_norm", norms, 2, d2v,
                             &c->speech_conv_layer_norm, name, err)) ||
-        (st = int_list(root, "conv_dim", dim_def, 7, MHV_MAX_HIDDEN, c->speech_conv_dim, &nd,
-                       name, err)) ||
-        (st = int_list(root, "conv_stride", stride_def, 7, 1 << 16, c->speech_conv_stride, &ns,
-                       name, err)) ||
-        (st = int_list(root, "conv_kernel", kernel_def, 7, 1 << 16, c->speech_conv_kernel, &nk,
-                       name, err)) ||
+        (st = int_list(root, "conv_dim", sew ? sew_dim : dim_def, nconv, MHV_MAX_HIDDEN,
+                       c->speech_conv_dim, &nd, name, err)) ||
+        (st = int_list(root, "conv_stride", sew ? sew_stride : stride_def, nconv, 1 << 16,
+                       c->speech_conv_stride, &ns, name, err)) ||
+        (st = int_list(root, "conv_kernel", sew ? sew_kernel : kernel_def, nconv, 1 << 16,
+                       c->speech_conv_kernel, &nk, name, err)) ||
         (st = mhv_json_bool(root, "conv_bias", 0, &c->speech_conv_bias, name, err)) ||
         (st = mhv_json_int(root, d2v ? "conv_pos_kernel_size" : "num_conv_pos_embeddings",
                            d2v ? 19 : 128, 1, 1 << 16, &c->speech_pos_kernel, name, err)) ||
@@ -137,10 +191,13 @@ static mhv_status speech_config(const cJSON *root, mhv_config *c, const char *na
                                       &c->rel_pos_buckets, name, err)) ||
                    (st = mhv_json_int(root, "max_bucket_distance", 800, 1, 1 << 24,
                                       &c->rel_pos_max_distance, name, err)))) ||
-        (st = refuse_true(root, "add_adapter", "the adapter's convolutions after the encoder",
-                          name, err)) ||
-        (st = refuse_true(root, "conv_pos_batch_norm",
-                          "a BatchNorm before the positional convolution", name, err)))
+        /* (SEW's modules read none of these) */
+        (!sew && (st = refuse_true(root, "add_adapter",
+                                   "the adapter's convolutions after the encoder", name, err))) ||
+        (!sew && (st = refuse_true(root, "conv_pos_batch_norm",
+                                   "a BatchNorm before the positional convolution", name, err))))
+        return st;
+    if (sew && (st = sew_config(root, sewd, c, name, err)))
         return st;
     if (c->hidden_size % c->num_heads != 0)
         return mhv_fail(err, MHV_EFORMAT, name, "num_attention_heads %d does not divide "
@@ -149,7 +206,7 @@ static mhv_status speech_config(const cJSON *root, mhv_config *c, const char *na
     if (nd != ns || nd != nk)
         return mhv_fail(err, MHV_EFORMAT, name, "conv_dim, conv_stride and conv_kernel have %d, "
                         "%d and %d entries: transformers requires as many", nd, ns, nk);
-    const cJSON *attn_adapter = mhv_json_get(root, "adapter_attn_dim");
+    const cJSON *attn_adapter = sew ? NULL : mhv_json_get(root, "adapter_attn_dim");
     if (attn_adapter && !cJSON_IsNull(attn_adapter))
         return mhv_fail(err, MHV_EUNSUPPORTED, name, "adapter_attn_dim is not supported (the "
                         "attention adapters of MMS models)");
@@ -157,7 +214,9 @@ static mhv_status speech_config(const cJSON *root, mhv_config *c, const char *na
         return mhv_fail(err, MHV_EFORMAT, name, "num_conv_pos_embedding_groups %d does not "
                         "divide hidden_size %d", c->speech_pos_groups, c->hidden_size);
     if (!hubert)
-        c->speech_proj_norm = 1; /* Wav2Vec2FeatureProjection always has it */
+        c->speech_proj_norm = 1; /* Wav2Vec2FeatureProjection always has it; SEW's layer_norm */
+    if (sew) /* SEW's encoder is post-LN whatever do_stable_layer_norm says (it reads none) */
+        stable = 0;
     if (d2v) /* Data2VecAudio: every conv has its LayerNorm, and the encoder is post-LN */
         c->speech_conv_layer_norm = 1, stable = 0;
     if (wavlm && c->rel_pos_buckets / 2 / 2 < 1)
@@ -166,6 +225,8 @@ static mhv_status speech_config(const cJSON *root, mhv_config *c, const char *na
     c->speech = 1;
     c->speech_convs = nd;
     c->layer_norm_eps = (float)eps;
+    if (!sewd) /* (SEW-D's feature_layer_norm_eps: sew_config) */
+        c->speech_proj_eps = c->layer_norm_eps;
     c->pre_norm = stable;
     c->final_norm = stable;
     c->max_positions = MHV_MAX_POSITIONS; /* convolutional positions: no table to outgrow */
@@ -195,6 +256,8 @@ static size_t speech_vector_floats(const mhv_config *c)
         conv += split_floats((size_t)c->speech_conv_dim[i],
                              (size_t)c->speech_conv_kernel[i] *
                                  (size_t)(i ? c->speech_conv_dim[i - 1] : 1));
+    if (c->speech_deberta) /* SEW-D: the relative table's norm, each layer's Kr and Qr biases */
+        rel = 2 * H + (size_t)c->num_layers * 2 * H;
     return conv + 2 * (size_t)c->speech_conv_dim[c->speech_convs - 1] + pos + 6 * H + rel +
            (size_t)c->num_layers * (9 * H + (size_t)c->intermediate_size);
 }
@@ -344,15 +407,41 @@ static mhv_status split_weight(const mhv_model *m, mhv_wload *ld, mhv_mat *w, mh
 }
 
 
+/* SEW-D's encoder: DeBERTa-v2's layers and relative table under encoder.encoder. */
+static mhv_status load_sewd_layers(mhv_model *m, mhv_wload *ld, mhv_error *err)
+{
+    const mhv_config *c = &m->cfg;
+    static const mhv_dense_names names = {
+        "attention.self.query_proj", "attention.self.key_proj", "attention.self.value_proj",
+        "attention.output.dense", "attention.output.LayerNorm", "intermediate.dense",
+        "output.dense", "output.LayerNorm"};
+    mhv_status st;
+    if ((st = mhv_disent_load_table(m, ld, "encoder.encoder.rel_embeddings.weight",
+                                    "encoder.encoder.LayerNorm", err)))
+        return st;
+    for (int l = 0; l < c->num_layers; l++) {
+        char n[160];
+        snprintf(n, sizeof n, "encoder.encoder.layer.%d.", l);
+        if ((st = mhv_layer_load_dense(ld, n, &names, c->hidden_size, c->intermediate_size,
+                                       &m->layers[l], err)) ||
+            (st = mhv_disent_load_layer(ld, c, n, &m->layers[l], err)))
+            return st;
+    }
+    return MHV_OK;
+}
+
 static mhv_status speech_load(mhv_model *m, mhv_wload *ld, mhv_error *err)
 {
     /* *ForCTC, *ForSequenceClassification ...: under the base model's name */
-    static const char *const prefixes[] = {"wav2vec2.", "hubert.", "data2vec_audio.", "wavlm.",
-                                           NULL};
+    static const char *const prefixes[] = {"wav2vec2.",  "hubert.",        "data2vec_audio.",
+                                           "wavlm.",     "unispeech.",     "unispeech_sat.",
+                                           "sew.",       "sew_d.",         NULL};
     const mhv_config *c = &m->cfg;
     int H = c->hidden_size, I = c->intermediate_size;
     int last = c->speech_conv_dim[c->speech_convs - 1];
-    mhv_wload_prefix(ld, prefixes, "feature_projection.projection.weight");
+    int sew = c->speech_squeeze > 0; /* SEW's projection is there only when last != H */
+    mhv_wload_prefix(ld, prefixes, sew ? "feature_extractor.conv_layers.0.conv.weight"
+                                       : "feature_projection.projection.weight");
     char n[200];
     mhv_status st;
     for (int i = 0; i < c->speech_convs; i++) {
@@ -376,13 +465,17 @@ static mhv_status speech_load(mhv_model *m, mhv_wload *ld, mhv_error *err)
         }
     }
     if ((c->speech_proj_norm &&
-         (st = mhv_wload_pair(ld, "feature_projection.layer_norm", last, 0, &m->speech_proj_g,
-                         &m->speech_proj_nb, err))) ||
-        (st = mhv_wload_linear(ld, "feature_projection.projection", H, last, &m->speech_proj,
-                          &m->speech_proj_b, err)) ||
-        (st = split_weight(m, ld, &m->speech_proj, err)) ||
-        (st = c->speech_pos_layers ? load_pos_stack(m, ld, err) : load_pos_conv(m, ld, err)) ||
-        (st = mhv_wload_pair(ld, "encoder.layer_norm", H, 0, &m->enc_norm_g, &m->enc_norm_b, err)))
+         (st = mhv_wload_pair(ld, sew ? "layer_norm" : "feature_projection.layer_norm", last, 0,
+                              &m->speech_proj_g, &m->speech_proj_nb, err))) ||
+        ((!sew || last != H) &&
+         ((st = mhv_wload_linear(ld, sew ? "feature_projection" : "feature_projection.projection",
+                                 H, last, &m->speech_proj, &m->speech_proj_b, err)) ||
+          (st = split_weight(m, ld, &m->speech_proj, err)))) ||
+        (st = c->speech_pos_layers ? load_pos_stack(m, ld, err) : load_pos_conv(m, ld, err)))
+        return st;
+    if (c->speech_deberta)
+        return load_sewd_layers(m, ld, err);
+    if ((st = mhv_wload_pair(ld, "encoder.layer_norm", H, 0, &m->enc_norm_g, &m->enc_norm_b, err)))
         return st;
     for (int l = 0; l < c->num_layers; l++) {
         mhv_layer *ly = &m->layers[l];
@@ -475,18 +568,20 @@ static void conv_lengths(const mhv_config *c, long samples, long *len)
     }
 }
 
-/* out(n, H) = a grouped convolution of w (H, H / groups * kernel) and b over in(n, H), padded
- * by kernel / 2 at both ends, the first n outputs (SamePad: an even kernel's last one
- * dropped), then act; group by group through xcol and part (SPEECH_CHUNK rows). */
+/* out(n, H) = a grouped convolution of w (H, H / groups * kernel) and b over in(len, H),
+ * `stride` apart (SEW's squeeze; else 1 and len = n), padded by kernel / 2 at both ends, the
+ * first n outputs (SamePad: an even kernel's last one dropped; SEW: cut to the pooled
+ * frames), then act; group by group through xcol and part (SPEECH_CHUNK rows). */
 static void pos_conv(mhv_nn *nn, const mhv_config *c, const mhv_mat *w, const float *b,
-                     const float *in, float *out, int n, float *xcol, float *part, int act)
+                     const float *in, long len, int stride, float *out, int n, float *xcol,
+                     float *part, int act)
 {
     int H = c->hidden_size, G = c->speech_pos_groups, Cg = H / G, K = c->speech_pos_kernel;
     for (int g = 0; g < G; g++) {
         mhv_mat wg = mhv_mat_rows(w, g * Cg, Cg);
         for (int t0 = 0; t0 < n; t0 += SPEECH_CHUNK) {
             int rows = n - t0 < SPEECH_CHUNK ? n - t0 : SPEECH_CHUNK;
-            im2col(xcol, in, (size_t)H, g * Cg, Cg, n, t0, rows, K, 1, K / 2);
+            im2col(xcol, in, (size_t)H, g * Cg, Cg, len, t0, rows, K, stride, K / 2);
             mhv_nn_linear(nn, part, xcol, &wg, b + (size_t)g * (size_t)Cg, rows, act);
             for (int r = 0; r < rows; r++)
                 memcpy(out + (size_t)(t0 + r) * (size_t)H + (size_t)g * (size_t)Cg,
@@ -683,8 +778,15 @@ static mhv_status speech_forward(mhv_nn *nn, const mhv_model *m, const int32_t *
     widest = I > widest ? I : widest;
     widest = last > widest ? last : widest;
     size_t N = (size_t)n;
+    /* SEW: the T projected frames are averaged squeeze at a time into the n the layers see */
+    int sew = c->speech_squeeze > 0, T = (int)len[convs - 1];
+    mhv_disent_pass pass = {0}; /* SEW-D's relative positions */
+    mhv_status st;
+    if (c->speech_deberta && (st = mhv_disent_begin(c, n, &pass, err)))
+        return st;
+    size_t RH = (size_t)pass.rows * (size_t)H;
     float *fa, *fb, *xcol, *part, *x, *xb, *pos, *q, *k, *v, *ctx, *tmp, *ffn, *gproj, *gate;
-    float *bucket_f, *gstat, *xp, *partials;
+    float *bucket_f, *gstat, *xp, *partials, *feat, *relE, *pos_k, *pos_q;
     int wavlm = c->rel_pos_buckets > 0; /* WavLM's gated relative position bias */
     size_t NW = wavlm ? N : 0;
     const mhv_nn_buf bufs[] = {
@@ -694,13 +796,19 @@ static mhv_status speech_forward(mhv_nn *nn, const mhv_model *m, const int32_t *
         {&part, (size_t)SPEECH_CHUNK * (size_t)Cg}, {&x, N * (size_t)H}, {&xb, N * (size_t)H},
         {&pos, N * (size_t)H}, {&q, N * (size_t)H}, {&k, N * (size_t)H}, {&v, N * (size_t)H},
         {&ctx, N * (size_t)H}, {&tmp, N * (size_t)H}, {&ffn, N * (size_t)I},
-        {&xp, (size_t)SPEECH_CHUNK * SPEECH_SPLIT}, {&partials, (size_t)SPLIT_ROWS * sums}};
-    mhv_nn_shape shape = {n > SPEECH_CHUNK ? n : SPEECH_CHUNK, H, widest, d};
-    mhv_status st = mhv_nn_begin(nn, &shape, bufs, (int)(sizeof bufs / sizeof bufs[0]), err);
-    if (st)
+        {&xp, (size_t)SPEECH_CHUNK * SPEECH_SPLIT}, {&partials, (size_t)SPLIT_ROWS * sums},
+        {&feat, sew ? (size_t)T * (size_t)H : 0}, {&relE, RH}, {&pos_k, RH}, {&pos_q, RH}};
+    int most = n > pass.rows ? n : pass.rows; /* rows a linear layer takes at once */
+    mhv_nn_shape shape = {most > SPEECH_CHUNK ? most : SPEECH_CHUNK, H, widest, d};
+    st = mhv_nn_begin(nn, &shape, bufs, (int)(sizeof bufs / sizeof bufs[0]), err);
+    if (!st && pass.rows)
+        st = mhv_nn_reserve_bias(nn, n, err);
+    if (!st && !nn->audio)
+        st = mhv_fail(err, MHV_EUSAGE, "", "%s takes a waveform, not token ids", c->arch);
+    if (st) {
+        mhv_disent_end(&pass);
         return st;
-    if (!nn->audio)
-        return mhv_fail(err, MHV_EUSAGE, "", "%s takes a waveform, not token ids", c->arch);
+    }
     int32_t *bucket = (int32_t *)(void *)bucket_f;
     wavlm_bias wb = {gate, m->speech_rel_table, bucket, NH};
     if (wavlm) {
@@ -743,28 +851,42 @@ static mhv_status speech_forward(mhv_nn *nn, const mhv_model *m, const int32_t *
         in = out, in_len = len[i], cin = cout;
     }
 
-    debug_dump("features", out, (size_t)n * (size_t)last);
-    /* the feature projection */
+    debug_dump("features", out, (size_t)T * (size_t)last);
+    /* the feature projection (SEW's only when conv_dim[-1] != hidden_size) */
     if (c->speech_proj_norm) {
-        mhv_norm ln = mhv_nn_layernorm(m->speech_proj_g, m->speech_proj_nb, c->layer_norm_eps);
-        mhv_nn_norm(nn, out, out, &ln, n, last);
+        mhv_norm ln = mhv_nn_layernorm(m->speech_proj_g, m->speech_proj_nb, c->speech_proj_eps);
+        mhv_nn_norm(nn, out, out, &ln, T, last);
     }
-    debug_dump("normed", out, (size_t)n * (size_t)last);
-    for (int t0 = 0; t0 < n; t0 += SPEECH_CHUNK)
-        split_linear(nn, x + (size_t)t0 * (size_t)H, out + (size_t)t0 * (size_t)last,
+    debug_dump("normed", out, (size_t)T * (size_t)last);
+    float *proj = sew ? feat : x;
+    if (!m->speech_proj.data)
+        memcpy(proj, out, (size_t)T * (size_t)H * sizeof *proj);
+    for (int t0 = 0; t0 < T && m->speech_proj.data; t0 += SPEECH_CHUNK)
+        split_linear(nn, proj + (size_t)t0 * (size_t)H, out + (size_t)t0 * (size_t)last,
                      &m->speech_proj, m->speech_proj_b,
-                     n - t0 < SPEECH_CHUNK ? n - t0 : SPEECH_CHUNK, MHV_NN_NO_ACT, xp, partials);
-    debug_dump("projected", x, (size_t)n * (size_t)H);
+                     T - t0 < SPEECH_CHUNK ? T - t0 : SPEECH_CHUNK, MHV_NN_NO_ACT, xp, partials);
+    debug_dump("projected", proj, (size_t)T * (size_t)H);
+    if (sew) /* SEW's AvgPool1d(squeeze, squeeze) of the projected frames */
+        for (int t = 0; t < n; t++)
+            for (int ch = 0; ch < H; ch++) {
+                float s = 0;
+                for (int j = 0; j < c->speech_squeeze; j++)
+                    s += feat[((size_t)t * (size_t)c->speech_squeeze + (size_t)j) * (size_t)H +
+                              (size_t)ch];
+                x[(size_t)t * (size_t)H + (size_t)ch] = s / (float)c->speech_squeeze;
+            }
 
-    /* the positional convolution (wav2vec2, HuBERT), or data2vec-audio's stack of them each
-     * with its parameterless LayerNorm, alternating between pos and xb */
-    const float *pin = x;
+    /* the positional convolution (wav2vec2, HuBERT; SEW's strided over the projected
+     * frames), or data2vec-audio's stack of them each with its parameterless LayerNorm,
+     * alternating between pos and xb */
+    const float *pin = sew ? feat : x;
     float *pout = pos;
     int stack = c->speech_pos_layers > 0;
     for (int i = 0; i < (stack ? c->speech_pos_layers : 1); i++) {
         pout = i % 2 ? xb : pos;
         pos_conv(nn, c, stack ? &m->speech_pos_layer[i] : &m->speech_pos,
-                 stack ? m->speech_pos_layer_b[i] : m->speech_pos_b, pin, pout, n, xcol, part,
+                 stack ? m->speech_pos_layer_b[i] : m->speech_pos_b, pin, sew ? T : n,
+                 sew ? c->speech_squeeze : 1, pout, n, xcol, part,
                  stack ? MHV_NN_NO_ACT : (int)c->speech_act);
         if (stack) {
             mhv_norm ln = mhv_nn_layernorm(m->speech_pos_ones, m->speech_pos_zeros, 1e-5f);
@@ -775,6 +897,19 @@ static mhv_status speech_forward(mhv_nn *nn, const mhv_model *m, const int32_t *
     }
     debug_dump("pos_conv", pout, (size_t)n * (size_t)H);
     mhv_nn_add(nn, x, pout, n, H);
+    if (c->speech_deberta) { /* SEW-D: DeBERTa-v2's layers, no norm before them */
+        mhv_disent_table(nn, m, &pass, relE);
+        for (int l = 0; l <= cap->last; l++) {
+            const mhv_layer *ly = &m->layers[l];
+            mhv_disent_attention(nn, c, ly, NULL, &pass, relE, pos_k, pos_q, x, l,
+                                 &(mhv_attn_bufs){.q = q, .k = k, .v = v, .ctx = ctx}, cap);
+            if (mhv_capture_done(cap, l))
+                break;
+            mhv_layer_post_norm(nn, ly, c, x, ctx, tmp, ffn, n);
+        }
+        mhv_disent_end(&pass);
+        return MHV_OK;
+    }
     mhv_norm enc_ln = mhv_nn_layernorm(m->enc_norm_g, m->enc_norm_b, c->layer_norm_eps);
     if (!c->pre_norm)
         mhv_nn_norm(nn, x, x, &enc_ln, n, H);

@@ -22,6 +22,8 @@ int mhv_act_from_name(const char *name)
         {"gelu_pytorch_tanh", MHV_ACT_GELU_NEW}, {"relu", MHV_ACT_RELU},
         {"silu", MHV_ACT_SILU},       {"swish", MHV_ACT_SILU},
         {"quick_gelu", MHV_ACT_QUICK_GELU}, {"relu2", MHV_ACT_RELU2},
+        /* transformers' erf GELU written out in Python (SEW-D's default): GELU's function */
+        {"gelu_python", MHV_ACT_GELU},
     };
     for (size_t i = 0; i < sizeof acts / sizeof acts[0]; i++)
         if (strcmp(name, acts[i].s) == 0)

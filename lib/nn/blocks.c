@@ -1012,6 +1012,7 @@ typedef struct {
     const mhv_head_ablation *ablate; /* or NULL */
     int l;               /* the layer, for ablate */
     mhv_capture *cap;    /* for head_done */
+    const mhv_attn_bufs *bufs; /* the global projections (layer->global) */
 } attn_job;
 
 /* The head's output columns out(n, ld) (d,) summed into ab->sum and/or replaced (blocks.h). */
@@ -1069,6 +1070,50 @@ static void value_norms(float *vn, const float *v, size_t ld_v, int n, int d, in
     }
 }
 
+/* True when one of the n tokens from global is global. */
+static int any_global(const unsigned char *global, int n)
+{
+    for (int i = 0; i < n; i++)
+        if (global[i])
+            return 1;
+    return 0;
+}
+
+/* Longformer's local pass beside global tokens, as a score bias b(n, n): 0 where query i
+ * sees key j (|i - j| < window, or j global), -inf elsewhere (probability exactly 0). */
+static void global_local_bias(float *b, const unsigned char *global, int window, int n)
+{
+    for (int i = 0; i < n; i++)
+        for (int j = 0; j < n; j++) {
+            int near = window <= 0 || (i - j < window && j - i < window);
+            b[(size_t)i * (size_t)n + (size_t)j] = near || global[j] ? 0.0f : -INFINITY;
+        }
+}
+
+/* The global tokens' rows of one head of one sentence (a: its local pass's arguments, row 0
+ * the sentence's first), each query from gq over every key of gk and value of gv (the
+ * global projections, at the same offsets as a's q, k, v), overwriting the row's
+ * probabilities and output: one kernel call per global token. */
+static void global_rows(const mhv_kernels *K, const mhv_attn_args *a, const unsigned char *global,
+                        const float *gq, const float *gk, const float *gv)
+{
+    for (int i = 0; i < a->n; i++) {
+        if (!global[i])
+            continue;
+        mhv_attn_args g = {.q = gq + (size_t)i * a->ld_q, .k = gk, .v = gv, .n = 1, .nk = a->n,
+                           .d = a->d, .ld_q = a->ld_q, .ld_k = a->ld_k, .ld_v = a->ld_v,
+                           .scale = a->scale, .scratch = a->scratch,
+                           .out = a->out ? a->out + (size_t)i * a->ld_out : NULL,
+                           .ld_out = a->ld_out};
+        if (a->probs && a->prow) /* row i's place among the kept rows */
+            g.probs = a->probs, g.prow = a->prow + i;
+        else if (a->probs)
+            g.probs = a->probs + (size_t)i * (size_t)a->n;
+        if (g.out || mhv_attn_prow(&g, 0))
+            K->attention(&g);
+    }
+}
+
 static void attn_task(void *ctx, int task, int worker)
 {
     const attn_job *j = ctx;
@@ -1107,7 +1152,20 @@ static void attn_task(void *ctx, int task, int worker)
         a.bias = b;
         a.ld_bias = (size_t)a.n;
     }
+    const unsigned char *glob = j->layer->global ? j->layer->global + r0 : NULL;
+    if (glob && !any_global(glob, a.n))
+        glob = NULL; /* as without global attention */
+    if (glob) { /* the window and the global keys through a bias; no sliding window */
+        float *b = j->nn->bias + (size_t)worker * j->nn->bias_stride;
+        global_local_bias(b, glob, a.window, a.n);
+        a.bias = b, a.ld_bias = (size_t)a.n, a.window = 0;
+    }
     j->K->attention(&a);
+    if (glob) {
+        size_t qo = (size_t)r0 * a.ld_q + (size_t)h * (size_t)j->d;
+        size_t ko = (size_t)r0 * a.ld_k + kv;
+        global_rows(j->K, &a, glob, j->bufs->gq + qo, j->bufs->gk + ko, j->bufs->gv + ko);
+    }
     if (vn)
         value_norms(vn, v, j->base.ld_v, a.n, j->d, j->vnorm, j->layer->wo, h,
                     j->nn->wo_block + (size_t)worker * j->nn->wo_stride);
@@ -1198,6 +1256,28 @@ static void project_qkv(mhv_nn *nn, const mhv_attn_layer *a, const float *x, int
     mhv_nn_linear_parts(nn, parts, np, x, n);
 }
 
+/* Longformer's global projections of x: gq for heads qh(qn), gk (and gv when with_v) for
+ * heads kh(kn), as project_qkv's unfused path (heads == kv_heads). */
+static void project_global(mhv_nn *nn, const mhv_attn_layer *a, const float *x, int n,
+                           const mhv_attn_bufs *b, const int *qh, int qn, const int *kh, int kn,
+                           int with_v)
+{
+    int d = a->head_dim;
+    mhv_plin_part parts[3 * MAX_HEADS];
+    int np = 0;
+    for (int t = 0; t < qn; t++)
+        parts[np++] = (mhv_plin_part){b->gq, a->wq_global, a->bq_global, qh[t] * d,
+                                      qh[t] * d + d, MHV_NN_NO_ACT};
+    for (int t = 0; t < kn; t++) {
+        parts[np++] = (mhv_plin_part){b->gk, a->wk_global, a->bk_global, kh[t] * d,
+                                      kh[t] * d + d, MHV_NN_NO_ACT};
+        if (with_v)
+            parts[np++] = (mhv_plin_part){b->gv, a->wv_global, a->bv_global, kh[t] * d,
+                                          kh[t] * d + d, MHV_NN_NO_ACT};
+    }
+    mhv_nn_linear_parts(nn, parts, np, x, n);
+}
+
 void mhv_nn_attention(mhv_nn *nn, const mhv_attn_layer *a, const float *x, int n, int l,
                       const mhv_attn_bufs *b, mhv_capture *cap)
 {
@@ -1246,6 +1326,8 @@ void mhv_nn_attention(mhv_nn *nn, const mhv_attn_layer *a, const float *x, int n
     int with_v = !done || cap->vnorm;
     if (!a->projected)
         project_qkv(nn, a, x, n, b, qh, qn, kh, kn, with_v);
+    if (a->global && any_global(a->global, n))
+        project_global(nn, a, x, n, b, qh, qn, kh, kn, with_v);
     float clip = a->clip; /* after a whole-projection norm (OLMoE), before a head's own */
     if (a->qk_norm_full) {
         mhv_nn_norm(nn, b->q, b->q, a->q_norm, n, QD);
@@ -1268,7 +1350,7 @@ void mhv_nn_attention(mhv_nn *nn, const mhv_attn_layer *a, const float *x, int n
                  .out = done ? NULL : b->ctx, .ld_out = (size_t)QD},
         .group = group, .d = d, .heads = heads, .rank = rank, .count = count, .kept = kept,
         .pk = pk, .nn = nn, .layer = a, .vnorm = cap->vnorm, .ablate = cap->ablate, .l = l,
-        .cap = cap,
+        .cap = cap, .bufs = b,
     };
     if (count)
         mhv_pool_run(nn->pool, pk.count * count, attn_task, &j);

@@ -87,6 +87,13 @@ typedef struct {
     const int32_t *key_lo[2], *key_hi[2];
     int pos_first;           /* the rotary position of the first token (PaliGemma counts
                               * from 1), 0: from 0 */
+    const unsigned char *global; /* (n,) 1: the token attends globally (Longformer's
+                                  * global_attention_mask; LED's encoder: the source's
+                                  * tokens), set by the forward driver; NULL: none */
+    /* A rotary table (n, half) that takes the place of a decoder's own (Qwen2-VL's
+     * multimodal positions, made from the image's grid), set by a family around its
+     * language model's pass; NULL: the decoder's */
+    const float *rope_cos_given, *rope_sin_given;
 } mhv_nn;
 
 /* What the passes over one source share, kept by the caller (the generation loop runs the
@@ -479,6 +486,17 @@ typedef struct {
     const int32_t *key_lo, *key_hi; /* (n,) or NULL: the keys each query sees instead of
                                      * the ones causal and window leave (kernels.h); one
                                      * sentence a pass */
+    /* Longformer's global attention (LongformerSelfAttention with a global_attention_mask):
+     * global (n,) marks the global tokens of the pass's rows, or NULL: none. A global token's
+     * query attends to every key of its sentence through the global projections (wq_global,
+     * wk_global, wv_global, shaped as wq, wk, wv, with their biases): its map row and ctx
+     * row are those; every other query attends to the keys of its window and to the global
+     * tokens (local projections), zero elsewhere. A sentence without a global token runs as
+     * without. Needs mhv_nn_reserve_bias and mhv_attn_bufs' gq, gk, gv; heads == kv_heads,
+     * not with bias, causal, rope, norms, fused, projected, q_given or x_v. */
+    const unsigned char *global;
+    const mhv_mat *wq_global, *wk_global, *wv_global;
+    const float *bq_global, *bk_global, *bv_global;
 } mhv_attn_layer;
 
 /* Activations of the attention block: q (n, heads*d), k and v (n, kv_heads*d), ctx (n,
@@ -487,6 +505,8 @@ typedef struct {
 typedef struct {
     float *q, *k, *v, *ctx;
     float *qkv;
+    float *gq, *gk, *gv;            /* (n, heads*d) each with mhv_attn_layer.global: the
+                                     * global projections; else unused */
 } mhv_attn_bufs;
 
 /* Self-attention of layer l over x(n, in): projections, rotary positions, probabilities of

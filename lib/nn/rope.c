@@ -90,6 +90,17 @@ void mhv_rope_table_from(const float *inv_freq, int half, int first, int n, floa
         }
 }
 
+void mhv_rope_table_axes(const float *inv_freq, int half, int n, const int *pos,
+                         const unsigned char *axis, float *cos_t, float *sin_t)
+{
+    for (int p = 0; p < n; p++)
+        for (int j = 0; j < half; j++) {
+            float angle = (float)pos[(size_t)axis[j] * (size_t)n + (size_t)p] * inv_freq[j];
+            cos_t[(size_t)p * (size_t)half + (size_t)j] = (float)cos((double)angle);
+            sin_t[(size_t)p * (size_t)half + (size_t)j] = (float)sin((double)angle);
+        }
+}
+
 void mhv_rope_apply(float *x, int n, int heads, int half, size_t ld, const float *cos_t,
                     const float *sin_t)
 {

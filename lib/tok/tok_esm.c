@@ -110,7 +110,8 @@ static mhv_status trie_offsets(const struct mhv_esm_trie *t, const uint32_t *cp,
     unsigned char *drop = malloc(n + 1);
     *off = malloc((2 * n + 2) * sizeof **off);
     if (!st_start || !st_node || !drop || !*off) {
-        free(st_start), free(st_node), free(drop);
+        free(st_start), free(st_node), free(drop), free(*off);
+        *off = NULL;
         return mhv_fail(err, MHV_ENOMEM, "", "out of memory");
     }
     size_t ns = 0, no = 0, skip = 0;

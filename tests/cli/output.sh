@@ -57,6 +57,23 @@ else
 fi
 expect_fail out-is-directory 1 "is a directory" -- stats --out "$TMP" "$TMP/s.txt"
 
+# ---- --out - of the commands that write a directory: a usage error, no directory "-" ----
+MH=$(cd "$(dirname "$MHAVIZ")" && pwd)/$(basename "$MHAVIZ")
+AFIX=$PWD/$FIX
+for cmd in "run --model $AFIX" "run --model $PWD/tests/fixtures/fam-vit-f32" \
+           "rank --model $AFIX --from 它 --to 苹果 --render"; do
+    in=$TMP/s.txt
+    case $cmd in *vit*) in=$PWD/tests/fixtures/images/grey-16x16.png ;; esac
+    (cd "$TMP" && exec "$MH" $cmd --out - "$in") >"$TMP/stdout" 2>"$TMP/stderr"
+    rc=$?
+    if [ $rc = 2 ] && [ ! -e "$TMP/-" ] && [ ! -s "$TMP/stdout" ] &&
+       [ "$(cat "$TMP/stderr")" = "mhaviz: --out - is not a directory (only stats writes to standard output; ./- names a directory called -)" ]
+    then ok; else bad "$cmd --out -: exit $rc, $(ls -d "$TMP/-" 2>/dev/null) $(head -c 300 "$TMP/stderr")"; fi
+done
+(cd "$TMP" && exec "$MH" run --model "$AFIX" --format json --out ./- "$TMP/s.txt") 2>"$TMP/stderr"
+if [ $? = 0 ] && [ -s "$TMP/-/s.json" ]; then ok; else bad "--out ./- is a directory named -"; fi
+rm -rf "$TMP/-"
+
 # ---- stems ----
 mkdir -p "$TMP/in"
 for name in '...txt' '..txt' '.txt' ".hid.txt" "$(printf 'a\033]0;x\007b.txt')"; do

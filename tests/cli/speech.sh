@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The speech encoders wav2vec2, HuBERT, data2vec-audio and WavLM through the command line (their attentions against
+# The speech encoders wav2vec2, HuBERT, data2vec-audio, WavLM, UniSpeech(-SAT), SEW(-D) through the command line (their attentions against
 # transformers: tests/test_speech.c): listed, described, run on a .wav and on a list of
 # them (frames labelled by time, the same bytes on 1 and 2 threads), stats over clips, the
 # other commands and inputs refused by name, other sample rates refused with the ffmpeg command.
@@ -7,7 +7,7 @@
 check() { if eval "$2"; then ok; else bad "$1"; fi; }
 
 families=$("$MHAVIZ" info --families)
-for t in wav2vec2 hubert data2vec-audio wavlm; do
+for t in wav2vec2 hubert data2vec-audio wavlm unispeech unispeech-sat sew sew-d; do
     check "info --families lists $t" "printf '%s\n' \"\$families\" | grep -qx $t"
 done
 M=tests/fixtures/speech-w2v-group
@@ -40,6 +40,14 @@ printf 'w2v-voiced.wav\nw2v-short.wav\n' >"$TMP/list/clips.txt"
 check "run a list of WAVs" "[ \$? = 0 ] && [ -f \"$TMP/c/clips/L01-H02.png\" ] && [ -f \"$TMP/c/clips-2/L01-H02.png\" ] && [ -f \"$TMP/c/clips.html\" ]"
 check "hubert: 80 samples a frame" "grep -q '\"0.005s\", \"0.010s\"' \"$TMP/c/clips.json\""
 
+# the lines of a list of WAVs without the whitespace around them (CRLF, trailing spaces): the
+# same stats as the plain list's
+printf 'w2v-voiced.wav \r\n w2v-short.wav\t\n' >"$TMP/list/spaced.txt"
+"$MHAVIZ" stats --model tests/fixtures/speech-hubert --format csv "$TMP/list/clips.txt" >"$TMP/plain.csv" 2>&1
+"$MHAVIZ" stats --model tests/fixtures/speech-hubert --format csv "$TMP/list/spaced.txt" >"$TMP/spaced.csv" 2>"$TMP/stderr"
+check "stats: a list's lines with whitespace around them, as the plain list" \
+    "[ \$? = 0 ] && [ ! -s $TMP/stderr ] && [ -s $TMP/spaced.csv ] && cmp -s $TMP/plain.csv $TMP/spaced.csv"
+
 # stats over clips (a list of WAVs, or one .wav): distance in frames, no separators;
 # distance and self recomputed here from run's JSON weights (within the fixed-point steps);
 # shards merge to the whole; the JSON says its input is audio and --merge keeps it apart
@@ -70,6 +78,39 @@ expect_fail "stats --rows on a speech model" 2 "--pairs, --rows, --truncate and 
 check "wavlm: run" "\"$MHAVIZ\" run --model tests/fixtures/speech-wavlm --format json --out \"$TMP/l\" tests/fixtures/audio/w2v-short.wav 2>/dev/null && grep -q '\"architecture\": \"wavlm\"' \"$TMP/l/w2v-short.json\""
 check "data2vec-audio: run" "\"$MHAVIZ\" run --model tests/fixtures/speech-d2v-audio --format json --out \"$TMP/d\" tests/fixtures/audio/w2v-short.wav 2>/dev/null && grep -q '\"architecture\": \"data2vec-audio\"' \"$TMP/d/w2v-short.json\""
 
+for f in unispeech unispeech-sat-xvector-bf16; do
+    "$MHAVIZ" run --model tests/fixtures/speech-$f --format json --threads 1 --out "$TMP/u1" tests/fixtures/audio/w2v-short.wav 2>/dev/null
+    "$MHAVIZ" run --model tests/fixtures/speech-$f --format json --threads 2 --out "$TMP/u2" tests/fixtures/audio/w2v-short.wav 2>/dev/null
+    check "$f: run, 1 and 2 threads the same bytes" "grep -q '\"architecture\": \"${f%%-xvector-bf16}\"' \"$TMP/u1/w2v-short.json\" && cmp -s \"$TMP/u1/w2v-short.json\" \"$TMP/u2/w2v-short.json\""
+done
+# SEW: the frames the layers see are the convolutions' averaged squeeze_factor at a time
+info=$("$MHAVIZ" info --model tests/fixtures/speech-sew)
+check "sew info: the squeeze" "printf '%s\n' \"\$info\" | grep -qx 'squeeze_factor: 2 (the convolutions. frames averaged 2 at a time)' && printf '%s\n' \"\$info\" | grep -qx 'samples_per_frame: 640'"
+check "sew-d info: DeBERTa's attention" "\"$MHAVIZ\" info --model tests/fixtures/speech-sewd | grep -q '^layer_norm: post-LN, DeBERTa'"
+"$MHAVIZ" run --model tests/fixtures/speech-sew --format json --threads 1 --out "$TMP/sw1" $W 2>/dev/null
+"$MHAVIZ" run --model tests/fixtures/speech-sew --format json --threads 2 --out "$TMP/sw2" $W 2>/dev/null
+check "sew: 1 s is 24 frames of 40 ms" "grep -q '\"frame_seconds\": 0.04, \"frames\": 24,' \"$TMP/sw1/w2v-voiced.json\" && grep -q '\"tokens\": \\[\"0.00s\", \"0.04s\", \"0.08s\"' \"$TMP/sw1/w2v-voiced.json\" && grep -q '\"0.92s\"\\]' \"$TMP/sw1/w2v-voiced.json\""
+check "sew: 1 and 2 threads the same bytes" "cmp -s \"$TMP/sw1/w2v-voiced.json\" \"$TMP/sw2/w2v-voiced.json\""
+for f in sewd sewd-ctc-f16; do
+    "$MHAVIZ" run --model tests/fixtures/speech-$f --format json --threads 1 --out "$TMP/d1" tests/fixtures/audio/w2v-short.wav 2>/dev/null
+    "$MHAVIZ" run --model tests/fixtures/speech-$f --format json --threads 2 --out "$TMP/d2" tests/fixtures/audio/w2v-short.wav 2>/dev/null
+    check "$f: run, 1 and 2 threads the same bytes" "grep -q '\"architecture\": \"sew-d\"' \"$TMP/d1/w2v-short.json\" && cmp -s \"$TMP/d1/w2v-short.json\" \"$TMP/d2/w2v-short.json\""
+done
+check "sew-d: stats" "\"$MHAVIZ\" stats --model tests/fixtures/speech-sewd --format csv tests/fixtures/audio/w2v-short.wav >/dev/null 2>&1"
+mkdir -p "$TMP/sewdconv"
+cp tests/fixtures/speech-sewd/* "$TMP/sewdconv/"
+sed -i 's/"model_type": "sew-d"/"model_type": "sew-d", "conv_kernel_size": 3/' "$TMP/sewdconv/config.json"
+expect_fail "sew-d: the convolution after layer 0 refused by name" 1 "conv_kernel_size 3 is not supported" \
+    -- "$MHAVIZ" run --model "$TMP/sewdconv" --out "$TMP/out" $W
+check "unispeech: stats" "\"$MHAVIZ\" stats --model tests/fixtures/speech-unispeech --format csv $W >/dev/null 2>&1"
+mkdir -p "$TMP/usad"
+cp tests/fixtures/speech-unispeech-sat/* "$TMP/usad/"
+sed -i 's/"model_type": "unispeech-sat"/"model_type": "unispeech-sat", "add_adapter": true/' "$TMP/usad/config.json"
+expect_fail "unispeech-sat: adapters refused by name" 1 "add_adapter true is not supported" \
+    -- "$MHAVIZ" run --model "$TMP/usad" --out "$TMP/out" $W
+expect_fail "rank on unispeech" 1 "rank is not available for unispeech" \
+    -- "$MHAVIZ" rank --model tests/fixtures/speech-unispeech --from a --to b $W
+
 # refusals
 expect_fail "--ids on a speech model" 2 "wav2vec2 reads WAV files" \
     -- "$MHAVIZ" run --model $M --ids --out "$TMP/out" $W
@@ -87,6 +128,9 @@ expect_fail "another sample rate" 1 "ffmpeg" \
 wav "$TMP/tiny.wav" 16000 300
 expect_fail "too short for a frame" 1 "300 samples are too short for one frame of wav2vec2" \
     -- "$MHAVIZ" run --model $M --out "$TMP/out" "$TMP/tiny.wav"
+wav "$TMP/sewshort.wav" 16000 639
+expect_fail "sew: too short for one squeezed frame" 1 "639 samples are too short for one frame of sew" \
+    -- "$MHAVIZ" run --model tests/fixtures/speech-sew --out "$TMP/out" "$TMP/sewshort.wav"
 mkdir -p "$TMP/adapter"
 cp tests/fixtures/speech-wavlm/* "$TMP/adapter/"
 sed -i 's/"add_adapter": false/"add_adapter": true/' "$TMP/adapter/config.json"

@@ -27,6 +27,17 @@ check "json: grid, tokens, crop, weights" "perl -MJSON::PP -e 'local \$/; my \$j
     for my \$r (@\$w) { my \$s = 0; \$s += \$_ for @\$r; exit 4 if abs(\$s - 1) > 1e-5 }
     exit 5 unless \$j->{model}{architecture} eq q(vit)' <$TMP/out/list.json"
 
+# a list's lines without the whitespace around them (a CR, trailing spaces, a leading tab):
+# the same images, named by their paths
+printf ' a.png  \r\n\tb.png \t\r\n' >"$TMP/in/spaced.txt"
+"$MHAVIZ" run --model "$VIT" --format json --out "$TMP/out-ws" "$TMP/in/spaced.txt" 2>"$TMP/stderr"
+check "a list's lines with whitespace around them run" "[ $? = 0 ] && [ ! -s $TMP/stderr ]"
+check "... as the same images, named without the whitespace" "perl -MJSON::PP -e 'local \$/;
+    open(my \$f, q(<), shift) or die; my \$a = decode_json(<\$f>); open(\$f, q(<), shift) or die;
+    my \$b = decode_json(<\$f>); my \$c = JSON::PP->new->canonical;
+    exit 1 unless \$a->{images}[0]{path} eq q($TMP/in/a.png) && \$a->{images}[1]{path} eq q($TMP/in/b.png);
+    exit 2 unless \$c->encode(\$a->{images}) eq \$c->encode(\$b->{images})' $TMP/out-ws/spaced.json $TMP/out/list.json"
+
 # a .png given directly; DeiT has two tokens before the patches
 "$MHAVIZ" run --model "$DEIT" --format json --heads 1:0 --out "$TMP/out2" "$TMP/in/b.png"
 check "deit: [CLS] [DIST] then patches" "perl -MJSON::PP -e 'local \$/; my \$j = decode_json(<STDIN>);
