@@ -206,9 +206,9 @@ static size_t llava_vector_floats(const mhv_config *c)
     return 2 * (size_t)c->hidden_size; /* the projector's biases: the parts load their own */
 }
 
-/* A part of m (its tower or language model): its config from root's `key`, loaded through
- * the view renames(count) of m's checkpoint (parts.h). tie >= 0 overrides the part's
- * tie_word_embeddings. */
+/* A part of m (its tower or language model): its config from root's `key`, its tensors
+ * through the view renames(count) of m's checkpoint, loaded by its family. tie >= 0
+ * overrides the part's tie_word_embeddings. */
 static mhv_status open_part(const mhv_model *m, const cJSON *root, const char *key,
                             const char *default_type, const char *const (*renames)[2],
                             int count, int tie, const char *name, mhv_model **out,
