@@ -146,7 +146,7 @@ int cmd_info(int argc, char **argv)
         print_generation(m, -1);
     }
     printf("vocab_size: %d\n", cf->vocab_size);
-    if (cf->speech) /* frames from convolutions: no position table bounds them */
+    if (cf->speech && !cf->spectrogram) /* frames from convolutions: no table bounds them */
         printf("max_positions: none (positions by convolution: memory bounds the length)\n");
     else
         printf("max_positions: %d\n", cf->max_positions);
@@ -246,7 +246,14 @@ int cmd_info(int argc, char **argv)
                tc->num_layers,
                mhv_act_name(cf->image_proj_act), cf->image_proj_bias ? "with" : "without");
     }
-    if (cf->speech) { /* a waveform in: its convolutions make the frames */
+    if (cf->spectrogram) { /* AST: a fixed grid of patches over the features */
+        int rows = (cf->spec_mels - cf->patch_size) / cf->spec_fstride + 1;
+        int cols = (cf->spec_frames - cf->patch_size) / cf->spec_tstride + 1;
+        printf("features: %d frames x %d mel bins (Kaldi filter bank, 25 ms every 10 ms)\n"
+               "patches: %dx%d every %d bins and %d frames: a %dx%d grid (frequency x time) "
+               "after [CLS] and [DIST]\n", cf->spec_frames, cf->spec_mels, cf->patch_size,
+               cf->patch_size, cf->spec_fstride, cf->spec_tstride, rows, cols);
+    } else if (cf->speech) { /* a waveform in: its convolutions make the frames */
         printf("feature_encoder:");
         for (int i = 0; i < cf->speech_convs; i++)
             printf(" %dx%d/%d", cf->speech_conv_dim[i], cf->speech_conv_kernel[i],

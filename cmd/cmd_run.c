@@ -125,14 +125,16 @@ static const char run_usage[] =
     "  it: the image tokens (one a patch; <image> in the line places them, else first),\n"
     "  bos, the line, \\n; positions from 1; every token of the prefix sees every other\n"
     "  (no suffix is read)\n"
-    "  Qwen2-VL (qwen2_vl): the same with <|vision_start|><|image_pad|><|vision_end|> once\n"
-    "  in each line; the image resized by Qwen2VLImageProcessor (smart_resize within\n"
-    "  min_pixels and max_pixels), <|image_pad|> expanded into one token per 2x2 block of\n"
-    "  patches, labelled img ROW,COL in the merged grid; video and several images are refused\n"
+    "  Qwen2-VL, Qwen2.5-VL (qwen2_vl, qwen2_5_vl): the same with\n"
+    "  <|vision_start|><|image_pad|><|vision_end|> once in each line; the image resized by\n"
+    "  Qwen2VLImageProcessor (smart_resize within min_pixels and max_pixels), <|image_pad|>\n"
+    "  expanded into one token per 2x2 block of patches, labelled img ROW,COL in the merged\n"
+    "  grid; video and several images in a prompt are refused\n"
     "  --vision-tower   the vision tower alone (llava's CLIP or SigLIP, gemma3's and\n"
-    "                   paligemma's SigLIP, qwen2_vl's), as the vision model it is: FILE\n"
-    "                   lists images, drawn as for clip_vision_model (see above; qwen2_vl's\n"
-    "                   patches row by row, no [CLS]: --query ROW,COL)\n"
+    "                   paligemma's SigLIP, Qwen2-VL's), as the vision model it is: FILE\n"
+    "                   lists images, drawn as for clip_vision_model (see above;\n"
+    "                   qwen2_vl's and qwen2_5_vl's patches row by row, no [CLS]: --query\n"
+    "                   ROW,COL; windows: zero outside)\n"
     "  Whisper (whisper): FILE lists WAV files with their transcripts, AUDIO<TAB>TRANSCRIPT\n"
     "  a line with --pairs (a relative path is tried beside FILE too); each WAV (PCM 8-32\n"
     "  bit or float, mono, at the feature extractor's rate: 16000 Hz) becomes log-mel\n"
@@ -168,6 +170,9 @@ static const char run_usage[] =
     "  returns their mean); memory grows with the audio (every head of a base model at\n"
     "  30 s: 1.3 GB of maps): choose heads with --heads for long clips (--max-memory\n"
     "  refuses what would not fit)\n"
+    "  audio-spectrogram-transformer: FILE as for the speech encoders; tokens are [CLS],\n"
+    "  [DIST] and the patches of ASTFeatureExtractor's filter bank (max_length frames,\n"
+    "  padded or cut), each named by its start time and lowest mel bin (0.30s:540Hz)\n"
     "  --threads N      compute threads (default: the number of online CPUs); the results\n"
     "                   are the same bytes whatever N\n"
     "  --colormap NAME  viridis (default), magma, inferno, plasma, cividis, gray\n"
@@ -1185,7 +1190,8 @@ int cmd_run(int argc, char **argv)
         if (!job.m->cfg.image_in_text || o.image) {
             st = mhv_fail(&err, MHV_EUSAGE, "", o.image ? "--vision-tower reads the images FILE "
                           "lists, not --image" : "--vision-tower is for models with a vision "
-                          "tower (llava, gemma3, paligemma, qwen2_vl); %s has none", job.m->cfg.arch);
+                          "tower (llava, gemma3, paligemma, qwen2_vl, qwen2_5_vl); %s has "
+                          "none", job.m->cfg.arch);
             goto done;
         }
         owner = job.m; /* the tower's tensors are views of its checkpoint: closed after it */
@@ -1205,7 +1211,8 @@ int cmd_run(int argc, char **argv)
     }
     if (!job.m->cfg.image_in_text && o.image) {
         st = mhv_fail(&err, MHV_EUSAGE, "", "--image is for models that read an image with "
-                      "their prompt (llava, gemma3, paligemma, qwen2_vl); %s does not",
+                      "their prompt (llava, gemma3, paligemma, qwen2_vl, qwen2_5_vl); %s "
+                      "does not",
                       job.m->cfg.arch);
         goto done;
     }

@@ -690,6 +690,11 @@ static mhv_status run_corpus(const stats_opts *given, mhv_stats_acc *total, char
                       "for text models, not %s", m->cfg.arch);
         goto done;
     }
+    if (m->cfg.spectrogram) { /* its tokens are a grid of patches, neither frames nor text */
+        st = mhv_fail(err, MHV_EUNSUPPORTED, "", "stats is not available for %s yet: run is",
+                      m->cfg.arch);
+        goto done;
+    }
     if (speech && (st = mhv_w2vfeat_load(m->dir, &fe, err)))
         goto done;
     if (vision && (st = mhv_preprocess_load(m->dir, m->cfg.image_size, &pp, err)))

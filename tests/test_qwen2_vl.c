@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "media/image.h"
 #include "media/preprocess.h"
@@ -337,12 +338,101 @@ static void test_configs(void **state)
             "does not split into the 2-D rotary's four quarters");
 }
 
+/* Qwen2.5-VL-7B-Instruct's shape: a windowed tower of RMSNorms and a gated MLP. */
+static const char cfg_25[] =
+    "{\"model_type\": \"qwen2_5_vl\", \"hidden_size\": 3584, \"intermediate_size\": 18944, "
+    "\"num_attention_heads\": 28, \"num_hidden_layers\": 28, \"num_key_value_heads\": 4, "
+    "\"vocab_size\": 152064, \"rope_theta\": 1000000.0, \"rope_scaling\": {\"type\": "
+    "\"mrope\", \"mrope_section\": [16, 24, 24]}, \"vision_config\": {\"depth\": 32, "
+    "\"hidden_act\": \"silu\", \"hidden_size\": 1280, \"intermediate_size\": 3420, "
+    "\"num_heads\": 16, \"out_hidden_size\": 3584, \"patch_size\": 14, "
+    "\"spatial_merge_size\": 2, \"window_size\": 112, \"fullatt_block_indexes\": [7, 15, "
+    "23, 31], \"temporal_patch_size\": 2}}";
+
+static void test_configs_25(void **state)
+{
+    (void)state;
+    mhv_config *c = malloc(sizeof *c);
+    mhv_error err = {0};
+    if (parse(cfg_25, c, &err))
+        fail_msg("%s", err.msg);
+    assert_string_equal(c->arch, "qwen2_5_vl");
+    assert_int_equal(c->hidden_size, 3584);
+    assert_int_equal(c->image_merge, 2);
+    assert_int_equal(c->mrope_section[1], 24);
+    free(c);
+    mhv_model *m; /* the tower's settings, through a fixture's */
+    assert_int_equal(mhv_model_open("tests/fixtures/qwen2.5-vl-bf16", &m, &err), 0);
+    const mhv_config *t = &mhv_forward_image_tower(m)->cfg;
+    assert_string_equal(t->arch, "qwen2_5_vl_vision");
+    assert_int_equal(t->qvl_tower, 2);
+    assert_int_equal(t->qvl_window, 24);
+    assert_int_equal(t->qvl_full_layers[0], 5); /* layers 0 and 2 */
+    assert_int_equal(t->act, MHV_ACT_GELU);
+    mhv_model_close(m);
+    char text[2048];
+    const char *from = "\"window_size\": 112", *at = strstr(cfg_25, from);
+    snprintf(text, sizeof text, "%.*s\"window_size\": 27%s", (int)(at - cfg_25), cfg_25,
+             at + strlen(from));
+    c = malloc(sizeof *c);
+    assert_int_equal(parse(text, c, &err), MHV_EFORMAT);
+    assert_non_null(strstr(err.msg, "window_size 27 is smaller than a merged 2x2 block of "
+                                    "14-pixel patches"));
+    free(c);
+}
+
+/* Qwen2VLImageProcessor's sizes as the hub's files give them (min_pixels and max_pixels
+ * keys), against transformers' smart_resize (Python's round to even at .5, the area
+ * shrunk, grown), and its refusal of an aspect ratio above 200. */
+static void test_smart_resize(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/mhv-qvl-XXXXXX", path[64];
+    assert_non_null(mkdtemp(dir));
+    static const struct {
+        long max_pixels;
+        int w, h, want_w, want_h;
+    } cases[] = {
+        {12845056, 1000, 700, 1008, 700}, {200000, 1000, 700, 532, 364},
+        {12845056, 37, 23, 84, 56},       {12845056, 70, 42, 56, 56},
+        {12845056, 98, 70, 112, 56},      {12845056, 5000, 4000, 4004, 3192},
+        {200000, 5000, 4000, 476, 392},   {12845056, 3, 500, 28, 728},
+    };
+    snprintf(path, sizeof path, "%s/preprocessor_config.json", dir);
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        FILE *f = fopen(path, "w");
+        assert_non_null(f);
+        fprintf(f, "{\"image_processor_type\": \"Qwen2VLImageProcessor\", \"min_pixels\": "
+                   "3136, \"max_pixels\": %ld, \"patch_size\": 14, \"merge_size\": 2, "
+                   "\"temporal_patch_size\": 2}", cases[i].max_pixels);
+        fclose(f);
+        mhv_preprocess pp;
+        mhv_error err = {0};
+        int W, H;
+        if (mhv_preprocess_load(dir, 0, &pp, &err) ||
+            mhv_preprocess_size(&pp, cases[i].w, cases[i].h, &W, &H, "x.png", &err))
+            fail_msg("%s", err.msg);
+        if (W != cases[i].want_w || H != cases[i].want_h)
+            fail_msg("%dx%d resized to %dx%d, want %dx%d", cases[i].w, cases[i].h, W, H,
+                     cases[i].want_w, cases[i].want_h);
+        if (i == 0) {
+            assert_int_equal(mhv_preprocess_size(&pp, 10000, 40, &W, &H, "x.png", &err),
+                             MHV_EUSAGE);
+            assert_non_null(strstr(err.msg, "an aspect ratio above 200"));
+        }
+    }
+    remove(path);
+    rmdir(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_goldens),
         cmocka_unit_test(test_refusals),
         cmocka_unit_test(test_configs),
+        cmocka_unit_test(test_configs_25),
+        cmocka_unit_test(test_smart_resize),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -159,8 +159,8 @@ static mhv_status read_windows(const cJSON *root, mhv_config *c, const char *nam
 }
 
 /* BigBird's attention_type: original_full, or block_sparse, which transformers runs as
- * original_full on sentences of at most (5 + 2 num_random_blocks) block_size tokens (the
- * longer ones, sparse, are refused when run); use_bias false (bias-free q, k, v) is not read. */
+ * original_full on sentences of at most (5 + 2 num_random_blocks) block_size tokens and
+ * block-sparse above (sparse_attention); use_bias false: q, k and v without biases. */
 static mhv_status read_bigbird(const cJSON *root, mhv_config *c, const char *name,
                                mhv_error *err)
 {
@@ -174,16 +174,17 @@ static mhv_status read_bigbird(const cJSON *root, mhv_config *c, const char *nam
         (st = mhv_json_int(root, "num_random_blocks", 3, 0, MHV_MAX_POSITIONS, &random, name,
                            err)))
         return st;
-    if (!use_bias)
-        return mhv_fail(err, MHV_EUNSUPPORTED, name, "use_bias false is not supported (query, "
-                        "key and value without biases)");
-    if (strcmp(type, "block_sparse") == 0)
+    c->qkv_no_bias = !use_bias;
+    if (strcmp(type, "block_sparse") == 0) {
         c->sparse_full_max = (int)((5 + 2 * (int64_t)random) * block > MHV_MAX_POSITIONS
                                        ? MHV_MAX_POSITIONS
                                        : (5 + 2 * (int64_t)random) * block);
-    else if (strcmp(type, "original_full") != 0)
+        c->sparse_block = block;
+        c->sparse_random = random;
+    } else if (strcmp(type, "original_full") != 0) {
         return mhv_fail(err, MHV_EFORMAT, name, "attention_type '%.40s' is neither "
                         "original_full nor block_sparse", type);
+    }
     return MHV_OK;
 }
 
@@ -333,6 +334,42 @@ static mhv_status load_pre_ln(mhv_model *m, mhv_wload *ld, const struct pre_ln *
     return load_mlm_head(m, ld, err);
 }
 
+/* One post-norm layer whose q, k and v have no biases (BigBird's use_bias false), in
+ * mhv_layer_load_dense's order. */
+static mhv_status load_layer_qkv_no_bias(mhv_wload *ld, const char *prefix,
+                                         const mhv_dense_names *nm, int H, int I, mhv_layer *ly,
+                                         mhv_error *err)
+{
+    const char *mats[4] = {nm->q, nm->k, nm->v, nm->o};
+    mhv_mat *dst[4] = {&ly->q, &ly->k, &ly->v, &ly->o};
+    char w[160], b[160];
+    mhv_status st;
+    for (int t = 0; t < 4; t++) {
+        snprintf(w, sizeof w, "%s%s.weight", prefix, mats[t]);
+        if ((st = mhv_wload_mat(ld, w, H, H, 0, dst[t], err)))
+            return st;
+    }
+    snprintf(b, sizeof b, "%s%s.bias", prefix, nm->o);
+    if ((st = mhv_wload_vec(ld, b, H, 0, &ly->o_b, err)))
+        return st;
+    struct { const char *name; int rows, cols; mhv_mat *mat; float **g, **b; } rest[] = {
+        {nm->ln_attn, H, 0, NULL, &ly->ln_attn_g, &ly->ln_attn_b},
+        {nm->ffn_up, I, H, &ly->ffn_up, NULL, &ly->ffn_up_b},
+        {nm->ffn_down, H, I, &ly->ffn_down, NULL, &ly->ffn_down_b},
+        {nm->ln_ffn, H, 0, NULL, &ly->ln_ffn_g, &ly->ln_ffn_b},
+    };
+    for (size_t t = 0; t < sizeof rest / sizeof rest[0]; t++) {
+        snprintf(w, sizeof w, "%s%s.weight", prefix, rest[t].name);
+        snprintf(b, sizeof b, "%s%s.bias", prefix, rest[t].name);
+        if ((st = rest[t].mat ? mhv_wload_mat(ld, w, rest[t].rows, rest[t].cols, 0,
+                                              rest[t].mat, err)
+                              : mhv_wload_vec(ld, w, rest[t].rows, 0, rest[t].g, err)) ||
+            (st = mhv_wload_vec(ld, b, rest[t].rows, 0, rest[t].b, err)))
+            return st;
+    }
+    return MHV_OK;
+}
+
 static mhv_status bert_load(mhv_model *m, mhv_wload *ld, mhv_error *err)
 {
     const mhv_config *c = &m->cfg;
@@ -366,7 +403,10 @@ static mhv_status bert_load(mhv_model *m, mhv_wload *ld, mhv_error *err)
     for (int l = 0; l < c->num_layers; l++) {
         char prefix[64];
         snprintf(prefix, sizeof prefix, "encoder.layer.%d.", l);
-        if ((st = mhv_layer_load_dense(ld, prefix, &names, H, I, &m->layers[l], err)))
+        if ((st = c->qkv_no_bias ? load_layer_qkv_no_bias(ld, prefix, &names, H, I,
+                                                           &m->layers[l], err)
+                                 : mhv_layer_load_dense(ld, prefix, &names, H, I,
+                                                        &m->layers[l], err)))
             return st;
         snprintf(prefix, sizeof prefix, "encoder.layer.%d.attention.self", l);
         if (variant_of(c)->windowed &&
@@ -376,19 +416,83 @@ static mhv_status bert_load(mhv_model *m, mhv_wload *ld, mhv_error *err)
     return load_mlm_head(m, ld, err);
 }
 
-/* BigBird's block_sparse attention: every sentence of the pass at most the length up to
- * which transformers runs it as original_full. */
-static mhv_status check_full_lengths(const mhv_nn *nn, const mhv_model *m, int n,
-                                     mhv_error *err)
+/* BigBird's block-sparse attention as transformers 5.25 runs it in eval mode
+ * (BigBirdBlockSparseAttention), as a score bias over a sentence of n tokens in nb =
+ * ceil(n / block) blocks. transformers pads the sentence to nb whole blocks with pad tokens
+ * masked as keys (their probabilities exactly 0, their -10000 penalty underflowing exp) that
+ * change no real token's values, so mhaviz computes the n real tokens alone and keeps their
+ * (n, n) maps: the padding's rows are left out, as Longformer's. Query blocks 0 and nb - 1
+ * see every key; the others (1 .. nb - 2) see key blocks 0, nb - 1 and their own with its
+ * two neighbours, plus num_random_blocks random blocks, which out of training are all block 0
+ * (transformers' eval draws none: its adjacency lists stay zero). So block 0 enters those
+ * rows' softmax 1 + num_random_blocks times (bias log(1 + r)) while transformers' map shows
+ * one copy (sparse_probs divides it back); the other keys are out of their softmax (-inf). */
+typedef struct {
+    int block, random;
+} sparse_geometry;
+
+static int sparse_middle_row(const sparse_geometry *g, int i, int n)
 {
-    int one[2] = {0, n};
-    const int *off = nn->pack ? nn->pack->off : one;
-    for (int s = 0; s < (nn->pack ? nn->pack->count : 1); s++)
-        if (off[s + 1] - off[s] > m->cfg.sparse_full_max)
-            return mhv_fail(err, MHV_EUNSUPPORTED, m->dir, "block_sparse attention is not "
-                            "supported: a sentence of %d tokens is longer than the %d up to "
-                            "which transformers runs it as original_full",
-                            off[s + 1] - off[s], m->cfg.sparse_full_max);
+    int nb = (n + g->block - 1) / g->block, qb = i / g->block;
+    return qb > 0 && qb < nb - 1;
+}
+
+static void sparse_bias(const void *ctx, int h, const float *q, size_t ld_q, const float *k,
+                        size_t ld_k, int n, float *b)
+{
+    (void)h, (void)q, (void)ld_q, (void)k, (void)ld_k;
+    const sparse_geometry *g = ctx;
+    int nb = (n + g->block - 1) / g->block;
+    float repeat = (float)log(1.0 + g->random);
+    for (int i = 0; i < n; i++) {
+        float *row = b + (size_t)i * (size_t)n;
+        int qb = i / g->block;
+        for (int j = 0; j < n; j++) {
+            int kb = j / g->block;
+            if (!sparse_middle_row(g, i, n))
+                row[j] = 0.0f;
+            else if (kb == 0)
+                row[j] = repeat;
+            else
+                row[j] = kb == nb - 1 || (kb >= qb - 1 && kb <= qb + 1) ? 0.0f : -INFINITY;
+        }
+    }
+}
+
+static void sparse_probs(const void *ctx, float *probs, int n, const int *prow)
+{
+    const sparse_geometry *g = ctx;
+    float copies = (float)(1 + g->random);
+    int first = g->block < n ? g->block : n; /* the keys of block 0 */
+    for (int i = 0; i < n; i++) {
+        int r = prow ? prow[i] : i;
+        if (r < 0 || !sparse_middle_row(g, i, n))
+            continue;
+        float *row = probs + (size_t)r * (size_t)n;
+        for (int j = 0; j < first; j++)
+            row[j] /= copies;
+    }
+}
+
+/* Whether BigBird runs this pass (one sentence: block_sparse models do not pack) block-sparse:
+ * a block_sparse model above the length transformers runs as original_full. Refuses what
+ * transformers cannot run: no random blocks, a padded length past the positions. */
+static mhv_status sparse_attention(const mhv_model *m, int n, int *sparse, mhv_error *err)
+{
+    const mhv_config *c = &m->cfg;
+    *sparse = c->sparse_full_max > 0 && n > c->sparse_full_max;
+    if (!*sparse)
+        return MHV_OK;
+    int64_t padded = ((int64_t)n + c->sparse_block - 1) / c->sparse_block * c->sparse_block;
+    if (c->sparse_random == 0)
+        return mhv_fail(err, MHV_EUNSUPPORTED, m->dir, "block_sparse attention with "
+                        "num_random_blocks 0 is not supported (transformers fails on it): a "
+                        "sentence of %d tokens is longer than the %d run as original_full", n,
+                        c->sparse_full_max);
+    if (padded > c->max_positions)
+        return mhv_fail(err, MHV_EUNSUPPORTED, m->dir, "a sentence of %d tokens padded to %lld "
+                        "(a multiple of block_size %d) exceeds max_position_embeddings %d", n,
+                        (long long)padded, c->sparse_block, c->max_positions);
     return MHV_OK;
 }
 
@@ -429,7 +533,8 @@ static mhv_status bert_forward(mhv_nn *nn, const mhv_model *m, const int32_t *id
     if (variant_of(c)->pre)
         return forward_pre_ln(nn, m, ids, n, cap, logits, err);
     mhv_status st;
-    if (c->sparse_full_max > 0 && (st = check_full_lengths(nn, m, n, err)))
+    int sparse;
+    if ((st = sparse_attention(m, n, &sparse, err)))
         return st;
     if ((st = mhv_layer_global_check(nn, m, m->layers, c->num_layers, err)))
         return st;
@@ -451,8 +556,9 @@ static mhv_status bert_forward(mhv_nn *nn, const mhv_model *m, const int32_t *id
     int widest = I > H ? I : H;
     mhv_nn_shape shape = {n, E > H ? E : H, E > widest ? E : widest, c->head_dim};
     if ((st = mhv_nn_begin(nn, &shape, bufs, (int)(sizeof bufs / sizeof bufs[0]), err)) ||
-        (nn->global && (st = mhv_nn_reserve_bias(nn, n, err))))
+        ((sparse || nn->global) && (st = mhv_nn_reserve_bias(nn, n, err))))
         return st;
+    sparse_geometry geometry = {c->sparse_block, c->sparse_random};
 
     mhv_norm emb_ln = mhv_nn_layernorm(m->emb_ln_g, m->emb_ln_b, c->layer_norm_eps);
     mhv_embed e = {.tok = &m->word_emb, .pos = &m->pos_emb, .type = &m->type_emb,
@@ -471,6 +577,10 @@ static mhv_status bert_forward(mhv_nn *nn, const mhv_model *m, const int32_t *id
         const mhv_layer *ly = &m->layers[l];
         mhv_attn_layer attn = mhv_layer_attention(ly, c);
         attn.window = c->attn_window[l]; /* 0 but for Longformer */
+        if (sparse) {
+            attn.bias = sparse_bias, attn.bias_ctx = &geometry;
+            attn.probs_post = sparse_probs;
+        }
         mhv_layer_global(nn, ly, &attn);     /* Longformer's global tokens, when given */
         mhv_nn_attention(nn, &attn, x, n, l,
                          &(mhv_attn_bufs){.q = q, .k = k, .v = v, .ctx = ctx, .gq = gq,
@@ -485,6 +595,13 @@ static mhv_status bert_forward(mhv_nn *nn, const mhv_model *m, const int32_t *id
     return MHV_OK;
 }
 
+/* BigBird's block_sparse models run one sentence at a time: whether a sentence is
+ * block-sparse, and its blocks, follow its own length. */
+static int bert_packs(const mhv_config *c)
+{
+    return c->sparse_full_max > 0 ? MHV_PACKS_NO : mhv_family_packs_always(c);
+}
+
 const mhv_family mhv_family_bert = {
     .name = "bert",
     .model_types = model_types,
@@ -492,5 +609,5 @@ const mhv_family mhv_family_bert = {
     .vector_floats = bert_vector_floats,
     .load = bert_load,
     .forward = bert_forward,
-    .packs = mhv_family_packs_always,
+    .packs = bert_packs,
 };

@@ -199,9 +199,13 @@ typedef struct {
     int sq_groups[6];
     /* BigBird (model/bert.c): token rows times sqrt(hidden_size) (rescale_embeddings); > 0:
      * block_sparse attention, which transformers runs as original_full up to this many
-     * tokens ((5 + 2 num_random_blocks) block_size), longer sentences refused */
+     * tokens ((5 + 2 num_random_blocks) block_size), block-sparse above (sparse_block) */
     int embed_rescale;
     int sparse_full_max;
+    /* block_size and num_random_blocks of that block-sparse attention; qkv_no_bias: q, k and
+     * v without biases (use_bias false) */
+    int sparse_block, sparse_random;
+    int qkv_no_bias;
     /* encoder-decoders whose decoder has its own position table (LED): its rows; else
      * max_positions */
     int dec_max_positions;
@@ -308,6 +312,13 @@ typedef struct {
     int swin_stages, swin_window, swin_embed_dim, swin_labels;
     int swin_depths[MHV_MAX_SWIN_STAGES], swin_heads[MHV_MAX_SWIN_STAGES];
     double swin_mlp_ratio;
+    /* The Audio Spectrogram Transformer (model/vit.c; speech is set too: WAV files in): a
+     * ViT over the filter-bank features of spec_frames (max_length) frames x spec_mels
+     * (num_mel_bins) bins (media/astfeat.h) read as an image of bin rows and frame
+     * columns, cut into patch_size squares spec_fstride bins and spec_tstride frames
+     * apart, after [CLS] and the distillation token */
+    int spectrogram;
+    int spec_mels, spec_frames, spec_fstride, spec_tstride;
     /* Gemma 3 and PaliGemma with an image (model/gemma3_vision.c, model/paligemma.c), beside
      * image_in_text and the fields of LLaVA's above (image_token_id, image_size, patch_size,
      * num_channels): how a prompt holds the image (MHV_IMAGE_FORM_*); image_optional, ids
@@ -352,9 +363,15 @@ static inline int mhv_config_layer_heads(const mhv_config *c, int l)
 
 /* The frames a speech encoder (cfg.speech) makes of `samples` samples: each convolution
  * takes (len - kernel) / stride + 1, SEW's squeeze len / speech_squeeze; 0 when too short
- * for one. */
+ * for one. AST's tokens: [CLS], the distillation token and its patches whatever the length
+ * (the features are padded or cut to max_length frames). */
 static inline long mhv_config_speech_frames(const mhv_config *c, long samples)
 {
+    if (c->spectrogram) /* AST: a fixed grid of patches over one frame of 400 samples or more */
+        return samples >= 400
+                   ? 2 + (long)((c->spec_mels - c->patch_size) / c->spec_fstride + 1) *
+                             ((c->spec_frames - c->patch_size) / c->spec_tstride + 1)
+                   : 0;
     long len = samples;
     for (int i = 0; i < c->speech_convs; i++) {
         if (len < c->speech_conv_kernel[i])

@@ -79,6 +79,28 @@ check "qwen2-vl --vision-tower: every tower head as transformers'" "perl -MJSON:
                 exit 6 if abs(\$w->[\$i][\$j] - \$a->{weights}[\$i][\$j]) > \$gold->{tolerance} } } } }
     exit 0' $FIX/goldens/qwen2-vl-f32.json <$TMP/t/images.json"
 
+# Qwen2.5-VL: window attention in the tower, RMSNorms, gated MLP
+"$MHAVIZ" run --model "$FIX/qwen2.5-vl-f32" --image "$IMG" --format json --out "$TMP/f" \
+    --threads 2 "$TMP/p.txt" 2>"$TMP/stderr"
+check "qwen2.5-vl-f32: ids and every head as transformers'" "[ $? = 0 ] && golden_check $FIX/goldens/qwen2.5-vl-f32.json $TMP/f/p.json"
+"$MHAVIZ" run --model "$FIX/qwen2.5-vl-bf16" --image "$FIX/images/qvl-6x14.png" --format json \
+    --out "$TMP/g" "$TMP/q.txt" 2>"$TMP/stderr"
+check "qwen2.5-vl-bf16, 6x14: every head as transformers'" "[ $? = 0 ] && golden_check $FIX/goldens/qwen2.5-vl-bf16.json $TMP/g/q.json"
+"$MHAVIZ" info --model "$FIX/qwen2.5-vl-bf16" >"$TMP/info25" 2>"$TMP/stderr"
+check "info on qwen2_5_vl" "[ $? = 0 ] && grep -qx 'vision_tower: qwen2_5_vl_vision, 3 layers, 4 heads, hidden_size 32' $TMP/info25 &&
+    grep -qx 'window_attention: 24 pixels, full attention in layers 0 2' $TMP/info25"
+"$MHAVIZ" run --model "$FIX/qwen2.5-vl-f32" --vision-tower --query 0,0 --format json --out "$TMP/w" "$TMP/images.txt" 2>"$TMP/stderr"
+check "qwen2.5-vl --vision-tower: every tower head as transformers', zero outside the windows" "perl -MJSON::PP -e 'local \$/;
+    open(my \$g, q(<), \$ARGV[0]) or exit 9; my \$gold = decode_json(<\$g>); my \$run = decode_json(<STDIN>);
+    exit 8 unless \$run->{model}{architecture} eq q(qwen2_5_vl_vision);
+    for my \$k (0, 1) { my \$want = \$gold->{sentences}[\$k]{vision_attentions}; my \$zeros = 0;
+        my \$im = \$run->{images}[\$k]; exit 7 unless @{\$im->{attentions}} == 12;
+        for my \$a (@{\$im->{attentions}}) { my \$w = \$want->[\$a->{layer}][\$a->{head}];
+            for my \$i (0 .. 23) { for my \$j (0 .. 23) { \$zeros++ if \$a->{weights}[\$i][\$j] == 0;
+                exit 6 if abs(\$w->[\$i][\$j] - \$a->{weights}[\$i][\$j]) > \$gold->{tolerance} } } }
+        exit 5 unless \$zeros == 8 * 256 }
+    exit 0' $FIX/goldens/qwen2.5-vl-f32.json <$TMP/w/images.json"
+
 printf '<|vision_start|><|image_pad|><|vision_end|> and <|image_pad|>\n' >"$TMP/two.txt"
 printf '<|vision_start|><|image_pad|><|vision_end|> and <|video_pad|>\n' >"$TMP/video.txt"
 expect_fail "qwen2_vl: two images" 1 "two.txt: line 1: the prompt holds 2 image tokens (<|image_pad|>, id 5); qwen2_vl reads one image a line (--image): write it exactly once" -- \

@@ -31,7 +31,7 @@ from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
 from transformers import (Qwen2Tokenizer, Qwen2VLImageProcessorPil, Qwen2VLProcessor,
                           Qwen2VLConfig, Qwen2VLForConditionalGeneration, Qwen2VLModel,
                           Qwen2_5_VLConfig, Qwen2_5_VLForConditionalGeneration,
-                          Qwen2_5_VLProcessor)
+                          Qwen2_5_VLModel, Qwen2_5_VLProcessor)
 from transformers.models.qwen2_vl import modeling_qwen2_vl as mq2
 from transformers.models.qwen2_5_vl import modeling_qwen2_5_vl as mq25
 
@@ -158,12 +158,42 @@ def vision_maps(calls, blocks, n, order):
     return torch.stack(layers)
 
 
+def flat_config(path):
+    """config.json as the hub's Qwen2-VL files have it: the text settings at the top level
+    (no text_config), rope_scaling {type: mrope, mrope_section} and rope_theta beside them."""
+    f = os.path.join(path, "config.json")
+    cfg = json.load(open(f))
+    text = cfg.pop("text_config")
+    rope = text.pop("rope_parameters")
+    for k in ("model_type", "layer_types", "dtype"):
+        text.pop(k, None)
+    cfg.update(text)
+    cfg["rope_theta"] = rope["rope_theta"]
+    cfg["rope_scaling"] = {"type": "mrope", "mrope_section": rope["mrope_section"]}
+    json.dump(cfg, open(f, "w"), indent=2)
+
+
+def module_layout(path):
+    """The checkpoint under transformers 5's module names (model.language_model.,
+    model.visual., lm_head) instead of save_pretrained's (model., visual., lm_head)."""
+    from safetensors.torch import load_file, save_file
+    f = os.path.join(path, "model.safetensors")
+    out = {}
+    for k, t in load_file(f).items():
+        if k.startswith("model."):
+            k = "model.language_model." + k[len("model."):]
+        elif k.startswith("visual."):
+            k = "model." + k
+        out[k] = t.contiguous()
+    save_file(out, f, metadata={"format": "pt"})
+
+
 def tower(model):
     return model.model.visual if hasattr(model, "lm_head") else model.visual
 
 
 def build(name, cls, cfg, proc_cls, seed, note, dtype=torch.float32, images=None, prompts=PROMPTS,
-          proc_kw=None):
+          proc_kw=None, post=None):
     path = os.path.join(famgen.FIXTURES, name)
     famgen.reset_dir(path)
     tok = tokenizer()
@@ -186,6 +216,8 @@ def build(name, cls, cfg, proc_cls, seed, note, dtype=torch.float32, images=None
     # processor, which needs torchvision)
     ip.save_pretrained(path)
     tok.save_pretrained(path)
+    if post:
+        post(path)
     for f in os.listdir(path):
         os.chmod(os.path.join(path, f), 0o644)
 
@@ -209,7 +241,7 @@ def build(name, cls, cfg, proc_cls, seed, note, dtype=torch.float32, images=None
                 inp["image_grid_thw"], visual.spatial_merge_size, visual.window_size,
                 visual.patch_size)
             window_index = window_index.tolist()
-        order = hf_order(gh, gw, v.spatial_merge_size, window_index if False else None)
+        order = hf_order(gh, gw, v.spatial_merge_size, None)  # the processor's order
         pixels = unpatchify(inp["pixel_values"], gh, gw, v.patch_size, v.temporal_patch_size,
                             order)
         order = hf_order(gh, gw, v.spatial_merge_size, window_index)
@@ -288,17 +320,37 @@ if __name__ == "__main__":
         ("qwen2-vl-f32", Qwen2VLForConditionalGeneration, lambda: qwen2_vl(), Qwen2VLProcessor, 81,
          "Qwen2VLForConditionalGeneration: vision tower 3 layers (4x4 patches, merge 2, "
          "quick_gelu), text model 2 layers (GQA, mrope_section [1, 1, 2]); images 21x13 and "
-         "40x50 (smart_resize rounds and shrinks)", torch.float32, [imgs[0], imgs[1]]),
+         "40x50 (smart_resize rounds and shrinks)", torch.float32, [imgs[0], imgs[1]], None),
         ("qwen2-vl-bf16", Qwen2VLForConditionalGeneration,
          lambda: qwen2_vl(text_kw=dict(num_key_value_heads=4, tie_word_embeddings=True)),
          Qwen2VLProcessor, 82,
-         "Qwen2VLForConditionalGeneration, BF16, tied embeddings; image 6x14 (smart_resize "
-         "grows it to min_pixels)", torch.bfloat16, [imgs[2]]),
+         "Qwen2VLForConditionalGeneration, BF16, tied embeddings, config.json as the hub's "
+         "(text settings at the top, rope_scaling type mrope); image 6x14 (smart_resize "
+         "grows it to min_pixels)", torch.bfloat16, [imgs[2]], flat_config),
         ("qwen2-vl-model-f16", Qwen2VLModel, lambda: qwen2_vl(), Qwen2VLProcessor, 83,
-         "Qwen2VLModel (no LM head), F16", torch.float16, [imgs[0]]),
+         "Qwen2VLModel (no LM head), F16", torch.float16, [imgs[0]], None),
+        ("qwen2.5-vl-f32", Qwen2_5_VLForConditionalGeneration, lambda: qwen2_5_vl(),
+         Qwen2_5_VLProcessor, 84,
+         "Qwen2_5_VLForConditionalGeneration: vision tower 3 layers (RMSNorm, gated SiLU MLP, "
+         "windows of 16 pixels: 2x2 merged blocks, full attention in layer 1), text model 2 "
+         "layers (GQA, mrope_section [1, 1, 2]); images 21x13 and 40x50 (partial windows)",
+         torch.float32, [imgs[0], imgs[1]], None),
+        ("qwen2.5-vl-bf16", Qwen2_5_VLForConditionalGeneration,
+         lambda: qwen2_5_vl(text_kw=dict(num_key_value_heads=4, tie_word_embeddings=True,
+                                         rope_parameters={"rope_type": "default",
+                                                          "rope_theta": 1000000.0,
+                                                          "mrope_section": [2, 1, 1]}),
+                            window_size=24, fullatt_block_indexes=[0, 2], hidden_act="gelu"),
+         Qwen2_5_VLProcessor, 85,
+         "Qwen2_5_VLForConditionalGeneration, BF16, tied: windows of 24 pixels (3x3 merged "
+         "blocks), full attention in layers 0 and 2, GELU MLP, mrope_section [2, 1, 1], theta "
+         "1e6; under transformers 5's module names (model.language_model., model.visual.); "
+         "image 6x14", torch.bfloat16, [imgs[2]], module_layout),
+        ("qwen2.5-vl-model-f16", Qwen2_5_VLModel, lambda: qwen2_5_vl(), Qwen2_5_VLProcessor, 86,
+         "Qwen2_5_VLModel (no LM head), F16", torch.float16, [imgs[1]], None),
     ]
-    for name, cls, cfg, pc, seed, note, dt, im in todo:
+    for name, cls, cfg, pc, seed, note, dt, im, post in todo:
         if only and name not in only:
             continue
         build(name, cls, cfg(), pc, seed, note, dtype=dt, images=im,
-              prompts=PROMPTS[:len(im)] if len(im) > 1 else PROMPTS[1:])
+              prompts=PROMPTS[:len(im)] if len(im) > 1 else PROMPTS[1:], post=post)
