@@ -86,8 +86,8 @@ static const char run_usage[] =
     "  --ids            lines are token ids separated by spaces; nothing added\n"
     "  --truncate       cut sentences longer than the model's positions instead of failing\n"
     "  Vision models (vit, vit_msn, ijepa, deit, dinov2, beit, data2vec-vision, clip,\n"
-    "  siglip, siglip2, dinov3_vit, aimv2, owlvit, owlv2, swin): FILE lists PNG or JPEG\n"
-    "  images, one path a line, or is a .png/.jpg itself;\n"
+    "  siglip, siglip2, dinov3_vit, aimv2, owlvit, owlv2, swin, swinv2): FILE lists PNG or\n"
+    "  JPEG images, one path a line, or is a .png/.jpg itself;\n"
     "  each is turned upright by its EXIF orientation (as transformers' load_image) and\n"
     "  preprocessed as preprocessor_config.json says;\n"
     "  OUT/<stem>/L05-H03.png draws a head's attention from the query token over the image\n"
@@ -105,8 +105,8 @@ static const char run_usage[] =
     "                   SigLIP's (2) or AIMv2's attention-pooling head (its probe over the patches:\n"
     "                   pool-H03.png, pool.png; json adds \"pool\"), the default for a model\n"
     "                   with that head and no [CLS]\n"
-    "  Swin (swin): no [CLS] (give --query ROW,COL); each layer's maps are over its stage's\n"
-    "  own grid (json: \"stages\"), zero outside the query's window; figures in\n"
+    "  Swin (swin, swinv2): no [CLS] (give --query ROW,COL); each layer's maps are over its\n"
+    "  stage's own grid (json: \"stages\"), zero outside the query's window; figures in\n"
     "  OUT/<stem>/stage1/, stage2/ ..., the query patch (of the first stage's grid) then the\n"
     "  merged token holding it; html, --aggregate and stats are refused\n"
     "  LLaVA (llava): --image FILE (PNG or JPEG) is the image of every line; each line is\n"
@@ -682,7 +682,8 @@ typedef struct {
 static mhv_status st_open(st_file *sf, const char *stage, const char *stem, int index,
                           const mhv_model *m, const mhv_heads *sel, const int *rows, int nrows,
                           const run_opts *o, const mhv_sentence *s, const mhv_encoding *enc,
-                          const mhv_tok *tok, const char *aggregate, mhv_error *err)
+                          const mhv_tok *tok, const char *aggregate, const int *gpos, int ngpos,
+                          mhv_error *err)
 {
     char path[4096];
     int len = index ? snprintf(path, sizeof path, "%s/%s-%d.safetensors", stage, stem, index + 1)
@@ -699,8 +700,12 @@ static mhv_status st_open(st_file *sf, const char *stage, const char *stem, int 
                       .weighting = o->weighting == MHV_WEIGHT_ATTN
                                        ? NULL : mhv_weighting_name(o->weighting),
                       .aggregate = aggregate};
-    if ((st = mhv_stw_begin(sf->out.f, sf->out.path, &d, &sf->w, err)))
+    char *global = NULL; /* --global: metadata "global" */
+    if (o->global && !(d.global = global = run_global_list(gpos, ngpos)))
+        st = mhv_fail(err, MHV_ENOMEM, "", "out of memory");
+    if (st || (st = mhv_stw_begin(sf->out.f, sf->out.path, &d, &sf->w, err)))
         mhv_out_abort(&sf->out);
+    free(global);
     return st;
 }
 
@@ -1000,7 +1005,7 @@ static mhv_status write_outputs(mhv_forward_ctx *fc, const mhv_model *m, const m
         /* with --aggregate, the file holds the aggregate: opened once it is made */
         if (o->safetensors && !o->aggregate &&
             (st = st_open(&sf, od.stage, stem, i, m, sel, rows, nrows, o, &in->s[i], &encs[i],
-                          tok, NULL, err))) {
+                          tok, NULL, gpos, ngpos, err))) {
             free(rows);
             goto fail_out;
         }
@@ -1071,7 +1076,7 @@ static mhv_status write_outputs(mhv_forward_ctx *fc, const mhv_model *m, const m
             if (!st && o->safetensors) { /* the aggregate of the kept rows, as the JSON */
                 st_file sa = {0};
                 st = st_open(&sa, od.stage, stem, i, m, sel, agg.row_ids, agg.rows, o,
-                             &in->s[i], &encs[i], tok, o->aggregate, err);
+                             &in->s[i], &encs[i], tok, o->aggregate, gpos, ngpos, err);
                 if (!st)
                     st = st_feed(&sa, &agg, err);
                 if (!st || sa.w)

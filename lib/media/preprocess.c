@@ -68,7 +68,8 @@ static const struct {
     {"owlvit", "OwlViTImageProcessor"}, {"owlv2", "Owlv2ImageProcessor"},
     {"siglip2", "Siglip2ImageProcessor"}, {"qwen2_vl", "Qwen2VLImageProcessor"},
     {"qwen2_5_vl", "Qwen2VLImageProcessor"}, {"swin", "ViTImageProcessor"},
-    {"gemma3", "Gemma3ImageProcessor"}, {"paligemma", "SiglipImageProcessor"},
+    {"swinv2", "ViTImageProcessor"}, {"gemma3", "Gemma3ImageProcessor"},
+    {"paligemma", "SiglipImageProcessor"},
 };
 
 /* The class named `type` as AutoImageProcessor reads the name: as given, or with the

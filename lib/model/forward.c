@@ -906,7 +906,7 @@ mhv_status mhv_forward_estimate_seq2seq(mhv_forward_ctx *fc, const mhv_model *m,
                   : mhv_fail(err, MHV_EUNSUPPORTED, "", "cannot estimate this model's memory");
     uint64_t T = (uint64_t)fc->nn.threads, N = (uint64_t)(ns > nt ? ns : nt);
     out->activations = fc->nn.measured;
-    if (uses_bias_maps(fc, c)) /* one (N, N) map per thread: mhv_nn_reserve_bias */
+    if (uses_bias_maps_at(fc, c, ns)) /* one (N, N) map per thread: mhv_nn_reserve_bias */
         out->activations += T * ((N * N + 15) / 16 * 16) * sizeof(float);
     if (fc->value_norms == MHV_VNORM_VO)
         out->activations += T * (uint64_t)c->hidden_size * (uint64_t)c->head_dim * sizeof(float);
