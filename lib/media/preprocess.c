@@ -131,7 +131,8 @@ static mhv_status find_proc_class(const cJSON *root, const char *dir, const char
     if (!(*out = find_class(type)))
         return mhv_fail(err, MHV_EUNSUPPORTED, path,
                         "image processor '%s' is not supported (ViT, DeiT, BEiT, BiT, CLIP, "
-                        "SigLIP, SigLIP 2, DINOv3, OWL-ViT, OWLv2 and Qwen2-VL image processors are)", type);
+                        "SigLIP, SigLIP 2, DINOv3, OWL-ViT, OWLv2 and Qwen2-VL image "
+                        "processors are)", type);
     return MHV_OK;
 }
 
