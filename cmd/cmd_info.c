@@ -157,8 +157,16 @@ int cmd_info(int argc, char **argv)
                 printf(" %d", cf->swin_heads[i]);
             printf("; channels %d doubling; each stage's grid half the last's)\n",
                    cf->swin_embed_dim);
-            printf("windows: %dx%d patches, every other layer's shifted by %d\n",
-                   cf->swin_window, cf->swin_window, cf->swin_window / 2);
+            printf("windows: %dx%d patches, every other layer's shifted by %d%s\n",
+                   cf->swin_window, cf->swin_window, cf->swin_window / 2,
+                   cf->swin_v2 ? " (by the config's grid: cosine attention, continuous "
+                                 "position bias)" : "");
+            if (cf->swin_v2 && cf->swin_pretrained[0]) {
+                fputs("pretrained_windows:", stdout);
+                for (int i = 0; i < cf->swin_stages; i++)
+                    printf(" %d", cf->swin_pretrained[i]);
+                putchar('\n');
+            }
             if (cf->swin_labels && m->img_classifier.data)
                 printf("classifier: %d labels\n", cf->swin_labels);
         }

@@ -1,10 +1,10 @@
 /* Swin against Hugging Face transformers: each golden tests/fixtures/goldens/swin-*.json
- * (made by tests/gen/fam_swin.py) names a fixture checkpoint and images as pixel values; every
+ * and swinv2-*.json (made by tests/gen/fam_swin.py) names a fixture checkpoint and images as pixel values; every
  * head of every layer must match transformers' eager attention (its windows assembled into
  * one map per head over the layer's stage grid, float64) within the golden's tolerance, on 1
  * and 2 threads with the same bytes and with the scalar kernels, each map as large as its
  * stage's grid; one head alone as among all; the classifier's logits where the golden has
- * them. Then what swin refuses, by name. */
+ * them. Then what swin and swinv2 refuse, by name. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -183,8 +183,8 @@ static void check_golden(const char *file)
 static int is_swin_golden(const struct dirent *d)
 {
     size_t len = strlen(d->d_name);
-    return strncmp(d->d_name, "swin-", 5) == 0 && len > 5 &&
-           strcmp(d->d_name + len - 5, ".json") == 0;
+    return (strncmp(d->d_name, "swin-", 5) == 0 || strncmp(d->d_name, "swinv2-", 7) == 0) &&
+           len > 5 && strcmp(d->d_name + len - 5, ".json") == 0;
 }
 
 static void test_goldens(void **state)
@@ -192,7 +192,7 @@ static void test_goldens(void **state)
     (void)state;
     struct dirent **list;
     int n = scandir("tests/fixtures/goldens", &list, is_swin_golden, alphasort);
-    assert_true(n >= 3);
+    assert_true(n >= 6);
     for (int i = 0; i < n; i++) {
         check_golden(list[i]->d_name);
         free(list[i]);
@@ -259,6 +259,19 @@ static void test_refusals(void **state)
     assert_int_equal(mhv_config_parse(split, strlen(split), "config.json", &cfg, &err),
                      MHV_EFORMAT);
     assert_non_null(strstr(err.msg, "stage 0's 10 channels do not split into its 3 heads"));
+    const char *pre = "{\"model_type\": \"swinv2\", \"depths\": [2, 2], \"num_heads\": [3, 6], "
+                      "\"pretrained_window_sizes\": [8]}";
+    assert_int_equal(mhv_config_parse(pre, strlen(pre), "config.json", &cfg, &err), MHV_EFORMAT);
+    assert_non_null(strstr(err.msg, "pretrained_window_sizes has 1 entries for 2 stages"));
+    const char *v2abs = "{\"model_type\": \"swinv2\", \"use_absolute_embeddings\": true}";
+    assert_int_equal(mhv_config_parse(v2abs, strlen(v2abs), "config.json", &cfg, &err),
+                     MHV_EUNSUPPORTED);
+    assert_non_null(strstr(err.msg, "use_absolute_embeddings is not supported for swinv2"));
+    const char *v2 = "{\"model_type\": \"swinv2\", \"depths\": [2, 2], \"num_heads\": [3, 6], "
+                     "\"pretrained_window_sizes\": [8, 0]}";
+    assert_int_equal(mhv_config_parse(v2, strlen(v2), "config.json", &cfg, &err), MHV_OK);
+    assert_true(cfg.swin && cfg.swin_v2 && cfg.swin_pretrained[0] == 8 &&
+                cfg.swin_pretrained[1] == 0);
 }
 
 int main(void)

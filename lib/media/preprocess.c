@@ -66,6 +66,7 @@ static const struct {
     {"owlvit", "OwlViTImageProcessor"}, {"owlv2", "Owlv2ImageProcessor"},
     {"siglip2", "Siglip2ImageProcessor"}, {"qwen2_vl", "Qwen2VLImageProcessor"},
     {"qwen2_5_vl", "Qwen2VLImageProcessor"}, {"swin", "ViTImageProcessor"},
+    {"swinv2", "ViTImageProcessor"},
 };
 
 /* The class named `type` as AutoImageProcessor reads the name: as given, or with the

@@ -422,7 +422,7 @@ static void embed(mhv_nn *nn, const mhv_config *c, float *x, const mhv_mat *tok,
                   const mhv_mat *pos, const int32_t *ids, int n, const float *g, const float *b,
                   int scaled, int norm_first, float *row)
 {
-    int H = c->hidden_size;
+    int H = c->hidden_size, past = mhv_nn_past(nn); /* a cached step's first position */
     mhv_embed e = {.tok = tok, .pad_id = -1};
     mhv_nn_embed(nn, x, &e, ids, n, H);
     float scale = (float)c->embed_scale;
@@ -446,11 +446,12 @@ static void embed(mhv_nn *nn, const mhv_config *c, float *x, const mhv_mat *tok,
             int sentinel = (H + 1) / 2;
             for (int t = 0; t < H; t++) {
                 int j = t < sentinel ? 2 * t : 2 * (t - sentinel) + 1;
-                double a = (double)i / pow(10000.0, (double)(2 * (j / 2)) / (double)H);
+                double a = (double)(past + i) /
+                           pow(10000.0, (double)(2 * (j / 2)) / (double)H);
                 row[t] = (float)(t < sentinel ? sin(a) : cos(a));
             }
         } else {
-            mhv_mat_row(pos, i + c->pos_offset, row);
+            mhv_mat_row(pos, past + i + c->pos_offset, row);
         }
         nn->K->add(xi, row, (size_t)H);
     }
@@ -490,6 +491,13 @@ static void residual(mhv_nn *nn, const mhv_config *c, float *x, const float *ctx
         mhv_nn_add_norm(nn, x, tmp, &ln, n, c->hidden_size);
 }
 
+/* The decoder continues a cached target (nn->kv) unless its positions count the target's
+ * pads (M2M100, NLLB, FSMT: RoBERTa's rule over the whole target). */
+static int bart_caches(const mhv_config *c)
+{
+    return !c->pad_positions;
+}
+
 static mhv_status bart_forward(mhv_nn *nn, const mhv_model *m, const int32_t *ids, int n,
                                mhv_capture *cap, float *logits, mhv_error *err)
 {
@@ -509,9 +517,10 @@ static mhv_status bart_seq2seq(mhv_nn *nn, const mhv_model *m, const int32_t *sr
                 return mhv_fail(err, MHV_EUNSUPPORTED, m->dir, "FSMT masks pad_token_id %d in "
                                 "the decoder's input: a target holding it is not supported",
                                 c->pad_id);
-    if (variant_of(c)->led && nt > c->dec_max_positions && !nn->measure)
+    if (variant_of(c)->led && mhv_nn_past(nn) + nt > c->dec_max_positions && !nn->measure)
         return mhv_fail(err, MHV_EUSAGE, "", "%d target tokens: the decoder takes 1 to %d "
-                        "(max_decoder_position_embeddings)", nt, c->dec_max_positions);
+                        "(max_decoder_position_embeddings)", mhv_nn_past(nn) + nt,
+                        c->dec_max_positions);
     int H = c->hidden_size, F = c->intermediate_size > c->dec_intermediate_size
                                     ? c->intermediate_size
                                     : c->dec_intermediate_size;
@@ -532,9 +541,12 @@ static mhv_status bart_seq2seq(mhv_nn *nn, const mhv_model *m, const int32_t *sr
     const mhv_attn_bufs ab = {.q = q, .k = k, .v = v, .ctx = ctx, .gq = gq, .gk = gk, .gv = gv};
     const float scale = (float)(1.0 / sqrt((double)d));
 
-    /* encoder (under generation once per source: nn's encoder memo) */
+    /* encoder (under generation once per source: nn's encoder memo; the decoder's key/value
+     * cache is not its) */
     const variant *vt = variant_of(c);
     size_t enc_floats = (size_t)ns * (size_t)H;
+    mhv_nn_kv *kv = nn->kv;
+    nn->kv = NULL;
     if (mhv_nn_memo_load(nn, 0, xe, enc_floats))
         goto decoder;
     embed(nn, c, xe, &m->word_emb, &m->pos_emb, src, ns, m->emb_ln_g, m->emb_ln_b, 1, 0, row);
@@ -557,8 +569,10 @@ static mhv_status bart_seq2seq(mhv_nn *nn, const mhv_model *m, const int32_t *sr
         residual(nn, c, xe, ctx, &ly->o, ly->o_b, ly->ln_attn_g, ly->ln_attn_b, tmp, ns);
         ffn_block(nn, c, ly, xe, xb, ffn, tmp, ns);
     }
-    if (cap[1].last < 0 && !logits)
+    if (cap[1].last < 0 && !logits) {
+        nn->kv = kv;
         return MHV_OK;
+    }
     if (c->final_norm) {
         mhv_norm ln = mhv_nn_layernorm(m->enc_norm_g, m->enc_norm_b, c->layer_norm_eps);
         mhv_nn_norm(nn, xe, xe, &ln, ns, H);
@@ -566,6 +580,7 @@ static mhv_status bart_seq2seq(mhv_nn *nn, const mhv_model *m, const int32_t *sr
     mhv_nn_memo_store(nn, 0, xe, enc_floats);
 
 decoder:
+    nn->kv = kv;
     embed(nn, c, xd, &m->dec_word_emb, &m->dec_pos_emb, tgt, nt, m->dec_emb_ln_g,
           m->dec_emb_ln_b, !vt->dec_unscaled, vt->emb_norm == EMB_NORM_DEC_FIRST, row);
     int last = logits ? c->dec_layers - 1 : cap[1].last;
@@ -623,4 +638,5 @@ const mhv_family mhv_family_bart = {
     .load = bart_load,
     .forward = bart_forward,
     .seq2seq = bart_seq2seq,
+    .caches = bart_caches,
 };

@@ -312,6 +312,13 @@ typedef struct {
     int swin_stages, swin_window, swin_embed_dim, swin_labels;
     int swin_depths[MHV_MAX_SWIN_STAGES], swin_heads[MHV_MAX_SWIN_STAGES];
     double swin_mlp_ratio;
+    /* Swin V2 (model/swin.c, swinv2): cosine attention with each head's logit scale, the
+     * continuous position bias (an MLP over log-spaced window coordinates, scaled by each
+     * stage's swin_pretrained window when > 0), the norms after attention and MLP
+     * (res-post-norm), patch merging's norm after its reduction, and windows and shifts
+     * set by the config's image_size, not the image's */
+    int swin_v2;
+    int swin_pretrained[MHV_MAX_SWIN_STAGES];
     /* The Audio Spectrogram Transformer (model/vit.c; speech is set too: WAV files in): a
      * ViT over the filter-bank features of spec_frames (max_length) frames x spec_mels
      * (num_mel_bins) bins (media/astfeat.h) read as an image of bin rows and frame

@@ -117,3 +117,9 @@ int mhv_family_packs_any_rows(const mhv_config *c)
     (void)c;
     return MHV_PACKS_ANY_ROWS;
 }
+
+int mhv_family_caches_always(const mhv_config *c)
+{
+    (void)c;
+    return 1;
+}

@@ -42,6 +42,10 @@ typedef struct mhv_family {
     /* How forward takes nn->pack for c (nn/blocks.h: several sentences in one pass, each
      * its own sequence), an mhv_packs; NULL: MHV_PACKS_NO. */
     int (*packs)(const mhv_config *c);
+    /* True when forward can continue a cached sequence for c (nn->kv, nn/blocks.h: the
+     * positions after nn's past ones); NULL: when it packs (rows that meet only in the
+     * blocks), the blocks refusing what they cannot. */
+    int (*caches)(const mhv_config *c);
 } mhv_family;
 
 typedef enum {
@@ -58,6 +62,8 @@ int mhv_family_packs_always(const mhv_config *c);
 /* A packs entry for mixture-of-experts families: the experts run over the rows routed to
  * them, which packing changes (MHV_PACKS_ANY_ROWS). */
 int mhv_family_packs_any_rows(const mhv_config *c);
+/* A caches entry for families whose every model continues a cached sequence. */
+int mhv_family_caches_always(const mhv_config *c);
 
 extern const mhv_family mhv_family_bert;
 extern const mhv_family mhv_family_gpt2;

@@ -10,6 +10,7 @@
 
 #include "base/pool.h"
 #include "model/family.h"
+#include "model/forward_internal.h"
 #include "nn/blocks.h"
 #include "nn/kernels/kernels.h"
 
@@ -155,6 +156,16 @@ static mhv_status check_ids(const mhv_config *c, const int32_t *ids, int n, mhv_
             return mhv_fail(err, MHV_EUSAGE, "", "token id %d outside the model's vocabulary (0-%d)",
                             (int)ids[i], c->vocab_size - 1);
     return MHV_OK;
+}
+
+mhv_nn *mhv_forward_ctx_nn(mhv_forward_ctx *c)
+{
+    return &c->nn;
+}
+
+mhv_status mhv_forward_check_ids(const mhv_model *m, const int32_t *ids, int n, mhv_error *err)
+{
+    return check_ids(&m->cfg, ids, n, err);
 }
 
 /* An encoder-decoder family refuses the single-sequence entries. */
@@ -999,6 +1010,7 @@ typedef struct {
     size_t cap;
     mhv_nn_memo *memo;
     int decoder_only;   /* a causal LM: the sequence is its whole input (no encoder) */
+    mhv_forward_kv *kv; /* a causal LM's key/value caches, or NULL: whole passes */
 } gen_ctx;
 
 mhv_status mhv_forward_decoder_next(mhv_forward_ctx *fc, const mhv_model *m, const int32_t *ids,
@@ -1017,6 +1029,8 @@ static mhv_status gen_logits(void *ctx, const int32_t *seqs, int n_seq, int len,
                              mhv_error *err)
 {
     gen_ctx *g = ctx;
+    if (g->kv)
+        return mhv_forward_kv_next(g->fc, g->m, g->kv, seqs, n_seq, len, logits, err);
     size_t V = (size_t)(g->decoder_only ? g->m->cfg.vocab_size : g->m->cfg.dec_vocab_size);
     size_t cells;
     if (__builtin_mul_overflow((size_t)len, V, &cells))
@@ -1081,11 +1095,23 @@ static mhv_status generate_with(mhv_forward_ctx *fc, const mhv_model *m, const i
     mhv_nn_memo *memo = calloc(1, sizeof *memo);
     if (!memo)
         return mhv_fail(err, MHV_ENOMEM, "", "out of memory");
-    gen_ctx ctx = {fc, m, src, ns, feats, NULL, 0, memo, 0};
+    gen_ctx ctx = {fc, m, src, ns, feats, NULL, 0, memo, 0, NULL};
     mhv_gen_input in = {.prompt = prompt, .n_prompt = np, .encoder_ids = src, .n_encoder = ns,
                         .vocab = c->dec_vocab_size, .max_positions = mhv_forward_gen_positions(m),
                         .logits = gen_logits, .ctx = &ctx};
-    mhv_status st = mhv_generate(g, &in, out, n_out, err);
+    /* the decoder's key/value caches, one per beam (as generate_decoder's) */
+    int max_length, min_length;
+    mhv_error ignored;
+    mhv_status st = MHV_OK;
+    if (!mhv_gen_lengths(g, np, in.max_positions, &max_length, &min_length, &ignored) &&
+        g->num_beams >= 1)
+        st = mhv_forward_kv_new_seq2seq(m, g->num_beams,
+                                        max_length < c->max_positions ? max_length
+                                                                      : c->max_positions,
+                                        src, ns, feats, memo, &ctx.kv, err);
+    if (!st)
+        st = mhv_generate(g, &in, out, n_out, err);
+    mhv_forward_kv_free(ctx.kv);
     free(ctx.buf);
     mhv_nn_memo_free(memo);
     free(memo);
@@ -1129,14 +1155,27 @@ mhv_status mhv_forward_generate_decoder(mhv_forward_ctx *fc, const mhv_model *m,
     if (np < 1)
         return mhv_fail(err, MHV_EUSAGE, "", "an empty prompt (transformers' generate() "
                         "needs input ids)");
-    gen_ctx ctx = {fc, m, NULL, 0, NULL, NULL, 0, NULL, 1};
+    gen_ctx ctx = {fc, m, NULL, 0, NULL, NULL, 0, NULL, 1, NULL};
     /* generate() hands a decoder-only model's input ids to the encoder_* processors too */
     mhv_gen_input in = {.prompt = prompt, .n_prompt = np, .encoder_ids = prompt,
                         .n_encoder = np, .vocab = c->vocab_size,
                         .max_positions = mhv_forward_gen_positions(m), .logits = gen_logits,
                         .ctx = &ctx};
-    mhv_status st = mhv_generate(g, &in, out, n_out, err);
+    /* a cache per beam of the longest sequence generate() may reach (its positions: the
+     * steps past them are refused by the model's checks); bad lengths are mhv_generate's
+     * to report */
+    int max_length, min_length;
+    mhv_error ignored;
+    mhv_status st = MHV_OK;
+    if (!mhv_gen_lengths(g, np, in.max_positions, &max_length, &min_length, &ignored) &&
+        g->num_beams >= 1)
+        st = mhv_forward_kv_new(m, g->num_beams,
+                                max_length < c->max_positions ? max_length : c->max_positions,
+                                &ctx.kv, err);
+    if (!st)
+        st = mhv_generate(g, &in, out, n_out, err);
     free(ctx.buf);
+    mhv_forward_kv_free(ctx.kv);
     return st;
 }
 
@@ -1176,4 +1215,14 @@ mhv_status mhv_forward_seq2seq_logits_audio(mhv_forward_ctx *fc, const mhv_model
     st = mhv_forward_seq2seq_logits(fc, m, NULL, m->cfg.audio_positions, tgt, nt, logits, err);
     fc->nn.pixels = NULL;
     return st;
+}
+
+mhv_status mhv_forward_check_seq2seq(const mhv_model *m, const int32_t *src, int ns,
+                                     const float *feats, const int32_t *tgt, int nt,
+                                     mhv_error *err)
+{
+    if (!feats)
+        return check_seq2seq(m, src, ns, tgt, nt, err);
+    mhv_status st = check_audio(m, feats, err);
+    return st ? st : check_seq2seq(m, NULL, m->cfg.audio_positions, tgt, nt, err);
 }

@@ -391,7 +391,7 @@ static mhv_status gemma_forward(mhv_nn *nn, const mhv_model *m, const int32_t *i
 {
     const mhv_config *c = &m->cfg;
     int H = c->hidden_size, d = c->head_dim, half = d / 2;
-    size_t NH = (size_t)n * (size_t)half;
+    size_t NH = (size_t)(mhv_nn_past(nn) + n) * (size_t)half; /* positions: past ones too */
     /* the norms' weights are stored as 1 + w (norm_weight) */
     const mhv_decoder dec = {MHV_NORM_RMS, MHV_RESIDUAL_SEQUENTIAL, MHV_MLP_GATED, NULL};
     float *cos_l, *sin_l; /* (n, half) the rotary table of the sliding layers (Gemma 3) */
@@ -406,9 +406,9 @@ static mhv_status gemma_forward(mhv_nn *nn, const mhv_model *m, const int32_t *i
     mhv_rotary rot_g = mhv_decoder_rope(&p, &c->rope, d, 0), rot_l = rot_g;
     if (c->two_ropes) {
         mhv_rope_inv_freq(&c->rope_local, d, p.inv_freq);
-        mhv_rope_table(p.inv_freq, half, n, cos_l, sin_l);
+        mhv_rope_table(p.inv_freq, half, p.rope_rows, cos_l, sin_l);
         mhv_rope_table_scale(&c->rope_local, NH, cos_l, sin_l);
-        rot_l = (mhv_rotary){cos_l, sin_l, half, 0};
+        rot_l = (mhv_rotary){cos_l, sin_l, half, 0, p.rope_rows};
     }
 
     /* sqrt(hidden) as a tensor in the activations' dtype (fp32) */

@@ -455,7 +455,7 @@ mhv_status mhv_vision_forward(mhv_nn *nn, const mhv_model *m, const int32_t *ids
     if (c->vision_rel_bias && (st = mhv_nn_reserve_bias(nn, n, err)))
         return st;
     vis_rel_ctx rc = {rel, c->num_heads, rows, cols};
-    mhv_rotary rot = {rcos, rsin, c->head_dim / 2, 0};
+    mhv_rotary rot = {rcos, rsin, c->head_dim / 2, 0, n};
     if (c->vision_rope2d)
         vision_rope_table(c, n, rows, cols, rcos, rsin);
 
@@ -556,6 +556,7 @@ mhv_status mhv_decoder_begin(mhv_nn *nn, const mhv_decoder *dec, const mhv_confi
     int gated = dec->mlp == MHV_MLP_GATED;
     memset(p, 0, sizeof *p);
     p->n = n, p->rope_half = s->rope_half;
+    p->rope_rows = mhv_nn_past(nn) + n;
     mhv_nn_buf bufs[15 + MHV_DECODER_EXTRA] = {
         {&p->x, N * (size_t)H},
         {&p->xb, N * (size_t)H},
@@ -576,8 +577,8 @@ mhv_status mhv_decoder_begin(mhv_nn *nn, const mhv_decoder *dec, const mhv_confi
     if (dec->moe)
         bufs[count++] = (mhv_nn_buf){&p->moe, mhv_nn_moe_floats(dec->moe, n, H)};
     if (half) {
-        bufs[count++] = (mhv_nn_buf){&p->cos_t, N * half};
-        bufs[count++] = (mhv_nn_buf){&p->sin_t, N * half};
+        bufs[count++] = (mhv_nn_buf){&p->cos_t, (size_t)p->rope_rows * half};
+        bufs[count++] = (mhv_nn_buf){&p->sin_t, (size_t)p->rope_rows * half};
         bufs[count++] = (mhv_nn_buf){&p->inv_freq, half};
     }
     for (int i = 0; i < MHV_DECODER_EXTRA && s->extra[i].ptr; i++)
@@ -597,10 +598,11 @@ mhv_rotary mhv_decoder_rope(const mhv_decoder_pass *p, const mhv_rope *r, int di
 {
     if (p->rope_half) {
         mhv_rope_inv_freq(r, dims, p->inv_freq);
-        mhv_rope_table(p->inv_freq, p->rope_half, p->n, p->cos_t, p->sin_t);
-        mhv_rope_table_scale(r, (size_t)p->n * (size_t)p->rope_half, p->cos_t, p->sin_t);
+        mhv_rope_table(p->inv_freq, p->rope_half, p->rope_rows, p->cos_t, p->sin_t);
+        mhv_rope_table_scale(r, (size_t)p->rope_rows * (size_t)p->rope_half, p->cos_t,
+                             p->sin_t);
     }
-    return (mhv_rotary){p->cos_t, p->sin_t, p->rope_half, interleaved};
+    return (mhv_rotary){p->cos_t, p->sin_t, p->rope_half, interleaved, p->rope_rows};
 }
 
 /* out(n, H) = the MLP of ly (its mixture of experts when it has a router) over in(n, H),

@@ -168,8 +168,10 @@ typedef struct {
     float *ffn;         /* (n, I) the MLP's hidden layer (the gate's, then gate * up) */
     float *up;          /* (n, I) a gated MLP's up projection */
     float *moe;         /* the experts' scratch (mhv_nn_moe_floats) */
-    float *cos_t, *sin_t; /* (n, rope_half) rotary table */
+    float *cos_t, *sin_t; /* (rope_rows, rope_half) rotary table */
     float *inv_freq;    /* (rope_half,) */
+    int rope_rows;      /* positions of the tables and position scales by position: n, or
+                         * past + n in a cached decoding step (nn/blocks.h, mhv_nn_kv) */
 } mhv_decoder_pass;
 
 /* Carves p's buffers and s's extra ones for n tokens of c's model (mhv_nn_begin). */

@@ -92,6 +92,12 @@ typedef struct {
      * key_global, value_global: shaped as q, k, v), data NULL when the checkpoint has none */
     mhv_mat q_global, k_global, v_global;
     float *q_global_b, *k_global_b, *v_global_b;
+    /* Swin V2 (model/swin.c): each head's logit scale (heads,) as stored (clamped and
+     * exponentiated when used), the continuous position bias MLP: (512, 2) with its bias
+     * and (heads, 512); NULL / data NULL otherwise */
+    float *swin_logit_scale;
+    mhv_mat swin_cpb1, swin_cpb2;
+    float *swin_cpb1_b;
 } mhv_layer;
 
 typedef struct mhv_model_s {

@@ -285,7 +285,7 @@ static mhv_status tower_pass(mhv_nn *nn, const mhv_model *m, int n, mhv_capture 
             p.inv_freq[j] = p.inv_freq[j - q4];
     }
     mhv_rope_table_axes(p.inv_freq, half, n, pos, axis, p.cos_t, p.sin_t);
-    mhv_rotary rot = {p.cos_t, p.sin_t, half, 0};
+    mhv_rotary rot = {p.cos_t, p.sin_t, half, 0, n};
     window_mask wm = {win};
     for (int l = 0; l <= cap->last; l++) {
         mhv_attn_layer attn = mhv_layer_attention(&m->layers[l], c);

@@ -1,5 +1,5 @@
-/* swin.c - Swin Transformer (SwinModel, SwinForImageClassification): a hierarchical vision
- * transformer. The image, padded with zeros to whole patches, is cut into patch_size^2
+/* swin.c - Swin Transformer (SwinModel, SwinForImageClassification) and Swin V2 (below): a
+ * hierarchical vision transformer. The image, padded with zeros to whole patches, is cut into patch_size^2
  * patches projected to embed_dim channels and LayerNormed (no [CLS], no positions); stage s
  * runs depths[s] pre-norm layers over its grid with num_heads[s] heads, then (but the last)
  * merges each 2x2 block of tokens into one of twice the channels (the grid padded to even
@@ -20,7 +20,18 @@
  * window reaching past the grid holds are keys too (transformers does not mask them): their
  * weight is left out, so such rows sum to less than 1.
  * Weights under transformers 5's names (encoder.layers.S.blocks.B.attention.q_proj ...) and
- * the hub's (attention.self.query, intermediate.dense ...), bare or under "swin.". */
+ * the hub's (attention.self.query, intermediate.dense ...), bare or under "swin.".
+ *
+ * Swin V2 (Swinv2Model, Swinv2ForImageClassification; "swinv2." and the hub's names) differs:
+ *   per layer: x += ln_before(o(window_attn(x)));  x += ln_after(fc2(gelu(fc1(x))))
+ * window_attn's scores are cosines, normalize(q).normalize(k) * exp(min(logit_scale,
+ * log 100)) per head, plus 16 sigmoid(cpb) where cpb, per head, is an MLP (2 -> 512, ReLU,
+ * -> heads) of the window's relative coordinates (divided by pretrained_window_size - 1,
+ * else window - 1, times 8, then sign(c) log2(|c| + 1) / 3), plus twice the -100 mask
+ * (transformers adds it twice); the key has no bias; windows and shifts come from the
+ * config's grid (image_size / patch_size halved per stage: a window no larger than it, no
+ * shift where it is not larger than the window), whatever the image's; patch merging
+ * normalises after its reduction (LN(2C)). */
 #include <cjson/cJSON.h>
 #include <math.h>
 #include <stdio.h>
@@ -31,11 +42,12 @@
 #include "model/family.h"
 #include "model/layers.h"
 
-static const char *const model_types[] = {"swin", NULL};
+static const char *const model_types[] = {"swin", "swinv2", NULL};
 
 /* A list of ints in lo..hi under key, count of them in 1..MHV_MAX_SWIN_STAGES. */
 static mhv_status stage_list(const cJSON *root, const char *key, const int *def, int ndef,
-                             int hi, int *out, int *count, const char *name, mhv_error *err)
+                             int lo, int hi, int *out, int *count, const char *name,
+                             mhv_error *err)
 {
     const cJSON *a = mhv_json_get(root, key);
     if (!a || cJSON_IsNull(a)) {
@@ -50,9 +62,9 @@ static mhv_status stage_list(const cJSON *root, const char *key, const int *def,
     for (int i = 0; i < n; i++) {
         const cJSON *v = cJSON_GetArrayItem(a, i);
         if (!cJSON_IsNumber(v) || v->valuedouble != floor(v->valuedouble) ||
-            v->valuedouble < 1 || v->valuedouble > hi)
-            return mhv_fail(err, MHV_EFORMAT, name, "%s[%d] is not an integer in 1-%d", key, i,
-                            hi);
+            v->valuedouble < lo || v->valuedouble > hi)
+            return mhv_fail(err, MHV_EFORMAT, name, "%s[%d] is not an integer in %d-%d", key, i,
+                            lo, hi);
         out[i] = (int)v->valuedouble;
     }
     *count = n;
@@ -81,9 +93,9 @@ static mhv_status swin_config(const cJSON *root, mhv_config *c, const char *name
         (st = mhv_json_int(root, "num_channels", 3, 1, 16, &c->num_channels, name, err)) ||
         (st = mhv_json_int(root, "embed_dim", 96, 1, MHV_MAX_HIDDEN, &c->swin_embed_dim, name,
                            err)) ||
-        (st = stage_list(root, "depths", depths_def, 4, MHV_MAX_LAYERS, c->swin_depths, &nd,
+        (st = stage_list(root, "depths", depths_def, 4, 1, MHV_MAX_LAYERS, c->swin_depths, &nd,
                          name, err)) ||
-        (st = stage_list(root, "num_heads", heads_def, 4, MHV_MAX_HEADS, c->swin_heads, &nh,
+        (st = stage_list(root, "num_heads", heads_def, 4, 1, MHV_MAX_HEADS, c->swin_heads, &nh,
                          name, err)) ||
         (st = mhv_json_int(root, "window_size", 7, 1, 1 << 10, &c->swin_window, name, err)) ||
         (st = mhv_json_num(root, "mlp_ratio", 4, 1e-3, 64, &c->swin_mlp_ratio, name, err)) ||
@@ -92,9 +104,20 @@ static mhv_status swin_config(const cJSON *root, mhv_config *c, const char *name
         (st = mhv_json_bool(root, "qkv_bias", 1, &qkv_bias, name, err)) ||
         (st = mhv_json_bool(root, "use_absolute_embeddings", 0, &abs_pos, name, err)))
         return st;
+    c->swin_v2 = strcmp(c->arch, "swinv2") == 0;
+    if (c->swin_v2) { /* transformers reads one entry per stage (0: the window's own) */
+        static const int zeros[MHV_MAX_SWIN_STAGES] = {0};
+        int np;
+        if ((st = stage_list(root, "pretrained_window_sizes", zeros, nd, 0, 1 << 10,
+                             c->swin_pretrained, &np, name, err)))
+            return st;
+        if (np < nd)
+            return mhv_fail(err, MHV_EFORMAT, name, "pretrained_window_sizes has %d entries "
+                            "for %d stages", np, nd);
+    }
     if (abs_pos)
         return mhv_fail(err, MHV_EUNSUPPORTED, name,
-                        "use_absolute_embeddings is not supported for swin");
+                        "use_absolute_embeddings is not supported for %s", c->arch);
     if (nd != nh)
         return mhv_fail(err, MHV_EFORMAT, name, "depths has %d stages, num_heads %d", nd, nh);
     if ((long)c->swin_embed_dim << (nd - 1) > MHV_MAX_HIDDEN)
@@ -141,16 +164,59 @@ static size_t swin_vector_floats(const mhv_config *c)
     for (int s = 0, l = 0; s < c->swin_stages; s++) {
         size_t D = (size_t)stage_dim(c, s), I = (size_t)stage_inter(c, s);
         total += 3 * D + 12 * D; /* patch bias, embedding norm; merging norm (4C) */
-        for (int b = 0; b < c->swin_depths[s]; b++, l++)
-            total += 8 * D + I + D;
+        for (int b = 0; b < c->swin_depths[s]; b++, l++) /* V2: logit scales, the MLP's bias */
+            total += 8 * D + I + D + (size_t)c->swin_heads[s] + 512;
     }
     return total;
+}
+
+/* Swin V2's layer b of stage s, under the hub's names (save_pretrained's). */
+static mhv_status v2_layer_load(mhv_wload *ld, const mhv_config *c, int s, int b,
+                                mhv_layer *ly, mhv_error *err)
+{
+    int D = stage_dim(c, s), I = stage_inter(c, s), heads = c->swin_heads[s], qb = c->attn_bias;
+    char a[240];
+    mhv_status st;
+#define NAME(x_) (snprintf(a, sizeof a, "encoder.layers.%d.blocks.%d.%s", s, b, x_), \
+                  (const char *[]){a, a})
+    if ((st = mhv_layer_load_linear2(ld, NAME("attention.self.query"), D, D, qb, &ly->q,
+                                     &ly->q_b, err)) ||
+        (st = mhv_layer_load_linear2(ld, NAME("attention.self.key"), D, D, 0, &ly->k, NULL,
+                                     err)) ||
+        (st = mhv_layer_load_linear2(ld, NAME("attention.self.value"), D, D, qb, &ly->v,
+                                     &ly->v_b, err)) ||
+        (st = mhv_layer_load_linear2(ld, NAME("attention.output.dense"), D, D, 1, &ly->o,
+                                     &ly->o_b, err)) ||
+        (st = mhv_layer_load_norm2(ld, NAME("layernorm_before"), D, &ly->ln_attn_g,
+                                   &ly->ln_attn_b, err)) ||
+        (st = mhv_layer_load_norm2(ld, NAME("layernorm_after"), D, &ly->ln_ffn_g,
+                                   &ly->ln_ffn_b, err)) ||
+        (st = mhv_layer_load_linear2(ld, NAME("intermediate.dense"), I, D, 1, &ly->ffn_up,
+                                     &ly->ffn_up_b, err)) ||
+        (st = mhv_layer_load_linear2(ld, NAME("output.dense"), D, I, 1, &ly->ffn_down,
+                                     &ly->ffn_down_b, err)) ||
+        (st = mhv_wload_mat(ld, NAME("attention.self.continuous_position_bias_mlp.0.weight")[0],
+                            512, 2, 0, &ly->swin_cpb1, err)) ||
+        (st = mhv_wload_vec(ld, NAME("attention.self.continuous_position_bias_mlp.0.bias")[0],
+                            512, 0, &ly->swin_cpb1_b, err)) ||
+        (st = mhv_wload_mat(ld, NAME("attention.self.continuous_position_bias_mlp.2.weight")[0],
+                            heads, 512, 0, &ly->swin_cpb2, err)))
+        return st;
+    int64_t dims[3] = {heads, 1, 1};
+    mhv_mat scale;
+    if ((st = mhv_wload_tensor(ld, NAME("attention.self.logit_scale")[0], dims, 3, 0, &scale,
+                               err)) ||
+        (st = mhv_wload_zeros(ld, heads, &ly->swin_logit_scale, err)))
+        return st;
+#undef NAME
+    mhv_dtype_to_f32(ly->swin_logit_scale, scale.data, scale.dtype, (size_t)heads);
+    return MHV_OK;
 }
 
 static mhv_status swin_load(mhv_model *m, mhv_wload *ld, mhv_error *err)
 {
     const mhv_config *c = &m->cfg;
-    const char *const prefixes[] = {"swin.", NULL};
+    const char *const prefixes[] = {c->swin_v2 ? "swinv2." : "swin.", NULL};
     int D0 = c->swin_embed_dim, P = c->patch_size, C = c->num_channels, W = c->swin_window;
     mhv_wload_prefix(ld, prefixes, "embeddings.patch_embeddings.projection.weight");
     int64_t patch_dims[4] = {D0, C, P, P};
@@ -168,6 +234,11 @@ static mhv_status swin_load(mhv_model *m, mhv_wload *ld, mhv_error *err)
         int D = stage_dim(c, s), I = stage_inter(c, s);
         for (int b = 0; b < c->swin_depths[s]; b++, l++) {
             mhv_layer *ly = &m->layers[l];
+            if (c->swin_v2) {
+                if ((st = v2_layer_load(ld, c, s, b, ly, err)))
+                    return st;
+                continue;
+            }
             char a[200], o[200];
             /* transformers 5's names, then the hub checkpoints' */
 #define NAMES(new_, old_)                                                                         \
@@ -200,14 +271,15 @@ static mhv_status swin_load(mhv_model *m, mhv_wload *ld, mhv_error *err)
         if (s == c->swin_stages - 1)
             break;
         char a[200];
+        int nd = c->swin_v2 ? 2 * D : 4 * D; /* V2 normalises after the reduction */
         snprintf(a, sizeof a, "encoder.layers.%d.downsample.reduction.weight", s);
         if ((st = mhv_wload_mat(ld, a, 2 * D, 4 * D, 0, &m->swin_merge[s], err)))
             return st;
         snprintf(a, sizeof a, "encoder.layers.%d.downsample.norm.weight", s);
-        if ((st = mhv_wload_vec(ld, a, 4 * D, 0, &m->swin_merge_g[s], err)))
+        if ((st = mhv_wload_vec(ld, a, nd, 0, &m->swin_merge_g[s], err)))
             return st;
         snprintf(a, sizeof a, "encoder.layers.%d.downsample.norm.bias", s);
-        if ((st = mhv_wload_vec(ld, a, 4 * D, 0, &m->swin_merge_b[s], err)))
+        if ((st = mhv_wload_vec(ld, a, nd, 0, &m->swin_merge_b[s], err)))
             return st;
     }
     int H = c->hidden_size;
@@ -237,7 +309,17 @@ typedef struct {
     float *const *maps;         /* (heads,) the (N, N) map of each kept head, or NULL */
     const unsigned char *run;   /* (heads,) 1: the head is computed */
     int need_ctx;
+    const float *logit_scale;   /* V2: (heads,) each head's cosine scale, as used; else NULL */
 } swin_windows;
+
+/* V2's cosine: q.k / (max(|q|, 1e-12) max(|k|, 1e-12)), as F.normalize then the product. */
+static double cosine(const float *q, const float *k, int d)
+{
+    double qq = 0, kk = 0, qk = 0;
+    for (int e = 0; e < d; e++)
+        qq += (double)q[e] * q[e], kk += (double)k[e] * k[e], qk += (double)q[e] * k[e];
+    return qk / (fmax(sqrt(qq), 1e-12) * fmax(sqrt(kk), 1e-12));
+}
 
 static void window_head(void *ctx, int task, int worker)
 {
@@ -254,15 +336,22 @@ static void window_head(void *ctx, int task, int worker)
         float *row = p + (size_t)i * (size_t)T, top = -INFINITY;
         for (int j = 0; j < T; j++) {
             const float *kj = sw->k + (base + (size_t)j) * (size_t)D + (size_t)h * (size_t)d;
-            double dot = 0;
-            for (int e = 0; e < d; e++)
-                dot += (double)qi[e] * kj[e];
             int dy = i / sw->w - j / sw->w + sw->w - 1, dx = i % sw->w - j % sw->w + sw->w - 1;
-            /* transformers adds the bias and the mask first, then that to the scaled scores */
             float bias = sw->table[(size_t)(dy * W2 + dx) * (size_t)sw->heads + (size_t)h];
-            if (sw->shift && sw->region[base + (size_t)i] != sw->region[base + (size_t)j])
-                bias += -100.0f;
-            row[j] = (float)dot * scale + bias;
+            int masked = sw->shift && sw->region[base + (size_t)i] != sw->region[base + (size_t)j];
+            if (sw->logit_scale) { /* V2: scaled cosine + bias, then the mask twice */
+                row[j] = (float)cosine(qi, kj, d) * sw->logit_scale[h] + bias;
+                if (masked)
+                    row[j] = (row[j] + -100.0f) + -100.0f;
+            } else {
+                double dot = 0;
+                for (int e = 0; e < d; e++)
+                    dot += (double)qi[e] * kj[e];
+                /* transformers adds the bias and the mask first, then that to the scores */
+                if (masked)
+                    bias += -100.0f;
+                row[j] = (float)dot * scale + bias;
+            }
             top = row[j] > top ? row[j] : top;
         }
         double sum = 0;
@@ -294,6 +383,53 @@ static void window_head(void *ctx, int task, int worker)
     }
 }
 
+/* table((2w-1)^2, heads): layer ly's relative position bias for windows of w (stage s):
+ * Swin's learned table (of the config's window, which is w in any pass swin runs), or V2's
+ * 16 sigmoid(MLP(coordinates)), the coordinates in fp32 as transformers makes them, the MLP
+ * in double. row: (max(512, heads),) work space. */
+static void layer_table(const mhv_config *c, const mhv_layer *ly, int s, int w, float *table,
+                        float *row)
+{
+    int heads = c->swin_heads[s], Wm = c->swin_window, W2 = 2 * w - 1;
+    if (!c->swin_v2) {
+        for (int dy = 0; dy < W2; dy++)
+            for (int dx = 0; dx < W2; dx++) {
+                mhv_mat_row(&ly->rel_bias, (dy + Wm - w) * (2 * Wm - 1) + dx + Wm - w, row);
+                memcpy(table + (size_t)(dy * W2 + dx) * (size_t)heads, row,
+                       (size_t)heads * sizeof *table);
+            }
+        return;
+    }
+    int pw = c->swin_pretrained[s];
+    float w1[2], h1[512];
+    for (int dy = 0; dy < W2; dy++)
+        for (int dx = 0; dx < W2; dx++) {
+            float co[2] = {(float)(dy - (w - 1)), (float)(dx - (w - 1))};
+            for (int i = 0; i < 2; i++) {
+                if (pw > 0)
+                    co[i] /= (float)(pw - 1);
+                else if (w > 1)
+                    co[i] /= (float)(w - 1);
+                co[i] *= 8.0f;
+                float sg = co[i] > 0 ? 1.0f : co[i] < 0 ? -1.0f : 0.0f;
+                co[i] = sg * log2f(fabsf(co[i]) + 1.0f) / 3.0f; /* math.log2(8) */
+            }
+            for (int k = 0; k < 512; k++) {
+                mhv_mat_row(&ly->swin_cpb1, k, w1);
+                double a = (double)w1[0] * co[0] + (double)w1[1] * co[1] + ly->swin_cpb1_b[k];
+                h1[k] = (float)(a > 0 ? a : 0);
+            }
+            for (int h = 0; h < heads; h++) {
+                mhv_mat_row(&ly->swin_cpb2, h, row);
+                double a = 0;
+                for (int k = 0; k < 512; k++)
+                    a += (double)row[k] * h1[k];
+                table[(size_t)(dy * W2 + dx) * (size_t)heads + (size_t)h] =
+                    (float)(16.0 / (1.0 + exp(-a)));
+            }
+        }
+}
+
 /* The stage grids of an image grid R0 x C0: each the last's halved, rounded up. */
 static void stage_grids(const mhv_config *c, int R0, int C0, int *R, int *Cc)
 {
@@ -302,10 +438,17 @@ static void stage_grids(const mhv_config *c, int R0, int C0, int *R, int *Cc)
         R[s] = (R[s - 1] + 1) / 2, Cc[s] = (Cc[s - 1] + 1) / 2;
 }
 
-/* A layer's window and shift on an R x Cc grid (transformers' set_shift_and_window_size:
- * a smaller side <= window takes one window of it, unshifted). */
-static void layer_window(const mhv_config *c, int b, int R, int Cc, int *w, int *shift)
+/* A layer's window and shift on an R x Cc grid of stage s (transformers'
+ * set_shift_and_window_size: a smaller side <= window takes one window of it, unshifted;
+ * V2's _compute_window_shift: the same by the height of the config's grid of stage s). */
+static void layer_window(const mhv_config *c, int s, int b, int R, int Cc, int *w, int *shift)
 {
+    if (c->swin_v2) {
+        int res = (c->image_size / c->patch_size) >> s;
+        *w = res < c->swin_window ? res : c->swin_window;
+        *shift = b % 2 && res > *w ? c->swin_window / 2 : 0;
+        return;
+    }
     int small = R < Cc ? R : Cc;
     *w = c->swin_window, *shift = b % 2 ? c->swin_window / 2 : 0;
     if (small <= c->swin_window)
@@ -335,13 +478,14 @@ static mhv_status swin_forward(mhv_nn *nn, const mhv_model *m, const int32_t *id
     (void)ids;
     const mhv_config *c = &m->cfg;
     if (logits && !m->img_classifier.data)
-        return mhv_fail(err, MHV_EUNSUPPORTED, m->dir, "no classifier.weight: a base swin "
-                        "model has no logits");
+        return mhv_fail(err, MHV_EUNSUPPORTED, m->dir, "no classifier.weight: a base %s "
+                        "model has no logits", c->arch);
     if (nn->pool_attn)
-        return mhv_fail(err, MHV_EUNSUPPORTED, m->dir, "swin has no attention-pooling head");
+        return mhv_fail(err, MHV_EUNSUPPORTED, m->dir, "%s has no attention-pooling head",
+                        c->arch);
     if (cap->prow || cap->vnorm || cap->layer_done || cap->head_done || cap->ablate)
-        return mhv_fail(err, MHV_EUNSUPPORTED, m->dir, "swin's maps are whole (no --rows, "
-                        "streaming, value norms or ablation)");
+        return mhv_fail(err, MHV_EUNSUPPORTED, m->dir, "%s's maps are whole (no --rows, "
+                        "streaming, value norms or ablation)", c->arch);
     int P = c->patch_size, Cn = c->num_channels, S = c->swin_stages;
     int ih = nn->image_h ? nn->image_h : c->image_size;
     int iw = nn->image_w ? nn->image_w : c->image_size;
@@ -350,7 +494,7 @@ static mhv_status swin_forward(mhv_nn *nn, const mhv_model *m, const int32_t *id
     if (R[0] * Cc[0] != n)
         return mhv_fail(err, MHV_EUSAGE, m->dir, "%d tokens for a %dx%d patch grid", n, R[0],
                         Cc[0]);
-    for (int s = 0; s < S; s++) {
+    for (int s = 0; s < S && !c->swin_v2; s++) {
         int small = R[s] < Cc[s] ? R[s] : Cc[s];
         if (small < c->swin_window) /* transformers: its bias table no longer fits */
             return mhv_fail(err, MHV_EUNSUPPORTED, m->dir,
@@ -362,16 +506,18 @@ static mhv_status swin_forward(mhv_nn *nn, const mhv_model *m, const int32_t *id
         for (int l = 0; l < c->num_layers; l++)
             for (int h = mhv_config_layer_heads(c, l); h < c->num_heads; h++)
                 if (mhv_heads_has(cap->sel, l, h))
-                    return mhv_fail(err, MHV_EUSAGE, "", "head %d:%d does not exist: swin's "
-                                    "layer %d has %d heads", l, h, l,
+                    return mhv_fail(err, MHV_EUSAGE, "", "head %d:%d does not exist: %s's "
+                                    "layer %d has %d heads", l, h, c->arch, l,
                                     mhv_config_layer_heads(c, l));
     /* the largest of every stage's buffers */
     size_t big = 0, xs = 0, ffs = 0, rows_most = 0;
     int widest = c->num_channels * P * P, Wm = c->swin_window, headsmax = 0;
     for (int s = 0; s < S; s++) {
         size_t D = (size_t)stage_dim(c, s), N = (size_t)R[s] * (size_t)Cc[s];
-        size_t Rp = ((size_t)R[s] + (size_t)Wm - 1) / (size_t)Wm * (size_t)Wm;
-        size_t Cp = ((size_t)Cc[s] + (size_t)Wm - 1) / (size_t)Wm * (size_t)Wm;
+        int w, shift;
+        layer_window(c, s, 0, R[s], Cc[s], &w, &shift);
+        size_t Rp = ((size_t)R[s] + (size_t)w - 1) / (size_t)w * (size_t)w;
+        size_t Cp = ((size_t)Cc[s] + (size_t)w - 1) / (size_t)w * (size_t)w;
         size_t merged = (size_t)((R[s] + 1) / 2) * (size_t)((Cc[s] + 1) / 2) * 4 * D;
         big = Rp * Cp * D > big ? Rp * Cp * D : big;
         big = merged > big ? merged : big;
@@ -385,13 +531,15 @@ static mhv_status swin_forward(mhv_nn *nn, const mhv_model *m, const int32_t *id
     size_t T = (size_t)Wm * (size_t)Wm;
     size_t plane = (size_t)R[0] * (size_t)P * (size_t)Cc[0] * (size_t)P;
     float *x, *xb, *xw, *q, *k, *v, *ctx, *tmp, *ffn, *patches, *image, *probs, *table;
+    float *trow; /* one row of a bias table or of V2's MLP */
     const mhv_nn_buf bufs[] = {{&x, xs},    {&xb, big},  {&xw, big},  {&q, big},
                                {&k, big},   {&v, big},   {&ctx, big}, {&tmp, big},
                                {&ffn, ffs}, {&patches, (size_t)n * (size_t)(Cn * P * P)},
                                {&image, (size_t)Cn * plane},
                                {&probs, (size_t)(nn->threads > 0 ? nn->threads : 1) * T * T},
                                {&table, (size_t)(2 * Wm - 1) * (size_t)(2 * Wm - 1) *
-                                            (size_t)headsmax}};
+                                            (size_t)headsmax},
+                               {&trow, 512 + (size_t)headsmax}};
     /* the blocks' scratch for the most rows a linear layer takes: a stage's padded windows */
     int most = (int)rows_most > n ? (int)rows_most : n;
     mhv_nn_shape shape = {most, c->hidden_size, widest, c->head_dim};
@@ -427,28 +575,22 @@ static mhv_status swin_forward(mhv_nn *nn, const mhv_model *m, const int32_t *id
             }
             const mhv_layer *ly = &m->layers[l];
             int w, shift;
-            layer_window(c, b, R[s], Cc[s], &w, &shift);
+            layer_window(c, s, b, R[s], Cc[s], &w, &shift);
             int Rp = (R[s] + w - 1) / w * w, Cp = (Cc[s] + w - 1) / w * w, Np = Rp * Cp;
             mhv_norm ln1 = {MHV_NORM_LAYER, ly->ln_attn_g, ly->ln_attn_b, c->layer_norm_eps};
             mhv_norm ln2 = {MHV_NORM_LAYER, ly->ln_ffn_g, ly->ln_ffn_b, c->layer_norm_eps};
-            mhv_nn_norm(nn, xb, x, &ln1, N, D);
+            const float *in = x; /* V2 normalises after the attention, not before */
+            if (!c->swin_v2)
+                mhv_nn_norm(nn, xb, x, &ln1, N, D), in = xb;
             window_rows(R[s], Cc[s], w, shift, src, region);
             for (int t = 0; t < Np; t++) {
                 float *dst = xw + (size_t)t * (size_t)D;
                 if (src[t] < 0)
                     memset(dst, 0, (size_t)D * sizeof *dst);
                 else
-                    memcpy(dst, xb + (size_t)src[t] * (size_t)D, (size_t)D * sizeof *dst);
+                    memcpy(dst, in + (size_t)src[t] * (size_t)D, (size_t)D * sizeof *dst);
             }
-            /* the table's rows of this window size: a (2w-1)^2 table of the config's w */
-            int W2 = 2 * Wm - 1;
-            float *row = tmp; /* one table row at a time */
-            for (int dy = 0; dy < 2 * w - 1; dy++)
-                for (int dx = 0; dx < 2 * w - 1; dx++) {
-                    mhv_mat_row(&ly->rel_bias, (dy + Wm - w) * W2 + dx + Wm - w, row);
-                    memcpy(table + (size_t)(dy * (2 * w - 1) + dx) * (size_t)heads, row,
-                           (size_t)heads * sizeof *table);
-                }
+            layer_table(c, ly, s, w, table, trow);
             mhv_nn_linear(nn, q, xw, &ly->q, ly->q_b, Np, MHV_NN_NO_ACT);
             mhv_nn_linear(nn, k, xw, &ly->k, ly->k_b, Np, MHV_NN_NO_ACT);
             int done = mhv_capture_done(cap, l) && !logits;
@@ -468,8 +610,12 @@ static mhv_status swin_forward(mhv_nn *nn, const mhv_model *m, const int32_t *id
                 }
                 run[h] = !done || maps[h];
             }
+            float scales[MHV_MAX_HEADS]; /* V2: exp(min(logit_scale, log 100)), in fp32 */
+            for (int h = 0; c->swin_v2 && h < heads; h++)
+                scales[h] = expf(fminf(ly->swin_logit_scale[h], (float)log(1.0 / 0.01)));
             swin_windows sw = {R[s], Cc[s], Rp, Cp, w, shift, heads, d, D, src, region,
-                               q, k, v, ctx, table, probs, kept ? maps : NULL, run, !done};
+                               q, k, v, ctx, table, probs, kept ? maps : NULL, run, !done,
+                               c->swin_v2 ? scales : NULL};
             mhv_pool_run(nn->pool, (Np / (w * w)) * heads, window_head, &sw);
             if (done) {
                 stop = 1;
@@ -481,10 +627,16 @@ static mhv_status swin_forward(mhv_nn *nn, const mhv_model *m, const int32_t *id
                     memcpy(xb + (size_t)src[t] * (size_t)D, ctx + (size_t)t * (size_t)D,
                            (size_t)D * sizeof *xb);
             mhv_nn_linear(nn, tmp, xb, &ly->o, ly->o_b, N, MHV_NN_NO_ACT);
+            if (c->swin_v2)
+                mhv_nn_norm(nn, tmp, tmp, &ln1, N, D);
             mhv_nn_add(nn, x, tmp, N, D);
-            mhv_nn_norm(nn, xb, x, &ln2, N, D);
-            mhv_nn_linear(nn, ffn, xb, &ly->ffn_up, ly->ffn_up_b, N, (int)c->act);
+            in = x;
+            if (!c->swin_v2)
+                mhv_nn_norm(nn, xb, x, &ln2, N, D), in = xb;
+            mhv_nn_linear(nn, ffn, in, &ly->ffn_up, ly->ffn_up_b, N, (int)c->act);
             mhv_nn_linear(nn, tmp, ffn, &ly->ffn_down, ly->ffn_down_b, N, MHV_NN_NO_ACT);
+            if (c->swin_v2)
+                mhv_nn_norm(nn, tmp, tmp, &ln2, N, D);
             mhv_nn_add(nn, x, tmp, N, D);
         }
         if (stop || s == S - 1)
@@ -506,8 +658,11 @@ static mhv_status swin_forward(mhv_nn *nn, const mhv_model *m, const int32_t *id
                 }
             }
         mhv_norm mn = {MHV_NORM_LAYER, m->swin_merge_g[s], m->swin_merge_b[s], 1e-5f};
-        mhv_nn_norm(nn, xw, xw, &mn, Rn * Cnx, 4 * D);
+        if (!c->swin_v2)
+            mhv_nn_norm(nn, xw, xw, &mn, Rn * Cnx, 4 * D);
         mhv_nn_linear(nn, x, xw, &m->swin_merge[s], NULL, Rn * Cnx, MHV_NN_NO_ACT);
+        if (c->swin_v2) /* V2: LN(2D) after the reduction */
+            mhv_nn_norm(nn, x, x, &mn, Rn * Cnx, 2 * D);
     }
     free(src);
     if (logits) { /* the final norm, the mean over the tokens, the classifier */

@@ -84,7 +84,47 @@ typedef struct {
      * multimodal positions, made from the image's grid), set by a family around its
      * language model's pass; NULL: the decoder's */
     const float *rope_cos_given, *rope_sin_given;
+    struct mhv_nn_kv_s *kv; /* generation: the pass continues the sequence whose keys and
+                             * values this cache holds (mhv_nn_kv), set by the forward
+                             * driver; NULL: the pass is the whole sequence */
 } mhv_nn;
+
+/* Generation's key/value cache of one sequence: each layer's self-attention keys and values
+ * (after their norms and rotation, as the attention reads them) of positions 0..past-1. A
+ * pass under it (nn->kv) runs the tokens at positions past .. past+n-1 only: the embeddings'
+ * positions and rotary tables count from past (a family's own tables and position scales
+ * then hold past + n rows: mhv_decoder_pass.rope_rows), self-attention appends the new keys
+ * and values to its layer's and attends over them all, the other blocks work row by row as
+ * ever. Each row is then the bytes the whole sequence's pass gives it, as long as the
+ * kernels compute a row alike in any row count (mhv_nn_packs_rows). What cannot run so (a
+ * score bias, projections a family made, a table without its positions, a full cache) sets
+ * `refused`: the caller drops the pass and reruns the sequence whole. */
+typedef struct mhv_nn_kv_s {
+    int layers, cap;        /* layers, positions each layer holds */
+    float **k, **v;         /* (layers,) (cap, width[l]) each, allocated at the first use */
+    int *width;             /* (layers,) each layer's key/value width, 0 until used */
+    int past;               /* positions held */
+    int appended;           /* self-attention layers that appended during this pass */
+    int refused;            /* a block could not run this pass from the cache */
+} mhv_nn_kv;
+
+/* An empty cache of `layers` layers of up to cap positions (nothing allocated per layer yet). */
+mhv_status mhv_nn_kv_init(mhv_nn_kv *kv, int layers, int cap, mhv_error *err);
+void mhv_nn_kv_free(mhv_nn_kv *kv);
+/* dst holds src's first `rows` positions (rows <= src->past): a beam that forks. MHV_ENOMEM
+ * when a layer cannot be allocated. */
+mhv_status mhv_nn_kv_copy(mhv_nn_kv *dst, const mhv_nn_kv *src, int rows, mhv_error *err);
+/* The first position of nn's pass: the cached ones before it (0 without a cache). */
+static inline int mhv_nn_past(const mhv_nn *nn)
+{
+    return nn->kv ? nn->kv->past : 0;
+}
+/* Marks nn's cached pass as one that cannot run from the cache (no-op without one). */
+static inline void mhv_nn_kv_refuse(mhv_nn *nn)
+{
+    if (nn->kv)
+        nn->kv->refused = 1;
+}
 
 /* What the passes over one source share, kept by the caller (the generation loop runs the
  * decoder once per step and beam): the encoder's output (slot 0) and each decoder layer l's
@@ -346,10 +386,12 @@ void mhv_nn_moe_clamped(mhv_nn *nn, float *y, const float *x, const mhv_moe_clam
 /* ---- rotary embeddings ---- */
 
 typedef struct {
-    const float *cos_t, *sin_t; /* (n, half) for positions 0..n-1 (rope.h) */
+    const float *cos_t, *sin_t; /* (rows, half) for positions 0..rows-1 (rope.h) */
     int half;                   /* rotated pairs per head: the first 2*half dimensions of a
                                  * head turn, the rest stay (partial rotary: NeoX, Phi-3) */
     int interleaved;            /* pairs (2i, 2i+1) (GPT-J) instead of (i, i + half) */
+    int rows;                   /* positions the table holds; 0: the pass's n (a pass under
+                                 * a key/value cache refuses such a table) */
 } mhv_rotary;
 
 /* ---- self-attention over the selected heads ---- */
@@ -466,7 +508,8 @@ typedef struct {
                                      * only (mhv_nn_cross_attention ignores it) */
     int qk_norm_late;               /* the q/k head norms after the rotation, not before
                                      * (HunYuan's query_layernorm / key_layernorm) */
-    const float *q_pos_scale;       /* (n,) by position from each sentence's start: queries
+    const float *q_pos_scale;       /* (n,) by position from each sentence's start (under a
+                                     * key/value cache (past + n,): by position): queries
                                      * multiplied by it after their rotation (Ministral 3's
                                      * llama_4_scaling_beta), or NULL */
     int ctx_v_dim;                  /* > 0 with projected: each head's values fill only its

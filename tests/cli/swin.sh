@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Swin through `mhaviz run`: a PNG made by tests/gen/fam_swin.py through the fixtures' own
+# Swin and Swin V2 through `mhaviz run`: a PNG made by tests/gen/fam_swin.py through the fixtures' own
 # image processors and models against transformers (tests/fixtures/goldens/e2e-swin.json:
 # every head of every layer, each map over its stage's grid), the JSON's stages, the
 # overlays and matrix figures stage by stage, 1 and 2 threads alike, info, and what is
@@ -39,7 +39,10 @@ check "swin --no-resize: 45x29 pixels padded to 12x8 patches, windows and mergin
 "$MHAVIZ" run --model $FIX/swin-hub-3stage-bf16 --format json --out "$TMP/mt" "$IMG" 2>"$TMP/stderr"
 check "swin: a processor naming no class is ViT's (AutoImageProcessor's for swin); 3 stages" \
     "[ $? = 0 ] && [ ! -s $TMP/stderr ] && e2e_check by-model-type $TMP/mt/wide-45x29.json 2>>$TMP/e2e.log"
-check "the golden has its cases" "[ \$(grep -c 'maps, worst' $TMP/e2e.log) = 3 ]"
+"$MHAVIZ" run --model $FIX/swinv2-cls-pretrained-bf16 --no-resize --format json --out "$TMP/v2" "$IMG" 2>"$TMP/stderr"
+check "swinv2 --no-resize: cosine attention, the continuous position bias, windows by the config's grid" \
+    "[ $? = 0 ] && [ ! -s $TMP/stderr ] && e2e_check v2-no-resize $TMP/v2/wide-45x29.json 2>>$TMP/e2e.log"
+check "the golden has its cases" "[ \$(grep -c 'maps, worst' $TMP/e2e.log) = 4 ]"
 "$MHAVIZ" run --model $FIX/swin-cls-f16 --no-resize --format json --threads 2 --out "$TMP/nr2" "$IMG" 2>"$TMP/stderr"
 check "swin: 1 and 2 threads write the same bytes" "[ $? = 0 ] && cmp -s $TMP/nr1/wide-45x29.json $TMP/nr2/wide-45x29.json"
 check "swin's JSON: two stages, their layers, grids, patch sizes and heads" "perl -MJSON::PP -e 'local \$/; my \$i = decode_json(<STDIN>)->{images}[0];
@@ -67,8 +70,11 @@ check "swin --heads '*:3': the layers that have a head 3" "[ $? = 0 ] &&
 "$MHAVIZ" info --model $FIX/swin-hub-3stage-bf16 >"$TMP/info" 2>"$TMP/stderr"
 check "info on swin" "[ $? = 0 ] && grep -qx 'stages: 3 (depths 2 1 2; heads 1 2 4; channels 8 doubling; each stage.s grid half the last.s)' $TMP/info &&
     grep -qx 'windows: 2x2 patches, every other layer.s shifted by 1' $TMP/info && grep -qx 'classifier: 4 labels' $TMP/info"
+"$MHAVIZ" info --model $FIX/swinv2-cls-pretrained-bf16 >"$TMP/info" 2>"$TMP/stderr"
+check "info on swinv2" "[ $? = 0 ] && grep -q '^windows: 3x3 patches, every other layer.s shifted by 1 (by the config.s grid' $TMP/info &&
+    grep -qx 'pretrained_windows: 4 2' $TMP/info"
 "$MHAVIZ" info --families >"$TMP/fam" 2>"$TMP/stderr"
-check "info --families lists swin" "[ $? = 0 ] && grep -qx swin $TMP/fam"
+check "info --families lists swin and swinv2" "[ $? = 0 ] && grep -qx swin $TMP/fam && grep -qx swinv2 $TMP/fam"
 
 expect_fail "swin: a head past its stage's" 2 "--heads: 0:2: layer 0 of swin has 2 heads (stage 1)" -- \
     "$MHAVIZ" run --model $FIX/swin-f32 --heads 1:0,0:2 --format json --out "$TMP/out" "$IMG"

@@ -20,6 +20,7 @@ above: tests/fixtures/goldens/e2e-swin.json.
     HF_HUB_OFFLINE=1 /path/to/venv/bin/python tests/gen/fam_swin.py [FIXTURE ...]
 """
 import json
+import math
 import os
 import sys
 
@@ -29,7 +30,8 @@ import torch.nn.functional as F
 from PIL import Image
 from safetensors.torch import load_file, save_file
 from transformers import (AutoImageProcessor, SwinConfig, SwinForImageClassification,
-                          SwinModel, ViTImageProcessor)
+                          SwinModel, Swinv2Config, Swinv2ForImageClassification, Swinv2Model,
+                          ViTImageProcessor)
 from transformers.image_utils import load_image
 from transformers.models.swin.modeling_swin import window_partition
 
@@ -59,7 +61,7 @@ def to_hub(path):
 
 
 def layers_of(model):
-    base = getattr(model, "swin", model)
+    base = getattr(model, "swin", getattr(model, "swinv2", model))
     return [blk for stage in base.encoder.layers for blk in stage.blocks]
 
 
@@ -100,8 +102,8 @@ def run(model, px):
     # transformers 5.25's output_attentions holds the last layer of each stage only: every
     # layer's windows are taken from its SwinAttention's output (the same eager softmax)
     caught = []
-    hooks = [blk.attention.register_forward_hook(lambda mod, a, out: caught.append(out[1]))
-             for blk in layers_of(model)]
+    hooks = [getattr(blk.attention, "self", blk.attention).register_forward_hook(
+        lambda mod, a, out: caught.append(out[1])) for blk in layers_of(model)]
     with torch.no_grad():
         out = model(pixel_values=px.to(model.dtype), output_attentions=True)
     for hk in hooks:
@@ -131,7 +133,8 @@ def untyped_processor(path, size):
         f.write("\n")
 
 
-def make(name, cls, config, seed, note, sizes, dtype=torch.float32, post=None, proc=None):
+def make(name, cls, config, seed, note, sizes, dtype=torch.float32, post=None, proc=None,
+         tweak=None):
     if ONLY and name not in ONLY:
         return
     path = os.path.join(fg.FIXTURES, name)
@@ -142,6 +145,12 @@ def make(name, cls, config, seed, note, sizes, dtype=torch.float32, post=None, p
         for n, p in model.named_parameters():
             if n.endswith("relative_position_bias_table"):
                 p.mul_(4.0)
+            if n.endswith("logit_scale"):  # V2: scales of 2 to 12 (its init: 10)
+                p.copy_(torch.log(torch.linspace(2.0, 12.0, p.numel())).view_as(p))
+            if "continuous_position_bias_mlp" in n:  # V2: a bias that varies by distance
+                p.mul_(3.0)
+        if tweak:
+            tweak(model)
     model = model.to(dtype)
     model.save_pretrained(path)
     before = None
@@ -219,6 +228,40 @@ make("swin-hub-3stage-bf16", SwinForImageClassification,
      dtype=torch.bfloat16, sizes=[(32, 32), (40, 24)], post=to_hub,
      proc=lambda path: untyped_processor(path, 40))
 
+# Swin V2: cosine attention, the continuous position bias, post-norms; windows by the
+# config's grid (32 / 4 = 8, then 4: windows of 2, shifted by 1)
+make("swinv2-f32", Swinv2Model,
+     Swinv2Config(image_size=32, patch_size=4, embed_dim=16, depths=[2, 2], num_heads=[2, 4],
+                  window_size=2, mlp_ratio=2.0), 94,
+     "Swinv2Model, 2 stages of 2 layers, windows of 2 (odd layers shifted by 1); 32x32 and "
+     "34x27 pixels (patches, windows and merging padded)",
+     sizes=[(32, 32), (34, 27)], proc=processor(32))
+# windows of 3 by the config's 6x6 and 3x3 grids (the second stage unshifted), pretrained
+# windows 4 and 2 scaling the bias's coordinates; images of other grids keep those windows:
+# 20x36 (5x9 patches, then 3x5) and 12x12 (3x3, then 2x2 in one padded 3x3 window)
+make("swinv2-cls-pretrained-bf16", Swinv2ForImageClassification,
+     Swinv2Config(image_size=24, patch_size=4, embed_dim=12, depths=[2, 2], num_heads=[2, 3],
+                  window_size=3, num_labels=3, pretrained_window_sizes=[4, 2], qkv_bias=False,
+                  hidden_act="gelu_new", layer_norm_eps=1e-6), 95,
+     "Swinv2ForImageClassification (swinv2. prefix, 3 labels), BF16, pretrained windows 4 "
+     "and 2, qkv_bias false, gelu_new, eps 1e-6, windows of 3; 24x24, 20x36 and 12x12 pixels",
+     dtype=torch.bfloat16, sizes=[(24, 24), (20, 36), (12, 12)], proc=processor(24))
+
+
+
+def past_clamp(model):
+    """Each layer's second head's logit scale at log 150: transformers clamps it to log 100."""
+    for n, p in model.named_parameters():
+        if n.endswith("logit_scale"):
+            p[1] = math.log(150.0)
+
+
+make("swinv2-clamp-f32", Swinv2Model,
+     Swinv2Config(image_size=16, patch_size=4, embed_dim=8, depths=[2], num_heads=[2],
+                  window_size=2), 96,
+     "Swinv2Model, one stage, each layer's second head's logit scale past the clamp (log 150: "
+     "scaled by 100); 16x16 and 12x20 pixels", sizes=[(16, 16), (12, 20)], tweak=past_clamp)
+
 
 def picture(name, w, h):
     """A smooth colour picture with a sharp disc, saved as a PNG under images/swin."""
@@ -261,4 +304,6 @@ if not ONLY:
     e2e([("resized", "swin-f32", SwinModel, wide, {}),
          ("no-resize", "swin-cls-f16", SwinForImageClassification, wide,
           {"do_resize": False}),
-         ("by-model-type", "swin-hub-3stage-bf16", SwinForImageClassification, wide, {})])
+         ("by-model-type", "swin-hub-3stage-bf16", SwinForImageClassification, wide, {}),
+         ("v2-no-resize", "swinv2-cls-pretrained-bf16", Swinv2ForImageClassification, wide,
+          {"do_resize": False})])
