@@ -48,6 +48,9 @@ typedef struct {
     int h, w;
 } image;
 
+/* the token types of the sentence run_with runs (PaliGemma's suffix), or NULL */
+static const int32_t *run_types;
+
 static mhv_status run_with(const mhv_model *m, const char *kernel, int threads,
                            const int32_t *ids, int n, const image *im, const mhv_heads *sel,
                            const mhv_heads *vsel, mhv_attn *a, mhv_attn *va, mhv_error *err)
@@ -58,7 +61,7 @@ static mhv_status run_with(const mhv_model *m, const char *kernel, int threads,
     mhv_forward_ctx *c;
     mhv_status st = mhv_forward_ctx_new(&p, &c, err);
     if (!st)
-        st = mhv_forward_run_opts(c, m, ids, NULL, n, sel, &o, a, err);
+        st = mhv_forward_run_opts(c, m, ids, run_types, n, sel, &o, a, err);
     mhv_forward_ctx_free(c);
     return st;
 }
@@ -92,6 +95,11 @@ static void check_golden(const char *file)
     {
         int n;
         int32_t *ids = tu_json_ids(cJSON_GetObjectItem(s, "token_ids"), &n);
+        const cJSON *tt = cJSON_GetObjectItem(s, "token_type_ids"); /* a suffix */
+        int nt = n;
+        int32_t *types = tt ? tu_json_ids(tt, &nt) : NULL;
+        assert_int_equal(nt, n);
+        run_types = types;
         image im;
         float *px = json_pixels(cJSON_GetObjectItem(s, "pixels"), m->cfg.num_channels, &im.h,
                                 &im.w);
@@ -132,7 +140,8 @@ static void check_golden(const char *file)
         mhv_forward_params p = {.threads = 2};
         mhv_forward_ctx *c;
         assert_int_equal(mhv_forward_ctx_new(&p, &c, &err), 0);
-        mhv_status lst = mhv_forward_logits_image(c, m, ids, n, im.px, im.h, im.w, logits, &err);
+        mhv_status lst = mhv_forward_logits_image_types(c, m, ids, types, n, im.px, im.h, im.w,
+                                                        logits, &err);
         mhv_forward_ctx_free(c);
         if (lg) {
             if (lst)
@@ -150,6 +159,8 @@ static void check_golden(const char *file)
         }
         free(logits);
         free(ids);
+        free(types);
+        run_types = NULL;
         free(px);
         count++;
     }
@@ -316,6 +327,17 @@ static void test_paligemma(void **state)
     mhv_attn a;
     assert_int_equal(run_with(m, NULL, 1, ids, 4, NULL, &sel, NULL, &a, NULL, &err), MHV_EUSAGE);
     assert_non_null(strstr(err.msg, "paligemma takes token ids and an image"));
+    /* a suffix (type 1) before the prefix (type 0) */
+    int S = m->cfg.image_size;
+    float *px = calloc((size_t)3 * (size_t)S * (size_t)S, sizeof *px);
+    image im = {px, S, S};
+    int32_t types[4] = {0, 1, 0, 1};
+    run_types = types;
+    assert_int_equal(run_with(m, NULL, 1, ids, 4, &im, &sel, NULL, &a, NULL, &err), MHV_EUSAGE);
+    assert_non_null(strstr(err.msg, "paligemma's token types are a prefix (0) then a suffix (1): "
+                                    "token 2 is 0 after token 1's 1"));
+    run_types = NULL;
+    free(px);
     mhv_heads_free(&sel);
     mhv_model_close(m);
 }

@@ -682,12 +682,27 @@ mhv_status mhv_forward_logits_image(mhv_forward_ctx *fc, const mhv_model *m, con
                                     int n, const float *pixels, int image_h, int image_w,
                                     float *logits, mhv_error *err)
 {
-    if (!m->cfg.image_in_text)
-        return mhv_fail(err, MHV_EUSAGE, m->dir, "%s takes no image with its ids", m->cfg.arch);
-    fc->nn.pixels = pixels;
+    return mhv_forward_logits_image_types(fc, m, ids, NULL, n, pixels, image_h, image_w, logits,
+                                          err);
+}
+
+mhv_status mhv_forward_logits_image_types(mhv_forward_ctx *fc, const mhv_model *m,
+                                          const int32_t *ids, const int32_t *type_ids, int n,
+                                          const float *pixels, int image_h, int image_w,
+                                          float *logits, mhv_error *err)
+{
+    const mhv_config *c = &m->cfg;
+    if (!c->image_in_text)
+        return mhv_fail(err, MHV_EUSAGE, m->dir, "%s takes no image with its ids", c->arch);
+    for (int i = 0; type_ids && i < n; i++)
+        if (type_ids[i] < 0 || type_ids[i] >= (c->type_vocab_size > 0 ? c->type_vocab_size : 1))
+            return mhv_fail(err, MHV_EUSAGE, "", "token type %d outside the model's %d token "
+                            "types (%s)", (int)type_ids[i],
+                            c->type_vocab_size > 0 ? c->type_vocab_size : 1, c->arch);
+    fc->nn.pixels = pixels, fc->nn.type_ids = type_ids;
     fc->nn.image_h = image_h, fc->nn.image_w = image_w;
     mhv_status st = mhv_forward_logits(fc, m, ids, n, logits, err);
-    fc->nn.pixels = NULL;
+    fc->nn.pixels = NULL, fc->nn.type_ids = NULL;
     fc->nn.image_h = fc->nn.image_w = 0;
     return st;
 }

@@ -164,6 +164,11 @@ mhv_status mhv_forward_logits(mhv_forward_ctx *c, const mhv_model *m, const int3
 mhv_status mhv_forward_logits_image(mhv_forward_ctx *c, const mhv_model *m, const int32_t *ids,
                                     int n, const float *pixels, int image_h, int image_w,
                                     float *logits, mhv_error *err);
+/* The same with the tokens' types (PaliGemma's prefix 0 and suffix 1), or NULL. */
+mhv_status mhv_forward_logits_image_types(mhv_forward_ctx *c, const mhv_model *m,
+                                          const int32_t *ids, const int32_t *type_ids, int n,
+                                          const float *pixels, int image_h, int image_w,
+                                          float *logits, mhv_error *err);
 /* logits(labels) of an image classifier (SwinForImageClassification: cfg.swin_labels) over
  * the image pixels (num_channels, image_h, image_w) as preprocessed: every layer, the final
  * norm, the mean over the tokens and the classifier. MHV_EUNSUPPORTED for a model without
