@@ -13,6 +13,37 @@
 #include "nn/kernels/kernels.h"
 #include "commands.h"
 
+/* The image path of Gemma 3 and PaliGemma: the lines above are the language model's. */
+static void image_prompt_info(const mhv_model *m)
+{
+    const mhv_config *cf = &m->cfg;
+    const mhv_model *t = mhv_forward_image_tower(m);
+    if (!t) { /* Gemma 3's file of the language model alone */
+        puts("vision_tower: none (the language model alone)");
+        return;
+    }
+    const mhv_config *tc = &t->cfg;
+    int side = tc->image_size / tc->patch_size, k = cf->image_pool;
+    printf("language_model: %s\nvision_tower: %s, %d layers, %d heads, hidden_size %d\n",
+           m->text_model ? m->text_model->cfg.model_type : "gemma3_text", tc->model_type,
+           tc->num_layers, tc->num_heads, tc->hidden_size);
+    printf("image_size: %d\npatch_size: %d\npatch_grid: %dx%d\nimage_token_id: %d\n",
+           tc->image_size, tc->patch_size, side, side, cf->image_token_id);
+    if (cf->image_form == MHV_IMAGE_FORM_GEMMA3) {
+        if (k)
+            printf("image_tokens: %d (%dx%d patches averaged into each)\n", cf->image_tokens,
+                   k, k);
+        else
+            printf("image_tokens: %d (not made by this patch grid: no image path)\n",
+                   cf->image_tokens);
+        printf("image_marks: %d %d (begin and end of image)\nimage_mask: the tokens of an "
+               "image see each other\n", cf->image_boi_id, cf->image_eoi_id);
+    } else {
+        printf("image_tokens: %d (the patches)\nimage_mask: the image and the prompt see "
+               "each other (prefix)\n", cf->image_tokens);
+    }
+}
+
 /* What run --generate decodes with: the directory's generation settings, one line (why they
  * are refused otherwise); the lengths for a decoder's start token (n_prompt 1), or as the
  * settings give them for a decoder-only model's prompts (n_prompt -1). */
@@ -115,7 +146,7 @@ int cmd_info(int argc, char **argv)
         print_generation(m, -1);
     }
     printf("vocab_size: %d\n", cf->vocab_size);
-    if (cf->speech) /* frames from convolutions: no position table bounds them */
+    if (cf->speech && !cf->spectrogram) /* frames from convolutions: no table bounds them */
         printf("max_positions: none (positions by convolution: memory bounds the length)\n");
     else
         printf("max_positions: %d\n", cf->max_positions);
@@ -148,7 +179,32 @@ int cmd_info(int argc, char **argv)
         const char *what = !rel ? "positions"
                            : cf->vision_no_abs_pos ? "relative position bias"
                                                    : "positions and relative position bias";
-        if (cf->vision_rope2d)
+        if (cf->swin) { /* stages of their own heads and grids, windows */
+            printf("stages: %d (depths", cf->swin_stages);
+            for (int i = 0; i < cf->swin_stages; i++)
+                printf(" %d", cf->swin_depths[i]);
+            fputs("; heads", stdout);
+            for (int i = 0; i < cf->swin_stages; i++)
+                printf(" %d", cf->swin_heads[i]);
+            printf("; channels %d doubling; each stage's grid half the last's)\n",
+                   cf->swin_embed_dim);
+            printf("windows: %dx%d patches, every other layer's shifted by %d%s\n",
+                   cf->swin_window, cf->swin_window, cf->swin_window / 2,
+                   cf->swin_v2 ? " (by the config's grid: cosine attention, continuous "
+                                 "position bias)" : "");
+            if (cf->swin_v2 && cf->swin_pretrained[0]) {
+                fputs("pretrained_windows:", stdout);
+                for (int i = 0; i < cf->swin_stages; i++)
+                    printf(" %d", cf->swin_pretrained[i]);
+                putchar('\n');
+            }
+            if (cf->swin_labels && m->img_classifier.data)
+                printf("classifier: %d labels\n", cf->swin_labels);
+        }
+        if (cf->swin)
+            puts("other_sizes: any (padded with zeros to whole patches and windows; no "
+                 "positions)");
+        else if (cf->vision_rope2d)
             puts("other_sizes: any (the rotation follows the image's patch grid)");
         else if (cf->vision_sincos2d)
             puts("other_sizes: any (sine-cosine positions of the image's patch grid)");
@@ -159,7 +215,27 @@ int cmd_info(int argc, char **argv)
                                                             ? "to the image's patch grid"
                                                             : "with --interpolate-pos");
     }
-    if (cf->image_in_text) { /* LLaVA: the lines above are its language model's */
+    if (cf->image_in_text && cf->image_form != MHV_IMAGE_FORM_LLAVA) /* Gemma 3, PaliGemma */
+        image_prompt_info(m);
+    else if (cf->image_in_text && cf->image_merge > 0) { /* Qwen2-VL: an image of any size */
+        const mhv_config *tc = &mhv_forward_image_tower(m)->cfg;
+        printf("language_model: %s\nvision_tower: %s, %d layers, %d heads, hidden_size %d\n",
+               m->text_model->cfg.model_type, tc->model_type, tc->num_layers, tc->num_heads,
+               tc->hidden_size);
+        printf("patch_size: %d\ntemporal_patch_size: %d\nmerge_size: %d\nimage_token_id: %d\n",
+               tc->patch_size, tc->temporal_patch, tc->image_merge, cf->image_token_id);
+        printf("image_tokens: one per %dx%d block of patches (the processor's smart_resize "
+               "sets the grid)\nmrope_section: %d %d %d (time, height, width)\n",
+               tc->image_merge, tc->image_merge, cf->mrope_section[0], cf->mrope_section[1],
+               cf->mrope_section[2]);
+        if (tc->qvl_window) {
+            printf("window_attention: %d pixels, full attention in layers", tc->qvl_window);
+            for (int l = 0; l < tc->num_layers; l++)
+                if ((tc->qvl_full_layers[l / 8] >> (l % 8)) & 1)
+                    printf(" %d", l);
+            putchar('\n');
+        }
+    } else if (cf->image_in_text) { /* LLaVA: the lines above are its language model's */
         const mhv_config *tc = &mhv_forward_image_tower(m)->cfg;
         int side = tc->image_size / tc->patch_size;
         printf("language_model: %s\nvision_tower: %s, %d layers, %d heads, hidden_size %d\n",
@@ -178,7 +254,14 @@ int cmd_info(int argc, char **argv)
                tc->num_layers,
                mhv_act_name(cf->image_proj_act), cf->image_proj_bias ? "with" : "without");
     }
-    if (cf->speech) { /* a waveform in: its convolutions make the frames */
+    if (cf->spectrogram) { /* AST: a fixed grid of patches over the features */
+        int rows = (cf->spec_mels - cf->patch_size) / cf->spec_fstride + 1;
+        int cols = (cf->spec_frames - cf->patch_size) / cf->spec_tstride + 1;
+        printf("features: %d frames x %d mel bins (Kaldi filter bank, 25 ms every 10 ms)\n"
+               "patches: %dx%d every %d bins and %d frames: a %dx%d grid (frequency x time) "
+               "after [CLS] and [DIST]\n", cf->spec_frames, cf->spec_mels, cf->patch_size,
+               cf->patch_size, cf->spec_fstride, cf->spec_tstride, rows, cols);
+    } else if (cf->speech) { /* a waveform in: its convolutions make the frames */
         printf("feature_encoder:");
         for (int i = 0; i < cf->speech_convs; i++)
             printf(" %dx%d/%d", cf->speech_conv_dim[i], cf->speech_conv_kernel[i],

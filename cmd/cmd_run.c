@@ -25,6 +25,7 @@
 #include "run_contacts.h"
 #include "run_figures.h"
 #include "run_generate.h"
+#include "run_global.h"
 #include "run_llava.h"
 #include "run_seq2seq.h"
 #include "run_speech.h"
@@ -45,7 +46,8 @@ static const char run_usage[] =
     "                  [--pairs | --generate N [--greedy]] [--align-layer L]\n"
     "                  [--src-lang CODE] [--tgt-lang CODE]\n"
     "                  [--no-resize] [--interpolate-pos] [--query cls|pool|ROW,COL]\n"
-    "                  [--image FILE | --vision-tower] [--contacts] FILE\n"
+    "                  [--image FILE | --vision-tower] [--contacts] [--global SPEC]\n"
+    "                  FILE\n"
     "\n"
     "Runs the model on each non-empty line of FILE (- for stdin) and draws the attention\n"
     "of the selected heads: OUT/<stem>/L05-H03.png per head, L05.png per layer, model.png\n"
@@ -84,8 +86,8 @@ static const char run_usage[] =
     "  --ids            lines are token ids separated by spaces; nothing added\n"
     "  --truncate       cut sentences longer than the model's positions instead of failing\n"
     "  Vision models (vit, vit_msn, ijepa, deit, dinov2, beit, data2vec-vision, clip,\n"
-    "  siglip, siglip2, dinov3_vit, aimv2, owlvit, owlv2): FILE lists PNG or JPEG images,\n"
-    "  one path a line, or is a .png/.jpg itself;\n"
+    "  siglip, siglip2, dinov3_vit, aimv2, owlvit, owlv2, swin, swinv2): FILE lists PNG or\n"
+    "  JPEG images, one path a line, or is a .png/.jpg itself;\n"
     "  each is turned upright by its EXIF orientation (as transformers' load_image) and\n"
     "  preprocessed as preprocessor_config.json says;\n"
     "  OUT/<stem>/L05-H03.png draws a head's attention from the query token over the image\n"
@@ -103,6 +105,10 @@ static const char run_usage[] =
     "                   SigLIP's (2) or AIMv2's attention-pooling head (its probe over the patches:\n"
     "                   pool-H03.png, pool.png; json adds \"pool\"), the default for a model\n"
     "                   with that head and no [CLS]\n"
+    "  Swin (swin, swinv2, donut-swin): no [CLS] (give --query ROW,COL); each layer's maps are\n"
+    "  over its stage's own grid (json: \"stages\"), zero outside the query's window; figures in\n"
+    "  OUT/<stem>/stage1/, stage2/ ..., the query patch (of the first stage's grid) then the\n"
+    "  merged token holding it; html, --aggregate and stats are refused\n"
     "  LLaVA (llava): --image FILE (PNG or JPEG) is the image of every line; each line is\n"
     "  a prompt holding the image token once, e.g. USER: <image>\\nWhat is this? ASSISTANT:\n"
     "  (\\n: a newline, \\\\: a backslash), expanded as LlavaProcessor expands it into one\n"
@@ -110,8 +116,25 @@ static const char run_usage[] =
     "  tower's [CLS] with the full strategy); the maps are the language model's over the\n"
     "  whole prompt (--window A:B, --max-pixels P for long ones); json adds \"image\" (the\n"
     "  feature tokens and their patches)\n"
-    "  --vision-tower   llava's CLIP vision tower alone, as the vision model it is: FILE\n"
-    "                   lists images, drawn as for clip_vision_model (see above)\n"
+    "  Gemma 3 (gemma3): each line holds <start_of_image> once, expanded as\n"
+    "  Gemma3Processor expands it (\\n\\n, the begin-of-image token, mm_tokens_per_image\n"
+    "  image tokens, the end-of-image token, \\n\\n) before tokenizing; the SigLIP tower's\n"
+    "  patches averaged into those tokens (img ROW,COL: their blocks), which see each\n"
+    "  other; do_pan_and_scan refused; without --image the language model on text alone\n"
+    "  PaliGemma (paligemma): each line is a prefix, built as PaliGemmaProcessor builds\n"
+    "  it: the image tokens (one a patch; <image> in the line places them, else first),\n"
+    "  bos, the line, \\n; positions from 1; every token of the prefix sees every other\n"
+    "  (no suffix is read)\n"
+    "  Qwen2-VL, Qwen2.5-VL (qwen2_vl, qwen2_5_vl): the same with\n"
+    "  <|vision_start|><|image_pad|><|vision_end|> once in each line; the image resized by\n"
+    "  Qwen2VLImageProcessor (smart_resize within min_pixels and max_pixels), <|image_pad|>\n"
+    "  expanded into one token per 2x2 block of patches, labelled img ROW,COL in the merged\n"
+    "  grid; video and several images in a prompt are refused\n"
+    "  --vision-tower   the vision tower alone (llava's CLIP or SigLIP, gemma3's and\n"
+    "                   paligemma's SigLIP, Qwen2-VL's), as the vision model it is: FILE\n"
+    "                   lists images, drawn as for clip_vision_model (see above;\n"
+    "                   qwen2_vl's and qwen2_5_vl's patches row by row, no [CLS]: --query\n"
+    "                   ROW,COL; windows: zero outside)\n"
     "  Whisper (whisper): FILE lists WAV files with their transcripts, AUDIO<TAB>TRANSCRIPT\n"
     "  a line with --pairs (a relative path is tried beside FILE too); each WAV (PCM 8-32\n"
     "  bit or float, mono, at the feature extractor's rate: 16000 Hz) becomes log-mel\n"
@@ -147,6 +170,9 @@ static const char run_usage[] =
     "  returns their mean); memory grows with the audio (every head of a base model at\n"
     "  30 s: 1.3 GB of maps): choose heads with --heads for long clips (--max-memory\n"
     "  refuses what would not fit)\n"
+    "  audio-spectrogram-transformer: FILE as for the speech encoders; tokens are [CLS],\n"
+    "  [DIST] and the patches of ASTFeatureExtractor's filter bank (max_length frames,\n"
+    "  padded or cut), each named by its start time and lowest mel bin (0.30s:540Hz)\n"
     "  --threads N      compute threads (default: the number of online CPUs); the results\n"
     "                   are the same bytes whatever N\n"
     "  --colormap NAME  viridis (default), magma, inferno, plasma, cividis, gray\n"
@@ -217,6 +243,16 @@ static const char run_usage[] =
     "                   not html); only when asked; every head is run for it whatever\n"
     "                   --heads, --rows or --weighting say; refused for a checkpoint\n"
     "                   without the head (contact_head.regression) and other families\n"
+    "  --global SPEC    Longformer (longformer) and LED (led, the encoder's source): the\n"
+    "                   tokens with global attention, transformers' global_attention_mask:\n"
+    "                   --rows' items (I, A:B, last, -K, word:W) and question (the tokens\n"
+    "                   before the first </s>, LongformerForQuestionAnswering's default;\n"
+    "                   with --pairs QUESTION<TAB>CONTEXT); e.g. 0 for [CLS] (Longformer-\n"
+    "                   ForSequenceClassification's default) or the first token of an LED\n"
+    "                   source. Their rows attend to every token, every row to them;\n"
+    "                   json \"global\" lists them, figures say them in the corner.\n"
+    "                   Without it none, as LongformerModel and LEDModel run (not with\n"
+    "                   --weighting norm or norm-out)\n"
     "  -h, --help       show this help\n";
 
 typedef struct {
@@ -249,6 +285,7 @@ typedef struct {
     int vision_tower;      /* --vision-tower: such a model's vision tower alone */
     const run_llava_image *llava; /* that image, read and preprocessed, or NULL */
     int contacts;          /* --contacts: ESM's predicted contacts */
+    const char *global;    /* --global SPEC (Longformer, LED), or NULL: no global tokens */
 } run_opts;
 
 static mhv_status st_head_sink(void *ctx, int layer, int head, const float *w, int rows, int n,
@@ -331,10 +368,18 @@ static mhv_status check_memory(mhv_forward_ctx *fc, const mhv_model *m, const mh
                                const run_opts *o, int stream, uint64_t limit,
                                const run_speech_wave *waves, int more, mhv_error *err)
 {
+    mhv_status st = MHV_OK;
+    if (o->global) { /* the sentence's global tokens (refused here, before anything runs) */
+        int *gpos, ngpos;
+        st = run_global_set(o->global, m, fc, in->s[i].text, in->s[i].len, enc, &gpos, &ngpos,
+                            err);
+        free(gpos);
+        if (st)
+            return cli_fail_line(err, st, in, i);
+    }
     if (!limit)
         return MHV_OK;
     int n = enc->n + more, *rows = NULL, nrows = n;
-    mhv_status st = MHV_OK;
     if (o->rows)
         st = mhv_rows_resolve(o->rows, in->s[i].text, in->s[i].len, enc, &rows, &nrows, err);
     int all_rows = agg_every_row(o) && !stream; /* the pass keeps every row (write_outputs) */
@@ -438,6 +483,7 @@ static int parse(int argc, char **argv, run_opts *o)
         {"image", required_argument, 0, 0x307},
         {"vision-tower", no_argument, 0, 0x308},
         {"contacts", no_argument, 0, 0x309},
+        {"global", required_argument, 0, 0x30a},
         {0, 0, 0, 0},
     };
     *o = (run_opts){.heads = "all", .format = "png", .out = "mhaviz-out", .align_layer = -1};
@@ -452,6 +498,13 @@ static int parse(int argc, char **argv, run_opts *o)
         case 0x307: o->image = optarg; break;
         case 0x308: o->vision_tower = 1; break;
         case 0x309: o->contacts = 1; break;
+        case 0x30a: {
+            mhv_error e;
+            if (run_global_check(optarg, &e))
+                return cli_usage_error("run", "--global %s", e.msg);
+            o->global = optarg;
+            break;
+        }
         case 'Q': o->query = optarg; break;
         case 'H': o->heads = optarg; break;
         case 'f': o->format = optarg; break;
@@ -613,6 +666,9 @@ static int parse(int argc, char **argv, run_opts *o)
     if (o->generate && o->rows)
         return cli_usage_error("run", "--generate works with --format png, svg, pdf, json, html "
                                "and safetensors (not --rows)");
+    if (o->global && o->weighting != MHV_WEIGHT_ATTN) /* the global rows' values are their own */
+        return cli_usage_error("run", "--global with --weighting %s is not supported",
+                               mhv_weighting_name(o->weighting));
     return 0;
 }
 
@@ -626,7 +682,8 @@ typedef struct {
 static mhv_status st_open(st_file *sf, const char *stage, const char *stem, int index,
                           const mhv_model *m, const mhv_heads *sel, const int *rows, int nrows,
                           const run_opts *o, const mhv_sentence *s, const mhv_encoding *enc,
-                          const mhv_tok *tok, const char *aggregate, mhv_error *err)
+                          const mhv_tok *tok, const char *aggregate, const int *gpos, int ngpos,
+                          mhv_error *err)
 {
     char path[4096];
     int len = index ? snprintf(path, sizeof path, "%s/%s-%d.safetensors", stage, stem, index + 1)
@@ -643,8 +700,12 @@ static mhv_status st_open(st_file *sf, const char *stage, const char *stem, int 
                       .weighting = o->weighting == MHV_WEIGHT_ATTN
                                        ? NULL : mhv_weighting_name(o->weighting),
                       .aggregate = aggregate};
-    if ((st = mhv_stw_begin(sf->out.f, sf->out.path, &d, &sf->w, err)))
+    char *global = NULL; /* --global: metadata "global" */
+    if (o->global && !(d.global = global = run_global_list(gpos, ngpos)))
+        st = mhv_fail(err, MHV_ENOMEM, "", "out of memory");
+    if (st || (st = mhv_stw_begin(sf->out.f, sf->out.path, &d, &sf->w, err)))
         mhv_out_abort(&sf->out);
+    free(global);
     return st;
 }
 
@@ -860,6 +921,17 @@ static mhv_status ahead_take(run_ahead *a, mhv_forward_ctx *fc, const mhv_model 
     return a->st;
 }
 
+/* The sentence's "global" member of the report (--global). */
+static mhv_status report_global(FILE *f, const int *pos, int count, mhv_error *err)
+{
+    char *json = run_global_json(pos, count);
+    if (!json)
+        return mhv_fail(err, MHV_ENOMEM, "", "out of memory");
+    fputs(json, f);
+    free(json);
+    return MHV_OK;
+}
+
 /* Runs every sentence, streams the report into DIR/<stem>.json and draws the figures into
  * DIR/<stem>[-k]/ as --format asks. A failure removes everything this run wrote. */
 static mhv_status write_outputs(mhv_forward_ctx *fc, const mhv_model *m, const mhv_tok *tok,
@@ -869,6 +941,8 @@ static mhv_status write_outputs(mhv_forward_ctx *fc, const mhv_model *m, const m
 {
     char stem[256], path[4096];
     mhv_input_stem(o->file, stem, sizeof stem);
+    int *gpos = NULL, ngpos = 0; /* --global: the sentence's global tokens */
+    char gnote[256];
     int stream = streams(o);
     uint64_t limit = o->max_memory_set ? o->max_memory : cli_available_memory();
     mhv_status mst = check_all_memory(fc, m, in, encs, sel, o, waves, 0, err);
@@ -886,7 +960,8 @@ static mhv_status write_outputs(mhv_forward_ctx *fc, const mhv_model *m, const m
     mhv_out out = {0};
     run_figs figs;
     run_ahead ahead;
-    if ((st = ahead_init(&ahead, fc, m, sel, stream, limit, err))) {
+    /* each sentence's global tokens are set on fc before its own pass: none packed */
+    if ((st = ahead_init(&ahead, fc, m, sel, stream || o->global, limit, err))) {
         ahead_free(&ahead);
         cli_outdir_abort(&od, NULL);
         return st;
@@ -906,6 +981,12 @@ static mhv_status write_outputs(mhv_forward_ctx *fc, const mhv_model *m, const m
         cli_progress("run", i + 1, in->n, 0);
         mhv_attn attn;
         int *rows = NULL, nrows = 0;
+        free(gpos), gpos = NULL;
+        if (o->global && (st = run_global_set(o->global, m, fc, in->s[i].text, in->s[i].len,
+                                              &encs[i], &gpos, &ngpos, err))) {
+            cli_fail_line(err, st, in, i);
+            goto fail_out;
+        }
         if (o->rows && (st = mhv_rows_resolve(o->rows, in->s[i].text, in->s[i].len, &encs[i],
                                               &rows, &nrows, err))) {
             cli_fail_line(err, st, in, i);
@@ -924,7 +1005,7 @@ static mhv_status write_outputs(mhv_forward_ctx *fc, const mhv_model *m, const m
         /* with --aggregate, the file holds the aggregate: opened once it is made */
         if (o->safetensors && !o->aggregate &&
             (st = st_open(&sf, od.stage, stem, i, m, sel, rows, nrows, o, &in->s[i], &encs[i],
-                          tok, NULL, err))) {
+                          tok, NULL, gpos, ngpos, err))) {
             free(rows);
             goto fail_out;
         }
@@ -995,7 +1076,7 @@ static mhv_status write_outputs(mhv_forward_ctx *fc, const mhv_model *m, const m
             if (!st && o->safetensors) { /* the aggregate of the kept rows, as the JSON */
                 st_file sa = {0};
                 st = st_open(&sa, od.stage, stem, i, m, sel, agg.row_ids, agg.rows, o,
-                             &in->s[i], &encs[i], tok, o->aggregate, err);
+                             &in->s[i], &encs[i], tok, o->aggregate, gpos, ngpos, err);
                 if (!st)
                     st = st_feed(&sa, &agg, err);
                 if (!st || sa.w)
@@ -1004,18 +1085,24 @@ static mhv_status write_outputs(mhv_forward_ctx *fc, const mhv_model *m, const m
             if (!st) /* the page shows the heads and their aggregate */
                 st = run_figs_html_sentence(&figs, &in->s[i], &encs[i], &attn, &agg, err);
             mhv_attn_free(&attn);
-            if (!st && o->fig.json && o->contacts) {
+            if (!st && o->fig.json && (o->contacts || o->global)) {
                 mhv_report_sentence_open(out.f, i, in->s[i].text, in->s[i].len, &encs[i], tok,
                                          &agg, NULL, o->aggregate);
-                mhv_report_contacts(out.f, contacts, ncontacts);
+                if (o->contacts)
+                    mhv_report_contacts(out.f, contacts, ncontacts);
+                if (o->global)
+                    st = report_global(out.f, gpos, ngpos, err);
                 mhv_report_sentence_close(out.f);
             } else if (!st && o->fig.json) {
                 mhv_report_sentence_agg(out.f, i, in->s[i].text, in->s[i].len, &encs[i], tok,
                                         &agg, o->aggregate);
             }
             free(contacts);
+            if (!st && o->global) /* said in the figures' corner (unless pooled) */
+                run_global_note(gpos, ngpos, gnote, sizeof gnote), figs.corner = gnote;
             if (!st)
                 st = zoomed_figs(&figs, od.stage, stem, i, in, &encs[i], &agg, o, err);
+            figs.corner = NULL;
             mhv_attn_free(&agg);
             if (st)
                 goto fail_out;
@@ -1029,10 +1116,13 @@ static mhv_status write_outputs(mhv_forward_ctx *fc, const mhv_model *m, const m
         } else if (o->fig.json && waves) { /* a speech encoder's WAV */
             mhv_report_sentence_audio(out.f, i, in->s[i].text, in->s[i].len, &encs[i], tok,
                                       &attn, norms, &waves[i].info);
-        } else if (o->fig.json && o->contacts) {
+        } else if (o->fig.json && (o->contacts || o->global)) {
             mhv_report_sentence_open(out.f, i, in->s[i].text, in->s[i].len, &encs[i], tok,
                                      &attn, norms, NULL);
-            mhv_report_contacts(out.f, contacts, ncontacts);
+            if (o->contacts)
+                mhv_report_contacts(out.f, contacts, ncontacts);
+            if (o->global)
+                st = report_global(out.f, gpos, ngpos, err);
             mhv_report_sentence_close(out.f);
         } else if (o->fig.json) {
             mhv_report_sentence_norms(out.f, i, in->s[i].text, in->s[i].len, &encs[i], tok,
@@ -1040,14 +1130,19 @@ static mhv_status write_outputs(mhv_forward_ctx *fc, const mhv_model *m, const m
         }
         free(norms);
         free(contacts);
-        st = run_figs_html_sentence(&figs, &in->s[i], &encs[i], &attn, NULL, err);
+        if (!st)
+            st = run_figs_html_sentence(&figs, &in->s[i], &encs[i], &attn, NULL, err);
+        if (!st && o->global) /* said in the figures' corner (unless pooled) */
+            run_global_note(gpos, ngpos, gnote, sizeof gnote), figs.corner = gnote;
         if (!st)
             st = zoomed_figs(&figs, od.stage, stem, i, in, &encs[i], &attn, o, err);
+        figs.corner = NULL;
         mhv_attn_free(&attn);
         if (st)
             goto fail_out;
     }
     cli_progress("run", in->n, in->n, 1);
+    free(gpos), gpos = NULL;
     if ((st = run_figs_html_commit(&figs, err)))
         goto fail_out;
     if (o->fig.json) {
@@ -1064,6 +1159,7 @@ static mhv_status write_outputs(mhv_forward_ctx *fc, const mhv_model *m, const m
     return MHV_OK;
 fail_out:
     cli_progress("run", in->n, in->n, 1);
+    free(gpos);
     mhv_out_abort(&out);
 fail_figs:
     ahead_free(&ahead);
@@ -1092,12 +1188,15 @@ int cmd_run(int argc, char **argv)
         goto done;
     if (o.contacts && (st = run_contacts_check(job.m, &err)))
         goto done;
+    if (o.global && (st = run_global_model(o.global, job.m, &err)))
+        goto done;
     cli_tok_warn(job.tok);
     if (o.vision_tower) { /* LLaVA's tower alone, run as the vision model it is */
         if (!job.m->cfg.image_in_text || o.image) {
             st = mhv_fail(&err, MHV_EUSAGE, "", o.image ? "--vision-tower reads the images FILE "
                           "lists, not --image" : "--vision-tower is for models with a vision "
-                          "tower (llava); %s has none", job.m->cfg.arch);
+                          "tower (llava, gemma3, paligemma, qwen2_vl, qwen2_5_vl); %s has "
+                          "none", job.m->cfg.arch);
             goto done;
         }
         owner = job.m; /* the tower's tensors are views of its checkpoint: closed after it */
@@ -1117,10 +1216,14 @@ int cmd_run(int argc, char **argv)
     }
     if (!job.m->cfg.image_in_text && o.image) {
         st = mhv_fail(&err, MHV_EUSAGE, "", "--image is for models that read an image with "
-                      "their prompt (llava); %s does not", job.m->cfg.arch);
+                      "their prompt (llava, gemma3, paligemma, qwen2_vl, qwen2_5_vl); %s "
+                      "does not",
+                      job.m->cfg.arch);
         goto done;
     }
-    if (job.m->cfg.image_in_text && (!o.image || o.pairs || o.generate)) {
+    /* Gemma 3 runs its language model on text alone without --image */
+    if (job.m->cfg.image_in_text &&
+        (o.image ? o.pairs || o.generate : !job.m->cfg.image_optional)) {
         st = mhv_fail(&err, MHV_EUSAGE, "", o.image ? "--pairs and --generate are not "
                       "available for %s" : "%s reads an image with each prompt: give it with "
                       "--image FILE", job.m->cfg.arch);
@@ -1179,7 +1282,7 @@ int cmd_run(int argc, char **argv)
                            .max_memory = o.max_memory, .max_memory_set = o.max_memory_set,
                            .max_pixels = o.max_pixels, .pool = o.pool,
                            .weighting = o.weighting, .rows = o.rows, .win0 = o.win0,
-                           .win1 = o.win1};
+                           .win1 = o.win1, .global = o.global};
         st = run_seq2seq(&so, job.m, job.tok, fc, &err);
         goto done;
     }

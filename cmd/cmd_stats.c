@@ -669,9 +669,14 @@ static mhv_status run_corpus(const stats_opts *given, mhv_stats_acc *total, char
                       m->cfg.image_enc_dec ? "image-to-text" : "audio");
         goto done;
     }
-    if (m->cfg.image_in_text) {
+    if (m->cfg.image_in_text && !m->cfg.image_optional) { /* Gemma 3: its text alone */
         st = mhv_fail(err, MHV_EUNSUPPORTED, "", "stats is not available for %s (an image with "
                       "each prompt) yet: run --image is", m->cfg.arch);
+        goto done;
+    }
+    if (m->cfg.swin) {
+        st = mhv_fail(err, MHV_EUNSUPPORTED, "", "stats is not available for swin yet (its "
+                      "stages have token grids of their own): run is");
         goto done;
     }
     int L = m->cfg.num_layers; /* the layers summed: an encoder-decoder's stack's */
@@ -683,6 +688,11 @@ static mhv_status run_corpus(const stats_opts *given, mhv_stats_acc *total, char
         (o->pairs || o->rows || o->truncate || o->weighting != MHV_WEIGHT_ATTN)) {
         st = mhv_fail(err, MHV_EUSAGE, "", "--pairs, --rows, --truncate and --weighting are "
                       "for text models, not %s", m->cfg.arch);
+        goto done;
+    }
+    if (m->cfg.spectrogram) { /* its tokens are a grid of patches, neither frames nor text */
+        st = mhv_fail(err, MHV_EUNSUPPORTED, "", "stats is not available for %s yet: run is",
+                      m->cfg.arch);
         goto done;
     }
     if (speech && (st = mhv_w2vfeat_load(m->dir, &fe, err)))

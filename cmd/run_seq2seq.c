@@ -11,6 +11,7 @@
 #include "analysis/stwrite.h"
 #include "analysis/weighting.h"
 #include "outdir.h"
+#include "run_global.h"
 #include "s2s_audio.h"
 #include "s2s_image.h"
 #include "s2s_text.h"
@@ -267,6 +268,14 @@ static mhv_status check_memory(const run_s2s_opts *o, mhv_forward_ctx *fc, const
                                const mhv_heads *sel, const mhv_input *in, int i,
                                const s2s_line *l, uint64_t limit, mhv_error *err)
 {
+    if (o->global) { /* the source's global tokens (refused here, before anything runs) */
+        int *gpos, ngpos;
+        mhv_status st = run_global_set(o->global, m, fc, l->src_text, l->src_len, &l->src,
+                                       &gpos, &ngpos, err);
+        free(gpos);
+        if (st)
+            return cli_fail_line(err, st, in, i);
+    }
     if (!limit)
         return MHV_OK;
     int max = m->cfg.max_positions;
@@ -335,11 +344,13 @@ static mhv_status stack_means(const mhv_attn *a, mhv_attn *out, mhv_error *err)
 }
 
 /* OUT/<stem>[-k].safetensors of line index: every captured head, a tensor per stack and
- * layer (--aggregate mean: the per-layer means, head -1, metadata "aggregate"). */
+ * layer (--aggregate mean: the per-layer means, head -1, metadata "aggregate"; --global:
+ * metadata "global"). */
 static mhv_status write_safetensors(const run_s2s_opts *o, const mhv_model *m,
                                     const s2s_text *tx, const char *stage, const char *stem,
                                     int index, const s2s_line *l, const mhv_attn *a,
-                                    const mhv_s2s_rows *rows, mhv_error *err)
+                                    const mhv_s2s_rows *rows, const int *gpos, int ngpos,
+                                    mhv_error *err)
 {
     char path[4096];
     int len = index ? snprintf(path, sizeof path, "%s/%s-%d.safetensors", stage, stem, index + 1)
@@ -361,10 +372,14 @@ static mhv_status write_safetensors(const run_s2s_opts *o, const mhv_model *m,
                           .weighting = o->weighting == MHV_WEIGHT_ATTN
                                            ? NULL : mhv_weighting_name(o->weighting),
                           .aggregate = o->aggregate};
-    if ((st = mhv_stw_write_seq2seq(out.f, out.path, &d, a, err)))
+    char *global = NULL; /* --global: metadata "global" */
+    if (o->global && !(d.global = global = run_global_list(gpos, ngpos)))
+        st = mhv_fail(err, MHV_ENOMEM, "", "out of memory");
+    if (st || (st = mhv_stw_write_seq2seq(out.f, out.path, &d, a, err)))
         mhv_out_abort(&out);
     else
         st = mhv_out_commit(&out, err);
+    free(global);
     return st;
 }
 
@@ -681,8 +696,11 @@ mhv_status run_seq2seq(const run_s2s_opts *o, mhv_model *m, const mhv_tok *tok,
         s2s_line *l = &lines[i];
         mhv_attn attn = {0}, mean = {0};
         float *feats = NULL; /* Whisper: the encoder's log-mel features */
+        int *gpos = NULL, ngpos = 0; /* --global: the source's global tokens (LED) */
         st = l->audio_path   ? s2s_audio_features(&au, l->audio_path, &feats, err)
              : l->image_path ? s2s_image_pixels(m, l->image_path, &feats, err)
+             : o->global     ? run_global_set(o->global, m, fc, l->src_text, l->src_len, &l->src,
+                                              &gpos, &ngpos, err)
                              : MHV_OK;
         if (!st && !o->pairs)
             st = l->image_path ? generate_image_target(&gen, m, &tx, fc, feats, l, err)
@@ -731,6 +749,9 @@ mhv_status run_seq2seq(const run_s2s_opts *o, mhv_model *m, const mhv_tok *tok,
         if (!st && o->fig->json && l->image_path &&
             !(audio_json = s2s_image_json(m, l->image_path)))
             st = mhv_fail(err, MHV_ENOMEM, "", "out of memory");
+        if (!st && o->fig->json && o->global && /* (a text source: no audio_json) */
+            !(audio_json = run_global_json(gpos, ngpos)))
+            st = mhv_fail(err, MHV_ENOMEM, "", "out of memory");
         if (!st && o->fig->json)
             mhv_report_sentence_seq2seq_extra(out.f, i, l->src_text, l->src_len, &l->src,
                                               l->tgt_text, l->tgt_len, &l->tgt, src_tok,
@@ -743,7 +764,9 @@ mhv_status run_seq2seq(const run_s2s_opts *o, mhv_model *m, const mhv_tok *tok,
                                in.s[i].line};
             /* Whisper's figures: the positions of the real audio unless --window says */
             run_s2s_opts lo = *o;
-            char note[160];
+            char note[256];
+            if (o->global) /* said in the figures' corner (unless pooled) */
+                run_global_note(gpos, ngpos, note, sizeof note), figs.corner = note;
             if (l->audio_path && !o->win1) {
                 lo.win0 = 0, lo.win1 = l->audio_used;
                 if (l->audio_used < l->src.n) { /* said in the corner unless pooled */
@@ -757,13 +780,15 @@ mhv_status run_seq2seq(const run_s2s_opts *o, mhv_model *m, const mhv_tok *tok,
                            o->align_layer >= 0 ? o->align_layer : c->dec_layers - 1, kr, err);
             figs.corner = NULL;
             if (!st && o->safetensors)
-                st = write_safetensors(o, m, &tx, od.stage, stem, i, l, shown, kr, err);
+                st = write_safetensors(o, m, &tx, od.stage, stem, i, l, shown, kr, gpos, ngpos,
+                                       err);
             if (!st)
                 st = run_figs_html_seq2seq(&figs, &ss, &l->src, &ts, &l->tgt, tx.tgt_tok, &attn,
                                            o->aggregate ? &mean : NULL, err);
         }
         free(norms);
         free(srows), free(trows);
+        free(gpos);
         mhv_attn_free(&mean);
         mhv_attn_free(&attn);
         line_free(l);

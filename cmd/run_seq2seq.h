@@ -35,6 +35,8 @@ typedef struct {
     mhv_weighting weighting; /* --weighting (the forward context computes its value norms) */
     const char *rows;   /* --rows SPEC: resolved on the source for the encoder's rows, on the
                            decoder's input for the decoder's and the cross-attention's; NULL */
+    const char *global; /* --global SPEC: the source's tokens with global attention (LED's
+                           encoder, run_global.h), or NULL */
     const run_fig_opts *fig;
 } run_s2s_opts;
 

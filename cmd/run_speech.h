@@ -1,5 +1,7 @@
 /* run_speech.h - the input of a speech encoder's run (wav2vec2, HuBERT): WAV files, the
- * waveform normalised as preprocessor_config.json says, its frames labelled by time. */
+ * waveform normalised as preprocessor_config.json says, its frames labelled by time; the
+ * Audio Spectrogram Transformer's: the WAV's filter bank features, its patches labelled by
+ * time and frequency. */
 #ifndef MHV_RUN_SPEECH_H
 #define MHV_RUN_SPEECH_H
 
@@ -8,9 +10,10 @@
 
 /* One WAV's input_values, and what the report says of it. */
 typedef struct {
-    float *x;
-    long n;
+    float *x;               /* AST: the filter bank features (max_length, num_mel_bins) */
+    long n;                 /* the samples */
     mhv_report_audio info;  /* path owned */
+    double *row_hz;         /* AST: info.row_hz, owned */
 } run_speech_wave;
 
 /* With job->m a speech encoder: parses the heads spec, reads file (a .wav, or a list of

@@ -29,6 +29,29 @@ static void token_label(const mhv_config *c, int cols, int i, char *buf, size_t 
         snprintf(buf, size, "r%dc%d", (i - c->vision_extra) / cols, (i - c->vision_extra) % cols);
 }
 
+/* Swin: each stage's layers, grid, patch size in pixels (the image's patch doubled by each
+ * merging), heads and token names: its heads' maps are over that grid. */
+static void write_json_stages(FILE *f, const mhv_config *c, const mhv_image_grid *g)
+{
+    fputs("   \"stages\": [", f);
+    int rows = g->rows, cols = g->cols, first = 0;
+    for (int s = 0; s < c->swin_stages; s++) {
+        fprintf(f, "%s\n    {\"stage\": %d, \"layers\": [%d, %d], \"rows\": %d, \"cols\": %d, "
+                "\"patch_size\": %d, \"heads\": %d, \"tokens\": [", s ? "," : "", s + 1, first,
+                first + c->swin_depths[s] - 1, rows, cols, c->patch_size << s, c->swin_heads[s]);
+        for (int i = 0; i < rows * cols; i++) {
+            char lab[32];
+            token_label(c, cols, i, lab, sizeof lab);
+            fputs(i ? ", " : "", f);
+            mhv_jsonw_str(f, lab, strlen(lab));
+        }
+        fputs("]}", f);
+        first += c->swin_depths[s];
+        rows = (rows + 1) / 2, cols = (cols + 1) / 2;
+    }
+    fputs("],\n", f);
+}
+
 static void write_json_image(FILE *f, int index, const char *path, const mhv_image *im,
                              const int box[4], const double in_image[4], const mhv_config *c,
                              const mhv_image_grid *g, const mhv_attn *a, const char *aggregate,
@@ -50,17 +73,21 @@ static void write_json_image(FILE *f, int index, const char *path, const mhv_ima
         fputs(i ? ", " : "", f);
         mhv_jsonw_str(f, lab, strlen(lab));
     }
-    fputs("],\n   \"attentions\": [", f);
+    fputs("],\n", f);
+    if (c->swin)
+        write_json_stages(f, c, g);
+    fputs("   \"attentions\": [", f);
     for (int k = 0; k < a->count; k++) {
+        int hn = c->swin ? a->heads[k].rows : n; /* Swin: the map of the layer's stage grid */
         if (aggregate)
             fprintf(f, "%s\n    {\"layer\": %d, \"aggregate\": \"%s\", \"weights\": [",
                     k ? "," : "", a->heads[k].layer, aggregate);
         else
             fprintf(f, "%s\n    {\"layer\": %d, \"head\": %d, \"weights\": [", k ? "," : "",
                     a->heads[k].layer, a->heads[k].head);
-        for (int i = 0; i < n; i++) {
+        for (int i = 0; i < hn; i++) {
             fputs(i ? ",\n      " : "\n      ", f);
-            mhv_jsonw_floats(f, a->heads[k].w + (size_t)i * (size_t)n, (size_t)n);
+            mhv_jsonw_floats(f, a->heads[k].w + (size_t)i * (size_t)hn, (size_t)hn);
         }
         fputs("]}", f);
     }
@@ -151,6 +178,43 @@ static mhv_status image_figures(const run_vis_opts *o, run_figs *rf, const mhv_r
     return st;
 }
 
+/* Swin: the figures of each stage with heads in a, in dir/stage1, dir/stage2 ... (as
+ * transformers names its stages): each over the stage's own grid (its tokens the merged
+ * patches of patch_size * 2^s pixels), the query the token holding the image patch asked
+ * for (--query ROW,COL of the first stage's grid). */
+static mhv_status swin_figures(const run_vis_opts *o, run_figs *rf, const mhv_render_params *rp,
+                               const char *dir, const mhv_fig_input *in0,
+                               const mhv_overlay_input *im0, const mhv_attn *a,
+                               const mhv_config *c, mhv_error *err)
+{
+    vis_tokens tk = {0};
+    mhv_status st = MHV_OK;
+    int rows = im0->rows, cols = im0->cols, k = 0;
+    for (int s = 0; s < c->swin_stages && !st; s++) {
+        int first = k;
+        while (k < a->count && mhv_config_swin_stage(c, a->heads[k].layer) == s)
+            k++;
+        if (k > first) {
+            int N = rows * cols;
+            char sub[4500];
+            snprintf(sub, sizeof sub, "%s/stage%d", dir, s + 1);
+            if ((st = tokens_make(c, N, cols, &tk, err)))
+                break;
+            mhv_fig_input in = *in0;
+            in.n = N, in.pieces = (const char *const *)tk.names, in.special = tk.special;
+            mhv_overlay_input im = *im0;
+            im.rows = rows, im.cols = cols, im.patch = im0->patch << s;
+            im.names = in.pieces;
+            im.query = (o->query_r >> s) * cols + (o->query_c >> s);
+            mhv_attn view = {.n = N, .count = k - first, .heads = a->heads + first};
+            st = image_figures(o, rf, rp, sub, &in, &im, &view, err);
+        }
+        rows = (rows + 1) / 2, cols = (cols + 1) / 2;
+    }
+    free(tk.names);
+    return st;
+}
+
 /* The image paths: the file itself when it is an image, else its lines (a relative path
  * that does not exist as given is tried beside the list file). */
 void run_vision_path(const char *list, const mhv_sentence *s, char *buf, size_t size)
@@ -220,6 +284,30 @@ mhv_status run_vision_grid(const mhv_model *m, int height, int width, int interp
     return st;
 }
 
+/* Swin's heads: a stage has its own count, a selection is as wide as the most of them.
+ * An item naming a head past its layer's count is refused; patterns ("all", "*:3") keep the
+ * heads that exist. */
+static mhv_status swin_heads(const char *spec, const mhv_model *m, mhv_heads *sel,
+                             mhv_error *err)
+{
+    const mhv_config *c = &m->cfg;
+    char item[64];
+    for (const char *p = spec; *p;) {
+        size_t len = strcspn(p, ",");
+        snprintf(item, sizeof item, "%.*s", (int)(len < sizeof item ? len : sizeof item - 1), p);
+        int l, h;
+        char tail;
+        if (sscanf(item, "%d:%d%c", &l, &h, &tail) == 2 && l >= 0 && l < c->num_layers &&
+            h >= mhv_config_layer_heads(c, l))
+            return mhv_fail(err, MHV_EUSAGE, "", "--heads: %s: layer %d of %s has %d heads "
+                            "(stage %d)", item, l, c->arch, mhv_config_layer_heads(c, l),
+                            mhv_config_swin_stage(c, l) + 1);
+        p += len + (p[len] == ',');
+    }
+    mhv_model_heads_fit(m, sel);
+    return MHV_OK;
+}
+
 /* The buffers of one image, grown to the largest so far. */
 typedef struct {
     float *px;          /* (channels, height, width) the preprocessed image */
@@ -275,6 +363,10 @@ mhv_status run_vision(const run_vis_opts *o, mhv_model *m, mhv_forward_ctx *fc, 
     if (o->query_cls && c->vision_extra == 0)
         return mhv_fail(err, MHV_EUSAGE, "", "--query cls: %s has no [CLS] token (give --query "
                         "ROW,COL%s)", c->arch, m->pool_probe ? " or pool" : "");
+    if (c->swin && (fo->html || o->aggregate))
+        return mhv_fail(err, MHV_EUNSUPPORTED, "", "%s is not available for swin yet (its "
+                        "stages have token grids of their own: give png, svg, pdf or json)",
+                        fo->html ? "--format html" : "--aggregate");
     /* a model without [CLS] but with a pooling head (SigLIP) draws its probe by default */
     int pool = o->query_pool || (!o->query_patch && c->vision_extra == 0 && m->pool_probe);
     if (pool && !m->pool_probe)
@@ -303,6 +395,8 @@ mhv_status run_vision(const run_vis_opts *o, mhv_model *m, mhv_forward_ctx *fc, 
         snprintf(msg, sizeof msg, "%s", err->msg);
         return mhv_fail(err, st, "", "--heads: %s", msg);
     }
+    if (c->swin && (st = swin_heads(o->heads, m, &sel, err)))
+        goto done_sel;
     if ((st = run_figs_begin(&rf, fo, m, NULL, err)))
         goto done_sel;
     if ((st = mhv_preprocess_load(m->dir, c->image_size, &pp, err)))
@@ -417,7 +511,11 @@ mhv_status run_vision(const run_vis_opts *o, mhv_model *m, mhv_forward_ctx *fc, 
                 vb.pool_heads[h] = (mhv_head_attn){.layer = c->num_layers, .head = h,
                                                    .w = vb.pool_w + (size_t)h * (size_t)n,
                                                    .rows = 1, .cols = n};
-            st = image_figures(o, &rf, &rp, dir, &fin, &oin, pool && overlays ? &pa : &a, err);
+            if (c->swin)
+                st = swin_figures(o, &rf, &rp, dir, &fin, &oin, &a, c, err);
+            else
+                st = image_figures(o, &rf, &rp, dir, &fin, &oin, pool && overlays ? &pa : &a,
+                                   err);
         }
         mhv_attn_free(&a);
         mhv_image_free(&im);

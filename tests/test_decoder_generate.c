@@ -212,6 +212,133 @@ static void test_last_row(void **state)
     assert_true(checked >= 100);
 }
 
+/* The logits of the token after seq(len) from the whole pass (its last row) into want. */
+static void whole_row(mhv_forward_ctx *fc, const mhv_model *m, const int32_t *seq, int len,
+                      float *all, float *want)
+{
+    mhv_error err = {0};
+    size_t V = (size_t)m->cfg.vocab_size;
+    if (mhv_forward_logits(fc, m, seq, len, all, &err))
+        fail_msg("%s: %s", m->dir, err.msg);
+    memcpy(want, all + (size_t)(len - 1) * V, V * sizeof *want);
+}
+
+/* The fixtures whose passes cannot continue a cached sequence (their steps rerun it whole):
+ * MLA's own projections (DeepSeek-V2/V3), longrope's factors and MPT's ALiBi offsets that
+ * follow the sequence's length (Phi-3 su/longrope, PhiMoE, MPT). Any other fixture (BLOOM's
+ * and Falcon's ALiBi among them) must run its steps from the cache. */
+static int may_refuse(const char *dir)
+{
+    static const char *const names[] = {"deepseek", "longrope", "phi3-lm-bf16-su", "phimoe",
+                                        "mpt"};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (strstr(dir, names[i]))
+            return 1;
+    return 0;
+}
+
+/* Decoding steps from the key/value caches give the whole pass's last row bytewise, for
+ * every causal-LM fixture: the prompt's pass, greedy steps, then two beams forked from one
+ * and reordered (each continuing the other's slot), on 2 threads and with the scalar
+ * kernels. A fixture whose steps fall back to whole passes must be one that may. */
+static void test_cached_steps(void **state)
+{
+    (void)state;
+    static const struct {
+        int threads;
+        const char *kernel;
+    } runs[] = {{2, NULL}, {1, "scalar"}, {2, "avx2"}};
+    int checked = 0, refused = 0;
+    for (size_t r = 0; r < sizeof runs / sizeof runs[0]; r++) {
+        DIR *d = opendir("tests/fixtures");
+        assert_non_null(d);
+        struct dirent *e;
+        mhv_forward_params p = {.threads = runs[r].threads, .kernel = runs[r].kernel};
+        mhv_forward_ctx *fc;
+        mhv_error err = {0};
+        assert_int_equal(mhv_forward_ctx_new(&p, &fc, &err), MHV_OK);
+        while ((e = readdir(d))) {
+            char dir[512];
+            snprintf(dir, sizeof dir, "tests/fixtures/%s", e->d_name);
+            mhv_model *m;
+            if (e->d_name[0] == '.' || mhv_model_open(dir, &m, &err) != MHV_OK)
+                continue;
+            const mhv_config *c = &m->cfg;
+            int32_t seq[2][16] = {{5, 9, 17, 4, 30, 11, 8, 2, 21}};
+            int V = c->vocab_size, n = 9;
+            if (!c->causal || c->enc_dec || c->vision || !m->lm_head.data ||
+                c->image_in_text || c->max_positions < 16) {
+                mhv_model_close(m);
+                continue;
+            }
+            for (int i = 0; i < n; i++)
+                seq[0][i] %= V;
+            float *all = malloc((size_t)16 * (size_t)V * sizeof *all);
+            float *want = malloc((size_t)V * sizeof *want);
+            float *got = malloc((size_t)2 * (size_t)V * sizeof *got);
+            mhv_forward_kv *kv;
+            if (mhv_forward_kv_new(m, 2, 16, &kv, &err))
+                fail_msg("%s: %s", dir, err.msg);
+            /* the prompt, then greedy steps up to 13 tokens */
+            for (; n <= 13; n++) {
+                if (mhv_forward_kv_next(fc, m, kv, seq[0], 1, n, got, &err))
+                    fail_msg("%s: %s", dir, err.msg);
+                whole_row(fc, m, seq[0], n, all, want);
+                if (memcmp(got, want, (size_t)V * sizeof *want) != 0)
+                    fail_msg("%s (%s): the cached step's logits at %d tokens are not the whole "
+                             "pass's", dir, runs[r].kernel ? runs[r].kernel : "2 threads", n);
+                int best = 0;
+                for (int v = 1; v < V; v++)
+                    best = want[v] > want[best] ? v : best;
+                seq[0][n] = best;
+            }
+            /* two beams forked from the one (14 tokens each), then each continued by the
+             * other's next step (15 tokens): the slots swap */
+            memcpy(seq[1], seq[0], sizeof seq[0]);
+            seq[1][13] = (seq[0][13] + 1) % V;
+            for (int len = 14; len <= 15; len++) {
+                int32_t both[2 * 15];
+                if (len == 15) { /* beam 0 continues beam 1's sequence and the other way */
+                    int32_t t[16];
+                    memcpy(t, seq[0], sizeof t);
+                    memcpy(seq[0], seq[1], sizeof t), memcpy(seq[1], t, sizeof t);
+                    seq[0][14] = 3 % V, seq[1][14] = 7 % V;
+                }
+                memcpy(both, seq[0], (size_t)len * sizeof *both);
+                memcpy(both + len, seq[1], (size_t)len * sizeof *both);
+                if (mhv_forward_kv_next(fc, m, kv, both, 2, len, got, &err))
+                    fail_msg("%s: %s", dir, err.msg);
+                for (int b = 0; b < 2; b++) {
+                    whole_row(fc, m, seq[b], len, all, want);
+                    if (memcmp(got + (size_t)b * (size_t)V, want, (size_t)V * sizeof *want))
+                        fail_msg("%s (%s): beam %d's cached logits at %d tokens are not the "
+                                 "whole pass's", dir, runs[r].kernel ? runs[r].kernel : "2 threads",
+                                 b, len);
+                }
+            }
+            long cached, whole;
+            mhv_forward_kv_stats(kv, &cached, &whole);
+            if (whole) {
+                refused++;
+                if (!may_refuse(dir))
+                    fail_msg("%s: its steps ran whole passes, not from the cache", dir);
+            } else {
+                /* the prompt once, then one position a step and beam */
+                assert_int_equal(cached, 9 + 4 + 2 + 2);
+            }
+            mhv_forward_kv_free(kv);
+            free(all), free(want), free(got);
+            mhv_model_close(m);
+            checked++;
+        }
+        closedir(d);
+        mhv_forward_ctx_free(fc);
+    }
+    print_message("cached steps: %d fixture runs, %d of them with whole passes\n", checked,
+                  refused);
+    assert_true(checked >= 300);
+}
+
 static void test_refusals(void **state)
 {
     (void)state;
@@ -265,6 +392,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_last_row),
+        cmocka_unit_test(test_cached_steps),
         cmocka_unit_test(test_refusals),
         cmocka_unit_test(test_goldens),
     };

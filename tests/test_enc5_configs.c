@@ -227,6 +227,9 @@ static void test_big_bird(void **state)
     assert_int_equal(c.max_positions, 4096);
     assert_int_equal(c.act, MHV_ACT_GELU_NEW);
     assert_int_equal(c.sparse_full_max, (5 + 2 * 3) * 64); /* block_sparse by default */
+    assert_int_equal(c.sparse_block, 64);
+    assert_int_equal(c.sparse_random, 3);
+    assert_int_equal(c.qkv_no_bias, 0);
     assert_int_equal(c.embed_rescale, 0);
     assert_int_equal(c.pos_offset, 0);
     config_ok("{\"model_type\": \"big_bird\", \"attention_type\": \"original_full\", "
@@ -236,8 +239,12 @@ static void test_big_bird(void **state)
     config_ok("{\"model_type\": \"big_bird\", \"block_size\": 4, \"num_random_blocks\": 1}",
               &c);
     assert_int_equal(c.sparse_full_max, 28);
-    config_refused("{\"model_type\": \"big_bird\", \"use_bias\": false}",
-                   "use_bias false is not supported");
+    assert_int_equal(c.sparse_block, 4);
+    assert_int_equal(c.sparse_random, 1);
+    config_ok("{\"model_type\": \"big_bird\", \"use_bias\": false, \"attention_type\": "
+              "\"original_full\"}", &c);
+    assert_int_equal(c.qkv_no_bias, 1);
+    assert_int_equal(c.sparse_full_max, 0);
     config_refused("{\"model_type\": \"big_bird\", \"attention_type\": \"sparse\"}",
                    "attention_type 'sparse' is neither original_full nor block_sparse");
     config_refused("{\"model_type\": \"big_bird\", \"is_decoder\": true}",

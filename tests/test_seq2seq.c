@@ -317,6 +317,8 @@ static void test_config_refusals(void **state)
          "attention_window"},
         {"{\"model_type\": \"led\", \"encoder_layers\": 2, \"attention_window\": [4]}",
          "lists 1 windows for 2 encoder layers"},
+        {"{\"model_type\": \"bigbird_pegasus\", \"attention_type\": \"sparse\"}",
+         "attention_type 'sparse' is neither original_full nor block_sparse"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         mhv_config c;
@@ -342,6 +344,158 @@ static void test_config_refusals(void **state)
     assert_int_equal(mhv_config_parse(mb, strlen(mb), "config.json", &c, &err), MHV_OK);
     assert_true(c.pre_norm && c.final_norm);
     assert_int_equal(c.decoder_start_id, 2);
+    /* BigBirdPegasusConfig's: block_sparse encoder, no attention biases, learned positions */
+    const char *bp = "{\"model_type\": \"bigbird_pegasus\"}";
+    assert_int_equal(mhv_config_parse(bp, strlen(bp), "config.json", &c, &err), MHV_OK);
+    assert_true(c.enc_dec && c.pre_norm && c.final_norm && c.act == MHV_ACT_GELU_NEW);
+    assert_int_equal(c.vocab_size, 96103);
+    assert_int_equal(c.max_positions, 4096);
+    assert_int_equal(c.num_layers, 16);
+    assert_int_equal(c.pos_offset, 0);
+    assert_true(c.embed_scale > 0 && !c.sinusoidal);
+    assert_int_equal(c.sparse_full_max, (5 + 2 * 3) * 64);
+    assert_int_equal(c.sparse_block, 64);
+    assert_int_equal(c.sparse_random, 3);
+    assert_int_equal(c.qkv_no_bias, 1);
+    assert_int_equal(c.eos_id, 1);
+    assert_int_equal(c.decoder_start_id, 2);
+    const char *bf = "{\"model_type\": \"bigbird_pegasus\", \"attention_type\": "
+                     "\"original_full\", \"use_bias\": true}";
+    assert_int_equal(mhv_config_parse(bf, strlen(bf), "config.json", &c, &err), MHV_OK);
+    assert_int_equal(c.sparse_full_max, 0);
+    assert_int_equal(c.qkv_no_bias, 0);
+}
+
+/* The whole pass's logits of the token after tgt(len) (the encoder run again, no memo). */
+static void whole_row(mhv_forward_ctx *fc, const mhv_model *m, const int32_t *src, int ns,
+                      const float *feats, const int32_t *tgt, int len, float *all, float *want)
+{
+    mhv_error err = {0};
+    size_t V = (size_t)m->cfg.dec_vocab_size;
+    mhv_status st = feats ? mhv_forward_seq2seq_logits_audio(fc, m, feats, tgt, len, all, &err)
+                          : mhv_forward_seq2seq_logits(fc, m, src, ns, tgt, len, all, &err);
+    if (st)
+        fail_msg("%s: %s", m->dir, err.msg);
+    memcpy(want, all + (size_t)(len - 1) * V, V * sizeof *want);
+}
+
+/* Decoding steps of an encoder-decoder from the key/value caches (the encoder's output and
+ * cross keys and values from the memo) give the whole pass's last row bytewise, for every
+ * encoder-decoder fixture with an LM head (text, Whisper's audio, vision-encoder-decoders'
+ * images): greedy steps, then two beams forked and swapped, on 2 threads and with the
+ * scalar kernels. Only the positions counted over the target's pads (M2M100, NLLB, FSMT,
+ * TrOCR's sinusoids) may rerun whole targets. */
+static void test_cached_steps(void **state)
+{
+    (void)state;
+    static const char *const whole_ok[] = {"m2m100", "nllb", "fsmt", "ved-deit-trocr"};
+    static const struct {
+        int threads;
+        const char *kernel;
+    } runs[] = {{2, NULL}, {1, "scalar"}};
+    int checked = 0, cached_runs = 0;
+    for (size_t r = 0; r < sizeof runs / sizeof runs[0]; r++) {
+        DIR *d = opendir("tests/fixtures");
+        assert_non_null(d);
+        struct dirent *e;
+        mhv_forward_params p = {.threads = runs[r].threads, .kernel = runs[r].kernel};
+        mhv_forward_ctx *fc;
+        mhv_error err = {0};
+        assert_int_equal(mhv_forward_ctx_new(&p, &fc, &err), MHV_OK);
+        while ((e = readdir(d))) {
+            char dir[512];
+            snprintf(dir, sizeof dir, "tests/fixtures/%s", e->d_name);
+            mhv_model *m;
+            if (e->d_name[0] == '.' || mhv_model_open(dir, &m, &err) != MHV_OK)
+                continue;
+            const mhv_config *c = &m->cfg;
+            if (!c->enc_dec || !m->lm_head.data || c->max_positions < 8) {
+                mhv_model_close(m);
+                continue;
+            }
+            int V = c->dec_vocab_size, ns = 7;
+            int32_t src[7] = {4, 9, 12, 5, 7, 3, 2}, seq[2][8] = {{2 % V}};
+            for (int i = 0; i < ns; i++)
+                src[i] %= c->vocab_size;
+            /* audio features or an image: any values of the encoder's input size */
+            float *feats = NULL;
+            size_t nf = 0;
+            if (c->audio_positions) {
+                const mhv_model *tower = m->image_tower;
+                nf = c->image_enc_dec ? (size_t)tower->cfg.num_channels *
+                                            (size_t)tower->cfg.image_size *
+                                            (size_t)tower->cfg.image_size
+                                      : (size_t)c->num_mel_bins * 2 * (size_t)c->audio_positions;
+                feats = malloc(nf * sizeof *feats);
+                for (size_t i = 0; i < nf; i++)
+                    feats[i] = (float)((i * 7919) % 200) / 100.0f - 1.0f;
+            }
+            float *all = malloc((size_t)8 * (size_t)V * sizeof *all);
+            float *want = malloc((size_t)V * sizeof *want);
+            float *got = malloc((size_t)2 * (size_t)V * sizeof *got);
+            mhv_nn_memo *memo = calloc(1, sizeof *memo);
+            mhv_forward_kv *kv;
+            if (mhv_forward_kv_new_seq2seq(m, 2, 8, feats ? NULL : src, ns, feats, memo, &kv,
+                                           &err))
+                fail_msg("%s: %s", dir, err.msg);
+            int n = 1;
+            for (; n <= 5; n++) { /* the start token, then greedy steps */
+                if (mhv_forward_kv_next(fc, m, kv, seq[0], 1, n, got, &err))
+                    fail_msg("%s: %s", dir, err.msg);
+                whole_row(fc, m, src, ns, feats, seq[0], n, all, want);
+                if (memcmp(got, want, (size_t)V * sizeof *want))
+                    fail_msg("%s (%s): the cached step's logits at %d tokens are not the "
+                             "whole pass's", dir, runs[r].kernel ? "scalar" : "2 threads", n);
+                int best = 0;
+                for (int v = 1; v < V; v++)
+                    best = want[v] > want[best] ? v : best;
+                seq[0][n] = best;
+            }
+            memcpy(seq[1], seq[0], sizeof seq[0]);
+            seq[1][5] = (seq[0][5] + 1) % V;
+            for (int len = 6; len <= 7; len++) { /* forked, then each continues the other */
+                int32_t both[2 * 7];
+                if (len == 7) {
+                    int32_t t[8];
+                    memcpy(t, seq[0], sizeof t);
+                    memcpy(seq[0], seq[1], sizeof t), memcpy(seq[1], t, sizeof t);
+                    seq[0][6] = 3 % V, seq[1][6] = 5 % V;
+                }
+                memcpy(both, seq[0], (size_t)len * sizeof *both);
+                memcpy(both + len, seq[1], (size_t)len * sizeof *both);
+                if (mhv_forward_kv_next(fc, m, kv, both, 2, len, got, &err))
+                    fail_msg("%s: %s", dir, err.msg);
+                for (int b = 0; b < 2; b++) {
+                    whole_row(fc, m, src, ns, feats, seq[b], len, all, want);
+                    if (memcmp(got + (size_t)b * (size_t)V, want, (size_t)V * sizeof *want))
+                        fail_msg("%s (%s): beam %d's cached logits at %d tokens are not the "
+                                 "whole pass's", dir, runs[r].kernel ? "scalar" : "2 threads",
+                                 b, len);
+                }
+            }
+            long cached, whole;
+            mhv_forward_kv_stats(kv, &cached, &whole);
+            int may = 0;
+            for (size_t i = 0; i < sizeof whole_ok / sizeof whole_ok[0]; i++)
+                may |= strstr(dir, whole_ok[i]) != NULL;
+            if (whole && !may)
+                fail_msg("%s: its steps ran whole targets, not from the cache", dir);
+            if (!whole) {
+                assert_int_equal(cached, 5 + 2 + 2);
+                cached_runs++;
+            }
+            mhv_forward_kv_free(kv);
+            mhv_nn_memo_free(memo);
+            free(memo), free(feats), free(all), free(want), free(got);
+            mhv_model_close(m);
+            checked++;
+        }
+        closedir(d);
+        mhv_forward_ctx_free(fc);
+    }
+    print_message("cached steps: %d encoder-decoder fixture runs, %d from the caches\n",
+                  checked, cached_runs);
+    assert_true(cached_runs >= 30);
 }
 
 int main(void)
@@ -351,6 +505,7 @@ int main(void)
         cmocka_unit_test(test_selection),
         cmocka_unit_test(test_not_seq2seq),
         cmocka_unit_test(test_config_refusals),
+        cmocka_unit_test(test_cached_steps),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -141,7 +141,19 @@ static void sentence_json(FILE *f, int index, const char *text, size_t len,
         }
         fputs("]}", f);
     }
-    if (au) {
+    if (au && au->grid_rows) { /* AST's patch grid */
+        fputs(",\n   \"audio\": {\"path\": ", f);
+        mhv_jsonw_str(f, au->path, strlen(au->path));
+        fprintf(f, ", \"sampling_rate\": %d, \"samples\": %ld, \"seconds\": %.6g, "
+                "\"fbank_frames\": %d, \"max_length\": %d,\n    \"grid\": [%d, %d], "
+                "\"first_patch\": 2, \"patch_seconds\": %.6g, \"patch_hz\": [",
+                au->sampling_rate, au->samples, (double)au->samples / au->sampling_rate,
+                au->fbank_frames, au->max_length, au->grid_rows, au->grid_cols,
+                au->col_seconds);
+        for (int i = 0; i < au->grid_rows; i++)
+            fprintf(f, "%s%.6g", i ? ", " : "", au->row_hz[i]);
+        fputs("]}", f);
+    } else if (au) {
         fputs(",\n   \"audio\": {\"path\": ", f);
         mhv_jsonw_str(f, au->path, strlen(au->path));
         fprintf(f, ", \"sampling_rate\": %d, \"samples\": %ld, \"seconds\": %.6g, "

@@ -70,10 +70,19 @@ typedef struct {
     int sampling_rate;
     long samples;
     double frame_seconds;
+    /* The Audio Spectrogram Transformer's patches instead of frames (grid_rows 0: frames):
+     * the filter bank's own frames and max_length, the patch grid (rows: frequency, cols:
+     * time) after 2 tokens ([CLS], distillation), the seconds between patch columns and
+     * each row's lowest mel bin centre in Hz (row_hz, grid_rows of them) */
+    int fbank_frames, max_length, grid_rows, grid_cols;
+    double col_seconds;
+    const double *row_hz;
 } mhv_report_audio;
 /* mhv_report_sentence_norms with, after the tokens, "audio": {"path", "sampling_rate",
  * "samples", "seconds", "frame_seconds", "frames", "frame_times": [each frame's start in
- * seconds]}. */
+ * seconds]}; for AST's patches instead "audio": {"path", "sampling_rate", "samples",
+ * "seconds", "fbank_frames", "max_length", "grid": [rows, cols], "first_patch": 2,
+ * "patch_seconds", "patch_hz": [each row's lowest bin centre]}. */
 void mhv_report_sentence_audio(FILE *f, int index, const char *text, size_t len,
                                const mhv_encoding *enc, const mhv_tok *tok,
                                const mhv_attn *attn, const float *norms,

@@ -11,6 +11,7 @@
 
 #include "base/fileio.h"
 #include "base/json.h"
+#include "media/dft.h"
 
 #define MEL_MAX_HZ 8000.0 /* WhisperFeatureExtractor's mel_filter_bank max_frequency */
 #define MEL_FLOOR 1e-10   /* audio_utils.spectrogram's mel_floor */
@@ -134,49 +135,6 @@ static void mel_filters(int bins, int mels, int rate, double *filt, double *ff)
     }
 }
 
-/* ---- a mixed-radix DFT in float64 ---- */
-
-typedef struct {
-    int N;
-    double complex *tw;     /* (N,) exp(-2 pi i k / N) */
-    double complex *tmp;    /* (N,) */
-} dft_plan;
-
-static int smallest_factor(int n)
-{
-    for (int p = 2; (long long)p * p <= n; p++)
-        if (n % p == 0)
-            return p;
-    return n;
-}
-
-/* out(n) = the DFT of in[0], in[stride], ... (n of them); step: N / n in the twiddles. */
-static void dft_rec(const dft_plan *pl, const double complex *in, size_t stride, int n,
-                    size_t step, double complex *out)
-{
-    if (n == 1) {
-        out[0] = in[0];
-        return;
-    }
-    int p = smallest_factor(n), m = n / p;
-    for (int r = 0; r < p; r++)
-        dft_rec(pl, in + (size_t)r * stride, stride * (size_t)p, m, step * (size_t)p,
-                out + (size_t)r * (size_t)m);
-    /* X[k + q m] = sum_r Y_r[k] w^(r (k + q m)): the same p slots are read and written */
-    size_t N = (size_t)pl->N;
-    for (int k = 0; k < m; k++) {
-        for (int r = 0; r < p; r++)
-            pl->tmp[r] = out[(size_t)r * (size_t)m + (size_t)k];
-        for (int q = 0; q < p; q++) {
-            size_t kk = (size_t)k + (size_t)q * (size_t)m;
-            double complex s = pl->tmp[0];
-            for (int r = 1; r < p; r++)
-                s += pl->tmp[r] * pl->tw[(step * (size_t)r * kk) % N];
-            out[kk] = s;
-        }
-    }
-}
-
 mhv_status mhv_logmel_run(const mhv_logmel_cfg *c, const float *samples, size_t n, float *out,
                           mhv_error *err)
 {
@@ -190,9 +148,10 @@ mhv_status mhv_logmel_run(const mhv_logmel_cfg *c, const float *samples, size_t 
     double *power = malloc((size_t)bins * sizeof *power);
     double *logmel = malloc((size_t)mels * (size_t)frames * sizeof *logmel);
     double complex *buf = malloc((size_t)N * sizeof *buf), *spec = malloc((size_t)N * sizeof *spec);
-    dft_plan pl = {N, malloc((size_t)N * sizeof *pl.tw), malloc((size_t)N * sizeof *pl.tmp)};
+    mhv_dft_plan pl = {0};
     mhv_status st = MHV_OK;
-    if (!x || !win || !filt || !ff || !power || !logmel || !buf || !spec || !pl.tw || !pl.tmp) {
+    if (!x || !win || !filt || !ff || !power || !logmel || !buf || !spec ||
+        mhv_dft_plan_init(&pl, N)) {
         st = mhv_fail(err, MHV_ENOMEM, "", "out of memory for the log-mel spectrogram");
         goto done;
     }
@@ -206,14 +165,12 @@ mhv_status mhv_logmel_run(const mhv_logmel_cfg *c, const float *samples, size_t 
     /* np.hanning(N + 1)[:-1]: 0.5 + 0.5 cos(pi k / N), k = -N, -N + 2, ... */
     for (int i = 0; i < N; i++)
         win[i] = 0.5 + 0.5 * cos(M_PI * (double)(2 * i - N) / (double)N);
-    for (int k = 0; k < N; k++)
-        pl.tw[k] = cexp(-2.0 * M_PI * I * (double)k / (double)N);
     mel_filters(bins, mels, c->sampling_rate, filt, ff);
     for (int t = 0; t < frames; t++) {
         const double *fr = x + (size_t)t * (size_t)c->hop_length;
         for (int i = 0; i < N; i++)
             buf[i] = fr[i] * win[i];
-        dft_rec(&pl, buf, 1, N, 1, spec);
+        mhv_dft(&pl, buf, spec);
         for (int b = 0; b < bins; b++) { /* kept as complex64, |z| in float64, squared */
             double a = hypot((double)(float)creal(spec[b]), (double)(float)cimag(spec[b]));
             power[b] = a * a;
@@ -238,6 +195,6 @@ mhv_status mhv_logmel_run(const mhv_logmel_cfg *c, const float *samples, size_t 
         out[i] = ((out[i] > lo ? out[i] : lo) + 4.0f) / 4.0f;
 done:
     free(x), free(win), free(filt), free(ff), free(power), free(logmel), free(buf), free(spec);
-    free(pl.tw), free(pl.tmp);
+    mhv_dft_plan_free(&pl);
     return st;
 }

@@ -25,6 +25,7 @@ typedef struct {
     int owlv2;             /* rescale, pad square, resize as scikit-image (mhv_preprocess.owlv2) */
     int rescale_alias;     /* OWL's processors: a "rescale" key sets do_rescale */
     int naflex;            /* SigLIP 2's patch budget (mhv_preprocess.naflex_patch) */
+    int smart;             /* Qwen2-VL's smart_resize (mhv_preprocess.smart_factor) */
 } proc_class;
 
 #define HALF {0.5, 0.5, 0.5}
@@ -34,19 +35,23 @@ typedef struct {
 #define IMAGENET_STD {0.229, 0.224, 0.225}
 
 static const proc_class proc_classes[] = {
-    {"ViTImageProcessor", 2, 224, 224, 0, 1, 0, 0, HALF, HALF, 0, 0, 0, 0, 0},
-    {"DeiTImageProcessor", 3, 256, 256, 0, 1, 1, 224, HALF, HALF, 0, 0, 0, 0, 0},
-    {"BeitImageProcessor", 3, 224, 224, 0, 1, 0, 224, HALF, HALF, 0, 0, 0, 0, 0},
-    {"BitImageProcessor", 3, 0, 0, 224, 0, 1, 224, CLIP_MEAN, CLIP_STD, 1, 0, 0, 0, 0},
-    {"CLIPImageProcessor", 3, 0, 0, 224, 0, 1, 224, CLIP_MEAN, CLIP_STD, 1, 0, 0, 0, 0},
-    {"SiglipImageProcessor", 3, 224, 224, 0, 0, 0, 0, HALF, HALF, 1, 0, 0, 0, 0},
+    {"ViTImageProcessor", 2, 224, 224, 0, 1, 0, 0, HALF, HALF, 0, 0, 0, 0, 0, 0},
+    {"DeiTImageProcessor", 3, 256, 256, 0, 1, 1, 224, HALF, HALF, 0, 0, 0, 0, 0, 0},
+    {"BeitImageProcessor", 3, 224, 224, 0, 1, 0, 224, HALF, HALF, 0, 0, 0, 0, 0, 0},
+    {"BitImageProcessor", 3, 0, 0, 224, 0, 1, 224, CLIP_MEAN, CLIP_STD, 1, 0, 0, 0, 0, 0},
+    {"CLIPImageProcessor", 3, 0, 0, 224, 0, 1, 224, CLIP_MEAN, CLIP_STD, 1, 0, 0, 0, 0, 0},
+    {"SiglipImageProcessor", 3, 224, 224, 0, 0, 0, 0, HALF, HALF, 1, 0, 0, 0, 0, 0},
+    /* Gemma 3's (without pan and scan) */
+    {"Gemma3ImageProcessor", 2, 224, 224, 0, 1, 0, 0, HALF, HALF, 1, 0, 0, 0, 0, 0},
     /* torchvision only (no Pillow backend): rescale -> resize (floats) -> normalize */
-    {"DINOv3ViTImageProcessor", 2, 224, 224, 0, 1, 0, 0, IMAGENET_MEAN, IMAGENET_STD, 0, 1, 0, 0, 0},
-    {"OwlViTImageProcessor", 3, 768, 768, 0, 1, 0, 768, CLIP_MEAN, CLIP_STD, 1, 0, 0, 1, 0},
+    {"DINOv3ViTImageProcessor", 2, 224, 224, 0, 1, 0, 0, IMAGENET_MEAN, IMAGENET_STD, 0, 1, 0, 0, 0, 0},
+    {"OwlViTImageProcessor", 3, 768, 768, 0, 1, 0, 768, CLIP_MEAN, CLIP_STD, 1, 0, 0, 1, 0, 0},
     /* its own pipeline: rescale -> pad square -> scikit-image's resize -> normalize */
-    {"Owlv2ImageProcessor", 2, 960, 960, 0, 1, 0, 0, CLIP_MEAN, CLIP_STD, 1, 0, 1, 1, 0},
+    {"Owlv2ImageProcessor", 2, 960, 960, 0, 1, 0, 0, CLIP_MEAN, CLIP_STD, 1, 0, 1, 1, 0, 0},
     /* its own sizes: the largest whole-patch image within max_num_patches */
-    {"Siglip2ImageProcessor", 2, 0, 0, 0, 1, 0, 0, HALF, HALF, 0, 0, 0, 0, 1},
+    {"Siglip2ImageProcessor", 2, 0, 0, 0, 1, 0, 0, HALF, HALF, 0, 0, 0, 0, 1, 0},
+    /* its own sizes: smart_resize within min_pixels and max_pixels */
+    {"Qwen2VLImageProcessor", 3, 0, 0, 0, 0, 0, 0, CLIP_MEAN, CLIP_STD, 1, 0, 0, 0, 0, 1},
 };
 
 /* AutoImageProcessor's class for a file naming none, by config.json's model_type (the
@@ -61,7 +66,10 @@ static const struct {
     {"siglip", "SiglipImageProcessor"}, {"dinov3_vit", "DINOv3ViTImageProcessor"},
     {"aimv2", "CLIPImageProcessor"}, {"aimv2_vision_model", "CLIPImageProcessor"},
     {"owlvit", "OwlViTImageProcessor"}, {"owlv2", "Owlv2ImageProcessor"},
-    {"siglip2", "Siglip2ImageProcessor"},
+    {"siglip2", "Siglip2ImageProcessor"}, {"qwen2_vl", "Qwen2VLImageProcessor"},
+    {"qwen2_5_vl", "Qwen2VLImageProcessor"}, {"swin", "ViTImageProcessor"},
+    {"swinv2", "ViTImageProcessor"}, {"gemma3", "Gemma3ImageProcessor"},
+    {"paligemma", "SiglipImageProcessor"},
 };
 
 /* The class named `type` as AutoImageProcessor reads the name: as given, or with the
@@ -127,7 +135,8 @@ static mhv_status find_proc_class(const cJSON *root, const char *dir, const char
     if (!(*out = find_class(type)))
         return mhv_fail(err, MHV_EUNSUPPORTED, path,
                         "image processor '%s' is not supported (ViT, DeiT, BEiT, BiT, CLIP, "
-                        "SigLIP, SigLIP 2, DINOv3, OWL-ViT and OWLv2 image processors are)", type);
+                        "SigLIP, SigLIP 2, DINOv3, OWL-ViT, OWLv2, Qwen2-VL and Gemma 3 image "
+                        "processors are)", type);
     return MHV_OK;
 }
 
@@ -159,6 +168,58 @@ static mhv_status size_hw(const cJSON *v, const char *key, int square, int *h, i
     if ((st = mhv_json_int(v, "height", -1, 1, MHV_IMAGE_MAX_SIDE, h, path, err)))
         return st;
     return mhv_json_int(v, "width", -1, 1, MHV_IMAGE_MAX_SIDE, w, path, err);
+}
+
+/* Qwen2VLImageProcessor's sizes: size {shortest_edge: min_pixels, longest_edge:
+ * max_pixels} (defaults 56 * 56 and 28 * 28 * 1280), min_pixels and max_pixels keys in
+ * their place (its __init__'s backward compatibility), patch_size, merge_size,
+ * temporal_patch_size; no crop. */
+static mhv_status smart_settings(const cJSON *root, mhv_preprocess *p, const char *path,
+                                 mhv_error *err)
+{
+    const cJSON *size = mhv_json_get(root, "size");
+    double lo = 56 * 56, hi = 28 * 28 * 1280;
+    mhv_status st;
+    if (size && !cJSON_IsObject(size))
+        return mhv_fail(err, MHV_EFORMAT, path, "field 'size' is not an object");
+    if ((size && ((st = mhv_json_num(size, "shortest_edge", lo, 0, 1e12, &lo, path, err)) ||
+                  (st = mhv_json_num(size, "longest_edge", hi, 0, 1e12, &hi, path, err)))) ||
+        (st = mhv_json_num(root, "min_pixels", lo, 0, 1e12, &lo, path, err)) ||
+        (st = mhv_json_num(root, "max_pixels", hi, 0, 1e12, &hi, path, err)) ||
+        (st = mhv_json_int(root, "patch_size", 14, 1, 4096, &p->smart_patch, path, err)) ||
+        (st = mhv_json_int(root, "merge_size", 2, 1, 64, &p->smart_merge, path, err)) ||
+        (st = mhv_json_int(root, "temporal_patch_size", 2, 1, 64, &p->smart_temporal, path,
+                           err)))
+        return st;
+    if (lo != floor(lo) || hi != floor(hi))
+        return mhv_fail(err, MHV_EFORMAT, path, "min_pixels and max_pixels are not whole");
+    p->min_pixels = (long)lo, p->max_pixels = (long)hi;
+    p->smart_factor = p->smart_patch * p->smart_merge;
+    p->do_center_crop = 0;
+    if (!p->do_resize)
+        return mhv_fail(err, MHV_EUNSUPPORTED, path,
+                        "do_resize false is not supported for Qwen2VLImageProcessor (the sides "
+                        "must be whole merged patches)");
+    return MHV_OK;
+}
+
+/* transformers' smart_resize (in double, as Python; round() to even): sides in whole
+ * factors, the area within [lo, hi], the aspect kept as closely as may be. */
+static void smart_size(int w, int h, int factor, long lo, long hi, int *nw, int *nh)
+{
+    double f = factor;
+    double hb = nearbyint(h / f) * f, wb = nearbyint(w / f) * f;
+    if (hb * wb > (double)hi) {
+        double beta = sqrt((double)h * w / (double)hi);
+        hb = fmax(f, floor(h / beta / f) * f);
+        wb = fmax(f, floor(w / beta / f) * f);
+    } else if (hb * wb < (double)lo) {
+        double beta = sqrt((double)lo / ((double)h * w));
+        hb = ceil(h * beta / f) * f;
+        wb = ceil(w * beta / f) * f;
+    }
+    *nh = hb > MHV_IMAGE_MAX_SIDE * 2.0 ? MHV_IMAGE_MAX_SIDE * 2 : (int)hb;
+    *nw = wb > MHV_IMAGE_MAX_SIDE * 2.0 ? MHV_IMAGE_MAX_SIDE * 2 : (int)wb;
 }
 
 mhv_status mhv_preprocess_load(const char *dir, int image_size, mhv_preprocess *p,
@@ -213,6 +274,14 @@ mhv_status mhv_preprocess_load(const char *dir, int image_size, mhv_preprocess *
     if (strcmp(pc->name, "CLIPImageProcessor") == 0 &&
         (st = mhv_json_bool(root, "use_square_size", 0, &square_clip, path, err)))
         goto out;
+    if (strcmp(pc->name, "Gemma3ImageProcessor") == 0) { /* null in its files: off */
+        const cJSON *pas = mhv_json_get(root, "do_pan_and_scan");
+        if (pas && !cJSON_IsNull(pas) && !cJSON_IsFalse(pas)) {
+            st = mhv_fail(err, MHV_EUNSUPPORTED, path, "do_pan_and_scan is not supported for "
+                          "%s (its crops add images to the prompt)", pc->name);
+            goto out;
+        }
+    }
     p->float_resize = pc->float_resize;
     if (p->float_resize && p->resample == 0) { /* torchvision's nearest is not PIL's */
         st = mhv_fail(err, MHV_EUNSUPPORTED, path,
@@ -249,6 +318,8 @@ mhv_status mhv_preprocess_load(const char *dir, int image_size, mhv_preprocess *
             goto out;
         }
     }
+    if (pc->smart && (st = smart_settings(root, p, path, err)))
+        goto out;
     if (!p->owlv2 && p->resample != 0 && p->resample != 2 && p->resample != 3) {
         st = mhv_fail(err, MHV_EUNSUPPORTED, path,
                       "resample %d is not supported (0 nearest, 2 bilinear, 3 bicubic)", p->resample);
@@ -256,7 +327,7 @@ mhv_status mhv_preprocess_load(const char *dir, int image_size, mhv_preprocess *
     }
     if (square_clip) { /* CLIPImageProcessor's KOSMOS-2 form: its default edge, square */
         p->size_h = p->size_w = pc->shortest_edge, p->shortest_edge = 0;
-    } else if (size && !pc->naflex) {
+    } else if (size && !pc->naflex && !pc->smart) {
         if (cJSON_IsObject(size) && mhv_json_get(size, "shortest_edge") &&
             (mhv_json_get(size, "longest_edge") || mhv_json_get(size, "max_height") ||
              mhv_json_get(size, "max_width"))) {
@@ -757,6 +828,10 @@ static void resized_size(const mhv_preprocess *p, int w, int h, int *nw, int *nh
         naflex_size(w, h, p->naflex_patch, p->max_num_patches, nw, nh);
         return;
     }
+    if (p->smart_factor) {
+        smart_size(w, h, p->smart_factor, p->min_pixels, p->max_pixels, nw, nh);
+        return;
+    }
     if (p->owlv2 && p->pad_square) /* padded to a square first */
         *nw = *nh = w > h ? w : h;
     if (!p->do_resize)
@@ -787,6 +862,9 @@ mhv_status mhv_preprocess_size(const mhv_preprocess *p, int w, int h, int *out_w
                                const char *name, mhv_error *err)
 {
     int nw, nh;
+    if (p->smart_factor && (w > 200.0 * h || h > 200.0 * w)) /* smart_resize's ValueError */
+        return mhv_fail(err, MHV_EUSAGE, name, "an aspect ratio above 200 (%dx%d pixels) is "
+                        "refused by Qwen2VLImageProcessor", w, h);
     resized_size(p, w, h, &nw, &nh);
     *out_w = nw, *out_h = nh;
     if (nw < 1 || nh < 1 || nw > MHV_IMAGE_MAX_SIDE || nh > MHV_IMAGE_MAX_SIDE)

@@ -33,6 +33,13 @@ typedef struct {
      * whole naflex_patch patches whose count stays within max_num_patches, the aspect kept
      * as its binary search over the scale keeps it (0: not this processor) */
     int naflex_patch, max_num_patches;
+    /* transformers' Qwen2VLImageProcessor: each image resized by smart_resize to sides in
+     * whole smart_factor (patch_size x merge_size) pixels, its area brought within
+     * [min_pixels, max_pixels] (0: not this processor); its patch_size, merge_size and
+     * temporal_patch_size, which the model's must equal */
+    int smart_factor;
+    long min_pixels, max_pixels;
+    int smart_patch, smart_merge, smart_temporal;
 } mhv_preprocess;
 
 /* The processor of a model directory: DIR/preprocessor_config.json when present (the keys

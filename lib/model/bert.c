@@ -158,33 +158,13 @@ static mhv_status read_windows(const cJSON *root, mhv_config *c, const char *nam
     return st;
 }
 
-/* BigBird's attention_type: original_full, or block_sparse, which transformers runs as
- * original_full on sentences of at most (5 + 2 num_random_blocks) block_size tokens (the
- * longer ones, sparse, are refused when run); use_bias false (bias-free q, k, v) is not read. */
+/* BigBird: rescale_embeddings, and block_sparse attention (model/block_sparse.c) past the
+ * length transformers runs as original_full; use_bias false: q, k and v without biases. */
 static mhv_status read_bigbird(const cJSON *root, mhv_config *c, const char *name,
                                mhv_error *err)
 {
-    const char *type;
-    int use_bias, block, random;
-    mhv_status st;
-    if ((st = mhv_json_str(root, "attention_type", "block_sparse", &type, name, err)) ||
-        (st = mhv_json_bool(root, "rescale_embeddings", 0, &c->embed_rescale, name, err)) ||
-        (st = mhv_json_bool(root, "use_bias", 1, &use_bias, name, err)) ||
-        (st = mhv_json_int(root, "block_size", 64, 1, MHV_MAX_POSITIONS, &block, name, err)) ||
-        (st = mhv_json_int(root, "num_random_blocks", 3, 0, MHV_MAX_POSITIONS, &random, name,
-                           err)))
-        return st;
-    if (!use_bias)
-        return mhv_fail(err, MHV_EUNSUPPORTED, name, "use_bias false is not supported (query, "
-                        "key and value without biases)");
-    if (strcmp(type, "block_sparse") == 0)
-        c->sparse_full_max = (int)((5 + 2 * (int64_t)random) * block > MHV_MAX_POSITIONS
-                                       ? MHV_MAX_POSITIONS
-                                       : (5 + 2 * (int64_t)random) * block);
-    else if (strcmp(type, "original_full") != 0)
-        return mhv_fail(err, MHV_EFORMAT, name, "attention_type '%.40s' is neither "
-                        "original_full nor block_sparse", type);
-    return MHV_OK;
+    mhv_status st = mhv_json_bool(root, "rescale_embeddings", 0, &c->embed_rescale, name, err);
+    return st ? st : mhv_family_sparse_config(root, 1, c, name, err);
 }
 
 static mhv_status bert_config(const cJSON *root, mhv_config *c, const char *name,
@@ -250,6 +230,9 @@ static mhv_status bert_config(const cJSON *root, mhv_config *c, const char *name
     }
     if (v->windowed) {
         c->global_attn = 1;
+        if ((st = mhv_json_int(root, "sep_token_id", 2, 0, MHV_MAX_VOCAB - 1, &c->global_sep_id,
+                               name, err)))
+            return st;
         return read_windows(root, c, name, err);
     }
     if (v->bigbird)
@@ -330,6 +313,42 @@ static mhv_status load_pre_ln(mhv_model *m, mhv_wload *ld, const struct pre_ln *
     return load_mlm_head(m, ld, err);
 }
 
+/* One post-norm layer whose q, k and v have no biases (BigBird's use_bias false), in
+ * mhv_layer_load_dense's order. */
+static mhv_status load_layer_qkv_no_bias(mhv_wload *ld, const char *prefix,
+                                         const mhv_dense_names *nm, int H, int I, mhv_layer *ly,
+                                         mhv_error *err)
+{
+    const char *mats[4] = {nm->q, nm->k, nm->v, nm->o};
+    mhv_mat *dst[4] = {&ly->q, &ly->k, &ly->v, &ly->o};
+    char w[160], b[160];
+    mhv_status st;
+    for (int t = 0; t < 4; t++) {
+        snprintf(w, sizeof w, "%s%s.weight", prefix, mats[t]);
+        if ((st = mhv_wload_mat(ld, w, H, H, 0, dst[t], err)))
+            return st;
+    }
+    snprintf(b, sizeof b, "%s%s.bias", prefix, nm->o);
+    if ((st = mhv_wload_vec(ld, b, H, 0, &ly->o_b, err)))
+        return st;
+    struct { const char *name; int rows, cols; mhv_mat *mat; float **g, **b; } rest[] = {
+        {nm->ln_attn, H, 0, NULL, &ly->ln_attn_g, &ly->ln_attn_b},
+        {nm->ffn_up, I, H, &ly->ffn_up, NULL, &ly->ffn_up_b},
+        {nm->ffn_down, H, I, &ly->ffn_down, NULL, &ly->ffn_down_b},
+        {nm->ln_ffn, H, 0, NULL, &ly->ln_ffn_g, &ly->ln_ffn_b},
+    };
+    for (size_t t = 0; t < sizeof rest / sizeof rest[0]; t++) {
+        snprintf(w, sizeof w, "%s%s.weight", prefix, rest[t].name);
+        snprintf(b, sizeof b, "%s%s.bias", prefix, rest[t].name);
+        if ((st = rest[t].mat ? mhv_wload_mat(ld, w, rest[t].rows, rest[t].cols, 0,
+                                              rest[t].mat, err)
+                              : mhv_wload_vec(ld, w, rest[t].rows, 0, rest[t].g, err)) ||
+            (st = mhv_wload_vec(ld, b, rest[t].rows, 0, rest[t].b, err)))
+            return st;
+    }
+    return MHV_OK;
+}
+
 static mhv_status bert_load(mhv_model *m, mhv_wload *ld, mhv_error *err)
 {
     const mhv_config *c = &m->cfg;
@@ -363,7 +382,10 @@ static mhv_status bert_load(mhv_model *m, mhv_wload *ld, mhv_error *err)
     for (int l = 0; l < c->num_layers; l++) {
         char prefix[64];
         snprintf(prefix, sizeof prefix, "encoder.layer.%d.", l);
-        if ((st = mhv_layer_load_dense(ld, prefix, &names, H, I, &m->layers[l], err)))
+        if ((st = c->qkv_no_bias ? load_layer_qkv_no_bias(ld, prefix, &names, H, I,
+                                                           &m->layers[l], err)
+                                 : mhv_layer_load_dense(ld, prefix, &names, H, I,
+                                                        &m->layers[l], err)))
             return st;
         snprintf(prefix, sizeof prefix, "encoder.layer.%d.attention.self", l);
         if (variant_of(c)->windowed &&
@@ -371,22 +393,6 @@ static mhv_status bert_load(mhv_model *m, mhv_wload *ld, mhv_error *err)
             return st;
     }
     return load_mlm_head(m, ld, err);
-}
-
-/* BigBird's block_sparse attention: every sentence of the pass at most the length up to
- * which transformers runs it as original_full. */
-static mhv_status check_full_lengths(const mhv_nn *nn, const mhv_model *m, int n,
-                                     mhv_error *err)
-{
-    int one[2] = {0, n};
-    const int *off = nn->pack ? nn->pack->off : one;
-    for (int s = 0; s < (nn->pack ? nn->pack->count : 1); s++)
-        if (off[s + 1] - off[s] > m->cfg.sparse_full_max)
-            return mhv_fail(err, MHV_EUNSUPPORTED, m->dir, "block_sparse attention is not "
-                            "supported: a sentence of %d tokens is longer than the %d up to "
-                            "which transformers runs it as original_full",
-                            off[s + 1] - off[s], m->cfg.sparse_full_max);
-    return MHV_OK;
 }
 
 /* A pre-norm variant's pass: the decoders' pre-norm layer (model/layers.h) without a mask. */
@@ -426,7 +432,8 @@ static mhv_status bert_forward(mhv_nn *nn, const mhv_model *m, const int32_t *id
     if (variant_of(c)->pre)
         return forward_pre_ln(nn, m, ids, n, cap, logits, err);
     mhv_status st;
-    if (c->sparse_full_max > 0 && (st = check_full_lengths(nn, m, n, err)))
+    int sparse;
+    if ((st = mhv_family_sparse_check(m, n, 1, &sparse, err)))
         return st;
     if ((st = mhv_layer_global_check(nn, m, m->layers, c->num_layers, err)))
         return st;
@@ -448,8 +455,9 @@ static mhv_status bert_forward(mhv_nn *nn, const mhv_model *m, const int32_t *id
     int widest = I > H ? I : H;
     mhv_nn_shape shape = {n, E > H ? E : H, E > widest ? E : widest, c->head_dim};
     if ((st = mhv_nn_begin(nn, &shape, bufs, (int)(sizeof bufs / sizeof bufs[0]), err)) ||
-        (nn->global && (st = mhv_nn_reserve_bias(nn, n, err))))
+        ((sparse || nn->global) && (st = mhv_nn_reserve_bias(nn, n, err))))
         return st;
+    mhv_sparse_geometry geometry = {c->sparse_block, c->sparse_random};
 
     mhv_norm emb_ln = mhv_nn_layernorm(m->emb_ln_g, m->emb_ln_b, c->layer_norm_eps);
     mhv_embed e = {.tok = &m->word_emb, .pos = &m->pos_emb, .type = &m->type_emb,
@@ -468,6 +476,10 @@ static mhv_status bert_forward(mhv_nn *nn, const mhv_model *m, const int32_t *id
         const mhv_layer *ly = &m->layers[l];
         mhv_attn_layer attn = mhv_layer_attention(ly, c);
         attn.window = c->attn_window[l]; /* 0 but for Longformer */
+        if (sparse) {
+            attn.bias = mhv_family_sparse_bias, attn.bias_ctx = &geometry;
+            attn.probs_post = mhv_family_sparse_probs;
+        }
         mhv_layer_global(nn, ly, &attn);     /* Longformer's global tokens, when given */
         mhv_nn_attention(nn, &attn, x, n, l,
                          &(mhv_attn_bufs){.q = q, .k = k, .v = v, .ctx = ctx, .gq = gq,
@@ -482,6 +494,13 @@ static mhv_status bert_forward(mhv_nn *nn, const mhv_model *m, const int32_t *id
     return MHV_OK;
 }
 
+/* BigBird's block_sparse models run one sentence at a time: whether a sentence is
+ * block-sparse, and its blocks, follow its own length. */
+static int bert_packs(const mhv_config *c)
+{
+    return c->sparse_full_max > 0 ? MHV_PACKS_NO : mhv_family_packs_always(c);
+}
+
 const mhv_family mhv_family_bert = {
     .name = "bert",
     .model_types = model_types,
@@ -489,5 +508,5 @@ const mhv_family mhv_family_bert = {
     .vector_floats = bert_vector_floats,
     .load = bert_load,
     .forward = bert_forward,
-    .packs = mhv_family_packs_always,
+    .packs = bert_packs,
 };

@@ -31,6 +31,7 @@ typedef enum {
 
 #define MHV_MAX_LAYERS_WINDOWS 1024 /* = MHV_MAX_LAYERS, defined below */
 #define MHV_MAX_SPEECH_CONVS 32   /* convolutions of a speech encoder's feature encoder */
+#define MHV_MAX_SWIN_STAGES 8     /* stages of a hierarchical vision transformer (Swin) */
 
 typedef struct {
     const struct mhv_family *family;
@@ -198,9 +199,13 @@ typedef struct {
     int sq_groups[6];
     /* BigBird (model/bert.c): token rows times sqrt(hidden_size) (rescale_embeddings); > 0:
      * block_sparse attention, which transformers runs as original_full up to this many
-     * tokens ((5 + 2 num_random_blocks) block_size), longer sentences refused */
+     * tokens ((5 + 2 num_random_blocks) block_size), block-sparse above (sparse_block) */
     int embed_rescale;
     int sparse_full_max;
+    /* block_size and num_random_blocks of that block-sparse attention; qkv_no_bias: q, k and
+     * v without biases (use_bias false) */
+    int sparse_block, sparse_random;
+    int qkv_no_bias;
     /* encoder-decoders whose decoder has its own position table (LED): its rows; else
      * max_positions */
     int dec_max_positions;
@@ -272,6 +277,8 @@ typedef struct {
     /* Longformer, LED (its encoder): tokens may be given global attention (their
      * global_attention_mask: nn->global, mhv_forward_ctx_global) */
     int global_attn;
+    int global_sep_id;        /* Longformer: sep_token_id (default 2), whose first occurrence
+                               * ends the question LongformerForQuestionAnswering makes global */
     /* SEW and SEW-D (model/wav2vec2.c): the frames averaged speech_squeeze at a time before
      * the encoder, the positional convolution strided as much (0: no squeeze); the feature
      * LayerNorm's eps (every speech encoder's); SEW-D's DeBERTa layers (disentangled
@@ -279,13 +286,102 @@ typedef struct {
     int speech_squeeze;
     float speech_proj_eps;
     int speech_deberta;
+    /* Qwen2-VL and Qwen2.5-VL (model/qwen2_vl.c). The model (image_in_text, the decoder's
+     * sizes its text model's): pairs of a head turn by the positions of mrope_section's
+     * three axes (time, height, width; as many pairs each, in that order), image_merge x
+     * image_merge patches make one image token; video_token_id is refused. Its vision tower
+     * (qvl_tower 1: Qwen2-VL's, 2: Qwen2.5-VL's): patches of temporal_patch frames (the
+     * image repeated), a 2-D rotary over each head (rope.theta), LayerNorms (2: RMSNorms
+     * and a gated MLP), window attention of qvl_window pixels on the layers not in
+     * qvl_full_layers (2 only), and the merger into qvl_out features */
+    int mrope_section[3];
+    int image_merge;
+    int video_token_id;
+    int qvl_tower;
+    int temporal_patch;
+    int qvl_window;
+    unsigned char qvl_full_layers[128];
+    int qvl_out;
+    /* Swin (model/swin.c): swin_stages stages of swin_depths[s] layers (num_layers their
+     * sum), stage s of swin_heads[s] heads over swin_embed_dim * 2^s channels (hidden_size
+     * the last stage's, num_heads the most of any stage: a head selection's width, head_dim
+     * the first stage's), attention within windows of swin_window x swin_window patches,
+     * every other layer's windows shifted by half a window; patch merging halves the grid
+     * between stages; swin_labels the classifier's outputs (id2label) */
+    int swin;
+    int swin_stages, swin_window, swin_embed_dim, swin_labels;
+    int swin_depths[MHV_MAX_SWIN_STAGES], swin_heads[MHV_MAX_SWIN_STAGES];
+    double swin_mlp_ratio;
+    /* Swin V2 (model/swin.c, swinv2): cosine attention with each head's logit scale, the
+     * continuous position bias (an MLP over log-spaced window coordinates, scaled by each
+     * stage's swin_pretrained window when > 0), the norms after attention and MLP
+     * (res-post-norm), patch merging's norm after its reduction, and windows and shifts
+     * set by the config's image_size, not the image's */
+    int swin_v2;
+    int swin_pretrained[MHV_MAX_SWIN_STAGES];
+    /* DonutSwin (donut-swin: Donut's encoder): Swin without the final LayerNorm, the
+     * scores divided by sqrt(head_dim) and the bias and mask added one after the other */
+    int swin_donut;
+    /* The Audio Spectrogram Transformer (model/vit.c; speech is set too: WAV files in): a
+     * ViT over the filter-bank features of spec_frames (max_length) frames x spec_mels
+     * (num_mel_bins) bins (media/astfeat.h) read as an image of bin rows and frame
+     * columns, cut into patch_size squares spec_fstride bins and spec_tstride frames
+     * apart, after [CLS] and the distillation token */
+    int spectrogram;
+    int spec_mels, spec_frames, spec_fstride, spec_tstride;
+    /* Gemma 3 and PaliGemma with an image (model/gemma3_vision.c, model/paligemma.c), beside
+     * image_in_text and the fields of LLaVA's above (image_token_id, image_size, patch_size,
+     * num_channels): how a prompt holds the image (MHV_IMAGE_FORM_*); image_optional, ids
+     * alone run the language model (Gemma 3's text path); image_tokens, the image tokens
+     * of a prompt (mm_tokens_per_image; PaliGemma: the tower's patches); image_pool, Gemma
+     * 3's tower patches averaged over image_pool x image_pool blocks (0: its image path is
+     * not available: the sizes do not make mm_tokens_per_image features); image_boi_id,
+     * image_eoi_id, Gemma 3's tokens around an image; image_hidden, image_norm_eps, the
+     * tower's width and LayerNorm eps */
+    int image_form;
+    int image_optional, image_tokens, image_pool;
+    int image_boi_id, image_eoi_id;
+    int image_hidden;
+    float image_norm_eps;
 } mhv_config;
+
+/* How a prompt holds its image (mhv_config.image_form). */
+enum {
+    MHV_IMAGE_FORM_LLAVA = 0, /* the image token once, expanded to one token a feature */
+    MHV_IMAGE_FORM_GEMMA3,    /* Gemma3Processor's: the begin-of-image token once, expanded
+                               * to "\n\n" boi, image_tokens image tokens, eoi "\n\n" */
+    MHV_IMAGE_FORM_PALIGEMMA, /* PaliGemmaProcessor's: image tokens, bos, the prompt, "\n" */
+};
+
+/* Swin: the stage of layer l (0 for the other models). */
+static inline int mhv_config_swin_stage(const mhv_config *c, int l)
+{
+    int s = 0;
+    for (int first = 0; c->swin && s < c->swin_stages - 1; s++) {
+        first += c->swin_depths[s];
+        if (l < first)
+            break;
+    }
+    return s;
+}
+
+/* The heads of layer l: Swin's stage's, num_heads for the other models. */
+static inline int mhv_config_layer_heads(const mhv_config *c, int l)
+{
+    return c->swin ? c->swin_heads[mhv_config_swin_stage(c, l)] : c->num_heads;
+}
 
 /* The frames a speech encoder (cfg.speech) makes of `samples` samples: each convolution
  * takes (len - kernel) / stride + 1, SEW's squeeze len / speech_squeeze; 0 when too short
- * for one. */
+ * for one. AST's tokens: [CLS], the distillation token and its patches whatever the length
+ * (the features are padded or cut to max_length frames). */
 static inline long mhv_config_speech_frames(const mhv_config *c, long samples)
 {
+    if (c->spectrogram) /* AST: a fixed grid of patches over one frame of 400 samples or more */
+        return samples >= 400
+                   ? 2 + (long)((c->spec_mels - c->patch_size) / c->spec_fstride + 1) *
+                             ((c->spec_frames - c->patch_size) / c->spec_tstride + 1)
+                   : 0;
     long len = samples;
     for (int i = 0; i < c->speech_convs; i++) {
         if (len < c->speech_conv_kernel[i])

@@ -256,7 +256,7 @@ static mhv_status esm_forward(mhv_nn *nn, const mhv_model *m, const int32_t *ids
         else
             mhv_rope_inv_freq(&c->rope, c->head_dim, p.inv_freq);
         mhv_rope_table(p.inv_freq, half, n, p.cos_t, p.sin_t);
-        rope = (mhv_rotary){p.cos_t, p.sin_t, half, 0};
+        rope = (mhv_rotary){p.cos_t, p.sin_t, half, 0, n};
     }
     for (int l = 0; l <= cap->last; l++) {
         mhv_attn_layer attn = mhv_layer_attention(&m->layers[l], c);

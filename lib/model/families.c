@@ -53,7 +53,11 @@ static const mhv_family *const families[] = {
     &mhv_family_squeezebert,
     &mhv_family_esm,
     &mhv_family_llava,
+    &mhv_family_paligemma,
+    &mhv_family_qwen2_vl,
+    &mhv_family_qwen2_vl_vision,
     &mhv_family_ved,
+    &mhv_family_swin,
 };
 
 #define N_FAMILIES (sizeof families / sizeof families[0])
@@ -113,4 +117,10 @@ int mhv_family_packs_any_rows(const mhv_config *c)
 {
     (void)c;
     return MHV_PACKS_ANY_ROWS;
+}
+
+int mhv_family_caches_always(const mhv_config *c)
+{
+    (void)c;
+    return 1;
 }

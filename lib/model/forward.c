@@ -10,6 +10,7 @@
 
 #include "base/pool.h"
 #include "model/family.h"
+#include "model/forward_internal.h"
 #include "nn/blocks.h"
 #include "nn/kernels/kernels.h"
 
@@ -157,6 +158,16 @@ static mhv_status check_ids(const mhv_config *c, const int32_t *ids, int n, mhv_
     return MHV_OK;
 }
 
+mhv_nn *mhv_forward_ctx_nn(mhv_forward_ctx *c)
+{
+    return &c->nn;
+}
+
+mhv_status mhv_forward_check_ids(const mhv_model *m, const int32_t *ids, int n, mhv_error *err)
+{
+    return check_ids(&m->cfg, ids, n, err);
+}
+
 /* An encoder-decoder family refuses the single-sequence entries. */
 static mhv_status not_seq2seq(const mhv_model *m, mhv_error *err)
 {
@@ -280,7 +291,8 @@ mhv_status mhv_forward_run_opts(mhv_forward_ctx *fc, const mhv_model *m, const i
         if (n != g.tokens)
             return mhv_fail(err, MHV_EUSAGE, "", "an image of %dx%d pixels is %d tokens for %s, "
                             "not %d", image_w, image_h, g.tokens, c->arch, n);
-    } else if (c->image_in_text) { /* LLaVA: ids and an image */
+    } else if (c->image_in_text && (!c->image_optional || (opts && opts->pixels))) {
+        /* LLaVA, Gemma 3 with an image: ids and an image */
         if (!ids || !opts || !opts->pixels)
             return mhv_fail(err, MHV_EUSAGE, "", "%s takes token ids and an image", c->arch);
         if ((st = check_ids(c, ids, n, err)))
@@ -377,12 +389,14 @@ mhv_status mhv_forward_run_opts(mhv_forward_ctx *fc, const mhv_model *m, const i
     fc->nn.audio = opts ? opts->audio : NULL;
     fc->nn.audio_samples = opts ? opts->audio_samples : 0;
     mhv_capture image_cap;
-    if (!st && c->image_in_text && opts->image_sel && opts->image_out)
+    int tower_maps = c->image_in_text && opts && opts->pixels && opts->image_sel &&
+                     opts->image_out;
+    if (!st && tower_maps)
         st = image_capture_into(&fc->nn, m, opts, image_h, image_w, &image_cap, err);
     if (!st)
         st = run_family(fc, m, ids, n, &cap, NULL, err);
     fc->nn.image_cap = NULL;
-    if (st && c->image_in_text && opts->image_sel && opts->image_out)
+    if (st && tower_maps)
         mhv_attn_free(opts->image_out);
     fc->nn.audio = NULL;
     fc->nn.audio_samples = 0;
@@ -571,6 +585,13 @@ static int uses_bias_maps(const mhv_forward_ctx *fc, const mhv_config *c)
            strcmp(c->family->name, "bloom") == 0;
 }
 
+/* The same for a pass over n tokens: BigBird's block-sparse attention is a score bias above
+ * the length transformers runs as original_full. */
+static int uses_bias_maps_at(const mhv_forward_ctx *fc, const mhv_config *c, int n)
+{
+    return uses_bias_maps(fc, c) || (c->sparse_full_max > 0 && n > c->sparse_full_max);
+}
+
 mhv_status mhv_forward_estimate(mhv_forward_ctx *fc, const mhv_model *m, int n,
                                 const mhv_heads *sel, const mhv_forward_opts *opts,
                                 mhv_forward_mem *out, mhv_error *err)
@@ -601,7 +622,7 @@ mhv_status mhv_forward_estimate(mhv_forward_ctx *fc, const mhv_model *m, int n,
                   : mhv_fail(err, MHV_EUNSUPPORTED, "", "cannot estimate this model's memory");
     uint64_t T = (uint64_t)fc->nn.threads, nn = ((uint64_t)n * (uint64_t)n + 15) / 16 * 16;
     out->activations = fc->nn.measured;
-    if (uses_bias_maps(fc, c))
+    if (uses_bias_maps_at(fc, c, n))
         out->activations += T * nn * sizeof(float); /* mhv_nn_reserve_bias */
     if (fc->value_norms == MHV_VNORM_VO)
         out->activations += T * (uint64_t)c->hidden_size * (uint64_t)c->head_dim * sizeof(float);
@@ -666,6 +687,26 @@ mhv_status mhv_forward_logits_image(mhv_forward_ctx *fc, const mhv_model *m, con
     fc->nn.pixels = pixels;
     fc->nn.image_h = image_h, fc->nn.image_w = image_w;
     mhv_status st = mhv_forward_logits(fc, m, ids, n, logits, err);
+    fc->nn.pixels = NULL;
+    fc->nn.image_h = fc->nn.image_w = 0;
+    return st;
+}
+
+mhv_status mhv_forward_image_logits(mhv_forward_ctx *fc, const mhv_model *m, const float *pixels,
+                                    int image_h, int image_w, float *logits, mhv_error *err)
+{
+    const mhv_config *c = &m->cfg;
+    if (!c->swin)
+        return mhv_fail(err, MHV_EUNSUPPORTED, m->dir, "image classifier logits are read for "
+                        "swin only, not %s", c->arch);
+    mhv_image_grid g;
+    mhv_status st = mhv_model_image_grid(m, image_h, image_w, 0, &g, err);
+    if (st)
+        return st;
+    mhv_capture cap = {.last = c->num_layers - 1, .full_last = 1};
+    fc->nn.pixels = pixels;
+    fc->nn.image_h = image_h, fc->nn.image_w = image_w;
+    st = c->family->forward(&fc->nn, m, NULL, g.tokens, &cap, logits, err);
     fc->nn.pixels = NULL;
     fc->nn.image_h = fc->nn.image_w = 0;
     return st;
@@ -865,7 +906,7 @@ mhv_status mhv_forward_estimate_seq2seq(mhv_forward_ctx *fc, const mhv_model *m,
                   : mhv_fail(err, MHV_EUNSUPPORTED, "", "cannot estimate this model's memory");
     uint64_t T = (uint64_t)fc->nn.threads, N = (uint64_t)(ns > nt ? ns : nt);
     out->activations = fc->nn.measured;
-    if (uses_bias_maps(fc, c)) /* one (N, N) map per thread: mhv_nn_reserve_bias */
+    if (uses_bias_maps_at(fc, c, ns)) /* one (N, N) map per thread: mhv_nn_reserve_bias */
         out->activations += T * ((N * N + 15) / 16 * 16) * sizeof(float);
     if (fc->value_norms == MHV_VNORM_VO)
         out->activations += T * (uint64_t)c->hidden_size * (uint64_t)c->head_dim * sizeof(float);
@@ -972,6 +1013,7 @@ typedef struct {
     size_t cap;
     mhv_nn_memo *memo;
     int decoder_only;   /* a causal LM: the sequence is its whole input (no encoder) */
+    mhv_forward_kv *kv; /* a causal LM's key/value caches, or NULL: whole passes */
 } gen_ctx;
 
 mhv_status mhv_forward_decoder_next(mhv_forward_ctx *fc, const mhv_model *m, const int32_t *ids,
@@ -990,6 +1032,8 @@ static mhv_status gen_logits(void *ctx, const int32_t *seqs, int n_seq, int len,
                              mhv_error *err)
 {
     gen_ctx *g = ctx;
+    if (g->kv)
+        return mhv_forward_kv_next(g->fc, g->m, g->kv, seqs, n_seq, len, logits, err);
     size_t V = (size_t)(g->decoder_only ? g->m->cfg.vocab_size : g->m->cfg.dec_vocab_size);
     size_t cells;
     if (__builtin_mul_overflow((size_t)len, V, &cells))
@@ -1054,11 +1098,23 @@ static mhv_status generate_with(mhv_forward_ctx *fc, const mhv_model *m, const i
     mhv_nn_memo *memo = calloc(1, sizeof *memo);
     if (!memo)
         return mhv_fail(err, MHV_ENOMEM, "", "out of memory");
-    gen_ctx ctx = {fc, m, src, ns, feats, NULL, 0, memo, 0};
+    gen_ctx ctx = {fc, m, src, ns, feats, NULL, 0, memo, 0, NULL};
     mhv_gen_input in = {.prompt = prompt, .n_prompt = np, .encoder_ids = src, .n_encoder = ns,
                         .vocab = c->dec_vocab_size, .max_positions = mhv_forward_gen_positions(m),
                         .logits = gen_logits, .ctx = &ctx};
-    mhv_status st = mhv_generate(g, &in, out, n_out, err);
+    /* the decoder's key/value caches, one per beam (as generate_decoder's) */
+    int max_length, min_length;
+    mhv_error ignored;
+    mhv_status st = MHV_OK;
+    if (!mhv_gen_lengths(g, np, in.max_positions, &max_length, &min_length, &ignored) &&
+        g->num_beams >= 1)
+        st = mhv_forward_kv_new_seq2seq(m, g->num_beams,
+                                        max_length < c->max_positions ? max_length
+                                                                      : c->max_positions,
+                                        src, ns, feats, memo, &ctx.kv, err);
+    if (!st)
+        st = mhv_generate(g, &in, out, n_out, err);
+    mhv_forward_kv_free(ctx.kv);
     free(ctx.buf);
     mhv_nn_memo_free(memo);
     free(memo);
@@ -1102,14 +1158,27 @@ mhv_status mhv_forward_generate_decoder(mhv_forward_ctx *fc, const mhv_model *m,
     if (np < 1)
         return mhv_fail(err, MHV_EUSAGE, "", "an empty prompt (transformers' generate() "
                         "needs input ids)");
-    gen_ctx ctx = {fc, m, NULL, 0, NULL, NULL, 0, NULL, 1};
+    gen_ctx ctx = {fc, m, NULL, 0, NULL, NULL, 0, NULL, 1, NULL};
     /* generate() hands a decoder-only model's input ids to the encoder_* processors too */
     mhv_gen_input in = {.prompt = prompt, .n_prompt = np, .encoder_ids = prompt,
                         .n_encoder = np, .vocab = c->vocab_size,
                         .max_positions = mhv_forward_gen_positions(m), .logits = gen_logits,
                         .ctx = &ctx};
-    mhv_status st = mhv_generate(g, &in, out, n_out, err);
+    /* a cache per beam of the longest sequence generate() may reach (its positions: the
+     * steps past them are refused by the model's checks); bad lengths are mhv_generate's
+     * to report */
+    int max_length, min_length;
+    mhv_error ignored;
+    mhv_status st = MHV_OK;
+    if (!mhv_gen_lengths(g, np, in.max_positions, &max_length, &min_length, &ignored) &&
+        g->num_beams >= 1)
+        st = mhv_forward_kv_new(m, g->num_beams,
+                                max_length < c->max_positions ? max_length : c->max_positions,
+                                &ctx.kv, err);
+    if (!st)
+        st = mhv_generate(g, &in, out, n_out, err);
     free(ctx.buf);
+    mhv_forward_kv_free(ctx.kv);
     return st;
 }
 
@@ -1149,4 +1218,14 @@ mhv_status mhv_forward_seq2seq_logits_audio(mhv_forward_ctx *fc, const mhv_model
     st = mhv_forward_seq2seq_logits(fc, m, NULL, m->cfg.audio_positions, tgt, nt, logits, err);
     fc->nn.pixels = NULL;
     return st;
+}
+
+mhv_status mhv_forward_check_seq2seq(const mhv_model *m, const int32_t *src, int ns,
+                                     const float *feats, const int32_t *tgt, int nt,
+                                     mhv_error *err)
+{
+    if (!feats)
+        return check_seq2seq(m, src, ns, tgt, nt, err);
+    mhv_status st = check_audio(m, feats, err);
+    return st ? st : check_seq2seq(m, NULL, m->cfg.audio_positions, tgt, nt, err);
 }

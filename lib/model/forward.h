@@ -164,6 +164,12 @@ mhv_status mhv_forward_logits(mhv_forward_ctx *c, const mhv_model *m, const int3
 mhv_status mhv_forward_logits_image(mhv_forward_ctx *c, const mhv_model *m, const int32_t *ids,
                                     int n, const float *pixels, int image_h, int image_w,
                                     float *logits, mhv_error *err);
+/* logits(labels) of an image classifier (SwinForImageClassification: cfg.swin_labels) over
+ * the image pixels (num_channels, image_h, image_w) as preprocessed: every layer, the final
+ * norm, the mean over the tokens and the classifier. MHV_EUNSUPPORTED for a model without
+ * one. */
+mhv_status mhv_forward_image_logits(mhv_forward_ctx *c, const mhv_model *m, const float *pixels,
+                                    int image_h, int image_w, float *logits, mhv_error *err);
 /* The vision tower of a model that reads ids and an image (LLaVA), NULL for others: its
  * cfg's layers and heads are those of mhv_forward_opts.image_sel; mhv_model_image_grid(tower,
  * ...) its tokens. */
@@ -222,8 +228,11 @@ mhv_status mhv_forward_generate_prefix(mhv_forward_ctx *c, const mhv_model *m,
 
 /* transformers' generate() on src(ns) under g (model/generate.h: greedy or beam search with
  * its logits processors), the decoder's input starting as prompt(np) (its start token);
- * *out (caller frees) the prompt and the generated tokens. Each step recomputes the encoder
- * and decoder (no cache). The source ids count for the encoder_* settings. */
+ * *out (caller frees) the prompt and the generated tokens. The encoder and its
+ * cross-attention keys and values run once; each step runs the decoder's new position over
+ * each beam's key/value cache (mhv_forward_kv_next; the whole target where the family
+ * cannot: positions counted over the whole target's pads, as M2M100's).
+ * The source ids count for the encoder_* settings. */
 mhv_status mhv_forward_generate_with(mhv_forward_ctx *c, const mhv_model *m,
                                      const int32_t *src, int ns, const int32_t *prompt, int np,
                                      const mhv_gen_config *g, int32_t **out, int *n_out,
@@ -246,12 +255,45 @@ mhv_status mhv_forward_decoder_next(mhv_forward_ctx *c, const mhv_model *m, cons
  * tokens included), g's search and processors run over the whole sequence (the prompt's
  * tokens count for the repetition and n-gram settings, and, as generate() passes them, for
  * the encoder_* ones); *out (caller frees) the prompt and the generated tokens. Each step
- * recomputes the model over the sequence (no cache) and the LM head over its last position
- * only. MHV_EUNSUPPORTED for an encoder, an encoder-decoder or a model without LM head;
+ * runs its new position over each beam's key/value cache (mhv_forward_kv_next; the whole
+ * sequence where a model cannot) and the LM head over the last position only. MHV_EUNSUPPORTED for an encoder, an encoder-decoder or a model without LM head;
  * MHV_EUSAGE for an empty prompt, or a sequence past the model's positions. */
 mhv_status mhv_forward_generate_decoder(mhv_forward_ctx *c, const mhv_model *m,
                                         const int32_t *prompt, int np, const mhv_gen_config *g,
                                         int32_t **out, int *n_out, mhv_error *err);
+/* ---- key/value caches of a causal LM's generation ---- */
+
+/* `slots` sequences (beams) of up to cap positions each: every layer's keys and values of
+ * the positions each sequence has run, so a decoding step runs only its new positions
+ * (nn/blocks.h, mhv_nn_kv). mhv_forward_generate_decoder makes one per run. */
+typedef struct mhv_forward_kv mhv_forward_kv;
+
+mhv_status mhv_forward_kv_new(const mhv_model *m, int slots, int cap, mhv_forward_kv **out,
+                              mhv_error *err);
+void mhv_forward_kv_free(mhv_forward_kv *kv);
+/* logits(n_seq, vocab): the next-token logits of each of seqs(n_seq, len) (n_seq <= slots),
+ * the bytes mhv_forward_decoder_next gives. Each sequence continues the slot holding its
+ * longest prefix (beams reordered or forked: a slot named twice is copied first), only its
+ * positions after that prefix run. A model, kernels or length that cannot give the same
+ * bytes so (a family whose pass follows its length (longrope, MPT's ALiBi), a score bias of
+ * the queries and keys (bias_pos is of positions alone), projections a family makes itself
+ * such as MLA, linear layers that change their arithmetic past a row
+ * count (kernels.h: linear_rows_switch) below len, more positions than cap) run the whole
+ * sequence instead, as without a cache. */
+mhv_status mhv_forward_kv_next(mhv_forward_ctx *c, const mhv_model *m, mhv_forward_kv *kv,
+                               const int32_t *seqs, int n_seq, int len, float *logits,
+                               mhv_error *err);
+/* The same caches for an encoder-decoder's decoder over source src(ns) (or an audio or
+ * vision model's features feats, src NULL), its encoder's output and cross-attention keys
+ * and values kept in memo across the steps (mhv_forward_seq2seq_next; the caller frees it,
+ * after kv): seqs are the decoder's inputs, logits (n_seq, dec_vocab). */
+mhv_status mhv_forward_kv_new_seq2seq(const mhv_model *m, int slots, int cap,
+                                      const int32_t *src, int ns, const float *feats,
+                                      mhv_nn_memo *memo, mhv_forward_kv **out,
+                                      mhv_error *err);
+/* The positions run from a cache so far, and those run in whole passes. */
+void mhv_forward_kv_stats(const mhv_forward_kv *kv, long *cached, long *whole);
+
 /* The max_position_embeddings generate() sees in m's config class (mhv_gen_input), 0 for
  * T5's relative positions. */
 int mhv_forward_gen_positions(const mhv_model *m);

@@ -460,24 +460,31 @@ static mhv_status beams_alloc(beams *b, int nb, int K, int L, int V, mhv_error *
     return MHV_OK;
 }
 
-/* The logits of every running beam (of len tokens); a beam equal to an earlier one (the
- * prompt copied into every beam at first) takes its row. */
+/* The logits of every running beam (of len tokens), in one call over the distinct ones (a
+ * cache of the callback's may then reorder its beams at once); a beam equal to an earlier
+ * one (the prompt copied into every beam at first) takes its row. */
 static mhv_status beam_logits(const gen_run *r, beams *b, int len, mhv_error *err)
 {
     size_t V = (size_t)r->V, L = (size_t)b->L;
+    int *row = b->sel, n = 0; /* (nb,) each beam's row among the distinct ones (scratch) */
     for (int i = 0; i < b->nb; i++) {
         int j = 0;
         while (j < i && !same(b->run + (size_t)j * L, b->run + (size_t)i * L, len))
             j++;
         if (j < i) {
-            memcpy(b->logits + (size_t)i * V, b->logits + (size_t)j * V, V * sizeof(float));
+            row[i] = row[j];
             continue;
         }
-        mhv_status st = r->in->logits(r->in->ctx, b->run + (size_t)i * L, 1, len,
-                                      b->logits + (size_t)i * V, err);
-        if (st)
-            return st;
+        /* the distinct beams packed (n, len) into tmp, their logits into acc */
+        memcpy(b->tmp + (size_t)n * (size_t)len, b->run + (size_t)i * L,
+               (size_t)len * sizeof *b->tmp);
+        row[i] = n++;
     }
+    mhv_status st = r->in->logits(r->in->ctx, b->tmp, n, len, b->acc, err);
+    if (st)
+        return st;
+    for (int i = 0; i < b->nb; i++)
+        memcpy(b->logits + (size_t)i * V, b->acc + (size_t)row[i] * V, V * sizeof(float));
     return MHV_OK;
 }
 

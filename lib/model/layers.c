@@ -91,6 +91,20 @@ void mhv_layer_patches_hwc(const float *px, int C, int height, int width, int P,
         }
 }
 
+void mhv_layer_spec_patches(const float *features, int frames, int mels, int P, int fstride,
+                            int tstride, float *out)
+{
+    int Fo = (mels - P) / fstride + 1, To = (frames - P) / tstride + 1;
+    for (int fi = 0; fi < Fo; fi++)
+        for (int ti = 0; ti < To; ti++) {
+            float *o = out + ((size_t)fi * (size_t)To + (size_t)ti) * (size_t)P * (size_t)P;
+            for (int a = 0; a < P; a++)
+                for (int b = 0; b < P; b++)
+                    o[a * P + b] = features[(size_t)(ti * tstride + b) * (size_t)mels +
+                                            (size_t)(fi * fstride + a)];
+        }
+}
+
 void mhv_layer_patches(const float *px, int C, int height, int width, int P, float *out)
 {
     int rows = height / P, cols = width / P;
@@ -183,7 +197,10 @@ static void vision_embed(mhv_nn *nn, const mhv_model *m, int n, float *x, float 
 {
     const mhv_config *c = &m->cfg;
     int H = c->hidden_size, E = c->vision_extra;
-    if (c->vision_patch_hwc)
+    if (c->spectrogram) /* AST: the filter bank features, not pixels */
+        mhv_layer_spec_patches(nn->audio, c->spec_frames, c->spec_mels, c->patch_size,
+                               c->spec_fstride, c->spec_tstride, patches);
+    else if (c->vision_patch_hwc)
         mhv_layer_patches_hwc(nn->pixels, c->num_channels, nn->image_h, nn->image_w,
                               c->patch_size, patches);
     else
@@ -402,10 +419,14 @@ mhv_status mhv_vision_forward(mhv_nn *nn, const mhv_model *m, const int32_t *ids
     int iw = nn->image_w ? nn->image_w : c->image_size;
     int side = c->image_size / c->patch_size, P = c->patch_size;
     int rows = ih / P, cols = iw / P;
+    if (c->spectrogram) { /* AST: its fixed grid of strided patches over the features */
+        rows = side = (c->spec_mels - P) / c->spec_fstride + 1;
+        cols = (c->spec_frames - P) / c->spec_tstride + 1;
+    }
     if (rows * cols != np)
         return mhv_fail(err, MHV_EUSAGE, m->dir, "%d tokens for a %dx%d patch grid", n, rows,
                         cols);
-    int resized = rows != side || cols != side;
+    int resized = !c->spectrogram && (rows != side || cols != side);
     size_t nh = (size_t)n * (size_t)H;
     float *x, *xb, *q, *k, *v, *ctx, *tmp; /* (n, H) each */
     float *ffn, *up;                       /* (n, I) each; up: SwiGLU's */
@@ -427,12 +448,14 @@ mhv_status mhv_vision_forward(mhv_nn *nn, const mhv_model *m, const int32_t *ids
     mhv_status st = mhv_nn_begin(nn, &shape, bufs, (int)(sizeof bufs / sizeof bufs[0]), err);
     if (st)
         return st;
+    if (c->spectrogram && !nn->audio)
+        return mhv_fail(err, MHV_EUSAGE, "", "%s takes a waveform, not token ids", c->arch);
     if (resized && m->pos_emb.data && (st = resize_positions(m, rows, cols, grid_pos, err)))
         return st;
     if (c->vision_rel_bias && (st = mhv_nn_reserve_bias(nn, n, err)))
         return st;
     vis_rel_ctx rc = {rel, c->num_heads, rows, cols};
-    mhv_rotary rot = {rcos, rsin, c->head_dim / 2, 0};
+    mhv_rotary rot = {rcos, rsin, c->head_dim / 2, 0, n};
     if (c->vision_rope2d)
         vision_rope_table(c, n, rows, cols, rcos, rsin);
 
@@ -533,6 +556,7 @@ mhv_status mhv_decoder_begin(mhv_nn *nn, const mhv_decoder *dec, const mhv_confi
     int gated = dec->mlp == MHV_MLP_GATED;
     memset(p, 0, sizeof *p);
     p->n = n, p->rope_half = s->rope_half;
+    p->rope_rows = mhv_nn_past(nn) + n;
     mhv_nn_buf bufs[15 + MHV_DECODER_EXTRA] = {
         {&p->x, N * (size_t)H},
         {&p->xb, N * (size_t)H},
@@ -553,8 +577,8 @@ mhv_status mhv_decoder_begin(mhv_nn *nn, const mhv_decoder *dec, const mhv_confi
     if (dec->moe)
         bufs[count++] = (mhv_nn_buf){&p->moe, mhv_nn_moe_floats(dec->moe, n, H)};
     if (half) {
-        bufs[count++] = (mhv_nn_buf){&p->cos_t, N * half};
-        bufs[count++] = (mhv_nn_buf){&p->sin_t, N * half};
+        bufs[count++] = (mhv_nn_buf){&p->cos_t, (size_t)p->rope_rows * half};
+        bufs[count++] = (mhv_nn_buf){&p->sin_t, (size_t)p->rope_rows * half};
         bufs[count++] = (mhv_nn_buf){&p->inv_freq, half};
     }
     for (int i = 0; i < MHV_DECODER_EXTRA && s->extra[i].ptr; i++)
@@ -574,10 +598,11 @@ mhv_rotary mhv_decoder_rope(const mhv_decoder_pass *p, const mhv_rope *r, int di
 {
     if (p->rope_half) {
         mhv_rope_inv_freq(r, dims, p->inv_freq);
-        mhv_rope_table(p->inv_freq, p->rope_half, p->n, p->cos_t, p->sin_t);
-        mhv_rope_table_scale(r, (size_t)p->n * (size_t)p->rope_half, p->cos_t, p->sin_t);
+        mhv_rope_table(p->inv_freq, p->rope_half, p->rope_rows, p->cos_t, p->sin_t);
+        mhv_rope_table_scale(r, (size_t)p->rope_rows * (size_t)p->rope_half, p->cos_t,
+                             p->sin_t);
     }
-    return (mhv_rotary){p->cos_t, p->sin_t, p->rope_half, interleaved};
+    return (mhv_rotary){p->cos_t, p->sin_t, p->rope_half, interleaved, p->rope_rows};
 }
 
 /* out(n, H) = the MLP of ly (its mixture of experts when it has a router) over in(n, H),

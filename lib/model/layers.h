@@ -41,6 +41,14 @@ void mhv_layer_patches(const float *px, int C, int height, int width, int P, flo
  * processor flattens them for its linear patch embedding. */
 void mhv_layer_patches_hwc(const float *px, int C, int height, int width, int P, float *out);
 
+/* out(Fo * To, P*P): the Audio Spectrogram Transformer's patches of features(frames, mels)
+ * (media/astfeat.h) read as an image of mels rows (frequency) and frames columns (time),
+ * as its Conv2d of kernel P x P and stride (fstride, tstride) takes them: patch (fi, ti)
+ * at k = fi * To + ti, Fo = (mels - P) / fstride + 1 and To = (frames - P) / tstride + 1,
+ * flattened (kernel row: frequency, kernel column: time). */
+void mhv_layer_spec_patches(const float *features, int frames, int mels, int P, int fstride,
+                            int tstride, float *out);
+
 /* The names of a BERT-style layer's weights under its prefix, each without ".weight" /
  * ".bias": the q, k, v and output projections, the LayerNorms after attention and after
  * the feed-forward, and the feed-forward's two linears. */
@@ -160,8 +168,10 @@ typedef struct {
     float *ffn;         /* (n, I) the MLP's hidden layer (the gate's, then gate * up) */
     float *up;          /* (n, I) a gated MLP's up projection */
     float *moe;         /* the experts' scratch (mhv_nn_moe_floats) */
-    float *cos_t, *sin_t; /* (n, rope_half) rotary table */
+    float *cos_t, *sin_t; /* (rope_rows, rope_half) rotary table */
     float *inv_freq;    /* (rope_half,) */
+    int rope_rows;      /* positions of the tables and position scales by position: n, or
+                         * past + n in a cached decoding step (nn/blocks.h, mhv_nn_kv) */
 } mhv_decoder_pass;
 
 /* Carves p's buffers and s's extra ones for n tokens of c's model (mhv_nn_begin). */

@@ -933,14 +933,18 @@ static mhv_status llama_forward(mhv_nn *nn, const mhv_model *m, const int32_t *i
     const mhv_decoder dec = {MHV_NORM_RMS, MHV_RESIDUAL_SEQUENTIAL,
                              v->plain_mlp ? MHV_MLP_PLAIN : MHV_MLP_GATED,
                              c->num_experts ? &moe : NULL};
-    size_t NH = (size_t)n * (size_t)half;
-    float *cos_l, *sin_l; /* (n, half) the sliding layers' rotary table (OLMo 3) */
-    float *q_scale;       /* (n,) Ministral 3's query scale by position */
+    /* tables by position: a cached decoding step's hold the cached positions too */
+    int rows = mhv_nn_past(nn) + n;
+    size_t NH = (size_t)rows * (size_t)half;
+    float *cos_l, *sin_l; /* (rows, half) the sliding layers' rotary table (OLMo 3) */
+    float *q_scale;       /* (rows,) Ministral 3's query scale by position */
     mhv_decoder_scratch s = {
         .rope_half = half,
         .extra = {{&cos_l, c->two_ropes ? NH : 1}, {&sin_l, c->two_ropes ? NH : 1},
-                  {&q_scale, v->llama4_beta ? (size_t)n : 1}},
+                  {&q_scale, v->llama4_beta ? (size_t)rows : 1}},
     };
+    if (c->longrope) /* its factors follow the whole sequence's length */
+        mhv_nn_kv_refuse(nn);
     mhv_decoder_pass p;
     mhv_status st = mhv_decoder_begin(nn, &dec, c, n, &s, &p, err);
     if (st)
@@ -954,21 +958,27 @@ static mhv_status llama_forward(mhv_nn *nn, const mhv_model *m, const int32_t *i
             inv_freq[j] = 1.0f / (ext[j] * (float)pow(c->rope.theta, (double)e));
         }
     }
-    mhv_rope_table(inv_freq, half, n, cos_t, sin_t);
+    mhv_rope_table(inv_freq, half, rows, cos_t, sin_t);
     if (c->longrope && c->longrope_attention != 1.0) {
         float a = (float)c->longrope_attention; /* cos and sin * attention_factor, in fp32 */
-        for (size_t t = 0; t < (size_t)n * (size_t)half; t++)
+        for (size_t t = 0; t < NH; t++)
             cos_t[t] *= a, sin_t[t] *= a;
     }
-    mhv_rope_table_scale(&c->rope, (size_t)n * (size_t)half, cos_t, sin_t);
-    mhv_rotary rot = {cos_t, sin_t, half, v->interleaved}, rot_l = rot;
+    mhv_rope_table_scale(&c->rope, NH, cos_t, sin_t);
+    if (nn->rope_cos_given) { /* a composite model's positions (Qwen2-VL): (n, half) */
+        mhv_nn_kv_refuse(nn);  /* no positions of a cached step's past in it */
+        memcpy(cos_t, nn->rope_cos_given, (size_t)n * (size_t)half * sizeof *cos_t);
+        memcpy(sin_t, nn->rope_sin_given, (size_t)n * (size_t)half * sizeof *sin_t);
+    }
+    mhv_rotary rot = {cos_t, sin_t, half, v->interleaved, nn->rope_cos_given ? n : rows};
+    mhv_rotary rot_l = rot;
     if (c->two_ropes) { /* inv_freq is free again once the first table is made */
         mhv_rope_inv_freq(&c->rope_local, 2 * half, inv_freq);
-        mhv_rope_table(inv_freq, half, n, cos_l, sin_l);
+        mhv_rope_table(inv_freq, half, rows, cos_l, sin_l);
         mhv_rope_table_scale(&c->rope_local, NH, cos_l, sin_l);
-        rot_l = (mhv_rotary){cos_l, sin_l, half, 0};
+        rot_l = (mhv_rotary){cos_l, sin_l, half, 0, rows};
     }
-    for (int i = 0; i < n && v->llama4_beta; i++) { /* get_llama_4_attn_scale, in fp32 */
+    for (int i = 0; i < rows && v->llama4_beta; i++) { /* get_llama_4_attn_scale, in fp32 */
         float f = floorf((float)i / (float)c->llama4_original);
         q_scale[i] = 1.0f + (float)c->llama4_beta * logf(1.0f + f);
     }

@@ -219,32 +219,10 @@ static mhv_status open_part(const mhv_model *m, const cJSON *root, const char *k
     mhv_status st = part_config(root, key, default_type, name, &c, err);
     if (st)
         return st;
-    mhv_model *p = calloc(1, sizeof *p);
-    if (!p) {
-        free(c);
-        return mhv_fail(err, MHV_ENOMEM, m->dir, "out of memory");
-    }
-    p->cfg = *c;
-    free(c);
     if (tie >= 0)
-        p->cfg.tie_word_embeddings = tie;
-    snprintf(p->dir, sizeof p->dir, "%s", m->dir);
-    mhv_wload ld;
-    if ((st = mhv_st_view(m->st, renames, count, &p->st, err)) ||
-        (st = mhv_wload_init(&ld, p->st, p->dir, p->cfg.family->vector_floats(&p->cfg),
-                             &p->store, err)))
-        goto fail;
-    if (!(p->layers = calloc((size_t)p->cfg.num_layers, sizeof *p->layers))) {
-        st = mhv_fail(err, MHV_ENOMEM, m->dir, "out of memory");
-        goto fail;
-    }
-    if ((st = p->cfg.family->load(p, &ld, err)))
-        goto fail;
-    p->dtype = p->layers[0].q.dtype;
-    *out = p;
-    return MHV_OK;
-fail:
-    mhv_model_close(p);
+        c->tie_word_embeddings = tie;
+    st = mhv_model_open_part(m, c, renames, count, out, err);
+    free(c);
     return st;
 }
 

@@ -56,6 +56,36 @@ void mhv_model_close(mhv_model *m)
     free(m);
 }
 
+mhv_status mhv_model_open_part(const mhv_model *m, const mhv_config *c,
+                               const char *const (*renames)[2], int count, mhv_model **out,
+                               mhv_error *err)
+{
+    *out = NULL;
+    mhv_model *p = calloc(1, sizeof *p);
+    if (!p)
+        return mhv_fail(err, MHV_ENOMEM, m->dir, "out of memory");
+    p->cfg = *c;
+    snprintf(p->dir, sizeof p->dir, "%s", m->dir);
+    mhv_wload ld;
+    mhv_status st;
+    if ((st = mhv_st_view(m->st, renames, count, &p->st, err)) ||
+        (st = mhv_wload_init(&ld, p->st, p->dir, p->cfg.family->vector_floats(&p->cfg),
+                             &p->store, err)))
+        goto fail;
+    if (!(p->layers = calloc((size_t)p->cfg.num_layers, sizeof *p->layers))) {
+        st = mhv_fail(err, MHV_ENOMEM, m->dir, "out of memory");
+        goto fail;
+    }
+    if ((st = p->cfg.family->load(p, &ld, err)))
+        goto fail;
+    p->dtype = p->layers[0].q.dtype;
+    *out = p;
+    return MHV_OK;
+fail:
+    mhv_model_close(p);
+    return st;
+}
+
 mhv_model_info mhv_model_describe(const mhv_model *m)
 {
     const mhv_config *c = &m->cfg;
@@ -83,7 +113,7 @@ mhv_status mhv_model_image_grid(const mhv_model *m, int height, int width, int i
     if (!c->vision)
         return mhv_fail(err, MHV_EUSAGE, "", "%s takes token ids, not an image", c->arch);
     int S = c->image_size, P = c->patch_size, side = S / P;
-    if (height < P || width < P)
+    if (height < 1 || width < 1 || (!c->swin && (height < P || width < P)))
         return mhv_fail(err, MHV_EUSAGE, "",
                         "the image comes to %dx%d pixels after preprocessing: less than one "
                         "%dx%d patch", width, height, P, P);
@@ -92,6 +122,8 @@ mhv_status mhv_model_image_grid(const mhv_model *m, int height, int width, int i
                         "the image comes to %dx%d pixels after preprocessing: %s takes whole "
                         "%dx%d patches only", width, height, c->arch, P, P);
     g->rows = height / P, g->cols = width / P;
+    if (c->swin) /* Swin pads the image with zeros to whole patches */
+        g->rows = (height + P - 1) / P, g->cols = (width + P - 1) / P;
     if ((long)g->rows * g->cols + c->vision_extra > MHV_MAX_POSITIONS)
         return mhv_fail(err, MHV_EUSAGE, "",
                         "the image comes to %dx%d pixels after preprocessing: %dx%d patches "
@@ -117,4 +149,24 @@ mhv_status mhv_model_image_grid(const mhv_model *m, int height, int width, int i
                         "an image one patch wide is not supported for %s (PyTorch's "
                         "antialiased resize of its positions to one column is wrong)", c->arch);
     return MHV_OK;
+}
+
+int mhv_model_heads_fit(const mhv_model *m, mhv_heads *sel)
+{
+    int cleared = 0;
+    for (int l = 0; l < sel->num_layers && l < m->cfg.num_layers; l++)
+        for (int h = mhv_config_layer_heads(&m->cfg, l); h < sel->num_heads; h++)
+            if (sel->sel[l * sel->num_heads + h]) {
+                sel->sel[l * sel->num_heads + h] = 0;
+                cleared++;
+            }
+    return cleared;
+}
+
+void mhv_model_layer_grid(const mhv_model *m, int l, int rows0, int cols0, int *rows,
+                          int *cols)
+{
+    *rows = rows0, *cols = cols0;
+    for (int s = mhv_config_swin_stage(&m->cfg, l); s > 0; s--)
+        *rows = (*rows + 1) / 2, *cols = (*cols + 1) / 2;
 }

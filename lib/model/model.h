@@ -92,6 +92,12 @@ typedef struct {
      * key_global, value_global: shaped as q, k, v), data NULL when the checkpoint has none */
     mhv_mat q_global, k_global, v_global;
     float *q_global_b, *k_global_b, *v_global_b;
+    /* Swin V2 (model/swin.c): each head's logit scale (heads,) as stored (clamped and
+     * exponentiated when used), the continuous position bias MLP: (512, 2) with its bias
+     * and (heads, 512); NULL / data NULL otherwise */
+    float *swin_logit_scale;
+    mhv_mat swin_cpb1, swin_cpb2;
+    float *swin_cpb1_b;
 } mhv_layer;
 
 typedef struct mhv_model_s {
@@ -202,6 +208,18 @@ typedef struct mhv_model_s {
      * checkpoint has none */
     mhv_mat contact_w;
     float *contact_b;                /* (1,) */
+    /* Gemma 3's projector (model/gemma3_vision.c): the tower's post_layernorm, the
+     * soft-embedding RMSNorm (1 + weight folded in) of the pooled patches, and mm_proj1 above
+     * (tower hidden x H, stored transposed) after it; NULL otherwise */
+    float *mm_post_g, *mm_post_b;    /* (tower hidden,) */
+    float *mm_norm_g;                /* (tower hidden,) */
+    /* Swin (model/swin.c): each stage's patch merging but the last's: its LayerNorm (4 C,)
+     * and reduction (2 C, 4 C) of stage s's C channels; the image classifier (swin_labels,
+     * hidden) and its bias, data NULL for a base model */
+    float *swin_merge_g[MHV_MAX_SWIN_STAGES], *swin_merge_b[MHV_MAX_SWIN_STAGES];
+    mhv_mat swin_merge[MHV_MAX_SWIN_STAGES];
+    mhv_mat img_classifier;
+    float *img_classifier_b;
 } mhv_model;
 
 /* Opens DIR/config.json and DIR's safetensors checkpoint and resolves every weight of the
@@ -209,6 +227,12 @@ typedef struct mhv_model_s {
 mhv_status mhv_model_open(const char *dir, mhv_model **out, mhv_error *err);
 void mhv_model_close(mhv_model *m);
 
+/* A part of composite model m (LLaVA's or Qwen2-VL's vision tower and language model): a
+ * model of config c (a copy is kept) over the view renames(count) of m's checkpoint
+ * (mhv_st_view), loaded by c's family; closed with m. */
+mhv_status mhv_model_open_part(const mhv_model *m, const mhv_config *c,
+                               const char *const (*renames)[2], int count, mhv_model **out,
+                               mhv_error *err);
 /* Vision models: the tokens of an image of the model's own image_size (the extra tokens,
  * then the patches row by row); 0 for models that read text. */
 int mhv_model_image_tokens(const mhv_model *m);
@@ -231,6 +255,14 @@ typedef struct {
 mhv_status mhv_model_image_grid(const mhv_model *m, int height, int width, int interpolate_pos,
                                 mhv_image_grid *g, mhv_error *err);
 
+/* Clears the heads of sel past each layer's own count (Swin's stages have their own: a
+ * selection is as wide as the most of them), for a selection made by a pattern ("all",
+ * "*:3"); returns how many were cleared. */
+int mhv_model_heads_fit(const mhv_model *m, mhv_heads *sel);
+/* Swin: the grid (rows, cols) of layer l's tokens for an image grid of rows0 x cols0
+ * patches (each stage halves the last's, rounded up); the image grid for other models. */
+void mhv_model_layer_grid(const mhv_model *m, int l, int rows0, int cols0, int *rows,
+                          int *cols);
 /* The model as reports and figure titles describe it (strings borrowed from m). */
 mhv_model_info mhv_model_describe(const mhv_model *m);
 

@@ -183,7 +183,7 @@ static mhv_status modernbert_forward(mhv_nn *nn, const mhv_model *m, const int32
     mhv_rope_table(inv_freq, half, n, cos_g, sin_g);
     mhv_rope_inv_freq(&c->rope_local, d, inv_freq);
     mhv_rope_table(inv_freq, half, n, cos_l, sin_l);
-    mhv_rotary rot_g = {cos_g, sin_g, half, 0}, rot_l = {cos_l, sin_l, half, 0};
+    mhv_rotary rot_g = {cos_g, sin_g, half, 0, n}, rot_l = {cos_l, sin_l, half, 0, n};
 
     mhv_norm emb_ln = {MHV_NORM_LAYER, m->emb_ln_g, m->emb_ln_b, c->layer_norm_eps};
     mhv_embed e = {.tok = &m->word_emb, .norm = &emb_ln, .pad_id = -1};

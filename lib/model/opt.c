@@ -152,8 +152,8 @@ static mhv_status opt_forward(mhv_nn *nn, const mhv_model *m, const int32_t *ids
         /* project_in(tok) + pos: the positions are rows of embed_positions looked up as
          * tokens */
         int32_t *pid = (int32_t *)(void *)posid;
-        for (int i = 0; i < n; i++)
-            pid[i] = i + c->pos_offset;
+        for (int i = 0; i < n; i++) /* after a cached step's past positions */
+            pid[i] = mhv_nn_past(nn) + i + c->pos_offset;
         mhv_embed e = {.tok = &m->word_emb, .pad_id = -1};
         mhv_embed pe = {.tok = &m->pos_emb, .pad_id = -1};
         mhv_nn_embed(nn, emb, &e, ids, n, E);
@@ -199,6 +199,7 @@ static int opt_packs(const mhv_config *c)
     return c->embedding_size == c->hidden_size ? MHV_PACKS_ROWS : MHV_PACKS_NO;
 }
 
+
 const mhv_family mhv_family_opt = {
     .name = "opt",
     .model_types = model_types,
@@ -207,4 +208,5 @@ const mhv_family mhv_family_opt = {
     .load = opt_load,
     .forward = opt_forward,
     .packs = opt_packs,
+    .caches = mhv_family_caches_always, /* its positions count from a cached step's first */
 };

@@ -197,13 +197,14 @@ static mhv_status phimoe_forward(mhv_nn *nn, const mhv_model *m, const int32_t *
         return st;
     mhv_rotary rot = mhv_decoder_rope(&p, &c->rope, d, 0);
     if (c->longrope) { /* the short factors, then cos and sin times the length's mscale */
+        mhv_nn_kv_refuse(nn); /* the whole sequence's length */
         for (int j = 0; j < half; j++) {
             float e = (float)(2 * j) / (float)d;
             p.inv_freq[j] = 1.0f / (c->longrope_short[j] * (float)pow(c->rope.theta, (double)e));
         }
-        mhv_rope_table(p.inv_freq, half, n, p.cos_t, p.sin_t);
+        mhv_rope_table(p.inv_freq, half, p.rope_rows, p.cos_t, p.sin_t);
         float ms = (float)c->longrope_mscale[n > c->longrope_original];
-        for (size_t t = 0; t < (size_t)n * (size_t)half; t++)
+        for (size_t t = 0; t < (size_t)p.rope_rows * (size_t)half; t++)
             p.cos_t[t] *= ms, p.sin_t[t] *= ms;
     }
 

@@ -161,7 +161,7 @@ static mhv_status roformer_forward(mhv_nn *nn, const mhv_model *m, const int32_t
     if (st)
         return st;
     rotary_table(m, n, half, cos_t, sin_t, row);
-    mhv_rotary rot = {cos_t, sin_t, half, 1};
+    mhv_rotary rot = {cos_t, sin_t, half, 1, n};
 
     mhv_norm emb_ln = mhv_nn_layernorm(m->emb_ln_g, m->emb_ln_b, c->layer_norm_eps);
     mhv_embed e = {.tok = &m->word_emb, .type = &m->type_emb, .norm = &emb_ln, .pad_id = -1};

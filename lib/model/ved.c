@@ -624,7 +624,7 @@ static void embed(mhv_nn *nn, const mhv_model *m, const int32_t *ids, int n, flo
             int p = ids[i] == c->pad_id ? c->pad_id : c->pad_id + 1 + rank++;
             mhv_family_t2t_position(p, c->pad_id, H, row);
         } else {
-            mhv_mat_row(&m->dec_pos_emb, i + c->pos_offset, row);
+            mhv_mat_row(&m->dec_pos_emb, mhv_nn_past(nn) + i + c->pos_offset, row);
         }
         nn->K->add(x + (size_t)i * (size_t)H, row, (size_t)H);
     }
@@ -684,6 +684,13 @@ static mhv_status gpt2_decode(mhv_nn *nn, const mhv_model *m, const int32_t *tgt
     return MHV_OK;
 }
 
+/* The decoder continues a cached target (nn->kv) unless its sinusoidal positions count the
+ * target's pads (TrOCR's). */
+static int ved_caches(const mhv_config *c)
+{
+    return !c->pad_positions;
+}
+
 static mhv_status ved_seq2seq(mhv_nn *nn, const mhv_model *m, const int32_t *src, int ns,
                               const int32_t *tgt, int nt, mhv_capture *cap, float *logits,
                               mhv_error *err)
@@ -718,7 +725,10 @@ static mhv_status ved_seq2seq(mhv_nn *nn, const mhv_model *m, const int32_t *src
             int ih = nn->image_h, iw = nn->image_w;
             nn->image_h = nn->image_w = v->cfg.image_size;
             nn->hidden_out = keep_last, nn->hidden_ctx = &sink;
+            mhv_nn_kv *kv = nn->kv; /* the decoder's key/value cache, not the tower's */
+            nn->kv = NULL;
             mhv_status st = v->cfg.family->forward(nn, v, NULL, ns, &cap[0], NULL, err);
+            nn->kv = kv;
             nn->hidden_out = NULL, nn->hidden_ctx = NULL;
             nn->image_h = ih, nn->image_w = iw;
             if (st || (cap[1].last < 0 && !logits)) {
@@ -806,4 +816,5 @@ const mhv_family mhv_family_ved = {
     .load = ved_load,
     .forward = ved_forward,
     .seq2seq = ved_seq2seq,
+    .caches = ved_caches,
 };

@@ -12,7 +12,14 @@
  * Another patch grid than the model's: DINOv2 resizes its positions to it (bicubic; with
  * registers antialiased), ViT and DeiT only when asked (model.h: mhv_model_image_grid).
  * Weights are read under transformers 5's names (layers.N.attention.q_proj ...) and the
- * names of the checkpoints on the hub (encoder.layer.N.attention.attention.query ...). */
+ * names of the checkpoints on the hub (encoder.layer.N.attention.attention.query ...).
+ *
+ * The Audio Spectrogram Transformer (ASTModel, ASTForAudioClassification) is DeiT over a
+ * one-channel image: the filter bank features of a WAV (media/astfeat.h), mel bins as rows
+ * and frames as columns, in patch_size squares frequency_stride bins and time_stride frames
+ * apart (overlapping: layers.h, mhv_layer_spec_patches), after [CLS] and the distillation
+ * token, on the fixed grid max_length and num_mel_bins make (speech and spectrogram set:
+ * WAV files in, no image). */
 #include <cjson/cJSON.h>
 #include <math.h>
 #include <stdio.h>
@@ -29,19 +36,22 @@ typedef struct {
     int dinov2;               /* layer scales, norm1/norm2, mlp_ratio, use_swiglu_ffn */
     int registers;            /* num_register_tokens after [CLS] */
     double eps_default;
+    int spectrogram;          /* AST: patches of the filter bank features */
 } variant;
 
 static const variant variants[] = {
-    {"vit", "vit.", 1, 0, 0, 1e-12},
-    {"vit_msn", "vit.", 1, 0, 0, 1e-6},
-    {"ijepa", "ijepa.", 0, 0, 0, 1e-12},
-    {"deit", "deit.", 2, 0, 0, 1e-12},
-    {"dinov2", "dinov2.", 1, 1, 0, 1e-6},
-    {"dinov2_with_registers", "dinov2_with_registers.", 1, 1, 1, 1e-6},
+    {"vit", "vit.", 1, 0, 0, 1e-12, 0},
+    {"vit_msn", "vit.", 1, 0, 0, 1e-6, 0},
+    {"ijepa", "ijepa.", 0, 0, 0, 1e-12, 0},
+    {"deit", "deit.", 2, 0, 0, 1e-12, 0},
+    {"dinov2", "dinov2.", 1, 1, 0, 1e-6, 0},
+    {"dinov2_with_registers", "dinov2_with_registers.", 1, 1, 1, 1e-6, 0},
+    {"audio-spectrogram-transformer", "audio_spectrogram_transformer.", 2, 0, 0, 1e-12, 1},
 };
 
 static const char *const model_types[] = {"vit", "vit_msn", "ijepa", "deit", "dinov2",
-                                          "dinov2_with_registers", NULL};
+                                          "dinov2_with_registers",
+                                          "audio-spectrogram-transformer", NULL};
 
 static const variant *variant_of(const mhv_config *c)
 {
@@ -49,6 +59,48 @@ static const variant *variant_of(const mhv_config *c)
         if (strcmp(variants[i].model_type, c->arch) == 0)
             return &variants[i];
     return &variants[0];
+}
+
+/* The tokens before and of the patch grid: the image_size / patch_size square, or AST's
+ * grid over the features */
+static int vit_tokens(const mhv_config *c, const variant *v)
+{
+    if (v->spectrogram)
+        return 2 + ((c->spec_mels - c->patch_size) / c->spec_fstride + 1) *
+                       ((c->spec_frames - c->patch_size) / c->spec_tstride + 1);
+    int side = c->image_size / c->patch_size;
+    return c->vision_extra + side * side;
+}
+
+/* ASTConfig's fields: the features' size and the patches' strides (the rest is ViT's) */
+static mhv_status ast_config(const cJSON *root, mhv_config *c, const char *name, mhv_error *err)
+{
+    mhv_status st;
+    const cJSON *ps = mhv_json_get(root, "patch_size");
+    if (ps && cJSON_IsArray(ps))
+        return mhv_fail(err, MHV_EUNSUPPORTED, name, "a patch_size list is not supported (one "
+                        "number: square patches)");
+    if ((st = mhv_json_int(root, "patch_size", 16, 1, 1 << 12, &c->patch_size, name, err)) ||
+        (st = mhv_json_int(root, "frequency_stride", 10, 1, 1 << 12, &c->spec_fstride, name,
+                           err)) ||
+        (st = mhv_json_int(root, "time_stride", 10, 1, 1 << 12, &c->spec_tstride, name,
+                           err)) ||
+        (st = mhv_json_int(root, "max_length", 1024, 1, 1 << 16, &c->spec_frames, name, err)) ||
+        (st = mhv_json_int(root, "num_mel_bins", 128, 1, 1 << 12, &c->spec_mels, name, err)))
+        return st;
+    if (c->patch_size > c->spec_mels || c->patch_size > c->spec_frames)
+        return mhv_fail(err, MHV_EFORMAT, name, "patch_size %d is larger than num_mel_bins %d "
+                        "or max_length %d", c->patch_size, c->spec_mels, c->spec_frames);
+    const cJSON *hd = mhv_json_get(root, "head_dim");
+    if (hd && !cJSON_IsNull(hd) &&
+        (!cJSON_IsNumber(hd) || c->num_heads * hd->valuedouble != c->hidden_size))
+        return mhv_fail(err, MHV_EUNSUPPORTED, name, "head_dim other than hidden_size / "
+                        "num_attention_heads is not supported");
+    c->num_channels = 1;
+    c->image_size = 0;
+    c->spectrogram = 1;
+    c->speech = 1; /* WAV files in */
+    return MHV_OK;
 }
 
 static mhv_status vit_config(const cJSON *root, mhv_config *c, const char *name, mhv_error *err)
@@ -61,11 +113,14 @@ static mhv_status vit_config(const cJSON *root, mhv_config *c, const char *name,
     double eps, ratio = 4;
     int qkv_bias, swiglu = 0, registers = 0;
     if ((st = mhv_config_sizes(root, &keys, 1, c, name, err)) ||
-        (st = mhv_json_int(root, "image_size", v->dinov2 ? 518 : 224, 1, 1 << 16, &c->image_size,
-                           name, err)) ||
-        (st = mhv_json_int(root, "patch_size", v->dinov2 ? 14 : 16, 1, 1 << 12, &c->patch_size,
-                           name, err)) ||
-        (st = mhv_json_int(root, "num_channels", 3, 1, 16, &c->num_channels, name, err)) ||
+        (v->spectrogram && (st = ast_config(root, c, name, err))) ||
+        (!v->spectrogram &&
+         (st = mhv_json_int(root, "image_size", v->dinov2 ? 518 : 224, 1, 1 << 16,
+                            &c->image_size, name, err))) ||
+        (!v->spectrogram &&
+         ((st = mhv_json_int(root, "patch_size", v->dinov2 ? 14 : 16, 1, 1 << 12,
+                             &c->patch_size, name, err)) ||
+          (st = mhv_json_int(root, "num_channels", 3, 1, 16, &c->num_channels, name, err)))) ||
         (st = mhv_json_num(root, "layer_norm_eps", v->eps_default, -1e-300, 1, &eps, name,
                            err)) ||
         (st = mhv_config_act(root, "hidden_act", MHV_ACT_GELU, &c->act, name, err)) ||
@@ -86,17 +141,22 @@ static mhv_status vit_config(const cJSON *root, mhv_config *c, const char *name,
     /* transformers' patch convolution (stride patch_size) drops the pixels of a last partial
      * patch: (image_size // patch_size)^2 patches and positions, patch_size dividing or not */
     int side = c->image_size / c->patch_size, extra = v->extra + registers;
-    if ((long)side * side + extra > MHV_MAX_POSITIONS)
-        return mhv_fail(err, MHV_EFORMAT, name, "image_size / patch_size gives too many patches");
+    if (v->spectrogram ? (long)((c->spec_mels - c->patch_size) / c->spec_fstride + 1) *
+                                 ((c->spec_frames - c->patch_size) / c->spec_tstride + 1) +
+                                 extra > MHV_MAX_POSITIONS
+                       : (long)side * side + extra > MHV_MAX_POSITIONS)
+        return mhv_fail(err, MHV_EFORMAT, name, v->spectrogram ? "num_mel_bins and max_length "
+                        "give too many patches" : "image_size / patch_size gives too many "
+                        "patches");
     c->layer_norm_eps = (float)eps;
     c->attn_bias = qkv_bias;
-    c->vision = 1;
+    c->vision = !v->spectrogram;
     c->vision_extra = extra;
     c->vision_registers = registers;
     c->vision_pos = v->dinov2 ? MHV_VPOS_ALWAYS : MHV_VPOS_ASKED_SIZE;
     c->vision_pos_aa = v->registers; /* transformers: antialias=True there alone */
     c->gated_ffn = swiglu;
-    c->max_positions = extra + side * side;
+    c->max_positions = vit_tokens(c, v);
     c->vocab_size = 1;
     return MHV_OK;
 }
@@ -180,7 +240,7 @@ static mhv_status vit_load(mhv_model *m, mhv_wload *ld, mhv_error *err)
     const variant *v = variant_of(c);
     const char *const prefixes[] = {v->prefix, NULL};
     int H = c->hidden_size, I = c->intermediate_size, P = c->patch_size, C = c->num_channels;
-    int side = c->image_size / P, R = c->vision_registers, n = v->extra + side * side;
+    int R = c->vision_registers, n = vit_tokens(c, v) - R; /* the registers take no position */
     mhv_wload_prefix(ld, prefixes, "embeddings.patch_embeddings.projection.weight");
     /* positions for [CLS] (and [DIST]) and the patches: the registers take none */
     int64_t patch_dims[4] = {H, C, P, P}, cls_dims[3] = {1, 1, H}, pos_dims[3] = {1, n, H};

@@ -266,6 +266,8 @@ static mhv_status whisper_seq2seq(mhv_nn *nn, const mhv_model *m, const int32_t 
     /* encoder: features (M, T) -> conv1 (T, H) -> conv2 (ns, H), GELU after each (under
      * generation once per source: nn's encoder memo) */
     size_t enc_floats = (size_t)ns * (size_t)H;
+    mhv_nn_kv *kv = nn->kv; /* the decoder's key/value cache, not the encoder's */
+    nn->kv = NULL;
     if (mhv_nn_memo_load(nn, 0, xe, enc_floats))
         goto decoder;
     im2col3(xcol, nn->pixels, 1, (size_t)T, M, T, T, 1);
@@ -289,16 +291,19 @@ static mhv_status whisper_seq2seq(mhv_nn *nn, const mhv_model *m, const int32_t 
         mhv_nn_add(nn, xe, tmp, ns, H);
         ffn_block(nn, c, ly, xe, xb, ffn, tmp, ns);
     }
-    if (cap[1].last < 0 && !logits)
+    if (cap[1].last < 0 && !logits) {
+        nn->kv = kv;
         return MHV_OK;
+    }
     pre_norm(nn, c, xe, xe, m->enc_norm_g, m->enc_norm_b, ns);
     mhv_nn_memo_store(nn, 0, xe, enc_floats);
 
 decoder:;
+    nn->kv = kv;
     mhv_embed e = {.tok = &m->dec_word_emb, .pad_id = -1};
     mhv_nn_embed(nn, xd, &e, tgt, nt, H);
     for (int i = 0; i < nt; i++) {
-        mhv_mat_row(&m->dec_pos_emb, i, row);
+        mhv_mat_row(&m->dec_pos_emb, mhv_nn_past(nn) + i, row); /* after a cached step's */
         nn->K->add(xd + (size_t)i * (size_t)H, row, (size_t)H);
     }
     int last = logits ? c->dec_layers - 1 : cap[1].last;
@@ -340,4 +345,5 @@ const mhv_family mhv_family_whisper = {
     .load = whisper_load,
     .forward = whisper_forward,
     .seq2seq = whisper_seq2seq,
+    .caches = mhv_family_caches_always,
 };

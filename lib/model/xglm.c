@@ -130,7 +130,8 @@ static mhv_status xglm_forward(mhv_nn *nn, const mhv_model *m, const int32_t *id
     for (int t = 0, first = 0, sent = 0; t < n; t++) {
         if (nn->pack && t == nn->pack->off[sent + 1])
             first = nn->pack->off[++sent];
-        mhv_family_t2t_position(t - first + c->pos_offset, c->pad_id, H, row);
+        mhv_family_t2t_position(mhv_nn_past(nn) + t - first + c->pos_offset, c->pad_id, H,
+                                row);
         float *xt = p.x + (size_t)t * (size_t)H;
         for (int j = 0; j < H; j++)
             xt[j] += row[j];

@@ -36,8 +36,9 @@ mhv_status mhv_nn_begin(mhv_nn *nn, const mhv_nn_shape *sh, const mhv_nn_buf *bu
 {
     size_t T = (size_t)nn->threads;
     size_t row = lines((size_t)sh->width);
-    /* sh->n covers queries and keys of every attention, cross-attention's too */
-    size_t as = lines(nn->K->attention_scratch(sh->n, sh->head_dim));
+    /* sh->n covers queries and keys of every attention, cross-attention's too; the cached
+     * keys come before a decoding step's */
+    size_t as = lines(nn->K->attention_scratch(sh->n + mhv_nn_past(nn), sh->head_dim));
     size_t xp = lines(mhv_plin_xp_floats(nn->K, sh->n, sh->widest_in));
     size_t pos = lines((size_t)sh->n); /* int32 position rows, one float's room each */
     size_t need = T * row + T * as + xp + pos;
@@ -87,7 +88,7 @@ mhv_status mhv_nn_reserve_vnorm(mhv_nn *nn, int hidden, int head_dim, mhv_error 
 
 mhv_status mhv_nn_reserve_bias(mhv_nn *nn, int n, mhv_error *err)
 {
-    size_t stride = lines((size_t)n * (size_t)n), need;
+    size_t stride = lines((size_t)n * (size_t)(mhv_nn_past(nn) + n)), need;
     if (__builtin_mul_overflow(stride, (size_t)nn->threads, &need))
         return mhv_fail(err, MHV_ENOMEM, "", "score bias maps of %d tokens are too large", n);
     if (need > nn->bias_cap) {
@@ -364,7 +365,8 @@ static void embed_rows(const void *arg, int r0, int r1, int worker)
             memcpy(xi, given + (size_t)j->nn->embed_given_row[i] * d, d * sizeof *xi);
         else
             mhv_mat_row(e->tok, j->ids[i], xi);
-        if (e->scale != 0)
+        int scaled = given && j->nn->embed_given_scaled && j->nn->embed_given_row[i] >= 0;
+        if (e->scale != 0 && !scaled)
             for (size_t t = 0; t < d; t++)
                 xi[t] *= e->scale;
         if (e->pos && e->pos_first) {
@@ -392,10 +394,15 @@ void mhv_nn_embed(mhv_nn *nn, float *x, const mhv_embed *e, const int32_t *ids, 
 {
     int one_off[2];
     mhv_nn_pack pk = pass_pack(nn, n, NULL, one_off);
+    int past = mhv_nn_past(nn); /* a cached decoding step's first position */
+    if (e->pad_id >= 0 && past > 0) { /* RoBERTa's rule counts over the whole sequence */
+        mhv_nn_kv_refuse(nn);
+        past = 0;
+    }
     for (int s = 0; s < pk.count; s++) /* positions count from each sentence's start */
         for (int i = pk.off[s], rank = 0; i < pk.off[s + 1]; i++)
             if (e->pad_id < 0)
-                nn->pos[i] = i - pk.off[s] + e->pos_offset;
+                nn->pos[i] = past + i - pk.off[s] + e->pos_offset;
             else
                 nn->pos[i] = ids[i] == e->pad_id ? e->pad_id : e->pad_id + 1 + rank++;
     embed_args a = {nn, x, e, ids, d};
@@ -835,13 +842,14 @@ typedef struct {
     float mul;              /* != 0: values multiplied by it before the norm and rotation */
     int norm_late;          /* the norm after the rotation */
     const float *pos_scale; /* (positions,) rows times it after the rotation, or NULL */
+    int pos0;               /* the position of row 0 (a cached decoding step's first) */
 } heads_args;
 
 static void heads_rows(const void *arg, int r0, int r1, int worker)
 {
     (void)worker;
     const heads_args *a = arg;
-    size_t off = (size_t)r0 * (size_t)(a->r ? a->r->half : 0);
+    size_t off = (size_t)(a->pos0 + r0) * (size_t)(a->r ? a->r->half : 0);
     for (int t = 0; t < a->count; t++) {
         float *x = a->x + (size_t)r0 * a->ld + (size_t)a->heads[t] * (size_t)a->d;
         if (a->clip > 0)
@@ -874,7 +882,7 @@ static void heads_rows(const void *arg, int r0, int r1, int worker)
         if (a->pos_scale)
             for (int i = 0; i < r1 - r0; i++)
                 for (int e = 0; e < a->d; e++)
-                    x[(size_t)i * a->ld + e] *= a->pos_scale[r0 + i];
+                    x[(size_t)i * a->ld + e] *= a->pos_scale[a->pos0 + r0 + i];
         if (nm && a->norm_late)
             for (int i = 0; i < r1 - r0; i++)
                 apply_norm(a->K, nm, x + (size_t)i * a->ld, 1, a->d);
@@ -902,11 +910,16 @@ static void per_head_late(mhv_nn *nn, float *x, size_t ld, const int *heads, int
 {
     if (!norm && !r && !(clip > 0) && mul == 0 && !pos_scale)
         return;
+    int past = mhv_nn_past(nn);
+    if (r && past > 0 && r->rows < past + n) { /* the table lacks these positions */
+        mhv_nn_kv_refuse(nn);
+        r = NULL, pos_scale = NULL; /* the pass is dropped: read nothing past the table */
+    }
     int one_off[2];
     mhv_nn_pack pk = pass_pack(nn, n, NULL, one_off);
     for (int s = 0; s < pk.count; s++) { /* rotary positions from each sentence's start */
         heads_args a = {nn->K, x + (size_t)pk.off[s] * ld, ld, heads, count, d, norm, r,
-                        norm_per_head, clip, mul, norm_late, pos_scale};
+                        norm_per_head, clip, mul, norm_late, pos_scale, past};
         par_rows(nn, pk.off[s + 1] - pk.off[s], count * d, heads_rows, &a);
     }
 }
@@ -1131,6 +1144,8 @@ static void attn_task(void *ctx, int task, int worker)
         a.out += (size_t)r0 * a.ld_out + (size_t)h * (size_t)j->d;
     }
     a.prow = cs->prow;
+    if (j->layer->key_lo) /* one sentence a pass: its rows from r0 */
+        a.key_lo = j->layer->key_lo + r0, a.key_hi = j->layer->key_hi + r0;
     float *vn = NULL; /* (n,) the kept head's value norms, or NULL */
     if (j->rank[t] >= 0 && j->cap->head_done) { /* streaming by head: the worker's buffer */
         a.probs = j->cap->head_bufs + (size_t)worker * j->cap->head_stride;
@@ -1143,7 +1158,13 @@ static void attn_task(void *ctx, int task, int worker)
     a.scratch = j->nn->attn_scratch + (size_t)worker * j->nn->attn_stride;
     if (j->layer->sinks)
         a.has_sink = 1, a.sink = j->layer->sinks[h];
-    if (j->layer->bias) {
+    if (j->layer->bias_pos) { /* (n, keys): the cached keys too */
+        float *b = j->nn->bias + (size_t)worker * j->nn->bias_stride;
+        int keys = mhv_attn_keys(&a);
+        j->layer->bias_pos(j->layer->bias_ctx, h, a.q0, a.n, keys, b);
+        a.bias = b;
+        a.ld_bias = (size_t)keys;
+    } else if (j->layer->bias) {
         float *b = j->nn->bias + (size_t)worker * j->nn->bias_stride;
         j->layer->bias(j->layer->bias_ctx, h, a.q, a.ld_q, a.k, a.ld_k, a.n, b);
         a.bias = b;
@@ -1163,6 +1184,8 @@ static void attn_task(void *ctx, int task, int worker)
         size_t ko = (size_t)r0 * a.ld_k + kv;
         global_rows(j->K, &a, glob, j->bufs->gq + qo, j->bufs->gk + ko, j->bufs->gv + ko);
     }
+    if (a.probs && j->layer->probs_post)
+        j->layer->probs_post(j->layer->bias_ctx, a.probs, a.n, a.prow);
     if (vn)
         value_norms(vn, v, j->base.ld_v, a.n, j->d, j->vnorm, j->layer->wo, h,
                     j->nn->wo_block + (size_t)worker * j->nn->wo_stride);
@@ -1253,6 +1276,86 @@ static void project_qkv(mhv_nn *nn, const mhv_attn_layer *a, const float *x, int
     mhv_nn_linear_parts(nn, parts, np, x, n);
 }
 
+/* ---- the key/value cache of generation ---- */
+
+mhv_status mhv_nn_kv_init(mhv_nn_kv *kv, int layers, int cap, mhv_error *err)
+{
+    memset(kv, 0, sizeof *kv);
+    kv->k = calloc((size_t)layers, sizeof *kv->k);
+    kv->v = calloc((size_t)layers, sizeof *kv->v);
+    kv->width = calloc((size_t)layers, sizeof *kv->width);
+    if (!kv->k || !kv->v || !kv->width) {
+        mhv_nn_kv_free(kv);
+        return mhv_fail(err, MHV_ENOMEM, "", "out of memory for the key/value cache");
+    }
+    kv->layers = layers, kv->cap = cap;
+    return MHV_OK;
+}
+
+void mhv_nn_kv_free(mhv_nn_kv *kv)
+{
+    for (int l = 0; l < kv->layers && kv->k && kv->v; l++)
+        free(kv->k[l]), free(kv->v[l]);
+    free(kv->k), free(kv->v), free(kv->width);
+    memset(kv, 0, sizeof *kv);
+}
+
+/* Room for layer l's keys and values of `width` floats a position; 0 when there is none (out
+ * of memory, or the layer's width changed). */
+static int kv_layer(mhv_nn_kv *kv, int l, int width)
+{
+    if (kv->width[l])
+        return kv->width[l] == width;
+    size_t floats = (size_t)kv->cap * (size_t)width;
+    kv->k[l] = malloc(floats * sizeof(float));
+    kv->v[l] = malloc(floats * sizeof(float));
+    if (!kv->k[l] || !kv->v[l]) {
+        free(kv->k[l]), free(kv->v[l]);
+        kv->k[l] = kv->v[l] = NULL;
+        return 0;
+    }
+    kv->width[l] = width;
+    return 1;
+}
+
+mhv_status mhv_nn_kv_copy(mhv_nn_kv *dst, const mhv_nn_kv *src, int rows, mhv_error *err)
+{
+    dst->past = 0;
+    for (int l = 0; l < src->layers && l < dst->layers && rows > 0; l++) {
+        if (!src->width[l])
+            continue;
+        if (!kv_layer(dst, l, src->width[l]))
+            return mhv_fail(err, MHV_ENOMEM, "", "out of memory for the key/value cache");
+        size_t floats = (size_t)rows * (size_t)src->width[l];
+        memcpy(dst->k[l], src->k[l], floats * sizeof(float));
+        memcpy(dst->v[l], src->v[l], floats * sizeof(float));
+    }
+    dst->past = rows;
+    return MHV_OK;
+}
+
+/* Appends layer l's keys and values of the pass's n positions (b->k, b->v) to kv after its
+ * past ones; 0 (kv refused) when a's attention cannot run from the cache. */
+static int kv_append(mhv_nn_kv *kv, const mhv_attn_layer *a, int l, const mhv_attn_bufs *b,
+                     int n, int partial)
+{
+    int width = a->kv_heads * a->head_dim;
+    /* a score bias of the queries and keys (not of positions alone: bias_pos), queries and
+     * keys made by the family or Longformer's global ones count positions in their own way;
+     * a done layer or a packed pass computes only some of them */
+    if (a->bias || a->probs_post || a->projected || a->x_v || a->global || partial ||
+        l >= kv->layers ||
+        kv->past + n > kv->cap || !kv_layer(kv, l, width)) {
+        kv->refused = 1;
+        return 0;
+    }
+    size_t at = (size_t)kv->past * (size_t)width, floats = (size_t)n * (size_t)width;
+    memcpy(kv->k[l] + at, b->k, floats * sizeof(float));
+    memcpy(kv->v[l] + at, b->v, floats * sizeof(float));
+    kv->appended++;
+    return 1;
+}
+
 /* Longformer's global projections of x: gq for heads qh(qn), gk (and gv when with_v) for
  * heads kh(kn), as project_qkv's unfused path (heads == kv_heads). */
 static void project_global(mhv_nn *nn, const mhv_attn_layer *a, const float *x, int n,
@@ -1339,12 +1442,17 @@ void mhv_nn_attention(mhv_nn *nn, const mhv_attn_layer *a, const float *x, int n
     if (with_v)
         per_head(nn, b->v, (size_t)KVD, kh, kn, d, NULL, a->rope_values ? a->rope : NULL, n, 0,
                  a->clip, 0);
+    /* a cached decoding step: these keys and values join the earlier ones */
+    const float *keys = b->k, *values = b->v;
+    int q0 = 0;
+    if (nn->kv && kv_append(nn->kv, a, l, b, n, done || nn->pack))
+        keys = nn->kv->k[l], values = nn->kv->v[l], q0 = nn->kv->past;
     attn_job j = {
         .K = nn->K,
-        .base = {.q = b->q, .k = b->k, .v = b->v, .d = d, .ld_q = (size_t)QD,
+        .base = {.q = b->q, .k = keys, .v = values, .d = d, .ld_q = (size_t)QD,
                  .ld_k = (size_t)KVD, .ld_v = (size_t)KVD, .scale = a->scale,
                  .softcap = a->softcap, .causal = a->causal, .window = a->window,
-                 .out = done ? NULL : b->ctx, .ld_out = (size_t)QD},
+                 .out = done ? NULL : b->ctx, .ld_out = (size_t)QD, .q0 = q0},
         .group = group, .d = d, .heads = heads, .rank = rank, .count = count, .kept = kept,
         .pk = pk, .nn = nn, .layer = a, .vnorm = cap->vnorm, .ablate = cap->ablate, .l = l,
         .cap = cap, .bufs = b,

@@ -77,10 +77,64 @@ typedef struct {
     struct mhv_capture_s *image_cap; /* LLaVA: what its vision tower's pass keeps (the
                                       * tower's own maps), set by the forward driver; NULL:
                                       * nothing */
+    int embed_given_scaled;  /* embed_given's rows go in after the embedding's scale
+                              * (Gemma's scaled embeddings: the image features are not
+                              * scaled) */
+    /* The keys each query sees in a decoder whose mask a multimodal family widens (Gemma 3's
+     * image tokens see their whole image, PaliGemma's prefix sees itself), set by it around
+     * a pass of one sentence: [0] the full layers', [1] the sliding ones' (mhv_attn_layer
+     * key_lo, key_hi), (n,) each; NULL: the layer's causal mask and window */
+    const int32_t *key_lo[2], *key_hi[2];
+    int pos_first;           /* the rotary position of the first token (PaliGemma counts
+                              * from 1), 0: from 0 */
     const unsigned char *global; /* (n,) 1: the token attends globally (Longformer's
                                   * global_attention_mask; LED's encoder: the source's
                                   * tokens), set by the forward driver; NULL: none */
+    /* A rotary table (n, half) that takes the place of a decoder's own (Qwen2-VL's
+     * multimodal positions, made from the image's grid), set by a family around its
+     * language model's pass; NULL: the decoder's */
+    const float *rope_cos_given, *rope_sin_given;
+    struct mhv_nn_kv_s *kv; /* generation: the pass continues the sequence whose keys and
+                             * values this cache holds (mhv_nn_kv), set by the forward
+                             * driver; NULL: the pass is the whole sequence */
 } mhv_nn;
+
+/* Generation's key/value cache of one sequence: each layer's self-attention keys and values
+ * (after their norms and rotation, as the attention reads them) of positions 0..past-1. A
+ * pass under it (nn->kv) runs the tokens at positions past .. past+n-1 only: the embeddings'
+ * positions and rotary tables count from past (a family's own tables and position scales
+ * then hold past + n rows: mhv_decoder_pass.rope_rows), self-attention appends the new keys
+ * and values to its layer's and attends over them all, the other blocks work row by row as
+ * ever. Each row is then the bytes the whole sequence's pass gives it, as long as the
+ * kernels compute a row alike in any row count (mhv_nn_packs_rows). What cannot run so (a
+ * score bias, projections a family made, a table without its positions, a full cache) sets
+ * `refused`: the caller drops the pass and reruns the sequence whole. */
+typedef struct mhv_nn_kv_s {
+    int layers, cap;        /* layers, positions each layer holds */
+    float **k, **v;         /* (layers,) (cap, width[l]) each, allocated at the first use */
+    int *width;             /* (layers,) each layer's key/value width, 0 until used */
+    int past;               /* positions held */
+    int appended;           /* self-attention layers that appended during this pass */
+    int refused;            /* a block could not run this pass from the cache */
+} mhv_nn_kv;
+
+/* An empty cache of `layers` layers of up to cap positions (nothing allocated per layer yet). */
+mhv_status mhv_nn_kv_init(mhv_nn_kv *kv, int layers, int cap, mhv_error *err);
+void mhv_nn_kv_free(mhv_nn_kv *kv);
+/* dst holds src's first `rows` positions (rows <= src->past): a beam that forks. MHV_ENOMEM
+ * when a layer cannot be allocated. */
+mhv_status mhv_nn_kv_copy(mhv_nn_kv *dst, const mhv_nn_kv *src, int rows, mhv_error *err);
+/* The first position of nn's pass: the cached ones before it (0 without a cache). */
+static inline int mhv_nn_past(const mhv_nn *nn)
+{
+    return nn->kv ? nn->kv->past : 0;
+}
+/* Marks nn's cached pass as one that cannot run from the cache (no-op without one). */
+static inline void mhv_nn_kv_refuse(mhv_nn *nn)
+{
+    if (nn->kv)
+        nn->kv->refused = 1;
+}
 
 /* What the passes over one source share, kept by the caller (the generation loop runs the
  * decoder once per step and beam): the encoder's output (slot 0) and each decoder layer l's
@@ -156,7 +210,7 @@ mhv_status mhv_nn_begin(mhv_nn *nn, const mhv_nn_shape *shape, const mhv_nn_buf 
                         int count, mhv_error *err);
 
 /* Room for one (n, n) score bias map per thread (attention layers with a bias), kept across
- * sentences like the arena. */
+ * sentences like the arena; (n, past + n) in a pass under a key/value cache. */
 mhv_status mhv_nn_reserve_bias(mhv_nn *nn, int n, mhv_error *err);
 
 /* Room for one head's slice of an output projection (hidden x head_dim floats) per thread,
@@ -342,10 +396,12 @@ void mhv_nn_moe_clamped(mhv_nn *nn, float *y, const float *x, const mhv_moe_clam
 /* ---- rotary embeddings ---- */
 
 typedef struct {
-    const float *cos_t, *sin_t; /* (n, half) for positions 0..n-1 (rope.h) */
+    const float *cos_t, *sin_t; /* (rows, half) for positions 0..rows-1 (rope.h) */
     int half;                   /* rotated pairs per head: the first 2*half dimensions of a
                                  * head turn, the rest stay (partial rotary: NeoX, Phi-3) */
     int interleaved;            /* pairs (2i, 2i+1) (GPT-J) instead of (i, i + half) */
+    int rows;                   /* positions the table holds; 0: the pass's n (a pass under
+                                 * a key/value cache refuses such a table) */
 } mhv_rotary;
 
 /* ---- self-attention over the selected heads ---- */
@@ -462,13 +518,17 @@ typedef struct {
                                      * only (mhv_nn_cross_attention ignores it) */
     int qk_norm_late;               /* the q/k head norms after the rotation, not before
                                      * (HunYuan's query_layernorm / key_layernorm) */
-    const float *q_pos_scale;       /* (n,) by position from each sentence's start: queries
+    const float *q_pos_scale;       /* (n,) by position from each sentence's start (under a
+                                     * key/value cache (past + n,): by position): queries
                                      * multiplied by it after their rotation (Ministral 3's
                                      * llama_4_scaling_beta), or NULL */
     int ctx_v_dim;                  /* > 0 with projected: each head's values fill only its
                                      * first ctx_v_dim of head_dim columns (DeepSeek's MLA,
                                      * the rest zeros): the decoder layer packs ctx to (n,
                                      * heads * ctx_v_dim) before the output projection */
+    const int32_t *key_lo, *key_hi; /* (n,) or NULL: the keys each query sees instead of
+                                     * the ones causal and window leave (kernels.h); one
+                                     * sentence a pass */
     /* Longformer's global attention (LongformerSelfAttention with a global_attention_mask):
      * global (n,) marks the global tokens of the pass's rows, or NULL: none. A global token's
      * query attends to every key of its sentence through the global projections (wq_global,
@@ -480,6 +540,17 @@ typedef struct {
     const unsigned char *global;
     const mhv_mat *wq_global, *wk_global, *wv_global;
     const float *bq_global, *bk_global, *bv_global;
+    /* Called with bias_ctx on each kept map of a head right after its softmax, before it is
+     * handed on: probs (n, n) as the kernel wrote it (query i in row prow[i], none when < 0,
+     * under prow; row i without). For a bias that counts some keys several times in the
+     * softmax (log of the count added to their scores) while the map shows one of them
+     * (BigBird's block-sparse attention): it divides them back. NULL: none */
+    void (*probs_post)(const void *ctx, float *probs, int n, const int *prow);
+    /* A score bias of positions alone (ALiBi, T5's relative buckets), instead of bias, that
+     * a pass under a key/value cache can take: fills b(n, keys) (row stride keys) for head
+     * h, the queries at positions q0 .. q0+n-1 (of their sentence) over keys 0 .. keys-1;
+     * q0 > 0 in a cached decoding step. Needs mhv_nn_reserve_bias. NULL: none */
+    void (*bias_pos)(const void *ctx, int h, int q0, int n, int keys, float *b);
 } mhv_attn_layer;
 
 /* Activations of the attention block: q (n, heads*d), k and v (n, kv_heads*d), ctx (n,

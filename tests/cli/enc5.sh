@@ -25,9 +25,30 @@ done
 rm -rf "$TMP/bb"
 seq 5 32 | tr '\n' ' ' >"$TMP/ids28.txt"; echo >>"$TMP/ids28.txt"
 check "big_bird: block_sparse as original_full at 28 tokens" "\"$MHAVIZ\" run --model tests/fixtures/fam-big-bird-mlm-f16 --ids --format json --out \"$TMP/bb\" \"$TMP/ids28.txt\" 2>/dev/null && grep -q '\"architecture\": \"big_bird\"' \"$TMP/bb/ids28.json\""
+# past 28 tokens block-sparse (29 tokens: padded by transformers to 32, 8 blocks of 4): query
+# block 2 (tokens 8-11) sees key blocks 0, 1-3 (tokens 4-15) and 7 only, the global blocks 0 and 7 every key
 seq 5 33 | tr '\n' ' ' >"$TMP/ids29.txt"; echo >>"$TMP/ids29.txt"
-expect_fail "big_bird: block_sparse past 28 tokens" 1 "block_sparse attention is not supported: a sentence of 29 tokens is longer than the 28 up to which transformers runs it as original_full" \
-    -- "$MHAVIZ" run --model tests/fixtures/fam-big-bird-mlm-f16 --ids --format json --out "$TMP/out" "$TMP/ids29.txt"
+rm -rf "$TMP/bb"
+sparse_ok() {
+    perl -MJSON::PP -0777 -ne '$s = decode_json($_)->{sentences}[0];
+        for $a (@{$s->{attentions}}) { $w = $a->{weights};
+            exit 1 unless @$w == 29 && @{$w->[0]} == 29 && $w->[8][20] == 0 && $w->[8][3] > 0 &&
+                $w->[8][28] > 0 && $w->[8][16] == 0 && $w->[8][15] > 0 && $w->[0][20] > 0 && $w->[28][20] > 0 }' "$1"
+}
+check "big_bird: block_sparse past 28 tokens runs block-sparse" "\"$MHAVIZ\" run --model tests/fixtures/fam-big-bird-mlm-f16 --ids --format json --out \"$TMP/bb\" \"$TMP/ids29.txt\" 2>/dev/null && sparse_ok \"$TMP/bb/ids29.json\""
+# what transformers cannot run: no random blocks; a padded length past the positions
+M=$TMP/bb-norandom
+mkdir -p "$M"
+cp tests/fixtures/fam-big-bird-mlm-f16/* "$M/"
+sed -i 's/"num_random_blocks": 1/"num_random_blocks": 0/' "$M/config.json"
+seq 5 25 | tr '\n' ' ' >"$TMP/ids21.txt"; echo >>"$TMP/ids21.txt"
+expect_fail "big_bird: block_sparse without random blocks" 1 "block_sparse attention with num_random_blocks 0 is not supported (transformers fails on it): a sentence of 21 tokens is longer than the 20 run as original_full" \
+    -- "$MHAVIZ" run --model "$M" --ids --format json --out "$TMP/out" "$TMP/ids21.txt"
+seq 5 24 | tr '\n' ' ' >"$TMP/ids20.txt"; echo >>"$TMP/ids20.txt"
+check "big_bird: no random blocks, 20 tokens as original_full" "\"$MHAVIZ\" run --model \"$M\" --ids --format json --out \"$TMP/bb20\" \"$TMP/ids20.txt\" 2>/dev/null"
+seq 5 59 | tr '\n' ' ' >"$TMP/ids55.txt"; echo >>"$TMP/ids55.txt"
+expect_fail "big_bird: padded past max_position_embeddings" 1 "a sentence of 55 tokens padded to 57 (a multiple of block_size 3) exceeds max_position_embeddings 56" \
+    -- "$MHAVIZ" run --model tests/fixtures/fam-big-bird-sparse-mlm-bf16 --ids --format json --out "$TMP/out" "$TMP/ids55.txt"
 
 # SqueezeBERT: norm-out needs one output matrix, which grouped post-attention convolutions are not
 check "squeezebert: norm-out with one post-attention group" "\"$MHAVIZ\" run --model tests/fixtures/fam-squeezebert-f32 --ids --weighting norm-out --format json --out \"$TMP/sq\" \"$TMP/ids4.txt\" 2>/dev/null && grep -q value_norms \"$TMP/sq/ids4.json\""

@@ -65,3 +65,74 @@ fg.make("fam-big-bird-cls-bf16", BigBirdForSequenceClassification,
                       type_vocab_size=3),
         dtype=torch.bfloat16, seed=573, qk_std=0.35, shard="20KB",
         note="BigBirdForSequenceClassification, original_full, gelu, BF16, sharded")
+
+
+class Fresh:
+    """A block_sparse BigBird as a fresh model on every sentence: transformers' switch to
+    original_full on a short sentence stays for the sentences after it, and the maps of a
+    forward that switches are not recorded (see BigBirdForMaskedLMSwitched). So the type the
+    forward would pick for the sentence's length is set before it: the same computation,
+    with its maps (the recorders, installed once on the attention modules of the time, are
+    installed again on the new ones)."""
+
+    def forward(self, *a, input_ids=None, **kw):
+        c = self.config
+        base = self.bert if hasattr(self, "bert") else self
+        full = input_ids.shape[1] <= (5 + 2 * c.num_random_blocks) * c.block_size
+        want = "original_full" if full else c.attention_type
+        if base.attention_type != want:
+            base.set_attention_type(want)
+            for mod in self.modules():
+                if getattr(mod, "_output_capturing_hooks_installed", False):
+                    mod._output_capturing_hooks_installed = False
+        return super().forward(*a, input_ids=input_ids, **kw)
+
+
+class BigBirdModelFresh(Fresh, BigBirdModel):
+    pass
+
+
+class BigBirdForMaskedLMFresh(Fresh, BigBirdForMaskedLM):
+    pass
+
+
+def architecture(name):
+    def post(path):
+        f = os.path.join(path, "config.json")
+        c = json.load(open(f))
+        assert c["attention_type"] == "block_sparse"
+        c["architectures"] = [name]
+        json.dump(c, open(f, "w"), indent=2, sort_keys=True)
+    return post
+
+
+# Block-sparse attention: sentences longer than (5 + 2 num_random_blocks) block_size tokens,
+# padded by transformers to whole blocks where the length is not a multiple of block_size
+# (the maps' padded rows and columns left out: the real rows give the padding exactly 0).
+# The short sentence first: still block-sparse on the next ones (Fresh).
+SPARSE = dict(SMALL, max_position_embeddings=56, attention_type="block_sparse")
+fg.make("fam-big-bird-sparse-f32", BigBirdModelFresh,
+        BigBirdConfig(**SPARSE, block_size=2, num_random_blocks=1),
+        seed=574, qk_std=0.35, lengths=[6, 15, 22], post=architecture("BigBirdModel"),
+        padded=True,
+        note="BigBirdModel, block_sparse, block_size 2, 1 random block (full up to 14 "
+             "tokens): 6 full, 15 padded to 16, 22 sparse")
+fg.make("fam-big-bird-sparse-mlm-bf16", BigBirdForMaskedLMFresh,
+        BigBirdConfig(**SPARSE, block_size=3, num_random_blocks=2, use_bias=False),
+        dtype=torch.bfloat16, seed=575, qk_std=0.35, lengths=[28, 31, 36], logits=True,
+        post=architecture("BigBirdForMaskedLM"), padded=True,
+        note="BigBirdForMaskedLM, block_sparse, block_size 3, 2 random blocks (full up to "
+             "27), use_bias false, BF16, logits: 28 padded to 30, 31 to 33, 36")
+fg.make("fam-big-bird-sparse-f16", BigBirdModelFresh,
+        BigBirdConfig(**SPARSE, block_size=4, num_random_blocks=3, rescale_embeddings=True),
+        dtype=torch.float16, seed=576, qk_std=0.35, lengths=[45, 50, 56], padded=True,
+        post=architecture("BigBirdModel"),
+        note="BigBirdModel, block_sparse, block_size 4, 3 random blocks (full up to 44), "
+             "rescale_embeddings, F16: 45 padded to 48, 50 to 52, 56")
+fg.make("fam-big-bird-sparse-b1-f32", BigBirdForMaskedLMFresh,
+        BigBirdConfig(**dict(SPARSE, num_hidden_layers=3), block_size=1, num_random_blocks=2,
+                      use_bias=False),
+        seed=577, qk_std=0.35, lengths=[9, 10, 17], logits=True, padded=True,
+        post=architecture("BigBirdForMaskedLM"),
+        note="BigBirdForMaskedLM, block_sparse, block_size 1, 2 random blocks (full up to 9), "
+             "use_bias false, 3 layers, logits: 9 full, 10 and 17 sparse")

@@ -77,13 +77,21 @@ def id_lists(vocab, seed, avoid=()):
     return [[r.choice(ok) for _ in range(n)] for n in LENGTHS]
 
 
-def run(model, ids, extra=None):
-    """(layers, heads, n, n) attention and the last position's logits (or None)."""
+def run(model, ids, extra=None, padded=False):
+    """(layers, heads, n, n) attention and the last position's logits (or None).
+    padded: the model returns maps over its input padded at the end (BigBird's block-sparse
+    attention pads to whole blocks); the real tokens' rows must give the padding exactly 0,
+    and the (n, n) corner is kept."""
     x = torch.tensor([ids], dtype=torch.long)
     kw = dict(extra or {})
     with torch.no_grad():
         out = model(input_ids=x, attention_mask=torch.ones_like(x), output_attentions=True, **kw)
     att = torch.stack([a[0] for a in out.attentions])
+    n = len(ids)
+    if padded and att.shape[-1] > n:
+        assert att[..., :n, n:].abs().max().item() == 0.0, "padding attended"
+        att = att[..., :n, :n]
+    assert not padded or att.shape[-2:] == (n, n), "maps %s for %d tokens" % (att.shape, n)
     logits = out.logits[0, -1] if getattr(out, "logits", None) is not None else None
     return att, logits
 
@@ -106,7 +114,7 @@ def reset_dir(path):
 
 def make(name, cls, config, seed, qk_std, note, dtype=torch.float32, shard=None, post=None,
          gain=0.5, avoid_ids=(), vocab_for_ids=None, lengths=None, pairs=False, load_kw=None,
-         logits=None, ids=None):
+         logits=None, ids=None, padded=False):
     """pairs: sentences are pairs, the second half of each with token type 1 (as a BERT
     tokenizer's pair template gives), written as "token_type_ids"."""
     """Builds fixture tests/fixtures/<name> and its golden; returns the tolerance."""
@@ -139,8 +147,8 @@ def make(name, cls, config, seed, qk_std, note, dtype=torch.float32, shard=None,
         if pairs:
             types = [0] * ((len(ids) + 1) // 2) + [1] * (len(ids) // 2)
             extra = {"token_type_ids": torch.tensor([types], dtype=torch.long)}
-        a32, l32 = run(ref, ids, extra)
-        a64, _ = run(r64, ids, extra)
+        a32, l32 = run(ref, ids, extra, padded)
+        a64, _ = run(r64, ids, extra, padded)
         if not (cls.__name__.endswith("ForCausalLM") if logits is None else logits):
             l32 = None  # logits are checked for causal LMs (logits=True: for cls too)
         worst = max(worst, (a32.double() - a64).abs().max().item())
