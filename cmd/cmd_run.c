@@ -105,8 +105,8 @@ static const char run_usage[] =
     "                   SigLIP's (2) or AIMv2's attention-pooling head (its probe over the patches:\n"
     "                   pool-H03.png, pool.png; json adds \"pool\"), the default for a model\n"
     "                   with that head and no [CLS]\n"
-    "  Swin (swin, swinv2): no [CLS] (give --query ROW,COL); each layer's maps are over its\n"
-    "  stage's own grid (json: \"stages\"), zero outside the query's window; figures in\n"
+    "  Swin (swin, swinv2, donut-swin): no [CLS] (give --query ROW,COL); each layer's maps are\n"
+    "  over its stage's own grid (json: \"stages\"), zero outside the query's window; figures in\n"
     "  OUT/<stem>/stage1/, stage2/ ..., the query patch (of the first stage's grid) then the\n"
     "  merged token holding it; html, --aggregate and stats are refused\n"
     "  LLaVA (llava): --image FILE (PNG or JPEG) is the image of every line; each line is\n"
@@ -116,15 +116,25 @@ static const char run_usage[] =
     "  tower's [CLS] with the full strategy); the maps are the language model's over the\n"
     "  whole prompt (--window A:B, --max-pixels P for long ones); json adds \"image\" (the\n"
     "  feature tokens and their patches)\n"
+    "  Gemma 3 (gemma3): each line holds <start_of_image> once, expanded as\n"
+    "  Gemma3Processor expands it (\\n\\n, the begin-of-image token, mm_tokens_per_image\n"
+    "  image tokens, the end-of-image token, \\n\\n) before tokenizing; the SigLIP tower's\n"
+    "  patches averaged into those tokens (img ROW,COL: their blocks), which see each\n"
+    "  other; do_pan_and_scan refused; without --image the language model on text alone\n"
+    "  PaliGemma (paligemma): each line is a prefix, built as PaliGemmaProcessor builds\n"
+    "  it: the image tokens (one a patch; <image> in the line places them, else first),\n"
+    "  bos, the line, \\n; positions from 1; every token of the prefix sees every other\n"
+    "  (no suffix is read)\n"
     "  Qwen2-VL, Qwen2.5-VL (qwen2_vl, qwen2_5_vl): the same with\n"
     "  <|vision_start|><|image_pad|><|vision_end|> once in each line; the image resized by\n"
     "  Qwen2VLImageProcessor (smart_resize within min_pixels and max_pixels), <|image_pad|>\n"
     "  expanded into one token per 2x2 block of patches, labelled img ROW,COL in the merged\n"
     "  grid; video and several images in a prompt are refused\n"
-    "  --vision-tower   the vision tower alone (llava's CLIP or SigLIP, Qwen2-VL's), as the\n"
-    "                   vision model it is: FILE lists images, drawn as for\n"
-    "                   clip_vision_model (see above; qwen2_vl's and qwen2_5_vl's patches\n"
-    "                   row by row, no [CLS]: --query ROW,COL; windows: zero outside)\n"
+    "  --vision-tower   the vision tower alone (llava's CLIP or SigLIP, gemma3's and\n"
+    "                   paligemma's SigLIP, Qwen2-VL's), as the vision model it is: FILE\n"
+    "                   lists images, drawn as for clip_vision_model (see above;\n"
+    "                   qwen2_vl's and qwen2_5_vl's patches row by row, no [CLS]: --query\n"
+    "                   ROW,COL; windows: zero outside)\n"
     "  Whisper (whisper): FILE lists WAV files with their transcripts, AUDIO<TAB>TRANSCRIPT\n"
     "  a line with --pairs (a relative path is tried beside FILE too); each WAV (PCM 8-32\n"
     "  bit or float, mono, at the feature extractor's rate: 16000 Hz) becomes log-mel\n"
@@ -1186,7 +1196,8 @@ int cmd_run(int argc, char **argv)
         if (!job.m->cfg.image_in_text || o.image) {
             st = mhv_fail(&err, MHV_EUSAGE, "", o.image ? "--vision-tower reads the images FILE "
                           "lists, not --image" : "--vision-tower is for models with a vision "
-                          "tower (llava); %s has none", job.m->cfg.arch);
+                          "tower (llava, gemma3, paligemma, qwen2_vl, qwen2_5_vl); %s has "
+                          "none", job.m->cfg.arch);
             goto done;
         }
         owner = job.m; /* the tower's tensors are views of its checkpoint: closed after it */
@@ -1206,15 +1217,21 @@ int cmd_run(int argc, char **argv)
     }
     if (!job.m->cfg.image_in_text && o.image) {
         st = mhv_fail(&err, MHV_EUSAGE, "", "--image is for models that read an image with "
-                      "their prompt (llava); %s does not", job.m->cfg.arch);
+                      "their prompt (llava, gemma3, paligemma, qwen2_vl, qwen2_5_vl); %s "
+                      "does not",
+                      job.m->cfg.arch);
         goto done;
     }
-    /* LLaVA generates (Qwen2-VL's positions of generated tokens are not done) */
+    /* Gemma 3 runs its language model on text alone without --image; LLaVA generates with
+     * its image (the others' generation is not done) */
     if (job.m->cfg.image_in_text &&
-        (!o.image || o.pairs || (o.generate && job.m->cfg.image_merge > 0))) {
-        st = mhv_fail(&err, MHV_EUSAGE, "", !o.image ? "%s reads an image with each prompt: "
-                      "give it with --image FILE" : o.pairs ? "--pairs is not available for %s"
-                      : "--generate is not available for %s", job.m->cfg.arch);
+        (o.image ? o.pairs || (o.generate && !mhv_forward_image_generates(job.m))
+                 : !job.m->cfg.image_optional)) {
+        st = mhv_fail(&err, MHV_EUSAGE, "", !o.image
+                      ? "%s reads an image with each prompt: give it with --image FILE"
+                      : o.pairs ? "--pairs and --generate are not available for %s"
+                                : "--pairs and --generate are not available for %s with "
+                                  "--image (llava generates)", job.m->cfg.arch);
         goto done;
     }
     if (job.m->cfg.enc_dec && o.rows && o.fig.html) {

@@ -291,7 +291,8 @@ mhv_status mhv_forward_run_opts(mhv_forward_ctx *fc, const mhv_model *m, const i
         if (n != g.tokens)
             return mhv_fail(err, MHV_EUSAGE, "", "an image of %dx%d pixels is %d tokens for %s, "
                             "not %d", image_w, image_h, g.tokens, c->arch, n);
-    } else if (c->image_in_text) { /* LLaVA: ids and an image */
+    } else if (c->image_in_text && (!c->image_optional || (opts && opts->pixels))) {
+        /* LLaVA, Gemma 3 with an image: ids and an image */
         if (!ids || !opts || !opts->pixels)
             return mhv_fail(err, MHV_EUSAGE, "", "%s takes token ids and an image", c->arch);
         if ((st = check_ids(c, ids, n, err)))
@@ -388,12 +389,14 @@ mhv_status mhv_forward_run_opts(mhv_forward_ctx *fc, const mhv_model *m, const i
     fc->nn.audio = opts ? opts->audio : NULL;
     fc->nn.audio_samples = opts ? opts->audio_samples : 0;
     mhv_capture image_cap;
-    if (!st && c->image_in_text && opts->image_sel && opts->image_out)
+    int tower_maps = c->image_in_text && opts && opts->pixels && opts->image_sel &&
+                     opts->image_out;
+    if (!st && tower_maps)
         st = image_capture_into(&fc->nn, m, opts, image_h, image_w, &image_cap, err);
     if (!st)
         st = run_family(fc, m, ids, n, &cap, NULL, err);
     fc->nn.image_cap = NULL;
-    if (st && c->image_in_text && opts->image_sel && opts->image_out)
+    if (st && tower_maps)
         mhv_attn_free(opts->image_out);
     fc->nn.audio = NULL;
     fc->nn.audio_samples = 0;
@@ -1191,6 +1194,11 @@ mhv_status mhv_forward_generate_decoder(mhv_forward_ctx *fc, const mhv_model *m,
     return generate_decoder(fc, m, prompt, np, NULL, 0, 0, g, out, n_out, err);
 }
 
+int mhv_forward_image_generates(const mhv_model *m)
+{
+    return m->cfg.image_in_text && strcmp(m->cfg.family->name, "llava") == 0;
+}
+
 mhv_status mhv_forward_generate_image(mhv_forward_ctx *fc, const mhv_model *m,
                                       const int32_t *prompt, int np, const float *pixels,
                                       int image_h, int image_w, const mhv_gen_config *g,
@@ -1200,10 +1208,9 @@ mhv_status mhv_forward_generate_image(mhv_forward_ctx *fc, const mhv_model *m,
     *n_out = 0;
     if (!m->cfg.image_in_text || !pixels)
         return mhv_fail(err, MHV_EUSAGE, m->dir, "%s takes no image with its ids", m->cfg.arch);
-    if (m->cfg.image_merge > 0) /* Qwen2-VL: its multimodal positions */
-        return mhv_fail(err, MHV_EUNSUPPORTED, m->dir, "generation is not supported for %s "
-                        "(the positions of its generated tokens follow the image's grid)",
-                        m->cfg.arch);
+    if (!mhv_forward_image_generates(m)) /* Qwen2-VL's positions, Gemma 3's, PaliGemma's */
+        return mhv_fail(err, MHV_EUNSUPPORTED, m->dir, "generation with an image is not "
+                        "supported for %s (llava's is)", m->cfg.arch);
     return generate_decoder(fc, m, prompt, np, pixels, image_h, image_w, g, out, n_out, err);
 }
 

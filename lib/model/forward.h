@@ -303,8 +303,9 @@ void mhv_forward_kv_stats(const mhv_forward_kv *kv, long *cached, long *whole);
 /* mhv_forward_generate_decoder for a model that reads ids and an image (LLaVA): prompt(np)
  * holds the image token expanded (one per image feature, as LlavaProcessor expands it),
  * pixels, image_h, image_w the preprocessed image (mhv_forward_logits_image); generate()
- * with pixel_values. MHV_EUNSUPPORTED for other models and for Qwen2-VL (its positions of
- * generated tokens follow the image's grid: not done). */
+ * with pixel_values. MHV_EUNSUPPORTED for the other models that read an image (Qwen2-VL,
+ * Gemma 3, PaliGemma: not done; mhv_forward_image_generates). */
+int mhv_forward_image_generates(const mhv_model *m);
 mhv_status mhv_forward_generate_image(mhv_forward_ctx *c, const mhv_model *m,
                                       const int32_t *prompt, int np, const float *pixels,
                                       int image_h, int image_w, const mhv_gen_config *g,
