@@ -46,7 +46,8 @@ static const char run_usage[] =
     "                  [--pairs | --generate N [--greedy]] [--align-layer L]\n"
     "                  [--src-lang CODE] [--tgt-lang CODE]\n"
     "                  [--no-resize] [--interpolate-pos] [--query cls|pool|ROW,COL]\n"
-    "                  [--image FILE | --vision-tower] [--contacts] [--global SPEC]\n"
+    "                  [--image FILE | --vision-tower | --text-tower] [--contacts]\n"
+    "                  [--global SPEC]\n"
     "                  FILE\n"
     "\n"
     "Runs the model on each non-empty line of FILE (- for stdin) and draws the attention\n"
@@ -105,8 +106,8 @@ static const char run_usage[] =
     "                   SigLIP's (2) or AIMv2's attention-pooling head (its probe over the patches:\n"
     "                   pool-H03.png, pool.png; json adds \"pool\"), the default for a model\n"
     "                   with that head and no [CLS]\n"
-    "  Swin (swin, swinv2): no [CLS] (give --query ROW,COL); each layer's maps are over its\n"
-    "  stage's own grid (json: \"stages\"), zero outside the query's window; figures in\n"
+    "  Swin (swin, swinv2, donut-swin): no [CLS] (give --query ROW,COL); each layer's maps are\n"
+    "  over its stage's own grid (json: \"stages\"), zero outside the query's window; figures in\n"
     "  OUT/<stem>/stage1/, stage2/ ..., the query patch (of the first stage's grid) then the\n"
     "  merged token holding it; html, --aggregate and stats are refused\n"
     "  LLaVA (llava): --image FILE (PNG or JPEG) is the image of every line; each line is\n"
@@ -116,15 +117,30 @@ static const char run_usage[] =
     "  tower's [CLS] with the full strategy); the maps are the language model's over the\n"
     "  whole prompt (--window A:B, --max-pixels P for long ones); json adds \"image\" (the\n"
     "  feature tokens and their patches)\n"
+    "  Gemma 3 (gemma3): each line holds <start_of_image> once, expanded as\n"
+    "  Gemma3Processor expands it (\\n\\n, the begin-of-image token, mm_tokens_per_image\n"
+    "  image tokens, the end-of-image token, \\n\\n) before tokenizing; the SigLIP tower's\n"
+    "  patches averaged into those tokens (img ROW,COL: their blocks), which see each\n"
+    "  other; do_pan_and_scan refused; without --image the language model on text alone\n"
+    "  PaliGemma (paligemma): each line is a prefix, built as PaliGemmaProcessor builds\n"
+    "  it: the image tokens (one a patch; <image> in the line places them, else first),\n"
+    "  bos, the line, \\n; positions from 1; every token of the prefix sees every other;\n"
+    "  PREFIX<TAB>SUFFIX adds a suffix (its tokens and eos, token type 1), causal\n"
     "  Qwen2-VL, Qwen2.5-VL (qwen2_vl, qwen2_5_vl): the same with\n"
     "  <|vision_start|><|image_pad|><|vision_end|> once in each line; the image resized by\n"
     "  Qwen2VLImageProcessor (smart_resize within min_pixels and max_pixels), <|image_pad|>\n"
     "  expanded into one token per 2x2 block of patches, labelled img ROW,COL in the merged\n"
     "  grid; video and several images in a prompt are refused\n"
-    "  --vision-tower   the vision tower alone (llava's CLIP or SigLIP, Qwen2-VL's), as the\n"
-    "                   vision model it is: FILE lists images, drawn as for\n"
-    "                   clip_vision_model (see above; qwen2_vl's and qwen2_5_vl's patches\n"
-    "                   row by row, no [CLS]: --query ROW,COL; windows: zero outside)\n"
+    "  --vision-tower   the vision tower alone (llava's CLIP or SigLIP, gemma3's and\n"
+    "                   paligemma's SigLIP, Qwen2-VL's), as the vision model it is: FILE\n"
+    "                   lists images, drawn as for clip_vision_model (see above;\n"
+    "                   qwen2_vl's and qwen2_5_vl's patches row by row, no [CLS]: --query\n"
+    "                   ROW,COL; windows: zero outside)\n"
+    "  --text-tower     the text tower of a dual image-text model (clip) instead of its\n"
+    "                   vision tower: FILE holds sentences, tokenized by the checkpoint's\n"
+    "                   tokenizer.json; causal; a sentence longer than\n"
+    "                   max_position_embeddings (77 for CLIP) is refused, or cut with\n"
+    "                   --truncate as the tokenizer's truncation cuts it\n"
     "  Whisper (whisper): FILE lists WAV files with their transcripts, AUDIO<TAB>TRANSCRIPT\n"
     "  a line with --pairs (a relative path is tried beside FILE too); each WAV (PCM 8-32\n"
     "  bit or float, mono, at the feature extractor's rate: 16000 Hz) becomes log-mel\n"
@@ -209,8 +225,9 @@ static const char run_usage[] =
     "                   or beam search with its length, n-gram, penalty, forced and\n"
     "                   suppressed-token settings; json records the decoding (\"generation\").\n"
     "                   Decoder-only models (causal LMs with their LM head: GPT-2, Llama,\n"
-    "                   Qwen, Gemma ...): each line is a prompt (tokenized with the special\n"
-    "                   tokens the tokenizer adds, such as Llama's <s>; --ids as given) that\n"
+    "                   Qwen, Gemma ...; llava with --image): each line is a prompt\n"
+    "                   (tokenized with the special tokens the tokenizer adds, such as\n"
+    "                   Llama's <s>; --ids as given) that\n"
     "                   generate(max_new_tokens=N) continues under the same settings (the\n"
     "                   prompt counts for the penalties and n-grams); the maps cover prompt\n"
     "                   and continuation, json marks it (\"prompt_length\", \"generated\"),\n"
@@ -273,6 +290,7 @@ typedef struct {
     const char *query;     /* --query cls|pool|R,C (vision models), or NULL */
     const char *image;     /* --image FILE (models that read an image with their prompt) */
     int vision_tower;      /* --vision-tower: such a model's vision tower alone */
+    int text_tower;        /* --text-tower: a dual image-text model's text tower */
     const run_llava_image *llava; /* that image, read and preprocessed, or NULL */
     int contacts;          /* --contacts: ESM's predicted contacts */
     const char *global;    /* --global SPEC (Longformer, LED), or NULL: no global tokens */
@@ -472,6 +490,7 @@ static int parse(int argc, char **argv, run_opts *o)
         {"interpolate-pos", no_argument, 0, 0x305},
         {"image", required_argument, 0, 0x307},
         {"vision-tower", no_argument, 0, 0x308},
+        {"text-tower", no_argument, 0, 0x3c0},
         {"contacts", no_argument, 0, 0x309},
         {"global", required_argument, 0, 0x30a},
         {0, 0, 0, 0},
@@ -487,6 +506,7 @@ static int parse(int argc, char **argv, run_opts *o)
         case 0x305: o->interpolate_pos = 1; break;
         case 0x307: o->image = optarg; break;
         case 0x308: o->vision_tower = 1; break;
+        case 0x3c0: o->text_tower = 1; break;
         case 0x309: o->contacts = 1; break;
         case 0x30a: {
             mhv_error e;
@@ -672,7 +692,8 @@ typedef struct {
 static mhv_status st_open(st_file *sf, const char *stage, const char *stem, int index,
                           const mhv_model *m, const mhv_heads *sel, const int *rows, int nrows,
                           const run_opts *o, const mhv_sentence *s, const mhv_encoding *enc,
-                          const mhv_tok *tok, const char *aggregate, mhv_error *err)
+                          const mhv_tok *tok, const char *aggregate, const int *gpos, int ngpos,
+                          mhv_error *err)
 {
     char path[4096];
     int len = index ? snprintf(path, sizeof path, "%s/%s-%d.safetensors", stage, stem, index + 1)
@@ -689,8 +710,12 @@ static mhv_status st_open(st_file *sf, const char *stage, const char *stem, int 
                       .weighting = o->weighting == MHV_WEIGHT_ATTN
                                        ? NULL : mhv_weighting_name(o->weighting),
                       .aggregate = aggregate};
-    if ((st = mhv_stw_begin(sf->out.f, sf->out.path, &d, &sf->w, err)))
+    char *global = NULL; /* --global: metadata "global" */
+    if (o->global && !(d.global = global = run_global_list(gpos, ngpos)))
+        st = mhv_fail(err, MHV_ENOMEM, "", "out of memory");
+    if (st || (st = mhv_stw_begin(sf->out.f, sf->out.path, &d, &sf->w, err)))
         mhv_out_abort(&sf->out);
+    free(global);
     return st;
 }
 
@@ -990,7 +1015,7 @@ static mhv_status write_outputs(mhv_forward_ctx *fc, const mhv_model *m, const m
         /* with --aggregate, the file holds the aggregate: opened once it is made */
         if (o->safetensors && !o->aggregate &&
             (st = st_open(&sf, od.stage, stem, i, m, sel, rows, nrows, o, &in->s[i], &encs[i],
-                          tok, NULL, err))) {
+                          tok, NULL, gpos, ngpos, err))) {
             free(rows);
             goto fail_out;
         }
@@ -1061,7 +1086,7 @@ static mhv_status write_outputs(mhv_forward_ctx *fc, const mhv_model *m, const m
             if (!st && o->safetensors) { /* the aggregate of the kept rows, as the JSON */
                 st_file sa = {0};
                 st = st_open(&sa, od.stage, stem, i, m, sel, agg.row_ids, agg.rows, o,
-                             &in->s[i], &encs[i], tok, o->aggregate, err);
+                             &in->s[i], &encs[i], tok, o->aggregate, gpos, ngpos, err);
                 if (!st)
                     st = st_feed(&sa, &agg, err);
                 if (!st || sa.w)
@@ -1153,6 +1178,32 @@ fail_figs:
     return st;
 }
 
+/* --text-tower: job->m becomes the text tower of the dual model opened (*owner, closed
+ * after it), read with the checkpoint's tokenizer. */
+static mhv_status run_text_tower(const char *dir, run_opts *o, cli_job *job, mhv_model **owner,
+                                 char *title, size_t title_size, mhv_error *err)
+{
+    mhv_status st;
+    if (o->vision_tower || o->image)
+        return mhv_fail(err, MHV_EUSAGE, "", "--text-tower takes neither --vision-tower nor "
+                        "--image");
+    if ((st = mhv_model_open_text_tower(job->m, err)))
+        return st;
+    *owner = job->m;
+    job->m = (*owner)->text_model;
+    (*owner)->text_model = NULL;
+    if (!job->tok && (st = mhv_tok_open_dir(dir, &job->tok, err)) &&
+        !(o->mode == INPUT_IDS && st == MHV_EIO)) /* ids need no tokenizer */
+        return st;
+    *err = (mhv_error){0};
+    if (!o->fig.model_name) { /* titles say whose tower it is */
+        mhv_modelname_of_dir(dir, title, title_size - 16);
+        strcat(title, " text tower");
+        o->fig.model_name = title;
+    }
+    return MHV_OK;
+}
+
 int cmd_run(int argc, char **argv)
 {
     run_opts o;
@@ -1175,12 +1226,16 @@ int cmd_run(int argc, char **argv)
         goto done;
     if (o.global && (st = run_global_model(o.global, job.m, &err)))
         goto done;
+    if (o.text_tower && (st = run_text_tower(dir, &o, &job, &owner, tower_name,
+                                             sizeof tower_name, &err)))
+        goto done;
     cli_tok_warn(job.tok);
     if (o.vision_tower) { /* LLaVA's tower alone, run as the vision model it is */
         if (!job.m->cfg.image_in_text || o.image) {
             st = mhv_fail(&err, MHV_EUSAGE, "", o.image ? "--vision-tower reads the images FILE "
                           "lists, not --image" : "--vision-tower is for models with a vision "
-                          "tower (llava); %s has none", job.m->cfg.arch);
+                          "tower (llava, gemma3, paligemma, qwen2_vl, qwen2_5_vl); %s has "
+                          "none", job.m->cfg.arch);
             goto done;
         }
         owner = job.m; /* the tower's tensors are views of its checkpoint: closed after it */
@@ -1200,13 +1255,21 @@ int cmd_run(int argc, char **argv)
     }
     if (!job.m->cfg.image_in_text && o.image) {
         st = mhv_fail(&err, MHV_EUSAGE, "", "--image is for models that read an image with "
-                      "their prompt (llava); %s does not", job.m->cfg.arch);
+                      "their prompt (llava, gemma3, paligemma, qwen2_vl, qwen2_5_vl); %s "
+                      "does not",
+                      job.m->cfg.arch);
         goto done;
     }
-    if (job.m->cfg.image_in_text && (!o.image || o.pairs || o.generate)) {
-        st = mhv_fail(&err, MHV_EUSAGE, "", o.image ? "--pairs and --generate are not "
-                      "available for %s" : "%s reads an image with each prompt: give it with "
-                      "--image FILE", job.m->cfg.arch);
+    /* Gemma 3 runs its language model on text alone without --image; LLaVA generates with
+     * its image (the others' generation is not done) */
+    if (job.m->cfg.image_in_text &&
+        (o.image ? o.pairs || (o.generate && !mhv_forward_image_generates(job.m))
+                 : !job.m->cfg.image_optional)) {
+        st = mhv_fail(&err, MHV_EUSAGE, "", !o.image
+                      ? "%s reads an image with each prompt: give it with --image FILE"
+                      : o.pairs ? "--pairs and --generate are not available for %s"
+                                : "--pairs and --generate are not available for %s with "
+                                  "--image (llava generates)", job.m->cfg.arch);
         goto done;
     }
     if (job.m->cfg.enc_dec && o.rows && o.fig.html) {
@@ -1313,6 +1376,7 @@ int cmd_run(int argc, char **argv)
         if ((st = run_llava_image_read(job.m, o.image, &llava, &err)))
             goto done_gen;
         o.llava = &llava; /* freed at the end */
+        gen.px = llava.px, gen.image_h = llava.info.height, gen.image_w = llava.info.width;
         if ((st = run_llava_job_read(&job, o.heads, o.file, o.mode, &llava, &err)))
             goto done_gen;
     } else if (job.m->cfg.speech) { /* WAV files in */

@@ -117,17 +117,28 @@ mhv_status run_global_set(const char *spec, const mhv_model *m, mhv_forward_ctx 
     return st;
 }
 
-char *run_global_json(const int *pos, int count)
+/* head, then the list */
+static char *list_after(const char *head, const int *pos, int count)
 {
     size_t size = 32 + (size_t)count * 13;
     char *s = malloc(size);
     if (!s)
         return NULL;
-    size_t at = (size_t)snprintf(s, size, ",\n   \"global\": [");
+    size_t at = (size_t)snprintf(s, size, "%s[", head);
     for (int i = 0; i < count; i++)
         at += (size_t)snprintf(s + at, size - at, i ? ", %d" : "%d", pos[i]);
     snprintf(s + at, size - at, "]");
     return s;
+}
+
+char *run_global_list(const int *pos, int count)
+{
+    return list_after("", pos, count);
+}
+
+char *run_global_json(const int *pos, int count)
+{
+    return list_after(",\n   \"global\": ", pos, count);
 }
 
 void run_global_note(const int *pos, int count, char *buf, size_t size)

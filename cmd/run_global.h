@@ -27,6 +27,9 @@ mhv_status run_global_set(const char *spec, const mhv_model *m, mhv_forward_ctx 
                           const char *text, size_t len, const mhv_encoding *enc, int **pos,
                           int *count, mhv_error *err);
 
+/* "[p, ...]": their list, as the safetensors metadata's "global" (caller frees; NULL when
+ * out of memory). */
+char *run_global_list(const int *pos, int count);
 /* ",\n   \"global\": [p, ...]": the report's member naming them (caller frees; NULL when
  * out of memory). */
 char *run_global_json(const int *pos, int count);

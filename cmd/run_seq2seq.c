@@ -344,11 +344,13 @@ static mhv_status stack_means(const mhv_attn *a, mhv_attn *out, mhv_error *err)
 }
 
 /* OUT/<stem>[-k].safetensors of line index: every captured head, a tensor per stack and
- * layer (--aggregate mean: the per-layer means, head -1, metadata "aggregate"). */
+ * layer (--aggregate mean: the per-layer means, head -1, metadata "aggregate"; --global:
+ * metadata "global"). */
 static mhv_status write_safetensors(const run_s2s_opts *o, const mhv_model *m,
                                     const s2s_text *tx, const char *stage, const char *stem,
                                     int index, const s2s_line *l, const mhv_attn *a,
-                                    const mhv_s2s_rows *rows, mhv_error *err)
+                                    const mhv_s2s_rows *rows, const int *gpos, int ngpos,
+                                    mhv_error *err)
 {
     char path[4096];
     int len = index ? snprintf(path, sizeof path, "%s/%s-%d.safetensors", stage, stem, index + 1)
@@ -370,10 +372,14 @@ static mhv_status write_safetensors(const run_s2s_opts *o, const mhv_model *m,
                           .weighting = o->weighting == MHV_WEIGHT_ATTN
                                            ? NULL : mhv_weighting_name(o->weighting),
                           .aggregate = o->aggregate};
-    if ((st = mhv_stw_write_seq2seq(out.f, out.path, &d, a, err)))
+    char *global = NULL; /* --global: metadata "global" */
+    if (o->global && !(d.global = global = run_global_list(gpos, ngpos)))
+        st = mhv_fail(err, MHV_ENOMEM, "", "out of memory");
+    if (st || (st = mhv_stw_write_seq2seq(out.f, out.path, &d, a, err)))
         mhv_out_abort(&out);
     else
         st = mhv_out_commit(&out, err);
+    free(global);
     return st;
 }
 
@@ -774,7 +780,8 @@ mhv_status run_seq2seq(const run_s2s_opts *o, mhv_model *m, const mhv_tok *tok,
                            o->align_layer >= 0 ? o->align_layer : c->dec_layers - 1, kr, err);
             figs.corner = NULL;
             if (!st && o->safetensors)
-                st = write_safetensors(o, m, &tx, od.stage, stem, i, l, shown, kr, err);
+                st = write_safetensors(o, m, &tx, od.stage, stem, i, l, shown, kr, gpos, ngpos,
+                                       err);
             if (!st)
                 st = run_figs_html_seq2seq(&figs, &ss, &l->src, &ts, &l->tgt, tx.tgt_tok, &attn,
                                            o->aggregate ? &mean : NULL, err);

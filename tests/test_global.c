@@ -4,7 +4,8 @@
  * full map, assembled there from transformers' attentions and global_attentions, must match
  * within the golden's tolerance, with exact zeros where a token does not attend, on 1 and 2
  * threads with the same bytes, with the scalar kernels, and for a head computed alone; the
- * masked-LM and LM heads' last logits too. Also the refusals. */
+ * masked-LM and LM heads' last logits and LED's greedy generation with global tokens too.
+ * Also the refusals. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -18,6 +19,7 @@
 #include <string.h>
 
 #include "model/forward.h"
+#include "nn/blocks.h"
 
 #include "testutil.h"
 
@@ -88,6 +90,25 @@ static void check_logits(const mhv_model *m, const int *pos, int count, const in
             : mhv_forward_logits_ablated(c, m, ids, n, NULL, logits, &err))
         fail_msg("%s: logits: %s", fixture, err.msg);
     mhv_forward_ctx_free(c);
+    if (tgt) { /* generation's next-token logits take the global tokens too (the same bytes
+                * as the whole pass's last row), which change them */
+        float *step = malloc((size_t)nt * (size_t)V * sizeof *step);
+        const float *next;
+        mhv_nn_memo *memo = calloc(1, sizeof *memo);
+        for (int with = 0; with < 2; with++) {
+            mhv_forward_ctx *g = ctx_with(NULL, 2, pos, with ? count : 0);
+            if (mhv_forward_seq2seq_next(g, m, ids, n, NULL, tgt, nt, memo, step, &next, &err))
+                fail_msg("%s: next logits: %s", fixture, err.msg);
+            mhv_nn_memo_free(memo);
+            mhv_forward_ctx_free(g);
+            int same = memcmp(next, logits + (size_t)(nt - 1) * (size_t)V,
+                              (size_t)V * sizeof *next) == 0;
+            if (with ? !same : same && count > 0)
+                fail_msg("%s: next-token logits %s global tokens %s the whole pass's", fixture,
+                         with ? "with" : "without", with ? "differ from" : "equal");
+        }
+        free(memo), free(step);
+    }
     for (int v = 0; v < V; v++) {
         double want = cJSON_GetArrayItem(lg, v)->valuedouble;
         double got = logits[(size_t)(rows - 1) * (size_t)V + (size_t)v];
@@ -180,7 +201,31 @@ static void check_golden(const char *file)
         count++;
     }
     assert_true(count > 0 && with_global > 0);
-    print_message("%s: %d sentences within %.2g\n", file, count, tol);
+    int gens = 0; /* LED's greedy generate() with a global_attention_mask */
+    cJSON_ArrayForEach(s, cJSON_GetObjectItem(g, "generate"))
+    {
+        int ns, nw, np;
+        int32_t *src = tu_json_ids(cJSON_GetObjectItem(s, "src_ids"), &ns);
+        int32_t *want = tu_json_ids(cJSON_GetObjectItem(s, "ids"), &nw);
+        int32_t *gpos = tu_json_ids(cJSON_GetObjectItem(s, "global"), &np);
+        int max_new = cJSON_GetObjectItem(s, "max_new")->valueint, n = 0, pos[64];
+        assert_true(np <= 64);
+        for (int i = 0; i < np; i++)
+            pos[i] = (int)gpos[i];
+        int32_t *got = malloc((size_t)(max_new + 1) * sizeof *got);
+        mhv_forward_ctx *fc = ctx_with(NULL, 2, pos, np);
+        if (mhv_forward_generate(fc, m, src, ns, max_new, got, &n, &err))
+            fail_msg("%s: generate: %s", fixture, err.msg);
+        mhv_forward_ctx_free(fc);
+        assert_int_equal(n, nw);
+        for (int i = 0; i < n; i++)
+            if (got[i] != want[i])
+                fail_msg("%s generation %d: token %d is %d, want %d", fixture, gens, i,
+                         (int)got[i], (int)want[i]);
+        free(src), free(want), free(gpos), free(got);
+        gens++;
+    }
+    print_message("%s: %d sentences within %.2g, %d generations\n", file, count, tol, gens);
     mhv_heads_free(&sel), mhv_heads_free(&one);
     mhv_model_close(m);
     cJSON_Delete(g);

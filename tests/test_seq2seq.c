@@ -317,6 +317,8 @@ static void test_config_refusals(void **state)
          "attention_window"},
         {"{\"model_type\": \"led\", \"encoder_layers\": 2, \"attention_window\": [4]}",
          "lists 1 windows for 2 encoder layers"},
+        {"{\"model_type\": \"bigbird_pegasus\", \"attention_type\": \"sparse\"}",
+         "attention_type 'sparse' is neither original_full nor block_sparse"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         mhv_config c;
@@ -342,6 +344,26 @@ static void test_config_refusals(void **state)
     assert_int_equal(mhv_config_parse(mb, strlen(mb), "config.json", &c, &err), MHV_OK);
     assert_true(c.pre_norm && c.final_norm);
     assert_int_equal(c.decoder_start_id, 2);
+    /* BigBirdPegasusConfig's: block_sparse encoder, no attention biases, learned positions */
+    const char *bp = "{\"model_type\": \"bigbird_pegasus\"}";
+    assert_int_equal(mhv_config_parse(bp, strlen(bp), "config.json", &c, &err), MHV_OK);
+    assert_true(c.enc_dec && c.pre_norm && c.final_norm && c.act == MHV_ACT_GELU_NEW);
+    assert_int_equal(c.vocab_size, 96103);
+    assert_int_equal(c.max_positions, 4096);
+    assert_int_equal(c.num_layers, 16);
+    assert_int_equal(c.pos_offset, 0);
+    assert_true(c.embed_scale > 0 && !c.sinusoidal);
+    assert_int_equal(c.sparse_full_max, (5 + 2 * 3) * 64);
+    assert_int_equal(c.sparse_block, 64);
+    assert_int_equal(c.sparse_random, 3);
+    assert_int_equal(c.qkv_no_bias, 1);
+    assert_int_equal(c.eos_id, 1);
+    assert_int_equal(c.decoder_start_id, 2);
+    const char *bf = "{\"model_type\": \"bigbird_pegasus\", \"attention_type\": "
+                     "\"original_full\", \"use_bias\": true}";
+    assert_int_equal(mhv_config_parse(bf, strlen(bf), "config.json", &c, &err), MHV_OK);
+    assert_int_equal(c.sparse_full_max, 0);
+    assert_int_equal(c.qkv_no_bias, 0);
 }
 
 /* The whole pass's logits of the token after tgt(len) (the encoder run again, no memo). */
@@ -361,12 +383,12 @@ static void whole_row(mhv_forward_ctx *fc, const mhv_model *m, const int32_t *sr
  * cross keys and values from the memo) give the whole pass's last row bytewise, for every
  * encoder-decoder fixture with an LM head (text, Whisper's audio, vision-encoder-decoders'
  * images): greedy steps, then two beams forked and swapped, on 2 threads and with the
- * scalar kernels. Only T5's relative position bias (T5, mT5, UMT5) and the positions counted
- * over the target's pads (M2M100, NLLB, FSMT, TrOCR's sinusoids) may rerun whole targets. */
+ * scalar kernels. Only the positions counted over the target's pads (M2M100, NLLB, FSMT,
+ * TrOCR's sinusoids) may rerun whole targets. */
 static void test_cached_steps(void **state)
 {
     (void)state;
-    static const char *const whole_ok[] = {"t5", "m2m100", "nllb", "fsmt", "ved-deit-trocr"};
+    static const char *const whole_ok[] = {"m2m100", "nllb", "fsmt", "ved-deit-trocr"};
     static const struct {
         int threads;
         const char *kernel;

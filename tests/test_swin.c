@@ -1,5 +1,5 @@
 /* Swin against Hugging Face transformers: each golden tests/fixtures/goldens/swin-*.json
- * and swinv2-*.json (made by tests/gen/fam_swin.py) names a fixture checkpoint and images as pixel values; every
+ * swinv2-*.json and donut-swin-*.json (made by tests/gen/fam_swin.py) names a fixture checkpoint and images as pixel values; every
  * head of every layer must match transformers' eager attention (its windows assembled into
  * one map per head over the layer's stage grid, float64) within the golden's tolerance, on 1
  * and 2 threads with the same bytes and with the scalar kernels, each map as large as its
@@ -183,7 +183,8 @@ static void check_golden(const char *file)
 static int is_swin_golden(const struct dirent *d)
 {
     size_t len = strlen(d->d_name);
-    return (strncmp(d->d_name, "swin-", 5) == 0 || strncmp(d->d_name, "swinv2-", 7) == 0) &&
+    return (strncmp(d->d_name, "swin-", 5) == 0 || strncmp(d->d_name, "swinv2-", 7) == 0 ||
+            strncmp(d->d_name, "donut-swin-", 11) == 0) &&
            len > 5 && strcmp(d->d_name + len - 5, ".json") == 0;
 }
 
@@ -192,7 +193,7 @@ static void test_goldens(void **state)
     (void)state;
     struct dirent **list;
     int n = scandir("tests/fixtures/goldens", &list, is_swin_golden, alphasort);
-    assert_true(n >= 6);
+    assert_true(n >= 8);
     for (int i = 0; i < n; i++) {
         check_golden(list[i]->d_name);
         free(list[i]);

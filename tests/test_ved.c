@@ -266,6 +266,9 @@ static void test_refusals(void **state)
          "\"decoder\": {\"model_type\": \"trocr\"}}",
          "swin"},
         {"{\"model_type\": \"vision-encoder-decoder\", \"encoder\": {\"model_type\": "
+         "\"donut-swin\"}, \"decoder\": {\"model_type\": \"mbart\"}}",
+         "encoder model_type 'donut-swin' is not supported in vision-encoder-decoder"},
+        {"{\"model_type\": \"vision-encoder-decoder\", \"encoder\": {\"model_type\": "
          "\"dinov2\"}, \"decoder\": {\"model_type\": \"trocr\"}}",
          "encoder model_type 'dinov2' is not supported in vision-encoder-decoder"},
         {"{\"model_type\": \"vision-encoder-decoder\", \"encoder\": {\"model_type\": \"vit\"}, "

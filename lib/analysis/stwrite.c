@@ -213,6 +213,8 @@ static char *header(const mhv_stw_desc *d, int n, int rows, size_t *len)
         meta(f, "weighting", d->weighting, strlen(d->weighting), 0);
     if (d->aggregate)
         meta(f, "aggregate", d->aggregate, strlen(d->aggregate), 0);
+    if (d->global)
+        meta(f, "global", d->global, strlen(d->global), 0);
     fputc('}', f);
     uint64_t off = 0, map = (uint64_t)rows * (uint64_t)n * mhv_dtype_size(d->dtype);
     for (int l = 0; l < d->sel->num_layers; l++) {
@@ -528,6 +530,8 @@ mhv_status mhv_stw_write_seq2seq(FILE *f, const char *name, const mhv_stw_s2s_de
         meta(h, "weighting", d->weighting, strlen(d->weighting), 0);
     if (d->aggregate)
         meta(h, "aggregate", d->aggregate, strlen(d->aggregate), 0);
+    if (d->global)
+        meta(h, "global", d->global, strlen(d->global), 0);
     fputc('}', h);
     uint64_t off = 0, esz = mhv_dtype_size(d->dtype);
     for (int k = 0; k < a->count;) {

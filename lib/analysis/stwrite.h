@@ -41,6 +41,8 @@ typedef struct {
                                    "attn.L05" [1, rows, S], "heads" {"attn.L05": [-1]} (head
                                    -1 as in the encoder-decoder files), metadata "aggregate"
                                    naming it (as each JSON entry's "aggregate") */
+    const char *global;         /* metadata "global": JSON text of the positions with global
+                                   attention (run --global: "[0, 3]"), or NULL: none */
 } mhv_stw_desc;
 
 /* Writes the header to f (name for messages) and returns the writer for the layers. */
@@ -72,6 +74,8 @@ typedef struct {
     const char *weighting;            /* metadata "weighting", or NULL (as mhv_stw_desc) */
     const char *aggregate;            /* metadata "aggregate" ("mean": a's maps are the
                                          per-layer means, head -1), or NULL */
+    const char *global;               /* metadata "global": the source's global tokens (as
+                                         mhv_stw_desc), or NULL */
 } mhv_stw_s2s_desc;
 
 /* Writes the whole file of one encoder-decoder sentence: a tensor per stack and layer with

@@ -57,45 +57,54 @@ typedef struct {
                                                       * ffn: both stacks') */
     int led;             /* LED: Longformer's local attention in the encoder (attention_window),
                           * each stack its own position table */
+    int bigbird;         /* BigBird-Pegasus: BigBird's block-sparse attention in the encoder
+                          * (model/block_sparse.c), its projections self.query, self.key,
+                          * self.value and output; use_bias (default false) for every
+                          * attention's q, k, v and output; the final norms named
+                          * layernorm_embedding */
 } variant;
 
 static const variant variants[] = {
     {"bart", 0, EMB_NORM_AFTER, POS_LEARNED, 50265, 2, 2, 1024, MHV_ACT_GELU, 0, 0, 0,
-     1024, 12, 12, 16, 4096, 0},
+     1024, 12, 12, 16, 4096, 0, 0},
     {"mbart", 1, EMB_NORM_AFTER, POS_LEARNED, 50265, -1, 2, 1024, MHV_ACT_GELU, 0, 0, 0,
-     1024, 12, 12, 16, 4096, 0},
+     1024, 12, 12, 16, 4096, 0, 0},
     {"marian", 0, EMB_NORM_NONE, POS_MARIAN, 58101, 58100, 0, 1024, MHV_ACT_GELU, 0,
      VOCABS_MARIAN, 0,
-     1024, 12, 12, 16, 4096, 0},
+     1024, 12, 12, 16, 4096, 0, 0},
     {"m2m_100", 1, EMB_NORM_NONE, POS_M2M, 128112, 2, 2, 1024, MHV_ACT_RELU, 1, 0, 0,
-     1024, 12, 12, 16, 4096, 0},
+     1024, 12, 12, 16, 4096, 0, 0},
     {"pegasus", 1, EMB_NORM_NONE, POS_MARIAN, 50265, 0, 1, 1024, MHV_ACT_GELU, 0, 0, 0,
-     1024, 12, 12, 16, 4096, 0},
+     1024, 12, 12, 16, 4096, 0, 0},
     {"blenderbot", 1, EMB_NORM_NONE, POS_LEARNED0, 8008, 1, 2, 128, MHV_ACT_GELU, 0, 0, 0,
-     2560, 2, 24, 32, 10240, 0},
+     2560, 2, 24, 32, 10240, 0, 0},
     {"blenderbot-small", 0, EMB_NORM_DEC_FIRST, POS_LEARNED0, 50265, 1, 2, 512, MHV_ACT_GELU, 0,
-     0, 1, 512, 8, 8, 16, 2048, 0},
+     0, 1, 512, 8, 8, 16, 2048, 0, 0},
     /* FSMT (fairseq's WMT19 models): BART's post-LN layers, no embedding norm, fairseq's
      * sinusoidal positions counted from pad_token_id + 1 */
     {"fsmt", 0, EMB_NORM_NONE, POS_M2M, 42024, 2, 2, 1024, MHV_ACT_RELU, 1, VOCABS_FSMT, 0,
-     1024, 12, 12, 16, 4096, 0},
+     1024, 12, 12, 16, 4096, 0, 0},
     /* PLBart: BART's layers, scale_embedding by default; the decoder starts with the
      * target's language id (shift_tokens_right), no decoder_start_token_id of its own */
     {"plbart", 0, EMB_NORM_AFTER, POS_LEARNED, 50005, -1, 2, 1024, MHV_ACT_GELU, 1, 0, 0,
-     768, 6, 6, 12, 3072, 0},
+     768, 6, 6, 12, 3072, 0, 0},
     /* LED: BART's layers, the encoder's self-attention Longformer's sliding window (and the
      * global tokens a run gives: none by default, as transformers), learned positions from
      * row 0 */
     {"led", 0, EMB_NORM_AFTER, POS_LEARNED0, 50265, 2, 2, 16384, MHV_ACT_GELU, 0, 0, 0,
-     1024, 12, 12, 16, 4096, 1},
+     1024, 12, 12, 16, 4096, 1, 0},
     /* MVP without its prompts is BART */
     {"mvp", 0, EMB_NORM_AFTER, POS_LEARNED, 50267, 2, 2, 1024, MHV_ACT_GELU, 0, 0, 0,
-     1024, 12, 12, 16, 4096, 0},
+     1024, 12, 12, 16, 4096, 0, 0},
+    /* BigBird-Pegasus: Pegasus's pre-LN layers with learned positions from row 0, the
+     * encoder's attention BigBird's */
+    {"bigbird_pegasus", 1, EMB_NORM_NONE, POS_LEARNED0, 96103, 2, 1, 4096, MHV_ACT_GELU_NEW, 1,
+     0, 0, 1024, 16, 16, 16, 4096, 0, 1},
 };
 
 static const char *const model_types[] = {"bart", "mbart", "marian", "m2m_100", "pegasus",
                                           "blenderbot", "blenderbot-small", "fsmt", "mvp",
-                                          "plbart", "led", NULL};
+                                          "plbart", "led", "bigbird_pegasus", NULL};
 
 enum { BART_POS_OFFSET = 2 }; /* BartLearnedPositionalEmbedding.offset */
 
@@ -241,6 +250,8 @@ static mhv_status bart_config(const cJSON *root, mhv_config *c, const char *name
     c->attn_bias = c->attn_out_bias = c->mlp_bias = 1;
     c->enc_dec = 1;
     c->global_attn = v->led; /* the encoder's Longformer attention */
+    if (v->bigbird)
+        return mhv_family_sparse_config(root, 0, c, name, err);
     return MHV_OK;
 }
 
@@ -252,13 +263,18 @@ static size_t bart_vector_floats(const mhv_config *c)
            (size_t)c->dec_layers * (16 * H + (size_t)c->dec_intermediate_size);
 }
 
-/* BART's projection names, and LED encoder's (Longformer's, its output beside them) */
+/* BART's projection names, LED encoder's (Longformer's, its output beside them) and
+ * BigBird-Pegasus encoder's */
 static const char *const bart_proj[] = {"q_proj", "k_proj", "v_proj", "out_proj"};
 static const char *const led_proj[] = {"longformer_self_attn.query", "longformer_self_attn.key",
                                        "longformer_self_attn.value", "output"};
+static const char *const bigbird_proj[] = {"self.query", "self.key", "self.value", "output"};
 
-static mhv_status load_attn_named(mhv_wload *ld, const char *base, const char *const *proj,
-                                  int H, mhv_mat *w, float **b, mhv_error *err)
+/* The four projections under base, with their biases unless the model has none
+ * (qkv_no_bias: BigBird-Pegasus's use_bias false; b[i] then NULL). */
+static mhv_status load_attn_named(mhv_wload *ld, const mhv_config *c, const char *base,
+                                  const char *const *proj, int H, mhv_mat *w, float **b,
+                                  mhv_error *err)
 {
     char n[200];
     mhv_status st;
@@ -266,17 +282,18 @@ static mhv_status load_attn_named(mhv_wload *ld, const char *base, const char *c
         snprintf(n, sizeof n, "%s.%s.weight", base, proj[i]);
         if ((st = mhv_wload_mat(ld, n, H, H, 0, &w[i], err)))
             return st;
+        b[i] = NULL;
         snprintf(n, sizeof n, "%s.%s.bias", base, proj[i]);
-        if ((st = mhv_wload_vec(ld, n, H, 0, &b[i], err)))
+        if (!c->qkv_no_bias && (st = mhv_wload_vec(ld, n, H, 0, &b[i], err)))
             return st;
     }
     return MHV_OK;
 }
 
-static mhv_status load_attn(mhv_wload *ld, const char *base, int H, mhv_mat *w, float **b,
-                            mhv_error *err)
+static mhv_status load_attn(mhv_wload *ld, const mhv_config *c, const char *base, int H,
+                            mhv_mat *w, float **b, mhv_error *err)
 {
-    return load_attn_named(ld, base, bart_proj, H, w, b, err);
+    return load_attn_named(ld, c, base, bart_proj, H, w, b, err);
 }
 
 static mhv_status bart_load(mhv_model *m, mhv_wload *ld, mhv_error *err)
@@ -338,10 +355,12 @@ static mhv_status bart_load(mhv_model *m, mhv_wload *ld, mhv_error *err)
          (st = mhv_wload_pair(ld, "decoder.layernorm_embedding", H, 0, &m->dec_emb_ln_g,
                               &m->dec_emb_ln_b, err))))
         return st;
+    int bigbird = variant_of(c)->bigbird;
     if (c->final_norm &&
-        ((st = mhv_wload_pair(ld, "encoder.layer_norm", H, 0, &m->enc_norm_g, &m->enc_norm_b,
-                              err)) ||
-         (st = mhv_wload_pair(ld, "decoder.layer_norm", H, 0, &m->norm_g, &m->norm_b, err))))
+        ((st = mhv_wload_pair(ld, bigbird ? "encoder.layernorm_embedding" : "encoder.layer_norm",
+                              H, 0, &m->enc_norm_g, &m->enc_norm_b, err)) ||
+         (st = mhv_wload_pair(ld, bigbird ? "decoder.layernorm_embedding" : "decoder.layer_norm",
+                              H, 0, &m->norm_g, &m->norm_b, err))))
         return st;
     char base[160];
     for (int l = 0; l < Le + Ld; l++) {
@@ -352,8 +371,11 @@ static mhv_status bart_load(mhv_model *m, mhv_wload *ld, mhv_error *err)
         mhv_mat w[4];
         float *b[4];
         snprintf(base, sizeof base, "%s.layers.%d.self_attn", stack, i);
-        if ((st = load_attn_named(ld, base, variant_of(c)->led && !dec ? led_proj : bart_proj,
-                                  H, w, b, err)))
+        const char *const *proj = dec                  ? bart_proj
+                                  : variant_of(c)->led ? led_proj
+                                  : bigbird            ? bigbird_proj
+                                                       : bart_proj;
+        if ((st = load_attn_named(ld, c, base, proj, H, w, b, err)))
             return st;
         ly->q = w[0], ly->k = w[1], ly->v = w[2], ly->o = w[3];
         ly->q_b = b[0], ly->k_b = b[1], ly->v_b = b[2], ly->o_b = b[3];
@@ -365,7 +387,7 @@ static mhv_status bart_load(mhv_model *m, mhv_wload *ld, mhv_error *err)
             return st;
         if (dec) {
             snprintf(base, sizeof base, "decoder.layers.%d.encoder_attn", i);
-            if ((st = load_attn(ld, base, H, w, b, err)))
+            if ((st = load_attn(ld, c, base, H, w, b, err)))
                 return st;
             ly->xq = w[0], ly->xk = w[1], ly->xv = w[2], ly->xo = w[3];
             ly->xq_b = b[0], ly->xk_b = b[1], ly->xv_b = b[2], ly->xo_b = b[3];
@@ -521,6 +543,10 @@ static mhv_status bart_seq2seq(mhv_nn *nn, const mhv_model *m, const int32_t *sr
         return mhv_fail(err, MHV_EUSAGE, "", "%d target tokens: the decoder takes 1 to %d "
                         "(max_decoder_position_embeddings)", mhv_nn_past(nn) + nt,
                         c->dec_max_positions);
+    int sparse; /* BigBird-Pegasus's encoder block-sparse (its padding takes no positions) */
+    mhv_status st = mhv_family_sparse_check(m, ns, 0, &sparse, err);
+    if (st)
+        return st;
     int H = c->hidden_size, F = c->intermediate_size > c->dec_intermediate_size
                                     ? c->intermediate_size
                                     : c->dec_intermediate_size;
@@ -534,12 +560,13 @@ static mhv_status bart_seq2seq(mhv_nn *nn, const mhv_model *m, const int32_t *sr
         {&tmp, n * (size_t)H}, {&ffn, n * (size_t)F}, {&row, (size_t)H},
         {&bias, logits ? (size_t)Vd : 0}, {&gq, gh}, {&gk, gh}, {&gv, gh}};
     mhv_nn_shape shape = {N, H, F > H ? F : H, d};
-    mhv_status st = mhv_nn_begin(nn, &shape, bufs, (int)(sizeof bufs / sizeof bufs[0]), err);
-    if (st || (nn->global && (st = mhv_nn_reserve_bias(nn, ns, err))) ||
+    st = mhv_nn_begin(nn, &shape, bufs, (int)(sizeof bufs / sizeof bufs[0]), err);
+    if (st || ((nn->global || sparse) && (st = mhv_nn_reserve_bias(nn, ns, err))) ||
         (st = mhv_layer_global_check(nn, m, m->layers, c->num_layers, err)))
         return st;
     const mhv_attn_bufs ab = {.q = q, .k = k, .v = v, .ctx = ctx, .gq = gq, .gk = gk, .gv = gv};
     const float scale = (float)(1.0 / sqrt((double)d));
+    mhv_sparse_geometry geometry = {c->sparse_block, c->sparse_random};
 
     /* encoder (under generation once per source: nn's encoder memo; the decoder's key/value
      * cache is not its) */
@@ -557,6 +584,10 @@ static mhv_status bart_seq2seq(mhv_nn *nn, const mhv_model *m, const int32_t *sr
                                .head_dim = d, .scale = scale, .wo = &ly->o,
                                .window = vt->led ? c->attn_window[l] : 0};
         mhv_layer_global(nn, ly, &attn); /* LED's global tokens, when given */
+        if (sparse) {
+            attn.bias = mhv_family_sparse_bias, attn.bias_ctx = &geometry;
+            attn.probs_post = mhv_family_sparse_probs;
+        }
         const float *in = xe;
         if (c->pre_norm) {
             mhv_norm ln = mhv_nn_layernorm(ly->ln_attn_g, ly->ln_attn_b, c->layer_norm_eps);

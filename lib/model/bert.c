@@ -158,34 +158,13 @@ static mhv_status read_windows(const cJSON *root, mhv_config *c, const char *nam
     return st;
 }
 
-/* BigBird's attention_type: original_full, or block_sparse, which transformers runs as
- * original_full on sentences of at most (5 + 2 num_random_blocks) block_size tokens and
- * block-sparse above (sparse_attention); use_bias false: q, k and v without biases. */
+/* BigBird: rescale_embeddings, and block_sparse attention (model/block_sparse.c) past the
+ * length transformers runs as original_full; use_bias false: q, k and v without biases. */
 static mhv_status read_bigbird(const cJSON *root, mhv_config *c, const char *name,
                                mhv_error *err)
 {
-    const char *type;
-    int use_bias, block, random;
-    mhv_status st;
-    if ((st = mhv_json_str(root, "attention_type", "block_sparse", &type, name, err)) ||
-        (st = mhv_json_bool(root, "rescale_embeddings", 0, &c->embed_rescale, name, err)) ||
-        (st = mhv_json_bool(root, "use_bias", 1, &use_bias, name, err)) ||
-        (st = mhv_json_int(root, "block_size", 64, 1, MHV_MAX_POSITIONS, &block, name, err)) ||
-        (st = mhv_json_int(root, "num_random_blocks", 3, 0, MHV_MAX_POSITIONS, &random, name,
-                           err)))
-        return st;
-    c->qkv_no_bias = !use_bias;
-    if (strcmp(type, "block_sparse") == 0) {
-        c->sparse_full_max = (int)((5 + 2 * (int64_t)random) * block > MHV_MAX_POSITIONS
-                                       ? MHV_MAX_POSITIONS
-                                       : (5 + 2 * (int64_t)random) * block);
-        c->sparse_block = block;
-        c->sparse_random = random;
-    } else if (strcmp(type, "original_full") != 0) {
-        return mhv_fail(err, MHV_EFORMAT, name, "attention_type '%.40s' is neither "
-                        "original_full nor block_sparse", type);
-    }
-    return MHV_OK;
+    mhv_status st = mhv_json_bool(root, "rescale_embeddings", 0, &c->embed_rescale, name, err);
+    return st ? st : mhv_family_sparse_config(root, 1, c, name, err);
 }
 
 static mhv_status bert_config(const cJSON *root, mhv_config *c, const char *name,
@@ -416,86 +395,6 @@ static mhv_status bert_load(mhv_model *m, mhv_wload *ld, mhv_error *err)
     return load_mlm_head(m, ld, err);
 }
 
-/* BigBird's block-sparse attention as transformers 5.25 runs it in eval mode
- * (BigBirdBlockSparseAttention), as a score bias over a sentence of n tokens in nb =
- * ceil(n / block) blocks. transformers pads the sentence to nb whole blocks with pad tokens
- * masked as keys (their probabilities exactly 0, their -10000 penalty underflowing exp) that
- * change no real token's values, so mhaviz computes the n real tokens alone and keeps their
- * (n, n) maps: the padding's rows are left out, as Longformer's. Query blocks 0 and nb - 1
- * see every key; the others (1 .. nb - 2) see key blocks 0, nb - 1 and their own with its
- * two neighbours, plus num_random_blocks random blocks, which out of training are all block 0
- * (transformers' eval draws none: its adjacency lists stay zero). So block 0 enters those
- * rows' softmax 1 + num_random_blocks times (bias log(1 + r)) while transformers' map shows
- * one copy (sparse_probs divides it back); the other keys are out of their softmax (-inf). */
-typedef struct {
-    int block, random;
-} sparse_geometry;
-
-static int sparse_middle_row(const sparse_geometry *g, int i, int n)
-{
-    int nb = (n + g->block - 1) / g->block, qb = i / g->block;
-    return qb > 0 && qb < nb - 1;
-}
-
-static void sparse_bias(const void *ctx, int h, const float *q, size_t ld_q, const float *k,
-                        size_t ld_k, int n, float *b)
-{
-    (void)h, (void)q, (void)ld_q, (void)k, (void)ld_k;
-    const sparse_geometry *g = ctx;
-    int nb = (n + g->block - 1) / g->block;
-    float repeat = (float)log(1.0 + g->random);
-    for (int i = 0; i < n; i++) {
-        float *row = b + (size_t)i * (size_t)n;
-        int qb = i / g->block;
-        for (int j = 0; j < n; j++) {
-            int kb = j / g->block;
-            if (!sparse_middle_row(g, i, n))
-                row[j] = 0.0f;
-            else if (kb == 0)
-                row[j] = repeat;
-            else
-                row[j] = kb == nb - 1 || (kb >= qb - 1 && kb <= qb + 1) ? 0.0f : -INFINITY;
-        }
-    }
-}
-
-static void sparse_probs(const void *ctx, float *probs, int n, const int *prow)
-{
-    const sparse_geometry *g = ctx;
-    float copies = (float)(1 + g->random);
-    int first = g->block < n ? g->block : n; /* the keys of block 0 */
-    for (int i = 0; i < n; i++) {
-        int r = prow ? prow[i] : i;
-        if (r < 0 || !sparse_middle_row(g, i, n))
-            continue;
-        float *row = probs + (size_t)r * (size_t)n;
-        for (int j = 0; j < first; j++)
-            row[j] /= copies;
-    }
-}
-
-/* Whether BigBird runs this pass (one sentence: block_sparse models do not pack) block-sparse:
- * a block_sparse model above the length transformers runs as original_full. Refuses what
- * transformers cannot run: no random blocks, a padded length past the positions. */
-static mhv_status sparse_attention(const mhv_model *m, int n, int *sparse, mhv_error *err)
-{
-    const mhv_config *c = &m->cfg;
-    *sparse = c->sparse_full_max > 0 && n > c->sparse_full_max;
-    if (!*sparse)
-        return MHV_OK;
-    int64_t padded = ((int64_t)n + c->sparse_block - 1) / c->sparse_block * c->sparse_block;
-    if (c->sparse_random == 0)
-        return mhv_fail(err, MHV_EUNSUPPORTED, m->dir, "block_sparse attention with "
-                        "num_random_blocks 0 is not supported (transformers fails on it): a "
-                        "sentence of %d tokens is longer than the %d run as original_full", n,
-                        c->sparse_full_max);
-    if (padded > c->max_positions)
-        return mhv_fail(err, MHV_EUNSUPPORTED, m->dir, "a sentence of %d tokens padded to %lld "
-                        "(a multiple of block_size %d) exceeds max_position_embeddings %d", n,
-                        (long long)padded, c->sparse_block, c->max_positions);
-    return MHV_OK;
-}
-
 /* A pre-norm variant's pass: the decoders' pre-norm layer (model/layers.h) without a mask. */
 static mhv_status forward_pre_ln(mhv_nn *nn, const mhv_model *m, const int32_t *ids, int n,
                                  mhv_capture *cap, float *logits, mhv_error *err)
@@ -534,7 +433,7 @@ static mhv_status bert_forward(mhv_nn *nn, const mhv_model *m, const int32_t *id
         return forward_pre_ln(nn, m, ids, n, cap, logits, err);
     mhv_status st;
     int sparse;
-    if ((st = sparse_attention(m, n, &sparse, err)))
+    if ((st = mhv_family_sparse_check(m, n, 1, &sparse, err)))
         return st;
     if ((st = mhv_layer_global_check(nn, m, m->layers, c->num_layers, err)))
         return st;
@@ -558,7 +457,7 @@ static mhv_status bert_forward(mhv_nn *nn, const mhv_model *m, const int32_t *id
     if ((st = mhv_nn_begin(nn, &shape, bufs, (int)(sizeof bufs / sizeof bufs[0]), err)) ||
         ((sparse || nn->global) && (st = mhv_nn_reserve_bias(nn, n, err))))
         return st;
-    sparse_geometry geometry = {c->sparse_block, c->sparse_random};
+    mhv_sparse_geometry geometry = {c->sparse_block, c->sparse_random};
 
     mhv_norm emb_ln = mhv_nn_layernorm(m->emb_ln_g, m->emb_ln_b, c->layer_norm_eps);
     mhv_embed e = {.tok = &m->word_emb, .pos = &m->pos_emb, .type = &m->type_emb,
@@ -578,8 +477,8 @@ static mhv_status bert_forward(mhv_nn *nn, const mhv_model *m, const int32_t *id
         mhv_attn_layer attn = mhv_layer_attention(ly, c);
         attn.window = c->attn_window[l]; /* 0 but for Longformer */
         if (sparse) {
-            attn.bias = sparse_bias, attn.bias_ctx = &geometry;
-            attn.probs_post = sparse_probs;
+            attn.bias = mhv_family_sparse_bias, attn.bias_ctx = &geometry;
+            attn.probs_post = mhv_family_sparse_probs;
         }
         mhv_layer_global(nn, ly, &attn);     /* Longformer's global tokens, when given */
         mhv_nn_attention(nn, &attn, x, n, l,

@@ -85,6 +85,7 @@ extern const mhv_family mhv_family_mpnet;
 extern const mhv_family mhv_family_modernbert;
 extern const mhv_family mhv_family_vit;
 extern const mhv_family mhv_family_clip;
+extern const mhv_family mhv_family_clip_text;
 extern const mhv_family mhv_family_beit;
 extern const mhv_family mhv_family_dinov3;
 extern const mhv_family mhv_family_aimv2;
@@ -125,6 +126,7 @@ extern const mhv_family mhv_family_roformer;
 extern const mhv_family mhv_family_mobilebert;
 extern const mhv_family mhv_family_squeezebert;
 extern const mhv_family mhv_family_llava;
+extern const mhv_family mhv_family_paligemma;
 extern const mhv_family mhv_family_qwen2_vl;
 extern const mhv_family mhv_family_qwen2_vl_vision;
 
@@ -144,6 +146,26 @@ extern const mhv_family mhv_family_wav2vec2;
 extern const mhv_family mhv_family_esm;
 extern const mhv_family mhv_family_ved;
 extern const mhv_family mhv_family_swin;
+
+/* BigBird's block-sparse attention as transformers runs it in eval mode (model/block_sparse.c:
+ * BigBird's and BigBird-Pegasus's encoders), as mhv_attn_layer's bias (bias_ctx a
+ * geometry) and probs_post, over a sentence above the length run as original_full. */
+typedef struct {
+    int block, random;      /* block_size, num_random_blocks */
+} mhv_sparse_geometry;
+void mhv_family_sparse_bias(const void *ctx, int h, const float *q, size_t ld_q, const float *k,
+                            size_t ld_k, int n, float *b);
+void mhv_family_sparse_probs(const void *ctx, float *probs, int n, const int *prow);
+/* *sparse: whether a sentence of n tokens runs block-sparse (c->sparse_full_max > 0 and n
+ * above it). Refuses what transformers cannot run: no random blocks, and with
+ * positions_padded (BigBird pads the ids, positions included) a padded length past
+ * max_positions. */
+mhv_status mhv_family_sparse_check(const mhv_model *m, int n, int positions_padded,
+                                   int *sparse, mhv_error *err);
+/* attention_type (default block_sparse; original_full), block_size, num_random_blocks and
+ * use_bias (default use_bias_default) into c's sparse_* and qkv_no_bias. */
+mhv_status mhv_family_sparse_config(const struct cJSON *root, int use_bias_default,
+                                    mhv_config *c, const char *name, mhv_error *err);
 
 /* The family that opens model_type, and its name for it; NULL when none does. */
 const mhv_family *mhv_family_find(const char *model_type, const char **arch);

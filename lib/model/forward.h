@@ -164,6 +164,11 @@ mhv_status mhv_forward_logits(mhv_forward_ctx *c, const mhv_model *m, const int3
 mhv_status mhv_forward_logits_image(mhv_forward_ctx *c, const mhv_model *m, const int32_t *ids,
                                     int n, const float *pixels, int image_h, int image_w,
                                     float *logits, mhv_error *err);
+/* The same with the tokens' types (PaliGemma's prefix 0 and suffix 1), or NULL. */
+mhv_status mhv_forward_logits_image_types(mhv_forward_ctx *c, const mhv_model *m,
+                                          const int32_t *ids, const int32_t *type_ids, int n,
+                                          const float *pixels, int image_h, int image_w,
+                                          float *logits, mhv_error *err);
 /* logits(labels) of an image classifier (SwinForImageClassification: cfg.swin_labels) over
  * the image pixels (num_channels, image_h, image_w) as preprocessed: every layer, the final
  * norm, the mean over the tokens and the classifier. MHV_EUNSUPPORTED for a model without
@@ -231,7 +236,7 @@ mhv_status mhv_forward_generate_prefix(mhv_forward_ctx *c, const mhv_model *m,
  * *out (caller frees) the prompt and the generated tokens. The encoder and its
  * cross-attention keys and values run once; each step runs the decoder's new position over
  * each beam's key/value cache (mhv_forward_kv_next; the whole target where the family
- * cannot: T5's relative position bias, positions counted over the whole target as M2M100's).
+ * cannot: positions counted over the whole target's pads, as M2M100's).
  * The source ids count for the encoder_* settings. */
 mhv_status mhv_forward_generate_with(mhv_forward_ctx *c, const mhv_model *m,
                                      const int32_t *src, int ns, const int32_t *prompt, int np,
@@ -275,8 +280,9 @@ void mhv_forward_kv_free(mhv_forward_kv *kv);
  * the bytes mhv_forward_decoder_next gives. Each sequence continues the slot holding its
  * longest prefix (beams reordered or forked: a slot named twice is copied first), only its
  * positions after that prefix run. A model, kernels or length that cannot give the same
- * bytes so (a family whose pass follows its length, a score bias such as ALiBi, projections
- * a family makes itself such as MLA, linear layers that change their arithmetic past a row
+ * bytes so (a family whose pass follows its length (longrope, MPT's ALiBi), a score bias of
+ * the queries and keys (bias_pos is of positions alone), projections a family makes itself
+ * such as MLA, linear layers that change their arithmetic past a row
  * count (kernels.h: linear_rows_switch) below len, more positions than cap) run the whole
  * sequence instead, as without a cache. */
 mhv_status mhv_forward_kv_next(mhv_forward_ctx *c, const mhv_model *m, mhv_forward_kv *kv,
@@ -290,8 +296,25 @@ mhv_status mhv_forward_kv_new_seq2seq(const mhv_model *m, int slots, int cap,
                                       const int32_t *src, int ns, const float *feats,
                                       mhv_nn_memo *memo, mhv_forward_kv **out,
                                       mhv_error *err);
+/* The same caches for a model that reads ids and an image (LLaVA): the image (as
+ * mhv_forward_logits_image's pixels) runs through the vision tower in the prompt's pass, the
+ * steps after it read text tokens only. */
+mhv_status mhv_forward_kv_new_image(const mhv_model *m, int slots, int cap, const float *pixels,
+                                    int image_h, int image_w, mhv_forward_kv **out,
+                                    mhv_error *err);
 /* The positions run from a cache so far, and those run in whole passes. */
 void mhv_forward_kv_stats(const mhv_forward_kv *kv, long *cached, long *whole);
+
+/* mhv_forward_generate_decoder for a model that reads ids and an image (LLaVA): prompt(np)
+ * holds the image token expanded (one per image feature, as LlavaProcessor expands it),
+ * pixels, image_h, image_w the preprocessed image (mhv_forward_logits_image); generate()
+ * with pixel_values. MHV_EUNSUPPORTED for the other models that read an image (Qwen2-VL,
+ * Gemma 3, PaliGemma: not done; mhv_forward_image_generates). */
+int mhv_forward_image_generates(const mhv_model *m);
+mhv_status mhv_forward_generate_image(mhv_forward_ctx *c, const mhv_model *m,
+                                      const int32_t *prompt, int np, const float *pixels,
+                                      int image_h, int image_w, const mhv_gen_config *g,
+                                      int32_t **out, int *n_out, mhv_error *err);
 
 /* The max_position_embeddings generate() sees in m's config class (mhv_gen_input), 0 for
  * T5's relative positions. */

@@ -31,7 +31,12 @@
  * (transformers adds it twice); the key has no bias; windows and shifts come from the
  * config's grid (image_size / patch_size halved per stage: a window no larger than it, no
  * shift where it is not larger than the window), whatever the image's; patch merging
- * normalises after its reduction (LN(2C)). */
+ * normalises after its reduction (LN(2C)).
+ *
+ * DonutSwin (donut-swin: DonutSwinModel, DonutSwinForImageClassification under "donut.", the
+ * hub's names; Donut's encoder) is Swin without the final LayerNorm (the classifier reads the
+ * mean of the last stage's tokens as they are), its scores q.k / sqrt(d) + bias, then + the
+ * mask. */
 #include <cjson/cJSON.h>
 #include <math.h>
 #include <stdio.h>
@@ -42,7 +47,7 @@
 #include "model/family.h"
 #include "model/layers.h"
 
-static const char *const model_types[] = {"swin", "swinv2", NULL};
+static const char *const model_types[] = {"swin", "swinv2", "donut-swin", NULL};
 
 /* A list of ints in lo..hi under key, count of them in 1..MHV_MAX_SWIN_STAGES. */
 static mhv_status stage_list(const cJSON *root, const char *key, const int *def, int ndef,
@@ -105,6 +110,7 @@ static mhv_status swin_config(const cJSON *root, mhv_config *c, const char *name
         (st = mhv_json_bool(root, "use_absolute_embeddings", 0, &abs_pos, name, err)))
         return st;
     c->swin_v2 = strcmp(c->arch, "swinv2") == 0;
+    c->swin_donut = strcmp(c->arch, "donut-swin") == 0;
     if (c->swin_v2) { /* transformers reads one entry per stage (0: the window's own) */
         static const int zeros[MHV_MAX_SWIN_STAGES] = {0};
         int np;
@@ -216,7 +222,8 @@ static mhv_status v2_layer_load(mhv_wload *ld, const mhv_config *c, int s, int b
 static mhv_status swin_load(mhv_model *m, mhv_wload *ld, mhv_error *err)
 {
     const mhv_config *c = &m->cfg;
-    const char *const prefixes[] = {c->swin_v2 ? "swinv2." : "swin.", NULL};
+    const char *const prefixes[] = {c->swin_v2 ? "swinv2." : c->swin_donut ? "donut." : "swin.",
+                                    NULL};
     int D0 = c->swin_embed_dim, P = c->patch_size, C = c->num_channels, W = c->swin_window;
     mhv_wload_prefix(ld, prefixes, "embeddings.patch_embeddings.projection.weight");
     int64_t patch_dims[4] = {D0, C, P, P};
@@ -283,8 +290,9 @@ static mhv_status swin_load(mhv_model *m, mhv_wload *ld, mhv_error *err)
             return st;
     }
     int H = c->hidden_size;
-    if ((st = mhv_wload_vec(ld, "layernorm.weight", H, 0, &m->norm_g, err)) ||
-        (st = mhv_wload_vec(ld, "layernorm.bias", H, 0, &m->norm_b, err)) ||
+    if ((!c->swin_donut && /* DonutSwin has no final norm */
+         ((st = mhv_wload_vec(ld, "layernorm.weight", H, 0, &m->norm_g, err)) ||
+          (st = mhv_wload_vec(ld, "layernorm.bias", H, 0, &m->norm_b, err)))) ||
         (st = mhv_wload_mat(ld, "classifier.weight", c->swin_labels, H,
                             MHV_W_OPTIONAL | MHV_W_BARE, &m->img_classifier, err)))
         return st;
@@ -310,6 +318,8 @@ typedef struct {
     const unsigned char *run;   /* (heads,) 1: the head is computed */
     int need_ctx;
     const float *logit_scale;   /* V2: (heads,) each head's cosine scale, as used; else NULL */
+    int donut;                  /* DonutSwin's order of the score's terms */
+    float sqrt_d;               /* math.sqrt(head_dim) in fp32, DonutSwin's divisor */
 } swin_windows;
 
 /* V2's cosine: q.k / (max(|q|, 1e-12) max(|k|, 1e-12)), as F.normalize then the product. */
@@ -347,10 +357,15 @@ static void window_head(void *ctx, int task, int worker)
                 double dot = 0;
                 for (int e = 0; e < d; e++)
                     dot += (double)qi[e] * kj[e];
-                /* transformers adds the bias and the mask first, then that to the scores */
-                if (masked)
-                    bias += -100.0f;
-                row[j] = (float)dot * scale + bias;
+                if (sw->donut) { /* DonutSwin: / sqrt(d), + bias, then + mask */
+                    row[j] = (float)dot / sw->sqrt_d + bias;
+                    if (masked)
+                        row[j] += -100.0f;
+                } else { /* Swin adds the bias and the mask first, then that to the scores */
+                    if (masked)
+                        bias += -100.0f;
+                    row[j] = (float)dot * scale + bias;
+                }
             }
             top = row[j] > top ? row[j] : top;
         }
@@ -615,7 +630,8 @@ static mhv_status swin_forward(mhv_nn *nn, const mhv_model *m, const int32_t *id
                 scales[h] = expf(fminf(ly->swin_logit_scale[h], (float)log(1.0 / 0.01)));
             swin_windows sw = {R[s], Cc[s], Rp, Cp, w, shift, heads, d, D, src, region,
                                q, k, v, ctx, table, probs, kept ? maps : NULL, run, !done,
-                               c->swin_v2 ? scales : NULL};
+                               c->swin_v2 ? scales : NULL, c->swin_donut,
+                               (float)sqrt((double)d)};
             mhv_pool_run(nn->pool, (Np / (w * w)) * heads, window_head, &sw);
             if (done) {
                 stop = 1;
@@ -668,7 +684,10 @@ static mhv_status swin_forward(mhv_nn *nn, const mhv_model *m, const int32_t *id
     if (logits) { /* the final norm, the mean over the tokens, the classifier */
         int H = c->hidden_size, N = R[S - 1] * Cc[S - 1];
         mhv_norm fin = {MHV_NORM_LAYER, m->norm_g, m->norm_b, c->layer_norm_eps};
-        mhv_nn_norm(nn, xb, x, &fin, N, H);
+        if (m->norm_g)
+            mhv_nn_norm(nn, xb, x, &fin, N, H);
+        else /* DonutSwin: the tokens as they are */
+            memcpy(xb, x, (size_t)N * (size_t)H * sizeof *xb);
         for (int e = 0; e < H; e++) {
             double sum = 0;
             for (int t = 0; t < N; t++)

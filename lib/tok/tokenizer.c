@@ -154,7 +154,8 @@ static const char *class_of_model_type(const char *config_json)
         {"t5", "T5Tokenizer"}, {"mt5", "T5Tokenizer"},
         {"xlm-roberta", "XLMRobertaTokenizer"}, {"albert", "AlbertTokenizer"},
         {"llama", "LlamaTokenizer"}, {"m2m_100", "M2M100Tokenizer"},
-        {"pegasus", "PegasusTokenizer"}, {"blenderbot-small", "BlenderbotSmallTokenizer"},
+        {"pegasus", "PegasusTokenizer"}, {"bigbird_pegasus", "PegasusTokenizer"},
+        {"blenderbot-small", "BlenderbotSmallTokenizer"},
         {"blenderbot", "BlenderbotTokenizer"}, {"xglm", "XGLMTokenizer"},
         {"data2vec-text", "RobertaTokenizer"}, {"longformer", "RobertaTokenizer"},
         {"esm", "EsmTokenizer"}};

@@ -63,6 +63,9 @@ check "longformer: --global with --rows" "[ \$? = 0 ] && grep -q '\"rows\": \[0,
 check "longformer: --global with --aggregate" "[ \$? = 0 ] && grep -q '\"aggregate\": \"rollout\"' \"$TMP/agg/ids.json\" && grep -q '\"global\": \[0\]' \"$TMP/agg/ids.json\""
 "$MHAVIZ" run --model $LF --ids --global 0 --format safetensors --out "$TMP/st" "$TMP/ids.txt" 2>/dev/null
 check "longformer: --global with a streamed safetensors file" "[ \$? = 0 ] && [ -s \"$TMP/st/ids.safetensors\" ] && [ -s \"$TMP/st/ids-2.safetensors\" ]"
+check "longformer: safetensors metadata \"global\"" "head -c 4096 \"$TMP/st/ids.safetensors\" | grep -q '\"global\": \"\[0\]\"'"
+"$MHAVIZ" run --model $LF --ids --format safetensors --out "$TMP/st0" "$TMP/ids.txt" 2>/dev/null
+check "longformer: no \"global\" metadata without --global" "! head -c 4096 \"$TMP/st0/ids.safetensors\" | grep -q '\"global\"'"
 
 # question: the tokens before the first of three sep tokens (id 2), LongformerForQuestionAnswering's
 printf '0 5 6 2 2 7 8 9 2\n' >"$TMP/qa.txt"
@@ -76,6 +79,8 @@ printf '5 6 7 8 9 10 11 12 13\t2 5 6\n' >"$TMP/pairs.txt"
 "$MHAVIZ" run --model $LED --ids --pairs --global 0 --format json,svg --out "$TMP/led" "$TMP/pairs.txt" 2>/dev/null
 check "led: --global with --pairs" "[ \$? = 0 ] && grep -q '\"global\": \[0\]' \"$TMP/led/pairs.json\" && shape \"$TMP/led/pairs.json\" 0 2 4"
 check "led: figures say the global tokens" "grep -q 'global attention: tokens 0' \"$TMP/led/pairs/E00-H00.svg\""
+"$MHAVIZ" run --model $LED --ids --pairs --global 0,2 --format safetensors --out "$TMP/ledst" "$TMP/pairs.txt" 2>/dev/null
+check "led: safetensors metadata \"global\"" "[ \$? = 0 ] && head -c 8192 \"$TMP/ledst/pairs.safetensors\" | grep -q '\"global\": \"\[0, 2\]\"'"
 "$MHAVIZ" run --model $LED --ids --generate 3 --global 0 --format json --out "$TMP/gen" "$TMP/ids.txt" 2>/dev/null
 check "led: --global with --generate" "[ \$? = 0 ] && grep -q '\"global\": \[0\]' \"$TMP/gen/ids.json\""
 

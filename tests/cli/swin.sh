@@ -86,6 +86,13 @@ expect_fail "swin: --aggregate" 1 "--aggregate is not available for swin yet" --
     "$MHAVIZ" run --model $FIX/swin-f32 --query 1,1 --aggregate mean --out "$TMP/out" "$IMG"
 expect_fail "swin: stats" 1 "stats is not available for swin yet" -- \
     "$MHAVIZ" stats --model $FIX/swin-f32 "$IMG"
+mkdir -p "$TMP/donut" && cp $FIX/donut-swin-f32/* "$TMP/donut/" &&
+    printf '{"image_processor_type": "DonutImageProcessor", "size": {"height": 32, "width": 32}}\n' >"$TMP/donut/preprocessor_config.json"
+expect_fail "donut-swin: Donut's image processor" 1 "image processor 'DonutImageProcessor' is not supported" -- \
+    "$MHAVIZ" run --model "$TMP/donut" --query 1,1 --out "$TMP/out" "$IMG"
+"$MHAVIZ" run --model $FIX/donut-swin-f32 --query 1,1 --format json --out "$TMP/dn" "$IMG" 2>"$TMP/stderr"
+check "donut-swin runs as swin (its stages in the JSON)" "[ $? = 0 ] && [ ! -s $TMP/stderr ] &&
+    grep -q '\"architecture\": \"donut-swin\"' $TMP/dn/wide-45x29.json && grep -q '\"stage\": 2' $TMP/dn/wide-45x29.json"
 expect_fail "swin: a query outside the grid" 2 "--query 8,0 is outside the 8x8 patch grid" -- \
     "$MHAVIZ" run --model $FIX/swin-f32 --query 8,0 --out "$TMP/out" "$IMG"
 finish

@@ -29,7 +29,8 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 from safetensors.torch import load_file, save_file
-from transformers import (AutoImageProcessor, SwinConfig, SwinForImageClassification,
+from transformers import (AutoImageProcessor, DonutSwinConfig, DonutSwinForImageClassification,
+                          DonutSwinModel, SwinConfig, SwinForImageClassification,
                           SwinModel, Swinv2Config, Swinv2ForImageClassification, Swinv2Model,
                           ViTImageProcessor)
 from transformers.image_utils import load_image
@@ -61,7 +62,9 @@ def to_hub(path):
 
 
 def layers_of(model):
-    base = getattr(model, "swin", getattr(model, "swinv2", model))
+    base = model
+    for name in ("swin", "swinv2", "donut"):
+        base = getattr(model, name, base)
     return [blk for stage in base.encoder.layers for blk in stage.blocks]
 
 
@@ -261,6 +264,19 @@ make("swinv2-clamp-f32", Swinv2Model,
                   window_size=2), 96,
      "Swinv2Model, one stage, each layer's second head's logit scale past the clamp (log 150: "
      "scaled by 100); 16x16 and 12x20 pixels", sizes=[(16, 16), (12, 20)], tweak=past_clamp)
+
+# DonutSwin (Donut's encoder): Swin without the final LayerNorm, the hub's names
+make("donut-swin-f32", DonutSwinModel,
+     DonutSwinConfig(image_size=32, patch_size=4, embed_dim=16, depths=[2, 2], num_heads=[2, 4],
+                     window_size=2, mlp_ratio=2.0), 97,
+     "DonutSwinModel, 2 stages of 2 layers, windows of 2; 32x32 and 34x27 pixels",
+     sizes=[(32, 32), (34, 27)])
+make("donut-swin-cls-f16", DonutSwinForImageClassification,
+     DonutSwinConfig(image_size=24, patch_size=4, embed_dim=12, depths=[2, 2], num_heads=[2, 3],
+                     window_size=3, num_labels=3, qkv_bias=False), 98,
+     "DonutSwinForImageClassification (donut. prefix, 3 labels: the mean of the last stage's "
+     "tokens without a final norm), F16, qkv_bias false, windows of 3; 24x24 and 28x21 pixels",
+     dtype=torch.float16, sizes=[(24, 24), (28, 21)])
 
 
 def picture(name, w, h):

@@ -23,7 +23,9 @@ mask: the maps without global attention), one past the first window.
 
 As famgen.py: the goldens are the float64 run of the fp32-loaded weights, the tolerance 1e-5
 or 1.25x transformers' own fp32 error against it; logits of the last position for the
-masked-LM fixtures. Nothing here is computed by mhaviz.
+masked-LM fixtures and LEDForConditionalGeneration; and for it, the tokens of greedy
+generate() with a global_attention_mask (the smallest margin between the best and
+second-best logit on the way beside them). Nothing here is computed by mhaviz.
 
     HF_HUB_OFFLINE=1 /path/to/venv/bin/python tests/gen/global_longformer.py
 """
@@ -33,7 +35,7 @@ import random
 import sys
 
 import torch
-from transformers import (LEDForConditionalGeneration, LEDModel, LongformerConfig,
+from transformers import (GenerationConfig, LEDForConditionalGeneration, LEDModel, LongformerConfig,
                           LongformerForMaskedLM, LongformerForSequenceClassification,
                           LongformerModel)
 
@@ -41,6 +43,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import famgen as fg  # noqa: E402
 
 # (tokens, global positions): None is every token
+GEN_NEW = 8
 CASES = [(1, [0]), (6, [0]), (13, [0]), (13, [0, 5, 6, 12]), (9, None), (11, []), (17, [7])]
 
 
@@ -110,6 +113,31 @@ def run_led(model, ids, positions, tgt):
     return stacks, logits
 
 
+def greedy(model, src, positions, n):
+    """generate() with the global_attention_mask (as LED's summarisation example passes it),
+    plain greedy as s2sgen's: the tokens (up to the end token) and the smallest margin
+    between the best and second-best logit on the way."""
+    cfg = model.config
+    gc = GenerationConfig(do_sample=False, num_beams=1, max_new_tokens=n,
+                          decoder_start_token_id=cfg.decoder_start_token_id,
+                          eos_token_id=cfg.eos_token_id, pad_token_id=cfg.pad_token_id,
+                          use_cache=False)
+    model.generation_config = gc
+    for key in ("forced_eos_token_id", "forced_bos_token_id"):
+        setattr(model.config, key, None)
+    x = torch.tensor([src], dtype=torch.long)
+    with torch.no_grad():
+        out = model.generate(input_ids=x, attention_mask=torch.ones_like(x),
+                             global_attention_mask=mask_of(len(src), positions),
+                             generation_config=gc, output_scores=True,
+                             return_dict_in_generate=True)
+    ids = out.sequences[0].tolist()
+    margin = min((s[0].topk(2).values[0] - s[0].topk(2).values[1]).item() for s in out.scores)
+    if cfg.eos_token_id in ids[1:]:
+        ids = ids[:ids.index(cfg.eos_token_id, 1) + 1]
+    return ids, margin
+
+
 def golden(name, fixture, cls, seed, note, avoid=(1,), make=None, led=False):
     path = os.path.join(fg.FIXTURES, fixture)
     if make:
@@ -131,6 +159,15 @@ def golden(name, fixture, cls, seed, note, avoid=(1,), make=None, led=False):
         for a, b in zip(s32, s64):
             worst = max(worst, (a.double() - b).abs().max().item())
         items.append((ids, positions, tgt, s64, l32))
+    gens = []  # LED's generate() with global tokens, sources whose greedy choices are clear
+    for k, positions in enumerate([[0], [0, 3], [0], [2, 5]] if hasattr(ref, "lm_head") and led
+                                  else []):
+        while True:
+            src = [r.choice(ok) for _ in range(6 + 3 * k)]
+            ids, margin = greedy(ref, src, positions, GEN_NEW)
+            if margin > 0.02:
+                break
+        gens.append((src, positions, ids, margin))
     tol = max(1e-5, 1.25 * worst)
     parts = ['{"fixture": %s,' % json.dumps(fixture), ' "source": %s,' % json.dumps(fg.SOURCE),
              ' "class": %s,' % json.dumps(cls.__name__), ' "note": %s,' % json.dumps(note),
@@ -148,13 +185,21 @@ def golden(name, fixture, cls, seed, note, avoid=(1,), make=None, led=False):
             s += ',\n   "logits_last": %s' % fg._dump(logits.float().tolist(), 1)
         sents.append(s + "}")
     parts.append(",\n".join(sents))
-    parts.append(" ]}")
+    if gens:
+        parts.append(" ],")
+        parts.append(' "generate": [%s]}' % ",\n  ".join(
+            '{"src_ids": %s, "global": %s, "max_new": %d, "ids": %s, "min_margin": %.3g}' %
+            (json.dumps(src), json.dumps(p), GEN_NEW, json.dumps(i), mg)
+            for src, p, i, mg in gens))
+    else:
+        parts.append(" ]}")
     gpath = os.path.join(fg.GOLDENS, name + ".json")
     with open(gpath, "w", encoding="utf-8") as f:
         f.write("\n".join(parts) + "\n")
     json.load(open(gpath))
-    print("%s: %s on %s, fp32 vs fp64 %.2g, tolerance %.2g" % (name, cls.__name__, fixture,
-                                                               worst, tol))
+    print("%s: %s on %s, fp32 vs fp64 %.2g, tolerance %.2g%s" % (
+        name, cls.__name__, fixture, worst, tol,
+        ", generation margins " + ", ".join("%.2g" % g[3] for g in gens) if gens else ""))
 
 
 def make_3l(path):

@@ -30,7 +30,10 @@ SHAPES = [(1, 1), (6, 4), (13, 9)]
 GEN_NEW = 8
 
 
-def _run(model, src, tgt):
+def _run(model, src, tgt, padded=False):
+    """padded: the encoder's maps are over its input padded at the end (BigBird-Pegasus's
+    block-sparse attention pads to whole blocks); the real tokens' rows must give the padding
+    exactly 0, and the (ns, ns) corner is kept."""
     x = torch.tensor([src], dtype=torch.long)
     y = torch.tensor([tgt], dtype=torch.long)
     with torch.no_grad():
@@ -38,6 +41,11 @@ def _run(model, src, tgt):
                     output_attentions=True)
     stacks = [torch.stack([a[0] for a in getattr(out, k)])
               for k in ("encoder_attentions", "decoder_attentions", "cross_attentions")]
+    ns = len(src)
+    if padded and stacks[0].shape[-1] > ns:
+        assert stacks[0][..., :ns, ns:].abs().max().item() == 0.0, "padding attended"
+        stacks[0] = stacks[0][..., :ns, :ns]
+    assert not padded or stacks[0].shape[-2:] == (ns, ns), "maps %s" % (stacks[0].shape,)
     logits = out.logits[0, -1] if getattr(out, "logits", None) is not None else None
     return stacks, logits
 
@@ -62,9 +70,11 @@ def _greedy(model, src, start, eos, pad, n):
 
 
 def make(name, cls, config, seed, qk_std, note, dtype=torch.float32, post=None, gain=0.5,
-         avoid_ids=(), dec_vocab=None, prepare=None, tokenizer=None, texts=()):
+         avoid_ids=(), dec_vocab=None, prepare=None, tokenizer=None, texts=(), shapes=None,
+         gen_lengths=None, padded=False):
     """prepare(model): adjusts the loaded reference models (e.g. a config flag transformers
-    sets wrongly on reload, named in the note)."""
+    sets wrongly on reload, named in the note). shapes: (source, target) lengths instead of
+    SHAPES; gen_lengths: the generation sources' lengths; padded: see _run."""
     path = os.path.join(fg.FIXTURES, name)
     fg.reset_dir(path)
     torch.manual_seed(seed)
@@ -91,19 +101,19 @@ def make(name, cls, config, seed, qk_std, note, dtype=torch.float32, post=None, 
     ok = [i for i in range(config.vocab_size) if i not in set(avoid_ids)]
     okd = [i for i in range(dec_vocab or config.vocab_size) if i not in set(avoid_ids)]
     items, worst = [], 0.0
-    for ns, nt in SHAPES:
+    for ns, nt in shapes or SHAPES:
         src = [r.choice(ok) for _ in range(ns)]
         tgt = [start] + [r.choice(okd) for _ in range(nt - 1)]
-        s32, l32 = _run(ref, src, tgt)
-        s64, _ = _run(r64, src, tgt)
+        s32, l32 = _run(ref, src, tgt, padded)
+        s64, _ = _run(r64, src, tgt, padded)
         for a, b in zip(s32, s64):
             worst = max(worst, (a.double() - b).abs().max().item())
         items.append((src, tgt, s64, l32))
     gens = []
     if hasattr(ref, "lm_head"):
         eos = cfg.eos_token_id if isinstance(cfg.eos_token_id, int) else cfg.eos_token_id[0]
-        for t in range(3):
-            src = [r.choice(ok) for _ in range(5 + 3 * t)]
+        for n in gen_lengths or [5 + 3 * t for t in range(3)]:
+            src = [r.choice(ok) for _ in range(n)]
             ids, margin = _greedy(ref, src, start, eos, cfg.pad_token_id, GEN_NEW)
             gens.append((src, ids, margin))
     # text pairs as the tokenizer encodes them: the source, and the decoder's input (its
