@@ -136,9 +136,10 @@ static const char run_usage[] =
     "                   lists images, drawn as for clip_vision_model (see above;\n"
     "                   qwen2_vl's and qwen2_5_vl's patches row by row, no [CLS]: --query\n"
     "                   ROW,COL; windows: zero outside)\n"
-    "  --text-tower     the text tower of a dual image-text model (clip) instead of its\n"
-    "                   vision tower: FILE holds sentences, tokenized by the checkpoint's\n"
-    "                   tokenizer.json; causal; a sentence longer than\n"
+    "  --text-tower     the text tower of a dual image-text model (clip, siglip) instead\n"
+    "                   of its vision tower: FILE holds sentences, tokenized by the\n"
+    "                   checkpoint's tokenizer.json (SigLIP's spiece.model is not read:\n"
+    "                   --ids), not padded (the processors' default); a sentence longer than\n"
     "                   max_position_embeddings (77 for CLIP) is refused, or cut with\n"
     "                   --truncate as the tokenizer's truncation cuts it\n"
     "  Whisper (whisper): FILE lists WAV files with their transcripts, AUDIO<TAB>TRANSCRIPT\n"
@@ -1192,9 +1193,15 @@ static mhv_status run_text_tower(const char *dir, run_opts *o, cli_job *job, mhv
     *owner = job->m;
     job->m = (*owner)->text_model;
     (*owner)->text_model = NULL;
-    if (!job->tok && (st = mhv_tok_open_dir(dir, &job->tok, err)) &&
-        !(o->mode == INPUT_IDS && st == MHV_EIO)) /* ids need no tokenizer */
-        return st;
+    if (!job->tok && (st = mhv_tok_open_dir(dir, &job->tok, err))) {
+        if (o->mode != INPUT_IDS) /* ids need no tokenizer: labelled by their ids */
+            return st;
+        if (st != MHV_EIO) { /* as cli_open_model: a tokenizer mhaviz cannot read */
+            char why[1100];
+            mhv_error_format(err, why, sizeof why);
+            cli_say("warning: %s; tokens are labelled by their ids", why);
+        }
+    }
     *err = (mhv_error){0};
     if (!o->fig.model_name) { /* titles say whose tower it is */
         mhv_modelname_of_dir(dir, title, title_size - 16);

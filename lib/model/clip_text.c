@@ -3,7 +3,9 @@
  * through mhv_model_open_text_tower, whose sizes are config.json's text_config):
  * token and learned position embeddings, pre-norm layers with a QuickGELU (CLIP) or
  * tanh-GELU (SigLIP) MLP, a final LayerNorm. CLIP's attention is causal; SigLIP's sees the
- * whole (padded) sentence.
+ * whole sentence (SiglipProcessor pads nothing by default: the sentence as given, as with
+ * padding=False; padding="max_length", which SigLIP was trained with and which passes no
+ * attention mask, makes the pads tokens of the sentence: give them with --ids).
  *
  *   x = token_embedding[id] + position_embedding[i]
  *   per layer: x += out_proj(attn(layer_norm1(x)));  x += fc2(act(fc1(layer_norm2(x))))
@@ -28,8 +30,6 @@ static mhv_status clip_text_config(const cJSON *root, mhv_config *c, const char 
                                    mhv_error *err)
 {
     int siglip = is_siglip(c);
-    if (siglip) /* its pads are attended: the padding to max_length is not done yet */
-        return mhv_fail(err, MHV_EUNSUPPORTED, name, "siglip_text_model is not supported yet");
     /* CLIPTextConfig's and SiglipTextConfig's defaults */
     static const mhv_size_keys clip_keys = {"hidden_size", "num_hidden_layers",
                                             "num_attention_heads", "intermediate_size",
@@ -52,9 +52,6 @@ static mhv_status clip_text_config(const cJSON *root, mhv_config *c, const char 
     c->pre_norm = 1;
     c->final_norm = 1;
     c->attn_bias = c->attn_out_bias = c->mlp_bias = 1;
-    /* SiglipProcessor pads every sentence to max_length (64) and passes no attention mask:
-     * the pads are attended like tokens */
-    c->pad_to_max = siglip;
     return MHV_OK;
 }
 

@@ -106,3 +106,23 @@ fg.make("fam-clip-text-tok-f32", CLIPText,
         "tokenizer's ids", vocab_for_ids=len(TOK), ids=TOK_IDS,
         post=lambda path: TOK.save_pretrained(path))
 text_tower_golden("fam-clip-text-tok-f32")
+
+
+# SigLIP: SiglipTextModel (bidirectional, tanh GELU, eps 1e-6) and a whole SiglipModel's text
+# tower, over the sentence as given (SiglipProcessor's default, padding=False) and a sentence
+# padded to max_position_embeddings with its pad token as padding="max_length" pads it
+# (no attention mask: the pads are tokens). The pad id is 1 (SiglipTokenizer's "</s>").
+STEXT = dict(TEXT, pad_token_id=1, eos_token_id=1, bos_token_id=None)
+r = __import__("random").Random(305)
+SIG_IDS = [[r.randrange(2, 120) for _ in range(n)] + [1] for n in (0, 5, 9)]
+SIG_IDS.append(SIG_IDS[1] + [1] * (16 - len(SIG_IDS[1])))  # padded to max_length
+fg.make("fam-siglip-text-f32", SiglipTextModel, SiglipTextConfig(**STEXT), 305, 0.6,
+        "SiglipTextModel: bidirectional, tanh GELU; a sentence padded to max_length as "
+        "padding='max_length' pads it (pads attended)", ids=SIG_IDS)
+fg.make("fam-siglip-text-full-bf16", SiglipText,
+        SiglipConfig(text_config=dict(STEXT, hidden_act="gelu_pytorch_tanh",
+                                      layer_norm_eps=1e-5),
+                     vision_config=VISION), 306, 0.6,
+        "SiglipModel (model_type siglip): its text tower (text_config, text_model.), "
+        "layer_norm_eps 1e-5, BF16", dtype=torch.bfloat16, vocab_for_ids=120, ids=SIG_IDS)
+text_tower_golden("fam-siglip-text-full-bf16")
