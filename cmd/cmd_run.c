@@ -123,8 +123,8 @@ static const char run_usage[] =
     "  other; do_pan_and_scan refused; without --image the language model on text alone\n"
     "  PaliGemma (paligemma): each line is a prefix, built as PaliGemmaProcessor builds\n"
     "  it: the image tokens (one a patch; <image> in the line places them, else first),\n"
-    "  bos, the line, \\n; positions from 1; every token of the prefix sees every other\n"
-    "  (no suffix is read)\n"
+    "  bos, the line, \\n; positions from 1; every token of the prefix sees every other;\n"
+    "  PREFIX<TAB>SUFFIX adds a suffix (its tokens and eos, token type 1), causal\n"
     "  Qwen2-VL, Qwen2.5-VL (qwen2_vl, qwen2_5_vl): the same with\n"
     "  <|vision_start|><|image_pad|><|vision_end|> once in each line; the image resized by\n"
     "  Qwen2VLImageProcessor (smart_resize within min_pixels and max_pixels), <|image_pad|>\n"
@@ -219,8 +219,9 @@ static const char run_usage[] =
     "                   or beam search with its length, n-gram, penalty, forced and\n"
     "                   suppressed-token settings; json records the decoding (\"generation\").\n"
     "                   Decoder-only models (causal LMs with their LM head: GPT-2, Llama,\n"
-    "                   Qwen, Gemma ...): each line is a prompt (tokenized with the special\n"
-    "                   tokens the tokenizer adds, such as Llama's <s>; --ids as given) that\n"
+    "                   Qwen, Gemma ...; llava with --image): each line is a prompt\n"
+    "                   (tokenized with the special tokens the tokenizer adds, such as\n"
+    "                   Llama's <s>; --ids as given) that\n"
     "                   generate(max_new_tokens=N) continues under the same settings (the\n"
     "                   prompt counts for the penalties and n-grams); the maps cover prompt\n"
     "                   and continuation, json marks it (\"prompt_length\", \"generated\"),\n"
@@ -1221,12 +1222,16 @@ int cmd_run(int argc, char **argv)
                       job.m->cfg.arch);
         goto done;
     }
-    /* Gemma 3 runs its language model on text alone without --image */
+    /* Gemma 3 runs its language model on text alone without --image; LLaVA generates with
+     * its image (the others' generation is not done) */
     if (job.m->cfg.image_in_text &&
-        (o.image ? o.pairs || o.generate : !job.m->cfg.image_optional)) {
-        st = mhv_fail(&err, MHV_EUSAGE, "", o.image ? "--pairs and --generate are not "
-                      "available for %s" : "%s reads an image with each prompt: give it with "
-                      "--image FILE", job.m->cfg.arch);
+        (o.image ? o.pairs || (o.generate && !mhv_forward_image_generates(job.m))
+                 : !job.m->cfg.image_optional)) {
+        st = mhv_fail(&err, MHV_EUSAGE, "", !o.image
+                      ? "%s reads an image with each prompt: give it with --image FILE"
+                      : o.pairs ? "--pairs and --generate are not available for %s"
+                                : "--pairs and --generate are not available for %s with "
+                                  "--image (llava generates)", job.m->cfg.arch);
         goto done;
     }
     if (job.m->cfg.enc_dec && o.rows && o.fig.html) {
@@ -1333,6 +1338,7 @@ int cmd_run(int argc, char **argv)
         if ((st = run_llava_image_read(job.m, o.image, &llava, &err)))
             goto done_gen;
         o.llava = &llava; /* freed at the end */
+        gen.px = llava.px, gen.image_h = llava.info.height, gen.image_w = llava.info.width;
         if ((st = run_llava_job_read(&job, o.heads, o.file, o.mode, &llava, &err)))
             goto done_gen;
     } else if (job.m->cfg.speech) { /* WAV files in */
