@@ -343,6 +343,9 @@ typedef struct {
     int image_boi_id, image_eoi_id;
     int image_hidden;
     float image_norm_eps;
+    /* text towers (clip_text.c): every sentence padded with pad_id to max_positions and the
+     * pads attended (SigLIP's processor pads to max_length and passes no attention mask) */
+    int pad_to_max;
 } mhv_config;
 
 /* How a prompt holds its image (mhv_config.image_form). */
