@@ -57,6 +57,21 @@ check "siglip --text-tower: the text tower, bidirectional" "grep -q '\"architect
 "$MHAVIZ" run --model "$ST" --text-tower --ids --threads 2 --format json --out "$TMP/s2" "$TMP/sig.ids" 2>"$TMP/stderr"
 check "siglip --text-tower: 1 and 2 threads the same bytes" "[ $? = 0 ] && cmp -s $TMP/s1/sig.json $TMP/s2/sig.json"
 
+# Chinese-CLIP: a whole ChineseCLIPModel; its BERT text tower with the BertTokenizer of its
+# vocab.txt (Chinese characters one token each) and its CLIP vision tower on an image
+CC=$FIX/fam-chinese-clip-tok-f32
+"$MHAVIZ" tokenize --model "$CC" "$G/chinese-clip-tok.txt" >"$TMP/ctok" 2>"$TMP/stderr"
+check "chinese_clip vocab.txt: transformers' ids" "[ $? = 0 ] && [ ! -s $TMP/stderr ] && cut -f2 $TMP/ctok | diff -q - $G/chinese-clip-tok.ids >/dev/null"
+"$MHAVIZ" run --model "$CC" --text-tower --threads 1 --format json --out "$TMP/cc1" "$G/chinese-clip-tok.txt" 2>"$TMP/stderr"
+check "chinese_clip --text-tower: every head as transformers" "[ $? = 0 ] && [ ! -s $TMP/stderr ] &&
+    golden_check $G/fam-chinese-clip-tok-f32.json $TMP/cc1/chinese-clip-tok.json 2>>$TMP/golden.log"
+check "chinese_clip --text-tower: BERT, bidirectional" "grep -q '\"architecture\": \"chinese_clip_text_model\", .*\"causal\": false' $TMP/cc1/chinese-clip-tok.json"
+"$MHAVIZ" run --model "$CC" --text-tower --threads 2 --format json --out "$TMP/cc2" "$G/chinese-clip-tok.txt" 2>"$TMP/stderr"
+check "chinese_clip --text-tower: 1 and 2 threads the same bytes" "[ $? = 0 ] && cmp -s $TMP/cc1/chinese-clip-tok.json $TMP/cc2/chinese-clip-tok.json"
+"$MHAVIZ" run --model "$FIX/fam-chinese-clip-vision-bf16" --format json --out "$TMP/cv" "$FIX/images/grey-16x16.png" 2>"$TMP/stderr"
+check "chinese_clip: the vision tower on an image ([CLS] and 4x4 patches)" "[ $? = 0 ] && [ ! -s $TMP/stderr ] &&
+    perl -MJSON::PP -e 'local \$/; my \$i = decode_json(<STDIN>)->{images}[0]; exit !(@{\$i->{tokens}} == 17)' <$TMP/cv/grey-16x16.json"
+
 # refusals
 expect_fail "--text-tower on a vision model" 2 "clip_vision_model has no text tower (clip, siglip and chinese_clip have)" -- \
     "$MHAVIZ" run --model "$FIX/fam-clip-vision-f32" --text-tower --out "$TMP/out" "$G/clip-text-tok.txt"

@@ -25,21 +25,7 @@ VISION = dict(hidden_size=16, num_hidden_layers=1, num_attention_heads=2, interm
               image_size=8, patch_size=4)
 
 
-def text_tower_golden(name):
-    """Marks golden `name` as the text tower of a whole checkpoint."""
-    path = os.path.join(fg.GOLDENS, name + ".json")
-    text = open(path, encoding="utf-8").read()
-    head = '{"fixture": "%s",' % name
-    assert text.startswith(head)
-    open(path, "w", encoding="utf-8").write(head + '\n "tower": "text",' + text[len(head):])
-
-
-class TextOf:
-    """A whole model whose forward is its text tower's (what mhaviz shows of it)."""
-
-    def forward(self, input_ids=None, attention_mask=None, output_attentions=False, **kw):
-        return self.text_model(input_ids=input_ids, attention_mask=attention_mask,
-                               output_attentions=output_attentions)
+TextOf, text_tower_golden = fg.TextOf, fg.text_tower_golden
 
 
 class CLIPText(TextOf, CLIPModel):
