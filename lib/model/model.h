@@ -208,6 +208,11 @@ typedef struct mhv_model_s {
      * checkpoint has none */
     mhv_mat contact_w;
     float *contact_b;                /* (1,) */
+    /* Gemma 3's projector (model/gemma3_vision.c): the tower's post_layernorm, the
+     * soft-embedding RMSNorm (1 + weight folded in) of the pooled patches, and mm_proj1 above
+     * (tower hidden x H, stored transposed) after it; NULL otherwise */
+    float *mm_post_g, *mm_post_b;    /* (tower hidden,) */
+    float *mm_norm_g;                /* (tower hidden,) */
     /* Swin (model/swin.c): each stage's patch merging but the last's: its LayerNorm (4 C,)
      * and reduction (2 C, 4 C) of stage s's C channels; the image classifier (swin_labels,
      * hidden) and its bias, data NULL for a base model */
@@ -228,6 +233,10 @@ void mhv_model_close(mhv_model *m);
 mhv_status mhv_model_open_part(const mhv_model *m, const mhv_config *c,
                                const char *const (*renames)[2], int count, mhv_model **out,
                                mhv_error *err);
+/* The text tower of dual-encoder model m (clip, siglip, chinese_clip: text_config, the
+ * text_model. weights) as m->text_model, a model of its own (closed with m).
+ * MHV_EUSAGE for a model without one. */
+mhv_status mhv_model_open_text_tower(mhv_model *m, mhv_error *err);
 /* Vision models: the tokens of an image of the model's own image_size (the extra tokens,
  * then the patches row by row); 0 for models that read text. */
 int mhv_model_image_tokens(const mhv_model *m);

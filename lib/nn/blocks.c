@@ -365,7 +365,8 @@ static void embed_rows(const void *arg, int r0, int r1, int worker)
             memcpy(xi, given + (size_t)j->nn->embed_given_row[i] * d, d * sizeof *xi);
         else
             mhv_mat_row(e->tok, j->ids[i], xi);
-        if (e->scale != 0)
+        int scaled = given && j->nn->embed_given_scaled && j->nn->embed_given_row[i] >= 0;
+        if (e->scale != 0 && !scaled)
             for (size_t t = 0; t < d; t++)
                 xi[t] *= e->scale;
         if (e->pos && e->pos_first) {
@@ -1143,6 +1144,8 @@ static void attn_task(void *ctx, int task, int worker)
         a.out += (size_t)r0 * a.ld_out + (size_t)h * (size_t)j->d;
     }
     a.prow = cs->prow;
+    if (j->layer->key_lo) /* one sentence a pass: its rows from r0 */
+        a.key_lo = j->layer->key_lo + r0, a.key_hi = j->layer->key_hi + r0;
     float *vn = NULL; /* (n,) the kept head's value norms, or NULL */
     if (j->rank[t] >= 0 && j->cap->head_done) { /* streaming by head: the worker's buffer */
         a.probs = j->cap->head_bufs + (size_t)worker * j->cap->head_stride;

@@ -77,6 +77,16 @@ typedef struct {
     struct mhv_capture_s *image_cap; /* LLaVA: what its vision tower's pass keeps (the
                                       * tower's own maps), set by the forward driver; NULL:
                                       * nothing */
+    int embed_given_scaled;  /* embed_given's rows go in after the embedding's scale
+                              * (Gemma's scaled embeddings: the image features are not
+                              * scaled) */
+    /* The keys each query sees in a decoder whose mask a multimodal family widens (Gemma 3's
+     * image tokens see their whole image, PaliGemma's prefix sees itself), set by it around
+     * a pass of one sentence: [0] the full layers', [1] the sliding ones' (mhv_attn_layer
+     * key_lo, key_hi), (n,) each; NULL: the layer's causal mask and window */
+    const int32_t *key_lo[2], *key_hi[2];
+    int pos_first;           /* the rotary position of the first token (PaliGemma counts
+                              * from 1), 0: from 0 */
     const unsigned char *global; /* (n,) 1: the token attends globally (Longformer's
                                   * global_attention_mask; LED's encoder: the source's
                                   * tokens), set by the forward driver; NULL: none */
@@ -516,6 +526,9 @@ typedef struct {
                                      * first ctx_v_dim of head_dim columns (DeepSeek's MLA,
                                      * the rest zeros): the decoder layer packs ctx to (n,
                                      * heads * ctx_v_dim) before the output projection */
+    const int32_t *key_lo, *key_hi; /* (n,) or NULL: the keys each query sees instead of
+                                     * the ones causal and window leave (kernels.h); one
+                                     * sentence a pass */
     /* Longformer's global attention (LongformerSelfAttention with a global_attention_mask):
      * global (n,) marks the global tokens of the pass's rows, or NULL: none. A global token's
      * query attends to every key of its sentence through the global projections (wq_global,

@@ -86,7 +86,7 @@ check "llava --vision-tower: every tower head as transformers' llava" "perl -MJS
     exit 0' $FIX/goldens/llava-f32.json <$TMP/t/rgb-37x23.json"
 expect_fail "--vision-tower with --image" 2 "--vision-tower reads the images FILE lists, not --image" -- \
     "$MHAVIZ" run --model "$FIX/llava-f32" --vision-tower --image "$IMG" --out "$TMP/out" "$IMG"
-expect_fail "--vision-tower on a text model" 2 "--vision-tower is for models with a vision tower (llava); bert has none" -- \
+expect_fail "--vision-tower on a text model" 2 "--vision-tower is for models with a vision tower (llava, gemma3, paligemma, qwen2_vl, qwen2_5_vl); bert has none" -- \
     "$MHAVIZ" run --model "$FIX/bert-f32" --vision-tower --out "$TMP/out" "$IMG"
 
 printf 'no image here\n' >"$TMP/none.txt"
@@ -97,7 +97,7 @@ expect_fail "llava: two image tokens" 1 "line 1: the prompt holds 2 image tokens
     "$MHAVIZ" run --model "$FIX/llava-f32" --image "$IMG" --out "$TMP/out" "$TMP/two.txt"
 expect_fail "llava: no --image" 2 "llava reads an image with each prompt: give it with --image FILE" -- \
     "$MHAVIZ" run --model "$FIX/llava-f32" --out "$TMP/out" "$TMP/q.txt"
-expect_fail "--image on a text model" 2 "--image is for models that read an image with their prompt (llava); bert does not" -- \
+expect_fail "--image on a text model" 2 "--image is for models that read an image with their prompt (llava, gemma3, paligemma, qwen2_vl, qwen2_5_vl); bert does not" -- \
     "$MHAVIZ" run --model "$FIX/bert-f32" --image "$IMG" --out "$TMP/out" "$TMP/q.txt"
 expect_fail "llava: --truncate" 2 "--truncate is not available for llava" -- \
     "$MHAVIZ" run --model "$FIX/llava-f32" --image "$IMG" --truncate --out "$TMP/out" "$TMP/q.txt"
@@ -107,6 +107,29 @@ expect_fail "llava: stats" 1 "stats is not available for llava (an image with ea
     "$MHAVIZ" stats --model "$FIX/llava-f32" "$TMP/q.txt"
 expect_fail "llava: rank" 1 "llava reads an image with each prompt: run --image takes it; this command does not yet" -- \
     "$MHAVIZ" rank --model "$FIX/llava-f32" --from What --to img "$TMP/q.txt"
+# --generate: the three prompts continued as transformers' generate() continues them with
+# the image (goldens/lgen-llava.json, tests/gen/gen_llava_generate.py), greedy; the maps of
+# the whole sequences, the continuation marked
+rm -rf "$TMP/gen"
+"$MHAVIZ" run --model "$FIX/llava-f32" --image "$IMG" --generate 8 --greedy --heads 0:0 \
+    --format json --out "$TMP/gen" "$TMP/p.txt" 2>"$TMP/stderr"
+check "llava --generate: transformers' tokens, the continuation marked" "perl -MJSON::PP -e '
+    local \$/; open(my \$g, q(<), \$ARGV[0]) or exit 9; my \$gold = decode_json(<\$g>);
+    open(my \$r, q(<), \$ARGV[1]) or exit 9; my \$run = decode_json(<\$r>);
+    my @c = @{\$gold->{fixtures}[0]{cases}}; my @s = @{\$run->{sentences}};
+    exit 8 unless @c == @s && \$run->{generation}{strategy} eq q(greedy);
+    for my \$k (0 .. \$#c) {
+        my \$want = \$c[\$k]{greedy}; my \$p = \$s[\$k]{prompt_length};
+        exit 7 unless join(q(,), @\$want) eq join(q(,), @{\$s[\$k]{token_ids}});
+        exit 6 unless \$p > 0 && \$p < @\$want && !\$s[\$k]{generated}[\$p - 1] &&
+                      \$s[\$k]{generated}[\$p];
+        exit 5 unless @{\$s[\$k]{attentions}[0]{weights}} == @\$want;
+    }
+    exit 0' $FIX/goldens/lgen-llava.json $TMP/gen/p.json"
+expect_fail "Qwen2-VL: --generate refused by name" 2 "--pairs and --generate are not available for qwen2_vl with --image (llava generates)" -- \
+    "$MHAVIZ" run --model "$FIX/qwen2-vl-f32" --image "$IMG" --generate 3 --out "$TMP/out" \
+    "$TMP/p.txt"
+
 # an empty --image names no file: a usage error, not "mhaviz: cannot open"
 expect_fail "--image ''" 2 "--image needs a file" -- \
     "$MHAVIZ" run --model "$FIX/llava-f32" --image '' --out "$TMP/out" "$TMP/p.txt"
