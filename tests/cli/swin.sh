@@ -86,6 +86,13 @@ expect_fail "swin: --aggregate" 1 "--aggregate is not available for swin yet" --
     "$MHAVIZ" run --model $FIX/swin-f32 --query 1,1 --aggregate mean --out "$TMP/out" "$IMG"
 expect_fail "swin: stats" 1 "stats is not available for swin yet" -- \
     "$MHAVIZ" stats --model $FIX/swin-f32 "$IMG"
+# the refusals name the model_type, and only html's suggests other formats
+expect_fail "swinv2: html" 1 "--format html is not available for swinv2 yet" -- \
+    "$MHAVIZ" run --model $FIX/swinv2-f32 --query 1,1 --format html --out "$TMP/out" "$IMG"
+expect_fail "donut-swin: --aggregate" 1 "--aggregate is not available for donut-swin yet (its stages have token grids of their own)" -- \
+    "$MHAVIZ" run --model $FIX/donut-swin-f32 --query 1,1 --aggregate mean --out "$TMP/out" "$IMG"
+expect_fail "donut-swin: stats" 1 "stats is not available for donut-swin yet" -- \
+    "$MHAVIZ" stats --model $FIX/donut-swin-f32 "$IMG"
 mkdir -p "$TMP/donut" && cp $FIX/donut-swin-f32/* "$TMP/donut/" &&
     printf '{"image_processor_type": "DonutImageProcessor", "size": {"height": 32, "width": 32}}\n' >"$TMP/donut/preprocessor_config.json"
 expect_fail "donut-swin: Donut's image processor" 1 "image processor 'DonutImageProcessor' is not supported" -- \
