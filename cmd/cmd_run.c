@@ -1275,9 +1275,9 @@ int cmd_run(int argc, char **argv)
                  : !job.m->cfg.image_optional)) {
         st = mhv_fail(&err, MHV_EUSAGE, "", !o.image
                       ? "%s reads an image with each prompt: give it with --image FILE"
-                      : o.pairs ? "--pairs and --generate are not available for %s"
-                                : "--pairs and --generate are not available for %s with "
-                                  "--image (llava generates)", job.m->cfg.arch);
+                      : o.pairs ? "--pairs is not available for %s with --image"
+                                : "--generate is not available for %s with --image yet "
+                                  "(llava generates)", job.m->cfg.arch);
         goto done;
     }
     if (job.m->cfg.enc_dec && o.rows && o.fig.html) {
