@@ -344,7 +344,8 @@ mhv_status cli_job_read(cli_job *job, const char *heads, const char *file, cli_i
 {
     const mhv_config *cfg = &job->m->cfg;
     mhv_status st;
-    if (cfg->image_in_text) /* LLaVA: run reads its image (run_llava.h), the others none */
+    /* LLaVA: run reads its image (run_llava.h), the others none; Gemma 3: text alone too */
+    if (cfg->image_in_text && !cfg->image_optional)
         return mhv_fail(err, MHV_EUNSUPPORTED, "", "%s reads an image with each prompt: run "
                         "--image takes it; this command does not yet", cfg->arch);
     if ((st = mhv_heads_parse(heads, cfg->num_layers, cfg->num_heads, &job->sel, err))) {

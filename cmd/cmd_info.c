@@ -13,6 +13,37 @@
 #include "nn/kernels/kernels.h"
 #include "commands.h"
 
+/* The image path of Gemma 3 and PaliGemma: the lines above are the language model's. */
+static void image_prompt_info(const mhv_model *m)
+{
+    const mhv_config *cf = &m->cfg;
+    const mhv_model *t = mhv_forward_image_tower(m);
+    if (!t) { /* Gemma 3's file of the language model alone */
+        puts("vision_tower: none (the language model alone)");
+        return;
+    }
+    const mhv_config *tc = &t->cfg;
+    int side = tc->image_size / tc->patch_size, k = cf->image_pool;
+    printf("language_model: %s\nvision_tower: %s, %d layers, %d heads, hidden_size %d\n",
+           m->text_model ? m->text_model->cfg.model_type : "gemma3_text", tc->model_type,
+           tc->num_layers, tc->num_heads, tc->hidden_size);
+    printf("image_size: %d\npatch_size: %d\npatch_grid: %dx%d\nimage_token_id: %d\n",
+           tc->image_size, tc->patch_size, side, side, cf->image_token_id);
+    if (cf->image_form == MHV_IMAGE_FORM_GEMMA3) {
+        if (k)
+            printf("image_tokens: %d (%dx%d patches averaged into each)\n", cf->image_tokens,
+                   k, k);
+        else
+            printf("image_tokens: %d (not made by this patch grid: no image path)\n",
+                   cf->image_tokens);
+        printf("image_marks: %d %d (begin and end of image)\nimage_mask: the tokens of an "
+               "image see each other\n", cf->image_boi_id, cf->image_eoi_id);
+    } else {
+        printf("image_tokens: %d (the patches)\nimage_mask: the image and the prompt see "
+               "each other (prefix)\n", cf->image_tokens);
+    }
+}
+
 /* What run --generate decodes with: the directory's generation settings, one line (why they
  * are refused otherwise); the lengths for a decoder's start token (n_prompt 1), or as the
  * settings give them for a decoder-only model's prompts (n_prompt -1). */
@@ -184,7 +215,9 @@ int cmd_info(int argc, char **argv)
                                                             ? "to the image's patch grid"
                                                             : "with --interpolate-pos");
     }
-    if (cf->image_in_text && cf->image_merge > 0) { /* Qwen2-VL: an image of any size */
+    if (cf->image_in_text && cf->image_form != MHV_IMAGE_FORM_LLAVA) /* Gemma 3, PaliGemma */
+        image_prompt_info(m);
+    else if (cf->image_in_text && cf->image_merge > 0) { /* Qwen2-VL: an image of any size */
         const mhv_config *tc = &mhv_forward_image_tower(m)->cfg;
         printf("language_model: %s\nvision_tower: %s, %d layers, %d heads, hidden_size %d\n",
                m->text_model->cfg.model_type, tc->model_type, tc->num_layers, tc->num_heads,

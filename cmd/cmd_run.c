@@ -116,15 +116,25 @@ static const char run_usage[] =
     "  tower's [CLS] with the full strategy); the maps are the language model's over the\n"
     "  whole prompt (--window A:B, --max-pixels P for long ones); json adds \"image\" (the\n"
     "  feature tokens and their patches)\n"
+    "  Gemma 3 (gemma3): each line holds <start_of_image> once, expanded as\n"
+    "  Gemma3Processor expands it (\\n\\n, the begin-of-image token, mm_tokens_per_image\n"
+    "  image tokens, the end-of-image token, \\n\\n) before tokenizing; the SigLIP tower's\n"
+    "  patches averaged into those tokens (img ROW,COL: their blocks), which see each\n"
+    "  other; do_pan_and_scan refused; without --image the language model on text alone\n"
+    "  PaliGemma (paligemma): each line is a prefix, built as PaliGemmaProcessor builds\n"
+    "  it: the image tokens (one a patch; <image> in the line places them, else first),\n"
+    "  bos, the line, \\n; positions from 1; every token of the prefix sees every other\n"
+    "  (no suffix is read)\n"
     "  Qwen2-VL, Qwen2.5-VL (qwen2_vl, qwen2_5_vl): the same with\n"
     "  <|vision_start|><|image_pad|><|vision_end|> once in each line; the image resized by\n"
     "  Qwen2VLImageProcessor (smart_resize within min_pixels and max_pixels), <|image_pad|>\n"
     "  expanded into one token per 2x2 block of patches, labelled img ROW,COL in the merged\n"
     "  grid; video and several images in a prompt are refused\n"
-    "  --vision-tower   the vision tower alone (llava's CLIP or SigLIP, Qwen2-VL's), as the\n"
-    "                   vision model it is: FILE lists images, drawn as for\n"
-    "                   clip_vision_model (see above; qwen2_vl's and qwen2_5_vl's patches\n"
-    "                   row by row, no [CLS]: --query ROW,COL; windows: zero outside)\n"
+    "  --vision-tower   the vision tower alone (llava's CLIP or SigLIP, gemma3's and\n"
+    "                   paligemma's SigLIP, Qwen2-VL's), as the vision model it is: FILE\n"
+    "                   lists images, drawn as for clip_vision_model (see above;\n"
+    "                   qwen2_vl's and qwen2_5_vl's patches row by row, no [CLS]: --query\n"
+    "                   ROW,COL; windows: zero outside)\n"
     "  Whisper (whisper): FILE lists WAV files with their transcripts, AUDIO<TAB>TRANSCRIPT\n"
     "  a line with --pairs (a relative path is tried beside FILE too); each WAV (PCM 8-32\n"
     "  bit or float, mono, at the feature extractor's rate: 16000 Hz) becomes log-mel\n"
@@ -1185,7 +1195,8 @@ int cmd_run(int argc, char **argv)
         if (!job.m->cfg.image_in_text || o.image) {
             st = mhv_fail(&err, MHV_EUSAGE, "", o.image ? "--vision-tower reads the images FILE "
                           "lists, not --image" : "--vision-tower is for models with a vision "
-                          "tower (llava); %s has none", job.m->cfg.arch);
+                          "tower (llava, gemma3, paligemma, qwen2_vl, qwen2_5_vl); %s has "
+                          "none", job.m->cfg.arch);
             goto done;
         }
         owner = job.m; /* the tower's tensors are views of its checkpoint: closed after it */
@@ -1205,10 +1216,14 @@ int cmd_run(int argc, char **argv)
     }
     if (!job.m->cfg.image_in_text && o.image) {
         st = mhv_fail(&err, MHV_EUSAGE, "", "--image is for models that read an image with "
-                      "their prompt (llava); %s does not", job.m->cfg.arch);
+                      "their prompt (llava, gemma3, paligemma, qwen2_vl, qwen2_5_vl); %s "
+                      "does not",
+                      job.m->cfg.arch);
         goto done;
     }
-    if (job.m->cfg.image_in_text && (!o.image || o.pairs || o.generate)) {
+    /* Gemma 3 runs its language model on text alone without --image */
+    if (job.m->cfg.image_in_text &&
+        (o.image ? o.pairs || o.generate : !job.m->cfg.image_optional)) {
         st = mhv_fail(&err, MHV_EUSAGE, "", o.image ? "--pairs and --generate are not "
                       "available for %s" : "%s reads an image with each prompt: give it with "
                       "--image FILE", job.m->cfg.arch);

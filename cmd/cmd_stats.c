@@ -669,7 +669,7 @@ static mhv_status run_corpus(const stats_opts *given, mhv_stats_acc *total, char
                       m->cfg.image_enc_dec ? "image-to-text" : "audio");
         goto done;
     }
-    if (m->cfg.image_in_text) {
+    if (m->cfg.image_in_text && !m->cfg.image_optional) { /* Gemma 3: its text alone */
         st = mhv_fail(err, MHV_EUNSUPPORTED, "", "stats is not available for %s (an image with "
                       "each prompt) yet: run --image is", m->cfg.arch);
         goto done;

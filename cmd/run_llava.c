@@ -5,6 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <cjson/cJSON.h>
+
+#include "base/json.h"
 #include "media/image.h"
 #include "media/preprocess.h"
 #include "model/forward.h"
@@ -54,6 +57,18 @@ mhv_status run_llava_image_read(const mhv_model *m, const char *path, run_llava_
     if (st) {
         run_llava_image_free(im);
         return st;
+    }
+    if (c->image_form == MHV_IMAGE_FORM_PALIGEMMA) { /* one feature a patch */
+        im->info = (mhv_report_image){.path = path, .width = W, .height = H, .rows = g.rows,
+                                      .cols = g.cols, .count = g.tokens};
+        return MHV_OK;
+    }
+    if (c->image_form == MHV_IMAGE_FORM_GEMMA3) { /* its features: blocks of patches */
+        int k = c->image_pool > 0 ? c->image_pool : 1;
+        im->info = (mhv_report_image){.path = path, .width = W, .height = H,
+                                      .rows = g.rows / k, .cols = g.cols / k,
+                                      .count = c->image_tokens};
+        return MHV_OK;
     }
     /* the first feature's patch: the strategy "default" drops the tower's first token,
      * [CLS] or (SigLIP) the first patch */
@@ -131,6 +146,183 @@ out:
     return st;
 }
 
+/* Code points of s[0 .. len). */
+static int chars(const char *s, size_t len)
+{
+    int n = 0;
+    for (size_t i = 0; i < len; i++)
+        n += ((unsigned char)s[i] & 0xC0) != 0x80;
+    return n;
+}
+
+/* Where a processor's expansion put its tokens into a line: px characters from p0 of the
+ * expanded text stand where pb characters from p0 of the line were; the line has lc. */
+typedef struct {
+    int p0, pb, px, lc;
+} insert_at;
+
+/* e as the expanded text of line s encodes it, finished: without the post-processor's
+ * special tokens when drop_added (tokens of no text: the processor turns them off), the
+ * image tokens labelled by their place in the image's grid, the spans of the others mapped
+ * back to the line (the inserted tokens' to what they stand for; past the line: none). */
+static mhv_status finish_encoding(const cli_job *job, const mhv_sentence *s, int drop_added,
+                                  const insert_at *at, const mhv_report_image *img,
+                                  mhv_encoding *e, mhv_error *err)
+{
+    const mhv_config *c = &job->m->cfg;
+    int k = 0, o = 0;
+    for (int t = 0; t < e->n; t++) {
+        int32_t *sp = &e->spans[2 * t];
+        if (drop_added && sp[0] < 0 && e->ids[t] != c->image_token_id) {
+            free(e->pieces[t]);
+            e->pieces[t] = NULL;
+            continue;
+        }
+        if (e->ids[t] == c->image_token_id) {
+            char label[32];
+            snprintf(label, sizeof label, "img %d,%d", k / img->cols, k % img->cols);
+            k++;
+            char *l = strdup(label);
+            if (!l)
+                return mhv_fail(err, MHV_ENOMEM, "", "out of memory");
+            free(e->pieces[t]);
+            e->pieces[t] = l;
+            sp[0] = sp[1] = -1;
+        }
+        for (int j = 0; j < 2 && sp[0] >= 0; j++) /* after the insert, in it, before it */
+            sp[j] = sp[j] >= at->p0 + at->px ? sp[j] - at->px + at->pb
+                    : sp[j] > at->p0          ? (j ? at->p0 + at->pb : at->p0)
+                                              : sp[j];
+        if (sp[0] >= at->lc) /* past the line (PaliGemma's final "\n") */
+            sp[0] = sp[1] = -1;
+        e->ids[o] = e->ids[t], e->pieces[o] = e->pieces[t];
+        e->spans[2 * o] = sp[0], e->spans[2 * o + 1] = sp[1];
+        o++;
+    }
+    e->n = o;
+    if (k != img->count) /* image tokens written as text too */
+        return mhv_fail(err, MHV_EINPUT, job->in.name, "line %d: the prompt holds %d image "
+                        "tokens (%s) besides the image's", s->line, k - img->count,
+                        mhv_tok_piece(job->tok, c->image_token_id));
+    return MHV_OK;
+}
+
+/* Where text holds piece: *count times, the first at *at (NULL: none). */
+static void find_piece(const char *text, const char *piece, int *count, const char **at)
+{
+    size_t n = strlen(piece);
+    *count = 0, *at = NULL;
+    for (const char *p = strstr(text, piece); p; p = strstr(p + n, piece))
+        (*count)++, *at = *at ? *at : p;
+}
+
+/* Gemma3Processor's prompt: s's one begin-of-image text replaced by "\n\n" boi, the image
+ * tokens, eoi "\n\n" before it is tokenized (so the text around may merge with the
+ * newlines, as there). */
+static mhv_status gemma3_encode(const cli_job *job, const mhv_sentence *s,
+                                const mhv_report_image *img, mhv_encoding *e, mhv_error *err)
+{
+    const mhv_config *c = &job->m->cfg;
+    const char *boi = mhv_tok_piece(job->tok, c->image_boi_id);
+    const char *tok_img = mhv_tok_piece(job->tok, c->image_token_id);
+    const char *eoi = mhv_tok_piece(job->tok, c->image_eoi_id);
+    if (!boi || !tok_img || !eoi || !boi[0])
+        return mhv_fail(err, MHV_EFORMAT, job->m->dir, "the tokenizer lacks gemma3's image "
+                        "tokens (ids %d, %d, %d)", c->image_boi_id, c->image_token_id,
+                        c->image_eoi_id);
+    size_t B = strlen(boi), I = strlen(tok_img), E = strlen(eoi);
+    int count;
+    const char *at;
+    find_piece(s->text, boi, &count, &at);
+    if (count != 1)
+        return mhv_fail(err, MHV_EINPUT, job->in.name,
+                        "line %d: the prompt holds %d image tokens (%s, id %d); %s reads one "
+                        "image a line (--image): write it exactly once", s->line, count, boi,
+                        c->image_boi_id, c->arch);
+    size_t P = (size_t)(at - s->text), X = 4 + B + (size_t)img->count * I + E;
+    char *text = malloc(s->len - B + X + 1);
+    if (!text)
+        return mhv_fail(err, MHV_ENOMEM, "", "out of memory");
+    char *w = text;
+    memcpy(w, s->text, P), w += P;
+    memcpy(w, "\n\n", 2), w += 2;
+    memcpy(w, boi, B), w += B;
+    for (int k = 0; k < img->count; k++)
+        memcpy(w, tok_img, I), w += I;
+    memcpy(w, eoi, E), w += E;
+    memcpy(w, "\n\n", 2), w += 2;
+    memcpy(w, at + B, s->len - P - B), w += s->len - P - B;
+    *w = '\0';
+    mhv_status st = mhv_tok_encode(job->tok, text, (size_t)(w - text), e, err);
+    insert_at ia = {chars(s->text, P), chars(boi, B), chars(text + P, X),
+                    chars(s->text, s->len)};
+    free(text);
+    return st ? st : finish_encoding(job, s, 0, &ia, img, e, err);
+}
+
+/* The tokenizer's bos_token (tokenizer_config.json) into buf: PaliGemmaProcessor writes it
+ * into the prompt. */
+static mhv_status bos_token(const mhv_model *m, char *buf, size_t size, mhv_error *err)
+{
+    char path[4200];
+    snprintf(path, sizeof path, "%s/tokenizer_config.json", m->dir);
+    cJSON *root;
+    mhv_status st = mhv_json_load(path, 64u << 20, &root, err);
+    if (st)
+        return st;
+    const cJSON *b = mhv_json_get(root, "bos_token");
+    if (cJSON_IsObject(b))
+        b = mhv_json_get(b, "content");
+    if (!cJSON_IsString(b) || !b->valuestring[0] || strlen(b->valuestring) >= size)
+        st = mhv_fail(err, MHV_EFORMAT, path, "no bos_token (paligemma's prompt starts with "
+                      "it)");
+    else
+        snprintf(buf, size, "%s", b->valuestring);
+    cJSON_Delete(root);
+    return st;
+}
+
+/* PaliGemmaProcessor's prompt: bos after the image token (the line's, else one put first),
+ * "\n" at the end, the image token as image_tokens of them; tokenized without the
+ * post-processor's special tokens (the processor turns add_bos_token off). */
+static mhv_status paligemma_encode(const cli_job *job, const mhv_sentence *s, const char *bos,
+                                   const mhv_report_image *img, mhv_encoding *e,
+                                   mhv_error *err)
+{
+    const mhv_config *c = &job->m->cfg;
+    const char *tok_img = mhv_tok_piece(job->tok, c->image_token_id);
+    if (!tok_img || !tok_img[0])
+        return mhv_fail(err, MHV_EFORMAT, job->m->dir, "the tokenizer lacks paligemma's image "
+                        "token (id %d)", c->image_token_id);
+    size_t I = strlen(tok_img), O = strlen(bos);
+    int count;
+    const char *at;
+    find_piece(s->text, tok_img, &count, &at);
+    if (count > 1)
+        return mhv_fail(err, MHV_EINPUT, job->in.name,
+                        "line %d: the prompt holds %d image tokens (%s, id %d); %s reads one "
+                        "image a line (--image): write it once or leave it out", s->line,
+                        count, tok_img, c->image_token_id, c->arch);
+    size_t P = at ? (size_t)(at - s->text) : 0, R = at ? I : 0; /* the line's image token */
+    size_t X = (size_t)img->count * I + O;
+    char *text = malloc(s->len - R + X + 2);
+    if (!text)
+        return mhv_fail(err, MHV_ENOMEM, "", "out of memory");
+    char *w = text;
+    memcpy(w, s->text, P), w += P;
+    for (int k = 0; k < img->count; k++)
+        memcpy(w, tok_img, I), w += I;
+    memcpy(w, bos, O), w += O;
+    memcpy(w, s->text + P + R, s->len - P - R), w += s->len - P - R;
+    *w++ = '\n';
+    *w = '\0';
+    mhv_status st = mhv_tok_encode(job->tok, text, (size_t)(w - text), e, err);
+    insert_at ia = {chars(s->text, P), chars(s->text + P, R), chars(text + P, X),
+                    chars(s->text, s->len)};
+    free(text);
+    return st ? st : finish_encoding(job, s, 1, &ia, img, e, err);
+}
+
 mhv_status run_llava_job_read(cli_job *job, const char *heads, const char *file,
                               cli_input_mode mode, const run_llava_image *im, mhv_error *err)
 {
@@ -148,6 +340,22 @@ mhv_status run_llava_job_read(cli_job *job, const char *heads, const char *file,
             unescape(&job->in.s[i]);
     if (!(job->encs = calloc((size_t)job->in.n, sizeof *job->encs)))
         return mhv_fail(err, MHV_ENOMEM, job->in.name, "out of memory");
+    if (cfg->image_form != MHV_IMAGE_FORM_LLAVA) { /* the processor's text, tokenized */
+        char bos[256];
+        if (mode != INPUT_TEXT || !job->tok)
+            return mhv_fail(err, MHV_EUSAGE, "", "%s reads its prompts as text with --image "
+                            "(--ids and --pretokenized do not apply)", cfg->arch);
+        if (cfg->image_form == MHV_IMAGE_FORM_PALIGEMMA &&
+            (st = bos_token(job->m, bos, sizeof bos, err)))
+            return st;
+        for (int i = 0; i < job->in.n; i++)
+            if ((st = cfg->image_form == MHV_IMAGE_FORM_GEMMA3
+                          ? gemma3_encode(job, &job->in.s[i], &im->info, &job->encs[i], err)
+                          : paligemma_encode(job, &job->in.s[i], bos, &im->info,
+                                             &job->encs[i], err)))
+                return st;
+        return MHV_OK;
+    }
     /* the limit is the expanded prompt's: checked when it runs */
     if ((st = cli_encode_all(job->tok, &job->in, mode, MHV_MAX_POSITIONS, 0, job->encs, err)))
         return st;

@@ -224,13 +224,13 @@ static void whole_row(mhv_forward_ctx *fc, const mhv_model *m, const int32_t *se
 }
 
 /* The fixtures whose passes cannot continue a cached sequence (their steps rerun it whole):
- * ALiBi's score bias (BLOOM, MPT, Falcon RW), MLA's own projections (DeepSeek-V2/V3),
- * longrope's factors that follow the sequence's length (Phi-3 su/longrope, PhiMoE). Any
- * other fixture must run its steps from the cache. */
+ * MLA's own projections (DeepSeek-V2/V3), longrope's factors and MPT's ALiBi offsets that
+ * follow the sequence's length (Phi-3 su/longrope, PhiMoE, MPT). Any other fixture (BLOOM's
+ * and Falcon's ALiBi among them) must run its steps from the cache. */
 static int may_refuse(const char *dir)
 {
-    static const char *const names[] = {"bloom", "mpt", "falcon-rw", "deepseek", "longrope",
-                                        "phi3-lm-bf16-su", "phimoe"};
+    static const char *const names[] = {"deepseek", "longrope", "phi3-lm-bf16-su", "phimoe",
+                                        "mpt"};
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
         if (strstr(dir, names[i]))
             return 1;

@@ -76,7 +76,8 @@ static void check_golden(const char *file)
     mhv_error err = {0};
     if (mhv_model_open(path, &m, &err) != MHV_OK)
         fail_msg("%s: %s: %s", fixture, err.file, err.msg);
-    assert_string_equal(m->cfg.arch, "llava");
+    const cJSON *mt = cJSON_GetObjectItem(g, "model_type"); /* the others': llava */
+    assert_string_equal(m->cfg.arch, mt ? mt->valuestring : "llava");
     assert_int_equal(m->cfg.image_token_id,
                      cJSON_GetObjectItem(g, "image_token_id")->valueint);
     const mhv_model *tower = mhv_forward_image_tower(m);
@@ -102,7 +103,8 @@ static void check_golden(const char *file)
             fail_msg("%s: forward: %s", fixture, err.msg);
         const cJSON *want = cJSON_GetObjectItem(s, "attentions");
         const cJSON *vwant = cJSON_GetObjectItem(s, "vision_attentions");
-        double w1 = tu_compare_attn(&a1, want, 1), ws = tu_compare_attn(&as, want, 1);
+        /* Gemma 3's image tokens and PaliGemma's prefix see later tokens */
+        double w1 = tu_compare_attn(&a1, want, !mt), ws = tu_compare_attn(&as, want, !mt);
         double x1 = tu_compare_attn(&v1, vwant, 0), xs = tu_compare_attn(&vs, vwant, 0);
         if (w1 > tol || ws > tol)
             fail_msg("%s sentence %d (%d tokens): decoder attention differs by %.3g (scalar "
@@ -159,11 +161,13 @@ static void check_golden(const char *file)
     cJSON_Delete(g);
 }
 
+/* LLaVA's goldens, and the other models' of an image with their prompt (mm-*: Gemma 3,
+ * PaliGemma) */
 static int is_llava_golden(const struct dirent *d)
 {
     size_t len = strlen(d->d_name);
-    return strncmp(d->d_name, "llava-", 6) == 0 && len > 5 &&
-           strcmp(d->d_name + len - 5, ".json") == 0;
+    return (strncmp(d->d_name, "llava-", 6) == 0 || strncmp(d->d_name, "mm-", 3) == 0) &&
+           len > 5 && strcmp(d->d_name + len - 5, ".json") == 0;
 }
 
 static void test_goldens(void **state)
@@ -171,7 +175,7 @@ static void test_goldens(void **state)
     (void)state;
     struct dirent **list;
     int n = scandir("tests/fixtures/goldens", &list, is_llava_golden, alphasort);
-    assert_true(n >= 4);
+    assert_true(n >= 8);
     for (int i = 0; i < n; i++) {
         check_golden(list[i]->d_name);
         free(list[i]);
@@ -207,6 +211,111 @@ static void test_refusals(void **state)
                      MHV_EUSAGE);
     assert_non_null(strstr(err.msg, "clip_vision_model takes 16x16"));
     free(px);
+    mhv_heads_free(&sel);
+    mhv_model_close(m);
+}
+
+/* Gemma 3: ids alone run its language model (no image, every map causal); with an image, a
+ * prompt whose image tokens are not mm_tokens_per_image is refused; a config whose patch
+ * grid does not pool into mm_tokens_per_image has no image path, and says so. */
+static void test_gemma3(void **state)
+{
+    (void)state;
+    mhv_model *m;
+    mhv_error err = {0};
+    assert_int_equal(mhv_model_open("tests/fixtures/mm-gemma3-f32", &m, &err), 0);
+    assert_true(m->cfg.image_in_text && m->cfg.image_optional);
+    assert_int_equal(m->cfg.image_form, MHV_IMAGE_FORM_GEMMA3);
+    assert_int_equal(m->cfg.image_tokens, 4);
+    assert_int_equal(m->cfg.image_pool, 2);
+    mhv_heads sel;
+    assert_int_equal(mhv_heads_parse("all", m->cfg.num_layers, m->cfg.num_heads, &sel, NULL), 0);
+    int S = m->cfg.image_size, img = m->cfg.image_token_id;
+    float *px = calloc((size_t)3 * (size_t)S * (size_t)S, sizeof *px);
+    image im = {px, S, S};
+    int32_t ids[8] = {2, 5, 6, img, img, img, 7, 8};
+    mhv_attn a;
+    if (run_with(m, NULL, 1, ids, 8, NULL, &sel, NULL, &a, NULL, &err))
+        fail_msg("text alone: %s", err.msg);
+    for (int k = 0; k < a.count; k++)
+        for (int i = 0; i < 8; i++)
+            for (int j = i + 1; j < 8; j++)
+                assert_true(a.heads[k].w[i * 8 + j] == 0.0f);
+    mhv_attn_free(&a);
+    assert_int_equal(run_with(m, NULL, 1, ids, 8, &im, &sel, NULL, &a, NULL, &err), MHV_EUSAGE);
+    assert_non_null(strstr(err.msg, "the prompt holds 3 image tokens, the image gives 4 "
+                                    "features"));
+    free(px);
+    mhv_heads_free(&sel);
+    mhv_model_close(m);
+
+    mhv_config *c = malloc(sizeof *c);
+    const char *cfg = "{\"model_type\": \"gemma3\", \"mm_tokens_per_image\": 256, "
+                      "\"text_config\": {\"model_type\": \"gemma3_text\"}, "
+                      "\"vision_config\": {\"image_size\": 224, \"patch_size\": 16, "
+                      "\"model_type\": \"siglip_vision_model\"}}";
+    if (mhv_config_parse(cfg, strlen(cfg), "config.json", c, &err))
+        fail_msg("%s", err.msg);
+    assert_int_equal(c->image_pool, 0); /* 14 patches a side, 16 tokens a side asked */
+    const char *bad = "{\"model_type\": \"gemma3\", \"text_config\": {}, "
+                      "\"vision_config\": {\"model_type\": \"clip_vision_model\"}}";
+    assert_int_equal(mhv_config_parse(bad, strlen(bad), "config.json", c, &err),
+                     MHV_EUNSUPPORTED);
+    assert_non_null(strstr(err.msg, "vision_config model_type 'clip_vision_model' is not "
+                                    "supported in gemma3 (siglip_vision_model is)"));
+    free(c);
+}
+
+/* PaliGemma: PaliGemmaConfig's defaults where a file leaves sizes out (paligemma-3b's
+ * shape), its text models (gemma, gemma2) and what it refuses; a run without an image. */
+static void test_paligemma(void **state)
+{
+    (void)state;
+    mhv_config *c = malloc(sizeof *c);
+    mhv_error err = {0};
+    const char *cfg = "{\"model_type\": \"paligemma\", \"text_config\": {\"model_type\": "
+                      "\"gemma\", \"use_bidirectional_attention\": true}, \"vision_config\": "
+                      "{\"model_type\": \"siglip_vision_model\"}}";
+    if (mhv_config_parse(cfg, strlen(cfg), "config.json", c, &err))
+        fail_msg("%s", err.msg);
+    assert_string_equal(c->arch, "paligemma");
+    assert_true(c->hidden_size == 2048 && c->num_layers == 18 && c->num_heads == 8 &&
+                c->num_kv_heads == 1 && c->vocab_size == 257152 && c->causal);
+    assert_true(c->image_in_text && !c->image_optional);
+    assert_int_equal(c->image_form, MHV_IMAGE_FORM_PALIGEMMA);
+    assert_int_equal(c->image_tokens, 256); /* 224 / 14 = 16 patches a side */
+    assert_int_equal(c->image_token_id, 256000);
+    assert_int_equal(c->image_hidden, 1152);
+    assert_true(c->tie_word_embeddings);
+    static const struct {
+        const char *cfg, *msg;
+    } bad[] = {
+        {"{\"model_type\": \"paligemma\", \"text_config\": {\"model_type\": \"llama\"}}",
+         "text_config model_type 'llama' is not supported in paligemma (gemma and gemma2 are)"},
+        {"{\"model_type\": \"paligemma\", \"projection_dim\": 1024}",
+         "projection_dim 1024 is not the text model's hidden_size 2048"},
+        {"{\"model_type\": \"paligemma\", \"image_token_index\": 257152}",
+         "image_token_index 257152 outside the text model's 257152 tokens is not supported"},
+        {"{\"model_type\": \"paligemma\", \"vision_config\": {\"model_type\": "
+         "\"clip_vision_model\"}}",
+         "vision_config model_type 'clip_vision_model' is not supported in paligemma"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        assert_int_not_equal(mhv_config_parse(bad[i].cfg, strlen(bad[i].cfg), "config.json", c,
+                                              &err), 0);
+        if (!strstr(err.msg, bad[i].msg))
+            fail_msg("'%s' lacks '%s'", err.msg, bad[i].msg);
+    }
+    free(c);
+
+    mhv_model *m;
+    assert_int_equal(mhv_model_open("tests/fixtures/mm-paligemma-f32", &m, &err), 0);
+    mhv_heads sel;
+    assert_int_equal(mhv_heads_parse("0:0", m->cfg.num_layers, m->cfg.num_heads, &sel, NULL), 0);
+    int32_t ids[4] = {2, 5, 6, 7};
+    mhv_attn a;
+    assert_int_equal(run_with(m, NULL, 1, ids, 4, NULL, &sel, NULL, &a, NULL, &err), MHV_EUSAGE);
+    assert_non_null(strstr(err.msg, "paligemma takes token ids and an image"));
     mhv_heads_free(&sel);
     mhv_model_close(m);
 }
@@ -296,6 +405,8 @@ int main(void)
         cmocka_unit_test(test_goldens),
         cmocka_unit_test(test_refusals),
         cmocka_unit_test(test_configs),
+        cmocka_unit_test(test_gemma3),
+        cmocka_unit_test(test_paligemma),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

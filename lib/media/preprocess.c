@@ -41,6 +41,8 @@ static const proc_class proc_classes[] = {
     {"BitImageProcessor", 3, 0, 0, 224, 0, 1, 224, CLIP_MEAN, CLIP_STD, 1, 0, 0, 0, 0, 0},
     {"CLIPImageProcessor", 3, 0, 0, 224, 0, 1, 224, CLIP_MEAN, CLIP_STD, 1, 0, 0, 0, 0, 0},
     {"SiglipImageProcessor", 3, 224, 224, 0, 0, 0, 0, HALF, HALF, 1, 0, 0, 0, 0, 0},
+    /* Gemma 3's (without pan and scan) */
+    {"Gemma3ImageProcessor", 2, 224, 224, 0, 1, 0, 0, HALF, HALF, 1, 0, 0, 0, 0, 0},
     /* torchvision only (no Pillow backend): rescale -> resize (floats) -> normalize */
     {"DINOv3ViTImageProcessor", 2, 224, 224, 0, 1, 0, 0, IMAGENET_MEAN, IMAGENET_STD, 0, 1, 0, 0, 0, 0},
     {"OwlViTImageProcessor", 3, 768, 768, 0, 1, 0, 768, CLIP_MEAN, CLIP_STD, 1, 0, 0, 1, 0, 0},
@@ -66,7 +68,8 @@ static const struct {
     {"owlvit", "OwlViTImageProcessor"}, {"owlv2", "Owlv2ImageProcessor"},
     {"siglip2", "Siglip2ImageProcessor"}, {"qwen2_vl", "Qwen2VLImageProcessor"},
     {"qwen2_5_vl", "Qwen2VLImageProcessor"}, {"swin", "ViTImageProcessor"},
-    {"swinv2", "ViTImageProcessor"},
+    {"swinv2", "ViTImageProcessor"}, {"gemma3", "Gemma3ImageProcessor"},
+    {"paligemma", "SiglipImageProcessor"},
 };
 
 /* The class named `type` as AutoImageProcessor reads the name: as given, or with the
@@ -132,7 +135,8 @@ static mhv_status find_proc_class(const cJSON *root, const char *dir, const char
     if (!(*out = find_class(type)))
         return mhv_fail(err, MHV_EUNSUPPORTED, path,
                         "image processor '%s' is not supported (ViT, DeiT, BEiT, BiT, CLIP, "
-                        "SigLIP, SigLIP 2, DINOv3, OWL-ViT, OWLv2 and Qwen2-VL image processors are)", type);
+                        "SigLIP, SigLIP 2, DINOv3, OWL-ViT, OWLv2, Qwen2-VL and Gemma 3 image "
+                        "processors are)", type);
     return MHV_OK;
 }
 
@@ -270,6 +274,14 @@ mhv_status mhv_preprocess_load(const char *dir, int image_size, mhv_preprocess *
     if (strcmp(pc->name, "CLIPImageProcessor") == 0 &&
         (st = mhv_json_bool(root, "use_square_size", 0, &square_clip, path, err)))
         goto out;
+    if (strcmp(pc->name, "Gemma3ImageProcessor") == 0) { /* null in its files: off */
+        const cJSON *pas = mhv_json_get(root, "do_pan_and_scan");
+        if (pas && !cJSON_IsNull(pas) && !cJSON_IsFalse(pas)) {
+            st = mhv_fail(err, MHV_EUNSUPPORTED, path, "do_pan_and_scan is not supported for "
+                          "%s (its crops add images to the prompt)", pc->name);
+            goto out;
+        }
+    }
     p->float_resize = pc->float_resize;
     if (p->float_resize && p->resample == 0) { /* torchvision's nearest is not PIL's */
         st = mhv_fail(err, MHV_EUNSUPPORTED, path,

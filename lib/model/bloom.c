@@ -109,16 +109,16 @@ static mhv_status bloom_load(mhv_model *m, mhv_wload *ld, mhv_error *err)
     return mhv_decoder_load_lm_head(m, ld, "lm_head.weight", NULL, err);
 }
 
-/* The score bias of head h: b(i, j) = slope_h * j (masked above the diagonal anyway). */
-static void alibi_bias(const void *ctx, int h, const float *q, size_t ld_q, const float *k,
-                       size_t ld_k, int n, float *b)
+/* The score bias of head h: b(i, j) = slope_h * j (masked above the diagonal anyway), the
+ * same for every query. */
+static void alibi_bias(const void *ctx, int h, int q0, int n, int keys, float *b)
 {
-    (void)q, (void)ld_q, (void)k, (void)ld_k;
+    (void)q0;
     float s = ((const float *)ctx)[h];
-    for (int j = 0; j < n; j++)
+    for (int j = 0; j < keys; j++)
         b[j] = s * (float)j;
     for (int i = 1; i < n; i++)
-        memcpy(b + (size_t)i * (size_t)n, b, (size_t)n * sizeof *b);
+        memcpy(b + (size_t)i * (size_t)keys, b, (size_t)keys * sizeof *b);
 }
 
 static mhv_status bloom_forward(mhv_nn *nn, const mhv_model *m, const int32_t *ids, int n,
@@ -149,7 +149,7 @@ static mhv_status bloom_forward(mhv_nn *nn, const mhv_model *m, const int32_t *i
         const mhv_layer *ly = &m->layers[l];
         mhv_qkv_grouped fused = {&ly->qkv, ly->qkv_b};
         mhv_attn_layer attn = mhv_layer_attention(ly, c);
-        attn.fused = &fused, attn.causal = 1, attn.bias = alibi_bias, attn.bias_ctx = slopes;
+        attn.fused = &fused, attn.causal = 1, attn.bias_pos = alibi_bias, attn.bias_ctx = slopes;
         if (mhv_layer_pre_norm(nn, &dec, c, ly, &attn, l, &p, cap))
             break;
     }

@@ -329,7 +329,29 @@ typedef struct {
      * apart, after [CLS] and the distillation token */
     int spectrogram;
     int spec_mels, spec_frames, spec_fstride, spec_tstride;
+    /* Gemma 3 and PaliGemma with an image (model/gemma3_vision.c, model/paligemma.c), beside
+     * image_in_text and the fields of LLaVA's above (image_token_id, image_size, patch_size,
+     * num_channels): how a prompt holds the image (MHV_IMAGE_FORM_*); image_optional, ids
+     * alone run the language model (Gemma 3's text path); image_tokens, the image tokens
+     * of a prompt (mm_tokens_per_image; PaliGemma: the tower's patches); image_pool, Gemma
+     * 3's tower patches averaged over image_pool x image_pool blocks (0: its image path is
+     * not available: the sizes do not make mm_tokens_per_image features); image_boi_id,
+     * image_eoi_id, Gemma 3's tokens around an image; image_hidden, image_norm_eps, the
+     * tower's width and LayerNorm eps */
+    int image_form;
+    int image_optional, image_tokens, image_pool;
+    int image_boi_id, image_eoi_id;
+    int image_hidden;
+    float image_norm_eps;
 } mhv_config;
+
+/* How a prompt holds its image (mhv_config.image_form). */
+enum {
+    MHV_IMAGE_FORM_LLAVA = 0, /* the image token once, expanded to one token a feature */
+    MHV_IMAGE_FORM_GEMMA3,    /* Gemma3Processor's: the begin-of-image token once, expanded
+                               * to "\n\n" boi, image_tokens image tokens, eoi "\n\n" */
+    MHV_IMAGE_FORM_PALIGEMMA, /* PaliGemmaProcessor's: image tokens, bos, the prompt, "\n" */
+};
 
 /* Swin: the stage of layer l (0 for the other models). */
 static inline int mhv_config_swin_stage(const mhv_config *c, int l)

@@ -199,16 +199,16 @@ typedef struct {
     float sqrt_d;
 } alibi_ctx;
 
-/* The ALiBi score bias of head h: b(i, j) = bf16(slope_h * j) / sqrt(d). */
-static void alibi_bias(const void *ctx, int h, const float *q, size_t ld_q, const float *k,
-                       size_t ld_k, int n, float *b)
+/* The ALiBi score bias of head h: b(i, j) = bf16(slope_h * j) / sqrt(d), the same for every
+ * query. */
+static void alibi_bias(const void *ctx, int h, int q0, int n, int keys, float *b)
 {
-    (void)q, (void)ld_q, (void)k, (void)ld_k;
+    (void)q0;
     const alibi_ctx *a = ctx;
-    for (int j = 0; j < n; j++)
+    for (int j = 0; j < keys; j++)
         b[j] = bf16(a->slopes[h] * (float)j) / a->sqrt_d;
     for (int i = 1; i < n; i++)
-        memcpy(b + (size_t)i * (size_t)n, b, (size_t)n * sizeof *b);
+        memcpy(b + (size_t)i * (size_t)keys, b, (size_t)keys * sizeof *b);
 }
 
 static mhv_status falcon_forward(mhv_nn *nn, const mhv_model *m, const int32_t *ids, int n,
@@ -249,7 +249,7 @@ static mhv_status falcon_forward(mhv_nn *nn, const mhv_model *m, const int32_t *
         attn.fused = c->qkv_layout == FALCON_QKV_GROUPED ? &fused : NULL;
         attn.causal = 1;
         attn.rope = c->alibi ? NULL : &rot;
-        attn.bias = c->alibi ? alibi_bias : NULL, attn.bias_ctx = &ac;
+        attn.bias_pos = c->alibi ? alibi_bias : NULL, attn.bias_ctx = &ac;
         if (mhv_layer_pre_norm(nn, &dec, c, ly, &attn, l, &p, cap))
             break;
     }

@@ -53,6 +53,7 @@ static const mhv_family *const families[] = {
     &mhv_family_squeezebert,
     &mhv_family_esm,
     &mhv_family_llava,
+    &mhv_family_paligemma,
     &mhv_family_qwen2_vl,
     &mhv_family_qwen2_vl_vision,
     &mhv_family_ved,

@@ -125,6 +125,7 @@ extern const mhv_family mhv_family_roformer;
 extern const mhv_family mhv_family_mobilebert;
 extern const mhv_family mhv_family_squeezebert;
 extern const mhv_family mhv_family_llava;
+extern const mhv_family mhv_family_paligemma;
 extern const mhv_family mhv_family_qwen2_vl;
 extern const mhv_family mhv_family_qwen2_vl_vision;
 

@@ -291,7 +291,8 @@ mhv_status mhv_forward_run_opts(mhv_forward_ctx *fc, const mhv_model *m, const i
         if (n != g.tokens)
             return mhv_fail(err, MHV_EUSAGE, "", "an image of %dx%d pixels is %d tokens for %s, "
                             "not %d", image_w, image_h, g.tokens, c->arch, n);
-    } else if (c->image_in_text) { /* LLaVA: ids and an image */
+    } else if (c->image_in_text && (!c->image_optional || (opts && opts->pixels))) {
+        /* LLaVA, Gemma 3 with an image: ids and an image */
         if (!ids || !opts || !opts->pixels)
             return mhv_fail(err, MHV_EUSAGE, "", "%s takes token ids and an image", c->arch);
         if ((st = check_ids(c, ids, n, err)))
@@ -388,12 +389,14 @@ mhv_status mhv_forward_run_opts(mhv_forward_ctx *fc, const mhv_model *m, const i
     fc->nn.audio = opts ? opts->audio : NULL;
     fc->nn.audio_samples = opts ? opts->audio_samples : 0;
     mhv_capture image_cap;
-    if (!st && c->image_in_text && opts->image_sel && opts->image_out)
+    int tower_maps = c->image_in_text && opts && opts->pixels && opts->image_sel &&
+                     opts->image_out;
+    if (!st && tower_maps)
         st = image_capture_into(&fc->nn, m, opts, image_h, image_w, &image_cap, err);
     if (!st)
         st = run_family(fc, m, ids, n, &cap, NULL, err);
     fc->nn.image_cap = NULL;
-    if (st && c->image_in_text && opts->image_sel && opts->image_out)
+    if (st && tower_maps)
         mhv_attn_free(opts->image_out);
     fc->nn.audio = NULL;
     fc->nn.audio_samples = 0;

@@ -231,7 +231,7 @@ mhv_status mhv_forward_generate_prefix(mhv_forward_ctx *c, const mhv_model *m,
  * *out (caller frees) the prompt and the generated tokens. The encoder and its
  * cross-attention keys and values run once; each step runs the decoder's new position over
  * each beam's key/value cache (mhv_forward_kv_next; the whole target where the family
- * cannot: T5's relative position bias, positions counted over the whole target as M2M100's).
+ * cannot: positions counted over the whole target's pads, as M2M100's).
  * The source ids count for the encoder_* settings. */
 mhv_status mhv_forward_generate_with(mhv_forward_ctx *c, const mhv_model *m,
                                      const int32_t *src, int ns, const int32_t *prompt, int np,
@@ -275,8 +275,9 @@ void mhv_forward_kv_free(mhv_forward_kv *kv);
  * the bytes mhv_forward_decoder_next gives. Each sequence continues the slot holding its
  * longest prefix (beams reordered or forked: a slot named twice is copied first), only its
  * positions after that prefix run. A model, kernels or length that cannot give the same
- * bytes so (a family whose pass follows its length, a score bias such as ALiBi, projections
- * a family makes itself such as MLA, linear layers that change their arithmetic past a row
+ * bytes so (a family whose pass follows its length (longrope, MPT's ALiBi), a score bias of
+ * the queries and keys (bias_pos is of positions alone), projections a family makes itself
+ * such as MLA, linear layers that change their arithmetic past a row
  * count (kernels.h: linear_rows_switch) below len, more positions than cap) run the whole
  * sequence instead, as without a cache. */
 mhv_status mhv_forward_kv_next(mhv_forward_ctx *c, const mhv_model *m, mhv_forward_kv *kv,

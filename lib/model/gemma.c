@@ -25,6 +25,7 @@
 
 #include "base/json.h"
 #include "model/family.h"
+#include "model/gemma3_vision.h"
 #include "model/layers.h"
 #include "nn/rope.h"
 
@@ -307,9 +308,10 @@ static mhv_status gemma_config(const cJSON *root, mhv_config *c, const char *nam
     if ((st = text_config(text, v, c, name, err)))
         return st;
     /* tie_word_embeddings of the whole model (Gemma3Config), else of its text_config */
-    if (mhv_json_get(root, "tie_word_embeddings"))
-        return mhv_json_bool(root, "tie_word_embeddings", 1, &c->tie_word_embeddings, name, err);
-    return MHV_OK;
+    if (mhv_json_get(root, "tie_word_embeddings") &&
+        (st = mhv_json_bool(root, "tie_word_embeddings", 1, &c->tie_word_embeddings, name, err)))
+        return st;
+    return mhv_gemma3_vision_config(root, c, name, err); /* its image path */
 }
 
 static size_t gemma_vector_floats(const mhv_config *c)
@@ -317,7 +319,8 @@ static size_t gemma_vector_floats(const mhv_config *c)
     size_t H = (size_t)c->hidden_size, QD = (size_t)c->num_heads * (size_t)c->head_dim;
     size_t KVD = (size_t)c->num_kv_heads * (size_t)c->head_dim;
     /* four norms, q/k norms of a head, biases */
-    return H + (size_t)c->num_layers * (5 * H + 2 * (size_t)c->head_dim + QD + 2 * KVD);
+    return H + (size_t)c->num_layers * (5 * H + 2 * (size_t)c->head_dim + QD + 2 * KVD) +
+           mhv_gemma3_vision_floats(c);
 }
 
 /* An RMSNorm weight w as Gemma applies it: 1 + w, in fp32. */
@@ -383,11 +386,12 @@ static mhv_status gemma_load(mhv_model *m, mhv_wload *ld, mhv_error *err)
          (st = mhv_wload_mat(ld, "language_model.lm_head.weight", V, H,
                              MHV_W_BARE | MHV_W_OPTIONAL, &m->lm_head, err))))
         return st;
-    return MHV_OK;
+    return v->wrapper ? mhv_gemma3_vision_load(m, ld, m->dir, err) : MHV_OK;
 }
 
-static mhv_status gemma_forward(mhv_nn *nn, const mhv_model *m, const int32_t *ids, int n,
-                                mhv_capture *cap, float *logits, mhv_error *err)
+/* The language model's pass. */
+static mhv_status text_pass(mhv_nn *nn, const mhv_model *m, const int32_t *ids, int n,
+                            mhv_capture *cap, float *logits, mhv_error *err)
 {
     const mhv_config *c = &m->cfg;
     int H = c->hidden_size, d = c->head_dim, half = d / 2;
@@ -404,9 +408,13 @@ static mhv_status gemma_forward(mhv_nn *nn, const mhv_model *m, const int32_t *i
     if (st)
         return st;
     mhv_rotary rot_g = mhv_decoder_rope(&p, &c->rope, d, 0), rot_l = rot_g;
+    if (nn->pos_first) { /* PaliGemma's positions from 1 */
+        mhv_rope_table_from(p.inv_freq, half, nn->pos_first, p.rope_rows, p.cos_t, p.sin_t);
+        mhv_rope_table_scale(&c->rope, NH, p.cos_t, p.sin_t);
+    }
     if (c->two_ropes) {
         mhv_rope_inv_freq(&c->rope_local, d, p.inv_freq);
-        mhv_rope_table(p.inv_freq, half, p.rope_rows, cos_l, sin_l);
+        mhv_rope_table_from(p.inv_freq, half, nn->pos_first, p.rope_rows, cos_l, sin_l);
         mhv_rope_table_scale(&c->rope_local, NH, cos_l, sin_l);
         rot_l = (mhv_rotary){cos_l, sin_l, half, 0, p.rope_rows};
     }
@@ -425,6 +433,8 @@ static mhv_status gemma_forward(mhv_nn *nn, const mhv_model *m, const int32_t *i
         attn.scale = scale, attn.softcap = c->attn_softcap, attn.causal = c->causal;
         attn.window = slides ? c->sliding_window : 0;
         attn.rope = slides && c->two_ropes ? &rot_l : &rot_g;
+        /* a multimodal family's widened mask (the image tokens', a prefix's), or NULL */
+        attn.key_lo = nn->key_lo[slides ? 1 : 0], attn.key_hi = nn->key_hi[slides ? 1 : 0];
         if (mhv_layer_pre_norm(nn, &dec, c, ly, &attn, l, &p, cap))
             break;
     }
@@ -436,6 +446,20 @@ static mhv_status gemma_forward(mhv_nn *nn, const mhv_model *m, const int32_t *i
     return MHV_OK;
 }
 
+static mhv_status gemma_forward(mhv_nn *nn, const mhv_model *m, const int32_t *ids, int n,
+                                mhv_capture *cap, float *logits, mhv_error *err)
+{
+    if (m->cfg.image_in_text && nn->pixels && !nn->measure) /* Gemma 3 with its image */
+        return mhv_gemma3_image_forward(nn, m, ids, n, cap, logits, text_pass, err);
+    return text_pass(nn, m, ids, n, cap, logits, err);
+}
+
+/* Gemma 3 with vision runs one sentence a pass: its image's rows and mask are its own. */
+static int gemma_packs(const mhv_config *c)
+{
+    return c->image_in_text ? MHV_PACKS_NO : mhv_family_packs_always(c);
+}
+
 const mhv_family mhv_family_gemma = {
     .name = "gemma",
     .model_types = model_types,
@@ -443,5 +467,5 @@ const mhv_family mhv_family_gemma = {
     .vector_floats = gemma_vector_floats,
     .load = gemma_load,
     .forward = gemma_forward,
-    .packs = mhv_family_packs_always,
+    .packs = gemma_packs,
 };

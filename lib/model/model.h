@@ -208,6 +208,11 @@ typedef struct mhv_model_s {
      * checkpoint has none */
     mhv_mat contact_w;
     float *contact_b;                /* (1,) */
+    /* Gemma 3's projector (model/gemma3_vision.c): the tower's post_layernorm, the
+     * soft-embedding RMSNorm (1 + weight folded in) of the pooled patches, and mm_proj1 above
+     * (tower hidden x H, stored transposed) after it; NULL otherwise */
+    float *mm_post_g, *mm_post_b;    /* (tower hidden,) */
+    float *mm_norm_g;                /* (tower hidden,) */
     /* Swin (model/swin.c): each stage's patch merging but the last's: its LayerNorm (4 C,)
      * and reduction (2 C, 4 C) of stage s's C channels; the image classifier (swin_labels,
      * hidden) and its bias, data NULL for a base model */

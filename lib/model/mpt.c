@@ -176,7 +176,9 @@ static mhv_status mpt_load(mhv_model *m, mhv_wload *ld, mhv_error *err)
 }
 
 /* The score bias of head h: b(i, j) = slope_h * (j - (n - 1)), the last columns of the
- * table transformers builds over max_seq_len (the same for every query). */
+ * table transformers builds over max_seq_len (the same for every query). Every row's scores
+ * follow the sequence's length n, so a pass cannot continue a cached sequence (its earlier
+ * rows' bytes would differ): a bias of the pass (not bias_pos), which the cache refuses. */
 static void alibi_bias(const void *ctx, int h, const float *q, size_t ld_q, const float *k,
                        size_t ld_k, int n, float *b)
 {

@@ -224,25 +224,27 @@ static mhv_status t5_load(mhv_model *m, mhv_wload *ld, mhv_error *err)
 
 typedef struct {
     const float *table;     /* (buckets, heads) */
-    const int32_t *bucket;  /* (n, n) */
+    const int32_t *bucket;  /* (n, keys) */
     int heads;
 } rel_ctx;
 
-static void rel_bias(const void *ctx, int h, const float *q, size_t ld_q, const float *k,
-                     size_t ld_k, int n, float *b)
+/* b(n, keys) of head h from the pass's buckets (made for its q0 by fill_buckets) */
+static void rel_bias(const void *ctx, int h, int q0, int n, int keys, float *b)
 {
-    (void)q, (void)ld_q, (void)k, (void)ld_k;
+    (void)q0;
     const rel_ctx *r = ctx;
-    for (size_t i = 0; i < (size_t)n * (size_t)n; i++)
+    for (size_t i = 0; i < (size_t)n * (size_t)keys; i++)
         b[i] = r->table[(size_t)r->bucket[i] * (size_t)r->heads + (size_t)h];
 }
 
-static void fill_buckets(const mhv_config *c, int32_t *bk, int n, int bidirectional)
+/* bk(n, q0 + n): the buckets of queries at positions q0 .. q0+n-1 over every key */
+static void fill_buckets(const mhv_config *c, int32_t *bk, int q0, int n, int bidirectional)
 {
+    int keys = q0 + n;
     for (int i = 0; i < n; i++)
-        for (int j = 0; j < n; j++)
-            bk[(size_t)i * (size_t)n + (size_t)j] = mhv_family_t5_bucket(
-                j - i, bidirectional, c->rel_pos_buckets, c->rel_pos_max_distance);
+        for (int j = 0; j < keys; j++)
+            bk[(size_t)i * (size_t)keys + (size_t)j] = mhv_family_t5_bucket(
+                j - (q0 + i), bidirectional, c->rel_pos_buckets, c->rel_pos_max_distance);
 }
 
 static void fill_table(const mhv_mat *rel, float *table)
@@ -297,13 +299,14 @@ static mhv_status t5_seq2seq(mhv_nn *nn, const mhv_model *m, const int32_t *src,
     float *q, *k, *v, *ctx; /* (N, I) */
     float *tmp;   /* (N, H) */
     float *ffn, *gate; /* (N, F) */
-    float *bke, *bkd;  /* (ns, ns), (nt, nt) int32 buckets */
+    float *bke, *bkd;  /* (ns, ns), (nt, past + nt) int32 buckets */
+    int past = mhv_nn_past(nn); /* a cached decoding step's first position */
     float *table; /* (buckets, heads) the relative bias in use */
     const mhv_nn_buf bufs[] = {
         {&xe, (size_t)ns * (size_t)H}, {&xd, (size_t)nt * (size_t)H}, {&xb, n * (size_t)H},
         {&q, n * (size_t)I}, {&k, n * (size_t)I}, {&v, n * (size_t)I}, {&ctx, n * (size_t)I},
         {&tmp, n * (size_t)H}, {&ffn, n * (size_t)F}, {&gate, c->gated_ffn ? n * (size_t)F : 0},
-        {&bke, (size_t)ns * (size_t)ns}, {&bkd, (size_t)nt * (size_t)nt},
+        {&bke, (size_t)ns * (size_t)ns}, {&bkd, (size_t)nt * (size_t)(past + nt)},
         {&table, (size_t)B * (size_t)NH}};
     int widest = F > I ? F : I;
     mhv_nn_shape shape = {N, H, widest > H ? widest : H, c->head_dim};
@@ -316,11 +319,13 @@ static mhv_status t5_seq2seq(mhv_nn *nn, const mhv_model *m, const int32_t *src,
     int32_t *bucket_e = (int32_t *)(void *)bke, *bucket_d = (int32_t *)(void *)bkd;
     rel_ctx rc = {table, bucket_e, NH};
     size_t enc_floats = (size_t)ns * (size_t)H;
+    mhv_nn_kv *kv = nn->kv; /* the decoder's key/value cache, not the encoder's */
+    nn->kv = NULL;
     if (mhv_nn_memo_load(nn, 0, xe, enc_floats))
         goto decoder;
     mhv_embed e = {.tok = &m->word_emb, .pad_id = -1};
     mhv_nn_embed(nn, xe, &e, src, ns, H);
-    fill_buckets(c, bucket_e, ns, 1);
+    fill_buckets(c, bucket_e, 0, ns, 1);
     for (int l = 0; l <= cap[0].last; l++) {
         const mhv_layer *ly = &m->layers[l];
         if (ly->rel_bias.data)
@@ -328,7 +333,7 @@ static mhv_status t5_seq2seq(mhv_nn *nn, const mhv_model *m, const int32_t *src,
         mhv_norm ln = rms(ly->ln_attn_g, c->layer_norm_eps);
         mhv_attn_layer attn = {.wq = &ly->q, .wk = &ly->k, .wv = &ly->v, .heads = NH,
                                .kv_heads = NH, .head_dim = c->head_dim, .scale = 1.0f,
-                               .bias = rel_bias, .bias_ctx = &rc, .wo = &ly->o};
+                               .bias_pos = rel_bias, .bias_ctx = &rc, .wo = &ly->o};
         mhv_nn_norm(nn, xb, xe, &ln, ns, H);
         mhv_nn_attention(nn, &attn, xb, ns, l, &ab, &cap[0]);
         if (mhv_capture_done(&cap[0], l))
@@ -337,16 +342,19 @@ static mhv_status t5_seq2seq(mhv_nn *nn, const mhv_model *m, const int32_t *src,
         mhv_nn_add(nn, xe, tmp, ns, H);
         t5_ffn(nn, c, ly, xe, xb, ffn, gate, tmp, ns);
     }
-    if (cap[1].last < 0 && !logits)
+    if (cap[1].last < 0 && !logits) {
+        nn->kv = kv;
         return MHV_OK;
+    }
     mhv_norm fe = rms(m->enc_norm_g, c->layer_norm_eps);
     mhv_nn_norm(nn, xe, xe, &fe, ns, H);
     mhv_nn_memo_store(nn, 0, xe, enc_floats);
 
 decoder:;
+    nn->kv = kv;
     mhv_embed d = {.tok = &m->dec_word_emb, .pad_id = -1};
     mhv_nn_embed(nn, xd, &d, tgt, nt, H);
-    fill_buckets(c, bucket_d, nt, 0);
+    fill_buckets(c, bucket_d, past, nt, 0);
     rc.bucket = bucket_d;
     int last = logits ? c->dec_layers - 1 : cap[1].last;
     for (int l = 0; l <= last; l++) {
@@ -356,7 +364,8 @@ decoder:;
         mhv_norm ln = rms(ly->ln_attn_g, c->layer_norm_eps);
         mhv_attn_layer attn = {.wq = &ly->q, .wk = &ly->k, .wv = &ly->v, .heads = NH,
                                .kv_heads = NH, .head_dim = c->head_dim, .scale = 1.0f,
-                               .causal = 1, .bias = rel_bias, .bias_ctx = &rc, .wo = &ly->o};
+                               .causal = 1, .bias_pos = rel_bias, .bias_ctx = &rc,
+                               .wo = &ly->o};
         mhv_nn_norm(nn, xb, xd, &ln, nt, H);
         mhv_nn_attention(nn, &attn, xb, nt, l, &ab, &cap[1]);
         mhv_nn_linear(nn, tmp, ctx, &ly->o, NULL, nt, MHV_NN_NO_ACT);
@@ -395,4 +404,5 @@ const mhv_family mhv_family_t5 = {
     .load = t5_load,
     .forward = t5_forward,
     .seq2seq = t5_seq2seq,
+    .caches = mhv_family_caches_always, /* relative buckets from a cached step's positions */
 };

@@ -88,7 +88,7 @@ mhv_status mhv_nn_reserve_vnorm(mhv_nn *nn, int hidden, int head_dim, mhv_error 
 
 mhv_status mhv_nn_reserve_bias(mhv_nn *nn, int n, mhv_error *err)
 {
-    size_t stride = lines((size_t)n * (size_t)n), need;
+    size_t stride = lines((size_t)n * (size_t)(mhv_nn_past(nn) + n)), need;
     if (__builtin_mul_overflow(stride, (size_t)nn->threads, &need))
         return mhv_fail(err, MHV_ENOMEM, "", "score bias maps of %d tokens are too large", n);
     if (need > nn->bias_cap) {
@@ -365,7 +365,8 @@ static void embed_rows(const void *arg, int r0, int r1, int worker)
             memcpy(xi, given + (size_t)j->nn->embed_given_row[i] * d, d * sizeof *xi);
         else
             mhv_mat_row(e->tok, j->ids[i], xi);
-        if (e->scale != 0)
+        int scaled = given && j->nn->embed_given_scaled && j->nn->embed_given_row[i] >= 0;
+        if (e->scale != 0 && !scaled)
             for (size_t t = 0; t < d; t++)
                 xi[t] *= e->scale;
         if (e->pos && e->pos_first) {
@@ -1143,6 +1144,8 @@ static void attn_task(void *ctx, int task, int worker)
         a.out += (size_t)r0 * a.ld_out + (size_t)h * (size_t)j->d;
     }
     a.prow = cs->prow;
+    if (j->layer->key_lo) /* one sentence a pass: its rows from r0 */
+        a.key_lo = j->layer->key_lo + r0, a.key_hi = j->layer->key_hi + r0;
     float *vn = NULL; /* (n,) the kept head's value norms, or NULL */
     if (j->rank[t] >= 0 && j->cap->head_done) { /* streaming by head: the worker's buffer */
         a.probs = j->cap->head_bufs + (size_t)worker * j->cap->head_stride;
@@ -1155,7 +1158,13 @@ static void attn_task(void *ctx, int task, int worker)
     a.scratch = j->nn->attn_scratch + (size_t)worker * j->nn->attn_stride;
     if (j->layer->sinks)
         a.has_sink = 1, a.sink = j->layer->sinks[h];
-    if (j->layer->bias) {
+    if (j->layer->bias_pos) { /* (n, keys): the cached keys too */
+        float *b = j->nn->bias + (size_t)worker * j->nn->bias_stride;
+        int keys = mhv_attn_keys(&a);
+        j->layer->bias_pos(j->layer->bias_ctx, h, a.q0, a.n, keys, b);
+        a.bias = b;
+        a.ld_bias = (size_t)keys;
+    } else if (j->layer->bias) {
         float *b = j->nn->bias + (size_t)worker * j->nn->bias_stride;
         j->layer->bias(j->layer->bias_ctx, h, a.q, a.ld_q, a.k, a.ld_k, a.n, b);
         a.bias = b;
@@ -1331,9 +1340,11 @@ static int kv_append(mhv_nn_kv *kv, const mhv_attn_layer *a, int l, const mhv_at
                      int n, int partial)
 {
     int width = a->kv_heads * a->head_dim;
-    /* a score bias or queries and keys made by the family count positions in their own
-     * way; a done layer or a packed pass computes only some of them */
-    if (a->bias || a->projected || a->x_v || a->global || partial || l >= kv->layers ||
+    /* a score bias of the queries and keys (not of positions alone: bias_pos), queries and
+     * keys made by the family or Longformer's global ones count positions in their own way;
+     * a done layer or a packed pass computes only some of them */
+    if (a->bias || a->probs_post || a->projected || a->x_v || a->global || partial ||
+        l >= kv->layers ||
         kv->past + n > kv->cap || !kv_layer(kv, l, width)) {
         kv->refused = 1;
         return 0;

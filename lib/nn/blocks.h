@@ -77,6 +77,16 @@ typedef struct {
     struct mhv_capture_s *image_cap; /* LLaVA: what its vision tower's pass keeps (the
                                       * tower's own maps), set by the forward driver; NULL:
                                       * nothing */
+    int embed_given_scaled;  /* embed_given's rows go in after the embedding's scale
+                              * (Gemma's scaled embeddings: the image features are not
+                              * scaled) */
+    /* The keys each query sees in a decoder whose mask a multimodal family widens (Gemma 3's
+     * image tokens see their whole image, PaliGemma's prefix sees itself), set by it around
+     * a pass of one sentence: [0] the full layers', [1] the sliding ones' (mhv_attn_layer
+     * key_lo, key_hi), (n,) each; NULL: the layer's causal mask and window */
+    const int32_t *key_lo[2], *key_hi[2];
+    int pos_first;           /* the rotary position of the first token (PaliGemma counts
+                              * from 1), 0: from 0 */
     const unsigned char *global; /* (n,) 1: the token attends globally (Longformer's
                                   * global_attention_mask; LED's encoder: the source's
                                   * tokens), set by the forward driver; NULL: none */
@@ -200,7 +210,7 @@ mhv_status mhv_nn_begin(mhv_nn *nn, const mhv_nn_shape *shape, const mhv_nn_buf 
                         int count, mhv_error *err);
 
 /* Room for one (n, n) score bias map per thread (attention layers with a bias), kept across
- * sentences like the arena. */
+ * sentences like the arena; (n, past + n) in a pass under a key/value cache. */
 mhv_status mhv_nn_reserve_bias(mhv_nn *nn, int n, mhv_error *err);
 
 /* Room for one head's slice of an output projection (hidden x head_dim floats) per thread,
@@ -516,6 +526,9 @@ typedef struct {
                                      * first ctx_v_dim of head_dim columns (DeepSeek's MLA,
                                      * the rest zeros): the decoder layer packs ctx to (n,
                                      * heads * ctx_v_dim) before the output projection */
+    const int32_t *key_lo, *key_hi; /* (n,) or NULL: the keys each query sees instead of
+                                     * the ones causal and window leave (kernels.h); one
+                                     * sentence a pass */
     /* Longformer's global attention (LongformerSelfAttention with a global_attention_mask):
      * global (n,) marks the global tokens of the pass's rows, or NULL: none. A global token's
      * query attends to every key of its sentence through the global projections (wq_global,
@@ -533,6 +546,11 @@ typedef struct {
      * softmax (log of the count added to their scores) while the map shows one of them
      * (BigBird's block-sparse attention): it divides them back. NULL: none */
     void (*probs_post)(const void *ctx, float *probs, int n, const int *prow);
+    /* A score bias of positions alone (ALiBi, T5's relative buckets), instead of bias, that
+     * a pass under a key/value cache can take: fills b(n, keys) (row stride keys) for head
+     * h, the queries at positions q0 .. q0+n-1 (of their sentence) over keys 0 .. keys-1;
+     * q0 > 0 in a cached decoding step. Needs mhv_nn_reserve_bias. NULL: none */
+    void (*bias_pos)(const void *ctx, int h, int q0, int n, int keys, float *b);
 } mhv_attn_layer;
 
 /* Activations of the attention block: q (n, heads*d), k and v (n, kv_heads*d), ctx (n,

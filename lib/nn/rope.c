@@ -76,9 +76,15 @@ void mhv_rope_inv_freq(const mhv_rope *c, int head_dim, float *inv_freq)
 
 void mhv_rope_table(const float *inv_freq, int half, int n, float *cos_t, float *sin_t)
 {
+    mhv_rope_table_from(inv_freq, half, 0, n, cos_t, sin_t);
+}
+
+void mhv_rope_table_from(const float *inv_freq, int half, int first, int n, float *cos_t,
+                         float *sin_t)
+{
     for (int p = 0; p < n; p++)
         for (int j = 0; j < half; j++) {
-            float angle = (float)p * inv_freq[j];
+            float angle = (float)(p + first) * inv_freq[j];
             cos_t[(size_t)p * (size_t)half + (size_t)j] = (float)cos((double)angle);
             sin_t[(size_t)p * (size_t)half + (size_t)j] = (float)sin((double)angle);
         }

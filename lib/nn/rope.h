@@ -32,6 +32,9 @@ void mhv_rope_inv_freq(const mhv_rope *r, int head_dim, float *inv_freq);
 void mhv_rope_table_scale(const mhv_rope *r, size_t count, float *cos_t, float *sin_t);
 /* cos, sin (n, half) for positions 0..n-1: angle = fp32(pos * inv_freq[j]), as transformers. */
 void mhv_rope_table(const float *inv_freq, int half, int n, float *cos_t, float *sin_t);
+/* The same for positions first..first+n-1 (PaliGemma counts its positions from 1). */
+void mhv_rope_table_from(const float *inv_freq, int half, int first, int n, float *cos_t,
+                         float *sin_t);
 /* cos, sin (n, half) where pair j of token i turns by pos[axis[j] * n + i] * inv_freq[j]:
  * positions along several axes (pos (axes, n)), each pair reading one (Qwen2-VL's
  * multimodal rotary: time, height and width sections; its vision tower's 2-D rotary); the

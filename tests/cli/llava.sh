@@ -86,7 +86,7 @@ check "llava --vision-tower: every tower head as transformers' llava" "perl -MJS
     exit 0' $FIX/goldens/llava-f32.json <$TMP/t/rgb-37x23.json"
 expect_fail "--vision-tower with --image" 2 "--vision-tower reads the images FILE lists, not --image" -- \
     "$MHAVIZ" run --model "$FIX/llava-f32" --vision-tower --image "$IMG" --out "$TMP/out" "$IMG"
-expect_fail "--vision-tower on a text model" 2 "--vision-tower is for models with a vision tower (llava); bert has none" -- \
+expect_fail "--vision-tower on a text model" 2 "--vision-tower is for models with a vision tower (llava, gemma3, paligemma, qwen2_vl, qwen2_5_vl); bert has none" -- \
     "$MHAVIZ" run --model "$FIX/bert-f32" --vision-tower --out "$TMP/out" "$IMG"
 
 printf 'no image here\n' >"$TMP/none.txt"
@@ -97,7 +97,7 @@ expect_fail "llava: two image tokens" 1 "line 1: the prompt holds 2 image tokens
     "$MHAVIZ" run --model "$FIX/llava-f32" --image "$IMG" --out "$TMP/out" "$TMP/two.txt"
 expect_fail "llava: no --image" 2 "llava reads an image with each prompt: give it with --image FILE" -- \
     "$MHAVIZ" run --model "$FIX/llava-f32" --out "$TMP/out" "$TMP/q.txt"
-expect_fail "--image on a text model" 2 "--image is for models that read an image with their prompt (llava); bert does not" -- \
+expect_fail "--image on a text model" 2 "--image is for models that read an image with their prompt (llava, gemma3, paligemma, qwen2_vl, qwen2_5_vl); bert does not" -- \
     "$MHAVIZ" run --model "$FIX/bert-f32" --image "$IMG" --out "$TMP/out" "$TMP/q.txt"
 expect_fail "llava: --truncate" 2 "--truncate is not available for llava" -- \
     "$MHAVIZ" run --model "$FIX/llava-f32" --image "$IMG" --truncate --out "$TMP/out" "$TMP/q.txt"

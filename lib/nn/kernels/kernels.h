@@ -52,6 +52,11 @@ typedef struct {
                                  * (a decoding step over cached keys: k, v hold q0 + n rows,
                                  * the masks count from position 0); 0: the n tokens are the
                                  * whole sequence. Not with nk. */
+    const int *key_lo, *key_hi; /* (n,) or NULL: query i sees keys key_lo[i] .. key_hi[i]
+                                 * instead of the ones causal and window leave (masks that
+                                 * widen the causal one: Gemma 3's image tokens see their whole
+                                 * image, PaliGemma's prefix sees itself); both non-decreasing
+                                 * in i, key_lo[i] <= i <= key_hi[i] */
 } mhv_attn_args;
 
 /* The keys each query sees at most: nk, or the n tokens (after the q0 cached ones). */
@@ -82,17 +87,21 @@ static inline int mhv_attn_rows_idle(const mhv_attn_args *a, int i0, int i1)
     return 1;
 }
 
-/* The first key query i sees: i - window + 1 under a sliding window, else 0. */
+/* The first key query i sees: key_lo's, or i - window + 1 under a sliding window, else 0. */
 static inline int mhv_attn_first_key(const mhv_attn_args *a, int i)
 {
+    if (a->key_lo)
+        return a->key_lo[i];
     int p = a->q0 + i; /* the query's position */
     return a->window > 0 && p >= a->window ? p - a->window + 1 : 0;
 }
 
-/* The last key query i sees: i when causal, i + window - 1 under a two-sided window, else
- * the last token. */
+/* The last key query i sees: key_hi's, or i when causal, i + window - 1 under a two-sided
+ * window, else the last token. */
 static inline int mhv_attn_last_key(const mhv_attn_args *a, int i)
 {
+    if (a->key_hi)
+        return a->key_hi[i];
     int p = a->q0 + i; /* the query's position */
     if (a->causal)
         return p;
