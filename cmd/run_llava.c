@@ -260,9 +260,13 @@ static mhv_status gemma3_encode(const cli_job *job, const mhv_sentence *s,
     return st ? st : finish_encoding(job, s, 0, &ia, img, e, err);
 }
 
-/* The tokenizer's bos_token (tokenizer_config.json) into buf: PaliGemmaProcessor writes it
- * into the prompt. */
-static mhv_status bos_token(const mhv_model *m, char *buf, size_t size, mhv_error *err)
+/* The tokenizer's bos_token and eos_token (tokenizer_config.json): PaliGemmaProcessor writes
+ * them into the prompt (bos) and after a suffix (eos). */
+typedef struct {
+    char bos[256], eos[256];
+} pali_marks;
+
+static mhv_status pali_marks_read(const mhv_model *m, pali_marks *pm, mhv_error *err)
 {
     char path[4200];
     snprintf(path, sizeof path, "%s/tokenizer_config.json", m->dir);
@@ -270,14 +274,18 @@ static mhv_status bos_token(const mhv_model *m, char *buf, size_t size, mhv_erro
     mhv_status st = mhv_json_load(path, 64u << 20, &root, err);
     if (st)
         return st;
-    const cJSON *b = mhv_json_get(root, "bos_token");
-    if (cJSON_IsObject(b))
-        b = mhv_json_get(b, "content");
-    if (!cJSON_IsString(b) || !b->valuestring[0] || strlen(b->valuestring) >= size)
-        st = mhv_fail(err, MHV_EFORMAT, path, "no bos_token (paligemma's prompt starts with "
-                      "it)");
-    else
-        snprintf(buf, size, "%s", b->valuestring);
+    const char *keys[2] = {"bos_token", "eos_token"};
+    char *dst[2] = {pm->bos, pm->eos};
+    for (int k = 0; k < 2 && !st; k++) {
+        const cJSON *b = mhv_json_get(root, keys[k]);
+        if (cJSON_IsObject(b))
+            b = mhv_json_get(b, "content");
+        if (!cJSON_IsString(b) || !b->valuestring[0] || strlen(b->valuestring) >= sizeof pm->bos)
+            st = mhv_fail(err, MHV_EFORMAT, path, "no %s (paligemma's prompt %s)", keys[k],
+                          k ? "ends a suffix with it" : "starts with it");
+        else
+            snprintf(dst[k], sizeof pm->bos, "%s", b->valuestring);
+    }
     cJSON_Delete(root);
     return st;
 }
@@ -285,7 +293,7 @@ static mhv_status bos_token(const mhv_model *m, char *buf, size_t size, mhv_erro
 /* PaliGemmaProcessor's prompt: bos after the image token (the line's, else one put first),
  * "\n" at the end, the image token as image_tokens of them; tokenized without the
  * post-processor's special tokens (the processor turns add_bos_token off). */
-static mhv_status paligemma_encode(const cli_job *job, const mhv_sentence *s, const char *bos,
+static mhv_status paligemma_prefix(const cli_job *job, const mhv_sentence *s, const char *bos,
                                    const mhv_report_image *img, mhv_encoding *e,
                                    mhv_error *err)
 {
@@ -323,6 +331,71 @@ static mhv_status paligemma_encode(const cli_job *job, const mhv_sentence *s, co
     return st ? st : finish_encoding(job, s, 1, &ia, img, e, err);
 }
 
+/* PaliGemmaProcessor(text=prefix, suffix=suffix): a line PREFIX<TAB>SUFFIX is the prefix as
+ * above (token type 0) and the suffix's tokens, then eos (type 1: causal), as the tokenizer
+ * encodes the pair (each part on its own); a line without a tab is a prefix alone. */
+static mhv_status paligemma_encode(const cli_job *job, const mhv_sentence *s,
+                                   const pali_marks *pm, const mhv_report_image *img,
+                                   mhv_encoding *e, mhv_error *err)
+{
+    const char *tab = memchr(s->text, '\t', s->len);
+    if (!tab)
+        return paligemma_prefix(job, s, pm->bos, img, e, err);
+    size_t P = (size_t)(tab - s->text), S = s->len - P - 1, E = strlen(pm->eos);
+    char *pre = malloc(P + 1), *suf = malloc(S + E + 1);
+    mhv_encoding se = {0};
+    mhv_status st = MHV_OK;
+    if (!pre || !suf) {
+        st = mhv_fail(err, MHV_ENOMEM, "", "out of memory");
+        goto out;
+    }
+    memcpy(pre, s->text, P), pre[P] = '\0';
+    memcpy(suf, tab + 1, S), memcpy(suf + S, pm->eos, E), suf[S + E] = '\0';
+    mhv_sentence ps = {pre, P, s->line};
+    if ((st = paligemma_prefix(job, &ps, pm->bos, img, e, err)) ||
+        (st = mhv_tok_encode(job->tok, suf, S + E, &se, err)))
+        goto out;
+    int base = chars(s->text, P) + 1, lc = chars(s->text, s->len), n = e->n + se.n;
+    int32_t *ids = realloc(e->ids, (size_t)n * sizeof *ids);
+    if (ids)
+        e->ids = ids;
+    int32_t *spans = ids ? realloc(e->spans, (size_t)n * 2 * sizeof *spans) : NULL;
+    if (spans)
+        e->spans = spans;
+    char **pieces = spans ? realloc(e->pieces, (size_t)n * sizeof *pieces) : NULL;
+    if (pieces)
+        e->pieces = pieces;
+    int32_t *types = pieces ? calloc((size_t)n, sizeof *types) : NULL;
+    if (!types) {
+        st = mhv_fail(err, MHV_ENOMEM, "", "out of memory");
+        goto out;
+    }
+    int o = e->n;
+    e->boundary = o;
+    for (int t = 0; t < se.n; t++) {
+        int32_t a = se.spans[2 * t], b = se.spans[2 * t + 1];
+        if (a < 0) { /* the post-processor's own: the processor turns them off */
+            free(se.pieces[t]);
+            continue;
+        }
+        e->ids[o] = se.ids[t], e->pieces[o] = se.pieces[t], types[o] = 1;
+        a += base, b += base;
+        e->spans[2 * o] = a < lc ? a : -1; /* eos: past the line */
+        e->spans[2 * o + 1] = a < lc ? (b < lc ? b : lc) : -1;
+        o++;
+    }
+    free(se.pieces); /* its pieces are e's now, or freed */
+    se.pieces = NULL, se.n = 0;
+    e->n = o, e->type_ids = types;
+    if (e->boundary == o) /* an empty suffix: eos alone still follows */
+        e->boundary = 0;
+out:
+    mhv_encoding_free(&se);
+    free(pre);
+    free(suf);
+    return st;
+}
+
 mhv_status run_llava_job_read(cli_job *job, const char *heads, const char *file,
                               cli_input_mode mode, const run_llava_image *im, mhv_error *err)
 {
@@ -341,17 +414,17 @@ mhv_status run_llava_job_read(cli_job *job, const char *heads, const char *file,
     if (!(job->encs = calloc((size_t)job->in.n, sizeof *job->encs)))
         return mhv_fail(err, MHV_ENOMEM, job->in.name, "out of memory");
     if (cfg->image_form != MHV_IMAGE_FORM_LLAVA) { /* the processor's text, tokenized */
-        char bos[256];
+        pali_marks pm;
         if (mode != INPUT_TEXT || !job->tok)
             return mhv_fail(err, MHV_EUSAGE, "", "%s reads its prompts as text with --image "
                             "(--ids and --pretokenized do not apply)", cfg->arch);
         if (cfg->image_form == MHV_IMAGE_FORM_PALIGEMMA &&
-            (st = bos_token(job->m, bos, sizeof bos, err)))
+            (st = pali_marks_read(job->m, &pm, err)))
             return st;
         for (int i = 0; i < job->in.n; i++)
             if ((st = cfg->image_form == MHV_IMAGE_FORM_GEMMA3
                           ? gemma3_encode(job, &job->in.s[i], &im->info, &job->encs[i], err)
-                          : paligemma_encode(job, &job->in.s[i], bos, &im->info,
+                          : paligemma_encode(job, &job->in.s[i], &pm, &im->info,
                                              &job->encs[i], err)))
                 return st;
         return MHV_OK;

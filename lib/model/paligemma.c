@@ -4,10 +4,10 @@
  *
  *   f = linear(post_layernorm(tower(pixels)))            (patches, H): one row a patch
  *   the language model over the ids at positions 1, 2, ... (PaliGemma counts from 1), the
- *   k-th image token's (scaled) embedding row replaced by f[k]; the prefix (token_type_ids
- *   0: the image, bos, the prompt, "\n") sees itself whole, the suffix (type 1) is causal.
- * mhaviz reads the prefix only, as at inference (every token of it sees every other);
- * a suffix (the answer, as in training) is not read.
+ *   k-th image token's (scaled) embedding row replaced by f[k]; the prefix (token type 0:
+ *   the image, bos, the prompt, "\n") sees itself whole, the suffix (type 1: the answer and
+ *   eos, as in training) is causal, within the window on Gemma 2's sliding layers. Without
+ *   token types the whole sequence is the prefix, as at inference.
  * The tower and the language model are models of their own over views of the checkpoint
  * (mhv_model_open_part), as LLaVA's. */
 #include <cjson/cJSON.h>
@@ -117,6 +117,7 @@ static mhv_status paligemma_config(const cJSON *root, mhv_config *c, const char 
     c->image_size = vc->image_size, c->patch_size = vc->patch_size;
     c->num_channels = vc->num_channels, c->image_extra = 0;
     c->image_hidden = vc->hidden_size, c->image_norm_eps = vc->layer_norm_eps;
+    c->type_vocab_size = 2; /* token type 0 the prefix, 1 the suffix */
 out:
     free(tc);
     free(vc);
@@ -236,14 +237,26 @@ static mhv_status paligemma_forward(mhv_nn *nn, const mhv_model *m, const int32_
     }
     if (!nn->pixels)
         return mhv_fail(err, MHV_EUSAGE, m->dir, "paligemma takes an image with its prompt");
-    int32_t *row = malloc((size_t)n * 3 * sizeof *row);
+    int32_t *row = malloc((size_t)n * 4 * sizeof *row);
     if (!row)
         return mhv_fail(err, MHV_ENOMEM, m->dir, "out of memory");
-    int32_t *lo = row + n, *hi = row + 2 * (size_t)n;
-    int count = 0;
-    for (int i = 0; i < n; i++) { /* the whole sequence is the prefix: each sees all */
+    int32_t *lo = row + n, *hi = row + 2 * (size_t)n, *lo_s = row + 3 * (size_t)n;
+    int count = 0, P = 0, w = t->cfg.sliding_window;
+    while (P < n && (!nn->type_ids || nn->type_ids[P] == 0))
+        P++;
+    for (int i = P; i < n; i++)
+        if (nn->type_ids[i] != 1) {
+            free(row);
+            return mhv_fail(err, MHV_EUSAGE, m->dir, "paligemma's token types are a prefix "
+                            "(0) then a suffix (1): token %d is %d after token %d's %d", i,
+                            (int)nn->type_ids[i], i - 1, (int)nn->type_ids[i - 1]);
+        }
+    /* the prefix sees itself whole (the full layers and, past their window, the sliding
+     * ones); the suffix is causal, within the window on the sliding layers */
+    for (int i = 0; i < n; i++) {
         row[i] = ids[i] == c->image_token_id ? count++ : -1;
-        lo[i] = 0, hi[i] = n - 1;
+        lo[i] = 0, hi[i] = i < P ? P - 1 : i;
+        lo_s[i] = i < P || w <= 0 || i < w ? 0 : i - w + 1;
     }
     mhv_capture vcap = {.last = -1};
     float *proj = NULL;
@@ -257,7 +270,7 @@ static mhv_status paligemma_forward(mhv_nn *nn, const mhv_model *m, const int32_
     if (!st) {
         nn->embed_given = proj, nn->embed_given_row = row, nn->embed_given_used = 0;
         nn->embed_given_scaled = 1, nn->pos_first = 1;
-        nn->key_lo[0] = nn->key_lo[1] = lo, nn->key_hi[0] = nn->key_hi[1] = hi;
+        nn->key_lo[0] = lo, nn->key_lo[1] = lo_s, nn->key_hi[0] = nn->key_hi[1] = hi;
         st = t->cfg.family->forward(nn, t, ids, n, cap, logits, err);
         if (!st && !nn->embed_given_used)
             st = mhv_fail(err, MHV_EUNSUPPORTED, m->dir,

@@ -159,8 +159,11 @@ static mhv_status swin_config(const cJSON *root, mhv_config *c, const char *name
     c->vision = 1;
     c->vision_extra = 0;
     c->vision_pos = MHV_VPOS_ALWAYS; /* any size: padded to whole patches and windows */
-    int side = (c->image_size + c->patch_size - 1) / c->patch_size;
-    c->max_positions = side * side;
+    long side = (c->image_size + c->patch_size - 1) / c->patch_size;
+    if (side * side > MHV_MAX_POSITIONS) /* 65536 / 1 squared is past int */
+        return mhv_fail(err, MHV_EFORMAT, name, "image_size / patch_size gives too many "
+                        "patches (%ld x %ld)", side, side);
+    c->max_positions = (int)(side * side);
     c->vocab_size = 1;
     return MHV_OK;
 }

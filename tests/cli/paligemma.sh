@@ -2,7 +2,8 @@
 # PaliGemma through `mhaviz run --image`: the prompts of tests/gen/fam_paligemma.py end to
 # end against transformers' PaliGemmaProcessor and model (tests/fixtures/goldens/
 # mm-paligemma*.json: its ids, every decoder head), the image tokens' labels, the prefix's
-# mask (every token sees every other), the same bytes on 1 and 2 threads; what is refused.
+# mask (every token sees every other), a suffix after a tab (causal, token type 1), the same
+# bytes on 1 and 2 threads; what is refused.
 . "$(dirname "$0")/lib.sh"
 check() { if eval "$2"; then ok; else bad "$1"; fi; }
 FIX=tests/fixtures
@@ -28,8 +29,9 @@ golden_check() { # GOLDEN JSON
         exit 0' "$1" "$2"
 }
 
-# a prefix each line: without <image> it goes first, with it bos follows it
-printf 'what is this?\n<image>describe the cat\ncaption en\n' >"$TMP/p.txt"
+# a prefix each line: without <image> it goes first, with it bos follows it; a suffix after
+# a tab
+printf 'what is this?\n<image>describe the cat\ncaption en\nwhat is this?\ta red cat on a mat\n' >"$TMP/p.txt"
 "$MHAVIZ" run --model "$FIX/mm-paligemma-f32" --image "$IMG" --format json,png,html --out "$TMP/a" \
     --threads 1 "$TMP/p.txt" 2>"$TMP/stderr"
 check "mm-paligemma-f32: exit 0, silent" "[ $? = 0 ] && [ ! -s $TMP/stderr ]"
@@ -41,6 +43,16 @@ check "mm-paligemma-f32: the image tokens first, bos, the prompt, a newline" "pe
         \$s->{tokens}[0] eq q(img 0,0) && \$s->{tokens}[15] eq q(img 3,3) &&
         \$s->{tokens}[16] eq q(<bos>) && \$s->{token_texts}[-1] eq qq(\n) &&
         !defined \$s->{spans}[-1] && \$s->{spans}[17][0] == 7 && \$s->{text} eq q(<image>describe the cat))' <$TMP/a/p.json"
+check "mm-paligemma-f32: the suffix, causal, its types and spans" "perl -MJSON::PP -e 'local \$/;
+    my \$s = decode_json(<STDIN>)->{sentences}[3];
+    exit 1 unless \$s->{pair_boundary} == 26 && \$s->{token_type_ids}[25] == 0 &&
+        \$s->{token_type_ids}[26] == 1 && \$s->{tokens}[-1] eq q(<eos>) && \$s->{spans}[26][0] == 14;
+    my \$ahead = 0; # prefix rows see later prefix tokens, never the suffix
+    for my \$a (@{\$s->{attentions}}) { my \$w = \$a->{weights};
+        for my \$i (0 .. \$#\$w) { for my \$j (\$i + 1 .. \$#\$w) {
+            exit 1 if (\$i >= 26 || \$j >= 26) && \$w->[\$i][\$j] != 0;
+            \$ahead++ if \$j < 26 && \$w->[\$i][\$j] > 1e-3 } } }
+    exit !\$ahead' <$TMP/a/p.json"
 check "mm-paligemma-f32: the prefix sees itself whole" "perl -MJSON::PP -e 'local \$/;
     my \$s = decode_json(<STDIN>)->{sentences}[0];
     for my \$a (@{\$s->{attentions}}) { my \$w = \$a->{weights};
@@ -51,7 +63,8 @@ check "mm-paligemma-f32: the prefix sees itself whole" "perl -MJSON::PP -e 'loca
 check "mm-paligemma-f32: 1 and 2 threads, the same bytes" "[ $? = 0 ] && cmp -s $TMP/a/p.json $TMP/b/p.json"
 
 # PaliGemma 2: Gemma 2, BF16, untied, soft-capping, sliding windows the prefix sees past
-sed -n 2p "$TMP/p.txt" >"$TMP/q.txt"
+# and a suffix longer than the window
+printf '<image>describe the cat\ncaption en\ta red cat on the mat, a blue dog\n' >"$TMP/q.txt"
 "$MHAVIZ" run --model "$FIX/mm-paligemma2-bf16" --image "$FIX/images/palette-24x18.png" \
     --format json --out "$TMP/c" "$TMP/q.txt" 2>"$TMP/stderr"
 check "mm-paligemma2-bf16: every head as transformers'" "[ $? = 0 ] && golden_check $FIX/goldens/mm-paligemma2-bf16.json $TMP/c/q.json"

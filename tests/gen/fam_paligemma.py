@@ -9,8 +9,10 @@ and turns the tokenizer's bos off), saved beside it as users download them.
 
 Each golden tests/fixtures/goldens/mm-paligemma-<name>.json holds, for the
 prompts below (PaliGemmaProcessor's: the image tokens, bos, the prompt, "\\n";
-a prefix only, as at inference: token_type_ids all 0, so every token sees every
-other), the processor's token ids and pixels, the attention of every decoder
+a prefix alone, as at inference: token_type_ids all 0, so every token sees
+every other; or a (prefix, suffix) pair, as in training: the suffix and eos
+with token type 1, causal; written "PREFIX<TAB>SUFFIX" as mhaviz reads it),
+the processor's token ids, token types and pixels, the attention of every decoder
 head and of every vision tower head from transformers' eager attention
 (output_attentions=True) in float64 on the fp32-loaded weights, the tolerance
 (1e-5, or 1.25x fp32's own error), and the fp32 logits of the last position.
@@ -31,7 +33,8 @@ from transformers import (Gemma2Config, GemmaConfig, PaliGemmaConfig,
 
 import famgen
 
-PROMPTS = ["what is this?", "<image>describe the cat", "caption en"]
+PROMPTS = ["what is this?", "<image>describe the cat", "caption en",
+           ("what is this?", "a red cat on a mat")]
 CORPUS = ["what is this? a cat on a mat.\n", "describe the picture: a red cat, a blue dog.\n",
           "caption en: a house, a tree and a car.\n"] * 4
 
@@ -81,9 +84,13 @@ def build(name, text_cfg, vision_kw, seed, note, image, dtype=torch.float32, pro
     img = Image.open(os.path.join(famgen.FIXTURES, "images", image))
     items, worst = [], 0.0
     for prompt in prompts:
-        inp = proc(images=img, text=prompt, return_tensors="pt")
+        if isinstance(prompt, tuple):
+            inp = proc(images=img, text=prompt[0], suffix=prompt[1], return_tensors="pt")
+            prompt = prompt[0] + "\t" + prompt[1]
+        else:
+            inp = proc(images=img, text=prompt, return_tensors="pt")
+            assert not inp["token_type_ids"].any()  # a prefix alone
         ids = inp["input_ids"]
-        assert not inp["token_type_ids"].any()  # a prefix only
         outs = []
         for m, dt in ((ref, torch.float32), (r64, torch.float64)):
             px = inp["pixel_values"].to(dt)
@@ -97,7 +104,8 @@ def build(name, text_cfg, vision_kw, seed, note, image, dtype=torch.float32, pro
         (d32, v32, l32), (d64, v64, _) = outs
         worst = max(worst, (d32.double() - d64).abs().max().item(),
                     (v32.double() - v64).abs().max().item())
-        items.append((prompt, ids[0].tolist(), inp["pixel_values"][0], d64, v64, l32))
+        items.append((prompt, ids[0].tolist(), inp["token_type_ids"][0].tolist(),
+                      inp["pixel_values"][0], d64, v64, l32))
     tol = max(1e-5, 1.25 * worst)
     parts = ['{"fixture": %s,' % json.dumps(name), ' "source": %s,' % json.dumps(famgen.SOURCE),
              ' "class": "PaliGemmaForConditionalGeneration",', ' "model_type": "paligemma",',
@@ -105,8 +113,10 @@ def build(name, text_cfg, vision_kw, seed, note, image, dtype=torch.float32, pro
              ' "image_token_id": %d,' % tok.image_token_id,
              ' "fp32_vs_fp64": %.3g,' % worst, ' "tolerance": %.3g,' % tol, ' "sentences": [']
     sents = []
-    for prompt, ids, px, dec, vis, logits in items:
+    for prompt, ids, types, px, dec, vis, logits in items:
         s = '  {"text": %s,\n   "token_ids": %s,\n' % (json.dumps(prompt), json.dumps(ids))
+        if any(types):
+            s += '   "token_type_ids": %s,\n' % json.dumps(types)
         s += '   "pixels": %s,\n' % famgen._dump(px.tolist(), 3)
         s += '   "attentions": %s,\n' % famgen._dump(dec.tolist(), 4)
         s += '   "vision_attentions": %s,\n' % famgen._dump(vis.tolist(), 4)
@@ -139,5 +149,7 @@ build("mm-paligemma2-bf16",
       dict(VISION, num_hidden_layers=2, image_size=12), 96,
       "PaliGemmaForConditionalGeneration BF16, untied: PaliGemma 2 (Gemma 2 text: sliding "
       "window 4 on every other layer, the prefix seeing itself past it; attention and final "
-      "soft-capping), 12x12 image (9 image tokens)", "palette-24x18.png",
-      dtype=torch.bfloat16, tie=False, prompts=PROMPTS[1:2])
+      "soft-capping), 12x12 image (9 image tokens); a suffix longer than the window",
+      "palette-24x18.png",
+      dtype=torch.bfloat16, tie=False,
+      prompts=[PROMPTS[1], ("caption en", "a red cat on the mat, a blue dog")])
