@@ -93,8 +93,11 @@ mhv_status run_dgen_all(const run_dgen *g, mhv_forward_ctx *fc, const mhv_model 
         cli_progress("generate", i + 1, in->n, 0);
         int32_t *ids = NULL;
         int n = 0;
-        st = mhv_forward_generate_decoder(fc, m, encs[i].ids, encs[i].n, &g->s.cfg, &ids, &n,
-                                          err);
+        st = g->px ? mhv_forward_generate_image(fc, m, encs[i].ids, encs[i].n, g->px,
+                                                g->image_h, g->image_w, &g->s.cfg, &ids, &n,
+                                                err)
+                   : mhv_forward_generate_decoder(fc, m, encs[i].ids, encs[i].n, &g->s.cfg,
+                                                  &ids, &n, err);
         if (!st)
             st = extend(tok, &encs[i], ids + encs[i].n, n - encs[i].n, err);
         free(ids);

@@ -1,6 +1,7 @@
-/* run_generate.h - run --generate N on a decoder-only model (a causal LM with its head):
- * each line's tokens are the prompt, transformers' generate() continues it, and the run
- * draws the whole sequence as model(prompt + generated, output_attentions=True) gives it. */
+/* run_generate.h - run --generate N on a decoder-only model (a causal LM with its head,
+ * LLaVA with its image): each line's tokens are the prompt, transformers' generate()
+ * continues it, and the run draws the whole sequence as model(prompt + generated,
+ * output_attentions=True) gives it. */
 #ifndef MHV_RUN_GENERATE_H
 #define MHV_RUN_GENERATE_H
 
@@ -11,6 +12,10 @@
 typedef struct {
     cli_gen_settings s;
     char json[2048]; /* the report's "generation" object */
+    /* a model that reads an image with each prompt (LLaVA): the preprocessed image (the
+     * caller's), generate() with pixel_values; NULL: none */
+    const float *px;
+    int image_h, image_w;
 } run_dgen;
 
 /* The settings of m (gen_settings.h: max_new_tokens max_new, --greedy); says on stderr

@@ -19,8 +19,10 @@
 
 #include "model/config.h"
 #include "model/forward.h"
+#include "model/generate.h"
 
 #include "testutil.h"
+#include "gen_expect.h"
 
 #define LOGIT_TOL 1e-4
 
@@ -192,6 +194,123 @@ static void test_goldens(void **state)
         free(list[i]);
     }
     free(list);
+}
+
+/* generate() with the image against transformers' (tests/gen/gen_llava_generate.py: the
+ * goldens' prompts and pixels, greedy and beam search under each fixture's
+ * generation_config.json) on 1 and 2 threads and the scalar kernels; and the steps from the
+ * key/value caches (the image's features in the prompt's pass, text tokens after) give the
+ * whole pass's last logits row bytewise, beams forked and swapped. */
+static void test_generate(void **state)
+{
+    (void)state;
+    cJSON *gold = tu_read_json("tests/fixtures/goldens/lgen-llava.json");
+    const cJSON *fx, *variants = cJSON_GetObjectItem(gold, "variants");
+    int cases = 0;
+    cJSON_ArrayForEach(fx, cJSON_GetObjectItem(gold, "fixtures"))
+    {
+        const char *name = cJSON_GetObjectItem(fx, "fixture")->valuestring;
+        char path[512];
+        snprintf(path, sizeof path, "tests/fixtures/goldens/%s.json", name);
+        cJSON *pg = tu_read_json(path);
+        snprintf(path, sizeof path, "tests/fixtures/%s", name);
+        mhv_model *m;
+        mhv_error err = {0};
+        if (mhv_model_open(path, &m, &err))
+            fail_msg("%s: %s", path, err.msg);
+        mhv_gen_config own;
+        if (mhv_gen_config_read(path, &own, NULL, &err))
+            fail_msg("%s: %s", path, err.msg);
+        static const struct {
+            int threads;
+            const char *kernel;
+        } runs[] = {{1, NULL}, {2, NULL}, {1, "scalar"}};
+        for (size_t r = 0; r < sizeof runs / sizeof runs[0]; r++) {
+            mhv_forward_params p = {.threads = runs[r].threads, .kernel = runs[r].kernel};
+            mhv_forward_ctx *fc;
+            assert_int_equal(mhv_forward_ctx_new(&p, &fc, &err), MHV_OK);
+            const cJSON *sent = cJSON_GetObjectItem(pg, "sentences")->child;
+            const cJSON *c;
+            cJSON_ArrayForEach(c, cJSON_GetObjectItem(fx, "cases"))
+            {
+                int np, h, w;
+                int32_t *prompt = tu_json_ids(cJSON_GetObjectItem(sent, "token_ids"), &np);
+                float *px = json_pixels(cJSON_GetObjectItem(sent, "pixels"), 3, &h, &w);
+                const cJSON *v;
+                cJSON_ArrayForEach(v, variants)
+                {
+                    mhv_gen_config g;
+                    assert_int_equal(mhv_gen_config_copy(&g, &own, &err), MHV_OK);
+                    g.max_new_tokens = cJSON_GetObjectItem(v, "max_new_tokens")->valueint;
+                    g.num_beams = cJSON_GetObjectItem(v, "num_beams")->valueint;
+                    const cJSON *ng = cJSON_GetObjectItem(v, "no_repeat_ngram_size");
+                    g.no_repeat_ngram_size = ng ? ng->valueint : 0;
+                    const char *vn = cJSON_GetObjectItem(v, "name")->valuestring;
+                    int32_t *ids;
+                    int n;
+                    if (mhv_forward_generate_image(fc, m, prompt, np, px, h, w, &g, &ids, &n,
+                                                   &err))
+                        fail_msg("%s %s: %s", name, vn, err.msg);
+                    char what[256];
+                    snprintf(what, sizeof what, "%s %s (%d threads%s)", name, vn,
+                             runs[r].threads, runs[r].kernel ? ", scalar" : "");
+                    gen_check_ids(what, ids, n, cJSON_GetObjectItem(c, vn));
+                    free(ids);
+                    mhv_gen_config_free(&g);
+                    cases++;
+                }
+                /* cached steps against whole passes: greedy, then two beams swapped */
+                int V = m->cfg.vocab_size;
+                int32_t *seq[2] = {malloc((size_t)(np + 4) * sizeof(int32_t)),
+                                   malloc((size_t)(np + 4) * sizeof(int32_t))};
+                int32_t *both = malloc((size_t)2 * (size_t)(np + 4) * sizeof *both);
+                float *all = malloc((size_t)(np + 4) * (size_t)V * sizeof *all);
+                float *got = malloc((size_t)2 * (size_t)V * sizeof *got);
+                memcpy(seq[0], prompt, (size_t)np * sizeof *prompt);
+                mhv_forward_kv *kv;
+                assert_int_equal(mhv_forward_kv_new_image(m, 2, np + 4, px, h, w, &kv, &err),
+                                 MHV_OK);
+                for (int len = np; len <= np + 3; len++) {
+                    int k = len < np + 3 ? 1 : 2;
+                    if (k == 2) { /* forked at the last position */
+                        memcpy(seq[1], seq[0], (size_t)len * sizeof *seq[1]);
+                        seq[1][len - 1] = (seq[0][len - 1] + 1) % V;
+                    }
+                    for (int b = 0; b < k; b++)
+                        memcpy(both + (size_t)b * (size_t)len, seq[b],
+                               (size_t)len * sizeof *both);
+                    if (mhv_forward_kv_next(fc, m, kv, both, k, len, got, &err))
+                        fail_msg("%s: %s", name, err.msg);
+                    for (int b = 0; b < k; b++) {
+                        if (mhv_forward_logits_image(fc, m, seq[b], len, px, h, w, all, &err))
+                            fail_msg("%s: %s", name, err.msg);
+                        if (memcmp(got + (size_t)b * (size_t)V,
+                                   all + (size_t)(len - 1) * (size_t)V, (size_t)V * sizeof *got))
+                            fail_msg("%s: the cached step's logits at %d tokens are not the "
+                                     "whole pass's", name, len);
+                    }
+                    int best = 0;
+                    for (int t = 1; t < V; t++)
+                        best = got[t] > got[best] ? t : best;
+                    seq[0][len] = best;
+                }
+                long cached, whole;
+                mhv_forward_kv_stats(kv, &cached, &whole);
+                assert_int_equal(whole, 0);
+                assert_int_equal(cached, np + 2 + 2);
+                mhv_forward_kv_free(kv);
+                free(seq[0]), free(seq[1]), free(both), free(all), free(got);
+                free(prompt), free(px);
+                sent = sent->next;
+            }
+            mhv_forward_ctx_free(fc);
+        }
+        mhv_gen_config_free(&own);
+        mhv_model_close(m);
+        cJSON_Delete(pg);
+    }
+    assert_true(cases >= 6 * 2 * 3); /* 6 prompts, 2 variants, 3 runs */
+    cJSON_Delete(gold);
 }
 
 /* A prompt whose image tokens are not as many as the image's features, and no image, are
@@ -426,6 +545,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_goldens),
         cmocka_unit_test(test_refusals),
+        cmocka_unit_test(test_generate),
         cmocka_unit_test(test_configs),
         cmocka_unit_test(test_gemma3),
         cmocka_unit_test(test_paligemma),

@@ -1156,9 +1156,12 @@ mhv_status mhv_forward_generate_audio(mhv_forward_ctx *fc, const mhv_model *m,
     return generate_with(fc, m, NULL, 0, feats, prompt, np, g, out, n_out, err);
 }
 
-mhv_status mhv_forward_generate_decoder(mhv_forward_ctx *fc, const mhv_model *m,
-                                        const int32_t *prompt, int np, const mhv_gen_config *g,
-                                        int32_t **out, int *n_out, mhv_error *err)
+/* generate() of a causal LM over prompt(np), or with pixels (image_h x image_w) of a model
+ * that reads an image with its ids. */
+static mhv_status generate_decoder(mhv_forward_ctx *fc, const mhv_model *m,
+                                   const int32_t *prompt, int np, const float *pixels,
+                                   int image_h, int image_w, const mhv_gen_config *g,
+                                   int32_t **out, int *n_out, mhv_error *err)
 {
     const mhv_config *c = &m->cfg;
     *out = NULL;
@@ -1186,15 +1189,44 @@ mhv_status mhv_forward_generate_decoder(mhv_forward_ctx *fc, const mhv_model *m,
     mhv_error ignored;
     mhv_status st = MHV_OK;
     if (!mhv_gen_lengths(g, np, in.max_positions, &max_length, &min_length, &ignored) &&
-        g->num_beams >= 1)
-        st = mhv_forward_kv_new(m, g->num_beams,
-                                max_length < c->max_positions ? max_length : c->max_positions,
-                                &ctx.kv, err);
+        g->num_beams >= 1) {
+        int cap = max_length < c->max_positions ? max_length : c->max_positions;
+        st = pixels ? mhv_forward_kv_new_image(m, g->num_beams, cap, pixels, image_h, image_w,
+                                               &ctx.kv, err)
+                    : mhv_forward_kv_new(m, g->num_beams, cap, &ctx.kv, err);
+    }
     if (!st)
         st = mhv_generate(g, &in, out, n_out, err);
     free(ctx.buf);
     mhv_forward_kv_free(ctx.kv);
     return st;
+}
+
+mhv_status mhv_forward_generate_decoder(mhv_forward_ctx *fc, const mhv_model *m,
+                                        const int32_t *prompt, int np, const mhv_gen_config *g,
+                                        int32_t **out, int *n_out, mhv_error *err)
+{
+    return generate_decoder(fc, m, prompt, np, NULL, 0, 0, g, out, n_out, err);
+}
+
+int mhv_forward_image_generates(const mhv_model *m)
+{
+    return m->cfg.image_in_text && strcmp(m->cfg.family->name, "llava") == 0;
+}
+
+mhv_status mhv_forward_generate_image(mhv_forward_ctx *fc, const mhv_model *m,
+                                      const int32_t *prompt, int np, const float *pixels,
+                                      int image_h, int image_w, const mhv_gen_config *g,
+                                      int32_t **out, int *n_out, mhv_error *err)
+{
+    *out = NULL;
+    *n_out = 0;
+    if (!m->cfg.image_in_text || !pixels)
+        return mhv_fail(err, MHV_EUSAGE, m->dir, "%s takes no image with its ids", m->cfg.arch);
+    if (!mhv_forward_image_generates(m)) /* Qwen2-VL's positions, Gemma 3's, PaliGemma's */
+        return mhv_fail(err, MHV_EUNSUPPORTED, m->dir, "generation with an image is not "
+                        "supported for %s (llava's is)", m->cfg.arch);
+    return generate_decoder(fc, m, prompt, np, pixels, image_h, image_w, g, out, n_out, err);
 }
 
 /* ---- audio encoder-decoders (Whisper): the encoder reads features, not ids ---- */

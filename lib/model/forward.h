@@ -296,8 +296,25 @@ mhv_status mhv_forward_kv_new_seq2seq(const mhv_model *m, int slots, int cap,
                                       const int32_t *src, int ns, const float *feats,
                                       mhv_nn_memo *memo, mhv_forward_kv **out,
                                       mhv_error *err);
+/* The same caches for a model that reads ids and an image (LLaVA): the image (as
+ * mhv_forward_logits_image's pixels) runs through the vision tower in the prompt's pass, the
+ * steps after it read text tokens only. */
+mhv_status mhv_forward_kv_new_image(const mhv_model *m, int slots, int cap, const float *pixels,
+                                    int image_h, int image_w, mhv_forward_kv **out,
+                                    mhv_error *err);
 /* The positions run from a cache so far, and those run in whole passes. */
 void mhv_forward_kv_stats(const mhv_forward_kv *kv, long *cached, long *whole);
+
+/* mhv_forward_generate_decoder for a model that reads ids and an image (LLaVA): prompt(np)
+ * holds the image token expanded (one per image feature, as LlavaProcessor expands it),
+ * pixels, image_h, image_w the preprocessed image (mhv_forward_logits_image); generate()
+ * with pixel_values. MHV_EUNSUPPORTED for the other models that read an image (Qwen2-VL,
+ * Gemma 3, PaliGemma: not done; mhv_forward_image_generates). */
+int mhv_forward_image_generates(const mhv_model *m);
+mhv_status mhv_forward_generate_image(mhv_forward_ctx *c, const mhv_model *m,
+                                      const int32_t *prompt, int np, const float *pixels,
+                                      int image_h, int image_w, const mhv_gen_config *g,
+                                      int32_t **out, int *n_out, mhv_error *err);
 
 /* The max_position_embeddings generate() sees in m's config class (mhv_gen_input), 0 for
  * T5's relative positions. */

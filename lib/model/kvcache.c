@@ -28,6 +28,9 @@ struct mhv_forward_kv {
     int ns;
     const float *feats;
     mhv_nn_memo *memo;
+    /* a model that reads an image with its ids (LLaVA): the image */
+    const float *pixels;
+    int image_h, image_w;
 };
 
 /* True when m's pass can continue a cached sequence: a decoder-only family that says so, or
@@ -39,11 +42,22 @@ static int model_caches(const mhv_model *m)
     const mhv_family *f = c->family;
     if (c->enc_dec) /* its decoder, when the family says so */
         return f->seq2seq && f->caches && f->caches(c);
+    if (c->image_in_text) /* LLaVA: when its language model can */
+        return f->caches && f->caches(c) && m->text_model && model_caches(m->text_model);
     if (!c->causal || c->vision || c->image_in_text || c->speech)
         return 0;
     if (f->caches)
         return f->caches(c);
     return f->packs && f->packs(c) != MHV_PACKS_NO;
+}
+
+/* The layers whose self-attention a step appends to: the decoder's, the language model's. */
+static int cached_layers(const mhv_model *m)
+{
+    const mhv_config *c = &m->cfg;
+    if (c->image_in_text && m->text_model)
+        return m->text_model->cfg.num_layers;
+    return c->enc_dec ? c->dec_layers : c->num_layers;
 }
 
 void mhv_forward_kv_free(mhv_forward_kv *kv)
@@ -78,9 +92,8 @@ mhv_status mhv_forward_kv_new(const mhv_model *m, int slots, int cap, mhv_forwar
     mhv_status st = MHV_OK;
     if (!kv->kv || !kv->tokens || !kv->from || !kv->lcp || !kv->dest || !kv->claimed)
         st = mhv_fail(err, MHV_ENOMEM, "", "out of memory for the key/value cache");
-    int layers = m->cfg.enc_dec ? m->cfg.dec_layers : m->cfg.num_layers;
     for (int s = 0; !st && s < slots; s++, kv->slots++)
-        st = mhv_nn_kv_init(&kv->kv[s], layers, cap, err);
+        st = mhv_nn_kv_init(&kv->kv[s], cached_layers(m), cap, err);
     if (st) {
         mhv_forward_kv_free(kv);
         return st;
@@ -98,6 +111,19 @@ mhv_status mhv_forward_kv_new_seq2seq(const mhv_model *m, int slots, int cap,
         return st;
     (*out)->seq2seq = 1;
     (*out)->src = src, (*out)->ns = ns, (*out)->feats = feats, (*out)->memo = memo;
+    return MHV_OK;
+}
+
+mhv_status mhv_forward_kv_new_image(const mhv_model *m, int slots, int cap, const float *pixels,
+                                    int image_h, int image_w, mhv_forward_kv **out,
+                                    mhv_error *err)
+{
+    if (!m->cfg.image_in_text)
+        return mhv_fail(err, MHV_EUSAGE, m->dir, "%s takes no image with its ids", m->cfg.arch);
+    mhv_status st = mhv_forward_kv_new(m, slots, cap, out, err);
+    if (st)
+        return st;
+    (*out)->pixels = pixels, (*out)->image_h = image_h, (*out)->image_w = image_w;
     return MHV_OK;
 }
 
@@ -178,7 +204,7 @@ static mhv_status step(mhv_forward_ctx *fc, const mhv_model *m, mhv_forward_kv *
     mhv_nn *nn = mhv_forward_ctx_nn(fc);
     mhv_nn_kv *slot = &kv->kv[s];
     int past = slot->past, n = len - past;
-    int layers = kv->seq2seq ? c->dec_layers : c->num_layers;
+    int layers = cached_layers(m);
     int V = kv->seq2seq ? c->dec_vocab_size : c->vocab_size;
     mhv_capture cap[3] = {{.last = c->num_layers - 1, .full_last = 1},
                           {.last = layers - 1, .full_last = 1},
@@ -192,8 +218,10 @@ static mhv_status step(mhv_forward_ctx *fc, const mhv_model *m, mhv_forward_kv *
         st = c->family->seq2seq(nn, m, kv->src, kv->feats ? c->audio_positions : kv->ns,
                                 seq + past, n, cap, kv->buf, err);
         nn->enc_memo = NULL, nn->pixels = NULL;
-    } else if (!st) {
+    } else if (!st) { /* an image model's image: its features in the first pass */
+        nn->pixels = kv->pixels, nn->image_h = kv->image_h, nn->image_w = kv->image_w;
         st = c->family->forward(nn, m, seq + past, n, cap, kv->buf, err);
+        nn->pixels = NULL, nn->image_h = nn->image_w = 0;
     }
     nn->kv = NULL, nn->logits_last = 0;
     *used = !st && !slot->refused && slot->appended == layers;
@@ -207,6 +235,20 @@ static mhv_status step(mhv_forward_ctx *fc, const mhv_model *m, mhv_forward_kv *
     *next = kv->buf + (size_t)(rows - 1) * (size_t)V;
     kv->cached += n;
     return MHV_OK;
+}
+
+/* The whole pass of an image model over seq(len) with kv's image, its last logits row. */
+static mhv_status image_next(mhv_forward_ctx *fc, const mhv_model *m, mhv_forward_kv *kv,
+                             const int32_t *seq, int len, const float **next, mhv_error *err)
+{
+    mhv_nn *nn = mhv_forward_ctx_nn(fc);
+    nn->logits_last = 1;
+    int rows = mhv_nn_logit_rows(nn, len);
+    mhv_status st = mhv_forward_logits_image(fc, m, seq, len, kv->pixels, kv->image_h,
+                                             kv->image_w, kv->buf, err);
+    nn->logits_last = 0;
+    *next = kv->buf + (size_t)(rows - 1) * (size_t)m->cfg.vocab_size;
+    return st;
 }
 
 mhv_status mhv_forward_kv_next(mhv_forward_ctx *fc, const mhv_model *m, mhv_forward_kv *kv,
@@ -242,7 +284,8 @@ mhv_status mhv_forward_kv_next(mhv_forward_ctx *fc, const mhv_model *m, mhv_forw
                 break;
             st = kv->seq2seq ? mhv_forward_seq2seq_next(fc, m, kv->src, kv->ns, kv->feats, seq,
                                                         len, kv->memo, kv->buf, &next, err)
-                             : mhv_forward_decoder_next(fc, m, seq, len, kv->buf, &next, err);
+                 : kv->pixels ? image_next(fc, m, kv, seq, len, &next, err)
+                              : mhv_forward_decoder_next(fc, m, seq, len, kv->buf, &next, err);
             if (st)
                 break;
             kv->whole += len;

@@ -360,6 +360,14 @@ static mhv_status llava_forward(mhv_nn *nn, const mhv_model *m, const int32_t *i
     }
     if (!nn->pixels)
         return mhv_fail(err, MHV_EUSAGE, m->dir, "llava takes an image with its prompt");
+    if (mhv_nn_past(nn) > 0) { /* a cached decoding step: the image's rows are cached */
+        for (int i = 0; i < n; i++)
+            if (ids[i] == c->image_token_id) { /* its features count from the pass's start */
+                mhv_nn_kv_refuse(nn);
+                return MHV_OK;
+            }
+        return t->cfg.family->forward(nn, t, ids, n, cap, logits, err);
+    }
     int32_t *row = malloc((size_t)n * sizeof *row);
     if (!row)
         return mhv_fail(err, MHV_ENOMEM, m->dir, "out of memory");
@@ -370,7 +378,10 @@ static mhv_status llava_forward(mhv_nn *nn, const mhv_model *m, const int32_t *i
     mhv_capture *tower_cap = nn->image_cap ? nn->image_cap : &vcap;
     float *proj = NULL;
     int tokens = 0;
+    mhv_nn_kv *kv = nn->kv; /* the language model's key/value cache, not the tower's */
+    nn->kv = NULL;
     mhv_status st = image_features(nn, m, tower_cap, &proj, &tokens, err);
+    nn->kv = kv;
     if (!st && count != tokens)
         st = mhv_fail(err, MHV_EUSAGE, m->dir,
                       "the prompt holds %d image tokens, the image gives %d features", count,
@@ -396,4 +407,5 @@ const mhv_family mhv_family_llava = {
     .vector_floats = llava_vector_floats,
     .load = llava_load,
     .forward = llava_forward,
+    .caches = mhv_family_caches_always, /* when its language model's family does */
 };

@@ -107,6 +107,29 @@ expect_fail "llava: stats" 1 "stats is not available for llava (an image with ea
     "$MHAVIZ" stats --model "$FIX/llava-f32" "$TMP/q.txt"
 expect_fail "llava: rank" 1 "llava reads an image with each prompt: run --image takes it; this command does not yet" -- \
     "$MHAVIZ" rank --model "$FIX/llava-f32" --from What --to img "$TMP/q.txt"
+# --generate: the three prompts continued as transformers' generate() continues them with
+# the image (goldens/lgen-llava.json, tests/gen/gen_llava_generate.py), greedy; the maps of
+# the whole sequences, the continuation marked
+rm -rf "$TMP/gen"
+"$MHAVIZ" run --model "$FIX/llava-f32" --image "$IMG" --generate 8 --greedy --heads 0:0 \
+    --format json --out "$TMP/gen" "$TMP/p.txt" 2>"$TMP/stderr"
+check "llava --generate: transformers' tokens, the continuation marked" "perl -MJSON::PP -e '
+    local \$/; open(my \$g, q(<), \$ARGV[0]) or exit 9; my \$gold = decode_json(<\$g>);
+    open(my \$r, q(<), \$ARGV[1]) or exit 9; my \$run = decode_json(<\$r>);
+    my @c = @{\$gold->{fixtures}[0]{cases}}; my @s = @{\$run->{sentences}};
+    exit 8 unless @c == @s && \$run->{generation}{strategy} eq q(greedy);
+    for my \$k (0 .. \$#c) {
+        my \$want = \$c[\$k]{greedy}; my \$p = \$s[\$k]{prompt_length};
+        exit 7 unless join(q(,), @\$want) eq join(q(,), @{\$s[\$k]{token_ids}});
+        exit 6 unless \$p > 0 && \$p < @\$want && !\$s[\$k]{generated}[\$p - 1] &&
+                      \$s[\$k]{generated}[\$p];
+        exit 5 unless @{\$s[\$k]{attentions}[0]{weights}} == @\$want;
+    }
+    exit 0' $FIX/goldens/lgen-llava.json $TMP/gen/p.json"
+expect_fail "Qwen2-VL: --generate refused by name" 2 "--pairs and --generate are not available for qwen2_vl with --image (llava generates)" -- \
+    "$MHAVIZ" run --model "$FIX/qwen2-vl-f32" --image "$IMG" --generate 3 --out "$TMP/out" \
+    "$TMP/p.txt"
+
 # an empty --image names no file: a usage error, not "mhaviz: cannot open"
 expect_fail "--image ''" 2 "--image needs a file" -- \
     "$MHAVIZ" run --model "$FIX/llava-f32" --image '' --out "$TMP/out" "$TMP/p.txt"
