@@ -46,7 +46,8 @@ static const char run_usage[] =
     "                  [--pairs | --generate N [--greedy]] [--align-layer L]\n"
     "                  [--src-lang CODE] [--tgt-lang CODE]\n"
     "                  [--no-resize] [--interpolate-pos] [--query cls|pool|ROW,COL]\n"
-    "                  [--image FILE | --vision-tower] [--contacts] [--global SPEC]\n"
+    "                  [--image FILE | --vision-tower | --text-tower] [--contacts]\n"
+    "                  [--global SPEC]\n"
     "                  FILE\n"
     "\n"
     "Runs the model on each non-empty line of FILE (- for stdin) and draws the attention\n"
@@ -135,6 +136,13 @@ static const char run_usage[] =
     "                   lists images, drawn as for clip_vision_model (see above;\n"
     "                   qwen2_vl's and qwen2_5_vl's patches row by row, no [CLS]: --query\n"
     "                   ROW,COL; windows: zero outside)\n"
+    "  --text-tower     the text tower of a dual image-text model (clip, siglip,\n"
+    "                   chinese_clip) instead of its vision tower: FILE holds sentences,\n"
+    "                   tokenized by the checkpoint's tokenizer.json or vocab.txt\n"
+    "                   (chinese_clip's BertTokenizer; SigLIP's spiece.model is not read:\n"
+    "                   --ids), not padded (the processors' default); a sentence longer than\n"
+    "                   max_position_embeddings (77 for CLIP) is refused, or cut with\n"
+    "                   --truncate as the tokenizer's truncation cuts it\n"
     "  Whisper (whisper): FILE lists WAV files with their transcripts, AUDIO<TAB>TRANSCRIPT\n"
     "  a line with --pairs (a relative path is tried beside FILE too); each WAV (PCM 8-32\n"
     "  bit or float, mono, at the feature extractor's rate: 16000 Hz) becomes log-mel\n"
@@ -285,6 +293,7 @@ typedef struct {
     const char *query;     /* --query cls|pool|R,C (vision models), or NULL */
     const char *image;     /* --image FILE (models that read an image with their prompt) */
     int vision_tower;      /* --vision-tower: such a model's vision tower alone */
+    int text_tower;        /* --text-tower: a dual image-text model's text tower */
     const run_llava_image *llava; /* that image, read and preprocessed, or NULL */
     int contacts;          /* --contacts: ESM's predicted contacts */
     const char *global;    /* --global SPEC (Longformer, LED), or NULL: no global tokens */
@@ -497,6 +506,7 @@ static int parse(int argc, char **argv, run_opts *o)
         {"interpolate-pos", no_argument, 0, 0x305},
         {"image", required_argument, 0, 0x307},
         {"vision-tower", no_argument, 0, 0x308},
+        {"text-tower", no_argument, 0, 0x3c0},
         {"contacts", no_argument, 0, 0x309},
         {"global", required_argument, 0, 0x30a},
         {0, 0, 0, 0},
@@ -512,6 +522,7 @@ static int parse(int argc, char **argv, run_opts *o)
         case 0x305: o->interpolate_pos = 1; break;
         case 0x307: o->image = optarg; break;
         case 0x308: o->vision_tower = 1; break;
+        case 0x3c0: o->text_tower = 1; break;
         case 0x309: o->contacts = 1; break;
         case 0x30a: {
             mhv_error e;
@@ -1183,6 +1194,38 @@ fail_figs:
     return st;
 }
 
+/* --text-tower: job->m becomes the text tower of the dual model opened (*owner, closed
+ * after it), read with the checkpoint's tokenizer. */
+static mhv_status run_text_tower(const char *dir, run_opts *o, cli_job *job, mhv_model **owner,
+                                 char *title, size_t title_size, mhv_error *err)
+{
+    mhv_status st;
+    if (o->vision_tower || o->image)
+        return mhv_fail(err, MHV_EUSAGE, "", "--text-tower takes neither --vision-tower nor "
+                        "--image");
+    if ((st = mhv_model_open_text_tower(job->m, err)))
+        return st;
+    *owner = job->m;
+    job->m = (*owner)->text_model;
+    (*owner)->text_model = NULL;
+    if (!job->tok && (st = mhv_tok_open_dir(dir, &job->tok, err))) {
+        if (o->mode != INPUT_IDS) /* ids need no tokenizer: labelled by their ids */
+            return st;
+        if (st != MHV_EIO) { /* as cli_open_model: a tokenizer mhaviz cannot read */
+            char why[1100];
+            mhv_error_format(err, why, sizeof why);
+            cli_say("warning: %s; tokens are labelled by their ids", why);
+        }
+    }
+    *err = (mhv_error){0};
+    if (!o->fig.model_name) { /* titles say whose tower it is */
+        mhv_modelname_of_dir(dir, title, title_size - 16);
+        strcat(title, " text tower");
+        o->fig.model_name = title;
+    }
+    return MHV_OK;
+}
+
 int cmd_run(int argc, char **argv)
 {
     run_opts o;
@@ -1204,6 +1247,9 @@ int cmd_run(int argc, char **argv)
     if (o.contacts && (st = run_contacts_check(job.m, &err)))
         goto done;
     if (o.global && (st = run_global_model(o.global, job.m, &err)))
+        goto done;
+    if (o.text_tower && (st = run_text_tower(dir, &o, &job, &owner, tower_name,
+                                             sizeof tower_name, &err)))
         goto done;
     cli_tok_warn(job.tok);
     if (o.vision_tower) { /* LLaVA's tower alone, run as the vision model it is */
@@ -1243,9 +1289,9 @@ int cmd_run(int argc, char **argv)
                  : !job.m->cfg.image_optional)) {
         st = mhv_fail(&err, MHV_EUSAGE, "", !o.image
                       ? "%s reads an image with each prompt: give it with --image FILE"
-                      : o.pairs ? "--pairs and --generate are not available for %s"
-                                : "--pairs and --generate are not available for %s with "
-                                  "--image (llava generates)", job.m->cfg.arch);
+                      : o.pairs ? "--pairs is not available for %s with --image"
+                                : "--generate is not available for %s with --image yet "
+                                  "(llava generates)", job.m->cfg.arch);
         goto done;
     }
     if (job.m->cfg.enc_dec && o.rows && o.fig.html) {

@@ -1,4 +1,5 @@
-/* run_llava.h - `mhaviz run` on LLaVA (models that read an image with their prompt): each
+/* run_llava.h - `mhaviz run` on LLaVA and Qwen2-VL (models that read an image with their
+ * prompt; Qwen2-VL's image token <|image_pad|>, one token per merged block of patches): each
  * line of FILE is a prompt holding the image token once ("USER: <image>\nWhat is this?
  * ASSISTANT:", \n written as a backslash and n), the image is --image's, preprocessed as
  * the model's image processor says; the image token becomes one token per image feature, as

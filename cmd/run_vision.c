@@ -364,9 +364,10 @@ mhv_status run_vision(const run_vis_opts *o, mhv_model *m, mhv_forward_ctx *fc, 
         return mhv_fail(err, MHV_EUSAGE, "", "--query cls: %s has no [CLS] token (give --query "
                         "ROW,COL%s)", c->arch, m->pool_probe ? " or pool" : "");
     if (c->swin && (fo->html || o->aggregate))
-        return mhv_fail(err, MHV_EUNSUPPORTED, "", "%s is not available for swin yet (its "
-                        "stages have token grids of their own: give png, svg, pdf or json)",
-                        fo->html ? "--format html" : "--aggregate");
+        return mhv_fail(err, MHV_EUNSUPPORTED, "", "%s is not available for %s yet (its "
+                        "stages have token grids of their own%s)",
+                        fo->html ? "--format html" : "--aggregate", c->arch,
+                        fo->html ? ": give png, svg, pdf or json" : "");
     /* a model without [CLS] but with a pooling head (SigLIP) draws its probe by default */
     int pool = o->query_pool || (!o->query_patch && c->vision_extra == 0 && m->pool_probe);
     if (pool && !m->pool_probe)

@@ -181,6 +181,34 @@ static void test_deberta_v1(void **state)
     config_refused("{\"model_type\": \"deberta\", \"pos_att_type\": [1]}", "holds a non-string");
 }
 
+/* DeBERTa v2 and SEW-D read pos_att_type as v1 does (one parser): the string form stripped and
+ * lowercased, null as absent (DebertaV2Config's None: no terms), an unknown or
+ * repeated entry refused (transformers would count it in the scale without a term). */
+static void test_deberta_v2_pos_att_type(void **state)
+{
+    (void)state;
+    mhv_config c;
+    config_ok("{\"model_type\": \"deberta-v2\", \"relative_attention\": true, "
+              "\"pos_att_type\": \" P2C | c2p\"}", &c);
+    assert_int_equal(c.rel_c2p, 1);
+    assert_int_equal(c.rel_p2c, 1);
+    assert_int_equal(c.rel_scale_terms, 3);
+    config_ok("{\"model_type\": \"deberta-v2\", \"relative_attention\": true, "
+              "\"pos_att_type\": null}", &c);
+    assert_int_equal(c.rel_c2p, 0);
+    assert_int_equal(c.rel_p2c, 0);
+    assert_int_equal(c.rel_scale_terms, 1);
+    config_ok("{\"model_type\": \"deberta-v2\", \"relative_attention\": true}", &c);
+    assert_int_equal(c.rel_scale_terms, 1); /* DebertaV2Config's None */
+    config_ok("{\"model_type\": \"sew-d\"}", &c);
+    assert_int_equal(c.rel_scale_terms, 3); /* SEWDConfig's ("p2c", "c2p") */
+    config_refused("{\"model_type\": \"deberta-v2\", \"pos_att_type\": \"c2p|foo\"}",
+                   "unsupported pos_att_type 'foo'");
+    config_refused("{\"model_type\": \"deberta-v2\", \"pos_att_type\": \"c2p|C2P\"}",
+                   "pos_att_type lists 'c2p' twice");
+    config_refused("{\"model_type\": \"deberta-v2\", \"pos_att_type\": 3}", "is not a list");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -188,6 +216,7 @@ int main(void)
         cmocka_unit_test(test_pegasus),
         cmocka_unit_test(test_blenderbot),
         cmocka_unit_test(test_deberta_v1),
+        cmocka_unit_test(test_deberta_v2_pos_att_type),
     };
     return cmocka_run_group_tests_name("enc_configs", tests, NULL, NULL);
 }

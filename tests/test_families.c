@@ -94,6 +94,14 @@ static void check_golden(const char *file)
     mhv_error err = {0};
     if (mhv_model_open(path, &m, &err) != MHV_OK)
         fail_msg("%s: %s: %s", fixture, err.file, err.msg);
+    mhv_model *whole = NULL; /* "tower": "text": a dual encoder's text tower */
+    const cJSON *tower = cJSON_GetObjectItem(g, "tower");
+    if (tower && strcmp(tower->valuestring, "text") == 0) {
+        if (mhv_model_open_text_tower(m, &err) != MHV_OK)
+            fail_msg("%s: %s: %s", fixture, err.file, err.msg);
+        whole = m;
+        m = whole->text_model;
+    }
     mhv_heads sel;
     assert_int_equal(mhv_heads_parse("all", m->cfg.num_layers, m->cfg.num_heads, &sel, NULL), 0);
     const cJSON *s;
@@ -192,7 +200,7 @@ static void check_golden(const char *file)
     assert_true(count > 0);
     print_message("%s: %d sentences within %.2g\n", fixture, count, tol);
     mhv_heads_free(&sel);
-    mhv_model_close(m);
+    mhv_model_close(whole ? whole : m);
     cJSON_Delete(g);
 }
 

@@ -270,6 +270,14 @@ static void test_config_refusals(void **state)
                           "unsupported pos_att_type 'p2p'");
     expect_config_refusal("{\"model_type\": \"sew\", \"squeeze_factor\": 0}",
                           "squeeze_factor");
+    /* strides multiplying past INT_MAX (65536^7 overflowed the samples a frame steps) */
+    expect_config_refusal("{\"model_type\": \"wav2vec2\", \"conv_dim\": [4, 4, 4], "
+                          "\"conv_kernel\": [3, 3, 3], \"conv_stride\": [65536, 65536, 65536]}",
+                          "conv_stride multiply to more than 2147483647 samples a frame");
+    expect_config_refusal("{\"model_type\": \"sew\", \"squeeze_factor\": 65536, "
+                          "\"conv_dim\": [4, 4], \"conv_kernel\": [3, 3], "
+                          "\"conv_stride\": [256, 256]}",
+                          "conv_stride and squeeze_factor multiply to more than");
     mhv_config c;
     mhv_error err = {0};
     const char *ok = "{\"model_type\": \"wav2vec2\"}";

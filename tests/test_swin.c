@@ -264,6 +264,12 @@ static void test_refusals(void **state)
                       "\"pretrained_window_sizes\": [8]}";
     assert_int_equal(mhv_config_parse(pre, strlen(pre), "config.json", &cfg, &err), MHV_EFORMAT);
     assert_non_null(strstr(err.msg, "pretrained_window_sizes has 1 entries for 2 stages"));
+    /* 65536 x 65536 patches: past the positions (their count overflowed int) */
+    const char *huge = "{\"model_type\": \"swin\", \"image_size\": 65536, \"patch_size\": 1}";
+    assert_int_equal(mhv_config_parse(huge, strlen(huge), "config.json", &cfg, &err),
+                     MHV_EFORMAT);
+    assert_non_null(strstr(err.msg, "image_size / patch_size gives too many patches "
+                                    "(65536 x 65536)"));
     const char *v2abs = "{\"model_type\": \"swinv2\", \"use_absolute_embeddings\": true}";
     assert_int_equal(mhv_config_parse(v2abs, strlen(v2abs), "config.json", &cfg, &err),
                      MHV_EUNSUPPORTED);

@@ -61,9 +61,10 @@ mhv_status mhv_attn_alloc_rows(mhv_attn *out, const mhv_heads *sel, int n, const
             memcpy(out->row_ids, row_ids, (size_t)nrows * sizeof *out->row_ids);
     }
     if (!out->heads || !out->buf || (row_ids && !out->row_ids)) {
+        int count = out->count; /* (mhv_attn_free clears it) */
         mhv_attn_free(out);
         return mhv_fail(err, MHV_ENOMEM, "", "out of memory for %d attention maps of %d tokens",
-                        out->count, n);
+                        count, n);
     }
     for (int slot = 0; slot < out->count; slot++) {
         out->heads[slot].w = out->buf + (size_t)slot * map;
@@ -126,10 +127,10 @@ mhv_status mhv_attn_alloc_seq2seq(mhv_attn *out, const mhv_heads *sel, int enc_l
     out->heads = calloc((size_t)out->count + 1, sizeof *out->heads);
     out->buf = alloc_maps(bytes);
     if (!out->heads || !out->buf) {
+        int count = out->count; /* (mhv_attn_free clears it) */
         mhv_attn_free(out);
         return mhv_fail(err, MHV_ENOMEM, "",
-                        "out of memory for %d attention maps of %d and %d tokens", out->count, ns,
-                        nt);
+                        "out of memory for %d attention maps of %d and %d tokens", count, ns, nt);
     }
     int slot = 0;
     size_t off = 0;

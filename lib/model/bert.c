@@ -91,12 +91,15 @@ static const variant variants[] = {
     {"megatron-bert", "bert.", .pre = &megatron, .sizes = &megatron_sizes},
     {"longformer", "longformer.", ROBERTA_POS, .sizes = &longformer_sizes, .windowed = 1},
     {"big_bird", "bert.", .sizes = &bigbird_sizes, .bigbird = 1},
+    /* Chinese-CLIP's text tower (ChineseCLIPTextModel; ChineseCLIPModel's text model through
+     * mhv_model_open_text_tower): BERT, BertConfig's defaults */
+    {"chinese_clip_text_model", "bert.", .sizes = &data2vec_sizes},
 };
 
 static const char *const model_types[] = {"bert", "roberta", "xlm-roberta", "camembert",
                                           "electra", "ernie", "data2vec-text",
                                           "xlm-roberta-xl", "megatron-bert", "longformer",
-                                          "big_bird", NULL};
+                                          "big_bird", "chinese_clip_text_model", NULL};
 
 static const variant *variant_of(const mhv_config *c)
 {

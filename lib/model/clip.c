@@ -1,4 +1,4 @@
-/* clip.c - the vision towers of CLIP, SigLIP, OWL-ViT and OWLv2 (CLIPVisionModel,
+/* clip.c - the vision towers of CLIP, SigLIP, OWL-ViT, OWLv2 and Chinese-CLIP (CLIPVisionModel,
  * SiglipVisionModel, OwlViTVisionModel, Owlv2VisionModel, and the vision_model of CLIPModel /
  * SiglipModel / OwlViTModel / Owlv2Model and of the OWL object-detection models, whose sizes
  * are config.json's vision_config):
@@ -24,7 +24,8 @@
 static const char *const model_types[] = {"clip_vision_model", "siglip_vision_model", "clip",
                                           "siglip", "owlvit_vision_model", "owlvit",
                                           "owlv2_vision_model", "owlv2", "siglip2_vision_model",
-                                          "siglip2", NULL};
+                                          "siglip2", "chinese_clip_vision_model",
+                                          "chinese_clip", NULL};
 
 /* OWL-ViT and OWLv2 (OwlViTVisionModel, Owlv2VisionModel, and the vision_model of their
  * whole and object-detection models): CLIP's tower with its pre-LayerNorm named
@@ -43,6 +44,8 @@ static const variant variants[] = {
     {"owlvit_vision_model", 0, 768, 32, 0}, {"owlvit", 1, 768, 32, 0},
     {"owlv2_vision_model", 0, 768, 16, 0},  {"owlv2", 1, 768, 16, 0},
     {"siglip2_vision_model", 0, 0, 16, 1}, {"siglip2", 1, 0, 16, 1},
+    /* Chinese-CLIP's vision tower is CLIP's (ChineseCLIPVisionModel) */
+    {"chinese_clip_vision_model", 0, 224, 32, 0}, {"chinese_clip", 1, 224, 32, 0},
 };
 
 static const variant *variant_of(const mhv_config *c)

@@ -25,61 +25,6 @@ static int is_v1(const mhv_config *c)
     return strcmp(c->arch, "deberta") == 0;
 }
 
-/* One entry of v1's pos_att_type into c: c2p or p2c, once each (every entry counts in the
- * scale, so anything else, or an entry twice, would change it without a term). */
-static mhv_status v1_term(mhv_config *c, const char *e, const char *name, mhv_error *err)
-{
-    int *flag = strcmp(e, "c2p") == 0 ? &c->rel_c2p : strcmp(e, "p2c") == 0 ? &c->rel_p2c : NULL;
-    if (!flag)
-        return mhv_fail(err, MHV_EUNSUPPORTED, name, "unsupported pos_att_type '%.20s'", e);
-    if (*flag)
-        return mhv_fail(err, MHV_EUNSUPPORTED, name, "pos_att_type lists '%s' twice", e);
-    *flag = 1;
-    c->rel_scale_terms++;
-    return MHV_OK;
-}
-
-/* v1's pos_att_type as DebertaConfig keeps it: a list, or a "c2p|p2c" string split on '|',
- * each field stripped and lowercased. */
-static mhv_status v1_pos_att_type(const cJSON *root, mhv_config *c, const char *name,
-                                  mhv_error *err)
-{
-    const cJSON *pat = mhv_json_get(root, "pos_att_type");
-    c->rel_scale_terms = 1;
-    mhv_status st = MHV_OK;
-    if (!pat || cJSON_IsNull(pat))
-        return MHV_OK;
-    if (cJSON_IsArray(pat)) {
-        const cJSON *it;
-        cJSON_ArrayForEach(it, pat)
-        {
-            if (!cJSON_IsString(it))
-                return mhv_fail(err, MHV_EFORMAT, name, "field 'pos_att_type' holds a non-string");
-            if ((st = v1_term(c, it->valuestring, name, err)))
-                return st;
-        }
-        return MHV_OK;
-    }
-    if (!cJSON_IsString(pat))
-        return mhv_fail(err, MHV_EFORMAT, name, "field 'pos_att_type' is not a list");
-    for (const char *p = pat->valuestring; p && !st;) {
-        const char *end = strchr(p, '|');
-        size_t len = end ? (size_t)(end - p) : strlen(p);
-        while (len && strchr(" \t\n\r\f\v", p[len - 1])) /* Python's strip() */
-            len--;
-        while (len && strchr(" \t\n\r\f\v", *p))
-            p++, len--;
-        char e[24];
-        size_t k = 0;
-        for (; k < len && k < sizeof e - 1; k++)
-            e[k] = (char)(p[k] >= 'A' && p[k] <= 'Z' ? p[k] - 'A' + 'a' : p[k]);
-        e[k] = '\0';
-        st = v1_term(c, e, name, err);
-        p = end ? end + 1 : NULL;
-    }
-    return st;
-}
-
 /* DebertaConfig (v1): transformers reads no buckets, shared keys, norm of the relative
  * embeddings, head size or convolution for it, so neither does this. */
 static mhv_status v1_config(const cJSON *root, mhv_config *c, const char *name, mhv_error *err)
@@ -102,7 +47,7 @@ static mhv_status v1_config(const cJSON *root, mhv_config *c, const char *name, 
                            &c->rel_max, name, err)) ||
         (st = mhv_json_int(root, "embedding_size", c->hidden_size, 1, MHV_MAX_HIDDEN,
                            &c->embedding_size, name, err)) ||
-        (st = v1_pos_att_type(root, c, name, err)))
+        (st = mhv_disent_pos_att_type(root, 0, 0, c, name, err)))
         return st;
     if (talking)
         return mhv_fail(err, MHV_EUNSUPPORTED, name, "talking_head is not supported (scores "

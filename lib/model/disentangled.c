@@ -9,38 +9,72 @@
 
 #include "base/json.h"
 
+/* One entry of pos_att_type into c: c2p or p2c, once each (transformers counts every entry
+ * in the scale, so anything else, or an entry twice, would change it without a term). */
+static mhv_status pos_att_term(mhv_config *c, const char *e, const char *name, mhv_error *err)
+{
+    int *flag = strcmp(e, "c2p") == 0 ? &c->rel_c2p : strcmp(e, "p2c") == 0 ? &c->rel_p2c : NULL;
+    if (!flag)
+        return mhv_fail(err, MHV_EUNSUPPORTED, name, "unsupported pos_att_type '%.20s'", e);
+    if (*flag)
+        return mhv_fail(err, MHV_EUNSUPPORTED, name, "pos_att_type lists '%s' twice", e);
+    *flag = 1;
+    c->rel_scale_terms++;
+    return MHV_OK;
+}
+
+mhv_status mhv_disent_pos_att_type(const cJSON *root, int def_c2p, int def_p2c, mhv_config *c,
+                                   const char *name, mhv_error *err)
+{
+    const cJSON *pat = mhv_json_get(root, "pos_att_type");
+    c->rel_c2p = c->rel_p2c = 0;
+    c->rel_scale_terms = 1;
+    mhv_status st = MHV_OK;
+    if (!pat) {
+        c->rel_c2p = def_c2p, c->rel_p2c = def_p2c;
+        c->rel_scale_terms = 1 + def_c2p + def_p2c;
+        return MHV_OK;
+    }
+    if (cJSON_IsArray(pat)) {
+        const cJSON *it;
+        cJSON_ArrayForEach(it, pat)
+        {
+            if (!cJSON_IsString(it))
+                return mhv_fail(err, MHV_EFORMAT, name, "field 'pos_att_type' holds a non-string");
+            if ((st = pos_att_term(c, it->valuestring, name, err)))
+                return st;
+        }
+        return MHV_OK;
+    }
+    if (!cJSON_IsString(pat))
+        return mhv_fail(err, MHV_EFORMAT, name, "field 'pos_att_type' is not a list");
+    for (const char *p = pat->valuestring; p && !st;) {
+        const char *end = strchr(p, '|');
+        size_t len = end ? (size_t)(end - p) : strlen(p);
+        while (len && strchr(" \t\n\r\f\v", p[len - 1])) /* Python's strip() */
+            len--;
+        while (len && strchr(" \t\n\r\f\v", *p))
+            p++, len--;
+        char e[24];
+        size_t k = 0;
+        for (; k < len && k < sizeof e - 1; k++)
+            e[k] = (char)(p[k] >= 'A' && p[k] <= 'Z' ? p[k] - 'A' + 'a' : p[k]);
+        e[k] = '\0';
+        st = pos_att_term(c, e, name, err);
+        p = end ? end + 1 : NULL;
+    }
+    return st;
+}
+
 mhv_status mhv_disent_config(const cJSON *root, int rel, const mhv_disent_defaults *def,
                              mhv_config *c, const char *name, mhv_error *err)
 {
     mhv_status st;
     if (c->rel_buckets < 1)
         c->rel_buckets = 0;
-    /* pos_att_type: a list, or the old "p2c|c2p" string */
-    const cJSON *pat = mhv_json_get(root, "pos_att_type");
-    if (pat && cJSON_IsString(pat)) {
-        c->rel_c2p = strstr(pat->valuestring, "c2p") != NULL;
-        c->rel_p2c = strstr(pat->valuestring, "p2c") != NULL;
-    } else if (pat && cJSON_IsArray(pat)) {
-        const cJSON *it;
-        cJSON_ArrayForEach(it, pat)
-        {
-            if (!cJSON_IsString(it))
-                return mhv_fail(err, MHV_EFORMAT, name, "field 'pos_att_type' holds a non-string");
-            if (strcmp(it->valuestring, "c2p") == 0)
-                c->rel_c2p = 1;
-            else if (strcmp(it->valuestring, "p2c") == 0)
-                c->rel_p2c = 1;
-            else
-                return mhv_fail(err, MHV_EUNSUPPORTED, name, "unsupported pos_att_type '%.20s'",
-                                it->valuestring);
-        }
-    } else if (pat) {
-        return mhv_fail(err, MHV_EFORMAT, name, "field 'pos_att_type' is not a list");
-    } else {
-        c->rel_c2p = def->c2p, c->rel_p2c = def->p2c;
-    }
+    if ((st = mhv_disent_pos_att_type(root, def->c2p, def->p2c, c, name, err)))
+        return st;
     c->rel_attention = rel;
-    c->rel_scale_terms = 1 + c->rel_c2p + c->rel_p2c; /* with or without relative_attention */
     if (!rel)
         c->rel_c2p = c->rel_p2c = 0; /* the terms need relative_attention */
     if (c->rel_max < 1)

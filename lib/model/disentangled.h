@@ -23,6 +23,13 @@ typedef struct {
     const char *norm_rel_ebd; /* an absent norm_rel_ebd */
 } mhv_disent_defaults;
 
+/* pos_att_type as the configs keep it (a list, or the old "c2p|p2c" string split on '|', each
+ * field stripped and lowercased) into c->rel_c2p, rel_p2c and rel_scale_terms
+ * (1 + the entries: transformers counts them with or without relative_attention); absent:
+ * the terms def_c2p, def_p2c. Entries other than c2p and p2c, or one twice, are refused. */
+mhv_status mhv_disent_pos_att_type(const struct cJSON *root, int def_c2p, int def_p2c,
+                                   mhv_config *c, const char *name, mhv_error *err);
+
 /* The DeBERTa-v2 form's relative settings into c, after c->max_positions,
  * c->rel_max (max_relative_positions, < 1: max_positions), c->rel_buckets
  * (position_buckets, < 1: none) and c->rel_share_key are read: pos_att_type (a list, or the

@@ -14,6 +14,7 @@ static const mhv_family *const families[] = {
     &mhv_family_modernbert,
     &mhv_family_vit,
     &mhv_family_clip,
+    &mhv_family_clip_text,
     &mhv_family_beit,
     &mhv_family_dinov3,
     &mhv_family_aimv2,

@@ -85,6 +85,7 @@ extern const mhv_family mhv_family_mpnet;
 extern const mhv_family mhv_family_modernbert;
 extern const mhv_family mhv_family_vit;
 extern const mhv_family mhv_family_clip;
+extern const mhv_family mhv_family_clip_text;
 extern const mhv_family mhv_family_beit;
 extern const mhv_family mhv_family_dinov3;
 extern const mhv_family mhv_family_aimv2;

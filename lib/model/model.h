@@ -233,6 +233,10 @@ void mhv_model_close(mhv_model *m);
 mhv_status mhv_model_open_part(const mhv_model *m, const mhv_config *c,
                                const char *const (*renames)[2], int count, mhv_model **out,
                                mhv_error *err);
+/* The text tower of dual-encoder model m (clip, siglip, chinese_clip: text_config, the
+ * text_model. weights) as m->text_model, a model of its own (closed with m).
+ * MHV_EUSAGE for a model without one. */
+mhv_status mhv_model_open_text_tower(mhv_model *m, mhv_error *err);
 /* Vision models: the tokens of an image of the model's own image_size (the extra tokens,
  * then the patches row by row); 0 for models that read text. */
 int mhv_model_image_tokens(const mhv_model *m);

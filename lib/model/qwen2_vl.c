@@ -234,7 +234,8 @@ static mhv_status tower_pass(mhv_nn *nn, const mhv_model *m, int n, mhv_capture 
     int NM = n / (M * M), rms = c->qvl_tower == 2;
     const mhv_decoder dec = {rms ? MHV_NORM_RMS : MHV_NORM_LAYER, MHV_RESIDUAL_SEQUENTIAL,
                              rms ? MHV_MLP_GATED : MHV_MLP_PLAIN, NULL};
-    float *patches, *mout;
+    float *patches; /* (n, C*T*P*P) each patch as the Conv3d kernel reads it */
+    float *mout;    /* (n / M^2, qvl_out) the merger's output */
     mhv_decoder_scratch s = {
         .rope_half = half, .embed_width = K > MM ? K : MM,
         .extra = {{&patches, (size_t)n * (size_t)K},
@@ -248,8 +249,9 @@ static mhv_status tower_pass(mhv_nn *nn, const mhv_model *m, int n, mhv_capture 
         windows |= layer_windowed(c, l);
     if (windows && (st = mhv_nn_reserve_bias(nn, n, err)))
         return st;
-    int *pos = malloc((size_t)n * 2 * sizeof *pos), *win = malloc((size_t)n * sizeof *win);
-    unsigned char *axis = malloc((size_t)half);
+    int *pos = malloc((size_t)n * 2 * sizeof *pos);         /* (2, n) row, column */
+    int *win = malloc((size_t)n * sizeof *win);             /* (n,) window of each patch */
+    unsigned char *axis = malloc((size_t)half);             /* (half,) 0 rows, 1 columns */
     if (!pos || !win || !axis) {
         free(pos), free(win), free(axis);
         return mhv_fail(err, MHV_ENOMEM, m->dir, "out of memory for %d patches", n);
@@ -632,12 +634,13 @@ static mhv_status qvl_forward(mhv_nn *nn, const mhv_model *m, const int32_t *ids
                         tokens);
     int d = t->cfg.head_dim, half = d / 2;
     size_t NH = (size_t)n * (size_t)half;
+    /* feats (tokens, H) */
     float *feats = malloc((size_t)tokens * (size_t)c->hidden_size * sizeof *feats);
-    float *cos_t = malloc(NH * sizeof *cos_t), *sin_t = malloc(NH * sizeof *sin_t);
-    float *inv = malloc((size_t)half * sizeof *inv);
-    int32_t *row = malloc((size_t)n * sizeof *row);
-    int *pos = malloc((size_t)n * 3 * sizeof *pos);
-    unsigned char *axis = malloc((size_t)half);
+    float *cos_t = malloc(NH * sizeof *cos_t), *sin_t = malloc(NH * sizeof *sin_t); /* (n, half) */
+    float *inv = malloc((size_t)half * sizeof *inv);    /* (half,) */
+    int32_t *row = malloc((size_t)n * sizeof *row);     /* (n,) feature row of each token, -1 */
+    int *pos = malloc((size_t)n * 3 * sizeof *pos);     /* (3, n) time, height, width */
+    unsigned char *axis = malloc((size_t)half);         /* (half,) the axis of each pair */
     if (!feats || !cos_t || !sin_t || !inv || !row || !pos || !axis) {
         st = mhv_fail(err, MHV_ENOMEM, m->dir, "out of memory for %d tokens", n);
         goto out;
@@ -650,8 +653,9 @@ static mhv_status qvl_forward(mhv_nn *nn, const mhv_model *m, const int32_t *ids
     for (int i = 0; i < n; i++)
         row[i] = ids[i] == c->image_token_id ? i - at : -1;
     mrope_positions(n, at, count, mrows, mcols, pos);
-    for (int j = 0; j < half; j++)
-        axis[j] = j < c->mrope_section[0] ? 0 : j < c->mrope_section[0] + c->mrope_section[1] ? 1 : 2;
+    int t_end = c->mrope_section[0], h_end = t_end + c->mrope_section[1];
+    for (int j = 0; j < half; j++) /* pairs of the time, then height, then width sections */
+        axis[j] = j < t_end ? 0 : j < h_end ? 1 : 2;
     mhv_rope_inv_freq(&t->cfg.rope, d, inv);
     mhv_rope_table_axes(inv, half, n, pos, axis, cos_t, sin_t);
     nn->embed_given = feats, nn->embed_given_row = row, nn->embed_given_used = 0;

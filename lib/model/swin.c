@@ -1,6 +1,7 @@
-/* swin.c - Swin Transformer (SwinModel, SwinForImageClassification) and Swin V2 (below): a
- * hierarchical vision transformer. The image, padded with zeros to whole patches, is cut into patch_size^2
- * patches projected to embed_dim channels and LayerNormed (no [CLS], no positions); stage s
+/* swin.c - Swin Transformer (SwinModel, SwinForImageClassification), Swin V2 and DonutSwin
+ * (below): hierarchical vision transformers. The image, padded with zeros to whole patches,
+ * is cut into patch_size^2 patches projected to embed_dim channels and LayerNormed (no
+ * [CLS], no positions); stage s
  * runs depths[s] pre-norm layers over its grid with num_heads[s] heads, then (but the last)
  * merges each 2x2 block of tokens into one of twice the channels (the grid padded to even
  * sides first): LN(4C) and a linear layer to 2C without bias.
@@ -158,8 +159,11 @@ static mhv_status swin_config(const cJSON *root, mhv_config *c, const char *name
     c->vision = 1;
     c->vision_extra = 0;
     c->vision_pos = MHV_VPOS_ALWAYS; /* any size: padded to whole patches and windows */
-    int side = (c->image_size + c->patch_size - 1) / c->patch_size;
-    c->max_positions = side * side;
+    long side = (c->image_size + c->patch_size - 1) / c->patch_size;
+    if (side * side > MHV_MAX_POSITIONS) /* 65536 / 1 squared is past int */
+        return mhv_fail(err, MHV_EFORMAT, name, "image_size / patch_size gives too many "
+                        "patches (%ld x %ld)", side, side);
+    c->max_positions = (int)(side * side);
     c->vocab_size = 1;
     return MHV_OK;
 }

@@ -222,6 +222,14 @@ static mhv_status speech_config(const cJSON *root, mhv_config *c, const char *na
     if (wavlm && c->rel_pos_buckets / 2 / 2 < 1)
         return mhv_fail(err, MHV_EFORMAT, name, "num_buckets %d is too small (4 at least)",
                         c->rel_pos_buckets);
+    /* the samples a frame steps (mhv_config_speech_ratio): bounded, so their product is a
+     * number (65536^7 overflowed); a step past INT_MAX samples makes no frame of any WAV */
+    long step = c->speech_squeeze > 1 ? c->speech_squeeze : 1;
+    for (int i = 0; i < ns; i++)
+        if (__builtin_mul_overflow(step, (long)c->speech_conv_stride[i], &step) ||
+            step > INT_MAX)
+            return mhv_fail(err, MHV_EFORMAT, name, "conv_stride%s multiply to more than %d "
+                            "samples a frame", sew ? " and squeeze_factor" : "", INT_MAX);
     c->speech = 1;
     c->speech_convs = nd;
     c->layer_norm_eps = (float)eps;

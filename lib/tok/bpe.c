@@ -34,6 +34,9 @@ struct mhv_bpe {
     int byte_fallback, fuse_unk, ignore_merges;
     int32_t byte_tok[256]; /* ids of "<0x00>".."<0xFF>" for byte fallback, -1 if absent */
     int32_t n_model;       /* ids >= n_model are added tokens, not the model's pieces */
+    char eow[32];          /* end_of_word_suffix (CLIP's "</w>"): the last character's piece
+                            * is looked up with it, "" for none */
+    size_t eow_len;
     char file[512];
 };
 
@@ -235,13 +238,21 @@ static mhv_status parse_bpe_model(mhv_bpe *b, const cJSON *model, mhv_error *err
     const cJSON *drop = mhv_json_get(model, "dropout");
     if (drop && !(cJSON_IsNumber(drop) && drop->valuedouble == 0))
         return mhv_fail(err, MHV_EUNSUPPORTED, f, "BPE dropout is not supported");
+    const char *eow;
     if ((st = jempty(model, "continuing_subword_prefix", f, err)) ||
-        (st = jempty(model, "end_of_word_suffix", f, err)) ||
+        (st = mhv_json_str(model, "end_of_word_suffix", "", &eow, f, err)) ||
         (st = mhv_json_bool(model, "fuse_unk", 0, &b->fuse_unk, f, err)) ||
         (st = mhv_json_bool(model, "byte_fallback", 0, &b->byte_fallback, f, err)) ||
         (st = mhv_json_bool(model, "ignore_merges", 0, &b->ignore_merges, f, err)) ||
         (st = mhv_json_str(model, "unk_token", "", &unk, f, err)))
         return st;
+    b->eow_len = strlen(eow);
+    if (b->eow_len >= sizeof b->eow)
+        return mhv_fail(err, MHV_EUNSUPPORTED, f, "BPE 'end_of_word_suffix' is too long");
+    if (b->eow_len && b->byte_fallback) /* HF falls back to the suffixed piece's bytes */
+        return mhv_fail(err, MHV_EUNSUPPORTED, f, "BPE 'end_of_word_suffix' with "
+                        "'byte_fallback' is not supported");
+    memcpy(b->eow, eow, b->eow_len + 1);
     if (unk[0]) {
         b->unk_id = lookup(b, unk, strlen(unk));
         if (b->unk_id < 0)
@@ -448,9 +459,14 @@ static mhv_status word_symbols(const mhv_bpe *b, const text *w, sym *s, int32_t 
     (void)err;
     int32_t n = 0, unk_c0 = -1, unk_c1 = -1;
     for (size_t i = 0; i < w->n; i++) {
-        char u[4];
+        char u[4 + sizeof b->eow];
         int k = mhv_utf8_encode(w->cp[i], u);
-        int32_t id = lookup(b, u, (size_t)k);
+        size_t klen = (size_t)k;
+        if (i + 1 == w->n && b->eow_len) { /* the word's end: its piece with the suffix */
+            memcpy(u + k, b->eow, b->eow_len);
+            klen += b->eow_len;
+        }
+        int32_t id = lookup(b, u, klen);
         int bytes_ok = 0;
         if (id < 0 && b->byte_fallback) {
             bytes_ok = 1;

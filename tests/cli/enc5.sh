@@ -36,6 +36,18 @@ sparse_ok() {
                 $w->[8][28] > 0 && $w->[8][16] == 0 && $w->[8][15] > 0 && $w->[0][20] > 0 && $w->[28][20] > 0 }' "$1"
 }
 check "big_bird: block_sparse past 28 tokens runs block-sparse" "\"$MHAVIZ\" run --model tests/fixtures/fam-big-bird-mlm-f16 --ids --format json --out \"$TMP/bb\" \"$TMP/ids29.txt\" 2>/dev/null && sparse_ok \"$TMP/bb/ids29.json\""
+# --rows keeps those rows of the full maps, the same bytes (block 0's copies divided back in
+# the kept rows)
+rm -rf "$TMP/bbr"
+same_rows() {
+    perl -MJSON::PP -e 'local $/; open(my $f, "<", $ARGV[0]) or die; open(my $r, "<", $ARGV[1]) or die;
+        my $F = decode_json(<$f>)->{sentences}[0]; my $R = decode_json(<$r>)->{sentences}[0];
+        my @rows = @{$R->{rows}}; exit 1 unless "@rows" eq "5 9 10 11 12 28";
+        for my $k (0 .. $#{$F->{attentions}}) { my $fw = $F->{attentions}[$k]{weights};
+            my $rw = $R->{attentions}[$k]{weights};
+            for my $t (0 .. $#rows) { exit 1 unless "@{$fw->[$rows[$t]]}" eq "@{$rw->[$t]}" } }' "$1" "$2"
+}
+check "big_bird: block-sparse --rows gives the full maps' rows" "\"$MHAVIZ\" run --model tests/fixtures/fam-big-bird-mlm-f16 --ids --rows 5,9:13,28 --format json --out \"$TMP/bbr\" \"$TMP/ids29.txt\" 2>/dev/null && same_rows \"$TMP/bb/ids29.json\" \"$TMP/bbr/ids29.json\""
 # what transformers cannot run: no random blocks; a padded length past the positions
 M=$TMP/bb-norandom
 mkdir -p "$M"

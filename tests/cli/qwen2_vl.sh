@@ -101,6 +101,20 @@ check "qwen2.5-vl --vision-tower: every tower head as transformers', zero outsid
         exit 5 unless \$zeros == 8 * 256 }
     exit 0' $FIX/goldens/qwen2.5-vl-f32.json <$TMP/w/images.json"
 
+# the towers saved alone (qwen2_vl_vision, qwen2_5_vl_vision): vision models of their own
+for tw in qwen2-vl-vision-f32 qwen2.5-vl-vision-f32; do
+    "$MHAVIZ" run --model "$FIX/$tw" --query 1,2 --format json,png --out "$TMP/$tw" "$TMP/images.txt" 2>"$TMP/stderr"
+    check "$tw: exit 0, overlays" "[ $? = 0 ] && [ ! -s $TMP/stderr ] && [ -s $TMP/$tw/images/L02-H03.png ]"
+    check "$tw: every head as transformers'" "perl -MJSON::PP -e 'local \$/;
+        open(my \$g, q(<), \$ARGV[0]) or exit 9; my \$gold = decode_json(<\$g>); my \$run = decode_json(<STDIN>);
+        for my \$k (0, 1) { my \$want = \$gold->{images}[\$k]{attentions}; my \$im = \$run->{images}[\$k];
+            exit 7 unless @{\$im->{attentions}} == 12;
+            for my \$a (@{\$im->{attentions}}) { my \$w = \$want->[\$a->{layer}][\$a->{head}];
+                for my \$i (0 .. 23) { for my \$j (0 .. 23) {
+                    exit 6 if abs(\$w->[\$i][\$j] - \$a->{weights}[\$i][\$j]) > \$gold->{tolerance} } } } }
+        exit 0' $FIX/goldens/$tw.json <$TMP/$tw/images.json"
+done
+
 printf '<|vision_start|><|image_pad|><|vision_end|> and <|image_pad|>\n' >"$TMP/two.txt"
 printf '<|vision_start|><|image_pad|><|vision_end|> and <|video_pad|>\n' >"$TMP/video.txt"
 expect_fail "qwen2_vl: two images" 1 "two.txt: line 1: the prompt holds 2 image tokens (<|image_pad|>, id 5); qwen2_vl reads one image a line (--image): write it exactly once" -- \

@@ -4,6 +4,26 @@
 #include "model/config.h"
 #include "fuzz.h"
 
+/* Swin's stages: stage s has swin_heads[s] heads over embed_dim * 2^s channels (its own
+ * head size), hidden_size the last stage's width, num_heads the most of any stage and
+ * head_dim the first stage's: no one head_dim * num_heads makes hidden_size. */
+static int swin_consistent(const mhv_config *c)
+{
+    int layers = 0, most = 0;
+    if (c->swin_stages < 1 || c->swin_stages > MHV_MAX_SWIN_STAGES || c->swin_window < 1)
+        return 0;
+    for (int s = 0; s < c->swin_stages; s++) {
+        long D = (long)c->swin_embed_dim << s;
+        if (c->swin_heads[s] < 1 || D % c->swin_heads[s] || c->swin_depths[s] < 1)
+            return 0;
+        layers += c->swin_depths[s];
+        most = c->swin_heads[s] > most ? c->swin_heads[s] : most;
+    }
+    return layers == c->num_layers && most == c->num_heads &&
+           c->head_dim * c->swin_heads[0] == c->swin_embed_dim &&
+           (long)c->swin_embed_dim << (c->swin_stages - 1) == c->hidden_size;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     mhv_config cfg;
@@ -15,7 +35,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         FUZZ_CHECK(cfg.head_dim >= 1 && cfg.num_kv_heads >= 1);
         /* BERT and GPT-2 split hidden_size; the llama family (and T5's d_kv) may give
          * head_dim itself; MobileBERT's heads split its inner width */
-        FUZZ_CHECK(cfg.kv_heads || cfg.enc_dec ? cfg.num_heads % cfg.num_kv_heads == 0 &&
+        FUZZ_CHECK(cfg.swin ? swin_consistent(&cfg)
+                   : cfg.kv_heads || cfg.enc_dec ? cfg.num_heads % cfg.num_kv_heads == 0 &&
                                                          (long)cfg.head_dim * cfg.num_heads <=
                                                              4L * MHV_MAX_HIDDEN
                    : cfg.mb_inner ? cfg.head_dim * cfg.num_heads == cfg.mb_inner

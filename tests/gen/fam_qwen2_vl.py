@@ -288,6 +288,57 @@ def build(name, cls, cfg, proc_cls, seed, note, dtype=torch.float32, images=None
     return tol
 
 
+def build_tower(name, cfg, seed, note, images):
+    """A vision tower saved alone (Qwen2VisionTransformerPretrainedModel,
+    Qwen2_5_VisionTransformerPretrainedModel) with its image processor; the golden holds
+    every head over each image's patches (row-major), fp64 on the fp32 weights."""
+    path = os.path.join(famgen.FIXTURES, name)
+    famgen.reset_dir(path)
+    v = cfg.vision_config
+    cls = (mq25.Qwen2_5_VisionTransformerPretrainedModel if hasattr(v, "window_size")
+           else mq2.Qwen2VisionTransformerPretrainedModel)
+    torch.manual_seed(seed)
+    model = famgen.randomize(cls._from_config(v), seed, 0.4).eval()
+    model.save_pretrained(path)
+    ip = Qwen2VLImageProcessorPil(patch_size=v.patch_size, merge_size=v.spatial_merge_size,
+                                  temporal_patch_size=v.temporal_patch_size,
+                                  min_pixels=8 * 8 * 4, max_pixels=8 * 8 * 8)
+    ip.save_pretrained(path)
+    for f in os.listdir(path):
+        os.chmod(os.path.join(path, f), 0o644)
+    ref = cls.from_pretrained(path, dtype=torch.float32, attn_implementation="eager").eval()
+    r64 = cls.from_pretrained(path, dtype=torch.float64, attn_implementation="eager").eval()
+    ip = Qwen2VLImageProcessorPil.from_pretrained(path)
+    items, worst = [], 0.0
+    for img_path in images:
+        inp = ip(images=Image.open(img_path), return_tensors="pt")
+        gh, gw = inp["image_grid_thw"][0].tolist()[1:]
+        window_index = None
+        if hasattr(ref, "window_size"):
+            from transformers.vision_utils import get_vision_window_index
+            window_index = get_vision_window_index(inp["image_grid_thw"], ref.spatial_merge_size,
+                                                   ref.window_size, ref.patch_size)[0].tolist()
+        order = hf_order(gh, gw, v.spatial_merge_size, window_index)
+        outs = []
+        for m, dt in ((ref, torch.float32), (r64, torch.float64)):
+            with Recorder() as rec, torch.no_grad():
+                m(inp["pixel_values"].to(dt), grid_thw=inp["image_grid_thw"])
+            outs.append(vision_maps(rec.calls, m.blocks, gh * gw, order))
+        worst = max(worst, (outs[0].double() - outs[1]).abs().max().item())
+        items.append((os.path.basename(img_path), [gh, gw], outs[1]))
+    tol = max(1e-5, 1.25 * worst)
+    parts = ['{"fixture": %s,' % json.dumps(name), ' "source": %s,' % json.dumps(famgen.SOURCE),
+             ' "class": %s,' % json.dumps(cls.__name__), ' "note": %s,' % json.dumps(note),
+             ' "fp32_vs_fp64": %.3g,' % worst, ' "tolerance": %.3g,' % tol, ' "images": [']
+    parts.append(",\n".join('  {"image": %s, "grid": %s,\n   "attentions": %s}' %
+                            (json.dumps("images/" + img), json.dumps(grid), famgen._dump(a.tolist(), 4))
+                            for img, grid, a in items))
+    parts.append(" ]}")
+    with open(os.path.join(famgen.GOLDENS, name + ".json"), "w", encoding="utf-8") as f:
+        f.write("\n".join(parts) + "\n")
+    print("%s: %s, fp32 vs fp64 %.2g, tolerance %.2g" % (name, cls.__name__, worst, tol))
+
+
 def text(**kw):
     base = dict(hidden_size=32, intermediate_size=64, num_hidden_layers=2,
                 num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=256,
@@ -349,6 +400,14 @@ if __name__ == "__main__":
         ("qwen2.5-vl-model-f16", Qwen2_5_VLModel, lambda: qwen2_5_vl(), Qwen2_5_VLProcessor, 86,
          "Qwen2_5_VLModel (no LM head), F16", torch.float16, [imgs[1]], None),
     ]
+    towers = [
+        ("qwen2-vl-vision-f32", qwen2_vl, 87, "Qwen2VisionTransformerPretrainedModel saved alone"),
+        ("qwen2.5-vl-vision-f32", qwen2_5_vl, 88,
+         "Qwen2_5_VisionTransformerPretrainedModel saved alone (windows of 16 pixels)"),
+    ]
+    for name, cfg, seed, note in towers:
+        if not only or name in only:
+            build_tower(name, cfg(), seed, note, [imgs[0], imgs[1]])
     for name, cls, cfg, pc, seed, note, dt, im, post in todo:
         if only and name not in only:
             continue

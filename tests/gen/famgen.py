@@ -180,3 +180,22 @@ def make(name, cls, config, seed, qk_std, note, dtype=torch.float32, shard=None,
     print("%s: %s, fp32 vs fp64 %.2g, tolerance %.2g, mean row max %.2f" %
           (name, cls.__name__, worst, tol, peak))
     return tol
+
+
+# Dual image-text models (tests/gen/fam_clip_text.py, fam_chinese_clip.py): a golden of
+# the text tower of a whole checkpoint.
+def text_tower_golden(name):
+    """Marks golden `name` as the text tower of a whole checkpoint."""
+    path = os.path.join(GOLDENS, name + ".json")
+    text = open(path, encoding="utf-8").read()
+    head = '{"fixture": "%s",' % name
+    assert text.startswith(head)
+    open(path, "w", encoding="utf-8").write(head + '\n "tower": "text",' + text[len(head):])
+
+
+class TextOf:
+    """A whole model whose forward is its text tower's (what mhaviz shows of it)."""
+
+    def forward(self, input_ids=None, attention_mask=None, output_attentions=False, **kw):
+        return self.text_model(input_ids=input_ids, attention_mask=attention_mask,
+                               output_attentions=output_attentions)
