@@ -992,8 +992,12 @@ static mhv_status write_outputs(mhv_forward_ctx *fc, const mhv_model *m, const m
         cli_outdir_abort(&od, NULL);
         return st;
     }
-    if ((st = run_figs_begin(&figs, &o->fig, m, tok, err)) ||
-        (st = run_figs_html_begin(&figs, od.stage, stem, o->file, err)))
+    if ((st = run_figs_begin(&figs, &o->fig, m, tok, err)))
+        goto fail_figs;
+    /* with an image, PaliGemma's prefix and Gemma 3's image block see their later tokens */
+    figs.not_causal = o->image && (m->cfg.image_form == MHV_IMAGE_FORM_PALIGEMMA ||
+                                   m->cfg.image_form == MHV_IMAGE_FORM_GEMMA3);
+    if ((st = run_figs_html_begin(&figs, od.stage, stem, o->file, err)))
         goto fail_figs;
     figs.html_win0 = o->win0, figs.html_win1 = o->win1;
     figs.html_pool_mean = o->pool == MHV_POOL_MEAN;

@@ -94,6 +94,9 @@ typedef struct {
     /* the page of a sentence longer than MHV_HTML_WHOLE_MAX: --window as its zoom (win1 0:
      * none), --pool mean */
     int html_win0, html_win1, html_pool_mean;
+    /* the maps of a causal model that attend both ways in part (PaliGemma's prefix, Gemma 3's
+     * image block): drawn and stored whole, nothing hatched as masked */
+    int not_causal;
 } run_figs;
 
 /* Opens the fonts when an image format was asked for. tok may be NULL (ids without a

@@ -35,6 +35,9 @@ printf '<start_of_image> what is this?\nDescribe <start_of_image> a red cat on t
 check "mm-gemma3-f32: exit 0, silent" "[ $? = 0 ] && [ ! -s $TMP/stderr ]"
 check "mm-gemma3-f32: ids and every head as transformers'" "golden_check $FIX/goldens/mm-gemma3-f32.json $TMP/a/p.json"
 check "mm-gemma3-f32: figures and page" "[ -s $TMP/a/p/L02-H03.png ] && [ -s $TMP/a/p-3/L00-H00.png ] && [ -s $TMP/a/p.html ]"
+# the prefix (PaliGemma) or image block (Gemma 3) attends to later tokens: the figures and
+# the page are not causal (no hatching over weights; the page keeps whole rows)
+check "mm-gemma3-f32: not drawn as causal" "grep -q '\"causal\": false' $TMP/a/p.html"
 check "mm-gemma3-f32: the pooled image tokens, their blocks and labels" "perl -MJSON::PP -e 'local \$/;
     my \$s = decode_json(<STDIN>)->{sentences}[1]; my \$im = \$s->{image};
     exit !(\$im->{first_token} == 9 && \$im->{tokens} == 4 && \$im->{grid}[0] == 2 &&
@@ -65,12 +68,13 @@ check "mm-gemma3-modnames-f16: every head as transformers'" "[ $? = 0 ] && golde
 
 # without --image: the language model on the text alone, every token causal
 printf 'what is this?\n' >"$TMP/t.txt"
-"$MHAVIZ" run --model "$FIX/mm-gemma3-f32" --format json --out "$TMP/e" "$TMP/t.txt" 2>"$TMP/stderr"
+"$MHAVIZ" run --model "$FIX/mm-gemma3-f32" --format json,html --out "$TMP/e" "$TMP/t.txt" 2>"$TMP/stderr"
 check "mm-gemma3-f32 without --image: the text alone" "[ $? = 0 ] && perl -MJSON::PP -e 'local \$/;
     my \$s = decode_json(<STDIN>)->{sentences}[0]; exit 1 if \$s->{image};
     for my \$a (@{\$s->{attentions}}) { my \$w = \$a->{weights};
         for my \$i (0 .. \$#\$w) { for my \$j (\$i + 1 .. \$#\$w) { exit 1 if \$w->[\$i][\$j] != 0 } } }
     exit 0' <$TMP/e/t.json"
+check "mm-gemma3-f32 without --image: drawn as causal" "grep -q '\"causal\": true' $TMP/e/t.html"
 "$MHAVIZ" stats --model "$FIX/mm-gemma3-f32" "$TMP/t.txt" >"$TMP/stats" 2>"$TMP/stderr"
 check "mm-gemma3-f32: stats on text" "[ $? = 0 ] && [ -s $TMP/stats ]"
 

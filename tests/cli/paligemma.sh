@@ -37,6 +37,9 @@ printf 'what is this?\n<image>describe the cat\ncaption en\nwhat is this?\ta red
 check "mm-paligemma-f32: exit 0, silent" "[ $? = 0 ] && [ ! -s $TMP/stderr ]"
 check "mm-paligemma-f32: ids and every head as transformers'" "golden_check $FIX/goldens/mm-paligemma-f32.json $TMP/a/p.json"
 check "mm-paligemma-f32: figures and page" "[ -s $TMP/a/p/L01-H03.png ] && [ -s $TMP/a/p-3/L00-H00.png ] && [ -s $TMP/a/p.html ]"
+# the prefix (PaliGemma) or image block (Gemma 3) attends to later tokens: the figures and
+# the page are not causal (no hatching over weights; the page keeps whole rows)
+check "mm-paligemma-f32: not drawn as causal" "grep -q '\"causal\": false' $TMP/a/p.html"
 check "mm-paligemma-f32: the image tokens first, bos, the prompt, a newline" "perl -MJSON::PP -e 'local \$/;
     my \$s = decode_json(<STDIN>)->{sentences}[1]; my \$im = \$s->{image};
     exit !(\$im->{first_token} == 0 && \$im->{tokens} == 16 && \$im->{grid}[0] == 4 &&
