@@ -73,6 +73,8 @@ check "chinese_clip: the vision tower on an image ([CLS] and 4x4 patches)" "[ $?
     perl -MJSON::PP -e 'local \$/; my \$i = decode_json(<STDIN>)->{images}[0]; exit !(@{\$i->{tokens}} == 17)' <$TMP/cv/grey-16x16.json"
 
 # refusals
+expect_fail "sentences to a whole clip model without --text-tower" 1 "a photo of the cat: cannot open: No such file or directory (sentences for clip's text tower: --text-tower)" -- \
+    "$MHAVIZ" run --model "$CT" --out "$TMP/out" "$G/clip-text-tok.txt"
 expect_fail "--text-tower on a vision model" 2 "clip_vision_model has no text tower (clip, siglip and chinese_clip have)" -- \
     "$MHAVIZ" run --model "$FIX/fam-clip-vision-f32" --text-tower --out "$TMP/out" "$G/clip-text-tok.txt"
 expect_fail "--text-tower with --vision-tower" 2 "--text-tower takes neither --vision-tower nor --image" -- \
