@@ -8,7 +8,8 @@
  * (the padding's rows left out, as Longformer's). Query blocks 0 and nb - 1 see every key;
  * the others (1 .. nb - 2) see key blocks 0 and nb - 1 and their own with its two
  * neighbours, plus num_random_blocks random blocks, which out of training are all block 0
- * (transformers' eval draws none: its adjacency lists stay zero). So block 0 enters those
+ * (transformers' eval draws none: its adjacency lists stay zero, the paper's plans for 1024,
+ * 3072 and 4096 tokens as the others). So block 0 enters those
  * rows' softmax 1 + num_random_blocks times (bias log(1 + r)) while transformers' map shows
  * one copy (mhv_family_sparse_probs divides it back); the other keys are out of their
  * softmax (-inf). */

@@ -5,7 +5,7 @@
 # tokens, exact zeros elsewhere); the figures say them; 1 and 2 threads write the same
 # bytes; a selection that finds no token gives the maps without global attention. Refused:
 # other families, value-norm weighting, malformed lists, `question` without its three sep
-# tokens or on LED.
+# tokens or on LED, global tokens on a checkpoint without the global projections.
 . "$(dirname "$0")/lib.sh"
 check() { if eval "$2"; then ok; else bad "$1"; fi; }
 
@@ -97,6 +97,14 @@ expect_fail "an empty item" 2 "--global item '' is not last, -K, I, A:B or word:
     -- "$MHAVIZ" run --model $LF --ids --global 0,,1 --format json --out "$TMP/out" "$TMP/ids.txt"
 expect_fail "an empty list" 2 "--global selection is empty" \
     -- "$MHAVIZ" run --model $LF --ids --global '' --format json --out "$TMP/out" "$TMP/ids.txt"
+# a checkpoint without the global projections runs, but not with global tokens
+mkdir -p "$TMP/noglobal"
+cp $LF/* "$TMP/noglobal/"
+st_edit "$TMP/noglobal/model.safetensors" 's/query_global/query_globaX/g'
+"$MHAVIZ" run --model "$TMP/noglobal" --ids --format json --out "$TMP/ng" "$TMP/ids.txt" 2>/dev/null
+check "no global projections: runs without --global" "[ \$? = 0 ] && [ -s \"$TMP/ng/ids.json\" ]"
+expect_fail "no global projections: --global refused" 1 "global attention needs layer 0's query_global, key_global and value_global: the checkpoint has none" \
+    -- "$MHAVIZ" run --model "$TMP/noglobal" --ids --global 0 --format json --out "$TMP/out" "$TMP/ids.txt"
 expect_fail "led: question" 2 "--global question is LongformerForQuestionAnswering's default (longformer), not led's" \
     -- "$MHAVIZ" run --model $LED --ids --pairs --global question --format json --out "$TMP/out" "$TMP/pairs.txt"
 finish
