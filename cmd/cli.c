@@ -339,6 +339,18 @@ mhv_status cli_open_model(const char *dir, cli_input_mode mode, mhv_model **m, m
     return MHV_OK;
 }
 
+mhv_status cli_refuse_non_text(const mhv_config *c, const char *cmd, mhv_error *err)
+{
+    const char *kind = c->image_enc_dec                    ? "image-to-text"
+                       : c->audio_positions || c->speech ? "audio"
+                       : c->vision                       ? "image"
+                                                         : NULL;
+    if (!kind)
+        return MHV_OK;
+    return mhv_fail(err, MHV_EUNSUPPORTED, "", "%s is not available for %s (%s) models yet: "
+                    "run is", cmd, c->arch, kind);
+}
+
 mhv_status cli_job_read(cli_job *job, const char *heads, const char *file, cli_input_mode mode,
                         int truncate, mhv_error *err)
 {

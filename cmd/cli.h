@@ -86,6 +86,10 @@ typedef struct {
     mhv_encoding *encs; /* (in.n,) */
 } cli_job;
 
+/* Commands that read sentences (rank, ablate): a model that reads images or audio refused,
+ * naming cmd and the model, as MHV_EUNSUPPORTED (it has no tokenizer to encode them). */
+mhv_status cli_refuse_non_text(const mhv_config *c, const char *cmd, mhv_error *err);
+
 /* With job->m and job->tok opened (cli_open_model): parses the heads spec, reads file and
  * encodes every sentence (cli_encode_all, with the model's positions as the limit). On
  * failure too the caller calls cli_job_close. */

@@ -378,12 +378,8 @@ int cmd_ablate(int argc, char **argv)
     cli_input_mode mode = o.ids ? INPUT_IDS : INPUT_TEXT;
     if ((st = cli_open_model(dir, mode, &job.m, &job.tok, &err)))
         goto done;
-    if (job.m->cfg.audio_positions || job.m->cfg.speech) {
-        st = mhv_fail(&err, MHV_EUNSUPPORTED, "", "ablate is not available for %s (%s) "
-                      "models yet: run is", job.m->cfg.arch,
-                      job.m->cfg.image_enc_dec ? "image-to-text" : "audio");
+    if ((st = cli_refuse_non_text(&job.m->cfg, "ablate", &err)))
         goto done;
-    }
     cli_tok_warn(job.tok);
     if ((st = cli_job_read(&job, o.heads, o.file, mode, o.truncate, &err)))
         goto done;

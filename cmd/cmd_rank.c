@@ -729,12 +729,8 @@ int cmd_rank(int argc, char **argv)
     mhv_status st;
     if ((st = cli_open_model(dir, INPUT_TEXT, &job.m, &job.tok, &err)))
         goto done;
-    if (job.m->cfg.audio_positions || job.m->cfg.speech) {
-        st = mhv_fail(&err, MHV_EUNSUPPORTED, "", "rank is not available for %s (%s) "
-                      "models yet: run is", job.m->cfg.arch,
-                      job.m->cfg.image_enc_dec ? "image-to-text" : "audio");
+    if ((st = cli_refuse_non_text(&job.m->cfg, "rank", &err)))
         goto done;
-    }
     /* an encoder's sentence pairs are ranked as sentences, with their token type ids */
     int enc_pairs = o.pairs && !job.m->cfg.enc_dec && !job.m->cfg.causal;
     if (enc_pairs && o.weighting != MHV_WEIGHT_ATTN) {

@@ -285,6 +285,7 @@ typedef struct {
     int generate;          /* --generate N */
     int greedy;            /* --greedy */
     const char *gen_json;  /* a decoder's --generate: the report's "generation", or NULL */
+    int gen_beams;         /* a decoder's --generate: the beams (key/value caches) */
     int align_layer;       /* --align-layer L, -1: the last */
     const char *src_lang, *tgt_lang; /* --src-lang, --tgt-lang (mBART) */
     int no_resize;         /* --no-resize (vision models) */
@@ -405,8 +406,21 @@ static mhv_status check_memory(mhv_forward_ctx *fc, const mhv_model *m, const mh
     cli_mem_extra extra = {0, NULL};
     if (!stream)
         extra = extra_memory(m, sel, n, nrows, o);
-    if (cli_mem_total(&mem, &extra) <= limit)
+    if (cli_mem_total(&mem, &extra) <= limit) {
+        /* generation, before the maps' pass: a key/value cache a beam (freed before it) */
+        uint64_t caches = more ? mhv_forward_kv_bytes(m, o->gen_beams, n) : 0;
+        if (caches && mem.weights + mem.activations + caches > limit) {
+            char need[32], lim[32];
+            cli_fmt_bytes(need, sizeof need, mem.weights + mem.activations + caches);
+            cli_fmt_bytes(lim, sizeof lim, limit);
+            return mhv_fail(err, MHV_ENOMEM, in->name,
+                            "line %d: generating up to %d tokens in %d beams needs %s (a "
+                            "key/value cache a beam), more than %s: generate fewer tokens or "
+                            "use fewer beams (--greedy)",
+                            in->s[i].line, n, o->gen_beams, need, lim);
+        }
         return MHV_OK;
+    }
     char what[256];
     cli_fmt_mem_need(what, sizeof what, &mem, &extra, limit, o->max_memory_set);
     return mhv_fail(err, MHV_ENOMEM, in->name,
@@ -1275,9 +1289,9 @@ int cmd_run(int argc, char **argv)
                  : !job.m->cfg.image_optional)) {
         st = mhv_fail(&err, MHV_EUSAGE, "", !o.image
                       ? "%s reads an image with each prompt: give it with --image FILE"
-                      : o.pairs ? "--pairs and --generate are not available for %s"
-                                : "--pairs and --generate are not available for %s with "
-                                  "--image (llava generates)", job.m->cfg.arch);
+                      : o.pairs ? "--pairs is not available for %s with --image"
+                                : "--generate is not available for %s with --image yet "
+                                  "(llava generates)", job.m->cfg.arch);
         goto done;
     }
     if (job.m->cfg.enc_dec && o.rows && o.fig.html) {
@@ -1408,6 +1422,7 @@ int cmd_run(int argc, char **argv)
     /* a decoder's prompts continued first: the maps are of the whole sequences (their
      * memory checked before any runs) */
     if (o.generate) {
+        o.gen_beams = gen.s.cfg.num_beams;
         if ((st = run_dgen_check(&gen, job.m, &job.in, job.encs, &err)) ||
             (st = check_all_memory(fc, job.m, &job.in, job.encs, &job.sel, &o, waves,
                                    o.generate, &err)) ||

@@ -675,8 +675,8 @@ static mhv_status run_corpus(const stats_opts *given, mhv_stats_acc *total, char
         goto done;
     }
     if (m->cfg.swin) {
-        st = mhv_fail(err, MHV_EUNSUPPORTED, "", "stats is not available for swin yet (its "
-                      "stages have token grids of their own): run is");
+        st = mhv_fail(err, MHV_EUNSUPPORTED, "", "stats is not available for %s yet (its "
+                      "stages have token grids of their own): run is", m->cfg.arch);
         goto done;
     }
     int L = m->cfg.num_layers; /* the layers summed: an encoder-decoder's stack's */

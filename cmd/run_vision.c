@@ -215,6 +215,21 @@ static mhv_status swin_figures(const run_vis_opts *o, run_figs *rf, const mhv_re
     return st;
 }
 
+/* A dual image-text model (clip, siglip, chinese_clip) runs its vision tower on a list of
+ * images: a line that names no file is most likely a sentence meant for its text tower. */
+static void text_tower_hint(const mhv_model *m, const char *path, mhv_error *err)
+{
+    static const char *const duals[] = {"clip", "siglip", "chinese_clip"};
+    if (!err || mhv_path_exists(path))
+        return;
+    for (size_t i = 0; i < sizeof duals / sizeof duals[0]; i++)
+        if (strcmp(m->cfg.model_type, duals[i]) == 0) {
+            size_t len = strlen(err->msg);
+            snprintf(err->msg + len, sizeof err->msg - len, " (%s reads images; --text-tower "
+                     "runs its text tower on sentences)", duals[i]);
+        }
+}
+
 /* The image paths: the file itself when it is an image, else its lines (a relative path
  * that does not exist as given is tried beside the list file). */
 void run_vision_path(const char *list, const mhv_sentence *s, char *buf, size_t size)
@@ -364,9 +379,10 @@ mhv_status run_vision(const run_vis_opts *o, mhv_model *m, mhv_forward_ctx *fc, 
         return mhv_fail(err, MHV_EUSAGE, "", "--query cls: %s has no [CLS] token (give --query "
                         "ROW,COL%s)", c->arch, m->pool_probe ? " or pool" : "");
     if (c->swin && (fo->html || o->aggregate))
-        return mhv_fail(err, MHV_EUNSUPPORTED, "", "%s is not available for swin yet (its "
-                        "stages have token grids of their own: give png, svg, pdf or json)",
-                        fo->html ? "--format html" : "--aggregate");
+        return mhv_fail(err, MHV_EUNSUPPORTED, "", "%s is not available for %s yet (its "
+                        "stages have token grids of their own%s)",
+                        fo->html ? "--format html" : "--aggregate", c->arch,
+                        fo->html ? ": give png, svg, pdf or json" : "");
     /* a model without [CLS] but with a pooling head (SigLIP) draws its probe by default */
     int pool = o->query_pool || (!o->query_patch && c->vision_extra == 0 && m->pool_probe);
     if (pool && !m->pool_probe)
@@ -437,8 +453,11 @@ mhv_status run_vision(const run_vis_opts *o, mhv_model *m, mhv_forward_ctx *fc, 
         mhv_image_grid g = {0};
         int box[4], W = 0, H = 0;
         mhv_attn a;
-        if ((st = mhv_image_read(img_path, &im, err)))
+        if ((st = mhv_image_read(img_path, &im, err))) {
+            if (strcmp(o->file, in.s[i].text) != 0) /* a list's line */
+                text_tower_hint(m, img_path, err);
             break;
+        }
         /* the image's own size after preprocessing, and the patch grid the model makes of it */
         if (!(st = mhv_preprocess_size(&pp, im.width, im.height, &W, &H, img_path, err)) &&
             !(st = run_vision_grid(m, H, W, o->interpolate_pos, &g, err)) &&

@@ -138,8 +138,9 @@ static mhv_status lines_qk(const mhv_render_params *p, mhv_fontset *fs,
     float line_sp = sasc + sdesc + 4 * k;
     /* a legend of the overlaid heads, wrapped to the figure's width */
     float pad = 6 * k, gap = fmaxf(150.0f, fminf(300.0f, (float)n * 3.0f)) * k;
-    /* a cross map's left caption, "target (query)", may be wider than its labels */
-    float xl = m + (cross ? fmaxf(max_w, text_w(fs, "target (query)", spx)) : max_w);
+    /* the left caption ("query", a cross map's "target (query)") may be wider than the
+     * labels (ids, short words): right-aligned to them, it would start left of the margin */
+    float xl = m + fmaxf(max_w, text_w(fs, cross ? "target (query)" : "query", spx));
     float xr = xl + 2 * pad + gap;
     float width = xr + max_w + m;
     float sw = 10 * k, legend_w = 0;
@@ -156,10 +157,14 @@ static mhv_status lines_qk(const mhv_render_params *p, mhv_fontset *fs,
              ? " / row max" : "", (double)p->min_weight);
     float top = m + (title ? tasc + tdesc + 8 * k : 0) + (float)legend_rows * line_sp;
     float y0 = top + line_sp; /* below the "query" / "key" heads */
-    float height = y0 + (float)n * rowh + 6 * k + line_sp + m;
+    /* the caller's corner note (e.g. the global tokens) a line below the caption */
+    float note_h = p->corner ? line_sp : 0;
+    float height = y0 + (float)n * rowh + 6 * k + line_sp + note_h + m;
     if (title)
         width = fmaxf(width, m + text_w(fs, title, tpx) + m);
     width = fmaxf(width, m + text_w(fs, caption, spx) + m);
+    if (p->corner)
+        width = fmaxf(width, m + text_w(fs, p->corner, spx) + m);
     out->width = (int)ceilf(width);
     out->height = (int)ceilf(height);
 
@@ -205,7 +210,9 @@ static mhv_status lines_qk(const mhv_render_params *p, mhv_fontset *fs,
         if (i < nk && i >= hl->col0 && i < hl->col1) /* and right of the key's */
             mhv_scene_rect(out, MHV_ROLE_HIGHLIGHT, xr + kw[i] + 3 * k, by, 2 * k, bh, BLACK);
     }
-    text(out, MHV_ROLE_TICK, m, height - m - sdesc, spx, 0, mhv_fig_tick, caption);
+    text(out, MHV_ROLE_TICK, m, height - m - sdesc - note_h, spx, 0, mhv_fig_tick, caption);
+    if (p->corner)
+        text(out, MHV_ROLE_TICK, m, height - m - sdesc, spx, 0, mhv_fig_tick, p->corner);
     mhv_fig_meta(out, p, in, title ? title : dflt);
     char buf[32];
     snprintf(buf, sizeof buf, "%d", heads[0]->layer);

@@ -302,6 +302,9 @@ mhv_status mhv_forward_kv_new_seq2seq(const mhv_model *m, int slots, int cap,
 mhv_status mhv_forward_kv_new_image(const mhv_model *m, int slots, int cap, const float *pixels,
                                     int image_h, int image_w, mhv_forward_kv **out,
                                     mhv_error *err);
+/* The bytes the key/value caches of `slots` sequences of cap positions of m take at most
+ * (0 for a model whose steps rerun whole sequences). */
+uint64_t mhv_forward_kv_bytes(const mhv_model *m, int slots, int cap);
 /* The positions run from a cache so far, and those run in whole passes. */
 void mhv_forward_kv_stats(const mhv_forward_kv *kv, long *cached, long *whole);
 

@@ -127,6 +127,18 @@ mhv_status mhv_forward_kv_new_image(const mhv_model *m, int slots, int cap, cons
     return MHV_OK;
 }
 
+uint64_t mhv_forward_kv_bytes(const mhv_model *m, int slots, int cap)
+{
+    if (!model_caches(m) || slots < 1 || cap < 1)
+        return 0;
+    const mhv_model *lm = m->cfg.image_in_text && m->text_model ? m->text_model : m;
+    const mhv_config *c = &lm->cfg;
+    /* every layer's keys and values, of its key/value heads (all heads at most) */
+    int heads = c->kv_heads && c->num_kv_heads > 0 ? c->num_kv_heads : c->num_heads;
+    return (uint64_t)slots * (uint64_t)cached_layers(m) * 2 * (uint64_t)cap *
+           (uint64_t)heads * (uint64_t)c->head_dim * sizeof(float);
+}
+
 void mhv_forward_kv_stats(const mhv_forward_kv *kv, long *cached, long *whole)
 {
     *cached = kv->cached;

@@ -1,6 +1,7 @@
-/* swin.c - Swin Transformer (SwinModel, SwinForImageClassification) and Swin V2 (below): a
- * hierarchical vision transformer. The image, padded with zeros to whole patches, is cut into patch_size^2
- * patches projected to embed_dim channels and LayerNormed (no [CLS], no positions); stage s
+/* swin.c - Swin Transformer (SwinModel, SwinForImageClassification), Swin V2 and DonutSwin
+ * (below): hierarchical vision transformers. The image, padded with zeros to whole patches,
+ * is cut into patch_size^2 patches projected to embed_dim channels and LayerNormed (no
+ * [CLS], no positions); stage s
  * runs depths[s] pre-norm layers over its grid with num_heads[s] heads, then (but the last)
  * merges each 2x2 block of tokens into one of twice the channels (the grid padded to even
  * sides first): LN(4C) and a linear layer to 2C without bias.

@@ -73,8 +73,11 @@ check "chinese_clip: the vision tower on an image ([CLS] and 4x4 patches)" "[ $?
     perl -MJSON::PP -e 'local \$/; my \$i = decode_json(<STDIN>)->{images}[0]; exit !(@{\$i->{tokens}} == 17)' <$TMP/cv/grey-16x16.json"
 
 # refusals
-expect_fail "sentences to a whole clip model without --text-tower" 1 "a photo of the cat: cannot open: No such file or directory (sentences for clip's text tower: --text-tower)" -- \
-    "$MHAVIZ" run --model "$CT" --out "$TMP/out" "$G/clip-text-tok.txt"
+# sentences given to a whole clip checkpoint without --text-tower: its vision tower reads the
+# lines as image paths; the refusal says so (not for an image named directly)
+printf 'a photo of a cat\n' >"$TMP/captions.txt"
+expect_fail "clip: sentences without --text-tower" 1 "a photo of a cat: cannot open: No such file or directory (clip reads images; --text-tower runs its text tower on sentences)" -- \
+    "$MHAVIZ" run --model "$CT" --out "$TMP/out" "$TMP/captions.txt"
 expect_fail "--text-tower on a vision model" 2 "clip_vision_model has no text tower (clip, siglip and chinese_clip have)" -- \
     "$MHAVIZ" run --model "$FIX/fam-clip-vision-f32" --text-tower --out "$TMP/out" "$G/clip-text-tok.txt"
 expect_fail "--text-tower with --vision-tower" 2 "--text-tower takes neither --vision-tower nor --image" -- \

@@ -101,6 +101,11 @@ expect_fail "past the positions: refused before running" 1 "src.txt: line 1: --g
 expect_fail "--max-memory counts the tokens to come, before running" 1 "src.txt: line 1: 23 tokens need about" -- \
     "$MHAVIZ" run --model "$TMP/m" --ids --generate 20 --max-memory 300K --format json --out "$TMP/out" "$TMP/m/src.txt"
 check "--max-memory: the advice" "grep -q 'keep fewer heads or generate fewer tokens, or write --format safetensors alone' $TMP/stderr"
+# the beams' key/value caches count too: a limit the maps' pass fits in (251 KiB) but not
+# generation with the fixture's 3 beams
+printf 'hello world\n' >"$TMP/h.txt"
+expect_fail "--max-memory counts the beams' key/value caches" 1 "h.txt: line 1: generating up to 24 tokens in 3 beams needs 267.0 KiB (a key/value cache a beam), more than 256.0 KiB: generate fewer tokens or use fewer beams (--greedy)" -- \
+    "$MHAVIZ" run --model $M --generate 20 --max-memory 256K --heads 0:0 --format json --out "$TMP/out" "$TMP/h.txt"
 expect_fail "a base model without LM head" 1 "a base model has no logits" -- \
     "$MHAVIZ" run --model tests/fixtures/dec-llama-bf16-gqa2-linear --ids --generate 4 --out "$TMP/out" "$TMP/m/src.txt"
 expect_fail "an encoder" 2 "--generate needs a decoder-only (causal LM) or an encoder-decoder model; distilbert is neither" -- \

@@ -103,6 +103,12 @@ cp $LF/* "$TMP/noglobal/"
 st_edit "$TMP/noglobal/model.safetensors" 's/query_global/query_globaX/g'
 "$MHAVIZ" run --model "$TMP/noglobal" --ids --format json --out "$TMP/ng" "$TMP/ids.txt" 2>/dev/null
 check "no global projections: runs without --global" "[ \$? = 0 ] && [ -s \"$TMP/ng/ids.json\" ]"
+# the lines view says them too (as text, not only in the metadata), under its caption; its
+# "query" caption, wider than the ids' labels, starts inside the figure
+"$MHAVIZ" run --model $LF --ids --global 0,3:5 --view lines --heads 0:0 --format svg --svg-text \
+    --out "$TMP/lines" "$TMP/ids.txt" 2>/dev/null
+check "longformer: lines view says the global tokens" "grep -q '>global attention: tokens 0, 3-4<' \"$TMP/lines/ids/L00-H00.svg\""
+check "lines view: the query caption is not clipped" "grep -o '<text[^>]* x=\"[-0-9.]*\"[^>]*>query<' \"$TMP/lines/ids/L00-H00.svg\" | grep -q ' x=\"1[2-9]'"
 expect_fail "no global projections: --global refused" 1 "global attention needs layer 0's query_global, key_global and value_global: the checkpoint has none" \
     -- "$MHAVIZ" run --model "$TMP/noglobal" --ids --global 0 --format json --out "$TMP/out" "$TMP/ids.txt"
 expect_fail "led: question" 2 "--global question is LongformerForQuestionAnswering's default (longformer), not led's" \

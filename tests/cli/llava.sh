@@ -126,8 +126,11 @@ check "llava --generate: transformers' tokens, the continuation marked" "perl -M
         exit 5 unless @{\$s[\$k]{attentions}[0]{weights}} == @\$want;
     }
     exit 0' $FIX/goldens/lgen-llava.json $TMP/gen/p.json"
-expect_fail "Qwen2-VL: --generate refused by name" 2 "--pairs and --generate are not available for qwen2_vl with --image (llava generates)" -- \
+expect_fail "Qwen2-VL: --generate refused by name" 2 "--generate is not available for qwen2_vl with --image yet (llava generates)" -- \
     "$MHAVIZ" run --model "$FIX/qwen2-vl-f32" --image "$IMG" --generate 3 --out "$TMP/out" \
+    "$TMP/p.txt"
+expect_fail "Qwen2-VL: --pairs refused by name" 2 "--pairs is not available for qwen2_vl with --image" -- \
+    "$MHAVIZ" run --model "$FIX/qwen2-vl-f32" --image "$IMG" --pairs --out "$TMP/out" \
     "$TMP/p.txt"
 
 # an empty --image names no file: a usage error, not "mhaviz: cannot open"

@@ -84,7 +84,7 @@ expect_fail "paligemma: no --image" 2 "paligemma reads an image with each prompt
     "$MHAVIZ" run --model "$FIX/mm-paligemma-f32" --out "$TMP/out" "$TMP/p.txt"
 expect_fail "paligemma: --ids with --image" 2 "paligemma reads its prompts as text with --image (--ids and --pretokenized do not apply)" -- \
     "$MHAVIZ" run --model "$FIX/mm-paligemma-f32" --image "$IMG" --ids --out "$TMP/out" "$TMP/p.txt"
-expect_fail "paligemma: --generate" 2 "--pairs and --generate are not available for paligemma" -- \
+expect_fail "paligemma: --generate" 2 "--generate is not available for paligemma with --image yet" -- \
     "$MHAVIZ" run --model "$FIX/mm-paligemma-f32" --image "$IMG" --generate 2 --out "$TMP/out" "$TMP/p.txt"
 expect_fail "paligemma: stats" 1 "stats is not available for paligemma (an image with each prompt) yet: run --image is" -- \
     "$MHAVIZ" stats --model "$FIX/mm-paligemma-f32" "$TMP/p.txt"

@@ -63,6 +63,9 @@ check "swin overlays: the query r3c5, then the merged token r1c2 holding it" \
 check "swin --view matrix: each layer's token x token maps over its stage's grid" "[ $? = 0 ] && [ ! -s $TMP/stderr ] &&
     [ -s $TMP/mx/wide-45x29/stage1/L01-H01.png ] && [ -s $TMP/mx/wide-45x29/stage2/L02-H03.png ] &&
     [ \$(find $TMP/mx -name 'L*-H*.png' | wc -l) = 2 ]"
+"$MHAVIZ" run --model $FIX/swinv2-f32 --heads 3:1 --query 0,0 --format json,png --out "$TMP/one" "$IMG" 2>"$TMP/stderr"
+check "swin: one head of a later stage alone (its map only is checked and written)" "[ $? = 0 ] && [ ! -s $TMP/stderr ] &&
+    [ -s $TMP/one/wide-45x29/stage2/L03-H01.png ] && grep -c '\"head\": 1' $TMP/one/wide-45x29.json | grep -qx 1"
 "$MHAVIZ" run --model $FIX/swin-f32 --heads '*:3' --format json --out "$TMP/st" "$IMG" 2>"$TMP/stderr"
 check "swin --heads '*:3': the layers that have a head 3" "[ $? = 0 ] &&
     [ \$(grep -c '\"head\": 3' $TMP/st/wide-45x29.json) = 2 ] && grep -q '\"layer\": 2, \"head\": 3' $TMP/st/wide-45x29.json"
@@ -86,6 +89,13 @@ expect_fail "swin: --aggregate" 1 "--aggregate is not available for swin yet" --
     "$MHAVIZ" run --model $FIX/swin-f32 --query 1,1 --aggregate mean --out "$TMP/out" "$IMG"
 expect_fail "swin: stats" 1 "stats is not available for swin yet" -- \
     "$MHAVIZ" stats --model $FIX/swin-f32 "$IMG"
+# the refusals name the model_type, and only html's suggests other formats
+expect_fail "swinv2: html" 1 "--format html is not available for swinv2 yet" -- \
+    "$MHAVIZ" run --model $FIX/swinv2-f32 --query 1,1 --format html --out "$TMP/out" "$IMG"
+expect_fail "donut-swin: --aggregate" 1 "--aggregate is not available for donut-swin yet (its stages have token grids of their own)" -- \
+    "$MHAVIZ" run --model $FIX/donut-swin-f32 --query 1,1 --aggregate mean --out "$TMP/out" "$IMG"
+expect_fail "donut-swin: stats" 1 "stats is not available for donut-swin yet" -- \
+    "$MHAVIZ" stats --model $FIX/donut-swin-f32 "$IMG"
 mkdir -p "$TMP/donut" && cp $FIX/donut-swin-f32/* "$TMP/donut/" &&
     printf '{"image_processor_type": "DonutImageProcessor", "size": {"height": 32, "width": 32}}\n' >"$TMP/donut/preprocessor_config.json"
 expect_fail "donut-swin: Donut's image processor" 1 "image processor 'DonutImageProcessor' is not supported" -- \

@@ -268,4 +268,10 @@ expect_fail "--values on overlays" 2 "--values prints weights in matrix cells" -
     "$MHAVIZ" run --model "$VIT" --values --out "$TMP/out" "$TMP/in/b.png"
 expect_fail "lines view on a vision model" 2 "--view lines is for text models" -- \
     "$MHAVIZ" run --model "$VIT" --view lines --out "$TMP/out" "$TMP/in/b.png"
+# rank and ablate read sentences: an image model (no tokenizer) refused by name, not a crash
+printf 'hello world\n' >"$TMP/in/s.txt"
+expect_fail "rank on a vision model" 1 "rank is not available for vit (image) models yet: run is" -- \
+    "$MHAVIZ" rank --model "$VIT" --from hello --to world "$TMP/in/s.txt"
+expect_fail "ablate on a vision model" 1 "ablate is not available for vit (image) models yet: run is" -- \
+    "$MHAVIZ" ablate --model "$VIT" --heads 0:0 "$TMP/in/s.txt"
 finish
