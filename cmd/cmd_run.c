@@ -1373,12 +1373,6 @@ int cmd_run(int argc, char **argv)
         if ((st = mhv_forward_ctx_new(&fpv, &fc, &err)))
             goto done;
         st = run_vision(&vo, job.m, fc, &err);
-        if (st == MHV_EIO && mhv_model_has_text_tower(job.m) &&
-            strncmp(err.msg, "cannot open", 11) == 0) { /* a sentence read as an image */
-            size_t len = strlen(err.msg);
-            snprintf(err.msg + len, sizeof err.msg - len, " (sentences for %s's text tower: "
-                     "--text-tower)", job.m->cfg.model_type);
-        }
         goto done;
     }
     if (o.no_resize || o.query || o.interpolate_pos) {

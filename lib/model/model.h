@@ -237,8 +237,6 @@ mhv_status mhv_model_open_part(const mhv_model *m, const mhv_config *c,
  * text_model. weights) as m->text_model, a model of its own (closed with m).
  * MHV_EUSAGE for a model without one. */
 mhv_status mhv_model_open_text_tower(mhv_model *m, mhv_error *err);
-/* Whether m is such a dual model (its model_type has a text tower to open). */
-int mhv_model_has_text_tower(const mhv_model *m);
 /* Vision models: the tokens of an image of the model's own image_size (the extra tokens,
  * then the patches row by row); 0 for models that read text. */
 int mhv_model_image_tokens(const mhv_model *m);

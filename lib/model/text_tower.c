@@ -18,23 +18,13 @@ static const struct {
     {"chinese_clip", "chinese_clip_text_model"},
 };
 
-static const char *text_type_of(const mhv_model *m)
-{
-    for (size_t i = 0; i < sizeof towers / sizeof towers[0]; i++)
-        if (strcmp(m->cfg.model_type, towers[i].model_type) == 0)
-            return towers[i].text_type;
-    return NULL;
-}
-
-int mhv_model_has_text_tower(const mhv_model *m)
-{
-    return text_type_of(m) != NULL;
-}
-
 mhv_status mhv_model_open_text_tower(mhv_model *m, mhv_error *err)
 {
     static const char *const renames[][2] = {{"text_model.", ""}};
-    const char *text_type = text_type_of(m);
+    const char *text_type = NULL;
+    for (size_t i = 0; i < sizeof towers / sizeof towers[0]; i++)
+        if (strcmp(m->cfg.model_type, towers[i].model_type) == 0)
+            text_type = towers[i].text_type;
     if (!text_type)
         return mhv_fail(err, MHV_EUSAGE, "", "%s has no text tower (clip, siglip and "
                         "chinese_clip have)", m->cfg.model_type);
