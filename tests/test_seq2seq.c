@@ -74,17 +74,11 @@ static void check_next_logits(const mhv_model *m, const int32_t *src, int ns,
 
 static void check_golden(const char *file)
 {
-    char path[1024];
-    snprintf(path, sizeof path, "tests/fixtures/goldens/%s", file);
-    cJSON *g = tu_read_json(path);
-    const char *fixture = cJSON_GetObjectItem(g, "fixture")->valuestring;
-    double tol = cJSON_GetObjectItem(g, "tolerance")->valuedouble;
-    assert_true(tol >= 1e-5 && tol < 1e-3);
-    snprintf(path, sizeof path, "tests/fixtures/%s", fixture);
-    mhv_model *m;
+    cJSON *g;
+    const char *fixture;
+    double tol;
+    mhv_model *m = tu_open_golden(file, &g, &fixture, &tol);
     mhv_error err = {0};
-    if (mhv_model_open(path, &m, &err) != MHV_OK)
-        fail_msg("%s: %s: %s", fixture, err.file, err.msg);
     const mhv_config *c = &m->cfg;
     assert_true(c->enc_dec);
     mhv_heads sel;

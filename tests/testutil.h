@@ -49,6 +49,25 @@ static inline cJSON *tu_read_json(const char *path)
     return j;
 }
 
+/* The golden tests/fixtures/goldens/<file> into *g (the caller deletes it), its fixture's name
+ * and tolerance (checked to lie in [1e-5, 1e-3)), and that fixture's model, opened. */
+static inline mhv_model *tu_open_golden(const char *file, cJSON **g, const char **fixture,
+                                        double *tol)
+{
+    char path[1024];
+    snprintf(path, sizeof path, "tests/fixtures/goldens/%s", file);
+    *g = tu_read_json(path);
+    *fixture = cJSON_GetObjectItem(*g, "fixture")->valuestring;
+    *tol = cJSON_GetObjectItem(*g, "tolerance")->valuedouble;
+    assert_true(*tol >= 1e-5 && *tol < 1e-3);
+    snprintf(path, sizeof path, "tests/fixtures/%s", *fixture);
+    mhv_model *m;
+    mhv_error err = {0};
+    if (mhv_model_open(path, &m, &err) != MHV_OK)
+        fail_msg("%s: %s: %s", *fixture, err.file, err.msg);
+    return m;
+}
+
 /* Test data from other public repositories is read in place from ../shared/data (see its
  * INDEX.md), never copied into the repository. tu_shared fills buf with the path of rel there
  * and returns 1, or prints "skipped: <path> is absent" and returns 0: the caller then calls
