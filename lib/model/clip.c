@@ -189,29 +189,9 @@ static mhv_status clip_load(mhv_model *m, mhv_wload *ld, mhv_error *err)
         (!siglip && ((st = mhv_wload_vec(ld, pre_ln_g, H, 0, &m->emb_ln_g, err)) ||
                      (st = mhv_wload_vec(ld, pre_ln_b, H, 0, &m->emb_ln_b, err)))))
         return st;
-    for (int l = 0; l < c->num_layers; l++) {
-        mhv_layer *ly = &m->layers[l];
-        char n1[160];
-#define N(suffix) (snprintf(n1, sizeof n1, "encoder.layers.%d.%s", l, suffix), n1)
-        if ((st = mhv_wload_mat(ld, N("self_attn.q_proj.weight"), H, H, 0, &ly->q, err)) ||
-            (st = mhv_wload_vec(ld, N("self_attn.q_proj.bias"), H, 0, &ly->q_b, err)) ||
-            (st = mhv_wload_mat(ld, N("self_attn.k_proj.weight"), H, H, 0, &ly->k, err)) ||
-            (st = mhv_wload_vec(ld, N("self_attn.k_proj.bias"), H, 0, &ly->k_b, err)) ||
-            (st = mhv_wload_mat(ld, N("self_attn.v_proj.weight"), H, H, 0, &ly->v, err)) ||
-            (st = mhv_wload_vec(ld, N("self_attn.v_proj.bias"), H, 0, &ly->v_b, err)) ||
-            (st = mhv_wload_mat(ld, N("self_attn.out_proj.weight"), H, H, 0, &ly->o, err)) ||
-            (st = mhv_wload_vec(ld, N("self_attn.out_proj.bias"), H, 0, &ly->o_b, err)) ||
-            (st = mhv_wload_vec(ld, N("layer_norm1.weight"), H, 0, &ly->ln_attn_g, err)) ||
-            (st = mhv_wload_vec(ld, N("layer_norm1.bias"), H, 0, &ly->ln_attn_b, err)) ||
-            (st = mhv_wload_vec(ld, N("layer_norm2.weight"), H, 0, &ly->ln_ffn_g, err)) ||
-            (st = mhv_wload_vec(ld, N("layer_norm2.bias"), H, 0, &ly->ln_ffn_b, err)) ||
-            (st = mhv_wload_mat(ld, N("mlp.fc1.weight"), I, H, 0, &ly->ffn_up, err)) ||
-            (st = mhv_wload_vec(ld, N("mlp.fc1.bias"), I, 0, &ly->ffn_up_b, err)) ||
-            (st = mhv_wload_mat(ld, N("mlp.fc2.weight"), H, I, 0, &ly->ffn_down, err)) ||
-            (st = mhv_wload_vec(ld, N("mlp.fc2.bias"), H, 0, &ly->ffn_down_b, err)))
+    for (int l = 0; l < c->num_layers; l++)
+        if ((st = mhv_layer_load_clip(ld, l, H, I, &m->layers[l], err)))
             return st;
-#undef N
-    }
     return siglip ? pool_head_load(m, ld, err) : MHV_OK;
 }
 

@@ -152,6 +152,18 @@ mhv_status mhv_layer_load_dense(mhv_wload *ld, const char *prefix, const mhv_den
     return MHV_OK;
 }
 
+mhv_status mhv_layer_load_clip(mhv_wload *ld, int l, int H, int I, mhv_layer *ly,
+                               mhv_error *err)
+{
+    static const mhv_dense_names names = {"self_attn.q_proj", "self_attn.k_proj",
+                                          "self_attn.v_proj", "self_attn.out_proj",
+                                          "layer_norm1",      "mlp.fc1",
+                                          "mlp.fc2",          "layer_norm2"};
+    char prefix[64];
+    snprintf(prefix, sizeof prefix, "encoder.layers.%d.", l);
+    return mhv_layer_load_dense(ld, prefix, &names, H, I, ly, err);
+}
+
 /* grid(rows * cols, H): the patches' rows of the position table (after those of [CLS] and
  * [DIST]), a side x side grid, resized to rows x cols as transformers'
  * interpolate_pos_encoding does (bicubic, align_corners=False; antialiased for DINOv2 with

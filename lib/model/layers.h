@@ -62,6 +62,12 @@ typedef struct {
 mhv_status mhv_layer_load_dense(mhv_wload *ld, const char *prefix, const mhv_dense_names *nm,
                                 int H, int I, mhv_layer *ly, mhv_error *err);
 
+/* CLIP's encoder layer l (encoder.layers.<l>.: self_attn's q/k/v/out_proj, layer_norm1 as
+ * ln_attn, mlp.fc1 / fc2, layer_norm2 as ln_ffn; weights and biases) into ly: the vision
+ * and text towers of CLIP, SigLIP and their kin. */
+mhv_status mhv_layer_load_clip(mhv_wload *ld, int l, int H, int I, mhv_layer *ly,
+                               mhv_error *err);
+
 /* The names of an encoder's masked-LM head (BertOnlyMLMHead, RobertaLMHead, MPNetLMHead):
  * dense -> activation -> LayerNorm -> decoder + bias. bias_alt, when given, is where some
  * versions save the bias instead (read only when bias is absent). */

@@ -249,7 +249,6 @@ static mhv_status llava_load(mhv_model *m, mhv_wload *ld, mhv_error *err)
     cJSON_Delete(root);
     if (st)
         return st;
-    const mhv_model *t = m->text_model;
     int H = c->hidden_size, in = m->image_tower->cfg.hidden_size * c->image_nlayers;
     int bias = c->image_proj_bias ? 0 : MHV_W_OPTIONAL;
     mhv_wload_prefix(ld, proj, "linear_1.weight");
@@ -259,10 +258,7 @@ static mhv_status llava_load(mhv_model *m, mhv_wload *ld, mhv_error *err)
          ((st = mhv_wload_vec(ld, "linear_1.bias", H, bias, &m->mm_proj1_b, err)) ||
           (st = mhv_wload_vec(ld, "linear_2.bias", H, bias, &m->mm_proj2_b, err)))))
         return st;
-    /* the language model's weights seen from m: the driver's checks and reports read them */
-    memcpy(m->layers, t->layers, (size_t)c->num_layers * sizeof *m->layers);
-    m->word_emb = t->word_emb, m->lm_head = t->lm_head, m->lm_head_b = t->lm_head_b;
-    m->norm_g = t->norm_g, m->norm_b = t->norm_b;
+    mhv_model_mirror_text(m);
     return MHV_OK;
 }
 

@@ -86,6 +86,14 @@ fail:
     return st;
 }
 
+void mhv_model_mirror_text(mhv_model *m)
+{
+    const mhv_model *t = m->text_model;
+    memcpy(m->layers, t->layers, (size_t)m->cfg.num_layers * sizeof *m->layers);
+    m->word_emb = t->word_emb, m->lm_head = t->lm_head, m->lm_head_b = t->lm_head_b;
+    m->norm_g = t->norm_g, m->norm_b = t->norm_b;
+}
+
 mhv_model_info mhv_model_describe(const mhv_model *m)
 {
     const mhv_config *c = &m->cfg;

@@ -233,6 +233,9 @@ void mhv_model_close(mhv_model *m);
 mhv_status mhv_model_open_part(const mhv_model *m, const mhv_config *c,
                                const char *const (*renames)[2], int count, mhv_model **out,
                                mhv_error *err);
+/* Composite m's language model (m->text_model, opened) seen from m: its layers, embedding,
+ * head and final norm, which the driver's checks and reports read from m. */
+void mhv_model_mirror_text(mhv_model *m);
 /* The text tower of dual-encoder model m (clip, siglip, chinese_clip: text_config, the
  * text_model. weights) as m->text_model, a model of its own (closed with m).
  * MHV_EUSAGE for a model without one. */

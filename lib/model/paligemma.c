@@ -169,7 +169,6 @@ static mhv_status paligemma_load(mhv_model *m, mhv_wload *ld, mhv_error *err)
     cJSON_Delete(root);
     if (st)
         return st;
-    const mhv_model *t = m->text_model;
     int H = c->hidden_size, Hv = c->image_hidden;
     if ((st = mhv_siglip_post_norm_load(m, ld, Hv, err)))
         return st;
@@ -177,10 +176,7 @@ static mhv_status paligemma_load(mhv_model *m, mhv_wload *ld, mhv_error *err)
     if ((st = mhv_wload_mat(ld, "linear.weight", H, Hv, 0, &m->mm_proj1, err)) ||
         (st = mhv_wload_vec(ld, "linear.bias", H, 0, &m->mm_proj1_b, err)))
         return st;
-    /* the language model's weights seen from m: the driver's checks and reports read them */
-    memcpy(m->layers, t->layers, (size_t)c->num_layers * sizeof *m->layers);
-    m->word_emb = t->word_emb, m->lm_head = t->lm_head, m->lm_head_b = t->lm_head_b;
-    m->norm_g = t->norm_g, m->norm_b = t->norm_b;
+    mhv_model_mirror_text(m);
     return MHV_OK;
 }
 

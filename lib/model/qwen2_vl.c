@@ -545,11 +545,7 @@ static mhv_status qvl_load(mhv_model *m, mhv_wload *ld, mhv_error *err)
     cJSON_Delete(root);
     if (st)
         return st;
-    const mhv_model *t = m->text_model;
-    /* the language model's weights seen from m: the driver's checks and reports read them */
-    memcpy(m->layers, t->layers, (size_t)m->cfg.num_layers * sizeof *m->layers);
-    m->word_emb = t->word_emb, m->lm_head = t->lm_head, m->lm_head_b = t->lm_head_b;
-    m->norm_g = t->norm_g, m->norm_b = t->norm_b;
+    mhv_model_mirror_text(m);
     return MHV_OK;
 }
 
