@@ -11,6 +11,7 @@
 #include "base/fileio.h"
 #include "base/json.h"
 #include "media/dft.h"
+#include "media/npsum.h"
 
 #define AST_FFT 512           /* the DFT's length: 257 frequency bins */
 #define AST_MIN_HZ 20.0       /* the lowest filter's lower edge */
@@ -92,33 +93,6 @@ static void mel_filters(int bins, int mels, int rate, double *filt, double *mf)
     }
 }
 
-/* numpy's pairwise_sum for float64 (loops_utils.h.src), over a contiguous array */
-static double pairwise(const double *a, size_t n)
-{
-    if (n < 8) {
-        double res = -0.0;
-        for (size_t i = 0; i < n; i++)
-            res += a[i];
-        return res;
-    }
-    if (n <= 128) {
-        double r[8];
-        size_t i;
-        for (int j = 0; j < 8; j++)
-            r[j] = a[j];
-        for (i = 8; i < n - (n % 8); i += 8)
-            for (int j = 0; j < 8; j++)
-                r[j] += a[i + (size_t)j];
-        double res = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]));
-        for (; i < n; i++)
-            res += a[i];
-        return res;
-    }
-    size_t n2 = n / 2;
-    n2 -= n2 % 8;
-    return pairwise(a, n2) + pairwise(a + n2, n - n2);
-}
-
 mhv_status mhv_astfeat_run(const mhv_astfeat_cfg *c, const float *samples, size_t n,
                            float *out, int *frames_out, mhv_error *err)
 {
@@ -145,7 +119,7 @@ mhv_status mhv_astfeat_run(const mhv_astfeat_cfg *c, const float *samples, size_
         const float *x = samples + (size_t)t * MHV_AST_HOP;
         for (int i = 0; i < MHV_AST_FRAME; i++)
             fr[i] = (double)x[i];
-        double mean = pairwise(fr, MHV_AST_FRAME) / MHV_AST_FRAME;
+        double mean = mhv_np_sum_f64(fr, MHV_AST_FRAME) / MHV_AST_FRAME;
         for (int i = 0; i < MHV_AST_FRAME; i++)
             fr[i] -= mean;
         /* pre-emphasis from the frame before it (numpy copies the overlapping operand) */

@@ -8,6 +8,7 @@
 
 #include "base/fileio.h"
 #include "base/json.h"
+#include "media/npsum.h"
 
 /* The image processor classes mhaviz knows, with transformers 5.25's class defaults for the
  * keys a preprocessor_config.json leaves out (its PIL backend, image_processing_pil_*.py;
@@ -651,28 +652,6 @@ static int mirror(long i, int n)
     return (int)(i >= n ? period - i : i);
 }
 
-/* numpy's sum of n doubles (pairwise_sum below 128: eight accumulators) */
-static double np_sum(const double *a, int n)
-{
-    double res = 0;
-    int i = 0;
-    if (n < 8) {
-        for (; i < n; i++)
-            res += a[i];
-        return res;
-    }
-    double r[8];
-    for (int j = 0; j < 8; j++)
-        r[j] = a[j];
-    for (i = 8; i < n - (n % 8); i += 8)
-        for (int j = 0; j < 8; j++)
-            r[j] += a[i + j];
-    res = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]));
-    for (; i < n; i++)
-        res += a[i];
-    return res;
-}
-
 /* x(h, w, 3) blurred in place along rows (axis 0) or columns (axis 1) with scipy's
  * gaussian_filter1d of sigma; 1 when out of memory. */
 static int gauss_axis(float *x, int h, int w, int axis, double sigma)
@@ -686,7 +665,7 @@ static int gauss_axis(float *x, int h, int w, int axis, double sigma)
     double a = -0.5 / (sigma * sigma);
     for (int j = -r; j <= r; j++)
         k[j + r] = exp(a * (double)(j * j));
-    double sum = np_sum(k, 2 * r + 1);
+    double sum = mhv_np_sum_f64(k, (size_t)(2 * r + 1));
     for (int j = 0; j <= 2 * r; j++)
         k[j] /= sum;
     const double *c = k + r; /* c[-r .. r] */

@@ -9,6 +9,7 @@
 
 #include "base/fileio.h"
 #include "base/json.h"
+#include "media/npsum.h"
 
 mhv_status mhv_w2vfeat_load(const char *dir, mhv_w2vfeat_cfg *c, mhv_error *err)
 {
@@ -42,36 +43,9 @@ out:
     return st;
 }
 
-/* numpy's pairwise_sum for float32 (loops_utils.h.src), over a contiguous array */
-static float pairwise(const float *a, size_t n)
-{
-    if (n < 8) {
-        float res = -0.0f;
-        for (size_t i = 0; i < n; i++)
-            res += a[i];
-        return res;
-    }
-    if (n <= 128) {
-        float r[8];
-        size_t i;
-        for (int j = 0; j < 8; j++)
-            r[j] = a[j];
-        for (i = 8; i < n - (n % 8); i += 8)
-            for (int j = 0; j < 8; j++)
-                r[j] += a[i + (size_t)j];
-        float res = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]));
-        for (; i < n; i++)
-            res += a[i];
-        return res;
-    }
-    size_t n2 = n / 2;
-    n2 -= n2 % 8;
-    return pairwise(a, n2) + pairwise(a + n2, n - n2);
-}
-
 float mhv_w2vfeat_sum(const float *x, size_t n)
 {
-    return 0.0f + pairwise(x, n); /* the reduction starts from add's identity */
+    return 0.0f + mhv_np_sum_f32(x, n); /* the reduction starts from add's identity */
 }
 
 void mhv_w2vfeat_run(const mhv_w2vfeat_cfg *c, const float *samples, size_t n, float *out)
