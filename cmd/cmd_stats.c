@@ -440,10 +440,7 @@ static void process_audio(worker *w, mhv_forward_ctx *fc, int idx)
     const char *file = j->o->files[0];
     const mhv_sentence *s = &j->in->s[idx];
     char path[4096];
-    if (s2s_audio_is_wav(file) && strcmp(file, s->text) == 0)
-        snprintf(path, sizeof path, "%s", file);
-    else
-        run_vision_path(file, s, path, sizeof path);
+    s2s_audio_path(file, s, path, sizeof path);
     mhv_wav wav;
     mhv_error err = {0};
     long frames = 0;

@@ -8,7 +8,6 @@
 #include "media/astfeat.h"
 #include "media/w2vfeat.h"
 #include "media/wav.h"
-#include "run_vision.h"
 #include "s2s_audio.h"
 
 /* What an AST patch's label says: when its frames start, where its bins start. */
@@ -52,10 +51,7 @@ static mhv_status spectrogram_read(cli_job *job, const char *file, run_speech_wa
     for (int i = 0; i < in->n; i++) {
         char path[4096];
         const mhv_sentence *s = &in->s[i];
-        if (s2s_audio_is_wav(file) && strcmp(file, s->text) == 0)
-            snprintf(path, sizeof path, "%s", file);
-        else
-            run_vision_path(file, s, path, sizeof path);
+        s2s_audio_path(file, s, path, sizeof path);
         mhv_wav w;
         if ((st = mhv_wav_read(path, fe.sampling_rate, &w, err)))
             return st;
@@ -116,10 +112,7 @@ mhv_status run_speech_read(cli_job *job, const char *heads, const char *file,
     for (int i = 0; i < in->n; i++) {
         char path[4096];
         const mhv_sentence *s = &in->s[i];
-        if (s2s_audio_is_wav(file) && strcmp(file, s->text) == 0)
-            snprintf(path, sizeof path, "%s", file);
-        else
-            run_vision_path(file, s, path, sizeof path);
+        s2s_audio_path(file, s, path, sizeof path);
         mhv_wav w;
         if ((st = mhv_wav_read(path, fe.sampling_rate, &w, err)))
             return st;

@@ -151,6 +151,14 @@ mhv_status s2s_audio_open(s2s_audio *a, const mhv_model *m, const mhv_tok *tok,
     return MHV_OK;
 }
 
+void s2s_audio_path(const char *list, const mhv_sentence *s, char *path, size_t size)
+{
+    if (s2s_audio_is_wav(list) && strcmp(list, s->text) == 0)
+        snprintf(path, size, "%s", list);
+    else
+        run_vision_path(list, s, path, size);
+}
+
 mhv_status s2s_audio_source(const s2s_audio *a, const char *list, const mhv_sentence *s,
                             char *path, size_t size, int *used, size_t *samples,
                             mhv_encoding *enc, mhv_error *err)
@@ -159,10 +167,7 @@ mhv_status s2s_audio_source(const s2s_audio *a, const char *list, const mhv_sent
     const char *tab = memchr(s->text, '\t', s->len);
     if (tab)
         p.len = (size_t)(tab - s->text);
-    if (s2s_audio_is_wav(list) && strcmp(list, s->text) == 0)
-        snprintf(path, size, "%s", list);
-    else
-        run_vision_path(list, &p, path, size);
+    s2s_audio_path(list, &p, path, size);
     mhv_wav w;
     mhv_status st = mhv_wav_read(path, a->fe.sampling_rate, &w, err);
     if (st)

@@ -19,6 +19,9 @@ typedef struct {
 
 /* True for a path ending in .wav (given directly instead of a list of them). */
 int s2s_audio_is_wav(const char *path);
+/* The WAV of line s of a run's input `list` into path: list itself when it is that .wav,
+ * else the line's path as run_vision_path resolves it. */
+void s2s_audio_path(const char *list, const mhv_sentence *s, char *path, size_t size);
 /* The input of a run: the file itself when it is a .wav, else its lines. */
 mhv_status s2s_audio_input(const char *file, mhv_input *in, mhv_error *err);
 

@@ -339,6 +339,17 @@ mhv_status mhv_config_load(const char *path, mhv_config *cfg, mhv_error *err)
     return st;
 }
 
+void mhv_config_adopt(mhv_config *c, const mhv_config *part)
+{
+    char model_type[sizeof c->model_type];
+    const char *arch = c->arch;
+    const struct mhv_family *family = c->family;
+    memcpy(model_type, c->model_type, sizeof model_type);
+    *c = *part;
+    memcpy(c->model_type, model_type, sizeof model_type);
+    c->arch = arch, c->family = family;
+}
+
 mhv_status mhv_config_set_type(mhv_config *c, const char *model_type, mhv_error *err)
 {
     snprintf(c->model_type, sizeof c->model_type, "%s", model_type);

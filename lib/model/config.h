@@ -440,6 +440,10 @@ mhv_status mhv_config_parse(const char *text, size_t len, const char *name, mhv_
  * benchmarks); MHV_EUNSUPPORTED when no family opens model_type. */
 mhv_status mhv_config_set_type(mhv_config *c, const char *model_type, mhv_error *err);
 
+/* A composite model's config c (LLaVA, PaliGemma, Qwen2-VL ...) takes its language model's,
+ * part: every size of part, c's own model_type, arch and family kept. */
+void mhv_config_adopt(mhv_config *c, const mhv_config *part);
+
 /* Helpers for the families' config readers (`name` is the file, for messages). */
 struct cJSON;
 

@@ -151,13 +151,7 @@ static mhv_status llava_config(const cJSON *root, mhv_config *c, const char *nam
         (st = check_parts(tc, vc, name, err)))
         goto out;
     /* the decoder's sizes are the model's: heads, layers, vocabulary, positions */
-    char model_type[sizeof c->model_type];
-    const char *arch = c->arch;
-    const struct mhv_family *family = c->family;
-    memcpy(model_type, c->model_type, sizeof model_type);
-    *c = *tc;
-    memcpy(c->model_type, model_type, sizeof model_type);
-    c->arch = arch, c->family = family;
+    mhv_config_adopt(c, tc);
     int tie = 0, image_id;
     const char *strategy;
     if ((st = mhv_json_bool(root, "tie_word_embeddings", 0, &tie, name, err)) ||

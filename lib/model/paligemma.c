@@ -87,13 +87,7 @@ static mhv_status paligemma_config(const cJSON *root, mhv_config *c, const char 
     if ((st = part_config(root, "vision_config", name, &vc, err)))
         goto out;
     /* the language model's sizes are the model's */
-    char model_type[sizeof c->model_type];
-    const char *arch = c->arch;
-    const struct mhv_family *family = c->family;
-    memcpy(model_type, c->model_type, sizeof model_type);
-    *c = *tc;
-    memcpy(c->model_type, model_type, sizeof model_type);
-    c->arch = arch, c->family = family;
+    mhv_config_adopt(c, tc);
     int proj, image_id;
     if ((st = mhv_json_bool(root, "tie_word_embeddings", 1, &c->tie_word_embeddings, name,
                             err)) ||

@@ -477,13 +477,7 @@ static mhv_status qvl_config(const cJSON *root, mhv_config *c, const char *name,
                       vc->qvl_out, tc->hidden_size);
         goto out;
     }
-    char model_type[sizeof c->model_type];
-    const char *arch = c->arch;
-    const struct mhv_family *family = c->family;
-    memcpy(model_type, c->model_type, sizeof model_type);
-    *c = *tc;
-    memcpy(c->model_type, model_type, sizeof model_type);
-    c->arch = arch, c->family = family;
+    mhv_config_adopt(c, tc);
     int tie = 0;
     if ((st = mhv_json_bool(root, "tie_word_embeddings", 0, &tie, name, err)) ||
         (st = mhv_json_int(root, "image_token_id", 151655, 0, MHV_MAX_VOCAB, &c->image_token_id,
