@@ -474,18 +474,7 @@ static mhv_status parse(const char *text, mhv_config *c, mhv_error *err)
 /* cfg_15 with `from` replaced by `to` refused with msg. */
 static void refused(const char *from, const char *to, mhv_status want, const char *msg)
 {
-    char text[2048];
-    const char *at = strstr(cfg_15, from);
-    assert_non_null(at);
-    snprintf(text, sizeof text, "%.*s%s%s", (int)(at - cfg_15), cfg_15, to, at + strlen(from));
-    mhv_config *c = malloc(sizeof *c);
-    mhv_error err = {0};
-    mhv_status st = parse(text, c, &err);
-    if (st != want)
-        fail_msg("%s: status %d, want %d (%s)", to, st, want, err.msg);
-    if (!strstr(err.msg, msg))
-        fail_msg("'%s' lacks '%s'", err.msg, msg);
-    free(c);
+    tu_config_refused_edit(cfg_15, from, to, want, msg);
 }
 
 static void test_configs(void **state)

@@ -68,6 +68,25 @@ static inline mhv_model *tu_open_golden(const char *file, cJSON **g, const char 
     return m;
 }
 
+/* The config base with its first `from` replaced by `to`, parsed: status want and a message
+ * holding msg (a config reader's refusal). */
+static inline void tu_config_refused_edit(const char *base, const char *from, const char *to,
+                                          mhv_status want, const char *msg)
+{
+    char text[2048];
+    const char *at = strstr(base, from);
+    assert_non_null(at);
+    snprintf(text, sizeof text, "%.*s%s%s", (int)(at - base), base, to, at + strlen(from));
+    mhv_config *c = malloc(sizeof *c);
+    mhv_error err = {0};
+    mhv_status st = mhv_config_parse(text, strlen(text), "config.json", c, &err);
+    if (st != want)
+        fail_msg("%s: status %d, want %d (%s)", to, st, want, err.msg);
+    if (!strstr(err.msg, msg))
+        fail_msg("'%s' lacks '%s'", err.msg, msg);
+    free(c);
+}
+
 /* Test data from other public repositories is read in place from ../shared/data (see its
  * INDEX.md), never copied into the repository. tu_shared fills buf with the path of rel there
  * and returns 1, or prints "skipped: <path> is absent" and returns 0: the caller then calls
